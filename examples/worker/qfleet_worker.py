@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""qfleet reference worker: S3 upload -> SNS -> SQS -> this process (EC2 ASG).
+
+Default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see README.md.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+import boto3
+from botocore.exceptions import ClientError
+
+
+def err(what, e):
+    print(f"qfleet-worker {what}: {e!r}", file=sys.stderr, flush=True)
+
+
+class Config:
+    def __init__(self, env=None):
+        e = os.environ if env is None else env
+        g = lambda k, d="": e.get(k) or d  # noqa: E731
+        self.queue_url = g("QFLEET_QUEUE_URL")
+        self.queue_name = g("QFLEET_QUEUE_NAME")
+        self.bucket = g("QFLEET_BUCKET")
+        self.upload_prefix = g("QFLEET_UPLOAD_PREFIX", "uploads/")
+        self.processed_prefix = g("QFLEET_PROCESSED_PREFIX", "processed/")
+        self.visibility = int(g("QFLEET_VISIBILITY_TIMEOUT", "60"))
+        self.asg_name = g("QFLEET_ASG_NAME")
+        self.hook = g("QFLEET_LIFECYCLE_HOOK")
+        self.region = g("AWS_REGION") or g("AWS_DEFAULT_REGION") or None
+        self.wait = int(g("QFLEET_WAIT_SECONDS", "20"))
+        self.grace = float(g("QFLEET_STOP_GRACE", "20"))
+        self.backoff = int(g("QFLEET_RETRY_BACKOFF", "10"))
+        self.lc_interval = float(g("QFLEET_LIFECYCLE_INTERVAL", "30"))
+
+
+def parse_body(body):
+    """Return None for s3:TestEvent, else a list of (bucket, key, eventName)."""
+    d = json.loads(body)
+    if d.get("Type") == "Notification" and "Message" in d:
+        d = json.loads(d["Message"])
+    if d.get("Event") == "s3:TestEvent":
+        return None
+    out = []
+    for r in d.get("Records") or []:
+        if r.get("eventSource") != "aws:s3":
+            raise ValueError("not an S3 record: %r" % r.get("eventSource"))
+        s3 = r["s3"]
+        key = urllib.parse.unquote_plus(s3["object"]["key"])
+        out.append((s3["bucket"]["name"], key, r.get("eventName", "")))
+    return out
+
+
+def process(s3, bucket, key, cfg):
+    """Default job: move uploads/<rest> to processed/<rest>. Idempotent."""
+    dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
+    try:
+        s3.copy_object(Bucket=bucket, Key=dest,
+                       CopySource={"Bucket": bucket, "Key": key})
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+            raise
+        s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
+        return
+    s3.delete_object(Bucket=bucket, Key=key)
+
+
+def imds_instance_id(timeout=1.0):
+    """Instance id via IMDSv2, or None when not on EC2."""
+    base = "http://169.254.169.254/latest/"
+    op = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        tok = op.open(urllib.request.Request(
+            base + "api/token", method="PUT",
+            headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"}),
+            timeout=timeout).read().decode()
+        return op.open(urllib.request.Request(
+            base + "meta-data/instance-id",
+            headers={"X-aws-ec2-metadata-token": tok}),
+            timeout=timeout).read().decode().strip() or None
+    except Exception:
+        return None
+
+
+class Protector:
+    """Scale-in protection for this instance; a no-op without ASG name/instance id."""
+
+    def __init__(self, asg, group, instance_id):
+        self.asg, self.group, self.iid = asg, group, instance_id
+
+    def set(self, on):
+        if not (self.asg and self.group and self.iid):
+            return
+        try:
+            self.asg.set_instance_protection(
+                InstanceIds=[self.iid], AutoScalingGroupName=self.group,
+                ProtectedFromScaleIn=on)
+        except Exception as e:
+            err("protection", e)
+
+
+class Heartbeat(threading.Thread):
+    """Extends the message's visibility every vis/2 seconds until stopped."""
+
+    def __init__(self, sqs, url, rh, vis):
+        super().__init__(daemon=True)
+        self.sqs, self.url, self.rh, self.vis = sqs, url, rh, vis
+        self.ev = threading.Event()
+        self.beats = 0
+
+    def run(self):
+        while not self.ev.wait(max(self.vis / 2, 0.5)):
+            try:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=self.rh,
+                    VisibilityTimeout=self.vis)
+                self.beats += 1
+            except Exception as e:
+                err("heartbeat", e)
+
+    def stop(self):
+        self.ev.set()
+        self.join()
+
+
+class Worker:
+    def __init__(self, cfg, sqs=None, s3=None, asg=None, protector=None,
+                 instance_id=None, job=None):
+        self.cfg = cfg
+        self.sqs = sqs or boto3.client("sqs", region_name=cfg.region)
+        self.s3 = s3 or boto3.client("s3", region_name=cfg.region)
+        self.url = cfg.queue_url or self.sqs.get_queue_url(
+            QueueName=cfg.queue_name)["QueueUrl"]
+        if instance_id is None and cfg.asg_name:
+            instance_id = imds_instance_id()
+        self.iid = instance_id
+        if asg is None and cfg.asg_name and self.iid:
+            asg = boto3.client("autoscaling", region_name=cfg.region)
+        self.asg = asg
+        self.protector = protector or Protector(asg, cfg.asg_name, self.iid)
+        self.job = job
+        self.stop = threading.Event()
+        self.lc_pending = False
+        self._next_lc = 0.0
+
+    def install_signals(self):
+        for s in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, lambda *_: self.stop.set())
+
+    def check_lifecycle(self):
+        c = self.cfg
+        if not (c.hook and c.asg_name and self.iid and self.asg):
+            return
+        if time.monotonic() < self._next_lc:
+            return
+        self._next_lc = time.monotonic() + c.lc_interval
+        try:
+            r = self.asg.describe_auto_scaling_instances(InstanceIds=[self.iid])
+            states = [i.get("LifecycleState") for i in r.get("AutoScalingInstances", [])]
+        except Exception as e:
+            return err("describe-asg-instances", e)
+        if "Terminating:Wait" in states:
+            self.lc_pending = True
+            self.stop.set()
+
+    def complete_lifecycle(self):
+        try:
+            self.asg.complete_lifecycle_action(
+                LifecycleHookName=self.cfg.hook,
+                AutoScalingGroupName=self.cfg.asg_name,
+                LifecycleActionResult="CONTINUE", InstanceId=self.iid)
+        except Exception as e:
+            err("complete-lifecycle-action", e)
+
+    def set_vis(self, rh, seconds):
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=rh, VisibilityTimeout=seconds)
+        except Exception as e:
+            err("change-visibility", e)
+
+    def work(self, body):
+        """Run the job on every record; returns (outcome, done, ignored)."""
+        recs = parse_body(body)
+        if recs is None:
+            return "skipped-test-event", 0, 0
+        c, done, ign = self.cfg, 0, 0
+        for bucket, key, ev in recs:
+            if ((c.bucket and bucket != c.bucket)
+                    or not key.startswith(c.upload_prefix)
+                    or (ev and not ev.startswith("ObjectCreated"))):
+                ign += 1
+                continue
+            (self.job or process)(self.s3, bucket, key, c)
+            done += 1
+        return ("processed" if done else "ignored"), done, ign
+
+    def handle(self, m):
+        t0 = time.monotonic()
+        rh = m["ReceiptHandle"]
+        rc = m.get("Attributes", {}).get("ApproximateReceiveCount", "?")
+        res, extra = {}, ""
+
+        def run():
+            try:
+                res["r"] = self.work(m["Body"])
+            except BaseException as e:  # noqa: B036 - reported as failed
+                res["e"] = e
+
+        self.protector.set(True)
+        hb = Heartbeat(self.sqs, self.url, rh, self.cfg.visibility)
+        hb.start()
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        deadline = None
+        while True:
+            t.join(0.1)
+            if not t.is_alive():
+                break
+            self.check_lifecycle()
+            if self.stop.is_set():
+                if deadline is None:
+                    deadline = time.monotonic() + self.cfg.grace
+                elif time.monotonic() >= deadline:
+                    break
+        hb.stop()
+        keys = 0
+        if t.is_alive():
+            outcome = "released"
+            self.set_vis(rh, 0)
+        elif "e" in res:
+            outcome = "failed"
+            extra = " error=" + json.dumps(repr(res["e"]))
+            try:
+                n = int(rc)
+            except ValueError:
+                n = 1
+            self.set_vis(rh, min(self.cfg.backoff, 2 ** (n - 1)))
+        else:
+            outcome, keys, ign = res["r"]
+            if ign:
+                extra = f" ignored={ign}"
+            try:
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=rh)
+            except Exception as e:
+                outcome = "failed"
+                extra += " error=" + json.dumps("delete: " + repr(e))
+        self.protector.set(False)
+        self.log(m, outcome, keys, rc, t0, extra)
+        return outcome
+
+    def log(self, m, outcome, keys, rc, t0, extra=""):
+        print(f"msg={m.get('MessageId')} outcome={outcome} keys={keys} "
+              f"receive_count={rc} seconds={time.monotonic() - t0:.2f}{extra}",
+              flush=True)
+
+    def run(self, once=False, max_messages=0):
+        handled = 0
+        while not self.stop.is_set():
+            self.check_lifecycle()
+            if self.stop.is_set():
+                break
+            try:
+                msgs = self.sqs.receive_message(
+                    QueueUrl=self.url, MaxNumberOfMessages=1,
+                    WaitTimeSeconds=self.cfg.wait,
+                    VisibilityTimeout=self.cfg.visibility,
+                    AttributeNames=["ApproximateReceiveCount"],
+                ).get("Messages", [])
+            except Exception as e:
+                err("receive", e)
+                if once:
+                    break
+                self.stop.wait(5)
+                continue
+            for m in msgs:
+                if self.stop.is_set():  # stop arrived during the long poll
+                    t0 = time.monotonic()
+                    self.set_vis(m["ReceiptHandle"], 0)
+                    self.log(m, "released", 0, m.get("Attributes", {}).get(
+                        "ApproximateReceiveCount", "?"), t0)
+                    continue
+                self.handle(m)
+                handled += 1
+            if once or (max_messages and handled >= max_messages):
+                break
+        if self.lc_pending:
+            self.complete_lifecycle()
+        return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="qfleet S3/SQS worker")
+    ap.add_argument("--once", action="store_true",
+                    help="process at most one receive batch, then exit")
+    ap.add_argument("--max-messages", type=int, default=0,
+                    help="exit after handling N messages")
+    a = ap.parse_args(argv)
+    cfg = Config()
+    if not (cfg.queue_url or cfg.queue_name):
+        sys.exit("qfleet-worker: set QFLEET_QUEUE_URL or QFLEET_QUEUE_NAME")
+    w = Worker(cfg)
+    w.install_signals()
+    print(f"qfleet-worker start queue={w.url} instance={w.iid}",
+          file=sys.stderr, flush=True)
+    sys.exit(w.run(once=a.once, max_messages=a.max_messages))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,388 @@
+"""Tests for qfleet_worker.py against moto's in-process AWS mock (no network)."""
+import json
+import os
+import re
+import signal
+import threading
+import time
+import urllib.parse
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import qfleet_worker as qw
+
+REGION = "eu-west-1"
+BUCKET = "qfleet-test-bucket"
+LINE = re.compile(r"^msg=\S+ outcome=(processed|skipped-test-event|ignored|failed|released)"
+                  r" keys=\d+ receive_count=\d+ seconds=\d+\.\d\d( .*)?$")
+
+
+@pytest.fixture(autouse=True)
+def no_imds(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("IMDS must not be queried in tests")
+    monkeypatch.setattr(qw, "imds_instance_id", boom)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for k in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET,
+                         CreateBucketConfiguration={"LocationConstraint": REGION})
+        dlq = sqs.create_queue(QueueName="qfleet-dlq")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        q = sqs.create_queue(QueueName="qfleet", Attributes={
+            "VisibilityTimeout": "30",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "2"}),
+        })["QueueUrl"]
+        yield SimpleNamespace(s3=s3, sqs=sqs, q=q, dlq=dlq)
+
+
+def worker(aws, **kw):
+    env = {"QFLEET_QUEUE_URL": aws.q, "QFLEET_BUCKET": BUCKET, "AWS_REGION": REGION,
+           "QFLEET_WAIT_SECONDS": "0", "QFLEET_RETRY_BACKOFF": "0"}
+    env.update(kw.pop("env", {}))
+    return qw.Worker(qw.Config(env), sqs=aws.sqs, s3=aws.s3, **kw)
+
+
+def s3_event(key, bucket=BUCKET, encode=True):
+    k = urllib.parse.quote_plus(key, safe="/") if encode else key
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
+                         "eventName": "ObjectCreated:Put", "awsRegion": REGION,
+                         "s3": {"bucket": {"name": bucket},
+                                "object": {"key": k, "size": 5}}}]}
+
+
+def sns_wrap(event):
+    return {"Type": "Notification", "MessageId": "m-1",
+            "TopicArn": "arn:aws:sns:eu-west-1:123456789012:qfleet",
+            "Subject": "Amazon S3 Notification", "Message": json.dumps(event)}
+
+
+def send(aws, body):
+    aws.sqs.send_message(QueueUrl=aws.q, MessageBody=json.dumps(body))
+
+
+def put(aws, key, data=b"hello"):
+    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+
+
+def keys(aws):
+    return sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def counts(aws, url=None):
+    a = aws.sqs.get_queue_attributes(
+        QueueUrl=url or aws.q,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
+
+
+def outcomes(capsys):
+    lines = capsys.readouterr().out.splitlines()
+    assert all(LINE.match(x) for x in lines), lines
+    return [re.search(r"outcome=(\S+)", x).group(1) for x in lines]
+
+
+def test_raw_s3_event_moves_object_and_deletes_message(aws, capsys):
+    put(aws, "uploads/a/b.txt")
+    send(aws, s3_event("uploads/a/b.txt"))
+    assert worker(aws).run(once=True) == 0
+    assert keys(aws) == ["processed/a/b.txt"]
+    assert aws.s3.get_object(Bucket=BUCKET, Key="processed/a/b.txt")["Body"].read() == b"hello"
+    assert counts(aws) == (0, 0)
+    assert outcomes(capsys) == ["processed"]
+
+
+def test_sns_wrapped_event_moves_object(aws, capsys):
+    put(aws, "uploads/x.bin")
+    send(aws, sns_wrap(s3_event("uploads/x.bin")))
+    worker(aws).run(once=True)
+    assert keys(aws) == ["processed/x.bin"]
+    assert counts(aws) == (0, 0)
+    assert outcomes(capsys) == ["processed"]
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_s3_test_event_deleted_without_work(aws, capsys, monkeypatch, wrap):
+    put(aws, "uploads/keep.txt")
+    calls = []
+    monkeypatch.setattr(qw, "process", lambda *a: calls.append(a))
+    ev = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET,
+          "Time": "2024-01-01T00:00:00.000Z", "RequestId": "r", "HostId": "h"}
+    send(aws, sns_wrap(ev) if wrap else ev)
+    worker(aws).run(once=True)
+    assert calls == []
+    assert keys(aws) == ["uploads/keep.txt"]
+    assert counts(aws) == (0, 0)
+    assert outcomes(capsys) == ["skipped-test-event"]
+
+
+def test_url_encoded_key_is_decoded(aws, capsys):
+    put(aws, "uploads/my file(1).txt")
+    send(aws, s3_event("uploads/my+file%281%29.txt", encode=False))
+    worker(aws).run(once=True)
+    assert keys(aws) == ["processed/my file(1).txt"]
+    assert counts(aws) == (0, 0)
+    assert outcomes(capsys) == ["processed"]
+
+
+def test_foreign_bucket_and_prefix_ignored_and_deleted(aws, capsys):
+    put(aws, "other/x.txt")
+    put(aws, "uploads/y.txt")
+    ev = s3_event("other/x.txt")
+    ev["Records"] += s3_event("uploads/y.txt", bucket="someone-elses-bucket")["Records"]
+    send(aws, ev)
+    worker(aws).run(once=True)
+    assert keys(aws) == ["other/x.txt", "uploads/y.txt"]
+    assert counts(aws) == (0, 0)
+    out = capsys.readouterr().out
+    assert "outcome=ignored" in out and "ignored=2" in out
+
+
+def test_failing_job_is_retried_then_dead_lettered(aws, capsys, monkeypatch):
+    put(aws, "uploads/bad.txt")
+    send(aws, s3_event("uploads/bad.txt"))
+
+    def boom(*a):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(qw, "process", boom)
+    w = worker(aws)  # visibility 60 s; only the failure backoff (0) makes it visible again
+    w.run(once=True)
+    time.sleep(0.01)
+    assert counts(aws) == (1, 0)  # not deleted, visible again
+    assert counts(aws, aws.dlq) == (0, 0)
+    w.run(once=True)  # 2nd receive == maxReceiveCount
+    time.sleep(0.01)
+    assert counts(aws) == (1, 0)
+    w.run(once=True)  # SQS redrives on the next receive
+    assert counts(aws) == (0, 0)
+    assert counts(aws, aws.dlq) == (1, 0)
+    assert keys(aws) == ["uploads/bad.txt"]
+    assert outcomes(capsys) == ["failed", "failed"]
+
+
+def test_message_deleted_only_after_success(aws, capsys, monkeypatch):
+    put(aws, "uploads/a.txt")
+    send(aws, s3_event("uploads/a.txt"))
+    seen = []
+    real = qw.process
+
+    def job(s3, bucket, key, cfg):
+        seen.append(counts(aws))
+        real(s3, bucket, key, cfg)
+
+    monkeypatch.setattr(qw, "process", job)
+    worker(aws).run(once=True)
+    assert seen == [(0, 1)]  # in flight, not yet deleted, while the job ran
+    assert counts(aws) == (0, 0)
+    assert keys(aws) == ["processed/a.txt"]
+
+
+def test_heartbeat_extends_visibility_of_long_job(aws, capsys, monkeypatch):
+    put(aws, "uploads/slow.txt")
+    send(aws, s3_event("uploads/slow.txt"))
+    changes, stolen = [], []
+    aws.sqs.meta.events.register(
+        "provide-client-params.sqs.ChangeMessageVisibility",
+        lambda params, **kw: changes.append(params["VisibilityTimeout"]))
+
+    def slow(*a):
+        time.sleep(2.5)  # beyond the 2 s visibility timeout
+        other = boto3.client("sqs", region_name=REGION)
+        stolen.append(len(other.receive_message(QueueUrl=aws.q, WaitTimeSeconds=0)
+                          .get("Messages", [])))
+        time.sleep(0.5)
+
+    monkeypatch.setattr(qw, "process", slow)
+    worker(aws, env={"QFLEET_VISIBILITY_TIMEOUT": "2"}).run(once=True)
+    assert len(changes) >= 2 and all(v == 2 for v in changes)
+    assert stolen == [0]  # a concurrent receiver did not get the message
+    assert counts(aws) == (0, 0)
+    assert outcomes(capsys) == ["processed"]
+
+
+def test_quick_job_sends_no_heartbeat(aws, capsys):
+    put(aws, "uploads/q.txt")
+    send(aws, s3_event("uploads/q.txt"))
+    changes = []
+    aws.sqs.meta.events.register("provide-client-params.sqs.ChangeMessageVisibility",
+                                 lambda **kw: changes.append(1))
+    worker(aws).run(once=True)
+    assert changes == []
+
+
+def test_instance_protection_on_during_job_then_off(aws, capsys, monkeypatch):
+    class FakeProtector:
+        def __init__(self):
+            self.calls = []
+
+        def set(self, on):
+            self.calls.append(on)
+
+    fp = FakeProtector()
+    during = []
+    real = qw.process
+    monkeypatch.setattr(qw, "process",
+                        lambda *a: (during.append(list(fp.calls)), real(*a)))
+    put(aws, "uploads/p.txt")
+    send(aws, s3_event("uploads/p.txt"))
+    worker(aws, protector=fp).run(once=True)
+    assert during == [[True]]
+    assert fp.calls == [True, False]
+
+
+def test_protector_calls_autoscaling_only_when_known():
+    class FakeASG:
+        def __init__(self):
+            self.calls = []
+
+        def set_instance_protection(self, **kw):
+            self.calls.append(kw)
+
+    a = FakeASG()
+    qw.Protector(a, "grp", "i-0abc").set(True)
+    qw.Protector(a, "grp", "i-0abc").set(False)
+    qw.Protector(a, "grp", None).set(True)  # not on EC2: no call
+    qw.Protector(a, "", "i-0abc").set(True)  # no ASG configured: no call
+    assert a.calls == [
+        {"InstanceIds": ["i-0abc"], "AutoScalingGroupName": "grp", "ProtectedFromScaleIn": True},
+        {"InstanceIds": ["i-0abc"], "AutoScalingGroupName": "grp", "ProtectedFromScaleIn": False},
+    ]
+
+
+def test_sigterm_releases_unfinishable_message_and_exits(aws, capsys, monkeypatch):
+    put(aws, "uploads/stuck.txt")
+    send(aws, s3_event("uploads/stuck.txt"))
+    gate = threading.Event()
+    monkeypatch.setattr(qw, "process", lambda *a: gate.wait(10))
+    w = worker(aws, env={"QFLEET_STOP_GRACE": "0.3"})
+    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        w.install_signals()
+        t0 = time.monotonic()
+        timer.start()
+        rc = w.run()  # not --once: only the stop request ends the loop
+        elapsed = time.monotonic() - t0
+    finally:
+        timer.cancel()
+        gate.set()
+        for s, h in old.items():
+            signal.signal(s, h)
+    assert rc == 0 and elapsed < 3
+    assert outcomes(capsys) == ["released"]
+    time.sleep(0.01)
+    m = aws.sqs.receive_message(QueueUrl=aws.q, WaitTimeSeconds=0,
+                                AttributeNames=["ApproximateReceiveCount"])["Messages"]
+    assert len(m) == 1 and m[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert keys(aws) == ["uploads/stuck.txt"]
+
+
+def test_stop_mid_job_finishes_current_and_stops_receiving(aws, capsys, monkeypatch):
+    for k in ("uploads/1.txt", "uploads/2.txt"):
+        put(aws, k)
+        send(aws, s3_event(k))
+    w = worker(aws, env={"QFLEET_STOP_GRACE": "5"})
+    real = qw.process
+
+    def job(*a):
+        w.stop.set()
+        time.sleep(0.3)
+        real(*a)
+
+    monkeypatch.setattr(qw, "process", job)
+    assert w.run() == 0
+    assert outcomes(capsys) == ["processed"]
+    assert counts(aws) == (1, 0)  # second message never received
+    assert len([k for k in keys(aws) if k.startswith("processed/")]) == 1
+
+
+def test_lifecycle_terminating_wait_stops_and_completes(aws, capsys, monkeypatch):
+    class FakeASG:
+        state = "InService"
+
+        def __init__(self):
+            self.calls = []
+
+        def describe_auto_scaling_instances(self, InstanceIds):
+            return {"AutoScalingInstances": [
+                {"InstanceId": InstanceIds[0], "LifecycleState": self.state}]}
+
+        def complete_lifecycle_action(self, **kw):
+            self.calls.append(("complete", kw))
+
+        def set_instance_protection(self, **kw):
+            self.calls.append(("protect", kw["ProtectedFromScaleIn"]))
+
+    asg = FakeASG()
+    real = qw.process
+
+    def job(*a):
+        asg.state = "Terminating:Wait"
+        time.sleep(0.3)
+        real(*a)
+
+    monkeypatch.setattr(qw, "process", job)
+    for k in ("uploads/1.txt", "uploads/2.txt"):
+        put(aws, k)
+        send(aws, s3_event(k))
+    w = worker(aws, asg=asg, instance_id="i-0abc", env={
+        "QFLEET_ASG_NAME": "grp", "QFLEET_LIFECYCLE_HOOK": "drain",
+        "QFLEET_LIFECYCLE_INTERVAL": "0"})
+    safety = threading.Timer(5, w.stop.set)
+    safety.start()
+    try:
+        assert w.run() == 0
+    finally:
+        safety.cancel()
+    assert outcomes(capsys) == ["processed"]
+    assert counts(aws) == (1, 0)
+    assert asg.calls == [("protect", True), ("protect", False), ("complete", {
+        "LifecycleHookName": "drain", "AutoScalingGroupName": "grp",
+        "LifecycleActionResult": "CONTINUE", "InstanceId": "i-0abc"})]
+
+
+def test_one_log_line_per_message(aws, capsys):
+    put(aws, "uploads/1.txt")
+    send(aws, s3_event("uploads/1.txt"))
+    send(aws, {"Event": "s3:TestEvent", "Bucket": BUCKET})
+    send(aws, s3_event("elsewhere/1.txt"))
+    send(aws, "not json at all")
+    worker(aws).run(max_messages=4)
+    assert sorted(outcomes(capsys)) == ["failed", "ignored", "processed", "skipped-test-event"]
+
+
+def test_parse_body_and_queue_name_resolution(aws):
+    assert qw.parse_body(json.dumps(s3_event("uploads/a+b.txt", encode=False))) == [
+        (BUCKET, "uploads/a b.txt", "ObjectCreated:Put")]
+    w = qw.Worker(qw.Config({"QFLEET_QUEUE_NAME": "qfleet", "AWS_REGION": REGION}),
+                  sqs=aws.sqs, s3=aws.s3)
+    assert w.url == aws.q and w.iid is None
+
+
+def test_stop_during_long_poll_releases_received_message(aws, capsys, monkeypatch):
+    put(aws, "uploads/late.txt")
+    send(aws, s3_event("uploads/late.txt"))
+    calls = []
+    monkeypatch.setattr(qw, "process", lambda *a: calls.append(a))
+    w = worker(aws)
+    aws.sqs.meta.events.register("after-call.sqs.ReceiveMessage", lambda **kw: w.stop.set())
+    assert w.run() == 0
+    assert calls == [] and keys(aws) == ["uploads/late.txt"]
+    assert outcomes(capsys) == ["released"]
+    time.sleep(0.01)
+    assert counts(aws) == (1, 0)

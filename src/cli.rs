@@ -1,0 +1,89 @@
+//! The command line: flags shared by every command and one subcommand per job.
+
+use crate::commands;
+use crate::error::Error;
+use crate::output::{Format, Output};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Deploy a queue-fed worker fleet on AWS with CloudFormation.
+///
+/// Exit codes: 0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found
+/// (drift, pending changes), 4 refused to protect data.
+#[derive(Debug, Parser)]
+#[command(name = "qfleet", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Output format: text for people, json for pipelines.
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "QFLEET_OUTPUT"
+    )]
+    pub output: Format,
+    /// Directory holding the stack files (ENV names a file NAME.yaml in it).
+    #[arg(long, global = true, default_value = crate::config::DEFAULT_STACKS_DIR, env = "QFLEET_STACKS_DIR")]
+    pub stacks_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render the CloudFormation templates of an environment (offline).
+    Render(commands::render::RenderArgs),
+    /// Check a stack file and its rendered templates (offline).
+    Validate(commands::validate::ValidateArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// Shell to generate completions for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Parses the command line, runs the command and maps the result to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout (exit 0) and usage errors to stderr.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let out = Output::new(cli.global.output);
+    // Keep each error's headline on one line: CI logs are grepped for file:line:column.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
+    match run(cli, out) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// Runs a parsed command; returns the exit code of a successful run (0, or 3 for differences).
+pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Render(args) => commands::render::run(args, g, out),
+        Command::Validate(args) => commands::validate::run(args, g, out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "qfleet", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Where each setting stands in a stack file, so that an error found after parsing (min > max,
+//! a bad subnet id, …) can still point at its line and column.
+
+use std::collections::HashMap;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// A position in the source: 1-based line and column, and the byte range of the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+    pub offset: usize,
+    pub len: usize,
+}
+
+/// Positions of every mapping key and value, by dotted path (`workers.network.subnets`).
+#[derive(Debug, Default)]
+pub struct Locations {
+    keys: HashMap<String, Position>,
+    values: HashMap<String, Position>,
+}
+
+impl Locations {
+    /// Indexes `src`. A document the YAML parser rejects yields an empty index; the caller
+    /// reports the parse error itself.
+    pub fn index(src: &str) -> Locations {
+        let mut builder = Builder {
+            src,
+            out: Locations::default(),
+            stack: Vec::new(),
+        };
+        let mut parser = Parser::new_from_str(src);
+        if parser.load(&mut builder, false).is_err() {
+            return Locations::default();
+        }
+        builder.out
+    }
+
+    /// The value's position, or the key's when the value is a nested mapping, or the closest
+    /// existing parent when the setting is absent (a default that conflicts with another value).
+    pub fn find(&self, path: &str) -> Option<Position> {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.values.get(p).or_else(|| self.keys.get(p)) {
+                return Some(*pos);
+            }
+            p = &p[..p.rfind('.')?];
+        }
+    }
+
+    /// The key's position (for "unknown key" style errors).
+    pub fn key(&self, path: &str) -> Option<Position> {
+        self.keys.get(path).copied()
+    }
+}
+
+enum Frame {
+    /// Inside a mapping at `path`; `key` is the pending key when the next event is its value.
+    Map {
+        path: String,
+        key: Option<String>,
+    },
+    Seq {
+        path: String,
+        index: usize,
+    },
+}
+
+struct Builder<'a> {
+    src: &'a str,
+    out: Locations,
+    stack: Vec<Frame>,
+}
+
+impl Builder<'_> {
+    fn position(&self, mark: Marker, text: Option<&str>) -> Position {
+        let offset = byte_offset(self.src, mark.line(), mark.col());
+        let rest = &self.src[offset..];
+        let len = match text {
+            Some(t) if !t.is_empty() && rest.starts_with(t) => t.len(),
+            Some(t) if !t.is_empty() => rest
+                .lines()
+                .next()
+                .map(|l| l.trim_end().len().max(1))
+                .unwrap_or(1),
+            _ => 1,
+        };
+        Position {
+            line: mark.line(),
+            column: mark.col() + 1,
+            offset,
+            len,
+        }
+    }
+
+    /// Called for a node that is a value (scalar, mapping or sequence start). Returns the path
+    /// of that node.
+    fn value_path(&mut self) -> Option<String> {
+        match self.stack.last_mut()? {
+            Frame::Map { path, key } => {
+                let k = key.take()?;
+                Some(join(path, &k))
+            }
+            Frame::Seq { path, index } => {
+                let p = format!("{path}.{index}");
+                *index += 1;
+                Some(p)
+            }
+        }
+    }
+
+    /// True when the next scalar in the current mapping is a key.
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(text, ..) => {
+                if self.expects_key() {
+                    let pos = self.position(mark, Some(&text));
+                    if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
+                        let full = join(path, &text);
+                        self.out.keys.insert(full, pos);
+                        *key = Some(text);
+                    }
+                } else if let Some(p) = self.value_path() {
+                    let pos = self.position(mark, Some(&text));
+                    self.out.values.insert(p, pos);
+                }
+            }
+            Event::MappingStart(..) => {
+                let path = if self.stack.is_empty() {
+                    String::new()
+                } else {
+                    self.value_path().unwrap_or_default()
+                };
+                self.stack.push(Frame::Map { path, key: None });
+            }
+            Event::SequenceStart(..) => {
+                let path = self.value_path().unwrap_or_default();
+                let pos = self.position(mark, None);
+                self.out.values.entry(path.clone()).or_insert(pos);
+                self.stack.push(Frame::Seq { path, index: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            Event::Alias(_) => {
+                self.value_path();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Byte offset of a 1-based line and 0-based character column.
+pub fn byte_offset(src: &str, line: usize, col: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in src.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return offset
+                + l.char_indices()
+                    .nth(col)
+                    .map(|(b, _)| b)
+                    .unwrap_or(l.trim_end_matches('\n').len());
+        }
+        offset += l.len();
+    }
+    src.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = "region: eu-west-1\nworkers:\n  min: 3\n  max: 2\n  network:\n    vpc: vpc-1\n    subnets:\n      eu-west-1a: subnet-1\ntags: {team: é, owner: x}\n";
+
+    #[test]
+    fn finds_values_by_dotted_path() {
+        let loc = Locations::index(SRC);
+        let min = loc.find("workers.min").unwrap();
+        assert_eq!((min.line, min.column), (3, 8));
+        assert_eq!(&SRC[min.offset..min.offset + min.len], "3");
+        let subnet = loc.find("workers.network.subnets.eu-west-1a").unwrap();
+        assert_eq!((subnet.line, subnet.column), (8, 19));
+        let owner = loc.find("tags.owner").unwrap();
+        assert_eq!(owner.line, 9);
+        assert_eq!(&SRC[owner.offset..owner.offset + 1], "x");
+    }
+
+    #[test]
+    fn absent_settings_point_at_the_nearest_parent() {
+        let loc = Locations::index(SRC);
+        let p = loc.find("workers.user_data").unwrap();
+        assert_eq!(p.line, 2, "falls back to the `workers` key");
+        assert!(loc.find("scaling.target").is_none());
+        assert_eq!(loc.key("workers.max").unwrap().line, 4);
+    }
+
+    #[test]
+    fn broken_yaml_gives_an_empty_index() {
+        assert!(Locations::index("a: [1, 2\n").find("a").is_none());
+    }
+}

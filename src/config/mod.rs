@@ -1,0 +1,311 @@
+//! Stack files: finding, parsing and validating them, and the environment they describe.
+
+pub mod duration;
+pub mod locate;
+pub mod schema;
+mod validate;
+
+pub use schema::{Network, StackFile};
+
+use crate::error::{Error, InputError, Result};
+use locate::Locations;
+use miette::NamedSource;
+use std::path::{Path, PathBuf};
+
+/// Where stack files live unless `--stacks-dir` says otherwise.
+pub const DEFAULT_STACKS_DIR: &str = "stacks";
+
+/// A stack file's text, kept to point errors at their line.
+#[derive(Debug)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+    locations: Locations,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, text: String) -> SourceFile {
+        let locations = Locations::index(&text);
+        SourceFile {
+            path,
+            text,
+            locations,
+        }
+    }
+
+    pub fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// An error about the setting at `field` (a dotted path), located in the file.
+    pub fn error(&self, field: &str, message: impl Into<String>) -> InputError {
+        let pos = self.locations.find(field);
+        self.error_at(field, pos, message)
+    }
+
+    /// An error about a key (e.g. a key that must not be there).
+    pub fn key_error(&self, field: &str, message: impl Into<String>) -> InputError {
+        let pos = self
+            .locations
+            .key(field)
+            .or_else(|| self.locations.find(field));
+        self.error_at(field, pos, message)
+    }
+
+    fn error_at(
+        &self,
+        field: &str,
+        pos: Option<locate::Position>,
+        message: impl Into<String>,
+    ) -> InputError {
+        let (line, column, span) = match pos {
+            Some(p) => (p.line, p.column, Some((p.offset, p.len).into())),
+            None => (1, 1, Some((0, 0).into())),
+        };
+        InputError {
+            file: self.display(),
+            line,
+            column,
+            field: if field.is_empty() {
+                "-".into()
+            } else {
+                field.into()
+            },
+            message: message.into(),
+            allowed: validate::allowed(field).map(str::to_string),
+            src: NamedSource::new(self.display(), self.text.clone()),
+            span,
+        }
+    }
+
+    /// An error at a known line and column (from the YAML parser).
+    pub fn error_at_line(
+        &self,
+        field: &str,
+        line: usize,
+        column: usize,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> InputError {
+        let pos = locate::Position {
+            line,
+            column,
+            offset: offset.min(self.text.len()),
+            len: 1,
+        };
+        self.error_at(field, Some(pos), message)
+    }
+}
+
+/// One environment: a validated stack file and what qfleet derives from it.
+#[derive(Debug)]
+pub struct Environment {
+    pub name: String,
+    pub spec: StackFile,
+    pub source: SourceFile,
+    /// Contents of `workers.user_data`, when the stack file names a script.
+    pub user_data: Option<String>,
+}
+
+impl Environment {
+    /// Whether the bucket survives stack deletion (defaults: retained outside labs).
+    pub fn retain_bucket(&self) -> bool {
+        self.spec.bucket.retain.unwrap_or(!self.spec.lab)
+    }
+
+    /// Whether the stacks get termination protection (defaults: on outside labs).
+    pub fn termination_protection(&self) -> bool {
+        self.spec.termination_protection.unwrap_or(!self.spec.lab)
+    }
+
+    /// The target-tracking target: the backlog each in-service instance may hold. Either
+    /// given, or acceptable latency ÷ processing time per message, as AWS recommends.
+    pub fn backlog_target(&self) -> f64 {
+        let s = &self.spec.scaling;
+        match (
+            s.target_backlog_per_instance,
+            s.max_latency_seconds,
+            s.seconds_per_message,
+        ) {
+            (Some(t), _, _) => t,
+            (None, Some(latency), Some(per_message)) if per_message > 0.0 => latency / per_message,
+            _ => validate::DEFAULT_BACKLOG_TARGET,
+        }
+    }
+
+    pub fn data_stack_name(&self) -> String {
+        format!("qfleet-{}-data", self.name)
+    }
+
+    pub fn fleet_stack_name(&self) -> String {
+        format!("qfleet-{}-fleet", self.name)
+    }
+}
+
+/// Finds the stack file for `target`: a path to a file, or an environment name looked up in
+/// `stacks_dir` as `NAME.yaml` (or `.yml`).
+pub fn locate(target: &str, stacks_dir: &Path) -> Result<PathBuf> {
+    let as_path = Path::new(target);
+    let looks_like_path = target.contains('/')
+        || target.contains(std::path::MAIN_SEPARATOR)
+        || target.ends_with(".yaml")
+        || target.ends_with(".yml");
+    if looks_like_path {
+        if as_path.is_file() {
+            return Ok(as_path.to_path_buf());
+        }
+        return Err(Error::usage(format!(
+            "stack file {target} does not exist (ENV is an environment name in {} or a path to a stack file)",
+            stacks_dir.display()
+        )));
+    }
+    for ext in ["yaml", "yml"] {
+        let p = stacks_dir.join(format!("{target}.{ext}"));
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    let known = environment_names(stacks_dir);
+    let hint = if known.is_empty() {
+        format!("{} holds no stack files", stacks_dir.display())
+    } else {
+        format!(
+            "environments in {}: {}",
+            stacks_dir.display(),
+            known.join(", ")
+        )
+    };
+    Err(Error::usage(format!(
+        "no stack file for environment `{target}` ({}/{target}.yaml does not exist); {hint}",
+        stacks_dir.display()
+    )))
+}
+
+/// Names of the environments in `stacks_dir`, sorted.
+pub fn environment_names(stacks_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(stacks_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            let ext = p.extension()?.to_str()?;
+            if ext == "yaml" || ext == "yml" {
+                Some(p.file_stem()?.to_str()?.to_string())
+            } else {
+                None
+            }
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Reads, parses and validates a stack file.
+pub fn load(path: &Path) -> Result<Environment> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("cannot read stack file {}: {e}", path.display())))?;
+    parse(path.to_path_buf(), text)
+}
+
+/// Parses and validates stack file text (the path is used for messages and relative files).
+pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
+    let source = SourceFile::new(path, text);
+    let blank = source
+        .text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
+    if blank {
+        return Err(source
+            .error("", "the stack file is empty; it needs at least `region`")
+            .into());
+    }
+    let de = serde_yaml::Deserializer::from_str(&source.text);
+    let spec: StackFile = match serde_path_to_error::deserialize(de) {
+        Ok(spec) => spec,
+        Err(e) => return Err(parse_error(&source, e).into()),
+    };
+    let name = match &spec.environment {
+        Some(n) => n.clone(),
+        None => source
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let mut env = Environment {
+        name,
+        spec,
+        source,
+        user_data: None,
+    };
+    let mut errors = validate::check(&env);
+    if errors.is_empty() {
+        match read_user_data(&env) {
+            Ok(data) => env.user_data = data,
+            Err(e) => errors.push(*e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(env)
+    } else {
+        Err(Error::Input(errors))
+    }
+}
+
+fn read_user_data(env: &Environment) -> std::result::Result<Option<String>, Box<InputError>> {
+    let Some(rel) = &env.spec.workers.user_data else {
+        return Ok(None);
+    };
+    let base = env.source.path.parent().unwrap_or(Path::new("."));
+    let path = base.join(rel);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Box::new(env.source.error(
+            "workers.user_data",
+            format!("cannot read {}: {e}", path.display()),
+        ))
+    })?;
+    if !text.starts_with("#!") {
+        return Err(Box::new(env.source.error(
+            "workers.user_data",
+            format!(
+                "{} must be a script starting with a #! line (e.g. #!/bin/bash)",
+                path.display()
+            ),
+        )));
+    }
+    Ok(Some(text))
+}
+
+/// Turns a serde_yaml error (with the path where it happened) into a located error.
+fn parse_error(
+    source: &SourceFile,
+    e: serde_path_to_error::Error<serde_yaml::Error>,
+) -> InputError {
+    let path = e.path().to_string();
+    // serde_path_to_error writes `?` for a position it could not name (inside broken YAML).
+    let field = path
+        .split('.')
+        .filter(|seg| *seg != "?" && !seg.is_empty())
+        .collect::<Vec<_>>()
+        .join(".");
+    let inner = e.into_inner();
+    let mut message = inner.to_string();
+    // serde_yaml appends " at line L column C" and may prefix the path; both are shown apart.
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    if !field.is_empty()
+        && let Some(rest) = message.strip_prefix(&format!("{field}: "))
+    {
+        message = rest.to_string();
+    }
+    match inner.location() {
+        Some(loc) => source.error_at_line(&field, loc.line(), loc.column(), loc.index(), message),
+        None => source.error(&field, message),
+    }
+}
+
+#[cfg(test)]
+mod tests;

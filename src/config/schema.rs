@@ -1,0 +1,212 @@
+//! The stack file as written by the user: one environment per file, with defaults that keep a
+//! lab file to a few lines. Every struct rejects unknown keys so a typo is an error, not a
+//! silently ignored setting.
+
+use super::duration::Seconds;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The Amazon Linux 2023 public SSM parameter: the latest AL2023 AMI for x86_64.
+pub const DEFAULT_AMI: &str =
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackFile {
+    /// Environment name; defaults to the file name without `.yaml`.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// AWS region the environment lives in.
+    pub region: String,
+    /// A classroom environment: data is not retained and stacks are not protected by default.
+    #[serde(default)]
+    pub lab: bool,
+    /// Number of identical copies (`lab-01` … `lab-NN`); absent or 0 means just this one.
+    #[serde(default)]
+    pub copies: Option<u32>,
+    /// Tags put on every stack (CloudFormation propagates them to the resources).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Stack termination protection; defaults to on outside labs.
+    #[serde(default)]
+    pub termination_protection: Option<bool>,
+    /// IAM role CloudFormation assumes to act on the stacks (optional).
+    #[serde(default)]
+    pub service_role_arn: Option<String>,
+    /// Customer managed KMS key ARN for the bucket, topics and queues (absent: AWS owned keys).
+    #[serde(default)]
+    pub kms_key: Option<String>,
+    #[serde(default)]
+    pub bucket: BucketSpec,
+    #[serde(default)]
+    pub queue: QueueSpec,
+    #[serde(default)]
+    pub alarms: AlarmSpec,
+    #[serde(default)]
+    pub workers: WorkersSpec,
+    #[serde(default)]
+    pub scaling: ScalingSpec,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BucketSpec {
+    /// Prefix whose new objects become jobs.
+    pub upload_prefix: String,
+    /// Prefix the workers write results to (never triggers a job).
+    pub processed_prefix: String,
+    /// Keep the bucket (and its objects) when the stack is deleted; defaults to yes outside labs.
+    pub retain: Option<bool>,
+    /// Existing bucket that receives server access logs (recommended in production).
+    pub access_log_bucket: Option<String>,
+    /// Days before a noncurrent object version expires.
+    pub noncurrent_version_expiration_days: u32,
+    /// Days before an incomplete multipart upload is aborted.
+    pub abort_incomplete_multipart_days: u32,
+}
+
+impl Default for BucketSpec {
+    fn default() -> Self {
+        BucketSpec {
+            upload_prefix: "uploads/".into(),
+            processed_prefix: "processed/".into(),
+            retain: None,
+            access_log_bucket: None,
+            noncurrent_version_expiration_days: 30,
+            abort_incomplete_multipart_days: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueSpec {
+    /// How long a received message stays hidden from other workers.
+    pub visibility_timeout: Seconds,
+    /// How long an unprocessed message is kept.
+    pub message_retention: Seconds,
+    /// Long polling wait (0–20 s).
+    pub receive_wait_time: Seconds,
+    /// Receives before a message moves to the dead-letter queue.
+    pub max_receive_count: i64,
+    /// How long the dead-letter queue keeps messages; must exceed `message_retention`.
+    pub dlq_retention: Seconds,
+    /// Alarm when the oldest message is older than this.
+    pub oldest_message_alarm: Seconds,
+}
+
+impl Default for QueueSpec {
+    fn default() -> Self {
+        QueueSpec {
+            visibility_timeout: Seconds(60),
+            message_retention: Seconds::days(4),
+            receive_wait_time: Seconds(20),
+            max_receive_count: 5,
+            dlq_retention: Seconds::days(14),
+            oldest_message_alarm: Seconds::minutes(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlarmSpec {
+    /// E-mail address subscribed to the alarm topic (optional).
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersSpec {
+    /// An SSM public parameter path (`/aws/service/...`) or an AMI id (`ami-...`).
+    pub ami: String,
+    pub instance_type: String,
+    pub min: i64,
+    pub max: i64,
+    pub network: Network,
+    /// Shell script (path relative to the stack file) that installs and starts the worker.
+    pub user_data: Option<PathBuf>,
+    pub health_check_grace_period: Seconds,
+    /// Default instance warmup of the group.
+    pub instance_warmup: Seconds,
+    pub root_volume_gib: u32,
+    /// Give workers a public IP address. Insecure; needed only in subnets without a NAT gateway
+    /// or VPC endpoints, such as the default VPC.
+    pub public_ip: bool,
+}
+
+impl Default for WorkersSpec {
+    fn default() -> Self {
+        WorkersSpec {
+            ami: DEFAULT_AMI.into(),
+            instance_type: "t3.micro".into(),
+            min: 1,
+            max: 2,
+            network: Network::Default,
+            user_data: None,
+            health_check_grace_period: Seconds(120),
+            instance_warmup: Seconds(120),
+            root_volume_gib: 8,
+            public_ip: false,
+        }
+    }
+}
+
+/// Where the workers run: `default` (the default VPC's default subnets, discovered at deploy
+/// time) or an explicit VPC with one subnet per availability zone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Network {
+    #[default]
+    Default,
+    Explicit(ExplicitNetwork),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplicitNetwork {
+    pub vpc: String,
+    /// Availability zone → subnet id.
+    pub subnets: BTreeMap<String, String>,
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Network;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`default` or a mapping with `vpc` and `subnets` (availability zone: subnet id)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Network, E> {
+                if v == "default" {
+                    Ok(Network::Default)
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+            fn visit_map<M: MapAccess<'de>>(self, m: M) -> Result<Network, M::Error> {
+                ExplicitNetwork::deserialize(de::value::MapAccessDeserializer::new(m))
+                    .map(Network::Explicit)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScalingSpec {
+    /// Messages each in-service instance may have waiting (the target-tracking target).
+    pub target_backlog_per_instance: Option<f64>,
+    /// Longest acceptable wait for a message, in seconds; with `seconds_per_message`.
+    pub max_latency_seconds: Option<f64>,
+    /// Average processing time of one message, in seconds.
+    pub seconds_per_message: Option<f64>,
+    /// Add a step policy that starts one instance when messages wait and none is in service,
+    /// which allows `workers.min: 0`.
+    pub scale_from_zero: bool,
+}

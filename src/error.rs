@@ -1,0 +1,101 @@
+//! Errors and the exit codes they map to.
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success |
+//! | 1 | an AWS operation failed |
+//! | 2 | invalid input (stack file, template, flags) |
+//! | 3 | differences found (drift, pending changes) |
+//! | 4 | refused, to protect data |
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Serialize;
+use std::fmt;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_AWS: i32 = 1;
+pub const EXIT_INPUT: i32 = 2;
+pub const EXIT_DIFFERENCES: i32 = 3;
+pub const EXIT_REFUSED: i32 = 4;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One problem in an input file, located to the line and column.
+#[derive(Debug, Clone, thiserror::Error, Diagnostic, Serialize)]
+#[error("{file}:{line}:{column}: {field}: {message}")]
+pub struct InputError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// Dotted path of the setting (`workers.min`), or `-` when the file as a whole is wrong.
+    pub field: String,
+    pub message: String,
+    /// What the setting accepts.
+    #[help]
+    pub allowed: Option<String>,
+    #[source_code]
+    #[serde(skip)]
+    pub src: NamedSource<String>,
+    #[label("here")]
+    #[serde(skip)]
+    pub span: Option<SourceSpan>,
+}
+
+/// Everything qfleet can fail with; each kind has its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more problems in a stack file or template (exit 2).
+    #[error("{}", summarize(.0))]
+    Input(Vec<InputError>),
+    /// A bad command-line flag or argument, or a missing file (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// An AWS call or operation failed (exit 1).
+    #[error("{0}")]
+    Aws(String),
+    /// qfleet refused to go on because data would be lost (exit 4).
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn summarize(errors: &[InputError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) | Error::Usage(_) => EXIT_INPUT,
+            Error::Aws(_) => EXIT_AWS,
+            Error::Refused(_) => EXIT_REFUSED,
+        }
+    }
+
+    /// Short machine-readable kind for JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Input(_) => "invalid-input",
+            Error::Usage(_) => "usage",
+            Error::Aws(_) => "aws",
+            Error::Refused(_) => "refused",
+        }
+    }
+
+    pub fn usage(msg: impl fmt::Display) -> Error {
+        Error::Usage(msg.to_string())
+    }
+
+    pub fn aws(msg: impl fmt::Display) -> Error {
+        Error::Aws(msg.to_string())
+    }
+}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Self {
+        Error::Input(vec![e])
+    }
+}

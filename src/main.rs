@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    qfleet::cli::main()
+}

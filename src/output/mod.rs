@@ -1,0 +1,86 @@
+//! How results and errors reach the user: readable text on a terminal or in a CI log, or JSON
+//! for a pipeline (`--output json`).
+
+use crate::error::Error;
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// JSON on stdout (one object, or newline-delimited events followed by a summary).
+    Json,
+}
+
+/// Where a command writes: the chosen format and whether stderr is a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: Format,
+    pub interactive: bool,
+}
+
+impl Output {
+    pub fn new(format: Format) -> Output {
+        Output {
+            format,
+            interactive: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+        }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// Prints one JSON value on its own line on stdout.
+    pub fn json<T: Serialize>(&self, value: &T) {
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (e.g. `| head`) is not worth a panic.
+        let _ = serde_json::to_writer(&mut out, value);
+        let _ = writeln!(out);
+    }
+
+    /// Prints a line of text on stdout.
+    pub fn line(&self, text: impl AsRef<str>) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", text.as_ref());
+    }
+
+    /// Prints a progress or status note on stderr (never mixed into JSON on stdout).
+    pub fn note(&self, text: impl AsRef<str>) {
+        eprintln!("{}", text.as_ref());
+    }
+
+    /// Reports an error in the chosen format.
+    pub fn error(&self, err: &Error) {
+        if self.is_json() {
+            let errors = match err {
+                Error::Input(list) => serde_json::to_value(list).unwrap_or_default(),
+                _ => serde_json::Value::Array(vec![]),
+            };
+            self.json(&serde_json::json!({
+                "ok": false,
+                "exit_code": err.exit_code(),
+                "error": {
+                    "kind": err.kind(),
+                    "message": err.to_string(),
+                    "errors": errors,
+                },
+            }));
+            return;
+        }
+        match err {
+            Error::Input(list) => {
+                for e in list {
+                    eprintln!("{:?}", miette::Report::new(e.clone()));
+                }
+                eprintln!(
+                    "error: {} problem{} found; nothing was changed",
+                    list.len(),
+                    if list.len() == 1 { "" } else { "s" }
+                );
+            }
+            other => eprintln!("error: {other}"),
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! Rendered templates: snapshots of the shipped stack files, and the properties the
+//! architecture depends on, checked on the parsed YAML.
+
+use super::*;
+use crate::config;
+use serde_yaml::Value;
+use std::path::Path;
+
+fn load(rel: &str) -> Environment {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    config::load(&p).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn from_str(yaml: &str) -> Environment {
+    config::parse(PathBuf::from("stacks/t.yaml"), yaml.to_string()).unwrap()
+}
+
+fn rendered(env: &Environment) -> (Value, Value) {
+    let stacks = render(env).unwrap();
+    assert_eq!(stacks.len(), 2);
+    assert_eq!(stacks[0].role, StackRole::Data, "data is deployed first");
+    let parse = |s: &RenderedStack| serde_yaml::from_str::<Value>(&s.template).unwrap();
+    (parse(&stacks[0]), parse(&stacks[1]))
+}
+
+fn resource<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    &doc["Resources"][name]["Properties"]
+}
+
+/// The value of a YAML node with CloudFormation's short tags (`!Sub x`) looked through.
+fn untagged(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(t) => &t.value,
+        other => other,
+    }
+}
+
+#[test]
+fn snapshots_of_the_shipped_stack_files() {
+    for rel in ["stacks/lab.yaml", "stacks/prod.yaml", "examples/batch.yaml"] {
+        let env = load(rel);
+        for s in render(&env).unwrap() {
+            let name = format!("{}-{}", env.name, s.role.as_str());
+            insta::assert_snapshot!(name, s.template);
+        }
+    }
+}
+
+#[test]
+fn the_group_has_no_desired_capacity_and_tracks_backlog_per_instance() {
+    let (_, fleet) = rendered(&load("stacks/lab.yaml"));
+    let asg = resource(&fleet, "WorkerGroup");
+    assert!(
+        asg.get("DesiredCapacity").is_none(),
+        "a redeploy must not reset the scaled size"
+    );
+    assert_eq!(asg["MinSize"], Value::from("1"));
+    assert_eq!(asg["MaxSize"], Value::from("2"));
+    let metrics = asg["MetricsCollection"][0]["Metrics"]
+        .as_sequence()
+        .unwrap();
+    assert!(metrics.contains(&Value::from("GroupInServiceInstances")));
+    assert_eq!(
+        asg["MetricsCollection"][0]["Granularity"],
+        Value::from("1Minute")
+    );
+    assert!(
+        matches!(asg["VPCZoneIdentifier"], Value::Tagged(_)),
+        "subnets come from the parameter"
+    );
+
+    let policy = resource(&fleet, "BacklogPerInstancePolicy");
+    assert_eq!(policy["PolicyType"], Value::from("TargetTrackingScaling"));
+    let tt = &policy["TargetTrackingConfiguration"];
+    assert_eq!(
+        tt["TargetValue"].as_f64(),
+        Some(20.0),
+        "10 s latency / 0.5 s per message"
+    );
+    let m = tt["CustomizedMetricSpecification"]["Metrics"]
+        .as_sequence()
+        .unwrap();
+    let by_id = |id: &str| m.iter().find(|x| x["Id"] == id).unwrap();
+    let m1 = &by_id("m1")["MetricStat"];
+    assert_eq!(m1["Metric"]["Namespace"], Value::from("AWS/SQS"));
+    assert_eq!(
+        m1["Metric"]["MetricName"],
+        Value::from("ApproximateNumberOfMessagesVisible")
+    );
+    assert_eq!(
+        m1["Metric"]["Dimensions"][0]["Value"],
+        Value::from("qfleet-lab-jobs")
+    );
+    assert_eq!(m1["Stat"], Value::from("Sum"));
+    let m2 = &by_id("m2")["MetricStat"];
+    assert_eq!(
+        m2["Metric"]["MetricName"],
+        Value::from("GroupInServiceInstances")
+    );
+    assert_eq!(m2["Stat"], Value::from("Average"));
+    assert_eq!(by_id("e1")["Expression"], Value::from("m1 / m2"));
+    let returning: Vec<_> = m.iter().filter(|x| x["ReturnData"] == true).collect();
+    assert_eq!(returning.len(), 1);
+    assert_eq!(returning[0]["Id"], Value::from("e1"));
+    assert!(fleet["Resources"].get("ScaleFromZeroPolicy").is_none());
+}
+
+#[test]
+fn scale_from_zero_adds_its_own_policy() {
+    let (_, fleet) = rendered(&load("examples/batch.yaml"));
+    assert_eq!(resource(&fleet, "WorkerGroup")["MinSize"], Value::from("0"));
+    assert_eq!(
+        resource(&fleet, "ScaleFromZeroPolicy")["PolicyType"],
+        Value::from("StepScaling")
+    );
+    let alarm = resource(&fleet, "ScaleFromZeroAlarm");
+    assert!(matches!(alarm["AlarmActions"][0], Value::Tagged(_)));
+}
+
+#[test]
+fn the_launch_template_is_locked_down() {
+    let (_, fleet) = rendered(&load("stacks/prod.yaml"));
+    let data = &resource(&fleet, "LaunchTemplate")["LaunchTemplateData"];
+    assert_eq!(
+        data["MetadataOptions"]["HttpTokens"],
+        Value::from("required")
+    );
+    let ebs = &data["BlockDeviceMappings"][0]["Ebs"];
+    assert_eq!(ebs["Encrypted"], Value::from(true));
+    assert_eq!(ebs["VolumeType"], Value::from("gp3"));
+    assert_eq!(
+        data["NetworkInterfaces"][0]["AssociatePublicIpAddress"],
+        Value::from(false)
+    );
+    assert!(
+        data.get("KeyName").is_none(),
+        "no SSH key: SSM Session Manager instead"
+    );
+    let sg = resource(&fleet, "WorkerSecurityGroup");
+    assert!(
+        sg.get("SecurityGroupIngress").is_none(),
+        "nothing may connect to a worker"
+    );
+    let role = resource(&fleet, "WorkerRole");
+    let managed = format!("{:?}", role["ManagedPolicyArns"]);
+    assert!(
+        managed.contains("AmazonSSMManagedInstanceCore"),
+        "{managed}"
+    );
+    // The image is an SSM parameter resolved at deploy time, matching the instance architecture.
+    assert_eq!(
+        fleet["Parameters"]["ImageId"]["Type"],
+        Value::from("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>")
+    );
+    assert!(
+        fleet["Parameters"]["ImageId"]["Default"]
+            .as_str()
+            .unwrap()
+            .ends_with("arm64")
+    );
+}
+
+#[test]
+fn public_ip_is_an_explicit_opt_in() {
+    let (_, fleet) = rendered(&load("stacks/lab.yaml"));
+    let lt = &fleet["Resources"]["LaunchTemplate"];
+    assert_eq!(
+        lt["Properties"]["LaunchTemplateData"]["NetworkInterfaces"][0]["AssociatePublicIpAddress"],
+        Value::from(true)
+    );
+    let suppressed = format!("{:?}", lt["Metadata"]["guard"]["SuppressedRules"]);
+    assert!(
+        suppressed.contains("EC2_INSTANCE_NO_PUBLIC_IP"),
+        "{suppressed}"
+    );
+    let (_, fleet) = rendered(&from_str("region: eu-west-1\n"));
+    assert!(
+        fleet["Resources"]["LaunchTemplate"]
+            .get("Metadata")
+            .is_none()
+    );
+}
+
+#[test]
+fn the_worker_policy_is_scoped_to_this_environment() {
+    let (_, fleet) = rendered(&load("stacks/lab.yaml"));
+    let doc = &resource(&fleet, "WorkerPolicy")["PolicyDocument"]["Statement"];
+    let text = serde_yaml::to_string(doc).unwrap();
+    assert!(
+        !text.contains("Resource: '*'") && !text.contains("\"*\""),
+        "no wildcard resource: {text}"
+    );
+    assert!(text.contains("qfleet-lab-jobs"));
+    assert!(text.contains("lab-uploads-${AWS::AccountId}-${AWS::Region}/uploads/*"));
+    assert!(text.contains("lab-uploads-${AWS::AccountId}-${AWS::Region}/processed/*"));
+    for action in [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+    ] {
+        assert!(text.contains(action), "{action}");
+    }
+    assert!(!text.contains("sqs:SendMessage") && !text.contains("sqs:*") && !text.contains("s3:*"));
+}
+
+#[test]
+fn the_data_stack_wires_bucket_topic_and_queues() {
+    let (data, _) = rendered(&load("stacks/prod.yaml"));
+    let bucket = resource(&data, "Bucket");
+    let pab = &bucket["PublicAccessBlockConfiguration"];
+    for k in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(pab[k], Value::from(true), "{k}");
+    }
+    assert_eq!(
+        bucket["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+        Value::from("BucketOwnerEnforced")
+    );
+    assert_eq!(
+        bucket["VersioningConfiguration"]["Status"],
+        Value::from("Enabled")
+    );
+    let sse = &bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+    assert_eq!(
+        sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        Value::from("aws:kms")
+    );
+    let n = &bucket["NotificationConfiguration"]["TopicConfigurations"][0];
+    assert_eq!(n["Event"], Value::from("s3:ObjectCreated:*"));
+    assert_eq!(
+        n["Filter"]["S3Key"]["Rules"][0]["Value"],
+        Value::from("uploads/")
+    );
+    assert_eq!(
+        data["Resources"]["Bucket"]["DeletionPolicy"],
+        Value::from("Retain")
+    );
+    assert!(
+        bucket["LifecycleConfiguration"]["Rules"][0]
+            .get("AbortIncompleteMultipartUpload")
+            .is_some()
+    );
+
+    let tls = &resource(&data, "BucketPolicy")["PolicyDocument"]["Statement"][0];
+    assert_eq!(tls["Effect"], Value::from("Deny"));
+    assert_eq!(
+        tls["Condition"]["Bool"]["aws:SecureTransport"],
+        Value::from(false)
+    );
+
+    let tp = &resource(&data, "TopicPolicy")["PolicyDocument"]["Statement"][0];
+    assert_eq!(tp["Principal"]["Service"], Value::from("s3.amazonaws.com"));
+    assert!(tp["Condition"]["ArnLike"].get("aws:SourceArn").is_some());
+    assert!(
+        tp["Condition"]["StringEquals"]
+            .get("aws:SourceAccount")
+            .is_some()
+    );
+
+    let q = resource(&data, "Queue");
+    assert_eq!(q["VisibilityTimeout"], Value::from(300));
+    assert_eq!(q["ReceiveMessageWaitTimeSeconds"], Value::from(20));
+    assert_eq!(q["RedrivePolicy"]["maxReceiveCount"], Value::from(5));
+    let dlq = resource(&data, "DeadLetterQueue");
+    assert_eq!(dlq["MessageRetentionPeriod"], Value::from(14 * 86_400));
+    assert_eq!(
+        dlq["RedriveAllowPolicy"]["redrivePermission"],
+        Value::from("byQueue")
+    );
+    let src = untagged(&dlq["RedriveAllowPolicy"]["sourceQueueArns"][0]);
+    assert!(src.as_str().unwrap().ends_with(":qfleet-prod-jobs"));
+
+    let qp = &resource(&data, "QueuePolicy")["PolicyDocument"]["Statement"][0];
+    assert_eq!(qp["Principal"]["Service"], Value::from("sns.amazonaws.com"));
+    assert_eq!(qp["Action"], Value::from("sqs:SendMessage"));
+    let sub = resource(&data, "Subscription");
+    assert_eq!(sub["RawMessageDelivery"], Value::from(true));
+    assert_eq!(sub["Protocol"], Value::from("sqs"));
+
+    let outputs = data["Outputs"].as_mapping().unwrap();
+    for k in [
+        "BucketName",
+        "TopicArn",
+        "QueueUrl",
+        "QueueArn",
+        "DeadLetterQueueUrl",
+        "DeadLetterQueueArn",
+    ] {
+        assert!(outputs.contains_key(k), "output {k}");
+    }
+    assert!(resource(&data, "DeadLetterQueueNotEmptyAlarm")["Threshold"] == 0);
+    assert_eq!(
+        resource(&data, "OldestMessageAlarm")["MetricName"],
+        Value::from("ApproximateAgeOfOldestMessage")
+    );
+}
+
+#[test]
+fn without_a_key_the_lab_uses_aws_owned_encryption() {
+    let (data, _) = rendered(&load("stacks/lab.yaml"));
+    assert_eq!(
+        data["Resources"]["Bucket"]["DeletionPolicy"],
+        Value::from("Delete")
+    );
+    assert_eq!(
+        resource(&data, "Queue")["SqsManagedSseEnabled"],
+        Value::from(true)
+    );
+    assert!(resource(&data, "Topic").get("KmsMasterKeyId").is_none());
+}
+
+#[test]
+fn user_data_writes_the_environment_and_starts_the_reference_worker() {
+    let env = load("stacks/lab.yaml");
+    let stacks = render(&env).unwrap();
+    let fleet = &stacks[1].template;
+    assert!(fleet.contains("QFLEET_QUEUE_NAME=qfleet-lab-jobs"));
+    assert!(fleet.contains("systemctl enable --now qfleet-worker.service"));
+    assert!(fleet.contains("NoNewPrivileges=yes"));
+    assert!(fleet.contains("User=qfleet"));
+    assert!(fleet.contains("Restart=always"));
+    assert!(
+        fleet.contains("def main("),
+        "the reference worker is embedded"
+    );
+}
+
+#[test]
+fn custom_user_data_is_escaped_for_fn_sub() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("w.sh"),
+        "#!/bin/bash\necho \"${HOME} $PATH\"\n",
+    )
+    .unwrap();
+    let stack = dir.path().join("t.yaml");
+    std::fs::write(&stack, "region: eu-west-1\nworkers: {user_data: w.sh}\n").unwrap();
+    let env = config::load(&stack).unwrap();
+    let fleet = &render(&env).unwrap()[1].template;
+    assert!(
+        fleet.contains("echo \"${!HOME} $PATH\""),
+        "`${{` must reach the instance literally"
+    );
+    assert!(
+        !fleet.contains("qfleet_worker.py"),
+        "a custom script replaces the reference worker"
+    );
+    assert!(fleet.contains("/etc/qfleet/user-data.sh"));
+}
+
+#[test]
+fn oversized_user_data_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!("#!/bin/bash\n{}\n", "# padding\n".repeat(2000));
+    std::fs::write(dir.path().join("w.sh"), big).unwrap();
+    let stack = dir.path().join("t.yaml");
+    std::fs::write(&stack, "region: eu-west-1\nworkers:\n  user_data: w.sh\n").unwrap();
+    let env = config::load(&stack).unwrap();
+    let err = render(&env).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    let Error::Input(list) = err else { panic!() };
+    assert_eq!(
+        (list[0].field.as_str(), list[0].line),
+        ("workers.user_data", 3)
+    );
+    assert!(list[0].message.contains("16384"), "{}", list[0]);
+}
+
+#[test]
+fn an_unknown_template_variable_names_the_template_and_line() {
+    let env = from_str("region: eu-west-1\n");
+    let mut j = jinja();
+    j.add_template("broken.yaml.j2", "a: 1\nb: {{ workers.no_such_setting }}\n")
+        .unwrap();
+    let ctx = minijinja::Value::from(minijinja::value::Serde(context(&env)));
+    let err = render_one(&j, &env, "broken.yaml.j2", |c| c, &ctx).unwrap_err();
+    let Error::Input(list) = err else { panic!() };
+    assert_eq!(list[0].file, "templates/broken.yaml.j2");
+    assert_eq!(list[0].line, 2);
+    assert!(list[0].message.contains("does not provide"), "{}", list[0]);
+}
+
+#[test]
+fn every_shipped_template_passes_the_offline_checks() {
+    for rel in ["stacks/lab.yaml", "stacks/prod.yaml", "examples/batch.yaml"] {
+        for s in render(&load(rel)).unwrap() {
+            assert_eq!(
+                check::check(&s),
+                Vec::<String>::new(),
+                "{rel} {}",
+                s.file_name
+            );
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The offline commands as a user or a pipeline runs them: output, formats and exit codes.
+
+use crate::common::*;
+
+fn invalid_stack_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("broken.yaml");
+    std::fs::write(&p, "region: eu-west-1\nworkers:\n  min: 4\n  max: 2\n").unwrap();
+    p
+}
+
+#[test]
+fn render_prints_both_stacks_to_stdout() {
+    let o = run(qfleet().args(["render", "lab"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("# qfleet-lab-data (data.yaml)"));
+    assert!(text.contains("# qfleet-lab-fleet (fleet.yaml)"));
+    assert!(text.contains("AWS::AutoScaling::ScalingPolicy"));
+}
+
+#[test]
+fn render_out_writes_one_file_per_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let o = run(qfleet()
+        .args(["render", "stacks/prod.yaml", "--out"])
+        .arg(&out));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let data = std::fs::read_to_string(out.join("data.yaml")).unwrap();
+    let fleet = std::fs::read_to_string(out.join("fleet.yaml")).unwrap();
+    assert!(data.contains("AWS::SQS::Queue") && !data.contains("AWS::AutoScaling"));
+    assert!(
+        fleet.contains("AWS::AutoScaling::AutoScalingGroup") && !fleet.contains("AWS::SQS::Queue")
+    );
+}
+
+#[test]
+fn render_json_carries_the_templates() {
+    let o = run(qfleet().args(["render", "lab", "--output", "json"]));
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    assert_eq!(v["environment"], "lab");
+    assert_eq!(v["stacks"][0]["stack_name"], "qfleet-lab-data");
+    assert_eq!(v["stacks"][1]["role"], "fleet");
+    assert!(
+        v["stacks"][1]["template"]
+            .as_str()
+            .unwrap()
+            .contains("WorkerGroup")
+    );
+}
+
+#[test]
+fn validate_summarizes_a_good_file() {
+    let o = run(qfleet().args(["validate", "lab"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid (lab)"));
+    assert!(
+        stderr(&o).contains("warning: workers.public_ip"),
+        "the opt-in is pointed out"
+    );
+
+    let o = run(qfleet().args(["validate", "prod", "-o", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["backlog_target"], 30.0);
+    assert_eq!(v["retain_bucket"], true);
+    assert_eq!(v["termination_protection"], true);
+}
+
+#[test]
+fn an_invalid_stack_file_exits_2_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = invalid_stack_file(dir.path());
+    for cmd in ["render", "validate"] {
+        let o = run(qfleet().arg(cmd).arg(&p));
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "{}:3:8: workers.min: 4 is greater than workers.max (2)",
+                p.display()
+            )),
+            "{err}"
+        );
+        assert!(err.contains("nothing was changed"), "{err}");
+        assert!(o.stdout.is_empty(), "nothing is rendered");
+    }
+}
+
+#[test]
+fn errors_in_json_are_machine_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = invalid_stack_file(dir.path());
+    let o = run(qfleet().arg("validate").arg(&p).args(["--output", "json"]));
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["exit_code"], 2);
+    let e = &v["error"]["errors"][0];
+    assert_eq!(e["field"], "workers.min");
+    assert_eq!(e["line"], 3);
+    assert_eq!(e["column"], 8);
+    assert!(e["allowed"].as_str().unwrap().contains("whole number"));
+}
+
+#[test]
+fn an_unknown_environment_lists_the_known_ones() {
+    let o = run(qfleet().args(["render", "staging"]));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no stack file for environment `staging`"),
+        "{err}"
+    );
+    assert!(err.contains("lab, prod"), "{err}");
+}
+
+#[test]
+fn a_bad_flag_exits_2_and_help_exits_0() {
+    let o = run(qfleet().args(["render", "lab", "--output", "xml"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--output"));
+    let o = run(qfleet().arg("--help"));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("Exit codes"));
+}
+
+#[test]
+fn completions_are_generated() {
+    let o = run(qfleet().args(["completions", "bash"]));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("_qfleet()"));
+}

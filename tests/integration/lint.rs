@@ -1,0 +1,142 @@
+//! Every template rendered from every stack file in `stacks/` and `examples/` passes cfn-lint
+//! with no findings at all (informational ones included) and every Guard rule set in
+//! `../shared/guard/` with no failures.
+
+use crate::common::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+const SETUP: &str = "run the README's test command (scripts/test), which installs cfn-lint into .venv and cfn-guard with cargo";
+
+fn render_all(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for stack_file in shipped_stack_files() {
+        let name = stack_file
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let out = dir.join(&name);
+        let o = run(qfleet()
+            .arg("render")
+            .arg(&stack_file)
+            .arg("--out")
+            .arg(&out));
+        assert!(
+            o.status.success(),
+            "render {}: {}",
+            stack_file.display(),
+            stderr(&o)
+        );
+        for f in ["data.yaml", "fleet.yaml"] {
+            files.push(out.join(f));
+        }
+    }
+    files
+}
+
+#[test]
+fn rendered_templates_pass_cfn_lint_with_no_findings() {
+    let cfn_lint = tool("CFN_LINT", &[root().join(".venv/bin/cfn-lint")], SETUP);
+    let dir = tempfile::tempdir().unwrap();
+    let files = render_all(dir.path());
+    assert!(files.len() >= 6);
+    let o = Command::new(&cfn_lint)
+        .args(["--format", "parseable", "-c", "I", "--"])
+        .args(&files)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        o.status.success() && o.stdout.is_empty(),
+        "cfn-lint findings (exit {:?}):\n{}{}",
+        o.status.code(),
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+#[test]
+fn rendered_templates_pass_every_guard_rule_set() {
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let guard = tool(
+        "CFN_GUARD",
+        &[
+            home.join(".cargo/bin/cfn-guard"),
+            PathBuf::from("/usr/local/bin/cfn-guard"),
+        ],
+        SETUP,
+    );
+    let rules_dir = std::env::var_os("QFLEET_GUARD_RULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/guard"));
+    let mut rule_sets: Vec<PathBuf> = std::fs::read_dir(&rules_dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (set QFLEET_GUARD_RULES)", rules_dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "guard"))
+        .collect();
+    rule_sets.sort();
+    assert_eq!(
+        rule_sets.len(),
+        4,
+        "expected the four rule sets in {}",
+        rules_dir.display()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = render_all(dir.path());
+    let mut failures = String::new();
+    for rules in &rule_sets {
+        let mut cmd = Command::new(&guard);
+        cmd.args([
+            "validate",
+            "--show-summary",
+            "fail",
+            "--output-format",
+            "single-line-summary",
+            "--rules",
+        ])
+        .arg(rules);
+        for f in &files {
+            cmd.arg("--data").arg(f);
+        }
+        let o = cmd.output().expect("cfn-guard runs");
+        if !o.status.success() {
+            failures.push_str(&format!(
+                "== {} (exit {:?})\n{}{}\n",
+                rules.display(),
+                o.status.code(),
+                stdout(&o),
+                stderr(&o)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "cfn-guard failures:\n{failures}");
+}
+
+#[test]
+fn guard_suppressions_carry_a_reason() {
+    // A suppression is allowed only in the resource's own Metadata, next to a comment saying why.
+    let dir = tempfile::tempdir().unwrap();
+    for f in render_all(dir.path()) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut in_list = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t == "SuppressedRules:" {
+                in_list = true;
+                continue;
+            }
+            if in_list && t.starts_with("- ") {
+                let (rule, reason) = t.split_once('#').unwrap_or((t, ""));
+                assert!(
+                    reason.trim().len() > 20,
+                    "{}: `{}` has no reason",
+                    f.display(),
+                    rule.trim()
+                );
+            } else {
+                in_list = false;
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the `qfleet` binary as users run it.
+//!
+//! - `cli`: offline commands, exit codes and output formats;
+//! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
+
+mod cli;
+mod common;
+mod lint;
