@@ -35,6 +35,25 @@ pub struct Global {
     /// Directory holding the stack files (ENV names a file NAME.yaml in it).
     #[arg(long, global = true, default_value = crate::config::DEFAULT_STACKS_DIR, env = "QFLEET_STACKS_DIR")]
     pub stacks_dir: PathBuf,
+    /// AWS profile (from ~/.aws/config; SSO profiles work after `aws sso login`).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Deploy to this region instead of the stack file's.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Assume this IAM role for every AWS call.
+    #[arg(long, global = true)]
+    pub role_arn: Option<String>,
+}
+
+impl Global {
+    pub fn aws_settings(&self) -> crate::aws::Settings {
+        crate::aws::Settings {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            role_arn: self.role_arn.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +62,12 @@ pub enum Command {
     Render(commands::render::RenderArgs),
     /// Check a stack file and its rendered templates (offline).
     Validate(commands::validate::ValidateArgs),
+    /// Deploy environments through change sets: preview, confirm, execute, follow.
+    Deploy(commands::deploy::DeployArgs),
+    /// Show the change sets a deploy would execute, without executing them.
+    Plan(commands::deploy::PlanArgs),
+    /// Print the stacks' outputs (table, JSON, or KEY=value lines with --shell).
+    Outputs(commands::outputs::OutputsArgs),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate completions for.
@@ -80,6 +105,9 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
     match cli.command {
         Command::Render(args) => commands::render::run(args, g, out),
         Command::Validate(args) => commands::validate::run(args, g, out),
+        Command::Deploy(args) => commands::deploy::deploy(args, g, out),
+        Command::Plan(args) => commands::deploy::plan(args, g, out),
+        Command::Outputs(args) => commands::outputs::run(args, g, out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "qfleet", &mut std::io::stdout());

@@ -7,6 +7,7 @@
 //! | 2 | invalid input (stack file, template, flags) |
 //! | 3 | differences found (drift, pending changes) |
 //! | 4 | refused, to protect data |
+//! | 130 | interrupted (Ctrl-C) |
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Serialize;
@@ -17,6 +18,7 @@ pub const EXIT_AWS: i32 = 1;
 pub const EXIT_INPUT: i32 = 2;
 pub const EXIT_DIFFERENCES: i32 = 3;
 pub const EXIT_REFUSED: i32 = 4;
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -56,6 +58,9 @@ pub enum Error {
     /// qfleet refused to go on because data would be lost (exit 4).
     #[error("{0}")]
     Refused(String),
+    /// The user pressed Ctrl-C (exit 130).
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 fn summarize(errors: &[InputError]) -> String {
@@ -72,6 +77,7 @@ impl Error {
             Error::Input(_) | Error::Usage(_) => EXIT_INPUT,
             Error::Aws(_) => EXIT_AWS,
             Error::Refused(_) => EXIT_REFUSED,
+            Error::Interrupted(_) => EXIT_INTERRUPTED,
         }
     }
 
@@ -82,6 +88,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Aws(_) => "aws",
             Error::Refused(_) => "refused",
+            Error::Interrupted(_) => "interrupted",
         }
     }
 

@@ -2,13 +2,17 @@
 //!
 //! - [`config`]: stack files (one environment each), parsing and validation;
 //! - [`render`]: the CloudFormation templates rendered from `templates/`;
-//! - [`output`]: text and JSON output, error reports;
+//! - [`aws`]: AWS access (credentials, clients, errors), stacks, network discovery;
+//! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
+//! - [`output`]: text and JSON output, progress, error reports;
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod error;
 pub mod output;
 pub mod render;

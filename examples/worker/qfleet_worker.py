@@ -30,7 +30,8 @@ class Config:
         self.bucket = g("QFLEET_BUCKET")
         self.upload_prefix = g("QFLEET_UPLOAD_PREFIX", "uploads/")
         self.processed_prefix = g("QFLEET_PROCESSED_PREFIX", "processed/")
-        self.visibility = int(g("QFLEET_VISIBILITY_TIMEOUT", "60"))
+        v = g("QFLEET_VISIBILITY_TIMEOUT")  # unset: read from the queue
+        self.visibility = int(v) if v else None
         self.asg_name = g("QFLEET_ASG_NAME")
         self.hook = g("QFLEET_LIFECYCLE_HOOK")
         self.region = g("AWS_REGION") or g("AWS_DEFAULT_REGION") or None
@@ -137,6 +138,10 @@ class Worker:
         self.s3 = s3 or boto3.client("s3", region_name=cfg.region)
         self.url = cfg.queue_url or self.sqs.get_queue_url(
             QueueName=cfg.queue_name)["QueueUrl"]
+        if cfg.visibility is None:
+            cfg.visibility = int(self.sqs.get_queue_attributes(
+                QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
+            )["Attributes"]["VisibilityTimeout"])
         if instance_id is None and cfg.asg_name:
             instance_id = imds_instance_id()
         self.iid = instance_id

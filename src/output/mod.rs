@@ -1,6 +1,8 @@
 //! How results and errors reach the user: readable text on a terminal or in a CI log, or JSON
 //! for a pipeline (`--output json`).
 
+pub mod progress;
+
 use crate::error::Error;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
@@ -11,6 +13,21 @@ pub enum Format {
     Text,
     /// JSON on stdout (one object, or newline-delimited events followed by a summary).
     Json,
+}
+
+/// A plain table for terminals and CI logs alike.
+pub fn table<I, R>(header: &[&str], rows: I) -> String
+where
+    I: IntoIterator<Item = R>,
+    R: Into<comfy_table::Row>,
+{
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::ASCII_BORDERS_ONLY_CONDENSED);
+    t.set_header(header.to_vec());
+    for r in rows {
+        t.add_row(r);
+    }
+    t.to_string()
 }
 
 /// Where a command writes: the chosen format and whether stderr is a terminal.

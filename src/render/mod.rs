@@ -188,16 +188,7 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
     let j = jinja();
     let ctx = Value::from(minijinja::value::Serde(context(env)));
 
-    let unit = render_one(
-        &j,
-        env,
-        "qfleet-worker.service.j2",
-        |c| {
-            let stop_timeout = env.spec.queue.visibility_timeout.0.clamp(30, 900) + 30;
-            minijinja::context! { stop_timeout => stop_timeout, ..c }
-        },
-        &ctx,
-    )?;
+    let unit = render_one(&j, env, "qfleet-worker.service.j2", |c| c, &ctx)?;
     let user_data = render_one(
         &j,
         env,

@@ -56,3 +56,69 @@ pub fn tool(var: &str, candidates: &[PathBuf], setup_hint: &str) -> PathBuf {
     }
     panic!("{var} is not set and none of {candidates:?} exists: {setup_hint}");
 }
+
+/// The local AWS emulator's endpoint, started by the test command (scripts/test).
+pub fn moto_endpoint() -> String {
+    std::env::var("QFLEET_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!("QFLEET_TEST_ENDPOINT is not set: run the tests with scripts/test, which starts moto's server (scripts/local-aws)")
+    })
+}
+
+/// `qfleet` pointed at the emulator with dummy credentials.
+pub fn qfleet_on_moto() -> Command {
+    let mut c = qfleet();
+    c.env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "eu-west-1")
+        .env_remove("AWS_PROFILE")
+        .env("CI", "true");
+    c
+}
+
+/// SDK configuration for the emulator, for checks behind qfleet's back.
+pub async fn moto_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// `name` made unique to this test run, so that a reused emulator's leftovers do not meet it.
+pub fn unique(name: &str) -> String {
+    format!("{name}-{}", std::process::id() % 100_000)
+}
+
+/// Writes a lab stack file for the environment `env` into `dir`.
+pub fn lab_stack_file(dir: &Path, env: &str, extra: &str) -> PathBuf {
+    let p = dir.join(format!("{env}.yaml"));
+    std::fs::write(
+        &p,
+        format!(
+            "environment: {env}\nregion: eu-west-1\nlab: true\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n{extra}"
+        ),
+    )
+    .expect("stack file written");
+    p
+}
+
+/// The newline-delimited JSON a command printed, parsed.
+pub fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The final summary object of a JSON run.
+pub fn summary(o: &Output) -> serde_json::Value {
+    json_lines(o)
+        .into_iter()
+        .rfind(|v| v["event"] == "summary")
+        .unwrap_or_else(|| panic!("no summary in:\n{}\n{}", stdout(o), stderr(o)))
+}

@@ -1,8 +1,10 @@
 //! Integration tests: the `qfleet` binary as users run it.
 //!
 //! - `cli`: offline commands, exit codes and output formats;
+//! - `deploy_moto`: deploy, plan and outputs against moto's server;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
 
 mod cli;
 mod common;
+mod deploy_moto;
 mod lint;

@@ -1,0 +1,149 @@
+//! What a stack should look like after a deploy: template, parameters, tags, protection; and
+//! whether the deployed stack already looks like that (the fast no-op check).
+
+use crate::aws::network::Placement;
+use crate::aws::stacks::StackState;
+use crate::config::Environment;
+use crate::render::{RenderedStack, StackRole};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// Name of the template parameter that carries the template's fingerprint. DescribeStacks
+/// returns parameter values, so one call tells whether the deployed template is the rendered
+/// one, without downloading it.
+pub const FINGERPRINT_PARAMETER: &str = "TemplateFingerprint";
+
+/// Tag qfleet puts on every stack.
+pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
+
+/// A parameter value to send, or "keep the deployed one" (CloudFormation's UsePreviousValue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    Value(String),
+    Previous,
+}
+
+/// The fleet's network parameters: a placement to deploy, or the one already deployed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FleetNetwork {
+    Place(Placement),
+    KeepDeployed,
+}
+
+#[derive(Debug, Clone)]
+pub struct DesiredStack {
+    pub role: StackRole,
+    pub name: String,
+    pub template: String,
+    pub parameters: BTreeMap<String, Param>,
+    pub tags: BTreeMap<String, String>,
+    pub termination_protection: bool,
+    pub role_arn: Option<String>,
+}
+
+pub fn fingerprint(template: &str) -> String {
+    let digest = Sha256::digest(template.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl DesiredStack {
+    /// The desired stack for a rendered template; `network` is the fleet's.
+    pub fn new(
+        env: &Environment,
+        rendered: &RenderedStack,
+        network: Option<&FleetNetwork>,
+    ) -> Self {
+        let mut parameters = BTreeMap::new();
+        parameters.insert(
+            FINGERPRINT_PARAMETER.to_string(),
+            Param::Value(fingerprint(&rendered.template)),
+        );
+        match network {
+            Some(FleetNetwork::Place(p)) => {
+                parameters.insert("VpcId".into(), Param::Value(p.vpc.clone()));
+                parameters.insert("SubnetIds".into(), Param::Value(p.subnet_list()));
+            }
+            Some(FleetNetwork::KeepDeployed) => {
+                parameters.insert("VpcId".into(), Param::Previous);
+                parameters.insert("SubnetIds".into(), Param::Previous);
+            }
+            None => {}
+        }
+        let mut tags = env.spec.tags.clone();
+        tags.insert(ENVIRONMENT_TAG.into(), env.name.clone());
+        DesiredStack {
+            role: rendered.role,
+            name: rendered.stack_name.clone(),
+            template: rendered.template.clone(),
+            parameters,
+            tags,
+            termination_protection: env.termination_protection(),
+            role_arn: env.spec.service_role_arn.clone(),
+        }
+    }
+
+    /// The deployed stack has this template, these parameters and tags: nothing to change
+    /// but, perhaps, termination protection.
+    pub fn matches(&self, state: &StackState) -> bool {
+        self.parameters.iter().all(|(k, v)| match v {
+            Param::Value(v) => state.parameters.get(k) == Some(v),
+            Param::Previous => state.parameters.contains_key(k),
+        }) && self.tags == state.tags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> DesiredStack {
+        let mut parameters = BTreeMap::new();
+        parameters.insert(
+            FINGERPRINT_PARAMETER.to_string(),
+            Param::Value(fingerprint("t")),
+        );
+        parameters.insert("SubnetIds".to_string(), Param::Previous);
+        DesiredStack {
+            role: StackRole::Data,
+            name: "s".into(),
+            template: "t".into(),
+            parameters,
+            tags: [("a".to_string(), "b".to_string())].into(),
+            termination_protection: false,
+            role_arn: None,
+        }
+    }
+
+    #[test]
+    fn a_stack_matches_only_with_the_same_fingerprint_parameters_and_tags() {
+        let d = desired();
+        let deployed: BTreeMap<String, String> = [
+            (FINGERPRINT_PARAMETER.to_string(), fingerprint("t")),
+            ("SubnetIds".to_string(), "whatever is deployed".to_string()),
+        ]
+        .into();
+        let mut s = StackState {
+            parameters: deployed.clone(),
+            tags: d.tags.clone(),
+            ..Default::default()
+        };
+        assert!(d.matches(&s));
+        s.parameters
+            .insert(FINGERPRINT_PARAMETER.into(), fingerprint("other"));
+        assert!(!d.matches(&s));
+        s.parameters = deployed.clone();
+        s.parameters.remove("SubnetIds");
+        assert!(!d.matches(&s), "a kept parameter must exist to be kept");
+        s.parameters = deployed;
+        s.tags.insert("extra".into(), "x".into());
+        assert!(!d.matches(&s));
+    }
+
+    #[test]
+    fn fingerprints_are_sha256() {
+        assert_eq!(
+            fingerprint("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! Live progress of long operations: a spinner per stack on a terminal, one plain line per
+//! event in CI logs, newline-delimited JSON events with `--output json`.
+
+use super::Output;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::Value;
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub struct Reporter {
+    out: Output,
+    multi: Option<MultiProgress>,
+    /// Serializes prompts with the spinners and with each other.
+    prompt: Mutex<()>,
+}
+
+/// The spinner of one stack operation (a no-op off a terminal).
+pub struct Spinner(Option<ProgressBar>);
+
+impl Spinner {
+    pub fn set(&self, msg: impl Into<String>) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(msg.into());
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Reporter {
+    pub fn new(out: Output) -> Reporter {
+        let multi = (out.interactive && !out.is_json()).then(MultiProgress::new);
+        Reporter {
+            out,
+            multi,
+            prompt: Mutex::new(()),
+        }
+    }
+
+    pub fn output(&self) -> Output {
+        self.out
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.out.is_json()
+    }
+
+    /// A spinner for `label`; on a terminal only.
+    pub fn spinner(&self, label: &str) -> Spinner {
+        let Some(multi) = &self.multi else {
+            return Spinner(None);
+        };
+        let pb = multi.add(ProgressBar::new_spinner());
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
+        {
+            pb.set_style(style);
+        }
+        pb.set_prefix(label.to_string());
+        pb.enable_steady_tick(Duration::from_millis(120));
+        Spinner(Some(pb))
+    }
+
+    /// A line of human progress (stderr; above the spinners on a terminal). Ignored in JSON mode,
+    /// where [`Reporter::event`] carries the same information.
+    pub fn line(&self, text: impl AsRef<str>) {
+        if self.out.is_json() {
+            return;
+        }
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(text.as_ref());
+            }
+            None => eprintln!("{}", text.as_ref()),
+        }
+    }
+
+    /// A machine-readable event (stdout, JSON mode only).
+    pub fn event(&self, kind: &str, mut fields: Value) {
+        if !self.out.is_json() {
+            return;
+        }
+        if let Value::Object(map) = &mut fields {
+            map.insert("event".into(), Value::from(kind));
+        }
+        self.out.json(&fields);
+    }
+
+    /// Asks a yes/no question on the terminal; `false` unless the answer is yes.
+    pub fn confirm(&self, question: &str) -> bool {
+        let _guard = self.prompt.lock();
+        let ask = || {
+            eprint!("{question} [y/N] ");
+            let mut answer = String::new();
+            if std::io::stdin().read_line(&mut answer).is_err() {
+                return false;
+            }
+            matches!(answer.trim().to_lowercase().as_str(), "y" | "yes")
+        };
+        match &self.multi {
+            Some(m) => m.suspend(ask),
+            None => ask(),
+        }
+    }
+}
