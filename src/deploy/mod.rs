@@ -683,3 +683,6 @@ async fn settle(
         "{name} did not reach a state to deploy from"
     )))
 }
+
+#[cfg(test)]
+mod tests;

@@ -132,3 +132,33 @@ fn completions_are_generated() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("_qfleet()"));
 }
+
+#[test]
+fn missing_credentials_give_one_clear_line_and_exit_1() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(qfleet()
+        .args(["deploy", "lab", "--yes"])
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("none"))
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI"));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no AWS credentials found. Set AWS_PROFILE"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("DispatchFailure")
+            && err.lines().filter(|l| l.starts_with("error:")).count() == 1,
+        "{err}"
+    );
+}

@@ -1,0 +1,682 @@
+//! Stack states and failure paths that moto's server cannot produce (rollback states, resource
+//! events, empty or failed change sets, termination protection, outputs after a change set),
+//! exercised against SDK-level mocks (aws-smithy-mocks). Every test name says `mocked`.
+
+use super::*;
+use crate::aws::Clients;
+use crate::config;
+use crate::output::{Format, Output};
+use aws_sdk_cloudformation::Client as Cfn;
+use aws_sdk_cloudformation::operation::continue_update_rollback::ContinueUpdateRollbackOutput;
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+use aws_sdk_cloudformation::operation::describe_stacks::{
+    DescribeStacksError, DescribeStacksOutput,
+};
+use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
+use aws_sdk_cloudformation::types::{
+    self as cfn_types, ChangeSetStatus, ResourceChange, ResourceStatus, StackStatus,
+};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_types::error::ErrorMetadata;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const STACK_FILE: &str = "environment: mk\nregion: eu-west-1\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
+const DATA: &str = "qfleet-mk-data";
+const FLEET: &str = "qfleet-mk-fleet";
+
+fn env(yaml: &str) -> Environment {
+    config::parse(PathBuf::from("stacks/mk.yaml"), yaml.to_string()).unwrap()
+}
+
+fn desired(env: &Environment, role: StackRole) -> DesiredStack {
+    let rendered = render::render(env).unwrap();
+    let s = rendered.iter().find(|s| s.role == role).unwrap();
+    let network = (role == StackRole::Fleet).then(|| {
+        let Network::Explicit(net) = &env.spec.workers.network else {
+            unreachable!()
+        };
+        FleetNetwork::Place(Placement {
+            vpc: net.vpc.clone(),
+            subnets: net.subnets.clone(),
+        })
+    });
+    DesiredStack::new(env, s, network.as_ref())
+}
+
+/// A DescribeStacks answer for a stack in `status` with the parameters and tags of `d`
+/// (or a stale fingerprint when `current` is false).
+fn stack(
+    d: &DesiredStack,
+    status: StackStatus,
+    current: bool,
+    protection: bool,
+) -> DescribeStacksOutput {
+    let mut b = cfn_types::Stack::builder()
+        .stack_name(&d.name)
+        .stack_id(format!(
+            "arn:aws:cloudformation:eu-west-1:111122223333:stack/{}/1",
+            d.name
+        ))
+        .stack_status(status)
+        .enable_termination_protection(protection)
+        .creation_time(aws_smithy_types::DateTime::from_secs(0));
+    for (k, v) in &d.parameters {
+        let value = match v {
+            desired::Param::Value(v) if current || k != desired::FINGERPRINT_PARAMETER => v.clone(),
+            _ => "stale".to_string(),
+        };
+        b = b.parameters(
+            cfn_types::Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(value)
+                .build(),
+        );
+    }
+    for (k, v) in &d.tags {
+        b = b.tags(cfn_types::Tag::builder().key(k).value(v).build());
+    }
+    b = b.outputs(
+        cfn_types::Output::builder()
+            .output_key("QueueUrl")
+            .output_value("https://sqs/q")
+            .build(),
+    );
+    DescribeStacksOutput::builder().stacks(b.build()).build()
+}
+
+fn describe_sequence(name: &'static str, answers: Vec<DescribeStacksOutput>) -> Rule {
+    let mut seq = mock!(Cfn::describe_stacks)
+        .match_requests(move |r| r.stack_name() == Some(name))
+        .sequence();
+    let last = answers.len() - 1;
+    for (i, a) in answers.into_iter().enumerate() {
+        seq = seq.output(move || a.clone());
+        if i == last {
+            return seq.repeatedly().build();
+        }
+    }
+    unreachable!()
+}
+
+fn missing(name: &'static str) -> Rule {
+    mock!(Cfn::describe_stacks)
+        .match_requests(move |r| r.stack_name() == Some(name))
+        .then_error(move || {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message(format!("Stack with id {name} does not exist"))
+                    .build(),
+            )
+        })
+}
+
+fn missing_then(name: &'static str, then: Vec<DescribeStacksOutput>) -> Rule {
+    let mut seq = mock!(Cfn::describe_stacks)
+        .match_requests(move |r| r.stack_name() == Some(name))
+        .sequence()
+        .error(move || {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message(format!("Stack with id {name} does not exist"))
+                    .build(),
+            )
+        });
+    let last = then.len() - 1;
+    for (i, a) in then.into_iter().enumerate() {
+        seq = seq.output(move || a.clone());
+        if i == last {
+            return seq.repeatedly().build();
+        }
+    }
+    unreachable!()
+}
+
+type Event = (
+    &'static str,
+    &'static str,
+    ResourceStatus,
+    Option<&'static str>,
+);
+
+fn events(name: &'static str, list: Vec<Event>) -> Rule {
+    events_after(name, 0, list)
+}
+
+/// Stack events: the first `before` of `list` (oldest first) exist before the operation, the
+/// rest appear after the first DescribeStackEvents call.
+fn events_after(name: &'static str, before: usize, list: Vec<Event>) -> Rule {
+    let page = move |n: usize, list: &[Event]| {
+        // Newest first, as CloudFormation returns them.
+        let mut out = DescribeStackEventsOutput::builder();
+        for (i, (id, ty, status, reason)) in list.iter().enumerate().take(n).rev() {
+            let mut e = cfn_types::StackEvent::builder()
+                .event_id(format!("e{i}"))
+                .stack_name(name)
+                .stack_id("id")
+                .logical_resource_id(*id)
+                .resource_type(*ty)
+                .resource_status(status.clone())
+                .timestamp(aws_smithy_types::DateTime::from_secs(i as i64));
+            if let Some(r) = reason {
+                e = e.resource_status_reason(*r);
+            }
+            out = out.stack_events(e.build());
+        }
+        out.build()
+    };
+    let (first, all) = (list.clone(), list);
+    let n = all.len();
+    mock!(Cfn::describe_stack_events)
+        .match_requests(move |r| r.stack_name() == Some(name))
+        .sequence()
+        .output(move || page(before.max(1).min(n), &first))
+        .output(move || page(n, &all))
+        .repeatedly()
+        .build()
+}
+
+fn change_set(
+    status: ChangeSetStatus,
+    reason: Option<&'static str>,
+    changes: Vec<(
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    )>,
+) -> Rule {
+    mock!(Cfn::describe_change_set).then_output(move || {
+        let mut b = DescribeChangeSetOutput::builder().status(status.clone());
+        if let Some(r) = reason {
+            b = b.status_reason(r);
+        }
+        for (action, id, ty, replacement) in &changes {
+            let mut rc = ResourceChange::builder()
+                .action(cfn_types::ChangeAction::from(*action))
+                .logical_resource_id(*id)
+                .resource_type(*ty);
+            if let Some(r) = replacement {
+                rc = rc.replacement(cfn_types::Replacement::from(*r));
+            }
+            b = b.changes(
+                cfn_types::Change::builder()
+                    .resource_change(rc.build())
+                    .build(),
+            );
+        }
+        b.build()
+    })
+}
+
+fn create_cs() -> Rule {
+    mock!(Cfn::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("cs-1")
+            .stack_id("id")
+            .build()
+    })
+}
+fn execute() -> Rule {
+    mock!(Cfn::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build())
+}
+fn delete_cs() -> Rule {
+    mock!(Cfn::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build())
+}
+fn protection() -> Rule {
+    mock!(Cfn::update_termination_protection)
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build())
+}
+
+fn clients(rules: &[&Rule]) -> Clients {
+    let none: &[&Rule] = &[];
+    Clients {
+        region: "eu-west-1".into(),
+        cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules),
+        ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, none),
+        autoscaling: mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, none),
+        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, none),
+        sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, none),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, none),
+    }
+}
+
+fn opts(yes: bool) -> Options {
+    Options {
+        yes,
+        polling: Polling {
+            first: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+        },
+        ..Default::default()
+    }
+}
+
+async fn deploy(clients: &Clients, env: &Environment, mode: Mode, opts: &Options) -> EnvOutcome {
+    let reporter = Reporter::new(Output {
+        format: Format::Text,
+        interactive: false,
+    });
+    environment(clients, env, mode, opts, &reporter, &InFlight::default()).await
+}
+
+fn action(o: &EnvOutcome, stack: &str) -> Action {
+    o.stacks
+        .iter()
+        .find(|s| s.stack == stack)
+        .unwrap_or_else(|| panic!("{stack} not in {o:?}"))
+        .action
+}
+
+#[tokio::test]
+async fn mocked_a_no_op_costs_exactly_two_describe_calls() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::UpdateComplete, true, false)],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let c = clients(&[&rd, &rf]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(
+        (action(&o, DATA), action(&o, FLEET)),
+        (Action::NoChanges, Action::NoChanges)
+    );
+    assert_eq!(rd.num_calls() + rf.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn mocked_a_created_stack_gets_termination_protection_and_reports_its_outputs() {
+    let e = env(STACK_FILE); // not a lab: protection on
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = missing_then(
+        DATA,
+        vec![
+            stack(&d, StackStatus::CreateInProgress, true, false),
+            stack(&d, StackStatus::CreateComplete, true, false),
+        ],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, true)],
+    );
+    let ev = events(
+        DATA,
+        vec![(
+            "Queue",
+            "AWS::SQS::Queue",
+            ResourceStatus::CreateComplete,
+            None,
+        )],
+    );
+    let (cc, cs, ex, tp) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Add", "Queue", "AWS::SQS::Queue", None)],
+        ),
+        execute(),
+        protection(),
+    );
+    let c = clients(&[&rd, &rf, &ev, &cc, &cs, &ex, &tp]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(action(&o, DATA), Action::Created);
+    assert_eq!(ex.num_calls(), 1);
+    assert_eq!(tp.num_calls(), 1, "protection turned on after the create");
+    let data = o.stacks.iter().find(|s| s.stack == DATA).unwrap();
+    assert_eq!(
+        data.outputs.get("QueueUrl").map(String::as_str),
+        Some("https://sqs/q")
+    );
+    assert_eq!(data.changes.len(), 1);
+}
+
+#[tokio::test]
+async fn mocked_rollback_complete_is_deleted_and_recreated_with_yes() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let deleted = DescribeStacksOutput::builder()
+        .stacks(
+            cfn_types::Stack::builder()
+                .stack_name(DATA)
+                .stack_status(StackStatus::DeleteComplete)
+                .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                .build(),
+        )
+        .build();
+    let rd = describe_sequence(
+        DATA,
+        vec![
+            stack(&d, StackStatus::RollbackComplete, false, false),
+            deleted,
+            stack(&d, StackStatus::CreateComplete, true, false),
+        ],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let ev = events(
+        DATA,
+        vec![(
+            "qfleet-mk-data",
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::DeleteComplete,
+            None,
+        )],
+    );
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let (cc, cs, ex) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Add", "Queue", "AWS::SQS::Queue", None)],
+        ),
+        execute(),
+    );
+    let c = clients(&[&rd, &rf, &ev, &del, &cc, &cs, &ex]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(del.num_calls(), 1);
+    assert_eq!(action(&o, DATA), Action::Created);
+}
+
+#[tokio::test]
+async fn mocked_rollback_complete_without_yes_or_terminal_is_refused_and_nothing_deleted() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let d = desired(&e, StackRole::Data);
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::RollbackComplete, false, false)],
+    );
+    let rf = missing(FLEET);
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let c = clients(&[&rd, &rf, &del]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(false)).await;
+    assert!(!o.ok);
+    assert_eq!(o.exit_code, 2);
+    assert!(o.error.as_deref().unwrap().contains("pass --yes"), "{o:?}");
+    assert_eq!(del.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn mocked_update_rollback_failed_is_continued_before_deploying() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![
+            stack(&d, StackStatus::UpdateRollbackFailed, true, false),
+            stack(&d, StackStatus::UpdateRollbackComplete, true, false),
+        ],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let ev = events(
+        DATA,
+        vec![(
+            "qfleet-mk-data",
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::UpdateRollbackComplete,
+            None,
+        )],
+    );
+    let cont = mock!(Cfn::continue_update_rollback)
+        .then_output(|| ContinueUpdateRollbackOutput::builder().build());
+    let c = clients(&[&rd, &rf, &ev, &cont]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(cont.num_calls(), 1);
+    assert_eq!(action(&o, DATA), Action::NoChanges);
+}
+
+#[tokio::test]
+async fn mocked_an_operation_in_progress_is_waited_for() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![
+            stack(&d, StackStatus::UpdateInProgress, true, false),
+            stack(&d, StackStatus::UpdateInProgress, true, false),
+            stack(&d, StackStatus::UpdateComplete, true, false),
+        ],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let ev = events(
+        DATA,
+        vec![(
+            "Queue",
+            "AWS::SQS::Queue",
+            ResourceStatus::UpdateComplete,
+            None,
+        )],
+    );
+    let c = clients(&[&rd, &rf, &ev]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert!(rd.num_calls() >= 3, "polled until the update finished");
+    assert_eq!(action(&o, DATA), Action::NoChanges);
+}
+
+#[tokio::test]
+async fn mocked_a_failed_update_names_the_root_cause_and_exits_1() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![
+            stack(&d, StackStatus::UpdateComplete, false, false),
+            stack(&d, StackStatus::UpdateRollbackComplete, false, false),
+        ],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let ev = events_after(
+        DATA,
+        1,
+        vec![
+            (
+                "qfleet-mk-data",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateComplete,
+                None,
+            ),
+            (
+                "qfleet-mk-data",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateInProgress,
+                None,
+            ),
+            (
+                "Queue",
+                "AWS::SQS::Queue",
+                ResourceStatus::UpdateFailed,
+                Some("Invalid value for the parameter VisibilityTimeout"),
+            ),
+            (
+                "Topic",
+                "AWS::SNS::Topic",
+                ResourceStatus::UpdateFailed,
+                Some("Resource update cancelled"),
+            ),
+            (
+                "qfleet-mk-data",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateRollbackComplete,
+                None,
+            ),
+        ],
+    );
+    let (cc, cs, ex) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Modify", "Queue", "AWS::SQS::Queue", Some("False"))],
+        ),
+        execute(),
+    );
+    let c = clients(&[&rd, &rf, &ev, &cc, &cs, &ex]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(!o.ok);
+    assert_eq!(o.exit_code, 1);
+    let err = o.error.unwrap();
+    assert!(err.contains("UPDATE_ROLLBACK_COMPLETE"), "{err}");
+    assert!(err.contains("root cause: Queue (AWS::SQS::Queue) UPDATE_FAILED: Invalid value for the parameter VisibilityTimeout"), "{err}");
+}
+
+#[tokio::test]
+async fn mocked_an_empty_change_set_is_deleted_and_reported_as_no_changes() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::UpdateComplete, false, false)],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let (cc, cs, del, ex) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::Failed,
+            Some(
+                "The submitted information didn't contain changes. Submit different information to create a change set.",
+            ),
+            vec![],
+        ),
+        delete_cs(),
+        execute(),
+    );
+    let c = clients(&[&rd, &rf, &cc, &cs, &del, &ex]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(action(&o, DATA), Action::NoChanges);
+    assert_eq!(del.num_calls(), 1);
+    assert_eq!(ex.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn mocked_replacing_a_queue_with_yes_needs_allow_replacement() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::UpdateComplete, false, false)],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let (cc, cs, del, ex) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Modify", "Queue", "AWS::SQS::Queue", Some("True"))],
+        ),
+        delete_cs(),
+        execute(),
+    );
+    let c = clients(&[&rd, &rf, &cc, &cs, &del, &ex]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(!o.ok);
+    assert_eq!(o.exit_code, 4, "refused to protect data");
+    assert!(
+        o.error.as_deref().unwrap().contains("--allow-replacement"),
+        "{o:?}"
+    );
+    assert_eq!(ex.num_calls(), 0, "nothing executed");
+    assert_eq!(del.num_calls(), 1, "the change set is not left behind");
+    assert!(
+        o.stacks.is_empty(),
+        "the fleet is not deployed after a refusal"
+    );
+}
+
+#[tokio::test]
+async fn mocked_plan_previews_and_deletes_the_change_set() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::UpdateComplete, false, false)],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let (cc, cs, del, ex) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Modify", "Queue", "AWS::SQS::Queue", Some("False"))],
+        ),
+        delete_cs(),
+        execute(),
+    );
+    let c = clients(&[&rd, &rf, &cc, &cs, &del, &ex]);
+    let o = deploy(&c, &e, Mode::Plan, &Options::default()).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(action(&o, DATA), Action::ChangesPending);
+    assert_eq!(action(&o, FLEET), Action::NoChanges);
+    assert_eq!((ex.num_calls(), del.num_calls()), (0, 1));
+}
+
+#[tokio::test]
+async fn mocked_a_stack_in_delete_failed_is_not_deployed_over() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let d = desired(&e, StackRole::Data);
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::DeleteFailed, true, false)],
+    );
+    let rf = missing(FLEET);
+    let c = clients(&[&rd, &rf]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert_eq!(o.exit_code, 1);
+    assert!(o.error.unwrap().contains("DELETE_FAILED"));
+}
+
+#[test]
+fn mocked_root_cause_skips_cancelled_resources() {
+    let ev = |id: &str, status: &str, reason: Option<&str>| stacks::ResourceEvent {
+        event_id: id.into(),
+        stack: "s".into(),
+        logical_id: id.into(),
+        resource_type: "AWS::SQS::Queue".into(),
+        status: status.into(),
+        reason: reason.map(str::to_string),
+        timestamp: String::new(),
+    };
+    let list = [
+        ev("A", "CREATE_FAILED", Some("Resource creation cancelled")),
+        ev("B", "CREATE_FAILED", Some("Access denied")),
+    ];
+    assert_eq!(stacks::root_cause(&list).unwrap().logical_id, "B");
+}
