@@ -68,6 +68,10 @@ pub enum Command {
     Plan(commands::deploy::PlanArgs),
     /// Print the stacks' outputs (table, JSON, or KEY=value lines with --shell).
     Outputs(commands::outputs::OutputsArgs),
+    /// Show stacks, fleet per zone, queues, backlog per instance and alarms.
+    Status(commands::status::StatusArgs),
+    /// Compare what runs with what was deployed (exit 3 on differences).
+    Drift(commands::drift::DriftArgs),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate completions for.
@@ -108,6 +112,8 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Deploy(args) => commands::deploy::deploy(args, g, out),
         Command::Plan(args) => commands::deploy::plan(args, g, out),
         Command::Outputs(args) => commands::outputs::run(args, g, out),
+        Command::Status(args) => commands::status::run(args, g, out),
+        Command::Drift(args) => commands::drift::run(args, g, out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "qfleet", &mut std::io::stdout());

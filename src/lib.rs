@@ -4,6 +4,8 @@
 //! - [`render`]: the CloudFormation templates rendered from `templates/`;
 //! - [`aws`]: AWS access (credentials, clients, errors), stacks, network discovery;
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
+//! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
+//! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`output`]: text and JSON output, progress, error reports;
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
@@ -13,6 +15,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod deploy;
+pub mod drift;
 pub mod error;
 pub mod output;
 pub mod render;
+pub mod status;

@@ -2,7 +2,10 @@
 //! identity, instance metadata), optional role assumption, one client per service, and SDK
 //! errors turned into one readable line.
 
+#[cfg(test)]
+pub mod mock;
 pub mod network;
+pub mod resources;
 pub mod stacks;
 
 use crate::error::Error;
@@ -32,6 +35,7 @@ pub struct Clients {
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
 }
 
@@ -44,6 +48,7 @@ impl Clients {
             autoscaling: aws_sdk_autoscaling::Client::new(conf),
             cloudwatch: aws_sdk_cloudwatch::Client::new(conf),
             sqs: aws_sdk_sqs::Client::new(conf),
+            sns: aws_sdk_sns::Client::new(conf),
             s3: aws_sdk_s3::Client::new(conf),
         }
     }
@@ -134,7 +139,20 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let code = error_code(err).unwrap_or_default();
-    let full = DisplayErrorContext(err).to_string();
+    let mut full = DisplayErrorContext(err).to_string();
+    // DisplayErrorContext ends with the Debug form of the whole error (raw response and all);
+    // the chain of messages before it says what happened.
+    for marker in [
+        " (ServiceError(",
+        " (DispatchFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+        " (ConstructionFailure(",
+    ] {
+        if let Some(i) = full.find(marker) {
+            full.truncate(i);
+        }
+    }
     let lower = full.to_lowercase();
     if lower.contains("no providers in chain provided credentials")
         || lower.contains("failed to load credentials")

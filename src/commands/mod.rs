@@ -2,8 +2,10 @@
 //! prints the result; none holds logic of its own.
 
 pub mod deploy;
+pub mod drift;
 pub mod outputs;
 pub mod render;
+pub mod status;
 pub mod validate;
 
 use crate::cli::Global;

@@ -21,7 +21,7 @@ use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerm
 use aws_sdk_cloudformation::types::{
     self as cfn_types, ChangeSetStatus, ResourceChange, ResourceStatus, StackStatus,
 };
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_types::error::ErrorMetadata;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -236,16 +236,11 @@ fn protection() -> Rule {
 }
 
 fn clients(rules: &[&Rule]) -> Clients {
-    let none: &[&Rule] = &[];
-    Clients {
-        region: "eu-west-1".into(),
-        cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules),
-        ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, none),
-        autoscaling: mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, none),
-        cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, none),
-        sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, none),
-        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, none),
+    crate::aws::mock::Rules {
+        cfn: rules.to_vec(),
+        ..Default::default()
     }
+    .clients()
 }
 
 fn opts(yes: bool) -> Options {

@@ -23,6 +23,11 @@ where
 {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::ASCII_BORDERS_ONLY_CONDENSED);
+    // Wrap long cells to the terminal, or to 120 columns in a log.
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if t.width().is_none() {
+        t.set_width(120);
+    }
     t.set_header(header.to_vec());
     for r in rows {
         t.add_row(r);

@@ -2,9 +2,11 @@
 //!
 //! - `cli`: offline commands, exit codes and output formats;
 //! - `deploy_moto`: deploy, plan and outputs against moto's server;
+//! - `status_drift_moto`: status and drift against moto's server;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
 
 mod cli;
 mod common;
 mod deploy_moto;
 mod lint;
+mod status_drift_moto;

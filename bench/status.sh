@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Status benchmark against moto's server, with a release build: `qfleet status` (the whole
+# picture: stacks, fleet, queues, scaling, alarms) against the three AWS CLI calls that give a
+# part of it (`aws cloudformation describe-stacks`, `aws autoscaling
+# describe-auto-scaling-groups`, `aws sqs get-queue-attributes`) on the same server.
+# Target (issue 4): qfleet gives the whole picture faster than those three calls do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-tools >&2
+cargo build --release --quiet
+exec .venv/bin/python bench/status.py "$@"

@@ -1,0 +1,243 @@
+//! `status` and `drift` against moto's server.
+//!
+//! moto gaps (DEVELOPERS.md) met here: drift-detection calls fail, so only qfleet's fleet checks
+//! run; CloudFormation skips the SNS subscription, the scaling policy and the lifecycle hook and
+//! ignores the bucket notification; CloudWatch (metric math, alarms) has nothing to say. The
+//! CloudFormation drift results and the CloudWatch-backed status fields are covered by the mock
+//! tests in src/drift/tests.rs and src/status/tests.rs.
+
+use crate::common::*;
+use serde_json::Value;
+
+fn deploy(dir: &std::path::Path, env: &str) -> std::path::PathBuf {
+    let file = lab_stack_file(dir, env, "");
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    file
+}
+
+fn differences(o: &std::process::Output) -> Vec<(String, String, String, String)> {
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)));
+    v["report"]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["resource"].as_str().unwrap().to_string(),
+                d["property"].as_str().unwrap().to_string(),
+                d["expected"].as_str().unwrap().to_string(),
+                d["actual"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The differences a fresh deploy shows on moto, each a resource the emulator does not create.
+fn emulator_gaps(
+    diffs: &[(String, String, String, String)],
+) -> Vec<(String, String, String, String)> {
+    diffs
+        .iter()
+        .filter(|(resource, property, _, _)| {
+            // moto skips AWS::SNS::Subscription, AWS::AutoScaling::ScalingPolicy and
+            // AWS::AutoScaling::LifecycleHook, and ignores NotificationConfiguration.
+            matches!(
+                (resource.as_str(), property.as_str()),
+                ("Subscription", "-")
+                    | ("BacklogPerInstancePolicy", "-")
+                    | ("DrainOnTerminateHook", "-")
+                    | ("Bucket", "NotificationConfiguration")
+            )
+        })
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn drift_on_a_fresh_deploy_reports_only_what_moto_does_not_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("dr-fresh");
+    let file = deploy(dir.path(), &e);
+    let o = run(qfleet_on_moto()
+        .arg("drift")
+        .arg(&file)
+        .args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["report"]["detection_unavailable"].as_str().is_some(),
+        "moto's drift API fails; qfleet says so and runs its own checks"
+    );
+    let diffs = differences(&o);
+    let gaps = emulator_gaps(&diffs);
+    assert_eq!(
+        diffs, gaps,
+        "only the emulator's gaps differ on a fresh deploy"
+    );
+    let resources: Vec<&str> = gaps.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(
+        resources,
+        [
+            "Subscription",
+            "Bucket",
+            "BacklogPerInstancePolicy",
+            "DrainOnTerminateHook"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn drift_names_settings_changed_behind_qfleets_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("dr-changed");
+    let file = deploy(dir.path(), &e);
+    let conf = moto_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let url = sqs
+        .get_queue_url()
+        .queue_name(format!("qfleet-{e}-jobs"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "45",
+        )
+        .send()
+        .await
+        .unwrap();
+    let asg = aws_sdk_autoscaling::Client::new(&conf);
+    let group = format!("qfleet-{e}-workers");
+    asg.update_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .max_size(5)
+        .send()
+        .await
+        .unwrap();
+    asg.suspend_processes()
+        .auto_scaling_group_name(&group)
+        .scaling_processes("AZRebalance")
+        .send()
+        .await
+        .unwrap();
+
+    let o = run(qfleet_on_moto()
+        .arg("drift")
+        .arg(&file)
+        .args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let diffs = differences(&o);
+    let changed: Vec<_> = diffs
+        .iter()
+        .filter(|d| !emulator_gaps(std::slice::from_ref(d)).contains(d))
+        .cloned()
+        .collect();
+    let t = |a: &str, b: &str, c: &str, d: &str| {
+        (a.to_string(), b.to_string(), c.to_string(), d.to_string())
+    };
+    assert_eq!(
+        changed,
+        [
+            t("Queue", "VisibilityTimeout", "60", "45"),
+            t("WorkerGroup", "MaxSize", "2", "5"),
+            t("WorkerGroup", "SuspendedProcesses", "none", "AZRebalance"),
+        ]
+    );
+
+    let o = run(qfleet_on_moto().arg("drift").arg(&file));
+    let text = stdout(&o);
+    assert!(
+        text.contains("VisibilityTimeout") && text.contains("MaxSize"),
+        "{text}"
+    );
+    assert!(
+        stdout(&o).contains("fleet checks only") || text.contains("unavailable"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn drift_on_an_environment_that_is_not_deployed_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = lab_stack_file(dir.path(), &unique("dr-none"), "");
+    let o = run(qfleet_on_moto().arg("drift").arg(&file));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not deployed"), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn status_shows_stacks_fleet_per_zone_queue_depth_and_backlog() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("st-json");
+    let file = deploy(dir.path(), &e);
+    let conf = moto_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let url = sqs
+        .get_queue_url()
+        .queue_name(format!("qfleet-{e}-jobs"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    for i in 0..3 {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(format!("job {i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let o = run(qfleet_on_moto()
+        .arg("status")
+        .arg(&file)
+        .args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["environment"], e);
+    let stacks = v["stacks"].as_array().unwrap();
+    assert_eq!(stacks.len(), 2);
+    assert!(
+        stacks.iter().all(|s| s["status"] == "CREATE_COMPLETE"),
+        "{stacks:?}"
+    );
+    let fleet = &v["fleet"];
+    assert_eq!(
+        (fleet["min"].as_i64(), fleet["max"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(fleet["in_service"], 1);
+    let per_zone = fleet["per_zone"].as_object().unwrap();
+    assert!(
+        per_zone.len() >= 2,
+        "every zone of the group is listed: {per_zone:?}"
+    );
+    assert_eq!(
+        per_zone.values().map(|n| n.as_u64().unwrap()).sum::<u64>(),
+        1
+    );
+    assert_eq!(v["queue"]["visible"], 3, "the test's messages show up");
+    assert_eq!(v["dead_letter_queue"]["visible"], 0);
+    assert_eq!(v["scaling"]["backlog_per_instance"], 3.0);
+    assert_eq!(v["scaling"]["configured_target"], 100.0);
+    assert!(
+        v["queue"]["oldest_message_age_seconds"].is_null(),
+        "no CloudWatch data is null, not 0"
+    );
+
+    let o = run(qfleet_on_moto().arg("status").arg(&file));
+    let text = stdout(&o);
+    assert!(
+        text.contains("3 visible") && text.contains("oldest message: no data yet"),
+        "{text}"
+    );
+}
