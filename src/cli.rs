@@ -44,6 +44,9 @@ pub struct Global {
     /// Assume this IAM role for every AWS call.
     #[arg(long, global = true)]
     pub role_arn: Option<String>,
+    /// Environments worked on at the same time (deploy, plan, status, drift, teardown).
+    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub concurrency: u16,
 }
 
 impl Global {
@@ -72,6 +75,8 @@ pub enum Command {
     Status(commands::status::StatusArgs),
     /// Compare what runs with what was deployed (exit 3 on differences).
     Drift(commands::drift::DriftArgs),
+    /// Delete environments: the fleet, then the data, refusing to lose data unasked.
+    Teardown(commands::teardown::TeardownArgs),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate completions for.
@@ -114,6 +119,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Outputs(args) => commands::outputs::run(args, g, out),
         Command::Status(args) => commands::status::run(args, g, out),
         Command::Drift(args) => commands::drift::run(args, g, out),
+        Command::Teardown(args) => commands::teardown::run(args, g, out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "qfleet", &mut std::io::stdout());

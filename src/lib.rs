@@ -6,6 +6,7 @@
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
+//! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`output`]: text and JSON output, progress, error reports;
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
@@ -20,3 +21,4 @@ pub mod error;
 pub mod output;
 pub mod render;
 pub mod status;
+pub mod teardown;

@@ -156,6 +156,7 @@ where
     let lower = full.to_lowercase();
     if lower.contains("no providers in chain provided credentials")
         || lower.contains("failed to load credentials")
+        || lower.contains("error occurred while loading credentials")
         || lower.contains("the credential provider was not enabled")
     {
         return format!(

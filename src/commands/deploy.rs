@@ -8,7 +8,6 @@ use crate::output::Output;
 use crate::output::progress::Reporter;
 use clap::Args;
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, Args)]
@@ -28,9 +27,6 @@ pub struct DeployArgs {
     /// Discover the default VPC's subnets again instead of keeping the deployed ones.
     #[arg(long)]
     pub rediscover_network: bool,
-    /// Environments deployed at the same time.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
-    pub concurrency: u16,
 }
 
 #[derive(Debug, Args)]
@@ -44,9 +40,6 @@ pub struct PlanArgs {
     /// Discover the default VPC's subnets again instead of keeping the deployed ones.
     #[arg(long)]
     pub rediscover_network: bool,
-    /// Environments planned at the same time.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
-    pub concurrency: u16,
 }
 
 pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
@@ -64,7 +57,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
         can_prompt,
         polling: Default::default(),
     };
-    let outcomes = run(&args.envs, g, out, Mode::Deploy, opts, args.concurrency)?;
+    let outcomes = run(&args.envs, g, out, Mode::Deploy, opts)?;
     Ok(summarize(out, Mode::Deploy, &outcomes, false))
 }
 
@@ -73,7 +66,7 @@ pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<i32> {
         rediscover_network: args.rediscover_network,
         ..Default::default()
     };
-    let outcomes = run(&args.envs, g, out, Mode::Plan, opts, args.concurrency)?;
+    let outcomes = run(&args.envs, g, out, Mode::Plan, opts)?;
     Ok(summarize(
         out,
         Mode::Plan,
@@ -88,29 +81,21 @@ fn run(
     out: Output,
     mode: Mode,
     opts: Options,
-    concurrency: u16,
 ) -> Result<Vec<EnvOutcome>> {
     let envs = super::load_environments(targets, g)?;
     let aws = Aws::new(g.aws_settings());
-    let reporter = Arc::new(Reporter::new(out));
+    let reporter = Reporter::new(out);
     let inflight = InFlight::default();
-    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.into()));
     let rt = super::runtime()?;
     rt.block_on(async {
-        let work = futures::future::join_all(envs.iter().map(|env| {
-            let (aws, reporter, inflight, limit, opts) = (
-                aws.clone(),
-                reporter.clone(),
-                inflight.clone(),
-                limit.clone(),
-                opts.clone(),
-            );
+        let work = super::each_env(&envs, g.concurrency.into(), |env| {
+            let (aws, reporter, inflight, opts) =
+                (aws.clone(), &reporter, inflight.clone(), opts.clone());
             async move {
-                let _permit = limit.acquire().await;
                 let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
-                deploy::environment(&clients, env, mode, &opts, &reporter, &inflight).await
+                deploy::environment(&clients, env, mode, &opts, reporter, &inflight).await
             }
-        }));
+        });
         tokio::select! {
             outcomes = work => Ok(outcomes),
             _ = tokio::signal::ctrl_c() => {

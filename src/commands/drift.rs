@@ -18,13 +18,13 @@ pub struct DriftArgs {
 pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<i32> {
     let envs = super::load_environments(&args.envs, g)?;
     let aws = Aws::new(g.aws_settings());
-    let reports = super::runtime()?.block_on(futures::future::join_all(envs.iter().map(|env| {
+    let reports = super::runtime()?.block_on(super::each_env(&envs, g.concurrency.into(), |env| {
         let aws = aws.clone();
         async move {
             let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
             drift::check(&clients, env, Duration::from_millis(500)).await
         }
-    })));
+    }));
     let mut code = 0;
     let mut results = Vec::new();
     for (env, r) in envs.iter().zip(reports) {

@@ -6,20 +6,23 @@ pub mod drift;
 pub mod outputs;
 pub mod render;
 pub mod status;
+pub mod teardown;
 pub mod validate;
 
 use crate::cli::Global;
 use crate::config::{self, Environment};
 use crate::error::{Error, Result};
 
-/// Loads every environment named on the command line (names or paths), reporting every
-/// invalid stack file before anything touches AWS.
+/// Loads every environment named on the command line, reporting every invalid stack file
+/// before anything touches AWS. A target is a path to a stack file, an environment name in the
+/// stacks directory (a file with `copies` stands for all its copies), one copy (`lab-07`), or a
+/// glob over the environment names (`'lab-*'`).
 pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
     let mut envs = Vec::new();
     let mut problems = Vec::new();
     for t in targets {
-        match config::locate(t, &g.stacks_dir).and_then(|p| config::load(&p)) {
-            Ok(env) => envs.push(env),
+        match resolve(t, g) {
+            Ok(found) => envs.extend(found),
             Err(Error::Input(list)) => problems.extend(list),
             Err(other) => return Err(other),
         }
@@ -36,6 +39,66 @@ pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environme
         )));
     }
     Ok(envs)
+}
+
+fn resolve(target: &str, g: &Global) -> Result<Vec<Environment>> {
+    if target.contains(['*', '?', '[']) {
+        let pattern = glob::Pattern::new(target)
+            .map_err(|e| Error::usage(format!("`{target}` is not a valid pattern: {e}")))?;
+        let mut matched = Vec::new();
+        for name in config::environment_names(&g.stacks_dir) {
+            let path = config::locate(&name, &g.stacks_dir)?;
+            matched.extend(
+                config::load(&path)?
+                    .expand()
+                    .into_iter()
+                    .filter(|e| pattern.matches(&e.name)),
+            );
+        }
+        if matched.is_empty() {
+            return Err(Error::usage(format!(
+                "no environment in {} matches `{target}`",
+                g.stacks_dir.display()
+            )));
+        }
+        return Ok(matched);
+    }
+    match config::locate(target, &g.stacks_dir) {
+        Ok(path) => Ok(config::load(&path)?.expand()),
+        Err(not_found) => {
+            // `lab-07`: one copy of the stack file `lab.yaml`.
+            if let Some((base, _)) = target.rsplit_once('-')
+                && let Ok(path) = config::locate(base, &g.stacks_dir)
+            {
+                let copy = config::load(&path)?
+                    .expand()
+                    .into_iter()
+                    .find(|e| e.name == target);
+                if let Some(copy) = copy {
+                    return Ok(vec![copy]);
+                }
+            }
+            Err(not_found)
+        }
+    }
+}
+
+/// Runs `f` on every environment, at most `limit` at a time, keeping their order.
+pub async fn each_env<'a, T, F, Fut>(envs: &'a [Environment], limit: usize, f: F) -> Vec<T>
+where
+    F: Fn(&'a Environment) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let sem = tokio::sync::Semaphore::new(limit.max(1));
+    futures::future::join_all(envs.iter().map(|env| {
+        let fut = f(env);
+        let sem = &sem;
+        async move {
+            let _permit = sem.acquire().await;
+            fut.await
+        }
+    }))
+    .await
 }
 
 /// A Tokio runtime for the commands that talk to AWS (the offline ones never start one).

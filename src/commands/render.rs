@@ -1,7 +1,6 @@
 //! `qfleet render ENV [--out DIR]`: the environment's CloudFormation templates.
 
 use crate::cli::Global;
-use crate::config;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::render;
@@ -18,52 +17,70 @@ pub struct RenderArgs {
 }
 
 pub fn run(args: RenderArgs, g: &Global, out: Output) -> Result<i32> {
-    let path = config::locate(&args.env, &g.stacks_dir)?;
-    let env = config::load(&path)?;
-    let stacks = render::render(&env)?;
-
-    let mut written = Vec::new();
-    if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::usage(format!("--out {}: cannot create it: {e}", dir.display())))?;
-        for s in &stacks {
-            let p = dir.join(&s.file_name);
-            std::fs::write(&p, &s.template).map_err(|e| {
-                Error::usage(format!(
-                    "--out {}: cannot write {}: {e}",
-                    dir.display(),
-                    p.display()
-                ))
+    let envs = super::load_environments(std::slice::from_ref(&args.env), g)?;
+    let several = envs.len() > 1;
+    let mut results = Vec::new();
+    let mut stream = String::new();
+    for env in &envs {
+        let stacks = render::render(env)?;
+        let mut written = Vec::new();
+        if let Some(base) = &args.out {
+            // Copies each get a directory of their own.
+            let dir = if several {
+                base.join(&env.name)
+            } else {
+                base.clone()
+            };
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                Error::usage(format!("--out {}: cannot create it: {e}", dir.display()))
             })?;
-            written.push(p);
+            for s in &stacks {
+                let p = dir.join(&s.file_name);
+                std::fs::write(&p, &s.template).map_err(|e| {
+                    Error::usage(format!(
+                        "--out {}: cannot write {}: {e}",
+                        dir.display(),
+                        p.display()
+                    ))
+                })?;
+                written.push(p);
+            }
+        }
+        if out.is_json() {
+            let stacks_json: Vec<_> = stacks
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    serde_json::json!({
+                        "role": s.role,
+                        "stack_name": s.stack_name,
+                        "file": written.get(i).map(|p| p.display().to_string()),
+                        "template": if written.is_empty() { Some(&s.template) } else { None },
+                    })
+                })
+                .collect();
+            results.push(serde_json::json!({
+                "ok": true,
+                "environment": env.name,
+                "stack_file": env.source.display(),
+                "stacks": stacks_json,
+            }));
+        } else if written.is_empty() {
+            stream.push_str(&render::to_stream(&stacks));
+        } else {
+            for (s, p) in stacks.iter().zip(&written) {
+                stream.push_str(&format!("{:<28} {}\n", s.stack_name, p.display()));
+            }
         }
     }
-
     if out.is_json() {
-        let stacks_json: Vec<_> = stacks
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                serde_json::json!({
-                    "role": s.role,
-                    "stack_name": s.stack_name,
-                    "file": written.get(i).map(|p| p.display().to_string()),
-                    "template": if written.is_empty() { Some(&s.template) } else { None },
-                })
-            })
-            .collect();
-        out.json(&serde_json::json!({
-            "ok": true,
-            "environment": env.name,
-            "stack_file": env.source.display(),
-            "stacks": stacks_json,
-        }));
-    } else if written.is_empty() {
-        out.line(render::to_stream(&stacks).trim_end());
-    } else {
-        for (s, p) in stacks.iter().zip(&written) {
-            out.line(format!("{:<28} {}", s.stack_name, p.display()));
+        if several {
+            out.json(&serde_json::json!({ "ok": true, "environments": results }));
+        } else {
+            out.json(&results[0]);
         }
+    } else {
+        out.line(stream.trim_end());
     }
     Ok(0)
 }

@@ -26,13 +26,13 @@ pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<i32> {
     let aws = Aws::new(g.aws_settings());
     super::runtime()?.block_on(async {
         loop {
-            let gathered = futures::future::join_all(envs.iter().map(|env| {
+            let gathered = super::each_env(&envs, g.concurrency.into(), |env| {
                 let aws = aws.clone();
                 async move {
                     let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
                     status::gather(&clients, env).await
                 }
-            }))
+            })
             .await;
             let mut screen = String::new();
             let mut statuses = Vec::new();

@@ -1,7 +1,7 @@
 //! `qfleet validate ENV`: checks the stack file and its rendered templates, offline.
 
 use crate::cli::Global;
-use crate::config::{self, Environment, Network};
+use crate::config::{Environment, Network};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::render::{self, check};
@@ -35,9 +35,16 @@ pub fn warnings(env: &Environment) -> Vec<String> {
 }
 
 pub fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<i32> {
-    let path = config::locate(&args.env, &g.stacks_dir)?;
-    let env = config::load(&path)?;
-    let stacks = render::render(&env)?;
+    let envs = super::load_environments(std::slice::from_ref(&args.env), g)?;
+    let mut code = 0;
+    for env in &envs {
+        code = code.max(one(env, out)?);
+    }
+    Ok(code)
+}
+
+fn one(env: &Environment, out: Output) -> Result<i32> {
+    let stacks = render::render(env)?;
     let problems: Vec<String> = stacks.iter().flat_map(check::check).collect();
     if !problems.is_empty() {
         return Err(Error::usage(format!(
@@ -46,7 +53,7 @@ pub fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<i32> {
             problems.join("\n  ")
         )));
     }
-    let warnings = warnings(&env);
+    let warnings = warnings(env);
     let spec = &env.spec;
     if out.is_json() {
         out.json(&serde_json::json!({

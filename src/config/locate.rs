@@ -15,7 +15,7 @@ pub struct Position {
 }
 
 /// Positions of every mapping key and value, by dotted path (`workers.network.subnets`).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Locations {
     keys: HashMap<String, Position>,
     values: HashMap<String, Position>,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_STACKS_DIR: &str = "stacks";
 
 /// A stack file's text, kept to point errors at their line.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
@@ -98,7 +98,7 @@ impl SourceFile {
 }
 
 /// One environment: a validated stack file and what qfleet derives from it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Environment {
     pub name: String,
     pub spec: StackFile,
@@ -131,6 +131,22 @@ impl Environment {
             (None, Some(latency), Some(per_message)) if per_message > 0.0 => latency / per_message,
             _ => validate::DEFAULT_BACKLOG_TARGET,
         }
+    }
+
+    /// The environments this stack file stands for: itself, or its numbered copies
+    /// (`lab-01` … `lab-30`), each with its own bucket, queue and fleet.
+    pub fn expand(self) -> Vec<Environment> {
+        let Some(n) = self.spec.copies else {
+            return vec![self];
+        };
+        let width = n.to_string().len().max(2);
+        (1..=n)
+            .map(|i| {
+                let mut copy = self.clone();
+                copy.name = format!("{}-{i:0width$}", self.name);
+                copy
+            })
+            .collect()
     }
 
     pub fn data_stack_name(&self) -> String {

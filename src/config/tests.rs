@@ -492,3 +492,31 @@ fn every_shipped_stack_file_is_valid() {
         "expected lab, prod and at least one example, found {n}"
     );
 }
+
+#[test]
+fn copies_expand_to_numbered_environments() {
+    let env = parse_str("environment: lab\nregion: eu-west-1\nlab: true\ncopies: 3\n").unwrap();
+    let names: Vec<String> = env.expand().into_iter().map(|e| e.name).collect();
+    assert_eq!(names, ["lab-01", "lab-02", "lab-03"]);
+    let env = parse_str("environment: c\nregion: eu-west-1\ncopies: 100\n").unwrap();
+    let all = env.expand();
+    assert_eq!(
+        (all[0].name.as_str(), all[99].name.as_str()),
+        ("c-001", "c-100")
+    );
+    assert_eq!(all[41].data_stack_name(), "qfleet-c-042-data");
+    let env = parse_str("region: eu-west-1\n").unwrap();
+    assert_eq!(env.expand().len(), 1);
+}
+
+#[test]
+fn copies_are_bounded_and_their_names_must_fit() {
+    error("region: eu-west-1\ncopies: 0\n", "copies", 2);
+    error("region: eu-west-1\ncopies: 101\n", "copies", 2);
+    let e = error(
+        "environment: a-very-long-lab-name-x\nregion: eu-west-1\ncopies: 5\n",
+        "copies",
+        3,
+    );
+    assert!(e.message.contains("longer than 24"), "{e}");
+}

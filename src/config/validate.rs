@@ -163,6 +163,23 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         c.fail(name_field, what);
     }
 
+    if let Some(n) = spec.copies {
+        let suffix = n.to_string().len().max(2) + 1;
+        if !(1..=100).contains(&n) {
+            c.fail("copies", format!("{n} is out of range (1 to 100)"));
+        } else if env.name.len() + suffix > MAX_NAME_LEN {
+            c.fail(
+                "copies",
+                format!(
+                    "the copies' names ({}-{:0w$}) would be longer than {MAX_NAME_LEN} characters; shorten the environment name",
+                    env.name,
+                    n,
+                    w = suffix - 1
+                ),
+            );
+        }
+    }
+
     if !valid_region(&spec.region) {
         c.fail(
             "region",

@@ -122,3 +122,16 @@ pub fn summary(o: &Output) -> serde_json::Value {
         .rfind(|v| v["event"] == "summary")
         .unwrap_or_else(|| panic!("no summary in:\n{}\n{}", stdout(o), stderr(o)))
 }
+
+/// moto gap: its CloudFormation cannot delete an IAM role with managed policies attached (AWS
+/// detaches them itself). Detaches them behind qfleet's back so a fleet stack can be deleted.
+pub fn moto_detach_role_policies(envs: &[&str]) {
+    let prefixes: Vec<String> = envs.iter().map(|e| format!("qfleet-{e}-fleet")).collect();
+    let o = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tests/support/moto_detach_policies.py"))
+        .arg(moto_endpoint())
+        .args(&prefixes)
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+}

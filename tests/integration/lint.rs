@@ -28,8 +28,20 @@ fn render_all(dir: &std::path::Path) -> Vec<PathBuf> {
             stack_file.display(),
             stderr(&o)
         );
+        // A stack file with copies renders one directory per copy; the copies differ only in
+        // their names, so the first one stands for all.
+        let dir = if out.join("data.yaml").is_file() {
+            out
+        } else {
+            let mut subdirs: Vec<PathBuf> = std::fs::read_dir(&out)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            subdirs.sort();
+            subdirs.remove(0)
+        };
         for f in ["data.yaml", "fleet.yaml"] {
-            files.push(out.join(f));
+            files.push(dir.join(f));
         }
     }
     files

@@ -3,6 +3,7 @@
 //! - `cli`: offline commands, exit codes and output formats;
 //! - `deploy_moto`: deploy, plan and outputs against moto's server;
 //! - `status_drift_moto`: status and drift against moto's server;
+//! - `teardown_moto`: teardown and copies against moto's server;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
 
 mod cli;
@@ -10,3 +11,4 @@ mod common;
 mod deploy_moto;
 mod lint;
 mod status_drift_moto;
+mod teardown_moto;

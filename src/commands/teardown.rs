@@ -1,0 +1,111 @@
+//! `qfleet teardown ENV...`: delete the fleet, then the data, never losing data by accident.
+
+use crate::aws::Aws;
+use crate::cli::Global;
+use crate::error::Result;
+use crate::output::Output;
+use crate::output::progress::Reporter;
+use crate::teardown::{self, Options, TeardownOutcome};
+use clap::{Args, ValueEnum};
+use std::io::IsTerminal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Only {
+    /// The fleet stack only: workers go, the bucket and the queued messages stay.
+    Fleet,
+}
+
+#[derive(Debug, Args)]
+pub struct TeardownArgs {
+    /// Environment names (files in the stacks directory, copies, globs) or paths to stack files.
+    #[arg(required = true)]
+    pub envs: Vec<String>,
+    /// Delete without asking (required when there is no terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Empty the bucket, all object versions and delete markers included, so it can be deleted.
+    #[arg(long)]
+    pub purge_bucket: bool,
+    /// Delete the queue and the dead-letter queue even when they hold messages.
+    #[arg(long)]
+    pub discard_messages: bool,
+    /// Turn termination protection off before deleting (it is never lifted otherwise).
+    #[arg(long)]
+    pub disable_termination_protection: bool,
+    /// Tear down only part of the environment.
+    #[arg(long, value_enum)]
+    pub only: Option<Only>,
+    /// When a stack ends in DELETE_FAILED, delete it again keeping the resources that failed.
+    #[arg(long)]
+    pub retain_failed: bool,
+}
+
+pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
+    let envs = super::load_environments(&args.envs, g)?;
+    let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.yes && can_prompt && envs.len() > 1 {
+        return Err(crate::error::Error::usage(
+            "tearing down several environments at once needs --yes (one question per environment would interleave)",
+        ));
+    }
+    let opts = Options {
+        yes: args.yes,
+        can_prompt,
+        purge_bucket: args.purge_bucket,
+        discard_messages: args.discard_messages,
+        disable_termination_protection: args.disable_termination_protection,
+        only_fleet: args.only == Some(Only::Fleet),
+        retain_failed: args.retain_failed,
+        polling: Default::default(),
+    };
+    let aws = Aws::new(g.aws_settings());
+    let reporter = Reporter::new(out);
+    let outcomes: Vec<TeardownOutcome> =
+        super::runtime()?.block_on(super::each_env(&envs, g.concurrency.into(), |env| {
+            let (aws, opts, reporter) = (aws.clone(), opts.clone(), &reporter);
+            async move {
+                let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
+                teardown::environment(&clients, env, &opts, reporter).await
+            }
+        }));
+    let code = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
+    if out.is_json() {
+        out.json(&serde_json::json!({
+            "event": "summary",
+            "command": "teardown",
+            "ok": code == 0,
+            "exit_code": code,
+            "environments": outcomes,
+        }));
+        return Ok(code);
+    }
+    for o in &outcomes {
+        let secs = o.duration_ms as f64 / 1000.0;
+        match &o.error {
+            Some(e) => {
+                out.line(format!("{}: NOT torn down ({secs:.1} s)", o.environment));
+                out.note(format!(
+                    "{}: {e}",
+                    if o.exit_code == 4 { "refused" } else { "error" }
+                ));
+            }
+            None if o.deleted.is_empty() => {
+                out.line(format!("{}: nothing to tear down", o.environment))
+            }
+            None => {
+                let mut line = format!("{}: deleted {}", o.environment, o.deleted.join(", "));
+                if o.purged_objects > 0 {
+                    line.push_str(&format!(
+                        "; emptied the bucket ({} objects)",
+                        o.purged_objects
+                    ));
+                }
+                if !o.retained.is_empty() {
+                    line.push_str(&format!("; retained: {}", o.retained.join(", ")));
+                }
+                out.line(format!("{line} ({secs:.1} s)"));
+            }
+        }
+    }
+    Ok(code)
+}

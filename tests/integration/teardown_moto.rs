@@ -1,0 +1,390 @@
+//! `teardown` against moto's server: refusals that delete nothing, the flags that allow exactly
+//! a loss, retained buckets, `--only fleet`, and copies torn down concurrently.
+//!
+//! moto gap: its CloudFormation cannot delete a role with managed policies attached; tests that
+//! delete a fleet stack detach them first (`moto_detach_role_policies`). Termination protection
+//! and DELETE_FAILED are covered by the mock tests in src/teardown/tests.rs.
+
+use crate::common::*;
+use aws_sdk_s3::primitives::ByteStream;
+
+async fn clients() -> (
+    aws_sdk_cloudformation::Client,
+    aws_sdk_s3::Client,
+    aws_sdk_sqs::Client,
+) {
+    let conf = moto_config().await;
+    let s3 = aws_sdk_s3::config::Builder::from(&conf)
+        .force_path_style(true)
+        .build();
+    (
+        aws_sdk_cloudformation::Client::new(&conf),
+        aws_sdk_s3::Client::from_conf(s3),
+        aws_sdk_sqs::Client::new(&conf),
+    )
+}
+
+fn deploy(dir: &std::path::Path, env: &str, extra: &str) -> std::path::PathBuf {
+    let file = lab_stack_file(dir, env, extra);
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    file
+}
+
+async fn stack_exists(cfn: &aws_sdk_cloudformation::Client, name: &str) -> bool {
+    match cfn.describe_stacks().stack_name(name).send().await {
+        Ok(o) => o
+            .stacks()
+            .iter()
+            .any(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE")),
+        Err(_) => false,
+    }
+}
+
+async fn bucket_of(e: &str) -> String {
+    format!("{e}-uploads-123456789012-eu-west-1")
+}
+
+async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
+    match s3.list_object_versions().bucket(bucket).send().await {
+        Ok(o) => o.versions().len() + o.delete_markers().len(),
+        Err(_) => 0,
+    }
+}
+
+async fn messages(sqs: &aws_sdk_sqs::Client, queue: &str) -> u64 {
+    let url = sqs
+        .get_queue_url()
+        .queue_name(queue)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let a = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    a.attributes()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn teardown_refuses_a_non_empty_bucket_and_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("td-bucket");
+    let file = deploy(dir.path(), &e, "");
+    let (cfn, s3, _) = clients().await;
+    let bucket = bucket_of(&e).await;
+    s3.put_object()
+        .bucket(&bucket)
+        .key("uploads/a.txt")
+        .body(ByteStream::from_static(b"hello"))
+        .send()
+        .await
+        .unwrap();
+
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("bucket {bucket}: 1 objects, 5 B")),
+        "{err}"
+    );
+    assert!(err.contains("--purge-bucket"), "{err}");
+    assert!(
+        stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await,
+        "the fleet is not deleted either"
+    );
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
+    assert_eq!(objects(&s3, &bucket).await, 1, "the object is still there");
+}
+
+#[tokio::test]
+async fn teardown_refuses_a_queue_holding_messages_and_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("td-queue");
+    let file = deploy(dir.path(), &e, "");
+    let (cfn, _, sqs) = clients().await;
+    let queue = format!("qfleet-{e}-jobs");
+    let url = sqs
+        .get_queue_url()
+        .queue_name(&queue)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("job")
+        .send()
+        .await
+        .unwrap();
+
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(4), "{}", stdout(&o));
+    let s = summary(&o);
+    let env = &s["environments"][0];
+    assert!(
+        env["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("queue {queue}: 1 messages")),
+        "{env}"
+    );
+    assert_eq!(env["data"]["queue_messages"], 1);
+    assert_eq!(
+        messages(&sqs, &queue).await,
+        1,
+        "the message is still there"
+    );
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+}
+
+#[tokio::test]
+async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_removes_every_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("td-flags");
+    let file = deploy(dir.path(), &e, "");
+    let (cfn, s3, sqs) = clients().await;
+    let bucket = bucket_of(&e).await;
+    // moto's CloudFormation does not apply VersioningConfiguration; turn it on as AWS would.
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for body in [&b"one"[..], &b"two"[..]] {
+        s3.put_object()
+            .bucket(&bucket)
+            .key("uploads/a.txt")
+            .body(ByteStream::from_static(body))
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.delete_object()
+        .bucket(&bucket)
+        .key("uploads/a.txt")
+        .send()
+        .await
+        .unwrap();
+    let before = objects(&s3, &bucket).await;
+    assert_eq!(before, 3, "two versions and a delete marker");
+    let url = sqs
+        .get_queue_url()
+        .queue_name(format!("qfleet-{e}-jobs"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("job")
+        .send()
+        .await
+        .unwrap();
+
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let s = summary(&o);
+    assert_eq!(
+        s["environments"][0]["purged_objects"].as_u64().unwrap() as usize,
+        before
+    );
+    let deleted: Vec<&str> = s["environments"][0]["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        deleted,
+        [format!("qfleet-{e}-fleet"), format!("qfleet-{e}-data")],
+        "fleet first, then data"
+    );
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
+    assert!(
+        s3.head_bucket().bucket(&bucket).send().await.is_err(),
+        "the bucket is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_retained_bucket_survives_the_teardown_with_its_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("td-retain");
+    let file = deploy(dir.path(), &e, "bucket:\n  retain: true\n");
+    let (cfn, s3, _) = clients().await;
+    let bucket = bucket_of(&e).await;
+    s3.put_object()
+        .bucket(&bucket)
+        .key("uploads/keep.txt")
+        .body(ByteStream::from_static(b"keep"))
+        .send()
+        .await
+        .unwrap();
+
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "retained: bucket {bucket} (Bucket, DeletionPolicy Retain)"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
+    assert_eq!(
+        objects(&s3, &bucket).await,
+        1,
+        "the retained bucket keeps its object"
+    );
+}
+
+#[tokio::test]
+async fn only_fleet_keeps_the_queue_and_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("td-only");
+    let file = deploy(dir.path(), &e, "");
+    let (cfn, _, sqs) = clients().await;
+    let queue = format!("qfleet-{e}-jobs");
+    let url = sqs
+        .get_queue_url()
+        .queue_name(&queue)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("waits for the next fleet")
+        .send()
+        .await
+        .unwrap();
+
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto()
+        .arg("teardown")
+        .arg(&file)
+        .args(["--only", "fleet", "--yes"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
+    assert_eq!(messages(&sqs, &queue).await, 1);
+
+    // Deploy again: the fleet comes back to the waiting message.
+    let o = run(qfleet_on_moto()
+        .arg("deploy")
+        .arg(&file)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&o);
+    assert_eq!(s["environments"][0]["stacks"][1]["action"], "created");
+    assert_eq!(messages(&sqs, &queue).await, 1);
+}
+
+#[tokio::test]
+async fn without_a_terminal_teardown_needs_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("td-noyes");
+    let file = deploy(dir.path(), &e, "");
+    let (cfn, _, _) = clients().await;
+    let o = run(qfleet_on_moto()
+        .arg("teardown")
+        .arg(&file)
+        .stdin(std::process::Stdio::null()));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pass --yes"), "{}", stderr(&o));
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+}
+
+#[tokio::test]
+async fn ten_copies_deploy_and_tear_down_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("cp");
+    let file = lab_stack_file(dir.path(), &e, "copies: 10\n");
+    let o = run(qfleet_on_moto()
+        .arg("deploy")
+        .arg(&file)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let s = summary(&o);
+    let names: Vec<&str> = s["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["environment"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 10);
+    assert_eq!(
+        (names[0], names[9]),
+        (format!("{e}-01").as_str(), format!("{e}-10").as_str())
+    );
+
+    // One copy by name, and a glob over the copies, from the stacks directory.
+    let o = run(qfleet_on_moto()
+        .args(["status", &format!("{e}-07"), "--stacks-dir"])
+        .arg(dir.path())
+        .args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["environment"], format!("{e}-07"));
+
+    let copies: Vec<String> = (1..=10).map(|i| format!("{e}-{i:02}")).collect();
+    moto_detach_role_policies(&copies.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run(qfleet_on_moto()
+        .args(["teardown", &format!("{e}-*"), "--yes", "--stacks-dir"])
+        .arg(dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o)
+            .lines()
+            .filter(|l| l.contains(": deleted "))
+            .count(),
+        10,
+        "{}",
+        stdout(&o)
+    );
+    let (cfn, _, _) = clients().await;
+    for c in &copies {
+        assert!(
+            !stack_exists(&cfn, &format!("qfleet-{c}-data")).await,
+            "{c}"
+        );
+    }
+}

@@ -1,0 +1,19 @@
+"""Test support for a moto gap: moto's CloudFormation cannot delete an IAM role that has managed
+policies attached (AWS detaches them itself when it deletes the stack). Before a teardown test
+deletes a fleet stack, this detaches the managed policies of the roles whose names start with
+one of the given prefixes, behind qfleet's back, so that moto can delete them.
+
+usage: python moto_detach_policies.py ENDPOINT PREFIX...
+"""
+import sys
+
+import boto3
+
+endpoint, prefixes = sys.argv[1], sys.argv[2:]
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+for page in iam.get_paginator("list_roles").paginate():
+    for role in page["Roles"]:
+        if any(role["RoleName"].startswith(p) for p in prefixes):
+            for pol in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
+                iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=pol["PolicyArn"])
