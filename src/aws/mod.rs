@@ -5,6 +5,7 @@
 #[cfg(test)]
 pub mod mock;
 pub mod network;
+pub mod queues;
 pub mod resources;
 pub mod stacks;
 

@@ -4,13 +4,14 @@
 
 use crate::aws::resources::{self, EnvResources};
 use crate::aws::stacks;
-use crate::aws::{Clients, error_code, sdk_error};
+use crate::aws::{Clients, sdk_error};
 use crate::config::Environment;
 use crate::deploy::desired::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::error::{Error, Result};
 use crate::render::{self, ResourceNames};
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// One difference between what was deployed and what runs.
@@ -588,24 +589,8 @@ pub async fn fleet_checks(
 async fn queue_attributes(
     clients: &Clients,
     url: &str,
-) -> Result<std::collections::HashMap<QueueAttributeName, String>> {
-    match clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-    {
-        Ok(o) => Ok(o.attributes().cloned().unwrap_or_default()),
-        Err(e) if error_code(&e).is_some_and(|c| c.contains("NonExistentQueue")) => {
-            Ok(Default::default())
-        }
-        Err(e) => Err(sdk_error(
-            &format!("reading queue {}", resources::queue_name(url)),
-            e,
-        )),
-    }
+) -> Result<HashMap<QueueAttributeName, String>> {
+    crate::aws::queues::attributes(&clients.sqs, url, &[QueueAttributeName::All]).await
 }
 
 /// The first 160 characters of an error message, for a table cell.

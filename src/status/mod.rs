@@ -9,7 +9,6 @@ use crate::config::Environment;
 use crate::error::Result;
 use crate::render::ResourceNames;
 use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
-use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -302,28 +301,15 @@ pub fn is_outdated(instance: Option<&str>, group: Option<&str>) -> bool {
 
 async fn queue_depth(clients: &Clients, url: Option<&str>) -> Result<Option<QueueDepth>> {
     let Some(url) = url else { return Ok(None) };
-    let out = clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .map_err(|e| sdk_error(&format!("reading queue {}", resources::queue_name(url)), e))?;
-    let get = |k: QueueAttributeName| {
-        out.attributes()
-            .and_then(|a| a.get(&k))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Ok(Some(QueueDepth {
-        name: resources::queue_name(url).to_string(),
-        visible: get(QueueAttributeName::ApproximateNumberOfMessages),
-        in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        delayed: get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-        oldest_message_age_seconds: None,
-    }))
+    Ok(crate::aws::queues::depth(&clients.sqs, url)
+        .await?
+        .map(|d| QueueDepth {
+            name: resources::queue_name(url).to_string(),
+            visible: d.visible,
+            in_flight: d.in_flight,
+            delayed: d.delayed,
+            oldest_message_age_seconds: None,
+        }))
 }
 
 /// The target-tracking policy of the group: its name and target.

@@ -7,6 +7,7 @@ use crate::aws::mock::Rules;
 use aws_sdk_autoscaling::types as asg;
 use aws_sdk_cloudformation::types as cfn;
 use aws_sdk_cloudwatch::types as cw;
+use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_mocks::mock;
 use std::path::PathBuf;
 

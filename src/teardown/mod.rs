@@ -10,7 +10,6 @@ use crate::deploy::wait::{self, Polling};
 use crate::error::{Error, Result};
 use crate::output::progress::Reporter;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -461,28 +460,9 @@ async fn count_versions(clients: &Clients, bucket: &str) -> Result<(u64, u64)> {
 }
 
 async fn messages(clients: &Clients, url: &str) -> Result<u64> {
-    let out = match clients
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(e) if error_code(&e).is_some_and(|c| c.contains("NonExistentQueue")) => return Ok(0),
-        Err(e) => {
-            return Err(sdk_error(
-                &format!("counting the messages in {}", resources::queue_name(url)),
-                e,
-            ));
-        }
-    };
-    Ok(out
-        .attributes()
-        .map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum())
+    Ok(crate::aws::queues::depth(&clients.sqs, url)
+        .await?
+        .map(|d| d.total())
         .unwrap_or(0))
 }
 

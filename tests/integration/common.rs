@@ -135,3 +135,30 @@ pub fn moto_detach_role_policies(envs: &[&str]) {
         .expect("python runs");
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// The URL of the queue `name` on the emulator.
+pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    let out = sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("the queue exists");
+    out.queue_url().expect("a URL").to_string()
+}
+
+/// ApproximateNumberOfMessages of the queue `name`.
+pub async fn visible_messages(sqs: &aws_sdk_sqs::Client, name: &str) -> u64 {
+    let url = queue_url(sqs, name).await;
+    let a = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("attributes");
+    a.attributes()
+        .and_then(|m| m.values().next())
+        .and_then(|v| v.parse().ok())
+        .expect("a count")
+}

@@ -38,17 +38,6 @@ async fn change_set_count(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> 
         .unwrap_or(0)
 }
 
-async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
-    sqs.get_queue_url()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn deploy_creates_both_stacks_and_a_second_run_is_a_no_op_without_a_change_set() {
     let dir = tempfile::tempdir().unwrap();

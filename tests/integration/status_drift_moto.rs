@@ -95,15 +95,7 @@ async fn drift_names_settings_changed_behind_qfleets_back() {
     let file = deploy(dir.path(), &e);
     let conf = moto_config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
-    let url = sqs
-        .get_queue_url()
-        .queue_name(format!("qfleet-{e}-jobs"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = queue_url(&sqs, &format!("qfleet-{e}-jobs")).await;
     sqs.set_queue_attributes()
         .queue_url(&url)
         .attributes(
@@ -179,15 +171,7 @@ async fn status_shows_stacks_fleet_per_zone_queue_depth_and_backlog() {
     let file = deploy(dir.path(), &e);
     let conf = moto_config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
-    let url = sqs
-        .get_queue_url()
-        .queue_name(format!("qfleet-{e}-jobs"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = queue_url(&sqs, &format!("qfleet-{e}-jobs")).await;
     for i in 0..3 {
         sqs.send_message()
             .queue_url(&url)

@@ -52,32 +52,6 @@ async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
     }
 }
 
-async fn messages(sqs: &aws_sdk_sqs::Client, queue: &str) -> u64 {
-    let url = sqs
-        .get_queue_url()
-        .queue_name(queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let a = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .unwrap();
-    a.attributes()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn teardown_refuses_a_non_empty_bucket_and_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -116,15 +90,7 @@ async fn teardown_refuses_a_queue_holding_messages_and_deletes_nothing() {
     let file = deploy(dir.path(), &e, "");
     let (cfn, _, sqs) = clients().await;
     let queue = format!("qfleet-{e}-jobs");
-    let url = sqs
-        .get_queue_url()
-        .queue_name(&queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = queue_url(&sqs, &queue).await;
     sqs.send_message()
         .queue_url(&url)
         .message_body("job")
@@ -150,7 +116,7 @@ async fn teardown_refuses_a_queue_holding_messages_and_deletes_nothing() {
     );
     assert_eq!(env["data"]["queue_messages"], 1);
     assert_eq!(
-        messages(&sqs, &queue).await,
+        visible_messages(&sqs, &queue).await,
         1,
         "the message is still there"
     );
@@ -192,15 +158,7 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
         .unwrap();
     let before = objects(&s3, &bucket).await;
     assert_eq!(before, 3, "two versions and a delete marker");
-    let url = sqs
-        .get_queue_url()
-        .queue_name(format!("qfleet-{e}-jobs"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = queue_url(&sqs, &format!("qfleet-{e}-jobs")).await;
     sqs.send_message()
         .queue_url(&url)
         .message_body("job")
@@ -281,15 +239,7 @@ async fn only_fleet_keeps_the_queue_and_its_messages() {
     let file = deploy(dir.path(), &e, "");
     let (cfn, _, sqs) = clients().await;
     let queue = format!("qfleet-{e}-jobs");
-    let url = sqs
-        .get_queue_url()
-        .queue_name(&queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let url = queue_url(&sqs, &queue).await;
     sqs.send_message()
         .queue_url(&url)
         .message_body("waits for the next fleet")
@@ -305,7 +255,7 @@ async fn only_fleet_keeps_the_queue_and_its_messages() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
     assert!(stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
-    assert_eq!(messages(&sqs, &queue).await, 1);
+    assert_eq!(visible_messages(&sqs, &queue).await, 1);
 
     // Deploy again: the fleet comes back to the waiting message.
     let o = run(qfleet_on_moto()
@@ -315,7 +265,7 @@ async fn only_fleet_keeps_the_queue_and_its_messages() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = summary(&o);
     assert_eq!(s["environments"][0]["stacks"][1]["action"], "created");
-    assert_eq!(messages(&sqs, &queue).await, 1);
+    assert_eq!(visible_messages(&sqs, &queue).await, 1);
 }
 
 #[tokio::test]
