@@ -95,10 +95,6 @@ impl Error {
     pub fn usage(msg: impl fmt::Display) -> Error {
         Error::Usage(msg.to_string())
     }
-
-    pub fn aws(msg: impl fmt::Display) -> Error {
-        Error::Aws(msg.to_string())
-    }
 }
 
 impl From<InputError> for Error {

@@ -70,15 +70,6 @@ impl Aws {
         }
     }
 
-    /// Clients given ready-made (tests with mocked clients).
-    pub fn with_clients(clients: Clients) -> Aws {
-        let aws = Aws::new(Settings::default());
-        if let Ok(mut cache) = aws.cache.try_lock() {
-            cache.insert(clients.region.clone(), clients);
-        }
-        aws
-    }
-
     /// The region an environment is deployed to: `--region` overrides the stack file.
     pub fn region_for(&self, stack_file_region: &str) -> String {
         self.settings

@@ -1,7 +1,7 @@
 //! CloudFormation stacks as qfleet sees them: their state, events and outputs.
 
 use super::{error_code, error_message, sdk_error};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{Stack, StackEvent};
 use serde::Serialize;
@@ -199,8 +199,4 @@ pub fn root_cause(events: &[ResourceEvent]) -> Option<&ResourceEvent> {
         .iter()
         .find(|e| failed(e) && !cancelled(e))
         .or_else(|| events.iter().find(failed))
-}
-
-pub fn not_found(name: &str) -> Error {
-    Error::Aws(format!("stack {name} does not exist"))
 }

@@ -543,70 +543,82 @@ async fn mocked_a_failed_update_names_the_root_cause_and_exits_1() {
     assert!(err.contains("root cause: Queue (AWS::SQS::Queue) UPDATE_FAILED: Invalid value for the parameter VisibilityTimeout"), "{err}");
 }
 
+/// A lab environment whose data stack is out of date and whose fleet matches, with the
+/// change-set calls answered: `change_set` says what CloudFormation computed.
+struct StaleData {
+    env: Environment,
+    rules: [Rule; 6],
+}
+
+impl StaleData {
+    fn new(change_set: Rule) -> StaleData {
+        let env = env(&format!("{STACK_FILE}lab: true\n"));
+        let (d, f) = (
+            desired(&env, StackRole::Data),
+            desired(&env, StackRole::Fleet),
+        );
+        let rules = [
+            describe_sequence(
+                DATA,
+                vec![stack(&d, StackStatus::UpdateComplete, false, false)],
+            ),
+            describe_sequence(
+                FLEET,
+                vec![stack(&f, StackStatus::CreateComplete, true, false)],
+            ),
+            create_cs(),
+            change_set,
+            delete_cs(),
+            execute(),
+        ];
+        StaleData { env, rules }
+    }
+
+    async fn run(&self, mode: Mode, opts: &Options) -> EnvOutcome {
+        let c = clients(&self.rules.iter().collect::<Vec<_>>());
+        deploy(&c, &self.env, mode, opts).await
+    }
+
+    fn deleted(&self) -> usize {
+        self.rules[4].num_calls()
+    }
+
+    fn executed(&self) -> usize {
+        self.rules[5].num_calls()
+    }
+}
+
 #[tokio::test]
 async fn mocked_an_empty_change_set_is_deleted_and_reported_as_no_changes() {
-    let e = env(&format!("{STACK_FILE}lab: true\n"));
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::UpdateComplete, false, false)],
-    );
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::CreateComplete, true, false)],
-    );
-    let (cc, cs, del, ex) = (
-        create_cs(),
-        change_set(
-            ChangeSetStatus::Failed,
-            Some(
-                "The submitted information didn't contain changes. Submit different information to create a change set.",
-            ),
-            vec![],
+    let t = StaleData::new(change_set(
+        ChangeSetStatus::Failed,
+        Some(
+            "The submitted information didn't contain changes. Submit different information to create a change set.",
         ),
-        delete_cs(),
-        execute(),
-    );
-    let c = clients(&[&rd, &rf, &cc, &cs, &del, &ex]);
-    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+        vec![],
+    ));
+    let o = t.run(Mode::Deploy, &opts(true)).await;
     assert!(o.ok, "{o:?}");
     assert_eq!(action(&o, DATA), Action::NoChanges);
-    assert_eq!(del.num_calls(), 1);
-    assert_eq!(ex.num_calls(), 0);
+    assert_eq!((t.deleted(), t.executed()), (1, 0));
 }
 
 #[tokio::test]
 async fn mocked_replacing_a_queue_with_yes_needs_allow_replacement() {
-    let e = env(&format!("{STACK_FILE}lab: true\n"));
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::UpdateComplete, false, false)],
-    );
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::CreateComplete, true, false)],
-    );
-    let (cc, cs, del, ex) = (
-        create_cs(),
-        change_set(
-            ChangeSetStatus::CreateComplete,
-            None,
-            vec![("Modify", "Queue", "AWS::SQS::Queue", Some("True"))],
-        ),
-        delete_cs(),
-        execute(),
-    );
-    let c = clients(&[&rd, &rf, &cc, &cs, &del, &ex]);
-    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    let t = StaleData::new(change_set(
+        ChangeSetStatus::CreateComplete,
+        None,
+        vec![("Modify", "Queue", "AWS::SQS::Queue", Some("True"))],
+    ));
+    let o = t.run(Mode::Deploy, &opts(true)).await;
     assert!(!o.ok);
     assert_eq!(o.exit_code, 4, "refused to protect data");
     assert!(
         o.error.as_deref().unwrap().contains("--allow-replacement"),
         "{o:?}"
     );
-    assert_eq!(ex.num_calls(), 0, "nothing executed");
-    assert_eq!(del.num_calls(), 1, "the change set is not left behind");
+    assert_eq!(t.executed(), 0, "nothing executed");
+    assert_eq!(t.deleted(), 1, "the change set is not left behind");
     assert!(
         o.stacks.is_empty(),
         "the fleet is not deployed after a refusal"
@@ -615,32 +627,16 @@ async fn mocked_replacing_a_queue_with_yes_needs_allow_replacement() {
 
 #[tokio::test]
 async fn mocked_plan_previews_and_deletes_the_change_set() {
-    let e = env(&format!("{STACK_FILE}lab: true\n"));
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::UpdateComplete, false, false)],
-    );
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::CreateComplete, true, false)],
-    );
-    let (cc, cs, del, ex) = (
-        create_cs(),
-        change_set(
-            ChangeSetStatus::CreateComplete,
-            None,
-            vec![("Modify", "Queue", "AWS::SQS::Queue", Some("False"))],
-        ),
-        delete_cs(),
-        execute(),
-    );
-    let c = clients(&[&rd, &rf, &cc, &cs, &del, &ex]);
-    let o = deploy(&c, &e, Mode::Plan, &Options::default()).await;
+    let t = StaleData::new(change_set(
+        ChangeSetStatus::CreateComplete,
+        None,
+        vec![("Modify", "Queue", "AWS::SQS::Queue", Some("False"))],
+    ));
+    let o = t.run(Mode::Plan, &Options::default()).await;
     assert!(o.ok, "{o:?}");
     assert_eq!(action(&o, DATA), Action::ChangesPending);
     assert_eq!(action(&o, FLEET), Action::NoChanges);
-    assert_eq!((ex.num_calls(), del.num_calls()), (0, 1));
+    assert_eq!((t.executed(), t.deleted()), (0, 1));
 }
 
 #[tokio::test]

@@ -47,10 +47,6 @@ impl Reporter {
         }
     }
 
-    pub fn output(&self) -> Output {
-        self.out
-    }
-
     pub fn is_json(&self) -> bool {
         self.out.is_json()
     }

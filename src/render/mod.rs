@@ -85,11 +85,6 @@ impl ResourceNames {
             asg: format!("qfleet-{}-workers", env.name),
         }
     }
-
-    /// The bucket's full name in an account and region.
-    pub fn bucket_name(&self, account: &str, region: &str) -> String {
-        format!("{}-{account}-{region}", self.bucket)
-    }
 }
 
 #[derive(Serialize)]
