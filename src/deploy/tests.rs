@@ -671,3 +671,44 @@ fn mocked_root_cause_skips_cancelled_resources() {
     ];
     assert_eq!(stacks::root_cause(&list).unwrap().logical_id, "B");
 }
+
+#[tokio::test]
+async fn mocked_ctrl_c_deletes_unexecuted_change_sets_and_names_stacks_still_updating() {
+    let del = delete_cs();
+    let c = clients(&[&del]);
+    let inflight = InFlight::default();
+    let pending = ChangeSet {
+        id: "cs-pending".into(),
+        stack: DATA.into(),
+        changes: vec![],
+        empty: false,
+    };
+    let running = ChangeSet {
+        id: "cs-running".into(),
+        stack: FLEET.into(),
+        changes: vec![],
+        empty: false,
+    };
+    inflight.add(&c.cfn, &pending, "mk");
+    inflight.add(&c.cfn, &running, "mk");
+    inflight.executing(&running);
+    let notes = inflight.abandon().await;
+    assert_eq!(
+        del.num_calls(),
+        1,
+        "only the unexecuted change set is deleted"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "deleted the unexecuted change set of qfleet-mk-data"),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("qfleet-mk-fleet is still being updated")
+                && n.contains("`qfleet deploy mk`")),
+        "{notes:?}"
+    );
+}

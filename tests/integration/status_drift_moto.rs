@@ -8,6 +8,7 @@
 
 use crate::common::*;
 use serde_json::Value;
+use std::process::Command;
 
 fn deploy(dir: &std::path::Path, env: &str) -> std::path::PathBuf {
     let file = lab_stack_file(dir, env, "");
@@ -224,4 +225,38 @@ async fn status_shows_stacks_fleet_per_zone_queue_depth_and_backlog() {
         text.contains("3 visible") && text.contains("oldest message: no data yet"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn status_watch_refreshes_until_stopped() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("st-watch");
+    let file = deploy(dir.path(), &e);
+    let mut child = qfleet_on_moto()
+        .arg("status")
+        .arg(&file)
+        .args(["--watch", "--interval", "1", "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // A watchdog, so that a hanging watch fails the test instead of blocking it.
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let started = std::time::Instant::now();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for _ in 0..2 {
+        let line = lines.next().expect("a refresh").unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["environments"][0]["environment"], e);
+    }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "the second refresh waits for the interval"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
