@@ -90,8 +90,11 @@ impl Aws {
     }
 
     async fn load(&self, region: &str) -> SdkConfig {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+        // Throttling is handled here, once for every call: adaptive retries back off and rate
+        // limit the client when AWS says "slow down", which matters with many environments.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .retry_config(aws_config::retry::RetryConfig::adaptive());
         if let Some(p) = &self.settings.profile {
             loader = loader.profile_name(p);
         }
@@ -208,17 +211,4 @@ pub fn error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option
         SdkError::ServiceError(e) => e.err().message().map(str::to_string),
         _ => None,
     }
-}
-
-/// True for the errors AWS uses to say "slow down".
-pub fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(
-        error_code(err).as_deref(),
-        Some(
-            "Throttling"
-                | "ThrottlingException"
-                | "TooManyRequestsException"
-                | "RequestLimitExceeded"
-        )
-    )
 }

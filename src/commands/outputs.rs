@@ -90,23 +90,21 @@ pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<i32> {
             "outputs": merged,
             "stacks": by_stack,
         }));
+    } else if merged.is_empty() {
+        // On stderr, so that `eval "$(qfleet outputs ENV --shell)"` stays harmless.
+        out.note(format!(
+            "{}: the stacks report no outputs yet (CloudFormation fills them in when an operation completes)",
+            env.name
+        ));
     } else if args.shell {
         for (k, v) in &merged {
             out.line(format!("{}={}", shell_key(k), shell_quote(v)));
         }
-    } else if merged.is_empty() {
-        out.line(format!(
-            "{}: the stacks report no outputs yet (CloudFormation fills them in when an operation completes)",
-            env.name
-        ));
     } else {
         out.line(crate::output::table(
             &["output", "value"],
             merged.iter().map(|(k, v)| vec![*k, *v]),
         ));
-    }
-    if merged.is_empty() && !out.is_json() && args.shell {
-        out.note(format!("{}: the stacks report no outputs yet", env.name));
     }
     Ok(0)
 }

@@ -14,23 +14,13 @@ pub const MAX_NAME_LEN: usize = 24;
 
 /// What each setting accepts, shown under its errors.
 pub fn allowed(field: &str) -> Option<&'static str> {
-    let generic = field
-        .split('.')
-        .map(|seg| {
-            if seg.starts_with(|c: char| c.is_ascii_digit()) {
-                "*"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(".");
+    // Tags and subnets are keyed by the user's own names.
     let key = if field.starts_with("tags.") {
         "tags.*"
     } else if field.starts_with("workers.network.subnets.") {
         "workers.network.subnets.*"
     } else {
-        generic.as_str()
+        field
     };
     Some(match key {
         "" => {

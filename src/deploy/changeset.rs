@@ -121,10 +121,6 @@ pub async fn create(
                 .await
             {
                 Ok(out) => out,
-                Err(e) if crate::aws::is_throttling(&e) => {
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                    continue;
-                }
                 Err(e) => {
                     return Err(sdk_error(
                         &format!("reading change set {name} of {}", desired.name),

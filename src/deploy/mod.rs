@@ -350,6 +350,10 @@ async fn one_stack(
     };
     spinner.set("computing changes");
     let cs = changeset::create(cfn, desired, kind, opts.polling.first).await?;
+    reporter.event(
+        "change_set",
+        serde_json::json!({ "stack": name, "id": cs.id, "empty": cs.empty }),
+    );
     inflight.add(cfn, &cs, &env.name);
     let result = preview_and_apply(
         cfn, env, desired, &state, &cs, creating, mode, opts, reporter, inflight, &spinner,

@@ -1,9 +1,9 @@
 //! Waiting for a stack operation: polls that start fast and back off (first poll within a
-//! second, never slower than every five), slower still while AWS throttles, printing every
-//! new resource event on the way.
+//! second, never slower than every five), printing every new resource event on the way.
+//! Throttled calls are retried with backoff by the SDK itself (see `aws::Aws`).
 
 use crate::aws::stacks::{self, ResourceEvent, StackState};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output::progress::{Reporter, Spinner};
 use aws_sdk_cloudformation::Client;
 use std::time::Duration;
@@ -55,10 +55,6 @@ pub async fn until_settled(
         delay = polling.next(delay);
         let events = match stacks::events_since(cfn, stack, seen.as_deref()).await {
             Ok(ev) => ev,
-            Err(Error::Aws(msg)) if msg.contains("Throttl") || msg.contains("Rate exceeded") => {
-                delay = polling.max;
-                continue;
-            }
             // A stack deleted while we watch has no events to read any more.
             Err(_) if seen.is_some() => Vec::new(),
             Err(e) => return Err(e),
@@ -85,9 +81,6 @@ pub async fn until_settled(
                 });
             }
             Ok(Some(state)) => spinner.set(state.status.clone()),
-            Err(Error::Aws(msg)) if msg.contains("Throttl") || msg.contains("Rate exceeded") => {
-                delay = polling.max;
-            }
             Err(e) => return Err(e),
         }
     }

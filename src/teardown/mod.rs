@@ -121,15 +121,19 @@ async fn run(
         )));
     }
 
-    // What each stack's DeletionPolicy keeps, read once.
-    let mut retained = std::collections::HashMap::new();
+    // Each stack's resources and what its DeletionPolicy keeps, read once.
+    let mut layouts = Vec::new();
     for s in &targets {
-        retained.insert(s.name.clone(), retained_resources(cfn, &s.name).await?);
+        layouts.push(layout(cfn, &s.name).await?);
     }
 
     // Look at the data before deleting anything.
-    if !opts.only_fleet && data.is_some() {
-        let at_risk = inspect(clients, &data_name, &retained[&data_name]).await?;
+    let data_layout = targets
+        .iter()
+        .zip(&layouts)
+        .find(|(s, _)| s.name == data_name);
+    if let Some((_, data_layout)) = data_layout {
+        let at_risk = inspect(clients, data_layout).await?;
         let mut losses = Vec::new();
         if let Some(b) = &at_risk.bucket
             && !at_risk.bucket_retained
@@ -223,10 +227,10 @@ async fn run(
         out.purged_objects = purge_bucket(clients, bucket).await?;
     }
 
-    for s in &targets {
+    for (s, l) in targets.iter().zip(&layouts) {
         out.retained
-            .extend(retained.remove(&s.name).unwrap_or_default());
-        delete_stack(clients, env, &s.name, opts, reporter, out).await?;
+            .extend(l.retained.iter().map(Retained::describe));
+        delete_stack(clients, env, &s.name, &l.retained, opts, reporter, out).await?;
         out.deleted.push(s.name.clone());
     }
     for r in &out.retained {
@@ -235,39 +239,64 @@ async fn run(
     Ok(())
 }
 
-/// Resources of `stack` whose DeletionPolicy keeps them, as "Logical (type) physical-id".
-async fn retained_resources(
-    cfn: &aws_sdk_cloudformation::Client,
-    stack: &str,
-) -> Result<Vec<String>> {
+/// A resource that stack deletion leaves in place because its DeletionPolicy says Retain.
+#[derive(Debug, Clone, PartialEq)]
+struct Retained {
+    logical: String,
+    resource_type: String,
+    physical: String,
+}
+
+impl Retained {
+    fn describe(&self) -> String {
+        let what = match self.resource_type.as_str() {
+            "AWS::S3::Bucket" => "bucket",
+            "AWS::SQS::Queue" => "queue",
+            other => other,
+        };
+        format!(
+            "{what} {} ({}, DeletionPolicy Retain)",
+            self.physical, self.logical
+        )
+    }
+}
+
+/// A deployed stack's resources (physical ids by logical id) and those it retains.
+struct Layout {
+    ids: std::collections::BTreeMap<String, String>,
+    retained: Vec<Retained>,
+}
+
+async fn layout(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Result<Layout> {
     let template = cfn
         .get_template()
         .stack_name(stack)
         .send()
         .await
         .map_err(|e| sdk_error(&format!("reading the template of {stack}"), e))?;
-    let body = template.template_body().unwrap_or_default();
-    let doc: serde_yaml::Value = serde_yaml::from_str(body).unwrap_or_default();
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template.template_body().unwrap_or_default()).unwrap_or_default();
     let ids = resources::physical_ids(cfn, stack).await?;
-    let mut out = Vec::new();
-    if let Some(res) = doc.get("Resources").and_then(|r| r.as_mapping()) {
-        for (k, v) in res {
-            if v.get("DeletionPolicy").and_then(|p| p.as_str()) == Some("Retain") {
-                let logical = k.as_str().unwrap_or_default();
-                let ty = v.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
-                let what = match ty {
-                    "AWS::S3::Bucket" => "bucket",
-                    "AWS::SQS::Queue" => "queue",
-                    _ => ty,
-                };
-                out.push(format!(
-                    "{what} {} ({logical}, DeletionPolicy Retain)",
-                    ids.get(logical).map(String::as_str).unwrap_or("?")
-                ));
+    let retained = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v.get("DeletionPolicy").and_then(|p| p.as_str()) == Some("Retain"))
+        .map(|(k, v)| {
+            let logical = k.as_str().unwrap_or_default().to_string();
+            Retained {
+                resource_type: v
+                    .get("Type")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                physical: ids.get(&logical).cloned().unwrap_or_else(|| "?".into()),
+                logical,
             }
-        }
-    }
-    Ok(out)
+        })
+        .collect();
+    Ok(Layout { ids, retained })
 }
 
 /// Deletes a stack and waits; on DELETE_FAILED reports the resources and reasons, and retries
@@ -276,6 +305,7 @@ async fn delete_stack(
     clients: &Clients,
     env: &Environment,
     name: &str,
+    kept_by_policy: &[Retained],
     opts: &Options,
     reporter: &Reporter,
     out: &mut TeardownOutcome,
@@ -309,11 +339,7 @@ async fn delete_stack(
                 .iter()
                 .filter(|e| e.status == "DELETE_SKIPPED")
             {
-                let known = out
-                    .retained
-                    .iter()
-                    .any(|r| r.contains(&format!("({}, ", e.logical_id)));
-                if !known {
+                if !kept_by_policy.iter().any(|r| r.logical == e.logical_id) {
                     out.retained.push(format!(
                         "{} ({}) skipped by CloudFormation",
                         e.logical_id, e.resource_type
@@ -391,19 +417,11 @@ async fn failed_resources(
 
 /// Counts what the data stack holds: object versions and delete markers in its bucket (unless
 /// the bucket is retained), messages in its queues.
-pub async fn inspect(
-    clients: &Clients,
-    data_stack: &str,
-    retained: &[String],
-) -> Result<DataAtRisk> {
-    let ids = resources::physical_ids(&clients.cfn, data_stack).await?;
-    let res = EnvResources::from_ids(&ids, &Default::default());
+async fn inspect(clients: &Clients, data: &Layout) -> Result<DataAtRisk> {
+    let res = EnvResources::from_ids(&data.ids, &Default::default());
     let mut d = DataAtRisk {
         bucket: res.bucket.clone(),
-        bucket_retained: res
-            .bucket
-            .as_ref()
-            .is_some_and(|b| retained.iter().any(|r| r.contains(b.as_str()))),
+        bucket_retained: data.retained.iter().any(|r| r.logical == "Bucket"),
         ..Default::default()
     };
     if let Some(b) = &res.bucket
