@@ -162,3 +162,44 @@ pub async fn visible_messages(sqs: &aws_sdk_sqs::Client, name: &str) -> u64 {
         .and_then(|v| v.parse().ok())
         .expect("a count")
 }
+
+/// Deploys a lab stack file for `env` (plus `extra` settings) to the emulator.
+pub fn deploy_lab(dir: &Path, env: &str, extra: &str) -> PathBuf {
+    let file = lab_stack_file(dir, env, extra);
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    file
+}
+
+/// The stack exists (and is not deleted).
+pub async fn stack_exists(cfn: &aws_sdk_cloudformation::Client, name: &str) -> bool {
+    match cfn.describe_stacks().stack_name(name).send().await {
+        Ok(o) => o
+            .stacks()
+            .iter()
+            .any(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE")),
+        Err(_) => false,
+    }
+}
+
+/// Sends a message to the queue `name`.
+pub async fn send_job(sqs: &aws_sdk_sqs::Client, name: &str, body: &str) {
+    let url = queue_url(sqs, name).await;
+    sqs.send_message()
+        .queue_url(url)
+        .message_body(body)
+        .send()
+        .await
+        .expect("sent");
+}
+
+/// Puts an object into the bucket.
+pub async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &'static [u8]) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(body))
+        .send()
+        .await
+        .expect("object written");
+}

@@ -10,13 +10,6 @@ use crate::common::*;
 use serde_json::Value;
 use std::process::Command;
 
-fn deploy(dir: &std::path::Path, env: &str) -> std::path::PathBuf {
-    let file = lab_stack_file(dir, env, "");
-    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    file
-}
-
 fn differences(o: &std::process::Output) -> Vec<(String, String, String, String)> {
     let v: Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)));
@@ -60,7 +53,7 @@ fn emulator_gaps(
 async fn drift_on_a_fresh_deploy_reports_only_what_moto_does_not_create() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("dr-fresh");
-    let file = deploy(dir.path(), &e);
+    let file = deploy_lab(dir.path(), &e, "");
     let o = run(qfleet_on_moto()
         .arg("drift")
         .arg(&file)
@@ -93,7 +86,7 @@ async fn drift_on_a_fresh_deploy_reports_only_what_moto_does_not_create() {
 async fn drift_names_settings_changed_behind_qfleets_back() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("dr-changed");
-    let file = deploy(dir.path(), &e);
+    let file = deploy_lab(dir.path(), &e, "");
     let conf = moto_config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let url = queue_url(&sqs, &format!("qfleet-{e}-jobs")).await;
@@ -169,17 +162,11 @@ async fn drift_on_an_environment_that_is_not_deployed_exits_1() {
 async fn status_shows_stacks_fleet_per_zone_queue_depth_and_backlog() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("st-json");
-    let file = deploy(dir.path(), &e);
+    let file = deploy_lab(dir.path(), &e, "");
     let conf = moto_config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
-    let url = queue_url(&sqs, &format!("qfleet-{e}-jobs")).await;
     for i in 0..3 {
-        sqs.send_message()
-            .queue_url(&url)
-            .message_body(format!("job {i}"))
-            .send()
-            .await
-            .unwrap();
+        send_job(&sqs, &format!("qfleet-{e}-jobs"), &format!("job {i}")).await;
     }
 
     let o = run(qfleet_on_moto()
@@ -232,7 +219,7 @@ async fn status_watch_refreshes_until_stopped() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let e = unique("st-watch");
-    let file = deploy(dir.path(), &e);
+    let file = deploy_lab(dir.path(), &e, "");
     let mut child = qfleet_on_moto()
         .arg("status")
         .arg(&file)

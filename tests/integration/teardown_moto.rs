@@ -6,7 +6,6 @@
 //! and DELETE_FAILED are covered by the mock tests in src/teardown/tests.rs.
 
 use crate::common::*;
-use aws_sdk_s3::primitives::ByteStream;
 
 async fn clients() -> (
     aws_sdk_cloudformation::Client,
@@ -24,23 +23,6 @@ async fn clients() -> (
     )
 }
 
-fn deploy(dir: &std::path::Path, env: &str, extra: &str) -> std::path::PathBuf {
-    let file = lab_stack_file(dir, env, extra);
-    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    file
-}
-
-async fn stack_exists(cfn: &aws_sdk_cloudformation::Client, name: &str) -> bool {
-    match cfn.describe_stacks().stack_name(name).send().await {
-        Ok(o) => o
-            .stacks()
-            .iter()
-            .any(|s| s.stack_status().map(|x| x.as_str()) != Some("DELETE_COMPLETE")),
-        Err(_) => false,
-    }
-}
-
 async fn bucket_of(e: &str) -> String {
     format!("{e}-uploads-123456789012-eu-west-1")
 }
@@ -56,16 +38,10 @@ async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> usize {
 async fn teardown_refuses_a_non_empty_bucket_and_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("td-bucket");
-    let file = deploy(dir.path(), &e, "");
+    let file = deploy_lab(dir.path(), &e, "");
     let (cfn, s3, _) = clients().await;
     let bucket = bucket_of(&e).await;
-    s3.put_object()
-        .bucket(&bucket)
-        .key("uploads/a.txt")
-        .body(ByteStream::from_static(b"hello"))
-        .send()
-        .await
-        .unwrap();
+    put_object(&s3, &bucket, "uploads/a.txt", b"hello").await;
 
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).arg("--yes"));
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
@@ -87,16 +63,10 @@ async fn teardown_refuses_a_non_empty_bucket_and_deletes_nothing() {
 async fn teardown_refuses_a_queue_holding_messages_and_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("td-queue");
-    let file = deploy(dir.path(), &e, "");
+    let file = deploy_lab(dir.path(), &e, "");
     let (cfn, _, sqs) = clients().await;
     let queue = format!("qfleet-{e}-jobs");
-    let url = queue_url(&sqs, &queue).await;
-    sqs.send_message()
-        .queue_url(&url)
-        .message_body("job")
-        .send()
-        .await
-        .unwrap();
+    send_job(&sqs, &queue, "job").await;
 
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
         "--yes",
@@ -127,7 +97,7 @@ async fn teardown_refuses_a_queue_holding_messages_and_deletes_nothing() {
 async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_removes_every_stack() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("td-flags");
-    let file = deploy(dir.path(), &e, "");
+    let file = deploy_lab(dir.path(), &e, "");
     let (cfn, s3, sqs) = clients().await;
     let bucket = bucket_of(&e).await;
     // moto's CloudFormation does not apply VersioningConfiguration; turn it on as AWS would.
@@ -142,13 +112,7 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
         .await
         .unwrap();
     for body in [&b"one"[..], &b"two"[..]] {
-        s3.put_object()
-            .bucket(&bucket)
-            .key("uploads/a.txt")
-            .body(ByteStream::from_static(body))
-            .send()
-            .await
-            .unwrap();
+        put_object(&s3, &bucket, "uploads/a.txt", body).await;
     }
     s3.delete_object()
         .bucket(&bucket)
@@ -158,13 +122,7 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
         .unwrap();
     let before = objects(&s3, &bucket).await;
     assert_eq!(before, 3, "two versions and a delete marker");
-    let url = queue_url(&sqs, &format!("qfleet-{e}-jobs")).await;
-    sqs.send_message()
-        .queue_url(&url)
-        .message_body("job")
-        .send()
-        .await
-        .unwrap();
+    send_job(&sqs, &format!("qfleet-{e}-jobs"), "job").await;
 
     moto_detach_role_policies(&[&e]);
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
@@ -203,16 +161,10 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
 async fn a_retained_bucket_survives_the_teardown_with_its_objects() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("td-retain");
-    let file = deploy(dir.path(), &e, "bucket:\n  retain: true\n");
+    let file = deploy_lab(dir.path(), &e, "bucket:\n  retain: true\n");
     let (cfn, s3, _) = clients().await;
     let bucket = bucket_of(&e).await;
-    s3.put_object()
-        .bucket(&bucket)
-        .key("uploads/keep.txt")
-        .body(ByteStream::from_static(b"keep"))
-        .send()
-        .await
-        .unwrap();
+    put_object(&s3, &bucket, "uploads/keep.txt", b"keep").await;
 
     moto_detach_role_policies(&[&e]);
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).arg("--yes"));
@@ -236,16 +188,10 @@ async fn a_retained_bucket_survives_the_teardown_with_its_objects() {
 async fn only_fleet_keeps_the_queue_and_its_messages() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("td-only");
-    let file = deploy(dir.path(), &e, "");
+    let file = deploy_lab(dir.path(), &e, "");
     let (cfn, _, sqs) = clients().await;
     let queue = format!("qfleet-{e}-jobs");
-    let url = queue_url(&sqs, &queue).await;
-    sqs.send_message()
-        .queue_url(&url)
-        .message_body("waits for the next fleet")
-        .send()
-        .await
-        .unwrap();
+    send_job(&sqs, &queue, "waits for the next fleet").await;
 
     moto_detach_role_policies(&[&e]);
     let o = run(qfleet_on_moto()
@@ -272,7 +218,7 @@ async fn only_fleet_keeps_the_queue_and_its_messages() {
 async fn without_a_terminal_teardown_needs_yes() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("td-noyes");
-    let file = deploy(dir.path(), &e, "");
+    let file = deploy_lab(dir.path(), &e, "");
     let (cfn, _, _) = clients().await;
     let o = run(qfleet_on_moto()
         .arg("teardown")
