@@ -1,10 +1,9 @@
 //! The command line: flags shared by every command and one subcommand per job.
 
-use crate::commands;
+use crate::commands::{self, Global};
 use crate::error::Error;
-use crate::output::{Format, Output};
-use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use crate::output::Output;
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Deploy a queue-fed worker fleet on AWS with CloudFormation.
@@ -18,45 +17,6 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Args)]
-pub struct Global {
-    /// Output format: text for people, json for pipelines.
-    #[arg(
-        long,
-        short = 'o',
-        global = true,
-        value_enum,
-        default_value = "text",
-        env = "QFLEET_OUTPUT"
-    )]
-    pub output: Format,
-    /// Directory holding the stack files (ENV names a file NAME.yaml in it).
-    #[arg(long, global = true, default_value = crate::config::DEFAULT_STACKS_DIR, env = "QFLEET_STACKS_DIR")]
-    pub stacks_dir: PathBuf,
-    /// AWS profile (from ~/.aws/config; SSO profiles work after `aws sso login`).
-    #[arg(long, global = true, env = "AWS_PROFILE")]
-    pub profile: Option<String>,
-    /// Deploy to this region instead of the stack file's.
-    #[arg(long, global = true)]
-    pub region: Option<String>,
-    /// Assume this IAM role for every AWS call.
-    #[arg(long, global = true)]
-    pub role_arn: Option<String>,
-    /// Environments worked on at the same time (deploy, plan, status, drift, teardown).
-    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
-    pub concurrency: u16,
-}
-
-impl Global {
-    pub fn aws_settings(&self) -> crate::aws::Settings {
-        crate::aws::Settings {
-            profile: self.profile.clone(),
-            region: self.region.clone(),
-            role_arn: self.role_arn.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +54,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    init_tracing(cli.global.debug);
     let out = Output::new(cli.global.output);
     // Keep each error's headline on one line: CI logs are grepped for file:line:column.
     let _ = miette::set_hook(Box::new(|_| {
@@ -106,6 +67,24 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// `--debug` logs qfleet's own debug lines (one per AWS request) on stderr; `RUST_LOG` chooses
+/// any other filter (e.g. `RUST_LOG=qfleet=debug,aws_smithy_runtime=trace`).
+fn init_tracing(debug: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(f) if !f.is_empty() => EnvFilter::new(f),
+        _ if debug => EnvFilter::new("qfleet=debug"),
+        _ => return,
+    };
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_target(false)
+        .try_init();
 }
 
 /// Runs a parsed command; returns the exit code of a successful run (0, or 3 for differences).
@@ -122,7 +101,9 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Teardown(args) => commands::teardown::run(args, g, out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "qfleet", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "qfleet", &mut script);
+            crate::output::stdout_write(&String::from_utf8_lossy(&script));
             Ok(0)
         }
     }

@@ -52,9 +52,9 @@ pub enum Error {
     /// A bad command-line flag or argument, or a missing file (exit 2).
     #[error("{0}")]
     Usage(String),
-    /// An AWS call or operation failed (exit 1).
-    #[error("{0}")]
-    Aws(String),
+    /// An AWS call or operation failed (exit 1); the SDK error is its source.
+    #[error(transparent)]
+    Aws(#[from] crate::aws::error::AwsError),
     /// qfleet refused to go on because data would be lost (exit 4).
     #[error("{0}")]
     Refused(String),
@@ -94,6 +94,11 @@ impl Error {
 
     pub fn usage(msg: impl fmt::Display) -> Error {
         Error::Usage(msg.to_string())
+    }
+
+    /// An AWS operation that failed without an SDK error (a stack that ended badly, …).
+    pub fn aws(msg: impl fmt::Display) -> Error {
+        Error::Aws(crate::aws::error::AwsError::new(msg.to_string()))
     }
 }
 

@@ -1,7 +1,17 @@
-//! Test support: clients whose every call is answered by aws-smithy-mocks rules.
+//! Test support: clients whose every call is answered by aws-smithy-mocks rules, and builders
+//! for the answers AWS documents (DescribeStacks, ListStackResources, GetQueueAttributes).
 
 use super::Clients;
-use aws_smithy_mocks::{Rule, RuleMode, mock_client};
+use aws_sdk_cloudformation::operation::describe_stacks::{
+    DescribeStacksError, DescribeStacksOutput,
+};
+use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+use aws_sdk_cloudformation::types as cfn;
+use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_types::error::ErrorMetadata;
+use std::collections::HashMap;
 
 /// Rules per service; a call no rule matches fails the operation.
 #[derive(Default)]
@@ -29,4 +39,99 @@ impl Rules<'_> {
                 .force_path_style(true)),
         }
     }
+}
+
+/// One stack as DescribeStacks returns it.
+pub fn stack(name: &str, status: cfn::StackStatus, protected: bool) -> cfn::Stack {
+    cfn::Stack::builder()
+        .stack_name(name)
+        .stack_id(format!(
+            "arn:aws:cloudformation:eu-west-1:111122223333:stack/{name}/1"
+        ))
+        .stack_status(status)
+        .enable_termination_protection(protected)
+        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+}
+
+/// CloudFormation's answer for a stack that does not exist (a ValidationError, as documented).
+pub fn no_such_stack(name: &str) -> DescribeStacksError {
+    DescribeStacksError::generic(
+        ErrorMetadata::builder()
+            .code("ValidationError")
+            .message(format!("Stack with id {name} does not exist"))
+            .build(),
+    )
+}
+
+/// DescribeStacks for several stacks: each name answers with its stack, or "does not exist".
+pub fn describe_stacks(stacks: Vec<(&'static str, Option<(cfn::StackStatus, bool)>)>) -> Rule {
+    let map: HashMap<&'static str, Option<(cfn::StackStatus, bool)>> = stacks.into_iter().collect();
+    mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_response(move |r| {
+        let name = r.stack_name().unwrap_or_default();
+        match map.get(name).cloned().flatten() {
+            Some((status, protected)) => aws_smithy_mocks::MockResponse::Output(
+                DescribeStacksOutput::builder()
+                    .stacks(stack(name, status, protected))
+                    .build(),
+            ),
+            None => aws_smithy_mocks::MockResponse::Error(no_such_stack(name)),
+        }
+    })
+}
+
+/// One resource summary as ListStackResources returns it.
+pub fn resource(
+    logical: &str,
+    physical: &str,
+    ty: &str,
+    status: cfn::ResourceStatus,
+) -> cfn::StackResourceSummary {
+    cfn::StackResourceSummary::builder()
+        .logical_resource_id(logical)
+        .physical_resource_id(physical)
+        .resource_type(ty)
+        .resource_status(status)
+        .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+}
+
+/// ListStackResources per stack name (a stack not in the map has no resources).
+pub fn list_resources(stacks: Vec<(&'static str, Vec<cfn::StackResourceSummary>)>) -> Rule {
+    let map: HashMap<&'static str, Vec<cfn::StackResourceSummary>> = stacks.into_iter().collect();
+    mock!(aws_sdk_cloudformation::Client::list_stack_resources).then_compute_output(move |r| {
+        let list = map
+            .get(r.stack_name().unwrap_or_default())
+            .cloned()
+            .unwrap_or_default();
+        ListStackResourcesOutput::builder()
+            .set_stack_resource_summaries(Some(list))
+            .build()
+    })
+}
+
+/// GetQueueAttributes with the three depth numbers (and any `extra` attributes).
+pub fn queue_attributes(
+    visible: u64,
+    in_flight: u64,
+    delayed: u64,
+    extra: &[(QueueAttributeName, &str)],
+) -> GetQueueAttributesOutput {
+    let mut b = GetQueueAttributesOutput::builder()
+        .attributes(
+            QueueAttributeName::ApproximateNumberOfMessages,
+            visible.to_string(),
+        )
+        .attributes(
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            in_flight.to_string(),
+        )
+        .attributes(
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+            delayed.to_string(),
+        );
+    for (k, v) in extra {
+        b = b.attributes(k.clone(), v.to_string());
+    }
+    b.build()
 }

@@ -1,7 +1,7 @@
 //! Deploy-time discovery of the default VPC's subnets (`workers.network: default`).
 
-use super::sdk_error;
-use crate::error::{Error, Result};
+use super::error::AwsError;
+use crate::error::Result;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::Filter;
 use std::collections::BTreeMap;
@@ -27,13 +27,13 @@ pub async fn default_placement(ec2: &Client, region: &str) -> Result<Placement> 
         .filters(Filter::builder().name("is-default").values("true").build())
         .send()
         .await
-        .map_err(|e| sdk_error("finding the default VPC", e))?;
+        .map_err(|e| AwsError::from_sdk("finding the default VPC", e))?;
     let vpc = vpcs
         .vpcs()
         .first()
         .and_then(|v| v.vpc_id())
         .ok_or_else(|| {
-            Error::Aws(format!(
+            AwsError::new(format!(
                 "{region} has no default VPC; set workers.network to a VPC and its subnets in the stack file"
             ))
         })?
@@ -49,7 +49,7 @@ pub async fn default_placement(ec2: &Client, region: &str) -> Result<Placement> 
         )
         .send()
         .await
-        .map_err(|e| sdk_error("listing the default VPC's subnets", e))?;
+        .map_err(|e| AwsError::from_sdk("listing the default VPC's subnets", e))?;
     let mut by_az = BTreeMap::new();
     for s in subnets.subnets() {
         if let (Some(az), Some(id)) = (s.availability_zone(), s.subnet_id()) {
@@ -59,10 +59,11 @@ pub async fn default_placement(ec2: &Client, region: &str) -> Result<Placement> 
         }
     }
     if by_az.len() < 2 {
-        return Err(Error::Aws(format!(
+        return Err(AwsError::new(format!(
             "the default VPC {vpc} in {region} has default subnets in {} availability zone(s); the fleet needs at least 2. Create default subnets (aws ec2 create-default-subnet) or set workers.network in the stack file",
             by_az.len()
-        )));
+        ))
+        .into());
     }
     Ok(Placement {
         vpc,

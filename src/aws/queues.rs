@@ -1,67 +1,131 @@
-//! SQS queues: their depth and attributes, read the same way by status, drift and teardown.
+//! SQS queues: their attributes and depth, read the same way by status, drift and teardown.
 
-use super::resources::queue_name;
-use super::{error_code, sdk_error};
+use super::error::{AwsError, Kind};
 use crate::error::Result;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
-use std::collections::HashMap;
+use serde::Serialize;
+use std::collections::BTreeMap;
 
-/// Messages in a queue, as SQS approximates them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Messages in a queue, as SQS approximates them. All three numbers are present, or the queue
+/// was not read at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Depth {
-    pub visible: Option<u64>,
-    pub in_flight: Option<u64>,
-    pub delayed: Option<u64>,
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
 }
 
 impl Depth {
     /// Everything the queue holds: visible, in flight and delayed.
     pub fn total(&self) -> u64 {
-        self.visible.unwrap_or(0) + self.in_flight.unwrap_or(0) + self.delayed.unwrap_or(0)
+        self.visible + self.in_flight + self.delayed
     }
 }
 
-/// The queue's attributes; empty when the queue does not exist.
-pub async fn attributes(
-    sqs: &Client,
-    url: &str,
-    names: &[QueueAttributeName],
-) -> Result<HashMap<QueueAttributeName, String>> {
-    match sqs
+/// One queue as SQS describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Queue {
+    pub name: String,
+    pub url: String,
+    pub depth: Depth,
+    /// Every attribute, by its AWS name (`VisibilityTimeout`, `RedrivePolicy`, …).
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Queue {
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).map(String::as_str)
+    }
+
+    /// The dead-letter queue's ARN from the redrive policy, when there is one.
+    pub fn dead_letter_target(&self) -> Option<String> {
+        let redrive: serde_json::Value =
+            serde_json::from_str(self.attribute("RedrivePolicy")?).ok()?;
+        redrive["deadLetterTargetArn"].as_str().map(str::to_string)
+    }
+}
+
+/// The queue's name: the last segment of its URL (or ARN).
+pub fn queue_name(url: &str) -> &str {
+    url.rsplit(['/', ':']).next().unwrap_or(url)
+}
+
+/// The queue with all its attributes; `None` when SQS says it does not exist. An answer without
+/// the three depth numbers is malformed, never zero.
+pub async fn read(sqs: &Client, url: &str) -> Result<Option<Queue>> {
+    let name = queue_name(url);
+    let what = format!("reading queue {name}");
+    let out = match sqs
         .get_queue_attributes()
         .queue_url(url)
-        .set_attribute_names(Some(names.to_vec()))
+        .attribute_names(QueueAttributeName::All)
         .send()
         .await
     {
-        Ok(o) => Ok(o.attributes().cloned().unwrap_or_default()),
-        Err(e) if error_code(&e).is_some_and(|c| c.contains("NonExistentQueue")) => {
-            Ok(HashMap::new())
+        Ok(o) => o,
+        Err(e) => {
+            let e = AwsError::from_sdk_or_missing(&what, e, |e| e.is_queue_does_not_exist());
+            return if e.is_not_found() {
+                Ok(None)
+            } else {
+                Err(e.into())
+            };
         }
-        Err(e) => Err(sdk_error(&format!("reading queue {}", queue_name(url)), e)),
-    }
+    };
+    let attributes: BTreeMap<String, String> = out
+        .attributes()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let number = |k: QueueAttributeName| -> Result<u64> {
+        attributes
+            .get(k.as_str())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| {
+                AwsError::with_kind(
+                    format!("{what}: the answer has no {}", k.as_str()),
+                    Kind::Malformed,
+                )
+                .into()
+            })
+    };
+    let depth = Depth {
+        visible: number(QueueAttributeName::ApproximateNumberOfMessages)?,
+        in_flight: number(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
+        delayed: number(QueueAttributeName::ApproximateNumberOfMessagesDelayed)?,
+    };
+    Ok(Some(Queue {
+        name: name.to_string(),
+        url: url.to_string(),
+        depth,
+        attributes,
+    }))
 }
 
-/// The queue's depth; `None` when the queue does not exist.
-pub async fn depth(sqs: &Client, url: &str) -> Result<Option<Depth>> {
-    let a = attributes(
-        sqs,
-        url,
-        &[
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-        ],
-    )
-    .await?;
-    if a.is_empty() {
-        return Ok(None);
+/// The URL of the queue named `name` (`None`: SQS says there is no such queue).
+pub async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
+    match sqs.get_queue_url().queue_name(name).send().await {
+        Ok(o) => match o.queue_url() {
+            Some(u) if !u.is_empty() => Ok(Some(u.to_string())),
+            _ => Err(AwsError::with_kind(
+                format!("looking up queue {name}: the answer has no URL"),
+                Kind::Malformed,
+            )
+            .into()),
+        },
+        Err(e) => {
+            let e = AwsError::from_sdk_or_missing(&format!("looking up queue {name}"), e, |e| {
+                e.is_queue_does_not_exist()
+            });
+            if e.is_not_found() {
+                Ok(None)
+            } else {
+                Err(e.into())
+            }
+        }
     }
-    let get = |k: QueueAttributeName| a.get(&k).and_then(|v| v.parse::<u64>().ok());
-    Ok(Some(Depth {
-        visible: get(QueueAttributeName::ApproximateNumberOfMessages),
-        in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        delayed: get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-    }))
 }

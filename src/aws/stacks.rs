@@ -1,18 +1,42 @@
-//! CloudFormation stacks as qfleet sees them: their state, events and outputs.
+//! CloudFormation stacks as qfleet sees them: state, resources, template; and the calls
+//! that change a stack as a whole (delete, termination protection, continue a rollback).
 
-use super::{error_code, error_message, sdk_error};
+use super::error::{AwsError, Kind};
 use crate::error::Result;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{Stack, StackEvent};
-use serde::Serialize;
+use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackStatus};
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
+/// Serializes an SDK enum by its AWS name (`CREATE_COMPLETE`).
+pub fn as_aws_str<S: Serializer, T: AsAwsStr>(v: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(v.aws_str())
+}
+
+/// SDK enums that have an AWS name.
+pub trait AsAwsStr {
+    fn aws_str(&self) -> &str;
+}
+
+impl AsAwsStr for StackStatus {
+    fn aws_str(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsAwsStr for ResourceStatus {
+    fn aws_str(&self) -> &str {
+        self.as_str()
+    }
+}
+
 /// What DescribeStacks says about one stack.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct StackState {
     pub name: String,
     pub id: String,
-    pub status: String,
+    #[serde(serialize_with = "as_aws_str")]
+    pub status: StackStatus,
     pub status_reason: Option<String>,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
@@ -23,14 +47,16 @@ pub struct StackState {
 }
 
 impl StackState {
-    fn from_sdk(s: &Stack) -> StackState {
-        StackState {
-            name: s.stack_name().unwrap_or_default().to_string(),
+    /// A state read from AWS; an answer without a name or status is malformed.
+    fn from_sdk(s: &Stack) -> std::result::Result<StackState, String> {
+        let name = s.stack_name().ok_or("a stack without a name")?.to_string();
+        let status = s
+            .stack_status()
+            .ok_or_else(|| format!("stack {name} without a status"))?
+            .clone();
+        Ok(StackState {
             id: s.stack_id().unwrap_or_default().to_string(),
-            status: s
-                .stack_status()
-                .map(|x| x.as_str().to_string())
-                .unwrap_or_default(),
+            status,
             status_reason: s.stack_status_reason().map(str::to_string),
             parameters: s
                 .parameters()
@@ -57,40 +83,102 @@ impl StackState {
                     ))
                 })
                 .collect(),
+            // Missing is off, as AWS omits it for stacks created without it; a protected stack
+            // is refused by DeleteStack itself, so this never deletes one by mistake.
             termination_protection: s.enable_termination_protection().unwrap_or(false),
             last_updated: s
                 .last_updated_time()
                 .or(s.creation_time())
                 .map(|t| t.to_string()),
+            name,
+        })
+    }
+
+    /// A state for tests and hand-built snapshots.
+    pub fn new(name: &str, status: StackStatus) -> StackState {
+        StackState {
+            name: name.to_string(),
+            id: format!("arn:aws:cloudformation:eu-west-1:123456789012:stack/{name}/1"),
+            status,
+            status_reason: None,
+            parameters: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            termination_protection: false,
+            last_updated: None,
         }
     }
 
     /// An operation is running on the stack; nothing else can start until it ends.
     pub fn in_progress(&self) -> bool {
-        self.status.ends_with("_IN_PROGRESS") && self.status != "REVIEW_IN_PROGRESS"
+        self.status.as_str().ends_with("_IN_PROGRESS") && !self.is_review()
     }
 
     /// The status of a stack whose last operation ended, for better or worse.
     pub fn is_terminal(&self) -> bool {
-        !self.status.ends_with("_IN_PROGRESS") || self.status == "REVIEW_IN_PROGRESS"
+        !self.in_progress()
+    }
+
+    /// Created by a change set that was never executed: the stack holds no resources.
+    pub fn is_review(&self) -> bool {
+        self.status == StackStatus::ReviewInProgress
+    }
+
+    /// Its creation failed and was rolled back: every resource it created is gone (except those
+    /// a Retain policy kept, which the stack no longer owns).
+    pub fn is_failed_create(&self) -> bool {
+        self.status == StackStatus::RollbackComplete
+    }
+
+    /// The last create or update succeeded.
+    pub fn is_complete(&self) -> bool {
+        matches!(
+            self.status,
+            StackStatus::CreateComplete | StackStatus::UpdateComplete | StackStatus::ImportComplete
+        )
+    }
+
+    /// States a change set cannot start from and qfleet does not repair by itself.
+    pub fn is_stuck(&self) -> bool {
+        matches!(
+            self.status,
+            StackStatus::RollbackFailed
+                | StackStatus::DeleteFailed
+                | StackStatus::ImportRollbackFailed
+        )
+    }
+
+    /// The account the stack lives in, from its ARN.
+    pub fn account(&self) -> Option<&str> {
+        self.id.split(':').nth(4).filter(|a| !a.is_empty())
     }
 }
 
 /// The stack, or `None` when it does not exist (or was deleted).
 pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
     match cfn.describe_stacks().stack_name(name).send().await {
-        Ok(out) => Ok(out
-            .stacks()
-            .first()
-            .map(StackState::from_sdk)
-            .filter(|s| s.status != "DELETE_COMPLETE")),
+        Ok(out) => {
+            let Some(s) = out.stacks().first() else {
+                return Err(AwsError::with_kind(
+                    format!("describing stack {name}: the answer lists no stack"),
+                    Kind::Malformed,
+                )
+                .into());
+            };
+            let state = StackState::from_sdk(s).map_err(|why| {
+                AwsError::with_kind(
+                    format!("describing stack {name}: {why} in the answer"),
+                    Kind::Malformed,
+                )
+            })?;
+            Ok(Some(state).filter(|s| s.status != StackStatus::DeleteComplete))
+        }
         Err(e) => {
-            let missing = error_code(&e).as_deref() == Some("ValidationError")
-                && error_message(&e).is_some_and(|m| m.contains("does not exist"));
-            if missing {
+            let e = AwsError::from_sdk(&format!("describing stack {name}"), e);
+            if e.is_not_found() {
                 Ok(None)
             } else {
-                Err(sdk_error(&format!("describing stack {name}"), e))
+                Err(e.into())
             }
         }
     }
@@ -105,98 +193,166 @@ pub async fn describe_pair(
     tokio::try_join!(describe(cfn, data), describe(cfn, fleet))
 }
 
-/// One resource event, as printed while a stack operation runs.
+/// One resource of a stack.
 #[derive(Debug, Clone, Serialize)]
-pub struct ResourceEvent {
-    pub event_id: String,
-    pub stack: String,
+pub struct StackResource {
     pub logical_id: String,
+    /// Empty until CloudFormation has created it.
+    pub physical_id: Option<String>,
     pub resource_type: String,
-    pub status: String,
+    #[serde(serialize_with = "as_aws_str")]
+    pub status: ResourceStatus,
     pub reason: Option<String>,
-    pub timestamp: String,
 }
 
-impl ResourceEvent {
-    fn from_sdk(e: &StackEvent) -> ResourceEvent {
-        ResourceEvent {
-            event_id: e.event_id().unwrap_or_default().to_string(),
-            stack: e.stack_name().unwrap_or_default().to_string(),
-            logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
-            resource_type: e.resource_type().unwrap_or_default().to_string(),
-            status: e
-                .resource_status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            reason: e.resource_status_reason().map(str::to_string),
-            timestamp: e.timestamp().map(|t| t.to_string()).unwrap_or_default(),
-        }
-    }
-
-    /// The stack's own event (not a resource's).
-    pub fn is_stack_event(&self) -> bool {
-        self.resource_type == "AWS::CloudFormation::Stack"
+impl StackResource {
+    /// The stack owns a live resource: created (or being changed), not deleted or skipped.
+    pub fn is_live(&self) -> bool {
+        self.physical_id.is_some()
+            && !matches!(
+                self.status,
+                ResourceStatus::DeleteComplete | ResourceStatus::DeleteSkipped
+            )
     }
 }
 
-/// Events newer than `seen` (an event id), oldest first. Reads pages until it reaches `seen`.
-pub async fn events_since(
+/// Every resource of a stack by logical id (ListStackResources, all pages); `None` when the stack
+/// does not exist. An entry without a logical id, type or status makes the answer malformed.
+pub async fn resources(
     cfn: &Client,
     stack: &str,
-    seen: Option<&str>,
-) -> Result<Vec<ResourceEvent>> {
-    let mut newest_first = Vec::new();
-    let mut token: Option<String> = None;
-    'pages: loop {
-        let out = cfn
-            .describe_stack_events()
-            .stack_name(stack)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("reading the events of {stack}"), e))?;
-        for e in out.stack_events() {
-            if seen.is_some() && e.event_id() == seen {
-                break 'pages;
+) -> Result<Option<BTreeMap<String, StackResource>>> {
+    let what = format!("listing the resources of {stack}");
+    let mut pages = cfn
+        .list_stack_resources()
+        .stack_name(stack)
+        .into_paginator()
+        .send();
+    let mut out = BTreeMap::new();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                let e = AwsError::from_sdk(&what, e);
+                return if e.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(e.into())
+                };
             }
-            newest_first.push(ResourceEvent::from_sdk(e));
-        }
-        match out.next_token() {
-            // Without a marker to stop at, one page (the newest events) is enough.
-            Some(t) if seen.is_some() => token = Some(t.to_string()),
-            _ => break,
+        };
+        for r in page.stack_resource_summaries() {
+            let (Some(logical), Some(status)) = (r.logical_resource_id(), r.resource_status())
+            else {
+                return Err(AwsError::with_kind(
+                    format!("{what}: an entry without a logical id or status"),
+                    Kind::Malformed,
+                )
+                .into());
+            };
+            out.insert(
+                logical.to_string(),
+                StackResource {
+                    logical_id: logical.to_string(),
+                    physical_id: r
+                        .physical_resource_id()
+                        .filter(|id| !id.is_empty() && *id != "None" && *id != "unknown")
+                        .map(str::to_string),
+                    resource_type: r.resource_type().unwrap_or_default().to_string(),
+                    status: status.clone(),
+                    reason: r.resource_status_reason().map(str::to_string),
+                },
+            );
         }
     }
-    newest_first.reverse();
-    Ok(newest_first)
+    Ok(Some(out))
 }
 
-/// The id of the newest event, used as the starting mark before an operation.
-pub async fn newest_event_id(cfn: &Client, stack: &str) -> Result<Option<String>> {
-    let out = cfn
-        .describe_stack_events()
+/// The template body CloudFormation holds for the stack (`None`: no such stack).
+pub async fn template(cfn: &Client, stack: &str) -> Result<Option<String>> {
+    match cfn.get_template().stack_name(stack).send().await {
+        Ok(t) => match t.template_body() {
+            Some(b) if !b.trim().is_empty() => Ok(Some(b.to_string())),
+            _ => Err(AwsError::with_kind(
+                format!("reading the template of {stack}: the answer has no template body"),
+                Kind::Malformed,
+            )
+            .into()),
+        },
+        Err(e) => {
+            let e = AwsError::from_sdk(&format!("reading the template of {stack}"), e);
+            if e.is_not_found() {
+                Ok(None)
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// A token that makes a retried mutating call recognisable to CloudFormation as the same
+/// request (ClientRequestToken / ClientToken: letters, digits and dashes, ≤ 128 characters).
+pub fn client_token(action: &str, stack: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut t = format!("qfleet-{action}-{stack}-{nanos:x}");
+    t.truncate(128);
+    t
+}
+
+/// Starts deleting a stack, keeping `retain` (logical ids; only for a stack in DELETE_FAILED),
+/// through the service role when the stack file names one.
+pub async fn delete(
+    cfn: &Client,
+    stack: &str,
+    retain: &[String],
+    service_role: Option<&str>,
+) -> Result<()> {
+    cfn.delete_stack()
         .stack_name(stack)
+        .set_retain_resources((!retain.is_empty()).then(|| retain.to_vec()))
+        .set_role_arn(service_role.map(str::to_string))
+        .client_request_token(client_token("delete", stack))
         .send()
         .await
-        .map_err(|e| sdk_error(&format!("reading the events of {stack}"), e))?;
-    Ok(out
-        .stack_events()
-        .first()
-        .and_then(|e| e.event_id())
-        .map(str::to_string))
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk(&format!("deleting {stack}"), e).into())
 }
 
-/// The first failure among `events` (oldest first): the resource whose failure started it all,
-/// skipping the "cancelled" echoes of other resources.
-pub fn root_cause(events: &[ResourceEvent]) -> Option<&ResourceEvent> {
-    let failed = |e: &&ResourceEvent| e.status.ends_with("_FAILED") && !e.is_stack_event();
-    let cancelled = |e: &&ResourceEvent| {
-        e.reason
-            .as_deref()
-            .is_some_and(|r| r.contains("cancelled") || r.contains("canceled"))
-    };
-    events
-        .iter()
-        .find(|e| failed(e) && !cancelled(e))
-        .or_else(|| events.iter().find(failed))
+/// Turns termination protection on or off.
+pub async fn set_termination_protection(cfn: &Client, stack: &str, on: bool) -> Result<()> {
+    cfn.update_termination_protection()
+        .stack_name(stack)
+        .enable_termination_protection(on)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            AwsError::from_sdk(
+                &format!(
+                    "turning termination protection of {stack} {}",
+                    if on { "on" } else { "off" }
+                ),
+                e,
+            )
+            .into()
+        })
+}
+
+/// Continues a rollback that failed (UPDATE_ROLLBACK_FAILED).
+pub async fn continue_update_rollback(
+    cfn: &Client,
+    stack: &str,
+    service_role: Option<&str>,
+) -> Result<()> {
+    cfn.continue_update_rollback()
+        .stack_name(stack)
+        .set_role_arn(service_role.map(str::to_string))
+        .client_request_token(client_token("continue", stack))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk(&format!("continuing the rollback of {stack}"), e).into())
 }

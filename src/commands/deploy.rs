@@ -1,7 +1,6 @@
 //! `qfleet deploy ENV...` and `qfleet plan ENV...`: change sets, preview, execution, progress.
 
-use crate::aws::Aws;
-use crate::cli::Global;
+use super::{Global, Session};
 use crate::deploy::{self, EnvOutcome, InFlight, Mode, Options};
 use crate::error::{EXIT_DIFFERENCES, Error, Result};
 use crate::output::Output;
@@ -82,15 +81,17 @@ fn run(
     mode: Mode,
     opts: Options,
 ) -> Result<Vec<EnvOutcome>> {
-    let envs = super::load_environments(targets, g)?;
-    let aws = Aws::new(g.aws_settings());
+    let session = Session::open(targets, g)?;
     let reporter = Reporter::new(out);
     let inflight = InFlight::default();
-    let rt = super::runtime()?;
-    rt.block_on(async {
-        let work = super::each_env(&envs, g.concurrency.into(), |env| {
-            let (aws, reporter, inflight, opts) =
-                (aws.clone(), &reporter, inflight.clone(), opts.clone());
+    session.block_on(async {
+        let work = super::each_env(&session.envs, session.concurrency, |env| {
+            let (aws, reporter, inflight, opts) = (
+                session.aws.clone(),
+                &reporter,
+                inflight.clone(),
+                opts.clone(),
+            );
             async move {
                 let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
                 deploy::environment(&clients, env, mode, &opts, reporter, &inflight).await

@@ -1,12 +1,11 @@
-//! `qfleet drift ENV...`: exit 0 in sync, 3 drifted, 1 could not check.
+//! `qfleet drift ENV...`: exit 0 in sync, 3 drifted, 1 could not check (all or part).
 
-use crate::aws::Aws;
-use crate::cli::Global;
+use super::{Global, Session};
+use crate::aws::poll::Polling;
 use crate::drift;
-use crate::error::{EXIT_DIFFERENCES, Result};
+use crate::error::{EXIT_AWS, Result};
 use crate::output::Output;
 use clap::Args;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
@@ -16,36 +15,32 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<i32> {
-    let envs = super::load_environments(&args.envs, g)?;
-    let aws = Aws::new(g.aws_settings());
-    let reports = super::runtime()?.block_on(super::each_env(&envs, g.concurrency.into(), |env| {
-        let aws = aws.clone();
-        async move {
-            let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
-            drift::check(&clients, env, Duration::from_millis(500)).await
-        }
-    }));
+    let session = Session::open(&args.envs, g)?;
+    let reports = session
+        .each(|clients, env| async move { drift::check(&clients, env, Polling::default()).await });
     let mut code = 0;
     let mut results = Vec::new();
-    for (env, r) in envs.iter().zip(reports) {
+    for (env, r) in session.envs.iter().zip(reports) {
         match r {
             Ok(report) => {
-                if report.drifted() {
-                    code = code.max(EXIT_DIFFERENCES);
-                }
+                let c = report.exit_code();
+                // 1 (could not check) outranks 3 (drifted): a partial answer is not the whole.
+                code = if c == EXIT_AWS || code == EXIT_AWS {
+                    EXIT_AWS
+                } else {
+                    code.max(c)
+                };
                 if !out.is_json() {
                     out.line(drift::render_text(&report).trim_end());
                 }
-                results.push(serde_json::json!({ "ok": true, "drifted": report.drifted(), "report": report }));
+                results.push(serde_json::json!({ "ok": c != EXIT_AWS, "exit_code": c, "drifted": report.drifted(), "report": report }));
             }
             Err(e) => {
-                // 1: could not check; it outranks "drifted" so that a pipeline does not read
-                // a partial answer as the whole.
-                code = 1;
+                code = EXIT_AWS;
                 if !out.is_json() {
                     out.note(format!("error: {}: {e}", env.name));
                 }
-                results.push(serde_json::json!({ "ok": false, "environment": env.name, "error": e.to_string() }));
+                results.push(serde_json::json!({ "ok": false, "exit_code": EXIT_AWS, "environment": env.name, "error": e.to_string() }));
             }
         }
     }

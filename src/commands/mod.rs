@@ -3,15 +3,17 @@
 
 pub mod deploy;
 pub mod drift;
+mod global;
 pub mod outputs;
 pub mod render;
 pub mod status;
 pub mod teardown;
 pub mod validate;
 
-use crate::cli::Global;
+use crate::aws::{Aws, Clients};
 use crate::config::{self, Environment};
 use crate::error::{Error, Result};
+pub use global::Global;
 
 /// Loads every environment named on the command line, reporting every invalid stack file
 /// before anything touches AWS. A target is a path to a stack file, an environment name in the
@@ -101,11 +103,51 @@ where
     .await
 }
 
+/// The AWS commands' per-environment loop: the environments named on the command line, the
+/// clients for each one's region, at most `--concurrency` at a time, on one runtime.
+pub struct Session {
+    pub envs: Vec<Environment>,
+    pub aws: Aws,
+    pub concurrency: usize,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Session {
+    pub fn open(targets: &[String], g: &Global) -> Result<Session> {
+        Ok(Session {
+            envs: load_environments(targets, g)?,
+            aws: Aws::new(g.aws_settings()),
+            concurrency: g.concurrency.into(),
+            rt: runtime()?,
+        })
+    }
+
+    /// Runs `f` on every environment with its region's clients, keeping their order.
+    pub fn each<'a, T, F, Fut>(&'a self, f: F) -> Vec<T>
+    where
+        F: Fn(Clients, &'a Environment) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        self.rt
+            .block_on(each_env(&self.envs, self.concurrency, |env| {
+                let aws = self.aws.clone();
+                let fut = async move { aws.clients(&aws.region_for(&env.spec.region)).await };
+                let f = &f;
+                async move { f(fut.await, env).await }
+            }))
+    }
+
+    /// Runs a future on the session's runtime.
+    pub fn block_on<T>(&self, fut: impl std::future::Future<Output = T>) -> T {
+        self.rt.block_on(fut)
+    }
+}
+
 /// A Tokio runtime for the commands that talk to AWS (the offline ones never start one).
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Aws(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::aws(format!("cannot start the async runtime: {e}")))
 }

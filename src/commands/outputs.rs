@@ -1,8 +1,8 @@
 //! `qfleet outputs ENV`: the stacks' outputs as a table, JSON, or KEY=value lines for shells.
 
-use crate::aws::Aws;
+use super::Global;
 use crate::aws::stacks;
-use crate::cli::Global;
+use crate::aws::{Aws, Clients};
 use crate::config::Environment;
 use crate::error::Result;
 use crate::output::Output;
@@ -50,10 +50,9 @@ pub fn shell_quote(v: &str) -> String {
 
 /// Outputs of every stack of the environment, by stack name (absent stacks are left out).
 pub async fn collect(
-    aws: &Aws,
+    clients: &Clients,
     env: &Environment,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
-    let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
     let (data, fleet) = stacks::describe_pair(
         &clients.cfn,
         &env.data_stack_name(),
@@ -70,9 +69,12 @@ pub async fn collect(
 pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<i32> {
     let env = super::load_environments(std::slice::from_ref(&args.env), g)?.remove(0);
     let aws = Aws::new(g.aws_settings());
-    let by_stack = super::runtime()?.block_on(collect(&aws, &env))?;
+    let by_stack = super::runtime()?.block_on(async {
+        let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
+        collect(&clients, &env).await
+    })?;
     if by_stack.is_empty() {
-        return Err(crate::error::Error::Aws(format!(
+        return Err(crate::error::Error::aws(format!(
             "environment {} is not deployed (no stack {} or {})",
             env.name,
             env.data_stack_name(),

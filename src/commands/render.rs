@@ -1,6 +1,6 @@
 //! `qfleet render ENV [--out DIR]`: the environment's CloudFormation templates.
 
-use crate::cli::Global;
+use super::Global;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::render;

@@ -1,7 +1,6 @@
 //! `qfleet status ENV... [--watch]`: stacks, fleet, queues, scaling and alarms in one screen.
 
-use crate::aws::Aws;
-use crate::cli::Global;
+use super::{Global, Session};
 use crate::error::Result;
 use crate::output::Output;
 use crate::status;
@@ -22,46 +21,44 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<i32> {
-    let envs = super::load_environments(&args.envs, g)?;
-    let aws = Aws::new(g.aws_settings());
-    super::runtime()?.block_on(async {
-        loop {
-            let gathered = super::each_env(&envs, g.concurrency.into(), |env| {
-                let aws = aws.clone();
-                async move {
-                    let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
-                    status::gather(&clients, env).await
-                }
-            })
-            .await;
-            let mut screen = String::new();
-            let mut statuses = Vec::new();
-            for r in gathered {
-                let s = r?;
-                screen.push_str(&status::render_text(&s));
-                screen.push('\n');
-                statuses.push(s);
-            }
-            if out.is_json() {
-                if statuses.len() == 1 && !args.watch {
-                    out.json(&statuses[0]);
-                } else {
-                    out.json(&serde_json::json!({ "environments": statuses }));
-                }
+    let session = Session::open(&args.envs, g)?;
+    loop {
+        let statuses =
+            session.each(|clients, env| async move { status::gather(&clients, env).await });
+        // Exit 1 when a stack itself could not be read: the status is then no answer.
+        let code = if statuses
+            .iter()
+            .any(|s| s.stacks.iter().any(|st| st.exists.is_none()))
+        {
+            1
+        } else {
+            0
+        };
+        if out.is_json() {
+            if statuses.len() == 1 && !args.watch {
+                out.json(&statuses[0]);
             } else {
-                if args.watch && out.interactive {
-                    // Clear the screen and go home: refresh in place.
-                    print!("\x1b[2J\x1b[H");
-                }
-                out.line(screen.trim_end());
+                out.json(&serde_json::json!({ "environments": statuses }));
             }
-            if !args.watch {
-                return Ok(0);
+        } else {
+            let screen: Vec<String> = statuses.iter().map(status::render_text).collect();
+            if args.watch && out.interactive {
+                // Clear the screen and go home: refresh in place.
+                crate::output::stdout_write("\x1b[2J\x1b[H");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(args.interval)) => {}
-                _ = tokio::signal::ctrl_c() => return Ok(0),
-            }
+            out.line(screen.join("\n").trim_end());
         }
-    })
+        if !args.watch {
+            return Ok(code);
+        }
+        let stop = session.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(args.interval)) => false,
+                _ = tokio::signal::ctrl_c() => true,
+            }
+        });
+        if stop {
+            return Ok(0);
+        }
+    }
 }

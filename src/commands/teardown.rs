@@ -1,7 +1,6 @@
 //! `qfleet teardown ENV...`: delete the fleet, then the data, never losing data by accident.
 
-use crate::aws::Aws;
-use crate::cli::Global;
+use super::{Global, Session};
 use crate::error::Result;
 use crate::output::Output;
 use crate::output::progress::Reporter;
@@ -41,7 +40,8 @@ pub struct TeardownArgs {
 }
 
 pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
-    let envs = super::load_environments(&args.envs, g)?;
+    let session = Session::open(&args.envs, g)?;
+    let envs = &session.envs;
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.yes && can_prompt && envs.len() > 1 {
         return Err(crate::error::Error::usage(
@@ -58,16 +58,11 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
         retain_failed: args.retain_failed,
         polling: Default::default(),
     };
-    let aws = Aws::new(g.aws_settings());
     let reporter = Reporter::new(out);
-    let outcomes: Vec<TeardownOutcome> =
-        super::runtime()?.block_on(super::each_env(&envs, g.concurrency.into(), |env| {
-            let (aws, opts, reporter) = (aws.clone(), opts.clone(), &reporter);
-            async move {
-                let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
-                teardown::environment(&clients, env, &opts, reporter).await
-            }
-        }));
+    let outcomes: Vec<TeardownOutcome> = session.each(|clients, env| {
+        let (opts, reporter) = (opts.clone(), &reporter);
+        async move { teardown::environment(&clients, env, &opts, reporter).await }
+    });
     let code = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
     if out.is_json() {
         out.json(&serde_json::json!({

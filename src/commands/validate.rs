@@ -1,6 +1,6 @@
 //! `qfleet validate ENV`: checks the stack file and its rendered templates, offline.
 
-use crate::cli::Global;
+use super::Global;
 use crate::config::{Environment, Network};
 use crate::error::{Error, Result};
 use crate::output::Output;

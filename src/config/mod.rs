@@ -1,5 +1,6 @@
 //! Stack files: finding, parsing and validating them, and the environment they describe.
 
+mod allowed;
 pub mod duration;
 pub mod locate;
 pub mod schema;
@@ -236,7 +237,7 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
             .error("", "the stack file is empty; it needs at least `region`")
             .into());
     }
-    let de = serde_yaml::Deserializer::from_str(&source.text);
+    let de = serde_yaml_ng::Deserializer::from_str(&source.text);
     let spec: StackFile = match serde_path_to_error::deserialize(de) {
         Ok(spec) => spec,
         Err(e) => return Err(parse_error(&source, e).into()),
@@ -297,7 +298,7 @@ fn read_user_data(env: &Environment) -> std::result::Result<Option<String>, Box<
 /// Turns a serde_yaml error (with the path where it happened) into a located error.
 fn parse_error(
     source: &SourceFile,
-    e: serde_path_to_error::Error<serde_yaml::Error>,
+    e: serde_path_to_error::Error<serde_yaml_ng::Error>,
 ) -> InputError {
     let path = e.path().to_string();
     // serde_path_to_error writes `?` for a position it could not name (inside broken YAML).

@@ -1,6 +1,8 @@
 //! What a stack should look like after a deploy: template, parameters, tags, protection; and
 //! whether the deployed stack already looks like that (the fast no-op check).
 
+pub use crate::aws::changesets::Param;
+use crate::aws::changesets::Request;
 use crate::aws::network::Placement;
 use crate::aws::stacks::StackState;
 use crate::config::Environment;
@@ -15,13 +17,6 @@ pub const FINGERPRINT_PARAMETER: &str = "TemplateFingerprint";
 
 /// Tag qfleet puts on every stack.
 pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
-
-/// A parameter value to send, or "keep the deployed one" (CloudFormation's UsePreviousValue).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Param {
-    Value(String),
-    Previous,
-}
 
 /// The fleet's network parameters: a placement to deploy, or the one already deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +77,18 @@ impl DesiredStack {
         }
     }
 
+    /// The change set request for this stack.
+    pub fn request(&self, creating: bool) -> Request<'_> {
+        Request {
+            stack: &self.name,
+            template: &self.template,
+            parameters: &self.parameters,
+            tags: &self.tags,
+            role_arn: self.role_arn.as_deref(),
+            creating,
+        }
+    }
+
     /// The deployed stack has this template, these parameters and tags: nothing to change
     /// but, perhaps, termination protection.
     pub fn matches(&self, state: &StackState) -> bool {
@@ -122,11 +129,12 @@ mod tests {
             ("SubnetIds".to_string(), "whatever is deployed".to_string()),
         ]
         .into();
-        let mut s = StackState {
-            parameters: deployed.clone(),
-            tags: d.tags.clone(),
-            ..Default::default()
-        };
+        let mut s = StackState::new(
+            "s",
+            aws_sdk_cloudformation::types::StackStatus::CreateComplete,
+        );
+        s.parameters = deployed.clone();
+        s.tags = d.tags.clone();
         assert!(d.matches(&s));
         s.parameters
             .insert(FINGERPRINT_PARAMETER.into(), fingerprint("other"));

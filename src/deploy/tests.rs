@@ -656,20 +656,26 @@ async fn mocked_a_stack_in_delete_failed_is_not_deployed_over() {
 
 #[test]
 fn mocked_root_cause_skips_cancelled_resources() {
-    let ev = |id: &str, status: &str, reason: Option<&str>| stacks::ResourceEvent {
-        event_id: id.into(),
-        stack: "s".into(),
-        logical_id: id.into(),
-        resource_type: "AWS::SQS::Queue".into(),
-        status: status.into(),
-        reason: reason.map(str::to_string),
-        timestamp: String::new(),
-    };
+    let ev =
+        |id: &str, status: &str, reason: Option<&str>| crate::aws::stack_events::ResourceEvent {
+            event_id: id.into(),
+            stack: "s".into(),
+            logical_id: id.into(),
+            resource_type: "AWS::SQS::Queue".into(),
+            status: aws_sdk_cloudformation::types::ResourceStatus::from(status),
+            reason: reason.map(str::to_string),
+            timestamp: String::new(),
+        };
     let list = [
         ev("A", "CREATE_FAILED", Some("Resource creation cancelled")),
         ev("B", "CREATE_FAILED", Some("Access denied")),
     ];
-    assert_eq!(stacks::root_cause(&list).unwrap().logical_id, "B");
+    assert_eq!(
+        crate::aws::stack_events::root_cause(&list)
+            .unwrap()
+            .logical_id,
+        "B"
+    );
 }
 
 #[tokio::test]
@@ -677,21 +683,11 @@ async fn mocked_ctrl_c_deletes_unexecuted_change_sets_and_names_stacks_still_upd
     let del = delete_cs();
     let c = clients(&[&del]);
     let inflight = InFlight::default();
-    let pending = ChangeSet {
-        id: "cs-pending".into(),
-        stack: DATA.into(),
-        changes: vec![],
-        empty: false,
-    };
-    let running = ChangeSet {
-        id: "cs-running".into(),
-        stack: FLEET.into(),
-        changes: vec![],
-        empty: false,
-    };
-    inflight.add(&c.cfn, &pending, "mk");
-    inflight.add(&c.cfn, &running, "mk");
-    inflight.executing(&running);
+    // Registered by name before CreateChangeSet is answered, then by the id it returns.
+    inflight.add(&c.cfn, DATA, "qfleet-1", "mk", None);
+    inflight.add(&c.cfn, FLEET, "qfleet-2", "mk", None);
+    inflight.identified("qfleet-2", "cs-running");
+    inflight.executing("cs-running");
     let notes = inflight.abandon().await;
     assert_eq!(
         del.num_calls(),
@@ -711,4 +707,73 @@ async fn mocked_ctrl_c_deletes_unexecuted_change_sets_and_names_stacks_still_upd
                 && n.contains("`qfleet deploy mk`")),
         "{notes:?}"
     );
+}
+
+#[tokio::test]
+async fn mocked_a_stack_left_in_review_in_progress_is_recovered_and_created() {
+    use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    // An interrupted first deploy left the data stack in REVIEW_IN_PROGRESS with its change
+    // set; right after ExecuteChangeSet the stack may still read REVIEW_IN_PROGRESS.
+    let rd = describe_sequence(
+        DATA,
+        vec![
+            stack(&d, StackStatus::ReviewInProgress, false, false),
+            stack(&d, StackStatus::ReviewInProgress, false, false),
+            stack(&d, StackStatus::CreateInProgress, true, false),
+            stack(&d, StackStatus::CreateComplete, true, false),
+        ],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let leftover = mock!(Cfn::list_change_sets).then_output(|| {
+        ListChangeSetsOutput::builder()
+            .summaries(
+                cfn_types::ChangeSetSummary::builder()
+                    .change_set_id("cs-left")
+                    .change_set_name("qfleet-1700000000000")
+                    .build(),
+            )
+            .build()
+    });
+    let ev = events(
+        DATA,
+        vec![(
+            "Queue",
+            "AWS::SQS::Queue",
+            ResourceStatus::CreateComplete,
+            None,
+        )],
+    );
+    let (cc, cs, ex, del) = (
+        mock!(Cfn::create_change_set)
+            .match_requests(|r| {
+                r.change_set_type() == Some(&cfn_types::ChangeSetType::Create)
+                    && r.client_token().is_some()
+            })
+            .then_output(|| {
+                CreateChangeSetOutput::builder()
+                    .id("cs-1")
+                    .stack_id("id")
+                    .build()
+            }),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Add", "Queue", "AWS::SQS::Queue", None)],
+        ),
+        execute(),
+        mock!(Cfn::delete_change_set)
+            .match_requests(|r| r.change_set_name() == Some("cs-left"))
+            .then_output(|| DeleteChangeSetOutput::builder().build()),
+    );
+    let c = clients(&[&rd, &rf, &leftover, &ev, &cc, &cs, &ex, &del]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(action(&o, DATA), Action::Created);
+    assert_eq!(del.num_calls(), 1, "the leftover change set is deleted");
+    assert_eq!((cc.num_calls(), ex.num_calls()), (1, 1));
 }

@@ -15,6 +15,16 @@ pub enum Format {
     Json,
 }
 
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
+pub fn stdout_write(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Writes a line to stderr, quietly ignoring a closed stderr.
+pub fn stderr_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// A plain table for terminals and CI logs alike.
 pub fn table<I, R>(header: &[&str], rows: I) -> String
 where
@@ -70,7 +80,7 @@ impl Output {
 
     /// Prints a progress or status note on stderr (never mixed into JSON on stdout).
     pub fn note(&self, text: impl AsRef<str>) {
-        eprintln!("{}", text.as_ref());
+        stderr_line(text.as_ref());
     }
 
     /// Reports an error in the chosen format.
@@ -94,15 +104,15 @@ impl Output {
         match err {
             Error::Input(list) => {
                 for e in list {
-                    eprintln!("{:?}", miette::Report::new(e.clone()));
+                    stderr_line(&format!("{:?}", miette::Report::new(e.clone())));
                 }
-                eprintln!(
+                stderr_line(&format!(
                     "error: {} problem{} found; nothing was changed",
                     list.len(),
                     if list.len() == 1 { "" } else { "s" }
-                );
+                ));
             }
-            other => eprintln!("error: {other}"),
+            other => stderr_line(&format!("error: {other}")),
         }
     }
 }

@@ -77,7 +77,7 @@ impl Reporter {
             Some(m) => {
                 let _ = m.println(text.as_ref());
             }
-            None => eprintln!("{}", text.as_ref()),
+            None => super::stderr_line(text.as_ref()),
         }
     }
 
@@ -92,11 +92,35 @@ impl Reporter {
         self.out.json(&fields);
     }
 
+    /// One line per resource event of a stack operation (text), or one JSON event.
+    pub fn resource_event(&self, e: &crate::aws::stack_events::ResourceEvent) {
+        self.line(format!(
+            "  {:<28} {:<26} {:<36} {}{}",
+            e.stack,
+            e.logical_id,
+            e.resource_type,
+            e.status.as_str(),
+            e.reason
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ));
+        if let Ok(v) = serde_json::to_value(e) {
+            self.event("resource", v);
+        }
+    }
+
     /// Asks a yes/no question on the terminal; `false` unless the answer is yes.
     pub fn confirm(&self, question: &str) -> bool {
         let _guard = self.prompt.lock();
         let ask = || {
-            eprint!("{question} [y/N] ");
+            {
+                use std::io::Write;
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "{question} [y/N] ");
+                let _ = err.flush();
+            }
             let mut answer = String::new();
             if std::io::stdin().read_line(&mut answer).is_err() {
                 return false;

@@ -2,7 +2,7 @@
 //! every `Ref`, `GetAtt` and `${…}` names a parameter, resource or pseudo parameter it has.
 
 use super::RenderedStack;
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 use std::collections::BTreeSet;
 
 /// CloudFormation's limit on a template passed in the request body.
@@ -20,7 +20,7 @@ pub fn check(stack: &RenderedStack) -> Vec<String> {
             stack.template.len()
         ));
     }
-    let doc: Value = match serde_yaml::from_str(&stack.template) {
+    let doc: Value = match serde_yaml_ng::from_str(&stack.template) {
         Ok(v) => v,
         Err(e) => {
             problems.push(format!("{} is not valid YAML: {e}", stack.file_name));

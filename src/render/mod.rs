@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub mod check;
+pub mod ids;
 
 /// The templates, by the path they have in the repository.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -111,6 +112,7 @@ struct Scaling {
 #[derive(Serialize)]
 struct Context<'a> {
     env: &'a str,
+    ids: ids::Ids,
     region: &'a str,
     version: &'a str,
     names: ResourceNames,
@@ -127,6 +129,7 @@ fn context(env: &Environment) -> Context<'_> {
     let spec = &env.spec;
     Context {
         env: &env.name,
+        ids: ids::IDS,
         region: &spec.region,
         version: env!("CARGO_PKG_VERSION"),
         names: ResourceNames::of(env),

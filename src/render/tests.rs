@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config;
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 use std::path::Path;
 
 fn load(rel: &str) -> Environment {
@@ -19,7 +19,7 @@ fn rendered(env: &Environment) -> (Value, Value) {
     let stacks = render(env).unwrap();
     assert_eq!(stacks.len(), 2);
     assert_eq!(stacks[0].role, StackRole::Data, "data is deployed first");
-    let parse = |s: &RenderedStack| serde_yaml::from_str::<Value>(&s.template).unwrap();
+    let parse = |s: &RenderedStack| serde_yaml_ng::from_str::<Value>(&s.template).unwrap();
     (parse(&stacks[0]), parse(&stacks[1]))
 }
 
@@ -185,7 +185,7 @@ fn public_ip_is_an_explicit_opt_in() {
 fn the_worker_policy_is_scoped_to_this_environment() {
     let (_, fleet) = rendered(&load("stacks/lab.yaml"));
     let doc = &resource(&fleet, "WorkerPolicy")["PolicyDocument"]["Statement"];
-    let text = serde_yaml::to_string(doc).unwrap();
+    let text = serde_yaml_ng::to_string(doc).unwrap();
     assert!(
         !text.contains("Resource: '*'") && !text.contains("\"*\""),
         "no wildcard resource: {text}"

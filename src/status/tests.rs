@@ -3,36 +3,16 @@
 //! SDK-level mocks. Test names say `mocked`.
 
 use super::*;
-use crate::aws::mock::Rules;
+use crate::aws::mock::{Rules, describe_stacks, list_resources, queue_attributes, resource};
 use aws_sdk_autoscaling::types as asg;
 use aws_sdk_cloudformation::types as cfn;
 use aws_sdk_cloudwatch::types as cw;
-use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_mocks::mock;
 use std::path::PathBuf;
 
 const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-st-jobs";
 const DLQ: &str =
     "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-st-data-DeadLetterQueue-X";
-
-fn stack(name: &str) -> cfn::Stack {
-    cfn::Stack::builder()
-        .stack_name(name)
-        .stack_status(cfn::StackStatus::UpdateComplete)
-        .creation_time(aws_smithy_types::DateTime::from_secs(0))
-        .enable_termination_protection(true)
-        .build()
-}
-
-fn resource(logical: &str, physical: &str) -> cfn::StackResource {
-    cfn::StackResource::builder()
-        .logical_resource_id(logical)
-        .physical_resource_id(physical)
-        .resource_type("x")
-        .resource_status(cfn::ResourceStatus::CreateComplete)
-        .timestamp(aws_smithy_types::DateTime::from_secs(0))
-        .build()
-}
 
 fn instance(id: &str, zone: &str, version: &str) -> asg::Instance {
     asg::Instance::builder()
@@ -52,7 +32,6 @@ fn instance(id: &str, zone: &str, version: &str) -> asg::Instance {
 #[tokio::test]
 async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     use aws_sdk_autoscaling::Client as Asg;
-    use aws_sdk_cloudformation::Client as Cfn;
     use aws_sdk_cloudwatch::Client as Cw;
     use aws_sdk_sqs::Client as Sqs;
 
@@ -61,21 +40,41 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
         "region: eu-west-1\nscaling: {target_backlog_per_instance: 20}\nworkers: {min: 1, max: 4}\n".into(),
     )
     .unwrap();
-    let describe = mock!(Cfn::describe_stacks).then_compute_output(|r| {
-        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput::builder()
-            .stacks(stack(r.stack_name().unwrap()))
-            .build()
-    });
-    let res = mock!(Cfn::describe_stack_resources).then_compute_output(|r| {
-        let out = aws_sdk_cloudformation::operation::describe_stack_resources::DescribeStackResourcesOutput::builder();
-        if r.stack_name() == Some("qfleet-st-data") {
-            out.stack_resources(resource("Queue", QUEUE))
-                .stack_resources(resource("DeadLetterQueue", DLQ))
-                .build()
-        } else {
-            out.stack_resources(resource("WorkerGroup", "qfleet-st-workers")).build()
-        }
-    });
+    let describe = describe_stacks(vec![
+        (
+            "qfleet-st-data",
+            Some((cfn::StackStatus::UpdateComplete, true)),
+        ),
+        (
+            "qfleet-st-fleet",
+            Some((cfn::StackStatus::UpdateComplete, true)),
+        ),
+    ]);
+    let live = cfn::ResourceStatus::CreateComplete;
+    let res = list_resources(vec![
+        (
+            "qfleet-st-data",
+            vec![
+                resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
+                resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live.clone()),
+                resource(
+                    "Bucket",
+                    "st-uploads-111122223333-eu-west-1",
+                    "AWS::S3::Bucket",
+                    live.clone(),
+                ),
+            ],
+        ),
+        (
+            "qfleet-st-fleet",
+            vec![resource(
+                "WorkerGroup",
+                "qfleet-st-workers",
+                "AWS::AutoScaling::AutoScalingGroup",
+                live,
+            )],
+        ),
+    ]);
     let groups = mock!(Asg::describe_auto_scaling_groups).then_output(|| {
         aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder()
             .auto_scaling_groups(
@@ -124,19 +123,8 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
             .build()
     });
     let attrs = mock!(Sqs::get_queue_attributes).then_compute_output(|r| {
-        let visible = if r.queue_url() == Some(QUEUE) {
-            "40"
-        } else {
-            "2"
-        };
-        aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput::builder()
-            .attributes(QueueAttributeName::ApproximateNumberOfMessages, visible)
-            .attributes(
-                QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-                "1",
-            )
-            .attributes(QueueAttributeName::ApproximateNumberOfMessagesDelayed, "0")
-            .build()
+        let visible = if r.queue_url() == Some(QUEUE) { 40 } else { 2 };
+        queue_attributes(visible, 1, 0, &[])
     });
     let alarms = mock!(Cw::describe_alarms).then_compute_output(|r| {
         let out = aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder();
@@ -161,16 +149,19 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
             .metric_data_results(cw::MetricDataResult::builder().id("dlqoldest").build())
             .build()
     });
+    let hooks = mock!(Asg::describe_lifecycle_hooks).then_output(|| {
+        aws_sdk_autoscaling::operation::describe_lifecycle_hooks::DescribeLifecycleHooksOutput::builder().build()
+    });
     let clients = Rules {
         cfn: vec![&describe, &res],
-        autoscaling: vec![&groups, &activities, &policies],
+        autoscaling: vec![&groups, &activities, &policies, &hooks],
         sqs: vec![&attrs],
         cloudwatch: vec![&alarms, &data],
         ..Default::default()
     }
     .clients();
 
-    let s = gather(&clients, &env).await.unwrap();
+    let s = gather(&clients, &env).await;
     let f = s.fleet.as_ref().unwrap();
     assert_eq!((f.desired, f.in_service, f.outdated), (3, 2, 1));
     assert_eq!(f.per_zone.get("eu-west-1b"), Some(&1));
@@ -179,10 +170,10 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     let q = s.queue.as_ref().unwrap();
     assert_eq!(
         (q.visible, q.in_flight, q.oldest_message_age_seconds),
-        (Some(40), Some(1), Some(125.0))
+        (40, 1, Some(125.0))
     );
     let dlq = s.dead_letter_queue.as_ref().unwrap();
-    assert_eq!(dlq.visible, Some(2));
+    assert_eq!(dlq.visible, 2);
     assert_eq!(
         dlq.oldest_message_age_seconds, None,
         "no data is None, not 0"
@@ -194,7 +185,11 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     );
     assert_eq!(s.scaling.backlog_per_instance_metric, Some(20.5));
     assert_eq!(s.scaling.target, Some(20.0));
-    assert_eq!(s.scaling.direction, "out", "desired 3 > 2 in service");
+    assert_eq!(
+        s.scaling.direction,
+        Direction::Out,
+        "desired 3 > 2 in service"
+    );
     assert_eq!(s.alarms.len(), 1);
     assert_eq!(s.alarms[0].state, "ALARM");
     assert!(s.stacks.iter().all(|st| st.termination_protection));
@@ -208,8 +203,155 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
 
 #[test]
 fn launch_template_versions_compare_as_numbers() {
+    use crate::aws::autoscaling::is_outdated;
     assert!(is_outdated(Some("9"), Some("10")));
     assert!(!is_outdated(Some("10"), Some("10")));
     assert!(!is_outdated(Some("$Latest"), Some("3")));
     assert!(!is_outdated(None, Some("3")));
+}
+
+// Status over hand-built snapshots: no AWS, no mocks.
+
+mod snapshots {
+    use super::super::*;
+    use crate::aws::Fact;
+    use crate::aws::autoscaling::{Group, Instance as AsgInstance};
+    use crate::aws::queues::{Depth, Queue};
+    use crate::aws::snapshot::{Snapshot, StackSnapshot};
+    use crate::aws::stacks::StackState;
+    use aws_sdk_cloudformation::types::StackStatus;
+
+    fn queue(name: &str, visible: u64) -> Queue {
+        Queue {
+            name: name.into(),
+            url: format!("https://q/{name}"),
+            depth: Depth {
+                visible,
+                in_flight: 0,
+                delayed: 0,
+            },
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    fn deployed() -> Snapshot {
+        let mut s = Snapshot::empty("st", "eu-west-1");
+        for (stack, name) in [
+            (&mut s.data, "qfleet-st-data"),
+            (&mut s.fleet, "qfleet-st-fleet"),
+        ] {
+            *stack = StackSnapshot {
+                name: name.into(),
+                state: Fact::Known(StackState::new(name, StackStatus::CreateComplete)),
+                resources: Fact::Known(BTreeMap::new()),
+                deletion_policies: None,
+            };
+        }
+        s.queue = Fact::Known(queue("qfleet-st-jobs", 30));
+        s.dead_letter_queue = Fact::Known(queue("qfleet-st-dlq", 0));
+        let instance = |id: &str, zone: &str| AsgInstance {
+            id: id.into(),
+            zone: zone.into(),
+            lifecycle: "InService".into(),
+            health: "Healthy".into(),
+            launch_template_version: Some("1".into()),
+            protected_from_scale_in: false,
+        };
+        s.group = Some(Fact::Known(Group {
+            name: "qfleet-st-workers".into(),
+            desired: 3,
+            min: 1,
+            max: 4,
+            zones: vec![
+                "eu-west-1a".into(),
+                "eu-west-1b".into(),
+                "eu-west-1c".into(),
+            ],
+            launch_template_version: Some("1".into()),
+            instances: vec![
+                instance("i-1", "eu-west-1a"),
+                instance("i-2", "eu-west-1b"),
+                instance("i-3", "eu-west-1c"),
+            ],
+            suspended_processes: vec![],
+        }));
+        s
+    }
+
+    #[test]
+    fn a_healthy_environment_reads_as_steady_with_its_backlog() {
+        let st = from_snapshot(&deployed(), 10.0);
+        assert_eq!(
+            st.scaling.backlog_per_instance,
+            Some(10.0),
+            "30 visible / 3 in service"
+        );
+        assert_eq!(st.scaling.direction, Direction::Steady);
+        assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
+        let text = render_text(&st);
+        assert!(
+            text.contains("dead-letter queue qfleet-st-dlq: 0 messages"),
+            "{text}"
+        );
+        assert!(
+            text.contains("per zone: eu-west-1a: 1, eu-west-1b: 1, eu-west-1c: 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_fleet_is_said_with_its_reason_and_the_rest_is_shown() {
+        let mut s = deployed();
+        s.group = Some(Fact::Unknown("describing group qfleet-st-workers: InternalFailure: not included in your current license plan".into()));
+        let st = from_snapshot(&s, 10.0);
+        assert!(st.fleet.is_none());
+        assert_eq!(st.scaling.direction, Direction::Unknown);
+        assert_eq!(
+            st.scaling.backlog_per_instance, None,
+            "no denominator: no number, not 0"
+        );
+        let text = render_text(&st);
+        assert!(
+            text.contains("fleet: not available (describing group"),
+            "{text}"
+        );
+        assert!(!text.contains("fleet: not deployed"), "{text}");
+        assert!(text.contains("queue qfleet-st-jobs: 30 visible"), "{text}");
+    }
+
+    #[test]
+    fn an_unreadable_queue_is_not_shown_as_empty() {
+        let mut s = deployed();
+        s.queue = Fact::Unknown("reading queue qfleet-st-jobs: the answer could not be read (HTTP 200 with an HTML page)".into());
+        let st = from_snapshot(&s, 10.0);
+        assert!(st.queue.is_none());
+        assert!(st.unavailable.contains_key("queue"));
+        let text = render_text(&st);
+        assert!(
+            text.contains("queue: not available (reading queue"),
+            "{text}"
+        );
+        assert!(!text.contains("0 visible"), "{text}");
+    }
+
+    #[test]
+    fn a_stack_that_cannot_be_read_is_neither_deployed_nor_missing() {
+        let mut s = deployed();
+        s.data.state = Fact::Unknown("describing stack qfleet-st-data: throttled".into());
+        let st = from_snapshot(&s, 10.0);
+        assert_eq!(st.stacks[0].exists, None);
+        let text = render_text(&st);
+        assert!(text.contains("could not be read"), "{text}");
+    }
+
+    #[test]
+    fn an_environment_not_deployed_says_so() {
+        let st = from_snapshot(&Snapshot::empty("st", "eu-west-1"), 10.0);
+        let text = render_text(&st);
+        assert!(
+            text.contains("fleet: not deployed") && text.contains("queue: not deployed"),
+            "{text}"
+        );
+        assert!(st.unavailable.is_empty());
+    }
 }

@@ -162,3 +162,27 @@ fn missing_credentials_give_one_clear_line_and_exit_1() {
         "{err}"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly() {
+    use std::process::Stdio;
+    for args in [
+        &["render", "examples/classroom.yaml"][..],
+        &["validate", "examples/classroom.yaml"],
+        &["validate", "examples/classroom.yaml", "-o", "json"],
+        &["completions", "bash"],
+    ] {
+        let mut child = qfleet()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Like `| head -0`: the reader is gone before qfleet writes.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(101), "{args:?} panicked: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

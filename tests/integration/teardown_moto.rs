@@ -81,7 +81,7 @@ async fn teardown_refuses_a_queue_holding_messages_and_deletes_nothing() {
         env["error"]
             .as_str()
             .unwrap()
-            .contains(&format!("queue {queue}: 1 messages")),
+            .contains(&format!("queue {queue}: 1 message.")),
         "{env}"
     );
     assert_eq!(env["data"]["queue_messages"], 1);

@@ -12,9 +12,9 @@ fn user_data(stack_file: &str) -> String {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let fleet = v["stacks"][1]["template"].as_str().unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(fleet).unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(fleet).unwrap();
     let ud = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"];
-    let serde_yaml::Value::Tagged(sub) = ud else {
+    let serde_yaml_ng::Value::Tagged(sub) = ud else {
         panic!("UserData is not !Sub: {ud:?}")
     };
     assert_eq!(sub.tag.to_string(), "!Sub");

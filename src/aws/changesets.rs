@@ -1,0 +1,269 @@
+//! Change sets: create one, wait until CloudFormation has computed it, read its changes, execute
+//! or delete it. Mutating calls carry client tokens so that a retry after a lost answer is
+//! recognised as the same request.
+
+use super::error::{AwsError, Kind};
+use super::poll::{Pacer, Polling};
+use super::stacks::client_token;
+use crate::error::Result;
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, Replacement, Tag,
+};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// A parameter value to send, or "keep the deployed one" (CloudFormation's UsePreviousValue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    Value(String),
+    Previous,
+}
+
+/// What to create a change set from.
+pub struct Request<'a> {
+    pub stack: &'a str,
+    pub template: &'a str,
+    pub parameters: &'a BTreeMap<String, Param>,
+    pub tags: &'a BTreeMap<String, String>,
+    /// The service role CloudFormation acts through.
+    pub role_arn: Option<&'a str>,
+    /// The stack does not exist yet (or only as an unexecuted review stack).
+    pub creating: bool,
+}
+
+/// One resource change of a change set.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Change {
+    /// Add, Modify, Remove, Import or Dynamic.
+    #[serde(serialize_with = "action_str")]
+    pub action: ChangeAction,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// True, False or Conditional (for Modify).
+    #[serde(serialize_with = "replacement_str")]
+    pub replacement: Option<Replacement>,
+}
+
+fn action_str<S: Serializer>(a: &ChangeAction, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(a.as_str())
+}
+
+fn replacement_str<S: Serializer>(
+    r: &Option<Replacement>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.serialize_some(r.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A created change set and what it would do.
+#[derive(Debug, Clone)]
+pub struct ChangeSet {
+    pub id: String,
+    pub stack: String,
+    pub changes: Vec<Change>,
+    /// CloudFormation found nothing to change.
+    pub empty: bool,
+}
+
+/// The name qfleet gives its change sets; `qfleet-` marks them as its own.
+pub fn new_name() -> String {
+    format!(
+        "qfleet-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default()
+    )
+}
+
+/// Sends CreateChangeSet named `name`; returns its id. Call [`computed`] to wait for it.
+pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<String> {
+    let mut call = cfn
+        .create_change_set()
+        .stack_name(req.stack)
+        .change_set_name(name)
+        .change_set_type(if req.creating {
+            ChangeSetType::Create
+        } else {
+            ChangeSetType::Update
+        })
+        .template_body(req.template)
+        .capabilities(Capability::CapabilityIam)
+        .client_token(client_token("cs", req.stack))
+        .description(format!("qfleet {}", env!("CARGO_PKG_VERSION")))
+        .set_role_arn(req.role_arn.map(str::to_string));
+    for (k, v) in req.parameters {
+        let p = Parameter::builder().parameter_key(k);
+        call = call.parameters(match v {
+            Param::Value(v) => p.parameter_value(v).build(),
+            Param::Previous => p.use_previous_value(true).build(),
+        });
+    }
+    for (k, v) in req.tags {
+        call = call.tags(Tag::builder().key(k).value(v).build());
+    }
+    let created = call
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("creating a change set for {}", req.stack), e))?;
+    Ok(created.id().unwrap_or(name).to_string())
+}
+
+fn is_no_change_reason(reason: &str) -> bool {
+    reason.contains("didn't contain changes")
+        || reason.contains("No updates are to be performed")
+        || reason.contains("no changes")
+}
+
+/// Change sets are computed in seconds; this bounds a wait at about 10 minutes.
+const MAX_POLLS: u32 = 150;
+
+/// Waits until CloudFormation has computed the change set `id` and reads all its changes.
+/// A change set that failed because nothing changes is returned empty; one that failed for
+/// another reason is deleted and reported.
+pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> Result<ChangeSet> {
+    let what = format!("reading the change set of {stack}");
+    let mut pacer = Pacer::new(polling, MAX_POLLS, &what);
+    loop {
+        pacer.wait().await?;
+        let mut changes = Vec::new();
+        let mut status = None;
+        let mut reason = String::new();
+        let mut pages = cfn
+            .describe_change_set()
+            .change_set_name(id)
+            .stack_name(stack)
+            .into_paginator()
+            .send();
+        let mut failed = None;
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    failed = Some(AwsError::from_sdk(&what, e));
+                    break;
+                }
+            };
+            status = page.status().cloned();
+            reason = page.status_reason().unwrap_or_default().to_string();
+            for c in page.changes() {
+                if let Some(rc) = c.resource_change() {
+                    let (Some(action), Some(logical)) = (rc.action(), rc.logical_resource_id())
+                    else {
+                        return Err(AwsError::with_kind(
+                            format!("{what}: a change without an action or resource"),
+                            Kind::Malformed,
+                        )
+                        .into());
+                    };
+                    changes.push(Change {
+                        action: action.clone(),
+                        logical_id: logical.to_string(),
+                        resource_type: rc.resource_type().unwrap_or_default().to_string(),
+                        replacement: rc.replacement().cloned(),
+                    });
+                }
+            }
+            if status != Some(ChangeSetStatus::CreateComplete) {
+                break;
+            }
+        }
+        if let Some(e) = failed {
+            pacer.failed(e.into())?;
+            continue;
+        }
+        match status {
+            Some(ChangeSetStatus::CreateComplete) => {
+                let empty = changes.is_empty();
+                return Ok(ChangeSet {
+                    id: id.to_string(),
+                    stack: stack.to_string(),
+                    changes,
+                    empty,
+                });
+            }
+            Some(ChangeSetStatus::Failed) if is_no_change_reason(&reason) => {
+                return Ok(ChangeSet {
+                    id: id.to_string(),
+                    stack: stack.to_string(),
+                    changes: Vec::new(),
+                    empty: true,
+                });
+            }
+            Some(ChangeSetStatus::Failed) => {
+                let _ = delete(cfn, id, stack).await;
+                return Err(AwsError::new(format!(
+                    "CloudFormation rejected the change set for {stack}: {reason}"
+                ))
+                .into());
+            }
+            None => {
+                return Err(AwsError::with_kind(
+                    format!("{what}: the answer has no status"),
+                    Kind::Malformed,
+                )
+                .into());
+            }
+            Some(_) => pacer.answered(),
+        }
+    }
+}
+
+/// Deletes a change set that will not be executed. A change set that is already gone is fine.
+pub async fn delete(cfn: &Client, id: &str, stack: &str) -> Result<()> {
+    match cfn
+        .delete_change_set()
+        .change_set_name(id)
+        .stack_name(stack)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = AwsError::from_sdk(&format!("deleting change set {id} of {stack}"), e);
+            if e.is_not_found() {
+                Ok(())
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// The change sets a stack holds (id and name), e.g. those an interrupted run left behind.
+pub async fn list(cfn: &Client, stack: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut pages = cfn
+        .list_change_sets()
+        .stack_name(stack)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(|e| AwsError::from_sdk(&format!("listing the change sets of {stack}"), e))?;
+        for s in page.summaries() {
+            if let (Some(id), Some(name)) = (s.change_set_id(), s.change_set_name()) {
+                out.push((id.to_string(), name.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Starts executing a change set.
+pub async fn execute(cfn: &Client, cs: &ChangeSet) -> Result<()> {
+    cfn.execute_change_set()
+        .change_set_name(&cs.id)
+        .stack_name(&cs.stack)
+        .client_request_token(client_token("exec", &cs.stack))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            AwsError::from_sdk(&format!("executing the change set of {}", cs.stack), e).into()
+        })
+}

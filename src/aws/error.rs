@@ -1,0 +1,293 @@
+//! One error type for every AWS call: a readable line that says which call failed and why (and,
+//! for the common cases, what to do), the kind of failure, and the SDK error kept as its source.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::fmt;
+
+/// What kind of failure an AWS call met; callers decide on this, never on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// AWS said the thing asked about does not exist.
+    NotFound,
+    /// AWS asked us to slow down and the retry budget ran out.
+    Throttled,
+    /// No credentials, expired ones, or ones AWS rejects.
+    Credentials,
+    /// The caller may not do this.
+    AccessDenied,
+    /// AWS could not be reached, or did not answer in time.
+    Unreachable,
+    /// The answer was not a well-formed AWS answer (cut off, HTML, empty, unparsable).
+    Malformed,
+    /// Any other error AWS reported.
+    Service,
+}
+
+/// A failed AWS call (or an AWS operation that ended badly).
+#[derive(Debug)]
+pub struct AwsError {
+    pub message: String,
+    pub kind: Kind,
+    /// The service's error code, when it sent one (`ValidationError`, `Throttling`, …).
+    pub code: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AwsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl AwsError {
+    /// A failure that is not an SDK error (an operation that ended in a failed state).
+    pub fn new(message: impl Into<String>) -> AwsError {
+        AwsError {
+            message: message.into(),
+            kind: Kind::Service,
+            code: None,
+            source: None,
+        }
+    }
+
+    pub fn with_kind(message: impl Into<String>, kind: Kind) -> AwsError {
+        AwsError {
+            kind,
+            ..AwsError::new(message)
+        }
+    }
+
+    /// Turns an SDK error of the call described by `what` into one readable line.
+    pub fn from_sdk<E>(what: &str, err: SdkError<E, Response>) -> AwsError
+    where
+        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    {
+        let (kind, message) = classify(what, &err);
+        AwsError {
+            message,
+            kind,
+            code: error_code(&err),
+            source: Some(Box::new(err)),
+        }
+    }
+
+    /// Like [`AwsError::from_sdk`], with the operation's own modeled "no such thing" error
+    /// (`is_queue_does_not_exist`, `is_not_found`, …) counted as not found whatever its code.
+    pub fn from_sdk_or_missing<E>(
+        what: &str,
+        err: SdkError<E, Response>,
+        missing: impl Fn(&E) -> bool,
+    ) -> AwsError
+    where
+        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    {
+        let modeled_missing = matches!(&err, SdkError::ServiceError(e) if missing(e.err()));
+        let mut e = AwsError::from_sdk(what, err);
+        if modeled_missing && e.kind != Kind::NotFound {
+            e.kind = Kind::NotFound;
+            e.message = format!("{what}: it does not exist");
+        }
+        e
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == Kind::NotFound
+    }
+}
+
+/// The service's error code, when the service sent one.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The service's error message, when it sent one.
+pub fn error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
+    match err {
+        SdkError::ServiceError(e) => e.err().message().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Codes with which AWS says "no such thing" across the services qfleet calls.
+const NOT_FOUND_CODES: &[&str] = &[
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NoSuchBucket",
+    "NotFound",
+    "NoSuchKey",
+    "ChangeSetNotFound",
+    "NotFoundException",
+    "ResourceNotFoundException",
+];
+
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "RequestThrottled",
+];
+
+/// What a raw answer looked like, in words, for an answer the SDK could not read.
+fn describe_body(resp: &Response) -> String {
+    let status = resp.status().as_u16();
+    let body = resp.body().bytes().unwrap_or_default();
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]).to_lowercase();
+    let what = if body.is_empty() {
+        "an empty body".to_string()
+    } else if text.trim_start().starts_with("<!doctype html") || text.contains("<html") {
+        "an HTML page".to_string()
+    } else {
+        format!("{} bytes that are not a complete AWS answer", body.len())
+    };
+    format!("HTTP {status} with {what}")
+}
+
+fn classify<E>(what: &str, err: &SdkError<E, Response>) -> (Kind, String)
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    let code = error_code(err).unwrap_or_default();
+    let msg = error_message(err);
+    let chain = chain_text(err);
+    let lower = chain.to_lowercase();
+    if lower.contains("no providers in chain provided credentials")
+        || lower.contains("failed to load credentials")
+        || lower.contains("error occurred while loading credentials")
+        || lower.contains("the credential provider was not enabled")
+    {
+        return (
+            Kind::Credentials,
+            format!(
+                "{what}: no AWS credentials found. Set AWS_PROFILE (or pass --profile), run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ),
+        );
+    }
+    if matches!(
+        code.as_str(),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired"
+    ) || lower.contains("token has expired")
+        || lower.contains("session has expired")
+    {
+        return (
+            Kind::Credentials,
+            format!(
+                "{what}: your AWS credentials have expired. Refresh them (e.g. `aws sso login`) and run the command again"
+            ),
+        );
+    }
+    if matches!(
+        code.as_str(),
+        "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "SignatureDoesNotMatch"
+            | "AuthFailure"
+    ) {
+        return (
+            Kind::Credentials,
+            format!(
+                "{what}: AWS rejected the credentials ({code}). Check AWS_PROFILE / --profile and the access keys"
+            ),
+        );
+    }
+    if matches!(
+        code.as_str(),
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
+    ) {
+        return (
+            Kind::AccessDenied,
+            format!("{what}: access denied: {}", msg.unwrap_or(code)),
+        );
+    }
+    if THROTTLING_CODES.contains(&code.as_str()) {
+        return (
+            Kind::Throttled,
+            format!(
+                "{what}: AWS kept throttling the request ({code}) after every retry; run again later or lower --concurrency"
+            ),
+        );
+    }
+    if NOT_FOUND_CODES.contains(&code.as_str())
+        || (code == "ValidationError"
+            && msg.as_deref().is_some_and(|m| m.contains("does not exist")))
+    {
+        return (
+            Kind::NotFound,
+            format!("{what}: {code}: {}", msg.unwrap_or_default()),
+        );
+    }
+    match err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "AWS".into());
+            (
+                Kind::Unreachable,
+                format!("{what}: cannot reach {endpoint}: {chain}"),
+            )
+        }
+        SdkError::ResponseError(e) => (
+            Kind::Malformed,
+            format!(
+                "{what}: the answer could not be read ({})",
+                describe_body(e.raw())
+            ),
+        ),
+        SdkError::ServiceError(e) if code.is_empty() => {
+            let raw = e.raw();
+            let kind = if raw.status().is_server_error() {
+                Kind::Service
+            } else {
+                Kind::Malformed
+            };
+            (
+                kind,
+                format!(
+                    "{what}: AWS answered {} and no error AWS would send",
+                    describe_body(raw)
+                ),
+            )
+        }
+        _ if code.is_empty() => (Kind::Service, format!("{what}: {chain}")),
+        _ => (
+            Kind::Service,
+            match msg {
+                Some(m) => format!("{what}: {code}: {m}"),
+                None => format!("{what}: {code}"),
+            },
+        ),
+    }
+}
+
+/// The chain of messages of an SDK error, without the Debug dump of the raw response that
+/// `DisplayErrorContext` ends with.
+fn chain_text<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    let mut parts = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !s.is_empty() && parts.last() != Some(&s) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,90 @@
+//! What qfleet knows about one thing in AWS: known (with its value), absent (AWS said it does not
+//! exist), or unknown (the read failed or the answer was malformed, with the reason). Nothing
+//! turns unknown into a default: a decision that needs the value has to say what it does then.
+
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact<T> {
+    Known(T),
+    Absent,
+    Unknown(String),
+}
+
+impl<T> Fact<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Fact::Known(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Fact::Absent)
+    }
+
+    /// The reason, when the value is unknown.
+    pub fn unknown(&self) -> Option<&str> {
+        match self {
+            Fact::Unknown(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Fact<U> {
+        match self {
+            Fact::Known(v) => Fact::Known(f(v)),
+            Fact::Absent => Fact::Absent,
+            Fact::Unknown(why) => Fact::Unknown(why),
+        }
+    }
+
+    pub fn as_ref(&self) -> Fact<&T> {
+        match self {
+            Fact::Known(v) => Fact::Known(v),
+            Fact::Absent => Fact::Absent,
+            Fact::Unknown(why) => Fact::Unknown(why.clone()),
+        }
+    }
+
+    /// Chains a read that needs this one's value.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Fact<U>) -> Fact<U> {
+        match self {
+            Fact::Known(v) => f(v),
+            Fact::Absent => Fact::Absent,
+            Fact::Unknown(why) => Fact::Unknown(why),
+        }
+    }
+}
+
+impl<T> From<crate::error::Result<Option<T>>> for Fact<T> {
+    /// `Ok(Some)` is known, `Ok(None)` absent, an error unknown (with its message).
+    fn from(r: crate::error::Result<Option<T>>) -> Self {
+        match r {
+            Ok(Some(v)) => Fact::Known(v),
+            Ok(None) => Fact::Absent,
+            Err(e) => Fact::Unknown(e.to_string()),
+        }
+    }
+}
+
+/// In JSON: `{"state": "known", "value": …}`, `{"state": "absent"}` or
+/// `{"state": "unknown", "reason": "…"}`.
+impl<T: Serialize> Serialize for Fact<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Fact::Known(v) => {
+                m.serialize_entry("state", "known")?;
+                m.serialize_entry("value", v)?;
+            }
+            Fact::Absent => m.serialize_entry("state", "absent")?,
+            Fact::Unknown(why) => {
+                m.serialize_entry("state", "unknown")?;
+                m.serialize_entry("reason", why)?;
+            }
+        }
+        m.end()
+    }
+}

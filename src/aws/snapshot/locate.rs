@@ -1,0 +1,93 @@
+//! Finding a declared resource when its stack does not list it: by its fixed name (queue,
+//! bucket) or through the queue's redrive policy (dead-letter queue). Only a sure answer from
+//! AWS makes it absent.
+
+use super::{Located, StackSnapshot};
+use crate::aws::fact::Fact;
+use crate::aws::queues::{self, Queue};
+use crate::aws::{Clients, buckets};
+use crate::render::{ResourceNames, ids};
+
+pub(super) fn to_fact(l: Located, logical: &str, stack: &str) -> Fact<String> {
+    match l {
+        Located::Physical(id) => Fact::Known(id),
+        Located::Absent => Fact::Absent,
+        Located::NotListed => Fact::Unknown(format!("{stack} does not list {logical}")),
+        Located::Unknown(why) => Fact::Unknown(why),
+    }
+}
+
+pub(super) async fn locate_bucket(
+    clients: &Clients,
+    data: &StackSnapshot,
+    names: &ResourceNames,
+) -> Fact<String> {
+    match data.locate(ids::BUCKET) {
+        Located::NotListed => {
+            let Some(account) = data.state.known().and_then(|s| s.account()) else {
+                return Fact::Unknown(format!(
+                    "{} does not list {} and its account is unknown",
+                    data.name,
+                    ids::BUCKET
+                ));
+            };
+            let name = format!("{}-{account}-{}", names.bucket, clients.region);
+            match buckets::exists(&clients.s3, &name).await {
+                Ok(true) => Fact::Known(name),
+                Ok(false) => Fact::Absent,
+                Err(e) => Fact::Unknown(e.to_string()),
+            }
+        }
+        other => to_fact(other, ids::BUCKET, &data.name),
+    }
+}
+
+pub(super) async fn locate_queue(
+    clients: &Clients,
+    data: &StackSnapshot,
+    names: &ResourceNames,
+) -> Fact<Queue> {
+    let url = match data.locate(ids::QUEUE) {
+        Located::Physical(url) => url,
+        Located::NotListed => match queues::url_of(&clients.sqs, &names.queue).await {
+            Ok(Some(url)) => url,
+            Ok(None) => return Fact::Absent,
+            Err(e) => return Fact::Unknown(e.to_string()),
+        },
+        Located::Absent => return Fact::Absent,
+        Located::Unknown(why) => return Fact::Unknown(why),
+    };
+    Fact::from(queues::read(&clients.sqs, &url).await)
+}
+
+pub(super) async fn locate_dead_letter_queue(
+    clients: &Clients,
+    data: &StackSnapshot,
+    queue: &Fact<Queue>,
+) -> Fact<Queue> {
+    let url = match data.locate(ids::DEAD_LETTER_QUEUE) {
+        Located::Physical(url) => url,
+        Located::NotListed => {
+            // The queue's redrive policy names it.
+            let target = match queue {
+                Fact::Known(q) => q.dead_letter_target(),
+                _ => None,
+            };
+            let Some(arn) = target else {
+                return Fact::Unknown(format!(
+                    "{} does not list {} and no redrive policy names it",
+                    data.name,
+                    ids::DEAD_LETTER_QUEUE
+                ));
+            };
+            match queues::url_of(&clients.sqs, queues::queue_name(&arn)).await {
+                Ok(Some(url)) => url,
+                Ok(None) => return Fact::Absent,
+                Err(e) => return Fact::Unknown(e.to_string()),
+            }
+        }
+        Located::Absent => return Fact::Absent,
+        Located::Unknown(why) => return Fact::Unknown(why),
+    };
+    Fact::from(queues::read(&clients.sqs, &url).await)
+}

@@ -1,0 +1,382 @@
+//! One concurrent read of everything an environment is: its two stacks (state, resources,
+//! deletion policies), the bucket and what it holds, the topic, the queues, the worker group
+//! with its instances, policies and hooks, the subscription, the bucket notification, alarms
+//! and metrics. Every part is a [`Fact`]: known, absent, or unknown with the reason.
+//!
+//! The data-bearing resources are looked for by what the templates declare, not by what a list
+//! call happened to return: a declared resource the stack does not list is looked up by its
+//! fixed name (queue, bucket) or through the queue's redrive policy (dead-letter queue), and
+//! stays unknown when neither answers for sure.
+
+use super::Clients;
+use super::autoscaling::{self, Activity, Group, ScalingPolicy};
+use super::buckets::{self, Contents, TopicNotification};
+use super::fact::Fact;
+use super::monitoring::{self, Alarm, Metrics};
+use super::queues::Queue;
+use super::stacks::{self, StackResource, StackState};
+use super::topics::{self, Subscription};
+use crate::config::Environment;
+use crate::render::{ResourceNames, ids};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Which optional parts to read; the stacks, queues, bucket name, topic and group are always read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope {
+    /// Every object version in the bucket (teardown).
+    pub bucket_contents: bool,
+    /// The deployed templates' deletion policies (teardown).
+    pub deletion_policies: bool,
+    /// The group with its instances, scaling policies and lifecycle hooks (status, drift).
+    pub scaling: bool,
+    /// Subscription and bucket notification (drift).
+    pub wiring: bool,
+    /// Alarms, metrics and recent scaling activities (status).
+    pub monitoring: bool,
+}
+
+impl Scope {
+    pub const STATUS: Scope = Scope {
+        bucket_contents: false,
+        deletion_policies: false,
+        scaling: true,
+        wiring: false,
+        monitoring: true,
+    };
+    pub const DRIFT: Scope = Scope {
+        bucket_contents: false,
+        deletion_policies: false,
+        scaling: true,
+        wiring: true,
+        monitoring: false,
+    };
+    pub const TEARDOWN: Scope = Scope {
+        bucket_contents: true,
+        deletion_policies: true,
+        scaling: false,
+        wiring: false,
+        monitoring: false,
+    };
+}
+
+/// One of the environment's stacks.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackSnapshot {
+    pub name: String,
+    pub state: Fact<StackState>,
+    pub resources: Fact<BTreeMap<String, StackResource>>,
+    /// DeletionPolicy by logical id, from the template CloudFormation holds (resources without
+    /// one have CloudFormation's default, Delete).
+    pub deletion_policies: Option<Fact<BTreeMap<String, String>>>,
+}
+
+impl StackSnapshot {
+    /// An absent stack, for hand-built snapshots.
+    pub fn absent(name: &str) -> StackSnapshot {
+        StackSnapshot {
+            name: name.to_string(),
+            state: Fact::Absent,
+            resources: Fact::Absent,
+            deletion_policies: Some(Fact::Absent),
+        }
+    }
+
+    /// Where the stack's resource `logical` stands.
+    pub fn locate(&self, logical: &str) -> Located {
+        match &self.state {
+            Fact::Unknown(why) => return Located::Unknown(why.clone()),
+            Fact::Absent => return Located::Absent,
+            // An unexecuted review stack holds nothing; a failed create was rolled back, and
+            // what a Retain policy kept no longer belongs to the stack.
+            Fact::Known(s) if s.is_review() || s.is_failed_create() => return Located::Absent,
+            Fact::Known(_) => {}
+        }
+        match &self.resources {
+            Fact::Unknown(why) => Located::Unknown(why.clone()),
+            Fact::Absent => Located::Absent,
+            Fact::Known(map) => match map.get(logical) {
+                Some(r) => match (&r.physical_id, r.is_live()) {
+                    (Some(id), true) => Located::Physical(id.clone()),
+                    // Deleted, or kept by a Retain policy: no longer the stack's.
+                    (Some(_), false) => Located::Absent,
+                    // Listed before CloudFormation created it.
+                    (None, _) => Located::NotListed,
+                },
+                None => Located::NotListed,
+            },
+        }
+    }
+
+    /// The deletion policy of `logical`: known only when the template was read.
+    pub fn deletion_policy(&self, logical: &str) -> Fact<String> {
+        match &self.deletion_policies {
+            None => Fact::Unknown("the deployed template was not read".into()),
+            Some(Fact::Known(p)) => {
+                Fact::Known(p.get(logical).cloned().unwrap_or_else(|| "Delete".into()))
+            }
+            Some(Fact::Absent) => Fact::Absent,
+            Some(Fact::Unknown(why)) => Fact::Unknown(why.clone()),
+        }
+    }
+}
+
+/// Where a declared resource stands in its stack.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Located {
+    Physical(String),
+    /// The stack (or its resource) does not exist.
+    Absent,
+    /// The stack exists but its resource list does not name a live resource for it.
+    NotListed,
+    Unknown(String),
+}
+
+/// Everything an environment is, as read at one moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub environment: String,
+    pub region: String,
+    pub data: StackSnapshot,
+    pub fleet: StackSnapshot,
+    pub bucket: Fact<String>,
+    pub bucket_contents: Option<Fact<Contents>>,
+    pub topic: Fact<String>,
+    pub queue: Fact<Queue>,
+    pub dead_letter_queue: Fact<Queue>,
+    pub group: Option<Fact<Group>>,
+    pub policies: Option<Fact<Vec<ScalingPolicy>>>,
+    pub hooks: Option<Fact<Vec<String>>>,
+    pub subscription: Option<Fact<Subscription>>,
+    pub notifications: Option<Fact<Vec<TopicNotification>>>,
+    pub alarms: Option<Fact<Vec<Alarm>>>,
+    pub metrics: Option<Fact<Metrics>>,
+    pub activities: Option<Fact<Vec<Activity>>>,
+}
+
+impl Snapshot {
+    /// A snapshot of an environment that is not deployed, to build test cases from.
+    pub fn empty(env: &str, region: &str) -> Snapshot {
+        Snapshot {
+            environment: env.to_string(),
+            region: region.to_string(),
+            data: StackSnapshot::absent(&format!("qfleet-{env}-data")),
+            fleet: StackSnapshot::absent(&format!("qfleet-{env}-fleet")),
+            bucket: Fact::Absent,
+            bucket_contents: Some(Fact::Absent),
+            topic: Fact::Absent,
+            queue: Fact::Absent,
+            dead_letter_queue: Fact::Absent,
+            group: Some(Fact::Absent),
+            policies: Some(Fact::Absent),
+            hooks: Some(Fact::Absent),
+            subscription: Some(Fact::Absent),
+            notifications: Some(Fact::Absent),
+            alarms: Some(Fact::Known(Vec::new())),
+            metrics: Some(Fact::Known(Metrics::default())),
+            activities: Some(Fact::Absent),
+        }
+    }
+}
+
+/// Reads the environment. Never fails as a whole: what could not be read is unknown, with why.
+pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapshot {
+    let (data_name, fleet_name) = (env.data_stack_name(), env.fleet_stack_name());
+    let (data, fleet) = tokio::join!(
+        read_stack(clients, &data_name, scope.deletion_policies),
+        read_stack(clients, &fleet_name, false),
+    );
+    let names = ResourceNames::of(env);
+
+    // The bucket, the topic, the queue and the group by what the stacks list (or their names).
+    let (bucket, topic, queue, group_name) = tokio::join!(
+        locate_bucket(clients, &data, &names),
+        async { to_fact(data.locate(ids::TOPIC), ids::TOPIC, &data.name) },
+        locate_queue(clients, &data, &names),
+        async {
+            match fleet.locate(ids::WORKER_GROUP) {
+                Located::NotListed => Fact::Known(names.asg.clone()),
+                other => to_fact(other, ids::WORKER_GROUP, &fleet.name),
+            }
+        },
+    );
+    let dead_letter_queue = locate_dead_letter_queue(clients, &data, &queue).await;
+
+    let group_name_ref = group_name.known().cloned();
+    let (
+        bucket_contents,
+        group,
+        policies,
+        hooks,
+        subscription,
+        notifications,
+        alarms,
+        metrics,
+        activities,
+    ) = tokio::join!(
+        optional(scope.bucket_contents, async {
+            match &bucket {
+                Fact::Known(b) => Fact::from(buckets::contents(&clients.s3, b).await),
+                Fact::Absent => Fact::Absent,
+                Fact::Unknown(why) => Fact::Unknown(why.clone()),
+            }
+        }),
+        optional(
+            scope.scaling,
+            with_group(&group_name_ref, &group_name, |g| async move {
+                autoscaling::group(&clients.autoscaling, &g).await
+            })
+        ),
+        optional(
+            scope.scaling,
+            with_group(&group_name_ref, &group_name, |g| async move {
+                autoscaling::policies(&clients.autoscaling, &g)
+                    .await
+                    .map(Some)
+            })
+        ),
+        optional(
+            scope.scaling,
+            with_group(&group_name_ref, &group_name, |g| async move {
+                autoscaling::lifecycle_hooks(&clients.autoscaling, &g)
+                    .await
+                    .map(Some)
+            })
+        ),
+        optional(scope.wiring, async {
+            match (&topic, &queue) {
+                (Fact::Known(t), Fact::Known(q)) => {
+                    Fact::from(topics::queue_subscription(&clients.sns, t, &q.name).await)
+                }
+                (Fact::Unknown(why), _) | (_, Fact::Unknown(why)) => Fact::Unknown(why.clone()),
+                _ => Fact::Absent,
+            }
+        }),
+        optional(scope.wiring, async {
+            match &bucket {
+                Fact::Known(b) => Fact::from(buckets::topic_notifications(&clients.s3, b).await),
+                Fact::Absent => Fact::Absent,
+                Fact::Unknown(why) => Fact::Unknown(why.clone()),
+            }
+        }),
+        optional(scope.monitoring, async {
+            let prefixes = vec![
+                format!("{data_name}-"),
+                format!("TargetTracking-{}-", names.asg),
+            ];
+            match monitoring::alarms(&clients.cloudwatch, &prefixes).await {
+                Ok(a) => Fact::Known(a),
+                Err(e) => Fact::Unknown(e.to_string()),
+            }
+        }),
+        optional(scope.monitoring, async {
+            match &queue {
+                Fact::Known(q) => {
+                    let dlq = dead_letter_queue.known().map(|d| d.name.as_str());
+                    match monitoring::metrics(&clients.cloudwatch, &q.name, dlq, &names.asg).await {
+                        Ok(m) => Fact::Known(m),
+                        Err(e) => Fact::Unknown(e.to_string()),
+                    }
+                }
+                Fact::Absent => Fact::Absent,
+                Fact::Unknown(why) => Fact::Unknown(why.clone()),
+            }
+        }),
+        optional(
+            scope.monitoring,
+            with_group(&group_name_ref, &group_name, |g| async move {
+                autoscaling::recent_activities(&clients.autoscaling, &g)
+                    .await
+                    .map(Some)
+            })
+        ),
+    );
+    Snapshot {
+        environment: env.name.clone(),
+        region: clients.region.clone(),
+        data,
+        fleet,
+        bucket,
+        bucket_contents,
+        topic,
+        queue,
+        dead_letter_queue,
+        group,
+        policies,
+        hooks,
+        subscription,
+        notifications,
+        alarms,
+        metrics,
+        activities,
+    }
+}
+
+async fn optional<T>(
+    wanted: bool,
+    read: impl std::future::Future<Output = Fact<T>>,
+) -> Option<Fact<T>> {
+    if wanted { Some(read.await) } else { None }
+}
+
+/// Runs `read` on the group's name when it is known; carries absent and unknown over.
+async fn with_group<T, F, Fut>(name: &Option<String>, fact: &Fact<String>, read: F) -> Fact<T>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<Option<T>>>,
+{
+    match (name, fact) {
+        (Some(g), _) => Fact::from(read(g.clone()).await),
+        (None, Fact::Unknown(why)) => Fact::Unknown(why.clone()),
+        _ => Fact::Absent,
+    }
+}
+
+async fn read_stack(clients: &Clients, name: &str, with_policies: bool) -> StackSnapshot {
+    let (state, resources, template) = tokio::join!(
+        stacks::describe(&clients.cfn, name),
+        stacks::resources(&clients.cfn, name),
+        optional(with_policies, async {
+            Fact::from(stacks::template(&clients.cfn, name).await)
+        }),
+    );
+    let deletion_policies = template.map(|t| {
+        t.and_then(|body| match deletion_policies(&body) {
+            Ok(p) => Fact::Known(p),
+            Err(why) => Fact::Unknown(format!("the template of {name} could not be read: {why}")),
+        })
+    });
+    StackSnapshot {
+        name: name.to_string(),
+        state: Fact::from(state),
+        resources: Fact::from(resources),
+        deletion_policies,
+    }
+}
+
+/// DeletionPolicy by logical id of every resource that declares one, from a template body
+/// (YAML or JSON). A body without a `Resources` mapping is not a template.
+pub fn deletion_policies(body: &str) -> Result<BTreeMap<String, String>, String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(body).map_err(|e| e.to_string())?;
+    let resources = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .ok_or("it has no Resources section")?;
+    let mut out = BTreeMap::new();
+    for (k, v) in resources {
+        let logical = k.as_str().ok_or("a resource id that is not a string")?;
+        if let Some(p) = v.get("DeletionPolicy") {
+            let p = p
+                .as_str()
+                .ok_or_else(|| format!("{logical} has a DeletionPolicy that is not a string"))?;
+            out.insert(logical.to_string(), p.to_string());
+        }
+    }
+    Ok(out)
+}
+
+mod locate;
+use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
+
+#[cfg(test)]
+mod tests;

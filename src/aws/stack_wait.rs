@@ -1,0 +1,74 @@
+//! Waiting for a stack operation to end, handing every new resource event to the caller on the
+//! way (deploy and teardown print them).
+
+use super::poll::{Pacer, Polling};
+use super::stack_events::{self, ResourceEvent};
+use super::stacks::{self, StackState};
+use crate::error::{Error, Result};
+use aws_sdk_cloudformation::Client;
+
+/// How a wait ended.
+pub struct Finished {
+    /// The stack's final state; `None` when it was deleted.
+    pub state: Option<StackState>,
+    /// Every event seen while waiting, oldest first.
+    pub events: Vec<ResourceEvent>,
+}
+
+/// A stack operation may run for hours (a rolling update waiting on signals): at the 5-second
+/// ceiling this bounds a wait at about 4 hours.
+const MAX_POLLS: u32 = 3_000;
+
+/// Waits until `stack` leaves its in-progress state, passing events newer than `since` to
+/// `on_event` (oldest first) and each in-progress status to `on_status`.
+pub async fn until_settled(
+    cfn: &Client,
+    stack: &str,
+    since: Option<String>,
+    polling: Polling,
+    mut on_event: impl FnMut(&ResourceEvent),
+    mut on_status: impl FnMut(&StackState),
+) -> Result<Finished> {
+    let mut seen = since;
+    let mut all: Vec<ResourceEvent> = Vec::new();
+    let mut pacer = Pacer::new(polling, MAX_POLLS, &format!("waiting for {stack}"));
+    loop {
+        pacer.wait().await?;
+        let events = match stack_events::events_since(cfn, stack, seen.as_deref()).await {
+            Ok(ev) => ev,
+            // A stack deleted while we watch has no events to read any more.
+            Err(Error::Aws(e)) if e.is_not_found() && seen.is_some() => Vec::new(),
+            Err(e) => {
+                pacer.failed(e)?;
+                continue;
+            }
+        };
+        for e in &events {
+            on_event(e);
+        }
+        if let Some(last) = events.last() {
+            seen = Some(last.event_id.clone());
+        }
+        all.extend(events);
+        match stacks::describe(cfn, stack).await {
+            Ok(None) => {
+                return Ok(Finished {
+                    state: None,
+                    events: all,
+                });
+            }
+            // Right after ExecuteChangeSet a new stack may still read REVIEW_IN_PROGRESS.
+            Ok(Some(state)) if state.is_terminal() && !state.is_review() => {
+                return Ok(Finished {
+                    state: Some(state),
+                    events: all,
+                });
+            }
+            Ok(Some(state)) => {
+                on_status(&state);
+                pacer.answered();
+            }
+            Err(e) => pacer.failed(e)?,
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The flags every command shares.
+
+use crate::output::Format;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Output format: text for people, json for pipelines.
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "QFLEET_OUTPUT"
+    )]
+    pub output: Format,
+    /// Directory holding the stack files (ENV names a file NAME.yaml in it).
+    #[arg(long, global = true, default_value = crate::config::DEFAULT_STACKS_DIR, env = "QFLEET_STACKS_DIR")]
+    pub stacks_dir: PathBuf,
+    /// AWS profile (from ~/.aws/config; SSO profiles work after `aws sso login`).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Deploy to this region instead of the stack file's.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Assume this IAM role for every AWS call.
+    #[arg(long, global = true)]
+    pub role_arn: Option<String>,
+    /// Environments worked on at the same time (deploy, plan, status, drift, teardown).
+    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
+    pub concurrency: u16,
+    /// Log every AWS request (operation, outcome, duration) on stderr; RUST_LOG works too.
+    #[arg(long, global = true)]
+    pub debug: bool,
+}
+
+impl Global {
+    pub fn aws_settings(&self) -> crate::aws::Settings {
+        crate::aws::Settings {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            role_arn: self.role_arn.clone(),
+        }
+    }
+}

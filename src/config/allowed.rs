@@ -1,0 +1,97 @@
+//! What each stack-file setting accepts: the help shown under an error about it.
+
+/// What each setting accepts, shown under its errors.
+pub fn allowed(field: &str) -> Option<&'static str> {
+    // Tags and subnets are keyed by the user's own names.
+    let key = if field.starts_with("tags.") {
+        "tags.*"
+    } else if field.starts_with("workers.network.subnets.") {
+        "workers.network.subnets.*"
+    } else {
+        field
+    };
+    Some(match key {
+        "" => {
+            "a YAML mapping of settings: region (required), environment, lab, tags, termination_protection, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling"
+        }
+        "environment" => {
+            "lowercase letters, digits and hyphens, starting with a letter, at most 24 characters"
+        }
+        "region" => "an AWS region name such as eu-west-1",
+        "lab" => "true or false",
+        "tags" => "a mapping of tag names to string values",
+        "tags.*" => {
+            "a string value (at most 256 characters) for a tag name of at most 128 characters, not starting with aws:"
+        }
+        "termination_protection" => "true or false (default: true, false when lab: true)",
+        "service_role_arn" => "an IAM role ARN: arn:aws:iam::<account>:role/<name>",
+        "kms_key" => "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key id> (not an alias)",
+        "bucket" => {
+            "a mapping with upload_prefix, processed_prefix, retain, access_log_bucket, noncurrent_version_expiration_days, abort_incomplete_multipart_days"
+        }
+        "bucket.upload_prefix" | "bucket.processed_prefix" => {
+            "a key prefix ending in /, such as uploads/; the two prefixes must not overlap"
+        }
+        "bucket.retain" => "true or false (default: true, false when lab: true)",
+        "bucket.access_log_bucket" => {
+            "the name of an existing S3 bucket (3–63 lowercase letters, digits, dots, hyphens)"
+        }
+        "bucket.noncurrent_version_expiration_days" | "bucket.abort_incomplete_multipart_days" => {
+            "a whole number of days from 1 to 3650"
+        }
+        "queue" => {
+            "a mapping with visibility_timeout, message_retention, receive_wait_time, max_receive_count, dlq_retention, oldest_message_alarm"
+        }
+        "queue.visibility_timeout" => {
+            "a duration from 0s to 12h (e.g. 60, 90s, 5m), at least scaling.seconds_per_message"
+        }
+        "queue.message_retention" => "a duration from 60s to 14d (e.g. 4d)",
+        "queue.receive_wait_time" => "a duration from 0s to 20s (20s enables full long polling)",
+        "queue.max_receive_count" => "a whole number from 1 to 1000 (3 to 5 recommended)",
+        "queue.dlq_retention" => "a duration from 60s to 14d, longer than queue.message_retention",
+        "queue.oldest_message_alarm" => "a duration of at least 60s",
+        "alarms" => "a mapping with email",
+        "alarms.email" => "an e-mail address",
+        "workers" => {
+            "a mapping with ami, instance_type, min, max, network, user_data, health_check_grace_period, instance_warmup, root_volume_gib, public_ip"
+        }
+        "workers.ami" => {
+            "an SSM parameter path such as /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64, or an AMI id (ami- and 8 or 17 hex digits)"
+        }
+        "workers.instance_type" => "an EC2 instance type such as t3.micro or m7g.large",
+        "workers.min" => {
+            "a whole number from 0 to workers.max; 0 only with scaling.scale_from_zero: true"
+        }
+        "workers.max" => "a whole number from 1 to 1000, at least workers.min",
+        "workers.network" => {
+            "`default` (the default VPC, at least 2 AZs) or {vpc: vpc-…, subnets: {<az>: subnet-…}} with at least 2 availability zones"
+        }
+        "workers.network.vpc" => "a VPC id: vpc- and 8 or 17 hex digits",
+        "workers.network.subnets" => {
+            "a mapping of availability zone to subnet id, at least 2 zones of the stack's region"
+        }
+        "workers.network.subnets.*" => {
+            "a subnet id (subnet- and 8 or 17 hex digits) keyed by an availability zone of the region (e.g. eu-west-1a)"
+        }
+        "workers.user_data" => {
+            "a path, relative to the stack file, to a shell script starting with #!"
+        }
+        "workers.health_check_grace_period" => "a duration from 0s to 2h",
+        "workers.instance_warmup" => "a duration from 0s to 2h",
+        "workers.root_volume_gib" => "a whole number of GiB from 8 to 16384",
+        "workers.public_ip" => {
+            "true or false (default false; true is insecure and only for subnets without NAT or VPC endpoints)"
+        }
+        "scaling" => {
+            "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero"
+        }
+        "scaling.target_backlog_per_instance" => {
+            "a number greater than 0 (messages per in-service instance)"
+        }
+        "scaling.max_latency_seconds" | "scaling.seconds_per_message" => {
+            "a number of seconds greater than 0; give both, or target_backlog_per_instance instead"
+        }
+        "scaling.scale_from_zero" => "true or false",
+        _ => return None,
+    })
+}

@@ -1,0 +1,153 @@
+//! The rules for `workers`: size, instance type and architecture, AMI, network, user data.
+
+use super::{Checker, is_aws_id};
+use crate::config::Environment;
+use crate::config::schema::{DEFAULT_AMI, Network};
+
+pub(super) fn check(c: &mut Checker, env: &Environment) {
+    let spec = &env.spec;
+    let w = &spec.workers;
+    let ami_ok = if w.ami.starts_with('/') {
+        w.ami.len() > 1 && !w.ami.contains(char::is_whitespace)
+    } else {
+        is_aws_id(&w.ami, "ami-")
+    };
+    if !ami_ok {
+        c.fail(
+            "workers.ami",
+            format!("`{}` is neither an SSM parameter path nor an AMI id", w.ami),
+        );
+    }
+    let it_ok = w
+        .instance_type
+        .split_once('.')
+        .is_some_and(|(family, size)| {
+            !family.is_empty()
+                && !size.is_empty()
+                && family.starts_with(|ch: char| ch.is_ascii_lowercase())
+                && family
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                && size
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+        });
+    if !it_ok {
+        c.fail(
+            "workers.instance_type",
+            format!("`{}` is not an EC2 instance type", w.instance_type),
+        );
+    } else if w.ami.starts_with('/') {
+        let arm_type = is_graviton(&w.instance_type);
+        if arm_type && w.ami.contains("x86_64") {
+            c.fail(
+                "workers.instance_type",
+                format!(
+                    "{} is an Arm (Graviton) type but workers.ami is an x86_64 image{}",
+                    w.instance_type,
+                    if w.ami == DEFAULT_AMI {
+                        " (the default); use /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        } else if !arm_type && w.ami.contains("arm64") {
+            c.fail(
+                "workers.instance_type",
+                format!(
+                    "{} is an x86_64 type but workers.ami is an arm64 image",
+                    w.instance_type
+                ),
+            );
+        }
+    }
+
+    if w.max < 1 || w.max > 1000 {
+        c.fail(
+            "workers.max",
+            format!("{} is out of range (1 to 1000)", w.max),
+        );
+    }
+    if w.min < 0 {
+        c.fail("workers.min", format!("{} is negative", w.min));
+    } else if w.min > w.max {
+        c.fail(
+            "workers.min",
+            format!("{} is greater than workers.max ({})", w.min, w.max),
+        );
+    } else if w.min == 0 && !spec.scaling.scale_from_zero {
+        c.fail(
+            "workers.min",
+            "0 needs scaling.scale_from_zero: true: the backlog-per-instance metric divides by the instances in service and has no data at zero, so target tracking alone would never start a worker",
+        );
+    }
+    c.range(
+        "workers.health_check_grace_period",
+        w.health_check_grace_period.0,
+        0,
+        7_200,
+        "s",
+    );
+    c.range(
+        "workers.instance_warmup",
+        w.instance_warmup.0,
+        0,
+        7_200,
+        "s",
+    );
+    c.range(
+        "workers.root_volume_gib",
+        w.root_volume_gib.into(),
+        8,
+        16_384,
+        " GiB",
+    );
+
+    if let Network::Explicit(net) = &w.network {
+        if !is_aws_id(&net.vpc, "vpc-") {
+            c.fail(
+                "workers.network.vpc",
+                format!("`{}` is not a VPC id", net.vpc),
+            );
+        }
+        for (az, subnet) in &net.subnets {
+            let field = format!("workers.network.subnets.{az}");
+            let az_ok = az.len() > spec.region.len()
+                && az.starts_with(&spec.region)
+                && az[spec.region.len()..]
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+            if !az_ok {
+                c.errors.push(c.src.key_error(
+                    &field,
+                    format!("`{az}` is not an availability zone of {}", spec.region),
+                ));
+            }
+            if !is_aws_id(subnet, "subnet-") {
+                c.fail(&field, format!("`{subnet}` is not a subnet id"));
+            }
+        }
+        if net.subnets.len() < 2 {
+            c.fail(
+                "workers.network.subnets",
+                format!(
+                    "{} availability zone{} given; the fleet needs at least 2 so that losing one zone does not stop the work",
+                    net.subnets.len(),
+                    if net.subnets.len() == 1 { "" } else { "s" }
+                ),
+            );
+        }
+    }
+}
+
+/// Graviton families carry a `g` after the generation digit: t4g, m7g, c7gn, r8gd.
+pub(super) fn is_graviton(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or_default();
+    match family.find(|ch: char| ch.is_ascii_digit()) {
+        Some(i) => family[i..]
+            .trim_start_matches(|ch: char| ch.is_ascii_digit())
+            .contains('g'),
+        None => false,
+    }
+}

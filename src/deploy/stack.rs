@@ -1,0 +1,309 @@
+//! One stack of a deploy or plan: settle it, take the fast no-op when nothing changed, create a
+//! change set, preview it, refuse data loss unasked, confirm, execute and follow it.
+
+use super::desired::DesiredStack;
+use super::inflight::InFlight;
+use super::{Action, Mode, Options, StackOutcome, recover};
+use crate::aws::changesets::{self, Change, ChangeSet};
+use crate::aws::stacks::{self, StackState};
+use crate::aws::{stack_events, stack_wait};
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use crate::output::progress::{Reporter, Spinner};
+use aws_sdk_cloudformation::Client;
+use std::time::Instant;
+
+#[allow(clippy::too_many_arguments)]
+pub async fn one_stack(
+    cfn: &Client,
+    env: &Environment,
+    desired: &DesiredStack,
+    state: Option<StackState>,
+    mode: Mode,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+) -> Result<StackOutcome> {
+    let started = Instant::now();
+    let name = &desired.name;
+    let spinner = reporter.spinner(name);
+    let outcome =
+        |action: Action, status: Option<String>, changes: Vec<Change>, outputs| StackOutcome {
+            stack: name.clone(),
+            role: desired.role,
+            action,
+            status,
+            duration_ms: started.elapsed().as_millis(),
+            changes,
+            outputs,
+        };
+    let status_of = |s: &StackState| Some(s.status.as_str().to_string());
+
+    let state = recover::settle(cfn, env, name, state, mode, opts, reporter, &spinner).await?;
+    if mode == Mode::Plan && state.as_ref().is_some_and(|s| s.is_failed_create()) {
+        reporter.line(format!("{name}: failed to create earlier (ROLLBACK_COMPLETE); deploy deletes it and creates it again"));
+        return Ok(outcome(
+            Action::WouldRecreate,
+            state.as_ref().and_then(status_of),
+            vec![],
+            Default::default(),
+        ));
+    }
+
+    // The fast no-op: DescribeStacks already says whether the template, parameters and tags
+    // are the deployed ones.
+    if let Some(s) = &state
+        && !opts.force
+        && !s.is_review()
+        && desired.matches(s)
+    {
+        if s.termination_protection == desired.termination_protection || mode == Mode::Plan {
+            reporter.line(format!("{name}: no changes"));
+            report_stack(reporter, name, Action::NoChanges);
+            return Ok(outcome(
+                Action::NoChanges,
+                status_of(s),
+                vec![],
+                s.outputs.clone(),
+            ));
+        }
+        stacks::set_termination_protection(cfn, name, desired.termination_protection).await?;
+        reporter.line(format!(
+            "{name}: termination protection turned {}",
+            if desired.termination_protection {
+                "on"
+            } else {
+                "off"
+            }
+        ));
+        return Ok(outcome(
+            Action::ProtectionUpdated,
+            status_of(s),
+            vec![],
+            s.outputs.clone(),
+        ));
+    }
+
+    let creating = state.as_ref().is_none_or(|s| s.is_review());
+    spinner.set("computing changes");
+    let cs_name = changesets::new_name();
+    // Registered before it is sent: an interrupt while CloudFormation creates it still finds it.
+    inflight.add(
+        cfn,
+        name,
+        &cs_name,
+        &env.name,
+        creating.then(|| desired.role_arn.clone()),
+    );
+    let created = async {
+        let id = changesets::create(cfn, &desired.request(creating), &cs_name).await?;
+        inflight.identified(&cs_name, &id);
+        changesets::computed(cfn, name, &id, opts.polling).await
+    }
+    .await;
+    let cs = match created {
+        Ok(cs) => cs,
+        Err(e) => {
+            inflight.done(&cs_name);
+            if creating {
+                recover::abandon_review_stack(cfn, name, desired.role_arn.as_deref()).await;
+            }
+            return Err(e);
+        }
+    };
+    reporter.event(
+        "change_set",
+        serde_json::json!({ "stack": name, "id": cs.id, "empty": cs.empty }),
+    );
+    let result = preview_and_apply(
+        cfn, env, desired, &state, &cs, creating, mode, opts, reporter, inflight, &spinner,
+    )
+    .await;
+    if result.is_err() && !inflight.was_executed(&cs.id) {
+        // A change set that was never executed is not left behind, nor the empty stack
+        // (REVIEW_IN_PROGRESS) that creating its first change set made.
+        let _ = changesets::delete(cfn, &cs.id, name).await;
+        if creating {
+            recover::abandon_review_stack(cfn, name, desired.role_arn.as_deref()).await;
+        }
+    }
+    inflight.done(&cs.id);
+    let (action, final_state) = result?;
+    let outputs = final_state
+        .as_ref()
+        .map(|s| s.outputs.clone())
+        .unwrap_or_default();
+    let status = final_state.as_ref().or(state.as_ref()).and_then(status_of);
+    report_stack(reporter, name, action);
+    Ok(outcome(action, status, cs.changes.clone(), outputs))
+}
+
+fn report_stack(reporter: &Reporter, name: &str, action: Action) {
+    reporter.event(
+        "stack",
+        serde_json::json!({ "stack": name, "action": action }),
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn preview_and_apply(
+    cfn: &Client,
+    env: &Environment,
+    desired: &DesiredStack,
+    state: &Option<StackState>,
+    cs: &ChangeSet,
+    creating: bool,
+    mode: Mode,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    spinner: &Spinner,
+) -> Result<(Action, Option<StackState>)> {
+    let name = &desired.name;
+    if cs.empty {
+        changesets::delete(cfn, &cs.id, name).await?;
+        reporter.line(format!("{name}: no changes"));
+        if mode == Mode::Deploy
+            && let Some(s) = state
+            && s.termination_protection != desired.termination_protection
+        {
+            stacks::set_termination_protection(cfn, name, desired.termination_protection).await?;
+            return Ok((Action::ProtectionUpdated, state.clone()));
+        }
+        return Ok((Action::NoChanges, state.clone()));
+    }
+
+    reporter.line(format!(
+        "{name}: {} ({} change{})\n{}",
+        if creating { "create" } else { "update" },
+        cs.changes.len(),
+        if cs.changes.len() == 1 { "" } else { "s" },
+        super::changeset::table(&cs.changes)
+    ));
+    reporter.event(
+        "changes",
+        serde_json::json!({ "stack": name, "creating": creating, "changes": cs.changes }),
+    );
+    let losses: Vec<&Change> = cs.changes.iter().filter(|c| c.loses_data()).collect();
+    for c in &losses {
+        reporter.line(format!(
+            "WARNING: {name}: this change {}",
+            c.describe_loss()
+        ));
+        reporter.event(
+            "warning",
+            serde_json::json!({ "stack": name, "change": c, "message": c.describe_loss() }),
+        );
+    }
+
+    if mode == Mode::Plan {
+        changesets::delete(cfn, &cs.id, name).await?;
+        if creating {
+            recover::abandon_review_stack(cfn, name, desired.role_arn.as_deref()).await;
+        }
+        let action = if creating {
+            Action::WouldCreate
+        } else {
+            Action::ChangesPending
+        };
+        return Ok((action, state.clone()));
+    }
+
+    confirm(env, name, &losses, opts, reporter)?;
+    let since = if creating {
+        None
+    } else {
+        stack_events::newest_event_id(cfn, name).await?
+    };
+    inflight.executing(&cs.id);
+    spinner.set(if creating { "creating" } else { "updating" });
+    changesets::execute(cfn, cs).await?;
+    let finished = stack_wait::until_settled(
+        cfn,
+        name,
+        since,
+        opts.polling,
+        |e| {
+            reporter.resource_event(e);
+            spinner.set(format!("{} {}", e.logical_id, e.status.as_str()));
+        },
+        |s| spinner.set(s.status.as_str()),
+    )
+    .await?;
+    let final_state = finished
+        .state
+        .ok_or_else(|| Error::aws(format!("{name} disappeared while it was being deployed")))?;
+    if !final_state.is_complete() {
+        let cause = match stack_events::root_cause(&finished.events) {
+            Some(e) => format!(
+                "root cause: {} ({}) {}: {}",
+                e.logical_id,
+                e.resource_type,
+                e.status.as_str(),
+                e.reason.as_deref().unwrap_or("no reason given")
+            ),
+            None => format!(
+                "stack status reason: {}",
+                final_state.status_reason.as_deref().unwrap_or("none given")
+            ),
+        };
+        return Err(Error::aws(format!(
+            "deploying {name} failed: {} ({cause})",
+            final_state.status.as_str()
+        )));
+    }
+    if final_state.termination_protection != desired.termination_protection {
+        stacks::set_termination_protection(cfn, name, desired.termination_protection).await?;
+    }
+    reporter.line(format!("{name}: {}", final_state.status.as_str()));
+    Ok((
+        if creating {
+            Action::Created
+        } else {
+            Action::Updated
+        },
+        Some(final_state),
+    ))
+}
+
+/// Asks before executing, unless `--yes`; refuses without a terminal; refuses to remove or
+/// replace a resource holding data without an explicit request.
+fn confirm(
+    env: &Environment,
+    stack: &str,
+    losses: &[&Change],
+    opts: &Options,
+    reporter: &Reporter,
+) -> Result<()> {
+    if !losses.is_empty() && opts.yes && !opts.allow_replacement {
+        return Err(Error::Refused(format!(
+            "{stack}: the change set removes or replaces {} holding data; nothing was executed. Review it with `qfleet plan {}` and pass --allow-replacement to go ahead",
+            losses
+                .iter()
+                .map(|c| c.logical_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            env.name
+        )));
+    }
+    if opts.yes {
+        return Ok(());
+    }
+    if !opts.can_prompt {
+        return Err(Error::usage(format!(
+            "{stack}: not executing the change set without confirmation: no terminal to ask on; pass --yes"
+        )));
+    }
+    let question = if losses.is_empty() {
+        format!("Execute these changes to {stack}?")
+    } else {
+        format!("Data would be lost. Execute these changes to {stack} anyway?")
+    };
+    if reporter.confirm(&question) {
+        Ok(())
+    } else {
+        Err(Error::Refused(format!(
+            "{stack}: not confirmed; the change set was deleted"
+        )))
+    }
+}

@@ -1,0 +1,41 @@
+//! The logical ids (and the lifecycle hook's name) that the templates declare and the Rust code
+//! looks up: defined once here and passed into the template context as `ids`.
+
+use serde::Serialize;
+
+pub const BUCKET: &str = "Bucket";
+pub const TOPIC: &str = "Topic";
+pub const QUEUE: &str = "Queue";
+pub const DEAD_LETTER_QUEUE: &str = "DeadLetterQueue";
+pub const SUBSCRIPTION: &str = "Subscription";
+pub const WORKER_GROUP: &str = "WorkerGroup";
+pub const SCALING_POLICY: &str = "BacklogPerInstancePolicy";
+pub const DRAIN_HOOK: &str = "DrainOnTerminateHook";
+/// The name of the lifecycle hook the worker completes when its instance terminates.
+pub const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
+
+/// The ids as the templates see them (`{{ ids.queue }}`).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Ids {
+    pub bucket: &'static str,
+    pub topic: &'static str,
+    pub queue: &'static str,
+    pub dead_letter_queue: &'static str,
+    pub subscription: &'static str,
+    pub worker_group: &'static str,
+    pub scaling_policy: &'static str,
+    pub drain_hook: &'static str,
+    pub drain_hook_name: &'static str,
+}
+
+pub const IDS: Ids = Ids {
+    bucket: BUCKET,
+    topic: TOPIC,
+    queue: QUEUE,
+    dead_letter_queue: DEAD_LETTER_QUEUE,
+    subscription: SUBSCRIPTION,
+    worker_group: WORKER_GROUP,
+    scaling_policy: SCALING_POLICY,
+    drain_hook: DRAIN_HOOK,
+    drain_hook_name: DRAIN_HOOK_NAME,
+};

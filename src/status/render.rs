@@ -1,0 +1,156 @@
+//! The status as text: one screen per environment.
+
+use super::{Direction, QueueDepth, Status};
+
+pub fn render_text(s: &Status) -> String {
+    let mut out = String::new();
+    let mut line = |t: String| {
+        out.push_str(&t);
+        out.push('\n');
+    };
+    line(format!("environment {} ({})", s.environment, s.region));
+    line(crate::output::table(
+        &["stack", "status", "last update", "protection", "reason"],
+        s.stacks.iter().map(|st| {
+            vec![
+                st.name.clone(),
+                match st.exists {
+                    Some(true) => st.status.clone().unwrap_or_default(),
+                    Some(false) => "not deployed".into(),
+                    None => "could not be read".into(),
+                },
+                st.last_updated.clone().unwrap_or_default(),
+                if st.termination_protection {
+                    "on"
+                } else {
+                    "off"
+                }
+                .to_string(),
+                st.reason.clone().unwrap_or_default(),
+            ]
+        }),
+    ));
+    let missing = |section: &str| match s.unavailable.get(section) {
+        Some(why) => format!("{section}: not available ({why})"),
+        None => format!("{section}: not deployed"),
+    };
+    match &s.fleet {
+        None => line(missing("fleet")),
+        Some(f) => {
+            line(format!(
+                "fleet {}: desired {} (min {}, max {}), {} in service, {} on an older launch template version{}",
+                f.group,
+                f.desired,
+                f.min,
+                f.max,
+                f.in_service,
+                f.outdated,
+                if f.suspended_processes.is_empty() {
+                    String::new()
+                } else {
+                    format!(", SUSPENDED: {}", f.suspended_processes.join(", "))
+                }
+            ));
+            let zones: Vec<String> = f
+                .per_zone
+                .iter()
+                .map(|(z, n)| format!("{z}: {n}"))
+                .collect();
+            line(format!("  per zone: {}", zones.join(", ")));
+            if !f.instances.is_empty() {
+                line(crate::output::table(
+                    &[
+                        "instance",
+                        "zone",
+                        "lifecycle",
+                        "health",
+                        "template version",
+                    ],
+                    f.instances.iter().map(|i| {
+                        vec![
+                            i.id.clone(),
+                            i.zone.clone(),
+                            i.lifecycle.clone(),
+                            i.health.clone(),
+                            format!(
+                                "{}{}",
+                                i.launch_template_version.clone().unwrap_or_default(),
+                                if i.outdated { " (outdated)" } else { "" }
+                            ),
+                        ]
+                    }),
+                ));
+            }
+            for a in f.activities.iter().take(3) {
+                line(format!("  {} {}: {}", a.start, a.status, a.description));
+            }
+        }
+    }
+    let age = |q: &QueueDepth| match q.oldest_message_age_seconds {
+        Some(a) => format!("{a:.0} s"),
+        None => "no data yet".into(),
+    };
+    match &s.queue {
+        Some(q) => line(format!(
+            "queue {}: {} visible, {} in flight, {} delayed; oldest message: {}",
+            q.name,
+            q.visible,
+            q.in_flight,
+            q.delayed,
+            age(q)
+        )),
+        None => line(missing("queue")),
+    }
+    match &s.dead_letter_queue {
+        Some(q) => {
+            let depth = q.visible + q.in_flight + q.delayed;
+            let flag = if depth > 0 {
+                "  <-- FAILED JOBS WAITING"
+            } else {
+                ""
+            };
+            line(format!(
+                "dead-letter queue {}: {depth} message{}{flag}",
+                q.name,
+                if depth == 1 { "" } else { "s" }
+            ));
+        }
+        None => line(missing("dead-letter queue")),
+    }
+    let sc = &s.scaling;
+    line(format!(
+        "scaling: backlog per instance {} (CloudWatch: {}), target {}{}; {}",
+        sc.backlog_per_instance
+            .map(|b| format!("{b:.1}"))
+            .unwrap_or_else(|| "n/a (no instance in service)".into()),
+        sc.backlog_per_instance_metric
+            .map(|b| format!("{b:.1}"))
+            .unwrap_or_else(|| "no data yet".into()),
+        sc.target
+            .map(|t| format!("{t}"))
+            .unwrap_or_else(|| "none (no target-tracking policy found)".into()),
+        if sc
+            .target
+            .is_some_and(|t| (t - sc.configured_target).abs() > 1e-9)
+        {
+            format!(" (stack file: {})", sc.configured_target)
+        } else {
+            String::new()
+        },
+        match sc.direction {
+            Direction::Out => "scaling out",
+            Direction::In => "scaling in",
+            Direction::Steady => "steady",
+            Direction::Unknown => "direction unknown",
+        }
+    ));
+    for a in &s.alarms {
+        line(format!("alarm {}: {}", a.name, a.state));
+    }
+    for (section, why) in &s.unavailable {
+        if section != "fleet" && section != "queue" && section != "dead-letter queue" {
+            line(format!("not available: {section}: {why}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,328 @@
+//! What a teardown may delete, decided from a snapshot alone, on positive evidence only: every
+//! data-bearing resource the templates declare must be found absent, or read with its numbers,
+//! before anything is deleted. What could not be checked is a refusal, never "empty".
+
+use crate::aws::Fact;
+use crate::aws::buckets::Version;
+use crate::aws::snapshot::{Snapshot, StackSnapshot};
+use crate::aws::stacks::StackState;
+use crate::render::ids;
+use serde::Serialize;
+
+/// The data-bearing resources of the data template, by logical id and type. A test holds this
+/// list against the rendered templates, so a new stateful resource cannot be missed here.
+pub const DATA_BEARING: &[(&str, &str)] = &[
+    (ids::BUCKET, "AWS::S3::Bucket"),
+    (ids::QUEUE, "AWS::SQS::Queue"),
+    (ids::DEAD_LETTER_QUEUE, "AWS::SQS::Queue"),
+];
+
+/// Deletion policies under which deleting the stack keeps the resource.
+fn retains(policy: &str) -> bool {
+    matches!(policy, "Retain" | "RetainExceptOnCreate")
+}
+
+/// The losses the user allowed, and how far the teardown goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allowed {
+    pub purge_bucket: bool,
+    pub discard_messages: bool,
+    pub disable_termination_protection: bool,
+    pub only_fleet: bool,
+}
+
+/// Why a teardown refuses: data to lose, protection to lift, or something it could not check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum Refusal {
+    Protected {
+        stacks: Vec<String>,
+    },
+    BucketHoldsObjects {
+        bucket: String,
+        objects: u64,
+        bytes: u64,
+    },
+    QueueHoldsMessages {
+        queue: String,
+        dead_letter: bool,
+        messages: u64,
+    },
+    CannotCheck {
+        what: String,
+        why: String,
+    },
+}
+
+impl Refusal {
+    /// The flag that allows this loss, when one does.
+    pub fn flag(&self) -> Option<&'static str> {
+        match self {
+            Refusal::Protected { .. } => Some("--disable-termination-protection"),
+            Refusal::BucketHoldsObjects { .. } => {
+                Some("--purge-bucket (empties the bucket, all versions)")
+            }
+            Refusal::QueueHoldsMessages { .. } => Some("--discard-messages"),
+            Refusal::CannotCheck { .. } => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Refusal::Protected { stacks } => format!(
+                "{} {} termination protection",
+                stacks.join(" and "),
+                if stacks.len() == 1 { "has" } else { "have" }
+            ),
+            Refusal::BucketHoldsObjects {
+                bucket,
+                objects,
+                bytes,
+            } => format!(
+                "bucket {bucket}: {} objects, {}",
+                indicatif::HumanCount(*objects),
+                indicatif::DecimalBytes(*bytes)
+            ),
+            Refusal::QueueHoldsMessages {
+                queue,
+                dead_letter,
+                messages,
+            } => format!(
+                "{} {queue}: {} message{}",
+                if *dead_letter { "DLQ" } else { "queue" },
+                indicatif::HumanCount(*messages),
+                if *messages == 1 { "" } else { "s" }
+            ),
+            Refusal::CannotCheck { what, why } => format!("could not check {what}: {why}"),
+        }
+    }
+}
+
+/// What the environment holds that a teardown would touch (`null`: could not be counted).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DataAtRisk {
+    pub bucket: Option<String>,
+    pub bucket_retained: bool,
+    /// Object versions and delete markers.
+    pub objects: Option<u64>,
+    pub bytes: Option<u64>,
+    pub queue: Option<String>,
+    pub queue_messages: Option<u64>,
+    pub dead_letter_queue: Option<String>,
+    pub dead_letter_messages: Option<u64>,
+}
+
+/// A bucket and exactly the versions listed in it, to delete.
+pub type Purge = (String, Vec<Version>);
+
+/// What to do: the stacks to delete (fleet first), and the bucket versions to purge.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub targets: Vec<StackState>,
+    pub data: Option<DataAtRisk>,
+    /// Exactly the versions listed, to delete before the data stack (`--purge-bucket`).
+    pub purge: Option<Purge>,
+}
+
+/// The decision on one environment.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Nothing of the environment exists.
+    Nothing,
+    Proceed(Plan),
+    /// Refused, with every reason at once; `aws_unreadable` when not even the stacks could be read.
+    Refuse {
+        reasons: Vec<Refusal>,
+        data: Option<DataAtRisk>,
+        aws_unreadable: bool,
+    },
+}
+
+/// Decides on a snapshot read with the teardown scope.
+pub fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
+    let mut reasons = Vec::new();
+    let stacks: Vec<&StackSnapshot> = if allowed.only_fleet {
+        vec![&snap.fleet]
+    } else {
+        vec![&snap.fleet, &snap.data]
+    };
+    let mut targets = Vec::new();
+    let mut unreadable = 0;
+    for s in &stacks {
+        match &s.state {
+            Fact::Known(st) => targets.push(st.clone()),
+            Fact::Absent => {}
+            Fact::Unknown(why) => {
+                unreadable += 1;
+                reasons.push(Refusal::CannotCheck {
+                    what: format!("stack {}", s.name),
+                    why: why.clone(),
+                });
+            }
+        }
+    }
+    if unreadable == stacks.len() {
+        return Decision::Refuse {
+            reasons,
+            data: None,
+            aws_unreadable: true,
+        };
+    }
+    if targets.is_empty() && reasons.is_empty() {
+        return Decision::Nothing;
+    }
+    let protected: Vec<String> = targets
+        .iter()
+        .filter(|s| s.termination_protection)
+        .map(|s| s.name.clone())
+        .collect();
+    if !protected.is_empty() && !allowed.disable_termination_protection {
+        reasons.push(Refusal::Protected { stacks: protected });
+    }
+    let deletes_data = targets.iter().any(|s| s.name == snap.data.name);
+    let (data, purge) = if deletes_data {
+        let (data, purge, data_reasons) = data_at_risk(snap, allowed);
+        reasons.extend(data_reasons);
+        (Some(data), purge)
+    } else {
+        (None, None)
+    };
+    if reasons.is_empty() {
+        Decision::Proceed(Plan {
+            targets,
+            data,
+            purge,
+        })
+    } else {
+        Decision::Refuse {
+            reasons,
+            data,
+            aws_unreadable: false,
+        }
+    }
+}
+
+/// Counts what deleting the data stack would lose, refusing each loss not allowed and each
+/// resource that could not be read.
+pub fn data_at_risk(
+    snap: &Snapshot,
+    allowed: Allowed,
+) -> (DataAtRisk, Option<Purge>, Vec<Refusal>) {
+    let mut d = DataAtRisk::default();
+    let mut reasons = Vec::new();
+    let mut purge = None;
+    let cannot = |what: &str, why: &str| Refusal::CannotCheck {
+        what: what.to_string(),
+        why: why.to_string(),
+    };
+
+    match &snap.bucket {
+        Fact::Absent => {}
+        Fact::Unknown(why) => reasons.push(cannot("the bucket", why)),
+        Fact::Known(bucket) => {
+            d.bucket = Some(bucket.clone());
+            let contents = snap
+                .bucket_contents
+                .clone()
+                .unwrap_or(Fact::Unknown("the bucket's objects were not listed".into()));
+            if let Fact::Known(c) = &contents {
+                d.objects = Some(c.objects);
+                d.bytes = Some(c.bytes);
+            }
+            match (snap.data.deletion_policy(ids::BUCKET), contents) {
+                (Fact::Known(p), _) if retains(&p) => d.bucket_retained = true,
+                (_, Fact::Absent) => {}
+                (_, Fact::Known(c)) if c.objects == 0 => {}
+                (Fact::Unknown(why), Fact::Known(_)) => {
+                    reasons.push(cannot("whether the bucket is retained", &why))
+                }
+                (_, Fact::Unknown(why)) => {
+                    reasons.push(cannot(&format!("the objects in bucket {bucket}"), &why))
+                }
+                (_, Fact::Known(c)) if allowed.purge_bucket => {
+                    purge = Some((bucket.clone(), c.versions))
+                }
+                (_, Fact::Known(c)) => reasons.push(Refusal::BucketHoldsObjects {
+                    bucket: bucket.clone(),
+                    objects: c.objects,
+                    bytes: c.bytes,
+                }),
+            }
+        }
+    }
+
+    for (logical, queue, dead_letter) in [
+        (ids::QUEUE, &snap.queue, false),
+        (ids::DEAD_LETTER_QUEUE, &snap.dead_letter_queue, true),
+    ] {
+        let retained = snap
+            .data
+            .deletion_policy(logical)
+            .known()
+            .is_some_and(|p| retains(p));
+        let (name_slot, count_slot) = if dead_letter {
+            (&mut d.dead_letter_queue, &mut d.dead_letter_messages)
+        } else {
+            (&mut d.queue, &mut d.queue_messages)
+        };
+        match queue {
+            Fact::Absent => {}
+            Fact::Known(q) => {
+                *name_slot = Some(q.name.clone());
+                *count_slot = Some(q.depth.total());
+                if q.depth.total() > 0 && !retained && !allowed.discard_messages {
+                    reasons.push(Refusal::QueueHoldsMessages {
+                        queue: q.name.clone(),
+                        dead_letter,
+                        messages: q.depth.total(),
+                    });
+                }
+            }
+            Fact::Unknown(why) if !retained && !allowed.discard_messages => {
+                reasons.push(cannot(
+                    if dead_letter {
+                        "the dead-letter queue"
+                    } else {
+                        "the queue"
+                    },
+                    why,
+                ));
+            }
+            Fact::Unknown(_) => {}
+        }
+    }
+    (d, purge, reasons)
+}
+
+/// The refusal as one message: what holds data or could not be checked, and what to do.
+pub fn refusal_message(env: &str, reasons: &[Refusal]) -> String {
+    let mut flags: Vec<&str> = reasons.iter().filter_map(Refusal::flag).collect();
+    flags.dedup();
+    let listing = reasons
+        .iter()
+        .map(Refusal::describe)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let unchecked = reasons
+        .iter()
+        .any(|r| matches!(r, Refusal::CannotCheck { .. }));
+    let holds_data = reasons.iter().any(|r| {
+        matches!(
+            r,
+            Refusal::BucketHoldsObjects { .. } | Refusal::QueueHoldsMessages { .. }
+        )
+    });
+    let mut msg = format!("{env}: nothing was deleted: {listing}.");
+    if holds_data {
+        msg.push_str(&format!(
+            " To delete it anyway pass {}, or tear down only the workers with --only fleet",
+            flags.join(" and ")
+        ));
+    } else if !flags.is_empty() {
+        msg.push_str(&format!(" Pass {} to go ahead", flags.join(" and ")));
+    }
+    if unchecked {
+        msg.push_str(" Nothing is deleted on a guess: run the teardown again when AWS answers");
+    }
+    msg
+}

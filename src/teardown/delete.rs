@@ -1,0 +1,153 @@
+//! Deleting one stack and waiting for it; on DELETE_FAILED, reporting the resources and reasons
+//! and, when asked, retrying once keeping them.
+
+use super::{Options, TeardownOutcome};
+use crate::aws::snapshot::StackSnapshot;
+use crate::aws::stacks::{self, StackResource};
+use crate::aws::{Clients, Fact};
+use crate::aws::{stack_events, stack_wait};
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use crate::output::progress::Reporter;
+use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
+
+/// A resource that stack deletion leaves in place because its DeletionPolicy says so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retained {
+    pub logical: String,
+    pub resource_type: String,
+    pub physical: String,
+    pub policy: String,
+}
+
+impl Retained {
+    pub fn describe(&self) -> String {
+        let what = match self.resource_type.as_str() {
+            "AWS::S3::Bucket" => "bucket",
+            "AWS::SQS::Queue" => "queue",
+            other => other,
+        };
+        format!(
+            "{what} {} ({}, DeletionPolicy {})",
+            self.physical, self.logical, self.policy
+        )
+    }
+}
+
+/// The stack's live resources that its deletion policies keep.
+pub fn retained(stack: &StackSnapshot) -> Vec<Retained> {
+    let (Fact::Known(resources), Some(Fact::Known(policies))) =
+        (&stack.resources, &stack.deletion_policies)
+    else {
+        return Vec::new();
+    };
+    policies
+        .iter()
+        .filter(|(_, p)| matches!(p.as_str(), "Retain" | "RetainExceptOnCreate"))
+        .filter_map(|(logical, p)| {
+            let r: &StackResource = resources.get(logical).filter(|r| r.is_live())?;
+            Some(Retained {
+                logical: logical.clone(),
+                resource_type: r.resource_type.clone(),
+                physical: r.physical_id.clone().unwrap_or_default(),
+                policy: p.clone(),
+            })
+        })
+        .collect()
+}
+
+pub async fn stack(
+    clients: &Clients,
+    env: &Environment,
+    name: &str,
+    kept_by_policy: &[Retained],
+    opts: &Options,
+    reporter: &Reporter,
+    out: &mut TeardownOutcome,
+) -> Result<()> {
+    let cfn = &clients.cfn;
+    let spinner = reporter.spinner(name);
+    let mut retain: Vec<String> = Vec::new();
+    for attempt in 0..2 {
+        let since = stack_events::newest_event_id(cfn, name).await?;
+        stacks::delete(cfn, name, &retain, env.spec.service_role_arn.as_deref()).await?;
+        spinner.set("deleting");
+        reporter.event(
+            "stack",
+            serde_json::json!({ "stack": name, "action": "deleting" }),
+        );
+        let finished = stack_wait::until_settled(
+            cfn,
+            name,
+            since,
+            opts.polling,
+            |e| {
+                reporter.resource_event(e);
+                spinner.set(format!("{} {}", e.logical_id, e.status.as_str()));
+            },
+            |s| spinner.set(s.status.as_str()),
+        )
+        .await?;
+        let Some(state) = finished.state else {
+            reporter.line(format!("{name}: DELETE_COMPLETE"));
+            for e in finished.events.iter().filter(|e| e.is_delete_skipped()) {
+                if !kept_by_policy.iter().any(|r| r.logical == e.logical_id) {
+                    out.retained.push(format!(
+                        "{} ({}) skipped by CloudFormation",
+                        e.logical_id, e.resource_type
+                    ));
+                }
+            }
+            return Ok(());
+        };
+        if state.status != StackStatus::DeleteFailed {
+            return Err(Error::aws(format!(
+                "{name}: deletion ended in {}",
+                state.status.as_str()
+            )));
+        }
+        let failed: Vec<(String, String)> = stacks::resources(cfn, name)
+            .await?
+            .unwrap_or_default()
+            .into_values()
+            .filter(|r| r.status == ResourceStatus::DeleteFailed)
+            .map(|r| {
+                (
+                    r.logical_id,
+                    r.reason.unwrap_or_else(|| "no reason given".into()),
+                )
+            })
+            .collect();
+        let listing = failed
+            .iter()
+            .map(|(id, reason)| format!("{id}: {reason}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        reporter.line(format!("{name}: DELETE_FAILED: {listing}"));
+        let ids: Vec<String> = failed.into_iter().map(|(id, _)| id).collect();
+        let again = attempt == 0
+            && !ids.is_empty()
+            && (opts.retain_failed
+                || (opts.can_prompt
+                    && reporter.confirm(&format!(
+                        "Retry deleting {name}, keeping {}?",
+                        ids.join(", ")
+                    ))));
+        if !again {
+            return Err(Error::aws(format!(
+                "{name}: DELETE_FAILED ({listing}). Fix the cause and run teardown again, or pass --retain-failed to delete the stack keeping {}",
+                if ids.is_empty() {
+                    "the failed resources".to_string()
+                } else {
+                    ids.join(", ")
+                }
+            )));
+        }
+        for id in &ids {
+            out.retained
+                .push(format!("{id} (kept after DELETE_FAILED)"));
+        }
+        retain = ids;
+    }
+    Err(Error::aws(format!("{name}: could not be deleted")))
+}
