@@ -84,31 +84,21 @@ fn run(
     let session = Session::open(targets, g)?;
     let reporter = Reporter::new(out);
     let inflight = InFlight::default();
-    session.block_on(async {
-        let work = super::each_env(&session.envs, session.concurrency, |env| {
-            let (aws, reporter, inflight, opts) = (
-                session.aws.clone(),
-                &reporter,
-                inflight.clone(),
-                opts.clone(),
-            );
-            async move {
-                let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
-                deploy::environment(&clients, env, mode, &opts, reporter, &inflight).await
-            }
-        });
-        tokio::select! {
-            outcomes = work => Ok(outcomes),
-            _ = tokio::signal::ctrl_c() => {
-                let notes = inflight.abandon().await;
-                Err(Error::Interrupted(format!(
-                    "interrupted: stopped waiting.{}{}",
-                    if notes.is_empty() { "" } else { "\n  " },
-                    notes.join("\n  ")
-                )))
-            }
+    let done = session.each_until_interrupted(|clients, env| {
+        let (reporter, inflight, opts) = (&reporter, inflight.clone(), opts.clone());
+        async move { deploy::environment(&clients, env, mode, &opts, reporter, &inflight).await }
+    });
+    match done {
+        Some(outcomes) => Ok(outcomes),
+        None => {
+            let mut notes = session.block_on(inflight.abandon());
+            notes.extend(reporter.ledger.report(&session.names()));
+            Err(Error::Interrupted(format!(
+                "interrupted: stopped waiting.\n  {}",
+                notes.join("\n  ")
+            )))
         }
-    })
+    }
 }
 
 /// Prints one line per environment (or the JSON summary) and returns the run's exit code:

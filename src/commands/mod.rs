@@ -137,6 +137,31 @@ impl Session {
             }))
     }
 
+    /// Like [`Session::each`], but Ctrl-C stops waiting at once: `None` then (what each
+    /// environment had done is in the reporter's ledger).
+    pub fn each_until_interrupted<'a, T, F, Fut>(&'a self, f: F) -> Option<Vec<T>>
+    where
+        F: Fn(Clients, &'a Environment) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        self.rt.block_on(async {
+            let work = each_env(&self.envs, self.concurrency, |env| {
+                let aws = self.aws.clone();
+                let fut = async move { aws.clients(&aws.region_for(&env.spec.region)).await };
+                let f = &f;
+                async move { f(fut.await, env).await }
+            });
+            tokio::select! {
+                done = work => Some(done),
+                _ = tokio::signal::ctrl_c() => None,
+            }
+        })
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.envs.iter().map(|e| e.name.clone()).collect()
+    }
+
     /// Runs a future on the session's runtime.
     pub fn block_on<T>(&self, fut: impl std::future::Future<Output = T>) -> T {
         self.rt.block_on(fut)

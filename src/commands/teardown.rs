@@ -1,7 +1,7 @@
 //! `qfleet teardown ENV...`: delete the fleet, then the data, never losing data by accident.
 
 use super::{Global, Session};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::progress::Reporter;
 use crate::teardown::{self, Options, TeardownOutcome};
@@ -44,7 +44,7 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
     let envs = &session.envs;
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.yes && can_prompt && envs.len() > 1 {
-        return Err(crate::error::Error::usage(
+        return Err(Error::usage(
             "tearing down several environments at once needs --yes (one question per environment would interleave)",
         ));
     }
@@ -59,10 +59,17 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
         polling: Default::default(),
     };
     let reporter = Reporter::new(out);
-    let outcomes: Vec<TeardownOutcome> = session.each(|clients, env| {
-        let (opts, reporter) = (opts.clone(), &reporter);
-        async move { teardown::environment(&clients, env, &opts, reporter).await }
-    });
+    let outcomes: Vec<TeardownOutcome> = session
+        .each_until_interrupted(|clients, env| {
+            let (opts, reporter) = (opts.clone(), &reporter);
+            async move { teardown::environment(&clients, env, &opts, reporter).await }
+        })
+        .ok_or_else(|| {
+            Error::Interrupted(format!(
+                "interrupted: stopped waiting; nothing more is started.\n  {}",
+                reporter.ledger.report(&session.names()).join("\n  ")
+            ))
+        })?;
     let code = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
     if out.is_json() {
         out.json(&serde_json::json!({

@@ -157,6 +157,13 @@ async fn run_environment(
     let (data_state, fleet_state) =
         stacks::describe_pair(cfn, &env.data_stack_name(), &env.fleet_stack_name()).await?;
 
+    reporter.ledger.plan(
+        &env.name,
+        rendered
+            .iter()
+            .map(|s| ledger_step(&s.stack_name))
+            .collect(),
+    );
     for (stack, state) in rendered.iter().zip([data_state, fleet_state]) {
         let network = match stack.role {
             StackRole::Data => None,
@@ -165,9 +172,19 @@ async fn run_environment(
         let desired = DesiredStack::new(env, stack, network.as_ref());
         let outcome =
             stack::one_stack(cfn, env, &desired, state, mode, opts, reporter, inflight).await?;
+        reporter.ledger.finish(
+            &env.name,
+            &ledger_step(&outcome.stack),
+            format!("{} {}", outcome.stack, outcome.action.text()),
+        );
         done.push(outcome);
     }
     Ok(())
+}
+
+/// The ledger's name for deploying one stack: under way from ExecuteChangeSet on.
+pub(crate) fn ledger_step(stack: &str) -> String {
+    format!("deploy {stack}")
 }
 
 /// The fleet's network: from the stack file, or the default VPC's subnets. Those are

@@ -117,7 +117,10 @@ pub async fn settle(
                             "{why}; pass --yes to delete and recreate it"
                         )));
                     }
-                    if !reporter.confirm(&format!("Delete {name} and create it again?")) {
+                    if !reporter
+                        .confirm(&format!("Delete {name} and create it again?"))
+                        .await?
+                    {
                         return Err(Error::Refused(format!(
                             "{name}: not confirmed; nothing was changed"
                         )));

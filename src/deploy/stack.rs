@@ -209,13 +209,14 @@ async fn preview_and_apply(
         return Ok((action, state.clone()));
     }
 
-    confirm(env, name, &losses, opts, reporter)?;
+    confirm(env, name, &losses, opts, reporter).await?;
     let since = if creating {
         None
     } else {
         stack_events::newest_event_id(cfn, name).await?
     };
     inflight.executing(&cs.id);
+    reporter.ledger.start(&env.name, &super::ledger_step(name));
     spinner.set(if creating { "creating" } else { "updating" });
     changesets::execute(cfn, cs).await?;
     let finished = stack_wait::until_settled(
@@ -268,7 +269,7 @@ async fn preview_and_apply(
 
 /// Asks before executing, unless `--yes`; refuses without a terminal; refuses to remove or
 /// replace a resource holding data without an explicit request.
-fn confirm(
+async fn confirm(
     env: &Environment,
     stack: &str,
     losses: &[&Change],
@@ -299,7 +300,7 @@ fn confirm(
     } else {
         format!("Data would be lost. Execute these changes to {stack} anyway?")
     };
-    if reporter.confirm(&question) {
+    if reporter.confirm(&question).await? {
         Ok(())
     } else {
         Err(Error::Refused(format!(

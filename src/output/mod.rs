@@ -1,6 +1,7 @@
 //! How results and errors reach the user: readable text on a terminal or in a CI log, or JSON
 //! for a pipeline (`--output json`).
 
+pub mod ledger;
 pub mod progress;
 
 use crate::error::Error;
@@ -18,6 +19,13 @@ pub enum Format {
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
 pub fn stdout_write(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Writes to stderr (no newline), flushed, quietly ignoring a closed stderr.
+pub fn stderr_write(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
 }
 
 /// Writes a line to stderr, quietly ignoring a closed stderr.

@@ -4,14 +4,15 @@
 use super::Output;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::Value;
-use std::sync::Mutex;
 use std::time::Duration;
 
 pub struct Reporter {
     out: Output,
     multi: Option<MultiProgress>,
-    /// Serializes prompts with the spinners and with each other.
-    prompt: Mutex<()>,
+    /// Serializes prompts with each other.
+    prompt: tokio::sync::Mutex<()>,
+    /// Where each environment's run stands, for the report after Ctrl-C.
+    pub ledger: super::ledger::Ledger,
 }
 
 /// The spinner of one stack operation (a no-op off a terminal).
@@ -43,7 +44,8 @@ impl Reporter {
         Reporter {
             out,
             multi,
-            prompt: Mutex::new(()),
+            prompt: tokio::sync::Mutex::new(()),
+            ledger: Default::default(),
         }
     }
 
@@ -111,25 +113,33 @@ impl Reporter {
         }
     }
 
-    /// Asks a yes/no question on the terminal; `false` unless the answer is yes.
-    pub fn confirm(&self, question: &str) -> bool {
-        let _guard = self.prompt.lock();
-        let ask = || {
-            {
-                use std::io::Write;
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "{question} [y/N] ");
-                let _ = err.flush();
-            }
-            let mut answer = String::new();
-            if std::io::stdin().read_line(&mut answer).is_err() {
-                return false;
-            }
-            matches!(answer.trim().to_lowercase().as_str(), "y" | "yes")
-        };
-        match &self.multi {
-            Some(m) => m.suspend(ask),
-            None => ask(),
+    /// Asks a yes/no question on the terminal: `Ok(true)` only for yes. Ctrl-C while it waits
+    /// for the answer is `Err(Interrupted)` at once, not after the next Enter: the answer is read
+    /// on a thread of its own while this waits for it or for the signal. The spinners are hidden
+    /// while the question is up.
+    pub async fn confirm(&self, question: &str) -> crate::error::Result<bool> {
+        let _guard = self.prompt.lock().await;
+        if let Some(m) = &self.multi {
+            m.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
+        super::stderr_write(&format!("{question} [y/N] "));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut answer = String::new();
+            let yes = std::io::stdin().read_line(&mut answer).is_ok()
+                && matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
+            let _ = tx.send(yes);
+        });
+        let answer = tokio::select! {
+            a = rx => Ok(a.unwrap_or(false)),
+            _ = tokio::signal::ctrl_c() => {
+                super::stderr_line("");
+                Err(crate::error::Error::Interrupted("interrupted at the question".into()))
+            }
+        };
+        if let Some(m) = &self.multi {
+            m.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        answer
     }
 }

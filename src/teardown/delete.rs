@@ -129,10 +129,12 @@ pub async fn stack(
             && !ids.is_empty()
             && (opts.retain_failed
                 || (opts.can_prompt
-                    && reporter.confirm(&format!(
-                        "Retry deleting {name}, keeping {}?",
-                        ids.join(", ")
-                    ))));
+                    && reporter
+                        .confirm(&format!(
+                            "Retry deleting {name}, keeping {}?",
+                            ids.join(", ")
+                        ))
+                        .await?));
         if !again {
             return Err(Error::aws(format!(
                 "{name}: DELETE_FAILED ({listing}). Fix the cause and run teardown again, or pass --retain-failed to delete the stack keeping {}",

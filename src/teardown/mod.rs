@@ -129,6 +129,11 @@ async fn run(
         Decision::Proceed(plan) => plan,
     };
     out.data = plan.data.clone();
+    let step = |s: &str| format!("delete {s}");
+    reporter.ledger.plan(
+        &env.name,
+        plan.targets.iter().map(|s| step(&s.name)).collect(),
+    );
 
     let names: Vec<&str> = plan.targets.iter().map(|s| s.name.as_str()).collect();
     if !opts.yes {
@@ -138,7 +143,10 @@ async fn run(
                 names.join(", ")
             )));
         }
-        if !reporter.confirm(&format!("Delete {}?", names.join(" and "))) {
+        if !reporter
+            .confirm(&format!("Delete {}?", names.join(" and ")))
+            .await?
+        {
             return Err(Error::Refused(format!(
                 "{}: not confirmed; nothing was deleted",
                 env.name
@@ -169,7 +177,11 @@ async fn run(
         let kept = retained_by_policy(&s.name);
         out.retained
             .extend(kept.iter().map(delete::Retained::describe));
+        reporter.ledger.start(&env.name, &step(&s.name));
         delete::stack(clients, env, &s.name, &kept, opts, reporter, out).await?;
+        reporter
+            .ledger
+            .finish(&env.name, &step(&s.name), format!("deleted {}", s.name));
         out.deleted.push(s.name.clone());
     }
     for r in &out.retained {
@@ -204,7 +216,14 @@ async fn recheck_and_purge(
         "emptying bucket {bucket} ({} objects and versions, --purge-bucket)",
         indicatif::HumanCount(versions.len() as u64)
     ));
+    let step = format!("empty bucket {bucket}");
+    reporter.ledger.start(&env.name, &step);
     out.purged_objects = buckets::delete_versions(&clients.s3, &bucket, &versions).await?;
+    reporter.ledger.finish(
+        &env.name,
+        &step,
+        format!("emptied bucket {bucket} ({} objects)", out.purged_objects),
+    );
     match buckets::contents(&clients.s3, &bucket).await? {
         Some(left) if left.objects > 0 => Err(Error::Refused(format!(
             "{}: {} objects arrived in bucket {bucket} while it was being emptied; they and the data stack were kept. Run the teardown again",

@@ -578,3 +578,72 @@ mod decisions {
         ));
     }
 }
+
+#[tokio::test]
+async fn mocked_messages_that_arrive_while_the_fleet_goes_stop_the_data_stack_from_going() {
+    use crate::aws::mock::{list_resources, queue_attributes, resource};
+    const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-td-jobs";
+    const DLQ: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-td-dlq";
+    let e = env();
+    let data = describe(
+        "qfleet-td-data",
+        vec![Some(stack(
+            "qfleet-td-data",
+            cfn::StackStatus::CreateComplete,
+            false,
+        ))],
+    );
+    let fleet = describe(
+        "qfleet-td-fleet",
+        vec![
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::CreateComplete,
+                false,
+            )),
+            None,
+        ],
+    );
+    let live = cfn::ResourceStatus::CreateComplete;
+    let res = list_resources(vec![(
+        "qfleet-td-data",
+        vec![
+            resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
+            resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live),
+        ],
+    )]);
+    // Empty at the first look; five jobs by the second, after the fleet is gone.
+    let queue = mock!(aws_sdk_sqs::Client::get_queue_attributes)
+        .match_requests(|r| r.queue_url() == Some(QUEUE))
+        .sequence()
+        .output(|| queue_attributes(0, 0, 0, &[]))
+        .output(|| queue_attributes(5, 0, 0, &[]))
+        .repeatedly()
+        .build();
+    let dlq = mock!(aws_sdk_sqs::Client::get_queue_attributes)
+        .match_requests(|r| r.queue_url() == Some(DLQ))
+        .then_output(|| queue_attributes(0, 0, 0, &[]));
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let (t, ev, b) = (template(), no_events(), no_bucket());
+    let clients = Rules {
+        cfn: vec![&data, &fleet, &res, &del, &t, &ev],
+        sqs: vec![&queue, &dlq],
+        s3: vec![&b],
+        ..Default::default()
+    }
+    .clients();
+    let o = environment(&clients, &e, &opts(), &reporter()).await;
+    assert_eq!(o.exit_code, 4, "{o:?}");
+    assert_eq!(
+        o.deleted,
+        ["qfleet-td-fleet"],
+        "the fleet went; the data stays"
+    );
+    assert_eq!(del.num_calls(), 1);
+    let err = o.error.unwrap();
+    assert!(
+        err.contains("queue qfleet-td-jobs: 5 messages")
+            && err.contains("checked again after the fleet was deleted"),
+        "{err}"
+    );
+}

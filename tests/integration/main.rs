@@ -14,5 +14,6 @@ mod deploy_moto;
 mod lint;
 mod status_drift_moto;
 mod teardown_moto;
+mod terminal_moto;
 mod user_data;
 mod walkthrough_moto;
