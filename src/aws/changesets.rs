@@ -245,7 +245,13 @@ pub async fn list(cfn: &Client, stack: &str) -> Result<Vec<(String, String)>> {
     while let Some(page) = pages.next().await {
         let page = page
             .map_err(|e| AwsError::from_sdk(&format!("listing the change sets of {stack}"), e))?;
-        for s in page.summaries() {
+        // Only the summaries that name this stack: an entry about another stack is not one of
+        // its change sets, whatever the answer lists.
+        for s in page
+            .summaries()
+            .iter()
+            .filter(|s| s.stack_name() == Some(stack))
+        {
             if let (Some(id), Some(name)) = (s.change_set_id(), s.change_set_name()) {
                 out.push((id.to_string(), name.to_string()));
             }

@@ -19,6 +19,10 @@ pub struct Finished {
 /// ceiling this bounds a wait at about 4 hours.
 const MAX_POLLS: u32 = 3_000;
 
+/// Polls that may still read REVIEW_IN_PROGRESS after ExecuteChangeSet (AWS moves the stack on
+/// at once; this is eventual consistency, not an operation).
+const MAX_REVIEW_POLLS: u32 = 20;
+
 /// Waits until `stack` leaves its in-progress state, passing events newer than `since` to
 /// `on_event` (oldest first) and each in-progress status to `on_status`.
 pub async fn until_settled(
@@ -32,6 +36,7 @@ pub async fn until_settled(
     let mut seen = since;
     let mut all: Vec<ResourceEvent> = Vec::new();
     let mut pacer = Pacer::new(polling, MAX_POLLS, &format!("waiting for {stack}"));
+    let mut review_polls = 0;
     loop {
         pacer.wait().await?;
         let events = match stack_events::events_since(cfn, stack, seen.as_deref()).await {
@@ -63,6 +68,15 @@ pub async fn until_settled(
                     state: Some(state),
                     events: all,
                 });
+            }
+            Ok(Some(state)) if state.is_review() => {
+                review_polls += 1;
+                if review_polls > MAX_REVIEW_POLLS {
+                    return Err(Error::aws(format!(
+                        "{stack} stayed in REVIEW_IN_PROGRESS: its change set did not start; run the command again"
+                    )));
+                }
+                pacer.answered();
             }
             Ok(Some(state)) => {
                 on_status(&state);

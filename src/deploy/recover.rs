@@ -43,32 +43,47 @@ async fn wait(
     .await
 }
 
-/// Deletes the change sets qfleet left on the stack (an interrupted run); says so.
-async fn clean_leftover_change_sets(
+/// A stack an interrupted first deploy left in REVIEW_IN_PROGRESS holds no resources, only
+/// change sets. When they are all qfleet's, the stack is deleted (and created afresh by the
+/// caller); a change set of anyone else's means someone is reviewing it: left alone.
+async fn recover_review_stack(
     cfn: &Client,
+    env: &Environment,
     name: &str,
     mode: Mode,
+    opts: &Options,
     reporter: &Reporter,
 ) -> Result<()> {
-    for (id, cs_name) in changesets::list(cfn, name).await? {
-        if !cs_name.starts_with("qfleet-") {
-            continue;
-        }
-        if mode == Mode::Plan {
-            reporter.line(format!(
-                "{name}: an earlier run left change set {cs_name}; deploy deletes it"
-            ));
-            continue;
-        }
-        changesets::delete(cfn, &id, name).await?;
-        reporter.line(format!(
-            "{name}: deleted change set {cs_name}, left unexecuted by an interrupted run"
-        ));
-        reporter.event(
-            "recovered",
-            serde_json::json!({ "stack": name, "change_set": cs_name, "action": "deleted" }),
-        );
+    let sets = changesets::list(cfn, name).await?;
+    if let Some((_, other)) = sets.iter().find(|(_, n)| !n.starts_with("qfleet-")) {
+        return Err(Error::aws(format!(
+            "{name} is in REVIEW_IN_PROGRESS with change set {other}, which qfleet did not create; finish or delete that review first"
+        )));
     }
+    let found = format!(
+        "{name}: found in REVIEW_IN_PROGRESS, left by an interrupted run (no resources; {} unexecuted change set{})",
+        sets.len(),
+        if sets.len() == 1 { "" } else { "s" }
+    );
+    if mode == Mode::Plan {
+        reporter.line(format!("{found}; deploy deletes it and creates the stack"));
+        return Ok(());
+    }
+    let since = stack_events::newest_event_id(cfn, name).await?;
+    stacks::delete(cfn, name, &[], env.spec.service_role_arn.as_deref()).await?;
+    let finished =
+        stack_wait::until_settled(cfn, name, since, opts.polling, |_| {}, |_| {}).await?;
+    if let Some(s) = finished.state {
+        return Err(Error::aws(format!(
+            "{name}: deleting the empty review stack ended in {}",
+            s.status.as_str()
+        )));
+    }
+    reporter.line(format!("{found}; deleted it, creating the stack afresh"));
+    reporter.event(
+        "recovered",
+        serde_json::json!({ "stack": name, "found": "REVIEW_IN_PROGRESS", "change_sets": sets.len(), "action": "deleted" }),
+    );
     Ok(())
 }
 
@@ -101,9 +116,9 @@ pub async fn settle(
                 state = wait(cfn, name, opts, reporter, spinner).await?.state;
             }
             StackStatus::ReviewInProgress => {
-                // An interrupted first deploy: the stack holds no resources, only change sets.
-                clean_leftover_change_sets(cfn, name, mode, reporter).await?;
-                return Ok(state);
+                recover_review_stack(cfn, env, name, mode, opts, reporter).await?;
+                // Plan previews a creation; deploy deleted the empty stack and creates it.
+                return Ok(if mode == Mode::Plan { state } else { None });
             }
             StackStatus::RollbackComplete if mode == Mode::Plan => return Ok(state),
             StackStatus::RollbackComplete => {

@@ -710,21 +710,33 @@ async fn mocked_ctrl_c_deletes_unexecuted_change_sets_and_names_stacks_still_upd
 }
 
 #[tokio::test]
-async fn mocked_a_stack_left_in_review_in_progress_is_recovered_and_created() {
+async fn mocked_a_stack_left_in_review_in_progress_is_deleted_and_created_afresh() {
     use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
     let e = env(&format!("{STACK_FILE}lab: true\n"));
     let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
     // An interrupted first deploy left the data stack in REVIEW_IN_PROGRESS with its change
-    // set; right after ExecuteChangeSet the stack may still read REVIEW_IN_PROGRESS.
-    let rd = describe_sequence(
-        DATA,
-        vec![
-            stack(&d, StackStatus::ReviewInProgress, false, false),
-            stack(&d, StackStatus::ReviewInProgress, false, false),
-            stack(&d, StackStatus::CreateInProgress, true, false),
-            stack(&d, StackStatus::CreateComplete, true, false),
-        ],
+    // set: qfleet deletes the empty stack, then creates it.
+    let (review, creating, created) = (
+        stack(&d, StackStatus::ReviewInProgress, false, false),
+        stack(&d, StackStatus::CreateInProgress, true, false),
+        stack(&d, StackStatus::CreateComplete, true, false),
     );
+    let rd = mock!(Cfn::describe_stacks)
+        .match_requests(|r| r.stack_name() == Some(DATA))
+        .sequence()
+        .output(move || review.clone())
+        .error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("Stack with id qfleet-mk-data does not exist")
+                    .build(),
+            )
+        })
+        .output(move || creating.clone())
+        .output(move || created.clone())
+        .repeatedly()
+        .build();
     let rf = describe_sequence(
         FLEET,
         vec![stack(&f, StackStatus::CreateComplete, true, false)],
@@ -735,6 +747,7 @@ async fn mocked_a_stack_left_in_review_in_progress_is_recovered_and_created() {
                 cfn_types::ChangeSetSummary::builder()
                     .change_set_id("cs-left")
                     .change_set_name("qfleet-1700000000000")
+                    .stack_name(DATA)
                     .build(),
             )
             .build()
@@ -748,7 +761,10 @@ async fn mocked_a_stack_left_in_review_in_progress_is_recovered_and_created() {
             None,
         )],
     );
-    let (cc, cs, ex, del) = (
+    let del = mock!(Cfn::delete_stack)
+        .match_requests(|r| r.stack_name() == Some(DATA) && r.client_request_token().is_some())
+        .then_output(|| DeleteStackOutput::builder().build());
+    let (cc, cs, ex) = (
         mock!(Cfn::create_change_set)
             .match_requests(|r| {
                 r.change_set_type() == Some(&cfn_types::ChangeSetType::Create)
@@ -766,14 +782,46 @@ async fn mocked_a_stack_left_in_review_in_progress_is_recovered_and_created() {
             vec![("Add", "Queue", "AWS::SQS::Queue", None)],
         ),
         execute(),
-        mock!(Cfn::delete_change_set)
-            .match_requests(|r| r.change_set_name() == Some("cs-left"))
-            .then_output(|| DeleteChangeSetOutput::builder().build()),
     );
-    let c = clients(&[&rd, &rf, &leftover, &ev, &cc, &cs, &ex, &del]);
+    let c = clients(&[&rd, &rf, &leftover, &ev, &del, &cc, &cs, &ex]);
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert!(o.ok, "{o:?}");
     assert_eq!(action(&o, DATA), Action::Created);
-    assert_eq!(del.num_calls(), 1, "the leftover change set is deleted");
+    assert_eq!(del.num_calls(), 1, "the empty review stack is deleted");
     assert_eq!((cc.num_calls(), ex.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn mocked_a_review_stack_with_someone_elses_change_set_is_left_alone() {
+    use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::ReviewInProgress, false, false)],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let theirs = mock!(Cfn::list_change_sets).then_output(|| {
+        ListChangeSetsOutput::builder()
+            .summaries(
+                cfn_types::ChangeSetSummary::builder()
+                    .change_set_id("cs-x")
+                    .change_set_name("alice-review")
+                    .stack_name(DATA)
+                    .build(),
+            )
+            .build()
+    });
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let c = clients(&[&rd, &rf, &theirs, &del]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(!o.ok);
+    assert!(
+        o.error.as_deref().unwrap().contains("alice-review"),
+        "{o:?}"
+    );
+    assert_eq!(del.num_calls(), 0);
 }

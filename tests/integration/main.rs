@@ -11,6 +11,7 @@
 mod cli;
 mod common;
 mod deploy_moto;
+mod faults_moto;
 mod lint;
 mod status_drift_moto;
 mod teardown_moto;

@@ -1,0 +1,392 @@
+"""Fault injection: a proxy between qfleet and moto's server on 127.0.0.1 that throttles, fails,
+resets, delays, empties, truncates or replaces answers, and signals qfleet at chosen points.
+Runs scenarios and prints a table: runs, passes, exit codes, wall time, objects and messages lost
+(counted behind qfleet's back, straight from the emulator).
+
+    bench/faults              every scenario (several minutes)
+    bench/faults --ci         a bounded subset; exit 1 when any run fails (the test suite runs it)
+
+Options: --qfleet PATH (default target/release/qfleet), --endpoint URL (an emulator already
+running; default: a private moto server).
+"""
+import argparse
+import collections
+import http.client
+import http.server
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
+import boto3  # noqa: E402
+
+HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
+THROTTLE = (b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type>'
+            b"<Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>f</RequestId></ErrorResponse>")
+
+
+def operation(headers, body, path, method):
+    """(service, operation) of a request, from its signature scope and its action."""
+    auth = headers.get("Authorization", "")
+    m = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", auth)
+    service = m.group(1) if m else "?"
+    target = headers.get("X-Amz-Target")
+    if target:
+        return service, target.split(".")[-1]
+    if body.startswith(b"Action="):
+        return service, urllib.parse.parse_qs(body.decode())["Action"][0]
+    if service == "s3":
+        q = urllib.parse.urlparse(path).query
+        if method == "GET" and "versions" in q:
+            return service, "ListObjectVersions"
+        if method == "HEAD":
+            return service, "HeadBucket"
+        if method == "GET" and "notification" in q:
+            return service, "GetBucketNotificationConfiguration"
+        if method == "POST" and "delete" in q:
+            return service, "DeleteObjects"
+        return service, method
+    return service, "?"
+
+
+class Faults:
+    """What the proxy does to each request: a rule (service, operation, nth occurrence) -> fault,
+    a random fraction of a service's calls throttled, and a signal to qfleet at the Nth request."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset(None)
+
+    def reset(self, rule=None, throttle=None, kill_at=None, sig=None):
+        with self.lock:
+            self.rule, self.throttle, self.kill_at, self.sig = rule, throttle, kill_at, sig
+            self.seen = collections.Counter()
+            self.count = 0
+            self.pid = None
+            self.injected = 0
+
+    def decide(self, service, op):
+        with self.lock:
+            self.count += 1
+            self.seen[(service, op)] += 1
+            if self.kill_at is not None and self.count == self.kill_at and self.pid:
+                try:
+                    os.kill(self.pid, self.sig)
+                except ProcessLookupError:
+                    pass
+            if self.rule:
+                r_service, r_op, nth, fault = self.rule
+                if r_service == service and r_op == op and self.seen[(service, op)] == nth:
+                    self.injected += 1
+                    return fault
+            if self.throttle:
+                t_service, fraction = self.throttle
+                if service == t_service and random.random() < fraction:
+                    self.injected += 1
+                    return "throttle"
+            return None
+
+
+def make_proxy(upstream, faults):
+    up = urllib.parse.urlparse(upstream)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def reply(self, status, body, ctype="text/xml"):
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def drop(self):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        def forward(self, body):
+            conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            r = conn.getresponse()
+            data = r.read()
+            conn.close()
+            return r.status, r.getheaders(), data
+
+        def handle_any(self):
+            try:
+                self.proxy()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+        def proxy(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
+            service, op = operation(self.headers, body, self.path, self.command)
+            fault = faults.decide(service, op)
+            if fault == "reset_before":
+                return self.drop()
+            if fault == "throttle":
+                return self.reply(400, THROTTLE)
+            if fault == "500":
+                return self.reply(503, HTML, "text/html")
+            if fault == "delay":
+                time.sleep(2)
+            status, headers, data = self.forward(body)
+            if fault == "reset_after":
+                return self.drop()
+            if fault == "empty":
+                data = b""
+            elif fault == "truncate":
+                data = data[: len(data) // 2]
+            elif fault == "html":
+                return self.reply(200, HTML, "text/html")
+            self.send_response(status)
+            for k, v in headers:
+                if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class Lab:
+    """Environments on the emulator, read and seeded straight from it (behind qfleet's back)."""
+
+    def __init__(self, qfleet, endpoint, work):
+        self.qfleet, self.endpoint, self.work = qfleet, endpoint, work
+        kw = dict(endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="testing",
+                  aws_secret_access_key="testing")
+        self.cfn = boto3.client("cloudformation", **kw)
+        self.sqs = boto3.client("sqs", **kw)
+        self.s3 = boto3.client("s3", **kw)
+        self.env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                        AWS_REGION="eu-west-1", AWS_DEFAULT_REGION="eu-west-1", CI="true")
+        self.env.pop("AWS_PROFILE", None)
+        self.serial = 0
+
+    def stack_file(self, name, extra=""):
+        path = os.path.join(self.work, name + ".yaml")
+        with open(path, "w") as f:
+            f.write(f"environment: {name}\nregion: eu-west-1\nlab: true\nworkers:\n  public_ip: true\n{extra}")
+        return path
+
+    def name(self, prefix):
+        self.serial += 1
+        return f"{prefix}{os.getpid() % 1000}x{self.serial}"
+
+    def qfleet_run(self, args, endpoint=None, faults=None, timeout=300):
+        env = dict(self.env, AWS_ENDPOINT_URL=endpoint or self.endpoint)
+        t = time.perf_counter()
+        p = subprocess.Popen([self.qfleet] + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+        if faults:
+            faults.pid = p.pid
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            return "hang", time.perf_counter() - t, out, err
+        return p.returncode, time.perf_counter() - t, out, err
+
+    def deploy(self, path):
+        code, _, out, err = self.qfleet_run(["deploy", path, "--yes"])
+        if code != 0:
+            sys.exit(f"setup deploy failed ({code}):\n{err}")
+
+    def seed(self, env):
+        """Two jobs in the queue, one in the DLQ, one object in the bucket."""
+        q = self.sqs.get_queue_url(QueueName=f"qfleet-{env}-jobs")["QueueUrl"]
+        for i in range(2):
+            self.sqs.send_message(QueueUrl=q, MessageBody=f"job {i}")
+        self.sqs.send_message(QueueUrl=self.dlq_url(env), MessageBody="poison")
+        self.s3.put_object(Bucket=self.bucket(env), Key="uploads/a.txt", Body=b"hello")
+
+    def dlq_url(self, env):
+        for r in self.cfn.list_stack_resources(StackName=f"qfleet-{env}-data")["StackResourceSummaries"]:
+            if r.get("LogicalResourceId") == "DeadLetterQueue":
+                return r["PhysicalResourceId"]
+        raise RuntimeError("no DLQ")
+
+    def bucket(self, env):
+        return f"{env}-uploads-123456789012-eu-west-1"
+
+    def holdings(self, env, dlq):
+        """(objects, messages) the environment holds now; missing resources hold nothing."""
+        messages = 0
+        for url in (f"qfleet-{env}-jobs", dlq):
+            try:
+                if not url.startswith("http"):
+                    url = self.sqs.get_queue_url(QueueName=url)["QueueUrl"]
+                a = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+                messages += int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+            except Exception:
+                pass
+        try:
+            v = self.s3.list_object_versions(Bucket=self.bucket(env))
+            objects = len(v.get("Versions", [])) + len(v.get("DeleteMarkers", []))
+        except Exception:
+            objects = 0
+        return objects, messages
+
+    def stacks_settled(self, envs):
+        """Every stack complete and no unexecuted change set left."""
+        for env in envs:
+            for role in ("data", "fleet"):
+                name = f"qfleet-{env}-{role}"
+                try:
+                    s = self.cfn.describe_stacks(StackName=name)["Stacks"][0]
+                except Exception:
+                    return f"{name} missing"
+                if s["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+                    return f"{name} {s['StackStatus']}"
+                # moto lists every stack's change sets, deleted stacks' included: keep this one's.
+                for c in self.cfn.list_change_sets(StackName=name).get("Summaries", []):
+                    if c.get("StackId") == s["StackId"] and c.get("ExecutionStatus") == "AVAILABLE":
+                        return f"{name} keeps change set {c['ChangeSetName']}"
+        return None
+
+
+Row = collections.namedtuple("Row", "scenario runs passes codes wall lost_objects lost_messages notes")
+
+TEARDOWN_READS = [
+    ("cloudformation", "DescribeStacks"), ("cloudformation", "ListStackResources"),
+    ("cloudformation", "GetTemplate"), ("sqs", "GetQueueAttributes"), ("s3", "ListObjectVersions"),
+]
+FAULTS = ["empty", "truncate", "html", "500", "reset_before", "reset_after", "throttle", "delay"]
+
+
+def teardown_scenarios(lab, proxy_url, faults, plan, rows):
+    """Single faults on every read a teardown decides from; flagless and --purge-bucket only."""
+    for (service, op), fault, nth in plan:
+        for flags in ([], ["--purge-bucket"]):
+            env = lab.name("tf")
+            path = lab.stack_file(env)
+            lab.deploy(path)
+            lab.seed(env)
+            dlq = lab.dlq_url(env)
+            before = lab.holdings(env, dlq)
+            faults.reset(rule=(service, op, nth, fault))
+            code, wall, out, err = lab.qfleet_run(["teardown", path, "--yes"] + flags, proxy_url, faults)
+            faults.reset()
+            after = lab.holdings(env, dlq)
+            lost_objects = 0 if flags else before[0] - after[0]
+            lost_messages = before[1] - after[1]
+            ok = code in (0, 1, 4) and lost_objects <= 0 and lost_messages <= 0 and "panicked" not in err
+            rows.append(Row(f"teardown {' '.join(flags) or '(no flag)'}: {fault} on {op} #{nth}", 1, int(ok),
+                            str(code), wall, max(lost_objects, 0), max(lost_messages, 0),
+                            "" if ok else err.strip().splitlines()[-1][:80] if err.strip() else ""))
+
+
+def kill_scenarios(lab, proxy_url, faults, points, sig, rows):
+    """Signal qfleet at the Nth request of a 3-environment deploy; a plain rerun must converge."""
+    for n in points:
+        base = lab.name("kd")
+        path = lab.stack_file(base, "copies: 3\n")
+        envs = [f"{base}-{i:02d}" for i in (1, 2, 3)]
+        faults.reset(kill_at=n, sig=sig)
+        code, wall, out, err = lab.qfleet_run(["deploy", path, "--yes"], proxy_url, faults)
+        faults.reset()
+        code2, wall2, out2, err2 = lab.qfleet_run(["deploy", path, "--yes"])
+        problem = lab.stacks_settled(envs)
+        ok = code2 == 0 and problem is None and code != "hang"
+        rows.append(Row(f"deploy x3, {signal.Signals(sig).name} at request {n}, then rerun", 1, int(ok),
+                        f"{code}->{code2}", wall + wall2, 0, 0,
+                        "" if ok else (problem or err2.strip()[-80:])))
+
+
+def throttle_scenario(lab, proxy_url, faults, copies, fraction, rows):
+    """A fraction of CloudFormation calls throttled during a deploy of `copies` environments."""
+    for frac in (0.0, fraction):
+        base = lab.name("th")
+        path = lab.stack_file(base, f"copies: {copies}\n")
+        faults.reset(throttle=("cloudformation", frac) if frac else None)
+        code, wall, out, err = lab.qfleet_run(["deploy", path, "--yes", "-o", "json"], proxy_url, faults, timeout=900)
+        injected = faults.injected
+        faults.reset()
+        failed = copies
+        try:
+            summary = [json.loads(line) for line in out.splitlines() if line.strip()][-1]
+            failed = sum(1 for e in summary["environments"] if not e["ok"])
+        except Exception:
+            pass
+        ok = code == 0 and failed == 0
+        rows.append(Row(f"deploy x{copies}, {int(frac * 100)} % of CloudFormation calls throttled ({injected})",
+                        copies, copies - failed, str(code), wall, 0, 0, "" if ok else err.strip()[-80:]))
+
+
+def print_table(rows):
+    print(f"{'scenario':<66} {'runs':>4} {'pass':>4} {'exit':>7} {'wall s':>7} {'lost obj':>8} {'lost msg':>8}")
+    for r in rows:
+        print(f"{r.scenario:<66} {r.runs:>4} {r.passes:>4} {r.codes:>7} {r.wall:>7.1f} {r.lost_objects:>8} {r.lost_messages:>8}"
+              + (f"  {r.notes}" if r.notes else ""))
+    runs, passes = sum(r.runs for r in rows), sum(r.passes for r in rows)
+    print(f"faults: {passes} passed, {runs - passes} failed")
+    return runs == passes
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ci", action="store_true")
+    ap.add_argument("--qfleet", default=benchlib.QFLEET)
+    ap.add_argument("--endpoint")
+    args = ap.parse_args()
+    random.seed(7)
+    moto = None
+    if not args.endpoint:
+        moto = benchlib.Moto().__enter__()
+        args.endpoint = moto.endpoint
+    work = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"qfleet-faults-{os.getpid()}")
+    os.makedirs(work, exist_ok=True)
+    faults = Faults()
+    server, proxy_url = make_proxy(args.endpoint, faults)
+    lab = Lab(args.qfleet, args.endpoint, work)
+    rows = []
+    try:
+        if args.ci:
+            plan = [(("sqs", "GetQueueAttributes"), "empty", 1), (("cloudformation", "ListStackResources"), "truncate", 1),
+                    (("s3", "ListObjectVersions"), "html", 1), (("cloudformation", "DescribeStacks"), "throttle", 1)]
+            teardown_scenarios(lab, proxy_url, faults, plan, rows)
+            kill_scenarios(lab, proxy_url, faults, [4, 9], signal.SIGKILL, rows)
+            kill_scenarios(lab, proxy_url, faults, [6], signal.SIGINT, rows)
+            throttle_scenario(lab, proxy_url, faults, 3, 0.3, rows)
+        else:
+            plan = [(op, f, n) for op in TEARDOWN_READS for f in FAULTS for n in (1, 2)]
+            teardown_scenarios(lab, proxy_url, faults, plan, rows)
+            kill_scenarios(lab, proxy_url, faults, range(2, 42, 4), signal.SIGKILL, rows)
+            kill_scenarios(lab, proxy_url, faults, range(3, 43, 4), signal.SIGINT, rows)
+            throttle_scenario(lab, proxy_url, faults, 10, 0.3, rows)
+    finally:
+        server.shutdown()
+        if moto:
+            moto.__exit__(None, None, None)
+    sys.exit(0 if print_table(rows) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+//! The bounded subset of the fault-injection harness (`bench/faults --ci`): single faults on the
+//! reads a teardown decides from (nothing may be lost), SIGKILL and SIGINT during a deploy of
+//! three environments (a plain rerun must converge), and 30 % of CloudFormation calls throttled
+//! (no environment may fail). The whole table is `bench/faults`.
+
+use crate::common::*;
+use std::process::Command;
+
+#[test]
+fn the_fault_harness_subset_loses_nothing_and_every_rerun_converges() {
+    let o = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("bench/faults.py"))
+        .args([
+            "--ci",
+            "--qfleet",
+            env!("CARGO_BIN_EXE_qfleet"),
+            "--endpoint",
+        ])
+        .arg(moto_endpoint())
+        .output()
+        .expect("python runs");
+    let table = stdout(&o);
+    assert!(o.status.success(), "{table}\n{}", stderr(&o));
+    assert!(table.contains("faults: 17 passed, 0 failed"), "{table}");
+}
