@@ -58,16 +58,26 @@ def parse_body(body):
     return out
 
 
+# What S3 answers for a source object that is not there: 404 NoSuchKey with s3:ListBucket on
+# the key, 403 AccessDenied without it (the worker's ListBucket is limited to its prefixes by a
+# condition a GetObject does not satisfy), so a redelivered message meets 403.
+MISSING_SOURCE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")
+
+
 def process(s3, bucket, key, cfg):
-    """Default job: move uploads/<rest> to processed/<rest>. Idempotent."""
+    """Default job: move uploads/<rest> to processed/<rest>. Idempotent: a message redelivered
+    after a successful move finds the destination in place and succeeds without work."""
     dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
     try:
         s3.copy_object(Bucket=bucket, Key=dest,
                        CopySource={"Bucket": bucket, "Key": key})
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+        if e.response.get("Error", {}).get("Code") not in MISSING_SOURCE:
             raise
-        s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
+        try:
+            s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
+        except ClientError:
+            raise e from None  # not moved either: the original error stands
         return
     s3.delete_object(Bucket=bucket, Key=key)
 

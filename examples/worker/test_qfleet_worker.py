@@ -394,3 +394,40 @@ def test_stop_during_long_poll_releases_received_message(aws, capsys, monkeypatc
     assert outcomes(capsys) == ["released"]
     time.sleep(0.01)
     assert counts(aws) == (1, 0)
+
+
+class DeniedSource:
+    """S3 as the worker's role sees it without s3:ListBucket on the key: a missing source object
+    is 403 AccessDenied, not 404 (AWS's documented answer); everything else is the real client."""
+
+    def __init__(self, s3):
+        self.s3 = s3
+
+    def copy_object(self, **kw):
+        src = kw["CopySource"]
+        try:
+            self.s3.head_object(Bucket=src["Bucket"], Key=src["Key"])
+        except qw.ClientError:
+            raise qw.ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "CopyObject")
+        return self.s3.copy_object(**kw)
+
+    def __getattr__(self, name):
+        return getattr(self.s3, name)
+
+
+def test_redelivery_after_a_move_succeeds_although_s3_answers_403(aws, capsys):
+    put(aws, "uploads/r.txt")
+    cfg = qw.Config({"QFLEET_QUEUE_URL": aws.q, "AWS_REGION": REGION})
+    s3 = DeniedSource(aws.s3)
+    qw.process(s3, BUCKET, "uploads/r.txt", cfg)
+    assert keys(aws) == ["processed/r.txt"]
+    # The same message again (its delete was lost): the source is gone, S3 says 403.
+    qw.process(s3, BUCKET, "uploads/r.txt", cfg)
+    assert keys(aws) == ["processed/r.txt"]
+
+
+def test_a_source_missing_and_never_moved_is_still_an_error(aws):
+    cfg = qw.Config({"QFLEET_QUEUE_URL": aws.q, "AWS_REGION": REGION})
+    with pytest.raises(qw.ClientError) as e:
+        qw.process(DeniedSource(aws.s3), BUCKET, "uploads/never.txt", cfg)
+    assert e.value.response["Error"]["Code"] == "AccessDenied"

@@ -21,6 +21,8 @@ pub enum Kind {
     Unreachable,
     /// The answer was not a well-formed AWS answer (cut off, HTML, empty, unparsable).
     Malformed,
+    /// SQS refused a queue name deleted less than 60 seconds ago (QueueDeletedRecently).
+    QueueNameCoolingDown,
     /// Any other error AWS reported.
     Service,
 }

@@ -54,7 +54,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
         force: args.force,
         rediscover_network: args.rediscover_network,
         can_prompt,
-        polling: Default::default(),
+        ..Default::default()
     };
     let outcomes = run(&args.envs, g, out, Mode::Deploy, opts)?;
     Ok(summarize(out, Mode::Deploy, &outcomes, false))

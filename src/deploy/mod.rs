@@ -30,7 +30,7 @@ pub enum Mode {
     Plan,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Execute without asking (required without a terminal).
     pub yes: bool,
@@ -43,6 +43,22 @@ pub struct Options {
     /// Questions may be asked on this terminal.
     pub can_prompt: bool,
     pub polling: Polling,
+    /// How long SQS keeps a deleted queue's name (60 s); shorter only in tests.
+    pub queue_name_cooldown: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            yes: false,
+            allow_replacement: false,
+            force: false,
+            rediscover_network: false,
+            can_prompt: false,
+            polling: Polling::default(),
+            queue_name_cooldown: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 /// What happened to one stack.

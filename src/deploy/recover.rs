@@ -21,28 +21,6 @@ pub async fn abandon_review_stack(cfn: &Client, name: &str, service_role: Option
     }
 }
 
-async fn wait(
-    cfn: &Client,
-    name: &str,
-    opts: &Options,
-    reporter: &Reporter,
-    spinner: &Spinner,
-) -> Result<stack_wait::Finished> {
-    let since = stack_events::newest_event_id(cfn, name).await?;
-    stack_wait::until_settled(
-        cfn,
-        name,
-        since,
-        opts.polling,
-        |e| {
-            reporter.resource_event(e);
-            spinner.set(format!("{} {}", e.logical_id, e.status.as_str()));
-        },
-        |s| spinner.set(s.status.as_str()),
-    )
-    .await
-}
-
 /// A stack an interrupted first deploy left in REVIEW_IN_PROGRESS holds no resources, only
 /// change sets. When they are all qfleet's, the stack is deleted (and created afresh by the
 /// caller); a change set of anyone else's means someone is reviewing it: left alone.
@@ -113,7 +91,11 @@ pub async fn settle(
                     "waiting",
                     serde_json::json!({ "stack": name, "status": st }),
                 );
-                state = wait(cfn, name, opts, reporter, spinner).await?.state;
+                let since = stack_events::newest_event_id(cfn, name).await?;
+                state = reporter
+                    .follow(cfn, name, since, opts.polling, spinner)
+                    .await?
+                    .state;
             }
             StackStatus::ReviewInProgress => {
                 recover_review_stack(cfn, env, name, mode, opts, reporter).await?;
@@ -143,15 +125,9 @@ pub async fn settle(
                 }
                 let since = stack_events::newest_event_id(cfn, name).await?;
                 stacks::delete(cfn, name, &[], role).await?;
-                let finished = stack_wait::until_settled(
-                    cfn,
-                    name,
-                    since,
-                    opts.polling,
-                    |e| reporter.resource_event(e),
-                    |_| {},
-                )
-                .await?;
+                let finished = reporter
+                    .follow(cfn, name, since, opts.polling, spinner)
+                    .await?;
                 if let Some(s) = &finished.state
                     && s.status == StackStatus::DeleteFailed
                 {
@@ -174,15 +150,9 @@ pub async fn settle(
                 ));
                 let since = stack_events::newest_event_id(cfn, name).await?;
                 stacks::continue_update_rollback(cfn, name, role).await?;
-                let finished = stack_wait::until_settled(
-                    cfn,
-                    name,
-                    since,
-                    opts.polling,
-                    |e| reporter.resource_event(e),
-                    |_| {},
-                )
-                .await?;
+                let finished = reporter
+                    .follow(cfn, name, since, opts.polling, spinner)
+                    .await?;
                 if finished
                     .state
                     .as_ref()

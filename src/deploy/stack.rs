@@ -5,16 +5,66 @@ use super::desired::DesiredStack;
 use super::inflight::InFlight;
 use super::{Action, Mode, Options, StackOutcome, recover};
 use crate::aws::changesets::{self, Change, ChangeSet};
+use crate::aws::error::{AwsError, Kind};
+use crate::aws::stack_events;
+use crate::aws::stack_events::ResourceEvent;
 use crate::aws::stacks::{self, StackState};
-use crate::aws::{stack_events, stack_wait};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::progress::{Reporter, Spinner};
 use aws_sdk_cloudformation::Client;
 use std::time::Instant;
 
+/// One stack; a create that failed only because SQS still holds a deleted queue's name (a
+/// teardown moments ago) is waited out and tried once more: the failed stack is deleted (it
+/// holds nothing) and created again with the change the user already confirmed.
 #[allow(clippy::too_many_arguments)]
 pub async fn one_stack(
+    cfn: &Client,
+    env: &Environment,
+    desired: &DesiredStack,
+    state: Option<StackState>,
+    mode: Mode,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+) -> Result<StackOutcome> {
+    match attempt(cfn, env, desired, state, mode, opts, reporter, inflight).await {
+        Err(Error::Aws(e)) if e.kind == Kind::QueueNameCoolingDown => {
+            let name = &desired.name;
+            reporter.line(format!(
+                "{name}: SQS keeps a deleted queue's name for 60 seconds (QueueDeletedRecently); waiting {} s, then creating the stack again",
+                opts.queue_name_cooldown.as_secs()
+            ));
+            reporter.event(
+                "waiting",
+                serde_json::json!({ "stack": name, "reason": "QueueDeletedRecently" }),
+            );
+            tokio::time::sleep(opts.queue_name_cooldown).await;
+            let state = stacks::describe(cfn, name).await?;
+            let again = Options {
+                yes: true,
+                ..opts.clone()
+            };
+            attempt(cfn, env, desired, state, mode, &again, reporter, inflight).await
+        }
+        other => other,
+    }
+}
+
+/// Whether a failed create's events say SQS refused a recently deleted queue name.
+fn queue_name_cooling_down(events: &[ResourceEvent]) -> bool {
+    events.iter().any(|e| {
+        e.is_failure()
+            && e.reason.as_deref().is_some_and(|r| {
+                r.contains("QueueDeletedRecently")
+                    || r.contains("wait 60 seconds after deleting a queue")
+            })
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn attempt(
     cfn: &Client,
     env: &Environment,
     desired: &DesiredStack,
@@ -219,18 +269,9 @@ async fn preview_and_apply(
     reporter.ledger.start(&env.name, &super::ledger_step(name));
     spinner.set(if creating { "creating" } else { "updating" });
     changesets::execute(cfn, cs).await?;
-    let finished = stack_wait::until_settled(
-        cfn,
-        name,
-        since,
-        opts.polling,
-        |e| {
-            reporter.resource_event(e);
-            spinner.set(format!("{} {}", e.logical_id, e.status.as_str()));
-        },
-        |s| spinner.set(s.status.as_str()),
-    )
-    .await?;
+    let finished = reporter
+        .follow(cfn, name, since, opts.polling, spinner)
+        .await?;
     let final_state = finished
         .state
         .ok_or_else(|| Error::aws(format!("{name} disappeared while it was being deployed")))?;
@@ -248,10 +289,14 @@ async fn preview_and_apply(
                 final_state.status_reason.as_deref().unwrap_or("none given")
             ),
         };
-        return Err(Error::aws(format!(
+        let msg = format!(
             "deploying {name} failed: {} ({cause})",
             final_state.status.as_str()
-        )));
+        );
+        if creating && queue_name_cooling_down(&finished.events) {
+            return Err(AwsError::with_kind(msg, Kind::QueueNameCoolingDown).into());
+        }
+        return Err(Error::aws(msg));
     }
     if final_state.termination_protection != desired.termination_protection {
         stacks::set_termination_protection(cfn, name, desired.termination_protection).await?;

@@ -250,6 +250,7 @@ fn opts(yes: bool) -> Options {
             first: Duration::from_millis(1),
             max: Duration::from_millis(2),
         },
+        queue_name_cooldown: Duration::from_millis(1),
         ..Default::default()
     }
 }
@@ -824,4 +825,72 @@ async fn mocked_a_review_stack_with_someone_elses_change_set_is_left_alone() {
         "{o:?}"
     );
     assert_eq!(del.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn mocked_a_queue_name_deleted_moments_ago_is_waited_out_and_the_create_retried() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let gone = || {
+        DescribeStacksError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("Stack with id qfleet-mk-data does not exist")
+                .build(),
+        )
+    };
+    let (failed, failed2, created) = (
+        stack(&d, StackStatus::RollbackComplete, true, false),
+        stack(&d, StackStatus::RollbackComplete, true, false),
+        stack(&d, StackStatus::CreateComplete, true, false),
+    );
+    let rd = mock!(Cfn::describe_stacks)
+        .match_requests(|r| r.stack_name() == Some(DATA))
+        .sequence()
+        .error(gone)
+        .output(move || failed.clone())
+        .output(move || failed2.clone())
+        .error(gone)
+        .output(move || created.clone())
+        .repeatedly()
+        .build();
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    // SQS's answer to CreateQueue within 60 s of deleting a queue of the same name, as
+    // CloudFormation reports it on the resource.
+    let ev = events(
+        DATA,
+        vec![(
+            "Queue",
+            "AWS::SQS::Queue",
+            ResourceStatus::CreateFailed,
+            Some(
+                "Resource handler returned message: \"You must wait 60 seconds after deleting a queue before you can create another with the same name. (Service: Sqs, Status Code: 400) (HandlerErrorCode: AlreadyExists)\"",
+            ),
+        )],
+    );
+    let (cc, cs, ex) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Add", "Queue", "AWS::SQS::Queue", None)],
+        ),
+        execute(),
+    );
+    let del = mock!(Cfn::delete_stack)
+        .match_requests(|r| r.stack_name() == Some(DATA))
+        .then_output(|| DeleteStackOutput::builder().build());
+    let c = clients(&[&rd, &rf, &ev, &cc, &cs, &ex, &del]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(action(&o, DATA), Action::Created);
+    assert_eq!(del.num_calls(), 1, "the failed, empty stack is deleted");
+    assert_eq!(
+        (cc.num_calls(), ex.num_calls()),
+        (2, 2),
+        "created once more"
+    );
 }

@@ -113,6 +113,30 @@ impl Reporter {
         }
     }
 
+    /// Waits for the stack operation that started after event `since`, printing each resource
+    /// event and keeping the stack's spinner current.
+    pub async fn follow(
+        &self,
+        cfn: &aws_sdk_cloudformation::Client,
+        stack: &str,
+        since: Option<String>,
+        polling: crate::aws::poll::Polling,
+        spinner: &Spinner,
+    ) -> crate::error::Result<crate::aws::stack_wait::Finished> {
+        crate::aws::stack_wait::until_settled(
+            cfn,
+            stack,
+            since,
+            polling,
+            |e| {
+                self.resource_event(e);
+                spinner.set(format!("{} {}", e.logical_id, e.status.as_str()));
+            },
+            |s| spinner.set(s.status.as_str()),
+        )
+        .await
+    }
+
     /// Asks a yes/no question on the terminal: `Ok(true)` only for yes. Ctrl-C while it waits
     /// for the answer is `Err(Interrupted)` at once, not after the next Enter: the answer is read
     /// on a thread of its own while this waits for it or for the signal. The spinners are hidden

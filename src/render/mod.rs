@@ -94,6 +94,8 @@ struct Workers<'a> {
     spec: &'a crate::config::schema::WorkersSpec,
     ami_is_parameter: bool,
     lifecycle_heartbeat: u64,
+    /// A rolling update keeps this many in service; AWS requires it below MaxSize.
+    min_in_service: i64,
 }
 
 #[derive(Serialize)]
@@ -145,6 +147,8 @@ fn context(env: &Environment) -> Context<'_> {
             ami_is_parameter: spec.workers.ami.starts_with('/'),
             // The terminating hook waits as long as a worker may hold a message.
             lifecycle_heartbeat: spec.queue.visibility_timeout.0.clamp(30, 7_200),
+            // Validation keeps 0 <= min <= max.
+            min_in_service: spec.workers.min.min(spec.workers.max - 1).max(0),
         },
         scaling: Scaling {
             target: env.backlog_target(),

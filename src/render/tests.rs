@@ -186,9 +186,17 @@ fn the_worker_policy_is_scoped_to_this_environment() {
     let (_, fleet) = rendered(&load("stacks/lab.yaml"));
     let doc = &resource(&fleet, "WorkerPolicy")["PolicyDocument"]["Statement"];
     let text = serde_yaml_ng::to_string(doc).unwrap();
-    assert!(
-        !text.contains("Resource: '*'") && !text.contains("\"*\""),
-        "no wildcard resource: {text}"
+    // The one "*": DescribeAutoScalingInstances, which supports no resource-level permission.
+    let wildcards: Vec<&Value> = doc
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|st| st["Resource"].as_str() == Some("*"))
+        .collect();
+    assert_eq!(wildcards.len(), 1, "{text}");
+    assert_eq!(
+        wildcards[0]["Action"].as_str(),
+        Some("autoscaling:DescribeAutoScalingInstances")
     );
     assert!(text.contains("qfleet-lab-jobs"));
     assert!(text.contains("lab-uploads-${AWS::AccountId}-${AWS::Region}/uploads/*"));
@@ -202,6 +210,20 @@ fn the_worker_policy_is_scoped_to_this_environment() {
         assert!(text.contains(action), "{action}");
     }
     assert!(!text.contains("sqs:SendMessage") && !text.contains("sqs:*") && !text.contains("s3:*"));
+}
+
+#[test]
+fn a_rolling_update_keeps_fewer_in_service_than_the_maximum() {
+    for (min, max, want) in [(2, 2, 1), (1, 1, 0), (1, 4, 1), (3, 5, 3)] {
+        let env = from_str(&format!(
+            "region: eu-west-1\nworkers:\n  min: {min}\n  max: {max}\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n"
+        ));
+        let (_, fleet) = rendered(&env);
+        let group = &fleet["Resources"]["WorkerGroup"];
+        let in_service =
+            &group["UpdatePolicy"]["AutoScalingRollingUpdate"]["MinInstancesInService"];
+        assert_eq!(in_service.as_u64(), Some(want), "min {min}, max {max}");
+    }
 }
 
 #[test]

@@ -3,9 +3,9 @@
 
 use super::{Options, TeardownOutcome};
 use crate::aws::snapshot::StackSnapshot;
+use crate::aws::stack_events;
 use crate::aws::stacks::{self, StackResource};
 use crate::aws::{Clients, Fact};
-use crate::aws::{stack_events, stack_wait};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::progress::Reporter;
@@ -76,18 +76,9 @@ pub async fn stack(
             "stack",
             serde_json::json!({ "stack": name, "action": "deleting" }),
         );
-        let finished = stack_wait::until_settled(
-            cfn,
-            name,
-            since,
-            opts.polling,
-            |e| {
-                reporter.resource_event(e);
-                spinner.set(format!("{} {}", e.logical_id, e.status.as_str()));
-            },
-            |s| spinner.set(s.status.as_str()),
-        )
-        .await?;
+        let finished = reporter
+            .follow(cfn, name, since, opts.polling, &spinner)
+            .await?;
         let Some(state) = finished.state else {
             reporter.line(format!("{name}: DELETE_COMPLETE"));
             for e in finished.events.iter().filter(|e| e.is_delete_skipped()) {
