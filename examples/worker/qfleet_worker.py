@@ -39,6 +39,8 @@ class Config:
         self.grace = float(g("QFLEET_STOP_GRACE", "20"))
         self.backoff = int(g("QFLEET_RETRY_BACKOFF", "10"))
         self.lc_interval = float(g("QFLEET_LIFECYCLE_INTERVAL", "30"))
+        self.signal_stack = g("QFLEET_SIGNAL_STACK")
+        self.signal_resource = g("QFLEET_SIGNAL_RESOURCE")
 
 
 def parse_body(body):
@@ -142,8 +144,9 @@ class Heartbeat(threading.Thread):
 
 class Worker:
     def __init__(self, cfg, sqs=None, s3=None, asg=None, protector=None,
-                 instance_id=None, job=None):
+                 instance_id=None, job=None, cfn=None):
         self.cfg = cfg
+        self.cfn, self.signalled = cfn, False
         self.sqs = sqs or boto3.client("sqs", region_name=cfg.region)
         self.s3 = s3 or boto3.client("s3", region_name=cfg.region)
         self.url = cfg.queue_url or self.sqs.get_queue_url(
@@ -183,6 +186,19 @@ class Worker:
         if "Terminating:Wait" in states:
             self.lc_pending = True
             self.stop.set()
+
+    def signal_ready(self):
+        """Once the worker has reached the queue: tell CloudFormation this instance is up (a
+        deploy waits for it, so a broken bootstrap fails the deploy instead of hiding)."""
+        c, self.signalled = self.cfg, True
+        if not (c.signal_stack and c.signal_resource and self.iid):
+            return
+        try:
+            self.cfn = self.cfn or boto3.client("cloudformation", region_name=c.region)
+            self.cfn.signal_resource(StackName=c.signal_stack, LogicalResourceId=c.signal_resource,
+                                     UniqueId=self.iid, Status="SUCCESS")
+        except Exception as e:
+            err("signal-resource", e)
 
     def complete_lifecycle(self):
         try:
@@ -288,6 +304,8 @@ class Worker:
                     VisibilityTimeout=self.cfg.visibility,
                     AttributeNames=["ApproximateReceiveCount"],
                 ).get("Messages", [])
+                if not self.signalled:
+                    self.signal_ready()
             except Exception as e:
                 err("receive", e)
                 if once:

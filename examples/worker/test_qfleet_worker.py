@@ -431,3 +431,31 @@ def test_a_source_missing_and_never_moved_is_still_an_error(aws):
     with pytest.raises(qw.ClientError) as e:
         qw.process(DeniedSource(aws.s3), BUCKET, "uploads/never.txt", cfg)
     assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def signal_resource(self, **kw):
+        self.calls.append(kw)
+
+
+def test_the_instance_signals_once_after_it_reached_the_queue(aws, capsys):
+    cfn = Recorder()
+    w = worker(aws, instance_id="i-0abc", cfn=cfn, asg=None, protector=qw.Protector(None, "", None),
+               env={"QFLEET_SIGNAL_STACK": "qfleet-lab-fleet", "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
+    assert cfn.calls == [], "no signal before the queue answered"
+    w.run(once=True)
+    w.run(once=True)
+    assert cfn.calls == [{"StackName": "qfleet-lab-fleet", "LogicalResourceId": "WorkerGroup",
+                          "UniqueId": "i-0abc", "Status": "SUCCESS"}]
+
+
+def test_no_signal_when_the_queue_cannot_be_reached(aws, capsys):
+    cfn = Recorder()
+    w = worker(aws, instance_id="i-0abc", cfn=cfn, asg=None, protector=qw.Protector(None, "", None),
+               env={"QFLEET_SIGNAL_STACK": "qfleet-lab-fleet", "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
+    w.url = aws.q + "-missing"
+    w.run(once=True)
+    assert cfn.calls == []

@@ -52,6 +52,23 @@ pub async fn one_stack(
     }
 }
 
+/// Whether the group failed because its instances never reported in (CreationPolicy or
+/// WaitOnResourceSignals timed out).
+fn workers_never_signalled(events: &[ResourceEvent]) -> bool {
+    events.iter().any(|e| {
+        e.is_failure()
+            && e.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("SUCCESS signal") || r.contains("resource signal"))
+    })
+}
+
+const WORKERS_DID_NOT_SIGNAL: &str = ". The workers never reported that they reached the queue: \
+look at an instance's /var/log/qfleet-bootstrap.log and `journalctl -u qfleet-worker` (Session \
+Manager, or the EC2 console's system log). Usual causes: no route to the package repositories \
+or to SQS (private subnets need a NAT gateway or VPC endpoints; the default VPC needs \
+workers.public_ip), or a workers.user_data script that failed";
+
 /// Whether a failed create's events say SQS refused a recently deleted queue name.
 fn queue_name_cooling_down(events: &[ResourceEvent]) -> bool {
     events.iter().any(|e| {
@@ -289,10 +306,13 @@ async fn preview_and_apply(
                 final_state.status_reason.as_deref().unwrap_or("none given")
             ),
         };
-        let msg = format!(
+        let mut msg = format!(
             "deploying {name} failed: {} ({cause})",
             final_state.status.as_str()
         );
+        if workers_never_signalled(&finished.events) {
+            msg.push_str(WORKERS_DID_NOT_SIGNAL);
+        }
         if creating && queue_name_cooling_down(&finished.events) {
             return Err(AwsError::with_kind(msg, Kind::QueueNameCoolingDown).into());
         }

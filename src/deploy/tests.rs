@@ -894,3 +894,53 @@ async fn mocked_a_queue_name_deleted_moments_ago_is_waited_out_and_the_create_re
         "created once more"
     );
 }
+
+#[tokio::test]
+async fn mocked_workers_that_never_signal_fail_the_deploy_with_what_to_look_at() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::CreateComplete, true, false)],
+    );
+    let rf = missing_then(
+        FLEET,
+        vec![stack(&f, StackStatus::RollbackComplete, true, false)],
+    );
+    // CloudFormation's answer when the CreationPolicy's signals do not come.
+    let ev = events(
+        FLEET,
+        vec![(
+            "WorkerGroup",
+            "AWS::AutoScaling::AutoScalingGroup",
+            ResourceStatus::CreateFailed,
+            Some(
+                "Received 0 SUCCESS signal(s) out of 1.  Unable to satisfy 100% MinSuccessfulInstancesPercent requirement",
+            ),
+        )],
+    );
+    let (cc, cs, ex) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![(
+                "Add",
+                "WorkerGroup",
+                "AWS::AutoScaling::AutoScalingGroup",
+                None,
+            )],
+        ),
+        execute(),
+    );
+    let c = clients(&[&rd, &rf, &ev, &cc, &cs, &ex]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    let err = o.error.unwrap();
+    assert!(err.contains("Received 0 SUCCESS signal(s)"), "{err}");
+    assert!(
+        err.contains("never reported that they reached the queue")
+            && err.contains("qfleet-bootstrap.log"),
+        "{err}"
+    );
+}

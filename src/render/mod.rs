@@ -33,6 +33,9 @@ const TEMPLATES: &[(&str, &str)] = &[
 /// The reference worker installed by the default user data.
 pub const REFERENCE_WORKER: &str = include_str!("../../examples/worker/qfleet_worker.py");
 
+/// The least time a new instance gets to signal that its worker is up (15 minutes).
+pub const SIGNAL_TIMEOUT: u64 = 900;
+
 /// EC2 accepts at most 16 KB of user data.
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
 
@@ -96,6 +99,8 @@ struct Workers<'a> {
     lifecycle_heartbeat: u64,
     /// A rolling update keeps this many in service; AWS requires it below MaxSize.
     min_in_service: i64,
+    /// How long a new instance has to signal that its worker reached the queue.
+    signal_timeout: u64,
 }
 
 #[derive(Serialize)]
@@ -149,6 +154,9 @@ fn context(env: &Environment) -> Context<'_> {
             lifecycle_heartbeat: spec.queue.visibility_timeout.0.clamp(30, 7_200),
             // Validation keeps 0 <= min <= max.
             min_in_service: spec.workers.min.min(spec.workers.max - 1).max(0),
+            // Booting, installing Python and boto3 and reaching the queue takes minutes; a
+            // custom script may take longer than the warmup, never less.
+            signal_timeout: spec.workers.instance_warmup.0.max(SIGNAL_TIMEOUT),
         },
         scaling: Scaling {
             target: env.backlog_target(),

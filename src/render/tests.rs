@@ -227,6 +227,35 @@ fn a_rolling_update_keeps_fewer_in_service_than_the_maximum() {
 }
 
 #[test]
+fn deploys_wait_for_the_workers_to_signal_that_they_reached_the_queue() {
+    let (_, fleet) = rendered(&load("stacks/lab.yaml"));
+    let group = &fleet["Resources"]["WorkerGroup"];
+    let signal = &group["CreationPolicy"]["ResourceSignal"];
+    assert_eq!(signal["Count"].as_u64(), Some(1), "lab: workers.min is 1");
+    assert_eq!(signal["Timeout"].as_str(), Some("PT900S"));
+    let rolling = &group["UpdatePolicy"]["AutoScalingRollingUpdate"];
+    assert_eq!(rolling["WaitOnResourceSignals"].as_bool(), Some(true));
+    assert_eq!(rolling["PauseTime"].as_str(), Some("PT900S"));
+    let policy =
+        serde_yaml_ng::to_string(&resource(&fleet, "WorkerPolicy")["PolicyDocument"]).unwrap();
+    assert!(
+        policy.contains("cloudformation:SignalResource")
+            && policy.contains(":stack/${AWS::StackName}/*"),
+        "signals only its own stack: {policy}"
+    );
+    // Without a first instance there is nothing to wait for.
+    let zero = from_str(
+        "region: eu-west-1\nworkers:\n  min: 0\n  max: 3\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\nscaling:\n  scale_from_zero: true\n",
+    );
+    let (_, fleet) = rendered(&zero);
+    assert!(
+        fleet["Resources"]["WorkerGroup"]
+            .get("CreationPolicy")
+            .is_none()
+    );
+}
+
+#[test]
 fn the_data_stack_wires_bucket_topic_and_queues() {
     let (data, _) = rendered(&load("stacks/prod.yaml"));
     let bucket = resource(&data, "Bucket");

@@ -24,6 +24,7 @@ fn user_data(stack_file: &str) -> String {
         .replace("${AWS::Region}", "eu-west-1")
         .replace("${AWS::AccountId}", "123456789012")
         .replace("${AWS::URLSuffix}", "amazonaws.com")
+        .replace("${AWS::StackName}", "qfleet-lab-fleet")
         .replace("${!", "${")
 }
 
@@ -135,4 +136,10 @@ fn a_custom_user_data_script_runs_after_the_configuration_is_written() {
         !ud.contains("qfleet_worker.py"),
         "the custom script replaces the reference worker"
     );
+    // Only a script that succeeded tells CloudFormation the instance is up (set -e stops the
+    // bootstrap before the signal otherwise).
+    let signal_at = ud.find("aws cloudformation signal-resource").unwrap();
+    assert!(signal_at > ud.rfind("/etc/qfleet/user-data.sh").unwrap());
+    assert!(ud.contains("set -euo pipefail"));
+    assert!(ud.contains("--logical-resource-id WorkerGroup") && ud.contains("--status SUCCESS"));
 }
