@@ -184,6 +184,7 @@ class Lab:
         self.cfn = boto3.client("cloudformation", **kw)
         self.sqs = boto3.client("sqs", **kw)
         self.s3 = boto3.client("s3", **kw)
+        self.iam = boto3.client("iam", **dict(kw, region_name="us-east-1"))
         self.env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                         AWS_REGION="eu-west-1", AWS_DEFAULT_REGION="eu-west-1", CI="true")
         self.env.pop("AWS_PROFILE", None)
@@ -226,6 +227,25 @@ class Lab:
             self.sqs.send_message(QueueUrl=q, MessageBody=f"job {i}")
         self.sqs.send_message(QueueUrl=self.dlq_url(env), MessageBody="poison")
         self.s3.put_object(Bucket=self.bucket(env), Key="uploads/a.txt", Body=b"hello")
+
+    def detach_role_policies(self, env):
+        """moto gap: its CloudFormation cannot delete a role with managed policies attached (AWS
+        detaches them itself); done behind qfleet's back before a fleet stack is deleted."""
+        for page in self.iam.get_paginator("list_roles").paginate():
+            for role in page["Roles"]:
+                if role["RoleName"].startswith(f"qfleet-{env}-fleet"):
+                    for pol in self.iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
+                        self.iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=pol["PolicyArn"])
+
+    def stacks_gone(self, env):
+        for role in ("data", "fleet"):
+            try:
+                s = self.cfn.describe_stacks(StackName=f"qfleet-{env}-{role}")["Stacks"][0]
+            except Exception:
+                continue
+            if s["StackStatus"] != "DELETE_COMPLETE":
+                return f"qfleet-{env}-{role} {s['StackStatus']}"
+        return None
 
     def dlq_url(self, env):
         for r in self.cfn.list_stack_resources(StackName=f"qfleet-{env}-data")["StackResourceSummaries"]:
@@ -320,6 +340,27 @@ def kill_scenarios(lab, proxy_url, faults, points, sig, rows):
                         "" if ok else (problem or err2.strip()[-80:])))
 
 
+def teardown_kill_scenarios(lab, proxy_url, faults, points, sig, rows):
+    """Signal qfleet at the Nth request of a teardown (with the flags for the environment's data);
+    a plain rerun must finish it."""
+    flags = ["--yes", "--purge-bucket", "--discard-messages"]
+    for n in points:
+        env = lab.name("kt")
+        path = lab.stack_file(env)
+        lab.deploy(path)
+        lab.seed(env)
+        lab.detach_role_policies(env)
+        faults.reset(kill_at=n, sig=sig)
+        code, wall, out, err = lab.qfleet_run(["teardown", path] + flags, proxy_url, faults)
+        faults.reset()
+        code2, wall2, out2, err2 = lab.qfleet_run(["teardown", path] + flags)
+        problem = lab.stacks_gone(env)
+        ok = code2 == 0 and problem is None and code != "hang" and "panicked" not in err + err2
+        rows.append(Row(f"teardown (both flags), {signal.Signals(sig).name} at request {n}, then rerun", 1, int(ok),
+                        f"{code}->{code2}", wall + wall2, 0, 0,
+                        "" if ok else (problem or err2.strip()[-80:])))
+
+
 def throttle_scenario(lab, proxy_url, faults, copies, fraction, rows):
     """A fraction of CloudFormation calls throttled during a deploy of `copies` environments."""
     for frac in (0.0, fraction):
@@ -374,12 +415,16 @@ def main():
             teardown_scenarios(lab, proxy_url, faults, plan, rows)
             kill_scenarios(lab, proxy_url, faults, [4, 9], signal.SIGKILL, rows)
             kill_scenarios(lab, proxy_url, faults, [6], signal.SIGINT, rows)
+            teardown_kill_scenarios(lab, proxy_url, faults, [8], signal.SIGKILL, rows)
+            teardown_kill_scenarios(lab, proxy_url, faults, [12], signal.SIGINT, rows)
             throttle_scenario(lab, proxy_url, faults, 3, 0.3, rows)
         else:
             plan = [(op, f, n) for op in TEARDOWN_READS for f in FAULTS for n in (1, 2)]
             teardown_scenarios(lab, proxy_url, faults, plan, rows)
             kill_scenarios(lab, proxy_url, faults, range(2, 42, 4), signal.SIGKILL, rows)
             kill_scenarios(lab, proxy_url, faults, range(3, 43, 4), signal.SIGINT, rows)
+            teardown_kill_scenarios(lab, proxy_url, faults, range(2, 26, 5), signal.SIGKILL, rows)
+            teardown_kill_scenarios(lab, proxy_url, faults, range(4, 28, 5), signal.SIGINT, rows)
             throttle_scenario(lab, proxy_url, faults, 10, 0.3, rows)
     finally:
         server.shutdown()
