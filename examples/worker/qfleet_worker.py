@@ -101,23 +101,6 @@ def imds_instance_id(timeout=1.0):
         return None
 
 
-class Protector:
-    """Scale-in protection for this instance; a no-op without ASG name/instance id."""
-
-    def __init__(self, asg, group, instance_id):
-        self.asg, self.group, self.iid = asg, group, instance_id
-
-    def set(self, on):
-        if not (self.asg and self.group and self.iid):
-            return
-        try:
-            self.asg.set_instance_protection(
-                InstanceIds=[self.iid], AutoScalingGroupName=self.group,
-                ProtectedFromScaleIn=on)
-        except Exception as e:
-            err("protection", e)
-
-
 class Heartbeat(threading.Thread):
     """Extends the message's visibility every vis/2 seconds until stopped."""
 
@@ -143,8 +126,7 @@ class Heartbeat(threading.Thread):
 
 
 class Worker:
-    def __init__(self, cfg, sqs=None, s3=None, asg=None, protector=None,
-                 instance_id=None, job=None, cfn=None):
+    def __init__(self, cfg, sqs=None, s3=None, asg=None, instance_id=None, job=None, cfn=None):
         self.cfg = cfg
         self.cfn, self.signalled = cfn, False
         self.sqs = sqs or boto3.client("sqs", region_name=cfg.region)
@@ -161,7 +143,6 @@ class Worker:
         if asg is None and cfg.asg_name and self.iid:
             asg = boto3.client("autoscaling", region_name=cfg.region)
         self.asg = asg
-        self.protector = protector or Protector(asg, cfg.asg_name, self.iid)
         self.job = job
         self.stop = threading.Event()
         self.lc_pending = False
@@ -244,7 +225,9 @@ class Worker:
             except BaseException as e:  # noqa: B036 - reported as failed
                 res["e"] = e
 
-        self.protector.set(True)
+        # No scale-in protection: an instance chosen for termination drains through the
+        # lifecycle hook (bounded by its heartbeat timeout), so nothing can stall a teardown or
+        # a rolling update; a job cut short is redelivered after the visibility timeout.
         hb = Heartbeat(self.sqs, self.url, rh, self.cfg.visibility)
         hb.start()
         t = threading.Thread(target=run, daemon=True)
@@ -282,7 +265,6 @@ class Worker:
             except Exception as e:
                 outcome = "failed"
                 extra += " error=" + json.dumps("delete: " + repr(e))
-        self.protector.set(False)
         self.log(m, outcome, keys, rc, t0, extra)
         return outcome
 

@@ -225,43 +225,31 @@ def test_quick_job_sends_no_heartbeat(aws, capsys):
     assert changes == []
 
 
-def test_instance_protection_on_during_job_then_off(aws, capsys, monkeypatch):
-    class FakeProtector:
-        def __init__(self):
-            self.calls = []
+class RecordingASG:
+    """Auto Scaling as the worker calls it (an instance InService); records every call."""
 
-        def set(self, on):
-            self.calls.append(on)
+    def __init__(self):
+        self.calls = []
 
-    fp = FakeProtector()
-    during = []
-    real = qw.process
-    monkeypatch.setattr(qw, "process",
-                        lambda *a: (during.append(list(fp.calls)), real(*a)))
+    def describe_auto_scaling_instances(self, **kw):
+        self.calls.append(("describe", kw))
+        return {"AutoScalingInstances": [{"LifecycleState": "InService"}]}
+
+    def __getattr__(self, name):
+        def record(**kw):
+            self.calls.append((name, kw))
+        return record
+
+
+def test_the_worker_never_protects_its_instance_so_termination_cannot_stall(aws, capsys):
+    asg = RecordingASG()
     put(aws, "uploads/p.txt")
     send(aws, s3_event("uploads/p.txt"))
-    worker(aws, protector=fp).run(once=True)
-    assert during == [[True]]
-    assert fp.calls == [True, False]
-
-
-def test_protector_calls_autoscaling_only_when_known():
-    class FakeASG:
-        def __init__(self):
-            self.calls = []
-
-        def set_instance_protection(self, **kw):
-            self.calls.append(kw)
-
-    a = FakeASG()
-    qw.Protector(a, "grp", "i-0abc").set(True)
-    qw.Protector(a, "grp", "i-0abc").set(False)
-    qw.Protector(a, "grp", None).set(True)  # not on EC2: no call
-    qw.Protector(a, "", "i-0abc").set(True)  # no ASG configured: no call
-    assert a.calls == [
-        {"InstanceIds": ["i-0abc"], "AutoScalingGroupName": "grp", "ProtectedFromScaleIn": True},
-        {"InstanceIds": ["i-0abc"], "AutoScalingGroupName": "grp", "ProtectedFromScaleIn": False},
-    ]
+    worker(aws, asg=asg, instance_id="i-0abc", env={
+        "QFLEET_ASG_NAME": "grp", "QFLEET_LIFECYCLE_HOOK": "drain",
+        "QFLEET_LIFECYCLE_INTERVAL": "0"}).run(once=True)
+    assert outcomes(capsys) == ["processed"]
+    assert [c for c, _ in asg.calls] == ["describe"], "only its lifecycle state is read"
 
 
 def test_sigterm_releases_unfinishable_message_and_exits(aws, capsys, monkeypatch):
@@ -325,9 +313,6 @@ def test_lifecycle_terminating_wait_stops_and_completes(aws, capsys, monkeypatch
         def complete_lifecycle_action(self, **kw):
             self.calls.append(("complete", kw))
 
-        def set_instance_protection(self, **kw):
-            self.calls.append(("protect", kw["ProtectedFromScaleIn"]))
-
     asg = FakeASG()
     real = qw.process
 
@@ -351,7 +336,7 @@ def test_lifecycle_terminating_wait_stops_and_completes(aws, capsys, monkeypatch
         safety.cancel()
     assert outcomes(capsys) == ["processed"]
     assert counts(aws) == (1, 0)
-    assert asg.calls == [("protect", True), ("protect", False), ("complete", {
+    assert asg.calls == [("complete", {
         "LifecycleHookName": "drain", "AutoScalingGroupName": "grp",
         "LifecycleActionResult": "CONTINUE", "InstanceId": "i-0abc"})]
 
@@ -443,7 +428,7 @@ class Recorder:
 
 def test_the_instance_signals_once_after_it_reached_the_queue(aws, capsys):
     cfn = Recorder()
-    w = worker(aws, instance_id="i-0abc", cfn=cfn, asg=None, protector=qw.Protector(None, "", None),
+    w = worker(aws, instance_id="i-0abc", cfn=cfn,
                env={"QFLEET_SIGNAL_STACK": "qfleet-lab-fleet", "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
     assert cfn.calls == [], "no signal before the queue answered"
     w.run(once=True)
@@ -454,7 +439,7 @@ def test_the_instance_signals_once_after_it_reached_the_queue(aws, capsys):
 
 def test_no_signal_when_the_queue_cannot_be_reached(aws, capsys):
     cfn = Recorder()
-    w = worker(aws, instance_id="i-0abc", cfn=cfn, asg=None, protector=qw.Protector(None, "", None),
+    w = worker(aws, instance_id="i-0abc", cfn=cfn,
                env={"QFLEET_SIGNAL_STACK": "qfleet-lab-fleet", "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
     w.url = aws.q + "-missing"
     w.run(once=True)

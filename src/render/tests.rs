@@ -210,6 +210,12 @@ fn the_worker_policy_is_scoped_to_this_environment() {
         assert!(text.contains(action), "{action}");
     }
     assert!(!text.contains("sqs:SendMessage") && !text.contains("sqs:*") && !text.contains("s3:*"));
+    // No scale-in protection (it would let a busy worker stall a teardown or a rolling update),
+    // and no lifecycle heartbeats the worker never sends.
+    assert!(
+        !text.contains("SetInstanceProtection") && !text.contains("RecordLifecycleActionHeartbeat"),
+        "{text}"
+    );
 }
 
 #[test]
