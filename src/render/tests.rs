@@ -295,7 +295,8 @@ fn the_data_stack_wires_bucket_topic_and_queues() {
     );
     assert_eq!(
         data["Resources"]["Bucket"]["DeletionPolicy"],
-        Value::from("Retain")
+        Value::from("RetainExceptOnCreate"),
+        "kept on teardown, removed when the first create fails"
     );
     assert!(
         bucket["LifecycleConfiguration"]["Rules"][0]

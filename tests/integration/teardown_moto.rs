@@ -171,7 +171,7 @@ async fn a_retained_bucket_survives_the_teardown_with_its_objects() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains(&format!(
-            "retained: bucket {bucket} (Bucket, DeletionPolicy Retain)"
+            "retained: bucket {bucket} (Bucket, DeletionPolicy RetainExceptOnCreate)"
         )),
         "{}",
         stdout(&o)
