@@ -126,9 +126,11 @@ pub fn render_text(s: &Status) -> String {
         sc.backlog_per_instance_metric
             .map(|b| format!("{b:.1}"))
             .unwrap_or_else(|| "no data yet".into()),
-        sc.target
-            .map(|t| format!("{t}"))
-            .unwrap_or_else(|| "none (no target-tracking policy found)".into()),
+        match (sc.target, s.unavailable.contains_key("scaling policies")) {
+            (Some(t), _) => format!("{t}"),
+            (None, true) => "unknown (the scaling policies could not be read)".into(),
+            (None, false) => "none (no target-tracking policy found)".into(),
+        },
         if sc
             .target
             .is_some_and(|t| (t - sc.configured_target).abs() > 1e-9)

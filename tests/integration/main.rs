@@ -13,6 +13,7 @@ mod common;
 mod deploy_moto;
 mod faults_moto;
 mod lint;
+mod localstack;
 mod status_drift_moto;
 mod teardown_moto;
 mod terminal_moto;

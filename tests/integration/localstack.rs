@@ -1,0 +1,151 @@
+//! The data stack's real wiring, against LocalStack (scripts/localstack): the bucket's own
+//! notification, the topic policy, the queue policy and the raw subscription carry an upload to
+//! the queue; outputs after change sets; status degrading per section where LocalStack has no
+//! Auto Scaling; teardown refusing, then deleting with the flags. moto skips every one of these
+//! resources, so this is where they are proven.
+
+use crate::common::*;
+use serde_json::Value;
+use std::process::Command;
+
+fn localstack_endpoint() -> String {
+    std::env::var("QFLEET_LOCALSTACK_ENDPOINT").unwrap_or_else(|_| {
+        panic!("QFLEET_LOCALSTACK_ENDPOINT is not set: run the tests with scripts/test, which starts LocalStack (scripts/localstack)")
+    })
+}
+
+fn qfleet_on_localstack() -> Command {
+    let mut c = qfleet();
+    c.env("AWS_ENDPOINT_URL", localstack_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "eu-west-1")
+        .env_remove("AWS_PROFILE")
+        .env("CI", "true");
+    c
+}
+
+async fn config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(localstack_endpoint())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// The S3 event keys in the messages the queue holds now (raw S3 events, not SNS envelopes).
+async fn event_keys(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for _ in 0..10 {
+        let r = sqs
+            .receive_message()
+            .queue_url(url)
+            .wait_time_seconds(1)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for m in r.messages() {
+            let body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            assert!(
+                body.get("Type").is_none(),
+                "raw delivery, not an SNS envelope: {body}"
+            );
+            let record = &body["Records"][0];
+            assert_eq!(record["eventSource"], "aws:s3", "{body}");
+            keys.push(record["s3"]["object"]["key"].as_str().unwrap().to_string());
+        }
+        if !keys.is_empty() {
+            // Anything else would have arrived with it.
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let more = sqs.receive_message().queue_url(url).send().await.unwrap();
+            assert!(
+                more.messages().is_empty(),
+                "only the upload under uploads/ is a job"
+            );
+            break;
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn an_upload_travels_to_the_queue_through_the_templates_own_wiring() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("ls-wire");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Outputs are there after a change set.
+    let o = run(qfleet_on_localstack()
+        .arg("outputs")
+        .arg(&file)
+        .arg("--shell"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let shell = stdout(&o);
+    let queue_url = shell
+        .lines()
+        .find_map(|l| l.strip_prefix("QUEUE_URL="))
+        .unwrap_or_else(|| panic!("no QUEUE_URL in {shell}"))
+        .to_string();
+    let bucket = shell
+        .lines()
+        .find_map(|l| l.strip_prefix("BUCKET_NAME="))
+        .unwrap()
+        .to_string();
+
+    // An upload under uploads/ arrives as a raw S3 event; another prefix is filtered out.
+    let conf = config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    for key in ["uploads/a b.txt", "other/x.txt"] {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"hello"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let keys = event_keys(&sqs, &queue_url).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    // AWS form-encodes keys in event notifications (a space is `+`); LocalStack sends `%20`.
+    let decoded = keys[0].replace('+', " ").replace("%20", " ");
+    assert_eq!(decoded, "uploads/a b.txt");
+
+    // status: the fleet section says LocalStack cannot answer; the rest stands.
+    let o = run(qfleet_on_localstack()
+        .arg("status")
+        .arg(&file)
+        .args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["fleet"].is_null());
+    assert!(v["unavailable"]["fleet"].as_str().is_some(), "{v}");
+    assert!(v["queue"]["visible"].as_u64().is_some(), "{v}");
+
+    // Teardown refuses while the bucket and the queue hold data, then deletes with the flags.
+    let o = run(qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .arg("--yes"));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let o = run(qfleet_on_localstack().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    for role in ["data", "fleet"] {
+        assert!(!stack_exists(&cfn, &format!("qfleet-{e}-{role}")).await);
+    }
+}
