@@ -152,10 +152,13 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
             reason = page.status_reason().unwrap_or_default().to_string();
             for c in page.changes() {
                 if let Some(rc) = c.resource_change() {
-                    let (Some(action), Some(logical)) = (rc.action(), rc.logical_resource_id())
+                    // The type decides whether a change loses data: a change without one is
+                    // not a preview to decide on.
+                    let (Some(action), Some(logical), Some(ty)) =
+                        (rc.action(), rc.logical_resource_id(), rc.resource_type())
                     else {
                         return Err(AwsError::with_kind(
-                            format!("{what}: a change without an action or resource"),
+                            format!("{what}: a change without an action, resource or type"),
                             Kind::Malformed,
                         )
                         .into());
@@ -163,7 +166,7 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
                     changes.push(Change {
                         action: action.clone(),
                         logical_id: logical.to_string(),
-                        resource_type: rc.resource_type().unwrap_or_default().to_string(),
+                        resource_type: ty.to_string(),
                         replacement: rc.replacement().cloned(),
                     });
                 }
