@@ -8,7 +8,8 @@ use super::stacks::client_token;
 use crate::error::Result;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, Replacement, Tag,
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, Replacement,
+    ResourceToImport, Tag,
 };
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -30,6 +31,16 @@ pub struct Request<'a> {
     pub role_arn: Option<&'a str>,
     /// The stack does not exist yet (or only as an unexecuted review stack).
     pub creating: bool,
+    /// Import this existing resource instead (an IMPORT change set).
+    pub import: Option<Import<'a>>,
+}
+
+/// A resource to bring into a stack: its type, logical id and identifying property.
+#[derive(Debug, Clone, Copy)]
+pub struct Import<'a> {
+    pub resource_type: &'a str,
+    pub logical_id: &'a str,
+    pub identifier: (&'a str, &'a str),
 }
 
 /// One resource change of a change set.
@@ -86,10 +97,10 @@ pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<Strin
         .create_change_set()
         .stack_name(req.stack)
         .change_set_name(name)
-        .change_set_type(if req.creating {
-            ChangeSetType::Create
-        } else {
-            ChangeSetType::Update
+        .change_set_type(match (req.import, req.creating) {
+            (Some(_), _) => ChangeSetType::Import,
+            (None, true) => ChangeSetType::Create,
+            (None, false) => ChangeSetType::Update,
         })
         .template_body(req.template)
         .capabilities(Capability::CapabilityIam)
@@ -102,6 +113,15 @@ pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<Strin
             Param::Value(v) => p.parameter_value(v).build(),
             Param::Previous => p.use_previous_value(true).build(),
         });
+    }
+    if let Some(i) = req.import {
+        call = call.resources_to_import(
+            ResourceToImport::builder()
+                .resource_type(i.resource_type)
+                .logical_resource_id(i.logical_id)
+                .resource_identifier(i.identifier.0, i.identifier.1)
+                .build(),
+        );
     }
     for (k, v) in req.tags {
         call = call.tags(Tag::builder().key(k).value(v).build());

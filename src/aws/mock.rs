@@ -23,6 +23,7 @@ pub struct Rules<'a> {
     pub sqs: Vec<&'a Rule>,
     pub sns: Vec<&'a Rule>,
     pub s3: Vec<&'a Rule>,
+    pub sts: Vec<&'a Rule>,
 }
 
 impl Rules<'_> {
@@ -37,6 +38,7 @@ impl Rules<'_> {
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
             s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &self.s3, |c| c
                 .force_path_style(true)),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &self.sts),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! one client per service with the retry budget and the request log, and one module per kind of
 //! thing qfleet reads or changes. [`snapshot`] reads a whole environment at once.
 
+pub mod account;
 pub mod autoscaling;
 pub mod buckets;
 pub mod changesets;
@@ -52,6 +53,7 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
 }
 
 macro_rules! client {
@@ -75,6 +77,7 @@ impl Clients {
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),
+            sts: client!(aws_sdk_sts, conf),
         }
     }
 }

@@ -86,6 +86,7 @@ impl DesiredStack {
             tags: &self.tags,
             role_arn: self.role_arn.as_deref(),
             creating,
+            import: None,
         }
     }
 

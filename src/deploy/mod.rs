@@ -2,6 +2,7 @@
 //! preview). Stacks go in dependency order, the data stack before the fleet; environments run
 //! concurrently.
 
+mod adopt;
 pub mod changeset;
 pub mod desired;
 mod inflight;
@@ -186,8 +187,10 @@ async fn run_environment(
             StackRole::Fleet => Some(fleet_network(clients, env, state.as_ref(), opts).await?),
         };
         let desired = DesiredStack::new(env, stack, network.as_ref());
-        let outcome =
-            stack::one_stack(cfn, env, &desired, state, mode, opts, reporter, inflight).await?;
+        let outcome = stack::one_stack(
+            clients, env, &desired, state, mode, opts, reporter, inflight,
+        )
+        .await?;
         reporter.ledger.finish(
             &env.name,
             &ledger_step(&outcome.stack),

@@ -1,9 +1,11 @@
 //! One stack of a deploy or plan: settle it, take the fast no-op when nothing changed, create a
 //! change set, preview it, refuse data loss unasked, confirm, execute and follow it.
 
+use super::adopt;
 use super::desired::DesiredStack;
 use super::inflight::InFlight;
 use super::{Action, Mode, Options, StackOutcome, recover};
+use crate::aws::Clients;
 use crate::aws::changesets::{self, Change, ChangeSet};
 use crate::aws::error::{AwsError, Kind};
 use crate::aws::stack_events;
@@ -12,7 +14,7 @@ use crate::aws::stacks::{self, StackState};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::progress::{Reporter, Spinner};
-use aws_sdk_cloudformation::Client;
+use crate::render::StackRole;
 use std::time::Instant;
 
 /// One stack; a create that failed only because SQS still holds a deleted queue's name (a
@@ -20,7 +22,7 @@ use std::time::Instant;
 /// holds nothing) and created again with the change the user already confirmed.
 #[allow(clippy::too_many_arguments)]
 pub async fn one_stack(
-    cfn: &Client,
+    clients: &Clients,
     env: &Environment,
     desired: &DesiredStack,
     state: Option<StackState>,
@@ -29,7 +31,8 @@ pub async fn one_stack(
     reporter: &Reporter,
     inflight: &InFlight,
 ) -> Result<StackOutcome> {
-    match attempt(cfn, env, desired, state, mode, opts, reporter, inflight).await {
+    let cfn = &clients.cfn;
+    match attempt(clients, env, desired, state, mode, opts, reporter, inflight).await {
         Err(Error::Aws(e)) if e.kind == Kind::QueueNameCoolingDown => {
             let name = &desired.name;
             reporter.line(format!(
@@ -46,7 +49,10 @@ pub async fn one_stack(
                 yes: true,
                 ..opts.clone()
             };
-            attempt(cfn, env, desired, state, mode, &again, reporter, inflight).await
+            attempt(
+                clients, env, desired, state, mode, &again, reporter, inflight,
+            )
+            .await
         }
         other => other,
     }
@@ -82,7 +88,7 @@ fn queue_name_cooling_down(events: &[ResourceEvent]) -> bool {
 
 #[allow(clippy::too_many_arguments)]
 async fn attempt(
-    cfn: &Client,
+    clients: &Clients,
     env: &Environment,
     desired: &DesiredStack,
     state: Option<StackState>,
@@ -91,6 +97,7 @@ async fn attempt(
     reporter: &Reporter,
     inflight: &InFlight,
 ) -> Result<StackOutcome> {
+    let cfn = &clients.cfn;
     let started = Instant::now();
     let name = &desired.name;
     let spinner = reporter.spinner(name);
@@ -106,7 +113,23 @@ async fn attempt(
         };
     let status_of = |s: &StackState| Some(s.status.as_str().to_string());
 
-    let state = recover::settle(cfn, env, name, state, mode, opts, reporter, &spinner).await?;
+    let mut state = recover::settle(cfn, env, name, state, mode, opts, reporter, &spinner).await?;
+    // A bucket an earlier teardown kept is brought into the new data stack, not created again.
+    if desired.role == StackRole::Data
+        && state.as_ref().is_none_or(|s| s.is_review())
+        && let Some(bucket) = adopt::kept_bucket(clients, env).await?
+    {
+        if mode == Mode::Plan {
+            reporter.line(format!(
+                "{name}: bucket {bucket} was kept by an earlier teardown; deploy imports it into the new stack first (an IMPORT change set), then creates the rest"
+            ));
+        } else {
+            let imported = adopt::import(
+                cfn, env, desired, &bucket, opts, reporter, inflight, &spinner,
+            );
+            state = Some(imported.await?);
+        }
+    }
     if mode == Mode::Plan && state.as_ref().is_some_and(|s| s.is_failed_create()) {
         reporter.line(format!("{name}: failed to create earlier (ROLLBACK_COMPLETE); deploy deletes it and creates it again"));
         return Ok(outcome(
@@ -214,7 +237,7 @@ fn report_stack(reporter: &Reporter, name: &str, action: Action) {
 
 #[allow(clippy::too_many_arguments)]
 async fn preview_and_apply(
-    cfn: &Client,
+    cfn: &aws_sdk_cloudformation::Client,
     env: &Environment,
     desired: &DesiredStack,
     state: &Option<StackState>,
@@ -334,7 +357,7 @@ async fn preview_and_apply(
 
 /// Asks before executing, unless `--yes`; refuses without a terminal; refuses to remove or
 /// replace a resource holding data without an explicit request.
-async fn confirm(
+pub(super) async fn confirm(
     env: &Environment,
     stack: &str,
     losses: &[&Change],

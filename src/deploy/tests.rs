@@ -235,9 +235,28 @@ fn protection() -> Rule {
         .then_output(|| UpdateTerminationProtectionOutput::builder().build())
 }
 
+/// The account (STS) and S3's answer that no bucket was kept by an earlier teardown, as every
+/// first create of a data stack asks.
+fn no_kept_bucket() -> (&'static Rule, &'static Rule) {
+    let sts = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account("111122223333")
+            .build()
+    });
+    let s3 = mock!(aws_sdk_s3::Client::head_bucket).then_error(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketError::NotFound(
+            aws_sdk_s3::types::error::NotFound::builder().build(),
+        )
+    });
+    (Box::leak(Box::new(sts)), Box::leak(Box::new(s3)))
+}
+
 fn clients(rules: &[&Rule]) -> Clients {
+    let (sts, s3) = no_kept_bucket();
     crate::aws::mock::Rules {
         cfn: rules.to_vec(),
+        sts: vec![sts],
+        s3: vec![s3],
         ..Default::default()
     }
     .clients()
@@ -943,4 +962,123 @@ async fn mocked_workers_that_never_signal_fail_the_deploy_with_what_to_look_at()
             && err.contains("qfleet-bootstrap.log"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn mocked_a_bucket_kept_by_an_earlier_teardown_is_imported_then_the_stack_completed() {
+    let e = env(STACK_FILE); // not a lab: the bucket is retained
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let gone = || {
+        DescribeStacksError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("Stack with id qfleet-mk-data does not exist")
+                .build(),
+        )
+    };
+    let (imported, updated) = (
+        stack(&d, StackStatus::ImportComplete, false, false),
+        stack(&d, StackStatus::UpdateComplete, true, true),
+    );
+    let rd = mock!(Cfn::describe_stacks)
+        .match_requests(|r| r.stack_name() == Some(DATA))
+        .sequence()
+        .error(gone)
+        .output(move || imported.clone())
+        .output(move || updated.clone())
+        .repeatedly()
+        .build();
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, true)],
+    );
+    let import = mock!(Cfn::create_change_set)
+        .match_requests(|r| {
+            r.change_set_type() == Some(&cfn_types::ChangeSetType::Import)
+                && r.resources_to_import().len() == 1
+                && r.resources_to_import()[0].logical_resource_id() == Some("Bucket")
+                && r.resources_to_import()[0]
+                    .resource_identifier()
+                    .and_then(|m| m.get("BucketName"))
+                    == Some(&"mk-uploads-111122223333-eu-west-1".to_string())
+                && !r
+                    .template_body()
+                    .unwrap_or_default()
+                    .contains("NotificationConfiguration")
+        })
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("cs-import")
+                .stack_id("id")
+                .build()
+        });
+    let update = mock!(Cfn::create_change_set)
+        .match_requests(|r| r.change_set_type() == Some(&cfn_types::ChangeSetType::Update))
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("cs-update")
+                .stack_id("id")
+                .build()
+        });
+    let describe_cs =
+        |id: &'static str, action: &'static str, logical: &'static str, ty: &'static str| {
+            mock!(Cfn::describe_change_set)
+                .match_requests(move |r| r.change_set_name() == Some(id))
+                .then_output(move || {
+                    DescribeChangeSetOutput::builder()
+                        .status(ChangeSetStatus::CreateComplete)
+                        .changes(
+                            cfn_types::Change::builder()
+                                .resource_change(
+                                    ResourceChange::builder()
+                                        .action(cfn_types::ChangeAction::from(action))
+                                        .logical_resource_id(logical)
+                                        .resource_type(ty)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                })
+        };
+    let (cs_import, cs_update) = (
+        describe_cs("cs-import", "Import", "Bucket", "AWS::S3::Bucket"),
+        describe_cs("cs-update", "Add", "Queue", "AWS::SQS::Queue"),
+    );
+    let ev = events(
+        DATA,
+        vec![(
+            "Bucket",
+            "AWS::S3::Bucket",
+            ResourceStatus::ImportComplete,
+            None,
+        )],
+    );
+    let (ex, tp) = (execute(), protection());
+    let sts = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account("111122223333")
+            .build()
+    });
+    let kept = mock!(aws_sdk_s3::Client::head_bucket)
+        .match_requests(|r| r.bucket() == Some("mk-uploads-111122223333-eu-west-1"))
+        .then_output(|| aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build());
+    let c = crate::aws::mock::Rules {
+        cfn: vec![
+            &rd, &rf, &import, &update, &cs_import, &cs_update, &ev, &ex, &tp,
+        ],
+        sts: vec![&sts],
+        s3: vec![&kept],
+        ..Default::default()
+    }
+    .clients();
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(
+        (import.num_calls(), update.num_calls()),
+        (1, 1),
+        "import first, then the rest"
+    );
+    assert_eq!(ex.num_calls(), 2);
+    assert_eq!(action(&o, DATA), Action::Updated);
 }

@@ -10,6 +10,16 @@ pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
 /// CloudFormation's limit on resources per stack.
 pub const RESOURCE_LIMIT: usize = 500;
 
+/// The same checks on a template qfleet derives at deploy time (the bucket's import template).
+pub fn check_template(template: &str) -> Vec<String> {
+    check(&RenderedStack {
+        role: super::StackRole::Data,
+        stack_name: String::new(),
+        file_name: "the import template".into(),
+        template: template.to_string(),
+    })
+}
+
 /// Problems found in one rendered template (empty when it is sound).
 pub fn check(stack: &RenderedStack) -> Vec<String> {
     let mut problems = Vec::new();
