@@ -44,11 +44,7 @@ pub async fn contents(s3: &Client, bucket: &str) -> Result<Option<Contents>> {
             Ok(p) => p,
             Err(e) => {
                 let e = AwsError::from_sdk(&what, e);
-                return if e.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(e.into())
-                };
+                return e.into_absent();
             }
         };
         let malformed = || -> crate::error::Error {
@@ -180,11 +176,7 @@ pub async fn topic_notifications(
         )),
         Err(e) => {
             let e = AwsError::from_sdk(&format!("reading the notification of bucket {bucket}"), e);
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e.into())
-            }
+            e.into_absent()
         }
     }
 }

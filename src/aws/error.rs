@@ -102,6 +102,15 @@ impl AwsError {
         e
     }
 
+    /// `Ok(None)` when AWS said the thing does not exist; any other failure stays an error.
+    pub fn into_absent<T>(self) -> crate::error::Result<Option<T>> {
+        if self.is_not_found() {
+            Ok(None)
+        } else {
+            Err(self.into())
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.kind == Kind::NotFound
     }

@@ -31,22 +31,6 @@ impl<T> Fact<T> {
         }
     }
 
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Fact<U> {
-        match self {
-            Fact::Known(v) => Fact::Known(f(v)),
-            Fact::Absent => Fact::Absent,
-            Fact::Unknown(why) => Fact::Unknown(why),
-        }
-    }
-
-    pub fn as_ref(&self) -> Fact<&T> {
-        match self {
-            Fact::Known(v) => Fact::Known(v),
-            Fact::Absent => Fact::Absent,
-            Fact::Unknown(why) => Fact::Unknown(why.clone()),
-        }
-    }
-
     /// Chains a read that needs this one's value.
     pub fn and_then<U>(self, f: impl FnOnce(T) -> Fact<U>) -> Fact<U> {
         match self {

@@ -66,11 +66,7 @@ pub async fn read(sqs: &Client, url: &str) -> Result<Option<Queue>> {
         Ok(o) => o,
         Err(e) => {
             let e = AwsError::from_sdk_or_missing(&what, e, |e| e.is_queue_does_not_exist());
-            return if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e.into())
-            };
+            return e.into_absent();
         }
     };
     let attributes: BTreeMap<String, String> = out
@@ -121,11 +117,7 @@ pub async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
             let e = AwsError::from_sdk_or_missing(&format!("looking up queue {name}"), e, |e| {
                 e.is_queue_does_not_exist()
             });
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e.into())
-            }
+            e.into_absent()
         }
     }
 }

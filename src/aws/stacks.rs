@@ -175,11 +175,7 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
         }
         Err(e) => {
             let e = AwsError::from_sdk(&format!("describing stack {name}"), e);
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e.into())
-            }
+            e.into_absent()
         }
     }
 }
@@ -234,11 +230,7 @@ pub async fn resources(
             Ok(p) => p,
             Err(e) => {
                 let e = AwsError::from_sdk(&what, e);
-                return if e.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(e.into())
-                };
+                return e.into_absent();
             }
         };
         for r in page.stack_resource_summaries() {
@@ -281,11 +273,7 @@ pub async fn template(cfn: &Client, stack: &str) -> Result<Option<String>> {
         },
         Err(e) => {
             let e = AwsError::from_sdk(&format!("reading the template of {stack}"), e);
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e.into())
-            }
+            e.into_absent()
         }
     }
 }

@@ -6,12 +6,8 @@ use crate::aws::AwsError;
 use crate::aws::autoscaling::{Group, ScalingPolicy};
 use crate::aws::buckets::TopicNotification;
 use crate::aws::drift_detection::PropertyDrift;
-use crate::aws::queues::{Depth, Queue};
-use crate::aws::snapshot::StackSnapshot;
-use crate::aws::stacks::StackState;
+use crate::aws::queues::Queue;
 use crate::aws::topics::Subscription;
-use aws_sdk_cloudformation::types::StackStatus;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn env() -> Environment {
@@ -22,33 +18,10 @@ fn env() -> Environment {
     .unwrap()
 }
 
-fn queue(name: &str, attrs: &[(&str, &str)]) -> Queue {
-    Queue {
-        name: name.into(),
-        url: format!("https://q/{name}"),
-        depth: Depth::default(),
-        attributes: attrs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
-}
-
 /// An environment exactly as the lab stack file deploys it.
 fn in_sync(env: &Environment) -> Snapshot {
     let q = &env.spec.queue;
-    let mut s = Snapshot::empty("dr", "eu-west-1");
-    for (stack, name) in [
-        (&mut s.data, "qfleet-dr-data"),
-        (&mut s.fleet, "qfleet-dr-fleet"),
-    ] {
-        *stack = StackSnapshot {
-            name: name.into(),
-            state: Fact::Known(StackState::new(name, StackStatus::CreateComplete)),
-            resources: Fact::Known(BTreeMap::new()),
-            deletion_policies: None,
-        };
-    }
+    let mut s = Snapshot::deployed("dr");
     let topic = "arn:aws:sns:eu-west-1:1:qfleet-dr-jobs";
     s.topic = Fact::Known(topic.into());
     s.bucket = Fact::Known("dr-uploads-1-eu-west-1".into());
@@ -56,8 +29,9 @@ fn in_sync(env: &Environment) -> Snapshot {
         r#"{{"deadLetterTargetArn":"arn:aws:sqs:eu-west-1:1:qfleet-dr-dlq","maxReceiveCount":{}}}"#,
         q.max_receive_count
     );
-    s.queue = Fact::Known(queue(
+    s.queue = Fact::Known(Queue::for_tests(
         "qfleet-dr-jobs",
+        0,
         &[
             ("VisibilityTimeout", &q.visibility_timeout.0.to_string()),
             ("MessageRetentionPeriod", &q.message_retention.0.to_string()),
@@ -68,8 +42,9 @@ fn in_sync(env: &Environment) -> Snapshot {
             ("RedrivePolicy", &redrive),
         ],
     ));
-    s.dead_letter_queue = Fact::Known(queue(
+    s.dead_letter_queue = Fact::Known(Queue::for_tests(
         "qfleet-dr-dlq",
+        0,
         &[("MessageRetentionPeriod", &q.dlq_retention.0.to_string())],
     ));
     s.subscription = Some(Fact::Known(Subscription {

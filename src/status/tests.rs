@@ -149,12 +149,9 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
             .metric_data_results(cw::MetricDataResult::builder().id("dlqoldest").build())
             .build()
     });
-    let hooks = mock!(Asg::describe_lifecycle_hooks).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_lifecycle_hooks::DescribeLifecycleHooksOutput::builder().build()
-    });
     let clients = Rules {
         cfn: vec![&describe, &res],
-        autoscaling: vec![&groups, &activities, &policies, &hooks],
+        autoscaling: vec![&groups, &activities, &policies],
         sqs: vec![&attrs],
         cloudwatch: vec![&alarms, &data],
         ..Default::default()
@@ -216,39 +213,13 @@ mod snapshots {
     use super::super::*;
     use crate::aws::Fact;
     use crate::aws::autoscaling::{Group, Instance as AsgInstance};
-    use crate::aws::queues::{Depth, Queue};
-    use crate::aws::snapshot::{Snapshot, StackSnapshot};
-    use crate::aws::stacks::StackState;
-    use aws_sdk_cloudformation::types::StackStatus;
-
-    fn queue(name: &str, visible: u64) -> Queue {
-        Queue {
-            name: name.into(),
-            url: format!("https://q/{name}"),
-            depth: Depth {
-                visible,
-                in_flight: 0,
-                delayed: 0,
-            },
-            attributes: BTreeMap::new(),
-        }
-    }
+    use crate::aws::queues::Queue;
+    use crate::aws::snapshot::Snapshot;
 
     fn deployed() -> Snapshot {
-        let mut s = Snapshot::empty("st", "eu-west-1");
-        for (stack, name) in [
-            (&mut s.data, "qfleet-st-data"),
-            (&mut s.fleet, "qfleet-st-fleet"),
-        ] {
-            *stack = StackSnapshot {
-                name: name.into(),
-                state: Fact::Known(StackState::new(name, StackStatus::CreateComplete)),
-                resources: Fact::Known(BTreeMap::new()),
-                deletion_policies: None,
-            };
-        }
-        s.queue = Fact::Known(queue("qfleet-st-jobs", 30));
-        s.dead_letter_queue = Fact::Known(queue("qfleet-st-dlq", 0));
+        let mut s = Snapshot::deployed("st");
+        s.queue = Fact::Known(Queue::for_tests("qfleet-st-jobs", 30, &[]));
+        s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-st-dlq", 0, &[]));
         let instance = |id: &str, zone: &str| AsgInstance {
             id: id.into(),
             zone: zone.into(),

@@ -273,24 +273,8 @@ mod decisions {
     use super::super::decide::*;
     use crate::aws::Fact;
     use crate::aws::buckets::{Contents, Version};
-    use crate::aws::queues::{Depth, Queue};
-    use crate::aws::snapshot::{Snapshot, StackSnapshot};
-    use crate::aws::stacks::StackState;
-    use aws_sdk_cloudformation::types::StackStatus;
-    use std::collections::BTreeMap;
-
-    fn queue(name: &str, visible: u64) -> Queue {
-        Queue {
-            name: name.into(),
-            url: format!("https://q/{name}"),
-            depth: Depth {
-                visible,
-                in_flight: 0,
-                delayed: 0,
-            },
-            attributes: BTreeMap::new(),
-        }
-    }
+    use crate::aws::queues::Queue;
+    use crate::aws::snapshot::Snapshot;
 
     fn contents(n: usize) -> Contents {
         let versions: Vec<Version> = (0..n)
@@ -308,22 +292,11 @@ mod decisions {
 
     /// A deployed environment, empty: both stacks complete, bucket not retained.
     fn deployed() -> Snapshot {
-        let mut s = Snapshot::empty("td", "eu-west-1");
-        for (stack, name) in [
-            (&mut s.data, "qfleet-td-data"),
-            (&mut s.fleet, "qfleet-td-fleet"),
-        ] {
-            *stack = StackSnapshot {
-                name: name.into(),
-                state: Fact::Known(StackState::new(name, StackStatus::CreateComplete)),
-                resources: Fact::Known(BTreeMap::new()),
-                deletion_policies: Some(Fact::Known(BTreeMap::new())),
-            };
-        }
+        let mut s = Snapshot::deployed("td");
         s.bucket = Fact::Known("td-uploads-1-eu-west-1".into());
         s.bucket_contents = Some(Fact::Known(contents(0)));
-        s.queue = Fact::Known(queue("qfleet-td-jobs", 0));
-        s.dead_letter_queue = Fact::Known(queue("qfleet-td-dlq", 0));
+        s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 0, &[]));
+        s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-td-dlq", 0, &[]));
         s
     }
 
@@ -396,8 +369,8 @@ mod decisions {
     #[test]
     fn discarding_messages_is_allowed_only_by_its_flag() {
         let mut s = deployed();
-        s.queue = Fact::Known(queue("qfleet-td-jobs", 3));
-        s.dead_letter_queue = Fact::Known(queue("qfleet-td-dlq", 1));
+        s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 3, &[]));
+        s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-td-dlq", 1, &[]));
         let (r, _) = refusals(decide(
             &s,
             Allowed {
@@ -557,7 +530,7 @@ mod decisions {
         if let Fact::Known(st) = &mut s.fleet.state {
             st.termination_protection = true;
         }
-        s.queue = Fact::Known(queue("qfleet-td-jobs", 1));
+        s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 1, &[]));
         let (r, _) = refusals(decide(&s, none()));
         let msg = refusal_message("td", &r);
         assert!(

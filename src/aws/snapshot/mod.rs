@@ -28,9 +28,9 @@ pub struct Scope {
     pub bucket_contents: bool,
     /// The deployed templates' deletion policies (teardown).
     pub deletion_policies: bool,
-    /// The group with its instances, scaling policies and lifecycle hooks (status, drift).
+    /// The group with its instances and scaling policies (status, drift).
     pub scaling: bool,
-    /// Subscription and bucket notification (drift).
+    /// Subscription, bucket notification and lifecycle hooks (drift).
     pub wiring: bool,
     /// Alarms, metrics and recent scaling activities (status).
     pub monitoring: bool,
@@ -236,7 +236,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
             })
         ),
         optional(
-            scope.scaling,
+            scope.wiring,
             with_group(&group_name_ref, &group_name, |g| async move {
                 autoscaling::lifecycle_hooks(&clients.autoscaling, &g)
                     .await
@@ -373,6 +373,48 @@ pub fn deletion_policies(body: &str) -> Result<BTreeMap<String, String>, String>
         }
     }
     Ok(out)
+}
+
+/// Builders for hand-built snapshots in the tests of status, drift and teardown.
+#[cfg(test)]
+impl Snapshot {
+    /// Both stacks complete, no resource read yet, deletion policies all the default.
+    pub fn deployed(env: &str) -> Snapshot {
+        let mut s = Snapshot::empty(env, "eu-west-1");
+        for (stack, role) in [(&mut s.data, "data"), (&mut s.fleet, "fleet")] {
+            let name = format!("qfleet-{env}-{role}");
+            *stack = StackSnapshot {
+                state: Fact::Known(StackState::new(
+                    &name,
+                    aws_sdk_cloudformation::types::StackStatus::CreateComplete,
+                )),
+                resources: Fact::Known(BTreeMap::new()),
+                deletion_policies: Some(Fact::Known(BTreeMap::new())),
+                name,
+            };
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+impl Queue {
+    /// A queue holding `visible` messages, with the given attributes.
+    pub fn for_tests(name: &str, visible: u64, attrs: &[(&str, &str)]) -> Queue {
+        Queue {
+            name: name.into(),
+            url: format!("https://q/{name}"),
+            depth: super::queues::Depth {
+                visible,
+                in_flight: 0,
+                delayed: 0,
+            },
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
 }
 
 mod locate;
