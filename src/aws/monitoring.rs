@@ -1,11 +1,13 @@
 //! CloudWatch: the environment's alarms and the latest values of the metrics that status shows
-//! (age of the oldest message, and the backlog-per-instance expression the policy tracks).
+//! (age of the oldest message, the backlog-per-instance expression the policy tracks, and the
+//! worker function's errors, throttles and concurrency).
 
 use super::error::AwsError;
 use crate::error::Result;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alarm {
@@ -42,12 +44,31 @@ pub async fn alarms(cw: &Client, prefixes: &[String]) -> Result<Vec<Alarm>> {
     Ok(out)
 }
 
-/// The latest values; `None` where CloudWatch has no data yet.
+/// What CloudWatch says; `None` where it has no data yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Metrics {
     pub oldest_message_age_seconds: Option<f64>,
     pub dead_letter_oldest_age_seconds: Option<f64>,
     pub backlog_per_instance: Option<f64>,
+    /// The worker function's Errors, summed over the window.
+    pub function_errors: Option<f64>,
+    /// The worker function's Throttles, summed over the window.
+    pub function_throttles: Option<f64>,
+    /// The worker function's ConcurrentExecutions, the highest minute of the window.
+    pub function_concurrency_peak: Option<f64>,
+}
+
+/// The window [`metrics`] reads, in minutes.
+pub const WINDOW_MINUTES: u64 = 15;
+
+/// Whose metrics to read: the queue always; the group's and the function's when they are
+/// known (the one the fleet stack holds).
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    pub queue: &'a str,
+    pub dead_letter_queue: Option<&'a str>,
+    pub group: Option<&'a str>,
+    pub function: Option<&'a str>,
 }
 
 fn stat(
@@ -77,45 +98,44 @@ fn stat(
         .build()
 }
 
-/// The last 15 minutes of the queue's, the DLQ's and the group's metrics, newest value of each.
-pub async fn metrics(
-    cw: &Client,
-    queue: &str,
-    dead_letter_queue: Option<&str>,
-    group: &str,
-) -> Result<Metrics> {
-    let mut queries = vec![
-        stat(
-            "oldest",
-            "AWS/SQS",
-            "ApproximateAgeOfOldestMessage",
-            ("QueueName", queue),
-            "Maximum",
-            true,
-        ),
-        stat(
-            "visible",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            ("QueueName", queue),
-            "Sum",
-            false,
-        ),
-        stat(
-            "inservice",
-            "AWS/AutoScaling",
-            "GroupInServiceInstances",
-            ("AutoScalingGroupName", group),
-            "Average",
-            false,
-        ),
-        MetricDataQuery::builder()
-            .id("backlog")
-            .expression("visible / inservice")
-            .return_data(true)
-            .build(),
-    ];
-    if let Some(dlq) = dead_letter_queue {
+/// The last 15 minutes of the queue's, the DLQ's, the group's and the function's metrics in one
+/// GetMetricData call (all its pages): the newest value of the queue's and the backlog's, the
+/// function's errors and throttles summed and its concurrency's peak.
+pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
+    let mut queries = vec![stat(
+        "oldest",
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        ("QueueName", on.queue),
+        "Maximum",
+        true,
+    )];
+    if let Some(group) = on.group {
+        queries.extend([
+            stat(
+                "visible",
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                ("QueueName", on.queue),
+                "Sum",
+                false,
+            ),
+            stat(
+                "inservice",
+                "AWS/AutoScaling",
+                "GroupInServiceInstances",
+                ("AutoScalingGroupName", group),
+                "Average",
+                false,
+            ),
+            MetricDataQuery::builder()
+                .id("backlog")
+                .expression("visible / inservice")
+                .return_data(true)
+                .build(),
+        ]);
+    }
+    if let Some(dlq) = on.dead_letter_queue {
         queries.push(stat(
             "dlqoldest",
             "AWS/SQS",
@@ -125,26 +145,53 @@ pub async fn metrics(
             true,
         ));
     }
+    if let Some(function) = on.function {
+        let dim = ("FunctionName", function);
+        queries.extend([
+            stat("fnerrors", "AWS/Lambda", "Errors", dim, "Sum", true),
+            stat("fnthrottles", "AWS/Lambda", "Throttles", dim, "Sum", true),
+            stat(
+                "fnconcurrency",
+                "AWS/Lambda",
+                "ConcurrentExecutions",
+                dim,
+                "Maximum",
+                true,
+            ),
+        ]);
+    }
     let now = std::time::SystemTime::now();
-    let start = now - std::time::Duration::from_secs(15 * 60);
-    let out = cw
+    let start = now - std::time::Duration::from_secs(WINDOW_MINUTES * 60);
+    let mut pages = cw
         .get_metric_data()
         .set_metric_data_queries(Some(queries))
         .start_time(aws_smithy_types::DateTime::from(start))
         .end_time(aws_smithy_types::DateTime::from(now))
         .scan_by(ScanBy::TimestampDescending)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("reading the metrics", e))?;
-    let latest = |id: &str| {
-        out.metric_data_results()
-            .iter()
-            .find(|r| r.id() == Some(id))
-            .and_then(|r| r.values().first().copied())
-    };
+        .into_paginator()
+        .send();
+    // Values by query id, newest first, across pages.
+    let mut values: HashMap<String, Vec<f64>> = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("reading the metrics", e))?;
+        for r in page.metric_data_results() {
+            if let Some(id) = r.id() {
+                values
+                    .entry(id.to_string())
+                    .or_default()
+                    .extend_from_slice(r.values());
+            }
+        }
+    }
+    let of = |id: &str| values.get(id).filter(|v| !v.is_empty());
+    let latest = |id: &str| of(id).map(|v| v[0]);
     Ok(Metrics {
         oldest_message_age_seconds: latest("oldest"),
         dead_letter_oldest_age_seconds: latest("dlqoldest"),
         backlog_per_instance: latest("backlog"),
+        function_errors: of("fnerrors").map(|v| v.iter().sum()),
+        function_throttles: of("fnthrottles").map(|v| v.iter().sum()),
+        function_concurrency_peak: of("fnconcurrency")
+            .map(|v| v.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
     })
 }

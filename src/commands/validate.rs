@@ -1,6 +1,7 @@
 //! `qfleet validate ENV`: checks the stack file and its rendered templates, offline.
 
 use super::Global;
+use crate::config::schema::WorkerKind;
 use crate::config::{Environment, Network};
 use crate::error::{Error, Result};
 use crate::output::Output;
@@ -17,9 +18,11 @@ pub struct ValidateArgs {
 pub fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
     let mut w = Vec::new();
-    if spec.workers.public_ip {
+    // A function has no network of qfleet's: it reaches the regional endpoints.
+    let ec2 = spec.workers.kind == WorkerKind::Ec2;
+    if ec2 && spec.workers.public_ip {
         w.push("workers.public_ip: true gives every worker a public IP address (no inbound port is open); prefer private subnets with a NAT gateway or VPC endpoints".to_string());
-    } else if spec.workers.network == Network::Default {
+    } else if ec2 && spec.workers.network == Network::Default {
         w.push("workers.network: default without workers.public_ip: the default VPC's subnets have no NAT gateway, so workers reach SQS and S3 only if the VPC has endpoints for them".to_string());
     }
     if spec.queue.max_receive_count == 1 {
@@ -66,6 +69,7 @@ fn one(env: &Environment, out: Output) -> Result<i32> {
                 "stack_name": s.stack_name,
                 "bytes": s.template.len(),
             })).collect::<Vec<_>>(),
+            "workers": spec.workers.kind.as_str(),
             "backlog_target": env.backlog_target(),
             "retain_bucket": env.retain_bucket(),
             "termination_protection": env.termination_protection(),
@@ -81,12 +85,19 @@ fn one(env: &Environment, out: Output) -> Result<i32> {
                 s.template.len()
             ));
         }
-        out.line(format!(
-            "  scaling: target {} messages per instance, {}–{} instances",
-            env.backlog_target(),
-            spec.workers.min,
-            spec.workers.max
-        ));
+        let l = &spec.workers.lambda;
+        out.line(match spec.workers.kind {
+            WorkerKind::Ec2 => format!(
+                "  workers: EC2, target {} messages per instance, {}–{} instances",
+                env.backlog_target(),
+                spec.workers.min,
+                spec.workers.max
+            ),
+            WorkerKind::Lambda => format!(
+                "  workers: Lambda {} ({} MB, {} s), batches of {}, at most {} at once",
+                l.runtime, l.memory_mb, l.timeout.0, l.batch_size, l.max_concurrency
+            ),
+        });
         out.line(format!(
             "  bucket {} on teardown; termination protection {}",
             if env.retain_bucket() {

@@ -53,7 +53,37 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with ami, instance_type, min, max, network, user_data, health_check_grace_period, instance_warmup, root_volume_gib, public_ip"
+            "a mapping with kind; for ec2: ami, instance_type, min, max, network, user_data, health_check_grace_period, instance_warmup, root_volume_gib, public_ip; for lambda: lambda"
+        }
+        "workers.kind" => {
+            "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
+        }
+        "workers.lambda" => {
+            "a mapping with code, runtime, handler, memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, log_retention_days (workers.kind: lambda only)"
+        }
+        "workers.lambda.code" => {
+            "a directory, relative to the stack file, holding the handler's one source file (tests, conftest.py, __init__.py and *.md are left out); absent: the reference handler"
+        }
+        "workers.lambda.runtime" => {
+            "python3.10 to python3.13, nodejs20.x or nodejs22.x (default python3.12)"
+        }
+        "workers.lambda.handler" => "module.function, such as qfleet_handler.handler (the default)",
+        "workers.lambda.memory_mb" => "a whole number of MB from 128 to 10240 (default 256)",
+        "workers.lambda.timeout" => {
+            "a duration from 1s to 15m (default 10s); queue.visibility_timeout must be at least 6 times it"
+        }
+        "workers.lambda.batch_size" => {
+            "1 to 10 messages per invocation, up to 10000 with a batching_window of at least 1s"
+        }
+        "workers.lambda.batching_window" => "a duration from 0s to 5m (default 0s)",
+        "workers.lambda.max_concurrency" => {
+            "a whole number from 2 to 1000 (default 5): the most invocations the queue starts at once"
+        }
+        "workers.lambda.reserved_concurrency" => {
+            "a whole number, at least workers.lambda.max_concurrency (optional)"
+        }
+        "workers.lambda.log_retention_days" => {
+            "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14)"
         }
         "workers.ami" => {
             "an SSM parameter path such as /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64, or an AMI id (ami- and 8 or 17 hex digits)"

@@ -1,6 +1,7 @@
 //! Stack files: finding, parsing and validating them, and the environment they describe.
 
 mod allowed;
+pub mod code;
 pub mod duration;
 pub mod locate;
 pub mod schema;
@@ -36,6 +37,11 @@ impl SourceFile {
 
     pub fn display(&self) -> String {
         self.path.display().to_string()
+    }
+
+    /// Whether the file sets `field` (a dotted path) itself.
+    pub fn sets(&self, field: &str) -> bool {
+        self.locations.key(field).is_some()
     }
 
     /// An error about the setting at `field` (a dotted path), located in the file.
@@ -106,6 +112,8 @@ pub struct Environment {
     pub source: SourceFile,
     /// Contents of `workers.user_data`, when the stack file names a script.
     pub user_data: Option<String>,
+    /// The Lambda function's code (`workers.kind: lambda`).
+    pub function_code: Option<code::FunctionCode>,
 }
 
 impl Environment {
@@ -256,12 +264,19 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
         spec,
         source,
         user_data: None,
+        function_code: None,
     };
     let mut errors = validate::check(&env);
     if errors.is_empty() {
         match read_user_data(&env) {
             Ok(data) => env.user_data = data,
             Err(e) => errors.push(*e),
+        }
+        if env.spec.workers.kind == schema::WorkerKind::Lambda {
+            match code::read(&env) {
+                Ok(c) => env.function_code = Some(c),
+                Err(e) => errors.push(*e),
+            }
         }
     }
     if errors.is_empty() {
@@ -326,3 +341,5 @@ fn parse_error(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lambda;

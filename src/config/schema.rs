@@ -118,9 +118,72 @@ pub struct AlarmSpec {
     pub email: Option<String>,
 }
 
+/// What consumes the queue: EC2 instances in an Auto Scaling group, or a Lambda function.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerKind {
+    #[default]
+    Ec2,
+    Lambda,
+}
+
+impl WorkerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerKind::Ec2 => "ec2",
+            WorkerKind::Lambda => "lambda",
+        }
+    }
+}
+
+/// The serverless variant: a function fed by the queue through an event source mapping.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LambdaSpec {
+    /// Directory (relative to the stack file) holding the function's code: one Python file,
+    /// packaged inline into the template. Absent: the reference handler.
+    pub code: Option<PathBuf>,
+    pub runtime: String,
+    /// `module.function` of the handler.
+    pub handler: String,
+    pub memory_mb: u32,
+    pub timeout: Seconds,
+    /// Messages per invocation.
+    pub batch_size: u32,
+    /// How long the mapping gathers messages before it invokes (0 to 5 minutes).
+    pub batching_window: Seconds,
+    /// Most concurrent invocations the queue's mapping starts: the scaling cap.
+    pub max_concurrency: u32,
+    /// Concurrency reserved for the function (optional).
+    pub reserved_concurrency: Option<u32>,
+    pub log_retention_days: u32,
+}
+
+impl Default for LambdaSpec {
+    fn default() -> Self {
+        LambdaSpec {
+            code: None,
+            runtime: "python3.12".into(),
+            handler: "qfleet_handler.handler".into(),
+            memory_mb: 256,
+            // Six times this is the queue's default visibility timeout (60 s), as AWS asks.
+            timeout: Seconds(10),
+            batch_size: 10,
+            batching_window: Seconds(0),
+            max_concurrency: 5,
+            reserved_concurrency: None,
+            log_retention_days: 14,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkersSpec {
+    /// `ec2` (default) or `lambda`.
+    pub kind: WorkerKind,
+    /// Settings of the Lambda function (`kind: lambda` only).
+    pub lambda: LambdaSpec,
     /// An SSM public parameter path (`/aws/service/...`) or an AMI id (`ami-...`).
     pub ami: String,
     pub instance_type: String,
@@ -141,6 +204,8 @@ pub struct WorkersSpec {
 impl Default for WorkersSpec {
     fn default() -> Self {
         WorkersSpec {
+            kind: WorkerKind::Ec2,
+            lambda: LambdaSpec::default(),
             ami: DEFAULT_AMI.into(),
             instance_type: "t3.micro".into(),
             min: 1,

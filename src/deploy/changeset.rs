@@ -37,6 +37,42 @@ impl Change {
     }
 }
 
+/// What a fleet change set switches: `(from, to)` when it removes one kind of worker and adds
+/// the other (`workers.kind` changed in the stack file).
+pub fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
+    let has = |action: ChangeAction, ty: &str| {
+        changes
+            .iter()
+            .any(|c| c.action == action && c.resource_type == ty)
+    };
+    const GROUP: &str = "AWS::AutoScaling::AutoScalingGroup";
+    const FUNCTION: &str = "AWS::Lambda::Function";
+    if has(ChangeAction::Remove, GROUP) && has(ChangeAction::Add, FUNCTION) {
+        Some(("ec2", "lambda"))
+    } else if has(ChangeAction::Remove, FUNCTION) && has(ChangeAction::Add, GROUP) {
+        Some(("lambda", "ec2"))
+    } else {
+        None
+    }
+}
+
+/// How a switch of worker kind happens, for the preview.
+pub fn describe_switch(from: &str, to: &str) -> String {
+    let (new, old) = match to {
+        "lambda" => (
+            "the function and its queue mapping",
+            "the Auto Scaling group (its instances drain through the lifecycle hook; a message a worker held becomes visible again)",
+        ),
+        _ => (
+            "the Auto Scaling group (its first instances signal once their worker reached the queue)",
+            "the queue mapping and the function (a batch in flight finishes or becomes visible again)",
+        ),
+    };
+    format!(
+        "workers switch from {from} to {to}: CloudFormation first creates {new}; then, in its cleanup phase, it removes {old}. The queue keeps every waiting message meanwhile"
+    )
+}
+
 /// The preview table of a change set.
 pub fn table(changes: &[Change]) -> String {
     let rows = changes.iter().map(|c| {
@@ -72,6 +108,24 @@ mod tests {
             resource_type: ty.into(),
             replacement: replacement.map(Replacement::from),
         }
+    }
+
+    #[test]
+    fn a_change_of_worker_kind_is_named_both_ways() {
+        let to_lambda = [
+            change("Remove", "AWS::AutoScaling::AutoScalingGroup", None),
+            change("Add", "AWS::Lambda::Function", None),
+            change("Add", "AWS::Lambda::EventSourceMapping", None),
+        ];
+        assert_eq!(kind_switch(&to_lambda), Some(("ec2", "lambda")));
+        let to_ec2 = [
+            change("Add", "AWS::AutoScaling::AutoScalingGroup", None),
+            change("Remove", "AWS::Lambda::Function", None),
+        ];
+        assert_eq!(kind_switch(&to_ec2), Some(("lambda", "ec2")));
+        let update = [change("Modify", "AWS::Lambda::Function", None)];
+        assert_eq!(kind_switch(&update), None);
+        assert!(describe_switch("ec2", "lambda").contains("first creates the function"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::aws::changesets::Change;
 use crate::aws::network::{self, Placement};
 use crate::aws::poll::Polling;
 use crate::aws::stacks::{self, StackState};
+use crate::config::schema::WorkerKind;
 use crate::config::{Environment, Network};
 use crate::error::Result;
 use crate::output::progress::Reporter;
@@ -183,8 +184,11 @@ async fn run_environment(
     );
     for (stack, state) in rendered.iter().zip([data_state, fleet_state]) {
         let network = match stack.role {
-            StackRole::Data => None,
-            StackRole::Fleet => Some(fleet_network(clients, env, state.as_ref(), opts).await?),
+            StackRole::Fleet if env.spec.workers.kind == WorkerKind::Ec2 => {
+                Some(fleet_network(clients, env, state.as_ref(), opts).await?)
+            }
+            // The data stack and a worker function have no network of qfleet's.
+            _ => None,
         };
         let desired = DesiredStack::new(env, stack, network.as_ref());
         let outcome = stack::one_stack(

@@ -274,6 +274,14 @@ async fn preview_and_apply(
         "changes",
         serde_json::json!({ "stack": name, "creating": creating, "changes": cs.changes }),
     );
+    if let Some((from, to)) = super::changeset::kind_switch(&cs.changes) {
+        let text = super::changeset::describe_switch(from, to);
+        reporter.line(format!("{name}: {text}"));
+        reporter.event(
+            "switch",
+            serde_json::json!({ "stack": name, "from": from, "to": to, "message": text }),
+        );
+    }
     let losses: Vec<&Change> = cs.changes.iter().filter(|c| c.loses_data()).collect();
     for c in &losses {
         reporter.line(format!(

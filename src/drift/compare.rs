@@ -1,6 +1,7 @@
 //! qfleet's own drift checks as a function of a snapshot and the stack file: the queue's
 //! settings and redrive, the DLQ's retention, the subscription, the bucket notification, the
-//! group's size, processes and instances, the scaling policy and the lifecycle hook.
+//! group's size, processes and instances, the scaling policy and the lifecycle hook (or, for
+//! a Lambda environment, the function and its queue mapping: [`super::function`]).
 
 use super::{Difference, DriftReport, Source, Unchecked};
 use crate::aws::Fact;
@@ -8,16 +9,17 @@ use crate::aws::autoscaling;
 use crate::aws::drift_detection::PropertyDrift;
 use crate::aws::snapshot::{Snapshot, StackSnapshot};
 use crate::config::Environment;
+use crate::config::schema::WorkerKind;
 use crate::error::Result;
 use crate::render::ids;
 
-struct Findings {
+pub(super) struct Findings {
     differences: Vec<Difference>,
     unchecked: Vec<Unchecked>,
 }
 
 impl Findings {
-    fn diff(
+    pub(super) fn diff(
         &mut self,
         stack: &str,
         resource: &str,
@@ -35,7 +37,7 @@ impl Findings {
         });
     }
 
-    fn unchecked(&mut self, what: impl Into<String>, reason: impl Into<String>) {
+    pub(super) fn unchecked(&mut self, what: impl Into<String>, reason: impl Into<String>) {
         self.unchecked.push(Unchecked {
             what: what.into(),
             reason: reason.into(),
@@ -44,7 +46,7 @@ impl Findings {
 
     /// The value of a fact, or a note of why it is missing: absent is a difference ("missing"),
     /// unknown is something not checked.
-    fn need<'a, T>(
+    pub(super) fn need<'a, T>(
         &mut self,
         f: Option<&'a Fact<T>>,
         stack: &str,
@@ -118,7 +120,10 @@ pub fn report(
         wiring(&mut f, snap, env);
     }
     if snap.fleet.state.known().is_some() {
-        group(&mut f, snap, env);
+        match env.spec.workers.kind {
+            WorkerKind::Ec2 => group(&mut f, snap, env),
+            WorkerKind::Lambda => super::function::check(&mut f, snap, env),
+        }
     }
     DriftReport {
         environment: env.name.clone(),

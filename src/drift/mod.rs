@@ -4,6 +4,7 @@
 //! in sync or as a difference.
 
 pub mod compare;
+mod function;
 pub mod render;
 
 use crate::aws::drift_detection;

@@ -188,3 +188,203 @@ fn cloudformation_differences_and_missing_resources_are_reported_with_their_sour
     );
     assert_eq!(r.exit_code(), 3);
 }
+
+/// A Lambda environment: the function and its queue mapping against the stack file.
+mod lambda {
+    use super::*;
+    use crate::aws::functions::{Function, Mapping};
+
+    fn env() -> Environment {
+        crate::config::parse(
+            PathBuf::from("stacks/dr.yaml"),
+            "region: eu-west-1\nlab: true\nqueue: {visibility_timeout: 2m}\nworkers:\n  kind: lambda\n  lambda:\n    timeout: 20s\n    batch_size: 10\n    batching_window: 2s\n    max_concurrency: 5\n".into(),
+        )
+        .unwrap()
+    }
+
+    /// The environment exactly as its stack file deploys it: the data stack as in the EC2
+    /// case, the fleet stack a function (256 MB, 20 s, nothing reserved) and its mapping.
+    fn in_sync(env: &Environment) -> Snapshot {
+        let mut s = super::in_sync(env).serverless();
+        s.function = Some(Fact::Known(Function::for_tests(
+            "qfleet-dr-worker",
+            256,
+            20,
+        )));
+        s.mapping = Some(Fact::Known(Mapping::for_tests("qfleet-dr-jobs", 10, 2, 5)));
+        s
+    }
+
+    fn found(r: &DriftReport) -> Vec<(&str, &str, &str, &str)> {
+        r.differences
+            .iter()
+            .map(|d| {
+                (
+                    d.resource.as_str(),
+                    d.property.as_str(),
+                    d.expected.as_str(),
+                    d.actual.as_str(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_function_environment_as_deployed_is_in_sync() {
+        let e = env();
+        let r = compare::report(&in_sync(&e), &e, detected());
+        assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
+        assert_eq!(r.exit_code(), 0);
+        assert!(render_text(&r).contains("dr: in sync"));
+    }
+
+    #[test]
+    fn each_function_and_mapping_setting_changed_behind_qfleets_back_is_a_difference() {
+        let e = env();
+        let mut s = in_sync(&e);
+        if let Some(Fact::Known(f)) = &mut s.function {
+            f.timeout_seconds = 60;
+            f.memory_mb = 1024;
+            f.reserved_concurrency = Some(2);
+        }
+        if let Some(Fact::Known(m)) = &mut s.mapping {
+            m.state = "Disabled".into();
+            m.event_source_arn = Some("arn:aws:sqs:eu-west-1:1:someone-elses-queue".into());
+            m.batch_size = Some(1);
+            m.batching_window_seconds = Some(0);
+            m.maximum_concurrency = None;
+            m.function_response_types = vec![];
+        }
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(
+            found(&r),
+            [
+                ("WorkerFunction", "Timeout", "20", "60"),
+                ("WorkerFunction", "MemorySize", "256", "1024"),
+                (
+                    "WorkerFunction",
+                    "ReservedConcurrentExecutions",
+                    "none",
+                    "2"
+                ),
+                ("QueueMapping", "State", "Enabled", "Disabled"),
+                (
+                    "QueueMapping",
+                    "EventSourceArn",
+                    "…:qfleet-dr-jobs",
+                    "arn:aws:sqs:eu-west-1:1:someone-elses-queue"
+                ),
+                ("QueueMapping", "BatchSize", "10", "1"),
+                ("QueueMapping", "MaximumBatchingWindowInSeconds", "2", "0"),
+                (
+                    "QueueMapping",
+                    "ScalingConfig.MaximumConcurrency",
+                    "5",
+                    "not set"
+                ),
+                (
+                    "QueueMapping",
+                    "FunctionResponseTypes",
+                    "ReportBatchItemFailures",
+                    "none"
+                ),
+            ]
+        );
+        assert!(r.unchecked.is_empty(), "{:?}", r.unchecked);
+        assert_eq!(r.exit_code(), 3);
+        assert!(render_text(&r).contains("9 differences"));
+    }
+
+    #[test]
+    fn reserved_concurrency_the_stack_file_asks_for_and_aws_lacks_is_a_difference() {
+        let e = crate::config::parse(
+            PathBuf::from("stacks/dr.yaml"),
+            "region: eu-west-1\nlab: true\nqueue: {visibility_timeout: 2m}\nworkers:\n  kind: lambda\n  lambda: {timeout: 20s, batching_window: 2s, reserved_concurrency: 8}\n".into(),
+        )
+        .unwrap();
+        let r = compare::report(&in_sync(&e), &e, detected());
+        assert_eq!(
+            found(&r),
+            [(
+                "WorkerFunction",
+                "ReservedConcurrentExecutions",
+                "8",
+                "none"
+            )]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_function_is_not_checked_and_its_mapping_still_is() {
+        let e = env();
+        let mut s = in_sync(&e);
+        s.function = Some(Fact::Unknown(
+            "reading function qfleet-dr-worker: access denied: not authorized to perform: lambda:GetFunction".into(),
+        ));
+        if let Some(Fact::Known(m)) = &mut s.mapping {
+            m.batch_size = Some(1);
+        }
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(found(&r), [("QueueMapping", "BatchSize", "10", "1")]);
+        let what: Vec<&str> = r.unchecked.iter().map(|u| u.what.as_str()).collect();
+        assert_eq!(what, ["qfleet-dr-fleet WorkerFunction"]);
+        assert!(r.unchecked[0].reason.contains("lambda:GetFunction"));
+        assert_eq!(r.exit_code(), 1, "could not check outranks drifted");
+        let text = render_text(&r);
+        assert!(text.contains("could not check 1 thing"), "{text}");
+        assert!(!text.contains("in sync"), "{text}");
+    }
+
+    #[test]
+    fn an_unreadable_mapping_is_not_checked_never_in_sync() {
+        let e = env();
+        let mut s = in_sync(&e);
+        s.mapping = Some(Fact::Unknown(
+            "reading event source mapping a1b2: the answer could not be read (HTTP 200 with an HTML page)".into(),
+        ));
+        let r = compare::report(&s, &e, detected());
+        assert!(r.differences.is_empty(), "{:?}", r.differences);
+        assert_eq!(r.unchecked[0].what, "qfleet-dr-fleet QueueMapping");
+        assert_eq!(r.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_mapping_still_updating_is_not_checked_for_its_state() {
+        let e = env();
+        let mut s = in_sync(&e);
+        if let Some(Fact::Known(m)) = &mut s.mapping {
+            m.state = "Updating".into();
+        }
+        let r = compare::report(&s, &e, detected());
+        assert!(r.differences.is_empty(), "{:?}", r.differences);
+        assert_eq!(r.unchecked[0].what, "qfleet-dr-fleet QueueMapping State");
+        assert_eq!(r.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_missing_function_and_mapping_are_differences() {
+        let e = env();
+        let mut s = in_sync(&e);
+        s.function = Some(Fact::Absent);
+        s.mapping = Some(Fact::Absent);
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(
+            found(&r),
+            [
+                ("WorkerFunction", "-", "exists", "missing"),
+                ("QueueMapping", "-", "mapping from the queue", "missing"),
+            ]
+        );
+        assert_eq!(r.exit_code(), 3);
+    }
+
+    #[test]
+    fn a_function_environment_is_not_checked_for_a_group() {
+        let e = env();
+        let mut s = in_sync(&e);
+        // A group read while the fleet stack still held one does not count for a function.
+        s.group = Some(Fact::Unknown("describing group: InternalFailure".into()));
+        let r = compare::report(&s, &e, detected());
+        assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
+    }
+}

@@ -11,6 +11,11 @@ pub const SUBSCRIPTION: &str = "Subscription";
 pub const WORKER_GROUP: &str = "WorkerGroup";
 pub const SCALING_POLICY: &str = "BacklogPerInstancePolicy";
 pub const DRAIN_HOOK: &str = "DrainOnTerminateHook";
+pub const FUNCTION: &str = "WorkerFunction";
+pub const FUNCTION_ROLE: &str = "WorkerFunctionRole";
+pub const FUNCTION_POLICY: &str = "WorkerFunctionPolicy";
+pub const FUNCTION_LOG_GROUP: &str = "WorkerFunctionLogGroup";
+pub const QUEUE_MAPPING: &str = "QueueMapping";
 /// The name of the lifecycle hook the worker completes when its instance terminates.
 pub const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
 
@@ -26,6 +31,11 @@ pub struct Ids {
     pub scaling_policy: &'static str,
     pub drain_hook: &'static str,
     pub drain_hook_name: &'static str,
+    pub function: &'static str,
+    pub function_role: &'static str,
+    pub function_policy: &'static str,
+    pub function_log_group: &'static str,
+    pub queue_mapping: &'static str,
 }
 
 pub const IDS: Ids = Ids {
@@ -38,4 +48,9 @@ pub const IDS: Ids = Ids {
     scaling_policy: SCALING_POLICY,
     drain_hook: DRAIN_HOOK,
     drain_hook_name: DRAIN_HOOK_NAME,
+    function: FUNCTION,
+    function_role: FUNCTION_ROLE,
+    function_policy: FUNCTION_POLICY,
+    function_log_group: FUNCTION_LOG_GROUP,
+    queue_mapping: QUEUE_MAPPING,
 };

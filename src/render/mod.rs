@@ -3,6 +3,7 @@
 //! The templates are compiled into the binary so that `qfleet` works from any directory and a
 //! render never touches the disk; they are still plain files in `templates/` to read and edit.
 
+use crate::config::schema::WorkerKind;
 use crate::config::{Environment, SourceFile};
 use crate::error::{Error, Result};
 use minijinja::{UndefinedBehavior, Value};
@@ -19,6 +20,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "fleet.yaml.j2",
         include_str!("../../templates/fleet.yaml.j2"),
+    ),
+    (
+        "lambda.yaml.j2",
+        include_str!("../../templates/lambda.yaml.j2"),
     ),
     (
         "user-data.sh.j2",
@@ -79,6 +84,8 @@ pub struct ResourceNames {
     pub bucket: String,
     pub queue: String,
     pub asg: String,
+    /// The worker function (`workers.kind: lambda`).
+    pub function: String,
 }
 
 impl ResourceNames {
@@ -87,6 +94,7 @@ impl ResourceNames {
             bucket: format!("{}-uploads", env.name),
             queue: format!("qfleet-{}-jobs", env.name),
             asg: format!("qfleet-{}-workers", env.name),
+            function: format!("qfleet-{}-worker", env.name),
         }
     }
 }
@@ -227,14 +235,24 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
     }
 
     let mut stacks = Vec::with_capacity(2);
+    let lambda = env.spec.workers.kind == WorkerKind::Lambda;
     for role in StackRole::ALL {
-        let name = format!("{}.yaml.j2", role.as_str());
+        let name = match role {
+            StackRole::Fleet if lambda => "lambda.yaml.j2".to_string(),
+            _ => format!("{}.yaml.j2", role.as_str()),
+        };
+        let code = env.function_code.as_ref();
         let template = render_one(
             &j,
             env,
             &name,
             |c| {
-                minijinja::context! { user_data => user_data.trim_end(), ..c }
+                minijinja::context! {
+                    user_data => user_data.trim_end(),
+                    function_code => code.map(|c| c.text.trim_end()),
+                    function_handler => code.map(|c| c.handler.as_str()),
+                    ..c
+                }
             },
             &ctx,
         )?;
@@ -304,3 +322,5 @@ pub fn to_stream(stacks: &[RenderedStack]) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lambda;

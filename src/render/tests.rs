@@ -37,7 +37,12 @@ fn untagged(v: &Value) -> &Value {
 
 #[test]
 fn snapshots_of_the_shipped_stack_files() {
-    for rel in ["stacks/lab.yaml", "stacks/prod.yaml", "examples/batch.yaml"] {
+    for rel in [
+        "stacks/lab.yaml",
+        "stacks/prod.yaml",
+        "examples/batch.yaml",
+        "examples/lambda.yaml",
+    ] {
         let env = load(rel);
         for s in render(&env).unwrap() {
             let name = format!("{}-{}", env.name, s.role.as_str());
@@ -445,7 +450,12 @@ fn an_unknown_template_variable_names_the_template_and_line() {
 
 #[test]
 fn every_shipped_template_passes_the_offline_checks() {
-    for rel in ["stacks/lab.yaml", "stacks/prod.yaml", "examples/batch.yaml"] {
+    for rel in [
+        "stacks/lab.yaml",
+        "stacks/prod.yaml",
+        "examples/batch.yaml",
+        "examples/lambda.yaml",
+    ] {
         for s in render(&load(rel)).unwrap() {
             assert_eq!(
                 check::check(&s),

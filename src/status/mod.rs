@@ -1,8 +1,9 @@
-//! `status`: is the environment healthy and keeping up? The stacks, the fleet per zone, the
-//! queues, backlog per instance against the target, scaling direction and alarms: a function
-//! of one [`Snapshot`], rendered by [`render`]. A section that could not be read says why and
-//! the rest is shown.
+//! `status`: is the environment healthy and keeping up? The stacks, the fleet per zone (or the
+//! worker function, see [`function`]), the queues, backlog per instance against the target,
+//! scaling direction and alarms: a function of one [`Snapshot`], rendered by [`render`]. A
+//! section that could not be read says why and the rest is shown.
 
+pub mod function;
 pub mod render;
 
 use crate::aws::autoscaling::{self, Activity};
@@ -14,6 +15,7 @@ use crate::config::Environment;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+pub use function::{FunctionStatus, MappingStatus};
 pub use render::render_text;
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,11 +23,19 @@ pub struct Status {
     pub environment: String,
     pub region: String,
     pub stacks: Vec<StackSummary>,
-    /// `null` when the fleet is not deployed or could not be read (see `unavailable`).
+    /// What consumes the queue, as read: `ec2` (the `fleet` section), `lambda` (the `function`
+    /// section); both for a moment while an environment switches kinds.
+    pub workers: Vec<String>,
+    /// `null` when the fleet is not deployed, could not be read (see `unavailable`), or the
+    /// workers are a function.
     pub fleet: Option<Fleet>,
+    /// `null` when the function is not deployed, could not be read (see `unavailable`), or the
+    /// workers are EC2 instances.
+    pub function: Option<FunctionStatus>,
     pub queue: Option<QueueDepth>,
     pub dead_letter_queue: Option<QueueDepth>,
-    pub scaling: Scaling,
+    /// The group's scaling (`null` for a function: see `function.concurrency`).
+    pub scaling: Option<Scaling>,
     pub alarms: Vec<Alarm>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
     pub unavailable: BTreeMap<String, String>,
@@ -238,25 +248,38 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         Some(_) => Direction::Steady,
         None => Direction::Unknown,
     };
+    let function = function::section(snap, &metrics, queue.as_ref(), &mut unavailable);
+    let workers = [
+        ("ec2", snap.group.is_some()),
+        ("lambda", snap.function.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, read)| *read)
+    .map(|(kind, _)| kind.to_string())
+    .collect();
     Status {
         environment: snap.environment.clone(),
         region: snap.region.clone(),
         stacks,
+        workers,
         fleet,
+        function,
         queue,
         dead_letter_queue,
-        scaling: Scaling {
+        scaling: snap.group.is_some().then(|| Scaling {
             backlog_per_instance: backlog,
             backlog_per_instance_metric: metrics.backlog_per_instance,
             target: policy.and_then(|p| p.target),
             configured_target,
             direction,
             policy: policy.map(|p| p.name.clone()),
-        },
+        }),
         alarms,
         unavailable,
     }
 }
 
+#[cfg(test)]
+mod lambda_tests;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! The status as text: one screen per environment.
 
+use super::function::{self, FUNCTION, MAPPING};
 use super::{Direction, QueueDepth, Status};
 
 pub fn render_text(s: &Status) -> String {
@@ -34,8 +35,10 @@ pub fn render_text(s: &Status) -> String {
         Some(why) => format!("{section}: not available ({why})"),
         None => format!("{section}: not deployed"),
     };
+    let shows = |kind: &str| s.workers.iter().any(|w| w == kind);
     match &s.fleet {
-        None => line(missing("fleet")),
+        None if shows("ec2") => line(missing("fleet")),
+        None => {}
         Some(f) => {
             line(format!(
                 "fleet {}: desired {} (min {}, max {}), {} in service, {} on an older launch template version{}",
@@ -86,6 +89,11 @@ pub fn render_text(s: &Status) -> String {
             }
         }
     }
+    match &s.function {
+        Some(f) => function::render(f, &s.unavailable, &mut line),
+        None if shows("lambda") => line(missing(FUNCTION)),
+        None => {}
+    }
     let age = |q: &QueueDepth| match q.oldest_message_age_seconds {
         Some(a) => format!("{a:.0} s"),
         None => "no data yet".into(),
@@ -117,7 +125,29 @@ pub fn render_text(s: &Status) -> String {
         }
         None => line(missing("dead-letter queue")),
     }
-    let sc = &s.scaling;
+    if let Some(f) = &s.function {
+        line(function::scaling_line(f, s.queue.as_ref(), &s.unavailable));
+    }
+    if let Some(sc) = &s.scaling {
+        scaling_line(sc, &s.unavailable, &mut line);
+    }
+    for a in &s.alarms {
+        line(format!("alarm {}: {}", a.name, a.state));
+    }
+    for (section, why) in &s.unavailable {
+        if !["fleet", FUNCTION, MAPPING, "queue", "dead-letter queue"].contains(&section.as_str()) {
+            line(format!("not available: {section}: {why}"));
+        }
+    }
+    out
+}
+
+/// The group's scaling: backlog per instance now and in CloudWatch against the target.
+fn scaling_line(
+    sc: &super::Scaling,
+    unavailable: &std::collections::BTreeMap<String, String>,
+    line: &mut dyn FnMut(String),
+) {
     line(format!(
         "scaling: backlog per instance {} (CloudWatch: {}), target {}{}; {}",
         sc.backlog_per_instance
@@ -126,7 +156,7 @@ pub fn render_text(s: &Status) -> String {
         sc.backlog_per_instance_metric
             .map(|b| format!("{b:.1}"))
             .unwrap_or_else(|| "no data yet".into()),
-        match (sc.target, s.unavailable.contains_key("scaling policies")) {
+        match (sc.target, unavailable.contains_key("scaling policies")) {
             (Some(t), _) => format!("{t}"),
             (None, true) => "unknown (the scaling policies could not be read)".into(),
             (None, false) => "none (no target-tracking policy found)".into(),
@@ -146,13 +176,4 @@ pub fn render_text(s: &Status) -> String {
             Direction::Unknown => "direction unknown",
         }
     ));
-    for a in &s.alarms {
-        line(format!("alarm {}: {}", a.name, a.state));
-    }
-    for (section, why) in &s.unavailable {
-        if section != "fleet" && section != "queue" && section != "dead-letter queue" {
-            line(format!("not available: {section}: {why}"));
-        }
-    }
-    out
 }

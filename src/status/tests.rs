@@ -176,14 +176,17 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
         "no data is None, not 0"
     );
     assert_eq!(
-        s.scaling.backlog_per_instance,
+        s.scaling.as_ref().unwrap().backlog_per_instance,
         Some(20.0),
         "40 visible / 2 in service"
     );
-    assert_eq!(s.scaling.backlog_per_instance_metric, Some(20.5));
-    assert_eq!(s.scaling.target, Some(20.0));
     assert_eq!(
-        s.scaling.direction,
+        s.scaling.as_ref().unwrap().backlog_per_instance_metric,
+        Some(20.5)
+    );
+    assert_eq!(s.scaling.as_ref().unwrap().target, Some(20.0));
+    assert_eq!(
+        s.scaling.as_ref().unwrap().direction,
         Direction::Out,
         "desired 3 > 2 in service"
     );
@@ -253,11 +256,11 @@ mod snapshots {
     fn a_healthy_environment_reads_as_steady_with_its_backlog() {
         let st = from_snapshot(&deployed(), 10.0);
         assert_eq!(
-            st.scaling.backlog_per_instance,
+            st.scaling.as_ref().unwrap().backlog_per_instance,
             Some(10.0),
             "30 visible / 3 in service"
         );
-        assert_eq!(st.scaling.direction, Direction::Steady);
+        assert_eq!(st.scaling.as_ref().unwrap().direction, Direction::Steady);
         assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
         let text = render_text(&st);
         assert!(
@@ -276,9 +279,10 @@ mod snapshots {
         s.group = Some(Fact::Unknown("describing group qfleet-st-workers: InternalFailure: not included in your current license plan".into()));
         let st = from_snapshot(&s, 10.0);
         assert!(st.fleet.is_none());
-        assert_eq!(st.scaling.direction, Direction::Unknown);
+        assert_eq!(st.scaling.as_ref().unwrap().direction, Direction::Unknown);
         assert_eq!(
-            st.scaling.backlog_per_instance, None,
+            st.scaling.as_ref().unwrap().backlog_per_instance,
+            None,
             "no denominator: no number, not 0"
         );
         let text = render_text(&st);

@@ -1,7 +1,8 @@
 //! One concurrent read of everything an environment is: its two stacks (state, resources,
-//! deletion policies), the bucket and what it holds, the topic, the queues, the worker group
-//! with its instances, policies and hooks, the subscription, the bucket notification, alarms
-//! and metrics. Every part is a [`Fact`]: known, absent, or unknown with the reason.
+//! deletion policies), the bucket and what it holds, the topic, the queues, the workers (the
+//! Auto Scaling group with its instances, policies and hooks, or the Lambda function with its
+//! queue mapping), the subscription, the bucket notification, alarms and metrics. Every part
+//! is a [`Fact`]: known, absent, or unknown with the reason.
 //!
 //! The data-bearing resources are looked for by what the templates declare, not by what a list
 //! call happened to return: a declared resource the stack does not list is looked up by its
@@ -12,9 +13,10 @@ use super::Clients;
 use super::autoscaling::{self, Activity, Group, ScalingPolicy};
 use super::buckets::{self, Contents, TopicNotification};
 use super::fact::Fact;
+use super::functions::{Function, Mapping};
 use super::monitoring::{self, Alarm, Metrics};
 use super::queues::Queue;
-use super::stacks::{self, StackResource, StackState};
+use super::stacks::{StackResource, StackState};
 use super::topics::{self, Subscription};
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};
@@ -28,7 +30,8 @@ pub struct Scope {
     pub bucket_contents: bool,
     /// The deployed templates' deletion policies (teardown).
     pub deletion_policies: bool,
-    /// The group with its instances and scaling policies (status, drift).
+    /// The group with its instances and scaling policies, or the function with its queue
+    /// mapping (status, drift).
     pub scaling: bool,
     /// Subscription, bucket notification and lifecycle hooks (drift).
     pub wiring: bool,
@@ -144,6 +147,8 @@ pub struct Snapshot {
     pub topic: Fact<String>,
     pub queue: Fact<Queue>,
     pub dead_letter_queue: Fact<Queue>,
+    /// `None` when not read: not in the scope, or the stack file's workers are a function and
+    /// the fleet stack lists no group.
     pub group: Option<Fact<Group>>,
     pub policies: Option<Fact<Vec<ScalingPolicy>>>,
     pub hooks: Option<Fact<Vec<String>>>,
@@ -152,6 +157,11 @@ pub struct Snapshot {
     pub alarms: Option<Fact<Vec<Alarm>>>,
     pub metrics: Option<Fact<Metrics>>,
     pub activities: Option<Fact<Vec<Activity>>>,
+    /// The worker function (`None` when not read: not in the scope, or the stack file's workers
+    /// are EC2 instances and the fleet stack lists no function).
+    pub function: Option<Fact<Function>>,
+    /// The event source mapping from the queue to the function (read with the function).
+    pub mapping: Option<Fact<Mapping>>,
 }
 
 impl Snapshot {
@@ -175,6 +185,8 @@ impl Snapshot {
             alarms: Some(Fact::Known(Vec::new())),
             metrics: Some(Fact::Known(Metrics::default())),
             activities: Some(Fact::Absent),
+            function: None,
+            mapping: None,
         }
     }
 }
@@ -187,19 +199,16 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         read_stack(clients, &fleet_name, false),
     );
     let names = ResourceNames::of(env);
+    let wanted = workers::wanted(env, &fleet);
 
-    // The bucket, the topic, the queue and the group by what the stacks list (or their names).
-    let (bucket, topic, queue, group_name) = tokio::join!(
+    // The bucket, the topic, the queue and the workers by what the stacks list (or their names).
+    let (bucket, topic, queue) = tokio::join!(
         locate_bucket(clients, &data, &names),
         async { to_fact(data.locate(ids::TOPIC), ids::TOPIC, &data.name) },
         locate_queue(clients, &data, &names),
-        async {
-            match fleet.locate(ids::WORKER_GROUP) {
-                Located::NotListed => Fact::Known(names.asg.clone()),
-                other => to_fact(other, ids::WORKER_GROUP, &fleet.name),
-            }
-        },
     );
+    let group_name = workers::group_name(&fleet, &names);
+    let function_name = workers::function_name(&fleet, &names);
     let dead_letter_queue = locate_dead_letter_queue(clients, &data, &queue).await;
 
     let group_name_ref = group_name.known().cloned();
@@ -213,6 +222,8 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         alarms,
         metrics,
         activities,
+        function,
+        mapping,
     ) = tokio::join!(
         optional(scope.bucket_contents, async {
             match &bucket {
@@ -222,13 +233,13 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
             }
         }),
         optional(
-            scope.scaling,
+            scope.scaling && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
                 autoscaling::group(&clients.autoscaling, &g).await
             })
         ),
         optional(
-            scope.scaling,
+            scope.scaling && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
                 autoscaling::policies(&clients.autoscaling, &g)
                     .await
@@ -236,7 +247,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
             })
         ),
         optional(
-            scope.wiring,
+            scope.wiring && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
                 autoscaling::lifecycle_hooks(&clients.autoscaling, &g)
                     .await
@@ -272,8 +283,16 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         optional(scope.monitoring, async {
             match &queue {
                 Fact::Known(q) => {
-                    let dlq = dead_letter_queue.known().map(|d| d.name.as_str());
-                    match monitoring::metrics(&clients.cloudwatch, &q.name, dlq, &names.asg).await {
+                    let on = monitoring::Sources {
+                        queue: &q.name,
+                        dead_letter_queue: dead_letter_queue.known().map(|d| d.name.as_str()),
+                        group: wanted.group.then_some(names.asg.as_str()),
+                        function: function_name
+                            .known()
+                            .filter(|_| wanted.function)
+                            .map(String::as_str),
+                    };
+                    match monitoring::metrics(&clients.cloudwatch, on).await {
                         Ok(m) => Fact::Known(m),
                         Err(e) => Fact::Unknown(e.to_string()),
                     }
@@ -283,12 +302,20 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
             }
         }),
         optional(
-            scope.monitoring,
+            scope.monitoring && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
                 autoscaling::recent_activities(&clients.autoscaling, &g)
                     .await
                     .map(Some)
             })
+        ),
+        optional(
+            scope.scaling && wanted.function,
+            workers::read_function(clients, &function_name)
+        ),
+        optional(
+            scope.scaling && wanted.function,
+            workers::read_mapping(clients, &fleet, &function_name, &names)
         ),
     );
     Snapshot {
@@ -309,6 +336,8 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         alarms,
         metrics,
         activities,
+        function,
+        mapping,
     }
 }
 
@@ -332,93 +361,17 @@ where
     }
 }
 
-async fn read_stack(clients: &Clients, name: &str, with_policies: bool) -> StackSnapshot {
-    let (state, resources, template) = tokio::join!(
-        stacks::describe(&clients.cfn, name),
-        stacks::resources(&clients.cfn, name),
-        optional(with_policies, async {
-            Fact::from(stacks::template(&clients.cfn, name).await)
-        }),
-    );
-    let deletion_policies = template.map(|t| {
-        t.and_then(|body| match deletion_policies(&body) {
-            Ok(p) => Fact::Known(p),
-            Err(why) => Fact::Unknown(format!("the template of {name} could not be read: {why}")),
-        })
-    });
-    StackSnapshot {
-        name: name.to_string(),
-        state: Fact::from(state),
-        resources: Fact::from(resources),
-        deletion_policies,
-    }
-}
-
-/// DeletionPolicy by logical id of every resource that declares one, from a template body
-/// (YAML or JSON). A body without a `Resources` mapping is not a template.
-pub fn deletion_policies(body: &str) -> Result<BTreeMap<String, String>, String> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(body).map_err(|e| e.to_string())?;
-    let resources = doc
-        .get("Resources")
-        .and_then(|r| r.as_mapping())
-        .ok_or("it has no Resources section")?;
-    let mut out = BTreeMap::new();
-    for (k, v) in resources {
-        let logical = k.as_str().ok_or("a resource id that is not a string")?;
-        if let Some(p) = v.get("DeletionPolicy") {
-            let p = p
-                .as_str()
-                .ok_or_else(|| format!("{logical} has a DeletionPolicy that is not a string"))?;
-            out.insert(logical.to_string(), p.to_string());
-        }
-    }
-    Ok(out)
-}
-
-/// Builders for hand-built snapshots in the tests of status, drift and teardown.
-#[cfg(test)]
-impl Snapshot {
-    /// Both stacks complete, no resource read yet, deletion policies all the default.
-    pub fn deployed(env: &str) -> Snapshot {
-        let mut s = Snapshot::empty(env, "eu-west-1");
-        for (stack, role) in [(&mut s.data, "data"), (&mut s.fleet, "fleet")] {
-            let name = format!("qfleet-{env}-{role}");
-            *stack = StackSnapshot {
-                state: Fact::Known(StackState::new(
-                    &name,
-                    aws_sdk_cloudformation::types::StackStatus::CreateComplete,
-                )),
-                resources: Fact::Known(BTreeMap::new()),
-                deletion_policies: Some(Fact::Known(BTreeMap::new())),
-                name,
-            };
-        }
-        s
-    }
-}
-
-#[cfg(test)]
-impl Queue {
-    /// A queue holding `visible` messages, with the given attributes.
-    pub fn for_tests(name: &str, visible: u64, attrs: &[(&str, &str)]) -> Queue {
-        Queue {
-            name: name.into(),
-            url: format!("https://q/{name}"),
-            depth: super::queues::Depth {
-                visible,
-                in_flight: 0,
-                delayed: 0,
-            },
-            attributes: attrs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-}
-
 mod locate;
+mod stack;
+mod workers;
 use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
+pub use stack::deletion_policies;
+use stack::read_stack;
 
+#[cfg(test)]
+mod builders;
+
+#[cfg(test)]
+mod lambda_tests;
 #[cfg(test)]
 mod tests;

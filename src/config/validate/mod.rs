@@ -2,9 +2,11 @@
 //! setting it is about, so the error points at the right line.
 
 pub use super::allowed::allowed;
+use super::schema::WorkerKind;
 use super::{Environment, SourceFile};
 use crate::error::InputError;
 
+mod lambda;
 mod workers;
 
 /// Target backlog per instance when the stack file sets none (AWS's worked example:
@@ -124,8 +126,20 @@ pub fn check(env: &Environment) -> Vec<InputError> {
 
     check_bucket(&mut c, env);
     check_queue(&mut c, env);
-    workers::check(&mut c, env);
-    check_scaling(&mut c, env);
+    match spec.workers.kind {
+        WorkerKind::Ec2 => {
+            workers::check(&mut c, env);
+            check_scaling(&mut c, env);
+            if c.src.sets("workers.lambda") {
+                let e = c.src.key_error(
+                    "workers.lambda",
+                    "applies to workers.kind: lambda only; these workers are EC2 instances (workers.kind: ec2, the default)",
+                );
+                c.errors.push(e);
+            }
+        }
+        WorkerKind::Lambda => lambda::check(&mut c, env),
+    }
 
     if let Some(email) = &spec.alarms.email {
         let ok = email.split_once('@').is_some_and(|(user, domain)| {

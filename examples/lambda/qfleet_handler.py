@@ -1,0 +1,115 @@
+"""qfleet reference Lambda handler: S3 upload -> SNS -> SQS -> this function.
+
+The serverless twin of examples/worker/qfleet_worker.py. An SQS event source mapping with
+FunctionResponseTypes [ReportBatchItemFailures] invokes handler(event, context) with a batch;
+the default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see README.md.
+"""
+import json
+import os
+import time
+import urllib.parse
+
+import boto3
+from botocore.exceptions import ClientError
+
+# What S3 answers for a source object that is not there: 404 NoSuchKey with s3:ListBucket on
+# the bucket, 403 AccessDenied without it (the function's role has no s3:ListBucket), so a
+# redelivered message meets 403.
+MISSING_SOURCE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")
+
+_s3 = None  # created on first use, then reused by every invocation of this execution environment
+
+
+def s3_client():
+    global _s3
+    if _s3 is None:
+        _s3 = boto3.client("s3", region_name=os.environ.get("AWS_REGION") or None)
+    return _s3
+
+
+class Config:
+    def __init__(self, env=None):
+        e = os.environ if env is None else env
+        self.bucket = e.get("QFLEET_BUCKET") or ""
+        self.upload_prefix = e.get("QFLEET_UPLOAD_PREFIX") or "uploads/"
+        self.processed_prefix = e.get("QFLEET_PROCESSED_PREFIX") or "processed/"
+
+
+def parse_body(body):
+    """Return None for s3:TestEvent, else a list of (bucket, key, eventName).
+    Raises ValueError for anything that is not an S3 event notification."""
+    d = json.loads(body)
+    if isinstance(d, dict) and d.get("Type") == "Notification" and "Message" in d:
+        d = json.loads(d["Message"])
+    if not isinstance(d, dict):
+        raise ValueError("not an S3 event: %s" % type(d).__name__)
+    if d.get("Event") == "s3:TestEvent":
+        return None
+    recs = d.get("Records")
+    if not isinstance(recs, list) or not recs:
+        raise ValueError("not an S3 event: no Records")
+    out = []
+    for r in recs:
+        src = r.get("eventSource") if isinstance(r, dict) else r
+        if src != "aws:s3":
+            raise ValueError("not an S3 record: %r" % (src,))
+        s3 = r["s3"]
+        key = urllib.parse.unquote_plus(s3["object"]["key"])
+        out.append((s3["bucket"]["name"], key, r.get("eventName", "")))
+    return out
+
+
+def process(s3, bucket, key, cfg):
+    """Default job: move uploads/<rest> to processed/<rest>. Idempotent: a message redelivered
+    after a successful move finds the destination in place and succeeds without work."""
+    dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
+    try:
+        s3.copy_object(Bucket=bucket, Key=dest, CopySource={"Bucket": bucket, "Key": key})
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") not in MISSING_SOURCE:
+            raise
+        try:
+            s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
+        except ClientError:
+            raise e from None  # not moved either: the original error stands
+        return
+    s3.delete_object(Bucket=bucket, Key=key)
+
+
+def work(body, cfg):
+    """Run the job on every record of one message; returns (outcome, done, ignored)."""
+    recs = parse_body(body)
+    if recs is None:
+        return "skipped-test-event", 0, 0
+    done = ign = 0
+    for bucket, key, ev in recs:
+        if ((cfg.bucket and bucket != cfg.bucket)
+                or not key.startswith(cfg.upload_prefix)
+                or not ev.startswith("ObjectCreated:")):
+            ign += 1
+            continue
+        process(s3_client(), bucket, key, cfg)
+        done += 1
+    return ("processed" if done else "ignored"), done, ign
+
+
+def handler(event, context=None):
+    """SQS batch in, the messages that failed out: Lambda deletes the others from the queue and
+    leaves these to be retried (and dead-lettered after maxReceiveCount receives)."""
+    cfg = Config()
+    failures = []
+    for m in (event or {}).get("Records") or []:
+        t0 = time.monotonic()
+        rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
+        keys, extra = 0, ""
+        try:
+            outcome, keys, ign = work(m["body"], cfg)
+            if ign:
+                extra = f" ignored={ign}"
+        except Exception as e:  # one bad message must not fail the whole batch
+            outcome = "failed"
+            extra = " error=" + json.dumps(repr(e))
+            failures.append({"itemIdentifier": m.get("messageId")})
+        print(f"msg={m.get('messageId')} outcome={outcome} keys={keys} "
+              f"receive_count={rc} seconds={time.monotonic() - t0:.2f}{extra}", flush=True)
+    return {"batchItemFailures": failures}

@@ -1,0 +1,383 @@
+"""Tests for qfleet_handler.py against moto's in-process AWS mock (no network).
+
+Events are built as Lambda delivers them from an SQS event source mapping (AWS Lambda
+Developer Guide, "Using Lambda with Amazon SQS": Records[].messageId, receiptHandle, body,
+attributes, eventSource "aws:sqs", eventSourceARN).
+"""
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+import uuid
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from . import qfleet_handler as qh  # a package (see __init__.py): imported relative to it
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+# The names are the environment's when the IAM test runs these tests under the function's policy.
+BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
+QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
+LINE = re.compile(r"^msg=(\S+) outcome=(processed|skipped-test-event|ignored|failed)"
+                  r" keys=(\d+) receive_count=(\d+) seconds=\d+\.\d\d( .*)?$")
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for k in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN",
+              "QFLEET_UPLOAD_PREFIX", "QFLEET_PROCESSED_PREFIX"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)  # set by the Lambda runtime
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("QFLEET_BUCKET", BUCKET)
+    monkeypatch.setattr(qh, "_s3", None)  # the handler creates its own client inside the mock
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        yield SimpleNamespace(s3=s3)
+
+
+class Context:
+    """The parts of Lambda's context object a handler may use."""
+    function_name = "qfleet-handler"
+    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+
+def sqs_record(body, receive_count=1, message_id=None):
+    body = body if isinstance(body, str) else json.dumps(body)
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a" + uuid.uuid4().hex,
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": "1545082649183",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": "1545082649185",
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}",
+        "awsRegion": REGION,
+    }
+
+
+def sqs_event(*records):
+    return {"Records": list(records)}
+
+
+def s3_event(key, bucket=BUCKET, encode=True, event="ObjectCreated:Put"):
+    k = urllib.parse.quote_plus(key, safe="/") if encode else key
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
+                         "eventTime": "2024-01-01T00:00:00.000Z", "eventName": event,
+                         "s3": {"s3SchemaVersion": "1.0", "configurationId": "qfleet",
+                                "bucket": {"name": bucket,
+                                           "arn": f"arn:aws:s3:::{bucket}"},
+                                "object": {"key": k, "size": 5}}}]}
+
+
+def sns_wrap(event):
+    return {"Type": "Notification", "MessageId": "m-1",
+            "TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:qfleet",
+            "Subject": "Amazon S3 Notification", "Message": json.dumps(event)}
+
+
+TEST_EVENT = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET,
+              "Time": "2024-01-01T00:00:00.000Z", "RequestId": "r", "HostId": "h"}
+
+
+def put(aws, key, data=b"hello"):
+    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+
+
+def keys(aws):
+    return sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def run(*records):
+    return qh.handler(sqs_event(*records), Context())
+
+
+def lines(capsys):
+    out = capsys.readouterr().out.splitlines()
+    assert all(LINE.match(x) for x in out), out
+    return [LINE.match(x) for x in out]
+
+
+def outcomes(capsys):
+    return [m.group(2) for m in lines(capsys)]
+
+
+def no_failures():
+    return {"batchItemFailures": []}
+
+
+@pytest.fixture
+def job_calls(monkeypatch):
+    calls = []
+    monkeypatch.setattr(qh, "process", lambda *a: calls.append(a[1:3]))
+    return calls
+
+
+class DeniedSource:
+    """S3 as the function's role sees it without s3:ListBucket: a missing source object is
+    403 AccessDenied, not 404 (AWS's documented answer); everything else is the real client."""
+
+    def __init__(self, s3):
+        self.s3 = s3
+
+    def copy_object(self, **kw):
+        src = kw["CopySource"]
+        try:
+            self.s3.head_object(Bucket=src["Bucket"], Key=src["Key"])
+        except ClientError:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}},
+                              "CopyObject")
+        return self.s3.copy_object(**kw)
+
+    def __getattr__(self, name):
+        return getattr(self.s3, name)
+
+
+class FailingCopy(DeniedSource):
+    """CopyObject fails for a reason other than a missing source."""
+
+    def copy_object(self, **kw):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce"}},
+                          "CopyObject")
+
+
+# --- what a message means -------------------------------------------------------------------
+
+def test_raw_s3_event_moves_object(aws, capsys):
+    put(aws, "uploads/a/b.txt")
+    assert run(sqs_record(s3_event("uploads/a/b.txt"))) == no_failures()
+    assert keys(aws) == ["processed/a/b.txt"]
+    assert aws.s3.get_object(Bucket=BUCKET, Key="processed/a/b.txt")["Body"].read() == b"hello"
+    assert outcomes(capsys) == ["processed"]
+
+
+def test_sns_wrapped_event_moves_object(aws, capsys):
+    put(aws, "uploads/x.bin")
+    assert run(sqs_record(sns_wrap(s3_event("uploads/x.bin")))) == no_failures()
+    assert keys(aws) == ["processed/x.bin"]
+    assert outcomes(capsys) == ["processed"]
+
+
+@pytest.mark.parametrize("wrap", [False, True], ids=["raw", "sns"])
+def test_s3_test_event_is_skipped_without_work(aws, capsys, job_calls, wrap):
+    put(aws, "uploads/keep.txt")
+    assert run(sqs_record(sns_wrap(TEST_EVENT) if wrap else TEST_EVENT)) == no_failures()
+    assert job_calls == []
+    assert keys(aws) == ["uploads/keep.txt"]
+    assert outcomes(capsys) == ["skipped-test-event"]
+
+
+def test_url_encoded_key_is_decoded(aws, capsys):
+    put(aws, "uploads/my file(1).txt")
+    assert run(sqs_record(s3_event("uploads/my+file%281%29.txt", encode=False))) == no_failures()
+    assert keys(aws) == ["processed/my file(1).txt"]
+    assert outcomes(capsys) == ["processed"]
+
+
+@pytest.mark.parametrize("bucket,key,event", [
+    ("someone-elses-bucket", "uploads/y.txt", "ObjectCreated:Put"),
+    (BUCKET, "other/x.txt", "ObjectCreated:Put"),
+    (BUCKET, "uploads/z.txt", "ObjectRemoved:Delete"),
+], ids=["other-bucket", "outside-prefix", "not-object-created"])
+def test_records_not_for_this_function_are_ignored(aws, capsys, job_calls, bucket, key, event):
+    assert run(sqs_record(s3_event(key, bucket=bucket, event=event))) == no_failures()
+    assert job_calls == []
+    out = capsys.readouterr().out
+    assert "outcome=ignored keys=0" in out and " ignored=1" in out
+
+
+def test_a_message_mixing_ignored_and_wanted_records_processes_the_wanted_one(aws, capsys):
+    put(aws, "uploads/w.txt")
+    put(aws, "other/x.txt")
+    ev = s3_event("other/x.txt")
+    ev["Records"] += s3_event("uploads/w.txt")["Records"]
+    assert run(sqs_record(ev)) == no_failures()
+    assert keys(aws) == ["other/x.txt", "processed/w.txt"]
+    out = capsys.readouterr().out
+    assert "outcome=processed keys=1" in out and " ignored=1" in out
+
+
+def test_prefixes_come_from_the_environment(aws, capsys, monkeypatch):
+    monkeypatch.setenv("QFLEET_UPLOAD_PREFIX", "uploads/inbox/")
+    monkeypatch.setenv("QFLEET_PROCESSED_PREFIX", "processed/done/")
+    put(aws, "uploads/inbox/a.txt")
+    put(aws, "uploads/b.txt")
+    assert run(sqs_record(s3_event("uploads/inbox/a.txt")),
+               sqs_record(s3_event("uploads/b.txt"))) == no_failures()
+    assert keys(aws) == ["processed/done/a.txt", "uploads/b.txt"]
+    assert outcomes(capsys) == ["processed", "ignored"]
+
+
+# --- the default job ------------------------------------------------------------------------
+
+def test_move_is_a_copy_then_a_delete_of_the_source(aws, capsys):
+    put(aws, "uploads/m.txt", b"payload")
+    calls = []
+    qh.s3_client().meta.events.register(
+        "before-call.s3", lambda model, params, **kw: calls.append(
+            (model.name, params.get("Key") or params.get("url_path"))))
+    assert run(sqs_record(s3_event("uploads/m.txt"))) == no_failures()
+    assert [c for c, _ in calls] == ["CopyObject", "DeleteObject"]
+    assert keys(aws) == ["processed/m.txt"]
+    assert aws.s3.get_object(Bucket=BUCKET, Key="processed/m.txt")["Body"].read() == b"payload"
+
+
+def test_redelivery_after_a_move_succeeds_on_404(aws, capsys):
+    put(aws, "uploads/r.txt")
+    msg = sqs_record(s3_event("uploads/r.txt"))
+    assert run(msg) == no_failures()
+    # The same message again (Lambda's delete was lost): the source is gone, S3 says 404.
+    with pytest.raises(ClientError) as e:
+        aws.s3.copy_object(Bucket=BUCKET, Key="processed/r.txt",
+                           CopySource={"Bucket": BUCKET, "Key": "uploads/r.txt"})
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"
+    msg["attributes"]["ApproximateReceiveCount"] = "2"
+    assert run(msg) == no_failures()
+    assert keys(aws) == ["processed/r.txt"]
+    assert outcomes(capsys) == ["processed", "processed"]
+
+
+def test_redelivery_after_a_move_succeeds_on_403(aws, capsys, monkeypatch):
+    monkeypatch.setattr(qh, "_s3", DeniedSource(aws.s3))
+    put(aws, "uploads/r.txt")
+    msg = sqs_record(s3_event("uploads/r.txt"))
+    assert run(msg) == no_failures()
+    assert keys(aws) == ["processed/r.txt"]
+    # The same message again: the source is gone, S3 says 403 (no s3:ListBucket).
+    assert run(msg) == no_failures()
+    assert keys(aws) == ["processed/r.txt"]
+    assert outcomes(capsys) == ["processed", "processed"]
+
+
+@pytest.mark.parametrize("denied,code", [(False, "NoSuchKey"), (True, "AccessDenied")],
+                         ids=["404", "403"])
+def test_a_source_missing_and_never_moved_is_a_failure_with_the_original_error(
+        aws, capsys, monkeypatch, denied, code):
+    if denied:
+        monkeypatch.setattr(qh, "_s3", DeniedSource(aws.s3))
+    msg = sqs_record(s3_event("uploads/never.txt"))
+    assert run(msg) == {"batchItemFailures": [{"itemIdentifier": msg["messageId"]}]}
+    out = capsys.readouterr().out
+    assert "outcome=failed" in out and code in out, out
+
+
+def test_other_copy_errors_are_not_taken_for_a_missing_source(aws, capsys, monkeypatch):
+    put(aws, "processed/s.txt")  # the destination exists, but the copy failed for another reason
+    monkeypatch.setattr(qh, "_s3", FailingCopy(aws.s3))
+    msg = sqs_record(s3_event("uploads/s.txt"))
+    assert run(msg) == {"batchItemFailures": [{"itemIdentifier": msg["messageId"]}]}
+    assert "SlowDown" in capsys.readouterr().out
+
+
+# --- partial batch failures -----------------------------------------------------------------
+
+def test_one_bad_message_in_a_batch_of_three_is_reported_alone(aws, capsys):
+    put(aws, "uploads/1.txt")
+    put(aws, "uploads/3.txt")
+    good1 = sqs_record(s3_event("uploads/1.txt"))
+    bad = sqs_record(s3_event("uploads/2-missing.txt"))  # its job fails: no such object
+    good2 = sqs_record(s3_event("uploads/3.txt"))
+    assert run(good1, bad, good2) == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    assert keys(aws) == ["processed/1.txt", "processed/3.txt"]
+    assert outcomes(capsys) == ["processed", "failed", "processed"]
+
+
+@pytest.mark.parametrize("body", [
+    "not json at all",
+    json.dumps({"Type": "Notification", "Message": "not json either"}),
+    json.dumps(["a", "list"]),
+    json.dumps({"hello": "world"}),
+    json.dumps({"Records": [dict(s3_event("uploads/ok.txt")["Records"][0],
+                                 eventSource="aws:sqs")]}),
+], ids=["not-json", "sns-message-not-json", "json-not-object", "no-records", "not-s3-records"])
+def test_a_body_that_is_not_an_s3_event_is_reported(aws, capsys, job_calls, body):
+    put(aws, "uploads/ok.txt")
+    bad, good = sqs_record(body), sqs_record(s3_event("uploads/ok.txt"))
+    assert run(bad, good) == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    assert job_calls == [(BUCKET, "uploads/ok.txt")]
+    assert outcomes(capsys) == ["failed", "processed"]
+
+
+def test_an_exception_in_the_job_is_reported_not_raised(aws, capsys, monkeypatch):
+    def boom(*a):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(qh, "process", boom)
+    put(aws, "uploads/e.txt")
+    a, b = sqs_record(s3_event("uploads/e.txt")), sqs_record(s3_event("uploads/e.txt"))
+    assert run(a, b) == {"batchItemFailures": [{"itemIdentifier": a["messageId"]},
+                                               {"itemIdentifier": b["messageId"]}]}
+    out = capsys.readouterr().out
+    assert out.count("outcome=failed") == 2 and "RuntimeError('boom')" in out
+    assert keys(aws) == ["uploads/e.txt"]
+
+
+@pytest.mark.parametrize("event", [{}, {"Records": []}], ids=["no-records", "empty"])
+def test_an_event_without_records_fails_nothing(aws, capsys, event):
+    assert qh.handler(event, Context()) == no_failures()
+    assert capsys.readouterr().out == ""
+
+
+# --- logging, client, import ----------------------------------------------------------------
+
+def test_one_parseable_log_line_per_message(aws, capsys):
+    put(aws, "uploads/1.txt")
+    msgs = [sqs_record(s3_event("uploads/1.txt"), receive_count=1),
+            sqs_record(TEST_EVENT, receive_count=2),
+            sqs_record(s3_event("elsewhere/1.txt"), receive_count=3),
+            sqs_record("not json at all", receive_count=4)]
+    run(*msgs)
+    got = [(m.group(1), m.group(2), m.group(3), m.group(4)) for m in lines(capsys)]
+    assert got == [(msgs[0]["messageId"], "processed", "1", "1"),
+                   (msgs[1]["messageId"], "skipped-test-event", "0", "2"),
+                   (msgs[2]["messageId"], "ignored", "0", "3"),
+                   (msgs[3]["messageId"], "failed", "0", "4")]
+
+
+def test_the_s3_client_is_created_once_in_the_lambda_region(aws, capsys, monkeypatch):
+    made = []
+    real = boto3.client
+
+    def client(*a, **kw):
+        made.append((a, kw))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(qh.boto3, "client", client)
+    for k in ("uploads/1.txt", "uploads/2.txt"):
+        put(aws, k)
+        assert run(sqs_record(s3_event(k))) == no_failures()
+    assert made == [(("s3",), {"region_name": REGION})]
+    assert keys(aws) == ["processed/1.txt", "processed/2.txt"]
+
+
+def test_the_module_imports_without_credentials_or_region(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), AWS_CONFIG_FILE=str(tmp_path / "none"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+               AWS_EC2_METADATA_DISABLED="true",
+               PYTHONPATH=os.path.dirname(os.path.abspath(qh.__file__)))
+    r = subprocess.run([sys.executable, "-c", "import qfleet_handler as h; "
+                        "print(h.handler({}, None), h._s3)"],
+                       env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "{'batchItemFailures': []} None"

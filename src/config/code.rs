@@ -1,0 +1,95 @@
+//! The Lambda function's code: the stack file's `workers.lambda.code` directory, or the
+//! reference handler. It is one source file, which CloudFormation takes inline (the template's
+//! `ZipFile`, which CloudFormation writes as `index.py` or `index.js`), so deploys need no
+//! artifact bucket and a code change is a template change like any other.
+
+use super::{Environment, InputError};
+use std::path::Path;
+
+/// The reference handler (`examples/lambda/qfleet_handler.py`), used when the stack file
+/// names no code.
+pub const REFERENCE_HANDLER: &str = include_str!("../../examples/lambda/qfleet_handler.py");
+
+/// What the template carries for the function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionCode {
+    /// The source text.
+    pub text: String,
+    /// The handler as Lambda sees it: `index.<function>`.
+    pub handler: String,
+}
+
+/// The function's code for `env`, or an error naming `workers.lambda.code`.
+pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
+    let l = &env.spec.workers.lambda;
+    let (module, function) = l.handler.split_once('.').unwrap_or((&l.handler, "handler"));
+    let handler = format!("index.{function}");
+    let Some(rel) = &l.code else {
+        if l.runtime.starts_with("python") && l.handler == "qfleet_handler.handler" {
+            return Ok(FunctionCode {
+                text: REFERENCE_HANDLER.to_string(),
+                handler,
+            });
+        }
+        return Err(Box::new(env.source.error(
+            "workers.lambda.handler",
+            format!(
+                "`{}` needs workers.lambda.code: the reference handler is qfleet_handler.handler on a python runtime",
+                l.handler
+            ),
+        )));
+    };
+    let fail = |msg: String| Box::new(env.source.error("workers.lambda.code", msg));
+    let base = env.source.path.parent().unwrap_or(Path::new("."));
+    let dir = base.join(rel);
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| fail(format!("cannot read the directory {}: {e}", dir.display())))?;
+    let ext = if l.runtime.starts_with("python") {
+        "py"
+    } else {
+        "js"
+    };
+    let mut sources = Vec::new();
+    for e in entries {
+        let p = e
+            .map_err(|e| fail(format!("cannot read {}: {e}", dir.display())))?
+            .path();
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n == "__pycache__" || n == "node_modules");
+        if hidden {
+            continue;
+        }
+        let is_test = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            n.starts_with("test_") || n == "conftest.py" || n == "__init__.py" || n.ends_with(".md")
+        });
+        if p.is_file() && !is_test {
+            sources.push(p);
+        }
+    }
+    let wanted = dir.join(format!("{module}.{ext}"));
+    if !sources.contains(&wanted) {
+        return Err(fail(format!(
+            "{} has no {module}.{ext}, the module of workers.lambda.handler `{}`",
+            dir.display(),
+            l.handler
+        )));
+    }
+    if sources.len() > 1 {
+        let mut names: Vec<String> = sources
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
+            .collect();
+        names.sort();
+        return Err(fail(format!(
+            "{} holds {} files ({}); qfleet takes one source file inline (tests, conftest.py, __init__.py and *.md are left out). Put the handler in one file",
+            dir.display(),
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    let text = std::fs::read_to_string(&wanted)
+        .map_err(|e| fail(format!("cannot read {}: {e}", wanted.display())))?;
+    Ok(FunctionCode { text, handler })
+}

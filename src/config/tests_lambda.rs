@@ -1,0 +1,172 @@
+//! `workers.kind: lambda`: the function's settings, their limits (AWS's), and no setting of the
+//! other kind.
+
+use super::*;
+use crate::error::Error;
+
+fn parse_at(dir: &Path, yaml: &str) -> Result<Environment> {
+    parse(dir.join("t.yaml"), yaml.to_string())
+}
+
+fn parse_str(yaml: &str) -> Result<Environment> {
+    parse(PathBuf::from("stacks/t.yaml"), yaml.to_string())
+}
+
+/// The one error of an invalid stack file, checked for field and line.
+fn error(yaml: &str, field: &str, line: usize) -> InputError {
+    let list = match parse_str(yaml) {
+        Ok(_) => panic!("expected an error for:\n{yaml}"),
+        Err(Error::Input(list)) => list,
+        Err(other) => panic!("expected input errors, got {other:?}"),
+    };
+    assert_eq!(list.len(), 1, "expected one error, got {list:#?}");
+    let e = list.into_iter().next().unwrap();
+    assert_eq!((e.field.as_str(), e.line), (field, line), "{e}");
+    e
+}
+
+const LAMBDA: &str = "region: eu-west-1\nworkers:\n  kind: lambda\n";
+
+#[test]
+fn a_lambda_file_gets_the_reference_handler_and_defaults_that_fit_together() {
+    let env = parse_str(LAMBDA).unwrap();
+    let l = &env.spec.workers.lambda;
+    assert_eq!(env.spec.workers.kind, schema::WorkerKind::Lambda);
+    assert_eq!(
+        (l.runtime.as_str(), l.memory_mb, l.timeout.0),
+        ("python3.12", 256, 10)
+    );
+    assert_eq!((l.batch_size, l.max_concurrency), (10, 5));
+    // The default queue visibility (60 s) is six times the default timeout.
+    assert!(env.spec.queue.visibility_timeout.0 >= 6 * l.timeout.0);
+    let code = env.function_code.unwrap();
+    assert_eq!(code.handler, "index.handler");
+    assert_eq!(code.text, code::REFERENCE_HANDLER);
+}
+
+#[test]
+fn an_ec2_setting_with_a_function_is_an_error_at_its_line() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  instance_type: t3.micro\n",
+        "workers.instance_type",
+        4,
+    );
+    assert!(e.message.contains("EC2 workers only"), "{e}");
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\nscaling:\n  scale_from_zero: true\n",
+        "scaling",
+        4,
+    );
+    assert!(e.message.contains("max_concurrency"), "{e}");
+}
+
+#[test]
+fn lambda_settings_with_ec2_workers_are_an_error() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  lambda:\n    memory_mb: 512\n",
+        "workers.lambda",
+        3,
+    );
+    assert!(e.message.contains("workers.kind: lambda only"), "{e}");
+}
+
+#[test]
+fn the_queue_visibility_is_at_least_six_function_timeouts_as_aws_documents() {
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    timeout: 30s\n"),
+        "queue.visibility_timeout",
+        1,
+    );
+    assert!(e.message.contains("at least 180s"), "{e}");
+    parse_str(&format!(
+        "{LAMBDA}  lambda:\n    timeout: 30s\nqueue:\n  visibility_timeout: 3m\n"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn batch_limits_follow_the_sqs_event_source_as_aws_documents() {
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    batch_size: 100\n"),
+        "workers.lambda.batch_size",
+        5,
+    );
+    assert!(e.message.contains("batching_window"), "{e}");
+    parse_str(&format!(
+        "{LAMBDA}  lambda:\n    batch_size: 100\n    batching_window: 5s\n"
+    ))
+    .unwrap();
+    error(
+        &format!("{LAMBDA}  lambda:\n    max_concurrency: 1\n"),
+        "workers.lambda.max_concurrency",
+        5,
+    );
+    error(
+        &format!("{LAMBDA}  lambda:\n    timeout: 16m\nqueue:\n  visibility_timeout: 12h\n"),
+        "workers.lambda.timeout",
+        5,
+    );
+}
+
+#[test]
+fn reserved_concurrency_below_the_cap_and_unknown_runtimes_are_errors() {
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    reserved_concurrency: 2\n"),
+        "workers.lambda.reserved_concurrency",
+        5,
+    );
+    assert!(e.message.contains("max_concurrency (5)"), "{e}");
+    error(
+        &format!("{LAMBDA}  lambda:\n    runtime: python2.7\n"),
+        "workers.lambda.runtime",
+        5,
+    );
+    error(
+        &format!("{LAMBDA}  lambda:\n    log_retention_days: 10\n"),
+        "workers.lambda.log_retention_days",
+        5,
+    );
+}
+
+#[test]
+fn a_code_directory_is_one_source_file_named_after_the_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("fn");
+    std::fs::create_dir(&code).unwrap();
+    std::fs::write(
+        code.join("job.py"),
+        "def run(event, context):\n    return {}\n",
+    )
+    .unwrap();
+    std::fs::write(code.join("test_job.py"), "def test(): pass\n").unwrap();
+    std::fs::write(code.join("README.md"), "# job\n").unwrap();
+    let yaml = format!("{LAMBDA}  lambda:\n    code: fn\n    handler: job.run\n");
+    let env = parse_at(dir.path(), &yaml).unwrap();
+    let c = env.function_code.unwrap();
+    assert_eq!(c.handler, "index.run");
+    assert!(c.text.contains("def run"));
+
+    // The handler's module must be there.
+    let wrong = format!("{LAMBDA}  lambda:\n    code: fn\n    handler: other.run\n");
+    let Err(Error::Input(e)) = parse_at(dir.path(), &wrong) else {
+        panic!("expected an error")
+    };
+    assert_eq!(e[0].field, "workers.lambda.code");
+    assert!(e[0].message.contains("no other.py"), "{}", e[0]);
+
+    // Two source files cannot go inline.
+    std::fs::write(code.join("helpers.py"), "X = 1\n").unwrap();
+    let Err(Error::Input(e)) = parse_at(dir.path(), &yaml) else {
+        panic!("expected an error")
+    };
+    assert!(e[0].message.contains("helpers.py, job.py"), "{}", e[0]);
+}
+
+#[test]
+fn a_custom_handler_without_code_is_an_error() {
+    error(
+        &format!("{LAMBDA}  lambda:\n    handler: mine.run\n"),
+        "workers.lambda.handler",
+        5,
+    );
+}

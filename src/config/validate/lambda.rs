@@ -1,0 +1,144 @@
+//! The rules for `workers.kind: lambda`: the function's limits, the event source mapping's
+//! batch limits, the queue's visibility timeout against the function's timeout, and no EC2
+//! setting where none applies.
+
+use super::Checker;
+use crate::config::Environment;
+
+/// Settings that mean something only for EC2 workers.
+const EC2_ONLY: &[&str] = &[
+    "workers.ami",
+    "workers.instance_type",
+    "workers.min",
+    "workers.max",
+    "workers.network",
+    "workers.user_data",
+    "workers.health_check_grace_period",
+    "workers.instance_warmup",
+    "workers.root_volume_gib",
+    "workers.public_ip",
+    "scaling",
+];
+
+/// Runtimes whose code CloudFormation can take inline (Python, Node.js).
+pub const RUNTIMES: &[&str] = &[
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "nodejs20.x",
+    "nodejs22.x",
+];
+
+/// The retention periods CloudWatch Logs accepts, in days.
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+pub(super) fn check(c: &mut Checker, env: &Environment) {
+    for key in EC2_ONLY {
+        if c.src.sets(key) {
+            let what = if *key == "scaling" {
+                "applies to EC2 workers; a Lambda function scales with its queue, up to workers.lambda.max_concurrency".to_string()
+            } else {
+                format!(
+                    "`{}` applies to EC2 workers only (workers.kind is lambda)",
+                    key.trim_start_matches("workers.")
+                )
+            };
+            let e = c.src.key_error(key, what);
+            c.errors.push(e);
+        }
+    }
+    let l = &env.spec.workers.lambda;
+    if !RUNTIMES.contains(&l.runtime.as_str()) {
+        c.fail(
+            "workers.lambda.runtime",
+            format!("`{}` is not a supported runtime", l.runtime),
+        );
+    }
+    let handler_ok = l.handler.split_once('.').is_some_and(|(module, function)| {
+        let ident = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with(|ch: char| ch.is_ascii_digit())
+                && s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        };
+        ident(module) && ident(function)
+    });
+    if !handler_ok {
+        c.fail(
+            "workers.lambda.handler",
+            format!("`{}` is not module.function", l.handler),
+        );
+    }
+    c.range(
+        "workers.lambda.memory_mb",
+        l.memory_mb.into(),
+        128,
+        10_240,
+        " MB",
+    );
+    c.range("workers.lambda.timeout", l.timeout.0, 1, 900, "s");
+    c.range(
+        "workers.lambda.batching_window",
+        l.batching_window.0,
+        0,
+        300,
+        "s",
+    );
+    // SQS event source mappings: up to 10 per batch, up to 10,000 with a batching window.
+    let max_batch = if l.batching_window.0 >= 1 { 10_000 } else { 10 };
+    if l.batch_size < 1 || l.batch_size > max_batch {
+        c.fail(
+            "workers.lambda.batch_size",
+            if l.batch_size > 10 && l.batching_window.0 == 0 {
+                format!(
+                    "{} needs workers.lambda.batching_window of at least 1s (without one, at most 10)",
+                    l.batch_size
+                )
+            } else {
+                format!("{} is out of range (1 to {max_batch})", l.batch_size)
+            },
+        );
+    }
+    c.range(
+        "workers.lambda.max_concurrency",
+        l.max_concurrency.into(),
+        2,
+        1_000,
+        "",
+    );
+    if let Some(r) = l.reserved_concurrency
+        && r < l.max_concurrency
+    {
+        c.fail(
+            "workers.lambda.reserved_concurrency",
+            format!(
+                "{r} is below workers.lambda.max_concurrency ({}): the mapping would start invocations the function may not run, and throttled batches count as receives toward the dead-letter queue",
+                l.max_concurrency
+            ),
+        );
+    }
+    if !LOG_RETENTION_DAYS.contains(&l.log_retention_days) {
+        c.fail(
+            "workers.lambda.log_retention_days",
+            format!(
+                "{} is not a retention CloudWatch Logs offers",
+                l.log_retention_days
+            ),
+        );
+    }
+    // AWS: set the queue's visibility timeout to at least six times the function's timeout.
+    let visibility = env.spec.queue.visibility_timeout.0;
+    if visibility < 6 * l.timeout.0 {
+        c.fail(
+            "queue.visibility_timeout",
+            format!(
+                "{visibility}s is less than 6 × workers.lambda.timeout ({}s): AWS asks for at least {}s so that a batch retried after throttling is not received twice",
+                l.timeout.0,
+                6 * l.timeout.0
+            ),
+        );
+    }
+}

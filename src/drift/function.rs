@@ -1,0 +1,111 @@
+//! qfleet's own checks of a Lambda environment's workers, as [`super::compare`] checks the
+//! group: the queue mapping (enabled, from the queue, batch size and window, maximum
+//! concurrency, partial batch failures reported) and the function (timeout, memory, reserved
+//! concurrency) against the stack file. What could not be read is not checked, never in sync.
+
+use super::compare::Findings;
+use crate::aws::snapshot::Snapshot;
+use crate::config::Environment;
+use crate::render::{ResourceNames, ids};
+
+/// A number AWS may leave out of its answer: `not set` when it did.
+fn shown(v: Option<i32>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_else(|| "not set".into())
+}
+
+pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
+    let fleet = &snap.fleet.name;
+    let want = &env.spec.workers.lambda;
+    if let Some(func) = f.need(snap.function.as_ref(), fleet, ids::FUNCTION, "exists") {
+        if i64::from(func.timeout_seconds) != want.timeout.0 as i64 {
+            f.diff(
+                fleet,
+                ids::FUNCTION,
+                "Timeout",
+                want.timeout.0,
+                func.timeout_seconds,
+            );
+        }
+        if i64::from(func.memory_mb) != i64::from(want.memory_mb) {
+            f.diff(
+                fleet,
+                ids::FUNCTION,
+                "MemorySize",
+                want.memory_mb,
+                func.memory_mb,
+            );
+        }
+        let reserved = func.reserved_concurrency.map(i64::from);
+        if reserved != want.reserved_concurrency.map(i64::from) {
+            let none = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+            f.diff(
+                fleet,
+                ids::FUNCTION,
+                "ReservedConcurrentExecutions",
+                none(want.reserved_concurrency.map(|r| r.to_string())),
+                none(reserved.map(|r| r.to_string())),
+            );
+        }
+    }
+    let Some(m) = f.need(
+        snap.mapping.as_ref(),
+        fleet,
+        ids::QUEUE_MAPPING,
+        "mapping from the queue",
+    ) else {
+        return;
+    };
+    match m.state.as_str() {
+        "Enabled" => {}
+        // Switched off, or on its way out: the queue feeds nothing.
+        "Disabled" | "Disabling" | "Deleting" => {
+            f.diff(fleet, ids::QUEUE_MAPPING, "State", "Enabled", &m.state)
+        }
+        // Creating, Enabling, Updating: not settled, so neither in sync nor a difference yet.
+        other => f.unchecked(
+            format!("{fleet} {} State", ids::QUEUE_MAPPING),
+            format!("the mapping is {other}; run again when it has settled"),
+        ),
+    }
+    let queue = ResourceNames::of(env).queue;
+    let source = m.event_source_arn.as_deref().unwrap_or("not set");
+    if source.rsplit(':').next() != Some(queue.as_str()) {
+        f.diff(
+            fleet,
+            ids::QUEUE_MAPPING,
+            "EventSourceArn",
+            format!("…:{queue}"),
+            source,
+        );
+    }
+    for (prop, expected, actual) in [
+        ("BatchSize", want.batch_size, m.batch_size),
+        (
+            "MaximumBatchingWindowInSeconds",
+            want.batching_window.0 as u32,
+            m.batching_window_seconds,
+        ),
+        (
+            "ScalingConfig.MaximumConcurrency",
+            want.max_concurrency,
+            m.maximum_concurrency,
+        ),
+    ] {
+        if actual.map(i64::from) != Some(i64::from(expected)) {
+            f.diff(fleet, ids::QUEUE_MAPPING, prop, expected, shown(actual));
+        }
+    }
+    if !m.reports_batch_item_failures() {
+        f.diff(
+            fleet,
+            ids::QUEUE_MAPPING,
+            "FunctionResponseTypes",
+            "ReportBatchItemFailures",
+            if m.function_response_types.is_empty() {
+                "none".to_string()
+            } else {
+                m.function_response_types.join(", ")
+            },
+        );
+    }
+}

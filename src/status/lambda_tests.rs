@@ -1,0 +1,206 @@
+//! The status of a Lambda environment: over hand-built snapshots (no AWS), and once through
+//! SDK-level mocks for what the emulator cannot produce (the function's CloudWatch metrics).
+//! Test names say `mocked` for the latter.
+
+use super::*;
+use crate::aws::functions::{Function, Mapping};
+use crate::aws::monitoring::Metrics;
+
+fn deployed() -> Snapshot {
+    let mut s = Snapshot::deployed("st").serverless();
+    s.queue = Fact::Known(Queue::for_tests("qfleet-st-jobs", 30, &[]));
+    s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-st-dlq", 0, &[]));
+    s.function = Some(Fact::Known(Function::for_tests(
+        "qfleet-st-worker",
+        256,
+        20,
+    )));
+    s.mapping = Some(Fact::Known(Mapping::for_tests("qfleet-st-jobs", 10, 2, 5)));
+    s.metrics = Some(Fact::Known(Metrics {
+        function_errors: Some(4.0),
+        function_throttles: Some(0.0),
+        function_concurrency_peak: Some(3.0),
+        ..Metrics::default()
+    }));
+    s
+}
+
+#[test]
+fn a_function_environment_shows_the_function_section_instead_of_the_fleet() {
+    let st = from_snapshot(&deployed(), 10.0);
+    assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
+    assert_eq!(st.workers, ["lambda"]);
+    let f = st.function.as_ref().expect("the function section");
+    assert_eq!(f.function.state.as_deref(), Some("Active"));
+    assert_eq!(
+        (f.function.memory_mb, f.function.timeout_seconds),
+        (256, 20)
+    );
+    assert_eq!((f.errors, f.throttles), (Some(4.0), Some(0.0)));
+    let c = &f.concurrency;
+    assert_eq!(
+        (c.in_use, c.mapping_maximum, c.reserved, c.cap),
+        (Some(3.0), Some(5), None, Some(5))
+    );
+    assert_eq!(
+        c.backlog_per_execution,
+        Some(10.0),
+        "30 visible / 3 executions"
+    );
+    let m = f.mapping.as_ref().expect("the mapping");
+    assert_eq!(
+        (m.state.as_str(), m.batch_size, m.batching_window_seconds),
+        ("Enabled", Some(10), Some(2))
+    );
+    assert!(m.report_batch_item_failures);
+
+    let text = render_text(&st);
+    for want in [
+        "function qfleet-st-worker: Active (last update Successful), python3.12, 256 MB, timeout 20 s",
+        "concurrency in use (peak, last 15 min): 3; cap: the mapping's maximum 5\n",
+        "last 15 min: errors 4, throttles 0",
+        "queue mapping a1b2c3d4-5678-90ab-cdef-11111EXAMPLE: Enabled, batch size 10, batching window 2 s, ReportBatchItemFailures on",
+        "scaling: 30 visible messages; per execution in use: 10.0",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
+    assert!(!text.contains("\nfleet"), "{text}");
+    assert!(!text.contains("backlog per instance"), "{text}");
+}
+
+#[test]
+fn a_function_environment_in_json_has_a_function_object_and_a_null_fleet() {
+    let v = serde_json::to_value(from_snapshot(&deployed(), 10.0)).unwrap();
+    assert!(v["fleet"].is_null() && v["scaling"].is_null(), "{v}");
+    assert_eq!(v["workers"], serde_json::json!(["lambda"]));
+    assert_eq!(v["function"]["name"], "qfleet-st-worker");
+    assert_eq!(v["function"]["concurrency"]["in_use"], 3.0);
+    assert_eq!(v["function"]["concurrency"]["cap"], 5);
+    assert_eq!(v["function"]["mapping"]["report_batch_item_failures"], true);
+    assert_eq!(v["function"]["mapping"]["batching_window_seconds"], 2);
+    assert_eq!(v["function"]["errors"], 4.0);
+}
+
+#[test]
+fn an_ec2_environment_in_json_has_a_null_function() {
+    let st = from_snapshot(&Snapshot::deployed("st"), 10.0);
+    let v = serde_json::to_value(&st).unwrap();
+    assert!(v["function"].is_null(), "{v}");
+    assert_eq!(v["workers"], serde_json::json!(["ec2"]));
+    assert!(v["scaling"].is_object(), "{v}");
+    assert!(!render_text(&st).contains("function"));
+}
+
+#[test]
+fn the_cap_is_the_lower_of_the_mappings_maximum_and_the_reserved_concurrency_and_reaching_it_is_flagged()
+ {
+    let mut s = deployed();
+    if let Some(Fact::Known(f)) = &mut s.function {
+        f.reserved_concurrency = Some(3);
+    }
+    let st = from_snapshot(&s, 10.0);
+    assert_eq!(st.function.as_ref().unwrap().concurrency.cap, Some(3));
+    let text = render_text(&st);
+    assert!(
+        text.contains(
+            "(peak, last 15 min): 3; cap: the mapping's maximum 5, reserved 3  <-- AT THE CAP"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("at the cap: the backlog waits for free executions"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unreadable_function_is_said_with_its_reason_and_the_rest_is_shown() {
+    let mut s = deployed();
+    s.function = Some(Fact::Unknown(
+        "reading function qfleet-st-worker: access denied: not authorized to perform: lambda:GetFunction".into(),
+    ));
+    let st = from_snapshot(&s, 10.0);
+    assert!(st.function.is_none());
+    assert!(st.unavailable["function"].contains("lambda:GetFunction"));
+    let text = render_text(&st);
+    assert!(
+        text.contains("function: not available (reading function qfleet-st-worker: access denied"),
+        "{text}"
+    );
+    assert!(!text.contains("function: not deployed"), "{text}");
+    assert!(text.contains("queue qfleet-st-jobs: 30 visible"), "{text}");
+}
+
+#[test]
+fn an_unreadable_mapping_is_said_with_its_reason_not_as_missing() {
+    let mut s = deployed();
+    s.mapping = Some(Fact::Unknown("listing the event source mappings of function qfleet-st-worker: AWS kept throttling the request (TooManyRequestsException) after every retry; run again later or lower --concurrency".into()));
+    let st = from_snapshot(&s, 10.0);
+    assert!(st.function.as_ref().unwrap().mapping.is_none());
+    assert!(st.unavailable.contains_key("queue mapping"));
+    let text = render_text(&st);
+    assert!(
+        text.contains("queue mapping: not available (listing the event source mappings"),
+        "{text}"
+    );
+    assert!(!text.contains("not deployed"), "{text}");
+    assert!(
+        !text.contains("not available: queue mapping"),
+        "said once: {text}"
+    );
+}
+
+#[test]
+fn a_function_without_a_mapping_says_the_queue_feeds_nothing() {
+    let mut s = deployed();
+    s.mapping = Some(Fact::Absent);
+    let text = render_text(&from_snapshot(&s, 10.0));
+    assert!(
+        text.contains("queue mapping: not deployed (the queue feeds no function)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn metrics_that_could_not_be_read_are_not_available_not_zero() {
+    let mut s = deployed();
+    // What moto answers the SDK's CloudWatch protocol.
+    s.metrics = Some(Fact::Unknown(
+        "reading the metrics: AWS answered HTTP 404 with an empty body and no error AWS would send"
+            .into(),
+    ));
+    let st = from_snapshot(&s, 10.0);
+    let f = st.function.as_ref().unwrap();
+    assert_eq!(
+        (f.errors, f.throttles, f.concurrency.in_use),
+        (None, None, None)
+    );
+    let text = render_text(&st);
+    assert!(
+        text.contains("errors not available, throttles not available"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "concurrency in use (peak, last 15 min): not available; cap: the mapping's maximum 5"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("per execution in use: not available (the metrics could not be read)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not available: metrics: reading the metrics"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_function_environment_not_deployed_says_so() {
+    let st = from_snapshot(&Snapshot::empty("st", "eu-west-1").serverless(), 10.0);
+    let text = render_text(&st);
+    assert!(text.contains("function: not deployed"), "{text}");
+    assert!(!text.contains("\nfleet"), "{text}");
+    assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
+}
