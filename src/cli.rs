@@ -37,6 +37,8 @@ pub enum Command {
     Drift(commands::drift::DriftArgs),
     /// Delete environments: the fleet, then the data, refusing to lose data unasked.
     Teardown(commands::teardown::TeardownArgs),
+    /// Print, as JSON, the least-privilege IAM policy a deploying role needs.
+    IamPolicy(commands::iam_policy::IamPolicyArgs),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate completions for.
@@ -99,6 +101,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Status(args) => commands::status::run(args, g, out),
         Command::Drift(args) => commands::drift::run(args, g, out),
         Command::Teardown(args) => commands::teardown::run(args, g, out),
+        Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut script = Vec::new();

@@ -18,6 +18,7 @@ pub mod config;
 pub mod deploy;
 pub mod drift;
 pub mod error;
+pub mod iam;
 pub mod output;
 pub mod render;
 pub mod status;

@@ -61,8 +61,8 @@ def parse_body(body):
 
 
 # What S3 answers for a source object that is not there: 404 NoSuchKey with s3:ListBucket on
-# the key, 403 AccessDenied without it (the worker's ListBucket is limited to its prefixes by a
-# condition a GetObject does not satisfy), so a redelivered message meets 403.
+# the bucket, 403 AccessDenied without it (the worker's role has no s3:ListBucket: it lists
+# nothing), so a redelivered message meets 403.
 MISSING_SOURCE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")
 
 

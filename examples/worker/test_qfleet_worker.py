@@ -13,9 +13,14 @@ import pytest
 from moto import mock_aws
 
 import qfleet_worker as qw
+from conftest import record
 
 REGION = "eu-west-1"
-BUCKET = "qfleet-test-bucket"
+# The names are the environment's when the IAM test runs these tests under its worker policy.
+BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
+QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
+ASG = os.environ.get("QFLEET_TEST_ASG", "grp")
+STACK = os.environ.get("QFLEET_TEST_STACK", "qfleet-lab-fleet")
 LINE = re.compile(r"^msg=\S+ outcome=(processed|skipped-test-event|ignored|failed|released)"
                   r" keys=\d+ receive_count=\d+ seconds=\d+\.\d\d( .*)?$")
 
@@ -39,10 +44,10 @@ def aws(monkeypatch):
         sqs = boto3.client("sqs", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET,
                          CreateBucketConfiguration={"LocationConstraint": REGION})
-        dlq = sqs.create_queue(QueueName="qfleet-dlq")["QueueUrl"]
+        dlq = sqs.create_queue(QueueName=QUEUE + "-dlq")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
-        q = sqs.create_queue(QueueName="qfleet", Attributes={
+        q = sqs.create_queue(QueueName=QUEUE, Attributes={
             "VisibilityTimeout": "30",
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "2"}),
         })["QueueUrl"]
@@ -232,13 +237,14 @@ class RecordingASG:
         self.calls = []
 
     def describe_auto_scaling_instances(self, **kw):
+        record("autoscaling", "DescribeAutoScalingInstances", kw)
         self.calls.append(("describe", kw))
         return {"AutoScalingInstances": [{"LifecycleState": "InService"}]}
 
     def __getattr__(self, name):
-        def record(**kw):
+        def call(**kw):
             self.calls.append((name, kw))
-        return record
+        return call
 
 
 def test_the_worker_never_protects_its_instance_so_termination_cannot_stall(aws, capsys):
@@ -246,7 +252,7 @@ def test_the_worker_never_protects_its_instance_so_termination_cannot_stall(aws,
     put(aws, "uploads/p.txt")
     send(aws, s3_event("uploads/p.txt"))
     worker(aws, asg=asg, instance_id="i-0abc", env={
-        "QFLEET_ASG_NAME": "grp", "QFLEET_LIFECYCLE_HOOK": "drain",
+        "QFLEET_ASG_NAME": ASG, "QFLEET_LIFECYCLE_HOOK": "drain",
         "QFLEET_LIFECYCLE_INTERVAL": "0"}).run(once=True)
     assert outcomes(capsys) == ["processed"]
     assert [c for c, _ in asg.calls] == ["describe"], "only its lifecycle state is read"
@@ -307,10 +313,12 @@ def test_lifecycle_terminating_wait_stops_and_completes(aws, capsys, monkeypatch
             self.calls = []
 
         def describe_auto_scaling_instances(self, InstanceIds):
+            record("autoscaling", "DescribeAutoScalingInstances", {"InstanceIds": InstanceIds})
             return {"AutoScalingInstances": [
                 {"InstanceId": InstanceIds[0], "LifecycleState": self.state}]}
 
         def complete_lifecycle_action(self, **kw):
+            record("autoscaling", "CompleteLifecycleAction", kw)
             self.calls.append(("complete", kw))
 
     asg = FakeASG()
@@ -326,7 +334,7 @@ def test_lifecycle_terminating_wait_stops_and_completes(aws, capsys, monkeypatch
         put(aws, k)
         send(aws, s3_event(k))
     w = worker(aws, asg=asg, instance_id="i-0abc", env={
-        "QFLEET_ASG_NAME": "grp", "QFLEET_LIFECYCLE_HOOK": "drain",
+        "QFLEET_ASG_NAME": ASG, "QFLEET_LIFECYCLE_HOOK": "drain",
         "QFLEET_LIFECYCLE_INTERVAL": "0"})
     safety = threading.Timer(5, w.stop.set)
     safety.start()
@@ -337,7 +345,7 @@ def test_lifecycle_terminating_wait_stops_and_completes(aws, capsys, monkeypatch
     assert outcomes(capsys) == ["processed"]
     assert counts(aws) == (1, 0)
     assert asg.calls == [("complete", {
-        "LifecycleHookName": "drain", "AutoScalingGroupName": "grp",
+        "LifecycleHookName": "drain", "AutoScalingGroupName": ASG,
         "LifecycleActionResult": "CONTINUE", "InstanceId": "i-0abc"})]
 
 
@@ -354,13 +362,13 @@ def test_one_log_line_per_message(aws, capsys):
 def test_parse_body_and_queue_name_resolution(aws):
     assert qw.parse_body(json.dumps(s3_event("uploads/a+b.txt", encode=False))) == [
         (BUCKET, "uploads/a b.txt", "ObjectCreated:Put")]
-    w = qw.Worker(qw.Config({"QFLEET_QUEUE_NAME": "qfleet", "AWS_REGION": REGION}),
+    w = qw.Worker(qw.Config({"QFLEET_QUEUE_NAME": QUEUE, "AWS_REGION": REGION}),
                   sqs=aws.sqs, s3=aws.s3)
     assert w.url == aws.q and w.iid is None
 
 
 def test_visibility_timeout_comes_from_the_queue_unless_set(aws):
-    w = qw.Worker(qw.Config({"QFLEET_QUEUE_NAME": "qfleet", "AWS_REGION": REGION}),
+    w = qw.Worker(qw.Config({"QFLEET_QUEUE_NAME": QUEUE, "AWS_REGION": REGION}),
                   sqs=aws.sqs, s3=aws.s3)
     assert w.cfg.visibility == 30, "read from the queue's VisibilityTimeout"
     w = worker(aws, env={"QFLEET_VISIBILITY_TIMEOUT": "7"})
@@ -423,24 +431,25 @@ class Recorder:
         self.calls = []
 
     def signal_resource(self, **kw):
+        record("cloudformation", "SignalResource", kw)
         self.calls.append(kw)
 
 
 def test_the_instance_signals_once_after_it_reached_the_queue(aws, capsys):
     cfn = Recorder()
     w = worker(aws, instance_id="i-0abc", cfn=cfn,
-               env={"QFLEET_SIGNAL_STACK": "qfleet-lab-fleet", "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
+               env={"QFLEET_SIGNAL_STACK": STACK, "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
     assert cfn.calls == [], "no signal before the queue answered"
     w.run(once=True)
     w.run(once=True)
-    assert cfn.calls == [{"StackName": "qfleet-lab-fleet", "LogicalResourceId": "WorkerGroup",
+    assert cfn.calls == [{"StackName": STACK, "LogicalResourceId": "WorkerGroup",
                           "UniqueId": "i-0abc", "Status": "SUCCESS"}]
 
 
 def test_no_signal_when_the_queue_cannot_be_reached(aws, capsys):
     cfn = Recorder()
     w = worker(aws, instance_id="i-0abc", cfn=cfn,
-               env={"QFLEET_SIGNAL_STACK": "qfleet-lab-fleet", "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
+               env={"QFLEET_SIGNAL_STACK": STACK, "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
     w.url = aws.q + "-missing"
     w.run(once=True)
     assert cfn.calls == []

@@ -1,6 +1,6 @@
 //! What every SDK client does on every request, whatever the service:
-//! - logs one line per attempt (service, operation, HTTP status or failure, duration, attempt)
-//!   through `tracing` (`--debug`, or `RUST_LOG=qfleet=debug`), on stderr;
+//! - logs one line per attempt (service, operation, the resource it names, HTTP status or
+//!   failure, duration, attempt) through `tracing` (`--debug`, or `RUST_LOG=qfleet=debug`), on stderr;
 //! - refuses a successful answer that is not whole: XML whose root element never closes, an
 //!   HTML page, an empty body from a service that always sends one, JSON that does not parse.
 //!   The SDK's parsers read such answers leniently (a cut-off list parses as a shorter list), and
@@ -22,6 +22,14 @@ use std::time::Instant;
 struct AttemptStarted(Instant);
 
 impl Storable for AttemptStarted {
+    type Storer = StoreReplace<Self>;
+}
+
+/// The resource the request names (see [`super::request_target`]).
+#[derive(Debug, Clone)]
+struct Target(String);
+
+impl Storable for Target {
     type Storer = StoreReplace<Self>;
 }
 
@@ -61,6 +69,30 @@ impl Intercept for Requests {
     ) -> Result<(), BoxError> {
         cfg.interceptor_state()
             .store_put(AttemptStarted(Instant::now()));
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !tracing::enabled!(target: "qfleet::aws", tracing::Level::DEBUG) {
+            return Ok(());
+        }
+        let req = ctx.request();
+        let (service, _) = operation(cfg);
+        let target = super::request_target::of(
+            &service,
+            req.uri(),
+            req.headers().get("host"),
+            req.headers().get("content-type").unwrap_or_default(),
+            req.body().bytes().unwrap_or_default(),
+        );
+        if let Some(t) = target {
+            cfg.interceptor_state().store_put(Target(t));
+        }
         Ok(())
     }
 
@@ -117,7 +149,11 @@ impl Intercept for Requests {
             (None, Some(Err(e))) => format!("failed: {e}"),
             (None, None) => "no answer".into(),
         };
-        tracing::debug!(target: "qfleet::aws", "{service}.{op} {outcome} in {ms} ms (attempt {attempt})");
+        let on = cfg
+            .load::<Target>()
+            .map(|t| format!(" {}", t.0))
+            .unwrap_or_default();
+        tracing::debug!(target: "qfleet::aws", "{service}.{op}{on} {outcome} in {ms} ms (attempt {attempt})");
         Ok(())
     }
 }

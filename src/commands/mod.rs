@@ -4,6 +4,7 @@
 pub mod deploy;
 pub mod drift;
 mod global;
+pub mod iam_policy;
 pub mod outputs;
 pub mod render;
 pub mod status;

@@ -1,0 +1,77 @@
+//! `qfleet iam-policy ENV… [--account ID]`: the least-privilege policy a deploying principal
+//! needs for these environments, as JSON (always JSON: it is a policy).
+
+use super::Global;
+use crate::aws::{Aws, account};
+use crate::error::{Error, Result};
+use crate::iam;
+use crate::output::Output;
+use clap::Args;
+use serde_json::json;
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// Environments the principal deploys: names, stack file paths, copies, globs.
+    #[arg(required = true)]
+    pub envs: Vec<String>,
+    /// The account the environments live in (12 digits). Without it, qfleet asks AWS STS
+    /// who the current credentials belong to.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+}
+
+pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<i32> {
+    let envs = super::load_environments(&args.envs, g)?;
+    let account = match args.account {
+        Some(a) if a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()) => a,
+        Some(a) => {
+            return Err(Error::usage(format!(
+                "--account {a}: an AWS account id is 12 digits"
+            )));
+        }
+        None => {
+            let aws = Aws::new(g.aws_settings());
+            let region = aws.region_for(&envs[0].spec.region);
+            super::runtime()?.block_on(async {
+                let clients = aws.clients(&region).await;
+                account::id(&clients.sts).await
+            })?
+        }
+    };
+    let d = iam::for_environments(&envs, &account)?;
+    let caller = d.caller.documents();
+    let service_roles: serde_json::Map<String, serde_json::Value> = d
+        .service_roles
+        .iter()
+        .map(|(arn, grants)| (arn.clone(), json!(grants.documents())))
+        .collect();
+    let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+    out.note(format!(
+        "{} for {}: {} policy document{} for the caller{}; each fits a managed policy \
+         ({} characters); attach them all.",
+        "iam-policy",
+        names.join(", "),
+        caller.len(),
+        if caller.len() == 1 { "" } else { "s" },
+        if service_roles.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", and the permissions of {} CloudFormation service role{}",
+                service_roles.len(),
+                if service_roles.len() == 1 { "" } else { "s" }
+            )
+        },
+        iam::policy::MANAGED_POLICY_LIMIT,
+    ));
+    out.json(&json!({
+        "ok": true,
+        "environments": names,
+        "account": account,
+        "caller": caller,
+        "service_roles": service_roles,
+        "resource_types": d.resource_types,
+        "source": iam::reference::get().source,
+    }));
+    Ok(0)
+}

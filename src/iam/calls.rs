@@ -1,0 +1,195 @@
+//! Every AWS call qfleet itself makes, as the request log names it (`--debug`), and the IAM
+//! actions AWS checks for it (Service Authorization Reference). An integration test runs
+//! deploy, plan, outputs, status, drift and teardown with the request log on and fails on a
+//! call missing here, then checks each call against the policy `qfleet iam-policy` prints.
+
+/// One API operation qfleet sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// The service's IAM prefix.
+    pub service: &'static str,
+    /// The API operation, as the SDK names it.
+    pub operation: &'static str,
+    /// The actions AWS authorizes for it.
+    pub actions: &'static [&'static str],
+}
+
+const fn call(
+    service: &'static str,
+    operation: &'static str,
+    actions: &'static [&'static str],
+) -> Call {
+    Call {
+        service,
+        operation,
+        actions,
+    }
+}
+
+/// GetCallerIdentity needs no permission (AWS STS documentation), so it is not listed.
+pub const CALLS: &[Call] = &[
+    // CloudFormation: the environment's two stacks.
+    call(
+        "cloudformation",
+        "DescribeStacks",
+        &["cloudformation:DescribeStacks"],
+    ),
+    call(
+        "cloudformation",
+        "ListStackResources",
+        &["cloudformation:ListStackResources"],
+    ),
+    call(
+        "cloudformation",
+        "DescribeStackEvents",
+        &["cloudformation:DescribeStackEvents"],
+    ),
+    call(
+        "cloudformation",
+        "GetTemplate",
+        &["cloudformation:GetTemplate"],
+    ),
+    call(
+        "cloudformation",
+        "CreateChangeSet",
+        &["cloudformation:CreateChangeSet"],
+    ),
+    call(
+        "cloudformation",
+        "DescribeChangeSet",
+        &["cloudformation:DescribeChangeSet"],
+    ),
+    call(
+        "cloudformation",
+        "ExecuteChangeSet",
+        &["cloudformation:ExecuteChangeSet"],
+    ),
+    call(
+        "cloudformation",
+        "DeleteChangeSet",
+        &["cloudformation:DeleteChangeSet"],
+    ),
+    call(
+        "cloudformation",
+        "ListChangeSets",
+        &["cloudformation:ListChangeSets"],
+    ),
+    call(
+        "cloudformation",
+        "DeleteStack",
+        &["cloudformation:DeleteStack"],
+    ),
+    call(
+        "cloudformation",
+        "ContinueUpdateRollback",
+        &["cloudformation:ContinueUpdateRollback"],
+    ),
+    call(
+        "cloudformation",
+        "UpdateTerminationProtection",
+        &["cloudformation:UpdateTerminationProtection"],
+    ),
+    call(
+        "cloudformation",
+        "DetectStackDrift",
+        &["cloudformation:DetectStackDrift"],
+    ),
+    call(
+        "cloudformation",
+        "DescribeStackDriftDetectionStatus",
+        &["cloudformation:DescribeStackDriftDetectionStatus"],
+    ),
+    call(
+        "cloudformation",
+        "DescribeStackResourceDrifts",
+        &["cloudformation:DescribeStackResourceDrifts"],
+    ),
+    // SQS: depth and attributes of the queue and its dead-letter queue.
+    call("sqs", "GetQueueUrl", &["sqs:GetQueueUrl"]),
+    call("sqs", "GetQueueAttributes", &["sqs:GetQueueAttributes"]),
+    // S3: the bucket's contents (teardown's evidence and purge) and its notification.
+    call("s3", "HeadBucket", &["s3:ListBucket"]),
+    call("s3", "ListObjectVersions", &["s3:ListBucketVersions"]),
+    call(
+        "s3",
+        "DeleteObjects",
+        &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+    ),
+    call(
+        "s3",
+        "GetBucketNotificationConfiguration",
+        &["s3:GetBucketNotification"],
+    ),
+    // SNS: the topic's subscription to the queue.
+    call(
+        "sns",
+        "ListSubscriptionsByTopic",
+        &["sns:ListSubscriptionsByTopic"],
+    ),
+    call(
+        "sns",
+        "GetSubscriptionAttributes",
+        &["sns:GetSubscriptionAttributes"],
+    ),
+    // Auto Scaling: the fleet, its policies, hook and recent activities.
+    call(
+        "autoscaling",
+        "DescribeAutoScalingGroups",
+        &["autoscaling:DescribeAutoScalingGroups"],
+    ),
+    call(
+        "autoscaling",
+        "DescribePolicies",
+        &["autoscaling:DescribePolicies"],
+    ),
+    call(
+        "autoscaling",
+        "DescribeLifecycleHooks",
+        &["autoscaling:DescribeLifecycleHooks"],
+    ),
+    call(
+        "autoscaling",
+        "DescribeScalingActivities",
+        &["autoscaling:DescribeScalingActivities"],
+    ),
+    // CloudWatch: alarms and the backlog metric.
+    call(
+        "monitoring",
+        "DescribeAlarms",
+        &["cloudwatch:DescribeAlarms"],
+    ),
+    call("monitoring", "GetMetricData", &["cloudwatch:GetMetricData"]),
+    // Lambda: the worker function and its queue mapping (`workers.kind: lambda`).
+    call("lambda", "GetFunction", &["lambda:GetFunction"]),
+    call(
+        "lambda",
+        "GetEventSourceMapping",
+        &["lambda:GetEventSourceMapping"],
+    ),
+    call(
+        "lambda",
+        "ListEventSourceMappings",
+        &["lambda:ListEventSourceMappings"],
+    ),
+    // EC2: the default VPC's subnets (`network: default`).
+    call("ec2", "DescribeVpcs", &["ec2:DescribeVpcs"]),
+    call("ec2", "DescribeSubnets", &["ec2:DescribeSubnets"]),
+];
+
+/// The entry for a call the request log names (`cloudformation.DescribeStacks`); services are
+/// matched without regard to case or spaces (`Auto Scaling`, `CloudWatch`).
+pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let service = match norm(service).as_str() {
+        "cloudwatch" => "monitoring".to_string(),
+        other => other.to_string(),
+    };
+    CALLS
+        .iter()
+        .find(|c| c.service == service && c.operation == operation)
+}

@@ -1,0 +1,179 @@
+//! Grants (action, resources, condition) gathered per environment, merged across environments,
+//! then written as IAM policy documents that each fit AWS's size limit for managed policies.
+
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// AWS's limit on a managed policy document, in characters without whitespace.
+pub const MANAGED_POLICY_LIMIT: usize = 6144;
+
+/// Where an action may act, and under which condition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Scope {
+    /// ARN patterns; `["*"]` for actions AWS lets no policy scope.
+    pub resources: BTreeSet<String>,
+    /// `(operator, key, value)`, e.g. `("StringEquals", "iam:PassedToService", "ec2.amazonaws.com")`.
+    pub condition: Option<(String, String, String)>,
+}
+
+impl Scope {
+    pub fn any() -> Scope {
+        Scope::on(["*".to_string()])
+    }
+
+    pub fn on(arns: impl IntoIterator<Item = String>) -> Scope {
+        Scope {
+            resources: arns.into_iter().collect(),
+            condition: None,
+        }
+    }
+
+    pub fn when(mut self, op: &str, key: &str, value: &str) -> Scope {
+        self.condition = Some((op.into(), key.into(), value.into()));
+        self
+    }
+
+    fn is_any(&self) -> bool {
+        self.resources.contains("*")
+    }
+}
+
+type Condition = Option<(String, String, String)>;
+
+/// The permissions one principal needs: (action, condition) → scope.
+#[derive(Debug, Default, Clone)]
+pub struct Grants(BTreeMap<(String, Condition), Scope>);
+
+impl Grants {
+    /// Adds `action` on `scope`. The same action on two scopes under one condition gets both
+    /// resource lists (one environment's queue and another's); `"*"` absorbs any list. Under
+    /// different conditions (a role passed to EC2 here, to Lambda there) they stay apart.
+    pub fn add(&mut self, action: &str, scope: Scope) {
+        let key = (action.to_string(), scope.condition.clone());
+        match self.0.get_mut(&key) {
+            None => {
+                self.0.insert(key, scope);
+            }
+            Some(have) => {
+                if have.is_any() || scope.is_any() {
+                    have.resources = Scope::any().resources;
+                } else {
+                    have.resources.extend(scope.resources);
+                }
+            }
+        }
+    }
+
+    pub fn actions(&self) -> impl Iterator<Item = (&str, &Scope)> {
+        self.0.iter().map(|((a, _), s)| (a.as_str(), s))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The grants as IAM policy documents, each within [`MANAGED_POLICY_LIMIT`].
+    pub fn documents(&self) -> Vec<Value> {
+        let mut by_scope: BTreeMap<&Scope, Vec<&str>> = BTreeMap::new();
+        for ((action, _), scope) in &self.0 {
+            by_scope.entry(scope).or_default().push(action);
+        }
+        let mut statements = Vec::new();
+        let mut used: BTreeMap<String, usize> = BTreeMap::new();
+        for (scope, actions) in by_scope {
+            let label = label(scope);
+            // Leave room for the document's own wrapping.
+            for chunk in chunks(&actions, scope, MANAGED_POLICY_LIMIT - 64) {
+                // Statement ids are unique within a policy.
+                let n = used.entry(label.clone()).or_default();
+                *n += 1;
+                let sid = if *n == 1 {
+                    label.clone()
+                } else {
+                    format!("{label}{n}")
+                };
+                statements.push(statement(&sid, &chunk, scope));
+            }
+        }
+        let mut docs: Vec<Vec<Value>> = Vec::new();
+        for s in statements {
+            let size = compact_len(&s);
+            match docs
+                .iter_mut()
+                .find(|d| compact_len(&document(d)) + size < MANAGED_POLICY_LIMIT)
+            {
+                Some(d) => d.push(s),
+                None => docs.push(vec![s]),
+            }
+        }
+        docs.iter().map(|d| document(d)).collect()
+    }
+}
+
+fn document(statements: &[Value]) -> Value {
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+fn statement(sid: &str, actions: &[&str], scope: &Scope) -> Value {
+    let resources: Vec<&String> = scope.resources.iter().collect();
+    let mut s = json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": if resources.len() == 1 { json!(resources[0]) } else { json!(resources) },
+    });
+    if let Some((op, key, value)) = &scope.condition {
+        s["Condition"] = json!({ op: { key: value } });
+    }
+    s
+}
+
+/// Splits `actions` into statements no longer than `limit` characters each.
+fn chunks<'a>(actions: &[&'a str], scope: &Scope, limit: usize) -> Vec<Vec<&'a str>> {
+    let mut out: Vec<Vec<&str>> = vec![Vec::new()];
+    for a in actions {
+        let last = out.last_mut().expect("starts with one chunk");
+        last.push(a);
+        if last.len() > 1 && compact_len(&statement("Sid00", last, scope)) > limit {
+            last.pop();
+            out.push(vec![a]);
+        }
+    }
+    out
+}
+
+/// Length of the JSON text without whitespace, as AWS counts it.
+pub fn compact_len(v: &Value) -> usize {
+    v.to_string().len()
+}
+
+/// A statement id that says what the statement is for.
+fn label(scope: &Scope) -> String {
+    if scope.is_any() {
+        return "NoResourceLevelPermissions".into();
+    }
+    let first = scope.resources.iter().next().map(String::as_str);
+    let kind = first
+        .and_then(|arn| arn.split(':').nth(2).map(|svc| (svc, arn)))
+        .map(|(svc, arn)| match svc {
+            "cloudformation" => "Stacks",
+            "sqs" => "Queues",
+            "sns" => "Topics",
+            "s3" if arn.contains('/') => "Objects",
+            "s3" => "Bucket",
+            "autoscaling" => "WorkerGroup",
+            "iam" if scope.condition.is_some() => "PassRole",
+            "iam" if arn.contains("aws-service-role") => "ServiceLinkedRole",
+            "iam" => "WorkerIdentity",
+            "cloudwatch" => "Alarms",
+            "ec2" => "Ec2InRegion",
+            "ssm" => "AmiParameter",
+            "kms" => "Key",
+            "lambda" if arn.contains("event-source-mapping") => "QueueMappings",
+            "lambda" => "Function",
+            "logs" => "FunctionLogs",
+            _ => "Environment",
+        })
+        .unwrap_or("Environment");
+    kind.to_string()
+}

@@ -1,0 +1,511 @@
+//! IAM proven in both directions, with an IAM policy evaluator (iam-rs):
+//! - every AWS call qfleet makes in deploy, plan, outputs, status, drift and teardown (read
+//!   from its request log against moto's server) is listed in `qfleet::iam::calls` and
+//!   allowed by the policy `qfleet iam-policy` prints for the environment;
+//! - every AWS call the reference worker makes in its own tests is allowed by the worker
+//!   policy of the rendered fleet template, and every action that policy grants is used by a
+//!   call or justified here.
+
+use crate::common::*;
+use iam_rs::{Arn, Context, ContextValue, Decision, IAMPolicy, IAMRequest, Principal, PrincipalId};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "eu-west-1";
+
+/// One AWS request from qfleet's request log (`--debug`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Logged {
+    service: String,
+    operation: String,
+    target: Option<String>,
+}
+
+/// Reads `SERVICE.Operation [TARGET] OUTCOME in N ms (attempt K)` lines.
+fn logged_calls(stderr: &str) -> BTreeSet<Logged> {
+    let mut out = BTreeSet::new();
+    for line in stderr.lines() {
+        let Some((_, rest)) = line.split_once(" DEBUG ") else {
+            continue;
+        };
+        let Some((service, rest)) = rest.split_once('.') else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let Some(operation) = words.next() else {
+            continue;
+        };
+        let target = words
+            .next()
+            .filter(|w| {
+                !(w.chars().all(|c| c.is_ascii_digit())
+                    || ["HTTP", "failed:", "no", "ok"].contains(w))
+            })
+            .map(str::to_string);
+        out.insert(Logged {
+            service: service.to_string(),
+            operation: operation.to_string(),
+            target,
+        });
+    }
+    out
+}
+
+/// The ARN AWS authorizes `action` against for a request naming `target`.
+fn resource_arn(action: &str, target: Option<&str>) -> String {
+    let service = action.split(':').next().unwrap();
+    let Some(t) = target else {
+        if action == "cloudwatch:DescribeAlarms" {
+            // CloudWatch's RPC v2 body (CBOR) is not read by the request log; AWS authorizes
+            // DescribeAlarms on the alarms it names (CloudWatch's IAM documentation).
+            return format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:qfleet-some-alarm");
+        }
+        // A request that names nothing is authorized on "*": only a grant on any resource of
+        // the service covers it.
+        return format!("arn:aws:{service}:{REGION}:{ACCOUNT}:qfleet-unnamed-resource");
+    };
+    if let Some(bucket) = t.strip_prefix("s3://") {
+        let on_objects = qfleet::iam::reference::get()
+            .resource_types(action)
+            .is_some_and(|types| types.iter().any(|t| t == "object"));
+        return if on_objects {
+            format!("arn:aws:s3:::{bucket}/uploads/some-object")
+        } else {
+            format!("arn:aws:s3:::{bucket}")
+        };
+    }
+    if t.starts_with("https://") || t.starts_with("http://") {
+        let name = t.rsplit('/').next().unwrap();
+        return format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}");
+    }
+    if t.starts_with("arn:aws:sns:") {
+        // A subscription's ARN is its topic's ARN and an id.
+        return t.split(':').take(6).collect::<Vec<_>>().join(":");
+    }
+    if t.starts_with("arn:") {
+        return t.to_string();
+    }
+    match service {
+        "cloudformation" => format!(
+            "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{t}/0f0e0d0c-0000-4000-8000-000000000000"
+        ),
+        "autoscaling" => format!(
+            "arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:0f0e0d0c-0000-4000-8000-000000000000:autoScalingGroupName/{t}"
+        ),
+        "sqs" => format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{t}"),
+        "lambda" => match t.strip_prefix("event-source-mapping:") {
+            Some(id) => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:{id}"),
+            None => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{t}"),
+        },
+        _ => panic!("no ARN for {action} on {t}"),
+    }
+}
+
+fn policies(docs: &[Value]) -> Vec<IAMPolicy> {
+    docs.iter()
+        .map(|d| IAMPolicy::from_json(&d.to_string()).unwrap_or_else(|e| panic!("{e}: {d}")))
+        .collect()
+}
+
+fn decide(policies: &[IAMPolicy], action: &str, arn: &str, context: Context) -> Decision {
+    let request = IAMRequest::new_with_context(
+        Principal::Aws(PrincipalId::String(format!(
+            "arn:aws:sts::{ACCOUNT}:assumed-role/deployer/ci"
+        ))),
+        action,
+        Arn::parse(arn).unwrap_or_else(|e| panic!("{arn}: {e:?}")),
+        context,
+    );
+    iam_rs::evaluate_policies(policies, &request).unwrap_or_else(|e| panic!("{action}: {e:?}"))
+}
+
+/// Every call in `calls` that `docs` does not allow, with why.
+fn denied(calls: &BTreeSet<Logged>, docs: &[Value]) -> Vec<String> {
+    let policies = policies(docs);
+    let mut out = Vec::new();
+    for c in calls {
+        if c.service.eq_ignore_ascii_case("sts") {
+            continue; // GetCallerIdentity needs no permission.
+        }
+        let Some(known) = qfleet::iam::calls::find(&c.service, &c.operation) else {
+            out.push(format!(
+                "{}.{} is not listed in src/iam/calls.rs",
+                c.service, c.operation
+            ));
+            continue;
+        };
+        for action in known.actions {
+            let arn = resource_arn(action, c.target.as_deref());
+            let d = decide(&policies, action, &arn, Context::new());
+            if d != Decision::Allow {
+                out.push(format!(
+                    "{}.{} needs {action} on {arn}: {d:?}",
+                    c.service, c.operation
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Runs deploy, plan, outputs, status, drift and teardown on moto for the stack file
+/// `extra` describes; returns the policy `qfleet iam-policy` printed and the request log.
+async fn run_every_command(e: &str, workers: &str) -> (Vec<Value>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!("environment: {e}\nregion: {REGION}\nlab: true\n{workers}"),
+    )
+    .unwrap();
+    let o = run(qfleet()
+        .arg("iam-policy")
+        .arg(&file)
+        .args(["--account", ACCOUNT]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let docs = printed["caller"].as_array().unwrap().clone();
+
+    let mut log = String::new();
+    let mut step = |args: &[&str], ok: &[i32]| {
+        let o = run(qfleet_on_moto().args(args).arg(&file).arg("--debug"));
+        assert!(
+            ok.contains(&o.status.code().unwrap_or(-1)),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        log.push_str(&stderr(&o));
+    };
+    step(&["plan"], &[0, 3]);
+    step(&["deploy", "--yes"], &[0]);
+    step(&["deploy", "--yes"], &[0]);
+    step(&["outputs"], &[0]);
+    step(&["status"], &[0, 1]);
+    // moto answers drift detection with HTTP 500: drift exits 1 after its calls.
+    step(&["drift"], &[0, 1, 3]);
+    let conf = moto_config().await;
+    let s3 = aws_sdk_s3::Client::new(&conf);
+    let bucket = format!("{e}-uploads-{ACCOUNT}-{REGION}");
+    put_object(&s3, &bucket, "processed/a.txt", b"a").await;
+    step(&["teardown", "--yes"], &[4]);
+    moto_detach_role_policies(&[e]);
+    step(
+        &["teardown", "--yes", "--purge-bucket", "--discard-messages"],
+        &[0],
+    );
+    (docs, log)
+}
+
+#[tokio::test]
+async fn every_call_qfleet_makes_is_allowed_by_the_policy_iam_policy_prints() {
+    let ec2 = unique("iam");
+    let (docs, log) =
+        run_every_command(&ec2, "workers:\n  min: 1\n  max: 2\n  public_ip: true\n").await;
+    let fun = unique("iamfn");
+    let (fn_docs, fn_log) = run_every_command(&fun, "workers:\n  kind: lambda\n").await;
+    let fn_calls = logged_calls(&fn_log);
+    assert!(
+        fn_calls.iter().any(|c| c.operation == "GetFunction"),
+        "{fn_calls:?}"
+    );
+    let refused = denied(&fn_calls, &fn_docs);
+    assert!(
+        refused.is_empty(),
+        "calls of a function environment the printed policy does not allow:\n{}",
+        refused.join("\n")
+    );
+
+    let calls = logged_calls(&log);
+    let ops: BTreeSet<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    for must in [
+        "CreateChangeSet",
+        "ExecuteChangeSet",
+        "DescribeStackEvents",
+        "GetQueueAttributes",
+        "ListObjectVersions",
+        "DeleteObjects",
+        "DescribeAutoScalingGroups",
+        "DetectStackDrift",
+        "DeleteStack",
+    ] {
+        assert!(
+            ops.contains(must),
+            "{must} was not seen in the log: {ops:?}"
+        );
+    }
+    let refused = denied(&calls, &docs);
+    assert!(
+        refused.is_empty(),
+        "calls the printed policy does not allow:\n{}",
+        refused.join("\n")
+    );
+
+    // The evaluator can say no: without the statement on the environment's stacks, the
+    // CloudFormation calls are refused.
+    let without_stacks: Vec<Value> = docs
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            let kept: Vec<Value> = d["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["Sid"] != "Stacks")
+                .cloned()
+                .collect();
+            d["Statement"] = Value::Array(kept);
+            d
+        })
+        .collect();
+    let refused = denied(&calls, &without_stacks);
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.contains("cloudformation:CreateChangeSet")),
+        "{refused:?}"
+    );
+}
+
+/// What a reference consumer's tests (`examples/worker`, `examples/lambda`) recorded: one JSON
+/// object per AWS call.
+fn recorded_calls(tests: &str, file: &std::path::Path, names: &[(&str, &str)]) -> Vec<Value> {
+    let python = root().join(".venv/bin/python");
+    let mut cmd = std::process::Command::new(&python);
+    cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(root().join(tests))
+        .env("QFLEET_RECORD_CALLS", file)
+        .current_dir(root());
+    for (k, v) in names {
+        cmd.env(k, v);
+    }
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+    assert!(
+        o.status.success(),
+        "the tests of {tests} failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A policy of the environment's rendered fleet template (`logical` is the policy resource),
+/// with `!Sub`'s pseudo parameters resolved for the emulator's account and region.
+fn rendered_policy(file: &std::path::Path, fleet_stack: &str, logical: &str) -> Value {
+    let o = run(qfleet().arg("render").arg(file).args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let template = v["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "fleet")
+        .unwrap()["template"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resolved = template
+        .replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", REGION)
+        .replace("${AWS::AccountId}", ACCOUNT)
+        .replace("${AWS::StackName}", fleet_stack)
+        .replace("!Sub ", "");
+    // The log group's Arn attribute, as CloudFormation documents it (it ends in `:*`).
+    let env = fleet_stack
+        .trim_start_matches("qfleet-")
+        .trim_end_matches("-fleet");
+    let resolved = resolved.replace(
+        "!GetAtt WorkerFunctionLogGroup.Arn",
+        &format!("\"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/qfleet-{env}-worker:*\""),
+    );
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&resolved).unwrap();
+    let policy = &doc["Resources"][logical]["Properties"]["PolicyDocument"];
+    assert!(!policy.is_null(), "no {logical} in the fleet template");
+    serde_json::to_value(policy).unwrap()
+}
+
+/// Why a granted action no recorded call uses stays, or why a test's calls are meant to fail.
+type Reasons = &'static [(&'static str, &'static str)];
+
+/// Checks every recorded call against `policy` with the evaluator; every granted action must be
+/// used by a call or be in `justified`. Returns the calls that were checked.
+fn check_calls(
+    policy: &Value,
+    calls: &[Value],
+    justified: Reasons,
+    expected_refusals: Reasons,
+) -> Vec<Value> {
+    let policies = policies(std::slice::from_ref(policy));
+    let mut refused = Vec::new();
+    let mut used = BTreeSet::new();
+    let mut checked = Vec::new();
+    for c in calls {
+        let test = c["test"].as_str().unwrap();
+        if expected_refusals.iter().any(|(t, _)| test.ends_with(t)) {
+            continue;
+        }
+        let action = c["action"].as_str().unwrap();
+        let arn = c["resource"].as_str().unwrap();
+        let mut context = Context::new();
+        if let Some(obj) = c["context"].as_object() {
+            for (k, v) in obj {
+                context.insert(k.clone(), ContextValue::String(v.as_str().unwrap().into()));
+            }
+        }
+        used.insert(action.to_string());
+        let d = decide(&policies, action, arn, context);
+        if d != Decision::Allow {
+            refused.push(format!("{test} ({}): {action} on {arn}: {d:?}", c["call"]));
+        }
+        checked.push(c.clone());
+    }
+    assert!(
+        refused.is_empty(),
+        "calls the rendered policy does not allow:\n{}",
+        refused.join("\n")
+    );
+    let granted: BTreeSet<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(v) => v.iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+            _ => vec![],
+        })
+        .collect();
+    let unused: Vec<&String> = granted
+        .iter()
+        .filter(|a| !used.contains(*a) && !justified.iter().any(|(j, _)| j == a))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "granted but used by no call (remove, or justify it in the test): {unused:?}"
+    );
+    checked
+}
+
+/// The same calls under the policy without the statement `sid` are refused somewhere.
+fn without_statement_refuses(policy: &Value, sid: &str, calls: &[Value]) -> bool {
+    let mut narrower = policy.clone();
+    narrower["Statement"] = Value::Array(
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Sid"] != sid)
+            .cloned()
+            .collect(),
+    );
+    let narrower = policies(&[narrower]);
+    calls.iter().any(|c| {
+        decide(
+            &narrower,
+            c["action"].as_str().unwrap(),
+            c["resource"].as_str().unwrap(),
+            Context::new(),
+        ) != Decision::Allow
+    })
+}
+
+#[test]
+fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = "iamworker";
+    let file = lab_stack_file(dir.path(), e, "");
+    let fleet_stack = format!("qfleet-{e}-fleet");
+    let policy = rendered_policy(&file, &fleet_stack, "WorkerPolicy");
+    let calls = recorded_calls(
+        "examples/worker",
+        &dir.path().join("calls.jsonl"),
+        &[
+            (
+                "QFLEET_TEST_BUCKET",
+                &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
+            ),
+            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
+            ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
+            ("QFLEET_TEST_STACK", &fleet_stack),
+        ],
+    );
+    assert!(calls.len() > 20, "{calls:?}");
+    let checked = check_calls(
+        &policy,
+        &calls,
+        &[],
+        &[(
+            "test_no_signal_when_the_queue_cannot_be_reached",
+            "it polls a queue that is not the environment's; AWS refuses it, which is as unreachable",
+        )],
+    );
+    // The evaluator can say no: the same calls without the queue statement.
+    assert!(without_statement_refuses(&policy, "ConsumeJobs", &checked));
+}
+
+#[test]
+fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = "iamfn";
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!("environment: {e}\nregion: {REGION}\nlab: true\nworkers:\n  kind: lambda\n"),
+    )
+    .unwrap();
+    let fleet_stack = format!("qfleet-{e}-fleet");
+    let policy = rendered_policy(&file, &fleet_stack, "WorkerFunctionPolicy");
+    let calls = recorded_calls(
+        "examples/lambda",
+        &dir.path().join("calls.jsonl"),
+        &[(
+            "QFLEET_TEST_BUCKET",
+            &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
+        )],
+    );
+    assert!(calls.len() > 10, "{calls:?}");
+    let checked = check_calls(
+        &policy,
+        &calls,
+        &[
+            (
+                "sqs:ReceiveMessage",
+                "the event source mapping receives on the function's behalf",
+            ),
+            (
+                "sqs:DeleteMessage",
+                "the mapping deletes what a batch did not report as failed",
+            ),
+            (
+                "sqs:GetQueueAttributes",
+                "the mapping reads the queue's attributes",
+            ),
+            (
+                "logs:CreateLogStream",
+                "the Lambda runtime writes the function's log",
+            ),
+            (
+                "logs:PutLogEvents",
+                "the Lambda runtime writes the function's log",
+            ),
+        ],
+        &[],
+    );
+    assert!(without_statement_refuses(&policy, "WriteResults", &checked));
+}
+
+/// The reference `qfleet iam-policy` is built from matches the registry schemas and the
+/// Service Authorization Reference of the pinned cfn-lint.
+#[test]
+fn the_iam_reference_is_current() {
+    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("scripts/iam-reference"))
+        .arg("--check")
+        .current_dir(root()));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}

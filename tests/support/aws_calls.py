@@ -1,0 +1,109 @@
+"""Records the AWS calls a reference consumer (examples/worker, examples/lambda) makes in its
+tests, when QFLEET_RECORD_CALLS names a file; each directory's conftest.py uses it.
+
+Each call is written as one JSON line: the test, the API call, the IAM action AWS authorizes
+for it (Service Authorization Reference), the resource ARN and the condition keys the request
+carries. The project's IAM test (tests/integration/iam.rs) runs those tests with recording on
+and checks every line against the policy of the rendered template with an IAM policy evaluator.
+
+Only calls made from the consumer's own code are recorded, not the tests' own setup; fakes
+standing in for Auto Scaling and CloudFormation record through `record`.
+"""
+import json
+import os
+import traceback
+import urllib.parse
+
+import botocore.client
+import pytest
+
+OUT = os.environ.get("QFLEET_RECORD_CALLS")
+ACCOUNT = "123456789012"  # moto's account
+UNNAMED = "qfleet-unnamed-resource"  # a request that names no resource is authorized on "*"
+_current = {"test": None}
+
+
+def _region():
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-1"
+
+
+def _queue_arn(params):
+    name = params.get("QueueName") or params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
+    return f"arn:aws:sqs:{_region()}:{ACCOUNT}:{name}"
+
+
+def _grants(service, op, params):
+    """(action, resource, context) AWS checks for one call (Service Authorization Reference)."""
+    region = _region()
+    if service == "sqs":
+        return [(f"sqs:{op}", _queue_arn(params), {})]
+    if service == "s3":
+        obj = f"arn:aws:s3:::{params.get('Bucket')}/{params.get('Key')}"
+        if op in ("GetObject", "HeadObject"):
+            return [("s3:GetObject", obj, {})]
+        if op == "PutObject":
+            return [("s3:PutObject", obj, {})]
+        if op == "DeleteObject":
+            return [("s3:DeleteObject", obj, {})]
+        if op == "CopyObject":
+            src = params["CopySource"]
+            if isinstance(src, str):
+                src_bucket, src_key = urllib.parse.unquote(src.lstrip("/")).split("/", 1)
+                version = None
+            else:
+                src_bucket, src_key, version = src["Bucket"], src["Key"], src.get("VersionId")
+            read = "s3:GetObjectVersion" if version else "s3:GetObject"
+            return [(read, f"arn:aws:s3:::{src_bucket}/{src_key}", {}), ("s3:PutObject", obj, {})]
+        if op in ("ListObjectsV2", "ListObjects"):
+            return [("s3:ListBucket", f"arn:aws:s3:::{params['Bucket']}",
+                     {"s3:prefix": params.get("Prefix", "")})]
+    if service == "autoscaling":
+        if op == "CompleteLifecycleAction":
+            name = params["AutoScalingGroupName"]
+            return [(f"autoscaling:{op}",
+                     f"arn:aws:autoscaling:{region}:{ACCOUNT}:autoScalingGroup:"
+                     f"0f0e0d0c-0000-4000-8000-000000000000:autoScalingGroupName/{name}", {})]
+        # Describe actions support no resource-level permissions.
+        return [(f"autoscaling:{op}", f"arn:aws:autoscaling:{region}:{ACCOUNT}:{UNNAMED}", {})]
+    if service == "cloudformation":
+        return [(f"cloudformation:{op}",
+                 f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{params['StackName']}/"
+                 "0f0e0d0c-0000-4000-8000-000000000000", {})]
+    raise AssertionError(f"no IAM mapping for {service}.{op}: add it to conftest.py")
+
+
+def record(service, op, params):
+    """Records one call; a no-op unless QFLEET_RECORD_CALLS is set."""
+    if not OUT:
+        return
+    with open(OUT, "a") as f:
+        for action, resource, context in _grants(service, op, params):
+            f.write(json.dumps({"test": _current["test"], "call": f"{service}.{op}",
+                                "action": action, "resource": resource,
+                                "context": context}) + "\n")
+
+
+def _from(source):
+    return any(os.path.basename(fr.filename) == source for fr in traceback.extract_stack())
+
+
+def recording_fixture(source):
+    """An autouse fixture recording the calls made from the file `source` (its basename)."""
+
+    @pytest.fixture(autouse=True)
+    def record_calls(request, monkeypatch):
+        _current["test"] = request.node.nodeid
+        if not OUT:
+            yield
+            return
+        real = botocore.client.BaseClient._make_api_call
+
+        def recording(self, operation_name, api_params):
+            if _from(source):
+                record(self.meta.service_model.endpoint_prefix, operation_name, api_params)
+            return real(self, operation_name, api_params)
+
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+        yield
+
+    return record_calls
