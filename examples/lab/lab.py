@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Small helpers for the lab walkthrough (README.md beside this file), with boto3.
 
-  lab.py bucket                 print the environment's bucket name
-  lab.py upload FILE            upload FILE to uploads/FILENAME
-  lab.py notify KEY             send the S3 event the bucket sends for KEY to the queue
-                                (the local emulator does not deliver bucket notifications)
+  lab.py upload FILE            upload FILE to uploads/FILENAME (the bucket's own
+                                notification then carries the job to the queue)
   lab.py wait KEY [SECONDS]     wait until KEY exists in the bucket
+  lab.py wait-queue N [SECONDS] wait until exactly N jobs wait in the job queue
   lab.py wait-dlq N [SECONDS]   wait until the dead-letter queue holds N messages
+  lab.py poison KEY             send the queue, by hand, the S3 event of an upload KEY that
+                                does not exist: a job that fails every time
+  lab.py mapping N [SECONDS]    play the part of Lambda's event source mapping: hand batches
+                                from the queue to the reference handler (examples/lambda) and
+                                delete what it did not report as failed, until N jobs are done
 
 The environment is $QFLEET_ENV (default lab); AWS_ENDPOINT_URL points boto3 at the emulator.
 """
@@ -50,19 +54,47 @@ def wait_until(check, seconds, what):
     sys.exit(f"timed out after {seconds} s waiting for {what}")
 
 
+def mapping(sqs, want, seconds):
+    """What an SQS event source mapping with ReportBatchItemFailures does, on this machine."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lambda"))
+    import qfleet_handler
+
+    url = queue_url(sqs, f"qfleet-{ENV}-jobs")
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    done, deadline = 0, time.monotonic() + seconds
+    while done < want and time.monotonic() < deadline:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                   AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
+        if not msgs:
+            continue
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {},
+            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION,
+        } for m in msgs]}
+        result = qfleet_handler.handler(event, None)
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for m in msgs:
+            # A failed message is left to become visible again, and to the dead-letter queue.
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                done += 1
+    if done < want:
+        sys.exit(f"timed out after {seconds} s: the handler finished {done} of {want} jobs")
+    print(f"ok: the handler finished {done} job(s)")
+
+
 def main(argv):
     cmd, args = (argv[0], argv[1:]) if argv else ("", [])
     s3, sqs = boto3.client("s3", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    if cmd == "bucket":
-        print(bucket())
-    elif cmd == "upload":
+    if cmd == "upload":
         key = "uploads/" + os.path.basename(args[0])
         s3.upload_file(args[0], bucket(), key)
         print(f"uploaded s3://{bucket()}/{key}")
-    elif cmd == "notify":
+    elif cmd == "poison":
         sqs.send_message(QueueUrl=queue_url(sqs, f"qfleet-{ENV}-jobs"),
                          MessageBody=json.dumps(s3_event(bucket(), args[0])))
-        print(f"queued the S3 event for {args[0]}")
+        print(f"sent the queue, by hand, the S3 event of an upload {args[0]}")
     elif cmd == "wait":
         b = bucket()
 
@@ -73,6 +105,14 @@ def main(argv):
             except s3.exceptions.ClientError:
                 return False
         wait_until(exists, float(args[1]) if len(args) > 1 else 60, f"s3://{b}/{args[0]}")
+    elif cmd == "wait-queue":
+        want = int(args[0])
+        url = queue_url(sqs, f"qfleet-{ENV}-jobs")
+
+        def waiting():
+            a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            return int(a["Attributes"]["ApproximateNumberOfMessages"]) == want
+        wait_until(waiting, float(args[1]) if len(args) > 1 else 30, f"{want} job(s) waiting in the queue")
     elif cmd == "wait-dlq":
         want = int(args[0])
         url = queue_url(sqs, f"qfleet-{ENV}-jobs")
@@ -83,6 +123,8 @@ def main(argv):
             a = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
             return int(a["Attributes"]["ApproximateNumberOfMessages"]) >= want
         wait_until(depth, float(args[1]) if len(args) > 1 else 90, f"{want} message(s) in the dead-letter queue")
+    elif cmd == "mapping":
+        mapping(sqs, int(args[0]), float(args[1]) if len(args) > 1 else 60)
     else:
         sys.exit(__doc__)
 

@@ -10,12 +10,14 @@ pub mod changesets;
 pub mod drift_detection;
 pub mod error;
 pub mod fact;
+pub mod functions;
 #[cfg(test)]
 pub mod mock;
 pub mod monitoring;
 pub mod network;
 pub mod poll;
 pub mod queues;
+pub mod request_target;
 pub mod snapshot;
 pub mod stack_events;
 pub mod stack_wait;
@@ -49,6 +51,7 @@ pub struct Clients {
     pub cfn: aws_sdk_cloudformation::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub lambda: aws_sdk_lambda::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
@@ -73,7 +76,15 @@ impl Clients {
             cfn: client!(aws_sdk_cloudformation, conf),
             ec2: client!(aws_sdk_ec2, conf),
             autoscaling: client!(aws_sdk_autoscaling, conf),
-            cloudwatch: client!(aws_sdk_cloudwatch, conf),
+            lambda: client!(aws_sdk_lambda, conf),
+            // Alarms and metrics only inform `status`, which shows a section it could not read
+            // as not available: a failing CloudWatch gets 3 attempts, not a minute and a half.
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(conf)
+                    .retry_config(retry_config().with_max_attempts(3))
+                    .interceptor(trace::Requests)
+                    .build(),
+            ),
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),

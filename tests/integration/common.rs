@@ -29,10 +29,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Every stack file shipped in `stacks/` and `examples/`.
+/// Every stack file shipped in `stacks/`, `examples/` and `examples/lab/`.
 pub fn shipped_stack_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["stacks", "examples"] {
+    for dir in ["stacks", "examples", "examples/lab"] {
         for e in std::fs::read_dir(root().join(dir)).expect("directory exists") {
             let p = e.expect("entry").path();
             if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
@@ -61,6 +61,13 @@ pub fn tool(var: &str, candidates: &[PathBuf], setup_hint: &str) -> PathBuf {
 pub fn moto_endpoint() -> String {
     std::env::var("QFLEET_TEST_ENDPOINT").unwrap_or_else(|_| {
         panic!("QFLEET_TEST_ENDPOINT is not set: run the tests with scripts/test, which starts moto's server (scripts/local-aws)")
+    })
+}
+
+/// LocalStack's endpoint, started by the test command (scripts/test, scripts/localstack).
+pub fn localstack_endpoint() -> String {
+    std::env::var("QFLEET_LOCALSTACK_ENDPOINT").unwrap_or_else(|_| {
+        panic!("QFLEET_LOCALSTACK_ENDPOINT is not set: run the tests with scripts/test, which starts LocalStack (scripts/localstack)")
     })
 }
 

@@ -8,12 +8,6 @@ use crate::common::*;
 use serde_json::Value;
 use std::process::Command;
 
-fn localstack_endpoint() -> String {
-    std::env::var("QFLEET_LOCALSTACK_ENDPOINT").unwrap_or_else(|_| {
-        panic!("QFLEET_LOCALSTACK_ENDPOINT is not set: run the tests with scripts/test, which starts LocalStack (scripts/localstack)")
-    })
-}
-
 fn qfleet_on_localstack() -> Command {
     let mut c = qfleet();
     c.env("AWS_ENDPOINT_URL", localstack_endpoint())
@@ -148,4 +142,160 @@ async fn an_upload_travels_to_the_queue_through_the_templates_own_wiring() {
     for role in ["data", "fleet"] {
         assert!(!stack_exists(&cfn, &format!("qfleet-{e}-{role}")).await);
     }
+}
+
+/// The VisibilityTimeout of the queue at `url`.
+async fn visibility_timeout(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    let a = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .unwrap();
+    a.attributes()
+        .and_then(|m| m.values().next())
+        .cloned()
+        .expect("a visibility timeout")
+}
+
+/// The data stack's first create fails for a real reason: the environment's queue name is
+/// already taken, outside qfleet, by a queue with other attributes (SQS answers
+/// QueueAlreadyExists). The bucket is left alone: a bucket of the environment's name standing
+/// outside any stack is one an earlier teardown kept, which deploy imports instead.
+#[tokio::test]
+async fn a_failed_create_rolls_back_with_the_real_reason_and_a_retry_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("ls-fail");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let (data, fleet) = (format!("qfleet-{e}-data"), format!("qfleet-{e}-fleet"));
+    let (queue, bucket) = (
+        format!("qfleet-{e}-jobs"),
+        format!("{e}-uploads-000000000000-eu-west-1"),
+    );
+    let conf = config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let obstacle = sqs
+        .create_queue()
+        .queue_name(&queue)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "7",
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+
+    // The deploy fails (exit 1: an AWS operation failed) with the resource and the reason
+    // from the stack events, and goes no further than the data stack.
+    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    for expected in [
+        format!("deploying {data} failed: ROLLBACK_COMPLETE"),
+        "root cause: Queue (AWS::SQS::Queue) CREATE_FAILED".to_string(),
+        "QueueAlreadyExists".to_string(),
+        "A queue already exists with the same name".to_string(),
+    ] {
+        assert!(err.contains(&expected), "missing `{expected}` in:\n{err}");
+    }
+    assert!(!err.contains("kept by an earlier teardown"), "{err}");
+    assert!(!stack_exists(&cfn, &fleet).await);
+    let stack = cfn
+        .describe_stacks()
+        .stack_name(&data)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stack.stacks()[0].stack_status().map(|s| s.as_str()),
+        Some("ROLLBACK_COMPLETE")
+    );
+
+    // Nothing left would block a retry but the obstacle, which qfleet did not touch.
+    let sets = cfn
+        .list_change_sets()
+        .stack_name(&data)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        sets.summaries()
+            .iter()
+            .all(|s| s.execution_status().map(|x| x.as_str()) != Some("AVAILABLE")),
+        "an unexecuted change set was left: {:?}",
+        sets.summaries()
+    );
+    assert_eq!(visibility_timeout(&sqs, &obstacle).await, "7");
+    // The bucket, the environment's other fixed name, must not stand outside a stack (deploy
+    // would take it for one an earlier teardown kept). AWS's rollback deletes it; LocalStack's
+    // rollback deletes nothing and leaves it listed in the failed stack, which the retry
+    // deletes first.
+    if s3.head_bucket().bucket(&bucket).send().await.is_ok() {
+        let resources = cfn
+            .list_stack_resources()
+            .stack_name(&data)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resources
+                .stack_resource_summaries()
+                .iter()
+                .any(|r| r.physical_resource_id() == Some(bucket.as_str())),
+            "bucket {bucket} outlived the failed create outside its stack"
+        );
+    }
+
+    // Remove the obstacle and deploy again: qfleet deletes the failed stack and creates it.
+    // (On AWS the queue's name is then held for 60 seconds, which qfleet waits out;
+    // LocalStack does not hold it.)
+    sqs.delete_queue()
+        .queue_url(&obstacle)
+        .send()
+        .await
+        .unwrap();
+    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "{data} failed to create and is in ROLLBACK_COMPLETE: it has to be deleted before it can be created again"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("kept by an earlier teardown"), "{err}");
+    for name in [&data, &fleet] {
+        let s = cfn.describe_stacks().stack_name(name).send().await.unwrap();
+        assert_eq!(
+            s.stacks()[0].stack_status().map(|s| s.as_str()),
+            Some("CREATE_COMPLETE"),
+            "{name}"
+        );
+    }
+    // The queue is now the template's (visibility timeout 60 s), in the bucket's company.
+    let url = queue_url(&sqs, &queue).await;
+    assert_eq!(visibility_timeout(&sqs, &url).await, "60");
+    s3.head_bucket().bucket(&bucket).send().await.unwrap();
+
+    let o = run(qfleet_on_localstack().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for name in [&data, &fleet] {
+        assert!(!stack_exists(&cfn, name).await, "{name}");
+    }
+    assert!(sqs.get_queue_url().queue_name(&queue).send().await.is_err());
+    assert!(s3.head_bucket().bucket(&bucket).send().await.is_err());
 }

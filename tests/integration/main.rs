@@ -5,17 +5,25 @@
 //! - `status_drift_moto`: status and drift against moto's server;
 //! - `teardown_moto`: teardown and copies against moto's server;
 //! - `user_data`: the rendered user data checked with shellcheck and systemd-analyze;
-//! - `walkthrough_moto`: every step of examples/lab/README.md against moto's server;
+//! - `localstack`: the data stack's real wiring and a failed create's rollback and retry
+//!   against LocalStack;
+//! - `walkthrough_localstack`: every step of examples/lab/README.md against LocalStack;
+//! - `iam`: every call of qfleet and of the reference worker checked against the policy it
+//!   runs under, with an IAM policy evaluator;
+//! - `lambda_moto`: Lambda workers on moto: switching workers.kind both ways keeps every
+//!   waiting message; teardown of a function environment;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
 
 mod cli;
 mod common;
 mod deploy_moto;
 mod faults_moto;
+mod iam;
+mod lambda_moto;
 mod lint;
 mod localstack;
 mod status_drift_moto;
 mod teardown_moto;
 mod terminal_moto;
 mod user_data;
-mod walkthrough_moto;
+mod walkthrough_localstack;

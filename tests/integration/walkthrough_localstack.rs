@@ -1,0 +1,119 @@
+//! Runs every `sh` block of examples/lab/README.md, in order, in one bash session against
+//! LocalStack, with the qfleet under test first on PATH. The uploads reach the queue through
+//! the data stack's own bucket notification, topic and subscription; only the poison message
+//! is sent by hand.
+//!
+//! The walkthrough deploys the environment `lab` (stacks/lab.yaml), a fixed name: no other
+//! test deploys `lab` on LocalStack (the others use `unique` names), so concurrent tests do not
+//! meet it.
+
+use crate::common::*;
+use std::process::Command;
+
+fn sh_blocks(markdown: &str) -> String {
+    let mut script = String::new();
+    let mut inside = false;
+    for line in markdown.lines() {
+        if inside {
+            if line.trim_start().starts_with("```") {
+                inside = false;
+                script.push('\n');
+            } else {
+                script.push_str(line);
+                script.push('\n');
+            }
+        } else if line.trim() == "```sh" {
+            inside = true;
+        }
+    }
+    script
+}
+
+/// The environment `scripts/localstack start` prints, for the LocalStack the test command
+/// started.
+fn on_localstack(c: &mut Command) -> &mut Command {
+    c.env("AWS_ENDPOINT_URL", localstack_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env_remove("AWS_PROFILE")
+        .env("CI", "true")
+}
+
+#[test]
+fn the_lab_walkthrough_runs_step_by_step() {
+    let readme = std::fs::read_to_string(root().join("examples/lab/README.md")).unwrap();
+    // The reader starts LocalStack in a `bash` block; the test command has started it and the
+    // steps get the same exports.
+    assert!(readme.contains("eval \"$(scripts/localstack start)\""));
+    let steps = sh_blocks(&readme);
+    assert!(steps.contains("qfleet deploy lab --yes") && steps.contains("qfleet teardown lab"));
+    // Uploads travel through the templates' wiring: nothing hands the queue an S3 event but
+    // the poison step.
+    assert!(!steps.contains("notify"), "{steps}");
+    assert_eq!(steps.matches("lab.py poison").count(), 1, "{steps}");
+
+    // An earlier run that was interrupted may have left the lab behind; start from nothing.
+    let o = run(on_localstack(&mut qfleet()).args([
+        "teardown",
+        "lab",
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // The worker runs in the background; it must not outlive a failed step.
+    let script = format!(
+        "set -euo pipefail\ntrap 'kill \"${{WORKER:-}}\" 2>/dev/null || true' EXIT\n{steps}"
+    );
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_qfleet"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = on_localstack(
+        Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(root())
+            .env("PATH", path)
+            .env_remove("QFLEET_OUTPUT")
+            .env_remove("QFLEET_STACKS_DIR"),
+    )
+    .output()
+    .unwrap();
+    assert!(
+        o.status.success(),
+        "walkthrough failed (exit {:?}):\n{}\n{}",
+        o.status.code(),
+        stdout(&o),
+        stderr(&o)
+    );
+    let out = stdout(&o);
+    for marker in [
+        // Step 1: the fleet section says why it is missing (LocalStack has no Auto Scaling).
+        "fleet: not available (describing group qfleet-lab-workers",
+        // Step 3: the upload reached the worker through the bucket's notification.
+        "ok: s3://lab-uploads-000000000000-eu-west-1/processed/hello world.txt",
+        "outcome=processed",
+        // Steps 4 and 5: the backlog waits, then drains.
+        "queue qfleet-lab-jobs: 3 visible",
+        "ok: 0 job(s) waiting in the queue",
+        // Step 6: the poison message ends in the dead-letter queue.
+        "outcome=failed",
+        "FAILED JOBS WAITING",
+        // Step 7: the serverless variant's preview, and the reference handler on the queue.
+        "workers switch from ec2 to lambda",
+        "ok: the handler finished 2 job(s)",
+        "ok: s3://lab-uploads-000000000000-eu-west-1/processed/job-5.txt",
+        // Step 8.
+        "deleted qfleet-lab-fleet, qfleet-lab-data",
+    ] {
+        assert!(out.contains(marker), "missing `{marker}` in:\n{out}");
+    }
+}
