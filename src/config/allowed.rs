@@ -12,13 +12,16 @@ pub fn allowed(field: &str) -> Option<&'static str> {
     };
     Some(match key {
         "" => {
-            "a YAML mapping of settings: region (required), environment, lab, tags, termination_protection, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling"
+            "a YAML mapping of settings: region (required), environment, lab, copies, tags, termination_protection, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling"
         }
         "environment" => {
             "lowercase letters, digits and hyphens, starting with a letter, at most 24 characters"
         }
         "region" => "an AWS region name such as eu-west-1",
         "lab" => "true or false",
+        "copies" => {
+            "a whole number from 1 to 100: that many identical environments NAME-01 … NAME-NN (optional)"
+        }
         "tags" => "a mapping of tag names to string values",
         "tags.*" => {
             "a string value (at most 256 characters) for a tag name of at most 128 characters, not starting with aws:"

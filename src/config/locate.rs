@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::TScalarStyle;
 
 /// A position in the source: 1-based line and column, and the byte range of the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,9 @@ pub struct Position {
 pub struct Locations {
     keys: HashMap<String, Position>,
     values: HashMap<String, Position>,
+    /// The text of every unquoted value (`~`, `0x10`): serde_yaml reads some apart that a
+    /// parsed value does not tell apart.
+    plain: HashMap<String, String>,
 }
 
 impl Locations {
@@ -47,6 +51,16 @@ impl Locations {
             }
             p = &p[..p.rfind('.')?];
         }
+    }
+
+    /// Whether the value at `path` is written `~` or `null` rather than left empty.
+    pub fn explicit_null(&self, path: &str) -> bool {
+        matches!(self.plain_text(path), Some("~" | "null" | "Null" | "NULL"))
+    }
+
+    /// The text of the unquoted value at `path`.
+    pub fn plain_text(&self, path: &str) -> Option<&str> {
+        self.plain.get(path).map(String::as_str)
     }
 
     /// The key's position (for "unknown key" style errors).
@@ -116,7 +130,8 @@ impl Builder<'_> {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
+/// `path.key`, or `key` at the top level.
+pub fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {
@@ -127,7 +142,7 @@ fn join(path: &str, key: &str) -> String {
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
-            Event::Scalar(text, ..) => {
+            Event::Scalar(text, style, ..) => {
                 if self.expects_key() {
                     let pos = self.position(mark, Some(&text));
                     if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
@@ -137,6 +152,9 @@ impl MarkedEventReceiver for Builder<'_> {
                     }
                 } else if let Some(p) = self.value_path() {
                     let pos = self.position(mark, Some(&text));
+                    if style == TScalarStyle::Plain {
+                        self.out.plain.insert(p.clone(), text);
+                    }
                     self.out.values.insert(p, pos);
                 }
             }

@@ -2,10 +2,15 @@
 
 mod allowed;
 pub mod code;
+pub mod complete;
 pub mod duration;
+pub mod json_schema;
+pub mod keys;
 pub mod locate;
 pub mod schema;
+mod syntax;
 mod validate;
+mod walk;
 
 pub use schema::{Network, StackFile};
 
@@ -85,6 +90,19 @@ impl SourceFile {
         }
     }
 
+    /// A problem the first pass found, located at its key or value.
+    fn problem(&self, p: walk::Problem) -> InputError {
+        let mut e = if p.at_key {
+            self.key_error(&p.field, p.message)
+        } else {
+            self.error(&p.field, p.message)
+        };
+        if p.help.is_some() {
+            e.allowed = p.help;
+        }
+        e
+    }
+
     /// An error at a known line and column (from the YAML parser).
     pub fn error_at_line(
         &self,
@@ -94,11 +112,18 @@ impl SourceFile {
         offset: usize,
         message: impl Into<String>,
     ) -> InputError {
+        let offset = offset.min(self.text.len());
+        // One character, or nothing at the end of the file.
+        let len = self
+            .text
+            .get(offset..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(0, char::len_utf8);
         let pos = locate::Position {
             line,
             column,
-            offset: offset.min(self.text.len()),
-            len: 1,
+            offset,
+            len,
         };
         self.error_at(field, Some(pos), message)
     }
@@ -245,10 +270,20 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
             .error("", "the stack file is empty; it needs at least `region`")
             .into());
     }
+    // First the YAML, then every unknown key and wrong type at once, then the types.
+    let doc = syntax::read(&source).map_err(|e| Error::Input(vec![*e]))?;
+    let mut problems: Vec<InputError> = walk::walk(&doc, &source.locations)
+        .into_iter()
+        .map(|p| source.problem(p))
+        .collect();
+    if !problems.is_empty() {
+        problems.sort_by_key(|e| (e.line, e.column));
+        return Err(Error::Input(problems));
+    }
     let de = serde_yaml_ng::Deserializer::from_str(&source.text);
     let spec: StackFile = match serde_path_to_error::deserialize(de) {
         Ok(spec) => spec,
-        Err(e) => return Err(parse_error(&source, e).into()),
+        Err(e) => return Err(syntax::error(&source, e).into()),
     };
     let name = match &spec.environment {
         Some(n) => n.clone(),
@@ -310,36 +345,15 @@ fn read_user_data(env: &Environment) -> std::result::Result<Option<String>, Box<
     Ok(Some(text))
 }
 
-/// Turns a serde_yaml error (with the path where it happened) into a located error.
-fn parse_error(
-    source: &SourceFile,
-    e: serde_path_to_error::Error<serde_yaml_ng::Error>,
-) -> InputError {
-    let path = e.path().to_string();
-    // serde_path_to_error writes `?` for a position it could not name (inside broken YAML).
-    let field = path
-        .split('.')
-        .filter(|seg| *seg != "?" && !seg.is_empty())
-        .collect::<Vec<_>>()
-        .join(".");
-    let inner = e.into_inner();
-    let mut message = inner.to_string();
-    // serde_yaml appends " at line L column C" and may prefix the path; both are shown apart.
-    if let Some(i) = message.find(" at line ") {
-        message.truncate(i);
-    }
-    if !field.is_empty()
-        && let Some(rest) = message.strip_prefix(&format!("{field}: "))
-    {
-        message = rest.to_string();
-    }
-    match inner.location() {
-        Some(loc) => source.error_at_line(&field, loc.line(), loc.column(), loc.index(), message),
-        None => source.error(&field, message),
-    }
-}
-
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_errors;
+#[cfg(test)]
 mod tests_lambda;
+#[cfg(test)]
+mod tests_rules;
+#[cfg(test)]
+mod tests_schema;
+#[cfg(test)]
+mod tests_syntax;

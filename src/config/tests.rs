@@ -3,12 +3,12 @@
 use super::*;
 use crate::error::Error;
 
-fn parse_str(yaml: &str) -> Result<Environment> {
+pub(super) fn parse_str(yaml: &str) -> Result<Environment> {
     parse(PathBuf::from("stacks/t.yaml"), yaml.to_string())
 }
 
 /// The errors of an invalid stack file.
-fn errors(yaml: &str) -> Vec<InputError> {
+pub(super) fn errors(yaml: &str) -> Vec<InputError> {
     match parse_str(yaml) {
         Ok(_) => panic!("expected errors for:\n{yaml}"),
         Err(Error::Input(list)) => list,
@@ -17,7 +17,7 @@ fn errors(yaml: &str) -> Vec<InputError> {
 }
 
 /// The single error of an invalid stack file, checked for field and line.
-fn error(yaml: &str, field: &str, line: usize) -> InputError {
+pub(super) fn error(yaml: &str, field: &str, line: usize) -> InputError {
     let list = errors(yaml);
     assert_eq!(list.len(), 1, "expected one error, got {list:#?}");
     let e = list.into_iter().next().unwrap();
@@ -115,7 +115,11 @@ fn an_empty_file_is_an_error() {
 fn unknown_keys_are_rejected_with_the_allowed_ones() {
     let e = error("region: eu-west-1\nworkers:\n  mni: 1\n", "workers.mni", 3);
     assert!(e.message.contains("unknown field `mni`"), "{e}");
-    assert!(e.message.contains("`min`"), "lists allowed keys: {e}");
+    assert!(e.message.contains("did you mean `min`?"), "{e}");
+    assert!(
+        e.allowed.as_deref().unwrap().contains("min, max, network"),
+        "lists allowed keys: {e:?}"
+    );
     let e = error("region: eu-west-1\nregoin: x\n", "regoin", 2);
     assert!(e.message.contains("unknown field"), "{e}");
 }
@@ -137,7 +141,7 @@ fn wrong_types_are_located() {
         "workers.max",
         3,
     );
-    assert!(e.message.contains("invalid type"), "{e}");
+    assert_eq!(e.message, "expected a whole number, found `lots`");
     assert!(
         e.allowed.as_deref().unwrap().contains("whole number"),
         "{e:?}"
@@ -149,269 +153,7 @@ fn wrong_types_are_located() {
     );
     assert!(e.message.contains("duration"), "{e}");
     let e = error("region: eu-west-1\nlab: maybe\n", "lab", 2);
-    assert!(e.message.contains("invalid type"), "{e}");
-}
-
-#[test]
-fn min_greater_than_max() {
-    let e = error(
-        "region: eu-west-1\nworkers:\n  min: 5\n  max: 2\n",
-        "workers.min",
-        3,
-    );
-    assert_eq!(e.column, 8);
-    assert!(e.message.contains("greater than workers.max (2)"), "{e}");
-    assert!(e.allowed.is_some());
-}
-
-#[test]
-fn max_out_of_range() {
-    let e = error(
-        "region: eu-west-1\nworkers:\n  min: 0\n  max: 0\n  \nscaling: {scale_from_zero: true}\n",
-        "workers.max",
-        4,
-    );
-    assert!(e.message.contains("out of range"), "{e}");
-}
-
-#[test]
-fn min_zero_needs_scale_from_zero() {
-    let e = error("region: eu-west-1\nworkers:\n  min: 0\n", "workers.min", 3);
-    assert!(e.message.contains("scale_from_zero"), "{e}");
-    parse_str("region: eu-west-1\nworkers: {min: 0}\nscaling: {scale_from_zero: true}\n").unwrap();
-}
-
-#[test]
-fn fewer_than_two_availability_zones() {
-    let yaml = "region: eu-west-1\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n";
-    let e = error(yaml, "workers.network.subnets", 5);
-    assert!(e.message.contains("at least 2"), "{e}");
-}
-
-#[test]
-fn subnets_must_be_in_the_region_and_well_formed() {
-    let yaml = "region: eu-west-1\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      us-east-1b: subnet-xyz\n";
-    let list = errors(yaml);
-    assert_eq!(list.len(), 2, "{list:#?}");
-    assert!(list.iter().all(|e| e.line == 7));
-    assert!(
-        list.iter()
-            .any(|e| e.message.contains("not an availability zone of eu-west-1"))
-    );
-    assert!(list.iter().any(|e| e.message.contains("not a subnet id")));
-}
-
-#[test]
-fn network_must_be_default_or_a_mapping() {
-    let e = error(
-        "region: eu-west-1\nworkers:\n  network: private\n",
-        "workers.network",
-        3,
-    );
-    assert!(e.message.contains("`default`"), "{e}");
-    let e = error(
-        "region: eu-west-1\nworkers:\n  network:\n    vpc: vpc-01234567\n    subnet: {}\n",
-        "workers.network.subnet",
-        5,
-    );
-    assert!(e.message.contains("unknown field `subnet`"), "{e}");
-}
-
-#[test]
-fn visibility_timeout_shorter_than_processing_time() {
-    let yaml = "region: eu-west-1\nqueue:\n  visibility_timeout: 5\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 10\n";
-    let e = error(yaml, "queue.visibility_timeout", 3);
-    assert!(
-        e.message
-            .contains("shorter than scaling.seconds_per_message"),
-        "{e}"
-    );
-}
-
-#[test]
-fn visibility_timeout_against_the_default_points_at_the_queue_key_or_file() {
-    // visibility_timeout is the default (60 s) and the processing time exceeds it: the error
-    // names the setting even though the file does not spell it out.
-    let yaml =
-        "region: eu-west-1\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 90\n";
-    let list = errors(yaml);
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0].field, "queue.visibility_timeout");
-}
-
-#[test]
-fn max_receive_count_below_one() {
-    let e = error(
-        "region: eu-west-1\nqueue:\n  max_receive_count: 0\n",
-        "queue.max_receive_count",
-        3,
-    );
-    assert!(e.message.contains("out of range (1 to 1000)"), "{e}");
-    let e = error(
-        "region: eu-west-1\nqueue:\n  max_receive_count: -2\n",
-        "queue.max_receive_count",
-        3,
-    );
-    assert!(e.message.contains("-2"), "{e}");
-}
-
-#[test]
-fn dlq_retention_must_exceed_queue_retention() {
-    let e = error(
-        "region: eu-west-1\nqueue:\n  message_retention: 14d\n  dlq_retention: 7d\n",
-        "queue.dlq_retention",
-        4,
-    );
-    assert!(
-        e.message
-            .contains("not longer than queue.message_retention"),
-        "{e}"
-    );
-}
-
-#[test]
-fn queue_ranges() {
-    error(
-        "region: eu-west-1\nqueue:\n  receive_wait_time: 30\n",
-        "queue.receive_wait_time",
-        3,
-    );
-    error(
-        "region: eu-west-1\nqueue:\n  visibility_timeout: 13h\n",
-        "queue.visibility_timeout",
-        3,
-    );
-    error(
-        "region: eu-west-1\nqueue:\n  oldest_message_alarm: 10s\n",
-        "queue.oldest_message_alarm",
-        3,
-    );
-}
-
-#[test]
-fn scaling_choices_are_exclusive_and_complete() {
-    let e = error(
-        "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 10\n  max_latency_seconds: 5\n",
-        "scaling.target_backlog_per_instance",
-        3,
-    );
-    assert!(e.message.contains("not both"), "{e}");
-    let e = error(
-        "region: eu-west-1\nscaling:\n  max_latency_seconds: 5\n",
-        "scaling.max_latency_seconds",
-        3,
-    );
-    assert!(e.message.contains("needs seconds_per_message"), "{e}");
-    let e = error(
-        "region: eu-west-1\nscaling:\n  seconds_per_message: 5\n",
-        "scaling.seconds_per_message",
-        3,
-    );
-    assert!(e.message.contains("needs max_latency_seconds"), "{e}");
-    error(
-        "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 0\n",
-        "scaling.target_backlog_per_instance",
-        3,
-    );
-    let e = error(
-        "region: eu-west-1\nscaling:\n  max_latency_seconds: 1\n  seconds_per_message: 2\nqueue: {visibility_timeout: 60}\n",
-        "scaling.max_latency_seconds",
-        3,
-    );
-    assert!(e.message.contains("below one message"), "{e}");
-}
-
-#[test]
-fn names_regions_and_arns() {
-    error("environment: Prod_1\nregion: eu-west-1\n", "environment", 1);
-    error("region: Europe\n", "region", 1);
-    error("region: eu-west-1\nkms_key: alias/my-key\n", "kms_key", 2);
-    let e = error(
-        "region: eu-west-1\nkms_key: arn:aws:kms:us-east-1:111122223333:key/abcd\n",
-        "kms_key",
-        2,
-    );
-    assert!(e.message.contains("us-east-1"), "{e}");
-    error(
-        "region: eu-west-1\nservice_role_arn: my-role\n",
-        "service_role_arn",
-        2,
-    );
-    error(
-        "region: eu-west-1\nalarms: {email: nobody}\n",
-        "alarms.email",
-        2,
-    );
-    error(
-        "region: eu-west-1\ntags:\n  aws:owner: me\n",
-        "tags.aws:owner",
-        3,
-    );
-}
-
-#[test]
-fn a_file_name_that_is_no_environment_name() {
-    let err = parse(
-        PathBuf::from("stacks/My Env.yaml"),
-        "region: eu-west-1\n".into(),
-    );
-    let Err(Error::Input(list)) = err else {
-        panic!("expected an error")
-    };
-    assert!(
-        list[0].message.contains("taken from the file name"),
-        "{}",
-        list[0]
-    );
-}
-
-#[test]
-fn bucket_prefixes() {
-    error(
-        "region: eu-west-1\nbucket:\n  upload_prefix: uploads\n",
-        "bucket.upload_prefix",
-        3,
-    );
-    let e = error(
-        "region: eu-west-1\nbucket:\n  processed_prefix: uploads/done/\n",
-        "bucket.processed_prefix",
-        3,
-    );
-    assert!(e.message.contains("overlaps"), "{e}");
-    error(
-        "region: eu-west-1\nbucket:\n  access_log_bucket: Not_A_Bucket\n",
-        "bucket.access_log_bucket",
-        3,
-    );
-}
-
-#[test]
-fn workers_fields() {
-    error(
-        "region: eu-west-1\nworkers:\n  ami: ubuntu\n",
-        "workers.ami",
-        3,
-    );
-    error(
-        "region: eu-west-1\nworkers:\n  instance_type: huge\n",
-        "workers.instance_type",
-        3,
-    );
-    let e = error(
-        "region: eu-west-1\nworkers:\n  instance_type: t4g.small\n",
-        "workers.instance_type",
-        3,
-    );
-    assert!(e.message.contains("arm64"), "suggests the arm64 image: {e}");
-    error(
-        "region: eu-west-1\nworkers:\n  root_volume_gib: 4\n",
-        "workers.root_volume_gib",
-        3,
-    );
-    parse_str(
-        "region: eu-west-1\nworkers:\n  ami: ami-0123456789abcdef0\n  instance_type: t4g.small\n",
-    )
-    .unwrap();
+    assert_eq!(e.message, "expected true or false, found `maybe`");
 }
 
 #[test]
@@ -507,16 +249,4 @@ fn copies_expand_to_numbered_environments() {
     assert_eq!(all[41].data_stack_name(), "qfleet-c-042-data");
     let env = parse_str("region: eu-west-1\n").unwrap();
     assert_eq!(env.expand().len(), 1);
-}
-
-#[test]
-fn copies_are_bounded_and_their_names_must_fit() {
-    error("region: eu-west-1\ncopies: 0\n", "copies", 2);
-    error("region: eu-west-1\ncopies: 101\n", "copies", 2);
-    let e = error(
-        "environment: a-very-long-lab-name-x\nregion: eu-west-1\ncopies: 5\n",
-        "copies",
-        3,
-    );
-    assert!(e.message.contains("longer than 24"), "{e}");
 }
