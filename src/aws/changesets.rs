@@ -1,6 +1,10 @@
-//! Change sets: create one, wait until CloudFormation has computed it, read its changes, execute
-//! or delete it. Mutating calls carry client tokens so that a retry after a lost answer is
-//! recognised as the same request.
+//! Change sets: create one, wait until CloudFormation has computed it, read its changes (with
+//! their property values: DescribeChangeSet's `IncludePropertyValues`), execute or delete it.
+//! Mutating calls carry client tokens so that a retry after a lost answer is recognised as the
+//! same request.
+
+pub mod details;
+pub use details::PropertyChange;
 
 use super::error::{AwsError, Kind};
 use super::poll::{Pacer, Polling};
@@ -54,6 +58,9 @@ pub struct Change {
     /// True, False or Conditional (for Modify).
     #[serde(serialize_with = "replacement_str")]
     pub replacement: Option<Replacement>,
+    /// What changes on the resource, property by property, with the values before and after.
+    /// `None` for a modification CloudFormation did not detail: unknown, not "nothing".
+    pub details: Option<Vec<PropertyChange>>,
 }
 
 fn action_str<S: Serializer>(a: &ChangeAction, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -157,6 +164,7 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
             .describe_change_set()
             .change_set_name(id)
             .stack_name(stack)
+            .include_property_values(true)
             .into_paginator()
             .send();
         let mut failed = None;
@@ -188,6 +196,7 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
                         logical_id: logical.to_string(),
                         resource_type: ty.to_string(),
                         replacement: rc.replacement().cloned(),
+                        details: details::of_change(*action == ChangeAction::Modify, rc.details()),
                     });
                 }
             }

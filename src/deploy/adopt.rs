@@ -1,12 +1,13 @@
 //! Adopting the bucket an earlier teardown kept. Its DeletionPolicy (RetainExceptOnCreate)
 //! leaves it in place when the data stack is deleted, and its name is fixed, so creating the
 //! stack again would fail with "already exists". Instead deploy imports it into the new stack
-//! first (an IMPORT change set of a template holding only the bucket, shown and confirmed like
-//! any change), then brings the stack to the full template with an ordinary update.
+//! first (an IMPORT change set of a template holding only the bucket, shown like any change and
+//! confirmed with the environment's other changes), then brings the stack to the full template
+//! with an ordinary update.
 
 use super::desired::{DesiredStack, FINGERPRINT_PARAMETER, Param};
 use super::inflight::InFlight;
-use super::{Options, recover, stack};
+use super::{Options, recover};
 use crate::aws::changesets::{self, Import, Request};
 use crate::aws::stacks::StackState;
 use crate::aws::{Clients, account, buckets};
@@ -53,7 +54,8 @@ pub fn import_template(template: &str) -> Result<String> {
     serde_yaml_ng::to_string(&Value::Mapping(out)).map_err(|e| bad(&e.to_string()))
 }
 
-/// Imports `bucket` into the (new) data stack; returns the stack as the import left it.
+/// Imports `bucket` into the (new) data stack; returns the stack as the import left it. The
+/// caller has the user's consent (the preview said the bucket would be imported).
 #[allow(clippy::too_many_arguments)]
 pub async fn import(
     cfn: &aws_sdk_cloudformation::Client,
@@ -102,13 +104,12 @@ pub async fn import(
         let cs = changesets::computed(cfn, name, &id, opts.polling).await?;
         reporter.line(format!(
             "{name}: bucket {bucket} was kept by an earlier teardown; importing it into the new stack first\n{}",
-            super::changeset::table(&cs.changes)
+            super::preview::changes(&cs.changes)
         ));
         reporter.event(
             "changes",
             serde_json::json!({ "stack": name, "import": bucket, "changes": cs.changes }),
         );
-        stack::confirm(env, name, &[], opts, reporter).await?;
         inflight.executing(&cs.id);
         changesets::execute(cfn, &cs).await?;
         let finished = reporter.follow(cfn, name, None, opts.polling, spinner).await?;

@@ -1,4 +1,4 @@
-//! What a change set means for data: which changes lose it, and the preview table.
+//! What a change set means for data: which changes lose it, and a switch of worker kind.
 
 use crate::aws::changesets::Change;
 use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
@@ -12,20 +12,36 @@ pub const STATEFUL_TYPES: &[&str] = &[
 ];
 
 impl Change {
-    /// This change would delete a resource that holds data (removal or replacement).
+    /// This change would delete a resource that holds data (removal or replacement). A
+    /// property that requires recreation counts even when the resource's `Replacement` does not
+    /// say so: the stricter of the two answers decides.
     pub fn loses_data(&self) -> bool {
         STATEFUL_TYPES.contains(&self.resource_type.as_str())
-            && (self.action == ChangeAction::Remove
-                || matches!(
-                    self.replacement,
-                    Some(Replacement::True | Replacement::Conditional)
-                ))
+            && (self.action == ChangeAction::Remove || self.replaces() != Some(false))
+    }
+
+    /// Whether the resource is replaced: `Some(true)` surely, `None` maybe, `Some(false)` not
+    /// (as far as the change set says).
+    pub fn replaces(&self) -> Option<bool> {
+        let by_details: Vec<Option<bool>> = self
+            .details
+            .iter()
+            .flatten()
+            .map(|d| d.recreates())
+            .collect();
+        if self.replacement == Some(Replacement::True) || by_details.contains(&Some(true)) {
+            Some(true)
+        } else if self.replacement == Some(Replacement::Conditional) || by_details.contains(&None) {
+            None
+        } else {
+            Some(false)
+        }
     }
 
     pub fn describe_loss(&self) -> String {
         let what = if self.action == ChangeAction::Remove {
             "REMOVES"
-        } else if self.replacement == Some(Replacement::Conditional) {
+        } else if self.replaces().is_none() {
             "MAY REPLACE"
         } else {
             "REPLACES"
@@ -73,30 +89,6 @@ pub fn describe_switch(from: &str, to: &str) -> String {
     )
 }
 
-/// The preview table of a change set.
-pub fn table(changes: &[Change]) -> String {
-    let rows = changes.iter().map(|c| {
-        let action = match c.action {
-            ChangeAction::Add => "+ add",
-            ChangeAction::Modify => "~ modify",
-            ChangeAction::Remove => "- remove",
-            ref other => other.as_str(),
-        };
-        let replacement = match c.replacement {
-            Some(Replacement::True) => "REPLACE",
-            Some(Replacement::Conditional) => "maybe replace",
-            _ => "",
-        };
-        vec![
-            action.to_string(),
-            c.logical_id.clone(),
-            c.resource_type.clone(),
-            replacement.to_string(),
-        ]
-    });
-    crate::output::table(&["action", "resource", "type", "replacement"], rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +99,7 @@ mod tests {
             logical_id: "X".into(),
             resource_type: ty.into(),
             replacement: replacement.map(Replacement::from),
+            details: Some(vec![]),
         }
     }
 
@@ -139,14 +132,23 @@ mod tests {
     }
 
     #[test]
-    fn the_preview_marks_replacements() {
-        let t = table(&[
-            change("Add", "AWS::SNS::Topic", None),
-            change("Modify", "AWS::SQS::Queue", Some("True")),
-        ]);
+    fn a_property_that_requires_recreation_loses_data_whatever_replacement_says() {
+        let mut c = change("Modify", "AWS::SQS::Queue", Some("False"));
+        c.details = Some(vec![crate::aws::changesets::PropertyChange {
+            name: Some("FifoQueue".into()),
+            requires_recreation: Some("Always".into()),
+            ..Default::default()
+        }]);
+        assert!(c.loses_data());
         assert!(
-            t.contains("+ add") && t.contains("~ modify") && t.contains("REPLACE"),
-            "{t}"
+            c.describe_loss().starts_with("REPLACES X"),
+            "{}",
+            c.describe_loss()
         );
+        c.details.as_mut().unwrap()[0].requires_recreation = Some("Conditionally".into());
+        assert!(c.loses_data());
+        assert!(c.describe_loss().starts_with("MAY REPLACE"));
+        c.details.as_mut().unwrap()[0].requires_recreation = Some("Never".into());
+        assert!(!c.loses_data());
     }
 }

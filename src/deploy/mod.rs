@@ -1,13 +1,19 @@
 //! Deploying an environment's stacks through change sets (and `plan`: the same, stopping at the
-//! preview). Stacks go in dependency order, the data stack before the fleet; environments run
+//! preview). Both stacks' change sets are created, previewed and confirmed together, then
+//! executed in dependency order, the data stack before the fleet; environments run
 //! concurrently.
 
 mod adopt;
 pub mod changeset;
+mod consent;
 pub mod desired;
+mod execute;
+mod flow;
 mod inflight;
+pub mod markdown;
+mod prepare;
+pub mod preview;
 mod recover;
-mod stack;
 
 pub use inflight::InFlight;
 
@@ -15,13 +21,12 @@ use crate::aws::Clients;
 use crate::aws::changesets::Change;
 use crate::aws::network::{self, Placement};
 use crate::aws::poll::Polling;
-use crate::aws::stacks::{self, StackState};
-use crate::config::schema::WorkerKind;
+use crate::aws::stacks::StackState;
 use crate::config::{Environment, Network};
 use crate::error::Result;
 use crate::output::progress::Reporter;
-use crate::render::{self, StackRole};
-use desired::{DesiredStack, FleetNetwork};
+use crate::render::StackRole;
+use desired::FleetNetwork;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -78,6 +83,8 @@ pub enum Action {
     WouldCreate,
     /// Plan: the stack failed to create and would be deleted and created again.
     WouldRecreate,
+    /// Deploy: the question was answered no; the stack was not changed.
+    Cancelled,
 }
 
 impl Action {
@@ -97,6 +104,7 @@ impl Action {
             Action::ChangesPending => "changes pending",
             Action::WouldCreate => "would be created",
             Action::WouldRecreate => "would be deleted and created again",
+            Action::Cancelled => "not changed (cancelled)",
         }
     }
 }
@@ -108,7 +116,11 @@ pub struct StackOutcome {
     pub action: Action,
     pub status: Option<String>,
     pub duration_ms: u128,
+    /// The changes previewed (executed, or pending in a plan), with their property details.
     pub changes: Vec<Change>,
+    /// What the preview said besides the changes (a kept bucket to import, a failed stack to
+    /// create again).
+    pub notes: Vec<String>,
     pub outputs: std::collections::BTreeMap<String, String>,
 }
 
@@ -117,6 +129,8 @@ pub struct EnvOutcome {
     pub environment: String,
     pub region: String,
     pub ok: bool,
+    /// The question was answered no: nothing was changed (exit code 0).
+    pub cancelled: bool,
     pub stacks: Vec<StackOutcome>,
     pub error: Option<String>,
     pub exit_code: i32,
@@ -135,7 +149,7 @@ pub async fn environment(
 ) -> EnvOutcome {
     let started = Instant::now();
     let mut stacks_done = Vec::new();
-    let result = run_environment(
+    let result = flow::run(
         clients,
         env,
         mode,
@@ -145,64 +159,20 @@ pub async fn environment(
         &mut stacks_done,
     )
     .await;
-    let (ok, error, exit_code) = match result {
-        Ok(()) => (true, None, 0),
-        Err(e) => (false, Some(e.to_string()), e.exit_code()),
+    let (ok, cancelled, error, exit_code) = match result {
+        Ok(ended) => (true, ended == flow::Ended::Cancelled, None, 0),
+        Err(e) => (false, false, Some(e.to_string()), e.exit_code()),
     };
     EnvOutcome {
         environment: env.name.clone(),
         region: clients.region.clone(),
         ok,
+        cancelled,
         stacks: stacks_done,
         error,
         exit_code,
         duration_ms: started.elapsed().as_millis(),
     }
-}
-
-async fn run_environment(
-    clients: &Clients,
-    env: &Environment,
-    mode: Mode,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
-    done: &mut Vec<StackOutcome>,
-) -> Result<()> {
-    let rendered = render::render(env)?;
-    let cfn = &clients.cfn;
-    // Both stacks are described at once: a no-op deploy costs these two calls and nothing more.
-    let (data_state, fleet_state) =
-        stacks::describe_pair(cfn, &env.data_stack_name(), &env.fleet_stack_name()).await?;
-
-    reporter.ledger.plan(
-        &env.name,
-        rendered
-            .iter()
-            .map(|s| ledger_step(&s.stack_name))
-            .collect(),
-    );
-    for (stack, state) in rendered.iter().zip([data_state, fleet_state]) {
-        let network = match stack.role {
-            StackRole::Fleet if env.spec.workers.kind == WorkerKind::Ec2 => {
-                Some(fleet_network(clients, env, state.as_ref(), opts).await?)
-            }
-            // The data stack and a worker function have no network of qfleet's.
-            _ => None,
-        };
-        let desired = DesiredStack::new(env, stack, network.as_ref());
-        let outcome = stack::one_stack(
-            clients, env, &desired, state, mode, opts, reporter, inflight,
-        )
-        .await?;
-        reporter.ledger.finish(
-            &env.name,
-            &ledger_step(&outcome.stack),
-            format!("{} {}", outcome.stack, outcome.action.text()),
-        );
-        done.push(outcome);
-    }
-    Ok(())
 }
 
 /// The ledger's name for deploying one stack: under way from ExecuteChangeSet on.
@@ -213,7 +183,7 @@ pub(crate) fn ledger_step(stack: &str) -> String {
 /// The fleet's network: from the stack file, or the default VPC's subnets. Those are
 /// discovered when the fleet is first created and kept afterwards (UsePreviousValue), so that a
 /// redeploy never moves the fleet and costs no EC2 calls; `--rediscover-network` looks again.
-async fn fleet_network(
+pub(super) async fn fleet_network(
     clients: &Clients,
     env: &Environment,
     state: Option<&StackState>,

@@ -65,7 +65,58 @@ async fn recover_review_stack(
     Ok(())
 }
 
-/// Returns the state to start from (`None`: the stack does not exist).
+/// Deletes a stack whose creation failed (ROLLBACK_COMPLETE: it holds nothing), so that it can
+/// be created again; the caller has the user's consent.
+pub async fn delete_failed(
+    cfn: &Client,
+    env: &Environment,
+    name: &str,
+    opts: &Options,
+    reporter: &Reporter,
+    spinner: &Spinner,
+) -> Result<()> {
+    spinner.set("deleting the failed stack");
+    let since = stack_events::newest_event_id(cfn, name).await?;
+    stacks::delete(cfn, name, &[], env.spec.service_role_arn.as_deref()).await?;
+    let finished = reporter
+        .follow(cfn, name, since, opts.polling, spinner)
+        .await?;
+    match finished.state {
+        Some(s) if s.status == StackStatus::DeleteFailed => Err(Error::aws(format!(
+            "{name}: deleting the failed stack failed: {}",
+            s.status_reason.as_deref().unwrap_or("no reason given")
+        ))),
+        Some(s) => Err(Error::aws(format!(
+            "{name}: deleting the failed stack ended in {}",
+            s.status.as_str()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Like [`abandon_review_stack`], and waits until it is gone, so that nothing an unexecuted
+/// change set made is left when qfleet exits.
+pub async fn abandon_review_stack_and_wait(
+    cfn: &Client,
+    name: &str,
+    service_role: Option<&str>,
+    polling: crate::aws::poll::Polling,
+) {
+    if let Ok(Some(s)) = stacks::describe(cfn, name).await
+        && s.is_review()
+    {
+        let since = stack_events::newest_event_id(cfn, name)
+            .await
+            .ok()
+            .flatten();
+        if stacks::delete(cfn, name, &[], service_role).await.is_ok() && since.is_some() {
+            let _ = stack_wait::until_settled(cfn, name, since, polling, |_| {}, |_| {}).await;
+        }
+    }
+}
+
+/// Returns the state to start from (`None`: the stack does not exist). A stack whose creation
+/// failed (ROLLBACK_COMPLETE) is returned as it is: deleting it is part of the changes asked for.
 #[allow(clippy::too_many_arguments)]
 pub async fn settle(
     cfn: &Client,
@@ -102,42 +153,8 @@ pub async fn settle(
                 // Plan previews a creation; deploy deleted the empty stack and creates it.
                 return Ok(if mode == Mode::Plan { state } else { None });
             }
-            StackStatus::RollbackComplete if mode == Mode::Plan => return Ok(state),
-            StackStatus::RollbackComplete => {
-                let why = format!(
-                    "{name} failed to create and is in ROLLBACK_COMPLETE: it has to be deleted before it can be created again"
-                );
-                reporter.line(&why);
-                if !opts.yes {
-                    if !opts.can_prompt {
-                        return Err(Error::usage(format!(
-                            "{why}; pass --yes to delete and recreate it"
-                        )));
-                    }
-                    if !reporter
-                        .confirm(&format!("Delete {name} and create it again?"))
-                        .await?
-                    {
-                        return Err(Error::Refused(format!(
-                            "{name}: not confirmed; nothing was changed"
-                        )));
-                    }
-                }
-                let since = stack_events::newest_event_id(cfn, name).await?;
-                stacks::delete(cfn, name, &[], role).await?;
-                let finished = reporter
-                    .follow(cfn, name, since, opts.polling, spinner)
-                    .await?;
-                if let Some(s) = &finished.state
-                    && s.status == StackStatus::DeleteFailed
-                {
-                    return Err(Error::aws(format!(
-                        "{name}: deleting the failed stack failed: {}",
-                        s.status_reason.as_deref().unwrap_or("no reason given")
-                    )));
-                }
-                state = finished.state;
-            }
+            // Deleted and created again only once the environment's changes are confirmed.
+            StackStatus::RollbackComplete => return Ok(state),
             StackStatus::UpdateRollbackFailed if mode == Mode::Plan => {
                 return Err(Error::aws(format!(
                     "{name} is in UPDATE_ROLLBACK_FAILED; `qfleet deploy {}` continues the rollback first",

@@ -1,0 +1,143 @@
+//! Whether an environment's changes may be executed: with `--yes`, after one question on a
+//! terminal, or not at all. A change that loses data needs `--allow-replacement` with `--yes`,
+//! and on a terminal the question says data would be lost.
+
+use super::Options;
+use crate::aws::changesets::Change;
+use crate::error::Error;
+
+/// A change that would lose data, and the stack it belongs to.
+pub struct Loss<'a> {
+    pub stack: &'a str,
+    pub change: &'a Change,
+}
+
+/// What to do before executing an environment's change sets.
+#[derive(Debug)]
+pub enum Decision {
+    Go,
+    /// Ask on the terminal; the question says whether data would be lost.
+    Ask {
+        loses_data: bool,
+    },
+    /// Execute nothing.
+    Refuse(Error),
+}
+
+/// Decides, from the flags and the terminal, what to do about an environment whose stacks
+/// have changes (`losses`: those that lose data).
+pub fn decide(env: &str, losses: &[Loss], opts: &Options) -> Decision {
+    if !losses.is_empty() && opts.yes && !opts.allow_replacement {
+        return Decision::Refuse(Error::Refused(format!(
+            "{env}: the change sets remove or replace {} holding data; nothing was executed. Review them with `qfleet plan {env}` and pass --allow-replacement to go ahead",
+            losses
+                .iter()
+                .map(|l| format!("{} ({})", l.change.logical_id, l.stack))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )));
+    }
+    if opts.yes {
+        return Decision::Go;
+    }
+    if !opts.can_prompt {
+        return Decision::Refuse(Error::usage(format!(
+            "{env}: not executing the change sets without confirmation: no terminal to ask on; pass --yes"
+        )));
+    }
+    Decision::Ask {
+        loses_data: !losses.is_empty(),
+    }
+}
+
+/// The question, the same shape as teardown's: `lab: deploy these changes (qfleet-lab-data,
+/// then qfleet-lab-fleet)?`, or, when data would be lost, saying so first.
+pub fn question(env: &str, stacks: &[&str], losses: &[Loss]) -> String {
+    let lost: Vec<String> = losses
+        .iter()
+        .map(|l| format!("{} in {}", l.change.logical_id, l.stack))
+        .collect();
+    crate::output::progress::question_text(
+        env,
+        &format!("deploy these changes ({})", stacks.join(", then ")),
+        &lost,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
+
+    fn queue_replaced() -> Change {
+        Change {
+            action: ChangeAction::Modify,
+            logical_id: "Queue".into(),
+            resource_type: "AWS::SQS::Queue".into(),
+            replacement: Some(Replacement::True),
+            details: Some(vec![]),
+        }
+    }
+
+    fn opts(yes: bool, allow: bool, tty: bool) -> Options {
+        Options {
+            yes,
+            allow_replacement: allow,
+            can_prompt: tty,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_flags_and_the_terminal_decide() {
+        let q = queue_replaced();
+        let loss = [Loss {
+            stack: "qfleet-lab-data",
+            change: &q,
+        }];
+        let decide = |losses: &[Loss], o: Options| decide("lab", losses, &o);
+        assert!(matches!(
+            decide(&[], opts(true, false, false)),
+            Decision::Go
+        ));
+        assert!(matches!(
+            decide(&loss, opts(true, false, true)),
+            Decision::Refuse(Error::Refused(m)) if m.contains("--allow-replacement") && m.contains("Queue (qfleet-lab-data)")
+        ));
+        assert!(matches!(
+            decide(&loss, opts(true, true, false)),
+            Decision::Go
+        ));
+        assert!(matches!(
+            decide(&[], opts(false, false, false)),
+            Decision::Refuse(Error::Usage(m)) if m.contains("pass --yes")
+        ));
+        assert!(matches!(
+            decide(&[], opts(false, false, true)),
+            Decision::Ask { loses_data: false }
+        ));
+        // --allow-replacement does not answer the question: it is asked, saying data is lost.
+        assert!(matches!(
+            decide(&loss, opts(false, true, true)),
+            Decision::Ask { loses_data: true }
+        ));
+    }
+
+    #[test]
+    fn the_question_names_the_stacks_in_order_and_any_loss_first() {
+        let stacks = ["qfleet-lab-data", "qfleet-lab-fleet"];
+        assert_eq!(
+            question("lab", &stacks, &[]),
+            "lab: deploy these changes (qfleet-lab-data, then qfleet-lab-fleet)?"
+        );
+        let q = queue_replaced();
+        let loss = [Loss {
+            stack: "qfleet-lab-data",
+            change: &q,
+        }];
+        assert_eq!(
+            question("lab", &stacks[..1], &loss),
+            "lab: DATA WOULD BE LOST (Queue in qfleet-lab-data). Deploy these changes (qfleet-lab-data) anyway?"
+        );
+    }
+}

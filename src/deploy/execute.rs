@@ -1,0 +1,317 @@
+//! The second half of a stack's deploy, once the environment's changes are confirmed: execute
+//! the change set and follow it to the end, naming the root cause of a failure. A stack that
+//! failed to create is deleted and created again, a kept bucket imported before the rest, and
+//! a create that failed only because SQS still holds a deleted queue's name (a teardown moments
+//! ago) is waited out and tried once more; none of these asks again, and a change set computed
+//! after the question that would lose data is not executed.
+
+use super::desired::DesiredStack;
+use super::inflight::InFlight;
+use super::prepare::{self, Prepared, Step};
+use super::{Action, Options, StackOutcome, adopt, recover};
+use crate::aws::Clients;
+use crate::aws::changesets::{self, ChangeSet};
+use crate::aws::error::{AwsError, Kind};
+use crate::aws::stack_events::{self, ResourceEvent};
+use crate::aws::stacks::{self, StackState};
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use crate::output::progress::{Reporter, Spinner};
+
+/// Whether the group failed because its instances never reported in (CreationPolicy or
+/// WaitOnResourceSignals timed out).
+fn workers_never_signalled(events: &[ResourceEvent]) -> bool {
+    events.iter().any(|e| {
+        e.is_failure()
+            && e.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("SUCCESS signal") || r.contains("resource signal"))
+    })
+}
+
+const WORKERS_DID_NOT_SIGNAL: &str = ". The workers never reported that they reached the queue: \
+look at an instance's /var/log/qfleet-bootstrap.log and `journalctl -u qfleet-worker` (Session \
+Manager, or the EC2 console's system log). Usual causes: no route to the package repositories \
+or to SQS (private subnets need a NAT gateway or VPC endpoints; the default VPC needs \
+workers.public_ip), or a workers.user_data script that failed";
+
+/// Whether a failed create's events say SQS refused a recently deleted queue name.
+fn queue_name_cooling_down(events: &[ResourceEvent]) -> bool {
+    events.iter().any(|e| {
+        e.is_failure()
+            && e.reason.as_deref().is_some_and(|r| {
+                r.contains("QueueDeletedRecently")
+                    || r.contains("wait 60 seconds after deleting a queue")
+            })
+    })
+}
+
+/// Carries out one prepared stack; returns what happened to it.
+pub async fn apply(
+    clients: &Clients,
+    env: &Environment,
+    p: &Prepared,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    spinner: &Spinner,
+) -> Result<StackOutcome> {
+    let cfn = &clients.cfn;
+    let d = &p.desired;
+    let outcome = |action: Action, state: Option<&StackState>| StackOutcome {
+        stack: d.name.clone(),
+        role: d.role,
+        action,
+        status: state
+            .or(p.state.as_ref())
+            .map(|s| s.status.as_str().to_string()),
+        duration_ms: p.started.elapsed().as_millis(),
+        changes: p.changes().to_vec(),
+        notes: p.notes.clone(),
+        outputs: state.map(|s| s.outputs.clone()).unwrap_or_default(),
+    };
+    let (action, state) = match &p.step {
+        Step::Nothing => (Action::NoChanges, p.state.clone()),
+        Step::Protection => {
+            stacks::set_termination_protection(cfn, &d.name, d.termination_protection).await?;
+            reporter.line(format!(
+                "{}: termination protection turned {}",
+                d.name,
+                if d.termination_protection {
+                    "on"
+                } else {
+                    "off"
+                }
+            ));
+            (Action::ProtectionUpdated, p.state.clone())
+        }
+        Step::ChangeSet { cs, creating } => {
+            let done = run(
+                cfn, env, d, cs, *creating, opts, reporter, inflight, spinner,
+            )
+            .await;
+            if done.is_err() && !inflight.was_executed(&cs.id) {
+                // Not executed: neither the change set nor the review stack it made stays.
+                let _ = changesets::delete(cfn, &cs.id, &d.name).await;
+                if *creating {
+                    recover::abandon_review_stack(cfn, &d.name, d.role_arn.as_deref()).await;
+                }
+            }
+            inflight.done(&cs.id);
+            let state = match done {
+                Err(Error::Aws(e)) if *creating && e.kind == Kind::QueueNameCoolingDown => {
+                    cool_down_and_create(clients, env, d, opts, reporter, inflight, spinner).await?
+                }
+                other => other?,
+            };
+            let action = if *creating {
+                Action::Created
+            } else {
+                Action::Updated
+            };
+            (action, Some(state))
+        }
+        Step::Recreate { .. } => {
+            recover::delete_failed(cfn, env, &d.name, opts, reporter, spinner).await?;
+            let done = create_afresh(clients, env, d, opts, reporter, inflight, spinner).await;
+            let state = match done {
+                Err(Error::Aws(e)) if e.kind == Kind::QueueNameCoolingDown => {
+                    cool_down_and_create(clients, env, d, opts, reporter, inflight, spinner).await?
+                }
+                other => other?,
+            };
+            (Action::Created, Some(state))
+        }
+        Step::Import { bucket, .. } => {
+            adopt::import(cfn, env, d, bucket, opts, reporter, inflight, spinner).await?;
+            let cs = prepare::change_set(cfn, env, d, false, opts, inflight).await?;
+            let state = unseen(cfn, env, d, cs, false, opts, reporter, inflight, spinner).await?;
+            (Action::Updated, Some(state))
+        }
+    };
+    reporter.event(
+        "stack",
+        serde_json::json!({ "stack": d.name, "action": action }),
+    );
+    Ok(outcome(action, state.as_ref()))
+}
+
+/// SQS keeps a deleted queue's name for 60 seconds: waits that out, deletes the failed (empty)
+/// stack and creates it again with the change already confirmed.
+async fn cool_down_and_create(
+    clients: &Clients,
+    env: &Environment,
+    d: &DesiredStack,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    spinner: &Spinner,
+) -> Result<StackState> {
+    let name = &d.name;
+    reporter.line(format!(
+        "{name}: SQS keeps a deleted queue's name for 60 seconds (QueueDeletedRecently); waiting {} s, then creating the stack again",
+        opts.queue_name_cooldown.as_secs()
+    ));
+    reporter.event(
+        "waiting",
+        serde_json::json!({ "stack": name, "reason": "QueueDeletedRecently" }),
+    );
+    spinner.set("waiting for SQS to release the queue's name");
+    tokio::time::sleep(opts.queue_name_cooldown).await;
+    if let Some(s) = stacks::describe(&clients.cfn, name).await?
+        && s.is_failed_create()
+    {
+        recover::delete_failed(&clients.cfn, env, name, opts, reporter, spinner).await?;
+    }
+    create_afresh(clients, env, d, opts, reporter, inflight, spinner).await
+}
+
+/// Creates the stack (it does not exist): a CREATE change set, computed and executed.
+async fn create_afresh(
+    clients: &Clients,
+    env: &Environment,
+    d: &DesiredStack,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    spinner: &Spinner,
+) -> Result<StackState> {
+    spinner.set("computing changes");
+    let cs = prepare::change_set(&clients.cfn, env, d, true, opts, inflight).await?;
+    unseen(
+        &clients.cfn,
+        env,
+        d,
+        cs,
+        true,
+        opts,
+        reporter,
+        inflight,
+        spinner,
+    )
+    .await
+}
+
+/// Executes a change set computed after the question (the preview showed what it would do):
+/// shown as it is, and not executed when it would lose data.
+#[allow(clippy::too_many_arguments)]
+async fn unseen(
+    cfn: &aws_sdk_cloudformation::Client,
+    env: &Environment,
+    d: &DesiredStack,
+    cs: ChangeSet,
+    creating: bool,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    spinner: &Spinner,
+) -> Result<StackState> {
+    let name = &d.name;
+    reporter.event(
+        "change_set",
+        serde_json::json!({ "stack": name, "id": cs.id, "empty": cs.empty }),
+    );
+    reporter.event(
+        "changes",
+        serde_json::json!({ "stack": name, "creating": creating, "changes": cs.changes }),
+    );
+    reporter.detail(format!(
+        "{}\n{}",
+        super::preview::heading(name, creating, cs.changes.len()),
+        super::preview::changes(&cs.changes)
+    ));
+    let losses: Vec<&str> = cs
+        .changes
+        .iter()
+        .filter(|c| c.loses_data())
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    if cs.empty || !losses.is_empty() {
+        let _ = changesets::delete(cfn, &cs.id, name).await;
+        inflight.done(&cs.id);
+        if cs.empty {
+            return stacks::describe(cfn, name).await?.ok_or_else(|| {
+                Error::aws(format!("{name} disappeared while it was being deployed"))
+            });
+        }
+        return Err(Error::Refused(format!(
+            "{name}: the change set computed after the question would remove or replace {}, which the preview did not show; it was deleted, not executed. Run `qfleet deploy {}` again to review it",
+            losses.join(", "),
+            env.name
+        )));
+    }
+    let result = run(
+        cfn, env, d, &cs, creating, opts, reporter, inflight, spinner,
+    )
+    .await;
+    if result.is_err() && !inflight.was_executed(&cs.id) {
+        let _ = changesets::delete(cfn, &cs.id, name).await;
+        if creating {
+            recover::abandon_review_stack(cfn, name, d.role_arn.as_deref()).await;
+        }
+    }
+    inflight.done(&cs.id);
+    result
+}
+
+/// Executes a change set and follows it to the end; the stack as it ended.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    cfn: &aws_sdk_cloudformation::Client,
+    env: &Environment,
+    d: &DesiredStack,
+    cs: &ChangeSet,
+    creating: bool,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    spinner: &Spinner,
+) -> Result<StackState> {
+    let name = &d.name;
+    let since = if creating {
+        None
+    } else {
+        stack_events::newest_event_id(cfn, name).await?
+    };
+    inflight.executing(&cs.id);
+    reporter.ledger.start(&env.name, &super::ledger_step(name));
+    spinner.set(if creating { "creating" } else { "updating" });
+    changesets::execute(cfn, cs).await?;
+    let finished = reporter
+        .follow(cfn, name, since, opts.polling, spinner)
+        .await?;
+    let final_state = finished
+        .state
+        .ok_or_else(|| Error::aws(format!("{name} disappeared while it was being deployed")))?;
+    if !final_state.is_complete() {
+        let cause = match stack_events::root_cause(&finished.events) {
+            Some(e) => format!(
+                "root cause: {} ({}) {}: {}",
+                e.logical_id,
+                e.resource_type,
+                e.status.as_str(),
+                e.reason.as_deref().unwrap_or("no reason given")
+            ),
+            None => format!(
+                "stack status reason: {}",
+                final_state.status_reason.as_deref().unwrap_or("none given")
+            ),
+        };
+        let mut msg = format!(
+            "deploying {name} failed: {} ({cause})",
+            final_state.status.as_str()
+        );
+        if workers_never_signalled(&finished.events) {
+            msg.push_str(WORKERS_DID_NOT_SIGNAL);
+        }
+        if creating && queue_name_cooling_down(&finished.events) {
+            return Err(AwsError::with_kind(msg, Kind::QueueNameCoolingDown).into());
+        }
+        return Err(Error::aws(msg));
+    }
+    if final_state.termination_protection != d.termination_protection {
+        stacks::set_termination_protection(cfn, name, d.termination_protection).await?;
+    }
+    reporter.line(format!("{name}: {}", final_state.status.as_str()));
+    Ok(final_state)
+}

@@ -1,0 +1,290 @@
+//! One environment's deploy or plan: prepare both stacks (their change sets created and
+//! computed, nothing executed), show both previews at once, ask once (or go ahead with
+//! `--yes`), then execute the data stack and the fleet, in that order. Whatever is not
+//! executed in the end — after a no, a refusal, a failure — is deleted: the change sets and the
+//! empty review stacks their creation made.
+
+use super::consent::{self, Decision, Loss};
+use super::desired::DesiredStack;
+use super::execute;
+use super::inflight::InFlight;
+use super::prepare::{self, Prepared};
+use super::{Action, Mode, Options, StackOutcome, fleet_network, ledger_step, preview, recover};
+use crate::aws::Clients;
+use crate::aws::changesets;
+use crate::aws::stacks;
+use crate::config::Environment;
+use crate::config::schema::WorkerKind;
+use crate::error::Result;
+use crate::output::progress::{Question, Reporter};
+use crate::render::{self, StackRole};
+
+/// How an environment's run ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Done,
+    /// The question was answered no: nothing was changed.
+    Cancelled,
+}
+
+pub async fn run(
+    clients: &Clients,
+    env: &Environment,
+    mode: Mode,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    done: &mut Vec<StackOutcome>,
+) -> Result<Ended> {
+    let rendered = render::render(env)?;
+    let cfn = &clients.cfn;
+    // Both stacks are described at once: a no-op deploy costs these two calls and nothing more.
+    let (data_state, fleet_state) =
+        stacks::describe_pair(cfn, &env.data_stack_name(), &env.fleet_stack_name()).await?;
+    reporter.ledger.plan(
+        &env.name,
+        rendered
+            .iter()
+            .map(|s| ledger_step(&s.stack_name))
+            .collect(),
+    );
+
+    let mut prepared: Vec<Prepared> = Vec::new();
+    for (stack, state) in rendered.iter().zip([data_state, fleet_state]) {
+        let spinner = reporter.spinner(&stack.stack_name);
+        let one = async {
+            let network = match stack.role {
+                StackRole::Fleet if env.spec.workers.kind == WorkerKind::Ec2 => {
+                    Some(fleet_network(clients, env, state.as_ref(), opts).await?)
+                }
+                // The data stack and a worker function have no network of qfleet's.
+                _ => None,
+            };
+            let desired = DesiredStack::new(env, stack, network.as_ref());
+            prepare::prepare(
+                clients, env, desired, state, mode, opts, reporter, inflight, &spinner,
+            )
+            .await
+        };
+        match one.await {
+            Ok(p) => prepared.push(p),
+            Err(e) => {
+                discard(clients, &prepared, inflight, opts).await;
+                return Err(e);
+            }
+        }
+    }
+
+    let block = show(&prepared, reporter);
+    let losses: Vec<Loss> = prepared
+        .iter()
+        .flat_map(|p| {
+            p.changes().iter().filter(|c| c.loses_data()).map(|c| Loss {
+                stack: &p.desired.name,
+                change: c,
+            })
+        })
+        .collect();
+
+    if mode == Mode::Plan {
+        reporter.detail(&block);
+        let deleted = discard_strictly(clients, &prepared, inflight, opts).await;
+        for p in &prepared {
+            finish(env, p, p.plan_action(), reporter, done);
+        }
+        deleted?;
+        return Ok(Ended::Done);
+    }
+
+    if prepared.iter().any(Prepared::has_changes) {
+        let decision = consent::decide(&env.name, &losses, opts);
+        let asked = match decision {
+            Decision::Go => {
+                reporter.detail(&block);
+                Ok(true)
+            }
+            Decision::Refuse(e) => {
+                reporter.detail(&block);
+                Err(e)
+            }
+            Decision::Ask { loses_data } => {
+                let stacks: Vec<&str> = prepared
+                    .iter()
+                    .filter(|p| p.has_changes())
+                    .map(|p| p.desired.name.as_str())
+                    .collect();
+                let text = consent::question(&env.name, &stacks, &losses);
+                reporter
+                    .ask(Question {
+                        environment: &env.name,
+                        preview: &block,
+                        text: &text,
+                        loses_data,
+                    })
+                    .await
+            }
+        };
+        match asked {
+            Ok(true) => {}
+            Ok(false) => {
+                discard(clients, &prepared, inflight, opts).await;
+                for p in &prepared {
+                    finish(env, p, Action::Cancelled, reporter, done);
+                }
+                let said = crate::output::progress::cancelled(&env.name);
+                reporter.line(&said);
+                reporter.event(
+                    "cancelled",
+                    serde_json::json!({ "environment": env.name, "message": said }),
+                );
+                return Ok(Ended::Cancelled);
+            }
+            Err(e) => {
+                discard(clients, &prepared, inflight, opts).await;
+                return Err(e);
+            }
+        }
+    } else {
+        reporter.detail(&block);
+    }
+
+    for (i, p) in prepared.iter().enumerate() {
+        let spinner = reporter.spinner(&p.desired.name);
+        match execute::apply(clients, env, p, opts, reporter, inflight, &spinner).await {
+            Ok(outcome) => {
+                reporter.ledger.finish(
+                    &env.name,
+                    &ledger_step(&outcome.stack),
+                    format!("{} {}", outcome.stack, outcome.action.text()),
+                );
+                done.push(outcome);
+            }
+            Err(e) => {
+                // The stacks after it are not deployed: their change sets go.
+                discard(clients, &prepared[i + 1..], inflight, opts).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(Ended::Done)
+}
+
+/// The preview of both stacks as one block (printed with the question, or on its own), and
+/// the events that say the same in JSON.
+fn show(prepared: &[Prepared], reporter: &Reporter) -> String {
+    let mut lines = Vec::new();
+    for p in prepared {
+        let name = &p.desired.name;
+        for n in &p.notes {
+            lines.push(if n.starts_with(name.as_str()) {
+                n.clone()
+            } else {
+                format!("{name}: {n}")
+            });
+        }
+        if !p.has_changes() {
+            lines.push(format!("{name}: no changes"));
+            continue;
+        }
+        let changes = p.changes();
+        lines.push(preview::heading(name, p.creating(), changes.len()));
+        lines.push(preview::changes(changes));
+        reporter.event(
+            "changes",
+            serde_json::json!({ "stack": name, "creating": p.creating(), "changes": changes }),
+        );
+        if let Some((from, to)) = super::changeset::kind_switch(changes) {
+            let text = super::changeset::describe_switch(from, to);
+            lines.push(format!("{name}: {text}"));
+            reporter.event(
+                "switch",
+                serde_json::json!({ "stack": name, "from": from, "to": to, "message": text }),
+            );
+        }
+        for c in changes.iter().filter(|c| c.loses_data()) {
+            lines.push(format!(
+                "WARNING: {name}: this change {}",
+                c.describe_loss()
+            ));
+            reporter.event(
+                "warning",
+                serde_json::json!({ "stack": name, "change": c, "message": c.describe_loss() }),
+            );
+        }
+    }
+    lines.join("\n")
+}
+
+/// Records a stack that ends without being executed (plan, or cancelled).
+fn finish(
+    env: &Environment,
+    p: &Prepared,
+    action: Action,
+    reporter: &Reporter,
+    done: &mut Vec<StackOutcome>,
+) {
+    let name = &p.desired.name;
+    reporter.event(
+        "stack",
+        serde_json::json!({ "stack": name, "action": action }),
+    );
+    reporter.ledger.finish(
+        &env.name,
+        &ledger_step(name),
+        format!("{name} {}", action.text()),
+    );
+    done.push(StackOutcome {
+        stack: name.clone(),
+        role: p.desired.role,
+        action,
+        status: p.state.as_ref().map(|s| s.status.as_str().to_string()),
+        duration_ms: p.started.elapsed().as_millis(),
+        changes: p.changes().to_vec(),
+        notes: p.notes.clone(),
+        outputs: p
+            .state
+            .as_ref()
+            .map(|s| s.outputs.clone())
+            .unwrap_or_default(),
+    });
+}
+
+/// Deletes the unexecuted change sets of `prepared` (and the review stacks of first creates,
+/// waiting until they are gone); what fails to go is left to the next run's recovery.
+async fn discard(clients: &Clients, prepared: &[Prepared], inflight: &InFlight, opts: &Options) {
+    let _ = discard_strictly(clients, prepared, inflight, opts).await;
+}
+
+/// Like [`discard`], returning the first change set that could not be deleted (a plan says so).
+async fn discard_strictly(
+    clients: &Clients,
+    prepared: &[Prepared],
+    inflight: &InFlight,
+    opts: &Options,
+) -> Result<()> {
+    let mut first = Ok(());
+    for p in prepared {
+        let Some((cs, creating)) = p.change_set() else {
+            continue;
+        };
+        if inflight.was_executed(&cs.id) {
+            continue;
+        }
+        let name = &p.desired.name;
+        let deleted = changesets::delete(&clients.cfn, &cs.id, name).await;
+        if creating {
+            recover::abandon_review_stack_and_wait(
+                &clients.cfn,
+                name,
+                p.desired.role_arn.as_deref(),
+                opts.polling,
+            )
+            .await;
+        }
+        inflight.done(&cs.id);
+        if first.is_ok() {
+            first = deleted;
+        }
+    }
+    first
+}

@@ -1,0 +1,264 @@
+//! `qfleet plan --format markdown`: the preview as Markdown for a pull-request comment. One
+//! section per environment with changes, a table per stack (a row per property changed, with
+//! its values before and after), the data-loss warnings in bold; one line for each environment
+//! without changes, and one for each that could not be planned.
+
+use super::preview::{self, MARKDOWN_WIDTH};
+use super::{Action, EnvOutcome, StackOutcome};
+use crate::aws::changesets::Change;
+
+/// A value as inline code that survives a table cell: pipes escaped, a backtick inside handled.
+fn code(text: &str) -> String {
+    let escaped = text.replace('|', "\\|");
+    if escaped.contains('`') {
+        format!("`` {escaped} ``")
+    } else {
+        format!("`{escaped}`")
+    }
+}
+
+/// Plain text for a table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn rows(c: &Change) -> Vec<String> {
+    let mark = preview::replacement_mark(c);
+    let resource = format!(
+        "{} ({}){}",
+        code(&c.logical_id),
+        cell(&c.resource_type),
+        match mark {
+            "" => String::new(),
+            "REPLACE" => " **replaced**".to_string(),
+            other => format!(" **{other}**"),
+        }
+    );
+    let action = preview::action_mark(&c.action);
+    let mut out = Vec::new();
+    let row = |first: bool, property: String, before: String, after: String, note: String| {
+        format!(
+            "| {} | {} | {property} | {before} | {after} | {note} |",
+            if first { action } else { "" },
+            if first { resource.as_str() } else { "" },
+        )
+    };
+    match &c.details {
+        None => out.push(row(
+            true,
+            cell(preview::NOT_DETAILED),
+            String::new(),
+            String::new(),
+            String::new(),
+        )),
+        Some(details) if details.is_empty() => out.push(row(
+            true,
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        )),
+        Some(details) => {
+            for (i, d) in details.iter().enumerate() {
+                let (before, after) = preview::before_after(d, MARKDOWN_WIDTH);
+                let notes = preview::remarks(d);
+                out.push(row(
+                    i == 0,
+                    code(&d.label()),
+                    code(&before),
+                    code(&after),
+                    cell(&notes.join("; ")),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn stack(s: &StackOutcome) -> Vec<String> {
+    let mut out = Vec::new();
+    let heading = match s.action {
+        Action::NoChanges => format!("**{}**: no changes", s.stack),
+        Action::WouldCreate => format!(
+            "**{}**: would be created ({} resource{})",
+            s.stack,
+            s.changes.len(),
+            if s.changes.len() == 1 { "" } else { "s" }
+        ),
+        other => format!(
+            "**{}**: {} ({} change{})",
+            s.stack,
+            other.text(),
+            s.changes.len(),
+            if s.changes.len() == 1 { "" } else { "s" }
+        ),
+    };
+    out.push(heading);
+    for n in &s.notes {
+        out.push(String::new());
+        out.push(format!("> {}", cell(n)));
+    }
+    if s.changes.is_empty() {
+        return out;
+    }
+    out.push(String::new());
+    out.push("| | resource | property | before | after | |".into());
+    out.push("|---|---|---|---|---|---|".into());
+    for c in &s.changes {
+        out.extend(rows(c));
+    }
+    let losses: Vec<&Change> = s.changes.iter().filter(|c| c.loses_data()).collect();
+    if !losses.is_empty() {
+        out.push(String::new());
+        for c in losses {
+            out.push(format!(
+                "**⚠️ Data loss: {}: this change {}**",
+                s.stack,
+                cell(&c.describe_loss())
+            ));
+            out.push(String::new());
+        }
+        out.pop();
+    }
+    out
+}
+
+/// The Markdown preview of a plan's environments.
+pub fn render(outcomes: &[EnvOutcome]) -> String {
+    let pending = |o: &EnvOutcome| o.stacks.iter().any(|s| s.action.pending());
+    let with_changes: Vec<&EnvOutcome> = outcomes.iter().filter(|o| o.ok && pending(o)).collect();
+    let mut out = vec![format!(
+        "## qfleet plan: {} of {} environment{} with changes",
+        with_changes.len(),
+        outcomes.len(),
+        if outcomes.len() == 1 { "" } else { "s" }
+    )];
+    for o in &with_changes {
+        out.push(String::new());
+        out.push(format!("### {} ({})", o.environment, o.region));
+        for s in &o.stacks {
+            out.push(String::new());
+            out.extend(stack(s));
+        }
+    }
+    let rest: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !(o.ok && pending(o)))
+        .map(|o| match &o.error {
+            Some(e) => format!(
+                "- **{}** ({}): could not be planned: {}",
+                o.environment,
+                o.region,
+                cell(e)
+            ),
+            None => format!("- **{}** ({}): no changes", o.environment, o.region),
+        })
+        .collect();
+    if !rest.is_empty() {
+        out.push(String::new());
+        out.extend(rest);
+    }
+    out.push(String::new());
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::changesets::PropertyChange;
+    use crate::render::StackRole;
+    use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
+
+    fn outcome(env: &str, stacks: Vec<StackOutcome>, error: Option<&str>) -> EnvOutcome {
+        EnvOutcome {
+            environment: env.into(),
+            region: "eu-west-1".into(),
+            ok: error.is_none(),
+            cancelled: false,
+            stacks,
+            error: error.map(str::to_string),
+            exit_code: if error.is_some() { 1 } else { 0 },
+            duration_ms: 0,
+        }
+    }
+
+    fn stack_outcome(name: &str, action: Action, changes: Vec<Change>) -> StackOutcome {
+        StackOutcome {
+            stack: name.into(),
+            role: StackRole::Data,
+            action,
+            status: None,
+            duration_ms: 0,
+            changes,
+            notes: vec![],
+            outputs: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_plan_in_markdown_has_a_table_per_stack_bold_losses_and_a_line_per_quiet_environment() {
+        let queue = Change {
+            action: ChangeAction::Modify,
+            logical_id: "Queue".into(),
+            resource_type: "AWS::SQS::Queue".into(),
+            replacement: Some(Replacement::True),
+            details: Some(vec![
+                PropertyChange {
+                    path: Some("/Properties/VisibilityTimeout".into()),
+                    change: Some("Modify".into()),
+                    before: Some("60".into()),
+                    after: Some("120".into()),
+                    requires_recreation: Some("Never".into()),
+                    ..Default::default()
+                },
+                PropertyChange {
+                    path: Some("/Properties/QueueName".into()),
+                    change: Some("Modify".into()),
+                    before: Some("a|b".into()),
+                    after: Some("c".into()),
+                    requires_recreation: Some("Always".into()),
+                    ..Default::default()
+                },
+            ]),
+        };
+        let md = render(&[
+            outcome(
+                "lab",
+                vec![
+                    stack_outcome("qfleet-lab-data", Action::ChangesPending, vec![queue]),
+                    stack_outcome("qfleet-lab-fleet", Action::NoChanges, vec![]),
+                ],
+                None,
+            ),
+            outcome("ci", vec![], None),
+            outcome("broken", vec![], Some("AccessDenied")),
+        ]);
+        assert!(
+            md.starts_with("## qfleet plan: 1 of 3 environments with changes"),
+            "{md}"
+        );
+        assert!(md.contains("### lab (eu-west-1)"), "{md}");
+        assert!(
+            md.contains("**qfleet-lab-data**: changes pending (1 change)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| ~ modify | `Queue` (AWS::SQS::Queue) **replaced** | `VisibilityTimeout` | `60` | `120` |  |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("|  |  | `QueueName` | `a\\|b` | `c` | replaces the resource |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("**⚠️ Data loss: qfleet-lab-data: this change REPLACES Queue"),
+            "{md}"
+        );
+        assert!(md.contains("**qfleet-lab-fleet**: no changes"), "{md}");
+        assert!(md.contains("- **ci** (eu-west-1): no changes"), "{md}");
+        assert!(
+            md.contains("- **broken** (eu-west-1): could not be planned: AccessDenied"),
+            "{md}"
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! The first half of a stack's deploy (all of a plan): bring the stack to a state a change set
+//! can start from, take the fast no-op when nothing changed, and otherwise create and compute
+//! its change set. Nothing the user has to confirm is done here: the change sets of both
+//! stacks are created before either is executed (the fleet refers to the data stack's
+//! resources only by their names, so its change set does not need them to exist).
+
+use super::adopt;
+use super::desired::DesiredStack;
+use super::inflight::InFlight;
+use super::{Action, Mode, Options, recover};
+use crate::aws::Clients;
+use crate::aws::changesets::{self, Change, ChangeSet};
+use crate::aws::stacks::StackState;
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use crate::output::progress::{Reporter, Spinner};
+use crate::render::{StackRole, ids};
+use aws_sdk_cloudformation::types::ChangeAction;
+use std::time::Instant;
+
+/// A stack, ready to be executed once the environment's changes are confirmed.
+pub struct Prepared {
+    pub desired: DesiredStack,
+    /// The stack as it stands (after waiting, recovering or continuing a rollback).
+    pub state: Option<StackState>,
+    pub step: Step,
+    /// What the preview says about the stack besides its changes.
+    pub notes: Vec<String>,
+    pub started: Instant,
+}
+
+/// What executing a prepared stack does.
+pub enum Step {
+    /// Nothing to change (the fast no-op, or a change set CloudFormation found empty).
+    Nothing,
+    /// Only termination protection differs: turned on or off, no change set.
+    Protection,
+    /// A computed change set.
+    ChangeSet { cs: ChangeSet, creating: bool },
+    /// The stack failed to create earlier (ROLLBACK_COMPLETE): it is deleted and created again
+    /// from the template, whose resources `changes` lists (all added).
+    Recreate { changes: Vec<Change> },
+    /// The environment's bucket stands outside any stack (an earlier teardown kept it): it is
+    /// imported into a new stack, then the rest is created (`changes`: from the template).
+    Import {
+        bucket: String,
+        changes: Vec<Change>,
+    },
+}
+
+impl Prepared {
+    /// The changes the preview shows.
+    pub fn changes(&self) -> &[Change] {
+        match &self.step {
+            Step::ChangeSet { cs, .. } => &cs.changes,
+            Step::Recreate { changes } | Step::Import { changes, .. } => changes,
+            Step::Nothing | Step::Protection => &[],
+        }
+    }
+
+    pub fn creating(&self) -> bool {
+        match &self.step {
+            Step::ChangeSet { creating, .. } => *creating,
+            Step::Recreate { .. } | Step::Import { .. } => true,
+            Step::Nothing | Step::Protection => false,
+        }
+    }
+
+    /// Executing it changes resources (and needs consent).
+    pub fn has_changes(&self) -> bool {
+        !matches!(self.step, Step::Nothing | Step::Protection)
+    }
+
+    /// What a plan reports for it.
+    pub fn plan_action(&self) -> Action {
+        match &self.step {
+            Step::Nothing | Step::Protection => Action::NoChanges,
+            Step::ChangeSet { creating: true, .. } | Step::Import { .. } => Action::WouldCreate,
+            Step::ChangeSet { .. } => Action::ChangesPending,
+            Step::Recreate { .. } => Action::WouldRecreate,
+        }
+    }
+
+    /// The computed change set not executed yet, if any.
+    pub fn change_set(&self) -> Option<(&ChangeSet, bool)> {
+        match &self.step {
+            Step::ChangeSet { cs, creating } => Some((cs, *creating)),
+            _ => None,
+        }
+    }
+}
+
+/// The resources a template declares, each as a change that adds it (`import`: the one
+/// brought in instead).
+pub fn template_changes(template: &str, import: Option<&str>) -> Result<Vec<Change>> {
+    let bad = |why: String| Error::aws(format!("reading the rendered template: {why}"));
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(template).map_err(|e| bad(e.to_string()))?;
+    let resources = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .ok_or_else(|| bad("no Resources".into()))?;
+    resources
+        .iter()
+        .map(|(id, r)| {
+            let (Some(id), Some(ty)) = (id.as_str(), r.get("Type").and_then(|t| t.as_str())) else {
+                return Err(bad("a resource without a name or a type".into()));
+            };
+            Ok(Change {
+                action: if Some(id) == import {
+                    ChangeAction::Import
+                } else {
+                    ChangeAction::Add
+                },
+                logical_id: id.to_string(),
+                resource_type: ty.to_string(),
+                replacement: None,
+                details: Some(vec![]),
+            })
+        })
+        .collect()
+}
+
+/// Creates the stack's change set and waits until it is computed. It is registered before it
+/// is sent (an interrupt meanwhile still finds it); one that fails is not left behind, nor the
+/// empty review stack a first one made.
+pub async fn change_set(
+    cfn: &aws_sdk_cloudformation::Client,
+    env: &Environment,
+    desired: &DesiredStack,
+    creating: bool,
+    opts: &Options,
+    inflight: &InFlight,
+) -> Result<ChangeSet> {
+    let name = &desired.name;
+    let cs_name = changesets::new_name();
+    inflight.add(
+        cfn,
+        name,
+        &cs_name,
+        &env.name,
+        creating.then(|| desired.role_arn.clone()),
+    );
+    let created = async {
+        let id = changesets::create(cfn, &desired.request(creating), &cs_name).await?;
+        inflight.identified(&cs_name, &id);
+        changesets::computed(cfn, name, &id, opts.polling).await
+    }
+    .await;
+    match created {
+        Ok(cs) => Ok(cs),
+        Err(e) => {
+            inflight.done(&cs_name);
+            if creating {
+                recover::abandon_review_stack(cfn, name, desired.role_arn.as_deref()).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Prepares one stack of a deploy or plan.
+#[allow(clippy::too_many_arguments)]
+pub async fn prepare(
+    clients: &Clients,
+    env: &Environment,
+    desired: DesiredStack,
+    state: Option<StackState>,
+    mode: Mode,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    spinner: &Spinner,
+) -> Result<Prepared> {
+    let cfn = &clients.cfn;
+    let started = Instant::now();
+    let name = desired.name.clone();
+    let state = recover::settle(cfn, env, &name, state, mode, opts, reporter, spinner).await?;
+    let ready = |desired, state, step, notes| Prepared {
+        desired,
+        state,
+        step,
+        notes,
+        started,
+    };
+
+    if state.as_ref().is_some_and(|s| s.is_failed_create()) {
+        let note = match mode {
+            Mode::Plan => "failed to create earlier (ROLLBACK_COMPLETE); deploy deletes it and creates it again".to_string(),
+            Mode::Deploy => format!("{name} failed to create and is in ROLLBACK_COMPLETE: it has to be deleted before it can be created again"),
+        };
+        let changes = template_changes(&desired.template, None)?;
+        return Ok(ready(
+            desired,
+            state,
+            Step::Recreate { changes },
+            vec![note],
+        ));
+    }
+    // A bucket an earlier teardown kept is brought into the new data stack, not created again.
+    if desired.role == StackRole::Data
+        && state.as_ref().is_none_or(|s| s.is_review())
+        && let Some(bucket) = adopt::kept_bucket(clients, env).await?
+    {
+        let note = format!(
+            "bucket {bucket} was kept by an earlier teardown; deploy imports it into the new stack first (an IMPORT change set), then creates the rest"
+        );
+        let changes = template_changes(&desired.template, Some(ids::BUCKET))?;
+        return Ok(ready(
+            desired,
+            state,
+            Step::Import { bucket, changes },
+            vec![note],
+        ));
+    }
+
+    // The fast no-op: DescribeStacks already says whether the template, parameters and tags
+    // are the deployed ones.
+    if let Some(s) = &state
+        && !opts.force
+        && !s.is_review()
+        && desired.matches(s)
+    {
+        let step =
+            if s.termination_protection == desired.termination_protection || mode == Mode::Plan {
+                Step::Nothing
+            } else {
+                Step::Protection
+            };
+        return Ok(ready(desired, state, step, vec![]));
+    }
+
+    let creating = state.as_ref().is_none_or(|s| s.is_review());
+    spinner.set("computing changes");
+    let cs = change_set(cfn, env, &desired, creating, opts, inflight).await?;
+    reporter.event(
+        "change_set",
+        serde_json::json!({ "stack": name, "id": cs.id, "empty": cs.empty }),
+    );
+    if cs.empty {
+        changesets::delete(cfn, &cs.id, &name).await?;
+        inflight.done(&cs.id);
+        if creating {
+            recover::abandon_review_stack(cfn, &name, desired.role_arn.as_deref()).await;
+        }
+        let step = match &state {
+            Some(s)
+                if mode == Mode::Deploy
+                    && s.termination_protection != desired.termination_protection =>
+            {
+                Step::Protection
+            }
+            _ => Step::Nothing,
+        };
+        return Ok(ready(desired, state, step, vec![]));
+    }
+    Ok(ready(
+        desired,
+        state,
+        Step::ChangeSet { cs, creating },
+        vec![],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_lists_its_resources_as_additions_and_the_import() {
+        let env = crate::config::load(std::path::Path::new("stacks/prod.yaml")).unwrap();
+        let data = &crate::render::render(&env).unwrap()[0];
+        let changes = template_changes(&data.template, Some(ids::BUCKET)).unwrap();
+        let bucket = changes
+            .iter()
+            .find(|c| c.logical_id == ids::BUCKET)
+            .unwrap();
+        assert_eq!(bucket.action, ChangeAction::Import);
+        let queue = changes.iter().find(|c| c.logical_id == ids::QUEUE).unwrap();
+        assert_eq!(
+            (&queue.action, queue.resource_type.as_str()),
+            (&ChangeAction::Add, "AWS::SQS::Queue")
+        );
+        assert!(changes.iter().all(|c| !c.loses_data()));
+    }
+}

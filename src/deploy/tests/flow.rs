@@ -1,0 +1,385 @@
+//! One question per environment: both previews, one answer, both stacks or neither.
+
+use super::logged::*;
+use super::*;
+use crate::output::progress::Answer;
+
+/// A lab environment whose two stacks are both out of date, each with one change computed
+/// (`queue_replacement`: what CloudFormation says about the data stack's queue).
+struct BothStale {
+    env: Environment,
+    log: Log,
+    rules: Vec<Rule>,
+}
+
+impl BothStale {
+    fn new(queue_replacement: &'static str) -> BothStale {
+        let env = env(&format!("{STACK_FILE}lab: true\n"));
+        let (d, f) = (
+            desired(&env, StackRole::Data),
+            desired(&env, StackRole::Fleet),
+        );
+        let log = Log::default();
+        let rules = vec![
+            describe_sequence(
+                DATA,
+                vec![stack(&d, StackStatus::UpdateComplete, false, false)],
+            ),
+            describe_sequence(
+                FLEET,
+                vec![stack(&f, StackStatus::UpdateComplete, false, false)],
+            ),
+            events(
+                DATA,
+                vec![(
+                    "Queue",
+                    "AWS::SQS::Queue",
+                    ResourceStatus::UpdateComplete,
+                    None,
+                )],
+            ),
+            events(
+                FLEET,
+                vec![(
+                    "WorkerGroup",
+                    "AWS::AutoScaling::AutoScalingGroup",
+                    ResourceStatus::UpdateComplete,
+                    None,
+                )],
+            ),
+            create_cs_logged(&log),
+            change_set_of(
+                DATA,
+                "Modify",
+                "Queue",
+                "AWS::SQS::Queue",
+                Some(queue_replacement),
+            ),
+            change_set_of(
+                FLEET,
+                "Modify",
+                "LaunchTemplate",
+                "AWS::EC2::LaunchTemplate",
+                Some("False"),
+            ),
+            execute_logged(&log),
+            delete_cs_logged(&log),
+        ];
+        BothStale { env, log, rules }
+    }
+
+    async fn run(&self, reporter: &Reporter, opts: &Options) -> EnvOutcome {
+        let c = clients(&self.rules.iter().collect::<Vec<_>>());
+        environment(
+            &c,
+            &self.env,
+            Mode::Deploy,
+            opts,
+            reporter,
+            &InFlight::default(),
+        )
+        .await
+    }
+}
+
+fn on_terminal() -> Options {
+    Options {
+        can_prompt: true,
+        ..opts(false)
+    }
+}
+
+fn text() -> Output {
+    Output {
+        format: Format::Text,
+        interactive: false,
+    }
+}
+
+#[tokio::test]
+async fn mocked_one_question_shows_both_stacks_then_data_and_fleet_are_executed_in_order() {
+    let t = BothStale::new("False");
+    let reporter = Reporter::answering(text(), &[Answer::Yes]);
+    let o = t.run(&reporter, &on_terminal()).await;
+    assert!(o.ok && !o.cancelled, "{o:?}");
+    let asked = reporter.questions();
+    assert_eq!(
+        asked.len(),
+        1,
+        "one question for the environment: {asked:?}"
+    );
+    let q = &asked[0];
+    // Both previews above the one question.
+    assert!(
+        q.contains("qfleet-mk-data: update (1 change)")
+            && q.contains("~ modify  Queue (AWS::SQS::Queue)"),
+        "{q}"
+    );
+    assert!(
+        q.contains("qfleet-mk-fleet: update (1 change)") && q.contains("LaunchTemplate"),
+        "{q}"
+    );
+    assert!(
+        q.ends_with("mk: deploy these changes (qfleet-mk-data, then qfleet-mk-fleet)? [y/N]"),
+        "{q}"
+    );
+    // Both change sets exist before either is executed; the data stack goes first.
+    assert_eq!(
+        logged(&t.log),
+        [
+            "create qfleet-mk-data",
+            "create qfleet-mk-fleet",
+            "execute qfleet-mk-data",
+            "execute qfleet-mk-fleet"
+        ]
+    );
+    assert_eq!(
+        (action(&o, DATA), action(&o, FLEET)),
+        (Action::Updated, Action::Updated)
+    );
+}
+
+#[tokio::test]
+async fn mocked_no_deletes_both_change_sets_and_changes_nothing() {
+    let t = BothStale::new("False");
+    let reporter = Reporter::answering(text(), &[Answer::No]);
+    let o = t.run(&reporter, &on_terminal()).await;
+    assert!(o.ok && o.cancelled, "cancelled is not a failure: {o:?}");
+    assert_eq!((o.exit_code, o.error.as_deref()), (0, None));
+    assert!(reporter.declined("mk"));
+    assert_eq!(
+        logged(&t.log),
+        [
+            "create qfleet-mk-data",
+            "create qfleet-mk-fleet",
+            "delete-change-set qfleet-mk-data",
+            "delete-change-set qfleet-mk-fleet"
+        ]
+    );
+    assert_eq!(
+        (action(&o, DATA), action(&o, FLEET)),
+        (Action::Cancelled, Action::Cancelled)
+    );
+}
+
+#[tokio::test]
+async fn mocked_no_to_a_first_deploy_also_deletes_the_review_stack_it_made() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let d = desired(&e, StackRole::Data);
+    let log = Log::default();
+    let gone = || {
+        DescribeStacksError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationError")
+                .message("Stack with id qfleet-mk-fleet does not exist")
+                .build(),
+        )
+    };
+    let review = cfn_types::Stack::builder()
+        .stack_name(FLEET)
+        .stack_id("id")
+        .stack_status(StackStatus::ReviewInProgress)
+        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+        .build();
+    // The fleet does not exist; its first change set made a review stack, deleted after the no.
+    let rf = mock!(Cfn::describe_stacks)
+        .match_requests(|r| r.stack_name() == Some(FLEET))
+        .sequence()
+        .error(gone)
+        .output(move || {
+            DescribeStacksOutput::builder()
+                .stacks(review.clone())
+                .build()
+        })
+        .error(gone)
+        .repeatedly()
+        .build();
+    let rules = [
+        describe_sequence(
+            DATA,
+            vec![stack(&d, StackStatus::UpdateComplete, false, false)],
+        ),
+        events(
+            FLEET,
+            vec![(
+                FLEET,
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::from("REVIEW_IN_PROGRESS"),
+                None,
+            )],
+        ),
+        create_cs_logged(&log),
+        change_set_of(DATA, "Modify", "Queue", "AWS::SQS::Queue", Some("False")),
+        change_set_of(
+            FLEET,
+            "Add",
+            "WorkerGroup",
+            "AWS::AutoScaling::AutoScalingGroup",
+            None,
+        ),
+        execute_logged(&log),
+        delete_cs_logged(&log),
+        mock!(Cfn::delete_stack)
+            .match_requests(|r| r.stack_name() == Some(FLEET))
+            .then_output(|| DeleteStackOutput::builder().build()),
+    ];
+    let mut all: Vec<&Rule> = rules.iter().collect();
+    all.push(&rf);
+    let c = clients(&all);
+    let reporter = Reporter::answering(text(), &[Answer::No]);
+    let o = environment(
+        &c,
+        &e,
+        Mode::Deploy,
+        &on_terminal(),
+        &reporter,
+        &InFlight::default(),
+    )
+    .await;
+    assert!(o.ok && o.cancelled, "{o:?}");
+    assert!(
+        !logged(&log).iter().any(|l| l.starts_with("execute")),
+        "{:?}",
+        logged(&log)
+    );
+    assert_eq!(
+        rules[7].num_calls(),
+        1,
+        "the fleet's review stack is deleted"
+    );
+    assert!(reporter.questions()[0].contains("qfleet-mk-fleet: create (1 change)"));
+}
+
+#[tokio::test]
+async fn mocked_yes_to_all_answers_the_next_environments_but_never_a_loss_of_data() {
+    let reporter = Reporter::answering(text(), &[Answer::All, Answer::No]);
+    reporter.several_environments(true);
+    let first = BothStale::new("False");
+    assert!(first.run(&reporter, &on_terminal()).await.ok);
+    let second = BothStale::new("False");
+    let o = second.run(&reporter, &on_terminal()).await;
+    assert!(o.ok && !o.cancelled, "answered by the a: {o:?}");
+    assert_eq!(
+        logged(&second.log)
+            .iter()
+            .filter(|l| l.starts_with("execute"))
+            .count(),
+        2
+    );
+    let lossy = BothStale::new("True");
+    let o = lossy.run(&reporter, &on_terminal()).await;
+    assert!(
+        o.cancelled,
+        "the question that loses data is asked and answered no: {o:?}"
+    );
+    let asked = reporter.questions();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(asked[0].ends_with("[y/N/a: yes to all]"), "{}", asked[0]);
+    assert!(
+        asked[1].contains("WARNING: qfleet-mk-data: this change REPLACES Queue")
+            && asked[1]
+                .contains("mk: DATA WOULD BE LOST (Queue in qfleet-mk-data). Deploy these changes"),
+        "{}",
+        asked[1]
+    );
+    assert!(!logged(&lossy.log).iter().any(|l| l.starts_with("execute")));
+}
+
+#[tokio::test]
+async fn mocked_a_failed_data_stack_leaves_the_fleet_change_set_unexecuted_and_deleted() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let log = Log::default();
+    let rules = [
+        describe_sequence(
+            DATA,
+            vec![
+                stack(&d, StackStatus::UpdateComplete, false, false),
+                stack(&d, StackStatus::UpdateRollbackComplete, false, false),
+            ],
+        ),
+        describe_sequence(
+            FLEET,
+            vec![stack(&f, StackStatus::UpdateComplete, false, false)],
+        ),
+        events_after(
+            DATA,
+            1,
+            vec![
+                (
+                    DATA,
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::UpdateComplete,
+                    None,
+                ),
+                (
+                    "Queue",
+                    "AWS::SQS::Queue",
+                    ResourceStatus::UpdateFailed,
+                    Some("Invalid value"),
+                ),
+            ],
+        ),
+        create_cs_logged(&log),
+        change_set_of(DATA, "Modify", "Queue", "AWS::SQS::Queue", Some("False")),
+        change_set_of(
+            FLEET,
+            "Modify",
+            "LaunchTemplate",
+            "AWS::EC2::LaunchTemplate",
+            Some("False"),
+        ),
+        execute_logged(&log),
+        delete_cs_logged(&log),
+    ];
+    let c = clients(&rules.iter().collect::<Vec<_>>());
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert!(
+        o.error
+            .as_deref()
+            .unwrap()
+            .contains("deploying qfleet-mk-data failed")
+    );
+    assert_eq!(
+        logged(&log),
+        [
+            "create qfleet-mk-data",
+            "create qfleet-mk-fleet",
+            "execute qfleet-mk-data",
+            "delete-change-set qfleet-mk-fleet"
+        ]
+    );
+    assert!(o.stacks.is_empty(), "{o:?}");
+}
+
+#[tokio::test]
+async fn mocked_ctrl_c_deletes_unexecuted_change_sets_and_names_stacks_still_updating() {
+    let del = delete_cs();
+    let c = clients(&[&del]);
+    let inflight = InFlight::default();
+    // Registered by name before CreateChangeSet is answered, then by the id it returns.
+    inflight.add(&c.cfn, DATA, "qfleet-1", "mk", None);
+    inflight.add(&c.cfn, FLEET, "qfleet-2", "mk", None);
+    inflight.identified("qfleet-2", "cs-running");
+    inflight.executing("cs-running");
+    let notes = inflight.abandon().await;
+    assert_eq!(
+        del.num_calls(),
+        1,
+        "only the unexecuted change set is deleted"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "deleted the unexecuted change set of qfleet-mk-data"),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("qfleet-mk-fleet is still being updated")
+                && n.contains("`qfleet deploy mk`")),
+        "{notes:?}"
+    );
+}
