@@ -155,19 +155,110 @@ const THROTTLING_CODES: &[&str] = &[
     "RequestThrottled",
 ];
 
-/// What a raw answer looked like, in words, for an answer the SDK could not read.
-fn describe_body(resp: &Response) -> String {
-    let status = resp.status().as_u16();
+/// The operation an SDK error type belongs to: `GetMetricDataError` → `GetMetricData`.
+fn operation_name<E>() -> Option<&'static str> {
+    let full = std::any::type_name::<E>();
+    let last = full.rsplit("::").next().unwrap_or(full);
+    last.strip_suffix("Error")
+        .filter(|op| !op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// How [`super::trace`] begins the error with which it refuses an answer that is not whole.
+const NOT_WHOLE: &str = "the answer was not whole";
+
+/// The reason qfleet's own check of the answer gave (see [`super::trace`]), when it refused it.
+fn not_whole_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let text = e.to_string();
+        if let Some(why) = text
+            .strip_prefix(NOT_WHOLE)
+            .and_then(|r| r.strip_prefix(" ("))
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            // Up to the parser's own words (`JSON that does not parse: EOF while parsing…`).
+            let why = why.split_once(": ").map_or(why, |(words, _)| words);
+            return Some(why.to_string());
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// What an answer the SDK could not read looked like, in words: never the decoder's own text
+/// (`unexpected type 0x3c at position 0: expected map`), which `--debug` logs instead.
+fn describe_unreadable(resp: &Response, not_whole: Option<String>) -> String {
     let body = resp.body().bytes().unwrap_or_default();
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]).to_lowercase();
-    let what = if body.is_empty() {
-        "an empty body".to_string()
-    } else if text.trim_start().starts_with("<!doctype html") || text.contains("<html") {
-        "an HTML page".to_string()
+    let head = text.trim_start();
+    if head.is_empty() {
+        return "it was empty".into();
+    }
+    if head.starts_with("<!doctype html") || head.starts_with("<html") || text.contains("<html") {
+        return "it was an HTML page, not the document AWS sends (a proxy, a captive portal, or \
+                an endpoint that does not serve this API?)"
+            .into();
+    }
+    if let Some(why) = not_whole {
+        return format!("it was cut off or damaged ({why})");
+    }
+    let looks = if head.starts_with('<') {
+        " of XML".to_string()
+    } else if head.starts_with('{') || head.starts_with('[') {
+        " of JSON".to_string()
     } else {
-        format!("{} bytes that are not a complete AWS answer", body.len())
+        match resp.headers().get("content-type") {
+            Some(ct) if !ct.is_empty() => format!(" of {ct}"),
+            _ => String::new(),
+        }
     };
-    format!("HTTP {status} with {what}")
+    format!(
+        "it was not the document AWS sends ({} bytes{looks}; an endpoint that speaks another \
+         protocol, such as an emulator older than the SDK?)",
+        body.len()
+    )
+}
+
+/// The line for an answer the SDK could not read, and its kind: with a success status the call
+/// worked but its document did not arrive; with an error status the call failed and its error
+/// could not be read either (a 5xx stays AWS's trouble, `Service`).
+fn unreadable<E>(
+    what: &str,
+    resp: &Response,
+    chain: &str,
+    not_whole: Option<String>,
+) -> (Kind, String) {
+    let status = resp.status();
+    // The decoder's own words (`unexpected type 0x3c at position 0: expected map`) help whoever
+    // debugs the endpoint, no one else: logged only where `--debug` (or RUST_LOG) shows them.
+    // Not at DEBUG: those lines are one per AWS request, and tools read them as such.
+    tracing::warn!(
+        target: "qfleet::aws",
+        "{what}: the SDK could not read the answer (HTTP {}): {chain}",
+        status.as_u16()
+    );
+    let desc = describe_unreadable(resp, not_whole);
+    let op = operation_name::<E>();
+    if status.is_success() {
+        let answer = op.map_or("the answer".to_string(), |op| format!("the answer to {op}"));
+        return (
+            Kind::Malformed,
+            format!("{what}: {answer} could not be read: {desc}"),
+        );
+    }
+    let kind = if status.is_server_error() {
+        Kind::Service
+    } else {
+        Kind::Malformed
+    };
+    (
+        kind,
+        format!(
+            "{what}: {} failed (HTTP {}) and its error could not be read: {desc}",
+            op.unwrap_or("the call"),
+            status.as_u16()
+        ),
+    )
 }
 
 fn classify<E>(what: &str, err: &SdkError<E, Response>) -> (Kind, String)
@@ -251,27 +342,11 @@ where
                 format!("{what}: cannot reach {endpoint}: {chain}"),
             )
         }
-        SdkError::ResponseError(e) => (
-            Kind::Malformed,
-            format!(
-                "{what}: the answer could not be read ({})",
-                describe_body(e.raw())
-            ),
-        ),
+        SdkError::ResponseError(e) => unreadable::<E>(what, e.raw(), &chain, not_whole_reason(err)),
+        // No error code: the SDK could not read the answer (a success it could not decode, or an
+        // error that is not one AWS sends); its decoder's words are for --debug only.
         SdkError::ServiceError(e) if code.is_empty() => {
-            let raw = e.raw();
-            let kind = if raw.status().is_server_error() {
-                Kind::Service
-            } else {
-                Kind::Malformed
-            };
-            (
-                kind,
-                format!(
-                    "{what}: AWS answered {} and no error AWS would send",
-                    describe_body(raw)
-                ),
-            )
+            unreadable::<E>(what, e.raw(), &chain, not_whole_reason(err))
         }
         _ if code.is_empty() => (Kind::Service, format!("{what}: {chain}")),
         _ => (
@@ -291,6 +366,11 @@ where
     E: std::error::Error + Send + Sync + 'static,
     R: fmt::Debug + Send + Sync + 'static,
 {
+    chain_of(err)
+}
+
+/// The messages of an error and its sources, each once, joined by `: `.
+fn chain_of(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -302,3 +382,6 @@ where
     }
     parts.join(": ")
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,18 +1,21 @@
-//! `qfleet outputs ENV`: the stacks' outputs as a table, JSON, or KEY=value lines for shells.
+//! `qfleet outputs ENV...`: the stacks' outputs as a table, JSON, or KEY=value lines for shells.
 
-use super::Global;
+use super::{Global, Session};
+use crate::aws::Clients;
 use crate::aws::stacks;
-use crate::aws::{Aws, Clients};
 use crate::config::Environment;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::Output;
+use crate::output::envelope;
 use clap::Args;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
-    /// Environment name (a file in the stacks directory) or path to a stack file.
-    pub env: String,
+    /// Environment names (files in the stacks directory, copies, globs) or paths to stack files;
+    /// --shell takes one.
+    #[arg(required = true)]
+    pub envs: Vec<String>,
     /// Print KEY=value lines (keys in UPPER_SNAKE_CASE, values shell-quoted) for `eval`.
     #[arg(long, conflicts_with = "output")]
     pub shell: bool,
@@ -66,49 +69,121 @@ pub async fn collect(
         .collect())
 }
 
-pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<i32> {
-    let env = super::load_environments(std::slice::from_ref(&args.env), g)?.remove(0);
-    let aws = Aws::new(g.aws_settings());
-    let by_stack = super::runtime()?.block_on(async {
-        let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
-        collect(&clients, &env).await
-    })?;
+/// The outputs of one environment by stack, or why there are none to read.
+type ByStack = BTreeMap<String, BTreeMap<String, String>>;
+
+/// One environment's outputs: by stack, and merged (the fingerprint parameter left out).
+async fn read(clients: &Clients, env: &Environment) -> Result<ByStack> {
+    let by_stack = collect(clients, env).await?;
     if by_stack.is_empty() {
-        return Err(crate::error::Error::aws(format!(
+        return Err(Error::aws(format!(
             "environment {} is not deployed (no stack {} or {})",
             env.name,
             env.data_stack_name(),
             env.fleet_stack_name()
         )));
     }
-    let merged: BTreeMap<&str, &str> = by_stack
+    Ok(by_stack)
+}
+
+fn merged(by_stack: &ByStack) -> BTreeMap<&str, &str> {
+    by_stack
         .values()
         .flat_map(|o| o.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .filter(|(k, _)| *k != crate::deploy::desired::FINGERPRINT_PARAMETER)
-        .collect();
-    if out.is_json() {
-        out.json(&serde_json::json!({
-            "environment": env.name,
-            "outputs": merged,
-            "stacks": by_stack,
-        }));
-    } else if merged.is_empty() {
-        // On stderr, so that `eval "$(qfleet outputs ENV --shell)"` stays harmless.
-        out.note(format!(
-            "{}: the stacks report no outputs yet (CloudFormation fills them in when an operation completes)",
-            env.name
-        ));
-    } else if args.shell {
-        for (k, v) in &merged {
-            out.line(format!("{}={}", shell_key(k), shell_quote(v)));
-        }
-    } else {
-        out.line(crate::output::table(
-            &["output", "value"],
-            merged.iter().map(|(k, v)| vec![*k, *v]),
-        ));
+        .collect()
+}
+
+pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<i32> {
+    let session = Session::open(&args.envs, g)?;
+    if args.shell && session.envs.len() > 1 {
+        return Err(Error::usage(format!(
+            "--shell takes one environment ({} named: their KEY=value lines would overwrite each other)",
+            session.envs.len()
+        )));
     }
-    Ok(0)
+    let results = session.each(|clients, env| async move { read(&clients, env).await });
+    let code = results
+        .iter()
+        .map(|r| r.as_ref().map_or_else(Error::exit_code, |_| 0))
+        .max()
+        .unwrap_or(0);
+    if out.is_json() {
+        let environments = session
+            .envs
+            .iter()
+            .zip(&results)
+            .map(|(env, r)| match r {
+                Ok(by_stack) => envelope::environment(
+                    &env.name,
+                    0,
+                    None,
+                    serde_json::json!({ "outputs": merged(by_stack), "stacks": by_stack }),
+                ),
+                Err(e) => envelope::environment(
+                    &env.name,
+                    e.exit_code(),
+                    Some(e.report()),
+                    serde_json::json!({ "outputs": null, "stacks": null }),
+                ),
+            })
+            .collect();
+        out.document(envelope::document(
+            "outputs",
+            code,
+            environments,
+            Default::default(),
+        ));
+        return Ok(code);
+    }
+    let several = session.envs.len() > 1;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (env, r) in session.envs.iter().zip(&results) {
+        let by_stack = match r {
+            Ok(b) => b,
+            Err(e) => {
+                out.note(format!("error: {}: {e}", env.name));
+                continue;
+            }
+        };
+        let merged = merged(by_stack);
+        if merged.is_empty() && args.shell {
+            // Silence would let `eval "$(qfleet outputs ENV --shell)"` carry on with nothing set.
+            return Err(Error::aws(format!(
+                "{}: the stacks have no outputs yet, so --shell has nothing to print (CloudFormation fills them in when a create or update completes; `qfleet status {}` shows where the stacks stand)",
+                env.name, env.name
+            )));
+        }
+        if merged.is_empty() {
+            // On stderr, so that `eval "$(qfleet outputs ENV --shell)"` stays harmless.
+            out.note(format!(
+                "{}: the stacks report no outputs yet (CloudFormation fills them in when an operation completes)",
+                env.name
+            ));
+        } else if args.shell {
+            for (k, v) in &merged {
+                out.line(format!("{}={}", shell_key(k), shell_quote(v)));
+            }
+        } else {
+            rows.extend(merged.iter().map(|(k, v)| {
+                let row = vec![k.to_string(), v.to_string()];
+                if several {
+                    [vec![env.name.clone()], row].concat()
+                } else {
+                    row
+                }
+            }));
+        }
+    }
+    if !rows.is_empty() {
+        let header: &[&str] = if several {
+            &["environment", "output", "value"]
+        } else {
+            &["output", "value"]
+        };
+        out.line(crate::output::table(header, rows));
+    }
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -1,0 +1,257 @@
+//! Answers the SDK cannot read, as whole HTTP answers through SDK clients (aws-smithy-mocks,
+//! with qfleet's own interceptor as the real clients have it): the line a user reads says in
+//! words what could not be read and never carries the decoder's text.
+
+use super::{AwsError, Kind};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+
+const HTML: &str = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>";
+
+/// The SDK decoders' own words that must never reach a user.
+const RAW: &[&str] = &[
+    "0x3c",
+    "expected map",
+    "unexpected",
+    "Unhandled",
+    "unhandled",
+    "deserializ",
+    "service error",
+    "response error",
+];
+
+fn answer(status: u16, content_type: &str, body: &'static str) -> HttpResponse {
+    let mut r = HttpResponse::new(
+        StatusCode::try_from(status).expect("a status"),
+        SdkBody::from(body),
+    );
+    r.headers_mut()
+        .insert("content-type", content_type.to_string());
+    r
+}
+
+/// A rule that answers every attempt of the call with the same whole HTTP answer.
+macro_rules! answering {
+    ($op:path, $status:expr, $ct:expr, $body:expr) => {
+        mock!($op)
+            .sequence()
+            .http_response(move || answer($status, $ct, $body))
+            .times(10)
+            .build()
+    };
+}
+
+/// A client of `$sdk` whose calls `rule` answers, through qfleet's interceptor, without retries.
+macro_rules! client {
+    ($sdk:ident, $rule:expr) => {
+        mock_client!($sdk, RuleMode::MatchAny, &[$rule], |c| c
+            .interceptor(crate::aws::trace::Requests)
+            .retry_config(RetryConfig::disabled()))
+    };
+}
+
+fn assert_in_words(e: &AwsError) {
+    for raw in RAW {
+        assert!(
+            !e.message.contains(raw),
+            "the SDK's text `{raw}` reached the user: {}",
+            e.message
+        );
+    }
+}
+
+async fn metric_data(rule: &Rule) -> AwsError {
+    let cw = client!(aws_sdk_cloudwatch, rule);
+    let err = cw
+        .get_metric_data()
+        .send()
+        .await
+        .expect_err("the call fails");
+    AwsError::from_sdk("reading the metrics", err)
+}
+
+#[tokio::test]
+async fn an_html_page_instead_of_cbor_says_so_in_words() {
+    // What a proxy or captive portal sends, under the content type CloudWatch's CBOR protocol
+    // expects and under its own.
+    for ct in ["application/cbor", "text/html"] {
+        let rule = answering!(aws_sdk_cloudwatch::Client::get_metric_data, 200, ct, HTML);
+        let e = metric_data(&rule).await;
+        assert_eq!(e.kind, Kind::Malformed, "{}", e.message);
+        assert!(
+            e.message.starts_with(
+                "reading the metrics: the answer to GetMetricData could not be read: it was an HTML page, not the document AWS sends"
+            ),
+            "{}",
+            e.message
+        );
+        assert_in_words(&e);
+    }
+}
+
+#[tokio::test]
+async fn the_decoders_words_stay_in_the_error_source_for_debug() {
+    // A whole XML document where CloudWatch speaks CBOR (an emulator older than the SDK): the
+    // interceptor lets it through, the CBOR decoder fails on its first byte (`<` is 0x3c).
+    let rule = answering!(
+        aws_sdk_cloudwatch::Client::get_metric_data,
+        200,
+        "text/xml",
+        "<GetMetricDataResponse><GetMetricDataResult/></GetMetricDataResponse>"
+    );
+    let e = metric_data(&rule).await;
+    assert_eq!(e.kind, Kind::Malformed);
+    assert!(
+        e.message.contains(
+            "the answer to GetMetricData could not be read: it was not the document AWS sends (69 bytes of XML"
+        ),
+        "{}",
+        e.message
+    );
+    assert_in_words(&e);
+    let source = std::error::Error::source(&e).expect("the SDK error is kept");
+    let chain = super::chain_of(source);
+    assert!(chain.contains("0x3c"), "{chain}");
+}
+
+#[tokio::test]
+async fn the_decoders_words_are_logged_only_at_warn_level_for_debug() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let rule = answering!(
+        aws_sdk_cloudwatch::Client::get_metric_data,
+        200,
+        "text/xml",
+        "<GetMetricDataResponse/>"
+    );
+    let cw = client!(aws_sdk_cloudwatch, &rule);
+    let err = cw
+        .get_metric_data()
+        .send()
+        .await
+        .expect_err("the call fails");
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("qfleet=debug")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let e = tracing::subscriber::with_default(subscriber, || {
+        AwsError::from_sdk("reading the metrics", err)
+    });
+    assert_in_words(&e);
+    let log = String::from_utf8(buf.0.lock().expect("lock").clone()).expect("UTF-8");
+    assert!(
+        log.contains(" WARN ") && log.contains("reading the metrics") && log.contains("0x3c"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn an_html_error_page_names_the_call_and_its_status() {
+    let rule = answering!(
+        aws_sdk_cloudwatch::Client::describe_alarms,
+        502,
+        "text/html",
+        HTML
+    );
+    let cw = client!(aws_sdk_cloudwatch, &rule);
+    let err = cw
+        .describe_alarms()
+        .send()
+        .await
+        .expect_err("the call fails");
+    let e = AwsError::from_sdk("reading the alarms", err);
+    assert_eq!(e.kind, Kind::Service, "a 5xx is AWS's trouble, not ours");
+    assert!(
+        e.message.starts_with(
+            "reading the alarms: DescribeAlarms failed (HTTP 502) and its error could not be read: it was an HTML page"
+        ),
+        "{}",
+        e.message
+    );
+    assert_in_words(&e);
+}
+
+#[tokio::test]
+async fn a_cut_off_xml_answer_gives_the_interceptors_reason() {
+    let rule = answering!(
+        aws_sdk_cloudformation::Client::describe_stacks,
+        200,
+        "text/xml",
+        r#"<?xml version="1.0"?><DescribeStacksResponse><DescribeStacksResult><Stacks><member>"#
+    );
+    let cfn = client!(aws_sdk_cloudformation, &rule);
+    let err = cfn.describe_stacks().send().await.expect_err("refused");
+    let e = AwsError::from_sdk("describing stack s", err);
+    assert_eq!(e.kind, Kind::Malformed);
+    assert_eq!(
+        e.message,
+        "describing stack s: the answer to DescribeStacks could not be read: it was cut off or damaged (XML that ends before its root element <DescribeStacksResponse> closes)"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_or_unparsable_json_answer_says_so() {
+    let rule = answering!(
+        aws_sdk_cloudformation::Client::describe_stacks,
+        200,
+        "text/xml",
+        ""
+    );
+    let cfn = client!(aws_sdk_cloudformation, &rule);
+    let err = cfn.describe_stacks().send().await.expect_err("refused");
+    let e = AwsError::from_sdk("describing stack s", err);
+    assert_eq!(
+        e.message,
+        "describing stack s: the answer to DescribeStacks could not be read: it was empty"
+    );
+
+    let rule = answering!(
+        aws_sdk_sqs::Client::get_queue_attributes,
+        200,
+        "application/x-amz-json-1.0",
+        r#"{"Attributes": {"ApproximateNumberOfMessages": "1""#
+    );
+    let sqs = client!(aws_sdk_sqs, &rule);
+    let err = sqs
+        .get_queue_attributes()
+        .queue_url("https://sqs.eu-west-1.amazonaws.com/1/q")
+        .send()
+        .await
+        .expect_err("refused");
+    let e = AwsError::from_sdk("reading queue q", err);
+    assert_eq!(e.kind, Kind::Malformed);
+    assert!(
+        e.message.starts_with(
+            "reading queue q: the answer to GetQueueAttributes could not be read: it was cut off or damaged (JSON that does not parse)"
+        ),
+        "{}",
+        e.message
+    );
+    assert!(!e.message.contains("EOF"), "{}", e.message);
+}
+
+#[test]
+fn operation_names_come_from_the_error_types() {
+    assert_eq!(
+        super::operation_name::<aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataError>(
+        ),
+        Some("GetMetricData")
+    );
+    assert_eq!(super::operation_name::<std::io::Error>(), None);
+}
