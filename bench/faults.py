@@ -372,7 +372,7 @@ def throttle_scenario(lab, proxy_url, faults, copies, fraction, rows):
         faults.reset()
         failed = copies
         try:
-            summary = [json.loads(line) for line in out.splitlines() if line.strip()][-1]
+            summary = json.loads(out)  # --output json: one document
             failed = sum(1 for e in summary["environments"] if not e["ok"])
         except Exception:
             pass

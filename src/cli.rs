@@ -9,7 +9,8 @@ use std::process::ExitCode;
 /// Deploy a queue-fed worker fleet on AWS with CloudFormation.
 ///
 /// Exit codes: 0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found
-/// (drift, pending changes), 4 refused to protect data.
+/// (drift, pending changes), 4 refused to protect data, 130 interrupted (Ctrl-C). Answering no
+/// at a deploy's or teardown's question is 0: cancelled, nothing changed.
 #[derive(Debug, Parser)]
 #[command(name = "qfleet", version, propagate_version = true)]
 pub struct Cli {
@@ -39,7 +40,7 @@ pub enum Command {
     Teardown(commands::teardown::TeardownArgs),
     /// Print, as JSON, the least-privilege IAM policy a deploying role needs.
     IamPolicy(commands::iam_policy::IamPolicyArgs),
-    /// Print a shell completion script.
+    /// Print a shell completion script; it completes commands, flags and environment names.
     Completions {
         /// Shell to generate completions for.
         shell: clap_complete::Shell,
@@ -48,16 +49,25 @@ pub enum Command {
 
 /// Parses the command line, runs the command and maps the result to an exit code.
 pub fn main() -> ExitCode {
+    // Run by a completion script (`COMPLETE=bash qfleet -- qfleet deploy la`): print the
+    // candidates and exit.
+    clap_complete::CompleteEnv::with_factory(completing_command)
+        .bin("qfleet")
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help and version to stdout (exit 0) and usage errors to stderr.
             let _ = e.print();
+            if e.use_stderr() {
+                usage_error_document(&e);
+            }
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     init_tracing(cli.global.debug);
     let out = Output::new(cli.global.output);
+    let command = cli.command.name();
     // Keep each error's headline on one line: CI logs are grepped for file:line:column.
     let _ = miette::set_hook(Box::new(|_| {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
@@ -65,10 +75,53 @@ pub fn main() -> ExitCode {
     match run(cli, out) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            out.error(&e);
+            out.error(command, &e);
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// A command line clap rejected, as the JSON document when JSON output was asked for (as far as
+/// the words of the line say): stdout then holds one document whatever went wrong.
+fn usage_error_document(e: &clap::Error) {
+    use clap::{CommandFactory, ValueEnum};
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut format = std::env::var("QFLEET_OUTPUT").ok();
+    for (i, a) in args.iter().enumerate() {
+        let value = match a.as_str() {
+            "-o" | "--output" => args.get(i + 1).map(String::as_str),
+            _ => a
+                .strip_prefix("--output=")
+                .or_else(|| a.strip_prefix("-o="))
+                .or_else(|| a.strip_prefix("-o")),
+        };
+        if let Some(v) = value {
+            format = Some(v.to_string());
+        }
+    }
+    let Some(format) = format.and_then(|f| crate::output::Format::from_str(&f, true).ok()) else {
+        return;
+    };
+    let out = Output::new(format);
+    if !out.is_json() {
+        return;
+    }
+    let cli = Cli::command();
+    let command = args
+        .iter()
+        .find_map(|a| cli.find_subcommand(a).map(|c| c.get_name().to_string()))
+        .unwrap_or_else(|| "qfleet".into());
+    // The error's words up to its usage line, on one line.
+    let rendered = e.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    out.error(&command, &Error::usage(message));
 }
 
 /// `--debug` logs qfleet's own debug lines (one per AWS request) on stderr; `RUST_LOG` chooses
@@ -103,11 +156,94 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Teardown(args) => commands::teardown::run(args, g, out),
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "qfleet", &mut script);
-            crate::output::stdout_write(&String::from_utf8_lossy(&script));
+            crate::output::stdout_write(&completion_script(shell)?);
             Ok(0)
         }
     }
+}
+
+/// The command line as completion sees it: every ENV argument completes to the environment
+/// names of the stacks directory (and a path to a stack file once it holds a `/`).
+pub fn completing_command() -> clap::Command {
+    use clap::CommandFactory;
+    use clap_complete::ArgValueCompleter;
+    Cli::command().mut_subcommands(|sub| {
+        sub.mut_args(|arg| {
+            if arg.is_positional() && matches!(arg.get_id().as_str(), "env" | "envs") {
+                arg.add(ArgValueCompleter::new(complete_env))
+            } else {
+                arg
+            }
+        })
+    })
+}
+
+fn complete_env(current: &std::ffi::OsStr) -> Vec<clap_complete::CompletionCandidate> {
+    use clap_complete::CompletionCandidate;
+    use clap_complete::engine::{PathCompleter, ValueCompleter};
+    let Some(current) = current.to_str() else {
+        return Vec::new();
+    };
+    if current.contains('/') || current.starts_with('.') || current.starts_with('~') {
+        return PathCompleter::any().complete(current.as_ref());
+    }
+    crate::config::complete::candidates(&completion_stacks_dir(), current)
+        .into_iter()
+        .map(|c| CompletionCandidate::new(c.name).help(Some(c.help.into())))
+        .collect()
+}
+
+/// The stacks directory of the command line being completed: its `--stacks-dir`, else
+/// `QFLEET_STACKS_DIR`, else `stacks`.
+fn completion_stacks_dir() -> std::path::PathBuf {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut dir = None;
+    for (i, a) in args.iter().enumerate() {
+        if a == "--stacks-dir" {
+            dir = args.get(i + 1).cloned().or(dir);
+        } else if let Some(v) = a.strip_prefix("--stacks-dir=") {
+            dir = Some(v.to_string());
+        }
+    }
+    dir.or_else(|| std::env::var("QFLEET_STACKS_DIR").ok())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| crate::config::DEFAULT_STACKS_DIR.to_string())
+        .into()
+}
+
+/// The script that registers qfleet's completions with `shell`: it calls this qfleet back
+/// (`COMPLETE=SHELL qfleet -- WORDS`) for every completion, so names are always current.
+fn completion_script(shell: clap_complete::Shell) -> Result<String, Error> {
+    use clap_complete::Shell;
+    use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+    let registrar: &dyn EnvCompleter = match shell {
+        Shell::Bash => &Bash,
+        Shell::Zsh => &Zsh,
+        Shell::Fish => &Fish,
+        Shell::Elvish => &Elvish,
+        Shell::PowerShell => &Powershell,
+        other => return Err(Error::usage(format!("no completions for {other}"))),
+    };
+    // `qfleet` when found on PATH, else the path it was started by, made absolute.
+    let started = std::env::args_os().next().unwrap_or_default();
+    let started = std::path::Path::new(&started);
+    let program = if started.components().count() > 1 {
+        let absolute = std::env::current_dir()
+            .map(|d| d.join(started))
+            .unwrap_or_else(|_| started.to_path_buf());
+        let clean: std::path::PathBuf = absolute
+            .components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect();
+        clean.to_string_lossy().into_owned()
+    } else {
+        "qfleet".to_string()
+    };
+    let mut script = Vec::new();
+    registrar
+        .write_registration("COMPLETE", "qfleet", "qfleet", &program, &mut script)
+        .map_err(|e| Error::usage(format!("cannot write the completion script: {e}")))?;
+    Ok(String::from_utf8_lossy(&script).into_owned())
 }

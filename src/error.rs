@@ -84,11 +84,23 @@ impl Error {
     /// Short machine-readable kind for JSON output.
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Input(_) => "invalid-input",
+            Error::Input(_) => "input",
             Error::Usage(_) => "usage",
             Error::Aws(_) => "aws",
             Error::Refused(_) => "refused",
             Error::Interrupted(_) => "interrupted",
+        }
+    }
+
+    /// The error as JSON output reports it.
+    pub fn report(&self) -> ErrorReport {
+        ErrorReport {
+            kind: self.kind(),
+            message: self.to_string(),
+            problems: match self {
+                Error::Input(list) => list.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -99,6 +111,32 @@ impl Error {
     /// An AWS operation that failed without an SDK error (a stack that ended badly, …).
     pub fn aws(msg: impl fmt::Display) -> Error {
         Error::Aws(crate::aws::error::AwsError::new(msg.to_string()))
+    }
+}
+
+/// The one shape of an error in JSON output, for a whole run and for one environment alike.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorReport {
+    /// `input`, `usage`, `aws`, `refused` or `interrupted`.
+    pub kind: &'static str,
+    pub message: String,
+    /// Every problem of an invalid stack file or template, each located (empty otherwise).
+    pub problems: Vec<InputError>,
+}
+
+impl ErrorReport {
+    /// An error known only by its message and exit code (an environment's outcome).
+    pub fn from_exit_code(code: i32, message: impl fmt::Display) -> ErrorReport {
+        ErrorReport {
+            kind: match code {
+                EXIT_INPUT => "input",
+                EXIT_REFUSED => "refused",
+                EXIT_INTERRUPTED => "interrupted",
+                _ => "aws",
+            },
+            message: message.to_string(),
+            problems: Vec::new(),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `qfleet deploy ENV...` and `qfleet plan ENV...`: change sets, preview, execution, progress.
 
+use super::summary::{self, Collected};
 use super::{Global, Session};
 use crate::deploy::{self, EnvOutcome, InFlight, Mode, Options};
 use crate::error::{EXIT_DIFFERENCES, Error, Result};
@@ -39,15 +40,25 @@ pub struct PlanArgs {
     /// Discover the default VPC's subnets again instead of keeping the deployed ones.
     #[arg(long)]
     pub rediscover_network: bool,
+    /// Every stack's preview (the default for one environment); several get a row each.
+    #[arg(long)]
+    pub details: bool,
+    /// `markdown`: the preview as Markdown on stdout, for a pull-request comment (not with
+    /// `--output json`/`ndjson`; progress stays on stderr).
+    #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
+    pub format: PreviewFormat,
+}
+
+/// How `plan` prints its preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreviewFormat {
+    Text,
+    Markdown,
 }
 
 pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
+    // Several environments on a terminal: one question each, in turn (`a`: yes to all).
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !args.yes && can_prompt && args.envs.len() > 1 {
-        return Err(Error::usage(
-            "deploying several environments at once needs --yes (one confirmation per environment would interleave)",
-        ));
-    }
     let opts = Options {
         yes: args.yes,
         allow_replacement: args.allow_replacement,
@@ -56,21 +67,32 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
         can_prompt,
         ..Default::default()
     };
-    let outcomes = run(&args.envs, g, out, Mode::Deploy, opts)?;
-    Ok(summarize(out, Mode::Deploy, &outcomes, false))
+    let (outcomes, collected) = run(&args.envs, g, out, Mode::Deploy, opts, true)?;
+    Ok(summarize(out, &collected, &outcomes, false, true))
 }
 
 pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<i32> {
+    if args.format == PreviewFormat::Markdown && out.is_json() {
+        return Err(Error::usage(
+            "--format markdown prints Markdown on stdout; it cannot be combined with --output json or ndjson (nor QFLEET_OUTPUT=json)",
+        ));
+    }
     let opts = Options {
         rediscover_network: args.rediscover_network,
         ..Default::default()
     };
-    let outcomes = run(&args.envs, g, out, Mode::Plan, opts)?;
+    if args.format == PreviewFormat::Markdown {
+        let (outcomes, _) = run(&args.envs, g, out, Mode::Plan, opts, args.details)?;
+        return Ok(markdown(out, &outcomes, args.detailed_exitcode));
+    }
+    let (outcomes, collected) = run(&args.envs, g, out, Mode::Plan, opts, args.details)?;
+    let details = args.details || outcomes.len() == 1;
     Ok(summarize(
         out,
-        Mode::Plan,
+        &collected,
         &outcomes,
         args.detailed_exitcode,
+        details,
     ))
 }
 
@@ -80,16 +102,29 @@ fn run(
     out: Output,
     mode: Mode,
     opts: Options,
-) -> Result<Vec<EnvOutcome>> {
+    details: bool,
+) -> Result<(Vec<EnvOutcome>, Collected<'static>)> {
     let session = Session::open(targets, g)?;
-    let reporter = Reporter::new(out);
+    let reporter = Reporter::new(out).with_details(details || session.envs.len() == 1);
+    reporter.several_environments(session.envs.len() > 1);
     let inflight = InFlight::default();
     let done = session.each_until_interrupted(|clients, env| {
         let (reporter, inflight, opts) = (&reporter, inflight.clone(), opts.clone());
         async move { deploy::environment(&clients, env, mode, &opts, reporter, &inflight).await }
     });
     match done {
-        Some(outcomes) => Ok(outcomes),
+        Some(outcomes) => Ok((
+            outcomes,
+            Collected {
+                events: reporter.events(),
+                stacks: session
+                    .envs
+                    .iter()
+                    .map(|e| vec![e.data_stack_name(), e.fleet_stack_name()])
+                    .collect(),
+                command: if mode == Mode::Plan { "plan" } else { "deploy" },
+            },
+        )),
         None => {
             let mut notes = session.block_on(inflight.abandon());
             notes.extend(reporter.ledger.report(&session.names()));
@@ -101,9 +136,37 @@ fn run(
     }
 }
 
-/// Prints one line per environment (or the JSON summary) and returns the run's exit code:
-/// the highest of the environments' codes, or 3 for pending changes with --detailed-exitcode.
-fn summarize(out: Output, mode: Mode, outcomes: &[EnvOutcome], detailed: bool) -> i32 {
+/// Prints the plan as Markdown on stdout (errors on stderr too) and returns its exit code,
+/// as the text summary's: the highest of the environments', or 3 for pending changes with
+/// --detailed-exitcode.
+fn markdown(out: Output, outcomes: &[EnvOutcome], detailed: bool) -> i32 {
+    crate::output::stdout_write(&deploy::markdown::render(outcomes));
+    for o in outcomes {
+        if let Some(err) = &o.error {
+            out.note(format!("error: {}: {err}", o.environment));
+        }
+    }
+    let failed = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
+    let pending = outcomes
+        .iter()
+        .flat_map(|o| &o.stacks)
+        .any(|s| s.action.pending());
+    match (failed, detailed && pending) {
+        (0, true) => EXIT_DIFFERENCES,
+        (code, _) => code,
+    }
+}
+
+/// Prints one line per environment, or one row each without `details` (or the JSON document),
+/// and returns the run's exit code: the highest of the environments' codes, or 3 for pending
+/// changes with --detailed-exitcode.
+fn summarize(
+    out: Output,
+    collected: &Collected,
+    outcomes: &[EnvOutcome],
+    detailed: bool,
+    details: bool,
+) -> i32 {
     let started = Instant::now();
     let failed = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
     let pending = outcomes
@@ -118,15 +181,28 @@ fn summarize(out: Output, mode: Mode, outcomes: &[EnvOutcome], detailed: bool) -
         0
     };
     if out.is_json() {
-        out.json(&serde_json::json!({
-            "event": "summary",
-            "command": if mode == Mode::Plan { "plan" } else { "deploy" },
-            "ok": failed == 0,
-            "changes_pending": pending,
-            "exit_code": code,
-            "environments": outcomes,
-            "duration_ms": outcomes.iter().map(|o| o.duration_ms).max().unwrap_or(0) + started.elapsed().as_millis(),
-        }));
+        let duration_ms = outcomes.iter().map(|o| o.duration_ms).max().unwrap_or(0)
+            + started.elapsed().as_millis();
+        out.document(summary::document(
+            collected,
+            outcomes,
+            code,
+            pending,
+            duration_ms,
+        ));
+        return code;
+    }
+    if !details {
+        let (rows, notes) = summary::rows(collected, outcomes);
+        out.line(rows);
+        for n in notes {
+            out.note(n);
+        }
+        for o in outcomes {
+            if let Some(err) = &o.error {
+                out.note(format!("error: {}: {err}", o.environment));
+            }
+        }
         return code;
     }
     for o in outcomes {
@@ -137,6 +213,11 @@ fn summarize(out: Output, mode: Mode, outcomes: &[EnvOutcome], detailed: bool) -
             for s in &o.stacks {
                 out.line(format!("  {} {}", s.stack, s.action.text()));
             }
+        } else if o.cancelled {
+            out.line(format!(
+                "{} ({secs:.1} s)",
+                crate::output::progress::cancelled(&o.environment)
+            ));
         } else {
             let stacks: Vec<String> = o
                 .stacks

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Output format: text for people, json for pipelines.
+    /// Output format: text for people; json (one document) or ndjson (live events, then the
+    /// document) for pipelines.
     #[arg(
         long,
         short = 'o',
@@ -28,7 +29,7 @@ pub struct Global {
     /// Assume this IAM role for every AWS call.
     #[arg(long, global = true)]
     pub role_arn: Option<String>,
-    /// Environments worked on at the same time (deploy, plan, status, drift, teardown).
+    /// Environments worked on at the same time (deploy, plan, outputs, status, drift, teardown).
     #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
     pub concurrency: u16,
     /// Log every AWS request (operation, outcome, duration) on stderr; RUST_LOG works too.

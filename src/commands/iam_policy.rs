@@ -5,7 +5,7 @@ use super::Global;
 use crate::aws::{Aws, account};
 use crate::error::{Error, Result};
 use crate::iam;
-use crate::output::Output;
+use crate::output::{Output, envelope};
 use clap::Args;
 use serde_json::json;
 
@@ -64,14 +64,17 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<i32> {
         },
         iam::policy::MANAGED_POLICY_LIMIT,
     ));
-    out.json(&json!({
-        "ok": true,
-        "environments": names,
-        "account": account,
-        "caller": caller,
-        "service_roles": service_roles,
-        "resource_types": d.resource_types,
-        "source": iam::reference::get().source,
-    }));
+    let environments = envs
+        .iter()
+        .map(|e| envelope::environment(&e.name, 0, None, json!({ "region": e.spec.region })))
+        .collect();
+    let own = serde_json::Map::from_iter([
+        ("account".to_string(), json!(account)),
+        ("caller".to_string(), json!(caller)),
+        ("service_roles".to_string(), json!(service_roles)),
+        ("resource_types".to_string(), json!(d.resource_types)),
+        ("source".to_string(), json!(iam::reference::get().source)),
+    ]);
+    out.document(envelope::document("iam-policy", 0, environments, own));
     Ok(0)
 }

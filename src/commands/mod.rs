@@ -8,80 +8,32 @@ pub mod iam_policy;
 pub mod outputs;
 pub mod render;
 pub mod status;
+mod summary;
+mod targets;
 pub mod teardown;
 pub mod validate;
 
 use crate::aws::{Aws, Clients};
-use crate::config::{self, Environment};
+use crate::config::Environment;
 use crate::error::{Error, Result};
 pub use global::Global;
+pub use targets::load_environments;
 
-/// Loads every environment named on the command line, reporting every invalid stack file
-/// before anything touches AWS. A target is a path to a stack file, an environment name in the
-/// stacks directory (a file with `copies` stands for all its copies), one copy (`lab-07`), or a
-/// glob over the environment names (`'lab-*'`).
-pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
-    let mut envs = Vec::new();
-    let mut problems = Vec::new();
-    for t in targets {
-        match resolve(t, g) {
-            Ok(found) => envs.extend(found),
-            Err(Error::Input(list)) => problems.extend(list),
-            Err(other) => return Err(other),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Error::Input(problems));
-    }
-    let mut names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
-    names.sort();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(Error::usage(format!(
-            "environment `{}` is named twice",
-            w[0]
-        )));
-    }
-    Ok(envs)
-}
-
-fn resolve(target: &str, g: &Global) -> Result<Vec<Environment>> {
-    if target.contains(['*', '?', '[']) {
-        let pattern = glob::Pattern::new(target)
-            .map_err(|e| Error::usage(format!("`{target}` is not a valid pattern: {e}")))?;
-        let mut matched = Vec::new();
-        for name in config::environment_names(&g.stacks_dir) {
-            let path = config::locate(&name, &g.stacks_dir)?;
-            matched.extend(
-                config::load(&path)?
-                    .expand()
-                    .into_iter()
-                    .filter(|e| pattern.matches(&e.name)),
-            );
-        }
-        if matched.is_empty() {
-            return Err(Error::usage(format!(
-                "no environment in {} matches `{target}`",
-                g.stacks_dir.display()
-            )));
-        }
-        return Ok(matched);
-    }
-    match config::locate(target, &g.stacks_dir) {
-        Ok(path) => Ok(config::load(&path)?.expand()),
-        Err(not_found) => {
-            // `lab-07`: one copy of the stack file `lab.yaml`.
-            if let Some((base, _)) = target.rsplit_once('-')
-                && let Ok(path) = config::locate(base, &g.stacks_dir)
-            {
-                let copy = config::load(&path)?
-                    .expand()
-                    .into_iter()
-                    .find(|e| e.name == target);
-                if let Some(copy) = copy {
-                    return Ok(vec![copy]);
-                }
-            }
-            Err(not_found)
+impl crate::cli::Command {
+    /// The subcommand's name, as JSON output's `command` says it.
+    pub fn name(&self) -> &'static str {
+        use crate::cli::Command as C;
+        match self {
+            C::Render(_) => "render",
+            C::Validate(_) => "validate",
+            C::Deploy(_) => "deploy",
+            C::Plan(_) => "plan",
+            C::Outputs(_) => "outputs",
+            C::Status(_) => "status",
+            C::Drift(_) => "drift",
+            C::Teardown(_) => "teardown",
+            C::IamPolicy(_) => "iam-policy",
+            C::Completions { .. } => "completions",
         }
     }
 }

@@ -1,23 +1,26 @@
-//! `qfleet render ENV [--out DIR]`: the environment's CloudFormation templates.
+//! `qfleet render ENV... [--out DIR]`: the environments' CloudFormation templates.
 
 use super::Global;
 use crate::error::{Error, Result};
 use crate::output::Output;
+use crate::output::envelope;
 use crate::render;
 use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Environment name (a file in the stacks directory) or path to a stack file.
-    pub env: String,
-    /// Write one file per stack (data.yaml, fleet.yaml) into this directory instead of stdout.
+    /// Environment names (files in the stacks directory, copies, globs) or paths to stack files.
+    #[arg(required = true)]
+    pub envs: Vec<String>,
+    /// Write one file per stack (data.yaml, fleet.yaml) into this directory instead of stdout
+    /// (into DIR/ENV/ for each of several environments).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
 pub fn run(args: RenderArgs, g: &Global, out: Output) -> Result<i32> {
-    let envs = super::load_environments(std::slice::from_ref(&args.env), g)?;
+    let envs = super::load_environments(&args.envs, g)?;
     let several = envs.len() > 1;
     let mut results = Vec::new();
     let mut stream = String::new();
@@ -59,12 +62,15 @@ pub fn run(args: RenderArgs, g: &Global, out: Output) -> Result<i32> {
                     })
                 })
                 .collect();
-            results.push(serde_json::json!({
-                "ok": true,
-                "environment": env.name,
-                "stack_file": env.source.display(),
-                "stacks": stacks_json,
-            }));
+            results.push(envelope::environment(
+                &env.name,
+                0,
+                None,
+                serde_json::json!({
+                    "stack_file": env.source.display().to_string(),
+                    "stacks": stacks_json,
+                }),
+            ));
         } else if written.is_empty() {
             stream.push_str(&render::to_stream(&stacks));
         } else {
@@ -74,11 +80,7 @@ pub fn run(args: RenderArgs, g: &Global, out: Output) -> Result<i32> {
         }
     }
     if out.is_json() {
-        if several {
-            out.json(&serde_json::json!({ "ok": true, "environments": results }));
-        } else {
-            out.json(&results[0]);
-        }
+        out.document(envelope::document("render", 0, results, Default::default()));
     } else {
         out.line(stream.trim_end());
     }

@@ -1,9 +1,11 @@
 //! `qfleet teardown ENV...`: delete the fleet, then the data, never losing data by accident.
 
 use super::{Global, Session};
+use crate::error::ErrorReport;
 use crate::error::{Error, Result};
-use crate::output::Output;
 use crate::output::progress::Reporter;
+use crate::output::words::count;
+use crate::output::{Output, envelope};
 use crate::teardown::{self, Options, TeardownOutcome};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
@@ -42,12 +44,8 @@ pub struct TeardownArgs {
 pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
     let session = Session::open(&args.envs, g)?;
     let envs = &session.envs;
+    // Several environments on a terminal: one question each, in turn (`a`: yes to all).
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !args.yes && can_prompt && envs.len() > 1 {
-        return Err(Error::usage(
-            "tearing down several environments at once needs --yes (one question per environment would interleave)",
-        ));
-    }
     let opts = Options {
         yes: args.yes,
         can_prompt,
@@ -59,6 +57,7 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
         polling: Default::default(),
     };
     let reporter = Reporter::new(out);
+    reporter.several_environments(envs.len() > 1);
     let outcomes: Vec<TeardownOutcome> = session
         .each_until_interrupted(|clients, env| {
             let (opts, reporter) = (opts.clone(), &reporter);
@@ -72,13 +71,30 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
         })?;
     let code = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
     if out.is_json() {
-        out.json(&serde_json::json!({
-            "event": "summary",
-            "command": "teardown",
-            "ok": code == 0,
-            "exit_code": code,
-            "environments": outcomes,
-        }));
+        let events = reporter.events();
+        let environments = envs
+            .iter()
+            .zip(&outcomes)
+            .map(|(env, o)| {
+                let stacks = [env.data_stack_name(), env.fleet_stack_name()];
+                let mut v = envelope::environment(
+                    &o.environment,
+                    o.exit_code,
+                    o.error
+                        .as_ref()
+                        .map(|e| ErrorReport::from_exit_code(o.exit_code, e)),
+                    o,
+                );
+                v["events"] = envelope::events_of(&events, &env.name, &stacks).into();
+                v
+            })
+            .collect();
+        out.document(envelope::document(
+            "teardown",
+            code,
+            environments,
+            Default::default(),
+        ));
         return Ok(code);
     }
     for o in &outcomes {
@@ -91,6 +107,10 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
                     if o.exit_code == 4 { "refused" } else { "error" }
                 ));
             }
+            None if o.cancelled => out.line(format!(
+                "{} ({secs:.1} s)",
+                crate::output::progress::cancelled(&o.environment)
+            )),
             None if o.deleted.is_empty() => {
                 out.line(format!("{}: nothing to tear down", o.environment))
             }
@@ -98,8 +118,8 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
                 let mut line = format!("{}: deleted {}", o.environment, o.deleted.join(", "));
                 if o.purged_objects > 0 {
                     line.push_str(&format!(
-                        "; emptied the bucket ({} objects)",
-                        o.purged_objects
+                        "; emptied the bucket ({})",
+                        count(o.purged_objects, "object", "objects")
                     ));
                 }
                 if !o.retained.is_empty() {

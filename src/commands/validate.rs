@@ -1,17 +1,23 @@
-//! `qfleet validate ENV`: checks the stack file and its rendered templates, offline.
+//! `qfleet validate ENV...`: checks the stack files and their rendered templates, offline.
 
 use super::Global;
 use crate::config::schema::WorkerKind;
 use crate::config::{Environment, Network};
 use crate::error::{Error, Result};
 use crate::output::Output;
-use crate::render::{self, check};
+use crate::output::envelope;
+use crate::output::words::{self, count};
+use crate::render::{self, RenderedStack, check};
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Environment name (a file in the stacks directory) or path to a stack file.
-    pub env: String,
+    /// Environment names (files in the stacks directory, copies, globs) or paths to stack files.
+    #[arg(required = true)]
+    pub envs: Vec<String>,
+    /// The full summary of every environment (the default for one); several get a row each.
+    #[arg(long)]
+    pub details: bool,
 }
 
 /// Settings that are allowed but deserve a second look.
@@ -38,15 +44,49 @@ pub fn warnings(env: &Environment) -> Vec<String> {
 }
 
 pub fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<i32> {
-    let envs = super::load_environments(std::slice::from_ref(&args.env), g)?;
-    let mut code = 0;
+    let envs = super::load_environments(&args.envs, g)?;
+    let mut checked = Vec::new();
     for env in &envs {
-        code = code.max(one(env, out)?);
+        checked.push((env, checked_stacks(env)?, warnings(env)));
     }
-    Ok(code)
+    if out.is_json() {
+        let environments = checked
+            .iter()
+            .map(|(env, stacks, warnings)| {
+                envelope::environment(&env.name, 0, None, json(env, stacks, warnings))
+            })
+            .collect();
+        out.document(envelope::document(
+            "validate",
+            0,
+            environments,
+            Default::default(),
+        ));
+        return Ok(0);
+    }
+    if args.details || envs.len() == 1 {
+        for (env, stacks, _) in &checked {
+            details(env, stacks, out);
+        }
+    } else {
+        out.line(rows(&checked));
+    }
+    let grouped = words::group_notes(
+        checked
+            .iter()
+            .map(|(env, _, w)| (env.name.as_str(), w.clone())),
+    );
+    for (w, names) in &grouped {
+        out.note(format!(
+            "warning: {}",
+            words::noted_for(w, names, envs.len())
+        ));
+    }
+    Ok(0)
 }
 
-fn one(env: &Environment, out: Output) -> Result<i32> {
+/// The rendered stacks, checked: a problem in a template is invalid input.
+fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
     let stacks = render::render(env)?;
     let problems: Vec<String> = stacks.iter().flat_map(check::check).collect();
     if !problems.is_empty() {
@@ -56,64 +96,111 @@ fn one(env: &Environment, out: Output) -> Result<i32> {
             problems.join("\n  ")
         )));
     }
-    let warnings = warnings(env);
+    Ok(stacks)
+}
+
+fn json(env: &Environment, stacks: &[RenderedStack], warnings: &[String]) -> serde_json::Value {
     let spec = &env.spec;
-    if out.is_json() {
-        out.json(&serde_json::json!({
-            "ok": true,
-            "environment": env.name,
-            "stack_file": env.source.display(),
-            "region": spec.region,
-            "stacks": stacks.iter().map(|s| serde_json::json!({
-                "role": s.role,
-                "stack_name": s.stack_name,
-                "bytes": s.template.len(),
-            })).collect::<Vec<_>>(),
-            "workers": spec.workers.kind.as_str(),
-            "backlog_target": env.backlog_target(),
-            "retain_bucket": env.retain_bucket(),
-            "termination_protection": env.termination_protection(),
-            "warnings": warnings,
-        }));
-    } else {
-        out.line(format!("{}: valid ({})", env.source.display(), env.name));
-        for s in &stacks {
-            out.line(format!(
-                "  {:<6} {:<28} {} bytes",
-                s.role.as_str(),
-                s.stack_name,
-                s.template.len()
-            ));
-        }
-        let l = &spec.workers.lambda;
-        out.line(match spec.workers.kind {
-            WorkerKind::Ec2 => format!(
-                "  workers: EC2, target {} messages per instance, {}–{} instances",
-                env.backlog_target(),
-                spec.workers.min,
-                spec.workers.max
-            ),
-            WorkerKind::Lambda => format!(
-                "  workers: Lambda {} ({} MB, {} s), batches of {}, at most {} at once",
-                l.runtime, l.memory_mb, l.timeout.0, l.batch_size, l.max_concurrency
-            ),
-        });
-        out.line(format!(
-            "  bucket {} on teardown; termination protection {}",
-            if env.retain_bucket() {
-                "retained"
-            } else {
-                "deleted (when empty)"
-            },
-            if env.termination_protection() {
-                "on"
-            } else {
-                "off"
-            }
-        ));
-        for w in &warnings {
-            out.note(format!("warning: {w}"));
-        }
+    serde_json::json!({
+        "stack_file": env.source.display().to_string(),
+        "region": spec.region,
+        "stacks": stacks.iter().map(|s| serde_json::json!({
+            "role": s.role,
+            "stack_name": s.stack_name,
+            "bytes": s.template.len(),
+        })).collect::<Vec<_>>(),
+        "workers": spec.workers.kind.as_str(),
+        "backlog_target": env.backlog_target(),
+        "retain_bucket": env.retain_bucket(),
+        "termination_protection": env.termination_protection(),
+        "warnings": warnings,
+    })
+}
+
+/// What the workers are, in a few words.
+fn workers(env: &Environment) -> String {
+    let w = &env.spec.workers;
+    match w.kind {
+        WorkerKind::Ec2 => format!("EC2 {}–{}", w.min, w.max),
+        WorkerKind::Lambda => format!("Lambda, ≤ {} at once", w.lambda.max_concurrency),
     }
-    Ok(0)
+}
+
+/// One row per environment.
+fn rows(checked: &[(&Environment, Vec<RenderedStack>, Vec<String>)]) -> String {
+    crate::output::table(
+        &[
+            "environment",
+            "region",
+            "workers",
+            "target",
+            "bucket",
+            "protection",
+            "warnings",
+        ],
+        checked.iter().map(|(env, _, w)| {
+            vec![
+                env.name.clone(),
+                env.spec.region.clone(),
+                workers(env),
+                match env.spec.workers.kind {
+                    WorkerKind::Ec2 => format!("{} per instance", env.backlog_target()),
+                    WorkerKind::Lambda => "-".into(),
+                },
+                if env.retain_bucket() {
+                    "retained"
+                } else {
+                    "deleted"
+                }
+                .into(),
+                if env.termination_protection() {
+                    "on"
+                } else {
+                    "off"
+                }
+                .into(),
+                w.len().to_string(),
+            ]
+        }),
+    )
+}
+
+/// The whole summary of one environment.
+fn details(env: &Environment, stacks: &[RenderedStack], out: Output) {
+    let spec = &env.spec;
+    out.line(format!("{}: valid ({})", env.source.display(), env.name));
+    for s in stacks {
+        out.line(format!(
+            "  {:<6} {:<28} {}",
+            s.role.as_str(),
+            s.stack_name,
+            count(s.template.len() as u64, "byte", "bytes")
+        ));
+    }
+    let l = &spec.workers.lambda;
+    out.line(match spec.workers.kind {
+        WorkerKind::Ec2 => format!(
+            "  workers: EC2, target {} messages per instance, {}–{} instances",
+            env.backlog_target(),
+            spec.workers.min,
+            spec.workers.max
+        ),
+        WorkerKind::Lambda => format!(
+            "  workers: Lambda {} ({} MB, {} s), batches of {}, at most {} at once",
+            l.runtime, l.memory_mb, l.timeout.0, l.batch_size, l.max_concurrency
+        ),
+    });
+    out.line(format!(
+        "  bucket {} on teardown; termination protection {}",
+        if env.retain_bucket() {
+            "retained"
+        } else {
+            "deleted (when empty)"
+        },
+        if env.termination_protection() {
+            "on"
+        } else {
+            "off"
+        }
+    ));
 }

@@ -1,8 +1,12 @@
 //! How results and errors reach the user: readable text on a terminal or in a CI log, or JSON
-//! for a pipeline (`--output json`).
+//! for a pipeline (`--output json`: one document, see [`envelope`]; `--output ndjson`: live
+//! events, one per line, the document last).
 
+pub mod envelope;
 pub mod ledger;
 pub mod progress;
+pub mod when;
+pub mod words;
 
 use crate::error::Error;
 use serde::Serialize;
@@ -12,8 +16,10 @@ use std::io::{IsTerminal, Write};
 pub enum Format {
     /// Human-readable text.
     Text,
-    /// JSON on stdout (one object, or newline-delimited events followed by a summary).
+    /// One JSON document on stdout, whatever the command and however many environments.
     Json,
+    /// Newline-delimited JSON: live events as they happen, one per line, then the document.
+    Ndjson,
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
@@ -68,8 +74,25 @@ impl Output {
         }
     }
 
+    /// JSON on stdout (a document, or events and a document): no text there.
     pub fn is_json(&self) -> bool {
-        self.format == Format::Json
+        matches!(self.format, Format::Json | Format::Ndjson)
+    }
+
+    /// Live events on stdout, one per line.
+    pub fn is_ndjson(&self) -> bool {
+        self.format == Format::Ndjson
+    }
+
+    /// Prints the command's one document (the last line with `--output ndjson`, marked as the
+    /// `summary` event).
+    pub fn document(&self, mut doc: serde_json::Value) {
+        if self.is_ndjson()
+            && let serde_json::Value::Object(map) = &mut doc
+        {
+            map.insert("event".into(), "summary".into());
+        }
+        self.json(&doc);
     }
 
     /// Prints one JSON value on its own line on stdout.
@@ -91,22 +114,10 @@ impl Output {
         stderr_line(text.as_ref());
     }
 
-    /// Reports an error in the chosen format.
-    pub fn error(&self, err: &Error) {
+    /// Reports an error that ended the run of `command`, in the chosen format.
+    pub fn error(&self, command: &str, err: &Error) {
         if self.is_json() {
-            let errors = match err {
-                Error::Input(list) => serde_json::to_value(list).unwrap_or_default(),
-                _ => serde_json::Value::Array(vec![]),
-            };
-            self.json(&serde_json::json!({
-                "ok": false,
-                "exit_code": err.exit_code(),
-                "error": {
-                    "kind": err.kind(),
-                    "message": err.to_string(),
-                    "errors": errors,
-                },
-            }));
+            self.document(envelope::failure(command, err));
             return;
         }
         match err {

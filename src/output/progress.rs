@@ -1,18 +1,32 @@
 //! Live progress of long operations: a spinner per stack on a terminal, one plain line per
-//! event in CI logs, newline-delimited JSON events with `--output json`.
+//! event in CI logs, newline-delimited JSON events with `--output ndjson`. The events are also
+//! kept (all but the per-resource ones) for the command's one document (`--output json`) and
+//! its closing text.
+
+mod bars;
+mod question;
+mod term;
+pub use question::{Answer, Question, cancelled, parse_answer, question_text};
 
 use super::Output;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::time::Duration;
 
 pub struct Reporter {
     out: Output,
-    multi: Option<MultiProgress>,
+    multi: Option<bars::Bars>,
     /// Serializes prompts with each other.
     prompt: tokio::sync::Mutex<()>,
+    /// The questions of this run: `a` given, environments declined, lines held meanwhile.
+    asking: question::Asking,
     /// Where each environment's run stands, for the report after Ctrl-C.
     pub ledger: super::ledger::Ledger,
+    /// The events so far, for the document at the end (per-resource events are left out).
+    events: std::sync::Mutex<Vec<Value>>,
+    /// Whether the per-stack previews are printed (`--details`); off, the closing summary
+    /// says it in one row per environment.
+    details: bool,
 }
 
 /// The spinner of one stack operation (a no-op off a terminal).
@@ -40,13 +54,27 @@ impl Drop for Spinner {
 
 impl Reporter {
     pub fn new(out: Output) -> Reporter {
-        let multi = (out.interactive && !out.is_json()).then(MultiProgress::new);
+        let multi = (out.interactive && !out.is_json()).then(bars::Bars::new);
         Reporter {
             out,
             multi,
             prompt: tokio::sync::Mutex::new(()),
+            asking: Default::default(),
             ledger: Default::default(),
+            events: Default::default(),
+            details: true,
         }
+    }
+
+    /// Prints the per-stack previews (`detail`) or leaves them to the closing summary.
+    pub fn with_details(mut self, details: bool) -> Reporter {
+        self.details = details;
+        self
+    }
+
+    /// The events kept so far (every kind but `resource`), in the order they happened.
+    pub fn events(&self) -> Vec<Value> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
     pub fn is_json(&self) -> bool {
@@ -69,29 +97,44 @@ impl Reporter {
         Spinner(Some(pb))
     }
 
-    /// A line of human progress (stderr; above the spinners on a terminal). Ignored in JSON mode,
-    /// where [`Reporter::event`] carries the same information.
+    /// A line of human progress on stderr (above the spinners on a terminal), whatever the
+    /// output format: stdout carries the JSON, and a CI log still shows what the run is doing.
     pub fn line(&self, text: impl AsRef<str>) {
-        if self.out.is_json() {
+        if self.asking.hold(text.as_ref()) {
             return;
         }
         match &self.multi {
             Some(m) => {
                 let _ = m.println(text.as_ref());
             }
-            None => super::stderr_line(text.as_ref()),
+            // A log: each line says when (the log's reader may see no times of the CI's own).
+            None => super::stderr_line(&bars::stamped(text.as_ref())),
         }
     }
 
-    /// A machine-readable event (stdout, JSON mode only).
-    pub fn event(&self, kind: &str, mut fields: Value) {
-        if !self.out.is_json() {
-            return;
+    /// A line of detail (a preview's table, a warning about one stack): printed like
+    /// [`Reporter::line`] with `--details` (the default for one environment), else left to the
+    /// closing summary, which tells it once per environment.
+    pub fn detail(&self, text: impl AsRef<str>) {
+        if self.details {
+            self.line(text);
         }
+    }
+
+    /// A machine-readable event: printed at once with `--output ndjson`, and kept (except the
+    /// per-resource ones) for the document and the closing summary.
+    pub fn event(&self, kind: &str, mut fields: Value) {
         if let Value::Object(map) = &mut fields {
             map.insert("event".into(), Value::from(kind));
         }
-        self.out.json(&fields);
+        if self.out.is_ndjson() {
+            self.out.json(&fields);
+        }
+        if kind != "resource"
+            && let Ok(mut events) = self.events.lock()
+        {
+            events.push(fields);
+        }
     }
 
     /// One line per resource event of a stack operation (text), or one JSON event.
@@ -108,7 +151,9 @@ impl Reporter {
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ));
-        if let Ok(v) = serde_json::to_value(e) {
+        if self.out.is_ndjson()
+            && let Ok(v) = serde_json::to_value(e)
+        {
             self.event("resource", v);
         }
     }
@@ -135,35 +180,5 @@ impl Reporter {
             |s| spinner.set(s.status.as_str()),
         )
         .await
-    }
-
-    /// Asks a yes/no question on the terminal: `Ok(true)` only for yes. Ctrl-C while it waits
-    /// for the answer is `Err(Interrupted)` at once, not after the next Enter: the answer is read
-    /// on a thread of its own while this waits for it or for the signal. The spinners are hidden
-    /// while the question is up.
-    pub async fn confirm(&self, question: &str) -> crate::error::Result<bool> {
-        let _guard = self.prompt.lock().await;
-        if let Some(m) = &self.multi {
-            m.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        }
-        super::stderr_write(&format!("{question} [y/N] "));
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let mut answer = String::new();
-            let yes = std::io::stdin().read_line(&mut answer).is_ok()
-                && matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
-            let _ = tx.send(yes);
-        });
-        let answer = tokio::select! {
-            a = rx => Ok(a.unwrap_or(false)),
-            _ = tokio::signal::ctrl_c() => {
-                super::stderr_line("");
-                Err(crate::error::Error::Interrupted("interrupted at the question".into()))
-            }
-        };
-        if let Some(m) = &self.multi {
-            m.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        }
-        answer
     }
 }

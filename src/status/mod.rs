@@ -5,6 +5,7 @@
 
 pub mod function;
 pub mod render;
+pub mod rows;
 
 use crate::aws::autoscaling::{self, Activity};
 use crate::aws::monitoring::Alarm;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 
 pub use function::{FunctionStatus, MappingStatus};
 pub use render::render_text;
+pub use rows::render_rows;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
@@ -39,6 +41,35 @@ pub struct Status {
     pub alarms: Vec<Alarm>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
     pub unavailable: BTreeMap<String, String>,
+}
+
+impl Status {
+    /// 1 when a stack itself could not be read (the status is then no answer), else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.stacks.iter().any(|st| st.exists.is_none()) {
+            crate::error::EXIT_AWS
+        } else {
+            crate::error::EXIT_OK
+        }
+    }
+
+    /// Why the status is no answer: the stacks that could not be read, and why.
+    pub fn error(&self) -> Option<crate::error::ErrorReport> {
+        let unread: Vec<String> = self
+            .stacks
+            .iter()
+            .filter(|st| st.exists.is_none())
+            .map(|st| {
+                let key = format!("stack {}", st.name);
+                match self.unavailable.get(&key) {
+                    Some(why) => format!("{key} could not be read: {why}"),
+                    None => format!("{key} could not be read"),
+                }
+            })
+            .collect();
+        (!unread.is_empty())
+            .then(|| crate::error::ErrorReport::from_exit_code(self.exit_code(), unread.join("; ")))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

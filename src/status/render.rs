@@ -20,7 +20,10 @@ pub fn render_text(s: &Status) -> String {
                     Some(false) => "not deployed".into(),
                     None => "could not be read".into(),
                 },
-                st.last_updated.clone().unwrap_or_default(),
+                st.last_updated
+                    .as_deref()
+                    .map(crate::output::when::ago)
+                    .unwrap_or_default(),
                 if st.termination_protection {
                     "on"
                 } else {
@@ -85,7 +88,12 @@ pub fn render_text(s: &Status) -> String {
                 ));
             }
             for a in f.activities.iter().take(3) {
-                line(format!("  {} {}: {}", a.start, a.status, a.description));
+                line(format!(
+                    "  {} {}: {}",
+                    crate::output::when::ago(&a.start),
+                    a.status,
+                    a.description
+                ));
             }
         }
     }

@@ -6,6 +6,7 @@ use crate::aws::Fact;
 use crate::aws::buckets::Version;
 use crate::aws::snapshot::{Snapshot, StackSnapshot};
 use crate::aws::stacks::StackState;
+use crate::output::words::count;
 use crate::render::ids;
 use serde::Serialize;
 
@@ -79,8 +80,8 @@ impl Refusal {
                 objects,
                 bytes,
             } => format!(
-                "bucket {bucket}: {} objects, {}",
-                indicatif::HumanCount(*objects),
+                "bucket {bucket}: {}, {}",
+                count(*objects, "object", "objects"),
                 indicatif::DecimalBytes(*bytes)
             ),
             Refusal::QueueHoldsMessages {
@@ -88,10 +89,9 @@ impl Refusal {
                 dead_letter,
                 messages,
             } => format!(
-                "{} {queue}: {} message{}",
+                "{} {queue}: {}",
                 if *dead_letter { "DLQ" } else { "queue" },
-                indicatif::HumanCount(*messages),
-                if *messages == 1 { "" } else { "s" }
+                count(*messages, "message", "messages")
             ),
             Refusal::CannotCheck { what, why } => format!("could not check {what}: {why}"),
         }

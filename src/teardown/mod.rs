@@ -10,7 +10,8 @@ use crate::aws::snapshot::{self, Scope};
 use crate::aws::{Clients, buckets, stacks};
 use crate::config::Environment;
 use crate::error::{EXIT_AWS, EXIT_REFUSED, Error, Result};
-use crate::output::progress::Reporter;
+use crate::output::progress::{Question, Reporter};
+use crate::output::words::count;
 use decide::{Allowed, DataAtRisk, Decision, Plan, Refusal};
 use serde::Serialize;
 use std::time::Instant;
@@ -47,6 +48,8 @@ impl Options {
 pub struct TeardownOutcome {
     pub environment: String,
     pub ok: bool,
+    /// The question was answered no: nothing was deleted (exit code 0).
+    pub cancelled: bool,
     pub exit_code: i32,
     pub error: Option<String>,
     /// Why it refused, one entry per reason (exit 4, or 1 when AWS could not be read).
@@ -70,6 +73,7 @@ pub async fn environment(
     let mut out = TeardownOutcome {
         environment: env.name.clone(),
         ok: true,
+        cancelled: false,
         exit_code: 0,
         error: None,
         refusals: Vec::new(),
@@ -143,14 +147,25 @@ async fn run(
                 names.join(", ")
             )));
         }
-        if !reporter
-            .confirm(&format!("Delete {}?", names.join(" and ")))
-            .await?
-        {
-            return Err(Error::Refused(format!(
-                "{}: not confirmed; nothing was deleted",
-                env.name
-            )));
+        let losses = losses(&plan, opts);
+        let what = format!("tear down (delete {})", names.join(", then "));
+        let question = crate::output::progress::question_text(&env.name, &what, &losses);
+        let preview = preview(&plan, opts);
+        let asked = Question {
+            environment: &env.name,
+            preview: &preview,
+            text: &question,
+            loses_data: !losses.is_empty(),
+        };
+        if !reporter.ask(asked).await? {
+            let said = crate::output::progress::cancelled(&env.name);
+            reporter.line(&said);
+            reporter.event(
+                "cancelled",
+                serde_json::json!({ "environment": env.name, "message": said }),
+            );
+            out.cancelled = true;
+            return Ok(());
         }
     }
 
@@ -190,6 +205,81 @@ async fn run(
     Ok(())
 }
 
+/// What a confirmed teardown loses for good: the bucket's objects it empties, the messages in
+/// the queues it deletes (allowed by --purge-bucket and --discard-messages).
+fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(d) = &plan.data else { return out };
+    if let (Some((bucket, versions)), false) = (&plan.purge, d.bucket_retained)
+        && !versions.is_empty()
+    {
+        out.push(format!(
+            "bucket {bucket}: {} emptied",
+            count(versions.len() as u64, "object version", "object versions")
+        ));
+    }
+    if opts.discard_messages {
+        for (queue, messages) in [
+            (&d.queue, d.queue_messages),
+            (&d.dead_letter_queue, d.dead_letter_messages),
+        ] {
+            if let (Some(q), Some(n)) = (queue, messages)
+                && n > 0
+            {
+                out.push(format!(
+                    "queue {q}: {} discarded",
+                    count(n, "message", "messages")
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// What the question shows above it: the stacks to delete, in order, and what they hold.
+fn preview(plan: &Plan, opts: &Options) -> String {
+    let mut lines: Vec<String> = plan
+        .targets
+        .iter()
+        .map(|s| format!("  - delete {}", s.name))
+        .collect();
+    if let Some(d) = &plan.data {
+        if let Some(b) = &d.bucket {
+            let held = match (d.objects, d.bytes) {
+                (Some(o), Some(b)) => format!(
+                    "{}, {}",
+                    count(o, "object", "objects"),
+                    indicatif::DecimalBytes(b)
+                ),
+                _ => "not counted".into(),
+            };
+            lines.push(format!(
+                "  bucket {b}: {held}{}",
+                if d.bucket_retained {
+                    " (retained by its policy)"
+                } else if opts.purge_bucket {
+                    " (emptied: --purge-bucket)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for (q, n) in [
+            (&d.queue, d.queue_messages),
+            (&d.dead_letter_queue, d.dead_letter_messages),
+        ] {
+            if let Some(q) = q {
+                lines.push(format!(
+                    "  queue {q}: {}",
+                    n.map(|n| count(n, "message", "messages"))
+                        .unwrap_or_else(|| "not counted".into())
+                ));
+            }
+        }
+    }
+    lines.join("\n")
+}
+
 /// Reads the data again after the fleet is gone (no worker writes any more), refuses if it now
 /// holds data the user did not allow to lose, empties the bucket of exactly what it listed, and
 /// confirms it empty.
@@ -213,8 +303,8 @@ async fn recheck_and_purge(
         return Ok(());
     };
     reporter.line(format!(
-        "emptying bucket {bucket} ({} objects and versions, --purge-bucket)",
-        indicatif::HumanCount(versions.len() as u64)
+        "emptying bucket {bucket} ({}, --purge-bucket)",
+        count(versions.len() as u64, "object version", "object versions")
     ));
     let step = format!("empty bucket {bucket}");
     reporter.ledger.start(&env.name, &step);
@@ -222,13 +312,16 @@ async fn recheck_and_purge(
     reporter.ledger.finish(
         &env.name,
         &step,
-        format!("emptied bucket {bucket} ({} objects)", out.purged_objects),
+        format!(
+            "emptied bucket {bucket} ({})",
+            count(out.purged_objects, "object", "objects")
+        ),
     );
     match buckets::contents(&clients.s3, &bucket).await? {
         Some(left) if left.objects > 0 => Err(Error::Refused(format!(
-            "{}: {} objects arrived in bucket {bucket} while it was being emptied; they and the data stack were kept. Run the teardown again",
+            "{}: {} arrived in bucket {bucket} while it was being emptied; they and the data stack were kept. Run the teardown again",
             env.name,
-            indicatif::HumanCount(left.objects)
+            count(left.objects, "object", "objects")
         ))),
         _ => Ok(()),
     }

@@ -38,7 +38,8 @@ fn render_out_writes_one_file_per_stack() {
 fn render_json_carries_the_templates() {
     let o = run(qfleet().args(["render", "lab", "--output", "json"]));
     assert_eq!(o.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let doc = document(&o);
+    let v = &doc["environments"][0];
     assert_eq!(v["environment"], "lab");
     assert_eq!(v["stacks"][0]["stack_name"], "qfleet-lab-data");
     assert_eq!(v["stacks"][1]["role"], "fleet");
@@ -61,7 +62,8 @@ fn validate_summarizes_a_good_file() {
     );
 
     let o = run(qfleet().args(["validate", "prod", "-o", "json"]));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc = document(&o);
+    let v = &doc["environments"][0];
     assert_eq!(v["ok"], true);
     assert_eq!(v["backlog_target"], 30.0);
     assert_eq!(v["retain_bucket"], true);
@@ -94,10 +96,13 @@ fn errors_in_json_are_machine_readable() {
     let p = invalid_stack_file(dir.path());
     let o = run(qfleet().arg("validate").arg(&p).args(["--output", "json"]));
     assert_eq!(o.status.code(), Some(2));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let v = document(&o);
+    assert_eq!(v["command"], "validate");
     assert_eq!(v["ok"], false);
     assert_eq!(v["exit_code"], 2);
-    let e = &v["error"]["errors"][0];
+    assert_eq!(v["error"]["kind"], "input");
+    assert_eq!(v["environments"], serde_json::json!([]));
+    let e = &v["error"]["problems"][0];
     assert_eq!(e["field"], "workers.min");
     assert_eq!(e["line"], 3);
     assert_eq!(e["column"], 8);

@@ -113,7 +113,8 @@ pub fn lab_stack_file(dir: &Path, env: &str, extra: &str) -> PathBuf {
     p
 }
 
-/// The newline-delimited JSON a command printed, parsed.
+/// The newline-delimited JSON a command printed with `--output ndjson`, parsed: the events,
+/// then the document (`"event": "summary"`).
 pub fn json_lines(o: &Output) -> Vec<serde_json::Value> {
     stdout(o)
         .lines()
@@ -122,12 +123,80 @@ pub fn json_lines(o: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The final summary object of a JSON run.
-pub fn summary(o: &Output) -> serde_json::Value {
-    json_lines(o)
-        .into_iter()
-        .rfind(|v| v["event"] == "summary")
-        .unwrap_or_else(|| panic!("no summary in:\n{}\n{}", stdout(o), stderr(o)))
+/// The one JSON document a command printed with `--output json` (the whole of stdout), checked
+/// against its command's schema in `schemas/output/`.
+pub fn document(o: &Output) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\n{}",
+            stdout(o),
+            stderr(o)
+        )
+    });
+    let command = v["command"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no command in {v}"));
+    check_schema(command, &v);
+    v
+}
+
+/// Checks `doc` against `schemas/output/COMMAND.json`, naming every violation.
+pub fn check_schema(command: &str, doc: &serde_json::Value) {
+    let path = root().join(format!("schemas/output/{command}.json"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema exists"))
+            .expect("the schema is JSON");
+    let validator = jsonschema::options()
+        .with_base_uri(format!("file://{}", path.display()))
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{}: not a valid schema: {e}", path.display()));
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{command} output does not match {}:\n{}\n{doc:#}",
+        path.display(),
+        errors.join("\n")
+    );
+}
+
+/// Runs `cmd` (already holding `--output json`), expects `code`, and returns its document
+/// (checked against the schema by `document`).
+pub fn doc(cmd: &mut Command, code: i32) -> serde_json::Value {
+    let o = run(cmd);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    document(&o)
+}
+
+/// Deploys the stack files at once (`--yes`), and returns the document.
+pub fn deploy_all(files: &[PathBuf]) -> serde_json::Value {
+    doc(
+        qfleet_on_moto()
+            .arg("deploy")
+            .args(files)
+            .args(["--yes", "-o", "json"]),
+        0,
+    )
+}
+
+/// The top-level keys of a document, sorted.
+pub fn top_level_keys(doc: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = doc
+        .as_object()
+        .expect("an object")
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
 }
 
 /// moto gap: its CloudFormation cannot delete an IAM role with managed policies attached (AWS

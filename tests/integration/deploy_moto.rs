@@ -48,7 +48,7 @@ async fn deploy_creates_both_stacks_and_a_second_run_is_a_no_op_without_a_change
         .arg(&file)
         .args(["--yes", "-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
-    let s = summary(&o);
+    let s = document(&o);
     assert_eq!(
         actions(&s),
         [
@@ -56,7 +56,7 @@ async fn deploy_creates_both_stacks_and_a_second_run_is_a_no_op_without_a_change
             format!("qfleet-{e}-fleet created")
         ]
     );
-    let events = json_lines(&o);
+    let events = s["environments"][0]["events"].as_array().unwrap();
     assert_eq!(
         events.iter().filter(|e| e["event"] == "change_set").count(),
         2,
@@ -93,7 +93,7 @@ async fn deploy_creates_both_stacks_and_a_second_run_is_a_no_op_without_a_change
         .args(["--yes", "-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
-        actions(&summary(&o)),
+        actions(&document(&o)),
         [
             format!("qfleet-{e}-data no-changes"),
             format!("qfleet-{e}-fleet no-changes")
@@ -105,7 +105,11 @@ async fn deploy_creates_both_stacks_and_a_second_run_is_a_no_op_without_a_change
     // moto forgets deleted change sets, so the count alone cannot tell; every change set qfleet
     // creates is announced as a `change_set` event.
     assert!(
-        !json_lines(&o).iter().any(|e| e["event"] == "change_set"),
+        !document(&o)["environments"][0]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "change_set"),
         "a no-op creates no change set"
     );
 }
@@ -129,7 +133,7 @@ async fn changing_the_visibility_timeout_updates_the_queue_in_place() {
         .arg(&file)
         .args(["--yes", "-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let s = summary(&o);
+    let s = document(&o);
     assert_eq!(
         actions(&s),
         [
@@ -181,7 +185,7 @@ async fn plan_shows_pending_changes_with_exit_3_and_leaves_nothing_behind() {
             .args(["--detailed-exitcode", "-o", "json"]));
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert_eq!(
-        actions(&summary(&o)),
+        actions(&document(&o)),
         [
             format!("qfleet-{e}-data would-create"),
             format!("qfleet-{e}-fleet would-create")
@@ -287,8 +291,8 @@ async fn outputs_on_moto_are_empty_because_moto_drops_them_after_change_sets() {
         .arg(&file)
         .args(["-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let stacks = v["stacks"].as_object().unwrap();
+    let v = document(&o);
+    let stacks = v["environments"][0]["stacks"].as_object().unwrap();
     assert!(
         stacks.contains_key(&format!("qfleet-{e}-data"))
             && stacks.contains_key(&format!("qfleet-{e}-fleet"))
@@ -310,11 +314,47 @@ async fn several_environments_deploy_concurrently() {
         .args(&files)
         .args(["--yes", "-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let s = summary(&o);
+    let s = document(&o);
     assert_eq!(s["environments"].as_array().unwrap().len(), 3);
     assert!(
         actions(&s).iter().all(|a| a.ends_with(" created")),
         "{:?}",
         actions(&s)
     );
+}
+
+#[tokio::test]
+async fn plan_in_markdown_has_a_section_per_changed_environment_and_a_line_per_quiet_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (changed, quiet) = (unique("md-chg"), unique("md-same"));
+    let changed_file = deploy_lab(dir.path(), &changed, "");
+    let quiet_file = deploy_lab(dir.path(), &quiet, "");
+    lab_stack_file(dir.path(), &changed, "queue:\n  visibility_timeout: 95\n");
+    let o = run(qfleet_on_moto()
+        .arg("plan")
+        .args([&changed_file, &quiet_file])
+        .args(["--format", "markdown", "--detailed-exitcode"]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(
+        md.starts_with("## qfleet plan: 1 of 2 environments with changes"),
+        "{md}"
+    );
+    for expected in [
+        format!("### {changed} (eu-west-1)"),
+        format!("**qfleet-{changed}-data**: changes pending (1 change)"),
+        "| | resource | property | before | after | |".to_string(),
+        // moto details no property: said so, not left blank as if nothing changed.
+        "| ~ modify | `Queue` (AWS::SQS::Queue) | (CloudFormation did not say which properties change) |".to_string(),
+        format!("- **{quiet}** (eu-west-1): no changes"),
+    ] {
+        assert!(md.contains(&expected), "missing `{expected}` in:\n{md}");
+    }
+    assert!(!md.contains("qfleet-md-same"), "{md}");
+
+    let o = run(qfleet_on_moto()
+        .arg("plan")
+        .arg(&changed_file)
+        .args(["--format", "markdown", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

@@ -301,7 +301,7 @@ fn rendered_policy(file: &std::path::Path, fleet_stack: &str, logical: &str) -> 
     let o = run(qfleet().arg("render").arg(file).args(["-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let template = v["stacks"]
+    let template = v["environments"][0]["stacks"]
         .as_array()
         .unwrap()
         .iter()

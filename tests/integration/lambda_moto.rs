@@ -63,7 +63,10 @@ fn deploy(file: &Path) -> Vec<serde_json::Value> {
         .arg(file)
         .args(["--yes", "-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
-    json_lines(&o)
+    document(&o)["environments"][0]["events"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[tokio::test]

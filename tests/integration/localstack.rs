@@ -121,7 +121,8 @@ async fn an_upload_travels_to_the_queue_through_the_templates_own_wiring() {
         .arg(&file)
         .args(["-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc = document(&o);
+    let v = &doc["environments"][0];
     assert!(v["fleet"].is_null());
     assert!(v["unavailable"]["fleet"].as_str().is_some(), "{v}");
     assert!(v["queue"]["visible"].as_u64().is_some(), "{v}");

@@ -12,16 +12,24 @@
 //!   runs under, with an IAM policy evaluator;
 //! - `lambda_moto`: Lambda workers on moto: switching workers.kind both ways keeps every
 //!   waiting message; teardown of a function environment;
+//! - `json_contract`: every command's `--output json` is one document of the same shape for
+//!   one and two environments, matching its schema in `schemas/output/`; ndjson; globs; rows;
+//! - `many_envs`: globs that read only the files they can match; one row per environment in
+//!   validate, status and plan, a shared warning told once;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
 
+mod ci_examples;
 mod cli;
 mod common;
+mod completions;
 mod deploy_moto;
 mod faults_moto;
 mod iam;
+mod json_contract;
 mod lambda_moto;
 mod lint;
 mod localstack;
+mod many_envs;
 mod status_drift_moto;
 mod teardown_moto;
 mod terminal_moto;

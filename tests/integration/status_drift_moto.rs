@@ -11,9 +11,8 @@ use serde_json::Value;
 use std::process::Command;
 
 fn differences(o: &std::process::Output) -> Vec<(String, String, String, String)> {
-    let v: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)));
-    v["report"]["differences"]
+    let v = document(o);
+    v["environments"][0]["report"]["differences"]
         .as_array()
         .unwrap()
         .iter()
@@ -60,7 +59,12 @@ async fn drift_on_a_fresh_deploy_reports_only_what_moto_does_not_create() {
     // moto's drift API fails: qfleet says so, runs its own checks, and exits 1 because a part
     // could not be checked (never 0, never a difference).
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc = document(&o);
+    assert_eq!(
+        (doc["ok"].as_bool(), doc["drifted"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let v = &doc["environments"][0];
     assert!(
         v["report"]["detection_unavailable"].as_str().is_some(),
         "moto's drift API fails; qfleet says so and runs its own checks"
@@ -196,7 +200,8 @@ async fn status_shows_stacks_fleet_per_zone_queue_depth_and_backlog() {
         .arg(&file)
         .args(["-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc = document(&o);
+    let v = &doc["environments"][0];
     assert_eq!(v["environment"], e);
     let stacks = v["stacks"].as_array().unwrap();
     assert_eq!(stacks.len(), 2);
@@ -245,7 +250,7 @@ async fn status_watch_refreshes_until_stopped() {
     let mut child = qfleet_on_moto()
         .arg("status")
         .arg(&file)
-        .args(["--watch", "--interval", "1", "-o", "json"])
+        .args(["--watch", "--interval", "1", "-o", "ndjson"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -260,6 +265,8 @@ async fn status_watch_refreshes_until_stopped() {
     for _ in 0..2 {
         let line = lines.next().expect("a refresh").unwrap();
         let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["event"], "refresh");
+        check_schema("status", &v);
         assert_eq!(v["environments"][0]["environment"], e);
     }
     assert!(

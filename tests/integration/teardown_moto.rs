@@ -47,7 +47,7 @@ async fn teardown_refuses_a_non_empty_bucket_and_deletes_nothing() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
-        err.contains(&format!("bucket {bucket}: 1 objects, 5 B")),
+        err.contains(&format!("bucket {bucket}: 1 object, 5 B")),
         "{err}"
     );
     assert!(err.contains("--purge-bucket"), "{err}");
@@ -75,10 +75,11 @@ async fn teardown_refuses_a_queue_holding_messages_and_deletes_nothing() {
         "json",
     ]));
     assert_eq!(o.status.code(), Some(4), "{}", stdout(&o));
-    let s = summary(&o);
+    let s = document(&o);
     let env = &s["environments"][0];
+    assert_eq!(env["error"]["kind"], "refused");
     assert!(
-        env["error"]
+        env["error"]["message"]
             .as_str()
             .unwrap()
             .contains(&format!("queue {queue}: 1 message.")),
@@ -133,7 +134,7 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
         "json",
     ]));
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    let s = summary(&o);
+    let s = document(&o);
     assert_eq!(
         s["environments"][0]["purged_objects"].as_u64().unwrap() as usize,
         before
@@ -209,7 +210,7 @@ async fn only_fleet_keeps_the_queue_and_its_messages() {
         .arg(&file)
         .args(["--yes", "-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let s = summary(&o);
+    let s = document(&o);
     assert_eq!(s["environments"][0]["stacks"][1]["action"], "created");
     assert_eq!(visible_messages(&sqs, &queue).await, 1);
 }
@@ -239,7 +240,7 @@ async fn ten_copies_deploy_and_tear_down_concurrently() {
         .arg(&file)
         .args(["--yes", "-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    let s = summary(&o);
+    let s = document(&o);
     let names: Vec<&str> = s["environments"]
         .as_array()
         .unwrap()
@@ -258,8 +259,8 @@ async fn ten_copies_deploy_and_tear_down_concurrently() {
         .arg(dir.path())
         .args(["-o", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["environment"], format!("{e}-07"));
+    let v = document(&o);
+    assert_eq!(v["environments"][0]["environment"], format!("{e}-07"));
 
     let copies: Vec<String> = (1..=10).map(|i| format!("{e}-{i:02}")).collect();
     moto_detach_role_policies(&copies.iter().map(String::as_str).collect::<Vec<_>>());

@@ -11,7 +11,9 @@ fn user_data(stack_file: &str) -> String {
     let o = run(qfleet().args(["render", stack_file, "-o", "json"]));
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let fleet = v["stacks"][1]["template"].as_str().unwrap();
+    let fleet = v["environments"][0]["stacks"][1]["template"]
+        .as_str()
+        .unwrap();
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(fleet).unwrap();
     let ud = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"];
     let serde_yaml_ng::Value::Tagged(sub) = ud else {

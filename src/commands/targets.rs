@@ -1,0 +1,183 @@
+//! The environments named on the command line: names, paths, copies and globs.
+
+use super::Global;
+use crate::config::{self, Environment};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// The most copies a stack file may have (`copies: 100` names `NAME-001` … `NAME-100`).
+const MAX_COPIES: usize = 100;
+
+/// Loads every environment named on the command line, reporting every invalid stack file
+/// before anything touches AWS. A target is a path to a stack file, an environment name in the
+/// stacks directory (a file with `copies` stands for all its copies), one copy (`lab-07`), or a
+/// glob over the environment names (`'lab-*'`), which reads only the stack files whose names
+/// it can match.
+pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
+    let mut envs = Vec::new();
+    let mut problems = Vec::new();
+    for t in targets {
+        match resolve(t, &g.stacks_dir) {
+            Ok(found) => envs.extend(found),
+            Err(Error::Input(list)) => problems.extend(list),
+            Err(other) => return Err(other),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Input(problems));
+    }
+    let mut names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Error::usage(format!(
+            "environment `{}` is named twice",
+            w[0]
+        )));
+    }
+    Ok(envs)
+}
+
+fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
+    if target.contains(['*', '?', '[']) {
+        return resolve_glob(target, stacks_dir);
+    }
+    match config::locate(target, stacks_dir) {
+        Ok(path) => Ok(config::load(&path)?.expand()),
+        Err(not_found) => {
+            // `lab-07`: one copy of the stack file `lab.yaml`.
+            if let Some((base, _)) = target.rsplit_once('-')
+                && let Ok(path) = config::locate(base, stacks_dir)
+            {
+                let copy = config::load(&path)?
+                    .expand()
+                    .into_iter()
+                    .find(|e| e.name == target);
+                if let Some(copy) = copy {
+                    return Ok(vec![copy]);
+                }
+            }
+            Err(not_found)
+        }
+    }
+}
+
+/// The environments of the stacks directory whose names match `target`. Only the stack files
+/// that can hold a matching name are read: one whose file name (or `environment:`), alone or
+/// followed by a copy's `-NN`, matches. A broken file that cannot match is none of its business.
+fn resolve_glob(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
+    let pattern = glob::Pattern::new(target)
+        .map_err(|e| Error::usage(format!("`{target}` is not a valid pattern: {e}")))?;
+    let mut matched = Vec::new();
+    let mut problems = Vec::new();
+    for stem in config::environment_names(stacks_dir) {
+        let path = config::locate(&stem, stacks_dir)?;
+        let mut names = vec![stem];
+        names.extend(declared_environment(&path));
+        if !names.iter().any(|n| could_match(&pattern, n)) {
+            continue;
+        }
+        match config::load(&path) {
+            Ok(env) => matched.extend(
+                env.expand()
+                    .into_iter()
+                    .filter(|e| pattern.matches(&e.name)),
+            ),
+            Err(Error::Input(list)) => problems.extend(list),
+            Err(other) => return Err(other),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Input(problems));
+    }
+    if matched.is_empty() {
+        return Err(Error::usage(format!(
+            "no environment in {} matches `{target}`",
+            stacks_dir.display()
+        )));
+    }
+    Ok(matched)
+}
+
+/// Whether `pattern` matches the environment `name` or one of its copies' names.
+fn could_match(pattern: &glob::Pattern, name: &str) -> bool {
+    pattern.matches(name)
+        || (1..=MAX_COPIES).any(|i| {
+            pattern.matches(&format!("{name}-{i:02}")) || pattern.matches(&format!("{name}-{i:03}"))
+        })
+}
+
+/// The `environment:` a stack file declares at its top level, read without parsing the file
+/// (which may be broken).
+fn declared_environment(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|l| {
+        let value = l.strip_prefix("environment:")?;
+        let value = value.split(" #").next()?.trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        (!value.is_empty()).then(|| value.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    const LAB: &str = "region: eu-west-1\nlab: true\n";
+
+    #[test]
+    fn a_glob_reads_only_the_files_it_can_match() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "lab.yaml", &format!("{LAB}copies: 3\n"));
+        write(dir.path(), "labx.yaml", LAB);
+        write(
+            dir.path(),
+            "prod.yaml",
+            "region: [not, a, region\n  broken: {",
+        );
+        let envs = resolve_glob("lab-*", dir.path()).unwrap();
+        let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["lab-01", "lab-02", "lab-03"]);
+        let envs = resolve_glob("lab*", dir.path()).unwrap();
+        assert_eq!(envs.len(), 4, "the copies and labx");
+    }
+
+    #[test]
+    fn a_broken_file_the_glob_matches_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "lab.yaml", LAB);
+        write(
+            dir.path(),
+            "lab2.yaml",
+            "region: eu-west-1\nworkers:\n  min: 4\n  max: 2\n",
+        );
+        let err = resolve_glob("lab*", dir.path()).unwrap_err();
+        assert!(matches!(err, Error::Input(_)), "{err}");
+        assert!(err.to_string().contains("workers.min"), "{err}");
+    }
+
+    #[test]
+    fn a_declared_environment_name_is_matched_too() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "one.yaml",
+            &format!("environment: staging # the name\n{LAB}"),
+        );
+        write(dir.path(), "two.yaml", "nothing: [");
+        let envs = resolve_glob("stag*", dir.path()).unwrap();
+        assert_eq!(envs[0].name, "staging");
+        let err = resolve_glob("zz*", dir.path()).unwrap_err();
+        assert!(err.to_string().contains("no environment"), "{err}");
+    }
+
+    #[test]
+    fn copies_match_with_three_digits_too() {
+        let p = glob::Pattern::new("lab-1??").unwrap();
+        assert!(could_match(&p, "lab"));
+        assert!(!could_match(&glob::Pattern::new("prod*").unwrap(), "lab"));
+    }
+}

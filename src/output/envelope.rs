@@ -1,0 +1,159 @@
+//! The one JSON contract: with `--output json` every command prints exactly one document,
+//! whose top-level keys do not depend on how many environments were named:
+//!
+//! ```json
+//! {"command": "status", "ok": true, "exit_code": 0, "error": null,
+//!  "environments": [{"environment": "lab", "ok": true, "exit_code": 0, "error": null, ...}]}
+//! ```
+//!
+//! `ok` is `exit_code == 0`, at the top and in each environment. `error` is `null` or one
+//! shape for every command ([`ErrorReport`]): at the top for what ended the whole run (an
+//! invalid stack file, a bad flag, Ctrl-C; `environments` is then empty and the command's own
+//! keys are left out), in an environment for what ended that environment. A command adds its
+//! own top-level keys (`changes_pending`, `drifted`, …) beside these, always the same ones.
+//! The schemas are in `schemas/output/`.
+
+use crate::error::{Error, ErrorReport};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// One environment's object: the command's own content for it (an object), with its name,
+/// `ok`, `exit_code` and `error` (which replace keys of the same name in `body`).
+pub fn environment(
+    name: &str,
+    exit_code: i32,
+    error: Option<ErrorReport>,
+    body: impl Serialize,
+) -> Value {
+    let mut map = match serde_json::to_value(body) {
+        Ok(Value::Object(map)) => map,
+        Ok(Value::Null) => Map::new(),
+        // Not an object: kept whole under `result` rather than lost.
+        Ok(other) => Map::from_iter([("result".to_string(), other)]),
+        Err(e) => Map::from_iter([("result".to_string(), json!(e.to_string()))]),
+    };
+    map.insert("environment".into(), json!(name));
+    map.insert("ok".into(), json!(exit_code == 0));
+    map.insert("exit_code".into(), json!(exit_code));
+    map.insert("error".into(), json!(error));
+    Value::Object(map)
+}
+
+/// The document of a command that ran: its environments and its own top-level keys.
+pub fn document(
+    command: &str,
+    exit_code: i32,
+    environments: Vec<Value>,
+    own: Map<String, Value>,
+) -> Value {
+    let mut map = own;
+    map.insert("command".into(), json!(command));
+    map.insert("ok".into(), json!(exit_code == 0));
+    map.insert("exit_code".into(), json!(exit_code));
+    map.insert("environments".into(), Value::Array(environments));
+    map.insert("error".into(), Value::Null);
+    Value::Object(map)
+}
+
+/// The document of a run that ended as a whole: no environment, the error at the top.
+pub fn failure(command: &str, err: &Error) -> Value {
+    json!({
+        "command": command,
+        "ok": false,
+        "exit_code": err.exit_code(),
+        "environments": [],
+        "error": err.report(),
+    })
+}
+
+/// The exit code of several environments: the highest, except that 1 (could not do or read
+/// something) outranks 3 (differences found): a partial answer is not the whole.
+pub fn combined_exit_code(codes: impl IntoIterator<Item = i32>) -> i32 {
+    codes.into_iter().fold(0, |acc, c| {
+        if acc == crate::error::EXIT_AWS && c == crate::error::EXIT_DIFFERENCES {
+            acc
+        } else if c == crate::error::EXIT_AWS && acc == crate::error::EXIT_DIFFERENCES {
+            c
+        } else {
+            acc.max(c)
+        }
+    })
+}
+
+/// The events of one environment out of those a run collected: the ones naming one of its
+/// stacks or the environment itself.
+pub fn events_of(events: &[Value], environment: &str, stacks: &[String]) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|e| {
+            e["environment"].as_str() == Some(environment)
+                || e["stack"]
+                    .as_str()
+                    .is_some_and(|s| stacks.iter().any(|x| x == s))
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_gets_the_uniform_keys_and_ok_follows_the_exit_code() {
+        let v = environment(
+            "lab",
+            3,
+            None,
+            json!({ "drifted": true, "error": "old string" }),
+        );
+        assert_eq!(v["environment"], "lab");
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["exit_code"], 3);
+        assert!(v["error"].is_null());
+        assert_eq!(v["drifted"], true);
+    }
+
+    #[test]
+    fn a_document_has_the_same_keys_for_one_and_for_several_environments() {
+        let one = document("status", 0, vec![json!({})], Map::new());
+        let two = document("status", 0, vec![json!({}), json!({})], Map::new());
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&one), keys(&two));
+        assert_eq!(one["ok"], true);
+    }
+
+    #[test]
+    fn a_failure_carries_the_located_problems() {
+        let err = Error::usage("bad flag");
+        let v = failure("plan", &err);
+        assert_eq!(v["error"]["kind"], "usage");
+        assert_eq!(v["exit_code"], 2);
+        assert_eq!(v["environments"], json!([]));
+        assert_eq!(v["error"]["problems"], json!([]));
+    }
+
+    #[test]
+    fn could_not_check_outranks_differences() {
+        assert_eq!(combined_exit_code([0, 3]), 3);
+        assert_eq!(combined_exit_code([3, 1]), 1);
+        assert_eq!(combined_exit_code([1, 3]), 1);
+        assert_eq!(combined_exit_code([1, 4]), 4);
+        assert_eq!(combined_exit_code([]), 0);
+    }
+
+    #[test]
+    fn events_go_to_the_environment_whose_stack_they_name() {
+        let events = vec![
+            json!({"event": "changes", "stack": "qfleet-a-data"}),
+            json!({"event": "changes", "stack": "qfleet-b-data"}),
+            json!({"event": "confirmed", "environment": "a"}),
+        ];
+        let a = events_of(
+            &events,
+            "a",
+            &["qfleet-a-data".into(), "qfleet-a-fleet".into()],
+        );
+        assert_eq!(a.len(), 2);
+    }
+}

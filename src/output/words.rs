@@ -1,0 +1,67 @@
+//! Words for people: plurals, and a note told once for the environments it concerns.
+
+/// `one` for 1, else `many`.
+pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// `1 message`, `2 messages`, `1,204 objects`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{} {}", indicatif::HumanCount(n), plural(n, one, many))
+}
+
+/// Identical notes of several environments, each once: `(note, the environments it concerns)`,
+/// in the order they first appear.
+pub fn group_notes<'a>(
+    per_env: impl IntoIterator<Item = (&'a str, Vec<String>)>,
+) -> Vec<(String, Vec<&'a str>)> {
+    let mut grouped: Vec<(String, Vec<&'a str>)> = Vec::new();
+    for (env, notes) in per_env {
+        for n in notes {
+            match grouped.iter_mut().find(|(g, _)| *g == n) {
+                Some((_, envs)) => envs.push(env),
+                None => grouped.push((n, vec![env])),
+            }
+        }
+    }
+    grouped
+}
+
+/// A note once for the environments it concerns: `… (for all 12 environments)`, `… (for
+/// lab-01, lab-02)`, or just the note when only one environment was named.
+pub fn noted_for(note: &str, envs: &[&str], total: usize) -> String {
+    if total <= 1 {
+        note.to_string()
+    } else if envs.len() == total {
+        format!("{note} (for all {total} environments)")
+    } else {
+        format!("{note} (for {})", envs.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_note_of_every_copy_is_told_once() {
+        let g = group_notes([
+            ("a", vec!["x".to_string(), "y".to_string()]),
+            ("b", vec!["x".to_string()]),
+        ]);
+        assert_eq!(
+            g,
+            [
+                ("x".to_string(), vec!["a", "b"]),
+                ("y".to_string(), vec!["a"])
+            ]
+        );
+        assert_eq!(noted_for("x", &["a", "b"], 2), "x (for all 2 environments)");
+        assert_eq!(noted_for("y", &["a"], 2), "y (for a)");
+        assert_eq!(noted_for("y", &["a"], 1), "y");
+        assert_eq!(count(1u64, "message", "messages"), "1 message");
+        assert_eq!(count(2u64, "message", "messages"), "2 messages");
+        assert_eq!(count(1204u64, "object", "objects"), "1,204 objects");
+    }
+}

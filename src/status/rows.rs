@@ -1,0 +1,162 @@
+//! Many environments at a glance: one row each (stacks, workers, queue, dead-letter queue,
+//! backlog against the target, alarms), and what could not be read told once.
+
+use super::{Direction, Status};
+use crate::output::words::{self, count};
+
+pub fn render_rows(statuses: &[Status]) -> String {
+    let mut out = crate::output::table(
+        &[
+            "environment",
+            "stacks",
+            "workers",
+            "queue",
+            "DLQ",
+            "backlog / target",
+            "alarms",
+        ],
+        statuses.iter().map(|s| {
+            vec![
+                s.environment.clone(),
+                stacks(s),
+                workers(s),
+                queue(s),
+                dead_letter(s),
+                backlog(s),
+                alarms(s),
+            ]
+        }),
+    );
+    out.push('\n');
+    let notes = words::group_notes(statuses.iter().map(|s| {
+        let notes = s
+            .unavailable
+            .iter()
+            .map(|(section, why)| format!("not available: {section}: {why}"))
+            .collect();
+        (s.environment.as_str(), notes)
+    }));
+    for (note, envs) in notes {
+        out.push_str(&words::noted_for(&note, &envs, statuses.len()));
+        out.push('\n');
+    }
+    out
+}
+
+fn stacks(s: &Status) -> String {
+    let each: Vec<String> = s
+        .stacks
+        .iter()
+        .map(|st| match st.exists {
+            Some(true) => st.status.clone().unwrap_or_else(|| "unknown".into()),
+            Some(false) => "not deployed".into(),
+            None => "could not be read".into(),
+        })
+        .collect();
+    match each.as_slice() {
+        [a, b] if a == b => a.clone(),
+        [data, fleet] => format!("data {data}, fleet {fleet}"),
+        _ => each.join(", "),
+    }
+}
+
+fn workers(s: &Status) -> String {
+    if let Some(f) = &s.fleet {
+        let mut w = format!("{}/{} in service", f.in_service, f.desired);
+        if f.outdated > 0 {
+            w.push_str(&format!(", {} outdated", f.outdated));
+        }
+        if !f.suspended_processes.is_empty() {
+            w.push_str(", SUSPENDED");
+        }
+        return w;
+    }
+    if let Some(f) = &s.function {
+        let c = &f.concurrency;
+        return format!(
+            "function {}, {}/{} executions",
+            f.function.state.as_deref().unwrap_or("state unknown"),
+            c.in_use.map_or("?".into(), |n| format!("{n:.0}")),
+            c.cap.map_or("no cap".into(), |n| n.to_string()),
+        );
+    }
+    let section = if s.workers.iter().any(|w| w == "lambda") {
+        super::function::FUNCTION
+    } else {
+        "fleet"
+    };
+    if s.unavailable.contains_key(section) {
+        "not available".into()
+    } else {
+        "not deployed".into()
+    }
+}
+
+fn queue(s: &Status) -> String {
+    match &s.queue {
+        Some(q) => {
+            let mut t = count(q.visible, "message", "messages");
+            if q.in_flight > 0 {
+                t.push_str(&format!(" (+{} in flight)", q.in_flight));
+            }
+            if let Some(a) = q.oldest_message_age_seconds.filter(|a| *a >= 1.0) {
+                t.push_str(&format!(", oldest {a:.0} s"));
+            }
+            t
+        }
+        None if s.unavailable.contains_key("queue") => "not available".into(),
+        None => "not deployed".into(),
+    }
+}
+
+fn dead_letter(s: &Status) -> String {
+    match &s.dead_letter_queue {
+        Some(q) => {
+            let depth = q.visible + q.in_flight + q.delayed;
+            if depth > 0 {
+                format!("{} FAILED", count(depth, "message", "messages"))
+            } else {
+                "0".into()
+            }
+        }
+        None if s.unavailable.contains_key("dead-letter queue") => "not available".into(),
+        None => "not deployed".into(),
+    }
+}
+
+fn backlog(s: &Status) -> String {
+    if let Some(sc) = &s.scaling {
+        let now = sc
+            .backlog_per_instance
+            .map_or("n/a".into(), |b| format!("{b:.1}"));
+        let target = sc.target.unwrap_or(sc.configured_target);
+        let direction = match sc.direction {
+            Direction::Out => "scaling out",
+            Direction::In => "scaling in",
+            Direction::Steady => "steady",
+            Direction::Unknown => "direction unknown",
+        };
+        return format!("{now} / {target} ({direction})");
+    }
+    if let Some(f) = &s.function {
+        return match f.concurrency.backlog_per_execution {
+            Some(b) => format!("{b:.1} per execution"),
+            None => "-".into(),
+        };
+    }
+    "-".into()
+}
+
+fn alarms(s: &Status) -> String {
+    let firing: Vec<&str> = s
+        .alarms
+        .iter()
+        .filter(|a| a.state == "ALARM")
+        .map(|a| a.name.as_str())
+        .collect();
+    if firing.is_empty() {
+        if s.alarms.is_empty() { "-" } else { "ok" }.into()
+    } else {
+        format!("{} in ALARM", firing.len())
+    }
+}

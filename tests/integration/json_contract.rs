@@ -1,0 +1,230 @@
+//! The JSON contract (README, *JSON contract*): with `--output json` every command prints one
+//! document, whose top-level keys are the same for one environment and for two, and which
+//! matches the command's schema in `schemas/output/`. Offline commands here, the AWS ones
+//! against moto's server; `--output ndjson` streams events and ends with the document.
+
+use crate::common::*;
+use serde_json::Value;
+
+/// The documents for one and for two environments have the same top-level keys, one and two
+/// environment objects, each with the same keys too.
+fn same_shape(one: &Value, two: &Value) {
+    assert_eq!(top_level_keys(one), top_level_keys(two), "{one}\n{two}");
+    assert_eq!(one["environments"].as_array().unwrap().len(), 1);
+    assert_eq!(two["environments"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        top_level_keys(&one["environments"][0]),
+        top_level_keys(&two["environments"][1])
+    );
+}
+
+#[test]
+fn offline_commands_print_one_document_of_the_same_shape_for_one_and_two_environments() {
+    for (command, extra) in [
+        ("validate", &[][..]),
+        ("render", &[]),
+        ("iam-policy", &["--account", "123456789012"]),
+    ] {
+        let one = doc(
+            qfleet()
+                .args([command, "lab"])
+                .args(extra)
+                .args(["-o", "json"]),
+            0,
+        );
+        let two = doc(
+            qfleet()
+                .args([command, "lab", "prod"])
+                .args(extra)
+                .args(["-o", "json"]),
+            0,
+        );
+        same_shape(&one, &two);
+        assert_eq!(
+            (two["command"].as_str(), two["ok"].as_bool()),
+            (Some(command), Some(true))
+        );
+        assert_eq!(two["environments"][1]["environment"], "prod");
+    }
+}
+
+#[test]
+fn copies_are_one_document_too() {
+    let v = doc(
+        qfleet().args(["validate", "examples/classroom.yaml", "-o", "json"]),
+        0,
+    );
+    let envs = v["environments"].as_array().unwrap();
+    assert!(envs.len() > 1, "{v}");
+    assert!(envs.iter().all(|e| e["warnings"].as_array().is_some()));
+}
+
+#[test]
+fn a_run_that_fails_as_a_whole_is_one_document_with_the_error_at_the_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "region: eu-west-1\nworkers:\n  min: 4\n  max: 2\n").unwrap();
+    for command in [
+        "validate", "render", "plan", "deploy", "status", "drift", "teardown", "outputs",
+    ] {
+        let v = doc(
+            qfleet()
+                .arg(command)
+                .arg("lab")
+                .arg(&broken)
+                .args(["-o", "json"]),
+            2,
+        );
+        assert_eq!(v["command"], command);
+        assert_eq!(v["error"]["kind"], "input", "{v}");
+        assert_eq!(v["error"]["problems"][0]["field"], "workers.min", "{v}");
+        assert_eq!(
+            top_level_keys(&v),
+            ["command", "environments", "error", "exit_code", "ok"]
+        );
+    }
+    // A usage error is the same shape.
+    let v = doc(
+        qfleet().args(["outputs", "lab", "nowhere", "-o", "json"]),
+        2,
+    );
+    assert_eq!(v["error"]["kind"], "usage");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("nowhere"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_command_line_clap_rejects_is_one_document_too() {
+    let v = doc(qfleet().args(["status", "lab", "--bogus", "-o", "json"]), 2);
+    assert_eq!(
+        (v["command"].as_str(), v["error"]["kind"].as_str()),
+        (Some("status"), Some("usage"))
+    );
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("--bogus"),
+        "{v}"
+    );
+    let v = doc(qfleet().args(["--output=json", "plan"]), 2);
+    assert_eq!(v["command"], "plan");
+}
+
+#[test]
+fn status_watch_streams_only_as_ndjson() {
+    let v = doc(qfleet().args(["status", "lab", "--watch", "-o", "json"]), 2);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--output ndjson"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn every_aws_command_prints_one_document_of_the_same_shape_for_one_and_two_environments() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|n| unique(&format!("js{n}")))
+        .collect();
+    let files: Vec<_> = names
+        .iter()
+        .map(|n| lab_stack_file(dir.path(), n, ""))
+        .collect();
+    let (a, b, c) = (&files[0], &files[1], &files[2]);
+
+    // plan: nothing deployed yet; exit 3 with --detailed-exitcode is not ok.
+    let one = doc(
+        qfleet_on_moto()
+            .arg("plan")
+            .arg(a)
+            .args(["--detailed-exitcode", "-o", "json"]),
+        3,
+    );
+    let two = doc(
+        qfleet_on_moto()
+            .arg("plan")
+            .args([a, b])
+            .args(["--detailed-exitcode", "-o", "json"]),
+        3,
+    );
+    same_shape(&one, &two);
+    assert_eq!(
+        (two["ok"].as_bool(), two["changes_pending"].as_bool()),
+        (Some(false), Some(true))
+    );
+
+    // deploy: two at once, then one (a no-op for the first of them).
+    let two = deploy_all(&files[..2]);
+    let one = deploy_all(&files[..1]);
+    same_shape(&one, &two);
+    deploy_all(&files[2..]);
+    let events = two["environments"][1]["events"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["event"] == "changes"),
+        "each environment's document carries its events: {events:?}"
+    );
+
+    for (command, code) in [("status", 0), ("outputs", 0), ("drift", 1)] {
+        let one = doc(
+            qfleet_on_moto().arg(command).arg(a).args(["-o", "json"]),
+            code,
+        );
+        let two = doc(
+            qfleet_on_moto()
+                .arg(command)
+                .args([a, b])
+                .args(["-o", "json"]),
+            code,
+        );
+        same_shape(&one, &two);
+        assert_eq!(one["ok"], code == 0, "{command}");
+    }
+
+    // teardown: one, then two.
+    moto_detach_role_policies(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let one = doc(
+        qfleet_on_moto()
+            .arg("teardown")
+            .arg(a)
+            .args(["--yes", "-o", "json"]),
+        0,
+    );
+    let two = doc(
+        qfleet_on_moto()
+            .arg("teardown")
+            .args([b, c])
+            .args(["--yes", "-o", "json"]),
+        0,
+    );
+    same_shape(&one, &two);
+    assert_eq!(
+        two["environments"][1]["deleted"],
+        serde_json::json!([
+            format!("qfleet-{}-fleet", names[2]),
+            format!("qfleet-{}-data", names[2])
+        ])
+    );
+}
+
+#[tokio::test]
+async fn ndjson_streams_the_events_and_ends_with_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("js-nd");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let o = run(qfleet_on_moto()
+        .arg("plan")
+        .arg(&file)
+        .args(["-o", "ndjson"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let (last, events) = lines.split_last().expect("lines");
+    assert!(events.len() >= 2, "{lines:?}");
+    assert!(events.iter().all(|e| e["event"].is_string()));
+    assert!(events.iter().any(|e| e["event"] == "changes"), "{lines:?}");
+    assert_eq!(last["event"], "summary");
+    check_schema("plan", last);
+    assert_eq!(last["environments"][0]["environment"], e);
+}
