@@ -140,10 +140,10 @@ pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<Strin
     Ok(created.id().unwrap_or(name).to_string())
 }
 
+/// CloudFormation's reasons for a change set that failed because nothing changes.
 fn is_no_change_reason(reason: &str) -> bool {
-    reason.contains("didn't contain changes")
+    reason.contains("The submitted information didn't contain changes")
         || reason.contains("No updates are to be performed")
-        || reason.contains("no changes")
 }
 
 /// Change sets are computed in seconds; this bounds a wait at about 10 minutes.
@@ -209,8 +209,12 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
             continue;
         }
         match status {
+            // A computed change set is executable even without resource changes: a template
+            // that changes only outputs, a description or parameters (the fingerprint) gives
+            // one, and executing it is what records the new template. Only a change set that
+            // failed because nothing changed is empty.
             Some(ChangeSetStatus::CreateComplete) => {
-                let empty = changes.is_empty();
+                let empty = false;
                 return Ok(ChangeSet {
                     id: id.to_string(),
                     stack: stack.to_string(),

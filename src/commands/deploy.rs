@@ -59,6 +59,15 @@ pub enum PreviewFormat {
 pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
     // Several environments on a terminal: one question each, in turn (`a`: yes to all).
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    // Decided before anything touches AWS: without a terminal nobody can confirm, and a run
+    // that would only end by asking must not continue a rollback or create change sets first.
+    if !args.yes && !can_prompt {
+        // The stack files' own problems come first: they are what to fix.
+        super::load_environments(&args.envs, g)?;
+        return Err(Error::usage(
+            "not deploying without confirmation: there is no terminal to ask on; pass --yes (nothing was read or changed)",
+        ));
+    }
     let opts = Options {
         yes: args.yes,
         allow_replacement: args.allow_replacement,

@@ -141,15 +141,23 @@ pub async fn change_set(
         &env.name,
         creating.then(|| desired.role_arn.clone()),
     );
+    let mut id = None;
     let created = async {
-        let id = changesets::create(cfn, &desired.request(creating), &cs_name).await?;
-        inflight.identified(&cs_name, &id);
-        changesets::computed(cfn, name, &id, opts.polling).await
+        let made = changesets::create(cfn, &desired.request(creating), &cs_name).await?;
+        let id = id.insert(made);
+        inflight.identified(&cs_name, id);
+        changesets::computed(cfn, name, id, opts.polling).await
     }
     .await;
     match created {
         Ok(cs) => Ok(cs),
         Err(e) => {
+            // Whatever went wrong after CreateChangeSet (a wait that ran out, an answer that
+            // could not be read), the change set is not left behind on the stack.
+            if let Some(id) = &id {
+                let _ = changesets::delete(cfn, id, name).await;
+                inflight.done(id);
+            }
             inflight.done(&cs_name);
             if creating {
                 recover::abandon_review_stack(cfn, name, desired.role_arn.as_deref()).await;

@@ -261,16 +261,19 @@ async fn without_a_terminal_deploy_needs_yes_and_creates_nothing() {
     let o = run(qfleet_on_moto()
         .arg("deploy")
         .arg(&file)
+        .arg("--debug")
         .stdin(std::process::Stdio::null()));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("pass --yes"), "{}", stderr(&o));
+    // Decided before any AWS call: no change set, no stack, no rollback continued.
+    assert!(
+        !stderr(&o).contains(" DEBUG "),
+        "no AWS request was sent: {}",
+        stderr(&o)
+    );
     let conf = moto_config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
-    let gone = !stack_exists(&cfn, &format!("qfleet-{e}-data")).await;
-    assert!(
-        gone,
-        "the abandoned change set and its empty stack are deleted"
-    );
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
 }
 
 #[tokio::test]

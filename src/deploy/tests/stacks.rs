@@ -311,6 +311,21 @@ async fn mocked_an_empty_change_set_is_deleted_and_reported_as_no_changes() {
     assert_eq!((t.deleted(), t.executed()), (1, 0));
 }
 
+/// CloudFormation computes an executable change set without resource changes when only
+/// outputs, the description or parameters change (the template fingerprint among them).
+#[tokio::test]
+async fn mocked_a_change_set_without_resource_changes_is_pending_as_aws_documents() {
+    let t = StaleData::new(change_set(ChangeSetStatus::CreateComplete, None, vec![]));
+    let o = t.run(Mode::Plan, &Options::default()).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(
+        action(&o, DATA),
+        Action::ChangesPending,
+        "a new template without resource changes is still a change to deploy"
+    );
+    assert_eq!((t.deleted(), t.executed()), (1, 0));
+}
+
 #[tokio::test]
 async fn mocked_replacing_a_queue_with_yes_needs_allow_replacement() {
     let t = StaleData::new(change_set(
