@@ -93,7 +93,7 @@ pub async fn apply(
             if done.is_err() && !inflight.was_executed(&cs.id) {
                 // Not executed: neither the change set nor the review stack it made stays.
                 let _ = changesets::delete(cfn, &cs.id, &d.name).await;
-                if *creating {
+                if *creating && p.state.is_none() {
                     recover::abandon_review_stack(cfn, &d.name, d.role_arn.as_deref()).await;
                 }
             }
@@ -124,7 +124,7 @@ pub async fn apply(
         }
         Step::Import { bucket, .. } => {
             adopt::import(cfn, env, d, bucket, opts, reporter, inflight, spinner).await?;
-            let cs = prepare::change_set(cfn, env, d, false, opts, inflight).await?;
+            let cs = prepare::change_set(cfn, env, d, false, false, opts, inflight).await?;
             let state = unseen(cfn, env, d, cs, false, opts, reporter, inflight, spinner).await?;
             (Action::Updated, Some(state))
         }
@@ -177,7 +177,7 @@ async fn create_afresh(
     spinner: &Spinner,
 ) -> Result<StackState> {
     spinner.set("computing changes");
-    let cs = prepare::change_set(&clients.cfn, env, d, true, opts, inflight).await?;
+    let cs = prepare::change_set(&clients.cfn, env, d, true, true, opts, inflight).await?;
     unseen(
         &clients.cfn,
         env,

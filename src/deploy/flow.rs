@@ -272,7 +272,8 @@ async fn discard_strictly(
         }
         let name = &p.desired.name;
         let deleted = changesets::delete(&clients.cfn, &cs.id, name).await;
-        if creating {
+        // Only a review stack this run made: one that stood before is someone's first deploy.
+        if creating && p.state.is_none() {
             recover::abandon_review_stack_and_wait(
                 &clients.cfn,
                 name,

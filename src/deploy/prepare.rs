@@ -123,12 +123,14 @@ pub fn template_changes(template: &str, import: Option<&str>) -> Result<Vec<Chan
 
 /// Creates the stack's change set and waits until it is computed. It is registered before it
 /// is sent (an interrupt meanwhile still finds it); one that fails is not left behind, nor the
-/// empty review stack a first one made.
+/// empty review stack a first one made (`owns_stack`: the stack did not exist before this run;
+/// a review stack that did is someone's first deploy waiting at its question).
 pub async fn change_set(
     cfn: &aws_sdk_cloudformation::Client,
     env: &Environment,
     desired: &DesiredStack,
     creating: bool,
+    owns_stack: bool,
     opts: &Options,
     inflight: &InFlight,
 ) -> Result<ChangeSet> {
@@ -139,7 +141,7 @@ pub async fn change_set(
         name,
         &cs_name,
         &env.name,
-        creating.then(|| desired.role_arn.clone()),
+        (creating && owns_stack).then(|| desired.role_arn.clone()),
     );
     let mut id = None;
     let created = async {
@@ -159,7 +161,7 @@ pub async fn change_set(
                 inflight.done(id);
             }
             inflight.done(&cs_name);
-            if creating {
+            if creating && owns_stack {
                 recover::abandon_review_stack(cfn, name, desired.role_arn.as_deref()).await;
             }
             Err(e)
@@ -239,8 +241,9 @@ pub async fn prepare(
     }
 
     let creating = state.as_ref().is_none_or(|s| s.is_review());
+    let owns_stack = state.is_none();
     spinner.set("computing changes");
-    let cs = change_set(cfn, env, &desired, creating, opts, inflight).await?;
+    let cs = change_set(cfn, env, &desired, creating, owns_stack, opts, inflight).await?;
     reporter.event(
         "change_set",
         serde_json::json!({ "stack": name, "id": cs.id, "empty": cs.empty }),
@@ -248,7 +251,7 @@ pub async fn prepare(
     if cs.empty {
         changesets::delete(cfn, &cs.id, &name).await?;
         inflight.done(&cs.id);
-        if creating {
+        if owns_stack {
             recover::abandon_review_stack(cfn, &name, desired.role_arn.as_deref()).await;
         }
         let step = match &state {

@@ -85,6 +85,50 @@ async fn mocked_a_stack_left_in_review_in_progress_is_deleted_and_created_afresh
     assert_eq!((cc.num_calls(), ex.num_calls()), (1, 1));
 }
 
+/// A plan meets a first deploy waiting at its question (the stack in REVIEW_IN_PROGRESS with
+/// qfleet's change set): it previews with a change set of its own and deletes only that.
+#[tokio::test]
+async fn mocked_a_plan_leaves_a_review_stack_it_did_not_create() {
+    use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::ReviewInProgress, false, false)],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::CreateComplete, true, false)],
+    );
+    let waiting = mock!(Cfn::list_change_sets).then_output(|| {
+        ListChangeSetsOutput::builder()
+            .summaries(
+                cfn_types::ChangeSetSummary::builder()
+                    .change_set_id("cs-waiting")
+                    .change_set_name("qfleet-1700000000000")
+                    .stack_name(DATA)
+                    .build(),
+            )
+            .build()
+    });
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let (cc, cs, dcs) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Add", "Queue", "AWS::SQS::Queue", None)],
+        ),
+        delete_cs(),
+    );
+    let c = clients(&[&rd, &rf, &waiting, &del, &cc, &cs, &dcs]);
+    let o = deploy(&c, &e, Mode::Plan, &Options::default()).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(action(&o, DATA), Action::WouldCreate);
+    assert_eq!(dcs.num_calls(), 1, "its own change set is deleted");
+    assert_eq!(del.num_calls(), 0, "the waiting deploy's stack stays");
+}
+
 #[tokio::test]
 async fn mocked_a_review_stack_with_someone_elses_change_set_is_left_alone() {
     use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
