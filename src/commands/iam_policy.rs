@@ -73,7 +73,7 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<i32> {
         ("caller".to_string(), json!(caller)),
         ("service_roles".to_string(), json!(service_roles)),
         ("resource_types".to_string(), json!(d.resource_types)),
-        ("source".to_string(), json!(iam::reference::get().source)),
+        ("source".to_string(), json!(iam::reference::get()?.source)),
     ]);
     out.document(envelope::document("iam-policy", 0, environments, own));
     Ok(0)

@@ -68,8 +68,8 @@ fn other_kind(env: &Environment) -> Environment {
 
 /// The scope of `action` in one environment: its resources there where AWS lets a policy name
 /// them, `"*"` otherwise.
-fn scope_of(place: &Place, action: &str) -> Scope {
-    match reference::get()
+fn scope_of(reference: &reference::Reference, place: &Place, action: &str) -> Scope {
+    match reference
         .resource_types(action)
         .and_then(|types| place.arns(action, types))
     {
@@ -80,13 +80,13 @@ fn scope_of(place: &Place, action: &str) -> Scope {
 
 /// The deploying policy for `envs` in `account`.
 pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer> {
-    let reference = reference::get();
+    let reference = reference::get()?;
     let mut d = Deployer::default();
     for env in envs {
         let place = Place { env, account };
         for call in calls::CALLS {
             for action in call.actions {
-                d.caller.add(action, scope_of(&place, action));
+                d.caller.add(action, scope_of(reference, &place, action));
             }
         }
         // Both kinds of fleet: a deploy that switches workers.kind deletes the other kind's
@@ -134,14 +134,14 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
                             "autoscaling.amazonaws.com",
                         )
                     }
-                    _ => scope_of(&place, action),
+                    _ => scope_of(reference, &place, action),
                 };
                 handler_grants.add(action, scope);
             }
         }
         // An AMI given as an SSM parameter is resolved when the change set is created.
         if env.spec.workers.ami.starts_with('/') {
-            let scope = scope_of(&place, "ssm:GetParameters");
+            let scope = scope_of(reference, &place, "ssm:GetParameters");
             handler_grants.add("ssm:GetParameters", scope.clone());
             if env.spec.service_role_arn.is_some() {
                 d.caller.add("ssm:GetParameters", scope);

@@ -130,14 +130,17 @@ fn statement(sid: &str, actions: &[&str], scope: &Scope) -> Value {
 
 /// Splits `actions` into statements no longer than `limit` characters each.
 fn chunks<'a>(actions: &[&'a str], scope: &Scope, limit: usize) -> Vec<Vec<&'a str>> {
-    let mut out: Vec<Vec<&str>> = vec![Vec::new()];
+    let mut out: Vec<Vec<&str>> = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
     for a in actions {
-        let last = out.last_mut().expect("starts with one chunk");
-        last.push(a);
-        if last.len() > 1 && compact_len(&statement("Sid00", last, scope)) > limit {
-            last.pop();
-            out.push(vec![a]);
+        current.push(a);
+        if current.len() > 1 && compact_len(&statement("Sid00", &current, scope)) > limit {
+            current.pop();
+            out.push(std::mem::replace(&mut current, vec![a]));
         }
+    }
+    if !current.is_empty() {
+        out.push(current);
     }
     out
 }

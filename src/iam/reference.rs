@@ -3,6 +3,7 @@
 //! with the pinned cfn-lint) into `reference.json`. Regenerate it when a template gains a
 //! resource type; `scripts/iam-reference --check` says whether it is current.
 
+use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -45,11 +46,15 @@ impl Reference {
     }
 }
 
-static REFERENCE: LazyLock<Reference> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("reference.json"))
-        .expect("src/iam/reference.json is generated and checked by the tests")
+static REFERENCE: LazyLock<Result<Reference, String>> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("reference.json")).map_err(|e| e.to_string())
 });
 
-pub fn get() -> &'static Reference {
-    &REFERENCE
+/// The reference built into this binary (a test proves it reads).
+pub fn get() -> Result<&'static Reference> {
+    REFERENCE.as_ref().map_err(|e| {
+        Error::usage(format!(
+            "this qfleet's built-in IAM reference (src/iam/reference.json) cannot be read: {e}; regenerate it with scripts/iam-reference"
+        ))
+    })
 }

@@ -67,6 +67,7 @@ fn resource_arn(action: &str, target: Option<&str>) -> String {
     };
     if let Some(bucket) = t.strip_prefix("s3://") {
         let on_objects = qfleet::iam::reference::get()
+            .unwrap()
             .resource_types(action)
             .is_some_and(|types| types.iter().any(|t| t == "object"));
         return if on_objects {
