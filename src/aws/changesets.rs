@@ -7,13 +7,14 @@ pub mod details;
 pub use details::PropertyChange;
 
 use super::error::{AwsError, Kind};
+use super::operation_events::{self, Validation};
 use super::poll::{Pacer, Polling};
 use super::stacks::client_token;
 use crate::error::Result;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, Parameter, Replacement,
-    ResourceToImport, Tag,
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, DeploymentConfig,
+    DeploymentConfigMode, DeploymentMode, Parameter, Replacement, ResourceToImport, Tag,
 };
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -37,6 +38,13 @@ pub struct Request<'a> {
     pub creating: bool,
     /// Import this existing resource instead (an IMPORT change set).
     pub import: Option<Import<'a>>,
+    /// Express mode (DeploymentConfig Mode EXPRESS): the operation ends once the resources'
+    /// configuration is applied, without waiting for them to stabilise.
+    pub express: bool,
+    /// A drift-aware change set (DeploymentMode REVERT_DRIFT): compared with the resources'
+    /// actual state, it brings drifted resources back to the template. Updates only: a stack
+    /// being created has nothing to drift.
+    pub revert_drift: bool,
 }
 
 /// A resource to bring into a stack: its type, logical id and identifying property.
@@ -61,6 +69,10 @@ pub struct Change {
     /// What changes on the resource, property by property, with the values before and after.
     /// `None` for a modification CloudFormation did not detail: unknown, not "nothing".
     pub details: Option<Vec<PropertyChange>>,
+    /// In a drift-aware change set, the resource's drift (ResourceDriftStatus): `MODIFIED`,
+    /// `DELETED`, `IN_SYNC`, `NOT_CHECKED`, `UNKNOWN` or `UNSUPPORTED`. `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<String>,
 }
 
 fn action_str<S: Serializer>(a: &ChangeAction, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -85,6 +97,37 @@ pub struct ChangeSet {
     pub changes: Vec<Change>,
     /// CloudFormation found nothing to change.
     pub empty: bool,
+    /// Its pre-deployment validation results (DescribeEvents), once read.
+    pub validations: Vec<Validation>,
+    /// Why the validation results could not be read, when they could not: unknown, not "none".
+    pub validation_unread: Option<String>,
+}
+
+impl ChangeSet {
+    /// An empty or computed change set as `computed` returns it, validation not read yet.
+    fn new(id: &str, stack: &str, changes: Vec<Change>, empty: bool) -> ChangeSet {
+        ChangeSet {
+            id: id.to_string(),
+            stack: stack.to_string(),
+            changes,
+            empty,
+            validations: Vec::new(),
+            validation_unread: None,
+        }
+    }
+
+    /// Reads the change set's pre-deployment validation results into it.
+    pub async fn read_validation(&mut self, cfn: &Client) {
+        match operation_events::change_set_validations(cfn, &self.stack, &self.id).await {
+            Ok(v) => self.validations = v,
+            Err(e) => self.validation_unread = Some(e.to_string()),
+        }
+    }
+
+    /// The validation findings to read before executing (failed, not blocking).
+    pub fn warnings(&self) -> impl Iterator<Item = &Validation> {
+        self.validations.iter().filter(|v| v.warns())
+    }
 }
 
 /// The name qfleet gives its change sets; `qfleet-` marks them as its own.
@@ -114,6 +157,16 @@ pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<Strin
         .client_token(client_token("cs", req.stack))
         .description(format!("qfleet {}", env!("CARGO_PKG_VERSION")))
         .set_role_arn(req.role_arn.map(str::to_string));
+    if req.express {
+        call = call.deployment_config(
+            DeploymentConfig::builder()
+                .mode(DeploymentConfigMode::Express)
+                .build(),
+        );
+    }
+    if req.revert_drift && !req.creating && req.import.is_none() {
+        call = call.deployment_mode(DeploymentMode::RevertDrift);
+    }
     for (k, v) in req.parameters {
         let p = Parameter::builder().parameter_key(k);
         call = call.parameters(match v {
@@ -197,6 +250,7 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
                         resource_type: ty.to_string(),
                         replacement: rc.replacement().cloned(),
                         details: details::of_change(*action == ChangeAction::Modify, rc.details()),
+                        drift: rc.resource_drift_status().map(|d| d.as_str().to_string()),
                     });
                 }
             }
@@ -214,26 +268,26 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
             // one, and executing it is what records the new template. Only a change set that
             // failed because nothing changed is empty.
             Some(ChangeSetStatus::CreateComplete) => {
-                let empty = false;
-                return Ok(ChangeSet {
-                    id: id.to_string(),
-                    stack: stack.to_string(),
-                    changes,
-                    empty,
-                });
+                return Ok(ChangeSet::new(id, stack, changes, false));
             }
             Some(ChangeSetStatus::Failed) if is_no_change_reason(&reason) => {
-                return Ok(ChangeSet {
-                    id: id.to_string(),
-                    stack: stack.to_string(),
-                    changes: Vec::new(),
-                    empty: true,
-                });
+                return Ok(ChangeSet::new(id, stack, Vec::new(), true));
             }
             Some(ChangeSetStatus::Failed) => {
+                // A validation in FAIL mode (a property CloudFormation's schema rejects, a
+                // name another resource holds) fails the change set: its findings say why.
+                let findings = match operation_events::change_set_validations(cfn, stack, id).await
+                {
+                    Ok(v) => v
+                        .iter()
+                        .filter(|v| v.status == "FAILED")
+                        .map(|v| format!("\n  validation {}", v.describe()))
+                        .collect::<String>(),
+                    Err(_) => String::new(),
+                };
                 let _ = delete(cfn, id, stack).await;
                 return Err(AwsError::new(format!(
-                    "CloudFormation rejected the change set for {stack}: {reason}"
+                    "CloudFormation rejected the change set for {stack}: {reason}{findings}"
                 ))
                 .into());
             }

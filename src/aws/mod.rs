@@ -15,6 +15,7 @@ pub mod functions;
 pub mod mock;
 pub mod monitoring;
 pub mod network;
+pub mod operation_events;
 pub mod poll;
 pub mod queues;
 pub mod request_target;

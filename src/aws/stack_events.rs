@@ -18,6 +18,10 @@ pub struct ResourceEvent {
     pub status: ResourceStatus,
     pub reason: Option<String>,
     pub timestamp: String,
+    /// The stack operation the event belongs to (CREATE_STACK, UPDATE_STACK, ROLLBACK, …), where
+    /// CloudFormation reports it: DescribeEvents reads one operation's events by this id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
 }
 
 impl ResourceEvent {
@@ -33,6 +37,7 @@ impl ResourceEvent {
                 .unwrap_or_else(|| ResourceStatus::from("UNKNOWN")),
             reason: e.resource_status_reason().map(str::to_string),
             timestamp: e.timestamp().map(|t| t.to_string()).unwrap_or_default(),
+            operation_id: e.operation_id().map(str::to_string),
         }
     }
 

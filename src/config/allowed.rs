@@ -12,7 +12,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
     };
     Some(match key {
         "" => {
-            "a YAML mapping of settings: region (required), environment, lab, copies, tags, termination_protection, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling"
+            "a YAML mapping of settings: region (required), environment, lab, copies, tags, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling"
         }
         "environment" => {
             "lowercase letters, digits and hyphens, starting with a letter, at most 24 characters"
@@ -27,6 +27,9 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "a string value (at most 256 characters) for a tag name of at most 128 characters, not starting with aws:"
         }
         "termination_protection" => "true or false (default: true, false when lab: true)",
+        "express" => {
+            "true or false (default: true when lab: true, else false); not with termination protection on"
+        }
         "service_role_arn" => "an IAM role ARN: arn:aws:iam::<account>:role/<name>",
         "kms_key" => "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key id> (not an alias)",
         "bucket" => {

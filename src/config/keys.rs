@@ -64,6 +64,7 @@ pub const STACK_FILE: &[Key] = &[
     opt("copies", Kind::Optional(&Kind::UInt)),
     opt("tags", Kind::Names),
     opt("termination_protection", Kind::Optional(&Kind::Bool)),
+    opt("express", Kind::Optional(&Kind::Bool)),
     opt("service_role_arn", TEXT),
     opt("kms_key", TEXT),
     opt("bucket", Kind::Settings(BUCKET)),

@@ -152,6 +152,14 @@ impl Environment {
         self.spec.termination_protection.unwrap_or(!self.spec.lab)
     }
 
+    /// Whether the stack file deploys in express mode: as set, else in labs that are not
+    /// protected (a protected environment is never deployed in express mode by default).
+    pub fn express(&self) -> bool {
+        self.spec
+            .express
+            .unwrap_or(self.spec.lab && !self.termination_protection())
+    }
+
     /// The target-tracking target: the backlog each in-service instance may hold. Either
     /// given, or acceptable latency ÷ processing time per message, as AWS recommends.
     pub fn backlog_target(&self) -> f64 {

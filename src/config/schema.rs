@@ -33,6 +33,10 @@ pub struct StackFile {
     /// Stack termination protection; defaults to on outside labs.
     #[serde(default)]
     pub termination_protection: Option<bool>,
+    /// CloudFormation express mode: an operation ends once the resources' configuration is
+    /// applied, without waiting for them to stabilise; defaults to on in labs.
+    #[serde(default)]
+    pub express: Option<bool>,
     /// IAM role CloudFormation assumes to act on the stacks (optional).
     #[serde(default)]
     pub service_role_arn: Option<String>,

@@ -279,3 +279,35 @@ fn copies_are_bounded_and_their_names_must_fit() {
     );
     assert!(e.message.contains("longer than 24"), "{e}");
 }
+
+#[test]
+fn express_mode_is_never_a_protected_environments_default() {
+    // A lab deploys in express mode unless it says otherwise; elsewhere it is off.
+    let lab = parse_str("region: eu-west-1\nlab: true\n").unwrap();
+    assert!(lab.express());
+    let quiet_lab = parse_str("region: eu-west-1\nlab: true\nexpress: false\n").unwrap();
+    assert!(!quiet_lab.express());
+    let prod = parse_str("region: eu-west-1\n").unwrap();
+    assert!(!prod.express());
+    // A protected lab is not deployed in express mode by default...
+    let protected_lab =
+        parse_str("region: eu-west-1\nlab: true\ntermination_protection: true\n").unwrap();
+    assert!(!protected_lab.express());
+    // ...and a stack file cannot ask for it on a protected environment.
+    let e = error("region: eu-west-1\nexpress: true\n", "express", 2);
+    assert!(
+        e.message
+            .contains("protection is on by default outside labs"),
+        "{e}"
+    );
+    assert!(e.message.contains("--express"), "{e}");
+    let e = error(
+        "region: eu-west-1\nlab: true\ntermination_protection: true\nexpress: true\n",
+        "express",
+        4,
+    );
+    assert!(e.message.contains("termination_protection is on"), "{e}");
+    let unprotected =
+        parse_str("region: eu-west-1\ntermination_protection: false\nexpress: true\n").unwrap();
+    assert!(unprotected.express());
+}

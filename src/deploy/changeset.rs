@@ -100,6 +100,7 @@ mod tests {
             resource_type: ty.into(),
             replacement: replacement.map(Replacement::from),
             details: Some(vec![]),
+            drift: None,
         }
     }
 

@@ -76,6 +76,7 @@ mod tests {
             resource_type: "AWS::SQS::Queue".into(),
             replacement: Some(Replacement::True),
             details: Some(vec![]),
+            drift: None,
         }
     }
 

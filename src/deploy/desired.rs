@@ -34,6 +34,10 @@ pub struct DesiredStack {
     pub tags: BTreeMap<String, String>,
     pub termination_protection: bool,
     pub role_arn: Option<String>,
+    /// Change sets in express mode (see [`super::express`]).
+    pub express: bool,
+    /// Drift-aware change sets that bring drifted resources back (`--revert-drift`).
+    pub revert_drift: bool,
 }
 
 pub fn fingerprint(template: &str) -> String {
@@ -74,6 +78,8 @@ impl DesiredStack {
             tags,
             termination_protection: env.termination_protection(),
             role_arn: env.spec.service_role_arn.clone(),
+            express: false,
+            revert_drift: false,
         }
     }
 
@@ -87,6 +93,8 @@ impl DesiredStack {
             role_arn: self.role_arn.as_deref(),
             creating,
             import: None,
+            express: self.express,
+            revert_drift: self.revert_drift,
         }
     }
 
@@ -119,6 +127,8 @@ mod tests {
             tags: [("a".to_string(), "b".to_string())].into(),
             termination_protection: false,
             role_arn: None,
+            express: false,
+            revert_drift: false,
         }
     }
 

@@ -12,6 +12,7 @@ use super::{Action, Options, StackOutcome, adopt, recover};
 use crate::aws::Clients;
 use crate::aws::changesets::{self, ChangeSet};
 use crate::aws::error::{AwsError, Kind};
+use crate::aws::operation_events;
 use crate::aws::stack_events::{self, ResourceEvent};
 use crate::aws::stacks::{self, StackState};
 use crate::config::Environment;
@@ -284,7 +285,18 @@ pub async fn run(
         .state
         .ok_or_else(|| Error::aws(format!("{name} disappeared while it was being deployed")))?;
     if !final_state.is_complete() {
-        let cause = match stack_events::root_cause(&finished.events) {
+        // The failures of this operation, read per operation where CloudFormation offers it
+        // (DescribeEvents); otherwise, or when that read fails, the stack events seen while
+        // following it.
+        let per_operation = match operation_events::operation_of(&finished.events) {
+            Some(op) => operation_events::failures_of(cfn, name, op)
+                .await
+                .ok()
+                .filter(|f| f.iter().any(|e| e.is_failure() && !e.is_stack_event())),
+            None => None,
+        };
+        let failures = per_operation.as_deref().unwrap_or(&finished.events);
+        let cause = match stack_events::root_cause(failures) {
             Some(e) => format!(
                 "root cause: {} ({}) {}: {}",
                 e.logical_id,
@@ -301,10 +313,12 @@ pub async fn run(
             "deploying {name} failed: {} ({cause})",
             final_state.status.as_str()
         );
-        if workers_never_signalled(&finished.events) {
+        if workers_never_signalled(&finished.events) || workers_never_signalled(failures) {
             msg.push_str(WORKERS_DID_NOT_SIGNAL);
         }
-        if creating && queue_name_cooling_down(&finished.events) {
+        if creating
+            && (queue_name_cooling_down(&finished.events) || queue_name_cooling_down(failures))
+        {
             return Err(AwsError::with_kind(msg, Kind::QueueNameCoolingDown).into());
         }
         return Err(Error::aws(msg));

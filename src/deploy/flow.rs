@@ -12,10 +12,11 @@ use super::prepare::{self, Prepared};
 use super::{Action, Mode, Options, StackOutcome, fleet_network, ledger_step, preview, recover};
 use crate::aws::Clients;
 use crate::aws::changesets;
+use crate::aws::error::AwsError;
 use crate::aws::stacks;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::progress::{Question, Reporter};
 use crate::render::{self, StackRole};
 
@@ -49,31 +50,42 @@ pub async fn run(
             .collect(),
     );
 
-    let mut prepared: Vec<Prepared> = Vec::new();
-    for (stack, state) in rendered.iter().zip([data_state, fleet_state]) {
-        let spinner = reporter.spinner(&stack.stack_name);
-        let one = async {
-            let network = match stack.role {
-                StackRole::Fleet if env.spec.workers.kind == WorkerKind::Ec2 => {
-                    Some(fleet_network(clients, env, state.as_ref(), opts).await?)
-                }
-                // The data stack and a worker function have no network of qfleet's.
-                _ => None,
-            };
-            let desired = DesiredStack::new(env, stack, network.as_ref());
-            prepare::prepare(
-                clients, env, desired, state, mode, opts, reporter, inflight, &spinner,
-            )
-            .await
-        };
-        match one.await {
-            Ok(p) => prepared.push(p),
-            Err(e) => {
-                discard(clients, &prepared, inflight, opts).await;
-                return Err(e);
-            }
-        }
+    let (express, warning) = super::express(env, opts);
+    if let Some(w) = &warning {
+        reporter.line(w);
+        reporter.event(
+            "warning",
+            serde_json::json!({ "environment": env.name, "message": w }),
+        );
     }
+    // Both stacks are prepared at once: the fleet refers to the data stack's resources only by
+    // their names, so its change set does not wait for the data stack's.
+    let (Some(data), Some(fleet)) = (rendered.first(), rendered.get(1)) else {
+        return Err(crate::error::Error::aws(format!(
+            "{}: rendering gave no data and fleet stacks",
+            env.name
+        )));
+    };
+    let one = |stack, state| {
+        prepare_stack(
+            clients, env, stack, state, mode, opts, reporter, inflight, express,
+        )
+    };
+    let (data, fleet) = futures::join!(one(data, data_state), one(fleet, fleet_state));
+    let prepared: Vec<Prepared> = match (data, fleet) {
+        (Ok(d), Ok(f)) => vec![d, f],
+        (d, f) => {
+            let (mut ok, mut errors) = (Vec::new(), Vec::new());
+            for r in [d, f] {
+                match r {
+                    Ok(p) => ok.push(p),
+                    Err(e) => errors.push(e),
+                }
+            }
+            discard(clients, &ok, inflight, opts).await;
+            return Err(one_error(errors));
+        }
+    };
 
     let block = show(&prepared, reporter);
     let losses: Vec<Loss> = prepared
@@ -148,25 +160,120 @@ pub async fn run(
         reporter.detail(&block);
     }
 
-    for (i, p) in prepared.iter().enumerate() {
-        let spinner = reporter.spinner(&p.desired.name);
-        match execute::apply(clients, env, p, opts, reporter, inflight, &spinner).await {
-            Ok(outcome) => {
-                reporter.ledger.finish(
-                    &env.name,
-                    &ledger_step(&outcome.stack),
-                    format!("{} {}", outcome.stack, outcome.action.text()),
-                );
-                done.push(outcome);
+    let record = |outcome: StackOutcome, done: &mut Vec<StackOutcome>| {
+        reporter.ledger.finish(
+            &env.name,
+            &ledger_step(&outcome.stack),
+            format!("{} {}", outcome.stack, outcome.action.text()),
+        );
+        done.push(outcome);
+    };
+    if let [data, fleet] = prepared.as_slice()
+        && together(data, fleet)
+    {
+        // Both stacks stand and the data stack's update keeps every resource that holds data:
+        // the fleet's update does not wait for it (a deploy takes as long as the slower one).
+        let (sd, sf) = (
+            reporter.spinner(&data.desired.name),
+            reporter.spinner(&fleet.desired.name),
+        );
+        let (d, f) = futures::join!(
+            execute::apply(clients, env, data, opts, reporter, inflight, &sd),
+            execute::apply(clients, env, fleet, opts, reporter, inflight, &sf),
+        );
+        let mut errors = Vec::new();
+        for r in [d, f] {
+            match r {
+                Ok(outcome) => record(outcome, done),
+                Err(e) => errors.push(e),
             }
-            Err(e) => {
-                // The stacks after it are not deployed: their change sets go.
-                discard(clients, &prepared[i + 1..], inflight, opts).await;
-                return Err(e);
+        }
+        if !errors.is_empty() {
+            return Err(one_error(errors));
+        }
+    } else {
+        // The data stack first: a fleet being created needs the queue (the workers' health
+        // gate waits for a receive, a function's mapping names the queue).
+        for (i, p) in prepared.iter().enumerate() {
+            let spinner = reporter.spinner(&p.desired.name);
+            match execute::apply(clients, env, p, opts, reporter, inflight, &spinner).await {
+                Ok(outcome) => record(outcome, done),
+                Err(e) => {
+                    // The stacks after it are not deployed: their change sets go.
+                    discard(clients, &prepared[i + 1..], inflight, opts).await;
+                    return Err(e);
+                }
             }
         }
     }
+    if express && prepared.iter().any(Prepared::has_changes) {
+        let said = super::express_done(&env.name);
+        reporter.line(&said);
+        reporter.event(
+            "express",
+            serde_json::json!({ "environment": env.name, "message": said }),
+        );
+    }
     Ok(Ended::Done)
+}
+
+/// Prepares one of the environment's stacks (see [`prepare::prepare`]).
+#[allow(clippy::too_many_arguments)]
+async fn prepare_stack(
+    clients: &Clients,
+    env: &Environment,
+    stack: &render::RenderedStack,
+    state: Option<stacks::StackState>,
+    mode: Mode,
+    opts: &Options,
+    reporter: &Reporter,
+    inflight: &InFlight,
+    express: bool,
+) -> Result<Prepared> {
+    let spinner = reporter.spinner(&stack.stack_name);
+    let network = match stack.role {
+        StackRole::Fleet if env.spec.workers.kind == WorkerKind::Ec2 => {
+            Some(fleet_network(clients, env, state.as_ref(), opts).await?)
+        }
+        // The data stack and a worker function have no network of qfleet's.
+        _ => None,
+    };
+    let mut desired = DesiredStack::new(env, stack, network.as_ref());
+    desired.express = express;
+    desired.revert_drift = opts.revert_drift;
+    prepare::prepare(
+        clients, env, desired, state, mode, opts, reporter, inflight, &spinner,
+    )
+    .await
+}
+
+/// Whether the two stacks' change sets may run at the same time: both change, and the data
+/// stack is an update (it stands; the fleet's workers and mapping find its queue) that
+/// replaces or removes nothing holding data.
+fn together(data: &Prepared, fleet: &Prepared) -> bool {
+    data.has_changes()
+        && fleet.has_changes()
+        && matches!(
+            data.step,
+            prepare::Step::ChangeSet {
+                creating: false,
+                ..
+            }
+        )
+        && !data.changes().iter().any(|c| c.loses_data())
+}
+
+/// One error for the environment: the first, or both stacks' when both are AWS failures.
+fn one_error(mut errors: Vec<Error>) -> Error {
+    if errors.len() == 2
+        && let (Error::Aws(a), Error::Aws(b)) = (&errors[0], &errors[1])
+    {
+        return Error::Aws(AwsError::with_kind(format!("{a}; and {b}"), a.kind));
+    }
+    if errors.is_empty() {
+        return Error::aws("the deploy failed without an error");
+    }
+    errors.swap_remove(0)
 }
 
 /// The preview of both stacks as one block (printed with the question, or on its own), and
@@ -200,6 +307,26 @@ fn show(prepared: &[Prepared], reporter: &Reporter) -> String {
                 "switch",
                 serde_json::json!({ "stack": name, "from": from, "to": to, "message": text }),
             );
+        }
+        if let Some((cs, _)) = p.change_set() {
+            for v in cs.warnings() {
+                let text = format!("pre-deployment validation {}", v.describe());
+                lines.push(format!("WARNING: {name}: {text}"));
+                reporter.event(
+                    "validation",
+                    serde_json::json!({ "stack": name, "validation": v, "message": text }),
+                );
+            }
+            if let Some(why) = &cs.validation_unread {
+                let text = format!(
+                    "CloudFormation's pre-deployment validation results could not be read ({why}); its checks still run when the change set executes"
+                );
+                lines.push(format!("{name}: {text}"));
+                reporter.event(
+                    "validation_unread",
+                    serde_json::json!({ "stack": name, "message": text }),
+                );
+            }
         }
         for c in changes.iter().filter(|c| c.loses_data()) {
             lines.push(format!(

@@ -61,7 +61,8 @@ fn rows(c: &Change) -> Vec<String> {
         Some(details) => {
             for (i, d) in details.iter().enumerate() {
                 let (before, after) = preview::before_after(d, MARKDOWN_WIDTH);
-                let notes = preview::remarks(d);
+                let mut notes = preview::remarks(d);
+                notes.extend(preview::drift_remark(d, MARKDOWN_WIDTH));
                 out.push(row(
                     i == 0,
                     code(&d.label()),
@@ -220,6 +221,7 @@ mod tests {
                     ..Default::default()
                 },
             ]),
+            drift: None,
         };
         let md = render(&[
             outcome(

@@ -52,6 +52,10 @@ pub struct Options {
     pub polling: Polling,
     /// How long SQS keeps a deleted queue's name (60 s); shorter only in tests.
     pub queue_name_cooldown: std::time::Duration,
+    /// `--express` (Some(true)) or `--no-express` (Some(false)); `None`: the stack file decides.
+    pub express: Option<bool>,
+    /// `--revert-drift`: drift-aware change sets for the stacks that exist.
+    pub revert_drift: bool,
 }
 
 impl Default for Options {
@@ -64,6 +68,8 @@ impl Default for Options {
             can_prompt: false,
             polling: Polling::default(),
             queue_name_cooldown: std::time::Duration::from_secs(60),
+            express: None,
+            revert_drift: false,
         }
     }
 }
@@ -173,6 +179,29 @@ pub async fn environment(
         exit_code,
         duration_ms: started.elapsed().as_millis(),
     }
+}
+
+/// Whether an environment deploys in express mode, and the warning to print when it does on
+/// a protected environment (only `--express` asks for that: the stack file cannot).
+pub fn express(env: &Environment, opts: &Options) -> (bool, Option<String>) {
+    match opts.express {
+        Some(true) if env.termination_protection() => (
+            true,
+            Some(format!(
+                "WARNING: {}: express mode on a protected environment (--express): CloudFormation ends each operation once the configuration is applied, without waiting for resources to stabilise or for the workers to report in",
+                env.name
+            )),
+        ),
+        Some(on) => (on, None),
+        None => (env.express(), None),
+    }
+}
+
+/// What to say after an express deploy that changed something.
+pub fn express_done(env: &str) -> String {
+    format!(
+        "{env}: deployed in express mode: resources may still be stabilising (instances starting, workers not yet reporting in); `qfleet status {env}` shows when they are in service"
+    )
 }
 
 /// The ledger's name for deploying one stack: under way from ExecuteChangeSet on.

@@ -116,6 +116,7 @@ pub fn template_changes(template: &str, import: Option<&str>) -> Result<Vec<Chan
                 resource_type: ty.to_string(),
                 replacement: None,
                 details: Some(vec![]),
+                drift: None,
             })
         })
         .collect()
@@ -148,7 +149,11 @@ pub async fn change_set(
         let made = changesets::create(cfn, &desired.request(creating), &cs_name).await?;
         let id = id.insert(made);
         inflight.identified(&cs_name, id);
-        changesets::computed(cfn, name, id, opts.polling).await
+        let mut cs = changesets::computed(cfn, name, id, opts.polling).await?;
+        if !cs.empty {
+            cs.read_validation(cfn).await;
+        }
+        Ok::<ChangeSet, Error>(cs)
     }
     .await;
     match created {
@@ -226,8 +231,11 @@ pub async fn prepare(
 
     // The fast no-op: DescribeStacks already says whether the template, parameters and tags
     // are the deployed ones.
+    // Not for a drift-aware deploy: a stack whose template is the deployed one may still have
+    // drifted, and only the change set can tell.
     if let Some(s) = &state
         && !opts.force
+        && !desired.revert_drift
         && !s.is_review()
         && desired.matches(s)
     {
@@ -265,11 +273,19 @@ pub async fn prepare(
         };
         return Ok(ready(desired, state, step, vec![]));
     }
+    let mut notes = Vec::new();
+    if desired.revert_drift && !creating && cs.changes.iter().all(|c| c.drift.is_none()) {
+        // Asked for a drift-aware change set and got no drift status: what changed outside
+        // CloudFormation is unknown, not "nothing".
+        notes.push(format!(
+            "{name}: CloudFormation reported no drift status in the change set: changes made outside CloudFormation are not known, so the preview cannot show which ones this deploy overwrites"
+        ));
+    }
     Ok(ready(
         desired,
         state,
         Step::ChangeSet { cs, creating },
-        vec![],
+        notes,
     ))
 }
 

@@ -121,10 +121,42 @@ pub fn remarks(d: &PropertyChange) -> Vec<String> {
     out
 }
 
+/// What a drift-aware change set says about a property changed outside CloudFormation:
+/// `changed outside CloudFormation (deployed: 60), overwritten` — or, for a template that now
+/// takes the actual value (`SyncWithActual`), that the drift is accepted.
+pub fn drift_remark(d: &PropertyChange, width: usize) -> Option<String> {
+    let drift = d.drift.as_ref()?;
+    let deployed = value(drift.deployed.as_deref(), width);
+    Some(if d.change.as_deref() == Some("SyncWithActual") {
+        format!(
+            "changed outside CloudFormation (deployed: {deployed}); the template now matches it"
+        )
+    } else {
+        format!(
+            "changed outside CloudFormation (deployed: {deployed}, actual: {}); this deploy overwrites it",
+            value(drift.actual.as_deref(), width)
+        )
+    })
+}
+
+/// The words for a resource's drift in a drift-aware change set; nothing when in sync or not
+/// drift-aware.
+pub fn resource_drift(c: &Change) -> Option<String> {
+    match c.drift.as_deref()? {
+        "MODIFIED" => Some("drifted: changed outside CloudFormation".into()),
+        "DELETED" => Some("drifted: deleted outside CloudFormation".into()),
+        "NOT_CHECKED" => Some("drift not checked".into()),
+        "UNSUPPORTED" => Some("drift not comparable for this type".into()),
+        "UNKNOWN" => Some("drift unknown".into()),
+        _ => None,
+    }
+}
+
 /// The line of one property change: `VisibilityTimeout: 60 → 120  [replaces the resource]`.
 pub fn detail_line(d: &PropertyChange) -> String {
     let (before, after) = before_after(d, TEXT_WIDTH);
-    let remarks = remarks(d);
+    let mut remarks = remarks(d);
+    remarks.extend(drift_remark(d, TEXT_WIDTH));
     let mut line = format!("{}: {before} → {after}", d.label());
     if !remarks.is_empty() {
         line.push_str(&format!("  [{}]", remarks.join("; ")));
@@ -140,8 +172,9 @@ pub fn changes(changes: &[Change]) -> String {
     let mut lines = Vec::new();
     for c in changes {
         let mark = replacement_mark(c);
+        let drift = resource_drift(c);
         lines.push(format!(
-            "  {:<9} {} ({}){}",
+            "  {:<9} {} ({}){}{}",
             action_mark(&c.action),
             c.logical_id,
             c.resource_type,
@@ -149,7 +182,8 @@ pub fn changes(changes: &[Change]) -> String {
                 String::new()
             } else {
                 format!("  {mark}")
-            }
+            },
+            drift.map(|d| format!("  [{d}]")).unwrap_or_default()
         ));
         match &c.details {
             Some(details) => {
@@ -217,6 +251,7 @@ mod tests {
             resource_type: "AWS::SQS::Queue".into(),
             replacement: Some(Replacement::False),
             details: None,
+            drift: None,
         };
         assert!(changes(&[c]).contains(NOT_DETAILED));
     }

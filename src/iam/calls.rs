@@ -44,6 +44,12 @@ pub const CALLS: &[Call] = &[
         "DescribeStackEvents",
         &["cloudformation:DescribeStackEvents"],
     ),
+    // One operation's failures, and a change set's pre-deployment validation results.
+    call(
+        "cloudformation",
+        "DescribeEvents",
+        &["cloudformation:DescribeEvents"],
+    ),
     call(
         "cloudformation",
         "GetTemplate",

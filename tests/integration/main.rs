@@ -16,6 +16,8 @@
 //!   one and two environments, matching its schema in `schemas/output/`; ndjson; globs; rows;
 //! - `many_envs`: globs that read only the files they can match; one row per environment in
 //!   validate, status and plan, a shared warning told once;
+//! - `modes_moto`: express mode and drift-aware change sets as sent, seen through a logging
+//!   proxy in front of moto;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
 
 mod ci_examples;
@@ -30,6 +32,7 @@ mod lambda_moto;
 mod lint;
 mod localstack;
 mod many_envs;
+mod modes_moto;
 mod status_drift_moto;
 mod teardown_moto;
 mod terminal_moto;

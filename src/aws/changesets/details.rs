@@ -40,6 +40,20 @@ pub struct PropertyChange {
     pub source: Option<String>,
     /// The parameter or resource that causes it, when `source` names one.
     pub causing_entity: Option<String>,
+    /// In a drift-aware change set: where `before` comes from, `ACTUAL_STATE` (the resource
+    /// as it is now) or `PREVIOUS_DEPLOYMENT_STATE` (the last deployed template).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_from: Option<String>,
+    /// In a drift-aware change set: the property was changed outside CloudFormation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<PropertyDrift>,
+}
+
+/// An out-of-band change of one property: its value as last deployed, and as it actually is.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PropertyDrift {
+    pub deployed: Option<String>,
+    pub actual: Option<String>,
 }
 
 impl PropertyChange {
@@ -63,6 +77,13 @@ impl PropertyChange {
             evaluation: d.evaluation().map(|e| e.as_str().to_string()),
             source: d.change_source().map(|c| c.as_str().to_string()),
             causing_entity: s(d.causing_entity()),
+            before_from: t
+                .and_then(|t| t.before_value_from())
+                .map(|b| b.as_str().to_string()),
+            drift: t.and_then(|t| t.drift()).map(|dr| PropertyDrift {
+                deployed: s(dr.previous_value()),
+                actual: s(dr.actual_value()),
+            }),
         }
     }
 
@@ -126,6 +147,7 @@ pub fn of_change(
                 && u.before == d.before
                 && u.after == d.after
                 && u.requires_recreation == d.requires_recreation
+                && u.drift == d.drift
         });
         if !same {
             unique.push(d);

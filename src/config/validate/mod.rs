@@ -124,6 +124,22 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         }
     }
 
+    // Express mode is for development: a protected environment is one whose operations should
+    // end only once its resources are ready.
+    if spec.express == Some(true) && env.termination_protection() {
+        let why = if spec.termination_protection == Some(true) {
+            "termination_protection is on"
+        } else {
+            "termination protection is on by default outside labs (lab: true, or termination_protection: false)"
+        };
+        c.fail(
+            "express",
+            format!(
+                "express mode is for development and labs, and {why}; use `qfleet deploy --express` to deploy a protected environment in express mode once"
+            ),
+        );
+    }
+
     check_bucket(&mut c, env);
     check_queue(&mut c, env);
     match spec.workers.kind {

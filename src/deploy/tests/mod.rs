@@ -7,6 +7,7 @@
 mod details;
 mod flow;
 mod logged;
+mod modes;
 mod recovery;
 mod stacks;
 
@@ -174,6 +175,7 @@ fn events_after(name: &'static str, before: usize, list: Vec<Event>) -> Rule {
                 .logical_resource_id(*id)
                 .resource_type(*ty)
                 .resource_status(status.clone())
+                .operation_id(format!("op-{name}"))
                 .timestamp(aws_smithy_types::DateTime::from_secs(i as i64));
             if let Some(r) = reason {
                 e = e.resource_status_reason(*r);
@@ -261,10 +263,20 @@ fn no_kept_bucket() -> (&'static Rule, &'static Rule) {
     (Box::leak(Box::new(sts)), Box::leak(Box::new(s3)))
 }
 
+/// DescribeEvents with nothing to report: no validation findings, no per-operation failures
+/// (a test that needs some lists its own rule first).
+fn no_operation_events() -> &'static Rule {
+    Box::leak(Box::new(mock!(Cfn::describe_events).then_output(|| {
+        aws_sdk_cloudformation::operation::describe_events::DescribeEventsOutput::builder().build()
+    })))
+}
+
 fn clients(rules: &[&Rule]) -> Clients {
     let (sts, s3) = no_kept_bucket();
+    let mut cfn = rules.to_vec();
+    cfn.push(no_operation_events());
     crate::aws::mock::Rules {
-        cfn: rules.to_vec(),
+        cfn,
         sts: vec![sts],
         s3: vec![s3],
         ..Default::default()

@@ -383,7 +383,16 @@ async fn mocked_a_bucket_kept_by_an_earlier_teardown_is_imported_then_the_stack_
         .then_output(|| aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build());
     let c = crate::aws::mock::Rules {
         cfn: vec![
-            &rd, &rf, &import, &update, &cs_import, &cs_update, &ev, &ex, &tp,
+            &rd,
+            &rf,
+            &import,
+            &update,
+            &cs_import,
+            &cs_update,
+            &ev,
+            &ex,
+            &tp,
+            super::no_operation_events(),
         ],
         sts: vec![&sts],
         s3: vec![&kept],

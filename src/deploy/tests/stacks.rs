@@ -371,10 +371,22 @@ async fn mocked_a_stack_in_delete_failed_is_not_deployed_over() {
         vec![stack(&d, StackStatus::DeleteFailed, true, false)],
     );
     let rf = missing(FLEET);
-    let c = clients(&[&rd, &rf]);
+    // The fleet is prepared at the same time (its change set computed), then discarded.
+    let (cs, computed, del, del_stack) = (
+        create_cs(),
+        change_set(ChangeSetStatus::CreateComplete, None, vec![]),
+        delete_cs(),
+        mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build()),
+    );
+    let c = clients(&[&rd, &rf, &cs, &computed, &del, &del_stack]);
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert_eq!(o.exit_code, 1);
     assert!(o.error.unwrap().contains("DELETE_FAILED"));
+    assert_eq!(
+        del.num_calls(),
+        1,
+        "the fleet's change set is not left behind"
+    );
 }
 
 #[test]
@@ -388,6 +400,7 @@ fn mocked_root_cause_skips_cancelled_resources() {
             status: aws_sdk_cloudformation::types::ResourceStatus::from(status),
             reason: reason.map(str::to_string),
             timestamp: String::new(),
+            operation_id: None,
         };
     let list = [
         ev("A", "CREATE_FAILED", Some("Resource creation cancelled")),
