@@ -169,7 +169,7 @@ pub async fn run(
         done.push(outcome);
     };
     if let [data, fleet] = prepared.as_slice()
-        && together(data, fleet)
+        && together(data, fleet, env.spec.workers.kind)
     {
         // Both stacks stand and the data stack's update keeps every resource that holds data:
         // the fleet's update does not wait for it (a deploy takes as long as the slower one).
@@ -249,18 +249,26 @@ async fn prepare_stack(
 
 /// Whether the two stacks' change sets may run at the same time: both change, and the data
 /// stack is an update (it stands; the fleet's workers and mapping find its queue) that
-/// replaces or removes nothing holding data.
-fn together(data: &Prepared, fleet: &Prepared) -> bool {
+/// replaces or removes nothing holding data. A worker function's mapping is checked against
+/// the queue's settings when it is created or changed (its visibility timeout against the
+/// function's timeout), so a change to the queue goes first there.
+fn together(data: &Prepared, fleet: &Prepared, kind: WorkerKind) -> bool {
+    let updating = matches!(
+        data.step,
+        prepare::Step::ChangeSet {
+            creating: false,
+            ..
+        }
+    );
+    let queue_changes = data
+        .changes()
+        .iter()
+        .any(|c| c.logical_id == crate::render::ids::QUEUE);
     data.has_changes()
         && fleet.has_changes()
-        && matches!(
-            data.step,
-            prepare::Step::ChangeSet {
-                creating: false,
-                ..
-            }
-        )
+        && updating
         && !data.changes().iter().any(|c| c.loses_data())
+        && !(kind == WorkerKind::Lambda && queue_changes)
 }
 
 /// One error for the environment: the first, or both stacks' when both are AWS failures.
@@ -415,4 +423,83 @@ async fn discard_strictly(
         }
     }
     first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::changesets::{Change, ChangeSet};
+    use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
+
+    fn prepared(role: StackRole, creating: bool, changes: &[(&str, &str, bool)]) -> Prepared {
+        let env =
+            crate::config::parse("stacks/mk.yaml".into(), "region: eu-west-1\n".into()).unwrap();
+        let rendered = render::render(&env).unwrap();
+        let stack = rendered.iter().find(|s| s.role == role).unwrap();
+        let changes = changes
+            .iter()
+            .map(|(id, ty, replaced)| Change {
+                action: ChangeAction::Modify,
+                logical_id: id.to_string(),
+                resource_type: ty.to_string(),
+                replacement: Some(if *replaced {
+                    Replacement::True
+                } else {
+                    Replacement::False
+                }),
+                details: Some(vec![]),
+                drift: None,
+            })
+            .collect();
+        Prepared {
+            desired: DesiredStack::new(&env, stack, None),
+            state: None,
+            step: prepare::Step::ChangeSet {
+                cs: ChangeSet {
+                    id: "cs".into(),
+                    stack: stack.stack_name.clone(),
+                    changes,
+                    empty: false,
+                    validations: vec![],
+                    validation_unread: None,
+                },
+                creating,
+            },
+            notes: vec![],
+            started: std::time::Instant::now(),
+        }
+    }
+
+    #[test]
+    fn both_stacks_run_together_only_when_the_data_stack_stands_and_keeps_its_data() {
+        let fleet = prepared(
+            StackRole::Fleet,
+            false,
+            &[("WorkerGroup", "AWS::AutoScaling::AutoScalingGroup", false)],
+        );
+        let queue = ("Queue", "AWS::SQS::Queue", false);
+        let alarm = ("DlqAlarm", "AWS::CloudWatch::Alarm", false);
+        let update = prepared(StackRole::Data, false, &[queue]);
+        assert!(together(&update, &fleet, WorkerKind::Ec2));
+        // Created: the workers' health gate needs the queue first.
+        let create = prepared(StackRole::Data, true, &[queue]);
+        assert!(!together(&create, &fleet, WorkerKind::Ec2));
+        // Replacing the queue loses its messages: one step at a time.
+        let replace = prepared(
+            StackRole::Data,
+            false,
+            &[("Queue", "AWS::SQS::Queue", true)],
+        );
+        assert!(!together(&replace, &fleet, WorkerKind::Ec2));
+        // A function's mapping is checked against the queue's settings: the queue goes first.
+        assert!(!together(&update, &fleet, WorkerKind::Lambda));
+        let alarms_only = prepared(StackRole::Data, false, &[alarm]);
+        assert!(together(&alarms_only, &fleet, WorkerKind::Lambda));
+        // Nothing to wait for when one stack does not change.
+        let unchanged = Prepared {
+            step: prepare::Step::Nothing,
+            ..prepared(StackRole::Fleet, false, &[])
+        };
+        assert!(!together(&update, &unchanged, WorkerKind::Ec2));
+    }
 }
