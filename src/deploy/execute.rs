@@ -277,7 +277,16 @@ pub async fn run(
     inflight.executing(&cs.id);
     reporter.ledger.start(&env.name, &super::ledger_step(name));
     spinner.set(if creating { "creating" } else { "updating" });
-    changesets::execute(cfn, cs).await?;
+    if let Err(e) = changesets::execute(cfn, cs).await {
+        // An answer that refuses it (a change set that is not executable, a stack that is
+        // busy, no permission) means it did not run; a lost answer may mean it did.
+        if let Error::Aws(a) = &e
+            && !matches!(a.kind, Kind::Unreachable | Kind::Malformed)
+        {
+            inflight.refused(&cs.id);
+        }
+        return Err(e);
+    }
     let finished = reporter
         .follow(cfn, name, since, opts.polling, spinner)
         .await?;

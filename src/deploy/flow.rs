@@ -141,7 +141,13 @@ pub async fn run(
             Ok(false) => {
                 discard(clients, &prepared, inflight, opts).await;
                 for p in &prepared {
-                    finish(env, p, Action::Cancelled, reporter, done);
+                    // Only a stack with changes was cancelled; the other had nothing to do.
+                    let action = if p.has_changes() {
+                        Action::Cancelled
+                    } else {
+                        Action::NoChanges
+                    };
+                    finish(env, p, action, reporter, done);
                 }
                 let said = crate::output::progress::cancelled(&env.name);
                 reporter.line(&said);

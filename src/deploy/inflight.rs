@@ -60,6 +60,16 @@ impl InFlight {
         }
     }
 
+    /// ExecuteChangeSet was refused: the change set did not run, and is cleaned up like any
+    /// other that was never executed.
+    pub fn refused(&self, id: &str) {
+        if let Ok(mut v) = self.0.lock() {
+            for p in v.iter_mut().filter(|p| p.change_set == id) {
+                p.executing = false;
+            }
+        }
+    }
+
     pub fn was_executed(&self, id: &str) -> bool {
         self.0
             .lock()

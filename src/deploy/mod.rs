@@ -94,10 +94,15 @@ pub enum Action {
 }
 
 impl Action {
+    /// The stack is not what its stack file says: a plan's changes, or a deploy's that were
+    /// declined (still to be deployed).
     pub fn pending(self) -> bool {
         matches!(
             self,
-            Action::ChangesPending | Action::WouldCreate | Action::WouldRecreate
+            Action::ChangesPending
+                | Action::WouldCreate
+                | Action::WouldRecreate
+                | Action::Cancelled
         )
     }
 

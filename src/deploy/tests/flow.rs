@@ -398,3 +398,29 @@ async fn mocked_ctrl_c_deletes_unexecuted_change_sets_and_names_stacks_still_upd
         "{notes:?}"
     );
 }
+
+#[tokio::test]
+async fn mocked_a_refused_execution_leaves_no_change_set_behind() {
+    let mut t = StaleData::new(change_set(
+        ChangeSetStatus::CreateComplete,
+        None,
+        vec![("Modify", "Queue", "AWS::SQS::Queue", Some("False"))],
+    ));
+    // CloudFormation refuses to execute a change set that is not executable (its documented
+    // InvalidChangeSetStatus error): it did not run, so it goes like any unexecuted one.
+    t.rules[5] = mock!(Cfn::execute_change_set).then_error(|| {
+        aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetError::generic(
+            ErrorMetadata::builder()
+                .code("InvalidChangeSetStatus")
+                .message("ChangeSet [cs-1] cannot be executed in its current status of [OBSOLETE]")
+                .build(),
+        )
+    });
+    let ev = events(DATA, vec![]);
+    let mut rules: Vec<&Rule> = t.rules.iter().collect();
+    rules.push(&ev);
+    let o = deploy(&clients(&rules), &t.env, Mode::Deploy, &opts(true)).await;
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    assert!(o.error.unwrap().contains("InvalidChangeSetStatus"));
+    assert_eq!(t.deleted(), 1, "the refused change set is deleted");
+}

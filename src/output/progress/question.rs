@@ -145,7 +145,8 @@ impl Reporter {
     /// Ctrl-C while it waits is left to the run's interrupt handler (see `read_answer`).
     pub async fn ask(&self, q: Question<'_>) -> Result<bool> {
         let _guard = self.prompt.lock().await;
-        let all_offered = self.asking.several.load(Ordering::SeqCst);
+        // `a` never answers a question about data loss, so such a question does not offer it.
+        let all_offered = self.asking.several.load(Ordering::SeqCst) && !q.loses_data;
         if self.asking.yes_to_all.load(Ordering::SeqCst) && !q.loses_data {
             self.say(&format!(
                 "{}{} yes (answered a: yes to all)",
@@ -314,6 +315,11 @@ mod tests {
         assert!(r.ask(q("d", false)).await.unwrap());
         assert_eq!(r.questions().len(), 2, "{:?}", r.questions());
         assert!(r.questions()[0].ends_with("[y/N/a: yes to all]"));
+        assert!(
+            r.questions()[1].ends_with("deploy? [y/N]"),
+            "not offered: {:?}",
+            r.questions()
+        );
         assert!(r.declined("c") && !r.declined("a") && !r.declined("d"));
     }
 
