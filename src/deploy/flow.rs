@@ -1,6 +1,7 @@
-//! One environment's deploy or plan: prepare both stacks (their change sets created and
-//! computed, nothing executed), show both previews at once, ask once (or go ahead with
-//! `--yes`), then execute the data stack and the fleet, in that order. Whatever is not
+//! One environment's deploy or plan: prepare both stacks at once (their change sets created
+//! and computed, nothing executed), show both previews, ask once (or go ahead with `--yes`),
+//! then execute both at once when that is safe, else the data stack and then the fleet (see
+//! [`together`]). Whatever is not
 //! executed in the end — after a no, a refusal, a failure — is deleted: the change sets and the
 //! empty review stacks their creation made.
 

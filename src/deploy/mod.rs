@@ -1,7 +1,7 @@
 //! Deploying an environment's stacks through change sets (and `plan`: the same, stopping at the
 //! preview). Both stacks' change sets are created, previewed and confirmed together, then
-//! executed in dependency order, the data stack before the fleet; environments run
-//! concurrently.
+//! executed together, or the data stack before the fleet where the fleet needs it; express
+//! mode and drift-aware change sets are decided here; environments run concurrently.
 
 mod adopt;
 pub mod changeset;
