@@ -17,6 +17,7 @@ use super::stack_events::ResourceEvent;
 use crate::error::Result;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::operation::describe_events::builders::DescribeEventsFluentBuilder;
 use aws_sdk_cloudformation::types::{EventFilter, OperationEvent, ResourceStatus};
 use serde::Serialize;
 use std::time::Duration;
@@ -93,6 +94,30 @@ impl Validation {
     }
 }
 
+/// Every event DescribeEvents lists for the request `ask` builds, page by page.
+async fn all_events(
+    cfn: &Client,
+    what: &str,
+    ask: impl Fn(DescribeEventsFluentBuilder) -> DescribeEventsFluentBuilder,
+) -> Result<Vec<OperationEvent>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = ask(cfn.describe_events())
+            .set_next_token(token.take())
+            .customize()
+            .config_override(short_retries())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(what, e))?;
+        out.extend(page.operation_events().iter().cloned());
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// The validation results of the change set `change_set` (its id) of `stack`: every event
 /// that carries a validation status.
 pub async fn change_set_validations(
@@ -101,63 +126,26 @@ pub async fn change_set_validations(
     change_set: &str,
 ) -> Result<Vec<Validation>> {
     let what = format!("reading the pre-deployment validation of {stack}'s change set");
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = cfn
-            .describe_events()
-            .stack_name(stack)
-            .change_set_name(change_set)
-            .set_next_token(token.take())
-            .customize()
-            .config_override(short_retries())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&what, e))?;
-        out.extend(
-            page.operation_events()
-                .iter()
-                .filter_map(Validation::from_sdk),
-        );
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(out),
-        }
-    }
+    let events = all_events(cfn, &what, |b| {
+        b.stack_name(stack).change_set_name(change_set)
+    })
+    .await?;
+    Ok(events.iter().filter_map(Validation::from_sdk).collect())
 }
 
 /// The failed events of the stack operation `operation` (an operation id), oldest first, as
 /// resource events. Empty when CloudFormation lists none.
 pub async fn failures_of(cfn: &Client, stack: &str, operation: &str) -> Result<Vec<ResourceEvent>> {
     let what = format!("reading the failures of {stack}'s operation {operation}");
-    let mut out: Vec<(Option<aws_smithy_types::DateTime>, ResourceEvent)> = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = cfn
-            .describe_events()
-            .stack_name(stack)
+    let mut events = all_events(cfn, &what, |b| {
+        b.stack_name(stack)
             .operation_id(operation)
             .filters(EventFilter::builder().failed_events(true).build())
-            .set_next_token(token.take())
-            .customize()
-            .config_override(short_retries())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(&what, e))?;
-        out.extend(page.operation_events().iter().map(|e| {
-            (
-                e.timestamp().or(e.start_time()).copied(),
-                as_resource_event(e, stack),
-            )
-        }));
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
+    })
+    .await?;
     // The order of the answer is not documented: oldest first, as the stack events are read.
-    out.sort_by_key(|(at, _)| *at);
-    Ok(out.into_iter().map(|(_, e)| e).collect())
+    events.sort_by_key(|e| e.timestamp().or(e.start_time()).copied());
+    Ok(events.iter().map(|e| as_resource_event(e, stack)).collect())
 }
 
 fn as_resource_event(e: &OperationEvent, stack: &str) -> ResourceEvent {

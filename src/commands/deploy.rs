@@ -27,19 +27,8 @@ pub struct DeployArgs {
     /// Discover the default VPC's subnets again instead of keeping the deployed ones.
     #[arg(long)]
     pub rediscover_network: bool,
-    /// Deploy in CloudFormation's express mode: operations end once the configuration is
-    /// applied, without waiting for resources to stabilise (the default for labs; allowed on a
-    /// protected environment only through this flag, with a warning).
-    #[arg(long, overrides_with = "no_express")]
-    pub express: bool,
-    /// Deploy in the standard mode even where the stack file says express.
-    #[arg(long, overrides_with = "express")]
-    pub no_express: bool,
-    /// Drift-aware change sets: compare with the resources' actual state and bring resources
-    /// changed outside CloudFormation back to the template (the preview shows, per property,
-    /// what is overwritten).
-    #[arg(long)]
-    pub revert_drift: bool,
+    #[command(flatten)]
+    pub modes: ModeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -56,24 +45,42 @@ pub struct PlanArgs {
     /// Every stack's preview (the default for one environment); several get a row each.
     #[arg(long)]
     pub details: bool,
-    /// Preview a deploy in CloudFormation's express mode: operations end once the configuration is
-    /// applied, without waiting for resources to stabilise (the default for labs; allowed on a
-    /// protected environment only through this flag, with a warning).
-    #[arg(long, overrides_with = "no_express")]
-    pub express: bool,
-    /// Preview a deploy in the standard mode even where the stack file says express.
-    #[arg(long, overrides_with = "express")]
-    pub no_express: bool,
-    /// Preview drift-aware change sets (`deploy --revert-drift`): compare with the resources' actual state and bring resources
-    /// changed outside CloudFormation back to the template (the preview shows, per property,
-    /// what is overwritten).
-    #[arg(long)]
-    pub revert_drift: bool,
+    #[command(flatten)]
+    pub modes: ModeArgs,
 
     /// `markdown`: the preview as Markdown on stdout, for a pull-request comment (not with
     /// `--output json`/`ndjson`; progress stays on stderr).
     #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
     pub format: PreviewFormat,
+}
+
+/// How the change sets of deploy (and of the plan previewing it) are made.
+#[derive(Debug, Args)]
+pub struct ModeArgs {
+    /// CloudFormation's express mode: operations end once the configuration is applied,
+    /// without waiting for resources to stabilise (the default for labs; on a protected
+    /// environment only through this flag, with a warning).
+    #[arg(long, overrides_with = "no_express")]
+    pub express: bool,
+    /// The standard mode even where the stack file says express.
+    #[arg(long, overrides_with = "express")]
+    pub no_express: bool,
+    /// Drift-aware change sets: compared with the resources' actual state, they bring
+    /// resources changed outside CloudFormation back to the template (the preview shows, per
+    /// property, what is overwritten).
+    #[arg(long)]
+    pub revert_drift: bool,
+}
+
+impl ModeArgs {
+    /// `--express` / `--no-express` (the last one given wins); neither: the stack file decides.
+    fn express(&self) -> Option<bool> {
+        match (self.express, self.no_express) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
 }
 
 /// How `plan` prints its preview.
@@ -101,8 +108,8 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
         force: args.force,
         rediscover_network: args.rediscover_network,
         can_prompt,
-        express: express_flag(args.express, args.no_express),
-        revert_drift: args.revert_drift,
+        express: args.modes.express(),
+        revert_drift: args.modes.revert_drift,
         ..Default::default()
     };
     let (outcomes, collected) = run(&args.envs, g, out, Mode::Deploy, opts, true)?;
@@ -117,8 +124,8 @@ pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<i32> {
     }
     let opts = Options {
         rediscover_network: args.rediscover_network,
-        express: express_flag(args.express, args.no_express),
-        revert_drift: args.revert_drift,
+        express: args.modes.express(),
+        revert_drift: args.modes.revert_drift,
         ..Default::default()
     };
     if args.format == PreviewFormat::Markdown {
@@ -134,15 +141,6 @@ pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<i32> {
         args.detailed_exitcode,
         details,
     ))
-}
-
-/// `--express` / `--no-express` (the last one given wins); neither: the stack file decides.
-fn express_flag(express: bool, no_express: bool) -> Option<bool> {
-    match (express, no_express) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    }
 }
 
 fn run(
