@@ -53,6 +53,19 @@ class Moto:
             sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
         return wall, self.requests() - before, int(p.stderr.strip().splitlines()[-1]) / 1024
 
+    def measure_output(self, cmd):
+        """Like measure, for a command that must succeed; also returns its stdout and stderr
+        (without /usr/bin/time's line)."""
+        before = self.requests()
+        t = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, env=self.env, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        time.sleep(0.05)  # let the server flush its log line
+        if p.returncode != 0:
+            sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
+        err = p.stderr.strip().splitlines()
+        return wall, self.requests() - before, int(err[-1]) / 1024, p.stdout, "\n".join(err[:-1])
+
     def stack_file(self, name, extra=""):
         path = os.path.join(self.work, name + ".yaml")
         with open(path, "w") as f:

@@ -83,56 +83,103 @@ pub async fn contents(s3: &Client, bucket: &str) -> Result<Option<Contents>> {
     }
 }
 
-/// Objects S3 deletes in one DeleteObjects call, and calls sent at once.
+/// Objects S3 deletes in one DeleteObjects call (its documented maximum), and calls sent at once.
 const BATCH: usize = 1000;
 const CONCURRENT_BATCHES: usize = 8;
 
-/// Deletes exactly `versions` (object versions and delete markers); returns how many.
+/// Per-key failures named in the error message; the rest are counted.
+const NAMED_FAILURES: usize = 3;
+
+/// Deletes exactly `versions` (object versions and delete markers) in DeleteObjects calls of
+/// up to 1000, several at once, in quiet mode (S3 answers with the failures only); returns how
+/// many were deleted. A key S3 lists under Errors in its 200 answer was not deleted: once every
+/// batch has answered, any such key, or any batch that failed as a whole, makes this an error
+/// that says how many versions were not deleted, and why for the first few.
 pub async fn delete_versions(s3: &Client, bucket: &str, versions: &[Version]) -> Result<u64> {
     let what = format!("emptying bucket {bucket}");
     let batches = versions.chunks(BATCH).map(|chunk| {
-        let what = what.clone();
+        let what = format!("a batch of {}", chunk.len());
         async move {
-            let objects: Vec<ObjectIdentifier> = chunk
-                .iter()
-                .map(|v| {
-                    ObjectIdentifier::builder()
-                        .key(&v.key)
-                        .set_version_id(v.version_id.clone())
-                        .build()
-                })
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| AwsError::new(format!("{what}: {e}")))?;
-            let delete = Delete::builder()
-                .set_objects(Some(objects))
-                .quiet(true)
-                .build()
-                .map_err(|e| AwsError::new(format!("{what}: {e}")))?;
-            let out = s3
-                .delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(&what, e))?;
-            if let Some(err) = out.errors().first() {
-                return Err(AwsError::new(format!(
-                    "{what}: {} {}: {}",
-                    err.key().unwrap_or_default(),
-                    err.code().unwrap_or_default(),
-                    err.message().unwrap_or_default()
-                ))
-                .into());
-            }
-            Ok::<u64, crate::error::Error>(chunk.len() as u64)
+            let outcome = delete_batch(s3, bucket, chunk, &what).await;
+            (chunk.len() as u64, outcome)
         }
     });
     let mut results = futures::stream::iter(batches).buffer_unordered(CONCURRENT_BATCHES);
-    let mut deleted = 0;
-    while let Some(r) = results.next().await {
-        deleted += r?;
+    let (mut deleted, mut not_deleted) = (0u64, 0u64);
+    let mut reasons: Vec<String> = Vec::new();
+    while let Some((sent, outcome)) = results.next().await {
+        match outcome {
+            Ok(failures) => {
+                let failed = (failures.len() as u64).min(sent);
+                deleted += sent - failed;
+                not_deleted += failed;
+                reasons.extend(failures);
+            }
+            Err(e) => {
+                not_deleted += sent;
+                reasons.push(e.to_string());
+            }
+        }
     }
-    Ok(deleted)
+    if not_deleted == 0 {
+        return Ok(deleted);
+    }
+    let more = reasons.len().saturating_sub(NAMED_FAILURES);
+    reasons.truncate(NAMED_FAILURES);
+    if more > 0 {
+        reasons.push(format!("{more} more"));
+    }
+    Err(AwsError::new(format!(
+        "{what}: {not_deleted} of {} object versions were not deleted ({deleted} were): {}",
+        versions.len(),
+        reasons.join("; ")
+    ))
+    .into())
+}
+
+/// One DeleteObjects call (`what` names it in errors); `Ok` with the keys S3 said it did not
+/// delete (`key version: Code: message`), `Err` when the call itself failed.
+async fn delete_batch(
+    s3: &Client,
+    bucket: &str,
+    chunk: &[Version],
+    what: &str,
+) -> Result<Vec<String>> {
+    let objects: Vec<ObjectIdentifier> = chunk
+        .iter()
+        .map(|v| {
+            ObjectIdentifier::builder()
+                .key(&v.key)
+                .set_version_id(v.version_id.clone())
+                .build()
+        })
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| AwsError::new(format!("{what}: {e}")))?;
+    let delete = Delete::builder()
+        .set_objects(Some(objects))
+        .quiet(true)
+        .build()
+        .map_err(|e| AwsError::new(format!("{what}: {e}")))?;
+    let out = s3
+        .delete_objects()
+        .bucket(bucket)
+        .delete(delete)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(what, e))?;
+    Ok(out
+        .errors()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}{}: {}: {}",
+                e.key().unwrap_or("(no key)"),
+                e.version_id().map(|v| format!(" {v}")).unwrap_or_default(),
+                e.code().unwrap_or("(no code)"),
+                e.message().unwrap_or("(no message)")
+            )
+        })
+        .collect())
 }
 
 /// The bucket's notifications to SNS topics.
@@ -195,5 +242,152 @@ pub async fn exists(s3: &Client, bucket: &str) -> Result<bool> {
                 Err(e.into())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::mock::Rules;
+    use aws_sdk_s3::operation::delete_objects::{DeleteObjectsError, DeleteObjectsOutput};
+    use aws_smithy_mocks::mock;
+    use std::sync::{Arc, Mutex};
+
+    fn versions(n: usize) -> Vec<Version> {
+        (0..n)
+            .map(|i| Version {
+                key: format!("uploads/{i:05}"),
+                version_id: Some(format!("v{i}")),
+            })
+            .collect()
+    }
+
+    /// Each DeleteObjects request: how many objects, its Quiet flag, the versions.
+    type Sent = Arc<Mutex<Vec<(usize, Option<bool>, Vec<Version>)>>>;
+
+    #[tokio::test]
+    async fn mocked_exactly_the_listed_versions_go_in_quiet_batches_of_at_most_1000() {
+        let sent: Sent = Arc::default();
+        let seen = sent.clone();
+        let rule = mock!(Client::delete_objects).then_compute_output(move |r| {
+            let d = r.delete().map(|d| {
+                (
+                    d.objects().len(),
+                    d.quiet(),
+                    d.objects()
+                        .iter()
+                        .map(|o| Version {
+                            key: o.key().to_string(),
+                            version_id: o.version_id().map(str::to_string),
+                        })
+                        .collect(),
+                )
+            });
+            seen.lock().unwrap().extend(d);
+            DeleteObjectsOutput::builder().build()
+        });
+        let clients = Rules {
+            s3: vec![&rule],
+            ..Default::default()
+        }
+        .clients();
+        let listed = versions(2500);
+        let n = delete_versions(&clients.s3, "b", &listed).await.unwrap();
+        assert_eq!(n, 2500);
+        let sent = sent.lock().unwrap();
+        let mut sizes: Vec<usize> = sent.iter().map(|(n, _, _)| *n).collect();
+        sizes.sort();
+        assert_eq!(sizes, [500, 1000, 1000]);
+        assert!(sent.iter().all(|(_, quiet, _)| *quiet == Some(true)));
+        let mut all: Vec<Version> = sent.iter().flat_map(|(_, _, v)| v.clone()).collect();
+        all.sort();
+        assert_eq!(all, listed, "exactly what was listed, each once");
+    }
+
+    #[tokio::test]
+    async fn mocked_keys_listed_under_errors_in_a_200_answer_are_not_deleted() {
+        // S3 answers 200 and lists the keys it could not delete under Errors (quiet mode lists
+        // nothing else): those are not deleted, and the purge fails after every batch answered.
+        let calls = Arc::new(Mutex::new(0));
+        let counted = calls.clone();
+        let rule = mock!(Client::delete_objects).then_compute_output(move |r| {
+            *counted.lock().unwrap() += 1;
+            let first = r
+                .delete()
+                .and_then(|d| d.objects().first())
+                .map(|o| o.key().to_string())
+                .unwrap_or_default();
+            let out = DeleteObjectsOutput::builder();
+            if first == "uploads/00000" {
+                out.errors(
+                    aws_sdk_s3::types::Error::builder()
+                        .key("uploads/00007")
+                        .version_id("v7")
+                        .code("AccessDenied")
+                        .message("Access Denied")
+                        .build(),
+                )
+                .build()
+            } else {
+                out.build()
+            }
+        });
+        let clients = Rules {
+            s3: vec![&rule],
+            ..Default::default()
+        }
+        .clients();
+        let err = delete_versions(&clients.s3, "b", &versions(1500))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(*calls.lock().unwrap(), 2, "every batch was sent");
+        assert!(
+            err.contains(
+                "emptying bucket b: 1 of 1500 object versions were not deleted (1499 were)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("uploads/00007 v7: AccessDenied: Access Denied"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn mocked_a_batch_that_fails_as_a_whole_counts_as_not_deleted() {
+        let rule = mock!(Client::delete_objects)
+            .match_requests(|r| {
+                r.delete()
+                    .and_then(|d| d.objects().first())
+                    .is_some_and(|o| o.key() == "uploads/01000")
+            })
+            .then_error(|| {
+                DeleteObjectsError::generic(
+                    aws_smithy_types::error::ErrorMetadata::builder()
+                        .code("AccessDenied")
+                        .message("Access Denied")
+                        .build(),
+                )
+            });
+        let ok =
+            mock!(Client::delete_objects).then_output(|| DeleteObjectsOutput::builder().build());
+        let clients = Rules {
+            s3: vec![&rule, &ok],
+            ..Default::default()
+        }
+        .clients();
+        let err = delete_versions(&clients.s3, "b", &versions(1200))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("200 of 1200 object versions were not deleted (1000 were)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("were): a batch of 200: access denied"),
+            "{err}"
+        );
     }
 }

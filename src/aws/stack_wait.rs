@@ -6,6 +6,7 @@ use super::stack_events::{self, ResourceEvent};
 use super::stacks::{self, StackState};
 use crate::error::{Error, Result};
 use aws_sdk_cloudformation::Client;
+use std::time::Duration;
 
 /// How a wait ended.
 pub struct Finished {
@@ -30,15 +31,48 @@ pub async fn until_settled(
     stack: &str,
     since: Option<String>,
     polling: Polling,
+    on_event: impl FnMut(&ResourceEvent),
+    on_status: impl FnMut(&StackState),
+) -> Result<Finished> {
+    until_settled_spaced(
+        cfn,
+        stack,
+        since,
+        polling,
+        |_| Duration::ZERO,
+        on_event,
+        on_status,
+    )
+    .await
+}
+
+/// [`until_settled`], each poll after the first delayed by `spacing(interval)` more than the
+/// polling interval (a caller sharing a poll budget among many waits spreads them out).
+pub async fn until_settled_spaced(
+    cfn: &Client,
+    stack: &str,
+    since: Option<String>,
+    polling: Polling,
+    spacing: impl Fn(Duration) -> Duration,
     mut on_event: impl FnMut(&ResourceEvent),
     mut on_status: impl FnMut(&StackState),
 ) -> Result<Finished> {
+    let mut interval = polling.first;
+    let mut first = true;
     let mut seen = since;
     let mut all: Vec<ResourceEvent> = Vec::new();
     let mut pacer = Pacer::new(polling, MAX_POLLS, &format!("waiting for {stack}"));
     let mut review_polls = 0;
     loop {
         pacer.wait().await?;
+        if !first {
+            let extra = spacing(interval);
+            if !extra.is_zero() {
+                tokio::time::sleep(extra).await;
+            }
+        }
+        first = false;
+        interval = polling.next(interval);
         let events = match stack_events::events_since(cfn, stack, seen.as_deref()).await {
             Ok(ev) => ev,
             // A stack deleted while we watch has no events to read any more.
@@ -73,7 +107,7 @@ pub async fn until_settled(
                 review_polls += 1;
                 if review_polls > MAX_REVIEW_POLLS {
                     return Err(Error::aws(format!(
-                        "{stack} stayed in REVIEW_IN_PROGRESS: its change set did not start; run the command again"
+                        "{stack} stayed in REVIEW_IN_PROGRESS: the operation did not start; run the command again"
                     )));
                 }
                 pacer.answered();

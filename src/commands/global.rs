@@ -29,7 +29,8 @@ pub struct Global {
     /// Assume this IAM role for every AWS call.
     #[arg(long, global = true)]
     pub role_arn: Option<String>,
-    /// Environments worked on at the same time (deploy, plan, outputs, status, drift, teardown).
+    /// Environments reading or sending calls at the same time (deploy, plan, outputs, status,
+    /// drift, teardown); a teardown's waits for CloudFormation to delete a stack do not count.
     #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
     pub concurrency: u16,
     /// Log every AWS request (operation, outcome, duration) on stderr; RUST_LOG works too.

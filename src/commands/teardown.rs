@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::output::progress::Reporter;
 use crate::output::words::count;
 use crate::output::{Output, envelope};
+use crate::teardown::schedule::Schedule;
 use crate::teardown::{self, Options, TeardownOutcome};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
@@ -42,7 +43,12 @@ pub struct TeardownArgs {
 }
 
 pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
-    let session = Session::open(&args.envs, g)?;
+    let mut session = Session::open(&args.envs, g)?;
+    // `--concurrency` bounds the environments reading, deciding or sending calls, not those
+    // whose stacks CloudFormation is deleting: every environment starts, and each takes one of
+    // the schedule's slots for its calls and gives it back while it waits (teardown::schedule).
+    let schedule = Schedule::new(session.concurrency);
+    session.concurrency = session.envs.len().max(1);
     let envs = &session.envs;
     // Several environments on a terminal: one question each, in turn (`a`: yes to all).
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -55,6 +61,7 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
         only_fleet: args.only == Some(Only::Fleet),
         retain_failed: args.retain_failed,
         polling: Default::default(),
+        schedule,
     };
     let reporter = Reporter::new(out);
     reporter.several_environments(envs.len() > 1);

@@ -1,7 +1,8 @@
 //! Deleting one stack and waiting for it; on DELETE_FAILED, reporting the resources and reasons
 //! and, when asked, retrying once keeping them.
 
-use super::{Options, TeardownOutcome};
+use super::schedule::Turn;
+use super::{Options, TeardownOutcome, wait};
 use crate::aws::snapshot::StackSnapshot;
 use crate::aws::stack_events;
 use crate::aws::stacks::{self, StackResource};
@@ -56,6 +57,10 @@ pub fn retained(stack: &StackSnapshot) -> Vec<Retained> {
         .collect()
 }
 
+/// Deletes `name` and waits for it. `turn` is taken for the calls and given back for the wait;
+/// the stack is deleted (or has failed) when this returns, with the slot given back unless
+/// DELETE_FAILED needed it.
+#[allow(clippy::too_many_arguments)]
 pub async fn stack(
     clients: &Clients,
     env: &Environment,
@@ -64,11 +69,13 @@ pub async fn stack(
     opts: &Options,
     reporter: &Reporter,
     out: &mut TeardownOutcome,
+    turn: &mut Turn,
 ) -> Result<()> {
     let cfn = &clients.cfn;
     let spinner = reporter.spinner(name);
     let mut retain: Vec<String> = Vec::new();
     for attempt in 0..2 {
+        turn.take().await;
         let since = stack_events::newest_event_id(cfn, name).await?;
         stacks::delete(cfn, name, &retain, env.spec.service_role_arn.as_deref()).await?;
         spinner.set("deleting");
@@ -76,9 +83,18 @@ pub async fn stack(
             "stack",
             serde_json::json!({ "stack": name, "action": "deleting" }),
         );
-        let finished = reporter
-            .follow(cfn, name, since, opts.polling, &spinner)
-            .await?;
+        // CloudFormation deletes; the slot is free for other environments meanwhile.
+        turn.give_back();
+        let finished = wait::deletion(
+            cfn,
+            name,
+            since,
+            opts.polling,
+            &opts.schedule,
+            reporter,
+            &spinner,
+        )
+        .await?;
         let Some(state) = finished.state else {
             reporter.line(format!("{name}: DELETE_COMPLETE"));
             for e in finished.events.iter().filter(|e| e.is_delete_skipped()) {
@@ -97,6 +113,7 @@ pub async fn stack(
                 state.status.as_str()
             )));
         }
+        turn.take().await;
         let failed: Vec<(String, String)> = stacks::resources(cfn, name)
             .await?
             .unwrap_or_default()
@@ -119,13 +136,15 @@ pub async fn stack(
         let again = attempt == 0
             && !ids.is_empty()
             && (opts.retain_failed
-                || (opts.can_prompt
-                    && reporter
+                || (opts.can_prompt && {
+                    turn.give_back();
+                    reporter
                         .confirm(&format!(
                             "Retry deleting {name}, keeping {}?",
                             ids.join(", ")
                         ))
-                        .await?));
+                        .await?
+                }));
         if !again {
             return Err(Error::aws(format!(
                 "{name}: DELETE_FAILED ({listing}). Fix the cause and run teardown again, or pass --retain-failed to delete the stack keeping {}",

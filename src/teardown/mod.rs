@@ -1,9 +1,13 @@
 //! Tearing an environment down without losing data by accident: read the environment
 //! ([`Snapshot`]), decide on positive evidence only ([`decide`]), ask, then delete the fleet,
-//! check the data again, empty the bucket when asked, and delete the data stack.
+//! check the data again, empty the bucket when asked, and delete the data stack. Environments
+//! hold one of `--concurrency` slots only while they read, decide or send calls, not while
+//! CloudFormation deletes their stacks ([`schedule`]).
 
 pub mod decide;
 mod delete;
+pub mod schedule;
+mod wait;
 
 use crate::aws::poll::Polling;
 use crate::aws::snapshot::{self, Scope};
@@ -13,6 +17,7 @@ use crate::error::{EXIT_AWS, EXIT_REFUSED, Error, Result};
 use crate::output::progress::{Question, Reporter};
 use crate::output::words::count;
 use decide::{Allowed, DataAtRisk, Decision, Plan, Refusal};
+use schedule::Schedule;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -31,6 +36,8 @@ pub struct Options {
     /// After DELETE_FAILED, retry once keeping the resources that failed.
     pub retain_failed: bool,
     pub polling: Polling,
+    /// The slots and the poll budget shared by the run's environments (clones share them).
+    pub schedule: Schedule,
 }
 
 impl Options {
@@ -116,6 +123,8 @@ async fn run(
     reporter: &Reporter,
     out: &mut TeardownOutcome,
 ) -> Result<()> {
+    let mut turn = opts.schedule.turn();
+    turn.take().await;
     let snap = snapshot::read(clients, env, Scope::TEARDOWN).await;
     let plan: Plan = match decide::decide(&snap, opts.allowed()) {
         Decision::Nothing => {
@@ -157,6 +166,8 @@ async fn run(
             text: &question,
             loses_data: !losses.is_empty(),
         };
+        // The answer may take a while: other environments use the slot meanwhile.
+        turn.give_back();
         if !reporter.ask(asked).await? {
             let said = crate::output::progress::cancelled(&env.name);
             reporter.line(&said);
@@ -167,6 +178,7 @@ async fn run(
             out.cancelled = true;
             return Ok(());
         }
+        turn.take().await;
     }
 
     for s in plan.targets.iter().filter(|s| s.termination_protection) {
@@ -187,13 +199,14 @@ async fn run(
     for s in &plan.targets {
         if s.name == snap.data.name {
             // Work may have arrived while the fleet went: look again, right before the data goes.
+            turn.take().await;
             recheck_and_purge(clients, env, opts, reporter, out).await?;
         }
         let kept = retained_by_policy(&s.name);
         out.retained
             .extend(kept.iter().map(delete::Retained::describe));
         reporter.ledger.start(&env.name, &step(&s.name));
-        delete::stack(clients, env, &s.name, &kept, opts, reporter, out).await?;
+        delete::stack(clients, env, &s.name, &kept, opts, reporter, out, &mut turn).await?;
         reporter
             .ledger
             .finish(&env.name, &step(&s.name), format!("deleted {}", s.name));
