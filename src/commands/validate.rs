@@ -37,6 +37,20 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     if !env.retain_bucket() && !spec.lab {
         w.push("bucket.retain: false outside a lab: deleting the data stack deletes the bucket (qfleet still refuses while it holds objects)".to_string());
     }
+    if !ec2
+        && let Some(warning) = crate::config::runtimes::warning(
+            &spec.workers.lambda.runtime,
+            std::time::SystemTime::now(),
+        )
+    {
+        w.push(warning);
+    }
+    if ec2 && render::signal_timeout(&spec.workers) > render::MAX_ROLLING_PAUSE {
+        w.push(format!(
+            "workers.instance_warmup: {} is longer than an hour: a first deploy waits that long for the workers to report in, but a rolling update gives each replacement at most one hour (CloudFormation's longest PauseTime), after which the update fails and rolls back",
+            spec.workers.instance_warmup
+        ));
+    }
     if spec.kms_key.is_none() && !spec.lab {
         w.push("no kms_key: the bucket uses SSE-S3, the queues SSE-SQS and the topics are not encrypted with a customer managed key".to_string());
     }

@@ -466,3 +466,121 @@ fn every_shipped_template_passes_the_offline_checks() {
         }
     }
 }
+
+/// CloudFormation's UpdatePolicy attribute: "PauseTime … The maximum PauseTime is one hour
+/// (PT1H)" (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html).
+/// A warmup of two hours still gives a first instance two hours to signal (a CreationPolicy
+/// accepts up to 12 hours), but a rolling update's pause is clamped to the hour.
+#[test]
+fn the_rolling_update_pause_time_never_exceeds_cloudformations_one_hour_maximum() {
+    for (warmup, creation, pause) in [
+        (120, "PT900S", "PT900S"),
+        (3_000, "PT3000S", "PT3000S"),
+        (3_600, "PT3600S", "PT3600S"),
+        (7_200, "PT7200S", "PT3600S"),
+    ] {
+        let env = from_str(&format!(
+            "region: eu-west-1\nworkers:\n  instance_warmup: {warmup}\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n"
+        ));
+        let (_, fleet) = rendered(&env);
+        let group = &fleet["Resources"]["WorkerGroup"];
+        assert_eq!(
+            group["CreationPolicy"]["ResourceSignal"]["Timeout"].as_str(),
+            Some(creation),
+            "warmup {warmup}"
+        );
+        assert_eq!(
+            group["UpdatePolicy"]["AutoScalingRollingUpdate"]["PauseTime"].as_str(),
+            Some(pause),
+            "warmup {warmup}"
+        );
+    }
+}
+
+/// EC2's EBS-optimized instances page: current generation types are EBS-optimized by default,
+/// and some types (t2.*, among the common lab choices) do not support EBS optimization at all,
+/// so a launch template that forces `EbsOptimized: true` makes every launch of them fail
+/// (https://docs.aws.amazon.com/ec2/latest/instancetypes/ebs-optimized.html).
+#[test]
+fn the_launch_template_leaves_ebs_optimization_to_the_instance_types_default() {
+    for rel in ["stacks/lab.yaml", "stacks/prod.yaml", "examples/batch.yaml"] {
+        let (_, fleet) = rendered(&load(rel));
+        let data = &resource(&fleet, "LaunchTemplate")["LaunchTemplateData"];
+        assert!(data.get("EbsOptimized").is_none(), "{rel}");
+    }
+}
+
+/// S3 checks, when the notification is put, only that it may publish to the topic (it sends a
+/// test event); the queue policy and the subscription are what carry the events on to the
+/// queue (S3's "Walkthrough: Configuring a bucket for notifications (SNS topic or SQS queue)",
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/ways-to-add-notification-config-to-bucket.html).
+/// CloudFormation creates resources in parallel unless told otherwise: the bucket (which
+/// carries the notification) waits for all three, so no upload's event is dropped.
+#[test]
+fn the_bucket_notification_goes_live_only_after_the_whole_path_to_the_queue_exists() {
+    for rel in ["stacks/lab.yaml", "examples/lambda.yaml"] {
+        let (data, _) = rendered(&load(rel));
+        let depends: Vec<&str> = data["Resources"][ids::BUCKET]["DependsOn"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{rel}: DependsOn is a list"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for needed in ["TopicPolicy", "QueuePolicy", ids::SUBSCRIPTION] {
+            assert!(
+                depends.contains(&needed),
+                "{rel}: {depends:?} lacks {needed}"
+            );
+        }
+    }
+}
+
+/// S3 lifecycle: "ExpiredObjectDeleteMarker … Indicates whether Amazon S3 will remove a delete
+/// marker with no noncurrent versions", which may share a rule with NoncurrentVersionExpiration
+/// but not with an Expiration of days or a date
+/// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html,
+/// "Removing expired object delete markers"). Without it every processed job leaves a delete
+/// marker in `uploads/` forever and listings keep growing.
+#[test]
+fn the_lifecycle_removes_expired_object_delete_markers() {
+    let (data, _) = rendered(&load("stacks/lab.yaml"));
+    let rules = resource(&data, ids::BUCKET)["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap();
+    let rule = rules
+        .iter()
+        .find(|r| r.get("NoncurrentVersionExpiration").is_some())
+        .unwrap();
+    assert_eq!(rule["ExpiredObjectDeleteMarker"], Value::from(true));
+    assert!(rule.get("ExpirationInDays").is_none() && rule.get("ExpirationDate").is_none());
+}
+
+/// Step scaling's ExactCapacity "changes the current capacity to the specified value", which
+/// would shrink a group that target tracking had grown; ChangeInCapacity only adds
+/// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-simple-step.html, "Scaling
+/// adjustment types"). The alarm fires only while the group wants no instance at all.
+#[test]
+fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
+    let (_, fleet) = rendered(&load("examples/batch.yaml"));
+    let policy = resource(&fleet, "ScaleFromZeroPolicy");
+    assert_eq!(policy["AdjustmentType"], Value::from("ChangeInCapacity"));
+    assert_eq!(
+        policy["StepAdjustments"][0]["ScalingAdjustment"],
+        Value::from(1)
+    );
+    let alarm = resource(&fleet, "ScaleFromZeroAlarm");
+    let metrics = alarm["Metrics"].as_sequence().unwrap();
+    let expression = metrics
+        .iter()
+        .find_map(|m| m.get("Expression").and_then(Value::as_str))
+        .unwrap();
+    assert_eq!(expression, "IF(visible > 0 AND desired == 0, 1, 0)");
+    let desired = metrics
+        .iter()
+        .find(|m| m["Id"] == "desired")
+        .unwrap();
+    assert_eq!(
+        desired["MetricStat"]["Metric"]["MetricName"],
+        Value::from("GroupDesiredCapacity")
+    );
+}
