@@ -24,7 +24,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         }
         "tags" => "a mapping of tag names to string values",
         "tags.*" => {
-            "a string value (at most 256 characters) for a tag name of at most 128 characters, not starting with aws:"
+            "a tag name of at most 128 characters (not aws:…, not qfleet:environment) and a value of at most 256, both of letters, digits, spaces and _ . : / = + - @; at most 49 tags"
         }
         "termination_protection" => "true or false (default: true, false when lab: true)",
         "express" => {
@@ -71,7 +71,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "a directory, relative to the stack file, holding the handler's one source file (tests, conftest.py, __init__.py and *.md are left out); absent: the reference handler"
         }
         "workers.lambda.runtime" => {
-            "python3.10 to python3.13, nodejs20.x or nodejs22.x (default python3.12)"
+            "a Python 3 or Node.js runtime AWS Lambda still creates functions on, such as python3.14 or nodejs24.x (default python3.12); a deprecated one is a warning"
         }
         "workers.lambda.handler" => "module.function, such as qfleet_handler.handler (the default)",
         "workers.lambda.memory_mb" => "a whole number of MB from 128 to 10240 (default 256)",

@@ -23,6 +23,7 @@ pub struct FunctionCode {
 pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
     let l = &env.spec.workers.lambda;
     let (module, function) = l.handler.split_once('.').unwrap_or((&l.handler, "handler"));
+    let function = function.to_string();
     let handler = format!("index.{function}");
     let Some(rel) = &l.code else {
         if l.runtime.starts_with("python") && l.handler == "qfleet_handler.handler" {
@@ -91,5 +92,28 @@ pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
     }
     let text = std::fs::read_to_string(&wanted)
         .map_err(|e| fail(format!("cannot read {}: {e}", wanted.display())))?;
+    if ext == "js"
+        && let Some((n, line)) = es_module_line(&text)
+    {
+        return Err(fail(format!(
+            "{}:{n}: `{}` is ES module syntax; CloudFormation writes inline Node.js code as index.js, which Lambda loads as CommonJS: use require() and exports.{function} = … (or module.exports)",
+            wanted.display(),
+            line.trim()
+        )));
+    }
     Ok(FunctionCode { text, handler })
+}
+
+/// The first line (1-based) of `text` that is an ES module `import` or `export` statement,
+/// which a CommonJS `index.js` cannot hold (Lambda's Node.js handler page: a `.js` file is a
+/// CommonJS module unless its package.json says `"type": "module"`, and inline code has none;
+/// https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html).
+fn es_module_line(text: &str) -> Option<(usize, &str)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let t = line.trim_start();
+        // `import(…)` (a dynamic import) is allowed in CommonJS; an import statement is not.
+        let import = t.starts_with("import ") || t.starts_with("import{");
+        let export = t.starts_with("export ") || t.starts_with("export{");
+        (import || export).then_some((i + 1, line))
+    })
 }

@@ -7,6 +7,7 @@ pub mod duration;
 pub mod json_schema;
 pub mod keys;
 pub mod locate;
+pub mod runtimes;
 pub mod schema;
 mod syntax;
 mod validate;
@@ -18,6 +19,9 @@ use crate::error::{Error, InputError, Result};
 use locate::Locations;
 use miette::NamedSource;
 use std::path::{Path, PathBuf};
+
+/// Tag qfleet puts on every stack (a stack file may not set it).
+pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
 
 /// Where stack files live unless `--stacks-dir` says otherwise.
 pub const DEFAULT_STACKS_DIR: &str = "stacks";

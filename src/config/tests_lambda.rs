@@ -170,3 +170,36 @@ fn a_custom_handler_without_code_is_an_error() {
         5,
     );
 }
+
+/// Inline Node.js code is written by CloudFormation as `index.js` (the ZipFile property,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-code.html),
+/// and Lambda loads a `.js` file without a package.json of `"type": "module"` as CommonJS
+/// (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html): an ES module handler
+/// would fail at its first invocation, so it is refused at validate time.
+#[test]
+fn inline_node_code_with_es_module_syntax_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("fn");
+    std::fs::create_dir(&code).unwrap();
+    let yaml =
+        format!("{LAMBDA}  lambda:\n    code: fn\n    runtime: nodejs24.x\n    handler: job.run\n");
+    std::fs::write(
+        code.join("job.js"),
+        "const { S3Client } = require('@aws-sdk/client-s3');\nconst later = () => import('node:fs');\nexports.run = async (event) => ({});\n",
+    )
+    .unwrap();
+    let env = parse_at(dir.path(), &yaml).unwrap();
+    assert_eq!(env.function_code.unwrap().handler, "index.run");
+
+    std::fs::write(
+        code.join("job.js"),
+        "// the handler\nimport { S3Client } from '@aws-sdk/client-s3';\nexport const run = async (event) => ({});\n",
+    )
+    .unwrap();
+    let Err(Error::Input(e)) = parse_at(dir.path(), &yaml) else {
+        panic!("expected an error")
+    };
+    assert_eq!(e[0].field, "workers.lambda.code");
+    assert!(e[0].message.contains("job.js:2"), "{}", e[0]);
+    assert!(e[0].message.contains("exports.run"), "{}", e[0]);
+}

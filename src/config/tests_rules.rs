@@ -311,3 +311,33 @@ fn express_mode_is_never_a_protected_environments_default() {
         parse_str("region: eu-west-1\ntermination_protection: false\nexpress: true\n").unwrap();
     assert!(unprotected.express());
 }
+
+/// AWS's tag rules: keys up to 128 and values up to 256 characters of letters, digits, white
+/// space and `_ . : / = + - @`, no `aws:` prefix
+/// (https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions);
+/// CloudFormation refuses the stack operation otherwise, after the preview.
+#[test]
+fn tags_outside_awss_tag_pattern_are_refused_offline() {
+    let e = error(
+        "region: eu-west-1\ntags:\n  team: \"jobs; rm -rf\"\n",
+        "tags.team",
+        3,
+    );
+    assert!(e.message.contains("(;)"), "{e}");
+    error(
+        "region: eu-west-1\ntags:\n  \"cost#centre\": x\n",
+        "tags.cost#centre",
+        3,
+    );
+    error(
+        "region: eu-west-1\ntags:\n  qfleet:environment: other\n",
+        "tags.qfleet:environment",
+        3,
+    );
+    // Letters of any language, digits, spaces and the allowed punctuation are fine.
+    parse(
+        PathBuf::from("stacks/t.yaml"),
+        "region: eu-west-1\ntags:\n  Équipe: \"traitement des images\"\n  owner: jobs+ops@example.com\n  path: /a/b:c=d_e.f-g\n".into(),
+    )
+    .unwrap();
+}

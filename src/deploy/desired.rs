@@ -15,8 +15,7 @@ use std::collections::BTreeMap;
 /// one, without downloading it.
 pub const FINGERPRINT_PARAMETER: &str = "TemplateFingerprint";
 
-/// Tag qfleet puts on every stack.
-pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
+pub use crate::config::ENVIRONMENT_TAG;
 
 /// The fleet's network parameters: a placement to deploy, or the one already deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -152,3 +152,14 @@ fn guard_suppressions_carry_a_reason() {
         }
     }
 }
+
+/// The Lambda runtime lifecycle qfleet validates against matches the one the pinned cfn-lint
+/// ships (deprecation and block dates, successors).
+#[test]
+fn the_lambda_runtime_lifecycle_is_current() {
+    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("scripts/lambda-runtimes"))
+        .arg("--check")
+        .current_dir(root()));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}

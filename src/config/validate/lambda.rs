@@ -20,16 +20,6 @@ const EC2_ONLY: &[&str] = &[
     "scaling",
 ];
 
-/// Runtimes whose code CloudFormation can take inline (Python, Node.js).
-pub const RUNTIMES: &[&str] = &[
-    "python3.10",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "nodejs20.x",
-    "nodejs22.x",
-];
-
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const LOG_RETENTION_DAYS: &[u32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -52,11 +42,8 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         }
     }
     let l = &env.spec.workers.lambda;
-    if !RUNTIMES.contains(&l.runtime.as_str()) {
-        c.fail(
-            "workers.lambda.runtime",
-            format!("`{}` is not a supported runtime", l.runtime),
-        );
+    if let Some(why) = crate::config::runtimes::refusal(&l.runtime, std::time::SystemTime::now()) {
+        c.fail("workers.lambda.runtime", why);
     }
     let handler_ok = l.handler.split_once('.').is_some_and(|(module, function)| {
         let ident = |s: &str| {
