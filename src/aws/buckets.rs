@@ -137,14 +137,71 @@ pub async fn delete_versions(s3: &Client, bucket: &str, versions: &[Version]) ->
     .into())
 }
 
-/// One DeleteObjects call (`what` names it in errors); `Ok` with the keys S3 said it did not
-/// delete (`key version: Code: message`), `Err` when the call itself failed.
+/// Per-key error codes of a DeleteObjects answer that S3 documents as retryable: `SlowDown`
+/// (503, "Please reduce your request rate") and `InternalError` (500, "We encountered an
+/// internal error. Please try again."), https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html.
+const RETRYABLE_KEY_ERRORS: &[&str] = &["SlowDown", "InternalError", "ServiceUnavailable"];
+
+/// How often a key S3 answered with a retryable error is sent again, and the first pause
+/// (doubled each time, with jitter).
+const KEY_RETRIES: u32 = 5;
+const KEY_RETRY_PAUSE: std::time::Duration =
+    std::time::Duration::from_millis(if cfg!(test) { 1 } else { 200 });
+
+/// One batch of DeleteObjects (`what` names it in errors), its keys that S3 answered with a
+/// retryable error (SlowDown, InternalError) sent again with exponential backoff; `Ok` with
+/// the keys that were finally not deleted (`key version: Code: message`), `Err` when a call
+/// itself failed.
 async fn delete_batch(
     s3: &Client,
     bucket: &str,
     chunk: &[Version],
     what: &str,
 ) -> Result<Vec<String>> {
+    let mut pending: Vec<Version> = chunk.to_vec();
+    let mut failures = Vec::new();
+    let mut pause = KEY_RETRY_PAUSE;
+    for attempt in 0..=KEY_RETRIES {
+        if attempt > 0 {
+            let jitter = fastrand::u64(0..=pause.as_millis() as u64 / 2);
+            tokio::time::sleep(pause + std::time::Duration::from_millis(jitter)).await;
+            pause *= 2;
+        }
+        let failed = delete_once(s3, bucket, &pending, what).await?;
+        let (retry, lasting): (Vec<_>, Vec<_>) = failed
+            .into_iter()
+            .partition(|(_, code, _)| RETRYABLE_KEY_ERRORS.contains(&code.as_str()));
+        failures.extend(lasting);
+        if retry.is_empty() || attempt == KEY_RETRIES {
+            failures.extend(retry);
+            break;
+        }
+        pending = retry.into_iter().map(|(v, _, _)| v).collect();
+    }
+    Ok(failures
+        .iter()
+        .map(|(v, code, message)| describe_failure(v, code, message))
+        .collect())
+}
+
+fn describe_failure(v: &Version, code: &str, message: &str) -> String {
+    format!(
+        "{}{}: {code}: {message}",
+        v.key,
+        v.version_id
+            .as_deref()
+            .map(|id| format!(" {id}"))
+            .unwrap_or_default()
+    )
+}
+
+/// One DeleteObjects call; the versions S3 listed under Errors, with its code and message.
+async fn delete_once(
+    s3: &Client,
+    bucket: &str,
+    chunk: &[Version],
+    what: &str,
+) -> Result<Vec<(Version, String, String)>> {
     let objects: Vec<ObjectIdentifier> = chunk
         .iter()
         .map(|v| {
@@ -171,12 +228,13 @@ async fn delete_batch(
         .errors()
         .iter()
         .map(|e| {
-            format!(
-                "{}{}: {}: {}",
-                e.key().unwrap_or("(no key)"),
-                e.version_id().map(|v| format!(" {v}")).unwrap_or_default(),
-                e.code().unwrap_or("(no code)"),
-                e.message().unwrap_or("(no message)")
+            (
+                Version {
+                    key: e.key().unwrap_or("(no key)").to_string(),
+                    version_id: e.version_id().map(str::to_string),
+                },
+                e.code().unwrap_or("(no code)").to_string(),
+                e.message().unwrap_or("(no message)").to_string(),
             )
         })
         .collect())
@@ -350,6 +408,64 @@ mod tests {
         );
         assert!(
             err.contains("uploads/00007 v7: AccessDenied: Access Denied"),
+            "{err}"
+        );
+    }
+
+    /// S3's DeleteObjects answers 200 and names, per key, the ones it could not delete; `SlowDown`
+    /// and `InternalError` are the documented retryable ones
+    /// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html,
+    /// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html). Those keys are sent
+    /// again with backoff, alone; a key refused for another reason is not.
+    #[tokio::test]
+    async fn as_aws_documents_keys_answered_slowdown_or_internalerror_are_sent_again() {
+        let sent: Arc<Mutex<Vec<Vec<String>>>> = Arc::new(Mutex::new(Vec::new()));
+        let seen = sent.clone();
+        let rule = mock!(Client::delete_objects).then_compute_output(move |r| {
+            let keys: Vec<String> = r
+                .delete()
+                .map(|d| d.objects().iter().map(|o| o.key().to_string()).collect())
+                .unwrap_or_default();
+            let round = {
+                let mut s = seen.lock().unwrap();
+                s.push(keys.clone());
+                s.len()
+            };
+            let error = |key: &str, code: &str| {
+                aws_sdk_s3::types::Error::builder()
+                    .key(key)
+                    .code(code)
+                    .message(code)
+                    .build()
+            };
+            let mut out = DeleteObjectsOutput::builder();
+            for k in &keys {
+                match (round, k.as_str()) {
+                    (1, "uploads/00001") => out = out.errors(error(k, "SlowDown")),
+                    (1 | 2, "uploads/00002") => out = out.errors(error(k, "InternalError")),
+                    (_, "uploads/00003") => out = out.errors(error(k, "AccessDenied")),
+                    _ => {}
+                }
+            }
+            out.build()
+        });
+        let clients = Rules {
+            s3: vec![&rule],
+            ..Default::default()
+        }
+        .clients();
+        let err = delete_versions(&clients.s3, "b", &versions(10))
+            .await
+            .unwrap_err()
+            .to_string();
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 3, "{sent:?}");
+        assert_eq!(sent[0].len(), 10);
+        assert_eq!(sent[1], ["uploads/00001", "uploads/00002"]);
+        assert_eq!(sent[2], ["uploads/00002"]);
+        assert!(
+            err.contains("1 of 10 object versions were not deleted (9 were)")
+                && err.contains("uploads/00003: AccessDenied"),
             "{err}"
         );
     }
