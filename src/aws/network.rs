@@ -3,8 +3,8 @@
 use super::error::AwsError;
 use crate::error::Result;
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::Filter;
-use std::collections::BTreeMap;
+use aws_sdk_ec2::types::{Filter, LocationType};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The VPC and one subnet per availability zone the workers run in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,13 @@ impl Placement {
     }
 }
 
-/// The default VPC and its default subnet in each availability zone (at least two zones).
-pub async fn default_placement(ec2: &Client, region: &str) -> Result<Placement> {
+/// The default VPC and its default subnet in each availability zone that offers
+/// `instance_type` (at least two zones).
+pub async fn default_placement(
+    ec2: &Client,
+    region: &str,
+    instance_type: &str,
+) -> Result<Placement> {
     let vpcs = ec2
         .describe_vpcs()
         .filters(Filter::builder().name("is-default").values("true").build())
@@ -50,7 +55,7 @@ pub async fn default_placement(ec2: &Client, region: &str) -> Result<Placement> 
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("listing the default VPC's subnets", e))?;
-    let mut by_az = BTreeMap::new();
+    let mut by_az: BTreeMap<String, String> = BTreeMap::new();
     for s in subnets.subnets() {
         if let (Some(az), Some(id)) = (s.availability_zone(), s.subnet_id()) {
             by_az
@@ -65,8 +70,155 @@ pub async fn default_placement(ec2: &Client, region: &str) -> Result<Placement> 
         ))
         .into());
     }
+    // Not every instance type is offered in every zone: a group whose subnets include a zone
+    // without the type fails every launch there.
+    let offered = zones_offering(ec2, instance_type, by_az.keys()).await?;
+    let missing: Vec<String> = by_az
+        .keys()
+        .filter(|az| !offered.contains(*az))
+        .cloned()
+        .collect();
+    by_az.retain(|az, _| offered.contains(az));
+    if by_az.len() < 2 {
+        return Err(AwsError::new(format!(
+            "{instance_type} is offered in {} of the default VPC's availability zones in {region} (not in {}); the fleet needs at least 2. Choose another workers.instance_type or set workers.network",
+            by_az.len(),
+            missing.join(", ")
+        ))
+        .into());
+    }
     Ok(Placement {
         vpc,
         subnets: by_az,
     })
+}
+
+/// The availability zones among `zones` that offer `instance_type`
+/// (DescribeInstanceTypeOfferings with the availability-zone location type).
+async fn zones_offering<'a>(
+    ec2: &Client,
+    instance_type: &str,
+    zones: impl Iterator<Item = &'a String>,
+) -> Result<BTreeSet<String>> {
+    let zones: Vec<String> = zones.cloned().collect();
+    let mut pages = ec2
+        .describe_instance_type_offerings()
+        .location_type(LocationType::AvailabilityZone)
+        .filters(
+            Filter::builder()
+                .name("instance-type")
+                .values(instance_type)
+                .build(),
+        )
+        .filters(
+            Filter::builder()
+                .name("location")
+                .set_values(Some(zones))
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    let mut offered = BTreeSet::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            AwsError::from_sdk(
+                &format!("finding the availability zones that offer {instance_type}"),
+                e,
+            )
+        })?;
+        for o in page.instance_type_offerings() {
+            if o.instance_type().map(|t| t.as_str()) == Some(instance_type)
+                && let Some(zone) = o.location()
+            {
+                offered.insert(zone.to_string());
+            }
+        }
+    }
+    Ok(offered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::mock::Rules;
+    use aws_sdk_ec2::operation::describe_instance_type_offerings::DescribeInstanceTypeOfferingsOutput;
+    use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
+    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
+    use aws_sdk_ec2::types::{InstanceType, InstanceTypeOffering, Subnet, Vpc};
+    use aws_smithy_mocks::mock;
+
+    /// EC2's DescribeInstanceTypeOfferings with `LocationType: availability-zone` lists the
+    /// zones where a type can be launched; "an instance type might not be available in every
+    /// Availability Zone of a Region"
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypeOfferings.html,
+    /// https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-regions.html).
+    #[tokio::test]
+    async fn as_aws_documents_default_subnets_in_zones_without_the_instance_type_are_left_out() {
+        let vpcs = mock!(aws_sdk_ec2::Client::describe_vpcs).then_output(|| {
+            DescribeVpcsOutput::builder()
+                .vpcs(Vpc::builder().vpc_id("vpc-1").build())
+                .build()
+        });
+        let subnets = mock!(aws_sdk_ec2::Client::describe_subnets).then_output(|| {
+            let s = |az: &str, id: &str| {
+                Subnet::builder()
+                    .availability_zone(az)
+                    .subnet_id(id)
+                    .build()
+            };
+            DescribeSubnetsOutput::builder()
+                .subnets(s("eu-west-1a", "subnet-a"))
+                .subnets(s("eu-west-1b", "subnet-b"))
+                .subnets(s("eu-west-1c", "subnet-c"))
+                .build()
+        });
+        let offered = |zones: &'static [&'static str]| {
+            mock!(aws_sdk_ec2::Client::describe_instance_type_offerings)
+                .match_requests(|r| {
+                    r.location_type() == Some(&LocationType::AvailabilityZone)
+                        && r.filters().iter().any(|f| {
+                            f.name() == Some("instance-type") && f.values() == ["t3.micro"]
+                        })
+                })
+                .then_output(move || {
+                    let mut out = DescribeInstanceTypeOfferingsOutput::builder();
+                    for z in zones {
+                        out = out.instance_type_offerings(
+                            InstanceTypeOffering::builder()
+                                .instance_type(InstanceType::T3Micro)
+                                .location_type(LocationType::AvailabilityZone)
+                                .location(*z)
+                                .build(),
+                        );
+                    }
+                    out.build()
+                })
+        };
+        let two = offered(&["eu-west-1a", "eu-west-1c"]);
+        let clients = Rules {
+            ec2: vec![&vpcs, &subnets, &two],
+            ..Default::default()
+        }
+        .clients();
+        let p = default_placement(&clients.ec2, "eu-west-1", "t3.micro")
+            .await
+            .unwrap();
+        assert_eq!(p.subnet_list(), "subnet-a,subnet-c");
+
+        let one = offered(&["eu-west-1b"]);
+        let clients = Rules {
+            ec2: vec![&vpcs, &subnets, &one],
+            ..Default::default()
+        }
+        .clients();
+        let err = default_placement(&clients.ec2, "eu-west-1", "t3.micro")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t3.micro is offered in 1 of the default VPC's availability zones")
+                && err.contains("not in eu-west-1a, eu-west-1c"),
+            "{err}"
+        );
+    }
 }

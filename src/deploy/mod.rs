@@ -238,9 +238,13 @@ pub(super) async fn fleet_network(
             if deployed && !opts.rediscover_network {
                 return Ok(FleetNetwork::KeepDeployed);
             }
-            network::default_placement(&clients.ec2, &clients.region)
-                .await
-                .map(FleetNetwork::Place)
+            network::default_placement(
+                &clients.ec2,
+                &clients.region,
+                &env.spec.workers.instance_type,
+            )
+            .await
+            .map(FleetNetwork::Place)
         }
     }
 }

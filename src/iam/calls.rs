@@ -180,6 +180,11 @@ pub const CALLS: &[Call] = &[
     // EC2: the default VPC's subnets (`network: default`).
     call("ec2", "DescribeVpcs", &["ec2:DescribeVpcs"]),
     call("ec2", "DescribeSubnets", &["ec2:DescribeSubnets"]),
+    call(
+        "ec2",
+        "DescribeInstanceTypeOfferings",
+        &["ec2:DescribeInstanceTypeOfferings"],
+    ),
 ];
 
 /// The entry for a call the request log names (`cloudformation.DescribeStacks`); services are
