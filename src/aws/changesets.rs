@@ -45,6 +45,11 @@ pub struct Request<'a> {
     /// actual state, it brings drifted resources back to the template. Updates only: a stack
     /// being created has nothing to drift.
     pub revert_drift: bool,
+    /// The stack is in CREATE_FAILED or UPDATE_FAILED (an earlier operation failed with
+    /// rollback disabled): CloudFormation goes on from there only with rollback disabled
+    /// ("Preserve successfully provisioned resources"), so the change set is executed with
+    /// DisableRollback. Otherwise rollback stays on, in express mode too.
+    pub continue_failed: bool,
 }
 
 /// A resource to bring into a stack: its type, logical id and identifying property.
@@ -157,14 +162,21 @@ pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<Strin
         .client_token(client_token("cs", req.stack))
         .description(format!("qfleet {}", env!("CARGO_PKG_VERSION")))
         .set_role_arn(req.role_arn.map(str::to_string));
-    if req.express {
+    // Express mode disables rollback unless DisableRollback is sent as false (CloudFormation's
+    // express mode page, "Rollback behavior with express mode"): qfleet keeps it on, so a
+    // failed express operation rolls back like any other. AWS documents DeploymentConfig for
+    // CREATE and UPDATE change sets, not for IMPORT: an import goes in the standard mode.
+    if req.express && req.import.is_none() {
         call = call.deployment_config(
             DeploymentConfig::builder()
                 .mode(DeploymentConfigMode::Express)
+                .disable_rollback(req.continue_failed)
                 .build(),
         );
     }
-    if req.revert_drift && !req.creating && req.import.is_none() {
+    // Drift-aware change sets roll resources back to their actual state on failure: never on
+    // a stack that can only go on with rollback disabled, never for a create or an import.
+    if req.revert_drift && !req.creating && req.import.is_none() && !req.continue_failed {
         call = call.deployment_mode(DeploymentMode::RevertDrift);
     }
     for (k, v) in req.parameters {
@@ -350,11 +362,13 @@ pub async fn list(cfn: &Client, stack: &str) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// Starts executing a change set.
-pub async fn execute(cfn: &Client, cs: &ChangeSet) -> Result<()> {
+/// Starts executing a change set; `disable_rollback` for a stack that CloudFormation lets go
+/// on from CREATE_FAILED or UPDATE_FAILED only that way.
+pub async fn execute(cfn: &Client, cs: &ChangeSet, disable_rollback: bool) -> Result<()> {
     cfn.execute_change_set()
         .change_set_name(&cs.id)
         .stack_name(&cs.stack)
+        .set_disable_rollback(disable_rollback.then_some(true))
         .client_request_token(client_token("exec", &cs.stack))
         .send()
         .await

@@ -130,6 +130,28 @@ impl StackState {
         self.status == StackStatus::RollbackComplete
     }
 
+    /// The last operation failed with rollback disabled (CREATE_FAILED, UPDATE_FAILED): the
+    /// stack keeps what was provisioned, and CloudFormation goes on from here only with
+    /// rollback disabled, by RollbackStack, or by deleting it (CloudFormation's "Choose how to
+    /// handle failures when provisioning resources").
+    pub fn is_failed_without_rollback(&self) -> bool {
+        matches!(
+            self.status,
+            StackStatus::CreateFailed | StackStatus::UpdateFailed
+        )
+    }
+
+    /// The last operation ended in a state that says what is deployed: completed, or rolled
+    /// back to the last good state. Only from here can an unchanged template mean "no
+    /// changes".
+    pub fn is_stable(&self) -> bool {
+        self.is_complete()
+            || matches!(
+                self.status,
+                StackStatus::UpdateRollbackComplete | StackStatus::ImportRollbackComplete
+            )
+    }
+
     /// The last create or update succeeded.
     pub fn is_complete(&self) -> bool {
         matches!(

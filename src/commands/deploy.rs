@@ -67,8 +67,8 @@ pub struct ModeArgs {
     pub no_express: bool,
     /// Drift-aware change sets: compared with the resources' actual state, they bring
     /// resources changed outside CloudFormation back to the template (the preview shows, per
-    /// property, what is overwritten).
-    #[arg(long)]
+    /// property, what is overwritten). They run in the standard mode, with rollback.
+    #[arg(long, conflicts_with = "express")]
     pub revert_drift: bool,
 }
 

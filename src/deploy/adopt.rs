@@ -111,7 +111,7 @@ pub async fn import(
             serde_json::json!({ "stack": name, "import": bucket, "changes": cs.changes }),
         );
         inflight.executing(&cs.id);
-        changesets::execute(cfn, &cs).await?;
+        changesets::execute(cfn, &cs, false).await?;
         let finished = reporter.follow(cfn, name, None, opts.polling, spinner).await?;
         Ok::<_, Error>((cs, finished))
     }

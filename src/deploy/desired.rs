@@ -37,6 +37,9 @@ pub struct DesiredStack {
     pub express: bool,
     /// Drift-aware change sets that bring drifted resources back (`--revert-drift`).
     pub revert_drift: bool,
+    /// The stack is in CREATE_FAILED or UPDATE_FAILED: its change set goes on from there with
+    /// rollback disabled, as CloudFormation requires.
+    pub continue_failed: bool,
 }
 
 pub fn fingerprint(template: &str) -> String {
@@ -79,6 +82,7 @@ impl DesiredStack {
             role_arn: env.spec.service_role_arn.clone(),
             express: false,
             revert_drift: false,
+            continue_failed: false,
         }
     }
 
@@ -94,6 +98,7 @@ impl DesiredStack {
             import: None,
             express: self.express,
             revert_drift: self.revert_drift,
+            continue_failed: self.continue_failed,
         }
     }
 
@@ -128,6 +133,7 @@ mod tests {
             role_arn: None,
             express: false,
             revert_drift: false,
+            continue_failed: false,
         }
     }
 

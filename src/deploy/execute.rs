@@ -159,10 +159,21 @@ async fn cool_down_and_create(
     );
     spinner.set("waiting for SQS to release the queue's name");
     tokio::time::sleep(opts.queue_name_cooldown).await;
-    if let Some(s) = stacks::describe(&clients.cfn, name).await?
-        && s.is_failed_create()
-    {
-        recover::delete_failed(&clients.cfn, env, name, opts, reporter, spinner).await?;
+    // Created again only from nothing: a failed create that rolled back holds nothing and is
+    // deleted first; a stack in any other state is not created over.
+    match stacks::describe(&clients.cfn, name).await? {
+        None => {}
+        Some(s) if s.is_failed_create() => {
+            recover::delete_failed(&clients.cfn, env, name, opts, reporter, spinner).await?;
+        }
+        Some(s) => {
+            return Err(Error::aws(format!(
+                "{name} failed to create (SQS still held the queue's name) and is in {}, not rolled back; it was not created again: run `qfleet deploy {}` once more, or tear it down with `qfleet teardown {}`",
+                s.status.as_str(),
+                env.name,
+                env.name
+            )));
+        }
     }
     create_afresh(clients, env, d, opts, reporter, inflight, spinner).await
 }
@@ -277,7 +288,7 @@ pub async fn run(
     inflight.executing(&cs.id);
     reporter.ledger.start(&env.name, &super::ledger_step(name));
     spinner.set(if creating { "creating" } else { "updating" });
-    if let Err(e) = changesets::execute(cfn, cs).await {
+    if let Err(e) = changesets::execute(cfn, cs, d.continue_failed).await {
         // An answer that refuses it (a change set that is not executable, a stack that is
         // busy, no permission) means it did not run; a lost answer may mean it did.
         if let Error::Aws(a) = &e
@@ -324,6 +335,14 @@ pub async fn run(
         );
         if workers_never_signalled(&finished.events) || workers_never_signalled(failures) {
             msg.push_str(WORKERS_DID_NOT_SIGNAL);
+        }
+        if final_state.is_failed_without_rollback() {
+            msg.push_str(&format!(
+                ". Rollback was disabled, so {name} stays in {} with what it provisioned: fix the cause and run `qfleet deploy {}` again (it goes on from there), or tear it down with `qfleet teardown {}`",
+                final_state.status.as_str(),
+                env.name,
+                env.name
+            ));
         }
         if creating
             && (queue_name_cooling_down(&finished.events) || queue_name_cooling_down(failures))

@@ -189,6 +189,17 @@ pub async fn environment(
 /// Whether an environment deploys in express mode, and the warning to print when it does on
 /// a protected environment (only `--express` asks for that: the stack file cannot).
 pub fn express(env: &Environment, opts: &Options) -> (bool, Option<String>) {
+    // Drift-aware change sets roll resources back to their actual state on failure; they run
+    // in the standard mode (`--express` with `--revert-drift` is refused on the command line).
+    if opts.revert_drift {
+        let said = (env.express() && opts.express.is_none()).then(|| {
+            format!(
+                "{}: --revert-drift deploys in the standard mode, not the stack file's express mode",
+                env.name
+            )
+        });
+        return (false, said);
+    }
     match opts.express {
         Some(true) if env.termination_protection() => (
             true,

@@ -174,6 +174,21 @@ pub async fn change_set(
     }
 }
 
+/// What the preview says of a stack an earlier operation left in CREATE_FAILED or
+/// UPDATE_FAILED (rollback disabled: an express deploy of an earlier qfleet, or another tool).
+fn failed_note(name: &str, s: &StackState, revert_drift: bool) -> String {
+    format!(
+        "{name} is in {} ({}): an earlier operation failed with rollback disabled and kept what it had provisioned; this deploy goes on from there with rollback disabled, as CloudFormation requires (a change that replaces a resource is refused that way){}",
+        s.status.as_str(),
+        s.status_reason.as_deref().unwrap_or("no reason given"),
+        if revert_drift {
+            "; not drift-aware: a drift-aware change set needs rollback"
+        } else {
+            ""
+        }
+    )
+}
+
 /// Prepares one stack of a deploy or plan.
 #[allow(clippy::too_many_arguments)]
 pub async fn prepare(
@@ -233,10 +248,12 @@ pub async fn prepare(
     // are the deployed ones.
     // Not for a drift-aware deploy: a stack whose template is the deployed one may still have
     // drifted, and only the change set can tell.
+    // Only a stack whose last operation completed (or rolled back) is what its parameters
+    // say: one in UPDATE_FAILED carries the failed update's fingerprint.
     if let Some(s) = &state
         && !opts.force
         && !desired.revert_drift
-        && !s.is_review()
+        && s.is_stable()
         && desired.matches(s)
     {
         let step =
@@ -250,6 +267,12 @@ pub async fn prepare(
 
     let creating = state.as_ref().is_none_or(|s| s.is_review());
     let owns_stack = state.is_none();
+    let mut desired = desired;
+    let mut notes = Vec::new();
+    if let Some(s) = state.as_ref().filter(|s| s.is_failed_without_rollback()) {
+        desired.continue_failed = true;
+        notes.push(failed_note(&name, s, desired.revert_drift));
+    }
     spinner.set("computing changes");
     let cs = change_set(cfn, env, &desired, creating, owns_stack, opts, inflight).await?;
     reporter.event(
@@ -262,6 +285,15 @@ pub async fn prepare(
         if owns_stack {
             recover::abandon_review_stack(cfn, &name, desired.role_arn.as_deref()).await;
         }
+        // A failed stack with nothing to change is still failed: never "no changes".
+        if let Some(s) = state.as_ref().filter(|s| s.is_failed_without_rollback()) {
+            return Err(Error::aws(format!(
+                "{name} is in {} ({}) and this template changes nothing CloudFormation can go on with: fix what failed and deploy a changed stack file, roll the stack back (`aws cloudformation rollback-stack --stack-name {name}`; CloudFormation refuses that for a stack last updated in express mode), or tear it down with `qfleet teardown {}` (which checks the data first) and deploy again",
+                s.status.as_str(),
+                s.status_reason.as_deref().unwrap_or("no reason given"),
+                env.name
+            )));
+        }
         let step = match &state {
             Some(s)
                 if mode == Mode::Deploy
@@ -273,7 +305,26 @@ pub async fn prepare(
         };
         return Ok(ready(desired, state, step, vec![]));
     }
-    let mut notes = Vec::new();
+    if desired.continue_failed {
+        let replaced: Vec<&str> = cs
+            .changes
+            .iter()
+            .filter(|c| c.action == ChangeAction::Modify && c.replaces() != Some(false))
+            .map(|c| c.logical_id.as_str())
+            .collect();
+        if !replaced.is_empty() {
+            let _ = changesets::delete(cfn, &cs.id, &name).await;
+            inflight.done(&cs.id);
+            return Err(Error::aws(format!(
+                "{name} is in {}: CloudFormation goes on from there only with rollback disabled, and then refuses changes that replace a resource ({}); roll the stack back first (`aws cloudformation rollback-stack --stack-name {name}`), or tear it down with `qfleet teardown {}` and deploy again",
+                state
+                    .as_ref()
+                    .map_or("a failed state", |s| s.status.as_str()),
+                replaced.join(", "),
+                env.name
+            )));
+        }
+    }
     if desired.revert_drift && !creating && cs.changes.iter().all(|c| c.drift.is_none()) {
         // Asked for a drift-aware change set and got no drift status: what changed outside
         // CloudFormation is unknown, not "nothing".

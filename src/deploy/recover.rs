@@ -192,8 +192,22 @@ pub async fn settle(
                 state = finished.state;
             }
             _ if s.is_stuck() => {
+                let what_to_do = match s.status {
+                    StackStatus::RollbackFailed => format!(
+                        "the rollback of a failed create did not finish, and CloudFormation allows only deleting it: `qfleet teardown {}` (it checks the data first), then deploy again",
+                        env.name
+                    ),
+                    StackStatus::DeleteFailed => format!(
+                        "a deletion failed: `qfleet teardown {}` deletes it again (--retain-failed keeps what cannot be deleted)",
+                        env.name
+                    ),
+                    _ => format!(
+                        "repair the resource the stack events name in the CloudFormation console, or tear it down with `qfleet teardown {}`",
+                        env.name
+                    ),
+                };
                 return Err(Error::aws(format!(
-                    "{name} is in {}{}; qfleet cannot deploy over it: delete it (qfleet teardown) or repair it in the CloudFormation console",
+                    "{name} is in {}{}; qfleet cannot deploy over it: {what_to_do}",
                     s.status.as_str(),
                     s.status_reason
                         .as_deref()
@@ -201,6 +215,8 @@ pub async fn settle(
                         .unwrap_or_default()
                 )));
             }
+            // Known states that prepare() goes on from with rollback disabled.
+            _ if s.is_failed_without_rollback() => return Ok(state),
             _ => return Ok(state),
         }
     }

@@ -575,10 +575,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
         .find_map(|m| m.get("Expression").and_then(Value::as_str))
         .unwrap();
     assert_eq!(expression, "IF(visible > 0 AND desired == 0, 1, 0)");
-    let desired = metrics
-        .iter()
-        .find(|m| m["Id"] == "desired")
-        .unwrap();
+    let desired = metrics.iter().find(|m| m["Id"] == "desired").unwrap();
     assert_eq!(
         desired["MetricStat"]["Metric"]["MetricName"],
         Value::from("GroupDesiredCapacity")

@@ -131,6 +131,17 @@ fn a_bad_flag_exits_2_and_help_exits_0() {
     assert!(stdout(&o).contains("Exit codes"));
 }
 
+/// Drift-aware change sets roll resources back to their actual state on failure, and express
+/// mode exists to skip waiting: the two are refused together before anything is sent.
+#[test]
+fn express_and_revert_drift_together_are_refused_before_any_aws_call() {
+    for cmd in ["plan", "deploy"] {
+        let o = run(qfleet().args([cmd, "lab", "--express", "--revert-drift"]));
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
+        assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    }
+}
+
 #[test]
 fn completions_are_generated() {
     let o = run(qfleet().args(["completions", "bash"]));

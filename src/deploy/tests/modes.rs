@@ -138,14 +138,15 @@ async fn mocked_revert_drift_previews_what_a_deploy_overwrites_per_property_as_a
     let o = plan_revert_drift(&e, true, &asked).await;
     assert!(o.ok, "{o:?}");
     // The templates are the deployed ones, yet both stacks get a drift-aware change set: only
-    // CloudFormation can tell whether their resources drifted.
+    // CloudFormation can tell whether their resources drifted. In the standard mode: a lab's
+    // express mode gives way to a drift-aware change set, which rolls back on failure.
     let mut calls = asked.lock().unwrap().clone();
     calls.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         calls,
         [
-            (DATA.to_string(), Some(DeploymentMode::RevertDrift), true),
-            (FLEET.to_string(), Some(DeploymentMode::RevertDrift), true),
+            (DATA.to_string(), Some(DeploymentMode::RevertDrift), false),
+            (FLEET.to_string(), Some(DeploymentMode::RevertDrift), false),
         ]
     );
     let data = o.stacks.iter().find(|s| s.stack == DATA).unwrap();
