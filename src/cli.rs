@@ -155,10 +155,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Drift(args) => commands::drift::run(args, g, out),
         Command::Teardown(args) => commands::teardown::run(args, g, out),
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
-        Command::Completions { shell } => {
-            crate::output::stdout_write(&completion_script(shell)?);
-            Ok(0)
-        }
+        Command::Completions { shell } => commands::completions::run(shell),
     }
 }
 
@@ -170,7 +167,7 @@ pub fn completing_command() -> clap::Command {
     Cli::command().mut_subcommands(|sub| {
         sub.mut_args(|arg| {
             if arg.is_positional() && matches!(arg.get_id().as_str(), "env" | "envs") {
-                arg.add(ArgValueCompleter::new(complete_env))
+                arg.add(ArgValueCompleter::new(commands::completions::complete_env))
             } else {
                 arg
             }
@@ -178,72 +175,20 @@ pub fn completing_command() -> clap::Command {
     })
 }
 
-fn complete_env(current: &std::ffi::OsStr) -> Vec<clap_complete::CompletionCandidate> {
-    use clap_complete::CompletionCandidate;
-    use clap_complete::engine::{PathCompleter, ValueCompleter};
-    let Some(current) = current.to_str() else {
-        return Vec::new();
-    };
-    if current.contains('/') || current.starts_with('.') || current.starts_with('~') {
-        return PathCompleter::any().complete(current.as_ref());
-    }
-    crate::config::complete::candidates(&completion_stacks_dir(), current)
-        .into_iter()
-        .map(|c| CompletionCandidate::new(c.name).help(Some(c.help.into())))
-        .collect()
-}
-
-/// The stacks directory of the command line being completed: its `--stacks-dir`, else
-/// `QFLEET_STACKS_DIR`, else `stacks`.
-fn completion_stacks_dir() -> std::path::PathBuf {
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let mut dir = None;
-    for (i, a) in args.iter().enumerate() {
-        if a == "--stacks-dir" {
-            dir = args.get(i + 1).cloned().or(dir);
-        } else if let Some(v) = a.strip_prefix("--stacks-dir=") {
-            dir = Some(v.to_string());
+impl Command {
+    /// The subcommand's name, as JSON output's `command` says it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Render(_) => "render",
+            Command::Validate(_) => "validate",
+            Command::Deploy(_) => "deploy",
+            Command::Plan(_) => "plan",
+            Command::Outputs(_) => "outputs",
+            Command::Status(_) => "status",
+            Command::Drift(_) => "drift",
+            Command::Teardown(_) => "teardown",
+            Command::IamPolicy(_) => "iam-policy",
+            Command::Completions { .. } => "completions",
         }
     }
-    dir.or_else(|| std::env::var("QFLEET_STACKS_DIR").ok())
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| crate::config::DEFAULT_STACKS_DIR.to_string())
-        .into()
-}
-
-/// The script that registers qfleet's completions with `shell`: it calls this qfleet back
-/// (`COMPLETE=SHELL qfleet -- WORDS`) for every completion, so names are always current.
-fn completion_script(shell: clap_complete::Shell) -> Result<String, Error> {
-    use clap_complete::Shell;
-    use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
-    let registrar: &dyn EnvCompleter = match shell {
-        Shell::Bash => &Bash,
-        Shell::Zsh => &Zsh,
-        Shell::Fish => &Fish,
-        Shell::Elvish => &Elvish,
-        Shell::PowerShell => &Powershell,
-        other => return Err(Error::usage(format!("no completions for {other}"))),
-    };
-    // `qfleet` when found on PATH, else the path it was started by, made absolute.
-    let started = std::env::args_os().next().unwrap_or_default();
-    let started = std::path::Path::new(&started);
-    let program = if started.components().count() > 1 {
-        let absolute = std::env::current_dir()
-            .map(|d| d.join(started))
-            .unwrap_or_else(|_| started.to_path_buf());
-        let clean: std::path::PathBuf = absolute
-            .components()
-            .filter(|c| *c != std::path::Component::CurDir)
-            .collect();
-        clean.to_string_lossy().into_owned()
-    } else {
-        "qfleet".to_string()
-    };
-    let mut script = Vec::new();
-    registrar
-        .write_registration("COMPLETE", "qfleet", "qfleet", &program, &mut script)
-        .map_err(|e| Error::usage(format!("cannot write the completion script: {e}")))?;
-    Ok(String::from_utf8_lossy(&script).into_owned())
 }

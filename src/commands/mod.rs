@@ -1,6 +1,7 @@
 //! One module per subcommand. Each parses its flags, calls the modules that do the work and
 //! prints the result; none holds logic of its own.
 
+pub mod completions;
 pub mod deploy;
 pub mod drift;
 mod global;
@@ -18,25 +19,6 @@ use crate::config::Environment;
 use crate::error::{Error, Result};
 pub use global::Global;
 pub use targets::load_environments;
-
-impl crate::cli::Command {
-    /// The subcommand's name, as JSON output's `command` says it.
-    pub fn name(&self) -> &'static str {
-        use crate::cli::Command as C;
-        match self {
-            C::Render(_) => "render",
-            C::Validate(_) => "validate",
-            C::Deploy(_) => "deploy",
-            C::Plan(_) => "plan",
-            C::Outputs(_) => "outputs",
-            C::Status(_) => "status",
-            C::Drift(_) => "drift",
-            C::Teardown(_) => "teardown",
-            C::IamPolicy(_) => "iam-policy",
-            C::Completions { .. } => "completions",
-        }
-    }
-}
 
 /// Runs `f` on every environment, at most `limit` at a time, keeping their order.
 pub async fn each_env<'a, T, F, Fut>(envs: &'a [Environment], limit: usize, f: F) -> Vec<T>

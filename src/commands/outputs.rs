@@ -90,7 +90,7 @@ fn merged(by_stack: &ByStack) -> BTreeMap<&str, &str> {
     by_stack
         .values()
         .flat_map(|o| o.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .filter(|(k, _)| *k != crate::deploy::desired::FINGERPRINT_PARAMETER)
+        .filter(|(k, _)| *k != crate::render::fingerprint::FINGERPRINT_PARAMETER)
         .collect()
 }
 

@@ -7,13 +7,9 @@ use crate::aws::network::Placement;
 use crate::aws::stacks::StackState;
 use crate::config::Environment;
 use crate::render::{RenderedStack, StackRole};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// Name of the template parameter that carries the template's fingerprint. DescribeStacks
-/// returns parameter values, so one call tells whether the deployed template is the rendered
-/// one, without downloading it.
-pub const FINGERPRINT_PARAMETER: &str = "TemplateFingerprint";
+pub use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 
 pub use crate::config::ENVIRONMENT_TAG;
 
@@ -42,10 +38,6 @@ pub struct DesiredStack {
     pub continue_failed: bool,
 }
 
-pub fn fingerprint(template: &str) -> String {
-    let digest = Sha256::digest(template.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 impl DesiredStack {
     /// The desired stack for a rendered template; `network` is the fleet's.
@@ -161,13 +153,5 @@ mod tests {
         s.parameters = deployed;
         s.tags.insert("extra".into(), "x".into());
         assert!(!d.matches(&s));
-    }
-
-    #[test]
-    fn fingerprints_are_sha256() {
-        assert_eq!(
-            fingerprint("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

@@ -3,7 +3,8 @@
 //! group's size, processes and instances, the scaling policy and the lifecycle hook (or, for
 //! a Lambda environment, the function and its queue mapping: [`super::function`]).
 
-use super::{Difference, DriftReport, Source, Unchecked};
+use super::findings::Findings;
+use super::{Difference, DriftReport, Source};
 use crate::aws::Fact;
 use crate::aws::autoscaling;
 use crate::aws::drift_detection::PropertyDrift;
@@ -13,63 +14,6 @@ use crate::config::schema::WorkerKind;
 use crate::error::Result;
 use crate::render::ids;
 
-pub(super) struct Findings {
-    differences: Vec<Difference>,
-    unchecked: Vec<Unchecked>,
-}
-
-impl Findings {
-    pub(super) fn diff(
-        &mut self,
-        stack: &str,
-        resource: &str,
-        property: &str,
-        expected: impl ToString,
-        actual: impl ToString,
-    ) {
-        self.differences.push(Difference {
-            source: Source::Qfleet,
-            stack: stack.into(),
-            resource: resource.into(),
-            property: property.into(),
-            expected: expected.to_string(),
-            actual: actual.to_string(),
-        });
-    }
-
-    pub(super) fn unchecked(&mut self, what: impl Into<String>, reason: impl Into<String>) {
-        self.unchecked.push(Unchecked {
-            what: what.into(),
-            reason: reason.into(),
-        });
-    }
-
-    /// The value of a fact, or a note of why it is missing: absent is a difference ("missing"),
-    /// unknown is something not checked.
-    pub(super) fn need<'a, T>(
-        &mut self,
-        f: Option<&'a Fact<T>>,
-        stack: &str,
-        resource: &str,
-        expected: &str,
-    ) -> Option<&'a T> {
-        match f {
-            Some(Fact::Known(v)) => Some(v),
-            Some(Fact::Absent) => {
-                self.diff(stack, resource, "-", expected, "missing");
-                None
-            }
-            Some(Fact::Unknown(why)) => {
-                self.unchecked(format!("{stack} {resource}"), why.clone());
-                None
-            }
-            None => {
-                self.unchecked(format!("{stack} {resource}"), "not read");
-                None
-            }
-        }
-    }
-}
 
 /// The whole report: drift detection's results per stack (data, fleet; `None` where the stack
 /// is not deployed) and qfleet's checks.

@@ -3,7 +3,7 @@
 //! concurrency, partial batch failures reported) and the function (timeout, memory, reserved
 //! concurrency) against the stack file. What could not be read is not checked, never in sync.
 
-use super::compare::Findings;
+use super::findings::Findings;
 use crate::aws::snapshot::Snapshot;
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};

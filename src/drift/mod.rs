@@ -4,6 +4,7 @@
 //! in sync or as a difference.
 
 pub mod compare;
+mod findings;
 mod function;
 pub mod render;
 
@@ -12,7 +13,7 @@ use crate::aws::poll::Polling;
 use crate::aws::snapshot::{self, Scope, Snapshot};
 use crate::aws::{Clients, Fact};
 use crate::config::Environment;
-use crate::deploy::desired::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::error::{EXIT_AWS, EXIT_DIFFERENCES, EXIT_OK, Error, Result};
 use serde::Serialize;
 

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub mod check;
+pub mod fingerprint;
 pub mod ids;
 
 /// The templates, by the path they have in the repository.
