@@ -1,7 +1,7 @@
 //! Who the caller is: the account id (GetCallerIdentity needs no permission).
 
+use super::Result;
 use super::error::{AwsError, Kind};
-use crate::error::Result;
 
 pub async fn id(sts: &aws_sdk_sts::Client) -> Result<String> {
     let out = sts
@@ -17,6 +17,5 @@ pub async fn id(sts: &aws_sdk_sts::Client) -> Result<String> {
                 "finding the account: the answer has no account id",
                 Kind::Malformed,
             )
-            .into()
         })
 }

@@ -1,8 +1,8 @@
 //! The worker group as Auto Scaling describes it: size, instances, processes, recent activities,
 //! scaling policies and lifecycle hooks. Read the same way by status and drift.
 
+use super::Result;
 use super::error::{AwsError, Kind};
-use crate::error::Result;
 use aws_sdk_autoscaling::Client;
 use serde::Serialize;
 
@@ -86,8 +86,7 @@ pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
         return Err(AwsError::with_kind(
             format!("{what}: the answer lacks the group's size"),
             Kind::Malformed,
-        )
-        .into());
+        ));
     };
     let mut instances = Vec::new();
     for i in g.instances() {
@@ -95,8 +94,7 @@ pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
             return Err(AwsError::with_kind(
                 format!("{what}: an instance without an id or lifecycle state"),
                 Kind::Malformed,
-            )
-            .into());
+            ));
         };
         instances.push(Instance {
             id: id.to_string(),

@@ -1,8 +1,8 @@
 //! The upload bucket: what it holds (every object version and delete marker), its event
 //! notification, and emptying it (exactly what was listed, in batches sent concurrently).
 
+use super::Result;
 use super::error::{AwsError, Kind};
-use crate::error::Result;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use futures::StreamExt;
@@ -47,12 +47,11 @@ pub async fn contents(s3: &Client, bucket: &str) -> Result<Option<Contents>> {
                 return e.into_absent();
             }
         };
-        let malformed = || -> crate::error::Error {
+        let malformed = || -> AwsError {
             AwsError::with_kind(
                 format!("{what}: a listed version has no key"),
                 Kind::Malformed,
             )
-            .into()
         };
         for v in page.versions() {
             c.versions.push(Version {
@@ -77,8 +76,7 @@ pub async fn contents(s3: &Client, bucket: &str) -> Result<Option<Contents>> {
             return Err(AwsError::with_kind(
                 format!("{what}: a truncated page without a marker to go on"),
                 Kind::Malformed,
-            )
-            .into());
+            ));
         }
     }
 }
@@ -133,8 +131,7 @@ pub async fn delete_versions(s3: &Client, bucket: &str, versions: &[Version]) ->
         "{what}: {not_deleted} of {} object versions were not deleted ({deleted} were): {}",
         versions.len(),
         reasons.join("; ")
-    ))
-    .into())
+    )))
 }
 
 /// Per-key error codes of a DeleteObjects answer that S3 documents as retryable: `SlowDown`
@@ -294,11 +291,7 @@ pub async fn exists(s3: &Client, bucket: &str) -> Result<bool> {
             let e = AwsError::from_sdk_or_missing(&format!("looking up bucket {bucket}"), e, |e| {
                 e.is_not_found()
             });
-            if e.is_not_found() {
-                Ok(false)
-            } else {
-                Err(e.into())
-            }
+            if e.is_not_found() { Ok(false) } else { Err(e) }
         }
     }
 }

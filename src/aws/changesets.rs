@@ -6,11 +6,11 @@
 pub mod details;
 pub use details::PropertyChange;
 
+use super::Result;
 use super::error::{AwsError, Kind};
 use super::operation_events::{self, Validation};
 use super::poll::{Pacer, Polling};
 use super::stacks::client_token;
-use crate::error::Result;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeAction, ChangeSetStatus, ChangeSetType, DeploymentConfig,
@@ -253,8 +253,7 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
                         return Err(AwsError::with_kind(
                             format!("{what}: a change without an action, resource or type"),
                             Kind::Malformed,
-                        )
-                        .into());
+                        ));
                     };
                     changes.push(Change {
                         action: action.clone(),
@@ -271,7 +270,7 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
             }
         }
         if let Some(e) = failed {
-            pacer.failed(e.into())?;
+            pacer.failed(e)?;
             continue;
         }
         match status {
@@ -300,15 +299,13 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
                 let _ = delete(cfn, id, stack).await;
                 return Err(AwsError::new(format!(
                     "CloudFormation rejected the change set for {stack}: {reason}{findings}"
-                ))
-                .into());
+                )));
             }
             None => {
                 return Err(AwsError::with_kind(
                     format!("{what}: the answer has no status"),
                     Kind::Malformed,
-                )
-                .into());
+                ));
             }
             Some(_) => pacer.answered(),
         }
@@ -327,11 +324,7 @@ pub async fn delete(cfn: &Client, id: &str, stack: &str) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) => {
             let e = AwsError::from_sdk(&format!("deleting change set {id} of {stack}"), e);
-            if e.is_not_found() {
-                Ok(())
-            } else {
-                Err(e.into())
-            }
+            if e.is_not_found() { Ok(()) } else { Err(e) }
         }
     }
 }
@@ -373,7 +366,5 @@ pub async fn execute(cfn: &Client, cs: &ChangeSet, disable_rollback: bool) -> Re
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| {
-            AwsError::from_sdk(&format!("executing the change set of {}", cs.stack), e).into()
-        })
+        .map_err(|e| AwsError::from_sdk(&format!("executing the change set of {}", cs.stack), e))
 }

@@ -1,9 +1,9 @@
 //! CloudFormation drift detection on one stack: start it, wait for it, list each drifted
 //! property with its expected and actual value.
 
+use super::Result;
 use super::error::{AwsError, Kind};
 use super::poll::{self, Poll, Polling};
-use crate::error::Result;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     StackDriftDetectionStatus, StackDriftStatus, StackResourceDriftStatus,
@@ -59,15 +59,13 @@ pub async fn detect(cfn: &Client, stack: &str, polling: Polling) -> Result<Vec<P
                     Err(AwsError::new(format!(
                         "drift detection on {stack} failed: {}",
                         st.detection_status_reason().unwrap_or("no reason given")
-                    ))
-                    .into())
+                    )))
                 }
                 Some(_) => Ok(Poll::Ready(())),
                 None => Err(AwsError::with_kind(
                     "reading the drift detection status: the answer has no status",
                     Kind::Malformed,
-                )
-                .into()),
+                )),
             }
         },
     )

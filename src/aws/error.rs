@@ -103,11 +103,11 @@ impl AwsError {
     }
 
     /// `Ok(None)` when AWS said the thing does not exist; any other failure stays an error.
-    pub fn into_absent<T>(self) -> crate::error::Result<Option<T>> {
+    pub fn into_absent<T>(self) -> super::Result<Option<T>> {
         if self.is_not_found() {
             Ok(None)
         } else {
-            Err(self.into())
+            Err(self)
         }
     }
 

@@ -41,9 +41,9 @@ impl<T> Fact<T> {
     }
 }
 
-impl<T> From<crate::error::Result<Option<T>>> for Fact<T> {
+impl<T, E: std::fmt::Display> From<std::result::Result<Option<T>, E>> for Fact<T> {
     /// `Ok(Some)` is known, `Ok(None)` absent, an error unknown (with its message).
-    fn from(r: crate::error::Result<Option<T>>) -> Self {
+    fn from(r: std::result::Result<Option<T>, E>) -> Self {
         match r {
             Ok(Some(v)) => Fact::Known(v),
             Ok(None) => Fact::Absent,

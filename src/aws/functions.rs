@@ -2,8 +2,8 @@
 //! reserved concurrency, and the event source mapping that feeds it from the queue. Read the
 //! same way by status and drift.
 
+use super::Result;
 use super::error::{AwsError, Kind};
-use crate::error::Result;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::types::FunctionResponseType;
 use serde::Serialize;
@@ -79,10 +79,10 @@ macro_rules! to_mapping {
                 maximum_concurrency: m.scaling_config().and_then(|s| s.maximum_concurrency()),
                 last_processing_result: m.last_processing_result().map(str::to_string),
             }),
-            _ => Err(crate::error::Error::from(AwsError::with_kind(
+            _ => Err(AwsError::with_kind(
                 format!("{}: a mapping without its UUID or state", $what),
                 Kind::Malformed,
-            ))),
+            )),
         }
     }};
 }
@@ -99,8 +99,8 @@ pub async fn function(lambda: &Client, name: &str) -> Result<Option<Function>> {
             .into_absent();
         }
     };
-    let malformed = |lacks: &str| -> crate::error::Error {
-        AwsError::with_kind(format!("{what}: the answer lacks {lacks}"), Kind::Malformed).into()
+    let malformed = |lacks: &str| -> AwsError {
+        AwsError::with_kind(format!("{what}: the answer lacks {lacks}"), Kind::Malformed)
     };
     let c = out
         .configuration()
@@ -305,9 +305,6 @@ mod tests {
         });
         let c = lambda(&[&get, &list]);
         let e = function(&c, FN).await.unwrap_err();
-        let crate::error::Error::Aws(e) = e else {
-            panic!("not an AWS error: {e}")
-        };
         assert_eq!(e.kind, Kind::AccessDenied);
         assert!(
             e.message

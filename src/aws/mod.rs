@@ -29,6 +29,9 @@ pub mod trace;
 pub use error::AwsError;
 pub use fact::Fact;
 
+/// What every call of this module returns: AWS access fails only with an [`AwsError`].
+pub type Result<T, E = AwsError> = std::result::Result<T, E>;
+
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::collections::HashMap;

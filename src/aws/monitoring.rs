@@ -2,8 +2,8 @@
 //! (age of the oldest message, the backlog-per-instance expression the policy tracks, and the
 //! worker function's errors, throttles and concurrency).
 
+use super::Result;
 use super::error::AwsError;
-use crate::error::Result;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use serde::Serialize;

@@ -1,7 +1,7 @@
 //! Deploy-time discovery of the default VPC's subnets (`workers.network: default`).
 
+use super::Result;
 use super::error::AwsError;
-use crate::error::Result;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, LocationType};
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,8 +67,7 @@ pub async fn default_placement(
         return Err(AwsError::new(format!(
             "the default VPC {vpc} in {region} has default subnets in {} availability zone(s); the fleet needs at least 2. Create default subnets (aws ec2 create-default-subnet) or set workers.network in the stack file",
             by_az.len()
-        ))
-        .into());
+        )));
     }
     // Not every instance type is offered in every zone: a group whose subnets include a zone
     // without the type fails every launch there.
@@ -84,8 +83,7 @@ pub async fn default_placement(
             "{instance_type} is offered in {} of the default VPC's availability zones in {region} (not in {}); the fleet needs at least 2. Choose another workers.instance_type or set workers.network",
             by_az.len(),
             missing.join(", ")
-        ))
-        .into());
+        )));
     }
     Ok(Placement {
         vpc,

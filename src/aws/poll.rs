@@ -2,8 +2,8 @@
 //! jitter so that many environments do not poll in step, and that slow down instead of failing
 //! when AWS throttles them (within a bounded budget).
 
+use super::Result;
 use super::error::{AwsError, Kind};
-use crate::error::{Error, Result};
 use std::future::Future;
 use std::time::Duration;
 
@@ -76,8 +76,7 @@ impl Pacer {
             return Err(AwsError::new(format!(
                 "{}: still not finished after {} checks; run the command again to keep waiting",
                 self.what, self.max_polls
-            ))
-            .into());
+            )));
         }
         self.polls += 1;
         tokio::time::sleep(jitter(self.delay)).await;
@@ -92,11 +91,9 @@ impl Pacer {
 
     /// A poll failed: a throttled one within the budget slows the wait down (Ok: poll again);
     /// anything else ends it.
-    pub fn failed(&mut self, e: Error) -> Result<()> {
+    pub fn failed(&mut self, e: AwsError) -> Result<()> {
         match e {
-            Error::Aws(a)
-                if a.kind == Kind::Throttled && self.throttled < THROTTLED_POLLS_BUDGET =>
-            {
+            a if a.kind == Kind::Throttled && self.throttled < THROTTLED_POLLS_BUDGET => {
                 self.throttled += 1;
                 self.delay = (self.delay * 2).clamp(self.polling.first, Duration::from_secs(60));
                 tracing::debug!(what = %self.what, delay = ?self.delay, "throttled while waiting; slowing down");
@@ -167,7 +164,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r = until(Polling::immediate(), 20, "waiting", || async {
             match calls.fetch_add(1, Ordering::SeqCst) {
-                0 | 1 => Err(AwsError::with_kind("slow down", Kind::Throttled).into()),
+                0 | 1 => Err(AwsError::with_kind("slow down", Kind::Throttled)),
                 2 => Ok(Poll::Pending),
                 _ => Ok(Poll::Ready(7)),
             }
@@ -182,7 +179,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r: Result<()> = until(Polling::immediate(), 20, "waiting", || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(AwsError::new("broken").into())
+            Err(AwsError::new("broken"))
         })
         .await;
         assert!(r.is_err());

@@ -1,7 +1,7 @@
 //! SQS queues: their attributes and depth, read the same way by status, drift and teardown.
 
+use super::Result;
 use super::error::{AwsError, Kind};
-use crate::error::Result;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
@@ -86,7 +86,6 @@ pub async fn read(sqs: &Client, url: &str) -> Result<Option<Queue>> {
                     format!("{what}: the answer has no {}", k.as_str()),
                     Kind::Malformed,
                 )
-                .into()
             })
     };
     let depth = Depth {
@@ -110,8 +109,7 @@ pub async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
             _ => Err(AwsError::with_kind(
                 format!("looking up queue {name}: the answer has no URL"),
                 Kind::Malformed,
-            )
-            .into()),
+            )),
         },
         Err(e) => {
             let e = AwsError::from_sdk_or_missing(&format!("looking up queue {name}"), e, |e| {

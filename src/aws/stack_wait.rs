@@ -4,7 +4,7 @@
 use super::poll::{Pacer, Polling};
 use super::stack_events::{self, ResourceEvent};
 use super::stacks::{self, StackState};
-use crate::error::{Error, Result};
+use super::{AwsError, Result};
 use aws_sdk_cloudformation::Client;
 use std::time::Duration;
 
@@ -76,7 +76,7 @@ pub async fn until_settled_spaced(
         let events = match stack_events::events_since(cfn, stack, seen.as_deref()).await {
             Ok(ev) => ev,
             // A stack deleted while we watch has no events to read any more.
-            Err(Error::Aws(e)) if e.is_not_found() && seen.is_some() => Vec::new(),
+            Err(e) if e.is_not_found() && seen.is_some() => Vec::new(),
             Err(e) => {
                 pacer.failed(e)?;
                 continue;
@@ -106,7 +106,7 @@ pub async fn until_settled_spaced(
             Ok(Some(state)) if state.is_review() => {
                 review_polls += 1;
                 if review_polls > MAX_REVIEW_POLLS {
-                    return Err(Error::aws(format!(
+                    return Err(AwsError::new(format!(
                         "{stack} stayed in REVIEW_IN_PROGRESS: the operation did not start; run the command again"
                     )));
                 }

@@ -1,8 +1,8 @@
 //! CloudFormation stacks as qfleet sees them: state, resources, template; and the calls
 //! that change a stack as a whole (delete, termination protection, continue a rollback).
 
+use super::Result;
 use super::error::{AwsError, Kind};
-use crate::error::Result;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackStatus};
 use serde::{Serialize, Serializer};
@@ -184,8 +184,7 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
                 return Err(AwsError::with_kind(
                     format!("describing stack {name}: the answer lists no stack"),
                     Kind::Malformed,
-                )
-                .into());
+                ));
             };
             let state = StackState::from_sdk(s).map_err(|why| {
                 AwsError::with_kind(
@@ -261,8 +260,7 @@ pub async fn resources(
                 return Err(AwsError::with_kind(
                     format!("{what}: an entry without a logical id or status"),
                     Kind::Malformed,
-                )
-                .into());
+                ));
             };
             out.insert(
                 logical.to_string(),
@@ -290,8 +288,7 @@ pub async fn template(cfn: &Client, stack: &str) -> Result<Option<String>> {
             _ => Err(AwsError::with_kind(
                 format!("reading the template of {stack}: the answer has no template body"),
                 Kind::Malformed,
-            )
-            .into()),
+            )),
         },
         Err(e) => {
             let e = AwsError::from_sdk(&format!("reading the template of {stack}"), e);
@@ -328,7 +325,7 @@ pub async fn delete(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| AwsError::from_sdk(&format!("deleting {stack}"), e).into())
+        .map_err(|e| AwsError::from_sdk(&format!("deleting {stack}"), e))
 }
 
 /// Turns termination protection on or off.
@@ -347,7 +344,6 @@ pub async fn set_termination_protection(cfn: &Client, stack: &str, on: bool) -> 
                 ),
                 e,
             )
-            .into()
         })
 }
 
@@ -364,5 +360,5 @@ pub async fn continue_update_rollback(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| AwsError::from_sdk(&format!("continuing the rollback of {stack}"), e).into())
+        .map_err(|e| AwsError::from_sdk(&format!("continuing the rollback of {stack}"), e))
 }

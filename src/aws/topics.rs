@@ -1,7 +1,7 @@
 //! SNS: the subscription that carries the bucket's events from the topic to the queue.
 
+use super::Result;
 use super::error::AwsError;
-use crate::error::Result;
 use aws_sdk_sns::Client;
 use serde::Serialize;
 

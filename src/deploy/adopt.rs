@@ -112,7 +112,7 @@ pub async fn import(
         );
         inflight.executing(&cs.id);
         changesets::execute(cfn, &cs, false).await?;
-        let finished = reporter.follow(cfn, name, None, opts.polling, spinner).await?;
+        let finished = super::follow::follow(reporter, cfn, name, None, opts.polling, spinner).await?;
         Ok::<_, Error>((cs, finished))
     }
     .await;

@@ -38,7 +38,6 @@ pub struct DesiredStack {
     pub continue_failed: bool,
 }
 
-
 impl DesiredStack {
     /// The desired stack for a rendered template; `network` is the fleet's.
     pub fn new(

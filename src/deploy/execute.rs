@@ -291,16 +291,12 @@ pub async fn run(
     if let Err(e) = changesets::execute(cfn, cs, d.continue_failed).await {
         // An answer that refuses it (a change set that is not executable, a stack that is
         // busy, no permission) means it did not run; a lost answer may mean it did.
-        if let Error::Aws(a) = &e
-            && !matches!(a.kind, Kind::Unreachable | Kind::Malformed)
-        {
+        if !matches!(e.kind, Kind::Unreachable | Kind::Malformed) {
             inflight.refused(&cs.id);
         }
-        return Err(e);
+        return Err(e.into());
     }
-    let finished = reporter
-        .follow(cfn, name, since, opts.polling, spinner)
-        .await?;
+    let finished = super::follow::follow(reporter, cfn, name, since, opts.polling, spinner).await?;
     let final_state = finished
         .state
         .ok_or_else(|| Error::aws(format!("{name} disappeared while it was being deployed")))?;

@@ -429,7 +429,7 @@ async fn discard_strictly(
             first = deleted;
         }
     }
-    first
+    Ok(first?)
 }
 
 #[cfg(test)]

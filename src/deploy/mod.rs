@@ -9,6 +9,7 @@ mod consent;
 pub mod desired;
 mod execute;
 mod flow;
+mod follow;
 mod inflight;
 pub mod markdown;
 mod prepare;
@@ -256,6 +257,7 @@ pub(super) async fn fleet_network(
             )
             .await
             .map(FleetNetwork::Place)
+            .map_err(Into::into)
         }
     }
 }

@@ -78,9 +78,7 @@ pub async fn delete_failed(
     spinner.set("deleting the failed stack");
     let since = stack_events::newest_event_id(cfn, name).await?;
     stacks::delete(cfn, name, &[], env.spec.service_role_arn.as_deref()).await?;
-    let finished = reporter
-        .follow(cfn, name, since, opts.polling, spinner)
-        .await?;
+    let finished = super::follow::follow(reporter, cfn, name, since, opts.polling, spinner).await?;
     match finished.state {
         Some(s) if s.status == StackStatus::DeleteFailed => Err(Error::aws(format!(
             "{name}: deleting the failed stack failed: {}",
@@ -143,8 +141,7 @@ pub async fn settle(
                     serde_json::json!({ "stack": name, "status": st }),
                 );
                 let since = stack_events::newest_event_id(cfn, name).await?;
-                state = reporter
-                    .follow(cfn, name, since, opts.polling, spinner)
+                state = super::follow::follow(reporter, cfn, name, since, opts.polling, spinner)
                     .await?
                     .state;
             }
@@ -167,9 +164,9 @@ pub async fn settle(
                 ));
                 let since = stack_events::newest_event_id(cfn, name).await?;
                 stacks::continue_update_rollback(cfn, name, role).await?;
-                let finished = reporter
-                    .follow(cfn, name, since, opts.polling, spinner)
-                    .await?;
+                let finished =
+                    super::follow::follow(reporter, cfn, name, since, opts.polling, spinner)
+                        .await?;
                 if finished
                     .state
                     .as_ref()

@@ -11,16 +11,14 @@ use crate::aws::drift_detection::PropertyDrift;
 use crate::aws::snapshot::{Snapshot, StackSnapshot};
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
-use crate::error::Result;
 use crate::render::ids;
-
 
 /// The whole report: drift detection's results per stack (data, fleet; `None` where the stack
 /// is not deployed) and qfleet's checks.
 pub fn report(
     snap: &Snapshot,
     env: &Environment,
-    detections: [Option<Result<Vec<PropertyDrift>>>; 2],
+    detections: [Option<crate::aws::Result<Vec<PropertyDrift>>>; 2],
 ) -> DriftReport {
     let mut f = Findings {
         differences: Vec::new(),

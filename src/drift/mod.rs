@@ -13,8 +13,8 @@ use crate::aws::poll::Polling;
 use crate::aws::snapshot::{self, Scope, Snapshot};
 use crate::aws::{Clients, Fact};
 use crate::config::Environment;
-use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::error::{EXIT_AWS, EXIT_DIFFERENCES, EXIT_OK, Error, Result};
+use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 use serde::Serialize;
 
 pub use render::render_text;
@@ -111,7 +111,7 @@ async fn detect(
     clients: &Clients,
     stack: &snapshot::StackSnapshot,
     polling: Polling,
-) -> Option<Result<Vec<drift_detection::PropertyDrift>>> {
+) -> Option<crate::aws::Result<Vec<drift_detection::PropertyDrift>>> {
     match &stack.state {
         Fact::Known(_) => Some(drift_detection::detect(&clients.cfn, &stack.name, polling).await),
         _ => None,

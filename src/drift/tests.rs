@@ -75,7 +75,7 @@ fn in_sync(env: &Environment) -> Snapshot {
     s
 }
 
-fn detected() -> [Option<crate::error::Result<Vec<PropertyDrift>>>; 2] {
+fn detected() -> [Option<crate::aws::Result<Vec<PropertyDrift>>>; 2] {
     [Some(Ok(vec![])), Some(Ok(vec![]))]
 }
 
@@ -155,8 +155,7 @@ fn an_unavailable_drift_api_is_said_once_and_exits_1() {
     let failed = || {
         Some(Err(AwsError::new(
             "starting drift detection: InternalFailure: boom",
-        )
-        .into()))
+        )))
     };
     let r = compare::report(&in_sync(&e), &e, [failed(), failed()]);
     assert_eq!(r.unchecked.len(), 2);

@@ -157,28 +157,4 @@ impl Reporter {
             self.event("resource", v);
         }
     }
-
-    /// Waits for the stack operation that started after event `since`, printing each resource
-    /// event and keeping the stack's spinner current.
-    pub async fn follow(
-        &self,
-        cfn: &aws_sdk_cloudformation::Client,
-        stack: &str,
-        since: Option<String>,
-        polling: crate::aws::poll::Polling,
-        spinner: &Spinner,
-    ) -> crate::error::Result<crate::aws::stack_wait::Finished> {
-        crate::aws::stack_wait::until_settled(
-            cfn,
-            stack,
-            since,
-            polling,
-            |e| {
-                self.resource_event(e);
-                spinner.set(format!("{} {}", e.logical_id, e.status.as_str()));
-            },
-            |s| spinner.set(s.status.as_str()),
-        )
-        .await
-    }
 }

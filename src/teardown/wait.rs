@@ -34,4 +34,5 @@ pub async fn deletion(
         |state| spinner.set(state.status.as_str()),
     )
     .await
+    .map_err(Into::into)
 }

@@ -352,7 +352,7 @@ async fn optional<T>(
 async fn with_group<T, F, Fut>(name: &Option<String>, fact: &Fact<String>, read: F) -> Fact<T>
 where
     F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = crate::error::Result<Option<T>>>,
+    Fut: std::future::Future<Output = crate::aws::Result<Option<T>>>,
 {
     match (name, fact) {
         (Some(g), _) => Fact::from(read(g.clone()).await),

@@ -1,0 +1,31 @@
+//! Following a stack operation of a deploy: each resource event printed (or sent as an event),
+//! the stack's spinner kept current, until the operation ends.
+
+use crate::aws::poll::Polling;
+use crate::aws::stack_wait::{self, Finished};
+use crate::error::Result;
+use crate::output::progress::{Reporter, Spinner};
+
+/// Waits for the stack operation that started after event `since`, printing each resource
+/// event and keeping the stack's spinner current.
+pub async fn follow(
+    reporter: &Reporter,
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    since: Option<String>,
+    polling: Polling,
+    spinner: &Spinner,
+) -> Result<Finished> {
+    Ok(stack_wait::until_settled(
+        cfn,
+        stack,
+        since,
+        polling,
+        |e| {
+            reporter.resource_event(e);
+            spinner.set(format!("{} {}", e.logical_id, e.status.as_str()));
+        },
+        |s| spinner.set(s.status.as_str()),
+    )
+    .await?)
+}
