@@ -30,9 +30,11 @@ async fn config() -> aws_config::SdkConfig {
         .await
 }
 
-/// The S3 event keys in the messages the queue holds now (raw S3 events, not SNS envelopes).
-async fn event_keys(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+/// The S3 event keys in the messages the queue holds now (raw S3 events, not SNS envelopes),
+/// and how many of S3's test events (`s3:TestEvent`) came with them.
+async fn event_keys(sqs: &aws_sdk_sqs::Client, url: &str) -> (Vec<String>, usize) {
     let mut keys = Vec::new();
+    let mut test_events = 0;
     for _ in 0..10 {
         let r = sqs
             .receive_message()
@@ -48,6 +50,10 @@ async fn event_keys(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
                 body.get("Type").is_none(),
                 "raw delivery, not an SNS envelope: {body}"
             );
+            if body["Event"] == "s3:TestEvent" {
+                test_events += 1;
+                continue;
+            }
             let record = &body["Records"][0];
             assert_eq!(record["eventSource"], "aws:s3", "{body}");
             keys.push(record["s3"]["object"]["key"].as_str().unwrap().to_string());
@@ -63,7 +69,7 @@ async fn event_keys(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
             break;
         }
     }
-    keys
+    (keys, test_events)
 }
 
 #[tokio::test]
@@ -109,8 +115,16 @@ async fn an_upload_travels_to_the_queue_through_the_templates_own_wiring() {
             .await
             .unwrap();
     }
-    let keys = event_keys(&sqs, &queue_url).await;
+    let (keys, test_events) = event_keys(&sqs, &queue_url).await;
     assert_eq!(keys.len(), 1, "{keys:?}");
+    // S3 sends a test event when the notification is put ("When you configure an event
+    // notification, Amazon S3 sends a test message", https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+    // It reaches the queue only if the queue policy and the subscription existed before the
+    // bucket's notification: the template's DependsOn, proven end to end.
+    assert_eq!(
+        test_events, 1,
+        "S3's test event arrived through the whole path"
+    );
     // AWS form-encodes keys in event notifications (a space is `+`); LocalStack sends `%20`.
     let decoded = keys[0].replace('+', " ").replace("%20", " ");
     assert_eq!(decoded, "uploads/a b.txt");
