@@ -3,6 +3,8 @@
 //! - [`config`]: stack files (one environment each), parsing and validation;
 //! - [`render`]: the CloudFormation templates rendered from `templates/`;
 //! - [`aws`]: AWS access (credentials, clients, errors), stacks, network discovery;
+//! - [`snapshot`]: one read of a whole environment, every part known, absent or unknown,
+//!   which status, drift and teardown decide on;
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
@@ -21,5 +23,6 @@ pub mod error;
 pub mod iam;
 pub mod output;
 pub mod render;
+pub mod snapshot;
 pub mod status;
 pub mod teardown;

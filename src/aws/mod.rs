@@ -1,7 +1,7 @@
 //! AWS access, the only place that talks to AWS: SDK configuration from the standard chain
 //! (environment, profiles and SSO, web identity, instance metadata), optional role assumption,
 //! one client per service with the retry budget and the request log, and one module per kind of
-//! thing qfleet reads or changes. [`snapshot`] reads a whole environment at once.
+//! thing qfleet reads or changes.
 
 pub mod account;
 pub mod autoscaling;
@@ -9,7 +9,6 @@ pub mod buckets;
 pub mod changesets;
 pub mod drift_detection;
 pub mod error;
-pub mod fact;
 pub mod functions;
 #[cfg(test)]
 pub mod mock;
@@ -19,7 +18,6 @@ pub mod operation_events;
 pub mod poll;
 pub mod queues;
 pub mod request_target;
-pub mod snapshot;
 pub mod stack_events;
 pub mod stack_wait;
 pub mod stacks;
@@ -27,7 +25,6 @@ pub mod topics;
 pub mod trace;
 
 pub use error::AwsError;
-pub use fact::Fact;
 
 /// What every call of this module returns: AWS access fails only with an [`AwsError`].
 pub type Result<T, E = AwsError> = std::result::Result<T, E>;

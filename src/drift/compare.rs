@@ -5,13 +5,13 @@
 
 use super::findings::Findings;
 use super::{Difference, DriftReport, Source};
-use crate::aws::Fact;
 use crate::aws::autoscaling;
 use crate::aws::drift_detection::PropertyDrift;
-use crate::aws::snapshot::{Snapshot, StackSnapshot};
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::render::ids;
+use crate::snapshot::Fact;
+use crate::snapshot::{Snapshot, StackSnapshot};
 
 /// The whole report: drift detection's results per stack (data, fleet; `None` where the stack
 /// is not deployed) and qfleet's checks.

@@ -3,7 +3,7 @@
 //! fleet, [`super::function`] for a worker function).
 
 use super::{Difference, Source, Unchecked};
-use crate::aws::Fact;
+use crate::snapshot::Fact;
 
 #[derive(Default)]
 pub(super) struct Findings {

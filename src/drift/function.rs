@@ -4,9 +4,9 @@
 //! concurrency) against the stack file. What could not be read is not checked, never in sync.
 
 use super::findings::Findings;
-use crate::aws::snapshot::Snapshot;
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};
+use crate::snapshot::Snapshot;
 
 /// A number AWS may leave out of its answer: `not set` when it did.
 fn shown(v: Option<i32>) -> String {

@@ -8,13 +8,14 @@ mod findings;
 mod function;
 pub mod render;
 
+use crate::aws::Clients;
 use crate::aws::drift_detection;
 use crate::aws::poll::Polling;
-use crate::aws::snapshot::{self, Scope, Snapshot};
-use crate::aws::{Clients, Fact};
 use crate::config::Environment;
 use crate::error::{EXIT_AWS, EXIT_DIFFERENCES, EXIT_OK, Error, Result};
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::snapshot::Fact;
+use crate::snapshot::{self, Scope, Snapshot};
 use serde::Serialize;
 
 pub use render::render_text;

@@ -3,10 +3,10 @@
 //! AWS makes it absent.
 
 use super::{Located, StackSnapshot};
-use crate::aws::fact::Fact;
 use crate::aws::queues::{self, Queue};
 use crate::aws::{Clients, buckets};
 use crate::render::{ResourceNames, ids};
+use crate::snapshot::fact::Fact;
 
 pub(super) fn to_fact(l: Located, logical: &str, stack: &str) -> Fact<String> {
     match l {

@@ -9,17 +9,17 @@
 //! fixed name (queue, bucket) or through the queue's redrive policy (dead-letter queue), and
 //! stays unknown when neither answers for sure.
 
-use super::Clients;
-use super::autoscaling::{self, Activity, Group, ScalingPolicy};
-use super::buckets::{self, Contents, TopicNotification};
-use super::fact::Fact;
-use super::functions::{Function, Mapping};
-use super::monitoring::{self, Alarm, Metrics};
-use super::queues::Queue;
-use super::stacks::{StackResource, StackState};
-use super::topics::{self, Subscription};
+use crate::aws::Clients;
+use crate::aws::autoscaling::{self, Activity, Group, ScalingPolicy};
+use crate::aws::buckets::{self, Contents, TopicNotification};
+use crate::aws::functions::{Function, Mapping};
+use crate::aws::monitoring::{self, Alarm, Metrics};
+use crate::aws::queues::Queue;
+use crate::aws::stacks::{StackResource, StackState};
+use crate::aws::topics::{self, Subscription};
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};
+pub use fact::Fact;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -361,6 +361,7 @@ where
     }
 }
 
+pub mod fact;
 mod locate;
 mod stack;
 mod workers;

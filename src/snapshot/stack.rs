@@ -3,8 +3,8 @@
 
 use super::{StackSnapshot, optional};
 use crate::aws::Clients;
-use crate::aws::fact::Fact;
 use crate::aws::stacks;
+use crate::snapshot::fact::Fact;
 use std::collections::BTreeMap;
 
 pub(super) async fn read_stack(

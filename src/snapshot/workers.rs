@@ -6,12 +6,12 @@
 
 use super::{Located, StackSnapshot};
 use crate::aws::Clients;
-use crate::aws::fact::Fact;
 use crate::aws::functions::{self, Function, Mapping};
-use crate::aws::snapshot::locate::to_fact;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::render::{ResourceNames, ids};
+use crate::snapshot::fact::Fact;
+use crate::snapshot::locate::to_fact;
 
 /// Which consumers to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

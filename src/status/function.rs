@@ -5,7 +5,7 @@
 use super::{QueueDepth, take};
 use crate::aws::functions::{Function, Mapping};
 use crate::aws::monitoring::{Metrics, WINDOW_MINUTES};
-use crate::aws::snapshot::Snapshot;
+use crate::snapshot::Snapshot;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -7,12 +7,13 @@ pub mod function;
 pub mod render;
 pub mod rows;
 
+use crate::aws::Clients;
 use crate::aws::autoscaling::{self, Activity};
 use crate::aws::monitoring::Alarm;
 use crate::aws::queues::Queue;
-use crate::aws::snapshot::{self, Scope, Snapshot, StackSnapshot};
-use crate::aws::{Clients, Fact};
 use crate::config::Environment;
+use crate::snapshot::Fact;
+use crate::snapshot::{self, Scope, Snapshot, StackSnapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

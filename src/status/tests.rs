@@ -214,10 +214,10 @@ fn launch_template_versions_compare_as_numbers() {
 
 mod snapshots {
     use super::super::*;
-    use crate::aws::Fact;
     use crate::aws::autoscaling::{Group, Instance as AsgInstance};
     use crate::aws::queues::Queue;
-    use crate::aws::snapshot::Snapshot;
+    use crate::snapshot::Fact;
+    use crate::snapshot::Snapshot;
 
     fn deployed() -> Snapshot {
         let mut s = Snapshot::deployed("st");

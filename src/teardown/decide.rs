@@ -2,12 +2,12 @@
 //! data-bearing resource the templates declare must be found absent, or read with its numbers,
 //! before anything is deleted. What could not be checked is a refusal, never "empty".
 
-use crate::aws::Fact;
 use crate::aws::buckets::Version;
-use crate::aws::snapshot::{Snapshot, StackSnapshot};
 use crate::aws::stacks::StackState;
 use crate::output::words::count;
 use crate::render::ids;
+use crate::snapshot::Fact;
+use crate::snapshot::{Snapshot, StackSnapshot};
 use serde::Serialize;
 
 /// The data-bearing resources of the data template, by logical id and type. A test holds this

@@ -3,13 +3,14 @@
 
 use super::schedule::Turn;
 use super::{Options, TeardownOutcome, wait};
-use crate::aws::snapshot::StackSnapshot;
+use crate::aws::Clients;
 use crate::aws::stack_events;
 use crate::aws::stacks::{self, StackResource};
-use crate::aws::{Clients, Fact};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::progress::Reporter;
+use crate::snapshot::Fact;
+use crate::snapshot::StackSnapshot;
 use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 
 /// A resource that stack deletion leaves in place because its DeletionPolicy says so.

@@ -10,12 +10,12 @@ pub mod schedule;
 mod wait;
 
 use crate::aws::poll::Polling;
-use crate::aws::snapshot::{self, Scope};
 use crate::aws::{Clients, buckets, stacks};
 use crate::config::Environment;
 use crate::error::{EXIT_AWS, EXIT_REFUSED, Error, Result};
 use crate::output::progress::{Question, Reporter};
 use crate::output::words::count;
+use crate::snapshot::{self, Scope};
 use decide::{Allowed, DataAtRisk, Decision, Plan, Refusal};
 use schedule::Schedule;
 use serde::Serialize;

@@ -271,10 +271,10 @@ async fn mocked_retain_failed_retries_keeping_the_failed_resource() {
 
 mod decisions {
     use super::super::decide::*;
-    use crate::aws::Fact;
     use crate::aws::buckets::{Contents, Version};
     use crate::aws::queues::Queue;
-    use crate::aws::snapshot::Snapshot;
+    use crate::snapshot::Fact;
+    use crate::snapshot::Snapshot;
 
     fn contents(n: usize) -> Contents {
         let versions: Vec<Version> = (0..n)
