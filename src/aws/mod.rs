@@ -6,21 +6,16 @@
 pub mod account;
 pub mod autoscaling;
 pub mod buckets;
-pub mod changesets;
-pub mod drift_detection;
+pub mod cfn;
 pub mod error;
 pub mod functions;
 #[cfg(test)]
 pub mod mock;
 pub mod monitoring;
 pub mod network;
-pub mod operation_events;
 pub mod poll;
 pub mod queues;
 pub mod request_target;
-pub mod stack_events;
-pub mod stack_wait;
-pub mod stacks;
 pub mod topics;
 pub mod trace;
 

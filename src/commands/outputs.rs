@@ -2,7 +2,7 @@
 
 use super::{Global, Session};
 use crate::aws::Clients;
-use crate::aws::stacks;
+use crate::aws::cfn::stacks;
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::Output;

@@ -8,8 +8,8 @@
 use super::desired::{DesiredStack, FINGERPRINT_PARAMETER, Param};
 use super::inflight::InFlight;
 use super::{Options, recover};
-use crate::aws::changesets::{self, Import, Request};
-use crate::aws::stacks::StackState;
+use crate::aws::cfn::changesets::{self, Import, Request};
+use crate::aws::cfn::stacks::StackState;
 use crate::aws::{Clients, account, buckets};
 use crate::config::Environment;
 use crate::error::{Error, Result};

@@ -1,6 +1,6 @@
 //! What a change set means for data: which changes lose it, and a switch of worker kind.
 
-use crate::aws::changesets::Change;
+use crate::aws::cfn::changesets::Change;
 use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 
 /// Resource types that hold data: replacing or removing one loses what it holds.
@@ -135,7 +135,7 @@ mod tests {
     #[test]
     fn a_property_that_requires_recreation_loses_data_whatever_replacement_says() {
         let mut c = change("Modify", "AWS::SQS::Queue", Some("False"));
-        c.details = Some(vec![crate::aws::changesets::PropertyChange {
+        c.details = Some(vec![crate::aws::cfn::changesets::PropertyChange {
             name: Some("FifoQueue".into()),
             requires_recreation: Some("Always".into()),
             ..Default::default()

@@ -3,7 +3,7 @@
 //! and on a terminal the question says data would be lost.
 
 use super::Options;
-use crate::aws::changesets::Change;
+use crate::aws::cfn::changesets::Change;
 use crate::error::Error;
 
 /// A change that would lose data, and the stack it belongs to.

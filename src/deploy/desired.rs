@@ -1,10 +1,10 @@
 //! What a stack should look like after a deploy: template, parameters, tags, protection; and
 //! whether the deployed stack already looks like that (the fast no-op check).
 
-pub use crate::aws::changesets::Param;
-use crate::aws::changesets::Request;
+pub use crate::aws::cfn::changesets::Param;
+use crate::aws::cfn::changesets::Request;
+use crate::aws::cfn::stacks::StackState;
 use crate::aws::network::Placement;
-use crate::aws::stacks::StackState;
 use crate::config::Environment;
 use crate::render::{RenderedStack, StackRole};
 use std::collections::BTreeMap;

@@ -12,9 +12,9 @@ use super::inflight::InFlight;
 use super::prepare::{self, Prepared};
 use super::{Action, Mode, Options, StackOutcome, fleet_network, ledger_step, preview, recover};
 use crate::aws::Clients;
-use crate::aws::changesets;
+use crate::aws::cfn::changesets;
+use crate::aws::cfn::stacks;
 use crate::aws::error::AwsError;
-use crate::aws::stacks;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::error::{Error, Result};
@@ -435,7 +435,7 @@ async fn discard_strictly(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::changesets::{Change, ChangeSet};
+    use crate::aws::cfn::changesets::{Change, ChangeSet};
     use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 
     fn prepared(role: StackRole, creating: bool, changes: &[(&str, &str, bool)]) -> Prepared {

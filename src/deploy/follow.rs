@@ -1,8 +1,8 @@
 //! Following a stack operation of a deploy: each resource event printed (or sent as an event),
 //! the stack's spinner kept current, until the operation ends.
 
+use crate::aws::cfn::stack_wait::{self, Finished};
 use crate::aws::poll::Polling;
-use crate::aws::stack_wait::{self, Finished};
 use crate::error::Result;
 use crate::output::progress::{Reporter, Spinner};
 

@@ -3,7 +3,7 @@
 //! before CreateChangeSet is sent (by its name), so that Ctrl-C while it is being created still
 //! finds it.
 
-use crate::aws::changesets;
+use crate::aws::cfn::changesets;
 use std::sync::{Arc, Mutex};
 
 #[derive(Default, Clone)]

@@ -5,7 +5,7 @@
 
 use super::preview::{self, MARKDOWN_WIDTH};
 use super::{Action, EnvOutcome, StackOutcome};
-use crate::aws::changesets::Change;
+use crate::aws::cfn::changesets::Change;
 
 /// A value as inline code that survives a table cell: pipes escaped, a backtick inside handled.
 fn code(text: &str) -> String {
@@ -166,7 +166,7 @@ pub fn render(outcomes: &[EnvOutcome]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::changesets::PropertyChange;
+    use crate::aws::cfn::changesets::PropertyChange;
     use crate::render::StackRole;
     use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 

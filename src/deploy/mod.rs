@@ -19,10 +19,10 @@ mod recover;
 pub use inflight::InFlight;
 
 use crate::aws::Clients;
-use crate::aws::changesets::Change;
+use crate::aws::cfn::changesets::Change;
+use crate::aws::cfn::stacks::StackState;
 use crate::aws::network::{self, Placement};
 use crate::aws::poll::Polling;
-use crate::aws::stacks::StackState;
 use crate::config::{Environment, Network};
 use crate::error::Result;
 use crate::output::progress::Reporter;

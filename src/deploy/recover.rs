@@ -3,8 +3,8 @@
 //! what an interrupted run left (unexecuted change sets, an empty review stack).
 
 use super::{Mode, Options};
-use crate::aws::stacks::{self, StackState};
-use crate::aws::{changesets, stack_events, stack_wait};
+use crate::aws::cfn::stacks::{self, StackState};
+use crate::aws::cfn::{changesets, stack_events, stack_wait};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::progress::{Reporter, Spinner};

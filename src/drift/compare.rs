@@ -6,7 +6,7 @@
 use super::findings::Findings;
 use super::{Difference, DriftReport, Source};
 use crate::aws::autoscaling;
-use crate::aws::drift_detection::PropertyDrift;
+use crate::aws::cfn::drift_detection::PropertyDrift;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::render::ids;

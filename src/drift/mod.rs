@@ -9,7 +9,7 @@ mod function;
 pub mod render;
 
 use crate::aws::Clients;
-use crate::aws::drift_detection;
+use crate::aws::cfn::drift_detection;
 use crate::aws::poll::Polling;
 use crate::config::Environment;
 use crate::error::{EXIT_AWS, EXIT_DIFFERENCES, EXIT_OK, Error, Result};

@@ -5,7 +5,7 @@ use super::*;
 use crate::aws::AwsError;
 use crate::aws::autoscaling::{Group, ScalingPolicy};
 use crate::aws::buckets::TopicNotification;
-use crate::aws::drift_detection::PropertyDrift;
+use crate::aws::cfn::drift_detection::PropertyDrift;
 use crate::aws::queues::Queue;
 use crate::aws::topics::Subscription;
 use std::path::PathBuf;

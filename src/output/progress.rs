@@ -138,7 +138,7 @@ impl Reporter {
     }
 
     /// One line per resource event of a stack operation (text), or one JSON event.
-    pub fn resource_event(&self, e: &crate::aws::stack_events::ResourceEvent) {
+    pub fn resource_event(&self, e: &crate::aws::cfn::stack_events::ResourceEvent) {
         self.line(format!(
             "  {:<28} {:<26} {:<36} {}{}",
             e.stack,

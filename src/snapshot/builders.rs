@@ -1,9 +1,9 @@
 //! Builders for hand-built snapshots in the tests of status, drift and teardown.
 
 use super::{Snapshot, StackSnapshot};
+use crate::aws::cfn::stacks::StackState;
 use crate::aws::functions::{Function, Mapping};
 use crate::aws::queues::Queue;
-use crate::aws::stacks::StackState;
 use crate::snapshot::fact::Fact;
 use std::collections::BTreeMap;
 

@@ -12,10 +12,10 @@
 use crate::aws::Clients;
 use crate::aws::autoscaling::{self, Activity, Group, ScalingPolicy};
 use crate::aws::buckets::{self, Contents, TopicNotification};
+use crate::aws::cfn::stacks::{StackResource, StackState};
 use crate::aws::functions::{Function, Mapping};
 use crate::aws::monitoring::{self, Alarm, Metrics};
 use crate::aws::queues::Queue;
-use crate::aws::stacks::{StackResource, StackState};
 use crate::aws::topics::{self, Subscription};
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};

@@ -3,7 +3,7 @@
 
 use super::{StackSnapshot, optional};
 use crate::aws::Clients;
-use crate::aws::stacks;
+use crate::aws::cfn::stacks;
 use crate::snapshot::fact::Fact;
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! before anything is deleted. What could not be checked is a refusal, never "empty".
 
 use crate::aws::buckets::Version;
-use crate::aws::stacks::StackState;
+use crate::aws::cfn::stacks::StackState;
 use crate::output::words::count;
 use crate::render::ids;
 use crate::snapshot::Fact;

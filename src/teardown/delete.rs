@@ -4,8 +4,8 @@
 use super::schedule::Turn;
 use super::{Options, TeardownOutcome, wait};
 use crate::aws::Clients;
-use crate::aws::stack_events;
-use crate::aws::stacks::{self, StackResource};
+use crate::aws::cfn::stack_events;
+use crate::aws::cfn::stacks::{self, StackResource};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::progress::Reporter;

@@ -9,8 +9,9 @@ mod delete;
 pub mod schedule;
 mod wait;
 
+use crate::aws::cfn::stacks;
 use crate::aws::poll::Polling;
-use crate::aws::{Clients, buckets, stacks};
+use crate::aws::{Clients, buckets};
 use crate::config::Environment;
 use crate::error::{EXIT_AWS, EXIT_REFUSED, Error, Result};
 use crate::output::progress::{Question, Reporter};

@@ -1,11 +1,11 @@
 //! Waiting for a stack's deletion without a slot, within the teardown's shared poll budget
-//! ([`super::schedule`]): like [`crate::aws::stack_wait::until_settled`] (every new resource
+//! ([`super::schedule`]): like [`crate::aws::cfn::stack_wait::until_settled`] (every new resource
 //! event printed on the way, a bounded wait, throttled polls slowing it down), with each poll
 //! after the first spaced out further when more deletions are waited for than the limit.
 
 use super::schedule::Schedule;
+use crate::aws::cfn::stack_wait::{self, Finished};
 use crate::aws::poll::Polling;
-use crate::aws::stack_wait::{self, Finished};
 use crate::error::Result;
 use crate::output::progress::{Reporter, Spinner};
 use aws_sdk_cloudformation::Client;

@@ -391,8 +391,8 @@ async fn mocked_a_stack_in_delete_failed_is_not_deployed_over() {
 
 #[test]
 fn mocked_root_cause_skips_cancelled_resources() {
-    let ev =
-        |id: &str, status: &str, reason: Option<&str>| crate::aws::stack_events::ResourceEvent {
+    let ev = |id: &str, status: &str, reason: Option<&str>| {
+        crate::aws::cfn::stack_events::ResourceEvent {
             event_id: id.into(),
             stack: "s".into(),
             logical_id: id.into(),
@@ -401,13 +401,14 @@ fn mocked_root_cause_skips_cancelled_resources() {
             reason: reason.map(str::to_string),
             timestamp: String::new(),
             operation_id: None,
-        };
+        }
+    };
     let list = [
         ev("A", "CREATE_FAILED", Some("Resource creation cancelled")),
         ev("B", "CREATE_FAILED", Some("Access denied")),
     ];
     assert_eq!(
-        crate::aws::stack_events::root_cause(&list)
+        crate::aws::cfn::stack_events::root_cause(&list)
             .unwrap()
             .logical_id,
         "B"

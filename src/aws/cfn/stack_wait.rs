@@ -1,10 +1,10 @@
 //! Waiting for a stack operation to end, handing every new resource event to the caller on the
 //! way (deploy and teardown print them).
 
-use super::poll::{Pacer, Polling};
 use super::stack_events::{self, ResourceEvent};
 use super::stacks::{self, StackState};
-use super::{AwsError, Result};
+use crate::aws::poll::{Pacer, Polling};
+use crate::aws::{AwsError, Result};
 use aws_sdk_cloudformation::Client;
 use std::time::Duration;
 

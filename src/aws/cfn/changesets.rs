@@ -6,11 +6,11 @@
 pub mod details;
 pub use details::PropertyChange;
 
-use super::Result;
-use super::error::{AwsError, Kind};
 use super::operation_events::{self, Validation};
-use super::poll::{Pacer, Polling};
 use super::stacks::client_token;
+use crate::aws::Result;
+use crate::aws::error::{AwsError, Kind};
+use crate::aws::poll::{Pacer, Polling};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeAction, ChangeSetStatus, ChangeSetType, DeploymentConfig,

@@ -1,9 +1,9 @@
 //! CloudFormation drift detection on one stack: start it, wait for it, list each drifted
 //! property with its expected and actual value.
 
-use super::Result;
-use super::error::{AwsError, Kind};
-use super::poll::{self, Poll, Polling};
+use crate::aws::Result;
+use crate::aws::error::{AwsError, Kind};
+use crate::aws::poll::{self, Poll, Polling};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     StackDriftDetectionStatus, StackDriftStatus, StackResourceDriftStatus,

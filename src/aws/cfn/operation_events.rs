@@ -12,9 +12,9 @@
 //! retry budget; a caller that cannot read them says so (validation) or falls back to the
 //! stack's events (failures).
 
-use super::Result;
-use super::error::AwsError;
 use super::stack_events::ResourceEvent;
+use crate::aws::Result;
+use crate::aws::error::AwsError;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::describe_events::builders::DescribeEventsFluentBuilder;

@@ -1,8 +1,8 @@
 //! CloudFormation stacks as qfleet sees them: state, resources, template; and the calls
 //! that change a stack as a whole (delete, termination protection, continue a rollback).
 
-use super::Result;
-use super::error::{AwsError, Kind};
+use crate::aws::Result;
+use crate::aws::error::{AwsError, Kind};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackStatus};
 use serde::{Serialize, Serializer};

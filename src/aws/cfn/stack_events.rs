@@ -1,8 +1,8 @@
 //! A stack's events: what each resource did during an operation, and the root cause of a failure.
 
-use super::Result;
-use super::error::AwsError;
 use super::stacks::as_aws_str;
+use crate::aws::Result;
+use crate::aws::error::AwsError;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
 use serde::Serialize;
