@@ -5,15 +5,15 @@
 //! confirmed with the environment's other changes), then brings the stack to the full template
 //! with an ordinary update.
 
+use super::Ctx;
 use super::desired::{DesiredStack, FINGERPRINT_PARAMETER, Param};
-use super::inflight::InFlight;
-use super::{Options, recover};
+use super::recover;
 use crate::aws::cfn::changesets::{self, Import, Request};
 use crate::aws::cfn::stacks::StackState;
 use crate::aws::{Clients, account, buckets};
 use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::output::progress::{Reporter, Spinner};
+use crate::output::progress::Spinner;
 use crate::render::{ResourceNames, check, ids};
 use aws_sdk_cloudformation::types::StackStatus;
 use serde_yaml_ng::{Mapping, Value};
@@ -56,17 +56,20 @@ pub fn import_template(template: &str) -> Result<String> {
 
 /// Imports `bucket` into the (new) data stack; returns the stack as the import left it. The
 /// caller has the user's consent (the preview said the bucket would be imported).
-#[allow(clippy::too_many_arguments)]
 pub async fn import(
-    cfn: &aws_sdk_cloudformation::Client,
-    env: &Environment,
+    cx: &Ctx<'_>,
     desired: &DesiredStack,
     bucket: &str,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
     spinner: &Spinner,
 ) -> Result<StackState> {
+    let Ctx {
+        env,
+        opts,
+        reporter,
+        inflight,
+        ..
+    } = *cx;
+    let cfn = &cx.clients.cfn;
     let name = &desired.name;
     let template = import_template(&desired.template)?;
     let problems = check::check_template(&template);
@@ -112,7 +115,7 @@ pub async fn import(
         );
         inflight.executing(&cs.id);
         changesets::execute(cfn, &cs, false).await?;
-        let finished = super::follow::follow(reporter, cfn, name, None, opts.polling, spinner).await?;
+        let finished = super::follow::follow(cx, name, None, opts.polling, spinner).await?;
         Ok::<_, Error>((cs, finished))
     }
     .await;

@@ -5,19 +5,17 @@
 //! ago) is waited out and tried once more; none of these asks again, and a change set computed
 //! after the question that would lose data is not executed.
 
+use super::Ctx;
 use super::desired::DesiredStack;
-use super::inflight::InFlight;
 use super::prepare::{self, Prepared, Step};
-use super::{Action, Options, StackOutcome, adopt, recover};
-use crate::aws::Clients;
+use super::{Action, StackOutcome, adopt, recover};
 use crate::aws::cfn::changesets::{self, ChangeSet};
 use crate::aws::cfn::operation_events;
 use crate::aws::cfn::stack_events::{self, ResourceEvent};
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::error::{AwsError, Kind};
-use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::output::progress::{Reporter, Spinner};
+use crate::output::progress::Spinner;
 
 /// Whether the group failed because its instances never reported in (CreationPolicy or
 /// WaitOnResourceSignals timed out).
@@ -48,15 +46,13 @@ fn queue_name_cooling_down(events: &[ResourceEvent]) -> bool {
 }
 
 /// Carries out one prepared stack; returns what happened to it.
-pub async fn apply(
-    clients: &Clients,
-    env: &Environment,
-    p: &Prepared,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
-    spinner: &Spinner,
-) -> Result<StackOutcome> {
+pub async fn apply(cx: &Ctx<'_>, p: &Prepared, spinner: &Spinner) -> Result<StackOutcome> {
+    let Ctx {
+        clients,
+        reporter,
+        inflight,
+        ..
+    } = *cx;
     let cfn = &clients.cfn;
     let d = &p.desired;
     let outcome = |action: Action, state: Option<&StackState>| StackOutcome {
@@ -87,10 +83,7 @@ pub async fn apply(
             (Action::ProtectionUpdated, p.state.clone())
         }
         Step::ChangeSet { cs, creating } => {
-            let done = run(
-                cfn, env, d, cs, *creating, opts, reporter, inflight, spinner,
-            )
-            .await;
+            let done = run(cx, d, cs, *creating, spinner).await;
             if done.is_err() && !inflight.was_executed(&cs.id) {
                 // Not executed: neither the change set nor the review stack it made stays.
                 let _ = changesets::delete(cfn, &cs.id, &d.name).await;
@@ -101,7 +94,7 @@ pub async fn apply(
             inflight.done(&cs.id);
             let state = match done {
                 Err(Error::Aws(e)) if *creating && e.kind == Kind::QueueNameCoolingDown => {
-                    cool_down_and_create(clients, env, d, opts, reporter, inflight, spinner).await?
+                    cool_down_and_create(cx, d, spinner).await?
                 }
                 other => other?,
             };
@@ -113,20 +106,20 @@ pub async fn apply(
             (action, Some(state))
         }
         Step::Recreate { .. } => {
-            recover::delete_failed(cfn, env, &d.name, opts, reporter, spinner).await?;
-            let done = create_afresh(clients, env, d, opts, reporter, inflight, spinner).await;
+            recover::delete_failed(cx, &d.name, spinner).await?;
+            let done = create_afresh(cx, d, spinner).await;
             let state = match done {
                 Err(Error::Aws(e)) if e.kind == Kind::QueueNameCoolingDown => {
-                    cool_down_and_create(clients, env, d, opts, reporter, inflight, spinner).await?
+                    cool_down_and_create(cx, d, spinner).await?
                 }
                 other => other?,
             };
             (Action::Created, Some(state))
         }
         Step::Import { bucket, .. } => {
-            adopt::import(cfn, env, d, bucket, opts, reporter, inflight, spinner).await?;
-            let cs = prepare::change_set(cfn, env, d, false, false, opts, inflight).await?;
-            let state = unseen(cfn, env, d, cs, false, opts, reporter, inflight, spinner).await?;
+            adopt::import(cx, d, bucket, spinner).await?;
+            let cs = prepare::change_set(cx, d, false, false).await?;
+            let state = unseen(cx, d, cs, false, spinner).await?;
             (Action::Updated, Some(state))
         }
     };
@@ -140,14 +133,17 @@ pub async fn apply(
 /// SQS keeps a deleted queue's name for 60 seconds: waits that out, deletes the failed (empty)
 /// stack and creates it again with the change already confirmed.
 async fn cool_down_and_create(
-    clients: &Clients,
-    env: &Environment,
+    cx: &Ctx<'_>,
     d: &DesiredStack,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
     spinner: &Spinner,
 ) -> Result<StackState> {
+    let Ctx {
+        clients,
+        env,
+        opts,
+        reporter,
+        ..
+    } = *cx;
     let name = &d.name;
     reporter.line(format!(
         "{name}: SQS keeps a deleted queue's name for 60 seconds (QueueDeletedRecently); waiting {} s, then creating the stack again",
@@ -164,7 +160,7 @@ async fn cool_down_and_create(
     match stacks::describe(&clients.cfn, name).await? {
         None => {}
         Some(s) if s.is_failed_create() => {
-            recover::delete_failed(&clients.cfn, env, name, opts, reporter, spinner).await?;
+            recover::delete_failed(cx, name, spinner).await?;
         }
         Some(s) => {
             return Err(Error::aws(format!(
@@ -175,49 +171,32 @@ async fn cool_down_and_create(
             )));
         }
     }
-    create_afresh(clients, env, d, opts, reporter, inflight, spinner).await
+    create_afresh(cx, d, spinner).await
 }
 
 /// Creates the stack (it does not exist): a CREATE change set, computed and executed.
-async fn create_afresh(
-    clients: &Clients,
-    env: &Environment,
-    d: &DesiredStack,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
-    spinner: &Spinner,
-) -> Result<StackState> {
+async fn create_afresh(cx: &Ctx<'_>, d: &DesiredStack, spinner: &Spinner) -> Result<StackState> {
     spinner.set("computing changes");
-    let cs = prepare::change_set(&clients.cfn, env, d, true, true, opts, inflight).await?;
-    unseen(
-        &clients.cfn,
-        env,
-        d,
-        cs,
-        true,
-        opts,
-        reporter,
-        inflight,
-        spinner,
-    )
-    .await
+    let cs = prepare::change_set(cx, d, true, true).await?;
+    unseen(cx, d, cs, true, spinner).await
 }
 
 /// Executes a change set computed after the question (the preview showed what it would do):
 /// shown as it is, and not executed when it would lose data.
-#[allow(clippy::too_many_arguments)]
 async fn unseen(
-    cfn: &aws_sdk_cloudformation::Client,
-    env: &Environment,
+    cx: &Ctx<'_>,
     d: &DesiredStack,
     cs: ChangeSet,
     creating: bool,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
     spinner: &Spinner,
 ) -> Result<StackState> {
+    let Ctx {
+        env,
+        reporter,
+        inflight,
+        ..
+    } = *cx;
+    let cfn = &cx.clients.cfn;
     let name = &d.name;
     reporter.event(
         "change_set",
@@ -252,10 +231,7 @@ async fn unseen(
             env.name
         )));
     }
-    let result = run(
-        cfn, env, d, &cs, creating, opts, reporter, inflight, spinner,
-    )
-    .await;
+    let result = run(cx, d, &cs, creating, spinner).await;
     if result.is_err() && !inflight.was_executed(&cs.id) {
         let _ = changesets::delete(cfn, &cs.id, name).await;
         if creating {
@@ -267,18 +243,21 @@ async fn unseen(
 }
 
 /// Executes a change set and follows it to the end; the stack as it ended.
-#[allow(clippy::too_many_arguments)]
 pub async fn run(
-    cfn: &aws_sdk_cloudformation::Client,
-    env: &Environment,
+    cx: &Ctx<'_>,
     d: &DesiredStack,
     cs: &ChangeSet,
     creating: bool,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
     spinner: &Spinner,
 ) -> Result<StackState> {
+    let Ctx {
+        env,
+        opts,
+        reporter,
+        inflight,
+        ..
+    } = *cx;
+    let cfn = &cx.clients.cfn;
     let name = &d.name;
     let since = if creating {
         None
@@ -296,7 +275,7 @@ pub async fn run(
         }
         return Err(e.into());
     }
-    let finished = super::follow::follow(reporter, cfn, name, since, opts.polling, spinner).await?;
+    let finished = super::follow::follow(cx, name, since, opts.polling, spinner).await?;
     let final_state = finished
         .state
         .ok_or_else(|| Error::aws(format!("{name} disappeared while it was being deployed")))?;

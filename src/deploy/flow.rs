@@ -5,13 +5,12 @@
 //! executed in the end — after a no, a refusal, a failure — is deleted: the change sets and the
 //! empty review stacks their creation made.
 
+use super::Ctx;
 use super::consent::{self, Decision, Loss};
 use super::desired::DesiredStack;
 use super::execute;
-use super::inflight::InFlight;
 use super::prepare::{self, Prepared};
-use super::{Action, Mode, Options, StackOutcome, fleet_network, ledger_step, preview, recover};
-use crate::aws::Clients;
+use super::{Action, Mode, StackOutcome, fleet_network, ledger_step, preview, recover};
 use crate::aws::cfn::changesets;
 use crate::aws::cfn::stacks;
 use crate::aws::error::AwsError;
@@ -29,15 +28,15 @@ pub enum Ended {
     Cancelled,
 }
 
-pub async fn run(
-    clients: &Clients,
-    env: &Environment,
-    mode: Mode,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
-    done: &mut Vec<StackOutcome>,
-) -> Result<Ended> {
+pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
+    let Ctx {
+        clients,
+        env,
+        mode,
+        opts,
+        reporter,
+        ..
+    } = *cx;
     let rendered = render::render(env)?;
     let cfn = &clients.cfn;
     // Both stacks are described at once: a no-op deploy costs these two calls and nothing more.
@@ -67,11 +66,7 @@ pub async fn run(
             env.name
         )));
     };
-    let one = |stack, state| {
-        prepare_stack(
-            clients, env, stack, state, mode, opts, reporter, inflight, express,
-        )
-    };
+    let one = |stack, state| prepare_stack(cx, stack, state, express);
     let (data, fleet) = futures::join!(one(data, data_state), one(fleet, fleet_state));
     let prepared: Vec<Prepared> = match (data, fleet) {
         (Ok(d), Ok(f)) => vec![d, f],
@@ -83,7 +78,7 @@ pub async fn run(
                     Err(e) => errors.push(e),
                 }
             }
-            discard(clients, &ok, inflight, opts).await;
+            discard(cx, &ok).await;
             return Err(one_error(errors));
         }
     };
@@ -101,7 +96,7 @@ pub async fn run(
 
     if mode == Mode::Plan {
         reporter.detail(&block);
-        let deleted = discard_strictly(clients, &prepared, inflight, opts).await;
+        let deleted = discard_strictly(cx, &prepared).await;
         for p in &prepared {
             finish(env, p, p.plan_action(), reporter, done);
         }
@@ -140,7 +135,7 @@ pub async fn run(
         match asked {
             Ok(true) => {}
             Ok(false) => {
-                discard(clients, &prepared, inflight, opts).await;
+                discard(cx, &prepared).await;
                 for p in &prepared {
                     // Only a stack with changes was cancelled; the other had nothing to do.
                     let action = if p.has_changes() {
@@ -159,7 +154,7 @@ pub async fn run(
                 return Ok(Ended::Cancelled);
             }
             Err(e) => {
-                discard(clients, &prepared, inflight, opts).await;
+                discard(cx, &prepared).await;
                 return Err(e);
             }
         }
@@ -185,8 +180,8 @@ pub async fn run(
             reporter.spinner(&fleet.desired.name),
         );
         let (d, f) = futures::join!(
-            execute::apply(clients, env, data, opts, reporter, inflight, &sd),
-            execute::apply(clients, env, fleet, opts, reporter, inflight, &sf),
+            execute::apply(cx, data, &sd),
+            execute::apply(cx, fleet, &sf),
         );
         let mut errors = Vec::new();
         for r in [d, f] {
@@ -203,11 +198,11 @@ pub async fn run(
         // gate waits for a receive, a function's mapping names the queue).
         for (i, p) in prepared.iter().enumerate() {
             let spinner = reporter.spinner(&p.desired.name);
-            match execute::apply(clients, env, p, opts, reporter, inflight, &spinner).await {
+            match execute::apply(cx, p, &spinner).await {
                 Ok(outcome) => record(outcome, done),
                 Err(e) => {
                     // The stacks after it are not deployed: their change sets go.
-                    discard(clients, &prepared[i + 1..], inflight, opts).await;
+                    discard(cx, &prepared[i + 1..]).await;
                     return Err(e);
                 }
             }
@@ -225,18 +220,19 @@ pub async fn run(
 }
 
 /// Prepares one of the environment's stacks (see [`prepare::prepare`]).
-#[allow(clippy::too_many_arguments)]
 async fn prepare_stack(
-    clients: &Clients,
-    env: &Environment,
+    cx: &Ctx<'_>,
     stack: &render::RenderedStack,
     state: Option<stacks::StackState>,
-    mode: Mode,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
     express: bool,
 ) -> Result<Prepared> {
+    let Ctx {
+        clients,
+        env,
+        opts,
+        reporter,
+        ..
+    } = *cx;
     let spinner = reporter.spinner(&stack.stack_name);
     let network = match stack.role {
         StackRole::Fleet if env.spec.workers.kind == WorkerKind::Ec2 => {
@@ -248,10 +244,7 @@ async fn prepare_stack(
     let mut desired = DesiredStack::new(env, stack, network.as_ref());
     desired.express = express;
     desired.revert_drift = opts.revert_drift;
-    prepare::prepare(
-        clients, env, desired, state, mode, opts, reporter, inflight, &spinner,
-    )
-    .await
+    prepare::prepare(cx, desired, state, &spinner).await
 }
 
 /// Whether the two stacks' change sets may run at the same time: both change, and the data
@@ -393,17 +386,18 @@ fn finish(
 
 /// Deletes the unexecuted change sets of `prepared` (and the review stacks of first creates,
 /// waiting until they are gone); what fails to go is left to the next run's recovery.
-async fn discard(clients: &Clients, prepared: &[Prepared], inflight: &InFlight, opts: &Options) {
-    let _ = discard_strictly(clients, prepared, inflight, opts).await;
+async fn discard(cx: &Ctx<'_>, prepared: &[Prepared]) {
+    let _ = discard_strictly(cx, prepared).await;
 }
 
 /// Like [`discard`], returning the first change set that could not be deleted (a plan says so).
-async fn discard_strictly(
-    clients: &Clients,
-    prepared: &[Prepared],
-    inflight: &InFlight,
-    opts: &Options,
-) -> Result<()> {
+async fn discard_strictly(cx: &Ctx<'_>, prepared: &[Prepared]) -> Result<()> {
+    let Ctx {
+        clients,
+        inflight,
+        opts,
+        ..
+    } = *cx;
     let mut first = Ok(());
     for p in prepared {
         let Some((cs, creating)) = p.change_set() else {

@@ -1,21 +1,23 @@
 //! Following a stack operation of a deploy: each resource event printed (or sent as an event),
 //! the stack's spinner kept current, until the operation ends.
 
+use super::Ctx;
 use crate::aws::cfn::stack_wait::{self, Finished};
 use crate::aws::poll::Polling;
 use crate::error::Result;
-use crate::output::progress::{Reporter, Spinner};
+use crate::output::progress::Spinner;
 
 /// Waits for the stack operation that started after event `since`, printing each resource
 /// event and keeping the stack's spinner current.
 pub async fn follow(
-    reporter: &Reporter,
-    cfn: &aws_sdk_cloudformation::Client,
+    cx: &Ctx<'_>,
     stack: &str,
     since: Option<String>,
     polling: Polling,
     spinner: &Spinner,
 ) -> Result<Finished> {
+    let Ctx { reporter, .. } = *cx;
+    let cfn = &cx.clients.cfn;
     Ok(stack_wait::until_settled(
         cfn,
         stack,

@@ -149,6 +149,17 @@ pub struct EnvOutcome {
     pub duration_ms: u128,
 }
 
+/// What every step of one environment's deploy or plan works with.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub clients: &'a Clients,
+    pub env: &'a Environment,
+    pub mode: Mode,
+    pub opts: &'a Options,
+    pub reporter: &'a Reporter,
+    pub inflight: &'a InFlight,
+}
+
 /// Deploys (or plans) one environment. Errors end up in the outcome, not in the return value,
 /// so that other environments carry on.
 pub async fn environment(
@@ -161,16 +172,15 @@ pub async fn environment(
 ) -> EnvOutcome {
     let started = Instant::now();
     let mut stacks_done = Vec::new();
-    let result = flow::run(
+    let cx = Ctx {
         clients,
         env,
         mode,
         opts,
         reporter,
         inflight,
-        &mut stacks_done,
-    )
-    .await;
+    };
+    let result = flow::run(&cx, &mut stacks_done).await;
     let (ok, cancelled, error, exit_code) = match result {
         Ok(ended) => (true, ended == flow::Ended::Cancelled, None, 0),
         Err(e) => (false, false, Some(e.to_string()), e.exit_code()),

@@ -4,16 +4,14 @@
 //! stacks are created before either is executed (the fleet refers to the data stack's
 //! resources only by their names, so its change set does not need them to exist).
 
+use super::Ctx;
 use super::adopt;
 use super::desired::DesiredStack;
-use super::inflight::InFlight;
-use super::{Action, Mode, Options, recover};
-use crate::aws::Clients;
+use super::{Action, Mode, recover};
 use crate::aws::cfn::changesets::{self, Change, ChangeSet};
 use crate::aws::cfn::stacks::StackState;
-use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::output::progress::{Reporter, Spinner};
+use crate::output::progress::Spinner;
 use crate::render::{StackRole, ids};
 use aws_sdk_cloudformation::types::ChangeAction;
 use std::time::Instant;
@@ -127,14 +125,18 @@ pub fn template_changes(template: &str, import: Option<&str>) -> Result<Vec<Chan
 /// empty review stack a first one made (`owns_stack`: the stack did not exist before this run;
 /// a review stack that did is someone's first deploy waiting at its question).
 pub async fn change_set(
-    cfn: &aws_sdk_cloudformation::Client,
-    env: &Environment,
+    cx: &Ctx<'_>,
     desired: &DesiredStack,
     creating: bool,
     owns_stack: bool,
-    opts: &Options,
-    inflight: &InFlight,
 ) -> Result<ChangeSet> {
+    let Ctx {
+        env,
+        opts,
+        inflight,
+        ..
+    } = *cx;
+    let cfn = &cx.clients.cfn;
     let name = &desired.name;
     let cs_name = changesets::new_name();
     inflight.add(
@@ -190,22 +192,24 @@ fn failed_note(name: &str, s: &StackState, revert_drift: bool) -> String {
 }
 
 /// Prepares one stack of a deploy or plan.
-#[allow(clippy::too_many_arguments)]
 pub async fn prepare(
-    clients: &Clients,
-    env: &Environment,
+    cx: &Ctx<'_>,
     desired: DesiredStack,
     state: Option<StackState>,
-    mode: Mode,
-    opts: &Options,
-    reporter: &Reporter,
-    inflight: &InFlight,
     spinner: &Spinner,
 ) -> Result<Prepared> {
+    let Ctx {
+        clients,
+        env,
+        mode,
+        opts,
+        reporter,
+        inflight,
+    } = *cx;
     let cfn = &clients.cfn;
     let started = Instant::now();
     let name = desired.name.clone();
-    let state = recover::settle(cfn, env, &name, state, mode, opts, reporter, spinner).await?;
+    let state = recover::settle(cx, &name, state, spinner).await?;
     let ready = |desired, state, step, notes| Prepared {
         desired,
         state,
@@ -274,7 +278,7 @@ pub async fn prepare(
         notes.push(failed_note(&name, s, desired.revert_drift));
     }
     spinner.set("computing changes");
-    let cs = change_set(cfn, env, &desired, creating, owns_stack, opts, inflight).await?;
+    let cs = change_set(cx, &desired, creating, owns_stack).await?;
     reporter.event(
         "change_set",
         serde_json::json!({ "stack": name, "id": cs.id, "empty": cs.empty }),

@@ -2,12 +2,12 @@
 //! delete a stack whose creation failed (with consent), continue a failed rollback, and clean up
 //! what an interrupted run left (unexecuted change sets, an empty review stack).
 
-use super::{Mode, Options};
+use super::Ctx;
+use super::Mode;
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::cfn::{changesets, stack_events, stack_wait};
-use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::output::progress::{Reporter, Spinner};
+use crate::output::progress::Spinner;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackStatus;
 
@@ -24,14 +24,15 @@ pub async fn abandon_review_stack(cfn: &Client, name: &str, service_role: Option
 /// A stack an interrupted first deploy left in REVIEW_IN_PROGRESS holds no resources, only
 /// change sets. When they are all qfleet's, the stack is deleted (and created afresh by the
 /// caller); a change set of anyone else's means someone is reviewing it: left alone.
-async fn recover_review_stack(
-    cfn: &Client,
-    env: &Environment,
-    name: &str,
-    mode: Mode,
-    opts: &Options,
-    reporter: &Reporter,
-) -> Result<()> {
+async fn recover_review_stack(cx: &Ctx<'_>, name: &str) -> Result<()> {
+    let Ctx {
+        env,
+        mode,
+        opts,
+        reporter,
+        ..
+    } = *cx;
+    let cfn = &cx.clients.cfn;
     let sets = changesets::list(cfn, name).await?;
     if let Some((_, other)) = sets.iter().find(|(_, n)| !n.starts_with("qfleet-")) {
         return Err(Error::aws(format!(
@@ -67,18 +68,13 @@ async fn recover_review_stack(
 
 /// Deletes a stack whose creation failed (ROLLBACK_COMPLETE: it holds nothing), so that it can
 /// be created again; the caller has the user's consent.
-pub async fn delete_failed(
-    cfn: &Client,
-    env: &Environment,
-    name: &str,
-    opts: &Options,
-    reporter: &Reporter,
-    spinner: &Spinner,
-) -> Result<()> {
+pub async fn delete_failed(cx: &Ctx<'_>, name: &str, spinner: &Spinner) -> Result<()> {
+    let Ctx { env, opts, .. } = *cx;
+    let cfn = &cx.clients.cfn;
     spinner.set("deleting the failed stack");
     let since = stack_events::newest_event_id(cfn, name).await?;
     stacks::delete(cfn, name, &[], env.spec.service_role_arn.as_deref()).await?;
-    let finished = super::follow::follow(reporter, cfn, name, since, opts.polling, spinner).await?;
+    let finished = super::follow::follow(cx, name, since, opts.polling, spinner).await?;
     match finished.state {
         Some(s) if s.status == StackStatus::DeleteFailed => Err(Error::aws(format!(
             "{name}: deleting the failed stack failed: {}",
@@ -115,17 +111,20 @@ pub async fn abandon_review_stack_and_wait(
 
 /// Returns the state to start from (`None`: the stack does not exist). A stack whose creation
 /// failed (ROLLBACK_COMPLETE) is returned as it is: deleting it is part of the changes asked for.
-#[allow(clippy::too_many_arguments)]
 pub async fn settle(
-    cfn: &Client,
-    env: &Environment,
+    cx: &Ctx<'_>,
     name: &str,
     mut state: Option<StackState>,
-    mode: Mode,
-    opts: &Options,
-    reporter: &Reporter,
     spinner: &Spinner,
 ) -> Result<Option<StackState>> {
+    let Ctx {
+        env,
+        mode,
+        opts,
+        reporter,
+        ..
+    } = *cx;
+    let cfn = &cx.clients.cfn;
     let role = env.spec.service_role_arn.as_deref();
     // Each branch either returns or changes the stack's state; a few rounds at most.
     for _ in 0..5 {
@@ -141,12 +140,12 @@ pub async fn settle(
                     serde_json::json!({ "stack": name, "status": st }),
                 );
                 let since = stack_events::newest_event_id(cfn, name).await?;
-                state = super::follow::follow(reporter, cfn, name, since, opts.polling, spinner)
+                state = super::follow::follow(cx, name, since, opts.polling, spinner)
                     .await?
                     .state;
             }
             StackStatus::ReviewInProgress => {
-                recover_review_stack(cfn, env, name, mode, opts, reporter).await?;
+                recover_review_stack(cx, name).await?;
                 // Plan previews a creation; deploy deleted the empty stack and creates it.
                 return Ok(if mode == Mode::Plan { state } else { None });
             }
@@ -165,8 +164,7 @@ pub async fn settle(
                 let since = stack_events::newest_event_id(cfn, name).await?;
                 stacks::continue_update_rollback(cfn, name, role).await?;
                 let finished =
-                    super::follow::follow(reporter, cfn, name, since, opts.polling, spinner)
-                        .await?;
+                    super::follow::follow(cx, name, since, opts.polling, spinner).await?;
                 if finished
                     .state
                     .as_ref()
