@@ -10,7 +10,7 @@ use super::consent::{self, Decision, Loss};
 use super::desired::DesiredStack;
 use super::execute;
 use super::prepare::{self, Prepared};
-use super::{Action, Mode, StackOutcome, fleet_network, ledger_step, preview, recover};
+use super::{Action, Mode, StackOutcome, fleet_network, ledger_step, recover};
 use crate::aws::cfn::changesets;
 use crate::aws::cfn::stacks;
 use crate::aws::error::AwsError;
@@ -29,19 +29,49 @@ pub enum Ended {
 }
 
 pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
+    let (prepared, express) = prepare_both(cx).await?;
+    let block = super::preview::block(&prepared, cx.reporter);
+    if cx.mode == Mode::Plan {
+        cx.reporter.detail(&block);
+        let deleted = discard_strictly(cx, &prepared).await;
+        for p in &prepared {
+            finish(cx.env, p, p.plan_action(), cx.reporter, done);
+        }
+        deleted?;
+        return Ok(Ended::Done);
+    }
+    if !confirmed(cx, &prepared, &block, done).await? {
+        return Ok(Ended::Cancelled);
+    }
+    execute_all(cx, &prepared, done).await?;
+    if express && prepared.iter().any(Prepared::has_changes) {
+        let said = super::express_done(&cx.env.name);
+        cx.reporter.line(&said);
+        cx.reporter.event(
+            "express",
+            serde_json::json!({ "environment": cx.env.name, "message": said }),
+        );
+    }
+    Ok(Ended::Done)
+}
+
+/// Both stacks described (a no-op deploy costs these two calls and nothing more) and prepared
+/// at once; whether they deploy in express mode.
+async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     let Ctx {
         clients,
         env,
-        mode,
         opts,
         reporter,
         ..
     } = *cx;
     let rendered = render::render(env)?;
-    let cfn = &clients.cfn;
-    // Both stacks are described at once: a no-op deploy costs these two calls and nothing more.
-    let (data_state, fleet_state) =
-        stacks::describe_pair(cfn, &env.data_stack_name(), &env.fleet_stack_name()).await?;
+    let (data_state, fleet_state) = stacks::describe_pair(
+        &clients.cfn,
+        &env.data_stack_name(),
+        &env.fleet_stack_name(),
+    )
+    .await?;
     reporter.ledger.plan(
         &env.name,
         rendered
@@ -49,7 +79,6 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
             .map(|s| ledger_step(&s.stack_name))
             .collect(),
     );
-
     let (express, warning) = super::express(env, opts);
     if let Some(w) = &warning {
         reporter.line(w);
@@ -58,18 +87,18 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
             serde_json::json!({ "environment": env.name, "message": w }),
         );
     }
-    // Both stacks are prepared at once: the fleet refers to the data stack's resources only by
-    // their names, so its change set does not wait for the data stack's.
+    // The fleet refers to the data stack's resources only by their names, so its change set
+    // does not wait for the data stack's.
     let (Some(data), Some(fleet)) = (rendered.first(), rendered.get(1)) else {
-        return Err(crate::error::Error::aws(format!(
+        return Err(Error::aws(format!(
             "{}: rendering gave no data and fleet stacks",
             env.name
         )));
     };
     let one = |stack, state| prepare_stack(cx, stack, state, express);
     let (data, fleet) = futures::join!(one(data, data_state), one(fleet, fleet_state));
-    let prepared: Vec<Prepared> = match (data, fleet) {
-        (Ok(d), Ok(f)) => vec![d, f],
+    match (data, fleet) {
+        (Ok(d), Ok(f)) => Ok((vec![d, f], express)),
         (d, f) => {
             let (mut ok, mut errors) = (Vec::new(), Vec::new());
             for r in [d, f] {
@@ -79,11 +108,30 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
                 }
             }
             discard(cx, &ok).await;
-            return Err(one_error(errors));
+            Err(one_error(errors))
         }
-    };
+    }
+}
 
-    let block = show(&prepared, reporter);
+/// The environment's consent: given (`--yes`, nothing to change), refused (data would be lost
+/// without `--allow-replacement`), or asked once on a terminal. `false`: answered no, the
+/// change sets are deleted and the stacks recorded as cancelled.
+async fn confirmed(
+    cx: &Ctx<'_>,
+    prepared: &[Prepared],
+    block: &str,
+    done: &mut Vec<StackOutcome>,
+) -> Result<bool> {
+    let Ctx {
+        env,
+        opts,
+        reporter,
+        ..
+    } = *cx;
+    if !prepared.iter().any(Prepared::has_changes) {
+        reporter.detail(block);
+        return Ok(true);
+    }
     let losses: Vec<Loss> = prepared
         .iter()
         .flat_map(|p| {
@@ -93,75 +141,68 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
             })
         })
         .collect();
-
-    if mode == Mode::Plan {
-        reporter.detail(&block);
-        let deleted = discard_strictly(cx, &prepared).await;
-        for p in &prepared {
-            finish(env, p, p.plan_action(), reporter, done);
+    let asked = match consent::decide(&env.name, &losses, opts) {
+        Decision::Go => {
+            reporter.detail(block);
+            Ok(true)
         }
-        deleted?;
-        return Ok(Ended::Done);
-    }
-
-    if prepared.iter().any(Prepared::has_changes) {
-        let decision = consent::decide(&env.name, &losses, opts);
-        let asked = match decision {
-            Decision::Go => {
-                reporter.detail(&block);
-                Ok(true)
-            }
-            Decision::Refuse(e) => {
-                reporter.detail(&block);
-                Err(e)
-            }
-            Decision::Ask { loses_data } => {
-                let stacks: Vec<&str> = prepared
-                    .iter()
-                    .filter(|p| p.has_changes())
-                    .map(|p| p.desired.name.as_str())
-                    .collect();
-                let text = consent::question(&env.name, &stacks, &losses);
-                reporter
-                    .ask(Question {
-                        environment: &env.name,
-                        preview: &block,
-                        text: &text,
-                        loses_data,
-                    })
-                    .await
-            }
-        };
-        match asked {
-            Ok(true) => {}
-            Ok(false) => {
-                discard(cx, &prepared).await;
-                for p in &prepared {
-                    // Only a stack with changes was cancelled; the other had nothing to do.
-                    let action = if p.has_changes() {
-                        Action::Cancelled
-                    } else {
-                        Action::NoChanges
-                    };
-                    finish(env, p, action, reporter, done);
-                }
-                let said = crate::output::progress::cancelled(&env.name);
-                reporter.line(&said);
-                reporter.event(
-                    "cancelled",
-                    serde_json::json!({ "environment": env.name, "message": said }),
-                );
-                return Ok(Ended::Cancelled);
-            }
-            Err(e) => {
-                discard(cx, &prepared).await;
-                return Err(e);
-            }
+        Decision::Refuse(e) => {
+            reporter.detail(block);
+            Err(e)
         }
-    } else {
-        reporter.detail(&block);
+        Decision::Ask { loses_data } => {
+            let stacks: Vec<&str> = prepared
+                .iter()
+                .filter(|p| p.has_changes())
+                .map(|p| p.desired.name.as_str())
+                .collect();
+            let text = consent::question(&env.name, &stacks, &losses);
+            reporter
+                .ask(Question {
+                    environment: &env.name,
+                    preview: block,
+                    text: &text,
+                    loses_data,
+                })
+                .await
+        }
+    };
+    match asked {
+        Ok(true) => Ok(true),
+        Ok(false) => {
+            discard(cx, prepared).await;
+            for p in prepared {
+                // Only a stack with changes was cancelled; the other had nothing to do.
+                let action = if p.has_changes() {
+                    Action::Cancelled
+                } else {
+                    Action::NoChanges
+                };
+                finish(env, p, action, reporter, done);
+            }
+            let said = crate::output::progress::cancelled(&env.name);
+            reporter.line(&said);
+            reporter.event(
+                "cancelled",
+                serde_json::json!({ "environment": env.name, "message": said }),
+            );
+            Ok(false)
+        }
+        Err(e) => {
+            discard(cx, prepared).await;
+            Err(e)
+        }
     }
+}
 
+/// Executes the confirmed stacks: both at once when [`together`] allows it, else the data stack
+/// and then the fleet (whose change set is deleted, not executed, if the data stack fails).
+async fn execute_all(
+    cx: &Ctx<'_>,
+    prepared: &[Prepared],
+    done: &mut Vec<StackOutcome>,
+) -> Result<()> {
+    let Ctx { env, reporter, .. } = *cx;
     let record = |outcome: StackOutcome, done: &mut Vec<StackOutcome>| {
         reporter.ledger.finish(
             &env.name,
@@ -170,7 +211,7 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
         );
         done.push(outcome);
     };
-    if let [data, fleet] = prepared.as_slice()
+    if let [data, fleet] = prepared
         && together(data, fleet, env.spec.workers.kind)
     {
         // Both stacks stand and the data stack's update keeps every resource that holds data:
@@ -190,33 +231,26 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
                 Err(e) => errors.push(e),
             }
         }
-        if !errors.is_empty() {
-            return Err(one_error(errors));
-        }
-    } else {
-        // The data stack first: a fleet being created needs the queue (the workers' health
-        // gate waits for a receive, a function's mapping names the queue).
-        for (i, p) in prepared.iter().enumerate() {
-            let spinner = reporter.spinner(&p.desired.name);
-            match execute::apply(cx, p, &spinner).await {
-                Ok(outcome) => record(outcome, done),
-                Err(e) => {
-                    // The stacks after it are not deployed: their change sets go.
-                    discard(cx, &prepared[i + 1..]).await;
-                    return Err(e);
-                }
+        return if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(one_error(errors))
+        };
+    }
+    // The data stack first: a fleet being created needs the queue (the workers' health gate
+    // waits for a receive, a function's mapping names the queue).
+    for (i, p) in prepared.iter().enumerate() {
+        let spinner = reporter.spinner(&p.desired.name);
+        match execute::apply(cx, p, &spinner).await {
+            Ok(outcome) => record(outcome, done),
+            Err(e) => {
+                // The stacks after it are not deployed: their change sets go.
+                discard(cx, &prepared[i + 1..]).await;
+                return Err(e);
             }
         }
     }
-    if express && prepared.iter().any(Prepared::has_changes) {
-        let said = super::express_done(&env.name);
-        reporter.line(&said);
-        reporter.event(
-            "express",
-            serde_json::json!({ "environment": env.name, "message": said }),
-        );
-    }
-    Ok(Ended::Done)
+    Ok(())
 }
 
 /// Prepares one of the environment's stacks (see [`prepare::prepare`]).
@@ -252,7 +286,7 @@ async fn prepare_stack(
 /// replaces or removes nothing holding data. A worker function's mapping is checked against
 /// the queue's settings when it is created or changed (its visibility timeout against the
 /// function's timeout), so a change to the queue goes first there.
-fn together(data: &Prepared, fleet: &Prepared, kind: WorkerKind) -> bool {
+pub(super) fn together(data: &Prepared, fleet: &Prepared, kind: WorkerKind) -> bool {
     let updating = matches!(
         data.step,
         prepare::Step::ChangeSet {
@@ -282,72 +316,6 @@ fn one_error(mut errors: Vec<Error>) -> Error {
         return Error::aws("the deploy failed without an error");
     }
     errors.swap_remove(0)
-}
-
-/// The preview of both stacks as one block (printed with the question, or on its own), and
-/// the events that say the same in JSON.
-fn show(prepared: &[Prepared], reporter: &Reporter) -> String {
-    let mut lines = Vec::new();
-    for p in prepared {
-        let name = &p.desired.name;
-        for n in &p.notes {
-            lines.push(if n.starts_with(name.as_str()) {
-                n.clone()
-            } else {
-                format!("{name}: {n}")
-            });
-        }
-        if !p.has_changes() {
-            lines.push(format!("{name}: no changes"));
-            continue;
-        }
-        let changes = p.changes();
-        lines.push(preview::heading(name, p.creating(), changes.len()));
-        lines.push(preview::changes(changes));
-        reporter.event(
-            "changes",
-            serde_json::json!({ "stack": name, "creating": p.creating(), "changes": changes }),
-        );
-        if let Some((from, to)) = super::changeset::kind_switch(changes) {
-            let text = super::changeset::describe_switch(from, to);
-            lines.push(format!("{name}: {text}"));
-            reporter.event(
-                "switch",
-                serde_json::json!({ "stack": name, "from": from, "to": to, "message": text }),
-            );
-        }
-        if let Some((cs, _)) = p.change_set() {
-            for v in cs.warnings() {
-                let text = format!("pre-deployment validation {}", v.describe());
-                lines.push(format!("WARNING: {name}: {text}"));
-                reporter.event(
-                    "validation",
-                    serde_json::json!({ "stack": name, "validation": v, "message": text }),
-                );
-            }
-            if let Some(why) = &cs.validation_unread {
-                let text = format!(
-                    "CloudFormation's pre-deployment validation results could not be read ({why}); its checks still run when the change set executes"
-                );
-                lines.push(format!("{name}: {text}"));
-                reporter.event(
-                    "validation_unread",
-                    serde_json::json!({ "stack": name, "message": text }),
-                );
-            }
-        }
-        for c in changes.iter().filter(|c| c.loses_data()) {
-            lines.push(format!(
-                "WARNING: {name}: this change {}",
-                c.describe_loss()
-            ));
-            reporter.event(
-                "warning",
-                serde_json::json!({ "stack": name, "change": c, "message": c.describe_loss() }),
-            );
-        }
-    }
-    lines.join("\n")
 }
 
 /// Records a stack that ends without being executed (plan, or cancelled).
@@ -424,83 +392,4 @@ async fn discard_strictly(cx: &Ctx<'_>, prepared: &[Prepared]) -> Result<()> {
         }
     }
     Ok(first?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::aws::cfn::changesets::{Change, ChangeSet};
-    use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
-
-    fn prepared(role: StackRole, creating: bool, changes: &[(&str, &str, bool)]) -> Prepared {
-        let env =
-            crate::config::parse("stacks/mk.yaml".into(), "region: eu-west-1\n".into()).unwrap();
-        let rendered = render::render(&env).unwrap();
-        let stack = rendered.iter().find(|s| s.role == role).unwrap();
-        let changes = changes
-            .iter()
-            .map(|(id, ty, replaced)| Change {
-                action: ChangeAction::Modify,
-                logical_id: id.to_string(),
-                resource_type: ty.to_string(),
-                replacement: Some(if *replaced {
-                    Replacement::True
-                } else {
-                    Replacement::False
-                }),
-                details: Some(vec![]),
-                drift: None,
-            })
-            .collect();
-        Prepared {
-            desired: DesiredStack::new(&env, stack, None),
-            state: None,
-            step: prepare::Step::ChangeSet {
-                cs: ChangeSet {
-                    id: "cs".into(),
-                    stack: stack.stack_name.clone(),
-                    changes,
-                    empty: false,
-                    validations: vec![],
-                    validation_unread: None,
-                },
-                creating,
-            },
-            notes: vec![],
-            started: std::time::Instant::now(),
-        }
-    }
-
-    #[test]
-    fn both_stacks_run_together_only_when_the_data_stack_stands_and_keeps_its_data() {
-        let fleet = prepared(
-            StackRole::Fleet,
-            false,
-            &[("WorkerGroup", "AWS::AutoScaling::AutoScalingGroup", false)],
-        );
-        let queue = ("Queue", "AWS::SQS::Queue", false);
-        let alarm = ("DlqAlarm", "AWS::CloudWatch::Alarm", false);
-        let update = prepared(StackRole::Data, false, &[queue]);
-        assert!(together(&update, &fleet, WorkerKind::Ec2));
-        // Created: the workers' health gate needs the queue first.
-        let create = prepared(StackRole::Data, true, &[queue]);
-        assert!(!together(&create, &fleet, WorkerKind::Ec2));
-        // Replacing the queue loses its messages: one step at a time.
-        let replace = prepared(
-            StackRole::Data,
-            false,
-            &[("Queue", "AWS::SQS::Queue", true)],
-        );
-        assert!(!together(&replace, &fleet, WorkerKind::Ec2));
-        // A function's mapping is checked against the queue's settings: the queue goes first.
-        assert!(!together(&update, &fleet, WorkerKind::Lambda));
-        let alarms_only = prepared(StackRole::Data, false, &[alarm]);
-        assert!(together(&alarms_only, &fleet, WorkerKind::Lambda));
-        // Nothing to wait for when one stack does not change.
-        let unchanged = Prepared {
-            step: prepare::Step::Nothing,
-            ..prepared(StackRole::Fleet, false, &[])
-        };
-        assert!(!together(&update, &unchanged, WorkerKind::Ec2));
-    }
 }

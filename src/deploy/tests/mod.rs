@@ -11,6 +11,7 @@ mod logged;
 mod modes;
 mod recovery;
 mod stacks;
+mod together;
 
 use super::*;
 use crate::aws::Clients;
