@@ -4,10 +4,13 @@
 //! - what CloudFormation's handlers call for every resource type in the rendered templates,
 //!   with both kinds of fleet (a deploy may switch `workers.kind`) (the registry schemas list
 //!   them; [`reference`]);
-//! - `iam:PassRole` on the worker role, only to EC2 (or Lambda for a worker function); with
-//!   `service_role_arn`, on that role, only to CloudFormation;
-//! - resources scoped to the environment's names wherever AWS lets a policy name them
-//!   ([`scope`]); no wildcard action.
+//! - `iam:PassRole` on the worker role, only to EC2 and Lambda (either kind of workers: a
+//!   deploy may switch `workers.kind`); with `service_role_arn`, on that role, only to
+//!   CloudFormation;
+//! - resources scoped to the environment's names ([`scope`]); every copy of one stack file by
+//!   one name pattern (`lab-??`); `"*"` only for actions that support no resource type (and
+//!   [`OPTIONAL_TYPES_ONLY`]); an action whose resource types are none of the environment's is
+//!   not granted, nor a name AWS's reference does not know; no wildcard action.
 //!
 //! With `service_role_arn` CloudFormation acts as the service role: the caller keeps qfleet's
 //! own calls and the right to pass that role; the handlers' permissions go to the service role.
@@ -66,27 +69,90 @@ fn other_kind(env: &Environment) -> Environment {
     other
 }
 
-/// The scope of `action` in one environment: its resources there where AWS lets a policy name
-/// them, `"*"` otherwise.
-fn scope_of(reference: &reference::Reference, place: &Place, action: &str) -> Scope {
-    match reference
-        .resource_types(action)
-        .and_then(|types| place.arns(action, types))
-    {
-        Some(arns) => Scope::on(arns),
-        None => Scope::any(),
+/// Actions whose resource types the Service Authorization Reference lists as optional only,
+/// which qfleet and the handlers call without naming such a resource: AWS then authorizes
+/// them on `"*"`. `cloudwatch:GetMetricData` (qfleet's backlog metric, a target-tracking
+/// policy's validation) names no dataset; CloudWatch's own example policy grants it on `"*"`.
+pub const OPTIONAL_TYPES_ONLY: &[&str] = &["cloudwatch:GetMetricData"];
+
+/// The scope of `action` in one environment, or `None` when it is not granted:
+/// - an action AWS's reference does not know is no IAM action (`s3:PutBucketReplication` is
+///   an API operation; the action is `s3:PutReplicationConfiguration`);
+/// - an action that supports no resource type is on `"*"`, the only resource it accepts;
+/// - otherwise on this environment's resources of the types it names; an action none of whose
+///   types is a resource of this environment is needed only for resources qfleet's templates
+///   do not declare (users, groups, S3 tables, VPC Lattice target groups, a KMS key the stack
+///   file does not set) and is not granted.
+pub fn scope_of(reference: &reference::Reference, place: &Place, action: &str) -> Option<Scope> {
+    let types = reference.resource_types(action)?;
+    if types.is_empty() || OPTIONAL_TYPES_ONLY.contains(&action) {
+        return Some(Scope::any());
     }
+    place.arns(action, types).map(Scope::on)
+}
+
+/// The environments as scoped: every copy of one stack file (`lab-01` … `lab-30`, all of them
+/// named) stands as one environment whose name is the copies' pattern (`lab-??`), so that IAM's
+/// `?` wildcard (one character) names them all in one ARN; others as they are. Each comes with
+/// an environment to render (a real copy).
+fn scoped(envs: &[Environment]) -> Vec<(Environment, &Environment)> {
+    let mut out = Vec::new();
+    let mut done = BTreeSet::new();
+    for (i, env) in envs.iter().enumerate() {
+        if done.contains(&i) {
+            continue;
+        }
+        let group = copy_group(envs, env);
+        match group {
+            Some((pattern, members)) => {
+                done.extend(members);
+                let mut pattern_env = env.clone();
+                pattern_env.name = pattern;
+                out.push((pattern_env, env));
+            }
+            None => out.push((env.clone(), env)),
+        }
+    }
+    out
+}
+
+/// When `env` is a copy and every copy of its stack file is in `envs`: the copies' name
+/// pattern and their indexes in `envs`.
+fn copy_group(envs: &[Environment], env: &Environment) -> Option<(String, Vec<usize>)> {
+    let n = env.spec.copies.filter(|n| *n >= 2)?;
+    let (base, number) = env.name.rsplit_once('-')?;
+    // As `Environment::expand` names them.
+    let width = n.to_string().len().max(2);
+    let copies: BTreeSet<String> = (1..=n).map(|i| format!("{base}-{i:0width$}")).collect();
+    if number.len() != width || !copies.contains(&env.name) {
+        return None;
+    }
+    let members: Vec<usize> = envs
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.source.path == env.source.path && copies.contains(&e.name))
+        .map(|(i, _)| i)
+        .collect();
+    if members.len() != copies.len() {
+        return None;
+    }
+    Some((format!("{base}-{}", "?".repeat(number.len())), members))
 }
 
 /// The deploying policy for `envs` in `account`.
 pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer> {
     let reference = reference::get()?;
     let mut d = Deployer::default();
-    for env in envs {
-        let place = Place { env, account };
+    for (scoped_env, env) in scoped(envs) {
+        let place = Place {
+            env: &scoped_env,
+            account,
+        };
         for call in calls::CALLS {
             for action in call.actions {
-                d.caller.add(action, scope_of(reference, &place, action));
+                if let Some(scope) = scope_of(reference, &place, action) {
+                    d.caller.add(action, scope);
+                }
             }
         }
         // Both kinds of fleet: a deploy that switches workers.kind deletes the other kind's
@@ -119,29 +185,43 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
                 ))
             })?;
             for action in handlers.all() {
-                let scope = match action {
-                    // Only the worker role, only to the service that runs the workers.
-                    "iam:PassRole" => Scope::on([place.worker_role()]).when(
-                        "StringEquals",
-                        "iam:PassedToService",
-                        place.worker_service(),
-                    ),
+                match action {
+                    // Only the worker role, only to the services that run either kind of
+                    // workers: EC2 (the instance profile's role) and Lambda (the function's
+                    // execution role); a deploy may switch kinds.
+                    "iam:PassRole" => {
+                        for service in Place::WORKER_SERVICES {
+                            handler_grants.add(
+                                action,
+                                Scope::on([place.worker_role()]).when(
+                                    "StringEquals",
+                                    "iam:PassedToService",
+                                    service,
+                                ),
+                            );
+                        }
+                    }
                     // The first group in an account creates Auto Scaling's own role.
-                    "iam:CreateServiceLinkedRole" => {
+                    "iam:CreateServiceLinkedRole" => handler_grants.add(
+                        action,
                         Scope::on([place.autoscaling_service_linked_role()]).when(
                             "StringEquals",
                             "iam:AWSServiceName",
                             "autoscaling.amazonaws.com",
-                        )
+                        ),
+                    ),
+                    _ => {
+                        if let Some(scope) = scope_of(reference, &place, action) {
+                            handler_grants.add(action, scope);
+                        }
                     }
-                    _ => scope_of(reference, &place, action),
-                };
-                handler_grants.add(action, scope);
+                }
             }
         }
         // An AMI given as an SSM parameter is resolved when the change set is created.
-        if env.spec.workers.ami.starts_with('/') {
-            let scope = scope_of(reference, &place, "ssm:GetParameters");
+        if env.spec.workers.ami.starts_with('/')
+            && let Some(scope) = scope_of(reference, &place, "ssm:GetParameters")
+        {
             handler_grants.add("ssm:GetParameters", scope.clone());
             if env.spec.service_role_arn.is_some() {
                 d.caller.add("ssm:GetParameters", scope);

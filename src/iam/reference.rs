@@ -44,6 +44,13 @@ impl Reference {
             .get(&action.to_ascii_lowercase())
             .map(Vec::as_slice)
     }
+
+    /// Every action the reference knows (in lower case) with its resource types.
+    pub fn actions(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.resource_types
+            .iter()
+            .map(|(a, t)| (a.as_str(), t.as_slice()))
+    }
 }
 
 static REFERENCE: LazyLock<Result<Reference, String>> = LazyLock::new(|| {

@@ -22,6 +22,30 @@ pub struct Place<'a> {
     pub account: &'a str,
 }
 
+/// Every (service, resource type) [`Place::arns_of_type`] names ARNs for, spelled as the
+/// Service Authorization Reference spells them (a test checks each against `reference.json`);
+/// `("ec2", "*")` stands for every other EC2 type.
+pub const SCOPED_TYPES: &[(&str, &str)] = &[
+    ("cloudformation", "stack"),
+    ("sqs", "queue"),
+    ("sns", "topic"),
+    ("s3", "bucket"),
+    ("s3", "object"),
+    ("autoscaling", "autoScalingGroup"),
+    ("iam", "role"),
+    ("iam", "instance-profile"),
+    ("iam", "policy"),
+    ("cloudwatch", "alarm"),
+    ("ec2", "image"),
+    ("ec2", "snapshot"),
+    ("ec2", "*"),
+    ("lambda", "function"),
+    ("lambda", "eventSourceMapping"),
+    ("logs", "log-group"),
+    ("ssm", "parameter"),
+    ("kms", "key"),
+];
+
 impl Place<'_> {
     fn region(&self) -> &str {
         &self.env.spec.region
@@ -68,90 +92,87 @@ impl Place<'_> {
     }
 
     /// The ARNs `action` may be scoped to, for the resource types AWS lets it name;
-    /// `None` when none of them is a resource of this environment (then only `"*"` works).
+    /// `None` when none of them is a resource of this environment: then the action is needed
+    /// only for resources qfleet's templates do not declare (users, groups, other services'
+    /// resources) and is not granted.
     pub fn arns(&self, action: &str, resource_types: &[String]) -> Option<Vec<String>> {
         let (service, _) = action.split_once(':')?;
-        let names = ResourceNames::of(self.env);
-        let (p, region, account) = (self.p(), self.region(), self.account);
-        let data = self.env.data_stack_name();
-        let fleet = self.env.fleet_stack_name();
         let mut out = Vec::new();
         for t in resource_types {
-            match (service, t.as_str()) {
-                ("cloudformation", "stack") => out.extend(self.stacks()),
-                ("sqs", "queue") => {
-                    out.push(format!("arn:{p}:sqs:{region}:{account}:{}", names.queue));
-                    out.push(self.generated("sqs", "", "", &data));
-                }
-                ("sns", "topic") => {
-                    out.push(self.generated("sns", "", "", &data));
-                }
-                ("s3", "bucket") => out.push(self.bucket()),
-                ("s3", "object") => out.push(format!("{}/*", self.bucket())),
-                ("autoscaling", "autoScalingGroup") => out.push(format!(
-                    "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{}",
-                    names.asg
-                )),
-                ("iam", "role") => out.push(format!("arn:{p}:iam::{account}:role/{fleet}-*")),
-                ("iam", "instanceprofile") => {
-                    out.push(format!("arn:{p}:iam::{account}:instance-profile/{fleet}-*"))
-                }
-                ("iam", "policy") => out.push(format!("arn:{p}:iam::{account}:policy/{fleet}-*")),
-                // DescribeAlarms is authorized on the region's alarms as a whole.
-                ("cloudwatch", "alarm") if action.starts_with("cloudwatch:Describe") => {
-                    out.push(format!("arn:{p}:cloudwatch:{region}:{account}:alarm:*"))
-                }
-                // Alarm names are generated from either stack's name.
-                ("cloudwatch", "alarm") => {
-                    out.push(self.generated("cloudwatch", "alarm", ":", &data));
-                    out.push(self.generated("cloudwatch", "alarm", ":", &fleet));
-                }
-                // EC2 resources have generated ids: the environment's region and account.
-                ("ec2", "image") => out.push(format!("arn:{p}:ec2:{region}::image/*")),
-                ("ec2", _) => out.push(format!("arn:{p}:ec2:{region}:{account}:*")),
-                ("lambda", "function") => out.push(format!(
-                    "arn:{p}:lambda:{region}:{account}:function:{}",
-                    names.function
-                )),
-                // Mappings are named by generated UUIDs: the region's and account's.
-                ("lambda", "eventSourceMapping") => out.push(format!(
-                    "arn:{p}:lambda:{region}:{account}:event-source-mapping:*"
-                )),
-                ("logs", "log-group") => {
-                    let group = format!(
-                        "arn:{p}:logs:{region}:{account}:log-group:/aws/lambda/{}",
-                        names.function
-                    );
-                    out.push(format!("{group}:*"));
-                    out.push(group);
-                }
-                ("ssm", "parameter") if self.env.spec.workers.ami.starts_with('/') => out.push(
-                    format!("arn:{p}:ssm:{region}::parameter{}", self.env.spec.workers.ami),
-                ),
-                // A key named by ARN or id; an alias leaves the action on "*".
-                ("kms", "key") => match self.env.spec.kms_key.as_deref() {
-                    Some(k) if k.starts_with("arn:") => out.push(k.to_string()),
-                    Some(k) if !k.contains('/') && !k.starts_with("alias") => {
-                        out.push(format!("arn:{p}:kms:{region}:{account}:key/{k}"))
-                    }
-                    _ => {}
-                },
-                _ => {}
-            }
+            out.extend(self.arns_of_type(action, service, t));
         }
         out.sort();
         out.dedup();
         (!out.is_empty()).then_some(out)
     }
 
-    /// The service the worker role is passed to: EC2 (the launch template's instance profile)
-    /// or Lambda (the function's execution role).
-    pub fn worker_service(&self) -> &'static str {
-        match self.env.spec.workers.kind {
-            crate::config::schema::WorkerKind::Ec2 => "ec2.amazonaws.com",
-            crate::config::schema::WorkerKind::Lambda => "lambda.amazonaws.com",
+    /// This environment's ARNs of one resource type (as the Service Authorization Reference
+    /// spells it) for `action`; every arm is listed in [`SCOPED_TYPES`].
+    pub fn arns_of_type(&self, action: &str, service: &str, resource_type: &str) -> Vec<String> {
+        let names = ResourceNames::of(self.env);
+        let (p, region, account) = (self.p(), self.region(), self.account);
+        let data = self.env.data_stack_name();
+        let fleet = self.env.fleet_stack_name();
+        match (service, resource_type) {
+            ("cloudformation", "stack") => self.stacks(),
+            ("sqs", "queue") => vec![
+                format!("arn:{p}:sqs:{region}:{account}:{}", names.queue),
+                self.generated("sqs", "", "", &data),
+            ],
+            ("sns", "topic") => vec![self.generated("sns", "", "", &data)],
+            ("s3", "bucket") => vec![self.bucket()],
+            ("s3", "object") => vec![format!("{}/*", self.bucket())],
+            ("autoscaling", "autoScalingGroup") => vec![format!(
+                "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{}",
+                names.asg
+            )],
+            ("iam", "role") => vec![format!("arn:{p}:iam::{account}:role/{fleet}-*")],
+            ("iam", "instance-profile") => {
+                vec![format!("arn:{p}:iam::{account}:instance-profile/{fleet}-*")]
+            }
+            ("iam", "policy") => vec![format!("arn:{p}:iam::{account}:policy/{fleet}-*")],
+            // DescribeAlarms is authorized on the region's alarms as a whole.
+            ("cloudwatch", "alarm") if action.starts_with("cloudwatch:Describe") => {
+                vec![format!("arn:{p}:cloudwatch:{region}:{account}:alarm:*")]
+            }
+            // Alarm names are generated from either stack's name.
+            ("cloudwatch", "alarm") => vec![
+                self.generated("cloudwatch", "alarm", ":", &data),
+                self.generated("cloudwatch", "alarm", ":", &fleet),
+            ],
+            // Public images and snapshots have no account in their ARN.
+            ("ec2", "image") => vec![format!("arn:{p}:ec2:{region}::image/*")],
+            ("ec2", "snapshot") => vec![format!("arn:{p}:ec2:{region}::snapshot/*")],
+            // Other EC2 resources have generated ids: the environment's region and account.
+            ("ec2", _) => vec![format!("arn:{p}:ec2:{region}:{account}:*")],
+            ("lambda", "function") => vec![format!(
+                "arn:{p}:lambda:{region}:{account}:function:{}",
+                names.function
+            )],
+            // Mappings are named by generated UUIDs: the region's and account's.
+            ("lambda", "eventSourceMapping") => vec![format!(
+                "arn:{p}:lambda:{region}:{account}:event-source-mapping:*"
+            )],
+            ("logs", "log-group") => {
+                let group = format!(
+                    "arn:{p}:logs:{region}:{account}:log-group:/aws/lambda/{}",
+                    names.function
+                );
+                vec![format!("{group}:*"), group]
+            }
+            ("ssm", "parameter") if self.env.spec.workers.ami.starts_with('/') => vec![format!(
+                "arn:{p}:ssm:{region}::parameter{}",
+                self.env.spec.workers.ami
+            )],
+            // The stack file names its key by ARN (validated); without one no key is used.
+            ("kms", "key") => self.env.spec.kms_key.iter().cloned().collect(),
+            _ => Vec::new(),
         }
     }
+
+    /// The services the worker role is passed to: EC2 (the launch template's instance
+    /// profile) and Lambda (the function's execution role), whichever kind is deployed.
+    pub const WORKER_SERVICES: [&'static str; 2] = ["ec2.amazonaws.com", "lambda.amazonaws.com"];
 
     /// The worker role (EC2's instance role or the function's execution role).
     pub fn worker_role(&self) -> String {

@@ -153,20 +153,41 @@ fn data_actions_are_scoped_to_the_environments_own_resources() {
     assert_eq!(only("autoscaling:DescribeAutoScalingGroups"), ["*"]);
 }
 
+/// iam:PassRole is checked with the service the role is passed to (`iam:PassedToService`,
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>): EC2 for an
+/// instance profile's role, Lambda for a function's execution role
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>). A deploy
+/// may switch `workers.kind`, so the worker role goes to both, and to no other service.
 #[test]
-fn pass_role_is_only_for_the_worker_role_and_only_to_ec2() {
+fn pass_role_is_only_for_the_worker_role_and_only_to_ec2_or_lambda() {
+    for kind in ["", "workers:\n  kind: lambda\n"] {
+        let env = env_from(&format!(
+            "environment: a\nregion: eu-west-1\nlab: true\n{kind}"
+        ));
+        let d = for_environments(&[env], ACCOUNT).unwrap();
+        let docs = d.caller.documents();
+        let s = granting(&docs, "iam:PassRole");
+        let mut services: Vec<&str> = s
+            .iter()
+            .map(|s| {
+                assert_eq!(
+                    resources(s),
+                    ["arn:aws:iam::123456789012:role/qfleet-a-fleet-*"]
+                );
+                s["Condition"]["StringEquals"]["iam:PassedToService"]
+                    .as_str()
+                    .unwrap()
+            })
+            .collect();
+        services.sort();
+        assert_eq!(
+            services,
+            ["ec2.amazonaws.com", "lambda.amazonaws.com"],
+            "{kind}"
+        );
+    }
     let d = for_environments(&[lab("a", "")], ACCOUNT).unwrap();
     let docs = d.caller.documents();
-    let s = granting(&docs, "iam:PassRole");
-    assert_eq!(s.len(), 1);
-    assert_eq!(
-        resources(s[0]),
-        ["arn:aws:iam::123456789012:role/qfleet-a-fleet-*"]
-    );
-    assert_eq!(
-        s[0]["Condition"]["StringEquals"]["iam:PassedToService"],
-        "ec2.amazonaws.com"
-    );
     let slr = granting(&docs, "iam:CreateServiceLinkedRole");
     assert_eq!(
         slr[0]["Condition"]["StringEquals"]["iam:AWSServiceName"],
@@ -247,4 +268,288 @@ fn calls_are_found_by_the_names_the_request_log_uses() {
     assert!(calls::find("Auto Scaling", "DescribePolicies").is_some());
     assert!(calls::find("CloudWatch", "GetMetricData").is_some());
     assert!(calls::find("SQS", "SendMessage").is_none());
+}
+
+/// The actions a policy names: every statement's.
+fn all_actions(docs: &[Value]) -> BTreeSet<String> {
+    statements(docs)
+        .into_iter()
+        .flat_map(|s| actions(s).into_iter().map(str::to_string))
+        .collect()
+}
+
+/// Stack files with every setting that changes the policy: the lab (default VPC, public AMI
+/// parameter), production (KMS key, own subnets), a function, a service role.
+fn variety() -> Vec<Environment> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut envs = Vec::new();
+    for f in [
+        "stacks/lab.yaml",
+        "stacks/prod.yaml",
+        "examples/lambda.yaml",
+    ] {
+        envs.extend(
+            config::load(&root.join(f))
+                .unwrap()
+                .expand()
+                .into_iter()
+                .take(1),
+        );
+    }
+    envs.push(lab(
+        "svc",
+        "service_role_arn: arn:aws:iam::123456789012:role/cfn-deployer\n",
+    ));
+    envs
+}
+
+/// The Service Authorization Reference's "Resource types" column: "If there is no value for
+/// this column, you must specify all resources ("*")"; if it names a type, a statement can
+/// name ARNs of that type (<https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html#actions_table>).
+/// So `"*"` is only for actions that support no resource type (and the reviewed
+/// [`OPTIONAL_TYPES_ONLY`]); an action that names types gets the environment's ARNs or nothing.
+#[test]
+fn only_actions_that_support_no_resource_type_are_granted_on_any_resource() {
+    let reference = reference::get().unwrap();
+    for env in variety() {
+        let d = for_environments(std::slice::from_ref(&env), ACCOUNT).unwrap();
+        let mut docs = d.caller.documents();
+        for g in d.service_roles.values() {
+            docs.extend(g.documents());
+        }
+        let mut on_any = Vec::new();
+        for s in statements(&docs) {
+            if !resources(s).contains(&"*") {
+                continue;
+            }
+            for a in actions(s) {
+                let types = reference.resource_types(a).unwrap_or_default();
+                if !types.is_empty() && !OPTIONAL_TYPES_ONLY.contains(&a) {
+                    on_any.push(format!("{a} {types:?}"));
+                }
+            }
+        }
+        assert!(
+            on_any.is_empty(),
+            "{}: on \"*\" although AWS lets a policy name their resources:\n{}",
+            env.name,
+            on_any.join("\n")
+        );
+    }
+}
+
+/// AWS rejects a policy naming an action that does not exist only in its policy validator; IAM
+/// itself accepts it silently, so a misspelled or API-only name (`s3:PutBucketReplication`;
+/// the action is `s3:PutReplicationConfiguration`) grants nothing and hides what is needed.
+/// Every action the policy names is one the Service Authorization Reference lists
+/// (<https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html>).
+#[test]
+fn every_granted_action_is_listed_in_the_service_authorization_reference() {
+    let reference = reference::get().unwrap();
+    let known: BTreeSet<String> = reference.actions().map(|(a, _)| a.to_string()).collect();
+    for env in variety() {
+        let d = for_environments(std::slice::from_ref(&env), ACCOUNT).unwrap();
+        let mut docs = d.caller.documents();
+        for g in d.service_roles.values() {
+            docs.extend(g.documents());
+        }
+        let unknown: Vec<String> = all_actions(&docs)
+            .into_iter()
+            .filter(|a| !known.contains(&a.to_ascii_lowercase()))
+            .collect();
+        assert!(unknown.is_empty(), "{}: {unknown:?}", env.name);
+    }
+}
+
+/// iam:AttachUserPolicy and iam:AttachGroupPolicy act on users and groups (Service
+/// Authorization Reference for IAM, resource types `user` and `group`:
+/// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html>);
+/// the templates declare neither, and on `"*"` they let the deployer attach any policy to
+/// itself. Likewise S3 Tables and VPC Lattice, which the handlers list for properties qfleet
+/// never sets.
+#[test]
+fn no_permission_for_users_groups_or_resources_the_templates_do_not_declare() {
+    let d = for_environments(&[lab("a", "")], ACCOUNT).unwrap();
+    let granted = all_actions(&d.caller.documents());
+    for a in [
+        "iam:AttachUserPolicy",
+        "iam:AttachGroupPolicy",
+        "iam:DetachUserPolicy",
+        "iam:DetachGroupPolicy",
+        "lambda:GetLayerVersion",
+        "ssm:GetDocument",
+    ] {
+        assert!(!granted.contains(a), "{a} is granted");
+    }
+    for prefix in [
+        "s3tables:",
+        "vpc-lattice:",
+        "managed-fleets:",
+        "firehose:",
+        "kms:",
+    ] {
+        let found: Vec<&String> = granted.iter().filter(|a| a.starts_with(prefix)).collect();
+        assert!(found.is_empty(), "{found:?}");
+    }
+    // What the templates do declare stays: the worker role's own policy attachment.
+    assert!(granted.contains("iam:AttachRolePolicy"));
+}
+
+/// IAM's resource type for instance profiles is spelled `instance-profile`, ARN
+/// `arn:${Partition}:iam::${Account}:instance-profile/${InstanceProfileNameWithPath}`
+/// (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html#awsidentityandaccessmanagementiam-resources-for-iam-policies>).
+#[test]
+fn instance_profile_actions_are_scoped_to_the_environments_generated_profile_names() {
+    let d = for_environments(&[lab("a", "")], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    for a in [
+        "iam:CreateInstanceProfile",
+        "iam:AddRoleToInstanceProfile",
+        "iam:RemoveRoleFromInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        "iam:GetInstanceProfile",
+    ] {
+        let s = granting(&docs, a);
+        assert_eq!(s.len(), 1, "{a}");
+        assert_eq!(
+            resources(s[0]),
+            ["arn:aws:iam::123456789012:instance-profile/qfleet-a-fleet-*"],
+            "{a}"
+        );
+    }
+}
+
+/// Every resource type the scope code names ARNs for is spelled as the Service Authorization
+/// Reference spells it for that service (a misspelled arm never matches, and its actions fell
+/// back to `"*"`): <https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html#resources_table>.
+#[test]
+fn every_scoped_resource_type_is_one_the_service_authorization_reference_defines() {
+    let reference = reference::get().unwrap();
+    let mut defined: BTreeSet<(String, String)> = BTreeSet::new();
+    for (action, types) in reference.actions() {
+        let service = action.split(':').next().unwrap();
+        for t in types {
+            defined.insert((service.to_string(), t.clone()));
+        }
+    }
+    for (service, t) in scope::SCOPED_TYPES {
+        if *t == "*" {
+            continue;
+        }
+        assert!(
+            defined.contains(&(service.to_string(), t.to_string())),
+            "scope.rs names ({service}, {t}), which AWS's reference does not define"
+        );
+    }
+    // And the list is the code: every (service, type) that yields an ARN is listed.
+    let env =
+        config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/prod.yaml")).unwrap();
+    let place = scope::Place {
+        env: &env,
+        account: ACCOUNT,
+    };
+    for (service, t) in &defined {
+        let arns = place.arns_of_type(&format!("{service}:Act"), service, t);
+        let listed = scope::SCOPED_TYPES
+            .iter()
+            .any(|(s, l)| s == service && (l == t || (*l == "*" && service == "ec2")));
+        assert_eq!(!arns.is_empty(), listed, "({service}, {t}): {arns:?}");
+    }
+}
+
+/// KMS authorizes on the key (`key*`,
+/// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html>);
+/// without `kms_key` the templates use no customer managed key, so no KMS action is granted.
+#[test]
+fn kms_actions_are_granted_only_on_the_stack_files_key() {
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let d = for_environments(&[lab("a", &format!("kms_key: {key}\n"))], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    let kms: Vec<String> = all_actions(&docs)
+        .into_iter()
+        .filter(|a| a.starts_with("kms:"))
+        .collect();
+    assert!(!kms.is_empty());
+    for a in &kms {
+        for s in granting(&docs, a) {
+            assert_eq!(resources(s), [key], "{a}");
+        }
+    }
+    let d = for_environments(&[lab("a", "")], ACCOUNT).unwrap();
+    assert!(
+        !all_actions(&d.caller.documents())
+            .iter()
+            .any(|a| a.starts_with("kms:"))
+    );
+}
+
+/// IAM's `?` matches exactly one character of an ARN (`*` any number):
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards>.
+/// The copies of one stack file (`lab-01` … `lab-30`) are named by `lab-??`: every copy, no
+/// other-length name (`lab-prod`), so 30 copies take as many documents as 2.
+#[test]
+fn the_copies_of_one_stack_file_are_scoped_by_one_single_character_wildcard_pattern() {
+    let copies = |n: u32| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lab.yaml");
+        std::fs::write(
+            &p,
+            format!("environment: lab\nregion: eu-west-1\nlab: true\ncopies: {n}\n"),
+        )
+        .unwrap();
+        config::load(&p).unwrap().expand()
+    };
+    let two = for_environments(&copies(2), ACCOUNT)
+        .unwrap()
+        .caller
+        .documents();
+    let thirty_envs = copies(30);
+    let thirty = for_environments(&thirty_envs, ACCOUNT)
+        .unwrap()
+        .caller
+        .documents();
+    assert_eq!(thirty.len(), two.len());
+    let s = granting(&thirty, "sqs:DeleteQueue");
+    assert_eq!(
+        resources(s[0]),
+        [
+            "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??-data-*",
+            "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??-jobs"
+        ]
+    );
+    // Evaluated as IAM evaluates it: every copy's queue and stack, and nothing else.
+    let policies: Vec<iam_rs::IAMPolicy> = thirty
+        .iter()
+        .map(|d| iam_rs::IAMPolicy::from_json(&d.to_string()).unwrap())
+        .collect();
+    let allowed = |action: &str, arn: &str| {
+        let request = iam_rs::IAMRequest::new(
+            iam_rs::Principal::Aws(iam_rs::PrincipalId::String(format!(
+                "arn:aws:sts::{ACCOUNT}:assumed-role/deployer/ci"
+            ))),
+            action,
+            iam_rs::Arn::parse(arn).unwrap(),
+        );
+        iam_rs::evaluate_policies(&policies, &request).unwrap() == iam_rs::Decision::Allow
+    };
+    for e in &thirty_envs {
+        let q = format!("arn:aws:sqs:eu-west-1:{ACCOUNT}:qfleet-{}-jobs", e.name);
+        assert!(allowed("sqs:DeleteQueue", &q), "{q}");
+        let stack = format!(
+            "arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/{}/0f0e0d0c",
+            e.fleet_stack_name()
+        );
+        assert!(allowed("cloudformation:DeleteStack", &stack), "{stack}");
+    }
+    for other in ["lab-prod", "lab-001", "lab-1", "labs-01"] {
+        let q = format!("arn:aws:sqs:eu-west-1:{ACCOUNT}:qfleet-{other}-jobs");
+        assert!(!allowed("sqs:DeleteQueue", &q), "{q}");
+    }
+    // Some copies only: each one's own names.
+    let some = for_environments(&thirty_envs[..3], ACCOUNT)
+        .unwrap()
+        .caller
+        .documents();
+    let r = resources(granting(&some, "sqs:DeleteQueue")[0]).join(" ");
+    assert!(r.contains("qfleet-lab-03-jobs") && !r.contains('?'), "{r}");
 }
