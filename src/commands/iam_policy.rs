@@ -45,6 +45,19 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<i32> {
         .iter()
         .map(|(arn, grants)| (arn.clone(), json!(grants.documents())))
         .collect();
+    // Each principal holds its documents as managed policies; AWS caps how many.
+    let mut warnings = Vec::new();
+    warnings.extend(iam::check_document_count("the caller", caller.len())?);
+    for (arn, docs) in &service_roles {
+        let n = docs.as_array().map_or(0, Vec::len);
+        warnings.extend(iam::check_document_count(
+            &format!("the service role {arn}"),
+            n,
+        )?);
+    }
+    for w in &warnings {
+        out.note(format!("WARNING: {w}"));
+    }
     let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
     out.note(format!(
         "{} for {}: {} policy document{} for the caller{}; each fits a managed policy \
@@ -74,6 +87,7 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<i32> {
         ("service_roles".to_string(), json!(service_roles)),
         ("resource_types".to_string(), json!(d.resource_types)),
         ("source".to_string(), json!(iam::reference::get()?.source)),
+        ("warnings".to_string(), json!(warnings)),
     ]);
     out.document(envelope::document("iam-policy", 0, environments, own));
     Ok(0)

@@ -40,6 +40,32 @@ pub struct Deployer {
     pub resource_types: BTreeSet<String>,
 }
 
+/// Managed policies one role or user may have attached: 10 by default, 20 at most after a
+/// quota increase (IAM quotas, <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>).
+pub const MANAGED_POLICIES_DEFAULT: usize = 10;
+pub const MANAGED_POLICIES_MAX: usize = 20;
+
+/// Whether `count` policy documents fit one principal (`who`): a warning above the default
+/// quota, an error above the most AWS allows.
+pub fn check_document_count(who: &str, count: usize) -> Result<Option<String>> {
+    if count > MANAGED_POLICIES_MAX {
+        return Err(Error::usage(format!(
+            "{who} would need {count} managed policies, more than the {MANAGED_POLICIES_MAX} \
+             IAM lets a role or user have: print the policy for fewer environments at a time \
+             and give each group its own principal, or give the environments a \
+             CloudFormation service role (service_role_arn): the caller then keeps only \
+             qfleet's own calls, and the handlers' permissions go to the service role"
+        )));
+    }
+    Ok((count > MANAGED_POLICIES_DEFAULT).then(|| {
+        format!(
+            "{who} needs {count} managed policies; a role or user may have \
+             {MANAGED_POLICIES_DEFAULT} by default: ask AWS for a quota increase (up to \
+             {MANAGED_POLICIES_MAX}), or print the policy for fewer environments at a time"
+        )
+    }))
+}
+
 /// The resource types a rendered template declares.
 pub fn resource_types(template: &str) -> Result<BTreeSet<String>> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template)

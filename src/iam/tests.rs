@@ -553,3 +553,25 @@ fn the_copies_of_one_stack_file_are_scoped_by_one_single_character_wildcard_patt
     let r = resources(granting(&some, "sqs:DeleteQueue")[0]).join(" ");
     assert!(r.contains("qfleet-lab-03-jobs") && !r.contains('?'), "{r}");
 }
+
+/// A role or user may have 10 managed policies attached by default and 20 at most (IAM
+/// quotas, "Managed policies attached to an IAM role":
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>).
+#[test]
+fn more_documents_than_a_role_may_attach_warn_above_10_and_fail_above_20() {
+    assert_eq!(check_document_count("the caller", 10).unwrap(), None);
+    let w = check_document_count("the caller", 11).unwrap().unwrap();
+    assert!(w.contains("11 managed policies") && w.contains("10"), "{w}");
+    let e = check_document_count("the caller", 21).unwrap_err();
+    assert_eq!(e.exit_code(), crate::error::EXIT_INPUT);
+    let text = e.to_string();
+    assert!(
+        text.contains("21") && text.contains("fewer environments"),
+        "{text}"
+    );
+    // Many distinct environments do not fit one principal: the count says so.
+    let many: Vec<Environment> = (0..60).map(|i| lab(&format!("e{i:02}"), "")).collect();
+    let docs = for_environments(&many, ACCOUNT).unwrap().caller.documents();
+    assert!(docs.len() > MANAGED_POLICIES_MAX, "{}", docs.len());
+    assert!(check_document_count("the caller", docs.len()).is_err());
+}

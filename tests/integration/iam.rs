@@ -510,3 +510,65 @@ fn the_iam_reference_is_current() {
         .current_dir(root()));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// A role or user may have 10 managed policies attached by default and 20 at most (IAM
+/// quotas: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>).
+/// Past 10 documents `iam-policy` says so on stderr and in `warnings`; past 20 it refuses
+/// (exit 2) and says what to do.
+#[test]
+fn more_documents_than_a_role_may_attach_warn_above_10_and_fail_above_20() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<std::path::PathBuf> = (1..=40)
+        .map(|i| {
+            let p = dir.path().join(format!("e{i:02}.yaml"));
+            std::fs::write(&p, "region: eu-west-1\nlab: true\n").unwrap();
+            p
+        })
+        .collect();
+    let o = run(qfleet().arg("iam-policy").args(&files[..30]).args([
+        "--account",
+        ACCOUNT,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = document(&o);
+    let n = d["caller"].as_array().unwrap().len();
+    assert!((11..=20).contains(&n), "{n} documents for 30 environments");
+    let warnings = d["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{n} managed policies")),
+        "{warnings:?}"
+    );
+    assert!(
+        stderr(&o).contains("WARNING: the caller needs"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(qfleet()
+        .arg("iam-policy")
+        .args(&files)
+        .args(["--account", ACCOUNT]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.is_empty() || !stdout(&o).contains("\"Statement\""));
+    let err = stderr(&o);
+    assert!(
+        err.contains("more than the 20") && err.contains("fewer environments"),
+        "{err}"
+    );
+
+    // Ten environments fit the default quota: no warning.
+    let d = doc(
+        qfleet()
+            .arg("iam-policy")
+            .args(&files[..10])
+            .args(["--account", ACCOUNT, "-o", "json"]),
+        0,
+    );
+    assert_eq!(d["warnings"], serde_json::json!([]));
+}
