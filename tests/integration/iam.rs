@@ -150,16 +150,30 @@ fn denied(calls: &BTreeSet<Logged>, docs: &[Value]) -> Vec<String> {
     out
 }
 
-/// Runs deploy, plan, outputs, status, drift and teardown on moto for the stack file
-/// `extra` describes; returns the policy `qfleet iam-policy` printed and the request log.
-async fn run_every_command(e: &str, workers: &str) -> (Vec<Value>, String) {
+/// What one run of every command left: the policy `qfleet iam-policy` printed for the first
+/// variant of the stack file, the request log, and each worker role CloudFormation passed to a
+/// service (`iam:PassRole` when it creates the instance profile's launch template or the
+/// function): its ARN and the service.
+struct Run {
+    docs: Vec<Value>,
+    log: String,
+    passed_roles: Vec<(String, &'static str)>,
+}
+
+/// Runs plan, deploy, outputs, status and drift on moto for each `workers` variant of one
+/// environment's stack file in turn (a later variant switches `workers.kind` in place), then
+/// teardown. The policy is printed for the first variant, before anything is deployed.
+async fn run_every_command(e: &str, variants: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(format!("{e}.yaml"));
-    std::fs::write(
-        &file,
-        format!("environment: {e}\nregion: {REGION}\nlab: true\n{workers}"),
-    )
-    .unwrap();
+    let write = |workers: &str| {
+        std::fs::write(
+            &file,
+            format!("environment: {e}\nregion: {REGION}\nlab: true\n{workers}"),
+        )
+        .unwrap()
+    };
+    write(variants[0]);
     let o = run(qfleet()
         .arg("iam-policy")
         .arg(&file)
@@ -168,7 +182,10 @@ async fn run_every_command(e: &str, workers: &str) -> (Vec<Value>, String) {
     let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
     let docs = printed["caller"].as_array().unwrap().clone();
 
+    let conf = moto_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
     let mut log = String::new();
+    let mut passed_roles = Vec::new();
     let mut step = |args: &[&str], ok: &[i32]| {
         let o = run(qfleet_on_moto().args(args).arg(&file).arg("--debug"));
         assert!(
@@ -178,14 +195,40 @@ async fn run_every_command(e: &str, workers: &str) -> (Vec<Value>, String) {
         );
         log.push_str(&stderr(&o));
     };
-    step(&["plan"], &[0, 3]);
-    step(&["deploy", "--yes"], &[0]);
-    step(&["deploy", "--yes"], &[0]);
-    step(&["outputs"], &[0]);
-    step(&["status"], &[0, 1]);
-    // moto answers drift detection with HTTP 500: drift exits 1 after its calls.
-    step(&["drift"], &[0, 1, 3]);
-    let conf = moto_config().await;
+    for (i, workers) in variants.iter().enumerate() {
+        if i > 0 {
+            // The switch deletes the other kind's role (moto cannot while policies are attached).
+            moto_detach_role_policies(&[e]);
+        }
+        write(workers);
+        step(&["plan"], &[0, 3]);
+        step(&["deploy", "--yes"], &[0]);
+        step(&["deploy", "--yes"], &[0]);
+        step(&["outputs"], &[0]);
+        step(&["status"], &[0, 1]);
+        // moto answers drift detection with HTTP 500: drift exits 1 after its calls.
+        step(&["drift"], &[0, 1, 3]);
+        let service = if workers.contains("kind: lambda") {
+            "lambda.amazonaws.com"
+        } else {
+            "ec2.amazonaws.com"
+        };
+        let resources = cfn
+            .list_stack_resources()
+            .stack_name(format!("qfleet-{e}-fleet"))
+            .send()
+            .await
+            .unwrap();
+        let roles: Vec<String> = resources
+            .stack_resource_summaries()
+            .iter()
+            .filter(|r| r.resource_type() == Some("AWS::IAM::Role"))
+            .filter_map(|r| r.physical_resource_id())
+            .map(|name| format!("arn:aws:iam::{ACCOUNT}:role/{name}"))
+            .collect();
+        assert_eq!(roles.len(), 1, "{workers}: {resources:?}");
+        passed_roles.extend(roles.into_iter().map(|r| (r, service)));
+    }
     let s3 = aws_sdk_s3::Client::new(&conf);
     let bucket = format!("{e}-uploads-{ACCOUNT}-{REGION}");
     put_object(&s3, &bucket, "processed/a.txt", b"a").await;
@@ -195,29 +238,92 @@ async fn run_every_command(e: &str, workers: &str) -> (Vec<Value>, String) {
         &["teardown", "--yes", "--purge-bucket", "--discard-messages"],
         &[0],
     );
-    (docs, log)
+    Run {
+        docs,
+        log,
+        passed_roles,
+    }
 }
 
+/// The worker roles CloudFormation passed that `docs` does not let the deployer pass.
+/// iam:PassRole is authorized on the role with the service it goes to in
+/// `iam:PassedToService` (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>):
+/// EC2 for an instance profile's role, Lambda for a function's execution role
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>).
+fn roles_not_passable(passed: &[(String, &str)], docs: &[Value]) -> Vec<String> {
+    let policies = policies(docs);
+    passed
+        .iter()
+        .filter_map(|(role, service)| {
+            let mut context = Context::new();
+            context.insert(
+                "iam:PassedToService".to_string(),
+                ContextValue::String(service.to_string()),
+            );
+            let d = decide(&policies, "iam:PassRole", role, context);
+            (d != Decision::Allow).then(|| format!("iam:PassRole {role} to {service}: {d:?}"))
+        })
+        .collect()
+}
+
+const EC2_WORKERS: &str = "workers:\n  min: 1\n  max: 2\n  public_ip: true\n";
+const LAMBDA_WORKERS: &str = "workers:\n  kind: lambda\n";
+
+/// The README promises one policy for both kinds of workers: the policy printed for an EC2
+/// environment covers every call of deploying it, switching it to a Lambda function in place
+/// (same name, `workers.kind: lambda`) and tearing that down, and passing each worker role to
+/// the service that runs it.
 #[tokio::test]
 async fn every_call_qfleet_makes_is_allowed_by_the_policy_iam_policy_prints() {
     let ec2 = unique("iam");
-    let (docs, log) =
-        run_every_command(&ec2, "workers:\n  min: 1\n  max: 2\n  public_ip: true\n").await;
+    let Run {
+        docs,
+        log,
+        passed_roles,
+    } = run_every_command(&ec2, &[EC2_WORKERS, LAMBDA_WORKERS]).await;
     let fun = unique("iamfn");
-    let (fn_docs, fn_log) = run_every_command(&fun, "workers:\n  kind: lambda\n").await;
-    let fn_calls = logged_calls(&fn_log);
+    let fn_run = run_every_command(&fun, &[LAMBDA_WORKERS]).await;
+    let fn_calls = logged_calls(&fn_run.log);
     assert!(
         fn_calls.iter().any(|c| c.operation == "GetFunction"),
         "{fn_calls:?}"
     );
-    let refused = denied(&fn_calls, &fn_docs);
+    let refused = denied(&fn_calls, &fn_run.docs);
     assert!(
         refused.is_empty(),
         "calls of a function environment the printed policy does not allow:\n{}",
         refused.join("\n")
     );
+    let refused = roles_not_passable(&fn_run.passed_roles, &fn_run.docs);
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
 
+    // The EC2 environment switched to a function: its function calls were logged too, and the
+    // EC2 policy passes both kinds' roles.
     let calls = logged_calls(&log);
+    assert!(
+        calls.iter().any(|c| c.operation == "GetFunction"),
+        "{calls:?}"
+    );
+    let services: BTreeSet<&str> = passed_roles.iter().map(|(_, s)| *s).collect();
+    assert_eq!(
+        services,
+        BTreeSet::from(["ec2.amazonaws.com", "lambda.amazonaws.com"])
+    );
+    let refused = roles_not_passable(&passed_roles, &docs);
+    assert!(
+        refused.is_empty(),
+        "worker roles the EC2 environment's policy does not let CloudFormation pass:\n{}",
+        refused.join("\n")
+    );
+    // The evaluator can say no: a role of another environment, or to another service.
+    let other = [
+        (
+            format!("arn:aws:iam::{ACCOUNT}:role/qfleet-other-fleet-WorkerRole-1A2B"),
+            "ec2.amazonaws.com",
+        ),
+        (passed_roles[0].0.clone(), "cloudformation.amazonaws.com"),
+    ];
+    assert_eq!(roles_not_passable(&other, &docs).len(), 2);
     let ops: BTreeSet<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
     for must in [
         "CreateChangeSet",
