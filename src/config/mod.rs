@@ -185,11 +185,11 @@ impl Environment {
         let Some(n) = self.spec.copies else {
             return vec![self];
         };
-        let width = n.to_string().len().max(2);
-        (1..=n)
-            .map(|i| {
+        copy_names(&self.name, n)
+            .into_iter()
+            .map(|name| {
                 let mut copy = self.clone();
-                copy.name = format!("{}-{i:0width$}", self.name);
+                copy.name = name;
                 copy
             })
             .collect()
@@ -202,6 +202,13 @@ impl Environment {
     pub fn fleet_stack_name(&self) -> String {
         format!("qfleet-{}-fleet", self.name)
     }
+}
+
+/// The names of `n` copies of environment `base`: `base-01` … `base-NN`, numbered with at
+/// least two digits (`base-001` … `base-100` for 100).
+pub fn copy_names(base: &str, n: u32) -> Vec<String> {
+    let width = n.to_string().len().max(2);
+    (1..=n).map(|i| format!("{base}-{i:0width$}")).collect()
 }
 
 /// Finds the stack file for `target`: a path to a file, or an environment name looked up in

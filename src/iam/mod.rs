@@ -147,10 +147,8 @@ fn scoped(envs: &[Environment]) -> Vec<(Environment, &Environment)> {
 fn copy_group(envs: &[Environment], env: &Environment) -> Option<(String, Vec<usize>)> {
     let n = env.spec.copies.filter(|n| *n >= 2)?;
     let (base, number) = env.name.rsplit_once('-')?;
-    // As `Environment::expand` names them.
-    let width = n.to_string().len().max(2);
-    let copies: BTreeSet<String> = (1..=n).map(|i| format!("{base}-{i:0width$}")).collect();
-    if number.len() != width || !copies.contains(&env.name) {
+    let copies: BTreeSet<String> = crate::config::copy_names(base, n).into_iter().collect();
+    if !copies.contains(&env.name) {
         return None;
     }
     let members: Vec<usize> = envs
