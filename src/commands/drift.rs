@@ -28,7 +28,7 @@ pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<i32> {
                 codes.push(c);
                 drifted |= report.drifted();
                 if !out.is_json() {
-                    out.line(drift::render_text(&report).trim_end());
+                    out.line(drift::text(&report).trim_end());
                 }
                 environments.push(envelope::environment(
                     &env.name,

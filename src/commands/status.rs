@@ -48,7 +48,7 @@ pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<i32> {
             }
         } else {
             let mut screen = if details {
-                let each: Vec<String> = statuses.iter().map(status::render_text).collect();
+                let each: Vec<String> = statuses.iter().map(status::text).collect();
                 each.join("\n")
             } else {
                 status::render_rows(&statuses)

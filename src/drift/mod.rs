@@ -6,7 +6,7 @@
 pub mod compare;
 mod findings;
 mod function;
-pub mod render;
+pub mod text;
 
 use crate::aws::Clients;
 use crate::aws::cfn::drift_detection;
@@ -18,7 +18,7 @@ use crate::snapshot::Fact;
 use crate::snapshot::{self, Scope, Snapshot};
 use serde::Serialize;
 
-pub use render::render_text;
+pub use text::text;
 
 /// Who found a difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -85,7 +85,7 @@ fn an_environment_as_deployed_is_in_sync() {
     let r = compare::report(&in_sync(&e), &e, detected());
     assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
     assert_eq!(r.exit_code(), 0);
-    assert!(render_text(&r).contains("dr: in sync"));
+    assert!(text(&r).contains("dr: in sync"));
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn what_could_not_be_read_is_unchecked_never_in_sync_nor_a_difference() {
         ]
     );
     assert_eq!(r.exit_code(), 1, "could not check: exit 1");
-    let text = render_text(&r);
+    let text = text(&r);
     assert!(
         text.contains("could not check 2 things") && !text.contains("in sync"),
         "{text}"
@@ -234,7 +234,7 @@ mod lambda {
         let r = compare::report(&in_sync(&e), &e, detected());
         assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
         assert_eq!(r.exit_code(), 0);
-        assert!(render_text(&r).contains("dr: in sync"));
+        assert!(text(&r).contains("dr: in sync"));
     }
 
     #[test]
@@ -291,7 +291,7 @@ mod lambda {
         );
         assert!(r.unchecked.is_empty(), "{:?}", r.unchecked);
         assert_eq!(r.exit_code(), 3);
-        assert!(render_text(&r).contains("9 differences"));
+        assert!(text(&r).contains("9 differences"));
     }
 
     #[test]
@@ -329,7 +329,7 @@ mod lambda {
         assert_eq!(what, ["qfleet-dr-fleet WorkerFunction"]);
         assert!(r.unchecked[0].reason.contains("lambda:GetFunction"));
         assert_eq!(r.exit_code(), 1, "could not check outranks drifted");
-        let text = render_text(&r);
+        let text = text(&r);
         assert!(text.contains("could not check 1 thing"), "{text}");
         assert!(!text.contains("in sync"), "{text}");
     }

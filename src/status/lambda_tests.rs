@@ -54,7 +54,7 @@ fn a_function_environment_shows_the_function_section_instead_of_the_fleet() {
     );
     assert!(m.report_batch_item_failures);
 
-    let text = render_text(&st);
+    let text = text(&st);
     for want in [
         "function qfleet-st-worker: Active (last update Successful), python3.12, 256 MB, timeout 20 s",
         "concurrency in use (peak, last 15 min): 3; cap: the mapping's maximum 5\n",
@@ -88,7 +88,7 @@ fn an_ec2_environment_in_json_has_a_null_function() {
     assert!(v["function"].is_null(), "{v}");
     assert_eq!(v["workers"], serde_json::json!(["ec2"]));
     assert!(v["scaling"].is_object(), "{v}");
-    assert!(!render_text(&st).contains("function"));
+    assert!(!text(&st).contains("function"));
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn the_cap_is_the_lower_of_the_mappings_maximum_and_the_reserved_concurrency_and
     }
     let st = from_snapshot(&s, 10.0);
     assert_eq!(st.function.as_ref().unwrap().concurrency.cap, Some(3));
-    let text = render_text(&st);
+    let text = text(&st);
     assert!(
         text.contains(
             "(peak, last 15 min): 3; cap: the mapping's maximum 5, reserved 3  <-- AT THE CAP"
@@ -122,7 +122,7 @@ fn an_unreadable_function_is_said_with_its_reason_and_the_rest_is_shown() {
     let st = from_snapshot(&s, 10.0);
     assert!(st.function.is_none());
     assert!(st.unavailable["function"].contains("lambda:GetFunction"));
-    let text = render_text(&st);
+    let text = text(&st);
     assert!(
         text.contains("function: not available (reading function qfleet-st-worker: access denied"),
         "{text}"
@@ -138,7 +138,7 @@ fn an_unreadable_mapping_is_said_with_its_reason_not_as_missing() {
     let st = from_snapshot(&s, 10.0);
     assert!(st.function.as_ref().unwrap().mapping.is_none());
     assert!(st.unavailable.contains_key("queue mapping"));
-    let text = render_text(&st);
+    let text = text(&st);
     assert!(
         text.contains("queue mapping: not available (listing the event source mappings"),
         "{text}"
@@ -154,7 +154,7 @@ fn an_unreadable_mapping_is_said_with_its_reason_not_as_missing() {
 fn a_function_without_a_mapping_says_the_queue_feeds_nothing() {
     let mut s = deployed();
     s.mapping = Some(Fact::Absent);
-    let text = render_text(&from_snapshot(&s, 10.0));
+    let text = text(&from_snapshot(&s, 10.0));
     assert!(
         text.contains("queue mapping: not deployed (the queue feeds no function)"),
         "{text}"
@@ -175,7 +175,7 @@ fn metrics_that_could_not_be_read_are_not_available_not_zero() {
         (f.errors, f.throttles, f.concurrency.in_use),
         (None, None, None)
     );
-    let text = render_text(&st);
+    let text = text(&st);
     assert!(
         text.contains("errors not available, throttles not available"),
         "{text}"
@@ -199,7 +199,7 @@ fn metrics_that_could_not_be_read_are_not_available_not_zero() {
 #[test]
 fn a_function_environment_not_deployed_says_so() {
     let st = from_snapshot(&Snapshot::empty("st", "eu-west-1").serverless(), 10.0);
-    let text = render_text(&st);
+    let text = text(&st);
     assert!(text.contains("function: not deployed"), "{text}");
     assert!(!text.contains("\nfleet"), "{text}");
     assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);

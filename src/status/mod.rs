@@ -4,8 +4,8 @@
 //! section that could not be read says why and the rest is shown.
 
 pub mod function;
-pub mod render;
 pub mod rows;
+pub mod text;
 
 use crate::aws::Clients;
 use crate::aws::autoscaling::{self, Activity};
@@ -18,8 +18,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub use function::{FunctionStatus, MappingStatus};
-pub use render::render_text;
 pub use rows::render_rows;
+pub use text::text;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {

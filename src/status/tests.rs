@@ -194,7 +194,7 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     assert_eq!(s.alarms[0].state, "ALARM");
     assert!(s.stacks.iter().all(|st| st.termination_protection));
 
-    let text = render_text(&s);
+    let text = text(&s);
     assert!(text.contains("FAILED JOBS WAITING"), "{text}");
     assert!(text.contains("SUSPENDED: AZRebalance"), "{text}");
     assert!(text.contains("scaling out"), "{text}");
@@ -262,7 +262,7 @@ mod snapshots {
         );
         assert_eq!(st.scaling.as_ref().unwrap().direction, Direction::Steady);
         assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
-        let text = render_text(&st);
+        let text = text(&st);
         assert!(
             text.contains("dead-letter queue qfleet-st-dlq: 0 messages"),
             "{text}"
@@ -285,7 +285,7 @@ mod snapshots {
             None,
             "no denominator: no number, not 0"
         );
-        let text = render_text(&st);
+        let text = text(&st);
         assert!(
             text.contains("fleet: not available (describing group"),
             "{text}"
@@ -301,7 +301,7 @@ mod snapshots {
         let st = from_snapshot(&s, 10.0);
         assert!(st.queue.is_none());
         assert!(st.unavailable.contains_key("queue"));
-        let text = render_text(&st);
+        let text = text(&st);
         assert!(
             text.contains("queue: not available (reading queue"),
             "{text}"
@@ -315,14 +315,14 @@ mod snapshots {
         s.data.state = Fact::Unknown("describing stack qfleet-st-data: throttled".into());
         let st = from_snapshot(&s, 10.0);
         assert_eq!(st.stacks[0].exists, None);
-        let text = render_text(&st);
+        let text = text(&st);
         assert!(text.contains("could not be read"), "{text}");
     }
 
     #[test]
     fn an_environment_not_deployed_says_so() {
         let st = from_snapshot(&Snapshot::empty("st", "eu-west-1"), 10.0);
-        let text = render_text(&st);
+        let text = text(&st);
         assert!(
             text.contains("fleet: not deployed") && text.contains("queue: not deployed"),
             "{text}"

@@ -6,6 +6,7 @@ use super::schema::WorkerKind;
 use super::{Environment, SourceFile};
 use crate::error::InputError;
 
+mod data;
 mod lambda;
 mod workers;
 
@@ -160,8 +161,8 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         );
     }
 
-    check_bucket(&mut c, env);
-    check_queue(&mut c, env);
+    data::check_bucket(&mut c, env);
+    data::check_queue(&mut c, env);
     match spec.workers.kind {
         WorkerKind::Ec2 => {
             workers::check(&mut c, env);
@@ -189,109 +190,6 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         }
     }
     c.errors
-}
-
-fn check_bucket(c: &mut Checker, env: &Environment) {
-    let b = &env.spec.bucket;
-    for (field, prefix) in [
-        ("bucket.upload_prefix", &b.upload_prefix),
-        ("bucket.processed_prefix", &b.processed_prefix),
-    ] {
-        let ok = !prefix.is_empty()
-            && prefix.ends_with('/')
-            && !prefix.starts_with('/')
-            && prefix.len() <= 512
-            && prefix
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "-_./!*'()".contains(ch));
-        if !ok {
-            c.fail(field, format!("`{prefix}` is not a key prefix ending in /"));
-        }
-    }
-    if b.upload_prefix.starts_with(&b.processed_prefix)
-        || b.processed_prefix.starts_with(&b.upload_prefix)
-    {
-        c.fail(
-            "bucket.processed_prefix",
-            format!(
-                "`{}` overlaps the upload prefix `{}`: processed objects would trigger new jobs",
-                b.processed_prefix, b.upload_prefix
-            ),
-        );
-    }
-    if let Some(logs) = &b.access_log_bucket {
-        let ok = (3..=63).contains(&logs.len())
-            && logs
-                .chars()
-                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '.');
-        if !ok {
-            c.fail(
-                "bucket.access_log_bucket",
-                format!("`{logs}` is not an S3 bucket name"),
-            );
-        }
-    }
-    c.range(
-        "bucket.noncurrent_version_expiration_days",
-        b.noncurrent_version_expiration_days.into(),
-        1,
-        3650,
-        " days",
-    );
-    c.range(
-        "bucket.abort_incomplete_multipart_days",
-        b.abort_incomplete_multipart_days.into(),
-        1,
-        3650,
-        " days",
-    );
-}
-
-fn check_queue(c: &mut Checker, env: &Environment) {
-    let q = &env.spec.queue;
-    c.range(
-        "queue.visibility_timeout",
-        q.visibility_timeout.0,
-        0,
-        43_200,
-        "s",
-    );
-    c.range(
-        "queue.message_retention",
-        q.message_retention.0,
-        60,
-        1_209_600,
-        "s",
-    );
-    c.range("queue.receive_wait_time", q.receive_wait_time.0, 0, 20, "s");
-    c.range("queue.dlq_retention", q.dlq_retention.0, 60, 1_209_600, "s");
-    if q.oldest_message_alarm.0 < 60 {
-        c.fail(
-            "queue.oldest_message_alarm",
-            format!(
-                "{} is shorter than one alarm period (60s)",
-                q.oldest_message_alarm
-            ),
-        );
-    }
-    if q.max_receive_count < 1 || q.max_receive_count > 1000 {
-        c.fail(
-            "queue.max_receive_count",
-            format!(
-                "{} is out of range (1 to 1000): a message must be received at least once before it moves to the dead-letter queue",
-                q.max_receive_count
-            ),
-        );
-    }
-    if q.dlq_retention <= q.message_retention {
-        c.fail(
-            "queue.dlq_retention",
-            format!(
-                "{} is not longer than queue.message_retention ({}): SQS keeps a message's original enqueue time, so it would expire in the dead-letter queue before anyone looks at it",
-                q.dlq_retention, q.message_retention
-            ),
-        );
-    }
 }
 
 fn check_scaling(c: &mut Checker, env: &Environment) {
@@ -413,36 +311,4 @@ pub(super) fn is_aws_id(value: &str, prefix: &str) -> bool {
 }
 
 #[cfg(test)]
-mod unit {
-    use super::workers::is_graviton;
-    use super::*;
-
-    #[test]
-    fn graviton_families() {
-        for t in [
-            "t4g.micro",
-            "m7g.large",
-            "c7gn.xlarge",
-            "r8gd.2xlarge",
-            "a1.medium",
-        ] {
-            assert!(is_graviton(t), "{t}");
-        }
-        for t in ["t3.micro", "g4dn.xlarge", "m5.large", "inf2.xlarge"] {
-            assert!(!is_graviton(t), "{t}");
-        }
-    }
-
-    #[test]
-    fn names_and_regions() {
-        assert!(valid_name("lab-01"));
-        assert!(!valid_name("Lab"));
-        assert!(!valid_name("1lab"));
-        assert!(!valid_name("lab-"));
-        assert!(!valid_name("a-very-long-environment-name-x"));
-        assert!(valid_region("eu-west-1"));
-        assert!(valid_region("us-gov-west-1"));
-        assert!(!valid_region("eu-west"));
-        assert!(!valid_region("Europe"));
-    }
-}
+mod tests;

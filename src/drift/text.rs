@@ -2,7 +2,7 @@
 
 use super::DriftReport;
 
-pub fn render_text(r: &DriftReport) -> String {
+pub fn text(r: &DriftReport) -> String {
     let mut out = String::new();
     if !r.undeployed_changes.is_empty() {
         out.push_str(&format!(

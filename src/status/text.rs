@@ -3,7 +3,7 @@
 use super::function::{self, FUNCTION, MAPPING};
 use super::{Direction, QueueDepth, Status};
 
-pub fn render_text(s: &Status) -> String {
+pub fn text(s: &Status) -> String {
     let mut out = String::new();
     let mut line = |t: String| {
         out.push_str(&t);
