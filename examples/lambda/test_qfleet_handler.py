@@ -134,29 +134,30 @@ def job_calls(monkeypatch):
 
 
 class DeniedSource:
-    """S3 as the function's role sees it without s3:ListBucket: a missing source object is
-    403 AccessDenied, not 404 (AWS's documented answer); everything else is the real client."""
+    """S3 as the function's role sees it without s3:ListBucket: HeadObject of a missing object is
+    403, not 404 (Amazon S3 API Reference, HeadObject, "Permissions":
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); the rest is real."""
 
     def __init__(self, s3):
         self.s3 = s3
 
-    def copy_object(self, **kw):
-        src = kw["CopySource"]
+    def head_object(self, **kw):
         try:
-            self.s3.head_object(Bucket=src["Bucket"], Key=src["Key"])
-        except ClientError:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}},
-                              "CopyObject")
-        return self.s3.copy_object(**kw)
+            return self.s3.head_object(**kw)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "404":
+                raise
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}},
+                              "HeadObject") from None
 
     def __getattr__(self, name):
         return getattr(self.s3, name)
 
 
 class FailingCopy(DeniedSource):
-    """CopyObject fails for a reason other than a missing source."""
+    """The copy fails for a reason other than a missing source."""
 
-    def copy_object(self, **kw):
+    def copy(self, *a, **kw):
         raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce"}},
                           "CopyObject")
 
@@ -237,7 +238,8 @@ def test_move_is_a_copy_then_a_delete_of_the_source(aws, capsys):
         "before-call.s3", lambda model, params, **kw: calls.append(
             (model.name, params.get("Key") or params.get("url_path"))))
     assert run(sqs_record(s3_event("uploads/m.txt"))) == no_failures()
-    assert [c for c, _ in calls] == ["CopyObject", "DeleteObject"]
+    # HeadObject of the source: by the job (its metadata), then by the managed copy (its size).
+    assert [c for c, _ in calls] == ["HeadObject", "HeadObject", "CopyObject", "DeleteObject"]
     assert keys(aws) == ["processed/m.txt"]
     assert aws.s3.get_object(Bucket=BUCKET, Key="processed/m.txt")["Body"].read() == b"payload"
 
@@ -248,9 +250,8 @@ def test_redelivery_after_a_move_succeeds_on_404(aws, capsys):
     assert run(msg) == no_failures()
     # The same message again (Lambda's delete was lost): the source is gone, S3 says 404.
     with pytest.raises(ClientError) as e:
-        aws.s3.copy_object(Bucket=BUCKET, Key="processed/r.txt",
-                           CopySource={"Bucket": BUCKET, "Key": "uploads/r.txt"})
-    assert e.value.response["Error"]["Code"] == "NoSuchKey"
+        aws.s3.head_object(Bucket=BUCKET, Key="uploads/r.txt")
+    assert e.value.response["Error"]["Code"] == "404"
     msg["attributes"]["ApproximateReceiveCount"] = "2"
     assert run(msg) == no_failures()
     assert keys(aws) == ["processed/r.txt"]
@@ -269,8 +270,7 @@ def test_redelivery_after_a_move_succeeds_on_403(aws, capsys, monkeypatch):
     assert outcomes(capsys) == ["processed", "processed"]
 
 
-@pytest.mark.parametrize("denied,code", [(False, "NoSuchKey"), (True, "AccessDenied")],
-                         ids=["404", "403"])
+@pytest.mark.parametrize("denied,code", [(False, "404"), (True, "403")], ids=["404", "403"])
 def test_a_source_missing_and_never_moved_is_a_failure_with_the_original_error(
         aws, capsys, monkeypatch, denied, code):
     if denied:
@@ -282,11 +282,65 @@ def test_a_source_missing_and_never_moved_is_a_failure_with_the_original_error(
 
 
 def test_other_copy_errors_are_not_taken_for_a_missing_source(aws, capsys, monkeypatch):
+    put(aws, "uploads/s.txt")
     put(aws, "processed/s.txt")  # the destination exists, but the copy failed for another reason
     monkeypatch.setattr(qh, "_s3", FailingCopy(aws.s3))
     msg = sqs_record(s3_event("uploads/s.txt"))
     assert run(msg) == {"batchItemFailures": [{"itemIdentifier": msg["messageId"]}]}
     assert "SlowDown" in capsys.readouterr().out
+
+
+BIG = 9 * 1024 * 1024  # above the managed copy's multipart threshold (8 MiB)
+
+
+def s3_calls():
+    """The S3 operations the handler's client sends, in order (the managed copy's threads too)."""
+    ops = []
+    qh.s3_client().meta.events.register("before-call.s3",
+                                        lambda model, **kw: ops.append(model.name))
+    return ops
+
+
+# Amazon S3 API Reference, CopyObject: "You create a copy of your object up to 5 GB in size in a
+# single atomic action using this API. However, to copy an object greater than 5 GB, you must use
+# the multipart upload Upload Part - Copy (UploadPartCopy) API."
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html; S3 User Guide, "Copying
+# an object using multipart upload": https://docs.aws.amazon.com/AmazonS3/latest/userguide/CopyingObjctsMPUapi.html)
+# boto3's managed copy goes multipart above its threshold (8 MiB, far below 5 GB), so an object
+# of 9 MiB takes the path one of 6 GB takes.
+def test_copyobject_stops_at_5_gb_so_a_large_upload_is_copied_in_parts(aws, capsys):
+    data = os.urandom(BIG)
+    aws.s3.put_object(Bucket=BUCKET, Key="uploads/big.bin", Body=data,
+                      ContentType="video/mp4", Metadata={"owner": "team-a"})
+    ops = s3_calls()
+    assert run(sqs_record(s3_event("uploads/big.bin"))) == no_failures()
+    assert "CopyObject" not in ops, ops
+    assert ops.count("UploadPartCopy") == 2, ops
+    assert ops.index("CreateMultipartUpload") < ops.index("CompleteMultipartUpload"), ops
+    assert keys(aws) == ["processed/big.bin"]
+    got = aws.s3.get_object(Bucket=BUCKET, Key="processed/big.bin")
+    assert got["Body"].read() == data
+    # CopyObject keeps the source's metadata; a multipart copy must set it again itself.
+    assert (got["ContentType"], got["Metadata"]) == ("video/mp4", {"owner": "team-a"})
+
+
+# S3 User Guide, "Uploading and copying objects using multipart upload": the parts of an upload
+# that is neither completed nor aborted are stored and billed
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html); aborting needs
+# s3:AbortMultipartUpload ("Multipart upload API and permissions", same page).
+def test_a_failed_multipart_copy_is_aborted_so_no_parts_stay_billed(aws, capsys):
+    aws.s3.put_object(Bucket=BUCKET, Key="uploads/big.bin", Body=os.urandom(BIG))
+    ops = s3_calls()
+    qh.s3_client().meta.events.register("before-call.s3.UploadPartCopy", lambda **kw: (
+        SimpleNamespace(status_code=500, headers={}),
+        {"Error": {"Code": "InternalError", "Message": "We encountered an internal error."},
+         "ResponseMetadata": {"HTTPStatusCode": 500}}))
+    msg = sqs_record(s3_event("uploads/big.bin"))
+    assert run(msg) == {"batchItemFailures": [{"itemIdentifier": msg["messageId"]}]}
+    assert "InternalError" in capsys.readouterr().out
+    assert "AbortMultipartUpload" in ops, ops
+    assert aws.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    assert keys(aws) == ["uploads/big.bin"], "the upload stays for the retry"
 
 
 # --- partial batch failures -----------------------------------------------------------------

@@ -60,19 +60,24 @@ def parse_body(body):
     return out
 
 
-# What S3 answers for a source object that is not there: 404 NoSuchKey with s3:ListBucket on
-# the bucket, 403 AccessDenied without it (the worker's role has no s3:ListBucket: it lists
-# nothing), so a redelivered message meets 403.
+# What S3 answers for a source object that is not there: 404 with s3:ListBucket on the bucket,
+# 403 without it (the worker's role has no s3:ListBucket: it lists nothing), so a redelivered
+# message meets 403.
 MISSING_SOURCE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")
+# What CopyObject keeps of the source by itself; a multipart copy copies only the bytes.
+KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
+        "CacheControl", "Metadata")
 
 
 def process(s3, bucket, key, cfg):
     """Default job: move uploads/<rest> to processed/<rest>. Idempotent: a message redelivered
-    after a successful move finds the destination in place and succeeds without work."""
+    after a successful move finds the destination in place and succeeds without work.
+    CopyObject stops at 5 GB: the managed copy goes multipart (UploadPartCopy) above 8 MB."""
     dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
     try:
-        s3.copy_object(Bucket=bucket, Key=dest,
-                       CopySource={"Bucket": bucket, "Key": key})
+        h = s3.head_object(Bucket=bucket, Key=key)
+        s3.copy({"Bucket": bucket, "Key": key}, bucket, dest, ExtraArgs=dict(
+            {k: h[k] for k in KEEP if h.get(k)}, MetadataDirective="REPLACE"))
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") not in MISSING_SOURCE:
             raise

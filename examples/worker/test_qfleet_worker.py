@@ -390,19 +390,21 @@ def test_stop_during_long_poll_releases_received_message(aws, capsys, monkeypatc
 
 
 class DeniedSource:
-    """S3 as the worker's role sees it without s3:ListBucket on the key: a missing source object
-    is 403 AccessDenied, not 404 (AWS's documented answer); everything else is the real client."""
+    """S3 as the worker's role sees it without s3:ListBucket: HeadObject of a missing object is
+    403, not 404 (Amazon S3 API Reference, HeadObject, "Permissions":
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); the rest is real."""
 
     def __init__(self, s3):
         self.s3 = s3
 
-    def copy_object(self, **kw):
-        src = kw["CopySource"]
+    def head_object(self, **kw):
         try:
-            self.s3.head_object(Bucket=src["Bucket"], Key=src["Key"])
-        except qw.ClientError:
-            raise qw.ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "CopyObject")
-        return self.s3.copy_object(**kw)
+            return self.s3.head_object(**kw)
+        except qw.ClientError as e:
+            if e.response["Error"]["Code"] != "404":
+                raise
+            raise qw.ClientError({"Error": {"Code": "403", "Message": "Forbidden"}},
+                                 "HeadObject") from None
 
     def __getattr__(self, name):
         return getattr(self.s3, name)
@@ -423,7 +425,64 @@ def test_a_source_missing_and_never_moved_is_still_an_error(aws):
     cfg = qw.Config({"QFLEET_QUEUE_URL": aws.q, "AWS_REGION": REGION})
     with pytest.raises(qw.ClientError) as e:
         qw.process(DeniedSource(aws.s3), BUCKET, "uploads/never.txt", cfg)
-    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    assert e.value.response["Error"]["Code"] == "403"
+
+
+def s3_calls(aws):
+    """The S3 operations the worker's client sends, in order (the managed copy's threads too)."""
+    ops = []
+    aws.s3.meta.events.register("before-call.s3", lambda model, **kw: ops.append(model.name))
+    return ops
+
+
+BIG = 9 * 1024 * 1024  # above the managed copy's multipart threshold (8 MiB)
+
+
+# Amazon S3 API Reference, CopyObject: "You create a copy of your object up to 5 GB in size in a
+# single atomic action using this API. However, to copy an object greater than 5 GB, you must use
+# the multipart upload Upload Part - Copy (UploadPartCopy) API."
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html; S3 User Guide, "Copying
+# an object using multipart upload": https://docs.aws.amazon.com/AmazonS3/latest/userguide/CopyingObjctsMPUapi.html)
+# boto3's managed copy goes multipart above its threshold (8 MiB, far below 5 GB), so an object
+# of 9 MiB takes the path one of 6 GB takes.
+def test_copyobject_stops_at_5_gb_so_a_large_upload_is_copied_in_parts(aws):
+    data = os.urandom(BIG)
+    aws.s3.put_object(Bucket=BUCKET, Key="uploads/big.bin", Body=data,
+                      ContentType="video/mp4", Metadata={"owner": "team-a"})
+    ops = s3_calls(aws)
+    qw.process(aws.s3, BUCKET, "uploads/big.bin", qw.Config({}))
+    assert "CopyObject" not in ops, ops
+    assert ops.count("UploadPartCopy") == 2, ops
+    assert ops.index("CreateMultipartUpload") < ops.index("CompleteMultipartUpload"), ops
+    assert keys(aws) == ["processed/big.bin"]
+    got = aws.s3.get_object(Bucket=BUCKET, Key="processed/big.bin")
+    assert got["Body"].read() == data
+    # CopyObject keeps the source's metadata; a multipart copy must set it again itself.
+    assert (got["ContentType"], got["Metadata"]) == ("video/mp4", {"owner": "team-a"})
+
+
+def fail_part_copies(aws):
+    """S3 answers every UploadPartCopy with 500 InternalError."""
+    aws.s3.meta.events.register("before-call.s3.UploadPartCopy", lambda **kw: (
+        SimpleNamespace(status_code=500, headers={}),
+        {"Error": {"Code": "InternalError", "Message": "We encountered an internal error."},
+         "ResponseMetadata": {"HTTPStatusCode": 500}}))
+
+
+# S3 User Guide, "Uploading and copying objects using multipart upload": the parts of an upload
+# that is neither completed nor aborted are stored and billed
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html); aborting needs
+# s3:AbortMultipartUpload ("Multipart upload API and permissions", same page).
+def test_a_failed_multipart_copy_is_aborted_so_no_parts_stay_billed(aws):
+    aws.s3.put_object(Bucket=BUCKET, Key="uploads/big.bin", Body=os.urandom(BIG))
+    fail_part_copies(aws)
+    ops = s3_calls(aws)
+    with pytest.raises(qw.ClientError) as e:
+        qw.process(aws.s3, BUCKET, "uploads/big.bin", qw.Config({}))
+    assert e.value.response["Error"]["Code"] == "InternalError"
+    assert "AbortMultipartUpload" in ops, ops
+    assert aws.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    assert keys(aws) == ["uploads/big.bin"], "the upload stays for the retry"
 
 
 class Recorder:

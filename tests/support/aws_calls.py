@@ -6,8 +6,10 @@ for it (Service Authorization Reference), the resource ARN and the condition key
 carries. The project's IAM test (tests/integration/iam.rs) runs those tests with recording on
 and checks every line against the policy of the rendered template with an IAM policy evaluator.
 
-Only calls made from the consumer's own code are recorded, not the tests' own setup; fakes
-standing in for Auto Scaling and CloudFormation record through `record`.
+Only calls made from the consumer's own code are recorded, not the tests' own setup: calls
+from the consumer's file, and from the threads of boto3's managed transfers (s3transfer), which
+only the consumers use. Fakes standing in for Auto Scaling and CloudFormation record through
+`record`.
 """
 import json
 import os
@@ -45,7 +47,14 @@ def _grants(service, op, params):
             return [("s3:PutObject", obj, {})]
         if op == "DeleteObject":
             return [("s3:DeleteObject", obj, {})]
-        if op == "CopyObject":
+        # Multipart upload API and permissions (S3 User Guide, "Uploading and copying objects
+        # using multipart upload"): creating, copying a part, completing need s3:PutObject on
+        # the object, copying a part s3:GetObject on its source too; aborting has its action.
+        if op in ("CreateMultipartUpload", "CompleteMultipartUpload"):
+            return [("s3:PutObject", obj, {})]
+        if op == "AbortMultipartUpload":
+            return [("s3:AbortMultipartUpload", obj, {})]
+        if op in ("CopyObject", "UploadPartCopy"):
             src = params["CopySource"]
             if isinstance(src, str):
                 src_bucket, src_key = urllib.parse.unquote(src.lstrip("/")).split("/", 1)
@@ -84,7 +93,9 @@ def record(service, op, params):
 
 
 def _from(source):
-    return any(os.path.basename(fr.filename) == source for fr in traceback.extract_stack())
+    return any(os.path.basename(fr.filename) == source
+               or f"{os.sep}s3transfer{os.sep}" in fr.filename
+               for fr in traceback.extract_stack())
 
 
 def recording_fixture(source):
