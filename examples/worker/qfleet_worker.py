@@ -38,7 +38,8 @@ class Config:
         self.wait = int(g("QFLEET_WAIT_SECONDS", "20"))
         self.grace = float(g("QFLEET_STOP_GRACE", "20"))
         self.backoff = int(g("QFLEET_RETRY_BACKOFF", "10"))
-        self.lc_interval = float(g("QFLEET_LIFECYCLE_INTERVAL", "30"))
+        self.lc_interval = float(g("QFLEET_LIFECYCLE_INTERVAL", "5"))
+        self.lc_stale = float(g("QFLEET_LIFECYCLE_STALE", "60"))
         self.signal_stack = g("QFLEET_SIGNAL_STACK")
         self.signal_resource = g("QFLEET_SIGNAL_RESOURCE")
 
@@ -89,21 +90,17 @@ def process(s3, bucket, key, cfg):
     s3.delete_object(Bucket=bucket, Key=key)
 
 
-def imds_instance_id(timeout=1.0):
-    """Instance id via IMDSv2, or None when not on EC2."""
-    base = "http://169.254.169.254/latest/"
+def imds(path, timeout=1.0):
+    """GET latest/<path> from instance metadata (IMDSv2); raises on any failure, 404 too."""
+    base = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or "http://169.254.169.254"
+    base = base.rstrip("/") + "/latest/"
     op = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        tok = op.open(urllib.request.Request(
-            base + "api/token", method="PUT",
-            headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"}),
-            timeout=timeout).read().decode()
-        return op.open(urllib.request.Request(
-            base + "meta-data/instance-id",
-            headers={"X-aws-ec2-metadata-token": tok}),
-            timeout=timeout).read().decode().strip() or None
-    except Exception:
-        return None
+    tok = op.open(urllib.request.Request(
+        base + "api/token", method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}), timeout=timeout).read()
+    return op.open(urllib.request.Request(
+        base + path, headers={"X-aws-ec2-metadata-token": tok.decode()}),
+        timeout=timeout).read().decode().strip()
 
 
 class Heartbeat(threading.Thread):
@@ -142,36 +139,44 @@ class Worker:
             cfg.visibility = int(self.sqs.get_queue_attributes(
                 QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
             )["Attributes"]["VisibilityTimeout"])
-        if instance_id is None and cfg.asg_name:
-            instance_id = imds_instance_id()
-        self.iid = instance_id
-        if asg is None and cfg.asg_name and self.iid:
+        self.iid = instance_id  # read from instance metadata if None
+        self.lc = bool(cfg.hook and cfg.asg_name)  # drains through the lifecycle hook
+        if asg is None and self.lc:
             asg = boto3.client("autoscaling", region_name=cfg.region)
         self.asg = asg
         self.job = job
         self.stop = threading.Event()
         self.lc_pending = False
-        self._next_lc = 0.0
+        self.lc_state, self._lc_read, self._next_lc = None, 0.0, 0.0
 
     def install_signals(self):
         for s in (signal.SIGTERM, signal.SIGINT):
             signal.signal(s, lambda *_: self.stop.set())
 
     def check_lifecycle(self):
-        c = self.cfg
-        if not (c.hook and c.asg_name and self.iid and self.asg):
+        """Reads the target lifecycle state from instance metadata. Terminated: drain, then
+        complete the hook. A failed read keeps the last state for lc_stale s, then unknown."""
+        if not self.lc:
             return
-        if time.monotonic() < self._next_lc:
+        now = time.monotonic()
+        if now < self._next_lc:
             return
-        self._next_lc = time.monotonic() + c.lc_interval
+        self._next_lc = now + self.cfg.lc_interval
         try:
-            r = self.asg.describe_auto_scaling_instances(InstanceIds=[self.iid])
-            states = [i.get("LifecycleState") for i in r.get("AutoScalingInstances", [])]
+            self.iid = self.iid or imds("meta-data/instance-id")
+            self.lc_state = imds("meta-data/autoscaling/target-lifecycle-state")
+            self._lc_read = now
         except Exception as e:
-            return err("describe-asg-instances", e)
-        if "Terminating:Wait" in states:
+            err("target-lifecycle-state", e)
+            if now - self._lc_read >= self.cfg.lc_stale:
+                self.lc_state = None
+        if self.lc_state == "Terminated":
             self.lc_pending = True
             self.stop.set()
+
+    def may_receive(self):
+        """New work only while known to stay InService (an unknown state cannot drain)."""
+        return not self.lc or self.lc_state == "InService"
 
     def signal_ready(self):
         """Once the worker has reached the queue: tell CloudFormation this instance is up (a
@@ -284,6 +289,11 @@ class Worker:
             self.check_lifecycle()
             if self.stop.is_set():
                 break
+            if not self.may_receive():
+                if once:
+                    break
+                self.stop.wait(min(self.cfg.lc_interval, 5) or 0.1)
+                continue
             try:
                 msgs = self.sqs.receive_message(
                     QueueUrl=self.url, MaxNumberOfMessages=1,
@@ -327,7 +337,7 @@ def main(argv=None):
         sys.exit("qfleet-worker: set QFLEET_QUEUE_URL or QFLEET_QUEUE_NAME")
     w = Worker(cfg)
     w.install_signals()
-    print(f"qfleet-worker start queue={w.url} instance={w.iid}",
+    print(f"qfleet-worker start queue={w.url}",
           file=sys.stderr, flush=True)
     sys.exit(w.run(once=a.once, max_messages=a.max_messages))
 

@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import boto3
@@ -27,9 +28,51 @@ LINE = re.compile(r"^msg=\S+ outcome=(processed|skipped-test-event|ignored|faile
 
 @pytest.fixture(autouse=True)
 def no_imds(monkeypatch):
-    def boom(*a, **k):
-        raise AssertionError("IMDS must not be queried in tests")
-    monkeypatch.setattr(qw, "imds_instance_id", boom)
+    """No test reaches a real instance metadata service (tests may run on EC2): a closed port."""
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
+
+
+@pytest.fixture
+def imds(monkeypatch):
+    """Instance metadata as EC2 serves it with IMDSv2: a session token from PUT
+    /latest/api/token, then GETs that carry it in X-aws-ec2-metadata-token (401 without)
+    (Amazon EC2 User Guide, "Use the Instance Metadata Service to access instance metadata":
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html).
+    `lifecycle` is autoscaling/target-lifecycle-state (None: absent, 404); `fail`: 500."""
+    state = SimpleNamespace(lifecycle="InService", fail=False, gets=[])
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def send(self, code, body=""):
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def do_PUT(self):
+            ok = (self.path == "/latest/api/token"
+                  and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"))
+            self.send(200 if ok else 400, "token-1")
+
+        def do_GET(self):
+            state.gets.append(self.path)
+            if self.headers.get("X-aws-ec2-metadata-token") != "token-1":
+                return self.send(401)
+            if state.fail:
+                return self.send(500)
+            body = {"/latest/meta-data/instance-id": "i-0abc",
+                    "/latest/meta-data/autoscaling/target-lifecycle-state": state.lifecycle,
+                    }.get(self.path)
+            self.send(200 if body else 404, body or "")
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f"http://127.0.0.1:{srv.server_port}")
+    yield state
+    srv.shutdown()
+    srv.server_close()
 
 
 @pytest.fixture
@@ -231,15 +274,14 @@ def test_quick_job_sends_no_heartbeat(aws, capsys):
 
 
 class RecordingASG:
-    """Auto Scaling as the worker calls it (an instance InService); records every call."""
+    """Auto Scaling as the worker calls it; records every call."""
 
     def __init__(self):
         self.calls = []
 
-    def describe_auto_scaling_instances(self, **kw):
-        record("autoscaling", "DescribeAutoScalingInstances", kw)
-        self.calls.append(("describe", kw))
-        return {"AutoScalingInstances": [{"LifecycleState": "InService"}]}
+    def complete_lifecycle_action(self, **kw):
+        record("autoscaling", "CompleteLifecycleAction", kw)
+        self.calls.append(("complete", kw))
 
     def __getattr__(self, name):
         def call(**kw):
@@ -247,15 +289,103 @@ class RecordingASG:
         return call
 
 
-def test_the_worker_never_protects_its_instance_so_termination_cannot_stall(aws, capsys):
+LIFECYCLE = {"QFLEET_ASG_NAME": ASG, "QFLEET_LIFECYCLE_HOOK": "drain",
+             "QFLEET_LIFECYCLE_INTERVAL": "0"}
+
+
+# EC2 Auto Scaling User Guide, "Retrieve the target lifecycle state through instance metadata"
+# (https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html):
+# an instance reads autoscaling/target-lifecycle-state (InService, Terminated, Detached, Standby,
+# Warmed:*) from its own metadata, and a lifecycle hook keeps it running until it calls
+# complete-lifecycle-action. No Auto Scaling API call (throttled per account) per instance.
+def test_the_target_lifecycle_state_comes_from_instance_metadata_not_the_auto_scaling_api(
+        aws, capsys, imds):
     asg = RecordingASG()
     put(aws, "uploads/p.txt")
     send(aws, s3_event("uploads/p.txt"))
-    worker(aws, asg=asg, instance_id="i-0abc", env={
-        "QFLEET_ASG_NAME": ASG, "QFLEET_LIFECYCLE_HOOK": "drain",
-        "QFLEET_LIFECYCLE_INTERVAL": "0"}).run(once=True)
+    w = worker(aws, asg=asg, env=LIFECYCLE)
+    w.run(once=True)
     assert outcomes(capsys) == ["processed"]
-    assert [c for c, _ in asg.calls] == ["describe"], "only its lifecycle state is read"
+    assert "/latest/meta-data/autoscaling/target-lifecycle-state" in imds.gets
+    assert w.iid == "i-0abc", "its instance id from instance metadata too"
+    # Not even scale-in protection: termination drains through the hook and cannot stall.
+    assert asg.calls == [], "no Auto Scaling API call while in service"
+
+
+def test_target_lifecycle_state_terminated_drains_then_completes_the_hook(
+        aws, capsys, monkeypatch, imds):
+    asg = RecordingASG()
+    real = qw.process
+
+    def job(*a):
+        imds.lifecycle = "Terminated"  # scale-in chose this instance while the job runs
+        time.sleep(0.3)
+        real(*a)
+
+    monkeypatch.setattr(qw, "process", job)
+    for k in ("uploads/1.txt", "uploads/2.txt"):
+        put(aws, k)
+        send(aws, s3_event(k))
+    w = worker(aws, asg=asg, env=LIFECYCLE)
+    safety = threading.Timer(5, w.stop.set)
+    safety.start()
+    try:
+        assert w.run() == 0
+    finally:
+        safety.cancel()
+    assert outcomes(capsys) == ["processed"], "the current job finishes"
+    assert counts(aws) == (1, 0), "no new message is taken"
+    assert asg.calls == [("complete", {
+        "LifecycleHookName": "drain", "AutoScalingGroupName": ASG,
+        "LifecycleActionResult": "CONTINUE", "InstanceId": "i-0abc"})]
+
+
+@pytest.mark.parametrize("state", ["Standby", "Detached", "Warmed:Running", None],
+                         ids=["standby", "detached", "warm-pool", "absent-404"])
+def test_no_new_work_unless_the_target_lifecycle_state_is_in_service(aws, capsys, imds, state):
+    asg = RecordingASG()
+    put(aws, "uploads/w.txt")
+    send(aws, s3_event("uploads/w.txt"))
+    imds.lifecycle = state
+    w = worker(aws, asg=asg, env=LIFECYCLE)
+    w.run(once=True)
+    assert counts(aws) == (1, 0) and outcomes(capsys) == [], "not received"
+    assert asg.calls == [] and not w.stop.is_set(), "not drained either: it is not terminating"
+    imds.lifecycle = "InService"
+    w.run(once=True)
+    assert outcomes(capsys) == ["processed"]
+
+
+def test_an_unreadable_lifecycle_state_stops_new_work_but_never_drains(aws, capsys, imds):
+    """One failed read keeps the last state (QFLEET_LIFECYCLE_STALE s): a transient error does
+    not stop a healthy instance. A state unread for longer is unknown: the worker takes no new
+    work it could not drain (it would not see Terminated), and it completes no hook."""
+    asg = RecordingASG()
+    for k in ("uploads/1.txt", "uploads/2.txt", "uploads/3.txt"):
+        put(aws, k)
+        send(aws, s3_event(k))
+    w = worker(aws, asg=asg, env=dict(LIFECYCLE, QFLEET_LIFECYCLE_STALE="3600"))
+    w.run(once=True)
+    imds.fail = True
+    w.run(once=True)
+    assert outcomes(capsys) == ["processed", "processed"], "one failed read stops nothing"
+    w.cfg.lc_stale = 0  # the state has now gone unread for longer than QFLEET_LIFECYCLE_STALE
+    w.run(once=True)
+    assert outcomes(capsys) == [] and counts(aws) == (1, 0), "no new work"
+    assert asg.calls == [] and not w.stop.is_set(), "no drain: nothing says it is terminating"
+    imds.fail = False
+    w.run(once=True)
+    assert outcomes(capsys) == ["processed"] and counts(aws) == (0, 0)
+
+
+def test_no_signal_and_no_work_when_instance_metadata_cannot_be_read(aws, capsys):
+    cfn = Recorder()
+    put(aws, "uploads/n.txt")
+    send(aws, s3_event("uploads/n.txt"))
+    w = worker(aws, asg=RecordingASG(), cfn=cfn, env=dict(
+        LIFECYCLE, QFLEET_SIGNAL_STACK=STACK, QFLEET_SIGNAL_RESOURCE="WorkerGroup"))
+    w.run(once=True)  # the metadata endpoint refuses connections (no_imds)
+    assert cfn.calls == [] and counts(aws) == (1, 0)
 
 
 def test_sigterm_releases_unfinishable_message_and_exits(aws, capsys, monkeypatch):
@@ -303,50 +433,6 @@ def test_stop_mid_job_finishes_current_and_stops_receiving(aws, capsys, monkeypa
     assert outcomes(capsys) == ["processed"]
     assert counts(aws) == (1, 0)  # second message never received
     assert len([k for k in keys(aws) if k.startswith("processed/")]) == 1
-
-
-def test_lifecycle_terminating_wait_stops_and_completes(aws, capsys, monkeypatch):
-    class FakeASG:
-        state = "InService"
-
-        def __init__(self):
-            self.calls = []
-
-        def describe_auto_scaling_instances(self, InstanceIds):
-            record("autoscaling", "DescribeAutoScalingInstances", {"InstanceIds": InstanceIds})
-            return {"AutoScalingInstances": [
-                {"InstanceId": InstanceIds[0], "LifecycleState": self.state}]}
-
-        def complete_lifecycle_action(self, **kw):
-            record("autoscaling", "CompleteLifecycleAction", kw)
-            self.calls.append(("complete", kw))
-
-    asg = FakeASG()
-    real = qw.process
-
-    def job(*a):
-        asg.state = "Terminating:Wait"
-        time.sleep(0.3)
-        real(*a)
-
-    monkeypatch.setattr(qw, "process", job)
-    for k in ("uploads/1.txt", "uploads/2.txt"):
-        put(aws, k)
-        send(aws, s3_event(k))
-    w = worker(aws, asg=asg, instance_id="i-0abc", env={
-        "QFLEET_ASG_NAME": ASG, "QFLEET_LIFECYCLE_HOOK": "drain",
-        "QFLEET_LIFECYCLE_INTERVAL": "0"})
-    safety = threading.Timer(5, w.stop.set)
-    safety.start()
-    try:
-        assert w.run() == 0
-    finally:
-        safety.cancel()
-    assert outcomes(capsys) == ["processed"]
-    assert counts(aws) == (1, 0)
-    assert asg.calls == [("complete", {
-        "LifecycleHookName": "drain", "AutoScalingGroupName": ASG,
-        "LifecycleActionResult": "CONTINUE", "InstanceId": "i-0abc"})]
 
 
 def test_one_log_line_per_message(aws, capsys):
