@@ -127,21 +127,91 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
     }
 }
 
+/// The text of the helper the user data writes to `/usr/local/bin/<name>`.
+fn helper<'a>(ud: &'a str, name: &str) -> &'a str {
+    ud.split(&format!("cat > /usr/local/bin/{name} <<'QFLEET_HELPER'\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {name} in the user data"))
+        .split("\nQFLEET_HELPER\n")
+        .next()
+        .unwrap()
+}
+
+// AWS CloudFormation User Guide, "CreationPolicy attribute"
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-creationpolicy.html):
+// the group reaches CREATE_COMPLETE when it has received its success signals, which are meant to
+// be sent "after the applications are installed and configured". A custom worker's install
+// script exiting says nothing about the worker reaching the queue: the worker signals itself,
+// through qfleet-signal-ready (SignalResource). It drains on its target lifecycle state read
+// from instance metadata (EC2 Auto Scaling User Guide, "Retrieve the target lifecycle state
+// through instance metadata":
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html)
+// and completes the lifecycle hook with complete-lifecycle-action.
 #[test]
-fn a_custom_user_data_script_runs_after_the_configuration_is_written() {
+fn a_custom_worker_signals_healthy_itself_not_when_its_install_script_exits() {
     let ud = user_data("examples/batch.yaml");
     shellcheck(&ud);
+    assert!(ud.len() <= 16 * 1024, "{} bytes", ud.len());
+    assert!(ud.contains("set -euo pipefail"));
     let env_at = ud.find("/etc/qfleet/worker.env").unwrap();
-    let script_at = ud.find("/etc/qfleet/user-data.sh").unwrap();
-    assert!(env_at < script_at);
+    let helpers_at = ud.find("/usr/local/bin/qfleet-signal-ready").unwrap();
+    let script_at = ud.rfind("\n/etc/qfleet/user-data.sh\n").unwrap();
+    assert!(env_at < helpers_at && helpers_at < script_at);
     assert!(
         !ud.contains("qfleet_worker.py"),
         "the custom script replaces the reference worker"
     );
-    // Only a script that succeeded tells CloudFormation the instance is up (set -e stops the
-    // bootstrap before the signal otherwise).
-    let signal_at = ud.find("aws cloudformation signal-resource").unwrap();
-    assert!(signal_at > ud.rfind("/etc/qfleet/user-data.sh").unwrap());
-    assert!(ud.contains("set -euo pipefail"));
-    assert!(ud.contains("--logical-resource-id WorkerGroup") && ud.contains("--status SUCCESS"));
+    // The bootstrap does not signal: the only SignalResource is the helper's.
+    assert_eq!(ud.matches("signal-resource").count(), 1, "{ud}");
+    let signal = helper(&ud, "qfleet-signal-ready");
+    assert!(
+        signal.contains("aws cloudformation signal-resource"),
+        "{signal}"
+    );
+    assert!(
+        signal.contains("--status SUCCESS") && signal.contains("qfleet-imds meta-data/instance-id")
+    );
+    for var in [
+        "$AWS_REGION",
+        "$QFLEET_SIGNAL_STACK",
+        "$QFLEET_SIGNAL_RESOURCE",
+    ] {
+        assert!(signal.contains(var), "{var}: {signal}");
+    }
+    assert!(ud.contains("QFLEET_SIGNAL_RESOURCE=WorkerGroup"));
+    let imds = helper(&ud, "qfleet-imds");
+    assert!(imds.contains("X-aws-ec2-metadata-token-ttl-seconds") && imds.contains("curl -sSf"));
+    assert!(
+        helper(&ud, "qfleet-lifecycle-state")
+            .contains("qfleet-imds meta-data/autoscaling/target-lifecycle-state")
+    );
+    let complete = helper(&ud, "qfleet-complete-lifecycle");
+    for part in [
+        "aws autoscaling complete-lifecycle-action",
+        "$QFLEET_ASG_NAME",
+        "$QFLEET_LIFECYCLE_HOOK",
+        "--lifecycle-action-result CONTINUE",
+    ] {
+        assert!(complete.contains(part), "{part}: {complete}");
+    }
+    for h in [
+        "qfleet-imds",
+        "qfleet-signal-ready",
+        "qfleet-lifecycle-state",
+        "qfleet-complete-lifecycle",
+    ] {
+        shellcheck(helper(&ud, h));
+    }
+    // The example custom worker follows the contract.
+    let script = std::fs::read_to_string(root().join("examples/batch-worker.sh")).unwrap();
+    for h in [
+        "qfleet-signal-ready",
+        "qfleet-lifecycle-state",
+        "qfleet-complete-lifecycle",
+    ] {
+        assert!(
+            script.contains(h),
+            "examples/batch-worker.sh does not run {h}"
+        );
+    }
 }
