@@ -9,6 +9,7 @@
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
+//! - [`outputs`]: the stacks' outputs, merged and as shell variables;
 //! - [`output`]: text and JSON output, progress, error reports;
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
@@ -22,6 +23,7 @@ pub mod drift;
 pub mod error;
 pub mod iam;
 pub mod output;
+pub mod outputs;
 pub mod render;
 pub mod snapshot;
 pub mod status;

@@ -1,7 +1,7 @@
 //! `qfleet deploy ENV...` and `qfleet plan ENV...`: change sets, preview, execution, progress.
 
-use super::summary::{self, Collected};
 use super::{Global, Session};
+use crate::deploy::summary::{self, Collected};
 use crate::deploy::{self, EnvOutcome, InFlight, Mode, Options};
 use crate::error::{EXIT_DIFFERENCES, Error, Result};
 use crate::output::Output;

@@ -9,8 +9,6 @@ pub mod iam_policy;
 pub mod outputs;
 pub mod render;
 pub mod status;
-mod summary;
-mod targets;
 pub mod teardown;
 pub mod validate;
 
@@ -18,7 +16,12 @@ use crate::aws::{Aws, Clients};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 pub use global::Global;
-pub use targets::load_environments;
+
+/// The environments named on the command line (names, paths, copies, globs), every invalid
+/// stack file reported before anything touches AWS.
+pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
+    crate::config::targets::load(targets, &g.stacks_dir)
+}
 
 /// Runs `f` on every environment, at most `limit` at a time, keeping their order.
 pub async fn each_env<'a, T, F, Fut>(envs: &'a [Environment], limit: usize, f: F) -> Vec<T>

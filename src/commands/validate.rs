@@ -1,8 +1,8 @@
 //! `qfleet validate ENV...`: checks the stack files and their rendered templates, offline.
 
 use super::Global;
+use crate::config::Environment;
 use crate::config::schema::WorkerKind;
-use crate::config::{Environment, Network};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::envelope;
@@ -20,48 +20,15 @@ pub struct ValidateArgs {
     pub details: bool,
 }
 
-/// Settings that are allowed but deserve a second look.
-pub fn warnings(env: &Environment) -> Vec<String> {
-    let spec = &env.spec;
-    let mut w = Vec::new();
-    // A function has no network of qfleet's: it reaches the regional endpoints.
-    let ec2 = spec.workers.kind == WorkerKind::Ec2;
-    if ec2 && spec.workers.public_ip {
-        w.push("workers.public_ip: true gives every worker a public IP address (no inbound port is open); prefer private subnets with a NAT gateway or VPC endpoints".to_string());
-    } else if ec2 && spec.workers.network == Network::Default {
-        w.push("workers.network: default without workers.public_ip: the default VPC's subnets have no NAT gateway, so workers reach SQS and S3 only if the VPC has endpoints for them".to_string());
-    }
-    if spec.queue.max_receive_count == 1 {
-        w.push("queue.max_receive_count: 1 sends a message to the dead-letter queue after a single failed attempt, including transient failures; 3 to 5 is usual".to_string());
-    }
-    if !env.retain_bucket() && !spec.lab {
-        w.push("bucket.retain: false outside a lab: deleting the data stack deletes the bucket (qfleet still refuses while it holds objects)".to_string());
-    }
-    if !ec2
-        && let Some(warning) = crate::config::runtimes::warning(
-            &spec.workers.lambda.runtime,
-            std::time::SystemTime::now(),
-        )
-    {
-        w.push(warning);
-    }
-    if ec2 && render::signal_timeout(&spec.workers) > render::MAX_ROLLING_PAUSE {
-        w.push(format!(
-            "workers.instance_warmup: {} is longer than an hour: a first deploy waits that long for the workers to report in, but a rolling update gives each replacement at most one hour (CloudFormation's longest PauseTime), after which the update fails and rolls back",
-            spec.workers.instance_warmup
-        ));
-    }
-    if spec.kms_key.is_none() && !spec.lab {
-        w.push("no kms_key: the bucket uses SSE-S3, the queues SSE-SQS and the topics are not encrypted with a customer managed key".to_string());
-    }
-    w
-}
-
 pub fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<i32> {
     let envs = super::load_environments(&args.envs, g)?;
     let mut checked = Vec::new();
     for env in &envs {
-        checked.push((env, checked_stacks(env)?, warnings(env)));
+        checked.push((
+            env,
+            checked_stacks(env)?,
+            crate::config::advice::warnings(env),
+        ));
     }
     if out.is_json() {
         let environments = checked

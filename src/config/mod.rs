@@ -1,5 +1,6 @@
 //! Stack files: finding, parsing and validating them, and the environment they describe.
 
+pub mod advice;
 mod allowed;
 pub mod code;
 pub mod complete;
@@ -10,6 +11,7 @@ pub mod locate;
 pub mod runtimes;
 pub mod schema;
 mod syntax;
+pub mod targets;
 mod validate;
 mod walk;
 

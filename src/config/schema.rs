@@ -224,6 +224,22 @@ impl Default for WorkersSpec {
     }
 }
 
+/// The least time a new instance gets to signal that its worker is up (15 minutes).
+pub const SIGNAL_TIMEOUT: u64 = 900;
+
+/// The longest a rolling update may wait for a replacement's signal: CloudFormation's maximum
+/// `PauseTime` (one hour, `PT1H`; the UpdatePolicy attribute's documentation).
+pub const MAX_ROLLING_PAUSE: u64 = 3_600;
+
+impl WorkersSpec {
+    /// How long a new instance has to signal that its worker is up: booting, installing Python
+    /// and boto3 and reaching the queue takes minutes; a custom script may take longer than the
+    /// warmup, never less.
+    pub fn signal_timeout(&self) -> u64 {
+        self.instance_warmup.0.max(SIGNAL_TIMEOUT)
+    }
+}
+
 /// Where the workers run: `default` (the default VPC's default subnets, discovered at deploy
 /// time) or an explicit VPC with one subnet per availability zone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -39,12 +39,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 /// The reference worker installed by the default user data.
 pub const REFERENCE_WORKER: &str = include_str!("../../examples/worker/qfleet_worker.py");
 
-/// The least time a new instance gets to signal that its worker is up (15 minutes).
-pub const SIGNAL_TIMEOUT: u64 = 900;
-
-/// The longest a rolling update may wait for a replacement's signal: CloudFormation's maximum
-/// `PauseTime` (one hour, `PT1H`; the UpdatePolicy attribute's documentation).
-pub const MAX_ROLLING_PAUSE: u64 = 3_600;
+pub use crate::config::schema::{MAX_ROLLING_PAUSE, SIGNAL_TIMEOUT};
 
 /// EC2 accepts at most 16 KB of user data.
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
@@ -170,8 +165,8 @@ fn context(env: &Environment) -> Context<'_> {
             lifecycle_heartbeat: spec.queue.visibility_timeout.0.clamp(30, 7_200),
             // Validation keeps 0 <= min <= max.
             min_in_service: spec.workers.min.min(spec.workers.max - 1).max(0),
-            signal_timeout: signal_timeout(&spec.workers),
-            rolling_pause: signal_timeout(&spec.workers).min(MAX_ROLLING_PAUSE),
+            signal_timeout: spec.workers.signal_timeout(),
+            rolling_pause: spec.workers.signal_timeout().min(MAX_ROLLING_PAUSE),
         },
         scaling: Scaling {
             target: env.backlog_target(),
@@ -179,13 +174,6 @@ fn context(env: &Environment) -> Context<'_> {
         },
         tags: &spec.tags,
     }
-}
-
-/// How long a new instance has to signal that its worker is up: booting, installing Python and
-/// boto3 and reaching the queue takes minutes; a custom script may take longer than the warmup,
-/// never less.
-pub fn signal_timeout(workers: &crate::config::schema::WorkersSpec) -> u64 {
-    workers.instance_warmup.0.max(SIGNAL_TIMEOUT)
 }
 
 /// Escapes text for the inside of an `Fn::Sub` string: `${X}` would be substituted by

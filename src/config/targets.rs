@@ -1,6 +1,5 @@
 //! The environments named on the command line: names, paths, copies and globs.
 
-use super::Global;
 use crate::config::{self, Environment};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -13,11 +12,11 @@ const MAX_COPIES: usize = 100;
 /// stacks directory (a file with `copies` stands for all its copies), one copy (`lab-07`), or a
 /// glob over the environment names (`'lab-*'`), which reads only the stack files whose names
 /// it can match.
-pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
+pub fn load(targets: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
     let mut envs = Vec::new();
     let mut problems = Vec::new();
     for t in targets {
-        match resolve(t, &g.stacks_dir) {
+        match resolve(t, stacks_dir) {
             Ok(found) => envs.extend(found),
             Err(Error::Input(list)) => problems.extend(list),
             Err(other) => return Err(other),

@@ -1,0 +1,43 @@
+//! Advice on a valid stack file: settings that are allowed but deserve a second look
+//! (`qfleet validate` prints them as warnings).
+
+use crate::config::schema::MAX_ROLLING_PAUSE;
+use crate::config::schema::WorkerKind;
+use crate::config::{Environment, Network};
+
+/// Settings that are allowed but deserve a second look.
+pub fn warnings(env: &Environment) -> Vec<String> {
+    let spec = &env.spec;
+    let mut w = Vec::new();
+    // A function has no network of qfleet's: it reaches the regional endpoints.
+    let ec2 = spec.workers.kind == WorkerKind::Ec2;
+    if ec2 && spec.workers.public_ip {
+        w.push("workers.public_ip: true gives every worker a public IP address (no inbound port is open); prefer private subnets with a NAT gateway or VPC endpoints".to_string());
+    } else if ec2 && spec.workers.network == Network::Default {
+        w.push("workers.network: default without workers.public_ip: the default VPC's subnets have no NAT gateway, so workers reach SQS and S3 only if the VPC has endpoints for them".to_string());
+    }
+    if spec.queue.max_receive_count == 1 {
+        w.push("queue.max_receive_count: 1 sends a message to the dead-letter queue after a single failed attempt, including transient failures; 3 to 5 is usual".to_string());
+    }
+    if !env.retain_bucket() && !spec.lab {
+        w.push("bucket.retain: false outside a lab: deleting the data stack deletes the bucket (qfleet still refuses while it holds objects)".to_string());
+    }
+    if !ec2
+        && let Some(warning) = crate::config::runtimes::warning(
+            &spec.workers.lambda.runtime,
+            std::time::SystemTime::now(),
+        )
+    {
+        w.push(warning);
+    }
+    if ec2 && spec.workers.signal_timeout() > MAX_ROLLING_PAUSE {
+        w.push(format!(
+            "workers.instance_warmup: {} is longer than an hour: a first deploy waits that long for the workers to report in, but a rolling update gives each replacement at most one hour (CloudFormation's longest PauseTime), after which the update fails and rolls back",
+            spec.workers.instance_warmup
+        ));
+    }
+    if spec.kms_key.is_none() && !spec.lab {
+        w.push("no kms_key: the bucket uses SSE-S3, the queues SSE-SQS and the topics are not encrypted with a customer managed key".to_string());
+    }
+    w
+}

@@ -1,0 +1,81 @@
+//! An environment's stack outputs: read from both stacks, merged (the template fingerprint
+//! left out), and spelled as shell variables for `eval "$(qfleet outputs ENV --shell)"`.
+
+use crate::aws::Clients;
+use crate::aws::cfn::stacks;
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+
+/// `QueueUrl` → `QUEUE_URL`.
+pub fn shell_key(key: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = key.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        let boundary = i > 0
+            && c.is_ascii_uppercase()
+            && (chars[i - 1].is_ascii_lowercase()
+                || chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())
+                    && chars[i - 1].is_ascii_uppercase());
+        if boundary {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// Single-quotes a value for POSIX shells when it needs quoting.
+pub fn shell_quote(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
+    {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\'', r"'\''"))
+    }
+}
+
+/// Outputs of every stack of the environment, by stack name (absent stacks are left out).
+pub async fn collect(
+    clients: &Clients,
+    env: &Environment,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let (data, fleet) = stacks::describe_pair(
+        &clients.cfn,
+        &env.data_stack_name(),
+        &env.fleet_stack_name(),
+    )
+    .await?;
+    Ok([data, fleet]
+        .into_iter()
+        .flatten()
+        .map(|s| (s.name, s.outputs))
+        .collect())
+}
+
+/// The outputs of one environment by stack, or why there are none to read.
+pub type ByStack = BTreeMap<String, BTreeMap<String, String>>;
+
+/// One environment's outputs: by stack, and merged (the fingerprint parameter left out).
+pub async fn read(clients: &Clients, env: &Environment) -> Result<ByStack> {
+    let by_stack = collect(clients, env).await?;
+    if by_stack.is_empty() {
+        return Err(Error::aws(format!(
+            "environment {} is not deployed (no stack {} or {})",
+            env.name,
+            env.data_stack_name(),
+            env.fleet_stack_name()
+        )));
+    }
+    Ok(by_stack)
+}
+
+pub fn merged(by_stack: &ByStack) -> BTreeMap<&str, &str> {
+    by_stack
+        .values()
+        .flat_map(|o| o.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .filter(|(k, _)| *k != crate::render::fingerprint::FINGERPRINT_PARAMETER)
+        .collect()
+}
