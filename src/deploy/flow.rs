@@ -30,7 +30,7 @@ pub enum Ended {
 
 pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     let (prepared, express) = prepare_both(cx).await?;
-    let block = super::preview::block(&prepared, cx.reporter);
+    let block = super::show::block(&prepared, cx.reporter);
     if cx.mode == Mode::Plan {
         cx.reporter.detail(&block);
         let deleted = discard_strictly(cx, &prepared).await;

@@ -15,6 +15,7 @@ pub mod markdown;
 mod prepare;
 pub mod preview;
 mod recover;
+mod show;
 pub mod summary;
 
 pub use inflight::InFlight;

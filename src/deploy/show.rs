@@ -1,0 +1,72 @@
+//! The preview of an environment's stacks as one block of text (printed with the question, or
+//! on its own), and the events that say the same in JSON.
+
+use super::prepare::Prepared;
+use super::preview;
+use crate::output::progress::Reporter;
+
+/// The preview of both stacks as one block (printed with the question, or on its own), and
+/// the events that say the same in JSON.
+pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
+    let mut lines = Vec::new();
+    for p in prepared {
+        let name = &p.desired.name;
+        for n in &p.notes {
+            lines.push(if n.starts_with(name.as_str()) {
+                n.clone()
+            } else {
+                format!("{name}: {n}")
+            });
+        }
+        if !p.has_changes() {
+            lines.push(format!("{name}: no changes"));
+            continue;
+        }
+        let list = p.changes();
+        lines.push(preview::heading(name, p.creating(), list.len()));
+        lines.push(preview::changes(list));
+        reporter.event(
+            "changes",
+            serde_json::json!({ "stack": name, "creating": p.creating(), "changes": list }),
+        );
+        if let Some((from, to)) = super::changeset::kind_switch(list) {
+            let text = super::changeset::describe_switch(from, to);
+            lines.push(format!("{name}: {text}"));
+            reporter.event(
+                "switch",
+                serde_json::json!({ "stack": name, "from": from, "to": to, "message": text }),
+            );
+        }
+        if let Some((cs, _)) = p.change_set() {
+            for v in cs.warnings() {
+                let text = format!("pre-deployment validation {}", v.describe());
+                lines.push(format!("WARNING: {name}: {text}"));
+                reporter.event(
+                    "validation",
+                    serde_json::json!({ "stack": name, "validation": v, "message": text }),
+                );
+            }
+            if let Some(why) = &cs.validation_unread {
+                let text = format!(
+                    "CloudFormation's pre-deployment validation results could not be read ({why}); its checks still run when the change set executes"
+                );
+                lines.push(format!("{name}: {text}"));
+                reporter.event(
+                    "validation_unread",
+                    serde_json::json!({ "stack": name, "message": text }),
+                );
+            }
+        }
+        for c in list.iter().filter(|c| c.loses_data()) {
+            lines.push(format!(
+                "WARNING: {name}: this change {}",
+                c.describe_loss()
+            ));
+            reporter.event(
+                "warning",
+                serde_json::json!({ "stack": name, "change": c, "message": c.describe_loss() }),
+            );
+        }
+    }
+    lines.join("\n")
+}
