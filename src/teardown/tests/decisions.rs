@@ -1,0 +1,280 @@
+//! Decisions over hand-built snapshots: no AWS, no mocks.
+
+use super::super::decide::*;
+use crate::aws::buckets::{Contents, Version};
+use crate::aws::queues::Queue;
+use crate::snapshot::Fact;
+use crate::snapshot::Snapshot;
+
+fn contents(n: usize) -> Contents {
+    let versions: Vec<Version> = (0..n)
+        .map(|i| Version {
+            key: format!("uploads/{i}"),
+            version_id: Some("v".into()),
+        })
+        .collect();
+    Contents {
+        objects: n as u64,
+        bytes: 5 * n as u64,
+        versions,
+    }
+}
+
+/// A deployed environment, empty: both stacks complete, bucket not retained.
+fn deployed() -> Snapshot {
+    let mut s = Snapshot::deployed("td");
+    s.bucket = Fact::Known("td-uploads-1-eu-west-1".into());
+    s.bucket_contents = Some(Fact::Known(contents(0)));
+    s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 0, &[]));
+    s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-td-dlq", 0, &[]));
+    s
+}
+
+fn none() -> Allowed {
+    Allowed::default()
+}
+
+fn refusals(d: Decision) -> (Vec<Refusal>, bool) {
+    match d {
+        Decision::Refuse {
+            reasons,
+            aws_unreadable,
+            ..
+        } => (reasons, aws_unreadable),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_empty_environment_is_torn_down_fleet_first() {
+    let Decision::Proceed(plan) = decide(&deployed(), none()) else {
+        panic!()
+    };
+    let names: Vec<&str> = plan.targets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["qfleet-td-fleet", "qfleet-td-data"]);
+    assert!(plan.purge.is_none());
+}
+
+#[test]
+fn an_unreadable_queue_is_a_refusal_not_an_empty_queue() {
+    let mut s = deployed();
+    s.queue = Fact::Unknown(
+        "reading queue qfleet-td-jobs: the answer has no ApproximateNumberOfMessages".into(),
+    );
+    let (r, unreadable) = refusals(decide(&s, none()));
+    assert!(!unreadable);
+    assert!(
+        matches!(&r[..], [Refusal::CannotCheck { what, .. }] if what == "the queue"),
+        "{r:?}"
+    );
+    // Allowing the bucket to go does not allow messages to go.
+    let (r, _) = refusals(decide(
+        &s,
+        Allowed {
+            purge_bucket: true,
+            ..none()
+        },
+    ));
+    assert_eq!(r.len(), 1);
+    let msg = refusal_message("td", &r);
+    assert!(
+        msg.contains("nothing was deleted") && msg.contains("could not check the queue"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_unreadable_dead_letter_queue_is_a_refusal_too() {
+    let mut s = deployed();
+    s.dead_letter_queue = Fact::Unknown(
+        "qfleet-td-data does not list DeadLetterQueue and no redrive policy names it".into(),
+    );
+    let (r, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&r[..], [Refusal::CannotCheck { what, .. }] if what == "the dead-letter queue"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn discarding_messages_is_allowed_only_by_its_flag() {
+    let mut s = deployed();
+    s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 3, &[]));
+    s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-td-dlq", 1, &[]));
+    let (r, _) = refusals(decide(
+        &s,
+        Allowed {
+            purge_bucket: true,
+            ..none()
+        },
+    ));
+    assert_eq!(r.len(), 2, "{r:?}");
+    let msg = refusal_message("td", &r);
+    assert!(msg.contains("queue qfleet-td-jobs: 3 messages"), "{msg}");
+    assert!(
+        msg.contains("DLQ qfleet-td-dlq: 1 message."),
+        "singular: {msg}"
+    );
+    assert!(
+        msg.contains("--discard-messages") && !msg.contains("--purge-bucket"),
+        "{msg}"
+    );
+    assert!(matches!(
+        decide(
+            &s,
+            Allowed {
+                discard_messages: true,
+                ..none()
+            }
+        ),
+        Decision::Proceed(_)
+    ));
+    // An unknown queue stops being a question once its messages may go.
+    s.queue = Fact::Unknown("boom".into());
+    assert!(matches!(
+        decide(
+            &s,
+            Allowed {
+                discard_messages: true,
+                ..none()
+            }
+        ),
+        Decision::Proceed(_)
+    ));
+}
+
+#[test]
+fn a_bucket_with_objects_is_purged_only_with_the_flag_and_exactly_what_was_listed() {
+    let mut s = deployed();
+    s.bucket_contents = Some(Fact::Known(contents(3)));
+    let (r, _) = refusals(decide(&s, none()));
+    assert_eq!(
+        r,
+        [Refusal::BucketHoldsObjects {
+            bucket: "td-uploads-1-eu-west-1".into(),
+            objects: 3,
+            bytes: 15
+        }]
+    );
+    assert!(refusal_message("td", &r).contains("bucket td-uploads-1-eu-west-1: 3 objects, 15 B"));
+    let Decision::Proceed(plan) = decide(
+        &s,
+        Allowed {
+            purge_bucket: true,
+            ..none()
+        },
+    ) else {
+        panic!()
+    };
+    let (bucket, versions) = plan.purge.unwrap();
+    assert_eq!(
+        (bucket.as_str(), versions.len()),
+        ("td-uploads-1-eu-west-1", 3)
+    );
+}
+
+#[test]
+fn unlisted_bucket_contents_are_a_refusal_even_with_purge() {
+    let mut s = deployed();
+    s.bucket_contents = Some(Fact::Unknown(
+        "listing the objects: the answer was not whole".into(),
+    ));
+    for allowed in [
+        none(),
+        Allowed {
+            purge_bucket: true,
+            ..none()
+        },
+    ] {
+        let (r, _) = refusals(decide(&s, allowed));
+        assert!(matches!(&r[..], [Refusal::CannotCheck { .. }]), "{r:?}");
+    }
+}
+
+#[test]
+fn a_retained_bucket_keeps_its_objects_and_needs_no_flag() {
+    let mut s = deployed();
+    s.bucket_contents = Some(Fact::Known(contents(2)));
+    s.data.deletion_policies = Some(Fact::Known(
+        [("Bucket".to_string(), "RetainExceptOnCreate".to_string())].into(),
+    ));
+    let Decision::Proceed(plan) = decide(&s, none()) else {
+        panic!()
+    };
+    assert!(plan.data.unwrap().bucket_retained);
+    assert!(plan.purge.is_none(), "a retained bucket is never emptied");
+}
+
+#[test]
+fn an_unreadable_template_leaves_a_full_bucket_unchecked() {
+    let mut s = deployed();
+    s.bucket_contents = Some(Fact::Known(contents(2)));
+    s.data.deletion_policies = Some(Fact::Unknown("the template could not be read".into()));
+    let (r, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&r[..], [Refusal::CannotCheck { what, .. }] if what.contains("retained")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn only_fleet_never_looks_at_or_deletes_the_data() {
+    let mut s = deployed();
+    s.queue = Fact::Unknown("boom".into());
+    s.bucket_contents = Some(Fact::Known(contents(9)));
+    let Decision::Proceed(plan) = decide(
+        &s,
+        Allowed {
+            only_fleet: true,
+            ..none()
+        },
+    ) else {
+        panic!()
+    };
+    assert_eq!(plan.targets.len(), 1);
+    assert!(plan.data.is_none());
+}
+
+#[test]
+fn unreadable_stacks_refuse_with_exit_1_and_one_unreadable_stack_with_exit_4() {
+    let mut s = deployed();
+    s.data.state = Fact::Unknown("describing stack: throttled".into());
+    s.fleet.state = Fact::Unknown("describing stack: throttled".into());
+    let (_, unreadable) = refusals(decide(&s, none()));
+    assert!(unreadable, "AWS could not be read at all: exit 1");
+    let mut s = deployed();
+    s.data.state = Fact::Unknown("describing stack: throttled".into());
+    let (r, unreadable) = refusals(decide(&s, none()));
+    assert!(!unreadable);
+    assert!(
+        matches!(&r[..], [Refusal::CannotCheck { what, .. }] if what == "stack qfleet-td-data"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn protection_and_data_are_refused_together_with_both_flags_named() {
+    let mut s = deployed();
+    if let Fact::Known(st) = &mut s.fleet.state {
+        st.termination_protection = true;
+    }
+    s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 1, &[]));
+    let (r, _) = refusals(decide(&s, none()));
+    let msg = refusal_message("td", &r);
+    assert!(
+        msg.contains("qfleet-td-fleet has termination protection"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("--disable-termination-protection") && msg.contains("--discard-messages"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn nothing_deployed_is_nothing_to_do() {
+    assert!(matches!(
+        decide(&Snapshot::empty("td", "eu-west-1"), none()),
+        Decision::Nothing
+    ));
+}

@@ -1,0 +1,272 @@
+//! Termination protection and DELETE_FAILED, which the emulator cannot produce, through
+//! SDK-level mocks. Test names say `mocked`.
+
+use super::*;
+use crate::aws::mock::Rules;
+use crate::aws::poll::Polling;
+use crate::output::{Format, Output};
+use aws_sdk_cloudformation::Client as Cfn;
+use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+use aws_sdk_cloudformation::operation::describe_stacks::{
+    DescribeStacksError, DescribeStacksOutput,
+};
+use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
+use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
+use aws_sdk_cloudformation::types as cfn;
+use aws_smithy_mocks::{Rule, mock};
+use std::path::PathBuf;
+
+fn env() -> Environment {
+    crate::config::parse(
+        PathBuf::from("stacks/td.yaml"),
+        "region: eu-west-1\n".into(),
+    )
+    .unwrap()
+}
+
+fn stack(name: &str, status: cfn::StackStatus, protected: bool) -> DescribeStacksOutput {
+    DescribeStacksOutput::builder()
+        .stacks(crate::aws::mock::stack(name, status, protected))
+        .build()
+}
+
+fn describe(name: &'static str, answers: Vec<Option<DescribeStacksOutput>>) -> Rule {
+    let mut seq = mock!(Cfn::describe_stacks)
+        .match_requests(move |r| r.stack_name() == Some(name))
+        .sequence();
+    let n = answers.len();
+    for (i, a) in answers.into_iter().enumerate() {
+        seq = match a {
+            Some(out) => seq.output(move || out.clone()),
+            None => seq.error(move || {
+                DescribeStacksError::generic(
+                    aws_smithy_types::error::ErrorMetadata::builder()
+                        .code("ValidationError")
+                        .message(format!("Stack with id {name} does not exist"))
+                        .build(),
+                )
+            }),
+        };
+        if i == n - 1 {
+            return seq.repeatedly().build();
+        }
+    }
+    unreachable!()
+}
+
+fn opts() -> Options {
+    Options {
+        yes: true,
+        polling: Polling::immediate(),
+        ..Default::default()
+    }
+}
+
+fn reporter() -> Reporter {
+    Reporter::new(Output {
+        format: Format::Text,
+        interactive: false,
+    })
+}
+
+#[tokio::test]
+async fn mocked_termination_protection_is_refused_without_the_flag_and_nothing_deleted() {
+    let e = env();
+    let data = describe(
+        "qfleet-td-data",
+        vec![Some(stack(
+            "qfleet-td-data",
+            cfn::StackStatus::CreateComplete,
+            true,
+        ))],
+    );
+    let fleet = describe(
+        "qfleet-td-fleet",
+        vec![Some(stack(
+            "qfleet-td-fleet",
+            cfn::StackStatus::CreateComplete,
+            true,
+        ))],
+    );
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let lift = mock!(Cfn::update_termination_protection)
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build());
+    let (res, t) = (
+        mock!(Cfn::list_stack_resources)
+            .then_output(|| ListStackResourcesOutput::builder().build()),
+        template(),
+    );
+    let (b, q) = (no_bucket(), no_queue());
+    let clients = Rules {
+        cfn: vec![&data, &fleet, &del, &lift, &res, &t],
+        s3: vec![&b],
+        sqs: vec![&q],
+        ..Default::default()
+    }
+    .clients();
+    let o = environment(&clients, &e, &opts(), &reporter()).await;
+    assert_eq!(o.exit_code, 4);
+    let err = o.error.unwrap();
+    assert!(
+        err.contains("qfleet-td-fleet and qfleet-td-data have termination protection"),
+        "{err}"
+    );
+    assert!(err.contains("--disable-termination-protection"), "{err}");
+    assert_eq!(
+        (del.num_calls(), lift.num_calls()),
+        (0, 0),
+        "nothing deleted, protection not touched"
+    );
+}
+
+fn template() -> Rule {
+    mock!(Cfn::get_template).then_output(|| {
+        GetTemplateOutput::builder()
+            .template_body(
+                "Resources:\n  WorkerSecurityGroup:\n    Type: AWS::EC2::SecurityGroup\n",
+            )
+            .build()
+    })
+}
+
+fn failed_resources() -> Rule {
+    mock!(Cfn::list_stack_resources).then_output(|| {
+        ListStackResourcesOutput::builder()
+            .stack_resource_summaries(
+                cfn::StackResourceSummary::builder()
+                    .logical_resource_id("WorkerSecurityGroup")
+                    .physical_resource_id("sg-0123")
+                    .resource_type("AWS::EC2::SecurityGroup")
+                    .resource_status(cfn::ResourceStatus::DeleteFailed)
+                    .resource_status_reason("resource sg-0123 has a dependent object")
+                    .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn no_bucket() -> Rule {
+    mock!(aws_sdk_s3::Client::head_bucket).then_error(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketError::NotFound(
+            aws_sdk_s3::types::error::NotFound::builder().build(),
+        )
+    })
+}
+
+fn no_queue() -> Rule {
+    mock!(aws_sdk_sqs::Client::get_queue_url).then_error(|| {
+        aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError::QueueDoesNotExist(
+            aws_sdk_sqs::types::error::QueueDoesNotExist::builder().build(),
+        )
+    })
+}
+
+fn no_events() -> Rule {
+    mock!(Cfn::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build())
+}
+
+#[tokio::test]
+async fn mocked_the_flag_lifts_protection_and_delete_failed_is_reported_with_resource_and_reason() {
+    let e = env();
+    let fleet = describe(
+        "qfleet-td-fleet",
+        vec![
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::CreateComplete,
+                true,
+            )),
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::DeleteFailed,
+                false,
+            )),
+        ],
+    );
+    let data = describe("qfleet-td-data", vec![None]);
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let lift = mock!(Cfn::update_termination_protection)
+        .match_requests(|r| r.enable_termination_protection() == Some(false))
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build());
+    let (t, res, ev) = (template(), failed_resources(), no_events());
+    let clients = Rules {
+        cfn: vec![&fleet, &data, &del, &lift, &t, &res, &ev],
+        ..Default::default()
+    }
+    .clients();
+    let opts = Options {
+        disable_termination_protection: true,
+        ..opts()
+    };
+    let o = environment(&clients, &e, &opts, &reporter()).await;
+    assert_eq!(lift.num_calls(), 1, "protection lifted, as asked");
+    assert_eq!(
+        del.num_calls(),
+        1,
+        "no retry without --retain-failed or a terminal"
+    );
+    assert_eq!(o.exit_code, 1);
+    let err = o.error.unwrap();
+    assert!(
+        err.contains(
+            "DELETE_FAILED (WorkerSecurityGroup: resource sg-0123 has a dependent object)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("--retain-failed"), "{err}");
+}
+
+#[tokio::test]
+async fn mocked_retain_failed_retries_keeping_the_failed_resource() {
+    let e = env();
+    let fleet = describe(
+        "qfleet-td-fleet",
+        vec![
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::CreateComplete,
+                false,
+            )),
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::DeleteFailed,
+                false,
+            )),
+            None,
+        ],
+    );
+    let data = describe("qfleet-td-data", vec![None]);
+    let first = mock!(Cfn::delete_stack)
+        .match_requests(|r| r.retain_resources().is_empty())
+        .then_output(|| DeleteStackOutput::builder().build());
+    let retry = mock!(Cfn::delete_stack)
+        .match_requests(|r| r.retain_resources() == ["WorkerSecurityGroup".to_string()])
+        .then_output(|| DeleteStackOutput::builder().build());
+    let (t, res, ev) = (template(), failed_resources(), no_events());
+    let clients = Rules {
+        cfn: vec![&fleet, &data, &first, &retry, &t, &res, &ev],
+        ..Default::default()
+    }
+    .clients();
+    let opts = Options {
+        retain_failed: true,
+        ..opts()
+    };
+    let o = environment(&clients, &e, &opts, &reporter()).await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!((first.num_calls(), retry.num_calls()), (1, 1));
+    assert_eq!(o.deleted, ["qfleet-td-fleet"]);
+    assert!(
+        o.retained
+            .iter()
+            .any(|r| r.contains("WorkerSecurityGroup (kept after DELETE_FAILED)")),
+        "{o:?}"
+    );
+}
+
+mod decisions;
+mod schedule;
+mod second_look;
