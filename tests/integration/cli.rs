@@ -142,6 +142,23 @@ fn express_and_revert_drift_together_are_refused_before_any_aws_call() {
     }
 }
 
+/// `--version` names the commit the binary was built from, so a CI log or a bug report says
+/// exactly which qfleet ran.
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let o = run(qfleet().arg("--version"));
+    assert_eq!(o.status.code(), Some(0));
+    let line = stdout(&o);
+    let head = run(std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root()));
+    let head = stdout(&head).trim().to_string();
+    assert!(
+        line.starts_with(&format!("qfleet {} ({head}", env!("CARGO_PKG_VERSION"))),
+        "{line} (HEAD is {head})"
+    );
+}
+
 #[test]
 fn completions_are_generated() {
     let o = run(qfleet().args(["completions", "bash"]));
