@@ -13,6 +13,7 @@ use crate::aws::cfn::stacks::StackState;
 use crate::aws::{Clients, account, buckets};
 use crate::config::Environment;
 use crate::error::{Error, Result};
+use crate::output::event::Event;
 use crate::output::progress::Spinner;
 use crate::render::{ResourceNames, check, ids};
 use aws_sdk_cloudformation::types::StackStatus;
@@ -109,10 +110,12 @@ pub async fn import(
             "{name}: bucket {bucket} was kept by an earlier teardown; importing it into the new stack first\n{}",
             super::preview::changes(&cs.changes)
         ));
-        reporter.event(
-            "changes",
-            serde_json::json!({ "stack": name, "import": bucket, "changes": cs.changes }),
-        );
+        reporter.event(Event::Changes {
+            stack: name.clone(),
+            creating: None,
+            import: Some(bucket.to_string()),
+            changes: serde_json::to_value(&cs.changes).unwrap_or_default(),
+        });
         inflight.executing(&cs.id);
         changesets::execute(cfn, &cs, false).await?;
         let finished = super::follow::follow(cx, name, None, opts.polling, spinner).await?;

@@ -15,6 +15,7 @@ use crate::aws::cfn::stack_events::{self, ResourceEvent};
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::error::{AwsError, Kind};
 use crate::error::{Error, Result};
+use crate::output::event::Event;
 use crate::output::progress::Spinner;
 
 /// Whether the group failed because its instances never reported in (CreationPolicy or
@@ -123,10 +124,10 @@ pub async fn apply(cx: &Ctx<'_>, p: &Prepared, spinner: &Spinner) -> Result<Stac
             (Action::Updated, Some(state))
         }
     };
-    reporter.event(
-        "stack",
-        serde_json::json!({ "stack": d.name, "action": action }),
-    );
+    reporter.event(Event::Stack {
+        stack: d.name.clone(),
+        action: serde_json::to_value(action).unwrap_or_default(),
+    });
     Ok(outcome(action, state.as_ref()))
 }
 
@@ -149,10 +150,11 @@ async fn cool_down_and_create(
         "{name}: SQS keeps a deleted queue's name for 60 seconds (QueueDeletedRecently); waiting {} s, then creating the stack again",
         opts.queue_name_cooldown.as_secs()
     ));
-    reporter.event(
-        "waiting",
-        serde_json::json!({ "stack": name, "reason": "QueueDeletedRecently" }),
-    );
+    reporter.event(Event::Waiting {
+        stack: name.clone(),
+        status: None,
+        reason: Some("QueueDeletedRecently".into()),
+    });
     spinner.set("waiting for SQS to release the queue's name");
     tokio::time::sleep(opts.queue_name_cooldown).await;
     // Created again only from nothing: a failed create that rolled back holds nothing and is
@@ -198,14 +200,17 @@ async fn unseen(
     } = *cx;
     let cfn = &cx.clients.cfn;
     let name = &d.name;
-    reporter.event(
-        "change_set",
-        serde_json::json!({ "stack": name, "id": cs.id, "empty": cs.empty }),
-    );
-    reporter.event(
-        "changes",
-        serde_json::json!({ "stack": name, "creating": creating, "changes": cs.changes }),
-    );
+    reporter.event(Event::ChangeSet {
+        stack: name.clone(),
+        id: cs.id.clone(),
+        empty: cs.empty,
+    });
+    reporter.event(Event::Changes {
+        stack: name.clone(),
+        creating: Some(creating),
+        import: None,
+        changes: serde_json::to_value(&cs.changes).unwrap_or_default(),
+    });
     reporter.detail(format!(
         "{}\n{}",
         super::preview::heading(name, creating, cs.changes.len()),

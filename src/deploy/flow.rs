@@ -17,6 +17,7 @@ use crate::aws::error::AwsError;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::error::{Error, Result};
+use crate::output::event::Event;
 use crate::output::progress::{Question, Reporter};
 use crate::render::{self, StackRole};
 
@@ -47,10 +48,10 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     if express && prepared.iter().any(Prepared::has_changes) {
         let said = super::express_done(&cx.env.name);
         cx.reporter.line(&said);
-        cx.reporter.event(
-            "express",
-            serde_json::json!({ "environment": cx.env.name, "message": said }),
-        );
+        cx.reporter.event(Event::Express {
+            environment: cx.env.name.clone(),
+            message: said,
+        });
     }
     Ok(Ended::Done)
 }
@@ -82,10 +83,12 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     let (express, warning) = super::express(env, opts);
     if let Some(w) = &warning {
         reporter.line(w);
-        reporter.event(
-            "warning",
-            serde_json::json!({ "environment": env.name, "message": w }),
-        );
+        reporter.event(Event::Warning {
+            environment: Some(env.name.clone()),
+            stack: None,
+            change: None,
+            message: w.clone(),
+        });
     }
     // The fleet refers to the data stack's resources only by their names, so its change set
     // does not wait for the data stack's.
@@ -182,10 +185,10 @@ async fn confirmed(
             }
             let said = crate::output::progress::cancelled(&env.name);
             reporter.line(&said);
-            reporter.event(
-                "cancelled",
-                serde_json::json!({ "environment": env.name, "message": said }),
-            );
+            reporter.event(Event::Cancelled {
+                environment: env.name.clone(),
+                message: said,
+            });
             Ok(false)
         }
         Err(e) => {
@@ -327,10 +330,10 @@ fn finish(
     done: &mut Vec<StackOutcome>,
 ) {
     let name = &p.desired.name;
-    reporter.event(
-        "stack",
-        serde_json::json!({ "stack": name, "action": action }),
-    );
+    reporter.event(Event::Stack {
+        stack: name.clone(),
+        action: serde_json::to_value(action).unwrap_or_default(),
+    });
     reporter.ledger.finish(
         &env.name,
         &ledger_step(name),

@@ -11,6 +11,7 @@ use super::{Action, Mode, recover};
 use crate::aws::cfn::changesets::{self, Change, ChangeSet};
 use crate::aws::cfn::stacks::StackState;
 use crate::error::{Error, Result};
+use crate::output::event::Event;
 use crate::output::progress::Spinner;
 use crate::render::{StackRole, ids};
 use aws_sdk_cloudformation::types::ChangeAction;
@@ -279,10 +280,11 @@ pub async fn prepare(
     }
     spinner.set("computing changes");
     let cs = change_set(cx, &desired, creating, owns_stack).await?;
-    reporter.event(
-        "change_set",
-        serde_json::json!({ "stack": name, "id": cs.id, "empty": cs.empty }),
-    );
+    reporter.event(Event::ChangeSet {
+        stack: name.clone(),
+        id: cs.id.clone(),
+        empty: cs.empty,
+    });
     if cs.empty {
         changesets::delete(cfn, &cs.id, &name).await?;
         inflight.done(&cs.id);

@@ -7,6 +7,7 @@ use super::Mode;
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::cfn::{changesets, stack_events, stack_wait};
 use crate::error::{Error, Result};
+use crate::output::event::Event;
 use crate::output::progress::Spinner;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackStatus;
@@ -59,10 +60,12 @@ async fn recover_review_stack(cx: &Ctx<'_>, name: &str) -> Result<()> {
         )));
     }
     reporter.line(format!("{found}; deleted it, creating the stack afresh"));
-    reporter.event(
-        "recovered",
-        serde_json::json!({ "stack": name, "found": "REVIEW_IN_PROGRESS", "change_sets": sets.len(), "action": "deleted" }),
-    );
+    reporter.event(Event::Recovered {
+        stack: name.to_string(),
+        found: "REVIEW_IN_PROGRESS".into(),
+        change_sets: sets.len(),
+        action: "deleted".into(),
+    });
     Ok(())
 }
 
@@ -135,10 +138,11 @@ pub async fn settle(
                 reporter.line(format!(
                     "{name}: {st} in progress; waiting for it to finish first"
                 ));
-                reporter.event(
-                    "waiting",
-                    serde_json::json!({ "stack": name, "status": st }),
-                );
+                reporter.event(Event::Waiting {
+                    stack: name.to_string(),
+                    status: Some(st.clone()),
+                    reason: None,
+                });
                 let since = stack_events::newest_event_id(cfn, name).await?;
                 state = super::follow::follow(cx, name, since, opts.polling, spinner)
                     .await?

@@ -3,6 +3,7 @@
 
 use super::prepare::Prepared;
 use super::preview;
+use crate::output::event::Event;
 use crate::output::progress::Reporter;
 
 /// The preview of both stacks as one block (printed with the question, or on its own), and
@@ -25,36 +26,41 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
         let list = p.changes();
         lines.push(preview::heading(name, p.creating(), list.len()));
         lines.push(preview::changes(list));
-        reporter.event(
-            "changes",
-            serde_json::json!({ "stack": name, "creating": p.creating(), "changes": list }),
-        );
+        reporter.event(Event::Changes {
+            stack: name.clone(),
+            creating: Some(p.creating()),
+            import: None,
+            changes: serde_json::to_value(list).unwrap_or_default(),
+        });
         if let Some((from, to)) = super::changeset::kind_switch(list) {
             let text = super::changeset::describe_switch(from, to);
             lines.push(format!("{name}: {text}"));
-            reporter.event(
-                "switch",
-                serde_json::json!({ "stack": name, "from": from, "to": to, "message": text }),
-            );
+            reporter.event(Event::Switch {
+                stack: name.clone(),
+                from: from.to_string(),
+                to: to.to_string(),
+                message: text,
+            });
         }
         if let Some((cs, _)) = p.change_set() {
             for v in cs.warnings() {
                 let text = format!("pre-deployment validation {}", v.describe());
                 lines.push(format!("WARNING: {name}: {text}"));
-                reporter.event(
-                    "validation",
-                    serde_json::json!({ "stack": name, "validation": v, "message": text }),
-                );
+                reporter.event(Event::Validation {
+                    stack: name.clone(),
+                    validation: serde_json::to_value(v).unwrap_or_default(),
+                    message: text,
+                });
             }
             if let Some(why) = &cs.validation_unread {
                 let text = format!(
                     "CloudFormation's pre-deployment validation results could not be read ({why}); its checks still run when the change set executes"
                 );
                 lines.push(format!("{name}: {text}"));
-                reporter.event(
-                    "validation_unread",
-                    serde_json::json!({ "stack": name, "message": text }),
-                );
+                reporter.event(Event::ValidationUnread {
+                    stack: name.clone(),
+                    message: text,
+                });
             }
         }
         for c in list.iter().filter(|c| c.loses_data()) {
@@ -62,10 +68,12 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
                 "WARNING: {name}: this change {}",
                 c.describe_loss()
             ));
-            reporter.event(
-                "warning",
-                serde_json::json!({ "stack": name, "change": c, "message": c.describe_loss() }),
-            );
+            reporter.event(Event::Warning {
+                environment: None,
+                stack: Some(name.clone()),
+                change: serde_json::to_value(c).ok(),
+                message: c.describe_loss(),
+            });
         }
     }
     lines.join("\n")

@@ -3,6 +3,7 @@
 //! events, one per line, the document last).
 
 pub mod envelope;
+pub mod event;
 pub mod ledger;
 pub mod progress;
 pub mod when;

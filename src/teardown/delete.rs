@@ -8,6 +8,7 @@ use crate::aws::cfn::stack_events;
 use crate::aws::cfn::stacks::{self, StackResource};
 use crate::config::Environment;
 use crate::error::{Error, Result};
+use crate::output::event::Event;
 use crate::output::progress::Reporter;
 use crate::snapshot::Fact;
 use crate::snapshot::StackSnapshot;
@@ -80,10 +81,10 @@ pub async fn stack(
         let since = stack_events::newest_event_id(cfn, name).await?;
         stacks::delete(cfn, name, &retain, env.spec.service_role_arn.as_deref()).await?;
         spinner.set("deleting");
-        reporter.event(
-            "stack",
-            serde_json::json!({ "stack": name, "action": "deleting" }),
-        );
+        reporter.event(Event::Stack {
+            stack: name.to_string(),
+            action: "deleting".into(),
+        });
         // CloudFormation deletes; the slot is free for other environments meanwhile.
         turn.give_back();
         let finished = wait::deletion(

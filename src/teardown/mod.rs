@@ -14,6 +14,7 @@ use crate::aws::poll::Polling;
 use crate::aws::{Clients, buckets};
 use crate::config::Environment;
 use crate::error::{EXIT_AWS, EXIT_REFUSED, Error, Result};
+use crate::output::event::Event;
 use crate::output::progress::{Question, Reporter};
 use crate::output::words::count;
 use crate::snapshot::{self, Scope};
@@ -172,10 +173,10 @@ async fn run(
         if !reporter.ask(asked).await? {
             let said = crate::output::progress::cancelled(&env.name);
             reporter.line(&said);
-            reporter.event(
-                "cancelled",
-                serde_json::json!({ "environment": env.name, "message": said }),
-            );
+            reporter.event(Event::Cancelled {
+                environment: env.name.clone(),
+                message: said,
+            });
             out.cancelled = true;
             return Ok(());
         }

@@ -162,6 +162,27 @@ pub fn check_schema(command: &str, doc: &serde_json::Value) {
     );
 }
 
+/// Checks one live event (a line of `--output ndjson`) against the events the contract lists
+/// (`schemas/output/common.json#/$defs/event`): an event the schema does not list fails.
+pub fn check_event(event: &serde_json::Value) {
+    let path = root().join("schemas/output/common.json");
+    let common: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema exists"))
+            .expect("the schema is JSON");
+    let schema = serde_json::json!({ "$defs": common["$defs"], "$ref": "#/$defs/event" });
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(event)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "event not in the contract ({}): {}\n{event}",
+        path.display(),
+        errors.join("; ")
+    );
+}
+
 /// Runs `cmd` (already holding `--output json`), expects `code`, and returns its document
 /// (checked against the schema by `document`).
 pub fn doc(cmd: &mut Command, code: i32) -> serde_json::Value {

@@ -223,6 +223,9 @@ async fn ndjson_streams_the_events_and_ends_with_the_document() {
     let (last, events) = lines.split_last().expect("lines");
     assert!(events.len() >= 2, "{lines:?}");
     assert!(events.iter().all(|e| e["event"].is_string()));
+    for e in events {
+        check_event(e);
+    }
     assert!(events.iter().any(|e| e["event"] == "changes"), "{lines:?}");
     assert_eq!(last["event"], "summary");
     check_schema("plan", last);

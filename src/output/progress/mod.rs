@@ -9,6 +9,7 @@ mod term;
 pub use question::{Answer, Question, cancelled, parse_answer, question_text};
 
 use super::Output;
+use crate::output::event::Event;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use std::time::Duration;
@@ -123,14 +124,12 @@ impl Reporter {
 
     /// A machine-readable event: printed at once with `--output ndjson`, and kept (except the
     /// per-resource ones) for the document and the closing summary.
-    pub fn event(&self, kind: &str, mut fields: Value) {
-        if let Value::Object(map) = &mut fields {
-            map.insert("event".into(), Value::from(kind));
-        }
+    pub fn event(&self, event: Event) {
+        let fields = event.to_json();
         if self.out.is_ndjson() {
             self.out.json(&fields);
         }
-        if kind != "resource"
+        if !matches!(event, Event::Resource(_))
             && let Ok(mut events) = self.events.lock()
         {
             events.push(fields);
@@ -154,7 +153,7 @@ impl Reporter {
         if self.out.is_ndjson()
             && let Ok(v) = serde_json::to_value(e)
         {
-            self.event("resource", v);
+            self.event(Event::Resource(v));
         }
     }
 }
