@@ -41,3 +41,33 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     }
     w
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(yaml: &str) -> Environment {
+        crate::config::parse("stacks/t.yaml".into(), yaml.to_string()).unwrap()
+    }
+
+    /// CloudFormation's PauseTime is at most one hour: a warmup beyond it is allowed (a first
+    /// deploy waits for it) but said, since a rolling update cannot wait that long.
+    #[test]
+    fn a_warmup_longer_than_a_rolling_updates_longest_pause_is_a_warning() {
+        let net = "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
+        let long = env(&format!(
+            "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 2h\n{net}"
+        ));
+        assert!(
+            warnings(&long)
+                .iter()
+                .any(|w| w.contains("longer than an hour") && w.contains("PauseTime")),
+            "{:?}",
+            warnings(&long)
+        );
+        let short = env(&format!(
+            "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 1h\n{net}"
+        ));
+        assert!(!warnings(&short).iter().any(|w| w.contains("PauseTime")));
+    }
+}
