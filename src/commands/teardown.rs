@@ -4,7 +4,6 @@ use super::{Global, Session};
 use crate::error::ErrorReport;
 use crate::error::{Error, Result};
 use crate::output::progress::Reporter;
-use crate::output::words::count;
 use crate::output::{Output, envelope};
 use crate::teardown::schedule::Schedule;
 use crate::teardown::{self, Options, TeardownOutcome};
@@ -105,35 +104,10 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
         return Ok(code);
     }
     for o in &outcomes {
-        let secs = o.duration_ms as f64 / 1000.0;
-        match &o.error {
-            Some(e) => {
-                out.line(format!("{}: NOT torn down ({secs:.1} s)", o.environment));
-                out.note(format!(
-                    "{}: {e}",
-                    if o.exit_code == 4 { "refused" } else { "error" }
-                ));
-            }
-            None if o.cancelled => out.line(format!(
-                "{} ({secs:.1} s)",
-                crate::output::progress::cancelled(&o.environment)
-            )),
-            None if o.deleted.is_empty() => {
-                out.line(format!("{}: nothing to tear down", o.environment))
-            }
-            None => {
-                let mut line = format!("{}: deleted {}", o.environment, o.deleted.join(", "));
-                if o.purged_objects > 0 {
-                    line.push_str(&format!(
-                        "; emptied the bucket ({})",
-                        count(o.purged_objects, "object", "objects")
-                    ));
-                }
-                if !o.retained.is_empty() {
-                    line.push_str(&format!("; retained: {}", o.retained.join(", ")));
-                }
-                out.line(format!("{line} ({secs:.1} s)"));
-            }
+        let (line, note) = crate::teardown::text::outcome(o);
+        out.line(line);
+        if let Some(note) = note {
+            out.note(note);
         }
     }
     Ok(code)

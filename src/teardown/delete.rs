@@ -2,14 +2,11 @@
 //! and, when asked, retrying once keeping them.
 
 use super::schedule::Turn;
-use super::{Options, TeardownOutcome, wait};
-use crate::aws::Clients;
+use super::{TeardownOutcome, wait};
 use crate::aws::cfn::stack_events;
 use crate::aws::cfn::stacks::{self, StackResource};
-use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::event::Event;
-use crate::output::progress::Reporter;
 use crate::snapshot::Fact;
 use crate::snapshot::StackSnapshot;
 use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
@@ -62,17 +59,19 @@ pub fn retained(stack: &StackSnapshot) -> Vec<Retained> {
 /// Deletes `name` and waits for it. `turn` is taken for the calls and given back for the wait;
 /// the stack is deleted (or has failed) when this returns, with the slot given back unless
 /// DELETE_FAILED needed it.
-#[allow(clippy::too_many_arguments)]
 pub async fn stack(
-    clients: &Clients,
-    env: &Environment,
+    at: &super::Ctx<'_>,
     name: &str,
     kept_by_policy: &[Retained],
-    opts: &Options,
-    reporter: &Reporter,
     out: &mut TeardownOutcome,
     turn: &mut Turn,
 ) -> Result<()> {
+    let super::Ctx {
+        clients,
+        env,
+        opts,
+        reporter,
+    } = *at;
     let cfn = &clients.cfn;
     let spinner = reporter.spinner(name);
     let mut retain: Vec<String> = Vec::new();

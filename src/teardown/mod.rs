@@ -7,6 +7,7 @@
 pub mod decide;
 mod delete;
 pub mod schedule;
+pub mod text;
 mod wait;
 
 use crate::aws::cfn::stacks;
@@ -118,6 +119,15 @@ fn refuse(
     }
 }
 
+/// What one environment's teardown works with.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub clients: &'a Clients,
+    pub env: &'a Environment,
+    pub opts: &'a Options,
+    pub reporter: &'a Reporter,
+}
+
 async fn run(
     clients: &Clients,
     env: &Environment,
@@ -125,6 +135,12 @@ async fn run(
     reporter: &Reporter,
     out: &mut TeardownOutcome,
 ) -> Result<()> {
+    let at = Ctx {
+        clients,
+        env,
+        opts,
+        reporter,
+    };
     let mut turn = opts.schedule.turn();
     turn.take().await;
     let snap = snapshot::read(clients, env, Scope::TEARDOWN).await;
@@ -208,7 +224,7 @@ async fn run(
         out.retained
             .extend(kept.iter().map(delete::Retained::describe));
         reporter.ledger.start(&env.name, &step(&s.name));
-        delete::stack(clients, env, &s.name, &kept, opts, reporter, out, &mut turn).await?;
+        delete::stack(&at, &s.name, &kept, out, &mut turn).await?;
         reporter
             .ledger
             .finish(&env.name, &step(&s.name), format!("deleted {}", s.name));
