@@ -64,18 +64,27 @@ fn modify_queue(replacement: &'static str) -> Rule {
     )
 }
 
-#[tokio::test]
-async fn as_aws_documents_express_change_sets_send_disable_rollback_false() {
+/// A lab environment whose data stack answers DescribeStacks with `data` in turn (each built
+/// from the desired stack: status, whether its fingerprint is current) and whose fleet is
+/// deployed and current.
+fn lab_with_data(data: &[(StackStatus, bool)]) -> (Environment, Rule, Rule) {
     let e = env(&format!("{STACK_FILE}lab: true\n"));
     let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::UpdateComplete, false, false)],
-    );
+    let answers = data
+        .iter()
+        .map(|(status, current)| stack(&d, status.clone(), *current, false))
+        .collect();
+    let rd = describe_sequence(DATA, answers);
     let rf = describe_sequence(
         FLEET,
         vec![stack(&f, StackStatus::CreateComplete, true, false)],
     );
+    (e, rd, rf)
+}
+
+#[tokio::test]
+async fn as_aws_documents_express_change_sets_send_disable_rollback_false() {
+    let (e, rd, rf) = lab_with_data(&[(StackStatus::UpdateComplete, false)]);
     let sent = Sent::default();
     let (cc, cs, del) = (recording(&sent), modify_queue("False"), delete_cs());
     let c = clients(&[&rd, &rf, &cc, &cs, &del]);
@@ -96,16 +105,7 @@ async fn as_aws_documents_express_change_sets_send_disable_rollback_false() {
 
 #[tokio::test]
 async fn as_aws_documents_revert_drift_runs_in_the_standard_mode_even_in_an_express_lab() {
-    let e = env(&format!("{STACK_FILE}lab: true\n"));
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::UpdateComplete, true, false)],
-    );
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::CreateComplete, true, false)],
-    );
+    let (e, rd, rf) = lab_with_data(&[(StackStatus::UpdateComplete, true)]);
     let sent = Sent::default();
     let (cc, cs, del) = (recording(&sent), modify_queue("False"), delete_cs());
     let c = clients(&[&rd, &rf, &cc, &cs, &del]);
@@ -134,20 +134,11 @@ async fn as_aws_documents_revert_drift_runs_in_the_standard_mode_even_in_an_expr
 /// changes" over it. It is continued with rollback disabled instead.
 #[tokio::test]
 async fn as_aws_documents_an_update_failed_stack_is_continued_with_rollback_disabled() {
-    let e = env(&format!("{STACK_FILE}lab: true\n"));
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![
-            stack(&d, StackStatus::UpdateFailed, true, false),
-            stack(&d, StackStatus::UpdateInProgress, true, false),
-            stack(&d, StackStatus::UpdateComplete, true, false),
-        ],
-    );
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::CreateComplete, true, false)],
-    );
+    let (e, rd, rf) = lab_with_data(&[
+        (StackStatus::UpdateFailed, true),
+        (StackStatus::UpdateInProgress, true),
+        (StackStatus::UpdateComplete, true),
+    ]);
     let ev = events(
         DATA,
         vec![(
@@ -189,16 +180,7 @@ async fn as_aws_documents_an_update_failed_stack_is_continued_with_rollback_disa
 
 #[tokio::test]
 async fn as_aws_documents_a_failed_stack_with_nothing_to_change_is_an_error_not_no_changes() {
-    let e = env(&format!("{STACK_FILE}lab: true\n"));
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::UpdateFailed, true, false)],
-    );
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::CreateComplete, true, false)],
-    );
+    let (e, rd, rf) = lab_with_data(&[(StackStatus::UpdateFailed, true)]);
     let (cc, cs, del, ex) = (
         create_cs(),
         change_set(
@@ -228,16 +210,7 @@ async fn as_aws_documents_a_failed_stack_with_nothing_to_change_is_an_error_not_
 
 #[tokio::test]
 async fn as_aws_documents_a_failed_stack_refuses_a_replacement_before_executing() {
-    let e = env(&format!("{STACK_FILE}lab: true\n"));
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::CreateFailed, false, false)],
-    );
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::CreateComplete, true, false)],
-    );
+    let (e, rd, rf) = lab_with_data(&[(StackStatus::CreateFailed, false)]);
     let (cc, cs, del, ex) = (create_cs(), modify_queue("True"), delete_cs(), execute());
     let c = clients(&[&rd, &rf, &cc, &cs, &del, &ex]);
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
