@@ -1,6 +1,6 @@
 //! Every key a stack file may hold and the kind of value it takes: what the first pass over a
 //! parsed file checks (unknown keys, wrong types), and what `schemas/stack-file.json` is
-//! generated from. Tests keep it equal to the types in `schema.rs` (see `tests_schema.rs`).
+//! generated from. Tests keep it equal to the types in `schema.rs` (see `tests/stack_file_schema.rs`).
 
 /// The kind of value a key takes, as serde_yaml reads it into the types of `schema.rs`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -368,13 +368,3 @@ fn read_user_data(env: &Environment) -> std::result::Result<Option<String>, Box<
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_errors;
-#[cfg(test)]
-mod tests_lambda;
-#[cfg(test)]
-mod tests_rules;
-#[cfg(test)]
-mod tests_schema;
-#[cfg(test)]
-mod tests_syntax;

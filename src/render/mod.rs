@@ -324,5 +324,3 @@ pub fn to_stream(stacks: &[RenderedStack]) -> String {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_lambda;

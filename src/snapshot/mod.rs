@@ -373,6 +373,4 @@ use stack::read_stack;
 mod builders;
 
 #[cfg(test)]
-mod lambda_tests;
-#[cfg(test)]
 mod tests;

@@ -312,6 +312,4 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
 }
 
 #[cfg(test)]
-mod lambda_tests;
-#[cfg(test)]
 mod tests;

@@ -61,7 +61,7 @@ fn the_committed_schema_is_the_generated_one() {
     }
     assert!(
         committed_schema() == json_schema::generate(),
-        "{} is out of date: run `QFLEET_WRITE_SCHEMA=1 cargo test --lib config::tests_schema` and commit it",
+        "{} is out of date: run `QFLEET_WRITE_SCHEMA=1 cargo test --lib config::tests::stack_file_schema` and commit it",
         json_schema::PATH
     );
     assert!(jsonschema::meta::is_valid(&committed_schema()));

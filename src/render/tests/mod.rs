@@ -578,3 +578,5 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
         Value::from("GroupDesiredCapacity")
     );
 }
+
+mod lambda;

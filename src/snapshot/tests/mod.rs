@@ -220,3 +220,5 @@ fn the_data_template_declares_exactly_the_data_bearing_resources_teardown_checks
     checked.sort();
     assert_eq!(declared, checked);
 }
+
+mod lambda;

@@ -1,7 +1,7 @@
 //! YAML the parser cannot read, said as what it usually is (a line indented wrong, a tab, a
 //! missing `:`, a key set twice, a quote never closed), located, and never a panic.
 
-use super::tests_errors::{assert_in_words, one};
+use super::errors::{assert_in_words, one};
 use super::*;
 use crate::error::Error;
 

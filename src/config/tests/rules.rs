@@ -1,8 +1,8 @@
 //! The rules a stack file's values must follow beyond their types (ranges, names, ARNs,
 //! settings that go together): each error names the file, line, column and field.
 
-use super::tests::{error, errors, parse_str};
 use super::*;
+use super::{error, errors, parse_str};
 use crate::error::Error;
 
 #[test]

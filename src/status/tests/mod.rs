@@ -330,3 +330,5 @@ mod snapshots {
         assert!(st.unavailable.is_empty());
     }
 }
+
+mod lambda;

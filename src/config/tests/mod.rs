@@ -250,3 +250,9 @@ fn copies_expand_to_numbered_environments() {
     let env = parse_str("region: eu-west-1\n").unwrap();
     assert_eq!(env.expand().len(), 1);
 }
+
+mod errors;
+mod lambda;
+mod rules;
+mod stack_file_schema;
+mod yaml_syntax;
