@@ -317,3 +317,30 @@ async fn as_aws_documents_an_import_change_set_carries_no_deployment_config() {
         )]
     );
 }
+
+/// The states CloudFormation lets only a delete or a repair go on from each say what to do
+/// ("ROLLBACK_FAILED: … delete the stack", "DELETE_FAILED: … delete the stack again",
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes),
+/// and nothing is sent to them.
+#[tokio::test]
+async fn as_aws_documents_stacks_only_a_delete_or_a_repair_can_fix_say_what_to_do() {
+    for (status, says) in [
+        (StackStatus::RollbackFailed, "only deleting it"),
+        (StackStatus::DeleteFailed, "deletes it again"),
+        (StackStatus::ImportRollbackFailed, "repair the resource"),
+    ] {
+        let (e, rd, rf) = lab_with_data(&[(status.clone(), true)]);
+        let (cc, ex) = (create_cs(), execute());
+        let c = clients(&[&rd, &rf, &cc, &ex]);
+        let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+        let err = o.error.clone().unwrap_or_default();
+        assert!(!o.ok && o.exit_code == 1, "{status:?}: {o:?}");
+        assert!(
+            err.contains(status.as_str())
+                && err.contains(says)
+                && err.contains("qfleet teardown mk"),
+            "{err}"
+        );
+        assert_eq!(ex.num_calls(), 0);
+    }
+}
