@@ -44,6 +44,8 @@ pub enum Command {
     Teardown(commands::teardown::TeardownArgs),
     /// Print, as JSON, the least-privilege IAM policy a deploying role needs.
     IamPolicy(commands::iam_policy::IamPolicyArgs),
+    /// The dead-letter queue: list (peeked), show, redrive to the job queue, purge (confirmed).
+    Dlq(commands::dlq::DlqArgs),
     /// Print a shell completion script; it completes commands, flags and environment names.
     Completions {
         /// Shell to generate completions for.
@@ -159,6 +161,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Drift(args) => commands::drift::run(args, g, out),
         Command::Teardown(args) => commands::teardown::run(args, g, out),
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
+        Command::Dlq(args) => commands::dlq::run(args, g, out),
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }
@@ -192,6 +195,7 @@ impl Command {
             Command::Drift(_) => "drift",
             Command::Teardown(_) => "teardown",
             Command::IamPolicy(_) => "iam-policy",
+            Command::Dlq(_) => "dlq",
             Command::Completions { .. } => "completions",
         }
     }

@@ -7,6 +7,7 @@
 //!   which status, drift and teardown decide on;
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
+//! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`outputs`]: the stacks' outputs, merged and as shell variables;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod deploy;
+pub mod dlq;
 pub mod drift;
 pub mod error;
 pub mod iam;

@@ -7,6 +7,7 @@ pub mod account;
 pub mod autoscaling;
 pub mod buckets;
 pub mod cfn;
+pub mod dead_letters;
 pub mod error;
 pub mod functions;
 #[cfg(test)]

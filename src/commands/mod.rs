@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod deploy;
+pub mod dlq;
 pub mod drift;
 mod global;
 pub mod iam_policy;

@@ -113,6 +113,34 @@ pub const CALLS: &[Call] = &[
     // SQS: depth and attributes of the queue and its dead-letter queue.
     call("sqs", "GetQueueUrl", &["sqs:GetQueueUrl"]),
     call("sqs", "GetQueueAttributes", &["sqs:GetQueueAttributes"]),
+    // `qfleet dlq`: peek (receive, then a zero visibility change), redrive through a
+    // message-move task, purge. A move task also needs, on the dead-letter queue,
+    // ReceiveMessage, DeleteMessage and GetQueueAttributes, and SendMessage on the job queue
+    // (SQS's "Configure a dead-letter queue redrive" permissions).
+    call("sqs", "ReceiveMessage", &["sqs:ReceiveMessage"]),
+    call(
+        "sqs",
+        "ChangeMessageVisibilityBatch",
+        &["sqs:ChangeMessageVisibility"],
+    ),
+    call(
+        "sqs",
+        "StartMessageMoveTask",
+        &[
+            "sqs:StartMessageMoveTask",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:SendMessage",
+        ],
+    ),
+    call("sqs", "ListMessageMoveTasks", &["sqs:ListMessageMoveTasks"]),
+    call(
+        "sqs",
+        "CancelMessageMoveTask",
+        &["sqs:CancelMessageMoveTask"],
+    ),
+    call("sqs", "PurgeQueue", &["sqs:PurgeQueue"]),
     // S3: the bucket's contents (teardown's evidence and purge) and its notification.
     call("s3", "HeadBucket", &["s3:ListBucket"]),
     call("s3", "ListObjectVersions", &["s3:ListBucketVersions"]),

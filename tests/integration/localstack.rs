@@ -314,3 +314,148 @@ async fn a_failed_create_rolls_back_with_the_real_reason_and_a_retry_recovers() 
     assert!(sqs.get_queue_url().queue_name(&queue).send().await.is_err());
     assert!(s3.head_bucket().bucket(&bucket).send().await.is_err());
 }
+
+/// `qfleet dlq` against LocalStack's SQS (faithful for receives, visibility changes, purges and
+/// message-move tasks): dead-lettered messages are listed with the uploads they name and left
+/// where they are, shown one by one, refused a purge without the count, and redriven back to
+/// the job queue with nothing lost.
+#[tokio::test]
+async fn dead_letters_are_listed_without_consuming_them_redriven_and_purged_only_when_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("ls-dlq");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(qfleet_on_localstack()
+        .arg("outputs")
+        .arg(&file)
+        .arg("--shell"));
+    let shell = stdout(&o);
+    let output = |key: &str| {
+        shell
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in {shell}"))
+            .trim_matches('\'')
+            .to_string()
+    };
+    let (queue, dlq) = (output("QUEUE_URL"), output("DEAD_LETTER_QUEUE_URL"));
+    let conf = config().await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    // What the lab's poison step leaves: the S3 events of uploads no worker could process.
+    for key in [
+        "uploads/bad+1.txt",
+        "uploads/bad-2.txt",
+        "uploads/bad-3.txt",
+    ] {
+        let body = serde_json::json!({ "Records": [{ "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": { "bucket": { "name": "b" }, "object": { "key": key } } }] });
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let depth = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            let a = sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .unwrap();
+            let n = |k: &str| -> u64 {
+                a.attributes()
+                    .unwrap()
+                    .iter()
+                    .find(|(name, _)| name.as_str() == k)
+                    .map(|(_, v)| v.parse().unwrap())
+                    .unwrap()
+            };
+            n("ApproximateNumberOfMessages") + n("ApproximateNumberOfMessagesNotVisible")
+        }
+    };
+
+    let o = run(qfleet_on_localstack()
+        .arg("dlq")
+        .arg(&file)
+        .args(["list", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = document(&o);
+    check_schema("dlq", &doc);
+    let listed = doc["environments"][0]["messages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut keys: Vec<String> = listed
+        .iter()
+        .flat_map(|m| m["keys"].as_array().unwrap().clone())
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "uploads/bad 1.txt",
+            "uploads/bad-2.txt",
+            "uploads/bad-3.txt"
+        ]
+    );
+    assert!(
+        doc["environments"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was deleted")
+    );
+    assert_eq!(depth(dlq.clone()).await, 3, "listing consumed nothing");
+
+    let id = listed[0]["id"].as_str().unwrap();
+    let o = run(qfleet_on_localstack()
+        .arg("dlq")
+        .arg(&file)
+        .args(["show", id, "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let shown = document(&o);
+    check_schema("dlq", &shown);
+    assert!(
+        shown["environments"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("uploads/bad")
+    );
+
+    // A purge names its count, or deletes nothing.
+    for args in [vec!["purge"], vec!["purge", "--confirm", "2"]] {
+        let o = run(qfleet_on_localstack().arg("dlq").arg(&file).args(&args));
+        assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("nothing was deleted"), "{}", stderr(&o));
+        assert_eq!(depth(dlq.clone()).await, 3, "{args:?} deleted nothing");
+    }
+
+    // Redrive: every message back in the job queue, none lost.
+    let before = depth(queue.clone()).await;
+    let o = run(qfleet_on_localstack()
+        .arg("dlq")
+        .arg(&file)
+        .args(["redrive", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let redriven = document(&o);
+    check_schema("dlq", &redriven);
+    assert_eq!(redriven["environments"][0]["task"]["moved"], 3);
+    assert_eq!(depth(dlq.clone()).await, 0);
+    assert_eq!(
+        depth(queue.clone()).await,
+        before + 3,
+        "nothing lost on the way"
+    );
+
+    let o = run(qfleet_on_localstack().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -1,0 +1,175 @@
+//! `qfleet dlq ENV list|show|redrive|purge`: the environment's dead-letter queue.
+
+use super::{Global, Session};
+use crate::dlq;
+use crate::error::{Error, Result};
+use crate::output::{Output, envelope};
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    /// One environment: its name (a file in the stacks directory, or one copy), or a path.
+    pub env: String,
+    #[command(subcommand)]
+    pub action: DlqAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqAction {
+    /// The dead-lettered messages (the uploads they name, receive count, age), peeked without
+    /// consuming them.
+    List {
+        /// The most messages to show.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        max: u16,
+    },
+    /// One message in full, by its id (from `list`).
+    Show { id: String },
+    /// Sends every dead-lettered message back to the job queue (SQS's message-move task);
+    /// follows a redrive already running; Ctrl-C cancels it.
+    Redrive {
+        /// The most messages moved a second (1 to 500; default: as fast as SQS goes).
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1..=500))]
+        rate: Option<i32>,
+    },
+    /// Deletes every dead-lettered message, only with `--confirm` naming how many it holds.
+    Purge {
+        /// The number of messages the dead-letter queue holds now (`list` says it).
+        #[arg(long)]
+        confirm: Option<u64>,
+    },
+}
+
+impl DlqAction {
+    fn name(&self) -> &'static str {
+        match self {
+            DlqAction::List { .. } => "list",
+            DlqAction::Show { .. } => "show",
+            DlqAction::Redrive { .. } => "redrive",
+            DlqAction::Purge { .. } => "purge",
+        }
+    }
+}
+
+pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<i32> {
+    let session = Session::open(std::slice::from_ref(&args.env), g)?;
+    if session.envs.len() != 1 {
+        return Err(Error::usage(format!(
+            "dlq takes one environment; `{}` names {}",
+            args.env,
+            session.envs.len()
+        )));
+    }
+    let action = args.action.name();
+    let results = session.each(|clients, env| {
+        let action = &args.action;
+        async move {
+            match action {
+                DlqAction::List { max } => {
+                    let l = dlq::list(&clients, env, *max as usize).await?;
+                    if !out.is_json() {
+                        out.line(format!(
+                            "{}: {} holds {} message(s) ({} visible, {} in flight, {} delayed)",
+                            env.name,
+                            l.dead_letter_queue,
+                            l.depth.total(),
+                            l.depth.visible,
+                            l.depth.in_flight,
+                            l.depth.delayed
+                        ));
+                        for m in &l.messages {
+                            out.line(format!(
+                                "  {}  {}  received {}x  age {}",
+                                m.id,
+                                if m.keys.is_empty() {
+                                    "(no S3 key)".to_string()
+                                } else {
+                                    m.keys.join(", ")
+                                },
+                                m.receive_count.map_or("?".into(), |n| n.to_string()),
+                                m.age_seconds
+                                    .map_or("?".into(), |s| format!("{s} s")),
+                            ));
+                        }
+                        out.note(&l.note);
+                    }
+                    Ok(serde_json::to_value(&l).unwrap_or_default())
+                }
+                DlqAction::Show { id } => match dlq::show(&clients, env, id).await? {
+                    Some((letter, body)) => {
+                        if !out.is_json() {
+                            out.line(format!(
+                                "{}  keys: {}  received {}x  sent {}",
+                                letter.id,
+                                letter.keys.join(", "),
+                                letter.receive_count.map_or("?".into(), |n| n.to_string()),
+                                letter.sent.as_deref().unwrap_or("?")
+                            ));
+                            out.line(&body);
+                        }
+                        Ok(serde_json::json!({ "message": letter, "body": body }))
+                    }
+                    None => Err(Error::usage(format!(
+                        "{}: no message {id} in the dead-letter queue (`qfleet dlq {} list` shows the ids)",
+                        env.name, env.name
+                    ))),
+                },
+                DlqAction::Redrive { rate } => {
+                    let (task, resumed) = dlq::redrive(&clients, env, *rate, |t| {
+                        out.note(format!(
+                            "{}: redrive {}: {} of {} moved",
+                            env.name,
+                            t.status,
+                            t.moved,
+                            t.to_move.map_or("?".into(), |n| n.to_string())
+                        ))
+                    })
+                    .await?;
+                    if !out.is_json() {
+                        out.line(format!(
+                            "{}: {} {} message(s) back to the job queue",
+                            env.name,
+                            if resumed { "followed a redrive that moved" } else { "moved" },
+                            task.moved
+                        ));
+                    }
+                    Ok(serde_json::json!({ "task": task, "resumed": resumed }))
+                }
+                DlqAction::Purge { confirm } => {
+                    let purged = dlq::purge(&clients, env, *confirm).await?;
+                    if !out.is_json() {
+                        out.line(format!(
+                            "{}: purged {purged} message(s) from the dead-letter queue",
+                            env.name
+                        ));
+                    }
+                    Ok(serde_json::json!({ "purged": purged }))
+                }
+            }
+        }
+    });
+    let mut code = 0;
+    let mut environments = Vec::new();
+    for (env, r) in session.envs.iter().zip(results) {
+        match r {
+            Ok(body) => environments.push(envelope::environment(&env.name, 0, None, body)),
+            Err(e) => {
+                code = code.max(e.exit_code());
+                if !out.is_json() {
+                    out.note(format!("error: {e}"));
+                }
+                environments.push(envelope::environment(
+                    &env.name,
+                    e.exit_code(),
+                    Some(e.report()),
+                    serde_json::json!({}),
+                ));
+            }
+        }
+    }
+    if out.is_json() {
+        let own = serde_json::Map::from_iter([("action".to_string(), action.into())]);
+        out.document(envelope::document("dlq", code, environments, own));
+    }
+    Ok(code)
+}

@@ -1,0 +1,264 @@
+//! The dead-letter queue of an environment (`qfleet dlq`): what is in it and why (the uploads
+//! its messages name), one message in full, sending them back to the job queue with SQS's
+//! message-move task, and purging them only with a confirmation that names the count.
+
+use crate::aws::Clients;
+use crate::aws::dead_letters::{self, MoveTask, Peeked};
+use crate::aws::queues::{self, Depth, Queue};
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use crate::render::ResourceNames;
+use serde::Serialize;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The job queue and its dead-letter queue, found through the job queue's redrive policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Queues {
+    pub queue: Queue,
+    pub queue_arn: String,
+    pub dead_letter: Queue,
+    pub dead_letter_arn: String,
+}
+
+/// Reads both queues; anything that cannot be read, or a job queue without a redrive policy,
+/// is an error (never "no dead-letter queue, nothing in it").
+pub async fn locate(clients: &Clients, env: &Environment) -> Result<Queues> {
+    let name = ResourceNames::of(env).queue;
+    let missing = |what: &str| {
+        Error::aws(format!(
+            "{}: {what}; is the environment deployed? (`qfleet status {}`)",
+            env.name, env.name
+        ))
+    };
+    let url = queues::url_of(&clients.sqs, &name)
+        .await?
+        .ok_or_else(|| missing(&format!("queue {name} does not exist")))?;
+    let queue = queues::read(&clients.sqs, &url)
+        .await?
+        .ok_or_else(|| missing(&format!("queue {name} does not exist")))?;
+    let dead_letter_arn = queue
+        .dead_letter_target()
+        .ok_or_else(|| missing(&format!("queue {name} has no redrive policy")))?;
+    let dlq_name = queues::queue_name(&dead_letter_arn).to_string();
+    let dlq_url = queues::url_of(&clients.sqs, &dlq_name)
+        .await?
+        .ok_or_else(|| missing(&format!("its dead-letter queue {dlq_name} does not exist")))?;
+    let dead_letter = queues::read(&clients.sqs, &dlq_url)
+        .await?
+        .ok_or_else(|| missing(&format!("its dead-letter queue {dlq_name} does not exist")))?;
+    let queue_arn = queue
+        .attribute("QueueArn")
+        .map(str::to_string)
+        .ok_or_else(|| Error::aws(format!("reading queue {name}: the answer has no QueueArn")))?;
+    Ok(Queues {
+        queue,
+        queue_arn,
+        dead_letter,
+        dead_letter_arn,
+    })
+}
+
+/// One dead-lettered message: the uploads it names, how often it was received, its age.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Letter {
+    pub id: String,
+    /// The S3 keys of the upload events it carries (decoded), empty when the body is not an S3
+    /// event (a test event, a message sent by hand).
+    pub keys: Vec<String>,
+    pub receive_count: Option<u64>,
+    /// RFC 3339.
+    pub sent: Option<String>,
+    pub first_receive: Option<String>,
+    pub age_seconds: Option<u64>,
+}
+
+fn rfc3339(ms: u64) -> Option<String> {
+    aws_smithy_types::DateTime::from_millis(ms as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .ok()
+}
+
+impl Letter {
+    fn of(p: &Peeked, now: SystemTime) -> Letter {
+        let now_ms = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_millis() as u64;
+        Letter {
+            id: p.id.clone(),
+            keys: keys_of(&p.body),
+            receive_count: p.receive_count,
+            sent: p.sent_ms.and_then(rfc3339),
+            first_receive: p.first_receive_ms.and_then(rfc3339),
+            age_seconds: p.sent_ms.map(|s| now_ms.saturating_sub(s) / 1000),
+        }
+    }
+}
+
+/// The S3 keys an upload's event names: a raw S3 event, or one wrapped in an SNS envelope.
+/// Keys arrive form-encoded (a space is `+`) and are decoded.
+pub fn keys_of(body: &str) -> Vec<String> {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    if let Some(inner) = v.get("Message").and_then(|m| m.as_str())
+        && let Ok(unwrapped) = serde_json::from_str(inner)
+    {
+        v = unwrapped;
+    }
+    v["Records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["s3"]["object"]["key"].as_str())
+        .map(|k| {
+            form_urlencoded::parse(format!("k={k}").as_bytes())
+                .map(|(_, v)| v.into_owned())
+                .next()
+                .unwrap_or_else(|| k.to_string())
+        })
+        .collect()
+}
+
+/// What `dlq list` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub dead_letter_queue: String,
+    pub depth: Depth,
+    pub messages: Vec<Letter>,
+    /// How the messages were read, said in words.
+    pub note: String,
+}
+
+/// Lists up to `max` dead-lettered messages without consuming them.
+pub async fn list(clients: &Clients, env: &Environment, max: usize) -> Result<Listing> {
+    let q = locate(clients, env).await?;
+    let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
+    let now = SystemTime::now();
+    Ok(Listing {
+        dead_letter_queue: q.dead_letter.name.clone(),
+        depth: q.dead_letter.depth,
+        messages: peeked.iter().map(|p| Letter::of(p, now)).collect(),
+        note: format!(
+            "peeked: each message was received and made visible again at once (a zero visibility change), which counts as a receive; nothing was deleted{}",
+            if peeked.len() >= max {
+                format!("; the first {max} shown (--max)")
+            } else {
+                String::new()
+            }
+        ),
+    })
+}
+
+/// One message in full (`None`: no message with that id among those SQS returned).
+pub async fn show(
+    clients: &Clients,
+    env: &Environment,
+    id: &str,
+) -> Result<Option<(Letter, String)>> {
+    let q = locate(clients, env).await?;
+    // The whole queue, at most: a peek holds nothing back.
+    let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
+    let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
+    let now = SystemTime::now();
+    Ok(peeked
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| (Letter::of(p, now), p.body.clone())))
+}
+
+/// Sends the dead-lettered messages back to the job queue with a message-move task, or follows
+/// the one already running (a redrive started earlier and interrupted goes on by itself), until
+/// it ends; `progress` hears each poll. Ctrl-C cancels the task: the messages moved so far stay
+/// moved, the rest stay in the dead-letter queue.
+pub async fn redrive(
+    clients: &Clients,
+    env: &Environment,
+    rate: Option<i32>,
+    progress: impl Fn(&MoveTask),
+) -> Result<(MoveTask, bool)> {
+    let q = locate(clients, env).await?;
+    let sqs = &clients.sqs;
+    let (handle, resumed) = match dead_letters::latest_move(sqs, &q.dead_letter_arn).await? {
+        Some(t) if t.running() => (t.handle.clone(), true),
+        _ => (
+            Some(dead_letters::start_move(sqs, &q.dead_letter_arn, &q.queue_arn, rate).await?),
+            false,
+        ),
+    };
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let interrupted = tokio::select! {
+            _ = tokio::time::sleep(delay) => false,
+            _ = tokio::signal::ctrl_c() => true,
+        };
+        if interrupted {
+            if let Some(h) = &handle {
+                dead_letters::cancel_move(sqs, h).await?;
+            }
+            return Err(Error::Interrupted(format!(
+                "{}: the redrive was cancelled; the messages moved so far stay in {}, the rest in {}; `qfleet dlq {} redrive` starts it again",
+                env.name, q.queue.name, q.dead_letter.name, env.name
+            )));
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+        let Some(task) = dead_letters::latest_move(sqs, &q.dead_letter_arn).await? else {
+            return Err(Error::aws(format!(
+                "{}: the redrive started but SQS lists no move task for {}",
+                env.name, q.dead_letter.name
+            )));
+        };
+        progress(&task);
+        if !task.running() {
+            return match task.status.as_str() {
+                "COMPLETED" => Ok((task, resumed)),
+                _ => Err(Error::aws(format!(
+                    "{}: the redrive ended {}{}",
+                    env.name,
+                    task.status,
+                    task.failure_reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ))),
+            };
+        }
+    }
+}
+
+/// Purges the dead-letter queue, only when `confirm` names exactly the messages it holds now
+/// (visible, in flight and delayed): losing them is asked for by count, never implied.
+pub async fn purge(clients: &Clients, env: &Environment, confirm: Option<u64>) -> Result<u64> {
+    let q = locate(clients, env).await?;
+    let held = q.dead_letter.depth.total();
+    match confirm {
+        _ if held == 0 => Ok(0),
+        Some(n) if n == held => {
+            dead_letters::purge(&clients.sqs, &q.dead_letter.url).await?;
+            Ok(held)
+        }
+        Some(n) => Err(Error::Refused(format!(
+            "{}: {} holds {held} messages, not {n}: nothing was deleted; look again (`qfleet dlq {} list`) and confirm the count it holds",
+            env.name, q.dead_letter.name, env.name
+        ))),
+        None => Err(Error::Refused(format!(
+            "{}: purging {} deletes its {held} messages for good: nothing was deleted; run `qfleet dlq {} purge --confirm {held}` to delete exactly those",
+            env.name, q.dead_letter.name, env.name
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keys_of_raw_and_sns_wrapped_s3_events_are_decoded() {
+        let raw = r#"{"Records":[{"s3":{"object":{"key":"uploads/a+b%2Bc.txt"}}}]}"#;
+        assert_eq!(keys_of(raw), ["uploads/a b+c.txt"]);
+        let wrapped = serde_json::json!({ "Type": "Notification", "Message": raw }).to_string();
+        assert_eq!(keys_of(&wrapped), ["uploads/a b+c.txt"]);
+        assert!(keys_of(r#"{"Event":"s3:TestEvent"}"#).is_empty());
+        assert!(keys_of("not json").is_empty());
+    }
+}
