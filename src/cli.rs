@@ -46,6 +46,8 @@ pub enum Command {
     IamPolicy(commands::iam_policy::IamPolicyArgs),
     /// The dead-letter queue: list (peeked), show, redrive to the job queue, purge (confirmed).
     Dlq(commands::dlq::DlqArgs),
+    /// Uploads a test object and follows it to the queue and the processed prefix.
+    Send(commands::send::SendArgs),
     /// Print a shell completion script; it completes commands, flags and environment names.
     Completions {
         /// Shell to generate completions for.
@@ -162,6 +164,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Teardown(args) => commands::teardown::run(args, g, out),
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
         Command::Dlq(args) => commands::dlq::run(args, g, out),
+        Command::Send(args) => commands::send::run(args, g, out),
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }
@@ -196,6 +199,7 @@ impl Command {
             Command::Teardown(_) => "teardown",
             Command::IamPolicy(_) => "iam-policy",
             Command::Dlq(_) => "dlq",
+            Command::Send(_) => "send",
             Command::Completions { .. } => "completions",
         }
     }

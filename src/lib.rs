@@ -6,6 +6,7 @@
 //! - [`snapshot`]: one read of a whole environment, every part known, absent or unknown,
 //!   which status, drift and teardown decide on;
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
+//! - [`send`]: the smoke test: an upload followed to the queue and the processed prefix;
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
@@ -27,6 +28,7 @@ pub mod iam;
 pub mod output;
 pub mod outputs;
 pub mod render;
+pub mod send;
 pub mod snapshot;
 pub mod status;
 pub mod teardown;

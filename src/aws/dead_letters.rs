@@ -89,6 +89,34 @@ pub async fn peek(sqs: &Client, url: &str, max: usize) -> Result<Vec<Peeked>> {
     Ok(seen)
 }
 
+/// Up to 10 messages of a queue that workers consume, received with a visibility timeout of 0
+/// so that they stay visible: a look that holds nothing back (a worker may take any of them at
+/// the same moment). Each look counts as a receive of every message it returns, toward the
+/// queue's maxReceiveCount: callers bound how often they look. Waits up to `wait` seconds for
+/// a message (long polling).
+pub async fn peek_visible(sqs: &Client, url: &str, wait: i32) -> Result<Vec<Peeked>> {
+    let out = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .wait_time_seconds(wait)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("looking into the job queue", e))?;
+    Ok(out
+        .messages()
+        .iter()
+        .map(|m| Peeked {
+            id: m.message_id().unwrap_or_default().to_string(),
+            body: m.body().unwrap_or_default().to_string(),
+            receive_count: None,
+            sent_ms: None,
+            first_receive_ms: None,
+        })
+        .collect())
+}
+
 /// Makes the received messages visible again at once (visibility timeout 0).
 async fn release(sqs: &Client, url: &str, handles: &[String]) -> Result<()> {
     for (n, chunk) in handles.chunks(10).enumerate() {

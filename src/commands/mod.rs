@@ -9,6 +9,7 @@ mod global;
 pub mod iam_policy;
 pub mod outputs;
 pub mod render;
+pub mod send;
 pub mod status;
 pub mod teardown;
 pub mod validate;

@@ -459,3 +459,75 @@ async fn dead_letters_are_listed_without_consuming_them_redriven_and_purged_only
     ]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// `qfleet send` follows a test upload through the data stack's own wiring to the job queue
+/// (LocalStack runs no worker, so `--until queue`), and fails naming the step that did not
+/// happen when the topic's subscription is gone.
+#[tokio::test]
+async fn send_follows_an_upload_to_the_queue_and_names_the_step_that_did_not_happen() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("ls-send");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = run(qfleet_on_localstack().arg("send").arg(&file).args([
+        "--until",
+        "queue",
+        "--key",
+        "smoke test.txt",
+        "--timeout",
+        "60",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = document(&o);
+    check_schema("send", &doc);
+    let journey = &doc["environments"][0]["journey"];
+    assert_eq!(journey["key"], "uploads/smoke test.txt");
+    assert_eq!(journey["missing"], serde_json::Value::Null);
+    assert_eq!(journey["steps"][1]["step"], "queued");
+    assert_eq!(journey["steps"][1]["how"], "seen in the job queue");
+
+    // Without the subscription the event never reaches the queue: exit 1, the step named.
+    let conf = config().await;
+    let sns = aws_sdk_sns::Client::new(&conf);
+    let subs = sns.list_subscriptions().send().await.unwrap();
+    let queue_name = format!("qfleet-{e}-jobs");
+    for s in subs.subscriptions() {
+        if s.endpoint().is_some_and(|ep| ep.ends_with(&queue_name)) {
+            sns.unsubscribe()
+                .subscription_arn(s.subscription_arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let o = run(qfleet_on_localstack().arg("send").arg(&file).args([
+        "--until",
+        "queue",
+        "--timeout",
+        "5s",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let doc = document(&o);
+    check_schema("send", &doc);
+    assert_eq!(doc["environments"][0]["journey"]["missing"], "queued");
+    assert!(
+        doc["environments"][0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("was not queued"),
+        "{doc}"
+    );
+
+    let o = run(qfleet_on_localstack().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -283,6 +283,21 @@ pub async fn topic_notifications(
     }
 }
 
+/// Whether the object `key` exists (`false`: S3 says there is no such key; a 403 is an error,
+/// not "absent").
+pub async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<bool> {
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let e =
+                AwsError::from_sdk_or_missing(&format!("looking up s3://{bucket}/{key}"), e, |e| {
+                    e.is_not_found()
+                });
+            if e.is_not_found() { Ok(false) } else { Err(e) }
+        }
+    }
+}
+
 /// Whether the bucket exists and is ours to read (`false`: S3 says there is no such bucket).
 pub async fn exists(s3: &Client, bucket: &str) -> Result<bool> {
     match s3.head_bucket().bucket(bucket).send().await {

@@ -1,0 +1,142 @@
+//! `qfleet send ENV [FILE]`: upload a test object and follow it (the smoke test after a deploy).
+
+use super::{Global, Session};
+use crate::error::{Error, Result};
+use crate::output::{Output, envelope};
+use crate::send::{self, Until};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// One environment: its name (a file in the stacks directory, or one copy), or a path.
+    pub env: String,
+    /// The file to upload (default: a line of text naming the run).
+    pub file: Option<PathBuf>,
+    /// The key under the upload prefix (default: qfleet-send-<unique>.txt).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// How far to follow it: `processed` (a worker moved it to the processed prefix) or `queue`
+    /// (its event reached the job queue, for an environment without running workers: each look
+    /// into the queue counts as a receive of the messages it returns, so it looks at most half
+    /// of queue.max_receive_count times).
+    #[arg(long, value_enum, default_value_t = Until::Processed)]
+    pub until: Until,
+    /// How long to wait for it: whole seconds or a number with a unit (90, 30s, 5m).
+    #[arg(long, default_value = "5m", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
+    crate::config::duration::parse(text)
+        .filter(|s| s.0 > 0)
+        .map(|s| Duration::from_secs(s.0))
+        .ok_or_else(|| format!("`{text}` is not a duration such as 90, 30s or 5m"))
+}
+
+pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<i32> {
+    let session = Session::open(std::slice::from_ref(&args.env), g)?;
+    let [env] = session.envs.as_slice() else {
+        return Err(Error::usage(format!(
+            "send takes one environment; `{}` names {}",
+            args.env,
+            session.envs.len()
+        )));
+    };
+    let body = match &args.file {
+        Some(p) => std::fs::read(p)
+            .map_err(|e| Error::usage(format!("cannot read {}: {e}", p.display())))?,
+        None => format!("qfleet send: a test job for {}\n", env.name).into_bytes(),
+    };
+    if args.until == Until::Queue && send::looks(env) == 0 {
+        return Err(Error::usage(format!(
+            "--until queue looks into the job queue, and each look counts as a receive toward queue.max_receive_count ({}): a single look could send a job to the dead-letter queue. Use --until processed",
+            env.spec.queue.max_receive_count
+        )));
+    }
+    let key = send::key_for(env, args.key.as_deref());
+    let results = session.each(|clients, env| {
+        let (key, body) = (key.clone(), body.clone());
+        async move { send::send(&clients, env, &key, body, args.until, args.timeout).await }
+    });
+    let (code, environment) = match results.into_iter().next() {
+        Some(Ok(journey)) => {
+            if !out.is_json() {
+                for s in &journey.steps {
+                    out.line(format!(
+                        "{}: {:<9} {}  {}",
+                        env.name,
+                        s.step,
+                        s.after_ms.map_or("—".to_string(), |ms| format!(
+                            "+{:.1} s",
+                            ms as f64 / 1000.0
+                        )),
+                        s.how
+                    ));
+                }
+            }
+            match journey.missing {
+                None => (
+                    0,
+                    envelope::environment(
+                        &env.name,
+                        0,
+                        None,
+                        serde_json::json!({ "journey": journey }),
+                    ),
+                ),
+                Some(step) => {
+                    let e = Error::aws(format!(
+                        "{}: s3://{}/{} was not {step} within {} s{}",
+                        env.name,
+                        journey.bucket,
+                        journey.key,
+                        args.timeout.as_secs(),
+                        if step == "queued" {
+                            ": check the bucket's notification, the topic's subscription and the queue's policy (`qfleet drift`)"
+                        } else {
+                            ": check the workers (`qfleet status`, `qfleet dlq list`)"
+                        }
+                    ));
+                    if !out.is_json() {
+                        out.note(format!("error: {e}"));
+                    }
+                    (
+                        e.exit_code(),
+                        envelope::environment(
+                            &env.name,
+                            e.exit_code(),
+                            Some(e.report()),
+                            serde_json::json!({ "journey": journey }),
+                        ),
+                    )
+                }
+            }
+        }
+        Some(Err(e)) => {
+            if !out.is_json() {
+                out.note(format!("error: {e}"));
+            }
+            (
+                e.exit_code(),
+                envelope::environment(
+                    &env.name,
+                    e.exit_code(),
+                    Some(e.report()),
+                    serde_json::json!({ "journey": null }),
+                ),
+            )
+        }
+        None => return Err(Error::usage("no environment to send to")),
+    };
+    if out.is_json() {
+        out.document(envelope::document(
+            "send",
+            code,
+            vec![environment],
+            Default::default(),
+        ));
+    }
+    Ok(code)
+}
