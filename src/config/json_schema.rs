@@ -26,7 +26,7 @@ pub fn generate() -> Value {
     out.insert("type".into(), json!("object"));
     out.insert(
         "description".into(),
-        json!("One qfleet environment (stacks/ENV.yaml); see the Stack file reference in qfleet's README."),
+        json!("One qfleet environment (stacks/ENV.yaml); see the Stack file reference in qfleet's docs (docs/stack-file.md)."),
     );
     Value::Object(out)
 }

@@ -269,7 +269,7 @@ fn roles_not_passable(passed: &[(String, &str)], docs: &[Value]) -> Vec<String> 
 const EC2_WORKERS: &str = "workers:\n  min: 1\n  max: 2\n  public_ip: true\n";
 const LAMBDA_WORKERS: &str = "workers:\n  kind: lambda\n";
 
-/// The README promises one policy for both kinds of workers: the policy printed for an EC2
+/// docs/iam.md promises one policy for both kinds of workers: the policy printed for an EC2
 /// environment covers every call of deploying it, switching it to a Lambda function in place
 /// (same name, `workers.kind: lambda`) and tearing that down, and passing each worker role to
 /// the service that runs it.

@@ -1,4 +1,4 @@
-//! The JSON contract (README, *JSON contract*): with `--output json` every command prints one
+//! The JSON contract (docs/json-contract.md): with `--output json` every command prints one
 //! document, whose top-level keys are the same for one environment and for two, and which
 //! matches the command's schema in `schemas/output/`. Offline commands here, the AWS ones
 //! against moto's server; `--output ndjson` streams events and ends with the document.
