@@ -18,13 +18,15 @@
 //!   validate, status and plan, a shared warning told once;
 //! - `modes_moto`: express mode and drift-aware change sets as sent, seen through a logging
 //!   proxy in front of moto;
-//! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard.
+//! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
+//! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
 
 mod ci_examples;
 mod cli;
 mod common;
 mod completions;
 mod deploy_moto;
+mod docs;
 mod faults_moto;
 mod iam;
 mod json_contract;

@@ -1,0 +1,516 @@
+//! The documentation: the README stays short and opens with the set-up commands; the book in
+//! `docs/` (mdBook, `book.toml`) builds; and no link is broken, neither in the Markdown as
+//! GitHub shows it (README.md, docs/*.md, bench/README.md: every relative link names a file
+//! that exists and every `#anchor` a heading of its target) nor in the built book (every
+//! relative `href` of every page names a page or asset of the book, and every fragment an `id`
+//! of that page). A path the docs name in backticks (`src/deploy/`, `scripts/test`) must exist
+//! too, so that moving a file shows which docs to update. Offline, a few seconds.
+
+use crate::common::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+const SETUP: &str = "run the README's test command (scripts/test), which installs mdBook with cargo (scripts/setup-tools)";
+
+/// The Markdown files a reader meets: the README, the book's chapters, the benchmark figures.
+fn markdown_files() -> Vec<PathBuf> {
+    let mut files = vec![root().join("README.md"), root().join("bench/README.md")];
+    let mut chapters: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/ exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    chapters.sort();
+    files.extend(chapters);
+    files
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn rel(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The lines of a Markdown file outside fenced code blocks, with their numbers.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut fence: Option<&str> = None;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        for marker in ["```", "~~~"] {
+            if t.starts_with(marker) {
+                match fence {
+                    None => fence = Some(marker),
+                    Some(m) if m == marker => fence = None,
+                    Some(_) => {}
+                }
+            }
+        }
+        if fence.is_none() && !t.starts_with("```") && !t.starts_with("~~~") {
+            out.push((i + 1, line));
+        }
+    }
+    out
+}
+
+/// A line with its inline code spans blanked out (what is in backticks is not a link), and
+/// the code spans themselves.
+fn split_code_spans(line: &str) -> (String, Vec<String>) {
+    let mut prose = String::new();
+    let mut spans = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].chars().take_while(|&c| c == '`').count();
+        let fence = &rest[start..start + ticks];
+        let after = &rest[start + ticks..];
+        match after.find(fence) {
+            Some(end) => {
+                prose.push_str(&rest[..start]);
+                prose.push(' ');
+                spans.push(after[..end].trim().to_string());
+                rest = &after[end + ticks..];
+            }
+            None => break,
+        }
+    }
+    prose.push_str(rest);
+    (prose, spans)
+}
+
+/// The `[text](target)` links of a line (images included), their targets as written.
+fn links(prose: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = prose;
+    while let Some(i) = rest.find("](") {
+        let after = &rest[i + 2..];
+        let end = after
+            .find(|c: char| c == ')' || c.is_whitespace())
+            .unwrap_or(after.len());
+        let target = after[..end].trim_start_matches('<').trim_end_matches('>');
+        if !target.is_empty() {
+            out.push(target.to_string());
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+/// GitHub's anchor for a heading: its text as rendered (code, emphasis and link syntax
+/// dropped), lower-cased, every character but letters, digits, `-` and `_` dropped, spaces
+/// made hyphens.
+fn slug(heading: &str) -> String {
+    // Code spans keep their text.
+    let rebuilt = heading.replace('`', "");
+    let mut plain = String::new();
+    let mut rest = rebuilt.as_str();
+    // [text](url) → text
+    while let Some(open) = rest.find('[') {
+        match rest[open..].find("](").map(|m| open + m) {
+            Some(mid) => {
+                let close = rest[mid..]
+                    .find(')')
+                    .map(|c| mid + c)
+                    .unwrap_or(rest.len() - 1);
+                plain.push_str(&rest[..open]);
+                plain.push_str(&rest[open + 1..mid]);
+                rest = &rest[close + 1..];
+            }
+            None => break,
+        }
+    }
+    plain.push_str(rest);
+    plain
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a Markdown file: one per ATX heading, `-1`, `-2` … for repeats, with the
+/// files it includes (`{{#include path}}`, as mdBook does) read in place.
+fn anchors(path: &Path) -> BTreeSet<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = BTreeSet::new();
+    let mut add = |heading: &str| {
+        let s = slug(heading);
+        let n = seen.entry(s.clone()).or_insert(0);
+        out.insert(if *n == 0 {
+            s.clone()
+        } else {
+            format!("{s}-{n}")
+        });
+        *n += 1;
+    };
+    let text = expand_includes(path);
+    for (_, line) in prose_lines(&text) {
+        let hashes = line.chars().take_while(|&c| c == '#').count();
+        if (1..=6).contains(&hashes) && line[hashes..].starts_with(' ') {
+            add(line[hashes..].trim().trim_end_matches('#').trim());
+        }
+    }
+    out
+}
+
+/// A file's text with each `{{#include path[:from[:to]]}}` line replaced by those lines of the
+/// included file (1-based, `to` inclusive, as mdBook reads them).
+fn expand_includes(path: &Path) -> String {
+    let text = read(path);
+    let mut out = String::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(spec) = t
+            .strip_prefix("{{#include ")
+            .and_then(|s| s.strip_suffix("}}"))
+        {
+            let mut parts = spec.trim().split(':');
+            let file = path.parent().unwrap().join(parts.next().unwrap());
+            let included = read(&file);
+            let lines: Vec<&str> = included.lines().collect();
+            let from = parts
+                .next()
+                .and_then(|s| s.parse::<usize>().ok())
+                .unwrap_or(1);
+            let to = parts
+                .next()
+                .and_then(|s| s.parse::<usize>().ok())
+                .unwrap_or(lines.len());
+            for l in &lines[from.saturating_sub(1).min(lines.len())..to.min(lines.len())] {
+                out.push_str(l);
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn is_external(target: &str) -> bool {
+    let scheme = target.split(':').next().unwrap_or("");
+    let has_scheme = target.contains(':')
+        && !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+    has_scheme || target.starts_with("//")
+}
+
+/// What is wrong with the relative links of one Markdown file (empty when nothing is).
+fn broken_links(file: &Path, cache: &mut BTreeMap<PathBuf, BTreeSet<String>>) -> Vec<String> {
+    let docs = root().join("docs");
+    let in_book = file.starts_with(&docs);
+    let mut problems = Vec::new();
+    for (n, line) in prose_lines(&read(file)) {
+        let (prose, _) = split_code_spans(line);
+        for target in links(&prose) {
+            if is_external(&target) {
+                continue;
+            }
+            let at = format!("{}:{n}: {target}", rel(file));
+            let (path, anchor) = match target.split_once('#') {
+                Some((p, a)) => (p, Some(a)),
+                None => (target.as_str(), None),
+            };
+            let resolved = if path.is_empty() {
+                file.to_path_buf()
+            } else {
+                normalize(&file.parent().unwrap().join(path))
+            };
+            if !resolved.exists() {
+                problems.push(format!("{at}: no such file {}", rel(&resolved)));
+                continue;
+            }
+            if !resolved.starts_with(root()) {
+                problems.push(format!("{at}: outside the repository"));
+                continue;
+            }
+            if in_book && !resolved.starts_with(&docs) {
+                problems.push(format!(
+                    "{at}: leaves docs/, so the built book has no such page (name the file in backticks, or include it as docs/benchmarks.md includes bench/README.md)"
+                ));
+                continue;
+            }
+            if let Some(anchor) = anchor
+                && resolved.extension().is_some_and(|x| x == "md")
+            {
+                let known = cache
+                    .entry(resolved.clone())
+                    .or_insert_with(|| anchors(&resolved));
+                if !known.contains(anchor) {
+                    problems.push(format!(
+                        "{at}: no heading of {} has the anchor #{anchor} (it has: {})",
+                        rel(&resolved),
+                        known.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_slugs_are_githubs() {
+    assert_eq!(slug("Exit codes"), "exit-codes");
+    assert_eq!(
+        slug("Progress, retries and Ctrl-C"),
+        "progress-retries-and-ctrl-c"
+    );
+    assert_eq!(
+        slug("The `workers.kind` setting"),
+        "the-workerskind-setting"
+    );
+    assert_eq!(slug("See [IAM](iam.md) first"), "see-iam-first");
+    assert_eq!(slug("Rollback in express mode"), "rollback-in-express-mode");
+}
+
+#[test]
+fn the_link_reader_skips_code_and_finds_links() {
+    let (prose, spans) = split_code_spans("a `[x](y.md)` and [b](c.md#d) `src/x/`");
+    assert_eq!(links(&prose), vec!["c.md#d".to_string()]);
+    assert_eq!(spans, vec!["[x](y.md)".to_string(), "src/x/".to_string()]);
+    let fenced = "a\n```sh\n[x](nowhere.md)\n```\nb";
+    assert_eq!(
+        prose_lines(fenced).iter().map(|l| l.1).collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+    assert!(is_external("https://example.com/x"));
+    assert!(!is_external("docs/iam.md#policy-changes"));
+}
+
+#[test]
+fn every_relative_link_and_anchor_in_the_markdown_resolves() {
+    let mut cache = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for file in markdown_files() {
+        count += prose_lines(&read(&file))
+            .iter()
+            .map(|(_, l)| links(&split_code_spans(l).0).len())
+            .sum::<usize>();
+        problems.extend(broken_links(&file, &mut cache));
+    }
+    assert!(
+        count >= 20,
+        "only {count} links found: is the reader broken?"
+    );
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_path_the_docs_name_exists() {
+    const ROOTS: [&str; 11] = [
+        "src/",
+        "tests/",
+        "examples/",
+        "scripts/",
+        "bench/",
+        "templates/",
+        "schemas/",
+        "stacks/",
+        "docs/",
+        ".ci/",
+        "book.toml",
+    ];
+    let mut problems = Vec::new();
+    for file in markdown_files() {
+        for (n, line) in prose_lines(&read(&file)) {
+            for span in split_code_spans(line).1 {
+                let path = span.split(':').next().unwrap_or("");
+                // stacks/ENV.yaml, schemas/output/COMMAND.json, uploads/*: not one file.
+                let placeholder = path.split('/').any(|part| {
+                    let word = part.split('.').next().unwrap_or("");
+                    let upper = !word.is_empty()
+                        && word.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+                    upper || part.contains(['*', '?', '{', '<', '…'])
+                });
+                if path.contains(' ') || placeholder || !ROOTS.iter().any(|r| path.starts_with(r)) {
+                    continue;
+                }
+                if !root().join(path).exists() {
+                    problems.push(format!("{}:{n}: `{span}` does not exist", rel(&file)));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "paths the docs name that are not there (moved? update the docs):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_chapter_is_in_the_summary() {
+    let summary = root().join("docs/SUMMARY.md");
+    let listed: BTreeSet<PathBuf> = prose_lines(&read(&summary))
+        .iter()
+        .flat_map(|(_, l)| links(&split_code_spans(l).0))
+        .map(|t| normalize(&root().join("docs").join(t)))
+        .collect();
+    for chapter in markdown_files()
+        .into_iter()
+        .filter(|p| p.starts_with(root().join("docs")) && *p != summary)
+    {
+        assert!(
+            listed.contains(&chapter),
+            "{} is not in docs/SUMMARY.md, so the book leaves it out",
+            rel(&chapter)
+        );
+    }
+    for page in &listed {
+        assert!(
+            page.is_file(),
+            "docs/SUMMARY.md lists {}, which does not exist",
+            rel(page)
+        );
+    }
+}
+
+#[test]
+fn the_readme_is_short_and_opens_with_the_set_up_commands() {
+    let readme = read(&root().join("README.md"));
+    let lines: Vec<&str> = readme.lines().collect();
+    assert!(
+        lines.len() < 200,
+        "README.md has {} lines: move detail to docs/",
+        lines.len()
+    );
+    for command in ["scripts/demo", "scripts/test"] {
+        let at = lines.iter().position(|l| l.trim() == command);
+        assert!(
+            at.is_some_and(|i| i < 40),
+            "`{command}` alone on a line within README.md's first 40 lines (found at {:?})",
+            at.map(|i| i + 1)
+        );
+    }
+}
+
+/// Every `attr="value"` of an HTML page.
+fn attributes<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!(" {attr}=\"");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&needle) {
+        let after = &rest[i + needle.len()..];
+        let end = after.find('"').unwrap_or(after.len());
+        out.push(&after[..end]);
+        rest = &after[end..];
+    }
+    out
+}
+
+fn html_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            html_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "html") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_book_builds_and_no_link_in_it_is_broken() {
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let mdbook = tool("MDBOOK", &[home.join(".cargo/bin/mdbook")], SETUP);
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(&mdbook)
+        .arg("build")
+        .arg("--dest-dir")
+        .arg(out.path())
+        .current_dir(root())
+        .output()
+        .expect("mdbook runs");
+    let log = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(o.status.success(), "mdbook build failed:\n{log}");
+    assert!(
+        !log.contains("WARN") && !log.contains("ERROR"),
+        "mdbook build warned:\n{log}"
+    );
+
+    let mut pages = Vec::new();
+    html_files(out.path(), &mut pages);
+    assert!(
+        pages.iter().any(|p| p.ends_with("deploy.html")),
+        "no deploy.html in {pages:?}"
+    );
+    let ids: BTreeMap<PathBuf, BTreeSet<String>> = pages
+        .iter()
+        .map(|p| {
+            let html = read(p);
+            let ids = attributes(&html, "id")
+                .into_iter()
+                .map(String::from)
+                .collect();
+            (p.clone(), ids)
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for page in &pages {
+        let html = read(page);
+        for href in attributes(&html, "href") {
+            let href = href.replace("&amp;", "&");
+            if is_external(&href) {
+                continue;
+            }
+            let (path, fragment) = match href.split_once('#') {
+                Some((p, f)) => (p, Some(f)),
+                None => (href.as_str(), None),
+            };
+            let target = if path.is_empty() {
+                page.clone()
+            } else {
+                normalize(&page.parent().unwrap().join(path))
+            };
+            let name = page.strip_prefix(out.path()).unwrap().display().to_string();
+            if !target.exists() {
+                problems.push(format!("{name}: href=\"{href}\": no such file in the book"));
+            } else if let (Some(fragment), Some(known)) = (fragment, ids.get(&target))
+                && !fragment.is_empty()
+                && !known.contains(fragment)
+            {
+                problems.push(format!(
+                    "{name}: href=\"{href}\": no id \"{fragment}\" there"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "broken links in the built book:\n{}",
+        problems.join("\n")
+    );
+}
