@@ -36,6 +36,22 @@ pub fn warnings(env: &Environment) -> Vec<String> {
             spec.workers.instance_warmup
         ));
     }
+    // Each instance type in each zone is a Spot capacity pool of its own; AWS's Spot best
+    // practices ask for flexibility across types so that one pool running dry does not stop
+    // the fleet (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-best-practices.html).
+    let spot = &spec.workers.spot;
+    if ec2 && spot.percent > 0 && spec.workers.instance_types.is_none() {
+        w.push(format!(
+            "workers.spot with the one instance type {}: each type in each zone is a separate Spot capacity pool, and AWS recommends being flexible across several; list 2 or more in workers.instance_types",
+            spec.workers.instance_type
+        ));
+    }
+    if ec2 && spot.percent == 0 && spot.on_demand_base > 0 {
+        w.push(format!(
+            "workers.spot.on_demand_base: {} with spot.percent 0: every instance is On-Demand anyway; set spot.percent to run the rest on Spot",
+            spot.on_demand_base
+        ));
+    }
     if spec.kms_key.is_none() && !spec.lab {
         w.push("no kms_key: the bucket uses SSE-S3, the queues SSE-SQS and the topics are not encrypted with a customer managed key".to_string());
     }

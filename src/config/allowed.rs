@@ -59,7 +59,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for ec2: ami, instance_type, min, max, network, user_data, health_check_grace_period, instance_warmup, root_volume_gib, public_ip; for lambda: lambda"
+            "a mapping with kind; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data, health_check_grace_period, instance_warmup, root_volume_gib, public_ip; for lambda: lambda"
         }
         "workers.kind" => {
             "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
@@ -95,6 +95,18 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "an SSM parameter path such as /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64, or an AMI id (ami- and 8 or 17 hex digits)"
         }
         "workers.instance_type" => "an EC2 instance type such as t3.micro or m7g.large",
+        "workers.instance_types" => {
+            "a list of 2 to 20 different EC2 instance types of one architecture (all Graviton or all x86_64, matching workers.ami), in order of preference, such as [m7g.large, m6g.large, c7g.large]; instead of workers.instance_type"
+        }
+        "workers.spot" => {
+            "a mapping with percent and on_demand_base (default: no Spot, every instance On-Demand)"
+        }
+        "workers.spot.percent" => {
+            "a whole number from 0 to 100: the percent of the instances above on_demand_base that run on Spot (default 0, no Spot)"
+        }
+        "workers.spot.on_demand_base" => {
+            "a whole number from 0 to workers.max: instances that are always On-Demand, launched first (default 0)"
+        }
         "workers.min" => {
             "a whole number from 0 to workers.max; 0 only with scaling.scale_from_zero: true"
         }

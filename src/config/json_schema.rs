@@ -128,6 +128,7 @@ fn of(field: &str, kind: Kind, defaults: &Value) -> Value {
             explicit.remove("description");
             json!({"anyOf": [{"const": "default"}, explicit]})
         }
+        Kind::List(inner) => json!({"type": "array", "items": of(field, *inner, defaults)}),
     }
 }
 

@@ -27,6 +27,8 @@ pub enum Kind {
     Names,
     /// `default`, or a mapping with `vpc` and `subnets` (`Network`).
     Network,
+    /// A list of values of the kind (a `Vec`).
+    List(&'static Kind),
 }
 
 /// One key of a mapping of settings.
@@ -102,6 +104,8 @@ const WORKERS: &[Key] = &[
     opt("lambda", Kind::Settings(LAMBDA)),
     opt("ami", Kind::Text),
     opt("instance_type", Kind::Text),
+    opt("instance_types", Kind::Optional(&Kind::List(&Kind::Text))),
+    opt("spot", Kind::Settings(SPOT)),
     opt("min", Kind::Int),
     opt("max", Kind::Int),
     opt("network", Kind::Network),
@@ -110,6 +114,11 @@ const WORKERS: &[Key] = &[
     opt("instance_warmup", Kind::Duration),
     opt("root_volume_gib", Kind::UInt),
     opt("public_ip", Kind::Bool),
+];
+
+const SPOT: &[Key] = &[
+    opt("percent", Kind::UInt),
+    opt("on_demand_base", Kind::UInt),
 ];
 
 const LAMBDA: &[Key] = &[

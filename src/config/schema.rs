@@ -191,6 +191,11 @@ pub struct WorkersSpec {
     /// An SSM public parameter path (`/aws/service/...`) or an AMI id (`ami-...`).
     pub ami: String,
     pub instance_type: String,
+    /// Several instance types of one architecture, in order of preference, instead of
+    /// `instance_type`: the group launches them through a mixed instances policy.
+    pub instance_types: Option<Vec<String>>,
+    /// The share of the capacity above an On-Demand base that runs on Spot Instances.
+    pub spot: SpotSpec,
     pub min: i64,
     pub max: i64,
     pub network: Network,
@@ -212,6 +217,8 @@ impl Default for WorkersSpec {
             lambda: LambdaSpec::default(),
             ami: DEFAULT_AMI.into(),
             instance_type: "t3.micro".into(),
+            instance_types: None,
+            spot: SpotSpec::default(),
             min: 1,
             max: 2,
             network: Network::Default,
@@ -222,6 +229,16 @@ impl Default for WorkersSpec {
             public_ip: false,
         }
     }
+}
+
+/// Spot capacity (`workers.spot`): the group's instances distribution. The default is no Spot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpotSpec {
+    /// Percent (0 to 100) of the capacity above the On-Demand base that runs on Spot.
+    pub percent: u32,
+    /// Instances that are always On-Demand, launched first.
+    pub on_demand_base: u32,
 }
 
 /// The least time a new instance gets to signal that its worker is up (15 minutes).
@@ -237,6 +254,19 @@ impl WorkersSpec {
     /// warmup, never less.
     pub fn signal_timeout(&self) -> u64 {
         self.instance_warmup.0.max(SIGNAL_TIMEOUT)
+    }
+
+    /// The instance types the group may launch, in order of preference.
+    pub fn types(&self) -> Vec<&str> {
+        match &self.instance_types {
+            Some(types) => types.iter().map(String::as_str).collect(),
+            None => vec![self.instance_type.as_str()],
+        }
+    }
+
+    /// Whether the group launches through a mixed instances policy: several types, or Spot.
+    pub fn mixed(&self) -> bool {
+        self.instance_types.is_some() || self.spot.percent > 0
     }
 }
 

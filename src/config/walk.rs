@@ -149,6 +149,17 @@ impl Walker<'_> {
                 Value::Mapping(m) => self.settings(field, m, EXPLICIT_NETWORK),
                 other => self.wrong(field, &expected(kind), other),
             },
+            Kind::List(inner) => match v {
+                Value::Sequence(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let Some(why) = scalar_problem(*inner, untag(item), None) {
+                            let message = format!("item {}: {why}", i + 1);
+                            self.push(field.to_string(), false, message, None);
+                        }
+                    }
+                }
+                other => self.wrong(field, &expected(kind), other),
+            },
             _ => {
                 if let Some(why) = scalar_problem(kind, v, self.locations.plain_text(field)) {
                     self.push(field.to_string(), false, why, None);
@@ -242,6 +253,7 @@ pub fn expected(kind: Kind) -> String {
         Kind::Settings(_) => "a mapping of settings".into(),
         Kind::Names => "a mapping of names to values".into(),
         Kind::Network => "`default` or a mapping with vpc and subnets".into(),
+        Kind::List(inner) => format!("a list, each item {}", expected(*inner)),
     }
 }
 

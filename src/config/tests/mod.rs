@@ -256,3 +256,4 @@ mod lambda;
 mod rules;
 mod stack_file_schema;
 mod yaml_syntax;
+mod spot;

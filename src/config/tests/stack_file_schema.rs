@@ -120,6 +120,7 @@ fn accepted(kind: Kind) -> &'static str {
         Kind::Text => "x",
         Kind::Choice(words) => words[words.len() - 1],
         Kind::Network => "default",
+        Kind::List(_) => "[x]",
         Kind::Optional(_) | Kind::Settings(_) | Kind::Names => "",
     }
 }

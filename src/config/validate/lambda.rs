@@ -9,6 +9,8 @@ use crate::config::Environment;
 const EC2_ONLY: &[&str] = &[
     "workers.ami",
     "workers.instance_type",
+    "workers.instance_types",
+    "workers.spot",
     "workers.min",
     "workers.max",
     "workers.network",

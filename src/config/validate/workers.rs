@@ -18,49 +18,26 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             format!("`{}` is neither an SSM parameter path nor an AMI id", w.ami),
         );
     }
-    let it_ok = w
-        .instance_type
-        .split_once('.')
-        .is_some_and(|(family, size)| {
-            !family.is_empty()
-                && !size.is_empty()
-                && family.starts_with(|ch: char| ch.is_ascii_lowercase())
-                && family
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
-                && size
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
-        });
-    if !it_ok {
-        c.fail(
+    match &w.instance_types {
+        None => check_type(c, "workers.instance_type", &w.instance_type, &w.ami),
+        Some(types) => check_types(c, types, &w.ami),
+    }
+    if w.instance_types.is_some() && c.src.sets("workers.instance_type") {
+        let e = c.src.key_error(
             "workers.instance_type",
-            format!("`{}` is not an EC2 instance type", w.instance_type),
+            "give either instance_type (one type) or instance_types (several), not both",
         );
-    } else if w.ami.starts_with('/') {
-        let arm_type = is_graviton(&w.instance_type);
-        if arm_type && w.ami.contains("x86_64") {
-            c.fail(
-                "workers.instance_type",
-                format!(
-                    "{} is an Arm (Graviton) type but workers.ami is an x86_64 image{}",
-                    w.instance_type,
-                    if w.ami == DEFAULT_AMI {
-                        " (the default); use /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        } else if !arm_type && w.ami.contains("arm64") {
-            c.fail(
-                "workers.instance_type",
-                format!(
-                    "{} is an x86_64 type but workers.ami is an arm64 image",
-                    w.instance_type
-                ),
-            );
-        }
+        c.errors.push(e);
+    }
+    c.range("workers.spot.percent", w.spot.percent.into(), 0, 100, "%");
+    if i64::from(w.spot.on_demand_base) > w.max {
+        c.fail(
+            "workers.spot.on_demand_base",
+            format!(
+                "{} is greater than workers.max ({}): the group could never launch its On-Demand base",
+                w.spot.on_demand_base, w.max
+            ),
+        );
     }
 
     if w.max < 1 || w.max > 1000 {
@@ -137,6 +114,103 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
                     if net.subnets.len() == 1 { "" } else { "s" }
                 ),
             );
+        }
+    }
+}
+
+/// The most types `workers.instance_types` takes: qfleet's own bound, well within the Auto
+/// Scaling group's, that keeps the preview readable.
+pub const MAX_INSTANCE_TYPES: usize = 20;
+
+fn is_instance_type(t: &str) -> bool {
+    t.split_once('.').is_some_and(|(family, size)| {
+        !family.is_empty()
+            && !size.is_empty()
+            && family.starts_with(|ch: char| ch.is_ascii_lowercase())
+            && family
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+            && size
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+    })
+}
+
+/// One instance type: its form, and its architecture against an AMI given as an SSM path.
+fn check_type(c: &mut Checker, field: &str, t: &str, ami: &str) {
+    if !is_instance_type(t) {
+        c.fail(field, format!("`{t}` is not an EC2 instance type"));
+    } else if ami.starts_with('/') {
+        check_architecture(c, field, t, ami);
+    }
+}
+
+fn check_architecture(c: &mut Checker, field: &str, t: &str, ami: &str) {
+    let arm_type = is_graviton(t);
+    if arm_type && ami.contains("x86_64") {
+        c.fail(
+            field,
+            format!(
+                "{t} is an Arm (Graviton) type but workers.ami is an x86_64 image{}",
+                if ami == DEFAULT_AMI {
+                    " (the default); use /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+                } else {
+                    ""
+                }
+            ),
+        );
+    } else if !arm_type && ami.contains("arm64") {
+        c.fail(
+            field,
+            format!("{t} is an x86_64 type but workers.ami is an arm64 image"),
+        );
+    }
+}
+
+/// `workers.instance_types`: 2 to 20 different types, all of one architecture, that of the AMI
+/// (one launch template, so one image, serves them all).
+fn check_types(c: &mut Checker, types: &[String], ami: &str) {
+    const FIELD: &str = "workers.instance_types";
+    if types.len() < 2 || types.len() > MAX_INSTANCE_TYPES {
+        c.fail(
+            FIELD,
+            format!(
+                "{} type{} given; list 2 to {MAX_INSTANCE_TYPES} (for one, use workers.instance_type)",
+                types.len(),
+                if types.len() == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for t in types {
+        if !is_instance_type(t) {
+            c.fail(FIELD, format!("`{t}` is not an EC2 instance type"));
+            return;
+        }
+        if !seen.insert(t.as_str()) {
+            c.fail(FIELD, format!("{t} is listed twice"));
+            return;
+        }
+    }
+    if let Some(first) = types.first() {
+        if let Some(other) = types.iter().find(|t| is_graviton(t) != is_graviton(first)) {
+            let arch = |t: &str| {
+                if is_graviton(t) {
+                    "Arm (Graviton)"
+                } else {
+                    "x86_64"
+                }
+            };
+            c.fail(
+                FIELD,
+                format!(
+                    "{first} is {} but {other} is {}: the group's one AMI runs on one architecture",
+                    arch(first),
+                    arch(other)
+                ),
+            );
+        } else if ami.starts_with('/') {
+            check_architecture(c, FIELD, first, ami);
         }
     }
 }
