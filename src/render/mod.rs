@@ -112,6 +112,12 @@ struct Workers<'a> {
     /// How long a rolling update waits for a replacement's signal: the signal timeout, within
     /// CloudFormation's maximum PauseTime.
     rolling_pause: u64,
+    /// The instance types, in order of preference (one unless `instance_types` is set).
+    types: Vec<&'a str>,
+    /// Launch through a mixed instances policy (several types, or Spot).
+    mixed: bool,
+    /// OnDemandPercentageAboveBaseCapacity: what Spot leaves to On-Demand.
+    on_demand_above_base: u32,
 }
 
 #[derive(Serialize)]
@@ -167,6 +173,10 @@ fn context(env: &Environment) -> Context<'_> {
             min_in_service: spec.workers.min.min(spec.workers.max - 1).max(0),
             signal_timeout: spec.workers.signal_timeout(),
             rolling_pause: spec.workers.signal_timeout().min(MAX_ROLLING_PAUSE),
+            types: spec.workers.types(),
+            mixed: spec.workers.mixed(),
+            // Validation keeps the percent within 0 to 100.
+            on_demand_above_base: 100 - spec.workers.spot.percent.min(100),
         },
         scaling: Scaling {
             target: env.backlog_target(),

@@ -580,3 +580,4 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
 }
 
 mod lambda;
+mod spot;
