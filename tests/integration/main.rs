@@ -20,6 +20,8 @@
 //!   proxy in front of moto;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
+//! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
+//!   policy.
 
 mod ci_examples;
 mod cli;
@@ -35,6 +37,7 @@ mod lint;
 mod localstack;
 mod many_envs;
 mod modes_moto;
+mod spot_moto;
 mod status_drift_moto;
 mod teardown_moto;
 mod terminal_moto;
