@@ -107,6 +107,22 @@ fn workers(env: &Environment) -> String {
     }
 }
 
+/// The Spot share in words, with what it saves: "Spot Instances are available at a discount of
+/// up to 90% off compared to On-Demand pricing" (https://aws.amazon.com/ec2/spot/pricing/).
+pub fn spot_share(spot: &crate::config::schema::SpotSpec) -> String {
+    if spot.percent == 0 {
+        return String::new();
+    }
+    let base = match spot.on_demand_base {
+        0 => String::new(),
+        n => format!(" above {n} On-Demand"),
+    };
+    format!(
+        "; Spot: {}% of the instances{base} (up to 90% off On-Demand on the Spot share)",
+        spot.percent
+    )
+}
+
 /// One row per environment.
 fn rows(checked: &[(&Environment, Vec<RenderedStack>, Vec<String>)]) -> String {
     crate::output::table(
@@ -161,10 +177,12 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: Output) {
     let l = &spec.workers.lambda;
     out.line(match spec.workers.kind {
         WorkerKind::Ec2 => format!(
-            "  workers: EC2, target {} messages per instance, {}–{} instances",
+            "  workers: EC2 {}, target {} messages per instance, {}–{} instances{}",
+            spec.workers.types().join(", "),
             env.backlog_target(),
             spec.workers.min,
-            spec.workers.max
+            spec.workers.max,
+            spot_share(&spec.workers.spot)
         ),
         WorkerKind::Lambda => format!(
             "  workers: Lambda {} ({} MB, {} s), batches of {}, at most {} at once",
@@ -184,4 +202,34 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: Output) {
             "off"
         }
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spot_share;
+    use crate::config::schema::SpotSpec;
+
+    /// The summary states the Spot share and the saving AWS's Spot pricing page promises
+    /// ("up to 90% off compared to On-Demand pricing", https://aws.amazon.com/ec2/spot/pricing/),
+    /// and nothing when there is no Spot.
+    #[test]
+    fn the_summary_states_the_spot_share_and_the_saving() {
+        let s = spot_share(&SpotSpec {
+            percent: 70,
+            on_demand_base: 1,
+        });
+        assert_eq!(
+            s,
+            "; Spot: 70% of the instances above 1 On-Demand (up to 90% off On-Demand on the Spot share)"
+        );
+        let all = spot_share(&SpotSpec {
+            percent: 100,
+            on_demand_base: 0,
+        });
+        assert!(
+            all.starts_with("; Spot: 100% of the instances (up to 90%"),
+            "{all}"
+        );
+        assert_eq!(spot_share(&SpotSpec::default()), "");
+    }
 }

@@ -287,6 +287,7 @@ fn variety() -> Vec<Environment> {
         "stacks/lab.yaml",
         "stacks/prod.yaml",
         "examples/lambda.yaml",
+        "examples/spot.yaml",
     ] {
         envs.extend(
             config::load(&root.join(f))
@@ -574,4 +575,40 @@ fn more_documents_than_a_role_may_attach_warn_above_10_and_fail_above_20() {
     let docs = for_environments(&many, ACCOUNT).unwrap().caller.documents();
     assert!(docs.len() > MANAGED_POLICIES_MAX, "{}", docs.len());
     assert!(check_document_count("the caller", docs.len()).is_err());
+}
+
+/// A mixed instances policy asks nothing more of the deploying principal: CloudFormation's
+/// AutoScalingGroup handlers list the same permissions whatever the group's properties
+/// (reference.json), and Auto Scaling launches the Spot and On-Demand instances with its own
+/// service-linked role, AWSServiceRoleForAutoScaling
+/// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/autoscaling-service-linked-role.html).
+/// So the Spot example's policy is the one-type fleet's, scoped the same way, with no Spot or
+/// fleet request of the caller's own.
+#[test]
+fn the_spot_examples_policy_is_the_one_type_fleets_and_still_scoped() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spot = config::load(&root.join("examples/spot.yaml")).unwrap();
+    let one_type = env_from(&format!(
+        "environment: spot\nregion: eu-west-1\nworkers:\n  ami: {}\n  instance_type: m7g.large\n  max: 20\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0aaaaaaaaaaaaaaa1\n      eu-west-1b: subnet-0bbbbbbbbbbbbbbb2\n",
+        spot.spec.workers.ami
+    ));
+    let with = for_environments(std::slice::from_ref(&spot), ACCOUNT).unwrap();
+    let without = for_environments(&[one_type], ACCOUNT).unwrap();
+    let docs = with.caller.documents();
+    assert_eq!(all_actions(&docs), all_actions(&without.caller.documents()));
+    for action in [
+        "ec2:CreateFleet",
+        "ec2:RequestSpotInstances",
+        "ec2:RequestSpotFleet",
+    ] {
+        assert!(granting(&docs, action).is_empty(), "{action}");
+    }
+    // The group's own actions stay on this environment's group.
+    let update = granting(&docs, "autoscaling:UpdateAutoScalingGroup");
+    assert!(!update.is_empty());
+    for s in update {
+        for r in resources(s) {
+            assert!(r.contains("qfleet-spot-workers"), "{r}");
+        }
+    }
 }
