@@ -262,14 +262,14 @@ pub(super) async fn fleet_network(
             if deployed && !opts.rediscover_network {
                 return Ok(FleetNetwork::KeepDeployed);
             }
-            network::default_placement(
-                &clients.ec2,
-                &clients.region,
-                &env.spec.workers.instance_type,
-            )
-            .await
-            .map(FleetNetwork::Place)
-            .map_err(Into::into)
+            // With several types, the zones must at least offer the first (preferred) one,
+            // which the launch template names too.
+            let w = &env.spec.workers;
+            let preferred = w.types().first().copied().unwrap_or(&w.instance_type);
+            network::default_placement(&clients.ec2, &clients.region, preferred)
+                .await
+                .map(FleetNetwork::Place)
+                .map_err(Into::into)
         }
     }
 }
