@@ -20,13 +20,14 @@ impl Placement {
     }
 }
 
-/// The default VPC and its default subnet in each availability zone that offers
-/// `instance_type` (at least two zones).
+/// The default VPC and its default subnet in each availability zone that offers at least one
+/// of `instance_types` (at least two zones).
 pub async fn default_placement(
     ec2: &Client,
     region: &str,
-    instance_type: &str,
+    instance_types: &[&str],
 ) -> Result<Placement> {
+    let instance_type = instance_types.join(" or ");
     let vpcs = ec2
         .describe_vpcs()
         .filters(Filter::builder().name("is-default").values("true").build())
@@ -71,7 +72,7 @@ pub async fn default_placement(
     }
     // Not every instance type is offered in every zone: a group whose subnets include a zone
     // without the type fails every launch there.
-    let offered = zones_offering(ec2, instance_type, by_az.keys()).await?;
+    let offered = zones_offering(ec2, instance_types, by_az.keys()).await?;
     let missing: Vec<String> = by_az
         .keys()
         .filter(|az| !offered.contains(*az))
@@ -91,13 +92,14 @@ pub async fn default_placement(
     })
 }
 
-/// The availability zones among `zones` that offer `instance_type`
+/// The availability zones among `zones` that offer any of `instance_types`
 /// (DescribeInstanceTypeOfferings with the availability-zone location type).
 async fn zones_offering<'a>(
     ec2: &Client,
-    instance_type: &str,
+    instance_types: &[&str],
     zones: impl Iterator<Item = &'a String>,
 ) -> Result<BTreeSet<String>> {
+    let what = instance_types.join(", ");
     let zones: Vec<String> = zones.cloned().collect();
     let mut pages = ec2
         .describe_instance_type_offerings()
@@ -105,7 +107,7 @@ async fn zones_offering<'a>(
         .filters(
             Filter::builder()
                 .name("instance-type")
-                .values(instance_type)
+                .set_values(Some(instance_types.iter().map(|t| t.to_string()).collect()))
                 .build(),
         )
         .filters(
@@ -120,12 +122,13 @@ async fn zones_offering<'a>(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
             AwsError::from_sdk(
-                &format!("finding the availability zones that offer {instance_type}"),
+                &format!("finding the availability zones that offer {what}"),
                 e,
             )
         })?;
         for o in page.instance_type_offerings() {
-            if o.instance_type().map(|t| t.as_str()) == Some(instance_type)
+            if o.instance_type()
+                .is_some_and(|t| instance_types.contains(&t.as_str()))
                 && let Some(zone) = o.location()
             {
                 offered.insert(zone.to_string());
@@ -198,7 +201,7 @@ mod tests {
             ..Default::default()
         }
         .clients();
-        let p = default_placement(&clients.ec2, "eu-west-1", "t3.micro")
+        let p = default_placement(&clients.ec2, "eu-west-1", &["t3.micro"])
             .await
             .unwrap();
         assert_eq!(p.subnet_list(), "subnet-a,subnet-c");
@@ -209,7 +212,7 @@ mod tests {
             ..Default::default()
         }
         .clients();
-        let err = default_placement(&clients.ec2, "eu-west-1", "t3.micro")
+        let err = default_placement(&clients.ec2, "eu-west-1", &["t3.micro"])
             .await
             .unwrap_err()
             .to_string();

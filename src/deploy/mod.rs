@@ -262,11 +262,11 @@ pub(super) async fn fleet_network(
             if deployed && !opts.rediscover_network {
                 return Ok(FleetNetwork::KeepDeployed);
             }
-            // With several types, the zones must at least offer the first (preferred) one,
-            // which the launch template names too.
+            // With several types (a mixed instances policy), a zone that offers any of them
+            // can launch workers.
             let w = &env.spec.workers;
-            let preferred = w.types().first().copied().unwrap_or(&w.instance_type);
-            network::default_placement(&clients.ec2, &clients.region, preferred)
+            let types = w.types();
+            network::default_placement(&clients.ec2, &clients.region, &types)
                 .await
                 .map(FleetNetwork::Place)
                 .map_err(Into::into)

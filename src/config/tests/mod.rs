@@ -254,6 +254,6 @@ fn copies_expand_to_numbered_environments() {
 mod errors;
 mod lambda;
 mod rules;
+mod spot;
 mod stack_file_schema;
 mod yaml_syntax;
-mod spot;
