@@ -131,6 +131,8 @@ struct Bucket<'a> {
 struct Scaling {
     target: f64,
     scale_from_zero: bool,
+    /// The latency goal, when the stack file sets one (an alarm watches it).
+    max_latency_seconds: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -181,6 +183,7 @@ fn context(env: &Environment) -> Context<'_> {
         scaling: Scaling {
             target: env.backlog_target(),
             scale_from_zero: spec.scaling.scale_from_zero,
+            max_latency_seconds: spec.scaling.max_latency_seconds,
         },
         tags: &spec.tags,
     }

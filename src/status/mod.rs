@@ -40,8 +40,33 @@ pub struct Status {
     /// The group's scaling (`null` for a function: see `function.concurrency`).
     pub scaling: Option<Scaling>,
     pub alarms: Vec<Alarm>,
+    /// The latency goal against the oldest message's age now; `null` when the stack file sets
+    /// no `scaling.max_latency_seconds`.
+    pub latency: Option<LatencyGoal>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
     pub unavailable: BTreeMap<String, String>,
+}
+
+/// The latency goal (`scaling.max_latency_seconds`) against the age of the oldest message in
+/// the queue now (CloudWatch's ApproximateAgeOfOldestMessage).
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyGoal {
+    pub goal_seconds: f64,
+    pub oldest_message_age_seconds: Option<f64>,
+    /// `null` when there is no age to compare (no data yet, or the queue was not read): never
+    /// taken for met.
+    pub met: Option<bool>,
+}
+
+impl LatencyGoal {
+    pub fn of(goal_seconds: f64, queue: Option<&QueueDepth>) -> LatencyGoal {
+        let age = queue.and_then(|q| q.oldest_message_age_seconds);
+        LatencyGoal {
+            goal_seconds,
+            oldest_message_age_seconds: age,
+            met: age.map(|a| a <= goal_seconds),
+        }
+    }
 }
 
 impl Status {
@@ -149,10 +174,16 @@ pub struct Scaling {
 
 /// Reads the environment and works out its status.
 pub async fn gather(clients: &Clients, env: &Environment) -> Status {
-    from_snapshot(
+    let mut status = from_snapshot(
         &snapshot::read(clients, env, Scope::STATUS).await,
         env.backlog_target(),
-    )
+    );
+    status.latency = env
+        .spec
+        .scaling
+        .max_latency_seconds
+        .map(|goal| LatencyGoal::of(goal, status.queue.as_ref()));
+    status
 }
 
 fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, String>) -> StackSummary {
@@ -307,6 +338,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
             policy: policy.map(|p| p.name.clone()),
         }),
         alarms,
+        latency: None,
         unavailable,
     }
 }

@@ -117,6 +117,17 @@ pub fn text(s: &Status) -> String {
         )),
         None => line(missing("queue")),
     }
+    if let Some(l) = &s.latency {
+        line(format!(
+            "latency goal {:.0} s: {}",
+            l.goal_seconds,
+            match (l.met, l.oldest_message_age_seconds) {
+                (Some(true), Some(a)) => format!("met (oldest message {a:.0} s)"),
+                (Some(false), Some(a)) => format!("MISSED (oldest message {a:.0} s)"),
+                _ => "not known (no age of the oldest message yet)".into(),
+            }
+        ));
+    }
     match &s.dead_letter_queue {
         Some(q) => {
             let depth = q.visible + q.in_flight + q.delayed;

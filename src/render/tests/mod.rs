@@ -581,3 +581,32 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
 
 mod lambda;
 mod spot;
+
+/// SQS's ApproximateAgeOfOldestMessage is published every minute; the latency goal
+/// (`scaling.max_latency_seconds`) missed for five minutes running raises an alarm on the
+/// alarm topic (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
+#[test]
+fn a_latency_goal_gets_an_alarm_when_it_is_missed_for_five_minutes() {
+    let (data, _) = rendered(&load("stacks/lab.yaml"));
+    let alarm = resource(&data, "LatencyGoalAlarm");
+    assert_eq!(
+        alarm["MetricName"],
+        Value::from("ApproximateAgeOfOldestMessage")
+    );
+    assert_eq!(
+        alarm["Threshold"].as_f64(),
+        Some(10.0),
+        "lab's max_latency_seconds"
+    );
+    assert_eq!(alarm["EvaluationPeriods"], Value::from(5));
+    assert_eq!(alarm["DatapointsToAlarm"], Value::from(5));
+    assert_eq!(
+        alarm["ComparisonOperator"],
+        Value::from("GreaterThanThreshold")
+    );
+    let without = from_str(
+        "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 50\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n",
+    );
+    let (data, _) = rendered(&without);
+    assert!(data["Resources"].get("LatencyGoalAlarm").is_none());
+}

@@ -332,3 +332,21 @@ mod snapshots {
 }
 
 mod lambda;
+
+/// The latency goal is met only on a known age at or under it; without data it is unknown,
+/// never met.
+#[test]
+fn the_latency_goal_is_met_missed_or_unknown_never_assumed() {
+    let q = |age: Option<f64>| QueueDepth {
+        name: "q".into(),
+        visible: 1,
+        in_flight: 0,
+        delayed: 0,
+        oldest_message_age_seconds: age,
+    };
+    assert_eq!(LatencyGoal::of(10.0, Some(&q(Some(4.0)))).met, Some(true));
+    assert_eq!(LatencyGoal::of(10.0, Some(&q(Some(10.0)))).met, Some(true));
+    assert_eq!(LatencyGoal::of(10.0, Some(&q(Some(31.0)))).met, Some(false));
+    assert_eq!(LatencyGoal::of(10.0, Some(&q(None))).met, None);
+    assert_eq!(LatencyGoal::of(10.0, None).met, None);
+}
