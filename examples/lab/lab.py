@@ -5,7 +5,7 @@
                                 notification then carries the job to the queue)
   lab.py wait KEY [SECONDS]     wait until KEY exists in the bucket
   lab.py wait-queue N [SECONDS] wait until exactly N jobs wait in the job queue
-  lab.py wait-dlq N [SECONDS]   wait until the dead-letter queue holds N messages
+  lab.py wait-dlq N [SECONDS]   wait until the dead-letter queue holds exactly N messages
   lab.py poison KEY             send the queue, by hand, the S3 event of an upload KEY that
                                 does not exist: a job that fails every time
   lab.py mapping N [SECONDS]    play the part of Lambda's event source mapping: hand batches
@@ -121,7 +121,7 @@ def main(argv):
 
         def depth():
             a = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
-            return int(a["Attributes"]["ApproximateNumberOfMessages"]) >= want
+            return int(a["Attributes"]["ApproximateNumberOfMessages"]) == want
         wait_until(depth, float(args[1]) if len(args) > 1 else 90, f"{want} message(s) in the dead-letter queue")
     elif cmd == "mapping":
         mapping(sqs, int(args[0]), float(args[1]) if len(args) > 1 else 60)

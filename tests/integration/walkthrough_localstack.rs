@@ -107,6 +107,9 @@ fn the_lab_walkthrough_runs_step_by_step() {
         // Step 6: the poison message ends in the dead-letter queue.
         "outcome=failed",
         "FAILED JOBS WAITING",
+        // Step 6, then: the dead-lettered message listed, fixed and redriven, nothing lost.
+        "lab: moved 1 message(s) back to the job queue",
+        "ok: 0 message(s) in the dead-letter queue",
         // Step 7: the serverless variant's preview, and the reference handler on the queue.
         "workers switch from ec2 to lambda",
         "ok: the handler finished 2 job(s)",
