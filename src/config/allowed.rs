@@ -24,7 +24,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         }
         "tags" => "a mapping of tag names to string values",
         "tags.*" => {
-            "a tag name of at most 128 characters (not aws:…, not qfleet:environment) and a value of at most 256, both of letters, digits, spaces and _ . : / = + - @; at most 49 tags"
+            "a tag name of at most 128 characters (not aws:…, not qfleet:environment) and a value of 1 to 256 characters, both of letters, digits, spaces and _ . : / = + - @; at most 49 tags"
         }
         "termination_protection" => "true or false (default: true, false when lab: true)",
         "express" => {

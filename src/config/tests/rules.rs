@@ -329,6 +329,10 @@ fn tags_outside_awss_tag_pattern_are_refused_offline() {
         "tags.cost#centre",
         3,
     );
+    // CloudFormation's Tag: "Value … Minimum length of 1"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Tag.html).
+    let e = error("region: eu-west-1\ntags:\n  team: \"\"\n", "tags.team", 3);
+    assert!(e.message.contains("is empty"), "{e}");
     error(
         "region: eu-west-1\ntags:\n  qfleet:environment: other\n",
         "tags.qfleet:environment",

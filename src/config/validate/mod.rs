@@ -111,7 +111,8 @@ pub fn check(env: &Environment) -> Vec<InputError> {
                 format!("tag name `{k}` is the one qfleet sets itself"),
             );
         }
-        if let Some(why) = tag_problem(v, 256).filter(|_| !v.is_empty()) {
+        // CloudFormation's stack Tag takes a value of 1 to 256 characters: not an empty one.
+        if let Some(why) = tag_problem(v, 256) {
             c.fail(&field, format!("tag value `{v}` {why}"));
         }
     }
