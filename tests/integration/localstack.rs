@@ -72,31 +72,61 @@ async fn event_keys(sqs: &aws_sdk_sqs::Client, url: &str) -> (Vec<String>, usize
     (keys, test_events)
 }
 
+/// A lab environment deployed on LocalStack from a stack file of its own, with its outputs
+/// (`qfleet outputs --shell`, which also proves the outputs are there after a change set).
+struct Deployed {
+    _dir: tempfile::TempDir,
+    name: String,
+    file: std::path::PathBuf,
+    shell: String,
+}
+
+impl Deployed {
+    fn new(prefix: &str) -> Deployed {
+        let dir = tempfile::tempdir().unwrap();
+        let name = unique(prefix);
+        let file = lab_stack_file(dir.path(), &name, "");
+        let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let o = run(qfleet_on_localstack()
+            .arg("outputs")
+            .arg(&file)
+            .arg("--shell"));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        Deployed {
+            _dir: dir,
+            name,
+            file,
+            shell: stdout(&o),
+        }
+    }
+
+    /// One output, as `outputs --shell` printed it (`QUEUE_URL`).
+    fn output(&self, key: &str) -> String {
+        self.shell
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in {}", self.shell))
+            .trim_matches('\'')
+            .to_string()
+    }
+
+    /// Deletes everything, messages and objects included.
+    fn tear_down(&self) {
+        let o = run(qfleet_on_localstack()
+            .arg("teardown")
+            .arg(&self.file)
+            .args(["--yes", "--purge-bucket", "--discard-messages"]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+}
+
 #[tokio::test]
 async fn an_upload_travels_to_the_queue_through_the_templates_own_wiring() {
-    let dir = tempfile::tempdir().unwrap();
-    let e = unique("ls-wire");
-    let file = lab_stack_file(dir.path(), &e, "");
-    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-
     // Outputs are there after a change set.
-    let o = run(qfleet_on_localstack()
-        .arg("outputs")
-        .arg(&file)
-        .arg("--shell"));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let shell = stdout(&o);
-    let queue_url = shell
-        .lines()
-        .find_map(|l| l.strip_prefix("QUEUE_URL="))
-        .unwrap_or_else(|| panic!("no QUEUE_URL in {shell}"))
-        .to_string();
-    let bucket = shell
-        .lines()
-        .find_map(|l| l.strip_prefix("BUCKET_NAME="))
-        .unwrap()
-        .to_string();
+    let lab = Deployed::new("ls-wire");
+    let (e, file) = (lab.name.clone(), lab.file.clone());
+    let (queue_url, bucket) = (lab.output("QUEUE_URL"), lab.output("BUCKET_NAME"));
 
     // An upload under uploads/ arrives as a raw S3 event; another prefix is filtered out.
     let conf = config().await;
@@ -321,25 +351,9 @@ async fn a_failed_create_rolls_back_with_the_real_reason_and_a_retry_recovers() 
 /// the job queue with nothing lost.
 #[tokio::test]
 async fn dead_letters_are_listed_without_consuming_them_redriven_and_purged_only_when_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let e = unique("ls-dlq");
-    let file = lab_stack_file(dir.path(), &e, "");
-    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = run(qfleet_on_localstack()
-        .arg("outputs")
-        .arg(&file)
-        .arg("--shell"));
-    let shell = stdout(&o);
-    let output = |key: &str| {
-        shell
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")))
-            .unwrap_or_else(|| panic!("no {key} in {shell}"))
-            .trim_matches('\'')
-            .to_string()
-    };
-    let (queue, dlq) = (output("QUEUE_URL"), output("DEAD_LETTER_QUEUE_URL"));
+    let lab = Deployed::new("ls-dlq");
+    let file = lab.file.clone();
+    let (queue, dlq) = (lab.output("QUEUE_URL"), lab.output("DEAD_LETTER_QUEUE_URL"));
     let conf = config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
     // What the lab's poison step leaves: the S3 events of uploads no worker could process.
@@ -452,12 +466,7 @@ async fn dead_letters_are_listed_without_consuming_them_redriven_and_purged_only
         "nothing lost on the way"
     );
 
-    let o = run(qfleet_on_localstack().arg("teardown").arg(&file).args([
-        "--yes",
-        "--purge-bucket",
-        "--discard-messages",
-    ]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    lab.tear_down();
 }
 
 /// `qfleet send` follows a test upload through the data stack's own wiring to the job queue
@@ -465,11 +474,8 @@ async fn dead_letters_are_listed_without_consuming_them_redriven_and_purged_only
 /// happen when the topic's subscription is gone.
 #[tokio::test]
 async fn send_follows_an_upload_to_the_queue_and_names_the_step_that_did_not_happen() {
-    let dir = tempfile::tempdir().unwrap();
-    let e = unique("ls-send");
-    let file = lab_stack_file(dir.path(), &e, "");
-    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lab = Deployed::new("ls-send");
+    let (e, file) = (lab.name.clone(), lab.file.clone());
 
     let o = run(qfleet_on_localstack().arg("send").arg(&file).args([
         "--until",
@@ -524,10 +530,5 @@ async fn send_follows_an_upload_to_the_queue_and_names_the_step_that_did_not_hap
         "{doc}"
     );
 
-    let o = run(qfleet_on_localstack().arg("teardown").arg(&file).args([
-        "--yes",
-        "--purge-bucket",
-        "--discard-messages",
-    ]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    lab.tear_down();
 }

@@ -230,21 +230,10 @@ async fn as_aws_documents_a_failed_stack_refuses_a_replacement_before_executing(
 async fn as_aws_documents_the_queue_name_retry_never_creates_over_a_stack_that_still_exists() {
     let e = env(&format!("{STACK_FILE}lab: true\n"));
     let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let failed = stack(&d, StackStatus::CreateFailed, true, false);
-    let rd = mock!(Cfn::describe_stacks)
-        .match_requests(|r| r.stack_name() == Some(DATA))
-        .sequence()
-        .error(|| {
-            DescribeStacksError::generic(
-                ErrorMetadata::builder()
-                    .code("ValidationError")
-                    .message("Stack with id qfleet-mk-data does not exist")
-                    .build(),
-            )
-        })
-        .output(move || failed.clone())
-        .repeatedly()
-        .build();
+    let rd = missing_then(
+        DATA,
+        vec![stack(&d, StackStatus::CreateFailed, true, false)],
+    );
     let rf = describe_sequence(
         FLEET,
         vec![stack(&f, StackStatus::CreateComplete, true, false)],
