@@ -4,6 +4,7 @@ The serverless twin of examples/worker/qfleet_worker.py. An SQS event source map
 FunctionResponseTypes [ReportBatchItemFailures] invokes handler(event, context) with a batch;
 the default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see README.md.
 """
+import datetime
 import json
 import os
 import time
@@ -35,10 +36,42 @@ class Config:
         self.bucket = e.get("QFLEET_BUCKET") or ""
         self.upload_prefix = e.get("QFLEET_UPLOAD_PREFIX") or "uploads/"
         self.processed_prefix = e.get("QFLEET_PROCESSED_PREFIX") or "processed/"
+        self.environment = e.get("QFLEET_ENVIRONMENT") or ""  # names the latency metric
+
+
+# qfleet status reads upload-to-processed percentiles from this metric (Environment dimension).
+NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
+
+
+def seconds_since(event_time, now=None):
+    """Seconds from an S3 eventTime ("2026-11-23T09:00:00.123Z") to now; None if unreadable."""
+    try:
+        t = datetime.datetime.fromisoformat(str(event_time).replace("Z", "+00:00"))
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        return max(0.0, (now - t).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def metric_lines(environment, seconds, now_ms=None):
+    """The batch's upload-to-processed seconds as CloudWatch embedded metric format lines (at
+    most 100 values each, as the specification allows): Lambda sends stdout to the function's
+    log group and CloudWatch Logs turns these into the metric, with no PutMetricData call and no
+    permission beyond the logs ("Using the embedded metric format with Lambda":
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Lambda.html)."""
+    if not environment or not seconds:
+        return []
+    ts = int(time.time() * 1000) if now_ms is None else now_ms
+    meta = {"Timestamp": ts, "CloudWatchMetrics": [{
+        "Namespace": NAMESPACE, "Dimensions": [["Environment"]],
+        "Metrics": [{"Name": METRIC, "Unit": "Seconds"}]}]}
+    return [json.dumps({"_aws": meta, "Environment": environment,
+                        METRIC: [round(v, 1) for v in seconds[i:i + 100]]})
+            for i in range(0, len(seconds), 100)]
 
 
 def parse_body(body):
-    """Return None for s3:TestEvent, else a list of (bucket, key, eventName).
+    """Return None for s3:TestEvent, else a list of (bucket, key, eventName, eventTime).
     Raises ValueError for anything that is not an S3 event notification."""
     d = json.loads(body)
     if isinstance(d, dict) and d.get("Type") == "Notification" and "Message" in d:
@@ -57,7 +90,7 @@ def parse_body(body):
             raise ValueError("not an S3 record: %r" % (src,))
         s3 = r["s3"]
         key = urllib.parse.unquote_plus(s3["object"]["key"])
-        out.append((s3["bucket"]["name"], key, r.get("eventName", "")))
+        out.append((s3["bucket"]["name"], key, r.get("eventName", ""), r.get("eventTime")))
     return out
 
 
@@ -82,19 +115,22 @@ def process(s3, bucket, key, cfg):
     s3.delete_object(Bucket=bucket, Key=key)
 
 
-def work(body, cfg):
-    """Run the job on every record of one message; returns (outcome, done, ignored)."""
+def work(body, cfg, latencies=None):
+    """Run the job on every record of one message; returns (outcome, done, ignored). The
+    upload-to-processed seconds of each job done go to `latencies`."""
     recs = parse_body(body)
     if recs is None:
         return "skipped-test-event", 0, 0
     done = ign = 0
-    for bucket, key, ev in recs:
+    for bucket, key, ev, at in recs:
         if ((cfg.bucket and bucket != cfg.bucket)
                 or not key.startswith(cfg.upload_prefix)
                 or not ev.startswith("ObjectCreated:")):
             ign += 1
             continue
         process(s3_client(), bucket, key, cfg)
+        if latencies is not None and (s := seconds_since(at)) is not None:
+            latencies.append(s)
         done += 1
     return ("processed" if done else "ignored"), done, ign
 
@@ -103,13 +139,13 @@ def handler(event, context=None):
     """SQS batch in, the messages that failed out: Lambda deletes the others from the queue and
     leaves these to be retried (and dead-lettered after maxReceiveCount receives)."""
     cfg = Config()
-    failures = []
+    failures, latencies = [], []
     for m in (event or {}).get("Records") or []:
         t0 = time.monotonic()
         rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
         keys, extra = 0, ""
         try:
-            outcome, keys, ign = work(m["body"], cfg)
+            outcome, keys, ign = work(m["body"], cfg, latencies)
             if ign:
                 extra = f" ignored={ign}"
         except Exception as e:  # one bad message must not fail the whole batch
@@ -118,4 +154,6 @@ def handler(event, context=None):
             failures.append({"itemIdentifier": m.get("messageId")})
         print(f"msg={m.get('messageId')} outcome={outcome} keys={keys} "
               f"receive_count={rc} seconds={time.monotonic() - t0:.2f}{extra}", flush=True)
+    for line in metric_lines(cfg.environment, latencies):
+        print(line, flush=True)
     return {"batchItemFailures": failures}

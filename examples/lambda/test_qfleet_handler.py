@@ -435,3 +435,36 @@ def test_the_module_imports_without_credentials_or_region(tmp_path):
                        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "{'batchItemFailures': []} None"
+
+
+def test_upload_to_processed_seconds_are_one_embedded_metric_format_line(aws, capsys,
+                                                                        monkeypatch):
+    """status reads percentiles of qfleet/UploadToProcessedSeconds{Environment}: the batch's
+    seconds from each S3 eventTime, as one EMF line on stdout that CloudWatch Logs turns into the
+    metric (Specification: Embedded metric format:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)."""
+    monkeypatch.setenv("QFLEET_ENVIRONMENT", "lab")
+    for k in ("uploads/a", "uploads/b"):
+        put(aws, k)
+    assert run(sqs_record(s3_event("uploads/a")), sqs_record(s3_event("uploads/b")),
+               sqs_record(TEST_EVENT)) == no_failures()
+    out = capsys.readouterr().out.splitlines()
+    assert [LINE.match(x).group(2) for x in out[:3]] == ["processed", "processed",
+                                                         "skipped-test-event"]
+    (emf,) = [json.loads(x) for x in out[3:]]
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    assert directive == {"Namespace": "qfleet", "Dimensions": [["Environment"]],
+                         "Metrics": [{"Name": "UploadToProcessedSeconds", "Unit": "Seconds"}]}
+    assert isinstance(emf["_aws"]["Timestamp"], int) and emf["Environment"] == "lab"
+    # s3_event's eventTime is 2024-01-01: the seconds since then, once per job done.
+    assert len(emf["UploadToProcessedSeconds"]) == 2
+    assert all(v > 86400 * 300 for v in emf["UploadToProcessedSeconds"])
+
+
+def test_no_metric_line_without_an_environment_and_at_most_100_values_a_line(aws, capsys):
+    put(aws, "uploads/a")
+    assert run(sqs_record(s3_event("uploads/a"))) == no_failures()
+    assert outcomes(capsys) == ["processed"]
+    assert qh.metric_lines("", [1.0]) == [] and qh.metric_lines("lab", []) == []
+    many = qh.metric_lines("lab", [float(i) for i in range(250)], now_ms=0)
+    assert [len(json.loads(x)["UploadToProcessedSeconds"]) for x in many] == [100, 100, 50]

@@ -4,6 +4,7 @@
 Default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see README.md.
 """
 import argparse
+import datetime
 import json
 import os
 import signal
@@ -42,10 +43,12 @@ class Config:
         self.lc_stale = float(g("QFLEET_LIFECYCLE_STALE", "60"))
         self.signal_stack = g("QFLEET_SIGNAL_STACK")
         self.signal_resource = g("QFLEET_SIGNAL_RESOURCE")
+        self.environment = g("QFLEET_ENVIRONMENT")  # names the latency metric; unset: none
+        self.metric_interval = float(g("QFLEET_METRIC_INTERVAL", "60"))
 
 
 def parse_body(body):
-    """Return None for s3:TestEvent, else a list of (bucket, key, eventName)."""
+    """Return None for s3:TestEvent, else a list of (bucket, key, eventName, eventTime)."""
     d = json.loads(body)
     if d.get("Type") == "Notification" and "Message" in d:
         d = json.loads(d["Message"])
@@ -57,8 +60,54 @@ def parse_body(body):
             raise ValueError("not an S3 record: %r" % r.get("eventSource"))
         s3 = r["s3"]
         key = urllib.parse.unquote_plus(s3["object"]["key"])
-        out.append((s3["bucket"]["name"], key, r.get("eventName", "")))
+        out.append((s3["bucket"]["name"], key, r.get("eventName", ""), r.get("eventTime")))
     return out
+
+
+def seconds_since(event_time, now=None):
+    """Seconds from an S3 eventTime ("2026-11-23T09:00:00.123Z") to now; None if unreadable."""
+    try:
+        t = datetime.datetime.fromisoformat(str(event_time).replace("Z", "+00:00"))
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        return max(0.0, (now - t).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+# qfleet status reads upload-to-processed percentiles from this metric (Environment dimension).
+NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
+
+
+class Latencies:
+    """Upload-to-processed seconds of the jobs done, sent to CloudWatch at most once a minute:
+    PutMetricData with Values and Counts (up to 150 distinct values a datum) keeps every sample,
+    so CloudWatch can give percentiles over any window. A failed send is logged and dropped."""
+
+    def __init__(self, cfg, cw=None):
+        self.cfg, self.cw, self.counts = cfg, cw, {}
+        self.next = time.monotonic() + cfg.metric_interval
+
+    def add(self, seconds):
+        if self.cfg.environment and seconds is not None:
+            v = round(seconds, 1)
+            self.counts[v] = self.counts.get(v, 0) + 1
+
+    def flush(self, force=False):
+        if not self.counts or (not force and time.monotonic() < self.next):
+            return
+        self.next = time.monotonic() + self.cfg.metric_interval
+        items, self.counts = sorted(self.counts.items()), {}
+        data = [{"MetricName": METRIC, "Unit": "Seconds",
+                 "Dimensions": [{"Name": "Environment", "Value": self.cfg.environment}],
+                 "Values": [v for v, _ in items[i:i + 150]],
+                 "Counts": [float(c) for _, c in items[i:i + 150]]}
+                for i in range(0, len(items), 150)]
+        try:
+            self.cw = self.cw or boto3.client("cloudwatch", region_name=self.cfg.region)
+            for i in range(0, len(data), 20):
+                self.cw.put_metric_data(Namespace=NAMESPACE, MetricData=data[i:i + 20])
+        except Exception as e:
+            err("put-metric-data", e)
 
 
 # What S3 answers for a source object that is not there: 404 with s3:ListBucket on the bucket,
@@ -128,8 +177,10 @@ class Heartbeat(threading.Thread):
 
 
 class Worker:
-    def __init__(self, cfg, sqs=None, s3=None, asg=None, instance_id=None, job=None, cfn=None):
+    def __init__(self, cfg, sqs=None, s3=None, asg=None, instance_id=None, job=None, cfn=None,
+                 cw=None):
         self.cfg = cfg
+        self.latencies = Latencies(cfg, cw)
         self.cfn, self.signalled = cfn, False
         self.sqs = sqs or boto3.client("sqs", region_name=cfg.region)
         self.s3 = s3 or boto3.client("s3", region_name=cfg.region)
@@ -213,13 +264,14 @@ class Worker:
         if recs is None:
             return "skipped-test-event", 0, 0
         c, done, ign = self.cfg, 0, 0
-        for bucket, key, ev in recs:
+        for bucket, key, ev, at in recs:
             if ((c.bucket and bucket != c.bucket)
                     or not key.startswith(c.upload_prefix)
                     or (ev and not ev.startswith("ObjectCreated"))):
                 ign += 1
                 continue
             (self.job or process)(self.s3, bucket, key, c)
+            self.latencies.add(seconds_since(at))
             done += 1
         return ("processed" if done else "ignored"), done, ign
 
@@ -318,8 +370,10 @@ class Worker:
                     continue
                 self.handle(m)
                 handled += 1
+            self.latencies.flush()
             if once or (max_messages and handled >= max_messages):
                 break
+        self.latencies.flush(force=True)
         if self.lc_pending:
             self.complete_lifecycle()
         return 0

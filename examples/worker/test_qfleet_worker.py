@@ -1,4 +1,5 @@
 """Tests for qfleet_worker.py against moto's in-process AWS mock (no network)."""
+import datetime
 import json
 import os
 import re
@@ -104,9 +105,10 @@ def worker(aws, **kw):
     return qw.Worker(qw.Config(env), sqs=aws.sqs, s3=aws.s3, **kw)
 
 
-def s3_event(key, bucket=BUCKET, encode=True):
+def s3_event(key, bucket=BUCKET, encode=True, at=None):
     k = urllib.parse.quote_plus(key, safe="/") if encode else key
-    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
+    t = {"eventTime": at} if at else {}
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", **t,
                          "eventName": "ObjectCreated:Put", "awsRegion": REGION,
                          "s3": {"bucket": {"name": bucket},
                                 "object": {"key": k, "size": 5}}}]}
@@ -447,7 +449,7 @@ def test_one_log_line_per_message(aws, capsys):
 
 def test_parse_body_and_queue_name_resolution(aws):
     assert qw.parse_body(json.dumps(s3_event("uploads/a+b.txt", encode=False))) == [
-        (BUCKET, "uploads/a b.txt", "ObjectCreated:Put")]
+        (BUCKET, "uploads/a b.txt", "ObjectCreated:Put", None)]
     w = qw.Worker(qw.Config({"QFLEET_QUEUE_NAME": QUEUE, "AWS_REGION": REGION}),
                   sqs=aws.sqs, s3=aws.s3)
     assert w.url == aws.q and w.iid is None
@@ -598,3 +600,73 @@ def test_no_signal_when_the_queue_cannot_be_reached(aws, capsys):
     w.url = aws.q + "-missing"
     w.run(once=True)
     assert cfn.calls == []
+
+
+class Recording:
+    """A client that records its calls and passes them on (botocore validates each)."""
+
+    def __init__(self, client):
+        self.client, self.calls = client, []
+
+    def __getattr__(self, name):
+        def call(**kw):
+            self.calls.append((name, kw))
+            return getattr(self.client, name)(**kw)
+        return call
+
+
+def test_upload_to_processed_seconds_reach_cloudwatch_with_values_and_counts(aws, capsys):
+    """status reads percentiles of qfleet/UploadToProcessedSeconds{Environment}: every job's
+    seconds from its S3 eventTime, sent with Values and Counts (PutMetricData keeps each sample,
+    so percentiles hold over any window; CloudWatch API Reference, PutMetricData:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html)."""
+    cw = Recording(boto3.client("cloudwatch", region_name=REGION))
+    at = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=30))
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    for k in ("uploads/a", "uploads/b", "uploads/c"):
+        put(aws, k)
+        send(aws, s3_event(k, at=stamp))
+    w = worker(aws, cw=cw, env={"QFLEET_ENVIRONMENT": "lab"})
+    w.run(max_messages=3)
+    assert outcomes(capsys) == ["processed"] * 3
+    assert [c[0] for c in cw.calls] == ["put_metric_data"], "one call for the three jobs"
+    kw = cw.calls[0][1]
+    assert kw["Namespace"] == "qfleet"
+    (d,) = kw["MetricData"]
+    assert d["MetricName"] == "UploadToProcessedSeconds" and d["Unit"] == "Seconds"
+    assert d["Dimensions"] == [{"Name": "Environment", "Value": "lab"}]
+    assert sum(d["Counts"]) == 3 and len(d["Values"]) == len(d["Counts"])
+    assert all(30 <= v < 90 for v in d["Values"]), d["Values"]
+    names = [m["MetricName"] for m in cw.client.list_metrics(Namespace="qfleet")["Metrics"]]
+    assert names == ["UploadToProcessedSeconds"]
+
+
+def test_no_latency_metric_without_an_environment_or_an_event_time(aws, capsys):
+    cw = Recording(boto3.client("cloudwatch", region_name=REGION))
+    put(aws, "uploads/a")
+    send(aws, s3_event("uploads/a", at="2026-01-01T00:00:00.000Z"))
+    worker(aws, cw=cw).run(max_messages=1)
+    put(aws, "uploads/b")
+    send(aws, s3_event("uploads/b"))
+    worker(aws, cw=cw, env={"QFLEET_ENVIRONMENT": "lab"}).run(max_messages=1)
+    assert outcomes(capsys) == ["processed"] * 2
+    assert cw.calls == []
+
+
+def test_a_failed_metric_send_is_logged_and_the_job_still_counts(aws, capsys):
+    class Broken:
+        def put_metric_data(self, **kw):
+            raise RuntimeError("throttled")
+    put(aws, "uploads/a")
+    send(aws, s3_event("uploads/a", at="2026-01-01T00:00:00.000Z"))
+    worker(aws, cw=Broken(), env={"QFLEET_ENVIRONMENT": "lab"}).run(max_messages=1)
+    out = capsys.readouterr()
+    assert "outcome=processed" in out.out
+    assert "put-metric-data" in out.err and keys(aws) == ["processed/a"]
+
+
+def test_event_times_parse_as_s3_writes_them():
+    now = datetime.datetime(2026, 11, 23, 9, 0, 10, 500000, tzinfo=datetime.timezone.utc)
+    assert qw.seconds_since("2026-11-23T09:00:00.000Z", now) == 10.5
+    assert qw.seconds_since("2026-11-23T09:00:20.000Z", now) == 0.0, "clock skew is not negative"
+    assert qw.seconds_since(None, now) is None and qw.seconds_since("yesterday", now) is None

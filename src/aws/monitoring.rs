@@ -56,7 +56,38 @@ pub struct Metrics {
     pub function_throttles: Option<f64>,
     /// The worker function's ConcurrentExecutions, the highest minute of the window.
     pub function_concurrency_peak: Option<f64>,
+    /// Upload-to-processed seconds of the jobs done in the window, as the reference consumers
+    /// publish them; `None` when no job was done (or none published).
+    pub upload_to_processed: Option<Percentiles>,
 }
+
+/// The namespace and metric the reference consumers publish every job's upload-to-processed
+/// seconds to, with the environment as the `Environment` dimension (examples/worker: PutMetricData
+/// with Values and Counts; examples/lambda: embedded metric format lines).
+pub const LATENCY_NAMESPACE: &str = "qfleet";
+pub const LATENCY_METRIC: &str = "UploadToProcessedSeconds";
+
+/// Percentiles over the whole window, from one datapoint per statistic (the period is the
+/// window): CloudWatch computes them from every value published in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub window_minutes: u64,
+    /// Jobs counted (SampleCount).
+    pub jobs: u64,
+    pub p50_seconds: f64,
+    pub p95_seconds: f64,
+    pub p99_seconds: f64,
+    pub max_seconds: f64,
+}
+
+/// The upload-to-processed statistics [`metrics`] asks for, by query id.
+const LATENCY_STATS: [(&str, &str); 5] = [
+    ("latencyjobs", "SampleCount"),
+    ("latencyp50", "p50"),
+    ("latencyp95", "p95"),
+    ("latencyp99", "p99"),
+    ("latencymax", "Maximum"),
+];
 
 /// The window [`metrics`] reads, in minutes.
 pub const WINDOW_MINUTES: u64 = 15;
@@ -69,6 +100,8 @@ pub struct Sources<'a> {
     pub dead_letter_queue: Option<&'a str>,
     pub group: Option<&'a str>,
     pub function: Option<&'a str>,
+    /// The environment whose upload-to-processed percentiles to read.
+    pub environment: Option<&'a str>,
 }
 
 fn stat(
@@ -78,6 +111,18 @@ fn stat(
     dim: (&str, &str),
     stat: &str,
     returned: bool,
+) -> MetricDataQuery {
+    stat_over(id, ns, metric, dim, stat, returned, 60)
+}
+
+fn stat_over(
+    id: &str,
+    ns: &str,
+    metric: &str,
+    dim: (&str, &str),
+    stat: &str,
+    returned: bool,
+    period: i32,
 ) -> MetricDataQuery {
     MetricDataQuery::builder()
         .id(id)
@@ -91,7 +136,7 @@ fn stat(
                         .dimensions(Dimension::builder().name(dim.0).value(dim.1).build())
                         .build(),
                 )
-                .period(60)
+                .period(period)
                 .stat(stat)
                 .build(),
         )
@@ -160,6 +205,23 @@ pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
             ),
         ]);
     }
+    if let Some(environment) = on.environment {
+        // One datapoint per statistic over the whole window. GetMetricData takes percentiles
+        // as the stat "p50" etc. (CloudWatch User Guide, "Statistics definitions":
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html).
+        let window = (WINDOW_MINUTES * 60) as i32;
+        for (id, s) in LATENCY_STATS {
+            queries.push(stat_over(
+                id,
+                LATENCY_NAMESPACE,
+                LATENCY_METRIC,
+                ("Environment", environment),
+                s,
+                true,
+                window,
+            ));
+        }
+    }
     let now = std::time::SystemTime::now();
     let start = now - std::time::Duration::from_secs(WINDOW_MINUTES * 60);
     let mut pages = cw
@@ -185,7 +247,21 @@ pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
     }
     let of = |id: &str| values.get(id).filter(|v| !v.is_empty());
     let latest = |id: &str| of(id).map(|v| v[0]);
+    let upload_to_processed = match LATENCY_STATS.map(|(id, _)| latest(id)) {
+        [Some(jobs), Some(p50), Some(p95), Some(p99), Some(max)] if jobs >= 1.0 => {
+            Some(Percentiles {
+                window_minutes: WINDOW_MINUTES,
+                jobs: jobs as u64,
+                p50_seconds: p50,
+                p95_seconds: p95,
+                p99_seconds: p99,
+                max_seconds: max,
+            })
+        }
+        _ => None,
+    };
     Ok(Metrics {
+        upload_to_processed,
         oldest_message_age_seconds: latest("oldest"),
         dead_letter_oldest_age_seconds: latest("dlqoldest"),
         backlog_per_instance: latest("backlog"),

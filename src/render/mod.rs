@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub mod check;
+mod embed;
 pub mod fingerprint;
 pub mod ids;
 
@@ -228,7 +229,7 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
         "user-data.sh.j2",
         |c| {
             minijinja::context! {
-                worker_py => REFERENCE_WORKER,
+                worker_py_gz => embed::gzip_base64(REFERENCE_WORKER),
                 worker_unit => unit.trim_end(),
                 custom_user_data => env.user_data.as_deref().map(str::trim_end),
                 ..c

@@ -291,6 +291,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
                             .known()
                             .filter(|_| wanted.function)
                             .map(String::as_str),
+                        environment: Some(env.name.as_str()),
                     };
                     match monitoring::metrics(&clients.cloudwatch, on).await {
                         Ok(m) => Fact::Known(m),

@@ -9,7 +9,7 @@ pub mod text;
 
 use crate::aws::Clients;
 use crate::aws::autoscaling::{self, Activity};
-use crate::aws::monitoring::Alarm;
+use crate::aws::monitoring::{Alarm, Percentiles};
 use crate::aws::queues::Queue;
 use crate::config::Environment;
 use crate::snapshot::Fact;
@@ -40,31 +40,50 @@ pub struct Status {
     /// The group's scaling (`null` for a function: see `function.concurrency`).
     pub scaling: Option<Scaling>,
     pub alarms: Vec<Alarm>,
-    /// The latency goal against the oldest message's age now; `null` when the stack file sets
-    /// no `scaling.max_latency_seconds`.
+    /// Upload-to-processed seconds of the jobs done in the last minutes, from the metric the
+    /// reference consumers publish; `null` when no job was done in the window (or the metrics
+    /// could not be read: see `unavailable`).
+    pub upload_to_processed: Option<Percentiles>,
+    /// The latency goal against the oldest message's age now and the jobs' p99; `null` when
+    /// the stack file sets no `scaling.max_latency_seconds`.
     pub latency: Option<LatencyGoal>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
     pub unavailable: BTreeMap<String, String>,
 }
 
 /// The latency goal (`scaling.max_latency_seconds`) against the age of the oldest message in
-/// the queue now (CloudWatch's ApproximateAgeOfOldestMessage).
+/// the queue now (CloudWatch's ApproximateAgeOfOldestMessage) and the p99 of the jobs done in
+/// the window (upload to processed).
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyGoal {
     pub goal_seconds: f64,
     pub oldest_message_age_seconds: Option<f64>,
-    /// `null` when there is no age to compare (no data yet, or the queue was not read): never
-    /// taken for met.
+    pub p99_seconds: Option<f64>,
+    /// Missed when either figure is over the goal; met only when the oldest message's age is
+    /// known and neither is over; `null` otherwise (no age yet, or the queue was not read):
+    /// never taken for met.
     pub met: Option<bool>,
 }
 
 impl LatencyGoal {
-    pub fn of(goal_seconds: f64, queue: Option<&QueueDepth>) -> LatencyGoal {
+    pub fn of(
+        goal_seconds: f64,
+        queue: Option<&QueueDepth>,
+        done: Option<&Percentiles>,
+    ) -> LatencyGoal {
         let age = queue.and_then(|q| q.oldest_message_age_seconds);
+        let p99 = done.map(|p| p.p99_seconds);
+        let over = |v: Option<f64>| v.is_some_and(|v| v > goal_seconds);
+        let met = if over(age) || over(p99) {
+            Some(false)
+        } else {
+            age.map(|_| true)
+        };
         LatencyGoal {
             goal_seconds,
             oldest_message_age_seconds: age,
-            met: age.map(|a| a <= goal_seconds),
+            p99_seconds: p99,
+            met,
         }
     }
 }
@@ -174,15 +193,22 @@ pub struct Scaling {
 
 /// Reads the environment and works out its status.
 pub async fn gather(clients: &Clients, env: &Environment) -> Status {
-    let mut status = from_snapshot(
+    let status = from_snapshot(
         &snapshot::read(clients, env, Scope::STATUS).await,
         env.backlog_target(),
     );
-    status.latency = env
-        .spec
-        .scaling
-        .max_latency_seconds
-        .map(|goal| LatencyGoal::of(goal, status.queue.as_ref()));
+    with_goal(status, env.spec.scaling.max_latency_seconds)
+}
+
+/// The status judged against the stack file's latency goal, if it sets one.
+pub fn with_goal(mut status: Status, goal: Option<f64>) -> Status {
+    status.latency = goal.map(|goal| {
+        LatencyGoal::of(
+            goal,
+            status.queue.as_ref(),
+            status.upload_to_processed.as_ref(),
+        )
+    });
     status
 }
 
@@ -338,6 +364,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
             policy: policy.map(|p| p.name.clone()),
         }),
         alarms,
+        upload_to_processed: metrics.upload_to_processed.clone(),
         latency: None,
         unavailable,
     }

@@ -117,14 +117,35 @@ pub fn text(s: &Status) -> String {
         )),
         None => line(missing("queue")),
     }
+    if let Some(p) = &s.upload_to_processed {
+        line(format!(
+            "upload to processed (last {} min, {} job{}): p50 {:.0} s, p95 {:.0} s, p99 {:.0} s, max {:.0} s",
+            p.window_minutes,
+            p.jobs,
+            if p.jobs == 1 { "" } else { "s" },
+            p.p50_seconds,
+            p.p95_seconds,
+            p.p99_seconds,
+            p.max_seconds
+        ));
+    }
     if let Some(l) = &s.latency {
+        let figures = [
+            l.oldest_message_age_seconds
+                .map(|a| format!("oldest message {a:.0} s")),
+            l.p99_seconds.map(|p| format!("p99 {p:.0} s")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
         line(format!(
             "latency goal {:.0} s: {}",
             l.goal_seconds,
-            match (l.met, l.oldest_message_age_seconds) {
-                (Some(true), Some(a)) => format!("met (oldest message {a:.0} s)"),
-                (Some(false), Some(a)) => format!("MISSED (oldest message {a:.0} s)"),
-                _ => "not known (no age of the oldest message yet)".into(),
+            match l.met {
+                Some(true) => format!("met ({figures})"),
+                Some(false) => format!("MISSED ({figures})"),
+                None => "not known (no age of the oldest message yet)".into(),
             }
         ));
     }

@@ -77,18 +77,34 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
         "started at boot, now and after reboots"
     );
 
-    // The embedded worker is the reference worker, byte for byte.
+    // The embedded worker is the reference worker, byte for byte, once the instance's own
+    // `base64 -d | gunzip` has unpacked it (run here through bash, as cloud-init does).
     let worker = std::fs::read_to_string(root().join("examples/worker/qfleet_worker.py")).unwrap();
-    let embedded = ud
-        .split("<<'QFLEET_WORKER'\n")
+    let packed = ud
+        .split("base64 -d <<'QFLEET_WORKER' | gunzip > /opt/qfleet/qfleet_worker.py\n")
         .nth(1)
-        .unwrap()
+        .expect("the user data unpacks the worker with base64 -d | gunzip")
         .split("\nQFLEET_WORKER\n")
         .next()
         .unwrap();
+    let unpacked = Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "set -euo pipefail\nbase64 -d <<'QFLEET_WORKER' | gunzip\n{packed}\nQFLEET_WORKER\n"
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(unpacked.status.success(), "{}", stderr(&unpacked));
     assert!(
-        embedded.trim_end() == worker.trim_end(),
+        stdout(&unpacked) == worker,
         "the embedded worker differs from examples/worker/qfleet_worker.py"
+    );
+    assert!(
+        ud.len() < 10 * 1024,
+        "room left for the worker's settings: {} bytes",
+        ud.len()
     );
 
     let unit = ud

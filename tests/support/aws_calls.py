@@ -78,6 +78,11 @@ def _grants(service, op, params):
         return [(f"cloudformation:{op}",
                  f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{params['StackName']}/"
                  "0f0e0d0c-0000-4000-8000-000000000000", {})]
+    if service == "monitoring" and op == "PutMetricData":
+        # No resource type: authorized on "*", with the request's namespace as the
+        # cloudwatch:namespace condition key (Service Authorization Reference, CloudWatch).
+        return [("cloudwatch:PutMetricData", f"arn:aws:cloudwatch:{region}:{ACCOUNT}:{UNNAMED}",
+                 {"cloudwatch:namespace": params["Namespace"]})]
     raise AssertionError(f"no IAM mapping for {service}.{op}: add it to conftest.py")
 
 

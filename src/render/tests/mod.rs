@@ -191,12 +191,22 @@ fn the_worker_policy_is_scoped_to_this_environment() {
     let (_, fleet) = rendered(&load("stacks/lab.yaml"));
     let doc = &resource(&fleet, "WorkerPolicy")["PolicyDocument"]["Statement"];
     let text = serde_yaml_ng::to_string(doc).unwrap();
-    // No "*": the worker reads its lifecycle state from instance metadata, not the API.
-    assert!(
-        doc.as_sequence()
-            .unwrap()
-            .iter()
-            .all(|st| st["Resource"].as_str() != Some("*")),
+    // "*" only for PutMetricData, which has no resource type, kept to qfleet's namespace by
+    // its condition; the worker reads its lifecycle state from instance metadata, not the API.
+    let on_any: Vec<_> = doc
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|st| st["Resource"].as_str() == Some("*"))
+        .collect();
+    assert_eq!(on_any.len(), 1, "{text}");
+    assert_eq!(
+        on_any[0]["Action"].as_str(),
+        Some("cloudwatch:PutMetricData")
+    );
+    assert_eq!(
+        on_any[0]["Condition"]["StringEquals"]["cloudwatch:namespace"].as_str(),
+        Some("qfleet"),
         "{text}"
     );
     assert!(!text.contains("autoscaling:Describe"), "{text}");
@@ -385,8 +395,8 @@ fn user_data_writes_the_environment_and_starts_the_reference_worker() {
     assert!(fleet.contains("User=qfleet"));
     assert!(fleet.contains("Restart=always"));
     assert!(
-        fleet.contains("def main("),
-        "the reference worker is embedded"
+        fleet.contains("base64 -d <<'QFLEET_WORKER' | gunzip > /opt/qfleet/qfleet_worker.py"),
+        "the reference worker is embedded, gzipped (tests/integration/user_data.rs unpacks it)"
     );
 }
 
