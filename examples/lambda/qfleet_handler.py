@@ -135,9 +135,46 @@ def work(body, cfg, latencies=None):
     return ("processed" if done else "ignored"), done, ign
 
 
+_secrets_loaded = False
+
+
+def load_secrets(env=None, client=None):
+    """Once per execution environment: QFLEET_SECRETS, a JSON object of variable name ->
+    "ssm:/NAME", "secretsmanager:ID" or the ARN of either (stack file's workers.secrets), read
+    with the function's role into the environment. A failure names the variable and where it
+    looked, never a value, and fails the invocation (its messages are retried)."""
+    global _secrets_loaded
+    env = os.environ if env is None else env
+    if _secrets_loaded or not env.get("QFLEET_SECRETS"):
+        return
+    made = {}
+    for name, ref in sorted(json.loads(env["QFLEET_SECRETS"]).items()):
+        parts = ref.split(":", 5)
+        arn = len(parts) == 6 and parts[0] == "arn"
+        service = parts[2] if arn else parts[0]
+        ident = ref if arn else ref.split(":", 1)[1]
+        region = parts[3] if arn else env.get("AWS_REGION")
+        try:
+            if (service, region) not in made:
+                made[(service, region)] = (client or boto3.client)(service, region_name=region)
+            c = made[(service, region)]
+            if service == "ssm":
+                value = c.get_parameter(Name=ident, WithDecryption=True)["Parameter"]["Value"]
+            elif service == "secretsmanager":
+                value = c.get_secret_value(SecretId=ident)["SecretString"]
+            else:
+                raise ValueError("not ssm:NAME, secretsmanager:ID or an ARN of either")
+        except Exception as e:  # noqa: BLE001 - reported with the name, never the value
+            code = getattr(e, "response", {}).get("Error", {}).get("Code")
+            raise RuntimeError(f"secret {name} from {ref}: {code or type(e).__name__}") from None
+        env[name] = value
+    _secrets_loaded = True
+
+
 def handler(event, context=None):
     """SQS batch in, the messages that failed out: Lambda deletes the others from the queue and
     leaves these to be retried (and dead-lettered after maxReceiveCount receives)."""
+    load_secrets()
     cfg = Config()
     failures, latencies = [], []
     for m in (event or {}).get("Records") or []:

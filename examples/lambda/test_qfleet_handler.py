@@ -468,3 +468,23 @@ def test_no_metric_line_without_an_environment_and_at_most_100_values_a_line(aws
     assert qh.metric_lines("", [1.0]) == [] and qh.metric_lines("lab", []) == []
     many = qh.metric_lines("lab", [float(i) for i in range(250)], now_ms=0)
     assert [len(json.loads(x)["UploadToProcessedSeconds"]) for x in many] == [100, 100, 50]
+
+
+def test_secrets_are_read_once_into_the_environment_and_never_shown(aws, monkeypatch):
+    ssm = boto3.client("ssm", region_name=REGION)
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    ssm.put_parameter(Name="/app/db", Value="p@ss", Type="SecureString")
+    arn = sm.create_secret(Name="app/key", SecretString="k-1")["ARN"]
+    env = {"AWS_REGION": REGION,
+           "QFLEET_SECRETS": json.dumps({"DB": "ssm:/app/db", "KEY": "secretsmanager:app/key",
+                                         "KEY2": arn})}
+    monkeypatch.setattr(qh, "_secrets_loaded", False)
+    qh.load_secrets(env)
+    assert (env["DB"], env["KEY"], env["KEY2"]) == ("p@ss", "k-1", "k-1")
+    env["QFLEET_SECRETS"] = json.dumps({"GONE": "ssm:/app/nope"})
+    qh.load_secrets(env)  # once per execution environment: not read again
+    monkeypatch.setattr(qh, "_secrets_loaded", False)
+    with pytest.raises(RuntimeError) as e:
+        qh.load_secrets(env)
+    assert str(e.value) == "secret GONE from ssm:/app/nope: ParameterNotFound"
+    assert "p@ss" not in str(e.value)

@@ -189,6 +189,9 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: Output) {
             l.runtime, l.memory_mb, l.timeout.0, l.batch_size, l.max_concurrency
         ),
     });
+    for line in crate::config::permissions::describe(&spec.workers) {
+        out.line(format!("  workers get {line}"));
+    }
     out.line(format!(
         "  bucket {} on teardown; termination protection {}",
         if env.retain_bucket() {

@@ -7,6 +7,20 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "tags.*"
     } else if field.starts_with("workers.network.subnets.") {
         "workers.network.subnets.*"
+    } else if field.starts_with("workers.environment.") {
+        "workers.environment.*"
+    } else if field.starts_with("workers.secrets.") {
+        "workers.secrets.*"
+    } else if let Some(rest) = field.strip_prefix("workers.statements.") {
+        // `workers.statements.0.Action` in an error, `workers.statements.Action` in the schema.
+        match rest.rsplit('.').next().unwrap_or_default() {
+            "Action" | "NotAction" => "workers.statements.*.Action",
+            "Resource" | "NotResource" => "workers.statements.*.Resource",
+            "Condition" => "workers.statements.*.Condition",
+            "Effect" => "workers.statements.*.Effect",
+            "Sid" => "workers.statements.*.Sid",
+            _ => "workers.statements.*",
+        }
     } else {
         field
     };
@@ -59,7 +73,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data, health_check_grace_period, instance_warmup, root_volume_gib, public_ip; for lambda: lambda"
+            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data, health_check_grace_period, instance_warmup, root_volume_gib, public_ip; for lambda: lambda"
         }
         "workers.kind" => {
             "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
@@ -127,6 +141,41 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "workers.health_check_grace_period" => "a duration from 0s to 2h",
         "workers.instance_warmup" => "a duration from 0s to 2h",
         "workers.root_volume_gib" => "a whole number of GiB from 8 to 16384",
+        "workers.environment" => {
+            "a mapping of environment variable names to plain values the worker gets (not secrets: see workers.secrets)"
+        }
+        "workers.environment.*" => {
+            "a name of letters, digits and _ not starting with a digit, not QFLEET_… or AWS_… or another name Lambda reserves; a value on one line without quotes, backslashes or $ on EC2, and all values of a Lambda function within its 4 KB of environment"
+        }
+        "workers.secrets" => {
+            "a mapping of environment variable names to ssm:/PARAMETER, secretsmanager:SECRET or the ARN of either, resolved when the worker starts"
+        }
+        "workers.secrets.*" => {
+            "ssm:/PARAMETER (a Parameter Store name), secretsmanager:SECRET (a Secrets Manager name) or the ARN of a parameter or secret; the variable name as in workers.environment"
+        }
+        "workers.secret_keys" => {
+            "a list of KMS key ARNs (arn:aws:kms:<region>:<account>:key/<key id>) that encrypt the secrets; not needed for AWS managed keys"
+        }
+        "workers.policies" => {
+            "a list of managed policy ARNs (arn:aws:iam::aws:policy/NAME or arn:aws:iam::<account>:policy/NAME), at most 10 with qfleet's own"
+        }
+        "workers.statements" => {
+            "a list of IAM statements with Effect, Action and Resource (and optionally Sid and Condition) added to the worker's role"
+        }
+        "workers.statements.*" => {
+            "an IAM statement: Effect (Allow or Deny), Action, Resource, optionally Sid and Condition; NotAction, NotResource and Principal are not allowed"
+        }
+        "workers.statements.*.Effect" => "Allow or Deny",
+        "workers.statements.*.Sid" => "letters and digits only",
+        "workers.statements.*.Action" => {
+            "an action or a list of them, each service:Action (wildcards inside a name such as s3:Get* allowed; not \"*\" and not service:*)"
+        }
+        "workers.statements.*.Resource" => {
+            "an ARN or a list of them naming the resources (not \"*\": name the resources; an action with no resource type is the one exception)"
+        }
+        "workers.statements.*.Condition" => {
+            "an IAM condition block: operator → condition key → value or list of values"
+        }
         "workers.public_ip" => {
             "true or false (default false; true is insecure and only for subnets without NAT or VPC endpoints)"
         }

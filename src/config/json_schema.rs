@@ -129,6 +129,7 @@ fn of(field: &str, kind: Kind, defaults: &Value) -> Value {
             json!({"anyOf": [{"const": "default"}, explicit]})
         }
         Kind::List(inner) => json!({"type": "array", "items": of(field, *inner, defaults)}),
+        Kind::Any => json!({}),
     }
 }
 

@@ -29,6 +29,8 @@ pub enum Kind {
     Network,
     /// A list of values of the kind (a `Vec`).
     List(&'static Kind),
+    /// Any value: a free-form part of a setting whose own rules check it (an IAM condition).
+    Any,
 }
 
 /// One key of a mapping of settings.
@@ -114,6 +116,26 @@ const WORKERS: &[Key] = &[
     opt("instance_warmup", Kind::Duration),
     opt("root_volume_gib", Kind::UInt),
     opt("public_ip", Kind::Bool),
+    opt("environment", Kind::Names),
+    opt("secrets", Kind::Names),
+    opt("secret_keys", Kind::Optional(&Kind::List(&Kind::Text))),
+    opt("policies", Kind::Optional(&Kind::List(&Kind::Text))),
+    opt(
+        "statements",
+        Kind::Optional(&Kind::List(&Kind::Settings(STATEMENT))),
+    ),
+];
+
+/// The values of a statement's `Effect`.
+pub const EFFECTS: &[&str] = &["Allow", "Deny"];
+
+/// One IAM statement of `workers.statements` (`permissions::Statement`), with IAM's key names.
+const STATEMENT: &[Key] = &[
+    opt("Sid", Kind::Text),
+    must("Effect", Kind::Choice(EFFECTS)),
+    must("Action", Kind::Any),
+    must("Resource", Kind::Any),
+    opt("Condition", Kind::Any),
 ];
 
 const SPOT: &[Key] = &[

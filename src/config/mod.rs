@@ -8,6 +8,7 @@ pub mod duration;
 pub mod json_schema;
 pub mod keys;
 pub mod locate;
+pub mod permissions;
 pub mod runtimes;
 pub mod schema;
 mod syntax;

@@ -3,6 +3,7 @@
 //! silently ignored setting.
 
 use super::duration::Seconds;
+use super::permissions::Statement;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -208,6 +209,20 @@ pub struct WorkersSpec {
     /// Give workers a public IP address. Insecure; needed only in subnets without a NAT gateway
     /// or VPC endpoints, such as the default VPC.
     pub public_ip: bool,
+    /// Plain settings the worker gets as environment variables (both kinds).
+    pub environment: BTreeMap<String, String>,
+    /// Environment variable → SSM parameter or Secrets Manager secret, resolved when the worker
+    /// starts (never written into the template or the user data).
+    pub secrets: BTreeMap<String, String>,
+    /// Customer managed KMS keys that encrypt those secrets: the worker may decrypt with them.
+    #[serde(deserialize_with = "null_as_empty")]
+    pub secret_keys: Vec<String>,
+    /// Managed policy ARNs attached to the worker's role.
+    #[serde(deserialize_with = "null_as_empty")]
+    pub policies: Vec<String>,
+    /// IAM statements added to the worker's role.
+    #[serde(deserialize_with = "null_as_empty")]
+    pub statements: Vec<Statement>,
 }
 
 impl Default for WorkersSpec {
@@ -227,8 +242,18 @@ impl Default for WorkersSpec {
             instance_warmup: Seconds(120),
             root_volume_gib: 8,
             public_ip: false,
+            environment: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            secret_keys: Vec::new(),
+            policies: Vec::new(),
+            statements: Vec::new(),
         }
     }
+}
+
+/// An empty list for `key:` or `key: ~`, as for a missing key.
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Spot capacity (`workers.spot`): the group's instances distribution. The default is no Spot.

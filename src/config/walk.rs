@@ -149,6 +149,19 @@ impl Walker<'_> {
                 Value::Mapping(m) => self.settings(field, m, EXPLICIT_NETWORK),
                 other => self.wrong(field, &expected(kind), other),
             },
+            Kind::List(Kind::Settings(table)) => match v {
+                Value::Sequence(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let at = join(field, &i.to_string());
+                        match untag(item) {
+                            Value::Mapping(m) => self.settings(&at, m, table),
+                            other => self.wrong(&at, "a mapping of settings", other),
+                        }
+                    }
+                }
+                other => self.wrong(field, &expected(kind), other),
+            },
+            Kind::Any => {}
             Kind::List(inner) => match v {
                 Value::Sequence(items) => {
                     for (i, item) in items.iter().enumerate() {
@@ -254,6 +267,7 @@ pub fn expected(kind: Kind) -> String {
         Kind::Names => "a mapping of names to values".into(),
         Kind::Network => "`default` or a mapping with vpc and subnets".into(),
         Kind::List(inner) => format!("a list, each item {}", expected(*inner)),
+        Kind::Any => "a value".into(),
     }
 }
 

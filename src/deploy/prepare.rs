@@ -331,6 +331,15 @@ pub async fn prepare(
             )));
         }
     }
+    // The role's declared grants change: say what the workers will be allowed.
+    if cs.changes.iter().any(|c| {
+        c.resource_type == "AWS::IAM::Role"
+            || (c.resource_type == "AWS::IAM::ManagedPolicy" && c.logical_id.contains("Declared"))
+    }) {
+        for line in crate::config::permissions::describe(&env.spec.workers) {
+            notes.push(format!("{name}: the workers get {line}"));
+        }
+    }
     if desired.revert_drift && !creating && cs.changes.iter().all(|c| c.drift.is_none()) {
         // Asked for a drift-aware change set and got no drift status: what changed outside
         // CloudFormation is unknown, not "nothing".

@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+mod access;
 pub mod check;
 mod embed;
 pub mod fingerprint;
@@ -35,7 +36,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "qfleet-worker.service.j2",
         include_str!("../../templates/qfleet-worker.service.j2"),
     ),
+    (
+        "declared-policy.yaml.j2",
+        include_str!("../../templates/declared-policy.yaml.j2"),
+    ),
 ];
+
+/// The program that runs the worker with its secrets (`/usr/local/bin/qfleet-secrets`).
+pub const SECRETS_HELPER: &str = include_str!("../../examples/worker/qfleet_secrets.py");
 
 /// The reference worker installed by the default user data.
 pub const REFERENCE_WORKER: &str = include_str!("../../examples/worker/qfleet_worker.py");
@@ -119,6 +127,8 @@ struct Workers<'a> {
     mixed: bool,
     /// OnDemandPercentageAboveBaseCapacity: what Spot leaves to On-Demand.
     on_demand_above_base: u32,
+    /// The declared secrets' grants and references.
+    access: access::Access,
 }
 
 #[derive(Serialize)]
@@ -180,6 +190,7 @@ fn context(env: &Environment) -> Context<'_> {
             mixed: spec.workers.mixed(),
             // Validation keeps the percent within 0 to 100.
             on_demand_above_base: 100 - spec.workers.spot.percent.min(100),
+            access: access::Access::of(&spec.workers),
         },
         scaling: Scaling {
             target: env.backlog_target(),
@@ -230,6 +241,7 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
         |c| {
             minijinja::context! {
                 worker_py_gz => embed::gzip_base64(REFERENCE_WORKER),
+                secrets_py_gz => embed::gzip_base64(SECRETS_HELPER),
                 worker_unit => unit.trim_end(),
                 custom_user_data => env.user_data.as_deref().map(str::trim_end),
                 ..c

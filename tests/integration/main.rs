@@ -22,6 +22,9 @@
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
 //!   policy.
+//! - `worker_access`: a worker's declared settings, secrets and permissions: the IAM evaluator
+//!   allows its declared calls and nothing beside them, no secret value is ever rendered, and
+//!   the example deploys on moto.
 
 mod ci_examples;
 mod cli;
@@ -43,3 +46,4 @@ mod teardown_moto;
 mod terminal_moto;
 mod user_data;
 mod walkthrough_localstack;
+mod worker_access;

@@ -231,3 +231,39 @@ fn a_custom_worker_signals_healthy_itself_not_when_its_install_script_exits() {
         );
     }
 }
+
+/// With declared settings and secrets: the settings are lines of worker.env, the secrets' places
+/// go to /etc/qfleet/secrets.json, and the unit runs the worker under qfleet-secrets, which the
+/// user data unpacks byte for byte from examples/worker/qfleet_secrets.py.
+#[test]
+fn declared_settings_and_secrets_reach_the_instance_without_a_value() {
+    let ud = user_data("examples/worker-access.yaml");
+    shellcheck(&ud);
+    assert!(ud.len() < 14 * 1024, "{} bytes", ud.len());
+    assert!(ud.lines().any(|l| l == "RESULTS_TABLE=image-results"));
+    let refs = ud
+        .split("cat > /etc/qfleet/secrets.json <<'QFLEET_SECRETS'\n")
+        .nth(1)
+        .unwrap()
+        .split("\nQFLEET_SECRETS\n")
+        .next()
+        .unwrap();
+    let refs: serde_json::Value = serde_json::from_str(refs).unwrap();
+    assert_eq!(refs["DB_PASSWORD"], "ssm:/image-app/db-password");
+    let packed = ud
+        .split("base64 -d <<'QFLEET_HELPER' | gunzip > /usr/local/bin/qfleet-secrets\n")
+        .nth(1)
+        .unwrap()
+        .split("\nQFLEET_HELPER\n")
+        .next()
+        .unwrap();
+    let unpacked = Command::new("bash")
+        .args(["-c", &format!("base64 -d <<'X' | gunzip\n{packed}\nX\n")])
+        .output()
+        .unwrap();
+    let helper = std::fs::read_to_string(root().join("examples/worker/qfleet_secrets.py")).unwrap();
+    assert!(stdout(&unpacked) == helper, "the unpacked helper differs");
+    assert!(ud.contains(
+        "ExecStart=/usr/local/bin/qfleet-secrets /usr/bin/python3 /opt/qfleet/qfleet_worker.py"
+    ));
+}

@@ -78,6 +78,16 @@ def _grants(service, op, params):
         return [(f"cloudformation:{op}",
                  f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{params['StackName']}/"
                  "0f0e0d0c-0000-4000-8000-000000000000", {})]
+    if service == "ssm" and op == "GetParameter":
+        name = params["Name"]
+        arn = name if name.startswith("arn:") else \
+            f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/{name.lstrip('/')}"
+        return [("ssm:GetParameter", arn, {})]
+    if service == "secretsmanager" and op == "GetSecretValue":
+        sid = params["SecretId"]
+        arn = sid if sid.startswith("arn:") else \
+            f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{sid}-AbCdEf"
+        return [("secretsmanager:GetSecretValue", arn, {})]
     if service == "monitoring" and op == "PutMetricData":
         # No resource type: authorized on "*", with the request's namespace as the
         # cloudwatch:namespace condition key (Service Authorization Reference, CloudWatch).

@@ -253,6 +253,7 @@ fn copies_expand_to_numbered_environments() {
 
 mod errors;
 mod lambda;
+mod permissions;
 mod rules;
 mod spot;
 mod stack_file_schema;

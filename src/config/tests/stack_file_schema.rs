@@ -117,9 +117,10 @@ fn accepted(kind: Kind) -> &'static str {
         Kind::Int | Kind::UInt => "1",
         Kind::Float => "1.5",
         Kind::Duration => "5s",
-        Kind::Text => "x",
+        Kind::Text | Kind::Any => "x",
         Kind::Choice(words) => words[words.len() - 1],
         Kind::Network => "default",
+        Kind::List(Kind::Settings(_)) => "[]",
         Kind::List(_) => "[x]",
         Kind::Optional(_) | Kind::Settings(_) | Kind::Names => "",
     }

@@ -8,6 +8,7 @@ use crate::error::InputError;
 
 mod data;
 mod lambda;
+mod permissions;
 mod workers;
 
 /// Target backlog per instance when the stack file sets none (AWS's worked example:
@@ -163,6 +164,7 @@ pub fn check(env: &Environment) -> Vec<InputError> {
     }
 
     data::check_bucket(&mut c, env);
+    permissions::check(&mut c, env);
     data::check_queue(&mut c, env);
     match spec.workers.kind {
         WorkerKind::Ec2 => {

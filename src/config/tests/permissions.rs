@@ -1,0 +1,204 @@
+//! `workers.environment`, `workers.secrets`, `workers.secret_keys`, `workers.policies` and
+//! `workers.statements`: each mistake named with its file, line and field.
+
+use super::{error, errors, parse_str};
+use crate::config::permissions::{Effect, OneOrMany};
+
+const FULL: &str = "region: eu-west-1
+workers:
+  environment:
+    TABLE_NAME: results
+    BATCH: 25
+  secrets:
+    DB_PASSWORD: ssm:/myapp/db-password
+    API_KEY: secretsmanager:myapp/api-key
+  secret_keys: [arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab]
+  policies: [arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess]
+  statements:
+    - Sid: WriteResults
+      Effect: Allow
+      Action: [dynamodb:PutItem, dynamodb:UpdateItem]
+      Resource: arn:aws:dynamodb:eu-west-1:123456789012:table/results
+      Condition:
+        StringEquals: {aws:RequestedRegion: eu-west-1}
+";
+
+#[test]
+fn settings_secrets_policies_and_statements_are_read() {
+    let w = parse_str(FULL).unwrap().spec.workers;
+    assert_eq!(w.environment["BATCH"], "25", "a number is read as text");
+    assert_eq!(w.secrets["API_KEY"], "secretsmanager:myapp/api-key");
+    assert_eq!(w.policies.len(), 1);
+    let st = &w.statements[0];
+    assert_eq!(st.effect, Effect::Allow);
+    assert_eq!(
+        st.action,
+        OneOrMany::Many(vec![
+            "dynamodb:PutItem".into(),
+            "dynamodb:UpdateItem".into()
+        ])
+    );
+    assert_eq!(
+        st.condition.as_ref().unwrap()["StringEquals"]["aws:RequestedRegion"],
+        "eu-west-1"
+    );
+}
+
+#[test]
+fn environment_names_are_variable_names_and_not_reserved() {
+    for (name, says) in [
+        ("9LIVES", "not an environment variable name"),
+        ("MY-VAR", "not an environment variable name"),
+        ("QFLEET_QUEUE_URL", "qfleet's own"),
+        ("AWS_REGION", "set by AWS"),
+    ] {
+        let e = error(
+            &format!("region: eu-west-1\nworkers:\n  environment:\n    {name}: x\n"),
+            &format!("workers.environment.{name}"),
+            4,
+        );
+        assert!(e.message.contains(says), "{name}: {e}");
+        assert!(
+            e.allowed
+                .as_deref()
+                .unwrap()
+                .contains("letters, digits and _")
+        );
+    }
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  environment:\n    TZ: UTC\n",
+        "workers.environment.TZ",
+        5,
+    );
+    assert!(e.message.contains("set by AWS"), "{e}");
+}
+
+#[test]
+fn an_instance_value_must_read_the_same_in_every_env_file() {
+    for value in ["'a\"b'", "'c:\\dir'", "'cost $5'", "' padded'"] {
+        let e = error(
+            &format!("region: eu-west-1\nworkers:\n  environment:\n    V: {value}\n"),
+            "workers.environment.V",
+            4,
+        );
+        assert!(e.message.starts_with("the value of V"), "{e}");
+    }
+    // A function's environment is JSON in the template: any value goes.
+    parse_str(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  environment:\n    V: 'cost $5 \"x\"'\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_functions_environment_fits_in_4_kb() {
+    let big = "x".repeat(3_700);
+    let e = error(
+        &format!("region: eu-west-1\nworkers:\n  kind: lambda\n  environment:\n    BIG: {big}\n"),
+        "workers.environment",
+        4,
+    );
+    assert!(e.message.contains("at most 4096"), "{e}");
+}
+
+#[test]
+fn secrets_name_a_parameter_or_a_secret_once() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  secrets:\n    DB: vault:/db\n",
+        "workers.secrets.DB",
+        4,
+    );
+    assert!(e.message.contains("names no parameter or secret"), "{e}");
+    assert!(e.allowed.unwrap().contains("ssm:/PARAMETER"));
+    let e = error(
+        "region: eu-west-1\nworkers:\n  environment: {DB: x}\n  secrets:\n    DB: ssm:/db\n",
+        "workers.secrets.DB",
+        5,
+    );
+    assert!(e.message.contains("give it once"), "{e}");
+    error(
+        "region: eu-west-1\nworkers:\n  secret_keys: [alias/mine]\n",
+        "workers.secret_keys.0",
+        3,
+    );
+}
+
+#[test]
+fn policies_are_managed_policy_arns_within_the_roles_limit() {
+    error(
+        "region: eu-west-1\nworkers:\n  policies: [AmazonS3ReadOnlyAccess]\n",
+        "workers.policies.0",
+        3,
+    );
+    let many: Vec<String> = (0..9)
+        .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}"))
+        .collect();
+    let e = error(
+        &format!(
+            "region: eu-west-1\nworkers:\n  policies: [{}]\n",
+            many.join(", ")
+        ),
+        "workers.policies",
+        3,
+    );
+    assert!(e.message.contains("at most 10"), "{e}");
+}
+
+fn statement(body: &str) -> String {
+    format!("region: eu-west-1\nworkers:\n  statements:\n    - {body}\n")
+}
+
+#[test]
+fn a_statement_names_its_actions_and_resources() {
+    let table = "Resource: arn:aws:dynamodb:eu-west-1:123456789012:table/t";
+    for (action, says) in [
+        ("'*'", "every action of every service"),
+        ("'dynamodb:*'", "every action of dynamodb"),
+        ("PutItem", "not service:Action"),
+    ] {
+        let e = error(
+            &statement(&format!(
+                "Effect: Allow\n      Action: {action}\n      {table}"
+            )),
+            "workers.statements.0.Action",
+            5,
+        );
+        assert!(e.message.contains(says), "{action}: {e}");
+        assert!(e.allowed.unwrap().contains("not \"*\""));
+    }
+    let e = error(
+        &statement("Effect: Allow\n      Action: dynamodb:PutItem\n      Resource: '*'"),
+        "workers.statements.0.Resource",
+        6,
+    );
+    assert!(e.message.contains("name the ARNs"), "{e}");
+    // Wildcards inside a name are fine.
+    parse_str(&statement(&format!(
+        "Effect: Allow\n      Action: dynamodb:Get*\n      {table}"
+    )))
+    .unwrap();
+}
+
+#[test]
+fn a_statement_has_effect_action_and_resource_and_nothing_else() {
+    let list = errors(&statement("Effect: Allow\n      Action: s3:GetObject"));
+    assert!(
+        list.iter()
+            .any(|e| e.field == "workers.statements.0.Resource" && e.message.contains("missing")),
+        "{list:#?}"
+    );
+    let list = errors(&statement(
+        "Effect: Allow\n      NotAction: s3:GetObject\n      Resource: arn:aws:s3:::b/*",
+    ));
+    assert!(
+        list.iter()
+            .any(|e| e.field == "workers.statements.0.NotAction"),
+        "{list:#?}"
+    );
+    let e = error(
+        &statement("Effect: Permit\n      Action: s3:GetObject\n      Resource: arn:aws:s3:::b/*"),
+        "workers.statements.0.Effect",
+        4,
+    );
+    assert!(e.message.contains("Allow or Deny"), "{e}");
+}

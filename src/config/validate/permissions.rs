@@ -1,0 +1,234 @@
+//! The rules for what a worker gets beyond qfleet's own grants: `workers.environment`,
+//! `workers.secrets`, `workers.secret_keys`, `workers.policies` and `workers.statements`.
+
+use super::Checker;
+use crate::config::Environment;
+use crate::config::permissions::{SecretSource, Statement};
+use crate::config::schema::WorkerKind;
+
+/// Environment variables Lambda sets itself and refuses in a function's configuration (Lambda
+/// Developer Guide, "Defined runtime environment variables":
+/// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+const LAMBDA_RESERVED: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "TZ",
+];
+
+/// A Lambda function's environment: at most 4 KB, names and values together (Lambda quotas:
+/// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+pub const LAMBDA_ENV_LIMIT: usize = 4 * 1024;
+
+/// Managed policies a role may have attached by default (IAM quotas: 10 per role); qfleet
+/// attaches two of its own to an EC2 worker's role (AmazonSSMManagedInstanceCore and the
+/// worker policy) and one to a function's (the function policy).
+const ROLE_POLICY_LIMIT: usize = 10;
+
+pub(super) fn check(c: &mut Checker, env: &Environment) {
+    let w = &env.spec.workers;
+    let lambda = w.kind == WorkerKind::Lambda;
+    let mut names = Vec::new();
+    for (name, value) in &w.environment {
+        let field = format!("workers.environment.{name}");
+        name_rule(c, &field, name);
+        if !lambda && let Some(why) = ec2_value_problem(value) {
+            c.fail(&field, format!("the value of {name} {why}"));
+        }
+        names.push(name);
+    }
+    for (name, source) in &w.secrets {
+        let field = format!("workers.secrets.{name}");
+        name_rule(c, &field, name);
+        if w.environment.contains_key(name) {
+            c.fail(
+                &field,
+                format!("{name} is also in workers.environment; give it once"),
+            );
+        }
+        if let Err(why) = SecretSource::parse(source) {
+            c.fail(&field, why);
+        }
+    }
+    for (i, key) in w.secret_keys.iter().enumerate() {
+        if !is_kms_key_arn(key) {
+            c.fail(
+                &format!("workers.secret_keys.{i}"),
+                format!("`{key}` is not a KMS key ARN"),
+            );
+        }
+    }
+    let own = if lambda { 1 } else { 2 };
+    if w.policies.len() + own > ROLE_POLICY_LIMIT {
+        c.fail(
+            "workers.policies",
+            format!(
+                "{} policies; a role takes at most {ROLE_POLICY_LIMIT} managed policies and qfleet attaches {own}",
+                w.policies.len()
+            ),
+        );
+    }
+    for (i, arn) in w.policies.iter().enumerate() {
+        if !is_policy_arn(arn) {
+            c.fail(
+                &format!("workers.policies.{i}"),
+                format!("`{arn}` is not a managed policy ARN"),
+            );
+        }
+    }
+    for (i, st) in w.statements.iter().enumerate() {
+        statement(c, &format!("workers.statements.{i}"), st);
+    }
+    if lambda {
+        let used = lambda_env_size(&w.environment, &w.secrets);
+        if used + QFLEET_LAMBDA_ENV > LAMBDA_ENV_LIMIT {
+            c.fail(
+                "workers.environment",
+                format!(
+                    "the function's environment would take {} bytes (these settings {used}, qfleet's own up to {QFLEET_LAMBDA_ENV}); Lambda takes at most {LAMBDA_ENV_LIMIT}",
+                    used + QFLEET_LAMBDA_ENV
+                ),
+            );
+        }
+    }
+}
+
+/// What qfleet's own variables may take of a function's environment, at most (the bucket
+/// name with account and region, the prefixes, the environment name).
+const QFLEET_LAMBDA_ENV: usize = 512;
+
+fn name_rule(c: &mut Checker, field: &str, name: &str) {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+    if !ok {
+        c.fail(
+            field,
+            format!("`{name}` is not an environment variable name"),
+        );
+    } else if name.starts_with("QFLEET_") {
+        c.fail(field, format!("{name}: QFLEET_… names are qfleet's own"));
+    } else if name.starts_with("AWS_") || LAMBDA_RESERVED.contains(&name) {
+        c.fail(
+            field,
+            format!("{name} is set by AWS (the SDKs and Lambda reserve it)"),
+        );
+    }
+}
+
+/// Why a plain value cannot go into the instance's `/etc/qfleet/worker.env` (read by systemd's
+/// EnvironmentFile= and by a container runtime's env file alike, which treat quotes,
+/// backslashes and `$` differently), or `None`.
+fn ec2_value_problem(v: &str) -> Option<&'static str> {
+    if v.chars().any(|ch| ch.is_control()) {
+        Some("spans lines or holds control characters")
+    } else if v.contains(['"', '\'', '\\', '$']) {
+        Some(
+            "holds a quote, a backslash or $, which the instance's environment file cannot carry the same way for every reader; keep it in workers.secrets",
+        )
+    } else if v.trim() != v {
+        Some("starts or ends with spaces, which an environment file drops")
+    } else {
+        None
+    }
+}
+
+fn is_kms_key_arn(s: &str) -> bool {
+    let p: Vec<&str> = s.split(':').collect();
+    p.len() == 6
+        && p[0] == "arn"
+        && p[1].starts_with("aws")
+        && p[2] == "kms"
+        && p[4].len() == 12
+        && p[5].strip_prefix("key/").is_some_and(|id| !id.is_empty())
+}
+
+fn is_policy_arn(s: &str) -> bool {
+    let p: Vec<&str> = s.splitn(6, ':').collect();
+    p.len() == 6
+        && p[0] == "arn"
+        && p[1].starts_with("aws")
+        && p[2] == "iam"
+        && p[3].is_empty()
+        && (p[4] == "aws" || (p[4].len() == 12 && p[4].chars().all(|c| c.is_ascii_digit())))
+        && p[5].strip_prefix("policy/").is_some_and(|n| !n.is_empty())
+}
+
+fn statement(c: &mut Checker, field: &str, st: &Statement) {
+    if let Some(sid) = &st.sid
+        && (sid.is_empty() || !sid.chars().all(|ch| ch.is_ascii_alphanumeric()))
+    {
+        c.fail(
+            &format!("{field}.Sid"),
+            format!("`{sid}`: a Sid is letters and digits"),
+        );
+    }
+    let actions = st.action.items();
+    if actions.is_empty() {
+        c.fail(&format!("{field}.Action"), "no action");
+    }
+    for a in actions {
+        let problem = match a.split_once(':') {
+            _ if a == "*" => Some("\"*\" grants every action of every service".to_string()),
+            Some((svc, name))
+                if !svc.is_empty()
+                    && svc
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                    && !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '*' || ch == '?') =>
+            {
+                (name.chars().all(|ch| ch == '*'))
+                    .then(|| format!("`{a}` grants every action of {svc}; list the actions"))
+            }
+            _ => Some(format!("`{a}` is not service:Action")),
+        };
+        if let Some(why) = problem {
+            c.fail(&format!("{field}.Action"), why);
+        }
+    }
+    let resources = st.resource.items();
+    if resources.is_empty() {
+        c.fail(&format!("{field}.Resource"), "no resource");
+    }
+    for r in resources {
+        if r == "*" {
+            c.fail(
+                &format!("{field}.Resource"),
+                "\"*\" names no resource; name the ARNs the worker uses (for an action with no resource type, attach an AWS managed policy through workers.policies)",
+            );
+        } else if !(r.starts_with("arn:") && r.split(':').count() >= 6) {
+            c.fail(&format!("{field}.Resource"), format!("`{r}` is not an ARN"));
+        }
+    }
+    if let Some(cond) = &st.condition
+        && !cond.is_object()
+    {
+        c.fail(
+            &format!("{field}.Condition"),
+            "a condition is a mapping: operator → condition key → values",
+        );
+    }
+}
+
+/// Bytes the stack file's settings take of a function's environment: each plain variable's
+/// name and value, and the secrets' references as the one `QFLEET_SECRETS` variable (JSON).
+pub fn lambda_env_size(
+    environment: &std::collections::BTreeMap<String, String>,
+    secrets: &std::collections::BTreeMap<String, String>,
+) -> usize {
+    let plain: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let refs = if secrets.is_empty() {
+        0
+    } else {
+        "QFLEET_SECRETS".len() + serde_json::to_string(secrets).map_or(0, |s| s.len())
+    };
+    plain + refs
+}

@@ -1,0 +1,60 @@
+//! What the templates need of a worker's declared settings, secrets and permissions
+//! (`workers.environment`, `workers.secrets`, `workers.policies`, `workers.statements`): the
+//! secrets' grants and references, computed once for both worker kinds.
+
+use crate::config::permissions::SecretSource;
+use crate::config::schema::WorkersSpec;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One secret as the templates use it: the grant on its parameter or secret. Its value is
+/// never known to qfleet.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretGrant {
+    pub name: String,
+    pub action: &'static str,
+    /// The ARN for Fn::Sub (this account's and region's unless the stack file gave an ARN).
+    pub resource_sub: String,
+}
+
+/// What the templates get.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Access {
+    /// Grants on Parameter Store parameters.
+    pub parameters: Vec<SecretGrant>,
+    /// Grants on Secrets Manager secrets.
+    pub secrets: Vec<SecretGrant>,
+    /// `{"NAME": "ssm:/x", …}`: what the worker resolves when it starts (`/etc/qfleet/secrets.json`
+    /// on an instance, `QFLEET_SECRETS` for a function); `None` without secrets.
+    pub references: Option<String>,
+    /// Whether the role gets the declared policy (secrets, their keys or statements).
+    pub declared_policy: bool,
+}
+
+impl Access {
+    /// Validation has already read every reference; one it cannot read is left out.
+    pub fn of(w: &WorkersSpec) -> Access {
+        let mut out = Access::default();
+        let mut refs = BTreeMap::new();
+        for (name, text) in &w.secrets {
+            let Ok(src) = SecretSource::parse(text) else {
+                continue;
+            };
+            refs.insert(name.clone(), src.reference());
+            let grant = SecretGrant {
+                name: name.clone(),
+                action: src.action(),
+                resource_sub: src.resource_sub(),
+            };
+            match src {
+                SecretSource::Ssm { .. } => out.parameters.push(grant),
+                SecretSource::SecretsManager { .. } => out.secrets.push(grant),
+            }
+        }
+        if !refs.is_empty() {
+            out.references = serde_json::to_string(&refs).ok();
+        }
+        out.declared_policy = !refs.is_empty() || !w.statements.is_empty();
+        out
+    }
+}
