@@ -73,7 +73,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data, health_check_grace_period, instance_warmup, root_volume_gib, public_ip; for lambda: lambda"
+            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, public_ip; for lambda: lambda"
         }
         "workers.kind" => {
             "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
@@ -141,6 +141,9 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "workers.health_check_grace_period" => "a duration from 0s to 2h",
         "workers.instance_warmup" => "a duration from 0s to 2h",
         "workers.root_volume_gib" => "a whole number of GiB from 8 to 16384",
+        "workers.image" => {
+            "a container image the instances run as the worker: REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST], such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker:1.4 (pulled with the instance role) or public.ecr.aws/org/worker:1.4; not with workers.user_data"
+        }
         "workers.environment" => {
             "a mapping of environment variable names to plain values the worker gets (not secrets: see workers.secrets)"
         }

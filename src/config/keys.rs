@@ -112,6 +112,7 @@ const WORKERS: &[Key] = &[
     opt("max", Kind::Int),
     opt("network", Kind::Network),
     opt("user_data", TEXT),
+    opt("image", TEXT),
     opt("health_check_grace_period", Kind::Duration),
     opt("instance_warmup", Kind::Duration),
     opt("root_volume_gib", Kind::UInt),

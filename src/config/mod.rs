@@ -5,6 +5,7 @@ mod allowed;
 pub mod code;
 pub mod complete;
 pub mod duration;
+pub mod image;
 pub mod json_schema;
 pub mod keys;
 pub mod locate;

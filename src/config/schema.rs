@@ -202,6 +202,8 @@ pub struct WorkersSpec {
     pub network: Network,
     /// Shell script (path relative to the stack file) that installs and starts the worker.
     pub user_data: Option<PathBuf>,
+    /// A container image the instances run as the worker, instead of the reference worker.
+    pub image: Option<String>,
     pub health_check_grace_period: Seconds,
     /// Default instance warmup of the group.
     pub instance_warmup: Seconds,
@@ -238,6 +240,7 @@ impl Default for WorkersSpec {
             max: 2,
             network: Network::Default,
             user_data: None,
+            image: None,
             health_check_grace_period: Seconds(120),
             instance_warmup: Seconds(120),
             root_volume_gib: 8,

@@ -37,6 +37,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/qfleet-worker.service.j2"),
     ),
     (
+        "qfleet-container.service.j2",
+        include_str!("../../templates/qfleet-container.service.j2"),
+    ),
+    (
         "declared-policy.yaml.j2",
         include_str!("../../templates/declared-policy.yaml.j2"),
     ),
@@ -129,6 +133,8 @@ struct Workers<'a> {
     on_demand_above_base: u32,
     /// The declared secrets' grants and references.
     access: access::Access,
+    /// The container image the instances run (`workers.image`), read.
+    container: Option<crate::config::image::Image>,
 }
 
 #[derive(Serialize)]
@@ -191,6 +197,11 @@ fn context(env: &Environment) -> Context<'_> {
             // Validation keeps the percent within 0 to 100.
             on_demand_above_base: 100 - spec.workers.spot.percent.min(100),
             access: access::Access::of(&spec.workers),
+            container: spec
+                .workers
+                .image
+                .as_deref()
+                .and_then(|i| crate::config::image::parse(i).ok()),
         },
         scaling: Scaling {
             target: env.backlog_target(),
@@ -233,7 +244,12 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
     let j = jinja();
     let ctx = Value::from(minijinja::value::Serde(context(env)));
 
-    let unit = render_one(&j, env, "qfleet-worker.service.j2", |c| c, &ctx)?;
+    let unit_template = if env.spec.workers.image.is_some() {
+        "qfleet-container.service.j2"
+    } else {
+        "qfleet-worker.service.j2"
+    };
+    let unit = render_one(&j, env, unit_template, |c| c, &ctx)?;
     let user_data = render_one(
         &j,
         env,

@@ -267,3 +267,52 @@ fn declared_settings_and_secrets_reach_the_instance_without_a_value() {
         "ExecStart=/usr/local/bin/qfleet-secrets /usr/bin/python3 /opt/qfleet/qfleet_worker.py"
     ));
 }
+
+/// A container worker (`workers.image`): Docker from the Amazon Linux repositories, an ECR login
+/// with the instance role before every pull, and a unit that runs the image with worker.env,
+/// the declared secrets by name, the host's network (instance metadata) and the journal.
+#[test]
+fn a_container_worker_runs_the_image_with_the_worker_env_and_its_secrets() {
+    let ud = user_data("examples/container.yaml");
+    shellcheck(&ud);
+    assert!(ud.len() < 10 * 1024, "{} bytes", ud.len());
+    assert!(!ud.contains("qfleet_worker.py"), "no reference worker");
+    assert!(ud.contains("dnf install -y docker\nsystemctl enable --now docker.service\n"));
+    let login = ud
+        .split("cat > /usr/local/bin/qfleet-ecr-login <<'QFLEET_HELPER'\n")
+        .nth(1)
+        .unwrap()
+        .split("\nQFLEET_HELPER\n")
+        .next()
+        .unwrap();
+    assert!(login.contains("aws ecr get-login-password --region eu-west-1"));
+    assert!(login.contains(
+        "docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    ));
+    let unit = ud
+        .split("<<'QFLEET_UNIT'\n")
+        .nth(1)
+        .unwrap()
+        .split("\nQFLEET_UNIT\n")
+        .next()
+        .unwrap();
+    let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resizer:1.4.2";
+    for line in [
+        "Requires=docker.service".to_string(),
+        "ExecStartPre=/usr/local/bin/qfleet-ecr-login".to_string(),
+        format!("ExecStartPre=/usr/bin/docker pull {image}"),
+        format!(
+            "ExecStart=/usr/local/bin/qfleet-secrets /usr/bin/docker run --rm --name qfleet-worker --network host --security-opt no-new-privileges --env-file /etc/qfleet/worker.env --env API_KEY --log-driver journald {image}"
+        ),
+        "ExecStop=/usr/bin/docker stop --time 90 qfleet-worker".to_string(),
+        "Restart=always".to_string(),
+    ] {
+        assert!(
+            unit.lines().any(|l| l == line),
+            "unit lacks {line}:\n{unit}"
+        );
+    }
+    // docker run --env NAME passes the variable from the caller's environment, where
+    // qfleet-secrets put it; no value is on the command line.
+    assert!(!unit.contains("API_KEY="));
+}

@@ -184,3 +184,52 @@ async fn the_worker_access_example_deploys_with_its_declared_policy() {
         .arg(&file));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// The container example as shipped (its name made unique) deploys on moto: its launch
+/// template carries the Docker bootstrap, and its role the ECR pull statement.
+#[tokio::test]
+async fn the_container_example_deploys_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("it-container");
+    let text = std::fs::read_to_string(root().join("examples/container.yaml"))
+        .unwrap()
+        .replace("environment: container", &format!("environment: {e}"));
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(&file, text).unwrap();
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let conf = moto_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let id = cfn
+        .describe_stack_resource()
+        .stack_name(format!("qfleet-{e}-fleet"))
+        .logical_resource_id("LaunchTemplate")
+        .send()
+        .await
+        .expect("the launch template is a resource of the fleet stack")
+        .stack_resource_detail()
+        .and_then(|d| d.physical_resource_id())
+        .expect("its id")
+        .to_string();
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let lt = ec2
+        .describe_launch_template_versions()
+        .launch_template_id(id)
+        .versions("$Latest")
+        .send()
+        .await
+        .expect("the launch template");
+    let data = lt.launch_template_versions()[0]
+        .launch_template_data()
+        .and_then(|d| d.user_data())
+        .expect("user data");
+    use aws_smithy_types::base64;
+    let script = String::from_utf8(base64::decode(data).unwrap()).unwrap();
+    assert!(script.contains("dnf install -y docker"), "{script}");
+    assert!(script.contains("docker login --username AWS"));
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto()
+        .args(["teardown", "--yes", "--purge-bucket"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

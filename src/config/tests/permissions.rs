@@ -202,3 +202,23 @@ fn a_statement_has_effect_action_and_resource_and_nothing_else() {
     );
     assert!(e.message.contains("Allow or Deny"), "{e}");
 }
+
+#[test]
+fn an_image_is_a_full_reference_and_not_with_user_data() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  image: resizer:1.4\n",
+        "workers.image",
+        3,
+    );
+    assert!(e.message.contains("names no registry"), "{e}");
+    let list = errors(
+        "region: eu-west-1\nworkers:\n  image: public.ecr.aws/acme/w:1\n  user_data: missing.sh\n",
+    );
+    assert!(!list.is_empty());
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  image: public.ecr.aws/acme/w:1\n",
+        "workers.image",
+        4,
+    );
+    assert!(e.message.contains("EC2 workers only"), "{e}");
+}

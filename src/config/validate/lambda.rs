@@ -15,6 +15,7 @@ const EC2_ONLY: &[&str] = &[
     "workers.max",
     "workers.network",
     "workers.user_data",
+    "workers.image",
     "workers.health_check_grace_period",
     "workers.instance_warmup",
     "workers.root_volume_gib",

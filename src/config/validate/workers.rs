@@ -30,6 +30,16 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         c.errors.push(e);
     }
     c.range("workers.spot.percent", w.spot.percent.into(), 0, 100, "%");
+    if let Some(uri) = &w.image {
+        match crate::config::image::parse(uri) {
+            Err(why) => c.fail("workers.image", why),
+            Ok(_) if w.user_data.is_some() => c.fail(
+                "workers.image",
+                "give either image (qfleet runs the container) or user_data (your script starts the worker), not both",
+            ),
+            Ok(_) => {}
+        }
+    }
     if i64::from(w.spot.on_demand_base) > w.max {
         c.fail(
             "workers.spot.on_demand_base",

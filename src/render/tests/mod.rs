@@ -620,3 +620,39 @@ fn a_latency_goal_gets_an_alarm_when_it_is_missed_for_five_minutes() {
     let (data, _) = rendered(&without);
     assert!(data["Resources"].get("LatencyGoalAlarm").is_none());
 }
+
+/// A private ECR image is pulled with the instance role: BatchGetImage and
+/// GetDownloadUrlForLayer on its repository, GetAuthorizationToken (no resource type) on "*"
+/// (Amazon ECR User Guide, "Private repository policies" and "Registry authentication").
+#[test]
+fn a_private_ecr_image_is_pulled_with_the_instance_role_and_nothing_more() {
+    let (_, fleet) = rendered(&load("examples/container.yaml"));
+    let doc = &resource(&fleet, "WorkerPolicy")["PolicyDocument"]["Statement"];
+    let st = |sid: &str| {
+        doc.as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"].as_str() == Some(sid))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {sid}"))
+    };
+    let pull = st("PullWorkerImage");
+    assert_eq!(
+        serde_yaml_ng::to_string(&pull["Action"]).unwrap(),
+        "- ecr:BatchGetImage\n- ecr:GetDownloadUrlForLayer\n"
+    );
+    assert!(
+        serde_yaml_ng::to_string(&pull["Resource"])
+            .unwrap()
+            .contains(":ecr:eu-west-1:123456789012:repository/image-resizer")
+    );
+    assert_eq!(st("LogInToRegistry")["Resource"].as_str(), Some("*"));
+    let (_, public) = rendered(&from_str(
+        "region: eu-west-1\nworkers:\n  image: public.ecr.aws/acme/worker:1\n",
+    ));
+    let doc = &resource(&public, "WorkerPolicy")["PolicyDocument"]["Statement"];
+    assert!(
+        !serde_yaml_ng::to_string(doc).unwrap().contains("ecr:"),
+        "a public image needs no ECR grant"
+    );
+}
