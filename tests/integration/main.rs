@@ -20,6 +20,8 @@
 //!   proxy in front of moto;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
+//! - `container_moto`: the reference worker's image run with the rendered unit's command line,
+//!   env file and secrets, against moto;
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
 //!   policy.
 //! - `worker_access`: a worker's declared settings, secrets and permissions: the IAM evaluator
@@ -30,6 +32,7 @@ mod ci_examples;
 mod cli;
 mod common;
 mod completions;
+mod container_moto;
 mod deploy_moto;
 mod docs;
 mod faults_moto;

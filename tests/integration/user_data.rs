@@ -7,7 +7,7 @@ use std::process::Command;
 
 /// The launch template's user data as the instance receives it: Fn::Sub applied with sample
 /// values, `${!X}` back to `${X}`.
-fn user_data(stack_file: &str) -> String {
+pub(crate) fn user_data(stack_file: &str) -> String {
     let o = run(qfleet().args(["render", stack_file, "-o", "json"]));
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
