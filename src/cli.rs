@@ -48,6 +48,8 @@ pub enum Command {
     Dlq(commands::dlq::DlqArgs),
     /// Uploads a test object and follows it to the queue and the processed prefix.
     Send(commands::send::SendArgs),
+    /// Show the workers' log lines, each with its instance or invocation (--follow, --since, --filter).
+    Logs(commands::logs::LogsArgs),
     /// Print a shell completion script; it completes commands, flags and environment names.
     Completions {
         /// Shell to generate completions for.
@@ -165,6 +167,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
         Command::Dlq(args) => commands::dlq::run(args, g, out),
         Command::Send(args) => commands::send::run(args, g, out),
+        Command::Logs(args) => commands::logs::run(args, g, out),
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }
@@ -200,6 +203,7 @@ impl Command {
             Command::IamPolicy(_) => "iam-policy",
             Command::Dlq(_) => "dlq",
             Command::Send(_) => "send",
+            Command::Logs(_) => "logs",
             Command::Completions { .. } => "completions",
         }
     }

@@ -9,6 +9,7 @@
 //! - [`send`]: the smoke test: an upload followed to the queue and the processed prefix;
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
+//! - [`logs`]: the workers' log lines, each with its instance or invocation;
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`outputs`]: the stacks' outputs, merged and as shell variables;
@@ -25,6 +26,7 @@ pub mod dlq;
 pub mod drift;
 pub mod error;
 pub mod iam;
+pub mod logs;
 pub mod output;
 pub mod outputs;
 pub mod render;

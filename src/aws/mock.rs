@@ -21,6 +21,7 @@ pub struct Rules<'a> {
     pub autoscaling: Vec<&'a Rule>,
     pub lambda: Vec<&'a Rule>,
     pub cloudwatch: Vec<&'a Rule>,
+    pub logs: Vec<&'a Rule>,
     pub sqs: Vec<&'a Rule>,
     pub sns: Vec<&'a Rule>,
     pub s3: Vec<&'a Rule>,
@@ -36,6 +37,7 @@ impl Rules<'_> {
             autoscaling: mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, &self.autoscaling),
             lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &self.lambda),
             cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &self.cloudwatch),
+            logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &self.logs),
             sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
             s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &self.s3, |c| c

@@ -10,6 +10,7 @@ pub mod cfn;
 pub mod dead_letters;
 pub mod error;
 pub mod functions;
+pub mod logs;
 #[cfg(test)]
 pub mod mock;
 pub mod monitoring;
@@ -50,6 +51,7 @@ pub struct Clients {
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
@@ -82,6 +84,7 @@ impl Clients {
                     .interceptor(trace::Requests)
                     .build(),
             ),
+            logs: client!(aws_sdk_cloudwatchlogs, conf),
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),

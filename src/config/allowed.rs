@@ -73,7 +73,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, public_ip; for lambda: lambda"
+            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda"
         }
         "workers.kind" => {
             "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
@@ -101,6 +101,9 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         }
         "workers.lambda.reserved_concurrency" => {
             "a whole number, at least workers.lambda.max_concurrency (optional)"
+        }
+        "workers.log_retention_days" => {
+            "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14): how long the workers' log group keeps their journal"
         }
         "workers.lambda.log_retention_days" => {
             "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14)"

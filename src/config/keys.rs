@@ -116,6 +116,7 @@ const WORKERS: &[Key] = &[
     opt("health_check_grace_period", Kind::Duration),
     opt("instance_warmup", Kind::Duration),
     opt("root_volume_gib", Kind::UInt),
+    opt("log_retention_days", Kind::UInt),
     opt("public_ip", Kind::Bool),
     opt("environment", Kind::Names),
     opt("secrets", Kind::Names),

@@ -208,6 +208,9 @@ pub struct WorkersSpec {
     /// Default instance warmup of the group.
     pub instance_warmup: Seconds,
     pub root_volume_gib: u32,
+    /// Days the EC2 workers' log group keeps their journal (kind ec2; a Lambda function's is
+    /// `lambda.log_retention_days`).
+    pub log_retention_days: u32,
     /// Give workers a public IP address. Insecure; needed only in subnets without a NAT gateway
     /// or VPC endpoints, such as the default VPC.
     pub public_ip: bool,
@@ -244,6 +247,7 @@ impl Default for WorkersSpec {
             health_check_grace_period: Seconds(120),
             instance_warmup: Seconds(120),
             root_volume_gib: 8,
+            log_retention_days: 14,
             public_ip: false,
             environment: BTreeMap::new(),
             secrets: BTreeMap::new(),

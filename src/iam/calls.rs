@@ -197,6 +197,8 @@ pub const CALLS: &[Call] = &[
         &["cloudwatch:DescribeAlarms"],
     ),
     call("monitoring", "GetMetricData", &["cloudwatch:GetMetricData"]),
+    // CloudWatch Logs: the workers' lines (`qfleet logs`).
+    call("logs", "FilterLogEvents", &["logs:FilterLogEvents"]),
     // Lambda: the worker function and its queue mapping (`workers.kind: lambda`).
     call("lambda", "GetFunction", &["lambda:GetFunction"]),
     call(

@@ -174,7 +174,7 @@ fn label(scope: &Scope) -> String {
             "kms" => "Key",
             "lambda" if arn.contains("event-source-mapping") => "QueueMappings",
             "lambda" => "Function",
-            "logs" => "FunctionLogs",
+            "logs" => "WorkerLogs",
             _ => "Environment",
         })
         .unwrap_or("Environment");

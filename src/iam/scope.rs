@@ -153,13 +153,14 @@ impl Place<'_> {
             ("lambda", "eventSourceMapping") => vec![format!(
                 "arn:{p}:lambda:{region}:{account}:event-source-mapping:*"
             )],
-            ("logs", "log-group") => {
-                let group = format!(
-                    "arn:{p}:logs:{region}:{account}:log-group:/aws/lambda/{}",
-                    names.function
-                );
-                vec![format!("{group}:*"), group]
-            }
+            // The workers' log group, whichever kind (EC2's journal, the function's lines):
+            // one pattern covers the group's ARN with and without the `:*` that some actions
+            // are authorized on, so that a policy for many environments stays within IAM's
+            // size limits. No qfleet name extends either group's name.
+            ("logs", "log-group") => [&names.worker_log_group, &names.function_log_group]
+                .into_iter()
+                .map(|name| format!("arn:{p}:logs:{region}:{account}:log-group:{name}*"))
+                .collect(),
             ("ssm", "parameter") if self.env.spec.workers.ami.starts_with('/') => vec![format!(
                 "arn:{p}:ssm:{region}::parameter{}",
                 self.env.spec.workers.ami

@@ -15,6 +15,7 @@ pub const FUNCTION: &str = "WorkerFunction";
 pub const FUNCTION_ROLE: &str = "WorkerFunctionRole";
 pub const FUNCTION_POLICY: &str = "WorkerFunctionPolicy";
 pub const FUNCTION_LOG_GROUP: &str = "WorkerFunctionLogGroup";
+pub const WORKER_LOG_GROUP: &str = "WorkerLogGroup";
 pub const QUEUE_MAPPING: &str = "QueueMapping";
 /// The name of the lifecycle hook the worker completes when its instance terminates.
 pub const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
@@ -35,6 +36,7 @@ pub struct Ids {
     pub function_role: &'static str,
     pub function_policy: &'static str,
     pub function_log_group: &'static str,
+    pub worker_log_group: &'static str,
     pub queue_mapping: &'static str,
 }
 
@@ -52,5 +54,6 @@ pub const IDS: Ids = Ids {
     function_role: FUNCTION_ROLE,
     function_policy: FUNCTION_POLICY,
     function_log_group: FUNCTION_LOG_GROUP,
+    worker_log_group: WORKER_LOG_GROUP,
     queue_mapping: QUEUE_MAPPING,
 };

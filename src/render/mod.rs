@@ -99,15 +99,29 @@ pub struct ResourceNames {
     pub asg: String,
     /// The worker function (`workers.kind: lambda`).
     pub function: String,
+    /// The EC2 workers' log group (`workers.kind: ec2`).
+    pub worker_log_group: String,
+    /// The worker function's log group (`workers.kind: lambda`).
+    pub function_log_group: String,
 }
 
 impl ResourceNames {
+    /// The log group of the environment's workers, whichever their kind.
+    pub fn log_group(&self, kind: WorkerKind) -> &str {
+        match kind {
+            WorkerKind::Ec2 => &self.worker_log_group,
+            WorkerKind::Lambda => &self.function_log_group,
+        }
+    }
+
     pub fn of(env: &Environment) -> ResourceNames {
         ResourceNames {
             bucket: format!("{}-uploads", env.name),
             queue: format!("qfleet-{}-jobs", env.name),
             asg: format!("qfleet-{}-workers", env.name),
             function: format!("qfleet-{}-worker", env.name),
+            worker_log_group: format!("/qfleet/{}/workers", env.name),
+            function_log_group: format!("/aws/lambda/qfleet-{}-worker", env.name),
         }
     }
 }

@@ -166,7 +166,12 @@ async fn a_container_worker_takes_a_job_with_the_env_file_and_secrets_qfleet_wri
             .env("AWS_REGION", "eu-west-1")
             .output()
             .unwrap();
-        assert!(o.status.success(), "{words:?}\n{}\n{}", stdout(&o), stderr(&o));
+        assert!(
+            o.status.success(),
+            "{words:?}\n{}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
         stdout(&o)
     };
 
@@ -176,7 +181,12 @@ async fn a_container_worker_takes_a_job_with_the_env_file_and_secrets_qfleet_wri
         "import os; print(os.environ['API_KEY'], os.environ['RESULTS_TABLE'])",
     ]);
     assert_eq!(said.trim(), "k-in-the-box image-results");
-    let said = container(&["python3", "/opt/qfleet/qfleet_worker.py", "--max-messages", "1"]);
+    let said = container(&[
+        "python3",
+        "/opt/qfleet/qfleet_worker.py",
+        "--max-messages",
+        "1",
+    ]);
     drop(imds);
     assert!(said.contains("outcome=processed keys=1"), "{said}");
 

@@ -550,7 +550,20 @@ fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
     let checked = check_calls(
         &policy,
         &calls,
-        &[],
+        &[
+            (
+                "logs:CreateLogStream",
+                "the CloudWatch agent ships the worker's journal",
+            ),
+            (
+                "logs:PutLogEvents",
+                "the CloudWatch agent ships the worker's journal",
+            ),
+            (
+                "logs:DescribeLogStreams",
+                "the CloudWatch agent ships the worker's journal",
+            ),
+        ],
         &[(
             "test_no_signal_when_the_queue_cannot_be_reached",
             "it polls a queue that is not the environment's; AWS refuses it, which is as unreachable",
@@ -632,7 +645,7 @@ fn the_iam_reference_is_current() {
 #[test]
 fn more_documents_than_a_role_may_attach_warn_above_10_and_fail_above_20() {
     let dir = tempfile::tempdir().unwrap();
-    let files: Vec<std::path::PathBuf> = (1..=40)
+    let files: Vec<std::path::PathBuf> = (1..=60)
         .map(|i| {
             let p = dir.path().join(format!("e{i:02}.yaml"));
             std::fs::write(&p, "region: eu-west-1\nlab: true\n").unwrap();

@@ -8,7 +8,7 @@ use crate::common::*;
 use serde_json::Value;
 use std::process::Command;
 
-fn qfleet_on_localstack() -> Command {
+pub(crate) fn qfleet_on_localstack() -> Command {
     let mut c = qfleet();
     c.env("AWS_ENDPOINT_URL", localstack_endpoint())
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -19,7 +19,7 @@ fn qfleet_on_localstack() -> Command {
     c
 }
 
-async fn config() -> aws_config::SdkConfig {
+pub(crate) async fn config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(localstack_endpoint())
         .region(aws_config::Region::new("eu-west-1"))

@@ -20,6 +20,8 @@
 //!   proxy in front of moto;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
+//! - `logs_localstack`: `qfleet logs` reading the workers' and a function's log groups on
+//!   LocalStack, filtered and followed;
 //! - `container_moto`: the reference worker's image run with the rendered unit's command line,
 //!   env file and secrets, against moto;
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
@@ -41,6 +43,7 @@ mod json_contract;
 mod lambda_moto;
 mod lint;
 mod localstack;
+mod logs_localstack;
 mod many_envs;
 mod modes_moto;
 mod spot_moto;

@@ -101,8 +101,9 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
         stdout(&unpacked) == worker,
         "the embedded worker differs from examples/worker/qfleet_worker.py"
     );
+    // EC2 takes 16 KB of user data: at least 4 KB stay for the stack file's settings.
     assert!(
-        ud.len() < 10 * 1024,
+        ud.len() < 12 * 1024,
         "room left for the worker's settings: {} bytes",
         ud.len()
     );
@@ -140,6 +141,112 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
         );
     } else {
         eprintln!("systemd-analyze is not installed here; the unit was checked line by line only");
+    }
+}
+
+/// The text between `start` and `end` in the user data.
+fn section<'a>(ud: &'a str, start: &str, end: &str) -> &'a str {
+    ud.split(start)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {start} in the user data"))
+        .split(end)
+        .next()
+        .unwrap()
+}
+
+// The CloudWatch agent reads files, not the journal (CloudWatch User Guide, "Manually create or
+// edit the CloudWatch agent configuration file", the logs section's `files` collect_list):
+// qfleet-journal follows the worker's journal (the unit's lines, or its container's, which
+// Docker's journald log driver tags with CONTAINER_NAME) into the file the agent ships, one
+// stream per instance ({instance_id}); logrotate keeps the file bounded.
+#[test]
+fn the_workers_journal_is_shipped_to_the_environments_log_group_for_every_kind_of_ec2_worker() {
+    for file in [
+        "stacks/lab.yaml",
+        "examples/batch.yaml",
+        "examples/container.yaml",
+    ] {
+        let ud = user_data(file);
+        let env = if file.contains("lab") {
+            "lab"
+        } else {
+            file.trim_start_matches("examples/")
+                .trim_end_matches(".yaml")
+        };
+        let agent: serde_json::Value =
+            serde_json::from_str(section(&ud, "<<'QFLEET_AGENT'\n", "\nQFLEET_AGENT\n"))
+                .unwrap_or_else(|e| panic!("{file}: the agent's configuration is not JSON: {e}"));
+        let collected = agent["logs"]["logs_collected"]["files"]["collect_list"]
+            .as_array()
+            .unwrap();
+        let shipped: Vec<(&str, &str, &str)> = collected
+            .iter()
+            .map(|c| {
+                (
+                    c["file_path"].as_str().unwrap(),
+                    c["log_group_name"].as_str().unwrap(),
+                    c["log_stream_name"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let group = format!("/qfleet/{env}/workers");
+        assert_eq!(
+            shipped,
+            [
+                (
+                    "/var/log/qfleet/worker.log",
+                    group.as_str(),
+                    "{instance_id}"
+                ),
+                (
+                    "/var/log/qfleet-bootstrap.log",
+                    group.as_str(),
+                    "{instance_id}/bootstrap"
+                ),
+            ],
+            "{file}"
+        );
+        let unit = section(&ud, "<<'QFLEET_JOURNAL'\n", "\nQFLEET_JOURNAL\n");
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        for part in [
+            "_SYSTEMD_UNIT=qfleet-worker.service + CONTAINER_NAME=qfleet-worker",
+            "--cursor-file=",
+            ">> /var/log/qfleet/worker.log",
+        ] {
+            assert!(exec.contains(part), "{file}: {exec}");
+        }
+        let rotate = section(&ud, "<<'QFLEET_ROTATE'\n", "\nQFLEET_ROTATE\n");
+        assert!(
+            rotate.starts_with("/var/log/qfleet/worker.log {") && rotate.contains("copytruncate")
+        );
+        // The agent starts before the worker, so the worker's first lines are shipped.
+        let agent_at = ud
+            .find("amazon-cloudwatch-agent-ctl -a fetch-config")
+            .unwrap();
+        let worker_at = ud
+            .find("systemctl enable --now qfleet-worker.service")
+            .or_else(|| ud.rfind("\n/etc/qfleet/user-data.sh\n"))
+            .unwrap();
+        assert!(agent_at < worker_at, "{file}");
+        let analyze = std::path::Path::new("/usr/bin/systemd-analyze");
+        if analyze.is_file() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("qfleet-journal.service");
+            std::fs::write(&path, format!("{unit}\n")).unwrap();
+            let o = Command::new(analyze)
+                .arg("verify")
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success() && o.stderr.is_empty(),
+                "systemd-analyze verify:\n{}",
+                stderr(&o)
+            );
+        }
     }
 }
 

@@ -19,6 +19,7 @@ const EC2_ONLY: &[&str] = &[
     "workers.health_check_grace_period",
     "workers.instance_warmup",
     "workers.root_volume_gib",
+    "workers.log_retention_days",
     "workers.public_ip",
     "scaling",
 ];

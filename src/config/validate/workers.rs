@@ -90,6 +90,15 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         16_384,
         " GiB",
     );
+    if !super::lambda::LOG_RETENTION_DAYS.contains(&w.log_retention_days) {
+        c.fail(
+            "workers.log_retention_days",
+            format!(
+                "{} is not a retention CloudWatch Logs offers",
+                w.log_retention_days
+            ),
+        );
+    }
 
     if let Network::Explicit(net) = &w.network {
         if !is_aws_id(&net.vpc, "vpc-") {
