@@ -99,6 +99,8 @@ pub struct ResourceNames {
     pub asg: String,
     /// The worker function (`workers.kind: lambda`).
     pub function: String,
+    /// The code bucket before `-<account>-<region>` (a function's deployment package).
+    pub code_bucket: String,
 }
 
 impl ResourceNames {
@@ -108,6 +110,7 @@ impl ResourceNames {
             queue: format!("qfleet-{}-jobs", env.name),
             asg: format!("qfleet-{}-workers", env.name),
             function: format!("qfleet-{}-worker", env.name),
+            code_bucket: format!("{}-code", env.name),
         }
     }
 }
@@ -295,6 +298,7 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                     user_data => user_data.trim_end(),
                     function_code => code.map(|c| c.text.trim_end()),
                     function_handler => code.map(|c| c.handler.as_str()),
+                    function_package => code.and_then(|c| c.package.as_ref()).map(|p| p.key()),
                     ..c
                 }
             },
