@@ -164,3 +164,38 @@ fn a_failing_install_is_an_error_with_the_installers_words() {
     assert!(e.contains("installing the dependencies failed"), "{e}");
     assert!(e.contains("--platform"), "{e}");
 }
+
+/// Node.js: npm installs into a copy of the manifests (the user's directory is not written
+/// to), and the package holds the handler and package.json at its root. A package.json
+/// without dependencies needs no network.
+#[test]
+fn a_node_package_is_built_with_npm_without_writing_to_the_directory() {
+    if Command::new("npm").arg("--version").output().is_err() {
+        eprintln!("npm is not installed: skipped");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "job.js", "exports.run = async () => ({});\n");
+    write(
+        d.path(),
+        "package.json",
+        "{\"name\": \"job\", \"version\": \"1.0.0\", \"type\": \"commonjs\"}\n",
+    );
+    let p = directory(
+        d.path(),
+        files_of(d.path()).unwrap(),
+        "nodejs24.x",
+        Some(Installer::Npm { lockfile: false }),
+    )
+    .unwrap();
+    let built = build(&p).unwrap();
+    let z = zip::ZipArchive::new(std::io::Cursor::new(built)).unwrap();
+    let names: Vec<String> = z
+        .file_names_raw()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
+    assert!(names.contains(&"job.js".to_string()), "{names:?}");
+    assert!(names.contains(&"package.json".to_string()), "{names:?}");
+    assert!(!d.path().join("node_modules").exists());
+    assert!(!d.path().join("package-lock.json").exists());
+}
