@@ -12,6 +12,8 @@ use serde::Serialize;
 
 /// The data-bearing resources of the data template, by logical id and type. A test holds this
 /// list against the rendered templates, so a new stateful resource cannot be missed here.
+/// qfleet's code bucket (`CodeBucket`, only with a function's deployment package) holds no
+/// data of the user's: [`code_at_risk`] decides on it.
 pub const DATA_BEARING: &[(&str, &str)] = &[
     (ids::BUCKET, "AWS::S3::Bucket"),
     (ids::QUEUE, "AWS::SQS::Queue"),

@@ -274,6 +274,12 @@ fn preview(plan: &Plan, opts: &Options) -> String {
         .iter()
         .map(|s| format!("  - delete {}", s.name))
         .collect();
+    if let Some((bucket, versions)) = &plan.code_purge {
+        lines.push(format!(
+            "  code bucket {bucket}: {} (deleted: qfleet rebuilds them from the stack file's code)",
+            count(versions.len() as u64, "package version", "package versions")
+        ));
+    }
     if let Some(d) = &plan.data {
         if let Some(b) = &d.bucket {
             let held = match (d.objects, d.bytes) {

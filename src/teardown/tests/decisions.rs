@@ -364,3 +364,21 @@ fn an_unlisted_code_bucket_is_a_refusal() {
     let (reasons, _) = refusals(decide(&s, none()));
     assert_eq!(reasons.len(), 1);
 }
+
+/// The question's preview says the packages go, and why that needs no flag.
+#[test]
+fn the_preview_names_the_code_buckets_packages() {
+    let pkg = format!("lambda/{}.zip", "cd".repeat(32));
+    let mut s = deployed();
+    s.code_bucket = Some(code(&[&pkg]));
+    let Decision::Proceed(plan) = decide(&s, none()) else {
+        panic!()
+    };
+    let text = crate::teardown::preview(&plan, &crate::teardown::Options::default());
+    assert!(
+        text.contains(
+            "code bucket td-code-1-eu-west-1: 1 package version (deleted: qfleet rebuilds them"
+        ),
+        "{text}"
+    );
+}
