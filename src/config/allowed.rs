@@ -82,7 +82,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "a mapping with code, runtime, handler, memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, log_retention_days (workers.kind: lambda only)"
         }
         "workers.lambda.code" => {
-            "a directory, relative to the stack file, holding the handler's one source file (tests, conftest.py, __init__.py and *.md are left out); absent: the reference handler"
+            "a directory, relative to the stack file, holding the handler: one source file goes inline in the template; with a requirements.txt (Python) or package.json (Node.js), or several files, qfleet deploy builds a deployment package (tests, conftest.py, __init__.py and *.md at its top are left out); or a .zip file, taken as the package; absent: the reference handler"
         }
         "workers.lambda.runtime" => {
             "a Python 3 or Node.js runtime AWS Lambda still creates functions on, such as python3.14 or nodejs24.x (default python3.12); a deprecated one is a warning"

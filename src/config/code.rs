@@ -1,9 +1,11 @@
-//! The Lambda function's code: the stack file's `workers.lambda.code` directory, or the
-//! reference handler. It is one source file, which CloudFormation takes inline (the template's
-//! `ZipFile`, which CloudFormation writes as `index.py` or `index.js`), so deploys need no
-//! artifact bucket and a code change is a template change like any other.
+//! The Lambda function's code: the stack file's `workers.lambda.code` directory or `.zip`
+//! file, or the reference handler. One source file is carried inline (the template's
+//! `ZipFile`, which CloudFormation writes as `index.py` or `index.js`), so such deploys need no
+//! code bucket and a code change is a template change like any other. A directory with
+//! dependencies or several files, or a `.zip` file, is a deployment package
+//! ([`super::package`]) in qfleet's code bucket.
 
-use super::{Environment, InputError};
+use super::{Environment, InputError, package};
 use std::path::Path;
 
 /// The reference handler (`examples/lambda/qfleet_handler.py`), used when the stack file
@@ -15,8 +17,11 @@ pub const REFERENCE_HANDLER: &str = include_str!("../../examples/lambda/qfleet_h
 pub struct FunctionCode {
     /// The source text.
     pub text: String,
-    /// The handler as Lambda sees it: `index.<function>`.
+    /// The handler as Lambda sees it: `index.<function>` inline, the stack file's
+    /// `module.function` in a package.
     pub handler: String,
+    /// The deployment package, when the code is not carried inline (`text` is then empty).
+    pub package: Option<super::package::Package>,
 }
 
 /// The function's code for `env`, or an error naming `workers.lambda.code`.
@@ -30,6 +35,7 @@ pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
             return Ok(FunctionCode {
                 text: REFERENCE_HANDLER.to_string(),
                 handler,
+                package: None,
             });
         }
         return Err(Box::new(env.source.error(
@@ -43,6 +49,14 @@ pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
     let fail = |msg: String| Box::new(env.source.error("workers.lambda.code", msg));
     let base = env.source.path.parent().unwrap_or(Path::new("."));
     let dir = base.join(rel);
+    let python = l.runtime.starts_with("python");
+    if rel.extension().is_some_and(|e| e == "zip") {
+        let p = package::zip_file(&dir, module, python).map_err(fail)?;
+        return Ok(packaged(l, p));
+    }
+    if let Some(p) = as_package(&dir, module, &l.runtime).map_err(fail)? {
+        return Ok(packaged(l, p));
+    }
     let entries = std::fs::read_dir(&dir)
         .map_err(|e| fail(format!("cannot read the directory {}: {e}", dir.display())))?;
     let ext = if l.runtime.starts_with("python") {
@@ -77,19 +91,6 @@ pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
             l.handler
         )));
     }
-    if sources.len() > 1 {
-        let mut names: Vec<String> = sources
-            .iter()
-            .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
-            .collect();
-        names.sort();
-        return Err(fail(format!(
-            "{} holds {} files ({}); qfleet takes one source file inline (tests, conftest.py, __init__.py and *.md are left out). Put the handler in one file",
-            dir.display(),
-            names.len(),
-            names.join(", ")
-        )));
-    }
     let text = std::fs::read_to_string(&wanted)
         .map_err(|e| fail(format!("cannot read {}: {e}", wanted.display())))?;
     if ext == "js"
@@ -101,7 +102,57 @@ pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
             line.trim()
         )));
     }
-    Ok(FunctionCode { text, handler })
+    Ok(FunctionCode {
+        text,
+        handler,
+        package: None,
+    })
+}
+
+fn packaged(l: &super::schema::LambdaSpec, p: package::Package) -> FunctionCode {
+    FunctionCode {
+        text: String::new(),
+        handler: l.handler.clone(),
+        package: Some(p),
+    }
+}
+
+/// The directory as a deployment package, when it is one: it declares dependencies
+/// (`requirements.txt` on a Python runtime, `package.json` on Node.js) or holds more than one
+/// packaged file. `None`: one source file, carried inline as before.
+fn as_package(dir: &Path, module: &str, runtime: &str) -> Result<Option<package::Package>, String> {
+    let python = runtime.starts_with("python");
+    let installer = if python && dir.join("requirements.txt").is_file() {
+        Some(package::Installer::Pip {
+            python_version: runtime.trim_start_matches("python").to_string(),
+        })
+    } else if !python && dir.join("package.json").is_file() {
+        Some(package::Installer::Npm {
+            lockfile: dir.join("package-lock.json").is_file(),
+        })
+    } else {
+        None
+    };
+    let files = package::files_of(dir)?;
+    if installer.is_none() && files.len() <= 1 {
+        return Ok(None);
+    }
+    let modules: Vec<String> = if python {
+        vec![format!("{module}.py")]
+    } else {
+        ["js", "mjs", "cjs"]
+            .iter()
+            .map(|e| format!("{module}.{e}"))
+            .collect()
+    };
+    if !files.iter().any(|(inside, _)| modules.contains(inside)) {
+        return Err(format!(
+            "{} has no {}, the module of the handler `{module}`",
+            dir.display(),
+            modules.join(" or ")
+        ));
+    }
+    package::directory(dir, files, runtime, installer).map(Some)
 }
 
 /// The first line (1-based) of `text` that is an ES module `import` or `export` statement,

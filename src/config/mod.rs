@@ -9,6 +9,7 @@ pub mod image;
 pub mod json_schema;
 pub mod keys;
 pub mod locate;
+pub mod package;
 pub mod permissions;
 pub mod runtimes;
 pub mod schema;

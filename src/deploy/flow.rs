@@ -214,7 +214,11 @@ async fn execute_all(
         );
         done.push(outcome);
     };
+    // A function's package goes to the code bucket between the two stacks: the data stack
+    // holds the bucket, the function's stack names the object.
+    let package = super::package::of(env).is_some();
     if let [data, fleet] = prepared
+        && !package
         && together(data, fleet, env.spec.workers.kind)
     {
         // Both stacks stand and the data stack's update keeps every resource that holds data:
@@ -244,8 +248,19 @@ async fn execute_all(
     // waits for a receive, a function's mapping names the queue).
     for (i, p) in prepared.iter().enumerate() {
         let spinner = reporter.spinner(&p.desired.name);
-        match execute::apply(cx, p, &spinner).await {
-            Ok(outcome) => record(outcome, done),
+        let applied = match execute::apply(cx, p, &spinner).await {
+            Ok(outcome) => {
+                record(outcome, done);
+                if package && p.desired.role == StackRole::Data {
+                    super::package::upload(cx).await
+                } else {
+                    Ok(())
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match applied {
+            Ok(()) => {}
             Err(e) => {
                 // The stacks after it are not deployed: their change sets go.
                 discard(cx, &prepared[i + 1..]).await;

@@ -12,6 +12,7 @@ mod flow;
 mod follow;
 mod inflight;
 pub mod markdown;
+mod package;
 mod prepare;
 pub mod preview;
 mod recover;

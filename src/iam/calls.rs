@@ -144,7 +144,9 @@ pub const CALLS: &[Call] = &[
     // S3: the bucket's contents (teardown's evidence and purge) and its notification.
     call("s3", "HeadBucket", &["s3:ListBucket"]),
     // `qfleet send`: the test upload, and whether it reached the processed prefix (HeadObject
-    // needs s3:GetObject; with s3:ListBucket a missing key is a 404, not a 403).
+    // needs s3:GetObject; with s3:ListBucket a missing key is a 404, not a 403). `deploy`: a
+    // worker function's package, looked up by its key in the code bucket and uploaded when
+    // absent; teardown lists and deletes the packages.
     call("s3", "PutObject", &["s3:PutObject"]),
     call("s3", "HeadObject", &["s3:GetObject", "s3:ListBucket"]),
     call("s3", "ListObjectVersions", &["s3:ListBucketVersions"]),

@@ -88,6 +88,7 @@ fn other_kind(env: &Environment) -> Environment {
             other.function_code = Some(crate::config::code::FunctionCode {
                 text: crate::config::code::REFERENCE_HANDLER.to_string(),
                 handler: "index.handler".into(),
+                package: None,
             });
         }
         WorkerKind::Lambda => other.spec.workers.kind = WorkerKind::Ec2,

@@ -66,6 +66,20 @@ impl Place<'_> {
         )
     }
 
+    /// qfleet's code bucket, when the environment's function has a deployment package.
+    pub fn code_bucket(&self) -> Option<String> {
+        self.env.function_code.as_ref()?.package.as_ref().map(|_| {
+            let names = ResourceNames::of(self.env);
+            format!(
+                "arn:{}:s3:::{}-{}-{}",
+                self.p(),
+                names.code_bucket,
+                self.account,
+                self.region()
+            )
+        })
+    }
+
     pub fn stacks(&self) -> Vec<String> {
         [self.env.data_stack_name(), self.env.fleet_stack_name()]
             .iter()
@@ -120,8 +134,18 @@ impl Place<'_> {
                 self.generated("sqs", "", "", &data),
             ],
             ("sns", "topic") => vec![self.generated("sns", "", "", &data)],
-            ("s3", "bucket") => vec![self.bucket()],
-            ("s3", "object") => vec![format!("{}/*", self.bucket())],
+            ("s3", "bucket") => [Some(self.bucket()), self.code_bucket()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            ("s3", "object") => [
+                Some(format!("{}/*", self.bucket())),
+                // Only qfleet's packages: the keys it writes, Lambda reads and teardown deletes.
+                self.code_bucket().map(|b| format!("{b}/lambda/*")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             ("autoscaling", "autoScalingGroup") => vec![format!(
                 "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{}",
                 names.asg

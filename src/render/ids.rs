@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 pub const BUCKET: &str = "Bucket";
+/// qfleet's bucket for the worker function's deployment package (only when it has one).
+pub const CODE_BUCKET: &str = "CodeBucket";
 pub const TOPIC: &str = "Topic";
 pub const QUEUE: &str = "Queue";
 pub const DEAD_LETTER_QUEUE: &str = "DeadLetterQueue";
@@ -24,6 +26,7 @@ pub const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Ids {
     pub bucket: &'static str,
+    pub code_bucket: &'static str,
     pub topic: &'static str,
     pub queue: &'static str,
     pub dead_letter_queue: &'static str,
@@ -42,6 +45,7 @@ pub struct Ids {
 
 pub const IDS: Ids = Ids {
     bucket: BUCKET,
+    code_bucket: CODE_BUCKET,
     topic: TOPIC,
     queue: QUEUE,
     dead_letter_queue: DEAD_LETTER_QUEUE,

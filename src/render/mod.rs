@@ -103,6 +103,8 @@ pub struct ResourceNames {
     pub worker_log_group: String,
     /// The worker function's log group (`workers.kind: lambda`).
     pub function_log_group: String,
+    /// The code bucket before `-<account>-<region>` (a function's deployment package).
+    pub code_bucket: String,
 }
 
 impl ResourceNames {
@@ -122,6 +124,7 @@ impl ResourceNames {
             function: format!("qfleet-{}-worker", env.name),
             worker_log_group: format!("/qfleet/{}/workers", env.name),
             function_log_group: format!("/aws/lambda/qfleet-{}-worker", env.name),
+            code_bucket: format!("{}-code", env.name),
         }
     }
 }
@@ -309,6 +312,7 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                     user_data => user_data.trim_end(),
                     function_code => code.map(|c| c.text.trim_end()),
                     function_handler => code.map(|c| c.handler.as_str()),
+                    function_package => code.and_then(|c| c.package.as_ref()).map(|p| p.key()),
                     ..c
                 }
             },

@@ -144,6 +144,8 @@ pub struct Snapshot {
     pub fleet: StackSnapshot,
     pub bucket: Fact<String>,
     pub bucket_contents: Option<Fact<Contents>>,
+    /// qfleet's code bucket and every version in it, when the data stack has one (teardown).
+    pub code_bucket: Option<Fact<(String, Contents)>>,
     pub topic: Fact<String>,
     pub queue: Fact<Queue>,
     pub dead_letter_queue: Fact<Queue>,
@@ -174,6 +176,7 @@ impl Snapshot {
             fleet: StackSnapshot::absent(&format!("qfleet-{env}-fleet")),
             bucket: Fact::Absent,
             bucket_contents: Some(Fact::Absent),
+            code_bucket: Some(Fact::Absent),
             topic: Fact::Absent,
             queue: Fact::Absent,
             dead_letter_queue: Fact::Absent,
@@ -319,6 +322,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
             workers::read_mapping(clients, &fleet, &function_name, &names)
         ),
     );
+    let code_bucket = optional(scope.bucket_contents, read_code_bucket(clients, &data)).await;
     Snapshot {
         environment: env.name.clone(),
         region: clients.region.clone(),
@@ -326,6 +330,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         fleet,
         bucket,
         bucket_contents,
+        code_bucket,
         topic,
         queue,
         dead_letter_queue,
@@ -339,6 +344,20 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         activities,
         function,
         mapping,
+    }
+}
+
+/// The code bucket the data stack lists, with every version in it: absent when the stack has
+/// none (it is declared only for a function with a deployment package).
+async fn read_code_bucket(clients: &Clients, data: &StackSnapshot) -> Fact<(String, Contents)> {
+    match data.locate(ids::CODE_BUCKET) {
+        Located::Physical(b) => match buckets::contents(&clients.s3, &b).await {
+            Ok(Some(c)) => Fact::Known((b, c)),
+            Ok(None) => Fact::Absent,
+            Err(e) => Fact::Unknown(e.to_string()),
+        },
+        Located::Absent | Located::NotListed => Fact::Absent,
+        Located::Unknown(why) => Fact::Unknown(why),
     }
 }
 

@@ -12,6 +12,8 @@ use serde::Serialize;
 
 /// The data-bearing resources of the data template, by logical id and type. A test holds this
 /// list against the rendered templates, so a new stateful resource cannot be missed here.
+/// qfleet's code bucket (`CodeBucket`, only with a function's deployment package) holds no
+/// data of the user's: [`code_at_risk`] decides on it.
 pub const DATA_BEARING: &[(&str, &str)] = &[
     (ids::BUCKET, "AWS::S3::Bucket"),
     (ids::QUEUE, "AWS::SQS::Queue"),
@@ -49,6 +51,15 @@ pub enum Refusal {
         dead_letter: bool,
         messages: u64,
     },
+    /// qfleet's code bucket holds objects qfleet did not write: they are not deleted on a
+    /// guess (qfleet deletes only its packages, `lambda/<sha256>.zip`).
+    CodeBucketHoldsOthers {
+        bucket: String,
+        /// Object versions and delete markers that are not qfleet's packages.
+        objects: u64,
+        /// The first few of their keys.
+        keys: Vec<String>,
+    },
     CannotCheck {
         what: String,
         why: String,
@@ -64,7 +75,7 @@ impl Refusal {
                 Some("--purge-bucket (empties the bucket, all versions)")
             }
             Refusal::QueueHoldsMessages { .. } => Some("--discard-messages"),
-            Refusal::CannotCheck { .. } => None,
+            Refusal::CodeBucketHoldsOthers { .. } | Refusal::CannotCheck { .. } => None,
         }
     }
 
@@ -92,6 +103,15 @@ impl Refusal {
                 "{} {queue}: {}",
                 if *dead_letter { "DLQ" } else { "queue" },
                 count(*messages, "message", "messages")
+            ),
+            Refusal::CodeBucketHoldsOthers {
+                bucket,
+                objects,
+                keys,
+            } => format!(
+                "code bucket {bucket} holds {} qfleet did not write ({}); qfleet deletes only its packages (lambda/<sha256>.zip): move or delete the others yourself",
+                count(*objects, "object", "objects"),
+                keys.join(", ")
             ),
             Refusal::CannotCheck { what, why } => format!("could not check {what}: {why}"),
         }
@@ -122,6 +142,9 @@ pub struct Plan {
     pub data: Option<DataAtRisk>,
     /// Exactly the versions listed, to delete before the data stack (`--purge-bucket`).
     pub purge: Option<Purge>,
+    /// The function's packages in qfleet's code bucket, deleted before the data stack: they
+    /// are rebuilt from the stack file's code, so no flag is needed.
+    pub code_purge: Option<Purge>,
 }
 
 /// The decision on one environment.
@@ -180,18 +203,21 @@ pub fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
         reasons.push(Refusal::Protected { stacks: protected });
     }
     let deletes_data = targets.iter().any(|s| s.name == snap.data.name);
-    let (data, purge) = if deletes_data {
+    let (data, purge, code_purge) = if deletes_data {
         let (data, purge, data_reasons) = data_at_risk(snap, allowed);
         reasons.extend(data_reasons);
-        (Some(data), purge)
+        let (code_purge, code_reasons) = code_at_risk(snap);
+        reasons.extend(code_reasons);
+        (Some(data), purge, code_purge)
     } else {
-        (None, None)
+        (None, None, None)
     };
     if reasons.is_empty() {
         Decision::Proceed(Plan {
             targets,
             data,
             purge,
+            code_purge,
         })
     } else {
         Decision::Refuse {
@@ -292,6 +318,52 @@ pub fn data_at_risk(
         }
     }
     (d, purge, reasons)
+}
+
+/// Keys of foreign objects a refusal names.
+const NAMED_KEYS: usize = 3;
+
+/// What deleting the data stack does to qfleet's code bucket: its packages
+/// (`lambda/<sha256>.zip`, every version) are deleted with it; anything else in it, or a
+/// bucket that could not be listed, is a refusal.
+pub fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
+    let fact = snap
+        .code_bucket
+        .clone()
+        .unwrap_or(Fact::Unknown("the code bucket was not listed".into()));
+    match fact {
+        Fact::Absent => (None, Vec::new()),
+        Fact::Unknown(why) => (
+            None,
+            vec![Refusal::CannotCheck {
+                what: "the code bucket".into(),
+                why,
+            }],
+        ),
+        Fact::Known((bucket, c)) => {
+            let others: Vec<&Version> = c
+                .versions
+                .iter()
+                .filter(|v| !crate::config::package::is_package_key(&v.key))
+                .collect();
+            if !others.is_empty() {
+                let mut keys: Vec<String> = others.iter().map(|v| v.key.clone()).collect();
+                keys.sort();
+                keys.dedup();
+                keys.truncate(NAMED_KEYS);
+                return (
+                    None,
+                    vec![Refusal::CodeBucketHoldsOthers {
+                        bucket,
+                        objects: others.len() as u64,
+                        keys,
+                    }],
+                );
+            }
+            let purge = (!c.versions.is_empty()).then_some((bucket, c.versions));
+            (purge, Vec::new())
+        }
+    }
 }
 
 /// The refusal as one message: what holds data or could not be checked, and what to do.

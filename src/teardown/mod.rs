@@ -274,6 +274,12 @@ fn preview(plan: &Plan, opts: &Options) -> String {
         .iter()
         .map(|s| format!("  - delete {}", s.name))
         .collect();
+    if let Some((bucket, versions)) = &plan.code_purge {
+        lines.push(format!(
+            "  code bucket {bucket}: {} (deleted: qfleet rebuilds them from the stack file's code)",
+            count(versions.len() as u64, "package version", "package versions")
+        ));
+    }
     if let Some(d) = &plan.data {
         if let Some(b) = &d.bucket {
             let held = match (d.objects, d.bytes) {
@@ -322,13 +328,29 @@ async fn recheck_and_purge(
     out: &mut TeardownOutcome,
 ) -> Result<()> {
     let snap = snapshot::read(clients, env, Scope::TEARDOWN).await;
-    let (data, purge, reasons) = decide::data_at_risk(&snap, opts.allowed());
+    let (data, purge, mut reasons) = decide::data_at_risk(&snap, opts.allowed());
+    let (code_purge, code_reasons) = decide::code_at_risk(&snap);
+    reasons.extend(code_reasons);
     out.data = Some(data);
     if !reasons.is_empty() {
         let e = refuse(&env.name, reasons, false, out);
         return Err(Error::Refused(format!(
             "{e} (checked again after the fleet was deleted; the data stack stays)"
         )));
+    }
+    if let Some((bucket, versions)) = code_purge {
+        // The function's packages: rebuilt from the stack file's code by the next deploy.
+        let step = format!("empty code bucket {bucket}");
+        reporter.ledger.start(&env.name, &step);
+        let n = buckets::delete_versions(&clients.s3, &bucket, &versions).await?;
+        reporter.ledger.finish(
+            &env.name,
+            &step,
+            format!(
+                "emptied code bucket {bucket} ({})",
+                count(n, "package version", "package versions")
+            ),
+        );
     }
     let Some((bucket, versions)) = purge else {
         return Ok(());

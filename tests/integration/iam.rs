@@ -70,7 +70,10 @@ fn resource_arn(action: &str, target: Option<&str>) -> String {
             .unwrap()
             .resource_types(action)
             .is_some_and(|types| types.iter().any(|t| t == "object"));
-        return if on_objects {
+        return if on_objects && bucket.ends_with(&format!("-code-{ACCOUNT}-{REGION}")) {
+            // qfleet's code bucket holds only its packages (teardown refuses anything else).
+            format!("arn:aws:s3:::{bucket}/lambda/{}.zip", "0a".repeat(32))
+        } else if on_objects {
             format!("arn:aws:s3:::{bucket}/uploads/some-object")
         } else {
             format!("arn:aws:s3:::{bucket}")
@@ -377,6 +380,92 @@ async fn every_call_qfleet_makes_is_allowed_by_the_policy_iam_policy_prints() {
             .any(|r| r.contains("cloudformation:CreateChangeSet")),
         "{refused:?}"
     );
+}
+
+/// A function with a deployment package (examples/lambda-deps): the printed policy allows
+/// every call of deploying it, uploading its package (PutObject after a HeadObject), a
+/// redeploy that finds the package there, and a teardown that empties the code bucket; and
+/// nothing broader: S3 objects of the code bucket only under `lambda/`, and no grant on a code
+/// bucket at all for an environment whose function is inline.
+#[tokio::test]
+async fn a_packaged_functions_upload_and_cleanup_are_allowed_and_nothing_broader() {
+    let e = unique("iampkg");
+    let workers = format!(
+        "queue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n",
+        root().join("examples/lambda-deps").display()
+    );
+    let Run {
+        docs,
+        log,
+        passed_roles,
+    } = run_every_command(&e, &[&workers]).await;
+    let calls = logged_calls(&log);
+    let code_bucket = format!("s3://{e}-code-{ACCOUNT}-{REGION}");
+    for op in [
+        "HeadObject",
+        "PutObject",
+        "ListObjectVersions",
+        "DeleteObjects",
+    ] {
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.operation == op && c.target.as_deref() == Some(code_bucket.as_str())),
+            "{op} on {code_bucket} was not seen: {calls:?}"
+        );
+    }
+    let refused = denied(&calls, &docs);
+    assert!(
+        refused.is_empty(),
+        "calls the printed policy does not allow:\n{}",
+        refused.join("\n")
+    );
+    assert!(roles_not_passable(&passed_roles, &docs).is_empty());
+
+    // CloudFormation reads the package with the deployer's credentials (AWS::Lambda::Function's
+    // handler permissions: s3:GetObject), on the package's key.
+    let policies = policies(&docs);
+    let bucket = format!("{e}-code-{ACCOUNT}-{REGION}");
+    let package = format!("arn:aws:s3:::{bucket}/lambda/{}.zip", "0a".repeat(32));
+    for action in ["s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"] {
+        assert_eq!(
+            decide(&policies, action, &package, Context::new()),
+            Decision::Allow,
+            "{action}"
+        );
+    }
+    // Nothing broader: other keys of the code bucket, another environment's code bucket.
+    for (action, arn) in [
+        ("s3:PutObject", format!("arn:aws:s3:::{bucket}/other/x.zip")),
+        (
+            "s3:DeleteObject",
+            format!("arn:aws:s3:::{bucket}/notes.txt"),
+        ),
+        (
+            "s3:PutObject",
+            format!("arn:aws:s3:::other-code-{ACCOUNT}-{REGION}/lambda/x.zip"),
+        ),
+    ] {
+        assert_ne!(
+            decide(&policies, action, &arn, Context::new()),
+            Decision::Allow,
+            "{action} on {arn}"
+        );
+    }
+    // An inline function's policy names no code bucket.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inline.yaml");
+    std::fs::write(
+        &file,
+        format!("environment: {e}\nregion: {REGION}\nlab: true\n{LAMBDA_WORKERS}"),
+    )
+    .unwrap();
+    let o = run(qfleet()
+        .arg("iam-policy")
+        .arg(&file)
+        .args(["--account", ACCOUNT]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains(&bucket), "{}", stdout(&o));
 }
 
 /// What a reference consumer's tests (`examples/worker`, `examples/lambda`) recorded: one JSON

@@ -170,3 +170,153 @@ async fn a_function_environment_is_torn_down_on_moto() {
         assert!(!stack_exists(&cfn, &format!("qfleet-{e}-{role}")).await);
     }
 }
+
+/// A function with a dependency (examples/lambda-deps: a requirements.txt, which pip installs
+/// from the package index) is created from the package qfleet uploaded to its code bucket
+/// under the content-addressed key the template names; a redeploy of the same code uploads
+/// nothing; teardown deletes the packages with the data stack, and refuses while the code
+/// bucket holds an object qfleet did not write.
+#[tokio::test]
+async fn a_packaged_function_comes_from_its_content_addressed_object_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("pkg");
+    let conf = moto_config().await;
+    let (cfn, s3) = (
+        aws_sdk_cloudformation::Client::new(&conf),
+        aws_sdk_s3::Client::new(&conf),
+    );
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "environment: {e}\nregion: eu-west-1\nlab: true\nqueue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n",
+            root().join("examples/lambda-deps").display()
+        ),
+    )
+    .unwrap();
+    deploy(&file);
+
+    let bucket = format!("{e}-code-123456789012-eu-west-1");
+    let versions = |s3: aws_sdk_s3::Client, bucket: String| async move {
+        let out = s3
+            .list_object_versions()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        out.versions()
+            .iter()
+            .map(|v| v.key().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let keys = versions(s3.clone(), bucket.clone()).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let key = &keys[0];
+    assert!(
+        key.starts_with("lambda/") && key.ends_with(".zip") && key.len() == 75,
+        "{key}"
+    );
+
+    // The deployed template names that object, and the function was made from its bytes
+    // (Lambda's CodeSha256 is the base64 SHA-256 of the package).
+    let template = cfn
+        .get_template()
+        .stack_name(format!("qfleet-{e}-fleet"))
+        .send()
+        .await
+        .unwrap()
+        .template_body()
+        .unwrap()
+        .to_string();
+    assert!(
+        template.contains(&format!("S3Key: \"{key}\"")),
+        "{template}"
+    );
+    assert!(!template.contains("ZipFile"));
+    let object = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let f = lambda
+        .get_function()
+        .function_name(format!("qfleet-{e}-worker"))
+        .send()
+        .await
+        .unwrap();
+    let conf_ = f.configuration().unwrap();
+    use base64::Engine;
+    use sha2::Digest;
+    assert_eq!(
+        conf_.code_sha256(),
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .encode(sha2::Sha256::digest(&object))
+                .as_str()
+        )
+    );
+    assert_eq!(conf_.handler(), Some("job.handler"));
+    // The package holds the handler, the reference handler it wraps, and the dependency.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(object.to_vec())).unwrap();
+    for name in ["job.py", "qfleet_handler.py", "humanize/__init__.py"] {
+        assert!(zip.by_name(name).is_ok(), "{name} is not in the package");
+    }
+
+    // Same code, same key: nothing new is uploaded.
+    deploy(&file);
+    assert_eq!(versions(s3.clone(), bucket.clone()).await, keys);
+
+    // Something qfleet did not write: teardown refuses, whatever the flags, and keeps it.
+    put_object(&s3, &bucket, "notes.txt", b"mine").await;
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("qfleet did not write (notes.txt)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
+    assert_eq!(versions(s3.clone(), bucket.clone()).await.len(), 2);
+
+    // Without it, the packages go with the data stack.
+    let listed = s3
+        .list_object_versions()
+        .bucket(&bucket)
+        .prefix("notes.txt")
+        .send()
+        .await
+        .unwrap();
+    for v in listed.versions() {
+        s3.delete_object()
+            .bucket(&bucket)
+            .key("notes.txt")
+            .set_version_id(v.version_id().map(str::to_string))
+            .send()
+            .await
+            .unwrap();
+    }
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for role in ["data", "fleet"] {
+        assert!(!stack_exists(&cfn, &format!("qfleet-{e}-{role}")).await);
+    }
+    assert!(s3.head_bucket().bucket(&bucket).send().await.is_err());
+}

@@ -298,6 +298,18 @@ pub async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<bool>
     }
 }
 
+/// Puts `body` at `key` (the function's deployment package in qfleet's code bucket).
+pub async fn put_object(s3: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("uploading s3://{bucket}/{key}"), e))?;
+    Ok(())
+}
+
 /// Whether the bucket exists and is ours to read (`false`: S3 says there is no such bucket).
 pub async fn exists(s3: &Client, bucket: &str) -> Result<bool> {
     match s3.head_bucket().bucket(bucket).send().await {

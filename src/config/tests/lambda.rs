@@ -154,12 +154,93 @@ fn a_code_directory_is_one_source_file_named_after_the_handler() {
     assert_eq!(e[0].field, "workers.lambda.code");
     assert!(e[0].message.contains("no other.py"), "{}", e[0]);
 
-    // Two source files cannot go inline.
+    // Two source files do not go inline: they are a deployment package, the handler as the
+    // stack file says it.
     std::fs::write(code.join("helpers.py"), "X = 1\n").unwrap();
-    let Err(Error::Input(e)) = parse_at(dir.path(), &yaml) else {
+    let c = parse_at(dir.path(), &yaml).unwrap().function_code.unwrap();
+    assert_eq!((c.handler.as_str(), c.text.as_str()), ("job.run", ""));
+    let p = c.package.unwrap();
+    assert!(p.key().starts_with("lambda/") && p.key().ends_with(".zip"));
+    assert!(matches!(
+        p.source,
+        package::Source::Directory {
+            installer: None,
+            ..
+        }
+    ));
+
+    // A package still needs the handler's module.
+    let Err(Error::Input(e)) = parse_at(dir.path(), &wrong) else {
         panic!("expected an error")
     };
-    assert!(e[0].message.contains("helpers.py, job.py"), "{}", e[0]);
+    assert_eq!(e[0].field, "workers.lambda.code");
+    assert!(e[0].message.contains("no other.py"), "{}", e[0]);
+}
+
+/// A directory with a requirements.txt is a package whose dependencies pip installs (the
+/// key is known offline: validate and render never build), and a .zip file is taken as it is.
+#[test]
+fn requirements_or_a_zip_file_make_a_deployment_package_known_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("fn");
+    std::fs::create_dir(&code).unwrap();
+    std::fs::write(code.join("job.py"), "import six\ndef run(e, c): pass\n").unwrap();
+    std::fs::write(code.join("requirements.txt"), "six==1.17.0\n").unwrap();
+    let yaml = format!("{LAMBDA}  lambda:\n    code: fn\n    handler: job.run\n");
+    let p = parse_at(dir.path(), &yaml)
+        .unwrap()
+        .function_code
+        .unwrap()
+        .package
+        .unwrap();
+    let package::Source::Directory { installer, .. } = &p.source else {
+        panic!("expected a directory: {p:?}")
+    };
+    assert_eq!(
+        installer,
+        &Some(package::Installer::Pip {
+            python_version: "3.12".into()
+        })
+    );
+
+    // Node.js: package.json, with or without its lockfile.
+    std::fs::write(code.join("job.js"), "exports.run = async () => ({});\n").unwrap();
+    std::fs::write(code.join("package.json"), "{}\n").unwrap();
+    let node =
+        format!("{LAMBDA}  lambda:\n    code: fn\n    runtime: nodejs24.x\n    handler: job.run\n");
+    let p = parse_at(dir.path(), &node)
+        .unwrap()
+        .function_code
+        .unwrap()
+        .package
+        .unwrap();
+    let package::Source::Directory { installer, .. } = &p.source else {
+        panic!("expected a directory: {p:?}")
+    };
+    assert_eq!(
+        installer,
+        &Some(package::Installer::Npm { lockfile: false })
+    );
+
+    // A .zip file: its SHA-256 is the key; one without the handler's module is an error at
+    // the field's line.
+    let zip = package::deterministic_zip(vec![(
+        "job.py".into(),
+        b"def run(e, c): pass\n".to_vec(),
+        false,
+    )])
+    .unwrap();
+    std::fs::write(dir.path().join("fn.zip"), &zip).unwrap();
+    let z = format!("{LAMBDA}  lambda:\n    code: fn.zip\n    handler: job.run\n");
+    let c = parse_at(dir.path(), &z).unwrap().function_code.unwrap();
+    assert_eq!(c.handler, "job.run");
+    assert!(matches!(c.package.unwrap().source, package::Source::Zip(_)));
+    let z = format!("{LAMBDA}  lambda:\n    code: fn.zip\n    handler: other.run\n");
+    let Err(Error::Input(e)) = parse_at(dir.path(), &z) else {
+        panic!("expected an error")
+    };
+    assert_eq!((e[0].field.as_str(), e[0].line), ("workers.lambda.code", 5));
+    assert!(e[0].message.contains("no other.py at its root"), "{}", e[0]);
 }
 
 #[test]

@@ -462,6 +462,7 @@ fn every_shipped_template_passes_the_offline_checks() {
         "stacks/prod.yaml",
         "examples/batch.yaml",
         "examples/lambda.yaml",
+        "examples/lambda-deps.yaml",
     ] {
         for s in render(&load(rel)).unwrap() {
             assert_eq!(
@@ -655,4 +656,53 @@ fn a_private_ecr_image_is_pulled_with_the_instance_role_and_nothing_more() {
         !serde_yaml_ng::to_string(doc).unwrap().contains("ecr:"),
         "a public image needs no ECR grant"
     );
+}
+
+/// A function with a deployment package takes its code from qfleet's code bucket by the
+/// package's content-addressed key; the data stack declares that bucket (encrypted, private,
+/// TLS only), and only then: an inline function's stacks have none.
+#[test]
+fn a_packaged_function_takes_its_code_from_the_code_bucket_by_key() {
+    let env = load("examples/lambda-deps.yaml");
+    let key = env
+        .function_code
+        .as_ref()
+        .and_then(|c| c.package.as_ref())
+        .map(|p| p.key())
+        .unwrap();
+    let (data, fleet) = rendered(&env);
+    let f = resource(&fleet, "WorkerFunction");
+    assert_eq!(f["Handler"].as_str(), Some("job.handler"));
+    assert_eq!(f["Code"]["S3Key"].as_str(), Some(key.as_str()));
+    assert_eq!(
+        untagged(&f["Code"]["S3Bucket"]).as_str(),
+        Some("lab-deps-code-${AWS::AccountId}-${AWS::Region}")
+    );
+    assert!(f["Code"].get("ZipFile").is_none());
+
+    let b = resource(&data, "CodeBucket");
+    assert_eq!(
+        untagged(&b["BucketName"]).as_str(),
+        untagged(&f["Code"]["S3Bucket"]).as_str()
+    );
+    assert_eq!(
+        b["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        b["VersioningConfiguration"]["Status"].as_str(),
+        Some("Enabled")
+    );
+    assert!(b["BucketEncryption"].is_mapping());
+    let policy = &resource(&data, "CodeBucketPolicy")["PolicyDocument"]["Statement"][0];
+    assert_eq!(policy["Effect"].as_str(), Some("Deny"));
+    assert_eq!(
+        policy["Condition"]["Bool"]["aws:SecureTransport"].as_bool(),
+        Some(false)
+    );
+
+    // Inline code: no bucket, the code in the template.
+    let (data, fleet) = rendered(&load("examples/lambda.yaml"));
+    assert!(data["Resources"].get("CodeBucket").is_none());
+    assert!(resource(&fleet, "WorkerFunction")["Code"]["ZipFile"].is_string());
 }

@@ -278,3 +278,107 @@ fn nothing_deployed_is_nothing_to_do() {
         Decision::Nothing
     ));
 }
+
+fn code(keys: &[&str]) -> Fact<(String, Contents)> {
+    let versions: Vec<Version> = keys
+        .iter()
+        .map(|k| Version {
+            key: k.to_string(),
+            version_id: Some("v".into()),
+        })
+        .collect();
+    Fact::Known((
+        "td-code-1-eu-west-1".into(),
+        Contents {
+            objects: keys.len() as u64,
+            bytes: 7,
+            versions,
+        },
+    ))
+}
+
+/// The function's packages are rebuilt from the stack file's code: they go with the data
+/// stack without a flag, exactly the versions listed.
+#[test]
+fn the_code_buckets_packages_are_deleted_without_a_flag() {
+    let pkg = format!("lambda/{}.zip", "ab".repeat(32));
+    let mut s = deployed();
+    s.code_bucket = Some(code(&[&pkg, &pkg]));
+    let Decision::Proceed(plan) = decide(&s, none()) else {
+        panic!()
+    };
+    let (bucket, versions) = plan.code_purge.unwrap();
+    assert_eq!(bucket, "td-code-1-eu-west-1");
+    assert_eq!(versions.len(), 2);
+    // Only the fleet goes: the code bucket is left alone.
+    let only_fleet = Allowed {
+        only_fleet: true,
+        ..none()
+    };
+    let Decision::Proceed(plan) = decide(&s, only_fleet) else {
+        panic!()
+    };
+    assert!(plan.code_purge.is_none());
+}
+
+/// Anything else in the code bucket was put there by someone: nothing is deleted, even with
+/// --purge-bucket (which is about the upload bucket), and the refusal names the keys.
+#[test]
+fn a_foreign_object_in_the_code_bucket_is_a_refusal() {
+    let pkg = format!("lambda/{}.zip", "ab".repeat(32));
+    let mut s = deployed();
+    s.code_bucket = Some(code(&[&pkg, "notes.txt", "lambda/mine.zip"]));
+    for allowed in [
+        none(),
+        Allowed {
+            purge_bucket: true,
+            discard_messages: true,
+            ..none()
+        },
+    ] {
+        let (reasons, unreadable) = refusals(decide(&s, allowed));
+        assert!(!unreadable);
+        assert_eq!(
+            reasons,
+            [Refusal::CodeBucketHoldsOthers {
+                bucket: "td-code-1-eu-west-1".into(),
+                objects: 2,
+                keys: vec!["lambda/mine.zip".into(), "notes.txt".into()],
+            }]
+        );
+        let msg = refusal_message("td", &reasons);
+        assert!(msg.contains("qfleet did not write"), "{msg}");
+    }
+}
+
+/// Fail closed: a code bucket that could not be listed is not taken for empty.
+#[test]
+fn an_unlisted_code_bucket_is_a_refusal() {
+    let mut s = deployed();
+    s.code_bucket = Some(Fact::Unknown("AccessDenied".into()));
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&reasons[..], [Refusal::CannotCheck { what, .. }] if what == "the code bucket")
+    );
+    s.code_bucket = None;
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert_eq!(reasons.len(), 1);
+}
+
+/// The question's preview says the packages go, and why that needs no flag.
+#[test]
+fn the_preview_names_the_code_buckets_packages() {
+    let pkg = format!("lambda/{}.zip", "cd".repeat(32));
+    let mut s = deployed();
+    s.code_bucket = Some(code(&[&pkg]));
+    let Decision::Proceed(plan) = decide(&s, none()) else {
+        panic!()
+    };
+    let text = crate::teardown::preview(&plan, &crate::teardown::Options::default());
+    assert!(
+        text.contains(
+            "code bucket td-code-1-eu-west-1: 1 package version (deleted: qfleet rebuilds them"
+        ),
+        "{text}"
+    );
+}

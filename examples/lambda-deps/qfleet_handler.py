@@ -1,0 +1,1 @@
+../lambda/qfleet_handler.py
