@@ -24,8 +24,8 @@ pub struct Event {
 pub struct Holding {
     pub name: String,
     /// CloudWatch Logs' own count, which it updates with a delay: a group with streams but 0
-    /// bytes may still hold lines.
-    pub stored_bytes: u64,
+    /// bytes may still hold lines (`None`: not given).
+    pub stored_bytes: Option<u64>,
     pub retention_days: Option<i32>,
     /// Whether any stream exists (a line was ever written).
     pub has_streams: bool,
@@ -59,11 +59,20 @@ pub async fn events(
             }
         };
         for e in page.events() {
+            // Every field is documented as always present; should one be missing, the line
+            // is still shown, with the time it reached CloudWatch Logs and an id of its own.
+            let time_ms = e.timestamp().or(e.ingestion_time()).unwrap_or(start_ms);
+            let stream = e.log_stream_name().unwrap_or("-").to_string();
+            let message = e.message().unwrap_or("").trim_end().to_string();
+            let id = e
+                .event_id()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{stream}/{time_ms}/{message}"));
             out.push(Event {
-                time_ms: e.timestamp().unwrap_or_default(),
-                stream: e.log_stream_name().unwrap_or_default().to_string(),
-                message: e.message().unwrap_or_default().trim_end().to_string(),
-                id: e.event_id().unwrap_or_default().to_string(),
+                time_ms,
+                stream,
+                message,
+                id,
             });
         }
     }
@@ -97,7 +106,7 @@ pub async fn holding(logs: &Client, group: &str) -> Result<Option<Holding>> {
         .map_err(|e| AwsError::from_sdk(&format!("listing the streams of {group}"), e))?;
     Ok(Some(Holding {
         name: group.to_string(),
-        stored_bytes: g.stored_bytes().unwrap_or_default().max(0) as u64,
+        stored_bytes: g.stored_bytes().map(|b| b.max(0) as u64),
         retention_days: g.retention_in_days(),
         has_streams: !streams.log_streams().is_empty(),
     }))

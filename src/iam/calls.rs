@@ -199,8 +199,11 @@ pub const CALLS: &[Call] = &[
         &["cloudwatch:DescribeAlarms"],
     ),
     call("monitoring", "GetMetricData", &["cloudwatch:GetMetricData"]),
-    // CloudWatch Logs: the workers' lines (`qfleet logs`).
+    // CloudWatch Logs: the workers' lines (`qfleet logs`), and what their group holds
+    // (teardown).
     call("logs", "FilterLogEvents", &["logs:FilterLogEvents"]),
+    call("logs", "DescribeLogGroups", &["logs:DescribeLogGroups"]),
+    call("logs", "DescribeLogStreams", &["logs:DescribeLogStreams"]),
     // Lambda: the worker function and its queue mapping (`workers.kind: lambda`).
     call("lambda", "GetFunction", &["lambda:GetFunction"]),
     call(

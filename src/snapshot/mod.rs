@@ -146,6 +146,8 @@ pub struct Snapshot {
     pub bucket_contents: Option<Fact<Contents>>,
     /// qfleet's code bucket and every version in it, when the data stack has one (teardown).
     pub code_bucket: Option<Fact<(String, Contents)>>,
+    /// The workers' log group the fleet stack lists, and what it holds (teardown).
+    pub log_group: Option<Fact<crate::aws::logs::Holding>>,
     pub topic: Fact<String>,
     pub queue: Fact<Queue>,
     pub dead_letter_queue: Fact<Queue>,
@@ -177,6 +179,7 @@ impl Snapshot {
             bucket: Fact::Absent,
             bucket_contents: Some(Fact::Absent),
             code_bucket: Some(Fact::Absent),
+            log_group: Some(Fact::Absent),
             topic: Fact::Absent,
             queue: Fact::Absent,
             dead_letter_queue: Fact::Absent,
@@ -322,7 +325,10 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
             workers::read_mapping(clients, &fleet, &function_name, &names)
         ),
     );
-    let code_bucket = optional(scope.bucket_contents, read_code_bucket(clients, &data)).await;
+    let (code_bucket, log_group) = tokio::join!(
+        optional(scope.bucket_contents, read_code_bucket(clients, &data)),
+        optional(scope.bucket_contents, read_log_group(clients, &fleet)),
+    );
     Snapshot {
         environment: env.name.clone(),
         region: clients.region.clone(),
@@ -331,6 +337,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         bucket,
         bucket_contents,
         code_bucket,
+        log_group,
         topic,
         queue,
         dead_letter_queue,
@@ -359,6 +366,28 @@ async fn read_code_bucket(clients: &Clients, data: &StackSnapshot) -> Fact<(Stri
         Located::Absent | Located::NotListed => Fact::Absent,
         Located::Unknown(why) => Fact::Unknown(why),
     }
+}
+
+/// The workers' log group the fleet stack lists (EC2's or the function's), with what it
+/// holds: absent when the stack lists neither (not deployed, or by a qfleet without logs).
+async fn read_log_group(
+    clients: &Clients,
+    fleet: &StackSnapshot,
+) -> Fact<crate::aws::logs::Holding> {
+    for id in [ids::WORKER_LOG_GROUP, ids::FUNCTION_LOG_GROUP] {
+        match fleet.locate(id) {
+            Located::Physical(name) => {
+                return match crate::aws::logs::holding(&clients.logs, &name).await {
+                    Ok(Some(h)) => Fact::Known(h),
+                    Ok(None) => Fact::Absent,
+                    Err(e) => Fact::Unknown(e.to_string()),
+                };
+            }
+            Located::Unknown(why) => return Fact::Unknown(why),
+            Located::Absent | Located::NotListed => {}
+        }
+    }
+    Fact::Absent
 }
 
 async fn optional<T>(

@@ -145,6 +145,9 @@ pub struct Plan {
     /// The function's packages in qfleet's code bucket, deleted before the data stack: they
     /// are rebuilt from the stack file's code, so no flag is needed.
     pub code_purge: Option<Purge>,
+    /// The workers' log group, deleted with the fleet stack with the lines it holds: reported,
+    /// like the queues, so that nobody loses them unawares (`None`: the fleet stays).
+    pub log_group: Option<Fact<crate::aws::logs::Holding>>,
 }
 
 /// The decision on one environment.
@@ -213,11 +216,17 @@ pub fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
         (None, None, None)
     };
     if reasons.is_empty() {
+        let log_group = targets
+            .iter()
+            .any(|s| s.name == snap.fleet.name)
+            .then(|| snap.log_group.clone())
+            .flatten();
         Decision::Proceed(Plan {
             targets,
             data,
             purge,
             code_purge,
+            log_group,
         })
     } else {
         Decision::Refuse {

@@ -68,8 +68,62 @@ pub struct TeardownOutcome {
     /// Resources left in place (retained by policy, or kept after DELETE_FAILED), with ids.
     pub retained: Vec<String>,
     pub data: Option<DataAtRisk>,
+    /// The workers' log group deleted with the fleet stack, and what it held.
+    pub log_group: Option<LogGroupHeld>,
     pub purged_objects: u64,
     pub duration_ms: u128,
+}
+
+/// The workers' log group a teardown deletes with the fleet (its lines go with it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogGroupHeld {
+    /// `null` when it could not be read.
+    pub name: Option<String>,
+    /// CloudWatch Logs' count, updated with a delay.
+    pub stored_bytes: Option<u64>,
+    /// Whether it holds any stream of lines.
+    pub has_lines: Option<bool>,
+    /// Why it could not be read.
+    pub unknown: Option<String>,
+}
+
+impl LogGroupHeld {
+    fn of(fact: &crate::snapshot::Fact<crate::aws::logs::Holding>) -> Option<LogGroupHeld> {
+        use crate::snapshot::Fact;
+        match fact {
+            Fact::Absent => None,
+            Fact::Known(h) => Some(LogGroupHeld {
+                name: Some(h.name.clone()),
+                stored_bytes: h.stored_bytes,
+                has_lines: Some(h.has_streams),
+                unknown: None,
+            }),
+            Fact::Unknown(why) => Some(LogGroupHeld {
+                name: None,
+                stored_bytes: None,
+                has_lines: None,
+                unknown: Some(why.clone()),
+            }),
+        }
+    }
+
+    /// One line for the preview and the losses.
+    fn describe(&self) -> String {
+        match (&self.name, self.has_lines, self.stored_bytes) {
+            (Some(n), Some(false), _) => format!("log group {n}: no lines"),
+            (Some(n), _, Some(b)) => format!(
+                "log group {n}: the workers' lines ({} stored) deleted with the fleet",
+                indicatif::DecimalBytes(b)
+            ),
+            (Some(n), _, None) => {
+                format!("log group {n}: the workers' lines deleted with the fleet")
+            }
+            _ => format!(
+                "the workers' log group: not read ({}); deleted with the fleet",
+                self.unknown.as_deref().unwrap_or("unknown")
+            ),
+        }
+    }
 }
 
 /// Tears down one environment. Errors end up in the outcome so that other environments go on.
@@ -90,6 +144,7 @@ pub async fn environment(
         deleted: Vec::new(),
         retained: Vec::new(),
         data: None,
+        log_group: None,
         purged_objects: 0,
         duration_ms: 0,
     };
@@ -160,6 +215,7 @@ async fn run(
         Decision::Proceed(plan) => plan,
     };
     out.data = plan.data.clone();
+    out.log_group = plan.log_group.as_ref().and_then(LogGroupHeld::of);
     let step = |s: &str| format!("delete {s}");
     reporter.ledger.plan(
         &env.name,
@@ -238,8 +294,13 @@ async fn run(
 
 /// What a confirmed teardown loses for good: the bucket's objects it empties, the messages in
 /// the queues it deletes (allowed by --purge-bucket and --discard-messages).
-fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
+pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(held) = plan.log_group.as_ref().and_then(LogGroupHeld::of)
+        && held.has_lines != Some(false)
+    {
+        out.push(held.describe());
+    }
     let Some(d) = &plan.data else { return out };
     if let (Some((bucket, versions)), false) = (&plan.purge, d.bucket_retained)
         && !versions.is_empty()
@@ -274,6 +335,9 @@ fn preview(plan: &Plan, opts: &Options) -> String {
         .iter()
         .map(|s| format!("  - delete {}", s.name))
         .collect();
+    if let Some(held) = plan.log_group.as_ref().and_then(LogGroupHeld::of) {
+        lines.push(format!("  {}", held.describe()));
+    }
     if let Some((bucket, versions)) = &plan.code_purge {
         lines.push(format!(
             "  code bucket {bucket}: {} (deleted: qfleet rebuilds them from the stack file's code)",

@@ -382,3 +382,54 @@ fn the_preview_names_the_code_buckets_packages() {
         "{text}"
     );
 }
+
+fn log_group(streams: bool, bytes: u64) -> Fact<crate::aws::logs::Holding> {
+    Fact::Known(crate::aws::logs::Holding {
+        name: "/qfleet/td/workers".into(),
+        stored_bytes: Some(bytes),
+        retention_days: Some(14),
+        has_streams: streams,
+    })
+}
+
+/// The workers' log group goes with the fleet stack: the question says so, and counts it
+/// among what is lost, when it holds lines; a fleet that stays keeps it unmentioned.
+#[test]
+fn the_workers_log_group_is_reported_as_lost_with_the_fleet() {
+    let opts = crate::teardown::Options::default();
+    let mut s = deployed();
+    s.log_group = Some(log_group(true, 2_500));
+    let Decision::Proceed(plan) = decide(&s, none()) else {
+        panic!()
+    };
+    let text = crate::teardown::preview(&plan, &opts);
+    assert!(
+        text.contains("log group /qfleet/td/workers: the workers' lines (2.50 kB stored) deleted with the fleet"),
+        "{text}"
+    );
+    assert_eq!(
+        crate::teardown::losses(&plan, &opts),
+        [
+            "log group /qfleet/td/workers: the workers' lines (2.50 kB stored) deleted with the fleet"
+        ]
+    );
+
+    s.log_group = Some(log_group(false, 0));
+    let Decision::Proceed(plan) = decide(&s, none()) else {
+        panic!()
+    };
+    assert!(crate::teardown::losses(&plan, &opts).is_empty());
+    assert!(
+        crate::teardown::preview(&plan, &opts).contains("log group /qfleet/td/workers: no lines")
+    );
+
+    // Not read: said, and counted as a possible loss, never as empty.
+    s.log_group = Some(Fact::Unknown("AccessDenied".into()));
+    let Decision::Proceed(plan) = decide(&s, none()) else {
+        panic!()
+    };
+    assert_eq!(
+        crate::teardown::losses(&plan, &opts),
+        ["the workers' log group: not read (AccessDenied); deleted with the fleet"]
+    );
+}
