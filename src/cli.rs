@@ -9,7 +9,7 @@ use std::process::ExitCode;
 /// Deploy a queue-fed worker fleet on AWS with CloudFormation.
 ///
 /// Exit codes: 0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found
-/// (drift, pending changes), 4 refused to protect data, 130 interrupted (Ctrl-C). Answering no
+/// (drift, pending changes, a simulated latency goal missed), 4 refused to protect data, 130 interrupted (Ctrl-C). Answering no
 /// at a deploy's or teardown's question is 0: cancelled, nothing changed.
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +48,8 @@ pub enum Command {
     Dlq(commands::dlq::DlqArgs),
     /// Uploads a test object and follows it to the queue and the processed prefix.
     Send(commands::send::SendArgs),
+    /// Simulate the fleet's scaling under a load, offline (exit 3 when the latency goal is missed).
+    Simulate(commands::simulate::SimulateArgs),
     /// Print a shell completion script; it completes commands, flags and environment names.
     Completions {
         /// Shell to generate completions for.
@@ -165,6 +167,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
         Command::Dlq(args) => commands::dlq::run(args, g, out),
         Command::Send(args) => commands::send::run(args, g, out),
+        Command::Simulate(args) => commands::simulate::run(args, g, out),
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }
@@ -200,6 +203,7 @@ impl Command {
             Command::IamPolicy(_) => "iam-policy",
             Command::Dlq(_) => "dlq",
             Command::Send(_) => "send",
+            Command::Simulate(_) => "simulate",
             Command::Completions { .. } => "completions",
         }
     }

@@ -10,6 +10,7 @@ pub mod iam_policy;
 pub mod outputs;
 pub mod render;
 pub mod send;
+pub mod simulate;
 pub mod status;
 pub mod teardown;
 pub mod validate;

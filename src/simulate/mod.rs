@@ -1,0 +1,101 @@
+//! The scaling simulator (`qfleet simulate`): an environment as rendered from its stack file,
+//! run under a load, one-second steps, deterministic.
+//!
+//! - `load.rs`: the `--load` grammar (steady, burst, daily, csv) and the arrivals per second;
+//! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
+//! - `model.rs`: the discrete-time model: queue, workers, the group or the event source
+//!   mapping, the alarms;
+//! - `price.rs`: a small dated table of on-demand prices;
+//! - `report.rs`: a run's report (percentiles, cost, verdict), its text, sparklines and JSON;
+//! - `chart.rs`: the SVG chart (plotters, SVG backend only);
+//! - `tests.rs`: one test per documented rule, and the model's behaviour end to end.
+
+pub mod chart;
+pub mod load;
+pub mod model;
+pub mod price;
+pub mod report;
+pub mod rules;
+
+use crate::config::Environment;
+use crate::config::schema::WorkerKind;
+use crate::error::{Error, Result};
+pub use load::Load;
+pub use model::{Fleet, Params};
+pub use report::Report;
+
+/// What the stack file does not say about the work: the command line's assumptions.
+#[derive(Debug, Clone)]
+pub struct Assumptions {
+    pub load: Load,
+    /// Seconds simulated; `None`: the load's default.
+    pub duration: Option<u64>,
+    /// Mean processing time; `None`: `scaling.seconds_per_message`.
+    pub seconds_per_message: Option<f64>,
+    pub spread: f64,
+    pub failure_rate: f64,
+    /// EC2: from launch to the worker reading the queue.
+    pub launch_time: u64,
+    /// EC2: messages one instance works on at once.
+    pub per_instance: u64,
+    pub seed: u64,
+}
+
+/// The model's parameters for `env`: the values the templates render (target, min, max,
+/// warmup, scale from zero, visibility timeout, max receive count, the mapping's maximum
+/// concurrency and batch size) and the assumptions.
+pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
+    let spec = &env.spec;
+    let seconds_per_message = match a.seconds_per_message.or(spec.scaling.seconds_per_message) {
+        Some(s) if s > 0.0 && s.is_finite() => s,
+        Some(s) => {
+            return Err(Error::usage(format!(
+                "--seconds-per-message {s}: a processing time is a number of seconds above 0"
+            )));
+        }
+        None => {
+            return Err(Error::usage(format!(
+                "{}: the stack file sets no scaling.seconds_per_message; give the processing time of one message with --seconds-per-message",
+                env.source.display()
+            )));
+        }
+    };
+    let w = &spec.workers;
+    let fleet = match w.kind {
+        WorkerKind::Ec2 => Fleet::Ec2 {
+            min: w.min.max(0) as u64,
+            max: w.max.max(0) as u64,
+            target: env.backlog_target(),
+            warmup: w.instance_warmup.0,
+            launch_time: a.launch_time,
+            per_instance: a.per_instance,
+            scale_from_zero: spec.scaling.scale_from_zero,
+        },
+        WorkerKind::Lambda => Fleet::Lambda {
+            max_concurrency: w.lambda.max_concurrency.into(),
+            batch_size: w.lambda.batch_size.max(1).into(),
+            memory_mb: w.lambda.memory_mb.into(),
+        },
+    };
+    Ok(Params {
+        fleet,
+        duration: a.duration.unwrap_or_else(|| a.load.default_duration()),
+        seconds_per_message,
+        spread: a.spread,
+        failure_rate: a.failure_rate,
+        seed: a.seed,
+        visibility_timeout: spec.queue.visibility_timeout.0,
+        max_receive_count: spec.queue.max_receive_count.max(1) as u64,
+    })
+}
+
+/// Simulates `env` under the assumptions and reports the run.
+pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
+    let p = params(env, a)?;
+    let arrivals = a.load.arrivals(p.duration);
+    let outcome = model::run(&p, &arrivals);
+    Ok(report::build(env, a, &p, outcome))
+}
+
+#[cfg(test)]
+mod tests;
