@@ -26,14 +26,24 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
     /// Mean processing time of one message, in seconds. Default: scaling.seconds_per_message.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seconds_per_message: Option<f64>,
     /// Processing times are uniform within the mean ± this share of it (0 to 0.95).
-    #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
+    #[arg(
+        long,
+        default_value_t = 0.2,
+        value_name = "SHARE",
+        allow_negative_numbers = true
+    )]
     pub spread: f64,
     /// Share of processing attempts that fail (0 to 1): the message is retried after the
     /// visibility timeout, and dead-lettered after queue.max_receive_count receives.
-    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "SHARE",
+        allow_negative_numbers = true
+    )]
     pub failure_rate: f64,
     /// EC2: time from an instance's launch to its worker reading the queue (boot, user data).
     #[arg(long, default_value = "90s", value_name = "D")]

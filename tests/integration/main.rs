@@ -20,6 +20,7 @@
 //!   proxy in front of moto;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
+//! - `simulate`: the scaling simulator offline: timeline, verdict and exit code, chart, errors;
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
 //!   policy.
 //! - `worker_access`: a worker's declared settings, secrets and permissions: the IAM evaluator
@@ -40,6 +41,7 @@ mod lint;
 mod localstack;
 mod many_envs;
 mod modes_moto;
+mod simulate;
 mod spot_moto;
 mod status_drift_moto;
 mod teardown_moto;
