@@ -51,6 +51,10 @@ pub struct SimulateArgs {
     /// EC2: messages one instance works on at once (the reference worker: 1).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub messages_per_instance: u64,
+    /// The latency goal, upload to processed (e.g. 60s, 5m). Default:
+    /// scaling.max_latency_seconds (a Lambda environment has none: give it here).
+    #[arg(long, value_name = "D")]
+    pub max_latency: Option<String>,
     /// Seed of the processing-time spread: the same seed, the same run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -102,6 +106,11 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
         launch_time: flag_duration("--launch-time", &args.launch_time, 0)?,
         per_instance: args.messages_per_instance,
         seed: args.seed,
+        max_latency: args
+            .max_latency
+            .as_deref()
+            .map(|d| flag_duration("--max-latency", d, 1).map(|s| s as f64))
+            .transpose()?,
     })
 }
 

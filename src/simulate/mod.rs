@@ -5,11 +5,14 @@
 //! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
 //! - `model.rs`: the discrete-time model: queue, workers, the group or the event source
 //!   mapping, the alarms;
+//! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
+//!   each found by simulating;
 //! - `price.rs`: a small dated table of on-demand prices;
 //! - `report.rs`: a run's report (percentiles, cost, verdict), its text, sparklines and JSON;
 //! - `chart.rs`: the SVG chart (plotters, SVG backend only);
 //! - `tests.rs`: one test per documented rule, and the model's behaviour end to end.
 
+pub mod advice;
 pub mod chart;
 pub mod load;
 pub mod model;
@@ -39,6 +42,8 @@ pub struct Assumptions {
     /// EC2: messages one instance works on at once.
     pub per_instance: u64,
     pub seed: u64,
+    /// The latency goal in seconds; `None`: `scaling.max_latency_seconds`.
+    pub max_latency: Option<f64>,
 }
 
 /// The model's parameters for `env`: the values the templates render (target, min, max,
@@ -94,7 +99,9 @@ pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
     let p = params(env, a)?;
     let arrivals = a.load.arrivals(p.duration);
     let outcome = model::run(&p, &arrivals);
-    Ok(report::build(env, a, &p, outcome))
+    let mut r = report::build(env, a, &p, outcome);
+    r.advice = advice::advise(env, a, &p, &r);
+    Ok(r)
 }
 
 #[cfg(test)]

@@ -215,6 +215,9 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     let ring_len = longest.next_power_of_two();
     let mut freed = vec![0u64; ring_len];
     let mut done = vec![0u64; ring_len];
+    // Messages held by the units of work ending at each tick.
+    let mut held = vec![0u64; ring_len];
+    let mut in_flight = 0u64;
     let mut busy = 0u64;
     let mut failure_carry = 0.0f64;
 
@@ -295,6 +298,8 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             let i = (tick as usize) & (ring_len - 1);
             busy -= freed[i];
             freed[i] = 0;
+            in_flight -= held[i];
+            held[i] = 0;
             out.processed += done[i];
             minute.processed += done[i];
             done[i] = 0;
@@ -327,6 +332,8 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     let j = (end as usize) & (ring_len - 1);
                     busy += units;
                     freed[j] += units;
+                    in_flight += m;
+                    held[j] += m;
                     if matches!(p.fleet, Fleet::Lambda { .. }) {
                         out.invocations += units;
                         out.invocation_seconds += units as f64 * ticks as f64 / TICKS as f64;
@@ -368,7 +375,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             let launching: u64 = pending.iter().map(|b| b.count).sum();
             minute.minute = t / rules::PERIOD;
             minute.backlog = q.visible;
-            minute.in_flight = busy_messages(busy, batch);
+            minute.in_flight = in_flight;
             minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
             match &p.fleet {
                 Fleet::Ec2 { .. } => {
@@ -486,9 +493,4 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
         .min()
         .map_or(0, |a| (end - a) / TICKS);
     out
-}
-
-/// Messages in flight from the units of work running (a Lambda unit holds a batch).
-fn busy_messages(busy: u64, batch: u64) -> u64 {
-    busy * batch
 }

@@ -76,6 +76,9 @@ pub struct Report {
     pub cost: Cost,
     pub goal: Goal,
     pub minutes: Vec<Minute>,
+    /// When the goal is missed: the smallest change of one setting that meets it, each one
+    /// simulated.
+    pub advice: Vec<super::advice::Change>,
     /// Where `--chart` wrote the chart.
     pub chart: Option<String>,
 }
@@ -190,7 +193,11 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
             )
         }
     };
-    let goal = verdict(spec.scaling.max_latency_seconds, &o, &latency);
+    let goal = verdict(
+        a.max_latency.or(spec.scaling.max_latency_seconds),
+        &o,
+        &latency,
+    );
     let ec2 = matches!(p.fleet, Fleet::Ec2 { .. });
     Report {
         settings,
@@ -218,6 +225,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
         cost,
         goal,
         minutes: o.minutes,
+        advice: Vec::new(),
         chart: None,
     }
 }
@@ -230,7 +238,7 @@ fn verdict(goal: Option<f64>, o: &Outcome, latency: &Latency) -> Goal {
         return Goal {
             max_latency_seconds: None,
             met: None,
-            reason: "no goal: the stack file sets no scaling.max_latency_seconds".into(),
+            reason: "no goal: the stack file sets no scaling.max_latency_seconds (--max-latency sets one)".into(),
         };
     };
     let slowest = latency.max.unwrap_or(0);
@@ -407,6 +415,30 @@ pub fn text(name: &str, r: &Report) -> String {
         None => "no goal",
     };
     s.push_str(&format!("verdict     {verdict}: {}\n", r.goal.reason));
+    if r.goal.met == Some(false) {
+        if r.advice.is_empty() {
+            s.push_str(
+                "advice      no change of one setting alone meets the goal within AWS's limits\n",
+            );
+        }
+        for c in &r.advice {
+            let with_max = match (c.setting, r.settings.max) {
+                ("workers.min", Some(max)) if c.to > max as f64 => {
+                    format!(" (and workers.max: {})", c.to)
+                }
+                _ => String::new(),
+            };
+            s.push_str(&format!(
+                "advice      {}: {} instead of {}{with_max} meets it (slowest {}, cost {})\n",
+                c.setting,
+                c.to,
+                c.from,
+                secs(c.max_latency),
+                c.cost_usd
+                    .map_or("no price".to_string(), |u| format!("${u:.4}"))
+            ));
+        }
+    }
     if let Some(c) = &r.chart {
         s.push_str(&format!("chart       {c}\n"));
     }

@@ -392,7 +392,11 @@ fn a_bad_load_is_an_error_naming_the_flag_and_the_grammar() {
 // --- From the stack file to the verdict ----------------------------------------------
 
 fn env(yaml: &str) -> crate::config::Environment {
-    let net = "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
+    let net = if yaml.contains("kind: lambda") {
+        ""
+    } else {
+        "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n"
+    };
     crate::config::parse("stacks/t.yaml".into(), format!("{yaml}{net}")).unwrap()
 }
 
@@ -406,6 +410,7 @@ fn assumptions(spec: &str) -> Assumptions {
         launch_time: 60,
         per_instance: 1,
         seed: 1,
+        max_latency: None,
     }
 }
 
@@ -499,4 +504,89 @@ fn a_sparkline_scales_to_its_top() {
     assert_eq!(report::sparkline(&[0, 1, 2, 4], 4), "▁▃▅█");
     assert_eq!(report::sparkline(&[0, 0], 10), "▁▁");
     assert_eq!(report::sparkline(&[1; 120], 60).chars().count(), 60);
+}
+
+// --- Advice --------------------------------------------------------------------------
+
+/// Every change advised is the smallest one that meets the goal: one step less misses it.
+fn assert_smallest(e: &crate::config::Environment, a: &Assumptions, c: &advice::Change) {
+    let p = super::params(e, a).unwrap();
+    let arrivals = a.load.arrivals(p.duration);
+    let at = |v: f64| {
+        let mut q = p.clone();
+        match (&mut q.fleet, c.setting) {
+            (Fleet::Ec2 { max, .. }, "workers.max") => *max = v as u64,
+            (Fleet::Ec2 { min, max, .. }, "workers.min") => {
+                *min = v as u64;
+                *max = (*max).max(v as u64);
+            }
+            (Fleet::Ec2 { target, .. }, "scaling.target_backlog_per_instance") => *target = v,
+            (
+                Fleet::Lambda {
+                    max_concurrency, ..
+                },
+                "workers.lambda.max_concurrency",
+            ) => *max_concurrency = v as u64,
+            other => panic!("{other:?}"),
+        }
+        report::build(e, a, &q, model::run(&q, &arrivals)).goal.met
+    };
+    assert_eq!(at(c.to), Some(true), "{c:?}");
+    let step = if c.setting == "scaling.target_backlog_per_instance" {
+        0.1
+    } else {
+        -1.0
+    };
+    assert_eq!(at(c.to + step), Some(false), "one step less: {c:?}");
+}
+
+#[test]
+fn a_fleet_too_small_for_a_steady_load_is_advised_the_smallest_max_that_meets_the_goal() {
+    // Five messages a second at one second each need five instances; max is 2.
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    let mut a = assumptions("steady:5/s");
+    a.duration = Some(7_200);
+    let r = simulate(&e, &a).unwrap();
+    assert_eq!(r.goal.met, Some(false));
+    let max = r
+        .advice
+        .iter()
+        .find(|c| c.setting == "workers.max")
+        .unwrap_or_else(|| panic!("{:?}", r.advice));
+    assert_eq!(max.from, 2.0);
+    assert!(max.to >= 5.0, "{max:?}");
+    for c in &r.advice {
+        assert_smallest(&e, &a, c);
+    }
+    assert!(report::text("t", &r).contains("advice      workers.max: "));
+}
+
+#[test]
+fn a_lambda_mapping_capped_too_low_is_advised_the_smallest_maximum_concurrency() {
+    let e = env(
+        "region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    batch_size: 1\n    max_concurrency: 5\n",
+    );
+    // A function's stack file has no scaling section: the goal and the processing time are
+    // the command line's.
+    let mut a = assumptions("steady:12/s");
+    a.max_latency = Some(120.0);
+    a.seconds_per_message = Some(1.0);
+    let r = simulate(&e, &a).unwrap();
+    assert_eq!(r.goal.met, Some(false), "{:?}", r.goal);
+    assert_eq!(r.advice.len(), 1, "{:?}", r.advice);
+    assert_eq!(r.advice[0].setting, "workers.lambda.max_concurrency");
+    assert!(r.advice[0].to >= 12.0, "{:?}", r.advice);
+    assert_smallest(&e, &a, &r.advice[0]);
+}
+
+#[test]
+fn a_goal_met_gets_no_advice() {
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    let r = simulate(&e, &assumptions("steady:0.5/s")).unwrap();
+    assert_eq!(r.goal.met, Some(true));
+    assert!(r.advice.is_empty());
 }

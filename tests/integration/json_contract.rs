@@ -253,4 +253,6 @@ fn simulate_prints_one_document_of_the_same_shape_for_one_and_two_environments()
     let lab = &one["environments"][0];
     assert_eq!(lab["goal"]["met"], false);
     assert_eq!(lab["minutes"].as_array().unwrap().len(), 60);
+    // A burst the lab cannot absorb: raising min is the change that meets the goal.
+    assert_eq!(lab["advice"][0]["setting"], "workers.min", "{lab}");
 }
