@@ -94,6 +94,40 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
     })
 }
 
+/// The warning `qfleet validate` gives when `scaling.expected_peak` messages a second,
+/// arriving for an hour at a fleet at rest, miss the latency goal (the default assumptions:
+/// a spread of 0.2, a launch time of 90 s, one message per instance at a time).
+pub fn peak_warning(env: &Environment) -> Option<String> {
+    let peak = env.spec.scaling.expected_peak?;
+    if env.spec.workers.kind != WorkerKind::Ec2 {
+        return None;
+    }
+    let spec = format!("steady:{peak}/s");
+    let a = Assumptions {
+        load: load::parse(&spec, std::path::Path::new(".")).ok()?,
+        duration: Some(3_600),
+        seconds_per_message: None,
+        spread: 0.2,
+        failure_rate: 0.0,
+        launch_time: 90,
+        per_instance: 1,
+        seed: 1,
+        max_latency: None,
+    };
+    let r = simulate(env, &a).ok()?;
+    if r.goal.met != Some(false) {
+        return None;
+    }
+    let fix = match r.advice.first() {
+        Some(c) => format!("; {}: {} meets it", c.setting, c.to),
+        None => "; no change of max, min or the target alone meets it".to_string(),
+    };
+    Some(format!(
+        "scaling.expected_peak: {peak} messages a second arriving at a fleet at rest miss max_latency_seconds in a simulated hour: {}{fix} (qfleet simulate {} --load {spec})",
+        r.goal.reason, env.name
+    ))
+}
+
 /// Simulates `env` under the assumptions and reports the run.
 pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
     let p = params(env, a)?;

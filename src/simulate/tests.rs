@@ -590,3 +590,67 @@ fn a_goal_met_gets_no_advice() {
     assert_eq!(r.goal.met, Some(true));
     assert!(r.advice.is_empty());
 }
+
+// --- scaling.expected_peak -----------------------------------------------------------
+
+#[test]
+fn a_declared_peak_the_fleet_cannot_meet_is_a_validate_warning_with_the_change_that_meets_it() {
+    // 10 messages a second at 1 s each need 10 instances; max is 2.
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\n  expected_peak: 10\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    let w = peak_warning(&e).expect("a warning");
+    assert!(
+        w.starts_with("scaling.expected_peak: 10 messages a second")
+            && w.contains("over the 600 s goal")
+            && w.contains("meets it")
+            && w.contains("--load steady:10/s"),
+        "{w}"
+    );
+    // A peak the fleet absorbs: no warning.
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\n  expected_peak: 0.5\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    assert_eq!(peak_warning(&e), None);
+}
+
+#[test]
+fn a_peak_needs_a_goal_and_a_positive_rate() {
+    let parse = |yaml: &str| {
+        let net = "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
+        crate::config::parse("stacks/t.yaml".into(), format!("{yaml}{net}"))
+    };
+    for (yaml, words) in [
+        (
+            "region: eu-west-1\nscaling:\n  expected_peak: 10\nworkers:\n  min: 1\n",
+            "give both",
+        ),
+        (
+            "region: eu-west-1\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\n  expected_peak: 0\nworkers:\n  min: 1\n",
+            "greater than 0",
+        ),
+    ] {
+        let e = parse(yaml).unwrap_err();
+        let crate::error::Error::Input(problems) = &e else {
+            panic!("{e}")
+        };
+        let p = &problems[0];
+        let line = yaml
+            .lines()
+            .position(|l| l.contains("expected_peak"))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            (p.field.as_str(), p.line),
+            ("scaling.expected_peak", line),
+            "{p:?}"
+        );
+        assert!(p.message.contains(words), "{}", p.message);
+        assert!(
+            p.allowed
+                .as_deref()
+                .unwrap()
+                .contains("messages per second")
+        );
+    }
+}
