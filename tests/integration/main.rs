@@ -21,6 +21,8 @@
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
 //! - `simulate`: the scaling simulator offline: timeline, verdict and exit code, chart, errors;
+//! - `simulate_moto`: the model against reality: real reference workers on moto's queue give
+//!   the latencies the simulation of the same run gives, within a stated tolerance;
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
 //!   policy.
 //! - `worker_access`: a worker's declared settings, secrets and permissions: the IAM evaluator
@@ -42,6 +44,7 @@ mod localstack;
 mod many_envs;
 mod modes_moto;
 mod simulate;
+mod simulate_moto;
 mod spot_moto;
 mod status_drift_moto;
 mod teardown_moto;
