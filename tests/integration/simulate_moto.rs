@@ -88,3 +88,25 @@ fn real_workers_on_the_emulators_queue_match_the_simulated_latencies() {
         );
     }
 }
+
+/// `scaling.expected_peak` the fleet cannot meet: plan says so before its preview, as
+/// validate does (simulated offline; the plan itself runs against moto).
+#[test]
+fn plan_warns_of_a_declared_peak_the_fleet_cannot_meet() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = unique("peak");
+    let file = lab_stack_file(
+        dir.path(),
+        &env,
+        "scaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\n  expected_peak: 10\n",
+    );
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{env}: warning: scaling.expected_peak: 10 messages a second"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
