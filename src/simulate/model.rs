@@ -307,24 +307,29 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             if free == 0 || q.visible == 0 {
                 continue;
             }
-            let mut want = (free * batch).min(q.visible);
-            while want > 0 {
+            // Free units of work (instances' slots, or invocations), each taking up to a
+            // batch of messages; a batch never spans two cohorts.
+            let mut units_left = free;
+            while units_left > 0 && q.visible > 0 {
                 q.pop_empty();
                 let Some(c) = q.front() else { break };
-                let take = want.min(c.count);
+                let take = (units_left * batch).min(c.count);
                 c.count -= take;
                 let cohort = Cohort {
                     arrival: c.arrival,
                     count: take,
                     receives: c.receives + 1,
                 };
-                want -= take;
                 q.visible -= take;
+                let all_units = take.div_ceil(batch);
+                units_left -= all_units;
                 // Work on the taken messages, in groups with their own processing time.
-                let groups = take.min(GROUPS);
+                let groups = all_units.min(GROUPS);
+                let mut rest = take;
                 for g in 0..groups {
-                    let m = take / groups + u64::from(g < take % groups);
-                    let units = m.div_ceil(batch);
+                    let units = all_units / groups + u64::from(g < all_units % groups);
+                    let m = (units * batch).min(rest);
+                    rest -= m;
                     let draw = p.seconds_per_message * (1.0 + p.spread * (2.0 * rng.f64() - 1.0));
                     let per_unit = draw * (m as f64 / units as f64);
                     let ticks = ((per_unit * TICKS as f64).round() as u64).max(1);

@@ -654,3 +654,23 @@ fn a_peak_needs_a_goal_and_a_positive_rate() {
         );
     }
 }
+
+#[test]
+fn invocations_never_exceed_the_mappings_maximum_concurrency_whatever_the_batch() {
+    for batch_size in [1, 3, 10] {
+        let f = Fleet::Lambda {
+            max_concurrency: 5,
+            batch_size,
+            memory_mb: 256,
+        };
+        let mut p = params(f, 1_200);
+        p.seconds_per_message = 0.2;
+        p.spread = 0.3;
+        let o = model::run(&p, &burst(20_000, 30, 1_200));
+        for m in &o.minutes {
+            assert!(m.in_service <= 5, "batch {batch_size}: {m:?}");
+            assert!(m.in_flight <= 5 * batch_size, "batch {batch_size}: {m:?}");
+        }
+        assert_eq!(o.processed, 20_000, "batch {batch_size}");
+    }
+}
