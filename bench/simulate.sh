@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Times `qfleet simulate` over a day of one-second steps with 1,000 instances (release build)
 # and prints the figures. Target (issue 21): well under a second.
-#   bench/simulate.sh [RUNS]
+#   bench/simulate.sh [RUNS]          (QFLEET_BIN=path times that binary instead, unbuilt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/qfleet
+if [ -n "${QFLEET_BIN:-}" ]; then
+  bin=$QFLEET_BIN
+else
+  cargo build --release --quiet
+  bin=${CARGO_TARGET_DIR:-target}/release/qfleet
+fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 # 1,000 instances in service all day (min = max), each doing one message a second, and 900
