@@ -377,7 +377,7 @@ pub fn text(name: &str, r: &Report) -> String {
     s.push('\n');
     if step > 1 {
         s.push_str(&format!(
-            "(every {step}th minute shown; -o json has every minute)\n"
+            "(one row every {step} minutes; -o json has every minute)\n"
         ));
     }
     let backlog: Vec<u64> = r.minutes.iter().map(|m| m.backlog).collect();
