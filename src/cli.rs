@@ -9,7 +9,7 @@ use std::process::ExitCode;
 /// Deploy a queue-fed worker fleet on AWS with CloudFormation.
 ///
 /// Exit codes: 0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found
-/// (drift, pending changes), 4 refused to protect data, 130 interrupted (Ctrl-C). Answering no
+/// (drift, pending changes, a simulated latency goal missed), 4 refused to protect data, 130 interrupted (Ctrl-C). Answering no
 /// at a deploy's or teardown's question is 0: cancelled, nothing changed.
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +50,8 @@ pub enum Command {
     Send(commands::send::SendArgs),
     /// Show the workers' log lines, each with its instance or invocation (--follow, --since, --filter).
     Logs(commands::logs::LogsArgs),
+    /// Simulate the fleet's scaling under a load, offline (exit 3 when the latency goal is missed).
+    Simulate(commands::simulate::SimulateArgs),
     /// Print a shell completion script; it completes commands, flags and environment names.
     Completions {
         /// Shell to generate completions for.
@@ -168,6 +170,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Dlq(args) => commands::dlq::run(args, g, out),
         Command::Send(args) => commands::send::run(args, g, out),
         Command::Logs(args) => commands::logs::run(args, g, out),
+        Command::Simulate(args) => commands::simulate::run(args, g, out),
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }
@@ -204,6 +207,7 @@ impl Command {
             Command::Dlq(_) => "dlq",
             Command::Send(_) => "send",
             Command::Logs(_) => "logs",
+            Command::Simulate(_) => "simulate",
             Command::Completions { .. } => "completions",
         }
     }

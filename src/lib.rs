@@ -7,6 +7,7 @@
 //!   which status, drift and teardown decide on;
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
 //! - [`send`]: the smoke test: an upload followed to the queue and the processed prefix;
+//! - [`simulate`]: the scaling simulator: the environment as rendered, run under a load;
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
 //! - [`logs`]: the workers' log lines, each with its instance or invocation;
@@ -31,6 +32,7 @@ pub mod output;
 pub mod outputs;
 pub mod render;
 pub mod send;
+pub mod simulate;
 pub mod snapshot;
 pub mod status;
 pub mod teardown;

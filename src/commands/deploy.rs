@@ -152,6 +152,14 @@ fn run(
     details: bool,
 ) -> Result<(Vec<EnvOutcome>, Collected<'static>)> {
     let session = Session::open(targets, g)?;
+    if mode == Mode::Plan {
+        // A declared peak the fleet cannot meet (simulated offline, as validate does).
+        for env in &session.envs {
+            if let Some(w) = crate::simulate::peak_warning(env) {
+                out.note(format!("{}: warning: {w}", env.name));
+            }
+        }
+    }
     let reporter = Reporter::new(out).with_details(details || session.envs.len() == 1);
     reporter.several_environments(session.envs.len() > 1);
     let inflight = InFlight::default();

@@ -11,6 +11,7 @@ pub mod logs;
 pub mod outputs;
 pub mod render;
 pub mod send;
+pub mod simulate;
 pub mod status;
 pub mod teardown;
 pub mod validate;

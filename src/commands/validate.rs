@@ -27,7 +27,10 @@ pub fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<i32> {
         checked.push((
             env,
             checked_stacks(env)?,
-            crate::config::advice::warnings(env),
+            crate::config::advice::warnings(env)
+                .into_iter()
+                .chain(crate::simulate::peak_warning(env))
+                .collect::<Vec<_>>(),
         ));
     }
     if out.is_json() {

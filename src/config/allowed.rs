@@ -186,7 +186,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "true or false (default false; true is insecure and only for subnets without NAT or VPC endpoints)"
         }
         "scaling" => {
-            "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero"
+            "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak"
         }
         "scaling.target_backlog_per_instance" => {
             "a number greater than 0 (messages per in-service instance)"
@@ -195,6 +195,9 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "a number of seconds greater than 0; give both, or target_backlog_per_instance instead"
         }
         "scaling.scale_from_zero" => "true or false",
+        "scaling.expected_peak" => {
+            "messages per second at the busiest time, a number greater than 0; needs max_latency_seconds and seconds_per_message"
+        }
         _ => return None,
     })
 }

@@ -166,6 +166,7 @@ const SCALING: &[Key] = &[
     opt("max_latency_seconds", Kind::Optional(&Kind::Float)),
     opt("seconds_per_message", Kind::Optional(&Kind::Float)),
     opt("scale_from_zero", Kind::Bool),
+    opt("expected_peak", Kind::Optional(&Kind::Float)),
 ];
 
 /// Every mapping of settings with its dotted path (`""` for the top level), parents first.

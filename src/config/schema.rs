@@ -356,4 +356,7 @@ pub struct ScalingSpec {
     /// Add a step policy that starts one instance when messages wait and none is in service,
     /// which allows `workers.min: 0`.
     pub scale_from_zero: bool,
+    /// Messages per second at the busiest time: `qfleet validate` and `plan` simulate that rate
+    /// arriving at a fleet at rest and warns when the latency goal is missed.
+    pub expected_peak: Option<f64>,
 }

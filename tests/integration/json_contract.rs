@@ -231,3 +231,28 @@ async fn ndjson_streams_the_events_and_ends_with_the_document() {
     check_schema("plan", last);
     assert_eq!(last["environments"][0]["environment"], e);
 }
+
+#[test]
+fn simulate_prints_one_document_of_the_same_shape_for_one_and_two_environments() {
+    let run = |envs: &[&str], code| {
+        doc(
+            qfleet()
+                .arg("simulate")
+                .args(envs)
+                .args(["--load", "burst:5000@60s", "-o", "json"]),
+            code,
+        )
+    };
+    let one = run(&["lab"], 3);
+    let two = run(&["lab", "prod"], 3);
+    same_shape(&one, &two);
+    assert_eq!(
+        (two["command"].as_str(), two["ok"].as_bool()),
+        (Some("simulate"), Some(false))
+    );
+    let lab = &one["environments"][0];
+    assert_eq!(lab["goal"]["met"], false);
+    assert_eq!(lab["minutes"].as_array().unwrap().len(), 60);
+    // A burst the lab cannot absorb: raising min is the change that meets the goal.
+    assert_eq!(lab["advice"][0]["setting"], "workers.min", "{lab}");
+}

@@ -24,6 +24,9 @@
 //!   LocalStack, filtered and followed;
 //! - `container_moto`: the reference worker's image run with the rendered unit's command line,
 //!   env file and secrets, against moto;
+//! - `simulate`: the scaling simulator offline: timeline, verdict and exit code, chart, errors;
+//! - `simulate_moto`: the model against reality: real reference workers on moto's queue give
+//!   the latencies the simulation of the same run gives, within a stated tolerance;
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
 //!   policy.
 //! - `worker_access`: a worker's declared settings, secrets and permissions: the IAM evaluator
@@ -46,6 +49,8 @@ mod localstack;
 mod logs_localstack;
 mod many_envs;
 mod modes_moto;
+mod simulate;
+mod simulate_moto;
 mod spot_moto;
 mod status_drift_moto;
 mod teardown_moto;

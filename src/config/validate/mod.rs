@@ -237,6 +237,19 @@ fn check_scaling(c: &mut Checker, env: &Environment) {
         }
         _ => {}
     }
+    if let Some(peak) = s.expected_peak {
+        if peak.is_nan() || peak <= 0.0 || peak.is_infinite() {
+            c.fail(
+                "scaling.expected_peak",
+                format!("{peak} must be a number of messages per second greater than 0"),
+            );
+        } else if s.max_latency_seconds.is_none() || s.seconds_per_message.is_none() {
+            c.fail(
+                "scaling.expected_peak",
+                "expected_peak is checked against max_latency_seconds with seconds_per_message: give both",
+            );
+        }
+    }
     if let Some(per_message) = s.seconds_per_message {
         let vt = env.spec.queue.visibility_timeout;
         if per_message > 0.0 && (vt.0 as f64) < per_message {

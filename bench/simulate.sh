@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Times `qfleet simulate` over a day of one-second steps with 1,000 instances (release build)
+# and prints the figures. Target (issue 21): well under a second.
+#   bench/simulate.sh [RUNS]          (QFLEET_BIN=path times that binary instead, unbuilt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+if [ -n "${QFLEET_BIN:-}" ]; then
+  bin=$QFLEET_BIN
+else
+  cargo build --release --quiet
+  bin=${CARGO_TARGET_DIR:-target}/release/qfleet
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+# 1,000 instances in service all day (min = max), each doing one message a second, and 900
+# messages a second arriving: every step moves hundreds of messages through the model.
+cat > "$dir/thousand.yaml" <<'YAML'
+region: eu-west-1
+lab: true
+workers:
+  min: 1000
+  max: 1000
+  network:
+    vpc: vpc-0123456789abcdef0
+    subnets:
+      eu-west-1a: subnet-0123456789abcdef0
+      eu-west-1b: subnet-0123456789abcdef1
+scaling:
+  max_latency_seconds: 60
+  seconds_per_message: 1
+YAML
+args=(simulate "$dir/thousand.yaml" --load 'steady:900/s' --duration 1d -o json)
+"$bin" "${args[@]}" > /dev/null || [ $? -eq 3 ]   # warm the page cache
+
+python3 - "$bin" "$runs" "${args[@]}" <<'PY'
+import json, statistics, subprocess, sys, time
+binary, runs, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+times = []
+for _ in range(runs):
+    t = time.perf_counter()
+    out = subprocess.run([binary, *args], stdout=subprocess.PIPE, check=False)
+    times.append(time.perf_counter() - t)
+    assert out.returncode in (0, 3), out.returncode
+doc = json.loads(out.stdout)["environments"][0]
+times.sort()
+print(f"qfleet simulate: 86,400 one-second steps, 1,000 instances, {doc['arrived']:,} messages; "
+      f"{runs} runs, wall s: min {times[0]:.3f}  median {statistics.median(times):.3f}  max {times[-1]:.3f}")
+print("target: well under a second ->", "met" if times[-1] < 1.0 else "NOT met")
+PY

@@ -1,0 +1,153 @@
+//! Advice when a run misses its goal: for each setting that moves the scaling (EC2:
+//! `workers.max`, `workers.min`, the backlog target; Lambda: the mapping's maximum
+//! concurrency), the smallest change of it alone that meets the goal, found by simulating,
+//! never guessed: every value advised is a run that met the goal.
+
+use super::model::{self, Fleet, Params};
+use super::report::{self, Report};
+use super::{Assumptions, rules};
+use crate::config::Environment;
+use serde::Serialize;
+
+/// One change and the run it gives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The stack file's setting.
+    pub setting: &'static str,
+    pub from: f64,
+    pub to: f64,
+    /// The slowest message of the run with the change, seconds.
+    pub max_latency: Option<u64>,
+    pub cost_usd: Option<f64>,
+}
+
+fn run(env: &Environment, a: &Assumptions, p: &Params, arrivals: &[u64]) -> Report {
+    report::build(env, a, p, model::run(p, arrivals))
+}
+
+fn change(setting: &'static str, from: f64, to: f64, r: &Report) -> Change {
+    Change {
+        setting,
+        from,
+        to,
+        max_latency: r.latency.max,
+        cost_usd: r.cost.usd,
+    }
+}
+
+/// The smallest whole value in `lo..=hi` whose run meets the goal, assuming a larger value
+/// never does worse; the value found is simulated, so a wrong assumption only costs advice.
+fn smallest(
+    lo: u64,
+    hi: u64,
+    meets: &mut dyn FnMut(u64) -> Option<Report>,
+) -> Option<(u64, Report)> {
+    if lo > hi {
+        return None;
+    }
+    let mut best = meets(hi)?;
+    let (mut lo, mut hi) = (lo, hi);
+    // hi always meets the goal.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match meets(mid) {
+            Some(r) => {
+                hi = mid;
+                best = r;
+            }
+            None => lo = mid + 1,
+        }
+    }
+    Some((hi, best))
+}
+
+/// The changes, each alone, that meet the goal; empty when the goal is met or unset.
+pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report) -> Vec<Change> {
+    if baseline.goal.met != Some(false) {
+        return Vec::new();
+    }
+    let arrivals = a.load.arrivals(p.duration);
+    let mut out = Vec::new();
+    let with = |f: Fleet| Params {
+        fleet: f,
+        ..p.clone()
+    };
+    let try_fleet = |f: Fleet| {
+        let r = run(env, a, &with(f), &arrivals);
+        (r.goal.met == Some(true)).then_some(r)
+    };
+    match p.fleet.clone() {
+        Fleet::Ec2 {
+            min, max, target, ..
+        } => {
+            const MAX_GROUP: u64 = 1_000;
+            let f = p.fleet.clone();
+            let mut set_max = |m: u64| {
+                let mut g = f.clone();
+                if let Fleet::Ec2 { max, .. } = &mut g {
+                    *max = m;
+                }
+                try_fleet(g)
+            };
+            if let Some((m, r)) = smallest(max + 1, MAX_GROUP, &mut set_max) {
+                out.push(change("workers.max", max as f64, m as f64, &r));
+            }
+            // A min above max raises max with it (a group's min is at most its max).
+            let mut set_min = |m: u64| {
+                let mut g = f.clone();
+                if let Fleet::Ec2 { min, max, .. } = &mut g {
+                    *min = m;
+                    *max = (*max).max(m);
+                }
+                try_fleet(g)
+            };
+            if let Some((m, r)) = smallest(min + 1, MAX_GROUP, &mut set_min) {
+                out.push(change("workers.min", min as f64, m as f64, &r));
+            }
+            // The target in tenths: the largest one below the current that meets the goal is
+            // the smallest "reduction" of it.
+            let tenths = (target * 10.0).round() as u64;
+            if tenths > 1 {
+                let mut set_target = |cut: u64| {
+                    let mut g = f.clone();
+                    if let Fleet::Ec2 { target, .. } = &mut g {
+                        *target = (tenths - cut) as f64 / 10.0;
+                    }
+                    try_fleet(g)
+                };
+                if let Some((cut, r)) = smallest(1, tenths - 1, &mut set_target) {
+                    out.push(change(
+                        "scaling.target_backlog_per_instance",
+                        target,
+                        (tenths - cut) as f64 / 10.0,
+                        &r,
+                    ));
+                }
+            }
+        }
+        Fleet::Lambda {
+            max_concurrency, ..
+        } => {
+            let f = p.fleet.clone();
+            let mut set = |m: u64| {
+                let mut g = f.clone();
+                if let Fleet::Lambda {
+                    max_concurrency, ..
+                } = &mut g
+                {
+                    *max_concurrency = m;
+                }
+                try_fleet(g)
+            };
+            if let Some((m, r)) = smallest(max_concurrency + 1, rules::LAMBDA_MAX, &mut set) {
+                out.push(change(
+                    "workers.lambda.max_concurrency",
+                    max_concurrency as f64,
+                    m as f64,
+                    &r,
+                ));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,216 @@
+//! The `--load SPEC` grammar: when messages arrive. Terms joined with `+` add up:
+//!
+//! | term | arrivals |
+//! |---|---|
+//! | `steady:RATE` | RATE messages per second, minute or hour (`10/s`, `600/m`, `36000/h`) |
+//! | `burst:N@T` | N messages at once, T after the start (`5000@60s`, `200@2m`) |
+//! | `daily:PEAK` | a daily curve: 0 at midnight (the start), PEAK at noon, a raised cosine |
+//! | `csv:FILE` | one arrival per line: seconds after the start (`12.5`), optional `,COUNT` |
+//!
+//! Rates are spread deterministically: a rate of 2.5/s brings 2, 3, 2, 3… messages in
+//! successive seconds, never a random draw, so a run is repeatable.
+
+use crate::config::duration;
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// One term of a load.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Term {
+    /// Messages per second, constant.
+    Steady(f64),
+    /// `count` messages at second `at`.
+    Burst { count: u64, at: u64 },
+    /// Peak messages per second at noon, 0 at midnight.
+    Daily(f64),
+    /// Arrivals read from a file: (second, count), sorted by second.
+    Csv(Vec<(u64, u64)>),
+}
+
+/// The arrivals of a run: the sum of its terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Load {
+    pub spec: String,
+    pub terms: Vec<Term>,
+}
+
+/// What the grammar accepts, for error messages.
+pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h), burst:N@T (5000@60s), daily:PEAK (50/s at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
+
+fn bad(spec: &str, why: impl std::fmt::Display) -> Error {
+    Error::usage(format!("--load {spec}: {why}; the grammar: {GRAMMAR}"))
+}
+
+/// Parses a rate: `10/s`, `600/m`, `36000/h` (a bare number is per second).
+fn rate(spec: &str, text: &str) -> Result<f64> {
+    let (num, per) = match text.split_once('/') {
+        Some((n, "s")) => (n, 1.0),
+        Some((n, "m")) => (n, 60.0),
+        Some((n, "h")) => (n, 3_600.0),
+        Some((_, unit)) => {
+            return Err(bad(
+                spec,
+                format!("`{unit}` is not a rate unit (s, m or h)"),
+            ));
+        }
+        None => (text, 1.0),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v / per),
+        _ => Err(bad(
+            spec,
+            format!("`{text}` is not a rate (a number ≥ 0, then /s, /m or /h)"),
+        )),
+    }
+}
+
+/// Parses a `--load` value; `base` is where a relative `csv:` path is looked up.
+pub fn parse(spec: &str, base: &Path) -> Result<Load> {
+    let mut terms = Vec::new();
+    if spec.trim().is_empty() {
+        return Err(bad(spec, "it is empty"));
+    }
+    for term in spec.split('+') {
+        let term = term.trim();
+        let Some((kind, arg)) = term.split_once(':') else {
+            return Err(bad(spec, format!("`{term}` has no kind (KIND:VALUE)")));
+        };
+        terms.push(match kind {
+            "steady" => Term::Steady(rate(spec, arg)?),
+            "daily" => Term::Daily(rate(spec, arg)?),
+            "burst" => {
+                let (n, at) = arg.split_once('@').ok_or_else(|| {
+                    bad(spec, format!("`{term}` needs a time: burst:N@T (5000@60s)"))
+                })?;
+                let count = n
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| bad(spec, format!("`{n}` is not a whole number of messages")))?;
+                let at = duration::parse(at).ok_or_else(|| {
+                    bad(spec, format!("`{at}` is not a duration (60, 60s, 2m, 1h)"))
+                })?;
+                Term::Burst { count, at: at.0 }
+            }
+            "csv" => Term::Csv(read_csv(spec, &base.join(arg))?),
+            other => {
+                return Err(bad(spec, format!("`{other}` is not a kind of load")));
+            }
+        });
+    }
+    Ok(Load {
+        spec: spec.to_string(),
+        terms,
+    })
+}
+
+/// One arrival per line: seconds after the start, optionally `,count`; `#` comments, blank
+/// lines and a header line (`seconds,count`) are skipped.
+fn read_csv(spec: &str, path: &Path) -> Result<Vec<(u64, u64)>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(spec, format!("cannot read {}: {e}", path.display())))?;
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cells = line.split(',').map(str::trim);
+        let first = cells.next().unwrap_or_default();
+        let second = cells.next();
+        let Ok(at) = first.parse::<f64>() else {
+            if rows.is_empty() && i == 0 {
+                continue; // a header
+            }
+            return Err(bad(
+                spec,
+                format!(
+                    "{} line {}: `{first}` is not seconds after the start",
+                    path.display(),
+                    i + 1
+                ),
+            ));
+        };
+        if !at.is_finite() || at < 0.0 {
+            return Err(bad(
+                spec,
+                format!("{} line {}: `{first}` is negative", path.display(), i + 1),
+            ));
+        }
+        let count = match second {
+            None | Some("") => 1,
+            Some(c) => c.parse::<u64>().map_err(|_| {
+                bad(
+                    spec,
+                    format!(
+                        "{} line {}: `{c}` is not a whole number of messages",
+                        path.display(),
+                        i + 1
+                    ),
+                )
+            })?,
+        };
+        rows.push((at.floor() as u64, count));
+    }
+    if rows.is_empty() {
+        return Err(bad(spec, format!("{} holds no arrival", path.display())));
+    }
+    rows.sort_by_key(|r| r.0);
+    Ok(rows)
+}
+
+impl Load {
+    /// The run's length when `--duration` is not given: an hour, a day for a daily curve,
+    /// and at least 30 minutes past the last burst or CSV arrival.
+    pub fn default_duration(&self) -> u64 {
+        let mut d = 3_600;
+        for t in &self.terms {
+            d = d.max(match t {
+                Term::Steady(_) => 3_600,
+                Term::Daily(_) => 86_400,
+                Term::Burst { at, .. } => at + 1_800,
+                Term::Csv(rows) => rows.last().map_or(0, |r| r.0) + 1_800,
+            });
+        }
+        d
+    }
+
+    /// Arrivals per second for `duration` seconds.
+    pub fn arrivals(&self, duration: u64) -> Vec<u64> {
+        let n = duration as usize;
+        let mut out = vec![0u64; n];
+        for t in &self.terms {
+            match t {
+                Term::Steady(r) => spread(&mut out, |_| *r),
+                Term::Daily(peak) => spread(&mut out, |s| {
+                    let phase = (s % 86_400) as f64 / 86_400.0;
+                    peak * (1.0 - (2.0 * std::f64::consts::PI * phase).cos()) / 2.0
+                }),
+                Term::Burst { count, at } => {
+                    if let Some(slot) = out.get_mut(*at as usize) {
+                        *slot += count;
+                    }
+                }
+                Term::Csv(rows) => {
+                    for (at, count) in rows {
+                        if let Some(slot) = out.get_mut(*at as usize) {
+                            *slot += count;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Adds a rate to the seconds, carrying the fractions: the total after `s` seconds is the
+/// integral of the rate, rounded down.
+fn spread(out: &mut [u64], rate: impl Fn(u64) -> f64) {
+    let mut carry = 0.0;
+    for (s, slot) in out.iter_mut().enumerate() {
+        carry += rate(s as u64);
+        let whole = carry.floor();
+        *slot += whole as u64;
+        carry -= whole;
+    }
+}

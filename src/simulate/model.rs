@@ -1,0 +1,501 @@
+//! The discrete-time model: one-second steps (tenths of a second for the workers), messages
+//! kept as cohorts (arrival time, count, receives) rather than one by one, so that a day of
+//! 1,000 instances runs in a fraction of a second. Deterministic: the only randomness, the
+//! spread of processing times, comes from a generator seeded by `Params::seed`.
+
+use super::rules;
+use std::collections::VecDeque;
+
+/// Sub-steps of a second in which workers pick up messages.
+pub const TICKS: u64 = 10;
+
+/// Groups a batch of messages taken at once is split into, each with its own drawn
+/// processing time (the spread), instead of one draw per message.
+const GROUPS: u64 = 8;
+
+/// What consumes the queue, with the settings the templates render.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fleet {
+    Ec2 {
+        min: u64,
+        max: u64,
+        /// The target tracking target: backlog per instance.
+        target: f64,
+        /// `workers.instance_warmup` (the group's DefaultInstanceWarmup).
+        warmup: u64,
+        /// From launch to a worker reading the queue (boot, user data, InService).
+        launch_time: u64,
+        /// Messages one instance works on at once (the reference worker: one).
+        per_instance: u64,
+        scale_from_zero: bool,
+    },
+    Lambda {
+        /// The event source mapping's MaximumConcurrency.
+        max_concurrency: u64,
+        /// Messages per invocation (BatchSize).
+        batch_size: u64,
+        memory_mb: u64,
+    },
+}
+
+/// Everything a run depends on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    pub fleet: Fleet,
+    /// Seconds simulated.
+    pub duration: u64,
+    /// Mean processing time of one message.
+    pub seconds_per_message: f64,
+    /// Processing times are uniform in mean × (1 ± spread).
+    pub spread: f64,
+    /// Share of processing attempts that fail (the message is not deleted).
+    pub failure_rate: f64,
+    pub seed: u64,
+    pub visibility_timeout: u64,
+    pub max_receive_count: u64,
+}
+
+/// One minute of the timeline, as of its end.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Minute {
+    pub minute: u64,
+    pub arrived: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    /// Messages visible in the queue.
+    pub backlog: u64,
+    /// Messages received and not yet deleted or returned.
+    pub in_flight: u64,
+    /// The oldest visible message's age, seconds (0 when none waits).
+    pub oldest_age: u64,
+    /// EC2: instances in service; Lambda: concurrent invocations running.
+    pub in_service: u64,
+    /// EC2: instances launched and not yet in service; Lambda: 0.
+    pub launching: u64,
+    /// EC2: the group's desired capacity; Lambda: the concurrency the mapping allows.
+    pub capacity: u64,
+}
+
+/// A run's result.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub minutes: Vec<Minute>,
+    /// Processed messages by upload-to-processed latency in whole seconds (rounded up).
+    pub latency: Vec<u64>,
+    pub arrived: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    /// Messages not processed when the run ended (visible, in flight or to be retried).
+    pub unfinished: u64,
+    /// The oldest of those, seconds (0 when none).
+    pub oldest_unfinished_age: u64,
+    /// EC2: seconds of instances launched and not terminated, summed.
+    pub instance_seconds: f64,
+    /// Lambda: seconds of invocations running, summed.
+    pub invocation_seconds: f64,
+    /// Lambda: invocations started.
+    pub invocations: u64,
+    /// Highest number of instances (EC2) or allowed concurrency (Lambda) reached.
+    pub peak_capacity: u64,
+}
+
+impl Outcome {
+    /// The latency at percentile `p` (0–100], nearest rank; `None` when nothing was processed.
+    pub fn percentile(&self, p: f64) -> Option<u64> {
+        let total: u64 = self.latency.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (secs, n) in self.latency.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Some(secs as u64);
+            }
+        }
+        None
+    }
+
+    pub fn max_latency(&self) -> Option<u64> {
+        self.latency.iter().rposition(|&n| n > 0).map(|i| i as u64)
+    }
+}
+
+/// Messages that arrived in the same tick and were received as often.
+#[derive(Debug, Clone, Copy)]
+struct Cohort {
+    arrival: u64,
+    count: u64,
+    receives: u64,
+}
+
+/// Failed receives waiting for their visibility timeout to end.
+#[derive(Debug, Clone, Copy)]
+struct Hidden {
+    until: u64,
+    cohort: Cohort,
+}
+
+/// A metric datapoint: the minute's backlog per instance (None: no instance in service)
+/// and what it was computed from.
+#[derive(Debug, Clone, Copy)]
+struct Datapoint {
+    readable_at: u64,
+    metric: Option<f64>,
+    visible: u64,
+    in_service: u64,
+}
+
+struct Queue {
+    /// New messages, oldest first.
+    fresh: VecDeque<Cohort>,
+    /// Messages visible again after a failed attempt, in the order they reappeared.
+    again: VecDeque<Cohort>,
+    hidden: VecDeque<Hidden>,
+    visible: u64,
+}
+
+impl Queue {
+    /// The next cohort to hand out: the older front of the two lines.
+    fn front(&mut self) -> Option<&mut Cohort> {
+        match (self.fresh.front(), self.again.front()) {
+            (Some(a), Some(b)) if b.arrival < a.arrival => self.again.front_mut(),
+            (Some(_), _) => self.fresh.front_mut(),
+            (None, Some(_)) => self.again.front_mut(),
+            (None, None) => None,
+        }
+    }
+
+    fn pop_empty(&mut self) {
+        while self.fresh.front().is_some_and(|c| c.count == 0) {
+            self.fresh.pop_front();
+        }
+        while self.again.front().is_some_and(|c| c.count == 0) {
+            self.again.pop_front();
+        }
+    }
+
+    fn oldest(&self) -> Option<u64> {
+        let a = self.fresh.iter().find(|c| c.count > 0).map(|c| c.arrival);
+        let b = self
+            .again
+            .iter()
+            .filter(|c| c.count > 0)
+            .map(|c| c.arrival)
+            .min();
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Instances launched together.
+#[derive(Debug, Clone, Copy)]
+struct Batch {
+    /// When they are in service (pending) or done warming up (in service).
+    at: u64,
+    count: u64,
+}
+
+/// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run).
+pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
+    let mut rng = fastrand::Rng::with_seed(p.seed);
+    let mut out = Outcome::default();
+    let vt = p.visibility_timeout * TICKS;
+    let (batch, per_slot) = match &p.fleet {
+        Fleet::Ec2 { per_instance, .. } => (1, (*per_instance).max(1)),
+        Fleet::Lambda { batch_size, .. } => ((*batch_size).max(1), 1),
+    };
+    // Completions ring, long enough for the slowest unit of work.
+    let longest = (p.seconds_per_message * (1.0 + p.spread) * batch as f64 * TICKS as f64).ceil()
+        as usize
+        + 2;
+    let ring_len = longest.next_power_of_two();
+    let mut freed = vec![0u64; ring_len];
+    let mut done = vec![0u64; ring_len];
+    // Messages held by the units of work ending at each tick.
+    let mut held = vec![0u64; ring_len];
+    let mut in_flight = 0u64;
+    let mut busy = 0u64;
+    let mut failure_carry = 0.0f64;
+
+    let mut q = Queue {
+        fresh: VecDeque::new(),
+        again: VecDeque::new(),
+        hidden: VecDeque::new(),
+        visible: 0,
+    };
+
+    // EC2 group state: a fleet at rest at min, warmed up.
+    let (mut desired, mut in_service) = match &p.fleet {
+        Fleet::Ec2 { min, .. } => (*min, *min),
+        Fleet::Lambda { .. } => (0, 0),
+    };
+    let mut pending: VecDeque<Batch> = VecDeque::new();
+    let mut warming: VecDeque<Batch> = VecDeque::new();
+    let mut datapoints: Vec<Datapoint> = Vec::new();
+    // Lambda: the concurrency the mapping allows.
+    let mut concurrency = 0u64;
+
+    let mut minute = Minute::default();
+    out.peak_capacity = desired;
+
+    for s in 0..p.duration {
+        // Instances whose launch is done go in service and start warming up.
+        if let Fleet::Ec2 { warmup, .. } = &p.fleet {
+            while pending.front().is_some_and(|b| b.at <= s) {
+                let b = pending.pop_front().expect("checked");
+                in_service += b.count;
+                warming.push_back(Batch {
+                    at: s + warmup,
+                    count: b.count,
+                });
+            }
+            while warming.front().is_some_and(|b| b.at <= s) {
+                warming.pop_front();
+            }
+        }
+        // Messages whose visibility timeout ended: visible again, or dead-lettered.
+        let now_tick = s * TICKS;
+        while q.hidden.front().is_some_and(|h| h.until <= now_tick) {
+            let h = q.hidden.pop_front().expect("checked").cohort;
+            if h.receives >= p.max_receive_count {
+                out.dead_lettered += h.count;
+                minute.dead_lettered += h.count;
+            } else {
+                q.visible += h.count;
+                q.again.push_back(h);
+            }
+        }
+        let n = arrivals.get(s as usize).copied().unwrap_or(0);
+        if n > 0 {
+            q.fresh.push_back(Cohort {
+                arrival: now_tick,
+                count: n,
+                receives: 0,
+            });
+            q.visible += n;
+            out.arrived += n;
+            minute.arrived += n;
+        }
+        if let Fleet::Lambda {
+            max_concurrency, ..
+        } = &p.fleet
+        {
+            // Pollers find messages: the first five batches start at once.
+            if concurrency == 0 && q.visible > 0 {
+                concurrency = rules::lambda_next_minute(0, true, *max_concurrency);
+            }
+        }
+        let slots = match &p.fleet {
+            Fleet::Ec2 { .. } => in_service * per_slot,
+            Fleet::Lambda { .. } => concurrency,
+        };
+        for k in 0..TICKS {
+            let tick = now_tick + k;
+            let i = (tick as usize) & (ring_len - 1);
+            busy -= freed[i];
+            freed[i] = 0;
+            in_flight -= held[i];
+            held[i] = 0;
+            out.processed += done[i];
+            minute.processed += done[i];
+            done[i] = 0;
+            let free = slots.saturating_sub(busy);
+            if free == 0 || q.visible == 0 {
+                continue;
+            }
+            // Free units of work (instances' slots, or invocations), each taking up to a
+            // batch of messages; a batch never spans two cohorts.
+            let mut units_left = free;
+            while units_left > 0 && q.visible > 0 {
+                q.pop_empty();
+                let Some(c) = q.front() else { break };
+                let take = (units_left * batch).min(c.count);
+                c.count -= take;
+                let cohort = Cohort {
+                    arrival: c.arrival,
+                    count: take,
+                    receives: c.receives + 1,
+                };
+                q.visible -= take;
+                let all_units = take.div_ceil(batch);
+                units_left -= all_units;
+                // Work on the taken messages, in groups with their own processing time.
+                let groups = all_units.min(GROUPS);
+                let mut rest = take;
+                for g in 0..groups {
+                    let units = all_units / groups + u64::from(g < all_units % groups);
+                    let m = (units * batch).min(rest);
+                    rest -= m;
+                    let draw = p.seconds_per_message * (1.0 + p.spread * (2.0 * rng.f64() - 1.0));
+                    let per_unit = draw * (m as f64 / units as f64);
+                    let ticks = ((per_unit * TICKS as f64).round() as u64).max(1);
+                    let end = tick + ticks;
+                    let j = (end as usize) & (ring_len - 1);
+                    busy += units;
+                    freed[j] += units;
+                    in_flight += m;
+                    held[j] += m;
+                    if matches!(p.fleet, Fleet::Lambda { .. }) {
+                        out.invocations += units;
+                        out.invocation_seconds += units as f64 * ticks as f64 / TICKS as f64;
+                    }
+                    failure_carry += m as f64 * p.failure_rate;
+                    let failed = (failure_carry.floor() as u64).min(m);
+                    failure_carry -= failed as f64;
+                    let ok = m - failed;
+                    if ok > 0 {
+                        done[j] += ok;
+                        let secs = (end - cohort.arrival).div_ceil(TICKS) as usize;
+                        if out.latency.len() <= secs {
+                            out.latency.resize(secs + 1, 0);
+                        }
+                        out.latency[secs] += ok;
+                    }
+                    if failed > 0 {
+                        // Not deleted: hidden until the visibility timeout, counted from the
+                        // receive, ends.
+                        q.hidden.push_back(Hidden {
+                            until: tick + vt,
+                            cohort: Cohort {
+                                count: failed,
+                                ..cohort
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        if let Fleet::Ec2 { .. } = &p.fleet {
+            out.instance_seconds +=
+                (in_service + pending.iter().map(|b| b.count).sum::<u64>()) as f64;
+        }
+
+        // The end of a minute: the timeline row, the metric datapoint, the alarms.
+        let t = s + 1;
+        if t % rules::PERIOD == 0 {
+            let launching: u64 = pending.iter().map(|b| b.count).sum();
+            minute.minute = t / rules::PERIOD;
+            minute.backlog = q.visible;
+            minute.in_flight = in_flight;
+            minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
+            match &p.fleet {
+                Fleet::Ec2 { .. } => {
+                    minute.in_service = in_service;
+                    minute.launching = launching;
+                    minute.capacity = desired;
+                }
+                Fleet::Lambda { .. } => {
+                    minute.in_service = busy;
+                    minute.capacity = concurrency;
+                }
+            }
+            datapoints.push(Datapoint {
+                readable_at: t + rules::METRIC_DELAY,
+                metric: (in_service > 0).then(|| q.visible as f64 / in_service as f64),
+                visible: q.visible,
+                in_service,
+            });
+            match &p.fleet {
+                Fleet::Ec2 {
+                    min,
+                    max,
+                    target,
+                    launch_time,
+                    scale_from_zero,
+                    ..
+                } => {
+                    let readable = datapoints.partition_point(|d| d.readable_at <= t);
+                    let seen = &datapoints[..readable];
+                    let metrics: Vec<Option<f64>> = seen.iter().map(|d| d.metric).collect();
+                    if let Some(last) = seen.last() {
+                        if rules::high_alarm(&metrics, *target) {
+                            desired = rules::scale_out(
+                                desired,
+                                last.in_service,
+                                last.metric.unwrap_or(0.0),
+                                *target,
+                                *max,
+                            );
+                        } else if rules::low_alarm(&metrics, *target)
+                            && let Some(d) = rules::scale_in(
+                                desired,
+                                last.in_service,
+                                last.metric.unwrap_or(0.0),
+                                *target,
+                                *min,
+                                !warming.is_empty(),
+                            )
+                        {
+                            desired = d;
+                        }
+                        if *scale_from_zero {
+                            desired = rules::scale_from_zero(desired, last.visible, *max);
+                        }
+                    }
+                    // The group follows its desired capacity: launch, or terminate (those not
+                    // yet in service first, then the newest).
+                    let live = in_service + launching;
+                    if desired > live {
+                        pending.push_back(Batch {
+                            at: t + launch_time,
+                            count: desired - live,
+                        });
+                    } else if desired < live {
+                        let mut cut = live - desired;
+                        while cut > 0 {
+                            let Some(b) = pending.back_mut() else { break };
+                            let n = cut.min(b.count);
+                            b.count -= n;
+                            cut -= n;
+                            if b.count == 0 {
+                                pending.pop_back();
+                            }
+                        }
+                        in_service -= cut;
+                        while cut > 0 {
+                            let Some(b) = warming.back_mut() else { break };
+                            let n = cut.min(b.count);
+                            b.count -= n;
+                            cut -= n;
+                            if b.count == 0 {
+                                warming.pop_back();
+                            }
+                        }
+                    }
+                    out.peak_capacity = out.peak_capacity.max(desired);
+                }
+                Fleet::Lambda {
+                    max_concurrency, ..
+                } => {
+                    concurrency =
+                        rules::lambda_next_minute(concurrency, q.visible > 0, *max_concurrency);
+                    out.peak_capacity = out.peak_capacity.max(concurrency);
+                }
+            }
+            // The row shows the group after this minute's decision.
+            if let Fleet::Ec2 { .. } = &p.fleet {
+                minute.launching = pending.iter().map(|b| b.count).sum();
+                minute.capacity = desired;
+            } else {
+                minute.capacity = concurrency;
+            }
+            out.minutes.push(std::mem::take(&mut minute));
+        }
+    }
+    // What never got done: visible, in flight, waiting out a visibility timeout.
+    let end = p.duration * TICKS;
+    let hidden: u64 = q.hidden.iter().map(|h| h.cohort.count).sum();
+    let in_flight_left: u64 = done.iter().sum::<u64>();
+    out.unfinished = q.visible + hidden + in_flight_left;
+    let oldest_hidden = q.hidden.iter().map(|h| h.cohort.arrival).min();
+    out.oldest_unfinished_age = [q.oldest(), oldest_hidden]
+        .into_iter()
+        .flatten()
+        .min()
+        .map_or(0, |a| (end - a) / TICKS);
+    out
+}

@@ -1,0 +1,446 @@
+//! A run's report: the latency percentiles, what was dead-lettered or left, the usage and its
+//! on-demand cost, the verdict against `scaling.max_latency_seconds`; its text (a timeline, a
+//! sparkline, a summary) and its JSON.
+
+use super::model::{Fleet, Minute, Outcome, Params};
+use super::{Assumptions, price, rules};
+use crate::config::Environment;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50: Option<u64>,
+    pub p95: Option<u64>,
+    pub p99: Option<u64>,
+    pub max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cost {
+    /// USD on demand; `None` when the table has no price for the type or region.
+    pub usd: Option<f64>,
+    /// What was priced, in words.
+    pub basis: String,
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Goal {
+    pub max_latency_seconds: Option<f64>,
+    /// `None` when the stack file sets no goal.
+    pub met: Option<bool>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub workers: &'static str,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+    pub backlog_target: Option<f64>,
+    pub instance_warmup: Option<u64>,
+    pub scale_from_zero: Option<bool>,
+    pub max_concurrency: Option<u64>,
+    pub batch_size: Option<u64>,
+    pub visibility_timeout: u64,
+    pub max_receive_count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    pub load: String,
+    pub duration_seconds: u64,
+    pub seconds_per_message: f64,
+    pub spread: f64,
+    pub failure_rate: f64,
+    pub launch_seconds: Option<u64>,
+    pub messages_per_instance: Option<u64>,
+    pub seed: u64,
+    pub metric_delay_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub settings: Settings,
+    pub workload: Workload,
+    pub arrived: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    pub unfinished: u64,
+    pub oldest_unfinished_seconds: u64,
+    pub latency: Latency,
+    pub peak_capacity: u64,
+    pub instance_hours: Option<f64>,
+    pub gb_seconds: Option<f64>,
+    pub invocations: Option<u64>,
+    pub cost: Cost,
+    pub goal: Goal,
+    pub minutes: Vec<Minute>,
+    /// When the goal is missed: the smallest change of one setting that meets it, each one
+    /// simulated.
+    pub advice: Vec<super::advice::Change>,
+    /// Where `--chart` wrote the chart.
+    pub chart: Option<String>,
+}
+
+impl Report {
+    /// 0 when the goal is met (or none is set), 3 when it is missed.
+    pub fn exit_code(&self) -> i32 {
+        if self.goal.met == Some(false) {
+            crate::error::EXIT_DIFFERENCES
+        } else {
+            0
+        }
+    }
+}
+
+pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Report {
+    let spec = &env.spec;
+    let latency = Latency {
+        p50: o.percentile(50.0),
+        p95: o.percentile(95.0),
+        p99: o.percentile(99.0),
+        max: o.max_latency(),
+    };
+    let (settings, instance_hours, gb_seconds, invocations, cost) = match &p.fleet {
+        Fleet::Ec2 {
+            min,
+            max,
+            target,
+            warmup,
+            scale_from_zero,
+            ..
+        } => {
+            let hours = o.instance_seconds / 3_600.0;
+            let ty = spec.workers.types()[0].to_string();
+            let per_hour = price::instance_hour(&spec.region, &ty);
+            let spot = if spec.workers.spot.percent > 0 {
+                " (all On-Demand: the Spot share would cost less)"
+            } else {
+                ""
+            };
+            let basis = match per_hour {
+                Some(h) => format!(
+                    "{hours:.2} instance-hours of {ty} in {} at ${h}/h{spot}",
+                    spec.region
+                ),
+                None => format!(
+                    "{hours:.2} instance-hours of {ty} in {}: not in the price table",
+                    spec.region
+                ),
+            };
+            (
+                Settings {
+                    workers: "ec2",
+                    min: Some(*min),
+                    max: Some(*max),
+                    backlog_target: Some(*target),
+                    instance_warmup: Some(*warmup),
+                    scale_from_zero: Some(*scale_from_zero),
+                    max_concurrency: None,
+                    batch_size: None,
+                    visibility_timeout: p.visibility_timeout,
+                    max_receive_count: p.max_receive_count,
+                },
+                Some(hours),
+                None,
+                None,
+                Cost {
+                    usd: per_hour.map(|h| h * hours),
+                    basis,
+                    source: price::SOURCE,
+                },
+            )
+        }
+        Fleet::Lambda {
+            max_concurrency,
+            batch_size,
+            memory_mb,
+        } => {
+            let gbs = o.invocation_seconds * *memory_mb as f64 / 1_024.0;
+            let usd = price::lambda(&spec.region, gbs, o.invocations);
+            let basis = match usd {
+                Some(_) => format!(
+                    "{gbs:.1} GB-seconds and {} invocations in {}",
+                    o.invocations, spec.region
+                ),
+                None => format!(
+                    "{gbs:.1} GB-seconds in {}: not in the price table",
+                    spec.region
+                ),
+            };
+            (
+                Settings {
+                    workers: "lambda",
+                    min: None,
+                    max: None,
+                    backlog_target: None,
+                    instance_warmup: None,
+                    scale_from_zero: None,
+                    max_concurrency: Some(*max_concurrency),
+                    batch_size: Some(*batch_size),
+                    visibility_timeout: p.visibility_timeout,
+                    max_receive_count: p.max_receive_count,
+                },
+                None,
+                Some(gbs),
+                Some(o.invocations),
+                Cost {
+                    usd,
+                    basis,
+                    source: price::SOURCE,
+                },
+            )
+        }
+    };
+    let goal = verdict(
+        a.max_latency.or(spec.scaling.max_latency_seconds),
+        &o,
+        &latency,
+    );
+    let ec2 = matches!(p.fleet, Fleet::Ec2 { .. });
+    Report {
+        settings,
+        workload: Workload {
+            load: a.load.spec.clone(),
+            duration_seconds: p.duration,
+            seconds_per_message: p.seconds_per_message,
+            spread: p.spread,
+            failure_rate: p.failure_rate,
+            launch_seconds: ec2.then_some(a.launch_time),
+            messages_per_instance: ec2.then_some(a.per_instance),
+            seed: p.seed,
+            metric_delay_seconds: rules::METRIC_DELAY,
+        },
+        arrived: o.arrived,
+        processed: o.processed,
+        dead_lettered: o.dead_lettered,
+        unfinished: o.unfinished,
+        oldest_unfinished_seconds: o.oldest_unfinished_age,
+        latency,
+        peak_capacity: o.peak_capacity,
+        instance_hours,
+        gb_seconds,
+        invocations,
+        cost,
+        goal,
+        minutes: o.minutes,
+        advice: Vec::new(),
+        chart: None,
+    }
+}
+
+/// The goal is met when every processed message took at most `max_latency_seconds` from
+/// upload to processed, and no message left at the end has waited longer (a message still
+/// waiting is not a message on time).
+fn verdict(goal: Option<f64>, o: &Outcome, latency: &Latency) -> Goal {
+    let Some(g) = goal else {
+        return Goal {
+            max_latency_seconds: None,
+            met: None,
+            reason: "no goal: the stack file sets no scaling.max_latency_seconds (--max-latency sets one)".into(),
+        };
+    };
+    let slowest = latency.max.unwrap_or(0);
+    let (met, reason) = if slowest as f64 > g {
+        (
+            false,
+            format!("the slowest message took {slowest} s, over the {g} s goal"),
+        )
+    } else if o.unfinished > 0 && o.oldest_unfinished_age as f64 > g {
+        (
+            false,
+            format!(
+                "{} messages were still waiting at the end, the oldest for {} s, over the {g} s goal",
+                o.unfinished, o.oldest_unfinished_age
+            ),
+        )
+    } else {
+        (
+            true,
+            format!("every message took at most {slowest} s, within the {g} s goal"),
+        )
+    };
+    Goal {
+        max_latency_seconds: Some(g),
+        met: Some(met),
+        reason,
+    }
+}
+
+/// A terminal sparkline of `values`, at most `width` characters (values averaged per cell).
+pub fn sparkline(values: &[u64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if values.is_empty() || width == 0 {
+        return String::new();
+    }
+    let per = values.len().div_ceil(width);
+    let cells: Vec<f64> = values
+        .chunks(per)
+        .map(|c| c.iter().sum::<u64>() as f64 / c.len() as f64)
+        .collect();
+    let top = cells.iter().cloned().fold(0.0, f64::max);
+    cells
+        .iter()
+        .map(|&v| {
+            if top == 0.0 {
+                BARS[0]
+            } else {
+                BARS[((v / top) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+fn secs(v: Option<u64>) -> String {
+    v.map_or("-".into(), |s| format!("{s} s"))
+}
+
+/// The most timeline rows the text shows; longer runs show every n-th minute.
+const MAX_ROWS: usize = 60;
+
+/// The text of one environment: the timeline, sparklines, percentiles, cost and verdict.
+pub fn text(name: &str, r: &Report) -> String {
+    let ec2 = r.settings.workers == "ec2";
+    let mut s = String::new();
+    let what = if ec2 {
+        format!(
+            "EC2 {}–{} instances, target {} messages per instance, warmup {} s",
+            r.settings.min.unwrap_or(0),
+            r.settings.max.unwrap_or(0),
+            r.settings.backlog_target.unwrap_or(0.0),
+            r.settings.instance_warmup.unwrap_or(0)
+        )
+    } else {
+        format!(
+            "Lambda, at most {} concurrent invocations of {} messages",
+            r.settings.max_concurrency.unwrap_or(0),
+            r.settings.batch_size.unwrap_or(0)
+        )
+    };
+    s.push_str(&format!(
+        "{name}: {what}; load {} for {} min, {} s per message\n",
+        r.workload.load,
+        r.workload.duration_seconds / 60,
+        r.workload.seconds_per_message
+    ));
+    let step = r.minutes.len().div_ceil(MAX_ROWS).max(1);
+    let header: Vec<&str> = if ec2 {
+        vec![
+            "min",
+            "arrived",
+            "backlog",
+            "in flight",
+            "oldest",
+            "in service",
+            "launching",
+            "desired",
+            "processed",
+            "dead",
+        ]
+    } else {
+        vec![
+            "min",
+            "arrived",
+            "backlog",
+            "in flight",
+            "oldest",
+            "invocations",
+            "concurrency",
+            "processed",
+            "dead",
+        ]
+    };
+    let rows = r
+        .minutes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (i + 1) % step == 0 || i + 1 == r.minutes.len())
+        .map(|(_, m)| {
+            let mut row = vec![
+                m.minute.to_string(),
+                m.arrived.to_string(),
+                m.backlog.to_string(),
+                m.in_flight.to_string(),
+                format!("{} s", m.oldest_age),
+                m.in_service.to_string(),
+            ];
+            if ec2 {
+                row.push(m.launching.to_string());
+            }
+            row.push(m.capacity.to_string());
+            row.push(m.processed.to_string());
+            row.push(m.dead_lettered.to_string());
+            row
+        });
+    s.push_str(&crate::output::table(&header, rows));
+    s.push('\n');
+    if step > 1 {
+        s.push_str(&format!(
+            "(one row every {step} minutes; -o json has every minute)\n"
+        ));
+    }
+    let backlog: Vec<u64> = r.minutes.iter().map(|m| m.backlog).collect();
+    let serving: Vec<u64> = r.minutes.iter().map(|m| m.in_service).collect();
+    let top = |v: &[u64]| v.iter().copied().max().unwrap_or(0);
+    s.push_str(&format!(
+        "backlog     {}  max {}\n{} {}  max {}\n",
+        sparkline(&backlog, 60),
+        top(&backlog),
+        if ec2 { "in service " } else { "invocations" },
+        sparkline(&serving, 60),
+        top(&serving)
+    ));
+    s.push_str(&format!(
+        "latency     p50 {}, p95 {}, p99 {}, max {} (upload to processed)\n",
+        secs(r.latency.p50),
+        secs(r.latency.p95),
+        secs(r.latency.p99),
+        secs(r.latency.max)
+    ));
+    s.push_str(&format!(
+        "messages    {} arrived, {} processed, {} dead-lettered, {} unfinished\n",
+        r.arrived, r.processed, r.dead_lettered, r.unfinished
+    ));
+    s.push_str(&format!(
+        "cost        {}: {}\n",
+        r.cost
+            .usd
+            .map_or("no price".to_string(), |u| format!("${u:.4}")),
+        r.cost.basis
+    ));
+    let verdict = match r.goal.met {
+        Some(true) => "goal met",
+        Some(false) => "goal MISSED",
+        None => "no goal",
+    };
+    s.push_str(&format!("verdict     {verdict}: {}\n", r.goal.reason));
+    if r.goal.met == Some(false) {
+        if r.advice.is_empty() {
+            s.push_str(
+                "advice      no change of one setting alone meets the goal within AWS's limits\n",
+            );
+        }
+        for c in &r.advice {
+            let with_max = match (c.setting, r.settings.max) {
+                ("workers.min", Some(max)) if c.to > max as f64 => {
+                    format!(" (and workers.max: {})", c.to)
+                }
+                _ => String::new(),
+            };
+            s.push_str(&format!(
+                "advice      {}: {} instead of {}{with_max} meets it (slowest {}, cost {})\n",
+                c.setting,
+                c.to,
+                c.from,
+                secs(c.max_latency),
+                c.cost_usd
+                    .map_or("no price".to_string(), |u| format!("${u:.4}"))
+            ));
+        }
+    }
+    if let Some(c) = &r.chart {
+        s.push_str(&format!("chart       {c}\n"));
+    }
+    s
+}

@@ -1,0 +1,148 @@
+//! AWS's documented scaling rules, one function or constant each, so that a test can pin
+//! every one of them. The model (`model.rs`) only calls these.
+//!
+//! Pages (read 2026-11-23):
+//! - EC2 Auto Scaling, "Target tracking scaling policies for Amazon EC2 Auto Scaling":
+//!   <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-target-tracking.html>
+//! - Application Auto Scaling, "How target tracking scaling for Application Auto Scaling
+//!   works" (the same engine; it spells out the proportional scale-out and the conservative
+//!   scale-in): <https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html>
+//! - "Set the default instance warmup for an Auto Scaling group":
+//!   <https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-default-instance-warmup.html>
+//! - CloudWatch, "Alarm actions" (Auto Scaling actions repeat while the alarm stays in ALARM):
+//!   <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html>
+//! - SQS, "Available CloudWatch metrics for Amazon SQS" (one-minute, approximate):
+//!   <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html>
+//! - Lambda, "Configuring scaling behavior for SQS event source mappings":
+//!   <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html>
+//! - CloudFormation, `AWS::Lambda::EventSourceMapping ScalingConfig` (MaximumConcurrency 2
+//!   to 1000): <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-eventsourcemapping-scalingconfig.html>
+
+/// The period of every metric and alarm in the templates (`Period: 60`), and of SQS's
+/// metrics, which it publishes once a minute.
+pub const PERIOD: u64 = 60;
+
+/// How long after the end of a minute its SQS datapoint can be read by an alarm. SQS
+/// publishes its metrics once a minute and they are approximate; AWS documents no delay, so
+/// the model assumes one period (a stated assumption, see docs/simulate.md).
+pub const METRIC_DELAY: u64 = 60;
+
+/// Target tracking's scale-out alarm (`TargetTracking-…-AlarmHigh`): the metric above the
+/// target for 3 datapoints out of 3 one-minute periods. "Amazon EC2 Auto Scaling creates and
+/// manages the CloudWatch alarms that invoke the scaling policy" (target tracking page), but
+/// the user guides do not print the alarms' settings: 3 of 3 here and 15 of 15 below are what
+/// the alarms it creates for a one-minute metric show in DescribeAlarms (an observation, not
+/// a documented contract; docs/simulate.md says so).
+pub const HIGH_ALARM_DATAPOINTS: usize = 3;
+
+/// Target tracking's scale-in alarm (`…-AlarmLow`): 15 datapoints out of 15 periods below
+/// the lower threshold. "The policy … removes capacity only when utilization passes a
+/// threshold that is far enough below the target value (usually more than 10% lower)"
+/// (Application Auto Scaling's "How target tracking works").
+pub const LOW_ALARM_DATAPOINTS: usize = 15;
+
+/// The scale-in alarm's threshold as a share of the target: 10% below it.
+pub const LOW_ALARM_RATIO: f64 = 0.9;
+
+/// Whether the scale-out alarm is in ALARM: its last [`HIGH_ALARM_DATAPOINTS`] datapoints
+/// (newest last) all exist and are above the target. A missing datapoint (no instance in
+/// service: the backlog per instance divides by zero) breaches nothing.
+pub fn high_alarm(datapoints: &[Option<f64>], target: f64) -> bool {
+    last_all(datapoints, HIGH_ALARM_DATAPOINTS, |m| m > target)
+}
+
+/// Whether the scale-in alarm is in ALARM: its last [`LOW_ALARM_DATAPOINTS`] datapoints
+/// all exist and are below 90% of the target.
+pub fn low_alarm(datapoints: &[Option<f64>], target: f64) -> bool {
+    last_all(datapoints, LOW_ALARM_DATAPOINTS, |m| {
+        m < target * LOW_ALARM_RATIO
+    })
+}
+
+fn last_all(datapoints: &[Option<f64>], n: usize, breaching: impl Fn(f64) -> bool) -> bool {
+    datapoints.len() >= n
+        && datapoints[datapoints.len() - n..]
+            .iter()
+            .all(|d| d.is_some_and(&breaching))
+}
+
+/// The capacity target tracking asks for: proportional to the metric, "the policy … adds
+/// capacity proportional to the metric value as fast as it can" (Application Auto Scaling's
+/// "How target tracking works"): `ceil(capacity × metric ÷ target)`, the capacity whose
+/// average the metric is. With backlog per instance (visible ÷ in service) that is
+/// `ceil(visible ÷ target)`: enough instances for each to hold the target.
+pub fn capacity_for(capacity: u64, metric: f64, target: f64) -> u64 {
+    if target <= 0.0 {
+        return capacity;
+    }
+    // A hair below the exact product so that 125.000000001 (float noise) stays 125.
+    ((capacity as f64 * metric / target) - 1e-9).ceil().max(0.0) as u64
+}
+
+/// The desired capacity after the scale-out alarm invoked the policy: never lower than it
+/// is, since "during scale out, Amazon EC2 Auto Scaling considers instances that are warming
+/// up as part of the current capacity of the group" (default instance warmup page): the
+/// instances already launched for the same breach are not asked for twice. Within max.
+pub fn scale_out(desired: u64, capacity: u64, metric: f64, target: f64, max: u64) -> u64 {
+    desired.max(capacity_for(capacity, metric, target)).min(max)
+}
+
+/// The desired capacity after the scale-in alarm invoked the policy, or `None` when scale-in
+/// is blocked: "it blocks dynamic scaling … scale in activities until the new instances
+/// finish warming up" (default instance warmup page). Never below min, never above what it
+/// is (a scale-in never adds).
+pub fn scale_in(
+    desired: u64,
+    capacity: u64,
+    metric: f64,
+    target: f64,
+    min: u64,
+    warming: bool,
+) -> Option<u64> {
+    if warming {
+        return None;
+    }
+    Some(desired.min(capacity_for(capacity, metric, target)).max(min))
+}
+
+/// The scale-from-zero step policy (templates/fleet.yaml.j2): its alarm fires on one
+/// datapoint where messages are visible and the desired capacity is zero, and the step
+/// adds one instance (`ChangeInCapacity`, `ScalingAdjustment: 1`).
+pub fn scale_from_zero(desired: u64, visible: u64, max: u64) -> u64 {
+    if desired == 0 && visible > 0 {
+        1.min(max)
+    } else {
+        desired
+    }
+}
+
+/// The concurrent batches a Lambda SQS event source mapping starts with once messages are
+/// available: "Lambda starts processing five batches at a time with five concurrent
+/// invocations of your function".
+pub const LAMBDA_INITIAL: u64 = 5;
+
+/// "If messages are still available, Lambda increases the number of processes that are
+/// reading batches by up to 300 more instances per minute."
+pub const LAMBDA_STEP_PER_MINUTE: u64 = 300;
+
+/// "The maximum number of batches that an event source mapping can process simultaneously
+/// is 1,000."
+pub const LAMBDA_MAX: u64 = 1_000;
+
+/// The mapping's concurrency after one more minute: up by 300 while messages wait, back to
+/// five when traffic is low ("When traffic is low, Lambda scales back the processing to five
+/// concurrent batches"; the further optimisation to two "is not available when you enable
+/// the maximum concurrency setting", which qfleet always sets), never above the mapping's
+/// maximum concurrency nor 1,000.
+pub fn lambda_next_minute(current: u64, messages_waiting: bool, max_concurrency: u64) -> u64 {
+    let cap = max_concurrency.min(LAMBDA_MAX);
+    if messages_waiting {
+        if current == 0 {
+            LAMBDA_INITIAL.min(cap)
+        } else {
+            (current + LAMBDA_STEP_PER_MINUTE).min(cap)
+        }
+    } else {
+        current.min(LAMBDA_INITIAL.min(cap))
+    }
+}

@@ -1,0 +1,676 @@
+//! The simulator's tests: each documented AWS rule pinned alone (`rules.rs`), then in the
+//! model end to end, the `--load` grammar, the report's verdict and the stack file's values.
+
+use super::model::{self, Fleet, Params, TICKS};
+use super::*;
+use std::path::Path;
+
+fn ec2(min: u64, max: u64, target: f64) -> Fleet {
+    Fleet::Ec2 {
+        min,
+        max,
+        target,
+        warmup: 120,
+        launch_time: 60,
+        per_instance: 1,
+        scale_from_zero: false,
+    }
+}
+
+fn params(fleet: Fleet, duration: u64) -> Params {
+    Params {
+        fleet,
+        duration,
+        seconds_per_message: 1.0,
+        spread: 0.0,
+        failure_rate: 0.0,
+        seed: 7,
+        visibility_timeout: 60,
+        max_receive_count: 5,
+    }
+}
+
+fn burst(count: u64, at: u64, duration: u64) -> Vec<u64> {
+    let mut a = vec![0; duration as usize];
+    a[at as usize] = count;
+    a
+}
+
+// --- The rules alone -----------------------------------------------------------------
+
+#[test]
+fn the_scale_out_alarm_needs_three_datapoints_above_the_target() {
+    let t = 20.0;
+    assert!(!rules::high_alarm(&[Some(50.0), Some(50.0)], t));
+    assert!(rules::high_alarm(&[Some(50.0), Some(50.0), Some(50.0)], t));
+    // Equal to the target is not above it.
+    assert!(!rules::high_alarm(&[Some(50.0), Some(50.0), Some(20.0)], t));
+    // A missing datapoint (no instance in service) breaches nothing.
+    assert!(!rules::high_alarm(&[Some(50.0), None, Some(50.0)], t));
+    // Only the last three count.
+    assert!(rules::high_alarm(
+        &[Some(1.0), Some(50.0), Some(50.0), Some(50.0)],
+        t
+    ));
+}
+
+#[test]
+fn the_scale_in_alarm_needs_fifteen_datapoints_below_ninety_percent_of_the_target() {
+    let t = 20.0;
+    let low = |n: usize, v: f64| vec![Some(v); n];
+    assert!(!rules::low_alarm(&low(14, 1.0), t));
+    assert!(rules::low_alarm(&low(15, 1.0), t));
+    // 90% of 20 is 18: 17.9 is low, 18 and 19 (below the target) are not.
+    assert!(rules::low_alarm(&low(15, 17.9), t));
+    assert!(!rules::low_alarm(&low(15, 18.0), t));
+    assert!(!rules::low_alarm(&low(15, 19.0), t));
+}
+
+#[test]
+fn target_tracking_asks_for_capacity_proportional_to_the_metric() {
+    // One instance holding 5000 messages with a target of 20 per instance: 250 instances.
+    assert_eq!(rules::capacity_for(1, 5_000.0, 20.0), 250);
+    // 4 instances at 30 each (120 messages), target 20: ceil(4 × 30 / 20) = 6.
+    assert_eq!(rules::capacity_for(4, 30.0, 20.0), 6);
+    // Rounded up: 4 × 21 / 20 = 4.2 → 5.
+    assert_eq!(rules::capacity_for(4, 21.0, 20.0), 5);
+    // Float noise does not add an instance.
+    assert_eq!(rules::capacity_for(3, 0.1 * 3.0 / 0.3 * 20.0, 20.0), 3);
+}
+
+#[test]
+fn scale_out_counts_instances_already_launched_and_stays_within_max() {
+    // Desired is already 10 (warming up): a breach asking for 8 launches nothing more.
+    assert_eq!(rules::scale_out(10, 2, 80.0, 20.0, 50), 10);
+    assert_eq!(rules::scale_out(10, 2, 200.0, 20.0, 50), 20);
+    assert_eq!(rules::scale_out(10, 2, 2_000.0, 20.0, 50), 50);
+}
+
+#[test]
+fn scale_in_waits_for_warmup_and_keeps_min() {
+    assert_eq!(rules::scale_in(10, 10, 1.0, 20.0, 2, true), None);
+    assert_eq!(rules::scale_in(10, 10, 4.0, 20.0, 1, false), Some(2));
+    assert_eq!(rules::scale_in(10, 10, 0.0, 20.0, 3, false), Some(3));
+    // A scale-in never adds.
+    assert_eq!(rules::scale_in(2, 10, 19.0, 20.0, 1, false), Some(2));
+}
+
+#[test]
+fn scale_from_zero_adds_one_instance_only_at_zero() {
+    assert_eq!(rules::scale_from_zero(0, 5, 10), 1);
+    assert_eq!(rules::scale_from_zero(0, 0, 10), 0);
+    assert_eq!(rules::scale_from_zero(3, 5, 10), 3);
+}
+
+#[test]
+fn the_lambda_mapping_starts_at_five_and_adds_up_to_300_a_minute() {
+    let mut c = 0;
+    let mut seen = vec![];
+    for _ in 0..6 {
+        c = rules::lambda_next_minute(c, true, 1_000);
+        seen.push(c);
+    }
+    assert_eq!(seen, [5, 305, 605, 905, 1_000, 1_000]);
+    // Capped by the mapping's maximum concurrency, and back to five when idle.
+    assert_eq!(rules::lambda_next_minute(5, true, 50), 50);
+    assert_eq!(rules::lambda_next_minute(905, false, 1_000), 5);
+    assert_eq!(rules::lambda_next_minute(2, false, 2), 2);
+    assert_eq!(rules::lambda_next_minute(0, true, 2), 2);
+}
+
+// --- The rules in the model ----------------------------------------------------------
+
+/// A burst at 60 s: SQS's datapoints at the ends of minutes 2, 3 and 4 breach; the last is
+/// readable a minute later, so target tracking acts at minute 5, asking for exactly
+/// ceil(backlog at minute 4 ÷ target) instances.
+#[test]
+fn a_burst_scales_out_after_three_breaching_minutes_by_the_documented_formula() {
+    let p = params(ec2(1, 1_000, 20.0), 1_800);
+    let o = model::run(&p, &burst(5_000, 60, 1_800));
+    let m = &o.minutes;
+    for row in &m[..4] {
+        assert_eq!(row.capacity, 1, "minute {}: {row:?}", row.minute);
+    }
+    let expected = (m[3].backlog as f64 / 20.0).ceil() as u64;
+    assert_eq!(m[4].minute, 5);
+    assert_eq!(m[4].capacity, expected, "{:?}", &m[..6]);
+    // Launched at the end of minute 5, in service 60 s later (from the start of minute 7).
+    assert_eq!(m[4].launching, expected - 1);
+    assert_eq!(m[6].in_service, expected);
+    assert!(o.unfinished == 0 && o.processed == 5_000, "{o:?}");
+    assert_eq!(
+        m.last().unwrap().oldest_age,
+        0,
+        "nothing waits once drained"
+    );
+}
+
+/// After the backlog falls below 90% of the target, the group keeps its capacity for 15
+/// datapoints (plus the metric's delay), then scales in.
+#[test]
+fn scale_in_needs_fifteen_minutes_of_low_backlog() {
+    let p = params(ec2(1, 1_000, 20.0), 3_600);
+    let o = model::run(&p, &burst(5_000, 60, 3_600));
+    let m = &o.minutes;
+    let peak = m.iter().map(|r| r.capacity).max().unwrap();
+    assert!(peak > 1);
+    // The first minute whose datapoint is low, after the peak was reached.
+    let reached = m.iter().position(|r| r.capacity == peak).unwrap();
+    let low = reached
+        + m[reached..]
+            .iter()
+            .position(|r| (r.backlog as f64) < 0.9 * 20.0 * r.in_service.max(1) as f64)
+            .unwrap();
+    // Datapoints low..low+14 are 15; the 15th is readable one minute after it.
+    let first_scale_in = low + 15;
+    for r in &m[low..first_scale_in] {
+        assert_eq!(r.capacity, peak, "minute {}: {r:?}", r.minute);
+    }
+    assert!(
+        m[first_scale_in].capacity < peak,
+        "minute {}: {:?}",
+        m[first_scale_in].minute,
+        &m[low..=first_scale_in]
+    );
+    assert_eq!(m.last().unwrap().capacity, 1, "back to min");
+}
+
+#[test]
+fn scale_in_is_blocked_while_instances_warm_up() {
+    // A warmup longer than the whole run: the group never scales in.
+    let mut f = ec2(1, 1_000, 20.0);
+    if let Fleet::Ec2 { warmup, .. } = &mut f {
+        *warmup = 10_000;
+    }
+    let p = params(f, 3_600);
+    let o = model::run(&p, &burst(5_000, 60, 3_600));
+    let peak = o.minutes.iter().map(|r| r.capacity).max().unwrap();
+    assert!(peak > 1);
+    assert_eq!(o.minutes.last().unwrap().capacity, peak);
+}
+
+#[test]
+fn max_caps_the_group() {
+    let p = params(ec2(1, 3, 20.0), 1_800);
+    let o = model::run(&p, &burst(5_000, 60, 1_800));
+    assert!(o.minutes.iter().all(|r| r.capacity <= 3));
+    assert_eq!(o.peak_capacity, 3);
+}
+
+#[test]
+fn a_failing_message_goes_to_the_dead_letter_queue_after_max_receive_count() {
+    let mut p = params(ec2(1, 1, 20.0), 1_200);
+    p.failure_rate = 1.0;
+    p.max_receive_count = 3;
+    let o = model::run(&p, &burst(10, 0, 1_200));
+    assert_eq!(o.dead_lettered, 10);
+    assert_eq!(o.processed, 0);
+    // Three receives, each followed by the 60 s visibility timeout: none before 180 s.
+    let first = o.minutes.iter().position(|r| r.dead_lettered > 0).unwrap();
+    assert!(first >= 2, "{:?}", &o.minutes[..4]);
+}
+
+#[test]
+fn failures_are_retried_after_the_visibility_timeout() {
+    let mut p = params(ec2(1, 1, 20.0), 1_200);
+    p.failure_rate = 0.5;
+    let o = model::run(&p, &burst(100, 0, 1_200));
+    assert_eq!(o.processed + o.dead_lettered, 100, "{o:?}");
+    assert!(
+        o.processed >= 90,
+        "half fail each time, five receives: {o:?}"
+    );
+    // A retried message waited at least one visibility timeout.
+    assert!(o.max_latency().unwrap() >= 60);
+}
+
+#[test]
+fn a_lambda_mapping_ramps_by_300_a_minute_up_to_its_maximum_concurrency() {
+    let f = Fleet::Lambda {
+        max_concurrency: 1_000,
+        batch_size: 1,
+        memory_mb: 256,
+    };
+    let mut p = params(f, 600);
+    p.seconds_per_message = 30.0;
+    let o = model::run(&p, &burst(1_000_000, 0, 600));
+    let caps: Vec<u64> = o.minutes.iter().take(6).map(|r| r.capacity).collect();
+    assert_eq!(caps, [305, 605, 905, 1_000, 1_000, 1_000]);
+    // In the first minute only the first five run.
+    assert_eq!(o.minutes[0].in_service, 5);
+    assert!(o.invocations > 0 && o.invocation_seconds > 0.0);
+}
+
+#[test]
+fn scale_from_zero_starts_one_instance() {
+    let mut f = ec2(0, 10, 20.0);
+    if let Fleet::Ec2 {
+        scale_from_zero, ..
+    } = &mut f
+    {
+        *scale_from_zero = true;
+    }
+    let p = params(f, 1_200);
+    let o = model::run(&p, &burst(5, 30, 1_200));
+    // The datapoint of minute 1 (5 visible, desired 0) is readable at minute 2.
+    assert_eq!(o.minutes[0].capacity, 0);
+    assert_eq!(o.minutes[1].capacity, 1);
+    assert_eq!(o.processed, 5);
+    // Without the step policy, nothing ever runs.
+    let p = params(ec2(0, 10, 20.0), 1_200);
+    let o = model::run(&p, &burst(5, 30, 1_200));
+    assert_eq!((o.processed, o.unfinished), (0, 5));
+}
+
+#[test]
+fn a_steady_fleet_processes_at_its_rate_and_latency_is_counted_from_upload() {
+    // Two instances, one message each per second, one message per second arriving.
+    let p = params(ec2(2, 2, 1_000.0), 600);
+    let o = model::run(&p, &vec![1; 600]);
+    assert_eq!(o.arrived, 600);
+    assert_eq!(o.processed + o.unfinished, 600);
+    // Picked up at once, processed in one second.
+    assert_eq!(o.max_latency(), Some(1));
+    assert!((o.instance_seconds - 1_200.0).abs() < 1e-9);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_and_the_spread_changes_it() {
+    let mut p = params(ec2(1, 50, 10.0), 1_800);
+    p.spread = 0.5;
+    let a = burst(3_000, 10, 1_800);
+    let one = model::run(&p, &a);
+    let two = model::run(&p, &a);
+    assert_eq!(one.minutes, two.minutes);
+    assert_eq!(one.latency, two.latency);
+    p.seed = 8;
+    let three = model::run(&p, &a);
+    assert_ne!(one.latency, three.latency);
+}
+
+#[test]
+fn percentiles_are_nearest_rank() {
+    let o = model::Outcome {
+        latency: vec![0, 50, 0, 45, 4, 1],
+        ..Default::default()
+    };
+    assert_eq!(o.percentile(50.0), Some(1));
+    assert_eq!(o.percentile(95.0), Some(3));
+    assert_eq!(o.percentile(99.0), Some(4));
+    assert_eq!(o.max_latency(), Some(5));
+    assert_eq!(model::Outcome::default().percentile(50.0), None);
+}
+
+#[test]
+fn tenths_of_a_second_per_message_are_modelled() {
+    // 0.1 s per message, one instance: ten a second.
+    let mut p = params(ec2(1, 1, 1e9), 120);
+    p.seconds_per_message = 0.1;
+    let o = model::run(&p, &burst(600, 0, 120));
+    assert_eq!(o.processed, 600);
+    assert!(
+        o.max_latency().unwrap().abs_diff(60) <= 1,
+        "{:?}",
+        o.max_latency()
+    );
+    assert_eq!(TICKS, 10);
+}
+
+// --- The load grammar ----------------------------------------------------------------
+
+#[test]
+fn rates_are_spread_without_randomness() {
+    let l = load::parse("steady:2.5/s", Path::new(".")).unwrap();
+    assert_eq!(l.arrivals(4), [2, 3, 2, 3]);
+    let l = load::parse("steady:120/m", Path::new(".")).unwrap();
+    assert_eq!(l.arrivals(3), [2, 2, 2]);
+    let l = load::parse("steady:1/s + burst:100@2s", Path::new(".")).unwrap();
+    assert_eq!(l.arrivals(4), [1, 1, 101, 1]);
+    let l = load::parse("burst:5000@1m", Path::new(".")).unwrap();
+    assert_eq!(l.arrivals(61)[60], 5_000);
+    assert_eq!(l.default_duration(), 3_600);
+}
+
+#[test]
+fn a_daily_curve_peaks_at_noon() {
+    let l = load::parse("daily:10/s", Path::new(".")).unwrap();
+    assert_eq!(l.default_duration(), 86_400);
+    let a = l.arrivals(86_400);
+    let hour = |h: usize| a[h * 3_600..(h + 1) * 3_600].iter().sum::<u64>();
+    assert!(hour(0) < 250, "{}", hour(0));
+    assert!(hour(11) > 35_000 && hour(12) > 35_000);
+    // The integral of the raised cosine: half the peak over the day.
+    let total: u64 = a.iter().sum();
+    assert!(total.abs_diff(432_000) <= 1, "{total}");
+}
+
+#[test]
+fn a_csv_lists_arrivals() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.csv"),
+        "seconds,count\n0\n1.5,3\n# a comment\n\n10,2\n",
+    )
+    .unwrap();
+    let l = load::parse("csv:a.csv", dir.path()).unwrap();
+    let a = l.arrivals(11);
+    assert_eq!((a[0], a[1], a[10]), (1, 3, 2));
+    assert_eq!(l.default_duration(), 3_600);
+    std::fs::write(dir.path().join("b.csv"), "0\nsoon\n").unwrap();
+    let e = load::parse("csv:b.csv", dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--load") && e.contains("line 2") && e.contains("soon"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bad_load_is_an_error_naming_the_flag_and_the_grammar() {
+    for (spec, words) in [
+        ("", "empty"),
+        ("steady", "no kind"),
+        ("steady:fast", "not a rate"),
+        ("steady:10/d", "not a rate unit"),
+        ("burst:5000", "needs a time"),
+        ("burst:many@60s", "whole number"),
+        ("burst:10@soon", "not a duration"),
+        ("sine:10/s", "not a kind of load"),
+        ("csv:/nonexistent/x.csv", "cannot read"),
+    ] {
+        let e = load::parse(spec, Path::new(".")).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let e = e.to_string();
+        assert!(
+            e.contains("--load") && e.contains(words) && e.contains("burst:N@T"),
+            "{spec}: {e}"
+        );
+    }
+}
+
+// --- From the stack file to the verdict ----------------------------------------------
+
+fn env(yaml: &str) -> crate::config::Environment {
+    let net = if yaml.contains("kind: lambda") {
+        ""
+    } else {
+        "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n"
+    };
+    crate::config::parse("stacks/t.yaml".into(), format!("{yaml}{net}")).unwrap()
+}
+
+fn assumptions(spec: &str) -> Assumptions {
+    Assumptions {
+        load: load::parse(spec, Path::new(".")).unwrap(),
+        duration: None,
+        seconds_per_message: None,
+        spread: 0.0,
+        failure_rate: 0.0,
+        launch_time: 60,
+        per_instance: 1,
+        seed: 1,
+        max_latency: None,
+    }
+}
+
+#[test]
+fn the_model_uses_the_values_the_templates_render() {
+    let e = env(
+        "region: eu-west-1\nqueue:\n  visibility_timeout: 90\n  max_receive_count: 4\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 2\n  scale_from_zero: true\nworkers:\n  min: 0\n  max: 7\n  instance_warmup: 45\n",
+    );
+    let p = super::params(&e, &assumptions("steady:1/s")).unwrap();
+    assert_eq!(
+        p.fleet,
+        Fleet::Ec2 {
+            min: 0,
+            max: 7,
+            target: 30.0,
+            warmup: 45,
+            launch_time: 60,
+            per_instance: 1,
+            scale_from_zero: true,
+        }
+    );
+    assert_eq!((p.visibility_timeout, p.max_receive_count), (90, 4));
+    assert_eq!(p.seconds_per_message, 2.0);
+    // The target the fleet template renders is the same.
+    let fleet = crate::render::render(&e)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.stack_name.ends_with("-fleet"))
+        .unwrap();
+    assert!(
+        fleet.template.contains("TargetValue: 30"),
+        "rendered target"
+    );
+}
+
+#[test]
+fn without_seconds_per_message_the_flag_is_asked_for() {
+    let e =
+        env("region: eu-west-1\nscaling:\n  target_backlog_per_instance: 20\nworkers:\n  min: 1\n");
+    let err = super::params(&e, &assumptions("steady:1/s")).unwrap_err();
+    assert!(err.to_string().contains("--seconds-per-message"), "{err}");
+    let mut a = assumptions("steady:1/s");
+    a.seconds_per_message = Some(0.5);
+    assert_eq!(super::params(&e, &a).unwrap().seconds_per_message, 0.5);
+}
+
+#[test]
+fn the_verdict_exits_3_when_the_goal_is_missed_and_0_when_met() {
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    let missed = simulate(&e, &assumptions("burst:5000@60s")).unwrap();
+    assert_eq!(missed.goal.met, Some(false), "{:?}", missed.goal);
+    assert_eq!(missed.exit_code(), 3);
+    assert!(missed.goal.reason.contains("over the 60 s goal"));
+    let met = simulate(&e, &assumptions("steady:0.5/s")).unwrap();
+    assert_eq!(met.goal.met, Some(true), "{:?}", met.goal);
+    assert_eq!(met.exit_code(), 0);
+    // The cost of t3.micro in eu-west-1 is in the table.
+    assert!(met.cost.usd.unwrap() > 0.0, "{:?}", met.cost);
+    assert!(met.cost.source.contains("2024-12"));
+    let text = report::text("lab", &met);
+    assert!(text.contains("verdict     goal met"), "{text}");
+    assert!(text.contains("p99"), "{text}");
+}
+
+#[test]
+fn an_unpriced_type_has_no_cost_rather_than_zero() {
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  instance_type: x2iedn.xlarge\n",
+    );
+    let r = simulate(&e, &assumptions("steady:0.1/s")).unwrap();
+    assert_eq!(r.cost.usd, None);
+    assert!(r.cost.basis.contains("not in the price table"));
+}
+
+#[test]
+fn the_chart_is_an_svg_with_both_panels() {
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  max: 5\n",
+    );
+    let r = simulate(&e, &assumptions("burst:500@60s")).unwrap();
+    let svg = chart::svg("lab", &r).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
+    assert!(svg.contains("backlog") && svg.contains("desired capacity"));
+    assert!(svg.contains("<polyline"));
+}
+
+#[test]
+fn a_sparkline_scales_to_its_top() {
+    assert_eq!(report::sparkline(&[0, 1, 2, 4], 4), "▁▃▅█");
+    assert_eq!(report::sparkline(&[0, 0], 10), "▁▁");
+    assert_eq!(report::sparkline(&[1; 120], 60).chars().count(), 60);
+}
+
+// --- Advice --------------------------------------------------------------------------
+
+/// Every change advised is the smallest one that meets the goal: one step less misses it.
+fn assert_smallest(e: &crate::config::Environment, a: &Assumptions, c: &advice::Change) {
+    let p = super::params(e, a).unwrap();
+    let arrivals = a.load.arrivals(p.duration);
+    let at = |v: f64| {
+        let mut q = p.clone();
+        match (&mut q.fleet, c.setting) {
+            (Fleet::Ec2 { max, .. }, "workers.max") => *max = v as u64,
+            (Fleet::Ec2 { min, max, .. }, "workers.min") => {
+                *min = v as u64;
+                *max = (*max).max(v as u64);
+            }
+            (Fleet::Ec2 { target, .. }, "scaling.target_backlog_per_instance") => *target = v,
+            (
+                Fleet::Lambda {
+                    max_concurrency, ..
+                },
+                "workers.lambda.max_concurrency",
+            ) => *max_concurrency = v as u64,
+            other => panic!("{other:?}"),
+        }
+        report::build(e, a, &q, model::run(&q, &arrivals)).goal.met
+    };
+    assert_eq!(at(c.to), Some(true), "{c:?}");
+    let step = if c.setting == "scaling.target_backlog_per_instance" {
+        0.1
+    } else {
+        -1.0
+    };
+    assert_eq!(at(c.to + step), Some(false), "one step less: {c:?}");
+}
+
+#[test]
+fn a_fleet_too_small_for_a_steady_load_is_advised_the_smallest_max_that_meets_the_goal() {
+    // Five messages a second at one second each need five instances; max is 2.
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    let mut a = assumptions("steady:5/s");
+    a.duration = Some(7_200);
+    let r = simulate(&e, &a).unwrap();
+    assert_eq!(r.goal.met, Some(false));
+    let max = r
+        .advice
+        .iter()
+        .find(|c| c.setting == "workers.max")
+        .unwrap_or_else(|| panic!("{:?}", r.advice));
+    assert_eq!(max.from, 2.0);
+    assert!(max.to >= 5.0, "{max:?}");
+    for c in &r.advice {
+        assert_smallest(&e, &a, c);
+    }
+    assert!(report::text("t", &r).contains("advice      workers.max: "));
+}
+
+#[test]
+fn a_lambda_mapping_capped_too_low_is_advised_the_smallest_maximum_concurrency() {
+    let e = env(
+        "region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    batch_size: 1\n    max_concurrency: 5\n",
+    );
+    // A function's stack file has no scaling section: the goal and the processing time are
+    // the command line's.
+    let mut a = assumptions("steady:12/s");
+    a.max_latency = Some(120.0);
+    a.seconds_per_message = Some(1.0);
+    let r = simulate(&e, &a).unwrap();
+    assert_eq!(r.goal.met, Some(false), "{:?}", r.goal);
+    assert_eq!(r.advice.len(), 1, "{:?}", r.advice);
+    assert_eq!(r.advice[0].setting, "workers.lambda.max_concurrency");
+    assert!(r.advice[0].to >= 12.0, "{:?}", r.advice);
+    assert_smallest(&e, &a, &r.advice[0]);
+}
+
+#[test]
+fn a_goal_met_gets_no_advice() {
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    let r = simulate(&e, &assumptions("steady:0.5/s")).unwrap();
+    assert_eq!(r.goal.met, Some(true));
+    assert!(r.advice.is_empty());
+}
+
+// --- scaling.expected_peak -----------------------------------------------------------
+
+#[test]
+fn a_declared_peak_the_fleet_cannot_meet_is_a_validate_warning_with_the_change_that_meets_it() {
+    // 10 messages a second at 1 s each need 10 instances; max is 2.
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\n  expected_peak: 10\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    let w = peak_warning(&e).expect("a warning");
+    assert!(
+        w.starts_with("scaling.expected_peak: 10 messages a second")
+            && w.contains("over the 600 s goal")
+            && w.contains("meets it")
+            && w.contains("--load steady:10/s"),
+        "{w}"
+    );
+    // A peak the fleet absorbs: no warning.
+    let e = env(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\n  expected_peak: 0.5\nworkers:\n  min: 1\n  max: 2\n",
+    );
+    assert_eq!(peak_warning(&e), None);
+}
+
+#[test]
+fn a_peak_needs_a_goal_and_a_positive_rate() {
+    let parse = |yaml: &str| {
+        let net = "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
+        crate::config::parse("stacks/t.yaml".into(), format!("{yaml}{net}"))
+    };
+    for (yaml, words) in [
+        (
+            "region: eu-west-1\nscaling:\n  expected_peak: 10\nworkers:\n  min: 1\n",
+            "give both",
+        ),
+        (
+            "region: eu-west-1\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\n  expected_peak: 0\nworkers:\n  min: 1\n",
+            "greater than 0",
+        ),
+    ] {
+        let e = parse(yaml).unwrap_err();
+        let crate::error::Error::Input(problems) = &e else {
+            panic!("{e}")
+        };
+        let p = &problems[0];
+        let line = yaml
+            .lines()
+            .position(|l| l.contains("expected_peak"))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            (p.field.as_str(), p.line),
+            ("scaling.expected_peak", line),
+            "{p:?}"
+        );
+        assert!(p.message.contains(words), "{}", p.message);
+        assert!(
+            p.allowed
+                .as_deref()
+                .unwrap()
+                .contains("messages per second")
+        );
+    }
+}
+
+#[test]
+fn invocations_never_exceed_the_mappings_maximum_concurrency_whatever_the_batch() {
+    for batch_size in [1, 3, 10] {
+        let f = Fleet::Lambda {
+            max_concurrency: 5,
+            batch_size,
+            memory_mb: 256,
+        };
+        let mut p = params(f, 1_200);
+        p.seconds_per_message = 0.2;
+        p.spread = 0.3;
+        let o = model::run(&p, &burst(20_000, 30, 1_200));
+        for m in &o.minutes {
+            assert!(m.in_service <= 5, "batch {batch_size}: {m:?}");
+            assert!(m.in_flight <= 5 * batch_size, "batch {batch_size}: {m:?}");
+        }
+        assert_eq!(o.processed, 20_000, "batch {batch_size}");
+    }
+}

@@ -1,0 +1,103 @@
+//! `qfleet simulate`: the scaling simulator as a user runs it, offline: the timeline, the
+//! percentiles, the verdict and its exit code (0 met, 3 missed), the chart, and errors that
+//! name the flag.
+
+use crate::common::*;
+
+#[test]
+fn a_burst_the_lab_cannot_absorb_prints_the_timeline_and_the_verdict_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("lab.svg");
+    let o = run(qfleet()
+        .args(["simulate", "lab", "--load", "burst:5000@60s", "--chart"])
+        .arg(&chart));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let text = stdout(&o);
+    for words in [
+        "load burst:5000@60s",
+        "in service",
+        "backlog ",
+        "p50",
+        "p99",
+        "dead-lettered",
+        "instance-hours of t3.micro in eu-west-1",
+        "verdict     goal MISSED",
+    ] {
+        assert!(text.contains(words), "{words}:\n{text}");
+    }
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("backlog"));
+}
+
+#[test]
+fn a_load_the_lab_absorbs_meets_the_goal_and_exits_0() {
+    // The lab's one instance does 2 messages a second (0.5 s each): 1 a second waits for none.
+    let o = run(qfleet().args([
+        "simulate",
+        "lab",
+        "--load",
+        "steady:1/s",
+        "--duration",
+        "30m",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("verdict     goal met"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_lambda_environment_reports_invocations_and_gb_seconds() {
+    let v = doc(
+        qfleet().args([
+            "simulate",
+            "examples/lambda.yaml",
+            "--load",
+            "steady:20/s",
+            "--seconds-per-message",
+            "0.2",
+            "--duration",
+            "10m",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    let e = &v["environments"][0];
+    assert_eq!(e["settings"]["workers"], "lambda");
+    assert!(e["gb_seconds"].as_f64().unwrap() > 0.0, "{e}");
+    assert!(e["invocations"].as_u64().unwrap() > 0);
+    assert!(e["instance_hours"].is_null());
+}
+
+#[test]
+fn bad_flags_exit_2_naming_the_flag() {
+    for (args, words) in [
+        (&["--load", "steady:fast"][..], "--load steady:fast"),
+        (
+            &["--load", "steady:1/s", "--duration", "forever"],
+            "--duration forever",
+        ),
+        (&["--load", "steady:1/s", "--spread", "2"], "--spread 2"),
+        (
+            &["--load", "steady:1/s", "--failure-rate", "-1"],
+            "--failure-rate",
+        ),
+        (
+            &["--load", "steady:1/s", "--seconds-per-message", "0"],
+            "--seconds-per-message 0",
+        ),
+    ] {
+        let v = doc(
+            qfleet()
+                .args(["simulate", "lab"])
+                .args(args)
+                .args(["-o", "json"]),
+            2,
+        );
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(words), "{args:?}: {message}");
+    }
+}

@@ -1,0 +1,112 @@
+//! The model against reality, where reality can be run here: three reference workers (the
+//! Worker class of examples/worker/qfleet_worker.py, with a job that takes 0.5 s) consume a
+//! queue on moto's server while tests/support/sim_reality.py sends S3 events on a schedule (a
+//! burst, then a steady trickle). The same run, simulated by `qfleet simulate` (a fleet fixed
+//! at three, the same arrivals as a CSV, no spread), gives the same latency percentiles within
+//! the stated tolerance: 2 seconds or 25%, whichever is larger (the model counts whole
+//! seconds, the real workers pay the emulator's round trips and a one-second long poll).
+//! The fleet is fixed: the emulators run no scaling policy, so scaling is pinned by the rule
+//! tests in src/simulate/tests.rs instead.
+
+use crate::common::*;
+
+const WORKERS: u64 = 3;
+const SECONDS_PER_MESSAGE: f64 = 0.5;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank - 1]
+}
+
+#[test]
+fn real_workers_on_the_emulators_queue_match_the_simulated_latencies() {
+    let endpoint = moto_endpoint();
+    // 60 messages at once, then 2 a second for 20 seconds: 3 workers at 0.5 s do 6 a second.
+    let mut schedule: Vec<(u64, u64)> = vec![(0, 60)];
+    schedule.extend((1..=20).map(|s| (s, 2)));
+    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tests/support/sim_reality.py"))
+        .args([
+            endpoint.as_str(),
+            &unique("simreal"),
+            &WORKERS.to_string(),
+            &SECONDS_PER_MESSAGE.to_string(),
+            &serde_json::to_string(&schedule).unwrap(),
+        ]));
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let real: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let latencies: Vec<f64> = real["latencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        latencies.len() as u64,
+        real["sent"].as_u64().unwrap(),
+        "every message processed"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv: String = schedule.iter().map(|(s, n)| format!("{s},{n}\n")).collect();
+    std::fs::write(dir.path().join("arrivals.csv"), csv).unwrap();
+    let stack = dir.path().join("fixed.yaml");
+    std::fs::write(
+        &stack,
+        format!(
+            "region: eu-west-1\nlab: true\nworkers:\n  min: {WORKERS}\n  max: {WORKERS}\n  public_ip: true\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: {SECONDS_PER_MESSAGE}\n"
+        ),
+    )
+    .unwrap();
+    let sim = doc(
+        qfleet()
+            .current_dir(dir.path())
+            .arg("simulate")
+            .arg(&stack)
+            .args([
+                "--load",
+                "csv:arrivals.csv",
+                "--spread",
+                "0",
+                "--duration",
+                "5m",
+                "-o",
+                "json",
+            ]),
+        0,
+    );
+    let sim = &sim["environments"][0];
+    assert_eq!(sim["processed"], real["sent"], "{sim}");
+    for (p, key) in [(50.0, "p50"), (95.0, "p95"), (100.0, "max")] {
+        let measured = percentile(&latencies, p);
+        let simulated = sim["latency"][key].as_f64().unwrap();
+        let tolerance = (0.25 * simulated).max(2.0);
+        eprintln!("{key}: measured {measured:.2} s, simulated {simulated} s");
+        assert!(
+            (measured - simulated).abs() <= tolerance,
+            "{key}: measured {measured:.2} s, simulated {simulated} s (tolerance {tolerance:.1} s)\nmeasured: {latencies:?}"
+        );
+    }
+}
+
+/// `scaling.expected_peak` the fleet cannot meet: plan says so before its preview, as
+/// validate does (simulated offline; the plan itself runs against moto).
+#[test]
+fn plan_warns_of_a_declared_peak_the_fleet_cannot_meet() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = unique("peak");
+    let file = lab_stack_file(
+        dir.path(),
+        &env,
+        "scaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\n  expected_peak: 10\n",
+    );
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{env}: warning: scaling.expected_peak: 10 messages a second"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
