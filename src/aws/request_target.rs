@@ -1,5 +1,5 @@
 //! Which resource a request is about, for the request log (`--debug`): the stack, queue,
-//! bucket, group or topic it names. Read from the request as sent, whatever the protocol:
+//! bucket, group, topic or log group it names. Read from the request as sent, whatever the protocol:
 //! form-encoded query parameters, a JSON body, or an S3 URL.
 
 /// Parameters that name a request's resource, most specific first.
@@ -11,6 +11,8 @@ const NAMING: &[&str] = &[
     "SubscriptionArn",
     "TopicArn",
     "QueueName",
+    // CloudWatch Logs' JSON names the log group in camel case.
+    "logGroupName",
 ];
 
 /// The resource a request to `service` names, if any.

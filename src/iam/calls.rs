@@ -237,6 +237,7 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
     };
     let service = match norm(service).as_str() {
         "cloudwatch" => "monitoring".to_string(),
+        "cloudwatchlogs" => "logs".to_string(),
         other => other.to_string(),
     };
     CALLS

@@ -98,6 +98,7 @@ fn resource_arn(action: &str, target: Option<&str>) -> String {
             "arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:0f0e0d0c-0000-4000-8000-000000000000:autoScalingGroupName/{t}"
         ),
         "sqs" => format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{t}"),
+        "logs" => format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{t}:*"),
         "lambda" => match t.strip_prefix("event-source-mapping:") {
             Some(id) => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:{id}"),
             None => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{t}"),
