@@ -245,8 +245,11 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     for s in 0..p.duration {
         // Instances whose launch is done go in service and start warming up.
         if let Fleet::Ec2 { warmup, .. } = &p.fleet {
-            while pending.front().is_some_and(|b| b.at <= s) {
-                let b = pending.pop_front().expect("checked");
+            while let Some(b) = pending.pop_front() {
+                if b.at > s {
+                    pending.push_front(b);
+                    break;
+                }
                 in_service += b.count;
                 warming.push_back(Batch {
                     at: s + warmup,
@@ -259,8 +262,12 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
         }
         // Messages whose visibility timeout ended: visible again, or dead-lettered.
         let now_tick = s * TICKS;
-        while q.hidden.front().is_some_and(|h| h.until <= now_tick) {
-            let h = q.hidden.pop_front().expect("checked").cohort;
+        while let Some(hidden) = q.hidden.pop_front() {
+            if hidden.until > now_tick {
+                q.hidden.push_front(hidden);
+                break;
+            }
+            let h = hidden.cohort;
             if h.receives >= p.max_receive_count {
                 out.dead_lettered += h.count;
                 minute.dead_lettered += h.count;

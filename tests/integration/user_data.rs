@@ -124,24 +124,29 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
     ] {
         assert!(unit.lines().any(|l| l == setting), "unit lacks {setting}");
     }
+    verify_unit(unit, "qfleet-worker.service");
+}
+
+/// `systemd-analyze verify` on a unit, where systemd is installed.
+fn verify_unit(unit: &str, name: &str) {
     let analyze = std::path::Path::new("/usr/bin/systemd-analyze");
-    if analyze.is_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("qfleet-worker.service");
-        std::fs::write(&path, format!("{unit}\n")).unwrap();
-        let o = Command::new(analyze)
-            .arg("verify")
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "systemd-analyze verify:\n{}",
-            stderr(&o)
-        );
-    } else {
-        eprintln!("systemd-analyze is not installed here; the unit was checked line by line only");
+    if !analyze.is_file() {
+        eprintln!("systemd-analyze is not installed here; {name} was checked line by line only");
+        return;
     }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, format!("{unit}\n")).unwrap();
+    let o = Command::new(analyze)
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "systemd-analyze verify {name}:\n{}",
+        stderr(&o)
+    );
 }
 
 /// The text between `start` and `end` in the user data.
@@ -231,22 +236,7 @@ fn the_workers_journal_is_shipped_to_the_environments_log_group_for_every_kind_o
             .or_else(|| ud.rfind("\n/etc/qfleet/user-data.sh\n"))
             .unwrap();
         assert!(agent_at < worker_at, "{file}");
-        let analyze = std::path::Path::new("/usr/bin/systemd-analyze");
-        if analyze.is_file() {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("qfleet-journal.service");
-            std::fs::write(&path, format!("{unit}\n")).unwrap();
-            let o = Command::new(analyze)
-                .arg("verify")
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success() && o.stderr.is_empty(),
-                "systemd-analyze verify:\n{}",
-                stderr(&o)
-            );
-        }
+        verify_unit(unit, "qfleet-journal.service");
     }
 }
 
