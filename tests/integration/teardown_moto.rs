@@ -124,6 +124,28 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
     let before = objects(&s3, &bucket).await;
     assert_eq!(before, 3, "two versions and a delete marker");
     send_job(&sqs, &format!("qfleet-{e}-jobs"), "job").await;
+    // A worker's line in the fleet's log group, as the CloudWatch agent writes it.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&moto_config().await);
+    let group = format!("/qfleet/{e}/workers");
+    logs.create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name("i-0abc")
+        .send()
+        .await
+        .unwrap();
+    logs.put_log_events()
+        .log_group_name(&group)
+        .log_stream_name("i-0abc")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(1_700_000_000_000)
+                .message("outcome=processed keys=1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
 
     moto_detach_role_policies(&[&e]);
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
@@ -135,6 +157,11 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
     ]));
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let s = document(&o);
+    // The log group the fleet stack lists was read and reported with what it held.
+    let held = &s["environments"][0]["log_group"];
+    assert_eq!(held["name"], group.as_str(), "{s}");
+    assert_eq!(held["has_lines"], true, "{s}");
+    assert_eq!(held["unknown"], serde_json::Value::Null, "{s}");
     assert_eq!(
         s["environments"][0]["purged_objects"].as_u64().unwrap() as usize,
         before
