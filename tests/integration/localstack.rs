@@ -212,7 +212,10 @@ async fn visibility_timeout(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
 async fn a_failed_create_rolls_back_with_the_real_reason_and_a_retry_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("ls-fail");
-    let file = lab_stack_file(dir.path(), &e, "");
+    // An AMI id, not the default SSM path: the fleet's change set then needs no parameter
+    // lookup, which LocalStack answered with "Parameter ImageId should either have input
+    // value or default value" once while other tests ran (this test is about the data stack).
+    let file = lab_stack_file(dir.path(), &e, "  ami: ami-0123456789abcdef0\n");
     let (data, fleet) = (format!("qfleet-{e}-data"), format!("qfleet-{e}-fleet"));
     let (queue, bucket) = (
         format!("qfleet-{e}-jobs"),
