@@ -97,7 +97,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
     // that would only end by asking must not continue a rollback or create change sets first.
     if !args.yes && !can_prompt {
         // The stack files' own problems come first: they are what to fix.
-        super::load_environments(&args.envs, g)?;
+        super::load_one_stage_environments(&args.envs, g)?;
         return Err(Error::usage(
             "not deploying without confirmation: there is no terminal to ask on; pass --yes (nothing was read or changed)",
         ));
