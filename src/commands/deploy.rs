@@ -151,12 +151,23 @@ fn run(
     opts: Options,
     details: bool,
 ) -> Result<(Vec<EnvOutcome>, Collected<'static>)> {
-    let session = Session::open(targets, g)?;
+    // A plan of a pipeline previews every stage; a deploy waits until status, drift and
+    // teardown handle them too.
+    let session = match mode {
+        Mode::Plan => Session::open_with_pipelines(targets, g)?,
+        Mode::Deploy => Session::open(targets, g)?,
+    };
     if mode == Mode::Plan {
         // A declared peak the fleet cannot meet (simulated offline, as validate does).
         for env in &session.envs {
-            if let Some(w) = crate::simulate::peak_warning(env) {
-                out.note(format!("{}: warning: {w}", env.name));
+            for stage in env.stages() {
+                if let Some(w) = crate::simulate::peak_warning(stage) {
+                    let at = match &stage.stage {
+                        Some(s) if env.is_pipeline() => format!(" (stage {})", s.name),
+                        _ => String::new(),
+                    };
+                    out.note(format!("{}{at}: warning: {w}", env.name));
+                }
             }
         }
     }

@@ -38,7 +38,7 @@ pub fn load_one_stage_environments(targets: &[String], g: &Global) -> Result<Vec
         .map(|env| {
             env.source.key_error(
                 "stages",
-                "this command does not handle pipelines of several stages yet; `qfleet validate` and `qfleet render` do",
+                "this command does not handle pipelines of several stages yet; `qfleet validate`, `render` and `plan` do",
             )
         })
         .collect();
@@ -78,8 +78,17 @@ pub struct Session {
 
 impl Session {
     pub fn open(targets: &[String], g: &Global) -> Result<Session> {
+        Self::open_envs(load_one_stage_environments(targets, g)?, g)
+    }
+
+    /// For a command that handles pipelines of several stages (`plan`).
+    pub fn open_with_pipelines(targets: &[String], g: &Global) -> Result<Session> {
+        Self::open_envs(load_environments(targets, g)?, g)
+    }
+
+    fn open_envs(envs: Vec<Environment>, g: &Global) -> Result<Session> {
         Ok(Session {
-            envs: load_one_stage_environments(targets, g)?,
+            envs,
             aws: Aws::new(g.aws_settings()),
             concurrency: g.concurrency.into(),
             rt: runtime()?,

@@ -361,3 +361,56 @@ async fn plan_in_markdown_has_a_section_per_changed_environment_and_a_line_per_q
         .args(["--format", "markdown", "-o", "json"]));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// A pipeline's plan previews the data stack with every stage's queue and one fleet per stage,
+/// and leaves nothing behind; deploy refuses a pipeline (until status, drift and teardown take
+/// every stage) before it touches AWS.
+#[tokio::test]
+async fn a_pipeline_s_plan_previews_every_stage_and_deploy_refuses_it_for_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("it-pipe");
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        "region: eu-west-1\nlab: true\nstages:\n  - name: transcode\n    workers: {min: 1, max: 2, public_ip: true}\n  - name: thumbnail\n    prefix: transcoded/\n    workers: {min: 1, max: 3, public_ip: true}\n",
+    )
+    .unwrap();
+    let o =
+        run(qfleet_on_moto()
+            .arg("plan")
+            .arg(&file)
+            .args(["--detailed-exitcode", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let doc = document(&o);
+    assert_eq!(
+        actions(&doc),
+        [
+            format!("qfleet-{e}-data would-create"),
+            format!("qfleet-{e}-fleet would-create"),
+            format!("qfleet-{e}--thumbnail-fleet would-create"),
+        ]
+    );
+    let data_changes: Vec<&str> = doc["environments"][0]["stacks"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["logical_id"].as_str().unwrap())
+        .collect();
+    for id in ["Queue", "StageThumbnailQueue", "StageThumbnailQueuePolicy"] {
+        assert!(data_changes.contains(&id), "{id}: {data_changes:?}");
+    }
+    let conf = moto_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    for stack in [
+        format!("qfleet-{e}-data"),
+        format!("qfleet-{e}-fleet"),
+        format!("qfleet-{e}--thumbnail-fleet"),
+    ] {
+        assert!(!stack_exists(&cfn, &stack).await, "plan left {stack}");
+    }
+
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stages"), "{}", stderr(&o));
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
+}
