@@ -157,22 +157,29 @@ fn run(
         Mode::Plan => Session::open_with_pipelines(targets, g)?,
         Mode::Deploy => Session::open(targets, g)?,
     };
+    let reporter = Reporter::new(out).with_details(details || session.envs.len() == 1);
+    reporter.several_environments(session.envs.len() > 1);
     if mode == Mode::Plan {
-        // A declared peak the fleet cannot meet (simulated offline, as validate does).
+        // A declared peak the fleet cannot meet (simulated offline, as validate does): said
+        // on stderr, and among the environment's warnings in the JSON document.
         for env in &session.envs {
             for stage in env.stages() {
                 if let Some(w) = crate::simulate::peak_warning(stage) {
-                    let at = match &stage.stage {
-                        Some(s) if env.is_pipeline() => format!(" (stage {})", s.name),
-                        _ => String::new(),
+                    let w = match &stage.stage {
+                        Some(s) if env.is_pipeline() => format!("stage {}: {w}", s.name),
+                        _ => w,
                     };
-                    out.note(format!("{}{at}: warning: {w}", env.name));
+                    out.note(format!("{}: warning: {w}", env.name));
+                    reporter.event(crate::output::event::Event::Warning {
+                        environment: Some(env.name.clone()),
+                        stack: None,
+                        change: None,
+                        message: w,
+                    });
                 }
             }
         }
     }
-    let reporter = Reporter::new(out).with_details(details || session.envs.len() == 1);
-    reporter.several_environments(session.envs.len() > 1);
     let inflight = InFlight::default();
     let done = session.each_until_interrupted(|clients, env| {
         let (reporter, inflight, opts) = (&reporter, inflight.clone(), opts.clone());
@@ -186,7 +193,11 @@ fn run(
                 stacks: session
                     .envs
                     .iter()
-                    .map(|e| vec![e.data_stack_name(), e.fleet_stack_name()])
+                    .map(|e| {
+                        std::iter::once(e.data_stack_name())
+                            .chain(e.stages().iter().map(|s| s.fleet_stack_name()))
+                            .collect()
+                    })
                     .collect(),
                 command: if mode == Mode::Plan { "plan" } else { "deploy" },
             },
