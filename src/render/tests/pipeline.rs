@@ -208,3 +208,27 @@ fn a_pipeline_of_one_stage_renders_as_the_one_stage_file() {
         assert_eq!(x.template, y.template);
     }
 }
+
+/// What the snapshot of each stage looks for in the data stack: the ids the template declares.
+#[test]
+fn each_stage_s_queues_are_found_by_the_ids_the_data_stack_declares() {
+    let env = from_str(TWO_STAGES);
+    let data = &parse_all(&env)[0].1;
+    let ids: Vec<(String, String)> = env.stages().iter().map(|s| ids::stage_queues(s)).collect();
+    assert_eq!(
+        ids,
+        [
+            ("Queue".to_string(), "DeadLetterQueue".to_string()),
+            (
+                "StageThumbnailQueue".to_string(),
+                "StageThumbnailDeadLetterQueue".to_string()
+            ),
+        ]
+    );
+    for (q, d) in &ids {
+        assert_eq!(data["Resources"][q.as_str()]["Type"], "AWS::SQS::Queue");
+        assert_eq!(data["Resources"][d.as_str()]["Type"], "AWS::SQS::Queue");
+    }
+    let one = from_str("region: eu-west-1\n");
+    assert_eq!(ids::stage_queues(&one).0, "Queue");
+}
