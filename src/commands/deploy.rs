@@ -97,7 +97,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
     // that would only end by asking must not continue a rollback or create change sets first.
     if !args.yes && !can_prompt {
         // The stack files' own problems come first: they are what to fix.
-        super::load_one_stage_environments(&args.envs, g)?;
+        super::load_environments(&args.envs, g)?;
         return Err(Error::usage(
             "not deploying without confirmation: there is no terminal to ask on; pass --yes (nothing was read or changed)",
         ));
@@ -151,12 +151,8 @@ fn run(
     opts: Options,
     details: bool,
 ) -> Result<(Vec<EnvOutcome>, Collected<'static>)> {
-    // A plan of a pipeline previews every stage; a deploy waits until status, drift and
-    // teardown handle them too.
-    let session = match mode {
-        Mode::Plan => Session::open_with_pipelines(targets, g)?,
-        Mode::Deploy => Session::open(targets, g)?,
-    };
+    // Pipelines of several stages: plan and deploy take them (teardown counts every stage).
+    let session = Session::open_with_pipelines(targets, g)?;
     let reporter = Reporter::new(out).with_details(details || session.envs.len() == 1);
     reporter.several_environments(session.envs.len() > 1);
     if mode == Mode::Plan {

@@ -32,6 +32,13 @@ pub enum Ended {
 pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     let (prepared, express) = prepare_both(cx).await?;
     let block = super::show::block(&prepared, cx.reporter);
+    if cx.mode == Mode::Deploy
+        && let Some(e) = removed_stages(cx, &prepared)
+    {
+        cx.reporter.detail(&block);
+        discard(cx, &prepared).await;
+        return Err(e);
+    }
     if cx.mode == Mode::Plan {
         cx.reporter.detail(&block);
         let deleted = discard_strictly(cx, &prepared).await;
@@ -122,6 +129,32 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
         discard(cx, &ok).await;
         Err(one_error(errors))
     }
+}
+
+/// A deploy that would take a stage out of a pipeline (its queue leaves the data stack) is
+/// refused, flag or not: the stage's fleet stack would be left running, and no command would
+/// know it any more (they find a stage's stacks from the stack file).
+fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
+    let data = prepared.first()?;
+    let removed: Vec<&str> = data
+        .changes()
+        .iter()
+        .filter(|c| {
+            c.action == aws_sdk_cloudformation::types::ChangeAction::Remove
+                && c.resource_type == "AWS::SQS::Queue"
+                && c.logical_id.starts_with("Stage")
+        })
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    if removed.is_empty() {
+        return None;
+    }
+    Some(Error::Refused(format!(
+        "{}: this deploy would remove a stage's queues ({}) while the stage's fleet stack stays: qfleet does not remove a stage from a pipeline yet. Keep the stage in the stack file; to remove it, tear the environment down with the stage still in the file (`qfleet teardown {}`), then deploy without it",
+        cx.env.name,
+        removed.join(", "),
+        cx.env.name
+    )))
 }
 
 /// The environment a prepared stack belongs to, by its place in the rendered order: the

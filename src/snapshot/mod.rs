@@ -61,6 +61,15 @@ impl Scope {
         wiring: false,
         monitoring: false,
     };
+    /// A later stage of a pipeline in a teardown: its fleet and its queues, with the data
+    /// stack's deletion policies (the bucket is the first stage's to count).
+    pub const TEARDOWN_STAGE: Scope = Scope {
+        bucket_contents: false,
+        deletion_policies: true,
+        scaling: false,
+        wiring: false,
+        monitoring: false,
+    };
 }
 
 /// One of the environment's stacks.

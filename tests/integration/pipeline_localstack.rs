@@ -2,23 +2,12 @@
 //! subscription are real (moto skips all three): an upload travels through both stages of a
 //! two-stage pipeline to the final prefix, each stage run by the reference worker as a local
 //! process with the environment its fleet gives it, and the second stage's queue is fed only by
-//! the first stage's output. The data stack is created from `qfleet render`'s template: deploy
-//! does not take pipelines of several stages yet.
+//! the first stage's output. qfleet deploys it and tears it down (LocalStack runs no Auto
+//! Scaling: the fleets are stacks there, their workers are the local processes).
 
 use crate::common::*;
 use crate::localstack::config;
 use serde_json::Value;
-use std::time::Duration;
-
-/// The rendered data stack's template of `file`.
-fn data_template(file: &std::path::Path) -> String {
-    let o = run(qfleet().arg("render").arg(file).args(["-o", "json"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let stacks = v["environments"][0]["stacks"].as_array().unwrap();
-    assert_eq!(stacks.len(), 3, "data and two fleets");
-    stacks[0]["template"].as_str().unwrap().to_string()
-}
 
 /// One receive batch of the reference worker for a stage, as its fleet runs it.
 fn work_once(queue_url: &str, bucket: &str, reads: &str, writes: &str) {
@@ -83,30 +72,20 @@ async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the
         "region: eu-west-1\nlab: true\nstages:\n  - name: transcode\n  - name: thumbnail\n    prefix: transcoded/\n",
     )
     .unwrap();
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("deploy")
+        .arg(&file)
+        .arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let conf = config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
-    let stack = format!("qfleet-{e}-data");
-    cfn.create_stack()
-        .stack_name(&stack)
-        .template_body(data_template(&file))
-        .send()
-        .await
-        .unwrap();
-    let mut status = String::new();
-    for _ in 0..120 {
-        let d = cfn
-            .describe_stacks()
-            .stack_name(&stack)
-            .send()
-            .await
-            .unwrap();
-        status = d.stacks()[0].stack_status().unwrap().as_str().to_string();
-        if !status.ends_with("IN_PROGRESS") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    for stack in [
+        format!("qfleet-{e}-data"),
+        format!("qfleet-{e}-fleet"),
+        format!("qfleet-{e}--thumbnail-fleet"),
+    ] {
+        assert!(stack_exists(&cfn, &stack).await, "{stack}");
     }
-    assert_eq!(status, "CREATE_COMPLETE");
 
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
@@ -164,26 +143,23 @@ async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the
     }
     assert_eq!(keys(&s3, &bucket).await, ["processed/clip.mov"]);
 
-    // Every version, then the stack.
-    let v = s3
-        .list_object_versions()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    for (key, version) in v
-        .versions()
-        .iter()
-        .map(|o| (o.key(), o.version_id()))
-        .chain(v.delete_markers().iter().map(|o| (o.key(), o.version_id())))
-    {
-        s3.delete_object()
-            .bucket(&bucket)
-            .key(key.unwrap())
-            .set_version_id(version.map(str::to_string))
-            .send()
-            .await
-            .unwrap();
+    // The bucket holds the result: teardown empties it only with the flag, and deletes every
+    // fleet, then the data.
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .arg("--yes"));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .args(["--yes", "--purge-bucket"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for stack in [
+        format!("qfleet-{e}-data"),
+        format!("qfleet-{e}-fleet"),
+        format!("qfleet-{e}--thumbnail-fleet"),
+    ] {
+        assert!(!stack_exists(&cfn, &stack).await, "{stack}");
     }
-    cfn.delete_stack().stack_name(&stack).send().await.unwrap();
 }
