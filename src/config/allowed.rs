@@ -79,7 +79,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
         }
         "workers.lambda" => {
-            "a mapping with code, runtime, handler, memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, log_retention_days (workers.kind: lambda only)"
+            "a mapping with code, runtime, handler, memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days (workers.kind: lambda only)"
         }
         "workers.lambda.code" => {
             "a directory, relative to the stack file, holding the handler: one source file goes inline in the template; with a requirements.txt (Python) or package.json (Node.js), or several files, qfleet deploy builds a deployment package (tests, conftest.py, __init__.py and *.md at its top are left out); or a .zip file, taken as the package; absent: the reference handler"
@@ -97,10 +97,19 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         }
         "workers.lambda.batching_window" => "a duration from 0s to 5m (default 0s)",
         "workers.lambda.max_concurrency" => {
-            "a whole number from 2 to 1000 (default 5): the most invocations the queue starts at once"
+            "a whole number from 2 to 1000 (default 5): the most invocations the queue starts at once (standard mode; not with provisioned_pollers)"
         }
         "workers.lambda.reserved_concurrency" => {
-            "a whole number, at least workers.lambda.max_concurrency (optional)"
+            "a whole number, at least workers.lambda.max_concurrency, or 10 × provisioned_pollers.maximum in provisioned mode (optional)"
+        }
+        "workers.lambda.provisioned_pollers" => {
+            "a mapping with minimum and maximum: the event source mapping's provisioned mode, dedicated event pollers of up to 10 concurrent invocations each, billed by the hour; instead of max_concurrency (optional, absent: standard mode)"
+        }
+        "workers.lambda.provisioned_pollers.minimum" => {
+            "a whole number from 2 to 200, at most maximum: pollers kept ready (and billed) even when the queue is empty"
+        }
+        "workers.lambda.provisioned_pollers.maximum" => {
+            "a whole number from 2 to 2000, at least minimum: the pollers the mapping may scale up to"
         }
         "workers.log_retention_days" => {
             "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14): how long the workers' log group keeps their journal"

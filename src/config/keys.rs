@@ -155,8 +155,15 @@ const LAMBDA: &[Key] = &[
     opt("batching_window", Kind::Duration),
     opt("max_concurrency", Kind::UInt),
     opt("reserved_concurrency", Kind::Optional(&Kind::UInt)),
+    opt(
+        "provisioned_pollers",
+        Kind::Optional(&Kind::Settings(POLLERS)),
+    ),
     opt("log_retention_days", Kind::UInt),
 ];
+
+/// `workers.lambda.provisioned_pollers` (`PollerSpec`).
+const POLLERS: &[Key] = &[must("minimum", Kind::UInt), must("maximum", Kind::UInt)];
 
 /// The mapping form of `workers.network` (`ExplicitNetwork`).
 pub const EXPLICIT_NETWORK: &[Key] = &[must("vpc", Kind::Text), must("subnets", Kind::Names)];
@@ -176,7 +183,9 @@ pub fn mappings() -> Vec<(String, &'static [Key])> {
         for k in keys {
             let child = super::locate::join(&path, k.name);
             match k.kind {
-                Kind::Settings(inner) => visit(child, inner, out),
+                Kind::Settings(inner) | Kind::Optional(&Kind::Settings(inner)) => {
+                    visit(child, inner, out)
+                }
                 Kind::Network => visit(child, EXPLICIT_NETWORK, out),
                 _ => {}
             }

@@ -78,6 +78,7 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
         },
         WorkerKind::Lambda => Fleet::Lambda {
             max_concurrency: w.lambda.max_concurrency.into(),
+            pollers: w.lambda.provisioned_pollers,
             batch_size: w.lambda.batch_size.max(1).into(),
             memory_mb: w.lambda.memory_mb.into(),
         },

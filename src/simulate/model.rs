@@ -4,6 +4,7 @@
 //! spread of processing times, comes from a generator seeded by `Params::seed`.
 
 use super::rules;
+use crate::config::schema::PollerSpec;
 use std::collections::VecDeque;
 
 /// Sub-steps of a second in which workers pick up messages.
@@ -30,8 +31,10 @@ pub enum Fleet {
         scale_from_zero: bool,
     },
     Lambda {
-        /// The event source mapping's MaximumConcurrency.
+        /// The event source mapping's MaximumConcurrency (standard mode).
         max_concurrency: u64,
+        /// Provisioned mode's pollers, instead of `max_concurrency`.
+        pollers: Option<PollerSpec>,
         /// Messages per invocation (BatchSize).
         batch_size: u64,
         memory_mb: u64,
@@ -236,8 +239,15 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     let mut pending: VecDeque<Batch> = VecDeque::new();
     let mut warming: VecDeque<Batch> = VecDeque::new();
     let mut datapoints: Vec<Datapoint> = Vec::new();
-    // Lambda: the concurrency the mapping allows.
-    let mut concurrency = 0u64;
+    // Lambda: the concurrency the mapping allows; in provisioned mode, the minimum pollers'
+    // from the start.
+    let mut concurrency = match &p.fleet {
+        Fleet::Lambda {
+            pollers: Some(pollers),
+            ..
+        } => rules::provisioned_bounds(*pollers).0,
+        _ => 0u64,
+    };
 
     let mut minute = Minute::default();
     out.peak_capacity = desired;
@@ -288,7 +298,9 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             minute.arrived += n;
         }
         if let Fleet::Lambda {
-            max_concurrency, ..
+            max_concurrency,
+            pollers: None,
+            ..
         } = &p.fleet
         {
             // Pollers find messages: the first five batches start at once.
@@ -476,10 +488,18 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     out.peak_capacity = out.peak_capacity.max(desired);
                 }
                 Fleet::Lambda {
-                    max_concurrency, ..
+                    max_concurrency,
+                    pollers,
+                    ..
                 } => {
-                    concurrency =
-                        rules::lambda_next_minute(concurrency, q.visible > 0, *max_concurrency);
+                    concurrency = match pollers {
+                        None => {
+                            rules::lambda_next_minute(concurrency, q.visible > 0, *max_concurrency)
+                        }
+                        Some(pollers) => {
+                            rules::provisioned_next_minute(concurrency, q.visible > 0, *pollers)
+                        }
+                    };
                     out.peak_capacity = out.peak_capacity.max(concurrency);
                 }
             }
