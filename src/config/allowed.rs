@@ -73,7 +73,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda"
+            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda"
         }
         "workers.kind" => {
             "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
@@ -123,6 +123,18 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "workers.instance_type" => "an EC2 instance type such as t3.micro or m7g.large",
         "workers.instance_types" => {
             "a list of 2 to 20 different EC2 instance types of one architecture (all Graviton or all x86_64, matching workers.ami), in order of preference, such as [m7g.large, m6g.large, c7g.large]; instead of workers.instance_type"
+        }
+        "workers.warm_pool" => {
+            "a mapping with min_size, pool_state and reuse_on_scale_in: instances launched and bootstrapped ahead that the group draws on when it scales out (optional; one instance type, no Spot, the reference worker)"
+        }
+        "workers.warm_pool.min_size" => {
+            "a whole number from 0 to workers.max (default 0): instances kept in the pool at least; AWS keeps workers.max minus the desired capacity there"
+        }
+        "workers.warm_pool.pool_state" => {
+            "stopped (default: only their EBS volumes are billed; a start takes a boot) or running (billed as instances; in service at once)"
+        }
+        "workers.warm_pool.reuse_on_scale_in" => {
+            "true or false (default false): instances scaled in go back to the pool instead of being terminated"
         }
         "workers.spot" => {
             "a mapping with percent and on_demand_base (default: no Spot, every instance On-Demand)"

@@ -108,6 +108,7 @@ const WORKERS: &[Key] = &[
     opt("instance_type", Kind::Text),
     opt("instance_types", Kind::Optional(&Kind::List(&Kind::Text))),
     opt("spot", Kind::Settings(SPOT)),
+    opt("warm_pool", Kind::Optional(&Kind::Settings(WARM_POOL))),
     opt("min", Kind::Int),
     opt("max", Kind::Int),
     opt("network", Kind::Network),
@@ -138,6 +139,15 @@ const STATEMENT: &[Key] = &[
     must("Action", Kind::Any),
     must("Resource", Kind::Any),
     opt("Condition", Kind::Any),
+];
+
+/// The values of `workers.warm_pool.pool_state` (`PoolState`).
+pub const POOL_STATES: &[&str] = &["stopped", "running"];
+
+const WARM_POOL: &[Key] = &[
+    opt("min_size", Kind::UInt),
+    opt("pool_state", Kind::Choice(POOL_STATES)),
+    opt("reuse_on_scale_in", Kind::Bool),
 ];
 
 const SPOT: &[Key] = &[

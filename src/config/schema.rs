@@ -225,6 +225,9 @@ pub struct WorkersSpec {
     pub instance_types: Option<Vec<String>>,
     /// The share of the capacity above an On-Demand base that runs on Spot Instances.
     pub spot: SpotSpec,
+    /// Instances launched and initialised ahead, stopped or running, that the group draws on
+    /// when it scales out (`AWS::AutoScaling::WarmPool`). Absent: none.
+    pub warm_pool: Option<WarmPoolSpec>,
     pub min: i64,
     pub max: i64,
     pub network: Network,
@@ -267,6 +270,7 @@ impl Default for WorkersSpec {
             instance_type: "t3.micro".into(),
             instance_types: None,
             spot: SpotSpec::default(),
+            warm_pool: None,
             min: 1,
             max: 2,
             network: Network::Default,
@@ -299,6 +303,39 @@ pub struct SpotSpec {
     pub percent: u32,
     /// Instances that are always On-Demand, launched first.
     pub on_demand_base: u32,
+}
+
+/// The state instances wait in in a warm pool (`PoolState`; `Hibernated` is left out: it
+/// needs hibernation configured in the launch template).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolState {
+    /// Stopped: only their EBS volumes are billed; a start takes a boot.
+    #[default]
+    Stopped,
+    /// Running: billed as instances; in service at once.
+    Running,
+}
+
+impl PoolState {
+    pub fn as_cfn(self) -> &'static str {
+        match self {
+            PoolState::Stopped => "Stopped",
+            PoolState::Running => "Running",
+        }
+    }
+}
+
+/// A warm pool (`workers.warm_pool`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WarmPoolSpec {
+    /// Instances kept in the pool at least (`MinSize`); AWS keeps `max` minus the desired
+    /// capacity there, and at least this.
+    pub min_size: u32,
+    pub pool_state: PoolState,
+    /// Instances scaled in go back to the pool instead of being terminated.
+    pub reuse_on_scale_in: bool,
 }
 
 /// The least time a new instance gets to signal that its worker is up (15 minutes).

@@ -84,7 +84,11 @@ pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report)
     };
     match p.fleet.clone() {
         Fleet::Ec2 {
-            min, max, target, ..
+            min,
+            max,
+            target,
+            warm_pool,
+            ..
         } => {
             const MAX_GROUP: u64 = 1_000;
             let f = p.fleet.clone();
@@ -128,6 +132,26 @@ pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report)
                         (tenths - cut) as f64 / 10.0,
                         &r,
                     ));
+                }
+            }
+            // A stopped warm pool, where AWS allows one (one type, no Spot) and the worker
+            // waits for InService (the reference worker): the smallest MinSize that meets it.
+            let w = &env.spec.workers;
+            if warm_pool.is_none() && !w.mixed() && w.image.is_none() && w.user_data.is_none() {
+                let mut set_pool = |m: u64| {
+                    let mut g = f.clone();
+                    if let Fleet::Ec2 { warm_pool, .. } = &mut g {
+                        *warm_pool = Some(model::WarmPool {
+                            min_size: m,
+                            running: false,
+                            reuse_on_scale_in: false,
+                            start_time: rules::WARM_START_STOPPED,
+                        });
+                    }
+                    try_fleet(g)
+                };
+                if let Some((m, r)) = smallest(0, max, &mut set_pool) {
+                    out.push(change("workers.warm_pool.min_size", 0.0, m as f64, &r));
                 }
             }
         }

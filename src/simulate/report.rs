@@ -42,6 +42,8 @@ pub struct Settings {
     pub scale_from_zero: Option<bool>,
     /// Standard mode's cap (`None` in provisioned mode).
     pub max_concurrency: Option<u64>,
+    /// EC2: the group's warm pool (`None`: none).
+    pub warm_pool: Option<crate::config::schema::WarmPoolSpec>,
     /// Provisioned mode's pollers (`None` in standard mode).
     pub provisioned_pollers: Option<crate::config::schema::PollerSpec>,
     pub batch_size: Option<u64>,
@@ -112,6 +114,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
             target,
             warmup,
             scale_from_zero,
+            warm_pool,
             ..
         } => {
             let hours = o.instance_seconds / 3_600.0;
@@ -119,6 +122,8 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
             let per_hour = price::instance_hour(&spec.region, &ty);
             let spot = if spec.workers.spot.percent > 0 {
                 " (all On-Demand: the Spot share would cost less)"
+            } else if warm_pool.is_some_and(|w| !w.running) {
+                " (the stopped warm pool's volumes are billed besides, not priced here)"
             } else {
                 ""
             };
@@ -141,6 +146,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
                     instance_warmup: Some(*warmup),
                     scale_from_zero: Some(*scale_from_zero),
                     max_concurrency: None,
+                    warm_pool: spec.workers.warm_pool.filter(|_| warm_pool.is_some()),
                     provisioned_pollers: None,
                     batch_size: None,
                     visibility_timeout: p.visibility_timeout,
@@ -190,6 +196,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
                     instance_warmup: None,
                     scale_from_zero: None,
                     max_concurrency: pollers.is_none().then_some(*max_concurrency),
+                    warm_pool: None,
                     provisioned_pollers: *pollers,
                     batch_size: Some(*batch_size),
                     visibility_timeout: p.visibility_timeout,
@@ -323,7 +330,20 @@ pub fn text(name: &str, r: &Report) -> String {
             r.settings.max.unwrap_or(0),
             r.settings.backlog_target.unwrap_or(0.0),
             r.settings.instance_warmup.unwrap_or(0)
-        )
+        ) + &r
+            .settings
+            .warm_pool
+            .map(|w| {
+                format!(
+                    ", a warm pool ({}, at least {})",
+                    match w.pool_state {
+                        crate::config::schema::PoolState::Stopped => "stopped",
+                        crate::config::schema::PoolState::Running => "running",
+                    },
+                    w.min_size
+                )
+            })
+            .unwrap_or_default()
     } else if let Some(pollers) = r.settings.provisioned_pollers {
         let (floor, cap) = super::rules::provisioned_bounds(pollers);
         format!(
@@ -449,6 +469,14 @@ pub fn text(name: &str, r: &Report) -> String {
                 }
                 _ => String::new(),
             };
+            if c.setting == "workers.warm_pool.min_size" && r.settings.warm_pool.is_none() {
+                s.push_str(&format!(
+                    "advice      workers.warm_pool: {{min_size: {}}} (stopped) meets it (slowest {}; the pool's volumes are billed besides)\n",
+                    c.to,
+                    secs(c.max_latency),
+                ));
+                continue;
+            }
             if c.setting == "workers.lambda.provisioned_pollers.maximum"
                 && r.settings.provisioned_pollers.is_none()
             {

@@ -182,3 +182,22 @@ pub fn provisioned_next_minute(current: u64, messages_waiting: bool, pollers: Po
         floor
     }
 }
+
+/// A warm pool's size: "If a value for MaxGroupPreparedCapacity is not specified, Amazon EC2
+/// Auto Scaling launches and maintains the difference between the group's maximum capacity
+/// and its desired capacity" (PutWarmPool,
+/// <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutWarmPool.html>), and at
+/// least `MinSize`.
+pub fn warm_pool_size(min_size: u64, max: u64, desired: u64) -> u64 {
+    max.saturating_sub(desired).max(min_size)
+}
+
+/// From leaving a stopped warm pool to the worker reading the queue: the instance starts and
+/// boots, its bootstrap already done ("Warm pools for Amazon EC2 Auto Scaling" describes the
+/// saving, not a figure; 30 s is the model's assumption, docs/simulate.md), never longer
+/// than a full launch.
+pub const WARM_START_STOPPED: u64 = 30;
+
+/// From leaving a running warm pool: qfleet-launch-hook notices the target state InService
+/// within its five-second poll and completes the launching hook.
+pub const WARM_START_RUNNING: u64 = 5;

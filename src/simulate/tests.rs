@@ -15,6 +15,7 @@ fn ec2(min: u64, max: u64, target: f64) -> Fleet {
         launch_time: 60,
         per_instance: 1,
         scale_from_zero: false,
+        warm_pool: None,
     }
 }
 
@@ -310,6 +311,69 @@ fn a_burst_on_provisioned_pollers_waits_less_than_on_a_standard_mapping_of_the_s
 }
 
 #[test]
+fn a_warm_pool_holds_max_minus_desired_and_at_least_its_min_size() {
+    assert_eq!(rules::warm_pool_size(0, 10, 2), 8);
+    assert_eq!(rules::warm_pool_size(3, 10, 9), 3);
+    assert_eq!(rules::warm_pool_size(0, 10, 10), 0);
+}
+
+#[test]
+fn a_burst_on_a_group_with_a_warm_pool_waits_less_than_on_one_without() {
+    // 3,000 messages of 1 s at once on 1 to 20 instances: the same alarms ask for the same
+    // capacity, but from a stopped warm pool it is in service after a start (30 s) instead
+    // of a launch (here 240 s: boot and bootstrap).
+    let run = |warm_pool| {
+        let mut f = ec2(1, 20, 20.0);
+        if let Fleet::Ec2 {
+            launch_time,
+            warm_pool: w,
+            ..
+        } = &mut f
+        {
+            *launch_time = 240;
+            *w = warm_pool;
+        }
+        model::run(&params(f, 3_600), &burst(3_000, 0, 3_600))
+    };
+    let cold = run(None);
+    let warm = run(Some(model::WarmPool {
+        min_size: 0,
+        running: false,
+        reuse_on_scale_in: false,
+        start_time: rules::WARM_START_STOPPED,
+    }));
+    assert_eq!((cold.processed, warm.processed), (3_000, 3_000));
+    let first_more = |o: &model::Outcome| o.minutes.iter().position(|m| m.in_service > 1).unwrap();
+    assert!(
+        first_more(&warm) + 3 <= first_more(&cold),
+        "warm: minute {}, cold: minute {}",
+        first_more(&warm),
+        first_more(&cold)
+    );
+    let (p95, max) = (
+        |o: &model::Outcome| o.percentile(95.0).unwrap(),
+        |o: &model::Outcome| o.max_latency().unwrap(),
+    );
+    assert!(
+        p95(&warm) < p95(&cold) && max(&warm) < max(&cold),
+        "warm p95 {} max {}, cold p95 {} max {}",
+        p95(&warm),
+        max(&warm),
+        p95(&cold),
+        max(&cold)
+    );
+    // A stopped pool's instances are billed only while they launch into it (their volumes
+    // aside): far less than the instances kept running would cost.
+    let running = run(Some(model::WarmPool {
+        min_size: 0,
+        running: true,
+        reuse_on_scale_in: false,
+        start_time: rules::WARM_START_RUNNING,
+    }));
+    assert!(warm.instance_seconds < running.instance_seconds);
+}
+
+#[test]
 fn scale_from_zero_starts_one_instance() {
     let mut f = ec2(0, 10, 20.0);
     if let Fleet::Ec2 {
@@ -498,6 +562,7 @@ fn the_model_uses_the_values_the_templates_render() {
             launch_time: 60,
             per_instance: 1,
             scale_from_zero: true,
+            warm_pool: None,
         }
     );
     assert_eq!((p.visibility_timeout, p.max_receive_count), (90, 4));
@@ -589,6 +654,14 @@ fn assert_smallest(e: &crate::config::Environment, a: &Assumptions, c: &advice::
                 *max = (*max).max(v as u64);
             }
             (Fleet::Ec2 { target, .. }, "scaling.target_backlog_per_instance") => *target = v,
+            (Fleet::Ec2 { warm_pool, .. }, "workers.warm_pool.min_size") => {
+                *warm_pool = Some(model::WarmPool {
+                    min_size: v as u64,
+                    running: false,
+                    reuse_on_scale_in: false,
+                    start_time: rules::WARM_START_STOPPED,
+                })
+            }
             (
                 Fleet::Lambda {
                     max_concurrency, ..

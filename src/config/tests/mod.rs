@@ -257,4 +257,5 @@ mod permissions;
 mod rules;
 mod spot;
 mod stack_file_schema;
+mod warm_pool;
 mod yaml_syntax;

@@ -12,6 +12,7 @@ const EC2_ONLY: &[&str] = &[
     "workers.instance_type",
     "workers.instance_types",
     "workers.spot",
+    "workers.warm_pool",
     "workers.min",
     "workers.max",
     "workers.network",
