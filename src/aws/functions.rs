@@ -42,6 +42,8 @@ pub struct Mapping {
     pub function_response_types: Vec<String>,
     /// ScalingConfig.MaximumConcurrency (`None`: no cap but the function's own).
     pub maximum_concurrency: Option<i32>,
+    /// ProvisionedPollerConfig's MinimumPollers and MaximumPollers (`None`: standard mode).
+    pub pollers: Option<(Option<i32>, Option<i32>)>,
     pub last_processing_result: Option<String>,
 }
 
@@ -77,6 +79,9 @@ macro_rules! to_mapping {
                     .map(|t| t.as_str().to_string())
                     .collect(),
                 maximum_concurrency: m.scaling_config().and_then(|s| s.maximum_concurrency()),
+                pollers: m
+                    .provisioned_poller_config()
+                    .map(|p| (p.minimum_pollers(), p.maximum_pollers())),
                 last_processing_result: m.last_processing_result().map(str::to_string),
             }),
             _ => Err(AwsError::with_kind(

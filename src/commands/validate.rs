@@ -136,7 +136,23 @@ fn workers(env: &Environment) -> String {
     let w = &env.spec.workers;
     match w.kind {
         WorkerKind::Ec2 => format!("EC2 {}–{}", w.min, w.max),
-        WorkerKind::Lambda => format!("Lambda, ≤ {} at once", w.lambda.max_concurrency),
+        WorkerKind::Lambda => match w.lambda.provisioned_pollers {
+            None => format!("Lambda, ≤ {} at once", w.lambda.max_concurrency),
+            Some(p) => format!("Lambda, ≤ {} at once (provisioned)", p.max_invocations()),
+        },
+    }
+}
+
+/// How the queue's mapping scales, in words: its cap, or provisioned mode's pollers.
+fn mapping_scaling(l: &crate::config::schema::LambdaSpec) -> String {
+    match l.provisioned_pollers {
+        None => format!("at most {} at once", l.max_concurrency),
+        Some(p) => format!(
+            "provisioned mode: {}–{} event pollers, at most {} at once (pollers are billed by the hour, the minimum always)",
+            p.minimum,
+            p.maximum,
+            p.max_invocations()
+        ),
     }
 }
 
@@ -267,8 +283,12 @@ fn stage_workers(env: &Environment, indent: &str, out: Output) {
             spot_share(&spec.workers.spot)
         ),
         WorkerKind::Lambda => format!(
-            "{indent}workers: Lambda {} ({} MB, {} s), batches of {}, at most {} at once",
-            l.runtime, l.memory_mb, l.timeout.0, l.batch_size, l.max_concurrency
+            "{indent}workers: Lambda {} ({} MB, {} s), batches of {}, {}",
+            l.runtime,
+            l.memory_mb,
+            l.timeout.0,
+            l.batch_size,
+            mapping_scaling(l)
         ),
     });
     for line in crate::config::permissions::describe(&spec.workers) {
@@ -308,5 +328,20 @@ mod tests {
             "{all}"
         );
         assert_eq!(spot_share(&SpotSpec::default()), "");
+    }
+
+    #[test]
+    fn the_summary_states_provisioned_modes_pollers_or_the_maximum_concurrency() {
+        use crate::config::schema::{LambdaSpec, PollerSpec};
+        let mut l = LambdaSpec::default();
+        assert_eq!(super::mapping_scaling(&l), "at most 5 at once");
+        l.provisioned_pollers = Some(PollerSpec {
+            minimum: 2,
+            maximum: 50,
+        });
+        assert_eq!(
+            super::mapping_scaling(&l),
+            "provisioned mode: 2–50 event pollers, at most 500 at once (pollers are billed by the hour, the minimum always)"
+        );
     }
 }

@@ -97,13 +97,13 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda"
+            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda"
         }
         "workers.kind" => {
             "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
         }
         "workers.lambda" => {
-            "a mapping with code, runtime, handler, memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, log_retention_days (workers.kind: lambda only)"
+            "a mapping with code, runtime, handler, memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days (workers.kind: lambda only)"
         }
         "workers.lambda.code" => {
             "a directory, relative to the stack file, holding the handler: one source file goes inline in the template; with a requirements.txt (Python) or package.json (Node.js), or several files, qfleet deploy builds a deployment package (tests, conftest.py, __init__.py and *.md at its top are left out); or a .zip file, taken as the package; absent: the reference handler"
@@ -121,10 +121,19 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         }
         "workers.lambda.batching_window" => "a duration from 0s to 5m (default 0s)",
         "workers.lambda.max_concurrency" => {
-            "a whole number from 2 to 1000 (default 5): the most invocations the queue starts at once"
+            "a whole number from 2 to 1000 (default 5): the most invocations the queue starts at once (standard mode; not with provisioned_pollers)"
         }
         "workers.lambda.reserved_concurrency" => {
-            "a whole number, at least workers.lambda.max_concurrency (optional)"
+            "a whole number, at least workers.lambda.max_concurrency, or 10 × provisioned_pollers.maximum in provisioned mode (optional)"
+        }
+        "workers.lambda.provisioned_pollers" => {
+            "a mapping with minimum and maximum: the event source mapping's provisioned mode, dedicated event pollers of up to 10 concurrent invocations each, billed by the hour; instead of max_concurrency (optional, absent: standard mode)"
+        }
+        "workers.lambda.provisioned_pollers.minimum" => {
+            "a whole number from 2 to 200, at most maximum: pollers kept ready (and billed) even when the queue is empty"
+        }
+        "workers.lambda.provisioned_pollers.maximum" => {
+            "a whole number from 2 to 2000, at least minimum: the pollers the mapping may scale up to"
         }
         "workers.log_retention_days" => {
             "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14): how long the workers' log group keeps their journal"
@@ -138,6 +147,18 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "workers.instance_type" => "an EC2 instance type such as t3.micro or m7g.large",
         "workers.instance_types" => {
             "a list of 2 to 20 different EC2 instance types of one architecture (all Graviton or all x86_64, matching workers.ami), in order of preference, such as [m7g.large, m6g.large, c7g.large]; instead of workers.instance_type"
+        }
+        "workers.warm_pool" => {
+            "a mapping with min_size, pool_state and reuse_on_scale_in: instances launched and bootstrapped ahead that the group draws on when it scales out (optional; one instance type, no Spot, the reference worker)"
+        }
+        "workers.warm_pool.min_size" => {
+            "a whole number from 0 to workers.max (default 0): instances kept in the pool at least; AWS keeps workers.max minus the desired capacity there"
+        }
+        "workers.warm_pool.pool_state" => {
+            "stopped (default: only their EBS volumes are billed; a start takes a boot) or running (billed as instances; in service at once)"
+        }
+        "workers.warm_pool.reuse_on_scale_in" => {
+            "true or false (default false): instances scaled in go back to the pool instead of being terminated"
         }
         "workers.spot" => {
             "a mapping with percent and on_demand_base (default: no Spot, every instance On-Demand)"

@@ -125,6 +125,7 @@ const WORKERS: &[Key] = &[
     opt("instance_type", Kind::Text),
     opt("instance_types", Kind::Optional(&Kind::List(&Kind::Text))),
     opt("spot", Kind::Settings(SPOT)),
+    opt("warm_pool", Kind::Optional(&Kind::Settings(WARM_POOL))),
     opt("min", Kind::Int),
     opt("max", Kind::Int),
     opt("network", Kind::Network),
@@ -157,6 +158,15 @@ const STATEMENT: &[Key] = &[
     opt("Condition", Kind::Any),
 ];
 
+/// The values of `workers.warm_pool.pool_state` (`PoolState`).
+pub const POOL_STATES: &[&str] = &["stopped", "running"];
+
+const WARM_POOL: &[Key] = &[
+    opt("min_size", Kind::UInt),
+    opt("pool_state", Kind::Choice(POOL_STATES)),
+    opt("reuse_on_scale_in", Kind::Bool),
+];
+
 const SPOT: &[Key] = &[
     opt("percent", Kind::UInt),
     opt("on_demand_base", Kind::UInt),
@@ -172,8 +182,15 @@ const LAMBDA: &[Key] = &[
     opt("batching_window", Kind::Duration),
     opt("max_concurrency", Kind::UInt),
     opt("reserved_concurrency", Kind::Optional(&Kind::UInt)),
+    opt(
+        "provisioned_pollers",
+        Kind::Optional(&Kind::Settings(POLLERS)),
+    ),
     opt("log_retention_days", Kind::UInt),
 ];
+
+/// `workers.lambda.provisioned_pollers` (`PollerSpec`).
+const POLLERS: &[Key] = &[must("minimum", Kind::UInt), must("maximum", Kind::UInt)];
 
 /// The mapping form of `workers.network` (`ExplicitNetwork`).
 pub const EXPLICIT_NETWORK: &[Key] = &[must("vpc", Kind::Text), must("subnets", Kind::Names)];
@@ -193,7 +210,9 @@ pub fn mappings() -> Vec<(String, &'static [Key])> {
         for k in keys {
             let child = super::locate::join(&path, k.name);
             match k.kind {
-                Kind::Settings(inner) => visit(child, inner, out),
+                Kind::Settings(inner) | Kind::Optional(&Kind::Settings(inner)) => {
+                    visit(child, inner, out)
+                }
                 Kind::Network => visit(child, EXPLICIT_NETWORK, out),
                 _ => {}
             }

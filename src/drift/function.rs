@@ -78,19 +78,38 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             source,
         );
     }
-    for (prop, expected, actual) in [
+    let mut expected = vec![
         ("BatchSize", want.batch_size, m.batch_size),
         (
             "MaximumBatchingWindowInSeconds",
             want.batching_window.0 as u32,
             m.batching_window_seconds,
         ),
-        (
-            "ScalingConfig.MaximumConcurrency",
-            want.max_concurrency,
-            m.maximum_concurrency,
-        ),
-    ] {
+    ];
+    match want.provisioned_pollers {
+        None => {
+            expected.push((
+                "ScalingConfig.MaximumConcurrency",
+                want.max_concurrency,
+                m.maximum_concurrency,
+            ));
+            if m.pollers.is_some() {
+                f.diff(
+                    fleet,
+                    ids::QUEUE_MAPPING,
+                    "ProvisionedPollerConfig",
+                    "not set (standard mode)",
+                    "set (provisioned mode)",
+                );
+            }
+        }
+        Some(p) => {
+            let (min, max) = m.pollers.unwrap_or((None, None));
+            expected.push(("ProvisionedPollerConfig.MinimumPollers", p.minimum, min));
+            expected.push(("ProvisionedPollerConfig.MaximumPollers", p.maximum, max));
+        }
+    }
+    for (prop, expected, actual) in expected {
         if actual.map(i64::from) != Some(i64::from(expected)) {
             f.diff(fleet, ids::QUEUE_MAPPING, prop, expected, shown(actual));
         }

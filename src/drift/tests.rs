@@ -314,6 +314,58 @@ mod lambda {
     }
 
     #[test]
+    fn provisioned_pollers_are_checked_instead_of_the_maximum_concurrency() {
+        let e = crate::config::parse(
+            PathBuf::from("stacks/dr.yaml"),
+            "region: eu-west-1\nlab: true\nqueue: {visibility_timeout: 2m}\nworkers:\n  kind: lambda\n  lambda: {timeout: 20s, batching_window: 2s, provisioned_pollers: {minimum: 2, maximum: 20}}\n".into(),
+        )
+        .unwrap();
+        let mut s = in_sync(&e);
+        if let Some(Fact::Known(m)) = &mut s.mapping {
+            m.maximum_concurrency = None;
+            m.pollers = Some((Some(2), Some(20)));
+        }
+        let r = compare::report(&s, &e, detected());
+        assert!(r.differences.is_empty(), "{r:?}");
+        if let Some(Fact::Known(m)) = &mut s.mapping {
+            m.pollers = Some((Some(4), Some(20)));
+        }
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(
+            found(&r),
+            [(
+                "QueueMapping",
+                "ProvisionedPollerConfig.MinimumPollers",
+                "2",
+                "4"
+            )]
+        );
+        // Switched to standard mode behind qfleet's back.
+        if let Some(Fact::Known(m)) = &mut s.mapping {
+            m.pollers = None;
+            m.maximum_concurrency = Some(5);
+        }
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(r.differences.len(), 2, "{r:?}");
+        // A standard-mode stack file, a mapping in provisioned mode.
+        let e = env();
+        let mut s = in_sync(&e);
+        if let Some(Fact::Known(m)) = &mut s.mapping {
+            m.pollers = Some((Some(2), Some(20)));
+        }
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(
+            found(&r),
+            [(
+                "QueueMapping",
+                "ProvisionedPollerConfig",
+                "not set (standard mode)",
+                "set (provisioned mode)"
+            )]
+        );
+    }
+
+    #[test]
     fn an_unreadable_function_is_not_checked_and_its_mapping_still_is() {
         let e = env();
         let mut s = in_sync(&e);

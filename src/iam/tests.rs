@@ -612,3 +612,32 @@ fn the_spot_examples_policy_is_the_one_type_fleets_and_still_scoped() {
         }
     }
 }
+
+/// A warm pool adds its handler's calls (the CloudFormation registry schema of
+/// `AWS::AutoScaling::WarmPool`: PutWarmPool, DeleteWarmPool; DescribeWarmPool the group's
+/// handlers call already) and nothing else; the calls that name a group stay on this environment's group.
+#[test]
+fn a_warm_pool_adds_only_the_pools_calls_scoped_to_the_environments_group() {
+    let with = for_environments(&[lab("wp", "  warm_pool: {min_size: 1}\n")], ACCOUNT).unwrap();
+    let without = for_environments(&[lab("wp", "")], ACCOUNT).unwrap();
+    let docs = with.caller.documents();
+    let added: Vec<String> = all_actions(&docs)
+        .difference(&all_actions(&without.caller.documents()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        added,
+        ["autoscaling:DeleteWarmPool", "autoscaling:PutWarmPool"]
+    );
+    // DescribeWarmPool the group's own handlers already call.
+    assert!(!granting(&docs, "autoscaling:DescribeWarmPool").is_empty());
+    for action in ["autoscaling:PutWarmPool", "autoscaling:DeleteWarmPool"] {
+        let grants = granting(&docs, action);
+        assert!(!grants.is_empty(), "{action}");
+        for s in grants {
+            for r in resources(s) {
+                assert!(r.contains("qfleet-wp-workers"), "{action}: {r}");
+            }
+        }
+    }
+}

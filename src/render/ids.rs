@@ -21,6 +21,11 @@ pub const WORKER_LOG_GROUP: &str = "WorkerLogGroup";
 pub const QUEUE_MAPPING: &str = "QueueMapping";
 /// The name of the lifecycle hook the worker completes when its instance terminates.
 pub const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
+/// With a warm pool: the group's warm pool, and the launching hook that holds a new instance
+/// until its bootstrap is done (and again when it leaves the pool).
+pub const WARM_POOL: &str = "WarmPool";
+pub const LAUNCH_HOOK: &str = "BootstrapOnLaunchHook";
+pub const LAUNCH_HOOK_NAME: &str = "bootstrap-on-launch";
 
 /// The logical ids of a stage's queue and dead-letter queue in the data stack: `Queue` and
 /// `DeadLetterQueue` for a one-stage environment and a pipeline's first stage,
@@ -48,6 +53,9 @@ pub struct Ids {
     pub scaling_policy: &'static str,
     pub drain_hook: &'static str,
     pub drain_hook_name: &'static str,
+    pub warm_pool: &'static str,
+    pub launch_hook: &'static str,
+    pub launch_hook_name: &'static str,
     pub function: &'static str,
     pub function_role: &'static str,
     pub function_policy: &'static str,
@@ -67,6 +75,9 @@ pub const IDS: Ids = Ids {
     scaling_policy: SCALING_POLICY,
     drain_hook: DRAIN_HOOK,
     drain_hook_name: DRAIN_HOOK_NAME,
+    warm_pool: WARM_POOL,
+    launch_hook: LAUNCH_HOOK,
+    launch_hook_name: LAUNCH_HOOK_NAME,
     function: FUNCTION,
     function_role: FUNCTION_ROLE,
     function_policy: FUNCTION_POLICY,

@@ -164,6 +164,11 @@ struct Workers<'a> {
     access: access::Access,
     /// The container image the instances run (`workers.image`), read.
     container: Option<crate::config::image::Image>,
+    /// The warm pool's `PoolState`, as CloudFormation spells it.
+    warm_pool_state: Option<&'static str>,
+    /// How long the launching hook waits for a bootstrap (a warm pool's): the signal timeout,
+    /// within a lifecycle hook's longest heartbeat (7,200 s).
+    launch_heartbeat: u64,
 }
 
 #[derive(Serialize)]
@@ -284,6 +289,8 @@ fn context(env: &Environment) -> Context<'_> {
                 .image
                 .as_deref()
                 .and_then(|i| crate::config::image::parse(i).ok()),
+            warm_pool_state: spec.workers.warm_pool.map(|w| w.pool_state.as_cfn()),
+            launch_heartbeat: spec.workers.signal_timeout().min(7_200),
         },
         scaling: Scaling {
             target: env.backlog_target(),

@@ -1,12 +1,18 @@
 //! Advice when a run misses its goal: for each setting that moves the scaling (EC2:
 //! `workers.max`, `workers.min`, the backlog target; Lambda: the mapping's maximum
-//! concurrency), the smallest change of it alone that meets the goal, found by simulating,
+//! concurrency, or provisioned mode's pollers), the smallest change of it alone that meets the goal, found by simulating,
 //! never guessed: every value advised is a run that met the goal.
 
 use super::model::{self, Fleet, Params};
 use super::report::{self, Report};
 use super::{Assumptions, rules};
 use crate::config::Environment;
+use crate::config::schema::PollerSpec;
+
+/// Provisioned mode's least minimum for SQS, AWS's default (`MinimumPollers`).
+const MIN_POLLERS: u32 = 2;
+/// The most pollers CloudFormation accepts (`MaximumPollers`).
+const MAX_POLLERS: u64 = 2_000;
 use serde::Serialize;
 
 /// One change and the run it gives.
@@ -78,7 +84,11 @@ pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report)
     };
     match p.fleet.clone() {
         Fleet::Ec2 {
-            min, max, target, ..
+            min,
+            max,
+            target,
+            warm_pool,
+            ..
         } => {
             const MAX_GROUP: u64 = 1_000;
             let f = p.fleet.clone();
@@ -124,9 +134,31 @@ pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report)
                     ));
                 }
             }
+            // A stopped warm pool, where AWS allows one (one type, no Spot) and the worker
+            // waits for InService (the reference worker): the smallest MinSize that meets it.
+            let w = &env.spec.workers;
+            if warm_pool.is_none() && !w.mixed() && w.image.is_none() && w.user_data.is_none() {
+                let mut set_pool = |m: u64| {
+                    let mut g = f.clone();
+                    if let Fleet::Ec2 { warm_pool, .. } = &mut g {
+                        *warm_pool = Some(model::WarmPool {
+                            min_size: m,
+                            running: false,
+                            reuse_on_scale_in: false,
+                            start_time: rules::WARM_START_STOPPED,
+                        });
+                    }
+                    try_fleet(g)
+                };
+                if let Some((m, r)) = smallest(0, max, &mut set_pool) {
+                    out.push(change("workers.warm_pool.min_size", 0.0, m as f64, &r));
+                }
+            }
         }
         Fleet::Lambda {
-            max_concurrency, ..
+            max_concurrency,
+            pollers: None,
+            ..
         } => {
             let f = p.fleet.clone();
             let mut set = |m: u64| {
@@ -143,6 +175,57 @@ pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report)
                 out.push(change(
                     "workers.lambda.max_concurrency",
                     max_concurrency as f64,
+                    m as f64,
+                    &r,
+                ));
+            }
+            // Provisioned mode instead, at AWS's least minimum (2 pollers, the least billed):
+            // the smallest maximum whose faster ramp meets the goal.
+            let mut provisioned = |m: u64| {
+                let mut g = f.clone();
+                if let Fleet::Lambda { pollers, .. } = &mut g {
+                    *pollers = Some(PollerSpec {
+                        minimum: MIN_POLLERS,
+                        maximum: m as u32,
+                    });
+                }
+                try_fleet(g)
+            };
+            if let Some((m, r)) = smallest(MIN_POLLERS.into(), MAX_POLLERS, &mut provisioned) {
+                out.push(change(
+                    "workers.lambda.provisioned_pollers.maximum",
+                    0.0,
+                    m as f64,
+                    &r,
+                ));
+            }
+        }
+        Fleet::Lambda {
+            pollers: Some(now), ..
+        } => {
+            let f = p.fleet.clone();
+            let with = |minimum: u32, maximum: u32| {
+                let mut g = f.clone();
+                if let Fleet::Lambda { pollers, .. } = &mut g {
+                    *pollers = Some(PollerSpec { minimum, maximum });
+                }
+                g
+            };
+            let mut set_max = |m: u64| try_fleet(with(now.minimum, m as u32));
+            if let Some((m, r)) = smallest(u64::from(now.maximum) + 1, MAX_POLLERS, &mut set_max) {
+                out.push(change(
+                    "workers.lambda.provisioned_pollers.maximum",
+                    now.maximum.into(),
+                    m as f64,
+                    &r,
+                ));
+            }
+            // A minimum above the maximum raises the maximum with it.
+            let mut set_min = |m: u64| try_fleet(with(m as u32, now.maximum.max(m as u32)));
+            if let Some((m, r)) = smallest(u64::from(now.minimum) + 1, 200, &mut set_min) {
+                out.push(change(
+                    "workers.lambda.provisioned_pollers.minimum",
+                    now.minimum.into(),
                     m as f64,
                     &r,
                 ));

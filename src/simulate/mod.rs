@@ -21,7 +21,7 @@ pub mod report;
 pub mod rules;
 
 use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::schema::{PoolState, WorkerKind};
 use crate::error::{Error, Result};
 pub use load::Load;
 pub use model::{Fleet, Params};
@@ -75,9 +75,19 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             launch_time: a.launch_time,
             per_instance: a.per_instance,
             scale_from_zero: spec.scaling.scale_from_zero,
+            warm_pool: w.warm_pool.map(|pool| model::WarmPool {
+                min_size: pool.min_size.into(),
+                running: pool.pool_state == PoolState::Running,
+                reuse_on_scale_in: pool.reuse_on_scale_in,
+                start_time: match pool.pool_state {
+                    PoolState::Stopped => rules::WARM_START_STOPPED,
+                    PoolState::Running => rules::WARM_START_RUNNING,
+                },
+            }),
         },
         WorkerKind::Lambda => Fleet::Lambda {
             max_concurrency: w.lambda.max_concurrency.into(),
+            pollers: w.lambda.provisioned_pollers,
             batch_size: w.lambda.batch_size.max(1).into(),
             memory_mb: w.lambda.memory_mb.into(),
         },

@@ -4,6 +4,7 @@
 //! spread of processing times, comes from a generator seeded by `Params::seed`.
 
 use super::rules;
+use crate::config::schema::PollerSpec;
 use std::collections::VecDeque;
 
 /// Sub-steps of a second in which workers pick up messages.
@@ -28,14 +29,31 @@ pub enum Fleet {
         /// Messages one instance works on at once (the reference worker: one).
         per_instance: u64,
         scale_from_zero: bool,
+        /// The group's warm pool (`workers.warm_pool`).
+        warm_pool: Option<WarmPool>,
     },
     Lambda {
-        /// The event source mapping's MaximumConcurrency.
+        /// The event source mapping's MaximumConcurrency (standard mode).
         max_concurrency: u64,
+        /// Provisioned mode's pollers, instead of `max_concurrency`.
+        pollers: Option<PollerSpec>,
         /// Messages per invocation (BatchSize).
         batch_size: u64,
         memory_mb: u64,
     },
+}
+
+/// A warm pool as the model runs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WarmPool {
+    /// `MinSize`: the pool holds `max` minus the desired capacity, and at least this.
+    pub min_size: u64,
+    /// Instances wait running (billed as instances) rather than stopped (EBS only).
+    pub running: bool,
+    /// Instances scaled in go back to the pool.
+    pub reuse_on_scale_in: bool,
+    /// From leaving the pool to the worker reading the queue.
+    pub start_time: u64,
 }
 
 /// Everything a run depends on.
@@ -199,6 +217,16 @@ struct Batch {
     count: u64,
 }
 
+/// Adds `count` instances due `at` to `pending`, kept in order of their time (a start from
+/// the warm pool may be due before a launch asked for earlier).
+fn queue_batch(pending: &mut VecDeque<Batch>, at: u64, count: u64) {
+    if count == 0 {
+        return;
+    }
+    let i = pending.partition_point(|b| b.at <= at);
+    pending.insert(i, Batch { at, count });
+}
+
 /// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run).
 pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(p.seed);
@@ -235,9 +263,26 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     };
     let mut pending: VecDeque<Batch> = VecDeque::new();
     let mut warming: VecDeque<Batch> = VecDeque::new();
+    // The warm pool: instances ready in it, and those launching into it (their bootstrap).
+    let warm = match &p.fleet {
+        Fleet::Ec2 { warm_pool, .. } => *warm_pool,
+        Fleet::Lambda { .. } => None,
+    };
+    let mut warm_ready = match (&p.fleet, warm) {
+        (Fleet::Ec2 { max, .. }, Some(w)) => rules::warm_pool_size(w.min_size, *max, desired),
+        _ => 0,
+    };
+    let mut warm_filling: VecDeque<Batch> = VecDeque::new();
     let mut datapoints: Vec<Datapoint> = Vec::new();
-    // Lambda: the concurrency the mapping allows.
-    let mut concurrency = 0u64;
+    // Lambda: the concurrency the mapping allows; in provisioned mode, the minimum pollers'
+    // from the start.
+    let mut concurrency = match &p.fleet {
+        Fleet::Lambda {
+            pollers: Some(pollers),
+            ..
+        } => rules::provisioned_bounds(*pollers).0,
+        _ => 0u64,
+    };
 
     let mut minute = Minute::default();
     out.peak_capacity = desired;
@@ -258,6 +303,9 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             }
             while warming.front().is_some_and(|b| b.at <= s) {
                 warming.pop_front();
+            }
+            while warm_filling.front().is_some_and(|b| b.at <= s) {
+                warm_ready += warm_filling.pop_front().map_or(0, |b| b.count);
             }
         }
         // Messages whose visibility timeout ended: visible again, or dead-lettered.
@@ -288,7 +336,9 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             minute.arrived += n;
         }
         if let Fleet::Lambda {
-            max_concurrency, ..
+            max_concurrency,
+            pollers: None,
+            ..
         } = &p.fleet
         {
             // Pollers find messages: the first five batches start at once.
@@ -377,8 +427,18 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             }
         }
         if let Fleet::Ec2 { .. } = &p.fleet {
+            // Instances launching into the pool run their bootstrap; a running pool's
+            // instances are billed as instances, a stopped pool's only for their volumes
+            // (not priced here).
+            let filling: u64 = warm_filling.iter().map(|b| b.count).sum();
+            let waiting = if warm.is_some_and(|w| w.running) {
+                warm_ready
+            } else {
+                0
+            };
             out.instance_seconds +=
-                (in_service + pending.iter().map(|b| b.count).sum::<u64>()) as f64;
+                (in_service + pending.iter().map(|b| b.count).sum::<u64>() + filling + waiting)
+                    as f64;
         }
 
         // The end of a minute: the timeline row, the metric datapoint, the alarms.
@@ -447,10 +507,17 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     // yet in service first, then the newest).
                     let live = in_service + launching;
                     if desired > live {
-                        pending.push_back(Batch {
-                            at: t + launch_time,
-                            count: desired - live,
-                        });
+                        // From the warm pool first: in service after a start, not a launch.
+                        let need = desired - live;
+                        let from_pool = if let Some(w) = warm {
+                            let n = need.min(warm_ready);
+                            warm_ready -= n;
+                            queue_batch(&mut pending, t + w.start_time.min(*launch_time), n);
+                            n
+                        } else {
+                            0
+                        };
+                        queue_batch(&mut pending, t + launch_time, need - from_pool);
                     } else if desired < live {
                         let mut cut = live - desired;
                         while cut > 0 {
@@ -463,6 +530,9 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                             }
                         }
                         in_service -= cut;
+                        if warm.is_some_and(|w| w.reuse_on_scale_in) {
+                            warm_ready += cut;
+                        }
                         while cut > 0 {
                             let Some(b) = warming.back_mut() else { break };
                             let n = cut.min(b.count);
@@ -473,13 +543,32 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                             }
                         }
                     }
+                    // The pool is refilled to its size by launches into it.
+                    if let Some(w) = warm {
+                        let size = rules::warm_pool_size(w.min_size, *max, desired);
+                        let have = warm_ready + warm_filling.iter().map(|b| b.count).sum::<u64>();
+                        if size > have {
+                            warm_filling.push_back(Batch {
+                                at: t + launch_time,
+                                count: size - have,
+                            });
+                        }
+                    }
                     out.peak_capacity = out.peak_capacity.max(desired);
                 }
                 Fleet::Lambda {
-                    max_concurrency, ..
+                    max_concurrency,
+                    pollers,
+                    ..
                 } => {
-                    concurrency =
-                        rules::lambda_next_minute(concurrency, q.visible > 0, *max_concurrency);
+                    concurrency = match pollers {
+                        None => {
+                            rules::lambda_next_minute(concurrency, q.visible > 0, *max_concurrency)
+                        }
+                        Some(pollers) => {
+                            rules::provisioned_next_minute(concurrency, q.visible > 0, *pollers)
+                        }
+                    };
                     out.peak_capacity = out.peak_capacity.max(concurrency);
                 }
             }

@@ -40,7 +40,12 @@ pub struct Settings {
     pub backlog_target: Option<f64>,
     pub instance_warmup: Option<u64>,
     pub scale_from_zero: Option<bool>,
+    /// Standard mode's cap (`None` in provisioned mode).
     pub max_concurrency: Option<u64>,
+    /// EC2: the group's warm pool (`None`: none).
+    pub warm_pool: Option<crate::config::schema::WarmPoolSpec>,
+    /// Provisioned mode's pollers (`None` in standard mode).
+    pub provisioned_pollers: Option<crate::config::schema::PollerSpec>,
     pub batch_size: Option<u64>,
     pub visibility_timeout: u64,
     pub max_receive_count: u64,
@@ -109,6 +114,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
             target,
             warmup,
             scale_from_zero,
+            warm_pool,
             ..
         } => {
             let hours = o.instance_seconds / 3_600.0;
@@ -116,6 +122,8 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
             let per_hour = price::instance_hour(&spec.region, &ty);
             let spot = if spec.workers.spot.percent > 0 {
                 " (all On-Demand: the Spot share would cost less)"
+            } else if warm_pool.is_some_and(|w| !w.running) {
+                " (the stopped warm pool's volumes are billed besides, not priced here)"
             } else {
                 ""
             };
@@ -138,6 +146,8 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
                     instance_warmup: Some(*warmup),
                     scale_from_zero: Some(*scale_from_zero),
                     max_concurrency: None,
+                    warm_pool: spec.workers.warm_pool.filter(|_| warm_pool.is_some()),
+                    provisioned_pollers: None,
                     batch_size: None,
                     visibility_timeout: p.visibility_timeout,
                     max_receive_count: p.max_receive_count,
@@ -154,18 +164,26 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
         }
         Fleet::Lambda {
             max_concurrency,
+            pollers,
             batch_size,
             memory_mb,
         } => {
             let gbs = o.invocation_seconds * *memory_mb as f64 / 1_024.0;
             let usd = price::lambda(&spec.region, gbs, o.invocations);
+            // Provisioned mode's pollers are billed besides (event poller units, Lambda's
+            // pricing page): not in the price table, said rather than counted as nothing.
+            let poller_note = if pollers.is_some() {
+                "; the event pollers are billed besides, not priced here"
+            } else {
+                ""
+            };
             let basis = match usd {
                 Some(_) => format!(
-                    "{gbs:.1} GB-seconds and {} invocations in {}",
+                    "{gbs:.1} GB-seconds and {} invocations in {}{poller_note}",
                     o.invocations, spec.region
                 ),
                 None => format!(
-                    "{gbs:.1} GB-seconds in {}: not in the price table",
+                    "{gbs:.1} GB-seconds in {}: not in the price table{poller_note}",
                     spec.region
                 ),
             };
@@ -177,7 +195,9 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
                     backlog_target: None,
                     instance_warmup: None,
                     scale_from_zero: None,
-                    max_concurrency: Some(*max_concurrency),
+                    max_concurrency: pollers.is_none().then_some(*max_concurrency),
+                    warm_pool: None,
+                    provisioned_pollers: *pollers,
                     batch_size: Some(*batch_size),
                     visibility_timeout: p.visibility_timeout,
                     max_receive_count: p.max_receive_count,
@@ -310,6 +330,27 @@ pub fn text(name: &str, r: &Report) -> String {
             r.settings.max.unwrap_or(0),
             r.settings.backlog_target.unwrap_or(0.0),
             r.settings.instance_warmup.unwrap_or(0)
+        ) + &r
+            .settings
+            .warm_pool
+            .map(|w| {
+                format!(
+                    ", a warm pool ({}, at least {})",
+                    match w.pool_state {
+                        crate::config::schema::PoolState::Stopped => "stopped",
+                        crate::config::schema::PoolState::Running => "running",
+                    },
+                    w.min_size
+                )
+            })
+            .unwrap_or_default()
+    } else if let Some(pollers) = r.settings.provisioned_pollers {
+        let (floor, cap) = super::rules::provisioned_bounds(pollers);
+        format!(
+            "Lambda, provisioned mode: {}–{} pollers ({floor}–{cap} concurrent invocations) of {} messages",
+            pollers.minimum,
+            pollers.maximum,
+            r.settings.batch_size.unwrap_or(0)
         )
     } else {
         format!(
@@ -428,6 +469,25 @@ pub fn text(name: &str, r: &Report) -> String {
                 }
                 _ => String::new(),
             };
+            if c.setting == "workers.warm_pool.min_size" && r.settings.warm_pool.is_none() {
+                s.push_str(&format!(
+                    "advice      workers.warm_pool: {{min_size: {}}} (stopped) meets it (slowest {}; the pool's volumes are billed besides)\n",
+                    c.to,
+                    secs(c.max_latency),
+                ));
+                continue;
+            }
+            if c.setting == "workers.lambda.provisioned_pollers.maximum"
+                && r.settings.provisioned_pollers.is_none()
+            {
+                s.push_str(&format!(
+                    "advice      workers.lambda.provisioned_pollers: {{minimum: 2, maximum: {}}} instead of max_concurrency: {} meets it (slowest {}; event pollers are billed besides the GB-seconds)\n",
+                    c.to,
+                    r.settings.max_concurrency.unwrap_or(0),
+                    secs(c.max_latency),
+                ));
+                continue;
+            }
             s.push_str(&format!(
                 "advice      {}: {} instead of {}{with_max} meets it (slowest {}, cost {})\n",
                 c.setting,

@@ -3,6 +3,7 @@
 
 use super::model::{self, Fleet, Params, TICKS};
 use super::*;
+use crate::config::schema::PollerSpec;
 use std::path::Path;
 
 fn ec2(min: u64, max: u64, target: f64) -> Fleet {
@@ -14,6 +15,7 @@ fn ec2(min: u64, max: u64, target: f64) -> Fleet {
         launch_time: 60,
         per_instance: 1,
         scale_from_zero: false,
+        warm_pool: None,
     }
 }
 
@@ -228,6 +230,7 @@ fn failures_are_retried_after_the_visibility_timeout() {
 fn a_lambda_mapping_ramps_by_300_a_minute_up_to_its_maximum_concurrency() {
     let f = Fleet::Lambda {
         max_concurrency: 1_000,
+        pollers: None,
         batch_size: 1,
         memory_mb: 256,
     };
@@ -239,6 +242,135 @@ fn a_lambda_mapping_ramps_by_300_a_minute_up_to_its_maximum_concurrency() {
     // In the first minute only the first five run.
     assert_eq!(o.minutes[0].in_service, 5);
     assert!(o.invocations > 0 && o.invocation_seconds > 0.0);
+}
+
+#[test]
+fn provisioned_mode_runs_ten_invocations_a_poller_and_adds_1000_a_minute_within_its_maximum() {
+    let p = |minimum, maximum| PollerSpec { minimum, maximum };
+    // The minimum pollers run their invocations from the start, whatever the queue.
+    assert_eq!(rules::provisioned_bounds(p(2, 200)), (20, 2_000));
+    assert_eq!(rules::provisioned_next_minute(0, false, p(2, 200)), 20);
+    // Messages waiting: up by 1,000 a minute from the floor, within the maximum pollers.
+    assert_eq!(rules::provisioned_next_minute(20, true, p(2, 200)), 1_020);
+    assert_eq!(
+        rules::provisioned_next_minute(1_020, true, p(2, 200)),
+        2_000
+    );
+    assert_eq!(
+        rules::provisioned_next_minute(2_000, true, p(2, 200)),
+        2_000
+    );
+    // 2,000 pollers would run 20,000: AWS's most.
+    assert_eq!(rules::provisioned_bounds(p(200, 2_000)), (2_000, 20_000));
+    // The queue empty: back to the minimum pollers'.
+    assert_eq!(rules::provisioned_next_minute(2_000, false, p(2, 200)), 20);
+}
+
+#[test]
+fn a_burst_on_provisioned_pollers_waits_less_than_on_a_standard_mapping_of_the_same_cap() {
+    // 20,000 messages of 10 s at once. Standard mode capped at 1,000 starts 5 invocations and
+    // adds 300 a minute; provisioned mode with 100 pollers (the same 1,000 at most) starts
+    // the minimum pollers' 20 and adds 1,000 a minute.
+    let run = |pollers| {
+        let f = Fleet::Lambda {
+            max_concurrency: 1_000,
+            pollers,
+            batch_size: 1,
+            memory_mb: 256,
+        };
+        let mut p = params(f, 1_800);
+        p.seconds_per_message = 10.0;
+        model::run(&p, &burst(20_000, 0, 1_800))
+    };
+    let standard = run(None);
+    let provisioned = run(Some(PollerSpec {
+        minimum: 2,
+        maximum: 100,
+    }));
+    assert_eq!(standard.processed, 20_000);
+    assert_eq!(provisioned.processed, 20_000);
+    let caps =
+        |o: &model::Outcome| -> Vec<u64> { o.minutes.iter().take(3).map(|m| m.capacity).collect() };
+    assert_eq!(caps(&standard), [305, 605, 905]);
+    assert_eq!(caps(&provisioned), [1_000, 1_000, 1_000]);
+    // In the first minute the minimum pollers' 20 run, against standard mode's 5.
+    assert_eq!(provisioned.minutes[0].in_service, 20);
+    assert_eq!(standard.minutes[0].in_service, 5);
+    let (p95, max) = (
+        |o: &model::Outcome| o.percentile(95.0).unwrap(),
+        |o: &model::Outcome| o.max_latency().unwrap(),
+    );
+    assert!(
+        p95(&provisioned) < p95(&standard) && max(&provisioned) < max(&standard),
+        "provisioned p95 {} max {}, standard p95 {} max {}",
+        p95(&provisioned),
+        max(&provisioned),
+        p95(&standard),
+        max(&standard)
+    );
+}
+
+#[test]
+fn a_warm_pool_holds_max_minus_desired_and_at_least_its_min_size() {
+    assert_eq!(rules::warm_pool_size(0, 10, 2), 8);
+    assert_eq!(rules::warm_pool_size(3, 10, 9), 3);
+    assert_eq!(rules::warm_pool_size(0, 10, 10), 0);
+}
+
+#[test]
+fn a_burst_on_a_group_with_a_warm_pool_waits_less_than_on_one_without() {
+    // 3,000 messages of 1 s at once on 1 to 20 instances: the same alarms ask for the same
+    // capacity, but from a stopped warm pool it is in service after a start (30 s) instead
+    // of a launch (here 240 s: boot and bootstrap).
+    let run = |warm_pool| {
+        let mut f = ec2(1, 20, 20.0);
+        if let Fleet::Ec2 {
+            launch_time,
+            warm_pool: w,
+            ..
+        } = &mut f
+        {
+            *launch_time = 240;
+            *w = warm_pool;
+        }
+        model::run(&params(f, 3_600), &burst(3_000, 0, 3_600))
+    };
+    let cold = run(None);
+    let warm = run(Some(model::WarmPool {
+        min_size: 0,
+        running: false,
+        reuse_on_scale_in: false,
+        start_time: rules::WARM_START_STOPPED,
+    }));
+    assert_eq!((cold.processed, warm.processed), (3_000, 3_000));
+    let first_more = |o: &model::Outcome| o.minutes.iter().position(|m| m.in_service > 1).unwrap();
+    assert!(
+        first_more(&warm) + 3 <= first_more(&cold),
+        "warm: minute {}, cold: minute {}",
+        first_more(&warm),
+        first_more(&cold)
+    );
+    let (p95, max) = (
+        |o: &model::Outcome| o.percentile(95.0).unwrap(),
+        |o: &model::Outcome| o.max_latency().unwrap(),
+    );
+    assert!(
+        p95(&warm) < p95(&cold) && max(&warm) < max(&cold),
+        "warm p95 {} max {}, cold p95 {} max {}",
+        p95(&warm),
+        max(&warm),
+        p95(&cold),
+        max(&cold)
+    );
+    // A stopped pool's instances are billed only while they launch into it (their volumes
+    // aside): far less than the instances kept running would cost.
+    let running = run(Some(model::WarmPool {
+        min_size: 0,
+        running: true,
+        reuse_on_scale_in: false,
+        start_time: rules::WARM_START_RUNNING,
+    }));
+    assert!(warm.instance_seconds < running.instance_seconds);
 }
 
 #[test]
@@ -430,6 +562,7 @@ fn the_model_uses_the_values_the_templates_render() {
             launch_time: 60,
             per_instance: 1,
             scale_from_zero: true,
+            warm_pool: None,
         }
     );
     assert_eq!((p.visibility_timeout, p.max_receive_count), (90, 4));
@@ -521,12 +654,49 @@ fn assert_smallest(e: &crate::config::Environment, a: &Assumptions, c: &advice::
                 *max = (*max).max(v as u64);
             }
             (Fleet::Ec2 { target, .. }, "scaling.target_backlog_per_instance") => *target = v,
+            (Fleet::Ec2 { warm_pool, .. }, "workers.warm_pool.min_size") => {
+                *warm_pool = Some(model::WarmPool {
+                    min_size: v as u64,
+                    running: false,
+                    reuse_on_scale_in: false,
+                    start_time: rules::WARM_START_STOPPED,
+                })
+            }
             (
                 Fleet::Lambda {
                     max_concurrency, ..
                 },
                 "workers.lambda.max_concurrency",
             ) => *max_concurrency = v as u64,
+            (
+                Fleet::Lambda {
+                    pollers: pollers @ None,
+                    ..
+                },
+                "workers.lambda.provisioned_pollers.maximum",
+            ) => {
+                *pollers = Some(PollerSpec {
+                    minimum: 2,
+                    maximum: v as u32,
+                })
+            }
+            (
+                Fleet::Lambda {
+                    pollers: Some(pollers),
+                    ..
+                },
+                "workers.lambda.provisioned_pollers.maximum",
+            ) => pollers.maximum = v as u32,
+            (
+                Fleet::Lambda {
+                    pollers: Some(pollers),
+                    ..
+                },
+                "workers.lambda.provisioned_pollers.minimum",
+            ) => {
+                pollers.minimum = v as u32;
+                pollers.maximum = pollers.maximum.max(v as u32);
+            }
             other => panic!("{other:?}"),
         }
         report::build(e, a, &q, model::run(&q, &arrivals)).goal.met
@@ -575,10 +745,60 @@ fn a_lambda_mapping_capped_too_low_is_advised_the_smallest_maximum_concurrency()
     a.seconds_per_message = Some(1.0);
     let r = simulate(&e, &a).unwrap();
     assert_eq!(r.goal.met, Some(false), "{:?}", r.goal);
-    assert_eq!(r.advice.len(), 1, "{:?}", r.advice);
+    assert_eq!(r.advice.len(), 2, "{:?}", r.advice);
     assert_eq!(r.advice[0].setting, "workers.lambda.max_concurrency");
     assert!(r.advice[0].to >= 12.0, "{:?}", r.advice);
-    assert_smallest(&e, &a, &r.advice[0]);
+    // Or provisioned mode: two pollers run 20 invocations from the first message on.
+    assert_eq!(
+        r.advice[1].setting,
+        "workers.lambda.provisioned_pollers.maximum"
+    );
+    assert_eq!(r.advice[1].to, 2.0, "{:?}", r.advice);
+    for c in &r.advice {
+        assert_smallest(&e, &a, c);
+    }
+    assert!(
+        report::text("t", &r).contains(
+            "advice      workers.lambda.provisioned_pollers: {minimum: 2, maximum: 2} instead of max_concurrency: 5 meets it"
+        ),
+        "{}",
+        report::text("t", &r)
+    );
+}
+
+#[test]
+fn a_provisioned_mapping_too_small_is_advised_more_pollers() {
+    let e = env(
+        "region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    batch_size: 1\n    provisioned_pollers: {minimum: 2, maximum: 3}\n",
+    );
+    // 50 a second at one second each need 50 invocations: five pollers.
+    let mut a = assumptions("steady:50/s");
+    a.max_latency = Some(120.0);
+    a.seconds_per_message = Some(1.0);
+    let r = simulate(&e, &a).unwrap();
+    assert_eq!(r.goal.met, Some(false), "{:?}", r.goal);
+    assert_eq!(r.settings.max_concurrency, None);
+    let settings: Vec<&str> = r.advice.iter().map(|c| c.setting).collect();
+    assert_eq!(
+        settings,
+        [
+            "workers.lambda.provisioned_pollers.maximum",
+            "workers.lambda.provisioned_pollers.minimum"
+        ]
+    );
+    for c in &r.advice {
+        assert!(c.to >= 5.0, "{c:?}");
+        assert_smallest(&e, &a, c);
+    }
+    let text = report::text("t", &r);
+    assert!(
+        text.contains("provisioned mode: 2–3 pollers (20–30 concurrent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the event pollers are billed besides, not priced here"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -660,6 +880,7 @@ fn invocations_never_exceed_the_mappings_maximum_concurrency_whatever_the_batch(
     for batch_size in [1, 3, 10] {
         let f = Fleet::Lambda {
             max_concurrency: 5,
+            pollers: None,
             batch_size,
             memory_mb: 256,
         };

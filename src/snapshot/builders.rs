@@ -98,6 +98,7 @@ impl Mapping {
             batching_window_seconds: Some(window_seconds),
             function_response_types: vec!["ReportBatchItemFailures".into()],
             maximum_concurrency: Some(maximum_concurrency),
+            pollers: None,
             last_processing_result: Some("No records processed".into()),
         }
     }

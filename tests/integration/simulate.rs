@@ -73,6 +73,92 @@ fn a_lambda_environment_reports_invocations_and_gb_seconds() {
 }
 
 #[test]
+fn a_provisioned_mapping_reports_its_pollers_and_meets_a_burst_the_standard_one_misses() {
+    let run = |file: &str, exit| {
+        doc(
+            qfleet().args([
+                "simulate",
+                file,
+                "--load",
+                "burst:5000@60s",
+                "--seconds-per-message",
+                "2",
+                "--max-latency",
+                "5m",
+                "-o",
+                "json",
+            ]),
+            exit,
+        )
+    };
+    let v = run("examples/lambda-provisioned.yaml", 0);
+    let e = &v["environments"][0];
+    assert_eq!(
+        e["settings"]["provisioned_pollers"],
+        serde_json::json!({"minimum": 2, "maximum": 50})
+    );
+    assert!(e["settings"]["max_concurrency"].is_null(), "{e}");
+    assert_eq!(e["goal"]["met"], true, "{e}");
+    // The same function in standard mode (at most 5 at once) misses it, and is advised
+    // provisioned mode among the changes.
+    let v = run("examples/lambda.yaml", 3);
+    let advice = v["environments"][0]["advice"].as_array().unwrap();
+    assert!(
+        advice
+            .iter()
+            .any(|c| c["setting"] == "workers.lambda.provisioned_pollers.maximum"),
+        "{advice:?}"
+    );
+}
+
+#[test]
+fn a_warm_pool_meets_a_burst_the_same_group_without_one_misses_and_is_advised() {
+    let args = |file: &str| {
+        let mut c = qfleet();
+        c.args([
+            "simulate",
+            file,
+            "--load",
+            "burst:3000@60s",
+            "--launch-time",
+            "4m",
+            "--max-latency",
+            "10m",
+            "-o",
+            "json",
+        ]);
+        c
+    };
+    let v = doc(&mut args("examples/warm-pool.yaml"), 0);
+    let e = &v["environments"][0];
+    assert_eq!(
+        e["settings"]["warm_pool"],
+        serde_json::json!({"min_size": 2, "pool_state": "stopped", "reuse_on_scale_in": true})
+    );
+    assert_eq!(e["goal"]["met"], true, "{e}");
+    // The same stack file without its pool.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("examples/warm-pool.yaml")).unwrap();
+    let cold: String = text
+        .lines()
+        .filter(|l| !l.starts_with("  warm_pool:") && !l.starts_with("    "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = dir.path().join("cold.yaml");
+    std::fs::write(&file, cold).unwrap();
+    let v = doc(&mut args(file.to_str().unwrap()), 3);
+    let e = &v["environments"][0];
+    assert!(e["settings"]["warm_pool"].is_null());
+    let advice = e["advice"].as_array().unwrap();
+    assert!(
+        advice
+            .iter()
+            .any(|c| c["setting"] == "workers.warm_pool.min_size"),
+        "{advice:?}"
+    );
+}
+
+#[test]
 fn bad_flags_exit_2_naming_the_flag() {
     for (args, words) in [
         (&["--load", "steady:fast"][..], "--load steady:fast"),

@@ -414,3 +414,53 @@ fn a_container_worker_runs_the_image_with_the_worker_env_and_its_secrets() {
     // qfleet-secrets put it; no value is on the command line.
     assert!(!unit.contains("API_KEY="));
 }
+
+// EC2 Auto Scaling User Guide, "Use lifecycle hooks with a warm pool in Auto Scaling group"
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html):
+// an instance launched into a warm pool is stopped as soon as it is running, without waiting
+// for its user data, which cloud-init runs only once; with an EC2_INSTANCE_LAUNCHING hook it
+// waits in Warmed:Pending:Wait until CompleteLifecycleAction, and again in Pending:Wait when
+// it leaves the pool. The bootstrap's last step, qfleet-launch-hook, completes both.
+#[test]
+fn with_a_warm_pool_the_bootstrap_ends_by_completing_the_launching_hook_at_every_boot() {
+    let ud = user_data("examples/warm-pool.yaml");
+    shellcheck(&ud);
+    assert!(ud.contains("QFLEET_LAUNCH_HOOK=bootstrap-on-launch\n"));
+    let h = helper(&ud, "qfleet-launch-hook");
+    // The helper is Python the instance's python3 compiles.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qfleet_launch_hook.py");
+    std::fs::write(&path, h).unwrap();
+    let o = Command::new("python3")
+        .args(["-m", "py_compile"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(h.contains("complete_lifecycle_action(LifecycleHookName=env[\"QFLEET_LAUNCH_HOOK\"]"));
+    // It waits out the pool (Warmed:*) and completes again once the target is InService.
+    assert!(h.contains("while state.startswith(\"Warmed\")"));
+    let unit = section(
+        &ud,
+        "cat > /etc/systemd/system/qfleet-launch-hook.service <<'QFLEET_UNIT'\n",
+        "\nQFLEET_UNIT\n",
+    );
+    assert!(
+        unit.contains("WantedBy=multi-user.target"),
+        "runs at every boot"
+    );
+    verify_unit(unit, "qfleet-launch-hook.service");
+    // Last: after the worker's unit is installed and started.
+    let worker = ud
+        .find("systemctl enable --now qfleet-worker.service")
+        .unwrap();
+    let hook = ud
+        .find("systemctl enable --now qfleet-launch-hook.service")
+        .unwrap();
+    assert!(
+        worker < hook
+            && ud
+                .trim_end()
+                .ends_with("systemctl enable --now qfleet-launch-hook.service")
+    );
+}

@@ -284,3 +284,83 @@ fn inline_node_code_with_es_module_syntax_is_refused() {
     assert!(e[0].message.contains("job.js:2"), "{}", e[0]);
     assert!(e[0].message.contains("exports.run"), "{}", e[0]);
 }
+
+/// Provisioned mode's rules for SQS (the CloudFormation and Lambda API references: minimum 2
+/// to 200, maximum 2 to 2000; "mutually exclusive" with maximum concurrency).
+#[test]
+fn provisioned_pollers_are_within_aws_ranges_in_order_and_not_with_max_concurrency() {
+    let env = parse_str(&format!(
+        "{LAMBDA}  lambda:\n    provisioned_pollers: {{minimum: 2, maximum: 2000}}\n"
+    ))
+    .unwrap();
+    let p = env.spec.workers.lambda.provisioned_pollers.unwrap();
+    assert_eq!(
+        (p.minimum, p.maximum, p.max_invocations()),
+        (2, 2000, 20_000)
+    );
+    assert!(
+        parse_str(&format!("{LAMBDA}  lambda:\n    provisioned_pollers: ~\n"))
+            .unwrap()
+            .spec
+            .workers
+            .lambda
+            .provisioned_pollers
+            .is_none()
+    );
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    provisioned_pollers:\n      minimum: 1\n      maximum: 10\n"
+        ),
+        "workers.lambda.provisioned_pollers.minimum",
+        6,
+    );
+    assert!(e.message.contains("out of range (2 to 200)"), "{e}");
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    provisioned_pollers:\n      minimum: 2\n      maximum: 2001\n"
+        ),
+        "workers.lambda.provisioned_pollers.maximum",
+        7,
+    );
+    assert!(e.message.contains("out of range (2 to 2000)"), "{e}");
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    provisioned_pollers:\n      minimum: 20\n      maximum: 10\n"
+        ),
+        "workers.lambda.provisioned_pollers.minimum",
+        6,
+    );
+    assert!(
+        e.message
+            .contains("greater than provisioned_pollers.maximum (10)"),
+        "{e}"
+    );
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    max_concurrency: 50\n    provisioned_pollers: {{minimum: 2, maximum: 10}}\n"
+        ),
+        "workers.lambda.max_concurrency",
+        5,
+    );
+    assert!(e.message.contains("mutually exclusive"), "{e}");
+    // Both bounds are the user's to choose (the minimum is billed all the time).
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    provisioned_pollers: {{minimum: 2}}\n"),
+        "workers.lambda.provisioned_pollers.maximum",
+        5,
+    );
+    assert!(e.message.contains("missing field `maximum`"), "{e}");
+    // Reserved concurrency below what the maximum pollers run throttles batches.
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    reserved_concurrency: 50\n    provisioned_pollers: {{minimum: 2, maximum: 10}}\n"
+        ),
+        "workers.lambda.reserved_concurrency",
+        5,
+    );
+    assert!(
+        e.message
+            .contains("10 × workers.lambda.provisioned_pollers.maximum (100)"),
+        "{e}"
+    );
+}

@@ -258,4 +258,5 @@ mod rules;
 mod spot;
 mod stack_file_schema;
 mod stages;
+mod warm_pool;
 mod yaml_syntax;

@@ -4,6 +4,7 @@
 
 use super::Checker;
 use crate::config::Environment;
+use crate::config::schema::PollerSpec;
 
 /// Settings that mean something only for EC2 workers.
 const EC2_ONLY: &[&str] = &[
@@ -11,6 +12,7 @@ const EC2_ONLY: &[&str] = &[
     "workers.instance_type",
     "workers.instance_types",
     "workers.spot",
+    "workers.warm_pool",
     "workers.min",
     "workers.max",
     "workers.network",
@@ -23,6 +25,15 @@ const EC2_ONLY: &[&str] = &[
     "workers.public_ip",
     "scaling",
 ];
+
+/// Provisioned mode's bounds for an SQS event source mapping: "For Amazon SQS events source
+/// mappings, default is 2, and minimum 2 required" (MinimumPollers, at most 200), and
+/// MaximumPollers from 2 to 2000 ("AWS::Lambda::EventSourceMapping ProvisionedPollerConfig",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-eventsourcemapping-provisionedpollerconfig.html>;
+/// the Lambda API reference now allows SQS up to 10,000, but CloudFormation's schema, which
+/// cfn-lint checks the template against, stops at 2000).
+pub const POLLERS_MIN: (u32, u32) = (2, 200);
+pub const POLLERS_MAX: (u32, u32) = (2, 2_000);
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const LOG_RETENTION_DAYS: &[u32] = &[
@@ -100,14 +111,30 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         1_000,
         "",
     );
+    let cap = match l.provisioned_pollers {
+        None => (
+            l.max_concurrency,
+            "workers.lambda.max_concurrency".to_string(),
+        ),
+        Some(p) => {
+            check_pollers(c, p);
+            (
+                p.max_invocations(),
+                format!(
+                    "{} × workers.lambda.provisioned_pollers.maximum",
+                    PollerSpec::INVOCATIONS_PER_POLLER
+                ),
+            )
+        }
+    };
     if let Some(r) = l.reserved_concurrency
-        && r < l.max_concurrency
+        && r < cap.0
     {
         c.fail(
             "workers.lambda.reserved_concurrency",
             format!(
-                "{r} is below workers.lambda.max_concurrency ({}): the mapping would start invocations the function may not run, and throttled batches count as receives toward the dead-letter queue",
-                l.max_concurrency
+                "{r} is below {} ({}): the mapping would start invocations the function may not run, and throttled batches count as receives toward the dead-letter queue",
+                cap.1, cap.0
             ),
         );
     }
@@ -131,5 +158,44 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
                 6 * l.timeout.0
             ),
         );
+    }
+}
+
+/// Provisioned mode (`workers.lambda.provisioned_pollers`): the bounds in range and in order,
+/// and not with `max_concurrency`: "You can control the scaling behavior of your Amazon SQS
+/// event source mappings either through maximum concurrency settings or by enabling
+/// provisioned mode. These are mutually exclusive options." (Lambda, "Configuring scaling
+/// behavior for SQS event source mappings",
+/// <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html>).
+fn check_pollers(c: &mut Checker, p: PollerSpec) {
+    c.range(
+        "workers.lambda.provisioned_pollers.minimum",
+        p.minimum.into(),
+        POLLERS_MIN.0.into(),
+        POLLERS_MIN.1.into(),
+        "",
+    );
+    c.range(
+        "workers.lambda.provisioned_pollers.maximum",
+        p.maximum.into(),
+        POLLERS_MAX.0.into(),
+        POLLERS_MAX.1.into(),
+        "",
+    );
+    if p.minimum > p.maximum {
+        c.fail(
+            "workers.lambda.provisioned_pollers.minimum",
+            format!(
+                "{} is greater than provisioned_pollers.maximum ({})",
+                p.minimum, p.maximum
+            ),
+        );
+    }
+    if c.src.sets("workers.lambda.max_concurrency") {
+        let e = c.src.key_error(
+            "workers.lambda.max_concurrency",
+            "give either max_concurrency (standard mode) or provisioned_pollers (provisioned mode), not both: AWS makes them mutually exclusive; in provisioned mode provisioned_pollers.maximum caps the scaling",
+        );
+        c.errors.push(e);
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{Checker, is_aws_id};
 use crate::config::Environment;
-use crate::config::schema::{DEFAULT_AMI, Network};
+use crate::config::schema::{DEFAULT_AMI, Network, WarmPoolSpec};
 
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     let spec = &env.spec;
@@ -39,6 +39,9 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             ),
             Ok(_) => {}
         }
+    }
+    if let Some(pool) = &w.warm_pool {
+        check_warm_pool(c, w, pool);
     }
     if i64::from(w.spot.on_demand_base) > w.max {
         c.fail(
@@ -248,5 +251,42 @@ pub(super) fn is_graviton(instance_type: &str) -> bool {
             .trim_start_matches(|ch: char| ch.is_ascii_digit())
             .contains('g'),
         None => false,
+    }
+}
+
+/// A warm pool (`workers.warm_pool`): AWS refuses one on a group "that has a mixed instances
+/// policy or a launch template or launch configuration that requests Spot Instances"
+/// (PutWarmPool, <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutWarmPool.html>);
+/// and only the reference worker waits for its instance to be `InService` before it reads
+/// the queue (`examples/worker/qfleet_worker.py`, `may_receive`): a custom script or a
+/// container would start consuming from the pool, so they are refused rather than trusted.
+fn check_warm_pool(c: &mut Checker, w: &crate::config::schema::WorkersSpec, pool: &WarmPoolSpec) {
+    if w.mixed() {
+        let key = if w.instance_types.is_some() {
+            "workers.instance_types"
+        } else {
+            "workers.spot.percent"
+        };
+        c.fail(
+            "workers.warm_pool",
+            format!(
+                "a warm pool needs one instance type and no Spot ({key} is set): AWS does not put a warm pool on a group with a mixed instances policy or Spot Instances"
+            ),
+        );
+    }
+    if w.image.is_some() || w.user_data.is_some() {
+        c.fail(
+            "workers.warm_pool",
+            "a warm pool needs the reference worker, which waits until its instance is in service before it reads the queue; a container (workers.image) or a custom script (workers.user_data) would start consuming while its instance is still in the pool",
+        );
+    }
+    if i64::from(pool.min_size) > w.max {
+        c.fail(
+            "workers.warm_pool.min_size",
+            format!(
+                "{} is greater than workers.max ({}): the pool holds at most the instances the group may run",
+                pool.min_size, w.max
+            ),
+        );
     }
 }

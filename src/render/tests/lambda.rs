@@ -125,3 +125,23 @@ fn reserved_concurrency_is_set_only_when_asked() {
         "{suppressed}"
     );
 }
+
+#[test]
+fn provisioned_pollers_replace_the_maximum_concurrency() {
+    let (_, fleet) = lambda("  lambda:\n    provisioned_pollers: {minimum: 2, maximum: 50}\n");
+    let m = props(&fleet, ids::QUEUE_MAPPING);
+    assert_eq!(
+        m["ProvisionedPollerConfig"]["MinimumPollers"].as_u64(),
+        Some(2)
+    );
+    assert_eq!(
+        m["ProvisionedPollerConfig"]["MaximumPollers"].as_u64(),
+        Some(50)
+    );
+    // AWS makes the two exclusive: no ScalingConfig in provisioned mode.
+    assert!(m.get("ScalingConfig").is_none(), "{m:?}");
+    let (_, standard) = lambda("");
+    let m = props(&standard, ids::QUEUE_MAPPING);
+    assert_eq!(m["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(5));
+    assert!(m.get("ProvisionedPollerConfig").is_none(), "{m:?}");
+}

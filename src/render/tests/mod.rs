@@ -593,6 +593,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
 mod lambda;
 mod pipeline;
 mod spot;
+mod warm_pool;
 
 /// SQS's ApproximateAgeOfOldestMessage is published every minute; the latency goal
 /// (`scaling.max_latency_seconds`) missed for five minutes running raises an alarm on the
