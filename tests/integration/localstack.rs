@@ -304,6 +304,26 @@ async fn a_failed_create_rolls_back_with_the_real_reason_and_a_retry_recovers() 
         );
     }
 
+    // LocalStack may report ROLLBACK_COMPLETE while its rollback still runs (seen under load:
+    // rollback events after the status, racing the retry's delete). Wait until the stack's
+    // events have stood still for three seconds (at most 30 s).
+    let (mut seen, mut still) = (0, 0);
+    for _ in 0..30 {
+        let n = cfn
+            .describe_stack_events()
+            .stack_name(&data)
+            .send()
+            .await
+            .map(|r| r.stack_events().len())
+            .unwrap_or(0);
+        still = if n == seen { still + 1 } else { 0 };
+        seen = n;
+        if still >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+
     // Remove the obstacle and deploy again: qfleet deletes the failed stack and creates it.
     // (On AWS the queue's name is then held for 60 seconds, which qfleet waits out;
     // LocalStack does not hold it.)

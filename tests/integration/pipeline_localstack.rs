@@ -62,6 +62,37 @@ async fn waiting_keys(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
         .collect()
 }
 
+/// The keys of the S3 events that arrive in the queue within about 20 seconds.
+async fn arrived(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    for _ in 0..10 {
+        let waiting = waiting_keys(sqs, url).await;
+        if !waiting.is_empty() {
+            return waiting;
+        }
+    }
+    Vec::new()
+}
+
+/// A stage's workers on the pipeline's bucket.
+struct Stage<'a> {
+    s3: &'a aws_sdk_s3::Client,
+    bucket: &'a str,
+}
+
+impl Stage<'_> {
+    /// Runs the stage's worker until the object `name` has moved from `reads` to `writes`.
+    async fn run(&self, queue: &str, reads: &str, writes: &str, name: &str) {
+        let moved = [format!("{writes}{name}")];
+        for _ in 0..5 {
+            work_once(queue, self.bucket, reads, writes);
+            if keys(self.s3, self.bucket).await == moved {
+                return;
+            }
+        }
+        assert_eq!(keys(self.s3, self.bucket).await, moved);
+    }
+}
+
 #[tokio::test]
 async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -105,43 +136,25 @@ async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the
         .await
         .unwrap();
     // The upload is the first stage's job only.
-    let mut waiting = Vec::new();
-    for _ in 0..10 {
-        waiting = waiting_keys(&sqs, &first).await;
-        if !waiting.is_empty() {
-            break;
-        }
-    }
-    assert_eq!(waiting, ["uploads/clip.mov"]);
+    assert_eq!(arrived(&sqs, &first).await, ["uploads/clip.mov"]);
     assert!(waiting_keys(&sqs, &second).await.is_empty());
 
     // The first stage moves it to transcoded/: the bucket's event feeds the second queue.
-    for _ in 0..5 {
-        work_once(&first, &bucket, "uploads/", "transcoded/");
-        if keys(&s3, &bucket).await == ["transcoded/clip.mov"] {
-            break;
-        }
-    }
-    assert_eq!(keys(&s3, &bucket).await, ["transcoded/clip.mov"]);
-    let mut waiting = Vec::new();
-    for _ in 0..10 {
-        waiting = waiting_keys(&sqs, &second).await;
-        if !waiting.is_empty() {
-            break;
-        }
-    }
-    assert_eq!(waiting, ["transcoded/clip.mov"]);
+    let stage = Stage {
+        s3: &s3,
+        bucket: &bucket,
+    };
+    stage
+        .run(&first, "uploads/", "transcoded/", "clip.mov")
+        .await;
+    assert_eq!(arrived(&sqs, &second).await, ["transcoded/clip.mov"]);
     // The first stage's output is not its own job again.
     assert!(waiting_keys(&sqs, &first).await.is_empty());
 
     // The second stage moves it to the final prefix.
-    for _ in 0..5 {
-        work_once(&second, &bucket, "transcoded/", "processed/");
-        if keys(&s3, &bucket).await == ["processed/clip.mov"] {
-            break;
-        }
-    }
-    assert_eq!(keys(&s3, &bucket).await, ["processed/clip.mov"]);
+    stage
+        .run(&second, "transcoded/", "processed/", "clip.mov")
+        .await;
 
     // The bucket holds the result: teardown empties it only with the flag, and deletes every
     // fleet, then the data.
