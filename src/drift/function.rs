@@ -16,11 +16,12 @@ fn shown(v: Option<i32>) -> String {
 pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let fleet = &snap.fleet.name;
     let want = &env.spec.workers.lambda;
-    if let Some(func) = f.need(snap.function.as_ref(), fleet, ids::FUNCTION, "exists") {
+    let function_id = ids::function_of(env);
+    if let Some(func) = f.need(snap.function.as_ref(), fleet, function_id, "exists") {
         if i64::from(func.timeout_seconds) != want.timeout.0 as i64 {
             f.diff(
                 fleet,
-                ids::FUNCTION,
+                function_id,
                 "Timeout",
                 want.timeout.0,
                 func.timeout_seconds,
@@ -29,7 +30,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         if i64::from(func.memory_mb) != i64::from(want.memory_mb) {
             f.diff(
                 fleet,
-                ids::FUNCTION,
+                function_id,
                 "MemorySize",
                 want.memory_mb,
                 func.memory_mb,
@@ -40,7 +41,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             let none = |v: Option<String>| v.unwrap_or_else(|| "none".into());
             f.diff(
                 fleet,
-                ids::FUNCTION,
+                function_id,
                 "ReservedConcurrentExecutions",
                 none(want.reserved_concurrency.map(|r| r.to_string())),
                 none(reserved.map(|r| r.to_string())),

@@ -97,11 +97,18 @@ pub struct ResourceNames {
     pub bucket: String,
     pub queue: String,
     pub asg: String,
-    /// The worker function (`workers.kind: lambda`).
+    /// The worker function (`workers.kind: lambda`): `qfleet-ENV-worker` from a zip package,
+    /// `qfleet-ENV-worker-image` from a container image (Lambda cannot change a function's
+    /// package type, so each has its own name; see templates/lambda.yaml.j2).
     pub function: String,
+    /// Both names a worker function may have (zip package, image), whichever the stack file
+    /// names now: a deploy that switches deletes the other one, a teardown whichever exists.
+    pub function_names: [String; 2],
     /// The EC2 workers' log group (`workers.kind: ec2`).
     pub worker_log_group: String,
-    /// The worker function's log group (`workers.kind: lambda`).
+    /// The worker function's log group (`workers.kind: lambda`), named after the zip
+    /// package's function and kept by an image function too (its LoggingConfig names it), so
+    /// that a switch between the two keeps the environment's log lines.
     pub function_log_group: String,
     /// The code bucket before `-<account>-<region>` (a function's deployment package).
     pub code_bucket: String,
@@ -121,7 +128,15 @@ impl ResourceNames {
             bucket: format!("{}-uploads", env.name),
             queue: format!("qfleet-{}-jobs", env.name),
             asg: format!("qfleet-{}-workers", env.name),
-            function: format!("qfleet-{}-worker", env.name),
+            function: if env.spec.workers.lambda.image.is_some() {
+                format!("qfleet-{}-worker-image", env.name)
+            } else {
+                format!("qfleet-{}-worker", env.name)
+            },
+            function_names: [
+                format!("qfleet-{}-worker", env.name),
+                format!("qfleet-{}-worker-image", env.name),
+            ],
             worker_log_group: format!("/qfleet/{}/workers", env.name),
             function_log_group: format!("/aws/lambda/qfleet-{}-worker", env.name),
             code_bucket: format!("{}-code", env.name),
