@@ -24,6 +24,8 @@ pub struct Function {
     /// A container image function's image as Lambda resolved it (the digest a tag pointed to
     /// when the function was created or its code last changed), else the URI it was given.
     pub image: Option<String>,
+    /// The image URI the function was given (Code.ImageUri), tag or digest as written.
+    pub image_uri: Option<String>,
     pub memory_mb: i32,
     pub timeout_seconds: i32,
     /// ReservedConcurrentExecutions (`None`: nothing reserved, the function draws on the
@@ -122,6 +124,10 @@ pub async fn function(lambda: &Client, name: &str) -> Result<Option<Function>> {
         image: out
             .code()
             .and_then(|code| code.resolved_image_uri().or(code.image_uri()))
+            .map(str::to_string),
+        image_uri: out
+            .code()
+            .and_then(|code| code.image_uri())
             .map(str::to_string),
         memory_mb,
         timeout_seconds,

@@ -36,6 +36,22 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
                 func.memory_mb,
             );
         }
+        // New code outside CloudFormation (UpdateFunctionCode with another image): the URI
+        // the function was given is no longer the stack file's. A function from a package has
+        // no image; one from an image answers with the URI it was given.
+        if let Some(image) = &want.image
+            && func.image_uri.as_deref() != Some(image.as_str())
+        {
+            f.diff(
+                fleet,
+                function_id,
+                "Code.ImageUri",
+                image,
+                func.image_uri
+                    .as_deref()
+                    .unwrap_or("no image (a zip package)"),
+            );
+        }
         let reserved = func.reserved_concurrency.map(i64::from);
         if reserved != want.reserved_concurrency.map(i64::from) {
             let none = |v: Option<String>| v.unwrap_or_else(|| "none".into());
