@@ -189,7 +189,14 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: Output) {
         ),
         WorkerKind::Lambda => format!(
             "  workers: Lambda {} ({} MB, {} s), batches of {}, at most {} at once",
-            l.runtime, l.memory_mb, l.timeout.0, l.batch_size, l.max_concurrency
+            match &l.image {
+                Some(image) => format!("image {image} ({})", l.architecture.as_str()),
+                None => l.runtime.clone(),
+            },
+            l.memory_mb,
+            l.timeout.0,
+            l.batch_size,
+            l.max_concurrency
         ),
     });
     for line in crate::config::permissions::describe(&spec.workers) {
