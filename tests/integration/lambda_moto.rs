@@ -1,6 +1,7 @@
 //! Lambda workers against moto's server: a switch ec2 → lambda → ec2 by changing
 //! `workers.kind` keeps every waiting message and the preview names the switch; teardown
-//! removes a function environment.
+//! removes a function environment; a function from a container image (the example, and a
+//! switch from a zip package to an image).
 
 use crate::common::*;
 use std::collections::BTreeSet;
@@ -479,4 +480,47 @@ async fn switching_between_a_zip_package_and_an_image_keeps_the_messages_on_moto
         .args(["--yes", "--discard-messages"]));
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
     assert!(exists(image_name.clone()).await.is_none());
+}
+
+/// examples/lambda-image.yaml deploys on moto: the function is created from the image URI the
+/// example names (moto does not pull it: MOTO_LAMBDA_STUB_ECR), with the example's settings
+/// and the queue mapping, and tears down.
+#[tokio::test]
+async fn the_lambda_image_example_deploys_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("it-limg");
+    let text = std::fs::read_to_string(root().join("examples/lambda-image.yaml"))
+        .unwrap()
+        .replace("environment: lab-img", &format!("environment: {e}"));
+    let image = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("image: "))
+        .unwrap()
+        .to_string();
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(&file, text).unwrap();
+    deploy(&file);
+    let conf = moto_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let f = lambda
+        .get_function()
+        .function_name(format!("qfleet-{e}-worker-image"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(f.code().and_then(|c| c.image_uri()), Some(image.as_str()));
+    let c = f.configuration().unwrap();
+    assert_eq!((c.memory_size(), c.timeout()), (Some(1024), Some(30)));
+    let mappings = lambda
+        .list_event_source_mappings()
+        .function_name(format!("qfleet-{e}-worker-image"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mappings.event_source_mappings().len(), 1, "{mappings:?}");
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto()
+        .args(["teardown", "--yes", "--purge-bucket"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
