@@ -100,6 +100,22 @@ fn other_kind(env: &Environment) -> Environment {
 /// image's ECR repository.
 pub const IMAGE_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
 
+/// What the printed policy leaves to the image's repository policy, one line per environment
+/// with a function from a container image: Lambda pulls as the Lambda service, which the
+/// repository policy must allow (it adds that statement itself only for a caller with
+/// ecr:SetRepositoryPolicy, which the policy does not grant).
+pub fn repository_notes(envs: &[Environment], account: &str) -> Vec<String> {
+    envs.iter()
+        .filter_map(|env| {
+            let repo = Place { env, account }.image_repository()?;
+            Some(format!(
+                "{}: the repository policy of {repo} must allow the Lambda service principal (lambda.amazonaws.com) ecr:BatchGetImage and ecr:GetDownloadUrlForLayer; this policy does not grant ecr:SetRepositoryPolicy, with which Lambda would add that statement itself (docs/workers.md, \"A container image\")",
+                env.name
+            ))
+        })
+        .collect()
+}
+
 /// Actions whose resource types the Service Authorization Reference lists as optional only,
 /// which qfleet and the handlers call without naming such a resource: AWS then authorizes
 /// them on `"*"`. `cloudwatch:GetMetricData` (qfleet's backlog metric, a target-tracking

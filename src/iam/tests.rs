@@ -653,6 +653,15 @@ fn an_image_function_reads_exactly_its_repository_and_nothing_more_of_ecr() {
         let arn = format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{name}");
         assert!(scoped.contains(&arn.as_str()), "{arn} not in {scoped:?}");
     }
+    // What the policy leaves to the repository's own policy is said, for this one only.
+    let notes = repository_notes(&[env.clone(), lab("a", "")], ACCOUNT);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("img: ")
+            && notes[0].contains(repo)
+            && notes[0].contains("lambda.amazonaws.com"),
+        "{notes:?}"
+    );
     // A zip function and EC2 workers get no ECR permission at all.
     for other in [
         lab("a", ""),

@@ -85,6 +85,17 @@ fn validate_summarizes_an_image_function_by_its_image() {
         "{out}"
     );
     assert!(!stderr(&o).contains("names a tag"), "{}", stderr(&o));
+    // iam-policy says what it leaves to the repository's own policy.
+    let o = run(qfleet()
+        .arg("iam-policy")
+        .arg(&example)
+        .args(["--account", "123456789012"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("repository/image-resizer must allow the Lambda service principal"),
+        "{}",
+        stderr(&o)
+    );
     let dir = tempfile::tempdir().unwrap();
     let tagged = dir.path().join("tagged.yaml");
     std::fs::write(
