@@ -21,6 +21,7 @@ KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage
         "CacheControl", "Metadata")
 
 _s3 = None  # created on first use, then reused by every invocation of this execution environment
+_sqs = None
 
 
 def s3_client():
@@ -30,6 +31,13 @@ def s3_client():
     return _s3
 
 
+def sqs_client():
+    global _sqs
+    if _sqs is None:
+        _sqs = boto3.client("sqs", region_name=os.environ.get("AWS_REGION") or None)
+    return _sqs
+
+
 class Config:
     def __init__(self, env=None):
         e = os.environ if env is None else env
@@ -37,6 +45,8 @@ class Config:
         self.upload_prefix = e.get("QFLEET_UPLOAD_PREFIX") or "uploads/"
         self.processed_prefix = e.get("QFLEET_PROCESSED_PREFIX") or "processed/"
         self.environment = e.get("QFLEET_ENVIRONMENT") or ""  # names the latency metric
+        # A pipeline's stage whose next stage is fed by messages: where to say what it wrote.
+        self.next_queue_url = e.get("QFLEET_NEXT_QUEUE_URL") or ""
 
 
 # qfleet status reads upload-to-processed percentiles from this metric (Environment dimension).
@@ -111,8 +121,19 @@ def process(s3, bucket, key, cfg):
             s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
         except ClientError:
             raise e from None  # not moved either: the original error stands
-        return
+        return dest
     s3.delete_object(Bucket=bucket, Key=key)
+    return dest
+
+
+def next_stage_message(bucket, key, at):
+    """The message that feeds a pipeline's next stage (QFLEET_NEXT_QUEUE_URL): an S3 event
+    record for the object this stage wrote, with the upload's own time."""
+    return json.dumps({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
+        "eventTime": at,
+        "s3": {"bucket": {"name": bucket},
+               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]})
 
 
 def work(body, cfg, latencies=None):
@@ -128,7 +149,11 @@ def work(body, cfg, latencies=None):
                 or not ev.startswith("ObjectCreated:")):
             ign += 1
             continue
-        process(s3_client(), bucket, key, cfg)
+        dest = process(s3_client(), bucket, key, cfg)
+        if cfg.next_queue_url:
+            # At least once: a retry after a failed send finds the object moved and sends again.
+            sqs_client().send_message(QueueUrl=cfg.next_queue_url,
+                                      MessageBody=next_stage_message(bucket, dest, at))
         if latencies is not None and (s := seconds_since(at)) is not None:
             latencies.append(s)
         done += 1

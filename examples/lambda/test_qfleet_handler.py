@@ -40,7 +40,9 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_REGION", REGION)  # set by the Lambda runtime
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("QFLEET_BUCKET", BUCKET)
-    monkeypatch.setattr(qh, "_s3", None)  # the handler creates its own client inside the mock
+    monkeypatch.setattr(qh, "_s3", None)  # the handler creates its own clients inside the mock
+    monkeypatch.setattr(qh, "_sqs", None)
+    monkeypatch.delenv("QFLEET_NEXT_QUEUE_URL", raising=False)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -488,3 +490,18 @@ def test_secrets_are_read_once_into_the_environment_and_never_shown(aws, monkeyp
         qh.load_secrets(env)
     assert str(e.value) == "secret GONE from ssm:/app/nope: ParameterNotFound"
     assert "p@ss" not in str(e.value)
+
+
+def test_a_stage_fed_by_messages_gets_one_per_object_written(aws, monkeypatch, capsys):
+    """A pipeline stage whose next stage is fed by messages (QFLEET_NEXT_QUEUE_URL): one S3
+    event record per object written, under the stage's output prefix, with the upload's time."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    nxt = sqs.create_queue(QueueName=QUEUE + "-next")["QueueUrl"]
+    monkeypatch.setenv("QFLEET_PROCESSED_PREFIX", "mid/")
+    monkeypatch.setenv("QFLEET_NEXT_QUEUE_URL", nxt)
+    put(aws, "uploads/a b.txt")
+    assert run(sqs_record(s3_event("uploads/a b.txt"))) == {"batchItemFailures": []}
+    assert keys(aws) == ["mid/a b.txt"]
+    msgs = sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10)["Messages"]
+    assert [qh.parse_body(m["Body"]) for m in msgs] == [
+        [(BUCKET, "mid/a b.txt", "ObjectCreated:Copy", "2024-01-01T00:00:00.000Z")]]

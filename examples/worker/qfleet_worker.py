@@ -45,6 +45,7 @@ class Config:
         self.signal_resource = g("QFLEET_SIGNAL_RESOURCE")
         self.environment = g("QFLEET_ENVIRONMENT")  # names the latency metric; unset: none
         self.metric_interval = float(g("QFLEET_METRIC_INTERVAL", "60"))
+        self.next_queue_url = g("QFLEET_NEXT_QUEUE_URL")
 
 
 def parse_body(body):
@@ -135,8 +136,18 @@ def process(s3, bucket, key, cfg):
             s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
         except ClientError:
             raise e from None  # not moved either: the original error stands
-        return
+        return dest
     s3.delete_object(Bucket=bucket, Key=key)
+    return dest
+
+
+def next_stage_message(bucket, key, at):
+    """An S3 event record for the object written, with the upload's time: the next stage's job."""
+    return json.dumps({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
+        "eventTime": at,
+        "s3": {"bucket": {"name": bucket},
+               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]})
 
 
 def imds(path, timeout=1.0):
@@ -270,7 +281,12 @@ class Worker:
                     or (ev and not ev.startswith("ObjectCreated"))):
                 ign += 1
                 continue
-            (self.job or process)(self.s3, bucket, key, c)
+            dest = (self.job or process)(self.s3, bucket, key, c)
+            if c.next_queue_url:  # a retry finds the object moved and sends again
+                if not isinstance(dest, str):
+                    dest = c.processed_prefix + key[len(c.upload_prefix):]
+                self.sqs.send_message(QueueUrl=c.next_queue_url,
+                                      MessageBody=next_stage_message(bucket, dest, at))
             self.latencies.add(seconds_since(at))
             done += 1
         return ("processed" if done else "ignored"), done, ign

@@ -670,3 +670,36 @@ def test_event_times_parse_as_s3_writes_them():
     assert qw.seconds_since("2026-11-23T09:00:00.000Z", now) == 10.5
     assert qw.seconds_since("2026-11-23T09:00:20.000Z", now) == 0.0, "clock skew is not negative"
     assert qw.seconds_since(None, now) is None and qw.seconds_since("yesterday", now) is None
+
+
+def test_a_stage_fed_by_messages_gets_one_per_object_written_and_reads_it_as_an_upload(aws, capsys):
+    """A pipeline whose next stage is fed by messages (QFLEET_NEXT_QUEUE_URL): the first stage
+    moves uploads/ to mid/ and sends one S3-event-shaped message per object to the next queue,
+    keeping the upload's time; the next stage's worker, reading mid/, moves it to processed/."""
+    nxt = aws.sqs.create_queue(QueueName=QUEUE + "-next")["QueueUrl"]
+    put(aws, "uploads/a b.txt")
+    send(aws, s3_event("uploads/a b.txt", at="2026-11-23T09:00:00.000Z"))
+    first = worker(aws, env={"QFLEET_PROCESSED_PREFIX": "mid/", "QFLEET_NEXT_QUEUE_URL": nxt})
+    first.run(max_messages=1)
+    assert keys(aws) == ["mid/a b.txt"]
+    msgs = aws.sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10,
+                                   VisibilityTimeout=0)["Messages"]
+    assert len(msgs) == 1
+    assert qw.parse_body(msgs[0]["Body"]) == [
+        (BUCKET, "mid/a b.txt", "ObjectCreated:Copy", "2026-11-23T09:00:00.000Z")]
+    second = qw.Worker(qw.Config({
+        "QFLEET_QUEUE_URL": nxt, "QFLEET_BUCKET": BUCKET, "AWS_REGION": REGION,
+        "QFLEET_WAIT_SECONDS": "0", "QFLEET_UPLOAD_PREFIX": "mid/"}), sqs=aws.sqs, s3=aws.s3)
+    second.run(max_messages=1)
+    assert keys(aws) == ["processed/a b.txt"]
+    assert counts(aws, nxt) == (0, 0)
+    assert sorted(outcomes(capsys)) == ["processed", "processed"]
+
+
+def test_without_a_next_queue_nothing_is_sent(aws):
+    nxt = aws.sqs.create_queue(QueueName=QUEUE + "-next")["QueueUrl"]
+    put(aws, "uploads/1.txt")
+    send(aws, s3_event("uploads/1.txt"))
+    worker(aws).run(max_messages=1)
+    assert keys(aws) == ["processed/1.txt"]
+    assert counts(aws, nxt) == (0, 0)

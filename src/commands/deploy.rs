@@ -151,17 +151,31 @@ fn run(
     opts: Options,
     details: bool,
 ) -> Result<(Vec<EnvOutcome>, Collected<'static>)> {
-    let session = Session::open(targets, g)?;
+    // Pipelines of several stages: plan and deploy take them (teardown counts every stage).
+    let session = Session::open_with_pipelines(targets, g)?;
+    let reporter = Reporter::new(out).with_details(details || session.envs.len() == 1);
+    reporter.several_environments(session.envs.len() > 1);
     if mode == Mode::Plan {
-        // A declared peak the fleet cannot meet (simulated offline, as validate does).
+        // A declared peak the fleet cannot meet (simulated offline, as validate does): said
+        // on stderr, and among the environment's warnings in the JSON document.
         for env in &session.envs {
-            if let Some(w) = crate::simulate::peak_warning(env) {
-                out.note(format!("{}: warning: {w}", env.name));
+            for stage in env.stages() {
+                if let Some(w) = crate::simulate::peak_warning(stage) {
+                    let w = match &stage.stage {
+                        Some(s) if env.is_pipeline() => format!("stage {}: {w}", s.name),
+                        _ => w,
+                    };
+                    out.note(format!("{}: warning: {w}", env.name));
+                    reporter.event(crate::output::event::Event::Warning {
+                        environment: Some(env.name.clone()),
+                        stack: None,
+                        change: None,
+                        message: w,
+                    });
+                }
             }
         }
     }
-    let reporter = Reporter::new(out).with_details(details || session.envs.len() == 1);
-    reporter.several_environments(session.envs.len() > 1);
     let inflight = InFlight::default();
     let done = session.each_until_interrupted(|clients, env| {
         let (reporter, inflight, opts) = (&reporter, inflight.clone(), opts.clone());
@@ -175,7 +189,11 @@ fn run(
                 stacks: session
                     .envs
                     .iter()
-                    .map(|e| vec![e.data_stack_name(), e.fleet_stack_name()])
+                    .map(|e| {
+                        std::iter::once(e.data_stack_name())
+                            .chain(e.stages().iter().map(|s| s.fleet_stack_name()))
+                            .collect()
+                    })
                     .collect(),
                 command: if mode == Mode::Plan { "plan" } else { "deploy" },
             },

@@ -21,7 +21,7 @@ pub struct IamPolicyArgs {
 }
 
 pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<i32> {
-    let envs = super::load_environments(&args.envs, g)?;
+    let envs = super::load_one_stage_environments(&args.envs, g)?;
     let account = match args.account {
         Some(a) if a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()) => a,
         Some(a) => {

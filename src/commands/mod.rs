@@ -27,6 +27,28 @@ pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environme
     crate::config::targets::load(targets, &g.stacks_dir)
 }
 
+/// The environments named on the command line, for a command that does not handle pipelines
+/// yet: a stack file with several `stages` is refused before anything touches AWS, so that
+/// no command acts on, or reports, only part of a pipeline (its first stage).
+pub fn load_one_stage_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
+    let envs = load_environments(targets, g)?;
+    let refused: Vec<_> = envs
+        .iter()
+        .filter(|env| env.is_pipeline())
+        .map(|env| {
+            env.source.key_error(
+                "stages",
+                "this command does not handle pipelines of several stages yet; `qfleet validate`, `render`, `plan`, `deploy` and `teardown` do",
+            )
+        })
+        .collect();
+    if refused.is_empty() {
+        Ok(envs)
+    } else {
+        Err(Error::Input(refused))
+    }
+}
+
 /// Runs `f` on every environment, at most `limit` at a time, keeping their order.
 pub async fn each_env<'a, T, F, Fut>(envs: &'a [Environment], limit: usize, f: F) -> Vec<T>
 where
@@ -56,8 +78,17 @@ pub struct Session {
 
 impl Session {
     pub fn open(targets: &[String], g: &Global) -> Result<Session> {
+        Self::open_envs(load_one_stage_environments(targets, g)?, g)
+    }
+
+    /// For a command that handles pipelines of several stages (plan, deploy, teardown).
+    pub fn open_with_pipelines(targets: &[String], g: &Global) -> Result<Session> {
+        Self::open_envs(load_environments(targets, g)?, g)
+    }
+
+    fn open_envs(envs: Vec<Environment>, g: &Global) -> Result<Session> {
         Ok(Session {
-            envs: load_environments(targets, g)?,
+            envs,
             aws: Aws::new(g.aws_settings()),
             concurrency: g.concurrency.into(),
             rt: runtime()?,

@@ -126,7 +126,7 @@ fn chart_path(base: &Path, env: &str, several: bool) -> PathBuf {
 
 pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<i32> {
     let a = assumptions(&args)?;
-    let envs = super::load_environments(&args.envs, g)?;
+    let envs = super::load_one_stage_environments(&args.envs, g)?;
     let several = envs.len() > 1;
     let mut reports: Vec<(String, Report)> = Vec::new();
     for env in &envs {

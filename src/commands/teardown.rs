@@ -42,7 +42,7 @@ pub struct TeardownArgs {
 }
 
 pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
-    let mut session = Session::open(&args.envs, g)?;
+    let mut session = Session::open_with_pipelines(&args.envs, g)?;
     // `--concurrency` bounds the environments reading, deciding or sending calls, not those
     // whose stacks CloudFormation is deleting: every environment starts, and each takes one of
     // the schedule's slots for its calls and gives it back while it waits (teardown::schedule).

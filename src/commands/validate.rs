@@ -24,14 +24,7 @@ pub fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<i32> {
     let envs = super::load_environments(&args.envs, g)?;
     let mut checked = Vec::new();
     for env in &envs {
-        checked.push((
-            env,
-            checked_stacks(env)?,
-            crate::config::advice::warnings(env)
-                .into_iter()
-                .chain(crate::simulate::peak_warning(env))
-                .collect::<Vec<_>>(),
-        ));
+        checked.push((env, checked_stacks(env)?, warnings(env)));
     }
     if out.is_json() {
         let environments = checked
@@ -69,6 +62,35 @@ pub fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<i32> {
     Ok(0)
 }
 
+/// The advice on every stage's settings, each said once; a pipeline's name their stage.
+fn warnings(env: &Environment) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for stage in env.stages() {
+        let label = stage
+            .stage
+            .as_ref()
+            .filter(|_| env.is_pipeline())
+            .map(|s| format!("stage {}: ", s.name));
+        for w in crate::config::advice::warnings(stage)
+            .into_iter()
+            .chain(crate::simulate::peak_warning(stage))
+        {
+            let about_stage = ["workers", "queue", "scaling"]
+                .iter()
+                .any(|k| w.starts_with(&format!("{k}.")));
+            let w = match &label {
+                Some(l) if about_stage => format!("{l}{w}"),
+                _ => w,
+            };
+            // Advice on the environment's own settings (the bucket) is the same for each stage.
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
 /// The rendered stacks, checked: a problem in a template is invalid input.
 fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
     let stacks = render::render(env)?;
@@ -93,8 +115,16 @@ fn json(env: &Environment, stacks: &[RenderedStack], warnings: &[String]) -> ser
             "stack_name": s.stack_name,
             "bytes": s.template.len(),
         })).collect::<Vec<_>>(),
-        "workers": spec.workers.kind.as_str(),
-        "backlog_target": env.backlog_target(),
+        "workers": env.stages()[0].spec.workers.kind.as_str(),
+        "backlog_target": env.stages()[0].backlog_target(),
+        "stages": env.stages().iter().map(|s| serde_json::json!({
+            "name": s.stage.as_ref().map(|st| st.name.as_str()),
+            "fed_by": s.stage.as_ref().and_then(|st| st.feed).map(|f| f.as_str()),
+            "queue": crate::render::ResourceNames::of(s).queue,
+            "fleet_stack": s.fleet_stack_name(),
+            "workers": s.spec.workers.kind.as_str(),
+            "backlog_target": s.backlog_target(),
+        })).collect::<Vec<_>>(),
         "retain_bucket": env.retain_bucket(),
         "termination_protection": env.termination_protection(),
         "warnings": warnings,
@@ -142,11 +172,19 @@ fn rows(checked: &[(&Environment, Vec<RenderedStack>, Vec<String>)]) -> String {
             vec![
                 env.name.clone(),
                 env.spec.region.clone(),
-                workers(env),
-                match env.spec.workers.kind {
-                    WorkerKind::Ec2 => format!("{} per instance", env.backlog_target()),
-                    WorkerKind::Lambda => "-".into(),
-                },
+                env.stages()
+                    .iter()
+                    .map(|s| workers(s))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+                env.stages()
+                    .iter()
+                    .map(|s| match s.spec.workers.kind {
+                        WorkerKind::Ec2 => format!("{} per instance", s.backlog_target()),
+                        WorkerKind::Lambda => "-".into(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" → "),
                 if env.retain_bucket() {
                     "retained"
                 } else {
@@ -177,30 +215,28 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: Output) {
             count(s.template.len() as u64, "byte", "bytes")
         ));
     }
-    let l = &spec.workers.lambda;
-    out.line(match spec.workers.kind {
-        WorkerKind::Ec2 => format!(
-            "  workers: EC2 {}, target {} messages per instance, {}–{} instances{}",
-            spec.workers.types().join(", "),
-            env.backlog_target(),
-            spec.workers.min,
-            spec.workers.max,
-            spot_share(&spec.workers.spot)
-        ),
-        WorkerKind::Lambda => format!(
-            "  workers: Lambda {} ({} MB, {} s), batches of {}, at most {} at once",
-            match &l.image {
-                Some(image) => format!("image {image} ({})", l.architecture.as_str()),
-                None => l.runtime.clone(),
-            },
-            l.memory_mb,
-            l.timeout.0,
-            l.batch_size,
-            l.max_concurrency
-        ),
-    });
-    for line in crate::config::permissions::describe(&spec.workers) {
-        out.line(format!("  workers get {line}"));
+    for stage in env.stages() {
+        if env.is_pipeline()
+            && let Some(st) = &stage.stage
+        {
+            let fed = match st.feed {
+                None => format!("fed by the uploads under {}", spec.bucket.upload_prefix),
+                Some(crate::config::schema::Feed::Objects) => format!(
+                    "fed by the objects the stage before writes under {}",
+                    stage.spec.bucket.upload_prefix
+                ),
+                Some(crate::config::schema::Feed::Messages) => {
+                    "fed by the messages the stage before sends".to_string()
+                }
+            };
+            out.line(format!(
+                "  stage {} ({fed}; queue {}; writes under {}):",
+                st.name,
+                crate::render::ResourceNames::of(stage).queue,
+                stage.spec.bucket.processed_prefix
+            ));
+        }
+        stage_workers(stage, if env.is_pipeline() { "    " } else { "  " }, out);
     }
     out.line(format!(
         "  bucket {} on teardown; termination protection {}",
@@ -215,6 +251,41 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: Output) {
             "off"
         }
     ));
+}
+
+/// One stage's workers in a line, and what they are granted.
+fn stage_workers(env: &Environment, indent: &str, out: Output) {
+    let spec = &env.spec;
+    let l = &spec.workers.lambda;
+    out.line(match spec.workers.kind {
+        WorkerKind::Ec2 => format!(
+            "{indent}workers: EC2 {}, target {} messages per instance, {}–{} instances{}",
+            spec.workers.types().join(", "),
+            env.backlog_target(),
+            spec.workers.min,
+            spec.workers.max,
+            spot_share(&spec.workers.spot)
+        ),
+        WorkerKind::Lambda => format!(
+            "{indent}workers: Lambda {} ({} MB, {} s), batches of {}, at most {} at once",
+            match &l.image {
+                Some(image) => format!("image {image} ({})", l.architecture.as_str()),
+                None => l.runtime.clone(),
+            },
+            l.memory_mb,
+            l.timeout.0,
+            l.batch_size,
+            l.max_concurrency
+        ),
+    });
+    for line in crate::config::permissions::describe(&spec.workers) {
+        out.line(format!("{indent}workers get {line}"));
+    }
+    if let Some(next) = env.stage.as_ref().and_then(|s| s.next_queue.as_deref()) {
+        out.line(format!(
+            "{indent}workers get QFLEET_NEXT_QUEUE_URL and may send to {next}"
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,27 @@
 
 /// What each setting accepts, shown under its errors.
 pub fn allowed(field: &str) -> Option<&'static str> {
+    // A stage's settings (`stages.1.workers.min`) allow what the top-level ones do.
+    if let Some(rest) = field.strip_prefix("stages.") {
+        let (index, setting) = rest.split_once('.').unwrap_or((rest, ""));
+        if index.parse::<usize>().is_ok() || index == "*" {
+            return match setting {
+                "" => Some(
+                    "a mapping of the stage's settings: name (required), fed_by, prefix, queue, workers, scaling",
+                ),
+                "name" => Some(
+                    "lowercase letters, digits and single hyphens, starting with a letter, at most 16 characters",
+                ),
+                "fed_by" => Some(
+                    "objects (the default: the bucket's events for what the stage before writes under prefix) or messages (the stage before sends them)",
+                ),
+                "prefix" => Some(
+                    "a key prefix ending in / (default: the stage's name and /), apart from the other stages' and the bucket's prefixes",
+                ),
+                other => allowed(other),
+            };
+        }
+    }
     // Tags and subnets are keyed by the user's own names.
     let key = if field.starts_with("tags.") {
         "tags.*"
@@ -26,7 +47,10 @@ pub fn allowed(field: &str) -> Option<&'static str> {
     };
     Some(match key {
         "" => {
-            "a YAML mapping of settings: region (required), environment, lab, copies, tags, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling"
+            "a YAML mapping of settings: region (required), environment, lab, copies, tags, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling, stages"
+        }
+        "stages" => {
+            "a list of 1 to 8 stages, each a mapping with name, fed_by, prefix, queue, workers, scaling; without it, one stage of the top-level queue, workers and scaling"
         }
         "environment" => {
             "lowercase letters, digits and hyphens, starting with a letter, at most 24 characters"

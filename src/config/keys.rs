@@ -76,6 +76,23 @@ pub const STACK_FILE: &[Key] = &[
     opt("alarms", Kind::Settings(ALARMS)),
     opt("workers", Kind::Settings(WORKERS)),
     opt("scaling", Kind::Settings(SCALING)),
+    opt(
+        "stages",
+        Kind::Optional(&Kind::List(&Kind::Settings(STAGE))),
+    ),
+];
+
+/// The values of a stage's `fed_by` (`Feed`).
+pub const FEEDS: &[&str] = &["objects", "messages"];
+
+/// One stage of `stages` (`StageSpec`).
+const STAGE: &[Key] = &[
+    must("name", Kind::Text),
+    opt("fed_by", Kind::Optional(&Kind::Choice(FEEDS))),
+    opt("prefix", TEXT),
+    opt("queue", Kind::Settings(QUEUE)),
+    opt("workers", Kind::Settings(WORKERS)),
+    opt("scaling", Kind::Settings(SCALING)),
 ];
 
 const BUCKET: &[Key] = &[

@@ -13,6 +13,7 @@ pub mod package;
 pub mod permissions;
 pub mod runtimes;
 pub mod schema;
+pub mod stages;
 mod syntax;
 pub mod targets;
 mod validate;
@@ -38,6 +39,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     locations: Locations,
+    /// The dotted path a stage's settings are under (`stages.1.`), or empty: every field
+    /// named through this file is read below it.
+    prefix: String,
 }
 
 impl SourceFile {
@@ -47,7 +51,21 @@ impl SourceFile {
             path,
             text,
             locations,
+            prefix: String::new(),
         }
+    }
+
+    /// The same file, with every field named below `prefix` (a stage's `stages.N`).
+    pub fn within(&self, prefix: &str) -> SourceFile {
+        SourceFile {
+            prefix: format!("{prefix}."),
+            ..self.clone()
+        }
+    }
+
+    /// The field's full dotted path in the file.
+    fn full(&self, field: &str) -> String {
+        format!("{}{field}", self.prefix)
     }
 
     pub fn display(&self) -> String {
@@ -56,21 +74,22 @@ impl SourceFile {
 
     /// Whether the file sets `field` (a dotted path) itself.
     pub fn sets(&self, field: &str) -> bool {
-        self.locations.key(field).is_some()
+        self.locations.key(&self.full(field)).is_some()
     }
 
     /// An error about the setting at `field` (a dotted path), located in the file.
     pub fn error(&self, field: &str, message: impl Into<String>) -> InputError {
-        let pos = self.locations.find(field);
+        let pos = self.locations.find(&self.full(field));
         self.error_at(field, pos, message)
     }
 
     /// An error about a key (e.g. a key that must not be there).
     pub fn key_error(&self, field: &str, message: impl Into<String>) -> InputError {
+        let full = self.full(field);
         let pos = self
             .locations
-            .key(field)
-            .or_else(|| self.locations.find(field));
+            .key(&full)
+            .or_else(|| self.locations.find(&full));
         self.error_at(field, pos, message)
     }
 
@@ -88,10 +107,12 @@ impl SourceFile {
             file: self.display(),
             line,
             column,
-            field: if field.is_empty() {
+            field: if field.is_empty() && self.prefix.is_empty() {
                 "-".into()
+            } else if field.is_empty() {
+                self.prefix.trim_end_matches('.').to_string()
             } else {
-                field.into()
+                self.full(field)
             },
             message: message.into(),
             allowed: validate::allowed(field).map(str::to_string),
@@ -149,6 +170,11 @@ pub struct Environment {
     pub user_data: Option<String>,
     /// The Lambda function's code (`workers.kind: lambda` without `workers.lambda.image`).
     pub function_code: Option<code::FunctionCode>,
+    /// Set when this environment stands for one stage of a pipeline (see `stages`).
+    pub stage: Option<stages::StageOf>,
+    /// The stages of a pipeline (`stages` in the stack file), each as an environment of its
+    /// own; empty for a one-stage environment.
+    pub pipeline: Vec<Environment>,
 }
 
 impl Environment {
@@ -195,6 +221,7 @@ impl Environment {
             .into_iter()
             .map(|name| {
                 let mut copy = self.clone();
+                copy.pipeline = stages::rename(&self.pipeline, &name);
                 copy.name = name;
                 copy
             })
@@ -205,8 +232,32 @@ impl Environment {
         format!("qfleet-{}-data", self.name)
     }
 
+    /// The fleet stack of this environment, or of this stage of a pipeline
+    /// (`qfleet-ENV--STAGE-fleet` for a later stage).
     pub fn fleet_stack_name(&self) -> String {
-        format!("qfleet-{}-fleet", self.name)
+        format!("qfleet-{}{}-fleet", self.name, self.stage_suffix())
+    }
+
+    /// The part a later stage of a pipeline adds to its resources' names (`--thumbs`).
+    pub fn stage_suffix(&self) -> String {
+        self.stage
+            .as_ref()
+            .map(stages::StageOf::suffix)
+            .unwrap_or_default()
+    }
+
+    /// The stages of the environment: its pipeline's, or itself as the one stage.
+    pub fn stages(&self) -> Vec<&Environment> {
+        if self.pipeline.is_empty() {
+            vec![self]
+        } else {
+            self.pipeline.iter().collect()
+        }
+    }
+
+    /// Whether the stack file declares a pipeline of several stages.
+    pub fn is_pipeline(&self) -> bool {
+        self.pipeline.len() > 1
     }
 }
 
@@ -325,20 +376,17 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
         source,
         user_data: None,
         function_code: None,
+        stage: None,
+        pipeline: Vec::new(),
     };
+    env.pipeline = stages::derive(&env);
     let mut errors = validate::check(&env);
     if errors.is_empty() {
-        match read_user_data(&env) {
-            Ok(data) => env.user_data = data,
-            Err(e) => errors.push(*e),
-        }
-        // A container image function has no code of qfleet's to read or package.
-        if env.spec.workers.kind == schema::WorkerKind::Lambda
-            && env.spec.workers.lambda.image.is_none()
-        {
-            match code::read(&env) {
-                Ok(c) => env.function_code = Some(c),
-                Err(e) => errors.push(*e),
+        if env.pipeline.is_empty() {
+            read_stage_files(&mut env, &mut errors);
+        } else {
+            for stage in &mut env.pipeline {
+                read_stage_files(stage, &mut errors);
             }
         }
     }
@@ -346,6 +394,23 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
         Ok(env)
     } else {
         Err(Error::Input(errors))
+    }
+}
+
+/// Reads the files a stage's workers name: its user data script, or its function's code.
+fn read_stage_files(env: &mut Environment, errors: &mut Vec<InputError>) {
+    match read_user_data(env) {
+        Ok(data) => env.user_data = data,
+        Err(e) => errors.push(*e),
+    }
+    // A container image function has no code of qfleet's to read or package.
+    if env.spec.workers.kind == schema::WorkerKind::Lambda
+        && env.spec.workers.lambda.image.is_none()
+    {
+        match code::read(env) {
+            Ok(c) => env.function_code = Some(c),
+            Err(e) => errors.push(*e),
+        }
     }
 }
 

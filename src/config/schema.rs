@@ -54,6 +54,52 @@ pub struct StackFile {
     pub workers: WorkersSpec,
     #[serde(default)]
     pub scaling: ScalingSpec,
+    /// A pipeline: several stages, each with its own queue, workers and scaling, the first fed
+    /// by the uploads and each later one by the stage before it. Absent: one stage made of the
+    /// top-level `queue`, `workers` and `scaling`.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub stages: Vec<StageSpec>,
+}
+
+/// How a later stage's queue learns of the previous stage's results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Feed {
+    /// The bucket's event for each object the previous stage writes under this stage's prefix.
+    #[default]
+    Objects,
+    /// A message the previous stage's worker sends to this stage's queue
+    /// (`QFLEET_NEXT_QUEUE_URL`).
+    Messages,
+}
+
+impl Feed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feed::Objects => "objects",
+            Feed::Messages => "messages",
+        }
+    }
+}
+
+/// One stage of a pipeline (`stages`): a queue and the workers that consume it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// The stage's name: part of its queue's, group's, function's and fleet stack's names.
+    pub name: String,
+    /// Later stages only: `objects` (default) or `messages`.
+    #[serde(default)]
+    pub fed_by: Option<Feed>,
+    /// Later stages only: where the previous stage writes its results (default `NAME/`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub queue: QueueSpec,
+    #[serde(default)]
+    pub workers: WorkersSpec,
+    #[serde(default)]
+    pub scaling: ScalingSpec,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

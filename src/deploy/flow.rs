@@ -32,6 +32,13 @@ pub enum Ended {
 pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     let (prepared, express) = prepare_both(cx).await?;
     let block = super::show::block(&prepared, cx.reporter);
+    if cx.mode == Mode::Deploy
+        && let Some(e) = removed_stages(cx, &prepared)
+    {
+        cx.reporter.detail(&block);
+        discard(cx, &prepared).await;
+        return Err(e);
+    }
     if cx.mode == Mode::Plan {
         cx.reporter.detail(&block);
         let deleted = discard_strictly(cx, &prepared).await;
@@ -56,8 +63,9 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     Ok(Ended::Done)
 }
 
-/// Both stacks described (a no-op deploy costs these two calls and nothing more) and prepared
-/// at once; whether they deploy in express mode.
+/// Every stack described (a no-op deploy costs these calls and nothing more) and prepared at
+/// once: the data stack and each stage's fleet (one for a one-stage environment); whether they
+/// deploy in express mode.
 async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     let Ctx {
         clients,
@@ -67,10 +75,10 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
         ..
     } = *cx;
     let rendered = render::render(env)?;
-    let (data_state, fleet_state) = stacks::describe_pair(
-        &clients.cfn,
-        &env.data_stack_name(),
-        &env.fleet_stack_name(),
+    let states = futures::future::try_join_all(
+        rendered
+            .iter()
+            .map(|s| stacks::describe(&clients.cfn, &s.stack_name)),
     )
     .await?;
     reporter.ledger.plan(
@@ -90,29 +98,72 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
             message: w.clone(),
         });
     }
-    // The fleet refers to the data stack's resources only by their names, so its change set
-    // does not wait for the data stack's.
-    let (Some(data), Some(fleet)) = (rendered.first(), rendered.get(1)) else {
+    if rendered.len() < 2 || rendered[0].role != StackRole::Data {
         return Err(Error::aws(format!(
             "{}: rendering gave no data and fleet stacks",
             env.name
         )));
-    };
-    let one = |stack, state| prepare_stack(cx, stack, state, express);
-    let (data, fleet) = futures::join!(one(data, data_state), one(fleet, fleet_state));
-    match (data, fleet) {
-        (Ok(d), Ok(f)) => Ok((vec![d, f], express)),
-        (d, f) => {
-            let (mut ok, mut errors) = (Vec::new(), Vec::new());
-            for r in [d, f] {
-                match r {
-                    Ok(p) => ok.push(p),
-                    Err(e) => errors.push(e),
-                }
-            }
-            discard(cx, &ok).await;
-            Err(one_error(errors))
+    }
+    // A fleet refers to the data stack's resources only by their names, so its change set
+    // does not wait for the data stack's; each fleet is prepared in its stage's terms.
+    let results = futures::future::join_all(rendered.iter().zip(states).enumerate().map(
+        |(i, (stack, state))| async move {
+            let scx = Ctx {
+                env: owner(cx, i),
+                ..*cx
+            };
+            prepare_stack(&scx, stack, state, express).await
+        },
+    ))
+    .await;
+    let (mut ok, mut errors) = (Vec::new(), Vec::new());
+    for r in results {
+        match r {
+            Ok(p) => ok.push(p),
+            Err(e) => errors.push(e),
         }
+    }
+    if errors.is_empty() {
+        Ok((ok, express))
+    } else {
+        discard(cx, &ok).await;
+        Err(one_error(errors))
+    }
+}
+
+/// A deploy that would take a stage out of a pipeline (its queue leaves the data stack) is
+/// refused, flag or not: the stage's fleet stack would be left running, and no command would
+/// know it any more (they find a stage's stacks from the stack file).
+fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
+    let data = prepared.first()?;
+    let removed: Vec<&str> = data
+        .changes()
+        .iter()
+        .filter(|c| {
+            c.action == aws_sdk_cloudformation::types::ChangeAction::Remove
+                && c.resource_type == "AWS::SQS::Queue"
+                && c.logical_id.starts_with("Stage")
+        })
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    if removed.is_empty() {
+        return None;
+    }
+    Some(Error::Refused(format!(
+        "{}: this deploy would remove a stage's queues ({}) while the stage's fleet stack stays: qfleet does not remove a stage from a pipeline yet. Keep the stage in the stack file; to remove it, tear the environment down with the stage still in the file (`qfleet teardown {}`), then deploy without it",
+        cx.env.name,
+        removed.join(", "),
+        cx.env.name
+    )))
+}
+
+/// The environment a prepared stack belongs to, by its place in the rendered order: the
+/// environment for the data stack (0), the stage for each fleet after it.
+fn owner<'a>(cx: &Ctx<'a>, i: usize) -> &'a Environment {
+    let env = cx.env;
+    match i.checked_sub(1) {
+        Some(stage) => env.stages().get(stage).copied().unwrap_or(env),
+        None => env,
     }
 }
 
@@ -214,12 +265,12 @@ async fn execute_all(
         );
         done.push(outcome);
     };
-    // A function's package goes to the code bucket between the two stacks: the data stack
-    // holds the bucket, the function's stack names the object.
-    let package = super::package::of(env).is_some();
+    // A function's package goes to the code bucket between the data stack and the fleets: the
+    // data stack holds the bucket, a function's stack names the object.
+    let package = env.stages().iter().any(|s| super::package::of(s).is_some());
     if let [data, fleet] = prepared
         && !package
-        && together(data, fleet, env.spec.workers.kind)
+        && together(data, fleet, owner(cx, 1).spec.workers.kind)
     {
         // Both stacks stand and the data stack's update keeps every resource that holds data:
         // the fleet's update does not wait for it (a deploy takes as long as the slower one).
@@ -245,14 +296,18 @@ async fn execute_all(
         };
     }
     // The data stack first: a fleet being created needs the queue (the workers' health gate
-    // waits for a receive, a function's mapping names the queue).
+    // waits for a receive, a function's mapping names the queue); then each stage's fleet.
     for (i, p) in prepared.iter().enumerate() {
+        let scx = Ctx {
+            env: owner(cx, i),
+            ..*cx
+        };
         let spinner = reporter.spinner(&p.desired.name);
-        let applied = match execute::apply(cx, p, &spinner).await {
+        let applied = match execute::apply(&scx, p, &spinner).await {
             Ok(outcome) => {
                 record(outcome, done);
                 if package && p.desired.role == StackRole::Data {
-                    super::package::upload(cx).await
+                    upload_packages(cx).await
                 } else {
                     Ok(())
                 }
@@ -267,6 +322,15 @@ async fn execute_all(
                 return Err(e);
             }
         }
+    }
+    Ok(())
+}
+
+/// Uploads every stage's function package that is not in the code bucket yet.
+async fn upload_packages(cx: &Ctx<'_>) -> Result<()> {
+    for stage in cx.env.stages() {
+        let scx = Ctx { env: stage, ..*cx };
+        super::package::upload(&scx).await?;
     }
     Ok(())
 }

@@ -15,17 +15,18 @@ pub struct Collected<'a> {
     pub command: &'a str,
 }
 
-/// The warnings of one environment's events, as text (`STACK: what the change does`).
+/// The warnings of one environment's events, as text (`STACK: what the change does`, or what
+/// the warning says about the environment as a whole).
 fn warnings(events: &[Value]) -> Vec<String> {
     events
         .iter()
         .filter(|e| e["event"] == "warning")
         .map(|e| {
-            format!(
-                "{}: {}",
-                e["stack"].as_str().unwrap_or("-"),
-                e["message"].as_str().unwrap_or("-")
-            )
+            let message = e["message"].as_str().unwrap_or("-");
+            match e["stack"].as_str() {
+                Some(stack) => format!("{stack}: {message}"),
+                None => message.to_string(),
+            }
         })
         .collect()
 }

@@ -27,6 +27,19 @@ pub const QUEUE_MAPPING: &str = "QueueMapping";
 /// The name of the lifecycle hook the worker completes when its instance terminates.
 pub const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
 
+/// The logical ids of a stage's queue and dead-letter queue in the data stack: `Queue` and
+/// `DeadLetterQueue` for a one-stage environment and a pipeline's first stage,
+/// `StageNAMEQueue` and `StageNAMEDeadLetterQueue` for a later stage.
+pub fn stage_queues(env: &crate::config::Environment) -> (String, String) {
+    match env.stage.as_ref().filter(|s| s.index > 0) {
+        Some(s) => {
+            let id = super::stage_id(&s.name);
+            (format!("{id}Queue"), format!("{id}DeadLetterQueue"))
+        }
+        None => (QUEUE.to_string(), DEAD_LETTER_QUEUE.to_string()),
+    }
+}
+
 /// The ids as the templates see them (`{{ ids.queue }}`).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Ids {

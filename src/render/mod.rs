@@ -124,21 +124,30 @@ impl ResourceNames {
     }
 
     pub fn of(env: &Environment) -> ResourceNames {
+        // A later stage of a pipeline has names of its own (`qfleet-ENV--STAGE-jobs`); the
+        // bucket is the environment's.
+        let sfx = env.stage_suffix();
+        let (index, stage) = env
+            .stage
+            .as_ref()
+            .map_or((0, ""), |s| (s.index, s.name.as_str()));
+        let function = format!("qfleet-{}{sfx}-worker", env.name);
         ResourceNames {
             bucket: format!("{}-uploads", env.name),
-            queue: format!("qfleet-{}-jobs", env.name),
-            asg: format!("qfleet-{}-workers", env.name),
-            function: if env.spec.workers.lambda.image.is_some() {
-                format!("qfleet-{}-worker-image", env.name)
+            queue: crate::config::stages::queue_name(&env.name, index, stage),
+            asg: format!("qfleet-{}{sfx}-workers", env.name),
+            worker_log_group: if index == 0 {
+                format!("/qfleet/{}/workers", env.name)
             } else {
-                format!("qfleet-{}-worker", env.name)
+                format!("/qfleet/{}/{stage}/workers", env.name)
             },
-            function_names: [
-                format!("qfleet-{}-worker", env.name),
-                format!("qfleet-{}-worker-image", env.name),
-            ],
-            worker_log_group: format!("/qfleet/{}/workers", env.name),
-            function_log_group: format!("/aws/lambda/qfleet-{}-worker", env.name),
+            function_log_group: format!("/aws/lambda/{function}"),
+            function: if env.spec.workers.lambda.image.is_some() {
+                format!("{function}-image")
+            } else {
+                function.clone()
+            },
+            function_names: [function.clone(), format!("{function}-image")],
             code_bucket: format!("{}-code", env.name),
         }
     }
@@ -198,6 +207,59 @@ struct Context<'a> {
     workers: Workers<'a>,
     scaling: Scaling,
     tags: &'a BTreeMap<String, String>,
+    /// The stage's name in a pipeline (absent for a one-stage environment).
+    stage: Option<&'a str>,
+    /// The next stage's queue when it is fed by messages this stage's workers send.
+    next_queue: Option<&'a str>,
+}
+
+/// A later stage of a pipeline, as the data template declares its queues, policy and alarms.
+#[derive(Serialize)]
+struct LaterStage<'a> {
+    /// The stage's part of its logical ids (`StageThumbs`).
+    id: String,
+    name: &'a str,
+    /// `objects` or `messages`.
+    feed: &'static str,
+    /// The prefix the stage reads (the bucket's events under it feed the queue, for `objects`).
+    prefix: &'a str,
+    names: ResourceNames,
+    queue: &'a crate::config::schema::QueueSpec,
+    kind: &'static str,
+    max_latency_seconds: Option<f64>,
+}
+
+/// The logical-id part of a stage (`thumbs-small` → `StageThumbsSmall`).
+pub fn stage_id(name: &str) -> String {
+    let mut id = String::from("Stage");
+    for part in name.split('-') {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            id.push(first.to_ascii_uppercase());
+            id.extend(chars);
+        }
+    }
+    id
+}
+
+fn later_stages(env: &Environment) -> Vec<LaterStage<'_>> {
+    env.pipeline
+        .iter()
+        .skip(1)
+        .filter_map(|s| {
+            let st = s.stage.as_ref()?;
+            Some(LaterStage {
+                id: stage_id(&st.name),
+                name: &st.name,
+                feed: st.feed.unwrap_or_default().as_str(),
+                prefix: &s.spec.bucket.upload_prefix,
+                names: ResourceNames::of(s),
+                queue: &s.spec.queue,
+                kind: s.spec.workers.kind.as_str(),
+                max_latency_seconds: s.spec.scaling.max_latency_seconds,
+            })
+        })
+        .collect()
 }
 
 fn context(env: &Environment) -> Context<'_> {
@@ -241,6 +303,13 @@ fn context(env: &Environment) -> Context<'_> {
             max_latency_seconds: spec.scaling.max_latency_seconds,
         },
         tags: &spec.tags,
+        // A pipeline of one stage renders as a one-stage file.
+        stage: env
+            .stage
+            .as_ref()
+            .filter(|s| s.count > 1)
+            .map(|s| s.name.as_str()),
+        next_queue: env.stage.as_ref().and_then(|s| s.next_queue.as_deref()),
     }
 }
 
@@ -271,19 +340,59 @@ fn jinja() -> minijinja::Environment<'static> {
     j
 }
 
-/// Renders every stack of the environment, in deployment order (data first).
+/// Renders every stack of the environment, in deployment order: the data stack, then each
+/// stage's fleet stack (one for a one-stage environment).
 pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
     let j = jinja();
-    let ctx = Value::from(minijinja::value::Serde(context(env)));
+    let stages = env.stages();
+    let first = stages[0];
+    let mut out = Vec::with_capacity(stages.len() + 1);
 
+    // The data stack is rendered in the first stage's terms (its queue is the environment's
+    // queue of a one-stage file), with the later stages' queues beside it.
+    let ctx = Value::from(minijinja::value::Serde(context(first)));
+    let package = stages
+        .iter()
+        .find_map(|s| s.function_code.as_ref().and_then(|c| c.package.as_ref()))
+        .map(|p| p.key());
+    let later = later_stages(env);
+    let template = render_one(
+        &j,
+        env,
+        "data.yaml.j2",
+        |c| {
+            minijinja::context! {
+                function_package => package,
+                later_stages => Value::from(minijinja::value::Serde(&later)),
+                final_processed_prefix => env.spec.bucket.processed_prefix.as_str(),
+                ..c
+            }
+        },
+        &ctx,
+    )?;
+    out.push(RenderedStack {
+        role: StackRole::Data,
+        stack_name: env.data_stack_name(),
+        file_name: "data.yaml".into(),
+        template,
+    });
+    for stage in stages {
+        out.push(render_fleet(&j, stage)?);
+    }
+    Ok(out)
+}
+
+/// The fleet stack of one stage: a group of instances, or a function.
+fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Result<RenderedStack> {
+    let ctx = Value::from(minijinja::value::Serde(context(env)));
     let unit_template = if env.spec.workers.image.is_some() {
         "qfleet-container.service.j2"
     } else {
         "qfleet-worker.service.j2"
     };
-    let unit = render_one(&j, env, unit_template, |c| c, &ctx)?;
+    let unit = render_one(j, env, unit_template, |c| c, &ctx)?;
     let user_data = render_one(
-        &j,
+        j,
         env,
         "user-data.sh.j2",
         |c| {
@@ -309,41 +418,36 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
             )
             .into());
     }
-
-    let mut stacks = Vec::with_capacity(2);
-    let lambda = env.spec.workers.kind == WorkerKind::Lambda;
-    for role in StackRole::ALL {
-        let name = match role {
-            StackRole::Fleet if lambda => "lambda.yaml.j2".to_string(),
-            _ => format!("{}.yaml.j2", role.as_str()),
-        };
-        let code = env.function_code.as_ref();
-        let template = render_one(
-            &j,
-            env,
-            &name,
-            |c| {
-                minijinja::context! {
-                    user_data => user_data.trim_end(),
-                    function_code => code.map(|c| c.text.trim_end()),
-                    function_handler => code.map(|c| c.handler.as_str()),
-                    function_package => code.and_then(|c| c.package.as_ref()).map(|p| p.key()),
-                    ..c
-                }
-            },
-            &ctx,
-        )?;
-        stacks.push(RenderedStack {
-            role,
-            stack_name: match role {
-                StackRole::Data => env.data_stack_name(),
-                StackRole::Fleet => env.fleet_stack_name(),
-            },
-            file_name: format!("{}.yaml", role.as_str()),
-            template,
-        });
-    }
-    Ok(stacks)
+    let name = match env.spec.workers.kind {
+        WorkerKind::Lambda => "lambda.yaml.j2",
+        WorkerKind::Ec2 => "fleet.yaml.j2",
+    };
+    let code = env.function_code.as_ref();
+    let template = render_one(
+        j,
+        env,
+        name,
+        |c| {
+            minijinja::context! {
+                user_data => user_data.trim_end(),
+                function_code => code.map(|c| c.text.trim_end()),
+                function_handler => code.map(|c| c.handler.as_str()),
+                function_package => code.and_then(|c| c.package.as_ref()).map(|p| p.key()),
+                ..c
+            }
+        },
+        &ctx,
+    )?;
+    let file_name = match env.stage.as_ref() {
+        Some(s) if s.index > 0 => format!("fleet-{}.yaml", s.name),
+        _ => "fleet.yaml".into(),
+    };
+    Ok(RenderedStack {
+        role: StackRole::Fleet,
+        stack_name: env.fleet_stack_name(),
+        file_name,
+        template,
+    })
 }
 
 fn render_one(

@@ -46,8 +46,9 @@ pub(super) async fn locate_queue(
     clients: &Clients,
     data: &StackSnapshot,
     names: &ResourceNames,
+    logical: &str,
 ) -> Fact<Queue> {
-    let url = match data.locate(ids::QUEUE) {
+    let url = match data.locate(logical) {
         Located::Physical(url) => url,
         Located::NotListed => match queues::url_of(&clients.sqs, &names.queue).await {
             Ok(Some(url)) => url,
@@ -64,8 +65,9 @@ pub(super) async fn locate_dead_letter_queue(
     clients: &Clients,
     data: &StackSnapshot,
     queue: &Fact<Queue>,
+    logical: &str,
 ) -> Fact<Queue> {
-    let url = match data.locate(ids::DEAD_LETTER_QUEUE) {
+    let url = match data.locate(logical) {
         Located::Physical(url) => url,
         Located::NotListed => {
             // The queue's redrive policy names it.
@@ -75,9 +77,8 @@ pub(super) async fn locate_dead_letter_queue(
             };
             let Some(arn) = target else {
                 return Fact::Unknown(format!(
-                    "{} does not list {} and no redrive policy names it",
-                    data.name,
-                    ids::DEAD_LETTER_QUEUE
+                    "{} does not list {logical} and no redrive policy names it",
+                    data.name
                 ));
             };
             match queues::url_of(&clients.sqs, queues::queue_name(&arn)).await {

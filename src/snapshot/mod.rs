@@ -61,6 +61,15 @@ impl Scope {
         wiring: false,
         monitoring: false,
     };
+    /// A later stage of a pipeline in a teardown: its fleet and its queues, with the data
+    /// stack's deletion policies (the bucket is the first stage's to count).
+    pub const TEARDOWN_STAGE: Scope = Scope {
+        bucket_contents: false,
+        deletion_policies: true,
+        scaling: false,
+        wiring: false,
+        monitoring: false,
+    };
 }
 
 /// One of the environment's stacks.
@@ -205,17 +214,19 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         read_stack(clients, &fleet_name, false),
     );
     let names = ResourceNames::of(env);
+    // A later stage of a pipeline reads its own queues in the data stack.
+    let (queue_id, dead_letter_id) = ids::stage_queues(env);
     let wanted = workers::wanted(env, &fleet);
 
     // The bucket, the topic, the queue and the workers by what the stacks list (or their names).
     let (bucket, topic, queue) = tokio::join!(
         locate_bucket(clients, &data, &names),
         async { to_fact(data.locate(ids::TOPIC), ids::TOPIC, &data.name) },
-        locate_queue(clients, &data, &names),
+        locate_queue(clients, &data, &names, &queue_id),
     );
     let group_name = workers::group_name(&fleet, &names);
     let function_name = workers::function_name(env, &fleet, &names);
-    let dead_letter_queue = locate_dead_letter_queue(clients, &data, &queue).await;
+    let dead_letter_queue = locate_dead_letter_queue(clients, &data, &queue, &dead_letter_id).await;
 
     let group_name_ref = group_name.known().cloned();
     let (

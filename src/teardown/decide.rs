@@ -130,6 +130,28 @@ pub struct DataAtRisk {
     pub queue_messages: Option<u64>,
     pub dead_letter_queue: Option<String>,
     pub dead_letter_messages: Option<u64>,
+    /// A pipeline's later stages' queues, in the data stack too (absent for one stage).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageQueues>,
+}
+
+/// The queues of one later stage of a pipeline, and the messages they hold.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct StageQueues {
+    pub stage: String,
+    pub queue: Option<String>,
+    pub queue_messages: Option<u64>,
+    pub dead_letter_queue: Option<String>,
+    pub dead_letter_messages: Option<u64>,
+}
+
+/// A later stage of a pipeline as a teardown reads it: its name, the logical ids of its queues
+/// in the data stack, and the snapshot of its stage (its fleet stack and its queues).
+pub struct LaterStage {
+    pub name: String,
+    pub queue_id: String,
+    pub dead_letter_id: String,
+    pub snap: Snapshot,
 }
 
 /// A bucket and exactly the versions listed in it, to delete.
@@ -166,12 +188,19 @@ pub enum Decision {
 
 /// Decides on a snapshot read with the teardown scope.
 pub fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
+    decide_stages(snap, &[], allowed)
+}
+
+/// Decides on a pipeline: `snap` is its first stage's snapshot (the data stack, the bucket and
+/// the first queues), `later` the later stages'. Every stage's fleet goes first (the last
+/// stage's first), then the data stack, with every stage's queues counted.
+pub fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allowed) -> Decision {
     let mut reasons = Vec::new();
-    let stacks: Vec<&StackSnapshot> = if allowed.only_fleet {
-        vec![&snap.fleet]
-    } else {
-        vec![&snap.fleet, &snap.data]
-    };
+    let mut stacks: Vec<&StackSnapshot> = later.iter().rev().map(|l| &l.snap.fleet).collect();
+    stacks.push(&snap.fleet);
+    if !allowed.only_fleet {
+        stacks.push(&snap.data);
+    }
     let mut targets = Vec::new();
     let mut unreadable = 0;
     for s in &stacks {
@@ -207,8 +236,12 @@ pub fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
     }
     let deletes_data = targets.iter().any(|s| s.name == snap.data.name);
     let (data, purge, code_purge) = if deletes_data {
-        let (data, purge, data_reasons) = data_at_risk(snap, allowed);
+        let (mut data, purge, data_reasons) = data_at_risk(snap, allowed);
         reasons.extend(data_reasons);
+        for l in later {
+            data.stages
+                .push(stage_queues_at_risk(snap, l, allowed, &mut reasons));
+        }
         let (code_purge, code_reasons) = code_at_risk(snap);
         reasons.extend(code_reasons);
         (Some(data), purge, code_purge)
@@ -286,47 +319,98 @@ pub fn data_at_risk(
         }
     }
 
-    for (logical, queue, dead_letter) in [
-        (ids::QUEUE, &snap.queue, false),
-        (ids::DEAD_LETTER_QUEUE, &snap.dead_letter_queue, true),
-    ] {
-        let retained = snap
-            .data
-            .deletion_policy(logical)
-            .known()
-            .is_some_and(|p| retains(p));
-        let (name_slot, count_slot) = if dead_letter {
-            (&mut d.dead_letter_queue, &mut d.dead_letter_messages)
-        } else {
-            (&mut d.queue, &mut d.queue_messages)
-        };
-        match queue {
-            Fact::Absent => {}
-            Fact::Known(q) => {
-                *name_slot = Some(q.name.clone());
-                *count_slot = Some(q.depth.total());
-                if q.depth.total() > 0 && !retained && !allowed.discard_messages {
-                    reasons.push(Refusal::QueueHoldsMessages {
-                        queue: q.name.clone(),
-                        dead_letter,
-                        messages: q.depth.total(),
-                    });
-                }
+    (d.queue, d.queue_messages) = queue_at_risk(
+        &snap.data,
+        ids::QUEUE,
+        &snap.queue,
+        false,
+        "the queue",
+        allowed,
+        &mut reasons,
+    );
+    (d.dead_letter_queue, d.dead_letter_messages) = queue_at_risk(
+        &snap.data,
+        ids::DEAD_LETTER_QUEUE,
+        &snap.dead_letter_queue,
+        true,
+        "the dead-letter queue",
+        allowed,
+        &mut reasons,
+    );
+    (d, purge, reasons)
+}
+
+/// The queues of a later stage of a pipeline: counted like the first stage's.
+pub fn stage_queues_at_risk(
+    snap: &Snapshot,
+    l: &LaterStage,
+    allowed: Allowed,
+    reasons: &mut Vec<Refusal>,
+) -> StageQueues {
+    let (queue, queue_messages) = queue_at_risk(
+        &snap.data,
+        &l.queue_id,
+        &l.snap.queue,
+        false,
+        &format!("stage {}'s queue", l.name),
+        allowed,
+        reasons,
+    );
+    let (dead_letter_queue, dead_letter_messages) = queue_at_risk(
+        &snap.data,
+        &l.dead_letter_id,
+        &l.snap.dead_letter_queue,
+        true,
+        &format!("stage {}'s dead-letter queue", l.name),
+        allowed,
+        reasons,
+    );
+    StageQueues {
+        stage: l.name.clone(),
+        queue,
+        queue_messages,
+        dead_letter_queue,
+        dead_letter_messages,
+    }
+}
+
+/// A queue's name and message count, refusing its loss unless allowed or retained, and a
+/// queue that could not be read (`what` names it).
+fn queue_at_risk(
+    data: &StackSnapshot,
+    logical: &str,
+    queue: &Fact<crate::aws::queues::Queue>,
+    dead_letter: bool,
+    what: &str,
+    allowed: Allowed,
+    reasons: &mut Vec<Refusal>,
+) -> (Option<String>, Option<u64>) {
+    let retained = data
+        .deletion_policy(logical)
+        .known()
+        .is_some_and(|p| retains(p));
+    match queue {
+        Fact::Absent => (None, None),
+        Fact::Known(q) => {
+            if q.depth.total() > 0 && !retained && !allowed.discard_messages {
+                reasons.push(Refusal::QueueHoldsMessages {
+                    queue: q.name.clone(),
+                    dead_letter,
+                    messages: q.depth.total(),
+                });
             }
-            Fact::Unknown(why) if !retained && !allowed.discard_messages => {
-                reasons.push(cannot(
-                    if dead_letter {
-                        "the dead-letter queue"
-                    } else {
-                        "the queue"
-                    },
-                    why,
-                ));
+            (Some(q.name.clone()), Some(q.depth.total()))
+        }
+        Fact::Unknown(why) => {
+            if !retained && !allowed.discard_messages {
+                reasons.push(Refusal::CannotCheck {
+                    what: what.to_string(),
+                    why: why.clone(),
+                });
             }
-            Fact::Unknown(_) => {}
+            (None, None)
         }
     }
-    (d, purge, reasons)
 }
 
 /// Keys of foreign objects a refusal names.

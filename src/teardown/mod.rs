@@ -198,8 +198,13 @@ async fn run(
     };
     let mut turn = opts.schedule.turn();
     turn.take().await;
-    let snap = snapshot::read(clients, env, Scope::TEARDOWN).await;
-    let plan: Plan = match decide::decide(&snap, opts.allowed()) {
+    // A pipeline is read stage by stage: the first stage's snapshot holds the data stack, the
+    // bucket and the first queues; each later one its fleet and its queues.
+    let (snap, later) = tokio::join!(
+        snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
+        read_later_stages(clients, env),
+    );
+    let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
         Decision::Nothing => {
             reporter.line(format!("{}: nothing to tear down", env.name));
             return Ok(());
@@ -266,6 +271,8 @@ async fn run(
     let retained_by_policy = |s: &str| -> Vec<delete::Retained> {
         if s == snap.data.name {
             delete::retained(&snap.data)
+        } else if let Some(l) = later.iter().find(|l| l.snap.fleet.name == s) {
+            delete::retained(&l.snap.fleet)
         } else {
             delete::retained(&snap.fleet)
         }
@@ -292,6 +299,26 @@ async fn run(
     Ok(())
 }
 
+/// The later stages of a pipeline, each read with its fleet and its queues (none for one
+/// stage).
+async fn read_later_stages(clients: &Clients, env: &Environment) -> Vec<decide::LaterStage> {
+    let stages = env.stages();
+    futures::future::join_all(stages.iter().skip(1).map(|stage| async move {
+        let (queue_id, dead_letter_id) = crate::render::ids::stage_queues(stage);
+        decide::LaterStage {
+            name: stage
+                .stage
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            queue_id,
+            dead_letter_id,
+            snap: snapshot::read(clients, stage, Scope::TEARDOWN_STAGE).await,
+        }
+    }))
+    .await
+}
+
 /// What a confirmed teardown loses for good: the bucket's objects it empties, the messages in
 /// the queues it deletes (allowed by --purge-bucket and --discard-messages).
 pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
@@ -311,10 +338,19 @@ pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
         ));
     }
     if opts.discard_messages {
+        let stages = d.stages.iter().flat_map(|s| {
+            [
+                (&s.queue, s.queue_messages),
+                (&s.dead_letter_queue, s.dead_letter_messages),
+            ]
+        });
         for (queue, messages) in [
             (&d.queue, d.queue_messages),
             (&d.dead_letter_queue, d.dead_letter_messages),
-        ] {
+        ]
+        .into_iter()
+        .chain(stages)
+        {
             if let (Some(q), Some(n)) = (queue, messages)
                 && n > 0
             {
@@ -365,10 +401,19 @@ fn preview(plan: &Plan, opts: &Options) -> String {
                 }
             ));
         }
+        let stages = d.stages.iter().flat_map(|s| {
+            [
+                (&s.queue, s.queue_messages),
+                (&s.dead_letter_queue, s.dead_letter_messages),
+            ]
+        });
         for (q, n) in [
             (&d.queue, d.queue_messages),
             (&d.dead_letter_queue, d.dead_letter_messages),
-        ] {
+        ]
+        .into_iter()
+        .chain(stages)
+        {
             if let Some(q) = q {
                 lines.push(format!(
                     "  queue {q}: {}",
@@ -391,8 +436,15 @@ async fn recheck_and_purge(
     reporter: &Reporter,
     out: &mut TeardownOutcome,
 ) -> Result<()> {
-    let snap = snapshot::read(clients, env, Scope::TEARDOWN).await;
-    let (data, purge, mut reasons) = decide::data_at_risk(&snap, opts.allowed());
+    let (snap, later) = tokio::join!(
+        snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
+        read_later_stages(clients, env),
+    );
+    let (mut data, purge, mut reasons) = decide::data_at_risk(&snap, opts.allowed());
+    for l in &later {
+        let stage = decide::stage_queues_at_risk(&snap, l, opts.allowed(), &mut reasons);
+        data.stages.push(stage);
+    }
     let (code_purge, code_reasons) = decide::code_at_risk(&snap);
     reasons.extend(code_reasons);
     out.data = Some(data);

@@ -361,3 +361,116 @@ async fn plan_in_markdown_has_a_section_per_changed_environment_and_a_line_per_q
         .args(["--format", "markdown", "-o", "json"]));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// A pipeline's plan previews the data stack with every stage's queue and one fleet per
+/// stage, leaving nothing behind; deploy creates them; taking a stage out is refused (its fleet
+/// would be left running); teardown counts every stage's queue and deletes every fleet first.
+#[tokio::test]
+async fn a_pipeline_deploys_refuses_to_lose_a_stage_and_tears_down_counting_every_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("it-pipe");
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        "region: eu-west-1\nlab: true\nstages:\n  - name: transcode\n    workers: {min: 1, max: 2, public_ip: true}\n  - name: thumbnail\n    prefix: transcoded/\n    workers: {min: 1, max: 3, public_ip: true}\n",
+    )
+    .unwrap();
+    let o =
+        run(qfleet_on_moto()
+            .arg("plan")
+            .arg(&file)
+            .args(["--detailed-exitcode", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let doc = document(&o);
+    assert_eq!(
+        actions(&doc),
+        [
+            format!("qfleet-{e}-data would-create"),
+            format!("qfleet-{e}-fleet would-create"),
+            format!("qfleet-{e}--thumbnail-fleet would-create"),
+        ]
+    );
+    let data_changes: Vec<&str> = doc["environments"][0]["stacks"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["logical_id"].as_str().unwrap())
+        .collect();
+    for id in ["Queue", "StageThumbnailQueue", "StageThumbnailQueuePolicy"] {
+        assert!(data_changes.contains(&id), "{id}: {data_changes:?}");
+    }
+    let conf = moto_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    for stack in [
+        format!("qfleet-{e}-data"),
+        format!("qfleet-{e}-fleet"),
+        format!("qfleet-{e}--thumbnail-fleet"),
+    ] {
+        assert!(!stack_exists(&cfn, &stack).await, "plan left {stack}");
+    }
+
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for stack in [
+        format!("qfleet-{e}-data"),
+        format!("qfleet-{e}-fleet"),
+        format!("qfleet-{e}--thumbnail-fleet"),
+    ] {
+        assert!(stack_exists(&cfn, &stack).await, "{stack}");
+    }
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let second = format!("qfleet-{e}--thumbnail-jobs");
+    send_job(&sqs, &second, "a job waiting in the second stage").await;
+
+    // Taking the stage out of the file would leave its fleet running: refused, flag or not.
+    let one = dir.path().join("one-stage");
+    std::fs::create_dir(&one).unwrap();
+    let trimmed = one.join(format!("{e}.yaml"));
+    std::fs::write(
+        &trimmed,
+        "region: eu-west-1\nlab: true\nstages:\n  - name: transcode\n    workers: {min: 1, max: 2, public_ip: true}\n",
+    )
+    .unwrap();
+    for flags in [&["--yes"][..], &["--yes", "--allow-replacement"]] {
+        let o = run(qfleet_on_moto().arg("deploy").arg(&trimmed).args(flags));
+        assert_eq!(o.status.code(), Some(4), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("StageThumbnailQueue"), "{}", stderr(&o));
+    }
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}--thumbnail-fleet")).await);
+    assert_eq!(
+        visible_messages(&sqs, &second).await,
+        1,
+        "nothing was deleted"
+    );
+
+    // Teardown counts the second stage's queue too: refused with its message, then every
+    // fleet and the data go with --discard-messages.
+    let o = run(qfleet_on_moto()
+        .arg("teardown")
+        .arg(&file)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let doc = document(&o);
+    let stages = &doc["environments"][0]["data"]["stages"];
+    assert_eq!(stages[0]["queue"], second.as_str(), "{doc}");
+    assert_eq!(stages[0]["queue_messages"], 1, "{doc}");
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}--thumbnail-fleet")).await);
+    // moto gap: its CloudFormation cannot delete a role with managed policies attached.
+    moto_detach_role_policies(&[&e, &format!("{e}--thumbnail")]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--discard-messages",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let deleted = document(&o)["environments"][0]["deleted"].clone();
+    assert_eq!(
+        deleted,
+        serde_json::json!([
+            format!("qfleet-{e}--thumbnail-fleet"),
+            format!("qfleet-{e}-fleet"),
+            format!("qfleet-{e}-data")
+        ])
+    );
+}

@@ -710,10 +710,16 @@ fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
                 "the CloudWatch agent ships the worker's journal",
             ),
         ],
-        &[(
-            "test_no_signal_when_the_queue_cannot_be_reached",
-            "it polls a queue that is not the environment's; AWS refuses it, which is as unreachable",
-        )],
+        &[
+            (
+                "test_no_signal_when_the_queue_cannot_be_reached",
+                "it polls a queue that is not the environment's; AWS refuses it, which is as unreachable",
+            ),
+            (
+                "test_a_stage_fed_by_messages_gets_one_per_object_written_and_reads_it_as_an_upload",
+                "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
+            ),
+        ],
     );
     // The evaluator can say no: the same calls without the queue statement.
     assert!(without_statement_refuses(&policy, "ConsumeJobs", &checked));
@@ -765,10 +771,16 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
                 "the Lambda runtime writes the function's log",
             ),
         ],
-        &[(
-            "test_secrets_are_read_once_into_the_environment_and_never_shown",
-            "it reads secrets this stack file does not declare; worker_access.rs checks a declared policy",
-        )],
+        &[
+            (
+                "test_secrets_are_read_once_into_the_environment_and_never_shown",
+                "it reads secrets this stack file does not declare; worker_access.rs checks a declared policy",
+            ),
+            (
+                "test_a_stage_fed_by_messages_gets_one_per_object_written",
+                "a pipeline's stage, which writes under its next stage's prefix; render's pipeline tests check the send grant",
+            ),
+        ],
     );
     assert!(without_statement_refuses(&policy, "WriteResults", &checked));
 }

@@ -40,9 +40,19 @@ fn render_all(dir: &std::path::Path) -> Vec<PathBuf> {
             subdirs.sort();
             subdirs.remove(0)
         };
-        for f in ["data.yaml", "fleet.yaml"] {
-            files.push(dir.join(f));
-        }
+        // The data stack and every fleet: one per stage of a pipeline (`fleet-STAGE.yaml`).
+        let mut rendered: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        rendered.sort();
+        assert!(
+            rendered.len() >= 2,
+            "{}: {rendered:?}",
+            stack_file.display()
+        );
+        files.extend(rendered);
     }
     files
 }

@@ -20,6 +20,8 @@
 //!   proxy in front of moto;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
+//! - `pipeline_localstack`: a pipeline's data stack on LocalStack: an upload travels through
+//!   both stages, the second fed only by the first stage's output;
 //! - `logs_localstack`: `qfleet logs` reading the workers' and a function's log groups on
 //!   LocalStack, filtered and followed;
 //! - `container_moto`: the reference worker's image run with the rendered unit's command line,
@@ -49,6 +51,7 @@ mod localstack;
 mod logs_localstack;
 mod many_envs;
 mod modes_moto;
+mod pipeline_localstack;
 mod simulate;
 mod simulate_moto;
 mod spot_moto;

@@ -109,4 +109,16 @@ fn plan_warns_of_a_declared_peak_the_fleet_cannot_meet() {
         "{}",
         stderr(&o)
     );
+    // And among the environment's warnings in the JSON document.
+    let o = run(qfleet_on_moto().arg("plan").arg(&file).args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = document(&o);
+    let warnings = doc["environments"][0]["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("scaling.expected_peak: 10 messages a second")),
+        "{warnings:?}"
+    );
 }

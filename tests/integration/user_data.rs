@@ -336,7 +336,8 @@ fn a_custom_worker_signals_healthy_itself_not_when_its_install_script_exits() {
 fn declared_settings_and_secrets_reach_the_instance_without_a_value() {
     let ud = user_data("examples/worker-access.yaml");
     shellcheck(&ud);
-    assert!(ud.len() < 14 * 1024, "{} bytes", ud.len());
+    // Within EC2's 16 KB with room to spare (render refuses more than 16 KB, naming the file).
+    assert!(ud.len() < 15 * 1024, "{} bytes", ud.len());
     assert!(ud.lines().any(|l| l == "RESULTS_TABLE=image-results"));
     let refs = ud
         .split("cat > /etc/qfleet/secrets.json <<'QFLEET_SECRETS'\n")

@@ -257,4 +257,5 @@ mod permissions;
 mod rules;
 mod spot;
 mod stack_file_schema;
+mod stages;
 mod yaml_syntax;

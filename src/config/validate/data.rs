@@ -4,20 +4,24 @@
 use super::Checker;
 use crate::config::Environment;
 
+/// A key prefix qfleet accepts: S3's safe characters, ending in `/`.
+pub(super) fn valid_prefix(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix.ends_with('/')
+        && !prefix.starts_with('/')
+        && prefix.len() <= 512
+        && prefix
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_./!*'()".contains(ch))
+}
+
 pub(super) fn check_bucket(c: &mut Checker, env: &Environment) {
     let b = &env.spec.bucket;
     for (field, prefix) in [
         ("bucket.upload_prefix", &b.upload_prefix),
         ("bucket.processed_prefix", &b.processed_prefix),
     ] {
-        let ok = !prefix.is_empty()
-            && prefix.ends_with('/')
-            && !prefix.starts_with('/')
-            && prefix.len() <= 512
-            && prefix
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "-_./!*'()".contains(ch));
-        if !ok {
+        if !valid_prefix(prefix) {
             c.fail(field, format!("`{prefix}` is not a key prefix ending in /"));
         }
     }

@@ -9,6 +9,7 @@ use crate::error::InputError;
 mod data;
 mod lambda;
 mod permissions;
+mod stages;
 mod workers;
 
 /// Target backlog per instance when the stack file sets none (AWS's worked example:
@@ -164,21 +165,19 @@ pub fn check(env: &Environment) -> Vec<InputError> {
     }
 
     data::check_bucket(&mut c, env);
-    permissions::check(&mut c, env);
-    data::check_queue(&mut c, env);
-    match spec.workers.kind {
-        WorkerKind::Ec2 => {
-            workers::check(&mut c, env);
-            check_scaling(&mut c, env);
-            if c.src.sets("workers.lambda") {
-                let e = c.src.key_error(
-                    "workers.lambda",
-                    "applies to workers.kind: lambda only; these workers are EC2 instances (workers.kind: ec2, the default)",
-                );
-                c.errors.push(e);
-            }
+    if env.pipeline.is_empty() && !c.src.sets("stages") {
+        check_stage(&mut c, env);
+    } else {
+        stages::check(&mut c, env);
+        // Each stage by the rules of a one-stage file, its errors located under `stages.N`.
+        for stage in &env.pipeline {
+            let mut sc = Checker {
+                src: &stage.source,
+                errors: Vec::new(),
+            };
+            check_stage(&mut sc, stage);
+            c.errors.extend(sc.errors);
         }
-        WorkerKind::Lambda => lambda::check(&mut c, env),
     }
 
     if let Some(email) = &spec.alarms.email {
@@ -193,6 +192,27 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         }
     }
     c.errors
+}
+
+/// The rules for one stage's settings: its queue, its workers' permissions, the workers of its
+/// kind and its scaling.
+fn check_stage(c: &mut Checker, env: &Environment) {
+    permissions::check(c, env);
+    data::check_queue(c, env);
+    match env.spec.workers.kind {
+        WorkerKind::Ec2 => {
+            workers::check(c, env);
+            check_scaling(c, env);
+            if c.src.sets("workers.lambda") {
+                let e = c.src.key_error(
+                    "workers.lambda",
+                    "applies to workers.kind: lambda only; these workers are EC2 instances (workers.kind: ec2, the default)",
+                );
+                c.errors.push(e);
+            }
+        }
+        WorkerKind::Lambda => lambda::check(c, env),
+    }
 }
 
 fn check_scaling(c: &mut Checker, env: &Environment) {

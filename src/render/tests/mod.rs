@@ -593,6 +593,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
 }
 
 mod lambda;
+mod pipeline;
 mod spot;
 
 /// SQS's ApproximateAgeOfOldestMessage is published every minute; the latency goal

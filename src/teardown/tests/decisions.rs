@@ -433,3 +433,97 @@ fn the_workers_log_group_is_reported_as_lost_with_the_fleet() {
         ["the workers' log group: not read (AccessDenied); deleted with the fleet"]
     );
 }
+
+/// A pipeline's later stage: its fleet stack deployed, its queues empty unless a test fills them.
+fn later_stage(name: &str) -> LaterStage {
+    let mut s = Snapshot::deployed("td");
+    let fleet = format!("qfleet-td--{name}-fleet");
+    s.fleet.name = fleet.clone();
+    if let Fact::Known(st) = &mut s.fleet.state {
+        st.name = fleet;
+    }
+    s.queue = Fact::Known(Queue::for_tests(&format!("qfleet-td--{name}-jobs"), 0, &[]));
+    s.dead_letter_queue = Fact::Known(Queue::for_tests(&format!("qfleet-td--{name}-dlq"), 0, &[]));
+    LaterStage {
+        name: name.into(),
+        queue_id: "StageThumbsQueue".into(),
+        dead_letter_id: "StageThumbsDeadLetterQueue".into(),
+        snap: s,
+    }
+}
+
+#[test]
+fn a_pipeline_goes_every_fleet_first_then_the_data_with_every_stage_s_queues_counted() {
+    let later = [later_stage("thumbs")];
+    let Decision::Proceed(plan) = decide_stages(&deployed(), &later, none()) else {
+        panic!()
+    };
+    let names: Vec<&str> = plan.targets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "qfleet-td--thumbs-fleet",
+            "qfleet-td-fleet",
+            "qfleet-td-data"
+        ]
+    );
+    let stages = &plan.data.unwrap().stages;
+    assert_eq!(stages.len(), 1);
+    assert_eq!(stages[0].queue.as_deref(), Some("qfleet-td--thumbs-jobs"));
+    assert_eq!(stages[0].queue_messages, Some(0));
+    // Only the fleets with --only-fleet.
+    let Decision::Proceed(plan) = decide_stages(
+        &deployed(),
+        &later,
+        Allowed {
+            only_fleet: true,
+            ..none()
+        },
+    ) else {
+        panic!()
+    };
+    assert_eq!(plan.targets.len(), 2);
+    assert!(plan.data.is_none());
+}
+
+#[test]
+fn a_later_stage_s_messages_are_refused_like_the_first_s_and_unreadable_ones_too() {
+    let mut later = [later_stage("thumbs")];
+    later[0].snap.queue = Fact::Known(Queue::for_tests("qfleet-td--thumbs-jobs", 4, &[]));
+    let (r, _) = refusals(decide_stages(&deployed(), &later, none()));
+    assert_eq!(
+        r,
+        [Refusal::QueueHoldsMessages {
+            queue: "qfleet-td--thumbs-jobs".into(),
+            dead_letter: false,
+            messages: 4
+        }]
+    );
+    assert!(matches!(
+        decide_stages(
+            &deployed(),
+            &later,
+            Allowed {
+                discard_messages: true,
+                ..none()
+            }
+        ),
+        Decision::Proceed(_)
+    ));
+    later[0].snap.dead_letter_queue = Fact::Unknown("AccessDenied".into());
+    later[0].snap.queue = Fact::Known(Queue::for_tests("qfleet-td--thumbs-jobs", 0, &[]));
+    let (r, aws_unreadable) = refusals(decide_stages(&deployed(), &later, none()));
+    assert!(!aws_unreadable);
+    assert!(
+        matches!(&r[..], [Refusal::CannotCheck { what, .. }] if what == "stage thumbs's dead-letter queue"),
+        "{r:?}"
+    );
+    // A later fleet that could not be read is a refusal, never "absent".
+    let mut later = [later_stage("thumbs")];
+    later[0].snap.fleet.state = Fact::Unknown("Throttling".into());
+    let (r, _) = refusals(decide_stages(&deployed(), &later, none()));
+    assert!(
+        matches!(&r[..], [Refusal::CannotCheck { what, .. }] if what == "stack qfleet-td--thumbs-fleet"),
+        "{r:?}"
+    );
+}

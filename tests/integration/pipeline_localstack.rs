@@ -1,0 +1,165 @@
+//! A pipeline's data stack on LocalStack, whose S3 notifications, queue policies and SNS
+//! subscription are real (moto skips all three): an upload travels through both stages of a
+//! two-stage pipeline to the final prefix, each stage run by the reference worker as a local
+//! process with the environment its fleet gives it, and the second stage's queue is fed only by
+//! the first stage's output. qfleet deploys it and tears it down (LocalStack runs no Auto
+//! Scaling: the fleets are stacks there, their workers are the local processes).
+
+use crate::common::*;
+use crate::localstack::config;
+use serde_json::Value;
+
+/// One receive batch of the reference worker for a stage, as its fleet runs it.
+fn work_once(queue_url: &str, bucket: &str, reads: &str, writes: &str) {
+    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("examples/worker/qfleet_worker.py"))
+        .arg("--once")
+        .env("AWS_ENDPOINT_URL", localstack_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "eu-west-1")
+        .env_remove("AWS_PROFILE")
+        .env("QFLEET_QUEUE_URL", queue_url)
+        .env("QFLEET_BUCKET", bucket)
+        .env("QFLEET_UPLOAD_PREFIX", reads)
+        .env("QFLEET_PROCESSED_PREFIX", writes)
+        .env("QFLEET_WAIT_SECONDS", "2"));
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+}
+
+async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    let r = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+    let mut k: Vec<String> = r
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    k.sort();
+    k
+}
+
+/// The object keys of the S3 events waiting in the queue, read without consuming them.
+async fn waiting_keys(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let r = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    r.messages()
+        .iter()
+        .filter_map(|m| {
+            let body: Value = serde_json::from_str(m.body()?).ok()?;
+            Some(
+                body["Records"][0]["s3"]["object"]["key"]
+                    .as_str()?
+                    .replace("%2F", "/"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("ls-pipe");
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        "region: eu-west-1\nlab: true\nstages:\n  - name: transcode\n  - name: thumbnail\n    prefix: transcoded/\n",
+    )
+    .unwrap();
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("deploy")
+        .arg(&file)
+        .arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let conf = config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    for stack in [
+        format!("qfleet-{e}-data"),
+        format!("qfleet-{e}-fleet"),
+        format!("qfleet-{e}--thumbnail-fleet"),
+    ] {
+        assert!(stack_exists(&cfn, &stack).await, "{stack}");
+    }
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let bucket = format!("{e}-uploads-000000000000-eu-west-1");
+    let first = queue_url(&sqs, &format!("qfleet-{e}-jobs")).await;
+    let second = queue_url(&sqs, &format!("qfleet-{e}--thumbnail-jobs")).await;
+
+    s3.put_object()
+        .bucket(&bucket)
+        .key("uploads/clip.mov")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"frames"))
+        .send()
+        .await
+        .unwrap();
+    // The upload is the first stage's job only.
+    let mut waiting = Vec::new();
+    for _ in 0..10 {
+        waiting = waiting_keys(&sqs, &first).await;
+        if !waiting.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(waiting, ["uploads/clip.mov"]);
+    assert!(waiting_keys(&sqs, &second).await.is_empty());
+
+    // The first stage moves it to transcoded/: the bucket's event feeds the second queue.
+    for _ in 0..5 {
+        work_once(&first, &bucket, "uploads/", "transcoded/");
+        if keys(&s3, &bucket).await == ["transcoded/clip.mov"] {
+            break;
+        }
+    }
+    assert_eq!(keys(&s3, &bucket).await, ["transcoded/clip.mov"]);
+    let mut waiting = Vec::new();
+    for _ in 0..10 {
+        waiting = waiting_keys(&sqs, &second).await;
+        if !waiting.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(waiting, ["transcoded/clip.mov"]);
+    // The first stage's output is not its own job again.
+    assert!(waiting_keys(&sqs, &first).await.is_empty());
+
+    // The second stage moves it to the final prefix.
+    for _ in 0..5 {
+        work_once(&second, &bucket, "transcoded/", "processed/");
+        if keys(&s3, &bucket).await == ["processed/clip.mov"] {
+            break;
+        }
+    }
+    assert_eq!(keys(&s3, &bucket).await, ["processed/clip.mov"]);
+
+    // The bucket holds the result: teardown empties it only with the flag, and deletes every
+    // fleet, then the data.
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .arg("--yes"));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .args(["--yes", "--purge-bucket"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for stack in [
+        format!("qfleet-{e}-data"),
+        format!("qfleet-{e}-fleet"),
+        format!("qfleet-{e}--thumbnail-fleet"),
+    ] {
+        assert!(!stack_exists(&cfn, &stack).await, "{stack}");
+    }
+}
