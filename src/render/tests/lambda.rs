@@ -228,4 +228,24 @@ fn the_image_functions_name_fits_lambdas_limit_for_the_longest_environment_name(
     let names = ResourceNames::of(&env);
     assert!(names.function.len() <= 64, "{}", names.function);
     assert!(names.function_names.iter().all(|n| n.len() <= 64));
+    // A later stage of a pipeline adds `--STAGE` (16 characters at most) to the name.
+    let stage = "s".repeat(16);
+    let pipeline = config::parse(
+        PathBuf::from(format!("stacks/{name}.yaml")),
+        format!(
+            "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    workers:\n      kind: lambda\n  - name: {stage}\n    workers:\n      kind: lambda\n      lambda:\n        image: {IMAGE}\n"
+        ),
+    )
+    .unwrap();
+    let last = ResourceNames::of(&pipeline.pipeline[1]);
+    assert_eq!(
+        last.function,
+        format!("qfleet-{name}--{stage}-worker-image"),
+        "{last:?}"
+    );
+    assert!(last.function.len() <= 64, "{}", last.function);
+    assert_eq!(
+        last.function_log_group,
+        format!("/aws/lambda/qfleet-{name}--{stage}-worker")
+    );
 }
