@@ -19,7 +19,13 @@ pub struct Function {
     /// InProgress, Successful, Failed.
     pub last_update_status: Option<String>,
     pub last_update_status_reason: Option<String>,
+    /// `None` for a function from a container image, which carries its own runtime.
     pub runtime: Option<String>,
+    /// A container image function's image as Lambda resolved it (the digest a tag pointed to
+    /// when the function was created or its code last changed), else the URI it was given.
+    pub image: Option<String>,
+    /// The image URI the function was given (Code.ImageUri), tag or digest as written.
+    pub image_uri: Option<String>,
     pub memory_mb: i32,
     pub timeout_seconds: i32,
     /// ReservedConcurrentExecutions (`None`: nothing reserved, the function draws on the
@@ -120,6 +126,14 @@ pub async fn function(lambda: &Client, name: &str) -> Result<Option<Function>> {
         last_update_status: c.last_update_status().map(|s| s.as_str().to_string()),
         last_update_status_reason: c.last_update_status_reason().map(str::to_string),
         runtime: c.runtime().map(|r| r.as_str().to_string()),
+        image: out
+            .code()
+            .and_then(|code| code.resolved_image_uri().or(code.image_uri()))
+            .map(str::to_string),
+        image_uri: out
+            .code()
+            .and_then(|code| code.image_uri())
+            .map(str::to_string),
         memory_mb,
         timeout_seconds,
         reserved_concurrency: out

@@ -58,6 +58,9 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<i32> {
     for w in &warnings {
         out.note(format!("WARNING: {w}"));
     }
+    for n in iam::repository_notes(&envs, &account) {
+        out.note(n);
+    }
     let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
     out.note(format!(
         "{} for {}: {} policy document{} for the caller{}; each fits a managed policy \

@@ -284,7 +284,10 @@ fn stage_workers(env: &Environment, indent: &str, out: Output) {
         ),
         WorkerKind::Lambda => format!(
             "{indent}workers: Lambda {} ({} MB, {} s), batches of {}, {}",
-            l.runtime,
+            match &l.image {
+                Some(image) => format!("image {image} ({})", l.architecture.as_str()),
+                None => l.runtime.clone(),
+            },
             l.memory_mb,
             l.timeout.0,
             l.batch_size,

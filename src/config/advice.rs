@@ -22,7 +22,22 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     if !env.retain_bucket() && !spec.lab {
         w.push("bucket.retain: false outside a lab: deleting the data stack deletes the bucket (qfleet still refuses while it holds objects)".to_string());
     }
-    if !ec2
+    let image = spec.workers.lambda.image.as_deref().filter(|_| !ec2);
+    // Lambda resolves a tag to a digest when the function is created or its code updated, and
+    // does not follow the tag when it moves (UpdateFunctionCode, "Lambda resolves the image tag
+    // to an image digest. In Amazon ECR, if you update the image tag to a new image, Lambda does
+    // not automatically update the function";
+    // https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html); CloudFormation
+    // sees no change in a template whose ImageUri is the same text.
+    if let Some(uri) = image
+        && !uri.contains("@sha256:")
+    {
+        w.push(format!(
+            "workers.lambda.image `{uri}` names a tag: Lambda runs the digest the tag pointed to when the function was created or last changed, and a deploy after pushing the same tag again changes nothing; name the image by digest (REPOSITORY@sha256:…) so that each new image is a change qfleet deploys"
+        ));
+    }
+    if image.is_none()
+        && !ec2
         && let Some(warning) = crate::config::runtimes::warning(
             &spec.workers.lambda.runtime,
             std::time::SystemTime::now(),

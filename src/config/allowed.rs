@@ -103,10 +103,22 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
         }
         "workers.lambda" => {
-            "a mapping with code, runtime, handler, memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days (workers.kind: lambda only)"
+            "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days (workers.kind: lambda only)"
         }
         "workers.lambda.code" => {
             "a directory, relative to the stack file, holding the handler: one source file goes inline in the template; with a requirements.txt (Python) or package.json (Node.js), or several files, qfleet deploy builds a deployment package (tests, conftest.py, __init__.py and *.md at its top are left out); or a .zip file, taken as the package; absent: the reference handler"
+        }
+        "workers.lambda.image" => {
+            "a container image in a private Amazon ECR repository of the stack's region: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@sha256:DIGEST (recommended) or :TAG; instead of code, runtime and handler"
+        }
+        "workers.lambda.command" => {
+            "a list of strings overriding the image's CMD, such as [app.handler] (workers.lambda.image only)"
+        }
+        "workers.lambda.entry_point" => {
+            "a list of strings overriding the image's ENTRYPOINT, such as [/usr/local/bin/python, -m, awslambdaric] (workers.lambda.image only)"
+        }
+        "workers.lambda.architecture" => {
+            "x86_64 (default) or arm64: the instruction set the image was built for (workers.lambda.image only)"
         }
         "workers.lambda.runtime" => {
             "a Python 3 or Node.js runtime AWS Lambda still creates functions on, such as python3.14 or nodejs24.x (default python3.12); a deprecated one is a warning"

@@ -172,8 +172,15 @@ const SPOT: &[Key] = &[
     opt("on_demand_base", Kind::UInt),
 ];
 
+/// The values of `workers.lambda.architecture`.
+pub const ARCHITECTURES: &[&str] = &["x86_64", "arm64"];
+
 const LAMBDA: &[Key] = &[
     opt("code", TEXT),
+    opt("image", TEXT),
+    opt("command", Kind::Optional(&Kind::List(&Kind::Text))),
+    opt("entry_point", Kind::Optional(&Kind::List(&Kind::Text))),
+    opt("architecture", Kind::Choice(ARCHITECTURES)),
     opt("runtime", Kind::Text),
     opt("handler", Kind::Text),
     opt("memory_mb", Kind::UInt),

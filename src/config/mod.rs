@@ -20,6 +20,7 @@ mod validate;
 mod walk;
 
 pub use schema::{Network, StackFile};
+pub use validate::MAX_NAME_LEN;
 
 use crate::error::{Error, InputError, Result};
 use locate::Locations;
@@ -167,7 +168,7 @@ pub struct Environment {
     pub source: SourceFile,
     /// Contents of `workers.user_data`, when the stack file names a script.
     pub user_data: Option<String>,
-    /// The Lambda function's code (`workers.kind: lambda`).
+    /// The Lambda function's code (`workers.kind: lambda` without `workers.lambda.image`).
     pub function_code: Option<code::FunctionCode>,
     /// Set when this environment stands for one stage of a pipeline (see `stages`).
     pub stage: Option<stages::StageOf>,
@@ -402,7 +403,10 @@ fn read_stage_files(env: &mut Environment, errors: &mut Vec<InputError>) {
         Ok(data) => env.user_data = data,
         Err(e) => errors.push(*e),
     }
-    if env.spec.workers.kind == schema::WorkerKind::Lambda {
+    // A container image function has no code of qfleet's to read or package.
+    if env.spec.workers.kind == schema::WorkerKind::Lambda
+        && env.spec.workers.lambda.image.is_none()
+    {
         match code::read(env) {
             Ok(c) => env.function_code = Some(c),
             Err(e) => errors.push(*e),

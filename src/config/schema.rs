@@ -187,6 +187,25 @@ impl WorkerKind {
     }
 }
 
+/// The instruction set architecture of a Lambda function (`workers.lambda.architecture`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Architecture {
+    #[default]
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
 /// The serverless variant: a function fed by the queue through an event source mapping.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -194,6 +213,15 @@ pub struct LambdaSpec {
     /// Directory (relative to the stack file) holding the function's code: one Python file,
     /// packaged inline into the template. Absent: the reference handler.
     pub code: Option<PathBuf>,
+    /// A container image in a private Amazon ECR repository of the stack's region, instead of
+    /// `code`, `runtime` and `handler`: the image carries its own runtime and handler.
+    pub image: Option<String>,
+    /// Overrides the image's CMD (`kind: lambda` with `image` only).
+    pub command: Option<Vec<String>>,
+    /// Overrides the image's ENTRYPOINT (`kind: lambda` with `image` only).
+    pub entry_point: Option<Vec<String>>,
+    /// The instruction set the image was built for (`image` only; a zip package is x86_64).
+    pub architecture: Architecture,
     pub runtime: String,
     /// `module.function` of the handler.
     pub handler: String,
@@ -241,6 +269,10 @@ impl Default for LambdaSpec {
     fn default() -> Self {
         LambdaSpec {
             code: None,
+            image: None,
+            command: None,
+            entry_point: None,
+            architecture: Architecture::X86_64,
             runtime: "python3.12".into(),
             handler: "qfleet_handler.handler".into(),
             memory_mb: 256,

@@ -63,6 +63,20 @@ pub fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
     };
     const GROUP: &str = "AWS::AutoScaling::AutoScalingGroup";
     const FUNCTION: &str = "AWS::Lambda::Function";
+    // A function's package type: the zip package's and the image's functions have logical
+    // ids of their own (templates/lambda.yaml.j2).
+    let id = |action: ChangeAction, logical: &str| {
+        changes
+            .iter()
+            .any(|c| c.action == action && c.logical_id == logical && c.resource_type == FUNCTION)
+    };
+    use crate::render::ids::{FUNCTION as ZIP_ID, IMAGE_FUNCTION as IMAGE_ID};
+    if id(ChangeAction::Remove, ZIP_ID) && id(ChangeAction::Add, IMAGE_ID) {
+        return Some((LAMBDA_ZIP, LAMBDA_IMAGE));
+    }
+    if id(ChangeAction::Remove, IMAGE_ID) && id(ChangeAction::Add, ZIP_ID) {
+        return Some((LAMBDA_IMAGE, LAMBDA_ZIP));
+    }
     if has(ChangeAction::Remove, GROUP) && has(ChangeAction::Add, FUNCTION) {
         Some(("ec2", "lambda"))
     } else if has(ChangeAction::Remove, FUNCTION) && has(ChangeAction::Add, GROUP) {
@@ -72,8 +86,19 @@ pub fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// A function from a zip package, and one from a container image, in a switch event.
+pub const LAMBDA_ZIP: &str = "lambda (zip package)";
+pub const LAMBDA_IMAGE: &str = "lambda (container image)";
+
 /// How a switch of worker kind happens, for the preview.
 pub fn describe_switch(from: &str, to: &str) -> String {
+    if [LAMBDA_ZIP, LAMBDA_IMAGE].contains(&to) {
+        return format!(
+            "the function switches from a {} to a {}: Lambda cannot change a function's package type, so CloudFormation first creates the new function and points the queue mapping at it; then, in its cleanup phase, it deletes the old function (a batch in flight finishes or becomes visible again). The queue keeps every waiting message meanwhile, and the log group stays",
+            from.trim_start_matches("lambda (").trim_end_matches(')'),
+            to.trim_start_matches("lambda (").trim_end_matches(')'),
+        );
+    }
     let (new, old) = match to {
         "lambda" => (
             "the function and its queue mapping",
@@ -117,6 +142,24 @@ mod tests {
             change("Remove", "AWS::Lambda::Function", None),
         ];
         assert_eq!(kind_switch(&to_ec2), Some(("lambda", "ec2")));
+        let mut to_image = [
+            change("Remove", "AWS::Lambda::Function", None),
+            change("Add", "AWS::Lambda::Function", None),
+            change("Modify", "AWS::Lambda::EventSourceMapping", Some("False")),
+        ];
+        to_image[0].logical_id = crate::render::ids::FUNCTION.into();
+        to_image[1].logical_id = crate::render::ids::IMAGE_FUNCTION.into();
+        assert_eq!(kind_switch(&to_image), Some((LAMBDA_ZIP, LAMBDA_IMAGE)));
+        to_image.swap(0, 1);
+        to_image[0].action = ChangeAction::Remove;
+        to_image[1].action = ChangeAction::Add;
+        assert_eq!(kind_switch(&to_image), Some((LAMBDA_IMAGE, LAMBDA_ZIP)));
+        let text = describe_switch(LAMBDA_ZIP, LAMBDA_IMAGE);
+        assert!(
+            text.contains("from a zip package to a container image")
+                && text.contains("first creates the new function"),
+            "{text}"
+        );
         let update = [change("Modify", "AWS::Lambda::Function", None)];
         assert_eq!(kind_switch(&update), None);
         assert!(describe_switch("ec2", "lambda").contains("first creates the function"));

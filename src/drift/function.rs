@@ -16,11 +16,12 @@ fn shown(v: Option<i32>) -> String {
 pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let fleet = &snap.fleet.name;
     let want = &env.spec.workers.lambda;
-    if let Some(func) = f.need(snap.function.as_ref(), fleet, ids::FUNCTION, "exists") {
+    let function_id = ids::function_of(env);
+    if let Some(func) = f.need(snap.function.as_ref(), fleet, function_id, "exists") {
         if i64::from(func.timeout_seconds) != want.timeout.0 as i64 {
             f.diff(
                 fleet,
-                ids::FUNCTION,
+                function_id,
                 "Timeout",
                 want.timeout.0,
                 func.timeout_seconds,
@@ -29,10 +30,26 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         if i64::from(func.memory_mb) != i64::from(want.memory_mb) {
             f.diff(
                 fleet,
-                ids::FUNCTION,
+                function_id,
                 "MemorySize",
                 want.memory_mb,
                 func.memory_mb,
+            );
+        }
+        // New code outside CloudFormation (UpdateFunctionCode with another image): the URI
+        // the function was given is no longer the stack file's. A function from a package has
+        // no image; one from an image answers with the URI it was given.
+        if let Some(image) = &want.image
+            && func.image_uri.as_deref() != Some(image.as_str())
+        {
+            f.diff(
+                fleet,
+                function_id,
+                "Code.ImageUri",
+                image,
+                func.image_uri
+                    .as_deref()
+                    .unwrap_or("no image (a zip package)"),
             );
         }
         let reserved = func.reserved_concurrency.map(i64::from);
@@ -40,7 +57,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             let none = |v: Option<String>| v.unwrap_or_else(|| "none".into());
             f.diff(
                 fleet,
-                ids::FUNCTION,
+                function_id,
                 "ReservedConcurrentExecutions",
                 none(want.reserved_concurrency.map(|r| r.to_string())),
                 none(reserved.map(|r| r.to_string())),

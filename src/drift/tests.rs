@@ -438,4 +438,37 @@ mod lambda {
         let r = compare::report(&s, &e, detected());
         assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
     }
+
+    /// An image function whose code was changed outside CloudFormation (UpdateFunctionCode
+    /// with another image) is a difference in Code.ImageUri; the image it was given is in sync.
+    #[test]
+    fn an_image_function_given_another_image_behind_qfleets_back_is_a_difference() {
+        let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/w@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let e = crate::config::parse(
+            PathBuf::from("stacks/dr.yaml"),
+            format!("region: eu-west-1\nlab: true\nqueue: {{visibility_timeout: 2m}}\nworkers:\n  kind: lambda\n  lambda:\n    image: {image}\n    timeout: 20s\n    batching_window: 2s\n"),
+        )
+        .unwrap();
+        let mut s = in_sync(&e);
+        if let Some(Fact::Known(f)) = &mut s.function {
+            f.name = "qfleet-dr-worker-image".into();
+            f.runtime = None;
+            f.image_uri = Some(image.into());
+        }
+        let r = compare::report(&s, &e, detected());
+        assert!(r.differences.is_empty(), "{:?}", found(&r));
+        if let Some(Fact::Known(f)) = &mut s.function {
+            f.image_uri = Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com/w:hotfix".into());
+        }
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(
+            found(&r),
+            [(
+                "WorkerImageFunction",
+                "Code.ImageUri",
+                image,
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/w:hotfix"
+            )]
+        );
+    }
 }

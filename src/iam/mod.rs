@@ -96,6 +96,26 @@ fn other_kind(env: &Environment) -> Environment {
     other
 }
 
+/// What the principal that creates or updates a function from a container image needs on the
+/// image's ECR repository.
+pub const IMAGE_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+
+/// What the printed policy leaves to the image's repository policy, one line per environment
+/// with a function from a container image: Lambda pulls as the Lambda service, which the
+/// repository policy must allow (it adds that statement itself only for a caller with
+/// ecr:SetRepositoryPolicy, which the policy does not grant).
+pub fn repository_notes(envs: &[Environment], account: &str) -> Vec<String> {
+    envs.iter()
+        .filter_map(|env| {
+            let repo = Place { env, account }.image_repository()?;
+            Some(format!(
+                "{}: the repository policy of {repo} must allow the Lambda service principal (lambda.amazonaws.com) ecr:BatchGetImage and ecr:GetDownloadUrlForLayer; this policy does not grant ecr:SetRepositoryPolicy, with which Lambda would add that statement itself (docs/workers.md, \"A container image\")",
+                env.name
+            ))
+        })
+        .collect()
+}
+
 /// Actions whose resource types the Service Authorization Reference lists as optional only,
 /// which qfleet and the handlers call without naming such a resource: AWS then authorizes
 /// them on `"*"`. `cloudwatch:GetMetricData` (qfleet's backlog metric, a target-tracking
@@ -240,6 +260,21 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
                             handler_grants.add(action, scope);
                         }
                     }
+                }
+            }
+        }
+        // A function from a container image: Lambda checks that the principal creating or
+        // updating the function may read the image (Lambda developer guide, "Amazon ECR
+        // permissions", https://docs.aws.amazon.com/lambda/latest/dg/images-create.html; the
+        // AWS Knowledge Center, https://repost.aws/knowledge-center/lambda-ecr-image), on that
+        // repository only. ecr:GetRepositoryPolicy and ecr:SetRepositoryPolicy, with which
+        // Lambda adds its own pull statement to a repository policy that lacks it, are not
+        // granted: SetRepositoryPolicy could rewrite who may read the repository; the
+        // repository policy names Lambda instead (docs/workers.md).
+        if place.image_repository().is_some() {
+            for action in IMAGE_ACTIONS {
+                if let Some(scope) = scope_of(reference, &place, action) {
+                    handler_grants.add(action, scope);
                 }
             }
         }

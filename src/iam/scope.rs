@@ -41,6 +41,7 @@ pub const SCOPED_TYPES: &[(&str, &str)] = &[
     ("ec2", "*"),
     ("lambda", "function"),
     ("lambda", "eventSourceMapping"),
+    ("ecr", "repository"),
     ("logs", "log-group"),
     ("ssm", "parameter"),
     ("kms", "key"),
@@ -78,6 +79,25 @@ impl Place<'_> {
                 self.region()
             )
         })
+    }
+
+    /// The ECR repository of the worker function's image (`workers.lambda.image`), in the
+    /// account and Region the image URI names (validation keeps it the stack's Region).
+    pub fn image_repository(&self) -> Option<String> {
+        let w = &self.env.spec.workers;
+        if w.kind != crate::config::schema::WorkerKind::Lambda {
+            return None;
+        }
+        let ecr = crate::config::image::parse(w.lambda.image.as_deref()?)
+            .ok()?
+            .ecr?;
+        Some(format!(
+            "arn:{}:ecr:{}:{}:repository/{}",
+            self.p(),
+            ecr.region,
+            ecr.account,
+            ecr.repository
+        ))
     }
 
     pub fn stacks(&self) -> Vec<String> {
@@ -169,10 +189,15 @@ impl Place<'_> {
             ("ec2", "snapshot") => vec![format!("arn:{p}:ec2:{region}::snapshot/*")],
             // Other EC2 resources have generated ids: the environment's region and account.
             ("ec2", _) => vec![format!("arn:{p}:ec2:{region}:{account}:*")],
-            ("lambda", "function") => vec![format!(
-                "arn:{p}:lambda:{region}:{account}:function:{}",
-                names.function
-            )],
+            // Both names the worker function may have (zip package, container image): a
+            // deploy that switches between them deletes the other one.
+            ("lambda", "function") => names
+                .function_names
+                .iter()
+                .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
+                .collect(),
+            // The repository of a function's container image, in whichever account holds it.
+            ("ecr", "repository") => self.image_repository().into_iter().collect(),
             // Mappings are named by generated UUIDs: the region's and account's.
             ("lambda", "eventSourceMapping") => vec![format!(
                 "arn:{p}:lambda:{region}:{account}:event-source-mapping:*"

@@ -287,6 +287,7 @@ fn variety() -> Vec<Environment> {
         "stacks/lab.yaml",
         "stacks/prod.yaml",
         "examples/lambda.yaml",
+        "examples/lambda-image.yaml",
         "examples/spot.yaml",
     ] {
         envs.extend(
@@ -442,15 +443,22 @@ fn every_scoped_resource_type_is_one_the_service_authorization_reference_defines
             "scope.rs names ({service}, {t}), which AWS's reference does not define"
         );
     }
-    // And the list is the code: every (service, type) that yields an ARN is listed.
-    let env =
-        config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/prod.yaml")).unwrap();
-    let place = scope::Place {
-        env: &env,
-        account: ACCOUNT,
-    };
+    // And the list is the code: every (service, type) that yields an ARN is listed (production
+    // for most; a function's image repository only with an image function).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let envs = ["stacks/prod.yaml", "examples/lambda-image.yaml"]
+        .map(|f| config::load(&root.join(f)).unwrap());
     for (service, t) in &defined {
-        let arns = place.arns_of_type(&format!("{service}:Act"), service, t);
+        let arns: Vec<String> = envs
+            .iter()
+            .flat_map(|env| {
+                let place = scope::Place {
+                    env,
+                    account: ACCOUNT,
+                };
+                place.arns_of_type(&format!("{service}:Act"), service, t)
+            })
+            .collect();
         let listed = scope::SCOPED_TYPES
             .iter()
             .any(|(s, l)| s == service && (l == t || (*l == "*" && service == "ec2")));
@@ -639,5 +647,63 @@ fn a_warm_pool_adds_only_the_pools_calls_scoped_to_the_environments_group() {
                 assert!(r.contains("qfleet-wp-workers"), "{action}: {r}");
             }
         }
+    }
+}
+
+/// Lambda checks that the principal creating or updating a function from a container image may
+/// read it: ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on its repository (Lambda developer
+/// guide, "Amazon ECR permissions"). Granted on exactly the image's repository, in the account
+/// the URI names; never ecr:SetRepositoryPolicy (which would let the deployer rewrite who may
+/// read the repository) nor any ECR call for an environment without an image function.
+#[test]
+fn an_image_function_reads_exactly_its_repository_and_nothing_more_of_ecr() {
+    let image = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/resizer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let env = env_from(&format!(
+        "environment: img\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    image: {image}\n"
+    ));
+    let d = for_environments(std::slice::from_ref(&env), ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    let repo = "arn:aws:ecr:eu-west-1:210987654321:repository/team/resizer";
+    for action in IMAGE_ACTIONS {
+        let found = granting(&docs, action);
+        assert_eq!(found.len(), 1, "{action}: {found:?}");
+        assert_eq!(resources(found[0]), vec![repo], "{action}");
+    }
+    let ecr: Vec<String> = all_actions(&docs)
+        .into_iter()
+        .filter(|a| a.starts_with("ecr:"))
+        .collect();
+    assert_eq!(ecr, IMAGE_ACTIONS.map(String::from).to_vec());
+    // Both names the function may have: a switch between a package and an image deletes the
+    // other one.
+    let deletes = granting(&docs, "lambda:DeleteFunction");
+    let scoped: Vec<&str> = deletes.iter().flat_map(|s| resources(s)).collect();
+    for name in ["qfleet-img-worker", "qfleet-img-worker-image"] {
+        let arn = format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{name}");
+        assert!(scoped.contains(&arn.as_str()), "{arn} not in {scoped:?}");
+    }
+    // What the policy leaves to the repository's own policy is said, for this one only.
+    let notes = repository_notes(&[env.clone(), lab("a", "")], ACCOUNT);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("img: ")
+            && notes[0].contains(repo)
+            && notes[0].contains("lambda.amazonaws.com"),
+        "{notes:?}"
+    );
+    // A zip function and EC2 workers get no ECR permission at all.
+    for other in [
+        lab("a", ""),
+        env_from("environment: z\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n"),
+    ] {
+        let docs = for_environments(&[other], ACCOUNT)
+            .unwrap()
+            .caller
+            .documents();
+        assert!(
+            !all_actions(&docs).iter().any(|a| a.starts_with("ecr:")),
+            "{:?}",
+            all_actions(&docs)
+        );
     }
 }

@@ -14,6 +14,11 @@ pub const WORKER_GROUP: &str = "WorkerGroup";
 pub const SCALING_POLICY: &str = "BacklogPerInstancePolicy";
 pub const DRAIN_HOOK: &str = "DrainOnTerminateHook";
 pub const FUNCTION: &str = "WorkerFunction";
+/// The worker function from a container image (`workers.lambda.image`): an id (and a name) of
+/// its own, since Lambda cannot change a function's package type (see templates/lambda.yaml.j2).
+pub const IMAGE_FUNCTION: &str = "WorkerImageFunction";
+/// Both ids a worker function may have, the zip package's first.
+pub const FUNCTIONS: [&str; 2] = [FUNCTION, IMAGE_FUNCTION];
 pub const FUNCTION_ROLE: &str = "WorkerFunctionRole";
 pub const FUNCTION_POLICY: &str = "WorkerFunctionPolicy";
 pub const FUNCTION_LOG_GROUP: &str = "WorkerFunctionLogGroup";
@@ -57,6 +62,7 @@ pub struct Ids {
     pub launch_hook: &'static str,
     pub launch_hook_name: &'static str,
     pub function: &'static str,
+    pub image_function: &'static str,
     pub function_role: &'static str,
     pub function_policy: &'static str,
     pub function_log_group: &'static str,
@@ -79,9 +85,19 @@ pub const IDS: Ids = Ids {
     launch_hook: LAUNCH_HOOK,
     launch_hook_name: LAUNCH_HOOK_NAME,
     function: FUNCTION,
+    image_function: IMAGE_FUNCTION,
     function_role: FUNCTION_ROLE,
     function_policy: FUNCTION_POLICY,
     function_log_group: FUNCTION_LOG_GROUP,
     worker_log_group: WORKER_LOG_GROUP,
     queue_mapping: QUEUE_MAPPING,
 };
+
+/// The logical id of the worker function a stack file declares.
+pub fn function_of(env: &crate::config::Environment) -> &'static str {
+    if env.spec.workers.lambda.image.is_some() {
+        IMAGE_FUNCTION
+    } else {
+        FUNCTION
+    }
+}

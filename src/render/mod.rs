@@ -97,11 +97,18 @@ pub struct ResourceNames {
     pub bucket: String,
     pub queue: String,
     pub asg: String,
-    /// The worker function (`workers.kind: lambda`).
+    /// The worker function (`workers.kind: lambda`): `qfleet-ENV-worker` from a zip package,
+    /// `qfleet-ENV-worker-image` from a container image (Lambda cannot change a function's
+    /// package type, so each has its own name; see templates/lambda.yaml.j2).
     pub function: String,
+    /// Both names a worker function may have (zip package, image), whichever the stack file
+    /// names now: a deploy that switches deletes the other one, a teardown whichever exists.
+    pub function_names: [String; 2],
     /// The EC2 workers' log group (`workers.kind: ec2`).
     pub worker_log_group: String,
-    /// The worker function's log group (`workers.kind: lambda`).
+    /// The worker function's log group (`workers.kind: lambda`), named after the zip
+    /// package's function and kept by an image function too (its LoggingConfig names it), so
+    /// that a switch between the two keeps the environment's log lines.
     pub function_log_group: String,
     /// The code bucket before `-<account>-<region>` (a function's deployment package).
     pub code_bucket: String,
@@ -135,7 +142,12 @@ impl ResourceNames {
                 format!("/qfleet/{}/{stage}/workers", env.name)
             },
             function_log_group: format!("/aws/lambda/{function}"),
-            function,
+            function: if env.spec.workers.lambda.image.is_some() {
+                format!("{function}-image")
+            } else {
+                function.clone()
+            },
+            function_names: [function.clone(), format!("{function}-image")],
             code_bucket: format!("{}-code", env.name),
         }
     }

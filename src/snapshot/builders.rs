@@ -73,6 +73,8 @@ impl Function {
             last_update_status: Some("Successful".into()),
             last_update_status_reason: None,
             runtime: Some("python3.12".into()),
+            image: None,
+            image_uri: None,
             memory_mb,
             timeout_seconds,
             reserved_concurrency: None,

@@ -225,7 +225,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         locate_queue(clients, &data, &names, &queue_id),
     );
     let group_name = workers::group_name(&fleet, &names);
-    let function_name = workers::function_name(&fleet, &names);
+    let function_name = workers::function_name(env, &fleet, &names);
     let dead_letter_queue = locate_dead_letter_queue(clients, &data, &queue, &dead_letter_id).await;
 
     let group_name_ref = group_name.known().cloned();

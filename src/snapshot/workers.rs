@@ -25,7 +25,7 @@ pub(super) fn wanted(env: &Environment, fleet: &StackSnapshot) -> Wanted {
     let lambda = env.spec.workers.kind == WorkerKind::Lambda;
     Wanted {
         group: !lambda || lists(ids::WORKER_GROUP),
-        function: lambda || lists(ids::FUNCTION),
+        function: lambda || ids::FUNCTIONS.iter().any(|id| lists(id)),
     }
 }
 
@@ -38,11 +38,22 @@ pub(super) fn group_name(fleet: &StackSnapshot, names: &ResourceNames) -> Fact<S
 }
 
 /// The function's name: what the fleet stack lists (a function's physical id is its name),
-/// else its fixed name.
-pub(super) fn function_name(fleet: &StackSnapshot, names: &ResourceNames) -> Fact<String> {
-    match fleet.locate(ids::FUNCTION) {
-        Located::NotListed => Fact::Known(names.function.clone()),
-        other => to_fact(other, ids::FUNCTION, &fleet.name),
+/// else its fixed name. The stack file's kind of function (zip package or image) is looked up
+/// first; while a deploy switches between them the stack lists both, and the other one is
+/// what the stack holds when the stack file has switched but not been deployed yet.
+pub(super) fn function_name(
+    env: &Environment,
+    fleet: &StackSnapshot,
+    names: &ResourceNames,
+) -> Fact<String> {
+    let wanted = ids::function_of(env);
+    let other = ids::FUNCTIONS.into_iter().find(|id| *id != wanted);
+    match fleet.locate(wanted) {
+        Located::NotListed => match other.map(|id| (id, fleet.locate(id))) {
+            Some((id, found @ Located::Physical(_))) => to_fact(found, id, &fleet.name),
+            _ => Fact::Known(names.function.clone()),
+        },
+        found => to_fact(found, wanted, &fleet.name),
     }
 }
 
@@ -73,5 +84,81 @@ pub(super) async fn read_mapping(
         },
         Located::Absent => Fact::Absent,
         Located::Unknown(why) => Fact::Unknown(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::cfn::stacks::StackResource;
+    use aws_sdk_cloudformation::types::ResourceStatus;
+    use std::collections::BTreeMap;
+
+    fn env(lambda: &str) -> Environment {
+        crate::config::parse(
+            "stacks/fn.yaml".into(),
+            format!("region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n{lambda}"),
+        )
+        .unwrap()
+    }
+
+    fn image_env() -> Environment {
+        env(
+            "  lambda:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/w@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+        )
+    }
+
+    /// A fleet stack that lists these functions (logical id → name).
+    fn fleet(functions: &[(&str, &str)]) -> StackSnapshot {
+        let mut s = crate::snapshot::Snapshot::deployed("fn").fleet;
+        s.resources = Fact::Known(
+            functions
+                .iter()
+                .map(|(id, name)| {
+                    let r = StackResource {
+                        logical_id: id.to_string(),
+                        physical_id: Some(name.to_string()),
+                        resource_type: "AWS::Lambda::Function".into(),
+                        status: ResourceStatus::CreateComplete,
+                        reason: None,
+                    };
+                    (id.to_string(), r)
+                })
+                .collect::<BTreeMap<_, _>>(),
+        );
+        s
+    }
+
+    /// A stack file switched from a package to an image but not deployed yet: the function the
+    /// stack holds is the package's, and status reads it, not a name nothing has.
+    #[test]
+    fn the_function_is_the_one_the_stack_lists_under_either_logical_id() {
+        let image = image_env();
+        let names = ResourceNames::of(&image);
+        let zip_only = fleet(&[(ids::FUNCTION, "qfleet-fn-worker")]);
+        assert_eq!(
+            function_name(&image, &zip_only, &names),
+            Fact::Known("qfleet-fn-worker".into())
+        );
+        assert!(wanted(&image, &zip_only).function);
+        // Both listed (a switch under way): the stack file's kind.
+        let both = fleet(&[
+            (ids::FUNCTION, "qfleet-fn-worker"),
+            (ids::IMAGE_FUNCTION, "qfleet-fn-worker-image"),
+        ]);
+        assert_eq!(
+            function_name(&image, &both, &names),
+            Fact::Known("qfleet-fn-worker-image".into())
+        );
+        let zip = env("");
+        assert_eq!(
+            function_name(&zip, &both, &ResourceNames::of(&zip)),
+            Fact::Known("qfleet-fn-worker".into())
+        );
+        // Neither listed: the stack file's fixed name, looked up by it.
+        assert_eq!(
+            function_name(&image, &fleet(&[]), &names),
+            Fact::Known("qfleet-fn-worker-image".into())
+        );
     }
 }

@@ -117,7 +117,10 @@ pub fn render(
         f.name,
         or_unknown(&f.state),
         or_unknown(&f.last_update_status),
-        or_unknown(&f.runtime),
+        match (&f.runtime, &f.image) {
+            (None, Some(image)) => format!("image {image}"),
+            (runtime, _) => or_unknown(runtime),
+        },
         f.memory_mb,
         f.timeout_seconds
     );

@@ -70,6 +70,48 @@ fn validate_summarizes_a_good_file() {
     assert_eq!(v["termination_protection"], true);
 }
 
+/// A function from a container image is summarized by its image, not a runtime it does not
+/// have; a digest draws no warning, a tag does (Lambda does not follow a re-pushed tag).
+#[test]
+fn validate_summarizes_an_image_function_by_its_image() {
+    let example = root().join("examples/lambda-image.yaml");
+    let o = run(qfleet().arg("validate").arg(&example));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("workers: Lambda image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resizer@sha256:")
+            && out.contains("(x86_64) (1024 MB, 30 s)")
+            && !out.contains("python"),
+        "{out}"
+    );
+    assert!(!stderr(&o).contains("names a tag"), "{}", stderr(&o));
+    // iam-policy says what it leaves to the repository's own policy.
+    let o = run(qfleet()
+        .arg("iam-policy")
+        .arg(&example)
+        .args(["--account", "123456789012"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("repository/image-resizer must allow the Lambda service principal"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tagged = dir.path().join("tagged.yaml");
+    std::fs::write(
+        &tagged,
+        "region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/r:latest\n",
+    )
+    .unwrap();
+    let o = run(qfleet().arg("validate").arg(&tagged));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: workers.lambda.image"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn an_invalid_stack_file_exits_2_naming_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();

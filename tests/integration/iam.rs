@@ -469,6 +469,62 @@ async fn a_packaged_functions_upload_and_cleanup_are_allowed_and_nothing_broader
     assert!(!stdout(&o).contains(&bucket), "{}", stdout(&o));
 }
 
+/// A function from a container image: every call of qfleet's commands on moto is allowed by
+/// the printed policy, and the evaluator allows what Lambda checks on the deployer when it
+/// creates or updates the function (ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on the
+/// image's repository; Lambda developer guide, "Amazon ECR permissions",
+/// https://docs.aws.amazon.com/lambda/latest/dg/images-create.html) and nothing broader: not on
+/// another repository, not ecr:SetRepositoryPolicy. Lambda makes those ECR calls server-side,
+/// so they are not in qfleet's request log: they are decided here by the evaluator.
+#[tokio::test]
+async fn an_image_functions_ecr_reads_are_allowed_on_its_repository_only() {
+    let e = unique("iamimg");
+    let repo = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/resizer");
+    let workers = format!(
+        "workers:\n  kind: lambda\n  lambda:\n    image: {ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/resizer@sha256:{}\n",
+        "0a".repeat(32)
+    );
+    let Run {
+        docs,
+        log,
+        passed_roles,
+    } = run_every_command(&e, &[&workers]).await;
+    let refused = denied(&logged_calls(&log), &docs);
+    assert!(
+        refused.is_empty(),
+        "calls the printed policy does not allow:\n{}",
+        refused.join("\n")
+    );
+    assert!(roles_not_passable(&passed_roles, &docs).is_empty());
+
+    let policies = policies(&docs);
+    let allowed =
+        |action: &str, arn: &str| decide(&policies, action, arn, Context::new()) == Decision::Allow;
+    for action in ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"] {
+        assert!(allowed(action, &repo), "{action} on {repo}");
+        let other = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/other");
+        assert!(!allowed(action, &other), "{action} on {other}");
+    }
+    for action in [
+        "ecr:SetRepositoryPolicy",
+        "ecr:GetRepositoryPolicy",
+        "ecr:BatchDeleteImage",
+        "ecr:PutImage",
+    ] {
+        assert!(!allowed(action, &repo), "{action} on {repo}");
+    }
+    // Both names the function may have: a switch deletes the other one.
+    for name in [
+        format!("qfleet-{e}-worker-image"),
+        format!("qfleet-{e}-worker"),
+    ] {
+        let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
+        for action in ["lambda:CreateFunction", "lambda:DeleteFunction"] {
+            assert!(allowed(action, &arn), "{action} on {arn}");
+        }
+    }
+}
+
 /// What a reference consumer's tests (`examples/worker`, `examples/lambda`) recorded: one JSON
 /// object per AWS call.
 fn recorded_calls(tests: &str, file: &std::path::Path, names: &[(&str, &str)]) -> Vec<Value> {

@@ -1,6 +1,7 @@
 //! Lambda workers against moto's server: a switch ec2 → lambda → ec2 by changing
 //! `workers.kind` keeps every waiting message and the preview names the switch; teardown
-//! removes a function environment.
+//! removes a function environment; a function from a container image (the example, and a
+//! switch from a zip package to an image).
 
 use crate::common::*;
 use std::collections::BTreeSet;
@@ -319,4 +320,207 @@ async fn a_packaged_function_comes_from_its_content_addressed_object_on_moto() {
         assert!(!stack_exists(&cfn, &format!("qfleet-{e}-{role}")).await);
     }
     assert!(s3.head_bucket().bucket(&bucket).send().await.is_err());
+}
+
+/// Lambda cannot change a function's package type, so a zip package's function and an image's
+/// are different resources (logical ids and names): setting `workers.lambda.image` adds the new
+/// function, points the same queue mapping at it and deletes the old one, with every waiting
+/// message kept; `status` reads the new function; the plan back names the reverse switch;
+/// teardown removes the image function and touches no image. moto's
+/// CloudFormation does not pass PackageType on (its function stays "Zip") and does not pull the
+/// image (MOTO_LAMBDA_STUB_ECR): the test checks names, ImageUri, mapping and messages only.
+#[tokio::test]
+async fn switching_between_a_zip_package_and_an_image_keeps_the_messages_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("img");
+    let conf = moto_config().await;
+    let (lambda, sqs) = (
+        aws_sdk_lambda::Client::new(&conf),
+        aws_sdk_sqs::Client::new(&conf),
+    );
+    let queue = format!("qfleet-{e}-jobs");
+    let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/resizer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let write = |lambda_settings: &str| {
+        let p = dir.path().join(format!("{e}.yaml"));
+        std::fs::write(
+            &p,
+            format!(
+                "environment: {e}\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    timeout: 10s\n    max_concurrency: 3\n{lambda_settings}"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let zip_name = format!("qfleet-{e}-worker");
+    let image_name = format!("qfleet-{e}-worker-image");
+    let exists = |name: String| {
+        let lambda = lambda.clone();
+        async move {
+            match lambda.get_function().function_name(&name).send().await {
+                Ok(f) => Some(f),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    None
+                }
+                Err(err) => panic!("{name}: {err:?}"),
+            }
+        }
+    };
+    // The mapping by its UUID (moto's ListEventSourceMappings filters on a function name it
+    // does not update when the mapping's FunctionName changes).
+    let mapped_to = |uuid: String| {
+        let lambda = lambda.clone();
+        async move {
+            let m = lambda
+                .get_event_source_mapping()
+                .uuid(&uuid)
+                .send()
+                .await
+                .unwrap();
+            m.function_arn()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let status = |file: PathBuf| {
+        let o = run(qfleet_on_moto()
+            .arg("status")
+            .arg(file)
+            .args(["-o", "json"]));
+        document(&o)["environments"][0].clone()
+    };
+
+    deploy(&write(""));
+    for i in 0..5 {
+        send_job(&sqs, &queue, &format!("job {i}")).await;
+    }
+    assert!(exists(zip_name.clone()).await.is_some());
+
+    let first = status(write(""));
+    let uuid_before = first["function"]["mapping"]["uuid"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no mapping: {first}"))
+        .to_string();
+    // moto gap: on the way back, moto's CloudFormation updates the mapping before it creates
+    // the function the mapping now names (ResourceNotFoundException for qfleet-ENV-worker;
+    // reproduced with boto3 alone), where CloudFormation follows the Ref. So the switch is
+    // executed one way, and the way back is checked on its plan.
+    let image_settings = format!("    image: {image}\n");
+    moto_detach_role_policies(&[&e]);
+    let events = deploy(&write(&image_settings));
+    let switch = events
+        .iter()
+        .find(|v| v["event"] == "switch")
+        .unwrap_or_else(|| panic!("no switch event: {events:?}"));
+    assert_eq!(
+        (switch["from"].as_str(), switch["to"].as_str()),
+        (
+            Some("lambda (zip package)"),
+            Some("lambda (container image)")
+        )
+    );
+    let f = exists(image_name.clone())
+        .await
+        .unwrap_or_else(|| panic!("{image_name} missing"));
+    assert!(
+        exists(zip_name.clone()).await.is_none(),
+        "{zip_name} still exists"
+    );
+    assert_eq!(f.code().and_then(|c| c.image_uri()), Some(image), "{f:?}");
+    assert_eq!(
+        waiting(&sqs, &queue).await,
+        5,
+        "every waiting message is kept"
+    );
+    let st = status(write(&image_settings));
+    assert_eq!(
+        st["function"]["name"].as_str(),
+        Some(image_name.as_str()),
+        "{st}"
+    );
+    // The same mapping (same UUID), now feeding the image function.
+    assert_eq!(
+        st["function"]["mapping"]["uuid"].as_str(),
+        Some(uuid_before.as_str()),
+        "the mapping is updated in place: {st}"
+    );
+    assert_eq!(mapped_to(uuid_before).await, image_name);
+
+    // The way back, planned: the same switch, the other way round.
+    let o = run(qfleet_on_moto()
+        .arg("plan")
+        .arg(write(""))
+        .args(["-o", "json"]));
+    let doc = document(&o);
+    let events = doc["environments"][0]["events"].as_array().unwrap();
+    let back = events
+        .iter()
+        .find(|v| v["event"] == "switch")
+        .unwrap_or_else(|| panic!("no switch event back: {doc}"));
+    assert_eq!(
+        (back["from"].as_str(), back["to"].as_str()),
+        (
+            Some("lambda (container image)"),
+            Some("lambda (zip package)")
+        )
+    );
+
+    // Teardown removes the image function (qfleet has no ECR client: the image is the user's).
+    let file = write(&format!("    image: {image}\n"));
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto()
+        .arg("teardown")
+        .arg(&file)
+        .args(["--yes", "--discard-messages"]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(exists(image_name.clone()).await.is_none());
+}
+
+/// examples/lambda-image.yaml deploys on moto: the function is created from the image URI the
+/// example names (moto does not pull it: MOTO_LAMBDA_STUB_ECR), with the example's settings
+/// and the queue mapping, and tears down.
+#[tokio::test]
+async fn the_lambda_image_example_deploys_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("it-limg");
+    let text = std::fs::read_to_string(root().join("examples/lambda-image.yaml"))
+        .unwrap()
+        .replace("environment: lab-img", &format!("environment: {e}"));
+    let image = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("image: "))
+        .unwrap()
+        .to_string();
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(&file, text).unwrap();
+    deploy(&file);
+    let conf = moto_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let f = lambda
+        .get_function()
+        .function_name(format!("qfleet-{e}-worker-image"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(f.code().and_then(|c| c.image_uri()), Some(image.as_str()));
+    let c = f.configuration().unwrap();
+    assert_eq!((c.memory_size(), c.timeout()), (Some(1024), Some(30)));
+    let mappings = lambda
+        .list_event_source_mappings()
+        .function_name(format!("qfleet-{e}-worker-image"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mappings.event_source_mappings().len(), 1, "{mappings:?}");
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto()
+        .args(["teardown", "--yes", "--purge-bucket"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

@@ -364,3 +364,131 @@ fn provisioned_pollers_are_within_aws_ranges_in_order_and_not_with_max_concurren
         "{e}"
     );
 }
+
+/// A digest-pinned image in the stack's Region, as AWS's container image page requires.
+const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/resizer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+#[test]
+fn an_image_function_has_no_code_of_qfleets_and_no_warning_with_a_digest() {
+    let env = parse_str(&format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n")).unwrap();
+    assert_eq!(env.spec.workers.lambda.image.as_deref(), Some(IMAGE));
+    assert!(
+        env.function_code.is_none(),
+        "nothing to read, inline or package"
+    );
+    assert_eq!(
+        env.spec.workers.lambda.architecture,
+        schema::Architecture::X86_64
+    );
+    let w = advice::warnings(&env);
+    assert!(!w.iter().any(|w| w.contains("workers.lambda")), "{w:?}");
+}
+
+/// UpdateFunctionCode: "Lambda resolves the image tag to an image digest. In Amazon ECR, if you
+/// update the image tag to a new image, Lambda does not automatically update the function."
+#[test]
+fn an_image_named_by_tag_is_a_warning_that_a_re_pushed_tag_is_not_deployed() {
+    let env = parse_str(&format!(
+        "{LAMBDA}  lambda:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/resizer:1.4\n"
+    ))
+    .unwrap();
+    let w = advice::warnings(&env);
+    assert!(
+        w.iter()
+            .any(|w| w.contains("names a tag") && w.contains("@sha256:")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn an_image_goes_without_code_runtime_and_handler() {
+    for (key, value, line) in [
+        ("code", "lambda", 6),
+        ("runtime", "python3.13", 6),
+        ("handler", "app.handler", 6),
+    ] {
+        let e = error(
+            &format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n    {key}: {value}\n"),
+            &format!("workers.lambda.{key}"),
+            line,
+        );
+        assert!(e.message.contains("carries its own"), "{e}");
+    }
+}
+
+#[test]
+fn image_overrides_without_an_image_are_an_error() {
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    command: [app.handler]\n"),
+        "workers.lambda.command",
+        5,
+    );
+    assert!(e.message.contains("container image function only"), "{e}");
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    architecture: arm64\n"),
+        "workers.lambda.architecture",
+        5,
+    );
+    assert!(e.message.contains("workers.lambda.image"), "{e}");
+}
+
+/// Lambda takes images only from an Amazon ECR private repository in the function's Region,
+/// and not through an ECR FIPS endpoint (Lambda developer guide, container images).
+#[test]
+fn an_image_outside_ecr_or_in_another_region_is_an_error_saying_what_lambda_takes() {
+    for (uri, says) in [
+        (
+            "public.ecr.aws/acme/worker:1.4",
+            "Amazon ECR private repository",
+        ),
+        (
+            "docker.io/library/python:3.12",
+            "Amazon ECR private repository",
+        ),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:1.4",
+            "in us-east-1, the function in eu-west-1",
+        ),
+        (
+            "123456789012.dkr.ecr-fips.eu-west-1.amazonaws.com/worker:1.4",
+            "FIPS",
+        ),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com.example.org/worker:1.4",
+            ".ecr.eu-west-1.amazonaws.com",
+        ),
+        ("worker:1.4", "names no registry"),
+    ] {
+        let e = error(
+            &format!("{LAMBDA}  lambda:\n    image: {uri}\n"),
+            "workers.lambda.image",
+            5,
+        );
+        assert!(e.message.contains(says), "{uri}: {e}");
+        assert!(e.allowed.as_deref().unwrap_or("").contains("ECR"), "{e:?}");
+    }
+}
+
+/// AWS::Lambda::Function ImageConfig: Command and EntryPoint take each string once.
+#[test]
+fn image_overrides_are_checked_as_cloudformation_takes_them() {
+    let env = parse_str(&format!(
+        "{LAMBDA}  lambda:\n    image: {IMAGE}\n    command: [app.handler]\n    entry_point: [/lambda-entrypoint.sh]\n    architecture: arm64\n"
+    ))
+    .unwrap();
+    let l = &env.spec.workers.lambda;
+    assert_eq!(l.command.as_deref(), Some(&["app.handler".to_string()][..]));
+    assert_eq!(l.architecture, schema::Architecture::Arm64);
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n    command: [a, a]\n"),
+        "workers.lambda.command",
+        6,
+    );
+    assert!(e.message.contains("twice"), "{e}");
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n    entry_point: []\n"),
+        "workers.lambda.entry_point",
+        6,
+    );
+    assert!(e.message.contains("1 to 1500"), "{e}");
+}

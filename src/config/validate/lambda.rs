@@ -57,22 +57,9 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         }
     }
     let l = &env.spec.workers.lambda;
-    if let Some(why) = crate::config::runtimes::refusal(&l.runtime, std::time::SystemTime::now()) {
-        c.fail("workers.lambda.runtime", why);
-    }
-    let handler_ok = l.handler.split_once('.').is_some_and(|(module, function)| {
-        let ident = |s: &str| {
-            !s.is_empty()
-                && !s.starts_with(|ch: char| ch.is_ascii_digit())
-                && s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-        };
-        ident(module) && ident(function)
-    });
-    if !handler_ok {
-        c.fail(
-            "workers.lambda.handler",
-            format!("`{}` is not module.function", l.handler),
-        );
+    match &l.image {
+        Some(uri) => check_image(c, env, uri),
+        None => check_code(c, env),
     }
     c.range(
         "workers.lambda.memory_mb",
@@ -197,5 +184,134 @@ fn check_pollers(c: &mut Checker, p: PollerSpec) {
             "give either max_concurrency (standard mode) or provisioned_pollers (provisioned mode), not both: AWS makes them mutually exclusive; in provisioned mode provisioned_pollers.maximum caps the scaling",
         );
         c.errors.push(e);
+    }
+}
+
+/// Settings of an image function (`workers.lambda.image`) that a zip package does not take.
+const IMAGE_ONLY: &[&str] = &[
+    "workers.lambda.command",
+    "workers.lambda.entry_point",
+    "workers.lambda.architecture",
+];
+
+/// Settings of a zip package that an image carries itself.
+const CODE_ONLY: &[&str] = &[
+    "workers.lambda.code",
+    "workers.lambda.runtime",
+    "workers.lambda.handler",
+];
+
+/// A function from a deployment package (`code`, `runtime`, `handler`).
+fn check_code(c: &mut Checker, env: &Environment) {
+    for key in IMAGE_ONLY {
+        if c.src.sets(key) {
+            let e = c.src.key_error(
+                key,
+                format!(
+                    "`{}` applies to a container image function only (workers.lambda.image)",
+                    key.trim_start_matches("workers.lambda.")
+                ),
+            );
+            c.errors.push(e);
+        }
+    }
+    let l = &env.spec.workers.lambda;
+    if let Some(why) = crate::config::runtimes::refusal(&l.runtime, std::time::SystemTime::now()) {
+        c.fail("workers.lambda.runtime", why);
+    }
+    let handler_ok = l.handler.split_once('.').is_some_and(|(module, function)| {
+        let ident = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with(|ch: char| ch.is_ascii_digit())
+                && s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        };
+        ident(module) && ident(function)
+    });
+    if !handler_ok {
+        c.fail(
+            "workers.lambda.handler",
+            format!("`{}` is not module.function", l.handler),
+        );
+    }
+}
+
+/// A function from a container image (`workers.lambda.image`). AWS's rules (Lambda developer
+/// guide, "Create a Lambda function using a container image",
+/// https://docs.aws.amazon.com/lambda/latest/dg/images-create.html): the image is in an Amazon
+/// ECR private repository in the same Region as the function (another account's repository
+/// works with a repository policy that allows it); no ECR FIPS endpoint; an image carries its
+/// own runtime and handler, so a function takes `Code.ImageUri` and `PackageType: Image`
+/// without Runtime and Handler (AWS::Lambda::Function,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html).
+fn check_image(c: &mut Checker, env: &Environment, uri: &str) {
+    for key in CODE_ONLY {
+        if c.src.sets(key) {
+            let e = c.src.key_error(
+                key,
+                format!(
+                    "`{}` does not go with workers.lambda.image: the image carries its own code, runtime and handler (override its CMD with workers.lambda.command)",
+                    key.trim_start_matches("workers.lambda.")
+                ),
+            );
+            c.errors.push(e);
+        }
+    }
+    const FIELD: &str = "workers.lambda.image";
+    if uri.contains(".dkr.ecr-fips.") {
+        c.fail(
+            FIELD,
+            format!("`{uri}` names an ECR FIPS endpoint, which Lambda does not take images from: use ACCOUNT.dkr.ecr.REGION.amazonaws.com"),
+        );
+        return;
+    }
+    let image = match crate::config::image::parse(uri) {
+        Ok(i) => i,
+        Err(why) => return c.fail(FIELD, why),
+    };
+    let Some(ecr) = image.ecr else {
+        return c.fail(
+            FIELD,
+            format!("`{uri}` is not in an Amazon ECR private repository: Lambda takes images only from ECR (copy a public image into a repository of your own, ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY)"),
+        );
+    };
+    let region = &env.spec.region;
+    if &ecr.region != region {
+        return c.fail(
+            FIELD,
+            format!(
+                "`{uri}` is in {}, the function in {region}: Lambda takes an image only from a repository in the function's Region (replicate the repository to {region})",
+                ecr.region
+            ),
+        );
+    }
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    if !ecr.registry.ends_with(&format!(".ecr.{region}.{suffix}")) {
+        c.fail(
+            FIELD,
+            format!("`{uri}` does not end its registry with .ecr.{region}.{suffix}, the ECR endpoint of {region}"),
+        );
+    }
+    let l = &env.spec.workers.lambda;
+    for (field, list) in [
+        ("workers.lambda.command", &l.command),
+        ("workers.lambda.entry_point", &l.entry_point),
+    ] {
+        let Some(list) = list else { continue };
+        // AWS::Lambda::Function ImageConfig: at most 1,500 strings, each once (uniqueItems).
+        let mut seen = std::collections::BTreeSet::new();
+        if list.is_empty() || list.len() > 1_500 {
+            c.fail(field, format!("{} strings; give 1 to 1500", list.len()));
+        } else if let Some(dup) = list.iter().find(|s| !seen.insert(s.as_str())) {
+            c.fail(
+                field,
+                format!("`{dup}` is given twice; Lambda's ImageConfig takes each string once"),
+            );
+        } else if list.iter().any(|s| s.is_empty()) {
+            c.fail(field, "an empty string; give each part of the command");
+        }
     }
 }

@@ -145,3 +145,127 @@ fn provisioned_pollers_replace_the_maximum_concurrency() {
     assert_eq!(m["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(5));
     assert!(m.get("ProvisionedPollerConfig").is_none(), "{m:?}");
 }
+
+const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/resizer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// AWS::Lambda::Function from a container image: `PackageType: Image`, `Code.ImageUri`, and no
+/// Runtime or Handler (the image carries them); the queue mapping and the log group stay.
+#[test]
+fn an_image_function_takes_its_code_from_ecr_without_runtime_or_handler() {
+    let (data, fleet) = lambda(&format!("  lambda:\n    image: {IMAGE}\n"));
+    assert!(fleet["Resources"].get(ids::FUNCTION).is_none());
+    let f = props(&fleet, ids::IMAGE_FUNCTION);
+    assert_eq!(f["PackageType"].as_str(), Some("Image"));
+    assert_eq!(f["Code"]["ImageUri"].as_str(), Some(IMAGE));
+    assert_eq!(f["Code"].as_mapping().unwrap().len(), 1, "{:?}", f["Code"]);
+    assert!(f.get("Runtime").is_none() && f.get("Handler").is_none());
+    assert!(f.get("ImageConfig").is_none(), "no override asked");
+    assert_eq!(f["Architectures"][0].as_str(), Some("x86_64"));
+    assert_eq!(f["FunctionName"].as_str(), Some("qfleet-t-worker-image"));
+    // The log group keeps its name: `qfleet logs`, teardown and the deploying policy's scope
+    // stay the same, and a switch keeps the lines written before it.
+    assert_eq!(
+        props(&fleet, ids::FUNCTION_LOG_GROUP)["LogGroupName"].as_str(),
+        Some("/aws/lambda/qfleet-t-worker")
+    );
+    let mapping =
+        serde_yaml_ng::to_string(&props(&fleet, ids::QUEUE_MAPPING)["FunctionName"]).unwrap();
+    assert!(mapping.contains(ids::IMAGE_FUNCTION), "{mapping}");
+    let outputs = serde_yaml_ng::to_string(&fleet["Outputs"]).unwrap();
+    assert!(
+        outputs.contains(ids::IMAGE_FUNCTION) && !outputs.contains(&format!("{}\n", ids::FUNCTION)),
+        "{outputs}"
+    );
+    // The data stack's function alarms watch the image function by its name.
+    assert_eq!(
+        props(&data, "FunctionErrorsAlarm")["Dimensions"][0]["Value"].as_str(),
+        Some("qfleet-t-worker-image")
+    );
+}
+
+#[test]
+fn image_overrides_and_architecture_reach_the_function() {
+    let (_, fleet) = lambda(&format!(
+        "  lambda:\n    image: {IMAGE}\n    command: [app.handler]\n    entry_point: [/lambda-entrypoint.sh]\n    architecture: arm64\n"
+    ));
+    let f = props(&fleet, ids::IMAGE_FUNCTION);
+    assert_eq!(f["ImageConfig"]["Command"][0].as_str(), Some("app.handler"));
+    assert_eq!(
+        f["ImageConfig"]["EntryPoint"][0].as_str(),
+        Some("/lambda-entrypoint.sh")
+    );
+    assert!(f["ImageConfig"].get("WorkingDirectory").is_none());
+    assert_eq!(f["Architectures"][0].as_str(), Some("arm64"));
+}
+
+/// Lambda cannot change a function's package type (PackageType is create-only) and a custom
+/// name cannot be taken over by its replacement: the two kinds of function have different
+/// logical ids and names, so a switch is an added function and a removed one, both declared
+/// with the same queue mapping (its FunctionName can be updated in place).
+#[test]
+fn a_zip_and_an_image_function_never_share_a_logical_id_or_a_name() {
+    let (_, zip) = lambda("");
+    let (_, image) = lambda(&format!("  lambda:\n    image: {IMAGE}\n"));
+    let ids_of = |doc: &Value| -> Vec<String> {
+        doc["Resources"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Lambda::Function"))
+            .map(|(k, _)| k.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids_of(&zip), vec![ids::FUNCTION.to_string()]);
+    assert_eq!(ids_of(&image), vec![ids::IMAGE_FUNCTION.to_string()]);
+    assert_ne!(
+        props(&zip, ids::FUNCTION)["FunctionName"],
+        props(&image, ids::IMAGE_FUNCTION)["FunctionName"]
+    );
+    // Everything else keeps its id: the role, its policy, the log group and the mapping.
+    for id in [
+        ids::FUNCTION_ROLE,
+        ids::FUNCTION_POLICY,
+        ids::FUNCTION_LOG_GROUP,
+        ids::QUEUE_MAPPING,
+    ] {
+        assert!(
+            zip["Resources"].get(id).is_some() && image["Resources"].get(id).is_some(),
+            "{id}"
+        );
+    }
+}
+
+/// The longest environment name still gives an image function a name Lambda accepts
+/// (64 characters at most).
+#[test]
+fn the_image_functions_name_fits_lambdas_limit_for_the_longest_environment_name() {
+    let name = "e".repeat(crate::config::MAX_NAME_LEN);
+    let env = config::parse(
+        PathBuf::from(format!("stacks/{name}.yaml")),
+        format!("region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    image: {IMAGE}\n"),
+    )
+    .unwrap();
+    let names = ResourceNames::of(&env);
+    assert!(names.function.len() <= 64, "{}", names.function);
+    assert!(names.function_names.iter().all(|n| n.len() <= 64));
+    // A later stage of a pipeline adds `--STAGE` (16 characters at most) to the name.
+    let stage = "s".repeat(16);
+    let pipeline = config::parse(
+        PathBuf::from(format!("stacks/{name}.yaml")),
+        format!(
+            "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    workers:\n      kind: lambda\n  - name: {stage}\n    workers:\n      kind: lambda\n      lambda:\n        image: {IMAGE}\n"
+        ),
+    )
+    .unwrap();
+    let last = ResourceNames::of(&pipeline.pipeline[1]);
+    assert_eq!(
+        last.function,
+        format!("qfleet-{name}--{stage}-worker-image"),
+        "{last:?}"
+    );
+    assert!(last.function.len() <= 64, "{}", last.function);
+    assert_eq!(
+        last.function_log_group,
+        format!("/aws/lambda/qfleet-{name}--{stage}-worker")
+    );
+}

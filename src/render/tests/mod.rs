@@ -42,6 +42,7 @@ fn snapshots_of_the_shipped_stack_files() {
         "stacks/prod.yaml",
         "examples/batch.yaml",
         "examples/lambda.yaml",
+        "examples/lambda-image.yaml",
     ] {
         let env = load(rel);
         for s in render(&env).unwrap() {
@@ -463,6 +464,7 @@ fn every_shipped_template_passes_the_offline_checks() {
         "examples/batch.yaml",
         "examples/lambda.yaml",
         "examples/lambda-deps.yaml",
+        "examples/lambda-image.yaml",
     ] {
         for s in render(&load(rel)).unwrap() {
             assert_eq!(

@@ -204,3 +204,23 @@ fn a_function_environment_not_deployed_says_so() {
     assert!(!text.contains("\nfleet"), "{text}");
     assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
 }
+
+/// A function from a container image has no runtime: status names the image it runs, as Lambda
+/// resolved it (the digest a tag pointed to when the function was last changed).
+#[test]
+fn an_image_function_shows_its_resolved_image_instead_of_a_runtime() {
+    let mut s = deployed();
+    let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/resizer@sha256:abc";
+    if let Some(Fact::Known(f)) = &mut s.function {
+        f.name = "qfleet-st-worker-image".into();
+        f.runtime = None;
+        f.image = Some(image.into());
+    }
+    let text = text(&from_snapshot(&s, 10.0));
+    assert!(
+        text.contains(&format!(
+            "function qfleet-st-worker-image: Active (last update Successful), image {image}, 256 MB"
+        )),
+        "{text}"
+    );
+}
