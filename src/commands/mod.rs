@@ -38,7 +38,7 @@ pub fn load_one_stage_environments(targets: &[String], g: &Global) -> Result<Vec
         .map(|env| {
             env.source.key_error(
                 "stages",
-                "this command does not handle pipelines of several stages yet; `qfleet validate`, `render`, `plan`, `deploy` and `teardown` do",
+                "this command does not handle pipelines of several stages yet; `qfleet validate`, `render`, `plan`, `deploy`, `outputs` and `teardown` do",
             )
         })
         .collect();
@@ -81,7 +81,7 @@ impl Session {
         Self::open_envs(load_one_stage_environments(targets, g)?, g)
     }
 
-    /// For a command that handles pipelines of several stages (plan, deploy, teardown).
+    /// For a command that handles pipelines of several stages (plan, deploy, outputs, teardown).
     pub fn open_with_pipelines(targets: &[String], g: &Global) -> Result<Session> {
         Self::open_envs(load_environments(targets, g)?, g)
     }

@@ -19,7 +19,7 @@ pub struct OutputsArgs {
 }
 
 pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<i32> {
-    let session = Session::open(&args.envs, g)?;
+    let session = Session::open_with_pipelines(&args.envs, g)?;
     if args.shell && session.envs.len() > 1 {
         return Err(Error::usage(format!(
             "--shell takes one environment ({} named: their KEY=value lines would overwrite each other)",

@@ -37,21 +37,43 @@ pub fn shell_quote(v: &str) -> String {
     }
 }
 
-/// Outputs of every stack of the environment, by stack name (absent stacks are left out).
+/// Outputs of every stack of the environment, by stack name (absent stacks are left out). A
+/// later stage's fleet outputs are named after its stage (`StageThumbsAutoScalingGroupName`),
+/// as the data stack names its queues (`StageThumbsQueueUrl`), so that merged they stay apart.
 pub async fn collect(
     clients: &Clients,
     env: &Environment,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
-    let (data, fleet) = stacks::describe_pair(
-        &clients.cfn,
-        &env.data_stack_name(),
-        &env.fleet_stack_name(),
+    let stages = env.stages();
+    let names: Vec<(String, String)> = std::iter::once((env.data_stack_name(), String::new()))
+        .chain(stages.iter().map(|s| {
+            let prefix = s
+                .stage
+                .as_ref()
+                .filter(|st| st.index > 0)
+                .map(|st| crate::render::stage_id(&st.name))
+                .unwrap_or_default();
+            (s.fleet_stack_name(), prefix)
+        }))
+        .collect();
+    let states = futures::future::try_join_all(
+        names
+            .iter()
+            .map(|(name, _)| stacks::describe(&clients.cfn, name)),
     )
     .await?;
-    Ok([data, fleet]
+    Ok(states
         .into_iter()
-        .flatten()
-        .map(|s| (s.name, s.outputs))
+        .zip(names)
+        .filter_map(|(state, (_, prefix))| {
+            let s = state?;
+            let outputs = s
+                .outputs
+                .into_iter()
+                .map(|(k, v)| (format!("{prefix}{k}"), v))
+                .collect();
+            Some((s.name, outputs))
+        })
         .collect())
 }
 
@@ -76,6 +98,7 @@ pub fn merged(by_stack: &ByStack) -> BTreeMap<&str, &str> {
     by_stack
         .values()
         .flat_map(|o| o.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .filter(|(k, _)| *k != crate::render::fingerprint::FINGERPRINT_PARAMETER)
+        // Every stack's, a later stage's fleet's named after its stage.
+        .filter(|(k, _)| !k.ends_with(crate::render::fingerprint::FINGERPRINT_PARAMETER))
         .collect()
 }

@@ -108,6 +108,20 @@ async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the
         .arg(&file)
         .arg("--yes"));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Every stage's queue among the outputs, a later stage's named after it.
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("outputs")
+        .arg(&file)
+        .arg("--shell"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let shell = stdout(&o);
+    for line in [
+        format!("QUEUE_NAME=qfleet-{e}-jobs"),
+        "STAGE_THUMBNAIL_QUEUE_URL=http".to_string(),
+    ] {
+        assert!(shell.contains(&line), "{line} in:\n{shell}");
+    }
+    assert!(!shell.contains("FINGERPRINT"), "{shell}");
     let conf = config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
     for stack in [
