@@ -21,7 +21,12 @@ pub struct IamPolicyArgs {
 }
 
 pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<i32> {
-    let envs = super::load_one_stage_environments(&args.envs, g)?;
+    // A pipeline's policy covers every stage's stacks and resources: each stage stands as an
+    // environment of its own (its fleet stack, queues, group or function by its names).
+    let envs: Vec<crate::config::Environment> = super::load_environments(&args.envs, g)?
+        .iter()
+        .flat_map(|env| env.stages().into_iter().cloned().collect::<Vec<_>>())
+        .collect();
     let account = match args.account {
         Some(a) if a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()) => a,
         Some(a) => {

@@ -857,3 +857,87 @@ fn more_documents_than_a_role_may_attach_warn_above_10_and_fail_above_20() {
     );
     assert_eq!(d["warnings"], serde_json::json!([]));
 }
+
+/// A pipeline's deploying policy covers every stage: a two-stage pipeline (EC2 workers, then
+/// a function fed by messages) planned, deployed twice, read and torn down on moto makes only
+/// calls the printed policy allows; and it refuses the same calls for another environment's
+/// later stage.
+#[tokio::test]
+async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
+    let e = unique("iampipe");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "region: {REGION}\nlab: true\nstages:\n  - name: parse\n    workers: {{min: 1, max: 2, public_ip: true}}\n  - name: index\n    fed_by: messages\n    workers: {{kind: lambda}}\n"
+        ),
+    )
+    .unwrap();
+    let o = run(qfleet()
+        .arg("iam-policy")
+        .arg(&file)
+        .args(["--account", ACCOUNT]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let docs = printed["caller"].as_array().unwrap().clone();
+    let mut log = String::new();
+    let mut step = |args: &[&str], ok: &[i32]| {
+        let o = run(qfleet_on_moto().args(args).arg(&file).arg("--debug"));
+        assert!(
+            ok.contains(&o.status.code().unwrap_or(-1)),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        log.push_str(&stderr(&o));
+    };
+    step(&["plan"], &[0, 3]);
+    step(&["deploy", "--yes"], &[0]);
+    step(&["deploy", "--yes"], &[0]);
+    step(&["outputs"], &[0, 1]);
+    moto_detach_role_policies(&[&e, &format!("{e}--index")]);
+    step(
+        &["teardown", "--yes", "--purge-bucket", "--discard-messages"],
+        &[0],
+    );
+    let calls = logged_calls(&log);
+    let ops: BTreeSet<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    for must in [
+        "CreateChangeSet",
+        "ExecuteChangeSet",
+        "DeleteStack",
+        "GetQueueAttributes",
+    ] {
+        assert!(ops.contains(must), "{must}: {ops:?}");
+    }
+    assert!(
+        calls
+            .iter()
+            .any(|c| format!("{c:?}").contains(&format!("qfleet-{e}--index-"))),
+        "the later stage's resources were called: {calls:?}"
+    );
+    let refused = denied(&calls, &docs);
+    assert!(
+        refused.is_empty(),
+        "calls of a pipeline the printed policy does not allow:\n{}",
+        refused.join("\n")
+    );
+    // The evaluator can say no: the policy of a one-stage environment of the same name does
+    // not cover the later stage's stacks.
+    let one = dir.path().join("one");
+    std::fs::create_dir(&one).unwrap();
+    let single = one.join(format!("{e}.yaml"));
+    std::fs::write(
+        &single,
+        format!("region: {REGION}\nlab: true\n{EC2_WORKERS}"),
+    )
+    .unwrap();
+    let o = run(qfleet()
+        .arg("iam-policy")
+        .arg(&single)
+        .args(["--account", ACCOUNT]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let narrower = printed["caller"].as_array().unwrap().clone();
+    assert!(!denied(&calls, &narrower).is_empty());
+}
