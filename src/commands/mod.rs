@@ -38,7 +38,7 @@ pub fn load_one_stage_environments(targets: &[String], g: &Global) -> Result<Vec
         .map(|env| {
             env.source.key_error(
                 "stages",
-                "this command does not handle pipelines of several stages yet; `qfleet validate`, `render`, `plan`, `deploy`, `outputs`, `teardown` and `iam-policy` do",
+                "this command does not handle pipelines of several stages yet; `qfleet validate`, `render`, `plan`, `deploy`, `outputs`, `status`, `teardown` and `iam-policy` do",
             )
         })
         .collect();

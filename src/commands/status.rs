@@ -31,7 +31,7 @@ pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<i32> {
             "--watch prints a document per refresh: use --output ndjson (one document per line)",
         ));
     }
-    let session = Session::open(&args.envs, g)?;
+    let session = Session::open_with_pipelines(&args.envs, g)?;
     let details = args.details || session.envs.len() == 1;
     loop {
         let statuses =

@@ -49,6 +49,31 @@ pub struct Status {
     pub latency: Option<LatencyGoal>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
     pub unavailable: BTreeMap<String, String>,
+    /// A pipeline's later stages, each read as this status reads the first (absent for one
+    /// stage).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageStatus>,
+    /// A pipeline as a whole (absent for one stage).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<Pipeline>,
+}
+
+/// A later stage of a pipeline: its status as its own snapshot gives it (its fleet stack,
+/// workers, queues, scaling and latency goal).
+#[derive(Debug, Clone, Serialize)]
+pub struct StageStatus {
+    pub stage: String,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+/// What a pipeline's stages add up to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub stages: usize,
+    /// The oldest message's age across every stage's queue: how far behind the pipeline is
+    /// at its slowest point; `null` unless every stage's age is known (never a guess).
+    pub oldest_message_age_seconds: Option<f64>,
 }
 
 /// The latency goal (`scaling.max_latency_seconds`) against the age of the oldest message in
@@ -91,7 +116,11 @@ impl LatencyGoal {
 impl Status {
     /// 1 when a stack itself could not be read (the status is then no answer), else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.stacks.iter().any(|st| st.exists.is_none()) {
+        let stacks = self
+            .stacks
+            .iter()
+            .chain(self.stages.iter().flat_map(|s| s.status.stacks.iter()));
+        if stacks.clone().any(|st| st.exists.is_none()) {
             crate::error::EXIT_AWS
         } else {
             crate::error::EXIT_OK
@@ -103,10 +132,16 @@ impl Status {
         let unread: Vec<String> = self
             .stacks
             .iter()
-            .filter(|st| st.exists.is_none())
-            .map(|st| {
+            .map(|st| (st, &self.unavailable))
+            .chain(
+                self.stages
+                    .iter()
+                    .flat_map(|s| s.status.stacks.iter().map(|st| (st, &s.status.unavailable))),
+            )
+            .filter(|(st, _)| st.exists.is_none())
+            .map(|(st, unavailable)| {
                 let key = format!("stack {}", st.name);
-                match self.unavailable.get(&key) {
+                match unavailable.get(&key) {
                     Some(why) => format!("{key} could not be read: {why}"),
                     None => format!("{key} could not be read"),
                 }
@@ -191,13 +226,53 @@ pub struct Scaling {
     pub policy: Option<String>,
 }
 
-/// Reads the environment and works out its status.
+/// Reads the environment and works out its status: a pipeline's first stage as the
+/// environment's, each later stage beside it.
 pub async fn gather(clients: &Clients, env: &Environment) -> Status {
-    let status = from_snapshot(
-        &snapshot::read(clients, env, Scope::STATUS).await,
-        env.backlog_target(),
-    );
-    with_goal(status, env.spec.scaling.max_latency_seconds)
+    let stages = env.stages();
+    let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
+        let status = from_snapshot(
+            &snapshot::read(clients, stage, Scope::STATUS).await,
+            stage.backlog_target(),
+        );
+        with_goal(status, stage.spec.scaling.max_latency_seconds)
+    }))
+    .await
+    .into_iter();
+    let Some(mut first) = read.next() else {
+        unreachable!("an environment has at least one stage")
+    };
+    if env.is_pipeline() {
+        first.stages = read
+            .zip(stages.iter().skip(1))
+            .map(|(status, stage)| StageStatus {
+                stage: stage
+                    .stage
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                status,
+            })
+            .collect();
+        first.pipeline = Some(pipeline_of(&first));
+    }
+    first
+}
+
+/// The pipeline's oldest message across every stage's queue, known only when each is.
+pub fn pipeline_of(first: &Status) -> Pipeline {
+    let ages: Vec<Option<f64>> = std::iter::once(first)
+        .chain(first.stages.iter().map(|s| &s.status))
+        .map(|s| s.queue.as_ref().and_then(|q| q.oldest_message_age_seconds))
+        .collect();
+    Pipeline {
+        stages: ages.len(),
+        oldest_message_age_seconds: ages
+            .iter()
+            .copied()
+            .collect::<Option<Vec<f64>>>()
+            .map(|a| a.into_iter().fold(0.0, f64::max)),
+    }
 }
 
 /// The status judged against the stack file's latency goal, if it sets one.
@@ -367,6 +442,8 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         upload_to_processed: metrics.upload_to_processed.clone(),
         latency: None,
         unavailable,
+        stages: Vec::new(),
+        pipeline: None,
     }
 }
 

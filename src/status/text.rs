@@ -179,6 +179,21 @@ pub fn text(s: &Status) -> String {
             line(format!("not available: {section}: {why}"));
         }
     }
+    if let Some(p) = &s.pipeline {
+        line(format!(
+            "pipeline: {} stages; the oldest message across them {}",
+            p.stages,
+            p.oldest_message_age_seconds
+                .map(|a| format!("has waited {a:.0} s"))
+                .unwrap_or_else(|| "is not known (a stage's queue age could not be read)".into())
+        ));
+    }
+    // Each later stage as its own screen, under its name (its stacks are the data stack and
+    // its own fleet stack).
+    for st in &s.stages {
+        out.push_str(&format!("\nstage {}\n", st.stage));
+        out.push_str(&text(&st.status));
+    }
     out
 }
 

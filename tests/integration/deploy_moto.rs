@@ -422,6 +422,29 @@ async fn a_pipeline_deploys_refuses_to_lose_a_stage_and_tears_down_counting_ever
     let second = format!("qfleet-{e}--thumbnail-jobs");
     send_job(&sqs, &second, "a job waiting in the second stage").await;
 
+    // status reads every stage: the second's queue holds the job.
+    let o = run(qfleet_on_moto()
+        .arg("status")
+        .arg(&file)
+        .args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = document(&o);
+    let env = &doc["environments"][0];
+    assert_eq!(env["queue"]["name"], format!("qfleet-{e}-jobs"), "{env}");
+    assert_eq!(env["pipeline"]["stages"], 2, "{env}");
+    let stage = &env["stages"][0];
+    assert_eq!(stage["stage"], "thumbnail", "{env}");
+    assert_eq!(stage["queue"]["name"], second.as_str(), "{env}");
+    assert_eq!(stage["queue"]["visible"], 1, "{env}");
+    assert_eq!(
+        stage["stacks"][1]["name"],
+        format!("qfleet-{e}--thumbnail-fleet"),
+        "{env}"
+    );
+    let o = run(qfleet_on_moto().arg("status").arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\nstage thumbnail\n"), "{}", stdout(&o));
+
     // Taking the stage out of the file would leave its fleet running: refused, flag or not.
     let one = dir.path().join("one-stage");
     std::fs::create_dir(&one).unwrap();

@@ -418,3 +418,34 @@ fn the_latency_goal_is_met_missed_or_unknown_never_assumed() {
     assert_eq!(of(10.0, None, Some(&p99(9.0))).met, None, "no age: unknown");
     assert_eq!(of(10.0, None, Some(&p99(9.0))).p99_seconds, Some(9.0));
 }
+
+/// A pipeline's oldest message is the oldest across every stage, and unknown when any stage's
+/// age is: never the known stages' maximum passed off as the pipeline's.
+#[test]
+fn a_pipeline_s_oldest_message_is_known_only_when_every_stage_s_is() {
+    let with_age = |age: Option<f64>| {
+        let mut s = from_snapshot(&Snapshot::deployed("p"), 10.0);
+        s.queue = Some(QueueDepth {
+            name: "q".into(),
+            visible: 1,
+            in_flight: 0,
+            delayed: 0,
+            oldest_message_age_seconds: age,
+        });
+        s
+    };
+    let mut first = with_age(Some(30.0));
+    first.stages = vec![StageStatus {
+        stage: "b".into(),
+        status: with_age(Some(90.0)),
+    }];
+    let p = pipeline_of(&first);
+    assert_eq!((p.stages, p.oldest_message_age_seconds), (2, Some(90.0)));
+    first.stages[0].status.queue = None;
+    assert_eq!(pipeline_of(&first).oldest_message_age_seconds, None);
+    // A later stage's unreadable fleet stack makes the whole status no answer (exit 1).
+    assert_eq!(first.exit_code(), 0);
+    first.stages[0].status.stacks[1].exists = None;
+    assert_eq!(first.exit_code(), crate::error::EXIT_AWS);
+    assert!(first.error().is_some());
+}
