@@ -183,13 +183,7 @@ async fn run_every_command(e: &str, variants: &[&str]) -> Run {
         .unwrap()
     };
     write(variants[0]);
-    let o = run(qfleet()
-        .arg("iam-policy")
-        .arg(&file)
-        .args(["--account", ACCOUNT]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let docs = printed["caller"].as_array().unwrap().clone();
+    let docs = printed_policy(&file);
 
     let conf = moto_config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
@@ -297,12 +291,7 @@ async fn every_call_qfleet_makes_is_allowed_by_the_policy_iam_policy_prints() {
         fn_calls.iter().any(|c| c.operation == "GetFunction"),
         "{fn_calls:?}"
     );
-    let refused = denied(&fn_calls, &fn_run.docs);
-    assert!(
-        refused.is_empty(),
-        "calls of a function environment the printed policy does not allow:\n{}",
-        refused.join("\n")
-    );
+    assert_allowed(&fn_calls, &fn_run.docs, "calls of a function environment");
     let refused = roles_not_passable(&fn_run.passed_roles, &fn_run.docs);
     assert!(refused.is_empty(), "{}", refused.join("\n"));
 
@@ -350,12 +339,7 @@ async fn every_call_qfleet_makes_is_allowed_by_the_policy_iam_policy_prints() {
             "{must} was not seen in the log: {ops:?}"
         );
     }
-    let refused = denied(&calls, &docs);
-    assert!(
-        refused.is_empty(),
-        "calls the printed policy does not allow:\n{}",
-        refused.join("\n")
-    );
+    assert_allowed(&calls, &docs, "calls");
 
     // The evaluator can say no: without the statement on the environment's stacks, the
     // CloudFormation calls are refused.
@@ -415,12 +399,7 @@ async fn a_packaged_functions_upload_and_cleanup_are_allowed_and_nothing_broader
             "{op} on {code_bucket} was not seen: {calls:?}"
         );
     }
-    let refused = denied(&calls, &docs);
-    assert!(
-        refused.is_empty(),
-        "calls the printed policy does not allow:\n{}",
-        refused.join("\n")
-    );
+    assert_allowed(&calls, &docs, "calls");
     assert!(roles_not_passable(&passed_roles, &docs).is_empty());
 
     // CloudFormation reads the package with the deployer's credentials (AWS::Lambda::Function's
@@ -489,12 +468,7 @@ async fn an_image_functions_ecr_reads_are_allowed_on_its_repository_only() {
         log,
         passed_roles,
     } = run_every_command(&e, &[&workers]).await;
-    let refused = denied(&logged_calls(&log), &docs);
-    assert!(
-        refused.is_empty(),
-        "calls the printed policy does not allow:\n{}",
-        refused.join("\n")
-    );
+    assert_allowed(&logged_calls(&log), &docs, "calls");
     assert!(roles_not_passable(&passed_roles, &docs).is_empty());
 
     let policies = policies(&docs);
@@ -858,6 +832,27 @@ fn more_documents_than_a_role_may_attach_warn_above_10_and_fail_above_20() {
     assert_eq!(d["warnings"], serde_json::json!([]));
 }
 
+/// Every call in `calls` is allowed by `docs` (`what` names the calls in the failure).
+fn assert_allowed(calls: &BTreeSet<Logged>, docs: &[Value], what: &str) {
+    let refused = denied(calls, docs);
+    assert!(
+        refused.is_empty(),
+        "{what} the printed policy does not allow:\n{}",
+        refused.join("\n")
+    );
+}
+
+/// The caller's documents `qfleet iam-policy FILE --account ACCOUNT` prints.
+fn printed_policy(file: &std::path::Path) -> Vec<Value> {
+    let o = run(qfleet()
+        .arg("iam-policy")
+        .arg(file)
+        .args(["--account", ACCOUNT]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    printed["caller"].as_array().unwrap().clone()
+}
+
 /// A pipeline's deploying policy covers every stage: a two-stage pipeline (EC2 workers, then
 /// a function fed by messages) planned, deployed twice, read and torn down on moto makes only
 /// calls the printed policy allows; and it refuses the same calls for another environment's
@@ -874,13 +869,7 @@ async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
         ),
     )
     .unwrap();
-    let o = run(qfleet()
-        .arg("iam-policy")
-        .arg(&file)
-        .args(["--account", ACCOUNT]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let docs = printed["caller"].as_array().unwrap().clone();
+    let docs = printed_policy(&file);
     let mut log = String::new();
     let mut step = |args: &[&str], ok: &[i32]| {
         let o = run(qfleet_on_moto().args(args).arg(&file).arg("--debug"));
@@ -916,12 +905,7 @@ async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
             .any(|c| format!("{c:?}").contains(&format!("qfleet-{e}--index-"))),
         "the later stage's resources were called: {calls:?}"
     );
-    let refused = denied(&calls, &docs);
-    assert!(
-        refused.is_empty(),
-        "calls of a pipeline the printed policy does not allow:\n{}",
-        refused.join("\n")
-    );
+    assert_allowed(&calls, &docs, "calls of a pipeline");
     // The evaluator can say no: the policy of a one-stage environment of the same name does
     // not cover the later stage's stacks.
     let one = dir.path().join("one");
@@ -932,12 +916,5 @@ async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
         format!("region: {REGION}\nlab: true\n{EC2_WORKERS}"),
     )
     .unwrap();
-    let o = run(qfleet()
-        .arg("iam-policy")
-        .arg(&single)
-        .args(["--account", ACCOUNT]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let narrower = printed["caller"].as_array().unwrap().clone();
-    assert!(!denied(&calls, &narrower).is_empty());
+    assert!(!denied(&calls, &printed_policy(&single)).is_empty());
 }

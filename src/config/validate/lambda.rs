@@ -201,20 +201,24 @@ const CODE_ONLY: &[&str] = &[
     "workers.lambda.handler",
 ];
 
-/// A function from a deployment package (`code`, `runtime`, `handler`).
-fn check_code(c: &mut Checker, env: &Environment) {
-    for key in IMAGE_ONLY {
+/// An error at each of `keys` the file sets: the other kind of function's settings. `why`
+/// gets the key's name under `workers.lambda`.
+fn refuse_keys(c: &mut Checker, keys: &[&str], why: impl Fn(&str) -> String) {
+    for key in keys {
         if c.src.sets(key) {
-            let e = c.src.key_error(
-                key,
-                format!(
-                    "`{}` applies to a container image function only (workers.lambda.image)",
-                    key.trim_start_matches("workers.lambda.")
-                ),
-            );
+            let e = c
+                .src
+                .key_error(key, why(key.trim_start_matches("workers.lambda.")));
             c.errors.push(e);
         }
     }
+}
+
+/// A function from a deployment package (`code`, `runtime`, `handler`).
+fn check_code(c: &mut Checker, env: &Environment) {
+    refuse_keys(c, IMAGE_ONLY, |key| {
+        format!("`{key}` applies to a container image function only (workers.lambda.image)")
+    });
     let l = &env.spec.workers.lambda;
     if let Some(why) = crate::config::runtimes::refusal(&l.runtime, std::time::SystemTime::now()) {
         c.fail("workers.lambda.runtime", why);
@@ -244,18 +248,11 @@ fn check_code(c: &mut Checker, env: &Environment) {
 /// without Runtime and Handler (AWS::Lambda::Function,
 /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html).
 fn check_image(c: &mut Checker, env: &Environment, uri: &str) {
-    for key in CODE_ONLY {
-        if c.src.sets(key) {
-            let e = c.src.key_error(
-                key,
-                format!(
-                    "`{}` does not go with workers.lambda.image: the image carries its own code, runtime and handler (override its CMD with workers.lambda.command)",
-                    key.trim_start_matches("workers.lambda.")
-                ),
-            );
-            c.errors.push(e);
-        }
-    }
+    refuse_keys(c, CODE_ONLY, |key| {
+        format!(
+            "`{key}` does not go with workers.lambda.image: the image carries its own code, runtime and handler (override its CMD with workers.lambda.command)"
+        )
+    });
     const FIELD: &str = "workers.lambda.image";
     if uri.contains(".dkr.ecr-fips.") {
         c.fail(
