@@ -151,6 +151,9 @@ async fn the_decoders_words_are_logged_only_at_warn_level_for_debug() {
         .with_ansi(false)
         .finish();
     let e = tracing::subscriber::with_default(subscriber, || {
+        // Another test thread may have met the callsite first, with no subscriber, and
+        // tracing caches that it is of no interest: ask again now that one is set.
+        tracing::callsite::rebuild_interest_cache();
         AwsError::from_sdk("reading the metrics", err)
     });
     assert_in_words(&e);
