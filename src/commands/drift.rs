@@ -15,7 +15,7 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<i32> {
-    let session = Session::open(&args.envs, g)?;
+    let session = Session::open_with_pipelines(&args.envs, g)?;
     let reports = session
         .each(|clients, env| async move { drift::check(&clients, env, Polling::default()).await });
     let mut codes = Vec::new();

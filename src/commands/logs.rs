@@ -21,6 +21,9 @@ pub struct LogsArgs {
     /// Only lines containing this text (case-sensitive).
     #[arg(long)]
     pub filter: Option<String>,
+    /// For a pipeline, only this stage's workers (default: every stage's, merged by time).
+    #[arg(long)]
+    pub stage: Option<String>,
 }
 
 fn parse_since(text: &str) -> std::result::Result<Duration, String> {
@@ -42,7 +45,43 @@ fn text(line: &Line) -> String {
         .clone()
         .or_else(|| line.request.clone())
         .unwrap_or_else(|| line.stream.clone());
-    format!("{}  {from}  {}", line.time, line.message)
+    match &line.stage {
+        Some(stage) => format!("{}  {stage}  {from}  {}", line.time, line.message),
+        None => format!("{}  {from}  {}", line.time, line.message),
+    }
+}
+
+/// One stage's workers' lines: where they are, and what was read of them so far.
+struct Source<'a> {
+    env: &'a crate::config::Environment,
+    /// The stage's name, shown on each line when several stages are read.
+    stage: Option<String>,
+    group: String,
+    reader: Reader,
+    query: Query,
+    /// The time of the newest line read.
+    newest_ms: i64,
+}
+
+impl Source<'_> {
+    async fn read(&mut self, clients: &crate::aws::Clients) -> Result<Vec<Line>> {
+        let mut lines = logs::read(clients, self.env, &mut self.reader, &self.query).await?;
+        for l in &mut lines {
+            l.stage.clone_from(&self.stage);
+            self.newest_ms = self.newest_ms.max(l.time_ms);
+        }
+        Ok(lines)
+    }
+}
+
+/// Every source's new lines, oldest first (each source's are; merged by time).
+async fn read_all(clients: &crate::aws::Clients, sources: &mut [Source<'_>]) -> Result<Vec<Line>> {
+    let mut lines = Vec::new();
+    for source in sources.iter_mut() {
+        lines.extend(source.read(clients).await?);
+    }
+    lines.sort_by_key(|l| l.time_ms);
+    Ok(lines)
 }
 
 pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<i32> {
@@ -54,7 +93,7 @@ pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<i32> {
     if args.filter.as_deref().is_some_and(str::is_empty) {
         return Err(Error::usage("--filter needs some text to look for"));
     }
-    let session = Session::open(std::slice::from_ref(&args.env), g)?;
+    let session = Session::open_with_pipelines(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Error::usage(format!(
             "logs takes one environment; `{}` names {}",
@@ -66,18 +105,47 @@ pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<i32> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default();
-    let mut query = Query {
+    let query = Query {
         start_ms: now_ms - args.since.as_millis() as i64,
         text: args.filter.clone(),
     };
-    let mut reader = Reader::new(env.spec.workers.kind, args.filter.clone());
-    let group = logs::group(env);
+    let stages = super::chosen_stages(env, args.stage.as_deref())?;
+    let several = stages.len() > 1;
+    let mut sources: Vec<Source> = stages
+        .into_iter()
+        .map(|stage| Source {
+            env: stage,
+            stage: stage
+                .stage
+                .as_ref()
+                .filter(|_| several)
+                .map(|s| s.name.clone()),
+            group: logs::group(stage),
+            reader: Reader::new(stage.spec.workers.kind, args.filter.clone()),
+            newest_ms: query.start_ms,
+            query: query.clone(),
+        })
+        .collect();
+    let groups: Vec<(Option<String>, String)> = sources
+        .iter()
+        .map(|s| {
+            (
+                s.env.stage.as_ref().map(|st| st.name.clone()),
+                s.group.clone(),
+            )
+        })
+        .collect();
+    let groups_text = groups
+        .iter()
+        .map(|(_, g)| g.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let work = async {
         let clients = session
             .aws
             .clients(&session.aws.region_for(&env.spec.region))
             .await;
-        let lines = logs::read(&clients, env, &mut reader, &query).await?;
+        let lines = read_all(&clients, &mut sources).await?;
         if out.is_json() {
             return Ok::<_, Error>(lines);
         }
@@ -87,22 +155,25 @@ pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<i32> {
         if !args.follow {
             if lines.is_empty() {
                 out.note(format!(
-                    "{}: no lines in {group} in the last {}",
+                    "{}: no lines in {groups_text} in the last {}",
                     env.name,
                     crate::config::duration::Seconds(args.since.as_secs())
                 ));
             }
             return Ok(lines);
         }
-        let mut newest_ms = lines.last().map_or(query.start_ms, |l| l.time_ms);
         loop {
             tokio::time::sleep(FOLLOW_EVERY).await;
-            query.start_ms = query.start_ms.max(newest_ms - FOLLOW_OVERLAP_MS);
-            let lines = logs::read(&clients, env, &mut reader, &query).await?;
+            for source in &mut sources {
+                source.query.start_ms = source
+                    .query
+                    .start_ms
+                    .max(source.newest_ms - FOLLOW_OVERLAP_MS);
+            }
+            let lines = read_all(&clients, &mut sources).await?;
             for l in &lines {
                 out.line(text(l));
             }
-            newest_ms = lines.last().map_or(newest_ms, |l| l.time_ms.max(newest_ms));
         }
     };
     let result = session.block_on(async {
@@ -124,7 +195,18 @@ pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<i32> {
                 &env.name,
                 0,
                 None,
-                serde_json::json!({ "log_group": group, "lines": lines }),
+                if env.is_pipeline() {
+                    serde_json::json!({
+                        "log_group": groups[0].1,
+                        "stages": groups
+                            .iter()
+                            .map(|(stage, group)| serde_json::json!({ "stage": stage, "log_group": group }))
+                            .collect::<Vec<_>>(),
+                        "lines": lines,
+                    })
+                } else {
+                    serde_json::json!({ "log_group": groups[0].1, "lines": lines })
+                },
             )],
             Default::default(),
         ));

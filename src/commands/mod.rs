@@ -38,7 +38,7 @@ pub fn load_one_stage_environments(targets: &[String], g: &Global) -> Result<Vec
         .map(|env| {
             env.source.key_error(
                 "stages",
-                "this command does not handle pipelines of several stages yet; `qfleet validate`, `render`, `plan`, `deploy`, `outputs`, `status`, `teardown` and `iam-policy` do",
+                "this command does not handle pipelines of several stages yet; every other command does",
             )
         })
         .collect();
@@ -46,6 +46,39 @@ pub fn load_one_stage_environments(targets: &[String], g: &Global) -> Result<Vec
         Ok(envs)
     } else {
         Err(Error::Input(refused))
+    }
+}
+
+/// The stages of `env` a command acts on: the one `--stage` names, or every stage (a
+/// one-stage environment is its own one stage).
+pub fn chosen_stages<'a>(
+    env: &'a Environment,
+    stage: Option<&str>,
+) -> Result<Vec<&'a Environment>> {
+    let stages = env.stages();
+    let Some(name) = stage else {
+        return Ok(stages);
+    };
+    let names: Vec<&str> = stages
+        .iter()
+        .filter_map(|s| s.stage.as_ref().map(|s| s.name.as_str()))
+        .collect();
+    if names.is_empty() {
+        return Err(Error::usage(format!(
+            "--stage {name}: {} declares no stages; leave --stage out",
+            env.source.display()
+        )));
+    }
+    match stages
+        .iter()
+        .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
+    {
+        Some(s) => Ok(vec![s]),
+        None => Err(Error::usage(format!(
+            "--stage {name}: {} has no such stage; its stages are {}",
+            env.source.display(),
+            names.join(", ")
+        ))),
     }
 }
 
@@ -77,11 +110,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(targets: &[String], g: &Global) -> Result<Session> {
-        Self::open_envs(load_one_stage_environments(targets, g)?, g)
-    }
-
-    /// For a command that handles pipelines of several stages (plan, deploy, outputs, teardown).
+    /// Opens a session on the environments named on the command line (pipelines included).
     pub fn open_with_pipelines(targets: &[String], g: &Global) -> Result<Session> {
         Self::open_envs(load_environments(targets, g)?, g)
     }
@@ -148,4 +177,35 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| Error::aws(format!("cannot start the async runtime: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chosen_stages;
+    use std::path::PathBuf;
+
+    fn parse(text: &str) -> crate::config::Environment {
+        crate::config::parse(PathBuf::from("stacks/p.yaml"), text.into()).unwrap()
+    }
+
+    #[test]
+    fn a_stage_is_chosen_by_name_every_stage_without_one_and_an_unknown_name_lists_them() {
+        let env = parse(
+            "region: eu-west-1\nlab: true\nstages:\n  - name: parse\n  - name: thumbs\n    prefix: parsed/\n",
+        );
+        let names = |s: Vec<&crate::config::Environment>| -> Vec<String> {
+            s.iter()
+                .map(|e| e.stage.as_ref().unwrap().name.clone())
+                .collect()
+        };
+        assert_eq!(names(chosen_stages(&env, None).unwrap()), ["parse", "thumbs"]);
+        assert_eq!(names(chosen_stages(&env, Some("thumbs")).unwrap()), ["thumbs"]);
+        let e = chosen_stages(&env, Some("index")).unwrap_err().to_string();
+        assert!(e.contains("no such stage; its stages are parse, thumbs"), "{e}");
+
+        let one = parse("region: eu-west-1\nlab: true\n");
+        assert_eq!(chosen_stages(&one, None).unwrap().len(), 1);
+        let e = chosen_stages(&one, Some("parse")).unwrap_err().to_string();
+        assert!(e.contains("declares no stages"), "{e}");
+    }
 }

@@ -36,7 +36,7 @@ fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
 }
 
 pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<i32> {
-    let session = Session::open(std::slice::from_ref(&args.env), g)?;
+    let session = Session::open_with_pipelines(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Error::usage(format!(
             "send takes one environment; `{}` names {}",
@@ -52,7 +52,7 @@ pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<i32> {
     if args.until == Until::Queue && send::looks(env) == 0 {
         return Err(Error::usage(format!(
             "--until queue looks into the job queue, and each look counts as a receive toward queue.max_receive_count ({}): a single look could send a job to the dead-letter queue. Use --until processed",
-            env.spec.queue.max_receive_count
+            env.stages()[0].spec.queue.max_receive_count
         )));
     }
     let key = send::key_for(env, args.key.as_deref());
@@ -64,10 +64,14 @@ pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<i32> {
         Some(Ok(journey)) => {
             if !out.is_json() {
                 for s in &journey.steps {
+                    let step = match &s.stage {
+                        Some(stage) => format!("{} by {stage}", s.step),
+                        None => s.step.to_string(),
+                    };
                     out.line(format!(
                         "{}: {:<9} {}  {}",
                         env.name,
-                        s.step,
+                        step,
                         s.after_ms.map_or("—".to_string(), |ms| format!(
                             "+{:.1} s",
                             ms as f64 / 1000.0
@@ -87,13 +91,19 @@ pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<i32> {
                     ),
                 ),
                 Some(step) => {
+                    let step = match &journey.missing_stage {
+                        Some(stage) => format!("{step} by stage {stage}"),
+                        None => step.to_string(),
+                    };
                     let e = Error::aws(format!(
                         "{}: s3://{}/{} was not {step} within {} s{}",
                         env.name,
                         journey.bucket,
                         journey.key,
                         args.timeout.as_secs(),
-                        if step == "queued" {
+                        if step == "queued" && env.is_pipeline() {
+                            ": check the bucket's notification, the topic's subscription and the first stage's queue policy (`qfleet drift`)"
+                        } else if step == "queued" {
                             ": check the bucket's notification, the topic's subscription and the queue's policy (`qfleet drift`)"
                         } else {
                             ": check the workers (`qfleet status`, `qfleet dlq list`)"

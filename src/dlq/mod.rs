@@ -95,6 +95,15 @@ impl Letter {
     }
 }
 
+/// The `qfleet dlq` arguments that name this queue again: the environment, and the stage of a
+/// pipeline (`lab --stage thumbs`).
+fn target(env: &Environment) -> String {
+    match env.stage.as_ref().filter(|s| s.count > 1) {
+        Some(s) => format!("{} --stage {}", env.name, s.name),
+        None => env.name.clone(),
+    }
+}
+
 /// The S3 keys an upload's event names: a raw S3 event, or one wrapped in an SNS envelope.
 /// Keys arrive form-encoded (a space is `+`) and are decoded.
 pub fn keys_of(body: &str) -> Vec<String> {
@@ -198,7 +207,10 @@ pub async fn redrive(
             }
             return Err(Error::Interrupted(format!(
                 "{}: the redrive was cancelled; the messages moved so far stay in {}, the rest in {}; `qfleet dlq {} redrive` starts it again",
-                env.name, q.queue.name, q.dead_letter.name, env.name
+                env.name,
+                q.queue.name,
+                q.dead_letter.name,
+                target(env)
             )));
         }
         delay = (delay * 2).min(Duration::from_secs(5));
@@ -239,11 +251,15 @@ pub async fn purge(clients: &Clients, env: &Environment, confirm: Option<u64>) -
         }
         Some(n) => Err(Error::Refused(format!(
             "{}: {} holds {held} messages, not {n}: nothing was deleted; look again (`qfleet dlq {} list`) and confirm the count it holds",
-            env.name, q.dead_letter.name, env.name
+            env.name,
+            q.dead_letter.name,
+            target(env)
         ))),
         None => Err(Error::Refused(format!(
             "{}: purging {} deletes its {held} messages for good: nothing was deleted; run `qfleet dlq {} purge --confirm {held}` to delete exactly those",
-            env.name, q.dead_letter.name, env.name
+            env.name,
+            q.dead_letter.name,
+            target(env)
         ))),
     }
 }

@@ -8,24 +8,63 @@ use super::{Difference, DriftReport, Source};
 use crate::aws::autoscaling;
 use crate::aws::cfn::drift_detection::PropertyDrift;
 use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::schema::{Feed, WorkerKind};
 use crate::render::ids;
 use crate::snapshot::Fact;
 use crate::snapshot::{Snapshot, StackSnapshot};
 
-/// The whole report: drift detection's results per stack (data, fleet; `None` where the stack
-/// is not deployed) and qfleet's checks.
+/// The whole report of a one-stage environment or a pipeline's first stage: drift
+/// detection's results per stack (data, fleet; `None` where the stack is not deployed) and
+/// qfleet's checks.
 pub fn report(
     snap: &Snapshot,
     env: &Environment,
     detections: [Option<crate::aws::Result<Vec<PropertyDrift>>>; 2],
 ) -> DriftReport {
-    let mut f = Findings {
-        differences: Vec::new(),
-        unchecked: Vec::new(),
-    };
+    let mut f = Findings::default();
+    let [data, fleet] = detections;
+    let detection_unavailable = stacks(&mut f, [(&snap.data, data), (&snap.fleet, fleet)]);
+    resources(&mut f, snap, env);
+    DriftReport {
+        environment: env.name.clone(),
+        differences: f.differences,
+        unchecked: f.unchecked,
+        detection_unavailable,
+        undeployed_changes: Vec::new(),
+    }
+}
+
+/// Adds a later stage of a pipeline to its report: drift detection on the stage's fleet stack
+/// and qfleet's checks of its queues, its feed and its workers (the data stack is the first
+/// stage's to report).
+pub fn later_stage(
+    report: &mut DriftReport,
+    snap: &Snapshot,
+    stage: &Environment,
+    detection: Option<crate::aws::Result<Vec<PropertyDrift>>>,
+) {
+    let mut f = Findings::default();
+    let unavailable = stacks(&mut f, [(&snap.fleet, detection)]);
+    if report.detection_unavailable.is_none() {
+        report.detection_unavailable = unavailable;
+    }
+    resources(&mut f, snap, stage);
+    report.differences.extend(f.differences);
+    report.unchecked.extend(f.unchecked);
+}
+
+/// Each stack's state and its drift detection's results; why detection could not run, if so.
+fn stacks<'a>(
+    f: &mut Findings,
+    stacks: impl IntoIterator<
+        Item = (
+            &'a StackSnapshot,
+            Option<crate::aws::Result<Vec<PropertyDrift>>>,
+        ),
+    >,
+) -> Option<String> {
     let mut detection_unavailable = None;
-    for (stack, detected) in [&snap.data, &snap.fleet].into_iter().zip(detections) {
+    for (stack, detected) in stacks {
         match &stack.state {
             Fact::Absent => f.diff(
                 &stack.name,
@@ -57,29 +96,36 @@ pub fn report(
             None => {}
         }
     }
+    detection_unavailable
+}
+
+/// qfleet's checks of the stage's queues, its feed and its workers.
+fn resources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     if snap.data.state.known().is_some() {
-        queues(&mut f, snap, env);
-        wiring(&mut f, snap, env);
+        queues(f, snap, env);
+        match env.stage.as_ref().and_then(|s| s.feed) {
+            None => wiring(f, snap, env),
+            Some(Feed::Objects) => object_feed(f, snap, env),
+            // The stage before sends to the queue: its permission and its variable are the
+            // fleet stack's, which drift detection covers.
+            Some(Feed::Messages) => {}
+        }
     }
     if snap.fleet.state.known().is_some() {
         match env.spec.workers.kind {
-            WorkerKind::Ec2 => group(&mut f, snap, env),
-            WorkerKind::Lambda => super::function::check(&mut f, snap, env),
+            WorkerKind::Ec2 => group(f, snap, env),
+            WorkerKind::Lambda => super::function::check(f, snap, env),
         }
-    }
-    DriftReport {
-        environment: env.name.clone(),
-        differences: f.differences,
-        unchecked: f.unchecked,
-        detection_unavailable,
-        undeployed_changes: Vec::new(),
     }
 }
 
 fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let data = &snap.data.name;
     let spec = &env.spec.queue;
-    let Some(q) = f.need(Some(&snap.queue), data, ids::QUEUE, "exists") else {
+    // A later stage of a pipeline has its own queues in the data stack.
+    let (queue_id, dead_letter_id) = ids::stage_queues(env);
+    let (queue_id, dead_letter_id) = (queue_id.as_str(), dead_letter_id.as_str());
+    let Some(q) = f.need(Some(&snap.queue), data, queue_id, "exists") else {
         return;
     };
     for (prop, want) in [
@@ -89,7 +135,7 @@ fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     ] {
         let have = q.attribute(prop).unwrap_or("not set");
         if have != want.to_string() {
-            f.diff(data, ids::QUEUE, prop, want, have);
+            f.diff(data, queue_id, prop, want, have);
         }
     }
     let redrive: serde_json::Value = q
@@ -104,7 +150,7 @@ fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     if count != Some(spec.max_receive_count) {
         f.diff(
             data,
-            ids::QUEUE,
+            queue_id,
             "RedrivePolicy.maxReceiveCount",
             spec.max_receive_count,
             count
@@ -115,7 +161,7 @@ fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let Some(dlq) = f.need(
         Some(&snap.dead_letter_queue),
         data,
-        ids::DEAD_LETTER_QUEUE,
+        dead_letter_id,
         "exists",
     ) else {
         return;
@@ -124,7 +170,7 @@ fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     if !target.ends_with(&format!(":{}", dlq.name)) {
         f.diff(
             data,
-            ids::QUEUE,
+            queue_id,
             "RedrivePolicy.deadLetterTargetArn",
             format!("…:{}", dlq.name),
             if target.is_empty() {
@@ -138,7 +184,7 @@ fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     if have != spec.dlq_retention.0.to_string() {
         f.diff(
             data,
-            ids::DEAD_LETTER_QUEUE,
+            dead_letter_id,
             "MessageRetentionPeriod",
             spec.dlq_retention.0,
             have,
@@ -175,7 +221,7 @@ fn wiring(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     match notifications {
         Fact::Known(list) => {
             let ok = list.iter().any(|n| {
-                &n.topic_arn == topic
+                &n.target_arn == topic
                     && n.events.iter().any(|e| e == "s3:ObjectCreated:*")
                     && n.prefixes.iter().any(|p| p == prefix)
             });
@@ -184,7 +230,7 @@ fn wiring(f: &mut Findings, snap: &Snapshot, env: &Environment) {
                     "no notification".to_string()
                 } else {
                     list.iter()
-                        .map(|n| n.topic_arn.clone())
+                        .map(|n| n.target_arn.clone())
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
@@ -195,6 +241,59 @@ fn wiring(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         Fact::Unknown(why) => f.unchecked(
             format!("{data} {} NotificationConfiguration", ids::BUCKET),
             why.clone(),
+        ),
+    }
+}
+
+/// A later stage fed by objects: the bucket's event for objects under the stage's prefix goes
+/// straight to the stage's queue.
+fn object_feed(f: &mut Findings, snap: &Snapshot, env: &Environment) {
+    let data = &snap.data.name;
+    let prefix = &env.spec.bucket.upload_prefix;
+    // A missing queue is already a difference; an unreadable one already unchecked.
+    let Some(queue) = snap.queue.known() else {
+        return;
+    };
+    let Some(queue_arn) = queue.attribute("QueueArn") else {
+        f.unchecked(
+            format!("{data} {} NotificationConfiguration", ids::BUCKET),
+            format!(
+                "the attributes read of queue {} hold no QueueArn",
+                queue.name
+            ),
+        );
+        return;
+    };
+    let want = format!("s3:ObjectCreated:* on {prefix} → {queue_arn}");
+    match snap.notifications.as_ref() {
+        Some(Fact::Known(list)) => {
+            let ok = list.iter().any(|n| {
+                n.target_arn == queue_arn
+                    && n.events.iter().any(|e| e == "s3:ObjectCreated:*")
+                    && n.prefixes.iter().any(|p| p == prefix)
+            });
+            if !ok {
+                let to_queue: Vec<String> = list
+                    .iter()
+                    .filter(|n| n.target_arn == queue_arn)
+                    .map(|n| format!("{} on {}", n.events.join(","), n.prefixes.join(",")))
+                    .collect();
+                let actual = if to_queue.is_empty() {
+                    "no notification to the queue".to_string()
+                } else {
+                    to_queue.join("; ")
+                };
+                f.diff(data, ids::BUCKET, "NotificationConfiguration", want, actual);
+            }
+        }
+        Some(Fact::Absent) => f.diff(data, ids::BUCKET, "-", "exists", "missing"),
+        Some(Fact::Unknown(why)) => f.unchecked(
+            format!("{data} {} NotificationConfiguration", ids::BUCKET),
+            why.clone(),
+        ),
+        None => f.unchecked(
+            format!("{data} {} NotificationConfiguration", ids::BUCKET),
+            "not read",
         ),
     }
 }

@@ -89,21 +89,37 @@ impl DriftReport {
     }
 }
 
-/// Runs CloudFormation drift detection and qfleet's checks on one environment.
+/// Runs CloudFormation drift detection and qfleet's checks on one environment: on every stage
+/// of a pipeline (the data stack once, each stage's fleet stack, each stage's queues and feed).
 pub async fn check(clients: &Clients, env: &Environment, polling: Polling) -> Result<DriftReport> {
-    let snap = snapshot::read(clients, env, Scope::DRIFT).await;
-    if snap.data.state.is_absent() && snap.fleet.state.is_absent() {
+    let stages = env.stages();
+    let snaps = futures::future::join_all(
+        stages
+            .iter()
+            .map(|stage| snapshot::read(clients, stage, Scope::DRIFT)),
+    )
+    .await;
+    let first = &snaps[0];
+    if first.data.state.is_absent() && snaps.iter().all(|s| s.fleet.state.is_absent()) {
         return Err(Error::aws(format!(
             "environment {} is not deployed",
             env.name
         )));
     }
-    let (data_detect, fleet_detect) = tokio::join!(
-        detect(clients, &snap.data, polling),
-        detect(clients, &snap.fleet, polling)
+    let (data_detect, fleet_detects) = tokio::join!(
+        detect(clients, &first.data, polling),
+        futures::future::join_all(snaps.iter().map(|s| detect(clients, &s.fleet, polling)))
     );
-    let mut report = compare::report(&snap, env, [data_detect, fleet_detect]);
-    report.undeployed_changes = undeployed(&snap, env)?;
+    let mut fleet_detects = fleet_detects.into_iter();
+    let mut report = compare::report(
+        first,
+        stages[0],
+        [data_detect, fleet_detects.next().flatten()],
+    );
+    for ((snap, stage), detection) in snaps.iter().zip(&stages).skip(1).zip(fleet_detects) {
+        compare::later_stage(&mut report, snap, stage, detection);
+    }
+    report.undeployed_changes = undeployed(&snaps, env)?;
     Ok(report)
 }
 
@@ -119,18 +135,25 @@ async fn detect(
     }
 }
 
-/// The stacks whose deployed template is not what the stack file renders now.
-fn undeployed(snap: &Snapshot, env: &Environment) -> Result<Vec<String>> {
+/// The stacks whose deployed template is not what the stack file renders now: the data stack
+/// and each stage's fleet stack.
+fn undeployed(snaps: &[Snapshot], env: &Environment) -> Result<Vec<String>> {
     let rendered = crate::render::render(env)?;
+    let deployed: Vec<&snapshot::StackSnapshot> = std::iter::once(&snaps[0].data)
+        .chain(snaps.iter().map(|s| &s.fleet))
+        .collect();
     Ok(rendered
         .iter()
-        .zip([&snap.data, &snap.fleet])
-        .filter(|(r, s)| {
-            s.state.known().is_some_and(|st| {
-                st.parameters.get(FINGERPRINT_PARAMETER) != Some(&fingerprint(&r.template))
-            })
+        .filter(|r| {
+            deployed
+                .iter()
+                .find(|s| s.name == r.stack_name)
+                .and_then(|s| s.state.known())
+                .is_some_and(|st| {
+                    st.parameters.get(FINGERPRINT_PARAMETER) != Some(&fingerprint(&r.template))
+                })
         })
-        .map(|(r, _)| r.stack_name.clone())
+        .map(|r| r.stack_name.clone())
         .collect())
 }
 

@@ -4,7 +4,7 @@
 use super::*;
 use crate::aws::AwsError;
 use crate::aws::autoscaling::{Group, ScalingPolicy};
-use crate::aws::buckets::TopicNotification;
+use crate::aws::buckets::Notification;
 use crate::aws::cfn::drift_detection::PropertyDrift;
 use crate::aws::queues::Queue;
 use crate::aws::topics::Subscription;
@@ -51,8 +51,8 @@ fn in_sync(env: &Environment) -> Snapshot {
         arn: format!("{topic}:1"),
         raw_delivery: true,
     }));
-    s.notifications = Some(Fact::Known(vec![TopicNotification {
-        topic_arn: topic.into(),
+    s.notifications = Some(Fact::Known(vec![Notification {
+        target_arn: topic.into(),
         events: vec!["s3:ObjectCreated:*".into()],
         prefixes: vec![env.spec.bucket.upload_prefix.clone()],
     }]));
@@ -470,5 +470,161 @@ mod lambda {
                 "123456789012.dkr.ecr.eu-west-1.amazonaws.com/w:hotfix"
             )]
         );
+    }
+}
+
+/// A pipeline's later stages: their own queues, their feed, their fleet stack.
+mod pipeline {
+    use super::*;
+    use crate::config::schema::Feed;
+
+    fn pipeline() -> Environment {
+        crate::config::parse(
+            PathBuf::from("stacks/dr.yaml"),
+            "region: eu-west-1\nlab: true\nstages:\n  - name: parse\n  - name: thumbs\n    prefix: parsed/\n    queue: {visibility_timeout: 90}\n  - name: index\n    fed_by: messages\n"
+                .into(),
+        )
+        .unwrap()
+    }
+
+    /// A later stage exactly as deployed: its queues (with their ARN), the bucket's event to
+    /// its queue when it is fed by objects, its own fleet stack.
+    fn stage_in_sync(stage: &Environment, first: &Snapshot) -> Snapshot {
+        let mut s = in_sync(stage);
+        let fleet = stage.fleet_stack_name();
+        s.fleet.name = fleet.clone();
+        if let Fact::Known(st) = &mut s.fleet.state {
+            st.name = fleet;
+        }
+        let queue = crate::render::ResourceNames::of(stage).queue;
+        let arn = format!("arn:aws:sqs:eu-west-1:1:{queue}");
+        if let Fact::Known(q) = &mut s.queue {
+            q.attributes.insert("QueueArn".into(), arn.clone());
+        }
+        s.subscription = Some(Fact::Absent);
+        let mut notifications = match &first.notifications {
+            Some(Fact::Known(n)) => n.clone(),
+            _ => vec![],
+        };
+        if stage.stage.as_ref().and_then(|s| s.feed) == Some(Feed::Objects) {
+            notifications.push(Notification {
+                target_arn: arn,
+                events: vec!["s3:ObjectCreated:*".into()],
+                prefixes: vec![stage.spec.bucket.upload_prefix.clone()],
+            });
+        }
+        s.notifications = Some(Fact::Known(notifications));
+        s
+    }
+
+    fn report(snaps: &[Snapshot], env: &Environment) -> DriftReport {
+        let stages = env.stages();
+        let mut r = compare::report(&snaps[0], stages[0], detected());
+        for (snap, stage) in snaps.iter().zip(&stages).skip(1) {
+            compare::later_stage(&mut r, snap, stage, Some(Ok(vec![])));
+        }
+        r
+    }
+
+    fn in_sync_pipeline(env: &Environment) -> Vec<Snapshot> {
+        let stages = env.stages();
+        let first = in_sync(stages[0]);
+        let mut snaps = vec![first.clone()];
+        snaps.extend(stages.iter().skip(1).map(|s| stage_in_sync(s, &first)));
+        snaps
+    }
+
+    #[test]
+    fn a_pipeline_as_deployed_is_in_sync() {
+        let e = pipeline();
+        let r = report(&in_sync_pipeline(&e), &e);
+        assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
+        assert_eq!(r.exit_code(), 0);
+    }
+
+    #[test]
+    fn a_later_stage_s_changed_queue_and_lost_feed_are_differences_named_after_the_stage() {
+        let e = pipeline();
+        let mut snaps = in_sync_pipeline(&e);
+        if let Fact::Known(q) = &mut snaps[1].queue {
+            q.attributes.insert("VisibilityTimeout".into(), "30".into());
+        }
+        // The bucket's event for parsed/ now goes nowhere: the stage would starve.
+        snaps[1].notifications = snaps[0].notifications.clone();
+        if let Some(Fact::Known(g)) = &mut snaps[2].group {
+            g.min = 3;
+        }
+        let r = report(&snaps, &e);
+        let found: Vec<(&str, &str, &str)> = r
+            .differences
+            .iter()
+            .map(|d| (d.stack.as_str(), d.resource.as_str(), d.property.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("qfleet-dr-data", "StageThumbsQueue", "VisibilityTimeout"),
+                ("qfleet-dr-data", "Bucket", "NotificationConfiguration"),
+                ("qfleet-dr--index-fleet", "WorkerGroup", "MinSize"),
+            ]
+        );
+        let feed = &r.differences[1];
+        assert!(
+            feed.expected.contains("parsed/") && feed.actual == "no notification to the queue",
+            "{feed:?}"
+        );
+        assert_eq!(r.exit_code(), 3);
+    }
+
+    #[test]
+    fn a_later_stage_s_feed_that_cannot_be_read_is_unchecked_never_in_sync() {
+        let e = pipeline();
+        let mut snaps = in_sync_pipeline(&e);
+        if let Fact::Known(q) = &mut snaps[1].queue {
+            q.attributes.remove("QueueArn");
+        }
+        let r = report(&snaps, &e);
+        assert!(r.differences.is_empty(), "{r:?}");
+        assert_eq!(r.unchecked.len(), 1, "{r:?}");
+        assert!(r.unchecked[0].reason.contains("QueueArn"));
+        assert_eq!(r.exit_code(), 1);
+
+        let mut snaps = in_sync_pipeline(&e);
+        snaps[2].fleet.state = Fact::Unknown("throttled".into());
+        let r = report(&snaps, &e);
+        assert!(
+            r.unchecked
+                .iter()
+                .any(|u| u.what == "stack qfleet-dr--index-fleet"),
+            "{r:?}"
+        );
+        assert_eq!(r.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_missing_later_stage_fleet_is_a_difference_and_its_detection_failure_is_said() {
+        let e = pipeline();
+        let mut snaps = in_sync_pipeline(&e);
+        snaps[1].fleet.state = Fact::Absent;
+        let stages = e.stages();
+        let mut r = compare::report(&snaps[0], stages[0], detected());
+        compare::later_stage(&mut r, &snaps[1], stages[1], None);
+        compare::later_stage(
+            &mut r,
+            &snaps[2],
+            stages[2],
+            Some(Err(AwsError::new("drift detection is not available"))),
+        );
+        assert!(
+            r.differences
+                .iter()
+                .any(|d| d.stack == "qfleet-dr--thumbs-fleet" && d.actual == "stack does not exist"),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.detection_unavailable.as_deref(),
+            Some("drift detection is not available")
+        );
+        assert_eq!(r.exit_code(), 1);
     }
 }

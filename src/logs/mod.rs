@@ -26,6 +26,9 @@ pub struct Line {
     /// The invocation (a function) the line belongs to, when the stream shows it.
     pub request: Option<String>,
     pub message: String,
+    /// The stage of a pipeline whose workers wrote the line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 /// Which lines to show.
@@ -119,6 +122,7 @@ impl Reader {
                 instance,
                 request,
                 message: e.message,
+                stage: None,
             });
         }
         out

@@ -36,6 +36,10 @@ pub enum Until {
 pub struct Step {
     /// `uploaded`, `queued` or `processed`.
     pub step: &'static str,
+    /// For a pipeline, the stage whose output `processed` is (each stage's, in order; the last
+    /// one's is under the bucket's processed prefix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
     /// Milliseconds after the upload, when seen; `None`: it did not happen in time.
     pub after_ms: Option<u128>,
     /// How it was known.
@@ -49,6 +53,9 @@ pub struct Journey {
     pub steps: Vec<Step>,
     /// The first step that did not happen in time.
     pub missing: Option<&'static str>,
+    /// For a pipeline, the stage of the missing `processed` step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_stage: Option<String>,
 }
 
 /// The key a test object goes to: `KEY` under the upload prefix, or a new unique name.
@@ -66,13 +73,14 @@ pub fn key_for(env: &Environment, key: Option<&str>) -> String {
     }
 }
 
-/// How often `--until queue` may look into the job queue: at most half of its
-/// maxReceiveCount, so that a message is never dead-lettered by looks alone.
+/// How often `--until queue` may look into the job queue (a pipeline's first stage's): at most
+/// half of its maxReceiveCount, so that a message is never dead-lettered by looks alone.
 pub fn looks(env: &Environment) -> u32 {
-    (env.spec.queue.max_receive_count / 2).clamp(0, 10) as u32
+    (env.stages()[0].spec.queue.max_receive_count / 2).clamp(0, 10) as u32
 }
 
-/// Uploads `body` to `key` and follows it until `until`, at most `timeout`.
+/// Uploads `body` to `key` and follows it until `until`, at most `timeout`: for a pipeline,
+/// through each stage's output to the last stage's, under the bucket's processed prefix.
 pub async fn send(
     clients: &Clients,
     env: &Environment,
@@ -81,7 +89,8 @@ pub async fn send(
     until: Until,
     timeout: Duration,
 ) -> Result<Journey> {
-    let names = ResourceNames::of(env);
+    // The uploads feed a pipeline's first stage.
+    let names = ResourceNames::of(env.stages()[0]);
     let account = account::id(&clients.sts).await?;
     let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
     let queue_url = queues::url_of(&clients.sqs, &names.queue)
@@ -100,7 +109,23 @@ pub async fn send(
                 env.spec.bucket.upload_prefix
             ))
         })?;
-    let processed = format!("{}{rest}", env.spec.bucket.processed_prefix);
+    // Where each stage writes the object (one stage: the processed prefix). Each stage moves
+    // the object on, so a stage's output may be gone before it is looked at: a later stage's
+    // output implies every earlier one.
+    let outputs: Vec<(Option<String>, String)> = env
+        .stages()
+        .iter()
+        .map(|stage| {
+            (
+                stage
+                    .stage
+                    .as_ref()
+                    .filter(|_| env.is_pipeline())
+                    .map(|s| s.name.clone()),
+                format!("{}{rest}", stage.spec.bucket.processed_prefix),
+            )
+        })
+        .collect();
     clients
         .s3
         .put_object()
@@ -115,10 +140,12 @@ pub async fn send(
     let started = Instant::now();
     let mut steps = vec![Step {
         step: "uploaded",
+        stage: None,
         after_ms: Some(0),
         how: format!("s3://{bucket}/{key}"),
     }];
-    let (mut queued, mut done) = (None, None);
+    let mut queued = None;
+    let mut done: Vec<Option<(u128, String)>> = vec![None; outputs.len()];
     let mut delay = Duration::from_millis(250);
     let mut looks_left = looks(env);
     while started.elapsed() < timeout {
@@ -138,17 +165,28 @@ pub async fn send(
                 ));
             }
         }
-        if until == Until::Processed
-            && crate::aws::buckets::object_exists(&clients.s3, &bucket, &processed).await?
-        {
-            let at = started.elapsed().as_millis();
-            // A worker took it from the queue before a look could see it there.
-            queued.get_or_insert((at, "implied: a worker processed it".into()));
-            done = Some((at, format!("s3://{bucket}/{processed}")));
+        if until == Until::Processed {
+            for (i, (_, output)) in outputs.iter().enumerate().rev() {
+                if done[i].is_some() {
+                    break;
+                }
+                if crate::aws::buckets::object_exists(&clients.s3, &bucket, output).await? {
+                    let at = started.elapsed().as_millis();
+                    done[i] = Some((at, format!("s3://{bucket}/{output}")));
+                    for earlier in &mut done[..i] {
+                        earlier.get_or_insert((at, "implied: a later stage processed it".into()));
+                    }
+                    break;
+                }
+            }
+            if let Some(Some((at, _))) = done.first() {
+                // A worker took it from the queue before a look could see it there.
+                queued.get_or_insert((*at, "implied: a worker processed it".into()));
+            }
         }
         let finished = match until {
             Until::Queue => queued.is_some(),
-            Until::Processed => done.is_some(),
+            Until::Processed => done.last().is_some_and(Option::is_some),
         };
         if finished {
             break;
@@ -156,25 +194,30 @@ pub async fn send(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
-    let mut missing = None;
-    let mut push = |step: &'static str, seen: Option<(u128, String)>| {
+    let (mut missing, mut missing_stage) = (None, None);
+    let mut push = |step: &'static str, stage: Option<String>, seen: Option<(u128, String)>| {
         if seen.is_none() && missing.is_none() {
             missing = Some(step);
+            missing_stage = stage.clone();
         }
         steps.push(Step {
             step,
+            stage,
             after_ms: seen.as_ref().map(|(t, _)| *t),
             how: seen.map(|(_, h)| h).unwrap_or_else(|| "not seen".into()),
         });
     };
-    push("queued", queued);
+    push("queued", None, queued);
     if until == Until::Processed {
-        push("processed", done);
+        for ((stage, _), seen) in outputs.into_iter().zip(done) {
+            push("processed", stage, seen);
+        }
     }
     Ok(Journey {
         bucket,
         key: key.to_string(),
         steps,
         missing,
+        missing_stage,
     })
 }

@@ -11,7 +11,7 @@
 
 use crate::aws::Clients;
 use crate::aws::autoscaling::{self, Activity, Group, ScalingPolicy};
-use crate::aws::buckets::{self, Contents, TopicNotification};
+use crate::aws::buckets::{self, Contents, Notification};
 use crate::aws::cfn::stacks::{StackResource, StackState};
 use crate::aws::functions::{Function, Mapping};
 use crate::aws::monitoring::{self, Alarm, Metrics};
@@ -166,7 +166,7 @@ pub struct Snapshot {
     pub policies: Option<Fact<Vec<ScalingPolicy>>>,
     pub hooks: Option<Fact<Vec<String>>>,
     pub subscription: Option<Fact<Subscription>>,
-    pub notifications: Option<Fact<Vec<TopicNotification>>>,
+    pub notifications: Option<Fact<Vec<Notification>>>,
     pub alarms: Option<Fact<Vec<Alarm>>>,
     pub metrics: Option<Fact<Metrics>>,
     pub activities: Option<Fact<Vec<Activity>>>,
@@ -282,7 +282,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         }),
         optional(scope.wiring, async {
             match &bucket {
-                Fact::Known(b) => Fact::from(buckets::topic_notifications(&clients.s3, b).await),
+                Fact::Known(b) => Fact::from(buckets::notifications(&clients.s3, b).await),
                 Fact::Absent => Fact::Absent,
                 Fact::Unknown(why) => Fact::Unknown(why.clone()),
             }

@@ -445,6 +445,25 @@ async fn a_pipeline_deploys_refuses_to_lose_a_stage_and_tears_down_counting_ever
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("\nstage thumbnail\n"), "{}", stdout(&o));
 
+    // drift checks every stage: moto answers drift detection with HTTP 500, so each stack's
+    // detection is said to be unchecked (exit 1), the later stage's fleet stack among them.
+    let o = run(qfleet_on_moto()
+        .arg("drift")
+        .arg(&file)
+        .args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let doc = document(&o);
+    let unchecked: Vec<&str> = doc["environments"][0]["report"]["unchecked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["what"].as_str().unwrap())
+        .collect();
+    for stack in ["data", "fleet", "-thumbnail-fleet"] {
+        let what = format!("CloudFormation drift detection on qfleet-{e}-{stack}");
+        assert!(unchecked.contains(&what.as_str()), "{what}: {unchecked:?}");
+    }
+
     // Taking the stage out of the file would leave its fleet running: refused, flag or not.
     let one = dir.path().join("one-stage");
     std::fs::create_dir(&one).unwrap();

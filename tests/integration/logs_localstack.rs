@@ -234,3 +234,78 @@ async fn a_functions_lines_are_shown_with_the_invocation_they_belong_to() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn a_pipelines_lines_come_from_every_stage_merged_by_time_or_from_the_stage_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("it-plogs");
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        "region: eu-west-1\nlab: true\nstages:\n  - name: parse\n  - name: thumbs\n    prefix: parsed/\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config().await);
+    let (first, second) = (
+        format!("/qfleet/{e}/workers"),
+        format!("/qfleet/{e}/thumbs/workers"),
+    );
+    for group in [&first, &second] {
+        logs.create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    write(
+        &logs,
+        &first,
+        "i-0aaa",
+        &["outcome=processed key=uploads/a.jpg"],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    write(
+        &logs,
+        &second,
+        "i-0bbb",
+        &["outcome=processed key=parsed/a.jpg"],
+    )
+    .await;
+
+    let o = run(qfleet_on_localstack().args(["logs", path, "-o", "json", "--since", "5m"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = document(&o);
+    let env = &v["environments"][0];
+    let seen: Vec<(&str, &str)> = env["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["stage"].as_str().unwrap(),
+                l["instance"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("parse", "i-0aaa"), ("thumbs", "i-0bbb")], "{v}");
+    assert_eq!(env["stages"][1]["log_group"], second.as_str(), "{v}");
+
+    let o = run(qfleet_on_localstack().args(["logs", path, "--stage", "thumbs", "--since", "5m"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("i-0bbb") && out.contains("parsed/a.jpg"),
+        "{out}"
+    );
+
+    let o = run(qfleet_on_localstack().args(["logs", path, "--stage", "index"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("its stages are parse, thumbs"),
+        "{}",
+        stderr(&o)
+    );
+}

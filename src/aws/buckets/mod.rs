@@ -237,20 +237,38 @@ async fn delete_once(
         .collect())
 }
 
-/// The bucket's notifications to SNS topics.
+/// One of the bucket's event notifications: to an SNS topic (the uploads) or to an SQS queue
+/// (a later stage of a pipeline fed by objects).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TopicNotification {
-    pub topic_arn: String,
+pub struct Notification {
+    /// The topic's or the queue's ARN.
+    pub target_arn: String,
     pub events: Vec<String>,
     /// Values of the key filter rules (`uploads/`).
     pub prefixes: Vec<String>,
 }
 
-/// The bucket's notifications to topics (`None`: no such bucket).
-pub async fn topic_notifications(
-    s3: &Client,
-    bucket: &str,
-) -> Result<Option<Vec<TopicNotification>>> {
+/// The bucket's notifications to topics and to queues (`None`: no such bucket).
+pub async fn notifications(s3: &Client, bucket: &str) -> Result<Option<Vec<Notification>>> {
+    fn of(
+        target: &str,
+        events: &[aws_sdk_s3::types::Event],
+        filter: Option<&aws_sdk_s3::types::NotificationConfigurationFilter>,
+    ) -> Notification {
+        Notification {
+            target_arn: target.to_string(),
+            events: events.iter().map(|e| e.as_str().to_string()).collect(),
+            prefixes: filter
+                .and_then(|f| f.key())
+                .map(|k| {
+                    k.filter_rules()
+                        .iter()
+                        .filter_map(|r| r.value().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
     match s3
         .get_bucket_notification_configuration()
         .bucket(bucket)
@@ -260,20 +278,12 @@ pub async fn topic_notifications(
         Ok(n) => Ok(Some(
             n.topic_configurations()
                 .iter()
-                .map(|c| TopicNotification {
-                    topic_arn: c.topic_arn().to_string(),
-                    events: c.events().iter().map(|e| e.as_str().to_string()).collect(),
-                    prefixes: c
-                        .filter()
-                        .and_then(|f| f.key())
-                        .map(|k| {
-                            k.filter_rules()
-                                .iter()
-                                .filter_map(|r| r.value().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                })
+                .map(|c| of(c.topic_arn(), c.events(), c.filter()))
+                .chain(
+                    n.queue_configurations()
+                        .iter()
+                        .map(|c| of(c.queue_arn(), c.events(), c.filter())),
+                )
                 .collect(),
         )),
         Err(e) => {
