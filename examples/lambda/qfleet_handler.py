@@ -45,6 +45,7 @@ class Config:
         self.upload_prefix = e.get("QFLEET_UPLOAD_PREFIX") or "uploads/"
         self.processed_prefix = e.get("QFLEET_PROCESSED_PREFIX") or "processed/"
         self.environment = e.get("QFLEET_ENVIRONMENT") or ""  # names the latency metric
+        self.stage = e.get("QFLEET_STAGE") or ""  # a pipeline's stage: its own metric
         # A pipeline's stage whose next stage is fed by messages: where to say what it wrote.
         self.next_queue_url = e.get("QFLEET_NEXT_QUEUE_URL") or ""
 
@@ -63,7 +64,7 @@ def seconds_since(event_time, now=None):
         return None
 
 
-def metric_lines(environment, seconds, now_ms=None):
+def metric_lines(environment, seconds, now_ms=None, stage=""):
     """The batch's upload-to-processed seconds as CloudWatch embedded metric format lines (at
     most 100 values each, as the specification allows): Lambda sends stdout to the function's
     log group and CloudWatch Logs turns these into the metric, with no PutMetricData call and no
@@ -72,10 +73,13 @@ def metric_lines(environment, seconds, now_ms=None):
     if not environment or not seconds:
         return []
     ts = int(time.time() * 1000) if now_ms is None else now_ms
+    # A pipeline's stage (QFLEET_STAGE) has a metric of its own, never mixed with another's.
+    names = ["Environment", "Stage"] if stage else ["Environment"]
     meta = {"Timestamp": ts, "CloudWatchMetrics": [{
-        "Namespace": NAMESPACE, "Dimensions": [["Environment"]],
+        "Namespace": NAMESPACE, "Dimensions": [names],
         "Metrics": [{"Name": METRIC, "Unit": "Seconds"}]}]}
-    return [json.dumps({"_aws": meta, "Environment": environment,
+    values = {"Environment": environment, "Stage": stage} if stage else {"Environment": environment}
+    return [json.dumps({"_aws": meta, **values,
                         METRIC: [round(v, 1) for v in seconds[i:i + 100]]})
             for i in range(0, len(seconds), 100)]
 
@@ -216,6 +220,6 @@ def handler(event, context=None):
             failures.append({"itemIdentifier": m.get("messageId")})
         print(f"msg={m.get('messageId')} outcome={outcome} keys={keys} "
               f"receive_count={rc} seconds={time.monotonic() - t0:.2f}{extra}", flush=True)
-    for line in metric_lines(cfg.environment, latencies):
+    for line in metric_lines(cfg.environment, latencies, stage=cfg.stage):
         print(line, flush=True)
     return {"batchItemFailures": failures}

@@ -472,6 +472,17 @@ def test_no_metric_line_without_an_environment_and_at_most_100_values_a_line(aws
     assert [len(json.loads(x)["UploadToProcessedSeconds"]) for x in many] == [100, 100, 50]
 
 
+def test_a_pipeline_stage_s_metric_lines_carry_its_stage_as_a_dimension():
+    (line,) = qh.metric_lines("lab", [2.0], now_ms=0, stage="thumbs")
+    doc = json.loads(line)
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Environment", "Stage"]]
+    assert doc["Environment"] == "lab" and doc["Stage"] == "thumbs"
+    (line,) = qh.metric_lines("lab", [2.0], now_ms=0)
+    doc = json.loads(line)
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Environment"]]
+    assert "Stage" not in doc
+
+
 def test_secrets_are_read_once_into_the_environment_and_never_shown(aws, monkeypatch):
     ssm = boto3.client("ssm", region_name=REGION)
     sm = boto3.client("secretsmanager", region_name=REGION)

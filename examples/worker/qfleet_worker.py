@@ -44,6 +44,7 @@ class Config:
         self.signal_stack = g("QFLEET_SIGNAL_STACK")
         self.signal_resource = g("QFLEET_SIGNAL_RESOURCE")
         self.environment = g("QFLEET_ENVIRONMENT")  # names the latency metric; unset: none
+        self.stage = g("QFLEET_STAGE")  # a pipeline's stage: its own latency metric
         self.metric_interval = float(g("QFLEET_METRIC_INTERVAL", "60"))
         self.next_queue_url = g("QFLEET_NEXT_QUEUE_URL")
 
@@ -75,8 +76,17 @@ def seconds_since(event_time, now=None):
         return None
 
 
-# qfleet status reads upload-to-processed percentiles from this metric (Environment dimension).
+# qfleet status reads upload-to-processed percentiles from this metric (Environment dimension,
+# and Stage for a pipeline's stage: each stage its own metric, never mixed with another's).
 NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
+
+
+def dimensions(environment, stage):
+    """The latency metric's dimensions: the environment, and a pipeline's stage."""
+    dims = [{"Name": "Environment", "Value": environment}]
+    if stage:
+        dims.append({"Name": "Stage", "Value": stage})
+    return dims
 
 
 class Latencies:
@@ -99,7 +109,7 @@ class Latencies:
         self.next = time.monotonic() + self.cfg.metric_interval
         items, self.counts = sorted(self.counts.items()), {}
         data = [{"MetricName": METRIC, "Unit": "Seconds",
-                 "Dimensions": [{"Name": "Environment", "Value": self.cfg.environment}],
+                 "Dimensions": dimensions(self.cfg.environment, self.cfg.stage),
                  "Values": [v for v, _ in items[i:i + 150]],
                  "Counts": [float(c) for _, c in items[i:i + 150]]}
                 for i in range(0, len(items), 150)]

@@ -641,6 +641,24 @@ def test_upload_to_processed_seconds_reach_cloudwatch_with_values_and_counts(aws
     assert names == ["UploadToProcessedSeconds"]
 
 
+def test_a_pipeline_stage_s_latency_is_a_metric_of_its_own(aws, capsys):
+    """A pipeline's stage (QFLEET_STAGE) publishes with the Stage dimension beside the
+    Environment: CloudWatch keeps each combination of dimensions as a metric of its own, so
+    status reads each stage's percentiles without another stage's mixed in."""
+    cw = Recording(boto3.client("cloudwatch", region_name=REGION))
+    at = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)
+    put(aws, "uploads/a")
+    send(aws, s3_event("uploads/a", at=at.strftime("%Y-%m-%dT%H:%M:%S.000Z")))
+    worker(aws, cw=cw, env={"QFLEET_ENVIRONMENT": "lab", "QFLEET_STAGE": "thumbs"}).run(max_messages=1)
+    assert outcomes(capsys) == ["processed"]
+    (d,) = cw.calls[0][1]["MetricData"]
+    assert d["Dimensions"] == [{"Name": "Environment", "Value": "lab"},
+                               {"Name": "Stage", "Value": "thumbs"}]
+    (m,) = cw.client.list_metrics(Namespace="qfleet")["Metrics"]
+    assert sorted((x["Name"], x["Value"]) for x in m["Dimensions"]) == [
+        ("Environment", "lab"), ("Stage", "thumbs")]
+
+
 def test_no_latency_metric_without_an_environment_or_an_event_time(aws, capsys):
     cw = Recording(boto3.client("cloudwatch", region_name=REGION))
     put(aws, "uploads/a")

@@ -102,6 +102,9 @@ pub struct Sources<'a> {
     pub function: Option<&'a str>,
     /// The environment whose upload-to-processed percentiles to read.
     pub environment: Option<&'a str>,
+    /// A pipeline's stage: its workers publish the percentiles with the `Stage` dimension too,
+    /// a metric of its own (CloudWatch keeps each combination of dimensions apart).
+    pub stage: Option<&'a str>,
 }
 
 fn stat(
@@ -112,14 +115,14 @@ fn stat(
     stat: &str,
     returned: bool,
 ) -> MetricDataQuery {
-    stat_over(id, ns, metric, dim, stat, returned, 60)
+    stat_over(id, ns, metric, &[dim], stat, returned, 60)
 }
 
 fn stat_over(
     id: &str,
     ns: &str,
     metric: &str,
-    dim: (&str, &str),
+    dims: &[(&str, &str)],
     stat: &str,
     returned: bool,
     period: i32,
@@ -133,7 +136,13 @@ fn stat_over(
                     Metric::builder()
                         .namespace(ns)
                         .metric_name(metric)
-                        .dimensions(Dimension::builder().name(dim.0).value(dim.1).build())
+                        .set_dimensions(Some(
+                            dims.iter()
+                                .map(|(name, value)| {
+                                    Dimension::builder().name(*name).value(*value).build()
+                                })
+                                .collect(),
+                        ))
                         .build(),
                 )
                 .period(period)
@@ -141,6 +150,19 @@ fn stat_over(
                 .build(),
         )
         .build()
+}
+
+/// The dimensions of the upload-to-processed metric the workers publish: the environment, and
+/// a pipeline's stage (examples/worker, examples/lambda).
+pub fn latency_dimensions<'a>(
+    environment: &'a str,
+    stage: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut dims = vec![("Environment", environment)];
+    if let Some(stage) = stage {
+        dims.push(("Stage", stage));
+    }
+    dims
 }
 
 /// The last 15 minutes of the queue's, the DLQ's, the group's and the function's metrics in one
@@ -210,12 +232,13 @@ pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
         // as the stat "p50" etc. (CloudWatch User Guide, "Statistics definitions":
         // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html).
         let window = (WINDOW_MINUTES * 60) as i32;
+        let dims = latency_dimensions(environment, on.stage);
         for (id, s) in LATENCY_STATS {
             queries.push(stat_over(
                 id,
                 LATENCY_NAMESPACE,
                 LATENCY_METRIC,
-                ("Environment", environment),
+                &dims,
                 s,
                 true,
                 window,
@@ -270,4 +293,22 @@ pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
         function_concurrency_peak: of("fnconcurrency")
             .map(|v| v.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The workers publish a pipeline stage's latency with the Stage dimension (see
+    /// examples/worker's and examples/lambda's tests); status reads exactly that metric, and a
+    /// one-stage environment's without it.
+    #[test]
+    fn a_pipeline_stage_reads_the_latency_metric_its_workers_publish() {
+        assert_eq!(
+            super::latency_dimensions("lab", Some("thumbs")),
+            [("Environment", "lab"), ("Stage", "thumbs")]
+        );
+        assert_eq!(
+            super::latency_dimensions("lab", None),
+            [("Environment", "lab")]
+        );
+    }
 }

@@ -198,10 +198,19 @@ mod tests {
                 .map(|e| e.stage.as_ref().unwrap().name.clone())
                 .collect()
         };
-        assert_eq!(names(chosen_stages(&env, None).unwrap()), ["parse", "thumbs"]);
-        assert_eq!(names(chosen_stages(&env, Some("thumbs")).unwrap()), ["thumbs"]);
+        assert_eq!(
+            names(chosen_stages(&env, None).unwrap()),
+            ["parse", "thumbs"]
+        );
+        assert_eq!(
+            names(chosen_stages(&env, Some("thumbs")).unwrap()),
+            ["thumbs"]
+        );
         let e = chosen_stages(&env, Some("index")).unwrap_err().to_string();
-        assert!(e.contains("no such stage; its stages are parse, thumbs"), "{e}");
+        assert!(
+            e.contains("no such stage; its stages are parse, thumbs"),
+            "{e}"
+        );
 
         let one = parse("region: eu-west-1\nlab: true\n");
         assert_eq!(chosen_stages(&one, None).unwrap().len(), 1);

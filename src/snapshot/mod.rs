@@ -309,6 +309,13 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
                             .filter(|_| wanted.function)
                             .map(String::as_str),
                         environment: Some(env.name.as_str()),
+                        // As the templates give QFLEET_STAGE: a pipeline of one stage is a
+                        // one-stage environment.
+                        stage: env
+                            .stage
+                            .as_ref()
+                            .filter(|s| s.count > 1)
+                            .map(|s| s.name.as_str()),
                     };
                     match monitoring::metrics(&clients.cloudwatch, on).await {
                         Ok(m) => Fact::Known(m),

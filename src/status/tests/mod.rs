@@ -155,8 +155,14 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
         for m in &latency {
             let metric = m.metric().unwrap();
             assert_eq!(metric.metric_name(), Some("UploadToProcessedSeconds"));
-            let dim = &metric.dimensions()[0];
-            assert_eq!((dim.name(), dim.value()), (Some("Environment"), Some("st")));
+            // A one-stage environment's metric has the environment as its only dimension
+            // (a pipeline's stage adds Stage: a metric of its own).
+            let dims: Vec<_> = metric
+                .dimensions()
+                .iter()
+                .map(|d| (d.name(), d.value()))
+                .collect();
+            assert_eq!(dims, [(Some("Environment"), Some("st"))]);
             assert_eq!(m.period(), Some(900));
         }
         let r = |id: &str, v: f64| cw::MetricDataResult::builder().id(id).values(v).build();
