@@ -37,6 +37,8 @@ pub struct Scope {
     pub wiring: bool,
     /// Alarms, metrics and recent scaling activities (status).
     pub monitoring: bool,
+    /// The workers' log group the fleet stack lists, with what it holds (teardown).
+    pub log_group: bool,
 }
 
 impl Scope {
@@ -46,6 +48,7 @@ impl Scope {
         scaling: true,
         wiring: false,
         monitoring: true,
+        log_group: false,
     };
     pub const DRIFT: Scope = Scope {
         bucket_contents: false,
@@ -53,6 +56,7 @@ impl Scope {
         scaling: true,
         wiring: true,
         monitoring: false,
+        log_group: false,
     };
     pub const TEARDOWN: Scope = Scope {
         bucket_contents: true,
@@ -60,6 +64,7 @@ impl Scope {
         scaling: false,
         wiring: false,
         monitoring: false,
+        log_group: true,
     };
     /// A later stage of a pipeline in a teardown: its fleet and its queues, with the data
     /// stack's deletion policies (the bucket is the first stage's to count).
@@ -69,6 +74,7 @@ impl Scope {
         scaling: false,
         wiring: false,
         monitoring: false,
+        log_group: true,
     };
 }
 
@@ -345,7 +351,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
     );
     let (code_bucket, log_group) = tokio::join!(
         optional(scope.bucket_contents, read_code_bucket(clients, &data)),
-        optional(scope.bucket_contents, read_log_group(clients, &fleet)),
+        optional(scope.log_group, read_log_group(clients, &fleet)),
     );
     Snapshot {
         environment: env.name.clone(),

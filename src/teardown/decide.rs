@@ -170,6 +170,15 @@ pub struct Plan {
     /// The workers' log group, deleted with the fleet stack with the lines it holds: reported,
     /// like the queues, so that nobody loses them unawares (`None`: the fleet stays).
     pub log_group: Option<Fact<crate::aws::logs::Holding>>,
+    /// Each later stage's workers' log group, of the later stages' fleets deleted.
+    pub stage_log_groups: Vec<Fact<crate::aws::logs::Holding>>,
+}
+
+impl Plan {
+    /// Every workers' log group deleted with its fleet: the first stage's, then the later ones'.
+    pub fn log_groups(&self) -> impl Iterator<Item = &Fact<crate::aws::logs::Holding>> {
+        self.log_group.iter().chain(&self.stage_log_groups)
+    }
 }
 
 /// The decision on one environment.
@@ -249,17 +258,22 @@ pub fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allowed) ->
         (None, None, None)
     };
     if reasons.is_empty() {
-        let log_group = targets
-            .iter()
-            .any(|s| s.name == snap.fleet.name)
+        let deleted = |fleet: &StackSnapshot| targets.iter().any(|s| s.name == fleet.name);
+        let log_group = deleted(&snap.fleet)
             .then(|| snap.log_group.clone())
             .flatten();
+        let stage_log_groups = later
+            .iter()
+            .filter(|l| deleted(&l.snap.fleet))
+            .filter_map(|l| l.snap.log_group.clone())
+            .collect();
         Decision::Proceed(Plan {
             targets,
             data,
             purge,
             code_purge,
             log_group,
+            stage_log_groups,
         })
     } else {
         Decision::Refuse {

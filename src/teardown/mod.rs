@@ -68,8 +68,12 @@ pub struct TeardownOutcome {
     /// Resources left in place (retained by policy, or kept after DELETE_FAILED), with ids.
     pub retained: Vec<String>,
     pub data: Option<DataAtRisk>,
-    /// The workers' log group deleted with the fleet stack, and what it held.
+    /// The workers' log group deleted with the fleet stack, and what it held (a pipeline's
+    /// first stage's; `log_groups` has every stage's).
     pub log_group: Option<LogGroupHeld>,
+    /// Every workers' log group deleted with its fleet stack: the first stage's, then each
+    /// later stage's.
+    pub log_groups: Vec<LogGroupHeld>,
     pub purged_objects: u64,
     pub duration_ms: u128,
 }
@@ -145,6 +149,7 @@ pub async fn environment(
         retained: Vec::new(),
         data: None,
         log_group: None,
+        log_groups: Vec::new(),
         purged_objects: 0,
         duration_ms: 0,
     };
@@ -221,6 +226,7 @@ async fn run(
     };
     out.data = plan.data.clone();
     out.log_group = plan.log_group.as_ref().and_then(LogGroupHeld::of);
+    out.log_groups = plan.log_groups().filter_map(LogGroupHeld::of).collect();
     let step = |s: &str| format!("delete {s}");
     reporter.ledger.plan(
         &env.name,
@@ -323,10 +329,10 @@ async fn read_later_stages(clients: &Clients, env: &Environment) -> Vec<decide::
 /// the queues it deletes (allowed by --purge-bucket and --discard-messages).
 pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(held) = plan.log_group.as_ref().and_then(LogGroupHeld::of)
-        && held.has_lines != Some(false)
-    {
-        out.push(held.describe());
+    for held in plan.log_groups().filter_map(LogGroupHeld::of) {
+        if held.has_lines != Some(false) {
+            out.push(held.describe());
+        }
     }
     let Some(d) = &plan.data else { return out };
     if let (Some((bucket, versions)), false) = (&plan.purge, d.bucket_retained)
@@ -371,7 +377,7 @@ fn preview(plan: &Plan, opts: &Options) -> String {
         .iter()
         .map(|s| format!("  - delete {}", s.name))
         .collect();
-    if let Some(held) = plan.log_group.as_ref().and_then(LogGroupHeld::of) {
+    for held in plan.log_groups().filter_map(LogGroupHeld::of) {
         lines.push(format!("  {}", held.describe()));
     }
     if let Some((bucket, versions)) = &plan.code_purge {

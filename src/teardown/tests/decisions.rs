@@ -527,3 +527,49 @@ fn a_later_stage_s_messages_are_refused_like_the_first_s_and_unreadable_ones_too
         "{r:?}"
     );
 }
+
+/// A later stage's workers' log group goes with its fleet: said in the question and counted
+/// among what is lost, beside the first stage's.
+#[test]
+fn a_later_stage_s_log_group_is_reported_as_lost_with_its_fleet() {
+    let opts = crate::teardown::Options::default();
+    let mut first = deployed();
+    first.log_group = Some(log_group(true, 2_500));
+    let mut later = later_stage("thumbs");
+    later.snap.log_group = Some(Fact::Known(crate::aws::logs::Holding {
+        name: "/qfleet/td/thumbs/workers".into(),
+        stored_bytes: Some(1_000),
+        retention_days: Some(14),
+        has_streams: true,
+    }));
+    let Decision::Proceed(plan) = decide_stages(&first, std::slice::from_ref(&later), none())
+    else {
+        panic!()
+    };
+    assert_eq!(
+        crate::teardown::losses(&plan, &opts),
+        [
+            "log group /qfleet/td/workers: the workers' lines (2.50 kB stored) deleted with the fleet",
+            "log group /qfleet/td/thumbs/workers: the workers' lines (1.00 kB stored) deleted with the fleet",
+        ]
+    );
+    assert!(
+        crate::teardown::preview(&plan, &opts).contains("log group /qfleet/td/thumbs/workers"),
+        "{}",
+        crate::teardown::preview(&plan, &opts)
+    );
+
+    // Not read: a possible loss, never none.
+    later.snap.log_group = Some(Fact::Unknown("AccessDenied".into()));
+    let Decision::Proceed(plan) = decide_stages(&first, std::slice::from_ref(&later), none())
+    else {
+        panic!()
+    };
+    assert!(
+        crate::teardown::losses(&plan, &opts)
+            .iter()
+            .any(|l| l.contains("not read (AccessDenied)")),
+        "{:?}",
+        crate::teardown::losses(&plan, &opts)
+    );
+}
