@@ -4,7 +4,19 @@
 use super::{Direction, Status};
 use crate::output::words::{self, count};
 
+/// One row per environment, and one per later stage of a pipeline under it (`ENV / STAGE`),
+/// so that a stage's backlog is never hidden behind the first stage's.
 pub fn render_rows(statuses: &[Status]) -> String {
+    let rows: Vec<(String, &Status)> = statuses
+        .iter()
+        .flat_map(|s| {
+            std::iter::once((s.environment.clone(), s)).chain(
+                s.stages
+                    .iter()
+                    .map(move |st| (format!("{} / {}", s.environment, st.stage), &st.status)),
+            )
+        })
+        .collect();
     let mut out = crate::output::table(
         &[
             "environment",
@@ -15,9 +27,9 @@ pub fn render_rows(statuses: &[Status]) -> String {
             "backlog / target",
             "alarms",
         ],
-        statuses.iter().map(|s| {
+        rows.iter().map(|(label, s)| {
             vec![
-                s.environment.clone(),
+                label.clone(),
                 stacks(s),
                 workers(s),
                 queue(s),
@@ -28,16 +40,16 @@ pub fn render_rows(statuses: &[Status]) -> String {
         }),
     );
     out.push('\n');
-    let notes = words::group_notes(statuses.iter().map(|s| {
+    let notes = words::group_notes(rows.iter().map(|(label, s)| {
         let notes = s
             .unavailable
             .iter()
             .map(|(section, why)| format!("not available: {section}: {why}"))
             .collect();
-        (s.environment.as_str(), notes)
+        (label.as_str(), notes)
     }));
     for (note, envs) in notes {
-        out.push_str(&words::noted_for(&note, &envs, statuses.len()));
+        out.push_str(&words::noted_for(&note, &envs, rows.len()));
         out.push('\n');
     }
     out

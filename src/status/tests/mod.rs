@@ -455,3 +455,42 @@ fn a_pipeline_s_oldest_message_is_known_only_when_every_stage_s_is() {
     assert_eq!(first.exit_code(), crate::error::EXIT_AWS);
     assert!(first.error().is_some());
 }
+
+/// Several environments' rows: a pipeline's later stages each get a row of their own under
+/// it, with their own queue, so that a slow stage's backlog shows beside the first's.
+#[test]
+fn a_pipeline_s_later_stages_have_rows_of_their_own() {
+    let with_visible = |env: &str, name: &str, visible: u64| {
+        let mut s = from_snapshot(&Snapshot::deployed(env), 10.0);
+        s.queue = Some(QueueDepth {
+            name: name.into(),
+            visible,
+            in_flight: 0,
+            delayed: 0,
+            oldest_message_age_seconds: Some(1.0),
+        });
+        s
+    };
+    let mut pipe = with_visible("p", "qfleet-p-jobs", 3);
+    let mut slow = with_visible("p", "qfleet-p--thumbs-jobs", 4_321);
+    slow.unavailable.insert("alarms".into(), "throttled".into());
+    pipe.stages = vec![StageStatus {
+        stage: "thumbs".into(),
+        status: slow,
+    }];
+    let other = with_visible("q", "qfleet-q-jobs", 0);
+    let text = super::render_rows(&[pipe, other]);
+    // The table's rows, each starting with its label (a long cell wraps onto a line of its own).
+    let labels: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .map(|l| l.split("  ").next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(labels, ["environment", "p", "p / thumbs", "q"], "{text}");
+    assert!(text.contains("4,321 messages"), "{text}");
+    assert!(
+        text.contains("alarms: throttled (for p / thumbs)"),
+        "{text}"
+    );
+}
