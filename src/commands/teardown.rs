@@ -36,6 +36,10 @@ pub struct TeardownArgs {
     /// Tear down only part of the environment.
     #[arg(long, value_enum)]
     pub only: Option<Only>,
+    /// With `--only fleet`, only this stage's fleet of a pipeline: the first step of removing
+    /// a stage (its queues go with the deploy that leaves it out of the stack file).
+    #[arg(long, requires = "only")]
+    pub stage: Option<String>,
     /// When a stack ends in DELETE_FAILED, delete it again keeping the resources that failed.
     #[arg(long)]
     pub retain_failed: bool,
@@ -43,6 +47,11 @@ pub struct TeardownArgs {
 
 pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
     let mut session = Session::open_with_pipelines(&args.envs, g)?;
+    if args.stage.is_some() {
+        for env in &session.envs {
+            super::chosen_stages(env, args.stage.as_deref())?;
+        }
+    }
     // `--concurrency` bounds the environments reading, deciding or sending calls, not those
     // whose stacks CloudFormation is deleting: every environment starts, and each takes one of
     // the schedule's slots for its calls and gives it back while it waits (teardown::schedule).
@@ -58,6 +67,7 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
         discard_messages: args.discard_messages,
         disable_termination_protection: args.disable_termination_protection,
         only_fleet: args.only == Some(Only::Fleet),
+        stage: args.stage.clone(),
         retain_failed: args.retain_failed,
         polling: Default::default(),
         schedule,
@@ -82,7 +92,9 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
             .iter()
             .zip(&outcomes)
             .map(|(env, o)| {
-                let stacks = [env.data_stack_name(), env.fleet_stack_name()];
+                let stacks: Vec<String> = std::iter::once(env.data_stack_name())
+                    .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
+                    .collect();
                 let mut v = envelope::environment(
                     &o.environment,
                     o.exit_code,

@@ -33,7 +33,7 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     let (prepared, express) = prepare_both(cx).await?;
     let block = super::show::block(&prepared, cx.reporter);
     if cx.mode == Mode::Deploy
-        && let Some(e) = removed_stages(cx, &prepared)
+        && let Some(e) = removed_stages(cx, &prepared).await
     {
         cx.reporter.detail(&block);
         discard(cx, &prepared).await;
@@ -131,10 +131,15 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     }
 }
 
-/// A deploy that would take a stage out of a pipeline (its queue leaves the data stack) is
-/// refused, flag or not: the stage's fleet stack would be left running, and no command would
-/// know it any more (they find a stage's stacks from the stack file).
-fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
+/// A deploy that would take a stage out of a pipeline (its queues leave the data stack) goes
+/// ahead only once the stage's fleet stack is gone: with the stage out of the stack file no
+/// command would find that fleet any more, and its workers would read a deleted queue. The
+/// way to remove a stage is `teardown --only fleet --stage NAME` with the stage still in the
+/// file, then this deploy, whose removal of the stage's queues is a loss of data like any
+/// other (refused without `--allow-replacement`, or asked about). The stage is known from the
+/// removed queue's name in the deployed data stack; whatever cannot be checked refuses.
+async fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
+    let env = cx.env;
     let data = prepared.first()?;
     let removed: Vec<&str> = data
         .changes()
@@ -143,17 +148,76 @@ fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
             c.action == aws_sdk_cloudformation::types::ChangeAction::Remove
                 && c.resource_type == "AWS::SQS::Queue"
                 && c.logical_id.starts_with("Stage")
+                && !c.logical_id.ends_with("DeadLetterQueue")
         })
         .map(|c| c.logical_id.as_str())
         .collect();
     if removed.is_empty() {
         return None;
     }
+    let cfn = &cx.clients.cfn;
+    let cannot = |why: String| {
+        Some(Error::aws(format!(
+            "{}: this deploy would remove a stage's queues ({}), and whether the stage's fleet stack is gone could not be checked: {why}; nothing was executed",
+            env.name,
+            removed.join(", ")
+        )))
+    };
+    let resources = match stacks::resources(cfn, &data.desired.name).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return cannot(format!(
+                "the stack {} lists no resources",
+                data.desired.name
+            ));
+        }
+        Err(e) => return cannot(e.to_string()),
+    };
+    let prefix = format!("qfleet-{}--", env.name);
+    let mut running = Vec::new();
+    for id in &removed {
+        // The queue's URL ends with its name, `qfleet-ENV--STAGE-jobs`.
+        let stage = resources
+            .get(*id)
+            .and_then(|r| r.physical_id.as_deref())
+            .and_then(|url| url.rsplit('/').next())
+            .and_then(|name| name.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix("-jobs"));
+        let Some(stage) = stage else {
+            return cannot(format!("the queue {id} does not name its stage"));
+        };
+        let fleet = format!("{prefix}{stage}-fleet");
+        match stacks::describe(cfn, &fleet).await {
+            Ok(None) => {}
+            Ok(Some(_)) => running.push((stage.to_string(), fleet)),
+            Err(e) => return cannot(e.to_string()),
+        }
+    }
+    if running.is_empty() {
+        return None;
+    }
     Some(Error::Refused(format!(
-        "{}: this deploy would remove a stage's queues ({}) while the stage's fleet stack stays: qfleet does not remove a stage from a pipeline yet. Keep the stage in the stack file; to remove it, tear the environment down with the stage still in the file (`qfleet teardown {}`), then deploy without it",
-        cx.env.name,
-        removed.join(", "),
-        cx.env.name
+        "{}: this deploy would remove the queues of {} while {} still run{}: nothing was executed. To remove a stage, put it back in the stack file, tear its fleet down ({}), then deploy without it; the deploy removes its queues, which needs --allow-replacement as any loss of data does",
+        env.name,
+        running
+            .iter()
+            .map(|(stage, _)| format!("stage {stage}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        running
+            .iter()
+            .map(|(_, fleet)| fleet.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if running.len() == 1 { "s" } else { "" },
+        running
+            .iter()
+            .map(|(stage, _)| format!(
+                "`qfleet teardown {} --only fleet --stage {stage}`",
+                env.source.display()
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 

@@ -200,6 +200,12 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
                 }
             }
         }
+        // A deploy that takes a stage out of the stack file first checks that the stage's fleet
+        // stack is gone (deploy::flow::removed_stages): a stack the file no longer names.
+        d.caller.add(
+            "cloudformation:DescribeStacks",
+            Scope::on([place.stage_stacks()]),
+        );
         // Both kinds of fleet: a deploy that switches workers.kind deletes the other kind's
         // resources, and a teardown deletes whichever kind is deployed.
         let mut types = BTreeSet::new();

@@ -100,6 +100,18 @@ impl Place<'_> {
         ))
     }
 
+    /// Every fleet stack a stage of this environment's pipeline may have, `qfleet-ENV--*`:
+    /// environment names hold no `--`, so no other environment's stack matches.
+    pub fn stage_stacks(&self) -> String {
+        format!(
+            "arn:{}:cloudformation:{}:{}:stack/qfleet-{}--*/*",
+            self.p(),
+            self.region(),
+            self.account,
+            self.env.name
+        )
+    }
+
     pub fn stacks(&self) -> Vec<String> {
         [self.env.data_stack_name(), self.env.fleet_stack_name()]
             .iter()
@@ -152,6 +164,10 @@ impl Place<'_> {
             ("sqs", "queue") => vec![
                 format!("arn:{p}:sqs:{region}:{account}:{}", names.queue),
                 self.generated("sqs", "", "", &data),
+                // A pipeline's stages' queues, `qfleet-ENV--STAGE-jobs`, those the stack file
+                // names and those a deploy removes with a stage taken out of it (environment
+                // names hold no `--`: no other environment's queue matches).
+                format!("arn:{p}:sqs:{region}:{account}:qfleet-{}--*", self.env.name),
             ],
             ("sns", "topic") => vec![self.generated("sns", "", "", &data)],
             ("s3", "bucket") => [Some(self.bucket()), self.code_bucket()]

@@ -133,6 +133,7 @@ fn data_actions_are_scoped_to_the_environments_own_resources() {
     assert_eq!(
         only("sqs:DeleteQueue"),
         [
+            "arn:aws:sqs:eu-west-1:123456789012:qfleet-a--*",
             "arn:aws:sqs:eu-west-1:123456789012:qfleet-a-data-*",
             "arn:aws:sqs:eu-west-1:123456789012:qfleet-a-jobs"
         ]
@@ -522,6 +523,7 @@ fn the_copies_of_one_stack_file_are_scoped_by_one_single_character_wildcard_patt
     assert_eq!(
         resources(s[0]),
         [
+            "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??--*",
             "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??-data-*",
             "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??-jobs"
         ]
@@ -706,4 +708,47 @@ fn an_image_function_reads_exactly_its_repository_and_nothing_more_of_ecr() {
             all_actions(&docs)
         );
     }
+}
+
+/// Removing a stage is a deploy of the stack file without it: its policy still lets the deploy
+/// check that the stage's fleet stack is gone and delete the stage's queues, because both are
+/// scoped to the environment's stage names (`qfleet-ENV--…`), which no other environment's
+/// names can take.
+#[test]
+fn a_stack_file_s_policy_covers_the_queues_and_the_fleet_check_of_a_stage_taken_out_of_it() {
+    let d = for_environments(&[lab("a", "")], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    let granted = |action: &str| -> Vec<String> {
+        granting(&docs, action)
+            .into_iter()
+            .flat_map(resources)
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(
+        granted("sqs:DeleteQueue")
+            .contains(&"arn:aws:sqs:eu-west-1:123456789012:qfleet-a--*".to_string())
+    );
+    assert!(granted("cloudformation:DescribeStacks").contains(
+        &"arn:aws:cloudformation:eu-west-1:123456789012:stack/qfleet-a--*/*".to_string()
+    ));
+    // Never beyond the environment's own stages.
+    for action in [
+        "sqs:DeleteQueue",
+        "cloudformation:DescribeStacks",
+        "cloudformation:DeleteStack",
+    ] {
+        for r in granted(action) {
+            assert!(
+                r == "*" || r.contains("qfleet-a-") || r.contains(":a-uploads-"),
+                "{action} on {r}"
+            );
+        }
+    }
+    assert!(
+        !granted("cloudformation:DeleteStack")
+            .iter()
+            .any(|r| r.contains("qfleet-a--")),
+        "a stage's fleet is deleted by a teardown with the stage in the file, not by this policy"
+    );
 }

@@ -36,6 +36,9 @@ pub struct Options {
     pub disable_termination_protection: bool,
     /// Only the fleet stack; the data stays.
     pub only_fleet: bool,
+    /// With `only_fleet`, only this stage's fleet stack of a pipeline (the stage's queues are
+    /// in the data stack: a deploy without the stage removes them).
+    pub stage: Option<String>,
     /// After DELETE_FAILED, retry once keeping the resources that failed.
     pub retain_failed: bool,
     pub polling: Polling,
@@ -205,10 +208,30 @@ async fn run(
     turn.take().await;
     // A pipeline is read stage by stage: the first stage's snapshot holds the data stack, the
     // bucket and the first queues; each later one its fleet and its queues.
-    let (snap, later) = tokio::join!(
-        snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
-        read_later_stages(clients, env),
-    );
+    let one_stage = opts.stage.as_deref().and_then(|name| {
+        env.stages()
+            .into_iter()
+            .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
+    });
+    let (snap, later) = match (one_stage, opts.stage.as_deref()) {
+        // One stage's fleet alone: read as a later stage is (its fleet, its log group).
+        (Some(stage), _) if opts.only_fleet => (
+            snapshot::read(clients, stage, Scope::TEARDOWN_STAGE).await,
+            Vec::new(),
+        ),
+        (_, Some(name)) => {
+            return Err(Error::usage(format!(
+                "{}: --stage {name} names no stage of the stack file, or comes without --only fleet",
+                env.name
+            )));
+        }
+        (_, None) => {
+            tokio::join!(
+                snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
+                read_later_stages(clients, env),
+            )
+        }
+    };
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
         Decision::Nothing => {
             reporter.line(format!("{}: nothing to tear down", env.name));
@@ -442,10 +465,30 @@ async fn recheck_and_purge(
     reporter: &Reporter,
     out: &mut TeardownOutcome,
 ) -> Result<()> {
-    let (snap, later) = tokio::join!(
-        snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
-        read_later_stages(clients, env),
-    );
+    let one_stage = opts.stage.as_deref().and_then(|name| {
+        env.stages()
+            .into_iter()
+            .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
+    });
+    let (snap, later) = match (one_stage, opts.stage.as_deref()) {
+        // One stage's fleet alone: read as a later stage is (its fleet, its log group).
+        (Some(stage), _) if opts.only_fleet => (
+            snapshot::read(clients, stage, Scope::TEARDOWN_STAGE).await,
+            Vec::new(),
+        ),
+        (_, Some(name)) => {
+            return Err(Error::usage(format!(
+                "{}: --stage {name} names no stage of the stack file, or comes without --only fleet",
+                env.name
+            )));
+        }
+        (_, None) => {
+            tokio::join!(
+                snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
+                read_later_stages(clients, env),
+            )
+        }
+    };
     let (mut data, purge, mut reasons) = decide::data_at_risk(&snap, opts.allowed());
     for l in &later {
         let stage = decide::stage_queues_at_risk(&snap, l, opts.allowed(), &mut reasons);

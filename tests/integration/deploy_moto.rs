@@ -366,7 +366,7 @@ async fn plan_in_markdown_has_a_section_per_changed_environment_and_a_line_per_q
 /// stage, leaving nothing behind; deploy creates them; taking a stage out is refused (its fleet
 /// would be left running); teardown counts every stage's queue and deletes every fleet first.
 #[tokio::test]
-async fn a_pipeline_deploys_refuses_to_lose_a_stage_and_tears_down_counting_every_queue() {
+async fn a_pipeline_deploys_removes_a_stage_only_fleet_first_and_with_the_flag_and_tears_down() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("it-pipe");
     let file = dir.path().join(format!("{e}.yaml"));
@@ -473,10 +473,17 @@ async fn a_pipeline_deploys_refuses_to_lose_a_stage_and_tears_down_counting_ever
         "region: eu-west-1\nlab: true\nstages:\n  - name: transcode\n    workers: {min: 1, max: 2, public_ip: true}\n",
     )
     .unwrap();
+    // Taking the stage out of the file while its fleet runs: refused, flag or not (no command
+    // would find that fleet again), saying how to remove the stage instead.
     for flags in [&["--yes"][..], &["--yes", "--allow-replacement"]] {
         let o = run(qfleet_on_moto().arg("deploy").arg(&trimmed).args(flags));
         assert_eq!(o.status.code(), Some(4), "{flags:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains("StageThumbnailQueue"), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("StageThumbnailQueue")
+                && stderr(&o).contains("--only fleet --stage thumbnail"),
+            "{}",
+            stderr(&o)
+        );
     }
     assert!(stack_exists(&cfn, &format!("qfleet-{e}--thumbnail-fleet")).await);
     assert_eq!(
@@ -485,8 +492,7 @@ async fn a_pipeline_deploys_refuses_to_lose_a_stage_and_tears_down_counting_ever
         "nothing was deleted"
     );
 
-    // Teardown counts the second stage's queue too: refused with its message, then every
-    // fleet and the data go with --discard-messages.
+    // Teardown counts the second stage's queue too: refused with its message.
     let o = run(qfleet_on_moto()
         .arg("teardown")
         .arg(&file)
@@ -497,22 +503,64 @@ async fn a_pipeline_deploys_refuses_to_lose_a_stage_and_tears_down_counting_ever
     assert_eq!(stages[0]["queue"], second.as_str(), "{doc}");
     assert_eq!(stages[0]["queue_messages"], 1, "{doc}");
     assert!(stack_exists(&cfn, &format!("qfleet-{e}--thumbnail-fleet")).await);
-    // moto gap: its CloudFormation cannot delete a role with managed policies attached.
-    moto_detach_role_policies(&[&e, &format!("{e}--thumbnail")]);
+
+    // Removing the stage: its fleet alone first, with the stage still in the file ...
+    // (moto gap: its CloudFormation cannot delete a role with managed policies attached.)
+    moto_detach_role_policies(&[&format!("{e}--thumbnail")]);
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
         "--yes",
-        "--discard-messages",
+        "--only",
+        "fleet",
+        "--stage",
+        "thumbnail",
         "-o",
         "json",
     ]));
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        document(&o)["environments"][0]["deleted"],
+        serde_json::json!([format!("qfleet-{e}--thumbnail-fleet")])
+    );
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+    assert_eq!(visible_messages(&sqs, &second).await, 1, "the queue stays");
+    // ... then the deploy without it, which removes its queues: a loss of data like any
+    // other, refused without --allow-replacement, then done with it.
+    let o = run(qfleet_on_moto().arg("deploy").arg(&trimmed).arg("--yes"));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("StageThumbnailQueue") && stderr(&o).contains("--allow-replacement"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        visible_messages(&sqs, &second).await,
+        1,
+        "nothing was deleted"
+    );
+    let o = run(qfleet_on_moto()
+        .arg("deploy")
+        .arg(&trimmed)
+        .args(["--yes", "--allow-replacement"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        sqs.get_queue_url()
+            .queue_name(&second)
+            .send()
+            .await
+            .is_err(),
+        "the removed stage's queue is gone"
+    );
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto()
+        .arg("teardown")
+        .arg(&trimmed)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
     let deleted = document(&o)["environments"][0]["deleted"].clone();
     assert_eq!(
         deleted,
-        serde_json::json!([
-            format!("qfleet-{e}--thumbnail-fleet"),
-            format!("qfleet-{e}-fleet"),
-            format!("qfleet-{e}-data")
-        ])
+        serde_json::json!([format!("qfleet-{e}-fleet"), format!("qfleet-{e}-data")])
     );
 }

@@ -884,7 +884,37 @@ async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
     step(&["deploy", "--yes"], &[0]);
     step(&["deploy", "--yes"], &[0]);
     step(&["outputs"], &[0, 1]);
-    moto_detach_role_policies(&[&e, &format!("{e}--index")]);
+    // Removing the later stage: its fleet alone (the stage still in the file) ...
+    moto_detach_role_policies(&[&format!("{e}--index")]);
+    step(
+        &["teardown", "--yes", "--only", "fleet", "--stage", "index"],
+        &[0],
+    );
+    // ... then the deploy of the file without it, under that file's own policy: it checks the
+    // stage's fleet is gone and removes the stage's queues.
+    let trimmed_dir = dir.path().join("trimmed");
+    std::fs::create_dir(&trimmed_dir).unwrap();
+    let trimmed = trimmed_dir.join(format!("{e}.yaml"));
+    std::fs::write(
+        &trimmed,
+        format!(
+            "region: {REGION}\nlab: true\nstages:\n  - name: parse\n    workers: {{min: 1, max: 2, public_ip: true}}\n"
+        ),
+    )
+    .unwrap();
+    let o = run(qfleet_on_moto()
+        .args(["deploy", "--yes", "--allow-replacement"])
+        .arg(&trimmed)
+        .arg("--debug"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let removal = logged_calls(&stderr(&o));
+    assert!(
+        removal.iter().any(|c| c.operation == "DescribeStacks"
+            && format!("{c:?}").contains(&format!("qfleet-{e}--index-fleet"))),
+        "the removed stage's fleet was checked: {removal:?}"
+    );
+    assert_allowed(&removal, &printed_policy(&trimmed), "a stage's removal");
+    moto_detach_role_policies(&[&e]);
     step(
         &["teardown", "--yes", "--purge-bucket", "--discard-messages"],
         &[0],
