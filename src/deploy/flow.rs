@@ -41,6 +41,17 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     }
     if cx.mode == Mode::Plan {
         cx.reporter.detail(&block);
+        // The deploy of this plan would be refused: said now, not first in the deploy.
+        if let Some(e) = removed_stages(cx, &prepared).await {
+            let w = format!("deploy would refuse: {e}");
+            cx.reporter.line(format!("warning: {w}"));
+            cx.reporter.event(Event::Warning {
+                environment: Some(cx.env.name.clone()),
+                stack: None,
+                change: None,
+                message: w,
+            });
+        }
         let deleted = discard_strictly(cx, &prepared).await;
         for p in &prepared {
             finish(cx.env, p, p.plan_action(), cx.reporter, done);

@@ -491,6 +491,18 @@ async fn a_pipeline_deploys_removes_a_stage_only_fleet_first_and_with_the_flag_a
         1,
         "nothing was deleted"
     );
+    // plan says so before any deploy: the refusal is among its warnings.
+    let o = run(qfleet_on_moto()
+        .arg("plan")
+        .arg(&trimmed)
+        .args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = document(&o);
+    let warnings = doc["environments"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("deploy would refuse") && warnings.contains("--stage thumbnail"),
+        "{doc}"
+    );
 
     // Teardown counts the second stage's queue too: refused with its message.
     let o = run(qfleet_on_moto()
