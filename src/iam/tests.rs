@@ -444,10 +444,15 @@ fn every_scoped_resource_type_is_one_the_service_authorization_reference_defines
         );
     }
     // And the list is the code: every (service, type) that yields an ARN is listed (production
-    // for most; a function's image repository only with an image function).
+    // for most; a function's image repository only with an image function; the publisher's
+    // rule only with a high-resolution metric).
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let envs = ["stacks/prod.yaml", "examples/lambda-image.yaml"]
-        .map(|f| config::load(&root.join(f)).unwrap());
+    let envs = [
+        "stacks/prod.yaml",
+        "examples/lambda-image.yaml",
+        "examples/high-resolution.yaml",
+    ]
+    .map(|f| config::load(&root.join(f)).unwrap());
     for (service, t) in &defined {
         let arns: Vec<String> = envs
             .iter()
@@ -704,6 +709,72 @@ fn an_image_function_reads_exactly_its_repository_and_nothing_more_of_ecr() {
             !all_actions(&docs).iter().any(|a| a.starts_with("ecr:")),
             "{:?}",
             all_actions(&docs)
+        );
+    }
+}
+
+/// `scaling.metric: high_resolution` adds the publisher's rule and its invoke permission:
+/// exactly the EventBridge rule's and the permission's handler calls, each scoped to the
+/// environment's publisher by name; the function, role and log group calls the fleet already
+/// needs cover the publisher's own only when it has one.
+#[test]
+fn a_high_resolution_metric_adds_only_its_publishers_calls_scoped_to_its_names() {
+    let with = for_environments(
+        &[lab("hr", "scaling: {metric: high_resolution}\n")],
+        ACCOUNT,
+    )
+    .unwrap();
+    let without = for_environments(&[lab("hr", "")], ACCOUNT).unwrap();
+    let docs = with.caller.documents();
+    let added: Vec<String> = all_actions(&docs)
+        .difference(&all_actions(&without.caller.documents()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        added,
+        [
+            "events:DeleteRule",
+            "events:DescribeRule",
+            "events:ListTagsForResource",
+            "events:ListTargetsByRule",
+            "events:PutRule",
+            "events:PutTargets",
+            "events:RemoveTargets",
+            "events:TagResource",
+            "events:UntagResource",
+            "lambda:AddPermission",
+            "lambda:GetPolicy",
+            "lambda:RemovePermission",
+        ]
+    );
+    for action in &added {
+        for s in granting(&docs, action) {
+            for r in resources(s) {
+                assert!(
+                    r.ends_with(":rule/qfleet-hr-backlog-metric")
+                        || r.contains(":function:qfleet-hr-"),
+                    "{action}: {r}"
+                );
+            }
+        }
+    }
+    let on = |docs: &[Value], action: &str, want: &str| {
+        granting(docs, action)
+            .iter()
+            .any(|s| resources(s).iter().any(|r| r.contains(want)))
+    };
+    let without_docs = without.caller.documents();
+    for (action, name) in [
+        (
+            "lambda:CreateFunction",
+            ":function:qfleet-hr-backlog-metric",
+        ),
+        ("logs:CreateLogGroup", "/qfleet/hr/backlog-metric"),
+    ] {
+        assert!(on(&docs, action, name), "{action} on {name}");
+        assert!(
+            !on(&without_docs, action, name),
+            "{action} on {name} without it"
         );
     }
 }
