@@ -1,6 +1,7 @@
 """Tests for qfleet_backlog_metric.py against moto's in-process SQS, Auto Scaling and CloudWatch
 (boto3; moto's CloudWatch speaks boto3's protocol)."""
 import datetime
+import os
 
 import boto3
 import pytest
@@ -9,7 +10,9 @@ from moto import mock_aws
 import qfleet_backlog_metric as m
 
 REGION = "eu-west-1"
-GROUP = "qfleet-lab-workers"
+# The IAM test (tests/integration/iam.rs) names an environment's queue and group.
+QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet-lab-jobs")
+GROUP = os.environ.get("QFLEET_TEST_ASG", "qfleet-lab-workers")
 
 
 @pytest.fixture
@@ -22,7 +25,7 @@ def aws(monkeypatch):
     with mock_aws():
         sqs, asg, cw, ec2 = (boto3.client(s, region_name=REGION)
                              for s in ("sqs", "autoscaling", "cloudwatch", "ec2"))
-        url = sqs.create_queue(QueueName="qfleet-lab-jobs")["QueueUrl"]
+        url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
         ami = ec2.describe_images()["Images"][0]["ImageId"]
         ec2.create_launch_template(LaunchTemplateName="qfleet-lt", LaunchTemplateData={
             "ImageId": ami, "InstanceType": "t3.micro"})

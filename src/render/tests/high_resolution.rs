@@ -80,7 +80,7 @@ fn the_publisher_runs_the_embedded_code_every_minute() {
     assert_eq!(rule["Name"], "qfleet-t-backlog-metric");
     let perm = resource(&fleet, ids::PUBLISHER_PERMISSION);
     assert_eq!(perm["Action"], "lambda:InvokeFunction");
-    assert_eq!(text_of(&perm["Principal"]), "events.${AWS::URLSuffix}");
+    assert_eq!(perm["Principal"], "events.amazonaws.com");
     assert_eq!(
         text_of(&perm["SourceArn"]),
         format!("{}.Arn", ids::PUBLISHER_SCHEDULE)
