@@ -358,3 +358,14 @@ fn the_scaling_metric_is_sqs_unless_high_resolution_is_asked_for() {
     assert!(text.contains("scaling.metric"), "{text}");
     assert!(text.contains("high_resolution"), "{text}");
 }
+
+#[test]
+fn a_high_resolution_metric_is_refused_in_govcloud_where_aws_does_not_offer_it() {
+    let e = error(
+        "region: us-gov-west-1\nscaling:\n  metric: high_resolution\n",
+        "scaling.metric",
+        3,
+    );
+    assert!(e.message.contains("GovCloud"), "{e}");
+    parse_str("region: us-gov-west-1\n").unwrap();
+}
