@@ -778,3 +778,39 @@ fn a_high_resolution_metric_adds_only_its_publishers_calls_scoped_to_its_names()
         );
     }
 }
+
+/// In a pipeline only the stage that sets `scaling.metric: high_resolution` has a publisher:
+/// its rule and function names carry the stage, and the first stage's names get nothing.
+#[test]
+fn a_pipeline_stages_publisher_is_scoped_to_that_stages_names() {
+    let env = env_from(
+        "environment: pl\nregion: eu-west-1\nlab: true\nstages:\n  - name: parse\n    workers: {min: 1, max: 2, public_ip: true}\n  - name: index\n    workers: {min: 1, max: 2, public_ip: true}\n    scaling: {metric: high_resolution}\n",
+    );
+    let stages: Vec<Environment> = env.stages().into_iter().cloned().collect();
+    let d = for_environments(&stages, ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    let rules: Vec<&str> = granting(&docs, "events:PutRule")
+        .into_iter()
+        .flat_map(resources)
+        .collect();
+    assert_eq!(
+        rules,
+        ["arn:aws:events:eu-west-1:123456789012:rule/qfleet-pl--index-backlog-metric"]
+    );
+    let functions: Vec<&str> = granting(&docs, "lambda:CreateFunction")
+        .into_iter()
+        .flat_map(resources)
+        .collect();
+    assert!(
+        functions
+            .iter()
+            .any(|r| r.ends_with(":function:qfleet-pl--index-backlog-metric")),
+        "{functions:?}"
+    );
+    assert!(
+        !functions
+            .iter()
+            .any(|r| r.ends_with(":function:qfleet-pl-backlog-metric")),
+        "{functions:?}"
+    );
+}
