@@ -243,7 +243,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "true or false (default false; true is insecure and only for subnets without NAT or VPC endpoints)"
         }
         "scaling" => {
-            "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak"
+            "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric"
         }
         "scaling.target_backlog_per_instance" => {
             "a number greater than 0 (messages per in-service instance)"
@@ -252,6 +252,9 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "a number of seconds greater than 0; give both, or target_backlog_per_instance instead"
         }
         "scaling.scale_from_zero" => "true or false",
+        "scaling.metric" => {
+            "sqs (default: SQS's one-minute metrics) or high_resolution (EC2 workers only: a backlog per instance qfleet publishes every 10 seconds, about $9 a month)"
+        }
         "scaling.expected_peak" => {
             "messages per second at the busiest time, a number greater than 0; needs max_latency_seconds and seconds_per_message"
         }

@@ -208,7 +208,11 @@ const SCALING: &[Key] = &[
     opt("seconds_per_message", Kind::Optional(&Kind::Float)),
     opt("scale_from_zero", Kind::Bool),
     opt("expected_peak", Kind::Optional(&Kind::Float)),
+    opt("metric", Kind::Choice(SCALING_METRICS)),
 ];
+
+/// The values of `scaling.metric` (`ScalingMetric`).
+pub const SCALING_METRICS: &[&str] = &["sqs", "high_resolution"];
 
 /// Every mapping of settings with its dotted path (`""` for the top level), parents first.
 pub fn mappings() -> Vec<(String, &'static [Key])> {

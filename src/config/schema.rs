@@ -502,4 +502,28 @@ pub struct ScalingSpec {
     /// Messages per second at the busiest time: `qfleet validate` and `plan` simulate that rate
     /// arriving at a fleet at rest and warns when the latency goal is missed.
     pub expected_peak: Option<f64>,
+    /// The metric target tracking follows: SQS's one-minute metrics (default), or a backlog
+    /// per instance published every 10 seconds by a function in the fleet stack.
+    pub metric: ScalingMetric,
+}
+
+/// The metric of the target tracking policy (`scaling.metric`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalingMetric {
+    /// Visible messages (SQS, one-minute datapoints) ÷ instances in service (Auto Scaling).
+    #[default]
+    Sqs,
+    /// Visible + in-flight messages ÷ instances in service, published every 10 s at
+    /// one-second storage resolution by qfleet's publisher function; read with `Period: 10`.
+    HighResolution,
+}
+
+impl ScalingMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScalingMetric::Sqs => "sqs",
+            ScalingMetric::HighResolution => "high_resolution",
+        }
+    }
 }

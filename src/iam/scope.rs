@@ -41,6 +41,7 @@ pub const SCOPED_TYPES: &[(&str, &str)] = &[
     ("ec2", "*"),
     ("lambda", "function"),
     ("lambda", "eventSourceMapping"),
+    ("events", "rule-on-default-event-bus"),
     ("ecr", "repository"),
     ("logs", "log-group"),
     ("ssm", "parameter"),
@@ -207,10 +208,18 @@ impl Place<'_> {
             ("ec2", _) => vec![format!("arn:{p}:ec2:{region}:{account}:*")],
             // Both names the worker function may have (zip package, container image): a
             // deploy that switches between them deletes the other one.
+            // With `scaling.metric: high_resolution`, the metric's publisher too.
             ("lambda", "function") => names
                 .function_names
                 .iter()
+                .chain(self.publisher(&names))
                 .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
+                .collect(),
+            // The rule that starts the publisher (named as the function).
+            ("events", "rule-on-default-event-bus") => self
+                .publisher(&names)
+                .map(|name| format!("arn:{p}:events:{region}:{account}:rule/{name}"))
+                .into_iter()
                 .collect(),
             // The repository of a function's container image, in whichever account holds it.
             ("ecr", "repository") => self.image_repository().into_iter().collect(),
@@ -224,6 +233,7 @@ impl Place<'_> {
             // size limits. No qfleet name extends either group's name.
             ("logs", "log-group") => [&names.worker_log_group, &names.function_log_group]
                 .into_iter()
+                .chain(self.publisher(&names).map(|_| &names.publisher_log_group))
                 .map(|name| format!("arn:{p}:logs:{region}:{account}:log-group:{name}*"))
                 .collect(),
             ("ssm", "parameter") if self.env.spec.workers.ami.starts_with('/') => vec![format!(
@@ -234,6 +244,15 @@ impl Place<'_> {
             ("kms", "key") => self.env.spec.kms_key.iter().cloned().collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The high-resolution metric's publisher (function and rule name), only for an
+    /// environment that has one (`scaling.metric: high_resolution`, EC2 workers).
+    fn publisher<'n>(&self, names: &'n ResourceNames) -> Option<&'n String> {
+        let spec = &self.env.spec;
+        (spec.scaling.metric == crate::config::schema::ScalingMetric::HighResolution
+            && spec.workers.kind == crate::config::schema::WorkerKind::Ec2)
+            .then_some(&names.publisher)
     }
 
     /// The services the worker role is passed to: EC2 (the launch template's instance

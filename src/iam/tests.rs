@@ -445,10 +445,15 @@ fn every_scoped_resource_type_is_one_the_service_authorization_reference_defines
         );
     }
     // And the list is the code: every (service, type) that yields an ARN is listed (production
-    // for most; a function's image repository only with an image function).
+    // for most; a function's image repository only with an image function; the publisher's
+    // rule only with a high-resolution metric).
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let envs = ["stacks/prod.yaml", "examples/lambda-image.yaml"]
-        .map(|f| config::load(&root.join(f)).unwrap());
+    let envs = [
+        "stacks/prod.yaml",
+        "examples/lambda-image.yaml",
+        "examples/high-resolution.yaml",
+    ]
+    .map(|f| config::load(&root.join(f)).unwrap());
     for (service, t) in &defined {
         let arns: Vec<String> = envs
             .iter()
@@ -750,5 +755,105 @@ fn a_stack_file_s_policy_covers_the_queues_and_the_fleet_check_of_a_stage_taken_
             .iter()
             .any(|r| r.contains("qfleet-a--")),
         "a stage's fleet is deleted by a teardown with the stage in the file, not by this policy"
+
+/// `scaling.metric: high_resolution` adds the publisher's rule and its invoke permission:
+/// exactly the EventBridge rule's and the permission's handler calls, each scoped to the
+/// environment's publisher by name; the function, role and log group calls the fleet already
+/// needs cover the publisher's own only when it has one.
+#[test]
+fn a_high_resolution_metric_adds_only_its_publishers_calls_scoped_to_its_names() {
+    let with = for_environments(
+        &[lab("hr", "scaling: {metric: high_resolution}\n")],
+        ACCOUNT,
+    )
+    .unwrap();
+    let without = for_environments(&[lab("hr", "")], ACCOUNT).unwrap();
+    let docs = with.caller.documents();
+    let added: Vec<String> = all_actions(&docs)
+        .difference(&all_actions(&without.caller.documents()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        added,
+        [
+            "events:DeleteRule",
+            "events:DescribeRule",
+            "events:ListTagsForResource",
+            "events:ListTargetsByRule",
+            "events:PutRule",
+            "events:PutTargets",
+            "events:RemoveTargets",
+            "events:TagResource",
+            "events:UntagResource",
+            "lambda:AddPermission",
+            "lambda:GetPolicy",
+            "lambda:RemovePermission",
+        ]
+    );
+    for action in &added {
+        for s in granting(&docs, action) {
+            for r in resources(s) {
+                assert!(
+                    r.ends_with(":rule/qfleet-hr-backlog-metric")
+                        || r.contains(":function:qfleet-hr-"),
+                    "{action}: {r}"
+                );
+            }
+        }
+    }
+    let on = |docs: &[Value], action: &str, want: &str| {
+        granting(docs, action)
+            .iter()
+            .any(|s| resources(s).iter().any(|r| r.contains(want)))
+    };
+    let without_docs = without.caller.documents();
+    for (action, name) in [
+        (
+            "lambda:CreateFunction",
+            ":function:qfleet-hr-backlog-metric",
+        ),
+        ("logs:CreateLogGroup", "/qfleet/hr/backlog-metric"),
+    ] {
+        assert!(on(&docs, action, name), "{action} on {name}");
+        assert!(
+            !on(&without_docs, action, name),
+            "{action} on {name} without it"
+        );
+    }
+}
+
+/// In a pipeline only the stage that sets `scaling.metric: high_resolution` has a publisher:
+/// its rule and function names carry the stage, and the first stage's names get nothing.
+#[test]
+fn a_pipeline_stages_publisher_is_scoped_to_that_stages_names() {
+    let env = env_from(
+        "environment: pl\nregion: eu-west-1\nlab: true\nstages:\n  - name: parse\n    workers: {min: 1, max: 2, public_ip: true}\n  - name: index\n    workers: {min: 1, max: 2, public_ip: true}\n    scaling: {metric: high_resolution}\n",
+    );
+    let stages: Vec<Environment> = env.stages().into_iter().cloned().collect();
+    let d = for_environments(&stages, ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    let rules: Vec<&str> = granting(&docs, "events:PutRule")
+        .into_iter()
+        .flat_map(resources)
+        .collect();
+    assert_eq!(
+        rules,
+        ["arn:aws:events:eu-west-1:123456789012:rule/qfleet-pl--index-backlog-metric"]
+    );
+    let functions: Vec<&str> = granting(&docs, "lambda:CreateFunction")
+        .into_iter()
+        .flat_map(resources)
+        .collect();
+    assert!(
+        functions
+            .iter()
+            .any(|r| r.ends_with(":function:qfleet-pl--index-backlog-metric")),
+        "{functions:?}"
+    );
+    assert!(
+        !functions
+            .iter()
+            .any(|r| r.ends_with(":function:qfleet-pl-backlog-metric")),
+        "{functions:?}"
     );
 }

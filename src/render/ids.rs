@@ -31,6 +31,15 @@ pub const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
 pub const WARM_POOL: &str = "WarmPool";
 pub const LAUNCH_HOOK: &str = "BootstrapOnLaunchHook";
 pub const LAUNCH_HOOK_NAME: &str = "bootstrap-on-launch";
+/// With `scaling.metric: high_resolution`: the function that publishes the backlog per
+/// instance every 10 seconds, its role, policy and log group, the rule that starts it every
+/// minute and the permission that lets the rule invoke it.
+pub const PUBLISHER: &str = "BacklogPublisher";
+pub const PUBLISHER_ROLE: &str = "BacklogPublisherRole";
+pub const PUBLISHER_POLICY: &str = "BacklogPublisherPolicy";
+pub const PUBLISHER_LOG_GROUP: &str = "BacklogPublisherLogGroup";
+pub const PUBLISHER_SCHEDULE: &str = "BacklogPublisherSchedule";
+pub const PUBLISHER_PERMISSION: &str = "BacklogPublisherInvokePermission";
 
 /// The logical ids of a stage's queue and dead-letter queue in the data stack: `Queue` and
 /// `DeadLetterQueue` for a one-stage environment and a pipeline's first stage,
@@ -68,6 +77,12 @@ pub struct Ids {
     pub function_log_group: &'static str,
     pub worker_log_group: &'static str,
     pub queue_mapping: &'static str,
+    pub publisher: &'static str,
+    pub publisher_role: &'static str,
+    pub publisher_policy: &'static str,
+    pub publisher_log_group: &'static str,
+    pub publisher_schedule: &'static str,
+    pub publisher_permission: &'static str,
 }
 
 pub const IDS: Ids = Ids {
@@ -91,6 +106,12 @@ pub const IDS: Ids = Ids {
     function_log_group: FUNCTION_LOG_GROUP,
     worker_log_group: WORKER_LOG_GROUP,
     queue_mapping: QUEUE_MAPPING,
+    publisher: PUBLISHER,
+    publisher_role: PUBLISHER_ROLE,
+    publisher_policy: PUBLISHER_POLICY,
+    publisher_log_group: PUBLISHER_LOG_GROUP,
+    publisher_schedule: PUBLISHER_SCHEDULE,
+    publisher_permission: PUBLISHER_PERMISSION,
 };
 
 /// The logical id of the worker function a stack file declares.

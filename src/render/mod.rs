@@ -3,7 +3,7 @@
 //! The templates are compiled into the binary so that `qfleet` works from any directory and a
 //! render never touches the disk; they are still plain files in `templates/` to read and edit.
 
-use crate::config::schema::WorkerKind;
+use crate::config::schema::{ScalingMetric, WorkerKind};
 use crate::config::{Environment, SourceFile};
 use crate::error::{Error, Result};
 use minijinja::{UndefinedBehavior, Value};
@@ -48,6 +48,10 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 /// The program that runs the worker with its secrets (`/usr/local/bin/qfleet-secrets`).
 pub const SECRETS_HELPER: &str = include_str!("../../examples/worker/qfleet_secrets.py");
+
+/// The high-resolution backlog metric's publisher (`scaling.metric: high_resolution`), the
+/// fleet template's inline function code.
+pub const BACKLOG_PUBLISHER: &str = include_str!("../../examples/metric/qfleet_backlog_metric.py");
 
 /// The reference worker installed by the default user data.
 pub const REFERENCE_WORKER: &str = include_str!("../../examples/worker/qfleet_worker.py");
@@ -112,6 +116,12 @@ pub struct ResourceNames {
     pub function_log_group: String,
     /// The code bucket before `-<account>-<region>` (a function's deployment package).
     pub code_bucket: String,
+    /// The high-resolution backlog metric's publisher function and its schedule's rule
+    /// (`qfleet-ENV-backlog-metric`; at most 64 characters with the longest environment and
+    /// stage names, Lambda's and EventBridge's limit).
+    pub publisher: String,
+    /// The publisher's log group.
+    pub publisher_log_group: String,
 }
 
 impl ResourceNames {
@@ -149,6 +159,12 @@ impl ResourceNames {
             },
             function_names: [function.clone(), format!("{function}-image")],
             code_bucket: format!("{}-code", env.name),
+            publisher: format!("qfleet-{}{sfx}-backlog-metric", env.name),
+            publisher_log_group: if index == 0 {
+                format!("/qfleet/{}/backlog-metric", env.name)
+            } else {
+                format!("/qfleet/{}/{stage}/backlog-metric", env.name)
+            },
         }
     }
 }
@@ -191,11 +207,16 @@ struct Bucket<'a> {
 }
 
 #[derive(Serialize)]
-struct Scaling {
+struct Scaling<'a> {
     target: f64,
     scale_from_zero: bool,
     /// The latency goal, when the stack file sets one (an alarm watches it).
     max_latency_seconds: Option<f64>,
+    /// `scaling.metric: high_resolution`: qfleet publishes the metric (EC2 workers only).
+    high_resolution: bool,
+    /// The high-resolution metric's `Stage` dimension: a later stage's name. The first stage
+    /// of a pipeline keeps a one-stage environment's metric, as it keeps its names.
+    metric_stage: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -210,7 +231,7 @@ struct Context<'a> {
     queue: &'a crate::config::schema::QueueSpec,
     alarms: &'a crate::config::schema::AlarmSpec,
     workers: Workers<'a>,
-    scaling: Scaling,
+    scaling: Scaling<'a>,
     tags: &'a BTreeMap<String, String>,
     /// The stage's name in a pipeline (absent for a one-stage environment).
     stage: Option<&'a str>,
@@ -308,6 +329,13 @@ fn context(env: &Environment) -> Context<'_> {
             target: env.backlog_target(),
             scale_from_zero: spec.scaling.scale_from_zero,
             max_latency_seconds: spec.scaling.max_latency_seconds,
+            high_resolution: spec.scaling.metric == ScalingMetric::HighResolution
+                && spec.workers.kind == WorkerKind::Ec2,
+            metric_stage: env
+                .stage
+                .as_ref()
+                .filter(|s| s.index > 0)
+                .map(|s| s.name.as_str()),
         },
         tags: &spec.tags,
         // A pipeline of one stage renders as a one-stage file.
@@ -440,6 +468,7 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
                 function_code => code.map(|c| c.text.trim_end()),
                 function_handler => code.map(|c| c.handler.as_str()),
                 function_package => code.and_then(|c| c.package.as_ref()).map(|p| p.key()),
+                publisher_code => BACKLOG_PUBLISHER.trim_end(),
                 ..c
             }
         },

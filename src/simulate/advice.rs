@@ -1,5 +1,6 @@
 //! Advice when a run misses its goal: for each setting that moves the scaling (EC2:
-//! `workers.max`, `workers.min`, the backlog target; Lambda: the mapping's maximum
+//! `workers.max`, `workers.min`, the backlog target, a warm pool, the high-resolution
+//! metric; Lambda: the mapping's maximum
 //! concurrency, or provisioned mode's pollers), the smallest change of it alone that meets the goal, found by simulating,
 //! never guessed: every value advised is a run that met the goal.
 
@@ -14,6 +15,15 @@ const MIN_POLLERS: u32 = 2;
 /// The most pollers CloudFormation accepts (`MaximumPollers`).
 const MAX_POLLERS: u64 = 2_000;
 use serde::Serialize;
+
+/// The advised setting `scaling.metric`: `from` 0 (sqs) `to` 1 (high_resolution).
+pub const METRIC_SETTING: &str = "scaling.metric";
+
+/// What the high-resolution metric's publisher costs per environment and month, beside the
+/// instances (docs/simulate.md, us-east-1 list prices as of 2026-11; check before relying
+/// on it): the function, PutMetricData and GetQueueAttributes calls, the custom metric and
+/// the policy's two alarms at high resolution.
+pub const HIGH_RESOLUTION_MONTHLY_USD: f64 = 9.0;
 
 /// One change and the run it gives.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,6 +98,7 @@ pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report)
             max,
             target,
             warm_pool,
+            high_resolution,
             ..
         } => {
             const MAX_GROUP: u64 = 1_000;
@@ -152,6 +163,21 @@ pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report)
                 };
                 if let Some((m, r)) = smallest(0, max, &mut set_pool) {
                     out.push(change("workers.warm_pool.min_size", 0.0, m as f64, &r));
+                }
+            }
+            // The high-resolution backlog metric (`scaling.metric: high_resolution`, from 0:
+            // sqs to 1: high_resolution): simulated like the rest; its publisher's cost (about
+            // $9 a month) is not in the run's cost, the text says so.
+            if !high_resolution {
+                let mut g = f.clone();
+                if let Fleet::Ec2 {
+                    high_resolution, ..
+                } = &mut g
+                {
+                    *high_resolution = true;
+                }
+                if let Some(r) = try_fleet(g) {
+                    out.push(change(METRIC_SETTING, 0.0, 1.0, &r));
                 }
             }
         }

@@ -21,7 +21,7 @@ pub mod report;
 pub mod rules;
 
 use crate::config::Environment;
-use crate::config::schema::{PoolState, WorkerKind};
+use crate::config::schema::{PoolState, ScalingMetric, WorkerKind};
 use crate::error::{Error, Result};
 pub use load::Load;
 pub use model::{Fleet, Params};
@@ -84,6 +84,7 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
                     PoolState::Running => rules::WARM_START_RUNNING,
                 },
             }),
+            high_resolution: spec.scaling.metric == ScalingMetric::HighResolution,
         },
         WorkerKind::Lambda => Fleet::Lambda {
             max_concurrency: w.lambda.max_concurrency.into(),

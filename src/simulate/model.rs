@@ -31,6 +31,9 @@ pub enum Fleet {
         scale_from_zero: bool,
         /// The group's warm pool (`workers.warm_pool`).
         warm_pool: Option<WarmPool>,
+        /// `scaling.metric: high_resolution`: the policy reads qfleet's 10-second backlog
+        /// metric (visible + in flight) instead of SQS's one-minute one.
+        high_resolution: bool,
     },
     Lambda {
         /// The event source mapping's MaximumConcurrency (standard mode).
@@ -155,8 +158,8 @@ struct Hidden {
     cohort: Cohort,
 }
 
-/// A metric datapoint: the minute's backlog per instance (None: no instance in service)
-/// and what it was computed from.
+/// A metric datapoint: the period's backlog per instance (None: no datapoint) and what it
+/// was computed from.
 #[derive(Debug, Clone, Copy)]
 struct Datapoint {
     readable_at: u64,
@@ -273,7 +276,19 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
         _ => 0,
     };
     let mut warm_filling: VecDeque<Batch> = VecDeque::new();
+    // The policy's datapoints (one a period), and SQS's one-minute ones, which the
+    // scale-from-zero alarm reads (the same series unless the metric is high-resolution).
     let mut datapoints: Vec<Datapoint> = Vec::new();
+    let mut sqs_points: Vec<Datapoint> = Vec::new();
+    let high_resolution = matches!(
+        p.fleet,
+        Fleet::Ec2 {
+            high_resolution: true,
+            ..
+        }
+    );
+    let period = rules::metric_period(high_resolution);
+    let delay = rules::metric_delay(high_resolution);
     // Lambda: the concurrency the mapping allows; in provisioned mode, the minimum pollers'
     // from the start.
     let mut concurrency = match &p.fleet {
@@ -441,31 +456,51 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     as f64;
         }
 
-        // The end of a minute: the timeline row, the metric datapoint, the alarms.
+        // The end of a minute: the timeline row; the end of the metric's period: its
+        // datapoint and the alarms.
         let t = s + 1;
-        if t % rules::PERIOD == 0 {
+        let minute_end = t % rules::PERIOD == 0;
+        let period_end = t % period == 0;
+        if minute_end || period_end {
             let launching: u64 = pending.iter().map(|b| b.count).sum();
-            minute.minute = t / rules::PERIOD;
-            minute.backlog = q.visible;
-            minute.in_flight = in_flight;
-            minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
-            match &p.fleet {
-                Fleet::Ec2 { .. } => {
-                    minute.in_service = in_service;
-                    minute.launching = launching;
-                    minute.capacity = desired;
-                }
-                Fleet::Lambda { .. } => {
-                    minute.in_service = busy;
-                    minute.capacity = concurrency;
+            if minute_end {
+                minute.minute = t / rules::PERIOD;
+                minute.backlog = q.visible;
+                minute.in_flight = in_flight;
+                minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
+                match &p.fleet {
+                    Fleet::Ec2 { .. } => {
+                        minute.in_service = in_service;
+                        minute.launching = launching;
+                        minute.capacity = desired;
+                    }
+                    Fleet::Lambda { .. } => {
+                        minute.in_service = busy;
+                        minute.capacity = concurrency;
+                    }
                 }
             }
-            datapoints.push(Datapoint {
-                readable_at: t + rules::METRIC_DELAY,
-                metric: (in_service > 0).then(|| q.visible as f64 / in_service as f64),
-                visible: q.visible,
-                in_service,
-            });
+            if period_end {
+                datapoints.push(Datapoint {
+                    readable_at: t + delay,
+                    metric: rules::backlog_metric(
+                        q.visible,
+                        in_flight,
+                        in_service,
+                        high_resolution,
+                    ),
+                    visible: q.visible,
+                    in_service,
+                });
+            }
+            if minute_end && high_resolution {
+                sqs_points.push(Datapoint {
+                    readable_at: t + rules::METRIC_DELAY,
+                    metric: None,
+                    visible: q.visible,
+                    in_service,
+                });
+            }
             match &p.fleet {
                 Fleet::Ec2 {
                     min,
@@ -478,7 +513,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     let readable = datapoints.partition_point(|d| d.readable_at <= t);
                     let seen = &datapoints[..readable];
                     let metrics: Vec<Option<f64>> = seen.iter().map(|d| d.metric).collect();
-                    if let Some(last) = seen.last() {
+                    if let Some(last) = seen.last().filter(|_| period_end) {
                         if rules::high_alarm(&metrics, *target) {
                             desired = rules::scale_out(
                                 desired,
@@ -499,9 +534,18 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                         {
                             desired = d;
                         }
-                        if *scale_from_zero {
-                            desired = rules::scale_from_zero(desired, last.visible, *max);
-                        }
+                    }
+                    // The scale-from-zero alarm reads SQS's one-minute metric.
+                    let sqs = if high_resolution {
+                        &sqs_points
+                    } else {
+                        &datapoints
+                    };
+                    let sqs_seen = &sqs[..sqs.partition_point(|d| d.readable_at <= t)];
+                    if let Some(last) = sqs_seen.last().filter(|_| minute_end)
+                        && *scale_from_zero
+                    {
+                        desired = rules::scale_from_zero(desired, last.visible, *max);
                     }
                     // The group follows its desired capacity: launch, or terminate (those not
                     // yet in service first, then the newest).
@@ -556,6 +600,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     }
                     out.peak_capacity = out.peak_capacity.max(desired);
                 }
+                Fleet::Lambda { .. } if !minute_end => {}
                 Fleet::Lambda {
                     max_concurrency,
                     pollers,
@@ -573,13 +618,15 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                 }
             }
             // The row shows the group after this minute's decision.
-            if let Fleet::Ec2 { .. } = &p.fleet {
-                minute.launching = pending.iter().map(|b| b.count).sum();
-                minute.capacity = desired;
-            } else {
-                minute.capacity = concurrency;
+            if minute_end {
+                if let Fleet::Ec2 { .. } = &p.fleet {
+                    minute.launching = pending.iter().map(|b| b.count).sum();
+                    minute.capacity = desired;
+                } else {
+                    minute.capacity = concurrency;
+                }
+                out.minutes.push(std::mem::take(&mut minute));
             }
-            out.minutes.push(std::mem::take(&mut minute));
         }
     }
     // What never got done: visible, in flight, waiting out a visibility timeout.

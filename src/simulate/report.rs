@@ -230,7 +230,13 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
             launch_seconds: ec2.then_some(a.launch_time),
             messages_per_instance: ec2.then_some(a.per_instance),
             seed: p.seed,
-            metric_delay_seconds: rules::METRIC_DELAY,
+            metric_delay_seconds: rules::metric_delay(matches!(
+                p.fleet,
+                Fleet::Ec2 {
+                    high_resolution: true,
+                    ..
+                }
+            )),
         },
         arrived: o.arrived,
         processed: o.processed,
@@ -474,6 +480,14 @@ pub fn text(name: &str, r: &Report) -> String {
                     "advice      workers.warm_pool: {{min_size: {}}} (stopped) meets it (slowest {}; the pool's volumes are billed besides)\n",
                     c.to,
                     secs(c.max_latency),
+                ));
+                continue;
+            }
+            if c.setting == super::advice::METRIC_SETTING {
+                s.push_str(&format!(
+                    "advice      scaling.metric: high_resolution meets it (slowest {}; its publisher costs about ${:.0} a month besides)\n",
+                    secs(c.max_latency),
+                    super::advice::HIGH_RESOLUTION_MONTHLY_USD,
                 ));
                 continue;
             }

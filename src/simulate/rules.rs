@@ -33,12 +33,61 @@ pub const PERIOD: u64 = 60;
 /// the model assumes one period (a stated assumption, see docs/simulate.md).
 pub const METRIC_DELAY: u64 = 60;
 
+/// The period of the high-resolution backlog metric (`scaling.metric: high_resolution`):
+/// qfleet's publisher puts a datapoint every 10 seconds at one-second storage resolution and
+/// the policy reads it with `Period: 10`, "the lowest supported interval" ("Create a target
+/// tracking policy using high-resolution metrics for faster response", EC2 Auto Scaling User
+/// Guide, <https://docs.aws.amazon.com/autoscaling/ec2/userguide/policy-creating-high-resolution-metrics.html>).
+pub const HIGH_RESOLUTION_PERIOD: u64 = 10;
+
+/// How long after its period a high-resolution datapoint can be read by an alarm: the
+/// publisher puts it at once; AWS documents no delay for custom metrics, so the model assumes
+/// one period (10 s), as it assumes one for SQS's (docs/simulate.md).
+pub const HIGH_RESOLUTION_DELAY: u64 = 10;
+
+/// The period of the target tracking policy's metric and of its alarms' datapoints.
+pub fn metric_period(high_resolution: bool) -> u64 {
+    if high_resolution {
+        HIGH_RESOLUTION_PERIOD
+    } else {
+        PERIOD
+    }
+}
+
+/// How long after its period's end the policy's datapoint is readable.
+pub fn metric_delay(high_resolution: bool) -> u64 {
+    if high_resolution {
+        HIGH_RESOLUTION_DELAY
+    } else {
+        METRIC_DELAY
+    }
+}
+
+/// The policy's metric: SQS's visible messages ÷ instances in service (no datapoint with none
+/// in service: the expression divides by zero), or the publisher's (visible + in-flight) ÷
+/// instances in service, which puts the backlog itself when none is in service
+/// (examples/metric/qfleet_backlog_metric.py).
+pub fn backlog_metric(
+    visible: u64,
+    in_flight: u64,
+    in_service: u64,
+    high_resolution: bool,
+) -> Option<f64> {
+    if high_resolution {
+        Some((visible + in_flight) as f64 / in_service.max(1) as f64)
+    } else {
+        (in_service > 0).then(|| visible as f64 / in_service as f64)
+    }
+}
+
 /// Target tracking's scale-out alarm (`TargetTracking-…-AlarmHigh`): the metric above the
 /// target for 3 datapoints out of 3 one-minute periods. "Amazon EC2 Auto Scaling creates and
 /// manages the CloudWatch alarms that invoke the scaling policy" (target tracking page), but
 /// the user guides do not print the alarms' settings: 3 of 3 here and 15 of 15 below are what
 /// the alarms it creates for a one-minute metric show in DescribeAlarms (an observation, not
-/// a documented contract; docs/simulate.md says so).
+/// a documented contract; docs/simulate.md says so). With a high-resolution metric the
+/// alarms count the same numbers of 10-second datapoints (AWS documents no other figure; an
+/// assumption, docs/simulate.md).
 pub const HIGH_ALARM_DATAPOINTS: usize = 3;
 
 /// Target tracking's scale-in alarm (`…-AlarmLow`): 15 datapoints out of 15 periods below

@@ -556,6 +556,10 @@ pub(crate) fn rendered_policy(file: &std::path::Path, fleet_stack: &str, logical
         "!GetAtt WorkerFunctionLogGroup.Arn",
         &format!("\"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/qfleet-{env}-worker:*\""),
     );
+    let resolved = resolved.replace(
+        "!GetAtt BacklogPublisherLogGroup.Arn",
+        &format!("\"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/qfleet/{env}/backlog-metric:*\""),
+    );
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&resolved).unwrap();
     let policy = &doc["Resources"][logical]["Properties"]["PolicyDocument"];
     assert!(!policy.is_null(), "no {logical} in the fleet template");
@@ -947,4 +951,219 @@ async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
     )
     .unwrap();
     assert!(!denied(&calls, &printed_policy(&single)).is_empty());
+}
+
+/// Every call the high-resolution metric's publisher makes in its tests
+/// (examples/metric, against moto) is allowed by the publisher policy of the rendered fleet
+/// template, and every action it grants is used; without the queue statement they are not.
+#[test]
+fn the_publishers_calls_are_allowed_by_the_rendered_publisher_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = "iamhrpub";
+    let file = lab_stack_file(dir.path(), e, "scaling: {metric: high_resolution}\n");
+    let fleet_stack = format!("qfleet-{e}-fleet");
+    let policy = rendered_policy(&file, &fleet_stack, "BacklogPublisherPolicy");
+    let calls = recorded_calls(
+        "examples/metric",
+        &dir.path().join("calls.jsonl"),
+        &[
+            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
+            ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
+        ],
+    );
+    let actions: BTreeSet<&str> = calls
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from([
+            "autoscaling:DescribeAutoScalingGroups",
+            "cloudwatch:PutMetricData",
+            "sqs:GetQueueAttributes",
+        ])
+    );
+    let checked = check_calls(
+        &policy,
+        &calls,
+        &[
+            (
+                "logs:CreateLogStream",
+                "Lambda writes the function's log lines",
+            ),
+            (
+                "logs:PutLogEvents",
+                "Lambda writes the function's log lines",
+            ),
+        ],
+        &[],
+    );
+    assert!(without_statement_refuses(&policy, "ReadBacklog", &checked));
+}
+
+/// `scaling.metric: high_resolution` on moto, which accepts every resource of the publisher
+/// (function, role, policy, log group, EventBridge rule, invoke permission; it runs no
+/// schedule): plan, deploy, redeploy, outputs and teardown make only calls the printed policy
+/// allows; both roles of the fleet are passable to their services; the rule alone may invoke
+/// the function. The one-stage default policy grants none of the publisher's calls.
+#[tokio::test]
+async fn a_high_resolution_metrics_publisher_deploys_and_tears_down_within_the_printed_policy() {
+    let e = unique("iamhr");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "environment: {e}\nregion: {REGION}\nlab: true\n{EC2_WORKERS}scaling: {{metric: high_resolution}}\n"
+        ),
+    )
+    .unwrap();
+    let docs = printed_policy(&file);
+    let conf = moto_config().await;
+    let mut log = String::new();
+    let mut step = |args: &[&str], ok: &[i32]| {
+        let o = run(qfleet_on_moto().args(args).arg(&file).arg("--debug"));
+        assert!(
+            ok.contains(&o.status.code().unwrap_or(-1)),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        log.push_str(&stderr(&o));
+    };
+    step(&["plan"], &[0, 3]);
+    step(&["deploy", "--yes"], &[0]);
+    step(&["deploy", "--yes"], &[0]);
+    step(&["outputs"], &[0]);
+
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let resources = cfn
+        .list_stack_resources()
+        .stack_name(format!("qfleet-{e}-fleet"))
+        .send()
+        .await
+        .unwrap();
+    let of_type = |t: &str| -> Vec<String> {
+        resources
+            .stack_resource_summaries()
+            .iter()
+            .filter(|r| r.resource_type() == Some(t))
+            .filter_map(|r| r.physical_resource_id().map(str::to_string))
+            .collect()
+    };
+    let function = format!("qfleet-{e}-backlog-metric");
+    assert_eq!(
+        of_type("AWS::Lambda::Function"),
+        std::slice::from_ref(&function)
+    );
+    assert_eq!(of_type("AWS::Events::Rule").len(), 1);
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let policy = lambda
+        .get_policy()
+        .function_name(&function)
+        .send()
+        .await
+        .unwrap();
+    let policy = policy.policy().unwrap();
+    assert!(policy.contains("events.amazonaws.com"), "{policy}");
+    assert!(
+        policy.contains(&format!(":rule/qfleet-{e}-backlog-metric")),
+        "only the rule may invoke it: {policy}"
+    );
+    let config = lambda
+        .get_function_configuration()
+        .function_name(&function)
+        .send()
+        .await
+        .unwrap();
+    let vars = config.environment().unwrap().variables().unwrap();
+    assert_eq!(vars["QFLEET_GROUP"], format!("qfleet-{e}-workers"));
+    // Both roles: the workers' to EC2, the publisher's to Lambda.
+    let roles = of_type("AWS::IAM::Role");
+    assert_eq!(roles.len(), 2, "{roles:?}");
+    let passed: Vec<(String, &str)> = roles
+        .iter()
+        .map(|name| {
+            let service = if name.contains("BacklogPublisher") {
+                "lambda.amazonaws.com"
+            } else {
+                "ec2.amazonaws.com"
+            };
+            (format!("arn:aws:iam::{ACCOUNT}:role/{name}"), service)
+        })
+        .collect();
+    let refused = roles_not_passable(&passed, &docs);
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+
+    moto_detach_role_policies(&[&e]);
+    step(
+        &["teardown", "--yes", "--purge-bucket", "--discard-messages"],
+        &[0],
+    );
+    let functions = lambda.list_functions().send().await.unwrap();
+    assert!(
+        !functions
+            .functions()
+            .iter()
+            .any(|f| f.function_name() == Some(function.as_str())),
+        "the publisher is deleted with the fleet stack"
+    );
+    let calls = logged_calls(&log);
+    let ops: BTreeSet<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    for must in ["CreateChangeSet", "ExecuteChangeSet", "DeleteStack"] {
+        assert!(ops.contains(must), "{must}: {ops:?}");
+    }
+    assert_allowed(&calls, &docs, "calls of a high-resolution environment");
+
+    // The handlers' calls for the rule and the permission are granted on the publisher's
+    // names only with the setting: the default one-stage policy grants none of them.
+    let granted = |docs: &[Value], action: &str| {
+        docs.iter()
+            .flat_map(|d| d["Statement"].as_array().unwrap().iter())
+            .any(|s| match &s["Action"] {
+                Value::String(a) => a == action,
+                Value::Array(v) => v.iter().any(|a| a == action),
+                _ => false,
+            })
+    };
+    let default = dir.path().join("default");
+    std::fs::create_dir(&default).unwrap();
+    let plain = default.join(format!("{e}.yaml"));
+    std::fs::write(
+        &plain,
+        format!("environment: {e}\nregion: {REGION}\nlab: true\n{EC2_WORKERS}"),
+    )
+    .unwrap();
+    let plain_docs = printed_policy(&plain);
+    for action in [
+        "events:PutRule",
+        "events:PutTargets",
+        "events:DeleteRule",
+        "events:RemoveTargets",
+        "lambda:AddPermission",
+        "lambda:RemovePermission",
+    ] {
+        assert!(granted(&docs, action), "{action} with high_resolution");
+        assert!(!granted(&plain_docs, action), "{action} by default");
+    }
+    let publisher_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}");
+    let policies_plain = policies(&plain_docs);
+    assert_ne!(
+        decide(
+            &policies_plain,
+            "lambda:CreateFunction",
+            &publisher_arn,
+            Context::new()
+        ),
+        Decision::Allow,
+        "the default policy may not create the publisher"
+    );
+    assert_eq!(
+        decide(
+            &policies(&docs),
+            "lambda:CreateFunction",
+            &publisher_arn,
+            Context::new()
+        ),
+        Decision::Allow
+    );
 }

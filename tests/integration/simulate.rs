@@ -187,3 +187,48 @@ fn bad_flags_exit_2_naming_the_flag() {
         assert!(message.contains(words), "{args:?}: {message}");
     }
 }
+
+/// examples/high-resolution.yaml meets a burst's 5-minute goal (`qfleet simulate`, JSON); the
+/// same file on SQS's one-minute metric misses it and is advised `scaling.metric`, validated
+/// against schemas/output/simulate.json by `doc`.
+#[test]
+fn the_high_resolution_metric_meets_a_burst_the_sqs_metric_misses_and_is_advised() {
+    let args = |file: &str| {
+        let mut c = qfleet();
+        c.args([
+            "simulate",
+            file,
+            "--load",
+            "burst:3000@60s",
+            "--max-latency",
+            "5m",
+            "-o",
+            "json",
+        ]);
+        c
+    };
+    let v = doc(&mut args("examples/high-resolution.yaml"), 0);
+    let e = &v["environments"][0];
+    assert_eq!(e["goal"]["met"], true, "{e}");
+    assert_eq!(e["workload"]["metric_delay_seconds"], 10, "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("examples/high-resolution.yaml")).unwrap();
+    let file = dir.path().join("sqs.yaml");
+    std::fs::write(
+        &file,
+        text.replace("metric: high_resolution", "metric: sqs"),
+    )
+    .unwrap();
+    let v = doc(&mut args(file.to_str().unwrap()), 3);
+    let e = &v["environments"][0];
+    assert_eq!(e["workload"]["metric_delay_seconds"], 60, "{e}");
+    let advice = e["advice"].as_array().unwrap();
+    let metric = advice
+        .iter()
+        .find(|c| c["setting"] == "scaling.metric")
+        .unwrap_or_else(|| panic!("{advice:?}"));
+    assert_eq!(
+        (metric["from"].as_f64(), metric["to"].as_f64()),
+        (Some(0.0), Some(1.0))
+    );
+}

@@ -492,3 +492,14 @@ fn image_overrides_are_checked_as_cloudformation_takes_them() {
     );
     assert!(e.message.contains("1 to 1500"), "{e}");
 }
+
+#[test]
+fn a_high_resolution_metric_is_refused_for_a_function_at_its_line() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\nscaling:\n  metric: high_resolution\n",
+        "scaling.metric",
+        5,
+    );
+    assert!(e.message.contains("EC2 workers only"), "{e}");
+    assert!(e.message.contains("allowed"), "{e}");
+}

@@ -345,3 +345,27 @@ fn tags_outside_awss_tag_pattern_are_refused_offline() {
     )
     .unwrap();
 }
+
+#[test]
+fn the_scaling_metric_is_sqs_unless_high_resolution_is_asked_for() {
+    use crate::config::schema::ScalingMetric;
+    let env = parse_str("region: eu-west-1\n").unwrap();
+    assert_eq!(env.spec.scaling.metric, ScalingMetric::Sqs);
+    let env = parse_str("region: eu-west-1\nscaling: {metric: high_resolution}\n").unwrap();
+    assert_eq!(env.spec.scaling.metric, ScalingMetric::HighResolution);
+    let e = parse_str("region: eu-west-1\nscaling:\n  metric: fast\n").unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("scaling.metric"), "{text}");
+    assert!(text.contains("high_resolution"), "{text}");
+}
+
+#[test]
+fn a_high_resolution_metric_is_refused_in_govcloud_where_aws_does_not_offer_it() {
+    let e = error(
+        "region: us-gov-west-1\nscaling:\n  metric: high_resolution\n",
+        "scaling.metric",
+        3,
+    );
+    assert!(e.message.contains("GovCloud"), "{e}");
+    parse_str("region: us-gov-west-1\n").unwrap();
+}

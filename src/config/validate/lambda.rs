@@ -4,7 +4,7 @@
 
 use super::Checker;
 use crate::config::Environment;
-use crate::config::schema::PollerSpec;
+use crate::config::schema::{PollerSpec, ScalingMetric};
 
 /// Settings that mean something only for EC2 workers.
 const EC2_ONLY: &[&str] = &[
@@ -44,6 +44,15 @@ pub const LOG_RETENTION_DAYS: &[u32] = &[
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     for key in EC2_ONLY {
         if c.src.sets(key) {
+            // scaling.metric: high_resolution gets its own error, at its own line.
+            if *key == "scaling" && env.spec.scaling.metric == ScalingMetric::HighResolution {
+                let e = c.src.key_error(
+                    "scaling.metric",
+                    "high_resolution applies to EC2 workers only (workers.kind is lambda): a function's queue mapping scales with the queue; allowed here: no scaling setting (sqs, the default, is what it means for EC2)",
+                );
+                c.errors.push(e);
+                continue;
+            }
             let what = if *key == "scaling" {
                 "applies to EC2 workers; a Lambda function scales with its queue, up to workers.lambda.max_concurrency".to_string()
             } else {

@@ -2,7 +2,7 @@
 
 use super::{Checker, is_aws_id};
 use crate::config::Environment;
-use crate::config::schema::{DEFAULT_AMI, Network, WarmPoolSpec};
+use crate::config::schema::{DEFAULT_AMI, Network, ScalingMetric, WarmPoolSpec};
 
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     let spec = &env.spec;
@@ -42,6 +42,18 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     }
     if let Some(pool) = &w.warm_pool {
         check_warm_pool(c, w, pool);
+    }
+    // "Target tracking using high-resolution metrics is available in all AWS Regions except
+    // the AWS GovCloud (US) Regions" (EC2 Auto Scaling User Guide, "Create a target tracking
+    // policy using high-resolution metrics for faster response").
+    if spec.scaling.metric == ScalingMetric::HighResolution && spec.region.starts_with("us-gov-") {
+        c.fail(
+            "scaling.metric",
+            format!(
+                "high_resolution is not available in {} (target tracking on high-resolution metrics is offered in every Region but the AWS GovCloud (US) Regions); use sqs there",
+                spec.region
+            ),
+        );
     }
     if i64::from(w.spot.on_demand_base) > w.max {
         c.fail(

@@ -43,6 +43,7 @@ fn snapshots_of_the_shipped_stack_files() {
         "examples/batch.yaml",
         "examples/lambda.yaml",
         "examples/lambda-image.yaml",
+        "examples/high-resolution.yaml",
     ] {
         let env = load(rel);
         for s in render(&env).unwrap() {
@@ -592,6 +593,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
     );
 }
 
+mod high_resolution;
 mod lambda;
 mod pipeline;
 mod spot;
