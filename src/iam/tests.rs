@@ -755,6 +755,8 @@ fn a_stack_file_s_policy_covers_the_queues_and_the_fleet_check_of_a_stage_taken_
             .iter()
             .any(|r| r.contains("qfleet-a--")),
         "a stage's fleet is deleted by a teardown with the stage in the file, not by this policy"
+    );
+}
 
 /// `scaling.metric: high_resolution` adds the publisher's rule and its invoke permission:
 /// exactly the EventBridge rule's and the permission's handler calls, each scoped to the
