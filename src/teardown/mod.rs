@@ -215,8 +215,9 @@ async fn run(
     });
     let (snap, later) = match (one_stage, opts.stage.as_deref()) {
         // One stage's fleet alone: read as a later stage is (its fleet, its log group).
+        // Boxed: a snapshot read is a large future, and this one sits beside the next arm's.
         (Some(stage), _) if opts.only_fleet => (
-            snapshot::read(clients, stage, Scope::TEARDOWN_STAGE).await,
+            Box::pin(snapshot::read(clients, stage, Scope::TEARDOWN_STAGE)).await,
             Vec::new(),
         ),
         (_, Some(name)) => {
@@ -226,10 +227,13 @@ async fn run(
             )));
         }
         (_, None) => {
-            tokio::join!(
-                snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
-                read_later_stages(clients, env),
-            )
+            Box::pin(async {
+                tokio::join!(
+                    snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
+                    read_later_stages(clients, env),
+                )
+            })
+            .await
         }
     };
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
@@ -472,8 +476,9 @@ async fn recheck_and_purge(
     });
     let (snap, later) = match (one_stage, opts.stage.as_deref()) {
         // One stage's fleet alone: read as a later stage is (its fleet, its log group).
+        // Boxed: a snapshot read is a large future, and this one sits beside the next arm's.
         (Some(stage), _) if opts.only_fleet => (
-            snapshot::read(clients, stage, Scope::TEARDOWN_STAGE).await,
+            Box::pin(snapshot::read(clients, stage, Scope::TEARDOWN_STAGE)).await,
             Vec::new(),
         ),
         (_, Some(name)) => {
@@ -483,10 +488,13 @@ async fn recheck_and_purge(
             )));
         }
         (_, None) => {
-            tokio::join!(
-                snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
-                read_later_stages(clients, env),
-            )
+            Box::pin(async {
+                tokio::join!(
+                    snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
+                    read_later_stages(clients, env),
+                )
+            })
+            .await
         }
     };
     let (mut data, purge, mut reasons) = decide::data_at_risk(&snap, opts.allowed());
