@@ -58,6 +58,12 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
                 "--seconds-per-message {s}: a processing time is a number of seconds above 0"
             )));
         }
+        None if env.stage.is_some() => {
+            return Err(Error::Input(vec![env.source.key_error(
+                "scaling",
+                "no seconds_per_message: `qfleet simulate` needs each stage's processing time of one message (scaling.seconds_per_message)",
+            )]));
+        }
         None => {
             return Err(Error::usage(format!(
                 "{}: the stack file sets no scaling.seconds_per_message; give the processing time of one message with --seconds-per-message",
@@ -139,14 +145,180 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
     ))
 }
 
+/// Seconds simulated: `--duration`, or the load's default.
+fn duration(a: &Assumptions) -> u64 {
+    a.duration.unwrap_or_else(|| a.load.default_duration())
+}
+
 /// Simulates `env` under the assumptions and reports the run.
 pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
+    run_stage(env, a, &a.load.arrivals(duration(a))).map(|(r, _)| r)
+}
+
+/// One run of `env` under `arrivals`: its report (advice included, for these arrivals) and
+/// the messages it finished in each second.
+fn run_stage(env: &Environment, a: &Assumptions, arrivals: &[u64]) -> Result<(Report, Vec<u64>)> {
     let p = params(env, a)?;
-    let arrivals = a.load.arrivals(p.duration);
-    let outcome = model::run(&p, &arrivals);
+    let mut outcome = model::run(&p, arrivals);
+    let completions = std::mem::take(&mut outcome.completions);
     let mut r = report::build(env, a, &p, outcome);
-    r.advice = advice::advise(env, a, &p, &r);
-    Ok(r)
+    r.advice = advice::advise_for(env, a, &p, &r, arrivals);
+    Ok((r, completions))
+}
+
+/// A pipeline's run: every stage's report, in order, and the end-to-end latency.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub stages: Vec<Report>,
+    pub end_to_end: EndToEnd,
+}
+
+/// Upload to the last stage's processed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EndToEnd {
+    /// `None` when not estimated (`basis` says why).
+    pub latency: Option<report::Latency>,
+    /// How it was estimated, or why it was not.
+    pub basis: String,
+}
+
+impl Pipeline {
+    /// 3 when any stage misses its goal, 0 when every stage meets its own (or has none).
+    pub fn exit_code(&self) -> i32 {
+        crate::output::envelope::combined_exit_code(self.stages.iter().map(Report::exit_code))
+    }
+
+    /// The stage that misses its goal by most (its slowest message, or the oldest left at the
+    /// end, against its goal), else the one nearest to its goal.
+    pub fn worst(&self) -> &Report {
+        let score = |r: &Report| {
+            let slowest = r.latency.max.unwrap_or(0).max(if r.unfinished > 0 {
+                r.oldest_unfinished_seconds
+            } else {
+                0
+            }) as f64;
+            let share = r.goal.max_latency_seconds.map_or(0.0, |g| slowest / g);
+            (r.goal.met == Some(false), share)
+        };
+        let mut worst = &self.stages[0];
+        for r in &self.stages[1..] {
+            if score(r) > score(worst) {
+                worst = r;
+            }
+        }
+        worst
+    }
+}
+
+/// The next stage's arrivals: a message done during second `s` (it never waits past `s + 1`)
+/// is in the next stage's queue at `s + 1`, the S3 event or the message sent taken as
+/// immediate. Messages done in the run's last second reach the next stage after the run.
+pub fn next_arrivals(completions: &[u64]) -> Vec<u64> {
+    let mut next = vec![0; completions.len()];
+    for (s, &n) in completions.iter().enumerate() {
+        if let Some(slot) = next.get_mut(s + 1) {
+            *slot += n;
+        }
+    }
+    next
+}
+
+/// End-to-end latencies, first in, first out: the n-th message done by the last stage is
+/// taken as the n-th upload (the model counts messages per second, not their identities).
+/// Indexed by seconds, as `Outcome::latency`.
+pub fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
+    let mut latency: Vec<u64> = Vec::new();
+    let mut up = uploads.iter().copied().enumerate().filter(|&(_, n)| n > 0);
+    let (mut at, mut left) = (0usize, 0u64);
+    for (s, &n) in done.iter().enumerate() {
+        let mut n = n;
+        while n > 0 {
+            if left == 0 {
+                match up.next() {
+                    Some((u, count)) => (at, left) = (u, count),
+                    None => return latency,
+                }
+            }
+            let k = n.min(left);
+            let secs = (s + 1).saturating_sub(at);
+            if latency.len() <= secs {
+                latency.resize(secs + 1, 0);
+            }
+            latency[secs] += k;
+            n -= k;
+            left -= k;
+        }
+    }
+    latency
+}
+
+/// Simulates every stage of a pipeline: the first under `--load`, each later one under the
+/// completions of the stage before it (`next_arrivals`), each with its own
+/// `scaling.seconds_per_message` and judged against its own `scaling.max_latency_seconds`.
+pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline> {
+    let stages = env.stages();
+    for (flag, given) in [
+        ("--seconds-per-message", a.seconds_per_message.is_some()),
+        ("--max-latency", a.max_latency.is_some()),
+    ] {
+        if given {
+            return Err(Error::usage(format!(
+                "{flag}: {} is a pipeline of {} stages, each with its own scaling.{}; set it in each stage of the stack file (the flag is for one-stage environments)",
+                env.name,
+                stages.len(),
+                if flag == "--max-latency" {
+                    "max_latency_seconds"
+                } else {
+                    "seconds_per_message"
+                }
+            )));
+        }
+    }
+    let uploads = a.load.arrivals(duration(a));
+    let mut arrivals = uploads.clone();
+    let mut reports = Vec::new();
+    for (i, stage) in stages.iter().enumerate() {
+        let (mut r, done) = run_stage(stage, a, &arrivals)?;
+        if i > 0 {
+            r.workload.load = format!(
+                "the {} stage's completions",
+                stages[i - 1]
+                    .stage
+                    .as_ref()
+                    .map_or(env.name.as_str(), |s| s.name.as_str())
+            );
+        }
+        reports.push(r);
+        arrivals = if i + 1 < stages.len() {
+            next_arrivals(&done)
+        } else {
+            done
+        };
+    }
+    let end_to_end = if a.failure_rate > 0.0 {
+        EndToEnd {
+            latency: None,
+            basis: "not estimated: with --failure-rate above 0, retried and dead-lettered messages leave a stage out of order, and the model counts messages per second rather than following each one".into(),
+        }
+    } else {
+        let o = model::Outcome {
+            latency: first_in_first_out(&uploads, &arrivals),
+            ..Default::default()
+        };
+        EndToEnd {
+            latency: Some(report::Latency {
+                p50: o.percentile(50.0),
+                p95: o.percentile(95.0),
+                p99: o.percentile(99.0),
+                max: o.max_latency(),
+            }),
+            basis: "estimated first in, first out: the n-th message the last stage finishes is taken as the n-th upload (the model counts messages, not which is which)".into(),
+        }
+    };
+    Ok(Pipeline {
+        stages: reports,
+        end_to_end,
+    })
 }
 
 #[cfg(test)]
