@@ -1,5 +1,7 @@
 //! `qfleet simulate ENV... --load SPEC`: the environments as rendered, run under a load by the
-//! scaling simulator (offline); exit 3 when an environment misses its latency goal.
+//! scaling simulator (offline); exit 3 when an environment misses its latency goal. A pipeline
+//! runs stage by stage, each stage under the completions of the one before it, and misses when
+//! any stage misses its own goal.
 
 use super::Global;
 use crate::config::duration;
@@ -25,7 +27,8 @@ pub struct SimulateArgs {
     /// Write an SVG chart of the run (FILE-ENV.svg for each of several environments).
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
-    /// Mean processing time of one message, in seconds. Default: scaling.seconds_per_message.
+    /// Mean processing time of one message, in seconds. Default: scaling.seconds_per_message
+    /// (refused for a pipeline: each stage sets its own).
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seconds_per_message: Option<f64>,
     /// Processing times are uniform within the mean ± this share of it (0 to 0.95).
@@ -52,7 +55,8 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub messages_per_instance: u64,
     /// The latency goal, upload to processed (e.g. 60s, 5m). Default:
-    /// scaling.max_latency_seconds (a Lambda environment has none: give it here).
+    /// scaling.max_latency_seconds (a Lambda environment has none: give it here; refused for
+    /// a pipeline: each stage sets its own).
     #[arg(long, value_name = "D")]
     pub max_latency: Option<String>,
     /// Seed of the processing-time spread: the same seed, the same run.
@@ -207,7 +211,10 @@ pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<i32> {
         let mut run = if env.is_pipeline() {
             Run::Pipeline(simulate::simulate_pipeline(env, &a)?)
         } else {
-            Run::One(Box::new(simulate::simulate(env, &a)?))
+            // A file of `stages` with one stage has its settings in that stage.
+            let mut r = simulate::simulate(env.stages()[0], &a)?;
+            r.stage = None;
+            Run::One(Box::new(r))
         };
         if let Some(base) = &args.chart {
             for r in run.reports_mut() {

@@ -1,5 +1,6 @@
 //! The scaling simulator (`qfleet simulate`): an environment as rendered from its stack file,
-//! run under a load, one-second steps, deterministic.
+//! run under a load, one-second steps, deterministic. A pipeline (`simulate_pipeline`) runs
+//! stage by stage: each later stage under the completions of the stage before it.
 //!
 //! - `load.rs`: the `--load` grammar (steady, burst, daily, csv) and the arrivals per second;
 //! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
@@ -58,7 +59,7 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
                 "--seconds-per-message {s}: a processing time is a number of seconds above 0"
             )));
         }
-        None if env.stage.is_some() => {
+        None if env.stage.as_ref().is_some_and(|s| s.count > 1) => {
             return Err(Error::Input(vec![env.source.key_error(
                 "scaling",
                 "no seconds_per_message: `qfleet simulate` needs each stage's processing time of one message (scaling.seconds_per_message)",

@@ -354,3 +354,30 @@ fn a_pipeline_is_simulated_stage_by_stage_each_against_its_own_goal() {
         "{message}"
     );
 }
+
+#[test]
+fn a_file_of_one_stage_is_simulated_with_that_stages_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.yaml");
+    std::fs::write(
+        &file,
+        "environment: one\nregion: eu-west-1\nlab: true\nstages:\n  - name: transcode\n    workers: {min: 1, max: 3}\n    scaling: {max_latency_seconds: 120, seconds_per_message: 20}\n",
+    )
+    .unwrap();
+    let o = run(qfleet().arg("simulate").arg(&file).args([
+        "--load",
+        "steady:1/m",
+        "--duration",
+        "10m",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("one: EC2 1–3 instances") && text.contains("20 s per message"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(upload to processed)") && !text.contains("── stage"),
+        "{text}"
+    );
+}
