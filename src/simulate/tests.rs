@@ -1231,3 +1231,27 @@ fn the_one_stage_flags_are_refused_for_a_pipeline_and_each_stage_needs_its_proce
     assert_eq!(errors[0].field, "stages.1.scaling", "{err:?}");
     assert!(errors[0].message.contains("seconds_per_message"), "{err:?}");
 }
+
+#[test]
+fn with_one_worker_a_stage_end_to_end_is_each_messages_own_time_to_within_a_second() {
+    // One instance a stage, a second a message, no spread: messages cannot overtake, so the
+    // n-th finished is the n-th uploaded. Message k (from 1) of a burst at 0 s leaves the
+    // first stage at k s, reaches the second's queue at k + 1 s (the next second) and leaves
+    // it at k + 2 s.
+    let e = pipeline(
+        "    workers: {min: 1, max: 1}\n    scaling: {max_latency_seconds: 600, seconds_per_message: 1}\n",
+        "    workers: {min: 1, max: 1}\n    scaling: {max_latency_seconds: 600, seconds_per_message: 1}\n",
+    );
+    let mut a = assumptions("burst:5@0s");
+    a.duration = Some(120);
+    let p = simulate_pipeline(&e, &a).unwrap();
+    let l = p.end_to_end.latency.unwrap();
+    // Each estimate is counted to the end of the second the message finished in: the true
+    // 3 to 7 s (p50 5 s), each one second over, as a message done on a second's boundary is.
+    assert_eq!((l.p50, l.max), (Some(6), Some(8)), "{l:?}");
+    assert_eq!(
+        (p.stages[0].latency.max, p.stages[1].latency.max),
+        (Some(5), Some(1))
+    );
+    assert_eq!(p.stages[1].arrived, 5);
+}
