@@ -28,7 +28,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
     /// Mean processing time of one message, in seconds. Default: scaling.seconds_per_message
-    /// (refused for a pipeline: each stage sets its own).
+    /// (a pipeline: for the stages that set none, as a Lambda stage).
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seconds_per_message: Option<f64>,
     /// Processing times are uniform within the mean ± this share of it (0 to 0.95).
@@ -55,8 +55,8 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub messages_per_instance: u64,
     /// The latency goal, upload to processed (e.g. 60s, 5m). Default:
-    /// scaling.max_latency_seconds (a Lambda environment has none: give it here; refused for
-    /// a pipeline: each stage sets its own).
+    /// scaling.max_latency_seconds (a Lambda environment has none: give it here; a pipeline:
+    /// for the stages that set none).
     #[arg(long, value_name = "D")]
     pub max_latency: Option<String>,
     /// Seed of the processing-time spread: the same seed, the same run.

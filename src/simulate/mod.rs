@@ -59,10 +59,13 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
                 "--seconds-per-message {s}: a processing time is a number of seconds above 0"
             )));
         }
-        None if env.stage.as_ref().is_some_and(|s| s.count > 1) => {
+        None if let Some(stage) = env.stage.as_ref().filter(|s| s.count > 1) => {
             return Err(Error::Input(vec![env.source.key_error(
                 "scaling",
-                "no seconds_per_message: `qfleet simulate` needs each stage's processing time of one message (scaling.seconds_per_message)",
+                format!(
+                    "the {} stage sets no seconds_per_message: `qfleet simulate` needs its processing time of one message (scaling.seconds_per_message, or --seconds-per-message for the stages that set none, as a Lambda stage)",
+                    stage.name
+                ),
             )]));
         }
         None => {
@@ -255,18 +258,32 @@ pub fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
 
 /// Simulates every stage of a pipeline: the first under `--load`, each later one under the
 /// completions of the stage before it (`next_arrivals`), each with its own
-/// `scaling.seconds_per_message` and judged against its own `scaling.max_latency_seconds`.
+/// `scaling.seconds_per_message` and judged against its own `scaling.max_latency_seconds`
+/// (`--seconds-per-message` and `--max-latency` for a stage that sets none).
 pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline> {
     let stages = env.stages();
-    for (flag, given) in [
-        ("--seconds-per-message", a.seconds_per_message.is_some()),
-        ("--max-latency", a.max_latency.is_some()),
+    // The flags fill what a stage's file does not say (a Lambda stage has no `scaling`); they
+    // never override a stage's own value, and one that no stage would take is refused.
+    for (flag, given, unset) in [
+        (
+            "--seconds-per-message",
+            a.seconds_per_message.is_some(),
+            stages
+                .iter()
+                .any(|s| s.spec.scaling.seconds_per_message.is_none()),
+        ),
+        (
+            "--max-latency",
+            a.max_latency.is_some(),
+            stages
+                .iter()
+                .any(|s| s.spec.scaling.max_latency_seconds.is_none()),
+        ),
     ] {
-        if given {
+        if given && !unset {
             return Err(Error::usage(format!(
-                "{flag}: {} is a pipeline of {} stages, each with its own scaling.{}; set it in each stage of the stack file (the flag is for one-stage environments)",
+                "{flag}: every stage of {} sets its own scaling.{}; the flag only fills a stage that sets none (a Lambda stage), so here it would change nothing",
                 env.name,
-                stages.len(),
                 if flag == "--max-latency" {
                     "max_latency_seconds"
                 } else {
@@ -279,7 +296,16 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
     let mut arrivals = uploads.clone();
     let mut reports = Vec::new();
     for (i, stage) in stages.iter().enumerate() {
-        let (mut r, done) = run_stage(stage, a, &arrivals)?;
+        let own = Assumptions {
+            seconds_per_message: a
+                .seconds_per_message
+                .filter(|_| stage.spec.scaling.seconds_per_message.is_none()),
+            max_latency: a
+                .max_latency
+                .filter(|_| stage.spec.scaling.max_latency_seconds.is_none()),
+            ..a.clone()
+        };
+        let (mut r, done) = run_stage(stage, &own, &arrivals)?;
         if i > 0 {
             r.workload.load = format!(
                 "the {} stage's completions",

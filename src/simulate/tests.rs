@@ -1206,7 +1206,8 @@ fn end_to_end_pairs_the_nth_finished_message_with_the_nth_upload() {
 }
 
 #[test]
-fn the_one_stage_flags_are_refused_for_a_pipeline_and_each_stage_needs_its_processing_time() {
+fn the_flags_fill_only_what_a_stage_does_not_set_and_each_stage_needs_its_processing_time() {
+    // Every stage sets both: a flag would change nothing, and is refused.
     let e = slow_second_stage();
     for (flag, set) in [
         ("--seconds-per-message", (Some(2.0), None)),
@@ -1215,21 +1216,45 @@ fn the_one_stage_flags_are_refused_for_a_pipeline_and_each_stage_needs_its_proce
         let mut a = assumptions("steady:1/s");
         (a.seconds_per_message, a.max_latency) = set;
         let err = simulate_pipeline(&e, &a).unwrap_err().to_string();
-        assert!(
-            err.contains(flag) && err.contains("each with its own"),
-            "{err}"
-        );
+        assert!(err.contains(flag) && err.contains("sets its own"), "{err}");
     }
+    // A Lambda stage has no `scaling`: without the flag, the error names the stage.
     let e = pipeline(
         "    scaling: {max_latency_seconds: 30, seconds_per_message: 1}\n",
-        "    workers: {max: 2}\n",
+        "    workers: {kind: lambda}\n",
     );
     let err = simulate_pipeline(&e, &assumptions("steady:1/s")).unwrap_err();
     let crate::error::Error::Input(errors) = &err else {
         panic!("{err:?}")
     };
     assert_eq!(errors[0].field, "stages.1.scaling", "{err:?}");
-    assert!(errors[0].message.contains("seconds_per_message"), "{err:?}");
+    assert!(
+        errors[0]
+            .message
+            .contains("the two stage sets no seconds_per_message")
+            && errors[0].message.contains("--seconds-per-message"),
+        "{err:?}"
+    );
+    // The flags fill the Lambda stage only; the first keeps its own.
+    let mut a = assumptions("steady:1/s");
+    a.duration = Some(300);
+    (a.seconds_per_message, a.max_latency) = (Some(0.5), Some(20.0));
+    let p = simulate_pipeline(&e, &a).unwrap();
+    assert_eq!(
+        (
+            p.stages[0].workload.seconds_per_message,
+            p.stages[0].goal.max_latency_seconds
+        ),
+        (1.0, Some(30.0))
+    );
+    assert_eq!(
+        (
+            p.stages[1].workload.seconds_per_message,
+            p.stages[1].goal.max_latency_seconds
+        ),
+        (0.5, Some(20.0))
+    );
+    assert_eq!(p.stages[1].settings.workers, "lambda");
 }
 
 #[test]

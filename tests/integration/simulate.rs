@@ -334,7 +334,7 @@ fn a_pipeline_is_simulated_stage_by_stage_each_against_its_own_goal() {
     assert!(stdout(&o).contains("pipeline/transcod"), "{}", stdout(&o));
     assert!(stdout(&o).contains("a pipeline's row is its worst stage"));
 
-    // The one-stage flags are refused: each stage has its own.
+    // A flag only fills what a stage does not set: here every stage sets its own.
     let v = doc(
         qfleet().args([
             "simulate",
@@ -350,7 +350,7 @@ fn a_pipeline_is_simulated_stage_by_stage_each_against_its_own_goal() {
     );
     let message = v["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("--seconds-per-message") && message.contains("each with its own"),
+        message.contains("--seconds-per-message") && message.contains("sets its own"),
         "{message}"
     );
 }
