@@ -143,9 +143,18 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
         Some(c) => format!("; {}: {} meets it", c.setting, c.to),
         None => "; no change of max, min or the target alone meets it".to_string(),
     };
+    // A later stage's peak arrives at its own queue: simulating the pipeline under an upload
+    // load reaches it only through the stages before it.
+    let how = match &env.stage {
+        Some(stage) if stage.index > 0 => format!(
+            "qfleet simulate {} --load UPLOADS runs every stage, this one under what the stages before it finish",
+            env.name
+        ),
+        _ => format!("qfleet simulate {} --load {spec}", env.name),
+    };
     Some(format!(
-        "scaling.expected_peak: {peak} messages a second arriving at a fleet at rest miss max_latency_seconds in a simulated hour: {}{fix} (qfleet simulate {} --load {spec})",
-        r.goal.reason, env.name
+        "scaling.expected_peak: {peak} messages a second arriving at a fleet at rest miss max_latency_seconds in a simulated hour: {}{fix} ({how})",
+        r.goal.reason
     ))
 }
 

@@ -1280,3 +1280,22 @@ fn with_one_worker_a_stage_end_to_end_is_each_messages_own_time_to_within_a_seco
     );
     assert_eq!(p.stages[1].arrived, 5);
 }
+
+#[test]
+fn a_later_stages_declared_peak_warning_says_how_the_pipeline_is_simulated() {
+    let e = pipeline(
+        "    scaling: {max_latency_seconds: 30, seconds_per_message: 1, expected_peak: 0.1}\n",
+        "    workers: {min: 1, max: 1}\n    scaling: {max_latency_seconds: 60, seconds_per_message: 4, expected_peak: 5}\n",
+    );
+    let stages = e.stages();
+    assert_eq!(peak_warning(stages[0]), None);
+    let w = peak_warning(stages[1]).unwrap();
+    assert!(
+        w.starts_with("scaling.expected_peak: 5 messages a second"),
+        "{w}"
+    );
+    assert!(
+        w.contains("qfleet simulate p --load UPLOADS runs every stage"),
+        "{w}"
+    );
+}
