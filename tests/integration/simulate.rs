@@ -381,3 +381,41 @@ fn a_file_of_one_stage_is_simulated_with_that_stages_settings() {
         "{text}"
     );
 }
+
+#[test]
+fn the_lab_and_the_docs_show_the_output_of_a_slow_second_stage_as_it_is() {
+    // The slow thumbnail stage of the lab's pipeline chapter and docs/simulate.md: every line
+    // they paste is a line of the run today.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow-thumbnail.yaml");
+    let pipeline = std::fs::read_to_string(root().join("examples/pipeline.yaml")).unwrap();
+    let slow = pipeline.replace("seconds_per_message: 2\n", "seconds_per_message: 30\n");
+    assert_ne!(slow, pipeline);
+    std::fs::write(&file, slow).unwrap();
+    let o = run(qfleet().arg("simulate").arg(&file).args([
+        "--load",
+        "steady:3/m",
+        "--duration",
+        "20m",
+    ]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let out = stdout(&o);
+    for doc in ["examples/lab/README.md", "docs/simulate.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        let pasted = text
+            .split("```text\n")
+            .map(|b| b.split("```").next().unwrap())
+            .find(|b| b.contains("── stage 2 of 2: thumbnail"))
+            .unwrap_or_else(|| panic!("{doc}: no pasted run"));
+        for line in pasted.lines() {
+            // `$` lines are the commands, `…` marks what the excerpt leaves out.
+            if line.trim().is_empty() || line.starts_with('$') || line.contains('…') {
+                continue;
+            }
+            assert!(
+                out.contains(line),
+                "{doc}: `{line}` is not in the run:\n{out}"
+            );
+        }
+    }
+}
