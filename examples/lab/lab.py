@@ -13,6 +13,7 @@
                                 delete what it did not report as failed, until N jobs are done
 
 The environment is $QFLEET_ENV (default lab); AWS_ENDPOINT_URL points boto3 at the emulator.
+With $QFLEET_STAGE set to a pipeline's later stage, the queue is that stage's.
 """
 import json
 import os
@@ -23,6 +24,9 @@ import urllib.parse
 import boto3
 
 ENV = os.environ.get("QFLEET_ENV", "lab")
+STAGE = os.environ.get("QFLEET_STAGE")
+# The job queue: the first stage's (a one-stage environment's), or a later stage's.
+JOBS = f"qfleet-{ENV}--{STAGE}-jobs" if STAGE else f"qfleet-{ENV}-jobs"
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-1"
 
 
@@ -59,7 +63,7 @@ def mapping(sqs, want, seconds):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lambda"))
     import qfleet_handler
 
-    url = queue_url(sqs, f"qfleet-{ENV}-jobs")
+    url = queue_url(sqs, JOBS)
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     done, deadline = 0, time.monotonic() + seconds
     while done < want and time.monotonic() < deadline:
@@ -92,7 +96,7 @@ def main(argv):
         s3.upload_file(args[0], bucket(), key)
         print(f"uploaded s3://{bucket()}/{key}")
     elif cmd == "poison":
-        sqs.send_message(QueueUrl=queue_url(sqs, f"qfleet-{ENV}-jobs"),
+        sqs.send_message(QueueUrl=queue_url(sqs, JOBS),
                          MessageBody=json.dumps(s3_event(bucket(), args[0])))
         print(f"sent the queue, by hand, the S3 event of an upload {args[0]}")
     elif cmd == "wait":
@@ -107,7 +111,7 @@ def main(argv):
         wait_until(exists, float(args[1]) if len(args) > 1 else 60, f"s3://{b}/{args[0]}")
     elif cmd == "wait-queue":
         want = int(args[0])
-        url = queue_url(sqs, f"qfleet-{ENV}-jobs")
+        url = queue_url(sqs, JOBS)
 
         def waiting():
             a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
@@ -115,7 +119,7 @@ def main(argv):
         wait_until(waiting, float(args[1]) if len(args) > 1 else 30, f"{want} job(s) waiting in the queue")
     elif cmd == "wait-dlq":
         want = int(args[0])
-        url = queue_url(sqs, f"qfleet-{ENV}-jobs")
+        url = queue_url(sqs, JOBS)
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
         dlq = queue_url(sqs, json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[1])
 

@@ -27,28 +27,6 @@ pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environme
     crate::config::targets::load(targets, &g.stacks_dir)
 }
 
-/// The environments named on the command line, for a command that does not handle pipelines
-/// yet: a stack file with several `stages` is refused before anything touches AWS, so that
-/// no command acts on, or reports, only part of a pipeline (its first stage).
-pub fn load_one_stage_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
-    let envs = load_environments(targets, g)?;
-    let refused: Vec<_> = envs
-        .iter()
-        .filter(|env| env.is_pipeline())
-        .map(|env| {
-            env.source.key_error(
-                "stages",
-                "this command does not handle pipelines of several stages yet; every other command does",
-            )
-        })
-        .collect();
-    if refused.is_empty() {
-        Ok(envs)
-    } else {
-        Err(Error::Input(refused))
-    }
-}
-
 /// The stages of `env` a command acts on: the one `--stage` names, or every stage (a
 /// one-stage environment is its own one stage).
 pub fn chosen_stages<'a>(

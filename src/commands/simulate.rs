@@ -1,5 +1,7 @@
 //! `qfleet simulate ENV... --load SPEC`: the environments as rendered, run under a load by the
-//! scaling simulator (offline); exit 3 when an environment misses its latency goal.
+//! scaling simulator (offline); exit 3 when an environment misses its latency goal. A pipeline
+//! runs stage by stage, each stage under the completions of the one before it, and misses when
+//! any stage misses its own goal.
 
 use super::Global;
 use crate::config::duration;
@@ -25,7 +27,8 @@ pub struct SimulateArgs {
     /// Write an SVG chart of the run (FILE-ENV.svg for each of several environments).
     #[arg(long, value_name = "FILE.svg")]
     pub chart: Option<PathBuf>,
-    /// Mean processing time of one message, in seconds. Default: scaling.seconds_per_message.
+    /// Mean processing time of one message, in seconds. Default: scaling.seconds_per_message
+    /// (a pipeline: for the stages that set none, as a Lambda stage).
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seconds_per_message: Option<f64>,
     /// Processing times are uniform within the mean ± this share of it (0 to 0.95).
@@ -52,7 +55,8 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub messages_per_instance: u64,
     /// The latency goal, upload to processed (e.g. 60s, 5m). Default:
-    /// scaling.max_latency_seconds (a Lambda environment has none: give it here).
+    /// scaling.max_latency_seconds (a Lambda environment has none: give it here; a pipeline:
+    /// for the stages that set none).
     #[arg(long, value_name = "D")]
     pub max_latency: Option<String>,
     /// Seed of the processing-time spread: the same seed, the same run.
@@ -114,39 +118,119 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
     })
 }
 
-/// FILE.svg for one environment, FILE-ENV.svg for each of several.
-fn chart_path(base: &Path, env: &str, several: bool) -> PathBuf {
-    if !several {
+/// FILE.svg for one environment, FILE-ENV.svg for each of several; a pipeline's stage adds
+/// its name (FILE-STAGE.svg, FILE-ENV-STAGE.svg).
+fn chart_path(base: &Path, env: &str, several: bool, stage: Option<&str>) -> PathBuf {
+    let parts: Vec<&str> = [several.then_some(env), stage]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
         return base.to_path_buf();
     }
     let stem = base.file_stem().and_then(|s| s.to_str()).unwrap_or("chart");
     let ext = base.extension().and_then(|s| s.to_str()).unwrap_or("svg");
-    base.with_file_name(format!("{stem}-{env}.{ext}"))
+    base.with_file_name(format!("{stem}-{}.{ext}", parts.join("-")))
+}
+
+/// An environment's run: one stage, or every stage of a pipeline.
+enum Run {
+    One(Box<Report>),
+    Pipeline(simulate::Pipeline),
+}
+
+impl Run {
+    fn exit_code(&self) -> i32 {
+        match self {
+            Run::One(r) => r.exit_code(),
+            Run::Pipeline(p) => p.exit_code(),
+        }
+    }
+
+    fn reports_mut(&mut self) -> Vec<&mut Report> {
+        match self {
+            Run::One(r) => vec![&mut **r],
+            Run::Pipeline(p) => p.stages.iter_mut().collect(),
+        }
+    }
+}
+
+fn chart(base: &Path, env: &str, several: bool, r: &mut Report) -> Result<()> {
+    let path = chart_path(base, env, several, r.stage.as_deref());
+    let title = match &r.stage {
+        Some(stage) => format!("{env}/{stage}"),
+        None => env.to_string(),
+    };
+    let svg = simulate::chart::svg(&title, r)
+        .map_err(|e| Error::usage(format!("--chart: cannot draw the chart: {e}")))?;
+    std::fs::write(&path, svg)
+        .map_err(|e| Error::usage(format!("--chart {}: cannot write it: {e}", path.display())))?;
+    r.chart = Some(path.display().to_string());
+    Ok(())
+}
+
+/// A pipeline's JSON: its first stage as the environment's own keys (as `status` does), each
+/// later stage under `stages` with its name, and `pipeline`: the stages, the worst one, and
+/// the end-to-end latency.
+fn pipeline_json(name: &str, p: &simulate::Pipeline) -> serde_json::Value {
+    let stage_name = |r: &Report| r.stage.clone().unwrap_or_default();
+    let mut env = envelope::environment(name, p.exit_code(), None, &p.stages[0]);
+    let later: Vec<serde_json::Value> = p.stages[1..]
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            if let Some(map) = v.as_object_mut() {
+                map.insert("stage".into(), serde_json::json!(stage_name(r)));
+                map.insert("ok".into(), serde_json::json!(r.exit_code() == 0));
+            }
+            v
+        })
+        .collect();
+    if let Some(map) = env.as_object_mut() {
+        map.insert("stages".into(), serde_json::json!(later));
+        map.insert(
+            "pipeline".into(),
+            serde_json::json!({
+                "stages": p.stages.len(),
+                "first_stage": stage_name(&p.stages[0]),
+                "worst_stage": stage_name(p.worst()),
+                "end_to_end": p.end_to_end.latency,
+                "end_to_end_basis": p.end_to_end.basis,
+            }),
+        );
+    }
+    env
 }
 
 pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<i32> {
     let a = assumptions(&args)?;
-    let envs = super::load_one_stage_environments(&args.envs, g)?;
+    let envs = super::load_environments(&args.envs, g)?;
     let several = envs.len() > 1;
-    let mut reports: Vec<(String, Report)> = Vec::new();
+    let mut runs: Vec<(String, Run)> = Vec::new();
     for env in &envs {
-        let mut r = simulate::simulate(env, &a)?;
+        let mut run = if env.is_pipeline() {
+            Run::Pipeline(simulate::simulate_pipeline(env, &a)?)
+        } else {
+            // A file of `stages` with one stage has its settings in that stage.
+            let mut r = simulate::simulate(env.stages()[0], &a)?;
+            r.stage = None;
+            Run::One(Box::new(r))
+        };
         if let Some(base) = &args.chart {
-            let path = chart_path(base, &env.name, several);
-            let svg = simulate::chart::svg(&env.name, &r)
-                .map_err(|e| Error::usage(format!("--chart: cannot draw the chart: {e}")))?;
-            std::fs::write(&path, svg).map_err(|e| {
-                Error::usage(format!("--chart {}: cannot write it: {e}", path.display()))
-            })?;
-            r.chart = Some(path.display().to_string());
+            for r in run.reports_mut() {
+                chart(base, &env.name, several, r)?;
+            }
         }
-        reports.push((env.name.clone(), r));
+        runs.push((env.name.clone(), run));
     }
-    let code = envelope::combined_exit_code(reports.iter().map(|(_, r)| r.exit_code()));
+    let code = envelope::combined_exit_code(runs.iter().map(|(_, r)| r.exit_code()));
     if out.is_json() {
-        let environments = reports
+        let environments = runs
             .iter()
-            .map(|(name, r)| envelope::environment(name, r.exit_code(), None, r))
+            .map(|(name, run)| match run {
+                Run::One(r) => envelope::environment(name, r.exit_code(), None, &**r),
+                Run::Pipeline(p) => pipeline_json(name, p),
+            })
             .collect();
         out.document(envelope::document(
             "simulate",
@@ -157,19 +241,67 @@ pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<i32> {
         return Ok(code);
     }
     if several {
-        out.line(rows(&reports));
+        out.line(rows(&runs));
     } else {
-        for (name, r) in &reports {
-            out.line(report::text(name, r).trim_end());
+        for (name, run) in &runs {
+            match run {
+                Run::One(r) => out.line(report::text(name, r).trim_end()),
+                Run::Pipeline(p) => out.line(pipeline_text(name, p).trim_end()),
+            }
         }
     }
     Ok(code)
 }
 
-/// One row per environment.
-fn rows(reports: &[(String, Report)]) -> String {
+/// A pipeline's text: every stage's, then the pipeline's verdict and end-to-end latency.
+fn pipeline_text(name: &str, p: &simulate::Pipeline) -> String {
+    let n = p.stages.len();
+    let mut s = String::new();
+    for (i, r) in p.stages.iter().enumerate() {
+        let stage = r.stage.as_deref().unwrap_or("-");
+        s.push_str(&format!("── stage {} of {n}: {stage}\n", i + 1));
+        s.push_str(&report::text(&format!("{name}/{stage}"), r));
+        s.push('\n');
+    }
+    let verdicts: Vec<String> = p
+        .stages
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.stage.as_deref().unwrap_or("-"),
+                match r.goal.met {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "no goal",
+                }
+            )
+        })
+        .collect();
+    s.push_str(&format!(
+        "── pipeline {name}: {n} stages\nverdict     {}\n",
+        verdicts.join(", ")
+    ));
+    let secs = |v: Option<u64>| v.map_or("-".into(), |v| format!("{v} s"));
+    match &p.end_to_end.latency {
+        Some(l) => s.push_str(&format!(
+            "end to end  p50 {}, p95 {}, p99 {}, max {} (upload to the last stage's processed; {})\n",
+            secs(l.p50),
+            secs(l.p95),
+            secs(l.p99),
+            secs(l.max),
+            p.end_to_end.basis
+        )),
+        None => s.push_str(&format!("end to end  {}\n", p.end_to_end.basis)),
+    }
+    s
+}
+
+/// One row per environment; a pipeline's row is its worst stage, named ENV/STAGE.
+fn rows(runs: &[(String, Run)]) -> String {
     let s = |v: Option<u64>| v.map_or("-".into(), |v| format!("{v} s"));
-    crate::output::table(
+    let mut pipelines = false;
+    let table = crate::output::table(
         &[
             "environment",
             "workers",
@@ -183,9 +315,17 @@ fn rows(reports: &[(String, Report)]) -> String {
             "cost",
             "verdict",
         ],
-        reports.iter().map(|(name, r)| {
+        runs.iter().map(|(name, run)| {
+            let (label, r) = match run {
+                Run::One(r) => (name.clone(), &**r),
+                Run::Pipeline(p) => {
+                    pipelines = true;
+                    let w = p.worst();
+                    (format!("{name}/{}", w.stage.as_deref().unwrap_or("-")), w)
+                }
+            };
             vec![
-                name.clone(),
+                label,
                 r.settings.workers.to_string(),
                 r.peak_capacity.to_string(),
                 s(r.latency.p50),
@@ -202,5 +342,12 @@ fn rows(reports: &[(String, Report)]) -> String {
                 },
             ]
         }),
-    )
+    );
+    if pipelines {
+        format!(
+            "{table}\n(a pipeline's row is its worst stage, ENV/STAGE; simulate it alone for every stage)"
+        )
+    } else {
+        table
+    }
 }

@@ -79,17 +79,28 @@ fn smallest(
 
 /// The changes, each alone, that meet the goal; empty when the goal is met or unset.
 pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report) -> Vec<Change> {
+    advise_for(env, a, p, baseline, &a.load.arrivals(p.duration))
+}
+
+/// The changes for a run of these arrivals (a pipeline's later stage: the completions of the
+/// stage before it, as they were in the run advised on).
+pub fn advise_for(
+    env: &Environment,
+    a: &Assumptions,
+    p: &Params,
+    baseline: &Report,
+    arrivals: &[u64],
+) -> Vec<Change> {
     if baseline.goal.met != Some(false) {
         return Vec::new();
     }
-    let arrivals = a.load.arrivals(p.duration);
     let mut out = Vec::new();
     let with = |f: Fleet| Params {
         fleet: f,
         ..p.clone()
     };
     let try_fleet = |f: Fleet| {
-        let r = run(env, a, &with(f), &arrivals);
+        let r = run(env, a, &with(f), arrivals);
         (r.goal.met == Some(true)).then_some(r)
     };
     match p.fleet.clone() {

@@ -1,5 +1,6 @@
 //! The scaling simulator (`qfleet simulate`): an environment as rendered from its stack file,
-//! run under a load, one-second steps, deterministic.
+//! run under a load, one-second steps, deterministic. A pipeline (`simulate_pipeline`) runs
+//! stage by stage: each later stage under the completions of the stage before it.
 //!
 //! - `load.rs`: the `--load` grammar (steady, burst, daily, csv) and the arrivals per second;
 //! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
@@ -57,6 +58,15 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             return Err(Error::usage(format!(
                 "--seconds-per-message {s}: a processing time is a number of seconds above 0"
             )));
+        }
+        None if let Some(stage) = env.stage.as_ref().filter(|s| s.count > 1) => {
+            return Err(Error::Input(vec![env.source.key_error(
+                "scaling",
+                format!(
+                    "the {} stage sets no seconds_per_message: `qfleet simulate` needs its processing time of one message (scaling.seconds_per_message, or --seconds-per-message for the stages that set none, as a Lambda stage)",
+                    stage.name
+                ),
+            )]));
         }
         None => {
             return Err(Error::usage(format!(
@@ -133,20 +143,218 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
         Some(c) => format!("; {}: {} meets it", c.setting, c.to),
         None => "; no change of max, min or the target alone meets it".to_string(),
     };
+    // A later stage's peak arrives at its own queue: simulating the pipeline under an upload
+    // load reaches it only through the stages before it.
+    let how = match &env.stage {
+        Some(stage) if stage.index > 0 => format!(
+            "qfleet simulate {} --load UPLOADS runs every stage, this one under what the stages before it finish",
+            env.name
+        ),
+        _ => format!("qfleet simulate {} --load {spec}", env.name),
+    };
     Some(format!(
-        "scaling.expected_peak: {peak} messages a second arriving at a fleet at rest miss max_latency_seconds in a simulated hour: {}{fix} (qfleet simulate {} --load {spec})",
-        r.goal.reason, env.name
+        "scaling.expected_peak: {peak} messages a second arriving at a fleet at rest miss max_latency_seconds in a simulated hour: {}{fix} ({how})",
+        r.goal.reason
     ))
+}
+
+/// Seconds simulated: `--duration`, or the load's default.
+fn duration(a: &Assumptions) -> u64 {
+    a.duration.unwrap_or_else(|| a.load.default_duration())
 }
 
 /// Simulates `env` under the assumptions and reports the run.
 pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
+    run_stage(env, a, &a.load.arrivals(duration(a))).map(|(r, _)| r)
+}
+
+/// One run of `env` under `arrivals`: its report (advice included, for these arrivals) and
+/// the messages it finished in each second.
+fn run_stage(env: &Environment, a: &Assumptions, arrivals: &[u64]) -> Result<(Report, Vec<u64>)> {
     let p = params(env, a)?;
-    let arrivals = a.load.arrivals(p.duration);
-    let outcome = model::run(&p, &arrivals);
+    let mut outcome = model::run(&p, arrivals);
+    let completions = std::mem::take(&mut outcome.completions);
     let mut r = report::build(env, a, &p, outcome);
-    r.advice = advice::advise(env, a, &p, &r);
-    Ok(r)
+    r.advice = advice::advise_for(env, a, &p, &r, arrivals);
+    Ok((r, completions))
+}
+
+/// A pipeline's run: every stage's report, in order, and the end-to-end latency.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub stages: Vec<Report>,
+    pub end_to_end: EndToEnd,
+}
+
+/// Upload to the last stage's processed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EndToEnd {
+    /// `None` when not estimated (`basis` says why).
+    pub latency: Option<report::Latency>,
+    /// How it was estimated, or why it was not.
+    pub basis: String,
+}
+
+impl Pipeline {
+    /// 3 when any stage misses its goal, 0 when every stage meets its own (or has none).
+    pub fn exit_code(&self) -> i32 {
+        crate::output::envelope::combined_exit_code(self.stages.iter().map(Report::exit_code))
+    }
+
+    /// The stage that misses its goal by most (its slowest message, or the oldest left at the
+    /// end, against its goal), else the one nearest to its goal.
+    pub fn worst(&self) -> &Report {
+        let score = |r: &Report| {
+            let slowest = r.latency.max.unwrap_or(0).max(if r.unfinished > 0 {
+                r.oldest_unfinished_seconds
+            } else {
+                0
+            }) as f64;
+            let share = r.goal.max_latency_seconds.map_or(0.0, |g| slowest / g);
+            (r.goal.met == Some(false), share)
+        };
+        let mut worst = &self.stages[0];
+        for r in &self.stages[1..] {
+            if score(r) > score(worst) {
+                worst = r;
+            }
+        }
+        worst
+    }
+}
+
+/// The next stage's arrivals: a message done during second `s` (it never waits past `s + 1`)
+/// is in the next stage's queue at `s + 1`, the S3 event or the message sent taken as
+/// immediate. Messages done in the run's last second reach the next stage after the run.
+pub fn next_arrivals(completions: &[u64]) -> Vec<u64> {
+    let mut next = vec![0; completions.len()];
+    for (s, &n) in completions.iter().enumerate() {
+        if let Some(slot) = next.get_mut(s + 1) {
+            *slot += n;
+        }
+    }
+    next
+}
+
+/// End-to-end latencies, first in, first out: the n-th message done by the last stage is
+/// taken as the n-th upload (the model counts messages per second, not their identities).
+/// Indexed by seconds, as `Outcome::latency`.
+pub fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
+    let mut latency: Vec<u64> = Vec::new();
+    let mut up = uploads.iter().copied().enumerate().filter(|&(_, n)| n > 0);
+    let (mut at, mut left) = (0usize, 0u64);
+    for (s, &n) in done.iter().enumerate() {
+        let mut n = n;
+        while n > 0 {
+            if left == 0 {
+                match up.next() {
+                    Some((u, count)) => (at, left) = (u, count),
+                    None => return latency,
+                }
+            }
+            let k = n.min(left);
+            let secs = (s + 1).saturating_sub(at);
+            if latency.len() <= secs {
+                latency.resize(secs + 1, 0);
+            }
+            latency[secs] += k;
+            n -= k;
+            left -= k;
+        }
+    }
+    latency
+}
+
+/// Simulates every stage of a pipeline: the first under `--load`, each later one under the
+/// completions of the stage before it (`next_arrivals`), each with its own
+/// `scaling.seconds_per_message` and judged against its own `scaling.max_latency_seconds`
+/// (`--seconds-per-message` and `--max-latency` for a stage that sets none).
+pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline> {
+    let stages = env.stages();
+    // The flags fill what a stage's file does not say (a Lambda stage has no `scaling`); they
+    // never override a stage's own value, and one that no stage would take is refused.
+    for (flag, given, unset) in [
+        (
+            "--seconds-per-message",
+            a.seconds_per_message.is_some(),
+            stages
+                .iter()
+                .any(|s| s.spec.scaling.seconds_per_message.is_none()),
+        ),
+        (
+            "--max-latency",
+            a.max_latency.is_some(),
+            stages
+                .iter()
+                .any(|s| s.spec.scaling.max_latency_seconds.is_none()),
+        ),
+    ] {
+        if given && !unset {
+            return Err(Error::usage(format!(
+                "{flag}: every stage of {} sets its own scaling.{}; the flag only fills a stage that sets none (a Lambda stage), so here it would change nothing",
+                env.name,
+                if flag == "--max-latency" {
+                    "max_latency_seconds"
+                } else {
+                    "seconds_per_message"
+                }
+            )));
+        }
+    }
+    let uploads = a.load.arrivals(duration(a));
+    let mut arrivals = uploads.clone();
+    let mut reports = Vec::new();
+    for (i, stage) in stages.iter().enumerate() {
+        let own = Assumptions {
+            seconds_per_message: a
+                .seconds_per_message
+                .filter(|_| stage.spec.scaling.seconds_per_message.is_none()),
+            max_latency: a
+                .max_latency
+                .filter(|_| stage.spec.scaling.max_latency_seconds.is_none()),
+            ..a.clone()
+        };
+        let (mut r, done) = run_stage(stage, &own, &arrivals)?;
+        if i > 0 {
+            r.workload.load = format!(
+                "the {} stage's completions",
+                stages[i - 1]
+                    .stage
+                    .as_ref()
+                    .map_or(env.name.as_str(), |s| s.name.as_str())
+            );
+        }
+        reports.push(r);
+        arrivals = if i + 1 < stages.len() {
+            next_arrivals(&done)
+        } else {
+            done
+        };
+    }
+    let end_to_end = if a.failure_rate > 0.0 {
+        EndToEnd {
+            latency: None,
+            basis: "not estimated: with --failure-rate above 0, retried and dead-lettered messages leave a stage out of order, and the model counts messages per second rather than following each one".into(),
+        }
+    } else {
+        let o = model::Outcome {
+            latency: first_in_first_out(&uploads, &arrivals),
+            ..Default::default()
+        };
+        EndToEnd {
+            latency: Some(report::Latency {
+                p50: o.percentile(50.0),
+                p95: o.percentile(95.0),
+                p99: o.percentile(99.0),
+                max: o.max_latency(),
+            }),
+            basis: "estimated first in, first out: the n-th message the last stage finishes is taken as the n-th upload (the model counts messages, not which is which)".into(),
+        }
+    };
+    Ok(Pipeline {
+        stages: reports,
+        end_to_end,
+    })
 }
 
 #[cfg(test)]

@@ -105,6 +105,9 @@ pub struct Outcome {
     pub latency: Vec<u64>,
     pub arrived: u64,
     pub processed: u64,
+    /// Messages processed per second of the run, by the second their processing ended (a
+    /// pipeline's next stage gets them as its arrivals).
+    pub completions: Vec<u64>,
     pub dead_lettered: u64,
     /// Messages not processed when the run ended (visible, in flight or to be retried).
     pub unfinished: u64,
@@ -233,7 +236,10 @@ fn queue_batch(pending: &mut VecDeque<Batch>, at: u64, count: u64) {
 /// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run).
 pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(p.seed);
-    let mut out = Outcome::default();
+    let mut out = Outcome {
+        completions: vec![0; p.duration as usize],
+        ..Outcome::default()
+    };
     let vt = p.visibility_timeout * TICKS;
     let (batch, per_slot) = match &p.fleet {
         Fleet::Ec2 { per_instance, .. } => (1, (*per_instance).max(1)),
@@ -373,6 +379,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             in_flight -= held[i];
             held[i] = 0;
             out.processed += done[i];
+            out.completions[s as usize] += done[i];
             minute.processed += done[i];
             done[i] = 0;
             let free = slots.saturating_sub(busy);

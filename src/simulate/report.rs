@@ -86,6 +86,9 @@ pub struct Report {
     pub advice: Vec<super::advice::Change>,
     /// Where `--chart` wrote the chart.
     pub chart: Option<String>,
+    /// A pipeline's stage: its name (its latency is counted from its own queue, not the upload).
+    #[serde(skip)]
+    pub stage: Option<String>,
 }
 
 impl Report {
@@ -253,6 +256,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
         minutes: o.minutes,
         advice: Vec::new(),
         chart: None,
+        stage: env.stage.as_ref().map(|s| s.name.clone()),
     }
 }
 
@@ -439,11 +443,15 @@ pub fn text(name: &str, r: &Report) -> String {
         top(&serving)
     ));
     s.push_str(&format!(
-        "latency     p50 {}, p95 {}, p99 {}, max {} (upload to processed)\n",
+        "latency     p50 {}, p95 {}, p99 {}, max {} ({})\n",
         secs(r.latency.p50),
         secs(r.latency.p95),
         secs(r.latency.p99),
-        secs(r.latency.max)
+        secs(r.latency.max),
+        match &r.stage {
+            Some(stage) => format!("arrival in the {stage} stage's queue to done"),
+            None => "upload to processed".to_string(),
+        }
     ));
     s.push_str(&format!(
         "messages    {} arrived, {} processed, {} dead-lettered, {} unfinished\n",

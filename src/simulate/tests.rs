@@ -1060,3 +1060,242 @@ fn the_high_resolution_metric_scales_in_within_minutes_of_a_low_backlog() {
     );
     assert_eq!(hr.minutes.last().unwrap().capacity, 1, "back to min");
 }
+
+// --- Pipelines -------------------------------------------------------------------------
+
+/// A two-stage pipeline: `first` and `second` are each stage's `workers` and `scaling` lines.
+fn pipeline(first: &str, second: &str) -> crate::config::Environment {
+    crate::config::parse(
+        "stacks/p.yaml".into(),
+        format!(
+            "environment: p\nregion: eu-west-1\nlab: true\nstages:\n  - name: one\n{first}  - name: two\n    fed_by: objects\n    prefix: one-done/\n{second}"
+        ),
+    )
+    .unwrap()
+}
+
+/// Stage one keeps up with a second a message on two instances; stage two takes 4 s a message
+/// on one instance at most.
+fn slow_second_stage() -> crate::config::Environment {
+    pipeline(
+        "    workers: {min: 2, max: 2}\n    scaling: {max_latency_seconds: 30, seconds_per_message: 1}\n",
+        "    workers: {min: 1, max: 1}\n    scaling: {max_latency_seconds: 60, seconds_per_message: 4}\n",
+    )
+}
+
+#[test]
+fn a_slow_second_stage_builds_a_backlog_while_the_first_keeps_up() {
+    let e = slow_second_stage();
+    let mut a = assumptions("steady:1/s");
+    a.duration = Some(1_200);
+    let p = simulate_pipeline(&e, &a).unwrap();
+    let (one, two) = (&p.stages[0], &p.stages[1]);
+    assert_eq!(
+        (one.stage.as_deref(), two.stage.as_deref()),
+        (Some("one"), Some("two"))
+    );
+    // The first stage keeps up: nothing waits at any minute's end, every message on time.
+    assert!(
+        one.minutes.iter().all(|m| m.backlog <= 1),
+        "{:?}",
+        one.minutes
+    );
+    assert_eq!(one.goal.met, Some(true), "{:?}", one.goal);
+    assert_eq!(one.processed, 1_200 - one.unfinished);
+    // The second gets a message a second and finishes one every 4 s: its backlog grows by
+    // about 45 a minute, minute after minute.
+    let backlog: Vec<u64> = two.minutes.iter().map(|m| m.backlog).collect();
+    assert!(backlog.windows(2).all(|w| w[1] > w[0]), "{backlog:?}");
+    assert!(backlog[19] > 800, "{backlog:?}");
+    assert_eq!(two.goal.met, Some(false), "{:?}", two.goal);
+    assert!(
+        two.goal.reason.contains("over the 60 s goal"),
+        "{:?}",
+        two.goal
+    );
+    // Each stage is judged against its own goal.
+    assert_eq!(one.goal.max_latency_seconds, Some(30.0));
+    assert_eq!(two.goal.max_latency_seconds, Some(60.0));
+    assert_eq!(p.exit_code(), 3);
+    assert_eq!(p.worst().stage.as_deref(), Some("two"));
+    // The stage that misses gets advice for the arrivals it saw; the one that meets, none.
+    assert!(one.advice.is_empty());
+    assert!(
+        two.advice
+            .iter()
+            .any(|c| c.to >= 4.0 && c.max_latency <= Some(60)),
+        "{:?}",
+        two.advice
+    );
+    // End to end: at least the second stage's slowest wait, and the later uploads wait the
+    // longest.
+    let e2e = p.end_to_end.latency.as_ref().unwrap();
+    assert!(e2e.max.unwrap() >= two.latency.max.unwrap(), "{e2e:?}");
+    assert!(p.end_to_end.basis.contains("first in, first out"));
+}
+
+#[test]
+fn every_stage_meeting_its_goal_exits_0() {
+    let e = slow_second_stage();
+    let p = simulate_pipeline(&e, &assumptions("steady:0.1/s")).unwrap();
+    assert!(
+        p.stages.iter().all(|r| r.goal.met == Some(true)),
+        "{:?}",
+        p.stages[1].goal
+    );
+    assert_eq!(p.exit_code(), 0);
+}
+
+#[test]
+fn the_second_stage_sees_exactly_the_first_stages_completions_as_arrivals() {
+    let e = slow_second_stage();
+    let mut a = assumptions("burst:300@10s+steady:0.5/s");
+    a.duration = Some(900);
+    a.spread = 0.3;
+    let stages = e.stages();
+    // The first stage alone, as the model runs it.
+    let p1 = super::params(stages[0], &a).unwrap();
+    let o1 = model::run(&p1, &a.load.arrivals(900));
+    assert_eq!(o1.completions.len(), 900);
+    // The completions are the processed messages, second by second.
+    for (m, minute) in o1.minutes.iter().enumerate() {
+        let done: u64 = o1.completions[m * 60..(m + 1) * 60].iter().sum();
+        assert_eq!(done, minute.processed, "minute {}", m + 1);
+    }
+    // The second stage's arrivals: each completion a second later, nothing else.
+    let next = next_arrivals(&o1.completions);
+    for s in 0..899 {
+        assert_eq!(next[s + 1], o1.completions[s], "second {s}");
+    }
+    assert_eq!(next[0], 0);
+    let p2 = super::params(stages[1], &a).unwrap();
+    let o2 = model::run(&p2, &next);
+    let piped = simulate_pipeline(&e, &a).unwrap();
+    let two = &piped.stages[1];
+    assert_eq!(two.minutes, o2.minutes);
+    assert_eq!(two.arrived, o1.processed - o1.completions[899]);
+    assert_eq!(piped.stages[0].processed, o1.processed);
+    assert_eq!(two.workload.load, "the one stage's completions");
+}
+
+#[test]
+fn a_dead_lettered_message_feeds_no_later_stage() {
+    let e = slow_second_stage();
+    let mut a = assumptions("steady:0.1/s");
+    a.failure_rate = 1.0;
+    let p = simulate_pipeline(&e, &a).unwrap();
+    assert!(p.stages[0].dead_lettered > 0);
+    assert_eq!(p.stages[0].processed, 0);
+    assert_eq!(p.stages[1].arrived, 0);
+    // Retries reorder messages: no first-in-first-out estimate, and the reason said.
+    assert!(p.end_to_end.latency.is_none());
+    assert!(
+        p.end_to_end.basis.contains("--failure-rate"),
+        "{}",
+        p.end_to_end.basis
+    );
+}
+
+#[test]
+fn end_to_end_pairs_the_nth_finished_message_with_the_nth_upload() {
+    // Two uploads at 0 s and one at 2 s; one done during second 2, two during second 4.
+    let latency = first_in_first_out(&[2, 0, 1], &[0, 0, 1, 0, 2]);
+    // 3 s (0 → 3), then 5 s (0 → 5) and 3 s (2 → 5).
+    assert_eq!(latency, vec![0, 0, 0, 2, 0, 1]);
+    assert!(first_in_first_out(&[1], &[0, 0]).is_empty());
+}
+
+#[test]
+fn the_flags_fill_only_what_a_stage_does_not_set_and_each_stage_needs_its_processing_time() {
+    // Every stage sets both: a flag would change nothing, and is refused.
+    let e = slow_second_stage();
+    for (flag, set) in [
+        ("--seconds-per-message", (Some(2.0), None)),
+        ("--max-latency", (None, Some(60.0))),
+    ] {
+        let mut a = assumptions("steady:1/s");
+        (a.seconds_per_message, a.max_latency) = set;
+        let err = simulate_pipeline(&e, &a).unwrap_err().to_string();
+        assert!(err.contains(flag) && err.contains("sets its own"), "{err}");
+    }
+    // A Lambda stage has no `scaling`: without the flag, the error names the stage.
+    let e = pipeline(
+        "    scaling: {max_latency_seconds: 30, seconds_per_message: 1}\n",
+        "    workers: {kind: lambda}\n",
+    );
+    let err = simulate_pipeline(&e, &assumptions("steady:1/s")).unwrap_err();
+    let crate::error::Error::Input(errors) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errors[0].field, "stages.1.scaling", "{err:?}");
+    assert!(
+        errors[0]
+            .message
+            .contains("the two stage sets no seconds_per_message")
+            && errors[0].message.contains("--seconds-per-message"),
+        "{err:?}"
+    );
+    // The flags fill the Lambda stage only; the first keeps its own.
+    let mut a = assumptions("steady:1/s");
+    a.duration = Some(300);
+    (a.seconds_per_message, a.max_latency) = (Some(0.5), Some(20.0));
+    let p = simulate_pipeline(&e, &a).unwrap();
+    assert_eq!(
+        (
+            p.stages[0].workload.seconds_per_message,
+            p.stages[0].goal.max_latency_seconds
+        ),
+        (1.0, Some(30.0))
+    );
+    assert_eq!(
+        (
+            p.stages[1].workload.seconds_per_message,
+            p.stages[1].goal.max_latency_seconds
+        ),
+        (0.5, Some(20.0))
+    );
+    assert_eq!(p.stages[1].settings.workers, "lambda");
+}
+
+#[test]
+fn with_one_worker_a_stage_end_to_end_is_each_messages_own_time_to_within_a_second() {
+    // One instance a stage, a second a message, no spread: messages cannot overtake, so the
+    // n-th finished is the n-th uploaded. Message k (from 1) of a burst at 0 s leaves the
+    // first stage at k s, reaches the second's queue at k + 1 s (the next second) and leaves
+    // it at k + 2 s.
+    let e = pipeline(
+        "    workers: {min: 1, max: 1}\n    scaling: {max_latency_seconds: 600, seconds_per_message: 1}\n",
+        "    workers: {min: 1, max: 1}\n    scaling: {max_latency_seconds: 600, seconds_per_message: 1}\n",
+    );
+    let mut a = assumptions("burst:5@0s");
+    a.duration = Some(120);
+    let p = simulate_pipeline(&e, &a).unwrap();
+    let l = p.end_to_end.latency.unwrap();
+    // Each estimate is counted to the end of the second the message finished in: the true
+    // 3 to 7 s (p50 5 s), each one second over, as a message done on a second's boundary is.
+    assert_eq!((l.p50, l.max), (Some(6), Some(8)), "{l:?}");
+    assert_eq!(
+        (p.stages[0].latency.max, p.stages[1].latency.max),
+        (Some(5), Some(1))
+    );
+    assert_eq!(p.stages[1].arrived, 5);
+}
+
+#[test]
+fn a_later_stages_declared_peak_warning_says_how_the_pipeline_is_simulated() {
+    let e = pipeline(
+        "    scaling: {max_latency_seconds: 30, seconds_per_message: 1, expected_peak: 0.1}\n",
+        "    workers: {min: 1, max: 1}\n    scaling: {max_latency_seconds: 60, seconds_per_message: 4, expected_peak: 5}\n",
+    );
+    let stages = e.stages();
+    assert_eq!(peak_warning(stages[0]), None);
+    let w = peak_warning(stages[1]).unwrap();
+    assert!(
+        w.starts_with("scaling.expected_peak: 5 messages a second"),
+        "{w}"
+    );
+    assert!(
+        w.contains("qfleet simulate p --load UPLOADS runs every stage"),
+        "{w}"
+    );
+}

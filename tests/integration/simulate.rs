@@ -232,3 +232,190 @@ fn the_high_resolution_metric_meets_a_burst_the_sqs_metric_misses_and_is_advised
         (Some(0.0), Some(1.0))
     );
 }
+
+#[test]
+fn a_pipeline_is_simulated_stage_by_stage_each_against_its_own_goal() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("p.svg");
+    // Three uploads a minute: one transcoding instance (20 s each) keeps up, and so does the
+    // thumbnail stage.
+    let o = run(qfleet()
+        .args([
+            "simulate",
+            "examples/pipeline.yaml",
+            "--load",
+            "steady:3/m",
+            "--duration",
+            "30m",
+            "--chart",
+        ])
+        .arg(&chart));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    for words in [
+        "── stage 1 of 2: transcode",
+        "pipeline/transcode: EC2 1–10 instances",
+        "(arrival in the transcode stage's queue to done)",
+        "── stage 2 of 2: thumbnail",
+        "load the transcode stage's completions",
+        "── pipeline pipeline: 2 stages",
+        "verdict     transcode met, thumbnail met",
+        "end to end  p50",
+        "first in, first out",
+    ] {
+        assert!(text.contains(words), "{words}:\n{text}");
+    }
+    // One chart per stage.
+    for stage in ["transcode", "thumbnail"] {
+        let svg = std::fs::read_to_string(dir.path().join(format!("p-{stage}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("backlog"),
+            "{stage}"
+        );
+    }
+
+    // A burst the transcode stage cannot absorb: it misses, exit 3; the thumbnail stage gets
+    // exactly what transcode finished.
+    let v = doc(
+        qfleet().args([
+            "simulate",
+            "examples/pipeline.yaml",
+            "--load",
+            "burst:200@60s",
+            "--duration",
+            "30m",
+            "-o",
+            "json",
+        ]),
+        3,
+    );
+    let e = &v["environments"][0];
+    assert_eq!(e["ok"], false, "{e}");
+    assert_eq!(e["goal"]["met"], false, "{e}");
+    assert_eq!(e["goal"]["max_latency_seconds"], 120.0);
+    let thumbnail = &e["stages"][0];
+    assert_eq!(thumbnail["stage"], "thumbnail");
+    assert_eq!(thumbnail["goal"]["max_latency_seconds"], 60.0);
+    let arrived: u64 = thumbnail["minutes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["arrived"].as_u64().unwrap())
+        .sum();
+    assert_eq!(thumbnail["arrived"].as_u64(), Some(arrived));
+    assert!(
+        arrived <= e["processed"].as_u64().unwrap() && arrived > 0,
+        "{arrived} of {}",
+        e["processed"]
+    );
+    let p = &e["pipeline"];
+    assert_eq!(
+        (
+            p["stages"].as_u64(),
+            p["first_stage"].as_str(),
+            p["worst_stage"].as_str()
+        ),
+        (Some(2), Some("transcode"), Some("transcode"))
+    );
+    assert!(p["end_to_end"]["max"].as_u64().unwrap() > 120, "{p}");
+
+    // Several environments: a pipeline's row is its worst stage.
+    let o = run(qfleet().args([
+        "simulate",
+        "examples/pipeline.yaml",
+        "lab",
+        "--load",
+        "burst:200@60s",
+        "--duration",
+        "30m",
+    ]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // (The table is 120 columns wide off a terminal: the name may wrap.)
+    assert!(stdout(&o).contains("pipeline/transcod"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("a pipeline's row is its worst stage"));
+
+    // A flag only fills what a stage does not set: here every stage sets its own.
+    let v = doc(
+        qfleet().args([
+            "simulate",
+            "examples/pipeline.yaml",
+            "--load",
+            "steady:1/s",
+            "--seconds-per-message",
+            "2",
+            "-o",
+            "json",
+        ]),
+        2,
+    );
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("--seconds-per-message") && message.contains("sets its own"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_file_of_one_stage_is_simulated_with_that_stages_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.yaml");
+    std::fs::write(
+        &file,
+        "environment: one\nregion: eu-west-1\nlab: true\nstages:\n  - name: transcode\n    workers: {min: 1, max: 3}\n    scaling: {max_latency_seconds: 120, seconds_per_message: 20}\n",
+    )
+    .unwrap();
+    let o = run(qfleet().arg("simulate").arg(&file).args([
+        "--load",
+        "steady:1/m",
+        "--duration",
+        "10m",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("one: EC2 1–3 instances") && text.contains("20 s per message"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(upload to processed)") && !text.contains("── stage"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_lab_and_the_docs_show_the_output_of_a_slow_second_stage_as_it_is() {
+    // The slow thumbnail stage of the lab's pipeline chapter and docs/simulate.md: every line
+    // they paste is a line of the run today.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow-thumbnail.yaml");
+    let pipeline = std::fs::read_to_string(root().join("examples/pipeline.yaml")).unwrap();
+    let slow = pipeline.replace("seconds_per_message: 2\n", "seconds_per_message: 30\n");
+    assert_ne!(slow, pipeline);
+    std::fs::write(&file, slow).unwrap();
+    let o = run(qfleet().arg("simulate").arg(&file).args([
+        "--load",
+        "steady:3/m",
+        "--duration",
+        "20m",
+    ]));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let out = stdout(&o);
+    for doc in ["examples/lab/README.md", "docs/simulate.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        let pasted = text
+            .split("```text\n")
+            .map(|b| b.split("```").next().unwrap())
+            .find(|b| b.contains("── stage 2 of 2: thumbnail"))
+            .unwrap_or_else(|| panic!("{doc}: no pasted run"));
+        for line in pasted.lines() {
+            // `$` lines are the commands, `…` marks what the excerpt leaves out.
+            if line.trim().is_empty() || line.starts_with('$') || line.contains('…') {
+                continue;
+            }
+            assert!(
+                out.contains(line),
+                "{doc}: `{line}` is not in the run:\n{out}"
+            );
+        }
+    }
+}

@@ -3,9 +3,9 @@
 //! the data stack's own bucket notification, topic and subscription; only the poison message
 //! is sent by hand.
 //!
-//! The walkthrough deploys the environment `lab` (stacks/lab.yaml), a fixed name: no other
-//! test deploys `lab` on LocalStack (the others use `unique` names), so concurrent tests do not
-//! meet it.
+//! The walkthrough deploys the environments `lab` (stacks/lab.yaml) and `pipeline`
+//! (examples/pipeline.yaml), fixed names: no other test deploys either on LocalStack (the
+//! others use `unique` names), so concurrent tests do not meet them.
 
 use crate::common::*;
 use std::process::Command;
@@ -55,18 +55,20 @@ fn the_lab_walkthrough_runs_step_by_step() {
     assert_eq!(steps.matches("lab.py poison").count(), 1, "{steps}");
 
     // An earlier run that was interrupted may have left the lab behind; start from nothing.
-    let o = run(on_localstack(&mut qfleet()).args([
-        "teardown",
-        "lab",
-        "--yes",
-        "--purge-bucket",
-        "--discard-messages",
-    ]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for env in ["lab", "examples/pipeline.yaml"] {
+        let o = run(on_localstack(&mut qfleet()).args([
+            "teardown",
+            env,
+            "--yes",
+            "--purge-bucket",
+            "--discard-messages",
+        ]));
+        assert_eq!(o.status.code(), Some(0), "{env}: {}", stderr(&o));
+    }
 
-    // The worker runs in the background; it must not outlive a failed step.
+    // The workers run in the background; they must not outlive a failed step.
     let script = format!(
-        "set -euo pipefail\ntrap 'kill \"${{WORKER:-}}\" 2>/dev/null || true' EXIT\n{steps}"
+        "set -euo pipefail\ntrap 'kill \"${{WORKER:-}}\" \"${{THUMBS:-}}\" 2>/dev/null || true' EXIT\n{steps}"
     );
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_qfleet"))
         .parent()
@@ -114,7 +116,14 @@ fn the_lab_walkthrough_runs_step_by_step() {
         "workers switch from ec2 to lambda",
         "ok: the handler finished 2 job(s)",
         "ok: s3://lab-uploads-000000000000-eu-west-1/processed/job-5.txt",
-        // Step 8.
+        // Step 8: each clip through both stages; with no thumbnail worker, the backlog waits
+        // in the second stage's queue only; the simulated slow second stage misses its goal.
+        "ok: s3://pipeline-uploads-000000000000-eu-west-1/transcoded/clip-3.mov",
+        "queue qfleet-pipeline-jobs: 0 visible",
+        "queue qfleet-pipeline--thumbnail-jobs: 4 visible",
+        "ok: s3://pipeline-uploads-000000000000-eu-west-1/processed/clip-3.mov",
+        "verdict     transcode met, thumbnail MISSED",
+        // Step 9.
         "deleted qfleet-lab-fleet, qfleet-lab-data",
     ] {
         assert!(out.contains(marker), "missing `{marker}` in:\n{out}");
