@@ -130,9 +130,17 @@ def process(s3, bucket, key, cfg):
     return dest
 
 
+def event_time(now=None):
+    """A time as S3 writes an event's eventTime (UTC, milliseconds)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
 def next_stage_message(bucket, key, at):
     """The message that feeds a pipeline's next stage (QFLEET_NEXT_QUEUE_URL): an S3 event
-    record for the object this stage wrote, with the upload's own time."""
+    record for the object this stage wrote, at the time it was written (`at`), as S3's own
+    event would be, so that the next stage's latency counts from then, as it does for a stage
+    fed by objects."""
     return json.dumps({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
         "eventTime": at,
@@ -157,7 +165,7 @@ def work(body, cfg, latencies=None):
         if cfg.next_queue_url:
             # At least once: a retry after a failed send finds the object moved and sends again.
             sqs_client().send_message(QueueUrl=cfg.next_queue_url,
-                                      MessageBody=next_stage_message(bucket, dest, at))
+                                      MessageBody=next_stage_message(bucket, dest, event_time()))
         if latencies is not None and (s := seconds_since(at)) is not None:
             latencies.append(s)
         done += 1

@@ -151,8 +151,15 @@ def process(s3, bucket, key, cfg):
     return dest
 
 
+def event_time(now=None):
+    """A time as S3 writes an event's eventTime (UTC, milliseconds)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
 def next_stage_message(bucket, key, at):
-    """An S3 event record for the object written, with the upload's time: the next stage's job."""
+    """An S3 event record for the object written, at the time it was written (`at`), as S3's
+    own event would be: the next stage's job, whose latency counts from then."""
     return json.dumps({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
         "eventTime": at,
@@ -296,7 +303,7 @@ class Worker:
                 if not isinstance(dest, str):
                     dest = c.processed_prefix + key[len(c.upload_prefix):]
                 self.sqs.send_message(QueueUrl=c.next_queue_url,
-                                      MessageBody=next_stage_message(bucket, dest, at))
+                                      MessageBody=next_stage_message(bucket, dest, event_time()))
             self.latencies.add(seconds_since(at))
             done += 1
         return ("processed" if done else "ignored"), done, ign
