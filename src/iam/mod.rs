@@ -96,6 +96,23 @@ fn other_kind(env: &Environment) -> Environment {
     other
 }
 
+/// The environment as it would be with a high-resolution metric's publisher (an EC2 fleet with
+/// `scaling.metric: high_resolution`), when it has none now; `None` when it has one, or where
+/// AWS does not offer the metric (GovCloud).
+fn with_publisher(env: &Environment) -> Option<Environment> {
+    use crate::config::schema::ScalingMetric;
+    if env.spec.region.starts_with("us-gov-") {
+        return None;
+    }
+    let mut with = match env.spec.workers.kind {
+        WorkerKind::Ec2 if env.spec.scaling.metric == ScalingMetric::HighResolution => return None,
+        WorkerKind::Ec2 => env.clone(),
+        WorkerKind::Lambda => other_kind(env),
+    };
+    with.spec.scaling.metric = ScalingMetric::HighResolution;
+    Some(with)
+}
+
 /// What the principal that creates or updates a function from a container image needs on the
 /// image's ECR repository.
 pub const IMAGE_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
@@ -265,6 +282,37 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
                         if let Some(scope) = scope_of(reference, &place, action) {
                             handler_grants.add(action, scope);
                         }
+                    }
+                }
+            }
+        }
+        // A deploy that turns `scaling.metric: high_resolution` off (or switches such a fleet
+        // to a function) deletes the metric's publisher: its rule, invoke permission, function,
+        // role and log group. The delete handlers' calls on the publisher's names, so that the
+        // policy of the file without the setting allows that deploy; nothing that creates or
+        // changes a publisher.
+        if let (Some(with_env), Some(with_scoped)) =
+            (with_publisher(env), with_publisher(&scoped_env))
+        {
+            let with_place = Place {
+                env: &with_scoped,
+                account,
+            };
+            let mut with_types = BTreeSet::new();
+            for stack in render::render(&with_env)? {
+                with_types.extend(resource_types(&stack.template)?);
+            }
+            for t in &with_types {
+                let Some(handlers) = reference.handlers.get(t) else {
+                    continue;
+                };
+                for action in &handlers.delete {
+                    if action.starts_with("iam:PassRole") || action == "iam:CreateServiceLinkedRole"
+                    {
+                        continue;
+                    }
+                    if let Some(scope) = scope_of(reference, &with_place, action) {
+                        handler_grants.add(action, scope);
                     }
                 }
             }

@@ -775,21 +775,17 @@ fn a_high_resolution_metric_adds_only_its_publishers_calls_scoped_to_its_names()
         .difference(&all_actions(&without.caller.documents()))
         .cloned()
         .collect();
+    // What creates, changes or reads a publisher: the deletions are in both (below).
     assert_eq!(
         added,
         [
-            "events:DeleteRule",
-            "events:DescribeRule",
             "events:ListTagsForResource",
-            "events:ListTargetsByRule",
             "events:PutRule",
             "events:PutTargets",
-            "events:RemoveTargets",
             "events:TagResource",
             "events:UntagResource",
             "lambda:AddPermission",
             "lambda:GetPolicy",
-            "lambda:RemovePermission",
         ]
     );
     for action in &added {
@@ -821,6 +817,35 @@ fn a_high_resolution_metric_adds_only_its_publishers_calls_scoped_to_its_names()
             !on(&without_docs, action, name),
             "{action} on {name} without it"
         );
+    }
+    // Without the setting, exactly what deletes a publisher, on its names: the deploy that
+    // turns the setting off runs under the policy of the file without it.
+    for (action, name) in [
+        ("events:DeleteRule", ":rule/qfleet-hr-backlog-metric"),
+        ("events:RemoveTargets", ":rule/qfleet-hr-backlog-metric"),
+        (
+            "lambda:RemovePermission",
+            ":function:qfleet-hr-backlog-metric",
+        ),
+        (
+            "lambda:DeleteFunction",
+            ":function:qfleet-hr-backlog-metric",
+        ),
+        ("logs:DeleteLogGroup", "/qfleet/hr/backlog-metric"),
+    ] {
+        assert!(
+            on(&without_docs, action, name),
+            "{action} on {name} without it"
+        );
+    }
+    for action in ["events:DeleteRule", "events:RemoveTargets"] {
+        for s in granting(&without_docs, action) {
+            assert_eq!(
+                resources(s),
+                ["arn:aws:events:eu-west-1:123456789012:rule/qfleet-hr-backlog-metric"],
+                "{action}"
+            );
+        }
     }
 }
 

@@ -1118,8 +1118,9 @@ async fn a_high_resolution_metrics_publisher_deploys_and_tears_down_within_the_p
     }
     assert_allowed(&calls, &docs, "calls of a high-resolution environment");
 
-    // The handlers' calls for the rule and the permission are granted on the publisher's
-    // names only with the setting: the default one-stage policy grants none of them.
+    // The handlers' calls that create or change the rule and the permission are granted on the
+    // publisher's names only with the setting; the default policy grants only those that
+    // delete them (the deploy that turns the setting off runs under it), on those names.
     let granted = |docs: &[Value], action: &str| {
         docs.iter()
             .flat_map(|d| d["Statement"].as_array().unwrap().iter())
@@ -1141,13 +1142,30 @@ async fn a_high_resolution_metrics_publisher_deploys_and_tears_down_within_the_p
     for action in [
         "events:PutRule",
         "events:PutTargets",
-        "events:DeleteRule",
-        "events:RemoveTargets",
         "lambda:AddPermission",
-        "lambda:RemovePermission",
     ] {
         assert!(granted(&docs, action), "{action} with high_resolution");
         assert!(!granted(&plain_docs, action), "{action} by default");
+    }
+    let rule_arn = format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{function}");
+    for action in ["events:DeleteRule", "events:RemoveTargets"] {
+        for (docs, which) in [(&docs, "with high_resolution"), (&plain_docs, "by default")] {
+            assert_eq!(
+                decide(&policies(docs), action, &rule_arn, Context::new()),
+                Decision::Allow,
+                "{action} {which}"
+            );
+        }
+        assert_ne!(
+            decide(
+                &policies(&plain_docs),
+                action,
+                &format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/another-rule"),
+                Context::new()
+            ),
+            Decision::Allow,
+            "{action} on another rule"
+        );
     }
     let publisher_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}");
     let policies_plain = policies(&plain_docs);
