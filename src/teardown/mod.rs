@@ -206,36 +206,7 @@ async fn run(
     };
     let mut turn = opts.schedule.turn();
     turn.take().await;
-    // A pipeline is read stage by stage: the first stage's snapshot holds the data stack, the
-    // bucket and the first queues; each later one its fleet and its queues.
-    let one_stage = opts.stage.as_deref().and_then(|name| {
-        env.stages()
-            .into_iter()
-            .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
-    });
-    let (snap, later) = match (one_stage, opts.stage.as_deref()) {
-        // One stage's fleet alone: read as a later stage is (its fleet, its log group).
-        // Boxed: a snapshot read is a large future, and this one sits beside the next arm's.
-        (Some(stage), _) if opts.only_fleet => (
-            Box::pin(snapshot::read(clients, stage, Scope::TEARDOWN_STAGE)).await,
-            Vec::new(),
-        ),
-        (_, Some(name)) => {
-            return Err(Error::usage(format!(
-                "{}: --stage {name} names no stage of the stack file, or comes without --only fleet",
-                env.name
-            )));
-        }
-        (_, None) => {
-            Box::pin(async {
-                tokio::join!(
-                    snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
-                    read_later_stages(clients, env),
-                )
-            })
-            .await
-        }
-    };
+    let (snap, later) = read(clients, env, opts).await?;
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
         Decision::Nothing => {
             reporter.line(format!("{}: nothing to tear down", env.name));
@@ -330,6 +301,40 @@ async fn run(
         reporter.line(format!("retained: {r}"));
     }
     Ok(())
+}
+
+/// What a teardown decides on. A pipeline is read stage by stage: the first stage's snapshot
+/// holds the data stack, the bucket and the first queues; each later one its fleet and its
+/// queues. With `--only fleet --stage NAME`, that stage alone, read as a later stage is (its
+/// fleet, its log group).
+async fn read(
+    clients: &Clients,
+    env: &Environment,
+    opts: &Options,
+) -> Result<(snapshot::Snapshot, Vec<decide::LaterStage>)> {
+    let Some(name) = opts.stage.as_deref() else {
+        // Boxed: a snapshot read is a large future.
+        return Ok(Box::pin(async {
+            tokio::join!(
+                snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
+                read_later_stages(clients, env),
+            )
+        })
+        .await);
+    };
+    let stage = env
+        .stages()
+        .into_iter()
+        .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
+        .filter(|_| opts.only_fleet)
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{}: --stage {name} names no stage of the stack file, or comes without --only fleet",
+                env.name
+            ))
+        })?;
+    let snap = Box::pin(snapshot::read(clients, stage, Scope::TEARDOWN_STAGE)).await;
+    Ok((snap, Vec::new()))
 }
 
 /// The later stages of a pipeline, each read with its fleet and its queues (none for one
@@ -469,34 +474,7 @@ async fn recheck_and_purge(
     reporter: &Reporter,
     out: &mut TeardownOutcome,
 ) -> Result<()> {
-    let one_stage = opts.stage.as_deref().and_then(|name| {
-        env.stages()
-            .into_iter()
-            .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
-    });
-    let (snap, later) = match (one_stage, opts.stage.as_deref()) {
-        // One stage's fleet alone: read as a later stage is (its fleet, its log group).
-        // Boxed: a snapshot read is a large future, and this one sits beside the next arm's.
-        (Some(stage), _) if opts.only_fleet => (
-            Box::pin(snapshot::read(clients, stage, Scope::TEARDOWN_STAGE)).await,
-            Vec::new(),
-        ),
-        (_, Some(name)) => {
-            return Err(Error::usage(format!(
-                "{}: --stage {name} names no stage of the stack file, or comes without --only fleet",
-                env.name
-            )));
-        }
-        (_, None) => {
-            Box::pin(async {
-                tokio::join!(
-                    snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
-                    read_later_stages(clients, env),
-                )
-            })
-            .await
-        }
-    };
+    let (snap, later) = read(clients, env, opts).await?;
     let (mut data, purge, mut reasons) = decide::data_at_risk(&snap, opts.allowed());
     for l in &later {
         let stage = decide::stage_queues_at_risk(&snap, l, opts.allowed(), &mut reasons);
