@@ -146,7 +146,7 @@ pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<i32> {
 
 /// How text output names the queue's owner: the environment, or a pipeline's stage of it.
 fn owner(env: &Environment) -> String {
-    match env.stage.as_ref().filter(|s| s.count > 1) {
+    match env.pipeline_stage() {
         Some(s) => format!("{} stage {}", env.name, s.name),
         None => env.name.clone(),
     }

@@ -255,6 +255,12 @@ impl Environment {
         }
     }
 
+    /// The stage this environment stands for in a pipeline of several stages (a pipeline of
+    /// one stage is a one-stage environment to every command and template).
+    pub fn pipeline_stage(&self) -> Option<&stages::StageOf> {
+        self.stage.as_ref().filter(|s| s.count > 1)
+    }
+
     /// Whether the stack file declares a pipeline of several stages.
     pub fn is_pipeline(&self) -> bool {
         self.pipeline.len() > 1

@@ -98,7 +98,7 @@ impl Letter {
 /// The `qfleet dlq` arguments that name this queue again: the environment, and the stage of a
 /// pipeline (`lab --stage thumbs`).
 fn target(env: &Environment) -> String {
-    match env.stage.as_ref().filter(|s| s.count > 1) {
+    match env.pipeline_stage() {
         Some(s) => format!("{} --stage {}", env.name, s.name),
         None => env.name.clone(),
     }

@@ -339,11 +339,7 @@ fn context(env: &Environment) -> Context<'_> {
         },
         tags: &spec.tags,
         // A pipeline of one stage renders as a one-stage file.
-        stage: env
-            .stage
-            .as_ref()
-            .filter(|s| s.count > 1)
-            .map(|s| s.name.as_str()),
+        stage: env.pipeline_stage().map(|s| s.name.as_str()),
         next_queue: env.stage.as_ref().and_then(|s| s.next_queue.as_deref()),
     }
 }

@@ -59,7 +59,7 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
                 "--seconds-per-message {s}: a processing time is a number of seconds above 0"
             )));
         }
-        None if let Some(stage) = env.stage.as_ref().filter(|s| s.count > 1) => {
+        None if let Some(stage) = env.pipeline_stage() => {
             return Err(Error::Input(vec![env.source.key_error(
                 "scaling",
                 format!(

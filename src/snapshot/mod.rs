@@ -317,11 +317,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
                         environment: Some(env.name.as_str()),
                         // As the templates give QFLEET_STAGE: a pipeline of one stage is a
                         // one-stage environment.
-                        stage: env
-                            .stage
-                            .as_ref()
-                            .filter(|s| s.count > 1)
-                            .map(|s| s.name.as_str()),
+                        stage: env.pipeline_stage().map(|s| s.name.as_str()),
                     };
                     match monitoring::metrics(&clients.cloudwatch, on).await {
                         Ok(m) => Fact::Known(m),
