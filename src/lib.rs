@@ -1,6 +1,7 @@
 //! qfleet: deploys a queue-fed worker fleet on AWS with CloudFormation.
 //!
 //! - [`config`]: stack files (one environment each), parsing and validation;
+//! - [`kinds`]: what each kind of worker (ec2, lambda, fargate) is to every feature;
 //! - [`render`]: the CloudFormation templates rendered from `templates/`;
 //! - [`aws`]: AWS access (credentials, clients, errors), stacks, network discovery;
 //! - [`snapshot`]: one read of a whole environment, every part known, absent or unknown,
@@ -27,6 +28,7 @@ pub mod dlq;
 pub mod drift;
 pub mod error;
 pub mod iam;
+pub mod kinds;
 pub mod logs;
 pub mod output;
 pub mod outputs;

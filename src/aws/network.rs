@@ -71,7 +71,13 @@ pub async fn default_placement(
         )));
     }
     // Not every instance type is offered in every zone: a group whose subnets include a zone
-    // without the type fails every launch there.
+    // without the type fails every launch there. Tasks on Fargate name no instance type.
+    if instance_types.is_empty() {
+        return Ok(Placement {
+            vpc,
+            subnets: by_az,
+        });
+    }
     let offered = zones_offering(ec2, instance_types, by_az.keys()).await?;
     let missing: Vec<String> = by_az
         .keys()

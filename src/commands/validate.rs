@@ -2,7 +2,6 @@
 
 use super::Global;
 use crate::config::Environment;
-use crate::config::schema::WorkerKind;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::envelope;
@@ -133,43 +132,7 @@ fn json(env: &Environment, stacks: &[RenderedStack], warnings: &[String]) -> ser
 
 /// What the workers are, in a few words.
 fn workers(env: &Environment) -> String {
-    let w = &env.spec.workers;
-    match w.kind {
-        WorkerKind::Ec2 => format!("EC2 {}–{}", w.min, w.max),
-        WorkerKind::Lambda => match w.lambda.provisioned_pollers {
-            None => format!("Lambda, ≤ {} at once", w.lambda.max_concurrency),
-            Some(p) => format!("Lambda, ≤ {} at once (provisioned)", p.max_invocations()),
-        },
-    }
-}
-
-/// How the queue's mapping scales, in words: its cap, or provisioned mode's pollers.
-fn mapping_scaling(l: &crate::config::schema::LambdaSpec) -> String {
-    match l.provisioned_pollers {
-        None => format!("at most {} at once", l.max_concurrency),
-        Some(p) => format!(
-            "provisioned mode: {}–{} event pollers, at most {} at once (pollers are billed by the hour, the minimum always)",
-            p.minimum,
-            p.maximum,
-            p.max_invocations()
-        ),
-    }
-}
-
-/// The Spot share in words, with what it saves: "Spot Instances are available at a discount of
-/// up to 90% off compared to On-Demand pricing" (https://aws.amazon.com/ec2/spot/pricing/).
-pub fn spot_share(spot: &crate::config::schema::SpotSpec) -> String {
-    if spot.percent == 0 {
-        return String::new();
-    }
-    let base = match spot.on_demand_base {
-        0 => String::new(),
-        n => format!(" above {n} On-Demand"),
-    };
-    format!(
-        "; Spot: {}% of the instances{base} (up to 90% off On-Demand on the Spot share)",
-        spot.percent
-    )
+    env.kind().summary(env)
 }
 
 /// One row per environment.
@@ -195,10 +158,7 @@ fn rows(checked: &[(&Environment, Vec<RenderedStack>, Vec<String>)]) -> String {
                     .join(" → "),
                 env.stages()
                     .iter()
-                    .map(|s| match s.spec.workers.kind {
-                        WorkerKind::Ec2 => format!("{} per instance", s.backlog_target()),
-                        WorkerKind::Lambda => "-".into(),
-                    })
+                    .map(|s| crate::kinds::target_text(s))
                     .collect::<Vec<_>>()
                     .join(" → "),
                 if env.retain_bucket() {
@@ -272,28 +232,7 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: Output) {
 /// One stage's workers in a line, and what they are granted.
 fn stage_workers(env: &Environment, indent: &str, out: Output) {
     let spec = &env.spec;
-    let l = &spec.workers.lambda;
-    out.line(match spec.workers.kind {
-        WorkerKind::Ec2 => format!(
-            "{indent}workers: EC2 {}, target {} messages per instance, {}–{} instances{}",
-            spec.workers.types().join(", "),
-            env.backlog_target(),
-            spec.workers.min,
-            spec.workers.max,
-            spot_share(&spec.workers.spot)
-        ),
-        WorkerKind::Lambda => format!(
-            "{indent}workers: Lambda {} ({} MB, {} s), batches of {}, {}",
-            match &l.image {
-                Some(image) => format!("image {image} ({})", l.architecture.as_str()),
-                None => l.runtime.clone(),
-            },
-            l.memory_mb,
-            l.timeout.0,
-            l.batch_size,
-            mapping_scaling(l)
-        ),
-    });
+    out.line(format!("{indent}{}", env.kind().describe(env)));
     for line in crate::config::permissions::describe(&spec.workers) {
         out.line(format!("{indent}workers get {line}"));
     }
@@ -306,44 +245,53 @@ fn stage_workers(env: &Environment, indent: &str, out: Output) {
 
 #[cfg(test)]
 mod tests {
-    use super::spot_share;
     use crate::config::schema::SpotSpec;
+    use crate::kinds::spot_share;
 
     /// The summary states the Spot share and the saving AWS's Spot pricing page promises
     /// ("up to 90% off compared to On-Demand pricing", https://aws.amazon.com/ec2/spot/pricing/),
     /// and nothing when there is no Spot.
     #[test]
     fn the_summary_states_the_spot_share_and_the_saving() {
-        let s = spot_share(&SpotSpec {
-            percent: 70,
-            on_demand_base: 1,
-        });
+        let s = spot_share(
+            &SpotSpec {
+                percent: 70,
+                on_demand_base: 1,
+            },
+            "instances",
+        );
         assert_eq!(
             s,
             "; Spot: 70% of the instances above 1 On-Demand (up to 90% off On-Demand on the Spot share)"
         );
-        let all = spot_share(&SpotSpec {
-            percent: 100,
-            on_demand_base: 0,
-        });
+        let all = spot_share(
+            &SpotSpec {
+                percent: 100,
+                on_demand_base: 0,
+            },
+            "instances",
+        );
         assert!(
             all.starts_with("; Spot: 100% of the instances (up to 90%"),
             "{all}"
         );
-        assert_eq!(spot_share(&SpotSpec::default()), "");
+        assert_eq!(spot_share(&SpotSpec::default(), "instances"), "");
     }
 
     #[test]
     fn the_summary_states_provisioned_modes_pollers_or_the_maximum_concurrency() {
         use crate::config::schema::{LambdaSpec, PollerSpec};
         let mut l = LambdaSpec::default();
-        assert_eq!(super::mapping_scaling(&l), "at most 5 at once");
+        assert_eq!(
+            crate::kinds::lambda::mapping_scaling(&l),
+            "at most 5 at once"
+        );
         l.provisioned_pollers = Some(PollerSpec {
             minimum: 2,
             maximum: 50,
         });
         assert_eq!(
-            super::mapping_scaling(&l),
+            crate::kinds::lambda::mapping_scaling(&l),
             "provisioned mode: 2–50 event pollers, at most 500 at once (pollers are billed by the hour, the minimum always)"
         );
     }

@@ -11,9 +11,10 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     let mut w = Vec::new();
     // A function has no network of qfleet's: it reaches the regional endpoints.
     let ec2 = spec.workers.kind == WorkerKind::Ec2;
-    if ec2 && spec.workers.public_ip {
+    let placed = env.kind().has_network();
+    if placed && spec.workers.public_ip {
         w.push("workers.public_ip: true gives every worker a public IP address (no inbound port is open); prefer private subnets with a NAT gateway or VPC endpoints".to_string());
-    } else if ec2 && spec.workers.network == Network::Default {
+    } else if placed && spec.workers.network == Network::Default {
         w.push("workers.network: default without workers.public_ip: the default VPC's subnets have no NAT gateway, so workers reach SQS and S3 only if the VPC has endpoints for them".to_string());
     }
     if spec.queue.max_receive_count == 1 {
@@ -22,7 +23,8 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     if !env.retain_bucket() && !spec.lab {
         w.push("bucket.retain: false outside a lab: deleting the data stack deletes the bucket (qfleet still refuses while it holds objects)".to_string());
     }
-    let image = spec.workers.lambda.image.as_deref().filter(|_| !ec2);
+    let lambda = spec.workers.kind == WorkerKind::Lambda;
+    let image = spec.workers.lambda.image.as_deref().filter(|_| lambda);
     // Lambda resolves a tag to a digest when the function is created or its code updated, and
     // does not follow the tag when it moves (UpdateFunctionCode, "Lambda resolves the image tag
     // to an image digest. In Amazon ECR, if you update the image tag to a new image, Lambda does
@@ -37,7 +39,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         ));
     }
     if image.is_none()
-        && !ec2
+        && lambda
         && let Some(warning) = crate::config::runtimes::warning(
             &spec.workers.lambda.runtime,
             std::time::SystemTime::now(),

@@ -169,20 +169,92 @@ pub struct AlarmSpec {
     pub email: Option<String>,
 }
 
-/// What consumes the queue: EC2 instances in an Auto Scaling group, or a Lambda function.
+/// What consumes the queue: EC2 instances in an Auto Scaling group, a Lambda function, or
+/// container tasks of an ECS service on Fargate. What each kind means to every feature is
+/// in `crate::kinds`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkerKind {
     #[default]
     Ec2,
     Lambda,
+    Fargate,
 }
 
 impl WorkerKind {
+    pub const ALL: [WorkerKind; 3] = [WorkerKind::Ec2, WorkerKind::Lambda, WorkerKind::Fargate];
+
     pub fn as_str(self) -> &'static str {
         match self {
             WorkerKind::Ec2 => "ec2",
             WorkerKind::Lambda => "lambda",
+            WorkerKind::Fargate => "fargate",
+        }
+    }
+}
+
+/// The operating system and CPU architecture of Fargate tasks (`workers.fargate.platform`).
+/// Linux only: Windows tasks have other sizes and no Fargate Spot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Platform {
+    #[default]
+    #[serde(rename = "linux/x86_64")]
+    LinuxX86_64,
+    #[serde(rename = "linux/arm64")]
+    LinuxArm64,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::LinuxX86_64 => "linux/x86_64",
+            Platform::LinuxArm64 => "linux/arm64",
+        }
+    }
+
+    /// `RuntimePlatform.CpuArchitecture` of the task definition.
+    pub fn cpu_architecture(self) -> &'static str {
+        match self {
+            Platform::LinuxX86_64 => "X86_64",
+            Platform::LinuxArm64 => "ARM64",
+        }
+    }
+}
+
+/// Container workers on Fargate (`workers.fargate`, `kind: fargate` only). The image, count,
+/// Spot share, network, variables, secrets and permissions are the keys every kind shares.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FargateSpec {
+    /// CPU units of one task: 256, 512, 1024, 2048, 4096, 8192 or 16384.
+    pub cpu: u32,
+    /// MiB of memory of one task; the sizes each `cpu` allows are AWS's table.
+    pub memory: u32,
+    pub platform: Platform,
+    /// Seconds between SIGTERM and SIGKILL when a task stops (2 to 120; AWS's default 30).
+    pub stop_timeout: Seconds,
+    /// Task storage in GiB (21 to 200); absent: Fargate's 20 GiB.
+    pub ephemeral_storage_gib: Option<u32>,
+    /// ECS Exec into running tasks (`EnableExecuteCommand`, and the SSM channels on the task
+    /// role). Off by default.
+    pub exec: bool,
+    /// Overrides the image's CMD.
+    pub command: Option<Vec<String>>,
+    /// Overrides the image's ENTRYPOINT.
+    pub entry_point: Option<Vec<String>>,
+}
+
+impl Default for FargateSpec {
+    fn default() -> Self {
+        FargateSpec {
+            cpu: 256,
+            memory: 512,
+            platform: Platform::default(),
+            stop_timeout: Seconds(30),
+            ephemeral_storage_gib: None,
+            exec: false,
+            command: None,
+            entry_point: None,
         }
     }
 }
@@ -291,10 +363,12 @@ impl Default for LambdaSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkersSpec {
-    /// `ec2` (default) or `lambda`.
+    /// `ec2` (default), `lambda` or `fargate`.
     pub kind: WorkerKind,
     /// Settings of the Lambda function (`kind: lambda` only).
     pub lambda: LambdaSpec,
+    /// Settings of the Fargate tasks (`kind: fargate` only).
+    pub fargate: FargateSpec,
     /// An SSM public parameter path (`/aws/service/...`) or an AMI id (`ami-...`).
     pub ami: String,
     pub instance_type: String,
@@ -311,7 +385,8 @@ pub struct WorkersSpec {
     pub network: Network,
     /// Shell script (path relative to the stack file) that installs and starts the worker.
     pub user_data: Option<PathBuf>,
-    /// A container image the instances run as the worker, instead of the reference worker.
+    /// A container image the instances run as the worker, instead of the reference worker;
+    /// with `kind: fargate`, the image every task runs (required).
     pub image: Option<String>,
     pub health_check_grace_period: Seconds,
     /// Default instance warmup of the group.
@@ -344,6 +419,7 @@ impl Default for WorkersSpec {
         WorkersSpec {
             kind: WorkerKind::Ec2,
             lambda: LambdaSpec::default(),
+            fargate: FargateSpec::default(),
             ami: DEFAULT_AMI.into(),
             instance_type: "t3.micro".into(),
             instance_types: None,

@@ -426,7 +426,7 @@ async fn prepare_stack(
     } = *cx;
     let spinner = reporter.spinner(&stack.stack_name);
     let network = match stack.role {
-        StackRole::Fleet if env.spec.workers.kind == WorkerKind::Ec2 => {
+        StackRole::Fleet if env.kind().has_network() => {
             Some(fleet_network(clients, env, state.as_ref(), opts).await?)
         }
         // The data stack and a worker function have no network of qfleet's.
@@ -459,7 +459,7 @@ pub(super) fn together(data: &Prepared, fleet: &Prepared, kind: WorkerKind) -> b
         && fleet.has_changes()
         && updating
         && !data.changes().iter().any(|c| c.loses_data())
-        && !(kind == WorkerKind::Lambda && queue_changes)
+        && !(crate::kinds::of(kind).bound_to_queue() && queue_changes)
 }
 
 /// One error for the environment: the first, or both stacks' when both are AWS failures.

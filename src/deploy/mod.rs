@@ -266,7 +266,10 @@ pub(super) async fn fleet_network(
             // With several types (a mixed instances policy), a zone that offers any of them
             // can launch workers.
             let w = &env.spec.workers;
-            let types = w.types();
+            let types = match env.kind().unit() {
+                Some("instance") => w.types(),
+                _ => Vec::new(),
+            };
             network::default_placement(&clients.ec2, &clients.region, &types)
                 .await
                 .map(FleetNetwork::Place)

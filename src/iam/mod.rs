@@ -79,19 +79,29 @@ pub fn resource_types(template: &str) -> Result<BTreeSet<String>> {
         .collect())
 }
 
-/// The environment with the other kind of workers (the reference handler for a function).
-fn other_kind(env: &Environment) -> Environment {
+/// The environment with `kind` of workers, as it renders with its own settings or the
+/// defaults (the reference handler for a function, a placeholder image for tasks: only the
+/// resource types and names of the rendered templates matter here).
+fn as_kind(env: &Environment, kind: WorkerKind) -> Environment {
     let mut other = env.clone();
-    match env.spec.workers.kind {
-        WorkerKind::Ec2 => {
-            other.spec.workers.kind = WorkerKind::Lambda;
+    if env.spec.workers.kind == kind {
+        return other;
+    }
+    other.spec.workers.kind = kind;
+    match kind {
+        WorkerKind::Ec2 => {}
+        WorkerKind::Lambda => {
             other.function_code = Some(crate::config::code::FunctionCode {
                 text: crate::config::code::REFERENCE_HANDLER.to_string(),
                 handler: "index.handler".into(),
                 package: None,
             });
         }
-        WorkerKind::Lambda => other.spec.workers.kind = WorkerKind::Ec2,
+        WorkerKind::Fargate => {
+            if other.spec.workers.image.is_none() {
+                other.spec.workers.image = Some("public.ecr.aws/docker/library/python:3.12".into());
+            }
+        }
     }
     other
 }
@@ -107,7 +117,7 @@ fn with_publisher(env: &Environment) -> Option<Environment> {
     let mut with = match env.spec.workers.kind {
         WorkerKind::Ec2 if env.spec.scaling.metric == ScalingMetric::HighResolution => return None,
         WorkerKind::Ec2 => env.clone(),
-        WorkerKind::Lambda => other_kind(env),
+        WorkerKind::Lambda | WorkerKind::Fargate => as_kind(env, WorkerKind::Ec2),
     };
     with.spec.scaling.metric = ScalingMetric::HighResolution;
     Some(with)
@@ -223,10 +233,10 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
             "cloudformation:DescribeStacks",
             Scope::on([place.stage_stacks()]),
         );
-        // Both kinds of fleet: a deploy that switches workers.kind deletes the other kind's
+        // Every kind of fleet: a deploy that switches workers.kind deletes the other kind's
         // resources, and a teardown deletes whichever kind is deployed.
         let mut types = BTreeSet::new();
-        for variant in [env.clone(), other_kind(env)] {
+        for variant in WorkerKind::ALL.map(|k| as_kind(env, k)) {
             for stack in render::render(&variant)? {
                 types.extend(resource_types(&stack.template)?);
             }

@@ -251,8 +251,8 @@ impl Place<'_> {
     fn publisher<'n>(&self, names: &'n ResourceNames) -> Option<&'n String> {
         let spec = &self.env.spec;
         (spec.scaling.metric == crate::config::schema::ScalingMetric::HighResolution
-            && spec.workers.kind == crate::config::schema::WorkerKind::Ec2)
-            .then_some(&names.publisher)
+            && self.env.kind().high_resolution())
+        .then_some(&names.publisher)
     }
 
     /// The services the worker role is passed to: EC2 (the launch template's instance

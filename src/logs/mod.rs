@@ -10,6 +10,7 @@ use crate::aws::logs::{self, Event};
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::error::{Error, Result};
+use crate::kinds::LogGroup;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -56,10 +57,7 @@ pub fn pattern(kind: WorkerKind, text: Option<&str>) -> Option<String> {
     // quote or backslash inside is escaped
     // (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>).
     let term = format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
-    Some(match kind {
-        WorkerKind::Ec2 => term,
-        WorkerKind::Lambda => format!("?\"START RequestId\" ?\"END RequestId\" ?{term}"),
-    })
+    Some(crate::kinds::of(kind).log_pattern(term))
 }
 
 /// Turns events into lines, remembering across calls (while following) which invocation each
@@ -92,8 +90,8 @@ impl Reader {
             }
             let mut request = None;
             let mut instance = None;
-            match self.kind {
-                WorkerKind::Lambda => {
+            match crate::kinds::of(self.kind).log_group() {
+                LogGroup::Function => {
                     if let Some(id) = request_id(&e.message, "START RequestId:") {
                         self.running.insert(e.stream.clone(), id.to_string());
                         request = Some(id.to_string());
@@ -106,7 +104,8 @@ impl Reader {
                         request = self.running.get(&e.stream).cloned();
                     }
                 }
-                WorkerKind::Ec2 => {
+                // `INSTANCE/...` on EC2, `worker/worker/TASK` on Fargate.
+                LogGroup::Workers => {
                     instance = Some(e.stream.split('/').next().unwrap_or(&e.stream).to_string());
                 }
             }
@@ -164,10 +163,7 @@ pub async fn read(
         Error::aws(format!(
             "{}: the log group {group} does not exist: the environment's {} are not deployed (`qfleet deploy {}`), or were deployed by a qfleet without logs",
             env.name,
-            match kind {
-                WorkerKind::Ec2 => "workers",
-                WorkerKind::Lambda => "function",
-            },
+            crate::kinds::of(kind).noun(),
             env.name
         ))
     })?;

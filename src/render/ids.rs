@@ -40,6 +40,13 @@ pub const PUBLISHER_POLICY: &str = "BacklogPublisherPolicy";
 pub const PUBLISHER_LOG_GROUP: &str = "BacklogPublisherLogGroup";
 pub const PUBLISHER_SCHEDULE: &str = "BacklogPublisherSchedule";
 pub const PUBLISHER_PERMISSION: &str = "BacklogPublisherInvokePermission";
+/// Fargate workers (`workers.kind: fargate`): the ECS cluster, task definition and service,
+/// and the service's scalable target and backlog-per-task policy.
+pub const CLUSTER: &str = "WorkerCluster";
+pub const TASK_DEFINITION: &str = "WorkerTaskDefinition";
+pub const SERVICE: &str = "WorkerService";
+pub const SCALABLE_TARGET: &str = "WorkerScalableTarget";
+pub const TASK_SCALING_POLICY: &str = "BacklogPerTaskPolicy";
 
 /// The logical ids of a stage's queue and dead-letter queue in the data stack: `Queue` and
 /// `DeadLetterQueue` for a one-stage environment and a pipeline's first stage,
@@ -83,6 +90,11 @@ pub struct Ids {
     pub publisher_log_group: &'static str,
     pub publisher_schedule: &'static str,
     pub publisher_permission: &'static str,
+    pub cluster: &'static str,
+    pub task_definition: &'static str,
+    pub service: &'static str,
+    pub scalable_target: &'static str,
+    pub task_scaling_policy: &'static str,
 }
 
 pub const IDS: Ids = Ids {
@@ -112,6 +124,11 @@ pub const IDS: Ids = Ids {
     publisher_log_group: PUBLISHER_LOG_GROUP,
     publisher_schedule: PUBLISHER_SCHEDULE,
     publisher_permission: PUBLISHER_PERMISSION,
+    cluster: CLUSTER,
+    task_definition: TASK_DEFINITION,
+    service: SERVICE,
+    scalable_target: SCALABLE_TARGET,
+    task_scaling_policy: TASK_SCALING_POLICY,
 };
 
 /// The logical id of the worker function a stack file declares.

@@ -6,6 +6,7 @@
 use crate::config::schema::{ScalingMetric, WorkerKind};
 use crate::config::{Environment, SourceFile};
 use crate::error::{Error, Result};
+use crate::kinds::LogGroup;
 use minijinja::{UndefinedBehavior, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -127,9 +128,9 @@ pub struct ResourceNames {
 impl ResourceNames {
     /// The log group of the environment's workers, whichever their kind.
     pub fn log_group(&self, kind: WorkerKind) -> &str {
-        match kind {
-            WorkerKind::Ec2 => &self.worker_log_group,
-            WorkerKind::Lambda => &self.function_log_group,
+        match crate::kinds::of(kind).log_group() {
+            LogGroup::Workers => &self.worker_log_group,
+            LogGroup::Function => &self.function_log_group,
         }
     }
 
@@ -330,7 +331,7 @@ fn context(env: &Environment) -> Context<'_> {
             scale_from_zero: spec.scaling.scale_from_zero,
             max_latency_seconds: spec.scaling.max_latency_seconds,
             high_resolution: spec.scaling.metric == ScalingMetric::HighResolution
-                && spec.workers.kind == WorkerKind::Ec2,
+                && env.kind().high_resolution(),
             metric_stage: env
                 .stage
                 .as_ref()
@@ -449,10 +450,7 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
             )
             .into());
     }
-    let name = match env.spec.workers.kind {
-        WorkerKind::Lambda => "lambda.yaml.j2",
-        WorkerKind::Ec2 => "fleet.yaml.j2",
-    };
+    let name = env.kind().template();
     let code = env.function_code.as_ref();
     let template = render_one(
         j,

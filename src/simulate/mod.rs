@@ -77,6 +77,19 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
     };
     let w = &spec.workers;
     let fleet = match w.kind {
+        // TODO(fargate): a model of its own (Application Auto Scaling's cooldowns, task
+        // start, Fargate prices); until then the instances' model without a warm pool.
+        WorkerKind::Fargate => Fleet::Ec2 {
+            min: w.min.max(0) as u64,
+            max: w.max.max(0) as u64,
+            target: env.backlog_target(),
+            warmup: 60,
+            launch_time: a.launch_time,
+            per_instance: a.per_instance,
+            scale_from_zero: spec.scaling.scale_from_zero,
+            warm_pool: None,
+            high_resolution: false,
+        },
         WorkerKind::Ec2 => Fleet::Ec2 {
             min: w.min.max(0) as u64,
             max: w.max.max(0) as u64,

@@ -18,14 +18,16 @@ use crate::snapshot::locate::to_fact;
 pub(super) struct Wanted {
     pub group: bool,
     pub function: bool,
+    pub service: bool,
 }
 
 pub(super) fn wanted(env: &Environment, fleet: &StackSnapshot) -> Wanted {
     let lists = |logical: &str| matches!(fleet.locate(logical), Located::Physical(_));
-    let lambda = env.spec.workers.kind == WorkerKind::Lambda;
+    let kind = env.spec.workers.kind;
     Wanted {
-        group: !lambda || lists(ids::WORKER_GROUP),
-        function: lambda || ids::FUNCTIONS.iter().any(|id| lists(id)),
+        group: kind == WorkerKind::Ec2 || lists(ids::WORKER_GROUP),
+        function: kind == WorkerKind::Lambda || ids::FUNCTIONS.iter().any(|id| lists(id)),
+        service: kind == WorkerKind::Fargate || lists(ids::SERVICE),
     }
 }
 

@@ -7,6 +7,7 @@ use super::{Environment, SourceFile};
 use crate::error::InputError;
 
 mod data;
+mod fargate;
 mod lambda;
 mod permissions;
 mod stages;
@@ -203,15 +204,30 @@ fn check_stage(c: &mut Checker, env: &Environment) {
         WorkerKind::Ec2 => {
             workers::check(c, env);
             check_scaling(c, env);
-            if c.src.sets("workers.lambda") {
+            for (key, kind) in [("workers.lambda", "lambda"), ("workers.fargate", "fargate")] {
+                if c.src.sets(key) {
+                    let e = c.src.key_error(
+                        key,
+                        format!("applies to workers.kind: {kind} only; these workers are EC2 instances (workers.kind: ec2, the default)"),
+                    );
+                    c.errors.push(e);
+                }
+            }
+        }
+        WorkerKind::Lambda => {
+            lambda::check(c, env);
+            if c.src.sets("workers.fargate") {
                 let e = c.src.key_error(
-                    "workers.lambda",
-                    "applies to workers.kind: lambda only; these workers are EC2 instances (workers.kind: ec2, the default)",
+                    "workers.fargate",
+                    "applies to workers.kind: fargate only (workers.kind is lambda)",
                 );
                 c.errors.push(e);
             }
         }
-        WorkerKind::Lambda => lambda::check(c, env),
+        WorkerKind::Fargate => {
+            fargate::check(c, env);
+            check_scaling(c, env);
+        }
     }
 }
 

@@ -23,17 +23,19 @@ pub const LAMBDA_ENV_LIMIT: usize = 4 * 1024;
 
 /// Managed policies a role may have attached by default (IAM quotas: 10 per role); qfleet
 /// attaches two of its own to an EC2 worker's role (AmazonSSMManagedInstanceCore and the
-/// worker policy) and one to a function's (the function policy).
+/// worker policy) and one to a function's or a task's (the function or worker policy).
 const ROLE_POLICY_LIMIT: usize = 10;
 
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     let w = &env.spec.workers;
     let lambda = w.kind == WorkerKind::Lambda;
+    // An EC2 worker reads its settings from an environment file (`KEY=value` lines).
+    let env_file = w.kind == WorkerKind::Ec2;
     let mut names = Vec::new();
     for (name, value) in &w.environment {
         let field = format!("workers.environment.{name}");
         name_rule(c, &field, name);
-        if !lambda && let Some(why) = ec2_value_problem(value) {
+        if env_file && let Some(why) = ec2_value_problem(value) {
             c.fail(&field, format!("the value of {name} {why}"));
         }
         names.push(name);
@@ -59,7 +61,10 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             );
         }
     }
-    let own = if lambda { 1 } else { 2 };
+    let own = match w.kind {
+        WorkerKind::Ec2 => 2,
+        WorkerKind::Lambda | WorkerKind::Fargate => 1,
+    };
     if w.policies.len() + own > ROLE_POLICY_LIMIT {
         c.fail(
             "workers.policies",

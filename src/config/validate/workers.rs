@@ -55,35 +55,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             ),
         );
     }
-    if i64::from(w.spot.on_demand_base) > w.max {
-        c.fail(
-            "workers.spot.on_demand_base",
-            format!(
-                "{} is greater than workers.max ({}): the group could never launch its On-Demand base",
-                w.spot.on_demand_base, w.max
-            ),
-        );
-    }
-
-    if w.max < 1 || w.max > 1000 {
-        c.fail(
-            "workers.max",
-            format!("{} is out of range (1 to 1000)", w.max),
-        );
-    }
-    if w.min < 0 {
-        c.fail("workers.min", format!("{} is negative", w.min));
-    } else if w.min > w.max {
-        c.fail(
-            "workers.min",
-            format!("{} is greater than workers.max ({})", w.min, w.max),
-        );
-    } else if w.min == 0 && !spec.scaling.scale_from_zero {
-        c.fail(
-            "workers.min",
-            "0 needs scaling.scale_from_zero: true: the backlog-per-instance metric divides by the instances in service and has no data at zero, so target tracking alone would never start a worker",
-        );
-    }
+    check_count(c, env, "instance");
     c.range(
         "workers.health_check_grace_period",
         w.health_check_grace_period.0,
@@ -105,51 +77,8 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         16_384,
         " GiB",
     );
-    if !super::lambda::LOG_RETENTION_DAYS.contains(&w.log_retention_days) {
-        c.fail(
-            "workers.log_retention_days",
-            format!(
-                "{} is not a retention CloudWatch Logs offers",
-                w.log_retention_days
-            ),
-        );
-    }
-
-    if let Network::Explicit(net) = &w.network {
-        if !is_aws_id(&net.vpc, "vpc-") {
-            c.fail(
-                "workers.network.vpc",
-                format!("`{}` is not a VPC id", net.vpc),
-            );
-        }
-        for (az, subnet) in &net.subnets {
-            let field = format!("workers.network.subnets.{az}");
-            let az_ok = az.len() > spec.region.len()
-                && az.starts_with(&spec.region)
-                && az[spec.region.len()..]
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
-            if !az_ok {
-                c.errors.push(c.src.key_error(
-                    &field,
-                    format!("`{az}` is not an availability zone of {}", spec.region),
-                ));
-            }
-            if !is_aws_id(subnet, "subnet-") {
-                c.fail(&field, format!("`{subnet}` is not a subnet id"));
-            }
-        }
-        if net.subnets.len() < 2 {
-            c.fail(
-                "workers.network.subnets",
-                format!(
-                    "{} availability zone{} given; the fleet needs at least 2 so that losing one zone does not stop the work",
-                    net.subnets.len(),
-                    if net.subnets.len() == 1 { "" } else { "s" }
-                ),
-            );
-        }
-    }
+    check_log_retention(c, env);
+    check_network(c, env);
 }
 
 /// The most types `workers.instance_types` takes: qfleet's own bound, well within the Auto
@@ -300,5 +229,95 @@ fn check_warm_pool(c: &mut Checker, w: &crate::config::schema::WorkersSpec, pool
                 pool.min_size, w.max
             ),
         );
+    }
+}
+
+/// The count range every kind that counts units shares (`workers.min`, `max`, the
+/// On-Demand base).
+pub(super) fn check_count(c: &mut Checker, env: &Environment, unit: &str) {
+    let spec = &env.spec;
+    let w = &spec.workers;
+    if i64::from(w.spot.on_demand_base) > w.max {
+        c.fail(
+            "workers.spot.on_demand_base",
+            format!(
+                "{} is greater than workers.max ({}): the fleet could never start its On-Demand base",
+                w.spot.on_demand_base, w.max
+            ),
+        );
+    }
+
+    if w.max < 1 || w.max > 1000 {
+        c.fail(
+            "workers.max",
+            format!("{} is out of range (1 to 1000)", w.max),
+        );
+    }
+    if w.min < 0 {
+        c.fail("workers.min", format!("{} is negative", w.min));
+    } else if w.min > w.max {
+        c.fail(
+            "workers.min",
+            format!("{} is greater than workers.max ({})", w.min, w.max),
+        );
+    } else if w.min == 0 && !spec.scaling.scale_from_zero {
+        c.fail(
+            "workers.min",
+            format!("0 needs scaling.scale_from_zero: true: the backlog-per-{unit} metric divides by the {unit}s in service and has no data at zero, so target tracking alone would never start a worker"),
+        );
+    }
+}
+
+pub(super) fn check_log_retention(c: &mut Checker, env: &Environment) {
+    let w = &env.spec.workers;
+    if !super::lambda::LOG_RETENTION_DAYS.contains(&w.log_retention_days) {
+        c.fail(
+            "workers.log_retention_days",
+            format!(
+                "{} is not a retention CloudWatch Logs offers",
+                w.log_retention_days
+            ),
+        );
+    }
+}
+
+/// An explicit network: a VPC and a subnet in each of 2 or more availability zones.
+pub(super) fn check_network(c: &mut Checker, env: &Environment) {
+    let spec = &env.spec;
+    let w = &spec.workers;
+    if let Network::Explicit(net) = &w.network {
+        if !is_aws_id(&net.vpc, "vpc-") {
+            c.fail(
+                "workers.network.vpc",
+                format!("`{}` is not a VPC id", net.vpc),
+            );
+        }
+        for (az, subnet) in &net.subnets {
+            let field = format!("workers.network.subnets.{az}");
+            let az_ok = az.len() > spec.region.len()
+                && az.starts_with(&spec.region)
+                && az[spec.region.len()..]
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+            if !az_ok {
+                c.errors.push(c.src.key_error(
+                    &field,
+                    format!("`{az}` is not an availability zone of {}", spec.region),
+                ));
+            }
+            if !is_aws_id(subnet, "subnet-") {
+                c.fail(&field, format!("`{subnet}` is not a subnet id"));
+            }
+        }
+        if net.subnets.len() < 2 {
+            c.fail(
+                "workers.network.subnets",
+                format!(
+                    "{} availability zone{} given; the fleet needs at least 2 so that losing one zone does not stop the work",
+                    net.subnets.len(),
+                    if net.subnets.len() == 1 { "" } else { "s" }
+                ),
+            );
+        }
     }
 }

@@ -1,0 +1,179 @@
+//! The rules for `workers.kind: fargate`: an image, a task size from AWS's table, the stop
+//! timeout against the queue's visibility timeout, the count and network every kind that
+//! places workers shares, and no setting of another kind.
+
+use super::Checker;
+use crate::config::Environment;
+use crate::config::schema::ScalingMetric;
+
+/// Settings that mean something only for EC2 instances or a Lambda function.
+const NOT_FARGATE: &[(&str, &str)] = &[
+    ("workers.ami", "EC2"),
+    ("workers.instance_type", "EC2"),
+    ("workers.instance_types", "EC2"),
+    ("workers.warm_pool", "EC2"),
+    ("workers.user_data", "EC2"),
+    ("workers.health_check_grace_period", "EC2"),
+    ("workers.instance_warmup", "EC2"),
+    ("workers.root_volume_gib", "EC2"),
+    ("workers.lambda", "Lambda"),
+];
+
+/// The task sizes Fargate runs on Linux: CPU units and the memory (MiB) each allows, from,
+/// to, in steps of (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html>;
+/// 8192 and 16384 need platform 1.4.0, which LATEST is).
+pub const TASK_SIZES: &[(u32, u32, u32, u32)] = &[
+    (256, 512, 2_048, 0), // 512, 1024 or 2048
+    (512, 1_024, 4_096, 1_024),
+    (1_024, 2_048, 8_192, 1_024),
+    (2_048, 4_096, 16_384, 1_024),
+    (4_096, 8_192, 30_720, 1_024),
+    (8_192, 16_384, 61_440, 4_096),
+    (16_384, 32_768, 122_880, 8_192),
+];
+
+/// The memory sizes (MiB) a task of `cpu` units may have; empty for a CPU size Fargate does
+/// not offer.
+pub fn memory_sizes(cpu: u32) -> Vec<u32> {
+    match TASK_SIZES.iter().find(|(c, ..)| *c == cpu) {
+        None => Vec::new(),
+        Some((_, _, _, 0)) => vec![512, 1_024, 2_048],
+        Some((_, from, to, step)) => (*from..=*to).step_by(*step as usize).collect(),
+    }
+}
+
+/// Security groups a task takes at most (awsvpc: 5), and subnets (16).
+const MAX_SUBNETS: usize = 16;
+
+pub(super) fn check(c: &mut Checker, env: &Environment) {
+    let spec = &env.spec;
+    let w = &spec.workers;
+    for (key, kind) in NOT_FARGATE {
+        if c.src.sets(key) {
+            let e = c.src.key_error(
+                key,
+                format!(
+                    "`{}` applies to {kind} workers only (workers.kind is fargate)",
+                    key.trim_start_matches("workers.")
+                ),
+            );
+            c.errors.push(e);
+        }
+    }
+    if spec.scaling.metric == ScalingMetric::HighResolution {
+        c.fail(
+            "scaling.metric",
+            "high_resolution applies to EC2 workers only (workers.kind is fargate): its publisher counts instances in service; allowed here: sqs",
+        );
+    }
+    match &w.image {
+        None => c.fail(
+            "workers.image",
+            "is required with workers.kind: fargate: the container image every task runs (REGISTRY/REPOSITORY:TAG or @sha256:…)",
+        ),
+        Some(uri) => {
+            if let Err(why) = crate::config::image::parse(uri) {
+                c.fail("workers.image", why);
+            }
+        }
+    }
+    let f = &w.fargate;
+    let sizes = memory_sizes(f.cpu);
+    if sizes.is_empty() {
+        c.fail(
+            "workers.fargate.cpu",
+            format!(
+                "{} is not a Fargate task size; allowed: {}",
+                f.cpu,
+                TASK_SIZES
+                    .iter()
+                    .map(|s| s.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    } else if !sizes.contains(&f.memory) {
+        let (first, last) = (sizes[0], sizes[sizes.len() - 1]);
+        c.fail(
+            "workers.fargate.memory",
+            format!(
+                "{} MiB is not offered with cpu {}; allowed: {}",
+                f.memory,
+                f.cpu,
+                if sizes.len() <= 3 {
+                    sizes
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                } else {
+                    format!("{first} to {last} in steps of {}", sizes[1] - sizes[0])
+                }
+            ),
+        );
+    }
+    // "The valid values for Fargate are 2-120 seconds" (ContainerDefinition StopTimeout).
+    c.range(
+        "workers.fargate.stop_timeout",
+        f.stop_timeout.0,
+        2,
+        120,
+        "s",
+    );
+    if f.stop_timeout.0 > spec.queue.visibility_timeout.0 {
+        c.fail(
+            "workers.fargate.stop_timeout",
+            format!(
+                "{} is longer than queue.visibility_timeout ({}): a message a stopping task still holds would reappear and be processed twice; at most the visibility timeout",
+                f.stop_timeout, spec.queue.visibility_timeout
+            ),
+        );
+    }
+    if let Some(gib) = f.ephemeral_storage_gib {
+        c.range(
+            "workers.fargate.ephemeral_storage_gib",
+            gib.into(),
+            21,
+            200,
+            " GiB",
+        );
+    }
+    for (key, list) in [
+        ("workers.fargate.command", &f.command),
+        ("workers.fargate.entry_point", &f.entry_point),
+    ] {
+        if list.as_ref().is_some_and(|l| l.is_empty()) {
+            c.fail(key, "is empty; leave it out to keep the image's own");
+        }
+    }
+    c.range("workers.spot.percent", w.spot.percent.into(), 0, 100, "%");
+    super::workers::check_count(c, env, "task");
+    super::workers::check_log_retention(c, env);
+    super::workers::check_network(c, env);
+    if let crate::config::Network::Explicit(net) = &w.network
+        && net.subnets.len() > MAX_SUBNETS
+    {
+        c.fail(
+            "workers.network.subnets",
+            format!(
+                "{} subnets; an ECS service takes at most {MAX_SUBNETS}",
+                net.subnets.len()
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory_sizes;
+
+    #[test]
+    fn the_memory_table_is_awss() {
+        assert_eq!(memory_sizes(256), vec![512, 1024, 2048]);
+        assert_eq!(memory_sizes(512), vec![1024, 2048, 3072, 4096]);
+        assert_eq!(memory_sizes(4096).last(), Some(&30_720));
+        assert_eq!(memory_sizes(8192)[..2], [16_384, 20_480]);
+        assert_eq!(memory_sizes(16_384).last(), Some(&122_880));
+        assert!(memory_sizes(300).is_empty());
+    }
+}

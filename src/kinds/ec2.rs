@@ -1,0 +1,49 @@
+//! EC2 instances in a multi-AZ Auto Scaling group, from a launch template.
+
+use super::{Kind, LogGroup, spot_share};
+use crate::config::Environment;
+use crate::config::schema::WorkerKind;
+
+pub struct Ec2;
+
+impl Kind for Ec2 {
+    fn id(&self) -> WorkerKind {
+        WorkerKind::Ec2
+    }
+    fn template(&self) -> &'static str {
+        "fleet.yaml.j2"
+    }
+    fn noun(&self) -> &'static str {
+        "workers"
+    }
+    fn unit(&self) -> Option<&'static str> {
+        Some("instance")
+    }
+    fn settings_key(&self) -> Option<&'static str> {
+        None
+    }
+    fn has_network(&self) -> bool {
+        true
+    }
+    fn high_resolution(&self) -> bool {
+        true
+    }
+    fn log_group(&self) -> LogGroup {
+        LogGroup::Workers
+    }
+    fn summary(&self, env: &Environment) -> String {
+        let w = &env.spec.workers;
+        format!("EC2 {}–{}", w.min, w.max)
+    }
+    fn describe(&self, env: &Environment) -> String {
+        let w = &env.spec.workers;
+        format!(
+            "workers: EC2 {}, target {} messages per instance, {}–{} instances{}",
+            w.types().join(", "),
+            env.backlog_target(),
+            w.min,
+            w.max,
+            spot_share(&w.spot, "instances")
+        )
+    }
+}

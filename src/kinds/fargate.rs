@@ -1,0 +1,150 @@
+//! Container tasks of an ECS service on Fargate (and Fargate Spot), scaled by Application
+//! Auto Scaling on the backlog per task.
+
+use super::{Kind, LogGroup};
+use crate::config::Environment;
+use crate::config::schema::{SpotSpec, WorkerKind};
+
+pub struct Fargate;
+
+impl Kind for Fargate {
+    fn id(&self) -> WorkerKind {
+        WorkerKind::Fargate
+    }
+    fn template(&self) -> &'static str {
+        "fargate.yaml.j2"
+    }
+    fn noun(&self) -> &'static str {
+        "tasks"
+    }
+    fn unit(&self) -> Option<&'static str> {
+        Some("task")
+    }
+    fn settings_key(&self) -> Option<&'static str> {
+        Some("workers.fargate")
+    }
+    fn has_network(&self) -> bool {
+        true
+    }
+    fn needs_image(&self) -> bool {
+        true
+    }
+    fn log_group(&self) -> LogGroup {
+        LogGroup::Workers
+    }
+    fn summary(&self, env: &Environment) -> String {
+        let w = &env.spec.workers;
+        format!("Fargate {}–{}", w.min, w.max)
+    }
+    fn describe(&self, env: &Environment) -> String {
+        let w = &env.spec.workers;
+        let f = &w.fargate;
+        format!(
+            "workers: Fargate tasks of {} ({} CPU units, {} MiB, {}), target {} messages per task, {}–{} tasks{}",
+            w.image.as_deref().unwrap_or("(no image)"),
+            f.cpu,
+            f.memory,
+            f.platform.as_str(),
+            env.backlog_target(),
+            w.min,
+            w.max,
+            spot_text(&w.spot)
+        )
+    }
+}
+
+/// A capacity provider of the service's strategy: `FARGATE` or `FARGATE_SPOT`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Provider {
+    pub name: &'static str,
+    pub base: u32,
+    pub weight: u32,
+}
+
+/// The service's capacity provider strategy for `workers.spot` (always rendered, so that a
+/// change of the Spot share updates the service in place): the On-Demand base on `FARGATE`,
+/// the rest split by weight, `percent` of it on `FARGATE_SPOT`. Weights are divided by their
+/// greatest common divisor.
+pub fn strategy(spot: &SpotSpec) -> Vec<Provider> {
+    let p = spot.percent.min(100);
+    let base = spot.on_demand_base;
+    if p == 0 {
+        return vec![Provider {
+            name: "FARGATE",
+            base,
+            weight: 1,
+        }];
+    }
+    let g = gcd(p, 100 - p);
+    vec![
+        Provider {
+            name: "FARGATE",
+            base,
+            weight: (100 - p) / g,
+        },
+        Provider {
+            name: "FARGATE_SPOT",
+            base: 0,
+            weight: p / g,
+        },
+    ]
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
+}
+
+fn spot_text(spot: &SpotSpec) -> String {
+    if spot.percent == 0 {
+        return String::new();
+    }
+    let base = match spot.on_demand_base {
+        0 => String::new(),
+        n => format!(" above {n} on FARGATE"),
+    };
+    format!(
+        "; Fargate Spot: about {}% of the tasks{base} (tasks stop after a two-minute notice when AWS needs the capacity back)",
+        spot.percent
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spot(percent: u32, on_demand_base: u32) -> SpotSpec {
+        SpotSpec {
+            percent,
+            on_demand_base,
+        }
+    }
+
+    #[test]
+    fn no_spot_is_fargate_alone_with_the_base() {
+        assert_eq!(
+            strategy(&spot(0, 2)),
+            vec![Provider {
+                name: "FARGATE",
+                base: 2,
+                weight: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn a_spot_share_splits_the_weights_by_their_ratio() {
+        let s = strategy(&spot(70, 1));
+        assert_eq!((s[0].name, s[0].base, s[0].weight), ("FARGATE", 1, 3));
+        assert_eq!((s[1].name, s[1].base, s[1].weight), ("FARGATE_SPOT", 0, 7));
+        let half = strategy(&spot(50, 0));
+        assert_eq!((half[0].weight, half[1].weight), (1, 1));
+    }
+
+    #[test]
+    fn all_spot_keeps_the_base_on_demand_and_no_weight_there() {
+        // AWS: a provider of weight 0 places no task beyond its base.
+        let s = strategy(&spot(100, 1));
+        assert_eq!((s[0].base, s[0].weight), (1, 0));
+        assert_eq!((s[1].base, s[1].weight), (0, 1));
+    }
+}

@@ -1,0 +1,119 @@
+//! What each kind of worker (`workers.kind`) is to every feature: one module per kind
+//! ([`ec2`], [`lambda`], [`fargate`]), each answering the same questions ([`Kind`]). A feature
+//! asks `env.kind()` rather than matching on the kind; the few places whose logic differs
+//! in substance per kind (validation's rules, drift's checks, status's reads, the simulator's
+//! model) match exhaustively, so a new kind is a compile error in exactly those places.
+
+pub mod ec2;
+pub mod fargate;
+pub mod lambda;
+
+use crate::config::Environment;
+use crate::config::schema::WorkerKind;
+
+/// Which of the environment's log groups the workers write to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogGroup {
+    /// `/qfleet/ENV/workers`: qfleet's group, written by instances or tasks.
+    Workers,
+    /// `/aws/lambda/NAME`: the function's own group.
+    Function,
+}
+
+/// The questions every feature asks of a kind of worker.
+pub trait Kind: Sync {
+    fn id(&self) -> WorkerKind;
+    /// The fleet stack's template under `templates/`.
+    fn template(&self) -> &'static str;
+    /// The workers in a word, as messages name them ("workers", "function", "tasks").
+    fn noun(&self) -> &'static str;
+    /// The unit that target tracking counts (backlog per instance, per task); `None` when the
+    /// kind scales itself (a function's event source mapping).
+    fn unit(&self) -> Option<&'static str>;
+    /// The key of this kind's own settings (`workers.lambda`), if it has one.
+    fn settings_key(&self) -> Option<&'static str>;
+    /// Whether the workers run in subnets qfleet places them in (network, security group,
+    /// public IP).
+    fn has_network(&self) -> bool;
+    /// Whether the workers' container image is required (`workers.image`).
+    fn needs_image(&self) -> bool {
+        false
+    }
+    /// Whether `scaling.metric: high_resolution` is offered (its publisher counts instances).
+    fn high_resolution(&self) -> bool {
+        false
+    }
+    /// Whether the fleet holds a resource bound to the queue's identity (a function's event
+    /// source mapping), so the two stacks are not updated at once when the queue changes.
+    fn bound_to_queue(&self) -> bool {
+        false
+    }
+    /// The workers' log group.
+    fn log_group(&self) -> LogGroup;
+    /// The CloudWatch Logs filter pattern for lines containing `term` (already quoted).
+    fn log_pattern(&self, term: String) -> String {
+        term
+    }
+    /// The workers in a few words (`qfleet validate`'s table).
+    fn summary(&self, env: &Environment) -> String;
+    /// The workers in a line (`qfleet validate`'s text).
+    fn describe(&self, env: &Environment) -> String;
+}
+
+/// The kind of worker `kind` names.
+pub fn of(kind: WorkerKind) -> &'static dyn Kind {
+    match kind {
+        WorkerKind::Ec2 => &ec2::Ec2,
+        WorkerKind::Lambda => &lambda::Lambda,
+        WorkerKind::Fargate => &fargate::Fargate,
+    }
+}
+
+impl Environment {
+    /// The kind of this environment's (or stage's) workers.
+    pub fn kind(&self) -> &'static dyn Kind {
+        of(self.spec.workers.kind)
+    }
+}
+
+/// The backlog target in words: "3 per instance", or "-" for a kind that scales itself.
+pub fn target_text(env: &Environment) -> String {
+    match env.kind().unit() {
+        Some(unit) => format!("{} per {unit}", env.backlog_target()),
+        None => "-".into(),
+    }
+}
+
+/// The Spot share of a fleet, in words ("" without Spot).
+pub fn spot_share(spot: &crate::config::schema::SpotSpec, units: &str) -> String {
+    if spot.percent == 0 {
+        return String::new();
+    }
+    let base = match spot.on_demand_base {
+        0 => String::new(),
+        n => format!(" above {n} On-Demand"),
+    };
+    format!(
+        "; Spot: {}% of the {units}{base} (up to 90% off On-Demand on the Spot share)",
+        spot.percent
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_answers_for_itself() {
+        for kind in WorkerKind::ALL {
+            assert_eq!(of(kind).id(), kind);
+        }
+    }
+
+    #[test]
+    fn only_the_kinds_that_count_units_have_a_target() {
+        assert_eq!(of(WorkerKind::Ec2).unit(), Some("instance"));
+        assert_eq!(of(WorkerKind::Fargate).unit(), Some("task"));
+        assert_eq!(of(WorkerKind::Lambda).unit(), None);
+    }
+}
