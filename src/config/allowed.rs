@@ -97,10 +97,10 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda"
+            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, public_ip, log_retention_days"
         }
         "workers.kind" => {
-            "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
+            "ec2 (default: instances in an Auto Scaling group), lambda (a function fed by the queue) or fargate (container tasks of an ECS service)"
         }
         "workers.lambda" => {
             "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days (workers.kind: lambda only)"
@@ -149,6 +149,27 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         }
         "workers.log_retention_days" => {
             "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14): how long the workers' log group keeps their journal"
+        }
+        "workers.fargate" => {
+            "a mapping with cpu, memory, platform, stop_timeout, ephemeral_storage_gib, exec, command, entry_point (workers.kind: fargate only)"
+        }
+        "workers.fargate.cpu" => {
+            "CPU units of one task: 256 (default), 512, 1024, 2048, 4096, 8192 or 16384"
+        }
+        "workers.fargate.memory" => {
+            "MiB of one task (default 512): with cpu 256: 512, 1024 or 2048; 512: 1024 to 4096; 1024: 2048 to 8192; 2048: 4096 to 16384; 4096: 8192 to 30720 (steps of 1024); 8192: 16384 to 61440 (steps of 4096); 16384: 32768 to 122880 (steps of 8192)"
+        }
+        "workers.fargate.platform" => "linux/x86_64 (default) or linux/arm64: what the image was built for",
+        "workers.fargate.stop_timeout" => {
+            "a duration from 2s to 2m (default 30s), at most queue.visibility_timeout: from SIGTERM to SIGKILL when a task stops"
+        }
+        "workers.fargate.ephemeral_storage_gib" => {
+            "a whole number of GiB from 21 to 200 (optional; Fargate gives 20 without it)"
+        }
+        "workers.fargate.exec" => "true or false (default false): ECS Exec into running tasks",
+        "workers.fargate.command" => "a list of strings overriding the image's CMD (optional)",
+        "workers.fargate.entry_point" => {
+            "a list of strings overriding the image's ENTRYPOINT (optional)"
         }
         "workers.lambda.log_retention_days" => {
             "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14)"

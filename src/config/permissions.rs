@@ -168,6 +168,21 @@ impl SecretSource {
             }
         }
     }
+
+    /// Where ECS reads it for a task's `Secrets` (`ValueFrom`, for Fn::Sub): the ARN when
+    /// given; a parameter's ARN in this account and region; a secret named without its ARN by
+    /// its partial ARN (`…:secret:NAME`, without the six random characters), which Secrets
+    /// Manager resolves to the one secret of that name. ECS asks for "the full ARN of the
+    /// Secrets Manager secret" (AWS::ECS::TaskDefinition Secret): give the ARN in the stack
+    /// file to be exact.
+    pub fn value_from_sub(&self) -> String {
+        match self {
+            SecretSource::SecretsManager { name, arn: None } => format!(
+                "arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{name}"
+            ),
+            other => other.resource_sub(),
+        }
+    }
 }
 
 /// What the stack file gives the workers beyond qfleet's own grants, one line each, for

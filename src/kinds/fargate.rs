@@ -53,6 +53,64 @@ impl Kind for Fargate {
     }
 }
 
+/// Application Auto Scaling's cooldowns that qfleet sets on the backlog-per-task policy, in
+/// seconds. Without them ECS services get 300 s each way (API reference,
+/// TargetTrackingScalingPolicyConfiguration); a task starts in about a minute, so a scale-out
+/// may follow a minute after the last, and a scale-in waits two.
+pub const SCALE_OUT_COOLDOWN: u64 = 60;
+pub const SCALE_IN_COOLDOWN: u64 = 120;
+/// The start-from-zero step policy's cooldown: while it runs, the task it added counts
+/// towards the next step, so an alarm that stays in ALARM adds no second task.
+pub const START_COOLDOWN: u64 = 180;
+
+/// What the Fargate template needs beyond the stack file's own settings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Render {
+    pub strategy: Vec<Provider>,
+    /// `RuntimePlatform.CpuArchitecture`.
+    pub architecture: &'static str,
+    /// The declared secrets as the container's `Secrets` (`Name`, `ValueFrom` for Fn::Sub).
+    pub secrets: Vec<Secret>,
+    /// What the worker is told it has after SIGTERM (`QFLEET_STOP_GRACE`): the stop timeout
+    /// less 5 s for its own exit, at least 1 s.
+    pub stop_grace: u64,
+    pub scale_out_cooldown: u64,
+    pub scale_in_cooldown: u64,
+    pub start_cooldown: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Secret {
+    pub name: String,
+    pub value_from: String,
+}
+
+impl Render {
+    pub fn of(env: &Environment) -> Render {
+        let w = &env.spec.workers;
+        let secrets = w
+            .secrets
+            .iter()
+            .filter_map(|(name, text)| {
+                let src = crate::config::permissions::SecretSource::parse(text).ok()?;
+                Some(Secret {
+                    name: name.clone(),
+                    value_from: src.value_from_sub(),
+                })
+            })
+            .collect();
+        Render {
+            strategy: strategy(&w.spot),
+            architecture: w.fargate.platform.cpu_architecture(),
+            secrets,
+            stop_grace: w.fargate.stop_timeout.0.saturating_sub(5).max(1),
+            scale_out_cooldown: SCALE_OUT_COOLDOWN,
+            scale_in_cooldown: SCALE_IN_COOLDOWN,
+            start_cooldown: START_COOLDOWN,
+        }
+    }
+}
+
 /// A capacity provider of the service's strategy: `FARGATE` or `FARGATE_SPOT`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Provider {

@@ -42,6 +42,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/qfleet-container.service.j2"),
     ),
     (
+        "fargate.yaml.j2",
+        include_str!("../../templates/fargate.yaml.j2"),
+    ),
+    (
         "declared-policy.yaml.j2",
         include_str!("../../templates/declared-policy.yaml.j2"),
     ),
@@ -123,6 +127,11 @@ pub struct ResourceNames {
     pub publisher: String,
     /// The publisher's log group.
     pub publisher_log_group: String,
+    /// Fargate workers (`workers.kind: fargate`): the ECS cluster (`qfleet-ENV`), the
+    /// service (`qfleet-ENV-workers`) and the task definition's family (`qfleet-ENV-worker`).
+    pub cluster: String,
+    pub service: String,
+    pub task_family: String,
 }
 
 impl ResourceNames {
@@ -161,6 +170,9 @@ impl ResourceNames {
             function_names: [function.clone(), format!("{function}-image")],
             code_bucket: format!("{}-code", env.name),
             publisher: format!("qfleet-{}{sfx}-backlog-metric", env.name),
+            cluster: format!("qfleet-{}{sfx}", env.name),
+            service: format!("qfleet-{}{sfx}-workers", env.name),
+            task_family: format!("qfleet-{}{sfx}-worker", env.name),
             publisher_log_group: if index == 0 {
                 format!("/qfleet/{}/backlog-metric", env.name)
             } else {
@@ -238,6 +250,8 @@ struct Context<'a> {
     stage: Option<&'a str>,
     /// The next stage's queue when it is fed by messages this stage's workers send.
     next_queue: Option<&'a str>,
+    /// Fargate workers' strategy, secrets and cooldowns (`workers.kind: fargate`).
+    fargate: Option<crate::kinds::fargate::Render>,
 }
 
 /// A later stage of a pipeline, as the data template declares its queues, policy and alarms.
@@ -342,6 +356,8 @@ fn context(env: &Environment) -> Context<'_> {
         // A pipeline of one stage renders as a one-stage file.
         stage: env.pipeline_stage().map(|s| s.name.as_str()),
         next_queue: env.stage.as_ref().and_then(|s| s.next_queue.as_deref()),
+        fargate: (spec.workers.kind == crate::config::schema::WorkerKind::Fargate)
+            .then(|| crate::kinds::fargate::Render::of(env)),
     }
 }
 
