@@ -233,14 +233,24 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
             "cloudformation:DescribeStacks",
             Scope::on([place.stage_stacks()]),
         );
-        // Every kind of fleet: a deploy that switches workers.kind deletes the other kind's
-        // resources, and a teardown deletes whichever kind is deployed.
+        // The stack file's kind of fleet, every handler; of the other kinds only what deletes
+        // them: a deploy that switches workers.kind deletes the other kind's resources (after
+        // creating its own; a failed switch rolls back by deleting what it created), and a
+        // teardown deletes whichever kind is deployed.
         let mut types = BTreeSet::new();
-        for variant in WorkerKind::ALL.map(|k| as_kind(env, k)) {
-            for stack in render::render(&variant)? {
-                types.extend(resource_types(&stack.template)?);
+        for stack in render::render(env)? {
+            types.extend(resource_types(&stack.template)?);
+        }
+        let mut others = BTreeSet::new();
+        for kind in WorkerKind::ALL {
+            if kind == env.spec.workers.kind {
+                continue;
+            }
+            for stack in render::render(&as_kind(env, kind))? {
+                others.extend(resource_types(&stack.template)?);
             }
         }
+        let others: BTreeSet<String> = others.difference(&types).cloned().collect();
         let handler_grants = match &env.spec.service_role_arn {
             Some(role) => {
                 d.caller.add(
@@ -264,35 +274,52 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
             })?;
             for action in handlers.all() {
                 match action {
-                    // Only the worker role, only to the services that run either kind of
-                    // workers: EC2 (the instance profile's role) and Lambda (the function's
-                    // execution role); a deploy may switch kinds.
-                    "iam:PassRole" => {
-                        for service in Place::WORKER_SERVICES {
+                    // Only the worker roles, only to the service that runs this kind of
+                    // workers: EC2 (the instance profile's role), Lambda (the function's
+                    // execution role) or ECS tasks (the task and execution roles).
+                    "iam:PassRole" => handler_grants.add(
+                        action,
+                        Scope::on([place.worker_role()]).when(
+                            "StringEquals",
+                            "iam:PassedToService",
+                            env.kind().role_service(),
+                        ),
+                    ),
+                    // The first group, cluster or scalable target in an account creates its
+                    // service's own role: only the role of the type that asks.
+                    "iam:CreateServiceLinkedRole" => {
+                        for (role, service) in place.service_linked_roles(t) {
                             handler_grants.add(
                                 action,
-                                Scope::on([place.worker_role()]).when(
+                                Scope::on([role]).when(
                                     "StringEquals",
-                                    "iam:PassedToService",
+                                    "iam:AWSServiceName",
                                     service,
                                 ),
                             );
                         }
                     }
-                    // The first group in an account creates Auto Scaling's own role.
-                    "iam:CreateServiceLinkedRole" => handler_grants.add(
-                        action,
-                        Scope::on([place.autoscaling_service_linked_role()]).when(
-                            "StringEquals",
-                            "iam:AWSServiceName",
-                            "autoscaling.amazonaws.com",
-                        ),
-                    ),
                     _ => {
                         if let Some(scope) = scope_of(reference, &place, action) {
                             handler_grants.add(action, scope);
                         }
                     }
+                }
+            }
+        }
+        for t in &others {
+            let handlers = reference.handlers.get(t).ok_or_else(|| {
+                Error::usage(format!(
+                    "the templates declare {t}, which src/iam/reference.json does not list: \
+                     add it to scripts/iam-reference and run it"
+                ))
+            })?;
+            for action in &handlers.delete {
+                if action == "iam:PassRole" || action == "iam:CreateServiceLinkedRole" {
+                    continue;
+                }
+                if let Some(scope) = scope_of(reference, &place, action) {
+                    handler_grants.add(action, scope);
                 }
             }
         }

@@ -41,6 +41,12 @@ pub const SCOPED_TYPES: &[(&str, &str)] = &[
     ("ec2", "*"),
     ("lambda", "function"),
     ("lambda", "eventSourceMapping"),
+    ("ecs", "cluster"),
+    ("ecs", "service"),
+    ("ecs", "service-deployment"),
+    ("ecs", "task"),
+    ("ecs", "task-definition"),
+    ("application-autoscaling", "ScalableTarget"),
     ("events", "rule-on-default-event-bus"),
     ("ecr", "repository"),
     ("logs", "log-group"),
@@ -223,6 +229,33 @@ impl Place<'_> {
                 .collect(),
             // The repository of a function's container image, in whichever account holds it.
             ("ecr", "repository") => self.image_repository().into_iter().collect(),
+            // Fargate workers: the cluster, the service, its deployments and tasks, the task
+            // definition's revisions, by the names qfleet gives them.
+            ("ecs", "cluster") => vec![format!(
+                "arn:{p}:ecs:{region}:{account}:cluster/{}",
+                names.cluster
+            )],
+            ("ecs", "service") => vec![format!(
+                "arn:{p}:ecs:{region}:{account}:service/{}/{}",
+                names.cluster, names.service
+            )],
+            ("ecs", "service-deployment") => vec![format!(
+                "arn:{p}:ecs:{region}:{account}:service-deployment/{}/{}/*",
+                names.cluster, names.service
+            )],
+            ("ecs", "task") => vec![format!(
+                "arn:{p}:ecs:{region}:{account}:task/{}/*",
+                names.cluster
+            )],
+            ("ecs", "task-definition") => vec![format!(
+                "arn:{p}:ecs:{region}:{account}:task-definition/{}:*",
+                names.task_family
+            )],
+            // A scalable target's ARN ends in an id Application Auto Scaling generates: the
+            // region's and account's.
+            ("application-autoscaling", "ScalableTarget") => vec![format!(
+                "arn:{p}:application-autoscaling:{region}:{account}:scalable-target/*"
+            )],
             // Mappings are named by generated UUIDs: the region's and account's.
             ("lambda", "eventSourceMapping") => vec![format!(
                 "arn:{p}:lambda:{region}:{account}:event-source-mapping:*"
@@ -236,10 +269,15 @@ impl Place<'_> {
                 .chain(self.publisher(&names).map(|_| &names.publisher_log_group))
                 .map(|name| format!("arn:{p}:logs:{region}:{account}:log-group:{name}*"))
                 .collect(),
-            ("ssm", "parameter") if self.env.spec.workers.ami.starts_with('/') => vec![format!(
-                "arn:{p}:ssm:{region}::parameter{}",
-                self.env.spec.workers.ami
-            )],
+            ("ssm", "parameter")
+                if self.env.spec.workers.kind == crate::config::schema::WorkerKind::Ec2
+                    && self.env.spec.workers.ami.starts_with('/') =>
+            {
+                vec![format!(
+                    "arn:{p}:ssm:{region}::parameter{}",
+                    self.env.spec.workers.ami
+                )]
+            }
             // The stack file names its key by ARN (validated); without one no key is used.
             ("kms", "key") => self.env.spec.kms_key.iter().cloned().collect(),
             _ => Vec::new(),
@@ -255,10 +293,6 @@ impl Place<'_> {
         .then_some(&names.publisher)
     }
 
-    /// The services the worker role is passed to: EC2 (the launch template's instance
-    /// profile) and Lambda (the function's execution role), whichever kind is deployed.
-    pub const WORKER_SERVICES: [&'static str; 2] = ["ec2.amazonaws.com", "lambda.amazonaws.com"];
-
     /// The worker role (EC2's instance role or the function's execution role).
     pub fn worker_role(&self) -> String {
         format!(
@@ -271,10 +305,39 @@ impl Place<'_> {
 
     /// Auto Scaling's service-linked role, created by the first group in an account.
     pub fn autoscaling_service_linked_role(&self) -> String {
+        self.service_linked_role("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling")
+    }
+
+    fn service_linked_role(&self, service: &str, name: &str) -> String {
         format!(
-            "arn:{}:iam::{}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+            "arn:{}:iam::{}:role/aws-service-role/{service}/{name}",
             self.p(),
             self.account
         )
+    }
+
+    /// The service-linked roles (ARN, service principal) the handler of `resource_type` may
+    /// create: Auto Scaling's for a group, ECS's for a cluster, and Application Auto
+    /// Scaling's role for ECS services for a scalable target ("Service-linked roles for
+    /// Application Auto Scaling", https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html).
+    pub fn service_linked_roles(&self, resource_type: &str) -> Vec<(String, &'static str)> {
+        match resource_type {
+            "AWS::AutoScaling::AutoScalingGroup" => vec![(
+                self.autoscaling_service_linked_role(),
+                "autoscaling.amazonaws.com",
+            )],
+            "AWS::ECS::Cluster" => vec![(
+                self.service_linked_role("ecs.amazonaws.com", "AWSServiceRoleForECS"),
+                "ecs.amazonaws.com",
+            )],
+            "AWS::ApplicationAutoScaling::ScalableTarget" => vec![(
+                self.service_linked_role(
+                    "ecs.application-autoscaling.amazonaws.com",
+                    "AWSServiceRoleForApplicationAutoScaling_ECSService",
+                ),
+                "ecs.application-autoscaling.amazonaws.com",
+            )],
+            _ => Vec::new(),
+        }
     }
 }

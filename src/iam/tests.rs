@@ -157,11 +157,19 @@ fn data_actions_are_scoped_to_the_environments_own_resources() {
 /// iam:PassRole is checked with the service the role is passed to (`iam:PassedToService`,
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>): EC2 for an
 /// instance profile's role, Lambda for a function's execution role
-/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>). A deploy
-/// may switch `workers.kind`, so the worker role goes to both, and to no other service.
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>), ECS
+/// tasks for a task's roles. A deploy that switches `workers.kind` runs under the new file's policy, which passes the
+/// roles only to the service of its own kind (deleting the other kind passes no role).
 #[test]
-fn pass_role_is_only_for_the_worker_role_and_only_to_ec2_or_lambda() {
-    for kind in ["", "workers:\n  kind: lambda\n"] {
+fn pass_role_is_only_for_the_worker_role_and_only_to_the_kinds_service() {
+    for (kind, service) in [
+        ("", "ec2.amazonaws.com"),
+        ("workers:\n  kind: lambda\n", "lambda.amazonaws.com"),
+        (
+            "workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n",
+            "ecs-tasks.amazonaws.com",
+        ),
+    ] {
         let env = env_from(&format!(
             "environment: a\nregion: eu-west-1\nlab: true\n{kind}"
         ));
@@ -180,12 +188,7 @@ fn pass_role_is_only_for_the_worker_role_and_only_to_ec2_or_lambda() {
                     .unwrap()
             })
             .collect();
-        services.sort();
-        assert_eq!(
-            services,
-            ["ec2.amazonaws.com", "lambda.amazonaws.com"],
-            "{kind}"
-        );
+        assert_eq!(services, [service], "{kind}");
     }
     let d = for_environments(&[lab("a", "")], ACCOUNT).unwrap();
     let docs = d.caller.documents();
@@ -775,7 +778,9 @@ fn a_high_resolution_metric_adds_only_its_publishers_calls_scoped_to_its_names()
         .difference(&all_actions(&without.caller.documents()))
         .cloned()
         .collect();
-    // What creates, changes or reads a publisher: the deletions are in both (below).
+    // What creates, changes or reads a publisher: the deletions are in both (below). An EC2
+    // fleet without it holds no function, so the function's own handlers come with it (a
+    // policy grants another kind's resources only their deletion).
     assert_eq!(
         added,
         [
@@ -785,7 +790,26 @@ fn a_high_resolution_metric_adds_only_its_publishers_calls_scoped_to_its_names()
             "events:TagResource",
             "events:UntagResource",
             "lambda:AddPermission",
+            "lambda:CreateFunction",
+            "lambda:DeleteFunctionCodeSigningConfig",
+            "lambda:DeleteFunctionConcurrency",
+            "lambda:GetFunctionCodeSigningConfig",
+            "lambda:GetFunctionRecursionConfig",
+            "lambda:GetFunctionScalingConfig",
             "lambda:GetPolicy",
+            "lambda:GetRuntimeManagementConfig",
+            "lambda:PublishVersion",
+            "lambda:PutFunctionCodeSigningConfig",
+            "lambda:PutFunctionConcurrency",
+            "lambda:PutFunctionRecursionConfig",
+            "lambda:PutFunctionScalingConfig",
+            "lambda:PutRuntimeManagementConfig",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+            "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
+            // A function's code from S3: the environment's objects only.
+            "s3:GetObjectVersion",
         ]
     );
     for action in &added {
@@ -793,7 +817,10 @@ fn a_high_resolution_metric_adds_only_its_publishers_calls_scoped_to_its_names()
             for r in resources(s) {
                 assert!(
                     r.ends_with(":rule/qfleet-hr-backlog-metric")
-                        || r.contains(":function:qfleet-hr-"),
+                        || r.contains(":function:qfleet-hr-")
+                        || r.starts_with("arn:aws:s3:::hr-uploads-")
+                        // Lambda's tag actions also name mappings, whose ids are generated.
+                        || (action.to_lowercase().contains("tagresource") && r.ends_with(":event-source-mapping:*")),
                     "{action}: {r}"
                 );
             }

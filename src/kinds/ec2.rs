@@ -28,6 +28,9 @@ impl Kind for Ec2 {
     fn high_resolution(&self) -> bool {
         true
     }
+    fn role_service(&self) -> &'static str {
+        "ec2.amazonaws.com"
+    }
     fn log_group(&self) -> LogGroup {
         LogGroup::Workers
     }

@@ -29,6 +29,9 @@ impl Kind for Fargate {
     fn needs_image(&self) -> bool {
         true
     }
+    fn role_service(&self) -> &'static str {
+        "ecs-tasks.amazonaws.com"
+    }
     fn log_group(&self) -> LogGroup {
         LogGroup::Workers
     }

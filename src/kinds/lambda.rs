@@ -28,6 +28,9 @@ impl Kind for Lambda {
     fn bound_to_queue(&self) -> bool {
         true
     }
+    fn role_service(&self) -> &'static str {
+        "lambda.amazonaws.com"
+    }
     fn log_group(&self) -> LogGroup {
         LogGroup::Function
     }

@@ -48,6 +48,8 @@ pub trait Kind: Sync {
     fn bound_to_queue(&self) -> bool {
         false
     }
+    /// The service principal the workers' roles are passed to (`iam:PassedToService`).
+    fn role_service(&self) -> &'static str;
     /// The workers' log group.
     fn log_group(&self) -> LogGroup;
     /// The CloudWatch Logs filter pattern for lines containing `term` (already quoted).

@@ -186,7 +186,7 @@ fn wrong_types_say_what_was_expected_and_found() {
         (
             "workers:\n  kind: ecs\n",
             "workers.kind",
-            "expected ec2 or lambda, found `ecs`",
+            "expected ec2, lambda or fargate, found `ecs`",
         ),
         (
             "workers:\n  instance_type: [t3.micro]\n",
@@ -270,8 +270,8 @@ fn serde_messages_lose_their_rust_type_names() {
         "expected a mapping of settings, found a list"
     );
     assert_eq!(
-        humanize("unknown variant `ecs`, expected `ec2` or `lambda`"),
-        "expected ec2 or lambda, found `ecs`"
+        humanize("unknown variant `ecs`, expected one of `ec2`, `lambda`, `fargate`"),
+        "expected one of ec2, lambda, fargate, found `ecs`"
     );
     assert_eq!(humanize("missing field `region`"), "missing field `region`");
 }

@@ -44,6 +44,7 @@ fn snapshots_of_the_shipped_stack_files() {
         "examples/lambda.yaml",
         "examples/lambda-image.yaml",
         "examples/high-resolution.yaml",
+        "examples/fargate.yaml",
     ] {
         let env = load(rel);
         for s in render(&env).unwrap() {
@@ -466,6 +467,7 @@ fn every_shipped_template_passes_the_offline_checks() {
         "examples/lambda.yaml",
         "examples/lambda-deps.yaml",
         "examples/lambda-image.yaml",
+        "examples/fargate.yaml",
     ] {
         for s in render(&load(rel)).unwrap() {
             assert_eq!(
@@ -593,6 +595,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
     );
 }
 
+mod fargate;
 mod high_resolution;
 mod lambda;
 mod pipeline;
