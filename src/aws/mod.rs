@@ -18,6 +18,7 @@ pub mod network;
 pub mod poll;
 pub mod queues;
 pub mod request_target;
+pub mod services;
 pub mod topics;
 pub mod trace;
 
@@ -50,6 +51,7 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub ecs: aws_sdk_ecs::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -76,6 +78,7 @@ impl Clients {
             ec2: client!(aws_sdk_ec2, conf),
             autoscaling: client!(aws_sdk_autoscaling, conf),
             lambda: client!(aws_sdk_lambda, conf),
+            ecs: client!(aws_sdk_ecs, conf),
             // Alarms and metrics only inform `status`, which shows a section it could not read
             // as not available: a failing CloudWatch gets 3 attempts, not a minute and a half.
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(

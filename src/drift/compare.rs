@@ -115,8 +115,7 @@ fn resources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         match env.spec.workers.kind {
             WorkerKind::Ec2 => group(f, snap, env),
             WorkerKind::Lambda => super::function::check(f, snap, env),
-            // TODO(fargate): the service's checks, once the snapshot reads it.
-            WorkerKind::Fargate => {}
+            WorkerKind::Fargate => super::service::check(f, snap, env),
         }
     }
 }

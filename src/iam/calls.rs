@@ -204,6 +204,8 @@ pub const CALLS: &[Call] = &[
     call("logs", "FilterLogEvents", &["logs:FilterLogEvents"]),
     call("logs", "DescribeLogGroups", &["logs:DescribeLogGroups"]),
     call("logs", "DescribeLogStreams", &["logs:DescribeLogStreams"]),
+    // ECS: the Fargate workers' service (`workers.kind: fargate`), read by status and drift.
+    call("ecs", "DescribeServices", &["ecs:DescribeServices"]),
     // Lambda: the worker function and its queue mapping (`workers.kind: lambda`).
     call("lambda", "GetFunction", &["lambda:GetFunction"]),
     call(

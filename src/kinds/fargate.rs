@@ -35,6 +35,11 @@ impl Kind for Fargate {
     fn log_group(&self) -> LogGroup {
         LogGroup::Workers
     }
+    /// awslogs names a task's stream `PREFIX/CONTAINER/TASK-ID` (the awslogs-stream-prefix
+    /// option, Amazon ECS Developer Guide): the task.
+    fn worker_of_stream<'a>(&self, stream: &'a str) -> &'a str {
+        stream.rsplit('/').next().unwrap_or(stream)
+    }
     fn summary(&self, env: &Environment) -> String {
         let w = &env.spec.workers;
         format!("Fargate {}–{}", w.min, w.max)

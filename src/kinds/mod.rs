@@ -56,6 +56,11 @@ pub trait Kind: Sync {
     fn log_pattern(&self, term: String) -> String {
         term
     }
+    /// The worker a log stream of the workers' group belongs to: on EC2 the instance
+    /// (`INSTANCE/...`).
+    fn worker_of_stream<'a>(&self, stream: &'a str) -> &'a str {
+        stream.split('/').next().unwrap_or(stream)
+    }
     /// The workers in a few words (`qfleet validate`'s table).
     fn summary(&self, env: &Environment) -> String;
     /// The workers in a line (`qfleet validate`'s text).

@@ -106,7 +106,11 @@ impl Reader {
                 }
                 // `INSTANCE/...` on EC2, `worker/worker/TASK` on Fargate.
                 LogGroup::Workers => {
-                    instance = Some(e.stream.split('/').next().unwrap_or(&e.stream).to_string());
+                    instance = Some(
+                        crate::kinds::of(self.kind)
+                            .worker_of_stream(&e.stream)
+                            .to_string(),
+                    );
                 }
             }
             if let Some(t) = &self.text

@@ -23,6 +23,26 @@ fn an_ec2_line_names_the_instance_of_its_stream_and_the_bootstrap_stream_too() {
     assert!(lines.iter().all(|l| l.request.is_none()));
 }
 
+/// awslogs on Fargate names a task's stream PREFIX/CONTAINER/TASK-ID: the line names the task.
+#[test]
+fn a_fargate_line_names_the_task_of_its_stream() {
+    let mut r = Reader::new(WorkerKind::Fargate, None);
+    let lines = r.lines(vec![event(
+        1_000,
+        "worker/worker/4f1c0e2b9d8a4e6f8a1b2c3d4e5f6a7b",
+        "outcome=processed keys=1",
+        "1",
+    )]);
+    assert_eq!(
+        lines[0].instance.as_deref(),
+        Some("4f1c0e2b9d8a4e6f8a1b2c3d4e5f6a7b")
+    );
+    assert_eq!(
+        pattern(WorkerKind::Fargate, Some("x")).as_deref(),
+        Some("\"x\"")
+    );
+}
+
 #[test]
 fn a_function_line_belongs_to_the_invocation_its_stream_started_last() {
     let mut r = Reader::new(WorkerKind::Lambda, None);

@@ -181,6 +181,9 @@ pub struct Snapshot {
     pub function: Option<Fact<Function>>,
     /// The event source mapping from the queue to the function (read with the function).
     pub mapping: Option<Fact<Mapping>>,
+    /// The ECS service of Fargate workers (`None` when not read: not in the scope, or the
+    /// stack file's workers are of another kind and the fleet stack lists no service).
+    pub service: Option<Fact<crate::aws::services::Service>>,
 }
 
 impl Snapshot {
@@ -208,6 +211,7 @@ impl Snapshot {
             activities: Some(Fact::Absent),
             function: None,
             mapping: None,
+            service: None,
         }
     }
 }
@@ -345,9 +349,13 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
             workers::read_mapping(clients, &fleet, &function_name, &names)
         ),
     );
-    let (code_bucket, log_group) = tokio::join!(
+    let (code_bucket, log_group, service) = tokio::join!(
         optional(scope.bucket_contents, read_code_bucket(clients, &data)),
         optional(scope.log_group, read_log_group(clients, &fleet)),
+        optional(
+            scope.scaling && wanted.service,
+            workers::read_service(clients, &fleet, &names)
+        ),
     );
     Snapshot {
         environment: env.name.clone(),
@@ -371,6 +379,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         activities,
         function,
         mapping,
+        service,
     }
 }
 

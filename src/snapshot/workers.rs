@@ -1,5 +1,5 @@
-//! What consumes the queue: the Auto Scaling group or the Lambda function with its queue
-//! mapping. The kind the stack file names is always read; the other one only when the fleet
+//! What consumes the queue: the Auto Scaling group, the Lambda function with its queue
+//! mapping, or the ECS service of Fargate tasks. The kind the stack file names is always read; the other one only when the fleet
 //! stack still lists it (an environment switching kinds holds both for a moment). A consumer
 //! the stack does not list is looked up by its fixed name, and only AWS saying "no such thing"
 //! makes it absent.
@@ -56,6 +56,22 @@ pub(super) fn function_name(
             _ => Fact::Known(names.function.clone()),
         },
         found => to_fact(found, wanted, &fleet.name),
+    }
+}
+
+/// The Fargate workers' service, by the names qfleet gives the cluster and the service: absent
+/// with the fleet stack, else as ECS describes it (absent only when ECS says so).
+pub(super) async fn read_service(
+    clients: &Clients,
+    fleet: &StackSnapshot,
+    names: &ResourceNames,
+) -> Fact<crate::aws::services::Service> {
+    match fleet.locate(ids::SERVICE) {
+        Located::Absent => Fact::Absent,
+        Located::Unknown(why) => Fact::Unknown(why),
+        Located::Physical(_) | Located::NotListed => Fact::from(
+            crate::aws::services::service(&clients.ecs, &names.cluster, &names.service).await,
+        ),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod function;
 pub mod rows;
+pub mod service;
 pub mod text;
 
 use crate::aws::Clients;
@@ -27,7 +28,8 @@ pub struct Status {
     pub region: String,
     pub stacks: Vec<StackSummary>,
     /// What consumes the queue, as read: `ec2` (the `fleet` section), `lambda` (the `function`
-    /// section); both for a moment while an environment switches kinds.
+    /// section), `fargate` (the `service` section); two for a moment while an environment
+    /// switches kinds.
     pub workers: Vec<String>,
     /// `null` when the fleet is not deployed, could not be read (see `unavailable`), or the
     /// workers are a function.
@@ -35,9 +37,14 @@ pub struct Status {
     /// `null` when the function is not deployed, could not be read (see `unavailable`), or the
     /// workers are EC2 instances.
     pub function: Option<FunctionStatus>,
+    /// `null` when the Fargate workers' ECS service is not deployed, could not be read (see
+    /// `unavailable`), or the workers are of another kind.
+    pub service: Option<service::ServiceStatus>,
     pub queue: Option<QueueDepth>,
     pub dead_letter_queue: Option<QueueDepth>,
-    /// The group's scaling (`null` for a function: see `function.concurrency`).
+    /// The group's or the service's scaling (`null` for a function: see
+    /// `function.concurrency`); for Fargate workers the `backlog_per_instance` fields are per
+    /// running task.
     pub scaling: Option<Scaling>,
     pub alarms: Vec<Alarm>,
     /// Upload-to-processed seconds of the jobs done in the last minutes, from the metric the
@@ -402,13 +409,21 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();
 
-    let backlog = match (&queue, &fleet) {
-        (Some(q), Some(f)) if f.in_service > 0 => Some(q.visible as f64 / f.in_service as f64),
+    let service =
+        take(snap.service.as_ref(), service::SERVICE, &mut unavailable).map(|s| service::of(&s));
+    // Instances in service, or tasks running, against what the group or the service wants.
+    let counts = match (&fleet, &service) {
+        (Some(f), _) => Some((f.desired as i64, f.in_service as i64)),
+        (None, Some(s)) => Some((s.desired.into(), s.running.into())),
+        (None, None) => None,
+    };
+    let backlog = match (&queue, counts) {
+        (Some(q), Some((_, working))) if working > 0 => Some(q.visible as f64 / working as f64),
         _ => None,
     };
-    let direction = match &fleet {
-        Some(f) if (f.desired as usize) > f.in_service => Direction::Out,
-        Some(f) if (f.desired as usize) < f.in_service => Direction::In,
+    let direction = match counts {
+        Some((desired, working)) if desired > working => Direction::Out,
+        Some((desired, working)) if desired < working => Direction::In,
         Some(_) => Direction::Steady,
         None => Direction::Unknown,
     };
@@ -416,6 +431,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
     let workers = [
         ("ec2", snap.group.is_some()),
         ("lambda", snap.function.is_some()),
+        ("fargate", snap.service.is_some()),
     ]
     .into_iter()
     .filter(|(_, read)| *read)
@@ -428,9 +444,10 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         workers,
         fleet,
         function,
+        service,
         queue,
         dead_letter_queue,
-        scaling: snap.group.is_some().then(|| Scaling {
+        scaling: (snap.group.is_some() || snap.service.is_some()).then(|| Scaling {
             backlog_per_instance: backlog,
             backlog_per_instance_metric: metrics.backlog_per_instance,
             target: policy.and_then(|p| p.target),

@@ -83,6 +83,18 @@ fn workers(s: &Status) -> String {
         }
         return w;
     }
+    if let Some(svc) = &s.service {
+        let mut w = format!("{}/{} tasks running", svc.running, svc.desired);
+        if let Some(d) = svc.deployments.iter().find(|d| d.status == "PRIMARY")
+            && d.rollout_state.as_deref() != Some("COMPLETED")
+        {
+            w.push_str(&format!(
+                ", deployment {}",
+                d.rollout_state.as_deref().unwrap_or("state unknown")
+            ));
+        }
+        return w;
+    }
     if let Some(f) = &s.function {
         let c = &f.concurrency;
         return format!(
@@ -94,6 +106,8 @@ fn workers(s: &Status) -> String {
     }
     let section = if s.workers.iter().any(|w| w == "lambda") {
         super::function::FUNCTION
+    } else if s.workers.iter().any(|w| w == "fargate") {
+        super::service::SERVICE
     } else {
         "fleet"
     };

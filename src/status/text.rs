@@ -102,6 +102,11 @@ pub fn text(s: &Status) -> String {
         None if shows("lambda") => line(missing(FUNCTION)),
         None => {}
     }
+    match &s.service {
+        Some(svc) => super::service::render(svc, &s.unavailable, &mut line),
+        None if shows("fargate") => line(missing(super::service::SERVICE)),
+        None => {}
+    }
     let age = |q: &QueueDepth| match q.oldest_message_age_seconds {
         Some(a) => format!("{a:.0} s"),
         None => "no data yet".into(),
@@ -169,13 +174,27 @@ pub fn text(s: &Status) -> String {
         line(function::scaling_line(f, s.queue.as_ref(), &s.unavailable));
     }
     if let Some(sc) = &s.scaling {
-        scaling_line(sc, &s.unavailable, &mut line);
+        let unit = if s.fleet.is_none() && s.service.is_some() {
+            "task"
+        } else {
+            "instance"
+        };
+        scaling_line(sc, unit, &s.unavailable, &mut line);
     }
     for a in &s.alarms {
         line(format!("alarm {}: {}", a.name, a.state));
     }
     for (section, why) in &s.unavailable {
-        if !["fleet", FUNCTION, MAPPING, "queue", "dead-letter queue"].contains(&section.as_str()) {
+        if ![
+            "fleet",
+            FUNCTION,
+            MAPPING,
+            super::service::SERVICE,
+            "queue",
+            "dead-letter queue",
+        ]
+        .contains(&section.as_str())
+        {
             line(format!("not available: {section}: {why}"));
         }
     }
@@ -197,17 +216,24 @@ pub fn text(s: &Status) -> String {
     out
 }
 
-/// The group's scaling: backlog per instance now and in CloudWatch against the target.
+/// The group's or the service's scaling: backlog per instance (or task) now and in
+/// CloudWatch against the target.
 fn scaling_line(
     sc: &super::Scaling,
+    unit: &str,
     unavailable: &std::collections::BTreeMap<String, String>,
     line: &mut dyn FnMut(String),
 ) {
+    let none = if unit == "task" {
+        "n/a (no task running)"
+    } else {
+        "n/a (no instance in service)"
+    };
     line(format!(
-        "scaling: backlog per instance {} (CloudWatch: {}), target {}{}; {}",
+        "scaling: backlog per {unit} {} (CloudWatch: {}), target {}{}; {}",
         sc.backlog_per_instance
             .map(|b| format!("{b:.1}"))
-            .unwrap_or_else(|| "n/a (no instance in service)".into()),
+            .unwrap_or_else(|| none.into()),
         sc.backlog_per_instance_metric
             .map(|b| format!("{b:.1}"))
             .unwrap_or_else(|| "no data yet".into()),

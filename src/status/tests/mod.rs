@@ -384,6 +384,7 @@ mod snapshots {
     }
 }
 
+mod fargate;
 mod lambda;
 
 /// The latency goal is met only on a known age at or under it and no p99 over it; either

@@ -1,0 +1,180 @@
+//! qfleet's own checks of Fargate workers, as [`super::compare`] checks the group: the ECS
+//! service is active, runs the stack file's task family, places its tasks as the stack file
+//! says (capacity provider strategy, public IP, ECS Exec), and its count stays within
+//! `workers.min` to `workers.max`. What could not be read is not checked, never in sync.
+
+use super::findings::Findings;
+use crate::config::Environment;
+use crate::kinds::fargate::strategy;
+use crate::render::{ResourceNames, ids};
+use crate::snapshot::Snapshot;
+
+pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
+    let fleet = &snap.fleet.name;
+    let Some(s) = f.need(snap.service.as_ref(), fleet, ids::SERVICE, "exists") else {
+        return;
+    };
+    let w = &env.spec.workers;
+    let names = ResourceNames::of(env);
+    if s.status != "ACTIVE" {
+        f.diff(fleet, ids::SERVICE, "Status", "ACTIVE", &s.status);
+    }
+    // The task definition ARN ends in `task-definition/FAMILY:REVISION`.
+    let family = s
+        .task_definition
+        .as_deref()
+        .and_then(|t| t.rsplit('/').next())
+        .and_then(|t| t.rsplit_once(':'))
+        .map(|(family, _)| family);
+    if let Some(family) = family
+        && family != names.task_family
+    {
+        f.diff(
+            fleet,
+            ids::SERVICE,
+            "TaskDefinition",
+            format!("a revision of {}", names.task_family),
+            family,
+        );
+    }
+    let want: Vec<String> = strategy(&w.spot)
+        .iter()
+        .map(|p| format!("{} base {} weight {}", p.name, p.base, p.weight))
+        .collect();
+    let have: Vec<String> = s
+        .strategy
+        .iter()
+        .map(|p| format!("{} base {} weight {}", p.name, p.base, p.weight))
+        .collect();
+    if want != have {
+        f.diff(
+            fleet,
+            ids::SERVICE,
+            "CapacityProviderStrategy",
+            want.join(", "),
+            if have.is_empty() {
+                "none (a launch type)".into()
+            } else {
+                have.join(", ")
+            },
+        );
+    }
+    let public = if w.public_ip { "ENABLED" } else { "DISABLED" };
+    if let Some(have) = &s.assign_public_ip
+        && have != public
+    {
+        f.diff(
+            fleet,
+            ids::SERVICE,
+            "NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp",
+            public,
+            have,
+        );
+    }
+    if s.execute_command != w.fargate.exec {
+        f.diff(
+            fleet,
+            ids::SERVICE,
+            "EnableExecuteCommand",
+            w.fargate.exec,
+            s.execute_command,
+        );
+    }
+    let desired = i64::from(s.desired);
+    if desired < w.min || desired > w.max {
+        f.diff(
+            fleet,
+            ids::SERVICE,
+            "DesiredCount",
+            format!("{} to {} (workers.min to workers.max)", w.min, w.max),
+            desired,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::services::{Provider, Service};
+    use crate::snapshot::Fact;
+
+    fn env() -> Environment {
+        crate::config::parse(
+            "stacks/f.yaml".into(),
+            "region: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  min: 1\n  max: 4\n  spot: {percent: 50}\n".into(),
+        )
+        .unwrap()
+    }
+
+    fn service() -> Service {
+        Service {
+            name: "qfleet-f-workers".into(),
+            cluster: "qfleet-f".into(),
+            status: "ACTIVE".into(),
+            desired: 2,
+            running: 2,
+            pending: 0,
+            task_definition: Some(
+                "arn:aws:ecs:eu-west-1:111122223333:task-definition/qfleet-f-worker:3".into(),
+            ),
+            deployments: vec![],
+            strategy: vec![
+                Provider {
+                    name: "FARGATE".into(),
+                    base: 0,
+                    weight: 1,
+                },
+                Provider {
+                    name: "FARGATE_SPOT".into(),
+                    base: 0,
+                    weight: 1,
+                },
+            ],
+            assign_public_ip: Some("DISABLED".into()),
+            execute_command: false,
+            events: vec![],
+        }
+    }
+
+    fn findings(s: Fact<Service>) -> Findings {
+        let mut snap = Snapshot::deployed("f");
+        snap.service = Some(s);
+        let mut f = Findings::default();
+        check(&mut f, &snap, &env());
+        f
+    }
+
+    #[test]
+    fn a_service_as_the_stack_file_says_is_in_sync() {
+        let f = findings(Fact::Known(service()));
+        assert!(f.differences.is_empty() && f.unchecked.is_empty());
+    }
+
+    #[test]
+    fn a_changed_strategy_public_ip_and_count_are_each_a_difference() {
+        let mut s = service();
+        s.strategy.truncate(1);
+        s.assign_public_ip = Some("ENABLED".into());
+        s.desired = 9;
+        let f = findings(Fact::Known(s));
+        let props: Vec<&str> = f.differences.iter().map(|d| d.property.as_str()).collect();
+        assert_eq!(
+            props,
+            [
+                "CapacityProviderStrategy",
+                "NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp",
+                "DesiredCount"
+            ]
+        );
+        assert_eq!(f.differences[2].actual, "9");
+    }
+
+    #[test]
+    fn an_unreadable_service_is_unchecked_and_a_missing_one_is_drift() {
+        let unknown = findings(Fact::Unknown("AccessDeniedException".into()));
+        assert!(unknown.differences.is_empty());
+        assert_eq!(unknown.unchecked[0].what, "qfleet-f-fleet WorkerService");
+        let missing = findings(Fact::Absent);
+        assert_eq!(missing.differences[0].actual, "missing");
+    }
+}
