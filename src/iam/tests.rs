@@ -176,7 +176,7 @@ fn pass_role_is_only_for_the_worker_role_and_only_to_the_kinds_service() {
         let d = for_environments(&[env], ACCOUNT).unwrap();
         let docs = d.caller.documents();
         let s = granting(&docs, "iam:PassRole");
-        let mut services: Vec<&str> = s
+        let services: Vec<&str> = s
             .iter()
             .map(|s| {
                 assert_eq!(
