@@ -159,7 +159,9 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "workers.fargate.memory" => {
             "MiB of one task (default 512): with cpu 256: 512, 1024 or 2048; 512: 1024 to 4096; 1024: 2048 to 8192; 2048: 4096 to 16384; 4096: 8192 to 30720 (steps of 1024); 8192: 16384 to 61440 (steps of 4096); 16384: 32768 to 122880 (steps of 8192)"
         }
-        "workers.fargate.platform" => "linux/x86_64 (default) or linux/arm64: what the image was built for",
+        "workers.fargate.platform" => {
+            "linux/x86_64 (default) or linux/arm64: what the image was built for"
+        }
         "workers.fargate.stop_timeout" => {
             "a duration from 2s to 2m (default 30s), at most queue.visibility_timeout: from SIGTERM to SIGKILL when a task stops"
         }
