@@ -48,10 +48,12 @@ pub struct SimulateArgs {
         allow_negative_numbers = true
     )]
     pub failure_rate: f64,
-    /// EC2: time from an instance's launch to its worker reading the queue (boot, user data).
-    #[arg(long, default_value = "90s", value_name = "D")]
-    pub launch_time: String,
-    /// EC2: messages one instance works on at once (the reference worker: 1).
+    /// Time from an instance's launch to its worker reading the queue (boot, user data), or
+    /// for Fargate from a task's placement (image pull, start). Default: 90s for an instance,
+    /// 60s for a task.
+    #[arg(long, value_name = "D")]
+    pub launch_time: Option<String>,
+    /// Messages one instance (or Fargate task) works on at once (the reference worker: 1).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub messages_per_instance: u64,
     /// The latency goal, upload to processed (e.g. 60s, 5m). Default:
@@ -107,7 +109,11 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
         seconds_per_message: args.seconds_per_message,
         spread: share("--spread", args.spread, 0.95)?,
         failure_rate: share("--failure-rate", args.failure_rate, 1.0)?,
-        launch_time: flag_duration("--launch-time", &args.launch_time, 0)?,
+        launch_time: args
+            .launch_time
+            .as_deref()
+            .map(|d| flag_duration("--launch-time", d, 0))
+            .transpose()?,
         per_instance: args.messages_per_instance,
         seed: args.seed,
         max_latency: args

@@ -1,6 +1,7 @@
 //! Advice when a run misses its goal: for each setting that moves the scaling (EC2:
 //! `workers.max`, `workers.min`, the backlog target, a warm pool, the high-resolution
-//! metric; Lambda: the mapping's maximum
+//! metric; Fargate: `workers.max`, `workers.min`, the backlog target, never a warm pool nor
+//! the high-resolution metric, which Fargate services do not have; Lambda: the mapping's maximum
 //! concurrency, or provisioned mode's pollers), the smallest change of it alone that meets the goal, found by simulating,
 //! never guessed: every value advised is a run that met the goal.
 
@@ -189,6 +190,53 @@ pub fn advise_for(
                 }
                 if let Some(r) = try_fleet(g) {
                     out.push(change(METRIC_SETTING, 0.0, 1.0, &r));
+                }
+            }
+        }
+        Fleet::Fargate {
+            min, max, target, ..
+        } => {
+            // An ECS service has no warm pool, and validation refuses the high-resolution
+            // metric for Fargate: only the count and the target are advised.
+            const MAX_SERVICE: u64 = 1_000;
+            let f = p.fleet.clone();
+            let mut set_max = |m: u64| {
+                let mut g = f.clone();
+                if let Fleet::Fargate { max, .. } = &mut g {
+                    *max = m;
+                }
+                try_fleet(g)
+            };
+            if let Some((m, r)) = smallest(max + 1, MAX_SERVICE, &mut set_max) {
+                out.push(change("workers.max", max as f64, m as f64, &r));
+            }
+            let mut set_min = |m: u64| {
+                let mut g = f.clone();
+                if let Fleet::Fargate { min, max, .. } = &mut g {
+                    *min = m;
+                    *max = (*max).max(m);
+                }
+                try_fleet(g)
+            };
+            if let Some((m, r)) = smallest(min + 1, MAX_SERVICE, &mut set_min) {
+                out.push(change("workers.min", min as f64, m as f64, &r));
+            }
+            let tenths = (target * 10.0).round() as u64;
+            if tenths > 1 {
+                let mut set_target = |cut: u64| {
+                    let mut g = f.clone();
+                    if let Fleet::Fargate { target, .. } = &mut g {
+                        *target = (tenths - cut) as f64 / 10.0;
+                    }
+                    try_fleet(g)
+                };
+                if let Some((cut, r)) = smallest(1, tenths - 1, &mut set_target) {
+                    out.push(change(
+                        "scaling.target_backlog_per_instance",
+                        target,
+                        (tenths - cut) as f64 / 10.0,
+                        &r,
+                    ));
                 }
             }
         }

@@ -20,7 +20,8 @@ fn draw(
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(300);
     let minutes = r.minutes.len().max(1) as u64;
-    let ec2 = r.settings.workers == "ec2";
+    // Instances or tasks (`None`: a Lambda mapping's invocations).
+    let unit = r.unit();
 
     let backlog_max = r
         .minutes
@@ -75,26 +76,30 @@ fn draw(
         .build_cartesian_2d(0..minutes, 0..cap_max + 1)?;
     c.configure_mesh()
         .x_desc("minute")
-        .y_desc(if ec2 { "instances" } else { "invocations" })
+        .y_desc(match unit {
+            Some("task") => "tasks",
+            Some(_) => "instances",
+            None => "invocations",
+        })
         .draw()?;
     c.draw_series(LineSeries::new(
         r.minutes.iter().map(|m| (m.minute, m.in_service)),
         GREEN.stroke_width(2),
     ))?
-    .label(if ec2 {
-        "in service"
-    } else {
-        "concurrent invocations"
+    .label(match unit {
+        Some("task") => "tasks running",
+        Some(_) => "in service",
+        None => "concurrent invocations",
     })
     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
     c.draw_series(LineSeries::new(
         r.minutes.iter().map(|m| (m.minute, m.capacity)),
         RED,
     ))?
-    .label(if ec2 {
-        "desired capacity"
-    } else {
-        "allowed concurrency"
+    .label(match unit {
+        Some("task") => "desired tasks",
+        Some(_) => "desired capacity",
+        None => "allowed concurrency",
     })
     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     c.configure_series_labels()

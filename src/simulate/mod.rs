@@ -38,13 +38,25 @@ pub struct Assumptions {
     pub seconds_per_message: Option<f64>,
     pub spread: f64,
     pub failure_rate: f64,
-    /// EC2: from launch to the worker reading the queue.
-    pub launch_time: u64,
-    /// EC2: messages one instance works on at once.
+    /// From launch to the worker reading the queue: an instance's boot and user data, or a
+    /// task's image pull and start; `None`: the kind's default (`launch_time`).
+    pub launch_time: Option<u64>,
+    /// Messages one instance (or task) works on at once.
     pub per_instance: u64,
     pub seed: u64,
     /// The latency goal in seconds; `None`: `scaling.max_latency_seconds`.
     pub max_latency: Option<f64>,
+}
+
+impl Assumptions {
+    /// Seconds from launch to the worker reading the queue for `kind`: `--launch-time`, else
+    /// 90 s for an instance and 60 s for a task (both assumptions, docs/simulate.md).
+    pub fn launch_time(&self, kind: WorkerKind) -> u64 {
+        self.launch_time.unwrap_or(match kind {
+            WorkerKind::Fargate => rules::FARGATE_TASK_START,
+            WorkerKind::Ec2 | WorkerKind::Lambda => rules::EC2_LAUNCH,
+        })
+    }
 }
 
 /// The model's parameters for `env`: the values the templates render (target, min, max,
@@ -77,25 +89,23 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
     };
     let w = &spec.workers;
     let fleet = match w.kind {
-        // TODO(fargate): a model of its own (Application Auto Scaling's cooldowns, task
-        // start, Fargate prices); until then the instances' model without a warm pool.
-        WorkerKind::Fargate => Fleet::Ec2 {
+        WorkerKind::Fargate => Fleet::Fargate {
             min: w.min.max(0) as u64,
             max: w.max.max(0) as u64,
             target: env.backlog_target(),
-            warmup: 60,
-            launch_time: a.launch_time,
-            per_instance: a.per_instance,
+            start_time: a.launch_time(w.kind),
+            per_task: a.per_instance,
             scale_from_zero: spec.scaling.scale_from_zero,
-            warm_pool: None,
-            high_resolution: false,
+            scale_out_cooldown: crate::kinds::fargate::SCALE_OUT_COOLDOWN,
+            scale_in_cooldown: crate::kinds::fargate::SCALE_IN_COOLDOWN,
+            start_cooldown: crate::kinds::fargate::START_COOLDOWN,
         },
         WorkerKind::Ec2 => Fleet::Ec2 {
             min: w.min.max(0) as u64,
             max: w.max.max(0) as u64,
             target: env.backlog_target(),
             warmup: w.instance_warmup.0,
-            launch_time: a.launch_time,
+            launch_time: a.launch_time(w.kind),
             per_instance: a.per_instance,
             scale_from_zero: spec.scaling.scale_from_zero,
             warm_pool: w.warm_pool.map(|pool| model::WarmPool {
@@ -130,10 +140,12 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
 
 /// The warning `qfleet validate` gives when `scaling.expected_peak` messages a second,
 /// arriving for an hour at a fleet at rest, miss the latency goal (the default assumptions:
-/// a spread of 0.2, a launch time of 90 s, one message per instance at a time).
+/// a spread of 0.2, the kind's launch time (90 s for an instance, 60 s for a task), one
+/// message per instance or task at a time). EC2 and Fargate workers; a Lambda function has
+/// no `scaling.expected_peak` of its own to check here.
 pub fn peak_warning(env: &Environment) -> Option<String> {
     let peak = env.spec.scaling.expected_peak?;
-    if env.spec.workers.kind != WorkerKind::Ec2 {
+    if env.spec.workers.kind == WorkerKind::Lambda {
         return None;
     }
     let spec = format!("steady:{peak}/s");
@@ -143,7 +155,7 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
         seconds_per_message: None,
         spread: 0.2,
         failure_rate: 0.0,
-        launch_time: 90,
+        launch_time: None,
         per_instance: 1,
         seed: 1,
         max_latency: None,

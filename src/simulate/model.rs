@@ -35,6 +35,26 @@ pub enum Fleet {
         /// metric (visible + in flight) instead of SQS's one-minute one.
         high_resolution: bool,
     },
+    /// Container tasks of an ECS service on Fargate, scaled by Application Auto Scaling:
+    /// target tracking on the backlog per task (SQS's visible messages ÷ ECS's running
+    /// tasks, one-minute metrics) with its cooldowns, and the start-from-zero step policy.
+    /// No warm pool, no instance warmup, no high-resolution metric.
+    Fargate {
+        min: u64,
+        max: u64,
+        /// The target tracking target: backlog per task.
+        target: f64,
+        /// From a task's placement to its worker reading the queue (image pull, start).
+        start_time: u64,
+        /// Messages one task works on at once (`--messages-per-instance`).
+        per_task: u64,
+        scale_from_zero: bool,
+        /// The policy's `ScaleOutCooldown` and `ScaleInCooldown`, and the start-from-zero
+        /// step policy's `Cooldown` (src/kinds/fargate.rs).
+        scale_out_cooldown: u64,
+        scale_in_cooldown: u64,
+        start_cooldown: u64,
+    },
     Lambda {
         /// The event source mapping's MaximumConcurrency (standard mode).
         max_concurrency: u64,
@@ -44,6 +64,24 @@ pub enum Fleet {
         batch_size: u64,
         memory_mb: u64,
     },
+}
+
+impl Fleet {
+    /// An Auto Scaling group or an ECS service: a count of workers scaled on the backlog per
+    /// worker (not a Lambda mapping).
+    pub fn is_group(&self) -> bool {
+        !matches!(self, Fleet::Lambda { .. })
+    }
+
+    /// Seconds a new worker warms up after it is in service (scale-in waits for it): the
+    /// group's instance warmup, none for a task, `None` for Lambda.
+    pub fn warmup(&self) -> Option<u64> {
+        match self {
+            Fleet::Ec2 { warmup, .. } => Some(*warmup),
+            Fleet::Fargate { .. } => Some(0),
+            Fleet::Lambda { .. } => None,
+        }
+    }
 }
 
 /// A warm pool as the model runs it.
@@ -89,11 +127,14 @@ pub struct Minute {
     pub in_flight: u64,
     /// The oldest visible message's age, seconds (0 when none waits).
     pub oldest_age: u64,
-    /// EC2: instances in service; Lambda: concurrent invocations running.
+    /// EC2: instances in service; Fargate: tasks running; Lambda: concurrent invocations
+    /// running.
     pub in_service: u64,
-    /// EC2: instances launched and not yet in service; Lambda: 0.
+    /// EC2: instances launched and not yet in service; Fargate: tasks placed and not yet
+    /// running; Lambda: 0.
     pub launching: u64,
-    /// EC2: the group's desired capacity; Lambda: the concurrency the mapping allows.
+    /// EC2: the group's desired capacity; Fargate: the service's desired count; Lambda: the
+    /// concurrency the mapping allows.
     pub capacity: u64,
 }
 
@@ -113,7 +154,8 @@ pub struct Outcome {
     pub unfinished: u64,
     /// The oldest of those, seconds (0 when none).
     pub oldest_unfinished_age: u64,
-    /// EC2: seconds of instances launched and not terminated, summed.
+    /// EC2: seconds of instances launched and not terminated, summed; Fargate: of tasks
+    /// placed (starting or running) and not stopped.
     pub instance_seconds: f64,
     /// Lambda: seconds of invocations running, summed.
     pub invocation_seconds: f64,
@@ -243,6 +285,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     let vt = p.visibility_timeout * TICKS;
     let (batch, per_slot) = match &p.fleet {
         Fleet::Ec2 { per_instance, .. } => (1, (*per_instance).max(1)),
+        Fleet::Fargate { per_task, .. } => (1, (*per_task).max(1)),
         Fleet::Lambda { batch_size, .. } => ((*batch_size).max(1), 1),
     };
     // Completions ring, long enough for the slowest unit of work.
@@ -265,9 +308,10 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
         visible: 0,
     };
 
-    // EC2 group state: a fleet at rest at min, warmed up.
+    // EC2 group state (or the ECS service's desired and running tasks): a fleet at rest at
+    // min, warmed up.
     let (mut desired, mut in_service) = match &p.fleet {
-        Fleet::Ec2 { min, .. } => (*min, *min),
+        Fleet::Ec2 { min, .. } | Fleet::Fargate { min, .. } => (*min, *min),
         Fleet::Lambda { .. } => (0, 0),
     };
     let mut pending: VecDeque<Batch> = VecDeque::new();
@@ -275,8 +319,13 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     // The warm pool: instances ready in it, and those launching into it (their bootstrap).
     let warm = match &p.fleet {
         Fleet::Ec2 { warm_pool, .. } => *warm_pool,
-        Fleet::Lambda { .. } => None,
+        Fleet::Fargate { .. } | Fleet::Lambda { .. } => None,
     };
+    // Fargate: when the last scale-in and start-from-zero step happened (their cooldowns),
+    // and SQS's one-minute (visible, in flight) that the start alarm reads.
+    let mut last_in: Option<u64> = None;
+    let mut last_step: Option<u64> = None;
+    let mut start_points: Vec<(u64, (u64, u64))> = Vec::new();
     let mut warm_ready = match (&p.fleet, warm) {
         (Fleet::Ec2 { max, .. }, Some(w)) => rules::warm_pool_size(w.min_size, *max, desired),
         _ => 0,
@@ -309,8 +358,9 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     out.peak_capacity = desired;
 
     for s in 0..p.duration {
-        // Instances whose launch is done go in service and start warming up.
-        if let Fleet::Ec2 { warmup, .. } = &p.fleet {
+        // Instances whose launch is done go in service and start warming up (a task has no
+        // warmup: it counts as running at once).
+        if let Some(warmup) = p.fleet.warmup() {
             while let Some(b) = pending.pop_front() {
                 if b.at > s {
                     pending.push_front(b);
@@ -368,7 +418,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             }
         }
         let slots = match &p.fleet {
-            Fleet::Ec2 { .. } => in_service * per_slot,
+            Fleet::Ec2 { .. } | Fleet::Fargate { .. } => in_service * per_slot,
             Fleet::Lambda { .. } => concurrency,
         };
         for k in 0..TICKS {
@@ -448,7 +498,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                 }
             }
         }
-        if let Fleet::Ec2 { .. } = &p.fleet {
+        if p.fleet.is_group() {
             // Instances launching into the pool run their bootstrap; a running pool's
             // instances are billed as instances, a stopped pool's only for their volumes
             // (not priced here).
@@ -476,7 +526,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                 minute.in_flight = in_flight;
                 minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
                 match &p.fleet {
-                    Fleet::Ec2 { .. } => {
+                    Fleet::Ec2 { .. } | Fleet::Fargate { .. } => {
                         minute.in_service = in_service;
                         minute.launching = launching;
                         minute.capacity = desired;
@@ -607,6 +657,89 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     }
                     out.peak_capacity = out.peak_capacity.max(desired);
                 }
+                Fleet::Fargate {
+                    min,
+                    max,
+                    target,
+                    start_time,
+                    scale_from_zero,
+                    scale_in_cooldown,
+                    start_cooldown,
+                    ..
+                } => {
+                    // The service's metrics are one-minute: period_end is minute_end here.
+                    // The alarms read at most their last 15 datapoints.
+                    let readable = datapoints.partition_point(|d| d.readable_at <= t);
+                    let seen = &datapoints[..readable];
+                    let recent = readable.saturating_sub(rules::LOW_ALARM_DATAPOINTS);
+                    let metrics: Vec<Option<f64>> =
+                        seen[recent..].iter().map(|d| d.metric).collect();
+                    if let Some(last) = seen.last().filter(|_| period_end) {
+                        let want = rules::capacity_for(
+                            last.in_service,
+                            last.metric.unwrap_or(0.0),
+                            *target,
+                        );
+                        if rules::high_alarm(&metrics, *target) {
+                            // The scale-out cooldown counts what the last scale-out added
+                            // in the desired count, which `app_scale_out` compares with.
+                            if let Some(d) = rules::app_scale_out(desired, want, *max) {
+                                desired = d;
+                                // A scale-out ends a running scale-in cooldown.
+                                last_in = None;
+                            }
+                        } else if rules::low_alarm(&metrics, *target)
+                            && let Some(d) = rules::app_scale_in(
+                                desired,
+                                want,
+                                *min,
+                                last_in,
+                                *scale_in_cooldown,
+                                t,
+                            )
+                        {
+                            desired = d;
+                            last_in = Some(t);
+                        }
+                    }
+                    if minute_end {
+                        start_points.push((t + rules::METRIC_DELAY, (q.visible, in_flight)));
+                    }
+                    if *scale_from_zero && minute_end {
+                        let n = start_points.partition_point(|(at, _)| *at <= t);
+                        let from = n.saturating_sub(rules::START_ALARM_DATAPOINTS);
+                        let seen: Vec<(u64, u64)> =
+                            start_points[from..n].iter().map(|(_, v)| *v).collect();
+                        if rules::start_alarm(&seen) {
+                            let (d, stepped) =
+                                rules::start_step(desired, *max, last_step, *start_cooldown, t);
+                            if stepped {
+                                desired = d;
+                                last_step = Some(t);
+                                last_in = None;
+                            }
+                        }
+                    }
+                    // The service follows its desired count: place tasks, or stop them
+                    // (those not yet running first, then the newest).
+                    let live = in_service + launching;
+                    if desired > live {
+                        queue_batch(&mut pending, t + start_time, desired - live);
+                    } else if desired < live {
+                        let mut cut = live - desired;
+                        while cut > 0 {
+                            let Some(b) = pending.back_mut() else { break };
+                            let n = cut.min(b.count);
+                            b.count -= n;
+                            cut -= n;
+                            if b.count == 0 {
+                                pending.pop_back();
+                            }
+                        }
+                        in_service -= cut;
+                    }
+                    out.peak_capacity = out.peak_capacity.max(desired);
+                }
                 Fleet::Lambda { .. } if !minute_end => {}
                 Fleet::Lambda {
                     max_concurrency,
@@ -626,7 +759,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             }
             // The row shows the group after this minute's decision.
             if minute_end {
-                if let Fleet::Ec2 { .. } = &p.fleet {
+                if p.fleet.is_group() {
                     minute.launching = pending.iter().map(|b| b.count).sum();
                     minute.capacity = desired;
                 } else {

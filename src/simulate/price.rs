@@ -4,6 +4,9 @@
 /// Where the figures come from and when they were taken.
 pub const SOURCE: &str = "AWS public on-demand list prices (EC2: Linux, shared tenancy, https://aws.amazon.com/ec2/pricing/on-demand/; Lambda: x86, first tier, https://aws.amazon.com/lambda/pricing/), as of 2024-12";
 
+/// Where the Fargate figures come from and when they were taken.
+pub const FARGATE_SOURCE: &str = "AWS Fargate on-demand list prices (Linux/x86 and Linux/ARM, per vCPU-hour and GB-hour, https://aws.amazon.com/fargate/pricing/), us-east-1 only, as of 2026-11";
+
 /// USD per instance-hour, by region and instance type.
 const EC2: &[(&str, &str, f64)] = &[
     ("us-east-1", "t3.nano", 0.0052),
@@ -65,4 +68,26 @@ pub fn lambda(region: &str, gb_seconds: f64, requests: u64) -> Option<f64> {
     LAMBDA_REGIONS.contains(&region).then(|| {
         gb_seconds * LAMBDA_GB_SECOND + requests as f64 / 1e6 * LAMBDA_PER_MILLION_REQUESTS
     })
+}
+
+/// Fargate (Linux, on demand): USD per vCPU-hour and per GB-hour of task memory, by region and
+/// CPU architecture (x86, ARM). us-east-1 only: the table records no figure it is not sure
+/// of, and another region has no price (`None`). Fargate Spot runs "at up to a 70% discount"
+/// off these (the pricing page); its price moves with spare capacity, so the table records
+/// none and a run with a Spot share is priced all on demand, saying so.
+const FARGATE: &[(&str, bool, f64, f64)] = &[
+    ("us-east-1", false, 0.040_48, 0.004_445),
+    ("us-east-1", true, 0.032_38, 0.003_56),
+];
+
+/// USD per hour of one Fargate task of `cpu` units (1,024 a vCPU) and `memory_mib` MiB in
+/// `region`, x86 or ARM, if the table holds the region: cpu ÷ 1024 × the vCPU price +
+/// memory ÷ 1024 × the GB price.
+pub fn fargate_task_hour(region: &str, arm: bool, cpu: u32, memory_mib: u32) -> Option<f64> {
+    FARGATE
+        .iter()
+        .find(|(r, a, _, _)| *r == region && *a == arm)
+        .map(|(_, _, vcpu, gb)| {
+            f64::from(cpu) / 1_024.0 * vcpu + f64::from(memory_mib) / 1_024.0 * gb
+        })
 }

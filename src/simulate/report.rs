@@ -49,6 +49,23 @@ pub struct Settings {
     pub batch_size: Option<u64>,
     pub visibility_timeout: u64,
     pub max_receive_count: u64,
+    /// Fargate: the task size and the scaling policies' cooldowns (`None` for other kinds).
+    pub fargate: Option<FargateSettings>,
+}
+
+/// A Fargate service's task size and Application Auto Scaling cooldowns, as rendered.
+#[derive(Debug, Clone, Serialize)]
+pub struct FargateSettings {
+    /// CPU units of one task (1,024 a vCPU).
+    pub cpu: u32,
+    /// MiB of memory of one task.
+    pub memory: u32,
+    pub platform: &'static str,
+    pub scale_out_cooldown: u64,
+    pub scale_in_cooldown: u64,
+    pub start_cooldown: u64,
+    /// Seconds between SIGTERM and SIGKILL of a stopping task.
+    pub stop_timeout: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +93,8 @@ pub struct Report {
     pub latency: Latency,
     pub peak_capacity: u64,
     pub instance_hours: Option<f64>,
+    /// Fargate: hours of tasks placed (starting or running), summed.
+    pub task_hours: Option<f64>,
     pub gb_seconds: Option<f64>,
     pub invocations: Option<u64>,
     pub cost: Cost,
@@ -92,6 +111,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// What the workers are counted in ("instance", "task"); `None` for a Lambda mapping.
+    pub fn unit(&self) -> Option<&'static str> {
+        crate::config::schema::WorkerKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == self.settings.workers)
+            .and_then(|k| crate::kinds::of(k).unit())
+    }
+
     /// 0 when the goal is met (or none is set), 3 when it is missed.
     pub fn exit_code(&self) -> i32 {
         if self.goal.met == Some(false) {
@@ -110,6 +137,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
         p99: o.percentile(99.0),
         max: o.max_latency(),
     };
+    let mut task_hours = None;
     let (settings, instance_hours, gb_seconds, invocations, cost) = match &p.fleet {
         Fleet::Ec2 {
             min,
@@ -154,6 +182,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
                     batch_size: None,
                     visibility_timeout: p.visibility_timeout,
                     max_receive_count: p.max_receive_count,
+                    fargate: None,
                 },
                 Some(hours),
                 None,
@@ -162,6 +191,76 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
                     usd: per_hour.map(|h| h * hours),
                     basis,
                     source: price::SOURCE,
+                },
+            )
+        }
+        Fleet::Fargate {
+            min,
+            max,
+            target,
+            scale_from_zero,
+            scale_out_cooldown,
+            scale_in_cooldown,
+            start_cooldown,
+            ..
+        } => {
+            let hours = o.instance_seconds / 3_600.0;
+            task_hours = Some(hours);
+            let f = &spec.workers.fargate;
+            let arm = f.platform == crate::config::schema::Platform::LinuxArm64;
+            let per_hour = price::fargate_task_hour(&spec.region, arm, f.cpu, f.memory);
+            let size = format!(
+                "{} vCPU and {} GB ({})",
+                f64::from(f.cpu) / 1_024.0,
+                f64::from(f.memory) / 1_024.0,
+                f.platform.as_str()
+            );
+            let spot = if spec.workers.spot.percent > 0 {
+                " (all On-Demand: Fargate Spot runs at up to 70% off, its price varies and is not priced here)"
+            } else {
+                ""
+            };
+            let basis = match per_hour {
+                Some(h) => format!(
+                    "{hours:.2} task-hours of {size} in {} at ${h:.5}/h{spot}",
+                    spec.region
+                ),
+                None => format!(
+                    "{hours:.2} task-hours of {size} in {}: not in the price table{spot}",
+                    spec.region
+                ),
+            };
+            (
+                Settings {
+                    workers: "fargate",
+                    min: Some(*min),
+                    max: Some(*max),
+                    backlog_target: Some(*target),
+                    instance_warmup: None,
+                    scale_from_zero: Some(*scale_from_zero),
+                    max_concurrency: None,
+                    warm_pool: None,
+                    provisioned_pollers: None,
+                    batch_size: None,
+                    visibility_timeout: p.visibility_timeout,
+                    max_receive_count: p.max_receive_count,
+                    fargate: Some(FargateSettings {
+                        cpu: f.cpu,
+                        memory: f.memory,
+                        platform: f.platform.as_str(),
+                        scale_out_cooldown: *scale_out_cooldown,
+                        scale_in_cooldown: *scale_in_cooldown,
+                        start_cooldown: *start_cooldown,
+                        stop_timeout: f.stop_timeout.0,
+                    }),
+                },
+                None,
+                None,
+                None,
+                Cost {
+                    usd: per_hour.map(|h| h * hours),
+                    basis,
+                    source: price::FARGATE_SOURCE,
                 },
             )
         }
@@ -204,6 +303,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
                     batch_size: Some(*batch_size),
                     visibility_timeout: p.visibility_timeout,
                     max_receive_count: p.max_receive_count,
+                    fargate: None,
                 },
                 None,
                 Some(gbs),
@@ -221,7 +321,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
         &o,
         &latency,
     );
-    let ec2 = matches!(p.fleet, Fleet::Ec2 { .. });
+    let group = p.fleet.is_group();
     Report {
         settings,
         workload: Workload {
@@ -230,8 +330,8 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
             seconds_per_message: p.seconds_per_message,
             spread: p.spread,
             failure_rate: p.failure_rate,
-            launch_seconds: ec2.then_some(a.launch_time),
-            messages_per_instance: ec2.then_some(a.per_instance),
+            launch_seconds: group.then(|| a.launch_time(spec.workers.kind)),
+            messages_per_instance: group.then_some(a.per_instance),
             seed: p.seed,
             metric_delay_seconds: rules::metric_delay(matches!(
                 p.fleet,
@@ -249,6 +349,7 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
         latency,
         peak_capacity: o.peak_capacity,
         instance_hours,
+        task_hours,
         gb_seconds,
         invocations,
         cost,
@@ -332,8 +433,21 @@ const MAX_ROWS: usize = 60;
 /// The text of one environment: the timeline, sparklines, percentiles, cost and verdict.
 pub fn text(name: &str, r: &Report) -> String {
     let ec2 = r.settings.workers == "ec2";
+    let group = r.unit().is_some();
     let mut s = String::new();
-    let what = if ec2 {
+    let what = if let Some(f) = &r.settings.fargate {
+        format!(
+            "Fargate {}–{} tasks of {} CPU units and {} MiB ({}), target {} messages per task, cooldowns {} s out, {} s in",
+            r.settings.min.unwrap_or(0),
+            r.settings.max.unwrap_or(0),
+            f.cpu,
+            f.memory,
+            f.platform,
+            r.settings.backlog_target.unwrap_or(0.0),
+            f.scale_out_cooldown,
+            f.scale_in_cooldown
+        )
+    } else if ec2 {
         format!(
             "EC2 {}–{} instances, target {} messages per instance, warmup {} s",
             r.settings.min.unwrap_or(0),
@@ -376,7 +490,20 @@ pub fn text(name: &str, r: &Report) -> String {
         r.workload.seconds_per_message
     ));
     let step = r.minutes.len().div_ceil(MAX_ROWS).max(1);
-    let header: Vec<&str> = if ec2 {
+    let header: Vec<&str> = if r.settings.fargate.is_some() {
+        vec![
+            "min",
+            "arrived",
+            "backlog",
+            "in flight",
+            "oldest",
+            "running",
+            "starting",
+            "desired",
+            "processed",
+            "dead",
+        ]
+    } else if ec2 {
         vec![
             "min",
             "arrived",
@@ -416,7 +543,7 @@ pub fn text(name: &str, r: &Report) -> String {
                 format!("{} s", m.oldest_age),
                 m.in_service.to_string(),
             ];
-            if ec2 {
+            if group {
                 row.push(m.launching.to_string());
             }
             row.push(m.capacity.to_string());
@@ -438,7 +565,11 @@ pub fn text(name: &str, r: &Report) -> String {
         "backlog     {}  max {}\n{} {}  max {}\n",
         sparkline(&backlog, 60),
         top(&backlog),
-        if ec2 { "in service " } else { "invocations" },
+        match r.unit() {
+            Some("task") => "tasks      ",
+            Some(_) => "in service ",
+            None => "invocations",
+        },
         sparkline(&serving, 60),
         top(&serving)
     ));

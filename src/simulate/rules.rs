@@ -250,3 +250,104 @@ pub const WARM_START_STOPPED: u64 = 30;
 /// From leaving a running warm pool: qfleet-launch-hook notices the target state InService
 /// within its five-second poll and completes the launching hook.
 pub const WARM_START_RUNNING: u64 = 5;
+
+// --- Fargate: Application Auto Scaling on an ECS service ---------------------------------
+//
+// Pages (read 2026-11-23):
+// - Application Auto Scaling API Reference, `TargetTrackingScalingPolicyConfiguration`
+//   (ScaleOutCooldown, ScaleInCooldown):
+//   <https://docs.aws.amazon.com/autoscaling/application/APIReference/API_TargetTrackingScalingPolicyConfiguration.html>
+// - The same, `StepScalingPolicyConfiguration` (Cooldown, with the worked example of a step
+//   of 2 then 3): <https://docs.aws.amazon.com/autoscaling/application/APIReference/API_StepScalingPolicyConfiguration.html>
+// - "How target tracking scaling for Application Auto Scaling works" (cooldowns, scale-in
+//   "more gradually", insufficient data): <https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html>
+// - Amazon ECS, "Amazon ECS CloudWatch metrics" (no metric for a service with no running
+//   task): <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html>
+
+/// Whether a cooldown that began at `since` (`None`: none yet) still runs at `now`.
+pub fn in_cooldown(since: Option<u64>, cooldown: u64, now: u64) -> bool {
+    since.is_some_and(|at| now < at + cooldown)
+}
+
+/// The desired count after target tracking's scale-out alarm invoked the policy asking for
+/// `want` tasks, or `None` when nothing changes. "While the cooldown period is in effect, the
+/// capacity that has been added by the previous scale out event that initiated the cooldown
+/// is calculated as part of the desired capacity for the next scale out": during the
+/// scale-out cooldown a second scale-out happens only when it asks for more than the desired
+/// count already holds (a larger scale-out). The policy's ask is a count, not a step
+/// (`capacity_for`: the backlog ÷ the target), and a scale-out never lowers the count, so
+/// after the cooldown the rule is the same: the cooldown never lets the policy ask twice for
+/// the tasks still starting. Within max.
+pub fn app_scale_out(desired: u64, want: u64, max: u64) -> Option<u64> {
+    let want = want.min(max);
+    (want > desired).then_some(want)
+}
+
+/// The desired count after target tracking's scale-in alarm invoked the policy, or `None`:
+/// "scale-in activities are blocked until the cooldown period has expired" (ScaleInCooldown,
+/// counted from the last scale-in; a scale-out during it "scales out … immediately" and ends
+/// it). Never below min, never a scale-in that adds.
+pub fn app_scale_in(
+    desired: u64,
+    want: u64,
+    min: u64,
+    last_scale_in: Option<u64>,
+    cooldown: u64,
+    now: u64,
+) -> Option<u64> {
+    if in_cooldown(last_scale_in, cooldown, now) {
+        return None;
+    }
+    let to = want.max(min);
+    (to < desired).then_some(to)
+}
+
+/// The start-from-zero alarm (templates/fargate.yaml.j2): `visible > 0 AND inflight == 0`
+/// in 2 of 2 one-minute periods (`EvaluationPeriods: 2`, `DatapointsToAlarm: 2`); a
+/// period with no datapoint breaches nothing (`TreatMissingData: notBreaching`). Each entry
+/// is a minute's (visible, in flight), newest last.
+pub const START_ALARM_DATAPOINTS: usize = 2;
+
+pub fn start_alarm(minutes: &[(u64, u64)]) -> bool {
+    minutes.len() >= START_ALARM_DATAPOINTS
+        && minutes[minutes.len() - START_ALARM_DATAPOINTS..]
+            .iter()
+            .all(|&(visible, in_flight)| visible > 0 && in_flight == 0)
+}
+
+/// The start-from-zero step policy (`ChangeInCapacity`, `ScalingAdjustment: 1`, `Cooldown`),
+/// invoked again every minute while its alarm stays in ALARM ("Alarm actions": Auto Scaling
+/// actions repeat). During its cooldown the task it added counts towards the next step: "If
+/// the alarm triggers again during the cooldown period but at a more aggressive step
+/// adjustment of 3, the previous increase of 2 is considered part of the current capacity.
+/// Therefore, only 1 is added" (StepScalingPolicyConfiguration), so a repeated step of 1
+/// adds nothing until the cooldown ends. Returns the desired count and whether the step
+/// scaled (which starts a new cooldown). Within max.
+pub fn start_step(
+    desired: u64,
+    max: u64,
+    last_step: Option<u64>,
+    cooldown: u64,
+    now: u64,
+) -> (u64, bool) {
+    const STEP: u64 = 1;
+    let counted = if in_cooldown(last_step, cooldown, now) {
+        STEP
+    } else {
+        0
+    };
+    let add = STEP - counted;
+    if add == 0 || desired >= max {
+        return (desired, false);
+    }
+    ((desired + add).min(max), true)
+}
+
+/// From a task's placement to its worker reading the queue (image pull, container start),
+/// when `--launch-time` is not given: an assumption to measure (docs/simulate.md), shorter
+/// than an instance's boot and user data.
+pub const FARGATE_TASK_START: u64 = 60;
+
+/// From an instance's launch to its worker reading the queue, when `--launch-time` is not
+/// given.
+pub const EC2_LAUNCH: u64 = 90;

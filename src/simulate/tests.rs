@@ -540,7 +540,7 @@ fn assumptions(spec: &str) -> Assumptions {
         seconds_per_message: None,
         spread: 0.0,
         failure_rate: 0.0,
-        launch_time: 60,
+        launch_time: Some(60),
         per_instance: 1,
         seed: 1,
         max_latency: None,
@@ -1298,4 +1298,292 @@ fn a_later_stages_declared_peak_warning_says_how_the_pipeline_is_simulated() {
         w.contains("qfleet simulate p --load UPLOADS runs every stage"),
         "{w}"
     );
+}
+
+// --- Fargate: an ECS service under Application Auto Scaling ----------------------------
+
+fn fargate(min: u64, max: u64, target: f64, start_time: u64) -> Fleet {
+    Fleet::Fargate {
+        min,
+        max,
+        target,
+        start_time,
+        per_task: 1,
+        scale_from_zero: true,
+        scale_out_cooldown: crate::kinds::fargate::SCALE_OUT_COOLDOWN,
+        scale_in_cooldown: crate::kinds::fargate::SCALE_IN_COOLDOWN,
+        start_cooldown: crate::kinds::fargate::START_COOLDOWN,
+    }
+}
+
+/// A Fargate stack file in `region` (its subnets named after it), `extra` appended under
+/// `workers` keys' level (top-level keys).
+fn fargate_env(region: &str, workers: &str, extra: &str) -> crate::config::Environment {
+    let yaml = format!(
+        "region: {region}\nlab: true\n{extra}workers:\n  kind: fargate\n  image: 123456789012.dkr.ecr.{region}.amazonaws.com/worker:1.0\n{workers}  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      {region}a: subnet-0123456789abcdef0\n      {region}b: subnet-0123456789abcdef1\n"
+    );
+    crate::config::parse("stacks/t.yaml".into(), yaml).unwrap()
+}
+
+#[test]
+fn a_scale_out_during_its_cooldown_counts_the_tasks_already_added() {
+    // The last scale-out took the service to 30 (tasks still starting): an ask for 30 or
+    // fewer adds nothing, a larger one adds only the difference, within max.
+    assert_eq!(rules::app_scale_out(30, 30, 100), None);
+    assert_eq!(rules::app_scale_out(30, 12, 100), None);
+    assert_eq!(rules::app_scale_out(30, 41, 100), Some(41));
+    assert_eq!(rules::app_scale_out(30, 400, 100), Some(100));
+    assert_eq!(rules::app_scale_out(100, 400, 100), None);
+}
+
+#[test]
+fn a_scale_in_waits_its_cooldown_and_keeps_min() {
+    let c = crate::kinds::fargate::SCALE_IN_COOLDOWN;
+    // The last scale-in at 600: blocked until 600 + 120.
+    assert_eq!(rules::app_scale_in(8, 2, 0, Some(600), c, 660), None);
+    assert_eq!(rules::app_scale_in(8, 2, 0, Some(600), c, 719), None);
+    assert_eq!(rules::app_scale_in(8, 2, 0, Some(600), c, 720), Some(2));
+    // Never below min, never a scale-in that adds or changes nothing.
+    assert_eq!(rules::app_scale_in(8, 0, 3, None, c, 0), Some(3));
+    assert_eq!(rules::app_scale_in(3, 0, 3, None, c, 0), None);
+    assert_eq!(rules::app_scale_in(3, 9, 0, None, c, 0), None);
+}
+
+#[test]
+fn the_start_alarm_needs_two_minutes_of_messages_waiting_and_none_in_flight() {
+    assert!(!rules::start_alarm(&[(5, 0)]));
+    assert!(rules::start_alarm(&[(5, 0), (7, 0)]));
+    // A task taking messages (in flight) is not a service at zero.
+    assert!(!rules::start_alarm(&[(5, 0), (7, 1)]));
+    assert!(!rules::start_alarm(&[(0, 0), (7, 0)]));
+    // Only the last two count.
+    assert!(rules::start_alarm(&[(0, 3), (5, 0), (7, 0)]));
+}
+
+#[test]
+fn the_start_step_adds_one_task_and_none_more_during_its_cooldown() {
+    let c = crate::kinds::fargate::START_COOLDOWN;
+    assert_eq!(rules::start_step(0, 5, None, c, 180), (1, true));
+    // Invoked again while the alarm stays in ALARM: the task added counts.
+    assert_eq!(rules::start_step(1, 5, Some(180), c, 240), (1, false));
+    assert_eq!(rules::start_step(1, 5, Some(180), c, 359), (1, false));
+    // After the cooldown a step adds one more.
+    assert_eq!(rules::start_step(1, 5, Some(180), c, 360), (2, true));
+    // Never above max.
+    assert_eq!(rules::start_step(0, 0, None, c, 180), (0, false));
+}
+
+#[test]
+fn a_fargate_service_at_zero_starts_one_task_then_target_tracking_reaches_the_target() {
+    let p = params(fargate(0, 1_000, 10.0, 60), 1_800);
+    let o = model::run(&p, &burst(3_000, 0, 1_800));
+    let cap: Vec<u64> = o.minutes.iter().map(|m| m.capacity).collect();
+    // Minutes 1 and 2 idle (the alarm's two datapoints, each readable a minute late): the
+    // step adds one task at minute 3.
+    assert_eq!(&cap[..3], &[0, 0, 1], "{cap:?}");
+    // The alarm stays in ALARM while the task starts (readable a minute late), but the
+    // step's cooldown counts the task added: one task, no more, until target tracking has
+    // three datapoints of a running task (minutes 5, 6 and 7, readable at minute 8).
+    assert_eq!(&cap[3..7], &[1, 1, 1, 1], "{cap:?}");
+    assert_eq!(o.minutes[4].in_service, 1);
+    // Target tracking asks for the backlog ÷ the target of its newest datapoint (minute 7's).
+    let want = o.minutes[6].backlog.div_ceil(10);
+    assert!(want > 1, "{want}");
+    assert_eq!(cap[7], want, "{cap:?}");
+    // A minute later its alarm is still in ALARM, on a smaller backlog: the ask is not
+    // larger than the count already asked for (counted during the scale-out cooldown), so
+    // no second scale-out.
+    assert!(o.minutes[7].backlog.div_ceil(10) < want);
+    assert_eq!(cap[8], want, "{cap:?}");
+    // The tasks started take the backlog, and every message is done.
+    assert_eq!(o.processed, 3_000);
+    assert_eq!(o.peak_capacity, want);
+    // Idle at the end: scaled in to min after the low alarm's fifteen minutes.
+    assert_eq!(*cap.last().unwrap(), 0, "{cap:?}");
+}
+
+#[test]
+fn a_task_slower_to_start_than_the_step_cooldown_gets_a_second_step_after_it() {
+    // 200 s to start: the first task is not running when the 180 s cooldown ends and the
+    // alarm still sees no message in flight, so the step adds a second task then (not
+    // before).
+    let p = params(fargate(0, 10, 10.0, 200), 900);
+    let o = model::run(&p, &burst(50, 0, 900));
+    let cap: Vec<u64> = o.minutes.iter().map(|m| m.capacity).collect();
+    assert_eq!(&cap[..6], &[0, 0, 1, 1, 1, 2], "{cap:?}");
+    // Once a task runs, messages are in flight: no third.
+    assert!(cap.iter().all(|&c| c <= 2), "{cap:?}");
+    assert_eq!(o.processed, 50);
+}
+
+#[test]
+fn a_fargate_service_without_scale_from_zero_stays_at_zero() {
+    // With no task running the backlog per task has no datapoint: target tracking does
+    // nothing ("insufficient data").
+    let mut f = fargate(0, 10, 10.0, 60);
+    if let Fleet::Fargate {
+        scale_from_zero, ..
+    } = &mut f
+    {
+        *scale_from_zero = false;
+    }
+    let o = model::run(&params(f, 900), &burst(50, 0, 900));
+    assert_eq!(o.peak_capacity, 0);
+    assert_eq!(o.processed, 0);
+}
+
+#[test]
+fn a_fargate_file_gets_the_fargate_model_with_the_rendered_cooldowns() {
+    let e = fargate_env(
+        "eu-west-1",
+        "  min: 0\n  max: 12\n",
+        "scaling:\n  max_latency_seconds: 60\n  seconds_per_message: 2\n  scale_from_zero: true\n",
+    );
+    let mut a = assumptions("steady:1/s");
+    a.launch_time = None;
+    let p = super::params(&e, &a).unwrap();
+    assert_eq!(p.fleet, {
+        let mut f = fargate(0, 12, 30.0, rules::FARGATE_TASK_START);
+        if let Fleet::Fargate { start_time, .. } = &mut f {
+            assert_eq!(*start_time, 60);
+        }
+        f
+    });
+    // --launch-time overrides the task's start.
+    a.launch_time = Some(45);
+    let Fleet::Fargate { start_time, .. } = super::params(&e, &a).unwrap().fleet else {
+        panic!("not the Fargate model")
+    };
+    assert_eq!(start_time, 45);
+    // The cooldowns are the ones the template renders.
+    let fleet = crate::render::render(&e)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.template.contains("ScaleOutCooldown"))
+        .unwrap();
+    assert!(fleet.template.contains("ScaleOutCooldown: 60"));
+    assert!(fleet.template.contains("ScaleInCooldown: 120"));
+    assert!(fleet.template.contains("Cooldown: 180"));
+}
+
+#[test]
+fn a_fargate_task_is_priced_per_vcpu_and_gb_hour() {
+    // 512 units (0.5 vCPU) and 1024 MiB (1 GB), x86, us-east-1:
+    // 0.5 × 0.04048 + 1 × 0.004445 = 0.024685 an hour.
+    let h = price::fargate_task_hour("us-east-1", false, 512, 1_024).unwrap();
+    assert!((h - 0.024_685).abs() < 1e-9, "{h}");
+    // ARM, 1 vCPU and 2 GB: 0.03238 + 2 × 0.00356 = 0.0395.
+    let h = price::fargate_task_hour("us-east-1", true, 1_024, 2_048).unwrap();
+    assert!((h - 0.039_5).abs() < 1e-9, "{h}");
+    // A region the table does not hold: no price, not zero.
+    assert_eq!(
+        price::fargate_task_hour("eu-west-1", false, 512, 1_024),
+        None
+    );
+}
+
+#[test]
+fn a_fargate_run_costs_its_task_hours_at_the_task_size_and_says_tasks() {
+    let e = fargate_env(
+        "us-east-1",
+        "  min: 2\n  max: 4\n  fargate:\n    cpu: 512\n    memory: 1024\n",
+        "scaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\n",
+    );
+    let r = simulate(&e, &assumptions("steady:0.5/s")).unwrap();
+    assert_eq!(r.settings.workers, "fargate");
+    assert_eq!(r.unit(), Some("task"));
+    let hours = r.task_hours.unwrap();
+    // Two tasks at rest for the load's default duration.
+    assert!(
+        (hours - 2.0 * r.workload.duration_seconds as f64 / 3_600.0).abs() < 1e-9,
+        "{hours}"
+    );
+    assert_eq!(r.instance_hours, None);
+    let usd = r.cost.usd.unwrap();
+    assert!((usd - hours * 0.024_685).abs() < 1e-9, "{usd}");
+    assert!(
+        r.cost.basis.contains("task-hours of 0.5 vCPU and 1 GB"),
+        "{}",
+        r.cost.basis
+    );
+    assert!(r.cost.source.contains("2026-11"));
+    let text = report::text("t", &r);
+    assert!(text.contains("Fargate 2–4 tasks"), "{text}");
+    assert!(text.contains("messages per task"), "{text}");
+    assert!(
+        text.contains("running") && text.contains("starting"),
+        "{text}"
+    );
+    assert!(text.contains("\ntasks "), "{text}");
+    assert!(!text.contains("instance"), "{text}");
+    let svg = chart::svg("t", &r).unwrap();
+    assert!(svg.contains("desired tasks") && svg.contains("tasks running"));
+    assert!(!svg.contains("instances"));
+    // Elsewhere: no price rather than zero; a Spot share is said, not priced.
+    let e = fargate_env(
+        "eu-west-1",
+        "  min: 1\n  spot:\n    percent: 70\n",
+        "scaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\n",
+    );
+    let r = simulate(&e, &assumptions("steady:0.1/s")).unwrap();
+    assert_eq!(r.cost.usd, None);
+    assert!(
+        r.cost.basis.contains("not in the price table"),
+        "{}",
+        r.cost.basis
+    );
+    assert!(r.cost.basis.contains("up to 70% off"), "{}", r.cost.basis);
+}
+
+#[test]
+fn a_fargate_burst_missing_its_goal_is_advised_counts_and_targets_never_a_warm_pool_or_metric() {
+    let e = fargate_env(
+        "eu-west-1",
+        "  min: 1\n  max: 3\n",
+        "scaling:\n  max_latency_seconds: 120\n  seconds_per_message: 1\n",
+    );
+    let r = simulate(&e, &assumptions("burst:3000@60s")).unwrap();
+    assert_eq!(r.goal.met, Some(false), "{:?}", r.goal);
+    let settings: Vec<&str> = r.advice.iter().map(|c| c.setting).collect();
+    assert!(settings.contains(&"workers.min"), "{settings:?}");
+    for s in &settings {
+        assert!(
+            [
+                "workers.max",
+                "workers.min",
+                "scaling.target_backlog_per_instance"
+            ]
+            .contains(s),
+            "{s}"
+        );
+    }
+    let text = report::text("t", &r);
+    assert!(
+        !text.contains("warm_pool") && !text.contains("high_resolution"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_declared_peak_a_fargate_service_cannot_meet_is_a_validate_warning() {
+    // 10 messages a second at 1 s each need 10 tasks; max is 2.
+    let e = fargate_env(
+        "eu-west-1",
+        "  min: 1\n  max: 2\n",
+        "scaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\n  expected_peak: 10\n",
+    );
+    let w = peak_warning(&e).expect("a warning");
+    assert!(
+        w.starts_with("scaling.expected_peak: 10 messages a second")
+            && w.contains("over the 600 s goal")
+            && w.contains("workers.max")
+            && w.contains("--load steady:10/s"),
+        "{w}"
+    );
+    let e = fargate_env(
+        "eu-west-1",
+        "  min: 1\n  max: 2\n",
+        "scaling:\n  max_latency_seconds: 600\n  seconds_per_message: 1\n  expected_peak: 0.5\n",
+    );
+    assert_eq!(peak_warning(&e), None);
 }
