@@ -97,11 +97,32 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda"
+            "a mapping with kind; for every kind: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, min, max, spot, network, public_ip, log_retention_days, fargate"
         }
         "workers.kind" => {
-            "ec2 (default: instances in an Auto Scaling group) or lambda (a function fed by the queue)"
+            "ec2 (default: instances in an Auto Scaling group), lambda (a function fed by the queue) or fargate (container tasks of an ECS service)"
         }
+        "workers.fargate" => {
+            "a mapping with cpu, memory, platform, stop_timeout, ephemeral_storage_gib, exec, command, entry_point (workers.kind: fargate only)"
+        }
+        "workers.fargate.cpu" => {
+            "CPU units of one task: 256 (default), 512, 1024, 2048, 4096, 8192 or 16384"
+        }
+        "workers.fargate.memory" => {
+            "MiB of memory of one task, as AWS's table allows for the cpu (default 512; 256 CPU units: 512, 1024 or 2048)"
+        }
+        "workers.fargate.platform" => {
+            "linux/x86_64 (default) or linux/arm64: the architecture the image was built for"
+        }
+        "workers.fargate.stop_timeout" => {
+            "a duration from 2s to 120s (default 30s) between SIGTERM and SIGKILL, at most queue.visibility_timeout"
+        }
+        "workers.fargate.ephemeral_storage_gib" => {
+            "a whole number of GiB from 21 to 200; absent: Fargate's 20 GiB"
+        }
+        "workers.fargate.exec" => "true or false (default false): ECS Exec into running tasks",
+        "workers.fargate.command" => "a list of strings overriding the image's CMD",
+        "workers.fargate.entry_point" => "a list of strings overriding the image's ENTRYPOINT",
         "workers.lambda" => {
             "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days (workers.kind: lambda only)"
         }

@@ -116,11 +116,12 @@ const QUEUE: &[Key] = &[
 const ALARMS: &[Key] = &[opt("email", TEXT)];
 
 /// The values of `workers.kind` (`WorkerKind`).
-pub const WORKER_KINDS: &[&str] = &["ec2", "lambda"];
+pub const WORKER_KINDS: &[&str] = &["ec2", "lambda", "fargate"];
 
 const WORKERS: &[Key] = &[
     opt("kind", Kind::Choice(WORKER_KINDS)),
     opt("lambda", Kind::Settings(LAMBDA)),
+    opt("fargate", Kind::Settings(FARGATE)),
     opt("ami", Kind::Text),
     opt("instance_type", Kind::Text),
     opt("instance_types", Kind::Optional(&Kind::List(&Kind::Text))),
@@ -194,6 +195,21 @@ const LAMBDA: &[Key] = &[
         Kind::Optional(&Kind::Settings(POLLERS)),
     ),
     opt("log_retention_days", Kind::UInt),
+];
+
+/// The values of `workers.fargate.platform` (`Platform`).
+pub const PLATFORMS: &[&str] = &["linux/x86_64", "linux/arm64"];
+
+/// `workers.fargate` (`FargateSpec`).
+const FARGATE: &[Key] = &[
+    opt("cpu", Kind::UInt),
+    opt("memory", Kind::UInt),
+    opt("platform", Kind::Choice(PLATFORMS)),
+    opt("stop_timeout", Kind::Duration),
+    opt("ephemeral_storage_gib", Kind::Optional(&Kind::UInt)),
+    opt("exec", Kind::Bool),
+    opt("command", Kind::Optional(&Kind::List(&Kind::Text))),
+    opt("entry_point", Kind::Optional(&Kind::List(&Kind::Text))),
 ];
 
 /// `workers.lambda.provisioned_pollers` (`PollerSpec`).
