@@ -42,19 +42,19 @@ impl Manifest {
             Err(e) => return Err(yaml_error(&source, &e).into()),
         };
         let Value::Mapping(mut doc) = value else {
-            return Err(source
-                .error(
-                    "",
-                    "is not a Copilot manifest: expected a mapping with name and type",
-                )
-                .into());
+            return Err(located(
+                &source,
+                "",
+                "is not a Copilot manifest: expected a mapping with name and type",
+            )
+            .into());
         };
         let locations = Locations::index(text);
         match doc.get("type") {
             Some(Value::String(t)) if t == WORKER_SERVICE => {}
             Some(Value::String(t)) => {
-                return Err(source
-                    .error(
+                return Err(located(
+                    &source,
                         "type",
                         format!(
                             "`{t}` is not a Worker Service: qfleet import copilot reads Worker Service manifests only (a queue and the workers that consume it); a {t} has no queue to carry over"
@@ -63,8 +63,8 @@ impl Manifest {
                     .into());
             }
             _ => {
-                return Err(source
-                    .error(
+                return Err(located(
+                    &source,
                         "type",
                         "has no `type: Worker Service`: qfleet import copilot reads Copilot Worker Service manifests only",
                     )
@@ -74,24 +74,24 @@ impl Manifest {
         let name = match doc.get("name") {
             Some(Value::String(n)) if !n.trim().is_empty() => n.clone(),
             _ => {
-                return Err(source
-                    .error(
-                        "name",
-                        "has no `name`: every Copilot manifest names its service",
-                    )
-                    .into());
+                return Err(located(
+                    &source,
+                    "name",
+                    "has no `name`: every Copilot manifest names its service",
+                )
+                .into());
             }
         };
         let overrides = match doc.remove("environments") {
             Some(Value::Mapping(m)) => m,
             Some(Value::Null) | None => Mapping::new(),
             Some(_) => {
-                return Err(source
-                    .error(
-                        "environments",
-                        "is not a mapping of environment names to overrides",
-                    )
-                    .into());
+                return Err(located(
+                    &source,
+                    "environments",
+                    "is not a mapping of environment names to overrides",
+                )
+                .into());
             }
         };
         let environments: Vec<String> = overrides.keys().map(text_of).collect();
@@ -207,6 +207,14 @@ pub fn text_of(v: &Value) -> String {
     }
 }
 
+/// An input error at `path` of the manifest, without the stack-file help `SourceFile::error`
+/// would add for a key of the same name.
+fn located(source: &SourceFile, path: &str, message: impl Into<String>) -> InputError {
+    let mut e = source.error(path, message);
+    e.allowed = None;
+    e
+}
+
 /// A YAML syntax error, located at the parser's line and column.
 fn yaml_error(source: &SourceFile, e: &serde_yaml_ng::Error) -> InputError {
     let full = e.to_string();
@@ -222,7 +230,7 @@ fn yaml_error(source: &SourceFile, e: &serde_yaml_ng::Error) -> InputError {
             err.allowed = None;
             err
         }
-        None => source.error("", message),
+        None => located(source, "", message),
     }
 }
 

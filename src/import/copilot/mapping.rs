@@ -459,11 +459,11 @@ impl Mapper<'_> {
                         Err(why) => self.r.not_carried("count.spot", line, why),
                     }
                 }
-                if self.get("count.range").is_some() {
-                    if let Some((lo, hi)) = self.range() {
-                        (min, max) = (lo, hi);
-                        autoscaling = lo != hi;
-                    }
+                if self.get("count.range").is_some()
+                    && let Some((lo, hi)) = self.range()
+                {
+                    (min, max) = (lo, hi);
+                    autoscaling = lo != hi;
                 }
             }
             Some(other) => {
