@@ -52,6 +52,9 @@ pub enum Command {
     Logs(commands::logs::LogsArgs),
     /// Simulate the fleet's scaling under a load, offline (exit 3 when the latency goal is missed).
     Simulate(commands::simulate::SimulateArgs),
+    /// Write a stack file from another tool's workload definition (a Copilot Worker Service
+    /// manifest), with a report of what was carried over and what was not (offline).
+    Import(commands::import::ImportArgs),
     /// Print a shell completion script; it completes commands, flags and environment names.
     Completions {
         /// Shell to generate completions for.
@@ -171,6 +174,7 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
         Command::Send(args) => commands::send::run(args, g, out),
         Command::Logs(args) => commands::logs::run(args, g, out),
         Command::Simulate(args) => commands::simulate::run(args, g, out),
+        Command::Import(args) => commands::import::run(args, g, out),
         Command::Completions { shell } => commands::completions::run(shell),
     }
 }
@@ -208,6 +212,7 @@ impl Command {
             Command::Send(_) => "send",
             Command::Logs(_) => "logs",
             Command::Simulate(_) => "simulate",
+            Command::Import(_) => "import",
             Command::Completions { .. } => "completions",
         }
     }

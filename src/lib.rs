@@ -15,6 +15,7 @@
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`outputs`]: the stacks' outputs, merged and as shell variables;
+//! - [`import`]: another tool's workload as a stack file (`qfleet import copilot`);
 //! - [`output`]: text and JSON output, progress, error reports;
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
@@ -28,6 +29,7 @@ pub mod dlq;
 pub mod drift;
 pub mod error;
 pub mod iam;
+pub mod import;
 pub mod kinds;
 pub mod logs;
 pub mod output;

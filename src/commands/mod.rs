@@ -7,6 +7,7 @@ pub mod dlq;
 pub mod drift;
 mod global;
 pub mod iam_policy;
+pub mod import;
 pub mod logs;
 pub mod outputs;
 pub mod render;

@@ -20,7 +20,7 @@ mod validate;
 mod walk;
 
 pub use schema::{Network, StackFile};
-pub use validate::MAX_NAME_LEN;
+pub use validate::{MAX_NAME_LEN, valid_name};
 
 use crate::error::{Error, InputError, Result};
 use locate::Locations;

@@ -12,6 +12,8 @@
 //!   runs under, with an IAM policy evaluator;
 //! - `lambda_moto`: Lambda workers on moto: switching workers.kind both ways keeps every
 //!   waiting message; teardown of a function environment;
+//! - `import`: `qfleet import copilot` through the binary: a fixture to a file that
+//!   `qfleet validate` reads, its JSON document, the refusals and their exit code;
 //! - `json_contract`: every command's `--output json` is one document of the same shape for
 //!   one and two environments, matching its schema in `schemas/output/`; ndjson; globs; rows;
 //! - `many_envs`: globs that read only the files they can match; one row per environment in
@@ -44,6 +46,7 @@ mod deploy_moto;
 mod docs;
 mod faults_moto;
 mod iam;
+mod import;
 mod json_contract;
 mod lambda_moto;
 mod lint;

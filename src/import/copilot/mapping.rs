@@ -1,0 +1,1454 @@
+//! The mapping from a Copilot Worker Service manifest to a `workers.kind: fargate` stack file,
+//! setting by setting, each outcome recorded in the report (issue 23; the table in
+//! `tests/fixtures/copilot/NOTES.md`, section 4.2). What Copilot renders for each setting is
+//! read from its templates and transformers (`internal/pkg/deploy/cloudformation/stack/transformers.go`,
+//! `internal/pkg/template/templates/workloads/services/worker/cf.yml`, commit 4c858e71).
+
+use super::Options;
+use super::manifest::{Manifest, duration, text_of};
+use crate::config::duration::Seconds;
+use crate::config::permissions::SecretSource;
+use crate::error::{Error, Result};
+use crate::import::report::Report;
+use crate::import::stack_file::{Draft, Node};
+use serde_yaml_ng::Value;
+use std::collections::BTreeSet;
+
+/// Copilot's task size when the manifest gives none (`newDefaultWorkerService`).
+const DEFAULT_CPU: i64 = 256;
+const DEFAULT_MEMORY: i64 = 512;
+/// Copilot's queue defaults (Worker Service reference, `subscribe.queue`): retention 4 days,
+/// visibility timeout 30 s; and its log retention, 30 days (`logging.retention`).
+const DEFAULT_RETENTION: u64 = 4 * 86_400;
+const DEFAULT_TIMEOUT: u64 = 30;
+const DEFAULT_LOG_DAYS: i64 = 30;
+/// ECS's stop timeout when a container definition sets none (30 s on Fargate;
+/// `ContainerDefinition.StopTimeout`).
+const ECS_STOP_TIMEOUT: u64 = 30;
+
+/// Settings Copilot knows that qfleet does not carry, by path prefix, with why.
+const NOT_CARRIED: &[(&str, &str)] = &[
+    (
+        "image.credentials",
+        "a Secrets Manager secret holding a private registry's login: qfleet's tasks pull from ECR or a public registry",
+    ),
+    (
+        "image.labels",
+        "Docker labels of the container: not a qfleet setting",
+    ),
+    (
+        "image.depends_on",
+        "start order between the container and sidecars: qfleet's task runs one container",
+    ),
+    (
+        "image.healthcheck",
+        "a container health check: qfleet's task has none, so ECS counts a task healthy once it runs (what the deployment circuit breaker goes by)",
+    ),
+    (
+        "count.cpu_percentage",
+        "scaling on CPU: qfleet scales on the backlog per task only",
+    ),
+    (
+        "count.memory_percentage",
+        "scaling on memory: qfleet scales on the backlog per task only",
+    ),
+    (
+        "count.cooldown",
+        "scaling cooldowns: qfleet has no cooldown setting",
+    ),
+    (
+        "count.queue_delay.cooldown",
+        "scaling cooldowns: qfleet has no cooldown setting",
+    ),
+    (
+        "subscribe.queue.delay",
+        "a delivery delay (SQS DelaySeconds): qfleet has no queue delay setting; messages are delivered at once",
+    ),
+    (
+        "subscribe.queue.fifo",
+        "a FIFO queue: qfleet's queue is a standard queue fed by S3 event notifications through SNS, which cannot feed a FIFO queue; message order and deduplication are lost, so a workload that needs them cannot move as is",
+    ),
+    (
+        "publish",
+        "SNS topics this service publishes to: qfleet creates none (a worker may publish to topics of its own, allowed with workers.statements)",
+    ),
+    (
+        "network.vpc.security_groups",
+        "extra security groups: qfleet gives the tasks one group of its own (egress only)",
+    ),
+    (
+        "network.vpc.placement.subnets",
+        "subnet ids without their availability zones: write workers.network as vpc and subnets (zone: subnet id) by hand",
+    ),
+    (
+        "network.connect",
+        "Service Connect: qfleet's workers take no requests",
+    ),
+    (
+        "logging",
+        "FireLens log routing (a sidecar): qfleet's tasks log to a CloudWatch Logs group",
+    ),
+    (
+        "storage.volumes",
+        "volumes (EFS or bind mounts): not a qfleet setting",
+    ),
+    (
+        "storage.readonly_fs",
+        "a read-only root filesystem: not a qfleet setting",
+    ),
+    (
+        "sidecars",
+        "sidecar containers: qfleet's task runs one container",
+    ),
+    (
+        "deployment.rollback_alarms",
+        "rollback on CloudWatch alarms: qfleet relies on the deployment circuit breaker",
+    ),
+    (
+        "observability",
+        "X-Ray tracing (a collector sidecar): not a qfleet setting",
+    ),
+    (
+        "env_file",
+        "an env file Copilot uploaded to S3: copy its variables into workers.environment",
+    ),
+];
+
+/// Mappings whose keys the importer knows one by one: a key below them that neither the
+/// mapping nor `NOT_CARRIED` names is unknown to Copilot's Worker Service manifest.
+const KNOWN_MAPPINGS: &[&str] = &[
+    "image",
+    "count",
+    "count.queue_delay",
+    "subscribe",
+    "subscribe.queue",
+    "subscribe.queue.dead_letter",
+    "network",
+    "network.vpc",
+    "storage",
+    "deployment",
+];
+
+/// The stack file and report for `m`; an error when no image can be named.
+pub fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report)> {
+    let mut x = Mapper {
+        m,
+        d: Draft::default(),
+        r: Report {
+            source_file: m.source.display(),
+            service: m.name.clone(),
+            applied_environment: m.environment.clone(),
+            source_environments: m.environments.clone(),
+            ..Report::default()
+        },
+        consumed: BTreeSet::new(),
+    };
+    x.consume(&["name", "type"]);
+    x.header();
+    x.environment_name(opts)?;
+    x.region(opts);
+    // The sections in stack-file order; each fills its keys in the order it meets them.
+    for section in ["queue", "workers", "scaling"] {
+        x.d.set(section, Node::Map(Vec::new()), None);
+    }
+    x.d.text("workers.kind", "fargate", None);
+    x.image(opts)?;
+    let per_message = x.count();
+    x.queue(per_message);
+    x.network();
+    x.logging();
+    x.variables();
+    x.secrets();
+    x.task();
+    x.topics();
+    x.rest();
+    x.r.changed(
+        None,
+        None,
+        None,
+        "messages: a Copilot worker received, from COPILOT_QUEUE_URI, its publishers' messages wrapped in SNS envelopes; a qfleet worker receives S3 event notifications (through SNS) for the objects uploaded under the bucket's uploads/ prefix, from the queue named by QFLEET_QUEUE_URL: the worker's code changes",
+    );
+    for list in [
+        &mut x.r.carried,
+        &mut x.r.defaulted,
+        &mut x.r.changed,
+        &mut x.r.not_carried,
+    ] {
+        list.sort_by_key(|i| i.line.unwrap_or(usize::MAX));
+    }
+    Ok((x.d, x.r))
+}
+
+struct Mapper<'a> {
+    m: &'a Manifest,
+    d: Draft,
+    r: Report,
+    /// Paths read (and everything below them).
+    consumed: BTreeSet<String>,
+}
+
+impl Mapper<'_> {
+    fn consume(&mut self, paths: &[&str]) {
+        for p in paths {
+            self.consumed.insert((*p).to_string());
+        }
+    }
+
+    fn get(&self, path: &str) -> Option<&Value> {
+        self.m.get(path).filter(|v| !v.is_null())
+    }
+
+    fn line(&self, path: &str) -> Option<usize> {
+        self.m.line(path)
+    }
+
+    /// A whole number at `path`, or why not (reported as not carried by the caller).
+    fn int(&self, path: &str) -> Option<std::result::Result<i64, String>> {
+        self.get(path).map(|v| match v {
+            Value::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| format!("`{n}` is not a whole number")),
+            other => Err(format!("`{}` is not a whole number", text_of(other))),
+        })
+    }
+
+    fn header(&mut self) {
+        let env = match &self.m.environment {
+            Some(e) => format!(", environment `{e}`"),
+            None => String::new(),
+        };
+        self.d.header = vec![
+            format!(
+                "Imported by `qfleet import copilot` from {} (Copilot worker service `{}`{env}).",
+                self.m.source.display(),
+                self.m.name
+            ),
+            "Read the import's report: what was not carried over, and what changed meaning.".into(),
+        ];
+    }
+
+    fn environment_name(&mut self, opts: &Options) -> Result<()> {
+        self.consume(&["name"]);
+        let line = self.line("name");
+        let name = match opts.environment_name {
+            Some(n) => {
+                self.r.carried(
+                    "name",
+                    line,
+                    "environment",
+                    format!(
+                        "{n} (from --environment-name; the service is `{}`)",
+                        self.m.name
+                    ),
+                );
+                n.to_string()
+            }
+            None => {
+                let n = environment_name(&self.m.name);
+                if !crate::config::valid_name(&n) {
+                    return Err(Error::usage(format!(
+                        "{}: the service name `{}` makes no qfleet environment name (lowercase letters, digits and single hyphens, starting with a letter, at most {} characters); give one with --environment-name",
+                        self.m.source.display(),
+                        self.m.name,
+                        crate::config::MAX_NAME_LEN
+                    )));
+                }
+                if n == self.m.name {
+                    self.r.carried("name", line, "environment", n.clone());
+                } else {
+                    self.r.changed(
+                        Some("name"),
+                        line,
+                        Some("environment"),
+                        format!(
+                            "`{}` written as `{n}`: qfleet environment names are lowercase letters, digits and single hyphens, at most {} characters",
+                            self.m.name,
+                            crate::config::MAX_NAME_LEN
+                        ),
+                    );
+                }
+                n
+            }
+        };
+        self.d.text("environment", &name, None);
+        Ok(())
+    }
+
+    fn region(&mut self, opts: &Options) {
+        match opts.region {
+            Some(r) => {
+                self.d.text(
+                    "region",
+                    r,
+                    Some("not in the Copilot manifest (its environment's region); check it".into()),
+                );
+                self.r.defaulted(
+                    None,
+                    "region",
+                    format!("{r}: a Copilot manifest names no region (its environment did); taken from --region or the AWS region setting"),
+                );
+            }
+            None => {
+                self.d.text(
+                    "region",
+                    "us-east-1",
+                    Some("a guess: the Copilot manifest names no region; set it".into()),
+                );
+                self.r.defaulted(
+                    None,
+                    "region",
+                    "us-east-1, a guess: a Copilot manifest names no region (its environment did) and neither --region nor AWS_REGION was given; set it",
+                );
+            }
+        }
+    }
+
+    fn image(&mut self, opts: &Options) -> Result<()> {
+        self.consume(&["image.build", "image.location"]);
+        let build_line = self.line("image.build");
+        let has_build = self.get("image.build").is_some();
+        let location = match self.get("image.location") {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            _ => None,
+        };
+        if let Some(img) = opts.image {
+            self.d
+                .text("workers.image", img, Some("from --image".into()));
+            self.r.carried.push(crate::import::report::Item {
+                source: Some("--image".into()),
+                qfleet: Some("workers.image".into()),
+                line: None,
+                note: img.to_string(),
+            });
+            if has_build {
+                self.r.not_carried(
+                    "image.build",
+                    build_line,
+                    "Copilot built this Dockerfile and pushed the image to its own ECR repository; qfleet builds nothing: the image given with --image runs",
+                );
+            }
+            if let Some(loc) = location {
+                self.r.changed(
+                    Some("image.location"),
+                    self.line("image.location"),
+                    Some("workers.image"),
+                    format!("`{loc}` replaced by --image"),
+                );
+            }
+            return Ok(());
+        }
+        if let Some(loc) = location {
+            let line = self.line("image.location");
+            let full = full_reference(&loc);
+            if full == loc {
+                self.r
+                    .carried("image.location", line, "workers.image", loc.clone());
+                self.d.text("workers.image", &loc, None);
+            } else {
+                self.r.changed(
+                    Some("image.location"),
+                    line,
+                    Some("workers.image"),
+                    format!(
+                        "`{loc}` written in full as `{full}` (a Docker Hub short name); pulling from Docker Hub needs a way out to the internet (public IP or NAT) and meets its pull rate limits: consider copying the image to ECR"
+                    ),
+                );
+                self.d.text(
+                    "workers.image",
+                    &full,
+                    Some(format!("Copilot's `{loc}`, in full")),
+                );
+            }
+            return Ok(());
+        }
+        let path = if has_build { "image.build" } else { "image" };
+        let elsewhere = self.m.environments_setting("image.location");
+        let mut why = if has_build {
+            "no image to run: Copilot built `image.build` and pushed it to its own ECR repository, which qfleet does not do; build and push the image, then give it with --image REGISTRY/REPOSITORY:TAG".to_string()
+        } else {
+            "no image to run (image.location); give one with --image REGISTRY/REPOSITORY:TAG"
+                .to_string()
+        };
+        if !elsewhere.is_empty() && self.m.environment.is_none() {
+            why.push_str(&format!(
+                "; environment{} {} set{} image.location: add --env {}",
+                if elsewhere.len() == 1 { "" } else { "s" },
+                elsewhere.join(", "),
+                if elsewhere.len() == 1 { "s" } else { "" },
+                elsewhere[0]
+            ));
+        }
+        // Located where an environment sets the image, else at the service's name.
+        let at = match elsewhere.first() {
+            Some(e) if self.m.environment.is_none() => format!("environments.{e}.image.location"),
+            _ if has_build => path.to_string(),
+            _ => "name".to_string(),
+        };
+        let mut e = self.m.error(&at, why);
+        e.field = path.to_string();
+        Err(e.into())
+    }
+
+    /// `count`: the task range, the Spot share and the backlog target; returns the processing
+    /// time of one message, when `queue_delay` gives it.
+    fn count(&mut self) -> Option<f64> {
+        self.consume(&[
+            "count.spot",
+            "count.range",
+            "count.queue_delay.acceptable_latency",
+            "count.queue_delay.msg_processing_time",
+        ]);
+        let count_line = self.line("count");
+        let (mut min, mut max) = (1i64, 1i64);
+        // Placed first, so that the count comes before the Spot share in the file.
+        self.d.plain("workers.min", min, None);
+        self.d.plain("workers.max", max, None);
+        let mut autoscaling = false;
+        match self.get("count").cloned() {
+            None => {
+                self.d
+                    .plain("workers.min", 1, Some("Copilot's default count".into()));
+                self.d
+                    .plain("workers.max", 1, Some("Copilot's default count".into()));
+                self.r.defaulted(
+                    Some("count"),
+                    "workers.min, workers.max",
+                    "1, Copilot's default count",
+                );
+                return None;
+            }
+            Some(Value::Number(n)) => {
+                self.consume(&["count"]);
+                match n.as_i64().filter(|n| *n >= 0) {
+                    Some(n) => {
+                        (min, max) = (n, n);
+                        self.r.carried(
+                            "count",
+                            count_line,
+                            "workers.min, workers.max",
+                            format!("{n} (a fixed count)"),
+                        );
+                    }
+                    None => self.r.not_carried(
+                        "count",
+                        count_line,
+                        format!("`{n}` is not a count; 1 written"),
+                    ),
+                }
+            }
+            Some(Value::Mapping(_)) => {
+                if let Some(spot) = self.int("count.spot") {
+                    let line = self.line("count.spot");
+                    match spot {
+                        Ok(n) if n >= 0 => {
+                            (min, max) = (n, n);
+                            self.r.carried(
+                                "count.spot",
+                                line,
+                                "workers.min, workers.max, workers.spot",
+                                format!(
+                                    "{n} tasks, all on Fargate Spot (percent 100, on_demand_base 0)"
+                                ),
+                            );
+                            self.spot(100, 0, None);
+                        }
+                        Ok(n) => {
+                            self.r
+                                .not_carried("count.spot", line, format!("`{n}` is not a count"))
+                        }
+                        Err(why) => self.r.not_carried("count.spot", line, why),
+                    }
+                }
+                if self.get("count.range").is_some()
+                    && let Some((lo, hi)) = self.range()
+                {
+                    (min, max) = (lo, hi);
+                    autoscaling = lo != hi;
+                }
+            }
+            Some(other) => {
+                self.consume(&["count"]);
+                self.r.not_carried(
+                    "count",
+                    count_line,
+                    format!("`{}` is not a count; 1 written", text_of(&other)),
+                );
+            }
+        }
+        self.d.plain("workers.min", min, None);
+        self.d.plain("workers.max", max, None);
+        if min == 0 && max > 0 {
+            self.d.plain(
+                "scaling.scale_from_zero",
+                true,
+                Some("workers.min is 0".into()),
+            );
+            self.r.changed(
+                Some("count.range"),
+                self.line("count.range"),
+                Some("scaling.scale_from_zero"),
+                "true: Copilot started from zero through its backlog metric (it divides by at least one task); qfleet adds a step policy that starts a task when messages wait and none runs",
+            );
+        }
+        let per_message = self.queue_delay();
+        if autoscaling && per_message.is_none() {
+            self.r.defaulted(
+                Some("count.queue_delay"),
+                "scaling",
+                "no queue_delay: qfleet's default target of 100 messages per task; set scaling.max_latency_seconds and scaling.seconds_per_message",
+            );
+        }
+        per_message
+    }
+
+    /// `count.range`: `"1-10"` or `{min, max, spot_from}`.
+    fn range(&mut self) -> Option<(i64, i64)> {
+        let line = self.line("count.range");
+        let (lo, hi) = match self.get("count.range").cloned() {
+            Some(Value::String(s)) => {
+                let parsed = s
+                    .split_once('-')
+                    .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+                match parsed {
+                    Some((a, b)) => (a, b),
+                    None => {
+                        self.r.not_carried(
+                            "count.range",
+                            line,
+                            format!("`{s}` is not MIN-MAX; 1 written"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Some(Value::Mapping(_)) => {
+                match (self.int("count.range.min"), self.int("count.range.max")) {
+                    (Some(Ok(a)), Some(Ok(b))) => (a, b),
+                    _ => {
+                        self.r.not_carried(
+                            "count.range",
+                            line,
+                            "needs whole numbers min and max; 1 written",
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                self.r.not_carried(
+                    "count.range",
+                    line,
+                    "is not MIN-MAX or {min, max}; 1 written",
+                );
+                return None;
+            }
+        };
+        if lo < 0 || hi < lo {
+            self.r.not_carried(
+                "count.range",
+                line,
+                format!("{lo}-{hi} is not a range of task counts; 1 written"),
+            );
+            return None;
+        }
+        self.r.carried(
+            "count.range",
+            line,
+            "workers.min, workers.max",
+            format!("{lo} to {hi} tasks"),
+        );
+        if let Some(s) = self.int("count.range.spot_from") {
+            let sline = self.line("count.range.spot_from");
+            match s {
+                Ok(s) if s >= 1 => {
+                    // transformers.go, convertCapacityProviders: FARGATE_SPOT weight 1 and, only
+                    // when spot_from >= min, FARGATE base spot_from - 1 with weight 0.
+                    let mut base = if s >= lo { s - 1 } else { 0 };
+                    let mut note = if s >= lo {
+                        format!(
+                            "the first {base} task{} On-Demand, every task above on Spot (Copilot: FARGATE base {base} weight 0, FARGATE_SPOT weight 1)",
+                            if base == 1 { "" } else { "s" }
+                        )
+                    } else {
+                        format!(
+                            "every task on Spot: Copilot's code puts all tasks on Spot when spot_from ({s}) is below the range's min ({lo}), although its docs say the first spot_from - 1 are On-Demand; qfleet does what Copilot did"
+                        )
+                    };
+                    if base > hi {
+                        note.push_str(&format!(
+                            "; the base of {base} is above max and is written as {hi}: no task ran on Spot in Copilot either"
+                        ));
+                        base = hi;
+                    }
+                    self.r
+                        .carried("count.range.spot_from", sline, "workers.spot", note);
+                    self.spot(100, base, None);
+                }
+                Ok(s) => self.r.not_carried(
+                    "count.range.spot_from",
+                    sline,
+                    format!("`{s}` is not a task number (1 or more)"),
+                ),
+                Err(why) => self.r.not_carried("count.range.spot_from", sline, why),
+            }
+        }
+        self.consume(&[
+            "count.range.min",
+            "count.range.max",
+            "count.range.spot_from",
+        ]);
+        Some((lo, hi))
+    }
+
+    fn spot(&mut self, percent: u32, base: i64, comment: Option<String>) {
+        self.d.plain("workers.spot.percent", percent, comment);
+        self.d.plain("workers.spot.on_demand_base", base, None);
+    }
+
+    /// `count.queue_delay`: the acceptable latency and the processing time of one message,
+    /// whose quotient is the backlog target (Copilot: `QueueScaling.AcceptableBacklogPerTask`,
+    /// `internal/pkg/manifest/svc.go`, rounded up; qfleet: `max_latency_seconds ÷
+    /// seconds_per_message`, AWS's backlog-per-instance recipe).
+    fn queue_delay(&mut self) -> Option<f64> {
+        let lat_path = "count.queue_delay.acceptable_latency";
+        let per_path = "count.queue_delay.msg_processing_time";
+        let (lat, per) = (self.get(lat_path).cloned(), self.get(per_path).cloned());
+        if lat.is_none() && per.is_none() {
+            return None;
+        }
+        let line = self.line("count.queue_delay");
+        let (Some(lat), Some(per)) = (lat, per) else {
+            self.r.not_carried(
+                "count.queue_delay",
+                line,
+                "needs both acceptable_latency and msg_processing_time (Copilot refuses one alone)",
+            );
+            return None;
+        };
+        let read = |v: &Value| duration(v);
+        let (latency, per_message) = match (read(&lat), read(&per)) {
+            (Ok((l, n1)), Ok((p, n2))) => {
+                for n in [n1, n2].into_iter().flatten() {
+                    self.r.changed(Some("count.queue_delay"), line, None, n);
+                }
+                (l, p)
+            }
+            (Err(why), _) | (_, Err(why)) => {
+                self.r.not_carried("count.queue_delay", line, why);
+                return None;
+            }
+        };
+        if latency <= 0.0 || per_message <= 0.0 || per_message > latency {
+            self.r.not_carried(
+                "count.queue_delay",
+                line,
+                "acceptable_latency and msg_processing_time must be above 0, the processing time at most the latency (Copilot refuses this too)",
+            );
+            return None;
+        }
+        let target = latency / per_message;
+        let copilot = target.ceil();
+        self.d
+            .plain("scaling.max_latency_seconds", num(latency), None);
+        self.d
+            .plain("scaling.seconds_per_message", num(per_message), None);
+        self.r.carried(
+            lat_path,
+            self.line(lat_path),
+            "scaling.max_latency_seconds",
+            num(latency),
+        );
+        self.r.carried(
+            per_path,
+            self.line(per_path),
+            "scaling.seconds_per_message",
+            format!(
+                "{}: target {} messages per task{}",
+                num(per_message),
+                num(target),
+                if copilot == target {
+                    String::new()
+                } else {
+                    format!(" (Copilot rounded it up to {})", num(copilot))
+                }
+            ),
+        );
+        Some(per_message)
+    }
+
+    /// `subscribe.queue`: retention, visibility timeout and dead-letter tries.
+    fn queue(&mut self, per_message: Option<f64>) {
+        self.consume(&[
+            "subscribe.queue.retention",
+            "subscribe.queue.timeout",
+            "subscribe.queue.dead_letter.tries",
+        ]);
+        // Retention: 60 s to 14 days (SQS MessageRetentionPeriod).
+        let retention = self.queue_duration(
+            "subscribe.queue.retention",
+            "queue.message_retention",
+            60,
+            14 * 86_400,
+        );
+        let retention = match retention {
+            Some(s) => s,
+            None => {
+                self.r.defaulted(
+                    Some("subscribe.queue.retention"),
+                    "queue.message_retention",
+                    "4d, Copilot's default (and qfleet's)",
+                );
+                DEFAULT_RETENTION
+            }
+        };
+        self.d.text(
+            "queue.message_retention",
+            &Seconds(retention).to_string(),
+            None,
+        );
+        let timeout = self.queue_duration(
+            "subscribe.queue.timeout",
+            "queue.visibility_timeout",
+            0,
+            12 * 3_600,
+        );
+        let mut timeout_comment = None;
+        let mut timeout = match timeout {
+            Some(s) => s,
+            None => {
+                self.r.defaulted(
+                    Some("subscribe.queue.timeout"),
+                    "queue.visibility_timeout",
+                    "30s, Copilot's default (qfleet's is 60s)",
+                );
+                timeout_comment = Some("Copilot's default".to_string());
+                DEFAULT_TIMEOUT
+            }
+        };
+        if let Some(p) = per_message
+            && (timeout as f64) < p
+        {
+            let raised = p.ceil() as u64;
+            self.r.changed(
+                Some("subscribe.queue.timeout"),
+                self.line("subscribe.queue.timeout"),
+                Some("queue.visibility_timeout"),
+                format!(
+                    "raised from {} to {}: qfleet keeps a message hidden at least as long as one takes to process (msg_processing_time), else it is processed twice",
+                    Seconds(timeout),
+                    Seconds(raised)
+                ),
+            );
+            timeout = raised;
+            timeout_comment = Some("raised to the processing time".into());
+        }
+        let stop = self.stop_timeout();
+        if stop > timeout {
+            self.r.changed(
+                Some("subscribe.queue.timeout"),
+                self.line("subscribe.queue.timeout"),
+                Some("queue.visibility_timeout"),
+                format!(
+                    "raised from {} to {}, the task's stop timeout: qfleet keeps a stopping task's message hidden until the task is killed",
+                    Seconds(timeout),
+                    Seconds(stop)
+                ),
+            );
+            timeout = stop;
+            timeout_comment = Some("raised to the stop timeout".into());
+        }
+        self.d.text(
+            "queue.visibility_timeout",
+            &Seconds(timeout).to_string(),
+            timeout_comment,
+        );
+        let tries_path = "subscribe.queue.dead_letter.tries";
+        match self.int(tries_path) {
+            Some(Ok(n)) if (1..=1000).contains(&n) => {
+                self.r.carried(
+                    tries_path,
+                    self.line(tries_path),
+                    "queue.max_receive_count",
+                    n.to_string(),
+                );
+                self.d.plain("queue.max_receive_count", n, None);
+            }
+            other => {
+                if let Some(v) = other {
+                    let why = match v {
+                        Ok(n) => format!("{n} is out of range (1 to 1000)"),
+                        Err(why) => why,
+                    };
+                    self.r.not_carried(tries_path, self.line(tries_path), why);
+                }
+                self.r.changed(
+                    Some("subscribe.queue.dead_letter"),
+                    self.line("subscribe.queue"),
+                    Some("queue.max_receive_count"),
+                    "5: Copilot made no dead-letter queue without dead_letter.tries (a failing message came back until its retention ended); qfleet always has one, and moves a message there after 5 receives",
+                );
+                self.d.plain(
+                    "queue.max_receive_count",
+                    5,
+                    Some("Copilot had no dead-letter queue; qfleet's default".into()),
+                );
+            }
+        }
+    }
+
+    /// A queue duration in whole seconds within `min..=max`, or `None` (reported) when absent
+    /// or not carried.
+    fn queue_duration(&mut self, path: &str, key: &str, min: u64, max: u64) -> Option<u64> {
+        let v = self.get(path)?.clone();
+        let line = self.line(path);
+        match duration(&v) {
+            Err(why) => {
+                self.r.not_carried(path, line, why);
+                None
+            }
+            Ok((secs, note)) => {
+                let whole = secs.ceil() as u64;
+                if whole < min || whole > max {
+                    self.r.not_carried(
+                        path,
+                        line,
+                        format!(
+                            "{} is out of SQS's range ({} to {})",
+                            Seconds(whole),
+                            Seconds(min),
+                            Seconds(max)
+                        ),
+                    );
+                    return None;
+                }
+                match note {
+                    Some(n) => self.r.changed(Some(path), line, Some(key), n),
+                    None if whole as f64 != secs => self.r.changed(
+                        Some(path),
+                        line,
+                        Some(key),
+                        format!(
+                            "{}s rounded up to whole seconds: {}",
+                            num(secs),
+                            Seconds(whole)
+                        ),
+                    ),
+                    None => self.r.carried(path, line, key, Seconds(whole).to_string()),
+                }
+                Some(whole)
+            }
+        }
+    }
+
+    /// The stop timeout the tasks get: a `taskdef_overrides` entry setting the container's
+    /// `StopTimeout`, else ECS's 30 s.
+    fn stop_timeout(&self) -> u64 {
+        stop_override(self.m).map_or(ECS_STOP_TIMEOUT, |(_, s)| s)
+    }
+
+    fn network(&mut self) {
+        self.consume(&["network.vpc.placement"]);
+        let path = "network.vpc.placement";
+        let line = self.line(path);
+        let public = "Copilot's public placement gave its tasks public IPs (AssignPublicIp: ENABLED); qfleet's default gives none: tasks then reach ECR, CloudWatch Logs, SQS and S3 through a NAT gateway or VPC endpoints; set workers.public_ip: true to keep Copilot's way (less safe)";
+        match self.get(path).cloned() {
+            None => {
+                self.r.changed(
+                    Some("network.vpc.placement"),
+                    None,
+                    Some("workers.public_ip"),
+                    format!("false (Copilot's default placement is public). {public}"),
+                );
+                self.d.plain(
+                    "workers.public_ip",
+                    false,
+                    Some("Copilot's default placement was public: see the report".into()),
+                );
+            }
+            Some(Value::String(s)) if s == "public" => {
+                self.r.changed(
+                    Some(path),
+                    line,
+                    Some("workers.public_ip"),
+                    format!("false. {public}"),
+                );
+                self.d.plain(
+                    "workers.public_ip",
+                    false,
+                    Some("Copilot's placement was public: see the report".into()),
+                );
+            }
+            Some(Value::String(s)) if s == "private" => {
+                self.r
+                    .carried(path, line, "workers.public_ip", "false (private)");
+                self.d.plain("workers.public_ip", false, None);
+            }
+            Some(Value::Mapping(_)) => {
+                // `placement: {subnets: …}`: NOT_CARRIED names the subnets.
+                self.d.plain("workers.public_ip", false, None);
+            }
+            Some(other) => self.r.not_carried(
+                path,
+                line,
+                format!("`{}` is not public or private", text_of(&other)),
+            ),
+        }
+        self.r.defaulted(
+            None,
+            "workers.network",
+            "default: qfleet runs the tasks in the default VPC's subnets unless workers.network names a VPC and a subnet per availability zone; Copilot ran them in its environment's VPC",
+        );
+    }
+
+    fn logging(&mut self) {
+        self.consume(&["logging.retention"]);
+        let path = "logging.retention";
+        let line = self.line(path);
+        let days = match self.int(path) {
+            None => {
+                self.r.defaulted(
+                    Some(path),
+                    "workers.log_retention_days",
+                    "30, Copilot's default (qfleet's is 14)",
+                );
+                self.d.plain(
+                    "workers.log_retention_days",
+                    DEFAULT_LOG_DAYS,
+                    Some("Copilot's default".into()),
+                );
+                return;
+            }
+            Some(Ok(d)) => d,
+            Some(Err(why)) => {
+                self.r.not_carried(path, line, why);
+                return;
+            }
+        };
+        self.r
+            .carried(path, line, "workers.log_retention_days", days.to_string());
+        self.d.plain("workers.log_retention_days", days, None);
+    }
+
+    fn variables(&mut self) {
+        self.consume(&["variables"]);
+        let Some(Value::Mapping(vars)) = self.get("variables").cloned() else {
+            return;
+        };
+        for (k, v) in &vars {
+            let name = text_of(k);
+            let path = format!("variables.{name}");
+            let line = self.line(&path);
+            match v {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                    let value = text_of(v);
+                    self.r.carried(
+                        &path,
+                        line,
+                        &format!("workers.environment.{name}"),
+                        value.clone(),
+                    );
+                    self.insert_map("workers.environment", &name, &value);
+                }
+                Value::Mapping(m) if m.contains_key("from_cfn") => self.r.not_carried(
+                    &path,
+                    line,
+                    format!(
+                        "the value of CloudFormation export `{}`: qfleet's values are plain; write it with `aws cloudformation list-exports`",
+                        m.get("from_cfn").map(text_of).unwrap_or_default()
+                    ),
+                ),
+                other => self.r.not_carried(
+                    &path,
+                    line,
+                    format!("`{}` is not a plain value", text_of(other)),
+                ),
+            }
+        }
+    }
+
+    fn secrets(&mut self) {
+        self.consume(&["secrets"]);
+        let Some(Value::Mapping(secrets)) = self.get("secrets").cloned() else {
+            return;
+        };
+        let mut any = false;
+        for (k, v) in &secrets {
+            let name = text_of(k);
+            let path = format!("secrets.{name}");
+            let line = self.line(&path);
+            let reference = match v {
+                // An SSM parameter name or ARN, or a Secrets Manager ARN.
+                Value::String(s) if s.starts_with("arn:") => s.clone(),
+                Value::String(s) => format!("ssm:{s}"),
+                Value::Mapping(m) if m.contains_key("secretsmanager") => {
+                    format!(
+                        "secretsmanager:{}",
+                        m.get("secretsmanager").map(text_of).unwrap_or_default()
+                    )
+                }
+                Value::Mapping(m) if m.contains_key("from_cfn") => {
+                    self.r.not_carried(
+                        &path,
+                        line,
+                        format!(
+                            "the secret named by CloudFormation export `{}`: write its name or ARN in workers.secrets",
+                            m.get("from_cfn").map(text_of).unwrap_or_default()
+                        ),
+                    );
+                    continue;
+                }
+                other => {
+                    self.r.not_carried(
+                        &path,
+                        line,
+                        format!("`{}` names no parameter or secret", text_of(other)),
+                    );
+                    continue;
+                }
+            };
+            match SecretSource::parse(&reference) {
+                Ok(_) => {
+                    any = true;
+                    self.r.carried(
+                        &path,
+                        line,
+                        &format!("workers.secrets.{name}"),
+                        reference.clone(),
+                    );
+                    self.insert_map("workers.secrets", &name, &reference);
+                }
+                Err(why) => self.r.not_carried(
+                    &path,
+                    line,
+                    format!(
+                        "{why} (qfleet takes ssm:NAME, secretsmanager:NAME or an ARN of either; a secret's JSON key or version is not a qfleet form)"
+                    ),
+                ),
+            }
+        }
+        if any {
+            self.r.changed(
+                Some("secrets"),
+                self.line("secrets"),
+                Some("workers.secrets"),
+                "Copilot's execution role could read every parameter and secret tagged with its application and environment; qfleet grants exactly the ones workers.secrets lists: list every secret the worker reads",
+            );
+        }
+    }
+
+    fn insert_map(&mut self, map: &str, key: &str, value: &str) {
+        // Keys are the user's own names: set through the map, never split on dots.
+        let entry = crate::import::stack_file::Entry {
+            key: key.to_string(),
+            value: Node::Scalar(crate::import::stack_file::scalar(value)),
+            comment: None,
+        };
+        let mut entries = Vec::new();
+        if let Some(Node::Map(existing)) = self.existing(map) {
+            entries = existing;
+        }
+        entries.push(entry);
+        self.d.set(map, Node::Map(entries), None);
+    }
+
+    fn existing(&self, path: &str) -> Option<Node> {
+        let mut level = &self.d.root;
+        let segs: Vec<&str> = path.split('.').collect();
+        for (i, seg) in segs.iter().enumerate() {
+            let e = level.iter().find(|e| e.key == *seg)?;
+            if i + 1 == segs.len() {
+                return Some(e.value.clone());
+            }
+            let Node::Map(next) = &e.value else {
+                return None;
+            };
+            level = next;
+        }
+        None
+    }
+
+    /// The task: size, platform, exec, storage, command, stop timeout, deployment.
+    fn task(&mut self) {
+        self.consume(&[
+            "cpu",
+            "memory",
+            "platform",
+            "exec",
+            "storage.ephemeral",
+            "entrypoint",
+            "command",
+            "taskdef_overrides",
+            "deployment.rolling",
+        ]);
+        for (path, key, default) in [
+            ("cpu", "workers.fargate.cpu", DEFAULT_CPU),
+            ("memory", "workers.fargate.memory", DEFAULT_MEMORY),
+        ] {
+            let line = self.line(path);
+            match self.int(path) {
+                Some(Ok(n)) => {
+                    self.r.carried(path, line, key, n.to_string());
+                    self.d.plain(key, n, None);
+                }
+                other => {
+                    if let Some(Err(why)) = other {
+                        self.r.not_carried(path, line, why);
+                    }
+                    self.r
+                        .defaulted(Some(path), key, format!("{default}, Copilot's default"));
+                    self.d.plain(key, default, Some("Copilot's default".into()));
+                }
+            }
+        }
+        self.platform();
+        let line = self.line("exec");
+        match self.get("exec").cloned() {
+            Some(Value::Bool(b)) => {
+                self.r
+                    .carried("exec", line, "workers.fargate.exec", b.to_string());
+                self.d.plain("workers.fargate.exec", b, None);
+            }
+            Some(other) => self.r.not_carried(
+                "exec",
+                line,
+                format!("`{}` is not true or false", text_of(&other)),
+            ),
+            None => {}
+        }
+        let line = self.line("storage.ephemeral");
+        match self.int("storage.ephemeral") {
+            Some(Ok(20)) => self.r.carried(
+                "storage.ephemeral",
+                line,
+                "workers.fargate.ephemeral_storage_gib",
+                "20 GiB is what Fargate gives without the setting: nothing written",
+            ),
+            Some(Ok(n)) if (21..=200).contains(&n) => {
+                self.r.carried(
+                    "storage.ephemeral",
+                    line,
+                    "workers.fargate.ephemeral_storage_gib",
+                    n.to_string(),
+                );
+                self.d
+                    .plain("workers.fargate.ephemeral_storage_gib", n, None);
+            }
+            Some(Ok(n)) => self.r.not_carried(
+                "storage.ephemeral",
+                line,
+                format!("{n} GiB is out of Fargate's range (21 to 200)"),
+            ),
+            Some(Err(why)) => self.r.not_carried("storage.ephemeral", line, why),
+            None => {}
+        }
+        for (path, key) in [
+            ("entrypoint", "workers.fargate.entry_point"),
+            ("command", "workers.fargate.command"),
+        ] {
+            let line = self.line(path);
+            match self.get(path).cloned() {
+                None => {}
+                Some(Value::Sequence(items)) if items.iter().all(|i| !i.is_mapping()) && !items.is_empty() => {
+                    let words: Vec<String> = items.iter().map(text_of).collect();
+                    self.r.carried(path, line, key, words.join(" "));
+                    self.d.set(key, Node::List(words), None);
+                }
+                Some(Value::String(s)) if !s.contains(['"', '\'', '\\']) && !s.trim().is_empty() => {
+                    let words: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+                    self.r.carried(path, line, key, format!("{s} (split into {} words)", words.len()));
+                    self.d.set(key, Node::List(words), None);
+                }
+                Some(other) => self.r.not_carried(
+                    path,
+                    line,
+                    format!(
+                        "`{}`: a command with quotes or escapes is split by Copilot's shell-word rules; write it as a list in {key}",
+                        text_of(&other)
+                    ),
+                ),
+            }
+        }
+        self.overrides();
+        let line = self.line("deployment.rolling");
+        match self.get("deployment.rolling").cloned() {
+            None => {}
+            Some(Value::String(s)) if s == "default" => self.r.carried(
+                "deployment.rolling",
+                line,
+                "(no key)",
+                "default: ECS's rolling update (100 % healthy, 200 % at most), as qfleet's",
+            ),
+            Some(other) => self.r.not_carried(
+                "deployment.rolling",
+                line,
+                format!(
+                    "`{}`: qfleet keeps ECS's rolling update (100 % healthy, 200 % at most)",
+                    text_of(&other)
+                ),
+            ),
+        }
+    }
+
+    /// `platform`: `os/arch` or `{osfamily, architecture}` (Copilot's `validShortPlatforms`,
+    /// `internal/pkg/manifest/workload_ecs.go`); Linux only in qfleet.
+    fn platform(&mut self) {
+        let line = self.line("platform");
+        let text = match self.get("platform").cloned() {
+            None => return,
+            Some(Value::String(s)) => s,
+            Some(Value::Mapping(m)) => format!(
+                "{}/{}",
+                m.get("osfamily").map(text_of).unwrap_or_default(),
+                m.get("architecture").map(text_of).unwrap_or_default()
+            ),
+            Some(other) => text_of(&other),
+        };
+        let key = "workers.fargate.platform";
+        match text.to_ascii_lowercase().as_str() {
+            "linux/amd64" | "linux/x86_64" => {
+                self.r.carried("platform", line, key, "linux/x86_64");
+                self.d.text(key, "linux/x86_64", None);
+            }
+            "linux/arm64" => {
+                self.r.carried("platform", line, key, "linux/arm64");
+                self.d.text(key, "linux/arm64", None);
+            }
+            "linux/arm" => {
+                self.r.changed(
+                    Some("platform"),
+                    line,
+                    Some(key),
+                    "linux/arm written as linux/arm64, the one Arm architecture Fargate runs",
+                );
+                self.d.text(key, "linux/arm64", Some("Copilot's linux/arm".into()));
+            }
+            other => self.r.not_carried(
+                "platform",
+                line,
+                format!("`{other}`: qfleet's Fargate tasks run Linux (linux/x86_64 or linux/arm64) only; the image must be a Linux image"),
+            ),
+        }
+    }
+
+    /// `taskdef_overrides`: a container `StopTimeout` becomes `workers.fargate.stop_timeout`;
+    /// every other patch is listed.
+    fn overrides(&mut self) {
+        let Some(Value::Sequence(list)) = self.get("taskdef_overrides").cloned() else {
+            if self.get("taskdef_overrides").is_some() {
+                self.r.not_carried(
+                    "taskdef_overrides",
+                    self.line("taskdef_overrides"),
+                    "is not a list of {path, value}",
+                );
+            }
+            return;
+        };
+        let stop = stop_override(self.m).map(|(i, _)| i);
+        for (i, o) in list.iter().enumerate() {
+            let path = format!("taskdef_overrides.{i}");
+            let line = self.line(&format!("{path}.path"));
+            let target = o.get("path").map(text_of).unwrap_or_default();
+            if Some(i) == stop {
+                let secs = stop_override(self.m).map_or(ECS_STOP_TIMEOUT, |(_, s)| s);
+                self.r.carried(
+                    &path,
+                    line,
+                    "workers.fargate.stop_timeout",
+                    format!("{target}: {}", Seconds(secs)),
+                );
+                self.d.text(
+                    "workers.fargate.stop_timeout",
+                    &Seconds(secs).to_string(),
+                    None,
+                );
+            } else {
+                self.r.not_carried(
+                    &path,
+                    line,
+                    format!("a raw task-definition patch of `{target}`: not a qfleet setting"),
+                );
+            }
+        }
+    }
+
+    /// `subscribe.topics`: each topic listed, with what it carried.
+    fn topics(&mut self) {
+        self.consume(&["subscribe.topics"]);
+        let Some(Value::Sequence(topics)) = self.get("subscribe.topics").cloned() else {
+            return;
+        };
+        let app_env = match &self.m.environment {
+            Some(e) => format!("APP-{e}"),
+            None => "APP-ENV".into(),
+        };
+        for (i, t) in topics.iter().enumerate() {
+            let path = format!("subscribe.topics.{i}");
+            let line = self.line(&format!("{path}.name"));
+            let name = t.get("name").map(text_of).unwrap_or_default();
+            let service = t.get("service").map(text_of).unwrap_or_default();
+            let mut extra = Vec::new();
+            if t.get("filter_policy").is_some() {
+                extra.push("its filter policy".to_string());
+            }
+            match t.get("queue") {
+                Some(Value::Bool(true)) => extra.push("its own queue".into()),
+                Some(Value::Mapping(q)) => {
+                    let fifo = q
+                        .get("fifo")
+                        .is_some_and(|f| !matches!(f, Value::Bool(false)));
+                    let mut queue = if fifo {
+                        "its own FIFO queue".to_string()
+                    } else {
+                        "its own queue".to_string()
+                    };
+                    let settings: Vec<String> = q
+                        .iter()
+                        .filter(|(k, _)| text_of(k) != "fifo")
+                        .map(|(k, v)| match v {
+                            Value::Mapping(_) => text_of(k),
+                            _ => format!("{} {}", text_of(k), text_of(v)),
+                        })
+                        .collect();
+                    if !settings.is_empty() {
+                        queue.push_str(&format!(" ({})", settings.join(", ")));
+                    }
+                    for (k, v) in q {
+                        if let Ok((_, Some(note))) = duration(v) {
+                            queue.push_str(&format!("; {}: {note}", text_of(k)));
+                        }
+                    }
+                    extra.push(queue);
+                }
+                _ => {}
+            }
+            self.r.not_carried(
+                &path,
+                line,
+                format!(
+                    "topic `{name}` of service `{service}` (SNS topic {app_env}-{service}-{name}){}: qfleet's queue is fed by the objects uploaded under the bucket's uploads/ prefix, not by SNS topics; a publisher writes an object instead (see the cut-over in docs/copilot.md)",
+                    if extra.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", with {}", extra.join(" and "))
+                    }
+                ),
+            );
+        }
+    }
+
+    /// Every key left: known but not carried (with why), or unknown to Copilot.
+    fn rest(&mut self) {
+        let mut leaves = Vec::new();
+        for (k, v) in &self.m.doc {
+            leaf_paths(&text_of(k), v, &mut leaves);
+        }
+        let mut reported: BTreeSet<String> = BTreeSet::new();
+        for path in leaves {
+            if self.consumed.iter().any(|c| covers(c, &path)) {
+                continue;
+            }
+            let (at, why) = match NOT_CARRIED.iter().find(|(p, _)| covers(p, &path)) {
+                Some((p, why)) => (p.to_string(), why.to_string()),
+                None => {
+                    // The first segment below the mappings the importer knows.
+                    let segs: Vec<&str> = path.split('.').collect();
+                    let mut at = segs[0].to_string();
+                    for seg in &segs[1..] {
+                        if !KNOWN_MAPPINGS.contains(&at.as_str()) {
+                            break;
+                        }
+                        at = format!("{at}.{seg}");
+                    }
+                    (
+                        at,
+                        "not a setting of Copilot's Worker Service manifest: Copilot ignored it too"
+                            .to_string(),
+                    )
+                }
+            };
+            if reported.insert(at.clone()) {
+                let line = self.line(&at);
+                self.r.not_carried(&at, line, why);
+            }
+        }
+    }
+}
+
+/// Whether `prefix` is `path` or one of its parents.
+fn covers(prefix: &str, path: &str) -> bool {
+    path == prefix || path.starts_with(&format!("{prefix}."))
+}
+
+/// The dotted paths of every leaf (scalars, lists, empty mappings) under `path`.
+fn leaf_paths(path: &str, v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Mapping(m) if !m.is_empty() => {
+            for (k, child) in m {
+                leaf_paths(&format!("{path}.{}", text_of(k)), child, out);
+            }
+        }
+        _ => out.push(path.to_string()),
+    }
+}
+
+/// The `taskdef_overrides` entry that sets the container's `StopTimeout` within Fargate's
+/// 2 to 120 s: its index and the seconds.
+fn stop_override(m: &Manifest) -> Option<(usize, u64)> {
+    let Some(Value::Sequence(list)) = m.get("taskdef_overrides") else {
+        return None;
+    };
+    list.iter().enumerate().find_map(|(i, o)| {
+        let path = o.get("path").map(text_of)?;
+        let secs = o.get("value")?.as_u64()?;
+        (path == "ContainerDefinitions[0].StopTimeout" && (2..=120).contains(&secs))
+            .then_some((i, secs))
+    })
+}
+
+/// A number as the stack file writes it: `900`, `0.25`.
+fn num(v: f64) -> String {
+    let rounded = (v * 1e6).round() / 1e6;
+    format!("{rounded}")
+}
+
+/// The service name as a qfleet environment name: lowercase, other characters as hyphens,
+/// no double or trailing hyphen, at most `MAX_NAME_LEN` characters.
+pub fn environment_name(service: &str) -> String {
+    let mut out = String::new();
+    for c in service.trim().chars() {
+        let c = c.to_ascii_lowercase();
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
+        if c == '-' && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push(c);
+    }
+    out.truncate(crate::config::MAX_NAME_LEN);
+    out.trim_end_matches('-').to_string()
+}
+
+/// An image reference with its registry and tag written out, as Docker reads a short one:
+/// `amazon/ecs-example` is `docker.io/amazon/ecs-example:latest`, `nginx` is
+/// `docker.io/library/nginx:latest` (the Docker reference grammar,
+/// <https://github.com/distribution/reference/blob/main/normalize.go>).
+pub fn full_reference(image: &str) -> String {
+    let (first, _) = image.split_once('/').unwrap_or((image, ""));
+    let has_registry =
+        image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let mut full = if has_registry {
+        image.to_string()
+    } else if image.contains('/') {
+        format!("docker.io/{image}")
+    } else {
+        format!("docker.io/library/{image}")
+    };
+    let last = full.rsplit('/').next().unwrap_or_default();
+    if !last.contains(':') && !full.contains('@') {
+        full.push_str(":latest");
+    }
+    full
+}

@@ -1,0 +1,119 @@
+//! What an import did with each setting: carried over, defaulted, changed in meaning, or not
+//! carried (always with why). Printed on stderr in text mode, and in the JSON document.
+
+use serde::Serialize;
+
+/// One setting's fate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// The source setting's dotted path (`count.range.min`), if it has one.
+    pub source: Option<String>,
+    /// The stack-file key it became (`workers.min`), if any.
+    pub qfleet: Option<String>,
+    /// The line of the source manifest it is written on, where known.
+    pub line: Option<usize>,
+    /// The value written, or why.
+    pub note: String,
+}
+
+/// The whole report of one import.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The file read.
+    pub source_file: String,
+    /// The service's name in the source manifest.
+    pub service: String,
+    /// The source environment whose overrides were applied (`--env`).
+    pub applied_environment: Option<String>,
+    /// The environments the source manifest overrides settings for.
+    pub source_environments: Vec<String>,
+    pub carried: Vec<Item>,
+    pub defaulted: Vec<Item>,
+    pub changed: Vec<Item>,
+    pub not_carried: Vec<Item>,
+}
+
+fn item(source: Option<&str>, qfleet: Option<&str>, line: Option<usize>, note: String) -> Item {
+    Item {
+        source: source.map(str::to_string),
+        qfleet: qfleet.map(str::to_string),
+        line,
+        note,
+    }
+}
+
+impl Report {
+    pub fn carried(&mut self, src: &str, line: Option<usize>, key: &str, note: impl Into<String>) {
+        self.carried
+            .push(item(Some(src), Some(key), line, note.into()));
+    }
+
+    pub fn defaulted(&mut self, src: Option<&str>, key: &str, note: impl Into<String>) {
+        self.defaulted.push(item(src, Some(key), None, note.into()));
+    }
+
+    pub fn changed(
+        &mut self,
+        src: Option<&str>,
+        line: Option<usize>,
+        key: Option<&str>,
+        note: impl Into<String>,
+    ) {
+        self.changed.push(item(src, key, line, note.into()));
+    }
+
+    pub fn not_carried(&mut self, src: &str, line: Option<usize>, why: impl Into<String>) {
+        self.not_carried
+            .push(item(Some(src), None, line, why.into()));
+    }
+
+    /// The report for people, one item a line under each heading.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "imported Copilot worker service `{}` from {}{}\n",
+            self.service,
+            self.source_file,
+            match &self.applied_environment {
+                Some(e) => format!(" with the overrides of environment `{e}`"),
+                None => String::new(),
+            }
+        );
+        if self.applied_environment.is_none() && !self.source_environments.is_empty() {
+            out.push_str(&format!(
+                "the manifest overrides settings for environment{} {}: none applied; give --env NAME to apply one's\n",
+                if self.source_environments.len() == 1 { "" } else { "s" },
+                self.source_environments.join(", ")
+            ));
+        }
+        for (heading, items) in [
+            ("carried", &self.carried),
+            ("defaulted", &self.defaulted),
+            ("changed meaning", &self.changed),
+            ("NOT carried", &self.not_carried),
+        ] {
+            if items.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("{heading} ({}):\n", items.len()));
+            for i in items {
+                out.push_str(&format!("  {}\n", line_of(i)));
+            }
+        }
+        out
+    }
+}
+
+/// `count.range.min (line 22) → workers.min: 1`.
+fn line_of(i: &Item) -> String {
+    let src = match (&i.source, i.line) {
+        (Some(s), Some(l)) => format!("{s} (line {l})"),
+        (Some(s), None) => s.clone(),
+        (None, _) => String::new(),
+    };
+    match (&i.qfleet, src.is_empty()) {
+        (Some(k), false) => format!("{src} → {k}: {}", i.note),
+        (Some(k), true) => format!("{k}: {}", i.note),
+        (None, true) => i.note.clone(),
+        (None, false) => format!("{src}: {}", i.note),
+    }
+}
