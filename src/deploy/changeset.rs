@@ -61,7 +61,6 @@ pub fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
             .iter()
             .any(|c| c.action == action && c.resource_type == ty)
     };
-    const GROUP: &str = "AWS::AutoScaling::AutoScalingGroup";
     const FUNCTION: &str = "AWS::Lambda::Function";
     // A function's package type: the zip package's and the image's functions have logical
     // ids of their own (templates/lambda.yaml.j2).
@@ -77,13 +76,14 @@ pub fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
     if id(ChangeAction::Remove, IMAGE_ID) && id(ChangeAction::Add, ZIP_ID) {
         return Some((LAMBDA_IMAGE, LAMBDA_ZIP));
     }
-    if has(ChangeAction::Remove, GROUP) && has(ChangeAction::Add, FUNCTION) {
-        Some(("ec2", "lambda"))
-    } else if has(ChangeAction::Remove, FUNCTION) && has(ChangeAction::Add, GROUP) {
-        Some(("lambda", "ec2"))
-    } else {
-        None
-    }
+    let kinds = crate::config::schema::WorkerKind::ALL.map(crate::kinds::of);
+    let from = kinds
+        .iter()
+        .find(|k| has(ChangeAction::Remove, k.consumer_type()))?;
+    let to = kinds
+        .iter()
+        .find(|k| k.id() != from.id() && has(ChangeAction::Add, k.consumer_type()))?;
+    Some((from.id().as_str(), to.id().as_str()))
 }
 
 /// A function from a zip package, and one from a container image, in a switch event.
@@ -99,15 +99,15 @@ pub fn describe_switch(from: &str, to: &str) -> String {
             to.trim_start_matches("lambda (").trim_end_matches(')'),
         );
     }
-    let (new, old) = match to {
-        "lambda" => (
-            "the function and its queue mapping",
-            "the Auto Scaling group (its instances drain through the lifecycle hook; a message a worker held becomes visible again)",
-        ),
-        _ => (
-            "the Auto Scaling group (its first instances signal once their worker reached the queue)",
-            "the queue mapping and the function (a batch in flight finishes or becomes visible again)",
-        ),
+    let kind = |name: &str| {
+        crate::config::schema::WorkerKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .map(crate::kinds::of)
+    };
+    let (new, old) = match (kind(to), kind(from)) {
+        (Some(to), Some(from)) => (to.arrives(), from.leaves()),
+        _ => ("the new workers", "the old ones"),
     };
     format!(
         "workers switch from {from} to {to}: CloudFormation first creates {new}; then, in its cleanup phase, it removes {old}. The queue keeps every waiting message meanwhile"
@@ -163,6 +163,23 @@ mod tests {
         let update = [change("Modify", "AWS::Lambda::Function", None)];
         assert_eq!(kind_switch(&update), None);
         assert!(describe_switch("ec2", "lambda").contains("first creates the function"));
+        let to_fargate = [
+            change("Remove", "AWS::AutoScaling::AutoScalingGroup", None),
+            change("Add", "AWS::ECS::Cluster", None),
+            change("Add", "AWS::ECS::Service", None),
+        ];
+        assert_eq!(kind_switch(&to_fargate), Some(("ec2", "fargate")));
+        let fargate_to_lambda = [
+            change("Remove", "AWS::ECS::Service", None),
+            change("Add", "AWS::Lambda::Function", None),
+        ];
+        assert_eq!(kind_switch(&fargate_to_lambda), Some(("fargate", "lambda")));
+        let text = describe_switch("fargate", "lambda");
+        assert!(
+            text.contains("first creates the function")
+                && text.contains("removes the ECS service (its tasks get SIGTERM"),
+            "{text}"
+        );
     }
 
     #[test]

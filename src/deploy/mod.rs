@@ -230,7 +230,7 @@ pub fn express(env: &Environment, opts: &Options) -> (bool, Option<String>) {
 /// What to say after an express deploy that changed something.
 pub fn express_done(env: &str) -> String {
     format!(
-        "{env}: deployed in express mode: resources may still be stabilising (instances starting, workers not yet reporting in); `qfleet status {env}` shows when they are in service"
+        "{env}: deployed in express mode: resources may still be stabilising (workers starting, not yet reporting in); `qfleet status {env}` shows when they are in service"
     )
 }
 

@@ -31,6 +31,15 @@ impl Kind for Ec2 {
     fn role_service(&self) -> &'static str {
         "ec2.amazonaws.com"
     }
+    fn consumer_type(&self) -> &'static str {
+        "AWS::AutoScaling::AutoScalingGroup"
+    }
+    fn arrives(&self) -> &'static str {
+        "the Auto Scaling group (its first instances signal once their worker reached the queue)"
+    }
+    fn leaves(&self) -> &'static str {
+        "the Auto Scaling group (its instances drain through the lifecycle hook; a message a worker held becomes visible again)"
+    }
     fn log_group(&self) -> LogGroup {
         LogGroup::Workers
     }

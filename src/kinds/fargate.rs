@@ -32,6 +32,15 @@ impl Kind for Fargate {
     fn role_service(&self) -> &'static str {
         "ecs-tasks.amazonaws.com"
     }
+    fn consumer_type(&self) -> &'static str {
+        "AWS::ECS::Service"
+    }
+    fn arrives(&self) -> &'static str {
+        "the ECS service and its scaling (its deployment completes once its tasks run)"
+    }
+    fn leaves(&self) -> &'static str {
+        "the ECS service (its tasks get SIGTERM and workers.fargate.stop_timeout to finish or release their messages; a message a task held becomes visible again)"
+    }
     fn log_group(&self) -> LogGroup {
         LogGroup::Workers
     }

@@ -31,6 +31,15 @@ impl Kind for Lambda {
     fn role_service(&self) -> &'static str {
         "lambda.amazonaws.com"
     }
+    fn consumer_type(&self) -> &'static str {
+        "AWS::Lambda::Function"
+    }
+    fn arrives(&self) -> &'static str {
+        "the function and its queue mapping"
+    }
+    fn leaves(&self) -> &'static str {
+        "the queue mapping and the function (a batch in flight finishes or becomes visible again)"
+    }
     fn log_group(&self) -> LogGroup {
         LogGroup::Function
     }

@@ -50,6 +50,13 @@ pub trait Kind: Sync {
     }
     /// The service principal the workers' roles are passed to (`iam:PassedToService`).
     fn role_service(&self) -> &'static str;
+    /// The resource type that is this kind's consumer in the fleet stack: a change set that
+    /// removes one kind's and adds another's switches kinds.
+    fn consumer_type(&self) -> &'static str;
+    /// What CloudFormation creates when a switch brings this kind in (the preview's words).
+    fn arrives(&self) -> &'static str;
+    /// What it removes in its cleanup phase when a switch takes this kind out.
+    fn leaves(&self) -> &'static str;
     /// The workers' log group.
     fn log_group(&self) -> LogGroup;
     /// The CloudWatch Logs filter pattern for lines containing `term` (already quoted).

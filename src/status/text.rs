@@ -239,6 +239,11 @@ fn scaling_line(
             .unwrap_or_else(|| "no data yet".into()),
         match (sc.target, unavailable.contains_key("scaling policies")) {
             (Some(t), _) => format!("{t}"),
+            // Application Auto Scaling's policies are not read: say whose target this is.
+            (None, _) if unit == "task" => format!(
+                "{} (the stack file's; the service's scaling policy is not read)",
+                sc.configured_target
+            ),
             (None, true) => "unknown (the scaling policies could not be read)".into(),
             (None, false) => "none (no target-tracking policy found)".into(),
         },

@@ -10,6 +10,8 @@
 //! - `walkthrough_localstack`: every step of examples/lab/README.md against LocalStack;
 //! - `iam`: every call of qfleet and of the reference worker checked against the policy it
 //!   runs under, with an IAM policy evaluator;
+//! - `fargate_moto`: Fargate workers on moto: the example deploys and status reads its
+//!   service; switching ec2 → fargate → lambda keeps every waiting message; teardown;
 //! - `lambda_moto`: Lambda workers on moto: switching workers.kind both ways keeps every
 //!   waiting message; teardown of a function environment;
 //! - `import`: `qfleet import copilot` through the binary: a fixture to a file that
@@ -44,6 +46,7 @@ mod completions;
 mod container_moto;
 mod deploy_moto;
 mod docs;
+mod fargate_moto;
 mod faults_moto;
 mod iam;
 mod import;

@@ -1,0 +1,210 @@
+//! Fargate workers on moto's server, the emulator that takes ECS through CloudFormation
+//! (measured: moto 5.2.5 keeps the cluster, task definition and service as records, drops most
+//! Fargate properties and skips Application Auto Scaling; LocalStack's community edition has
+//! no ECS). What moto cannot show (the properties, the scaling, ECS's answers) is asserted in
+//! render tests and SDK-level mocks. Here: the example deploys and status reads its service;
+//! switching ec2 → fargate → lambda keeps every waiting message; teardown removes it.
+
+use crate::common::*;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const IMAGE: &str = "public.ecr.aws/docker/library/python:3.12";
+
+fn stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
+    let workers = match kind {
+        "fargate" => format!(
+            "workers:\n  kind: fargate\n  image: {IMAGE}\n  min: 0\n  max: 4\n  public_ip: true\n  spot: {{percent: 50}}\nscaling:\n  scale_from_zero: true\n"
+        ),
+        "lambda" => format!(
+            "workers:\n  kind: lambda\n  lambda:\n    code: {}\n    timeout: 10s\n",
+            root().join("examples/lambda").display()
+        ),
+        _ => "workers:\n  min: 1\n  max: 2\n  public_ip: true\n".to_string(),
+    };
+    let p = dir.join(format!("{env}.yaml"));
+    std::fs::write(
+        &p,
+        format!("environment: {env}\nregion: eu-west-1\nlab: true\n{workers}"),
+    )
+    .unwrap();
+    p
+}
+
+/// The resource types the fleet stack holds now.
+async fn fleet_types(cfn: &aws_sdk_cloudformation::Client, env: &str) -> BTreeSet<String> {
+    let out = cfn
+        .list_stack_resources()
+        .stack_name(format!("qfleet-{env}-fleet"))
+        .send()
+        .await
+        .unwrap();
+    out.stack_resource_summaries()
+        .iter()
+        .filter(|r| r.resource_status().map(|s| s.as_str()) != Some("DELETE_COMPLETE"))
+        .filter_map(|r| r.resource_type().map(str::to_string))
+        .collect()
+}
+
+/// Messages in the queue, visible or not.
+async fn waiting(sqs: &aws_sdk_sqs::Client, name: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let url = queue_url(sqs, name).await;
+    let a = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    a.attributes()
+        .unwrap()
+        .values()
+        .map(|v| v.parse::<u64>().unwrap())
+        .sum()
+}
+
+fn deploy(file: &Path) -> Vec<serde_json::Value> {
+    let o = run(qfleet_on_moto()
+        .arg("deploy")
+        .arg(file)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    document(&o)["environments"][0]["events"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn the_fargate_example_deploys_status_reads_its_service_and_teardown_removes_it_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("fg");
+    let conf = moto_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let ecs = aws_sdk_ecs::Client::new(&conf);
+    // The example itself, under this test's environment name.
+    let text = std::fs::read_to_string(root().join("examples/fargate.yaml"))
+        .unwrap()
+        .replace("environment: fargate", &format!("environment: {e}"));
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(&file, text).unwrap();
+    deploy(&file);
+    let types = fleet_types(&cfn, &e).await;
+    for t in [
+        "AWS::ECS::Cluster",
+        "AWS::ECS::TaskDefinition",
+        "AWS::ECS::Service",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+    ] {
+        assert!(types.contains(t), "{t}: {types:?}");
+    }
+    assert!(
+        !types.contains("AWS::AutoScaling::AutoScalingGroup"),
+        "{types:?}"
+    );
+    // ECS holds the service under qfleet's names, running the task family's revision.
+    let out = ecs
+        .describe_services()
+        .cluster(format!("qfleet-{e}"))
+        .services(format!("qfleet-{e}-workers"))
+        .send()
+        .await
+        .unwrap();
+    let svc = &out.services()[0];
+    assert!(
+        svc.task_definition()
+            .unwrap()
+            .contains(&format!("task-definition/qfleet-{e}-worker:")),
+        "{svc:?}"
+    );
+
+    // status reads the service through the same call (its JSON matches the schema).
+    let o = run(qfleet_on_moto()
+        .arg("status")
+        .arg(&file)
+        .args(["-o", "json"]));
+    let d = document(&o);
+    let env = &d["environments"][0];
+    assert_eq!(env["workers"], serde_json::json!(["fargate"]), "{env}");
+    assert_eq!(env["service"]["name"], format!("qfleet-{e}-workers"));
+    assert_eq!(env["service"]["status"], "ACTIVE");
+    assert!(env["fleet"].is_null() && env["function"].is_null());
+    assert!(
+        !env["unavailable"]
+            .as_object()
+            .unwrap()
+            .contains_key("service"),
+        "{env}"
+    );
+
+    // moto gap: its CloudFormation cannot delete a role with managed policies attached.
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto()
+        .arg("teardown")
+        .arg(&file)
+        .args(["--yes", "--discard-messages"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for role in ["data", "fleet"] {
+        assert!(!stack_exists(&cfn, &format!("qfleet-{e}-{role}")).await);
+    }
+}
+
+#[tokio::test]
+async fn switching_worker_kind_ec2_to_fargate_to_lambda_keeps_every_waiting_message_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("fgk");
+    let conf = moto_config().await;
+    let (cfn, sqs) = (
+        aws_sdk_cloudformation::Client::new(&conf),
+        aws_sdk_sqs::Client::new(&conf),
+    );
+    let queue = format!("qfleet-{e}-jobs");
+
+    // Messages wait while the workers (which moto never runs) consume nothing.
+    deploy(&stack_file(dir.path(), &e, "ec2"));
+    for i in 0..7 {
+        send_job(&sqs, &queue, &format!("job {i}")).await;
+    }
+    assert_eq!(waiting(&sqs, &queue).await, 7);
+
+    let mut from = "ec2";
+    for (kind, consumer) in [
+        ("fargate", "AWS::ECS::Service"),
+        ("lambda", "AWS::Lambda::Function"),
+    ] {
+        moto_detach_role_policies(&[&e]);
+        let events = deploy(&stack_file(dir.path(), &e, kind));
+        let switch = events
+            .iter()
+            .find(|v| v["event"] == "switch")
+            .unwrap_or_else(|| panic!("no switch event for {kind}: {events:?}"));
+        assert_eq!(switch["from"], from);
+        assert_eq!(switch["to"], kind);
+        assert!(
+            switch["message"]
+                .as_str()
+                .unwrap()
+                .contains("first creates"),
+            "{switch}"
+        );
+        let types = fleet_types(&cfn, &e).await;
+        assert!(types.contains(consumer), "{types:?}");
+        for (other, gone) in [
+            ("ec2", "AWS::AutoScaling::AutoScalingGroup"),
+            ("fargate", "AWS::ECS::Service"),
+        ] {
+            if other != kind {
+                assert!(!types.contains(gone), "{kind}: {types:?}");
+            }
+        }
+        assert_eq!(
+            waiting(&sqs, &queue).await,
+            7,
+            "every waiting message is still in the queue after the switch to {kind}"
+        );
+        from = kind;
+    }
+}
