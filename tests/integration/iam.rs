@@ -707,6 +707,73 @@ fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
     assert!(without_statement_refuses(&policy, "ConsumeJobs", &checked));
 }
 
+/// The same reference worker as a Fargate task: the task role's policy allows every call it
+/// makes, and nothing beside them. A task's environment names no lifecycle hook and no stack to
+/// signal (templates/fargate.yaml.j2), so the worker makes neither call there: the calls the
+/// worker's tests record for the hook and the signal are left out, and the policy must not
+/// grant them.
+#[test]
+fn the_workers_calls_as_a_fargate_task_are_allowed_by_the_rendered_task_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = "iamtask";
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "environment: {e}\nregion: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  public_ip: true\n"
+        ),
+    )
+    .unwrap();
+    let fleet_stack = format!("qfleet-{e}-fleet");
+    let policy = rendered_policy(&file, &fleet_stack, "WorkerPolicy");
+    for s in policy["Statement"].as_array().unwrap() {
+        let text = s["Action"].to_string();
+        assert!(
+            !text.contains("CompleteLifecycleAction") && !text.contains("SignalResource"),
+            "{s}"
+        );
+    }
+    let calls: Vec<Value> = recorded_calls(
+        "examples/worker",
+        &dir.path().join("calls.jsonl"),
+        &[
+            (
+                "QFLEET_TEST_BUCKET",
+                &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
+            ),
+            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
+            ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
+            ("QFLEET_TEST_STACK", &fleet_stack),
+        ],
+    )
+    .into_iter()
+    .filter(|c| {
+        ![
+            "autoscaling:CompleteLifecycleAction",
+            "cloudformation:SignalResource",
+        ]
+        .contains(&c["action"].as_str().unwrap())
+    })
+    .collect();
+    assert!(calls.len() > 20, "{calls:?}");
+    let checked = check_calls(
+        &policy,
+        &calls,
+        &[],
+        &[
+            (
+                "test_no_signal_when_the_queue_cannot_be_reached",
+                "it polls a queue that is not the environment's; AWS refuses it, which is as unreachable",
+            ),
+            (
+                "test_a_stage_fed_by_messages_gets_one_per_object_written_and_reads_it_as_an_upload",
+                "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
+            ),
+        ],
+    );
+    assert!(without_statement_refuses(&policy, "ConsumeJobs", &checked));
+}
+
 #[test]
 fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
     let dir = tempfile::tempdir().unwrap();
