@@ -261,3 +261,21 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// A Fargate stack file validates (its document matching the schema, the kind named) and its
+/// tasks are summarised with their size and Spot share.
+#[test]
+fn validate_names_fargate_workers_and_their_task_size() {
+    let o = run(qfleet().args(["validate", "examples/fargate.yaml", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = document(&o);
+    assert_eq!(d["environments"][0]["workers"], "fargate");
+    let o = run(qfleet().args(["validate", "examples/fargate.yaml"]));
+    let text = stdout(&o);
+    assert!(
+        text.contains("Fargate tasks of")
+            && text.contains("512 CPU units, 1024 MiB")
+            && text.contains("Fargate Spot: about 70% of the tasks above 1 on FARGATE"),
+        "{text}"
+    );
+}
