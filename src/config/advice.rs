@@ -69,8 +69,45 @@ pub fn warnings(env: &Environment) -> Vec<String> {
             spot.on_demand_base
         ));
     }
+    if spec.workers.kind == WorkerKind::Fargate {
+        w.extend(fargate(env));
+    }
     if spec.kms_key.is_none() && !spec.lab {
         w.push("no kms_key: the bucket uses SSE-S3, the queues SSE-SQS and the topics are not encrypted with a customer managed key".to_string());
+    }
+    w
+}
+
+/// What deserves a second look in Fargate workers' settings.
+fn fargate(env: &Environment) -> Vec<String> {
+    let spec = &env.spec;
+    let f = &spec.workers.fargate;
+    let mut w = Vec::new();
+    // A deployment while the service wants no task starts none: the circuit breaker only
+    // judges tasks it starts (NOTES 1.1, "Health gate with min: 0").
+    if spec.workers.min == 0 {
+        w.push("workers.min: 0 on Fargate: a deploy made while the service runs no task starts none, so the circuit breaker cannot roll back a broken image until work arrives; `qfleet status` then shows the failed rollout. Deploy with work waiting, or keep min at 1 while you change the image".to_string());
+    }
+    let by_name: Vec<&str> = spec
+        .workers
+        .secrets
+        .iter()
+        .filter(|(_, v)| v.starts_with("secretsmanager:"))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !by_name.is_empty() {
+        w.push(format!(
+            "workers.secrets {} name a Secrets Manager secret without its ARN: ECS is given its partial ARN (no six-character suffix), which Secrets Manager resolves while one secret has that name; ECS documents the full ARN, so give it (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX)",
+            by_name.join(", ")
+        ));
+    }
+    if let Some(per_message) = spec.scaling.seconds_per_message
+        && per_message > f.stop_timeout.0 as f64
+    {
+        w.push(format!(
+            "scaling.seconds_per_message: {per_message} is longer than workers.fargate.stop_timeout ({}): a task stopped by a scale-in or a deployment cannot finish its job, which is released and done again by another task; use ECS task scale-in protection from the worker for long jobs",
+            f.stop_timeout
+        ));
     }
     w
 }
@@ -102,5 +139,30 @@ mod tests {
             "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 1h\n{net}"
         ));
         assert!(!warnings(&short).iter().any(|w| w.contains("PauseTime")));
+    }
+
+    #[test]
+    fn fargate_warns_of_a_health_gate_at_zero_a_secret_by_name_and_jobs_longer_than_the_stop() {
+        let base = "region: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n";
+        let quiet = warnings(&env(base));
+        assert!(
+            !quiet
+                .iter()
+                .any(|w| w.contains("Fargate") || w.contains("stop_timeout")),
+            "{quiet:?}"
+        );
+        let loud = warnings(&env(&format!(
+            "{base}  min: 0\n  secrets: {{KEY: secretsmanager:app/key}}\nscaling: {{scale_from_zero: true, seconds_per_message: 45, max_latency_seconds: 450}}\n"
+        )));
+        let has = |s: &str| loud.iter().any(|w| w.contains(s));
+        assert!(has("circuit breaker cannot roll back"), "{loud:?}");
+        assert!(
+            has("workers.secrets KEY name a Secrets Manager secret"),
+            "{loud:?}"
+        );
+        assert!(
+            has("longer than workers.fargate.stop_timeout (30s)"),
+            "{loud:?}"
+        );
     }
 }
