@@ -42,7 +42,7 @@ pub struct Service {
     pub pending: i32,
     pub task_definition: Option<String>,
     pub deployments: Vec<Deployment>,
-    pub strategy: Vec<Provider>,
+    pub capacity_provider_strategy: Vec<Provider>,
     /// `ENABLED` or `DISABLED` (`None`: the answer gave no network configuration).
     pub assign_public_ip: Option<String>,
     pub execute_command: bool,
@@ -125,7 +125,7 @@ fn to_service(
                 failed_tasks: d.failed_tasks(),
             })
             .collect(),
-        strategy: s
+        capacity_provider_strategy: s
             .capacity_provider_strategy()
             .iter()
             .map(|p| Provider {
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(r.rollout_state.as_deref(), Some("FAILED"));
         assert_eq!(r.failed_tasks, 3);
         assert_eq!(
-            got.strategy,
+            got.capacity_provider_strategy,
             [Provider {
                 name: "FARGATE".into(),
                 base: 1,

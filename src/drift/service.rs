@@ -42,7 +42,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         .map(|p| format!("{} base {} weight {}", p.name, p.base, p.weight))
         .collect();
     let have: Vec<String> = s
-        .strategy
+        .capacity_provider_strategy
         .iter()
         .map(|p| format!("{} base {} weight {}", p.name, p.base, p.weight))
         .collect();
@@ -118,7 +118,7 @@ mod tests {
                 "arn:aws:ecs:eu-west-1:111122223333:task-definition/qfleet-f-worker:3".into(),
             ),
             deployments: vec![],
-            strategy: vec![
+            capacity_provider_strategy: vec![
                 Provider {
                     name: "FARGATE".into(),
                     base: 0,
@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn a_changed_strategy_public_ip_and_count_are_each_a_difference() {
         let mut s = service();
-        s.strategy.truncate(1);
+        s.capacity_provider_strategy.truncate(1);
         s.assign_public_ip = Some("ENABLED".into());
         s.desired = 9;
         let f = findings(Fact::Known(s));

@@ -211,6 +211,33 @@ fn copy_group(envs: &[Environment], env: &Environment) -> Option<(String, Vec<us
     Some((format!("{base}-{}", "?".repeat(number.len())), members))
 }
 
+/// What deletes resources of `types` (their delete handlers' calls) scoped to `place`, and
+/// nothing that passes a role or creates a service-linked one.
+fn grant_deletions(
+    grants: &mut Grants,
+    reference: &reference::Reference,
+    place: &Place,
+    types: &BTreeSet<String>,
+) -> Result<()> {
+    for t in types {
+        let handlers = reference.handlers.get(t).ok_or_else(|| {
+            Error::usage(format!(
+                "the templates declare {t}, which src/iam/reference.json does not list: \
+                 add it to scripts/iam-reference and run it"
+            ))
+        })?;
+        for action in &handlers.delete {
+            if action == "iam:PassRole" || action == "iam:CreateServiceLinkedRole" {
+                continue;
+            }
+            if let Some(scope) = scope_of(reference, place, action) {
+                grants.add(action, scope);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The deploying policy for `envs` in `account`.
 pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer> {
     let reference = reference::get()?;
@@ -307,22 +334,7 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
                 }
             }
         }
-        for t in &others {
-            let handlers = reference.handlers.get(t).ok_or_else(|| {
-                Error::usage(format!(
-                    "the templates declare {t}, which src/iam/reference.json does not list: \
-                     add it to scripts/iam-reference and run it"
-                ))
-            })?;
-            for action in &handlers.delete {
-                if action == "iam:PassRole" || action == "iam:CreateServiceLinkedRole" {
-                    continue;
-                }
-                if let Some(scope) = scope_of(reference, &place, action) {
-                    handler_grants.add(action, scope);
-                }
-            }
-        }
+        grant_deletions(handler_grants, reference, &place, &others)?;
         // A deploy that turns `scaling.metric: high_resolution` off (or switches such a fleet
         // to a function) deletes the metric's publisher: its rule, invoke permission, function,
         // role and log group. The delete handlers' calls on the publisher's names, so that the
@@ -339,20 +351,8 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
             for stack in render::render(&with_env)? {
                 with_types.extend(resource_types(&stack.template)?);
             }
-            for t in &with_types {
-                let Some(handlers) = reference.handlers.get(t) else {
-                    continue;
-                };
-                for action in &handlers.delete {
-                    if action.starts_with("iam:PassRole") || action == "iam:CreateServiceLinkedRole"
-                    {
-                        continue;
-                    }
-                    if let Some(scope) = scope_of(reference, &with_place, action) {
-                        handler_grants.add(action, scope);
-                    }
-                }
-            }
+            with_types.retain(|t| reference.handlers.contains_key(t));
+            grant_deletions(handler_grants, reference, &with_place, &with_types)?;
         }
         // A function from a container image: Lambda checks that the principal creating or
         // updating the function may read the image (Lambda developer guide, "Amazon ECR

@@ -78,6 +78,57 @@ fn smallest(
     Some((hi, best))
 }
 
+/// The most instances or tasks a change of `workers.min` or `workers.max` is tried with.
+const MAX_COUNT: u64 = 1_000;
+
+/// The count and target changes of a fleet that counts units (instances or tasks): the
+/// smallest `workers.max`, the smallest `workers.min` (raising max with it: min is at most
+/// max), and the largest target below the current one, in tenths, that meet the goal.
+fn advise_counts(
+    fleet: &Fleet,
+    (min, max, target): (u64, u64, f64),
+    try_fleet: &dyn Fn(Fleet) -> Option<Report>,
+    out: &mut Vec<Change>,
+) {
+    let with = |change: &dyn Fn(&mut u64, &mut u64, &mut f64)| {
+        let mut g = fleet.clone();
+        if let Fleet::Ec2 {
+            min, max, target, ..
+        }
+        | Fleet::Fargate {
+            min, max, target, ..
+        } = &mut g
+        {
+            change(min, max, target);
+        }
+        try_fleet(g)
+    };
+    if let Some((m, r)) = smallest(max + 1, MAX_COUNT, &mut |m| with(&|_, max, _| *max = m)) {
+        out.push(change("workers.max", max as f64, m as f64, &r));
+    }
+    let raise_min = |m: u64| {
+        with(&|min, max, _| {
+            *min = m;
+            *max = (*max).max(m);
+        })
+    };
+    if let Some((m, r)) = smallest(min + 1, MAX_COUNT, &mut |m| raise_min(m)) {
+        out.push(change("workers.min", min as f64, m as f64, &r));
+    }
+    let tenths = (target * 10.0).round() as u64;
+    if tenths > 1 {
+        let lower = |cut: u64| with(&|_, _, target| *target = (tenths - cut) as f64 / 10.0);
+        if let Some((cut, r)) = smallest(1, tenths - 1, &mut |c| lower(c)) {
+            out.push(change(
+                "scaling.target_backlog_per_instance",
+                target,
+                (tenths - cut) as f64 / 10.0,
+                &r,
+            ));
+        }
+    }
+}
+
 /// The changes, each alone, that meet the goal; empty when the goal is met or unset.
 pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report) -> Vec<Change> {
     advise_for(env, a, p, baseline, &a.load.arrivals(p.duration))
@@ -113,50 +164,8 @@ pub fn advise_for(
             high_resolution,
             ..
         } => {
-            const MAX_GROUP: u64 = 1_000;
             let f = p.fleet.clone();
-            let mut set_max = |m: u64| {
-                let mut g = f.clone();
-                if let Fleet::Ec2 { max, .. } = &mut g {
-                    *max = m;
-                }
-                try_fleet(g)
-            };
-            if let Some((m, r)) = smallest(max + 1, MAX_GROUP, &mut set_max) {
-                out.push(change("workers.max", max as f64, m as f64, &r));
-            }
-            // A min above max raises max with it (a group's min is at most its max).
-            let mut set_min = |m: u64| {
-                let mut g = f.clone();
-                if let Fleet::Ec2 { min, max, .. } = &mut g {
-                    *min = m;
-                    *max = (*max).max(m);
-                }
-                try_fleet(g)
-            };
-            if let Some((m, r)) = smallest(min + 1, MAX_GROUP, &mut set_min) {
-                out.push(change("workers.min", min as f64, m as f64, &r));
-            }
-            // The target in tenths: the largest one below the current that meets the goal is
-            // the smallest "reduction" of it.
-            let tenths = (target * 10.0).round() as u64;
-            if tenths > 1 {
-                let mut set_target = |cut: u64| {
-                    let mut g = f.clone();
-                    if let Fleet::Ec2 { target, .. } = &mut g {
-                        *target = (tenths - cut) as f64 / 10.0;
-                    }
-                    try_fleet(g)
-                };
-                if let Some((cut, r)) = smallest(1, tenths - 1, &mut set_target) {
-                    out.push(change(
-                        "scaling.target_backlog_per_instance",
-                        target,
-                        (tenths - cut) as f64 / 10.0,
-                        &r,
-                    ));
-                }
-            }
+            advise_counts(&f, (min, max, target), &try_fleet, &mut out);
             // A stopped warm pool, where AWS allows one (one type, no Spot) and the worker
             // waits for InService (the reference worker): the smallest MinSize that meets it.
             let w = &env.spec.workers;
@@ -198,47 +207,7 @@ pub fn advise_for(
         } => {
             // An ECS service has no warm pool, and validation refuses the high-resolution
             // metric for Fargate: only the count and the target are advised.
-            const MAX_SERVICE: u64 = 1_000;
-            let f = p.fleet.clone();
-            let mut set_max = |m: u64| {
-                let mut g = f.clone();
-                if let Fleet::Fargate { max, .. } = &mut g {
-                    *max = m;
-                }
-                try_fleet(g)
-            };
-            if let Some((m, r)) = smallest(max + 1, MAX_SERVICE, &mut set_max) {
-                out.push(change("workers.max", max as f64, m as f64, &r));
-            }
-            let mut set_min = |m: u64| {
-                let mut g = f.clone();
-                if let Fleet::Fargate { min, max, .. } = &mut g {
-                    *min = m;
-                    *max = (*max).max(m);
-                }
-                try_fleet(g)
-            };
-            if let Some((m, r)) = smallest(min + 1, MAX_SERVICE, &mut set_min) {
-                out.push(change("workers.min", min as f64, m as f64, &r));
-            }
-            let tenths = (target * 10.0).round() as u64;
-            if tenths > 1 {
-                let mut set_target = |cut: u64| {
-                    let mut g = f.clone();
-                    if let Fleet::Fargate { target, .. } = &mut g {
-                        *target = (tenths - cut) as f64 / 10.0;
-                    }
-                    try_fleet(g)
-                };
-                if let Some((cut, r)) = smallest(1, tenths - 1, &mut set_target) {
-                    out.push(change(
-                        "scaling.target_backlog_per_instance",
-                        target,
-                        (tenths - cut) as f64 / 10.0,
-                        &r,
-                    ));
-                }
-            }
+            advise_counts(&p.fleet, (min, max, target), &try_fleet, &mut out);
         }
         Fleet::Lambda {
             max_concurrency,

@@ -39,7 +39,7 @@ pub struct Status {
     pub function: Option<FunctionStatus>,
     /// `null` when the Fargate workers' ECS service is not deployed, could not be read (see
     /// `unavailable`), or the workers are of another kind.
-    pub service: Option<service::ServiceStatus>,
+    pub service: Option<crate::aws::services::Service>,
     pub queue: Option<QueueDepth>,
     pub dead_letter_queue: Option<QueueDepth>,
     /// The group's or the service's scaling (`null` for a function: see
@@ -409,8 +409,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();
 
-    let service =
-        take(snap.service.as_ref(), service::SERVICE, &mut unavailable).map(|s| service::of(&s));
+    let service = take(snap.service.as_ref(), service::SERVICE, &mut unavailable);
     // Instances in service, or tasks running, against what the group or the service wants.
     let counts = match (&fleet, &service) {
         (Some(f), _) => Some((f.desired as i64, f.in_service as i64)),

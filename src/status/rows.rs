@@ -85,7 +85,7 @@ fn workers(s: &Status) -> String {
     }
     if let Some(svc) = &s.service {
         let mut w = format!("{}/{} tasks running", svc.running, svc.desired);
-        if let Some(d) = svc.deployments.iter().find(|d| d.status == "PRIMARY")
+        if let Some(d) = svc.rollout()
             && d.rollout_state.as_deref() != Some("COMPLETED")
         {
             w.push_str(&format!(

@@ -2,44 +2,10 @@
 //! deployments as the circuit breaker sees them, its capacity provider strategy and its
 //! latest events. The text of this section is here too.
 
-use crate::aws::services::{Deployment, Provider, Service};
-use serde::Serialize;
-use std::collections::BTreeMap;
+use crate::aws::services::{Deployment, Service};
 
 /// The section's name in `unavailable`.
 pub const SERVICE: &str = "service";
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ServiceStatus {
-    pub name: String,
-    pub cluster: String,
-    /// ACTIVE or DRAINING.
-    pub status: String,
-    pub desired: i32,
-    pub running: i32,
-    pub pending: i32,
-    pub task_definition: Option<String>,
-    /// Newest first as ECS lists them: PRIMARY is the one rolling out or done.
-    pub deployments: Vec<Deployment>,
-    pub capacity_provider_strategy: Vec<Provider>,
-    /// The latest service events, newest first.
-    pub events: Vec<String>,
-}
-
-pub fn of(s: &Service) -> ServiceStatus {
-    ServiceStatus {
-        name: s.name.clone(),
-        cluster: s.cluster.clone(),
-        status: s.status.clone(),
-        desired: s.desired,
-        running: s.running,
-        pending: s.pending,
-        task_definition: s.task_definition.clone(),
-        deployments: s.deployments.clone(),
-        capacity_provider_strategy: s.strategy.clone(),
-        events: s.events.clone(),
-    }
-}
 
 /// The task definition's `family:revision` from its ARN.
 fn revision(arn: &str) -> &str {
@@ -66,11 +32,7 @@ pub fn rollout(d: &Deployment) -> String {
     }
 }
 
-pub fn render(
-    s: &ServiceStatus,
-    _unavailable: &BTreeMap<String, String>,
-    line: &mut dyn FnMut(String),
-) {
+pub fn render(s: &Service, line: &mut dyn FnMut(String)) {
     line(format!(
         "service {} ({}): desired {}, {} running, {} pending{}",
         s.name,
@@ -144,7 +106,7 @@ mod tests {
 
     #[test]
     fn the_section_names_the_counts_revision_and_strategy() {
-        let s = ServiceStatus {
+        let s = Service {
             name: "qfleet-f-workers".into(),
             cluster: "qfleet-f".into(),
             status: "ACTIVE".into(),
@@ -153,15 +115,17 @@ mod tests {
             pending: 2,
             task_definition: deployment("COMPLETED", 0, None).task_definition,
             deployments: vec![deployment("IN_PROGRESS", 0, None)],
-            capacity_provider_strategy: vec![Provider {
+            capacity_provider_strategy: vec![crate::aws::services::Provider {
                 name: "FARGATE".into(),
                 base: 1,
                 weight: 1,
             }],
+            assign_public_ip: Some("DISABLED".into()),
+            execute_command: false,
             events: vec!["(service qfleet-f-workers) has started 2 tasks".into()],
         };
         let mut lines = Vec::new();
-        render(&s, &BTreeMap::new(), &mut |l| lines.push(l));
+        render(&s, &mut |l| lines.push(l));
         assert_eq!(
             lines[0],
             "service qfleet-f-workers (ACTIVE): desired 3, 1 running, 2 pending; task definition qfleet-f-worker:7"

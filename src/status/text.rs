@@ -103,7 +103,7 @@ pub fn text(s: &Status) -> String {
         None => {}
     }
     match &s.service {
-        Some(svc) => super::service::render(svc, &s.unavailable, &mut line),
+        Some(svc) => super::service::render(svc, &mut line),
         None if shows("fargate") => line(missing(super::service::SERVICE)),
         None => {}
     }

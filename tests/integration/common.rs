@@ -300,3 +300,53 @@ pub async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: 
         .await
         .expect("object written");
 }
+
+/// The resource types the fleet stack holds now.
+pub async fn fleet_types(
+    cfn: &aws_sdk_cloudformation::Client,
+    env: &str,
+) -> std::collections::BTreeSet<String> {
+    let out = cfn
+        .list_stack_resources()
+        .stack_name(format!("qfleet-{env}-fleet"))
+        .send()
+        .await
+        .unwrap();
+    out.stack_resource_summaries()
+        .iter()
+        .filter(|r| r.resource_status().map(|s| s.as_str()) != Some("DELETE_COMPLETE"))
+        .filter_map(|r| r.resource_type().map(str::to_string))
+        .collect()
+}
+
+/// Messages in the queue, visible or not.
+pub async fn waiting(sqs: &aws_sdk_sqs::Client, name: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let url = queue_url(sqs, name).await;
+    let a = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    a.attributes()
+        .unwrap()
+        .values()
+        .map(|v| v.parse::<u64>().unwrap())
+        .sum()
+}
+
+/// `qfleet deploy FILE --yes` on moto, which must succeed: its events.
+pub fn deploy_on_moto(file: &Path) -> Vec<serde_json::Value> {
+    let o = run(qfleet_on_moto()
+        .arg("deploy")
+        .arg(file)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    document(&o)["environments"][0]["events"]
+        .as_array()
+        .unwrap()
+        .clone()
+}

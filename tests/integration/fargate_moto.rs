@@ -6,7 +6,6 @@
 //! switching ec2 → fargate → lambda keeps every waiting message; teardown removes it.
 
 use crate::common::*;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 const IMAGE: &str = "public.ecr.aws/docker/library/python:3.12";
@@ -31,52 +30,6 @@ fn stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
     p
 }
 
-/// The resource types the fleet stack holds now.
-async fn fleet_types(cfn: &aws_sdk_cloudformation::Client, env: &str) -> BTreeSet<String> {
-    let out = cfn
-        .list_stack_resources()
-        .stack_name(format!("qfleet-{env}-fleet"))
-        .send()
-        .await
-        .unwrap();
-    out.stack_resource_summaries()
-        .iter()
-        .filter(|r| r.resource_status().map(|s| s.as_str()) != Some("DELETE_COMPLETE"))
-        .filter_map(|r| r.resource_type().map(str::to_string))
-        .collect()
-}
-
-/// Messages in the queue, visible or not.
-async fn waiting(sqs: &aws_sdk_sqs::Client, name: &str) -> u64 {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
-    let url = queue_url(sqs, name).await;
-    let a = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    a.attributes()
-        .unwrap()
-        .values()
-        .map(|v| v.parse::<u64>().unwrap())
-        .sum()
-}
-
-fn deploy(file: &Path) -> Vec<serde_json::Value> {
-    let o = run(qfleet_on_moto()
-        .arg("deploy")
-        .arg(file)
-        .args(["--yes", "-o", "json"]));
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
-    document(&o)["environments"][0]["events"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test]
 async fn the_fargate_example_deploys_status_reads_its_service_and_teardown_removes_it_on_moto() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,7 +43,7 @@ async fn the_fargate_example_deploys_status_reads_its_service_and_teardown_remov
         .replace("environment: fargate", &format!("environment: {e}"));
     let file = dir.path().join(format!("{e}.yaml"));
     std::fs::write(&file, text).unwrap();
-    deploy(&file);
+    deploy_on_moto(&file);
     let types = fleet_types(&cfn, &e).await;
     // moto gap: it skips Application Auto Scaling's resources (the render tests assert them).
     for t in [
@@ -163,7 +116,7 @@ async fn switching_worker_kind_ec2_to_fargate_to_lambda_keeps_every_waiting_mess
     let queue = format!("qfleet-{e}-jobs");
 
     // Messages wait while the workers (which moto never runs) consume nothing.
-    deploy(&stack_file(dir.path(), &e, "ec2"));
+    deploy_on_moto(&stack_file(dir.path(), &e, "ec2"));
     for i in 0..7 {
         send_job(&sqs, &queue, &format!("job {i}")).await;
     }
@@ -175,7 +128,7 @@ async fn switching_worker_kind_ec2_to_fargate_to_lambda_keeps_every_waiting_mess
         ("lambda", "AWS::Lambda::Function"),
     ] {
         moto_detach_role_policies(&[&e]);
-        let events = deploy(&stack_file(dir.path(), &e, kind));
+        let events = deploy_on_moto(&stack_file(dir.path(), &e, kind));
         let switch = events
             .iter()
             .find(|v| v["event"] == "switch")

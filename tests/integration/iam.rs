@@ -654,16 +654,11 @@ fn without_statement_refuses(policy: &Value, sid: &str, calls: &[Value]) -> bool
     })
 }
 
-#[test]
-fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
-    let dir = tempfile::tempdir().unwrap();
-    let e = "iamworker";
-    let file = lab_stack_file(dir.path(), e, "");
-    let fleet_stack = format!("qfleet-{e}-fleet");
-    let policy = rendered_policy(&file, &fleet_stack, "WorkerPolicy");
-    let calls = recorded_calls(
+/// What the reference worker's tests record, named as environment `e`'s resources.
+fn worker_calls(dir: &std::path::Path, e: &str) -> Vec<Value> {
+    recorded_calls(
         "examples/worker",
-        &dir.path().join("calls.jsonl"),
+        &dir.join("calls.jsonl"),
         &[
             (
                 "QFLEET_TEST_BUCKET",
@@ -671,9 +666,31 @@ fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
             ),
             ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
             ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
-            ("QFLEET_TEST_STACK", &fleet_stack),
+            ("QFLEET_TEST_STACK", &format!("qfleet-{e}-fleet")),
         ],
-    );
+    )
+}
+
+/// The worker's tests whose calls any role refuses, and why.
+const WORKER_REFUSALS: Reasons = &[
+    (
+        "test_no_signal_when_the_queue_cannot_be_reached",
+        "it polls a queue that is not the environment's; AWS refuses it, which is as unreachable",
+    ),
+    (
+        "test_a_stage_fed_by_messages_gets_one_per_object_written_and_reads_it_as_an_upload",
+        "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
+    ),
+];
+
+#[test]
+fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = "iamworker";
+    let file = lab_stack_file(dir.path(), e, "");
+    let fleet_stack = format!("qfleet-{e}-fleet");
+    let policy = rendered_policy(&file, &fleet_stack, "WorkerPolicy");
+    let calls = worker_calls(dir.path(), e);
     assert!(calls.len() > 20, "{calls:?}");
     let checked = check_calls(
         &policy,
@@ -692,16 +709,7 @@ fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
                 "the CloudWatch agent ships the worker's journal",
             ),
         ],
-        &[
-            (
-                "test_no_signal_when_the_queue_cannot_be_reached",
-                "it polls a queue that is not the environment's; AWS refuses it, which is as unreachable",
-            ),
-            (
-                "test_a_stage_fed_by_messages_gets_one_per_object_written_and_reads_it_as_an_upload",
-                "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
-            ),
-        ],
+        WORKER_REFUSALS,
     );
     // The evaluator can say no: the same calls without the queue statement.
     assert!(without_statement_refuses(&policy, "ConsumeJobs", &checked));
@@ -733,44 +741,18 @@ fn the_workers_calls_as_a_fargate_task_are_allowed_by_the_rendered_task_policy()
             "{s}"
         );
     }
-    let calls: Vec<Value> = recorded_calls(
-        "examples/worker",
-        &dir.path().join("calls.jsonl"),
-        &[
-            (
-                "QFLEET_TEST_BUCKET",
-                &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
-            ),
-            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
-            ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
-            ("QFLEET_TEST_STACK", &fleet_stack),
-        ],
-    )
-    .into_iter()
-    .filter(|c| {
-        ![
-            "autoscaling:CompleteLifecycleAction",
-            "cloudformation:SignalResource",
-        ]
-        .contains(&c["action"].as_str().unwrap())
-    })
-    .collect();
+    let calls: Vec<Value> = worker_calls(dir.path(), e)
+        .into_iter()
+        .filter(|c| {
+            ![
+                "autoscaling:CompleteLifecycleAction",
+                "cloudformation:SignalResource",
+            ]
+            .contains(&c["action"].as_str().unwrap())
+        })
+        .collect();
     assert!(calls.len() > 20, "{calls:?}");
-    let checked = check_calls(
-        &policy,
-        &calls,
-        &[],
-        &[
-            (
-                "test_no_signal_when_the_queue_cannot_be_reached",
-                "it polls a queue that is not the environment's; AWS refuses it, which is as unreachable",
-            ),
-            (
-                "test_a_stage_fed_by_messages_gets_one_per_object_written_and_reads_it_as_an_upload",
-                "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
-            ),
-        ],
-    );
+    let checked = check_calls(&policy, &calls, &[], WORKER_REFUSALS);
     assert!(without_statement_refuses(&policy, "ConsumeJobs", &checked));
 }
 

@@ -4,7 +4,6 @@
 //! switch from a zip package to an image).
 
 use crate::common::*;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
@@ -24,52 +23,6 @@ fn stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
     p
 }
 
-/// The resource types the fleet stack holds now.
-async fn fleet_types(cfn: &aws_sdk_cloudformation::Client, env: &str) -> BTreeSet<String> {
-    let out = cfn
-        .list_stack_resources()
-        .stack_name(format!("qfleet-{env}-fleet"))
-        .send()
-        .await
-        .unwrap();
-    out.stack_resource_summaries()
-        .iter()
-        .filter(|r| r.resource_status().map(|s| s.as_str()) != Some("DELETE_COMPLETE"))
-        .filter_map(|r| r.resource_type().map(str::to_string))
-        .collect()
-}
-
-/// Messages in the queue, visible or not.
-async fn waiting(sqs: &aws_sdk_sqs::Client, name: &str) -> u64 {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
-    let url = queue_url(sqs, name).await;
-    let a = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    a.attributes()
-        .unwrap()
-        .values()
-        .map(|v| v.parse::<u64>().unwrap())
-        .sum()
-}
-
-fn deploy(file: &Path) -> Vec<serde_json::Value> {
-    let o = run(qfleet_on_moto()
-        .arg("deploy")
-        .arg(file)
-        .args(["--yes", "-o", "json"]));
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
-    document(&o)["environments"][0]["events"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[tokio::test]
 async fn switching_worker_kind_ec2_to_lambda_to_ec2_keeps_every_waiting_message_on_moto() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,7 +36,7 @@ async fn switching_worker_kind_ec2_to_lambda_to_ec2_keeps_every_waiting_message_
     let queue = format!("qfleet-{e}-jobs");
 
     // Messages wait while the instances (which moto never runs) consume nothing.
-    deploy(&stack_file(dir.path(), &e, "ec2"));
+    deploy_on_moto(&stack_file(dir.path(), &e, "ec2"));
     for i in 0..7 {
         send_job(&sqs, &queue, &format!("job {i}")).await;
     }
@@ -93,7 +46,7 @@ async fn switching_worker_kind_ec2_to_lambda_to_ec2_keeps_every_waiting_message_
     for kind in ["lambda", "ec2"] {
         // moto gap: its CloudFormation cannot delete a role with managed policies attached.
         moto_detach_role_policies(&[&e]);
-        let events = deploy(&stack_file(dir.path(), &e, kind));
+        let events = deploy_on_moto(&stack_file(dir.path(), &e, kind));
         let switch = events
             .iter()
             .find(|v| v["event"] == "switch")
@@ -154,7 +107,7 @@ async fn a_function_environment_is_torn_down_on_moto() {
         aws_sdk_s3::Client::new(&conf),
     );
     let file = stack_file(dir.path(), &e, "lambda");
-    deploy(&file);
+    deploy_on_moto(&file);
     // An upload is data: the teardown refuses, then deletes with the flags.
     let bucket = format!("{e}-uploads-123456789012-eu-west-1");
     put_object(&s3, &bucket, "processed/a.txt", b"a").await;
@@ -196,7 +149,7 @@ async fn a_packaged_function_comes_from_its_content_addressed_object_on_moto() {
         ),
     )
     .unwrap();
-    deploy(&file);
+    deploy_on_moto(&file);
 
     let bucket = format!("{e}-code-123456789012-eu-west-1");
     let versions = |s3: aws_sdk_s3::Client, bucket: String| async move {
@@ -272,7 +225,7 @@ async fn a_packaged_function_comes_from_its_content_addressed_object_on_moto() {
     }
 
     // Same code, same key: nothing new is uploaded.
-    deploy(&file);
+    deploy_on_moto(&file);
     assert_eq!(versions(s3.clone(), bucket.clone()).await, keys);
 
     // Something qfleet did not write: teardown refuses, whatever the flags, and keeps it.
@@ -396,7 +349,7 @@ async fn switching_between_a_zip_package_and_an_image_keeps_the_messages_on_moto
         document(&o)["environments"][0].clone()
     };
 
-    deploy(&write(""));
+    deploy_on_moto(&write(""));
     for i in 0..5 {
         send_job(&sqs, &queue, &format!("job {i}")).await;
     }
@@ -413,7 +366,7 @@ async fn switching_between_a_zip_package_and_an_image_keeps_the_messages_on_moto
     // executed one way, and the way back is checked on its plan.
     let image_settings = format!("    image: {image}\n");
     moto_detach_role_policies(&[&e]);
-    let events = deploy(&write(&image_settings));
+    let events = deploy_on_moto(&write(&image_settings));
     let switch = events
         .iter()
         .find(|v| v["event"] == "switch")
@@ -499,7 +452,7 @@ async fn the_lambda_image_example_deploys_on_moto() {
         .to_string();
     let file = dir.path().join(format!("{e}.yaml"));
     std::fs::write(&file, text).unwrap();
-    deploy(&file);
+    deploy_on_moto(&file);
     let conf = moto_config().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
     let f = lambda

@@ -27,7 +27,7 @@ fn service(desired: i32, running: i32, rollout: &str) -> Service {
             pending: desired - running,
             failed_tasks: 0,
         }],
-        strategy: vec![Provider {
+        capacity_provider_strategy: vec![Provider {
             name: "FARGATE".into(),
             base: 0,
             weight: 1,
