@@ -101,6 +101,12 @@ fn fargate(env: &Environment) -> Vec<String> {
             by_name.join(", ")
         ));
     }
+    // "Linux tasks with the ARM64 architecture don't support the Fargate Spot capacity
+    // provider" (Amazon ECS Developer Guide, Fargate capacity providers); the API's newer text
+    // allows it from platform 1.4.0. Said, not refused: the first deploy tells.
+    if f.platform == crate::config::schema::Platform::LinuxArm64 && spec.workers.spot.percent > 0 {
+        w.push("workers.spot with workers.fargate.platform linux/arm64: AWS's ECS guide says Fargate Spot runs X86_64 tasks only, while its API reference allows ARM64 on platform 1.4.0 or later; if Spot tasks do not start, use linux/x86_64 or no Spot".to_string());
+    }
     if let Some(per_message) = spec.scaling.seconds_per_message
         && per_message > f.stop_timeout.0 as f64
     {

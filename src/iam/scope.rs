@@ -202,10 +202,18 @@ impl Place<'_> {
             ("cloudwatch", "alarm") if action.starts_with("cloudwatch:Describe") => {
                 vec![format!("arn:{p}:cloudwatch:{region}:{account}:alarm:*")]
             }
-            // Alarm names are generated from either stack's name.
+            // Alarm names are generated from either stack's name; Fargate's target tracking
+            // alarms are named after the service (`TargetTracking-service/CLUSTER/SERVICE-
+            // AlarmHigh-…`), and Application Auto Scaling checks that the caller may make them ("Permissions
+            // validation for API calls on target resources", Application Auto Scaling User
+            // Guide).
             ("cloudwatch", "alarm") => vec![
                 self.generated("cloudwatch", "alarm", ":", &data),
                 self.generated("cloudwatch", "alarm", ":", &fleet),
+                format!(
+                    "arn:{p}:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{}/{}-*",
+                    names.cluster, names.service
+                ),
             ],
             // Public images and snapshots have no account in their ARN.
             ("ec2", "image") => vec![format!("arn:{p}:ec2:{region}::image/*")],

@@ -146,6 +146,22 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             c.fail(key, "is empty; leave it out to keep the image's own");
         }
     }
+    // ECS is given a secret named without its ARN as its partial ARN (…:secret:NAME); a name
+    // that ends in a hyphen and six characters reads as a complete ARN with its random suffix
+    // ("if your secret has a name that ends in a hyphen followed by six characters … Secrets
+    // Manager [assumes] that you're specifying a complete ARN", Secrets Manager API, SecretId).
+    for (name, source) in &w.secrets {
+        if let Some(secret) = source.strip_prefix("secretsmanager:")
+            && ends_like_a_suffix(secret)
+        {
+            c.fail(
+                &format!("workers.secrets.{name}"),
+                format!(
+                    "`{secret}` ends in a hyphen and six characters, which Secrets Manager reads as the random suffix of a full ARN; give the secret's full ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:{secret}-XXXXXX)"
+                ),
+            );
+        }
+    }
     c.range("workers.spot.percent", w.spot.percent.into(), 0, 100, "%");
     super::workers::check_count(c, env, "task");
     super::workers::check_log_retention(c, env);
@@ -163,9 +179,22 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     }
 }
 
+/// Whether a secret's name ends as a full ARN's random suffix does: `-` and six letters or digits.
+fn ends_like_a_suffix(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > 7 && b[b.len() - 7] == b'-' && b[b.len() - 6..].iter().all(u8::is_ascii_alphanumeric)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::memory_sizes;
+    use super::{ends_like_a_suffix, memory_sizes};
+
+    #[test]
+    fn a_secret_name_ending_like_an_arn_suffix_is_told() {
+        assert!(ends_like_a_suffix("app/db-prod01"));
+        assert!(!ends_like_a_suffix("app/api-key"));
+        assert!(!ends_like_a_suffix("app/database"));
+    }
 
     #[test]
     fn the_memory_table_is_awss() {

@@ -70,6 +70,11 @@ fn the_service_runs_the_image_in_private_subnets_behind_a_circuit_breaker() {
     }
     let s = props(&fleet, ids::SERVICE);
     assert_eq!(s["ServiceName"].as_str(), Some("qfleet-t-workers"));
+    assert_eq!(
+        fleet["Resources"][ids::SERVICE]["DependsOn"],
+        serde_yaml_ng::from_str::<Value>("[WorkerExecutionPolicy, WorkerPolicy]").unwrap(),
+        "the first task runs with its policies in place"
+    );
     // A deploy never resets what Application Auto Scaling set.
     assert!(s.get("DesiredCount").is_none(), "{s:?}");
     // "If a capacityProviderStrategy is specified, the launchType parameter must be omitted."
@@ -180,7 +185,7 @@ fn scaling_tracks_backlog_per_running_task_within_min_and_max() {
 }
 
 #[test]
-fn starting_from_zero_adds_one_task_while_jobs_wait_and_none_is_in_flight() {
+fn starting_from_zero_adds_one_task_while_jobs_wait_and_no_task_takes_them() {
     let fleet = fargate_with("scaling: {scale_from_zero: true}\n", "  min: 0\n  max: 4\n");
     let p = &props(&fleet, "ScaleFromZeroPolicy")["StepScalingPolicyConfiguration"];
     assert_eq!(p["AdjustmentType"].as_str(), Some("ChangeInCapacity"));
@@ -190,8 +195,8 @@ fn starting_from_zero_adds_one_task_while_jobs_wait_and_none_is_in_flight() {
     );
     let a = props(&fleet, "ScaleFromZeroAlarm");
     assert_eq!(
-        a["Metrics"][2]["Expression"].as_str(),
-        Some("IF(visible > 0 AND inflight == 0, 1, 0)")
+        a["Metrics"][3]["Expression"].as_str(),
+        Some("IF(visible > 0 AND (inflight == 0 OR received == 0), 1, 0)")
     );
     assert_eq!(a["EvaluationPeriods"].as_u64(), Some(2));
     assert_eq!(a["TreatMissingData"].as_str(), Some("notBreaching"));
