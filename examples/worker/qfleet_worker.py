@@ -180,6 +180,49 @@ def imds(path, timeout=1.0):
         timeout=timeout).read().decode().strip()
 
 
+class TaskProtection:
+    """ECS task scale-in protection while the worker holds work (Fargate: ECS sets
+    ECS_AGENT_URI). A protected task is not stopped by service auto scaling or a deployment
+    (Amazon ECS Developer Guide, "Protect your Amazon ECS tasks from being terminated by
+    scale-in events"), so a job longer than the stop timeout is not cut short and redone.
+    Set when a message is taken, kept across consecutive ones and renewed before it runs out
+    (for the visibility timeout, in whole minutes, 1 to 2880), cleared when a receive finds
+    none. A failed call is logged and the job runs anyway: without protection a stopped task
+    releases its message, which is done again, never lost."""
+
+    def __init__(self, agent_uri, visibility):
+        self.url = agent_uri.rstrip("/") + "/task-protection/v1/state" if agent_uri else None
+        self.minutes = min(max(1, -(-int(visibility) // 60) + 1), 2880)
+        self.until = None  # monotonic time the protection runs out, None while off
+
+    def _put(self, body):
+        op = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        op.open(urllib.request.Request(
+            self.url, data=json.dumps(body).encode(), method="PUT",
+            headers={"Content-Type": "application/json"}), timeout=5).read()
+
+    def busy(self):
+        if not self.url:
+            return
+        now = time.monotonic()
+        if self.until is not None and self.until - now > self.minutes * 30:
+            return
+        try:
+            self._put({"ProtectionEnabled": True, "ExpiresInMinutes": self.minutes})
+            self.until = now + self.minutes * 60
+        except Exception as e:
+            err("task-protection", e)
+
+    def idle(self):
+        if not self.url or self.until is None:
+            return
+        try:
+            self._put({"ProtectionEnabled": False})
+            self.until = None
+        except Exception as e:
+            err("task-protection", e)
+
+
 class Heartbeat(threading.Thread):
     """Extends the message's visibility every vis/2 seconds until stopped."""
 
@@ -218,6 +261,7 @@ class Worker:
             cfg.visibility = int(self.sqs.get_queue_attributes(
                 QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
             )["Attributes"]["VisibilityTimeout"])
+        self.protection = TaskProtection(os.environ.get("ECS_AGENT_URI"), cfg.visibility)
         self.iid = instance_id  # read from instance metadata if None
         self.lc = bool(cfg.hook and cfg.asg_name)  # drains through the lifecycle hook
         if asg is None and self.lc:
@@ -320,9 +364,11 @@ class Worker:
             except BaseException as e:  # noqa: B036 - reported as failed
                 res["e"] = e
 
-        # No scale-in protection: an instance chosen for termination drains through the
-        # lifecycle hook (bounded by its heartbeat timeout), so nothing can stall a teardown or
-        # a rolling update; a job cut short is redelivered after the visibility timeout.
+        # No instance scale-in protection: an instance chosen for termination drains through
+        # the lifecycle hook (bounded by its heartbeat timeout), so nothing can stall a teardown
+        # or a rolling update; a job cut short is redelivered after the visibility timeout. An
+        # ECS task has no hook: it protects itself while it works (TaskProtection).
+        self.protection.busy()
         hb = Heartbeat(self.sqs, self.url, rh, self.cfg.visibility)
         hb.start()
         t = threading.Thread(target=run, daemon=True)
@@ -394,6 +440,8 @@ class Worker:
                     break
                 self.stop.wait(5)
                 continue
+            if not msgs:
+                self.protection.idle()
             for m in msgs:
                 if self.stop.is_set():  # stop arrived during the long poll
                     t0 = time.monotonic()
@@ -407,6 +455,7 @@ class Worker:
             if once or (max_messages and handled >= max_messages):
                 break
         self.latencies.flush(force=True)
+        self.protection.idle()
         if self.lc_pending:
             self.complete_lifecycle()
         return 0

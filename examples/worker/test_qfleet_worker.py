@@ -724,3 +724,78 @@ def test_without_a_next_queue_nothing_is_sent(aws):
     worker(aws).run(max_messages=1)
     assert keys(aws) == ["processed/1.txt"]
     assert counts(aws, nxt) == (0, 0)
+
+
+CLUSTER = os.environ.get("QFLEET_TEST_CLUSTER", "qfleet-lab")
+
+
+@pytest.fixture
+def ecs_agent(monkeypatch):
+    """The ECS agent's task scale-in protection endpoint on a Fargate task, as documented
+    (Amazon ECS Developer Guide, "Task scale-in protection endpoint":
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection-endpoint.html):
+    PUT $ECS_AGENT_URI/task-protection/v1/state with ProtectionEnabled and ExpiresInMinutes; the
+    agent calls UpdateTaskProtection with the task role, recorded as that call."""
+    state = SimpleNamespace(puts=[], fail=False)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_PUT(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            ok = self.path == "/v3/task-1/task-protection/v1/state" and not state.fail
+            if ok:
+                state.puts.append(body)
+                record("ecs", "UpdateTaskProtection",
+                       {"cluster": CLUSTER, "tasks": ["task-1"], **body})
+            out = json.dumps({"protection": {"ProtectionEnabled": body["ProtectionEnabled"]}}
+                             if ok else {"error": {"Code": "ServerException"}}).encode()
+            self.send_response(200 if ok else 500)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ECS_AGENT_URI", f"http://127.0.0.1:{srv.server_port}/v3/task-1")
+    yield state
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_a_fargate_task_protects_itself_while_it_works_and_not_when_idle(aws, capsys, ecs_agent):
+    for i in range(2):
+        put(aws, f"uploads/p{i}.txt")
+        send(aws, s3_event(f"uploads/p{i}.txt"))
+    w = worker(aws, env={"QFLEET_VISIBILITY_TIMEOUT": "300"})
+    w.run(max_messages=2)
+    # One protection for both jobs (6 minutes: the visibility timeout rounded up, plus one),
+    # no call per message; cleared when the worker stops.
+    assert ecs_agent.puts == [{"ProtectionEnabled": True, "ExpiresInMinutes": 6},
+                              {"ProtectionEnabled": False}]
+    assert outcomes(capsys) == ["processed", "processed"]
+    # Idle: a receive that finds nothing leaves an unprotected task as it is.
+    w.run(once=True)
+    assert len(ecs_agent.puts) == 2
+
+
+def test_when_the_ecs_agent_fails_the_job_still_runs(aws, capsys, ecs_agent):
+    ecs_agent.fail = True
+    put(aws, "uploads/q.txt")
+    send(aws, s3_event("uploads/q.txt"))
+    worker(aws).run(once=True)
+    out = capsys.readouterr()
+    assert "outcome=processed" in out.out
+    assert "qfleet-worker task-protection" in out.err
+    assert counts(aws) == (0, 0)
+
+
+def test_an_instance_worker_never_calls_a_task_protection_endpoint(aws, capsys, monkeypatch):
+    monkeypatch.delenv("ECS_AGENT_URI", raising=False)
+    put(aws, "uploads/r.txt")
+    send(aws, s3_event("uploads/r.txt"))
+    w = worker(aws)
+    assert w.protection.url is None
+    w.run(once=True)
+    assert outcomes(capsys) == ["processed"]

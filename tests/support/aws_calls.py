@@ -78,6 +78,13 @@ def _grants(service, op, params):
         return [(f"cloudformation:{op}",
                  f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{params['StackName']}/"
                  "0f0e0d0c-0000-4000-8000-000000000000", {})]
+    if service == "ecs" and op == "UpdateTaskProtection":
+        # What the ECS agent calls for a task that sets its protection through
+        # $ECS_AGENT_URI/task-protection/v1/state, with the task role: on the task
+        # (Service Authorization Reference, Amazon ECS: UpdateTaskProtection, resource task).
+        return [("ecs:UpdateTaskProtection",
+                 f"arn:aws:ecs:{region}:{ACCOUNT}:task/{params['cluster']}/{params['tasks'][0]}",
+                 {})]
     if service == "ssm" and op == "GetParameter":
         name = params["Name"]
         arn = name if name.startswith("arn:") else \

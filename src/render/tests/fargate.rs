@@ -215,6 +215,14 @@ fn the_task_role_gets_the_queue_and_statements_and_the_execution_role_the_secret
             .starts_with("ecs-tasks.")
     );
     assert!(statement(&fleet, "WorkerPolicy", "ConsumeJobs").is_some());
+    let protect = statement(&fleet, "WorkerPolicy", "ProtectWhileWorking").unwrap();
+    assert_eq!(protect["Action"].as_str(), Some("ecs:UpdateTaskProtection"));
+    assert!(
+        untagged(&protect["Resource"])
+            .as_str()
+            .unwrap()
+            .ends_with(":task/qfleet-t/*")
+    );
     assert!(statement(&fleet, "WorkerPolicy", "CompleteOwnLifecycle").is_none());
     assert!(statement(&fleet, "WorkerPolicy", "ExecIntoTasks").is_none());
     let declared = &props(&fleet, "WorkerDeclaredPolicy")["PolicyDocument"]["Statement"];
