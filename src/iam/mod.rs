@@ -211,6 +211,20 @@ fn copy_group(envs: &[Environment], env: &Environment) -> Option<(String, Vec<us
     Some((format!("{base}-{}", "?".repeat(number.len())), members))
 }
 
+/// The services the roles of a fleet with these resource types are passed to: the one that
+/// runs each resource that takes a role.
+fn passed_to(types: &BTreeSet<String>) -> Vec<&'static str> {
+    [
+        ("AWS::EC2::LaunchTemplate", "ec2.amazonaws.com"),
+        ("AWS::Lambda::Function", "lambda.amazonaws.com"),
+        ("AWS::ECS::TaskDefinition", "ecs-tasks.amazonaws.com"),
+    ]
+    .into_iter()
+    .filter(|(t, _)| types.contains(*t))
+    .map(|(_, service)| service)
+    .collect()
+}
+
 /// What deletes resources of `types` (their delete handlers' calls) scoped to `place`, and
 /// nothing that passes a role or creates a service-linked one.
 fn grant_deletions(
@@ -301,17 +315,22 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
             })?;
             for action in handlers.all() {
                 match action {
-                    // Only the worker roles, only to the service that runs this kind of
-                    // workers: EC2 (the instance profile's role), Lambda (the function's
-                    // execution role) or ECS tasks (the task and execution roles).
-                    "iam:PassRole" => handler_grants.add(
-                        action,
-                        Scope::on([place.worker_role()]).when(
-                            "StringEquals",
-                            "iam:PassedToService",
-                            env.kind().role_service(),
-                        ),
-                    ),
+                    // Only the fleet's roles, only to the services the templates pass them to:
+                    // EC2 (the instance profile's role), Lambda (a function's execution role:
+                    // the workers' or the backlog metric's publisher's), ECS tasks (the task
+                    // and execution roles).
+                    "iam:PassRole" => {
+                        for service in passed_to(&types) {
+                            handler_grants.add(
+                                action,
+                                Scope::on([place.worker_role()]).when(
+                                    "StringEquals",
+                                    "iam:PassedToService",
+                                    service,
+                                ),
+                            );
+                        }
+                    }
                     // The first group, cluster or scalable target in an account creates its
                     // service's own role: only the role of the type that asks.
                     "iam:CreateServiceLinkedRole" => {

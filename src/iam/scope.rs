@@ -207,14 +207,21 @@ impl Place<'_> {
             // AlarmHigh-…`), and Application Auto Scaling checks that the caller may make them ("Permissions
             // validation for API calls on target resources", Application Auto Scaling User
             // Guide).
-            ("cloudwatch", "alarm") => vec![
-                self.generated("cloudwatch", "alarm", ":", &data),
-                self.generated("cloudwatch", "alarm", ":", &fleet),
-                format!(
-                    "arn:{p}:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{}/{}-*",
-                    names.cluster, names.service
-                ),
-            ],
+            ("cloudwatch", "alarm") => {
+                let mut alarms = vec![
+                    self.generated("cloudwatch", "alarm", ":", &data),
+                    self.generated("cloudwatch", "alarm", ":", &fleet),
+                ];
+                // Only a Fargate file's policy creates a scalable target's policies; deleting
+                // one (a switch to another kind) calls no CloudWatch action.
+                if self.env.spec.workers.kind == crate::config::schema::WorkerKind::Fargate {
+                    alarms.push(format!(
+                        "arn:{p}:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{}/{}-*",
+                        names.cluster, names.service
+                    ));
+                }
+                alarms
+            }
             // Public images and snapshots have no account in their ARN.
             ("ec2", "image") => vec![format!("arn:{p}:ec2:{region}::image/*")],
             ("ec2", "snapshot") => vec![format!("arn:{p}:ec2:{region}::snapshot/*")],

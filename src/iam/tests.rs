@@ -190,6 +190,25 @@ fn pass_role_is_only_for_the_worker_role_and_only_to_the_kinds_service() {
             .collect();
         assert_eq!(services, [service], "{kind}");
     }
+    // The high-resolution metric's publisher is a function: its role goes to Lambda too.
+    {
+        let d = for_environments(
+            &[lab("hrp", "scaling: {metric: high_resolution}\n")],
+            ACCOUNT,
+        )
+        .unwrap();
+        let docs = d.caller.documents();
+        let mut services: Vec<&str> = granting(&docs, "iam:PassRole")
+            .iter()
+            .map(|s| {
+                s["Condition"]["StringEquals"]["iam:PassedToService"]
+                    .as_str()
+                    .unwrap()
+            })
+            .collect();
+        services.sort();
+        assert_eq!(services, ["ec2.amazonaws.com", "lambda.amazonaws.com"]);
+    }
     let d = for_environments(&[lab("a", "")], ACCOUNT).unwrap();
     let docs = d.caller.documents();
     let slr = granting(&docs, "iam:CreateServiceLinkedRole");

@@ -28,9 +28,6 @@ impl Kind for Ec2 {
     fn high_resolution(&self) -> bool {
         true
     }
-    fn role_service(&self) -> &'static str {
-        "ec2.amazonaws.com"
-    }
     fn consumer_type(&self) -> &'static str {
         "AWS::AutoScaling::AutoScalingGroup"
     }

@@ -29,9 +29,6 @@ impl Kind for Fargate {
     fn needs_image(&self) -> bool {
         true
     }
-    fn role_service(&self) -> &'static str {
-        "ecs-tasks.amazonaws.com"
-    }
     fn consumer_type(&self) -> &'static str {
         "AWS::ECS::Service"
     }

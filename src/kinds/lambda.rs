@@ -28,9 +28,6 @@ impl Kind for Lambda {
     fn bound_to_queue(&self) -> bool {
         true
     }
-    fn role_service(&self) -> &'static str {
-        "lambda.amazonaws.com"
-    }
     fn consumer_type(&self) -> &'static str {
         "AWS::Lambda::Function"
     }

@@ -48,8 +48,6 @@ pub trait Kind: Sync {
     fn bound_to_queue(&self) -> bool {
         false
     }
-    /// The service principal the workers' roles are passed to (`iam:PassedToService`).
-    fn role_service(&self) -> &'static str;
     /// The resource type that is this kind's consumer in the fleet stack: a change set that
     /// removes one kind's and adds another's switches kinds.
     fn consumer_type(&self) -> &'static str;
