@@ -181,14 +181,9 @@ def imds(path, timeout=1.0):
 
 
 class TaskProtection:
-    """ECS task scale-in protection while the worker holds work (Fargate: ECS sets
-    ECS_AGENT_URI). A protected task is not stopped by service auto scaling or a deployment
-    (Amazon ECS Developer Guide, "Protect your Amazon ECS tasks from being terminated by
-    scale-in events"), so a job longer than the stop timeout is not cut short and redone.
-    Set when a message is taken, kept across consecutive ones and renewed before it runs out
-    (for the visibility timeout, in whole minutes, 1 to 2880), cleared when a receive finds
-    none. A failed call is logged and the job runs anyway: without protection a stopped task
-    releases its message, which is done again, never lost."""
+    """ECS task scale-in protection while working (Fargate sets ECS_AGENT_URI; Amazon ECS
+    Developer Guide, "Task scale-in protection endpoint"): set for the visibility timeout when
+    work is taken, renewed, cleared when idle; a failure is logged, the job runs anyway."""
 
     def __init__(self, agent_uri, visibility):
         self.url = agent_uri.rstrip("/") + "/task-protection/v1/state" if agent_uri else None
@@ -364,10 +359,8 @@ class Worker:
             except BaseException as e:  # noqa: B036 - reported as failed
                 res["e"] = e
 
-        # No instance scale-in protection: an instance chosen for termination drains through
-        # the lifecycle hook (bounded by its heartbeat timeout), so nothing can stall a teardown
-        # or a rolling update; a job cut short is redelivered after the visibility timeout. An
-        # ECS task has no hook: it protects itself while it works (TaskProtection).
+        # No instance scale-in protection: an instance drains through the lifecycle hook; a
+        # job cut short is redelivered. An ECS task has no hook: it protects itself.
         self.protection.busy()
         hb = Heartbeat(self.sqs, self.url, rh, self.cfg.visibility)
         hb.start()

@@ -274,24 +274,16 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
             "cloudformation:DescribeStacks",
             Scope::on([place.stage_stacks()]),
         );
-        // The stack file's kind of fleet, every handler; of the other kinds only what deletes
-        // them: a deploy that switches workers.kind deletes the other kind's resources (after
-        // creating its own; a failed switch rolls back by deleting what it created), and a
-        // teardown deletes whichever kind is deployed.
+        // Every kind of fleet: a deploy that switches workers.kind creates the new kind's
+        // resources and deletes the other's, and it runs under the policy printed before the
+        // stack file changed (a pipeline's role is set up ahead of its deploys); a teardown
+        // deletes whichever kind is deployed.
         let mut types = BTreeSet::new();
-        for stack in render::render(env)? {
-            types.extend(resource_types(&stack.template)?);
-        }
-        let mut others = BTreeSet::new();
         for kind in WorkerKind::ALL {
-            if kind == env.spec.workers.kind {
-                continue;
-            }
             for stack in render::render(&as_kind(env, kind))? {
-                others.extend(resource_types(&stack.template)?);
+                types.extend(resource_types(&stack.template)?);
             }
         }
-        let others: BTreeSet<String> = others.difference(&types).cloned().collect();
         let handler_grants = match &env.spec.service_role_arn {
             Some(role) => {
                 d.caller.add(
@@ -353,7 +345,6 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
                 }
             }
         }
-        grant_deletions(handler_grants, reference, &place, &others)?;
         // A deploy that turns `scaling.metric: high_resolution` off (or switches such a fleet
         // to a function) deletes the metric's publisher: its rule, invoke permission, function,
         // role and log group. The delete handlers' calls on the publisher's names, so that the

@@ -83,7 +83,7 @@ impl Grants {
         for (scope, actions) in by_scope {
             let label = label(scope);
             // Leave room for the document's own wrapping.
-            for chunk in chunks(&actions, scope, MANAGED_POLICY_LIMIT - 64) {
+            for (chunk, part) in chunks(&actions, scope, MANAGED_POLICY_LIMIT - 64) {
                 // Statement ids are unique within a policy.
                 let n = used.entry(label.clone()).or_default();
                 *n += 1;
@@ -92,7 +92,7 @@ impl Grants {
                 } else {
                     format!("{label}{n}")
                 };
-                statements.push(statement(&sid, &chunk, scope));
+                statements.push(statement(&sid, &chunk, &part));
             }
         }
         let mut docs: Vec<Vec<Value>> = Vec::new();
@@ -100,6 +100,7 @@ impl Grants {
             let size = compact_len(&s);
             match docs
                 .iter_mut()
+                // The statement and the comma before it.
                 .find(|d| compact_len(&document(d)) + size < MANAGED_POLICY_LIMIT)
             {
                 Some(d) => d.push(s),
@@ -128,21 +129,48 @@ fn statement(sid: &str, actions: &[&str], scope: &Scope) -> Value {
     s
 }
 
-/// Splits `actions` into statements no longer than `limit` characters each.
-fn chunks<'a>(actions: &[&'a str], scope: &Scope, limit: usize) -> Vec<Vec<&'a str>> {
-    let mut out: Vec<Vec<&str>> = Vec::new();
+/// Splits `actions` on `scope` into statements no longer than `limit` characters each: the
+/// actions into groups, and a group's resources in halves while its statement is still too
+/// long (many environments' ARNs for one action).
+fn chunks<'a>(actions: &[&'a str], scope: &Scope, limit: usize) -> Vec<(Vec<&'a str>, Scope)> {
+    let mut groups: Vec<Vec<&str>> = Vec::new();
     let mut current: Vec<&str> = Vec::new();
     for a in actions {
         current.push(a);
         if current.len() > 1 && compact_len(&statement("Sid00", &current, scope)) > limit {
             current.pop();
-            out.push(std::mem::replace(&mut current, vec![a]));
+            groups.push(std::mem::replace(&mut current, vec![a]));
         }
     }
     if !current.is_empty() {
-        out.push(current);
+        groups.push(current);
+    }
+    let mut out = Vec::new();
+    for g in groups {
+        split_resources(g, scope.clone(), limit, &mut out);
     }
     out
+}
+
+fn split_resources<'a>(
+    actions: Vec<&'a str>,
+    scope: Scope,
+    limit: usize,
+    out: &mut Vec<(Vec<&'a str>, Scope)>,
+) {
+    if scope.resources.len() < 2 || compact_len(&statement("Sid00", &actions, &scope)) <= limit {
+        out.push((actions, scope));
+        return;
+    }
+    let all: Vec<String> = scope.resources.iter().cloned().collect();
+    let (a, b) = all.split_at(all.len() / 2);
+    for half in [a, b] {
+        let part = Scope {
+            resources: half.iter().cloned().collect(),
+            condition: scope.condition.clone(),
+        };
+        split_resources(actions.clone(), part, limit, out);
+    }
 }
 
 /// Length of the JSON text without whitespace, as AWS counts it.

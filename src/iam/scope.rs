@@ -24,7 +24,7 @@ pub struct Place<'a> {
 
 /// Every (service, resource type) [`Place::arns_of_type`] names ARNs for, spelled as the
 /// Service Authorization Reference spells them (a test checks each against `reference.json`);
-/// `("ec2", "*")` stands for every other EC2 type.
+/// `("ec2", "*")` stands for every other EC2 type, `("ecs", "*")` for every ECS type.
 pub const SCOPED_TYPES: &[(&str, &str)] = &[
     ("cloudformation", "stack"),
     ("sqs", "queue"),
@@ -41,11 +41,7 @@ pub const SCOPED_TYPES: &[(&str, &str)] = &[
     ("ec2", "*"),
     ("lambda", "function"),
     ("lambda", "eventSourceMapping"),
-    ("ecs", "cluster"),
-    ("ecs", "service"),
-    ("ecs", "service-deployment"),
-    ("ecs", "task"),
-    ("ecs", "task-definition"),
+    ("ecs", "*"),
     ("application-autoscaling", "ScalableTarget"),
     ("events", "rule-on-default-event-bus"),
     ("ecr", "repository"),
@@ -212,14 +208,10 @@ impl Place<'_> {
                     self.generated("cloudwatch", "alarm", ":", &data),
                     self.generated("cloudwatch", "alarm", ":", &fleet),
                 ];
-                // Only a Fargate file's policy creates a scalable target's policies; deleting
-                // one (a switch to another kind) calls no CloudWatch action.
-                if self.env.spec.workers.kind == crate::config::schema::WorkerKind::Fargate {
-                    alarms.push(format!(
-                        "arn:{p}:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{}/{}-*",
-                        names.cluster, names.service
-                    ));
-                }
+                alarms.push(format!(
+                    "arn:{p}:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{}/{}-*",
+                    names.cluster, names.service
+                ));
                 alarms
             }
             // Public images and snapshots have no account in their ARN.
@@ -244,28 +236,19 @@ impl Place<'_> {
                 .collect(),
             // The repository of a function's container image, in whichever account holds it.
             ("ecr", "repository") => self.image_repository().into_iter().collect(),
-            // Fargate workers: the cluster, the service, its deployments and tasks, the task
-            // definition's revisions, by the names qfleet gives them.
-            ("ecs", "cluster") => vec![format!(
-                "arn:{p}:ecs:{region}:{account}:cluster/{}",
-                names.cluster
-            )],
-            ("ecs", "service") => vec![format!(
-                "arn:{p}:ecs:{region}:{account}:service/{}/{}",
-                names.cluster, names.service
-            )],
-            ("ecs", "service-deployment") => vec![format!(
-                "arn:{p}:ecs:{region}:{account}:service-deployment/{}/{}/*",
-                names.cluster, names.service
-            )],
-            ("ecs", "task") => vec![format!(
-                "arn:{p}:ecs:{region}:{account}:task/{}/*",
-                names.cluster
-            )],
-            ("ecs", "task-definition") => vec![format!(
-                "arn:{p}:ecs:{region}:{account}:task-definition/{}:*",
-                names.task_family
-            )],
+            // Fargate workers: every ECS resource of the environment, whichever type the action
+            // names: its cluster, what lives under the cluster (the service, its deployments,
+            // its tasks) and the task definition's revisions. One set for every ECS action
+            // keeps a policy for many environments within IAM's size limits; no other
+            // environment's names match (`/qfleet-ENV/` ends at the slash, the family at `:`).
+            ("ecs", _) => vec![
+                format!("arn:{p}:ecs:{region}:{account}:cluster/{}", names.cluster),
+                format!("arn:{p}:ecs:{region}:{account}:*/{}/*", names.cluster),
+                format!(
+                    "arn:{p}:ecs:{region}:{account}:task-definition/{}:*",
+                    names.task_family
+                ),
+            ],
             // A scalable target's ARN ends in an id Application Auto Scaling generates: the
             // region's and account's.
             ("application-autoscaling", "ScalableTarget") => vec![format!(
@@ -284,10 +267,7 @@ impl Place<'_> {
                 .chain(self.publisher(&names).map(|_| &names.publisher_log_group))
                 .map(|name| format!("arn:{p}:logs:{region}:{account}:log-group:{name}*"))
                 .collect(),
-            ("ssm", "parameter")
-                if self.env.spec.workers.kind == crate::config::schema::WorkerKind::Ec2
-                    && self.env.spec.workers.ami.starts_with('/') =>
-            {
+            ("ssm", "parameter") if self.env.spec.workers.ami.starts_with('/') => {
                 vec![format!(
                     "arn:{p}:ssm:{region}::parameter{}",
                     self.env.spec.workers.ami
