@@ -275,6 +275,21 @@ fn queue_batch(pending: &mut VecDeque<Batch>, at: u64, count: u64) {
     pending.insert(i, Batch { at, count });
 }
 
+/// Takes up to `cut` units from the newest batches (the last queued first); returns how many
+/// are left to take elsewhere.
+fn take_newest(batches: &mut VecDeque<Batch>, mut cut: u64) -> u64 {
+    while cut > 0 {
+        let Some(b) = batches.back_mut() else { break };
+        let n = cut.min(b.count);
+        b.count -= n;
+        cut -= n;
+        if b.count == 0 {
+            batches.pop_back();
+        }
+    }
+    cut
+}
+
 /// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run).
 pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(p.seed);
@@ -620,29 +635,12 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                         };
                         queue_batch(&mut pending, t + launch_time, need - from_pool);
                     } else if desired < live {
-                        let mut cut = live - desired;
-                        while cut > 0 {
-                            let Some(b) = pending.back_mut() else { break };
-                            let n = cut.min(b.count);
-                            b.count -= n;
-                            cut -= n;
-                            if b.count == 0 {
-                                pending.pop_back();
-                            }
-                        }
+                        let cut = take_newest(&mut pending, live - desired);
                         in_service -= cut;
                         if warm.is_some_and(|w| w.reuse_on_scale_in) {
                             warm_ready += cut;
                         }
-                        while cut > 0 {
-                            let Some(b) = warming.back_mut() else { break };
-                            let n = cut.min(b.count);
-                            b.count -= n;
-                            cut -= n;
-                            if b.count == 0 {
-                                warming.pop_back();
-                            }
-                        }
+                        take_newest(&mut warming, cut);
                     }
                     // The pool is refilled to its size by launches into it.
                     if let Some(w) = warm {
@@ -726,17 +724,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     if desired > live {
                         queue_batch(&mut pending, t + start_time, desired - live);
                     } else if desired < live {
-                        let mut cut = live - desired;
-                        while cut > 0 {
-                            let Some(b) = pending.back_mut() else { break };
-                            let n = cut.min(b.count);
-                            b.count -= n;
-                            cut -= n;
-                            if b.count == 0 {
-                                pending.pop_back();
-                            }
-                        }
-                        in_service -= cut;
+                        in_service -= take_newest(&mut pending, live - desired);
                     }
                     out.peak_capacity = out.peak_capacity.max(desired);
                 }

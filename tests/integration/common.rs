@@ -350,3 +350,24 @@ pub fn deploy_on_moto(file: &Path) -> Vec<serde_json::Value> {
         .unwrap()
         .clone()
 }
+
+/// A lab stack file of one kind of workers: `ec2` (one to two instances), `lambda` (the
+/// reference handler, at most 3 at once) or `fargate` (a public image, zero to four tasks,
+/// half on Spot, started from zero).
+pub fn kind_stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
+    let workers = match kind {
+        "fargate" => "workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  min: 0\n  max: 4\n  public_ip: true\n  spot: {percent: 50}\nscaling:\n  scale_from_zero: true\n".to_string(),
+        "lambda" => format!(
+            "workers:\n  kind: lambda\n  lambda:\n    code: {}\n    timeout: 10s\n    max_concurrency: 3\n",
+            root().join("examples/lambda").display()
+        ),
+        _ => "workers:\n  min: 1\n  max: 2\n  public_ip: true\n".to_string(),
+    };
+    let p = dir.join(format!("{env}.yaml"));
+    std::fs::write(
+        &p,
+        format!("environment: {env}\nregion: eu-west-1\nlab: true\n{workers}"),
+    )
+    .unwrap();
+    p
+}

@@ -6,29 +6,6 @@
 //! switching ec2 → fargate → lambda keeps every waiting message; teardown removes it.
 
 use crate::common::*;
-use std::path::{Path, PathBuf};
-
-const IMAGE: &str = "public.ecr.aws/docker/library/python:3.12";
-
-fn stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
-    let workers = match kind {
-        "fargate" => format!(
-            "workers:\n  kind: fargate\n  image: {IMAGE}\n  min: 0\n  max: 4\n  public_ip: true\n  spot: {{percent: 50}}\nscaling:\n  scale_from_zero: true\n"
-        ),
-        "lambda" => format!(
-            "workers:\n  kind: lambda\n  lambda:\n    code: {}\n    timeout: 10s\n",
-            root().join("examples/lambda").display()
-        ),
-        _ => "workers:\n  min: 1\n  max: 2\n  public_ip: true\n".to_string(),
-    };
-    let p = dir.join(format!("{env}.yaml"));
-    std::fs::write(
-        &p,
-        format!("environment: {env}\nregion: eu-west-1\nlab: true\n{workers}"),
-    )
-    .unwrap();
-    p
-}
 
 #[tokio::test]
 async fn the_fargate_example_deploys_status_reads_its_service_and_teardown_removes_it_on_moto() {
@@ -116,7 +93,7 @@ async fn switching_worker_kind_ec2_to_fargate_to_lambda_keeps_every_waiting_mess
     let queue = format!("qfleet-{e}-jobs");
 
     // Messages wait while the workers (which moto never runs) consume nothing.
-    deploy_on_moto(&stack_file(dir.path(), &e, "ec2"));
+    deploy_on_moto(&kind_stack_file(dir.path(), &e, "ec2"));
     for i in 0..7 {
         send_job(&sqs, &queue, &format!("job {i}")).await;
     }
@@ -128,7 +105,7 @@ async fn switching_worker_kind_ec2_to_fargate_to_lambda_keeps_every_waiting_mess
         ("lambda", "AWS::Lambda::Function"),
     ] {
         moto_detach_role_policies(&[&e]);
-        let events = deploy_on_moto(&stack_file(dir.path(), &e, kind));
+        let events = deploy_on_moto(&kind_stack_file(dir.path(), &e, kind));
         let switch = events
             .iter()
             .find(|v| v["event"] == "switch")

@@ -4,24 +4,7 @@
 //! switch from a zip package to an image).
 
 use crate::common::*;
-use std::path::{Path, PathBuf};
-
-fn stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
-    let workers = match kind {
-        "lambda" => format!(
-            "workers:\n  kind: lambda\n  lambda:\n    code: {}\n    timeout: 10s\n    max_concurrency: 3\n",
-            root().join("examples/lambda").display()
-        ),
-        _ => "workers:\n  min: 1\n  max: 2\n  public_ip: true\n".to_string(),
-    };
-    let p = dir.join(format!("{env}.yaml"));
-    std::fs::write(
-        &p,
-        format!("environment: {env}\nregion: eu-west-1\nlab: true\n{workers}"),
-    )
-    .unwrap();
-    p
-}
+use std::path::PathBuf;
 
 #[tokio::test]
 async fn switching_worker_kind_ec2_to_lambda_to_ec2_keeps_every_waiting_message_on_moto() {
@@ -36,7 +19,7 @@ async fn switching_worker_kind_ec2_to_lambda_to_ec2_keeps_every_waiting_message_
     let queue = format!("qfleet-{e}-jobs");
 
     // Messages wait while the instances (which moto never runs) consume nothing.
-    deploy_on_moto(&stack_file(dir.path(), &e, "ec2"));
+    deploy_on_moto(&kind_stack_file(dir.path(), &e, "ec2"));
     for i in 0..7 {
         send_job(&sqs, &queue, &format!("job {i}")).await;
     }
@@ -46,7 +29,7 @@ async fn switching_worker_kind_ec2_to_lambda_to_ec2_keeps_every_waiting_message_
     for kind in ["lambda", "ec2"] {
         // moto gap: its CloudFormation cannot delete a role with managed policies attached.
         moto_detach_role_policies(&[&e]);
-        let events = deploy_on_moto(&stack_file(dir.path(), &e, kind));
+        let events = deploy_on_moto(&kind_stack_file(dir.path(), &e, kind));
         let switch = events
             .iter()
             .find(|v| v["event"] == "switch")
@@ -106,7 +89,7 @@ async fn a_function_environment_is_torn_down_on_moto() {
         aws_sdk_cloudformation::Client::new(&conf),
         aws_sdk_s3::Client::new(&conf),
     );
-    let file = stack_file(dir.path(), &e, "lambda");
+    let file = kind_stack_file(dir.path(), &e, "lambda");
     deploy_on_moto(&file);
     // An upload is data: the teardown refuses, then deletes with the flags.
     let bucket = format!("{e}-uploads-123456789012-eu-west-1");
