@@ -11,7 +11,8 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     let mut w = Vec::new();
     // A function has no network of qfleet's: it reaches the regional endpoints.
     let ec2 = spec.workers.kind == WorkerKind::Ec2;
-    let placed = env.kind().has_network();
+    // Instances and tasks run in the subnets qfleet places them in; a function does not.
+    let placed = spec.workers.kind != WorkerKind::Lambda;
     if placed && spec.workers.public_ip {
         w.push("workers.public_ip: true gives every worker a public IP address (no inbound port is open); prefer private subnets with a NAT gateway or VPC endpoints".to_string());
     } else if placed && spec.workers.network == Network::Default {

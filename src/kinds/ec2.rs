@@ -19,9 +19,6 @@ impl Kind for Ec2 {
     fn unit(&self) -> Option<&'static str> {
         Some("instance")
     }
-    fn settings_key(&self) -> Option<&'static str> {
-        None
-    }
     fn has_network(&self) -> bool {
         true
     }

@@ -20,13 +20,7 @@ impl Kind for Fargate {
     fn unit(&self) -> Option<&'static str> {
         Some("task")
     }
-    fn settings_key(&self) -> Option<&'static str> {
-        Some("workers.fargate")
-    }
     fn has_network(&self) -> bool {
-        true
-    }
-    fn needs_image(&self) -> bool {
         true
     }
     fn consumer_type(&self) -> &'static str {

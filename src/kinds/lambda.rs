@@ -19,9 +19,6 @@ impl Kind for Lambda {
     fn unit(&self) -> Option<&'static str> {
         None
     }
-    fn settings_key(&self) -> Option<&'static str> {
-        Some("workers.lambda")
-    }
     fn has_network(&self) -> bool {
         false
     }

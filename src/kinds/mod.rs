@@ -30,15 +30,9 @@ pub trait Kind: Sync {
     /// The unit that target tracking counts (backlog per instance, per task); `None` when the
     /// kind scales itself (a function's event source mapping).
     fn unit(&self) -> Option<&'static str>;
-    /// The key of this kind's own settings (`workers.lambda`), if it has one.
-    fn settings_key(&self) -> Option<&'static str>;
     /// Whether the workers run in subnets qfleet places them in (network, security group,
     /// public IP).
     fn has_network(&self) -> bool;
-    /// Whether the workers' container image is required (`workers.image`).
-    fn needs_image(&self) -> bool {
-        false
-    }
     /// Whether `scaling.metric: high_resolution` is offered (its publisher counts instances).
     fn high_resolution(&self) -> bool {
         false
