@@ -371,3 +371,22 @@ pub fn kind_stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
     .unwrap();
     p
 }
+
+/// Deploys `file` on moto, which must switch the workers from `from` to `to`: the preview's
+/// switch event names both and says the new kind is created first.
+pub fn switch_on_moto(file: &Path, from: &str, to: &str) {
+    let events = deploy_on_moto(file);
+    let switch = events
+        .iter()
+        .find(|v| v["event"] == "switch")
+        .unwrap_or_else(|| panic!("no switch event for {to}: {events:?}"));
+    assert_eq!(switch["from"], from);
+    assert_eq!(switch["to"], to);
+    assert!(
+        switch["message"]
+            .as_str()
+            .unwrap()
+            .contains("first creates"),
+        "{switch}"
+    );
+}

@@ -105,20 +105,7 @@ async fn switching_worker_kind_ec2_to_fargate_to_lambda_keeps_every_waiting_mess
         ("lambda", "AWS::Lambda::Function"),
     ] {
         moto_detach_role_policies(&[&e]);
-        let events = deploy_on_moto(&kind_stack_file(dir.path(), &e, kind));
-        let switch = events
-            .iter()
-            .find(|v| v["event"] == "switch")
-            .unwrap_or_else(|| panic!("no switch event for {kind}: {events:?}"));
-        assert_eq!(switch["from"], from);
-        assert_eq!(switch["to"], kind);
-        assert!(
-            switch["message"]
-                .as_str()
-                .unwrap()
-                .contains("first creates"),
-            "{switch}"
-        );
+        switch_on_moto(&kind_stack_file(dir.path(), &e, kind), from, kind);
         let types = fleet_types(&cfn, &e).await;
         assert!(types.contains(consumer), "{types:?}");
         for (other, gone) in [

@@ -29,20 +29,7 @@ async fn switching_worker_kind_ec2_to_lambda_to_ec2_keeps_every_waiting_message_
     for kind in ["lambda", "ec2"] {
         // moto gap: its CloudFormation cannot delete a role with managed policies attached.
         moto_detach_role_policies(&[&e]);
-        let events = deploy_on_moto(&kind_stack_file(dir.path(), &e, kind));
-        let switch = events
-            .iter()
-            .find(|v| v["event"] == "switch")
-            .unwrap_or_else(|| panic!("no switch event for {kind}: {events:?}"));
-        assert_eq!(switch["from"], from);
-        assert_eq!(switch["to"], kind);
-        assert!(
-            switch["message"]
-                .as_str()
-                .unwrap()
-                .contains("first creates"),
-            "{switch}"
-        );
+        switch_on_moto(&kind_stack_file(dir.path(), &e, kind), from, kind);
         let types = fleet_types(&cfn, &e).await;
         if kind == "lambda" {
             assert!(types.contains("AWS::Lambda::Function"), "{types:?}");
