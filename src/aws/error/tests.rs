@@ -138,26 +138,33 @@ async fn the_decoders_words_are_logged_only_at_warn_level_for_debug() {
         "<GetMetricDataResponse/>"
     );
     let cw = client!(aws_sdk_cloudwatch, &rule);
-    let err = cw
-        .get_metric_data()
-        .send()
-        .await
-        .expect_err("the call fails");
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("qfleet=debug")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let e = tracing::subscriber::with_default(subscriber, || {
-        // Another test thread may have met the callsite first, with no subscriber, and
-        // tracing caches that it is of no interest: ask again now that one is set.
-        tracing::callsite::rebuild_interest_cache();
-        AwsError::from_sdk("reading the metrics", err)
-    });
-    assert_in_words(&e);
-    let log = String::from_utf8(buf.0.lock().expect("lock").clone()).expect("UTF-8");
+    // tracing caches per callsite whether anyone listens; a test thread without a subscriber
+    // that meets the callsite meanwhile can cache "no one" again after the rebuild below. A
+    // few attempts, each with a fresh error; the decoder's words must show up in one.
+    let mut log = String::new();
+    for _ in 0..5 {
+        let err = cw
+            .get_metric_data()
+            .send()
+            .await
+            .expect_err("the call fails");
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("qfleet=debug")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let e = tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
+            AwsError::from_sdk("reading the metrics", err)
+        });
+        assert_in_words(&e);
+        log = String::from_utf8(buf.0.lock().expect("lock").clone()).expect("UTF-8");
+        if !log.is_empty() {
+            break;
+        }
+    }
     assert!(
         log.contains(" WARN ") && log.contains("reading the metrics") && log.contains("0x3c"),
         "{log}"
