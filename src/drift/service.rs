@@ -26,16 +26,20 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         .and_then(|t| t.rsplit('/').next())
         .and_then(|t| t.rsplit_once(':'))
         .map(|(family, _)| family);
-    if let Some(family) = family
-        && family != names.task_family
-    {
-        f.diff(
+    match family {
+        Some(family) if family != names.task_family => f.diff(
             fleet,
             ids::SERVICE,
             "TaskDefinition",
             format!("a revision of {}", names.task_family),
             family,
-        );
+        ),
+        Some(_) => {}
+        // An answer without the task definition says nothing about it: not checked.
+        None => f.unchecked(
+            format!("{fleet} {} TaskDefinition", ids::SERVICE),
+            "ECS's answer names no task definition",
+        ),
     }
     let want: Vec<String> = strategy(&w.spot)
         .iter()
@@ -60,16 +64,22 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         );
     }
     let public = if w.public_ip { "ENABLED" } else { "DISABLED" };
-    if let Some(have) = &s.assign_public_ip
-        && have != public
-    {
-        f.diff(
+    match &s.assign_public_ip {
+        Some(have) if have != public => f.diff(
             fleet,
             ids::SERVICE,
             "NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp",
             public,
             have,
-        );
+        ),
+        Some(_) => {}
+        None => f.unchecked(
+            format!(
+                "{fleet} {} NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp",
+                ids::SERVICE
+            ),
+            "ECS's answer gives no network configuration",
+        ),
     }
     if s.execute_command != w.fargate.exec {
         f.diff(
@@ -167,6 +177,24 @@ mod tests {
             ]
         );
         assert_eq!(f.differences[2].actual, "9");
+    }
+
+    /// A field ECS's answer leaves out is not checked, never taken as in sync.
+    #[test]
+    fn fields_the_answer_leaves_out_are_unchecked_not_in_sync() {
+        let mut s = service();
+        s.task_definition = None;
+        s.assign_public_ip = None;
+        let f = findings(Fact::Known(s));
+        assert!(f.differences.is_empty());
+        let what: Vec<&str> = f.unchecked.iter().map(|u| u.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "qfleet-f-fleet WorkerService TaskDefinition",
+                "qfleet-f-fleet WorkerService NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp"
+            ]
+        );
     }
 
     #[test]
