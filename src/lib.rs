@@ -15,6 +15,7 @@
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`outputs`]: the stacks' outputs, merged and as shell variables;
+//! - [`ownership`]: which stacks and accounts a stack file may act on (qfleet's marks, `accounts`);
 //! - [`import`]: another tool's workload as a stack file (`qfleet import copilot`);
 //! - [`output`]: text and JSON output, progress, error reports;
 //! - [`commands`]: one module per subcommand, thin over the modules above;
@@ -34,6 +35,7 @@ pub mod kinds;
 pub mod logs;
 pub mod output;
 pub mod outputs;
+pub mod ownership;
 pub mod render;
 pub mod send;
 pub mod simulate;

@@ -49,9 +49,21 @@ impl Rules<'_> {
     }
 }
 
-/// One stack as DescribeStacks returns it.
+/// One stack as DescribeStacks returns it, with the environment's tag qfleet puts on its
+/// stacks (`qfleet-ENV-data`, `qfleet-ENV-fleet`, `qfleet-ENV--STAGE-fleet`: ENV).
 pub fn stack(name: &str, status: cfn::StackStatus, protected: bool) -> cfn::Stack {
+    let env = name
+        .strip_prefix("qfleet-")
+        .and_then(|n| n.strip_suffix("-data").or_else(|| n.strip_suffix("-fleet")))
+        .map(|n| n.split("--").next().unwrap_or(n))
+        .unwrap_or(name);
     cfn::Stack::builder()
+        .tags(
+            cfn::Tag::builder()
+                .key(crate::config::ENVIRONMENT_TAG)
+                .value(env)
+                .build(),
+        )
         .stack_name(name)
         .stack_id(format!(
             "arn:aws:cloudformation:eu-west-1:111122223333:stack/{name}/1"

@@ -70,6 +70,11 @@ pub struct ModeArgs {
     /// property, what is overwritten). They run in the standard mode, with rollback.
     #[arg(long, conflicts_with = "express")]
     pub revert_drift: bool,
+    /// Take over stacks of the environment's names that qfleet did not create for it (no
+    /// qfleet:environment tag, or another owner's): refused without this flag. The preview
+    /// shows what changes; resources their template has and qfleet's does not are deleted.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 impl ModeArgs {
@@ -110,6 +115,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
         can_prompt,
         express: args.modes.express(),
         revert_drift: args.modes.revert_drift,
+        adopt: args.modes.adopt,
         ..Default::default()
     };
     let (outcomes, collected) = run(&args.envs, g, out, Mode::Deploy, opts, true)?;
@@ -126,6 +132,7 @@ pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<i32> {
         rediscover_network: args.rediscover_network,
         express: args.modes.express(),
         revert_drift: args.modes.revert_drift,
+        adopt: args.modes.adopt,
         ..Default::default()
     };
     if args.format == PreviewFormat::Markdown {

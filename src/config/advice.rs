@@ -5,6 +5,23 @@ use crate::config::schema::MAX_ROLLING_PAUSE;
 use crate::config::schema::WorkerKind;
 use crate::config::{Environment, Network};
 
+/// What `workers.allow_privileged: true` lets through, one warning each: said by validate,
+/// plan and deploy every time, since the opt-in is in force every time.
+pub fn privileged(env: &Environment) -> Vec<String> {
+    let w = &env.spec.workers;
+    if !w.allow_privileged {
+        return Vec::new();
+    }
+    crate::config::validate::privileged(w)
+        .into_iter()
+        .map(|(field, why)| {
+            format!(
+                "{field}: {why}, allowed by workers.allow_privileged: true: every worker (and anything that runs on it) holds that power"
+            )
+        })
+        .collect()
+}
+
 /// Settings that are allowed but deserve a second look.
 pub fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
@@ -76,6 +93,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     if spec.kms_key.is_none() && !spec.lab {
         w.push("no kms_key: the bucket uses SSE-S3, the queues SSE-SQS and the topics are not encrypted with a customer managed key".to_string());
     }
+    w.extend(privileged(env));
     w
 }
 

@@ -47,7 +47,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
     };
     Some(match key {
         "" => {
-            "a YAML mapping of settings: region (required), environment, lab, copies, tags, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling, stages"
+            "a YAML mapping of settings: region (required), environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling, stages"
         }
         "stages" => {
             "a list of 1 to 8 stages, each a mapping with name, fed_by, prefix, queue, workers, scaling; without it, one stage of the top-level queue, workers and scaling"
@@ -62,7 +62,13 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         }
         "tags" => "a mapping of tag names to string values",
         "tags.*" => {
-            "a tag name of at most 128 characters (not aws:…, not qfleet:environment) and a value of 1 to 256 characters, both of letters, digits, spaces and _ . : / = + - @; at most 49 tags"
+            "a tag name of at most 128 characters (not aws:…, not qfleet:environment or qfleet:owner) and a value of 1 to 256 characters, both of letters, digits, spaces and _ . : / = + - @; at most 49 tags"
+        }
+        "owner" => {
+            "the environment's owner (a team or repository name) put on its stacks as the tag qfleet:owner: 1 to 128 characters of letters, digits, spaces and _ . : / = + - @ (optional)"
+        }
+        "accounts" => {
+            "a list of 12-digit AWS account ids: qfleet refuses credentials of any other account (optional; absent: any account)"
         }
         "termination_protection" => "true or false (default: true, false when lab: true)",
         "express" => {
@@ -97,7 +103,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "alarms" => "a mapping with email",
         "alarms.email" => "an e-mail address",
         "workers" => {
-            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, public_ip, log_retention_days"
+            "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, public_ip, log_retention_days"
         }
         "workers.kind" => {
             "ec2 (default: instances in an Auto Scaling group), lambda (a function fed by the queue) or fargate (container tasks of an ECS service)"
@@ -244,6 +250,9 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         }
         "workers.policies" => {
             "a list of managed policy ARNs (arn:aws:iam::aws:policy/NAME or arn:aws:iam::<account>:policy/NAME), at most 10 with qfleet's own"
+        }
+        "workers.allow_privileged" => {
+            "true or false (default: false): allow workers.policies and workers.statements that grant administrative or IAM-wide power (AdministratorAccess, IAMFullAccess, IAM writes, iam:PassRole, wildcard actions on broad resources); warned about on every run"
         }
         "workers.statements" => {
             "a list of IAM statements with Effect, Action and Resource (and optionally Sid and Condition) added to the worker's role"

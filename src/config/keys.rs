@@ -67,6 +67,8 @@ pub const STACK_FILE: &[Key] = &[
     opt("lab", Kind::Bool),
     opt("copies", Kind::Optional(&Kind::UInt)),
     opt("tags", Kind::Names),
+    opt("owner", TEXT),
+    opt("accounts", Kind::Optional(&Kind::List(&Kind::Text))),
     opt("termination_protection", Kind::Optional(&Kind::Bool)),
     opt("express", Kind::Optional(&Kind::Bool)),
     opt("service_role_arn", TEXT),
@@ -145,6 +147,7 @@ const WORKERS: &[Key] = &[
         "statements",
         Kind::Optional(&Kind::List(&Kind::Settings(STATEMENT))),
     ),
+    opt("allow_privileged", Kind::Bool),
 ];
 
 /// The values of a statement's `Effect`.

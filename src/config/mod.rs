@@ -16,7 +16,7 @@ pub mod schema;
 pub mod stages;
 mod syntax;
 pub mod targets;
-mod validate;
+pub mod validate;
 mod walk;
 
 pub use schema::{Network, StackFile};
@@ -29,6 +29,8 @@ use std::path::{Path, PathBuf};
 
 /// Tag qfleet puts on every stack (a stack file may not set it).
 pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
+/// The tag that names a stack's owner (the stack file's `owner`), beside [`ENVIRONMENT_TAG`].
+pub const OWNER_TAG: &str = "qfleet:owner";
 
 /// Where stack files live unless `--stacks-dir` says otherwise.
 pub const DEFAULT_STACKS_DIR: &str = "stacks";

@@ -31,6 +31,15 @@ pub struct StackFile {
     /// Tags put on every stack (CloudFormation propagates them to the resources).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Who owns the environment (a team or repository name), put on its stacks as the tag
+    /// `qfleet:owner`: a stack whose owner differs is not this file's to change (two teams
+    /// whose stack files share an environment name in one account cannot overwrite each other).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// The only AWS accounts this file may act in: credentials of any other account are refused
+    /// before anything is read or changed (a guard for production files). Empty: any account.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub accounts: Vec<String>,
     /// Stack termination protection; defaults to on outside labs.
     #[serde(default)]
     pub termination_protection: Option<bool>,
@@ -412,6 +421,9 @@ pub struct WorkersSpec {
     /// IAM statements added to the worker's role.
     #[serde(deserialize_with = "null_as_empty")]
     pub statements: Vec<Statement>,
+    /// The explicit opt-in for policies and statements that grant administrative or IAM-wide
+    /// power (refused without it; warned about every time with it).
+    pub allow_privileged: bool,
 }
 
 impl Default for WorkersSpec {
@@ -440,6 +452,7 @@ impl Default for WorkersSpec {
             secret_keys: Vec::new(),
             policies: Vec::new(),
             statements: Vec::new(),
+            allow_privileged: false,
         }
     }
 }

@@ -62,7 +62,7 @@ impl DesiredStack {
             None => {}
         }
         let mut tags = env.spec.tags.clone();
-        tags.insert(ENVIRONMENT_TAG.into(), env.name.clone());
+        tags.extend(crate::ownership::marks(env));
         DesiredStack {
             role: rendered.role,
             name: rendered.stack_name.clone(),
@@ -125,6 +125,29 @@ mod tests {
             express: false,
             revert_drift: false,
             continue_failed: false,
+        }
+    }
+
+    #[test]
+    fn every_request_carries_the_environments_marks_so_an_adopted_stack_becomes_ours() {
+        let env = crate::config::parse(
+            std::path::PathBuf::from("stacks/alien.yaml"),
+            "region: eu-west-1\nowner: team-a\ntags: {cost: lab}\n".into(),
+        )
+        .unwrap();
+        for stack in crate::render::render(&env).unwrap() {
+            let d = DesiredStack::new(&env, &stack, None);
+            let req = d.request(false);
+            for (k, v) in crate::ownership::marks(&env) {
+                assert_eq!(req.tags.get(&k), Some(&v), "{}", d.name);
+            }
+            assert_eq!(req.tags.get("cost").map(String::as_str), Some("lab"));
+            let mut state = crate::aws::cfn::stacks::StackState::new(
+                &d.name,
+                aws_sdk_cloudformation::types::StackStatus::UpdateComplete,
+            );
+            state.tags = req.tags.clone();
+            assert!(crate::ownership::refusal(&env, &state).is_none());
         }
     }
 

@@ -30,6 +30,7 @@ pub enum Ended {
 }
 
 pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
+    crate::ownership::check_account(&cx.clients.sts, cx.env).await?;
     let (prepared, express) = prepare_both(cx).await?;
     let block = super::show::block(&prepared, cx.reporter);
     if cx.mode == Mode::Deploy
@@ -92,6 +93,7 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
             .map(|s| stacks::describe(&clients.cfn, &s.stack_name)),
     )
     .await?;
+    adoptions(cx, &states)?;
     reporter.ledger.plan(
         &env.name,
         rendered
@@ -100,13 +102,19 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
             .collect(),
     );
     let (express, warning) = super::express(env, opts);
-    if let Some(w) = &warning {
-        reporter.line(w);
+    // The insecure opt-ins in force are said on every run, not only by validate.
+    let privileged = env
+        .stages()
+        .into_iter()
+        .flat_map(crate::config::advice::privileged)
+        .map(|w| format!("WARNING: {}: {w}", env.name));
+    for w in warning.into_iter().chain(privileged) {
+        reporter.line(&w);
         reporter.event(Event::Warning {
             environment: Some(env.name.clone()),
             stack: None,
             change: None,
-            message: w.clone(),
+            message: w,
         });
     }
     if rendered.len() < 2 || rendered[0].role != StackRole::Data {
@@ -140,6 +148,37 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
         discard(cx, &ok).await;
         Err(one_error(errors))
     }
+}
+
+/// Stacks of the environment's names that lack its marks (see [`crate::ownership`]) are
+/// refused before any change set is made, unless `--adopt` takes them over: then each is
+/// named in a warning, and the preview and the question (or `--yes`) follow as for any change.
+fn adoptions(cx: &Ctx<'_>, states: &[Option<stacks::StackState>]) -> Result<()> {
+    for state in states.iter().flatten() {
+        let Some(refused) = crate::ownership::refusal(cx.env, state) else {
+            continue;
+        };
+        if !cx.opts.adopt {
+            return Err(refused);
+        }
+        let w = format!(
+            "{}: --adopt: stack {} was not made by qfleet for this environment; this {} takes it over (its template becomes qfleet's and it gets qfleet's tags)",
+            cx.env.name,
+            state.name,
+            match cx.mode {
+                Mode::Deploy => "deploy",
+                Mode::Plan => "plan previews how deploy",
+            }
+        );
+        cx.reporter.line(format!("warning: {w}"));
+        cx.reporter.event(Event::Warning {
+            environment: Some(cx.env.name.clone()),
+            stack: Some(state.name.clone()),
+            change: None,
+            message: w,
+        });
+    }
+    Ok(())
 }
 
 /// A deploy that would take a stage out of a pipeline (its queues leave the data stack) goes

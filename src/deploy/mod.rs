@@ -60,6 +60,8 @@ pub struct Options {
     pub express: Option<bool>,
     /// `--revert-drift`: drift-aware change sets for the stacks that exist.
     pub revert_drift: bool,
+    /// `--adopt`: take over stacks of the environment's names that lack qfleet's marks.
+    pub adopt: bool,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             queue_name_cooldown: std::time::Duration::from_secs(60),
             express: None,
             revert_drift: false,
+            adopt: false,
         }
     }
 }

@@ -72,7 +72,130 @@ pub fn check(stack: &RenderedStack) -> Vec<String> {
             ));
         }
     }
+    problems.extend(iam_limits(&doc, &stack.file_name));
     problems
+}
+
+/// IAM's quotas on what a template attaches to its roles (IAM and AWS STS quotas,
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): "Managed
+/// policies attached to an IAM role: 10" (the default; 20 on request, which qfleet does not
+/// assume), "Managed policy size: 6,144 characters" and "Role policy size cannot exceed 10,240
+/// characters" (all inline policies together); "IAM does not count white space".
+pub const MANAGED_POLICIES_PER_ROLE: usize = crate::config::validate::ROLE_POLICY_LIMIT;
+pub const MANAGED_POLICY_SIZE: usize = 6_144;
+pub const ROLE_INLINE_POLICY_SIZE: usize = 10_240;
+
+/// Every role's managed policies counted (its `ManagedPolicyArns` and each
+/// `AWS::IAM::ManagedPolicy` whose `Roles` names it), each managed policy's and each role's
+/// inline policies' size measured as IAM counts it, once the pseudo parameters are resolved
+/// (at their longest).
+fn iam_limits(doc: &Value, file: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(resources) = doc.get("Resources").and_then(Value::as_mapping) else {
+        return problems;
+    };
+    let typed = |ty: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
+            .map(|(id, r)| (id.as_str().unwrap_or_default(), r.get("Properties")))
+    };
+    let names_role = |props: Option<&Value>, role: &str| {
+        props
+            .and_then(|p| p.get("Roles"))
+            .and_then(Value::as_sequence)
+            .is_some_and(|roles| roles.iter().any(|r| ref_name(r) == Some(role)))
+    };
+    for (role, props) in typed("AWS::IAM::Role") {
+        let arns = props
+            .and_then(|p| p.get("ManagedPolicyArns"))
+            .and_then(Value::as_sequence)
+            .map_or(0, Vec::len);
+        let managed = typed("AWS::IAM::ManagedPolicy")
+            .filter(|(_, p)| names_role(*p, role))
+            .count();
+        if arns + managed > MANAGED_POLICIES_PER_ROLE {
+            problems.push(format!(
+                "{file}: role {role} would have {} managed policies attached ({arns} by ARN, {managed} of the template's); IAM attaches at most {MANAGED_POLICIES_PER_ROLE} to a role",
+                arns + managed
+            ));
+        }
+        let inline: usize = props
+            .and_then(|p| p.get("Policies"))
+            .and_then(Value::as_sequence)
+            .map_or(0, |ps| {
+                ps.iter()
+                    .map(|p| iam_size(p.get("PolicyDocument").unwrap_or(&Value::Null)))
+                    .sum()
+            })
+            + typed("AWS::IAM::Policy")
+                .filter(|(_, p)| names_role(*p, role))
+                .map(|(_, p)| {
+                    iam_size(
+                        p.and_then(|p| p.get("PolicyDocument"))
+                            .unwrap_or(&Value::Null),
+                    )
+                })
+                .sum::<usize>();
+        if inline > ROLE_INLINE_POLICY_SIZE {
+            problems.push(format!(
+                "{file}: role {role}'s inline policies take {inline} characters; IAM allows {ROLE_INLINE_POLICY_SIZE} per role"
+            ));
+        }
+    }
+    for (id, props) in typed("AWS::IAM::ManagedPolicy") {
+        let size = iam_size(
+            props
+                .and_then(|p| p.get("PolicyDocument"))
+                .unwrap_or(&Value::Null),
+        );
+        if size > MANAGED_POLICY_SIZE {
+            problems.push(format!(
+                "{file}: managed policy {id} takes {size} characters; IAM allows {MANAGED_POLICY_SIZE} (move statements to another policy or shorten them)"
+            ));
+        }
+    }
+    problems
+}
+
+/// The resource a `!Ref X` or `{Ref: X}` names.
+fn ref_name(v: &Value) -> Option<&str> {
+    match v {
+        Value::Tagged(t) if t.tag == "Ref" => t.value.as_str(),
+        Value::Mapping(m) => m.get("Ref").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// A policy document's size as IAM counts it: its JSON without white space, each `!Sub`
+/// string's pseudo parameters resolved at their longest (a region name is at most 14
+/// characters, `aws-us-gov` the longest partition, `amazonaws.com.cn` the longest URL suffix).
+fn iam_size(v: &Value) -> usize {
+    fn resolve(v: &Value) -> serde_json::Value {
+        match v {
+            Value::Tagged(t) => resolve(&t.value),
+            Value::String(s) => serde_json::Value::String(
+                s.replace("${AWS::AccountId}", "123456789012")
+                    .replace("${AWS::Region}", "ap-southeast-7")
+                    .replace("${AWS::Partition}", "aws-us-gov")
+                    .replace("${AWS::URLSuffix}", "amazonaws.com.cn"),
+            ),
+            Value::Sequence(seq) => serde_json::Value::Array(seq.iter().map(resolve).collect()),
+            Value::Mapping(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), resolve(v)))
+                    .collect(),
+            ),
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => serde_json::Value::String(n.to_string()),
+            Value::Null => serde_json::Value::Null,
+        }
+    }
+    resolve(v)
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {

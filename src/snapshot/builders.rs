@@ -13,11 +13,15 @@ impl Snapshot {
         let mut s = Snapshot::empty(env, "eu-west-1");
         for (stack, role) in [(&mut s.data, "data"), (&mut s.fleet, "fleet")] {
             let name = format!("qfleet-{env}-{role}");
+            let mut state = StackState::new(
+                &name,
+                aws_sdk_cloudformation::types::StackStatus::CreateComplete,
+            );
+            state
+                .tags
+                .insert(crate::config::ENVIRONMENT_TAG.into(), env.into());
             *stack = StackSnapshot {
-                state: Fact::Known(StackState::new(
-                    &name,
-                    aws_sdk_cloudformation::types::StackStatus::CreateComplete,
-                )),
+                state: Fact::Known(state),
                 resources: Fact::Known(BTreeMap::new()),
                 deletion_policies: Some(Fact::Known(BTreeMap::new())),
                 name,

@@ -154,6 +154,10 @@ pub enum Located {
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
     pub environment: String,
+    /// The stack file's `owner`: with the environment's name, the marks its stacks must carry
+    /// (see [`crate::ownership`]).
+    #[serde(skip)]
+    pub owner: Option<String>,
     pub region: String,
     pub data: StackSnapshot,
     pub fleet: StackSnapshot,
@@ -191,6 +195,7 @@ impl Snapshot {
     pub fn empty(env: &str, region: &str) -> Snapshot {
         Snapshot {
             environment: env.to_string(),
+            owner: None,
             region: region.to_string(),
             data: StackSnapshot::absent(&format!("qfleet-{env}-data")),
             fleet: StackSnapshot::absent(&format!("qfleet-{env}-fleet")),
@@ -359,6 +364,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
     );
     Snapshot {
         environment: env.name.clone(),
+        owner: env.spec.owner.clone(),
         region: clients.region.clone(),
         data,
         fleet,

@@ -64,6 +64,12 @@ pub enum Refusal {
         what: String,
         why: String,
     },
+    /// The stack has the environment's name but not qfleet's marks for it (see
+    /// [`crate::ownership`]): qfleet did not create it for this environment.
+    NotOurs {
+        stack: String,
+        lacks: Vec<String>,
+    },
 }
 
 impl Refusal {
@@ -75,7 +81,9 @@ impl Refusal {
                 Some("--purge-bucket (empties the bucket, all versions)")
             }
             Refusal::QueueHoldsMessages { .. } => Some("--discard-messages"),
-            Refusal::CodeBucketHoldsOthers { .. } | Refusal::CannotCheck { .. } => None,
+            Refusal::CodeBucketHoldsOthers { .. }
+            | Refusal::CannotCheck { .. }
+            | Refusal::NotOurs { .. } => None,
         }
     }
 
@@ -114,6 +122,10 @@ impl Refusal {
                 keys.join(", ")
             ),
             Refusal::CannotCheck { what, why } => format!("could not check {what}: {why}"),
+            Refusal::NotOurs { stack, lacks } => format!(
+                "stack {stack} is not qfleet's for this environment: it lacks {}; qfleet deletes only the stacks it created (delete it yourself, or take it over first with deploy --adopt)",
+                lacks.join(" and ")
+            ),
         }
     }
 }
@@ -205,16 +217,30 @@ pub fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
 /// stage's first), then the data stack, with every stage's queues counted.
 pub fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allowed) -> Decision {
     let mut reasons = Vec::new();
-    let mut stacks: Vec<&StackSnapshot> = later.iter().rev().map(|l| &l.snap.fleet).collect();
-    stacks.push(&snap.fleet);
+    // Each stack with the snapshot whose environment (and owner) it must be marked with.
+    let mut stacks: Vec<(&StackSnapshot, &Snapshot)> = later
+        .iter()
+        .rev()
+        .map(|l| (&l.snap.fleet, &l.snap))
+        .collect();
+    stacks.push((&snap.fleet, snap));
     if !allowed.only_fleet {
-        stacks.push(&snap.data);
+        stacks.push((&snap.data, snap));
     }
     let mut targets = Vec::new();
     let mut unreadable = 0;
-    for s in &stacks {
+    for (s, of) in &stacks {
         match &s.state {
-            Fact::Known(st) => targets.push(st.clone()),
+            Fact::Known(st) => {
+                let lacks = crate::ownership::lacks(&of.environment, of.owner.as_deref(), st);
+                if !lacks.is_empty() {
+                    reasons.push(Refusal::NotOurs {
+                        stack: st.name.clone(),
+                        lacks,
+                    });
+                }
+                targets.push(st.clone());
+            }
             Fact::Absent => {}
             Fact::Unknown(why) => {
                 unreadable += 1;

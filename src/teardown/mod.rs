@@ -206,6 +206,7 @@ async fn run(
     };
     let mut turn = opts.schedule.turn();
     turn.take().await;
+    crate::ownership::check_account(&clients.sts, env).await?;
     let (snap, later) = read(clients, env, opts).await?;
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
         Decision::Nothing => {

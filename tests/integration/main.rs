@@ -22,6 +22,8 @@
 //!   validate, status and plan, a shared warning told once;
 //! - `modes_moto`: express mode and drift-aware change sets as sent, seen through a logging
 //!   proxy in front of moto;
+//! - `ownership_moto`: a hand-made stack of qfleet's name refused by deploy, plan and teardown
+//!   and left unchanged, taken over by `deploy --adopt`; the account guard;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
 //! - `pipeline_localstack`: a pipeline's data stack on LocalStack: an upload travels through
@@ -57,6 +59,7 @@ mod localstack;
 mod logs_localstack;
 mod many_envs;
 mod modes_moto;
+mod ownership_moto;
 mod pipeline_localstack;
 mod simulate;
 mod simulate_moto;

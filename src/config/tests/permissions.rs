@@ -222,3 +222,158 @@ fn an_image_is_a_full_reference_and_not_with_user_data() {
     );
     assert!(e.message.contains("EC2 workers only"), "{e}");
 }
+
+/// The measured cases of issue 33: AdministratorAccess, and `iam:*Role*` on every role.
+#[test]
+fn privileged_policies_and_statements_are_refused_without_the_opt_in() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  policies: [arn:aws:iam::aws:policy/AdministratorAccess]\n",
+        "workers.policies.0",
+        3,
+    );
+    assert!(
+        e.message.contains("administrative or IAM-wide power"),
+        "{e}"
+    );
+    assert!(e.message.contains("workers.allow_privileged: true"), "{e}");
+    for (action, resource, says) in [
+        (
+            "'iam:*Role*'",
+            "'arn:aws:iam::*:role/*'",
+            "grants IAM writes",
+        ),
+        (
+            "iam:PassRole",
+            "arn:aws:iam::123456789012:role/app",
+            "grants iam:PassRole",
+        ),
+        (
+            "'iam:Pass*'",
+            "arn:aws:iam::123456789012:role/app",
+            "iam:PassRole among them",
+        ),
+        (
+            "iam:CreateUser",
+            "arn:aws:iam::123456789012:user/x",
+            "grants IAM writes",
+        ),
+        (
+            "'dynamodb:*Item'",
+            "'arn:aws:dynamodb:eu-west-1:123456789012:table/*'",
+            "wildcard action on the broad resource",
+        ),
+        (
+            "'s3:Get*'",
+            "'arn:aws:s3:::*'",
+            "wildcard action on the broad resource",
+        ),
+        (
+            "'sqs:Send*'",
+            "'arn:aws:sqs:eu-west-1:*:jobs'",
+            "wildcard action on the broad resource",
+        ),
+    ] {
+        let e = error(
+            &statement(&format!(
+                "{{Effect: Allow, Action: {action}, Resource: {resource}}}"
+            )),
+            "workers.statements.0.Action",
+            4,
+        );
+        assert!(e.message.contains(says), "{action}: {e}");
+    }
+}
+
+#[test]
+fn narrow_grants_and_iam_reads_are_not_privileged() {
+    for (action, resource) in [
+        ("iam:GetRole", "arn:aws:iam::123456789012:role/app"),
+        ("'iam:List*'", "arn:aws:iam::123456789012:role/app"),
+        (
+            "'dynamodb:*Item'",
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/results",
+        ),
+        ("'s3:Get*'", "'arn:aws:s3:::my-bucket/*'"),
+        (
+            "dynamodb:PutItem",
+            "'arn:aws:dynamodb:eu-west-1:123456789012:table/*'",
+        ),
+    ] {
+        let text = statement(&format!(
+            "{{Effect: Allow, Action: {action}, Resource: {resource}}}"
+        ));
+        assert!(parse_str(&text).is_ok(), "{action} on {resource}");
+    }
+    // A Deny grants nothing.
+    assert!(
+        parse_str(&statement(
+            "{Effect: Deny, Action: 'iam:*Role*', Resource: 'arn:aws:iam::*:role/*'}"
+        ))
+        .is_ok()
+    );
+    // AWS managed policies without administrative power.
+    assert!(
+        parse_str(
+            "region: eu-west-1\nworkers:\n  policies: [arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess]\n"
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn the_opt_in_allows_privilege_and_says_so_every_time() {
+    let env = parse_str(
+        "region: eu-west-1\nworkers:\n  allow_privileged: true\n  policies: [arn:aws:iam::aws:policy/AdministratorAccess]\n  statements:\n    - {Effect: Allow, Action: iam:PassRole, Resource: 'arn:aws:iam::*:role/*'}\n",
+    )
+    .unwrap();
+    let said = crate::config::advice::privileged(&env);
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].starts_with("workers.policies.0: `arn:aws:iam::aws:policy/AdministratorAccess`")
+    );
+    assert!(said[1].contains("iam:PassRole"), "{said:?}");
+    assert!(
+        crate::config::advice::warnings(&env)
+            .iter()
+            .any(|w| w.contains("allowed by workers.allow_privileged: true"))
+    );
+}
+
+/// What qfleet attaches counts against the role's 10 (issue 33: a file with 8 of the user's
+/// policies on EC2, 9 on Fargate or Lambda, and a statement validated and rendered a role with
+/// 11). The rendered templates are counted by `render::check`; see the render test
+/// `the_worker_roles_managed_policies_fit_iams_quota_as_validate_counts_them`.
+#[test]
+fn the_roles_limit_counts_the_declared_policy() {
+    let many = |n: usize| {
+        (0..n)
+            .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let with_statement = "  statements:\n    - {Effect: Allow, Action: sqs:SendMessage, Resource: arn:aws:sqs:eu-west-1:123456789012:out}\n";
+    for (kind, extra, fits) in [
+        ("ec2", "", 8),
+        ("ec2", with_statement, 7),
+        ("fargate", "  image: public.ecr.aws/x/y:1\n", 9),
+        (
+            "fargate",
+            &format!("  image: public.ecr.aws/x/y:1\n{with_statement}"),
+            8,
+        ),
+    ] {
+        let text = |n| {
+            format!(
+                "region: eu-west-1\nworkers:\n  kind: {kind}\n{extra}  policies: [{}]\n",
+                many(n)
+            )
+        };
+        assert!(parse_str(&text(fits)).is_ok(), "{kind} {fits}");
+        let list = errors(&text(fits + 1));
+        assert!(
+            list.iter()
+                .any(|e| e.field == "workers.policies" && e.message.contains("at most 10")),
+            "{kind}: {list:#?}"
+        );
+    }
+}

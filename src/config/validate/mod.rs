@@ -10,6 +10,7 @@ mod data;
 mod fargate;
 mod lambda;
 mod permissions;
+pub use permissions::{ROLE_POLICY_LIMIT, own_managed_policies, privileged};
 mod stages;
 mod workers;
 
@@ -89,15 +90,38 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         );
     }
 
-    // CloudFormation propagates the stack's tags to its resources; qfleet adds one of its own.
-    if spec.tags.len() > MAX_TAGS - 1 {
+    // CloudFormation propagates the stack's tags to its resources; qfleet adds its own marks.
+    let own_tags = 1 + usize::from(spec.owner.is_some());
+    if spec.tags.len() > MAX_TAGS - own_tags {
         c.fail(
             "tags",
             format!(
-                "{} tags; a stack takes at most {MAX_TAGS}, and qfleet adds qfleet:environment",
-                spec.tags.len()
+                "{} tags; a stack takes at most {MAX_TAGS}, and qfleet adds {}",
+                spec.tags.len(),
+                if own_tags == 1 {
+                    "qfleet:environment"
+                } else {
+                    "qfleet:environment and qfleet:owner"
+                }
             ),
         );
+    }
+    if let Some(owner) = &spec.owner
+        && let Some(why) = tag_problem(owner, 128)
+    {
+        c.fail("owner", format!("`{owner}` {why}"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, account) in spec.accounts.iter().enumerate() {
+        let field = format!("accounts.{i}");
+        if account.len() != 12 || !account.chars().all(|ch| ch.is_ascii_digit()) {
+            c.fail(
+                &field,
+                format!("`{account}` is not an AWS account id (12 digits)"),
+            );
+        } else if !seen.insert(account) {
+            c.fail(&field, format!("{account} is listed twice"));
+        }
     }
     for (k, v) in &spec.tags {
         let field = format!("tags.{k}");
@@ -108,7 +132,7 @@ pub fn check(env: &Environment) -> Vec<InputError> {
                 &field,
                 format!("tag name `{k}`: the aws: prefix is AWS's own"),
             );
-        } else if k == crate::config::ENVIRONMENT_TAG {
+        } else if k == crate::config::ENVIRONMENT_TAG || k == crate::config::OWNER_TAG {
             c.fail(
                 &field,
                 format!("tag name `{k}` is the one qfleet sets itself"),

@@ -3,8 +3,8 @@
 
 use super::Checker;
 use crate::config::Environment;
-use crate::config::permissions::{SecretSource, Statement};
-use crate::config::schema::WorkerKind;
+use crate::config::permissions::{Effect, SecretSource, Statement};
+use crate::config::schema::{WorkerKind, WorkersSpec};
 
 /// Environment variables Lambda sets itself and refuses in a function's configuration (Lambda
 /// Developer Guide, "Defined runtime environment variables":
@@ -21,10 +21,145 @@ const LAMBDA_RESERVED: &[&str] = &[
 /// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
 pub const LAMBDA_ENV_LIMIT: usize = 4 * 1024;
 
-/// Managed policies a role may have attached by default (IAM quotas: 10 per role); qfleet
-/// attaches two of its own to an EC2 worker's role (AmazonSSMManagedInstanceCore and the
-/// worker policy) and one to a function's or a task's (the function or worker policy).
-const ROLE_POLICY_LIMIT: usize = 10;
+/// Managed policies a role may have attached by default ("Managed policies attached to an IAM
+/// role: 10", IAM and AWS STS quotas,
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). The rendered
+/// templates are counted against it too (`render::check`), so this count and the templates
+/// cannot part.
+pub const ROLE_POLICY_LIMIT: usize = 10;
+
+/// Whether the worker's role gets qfleet's declared policy: the secrets the stack file names
+/// and its own statements (templates/declared-policy.yaml.j2 and the Fargate task's).
+fn declared_policy(w: &WorkersSpec) -> bool {
+    !w.secrets.is_empty() || !w.statements.is_empty()
+}
+
+/// The managed policies qfleet itself attaches to the worker's role: an EC2 instance's gets
+/// AmazonSSMManagedInstanceCore and the worker policy, a function's or a task's its worker
+/// policy; each gets the declared policy when the stack file names secrets or statements.
+pub fn own_managed_policies(w: &WorkersSpec) -> usize {
+    let base = match w.kind {
+        WorkerKind::Ec2 => 2,
+        WorkerKind::Lambda | WorkerKind::Fargate => 1,
+    };
+    base + usize::from(declared_policy(w))
+}
+
+/// AWS managed policies that grant administrative power, or power over IAM itself (which is
+/// the power to grant anything): refused in `workers.policies` without
+/// `workers.allow_privileged` ("AWS managed policies for job functions",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_job-functions.html).
+const PRIVILEGED_MANAGED: &[&str] = &[
+    "AdministratorAccess",
+    "AdministratorAccess-Amplify",
+    "AdministratorAccess-AWSElasticBeanstalk",
+    "PowerUserAccess",
+    "IAMFullAccess",
+    "AWSOrganizationsFullAccess",
+    "AWSCloudFormationFullAccess",
+];
+
+/// IAM actions that only read (IAM's access levels List and Read, and the reports of
+/// Generate…/Simulate…, "Actions, resources, and condition keys for AWS Identity and Access
+/// Management", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+const IAM_READ_PREFIXES: &[&str] = &["get", "list", "generate", "simulate"];
+
+/// What in the workers' policies and statements grants administrative or IAM-wide power, each
+/// with its field and why: an AWS managed policy of [`PRIVILEGED_MANAGED`]; an allowed IAM
+/// action that can write (anything but Get…/List…/Generate…/Simulate…, wildcards included:
+/// `iam:*Role*` reaches CreateRole), `iam:PassRole` among them (the power to hand a role to a
+/// service, "Granting a user permissions to pass a role to an AWS service",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html); and a
+/// wildcard action on a broad resource (every resource of a type, or of any account).
+pub fn privileged(w: &WorkersSpec) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (i, arn) in w.policies.iter().enumerate() {
+        if let Some(name) = arn
+            .split_once(":iam::aws:policy/")
+            .map(|(_, n)| n.rsplit('/').next().unwrap_or(n))
+            && PRIVILEGED_MANAGED.contains(&name)
+        {
+            found.push((
+                format!("workers.policies.{i}"),
+                format!("`{arn}` is an AWS managed policy with administrative or IAM-wide power"),
+            ));
+        }
+    }
+    for (i, st) in w.statements.iter().enumerate() {
+        if st.effect != Effect::Allow {
+            continue;
+        }
+        let field = format!("workers.statements.{i}.Action");
+        let resources = st.resource.items();
+        let broad: Vec<&&str> = resources.iter().filter(|r| broad_resource(r)).collect();
+        for a in st.action.items() {
+            let Some((svc, name)) = a.split_once(':') else {
+                continue;
+            };
+            let lower = name.to_ascii_lowercase();
+            let literal = lower.split(['*', '?']).next().unwrap_or("");
+            let wildcard = literal.len() != lower.len();
+            if svc.eq_ignore_ascii_case("iam")
+                && !IAM_READ_PREFIXES.iter().any(|p| literal.starts_with(p))
+            {
+                let what = match (glob_matches(&lower, "passrole"), wildcard) {
+                    (true, false) => "grants iam:PassRole (handing roles to services)",
+                    (true, true) => {
+                        "grants IAM writes (creating or changing roles, users and policies), iam:PassRole among them"
+                    }
+                    _ => "grants IAM writes (creating or changing roles, users and policies)",
+                };
+                found.push((field.clone(), format!("`{a}` {what}")));
+            } else if wildcard && let Some(r) = broad.first() {
+                found.push((
+                    field.clone(),
+                    format!("`{a}` is a wildcard action on the broad resource `{r}`"),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// A resource ARN that names every resource of its type, or any account's: its account is a
+/// wildcard, or its resource part is `*` or starts with one after the resource type
+/// (`arn:aws:iam::*:role/*`, `arn:aws:dynamodb:eu-west-1:123456789012:table/*`).
+fn broad_resource(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [_, _, _, _, account, resource] = parts[..] else {
+        return false;
+    };
+    if account.contains('*') {
+        return true;
+    }
+    // An S3 ARN has no resource type: its resource is the bucket, then the key.
+    let after_type = if parts[2] == "s3" {
+        resource
+    } else {
+        resource
+            .split_once(['/', ':'])
+            .map_or(resource, |(_, rest)| rest)
+    };
+    resource.starts_with('*') || after_type.starts_with('*') || after_type.is_empty()
+}
+
+/// IAM's action wildcards: `*` any run of characters, `?` any one (both lowercase).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => {
+            pattern.len() == name.len()
+                && pattern
+                    .chars()
+                    .zip(name.chars())
+                    .all(|(p, n)| p == '?' || p == n)
+        }
+        Some((head, rest)) => {
+            name.len() >= head.len()
+                && glob_matches(head, &name[..head.len()])
+                && (head.len()..=name.len()).any(|k| glob_matches(rest, &name[k..]))
+        }
+    }
+}
 
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     let w = &env.spec.workers;
@@ -61,18 +196,30 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             );
         }
     }
-    let own = match w.kind {
-        WorkerKind::Ec2 => 2,
-        WorkerKind::Lambda | WorkerKind::Fargate => 1,
-    };
+    let own = own_managed_policies(w);
     if w.policies.len() + own > ROLE_POLICY_LIMIT {
         c.fail(
             "workers.policies",
             format!(
-                "{} policies; a role takes at most {ROLE_POLICY_LIMIT} managed policies and qfleet attaches {own}",
-                w.policies.len()
+                "{} policies; a role takes at most {ROLE_POLICY_LIMIT} managed policies and qfleet attaches {own} of its own to this worker's role{}",
+                w.policies.len(),
+                if declared_policy(w) {
+                    " (one of them holds workers.secrets and workers.statements)"
+                } else {
+                    ""
+                }
             ),
         );
+    }
+    if !w.allow_privileged {
+        for (field, why) in privileged(w) {
+            c.fail(
+                &field,
+                format!(
+                    "{why}; refused unless the stack file opts in with workers.allow_privileged: true"
+                ),
+            );
+        }
     }
     for (i, arn) in w.policies.iter().enumerate() {
         if !is_policy_arn(arn) {

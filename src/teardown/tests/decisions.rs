@@ -573,3 +573,50 @@ fn a_later_stage_s_log_group_is_reported_as_lost_with_its_fleet() {
         crate::teardown::losses(&plan, &opts)
     );
 }
+
+/// Issue 33: a stack of the environment's name that qfleet did not make for it (no
+/// qfleet:environment tag, or another owner's) is never deleted, whatever the flags.
+#[test]
+fn a_stack_without_the_environments_marks_is_refused_whatever_the_flags() {
+    let all = Allowed {
+        purge_bucket: true,
+        discard_messages: true,
+        disable_termination_protection: true,
+        only_fleet: false,
+    };
+    let mut s = deployed();
+    if let Fact::Known(st) = &mut s.data.state {
+        st.tags.clear();
+    }
+    let (reasons, unreadable) = refusals(decide(&s, all));
+    assert!(!unreadable);
+    assert_eq!(
+        reasons,
+        [Refusal::NotOurs {
+            stack: "qfleet-td-data".into(),
+            lacks: vec!["the tag qfleet:environment=td (it has none)".into()],
+        }]
+    );
+    assert!(
+        reasons[0].flag().is_none(),
+        "no flag deletes another's stack"
+    );
+    assert!(reasons[0].describe().contains("deploy --adopt"));
+
+    // Another team's stacks of the same environment name: their owner differs.
+    let mut s = deployed();
+    s.owner = Some("team-b".into());
+    if let Fact::Known(st) = &mut s.fleet.state {
+        st.tags
+            .insert(crate::config::OWNER_TAG.into(), "team-a".into());
+    }
+    let (reasons, _) = refusals(decide(&s, all));
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons.iter().all(
+        |r| matches!(r, Refusal::NotOurs { lacks, .. } if lacks[0].contains("qfleet:owner=team-b"))
+    ));
+
+    // With the marks, the same snapshot proceeds.
+    let s = deployed();
+    assert!(matches!(decide(&s, all), Decision::Proceed(_)));
+}

@@ -1,0 +1,186 @@
+//! Which stacks and accounts are this stack file's to act on. qfleet changes or deletes only
+//! stacks it can prove it created for the environment: a stack carries qfleet's marks, the
+//! tags `qfleet:environment` (the environment's name) and, when the stack file names an
+//! `owner`, `qfleet:owner`. A stack with the environment's name but not its marks (made by
+//! hand, by another tool, or by another team's stack file of the same environment name) is
+//! refused by deploy, plan, teardown and the kind switch (exit 4), unless `deploy --adopt`
+//! takes it over after the usual preview. The account guard (`accounts:` in the stack file)
+//! refuses credentials of any other account before anything is read or changed.
+
+use crate::aws::account;
+use crate::aws::cfn::stacks::StackState;
+use crate::config::{ENVIRONMENT_TAG, Environment, OWNER_TAG};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+
+/// The tags that mark a stack as this environment's: put on every stack qfleet deploys.
+pub fn marks(env: &Environment) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::from([(ENVIRONMENT_TAG.to_string(), env.name.clone())]);
+    if let Some(owner) = &env.spec.owner {
+        tags.insert(OWNER_TAG.to_string(), owner.clone());
+    }
+    tags
+}
+
+/// What the stack lacks of the environment's marks (empty: it is the environment's). A stack
+/// in REVIEW_IN_PROGRESS holds no resources (a first change set not executed yet): there is
+/// nothing of anyone's to damage, so it needs no marks.
+pub fn lacks(env_name: &str, owner: Option<&str>, state: &StackState) -> Vec<String> {
+    if state.is_review() {
+        return Vec::new();
+    }
+    let mut missing = Vec::new();
+    let tag = |key: &str| state.tags.get(key).map(String::as_str);
+    let said = |key: &str| match tag(key) {
+        Some(v) => format!("it has {key}={v}"),
+        None => "it has none".to_string(),
+    };
+    if tag(ENVIRONMENT_TAG) != Some(env_name) {
+        missing.push(format!(
+            "the tag {ENVIRONMENT_TAG}={env_name} ({})",
+            said(ENVIRONMENT_TAG)
+        ));
+    }
+    match (owner, tag(OWNER_TAG)) {
+        (Some(want), got) if got != Some(want) => {
+            missing.push(format!("the tag {OWNER_TAG}={want} ({})", said(OWNER_TAG)))
+        }
+        (None, Some(got)) => missing.push(format!(
+            "no {OWNER_TAG} tag: it belongs to owner `{got}`, and this stack file names no owner"
+        )),
+        _ => {}
+    }
+    missing
+}
+
+/// The refusal of a stack that is not the environment's (`None`: it is).
+pub fn refusal(env: &Environment, state: &StackState) -> Option<Error> {
+    let missing = lacks(&env.name, env.spec.owner.as_deref(), state);
+    if missing.is_empty() {
+        return None;
+    }
+    let root = &env.name;
+    Some(Error::Refused(format!(
+        "{}: stack {} is not qfleet's for environment {}: it lacks {}. qfleet changes only the stacks it created for this environment; nothing was changed. If this stack file should manage it, `qfleet plan {root} --adopt` previews taking it over and `qfleet deploy {root} --adopt` does it (its template becomes qfleet's: resources qfleet's template does not declare are deleted)",
+        env.name,
+        state.name,
+        env.name,
+        missing.join(" and ")
+    )))
+}
+
+/// The account guard: with `accounts:` in the stack file, the credentials must be for one of
+/// them (GetCallerIdentity; a failure to ask is a refusal too, never "any account").
+pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Environment) -> Result<()> {
+    if env.spec.accounts.is_empty() {
+        return Ok(());
+    }
+    let id = account::id(sts).await?;
+    account_allowed(env, &id)
+}
+
+/// The guard's decision once the account is known.
+pub fn account_allowed(env: &Environment, account: &str) -> Result<()> {
+    if env.spec.accounts.iter().any(|a| a == account) {
+        return Ok(());
+    }
+    Err(Error::Refused(format!(
+        "{}: the credentials are for account {account}, and {} allows only {} (accounts); nothing was read or changed. Use credentials of an allowed account, or add this one to accounts",
+        env.name,
+        env.source.path.display(),
+        env.spec.accounts.join(", ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::types::StackStatus;
+
+    fn env(text: &str) -> Environment {
+        crate::config::parse(std::path::PathBuf::from("stacks/alien.yaml"), text.into()).unwrap()
+    }
+
+    fn stack(tags: &[(&str, &str)]) -> StackState {
+        let mut s = StackState::new("qfleet-alien-data", StackStatus::UpdateComplete);
+        s.tags = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        s
+    }
+
+    #[test]
+    fn a_stack_made_by_hand_lacks_the_environment_tag_and_is_refused() {
+        let e = env("region: eu-west-1\n");
+        let refused = refusal(&e, &stack(&[("team", "x")])).unwrap();
+        assert_eq!(refused.exit_code(), crate::error::EXIT_REFUSED);
+        let text = refused.to_string();
+        assert!(text.contains("qfleet-alien-data is not qfleet's"), "{text}");
+        assert!(
+            text.contains("qfleet:environment=alien (it has none)"),
+            "{text}"
+        );
+        assert!(text.contains("qfleet deploy alien --adopt"), "{text}");
+    }
+
+    #[test]
+    fn another_environments_tag_is_not_ours() {
+        let e = env("region: eu-west-1\n");
+        let missing = lacks("alien", None, &stack(&[(ENVIRONMENT_TAG, "other")]));
+        assert_eq!(
+            missing,
+            ["the tag qfleet:environment=alien (it has qfleet:environment=other)"]
+        );
+        assert!(refusal(&e, &stack(&[(ENVIRONMENT_TAG, "alien")])).is_none());
+    }
+
+    #[test]
+    fn owners_must_agree_both_ways() {
+        let ours = stack(&[(ENVIRONMENT_TAG, "alien"), (OWNER_TAG, "team-a")]);
+        assert!(lacks("alien", Some("team-a"), &ours).is_empty());
+        // Another team's file of the same environment name.
+        assert_eq!(lacks("alien", Some("team-b"), &ours).len(), 1);
+        // A file that names no owner cannot take an owned stack.
+        assert!(lacks("alien", None, &ours)[0].contains("belongs to owner `team-a`"));
+        // A file that names an owner does not silently claim an unowned stack.
+        let unowned = stack(&[(ENVIRONMENT_TAG, "alien")]);
+        assert!(lacks("alien", Some("team-a"), &unowned)[0].contains("(it has none)"));
+    }
+
+    #[test]
+    fn a_review_stack_holds_nothing_and_needs_no_marks() {
+        let s = StackState::new("qfleet-alien-data", StackStatus::ReviewInProgress);
+        assert!(lacks("alien", Some("x"), &s).is_empty());
+    }
+
+    #[test]
+    fn the_marks_are_the_environment_and_the_owner() {
+        let e = env("region: eu-west-1\nowner: team-a\n");
+        assert_eq!(
+            marks(&e),
+            BTreeMap::from([
+                (ENVIRONMENT_TAG.to_string(), "alien".to_string()),
+                (OWNER_TAG.to_string(), "team-a".to_string()),
+            ])
+        );
+        // Every stack lacking nothing of its own marks is the environment's.
+        let mut s = stack(&[]);
+        s.tags = marks(&e);
+        assert!(refusal(&e, &s).is_none());
+    }
+
+    #[test]
+    fn the_account_guard_refuses_any_other_account() {
+        let e = env("region: eu-west-1\naccounts: ['111111111111', '222222222222']\n");
+        assert!(account_allowed(&e, "222222222222").is_ok());
+        let refused = account_allowed(&e, "333333333333").unwrap_err();
+        assert_eq!(refused.exit_code(), crate::error::EXIT_REFUSED);
+        assert!(refused.to_string().contains("account 333333333333"));
+        assert!(
+            refused
+                .to_string()
+                .contains("allows only 111111111111, 222222222222")
+        );
+    }
+}
