@@ -5,7 +5,8 @@
 //! hand, by another tool, or by another team's stack file of the same environment name) is
 //! refused by deploy, plan, teardown and the kind switch (exit 4), unless `deploy --adopt`
 //! takes it over after the usual preview. The account guard (`accounts:` in the stack file)
-//! refuses credentials of any other account before anything is read or changed.
+//! refuses credentials of any other account before anything is read or changed (deploy, plan,
+//! teardown, drift, dlq and send).
 
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;

@@ -93,6 +93,8 @@ impl DriftReport {
 /// Runs CloudFormation drift detection and qfleet's checks on one environment: on every stage
 /// of a pipeline (the data stack once, each stage's fleet stack, each stage's queues and feed).
 pub async fn check(clients: &Clients, env: &Environment, polling: Polling) -> Result<DriftReport> {
+    // Another account's stacks are not this file's: "in sync" about them would mislead.
+    crate::ownership::check_account(&clients.sts, env).await?;
     let stages = env.stages();
     let snaps = futures::future::join_all(
         stages

@@ -92,6 +92,7 @@ pub async fn send(
     // The uploads feed a pipeline's first stage.
     let names = ResourceNames::of(env.stages()[0]);
     let account = account::id(&clients.sts).await?;
+    crate::ownership::account_allowed(env, &account)?;
     let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
     let queue_url = queues::url_of(&clients.sqs, &names.queue)
         .await?
