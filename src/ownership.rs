@@ -30,8 +30,17 @@ pub fn lacks(env_name: &str, owner: Option<&str>, state: &StackState) -> Vec<Str
     if state.is_review() {
         return Vec::new();
     }
+    lacks_tags(env_name, owner, &state.tags)
+}
+
+/// What these tags lack of the environment's marks (a stack's, or a kept bucket's).
+pub fn lacks_tags(
+    env_name: &str,
+    owner: Option<&str>,
+    tags: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut missing = Vec::new();
-    let tag = |key: &str| state.tags.get(key).map(String::as_str);
+    let tag = |key: &str| tags.get(key).map(String::as_str);
     let said = |key: &str| match tag(key) {
         Some(v) => format!("it has {key}={v}"),
         None => "it has none".to_string(),

@@ -20,14 +20,34 @@ use aws_sdk_cloudformation::types::StackStatus;
 use serde_yaml_ng::{Mapping, Value};
 
 /// The environment's bucket, when it exists outside any stack (`None`: S3 says there is none).
-pub async fn kept_bucket(clients: &Clients, env: &Environment) -> Result<Option<String>> {
+/// It is imported only when its tags, which CloudFormation propagated from the stack that kept
+/// it, carry the environment's marks (see [`crate::ownership`]); another's bucket of the same
+/// name is refused, unless `--adopt` takes it over.
+pub async fn kept_bucket(
+    clients: &Clients,
+    env: &Environment,
+    adopt: bool,
+) -> Result<Option<String>> {
     let account = account::id(&clients.sts).await?;
     let name = format!(
         "{}-{account}-{}",
         ResourceNames::of(env).bucket,
         clients.region
     );
-    Ok(buckets::exists(&clients.s3, &name).await?.then_some(name))
+    if !buckets::exists(&clients.s3, &name).await? {
+        return Ok(None);
+    }
+    let tags = buckets::tags(&clients.s3, &name).await?;
+    let lacks = crate::ownership::lacks_tags(&env.name, env.spec.owner.as_deref(), &tags);
+    if !lacks.is_empty() && !adopt {
+        return Err(Error::Refused(format!(
+            "{}: bucket {name} exists outside any stack and is not qfleet's for this environment: it lacks {}. qfleet imports only a bucket an earlier teardown of this environment kept; nothing was changed. If this stack file should take it over, `qfleet deploy {} --adopt` imports it after the preview",
+            env.name,
+            lacks.join(" and "),
+            env.name
+        )));
+    }
+    Ok(Some(name))
 }
 
 /// The data template reduced to the bucket: its deletion policy and properties, without the

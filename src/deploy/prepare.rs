@@ -235,7 +235,7 @@ pub async fn prepare(
     // A bucket an earlier teardown kept is brought into the new data stack, not created again.
     if desired.role == StackRole::Data
         && state.as_ref().is_none_or(|s| s.is_review())
-        && let Some(bucket) = adopt::kept_bucket(clients, env).await?
+        && let Some(bucket) = adopt::kept_bucket(clients, env, opts.adopt).await?
     {
         let note = format!(
             "bucket {bucket} was kept by an earlier teardown; deploy imports it into the new stack first (an IMPORT change set), then creates the rest"

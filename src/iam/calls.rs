@@ -143,6 +143,9 @@ pub const CALLS: &[Call] = &[
     call("sqs", "PurgeQueue", &["sqs:PurgeQueue"]),
     // S3: the bucket's contents (teardown's evidence and purge) and its notification.
     call("s3", "HeadBucket", &["s3:ListBucket"]),
+    // `deploy`: a bucket kept by an earlier teardown is imported only when its tags mark it as
+    // the environment's.
+    call("s3", "GetBucketTagging", &["s3:GetBucketTagging"]),
     // `qfleet send`: the test upload, and whether it reached the processed prefix (HeadObject
     // needs s3:GetObject; with s3:ListBucket a missing key is a 404, not a 403). `deploy`: a
     // worker function's package, looked up by its key in the code bucket and uploaded when

@@ -333,5 +333,25 @@ pub async fn exists(s3: &Client, bucket: &str) -> Result<bool> {
     }
 }
 
+/// The bucket's tags (empty: S3 answers NoSuchTagSet, "There is no tag set associated with the
+/// bucket", GetBucketTagging,
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html).
+pub async fn tags(s3: &Client, bucket: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    match s3.get_bucket_tagging().bucket(bucket).send().await {
+        Ok(out) => Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()),
+        Err(e) if super::error::error_code(&e).as_deref() == Some("NoSuchTagSet") => {
+            Ok(Default::default())
+        }
+        Err(e) => Err(AwsError::from_sdk(
+            &format!("reading the tags of bucket {bucket}"),
+            e,
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -381,6 +381,8 @@ async fn mocked_a_bucket_kept_by_an_earlier_teardown_is_imported_then_the_stack_
     let kept = mock!(aws_sdk_s3::Client::head_bucket)
         .match_requests(|r| r.bucket() == Some("mk-uploads-111122223333-eu-west-1"))
         .then_output(|| aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build());
+    // The tags CloudFormation propagated from the stack that kept it.
+    let tagged = kept_bucket_tags("mk");
     let c = crate::aws::mock::Rules {
         cfn: vec![
             &rd,
@@ -395,7 +397,7 @@ async fn mocked_a_bucket_kept_by_an_earlier_teardown_is_imported_then_the_stack_
             super::no_operation_events(),
         ],
         sts: vec![&sts],
-        s3: vec![&kept],
+        s3: vec![&kept, &tagged],
         ..Default::default()
     }
     .clients();
@@ -408,4 +410,89 @@ async fn mocked_a_bucket_kept_by_an_earlier_teardown_is_imported_then_the_stack_
     );
     assert_eq!(ex.num_calls(), 2);
     assert_eq!(action(&o, DATA), Action::Updated);
+}
+
+/// GetBucketTagging's answer for a bucket kept by a teardown of environment `env`.
+fn kept_bucket_tags(env: &'static str) -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_s3::Client::get_bucket_tagging).then_output(move || {
+        aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput::builder()
+            .tag_set(
+                aws_sdk_s3::types::Tag::builder()
+                    .key(crate::config::ENVIRONMENT_TAG)
+                    .value(env)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    })
+}
+
+/// Issue 33: a bucket of the environment's name outside any stack that does not carry the
+/// environment's marks (another team's, another tool's) is not imported: exit 4, no change set.
+#[tokio::test]
+async fn mocked_a_kept_bucket_without_the_environments_marks_is_refused_and_nothing_created() {
+    let e = env(STACK_FILE);
+    let gone = |name: &'static str| {
+        move || {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message(format!("Stack with id {name} does not exist"))
+                    .build(),
+            )
+        }
+    };
+    let rd = mock!(Cfn::describe_stacks)
+        .match_requests(|r| r.stack_name() == Some(DATA))
+        .then_error(gone(DATA));
+    let rf = mock!(Cfn::describe_stacks)
+        .match_requests(|r| r.stack_name() == Some(FLEET))
+        .then_error(gone(FLEET));
+    // The fleet is prepared meanwhile: its change set is computed, then deleted with its
+    // review stack when the data stack is refused.
+    let any_change_set = super::create_cs();
+    let computed = super::change_set(ChangeSetStatus::CreateComplete, None, vec![]);
+    let deleted = super::delete_cs();
+    let review_gone = mock!(Cfn::delete_stack).then_output(|| {
+        aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput::builder().build()
+    });
+    let sts = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account("111122223333")
+            .build()
+    });
+    let kept = mock!(aws_sdk_s3::Client::head_bucket)
+        .then_output(|| aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build());
+    let theirs = kept_bucket_tags("someone-else");
+    let c = crate::aws::mock::Rules {
+        cfn: vec![
+            &rd,
+            &rf,
+            &any_change_set,
+            &computed,
+            &deleted,
+            &review_gone,
+            super::no_operation_events(),
+        ],
+        sts: vec![&sts],
+        s3: vec![&kept, &theirs],
+        ..Default::default()
+    }
+    .clients();
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert!(!o.ok);
+    assert_eq!(o.exit_code, crate::error::EXIT_REFUSED, "{o:?}");
+    let said = o.error.clone().unwrap_or_default();
+    assert!(
+        said.contains("bucket mk-uploads-111122223333-eu-west-1 exists outside any stack"),
+        "{said}"
+    );
+    assert!(
+        said.contains("qfleet:environment=mk (it has qfleet:environment=someone-else)"),
+        "{said}"
+    );
+    assert_eq!(theirs.num_calls(), 1);
+    // The fleet's change set may have been computed, never the data stack's.
+    assert!(any_change_set.num_calls() <= 1);
 }
