@@ -253,6 +253,7 @@ fn copies_expand_to_numbered_environments() {
 }
 
 mod errors;
+mod fuzz;
 mod input;
 mod lambda;
 mod permissions;
