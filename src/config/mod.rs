@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
 
 /// How deeply a stack file's values may nest: its deepest setting
-/// (`workers.statements.N.Condition.OPERATOR.KEY.N`) is 7 levels down, so 64 leaves room for any
+/// (`stages.N.workers.statements.N.Condition.OPERATOR.KEY.N`) is 9 levels down, so 64 leaves room for any
 /// real file and refuses a runaway one before a parser recurses through it.
 pub const MAX_DEPTH: usize = 64;
 
@@ -374,12 +374,14 @@ pub fn load(path: &Path) -> Result<Environment> {
 
 /// The error for a file larger than `MAX_FILE_BYTES`.
 fn too_large(path: PathBuf, size: u64) -> InputError {
-    SourceFile::new(path, String::new()).error(
+    let mut e = SourceFile::new(path, String::new()).error(
         "",
         format!(
             "the stack file is too large ({size} bytes); a stack file is at most 1 MiB ({MAX_FILE_BYTES} bytes), and a real one a few kilobytes"
         ),
-    )
+    );
+    e.allowed = Some(format!("a stack file of at most {MAX_FILE_BYTES} bytes"));
+    e
 }
 
 /// The error for a file that is not UTF-8 text, at the first byte that is not.
@@ -397,13 +399,15 @@ fn not_utf8(path: PathBuf, e: std::string::FromUtf8Error) -> InputError {
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     let source = SourceFile::new(path, before);
     let offset = source.text.len();
-    source.error_at_line(
+    let mut e = source.error_at_line(
         "",
         line,
         column,
         offset,
         format!("byte {} (line {line}, column {column}): {encoding}", at + 1),
-    )
+    );
+    e.allowed = Some("UTF-8 text (a UTF-8 byte-order mark at the start is allowed)".into());
+    e
 }
 
 /// Parses and validates stack file text (the path is used for messages and relative files).
@@ -424,7 +428,7 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
             pos.column,
             pos.offset,
             format!(
-                "values are nested more than {MAX_DEPTH} levels deep here (line {}); a stack file's deepest setting is 7 levels down",
+                "values are nested more than {MAX_DEPTH} levels deep here (line {}); a stack file's deepest setting is 9 levels down",
                 pos.line
             ),
         );

@@ -51,9 +51,11 @@ pub fn error(
         return source.error(&field, humanize(&message));
     };
     if message.starts_with("recursion limit exceeded") {
+        // The path down to there is as long as the nesting: the top-level key says enough.
+        let top = field.split(['.', '[']).next().unwrap_or_default();
         let offset = byte_offset(&source.text, loc.line(), loc.column().saturating_sub(1));
         let mut e = source.error_at_line(
-            &field,
+            top,
             loc.line(),
             loc.column(),
             offset,

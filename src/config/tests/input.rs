@@ -53,14 +53,43 @@ fn nesting_too_deep_is_refused_before_any_parser_recurses() {
         assert!(e.message.contains(&MAX_DEPTH.to_string()), "{e}");
         assert!(e.line >= 2, "located at the level that is too deep: {e}");
         assert!(e.allowed.is_some(), "{e:?}");
+        assert!(
+            e.field.len() <= "workers".len(),
+            "the top-level key, not the path: {e}"
+        );
     }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.yaml");
+    std::fs::write(&path, b"region: eu-west-1\ntags:\n  team: caf\xe9\n").unwrap();
+    let Err(Error::Input(list)) = load(&path) else {
+        panic!("a file that is not UTF-8 must be refused")
+    };
+    assert_eq!((list[0].line, list[0].column), (3, 12), "{}", list[0]);
+    assert!(list[0].message.contains("not UTF-8"), "{}", list[0]);
+    // UTF-16 as Windows tools write it: little-endian, after its byte-order mark.
+    let utf16: Vec<u8> = "\u{feff}region: eu-west-1\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    std::fs::write(&path, utf16).unwrap();
+    let Err(Error::Input(list)) = load(&path) else {
+        panic!("a UTF-16 file must be refused")
+    };
+    assert!(list[0].message.contains("UTF-16"), "{}", list[0]);
 }
 
 #[test]
 fn nesting_within_the_limit_is_read_as_usual() {
     // A deep but legal value is reported as the unknown key it is, not as too deep.
-    let list = errors(&nested_block(20));
+    // `nested_block(n)` is n + 1 levels deep, counting the top-level mapping.
+    let list = errors(&nested_block(MAX_DEPTH - 1));
     assert!(list[0].message.contains("unknown field `a`"), "{}", list[0]);
+    let list = errors(&nested_block(MAX_DEPTH));
+    assert!(list[0].message.contains("nested more than"), "{}", list[0]);
 }
 
 #[test]
@@ -77,6 +106,11 @@ fn a_file_too_large_is_refused_with_its_size() {
     };
     assert!(list[0].message.contains("too large"), "{}", list[0]);
     assert!(list[0].message.contains("1 MiB"), "{}", list[0]);
+    assert!(
+        list[0].allowed.as_deref().unwrap().contains("at most"),
+        "{:?}",
+        list[0]
+    );
 }
 
 #[test]
