@@ -73,3 +73,54 @@ pub fn closest(region: &str) -> Option<&'static str> {
         .min_by_key(|(d, _)| *d)
         .map(|(_, r)| r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each partition's `regionRegex` in partitions.json, said as prefixes: every Region of
+    /// the table is in its partition's form, and the three partitions' forms do not overlap.
+    fn in_form(partition: &str, region: &str) -> bool {
+        let parts: Vec<&str> = region.split('-').collect();
+        let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+        let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase());
+        match (partition, parts.as_slice()) {
+            ("aws", [geo, name, n]) => {
+                ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].contains(geo)
+                    && word(name)
+                    && digits(n)
+            }
+            ("aws-cn", ["cn", name, n]) => word(name) && digits(n),
+            ("aws-us-gov", ["us", "gov", name, n]) => word(name) && digits(n),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn every_region_is_in_its_partitions_form_and_listed_once() {
+        let mut all: Vec<&str> = Vec::new();
+        for (id, regions) in PARTITIONS {
+            assert!(!regions.is_empty(), "{id}");
+            for r in *regions {
+                assert!(in_form(id, r), "{id}: {r}");
+                assert_eq!(partition(r), Some(*id));
+                all.push(r);
+            }
+        }
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n, "a region listed twice");
+        assert!(n >= 37, "{n} regions");
+    }
+
+    #[test]
+    fn a_typo_gets_the_region_it_is_close_to() {
+        assert_eq!(closest("eu-westt-1"), Some("eu-west-1"));
+        assert_eq!(closest("us-est-1"), Some("us-east-1"));
+        assert_eq!(closest("cn-nort-1"), Some("cn-north-1"));
+        assert_eq!(closest("xx-newland-1"), None);
+        assert_eq!(partition("eu-westt-1"), None);
+        assert_eq!(partition("us-gov-west-1"), Some("aws-us-gov"));
+    }
+}
