@@ -26,6 +26,12 @@ pub fn privileged(env: &Environment) -> Vec<String> {
 pub fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
     let mut w = Vec::new();
+    if crate::config::regions::partition(&spec.region).is_none() {
+        w.push(format!(
+            "region: `{}` is not in qfleet's table of AWS Regions (accepted because of region_unlisted: true); check the name, since AWS refuses a Region that does not exist only when a command runs",
+            spec.region
+        ));
+    }
     // A function has no network of qfleet's: it reaches the regional endpoints.
     let ec2 = spec.workers.kind == WorkerKind::Ec2;
     // Instances and tasks run in the subnets qfleet places them in; a function does not.

@@ -47,7 +47,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
     };
     Some(match key {
         "" => {
-            "a YAML mapping of settings: region (required), environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling, stages"
+            "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling, stages"
         }
         "stages" => {
             "a list of 1 to 8 stages, each a mapping with name, fed_by, prefix, queue, workers, scaling; without it, one stage of the top-level queue, workers and scaling"
@@ -55,7 +55,12 @@ pub fn allowed(field: &str) -> Option<&'static str> {
         "environment" => {
             "lowercase letters, digits and hyphens, starting with a letter, at most 24 characters"
         }
-        "region" => "an AWS region name such as eu-west-1",
+        "region" => {
+            "an AWS Region of the aws, aws-cn or aws-us-gov partition, such as eu-west-1 (a Region newer than qfleet: also set region_unlisted: true)"
+        }
+        "region_unlisted" => {
+            "true or false (default false): true accepts a region name qfleet's table of AWS Regions does not list yet, with a warning"
+        }
         "lab" => "true or false",
         "copies" => {
             "a whole number from 1 to 100: that many identical environments NAME-01 … NAME-NN (optional)"

@@ -64,6 +64,7 @@ const TEXT: Kind = Kind::Optional(&Kind::Text);
 pub const STACK_FILE: &[Key] = &[
     opt("environment", TEXT),
     must("region", Kind::Text),
+    opt("region_unlisted", Kind::Bool),
     opt("lab", Kind::Bool),
     opt("copies", Kind::Optional(&Kind::UInt)),
     opt("tags", Kind::Names),

@@ -2,7 +2,7 @@
 //! a bad subnet id, …) can still point at its line and column.
 
 use std::collections::HashMap;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
 use yaml_rust2::scanner::TScalarStyle;
 
@@ -23,11 +23,17 @@ pub struct Locations {
     /// The text of every unquoted value (`~`, `0x10`): serde_yaml reads some apart that a
     /// parsed value does not tell apart.
     plain: HashMap<String, String>,
+    /// Where the values first nest deeper than `MAX_DEPTH`, and under which top-level key:
+    /// indexing stops there, and the file is refused before any parser recurses through it.
+    too_deep: Option<(Position, String)>,
 }
 
 impl Locations {
-    /// Indexes `src`. A document the YAML parser rejects yields an empty index; the caller
-    /// reports the parse error itself.
+    /// Indexes `src`'s first document. A document the YAML parser rejects yields an empty
+    /// index; the caller reports the parse error itself. The events are read one by one (the
+    /// parser's own `load` recurses once per level, which a file nested thousands of levels
+    /// deep overflows the stack with), and reading stops at the first value nested deeper
+    /// than `MAX_DEPTH` (see `too_deep`).
     pub fn index(src: &str) -> Locations {
         let mut builder = Builder {
             src,
@@ -35,10 +41,34 @@ impl Locations {
             stack: Vec::new(),
         };
         let mut parser = Parser::new_from_str(src);
-        if parser.load(&mut builder, false).is_err() {
-            return Locations::default();
+        loop {
+            let Ok((ev, mark)) = parser.next_token() else {
+                return Locations::default();
+            };
+            match ev {
+                Event::StreamEnd | Event::DocumentEnd => return builder.out,
+                Event::MappingStart(..) | Event::SequenceStart(..)
+                    if builder.stack.len() >= super::MAX_DEPTH =>
+                {
+                    let pos = builder.position(mark, None);
+                    let top = match builder.stack.get(1) {
+                        Some(Frame::Map { path, .. } | Frame::Seq { path, .. }) => {
+                            path.split('.').next().unwrap_or_default().to_string()
+                        }
+                        None => String::new(),
+                    };
+                    builder.out.too_deep = Some((pos, top));
+                    return builder.out;
+                }
+                ev => builder.on_event(ev, mark),
+            }
         }
-        builder.out
+    }
+
+    /// Where the values first nest deeper than `MAX_DEPTH` levels, and the top-level key they
+    /// are under (empty at the top).
+    pub fn too_deep(&self) -> Option<(Position, &str)> {
+        self.too_deep.as_ref().map(|(p, top)| (*p, top.as_str()))
     }
 
     /// The value's position, or the key's when the value is a nested mapping, or the closest
@@ -91,14 +121,15 @@ impl Builder<'_> {
     fn position(&self, mark: Marker, text: Option<&str>) -> Position {
         let offset = byte_offset(self.src, mark.line(), mark.col());
         let rest = &self.src[offset..];
+        // One character where there is no text to cover (none at the end of the file).
+        let one = rest.chars().next().map_or(0, char::len_utf8);
         let len = match text {
             Some(t) if !t.is_empty() && rest.starts_with(t) => t.len(),
             Some(t) if !t.is_empty() => rest
                 .lines()
                 .next()
-                .map(|l| l.trim_end().len().max(1))
-                .unwrap_or(1),
-            _ => 1,
+                .map_or(one, |l| l.trim_end().len().max(one)),
+            _ => one,
         };
         Position {
             line: mark.line(),
@@ -139,7 +170,7 @@ pub fn join(path: &str, key: &str) -> String {
     }
 }
 
-impl MarkedEventReceiver for Builder<'_> {
+impl Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(text, style, ..) => {

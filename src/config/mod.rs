@@ -11,6 +11,7 @@ pub mod keys;
 pub mod locate;
 pub mod package;
 pub mod permissions;
+pub mod regions;
 pub mod runtimes;
 pub mod schema;
 pub mod stages;
@@ -31,6 +32,14 @@ use std::path::{Path, PathBuf};
 pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
 /// The tag that names a stack's owner (the stack file's `owner`), beside [`ENVIRONMENT_TAG`].
 pub const OWNER_TAG: &str = "qfleet:owner";
+
+/// How deeply a stack file's values may nest: its deepest setting
+/// (`stages.N.workers.statements.N.Condition.OPERATOR.KEY.N`) is 9 levels down, so 64 leaves room for any
+/// real file and refuses a runaway one before a parser recurses through it.
+pub const MAX_DEPTH: usize = 64;
+
+/// The largest stack file qfleet reads: real ones are a few kilobytes.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 
 /// Where stack files live unless `--stacks-dir` says otherwise.
 pub const DEFAULT_STACKS_DIR: &str = "stacks";
@@ -288,6 +297,9 @@ pub fn locate(target: &str, stacks_dir: &Path) -> Result<PathBuf> {
         if as_path.is_file() {
             return Ok(as_path.to_path_buf());
         }
+        if as_path.is_dir() {
+            return Err(a_directory(target));
+        }
         return Err(Error::usage(format!(
             "stack file {target} does not exist (ENV is an environment name in {} or a path to a stack file)",
             stacks_dir.display()
@@ -297,6 +309,9 @@ pub fn locate(target: &str, stacks_dir: &Path) -> Result<PathBuf> {
         let p = stacks_dir.join(format!("{target}.{ext}"));
         if p.is_file() {
             return Ok(p);
+        }
+        if p.is_dir() {
+            return Err(a_directory(&p.display().to_string()));
         }
     }
     let known = environment_names(stacks_dir);
@@ -313,6 +328,13 @@ pub fn locate(target: &str, stacks_dir: &Path) -> Result<PathBuf> {
         "no stack file for environment `{target}` ({}/{target}.yaml does not exist); {hint}",
         stacks_dir.display()
     )))
+}
+
+/// The error for a directory where a stack file was expected.
+fn a_directory(target: &str) -> Error {
+    Error::usage(format!(
+        "{target} is a directory, not a stack file: ENV is an environment name (its stack file is ENV.yaml in the stacks directory) or the path to a stack file (a .yaml file)"
+    ))
 }
 
 /// Names of the environments in `stacks_dir`, sorted.
@@ -337,14 +359,86 @@ pub fn environment_names(stacks_dir: &Path) -> Vec<String> {
 
 /// Reads, parses and validates a stack file.
 pub fn load(path: &Path) -> Result<Environment> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::usage(format!("cannot read stack file {}: {e}", path.display())))?;
+    let cannot =
+        |e: std::io::Error| Error::usage(format!("cannot read stack file {}: {e}", path.display()));
+    // The size first, so that a huge file is not read whole.
+    let size = std::fs::metadata(path).map_err(cannot)?.len();
+    if size > MAX_FILE_BYTES as u64 {
+        return Err(too_large(path.to_path_buf(), size).into());
+    }
+    let bytes = std::fs::read(path).map_err(cannot)?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => return Err(not_utf8(path.to_path_buf(), e).into()),
+    };
     parse(path.to_path_buf(), text)
+}
+
+/// The error for a file larger than `MAX_FILE_BYTES`.
+fn too_large(path: PathBuf, size: u64) -> InputError {
+    let mut e = SourceFile::new(path, String::new()).error(
+        "",
+        format!(
+            "the stack file is too large ({size} bytes); a stack file is at most 1 MiB ({MAX_FILE_BYTES} bytes), and a real one a few kilobytes"
+        ),
+    );
+    e.allowed = Some(format!("a stack file of at most {MAX_FILE_BYTES} bytes"));
+    e
+}
+
+/// The error for a file that is not UTF-8 text, at the first byte that is not.
+fn not_utf8(path: PathBuf, e: std::string::FromUtf8Error) -> InputError {
+    let bytes = e.as_bytes();
+    let at = e.utf8_error().valid_up_to();
+    let encoding = if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8"
+    } else {
+        "the file is not UTF-8 text; save it as UTF-8"
+    };
+    // Located in the valid text before the bad byte.
+    let before = String::from_utf8_lossy(&bytes[..at]).into_owned();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let source = SourceFile::new(path, before);
+    let offset = source.text.len();
+    let mut e = source.error_at_line(
+        "",
+        line,
+        column,
+        offset,
+        format!("byte {} (line {line}, column {column}): {encoding}", at + 1),
+    );
+    e.allowed = Some("UTF-8 text (a UTF-8 byte-order mark at the start is allowed)".into());
+    e
 }
 
 /// Parses and validates stack file text (the path is used for messages and relative files).
 pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(too_large(path, text.len() as u64).into());
+    }
+    // A UTF-8 byte-order mark (which some Windows editors write) is not part of the YAML.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     let source = SourceFile::new(path, text);
+    if let Some((pos, top)) = source.locations.too_deep() {
+        let mut e = source.error_at_line(
+            top,
+            pos.line,
+            pos.column,
+            pos.offset,
+            format!(
+                "values are nested more than {MAX_DEPTH} levels deep here (line {}); a stack file's deepest setting is 9 levels down",
+                pos.line
+            ),
+        );
+        e.allowed = Some(format!(
+            "at most {MAX_DEPTH} levels of mappings and lists inside one another"
+        ));
+        return Err(Error::Input(vec![e]));
+    }
     let blank = source
         .text
         .lines()
@@ -361,7 +455,7 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
         .map(|p| source.problem(p))
         .collect();
     if !problems.is_empty() {
-        problems.sort_by_key(|e| (e.line, e.column));
+        sort(&mut problems);
         return Err(Error::Input(problems));
     }
     let de = serde_yaml_ng::Deserializer::from_str(&source.text);
@@ -401,8 +495,15 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
     if errors.is_empty() {
         Ok(env)
     } else {
+        sort(&mut errors);
         Err(Error::Input(errors))
     }
+}
+
+/// Problems in the order of the files and lines they are on (stable: two at one place keep
+/// the order the checks found them in).
+pub(crate) fn sort(errors: &mut [InputError]) {
+    errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
 }
 
 /// Reads the files a stage's workers name: its user data script, or its function's code.

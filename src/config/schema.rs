@@ -22,6 +22,9 @@ pub struct StackFile {
     pub environment: Option<String>,
     /// AWS region the environment lives in.
     pub region: String,
+    /// Accept a region that qfleet's table of AWS Regions (`regions.rs`) does not list yet.
+    #[serde(default)]
+    pub region_unlisted: bool,
     /// A classroom environment: data is not retained and stacks are not protected by default.
     #[serde(default)]
     pub lab: bool,

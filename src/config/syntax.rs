@@ -44,9 +44,32 @@ pub fn error(
     if message.starts_with("deserializing from YAML containing more than one document") {
         return second_document(source, &field);
     }
+    if let Some(e) = out_of_range(source, &field, &message, &inner) {
+        return e;
+    }
     let Some(loc) = inner.location() else {
         return source.error(&field, humanize(&message));
     };
+    if message.starts_with("recursion limit exceeded") {
+        // The path down to there is as long as the nesting: the top-level key says enough.
+        let top = field.split(['.', '[']).next().unwrap_or_default();
+        let offset = byte_offset(&source.text, loc.line(), loc.column().saturating_sub(1));
+        let mut e = source.error_at_line(
+            top,
+            loc.line(),
+            loc.column(),
+            offset,
+            format!(
+                "values are nested more than {} levels deep here",
+                super::MAX_DEPTH
+            ),
+        );
+        e.allowed = Some(format!(
+            "at most {} levels of mappings and lists inside one another",
+            super::MAX_DEPTH
+        ));
+        return e;
+    }
     let (line, column) = (loc.line(), loc.column());
     if let Some(e) = indentation(source, &field, &message, line) {
         return e;
@@ -98,6 +121,41 @@ pub fn error(
         }
     }
     at(humanize(&message))
+}
+
+/// A whole number too large (or too small) for any number type: serde_yaml reads it as a
+/// 128-bit one that no value holds (`invalid value: integer `…` as u128`). Said as the range
+/// the setting takes.
+fn out_of_range(
+    source: &SourceFile,
+    field: &str,
+    message: &str,
+    inner: &serde_yaml_ng::Error,
+) -> Option<InputError> {
+    // serde's visitors take a 128-bit number as a type they do not accept ("invalid type").
+    let rest = message
+        .strip_prefix("invalid type: integer `")
+        .or_else(|| message.strip_prefix("invalid value: integer `"))?;
+    let (number, kind) = rest.split_once("` as ")?;
+    if !kind.starts_with("u128") && !kind.starts_with("i128") {
+        return None;
+    }
+    let range = match super::validate::allowed(field) {
+        Some(allowed) if !field.is_empty() => format!("{field} takes {allowed}"),
+        _ => format!(
+            "a whole number in a stack file is from {} to {}",
+            i64::MIN,
+            u64::MAX
+        ),
+    };
+    let message = format!("`{number}` is out of range: {range}");
+    Some(match inner.location() {
+        Some(loc) => {
+            let offset = byte_offset(&source.text, loc.line(), loc.column().saturating_sub(1));
+            source.error_at_line(field, loc.line(), loc.column(), offset, message)
+        }
+        None => source.error(field, message),
+    })
 }
 
 /// "line L column C" from "…, while parsing X at line L column C".

@@ -23,6 +23,7 @@ pub fn load(targets: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
         }
     }
     if !problems.is_empty() {
+        config::sort(&mut problems);
         return Err(Error::Input(problems));
     }
     let mut names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
@@ -86,6 +87,7 @@ fn resolve_glob(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
         }
     }
     if !problems.is_empty() {
+        config::sort(&mut problems);
         return Err(Error::Input(problems));
     }
     if matched.is_empty() {
@@ -110,7 +112,9 @@ fn could_match(pattern: &glob::Pattern, name: &str) -> bool {
 fn declared_environment(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines().find_map(|l| {
-        let value = l.strip_prefix("environment:")?;
+        let value = l
+            .trim_start_matches('\u{feff}')
+            .strip_prefix("environment:")?;
         let value = value.split(" #").next()?.trim();
         let value = value.trim_matches(|c| c == '"' || c == '\'');
         (!value.is_empty()).then(|| value.to_string())

@@ -140,7 +140,7 @@ fn suggestions_for_unknown_keys() {
         e.allowed
             .as_deref()
             .unwrap()
-            .contains("region, lab, copies"),
+            .contains("region, region_unlisted, lab, copies"),
         "{e:?}"
     );
 }

@@ -190,7 +190,8 @@ fn several_problems_are_reported_together() {
     let list =
         errors("region: eu-west-1\nworkers:\n  min: 3\n  max: 2\nqueue:\n  max_receive_count: 0\n");
     let fields: Vec<&str> = list.iter().map(|e| e.field.as_str()).collect();
-    assert_eq!(fields, ["queue.max_receive_count", "workers.min"]);
+    // In the file's order: workers (line 3) before queue (line 6).
+    assert_eq!(fields, ["workers.min", "queue.max_receive_count"]);
 }
 
 #[test]
@@ -252,6 +253,8 @@ fn copies_expand_to_numbered_environments() {
 }
 
 mod errors;
+mod fuzz;
+mod input;
 mod lambda;
 mod permissions;
 mod rules;

@@ -2,6 +2,7 @@
 //! setting it is about, so the error points at the right line.
 
 pub use super::allowed::allowed;
+use super::regions;
 use super::schema::WorkerKind;
 use super::{Environment, SourceFile};
 use crate::error::InputError;
@@ -87,6 +88,17 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         c.fail(
             "region",
             format!("`{}` is not an AWS region name", spec.region),
+        );
+    } else if !spec.region_unlisted && regions::partition(&spec.region).is_none() {
+        let near = regions::closest(&spec.region)
+            .map(|r| format!("did you mean `{r}`? "))
+            .unwrap_or_default();
+        c.fail(
+            "region",
+            format!(
+                "`{}` is not a region of AWS's aws, aws-cn or aws-us-gov partitions; {near}For a Region newer than qfleet, add `region_unlisted: true`",
+                spec.region
+            ),
         );
     }
 
