@@ -602,6 +602,7 @@ mod lambda;
 mod pipeline;
 mod spot;
 mod warm_pool;
+mod worker_s3;
 
 /// SQS's ApproximateAgeOfOldestMessage is published every minute; the latency goal
 /// (`scaling.max_latency_seconds`) missed for five minutes running raises an alarm on the
