@@ -69,3 +69,61 @@ fn a_declared_policy_over_iams_size_is_a_problem() {
     ));
     assert_eq!(problems(&env), Vec::<String>::new());
 }
+
+/// The resource that runs the workers waits for every policy of the workers' roles, so that
+/// the grants exist before the first worker and outlast the last one on deletion (review of
+/// round 4: the group and the Lambda mapping did not wait for all of them; DependsOn attribute,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html).
+#[test]
+fn the_workers_wait_for_every_policy_of_their_roles() {
+    let declared = "  secrets: {TOKEN: ssm:/app/token}\n  statements:\n    - {Effect: Allow, Action: sqs:SendMessage, Resource: arn:aws:sqs:eu-west-1:123456789012:out}\n";
+    for (kind, consumer, roles) in [
+        (
+            "  kind: ec2\n",
+            crate::render::ids::WORKER_GROUP,
+            vec!["WorkerRole"],
+        ),
+        (
+            "  kind: lambda\n",
+            crate::render::ids::QUEUE_MAPPING,
+            vec![crate::render::ids::FUNCTION_ROLE],
+        ),
+        (
+            "  kind: fargate\n  image: public.ecr.aws/x/y:1\n",
+            crate::render::ids::SERVICE,
+            vec!["WorkerTaskRole", "WorkerExecutionRole"],
+        ),
+    ] {
+        for extra in ["", declared, "  secrets: {TOKEN: ssm:/app/token}\n"] {
+            let env = with_policies(kind, extra, 0);
+            let (_, fleet) = rendered(&env);
+            let resources = fleet["Resources"].as_mapping().unwrap();
+            let depends: Vec<String> = match &fleet["Resources"][consumer]["DependsOn"] {
+                Value::String(s) => vec![s.clone()],
+                Value::Sequence(v) => v
+                    .iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+                other => panic!("{kind}{extra}: {consumer} has no DependsOn: {other:?}"),
+            };
+            let policies: Vec<&str> = resources
+                .iter()
+                .filter(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
+                .filter(|(_, r)| {
+                    r["Properties"]["Roles"].as_sequence().is_some_and(|rs| {
+                        rs.iter()
+                            .any(|x| roles.iter().any(|role| untagged(x).as_str() == Some(role)))
+                    })
+                })
+                .filter_map(|(id, _)| id.as_str())
+                .collect();
+            assert!(!policies.is_empty(), "{kind}{extra}");
+            for p in policies {
+                assert!(
+                    depends.iter().any(|d| d == p),
+                    "{kind}{extra}: {consumer} does not wait for {p} ({depends:?})"
+                );
+            }
+        }
+    }
+}

@@ -40,7 +40,7 @@ fn the_function_is_fed_by_the_queue_with_partial_batch_failures() {
     assert_eq!(m["BatchSize"].as_u64(), Some(10));
     assert_eq!(m["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(5));
     assert_eq!(
-        fleet["Resources"][ids::QUEUE_MAPPING]["DependsOn"].as_str(),
+        fleet["Resources"][ids::QUEUE_MAPPING]["DependsOn"][0].as_str(),
         Some(ids::FUNCTION_POLICY),
         "the mapping polls with the role's permissions in place"
     );
