@@ -223,8 +223,9 @@ fn markdown(out: Output, outcomes: &[EnvOutcome], detailed: bool) -> i32 {
 }
 
 /// The outcomes with each environment's exit code as the run reports it: 3 for one whose
-/// stacks have pending changes under --detailed-exitcode and that did not fail (`ok` false
-/// then, as `ok` is `exit_code == 0` at every level of the JSON contract).
+/// stacks have pending changes under --detailed-exitcode and that did not fail. `o.ok` stays
+/// "did not fail" (the previews' own sense); the JSON's `ok` follows the exit code
+/// ([`envelope::environment`]).
 fn with_run_codes(outcomes: &[EnvOutcome], detailed: bool) -> Vec<EnvOutcome> {
     outcomes
         .iter()
@@ -232,7 +233,6 @@ fn with_run_codes(outcomes: &[EnvOutcome], detailed: bool) -> Vec<EnvOutcome> {
         .map(|mut o| {
             let pending = detailed && o.stacks.iter().any(|s| s.action.pending());
             o.exit_code = envelope::environment_exit_code(o.exit_code, pending);
-            o.ok = o.exit_code == 0;
             o
         })
         .collect()
