@@ -87,13 +87,16 @@ pub fn main() -> ExitCode {
     let _ = miette::set_hook(Box::new(|_| {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
     }));
-    match run(cli, out) {
-        Ok(code) => ExitCode::from(code as u8),
+    let code = match run(cli, out) {
+        Ok(code) => code,
         Err(e) => {
             out.error(command, &e);
-            ExitCode::from(e.exit_code() as u8)
+            e.exit_code()
         }
-    }
+    };
+    // What every environment shared (missing credentials), told once, last.
+    out.finish();
+    ExitCode::from(code as u8)
 }
 
 /// A command line clap rejected, as the JSON document when JSON output was asked for (as far as

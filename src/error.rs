@@ -8,6 +8,10 @@
 //! | 3 | differences found (drift, pending changes) |
 //! | 4 | refused, to protect data |
 //! | 130 | interrupted (Ctrl-C) |
+//!
+//! A run of several environments (or a pipeline's stages) exits with
+//! [`crate::output::envelope::combined_exit_code`]: any failure (1, 2, 4, 130) wins, and of
+//! several the highest code; 3 only when none failed and at least one has differences; else 0.
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Serialize;

@@ -3,9 +3,9 @@
 use super::{Global, Session};
 use crate::deploy::summary::{self, Collected};
 use crate::deploy::{self, EnvOutcome, InFlight, Mode, Options};
-use crate::error::{EXIT_DIFFERENCES, Error, Result};
-use crate::output::Output;
+use crate::error::{Error, Result};
 use crate::output::progress::Reporter;
+use crate::output::{Output, envelope};
 use clap::Args;
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -217,29 +217,37 @@ fn run(
 }
 
 /// Prints the plan as Markdown on stdout (errors on stderr too) and returns its exit code,
-/// as the text summary's: the highest of the environments', or 3 for pending changes with
-/// --detailed-exitcode.
+/// as the text summary's.
 fn markdown(out: Output, outcomes: &[EnvOutcome], detailed: bool) -> i32 {
-    crate::output::stdout_write(&deploy::markdown::render(outcomes));
-    for o in outcomes {
+    let outcomes = with_run_codes(outcomes, detailed);
+    crate::output::stdout_write(&deploy::markdown::render(&outcomes));
+    for o in &outcomes {
         if let Some(err) = &o.error {
             out.note(format!("error: {}: {err}", o.environment));
         }
     }
-    let failed = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
-    let pending = outcomes
+    envelope::combined_exit_code(outcomes.iter().map(|o| o.exit_code))
+}
+
+/// The outcomes with each environment's exit code as the run reports it: 3 for one whose
+/// stacks have pending changes under --detailed-exitcode and that did not fail. `o.ok` stays
+/// "did not fail" (the previews' own sense); the JSON's `ok` follows the exit code
+/// ([`envelope::environment`]).
+fn with_run_codes(outcomes: &[EnvOutcome], detailed: bool) -> Vec<EnvOutcome> {
+    outcomes
         .iter()
-        .flat_map(|o| &o.stacks)
-        .any(|s| s.action.pending());
-    match (failed, detailed && pending) {
-        (0, true) => EXIT_DIFFERENCES,
-        (code, _) => code,
-    }
+        .cloned()
+        .map(|mut o| {
+            let pending = detailed && o.stacks.iter().any(|s| s.action.pending());
+            o.exit_code = envelope::environment_exit_code(o.exit_code, pending);
+            o
+        })
+        .collect()
 }
 
 /// Prints one line per environment, or one row each without `details` (or the JSON document),
-/// and returns the run's exit code: the highest of the environments' codes, or 3 for pending
-/// changes with --detailed-exitcode.
+/// and returns the run's exit code ([`envelope::combined_exit_code`] of the environments',
+/// each 3 for pending changes with --detailed-exitcode).
 fn summarize(
     out: Output,
     collected: &Collected,
@@ -248,18 +256,12 @@ fn summarize(
     details: bool,
 ) -> i32 {
     let started = Instant::now();
-    let failed = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
+    let outcomes = &with_run_codes(outcomes, detailed)[..];
     let pending = outcomes
         .iter()
         .flat_map(|o| &o.stacks)
         .any(|s| s.action.pending());
-    let code = if failed != 0 {
-        failed
-    } else if detailed && pending {
-        EXIT_DIFFERENCES
-    } else {
-        0
-    };
+    let code = envelope::combined_exit_code(outcomes.iter().map(|o| o.exit_code));
     if out.is_json() {
         let duration_ms = outcomes.iter().map(|o| o.duration_ms).max().unwrap_or(0)
             + started.elapsed().as_millis();

@@ -3,7 +3,7 @@
 use super::{Global, Session};
 use crate::aws::poll::Polling;
 use crate::drift;
-use crate::error::Result;
+use crate::error::{EXIT_AWS, ErrorReport, Result};
 use crate::output::{Output, envelope};
 use clap::Args;
 
@@ -33,7 +33,7 @@ pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<i32> {
                 environments.push(envelope::environment(
                     &env.name,
                     c,
-                    None,
+                    unchecked_error(&report),
                     serde_json::json!({ "drifted": report.drifted(), "report": report }),
                 ));
             }
@@ -58,4 +58,49 @@ pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<i32> {
         out.document(envelope::document("drift", code, environments, own));
     }
     Ok(code)
+}
+
+/// Why an environment exits 1 though its report came back: what could not be checked (an
+/// environment that failed always says why in its `error`).
+fn unchecked_error(report: &drift::DriftReport) -> Option<ErrorReport> {
+    if report.unchecked.is_empty() {
+        return None;
+    }
+    let what: Vec<String> = report
+        .unchecked
+        .iter()
+        .map(|u| format!("{}: {}", u.what, u.reason))
+        .collect();
+    Some(ErrorReport::from_exit_code(
+        EXIT_AWS,
+        format!("could not check {}", what.join("; ")),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_that_could_not_be_checked_says_why_in_its_error() {
+        let mut report = drift::DriftReport {
+            environment: "lab".into(),
+            differences: Vec::new(),
+            unchecked: Vec::new(),
+            detection_unavailable: None,
+            undeployed_changes: Vec::new(),
+        };
+        assert!(unchecked_error(&report).is_none());
+        report.unchecked.push(drift::Unchecked {
+            what: "stack qfleet-lab-data".into(),
+            reason: "access denied".into(),
+        });
+        let e = unchecked_error(&report).unwrap();
+        assert_eq!(report.exit_code(), EXIT_AWS);
+        assert_eq!(e.kind, "aws");
+        assert_eq!(
+            e.message,
+            "could not check stack qfleet-lab-data: access denied"
+        );
+    }
 }

@@ -54,6 +54,7 @@ pub fn document(
                     .map(|e| ErrorReport::from_exit_code(o.exit_code, e)),
                 o,
             );
+            v["changes_pending"] = json!(o.stacks.iter().any(|s| s.action.pending()));
             v["warnings"] = json!(warnings(&events));
             v["events"] = Value::Array(events);
             v

@@ -13,7 +13,7 @@
 //! own top-level keys (`changes_pending`, `drifted`, …) beside these, always the same ones.
 //! The schemas are in `schemas/output/`.
 
-use crate::error::{Error, ErrorReport};
+use crate::error::{EXIT_DIFFERENCES, EXIT_OK, Error, ErrorReport};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -66,18 +66,39 @@ pub fn failure(command: &str, err: &Error) -> Value {
     })
 }
 
-/// The exit code of several environments: the highest, except that 1 (could not do or read
-/// something) outranks 3 (differences found): a partial answer is not the whole.
+/// The exit code of a run of several environments (or of a pipeline's stages), the one rule
+/// every command follows: a failure is never hidden behind differences.
+///
+/// - any failure wins: 1 (AWS), 2 (input), 4 (refused), 130 (interrupted), and of several the
+///   highest code (130, then 4, then 2, then 1);
+/// - else 3 (differences: drift, pending changes under `--detailed-exitcode`, a missed goal)
+///   when at least one environment has them;
+/// - else 0.
 pub fn combined_exit_code(codes: impl IntoIterator<Item = i32>) -> i32 {
-    codes.into_iter().fold(0, |acc, c| {
-        if acc == crate::error::EXIT_AWS && c == crate::error::EXIT_DIFFERENCES {
-            acc
-        } else if c == crate::error::EXIT_AWS && acc == crate::error::EXIT_DIFFERENCES {
-            c
-        } else {
-            acc.max(c)
+    let mut differences = false;
+    let mut failure: Option<i32> = None;
+    for c in codes {
+        match c {
+            EXIT_OK => {}
+            EXIT_DIFFERENCES => differences = true,
+            c => failure = Some(failure.map_or(c, |f| f.max(c))),
         }
-    })
+    }
+    match failure {
+        Some(f) => f,
+        None if differences => EXIT_DIFFERENCES,
+        None => EXIT_OK,
+    }
+}
+
+/// One environment's exit code: its own when it failed, else 3 when it has differences the
+/// command reports by its exit code (pending changes under `--detailed-exitcode`), else 0.
+pub fn environment_exit_code(own: i32, differences: bool) -> i32 {
+    if own == EXIT_OK && differences {
+        EXIT_DIFFERENCES
+    } else {
+        own
+    }
 }
 
 /// The events of one environment out of those a run collected: the ones naming one of its
@@ -134,12 +155,40 @@ mod tests {
     }
 
     #[test]
-    fn could_not_check_outranks_differences() {
-        assert_eq!(combined_exit_code([0, 3]), 3);
-        assert_eq!(combined_exit_code([3, 1]), 1);
-        assert_eq!(combined_exit_code([1, 3]), 1);
-        assert_eq!(combined_exit_code([1, 4]), 4);
+    fn a_failure_is_never_hidden_behind_differences() {
+        // Every pair of codes, and the run's code: failures first (the highest), then 3, then 0.
+        let cases = [
+            ([0, 0], 0),
+            ([0, 3], 3),
+            ([3, 3], 3),
+            ([3, 1], 1),
+            ([1, 3], 1),
+            ([3, 2], 2),
+            ([2, 3], 2),
+            ([3, 4], 4),
+            ([3, 130], 130),
+            ([1, 2], 2),
+            ([2, 1], 2),
+            ([1, 4], 4),
+            ([4, 2], 4),
+            ([4, 130], 130),
+            ([130, 1], 130),
+            ([0, 1], 1),
+        ];
+        for (codes, want) in cases {
+            assert_eq!(combined_exit_code(codes), want, "{codes:?}");
+        }
+        assert_eq!(combined_exit_code([0, 3, 0, 2, 3]), 2);
+        assert_eq!(combined_exit_code([0, 3, 0]), 3);
         assert_eq!(combined_exit_code([]), 0);
+    }
+
+    #[test]
+    fn an_environment_with_differences_exits_3_only_when_it_did_not_fail() {
+        assert_eq!(environment_exit_code(0, true), 3);
+        assert_eq!(environment_exit_code(0, false), 0);
+        assert_eq!(environment_exit_code(1, true), 1);
+        assert_eq!(environment_exit_code(2, false), 2);
     }
 
     #[test]

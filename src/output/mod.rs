@@ -5,6 +5,7 @@
 pub mod envelope;
 pub mod event;
 pub mod ledger;
+pub mod once;
 pub mod progress;
 pub mod when;
 pub mod words;
@@ -24,12 +25,15 @@ pub enum Format {
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
+/// What every environment shares is told once ([`once`]), here as everywhere.
 pub fn stdout_write(text: &str) {
+    let text = once::shorten_text(text);
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// Writes to stderr (no newline), flushed, quietly ignoring a closed stderr.
 pub fn stderr_write(text: &str) {
+    let text = once::shorten_text(text);
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes());
     let _ = err.flush();
@@ -37,6 +41,11 @@ pub fn stderr_write(text: &str) {
 
 /// Writes a line to stderr, quietly ignoring a closed stderr.
 pub fn stderr_line(text: &str) {
+    stderr_line_raw(&once::shorten_text(text));
+}
+
+/// Writes a line to stderr as it is (what [`once::finish`] tells once).
+fn stderr_line_raw(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
@@ -96,18 +105,31 @@ impl Output {
         self.json(&doc);
     }
 
-    /// Prints one JSON value on its own line on stdout.
+    /// Prints one JSON value on its own line on stdout (what every environment shares told
+    /// once, in the document's `error`: [`once::shorten_document`]).
     pub fn json<T: Serialize>(&self, value: &T) {
+        let mut value = match serde_json::to_value(value) {
+            Ok(v) => v,
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        };
+        once::shorten_document(&mut value);
         let mut out = std::io::stdout().lock();
         // A closed stdout (e.g. `| head`) is not worth a panic.
-        let _ = serde_json::to_writer(&mut out, value);
+        let _ = serde_json::to_writer(&mut out, &value);
         let _ = writeln!(out);
     }
 
     /// Prints a line of text on stdout.
     pub fn line(&self, text: impl AsRef<str>) {
+        let text = once::shorten_text(text.as_ref());
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", text.as_ref());
+        let _ = writeln!(out, "{text}");
+    }
+
+    /// Ends the run's output: what text mentioned and every environment shares (missing
+    /// credentials) is told once, last, on stderr.
+    pub fn finish(&self) {
+        once::finish();
     }
 
     /// Prints a progress or status note on stderr (never mixed into JSON on stdout).
@@ -132,7 +154,8 @@ impl Output {
                     if list.len() == 1 { "" } else { "s" }
                 ));
             }
-            other => stderr_line(&format!("error: {other}")),
+            // Whole, and last: the message every other line pointed at ("see below").
+            other => stderr_line_raw(once::tell(&format!("error: {other}"))),
         }
     }
 }

@@ -231,9 +231,14 @@ fn missing_credentials_give_one_clear_line_and_exit_1() {
         err.contains("no AWS credentials found. Set AWS_PROFILE"),
         "{err}"
     );
+    // Said once, last (the environment's line points at it), with no SDK jargon.
+    assert_eq!(err.matches("no AWS credentials found").count(), 1, "{err}");
     assert!(
         !err.contains("DispatchFailure")
-            && err.lines().filter(|l| l.starts_with("error:")).count() == 1,
+            && err
+                .lines()
+                .last()
+                .is_some_and(|l| l.starts_with("error: no AWS credentials found")),
         "{err}"
     );
 }
@@ -278,4 +283,92 @@ fn validate_names_fargate_workers_and_their_task_size() {
             && text.contains("Fargate Spot: about 70% of the tasks above 1 on FARGATE"),
         "{text}"
     );
+}
+
+/// `qfleet` with no AWS credentials anywhere, and an endpoint nobody listens on (offline).
+fn qfleet_without_credentials(home: &std::path::Path) -> std::process::Command {
+    let empty = home.join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let mut c = qfleet();
+    c.env("HOME", home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &empty)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "eu-west-1")
+        .env("CI", "true");
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
+const NO_CREDENTIALS: &str = "no AWS credentials found. Set AWS_PROFILE (or pass --profile), run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+
+/// Issue 33: `status` of two environments without credentials printed the same long message
+/// 18 times (every call of every environment); the docs promise one.
+#[test]
+fn missing_credentials_are_told_once_per_run_in_text_and_in_json() {
+    let home = tempfile::tempdir().unwrap();
+    let a = lab_stack_file(home.path(), "credsa", "");
+    let b = lab_stack_file(home.path(), "credsb", "");
+    for command in [&["status"][..], &["drift"], &["outputs"], &["plan"]] {
+        let o = run(qfleet_without_credentials(home.path())
+            .args(command)
+            .args([&a, &b]));
+        assert_eq!(o.status.code(), Some(1), "{command:?}: {}", stderr(&o));
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert_eq!(
+            all.matches(NO_CREDENTIALS).count(),
+            1,
+            "{command:?}:\n{all}"
+        );
+        assert_eq!(
+            all.matches("no AWS credentials found").count(),
+            1,
+            "{command:?}:\n{all}"
+        );
+        // Told last, each other mention pointing at it.
+        assert!(
+            stderr(&o)
+                .trim_end()
+                .ends_with(&format!("error: {NO_CREDENTIALS}")),
+            "{command:?}:\n{all}"
+        );
+        assert!(
+            all.contains("no credentials (see below)"),
+            "{command:?}:\n{all}"
+        );
+
+        let o = run(qfleet_without_credentials(home.path())
+            .args(command)
+            .args([&a, &b])
+            .args(["-o", "json"]));
+        assert_eq!(o.status.code(), Some(1), "{command:?}: {}", stderr(&o));
+        let v = document(&o);
+        let text = format!("{}{}", stdout(&o), stderr(&o));
+        assert_eq!(
+            text.matches("no AWS credentials found").count(),
+            1,
+            "{command:?}:\n{text}"
+        );
+        // The one error at the top, the environments' errors pointing at it.
+        assert_eq!(v["error"]["kind"], "aws", "{v}");
+        assert_eq!(v["error"]["message"], NO_CREDENTIALS, "{v}");
+        for env in v["environments"].as_array().unwrap() {
+            let m = env["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                m.contains("no credentials (see the document's error)"),
+                "{v}"
+            );
+        }
+    }
 }

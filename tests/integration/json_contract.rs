@@ -256,3 +256,113 @@ fn simulate_prints_one_document_of_the_same_shape_for_one_and_two_environments()
     // A burst the lab cannot absorb: raising min is the change that meets the goal.
     assert_eq!(lab["advice"][0]["setting"], "workers.min", "{lab}");
 }
+
+/// Issue 33: with `--detailed-exitcode` an environment with pending changes said `ok: true,
+/// exit_code: 0` while the document said `ok: false, exit_code: 3`; one failed environment and
+/// one with changes must exit 1 (a failure is never hidden behind changes pending), each
+/// environment saying its own code as the document does.
+#[tokio::test]
+async fn each_environment_agrees_with_the_document_and_a_failure_wins_over_changes_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pending, failing) = (unique("jspend"), unique("jsfail"));
+    let a = lab_stack_file(dir.path(), &pending, "");
+    let b = lab_stack_file(dir.path(), &failing, "");
+    // Someone else's review of `failing`'s data stack: qfleet's plan of it fails (exit 1).
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    cfn.create_change_set()
+        .stack_name(format!("qfleet-{failing}-data"))
+        .change_set_name("someone-review")
+        .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
+        .template_body(r#"{"Resources":{"T":{"Type":"AWS::SNS::Topic"}}}"#)
+        .send()
+        .await
+        .unwrap();
+
+    // One environment with pending changes: 3 at both levels, ok false at both.
+    let one = doc(
+        qfleet_on_moto()
+            .arg("plan")
+            .arg(&a)
+            .args(["--detailed-exitcode", "-o", "json"]),
+        3,
+    );
+    let env = &one["environments"][0];
+    assert_eq!(
+        (&env["ok"], &env["exit_code"], &env["changes_pending"]),
+        (&one["ok"], &one["exit_code"], &one["changes_pending"]),
+        "{one}"
+    );
+    assert_eq!(
+        (env["exit_code"].as_i64(), env["ok"].as_bool()),
+        (Some(3), Some(false))
+    );
+
+    // Without --detailed-exitcode pending changes are no exit code: 0 and ok at both levels.
+    let plain = doc(qfleet_on_moto().arg("plan").arg(&a).args(["-o", "json"]), 0);
+    let env = &plain["environments"][0];
+    assert_eq!(
+        (
+            env["ok"].as_bool(),
+            env["exit_code"].as_i64(),
+            env["changes_pending"].as_bool()
+        ),
+        (Some(true), Some(0), Some(true)),
+        "{plain}"
+    );
+
+    // A failure and changes pending: the failure wins, each environment says its own.
+    for order in [[&a, &b], [&b, &a]] {
+        let mixed = doc(
+            qfleet_on_moto()
+                .arg("plan")
+                .args(order)
+                .args(["--detailed-exitcode", "-o", "json"]),
+            1,
+        );
+        assert_eq!(
+            (mixed["ok"].as_bool(), mixed["changes_pending"].as_bool()),
+            (Some(false), Some(true))
+        );
+        let by_name = |n: &str| {
+            mixed["environments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["environment"] == n)
+                .unwrap()
+                .clone()
+        };
+        let (p, f) = (by_name(&pending), by_name(&failing));
+        assert_eq!(
+            (
+                p["exit_code"].as_i64(),
+                p["ok"].as_bool(),
+                p["changes_pending"].as_bool()
+            ),
+            (Some(3), Some(false), Some(true)),
+            "{mixed}"
+        );
+        assert!(p["error"].is_null(), "{mixed}");
+        assert_eq!(
+            (f["exit_code"].as_i64(), f["ok"].as_bool()),
+            (Some(1), Some(false))
+        );
+        assert!(
+            f["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("someone-review"),
+            "{mixed}"
+        );
+    }
+
+    // The text summary and the Markdown preview follow the same rule.
+    for format in [&[][..], &["--format", "markdown"]] {
+        let o = run(qfleet_on_moto()
+            .arg("plan")
+            .args([&a, &b])
+            .arg("--detailed-exitcode")
+            .args(format));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    }
+}

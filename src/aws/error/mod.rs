@@ -116,6 +116,49 @@ impl AwsError {
     }
 }
 
+/// The words of a credentials failure: `head`, a detail (the error code AWS sent, or none),
+/// `advice`. Every AWS call of a run meets the same one (a run has one credential chain), so
+/// the output layer tells the whole once and shortens each other mention to `short` and the
+/// detail (`crate::output::once`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialsWords {
+    pub head: &'static str,
+    pub advice: &'static str,
+    pub short: &'static str,
+}
+
+impl CredentialsWords {
+    /// `WHAT: HEAD DETAIL. ADVICE`: the error's message.
+    pub fn message(&self, what: &str, detail: &str) -> String {
+        format!("{what}: {}{detail}{}", self.head, self.advice)
+    }
+}
+
+pub const MISSING_CREDENTIALS: CredentialsWords = CredentialsWords {
+    head: "no AWS credentials found",
+    advice: ". Set AWS_PROFILE (or pass --profile), run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    short: "no credentials",
+};
+
+pub const EXPIRED_CREDENTIALS: CredentialsWords = CredentialsWords {
+    head: "your AWS credentials have expired",
+    advice: ". Refresh them (e.g. `aws sso login`) and run the command again",
+    short: "credentials expired",
+};
+
+pub const REJECTED_CREDENTIALS: CredentialsWords = CredentialsWords {
+    head: "AWS rejected the credentials",
+    advice: ". Check AWS_PROFILE / --profile and the access keys",
+    short: "credentials rejected",
+};
+
+/// Every credentials failure's words.
+pub const CREDENTIALS_WORDS: [CredentialsWords; 3] = [
+    MISSING_CREDENTIALS,
+    EXPIRED_CREDENTIALS,
+    REJECTED_CREDENTIALS,
+];
+
 /// The service's error code, when the service sent one.
 pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
     match err {
@@ -269,30 +312,22 @@ where
     let msg = error_message(err);
     let chain = chain_text(err);
     let lower = chain.to_lowercase();
-    if lower.contains("no providers in chain provided credentials")
-        || lower.contains("failed to load credentials")
-        || lower.contains("error occurred while loading credentials")
-        || lower.contains("the credential provider was not enabled")
-    {
-        return (
-            Kind::Credentials,
-            format!(
-                "{what}: no AWS credentials found. Set AWS_PROFILE (or pass --profile), run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-            ),
-        );
-    }
+    // Expired before missing: an SSO token that expired fails while loading credentials too,
+    // and "expired" is what the user must act on.
     if matches!(
         code.as_str(),
         "ExpiredToken" | "ExpiredTokenException" | "RequestExpired"
     ) || lower.contains("token has expired")
         || lower.contains("session has expired")
     {
-        return (
-            Kind::Credentials,
-            format!(
-                "{what}: your AWS credentials have expired. Refresh them (e.g. `aws sso login`) and run the command again"
-            ),
-        );
+        return (Kind::Credentials, EXPIRED_CREDENTIALS.message(what, ""));
+    }
+    if lower.contains("no providers in chain provided credentials")
+        || lower.contains("failed to load credentials")
+        || lower.contains("error occurred while loading credentials")
+        || lower.contains("the credential provider was not enabled")
+    {
+        return (Kind::Credentials, MISSING_CREDENTIALS.message(what, ""));
     }
     if matches!(
         code.as_str(),
@@ -303,9 +338,7 @@ where
     ) {
         return (
             Kind::Credentials,
-            format!(
-                "{what}: AWS rejected the credentials ({code}). Check AWS_PROFILE / --profile and the access keys"
-            ),
+            REJECTED_CREDENTIALS.message(what, &format!(" ({code})")),
         );
     }
     if matches!(

@@ -265,3 +265,34 @@ fn operation_names_come_from_the_error_types() {
     );
     assert_eq!(super::operation_name::<std::io::Error>(), None);
 }
+
+/// An SDK error whose chain of messages is `chain` (as the identity resolver's would be).
+fn failed_with(chain: &str) -> AwsError {
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let err: SdkError<GetCallerIdentityError, HttpResponse> =
+        SdkError::construction_failure(std::io::Error::other(chain.to_string()));
+    AwsError::from_sdk("finding the account", err)
+}
+
+#[test]
+fn an_expired_sso_token_is_said_expired_not_missing() {
+    // aws-config's SSO token provider: "the SSO token has expired and cannot be refreshed",
+    // inside the identity resolver's "failed to load credentials".
+    let e = failed_with(
+        "failed to load credentials: the SSO token has expired and cannot be refreshed",
+    );
+    assert_eq!(e.kind, Kind::Credentials);
+    assert_eq!(
+        e.message,
+        "finding the account: your AWS credentials have expired. Refresh them (e.g. `aws sso login`) and run the command again"
+    );
+    let e = failed_with("failed to load credentials: no providers in chain provided credentials");
+    assert_eq!(e.kind, Kind::Credentials);
+    assert!(
+        e.message
+            .starts_with("finding the account: no AWS credentials found. Set AWS_PROFILE"),
+        "{}",
+        e.message
+    );
+}

@@ -106,7 +106,7 @@ impl Reporter {
         }
         match &self.multi {
             Some(m) => {
-                let _ = m.println(text.as_ref());
+                let _ = m.println(crate::output::once::shorten_text(text.as_ref()));
             }
             // A log: each line says when (the log's reader may see no times of the CI's own).
             None => super::stderr_line(&bars::stamped(text.as_ref())),

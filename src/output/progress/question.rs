@@ -187,7 +187,7 @@ impl Reporter {
     fn say(&self, text: &str) {
         match &self.multi {
             Some(m) => {
-                let _ = m.println(text);
+                let _ = m.println(crate::output::once::shorten_text(text));
             }
             None => crate::output::stderr_line(text),
         }

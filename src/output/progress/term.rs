@@ -129,6 +129,7 @@ impl indicatif::TermLike for Stderr {
 
     fn flush(&self) -> std::io::Result<()> {
         let text = self.with(|s| std::mem::take(&mut s.pending))?;
+        let text = crate::output::once::shorten_text(&text);
         let mut err = std::io::stderr().lock();
         err.write_all(text.as_bytes())?;
         err.flush()
