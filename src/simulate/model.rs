@@ -167,24 +167,35 @@ pub struct Outcome {
 impl Outcome {
     /// The latency at percentile `p` (0–100], nearest rank; `None` when nothing was processed.
     pub fn percentile(&self, p: f64) -> Option<u64> {
-        let total: u64 = self.latency.iter().sum();
-        if total == 0 {
-            return None;
-        }
-        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (secs, n) in self.latency.iter().enumerate() {
-            seen += n;
-            if seen >= rank {
-                return Some(secs as u64);
-            }
-        }
-        None
+        nearest_rank(&self.latency, p)
+    }
+
+    /// The unfinished messages' age at the end at percentile `p`; `None` when none is left.
+    pub fn unfinished_age(&self, p: f64) -> Option<u64> {
+        nearest_rank(&self.unfinished_ages, p)
     }
 
     pub fn max_latency(&self) -> Option<u64> {
         self.latency.iter().rposition(|&n| n > 0).map(|i| i as u64)
     }
+}
+
+/// The value at percentile `p` (0–100], nearest rank, of counts indexed by whole seconds;
+/// `None` when they are all 0.
+pub fn nearest_rank(counts: &[u64], p: f64) -> Option<u64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (secs, n) in counts.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return Some(secs as u64);
+        }
+    }
+    None
 }
 
 /// Messages that arrived in the same tick and were received as often.
