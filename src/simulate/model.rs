@@ -1,7 +1,8 @@
 //! The discrete-time model: one-second steps (tenths of a second for the workers), messages
 //! kept as cohorts (arrival time, count, receives) rather than one by one, so that a day of
-//! 1,000 instances runs in a fraction of a second. Deterministic: the only randomness, the
-//! spread of processing times, comes from a generator seeded by `Params::seed`.
+//! 1,000 instances runs in a fraction of a second. Repeatable: its randomness, each message's
+//! processing time and each attempt's failure, comes from a generator seeded by
+//! `Params::seed`.
 
 use super::rules;
 use crate::config::schema::PollerSpec;
