@@ -16,8 +16,9 @@ pub struct SimulateArgs {
     /// Environment names (files in the stacks directory, copies, globs) or paths to stack files.
     #[arg(required = true)]
     pub envs: Vec<String>,
-    /// When messages arrive: steady:RATE (10/s, 600/m), burst:N@T (5000@60s), daily:PEAK
-    /// (50/s at noon), csv:FILE (seconds[,count] per line); join terms with +.
+    /// When messages arrive: steady:RATE (10/s, 600/m, evenly spaced), poisson:RATE (random,
+    /// seeded by --seed), burst:N@T (5000@60s), daily:PEAK (50/s at noon), csv:FILE
+    /// (seconds[,count] per line); join terms with +.
     #[arg(long, value_name = "SPEC")]
     pub load: String,
     /// How long to simulate (60s, 30m, 2h, 1d; up to 31d). Default: an hour, a day for
@@ -61,7 +62,8 @@ pub struct SimulateArgs {
     /// for the stages that set none).
     #[arg(long, value_name = "D")]
     pub max_latency: Option<String>,
-    /// Seed of the processing-time spread: the same seed, the same run.
+    /// Seed of the run's random draws (processing times, failures, `poisson:` arrivals): the
+    /// same seed, the same run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }

@@ -3,12 +3,16 @@
 //! | term | arrivals |
 //! |---|---|
 //! | `steady:RATE` | RATE messages per second, minute or hour (`10/s`, `600/m`, `36000/h`) |
+//! | `poisson:RATE` | random arrivals at RATE on average: a Poisson process, seeded by `--seed` |
 //! | `burst:N@T` | N messages at once, T after the start (`5000@60s`, `200@2m`) |
 //! | `daily:PEAK` | a daily curve: 0 at midnight (the start), PEAK at noon, a raised cosine |
 //! | `csv:FILE` | one arrival per line: seconds after the start (`12.5`), optional `,COUNT` |
 //!
-//! Rates are spread deterministically: a rate of 2.5/s brings 2, 3, 2, 3… messages in
-//! successive seconds, never a random draw, so a run is repeatable.
+//! `steady:` and `daily:` spread their rate deterministically: a rate of 2.5/s brings 2, 3, 2,
+//! 3… messages in successive seconds. Evenly spaced arrivals understate queueing (no two
+//! messages ever arrive close together); `poisson:` draws the gaps between arrivals at random
+//! (exponential, the Poisson process), from a generator seeded by the run's seed, so a run is
+//! still repeatable for a given seed.
 
 use crate::config::duration;
 use crate::error::{Error, Result};
@@ -19,6 +23,8 @@ use std::path::Path;
 pub enum Term {
     /// Messages per second, constant.
     Steady(f64),
+    /// Messages per second on average, a Poisson process.
+    Poisson(f64),
     /// `count` messages at second `at`.
     Burst { count: u64, at: u64 },
     /// Peak messages per second at noon, 0 at midnight.
@@ -35,7 +41,7 @@ pub struct Load {
 }
 
 /// What the grammar accepts, for error messages.
-pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h), burst:N@T (5000@60s), daily:PEAK (50/s at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
+pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (50/s at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> Error {
     Error::usage(format!("--load {spec}: {why}; the grammar: {GRAMMAR}"))
@@ -77,6 +83,7 @@ pub fn parse(spec: &str, base: &Path) -> Result<Load> {
         };
         terms.push(match kind {
             "steady" => Term::Steady(rate(spec, arg)?),
+            "poisson" => Term::Poisson(rate(spec, arg)?),
             "daily" => Term::Daily(rate(spec, arg)?),
             "burst" => {
                 let (n, at) = arg.split_once('@').ok_or_else(|| {
@@ -165,7 +172,7 @@ impl Load {
         let mut d = 3_600;
         for t in &self.terms {
             d = d.max(match t {
-                Term::Steady(_) => 3_600,
+                Term::Steady(_) | Term::Poisson(_) => 3_600,
                 Term::Daily(_) => 86_400,
                 Term::Burst { at, .. } => at + 1_800,
                 Term::Csv(rows) => rows.last().map_or(0, |r| r.0) + 1_800,
@@ -174,13 +181,15 @@ impl Load {
         d
     }
 
-    /// Arrivals per second for `duration` seconds.
-    pub fn arrivals(&self, duration: u64) -> Vec<u64> {
+    /// Arrivals per second for `duration` seconds; `seed` draws the random terms (`poisson:`),
+    /// each from its own stream.
+    pub fn arrivals(&self, duration: u64, seed: u64) -> Vec<u64> {
         let n = duration as usize;
         let mut out = vec![0u64; n];
-        for t in &self.terms {
+        for (i, t) in self.terms.iter().enumerate() {
             match t {
                 Term::Steady(r) => spread(&mut out, |_| *r),
+                Term::Poisson(r) => poisson(&mut out, *r, arrival_seed(seed, i)),
                 Term::Daily(peak) => spread(&mut out, |s| {
                     let phase = (s % 86_400) as f64 / 86_400.0;
                     peak * (1.0 - (2.0 * std::f64::consts::PI * phase).cos()) / 2.0
@@ -200,6 +209,34 @@ impl Load {
             }
         }
         out
+    }
+}
+
+/// The seed of the `index`-th term's arrivals: apart from the processing times' generator
+/// (seeded by `seed` itself) and from the other terms'.
+fn arrival_seed(seed: u64, index: usize) -> u64 {
+    seed ^ 0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(index as u64 + 1)
+}
+
+/// Adds a Poisson process of `rate` messages a second: exponential gaps between arrivals,
+/// each message counted in the second it falls in (the counts per second are then
+/// independent Poisson draws of mean `rate`).
+fn poisson(out: &mut [u64], rate: f64, seed: u64) {
+    if rate <= 0.0 {
+        return;
+    }
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let end = out.len() as f64;
+    let mut t = 0.0f64;
+    loop {
+        // 1 − U is in (0, 1]: its logarithm is finite.
+        t += -(1.0 - rng.f64()).ln() / rate;
+        if t >= end {
+            break;
+        }
+        if let Some(slot) = out.get_mut(t as usize) {
+            *slot += 1;
+        }
     }
 }
 

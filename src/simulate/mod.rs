@@ -1,8 +1,8 @@
 //! The scaling simulator (`qfleet simulate`): an environment as rendered from its stack file,
-//! run under a load, one-second steps, deterministic. A pipeline (`simulate_pipeline`) runs
+//! run under a load, one-second steps, repeatable for a seed. A pipeline (`simulate_pipeline`) runs
 //! stage by stage: each later stage under the completions of the stage before it.
 //!
-//! - `load.rs`: the `--load` grammar (steady, burst, daily, csv) and the arrivals per second;
+//! - `load.rs`: the `--load` grammar (steady, poisson, burst, daily, csv) and the arrivals per second;
 //! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
 //! - `model.rs`: the discrete-time model: queue, workers, the group or the event source
 //!   mapping, the alarms;
@@ -190,7 +190,7 @@ fn duration(a: &Assumptions) -> u64 {
 
 /// Simulates `env` under the assumptions and reports the run.
 pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
-    run_stage(env, a, &a.load.arrivals(duration(a))).map(|(r, _)| r)
+    run_stage(env, a, &a.load.arrivals(duration(a), a.seed)).map(|(r, _)| r)
 }
 
 /// One run of `env` under `arrivals`: its report (advice included, for these arrivals) and
@@ -326,7 +326,7 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
             )));
         }
     }
-    let uploads = a.load.arrivals(duration(a));
+    let uploads = a.load.arrivals(duration(a), a.seed);
     let mut arrivals = uploads.clone();
     let mut reports = Vec::new();
     for (i, stage) in stages.iter().enumerate() {

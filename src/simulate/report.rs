@@ -90,7 +90,10 @@ pub struct Report {
     pub dead_lettered: u64,
     pub unfinished: u64,
     pub oldest_unfinished_seconds: u64,
+    /// Processed messages only: those left at the end are in `unfinished_age`.
     pub latency: Latency,
+    /// The unfinished messages' ages when the run ended (all `None` when none is left).
+    pub unfinished_age: Latency,
     pub peak_capacity: u64,
     pub instance_hours: Option<f64>,
     /// Fargate: hours of tasks placed (starting or running), summed.
@@ -346,6 +349,12 @@ pub fn build(env: &Environment, a: &Assumptions, p: &Params, o: Outcome) -> Repo
         dead_lettered: o.dead_lettered,
         unfinished: o.unfinished,
         oldest_unfinished_seconds: o.oldest_unfinished_age,
+        unfinished_age: Latency {
+            p50: o.unfinished_age(50.0),
+            p95: o.unfinished_age(95.0),
+            p99: o.unfinished_age(99.0),
+            max: o.unfinished_age(100.0),
+        },
         latency,
         peak_capacity: o.peak_capacity,
         instance_hours,
@@ -585,8 +594,17 @@ pub fn text(name: &str, r: &Report) -> String {
         }
     ));
     s.push_str(&format!(
-        "messages    {} arrived, {} processed, {} dead-lettered, {} unfinished\n",
-        r.arrived, r.processed, r.dead_lettered, r.unfinished
+        "messages    {} arrived, {} processed, {} dead-lettered, {} unfinished{}\n",
+        r.arrived,
+        r.processed,
+        r.dead_lettered,
+        r.unfinished,
+        match (r.unfinished_age.p50, r.unfinished_age.max) {
+            (Some(median), Some(oldest)) => format!(
+                " (their age at the end: median {median} s, oldest {oldest} s; not in the latency)"
+            ),
+            _ => String::new(),
+        }
     ));
     s.push_str(&format!(
         "cost        {}: {}\n",

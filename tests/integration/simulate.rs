@@ -419,3 +419,39 @@ fn the_lab_and_the_docs_show_the_output_of_a_slow_second_stage_as_it_is() {
         }
     }
 }
+
+/// Messages not processed by the end are reported apart, with their ages, and kept out of the
+/// latency (validated against schemas/output/simulate.json by `doc`): three 100 s jobs on the
+/// lab's one instance in 150 s, one processed (100 s), one in flight and one waiting, both
+/// 150 s old.
+#[test]
+fn the_unfinished_are_reported_apart_with_their_ages_and_not_in_the_latency() {
+    let args = [
+        "simulate",
+        "lab",
+        "--load",
+        "burst:3@0s",
+        "--seconds-per-message",
+        "100",
+        "--spread",
+        "0",
+        "--duration",
+        "150",
+    ];
+    let v = doc(qfleet().args(args).args(["-o", "json"]), 3);
+    let e = &v["environments"][0];
+    assert_eq!(e["processed"], 1, "{e}");
+    assert_eq!(e["latency"]["max"], 100, "{e}");
+    assert_eq!(e["unfinished"], 2, "{e}");
+    assert_eq!(e["unfinished_age"]["max"], 150, "{e}");
+    assert_eq!(e["unfinished_age"]["p50"], 150, "{e}");
+    assert_eq!(e["oldest_unfinished_seconds"], 150, "{e}");
+    let o = run(qfleet().args(args));
+    let text = stdout(&o);
+    assert!(
+        text.contains(
+            "2 unfinished (their age at the end: median 150 s, oldest 150 s; not in the latency)"
+        ),
+        "{text}"
+    );
+}
