@@ -89,9 +89,9 @@ pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Environment) -> Resu
     account_allowed(env, &id)
 }
 
-/// The guard's decision once the account is known.
+/// The guard's decision once the account is known (no `accounts:`: any account).
 pub fn account_allowed(env: &Environment, account: &str) -> Result<()> {
-    if env.spec.accounts.iter().any(|a| a == account) {
+    if env.spec.accounts.is_empty() || env.spec.accounts.iter().any(|a| a == account) {
         return Ok(());
     }
     Err(Error::Refused(format!(
@@ -192,5 +192,7 @@ mod tests {
                 .to_string()
                 .contains("allows only 111111111111, 222222222222")
         );
+        // Without accounts: any account (send asks this once it knows the account).
+        assert!(account_allowed(&env("region: eu-west-1\n"), "333333333333").is_ok());
     }
 }
