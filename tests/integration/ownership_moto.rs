@@ -129,7 +129,13 @@ fn credentials_of_another_account_are_refused_before_anything_is_done() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("guard");
     let file = lab_stack_file(dir.path(), &e, "accounts: ['111111111111']\n");
-    for args in [vec!["deploy", "--yes"], vec!["teardown", "--yes"]] {
+    for args in [
+        vec!["deploy", "--yes"],
+        vec!["plan"],
+        vec!["teardown", "--yes"],
+        vec!["drift"],
+        vec!["send"],
+    ] {
         let o = run(qfleet_on_moto().args(&args).arg(&file).args(["-o", "json"]));
         assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stdout(&o));
         assert!(
