@@ -6,7 +6,8 @@
 //! refused by deploy, plan, teardown and the kind switch (exit 4), unless `deploy --adopt`
 //! takes it over after the usual preview. The account guard (`accounts:` in the stack file)
 //! refuses credentials of any other account before anything is read or changed (deploy, plan,
-//! teardown, drift, dlq and send).
+//! teardown, drift, dlq and send); dlq and send also act only when the data stack is the
+//! environment's.
 
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;
@@ -24,10 +25,12 @@ pub fn marks(env: &Environment) -> BTreeMap<String, String> {
 }
 
 /// What the stack lacks of the environment's marks (empty: it is the environment's). A stack
-/// in REVIEW_IN_PROGRESS holds no resources (a first change set not executed yet): there is
-/// nothing of anyone's to damage, so it needs no marks.
+/// in REVIEW_IN_PROGRESS without any tag holds nothing and names no one (a first change set
+/// not executed yet, made without tags): it needs no marks. One with tags is someone's first
+/// deploy waiting at its question (CreateChangeSet puts its tags on the review stack): its
+/// tags are compared like any stack's, so another team's review is never taken or deleted.
 pub fn lacks(env_name: &str, owner: Option<&str>, state: &StackState) -> Vec<String> {
-    if state.is_review() {
+    if state.is_review() && state.tags.is_empty() {
         return Vec::new();
     }
     lacks_tags(env_name, owner, &state.tags)
@@ -79,26 +82,55 @@ pub fn refusal(env: &Environment, state: &StackState) -> Option<Error> {
     )))
 }
 
+/// Before acting on the data stack's resources by their names (`dlq`, `send`): the account
+/// guard, then the data stack must exist and carry the environment's marks, so that a queue or
+/// bucket of the same name that is another's is never drained, purged or written to. A stack
+/// that could not be read is an error, never "ours".
+pub async fn check_data_stack(
+    cfn: &aws_sdk_cloudformation::Client,
+    sts: &aws_sdk_sts::Client,
+    env: &Environment,
+) -> Result<()> {
+    check_account(sts, env).await?;
+    let name = env.data_stack_name();
+    match crate::aws::cfn::stacks::describe(cfn, &name).await? {
+        None => Err(Error::aws(format!(
+            "{}: stack {name} does not exist; is the environment deployed? (`qfleet status {}`)",
+            env.name, env.name
+        ))),
+        Some(state) => match refusal(env, &state) {
+            Some(refused) => Err(refused),
+            None => Ok(()),
+        },
+    }
+}
+
 /// The account guard: with `accounts:` in the stack file, the credentials must be for one of
 /// them (GetCallerIdentity; a failure to ask is a refusal too, never "any account").
 pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Environment) -> Result<()> {
-    if env.spec.accounts.is_empty() {
+    if allowed_accounts(env).is_empty() {
         return Ok(());
     }
     let id = account::id(sts).await?;
     account_allowed(env, &id)
 }
 
+/// The accounts the stack file allows (empty: no guard; validate refuses `accounts: []`).
+fn allowed_accounts(env: &Environment) -> &[String] {
+    env.spec.accounts.as_deref().unwrap_or_default()
+}
+
 /// The guard's decision once the account is known (no `accounts:`: any account).
 pub fn account_allowed(env: &Environment, account: &str) -> Result<()> {
-    if env.spec.accounts.is_empty() || env.spec.accounts.iter().any(|a| a == account) {
+    let allowed = allowed_accounts(env);
+    if allowed.is_empty() || allowed.iter().any(|a| a == account) {
         return Ok(());
     }
     Err(Error::Refused(format!(
         "{}: the credentials are for account {account}, and {} allows only {} (accounts); nothing was read or changed. Use credentials of an allowed account, or add this one to accounts",
         env.name,
         env.source.path.display(),
-        env.spec.accounts.join(", ")
+        allowed.join(", ")
     )))
 }
 
@@ -159,9 +191,15 @@ mod tests {
     }
 
     #[test]
-    fn a_review_stack_holds_nothing_and_needs_no_marks() {
-        let s = StackState::new("qfleet-alien-data", StackStatus::ReviewInProgress);
+    fn a_review_stack_without_tags_needs_no_marks_but_another_teams_review_is_theirs() {
+        let mut s = StackState::new("qfleet-alien-data", StackStatus::ReviewInProgress);
         assert!(lacks("alien", Some("x"), &s).is_empty());
+        s.tags = BTreeMap::from([
+            (ENVIRONMENT_TAG.to_string(), "alien".to_string()),
+            (OWNER_TAG.to_string(), "team-a".to_string()),
+        ]);
+        assert!(lacks("alien", Some("team-a"), &s).is_empty());
+        assert_eq!(lacks("alien", Some("team-b"), &s).len(), 1);
     }
 
     #[test]
@@ -192,7 +230,17 @@ mod tests {
                 .to_string()
                 .contains("allows only 111111111111, 222222222222")
         );
-        // Without accounts: any account (send asks this once it knows the account).
+        // Without accounts: any account; `accounts:` without a value is the same.
         assert!(account_allowed(&env("region: eu-west-1\n"), "333333333333").is_ok());
+        assert!(account_allowed(&env("region: eu-west-1\naccounts:\n"), "333333333333").is_ok());
+        // An empty list is no guard a reader would expect: refused, not "any account".
+        let empty = crate::config::parse(
+            std::path::PathBuf::from("stacks/alien.yaml"),
+            "region: eu-west-1\naccounts: []\n".into(),
+        );
+        assert!(
+            matches!(&empty, Err(crate::error::Error::Input(list)) if list[0].field == "accounts"),
+            "{empty:?}"
+        );
     }
 }

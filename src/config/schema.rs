@@ -41,8 +41,9 @@ pub struct StackFile {
     pub owner: Option<String>,
     /// The only AWS accounts this file may act in: credentials of any other account are refused
     /// before anything is read or changed (a guard for production files). Empty: any account.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub accounts: Vec<String>,
+    /// (`accounts:` without a value is no guard; an empty list is refused by validate.)
+    #[serde(default)]
+    pub accounts: Option<Vec<String>>,
     /// Stack termination protection; defaults to on outside labs.
     #[serde(default)]
     pub termination_protection: Option<bool>,

@@ -23,11 +23,13 @@ use serde_yaml_ng::{Mapping, Value};
 /// It is imported only when its tags, which CloudFormation propagated from the stack that kept
 /// it, carry the environment's marks (see [`crate::ownership`]); another's bucket of the same
 /// name is refused, unless `--adopt` takes it over.
+/// Returns the bucket and, when `--adopt` takes over one that is not the environment's, the
+/// marks it lacks.
 pub async fn kept_bucket(
     clients: &Clients,
     env: &Environment,
     adopt: bool,
-) -> Result<Option<String>> {
+) -> Result<Option<(String, Vec<String>)>> {
     let account = account::id(&clients.sts).await?;
     let name = format!(
         "{}-{account}-{}",
@@ -47,7 +49,7 @@ pub async fn kept_bucket(
             env.name
         )));
     }
-    Ok(Some(name))
+    Ok(Some((name, lacks)))
 }
 
 /// The data template reduced to the bucket: its deletion policy and properties, without the

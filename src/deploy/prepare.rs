@@ -235,11 +235,27 @@ pub async fn prepare(
     // A bucket an earlier teardown kept is brought into the new data stack, not created again.
     if desired.role == StackRole::Data
         && state.as_ref().is_none_or(|s| s.is_review())
-        && let Some(bucket) = adopt::kept_bucket(clients, env, opts.adopt).await?
+        && let Some((bucket, lacks)) = adopt::kept_bucket(clients, env, opts.adopt).await?
     {
-        let note = format!(
-            "bucket {bucket} was kept by an earlier teardown; deploy imports it into the new stack first (an IMPORT change set), then creates the rest"
-        );
+        let note = if lacks.is_empty() {
+            format!(
+                "bucket {bucket} was kept by an earlier teardown; deploy imports it into the new stack first (an IMPORT change set), then creates the rest"
+            )
+        } else {
+            let w = format!(
+                "{}: --adopt: bucket {bucket} stands outside any stack and is not qfleet's for this environment (it lacks {}); deploy imports it into the new stack first (an IMPORT change set), then creates the rest",
+                env.name,
+                lacks.join(" and ")
+            );
+            reporter.line(format!("warning: {w}"));
+            reporter.event(Event::Warning {
+                environment: Some(env.name.clone()),
+                stack: Some(desired.name.clone()),
+                change: None,
+                message: w.clone(),
+            });
+            w
+        };
         let changes = template_changes(&desired.template, Some(ids::BUCKET))?;
         return Ok(ready(
             desired,

@@ -23,7 +23,7 @@ pub struct Queues {
 /// Reads both queues; anything that cannot be read, or a job queue without a redrive policy,
 /// is an error (never "no dead-letter queue, nothing in it").
 pub async fn locate(clients: &Clients, env: &Environment) -> Result<Queues> {
-    crate::ownership::check_account(&clients.sts, env).await?;
+    crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env).await?;
     let name = ResourceNames::of(env).queue;
     let missing = |what: &str| {
         Error::aws(format!(

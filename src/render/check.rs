@@ -167,19 +167,48 @@ fn ref_name(v: &Value) -> Option<&str> {
     }
 }
 
+/// What a `Ref`, a `GetAtt` or another `${…}` counts for: the longest ARN qfleet's templates
+/// name that way (a log group's ARN, with its 512-character name, is the longest).
+const REFERENCE_LENGTH: usize = 600;
+
 /// A policy document's size as IAM counts it: its JSON without white space, each `!Sub`
 /// string's pseudo parameters resolved at their longest (a region name is at most 14
-/// characters, `aws-us-gov` the longest partition, `amazonaws.com.cn` the longest URL suffix).
+/// characters, `aws-us-gov` the longest partition, `amazonaws.com.cn` the longest URL suffix,
+/// a stack name 128), and every other reference (`!Ref`, `!GetAtt`, `${Resource.Arn}`) at
+/// [`REFERENCE_LENGTH`].
 fn iam_size(v: &Value) -> usize {
+    fn sub(s: &str) -> String {
+        let pseudo = s
+            .replace("${AWS::AccountId}", "123456789012")
+            .replace("${AWS::Region}", "ap-southeast-7")
+            .replace("${AWS::Partition}", "aws-us-gov")
+            .replace("${AWS::URLSuffix}", "amazonaws.com.cn")
+            .replace("${AWS::StackName}", &"s".repeat(128));
+        // Any `${…}` left names a parameter or a resource.
+        let mut out = String::new();
+        let mut rest = pseudo.as_str();
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            match rest[i..].find('}') {
+                Some(end) if !rest[i + 2..].starts_with('!') => {
+                    out.push_str(&"r".repeat(REFERENCE_LENGTH));
+                    rest = &rest[i + end + 1..];
+                }
+                _ => {
+                    out.push_str("${");
+                    rest = &rest[i + 2..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
     fn resolve(v: &Value) -> serde_json::Value {
         match v {
-            Value::Tagged(t) => resolve(&t.value),
-            Value::String(s) => serde_json::Value::String(
-                s.replace("${AWS::AccountId}", "123456789012")
-                    .replace("${AWS::Region}", "ap-southeast-7")
-                    .replace("${AWS::Partition}", "aws-us-gov")
-                    .replace("${AWS::URLSuffix}", "amazonaws.com.cn"),
-            ),
+            Value::Tagged(t) if t.tag == "Sub" => resolve(&t.value),
+            // `!Ref`, `!GetAtt` and any other function: a reference at its longest.
+            Value::Tagged(_) => serde_json::Value::String("r".repeat(REFERENCE_LENGTH)),
+            Value::String(s) => serde_json::Value::String(sub(s)),
             Value::Sequence(seq) => serde_json::Value::Array(seq.iter().map(resolve).collect()),
             Value::Mapping(m) => serde_json::Value::Object(
                 m.iter()
@@ -286,5 +315,39 @@ mod tests {
             "x".repeat(TEMPLATE_BODY_LIMIT)
         );
         assert!(check(&stack(&big))[0].contains("at most 51200"));
+    }
+}
+
+#[cfg(test)]
+mod iam_size_tests {
+    use super::*;
+
+    /// References count at their longest, never as the text of their names: eleven `!GetAtt`s
+    /// of log group ARNs (up to 512-character names) can pass 6,144 characters.
+    #[test]
+    fn references_and_the_stack_name_count_at_their_longest() {
+        let statements: String = (0..11)
+            .map(|i| {
+                format!(
+                    "          - {{Effect: Allow, Action: logs:PutLogEvents, Resource: !GetAtt G{i}.Arn}}\n"
+                )
+            })
+            .collect();
+        let doc: Value =
+            serde_yaml_ng::from_str(&format!("Version: '2012-10-17'\nStatement:\n{statements}"))
+                .unwrap();
+        assert!(iam_size(&doc) > MANAGED_POLICY_SIZE, "{}", iam_size(&doc));
+        let one: Value = serde_yaml_ng::from_str(
+            "Resource: !Sub 'arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*'",
+        )
+        .unwrap();
+        // "Resource" + the ARN with a 128-character stack name, the longest region and partition.
+        assert_eq!(
+            iam_size(&one),
+            r#"{"Resource":"arn:aws-us-gov:cloudformation:ap-southeast-7:123456789012:stack/"#
+                .len()
+                + 128
+                + r#"/*"}"#.len()
+        );
     }
 }

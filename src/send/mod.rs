@@ -91,8 +91,8 @@ pub async fn send(
 ) -> Result<Journey> {
     // The uploads feed a pipeline's first stage.
     let names = ResourceNames::of(env.stages()[0]);
+    crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env).await?;
     let account = account::id(&clients.sts).await?;
-    crate::ownership::account_allowed(env, &account)?;
     let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
     let queue_url = queues::url_of(&clients.sqs, &names.queue)
         .await?

@@ -10,7 +10,7 @@
 //!
 //! `steady:` and `daily:` spread their rate deterministically: a rate of 2.5/s brings 2, 3, 2,
 //! 3… messages in successive seconds. Evenly spaced arrivals understate queueing (no two
-//! messages ever arrive close together); `poisson:` draws the gaps between arrivals at random
+//! messages ever arrive close together); `poisson:` draws each second's count at random
 //! (exponential, the Poisson process), from a generator seeded by the run's seed, so a run is
 //! still repeatable for a given seed.
 
@@ -218,26 +218,38 @@ fn arrival_seed(seed: u64, index: usize) -> u64 {
     seed ^ 0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(index as u64 + 1)
 }
 
-/// Adds a Poisson process of `rate` messages a second: exponential gaps between arrivals,
-/// each message counted in the second it falls in (the counts per second are then
-/// independent Poisson draws of mean `rate`).
+/// Adds a Poisson process of `rate` messages a second as the model sees it: the count of each
+/// second, an independent Poisson draw of mean `rate` (the model's clock takes a second's
+/// arrivals at its start). A draw costs the same whatever the rate: exact (Knuth's
+/// multiplication of uniforms) up to [`EXACT_POISSON`] a second, above it the normal
+/// approximation with its continuity correction (mean and variance `rate`), whose error at
+/// that size is far below the one-second clock's.
 fn poisson(out: &mut [u64], rate: f64, seed: u64) {
     if rate <= 0.0 {
         return;
     }
     let mut rng = fastrand::Rng::with_seed(seed);
-    let end = out.len() as f64;
-    let mut t = 0.0f64;
-    loop {
-        // 1 − U is in (0, 1]: its logarithm is finite.
-        t += -(1.0 - rng.f64()).ln() / rate;
-        if t >= end {
-            break;
-        }
-        if let Some(slot) = out.get_mut(t as usize) {
-            *slot += 1;
-        }
+    for slot in out.iter_mut() {
+        *slot += poisson_count(&mut rng, rate);
     }
+}
+
+/// The largest mean drawn exactly.
+const EXACT_POISSON: f64 = 30.0;
+
+fn poisson_count(rng: &mut fastrand::Rng, mean: f64) -> u64 {
+    if mean <= EXACT_POISSON {
+        let limit = (-mean).exp();
+        let (mut k, mut p) = (0u64, rng.f64());
+        while p > limit {
+            k += 1;
+            p *= rng.f64();
+        }
+        return k;
+    }
+    // Box–Muller: 1 − U is in (0, 1], so its logarithm is finite.
+    let z = (-2.0 * (1.0 - rng.f64()).ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos();
+    (mean + mean.sqrt() * z + 0.5).floor().max(0.0) as u64
 }
 
 /// Adds a rate to the seconds, carrying the fractions: the total after `s` seconds is the

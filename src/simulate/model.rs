@@ -812,7 +812,8 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
         if count == 0 {
             continue;
         }
-        let age = ((run_end - arrival) / TICKS) as usize;
+        // Whole seconds rounded up, as latencies are: a message 60.9 s old has not met 60 s.
+        let age = (run_end - arrival).div_ceil(TICKS) as usize;
         if out.unfinished_ages.len() <= age {
             out.unfinished_ages.resize(age + 1, 0);
         }

@@ -1715,6 +1715,30 @@ fn poisson_arrivals_have_counts_per_second_of_mean_and_variance_the_rate_reprodu
     assert_eq!(l.default_duration(), 3_600);
 }
 
+/// A high rate costs one draw a second, not one a message (a million a second for 2,000
+/// seconds would be two billion exponential gaps), and keeps Poisson's mean and variance:
+/// both within 0.5 % of the rate (the variance's standard error is about 3.2 %/√2,000·√2).
+#[test]
+fn poisson_arrivals_at_a_high_rate_keep_their_mean_and_variance() {
+    let l = load::parse("poisson:1000000/s", Path::new(".")).unwrap();
+    let a = l.arrivals(2_000, 1);
+    let n = a.len() as f64;
+    let mean = a.iter().sum::<u64>() as f64 / n;
+    let var = a.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    assert!((mean / 1e6 - 1.0).abs() < 0.005, "mean {mean}");
+    assert!((var / 1e6 - 1.0).abs() < 0.1, "variance {var}");
+    // Between the exact and the approximate draw, at 30 and 31 a second.
+    for rate in [30.0, 31.0] {
+        let a = load::parse(&format!("poisson:{rate}/s"), Path::new("."))
+            .unwrap()
+            .arrivals(20_000, 7);
+        let mean = a.iter().sum::<u64>() as f64 / a.len() as f64;
+        let var = a.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / 19_999.0;
+        assert!((mean - rate).abs() < 0.2, "{rate}: mean {mean}");
+        assert!((var / rate - 1.0).abs() < 0.05, "{rate}: variance {var}");
+    }
+}
+
 /// An independent exact multi-server queue, event by event: Poisson arrivals (exponential
 /// gaps) at `rate`, `c` servers, first come first served, every message `service` seconds
 /// (M/D/c). Returns the sojourn times (arrival to done), seconds.

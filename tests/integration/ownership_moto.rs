@@ -58,12 +58,22 @@ async fn a_hand_made_stack_of_qfleets_name_is_refused_and_unchanged_until_adopte
     let before = stack_tags_and_resources(&cfn, &data).await;
     assert_eq!(before.1, ["TheirTopic"]);
 
-    for args in [
-        vec!["deploy", "--yes"],
-        vec!["plan"],
-        vec!["teardown", "--yes", "--purge-bucket", "--discard-messages"],
+    for (args, after) in [
+        (vec!["deploy", "--yes"], vec![]),
+        (vec!["plan"], vec![]),
+        (
+            vec!["teardown", "--yes", "--purge-bucket", "--discard-messages"],
+            vec![],
+        ),
+        // dlq and send act on the data stack's queues and bucket by their names.
+        (vec!["dlq"], vec!["purge", "--confirm", "0"]),
+        (vec!["send"], vec!["--until", "queue"]),
     ] {
-        let o = run(qfleet_on_moto().args(&args).arg(&file).args(["-o", "json"]));
+        let o = run(qfleet_on_moto()
+            .args(&args)
+            .arg(&file)
+            .args(&after)
+            .args(["-o", "json"]));
         assert_eq!(
             o.status.code(),
             Some(4),

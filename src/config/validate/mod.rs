@@ -123,8 +123,14 @@ pub fn check(env: &Environment) -> Vec<InputError> {
     {
         c.fail("owner", format!("`{owner}` {why}"));
     }
+    if spec.accounts.as_ref().is_some_and(Vec::is_empty) {
+        c.fail(
+            "accounts",
+            "an empty list would allow no account; list the account ids, or leave accounts out for any account",
+        );
+    }
     let mut seen = std::collections::BTreeSet::new();
-    for (i, account) in spec.accounts.iter().enumerate() {
+    for (i, account) in spec.accounts.iter().flatten().enumerate() {
         let field = format!("accounts.{i}");
         if account.len() != 12 || !account.chars().all(|ch| ch.is_ascii_digit()) {
             c.fail(

@@ -29,9 +29,14 @@ pub const LAMBDA_ENV_LIMIT: usize = 4 * 1024;
 pub const ROLE_POLICY_LIMIT: usize = 10;
 
 /// Whether the worker's role gets qfleet's declared policy: the secrets the stack file names
-/// and its own statements (templates/declared-policy.yaml.j2 and the Fargate task's).
+/// and its own statements (templates/declared-policy.yaml.j2). A Fargate task's secrets are
+/// read by the task's execution role, not the worker's: its declared policy holds only the
+/// statements (templates/fargate.yaml.j2).
 fn declared_policy(w: &WorkersSpec) -> bool {
-    !w.secrets.is_empty() || !w.statements.is_empty()
+    match w.kind {
+        WorkerKind::Fargate => !w.statements.is_empty(),
+        WorkerKind::Ec2 | WorkerKind::Lambda => !w.secrets.is_empty() || !w.statements.is_empty(),
+    }
 }
 
 /// The managed policies qfleet itself attaches to the worker's role: an EC2 instance's gets
@@ -54,10 +59,18 @@ const PRIVILEGED_MANAGED: &[&str] = &[
     "AdministratorAccess-Amplify",
     "AdministratorAccess-AWSElasticBeanstalk",
     "PowerUserAccess",
-    "IAMFullAccess",
-    "AWSOrganizationsFullAccess",
-    "AWSCloudFormationFullAccess",
+    "SystemAdministrator",
+    "DatabaseAdministrator",
+    "DataScientist",
+    "NetworkAdministrator",
 ];
+
+/// An AWS managed policy of [`PRIVILEGED_MANAGED`], or a service's full access (`…FullAccess`,
+/// `…_FullAccess`: every action of a service on every resource, as a wildcard action on a
+/// broad resource is in a statement).
+fn privileged_managed(name: &str) -> bool {
+    PRIVILEGED_MANAGED.contains(&name) || name.ends_with("FullAccess")
+}
 
 /// IAM actions that only read (IAM's access levels List and Read, and the reports of
 /// Generate…/Simulate…, "Actions, resources, and condition keys for AWS Identity and Access
@@ -77,7 +90,7 @@ pub fn privileged(w: &WorkersSpec) -> Vec<(String, String)> {
         if let Some(name) = arn
             .split_once(":iam::aws:policy/")
             .map(|(_, n)| n.rsplit('/').next().unwrap_or(n))
-            && PRIVILEGED_MANAGED.contains(&name)
+            && privileged_managed(name)
         {
             found.push((
                 format!("workers.policies.{i}"),
@@ -110,10 +123,17 @@ pub fn privileged(w: &WorkersSpec) -> Vec<(String, String)> {
                     _ => "grants IAM writes (creating or changing roles, users and policies)",
                 };
                 found.push((field.clone(), format!("`{a}` {what}")));
-            } else if wildcard && let Some(r) = broad.first() {
+            } else if (wildcard || assumes_roles(svc, &lower))
+                && let Some(r) = broad.first()
+            {
+                let what = if wildcard {
+                    "a wildcard action"
+                } else {
+                    "assuming roles"
+                };
                 found.push((
                     field.clone(),
-                    format!("`{a}` is a wildcard action on the broad resource `{r}`"),
+                    format!("`{a}` is {what} on the broad resource `{r}`"),
                 ));
             }
         }
@@ -140,7 +160,12 @@ fn broad_resource(arn: &str) -> bool {
             .split_once(['/', ':'])
             .map_or(resource, |(_, rest)| rest)
     };
-    resource.starts_with('*') || after_type.starts_with('*') || after_type.is_empty()
+    resource.starts_with(['*', '?']) || after_type.starts_with(['*', '?']) || after_type.is_empty()
+}
+
+/// `sts:AssumeRole` and its kin: on a broad resource, the power of every role they reach.
+fn assumes_roles(svc: &str, action: &str) -> bool {
+    svc.eq_ignore_ascii_case("sts") && action.starts_with("assumerole")
 }
 
 /// IAM's action wildcards: `*` any run of characters, `?` any one (both lowercase).

@@ -25,7 +25,7 @@ fn the_worker_roles_managed_policies_fit_iams_quota_as_validate_counts_them() {
         "  kind: lambda\n",
         "  kind: fargate\n  image: public.ecr.aws/x/y:1\n",
     ] {
-        for extra in ["", declared] {
+        for extra in ["", declared, "  secrets: {TOKEN: ssm:/app/token}\n"] {
             let env = with_policies(kind, extra, 0);
             let own = crate::config::validate::own_managed_policies(&env.spec.workers);
             let room = check::MANAGED_POLICIES_PER_ROLE - own;
