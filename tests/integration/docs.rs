@@ -514,3 +514,42 @@ fn the_book_builds_and_no_link_in_it_is_broken() {
         problems.join("\n")
     );
 }
+
+/// The commands chapter names every command and every flag the CLI defines (issue 36: it
+/// missed `deploy --allow-replacement`, `--force` and `--rediscover-network`): read from the
+/// CLI's own definitions, so a new flag without its words fails here.
+#[test]
+fn the_commands_chapter_names_every_command_and_flag_of_the_cli() {
+    use clap::CommandFactory;
+    let chapter = read(&root().join("docs/commands.md"));
+    let mut missing = Vec::new();
+    fn walk(cmd: &clap::Command, path: &str, chapter: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "help" | "version") || arg.is_hide_set() {
+                continue;
+            }
+            if !chapter.contains(&format!("--{long}")) {
+                missing.push(format!("{path} --{long}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.is_hide_set() || sub.get_name() == "help" {
+                continue;
+            }
+            let name = format!("{path} {}", sub.get_name()).trim().to_string();
+            if !chapter.contains(&format!("`{}", sub.get_name()))
+                && !chapter.contains(&format!(" {}", sub.get_name()))
+            {
+                missing.push(name.clone());
+            }
+            walk(sub, &name, chapter, missing);
+        }
+    }
+    walk(&qfleet::cli::Cli::command(), "", &chapter, &mut missing);
+    assert!(
+        missing.is_empty(),
+        "docs/commands.md does not name: {}",
+        missing.join(", ")
+    );
+}
