@@ -56,8 +56,52 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
                     return Ok(vec![copy]);
                 }
             }
-            Err(not_found)
+            // The environment's own name (`class-07` of `classroom.yaml` with `environment:
+            // class`), as every command prints it in its hints.
+            match by_declared_name(target, stacks_dir)? {
+                Some(envs) => Ok(envs),
+                None => Err(not_found),
+            }
         }
+    }
+}
+
+/// The environment, or one copy, whose name the stack file declares (`environment:`) rather
+/// than takes from its file name; `None` when no file declares it. Two files declaring it are
+/// an error, never a guess.
+fn by_declared_name(target: &str, stacks_dir: &Path) -> Result<Option<Vec<Environment>>> {
+    let base = target.rsplit_once('-').map(|(b, _)| b);
+    let mut found: Vec<(std::path::PathBuf, Vec<Environment>)> = Vec::new();
+    for stem in config::environment_names(stacks_dir) {
+        let Ok(path) = config::locate(&stem, stacks_dir) else {
+            continue;
+        };
+        let Some(declared) = declared_environment(&path) else {
+            continue;
+        };
+        if declared != target && Some(declared.as_str()) != base {
+            continue;
+        }
+        let envs: Vec<Environment> = config::load(&path)?
+            .expand()
+            .into_iter()
+            .filter(|e| e.name == target || (declared == target && e.spec.copies.is_some()))
+            .collect();
+        if !envs.is_empty() {
+            found.push((path, envs));
+        }
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop().map(|(_, envs)| envs)),
+        _ => Err(Error::usage(format!(
+            "`{target}` is declared by several stack files ({}); name the file instead",
+            found
+                .iter()
+                .map(|(p, _)| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }
 
@@ -175,6 +219,32 @@ mod tests {
         assert_eq!(envs[0].name, "staging");
         let err = resolve_glob("zz*", dir.path()).unwrap_err();
         assert!(err.to_string().contains("no environment"), "{err}");
+    }
+
+    /// Issue 36: `examples/classroom.yaml` declares `environment: class`; `class-07`, the
+    /// name deploy prints in its hints, addresses that one copy, and `class` all of them.
+    #[test]
+    fn a_copy_is_addressed_by_its_environments_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "classroom.yaml",
+            &format!("environment: class\n{LAB}copies: 12\n"),
+        );
+        let one = load(&["class-07".to_string()], dir.path()).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].name, "class-07");
+        let all = load(&["class".to_string()], dir.path()).unwrap();
+        assert_eq!(all.len(), 12);
+        assert!(load(&["class-13".to_string()], dir.path()).is_err());
+        // Two files declaring the same name: an error naming both, not a guess.
+        write(
+            dir.path(),
+            "again.yaml",
+            &format!("environment: class\n{LAB}copies: 12\n"),
+        );
+        let e = load(&["class-07".to_string()], dir.path()).unwrap_err();
+        assert!(e.to_string().contains("several stack files"), "{e}");
     }
 
     #[test]
