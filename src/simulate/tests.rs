@@ -1700,9 +1700,7 @@ fn poisson_arrivals_have_counts_per_second_of_mean_and_variance_the_rate_reprodu
     // 0.057; both within 3 % (0.17) of the rate. Evenly spaced arrivals have variance 0.21.
     let l = load::parse("poisson:5.7/s", Path::new(".")).unwrap();
     let a = l.arrivals(20_000, 1);
-    let n = a.len() as f64;
-    let mean = a.iter().sum::<u64>() as f64 / n;
-    let var = a.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let (mean, var) = mean_and_variance(&a);
     assert!((mean - 5.7).abs() < 0.17, "mean {mean}");
     assert!((var - 5.7).abs() < 0.17, "variance {var}");
     assert_eq!(l.arrivals(20_000, 1), a, "the same seed, the same arrivals");
@@ -1715,6 +1713,14 @@ fn poisson_arrivals_have_counts_per_second_of_mean_and_variance_the_rate_reprodu
     assert_eq!(l.default_duration(), 3_600);
 }
 
+/// The sample mean and (unbiased) variance of arrivals per second.
+fn mean_and_variance(a: &[u64]) -> (f64, f64) {
+    let n = a.len() as f64;
+    let mean = a.iter().sum::<u64>() as f64 / n;
+    let var = a.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var)
+}
+
 /// A high rate costs one draw a second, not one a message (a million a second for 2,000
 /// seconds would be two billion exponential gaps), and keeps Poisson's mean and variance:
 /// both within 0.5 % of the rate (the variance's standard error is about 3.2 %/√2,000·√2).
@@ -1722,9 +1728,7 @@ fn poisson_arrivals_have_counts_per_second_of_mean_and_variance_the_rate_reprodu
 fn poisson_arrivals_at_a_high_rate_keep_their_mean_and_variance() {
     let l = load::parse("poisson:1000000/s", Path::new(".")).unwrap();
     let a = l.arrivals(2_000, 1);
-    let n = a.len() as f64;
-    let mean = a.iter().sum::<u64>() as f64 / n;
-    let var = a.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let (mean, var) = mean_and_variance(&a);
     assert!((mean / 1e6 - 1.0).abs() < 0.005, "mean {mean}");
     assert!((var / 1e6 - 1.0).abs() < 0.1, "variance {var}");
     // Between the exact and the approximate draw, at 30 and 31 a second.
@@ -1732,8 +1736,7 @@ fn poisson_arrivals_at_a_high_rate_keep_their_mean_and_variance() {
         let a = load::parse(&format!("poisson:{rate}/s"), Path::new("."))
             .unwrap()
             .arrivals(20_000, 7);
-        let mean = a.iter().sum::<u64>() as f64 / a.len() as f64;
-        let var = a.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / 19_999.0;
+        let (mean, var) = mean_and_variance(&a);
         assert!((mean - rate).abs() < 0.2, "{rate}: mean {mean}");
         assert!((var / rate - 1.0).abs() < 0.05, "{rate}: variance {var}");
     }

@@ -451,6 +451,16 @@ async fn mocked_a_kept_bucket_without_the_environments_marks_is_refused_and_noth
         .then_error(gone(FLEET));
     // The fleet is prepared meanwhile: its change set is computed, then deleted with its
     // review stack when the data stack is refused.
+    // The data stack gets no change set at all (the rule matches only its requests; the
+    // fleet's go to the next one).
+    let data_change_set = mock!(Cfn::create_change_set)
+        .match_requests(|r| r.stack_name() == Some(DATA))
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("cs-data")
+                .stack_id("id")
+                .build()
+        });
     let any_change_set = super::create_cs();
     let computed = super::change_set(ChangeSetStatus::CreateComplete, None, vec![]);
     let deleted = super::delete_cs();
@@ -469,6 +479,7 @@ async fn mocked_a_kept_bucket_without_the_environments_marks_is_refused_and_noth
         cfn: vec![
             &rd,
             &rf,
+            &data_change_set,
             &any_change_set,
             &computed,
             &deleted,
@@ -494,5 +505,6 @@ async fn mocked_a_kept_bucket_without_the_environments_marks_is_refused_and_noth
     );
     assert_eq!(theirs.num_calls(), 1);
     // The fleet's change set may have been computed, never the data stack's.
+    assert_eq!(data_change_set.num_calls(), 0);
     assert!(any_change_set.num_calls() <= 1);
 }
