@@ -280,10 +280,24 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "true or false (default false; true is insecure and only for subnets without NAT or VPC endpoints)"
         }
         "scaling" => {
-            "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric"
+            "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in"
         }
+        "scaling.scale_in" => "a mapping with policy, percent, below, minutes, cooldown",
+        "scaling.scale_in.policy" => {
+            "step (default: target tracking does not scale in; qfleet's gradual policy does) or target_tracking (target tracking's own scale-in)"
+        }
+        "scaling.scale_in.percent" => {
+            "a whole number from 1 to 50: the share of the workers one scale-in removes, in percent (at least one worker)"
+        }
+        "scaling.scale_in.below" => {
+            "a number from 0.1 to 0.9: scale in while the busy backlog per worker is below this share of the target"
+        }
+        "scaling.scale_in.minutes" => {
+            "a whole number from 1 to 1440: consecutive one-minute datapoints below the threshold before a scale-in"
+        }
+        "scaling.scale_in.cooldown" => "a duration from 60s to 1h (e.g. 300, 5m)",
         "scaling.target_backlog_per_instance" => {
-            "a number greater than 0 (messages per in-service instance)"
+            "a number greater than 0 (messages visible or in flight per in-service instance)"
         }
         "scaling.max_latency_seconds" | "scaling.seconds_per_message" => {
             "a number of seconds greater than 0; give both, or target_backlog_per_instance instead"

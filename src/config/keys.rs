@@ -229,6 +229,18 @@ const SCALING: &[Key] = &[
     opt("scale_from_zero", Kind::Bool),
     opt("expected_peak", Kind::Optional(&Kind::Float)),
     opt("metric", Kind::Choice(SCALING_METRICS)),
+    opt("scale_in", Kind::Settings(SCALE_IN)),
+];
+
+/// The values of `scaling.scale_in.policy` (`ScaleInPolicy`).
+pub const SCALE_IN_POLICIES: &[&str] = &["step", "target_tracking"];
+
+const SCALE_IN: &[Key] = &[
+    opt("policy", Kind::Choice(SCALE_IN_POLICIES)),
+    opt("percent", Kind::UInt),
+    opt("below", Kind::Float),
+    opt("minutes", Kind::UInt),
+    opt("cooldown", Kind::Duration),
 ];
 
 /// The values of `scaling.metric` (`ScalingMetric`).

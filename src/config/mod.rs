@@ -5,6 +5,7 @@ mod allowed;
 pub mod code;
 pub mod complete;
 pub mod duration;
+pub mod headroom;
 pub mod image;
 pub mod json_schema;
 pub mod keys;
@@ -207,8 +208,10 @@ impl Environment {
             .unwrap_or(self.spec.lab && !self.termination_protection())
     }
 
-    /// The target-tracking target: the backlog each in-service instance may hold. Either
-    /// given, or acceptable latency ÷ processing time per message, as AWS recommends.
+    /// The target-tracking target: the backlog (visible + in flight) each in-service worker
+    /// may hold. Either given, or derived from the latency goal and the processing time with
+    /// headroom for the p99 (`headroom.rs`): AWS's acceptable latency ÷ processing time
+    /// parks the fleet where a message waits about the whole goal.
     pub fn backlog_target(&self) -> f64 {
         let s = &self.spec.scaling;
         match (
@@ -217,7 +220,12 @@ impl Environment {
             s.seconds_per_message,
         ) {
             (Some(t), _, _) => t,
-            (None, Some(latency), Some(per_message)) if per_message > 0.0 => latency / per_message,
+            (None, Some(latency), Some(per_message)) if per_message > 0.0 => headroom::target(
+                latency,
+                per_message,
+                self.spec.workers.max.max(0) as u64,
+                s.expected_peak,
+            ),
             _ => validate::DEFAULT_BACKLOG_TARGET,
         }
     }

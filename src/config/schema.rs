@@ -598,6 +598,68 @@ pub struct ScalingSpec {
     /// The metric target tracking follows: SQS's one-minute metrics (default), or a backlog
     /// per instance published every 10 seconds by a function in the fleet stack.
     pub metric: ScalingMetric,
+    /// How the fleet scales in (EC2 and Fargate workers): qfleet's gradual step policy
+    /// (default), or target tracking's own.
+    pub scale_in: ScaleInSpec,
+}
+
+/// `scaling.scale_in`: target tracking scales out; by default it does not scale in
+/// (`DisableScaleIn`), and a policy of qfleet's removes `percent` of the workers (at least
+/// one) while the busy backlog per worker stays below `below` × the target for `minutes`
+/// one-minute datapoints, then waits `cooldown`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScaleInSpec {
+    pub policy: ScaleInPolicy,
+    /// Share of the workers one scale-in removes, in percent (at least one worker).
+    pub percent: u32,
+    /// The scale-in threshold as a share of the target.
+    pub below: f64,
+    /// Consecutive one-minute datapoints below the threshold before a scale-in.
+    pub minutes: u32,
+    /// Time after a scale-in before the next one.
+    pub cooldown: Seconds,
+}
+
+impl ScaleInSpec {
+    pub const PERCENT: (u32, u32) = (1, 50);
+    pub const BELOW: (f64, f64) = (0.1, 0.9);
+    /// CloudWatch: an alarm evaluates at most a day (`EvaluationPeriods` × `Period` ≤
+    /// 86,400 s) — 1,440 one-minute periods.
+    pub const MINUTES: (u32, u32) = (1, 1_440);
+    pub const COOLDOWN: (u64, u64) = (60, 3_600);
+}
+
+impl Default for ScaleInSpec {
+    fn default() -> Self {
+        ScaleInSpec {
+            policy: ScaleInPolicy::Step,
+            percent: 10,
+            below: 0.75,
+            minutes: 10,
+            cooldown: Seconds(300),
+        }
+    }
+}
+
+/// `scaling.scale_in.policy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleInPolicy {
+    /// Target tracking with `DisableScaleIn: true`, and qfleet's gradual policy.
+    #[default]
+    Step,
+    /// Target tracking's own scale-in (AWS: "more gradually", by how much undocumented).
+    TargetTracking,
+}
+
+impl ScaleInPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScaleInPolicy::Step => "step",
+            ScaleInPolicy::TargetTracking => "target_tracking",
+        }
+    }
 }
 
 /// The metric of the target tracking policy (`scaling.metric`).

@@ -230,6 +230,20 @@ struct Scaling<'a> {
     /// The high-resolution metric's `Stage` dimension: a later stage's name. The first stage
     /// of a pipeline keeps a one-stage environment's metric, as it keeps its names.
     metric_stage: Option<&'a str>,
+    /// qfleet's gradual scale-in (`scaling.scale_in.policy: step`); `None`: target
+    /// tracking's own.
+    scale_in: Option<ScaleIn>,
+}
+
+/// The scale-in policy and alarm as the templates render them.
+#[derive(Serialize)]
+struct ScaleIn {
+    percent: u32,
+    below: f64,
+    /// The alarm's threshold: `below` × the target, to a thousandth.
+    threshold: f64,
+    minutes: u32,
+    cooldown: u64,
 }
 
 #[derive(Serialize)]
@@ -351,6 +365,16 @@ fn context(env: &Environment) -> Context<'_> {
                 .as_ref()
                 .filter(|s| s.index > 0)
                 .map(|s| s.name.as_str()),
+            scale_in: {
+                let si = &spec.scaling.scale_in;
+                (si.policy == crate::config::schema::ScaleInPolicy::Step).then(|| ScaleIn {
+                    percent: si.percent,
+                    below: si.below,
+                    threshold: (env.backlog_target() * si.below * 1_000.0).round() / 1_000.0,
+                    minutes: si.minutes,
+                    cooldown: si.cooldown.0,
+                })
+            },
         },
         tags: &spec.tags,
         // A pipeline of one stage renders as a one-stage file.

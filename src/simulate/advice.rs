@@ -39,7 +39,8 @@ pub struct Change {
 }
 
 fn run(env: &Environment, a: &Assumptions, p: &Params, arrivals: &[u64]) -> Report {
-    report::build(env, a, p, model::run(p, arrivals))
+    let (o, runs) = super::range::run(p, arrivals, super::goal_of(env, a));
+    report::build(env, a, p, o, runs)
 }
 
 fn change(setting: &'static str, from: f64, to: f64, r: &Report) -> Change {

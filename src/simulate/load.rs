@@ -27,7 +27,8 @@ pub enum Term {
     Poisson(f64),
     /// `count` messages at second `at`.
     Burst { count: u64, at: u64 },
-    /// Peak messages per second at noon, 0 at midnight.
+    /// Peak messages per second at noon, 0 at midnight, on average: a Poisson process whose
+    /// rate follows the day.
     Daily(f64),
     /// Arrivals read from a file: (second, count), sorted by second.
     Csv(Vec<(u64, u64)>),
@@ -41,7 +42,7 @@ pub struct Load {
 }
 
 /// What the grammar accepts, for error messages.
-pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (50/s at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
+pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h; evenly spaced, which understates queueing), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (random arrivals, 50/s on average at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> Error {
     Error::usage(format!("--load {spec}: {why}; the grammar: {GRAMMAR}"))
@@ -190,10 +191,17 @@ impl Load {
             match t {
                 Term::Steady(r) => spread(&mut out, |_| *r),
                 Term::Poisson(r) => poisson(&mut out, *r, arrival_seed(seed, i)),
-                Term::Daily(peak) => spread(&mut out, |s| {
-                    let phase = (s % 86_400) as f64 / 86_400.0;
-                    peak * (1.0 - (2.0 * std::f64::consts::PI * phase).cos()) / 2.0
-                }),
+                // Random arrivals whose mean follows the day: each second's count a
+                // Poisson draw of that second's rate (evenly spaced arrivals would hide the
+                // queueing, as `steady:` does).
+                Term::Daily(peak) => {
+                    let mut rng = fastrand::Rng::with_seed(arrival_seed(seed, i));
+                    for (s, slot) in out.iter_mut().enumerate() {
+                        let phase = (s % 86_400) as f64 / 86_400.0;
+                        let mean = peak * (1.0 - (2.0 * std::f64::consts::PI * phase).cos()) / 2.0;
+                        *slot += poisson_count(&mut rng, mean);
+                    }
+                }
                 Term::Burst { count, at } => {
                     if let Some(slot) = out.get_mut(*at as usize) {
                         *slot += count;

@@ -6,6 +6,8 @@
 //! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
 //! - `model.rs`: the discrete-time model: queue, workers, the group or the event source
 //!   mapping, the alarms;
+//! - `range.rs`: the model run across the ranges of what AWS leaves unsaid, the worst run
+//!   reported;
 //! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
 //!   each found by simulating;
 //! - `price.rs`: a small dated table of on-demand prices;
@@ -18,11 +20,12 @@ pub mod chart;
 pub mod load;
 pub mod model;
 pub mod price;
+pub mod range;
 pub mod report;
 pub mod rules;
 
 use crate::config::Environment;
-use crate::config::schema::{PoolState, ScalingMetric, WorkerKind};
+use crate::config::schema::{PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind};
 use crate::error::{Error, Result};
 pub use load::Load;
 pub use model::{Fleet, Params};
@@ -88,6 +91,7 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
         }
     };
     let w = &spec.workers;
+    let scale_in = scale_in_of(&spec.scaling.scale_in);
     let fleet = match w.kind {
         WorkerKind::Fargate => Fleet::Fargate {
             min: w.min.max(0) as u64,
@@ -99,6 +103,8 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             scale_out_cooldown: crate::kinds::fargate::SCALE_OUT_COOLDOWN,
             scale_in_cooldown: crate::kinds::fargate::SCALE_IN_COOLDOWN,
             start_cooldown: crate::kinds::fargate::START_COOLDOWN,
+            counts_in_flight: true,
+            scale_in,
         },
         WorkerKind::Ec2 => Fleet::Ec2 {
             min: w.min.max(0) as u64,
@@ -118,6 +124,8 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
                 },
             }),
             high_resolution: spec.scaling.metric == ScalingMetric::HighResolution,
+            counts_in_flight: true,
+            scale_in,
         },
         WorkerKind::Lambda => Fleet::Lambda {
             max_concurrency: w.lambda.max_concurrency.into(),
@@ -135,7 +143,21 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
         seed: a.seed,
         visibility_timeout: spec.queue.visibility_timeout.0,
         max_receive_count: spec.queue.max_receive_count.max(1) as u64,
+        unknowns: rules::Unknowns::NOMINAL,
     })
+}
+
+/// The model's scale-in for `scaling.scale_in`.
+pub fn scale_in_of(spec: &ScaleInSpec) -> model::ScaleIn {
+    match spec.policy {
+        ScaleInPolicy::TargetTracking => model::ScaleIn::Tracking,
+        ScaleInPolicy::Step => model::ScaleIn::Step {
+            percent: spec.percent.into(),
+            below: spec.below,
+            minutes: spec.minutes.into(),
+            cooldown: spec.cooldown.0,
+        },
+    }
 }
 
 /// The warning `qfleet validate` gives when `scaling.expected_peak` messages a second,
@@ -148,7 +170,8 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
     if env.spec.workers.kind == WorkerKind::Lambda {
         return None;
     }
-    let spec = format!("steady:{peak}/s");
+    // Random arrivals: evenly spaced ones (`steady:`) hide the queueing a real peak has.
+    let spec = format!("poisson:{peak}/s");
     let a = Assumptions {
         load: load::parse(&spec, std::path::Path::new(".")).ok()?,
         duration: Some(3_600),
@@ -183,6 +206,11 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
     ))
 }
 
+/// The latency goal: `--max-latency`, else `scaling.max_latency_seconds`.
+pub fn goal_of(env: &Environment, a: &Assumptions) -> Option<f64> {
+    a.max_latency.or(env.spec.scaling.max_latency_seconds)
+}
+
 /// Seconds simulated: `--duration`, or the load's default.
 fn duration(a: &Assumptions) -> u64 {
     a.duration.unwrap_or_else(|| a.load.default_duration())
@@ -197,9 +225,9 @@ pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
 /// the messages it finished in each second.
 fn run_stage(env: &Environment, a: &Assumptions, arrivals: &[u64]) -> Result<(Report, Vec<u64>)> {
     let p = params(env, a)?;
-    let mut outcome = model::run(&p, arrivals);
+    let (mut outcome, runs) = range::run(&p, arrivals, goal_of(env, a));
     let completions = std::mem::take(&mut outcome.completions);
-    let mut r = report::build(env, a, &p, outcome);
+    let mut r = report::build(env, a, &p, outcome, runs);
     r.advice = advice::advise_for(env, a, &p, &r, arrivals);
     Ok((r, completions))
 }

@@ -31,6 +31,11 @@ pub enum Fleet {
         /// `scaling.metric: high_resolution`: the policy reads qfleet's 10-second backlog
         /// metric (visible + in flight) instead of SQS's one-minute one.
         high_resolution: bool,
+        /// SQS's one-minute metric counts the messages in flight as well as the visible
+        /// ones (qfleet's policy); `false`: visible only, the policy before, which takes a
+        /// fleet that keeps up for an idle one.
+        counts_in_flight: bool,
+        scale_in: ScaleIn,
     },
     /// Container tasks of an ECS service on Fargate, scaled by Application Auto Scaling:
     /// target tracking on the backlog per task (SQS's visible messages ÷ ECS's running
@@ -51,6 +56,9 @@ pub enum Fleet {
         scale_out_cooldown: u64,
         scale_in_cooldown: u64,
         start_cooldown: u64,
+        /// As for EC2: the metric counts the messages in flight.
+        counts_in_flight: bool,
+        scale_in: ScaleIn,
     },
     Lambda {
         /// The event source mapping's MaximumConcurrency (standard mode).
@@ -81,6 +89,25 @@ impl Fleet {
     }
 }
 
+/// How a group (or service) scales in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScaleIn {
+    /// Target tracking's own scale-in (`DisableScaleIn: false`): its low alarm, each action
+    /// removing a share of the surplus ([`rules::tracking_scale_in`]).
+    Tracking,
+    /// Target tracking with `DisableScaleIn: true`, and qfleet's own scale-in policy: while
+    /// the busy backlog per worker stays below `below` × the target for `minutes` one-minute
+    /// datapoints, `percent` of the capacity (at least one) is removed, then nothing for
+    /// `cooldown` seconds (EC2: a simple scaling policy, whose cooldown starts once the
+    /// terminations finished draining; Fargate: a step scaling policy's `Cooldown`).
+    Step {
+        percent: u64,
+        below: f64,
+        minutes: u64,
+        cooldown: u64,
+    },
+}
+
 /// A warm pool as the model runs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WarmPool {
@@ -109,6 +136,8 @@ pub struct Params {
     pub seed: u64,
     pub visibility_timeout: u64,
     pub max_receive_count: u64,
+    /// What AWS documents no number for (a point of their ranges).
+    pub unknowns: rules::Unknowns,
 }
 
 /// One minute of the timeline, as of its end.
@@ -163,6 +192,14 @@ pub struct Outcome {
     pub invocations: u64,
     /// Highest number of instances (EC2) or allowed concurrency (Lambda) reached.
     pub peak_capacity: u64,
+    /// When the fleet had caught up after its first scale-out (the second at which, the
+    /// capacity asked for in service, no message was visible); `Some(0)` when it never
+    /// scaled out; `None` when it never caught up.
+    pub settled_at: Option<u64>,
+    /// The latencies (as `latency`) and unfinished ages (as `unfinished_ages`) of the
+    /// messages that arrived from `settled_at` on: the load held, the cold start apart.
+    pub settled_latency: Vec<u64>,
+    pub settled_unfinished: Vec<u64>,
 }
 
 impl Outcome {
@@ -179,6 +216,30 @@ impl Outcome {
     pub fn max_latency(&self) -> Option<u64> {
         self.latency.iter().rposition(|&n| n > 0).map(|i| i as u64)
     }
+
+    /// The latency at percentile `p` of every message that arrived, processed or not: an
+    /// unfinished message counts at its age at the end (a lower bound of its latency).
+    pub fn percentile_all(&self, p: f64) -> Option<u64> {
+        nearest_rank(&merged(&self.latency, &self.unfinished_ages), p)
+    }
+
+    /// As `percentile_all`, over the messages that arrived once the fleet had caught up
+    /// after its first scale-out; `None` when it never did (or nothing arrived since).
+    pub fn settled_percentile(&self, p: f64) -> Option<u64> {
+        self.settled_at?;
+        nearest_rank(&merged(&self.settled_latency, &self.settled_unfinished), p)
+    }
+}
+
+fn merged(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = a.to_vec();
+    if out.len() < b.len() {
+        out.resize(b.len(), 0);
+    }
+    for (i, n) in b.iter().enumerate() {
+        out[i] += n;
+    }
+    out
 }
 
 /// The value at percentile `p` (0–100], nearest rank, of counts indexed by whole seconds;
@@ -220,6 +281,8 @@ struct Hidden {
 struct Datapoint {
     readable_at: u64,
     metric: Option<f64>,
+    /// The one-minute busy backlog per worker qfleet's scale-in alarm reads.
+    busy: Option<f64>,
     visible: u64,
     in_service: u64,
 }
@@ -376,7 +439,33 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
         }
     );
     let period = rules::metric_period(high_resolution);
-    let delay = rules::metric_delay(high_resolution);
+    // SQS's datapoints' delay is an assumption with a range; the publisher's is its own.
+    let sqs_delay = p.unknowns.metric_delay;
+    let delay = if high_resolution {
+        rules::HIGH_RESOLUTION_DELAY
+    } else {
+        sqs_delay
+    };
+    let (counts_in_flight, scale_in) = match &p.fleet {
+        Fleet::Ec2 {
+            counts_in_flight,
+            scale_in,
+            ..
+        }
+        | Fleet::Fargate {
+            counts_in_flight,
+            scale_in,
+            ..
+        } => (*counts_in_flight, Some(*scale_in)),
+        Fleet::Lambda { .. } => (false, None),
+    };
+    // qfleet's scale-in policy: when its cooldown ends (None: it never acted).
+    let mut step_until: Option<u64> = None;
+    // The terminations a scale-in starts drain for one processing time at most: a simple
+    // scaling policy's cooldown starts once that activity completed.
+    let drain = (p.seconds_per_message * (1.0 + p.spread)).ceil() as u64;
+    // Whether the fleet has scaled out once yet.
+    let mut scaled_out = false;
     // Lambda: the concurrency the mapping allows; in provisioned mode, the minimum pollers'
     // from the start.
     let mut concurrency = match &p.fleet {
@@ -538,6 +627,15 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                                 out.latency.resize(secs + 1, 0);
                             }
                             out.latency[secs] += ok;
+                            if out
+                                .settled_at
+                                .is_some_and(|at| cohort.arrival >= at * TICKS)
+                            {
+                                if out.settled_latency.len() <= secs {
+                                    out.settled_latency.resize(secs + 1, 0);
+                                }
+                                out.settled_latency[secs] += ok;
+                            }
                         } else {
                             late.push((cohort.arrival, ok));
                         }
@@ -555,6 +653,15 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     }
                 }
             }
+        }
+        // Caught up after the first scale-out: what it asked for in service, nothing waiting.
+        if scaled_out
+            && out.settled_at.is_none()
+            && pending.is_empty()
+            && in_service >= desired
+            && q.visible == 0
+        {
+            out.settled_at = Some(s + 1);
         }
         if p.fleet.is_group() {
             // Instances launching into the pool run their bootstrap; a running pool's
@@ -596,22 +703,24 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                 }
             }
             if period_end {
+                let busy = rules::busy_backlog_metric(q.visible, in_flight, in_service);
                 datapoints.push(Datapoint {
                     readable_at: t + delay,
-                    metric: rules::backlog_metric(
-                        q.visible,
-                        in_flight,
-                        in_service,
-                        high_resolution,
-                    ),
+                    metric: if counts_in_flight && !high_resolution {
+                        busy
+                    } else {
+                        rules::backlog_metric(q.visible, in_flight, in_service, high_resolution)
+                    },
+                    busy,
                     visible: q.visible,
                     in_service,
                 });
             }
             if minute_end && high_resolution {
                 sqs_points.push(Datapoint {
-                    readable_at: t + rules::METRIC_DELAY,
+                    readable_at: t + sqs_delay,
                     metric: None,
+                    busy: rules::busy_backlog_metric(q.visible, in_flight, in_service),
                     visible: q.visible,
                     in_service,
                 });
@@ -628,8 +737,10 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     let readable = datapoints.partition_point(|d| d.readable_at <= t);
                     let seen = &datapoints[..readable];
                     let metrics: Vec<Option<f64>> = seen.iter().map(|d| d.metric).collect();
+                    let u = &p.unknowns;
                     if let Some(last) = seen.last().filter(|_| period_end) {
-                        if rules::high_alarm(&metrics, *target) {
+                        if rules::high_alarm_of(&metrics, *target, u.high_datapoints) {
+                            let before = desired;
                             desired = rules::scale_out(
                                 desired,
                                 last.in_service,
@@ -637,14 +748,19 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                                 *target,
                                 *max,
                             );
-                        } else if rules::low_alarm(&metrics, *target)
-                            && let Some(d) = rules::scale_in(
+                            scaled_out |= desired > before;
+                        } else if scale_in == Some(ScaleIn::Tracking)
+                            && rules::low_alarm(&metrics, *target, u.low_ratio)
+                            && warming.is_empty()
+                            && let Some(d) = rules::tracking_scale_in(
                                 desired,
-                                last.in_service,
-                                last.metric.unwrap_or(0.0),
-                                *target,
+                                rules::capacity_for(
+                                    last.in_service,
+                                    last.metric.unwrap_or(0.0),
+                                    *target,
+                                ),
                                 *min,
-                                !warming.is_empty(),
+                                u.tracking_share,
                             )
                         {
                             desired = d;
@@ -660,7 +776,36 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     if let Some(last) = sqs_seen.last().filter(|_| minute_end)
                         && *scale_from_zero
                     {
+                        let before = desired;
                         desired = rules::scale_from_zero(desired, last.visible, *max);
+                        scaled_out |= desired > before;
+                    }
+                    // qfleet's scale-in policy (a simple scaling policy): its alarm on the
+                    // one-minute busy backlog, blocked while instances warm up ("all target
+                    // tracking and step scaling scale-in activities are blocked until the
+                    // instances finish warming up", EC2 Auto Scaling, "Scaling cooldowns"),
+                    // and for its cooldown after the terminations drained.
+                    if let Some(ScaleIn::Step {
+                        percent,
+                        below,
+                        minutes,
+                        cooldown,
+                    }) = scale_in
+                        && minute_end
+                        && warming.is_empty()
+                        && step_until.is_none_or(|until| t >= until)
+                    {
+                        let busy: Vec<Option<f64>> = sqs_seen
+                            [sqs_seen.len().saturating_sub(minutes as usize)..]
+                            .iter()
+                            .map(|d| d.busy)
+                            .collect();
+                        if rules::scale_in_alarm(&busy, *target, below, minutes as usize)
+                            && let Some(d) = rules::percent_scale_in(desired, percent, *min)
+                        {
+                            desired = d;
+                            step_until = Some(t + drain + cooldown);
+                        }
                     }
                     // The group follows its desired capacity: launch, or terminate (those not
                     // yet in service first, then the newest).
@@ -721,18 +866,22 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                             last.metric.unwrap_or(0.0),
                             *target,
                         );
-                        if rules::high_alarm(&metrics, *target) {
+                        let u = &p.unknowns;
+                        if rules::high_alarm_of(&metrics, *target, u.high_datapoints) {
                             // The scale-out cooldown counts what the last scale-out added
                             // in the desired count, which `app_scale_out` compares with.
                             if let Some(d) = rules::app_scale_out(desired, want, *max) {
                                 desired = d;
+                                scaled_out = true;
                                 // A scale-out ends a running scale-in cooldown.
                                 last_in = None;
                             }
-                        } else if rules::low_alarm(&metrics, *target)
+                        } else if scale_in == Some(ScaleIn::Tracking)
+                            && rules::low_alarm(&metrics, *target, u.low_ratio)
                             && let Some(d) = rules::app_scale_in(
                                 desired,
-                                want,
+                                rules::tracking_scale_in(desired, want, *min, u.tracking_share)
+                                    .unwrap_or(desired),
                                 *min,
                                 last_in,
                                 *scale_in_cooldown,
@@ -741,10 +890,32 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                         {
                             desired = d;
                             last_in = Some(t);
+                        } else if let Some(ScaleIn::Step {
+                            percent,
+                            below,
+                            minutes,
+                            cooldown,
+                        }) = scale_in
+                        {
+                            // qfleet's step scale-in policy: its `Cooldown` blocks the next
+                            // scale-in, and a scale-out ends it (Application Auto Scaling,
+                            // "How step scaling works").
+                            let busy: Vec<Option<f64>> = seen
+                                [seen.len().saturating_sub(minutes as usize)..]
+                                .iter()
+                                .map(|d| d.busy)
+                                .collect();
+                            if rules::scale_in_alarm(&busy, *target, below, minutes as usize)
+                                && !rules::in_cooldown(last_in, cooldown, t)
+                                && let Some(d) = rules::percent_scale_in(desired, percent, *min)
+                            {
+                                desired = d;
+                                last_in = Some(t);
+                            }
                         }
                     }
                     if minute_end {
-                        start_points.push((t + rules::METRIC_DELAY, (q.visible, in_flight)));
+                        start_points.push((t + sqs_delay, (q.visible, in_flight)));
                     }
                     if *scale_from_zero && minute_end {
                         let n = start_points.partition_point(|(at, _)| *at <= t);
@@ -756,6 +927,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                                 rules::start_step(desired, *max, last_step, *start_cooldown, t);
                             if stepped {
                                 desired = d;
+                                scaled_out = true;
                                 last_step = Some(t);
                                 last_in = None;
                             }
@@ -819,6 +991,17 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
         }
         out.unfinished_ages[age] += count;
         out.unfinished += count;
+        if out.settled_at.is_some_and(|at| arrival >= at * TICKS) {
+            if out.settled_unfinished.len() <= age {
+                out.settled_unfinished.resize(age + 1, 0);
+            }
+            out.settled_unfinished[age] += count;
+        }
+    }
+    if !scaled_out {
+        out.settled_at = Some(0);
+        out.settled_latency = out.latency.clone();
+        out.settled_unfinished = out.unfinished_ages.clone();
     }
     out.oldest_unfinished_age = out
         .unfinished_ages

@@ -103,15 +103,19 @@ pub const LOW_ALARM_RATIO: f64 = 0.9;
 /// (newest last) all exist and are above the target. A missing datapoint (no instance in
 /// service: the backlog per instance divides by zero) breaches nothing.
 pub fn high_alarm(datapoints: &[Option<f64>], target: f64) -> bool {
-    last_all(datapoints, HIGH_ALARM_DATAPOINTS, |m| m > target)
+    high_alarm_of(datapoints, target, HIGH_ALARM_DATAPOINTS)
+}
+
+/// As [`high_alarm`], on the last `n` datapoints (an assumption with a range, [`Unknowns`]).
+pub fn high_alarm_of(datapoints: &[Option<f64>], target: f64, n: usize) -> bool {
+    last_all(datapoints, n.max(1), |m| m > target)
 }
 
 /// Whether the scale-in alarm is in ALARM: its last [`LOW_ALARM_DATAPOINTS`] datapoints
-/// all exist and are below 90% of the target.
-pub fn low_alarm(datapoints: &[Option<f64>], target: f64) -> bool {
-    last_all(datapoints, LOW_ALARM_DATAPOINTS, |m| {
-        m < target * LOW_ALARM_RATIO
-    })
+/// all exist and are below `ratio` of the target (90 % in DescribeAlarms: [`LOW_ALARM_RATIO`];
+/// an assumption with a range, [`Unknowns`]).
+pub fn low_alarm(datapoints: &[Option<f64>], target: f64, ratio: f64) -> bool {
+    last_all(datapoints, LOW_ALARM_DATAPOINTS, |m| m < target * ratio)
 }
 
 fn last_all(datapoints: &[Option<f64>], n: usize, breaching: impl Fn(f64) -> bool) -> bool {
@@ -351,3 +355,158 @@ pub const FARGATE_TASK_START: u64 = 60;
 /// From an instance's launch to its worker reading the queue, when `--launch-time` is not
 /// given.
 pub const EC2_LAUNCH: u64 = 90;
+
+// --- Scale-in, and what AWS leaves unsaid -------------------------------------------------
+//
+// Pages (read 2026-11-24):
+// - EC2 Auto Scaling, "Target tracking scaling policies" and Application Auto Scaling, "How
+//   target tracking scaling for Application Auto Scaling works": target tracking "scales out
+//   proportionally to the metric as fast as it can, but scales in more gradually"; neither
+//   says how gradually.
+// - EC2 Auto Scaling API Reference, `TargetTrackingConfiguration` (`DisableScaleIn`: "the
+//   target tracking scaling policy won't remove capacity from the Auto Scaling group"), and
+//   Application Auto Scaling's `TargetTrackingScalingPolicyConfiguration` (the same field).
+// - EC2 Auto Scaling, "Step and simple scaling policies": a simple scaling policy "must wait
+//   for the scaling activity or health check replacement to complete and the cooldown period
+//   to expire before responding to additional alarms"; `PercentChangeInCapacity` rounding
+//   and `MinAdjustmentMagnitude`:
+//   <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-simple-step.html>
+// - Application Auto Scaling, `StepScalingPolicyConfiguration` (`Cooldown`: "scale-in
+//   activities are blocked until the cooldown period has expired"; `MinAdjustmentMagnitude`).
+
+/// How target tracking's own scale-in removes capacity: each time its low alarm invokes the
+/// policy (every minute while the alarm stays in ALARM, "Alarm actions"), the desired
+/// capacity moves `share` of the way from where it is towards the proportional capacity,
+/// at least one, never below it. AWS documents only "more gradually": `share` is an
+/// assumption with a range (docs/simulate.md), 1.0 being the proportional step AWS's words
+/// rule out.
+pub fn tracking_scale_in(desired: u64, want: u64, min: u64, share: f64) -> Option<u64> {
+    let floor = want.max(min);
+    if floor >= desired {
+        return None;
+    }
+    let surplus = desired - floor;
+    let step = ((surplus as f64 * share).ceil() as u64).clamp(1, surplus);
+    Some(desired - step)
+}
+
+/// A `PercentChangeInCapacity` adjustment of `-percent` applied to `desired`, as EC2 Auto
+/// Scaling and Application Auto Scaling round it: "Values greater than 1 are rounded down
+/// … Values between 0 and 1 are rounded to 1" (EC2 Auto Scaling, "Step and simple scaling
+/// policies"), then raised to `MinAdjustmentMagnitude` (1 in qfleet's templates); never
+/// below `min`. `None` when nothing would change.
+pub fn percent_scale_in(desired: u64, percent: u64, min: u64) -> Option<u64> {
+    if desired <= min {
+        return None;
+    }
+    let exact = desired as f64 * percent as f64 / 100.0;
+    let remove = if exact >= 1.0 {
+        exact.floor() as u64
+    } else {
+        1
+    };
+    let remove = remove.max(MIN_ADJUSTMENT_MAGNITUDE);
+    Some(desired.saturating_sub(remove).max(min))
+}
+
+/// `MinAdjustmentMagnitude` of qfleet's scale-in policy: a step always removes at least one.
+pub const MIN_ADJUSTMENT_MAGNITUDE: u64 = 1;
+
+/// qfleet's scale-in alarm: in ALARM when its last `datapoints` one-minute datapoints all
+/// exist and are below `below` × the target (`EvaluationPeriods` = `DatapointsToAlarm` =
+/// `datapoints`, `TreatMissingData: notBreaching`: no datapoint, no scale-in).
+pub fn scale_in_alarm(datapoints: &[Option<f64>], target: f64, below: f64, n: usize) -> bool {
+    last_all(datapoints, n.max(1), |m| m < target * below)
+}
+
+/// The backlog per worker that counts the busy: (visible + in flight) ÷ workers in service,
+/// from SQS's one-minute `ApproximateNumberOfMessagesVisible` and
+/// `ApproximateNumberOfMessagesNotVisible` (in flight: received, not yet deleted) and the
+/// group's (or service's) count; no datapoint with none in service (the expression divides
+/// by zero). A fleet that keeps up holds its messages in flight, so it does not look idle.
+pub fn busy_backlog_metric(visible: u64, in_flight: u64, in_service: u64) -> Option<f64> {
+    (in_service > 0).then(|| (visible + in_flight) as f64 / in_service as f64)
+}
+
+/// What AWS documents no number for, each a named assumption with the range the model is
+/// run across (docs/simulate.md, "Assumptions"). A run is judged met only when it is met at
+/// every end of every range.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Unknowns {
+    /// Seconds after a one-minute period ends before its SQS datapoint can be read by an
+    /// alarm. SQS publishes once a minute, "approximate"; no delay is documented.
+    pub metric_delay: u64,
+    /// The share of the surplus one target tracking scale-in action removes ("more
+    /// gradually"; no figure is documented).
+    pub tracking_share: f64,
+    /// Target tracking's scale-in alarm threshold as a share of the target ("usually more
+    /// than 10% lower"); DescribeAlarms shows 90 % for an ECS service, about 70 % for an
+    /// EC2 group's CPU policy.
+    pub low_ratio: f64,
+    /// Datapoints above the target that put target tracking's scale-out alarm in ALARM:
+    /// DescribeAlarms shows 3 of 3; DynamoDB's guide, the one AWS page with a figure, says
+    /// "two consecutive minutes" and that the number "could change in the future"
+    /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html>).
+    pub high_datapoints: usize,
+}
+
+impl Unknowns {
+    /// The values the model uses unless told otherwise: the observed alarm (90 %), the
+    /// shortest delay, half the surplus a step.
+    pub const NOMINAL: Unknowns = Unknowns {
+        metric_delay: METRIC_DELAY,
+        tracking_share: 0.5,
+        low_ratio: LOW_ALARM_RATIO,
+        high_datapoints: HIGH_ALARM_DATAPOINTS,
+    };
+    /// The longest SQS metric delay modelled: three periods.
+    pub const SLOWEST_DELAY: u64 = 180;
+    /// The range of `tracking_share`: a tenth to a half of the surplus a minute (all of it,
+    /// in one step, is what AWS's "more gradually" rules out).
+    pub const SHARES: [f64; 2] = [0.1, 0.5];
+    /// The range of `low_ratio`: 70 % to 90 %.
+    pub const LOW_RATIOS: [f64; 2] = [0.7, 0.9];
+    /// The range of `high_datapoints`: 2 to 3.
+    pub const HIGH_DATAPOINTS: [usize; 2] = [2, 3];
+
+    /// The runs that cover the range: the nominal values, then each assumption moved alone
+    /// to its other end, named. Only the assumptions that apply: `tracking` says whether
+    /// target tracking's own scale-in is on.
+    pub fn range(tracking: bool) -> Vec<(&'static str, Unknowns)> {
+        let n = Self::NOMINAL;
+        let mut out = vec![
+            ("nominal", n),
+            (
+                "SQS metric delay 180 s",
+                Unknowns {
+                    metric_delay: Self::SLOWEST_DELAY,
+                    ..n
+                },
+            ),
+            (
+                "target tracking scales out on 2 datapoints",
+                Unknowns {
+                    high_datapoints: Self::HIGH_DATAPOINTS[0],
+                    ..n
+                },
+            ),
+        ];
+        if tracking {
+            out.push((
+                "target tracking scale-in removes a tenth of the surplus a minute",
+                Unknowns {
+                    tracking_share: Self::SHARES[0],
+                    ..n
+                },
+            ));
+            out.push((
+                "target tracking's scale-in alarm at 70 % of the target",
+                Unknowns {
+                    low_ratio: Self::LOW_RATIOS[0],
+                    ..n
+                },
+            ));
+        }
+        out
+    }
+}

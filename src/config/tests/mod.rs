@@ -67,12 +67,23 @@ fn labs_default_to_purgeable_and_unprotected() {
 }
 
 #[test]
-fn the_target_is_latency_over_processing_time() {
+fn the_target_is_a_utilisation_with_headroom_for_the_p99_not_latency_over_processing_time() {
+    // AWS's latency ÷ processing time (100 here) would park the fleet where a message waits
+    // the whole goal; the derived target is a busy share below one message per instance.
     let env = parse_str(
         "region: eu-west-1\nscaling:\n  max_latency_seconds: 10\n  seconds_per_message: 0.1\n",
     )
     .unwrap();
-    assert!((env.backlog_target() - 100.0).abs() < 1e-9);
+    let t = env.backlog_target();
+    assert!(t > 0.0 && t <= crate::config::headroom::HIGHEST, "{t}");
+    // A goal of 100 processing times leaves room for the highest utilisation allowed.
+    assert_eq!(t, crate::config::headroom::HIGHEST);
+    // A tight goal (5 processing times) on one instance asks for much more headroom.
+    let tight = parse_str(
+        "region: eu-west-1\nworkers: {min: 1, max: 2}\nscaling:\n  max_latency_seconds: 10\n  seconds_per_message: 2\n",
+    )
+    .unwrap();
+    assert!(tight.backlog_target() < 0.5, "{}", tight.backlog_target());
     let env = parse_str("region: eu-west-1\nscaling: {target_backlog_per_instance: 7}\n").unwrap();
     assert_eq!(env.backlog_target(), 7.0);
 }

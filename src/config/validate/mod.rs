@@ -328,6 +328,35 @@ fn check_scaling(c: &mut Checker, env: &Environment) {
             );
         }
     }
+    let si = &s.scale_in;
+    let (lo, hi) = crate::config::schema::ScaleInSpec::PERCENT;
+    c.range(
+        "scaling.scale_in.percent",
+        si.percent.into(),
+        lo.into(),
+        hi.into(),
+        "",
+    );
+    let (lo, hi) = crate::config::schema::ScaleInSpec::BELOW;
+    if !(si.below >= lo && si.below <= hi) {
+        c.fail(
+            "scaling.scale_in.below",
+            format!(
+                "{} is out of range ({lo} to {hi}: a share of the target)",
+                si.below
+            ),
+        );
+    }
+    let (lo, hi) = crate::config::schema::ScaleInSpec::MINUTES;
+    c.range(
+        "scaling.scale_in.minutes",
+        si.minutes.into(),
+        lo.into(),
+        hi.into(),
+        "",
+    );
+    let (lo, hi) = crate::config::schema::ScaleInSpec::COOLDOWN;
+    c.range("scaling.scale_in.cooldown", si.cooldown.0, lo, hi, "s");
     if let Some(per_message) = s.seconds_per_message {
         let vt = env.spec.queue.visibility_timeout;
         if per_message > 0.0 && (vt.0 as f64) < per_message {

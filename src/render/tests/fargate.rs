@@ -164,7 +164,11 @@ fn scaling_tracks_backlog_per_running_task_within_min_and_max() {
     );
     assert!(target.get("RoleARN").is_none(), "the service-linked role");
     let p = &props(&fleet, ids::TASK_SCALING_POLICY)["TargetTrackingScalingPolicyConfiguration"];
-    assert_eq!(p["TargetValue"].as_f64(), Some(30.0));
+    assert_eq!(
+        p["TargetValue"].as_f64(),
+        Some(crate::config::headroom::target(60.0, 2.0, 8, None))
+    );
+    assert_eq!(p["DisableScaleIn"].as_bool(), Some(true));
     assert_eq!(p["ScaleOutCooldown"].as_u64(), Some(60));
     assert_eq!(p["ScaleInCooldown"].as_u64(), Some(120));
     let m = &p["CustomizedMetricSpecification"]["Metrics"];
@@ -180,8 +184,43 @@ fn scaling_tracks_backlog_per_running_task_within_min_and_max() {
         running["Dimensions"][1]["Value"].as_str(),
         Some("qfleet-t-workers")
     );
-    assert_eq!(m[2]["Expression"].as_str(), Some("m1 / m2"));
+    assert_eq!(
+        m[2]["MetricStat"]["Metric"]["MetricName"].as_str(),
+        Some("ApproximateNumberOfMessagesNotVisible")
+    );
+    assert_eq!(m[3]["Expression"].as_str(), Some("(m1 + m3) / m2"));
     assert!(fleet["Resources"].get("ScaleFromZeroPolicy").is_none());
+    // The gradual scale-in: a step policy removing 10 % (at least one task) with its
+    // cooldown, on an alarm below 0.75 × the target for 10 minutes.
+    let step = &props(&fleet, "ScaleInPolicy")["StepScalingPolicyConfiguration"];
+    assert_eq!(
+        step["AdjustmentType"].as_str(),
+        Some("PercentChangeInCapacity")
+    );
+    assert_eq!(step["Cooldown"].as_u64(), Some(300));
+    assert_eq!(step["MinAdjustmentMagnitude"].as_u64(), Some(1));
+    assert_eq!(
+        step["StepAdjustments"][0]["ScalingAdjustment"].as_i64(),
+        Some(-10)
+    );
+    assert_eq!(
+        step["StepAdjustments"][0]["MetricIntervalUpperBound"].as_u64(),
+        Some(0)
+    );
+    let alarm = props(&fleet, "ScaleInAlarm");
+    assert_eq!(alarm["EvaluationPeriods"].as_u64(), Some(10));
+    assert_eq!(alarm["DatapointsToAlarm"].as_u64(), Some(10));
+    assert_eq!(
+        alarm["ComparisonOperator"].as_str(),
+        Some("LessThanThreshold")
+    );
+    assert_eq!(alarm["TreatMissingData"].as_str(), Some("notBreaching"));
+    let threshold = alarm["Threshold"].as_f64().unwrap();
+    let expected = crate::config::headroom::target(60.0, 2.0, 8, None) * 0.75;
+    assert!(
+        (threshold - expected).abs() < 1e-3,
+        "{threshold} {expected}"
+    );
 }
 
 #[test]

@@ -82,9 +82,11 @@ fn the_group_has_no_desired_capacity_and_tracks_backlog_per_instance() {
     let tt = &policy["TargetTrackingConfiguration"];
     assert_eq!(
         tt["TargetValue"].as_f64(),
-        Some(20.0),
-        "10 s latency / 0.5 s per message"
+        Some(crate::config::headroom::target(10.0, 0.5, 2, None)),
+        "the headroom target of a 10 s goal at 0.5 s per message"
     );
+    // Target tracking scales out only; the gradual policy below scales in.
+    assert_eq!(tt["DisableScaleIn"].as_bool(), Some(true));
     let m = tt["CustomizedMetricSpecification"]["Metrics"]
         .as_sequence()
         .unwrap();
@@ -106,11 +108,56 @@ fn the_group_has_no_desired_capacity_and_tracks_backlog_per_instance() {
         Value::from("GroupInServiceInstances")
     );
     assert_eq!(m2["Stat"], Value::from("Average"));
-    assert_eq!(by_id("e1")["Expression"], Value::from("m1 / m2"));
+    let m3 = &by_id("m3")["MetricStat"];
+    assert_eq!(
+        m3["Metric"]["MetricName"],
+        Value::from("ApproximateNumberOfMessagesNotVisible")
+    );
+    assert_eq!(by_id("e1")["Expression"], Value::from("(m1 + m3) / m2"));
     let returning: Vec<_> = m.iter().filter(|x| x["ReturnData"] == true).collect();
     assert_eq!(returning.len(), 1);
     assert_eq!(returning[0]["Id"], Value::from("e1"));
     assert!(fleet["Resources"].get("ScaleFromZeroPolicy").is_none());
+    // The gradual scale-in: a simple scaling policy (its cooldown waits for the drained
+    // terminations) on an alarm of the same busy backlog.
+    let scale_in = resource(&fleet, "ScaleInPolicy");
+    assert_eq!(scale_in["PolicyType"], Value::from("SimpleScaling"));
+    assert_eq!(
+        scale_in["AdjustmentType"],
+        Value::from("PercentChangeInCapacity")
+    );
+    assert_eq!(scale_in["ScalingAdjustment"].as_i64(), Some(-10));
+    assert_eq!(scale_in["MinAdjustmentMagnitude"].as_u64(), Some(1));
+    assert_eq!(scale_in["Cooldown"], Value::from("300"));
+    let alarm = resource(&fleet, "ScaleInAlarm");
+    assert_eq!(
+        alarm["ComparisonOperator"],
+        Value::from("LessThanThreshold")
+    );
+    let busy = alarm["Metrics"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|x| x["ReturnData"] == true)
+        .unwrap();
+    assert_eq!(
+        busy["Expression"],
+        Value::from("(visible + inflight) / serving")
+    );
+}
+
+#[test]
+fn target_tracking_scales_in_itself_only_when_the_file_asks() {
+    let env = config::parse(
+        "stacks/tt.yaml".into(),
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 10\n  seconds_per_message: 0.5\n  scale_in: {policy: target_tracking}\n".into(),
+    )
+    .unwrap();
+    let (_, fleet) = rendered(&env);
+    let tt = &resource(&fleet, "BacklogPerInstancePolicy")["TargetTrackingConfiguration"];
+    assert!(tt.get("DisableScaleIn").is_none());
+    assert!(fleet["Resources"].get("ScaleInPolicy").is_none());
+    assert!(fleet["Resources"].get("ScaleInAlarm").is_none());
 }
 
 #[test]

@@ -1,0 +1,92 @@
+//! Runs across what AWS leaves unsaid: the model run at every end of every assumption's
+//! range that applies (`rules::Unknowns::range`), on both cores, and the run that did worst,
+//! which the report shows. A run is judged met only when every one of them met the goal;
+//! the report names the assumption that decided.
+
+use super::model::{self, Fleet, Outcome, Params, ScaleIn};
+use super::rules::Unknowns;
+use serde::Serialize;
+
+/// One run of the range, as the report lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RangeRun {
+    /// The assumption moved from its nominal value ("nominal": none).
+    pub assumption: &'static str,
+    pub unknowns: Unknowns,
+    /// The p99 latency of every message (unfinished ones at their age), seconds.
+    pub p99: Option<u64>,
+    /// The p99 of the messages that arrived once the fleet had caught up after its first
+    /// scale-out; `None` when it never did.
+    pub held_p99: Option<u64>,
+    /// Against the goal (`None` without one).
+    pub met: Option<bool>,
+}
+
+/// The runs of `p` under `arrivals` across the range: the worst outcome (the highest p99,
+/// then the highest p99 once held, then the first) and every run's summary, nominal first.
+pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
+    let tracking = match &p.fleet {
+        Fleet::Ec2 { scale_in, .. } | Fleet::Fargate { scale_in, .. } => {
+            *scale_in == ScaleIn::Tracking
+        }
+        // A function's mapping reads no alarm: one run.
+        Fleet::Lambda { .. } => {
+            let o = model::run(p, arrivals);
+            let summary = summary("nominal", p.unknowns, &o, goal);
+            return (o, vec![summary]);
+        }
+    };
+    let points = Unknowns::range(tracking);
+    let one = |u: Unknowns| {
+        model::run(
+            &Params {
+                unknowns: u,
+                ..p.clone()
+            },
+            arrivals,
+        )
+    };
+    // Two cores: the runs split in halves, one on a thread of its own.
+    let half = points.len().div_ceil(2);
+    let (first, second) = points.split_at(half);
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let other = scope.spawn(|| second.iter().map(|(_, u)| one(*u)).collect::<Vec<_>>());
+        let mut mine: Vec<Outcome> = first.iter().map(|(_, u)| one(*u)).collect();
+        // A panic in the other half is a bug of the model's: propagated as it is.
+        mine.extend(
+            other
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        );
+        mine
+    });
+    let runs: Vec<RangeRun> = points
+        .iter()
+        .zip(&outcomes)
+        .map(|((name, u), o)| summary(name, *u, o, goal))
+        .collect();
+    let worst = runs
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, r)| {
+            (
+                r.p99.unwrap_or(0),
+                r.held_p99.unwrap_or(u64::MAX),
+                std::cmp::Reverse(*i),
+            )
+        })
+        .map_or(0, |(i, _)| i);
+    let worst = outcomes.into_iter().nth(worst).unwrap_or_default();
+    (worst, runs)
+}
+
+fn summary(name: &'static str, u: Unknowns, o: &Outcome, goal: Option<f64>) -> RangeRun {
+    let p99 = o.percentile_all(99.0);
+    RangeRun {
+        assumption: name,
+        unknowns: u,
+        p99,
+        held_p99: o.settled_percentile(99.0),
+        met: goal.map(|g| p99.is_none_or(|v| v as f64 <= g)),
+    }
+}
