@@ -66,6 +66,11 @@ pub struct SimulateArgs {
     /// same seed, the same run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Find the cheapest scaling settings (target, min, max, scale-in, metric) that meet the
+    /// goal under this load in every run of the assumptions' range, each one simulated, and
+    /// print the stack-file lines (EC2 and Fargate workers; exit 3 when none does).
+    #[arg(long)]
+    pub tune: bool,
 }
 
 /// The longest run: a month of one-second steps.
@@ -213,6 +218,9 @@ fn pipeline_json(name: &str, p: &simulate::Pipeline) -> serde_json::Value {
 pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<i32> {
     let a = assumptions(&args)?;
     let envs = super::load_environments(&args.envs, g)?;
+    if args.tune {
+        return tune(&envs, &a, out);
+    }
     let several = envs.len() > 1;
     let mut runs: Vec<(String, Run)> = Vec::new();
     for env in &envs {
@@ -358,4 +366,37 @@ fn rows(runs: &[(String, Run)]) -> String {
     } else {
         table
     }
+}
+
+/// `--tune`: each environment's cheapest settings; exit 3 when one has none that meets.
+fn tune(envs: &[crate::config::Environment], a: &Assumptions, out: Output) -> Result<i32> {
+    let mut found = Vec::new();
+    for env in envs {
+        found.push((env.name.clone(), simulate::tune::tune(env, a)?));
+    }
+    let code_of = |t: &simulate::tune::Tuning| {
+        if t.choices.is_empty() {
+            crate::error::EXIT_DIFFERENCES
+        } else {
+            0
+        }
+    };
+    let code = envelope::combined_exit_code(found.iter().map(|(_, t)| code_of(t)));
+    if out.is_json() {
+        let environments = found
+            .iter()
+            .map(|(name, t)| envelope::environment(name, code_of(t), None, t))
+            .collect();
+        out.document(envelope::document(
+            "simulate",
+            code,
+            environments,
+            Default::default(),
+        ));
+    } else {
+        for (name, t) in &found {
+            out.line(simulate::tune::text(name, t).trim_end());
+        }
+    }
+    Ok(code)
 }

@@ -41,6 +41,32 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     } else if placed && spec.workers.network == Network::Default {
         w.push("workers.network: default without workers.public_ip: the default VPC's subnets have no NAT gateway, so workers reach SQS and S3 only if the VPC has endpoints for them".to_string());
     }
+    // A goal the derived target cannot hold for the workers it is derived for, even at its
+    // lowest (0.1 busy): the goal is too close to the processing time.
+    if let (Some(goal), Some(per_message), None) = (
+        spec.scaling.max_latency_seconds,
+        spec.scaling.seconds_per_message,
+        spec.scaling.target_backlog_per_instance,
+    ) && spec.workers.kind != WorkerKind::Lambda
+        && goal > 0.0
+        && per_message > 0.0
+    {
+        use crate::config::headroom;
+        let c = headroom::reference_workers(
+            goal,
+            per_message,
+            spec.workers.max.max(0) as u64,
+            spec.scaling.expected_peak,
+        );
+        if !headroom::holds(c, headroom::LOWEST, goal, per_message) {
+            w.push(format!(
+                "scaling.max_latency_seconds: {goal} s leaves too little room over {per_message} s a message for 99 % of the messages to meet it even with the workers 90 % idle (the target stays at {}); a message's own processing, up to {:.0} s at a spread of 20 %, takes most of the goal: check with `qfleet simulate {} --load ...`, or allow a longer goal",
+                headroom::LOWEST,
+                per_message * (1.0 + headroom::SPREAD),
+                env.name
+            ));
+        }
+    }
     if spec.queue.max_receive_count == 1 {
         w.push("queue.max_receive_count: 1 sends a message to the dead-letter queue after a single failed attempt, including transient failures; 3 to 5 is usual".to_string());
     }

@@ -300,7 +300,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
             "a number greater than 0 (messages visible or in flight per in-service instance)"
         }
         "scaling.max_latency_seconds" | "scaling.seconds_per_message" => {
-            "a number of seconds greater than 0; give both, or target_backlog_per_instance instead"
+            "a number of seconds greater than 0; give both (qfleet derives the target from them), or target_backlog_per_instance (with them or not: a target given wins, the goal stays for its alarm)"
         }
         "scaling.scale_from_zero" => "true or false",
         "scaling.metric" => {

@@ -8,6 +8,7 @@
 //!   mapping, the alarms;
 //! - `range.rs`: the model run across the ranges of what AWS leaves unsaid, the worst run
 //!   reported;
+//! - `tune.rs`: `--tune`, the cheapest settings that meet the goal across the range;
 //! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
 //!   each found by simulating;
 //! - `price.rs`: a small dated table of on-demand prices;
@@ -23,6 +24,7 @@ pub mod price;
 pub mod range;
 pub mod report;
 pub mod rules;
+pub mod tune;
 
 use crate::config::Environment;
 use crate::config::schema::{PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind};
@@ -188,6 +190,17 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
         return None;
     }
     let fix = match r.advice.first() {
+        // min is at most max: a min above the file's max comes with max raised to it (the
+        // run that met the goal had both).
+        Some(c)
+            if c.setting == "workers.min"
+                && r.settings.max.is_some_and(|max| c.to > max as f64) =>
+        {
+            format!(
+                "; workers.min: {0} with workers.max: {0} (min is at most max) meets it",
+                c.to
+            )
+        }
         Some(c) => format!("; {}: {} meets it", c.setting, c.to),
         None => "; no change of max, min or the target alone meets it".to_string(),
     };

@@ -2060,3 +2060,133 @@ fn the_policy_before_collapses_a_fleet_that_keeps_up_and_the_busy_backlog_does_n
     );
     assert!(busy.settled_percentile(99.0).unwrap() <= 10);
 }
+
+#[test]
+fn tune_finds_settings_that_meet_the_goal_cheapest_first_and_they_validate_and_meet_it_again() {
+    // A fleet at rest at min 1 under a sustained Poisson load misses the goal from its cold
+    // start; --tune finds what meets it in every run of the range.
+    let e = goal_only("ec2", 20);
+    let a = Assumptions {
+        duration: Some(3_600),
+        ..assumptions("poisson:3/s")
+    };
+    assert_eq!(simulate(&e, &a).unwrap().goal.met, Some(false));
+    let t = tune::tune(&e, &a).unwrap();
+    assert!(t.reason.is_none() && !t.choices.is_empty(), "{t:?}");
+    assert!(t.candidates_simulated >= t.choices.len());
+    let costs: Vec<f64> = t.choices.iter().map(|c| c.cost_usd.unwrap()).collect();
+    assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
+    // The cheapest, written into the stack file as printed, validates and meets the goal.
+    let best = &t.choices[0];
+    let metric = if best.high_resolution {
+        "  metric: high_resolution\n"
+    } else {
+        ""
+    };
+    let s = best.scale_in;
+    let yaml = format!(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 10\n  seconds_per_message: 2\n  target_backlog_per_instance: {}\n{metric}  scale_in: {{percent: {}, below: {}, minutes: {}, cooldown: {}}}\nworkers:\n  min: {}\n  max: {}\n",
+        best.target, s.percent, s.below, s.minutes, s.cooldown, best.min, best.max
+    );
+    let tuned = env(&yaml);
+    assert!(crate::config::validate::check(&tuned).is_empty());
+    assert!(
+        best.lines.contains(&format!("min: {}", best.min)),
+        "{}",
+        best.lines
+    );
+    let r = simulate(&tuned, &a).unwrap();
+    assert_eq!(r.goal.met, Some(true), "{}", r.goal.reason);
+    // A function is refused: its scaling is the mapping's.
+    let f = env("region: eu-west-1\nworkers:\n  kind: lambda\n");
+    assert!(tune::tune(&f, &a).is_err());
+}
+
+#[test]
+fn replaying_the_per_minute_metric_through_the_documented_alarm_rules_finds_the_models_actions() {
+    // An hour of Poisson arrivals, then an hour of none, on an EC2 group with qfleet's
+    // scale-in. From the model's own per-minute rows (visible, in flight, in service), the
+    // documented rules, applied here independently, give the desired capacity of every minute:
+    // each datapoint readable a minute after its period; the scale-out alarm on 3 of 3 above
+    // the target asks for ceil(in service × metric ÷ target) within max and never lowers
+    // (target tracking); the scale-in alarm on `minutes` of `minutes` below `below` × the target
+    // removes `percent` % rounded down, at least one, then waits for the drain and its
+    // cooldown (a simple scaling policy); never below min. No warmup, so nothing blocks.
+    let (target, percent, below, minutes, cooldown) = (0.8, 10, 0.75, 10, 300);
+    let mut fleet = ec2(1, 30, target);
+    if let Fleet::Ec2 {
+        counts_in_flight,
+        scale_in,
+        warmup,
+        ..
+    } = &mut fleet
+    {
+        *counts_in_flight = true;
+        *warmup = 0;
+        *scale_in = model::ScaleIn::Step {
+            percent,
+            below,
+            minutes,
+            cooldown,
+        };
+    }
+    let mut p = params(fleet, 7_200);
+    p.seconds_per_message = 2.0;
+    p.spread = 0.2;
+    let mut arrivals = load::parse("poisson:6/s", Path::new("."))
+        .unwrap()
+        .arrivals(3_600, 3);
+    arrivals.resize(7_200, 0);
+    let o = model::run(&p, &arrivals);
+    let drain = (2.0_f64 * 1.2).ceil() as u64;
+    let (mut desired, mut step_until, mut actions) = (1u64, 0u64, 0);
+    let mut metric: Vec<Option<f64>> = Vec::new();
+    for (i, row) in o.minutes.iter().enumerate() {
+        let t = 60 * (i as u64 + 1);
+        // Readable at t: the datapoints of the minutes that ended by t − 60.
+        let seen = &metric[..];
+        let last = |n: usize| seen.len() >= n && seen[seen.len() - n..].iter().all(|d| d.is_some());
+        if last(3) && seen[seen.len() - 3..].iter().all(|d| d.unwrap() > target) {
+            let prev = &o.minutes[i - 1];
+            let want = ((prev.in_service as f64 * seen[seen.len() - 1].unwrap() / target) - 1e-9)
+                .ceil() as u64;
+            if want.min(30) > desired {
+                desired = want.min(30);
+                actions += 1;
+            }
+        }
+        let n = minutes as usize;
+        if t >= step_until
+            && last(n)
+            && seen[seen.len() - n..]
+                .iter()
+                .all(|d| d.unwrap() < target * below)
+            && desired > 1
+        {
+            let exact = desired as f64 * percent as f64 / 100.0;
+            let remove = if exact >= 1.0 {
+                exact.floor() as u64
+            } else {
+                1
+            };
+            desired = desired.saturating_sub(remove).max(1);
+            step_until = t + drain + cooldown;
+            actions += 1;
+        }
+        assert_eq!(
+            row.capacity,
+            desired,
+            "minute {}: {:?}",
+            i + 1,
+            &o.minutes[..=i]
+        );
+        // This minute's datapoint: (visible + in flight) ÷ in service, none with none.
+        metric.push(
+            (row.in_service > 0)
+                .then(|| (row.backlog + row.in_flight) as f64 / row.in_service as f64),
+        );
+    }
+    // It scaled out, held, then scaled in step by step: both kinds of action were replayed.
+    assert!(actions >= 5, "{actions}");
+    assert!(o.minutes.last().unwrap().capacity < o.peak_capacity);
+}

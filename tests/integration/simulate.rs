@@ -457,3 +457,47 @@ fn the_unfinished_are_reported_apart_with_their_ages_and_not_in_the_latency() {
         "{text}"
     );
 }
+
+#[test]
+fn tune_prints_the_cheapest_settings_that_meet_the_goal_as_the_json_schema_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tuned.yaml");
+    std::fs::write(
+        &file,
+        "region: eu-west-1\nlab: true\nworkers:\n  min: 1\n  max: 20\n  network: default\n  public_ip: true\nscaling:\n  max_latency_seconds: 10\n  seconds_per_message: 2\n",
+    )
+    .unwrap();
+    let mut c = qfleet();
+    c.arg("simulate").arg(&file).args([
+        "--load",
+        "poisson:3/s",
+        "--duration",
+        "1h",
+        "--tune",
+        "-o",
+        "json",
+    ]);
+    // Validated against schemas/output/simulate.json by `doc`.
+    let v = doc(&mut c, 0);
+    let e = &v["environments"][0];
+    let choices = e["choices"].as_array().unwrap();
+    assert!(!choices.is_empty(), "{e}");
+    assert!(
+        choices[0]["lines"].as_str().unwrap().contains("min: "),
+        "{e}"
+    );
+    // The text names the lines to paste.
+    let o = run(qfleet().arg("simulate").arg(&file).args([
+        "--load",
+        "poisson:3/s",
+        "--duration",
+        "1h",
+        "--tune",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("to paste into the stack file"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -274,3 +274,26 @@ mod stack_file_schema;
 mod stages;
 mod warm_pool;
 mod yaml_syntax;
+
+#[test]
+fn a_goal_too_close_to_the_processing_time_for_the_p99_is_a_warning() {
+    let tight = parse_str(
+        "region: eu-west-1\nlab: true\nworkers: {min: 1, max: 4}\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 30\n",
+    )
+    .unwrap();
+    let w = crate::config::advice::warnings(&tight);
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("scaling.max_latency_seconds: 60 s leaves too little room")),
+        "{w:?}"
+    );
+    let roomy = parse_str(
+        "region: eu-west-1\nlab: true\nworkers: {min: 1, max: 4}\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 30\n",
+    )
+    .unwrap();
+    assert!(
+        !crate::config::advice::warnings(&roomy)
+            .iter()
+            .any(|w| w.contains("too little room"))
+    );
+}

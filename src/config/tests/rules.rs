@@ -143,13 +143,22 @@ fn queue_ranges() {
 }
 
 #[test]
-fn scaling_choices_are_exclusive_and_complete() {
+fn scaling_choices_are_complete_and_a_target_given_wins_over_the_goal() {
+    // A target with the goal (what `simulate --tune` prints): the target wins, the goal stays
+    // for its alarm.
+    let env = crate::config::parse(
+        "stacks/t.yaml".into(),
+        "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 0.7\n  max_latency_seconds: 10\n  seconds_per_message: 2\n".into(),
+    )
+    .unwrap();
+    assert!(crate::config::validate::check(&env).is_empty());
+    assert_eq!(env.backlog_target(), 0.7);
     let e = error(
-        "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 10\n  max_latency_seconds: 5\n",
-        "scaling.target_backlog_per_instance",
-        3,
+        "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 10\n  max_latency_seconds: -5\n",
+        "scaling.max_latency_seconds",
+        4,
     );
-    assert!(e.message.contains("not both"), "{e}");
+    assert!(e.message.contains("greater than 0"), "{e}");
     let e = error(
         "region: eu-west-1\nscaling:\n  max_latency_seconds: 5\n",
         "scaling.max_latency_seconds",

@@ -275,14 +275,29 @@ fn check_stage(c: &mut Checker, env: &Environment) {
 
 fn check_scaling(c: &mut Checker, env: &Environment) {
     let s = &env.spec.scaling;
-    match (s.target_backlog_per_instance, s.max_latency_seconds, s.seconds_per_message) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => c.fail(
-            "scaling.target_backlog_per_instance",
-            "give either target_backlog_per_instance or max_latency_seconds with seconds_per_message, not both",
-        ),
-        (Some(t), None, None) if t.is_nan() || t <= 0.0 => c.fail(
+    // A target given wins over the one the goal derives; the goal then stays for its alarm,
+    // `status` and `simulate` (what `simulate --tune` prints).
+    if let Some(t) = s.target_backlog_per_instance
+        && (t.is_nan() || t <= 0.0 || t.is_infinite())
+    {
+        c.fail(
             "scaling.target_backlog_per_instance",
             format!("{t} must be greater than 0"),
+        );
+    }
+    match (
+        s.target_backlog_per_instance,
+        s.max_latency_seconds,
+        s.seconds_per_message,
+    ) {
+        (Some(_), None, None) => {}
+        (Some(_), Some(v), None) | (Some(_), None, Some(v)) if v.is_nan() || v <= 0.0 => c.fail(
+            if s.max_latency_seconds.is_some() {
+                "scaling.max_latency_seconds"
+            } else {
+                "scaling.seconds_per_message"
+            },
+            format!("{v} must be greater than 0"),
         ),
         (None, Some(_), None) => c.fail(
             "scaling.max_latency_seconds",
@@ -292,7 +307,7 @@ fn check_scaling(c: &mut Checker, env: &Environment) {
             "scaling.seconds_per_message",
             "seconds_per_message needs max_latency_seconds to compute the target",
         ),
-        (None, Some(latency), Some(per_message)) => {
+        (_, Some(latency), Some(per_message)) => {
             if latency.is_nan() || latency <= 0.0 {
                 c.fail(
                     "scaling.max_latency_seconds",

@@ -1,0 +1,307 @@
+//! `qfleet simulate ENV --load SPEC --tune`: the cheapest scaling settings that meet the goal
+//! under that load in every run of the assumptions' range, each candidate simulated.
+//!
+//! Candidates (EC2 and Fargate workers): the target (the derived one and 0.5, 0.7, 0.9), two
+//! scale-in settings (qfleet's default, and a brisker one), the metric (SQS's one-minute, or
+//! for EC2 the high-resolution one, its publisher's monthly cost prorated to the run); for
+//! each, the file's `min` and `max` when they meet the goal, else the smallest `max` above
+//! the file's (with its `min`) and the smallest `min` (with `max` raised to it when needed),
+//! found by an exponential then a binary search, assuming more workers never do worse; every
+//! value printed is a run that met the goal. Cheapest first, by the run's on-demand cost.
+
+use super::model::{Fleet, Params, ScaleIn};
+use super::{Assumptions, advice, range, report};
+use crate::config::Environment;
+use crate::config::schema::WorkerKind;
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+/// The most instances or tasks a candidate is tried with.
+const MAX_COUNT: u64 = 1_000;
+
+/// A scale-in setting tried.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScaleInSetting {
+    pub percent: u64,
+    pub below: f64,
+    pub minutes: u64,
+    pub cooldown: u64,
+}
+
+/// qfleet's default, and a brisker one (more per step, sooner, closer to the target).
+pub const SCALE_INS: [ScaleInSetting; 2] = [
+    ScaleInSetting {
+        percent: 10,
+        below: 0.75,
+        minutes: 10,
+        cooldown: 300,
+    },
+    ScaleInSetting {
+        percent: 20,
+        below: 0.8,
+        minutes: 5,
+        cooldown: 180,
+    },
+];
+
+/// One set of settings that met the goal, and what its run cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Choice {
+    pub target: f64,
+    pub min: u64,
+    pub max: u64,
+    pub scale_in: ScaleInSetting,
+    pub high_resolution: bool,
+    /// The worst p99 of the range's runs, seconds.
+    pub p99: Option<u64>,
+    /// The run's on-demand cost (the high-resolution publisher's prorated in); `None`
+    /// without a price.
+    pub cost_usd: Option<f64>,
+    /// The stack-file lines to paste.
+    pub lines: String,
+}
+
+/// What `--tune` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tuning {
+    /// Every setting found to meet the goal, cheapest first.
+    pub choices: Vec<Choice>,
+    /// The runs simulated (each across the range).
+    pub candidates_simulated: usize,
+    /// Why nothing was found, when nothing was.
+    pub reason: Option<String>,
+}
+
+/// Tunes `env`'s scaling under the assumptions' load.
+pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
+    let spec = &env.spec;
+    if spec.workers.kind == WorkerKind::Lambda {
+        return Err(Error::usage(format!(
+            "--tune: {} runs a Lambda function, which scales with its queue up to workers.lambda.max_concurrency; `qfleet simulate` without --tune advises that setting when the goal is missed",
+            env.name
+        )));
+    }
+    if env.is_pipeline() {
+        return Err(Error::usage(format!(
+            "--tune: {} is a pipeline; tune one stage at a time (each stage's scaling is its own)",
+            env.name
+        )));
+    }
+    let goal = super::goal_of(env, a).ok_or_else(|| {
+        Error::usage(format!(
+            "--tune: {} sets no scaling.max_latency_seconds; give the goal with --max-latency",
+            env.name
+        ))
+    })?;
+    let base = super::params(env, a)?;
+    let arrivals = a.load.arrivals(base.duration, a.seed);
+    let (min0, max0) = match &base.fleet {
+        Fleet::Ec2 { min, max, .. } | Fleet::Fargate { min, max, .. } => (*min, *max),
+        Fleet::Lambda { .. } => (0, 0),
+    };
+    let mut targets = vec![env.backlog_target(), 0.5, 0.7, 0.9];
+    targets
+        .iter_mut()
+        .for_each(|t| *t = (*t * 100.0).round() / 100.0);
+    targets.sort_by(f64::total_cmp);
+    targets.dedup();
+    let metrics: &[bool] =
+        if spec.workers.kind == WorkerKind::Ec2 && !spec.region.starts_with("us-gov-") {
+            &[false, true]
+        } else {
+            &[false]
+        };
+    let mut simulated = 0usize;
+    let mut choices = Vec::new();
+    for &high_resolution in metrics {
+        for scale_in in SCALE_INS {
+            for &target in &targets {
+                let mut try_counts = |min: u64, max: u64| -> Option<Choice> {
+                    simulated += 1;
+                    let p = with(&base, target, min, max, scale_in, high_resolution);
+                    let (o, runs) = range::run(&p, &arrivals, Some(goal));
+                    let r = report::build(env, a, &p, o, runs);
+                    (r.goal.met == Some(true)).then(|| Choice {
+                        target,
+                        min,
+                        max,
+                        scale_in,
+                        high_resolution,
+                        p99: r.range.iter().filter_map(|x| x.p99).max(),
+                        cost_usd: r.cost.usd.map(|c| {
+                            c + if high_resolution {
+                                advice::HIGH_RESOLUTION_MONTHLY_USD * p.duration as f64
+                                    / (30.0 * 86_400.0)
+                            } else {
+                                0.0
+                            }
+                        }),
+                        lines: lines(target, min, max, scale_in, high_resolution),
+                    })
+                };
+                if let Some(c) = try_counts(min0, max0) {
+                    choices.push(c);
+                    continue;
+                }
+                if let Some(c) = smallest(max0 + 1, &mut |m| try_counts(min0, m)) {
+                    choices.push(c);
+                }
+                if let Some(c) = smallest(min0 + 1, &mut |m| try_counts(m, max0.max(m))) {
+                    choices.push(c);
+                }
+            }
+        }
+    }
+    choices.sort_by(|x, y| {
+        x.cost_usd
+            .unwrap_or(f64::MAX)
+            .total_cmp(&y.cost_usd.unwrap_or(f64::MAX))
+            .then(x.max.cmp(&y.max))
+    });
+    let reason = choices.is_empty().then(|| {
+        format!(
+            "no candidate meets the {goal} s goal under this load within {MAX_COUNT} workers: the goal is too close to the processing time, or the load arrives faster than {MAX_COUNT} workers process it"
+        )
+    });
+    Ok(Tuning {
+        choices,
+        candidates_simulated: simulated,
+        reason,
+    })
+}
+
+/// `base` with these settings.
+fn with(base: &Params, t: f64, lo: u64, hi: u64, s: ScaleInSetting, hires: bool) -> Params {
+    let mut p = base.clone();
+    let step = ScaleIn::Step {
+        percent: s.percent,
+        below: s.below,
+        minutes: s.minutes,
+        cooldown: s.cooldown,
+    };
+    match &mut p.fleet {
+        Fleet::Ec2 {
+            min,
+            max,
+            target,
+            scale_in,
+            high_resolution,
+            ..
+        } => {
+            (*min, *max, *target, *scale_in, *high_resolution) = (lo, hi, t, step, hires);
+        }
+        Fleet::Fargate {
+            min,
+            max,
+            target,
+            scale_in,
+            ..
+        } => {
+            (*min, *max, *target, *scale_in) = (lo, hi, t, step);
+        }
+        Fleet::Lambda { .. } => {}
+    }
+    p
+}
+
+/// The smallest count from `lo` up to [`MAX_COUNT`] whose run meets the goal: doubling steps
+/// until one does, then a binary search below it (more workers never do worse, assumed; the
+/// value returned is always a run that met it).
+fn smallest(lo: u64, meets: &mut dyn FnMut(u64) -> Option<Choice>) -> Option<Choice> {
+    if lo > MAX_COUNT {
+        return None;
+    }
+    let (mut fail, mut step) = (lo - 1, 1u64);
+    let (mut hi, mut best) = loop {
+        let m = (fail + step).min(MAX_COUNT);
+        if let Some(c) = meets(m) {
+            break (m, c);
+        }
+        if m == MAX_COUNT {
+            return None;
+        }
+        fail = m;
+        step *= 2;
+    };
+    while fail + 1 < hi {
+        let mid = fail + (hi - fail) / 2;
+        match meets(mid) {
+            Some(c) => {
+                hi = mid;
+                best = c;
+            }
+            None => fail = mid,
+        }
+    }
+    Some(best)
+}
+
+/// The stack-file lines of a choice.
+fn lines(target: f64, min: u64, max: u64, s: ScaleInSetting, hires: bool) -> String {
+    let mut out = format!(
+        "workers:\n  min: {min}\n  max: {max}\nscaling:\n  target_backlog_per_instance: {target}\n"
+    );
+    if hires {
+        out.push_str("  metric: high_resolution\n");
+    }
+    if s != SCALE_INS[0] {
+        out.push_str(&format!(
+            "  scale_in: {{percent: {}, below: {}, minutes: {}, cooldown: {}s}}\n",
+            s.percent, s.below, s.minutes, s.cooldown
+        ));
+    }
+    out
+}
+
+/// The text of a tuning: the cheapest choice's lines, then every choice with its cost.
+pub fn text(name: &str, t: &Tuning) -> String {
+    let mut s = String::new();
+    let Some(best) = t.choices.first() else {
+        return format!(
+            "{name}: {} ({} candidates simulated)\n",
+            t.reason.as_deref().unwrap_or("nothing found"),
+            t.candidates_simulated
+        );
+    };
+    s.push_str(&format!(
+        "{name}: the cheapest settings that meet the goal in every run of the range ({} candidates simulated), to paste into the stack file (max_latency_seconds and seconds_per_message stay: a target given wins, the goal keeps its alarm):\n\n",
+        t.candidates_simulated
+    ));
+    for l in best.lines.lines() {
+        s.push_str(&format!("  {l}\n"));
+    }
+    s.push('\n');
+    let usd = |c: Option<f64>| c.map_or("-".into(), |u| format!("${u:.4}"));
+    let rows = t.choices.iter().map(|c| {
+        vec![
+            c.target.to_string(),
+            c.min.to_string(),
+            c.max.to_string(),
+            format!(
+                "{} %, below {} × target, {} min, {} s",
+                c.scale_in.percent, c.scale_in.below, c.scale_in.minutes, c.scale_in.cooldown
+            ),
+            if c.high_resolution {
+                "high_resolution".into()
+            } else {
+                "sqs".into()
+            },
+            c.p99.map_or("-".into(), |v| format!("{v} s")),
+            usd(c.cost_usd),
+        ]
+    });
+    s.push_str(&crate::output::table(
+        &[
+            "target",
+            "min",
+            "max",
+            "scale-in",
+            "metric",
+            "worst p99",
+            "cost",
+        ],
+        rows,
+    ));
+    s.push('\n');
+    s
+}
