@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Times `qfleet simulate` over a day of one-second steps with 1,000 instances (release build)
-# and prints the figures. Target (issue 21): well under a second.
+# and prints the figures, then `--tune` over a day-long load. Targets: well under a second for
+# the day (each run now three runs across the assumptions' range, on both cores); under 10 s
+# for the tuning.
 #   bench/simulate.sh [RUNS]          (QFLEET_BIN=path times that binary instead, unbuilt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,4 +49,37 @@ times.sort()
 print(f"qfleet simulate: 86,400 one-second steps, 1,000 instances, {doc['arrived']:,} messages; "
       f"{runs} runs, wall s: min {times[0]:.3f}  median {statistics.median(times):.3f}  max {times[-1]:.3f}")
 print("target: well under a second ->", "met" if times[-1] < 1.0 else "NOT met")
+PY
+
+# --tune over a day of random arrivals peaking at 8 a second (2 s each, a 10 s goal, max 20):
+# every candidate a day-long run across the range.
+cat > "$dir/tuned.yaml" <<'YAML'
+region: eu-west-1
+lab: true
+workers:
+  min: 1
+  max: 20
+  network:
+    vpc: vpc-0123456789abcdef0
+    subnets:
+      eu-west-1a: subnet-0123456789abcdef0
+      eu-west-1b: subnet-0123456789abcdef1
+scaling:
+  max_latency_seconds: 10
+  seconds_per_message: 2
+YAML
+python3 - "$bin" "$dir/tuned.yaml" <<'PY'
+import json, subprocess, sys, time
+binary, file = sys.argv[1], sys.argv[2]
+args = [binary, "simulate", file, "--load", "daily:8/s", "--tune", "-o", "json"]
+t = time.perf_counter()
+out = subprocess.run(args, stdout=subprocess.PIPE, check=False)
+wall = time.perf_counter() - t
+assert out.returncode in (0, 3), out.returncode
+doc = json.loads(out.stdout)["environments"][0]
+best = doc["choices"][0] if doc["choices"] else None
+print(f"qfleet simulate --tune: a day of daily:8/s, {doc['candidates_simulated']} candidates simulated "
+      f"(each across the range), wall s: {wall:.2f}; cheapest: "
+      + (f"min {best['min']}, max {best['max']}, target {best['target']}, ${best['cost_usd']:.2f}" if best else doc["reason"]))
+print("target: under 10 s ->", "met" if wall < 10.0 else "NOT met")
 PY

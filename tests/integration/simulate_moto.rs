@@ -1,7 +1,7 @@
 //! The model against reality, where reality can be run here: three reference workers (the
 //! Worker class of examples/worker/qfleet_worker.py, with a job that takes 0.5 s) consume a
 //! queue on moto's server while tests/support/sim_reality.py sends S3 events on a schedule (a
-//! burst, then a steady trickle). The same run, simulated by `qfleet simulate` (a fleet fixed
+//! burst, then a steady trickle; and a minute of random Poisson arrivals). The same run, simulated by `qfleet simulate` (a fleet fixed
 //! at three, the same arrivals as a CSV, no spread), gives the same latency percentiles within
 //! the stated tolerance: 2 seconds or 25%, whichever is larger (the model counts whole
 //! seconds, the real workers pay the emulator's round trips and a one-second long poll).
@@ -20,15 +20,50 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[test]
 fn real_workers_on_the_emulators_queue_match_the_simulated_latencies() {
-    let endpoint = moto_endpoint();
     // 60 messages at once, then 2 a second for 20 seconds: 3 workers at 0.5 s do 6 a second.
     let mut schedule: Vec<(u64, u64)> = vec![(0, 60)];
     schedule.extend((1..=20).map(|s| (s, 2)));
+    compare(&schedule, "simreal");
+}
+
+#[test]
+fn real_workers_match_the_simulated_latencies_under_random_poisson_arrivals() {
+    // A minute of random arrivals at 4 a second on average (3 workers at 0.5 s do 6: a
+    // utilisation of two thirds, where arrivals close together queue), drawn once here with a
+    // fixed seed (Knuth's method) and sent to both the real workers and the model as the
+    // same schedule.
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let schedule: Vec<(u64, u64)> = (0..60)
+        .map(|s| {
+            let (limit, mut k, mut p) = ((-4.0f64).exp(), 0u64, uniform());
+            while p > limit {
+                k += 1;
+                p *= uniform();
+            }
+            (s, k)
+        })
+        .filter(|&(_, n)| n > 0)
+        .collect();
+    let total: u64 = schedule.iter().map(|(_, n)| n).sum();
+    assert!((180..=300).contains(&total), "{total}");
+    compare(&schedule, "simpois");
+}
+
+/// Runs the real workers on moto under `schedule` ((second, count)) and the same arrivals in
+/// `qfleet simulate` (a fleet fixed at three, no spread), and compares p50, p95 and max.
+fn compare(schedule: &[(u64, u64)], name: &str) {
+    let endpoint = moto_endpoint();
     let o = run(std::process::Command::new(root().join(".venv/bin/python"))
         .arg(root().join("tests/support/sim_reality.py"))
         .args([
             endpoint.as_str(),
-            &unique("simreal"),
+            &unique(name),
             &WORKERS.to_string(),
             &SECONDS_PER_MESSAGE.to_string(),
             &serde_json::to_string(&schedule).unwrap(),
