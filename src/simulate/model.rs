@@ -364,6 +364,117 @@ fn take_newest(batches: &mut VecDeque<Batch>, mut cut: u64) -> u64 {
     cut
 }
 
+/// The distribution of one message's processing time in whole ticks: its time W uniform in
+/// mean × (1 ± spread) (in ticks), rounded down and then up with the probability of its
+/// fraction (what the one-by-one path draws), so P(T = k) is the mean over W of the triangle
+/// 1 − |W − k|. Only for times of at least a tick (one message a unit of work) and a small
+/// support.
+pub(super) struct TickCounts {
+    /// The smallest count and the probability of each count from it.
+    pub(super) first: u64,
+    pub(super) probabilities: Vec<f64>,
+}
+
+impl TickCounts {
+    /// Fewer messages than this at once go one by one.
+    pub(super) const AT_ONCE: u64 = 8;
+    /// The most tick counts a distribution spans.
+    const MOST: usize = 24;
+
+    pub(super) fn new(mean: f64, spread: f64) -> Option<TickCounts> {
+        let (a, b) = (mean * (1.0 - spread), mean * (1.0 + spread));
+        if a < 1.0 {
+            return None;
+        }
+        let first = a as u64;
+        let last = b.ceil() as u64;
+        if (last - first) as usize + 1 > Self::MOST {
+            return None;
+        }
+        // The triangle's integral up to x.
+        let tri = |x: f64| {
+            if x <= -1.0 {
+                0.0
+            } else if x <= 0.0 {
+                (x + 1.0) * (x + 1.0) / 2.0
+            } else if x <= 1.0 {
+                1.0 - (1.0 - x) * (1.0 - x) / 2.0
+            } else {
+                1.0
+            }
+        };
+        let probabilities = (first..=last)
+            .map(|k| {
+                let k = k as f64;
+                if b > a {
+                    (tri(b - k) - tri(a - k)) / (b - a)
+                } else {
+                    // No spread: W is the mean.
+                    (1.0 - (a - k).abs()).max(0.0)
+                }
+            })
+            .collect();
+        Some(TickCounts {
+            first,
+            probabilities,
+        })
+    }
+
+    /// Draws the tick counts of `n` messages: calls `each(count, messages)` for each count
+    /// drawn, by sequential binomials (exact for few messages or a small variance, the normal
+    /// approximation otherwise, well inside the one-second clock).
+    pub(super) fn draw(&self, rng: &mut fastrand::Rng, n: u64, each: &mut dyn FnMut(u64, u64)) {
+        let (mut left, mut mass) = (n, 1.0f64);
+        for (i, &pk) in self.probabilities.iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            let last = i + 1 == self.probabilities.len();
+            let x = if last || mass <= pk {
+                left
+            } else {
+                binomial(rng, left, (pk / mass).clamp(0.0, 1.0))
+            };
+            mass -= pk;
+            if x > 0 {
+                each((self.first + i as u64).max(1), x);
+                left -= x;
+            }
+        }
+    }
+}
+
+/// A Binomial(n, p) draw: one Bernoulli each for few trials, inversion for a small variance,
+/// the normal approximation (continuity-corrected, clamped) above.
+pub(super) fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
+    if p <= 0.0 {
+        return 0;
+    }
+    if p >= 1.0 {
+        return n;
+    }
+    if n <= 16 {
+        return (0..n).filter(|_| rng.f64() < p).count() as u64;
+    }
+    let variance = n as f64 * p * (1.0 - p);
+    if variance < 16.0 {
+        // Inversion: walk the probabilities from 0.
+        let q = 1.0 - p;
+        let mut pk = q.powf(n as f64);
+        let (mut k, mut cdf, u) = (0u64, pk, rng.f64());
+        while u > cdf && k < n {
+            pk *= (n - k) as f64 / (k + 1) as f64 * p / q;
+            k += 1;
+            cdf += pk;
+        }
+        return k;
+    }
+    let z = (-2.0 * (1.0 - rng.f64()).ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos();
+    (n as f64 * p + variance.sqrt() * z + 0.5)
+        .floor()
+        .clamp(0.0, n as f64) as u64
+}
+
 /// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run).
 pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(p.seed);
@@ -396,6 +507,13 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     // One message's processing time in ticks: uniform in mean × (1 ± spread), drawn for
     // each message.
     let mean_ticks = p.seconds_per_message * TICKS as f64;
+    // Many single messages taken in one tick from one cohort, with no failure drawn: their
+    // tick counts drawn at once, as one multinomial over the few counts they can take
+    // (`TickCounts`), the same distribution as one by one, at a cost per tick rather than
+    // per message.
+    let counts = (batch == 1 && p.failure_rate == 0.0)
+        .then(|| TickCounts::new(mean_ticks, p.spread))
+        .flatten();
 
     let mut q = Queue {
         fresh: VecDeque::new(),
@@ -563,6 +681,48 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             // its work is under a tick: processing times below a tenth of a second finish
             // several messages in a tick, at their exact rate.
             let mut units_left = free;
+            while let Some(dist) = &counts
+                && units_left >= TickCounts::AT_ONCE
+            {
+                q.pop_empty();
+                let Some(c) = q.front() else { break };
+                let n = units_left.min(c.count);
+                if n < TickCounts::AT_ONCE {
+                    break;
+                }
+                c.count -= n;
+                let arrival = c.arrival;
+                q.visible -= n;
+                units_left -= n;
+                dist.draw(&mut rng, n, &mut |k, x| {
+                    let end = tick + k;
+                    let j = (end as usize) & (ring_len - 1);
+                    busy += x;
+                    freed[j] += x;
+                    in_flight += x;
+                    held[j] += x;
+                    done[j] += x;
+                    if matches!(p.fleet, Fleet::Lambda { .. }) {
+                        out.invocations += x;
+                        out.invocation_seconds += (x * k) as f64 / TICKS as f64;
+                    }
+                    if end < run_end {
+                        let secs = (end - arrival).div_ceil(TICKS) as usize;
+                        if out.latency.len() <= secs {
+                            out.latency.resize(secs + 1, 0);
+                        }
+                        out.latency[secs] += x;
+                        if out.settled_at.is_some_and(|at| arrival >= at * TICKS) {
+                            if out.settled_latency.len() <= secs {
+                                out.settled_latency.resize(secs + 1, 0);
+                            }
+                            out.settled_latency[secs] += x;
+                        }
+                    } else {
+                        late.push((arrival, x));
+                    }
+                });
+            }
             while units_left > 0 && q.visible > 0 {
                 parts.clear();
                 let mut work = 0.0f64;

@@ -2190,3 +2190,84 @@ fn replaying_the_per_minute_metric_through_the_documented_alarm_rules_finds_the_
     assert!(actions >= 5, "{actions}");
     assert!(o.minutes.last().unwrap().capacity < o.peak_capacity);
 }
+
+#[test]
+fn tick_counts_drawn_at_once_have_the_distribution_of_tick_counts_drawn_one_by_one() {
+    // The one-by-one path: W uniform in mean × (1 ± spread) ticks, rounded down, then up with
+    // the probability of its fraction. The at-once path: the same distribution, exactly
+    // (its probabilities) and as drawn (a multinomial of sequential binomials).
+    for (mean, spread) in [
+        (10.0, 0.2),
+        (12.0, 0.0),
+        (1.2, 0.0),
+        (23.7, 0.4),
+        (3.3, 0.5),
+    ] {
+        let d = model::TickCounts::new(mean, spread).unwrap();
+        let total: f64 = d.probabilities.iter().sum();
+        assert!((total - 1.0).abs() < 1e-9, "{mean} {spread}: {total}");
+        let expected: f64 = d
+            .probabilities
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (d.first + i as u64) as f64 * p)
+            .sum();
+        assert!(
+            (expected - mean).abs() < 1e-9,
+            "{mean} {spread}: mean {expected}"
+        );
+        let mut rng = fastrand::Rng::with_seed(11);
+        let n = 200_000u64;
+        let mut one = vec![0u64; d.probabilities.len()];
+        for _ in 0..n {
+            let w = mean * (1.0 + spread * (2.0 * rng.f64() - 1.0));
+            let whole = w as u64;
+            let k = whole + u64::from(rng.f64() < w - whole as f64);
+            one[(k - d.first) as usize] += 1;
+        }
+        let mut at_once = vec![0u64; d.probabilities.len()];
+        // In draws of 50, as a tick takes them.
+        for _ in 0..n / 50 {
+            d.draw(&mut rng, 50, &mut |k, x| {
+                at_once[(k - d.first) as usize] += x
+            });
+        }
+        assert_eq!(at_once.iter().sum::<u64>(), n);
+        for (i, p) in d.probabilities.iter().enumerate() {
+            let sd = (n as f64 * p * (1.0 - p)).sqrt().max(1.0);
+            for (how, counts) in [("one by one", &one), ("at once", &at_once)] {
+                assert!(
+                    (counts[i] as f64 - n as f64 * p).abs() <= 5.0 * sd,
+                    "{mean} {spread} {how}: count {} of {} ticks, expected {:.0}",
+                    counts[i],
+                    d.first + i as u64,
+                    n as f64 * p
+                );
+            }
+        }
+    }
+    // Below a tick, or too wide a spread, it is not used.
+    assert!(model::TickCounts::new(0.8, 0.0).is_none());
+    assert!(model::TickCounts::new(1_000.0, 0.2).is_none());
+}
+
+#[test]
+fn binomial_draws_have_the_binomials_mean_and_variance_in_each_regime() {
+    let mut rng = fastrand::Rng::with_seed(5);
+    for (n, p) in [(10u64, 0.3), (200, 0.02), (5_000, 0.4)] {
+        let draws: Vec<f64> = (0..20_000)
+            .map(|_| model::binomial(&mut rng, n, p) as f64)
+            .collect();
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        let var = draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / draws.len() as f64;
+        let (m, v) = (n as f64 * p, n as f64 * p * (1.0 - p));
+        assert!(
+            (mean - m).abs() < 0.05 * m.max(1.0),
+            "{n} {p}: mean {mean}, {m}"
+        );
+        assert!(
+            (var - v).abs() < 0.1 * v.max(1.0),
+            "{n} {p}: variance {var}, {v}"
+        );
+    }
+}
