@@ -44,9 +44,10 @@ impl Kind for Ec2 {
     fn describe(&self, env: &Environment) -> String {
         let w = &env.spec.workers;
         format!(
-            "workers: EC2 {}, target {} messages per instance, {}–{} instances{}",
+            "workers: EC2 {}, target {} messages per instance ({}), {}–{} instances{}",
             w.types().join(", "),
             env.backlog_target(),
+            super::target_reason(env),
             w.min,
             w.max,
             spot_share(&w.spot, "instances")

@@ -48,12 +48,13 @@ impl Kind for Fargate {
         let w = &env.spec.workers;
         let f = &w.fargate;
         format!(
-            "workers: Fargate tasks of {} ({} CPU units, {} MiB, {}), target {} messages per task, {}–{} tasks{}",
+            "workers: Fargate tasks of {} ({} CPU units, {} MiB, {}), target {} messages per task ({}), {}–{} tasks{}",
             w.image.as_deref().unwrap_or("(no image)"),
             f.cpu,
             f.memory,
             f.platform.as_str(),
             env.backlog_target(),
+            super::target_reason(env),
             w.min,
             w.max,
             spot_text(&w.spot)

@@ -90,6 +90,22 @@ pub fn target_text(env: &Environment) -> String {
     }
 }
 
+/// Why the target is what it is, in words: given, derived from the goal, or the default.
+pub fn target_reason(env: &Environment) -> String {
+    let s = &env.spec.scaling;
+    match (
+        s.target_backlog_per_instance,
+        s.max_latency_seconds,
+        s.seconds_per_message,
+    ) {
+        (Some(_), _, _) => "visible + in flight; as the stack file sets it".into(),
+        (None, Some(goal), Some(per_message)) => format!(
+            "visible + in flight; derived so that 99 % of the messages meet the {goal} s goal at {per_message} s each"
+        ),
+        _ => "visible + in flight; qfleet's default without a goal".into(),
+    }
+}
+
 /// The Spot share of a fleet, in words ("" without Spot).
 pub fn spot_share(spot: &crate::config::schema::SpotSpec, units: &str) -> String {
     if spot.percent == 0 {

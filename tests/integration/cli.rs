@@ -56,6 +56,12 @@ fn validate_summarizes_a_good_file() {
     let o = run(qfleet().args(["validate", "lab"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("valid (lab)"));
+    // The target, and why it is what it is.
+    assert!(
+        stdout(&o).contains("(visible + in flight; derived so that 99 % of the messages meet the 10 s goal at 0.5 s each)"),
+        "{}",
+        stdout(&o)
+    );
     assert!(
         stderr(&o).contains("warning: workers.public_ip"),
         "the opt-in is pointed out"

@@ -663,7 +663,7 @@ impl Mapper<'_> {
             self.line(per_path),
             "scaling.seconds_per_message",
             format!(
-                "{}: target {} messages per task{}",
+                "{}: Copilot's target was {} messages per task{}; qfleet derives its own from the goal, with headroom for the p99 and counting messages in flight",
                 num(per_message),
                 num(target),
                 if copilot == target {
