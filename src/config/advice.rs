@@ -67,6 +67,21 @@ pub fn warnings(env: &Environment) -> Vec<String> {
             ));
         }
     }
+    // A step that removes `percent` raises the busy backlog per worker by 1 ÷ (1 − percent):
+    // from just below `below` × the target it must stay under the target, or target tracking
+    // scales straight back out (at any fleet size; at two or three workers the step of one
+    // worker does so with any setting).
+    let si = &spec.scaling.scale_in;
+    if spec.workers.kind != WorkerKind::Lambda
+        && si.policy == crate::config::schema::ScaleInPolicy::Step
+        && si.percent < 100
+        && si.below / (1.0 - f64::from(si.percent) / 100.0) >= 1.0
+    {
+        w.push(format!(
+            "scaling.scale_in: removing {} % from a busy backlog just under {} × the target raises it above the target, so target tracking would scale straight back out; lower percent or below (below ÷ (1 − percent) under 1)",
+            si.percent, si.below
+        ));
+    }
     if spec.queue.max_receive_count == 1 {
         w.push("queue.max_receive_count: 1 sends a message to the dead-letter queue after a single failed attempt, including transient failures; 3 to 5 is usual".to_string());
     }

@@ -8,6 +8,9 @@ use super::rules;
 use crate::config::schema::PollerSpec;
 use std::collections::VecDeque;
 
+/// The reference worker's lifecycle poll (`QFLEET_LIFECYCLE_INTERVAL`), seconds.
+const LIFECYCLE_POLL: u64 = 5;
+
 /// Sub-steps of a second in which workers pick up messages.
 pub const TICKS: u64 = 10;
 
@@ -453,6 +456,10 @@ pub(super) fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
     if p >= 1.0 {
         return n;
     }
+    // The failures of the other side: (1 − p)^n never underflows for p ≤ 0.5 at these sizes.
+    if p > 0.5 {
+        return n - binomial(rng, n, 1.0 - p);
+    }
     if n <= 16 {
         return (0..n).filter(|_| rng.f64() < p).count() as u64;
     }
@@ -509,7 +516,8 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     let mean_ticks = p.seconds_per_message * TICKS as f64;
     // Many single messages taken in one tick from one cohort, with no failure drawn: their
     // tick counts drawn at once, as one multinomial over the few counts they can take
-    // (`TickCounts`), the same distribution as one by one, at a cost per tick rather than
+    // (`TickCounts`): the distribution of one-by-one draws (exact binomials for few messages
+    // or a small variance, the normal approximation above), at a cost per tick rather than
     // per message.
     let counts = (batch == 1 && p.failure_rate == 0.0)
         .then(|| TickCounts::new(mean_ticks, p.spread))
@@ -579,9 +587,11 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     };
     // qfleet's scale-in policy: when its cooldown ends (None: it never acted).
     let mut step_until: Option<u64> = None;
-    // The terminations a scale-in starts drain for one processing time at most: a simple
-    // scaling policy's cooldown starts once that activity completed.
-    let drain = (p.seconds_per_message * (1.0 + p.spread)).ceil() as u64;
+    // The terminations a scale-in starts drain for one processing time at most, and the
+    // worker notices its instance terminating within its lifecycle poll
+    // (QFLEET_LIFECYCLE_INTERVAL, 5 s): a simple scaling policy's cooldown starts once that
+    // activity completed.
+    let drain = (p.seconds_per_message * (1.0 + p.spread)).ceil() as u64 + LIFECYCLE_POLL;
     // Whether the fleet has scaled out once yet.
     let mut scaled_out = false;
     // Lambda: the concurrency the mapping allows; in provisioned mode, the minimum pollers'
@@ -611,6 +621,12 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                     at: s + warmup,
                     count: b.count,
                 });
+                // A launch finished: a simple scaling policy's cooldown starts again (EC2).
+                if let (Fleet::Ec2 { .. }, Some(ScaleIn::Step { cooldown, .. })) =
+                    (&p.fleet, scale_in)
+                {
+                    step_until = Some(step_until.map_or(s + cooldown, |u| u.max(s + cooldown)));
+                }
             }
             while warming.front().is_some_and(|b| b.at <= s) {
                 warming.pop_front();
@@ -942,10 +958,13 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                         scaled_out |= desired > before;
                     }
                     // qfleet's scale-in policy (a simple scaling policy): its alarm on the
-                    // one-minute busy backlog, blocked while instances warm up ("all target
-                    // tracking and step scaling scale-in activities are blocked until the
-                    // instances finish warming up", EC2 Auto Scaling, "Scaling cooldowns"),
-                    // and for its cooldown after the terminations drained.
+                    // one-minute busy backlog; it waits for any launch to complete and for its
+                    // cooldown after the last instance finished launching or terminating
+                    // ("After your Auto Scaling group launches or terminates instances, it
+                    // waits for a cooldown period to end before any further scaling
+                    // activities initiated by simple scaling policies can start", EC2 Auto
+                    // Scaling, "Scaling cooldowns"; `step_until` is moved on as instances go in
+                    // service, and after its own terminations drained).
                     if let Some(ScaleIn::Step {
                         percent,
                         below,
@@ -953,7 +972,7 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                         cooldown,
                     }) = scale_in
                         && minute_end
-                        && warming.is_empty()
+                        && pending.is_empty()
                         && step_until.is_none_or(|until| t >= until)
                     {
                         let busy: Vec<Option<f64>> = sqs_seen

@@ -391,10 +391,11 @@ pub fn tracking_scale_in(desired: u64, want: u64, min: u64, share: f64) -> Optio
 }
 
 /// A `PercentChangeInCapacity` adjustment of `-percent` applied to `desired`, as EC2 Auto
-/// Scaling and Application Auto Scaling round it: "Values greater than 1 are rounded down
-/// … Values between 0 and 1 are rounded to 1" (EC2 Auto Scaling, "Step and simple scaling
-/// policies"), then raised to `MinAdjustmentMagnitude` (1 in qfleet's templates); never
-/// below `min`. `None` when nothing would change.
+/// Scaling and Application Auto Scaling round it: "Values between 0 and -1 are rounded to -1
+/// … Values less than -1 are rounded up. For example, -6.67 is rounded to -6" (EC2 Auto
+/// Scaling, "Step and simple scaling policies"; the same rules in "How step scaling for
+/// Application Auto Scaling works"), then raised to `MinAdjustmentMagnitude` (1 in qfleet's
+/// templates); never below `min`. `None` when nothing would change.
 pub fn percent_scale_in(desired: u64, percent: u64, min: u64) -> Option<u64> {
     if desired <= min {
         return None;

@@ -2110,8 +2110,9 @@ fn replaying_the_per_minute_metric_through_the_documented_alarm_rules_finds_the_
     // each datapoint readable a minute after its period; the scale-out alarm on 3 of 3 above
     // the target asks for ceil(in service × metric ÷ target) within max and never lowers
     // (target tracking); the scale-in alarm on `minutes` of `minutes` below `below` × the target
-    // removes `percent` % rounded down, at least one, then waits for the drain and its
-    // cooldown (a simple scaling policy); never below min. No warmup, so nothing blocks.
+    // removes `percent` % rounded down, at least one, then waits for the drain (one
+    // processing time and the worker's 5 s lifecycle poll) and its cooldown, and for its
+    // cooldown after every launch finished, as a simple scaling policy does; never below min.
     let (target, percent, below, minutes, cooldown) = (0.8, 10, 0.75, 10, 300);
     let mut fleet = ec2(1, 30, target);
     if let Fleet::Ec2 {
@@ -2138,7 +2139,9 @@ fn replaying_the_per_minute_metric_through_the_documented_alarm_rules_finds_the_
         .arrivals(3_600, 3);
     arrivals.resize(7_200, 0);
     let o = model::run(&p, &arrivals);
-    let drain = (2.0_f64 * 1.2).ceil() as u64;
+    let drain = (2.0_f64 * 1.2).ceil() as u64 + 5;
+    // The ec2() helper's launch time: an instance asked for at t is in service at t + 60.
+    let launch = 60;
     let (mut desired, mut step_until, mut actions) = (1u64, 0u64, 0);
     let mut metric: Vec<Option<f64>> = Vec::new();
     for (i, row) in o.minutes.iter().enumerate() {
@@ -2153,6 +2156,7 @@ fn replaying_the_per_minute_metric_through_the_documented_alarm_rules_finds_the_
             if want.min(30) > desired {
                 desired = want.min(30);
                 actions += 1;
+                step_until = step_until.max(t + launch + cooldown);
             }
         }
         let n = minutes as usize;
@@ -2254,7 +2258,14 @@ fn tick_counts_drawn_at_once_have_the_distribution_of_tick_counts_drawn_one_by_o
 #[test]
 fn binomial_draws_have_the_binomials_mean_and_variance_in_each_regime() {
     let mut rng = fastrand::Rng::with_seed(5);
-    for (n, p) in [(10u64, 0.3), (200, 0.02), (5_000, 0.4)] {
+    // (300, 0.96): the other side's inversion; (1−p)^n alone would underflow to 0.
+    for (n, p) in [
+        (10u64, 0.3),
+        (200, 0.02),
+        (5_000, 0.4),
+        (300, 0.96),
+        (40, 0.99),
+    ] {
         let draws: Vec<f64> = (0..20_000)
             .map(|_| model::binomial(&mut rng, n, p) as f64)
             .collect();

@@ -28,7 +28,8 @@ pub struct ScaleInSetting {
     pub cooldown: u64,
 }
 
-/// qfleet's default, and a brisker one (more per step, sooner, closer to the target).
+/// qfleet's default, and a brisker one (more per step, sooner); both keep below ÷ (1 −
+/// percent) under 1, so that a step never crosses the target.
 pub const SCALE_INS: [ScaleInSetting; 2] = [
     ScaleInSetting {
         percent: 10,
@@ -38,7 +39,7 @@ pub const SCALE_INS: [ScaleInSetting; 2] = [
     },
     ScaleInSetting {
         percent: 20,
-        below: 0.8,
+        below: 0.7,
         minutes: 5,
         cooldown: 180,
     },

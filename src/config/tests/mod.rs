@@ -297,3 +297,24 @@ fn a_goal_too_close_to_the_processing_time_for_the_p99_is_a_warning() {
             .any(|w| w.contains("too little room"))
     );
 }
+
+#[test]
+fn a_scale_in_step_that_would_cross_the_target_is_a_warning() {
+    let flapping = parse_str(
+        "region: eu-west-1\nlab: true\nscaling:\n  scale_in: {percent: 20, below: 0.85}\n",
+    )
+    .unwrap();
+    assert!(
+        crate::config::advice::warnings(&flapping)
+            .iter()
+            .any(|w| w.starts_with("scaling.scale_in: removing 20 %")),
+        "{:?}",
+        crate::config::advice::warnings(&flapping)
+    );
+    let default = parse_str("region: eu-west-1\nlab: true\n").unwrap();
+    assert!(
+        !crate::config::advice::warnings(&default)
+            .iter()
+            .any(|w| w.starts_with("scaling.scale_in"))
+    );
+}
