@@ -347,19 +347,13 @@ pub fn build(
     };
     let g = a.max_latency.or(spec.scaling.max_latency_seconds);
     let goal = verdict(g, &o, &latency, &range);
-    // Held across the range: the worst run's p99 once held; never held when any run never
-    // caught up.
-    let held_p99 = if range.iter().any(|r| r.held_p99.is_none()) {
-        None
-    } else {
-        range.iter().filter_map(|r| r.held_p99).max()
-    }
-    .or_else(|| {
-        range
-            .is_empty()
-            .then(|| o.settled_percentile(99.0))
-            .flatten()
-    });
+    // Held across the range (never empty: its nominal run at least): the worst run's p99
+    // once held; never held when any run never caught up.
+    let held_p99 = range
+        .iter()
+        .map(|r| r.held_p99)
+        .collect::<Option<Vec<u64>>>()
+        .and_then(|all| all.into_iter().max());
     let held = Held {
         since_seconds: o.settled_at.filter(|_| held_p99.is_some()),
         p99: held_p99,

@@ -1957,6 +1957,17 @@ fn goal_only(kind: &str, max: u64) -> crate::config::Environment {
     }
 }
 
+/// `e`'s model and two hours of `load`'s arrivals.
+fn two_hours(e: &crate::config::Environment, load: &str) -> (Params, Vec<u64>) {
+    let a = Assumptions {
+        duration: Some(7_200),
+        ..assumptions(load)
+    };
+    let p = super::params(e, &a).unwrap();
+    let arrivals = a.load.arrivals(p.duration, a.seed);
+    (p, arrivals)
+}
+
 /// The fewest workers that meet the 10 s goal at p99 for `rate` messages a second of 2 s
 /// each, by Erlang C (within `max`).
 fn workers_needed(rate: f64, max: u64) -> u64 {
@@ -1981,16 +1992,7 @@ fn poisson_loads_of_30_60_and_90_percent_of_max_meet_the_goal_at_p99_once_held_u
         let e = goal_only(kind, 20);
         for share in [0.3, 0.6, 0.9] {
             let rate = 10.0 * share;
-            let a = assumptions(&format!("poisson:{rate}/s"));
-            let mut p = super::params(
-                &e,
-                &Assumptions {
-                    duration: Some(7_200),
-                    ..a.clone()
-                },
-            )
-            .unwrap();
-            let arrivals = a.load.arrivals(p.duration, a.seed);
+            let (mut p, arrivals) = two_hours(&e, &format!("poisson:{rate}/s"));
             let needed = workers_needed(rate, 20);
             for (name, u) in rules::Unknowns::range(false) {
                 p.unknowns = u;
@@ -2026,16 +2028,7 @@ fn the_policy_before_collapses_a_fleet_that_keeps_up_and_the_busy_backlog_does_n
     // proportional capacity in one step. A fleet that keeps up shows no visible message,
     // looks idle, and is cut to min: the backlog climbs again.
     let e = goal_only("ec2", 20);
-    let a = assumptions("steady:5.7/s");
-    let mut p = super::params(
-        &e,
-        &Assumptions {
-            duration: Some(7_200),
-            ..a.clone()
-        },
-    )
-    .unwrap();
-    let arrivals = a.load.arrivals(p.duration, a.seed);
+    let (mut p, arrivals) = two_hours(&e, "steady:5.7/s");
     let busy = model::run(&p, &arrivals);
     if let Fleet::Ec2 {
         counts_in_flight,
