@@ -3,7 +3,7 @@
 use crate::commands::{self, Global};
 use crate::error::Error;
 use crate::output::Output;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Deploy a queue-fed worker fleet on AWS with CloudFormation.
@@ -69,8 +69,11 @@ pub fn main() -> ExitCode {
     clap_complete::CompleteEnv::with_factory(completing_command)
         .bin("qfleet")
         .complete();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, command_name(&m))));
+    let (cli, command) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // clap prints help and version to stdout (exit 0) and usage errors to stderr.
             let _ = e.print();
@@ -81,8 +84,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(cli.global.debug);
-    let out = Output::new(cli.global.output);
-    let command = cli.command.name();
+    let out = Output::new(cli.global.output, command);
     // Keep each error's headline on one line: CI logs are grepped for file:line:column.
     let _ = miette::set_hook(Box::new(|_| {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
@@ -90,7 +92,7 @@ pub fn main() -> ExitCode {
     let code = match run(cli, out) {
         Ok(code) => code,
         Err(e) => {
-            out.error(command, &e);
+            out.error(&e);
             e.exit_code()
         }
     };
@@ -102,7 +104,7 @@ pub fn main() -> ExitCode {
 /// A command line clap rejected, as the JSON document when JSON output was asked for (as far as
 /// the words of the line say): stdout then holds one document whatever went wrong.
 fn usage_error_document(e: &clap::Error) {
-    use clap::{CommandFactory, ValueEnum};
+    use clap::ValueEnum;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut format = std::env::var("QFLEET_OUTPUT").ok();
     for (i, a) in args.iter().enumerate() {
@@ -120,15 +122,15 @@ fn usage_error_document(e: &clap::Error) {
     let Some(format) = format.and_then(|f| crate::output::Format::from_str(&f, true).ok()) else {
         return;
     };
-    let out = Output::new(format);
-    if !out.is_json() {
-        return;
-    }
     let cli = Cli::command();
     let command = args
         .iter()
-        .find_map(|a| cli.find_subcommand(a).map(|c| c.get_name().to_string()))
-        .unwrap_or_else(|| "qfleet".into());
+        .find_map(|a| cli.find_subcommand(a).map(|c| leak(c.get_name())))
+        .unwrap_or("qfleet");
+    let out = Output::new(format, command);
+    if !out.is_json() {
+        return;
+    }
     // The error's words up to its usage line, on one line.
     let rendered = e.render().to_string();
     let message: Vec<&str> = rendered
@@ -139,7 +141,7 @@ fn usage_error_document(e: &clap::Error) {
         .collect();
     let message = message.join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    out.error(&command, &Error::usage(message));
+    out.error(&Error::usage(message));
 }
 
 /// `--debug` logs qfleet's own debug lines (one per AWS request) on stderr; `RUST_LOG` chooses
@@ -185,7 +187,6 @@ pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
 /// The command line as completion sees it: every ENV argument completes to the environment
 /// names of the stacks directory (and a path to a stack file once it holds a `/`).
 pub fn completing_command() -> clap::Command {
-    use clap::CommandFactory;
     use clap_complete::ArgValueCompleter;
     Cli::command().mut_subcommands(|sub| {
         sub.mut_args(|arg| {
@@ -198,25 +199,13 @@ pub fn completing_command() -> clap::Command {
     })
 }
 
-impl Command {
-    /// The subcommand's name, as JSON output's `command` says it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Render(_) => "render",
-            Command::Validate(_) => "validate",
-            Command::Deploy(_) => "deploy",
-            Command::Plan(_) => "plan",
-            Command::Outputs(_) => "outputs",
-            Command::Status(_) => "status",
-            Command::Drift(_) => "drift",
-            Command::Teardown(_) => "teardown",
-            Command::IamPolicy(_) => "iam-policy",
-            Command::Dlq(_) => "dlq",
-            Command::Send(_) => "send",
-            Command::Logs(_) => "logs",
-            Command::Simulate(_) => "simulate",
-            Command::Import(_) => "import",
-            Command::Completions { .. } => "completions",
-        }
-    }
+/// The subcommand's name as the command line spells it (clap's, from [`Command`]'s variants:
+/// the one place command names are written), which JSON output's `command` says.
+fn command_name(matches: &clap::ArgMatches) -> &'static str {
+    leak(matches.subcommand_name().unwrap_or("qfleet"))
+}
+
+/// A name kept for the whole run (one per process, a few bytes).
+fn leak(name: &str) -> &'static str {
+    Box::leak(name.to_string().into_boxed_str())
 }

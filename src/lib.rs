@@ -12,11 +12,13 @@
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
 //! - [`logs`]: the workers' log lines, each with its instance or invocation;
+//! - [`validate`]: the stack files and their templates checked offline, with advice;
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`outputs`]: the stacks' outputs, merged and as shell variables;
 //! - [`ownership`]: which stacks and accounts a stack file may act on (qfleet's marks, `accounts`);
 //! - [`import`]: another tool's workload as a stack file (`qfleet import copilot`);
+//! - [`session`]: the environments of a command line, each with its region's clients;
 //! - [`output`]: text and JSON output, progress, error reports;
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
@@ -38,7 +40,9 @@ pub mod outputs;
 pub mod ownership;
 pub mod render;
 pub mod send;
+pub mod session;
 pub mod simulate;
 pub mod snapshot;
 pub mod status;
 pub mod teardown;
+pub mod validate;

@@ -1,10 +1,10 @@
 //! `qfleet dlq ENV list|show|redrive|purge`: the environment's dead-letter queue.
 
-use super::{Global, Session};
-use crate::config::Environment;
+use super::Global;
 use crate::dlq;
+use crate::dlq::report::Action;
 use crate::error::{Error, Result};
-use crate::output::{Output, envelope};
+use crate::output::Output;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -46,18 +46,19 @@ pub enum DlqAction {
 }
 
 impl DlqAction {
-    fn name(&self) -> &'static str {
+    /// The feature's action for this subcommand.
+    fn action(&self) -> Action {
         match self {
-            DlqAction::List { .. } => "list",
-            DlqAction::Show { .. } => "show",
-            DlqAction::Redrive { .. } => "redrive",
-            DlqAction::Purge { .. } => "purge",
+            DlqAction::List { max } => Action::List { max: *max as usize },
+            DlqAction::Show { id } => Action::Show { id: id.clone() },
+            DlqAction::Redrive { rate } => Action::Redrive { rate: *rate },
+            DlqAction::Purge { confirm } => Action::Purge { confirm: *confirm },
         }
     }
 }
 
 pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<i32> {
-    let session = Session::open_with_pipelines(std::slice::from_ref(&args.env), g)?;
+    let session = super::session(std::slice::from_ref(&args.env), g)?;
     if session.envs.len() != 1 {
         return Err(Error::usage(format!(
             "dlq takes one environment; `{}` names {}",
@@ -65,184 +66,14 @@ pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<i32> {
             session.envs.len()
         )));
     }
-    let action = args.action.name();
+    let action = args.action.action();
+    let stage = args.stage.as_deref();
     let results = session.each(|clients, env| {
-        let (action, stage) = (&args.action, args.stage.as_deref());
-        async move {
-            let stages = super::chosen_stages(env, stage)?;
-            let named = |s: &Environment| s.stage.as_ref().map(|s| s.name.clone());
-            match (action, stages.as_slice()) {
-                (_, [one]) => {
-                    let mut body = act(&clients, one, action, out).await?;
-                    if let (Some(stage), Some(map)) = (named(one).filter(|_| env.is_pipeline()), body.as_object_mut()) {
-                        map.insert("stage".into(), stage.into());
-                    }
-                    Ok(body)
-                }
-                (DlqAction::List { .. }, several) => {
-                    let mut listed = Vec::new();
-                    for s in several {
-                        let mut body = act(&clients, s, action, out).await?;
-                        if let (Some(stage), Some(map)) = (named(s), body.as_object_mut()) {
-                            map.insert("stage".into(), stage.into());
-                        }
-                        listed.push(body);
-                    }
-                    Ok(serde_json::json!({ "stages": listed }))
-                }
-                (DlqAction::Show { id }, several) => {
-                    for s in several {
-                        if let Some((letter, body)) = dlq::show(&clients, s, id).await? {
-                            shown(out, &letter, &body);
-                            return Ok(serde_json::json!({ "stage": named(s), "message": letter, "body": body }));
-                        }
-                    }
-                    Err(Error::usage(format!(
-                        "{}: no message {id} in any stage's dead-letter queue (`qfleet dlq {} list` shows the ids)",
-                        env.name, env.name
-                    )))
-                }
-                (DlqAction::Redrive { .. } | DlqAction::Purge { .. }, several) => {
-                    Err(Error::usage(format!(
-                        "dlq {}: {} is a pipeline with a dead-letter queue per stage; name the one to {} with --stage ({})",
-                        action.name(),
-                        env.name,
-                        action.name(),
-                        several
-                            .iter()
-                            .filter_map(|s| named(s))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )))
-                }
-            }
-        }
+        let action = &action;
+        async move { dlq::report::act(&clients, env, action, stage, out).await }
     });
-    let mut code = 0;
-    let mut environments = Vec::new();
-    for (env, r) in session.envs.iter().zip(results) {
-        match r {
-            Ok(body) => environments.push(envelope::environment(&env.name, 0, None, body)),
-            Err(e) => {
-                code = code.max(e.exit_code());
-                if !out.is_json() {
-                    out.note(format!("error: {e}"));
-                }
-                environments.push(envelope::environment(
-                    &env.name,
-                    e.exit_code(),
-                    Some(e.report()),
-                    serde_json::json!({}),
-                ));
-            }
-        }
-    }
-    if out.is_json() {
-        let own = serde_json::Map::from_iter([("action".to_string(), action.into())]);
-        out.document(envelope::document("dlq", code, environments, own));
-    }
-    Ok(code)
-}
-
-/// How text output names the queue's owner: the environment, or a pipeline's stage of it.
-fn owner(env: &Environment) -> String {
-    match env.pipeline_stage() {
-        Some(s) => format!("{} stage {}", env.name, s.name),
-        None => env.name.clone(),
-    }
-}
-
-fn shown(out: Output, letter: &dlq::Letter, body: &str) {
-    if !out.is_json() {
-        out.line(format!(
-            "{}  keys: {}  received {}x  sent {}",
-            letter.id,
-            letter.keys.join(", "),
-            letter.receive_count.map_or("?".into(), |n| n.to_string()),
-            letter.sent.as_deref().unwrap_or("?")
-        ));
-        out.line(body);
-    }
-}
-
-/// The action on one stage's (or a one-stage environment's) dead-letter queue.
-async fn act(
-    clients: &crate::aws::Clients,
-    env: &Environment,
-    action: &DlqAction,
-    out: Output,
-) -> Result<serde_json::Value> {
-    let who = owner(env);
-    match action {
-        DlqAction::List { max } => {
-            let l = dlq::list(clients, env, *max as usize).await?;
-            if !out.is_json() {
-                out.line(format!(
-                    "{who}: {} holds {} message(s) ({} visible, {} in flight, {} delayed)",
-                    l.dead_letter_queue,
-                    l.depth.total(),
-                    l.depth.visible,
-                    l.depth.in_flight,
-                    l.depth.delayed
-                ));
-                for m in &l.messages {
-                    out.line(format!(
-                        "  {}  {}  received {}x  age {}",
-                        m.id,
-                        if m.keys.is_empty() {
-                            "(no S3 key)".to_string()
-                        } else {
-                            m.keys.join(", ")
-                        },
-                        m.receive_count.map_or("?".into(), |n| n.to_string()),
-                        m.age_seconds.map_or("?".into(), |s| format!("{s} s")),
-                    ));
-                }
-                out.note(&l.note);
-            }
-            Ok(serde_json::to_value(&l).unwrap_or_default())
-        }
-        DlqAction::Show { id } => match dlq::show(clients, env, id).await? {
-            Some((letter, body)) => {
-                shown(out, &letter, &body);
-                Ok(serde_json::json!({ "message": letter, "body": body }))
-            }
-            None => Err(Error::usage(format!(
-                "{who}: no message {id} in the dead-letter queue (`qfleet dlq {} list` shows the ids)",
-                env.name
-            ))),
-        },
-        DlqAction::Redrive { rate } => {
-            let (task, resumed) = dlq::redrive(clients, env, *rate, |t| {
-                out.note(format!(
-                    "{who}: redrive {}: {} of {} moved",
-                    t.status,
-                    t.moved,
-                    t.to_move.map_or("?".into(), |n| n.to_string())
-                ))
-            })
-            .await?;
-            if !out.is_json() {
-                out.line(format!(
-                    "{who}: {} {} message(s) back to the job queue",
-                    if resumed {
-                        "followed a redrive that moved"
-                    } else {
-                        "moved"
-                    },
-                    task.moved
-                ));
-            }
-            Ok(serde_json::json!({ "task": task, "resumed": resumed }))
-        }
-        DlqAction::Purge { confirm } => {
-            let purged = dlq::purge(clients, env, *confirm).await?;
-            if !out.is_json() {
-                out.line(format!(
-                    "{who}: purged {purged} message(s) from the dead-letter queue"
-                ));
-            }
-            Ok(serde_json::json!({ "purged": purged }))
-        }
+    match results.into_iter().next() {
+        Some(result) => out.print(&result),
+        None => Err(Error::usage("no environment to act on")),
     }
 }

@@ -3,7 +3,8 @@
 use super::Global;
 use crate::error::{Error, Result};
 use crate::import::copilot::{self, Options};
-use crate::output::{Output, envelope};
+use crate::import::written;
+use crate::output::Output;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -65,39 +66,5 @@ pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<i32> {
             region: region.as_deref(),
         },
     )?;
-    if let Some(path) = &args.out {
-        if path.exists() {
-            return Err(Error::usage(format!(
-                "--out {}: the file exists; qfleet import does not overwrite it (remove it or choose another name)",
-                path.display()
-            )));
-        }
-        std::fs::write(path, &imported.stack_file)
-            .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
-    }
-    if out.is_json() {
-        let body = serde_json::json!({
-            "written_to": args.out.as_ref().map(|p| p.display().to_string()),
-            "stack_file": imported.stack_file,
-            "report": imported.report,
-        });
-        out.document(envelope::document(
-            "import",
-            0,
-            vec![envelope::environment(&imported.environment, 0, None, body)],
-            Default::default(),
-        ));
-        return Ok(0);
-    }
-    match &args.out {
-        None => crate::output::stdout_write(&imported.stack_file),
-        Some(p) => out.note(format!(
-            "wrote {} (environment {}); check it with `qfleet validate {}`",
-            p.display(),
-            imported.environment,
-            p.display()
-        )),
-    }
-    crate::output::stderr_write(&imported.report.text());
-    Ok(0)
+    out.print(&written::write(imported, args.out.as_deref())?)
 }

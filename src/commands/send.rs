@@ -1,8 +1,9 @@
 //! `qfleet send ENV [FILE]`: upload a test object and follow it (the smoke test after a deploy).
 
-use super::{Global, Session};
+use super::Global;
 use crate::error::{Error, Result};
-use crate::output::{Output, envelope};
+use crate::output::Output;
+use crate::send::report::Sent;
 use crate::send::{self, Until};
 use clap::Args;
 use std::path::PathBuf;
@@ -36,7 +37,7 @@ fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
 }
 
 pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<i32> {
-    let session = Session::open_with_pipelines(std::slice::from_ref(&args.env), g)?;
+    let session = super::session(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Error::usage(format!(
             "send takes one environment; `{}` names {}",
@@ -56,97 +57,18 @@ pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<i32> {
         )));
     }
     let key = send::key_for(env, args.key.as_deref());
-    let results = session.each(|clients, env| {
-        let (key, body) = (key.clone(), body.clone());
-        async move { send::send(&clients, env, &key, body, args.until, args.timeout).await }
-    });
-    let (code, environment) = match results.into_iter().next() {
-        Some(Ok(journey)) => {
-            if !out.is_json() {
-                for s in &journey.steps {
-                    let step = match &s.stage {
-                        Some(stage) => format!("{} by {stage}", s.step),
-                        None => s.step.to_string(),
-                    };
-                    out.line(format!(
-                        "{}: {:<9} {}  {}",
-                        env.name,
-                        step,
-                        s.after_ms.map_or("—".to_string(), |ms| format!(
-                            "+{:.1} s",
-                            ms as f64 / 1000.0
-                        )),
-                        s.how
-                    ));
-                }
-            }
-            match journey.missing {
-                None => (
-                    0,
-                    envelope::environment(
-                        &env.name,
-                        0,
-                        None,
-                        serde_json::json!({ "journey": journey }),
-                    ),
-                ),
-                Some(step) => {
-                    let step = match &journey.missing_stage {
-                        Some(stage) => format!("{step} by stage {stage}"),
-                        None => step.to_string(),
-                    };
-                    let e = Error::aws(format!(
-                        "{}: s3://{}/{} was not {step} within {} s{}",
-                        env.name,
-                        journey.bucket,
-                        journey.key,
-                        args.timeout.as_secs(),
-                        if step == "queued" && env.is_pipeline() {
-                            ": check the bucket's notification, the topic's subscription and the first stage's queue policy (`qfleet drift`)"
-                        } else if step == "queued" {
-                            ": check the bucket's notification, the topic's subscription and the queue's policy (`qfleet drift`)"
-                        } else {
-                            ": check the workers (`qfleet status`, `qfleet dlq list`)"
-                        }
-                    ));
-                    if !out.is_json() {
-                        out.note(format!("error: {e}"));
-                    }
-                    (
-                        e.exit_code(),
-                        envelope::environment(
-                            &env.name,
-                            e.exit_code(),
-                            Some(e.report()),
-                            serde_json::json!({ "journey": journey }),
-                        ),
-                    )
-                }
-            }
-        }
-        Some(Err(e)) => {
-            if !out.is_json() {
-                out.note(format!("error: {e}"));
-            }
-            (
-                e.exit_code(),
-                envelope::environment(
-                    &env.name,
-                    e.exit_code(),
-                    Some(e.report()),
-                    serde_json::json!({ "journey": null }),
-                ),
-            )
-        }
-        None => return Err(Error::usage("no environment to send to")),
-    };
-    if out.is_json() {
-        out.document(envelope::document(
-            "send",
-            code,
-            vec![environment],
-            Default::default(),
-        ));
-    }
-    Ok(code)
+    let result = session
+        .each(|clients, env| {
+            let (key, body) = (key.clone(), body.clone());
+            async move { send::send(&clients, env, &key, body, args.until, args.timeout).await }
+        })
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::usage("no environment to send to"))?;
+    out.print(&Sent {
+        environment: env.name.clone(),
+        pipeline: env.is_pipeline(),
+        timeout: args.timeout,
+        result,
+    })
 }

@@ -1,12 +1,10 @@
 //! `qfleet teardown ENV...`: delete the fleet, then the data, never losing data by accident.
 
-use super::{Global, Session};
-use crate::error::ErrorReport;
-use crate::error::{Error, Result};
-use crate::output::progress::Reporter;
-use crate::output::{Output, envelope};
+use super::Global;
+use crate::error::Result;
+use crate::output::Output;
 use crate::teardown::schedule::Schedule;
-use crate::teardown::{self, Options, TeardownOutcome};
+use crate::teardown::{self, Options};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 
@@ -46,10 +44,10 @@ pub struct TeardownArgs {
 }
 
 pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
-    let mut session = Session::open_with_pipelines(&args.envs, g)?;
+    let mut session = super::session(&args.envs, g)?;
     if args.stage.is_some() {
         for env in &session.envs {
-            super::chosen_stages(env, args.stage.as_deref())?;
+            crate::session::chosen_stages(env, args.stage.as_deref())?;
         }
     }
     // `--concurrency` bounds the environments reading, deciding or sending calls, not those
@@ -57,7 +55,6 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
     // the schedule's slots for its calls and gives it back while it waits (teardown::schedule).
     let schedule = Schedule::new(session.concurrency);
     session.concurrency = session.envs.len().max(1);
-    let envs = &session.envs;
     // Several environments on a terminal: one question each, in turn (`a`: yes to all).
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let opts = Options {
@@ -72,55 +69,5 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
         polling: Default::default(),
         schedule,
     };
-    let reporter = Reporter::new(out);
-    reporter.several_environments(envs.len() > 1);
-    let outcomes: Vec<TeardownOutcome> = session
-        .each_until_interrupted(|clients, env| {
-            let (opts, reporter) = (opts.clone(), &reporter);
-            async move { teardown::environment(&clients, env, &opts, reporter).await }
-        })
-        .ok_or_else(|| {
-            Error::Interrupted(format!(
-                "interrupted: stopped waiting; nothing more is started.\n  {}",
-                reporter.ledger.report(&session.names()).join("\n  ")
-            ))
-        })?;
-    let code = outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0);
-    if out.is_json() {
-        let events = reporter.events();
-        let environments = envs
-            .iter()
-            .zip(&outcomes)
-            .map(|(env, o)| {
-                let stacks: Vec<String> = std::iter::once(env.data_stack_name())
-                    .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
-                    .collect();
-                let mut v = envelope::environment(
-                    &o.environment,
-                    o.exit_code,
-                    o.error
-                        .as_ref()
-                        .map(|e| ErrorReport::from_exit_code(o.exit_code, e)),
-                    o,
-                );
-                v["events"] = envelope::events_of(&events, &env.name, &stacks).into();
-                v
-            })
-            .collect();
-        out.document(envelope::document(
-            "teardown",
-            code,
-            environments,
-            Default::default(),
-        ));
-        return Ok(code);
-    }
-    for o in &outcomes {
-        let (line, note) = crate::teardown::text::outcome(o);
-        out.line(line);
-        if let Some(note) = note {
-            out.note(note);
-        }
-    }
-    Ok(code)
+    out.print(&teardown::report::all(&session, &opts, out)?)
 }

@@ -16,6 +16,7 @@ mod package;
 mod prepare;
 pub mod preview;
 mod recover;
+pub mod session;
 mod show;
 pub mod summary;
 

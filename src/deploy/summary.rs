@@ -1,18 +1,194 @@
-//! The end of a deploy or plan: its one JSON document, and for a plan of several environments
-//! one row per environment with each warning told once.
+//! The end of a deploy or plan: a line per environment, for several one row each with each
+//! warning told once, the Markdown preview, or the one JSON document.
 
 use crate::deploy::EnvOutcome;
-use crate::error::ErrorReport;
-use crate::output::envelope;
+use crate::error::{ErrorReport, Result};
+use crate::output::report::{Document, Environment as EnvDoc, Report};
 use crate::output::words::{self, count};
-use serde_json::{Map, Value, json};
+use crate::output::{Output, envelope};
+use serde::Serialize;
+use serde_json::Value;
+use std::time::Instant;
 
 /// What the run collected besides the outcomes: the events, and each environment's stacks.
-pub struct Collected<'a> {
+pub struct Collected {
     pub events: Vec<Value>,
     /// Per environment (in the outcomes' order), the names of its stacks.
     pub stacks: Vec<Vec<String>>,
-    pub command: &'a str,
+}
+
+/// How the end of a deploy or plan is told.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Printing {
+    /// Every environment's line (the default for one) rather than a row each.
+    pub details: bool,
+    /// `plan --detailed-exitcode`: an environment with pending changes exits 3.
+    pub detailed_exitcode: bool,
+    /// `plan --format markdown`: the preview as Markdown on stdout.
+    pub markdown: bool,
+}
+
+/// A deploy's or plan's end: each environment's outcome, as the run reports it.
+pub struct Finished {
+    /// Each with its exit code as the run reports it ([`with_run_codes`]).
+    pub outcomes: Vec<EnvOutcome>,
+    pub collected: Collected,
+    pub printing: Printing,
+    /// When the run's end began to be told (its duration counts up to the document).
+    started: Instant,
+}
+
+impl Finished {
+    pub fn new(
+        outcomes: Vec<EnvOutcome>,
+        collected: Collected,
+        printing: Printing,
+        started: Instant,
+    ) -> Finished {
+        Finished {
+            outcomes: with_run_codes(&outcomes, printing.detailed_exitcode),
+            collected,
+            printing,
+            started,
+        }
+    }
+}
+
+/// The outcomes with each environment's exit code as the run reports it: 3 for one whose
+/// stacks have pending changes under --detailed-exitcode and that did not fail. `o.ok` stays
+/// "did not fail" (the previews' own sense); the JSON's `ok` follows the exit code.
+fn with_run_codes(outcomes: &[EnvOutcome], detailed: bool) -> Vec<EnvOutcome> {
+    outcomes
+        .iter()
+        .cloned()
+        .map(|mut o| {
+            let pending = detailed && o.stacks.iter().any(|s| s.action.pending());
+            o.exit_code = envelope::environment_exit_code(o.exit_code, pending);
+            o
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(flatten)]
+    outcome: &'a EnvOutcome,
+    changes_pending: bool,
+    warnings: Vec<String>,
+    events: Vec<Value>,
+}
+
+#[derive(Serialize)]
+struct Own {
+    changes_pending: bool,
+    duration_ms: u128,
+}
+
+impl Report for Finished {
+    /// [`envelope::combined_exit_code`] of the environments', each 3 for pending changes
+    /// with --detailed-exitcode.
+    fn exit_code(&self) -> i32 {
+        envelope::combined_exit_code(self.outcomes.iter().map(|o| o.exit_code))
+    }
+
+    /// Each environment's outcome with its events (all but the per-resource ones) and warnings.
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let c = &self.collected;
+        let environments = self
+            .outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let stacks = c.stacks.get(i).cloned().unwrap_or_default();
+                let events = envelope::events_of(&c.events, &o.environment, &stacks);
+                let error = o
+                    .error
+                    .as_ref()
+                    .map(|e| ErrorReport::from_exit_code(o.exit_code, e));
+                let body = Body {
+                    outcome: o,
+                    changes_pending: o.stacks.iter().any(|s| s.action.pending()),
+                    warnings: warnings(&events),
+                    events,
+                };
+                EnvDoc::new(&o.environment, o.exit_code, error, body)
+            })
+            .collect();
+        let own = Own {
+            changes_pending: self
+                .outcomes
+                .iter()
+                .flat_map(|o| &o.stacks)
+                .any(|s| s.action.pending()),
+            duration_ms: self
+                .outcomes
+                .iter()
+                .map(|o| o.duration_ms)
+                .max()
+                .unwrap_or(0)
+                + self.started.elapsed().as_millis(),
+        };
+        Document::with_own(self.exit_code(), environments, own)
+    }
+
+    /// One line per environment, or one row each without `details`, or the Markdown preview.
+    fn text(&self, out: &Output) -> Result<()> {
+        if self.printing.markdown {
+            crate::output::stdout_write(&super::markdown::render(&self.outcomes));
+            self.errors(out);
+        } else if !self.printing.details {
+            let (rows, notes) = rows(&self.collected, &self.outcomes);
+            out.line(rows);
+            for n in notes {
+                out.note(n);
+            }
+            self.errors(out);
+        } else {
+            for o in &self.outcomes {
+                line(o, out);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Finished {
+    /// Each environment's error, on stderr.
+    fn errors(&self, out: &Output) {
+        for o in &self.outcomes {
+            if let Some(err) = &o.error {
+                out.note(format!("error: {}: {err}", o.environment));
+            }
+        }
+    }
+}
+
+/// One environment's line: its stacks' actions and how long it took, or that it failed.
+fn line(o: &EnvOutcome, out: &Output) {
+    let secs = o.duration_ms as f64 / 1000.0;
+    if let Some(err) = &o.error {
+        out.line(format!("{}: FAILED after {secs:.1} s", o.environment));
+        out.note(format!("error: {}: {err}", o.environment));
+        for s in &o.stacks {
+            out.line(format!("  {} {}", s.stack, s.action.text()));
+        }
+    } else if o.cancelled {
+        out.line(format!(
+            "{} ({secs:.1} s)",
+            crate::output::progress::cancelled(&o.environment)
+        ));
+    } else {
+        let stacks: Vec<String> = o
+            .stacks
+            .iter()
+            .map(|s| format!("{} {}", s.stack, s.action.text()))
+            .collect();
+        out.line(format!(
+            "{}: {} ({secs:.1} s)",
+            o.environment,
+            stacks.join(", ")
+        ));
+    }
 }
 
 /// The warnings of one environment's events, as text (`STACK: what the change does`, or what
@@ -29,42 +205,6 @@ fn warnings(events: &[Value]) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// The deploy's or plan's document: each environment's outcome with its events (all but the
-/// per-resource ones) and warnings.
-pub fn document(
-    c: &Collected,
-    outcomes: &[EnvOutcome],
-    code: i32,
-    pending: bool,
-    duration_ms: u128,
-) -> Value {
-    let environments = outcomes
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let stacks = c.stacks.get(i).cloned().unwrap_or_default();
-            let events = envelope::events_of(&c.events, &o.environment, &stacks);
-            let mut v = envelope::environment(
-                &o.environment,
-                o.exit_code,
-                o.error
-                    .as_ref()
-                    .map(|e| ErrorReport::from_exit_code(o.exit_code, e)),
-                o,
-            );
-            v["changes_pending"] = json!(o.stacks.iter().any(|s| s.action.pending()));
-            v["warnings"] = json!(warnings(&events));
-            v["events"] = Value::Array(events);
-            v
-        })
-        .collect();
-    let own = Map::from_iter([
-        ("changes_pending".to_string(), json!(pending)),
-        ("duration_ms".to_string(), json!(duration_ms)),
-    ]);
-    envelope::document(c.command, code, environments, own)
 }
 
 /// `data` or `fleet`: the role of the stack an event names (`qfleet-ENV-data`).

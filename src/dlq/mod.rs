@@ -2,6 +2,8 @@
 //! its messages name), one message in full, sending them back to the job queue with SQS's
 //! message-move task, and purging them only with a confirmation that names the count.
 
+pub mod report;
+
 use crate::aws::Clients;
 use crate::aws::dead_letters::{self, MoveTask, Peeked};
 use crate::aws::queues::{self, Depth, Queue};

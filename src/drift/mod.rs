@@ -6,6 +6,7 @@
 pub mod compare;
 mod findings;
 mod function;
+pub mod report;
 mod service;
 pub mod text;
 

@@ -18,6 +18,7 @@
 pub mod calls;
 pub mod policy;
 pub mod reference;
+pub mod report;
 pub mod scope;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@
 pub mod copilot;
 pub mod report;
 pub mod stack_file;
+pub mod written;
 
 use crate::error::{Error, Result};
 use report::Report;

@@ -5,6 +5,8 @@
 //! `END RequestId: …` lines in one stream, since an execution environment runs one invocation
 //! at a time (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html>).
 
+pub mod show;
+
 use crate::aws::Clients;
 use crate::aws::logs::{self, Event};
 use crate::config::Environment;

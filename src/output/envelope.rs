@@ -7,63 +7,24 @@
 //! ```
 //!
 //! `ok` is `exit_code == 0`, at the top and in each environment. `error` is `null` or one
-//! shape for every command ([`ErrorReport`]): at the top for what ended the whole run (an
+//! shape for every command ([`crate::error::ErrorReport`]): at the top for what ended the whole run (an
 //! invalid stack file, a bad flag, Ctrl-C; `environments` is then empty and the command's own
 //! keys are left out), in an environment for what ended that environment. A command adds its
 //! own top-level keys (`changes_pending`, `drifted`, …) beside these, always the same ones.
-//! The schemas are in `schemas/output/`.
+//! The types are [`super::report::Document`] and [`super::report::Environment`]; the schemas are
+//! in `schemas/output/`.
 
-use crate::error::{EXIT_DIFFERENCES, EXIT_OK, Error, ErrorReport};
-use serde::Serialize;
-use serde_json::{Map, Value, json};
-
-/// One environment's object: the command's own content for it (an object), with its name,
-/// `ok`, `exit_code` and `error` (which replace keys of the same name in `body`).
-pub fn environment(
-    name: &str,
-    exit_code: i32,
-    error: Option<ErrorReport>,
-    body: impl Serialize,
-) -> Value {
-    let mut map = match serde_json::to_value(body) {
-        Ok(Value::Object(map)) => map,
-        Ok(Value::Null) => Map::new(),
-        // Not an object: kept whole under `result` rather than lost.
-        Ok(other) => Map::from_iter([("result".to_string(), other)]),
-        Err(e) => Map::from_iter([("result".to_string(), json!(e.to_string()))]),
-    };
-    map.insert("environment".into(), json!(name));
-    map.insert("ok".into(), json!(exit_code == 0));
-    map.insert("exit_code".into(), json!(exit_code));
-    map.insert("error".into(), json!(error));
-    Value::Object(map)
-}
-
-/// The document of a command that ran: its environments and its own top-level keys.
-pub fn document(
-    command: &str,
-    exit_code: i32,
-    environments: Vec<Value>,
-    own: Map<String, Value>,
-) -> Value {
-    let mut map = own;
-    map.insert("command".into(), json!(command));
-    map.insert("ok".into(), json!(exit_code == 0));
-    map.insert("exit_code".into(), json!(exit_code));
-    map.insert("environments".into(), Value::Array(environments));
-    map.insert("error".into(), Value::Null);
-    Value::Object(map)
-}
+use super::report::Document;
+use crate::error::{EXIT_DIFFERENCES, EXIT_OK, Error};
+use serde_json::{Value, json};
 
 /// The document of a run that ended as a whole: no environment, the error at the top.
-pub fn failure(command: &str, err: &Error) -> Value {
-    json!({
-        "command": command,
-        "ok": false,
-        "exit_code": err.exit_code(),
-        "environments": [],
-        "error": err.report(),
-    })
+pub fn failure(command: &'static str, err: &Error) -> Value {
+    let mut doc: Document<(), ()> = Document::new(err.exit_code(), Vec::new());
+    doc.command = command;
+    doc.error = Some(err.report());
+    serde_json::to_value(&doc)
+        .unwrap_or_else(|e| json!({ "command": command, "error": e.to_string() }))
 }
 
 /// The exit code of a run of several environments (or of a pipeline's stages), the one rule
@@ -121,30 +82,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_environment_gets_the_uniform_keys_and_ok_follows_the_exit_code() {
-        let v = environment(
-            "lab",
-            3,
-            None,
-            json!({ "drifted": true, "error": "old string" }),
-        );
-        assert_eq!(v["environment"], "lab");
-        assert_eq!(v["ok"], false);
-        assert_eq!(v["exit_code"], 3);
-        assert!(v["error"].is_null());
-        assert_eq!(v["drifted"], true);
-    }
-
-    #[test]
-    fn a_document_has_the_same_keys_for_one_and_for_several_environments() {
-        let one = document("status", 0, vec![json!({})], Map::new());
-        let two = document("status", 0, vec![json!({}), json!({})], Map::new());
-        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-        assert_eq!(keys(&one), keys(&two));
-        assert_eq!(one["ok"], true);
-    }
-
-    #[test]
     fn a_failure_carries_the_located_problems() {
         let err = Error::usage("bad flag");
         let v = failure("plan", &err);
@@ -152,6 +89,14 @@ mod tests {
         assert_eq!(v["exit_code"], 2);
         assert_eq!(v["environments"], json!([]));
         assert_eq!(v["error"]["problems"], json!([]));
+        assert_eq!(v["command"], "plan");
+        assert_eq!(v["ok"], false);
+        let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["command", "environments", "error", "exit_code", "ok"]
+        );
     }
 
     #[test]

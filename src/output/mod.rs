@@ -7,6 +7,7 @@ pub mod event;
 pub mod ledger;
 pub mod once;
 pub mod progress;
+pub mod report;
 pub mod when;
 pub mod words;
 
@@ -80,24 +81,78 @@ fn table_width(terminal: Option<u16>) -> u16 {
 /// Narrower than this, a table's columns cannot hold their headers' words.
 const MIN_TABLE_WIDTH: u16 = 60;
 
-/// Where a command writes: the chosen format and whether stderr is a terminal.
+/// Where a command writes: the chosen format, whether stderr is a terminal, and the command
+/// that runs (its name is the document's `command`).
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
     pub format: Format,
     pub interactive: bool,
+    pub command: &'static str,
 }
 
 impl Output {
-    pub fn new(format: Format) -> Output {
+    pub fn new(format: Format, command: &'static str) -> Output {
         Output {
             format,
             interactive: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+            command,
         }
+    }
+
+    /// Prints a command's result, as its document or as text (the one place that chooses),
+    /// and returns the run's exit code.
+    pub fn print(&self, result: &impl report::Report) -> crate::error::Result<i32> {
+        result.notes(self);
+        if self.is_json() {
+            self.print_document(result);
+        } else {
+            result.text(self)?;
+        }
+        Ok(result.exit_code())
+    }
+
+    /// Prints a result's document, whatever the format (`iam-policy`'s text is its JSON).
+    pub fn print_document(&self, result: &impl report::Report) {
+        self.document(self.filled(result.document()));
+    }
+
+    /// Prints one screen of a refreshing command (`status --watch`): text, or with
+    /// `--output ndjson` its document on one line marked `"event": "refresh"`.
+    pub fn refresh(&self, result: &impl report::Report) -> crate::error::Result<()> {
+        if self.is_json() {
+            let mut doc = self.filled(result.document());
+            if let serde_json::Value::Object(map) = &mut doc {
+                map.insert("event".into(), "refresh".into());
+            }
+            self.json(&doc);
+            Ok(())
+        } else {
+            result.text(self)
+        }
+    }
+
+    /// A document with this run's command in it, as JSON.
+    fn filled<E: Serialize, O: Serialize>(
+        &self,
+        mut doc: report::Document<E, O>,
+    ) -> serde_json::Value {
+        doc.command = self.command;
+        serde_json::to_value(&doc).unwrap_or_else(
+            |e| serde_json::json!({ "command": self.command, "error": e.to_string() }),
+        )
     }
 
     /// JSON on stdout (a document, or events and a document): no text there.
     pub fn is_json(&self) -> bool {
         matches!(self.format, Format::Json | Format::Ndjson)
+    }
+
+    /// Refuses what only text output can do (`message` says what and why) when JSON was asked.
+    pub fn text_only(&self, message: &str) -> crate::error::Result<()> {
+        if self.is_json() {
+            return Err(Error::usage(message));
+        }
+        Ok(())
     }
 
     /// Live events on stdout, one per line.
@@ -148,10 +203,10 @@ impl Output {
         stderr_line(text.as_ref());
     }
 
-    /// Reports an error that ended the run of `command`, in the chosen format.
-    pub fn error(&self, command: &str, err: &Error) {
+    /// Reports an error that ended the run, in the chosen format.
+    pub fn error(&self, err: &Error) {
         if self.is_json() {
-            self.document(envelope::failure(command, err));
+            self.document(envelope::failure(self.command, err));
             return;
         }
         match err {

@@ -1,6 +1,8 @@
 //! An environment's stack outputs: read from both stacks, merged (the template fingerprint
 //! left out), and spelled as shell variables for `eval "$(qfleet outputs ENV --shell)"`.
 
+pub mod report;
+
 use crate::aws::Clients;
 use crate::aws::cfn::stacks;
 use crate::config::Environment;

@@ -17,6 +17,7 @@ pub mod check;
 mod embed;
 pub mod fingerprint;
 pub mod ids;
+pub mod report;
 
 /// The templates, by the path they have in the repository.
 const TEMPLATES: &[(&str, &str)] = &[

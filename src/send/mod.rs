@@ -9,6 +9,8 @@
 //! never sends a job to the dead-letter queue. The first step that does not happen in time is
 //! the failure.
 
+pub mod report;
+
 use crate::aws::Clients;
 use crate::aws::account;
 use crate::aws::dead_letters;

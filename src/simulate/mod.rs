@@ -24,6 +24,7 @@ pub mod price;
 pub mod range;
 pub mod report;
 pub mod rules;
+pub mod runs;
 pub mod tune;
 
 use crate::config::Environment;

@@ -4,6 +4,7 @@
 //! section that could not be read says why and the rest is shown.
 
 pub mod function;
+pub mod report;
 pub mod rows;
 pub mod service;
 pub mod text;

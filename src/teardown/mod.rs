@@ -6,6 +6,7 @@
 
 pub mod decide;
 mod delete;
+pub mod report;
 pub mod schedule;
 pub mod text;
 mod wait;

@@ -92,6 +92,7 @@ fn asked(answers: &[Answer]) -> (Reporter, Options) {
         Output {
             format: Format::Text,
             interactive: false,
+            command: "test",
         },
         answers,
     );

@@ -93,6 +93,7 @@ fn text() -> Output {
     Output {
         format: Format::Text,
         interactive: false,
+        command: "test",
     }
 }
 

@@ -302,6 +302,7 @@ async fn deploy(clients: &Clients, env: &Environment, mode: Mode, opts: &Options
     let reporter = Reporter::new(Output {
         format: Format::Text,
         interactive: false,
+        command: "test",
     });
     environment(clients, env, mode, opts, &reporter, &InFlight::default()).await
 }

@@ -279,6 +279,7 @@ async fn mocked_validation_warnings_are_in_the_question_as_aws_documents() {
         Output {
             format: Format::Text,
             interactive: false,
+            command: "test",
         },
         &[crate::output::progress::Answer::No],
     );

@@ -277,6 +277,7 @@ mod tests {
         Output {
             format: Format::Text,
             interactive: false,
+            command: "test",
         }
     }
 

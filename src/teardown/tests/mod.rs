@@ -68,6 +68,7 @@ fn reporter() -> Reporter {
     Reporter::new(Output {
         format: Format::Text,
         interactive: false,
+        command: "test",
     })
 }
 

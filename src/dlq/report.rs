@@ -1,0 +1,289 @@
+//! One `qfleet dlq` action on an environment's dead-letter queue (a pipeline's: one stage's,
+//! or for `list` and `show` every stage's), as one result: its lines of text (the redrive's
+//! progress notes as it goes), or the document.
+
+use super::{Letter, Listing};
+use crate::aws::Clients;
+use crate::aws::dead_letters::MoveTask;
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::output::report::{Document, Environment as EnvDoc, Report};
+use serde::Serialize;
+
+/// What to do with the dead-letter queue.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Peek at up to `max` messages.
+    List { max: usize },
+    /// One message in full.
+    Show { id: String },
+    /// Move the messages back to the job queue, at most `rate` a second.
+    Redrive { rate: Option<i32> },
+    /// Delete them, `confirm` naming how many the queue holds.
+    Purge { confirm: Option<u64> },
+}
+
+impl Action {
+    /// The action's name, as the document's `action` says it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::List { .. } => "list",
+            Action::Show { .. } => "show",
+            Action::Redrive { .. } => "redrive",
+            Action::Purge { .. } => "purge",
+        }
+    }
+}
+
+/// What one stage's (or a one-stage environment's) dead-letter queue did.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Done {
+    Listed(Listing),
+    Shown { message: Letter, body: String },
+    Redriven { task: MoveTask, resumed: bool },
+    Purged { purged: u64 },
+}
+
+/// A stage's result, with the stage's name where the document says it.
+#[derive(Debug, Serialize)]
+pub struct StageDone {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<String>,
+    #[serde(flatten)]
+    done: Done,
+    /// How text names the queue's owner: the environment, or a pipeline's stage of it.
+    #[serde(skip)]
+    who: String,
+}
+
+/// The action's result on one environment: the stages it acted on, in order, and the error
+/// that stopped it (after the stages before it).
+pub struct Dlq {
+    pub environment: String,
+    pub action: &'static str,
+    /// `list` on several stages: the document lists them under `stages`.
+    pub several: bool,
+    pub stages: Vec<StageDone>,
+    pub error: Option<Error>,
+}
+
+/// Acts on `env`'s dead-letter queue, or on the stage `stage` names; `out` hears a redrive's
+/// progress.
+pub async fn act(
+    clients: &Clients,
+    env: &Environment,
+    action: &Action,
+    stage: Option<&str>,
+    out: Output,
+) -> Dlq {
+    let mut result = Dlq {
+        environment: env.name.clone(),
+        action: action.name(),
+        several: false,
+        stages: Vec::new(),
+        error: None,
+    };
+    if let Err(e) = act_on_stages(clients, env, action, stage, out, &mut result).await {
+        result.error = Some(e);
+    }
+    result
+}
+
+async fn act_on_stages(
+    clients: &Clients,
+    env: &Environment,
+    action: &Action,
+    stage: Option<&str>,
+    out: Output,
+    result: &mut Dlq,
+) -> Result<()> {
+    let stages = crate::session::chosen_stages(env, stage)?;
+    let named = |s: &Environment| s.stage.as_ref().map(|s| s.name.clone());
+    match (action, stages.as_slice()) {
+        (_, [one]) => {
+            let done = act_on(clients, one, action, out).await?;
+            let stage = named(one).filter(|_| env.is_pipeline());
+            result.stages.push(done_by(one, stage, done));
+        }
+        (Action::List { .. }, several) => {
+            result.several = true;
+            for s in several {
+                let done = act_on(clients, s, action, out).await?;
+                result.stages.push(done_by(s, named(s), done));
+            }
+        }
+        (Action::Show { id }, several) => {
+            for s in several {
+                if let Some((message, body)) = super::show(clients, s, id).await? {
+                    let done = Done::Shown { message, body };
+                    result.stages.push(done_by(s, named(s), done));
+                    return Ok(());
+                }
+            }
+            return Err(Error::usage(format!(
+                "{}: no message {id} in any stage's dead-letter queue (`qfleet dlq {} list` shows the ids)",
+                env.name, env.name
+            )));
+        }
+        (Action::Redrive { .. } | Action::Purge { .. }, several) => {
+            let names: Vec<String> = several.iter().filter_map(|s| named(s)).collect();
+            return Err(Error::usage(format!(
+                "dlq {}: {} is a pipeline with a dead-letter queue per stage; name the one to {} with --stage ({})",
+                action.name(),
+                env.name,
+                action.name(),
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn done_by(env: &Environment, stage: Option<String>, done: Done) -> StageDone {
+    StageDone {
+        stage,
+        done,
+        who: owner(env),
+    }
+}
+
+/// How text output names the queue's owner: the environment, or a pipeline's stage of it.
+fn owner(env: &Environment) -> String {
+    match env.pipeline_stage() {
+        Some(s) => format!("{} stage {}", env.name, s.name),
+        None => env.name.clone(),
+    }
+}
+
+/// The action on one stage's (or a one-stage environment's) dead-letter queue.
+async fn act_on(
+    clients: &Clients,
+    env: &Environment,
+    action: &Action,
+    out: Output,
+) -> Result<Done> {
+    let who = owner(env);
+    Ok(match action {
+        Action::List { max } => Done::Listed(super::list(clients, env, *max).await?),
+        Action::Show { id } => match super::show(clients, env, id).await? {
+            Some((message, body)) => Done::Shown { message, body },
+            None => {
+                return Err(Error::usage(format!(
+                    "{who}: no message {id} in the dead-letter queue (`qfleet dlq {} list` shows the ids)",
+                    env.name
+                )));
+            }
+        },
+        Action::Redrive { rate } => {
+            let (task, resumed) = super::redrive(clients, env, *rate, |t| {
+                out.note(format!(
+                    "{who}: redrive {}: {} of {} moved",
+                    t.status,
+                    t.moved,
+                    t.to_move.map_or("?".into(), |n| n.to_string())
+                ))
+            })
+            .await?;
+            Done::Redriven { task, resumed }
+        }
+        Action::Purge { confirm } => Done::Purged {
+            purged: super::purge(clients, env, *confirm).await?,
+        },
+    })
+}
+
+/// The body of one environment that succeeded: its one stage, or `list`'s several.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    One(&'a StageDone),
+    Several { stages: &'a [StageDone] },
+    Failed {},
+}
+
+#[derive(Serialize)]
+struct Own {
+    action: &'static str,
+}
+
+impl Report for Dlq {
+    fn exit_code(&self) -> i32 {
+        self.error.as_ref().map_or(0, Error::exit_code)
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let env = match (&self.error, self.stages.as_slice()) {
+            (Some(e), _) => EnvDoc::failed(&self.environment, e, Body::Failed {}),
+            (None, [one]) if !self.several => EnvDoc::ok(&self.environment, Body::One(one)),
+            (None, stages) => EnvDoc::ok(&self.environment, Body::Several { stages }),
+        };
+        let own = Own {
+            action: self.action,
+        };
+        Document::with_own(self.exit_code(), vec![env], own)
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        for s in &self.stages {
+            text(&s.who, &s.done, out);
+        }
+        if let Some(e) = &self.error {
+            out.note(format!("error: {e}"));
+        }
+        Ok(())
+    }
+}
+
+/// One stage's result in lines of text.
+fn text(who: &str, done: &Done, out: &Output) {
+    match done {
+        Done::Listed(l) => {
+            out.line(format!(
+                "{who}: {} holds {} message(s) ({} visible, {} in flight, {} delayed)",
+                l.dead_letter_queue,
+                l.depth.total(),
+                l.depth.visible,
+                l.depth.in_flight,
+                l.depth.delayed
+            ));
+            for m in &l.messages {
+                let keys = if m.keys.is_empty() {
+                    "(no S3 key)".to_string()
+                } else {
+                    m.keys.join(", ")
+                };
+                out.line(format!(
+                    "  {}  {keys}  received {}x  age {}",
+                    m.id,
+                    m.receive_count.map_or("?".into(), |n| n.to_string()),
+                    m.age_seconds.map_or("?".into(), |s| format!("{s} s")),
+                ));
+            }
+            out.note(&l.note);
+        }
+        Done::Shown { message, body } => {
+            out.line(format!(
+                "{}  keys: {}  received {}x  sent {}",
+                message.id,
+                message.keys.join(", "),
+                message.receive_count.map_or("?".into(), |n| n.to_string()),
+                message.sent.as_deref().unwrap_or("?")
+            ));
+            out.line(body);
+        }
+        Done::Redriven { task, resumed } => out.line(format!(
+            "{who}: {} {} message(s) back to the job queue",
+            if *resumed {
+                "followed a redrive that moved"
+            } else {
+                "moved"
+            },
+            task.moved
+        )),
+        Done::Purged { purged } => out.line(format!(
+            "{who}: purged {purged} message(s) from the dead-letter queue"
+        )),
+    }
+}

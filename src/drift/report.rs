@@ -1,0 +1,121 @@
+//! The drift of the environments a command line names, as one result: each one's report as
+//! text (or the error that stopped its check), and the document with `drifted` at the top.
+//! Exit 0 in sync, 3 drifted, 1 could not check (all or part): a partial answer is not the whole.
+
+use super::DriftReport;
+use crate::error::{EXIT_AWS, ErrorReport, Result};
+use crate::output::report::{Document, Environment, Report};
+use crate::output::{Output, envelope};
+use serde::Serialize;
+
+/// Each environment's drift report, or why it could not be checked.
+pub struct Drifts {
+    pub environments: Vec<(String, Result<DriftReport>)>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    drifted: Option<bool>,
+    report: Option<&'a DriftReport>,
+}
+
+#[derive(Serialize)]
+struct Own {
+    drifted: bool,
+}
+
+impl Report for Drifts {
+    fn exit_code(&self) -> i32 {
+        // 1 (could not check) outranks 3 (drifted).
+        envelope::combined_exit_code(self.environments.iter().map(|(_, r)| match r {
+            Ok(report) => report.exit_code(),
+            Err(e) => e.exit_code(),
+        }))
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let environments = self
+            .environments
+            .iter()
+            .map(|(name, r)| match r {
+                Ok(report) => Environment::new(
+                    name,
+                    report.exit_code(),
+                    unchecked_error(report),
+                    Body {
+                        drifted: Some(report.drifted()),
+                        report: Some(report),
+                    },
+                ),
+                Err(e) => Environment::failed(
+                    name,
+                    e,
+                    Body {
+                        drifted: None,
+                        report: None,
+                    },
+                ),
+            })
+            .collect();
+        let drifted = self
+            .environments
+            .iter()
+            .any(|(_, r)| r.as_ref().is_ok_and(DriftReport::drifted));
+        Document::with_own(self.exit_code(), environments, Own { drifted })
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        for (name, r) in &self.environments {
+            match r {
+                Ok(report) => out.line(super::text(report).trim_end()),
+                Err(e) => out.note(format!("error: {name}: {e}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why an environment exits 1 though its report came back: what could not be checked (an
+/// environment that failed always says why in its `error`).
+fn unchecked_error(report: &DriftReport) -> Option<ErrorReport> {
+    if report.unchecked.is_empty() {
+        return None;
+    }
+    let what: Vec<String> = report
+        .unchecked
+        .iter()
+        .map(|u| format!("{}: {}", u.what, u.reason))
+        .collect();
+    Some(ErrorReport::from_exit_code(
+        EXIT_AWS,
+        format!("could not check {}", what.join("; ")),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_environment_that_could_not_be_checked_says_why_in_its_error() {
+        let mut report = DriftReport {
+            environment: "lab".into(),
+            differences: Vec::new(),
+            unchecked: Vec::new(),
+            detection_unavailable: None,
+            undeployed_changes: Vec::new(),
+        };
+        assert!(unchecked_error(&report).is_none());
+        report.unchecked.push(super::super::Unchecked {
+            what: "stack qfleet-lab-data".into(),
+            reason: "access denied".into(),
+        });
+        let e = unchecked_error(&report).unwrap();
+        assert_eq!(report.exit_code(), EXIT_AWS);
+        assert_eq!(e.kind, "aws");
+        assert_eq!(
+            e.message,
+            "could not check stack qfleet-lab-data: access denied"
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! `iam-policy`'s result: the policy documents of the caller and of each CloudFormation service
+//! role, as JSON whatever the output format (it is a policy), with the warnings and a summary
+//! on stderr.
+
+use super::{
+    Deployer, check_document_count, for_environments, policy, reference, repository_notes,
+};
+use crate::aws::{Aws, Settings, account};
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::output::report::{Document, Environment as EnvDoc, Report};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The account the environments live in: `flag` (12 digits), else whom the credentials
+/// belong to, by AWS STS in `region`.
+pub fn account_of(flag: Option<String>, settings: Settings, region: &str) -> Result<String> {
+    match flag {
+        Some(a) if a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()) => Ok(a),
+        Some(a) => Err(Error::usage(format!(
+            "--account {a}: an AWS account id is 12 digits"
+        ))),
+        None => {
+            let aws = Aws::new(settings);
+            let region = aws.region_for(region);
+            crate::session::runtime()?
+                .block_on(async {
+                    let clients = aws.clients(&region).await;
+                    account::id(&clients.sts).await
+                })
+                .map_err(crate::error::Error::from)
+        }
+    }
+}
+
+/// The policies for every stage of `envs` (a pipeline's each stand as an environment).
+pub struct Policies {
+    /// Each environment (stage) with its region.
+    pub environments: Vec<(String, String)>,
+    pub own: Own,
+    /// Notes for stderr: where the images' and code's repositories are.
+    pub notes: Vec<String>,
+}
+
+/// The document's own top-level keys.
+#[derive(Serialize)]
+pub struct Own {
+    pub account: String,
+    pub caller: Vec<Value>,
+    pub service_roles: BTreeMap<String, Vec<Value>>,
+    pub resource_types: BTreeSet<String>,
+    pub source: String,
+    pub warnings: Vec<String>,
+}
+
+/// The deploying policies of `envs` in `account`, checked against IAM's quota of managed
+/// policies per principal.
+pub fn policies(envs: &[Environment], account: String) -> Result<Policies> {
+    let Deployer {
+        caller,
+        service_roles,
+        resource_types,
+    } = for_environments(envs, &account)?;
+    let caller = caller.documents();
+    let service_roles: BTreeMap<String, Vec<Value>> = service_roles
+        .iter()
+        .map(|(arn, grants)| (arn.clone(), grants.documents()))
+        .collect();
+    // Each principal holds its documents as managed policies; AWS caps how many.
+    let mut warnings = Vec::new();
+    warnings.extend(check_document_count("the caller", caller.len())?);
+    for (arn, docs) in &service_roles {
+        warnings.extend(check_document_count(
+            &format!("the service role {arn}"),
+            docs.len(),
+        )?);
+    }
+    Ok(Policies {
+        environments: envs
+            .iter()
+            .map(|e| (e.name.clone(), e.spec.region.clone()))
+            .collect(),
+        notes: repository_notes(envs, &account),
+        own: Own {
+            account,
+            caller,
+            service_roles,
+            resource_types,
+            source: reference::get()?.source.clone(),
+            warnings,
+        },
+    })
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    region: &'a str,
+}
+
+impl Report for Policies {
+    fn exit_code(&self) -> i32 {
+        0
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let environments = self
+            .environments
+            .iter()
+            .map(|(name, region)| EnvDoc::ok(name, Body { region }))
+            .collect();
+        Document::with_own(0, environments, &self.own)
+    }
+
+    /// The policy is JSON in every format.
+    fn text(&self, out: &Output) -> Result<()> {
+        out.print_document(self);
+        Ok(())
+    }
+
+    fn notes(&self, out: &Output) {
+        for w in &self.own.warnings {
+            out.note(format!("WARNING: {w}"));
+        }
+        for n in &self.notes {
+            out.note(n);
+        }
+        let names: Vec<&str> = self.environments.iter().map(|(n, _)| n.as_str()).collect();
+        let (caller, roles) = (self.own.caller.len(), self.own.service_roles.len());
+        out.note(format!(
+            "iam-policy for {}: {caller} policy document{} for the caller{}; each fits a managed policy \
+             ({} characters); attach them all.",
+            names.join(", "),
+            if caller == 1 { "" } else { "s" },
+            if roles == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", and the permissions of {roles} CloudFormation service role{}",
+                    if roles == 1 { "" } else { "s" }
+                )
+            },
+            policy::MANAGED_POLICY_LIMIT,
+        ));
+    }
+}

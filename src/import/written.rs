@@ -1,0 +1,69 @@
+//! An import's result as the user gets it: the stack file on stdout (or written to `--out`,
+//! never over an existing file) with the report on stderr, or the document with both.
+
+use super::Imported;
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::output::report::{Document, Environment, Report};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// An imported stack file, and where it was written (stdout when `None`).
+pub struct Written {
+    pub imported: Imported,
+    pub to: Option<PathBuf>,
+}
+
+/// Writes the stack file to `to` (refused when the file exists); `None` leaves it for stdout.
+pub fn write(imported: Imported, to: Option<&Path>) -> Result<Written> {
+    if let Some(path) = to {
+        if path.exists() {
+            return Err(Error::usage(format!(
+                "--out {}: the file exists; qfleet import does not overwrite it (remove it or choose another name)",
+                path.display()
+            )));
+        }
+        std::fs::write(path, &imported.stack_file)
+            .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(Written {
+        imported,
+        to: to.map(Path::to_path_buf),
+    })
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    written_to: Option<String>,
+    stack_file: &'a str,
+    report: &'a super::report::Report,
+}
+
+impl Report for Written {
+    fn exit_code(&self) -> i32 {
+        0
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let body = Body {
+            written_to: self.to.as_ref().map(|p| p.display().to_string()),
+            stack_file: &self.imported.stack_file,
+            report: &self.imported.report,
+        };
+        Document::new(0, vec![Environment::ok(&self.imported.environment, body)])
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        match &self.to {
+            None => crate::output::stdout_write(&self.imported.stack_file),
+            Some(p) => out.note(format!(
+                "wrote {} (environment {}); check it with `qfleet validate {}`",
+                p.display(),
+                self.imported.environment,
+                p.display()
+            )),
+        }
+        crate::output::stderr_write(&self.imported.report.text());
+        Ok(())
+    }
+}

@@ -1,0 +1,322 @@
+//! `qfleet simulate`'s result: each environment's run (one stage, or every stage of a
+//! pipeline, each under the completions of the one before it), its charts, and their text (a
+//! whole report for one environment, a row each for several) or the document; and `--tune`'s
+//! cheapest settings. Exit 3 when an environment misses its latency goal (or `--tune` finds
+//! no settings that meet it).
+
+use super::{Assumptions, Pipeline, Report, report, tune};
+use crate::config::Environment;
+use crate::error::{EXIT_DIFFERENCES, Error, Result};
+use crate::output::report::{Document, Environment as EnvDoc, Report as Printed};
+use crate::output::{Output, envelope};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// An environment's run: one stage, or every stage of a pipeline.
+pub enum Run {
+    One(Box<Report>),
+    Pipeline(Pipeline),
+}
+
+impl Run {
+    fn exit_code(&self) -> i32 {
+        match self {
+            Run::One(r) => r.exit_code(),
+            Run::Pipeline(p) => p.exit_code(),
+        }
+    }
+
+    fn reports_mut(&mut self) -> Vec<&mut Report> {
+        match self {
+            Run::One(r) => vec![&mut **r],
+            Run::Pipeline(p) => p.stages.iter_mut().collect(),
+        }
+    }
+}
+
+/// Every environment's run.
+pub struct Runs(pub Vec<(String, Run)>);
+
+/// Simulates every environment under `a`, drawing each run's chart when `chart` names a file.
+pub fn simulate_all(envs: &[Environment], a: &Assumptions, chart: Option<&Path>) -> Result<Runs> {
+    let several = envs.len() > 1;
+    let mut runs = Vec::new();
+    for env in envs {
+        let mut run = if env.is_pipeline() {
+            Run::Pipeline(super::simulate_pipeline(env, a)?)
+        } else {
+            // A file of `stages` with one stage has its settings in that stage.
+            let mut r = super::simulate(env.stages()[0], a)?;
+            r.stage = None;
+            Run::One(Box::new(r))
+        };
+        if let Some(base) = chart {
+            for r in run.reports_mut() {
+                draw(base, &env.name, several, r)?;
+            }
+        }
+        runs.push((env.name.clone(), run));
+    }
+    Ok(Runs(runs))
+}
+
+/// FILE.svg for one environment, FILE-ENV.svg for each of several; a pipeline's stage adds
+/// its name (FILE-STAGE.svg, FILE-ENV-STAGE.svg).
+fn chart_path(base: &Path, env: &str, several: bool, stage: Option<&str>) -> PathBuf {
+    let parts: Vec<&str> = [several.then_some(env), stage]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        return base.to_path_buf();
+    }
+    let stem = base.file_stem().and_then(|s| s.to_str()).unwrap_or("chart");
+    let ext = base.extension().and_then(|s| s.to_str()).unwrap_or("svg");
+    base.with_file_name(format!("{stem}-{}.{ext}", parts.join("-")))
+}
+
+fn draw(base: &Path, env: &str, several: bool, r: &mut Report) -> Result<()> {
+    let path = chart_path(base, env, several, r.stage.as_deref());
+    let title = match &r.stage {
+        Some(stage) => format!("{env}/{stage}"),
+        None => env.to_string(),
+    };
+    let svg = super::chart::svg(&title, r)
+        .map_err(|e| Error::usage(format!("--chart: cannot draw the chart: {e}")))?;
+    std::fs::write(&path, svg)
+        .map_err(|e| Error::usage(format!("--chart {}: cannot write it: {e}", path.display())))?;
+    r.chart = Some(path.display().to_string());
+    Ok(())
+}
+
+/// A later stage of a pipeline in the document: its report, its name and whether it met its goal.
+#[derive(Serialize)]
+struct LaterStage<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    stage: String,
+    ok: bool,
+}
+
+/// The pipeline as a whole in the document.
+#[derive(Serialize)]
+struct PipelineSummary<'a> {
+    stages: usize,
+    first_stage: String,
+    worst_stage: String,
+    end_to_end: &'a Option<report::Latency>,
+    end_to_end_basis: &'a str,
+}
+
+/// An environment's body: one stage's report; a pipeline's first stage as the environment's
+/// own keys (as `status` does), each later stage under `stages`, and `pipeline`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    One(&'a Report),
+    Pipeline {
+        #[serde(flatten)]
+        first: &'a Report,
+        stages: Vec<LaterStage<'a>>,
+        pipeline: PipelineSummary<'a>,
+    },
+}
+
+fn stage_name(r: &Report) -> String {
+    r.stage.clone().unwrap_or_default()
+}
+
+fn pipeline_body(p: &Pipeline) -> Body<'_> {
+    Body::Pipeline {
+        first: &p.stages[0],
+        stages: p.stages[1..]
+            .iter()
+            .map(|r| LaterStage {
+                report: r,
+                stage: stage_name(r),
+                ok: r.exit_code() == 0,
+            })
+            .collect(),
+        pipeline: PipelineSummary {
+            stages: p.stages.len(),
+            first_stage: stage_name(&p.stages[0]),
+            worst_stage: stage_name(p.worst()),
+            end_to_end: &p.end_to_end.latency,
+            end_to_end_basis: &p.end_to_end.basis,
+        },
+    }
+}
+
+impl Printed for Runs {
+    fn exit_code(&self) -> i32 {
+        envelope::combined_exit_code(self.0.iter().map(|(_, r)| r.exit_code()))
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let environments = self
+            .0
+            .iter()
+            .map(|(name, run)| match run {
+                Run::One(r) => EnvDoc::new(name, r.exit_code(), None, Body::One(r)),
+                Run::Pipeline(p) => EnvDoc::new(name, p.exit_code(), None, pipeline_body(p)),
+            })
+            .collect();
+        Document::new(self.exit_code(), environments)
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        if self.0.len() > 1 {
+            out.line(rows(&self.0));
+            return Ok(());
+        }
+        for (name, run) in &self.0 {
+            match run {
+                Run::One(r) => out.line(report::text(name, r).trim_end()),
+                Run::Pipeline(p) => out.line(pipeline_text(name, p).trim_end()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A pipeline's text: every stage's, then the pipeline's verdict and end-to-end latency.
+fn pipeline_text(name: &str, p: &Pipeline) -> String {
+    let n = p.stages.len();
+    let mut s = String::new();
+    for (i, r) in p.stages.iter().enumerate() {
+        let stage = r.stage.as_deref().unwrap_or("-");
+        s.push_str(&format!("── stage {} of {n}: {stage}\n", i + 1));
+        s.push_str(&report::text(&format!("{name}/{stage}"), r));
+        s.push('\n');
+    }
+    let verdicts: Vec<String> = p
+        .stages
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.stage.as_deref().unwrap_or("-"),
+                match r.goal.met {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "no goal",
+                }
+            )
+        })
+        .collect();
+    s.push_str(&format!(
+        "── pipeline {name}: {n} stages\nverdict     {}\n",
+        verdicts.join(", ")
+    ));
+    let secs = |v: Option<u64>| v.map_or("-".into(), |v| format!("{v} s"));
+    match &p.end_to_end.latency {
+        Some(l) => s.push_str(&format!(
+            "end to end  p50 {}, p95 {}, p99 {}, max {} (upload to the last stage's processed; {})\n",
+            secs(l.p50),
+            secs(l.p95),
+            secs(l.p99),
+            secs(l.max),
+            p.end_to_end.basis
+        )),
+        None => s.push_str(&format!("end to end  {}\n", p.end_to_end.basis)),
+    }
+    s
+}
+
+/// One row per environment; a pipeline's row is its worst stage, named ENV/STAGE.
+fn rows(runs: &[(String, Run)]) -> String {
+    let s = |v: Option<u64>| v.map_or("-".into(), |v| format!("{v} s"));
+    let mut pipelines = false;
+    let table = crate::output::table(
+        &[
+            "environment",
+            "workers",
+            "peak",
+            "p50",
+            "p95",
+            "p99",
+            "max",
+            "dead",
+            "unfinished",
+            "cost",
+            "verdict",
+        ],
+        runs.iter().map(|(name, run)| {
+            let (label, r) = match run {
+                Run::One(r) => (name.clone(), &**r),
+                Run::Pipeline(p) => {
+                    pipelines = true;
+                    let w = p.worst();
+                    (format!("{name}/{}", w.stage.as_deref().unwrap_or("-")), w)
+                }
+            };
+            vec![
+                label,
+                r.settings.workers.to_string(),
+                r.peak_capacity.to_string(),
+                s(r.latency.p50),
+                s(r.latency.p95),
+                s(r.latency.p99),
+                s(r.latency.max),
+                r.dead_lettered.to_string(),
+                r.unfinished.to_string(),
+                r.cost.usd.map_or("-".into(), |u| format!("${u:.4}")),
+                match r.goal.met {
+                    Some(true) => "met".to_string(),
+                    Some(false) => format!("MISSED: {}", r.goal.reason),
+                    None => "no goal".to_string(),
+                },
+            ]
+        }),
+    );
+    if pipelines {
+        format!(
+            "{table}\n(a pipeline's row is its worst stage, ENV/STAGE; simulate it alone for every stage)"
+        )
+    } else {
+        table
+    }
+}
+
+/// `--tune`'s result: each environment's cheapest settings.
+pub struct Tunings(pub Vec<(String, tune::Tuning)>);
+
+/// Tunes every environment under `a`.
+pub fn tune_all(envs: &[Environment], a: &Assumptions) -> Result<Tunings> {
+    let mut found = Vec::new();
+    for env in envs {
+        found.push((env.name.clone(), tune::tune(env, a)?));
+    }
+    Ok(Tunings(found))
+}
+
+/// 3 when no settings meet the goal.
+fn tuning_code(t: &tune::Tuning) -> i32 {
+    if t.choices.is_empty() {
+        EXIT_DIFFERENCES
+    } else {
+        0
+    }
+}
+
+impl Printed for Tunings {
+    fn exit_code(&self) -> i32 {
+        envelope::combined_exit_code(self.0.iter().map(|(_, t)| tuning_code(t)))
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let environments = self
+            .0
+            .iter()
+            .map(|(name, t)| EnvDoc::new(name, tuning_code(t), None, t))
+            .collect();
+        Document::new(self.exit_code(), environments)
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        for (name, t) in &self.0 {
+            out.line(tune::text(name, t).trim_end());
+        }
+        Ok(())
+    }
+}

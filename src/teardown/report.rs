@@ -1,0 +1,97 @@
+//! The teardown of the environments a command line names, run together (each asks its own
+//! question on a terminal) and reported as one result: a line per environment (a note for
+//! what was kept or refused), or the document with each one's events.
+
+use super::{Options, TeardownOutcome};
+use crate::error::{Error, ErrorReport, Result};
+use crate::output::Output;
+use crate::output::envelope;
+use crate::output::progress::Reporter;
+use crate::output::report::{Document, Environment, Report};
+use crate::session::Session;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Every environment's outcome, with the events the run reported.
+pub struct TornDown {
+    pub outcomes: Vec<TeardownOutcome>,
+    /// Each environment's stacks (data first, then every stage's fleet), in the outcomes' order.
+    pub stacks: Vec<Vec<String>>,
+    pub events: Vec<Value>,
+}
+
+/// Tears down every environment of `session`, all at once (`opts.schedule` bounds their
+/// calls); Ctrl-C stops waiting and says what each had done.
+pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
+    let reporter = Reporter::new(out);
+    reporter.several_environments(session.envs.len() > 1);
+    let outcomes: Vec<TeardownOutcome> = session
+        .each_until_interrupted(|clients, env| {
+            let (opts, reporter) = (opts.clone(), &reporter);
+            async move { super::environment(&clients, env, &opts, reporter).await }
+        })
+        .ok_or_else(|| {
+            Error::Interrupted(format!(
+                "interrupted: stopped waiting; nothing more is started.\n  {}",
+                reporter.ledger.report(&session.names()).join("\n  ")
+            ))
+        })?;
+    let stacks = session
+        .envs
+        .iter()
+        .map(|env| {
+            std::iter::once(env.data_stack_name())
+                .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
+                .collect()
+        })
+        .collect();
+    Ok(TornDown {
+        outcomes,
+        stacks,
+        events: reporter.events(),
+    })
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(flatten)]
+    outcome: &'a TeardownOutcome,
+    events: Vec<Value>,
+}
+
+impl Report for TornDown {
+    fn exit_code(&self) -> i32 {
+        self.outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0)
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let environments = self
+            .outcomes
+            .iter()
+            .zip(&self.stacks)
+            .map(|(o, stacks)| {
+                let body = Body {
+                    outcome: o,
+                    events: envelope::events_of(&self.events, &o.environment, stacks),
+                };
+                let error = o
+                    .error
+                    .as_ref()
+                    .map(|e| ErrorReport::from_exit_code(o.exit_code, e));
+                Environment::new(&o.environment, o.exit_code, error, body)
+            })
+            .collect();
+        Document::new(self.exit_code(), environments)
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        for o in &self.outcomes {
+            let (line, note) = super::text::outcome(o);
+            out.line(line);
+            if let Some(note) = note {
+                out.note(note);
+            }
+        }
+        Ok(())
+    }
+}

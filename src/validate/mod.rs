@@ -1,0 +1,356 @@
+//! `validate`: the stack files and their rendered templates checked offline, with the advice
+//! on their settings; one summary per environment (`--details`, or a single one) or a row
+//! each, the warnings said once for every environment they concern; and the document.
+
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::words::{self, count};
+use crate::render::{self, RenderedStack, StackRole, check};
+use serde::Serialize;
+
+/// One environment checked: its rendered stacks and the advice on its settings.
+pub struct Checked<'a> {
+    pub env: &'a Environment,
+    pub stacks: Vec<RenderedStack>,
+    pub warnings: Vec<String>,
+}
+
+/// Every environment a command line names, checked.
+pub struct Validated<'a> {
+    pub checked: Vec<Checked<'a>>,
+    /// The whole summary of every environment rather than a row each.
+    pub details: bool,
+}
+
+/// Checks every environment: a problem in a rendered template is invalid input.
+pub fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
+    let mut checked = Vec::new();
+    for env in envs {
+        checked.push(Checked {
+            env,
+            stacks: checked_stacks(env)?,
+            warnings: warnings(env),
+        });
+    }
+    Ok(Validated {
+        checked,
+        details: details || envs.len() == 1,
+    })
+}
+
+impl Report for Validated<'_> {
+    fn exit_code(&self) -> i32 {
+        0
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let environments = self
+            .checked
+            .iter()
+            .map(|c| EnvDoc::ok(&c.env.name, json(c.env, &c.stacks, &c.warnings)))
+            .collect();
+        Document::new(0, environments)
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        if self.details {
+            for c in &self.checked {
+                details(c.env, &c.stacks, out);
+            }
+        } else {
+            out.line(rows(&self.checked));
+        }
+        let grouped = words::group_notes(
+            self.checked
+                .iter()
+                .map(|c| (c.env.name.as_str(), c.warnings.clone())),
+        );
+        for (w, names) in &grouped {
+            out.note(format!(
+                "warning: {}",
+                words::noted_for(w, names, self.checked.len())
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The advice on every stage's settings, each said once; a pipeline's name their stage.
+pub fn warnings(env: &Environment) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for stage in env.stages() {
+        let label = stage
+            .stage
+            .as_ref()
+            .filter(|_| env.is_pipeline())
+            .map(|s| format!("stage {}: ", s.name));
+        for w in crate::config::advice::warnings(stage)
+            .into_iter()
+            .chain(crate::simulate::peak_warning(stage))
+        {
+            let about_stage = ["workers", "queue", "scaling"]
+                .iter()
+                .any(|k| w.starts_with(&format!("{k}.")));
+            let w = match &label {
+                Some(l) if about_stage => format!("{l}{w}"),
+                _ => w,
+            };
+            // Advice on the environment's own settings (the bucket) is the same for each stage.
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
+/// The rendered stacks, checked: a problem in a template is invalid input.
+pub fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
+    let stacks = render::render(env)?;
+    let problems: Vec<String> = stacks.iter().flat_map(check::check).collect();
+    if !problems.is_empty() {
+        return Err(Error::usage(format!(
+            "the rendered templates of {} have problems:\n  {}",
+            env.name,
+            problems.join("\n  ")
+        )));
+    }
+    Ok(stacks)
+}
+
+fn json<'a>(env: &'a Environment, stacks: &'a [RenderedStack], warnings: &'a [String]) -> Body<'a> {
+    let stages = env.stages();
+    Body {
+        stack_file: env.source.display().to_string(),
+        region: &env.spec.region,
+        stacks: stacks
+            .iter()
+            .map(|s| Stack {
+                role: s.role,
+                stack_name: &s.stack_name,
+                bytes: s.template.len(),
+            })
+            .collect(),
+        workers: stages[0].spec.workers.kind.as_str(),
+        backlog_target: stages[0].backlog_target(),
+        stages: stages
+            .iter()
+            .map(|s| Stage {
+                name: s.stage.as_ref().map(|st| st.name.as_str()),
+                fed_by: s.stage.as_ref().and_then(|st| st.feed).map(|f| f.as_str()),
+                queue: crate::render::ResourceNames::of(s).queue,
+                fleet_stack: s.fleet_stack_name(),
+                workers: s.spec.workers.kind.as_str(),
+                backlog_target: s.backlog_target(),
+            })
+            .collect(),
+        retain_bucket: env.retain_bucket(),
+        termination_protection: env.termination_protection(),
+        warnings,
+    }
+}
+
+/// One environment's object in the document.
+#[derive(Serialize)]
+struct Body<'a> {
+    stack_file: String,
+    region: &'a str,
+    stacks: Vec<Stack<'a>>,
+    /// The first stage's kind of worker.
+    workers: &'static str,
+    backlog_target: f64,
+    stages: Vec<Stage<'a>>,
+    retain_bucket: bool,
+    termination_protection: bool,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Stack<'a> {
+    role: StackRole,
+    stack_name: &'a str,
+    bytes: usize,
+}
+
+#[derive(Serialize)]
+struct Stage<'a> {
+    name: Option<&'a str>,
+    fed_by: Option<&'static str>,
+    queue: String,
+    fleet_stack: String,
+    workers: &'static str,
+    backlog_target: f64,
+}
+
+/// What the workers are, in a few words.
+fn workers(env: &Environment) -> String {
+    env.kind().summary(env)
+}
+
+/// One row per environment.
+fn rows(checked: &[Checked]) -> String {
+    crate::output::table(
+        &[
+            "environment",
+            "region",
+            "workers",
+            "target",
+            "bucket",
+            "protection",
+            "warnings",
+        ],
+        checked.iter().map(
+            |Checked {
+                 env, warnings: w, ..
+             }| {
+                vec![
+                    env.name.clone(),
+                    env.spec.region.clone(),
+                    env.stages()
+                        .iter()
+                        .map(|s| workers(s))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
+                    env.stages()
+                        .iter()
+                        .map(|s| crate::kinds::target_text(s))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
+                    if env.retain_bucket() {
+                        "retained"
+                    } else {
+                        "deleted"
+                    }
+                    .into(),
+                    if env.termination_protection() {
+                        "on"
+                    } else {
+                        "off"
+                    }
+                    .into(),
+                    w.len().to_string(),
+                ]
+            },
+        ),
+    )
+}
+
+/// The whole summary of one environment.
+fn details(env: &Environment, stacks: &[RenderedStack], out: &Output) {
+    let spec = &env.spec;
+    out.line(format!("{}: valid ({})", env.source.display(), env.name));
+    for s in stacks {
+        out.line(format!(
+            "  {:<6} {:<28} {}",
+            s.role.as_str(),
+            s.stack_name,
+            count(s.template.len() as u64, "byte", "bytes")
+        ));
+    }
+    for stage in env.stages() {
+        if env.is_pipeline()
+            && let Some(st) = &stage.stage
+        {
+            let fed = match st.feed {
+                None => format!("fed by the uploads under {}", spec.bucket.upload_prefix),
+                Some(crate::config::schema::Feed::Objects) => format!(
+                    "fed by the objects the stage before writes under {}",
+                    stage.spec.bucket.upload_prefix
+                ),
+                Some(crate::config::schema::Feed::Messages) => {
+                    "fed by the messages the stage before sends".to_string()
+                }
+            };
+            out.line(format!(
+                "  stage {} ({fed}; queue {}; writes under {}):",
+                st.name,
+                crate::render::ResourceNames::of(stage).queue,
+                stage.spec.bucket.processed_prefix
+            ));
+        }
+        stage_workers(stage, if env.is_pipeline() { "    " } else { "  " }, out);
+    }
+    out.line(format!(
+        "  bucket {} on teardown; termination protection {}",
+        if env.retain_bucket() {
+            "retained"
+        } else {
+            "deleted (when empty)"
+        },
+        if env.termination_protection() {
+            "on"
+        } else {
+            "off"
+        }
+    ));
+}
+
+/// One stage's workers in a line, and what they are granted.
+fn stage_workers(env: &Environment, indent: &str, out: &Output) {
+    let spec = &env.spec;
+    out.line(format!("{indent}{}", env.kind().describe(env)));
+    for line in crate::config::permissions::describe(&spec.workers) {
+        out.line(format!("{indent}workers get {line}"));
+    }
+    if let Some(next) = env.stage.as_ref().and_then(|s| s.next_queue.as_deref()) {
+        out.line(format!(
+            "{indent}workers get QFLEET_NEXT_QUEUE_URL and may send to {next}"
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::schema::SpotSpec;
+    use crate::kinds::spot_share;
+
+    /// The summary states the Spot share and the saving AWS's Spot pricing page promises
+    /// ("up to 90% off compared to On-Demand pricing", https://aws.amazon.com/ec2/spot/pricing/),
+    /// and nothing when there is no Spot.
+    #[test]
+    fn the_summary_states_the_spot_share_and_the_saving() {
+        let s = spot_share(
+            &SpotSpec {
+                percent: 70,
+                on_demand_base: 1,
+            },
+            "instances",
+        );
+        assert_eq!(
+            s,
+            "; Spot: 70% of the instances above 1 On-Demand (up to 90% off On-Demand on the Spot share)"
+        );
+        let all = spot_share(
+            &SpotSpec {
+                percent: 100,
+                on_demand_base: 0,
+            },
+            "instances",
+        );
+        assert!(
+            all.starts_with("; Spot: 100% of the instances (up to 90%"),
+            "{all}"
+        );
+        assert_eq!(spot_share(&SpotSpec::default(), "instances"), "");
+    }
+
+    #[test]
+    fn the_summary_states_provisioned_modes_pollers_or_the_maximum_concurrency() {
+        use crate::config::schema::{LambdaSpec, PollerSpec};
+        let mut l = LambdaSpec::default();
+        assert_eq!(
+            crate::kinds::lambda::mapping_scaling(&l),
+            "at most 5 at once"
+        );
+        l.provisioned_pollers = Some(PollerSpec {
+            minimum: 2,
+            maximum: 50,
+        });
+        assert_eq!(
+            crate::kinds::lambda::mapping_scaling(&l),
+            "provisioned mode: 2–50 event pollers, at most 500 at once (pollers are billed by the hour, the minimum always)"
+        );
+    }
+}
