@@ -11,6 +11,7 @@ pub mod import;
 pub mod logs;
 pub mod outputs;
 pub mod render;
+pub mod schemas;
 pub mod send;
 pub mod simulate;
 pub mod status;

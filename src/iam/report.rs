@@ -10,6 +10,8 @@ use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::schema::{self, Environments};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,13 +47,21 @@ pub struct Policies {
 }
 
 /// The document's own top-level keys.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Own {
+    /// The account the environments live in.
+    #[schemars(extend("pattern" = "^[0-9]{12}$"))]
     pub account: String,
+    /// Policy documents for the deploying principal; attach them all.
+    #[schemars(extend("minItems" = 1))]
     pub caller: Vec<Value>,
+    /// Each CloudFormation service role's policy documents, by the role's ARN.
     pub service_roles: BTreeMap<String, Vec<Value>>,
+    /// The resource types of the rendered templates.
     pub resource_types: BTreeSet<String>,
+    /// Where the handlers' permissions come from (AWS's resource schemas, and when).
     pub source: String,
+    /// What to know before attaching them (more managed policies than IAM's default quota).
     pub warnings: Vec<String>,
 }
 
@@ -94,9 +104,20 @@ pub fn policies(envs: &[Environment], account: String) -> Result<Policies> {
     })
 }
 
-#[derive(Serialize)]
+/// The least-privilege policy for deploying these environments (always JSON).
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// The environment's region.
     region: &'a str,
+}
+
+/// The schema of `qfleet iam-policy`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, Own>(
+        "iam-policy",
+        "qfleet iam-policy --output json",
+        Environments::Each,
+    )
 }
 
 impl Report for Policies {

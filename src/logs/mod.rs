@@ -17,9 +17,10 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 /// One line as `qfleet logs` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Line {
     /// RFC 3339, UTC.
+    #[schemars(extend("format" = "date-time"))]
     pub time: String,
     #[serde(skip)]
     pub time_ms: i64,

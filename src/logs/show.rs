@@ -7,7 +7,9 @@ use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::schema::{self, Environments};
 use crate::session::Session;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -83,17 +85,25 @@ pub struct Logs {
     pub since: Duration,
 }
 
-#[derive(Serialize)]
+/// A stage of a pipeline and its workers' log group.
+#[derive(Serialize, JsonSchema)]
 struct StageGroup<'a> {
     stage: &'a Option<String>,
     log_group: &'a str,
 }
 
-#[derive(Serialize)]
+/// The workers' log lines since --since (matching --filter), oldest first, each with the instance
+/// (EC2 workers) or the invocation (a function) it came from; for a pipeline, every stage's lines
+/// (or --stage's) merged by time, each with its stage when several are read, and stages naming each
+/// stage's log group.
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// The (first stage's) workers' log group.
     log_group: &'a str,
+    /// A pipeline's stages, each with its log group.
     #[serde(skip_serializing_if = "Option::is_none")]
     stages: Option<Vec<StageGroup<'a>>>,
+    /// Oldest first.
     lines: &'a [Line],
 }
 
@@ -135,6 +145,15 @@ impl Report for Logs {
         }
         Ok(())
     }
+}
+
+/// The schema of `qfleet logs`' document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, ()>(
+        "logs",
+        "qfleet logs ENV --output json",
+        Environments::One,
+    )
 }
 
 /// Reads the lines of `stages` (of `env`) and prints them; with `follow`, again every few

@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod once;
 pub mod progress;
 pub mod report;
+pub mod schema;
 pub mod when;
 pub mod words;
 

@@ -5,6 +5,8 @@ use super::{ByStack, merged, shell_key, shell_quote};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment, Report};
+use crate::output::schema::{self, Environments};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -15,11 +17,23 @@ pub struct Outputs {
     pub shell: bool,
 }
 
-/// One environment's body: merged and by stack, both null when they could not be read.
-#[derive(Serialize)]
+/// Each environment's stack outputs, merged (outputs) and by stack (stacks); null with the
+/// environment's error when it is not deployed.
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// Every stack's outputs in one map (the template fingerprint left out).
     outputs: Option<BTreeMap<&'a str, &'a str>>,
+    /// Each stack's outputs, by stack name.
     stacks: Option<&'a ByStack>,
+}
+
+/// The schema of `qfleet outputs`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, ()>(
+        "outputs",
+        "qfleet outputs --output json",
+        Environments::Each,
+    )
 }
 
 impl Report for Outputs {

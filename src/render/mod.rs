@@ -68,7 +68,7 @@ pub use crate::config::schema::{MAX_ROLLING_PAUSE, SIGNAL_TIMEOUT};
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
 
 /// Which half of an environment a stack is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StackRole {
     /// Bucket, topic, queues and alarms: holds the data.

@@ -7,6 +7,8 @@ use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::schema::{self, Environments};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -62,13 +64,25 @@ fn write(dir: &Path, stacks: &[RenderedStack]) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-#[derive(Serialize)]
+/// The rendered templates of each environment.
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// The stack file's path.
     stack_file: String,
     stacks: Vec<Stack<'a>>,
 }
 
-#[derive(Serialize)]
+/// The schema of `qfleet render`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, ()>(
+        "render",
+        "qfleet render --output json",
+        Environments::Each,
+    )
+}
+
+/// One stack's template.
+#[derive(Serialize, JsonSchema)]
 struct Stack<'a> {
     role: StackRole,
     stack_name: &'a str,

@@ -34,9 +34,10 @@ pub enum Until {
 }
 
 /// One step of the journey.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Step {
     /// `uploaded`, `queued` or `processed`.
+    #[schemars(extend("enum" = ["uploaded", "queued", "processed"]))]
     pub step: &'static str,
     /// For a pipeline, the stage whose output `processed` is (each stage's, in order; the last
     /// one's is under the bucket's processed prefix).
@@ -48,12 +49,14 @@ pub struct Step {
     pub how: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The test object's way from the upload.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Journey {
     pub bucket: String,
     pub key: String,
     pub steps: Vec<Step>,
     /// The first step that did not happen in time.
+    #[schemars(extend("enum" = [null, "queued", "processed"]))]
     pub missing: Option<&'static str>,
     /// For a pipeline, the stage of the missing `processed` step.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,8 @@ use super::Journey;
 use crate::error::{Error, ErrorReport, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment, Report};
+use crate::output::schema::{self, Environments};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -18,9 +20,24 @@ pub struct Sent {
     pub result: Result<Journey>,
 }
 
-#[derive(Serialize)]
+/// The test object's journey: uploaded, queued (seen in the job queue, or implied by a worker
+/// processing it), processed (under the processed prefix); for a pipeline one processed step per
+/// stage, naming the stage, each stage's output (a later stage's implies every earlier one, which
+/// it moved on); missing names the first step that did not happen in time (exit 1), missing_stage
+/// its stage for a pipeline.
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// Null when the send failed before its object could be followed.
     journey: Option<&'a Journey>,
+}
+
+/// The schema of `qfleet send`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, ()>(
+        "send",
+        "qfleet send ENV --output json",
+        Environments::One,
+    )
 }
 
 impl Sent {

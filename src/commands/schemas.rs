@@ -1,0 +1,42 @@
+//! Every command's output schema, generated from the types that print its document
+//! (`schemas/output/COMMAND.json`); the commands not listed here still have hand-written
+//! schemas, checked against their output by the integration tests.
+
+use serde_json::Value;
+
+/// Each command with a generated schema, and the schema.
+pub fn generated() -> Vec<(&'static str, Value)> {
+    vec![
+        ("iam-policy", crate::iam::report::schema()),
+        ("logs", crate::logs::show::schema()),
+        ("outputs", crate::outputs::report::schema()),
+        ("render", crate::render::report::schema()),
+        ("send", crate::send::report::schema()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The committed schemas are what the types generate: a change to a document's type
+    /// fails here until `QFLEET_WRITE_SCHEMA=1 cargo test --lib schemas` writes it.
+    #[test]
+    fn the_committed_output_schemas_are_generated_from_the_types() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/output");
+        let write = std::env::var_os("QFLEET_WRITE_SCHEMA").is_some();
+        for (command, schema) in super::generated() {
+            let path = dir.join(format!("{command}.json"));
+            let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+            if write {
+                std::fs::write(&path, &text).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                committed == text,
+                "{} differs from the schema its types generate: run QFLEET_WRITE_SCHEMA=1 cargo test --lib schemas",
+                path.display()
+            );
+        }
+    }
+}
