@@ -8,10 +8,12 @@ use serde_json::Value;
 pub fn generated() -> Vec<(&'static str, Value)> {
     vec![
         ("iam-policy", crate::iam::report::schema()),
+        ("import", crate::import::written::schema()),
         ("logs", crate::logs::show::schema()),
         ("outputs", crate::outputs::report::schema()),
         ("render", crate::render::report::schema()),
         ("send", crate::send::report::schema()),
+        ("validate", crate::validate::schema()),
     ]
 }
 

@@ -4,20 +4,22 @@
 use serde::Serialize;
 
 /// One setting's fate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Item {
     /// The source setting's dotted path (`count.range.min`), if it has one.
     pub source: Option<String>,
     /// The stack-file key it became (`workers.min`), if any.
     pub qfleet: Option<String>,
     /// The line of the source manifest it is written on, where known.
+    #[schemars(range(min = 1))]
     pub line: Option<usize>,
     /// The value written, or why.
     pub note: String,
 }
 
-/// The whole report of one import.
-#[derive(Debug, Clone, Default, Serialize)]
+/// The whole report of one import: what was carried over, defaulted, changed in meaning and
+/// not carried (with why).
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// The file read.
     pub source_file: String,

@@ -5,6 +5,8 @@ use super::Imported;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment, Report};
+use crate::output::schema::{self, Environments};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -32,11 +34,25 @@ pub fn write(imported: Imported, to: Option<&Path>) -> Result<Written> {
     })
 }
 
-#[derive(Serialize)]
+/// One imported environment: the stack file written (its text, and the file when --out was given)
+/// and the report of what was carried over, defaulted, changed in meaning and not carried (with
+/// why).
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// The file written (`--out`), or null when the stack file went to the document only.
     written_to: Option<String>,
+    /// The stack file's YAML text.
     stack_file: &'a str,
     report: &'a super::report::Report,
+}
+
+/// The schema of `qfleet import`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, ()>(
+        "import",
+        "qfleet import copilot --output json",
+        Environments::One,
+    )
 }
 
 impl Report for Written {

@@ -6,8 +6,10 @@ use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::schema::{self, Environments};
 use crate::output::words::{self, count};
 use crate::render::{self, RenderedStack, StackRole, check};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// One environment checked: its rendered stacks and the advice on its settings.
@@ -152,34 +154,58 @@ fn json<'a>(env: &'a Environment, stacks: &'a [RenderedStack], warnings: &'a [St
     }
 }
 
-/// One environment's object in the document.
-#[derive(Serialize)]
+/// The stack files and rendered templates checked, one object per environment.
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// The stack file's path.
     stack_file: String,
     region: &'a str,
     stacks: Vec<Stack<'a>>,
-    /// The first stage's kind of worker.
+    /// The first stage's workers (of a one-stage environment: its workers).
+    #[schemars(extend("enum" = ["ec2", "lambda", "fargate"]))]
     workers: &'static str,
+    /// The first stage's backlog target.
     backlog_target: f64,
+    /// Every stage: one for a one-stage environment (name and fed_by null), or the
+    /// pipeline's, in order.
+    #[schemars(extend("minItems" = 1))]
     stages: Vec<Stage<'a>>,
+    /// The bucket is kept on teardown.
     retain_bucket: bool,
     termination_protection: bool,
+    /// The advice on the settings, each said once.
     warnings: &'a [String],
 }
 
-#[derive(Serialize)]
+/// The schema of `qfleet validate`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, ()>(
+        "validate",
+        "qfleet validate --output json",
+        Environments::Each,
+    )
+}
+
+/// A rendered stack.
+#[derive(Serialize, JsonSchema)]
 struct Stack<'a> {
     role: StackRole,
     stack_name: &'a str,
+    /// The template's size.
     bytes: usize,
 }
 
-#[derive(Serialize)]
+/// A stage of the environment.
+#[derive(Serialize, JsonSchema)]
 struct Stage<'a> {
     name: Option<&'a str>,
+    /// What feeds a later stage: the objects the stage before writes, or its messages.
+    #[schemars(extend("enum" = ["objects", "messages", null]))]
     fed_by: Option<&'static str>,
+    /// The stage's job queue.
     queue: String,
     fleet_stack: String,
+    #[schemars(extend("enum" = ["ec2", "lambda", "fargate"]))]
     workers: &'static str,
     backlog_target: f64,
 }
