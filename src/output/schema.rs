@@ -4,8 +4,8 @@
 //! (`schemas/output/common.json`: `ran`, `failure`, `environment`). A test keeps the
 //! committed files equal to what this generates (`QFLEET_WRITE_SCHEMA=1` rewrites them).
 
+use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
-use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
 /// How many environments a command's document holds.
@@ -24,13 +24,10 @@ pub fn document<B: JsonSchema, O: JsonSchema>(
     title: &str,
     environments: Environments,
 ) -> Value {
-    let mut generator = SchemaSettings::draft2020_12()
-        .for_serialize()
-        .into_generator();
     let mut defs = Map::new();
-    let mut body = object(root::<B>(&mut generator, &mut defs));
+    let mut body = object(root::<B>(&mut defs));
     let description = body.remove("description").unwrap_or(Value::Null);
-    let own = object(root::<O>(&mut generator, &mut defs));
+    let own = object(root::<O>(&mut defs));
     let mut env = Map::new();
     env.insert(
         "allOf".into(),
@@ -95,40 +92,67 @@ fn unwrap_lines(schema: &mut Value) {
     }
 }
 
-/// `T`'s schema, its definitions moved into `defs` (every object among them closed: a key
-/// the type does not have breaks the contract).
-fn root<T: JsonSchema>(generator: &mut SchemaGenerator, defs: &mut Map<String, Value>) -> Value {
-    let schema = generator.root_schema_for::<T>();
-    let mut value = schema.to_value();
-    if let Some(Value::Object(d)) = value.as_object_mut().and_then(|m| m.remove("$defs")) {
-        for (name, mut def) in d {
-            close(&mut def);
-            defs.insert(name, def);
-        }
-    }
+/// `T`'s schema, its definitions moved into `defs`, every object in it closed to the keys it
+/// lists ([`close`]); the root's own keys are closed by `unevaluatedProperties` beside the
+/// envelope's.
+fn root<T: JsonSchema>(defs: &mut Map<String, Value>) -> Value {
+    // A generator of its own: one keeps every definition it made before.
+    let generator = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    let mut value = generator.into_root_schema_for::<T>().to_value();
+    let mut own = match value.as_object_mut().and_then(|m| m.remove("$defs")) {
+        Some(Value::Object(d)) => d,
+        _ => Map::new(),
+    };
     if let Value::Object(m) = &mut value {
         m.remove("$schema");
         m.remove("title");
-        // The root's own keys are closed by `unevaluatedProperties` beside the envelope's;
-        // the objects inside it by `additionalProperties`.
-        if let Some(Value::Object(props)) = m.get_mut("properties") {
-            props.values_mut().for_each(close);
-        }
     }
+    // Every object is closed where it is used (a key's value, an item), so that a definition
+    // used both there and for another schema's instance (an untagged enum's branch, a
+    // flattened struct) is closed exactly once, by whichever level holds all its keys.
+    close(&mut value, false);
+    for def in own.values_mut() {
+        close(def, false);
+    }
+    defs.append(&mut own);
     value
 }
 
-/// Closes every object schema within `schema` to the keys it lists.
-fn close(schema: &mut Value) {
-    match schema {
-        Value::Object(m) => {
-            if m.contains_key("properties") && !m.contains_key("additionalProperties") {
-                m.insert("additionalProperties".into(), false.into());
-            }
-            m.values_mut().for_each(close);
+/// Closes the object `schema` describes when `here` (it is a key's value or an item) to the
+/// keys it has: with `additionalProperties` when it lists them itself, with
+/// `unevaluatedProperties` when a reference or the branches of `anyOf`, `oneOf` or `allOf`
+/// add them; and every object nested in it likewise. A reference or a branch describes the
+/// same instance as its level, which closes it.
+fn close(schema: &mut Value, here: bool) {
+    let Value::Object(m) = schema else { return };
+    let combined = ["anyOf", "oneOf", "allOf", "$ref"]
+        .iter()
+        .any(|k| m.contains_key(*k));
+    let open = !m.contains_key("additionalProperties") && !m.contains_key("unevaluatedProperties");
+    let object = m.contains_key("properties") || combined;
+    if here && open && object {
+        let key = if combined {
+            "unevaluatedProperties"
+        } else {
+            "additionalProperties"
+        };
+        m.insert(key.into(), false.into());
+    }
+    for k in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(branches)) = m.get_mut(k) {
+            branches.iter_mut().for_each(|b| close(b, false));
         }
-        Value::Array(a) => a.iter_mut().for_each(close),
-        _ => {}
+    }
+    if let Some(Value::Object(props)) = m.get_mut("properties") {
+        props.values_mut().for_each(|v| close(v, true));
+    }
+    if let Some(items) = m.get_mut("items") {
+        close(items, true);
+    }
+    if let Some(extra @ Value::Object(_)) = m.get_mut("additionalProperties") {
+        close(extra, true);
     }
 }
 
@@ -166,7 +190,6 @@ mod tests {
         let env = &s["$defs"]["environment"];
         assert_eq!(env["required"], json!(["maybe"]));
         assert_eq!(env["unevaluatedProperties"], false);
-        assert_eq!(s["$defs"]["Inner"]["additionalProperties"], false);
         assert_eq!(
             s["$defs"]["document"]["properties"]["environments"]["maxItems"],
             1
@@ -179,5 +202,64 @@ mod tests {
         })
         .unwrap();
         assert_eq!(printed, json!({ "maybe": null, "sometimes": { "n": 1 } }));
+    }
+
+    /// The environment's schema alone (without the envelope's keys), as a validator.
+    fn environment_validator(s: &Value) -> jsonschema::Validator {
+        let mut defs = s["$defs"].clone();
+        defs["environment"].as_object_mut().unwrap().remove("allOf");
+        defs.as_object_mut().unwrap().remove("document");
+        let schema = json!({ "$defs": defs, "$ref": "#/$defs/environment" });
+        jsonschema::validator_for(&schema).unwrap()
+    }
+
+    /// An untagged enum of bodies, one of them a struct with a flattened untagged enum: the
+    /// shapes dlq's document has.
+    #[derive(JsonSchema, serde::Serialize)]
+    #[serde(untagged)]
+    enum Either {
+        One(Tagged),
+        Many { all: Vec<Tagged> },
+    }
+
+    #[derive(JsonSchema, serde::Serialize)]
+    struct Tagged {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stage: Option<String>,
+        #[serde(flatten)]
+        what: What,
+    }
+
+    #[derive(JsonSchema, serde::Serialize)]
+    #[serde(untagged)]
+    enum What {
+        Listed(Inner),
+        Purged { purged: u64 },
+    }
+
+    #[test]
+    fn a_key_no_type_has_is_refused_at_every_level_and_every_shape_is_accepted() {
+        let v = environment_validator(&document::<Body, ()>("x", "x", Environments::Each));
+        assert!(v.is_valid(&json!({ "maybe": null, "sometimes": { "n": 1 } })));
+        assert!(!v.is_valid(&json!({ "maybe": null, "junk": 1 })));
+        assert!(!v.is_valid(&json!({ "maybe": null, "sometimes": { "n": 1, "junk": 1 } })));
+
+        let v = environment_validator(&document::<Either, ()>("x", "x", Environments::Each));
+        let one = serde_json::to_value(Either::One(Tagged {
+            stage: Some("a".into()),
+            what: What::Listed(Inner { n: 1 }),
+        }))
+        .unwrap();
+        let many = serde_json::to_value(Either::Many {
+            all: vec![Tagged {
+                stage: None,
+                what: What::Purged { purged: 2 },
+            }],
+        })
+        .unwrap();
+        assert!(v.is_valid(&one), "{one}");
+        assert!(v.is_valid(&many), "{many}");
+        assert!(!v.is_valid(&json!({ "stage": "a", "n": 1, "junk": 1 })));
+        assert!(!v.is_valid(&json!({ "all": [{ "purged": 2, "junk": 1 }] })));
     }
 }
