@@ -2,7 +2,6 @@
 
 pub mod advice;
 mod allowed;
-pub mod code;
 pub mod complete;
 pub mod duration;
 pub mod headroom;
@@ -10,7 +9,6 @@ pub mod image;
 pub mod json_schema;
 pub mod keys;
 pub mod locate;
-pub mod package;
 pub mod permissions;
 pub mod regions;
 pub mod runtimes;
@@ -181,7 +179,7 @@ pub struct Environment {
     /// Contents of `workers.user_data`, when the stack file names a script.
     pub user_data: Option<String>,
     /// The Lambda function's code (`workers.kind: lambda` without `workers.lambda.image`).
-    pub function_code: Option<code::FunctionCode>,
+    pub function_code: Option<crate::package::code::FunctionCode>,
     /// Set when this environment stands for one stage of a pipeline (see `stages`).
     pub stage: Option<stages::StageOf>,
     /// The stages of a pipeline (`stages` in the stack file), each as an environment of its
@@ -524,9 +522,16 @@ fn read_stage_files(env: &mut Environment, errors: &mut Vec<InputError>) {
     if env.spec.workers.kind == schema::WorkerKind::Lambda
         && env.spec.workers.lambda.image.is_none()
     {
-        match code::read(env) {
+        let l = &env.spec.workers.lambda;
+        let settings = crate::package::code::Settings {
+            base: env.source.path.parent().unwrap_or(Path::new(".")),
+            code: l.code.as_deref(),
+            handler: &l.handler,
+            runtime: &l.runtime,
+        };
+        match crate::package::code::read(settings) {
             Ok(c) => env.function_code = Some(c),
-            Err(e) => errors.push(*e),
+            Err(e) => errors.push(env.source.error(e.field, e.message)),
         }
     }
 }
