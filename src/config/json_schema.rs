@@ -3,7 +3,7 @@
 //! (`allowed.rs`) as its description and qfleet's defaults. A test keeps the file current.
 
 use super::keys::{EXPLICIT_NETWORK, Key, Kind, STACK_FILE};
-use super::locate::join;
+use super::positions::join;
 use super::schema::StackFile;
 use serde_json::{Map, Value, json};
 

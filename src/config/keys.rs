@@ -251,7 +251,7 @@ pub fn mappings() -> Vec<(String, &'static [Key])> {
     fn visit(path: String, keys: &'static [Key], out: &mut Vec<(String, &'static [Key])>) {
         out.push((path.clone(), keys));
         for k in keys {
-            let child = super::locate::join(&path, k.name);
+            let child = super::positions::join(&path, k.name);
             match k.kind {
                 Kind::Settings(inner) | Kind::Optional(&Kind::Settings(inner)) => {
                     visit(child, inner, out)
@@ -270,7 +270,10 @@ pub fn mappings() -> Vec<(String, &'static [Key])> {
 pub fn all_paths() -> Vec<String> {
     mappings()
         .into_iter()
-        .flat_map(|(path, keys)| keys.iter().map(move |k| super::locate::join(&path, k.name)))
+        .flat_map(|(path, keys)| {
+            keys.iter()
+                .map(move |k| super::positions::join(&path, k.name))
+        })
         .collect()
 }
 

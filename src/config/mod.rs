@@ -8,8 +8,8 @@ pub mod headroom;
 pub mod image;
 pub mod json_schema;
 pub mod keys;
-pub mod locate;
 pub mod permissions;
+pub mod positions;
 pub mod regions;
 pub mod runtimes;
 pub mod schema;
@@ -23,8 +23,8 @@ pub use schema::{Network, StackFile};
 pub use validate::{MAX_NAME_LEN, valid_name};
 
 use crate::error::{Error, InputError, Result};
-use locate::Locations;
 use miette::NamedSource;
+use positions::Locations;
 use std::path::{Path, PathBuf};
 
 /// Tag qfleet puts on every stack (a stack file may not set it).
@@ -106,7 +106,7 @@ impl SourceFile {
     fn error_at(
         &self,
         field: &str,
-        pos: Option<locate::Position>,
+        pos: Option<positions::Position>,
         message: impl Into<String>,
     ) -> InputError {
         let (line, column, span) = match pos {
@@ -160,7 +160,7 @@ impl SourceFile {
             .get(offset..)
             .and_then(|rest| rest.chars().next())
             .map_or(0, char::len_utf8);
-        let pos = locate::Position {
+        let pos = positions::Position {
             line,
             column,
             offset,
