@@ -4,6 +4,7 @@ pub mod advice;
 mod allowed;
 pub mod complete;
 pub mod duration;
+pub mod grants;
 pub mod headroom;
 pub mod image;
 pub mod json_schema;
