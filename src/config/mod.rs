@@ -9,6 +9,7 @@ pub mod headroom;
 pub mod image;
 pub mod json_schema;
 pub mod keys;
+mod language;
 pub mod permissions;
 pub mod positions;
 pub mod regions;
@@ -126,7 +127,7 @@ impl SourceFile {
                 self.full(field)
             },
             message: message.into(),
-            allowed: validate::allowed(field).map(str::to_string),
+            allowed: validate::allowed(field),
             src: NamedSource::new(self.display(), self.text.clone()),
             span,
         }

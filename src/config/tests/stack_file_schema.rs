@@ -51,8 +51,8 @@ fn stack_file_with(path: &str, value: &str) -> String {
     yaml
 }
 
-/// Run with `QFLEET_WRITE_SCHEMA=1` to write the file after changing `keys.rs`, `allowed.rs` or
-/// a default.
+/// Run with `QFLEET_WRITE_SCHEMA=1` to write the file after changing a setting's declaration in
+/// `schema.rs` (its type or help) or a default.
 #[test]
 fn the_committed_schema_is_the_generated_one() {
     let path = root().join(json_schema::PATH);
