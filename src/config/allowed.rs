@@ -1,7 +1,7 @@
 //! What each stack-file setting accepts: the help shown under an error about it. The texts are
 //! the keys' own, declared with the types of `schema.rs`; this module finds a setting's key by
 //! its dotted path and fills in the names and words the text refers to (`{keys}`,
-//! `{settings}`, `{choices}`).
+//! `{keys and}`, `{settings}`, `{choices}`).
 
 use super::keys::{self, Key, Kind, STACK_FILE};
 use super::schema::{StackFile, StageSpec};
@@ -88,6 +88,9 @@ fn fill(text: &str, key: &Key) -> String {
     if out.contains("{keys}") {
         out = out.replace("{keys}", &keys::names(table).join(", "));
     }
+    if out.contains("{keys and}") {
+        out = out.replace("{keys and}", &and(&keys::names(table)));
+    }
     if out.contains("{settings}") {
         let settings: Vec<String> = table
             .iter()
@@ -110,12 +113,24 @@ fn fill(text: &str, key: &Key) -> String {
                 None => c.word.to_string(),
             })
             .collect();
-        let choices = match words.split_last() {
-            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-            Some((last, _)) => last.clone(),
-            None => String::new(),
-        };
-        out = out.replace("{choices}", &choices);
+        out = out.replace("{choices}", &listed(&words, "or"));
     }
     out
+}
+
+/// `a, b and c`.
+fn and(names: &[&str]) -> String {
+    listed(names, "and")
+}
+
+/// `a, b` and the last one after `word`.
+fn listed<T: AsRef<str>>(items: &[T], word: &str) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => {
+            let rest: Vec<&str> = rest.iter().map(AsRef::as_ref).collect();
+            format!("{} {word} {}", rest.join(", "), last.as_ref())
+        }
+        Some((last, _)) => last.as_ref().to_string(),
+        None => String::new(),
+    }
 }

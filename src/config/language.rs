@@ -69,8 +69,9 @@ pub struct Key {
     /// The file must set it (no default).
     pub required: bool,
     /// What it accepts, shown under an error about it. `{keys}` stands for the names of its
-    /// mapping's keys (`a, b, c`), `{settings}` for the same with `(required)` after a required
-    /// one, `{choices}` for its words with their help (`a (…), b or c`).
+    /// mapping's keys (`a, b, c`), `{keys and}` for the same as `a, b and c`, `{settings}` for
+    /// them with `(required)` after a required one, `{choices}` for its words with their help
+    /// (`a (…), b or c`).
     pub help: Option<&'static str>,
     /// What each entry accepts: an item of a list, or a name of a mapping of names and its value.
     pub each: Option<&'static str>,

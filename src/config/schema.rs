@@ -324,7 +324,7 @@ settings! {
         /// Provisioned mode: dedicated event pollers, instead of `max_concurrency` (AWS makes the
         /// two mutually exclusive). Absent: standard mode.
         pub provisioned_pollers: Option<PollerSpec>
-            => "a mapping with minimum and maximum: the event source mapping's provisioned mode, dedicated event pollers of up to 10 concurrent invocations each, billed by the hour; instead of max_concurrency (optional, absent: standard mode)",
+            => "a mapping with {keys and}: the event source mapping's provisioned mode, dedicated event pollers of up to 10 concurrent invocations each, billed by the hour; instead of max_concurrency (optional, absent: standard mode)",
         pub log_retention_days: u32
             => "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14)",
     }
@@ -400,11 +400,11 @@ settings! {
             => "a list of 2 to 20 different EC2 instance types of one architecture (all Graviton or all x86_64, matching workers.ami), in order of preference, such as [m7g.large, m6g.large, c7g.large]; instead of workers.instance_type",
         /// The share of the capacity above an On-Demand base that runs on Spot Instances.
         pub spot: SpotSpec
-            => "a mapping with percent and on_demand_base (default: no Spot, every instance On-Demand)",
+            => "a mapping with {keys and} (default: no Spot, every instance On-Demand)",
         /// Instances launched and initialised ahead, stopped or running, that the group draws on
         /// when it scales out (`AWS::AutoScaling::WarmPool`). Absent: none.
         pub warm_pool: Option<WarmPoolSpec>
-            => "a mapping with min_size, pool_state and reuse_on_scale_in: instances launched and bootstrapped ahead that the group draws on when it scales out (optional; one instance type, no Spot, the reference worker)",
+            => "a mapping with {keys and}: instances launched and bootstrapped ahead that the group draws on when it scales out (optional; one instance type, no Spot, the reference worker)",
         pub min: i64
             => "a whole number from 0 to workers.max; 0 only with scaling.scale_from_zero: true",
         pub max: i64 => "a whole number from 1 to 1000, at least workers.min",

@@ -21,7 +21,7 @@ fn every_setting_says_what_it_accepts_with_nothing_left_to_fill_in() {
     for path in every_setting() {
         let help = validate::allowed(&path).unwrap_or_else(|| panic!("{path} has no help"));
         assert!(!help.is_empty(), "{path}");
-        for placeholder in ["{keys}", "{settings}", "{choices}"] {
+        for placeholder in ["{keys}", "{keys and}", "{settings}", "{choices}"] {
             assert!(!help.contains(placeholder), "{path}: {help}");
         }
     }
@@ -35,6 +35,11 @@ fn a_mapping_s_help_names_its_keys_from_the_table() {
             "a mapping with {}",
             keys::names(schema::QueueSpec::KEYS).join(", ")
         )
+    );
+    assert!(
+        validate::allowed("workers.spot")
+            .unwrap()
+            .starts_with("a mapping with percent and on_demand_base ")
     );
     assert_eq!(
         validate::allowed("stages.1").unwrap(),
