@@ -1,5 +1,6 @@
 //! qfleet: deploys a queue-fed worker fleet on AWS with CloudFormation.
 //!
+//! - [`package`]: a Lambda function's code and deployment package (pip, npm, zip);
 //! - [`config`]: stack files (one environment each), parsing and validation;
 //! - [`kinds`]: what each kind of worker (ec2, lambda, fargate) is to every feature;
 //! - [`render`]: the CloudFormation templates rendered from `templates/`;
@@ -38,6 +39,7 @@ pub mod logs;
 pub mod output;
 pub mod outputs;
 pub mod ownership;
+pub mod package;
 pub mod render;
 pub mod send;
 pub mod session;

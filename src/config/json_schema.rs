@@ -1,9 +1,10 @@
 //! The JSON Schema of stack files (`schemas/stack-file.json`), for editors through
-//! yaml-language-server: generated from the key table (`keys.rs`) with each setting's help
-//! (`allowed.rs`) as its description and qfleet's defaults. A test keeps the file current.
+//! yaml-language-server: generated from the key table (`keys.rs`, read from the types of
+//! `schema.rs`) with each setting's help (`allowed.rs`) as its description and qfleet's
+//! defaults. A test keeps the file current.
 
 use super::keys::{EXPLICIT_NETWORK, Key, Kind, STACK_FILE};
-use super::locate::join;
+use super::positions::join;
 use super::schema::StackFile;
 use serde_json::{Map, Value, json};
 

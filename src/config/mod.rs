@@ -2,16 +2,16 @@
 
 pub mod advice;
 mod allowed;
-pub mod code;
 pub mod complete;
 pub mod duration;
+pub mod grants;
 pub mod headroom;
 pub mod image;
 pub mod json_schema;
 pub mod keys;
-pub mod locate;
-pub mod package;
+mod language;
 pub mod permissions;
+pub mod positions;
 pub mod regions;
 pub mod runtimes;
 pub mod schema;
@@ -25,8 +25,8 @@ pub use schema::{Network, StackFile};
 pub use validate::{MAX_NAME_LEN, valid_name};
 
 use crate::error::{Error, InputError, Result};
-use locate::Locations;
 use miette::NamedSource;
+use positions::Locations;
 use std::path::{Path, PathBuf};
 
 /// Tag qfleet puts on every stack (a stack file may not set it).
@@ -108,7 +108,7 @@ impl SourceFile {
     fn error_at(
         &self,
         field: &str,
-        pos: Option<locate::Position>,
+        pos: Option<positions::Position>,
         message: impl Into<String>,
     ) -> InputError {
         let (line, column, span) = match pos {
@@ -127,7 +127,7 @@ impl SourceFile {
                 self.full(field)
             },
             message: message.into(),
-            allowed: validate::allowed(field).map(str::to_string),
+            allowed: validate::allowed(field),
             src: NamedSource::new(self.display(), self.text.clone()),
             span,
         }
@@ -162,7 +162,7 @@ impl SourceFile {
             .get(offset..)
             .and_then(|rest| rest.chars().next())
             .map_or(0, char::len_utf8);
-        let pos = locate::Position {
+        let pos = positions::Position {
             line,
             column,
             offset,
@@ -181,7 +181,7 @@ pub struct Environment {
     /// Contents of `workers.user_data`, when the stack file names a script.
     pub user_data: Option<String>,
     /// The Lambda function's code (`workers.kind: lambda` without `workers.lambda.image`).
-    pub function_code: Option<code::FunctionCode>,
+    pub function_code: Option<crate::package::code::FunctionCode>,
     /// Set when this environment stands for one stage of a pipeline (see `stages`).
     pub stage: Option<stages::StageOf>,
     /// The stages of a pipeline (`stages` in the stack file), each as an environment of its
@@ -524,9 +524,16 @@ fn read_stage_files(env: &mut Environment, errors: &mut Vec<InputError>) {
     if env.spec.workers.kind == schema::WorkerKind::Lambda
         && env.spec.workers.lambda.image.is_none()
     {
-        match code::read(env) {
+        let l = &env.spec.workers.lambda;
+        let settings = crate::package::code::Settings {
+            base: env.source.path.parent().unwrap_or(Path::new(".")),
+            code: l.code.as_deref(),
+            handler: &l.handler,
+            runtime: &l.runtime,
+        };
+        match crate::package::code::read(settings) {
             Ok(c) => env.function_code = Some(c),
-            Err(e) => errors.push(*e),
+            Err(e) => errors.push(env.source.error(e.field, e.message)),
         }
     }
 }

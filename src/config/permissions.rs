@@ -2,28 +2,33 @@
 //! (`workers.environment`), secrets resolved when it starts (`workers.secrets`), managed policies
 //! (`workers.policies`) and IAM statements (`workers.statements`) for its role.
 
+use super::language::{Kind, Setting, choices, settings};
 use serde::{Deserialize, Serialize};
 
-/// One IAM policy statement as the stack file writes it (IAM's own key names).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Statement {
-    #[serde(rename = "Sid", default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(rename = "Effect")]
-    pub effect: Effect,
-    #[serde(rename = "Action")]
-    pub action: OneOrMany,
-    #[serde(rename = "Resource")]
-    pub resource: OneOrMany,
-    #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
-    pub condition: Option<serde_json::Value>,
+settings! {
+    /// One IAM policy statement as the stack file writes it (IAM's own key names).
+    #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+    pub struct Statement {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub sid: Option<String> as "Sid" => "letters and digits only",
+        pub effect: Effect as "Effect" = required => "{choices}",
+        pub action: OneOrMany as "Action" = required
+            => "an action or a list of them, each service:Action (wildcards inside a name such as s3:Get* allowed; not \"*\" and not service:*)",
+        pub resource: OneOrMany as "Resource" = required
+            => "an ARN or a list of them naming the resources (not \"*\": name the resources; an action with no resource type is the one exception)",
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub condition: Option<serde_json::Value> as "Condition"
+            => "an IAM condition block: operator → condition key → value or list of values",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-pub enum Effect {
-    Allow,
-    Deny,
+choices! {
+    /// Whether a statement allows or denies.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum Effect {
+        Allow = "Allow",
+        Deny = "Deny",
+    }
 }
 
 /// One value or a list of them, as IAM accepts for `Action` and `Resource`.
@@ -32,6 +37,11 @@ pub enum Effect {
 pub enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+/// Free-form to the key table: IAM's own rules for actions and resources check it.
+impl Setting for OneOrMany {
+    const KIND: Kind = Kind::Any;
 }
 
 impl OneOrMany {
@@ -183,47 +193,6 @@ impl SecretSource {
             other => other.resource_sub(),
         }
     }
-}
-
-/// What the stack file gives the workers beyond qfleet's own grants, one line each, for
-/// `validate` and the deploy preview (secrets by name and place, never a value).
-pub fn describe(w: &super::schema::WorkersSpec) -> Vec<String> {
-    let mut out = Vec::new();
-    if !w.environment.is_empty() {
-        let names: Vec<&str> = w.environment.keys().map(String::as_str).collect();
-        out.push(format!("settings: {}", names.join(", ")));
-    }
-    if !w.secrets.is_empty() {
-        let list: Vec<String> = w
-            .secrets
-            .iter()
-            .map(|(name, from)| format!("{name} from {from}"))
-            .collect();
-        out.push(format!(
-            "secrets, read when the worker starts: {}",
-            list.join(", ")
-        ));
-    }
-    for arn in &w.policies {
-        out.push(format!("managed policy {arn}"));
-    }
-    for st in &w.statements {
-        out.push(format!(
-            "{} {} on {}{}",
-            match st.effect {
-                Effect::Allow => "allow",
-                Effect::Deny => "deny",
-            },
-            st.action.items().join(", "),
-            st.resource.items().join(", "),
-            if st.condition.is_some() {
-                " (with a condition)"
-            } else {
-                ""
-            }
-        ));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,8 +1,14 @@
 //! The stack file as written by the user: one environment per file, with defaults that keep a
 //! lab file to a few lines. Every struct rejects unknown keys so a typo is an error, not a
 //! silently ignored setting.
+//!
+//! These declarations are the one source of the stack-file language: through [`settings!`] and
+//! [`choices!`] each field is also a key of the key table (its kind read from its Rust type) and
+//! says what it accepts (`=> "…"`, the help under an error about it and in the JSON Schema); each
+//! enum's words are its variants'.
 
 use super::duration::Seconds;
+use super::language::{Kind, Setting, choices, settings};
 use super::permissions::Statement;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -14,122 +20,123 @@ use std::path::PathBuf;
 pub const DEFAULT_AMI: &str =
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct StackFile {
-    /// Environment name; defaults to the file name without `.yaml`.
-    #[serde(default)]
-    pub environment: Option<String>,
-    /// AWS region the environment lives in.
-    pub region: String,
-    /// Accept a region that qfleet's table of AWS Regions (`regions.rs`) does not list yet.
-    #[serde(default)]
-    pub region_unlisted: bool,
-    /// A classroom environment: data is not retained and stacks are not protected by default.
-    #[serde(default)]
-    pub lab: bool,
-    /// Number of identical copies (`lab-01` … `lab-NN`); absent or 0 means just this one.
-    #[serde(default)]
-    pub copies: Option<u32>,
-    /// Tags put on every stack (CloudFormation propagates them to the resources).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    /// Who owns the environment (a team or repository name), put on its stacks as the tag
-    /// `qfleet:owner`: a stack whose owner differs is not this file's to change (two teams
-    /// whose stack files share an environment name in one account cannot overwrite each other).
-    #[serde(default)]
-    pub owner: Option<String>,
-    /// The only AWS accounts this file may act in: credentials of any other account are refused
-    /// before anything is read or changed (a guard for production files). Empty: any account.
-    /// (`accounts:` without a value is no guard; an empty list is refused by validate.)
-    #[serde(default)]
-    pub accounts: Option<Vec<String>>,
-    /// Stack termination protection; defaults to on outside labs.
-    #[serde(default)]
-    pub termination_protection: Option<bool>,
-    /// CloudFormation express mode: an operation ends once the resources' configuration is
-    /// applied, without waiting for them to stabilise; defaults to on in labs.
-    #[serde(default)]
-    pub express: Option<bool>,
-    /// IAM role CloudFormation assumes to act on the stacks (optional).
-    #[serde(default)]
-    pub service_role_arn: Option<String>,
-    /// Customer managed KMS key ARN for the bucket, topics and queues (absent: AWS owned keys).
-    #[serde(default)]
-    pub kms_key: Option<String>,
-    #[serde(default)]
-    pub bucket: BucketSpec,
-    #[serde(default)]
-    pub queue: QueueSpec,
-    #[serde(default)]
-    pub alarms: AlarmSpec,
-    #[serde(default)]
-    pub workers: WorkersSpec,
-    #[serde(default)]
-    pub scaling: ScalingSpec,
-    /// A pipeline: several stages, each with its own queue, workers and scaling, the first fed
-    /// by the uploads and each later one by the stage before it. Absent: one stage made of the
-    /// top-level `queue`, `workers` and `scaling`.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub stages: Vec<StageSpec>,
-}
-
-/// How a later stage's queue learns of the previous stage's results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Feed {
-    /// The bucket's event for each object the previous stage writes under this stage's prefix.
-    #[default]
-    Objects,
-    /// A message the previous stage's worker sends to this stage's queue
-    /// (`QFLEET_NEXT_QUEUE_URL`).
-    Messages,
-}
-
-impl Feed {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Feed::Objects => "objects",
-            Feed::Messages => "messages",
-        }
+settings! {
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    pub struct StackFile {
+        /// Environment name; defaults to the file name without `.yaml`.
+        pub environment: Option<String>
+            => "lowercase letters, digits and hyphens, starting with a letter, at most 24 characters",
+        /// AWS region the environment lives in.
+        pub region: String = required
+            => "an AWS Region of the aws, aws-cn or aws-us-gov partition, such as eu-west-1 (a Region newer than qfleet: also set region_unlisted: true)",
+        /// Accept a region that qfleet's table of AWS Regions (`regions.rs`) does not list yet.
+        pub region_unlisted: bool
+            => "true or false (default false): true accepts a region name qfleet's table of AWS Regions does not list yet, with a warning",
+        /// A classroom environment: data is not retained and stacks are not protected by default.
+        pub lab: bool => "true or false",
+        /// Number of identical copies (`lab-01` … `lab-NN`); absent or 0 means just this one.
+        pub copies: Option<u32>
+            => "a whole number from 1 to 100: that many identical environments NAME-01 … NAME-NN (optional)",
+        /// Tags put on every stack (CloudFormation propagates them to the resources).
+        pub tags: BTreeMap<String, String> => "a mapping of tag names to string values";
+            each "a tag name of at most 128 characters (not aws:…, not qfleet:environment or qfleet:owner) and a value of 1 to 256 characters, both of letters, digits, spaces and _ . : / = + - @; at most 49 tags",
+        /// Who owns the environment (a team or repository name), put on its stacks as the tag
+        /// `qfleet:owner`: a stack whose owner differs is not this file's to change (two teams
+        /// whose stack files share an environment name in one account cannot overwrite each other).
+        pub owner: Option<String>
+            => "the environment's owner (a team or repository name) put on its stacks as the tag qfleet:owner: 1 to 128 characters of letters, digits, spaces and _ . : / = + - @ (optional)",
+        /// The only AWS accounts this file may act in: credentials of any other account are refused
+        /// before anything is read or changed (a guard for production files). Empty: any account.
+        /// (`accounts:` without a value is no guard; an empty list is refused by validate.)
+        pub accounts: Option<Vec<String>>
+            => "a list of 12-digit AWS account ids: qfleet refuses credentials of any other account (optional; absent: any account)",
+        /// Stack termination protection; defaults to on outside labs.
+        pub termination_protection: Option<bool>
+            => "true or false (default: true, false when lab: true)",
+        /// CloudFormation express mode: an operation ends once the resources' configuration is
+        /// applied, without waiting for them to stabilise; defaults to on in labs.
+        pub express: Option<bool>
+            => "true or false (default: true when lab: true, else false); not with termination protection on",
+        /// IAM role CloudFormation assumes to act on the stacks (optional).
+        pub service_role_arn: Option<String>
+            => "an IAM role ARN: arn:aws:iam::<account>:role/<name>",
+        /// Customer managed KMS key ARN for the bucket, topics and queues (absent: AWS owned keys).
+        pub kms_key: Option<String>
+            => "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key id> (not an alias)",
+        pub bucket: BucketSpec => "a mapping with {keys}",
+        pub queue: QueueSpec => "a mapping with {keys}",
+        pub alarms: AlarmSpec => "a mapping with {keys}",
+        pub workers: WorkersSpec
+            => "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, public_ip, log_retention_days",
+        pub scaling: ScalingSpec
+            => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
+        /// A pipeline: several stages, each with its own queue, workers and scaling, the first fed
+        /// by the uploads and each later one by the stage before it. Absent: one stage made of the
+        /// top-level `queue`, `workers` and `scaling`.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub stages: Vec<StageSpec>
+            => "a list of 1 to 8 stages, each a mapping with {keys}; without it, one stage of the top-level queue, workers and scaling";
+            each "a mapping of the stage's settings: {settings}",
     }
 }
 
-/// One stage of a pipeline (`stages`): a queue and the workers that consume it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct StageSpec {
-    /// The stage's name: part of its queue's, group's, function's and fleet stack's names.
-    pub name: String,
-    /// Later stages only: `objects` (default) or `messages`.
-    #[serde(default)]
-    pub fed_by: Option<Feed>,
-    /// Later stages only: where the previous stage writes its results (default `NAME/`).
-    #[serde(default)]
-    pub prefix: Option<String>,
-    #[serde(default)]
-    pub queue: QueueSpec,
-    #[serde(default)]
-    pub workers: WorkersSpec,
-    #[serde(default)]
-    pub scaling: ScalingSpec,
+impl StackFile {
+    /// What the top level of a stack file accepts.
+    pub const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling, stages";
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BucketSpec {
-    /// Prefix whose new objects become jobs.
-    pub upload_prefix: String,
-    /// Prefix the workers write results to (never triggers a job).
-    pub processed_prefix: String,
-    /// Keep the bucket (and its objects) when the stack is deleted; defaults to yes outside labs.
-    pub retain: Option<bool>,
-    /// Existing bucket that receives server access logs (recommended in production).
-    pub access_log_bucket: Option<String>,
-    /// Days before a noncurrent object version expires.
-    pub noncurrent_version_expiration_days: u32,
-    /// Days before an incomplete multipart upload is aborted.
-    pub abort_incomplete_multipart_days: u32,
+choices! {
+    /// How a later stage's queue learns of the previous stage's results.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum Feed {
+        /// The bucket's event for each object the previous stage writes under this stage's prefix.
+        #[default]
+        Objects = "objects"
+            => "the default: the bucket's events for what the stage before writes under prefix",
+        /// A message the previous stage's worker sends to this stage's queue
+        /// (`QFLEET_NEXT_QUEUE_URL`).
+        Messages = "messages" => "the stage before sends them",
+    }
+}
+
+settings! {
+    /// One stage of a pipeline (`stages`): a queue and the workers that consume it. Its queue,
+    /// workers and scaling accept what the top level's do.
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    pub struct StageSpec {
+        /// The stage's name: part of its queue's, group's, function's and fleet stack's names.
+        pub name: String = required
+            => "lowercase letters, digits and single hyphens, starting with a letter, at most 16 characters",
+        /// Later stages only: `objects` (default) or `messages`.
+        pub fed_by: Option<Feed> => "{choices}",
+        /// Later stages only: where the previous stage writes its results (default `NAME/`).
+        pub prefix: Option<String>
+            => "a key prefix ending in / (default: the stage's name and /), apart from the other stages' and the bucket's prefixes",
+        pub queue: QueueSpec,
+        pub workers: WorkersSpec,
+        pub scaling: ScalingSpec,
+    }
+}
+
+settings! {
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    pub struct BucketSpec: defaults {
+        /// Prefix whose new objects become jobs.
+        pub upload_prefix: String
+            => "a key prefix ending in /, such as uploads/; the two prefixes must not overlap",
+        /// Prefix the workers write results to (never triggers a job).
+        pub processed_prefix: String
+            => "a key prefix ending in /, such as uploads/; the two prefixes must not overlap",
+        /// Keep the bucket (and its objects) when the stack is deleted; defaults to yes outside labs.
+        pub retain: Option<bool> => "true or false (default: true, false when lab: true)",
+        /// Existing bucket that receives server access logs (recommended in production).
+        pub access_log_bucket: Option<String>
+            => "the name of an existing S3 bucket (3–63 lowercase letters, digits, dots, hyphens)",
+        /// Days before a noncurrent object version expires.
+        pub noncurrent_version_expiration_days: u32 => "a whole number of days from 1 to 3650",
+        /// Days before an incomplete multipart upload is aborted.
+        pub abort_incomplete_multipart_days: u32 => "a whole number of days from 1 to 3650",
+    }
 }
 
 impl Default for BucketSpec {
@@ -145,21 +152,25 @@ impl Default for BucketSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct QueueSpec {
-    /// How long a received message stays hidden from other workers.
-    pub visibility_timeout: Seconds,
-    /// How long an unprocessed message is kept.
-    pub message_retention: Seconds,
-    /// Long polling wait (0–20 s).
-    pub receive_wait_time: Seconds,
-    /// Receives before a message moves to the dead-letter queue.
-    pub max_receive_count: i64,
-    /// How long the dead-letter queue keeps messages; must exceed `message_retention`.
-    pub dlq_retention: Seconds,
-    /// Alarm when the oldest message is older than this.
-    pub oldest_message_alarm: Seconds,
+settings! {
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    pub struct QueueSpec: defaults {
+        /// How long a received message stays hidden from other workers.
+        pub visibility_timeout: Seconds
+            => "a duration from 0s to 12h (e.g. 60, 90s, 5m), at least scaling.seconds_per_message",
+        /// How long an unprocessed message is kept.
+        pub message_retention: Seconds => "a duration from 60s to 14d (e.g. 4d)",
+        /// Long polling wait (0–20 s).
+        pub receive_wait_time: Seconds
+            => "a duration from 0s to 20s (20s enables full long polling)",
+        /// Receives before a message moves to the dead-letter queue.
+        pub max_receive_count: i64 => "a whole number from 1 to 1000 (3 to 5 recommended)",
+        /// How long the dead-letter queue keeps messages; must exceed `message_retention`.
+        pub dlq_retention: Seconds
+            => "a duration from 60s to 14d, longer than queue.message_retention",
+        /// Alarm when the oldest message is older than this.
+        pub oldest_message_alarm: Seconds => "a duration of at least 60s",
+    }
 }
 
 impl Default for QueueSpec {
@@ -175,56 +186,39 @@ impl Default for QueueSpec {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AlarmSpec {
-    /// E-mail address subscribed to the alarm topic (optional).
-    pub email: Option<String>,
-}
-
-/// What consumes the queue: EC2 instances in an Auto Scaling group, a Lambda function, or
-/// container tasks of an ECS service on Fargate. What each kind means to every feature is
-/// in `crate::kinds`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkerKind {
-    #[default]
-    Ec2,
-    Lambda,
-    Fargate,
-}
-
-impl WorkerKind {
-    pub const ALL: [WorkerKind; 3] = [WorkerKind::Ec2, WorkerKind::Lambda, WorkerKind::Fargate];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkerKind::Ec2 => "ec2",
-            WorkerKind::Lambda => "lambda",
-            WorkerKind::Fargate => "fargate",
-        }
+settings! {
+    #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+    pub struct AlarmSpec: defaults {
+        /// E-mail address subscribed to the alarm topic (optional).
+        pub email: Option<String> => "an e-mail address",
     }
 }
 
-/// The operating system and CPU architecture of Fargate tasks (`workers.fargate.platform`).
-/// Linux only: Windows tasks have other sizes and no Fargate Spot.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub enum Platform {
-    #[default]
-    #[serde(rename = "linux/x86_64")]
-    LinuxX86_64,
-    #[serde(rename = "linux/arm64")]
-    LinuxArm64,
+choices! {
+    /// What consumes the queue: EC2 instances in an Auto Scaling group, a Lambda function, or
+    /// container tasks of an ECS service on Fargate. What each kind means to every feature is
+    /// in `crate::kinds`.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum WorkerKind {
+        #[default]
+        Ec2 = "ec2" => "default: instances in an Auto Scaling group",
+        Lambda = "lambda" => "a function fed by the queue",
+        Fargate = "fargate" => "container tasks of an ECS service",
+    }
+}
+
+choices! {
+    /// The operating system and CPU architecture of Fargate tasks (`workers.fargate.platform`).
+    /// Linux only: Windows tasks have other sizes and no Fargate Spot.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum Platform {
+        #[default]
+        LinuxX86_64 = "linux/x86_64" => "default",
+        LinuxArm64 = "linux/arm64",
+    }
 }
 
 impl Platform {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::LinuxX86_64 => "linux/x86_64",
-            Platform::LinuxArm64 => "linux/arm64",
-        }
-    }
-
     /// `RuntimePlatform.CpuArchitecture` of the task definition.
     pub fn cpu_architecture(self) -> &'static str {
         match self {
@@ -234,27 +228,33 @@ impl Platform {
     }
 }
 
-/// Container workers on Fargate (`workers.fargate`, `kind: fargate` only). The image, count,
-/// Spot share, network, variables, secrets and permissions are the keys every kind shares.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FargateSpec {
-    /// CPU units of one task: 256, 512, 1024, 2048, 4096, 8192 or 16384.
-    pub cpu: u32,
-    /// MiB of memory of one task; the sizes each `cpu` allows are AWS's table.
-    pub memory: u32,
-    pub platform: Platform,
-    /// Seconds between SIGTERM and SIGKILL when a task stops (2 to 120; AWS's default 30).
-    pub stop_timeout: Seconds,
-    /// Task storage in GiB (21 to 200); absent: Fargate's 20 GiB.
-    pub ephemeral_storage_gib: Option<u32>,
-    /// ECS Exec into running tasks (`EnableExecuteCommand`, and the SSM channels on the task
-    /// role). Off by default.
-    pub exec: bool,
-    /// Overrides the image's CMD.
-    pub command: Option<Vec<String>>,
-    /// Overrides the image's ENTRYPOINT.
-    pub entry_point: Option<Vec<String>>,
+settings! {
+    /// Container workers on Fargate (`workers.fargate`, `kind: fargate` only). The image, count,
+    /// Spot share, network, variables, secrets and permissions are the keys every kind shares.
+    #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+    pub struct FargateSpec: defaults {
+        /// CPU units of one task: 256, 512, 1024, 2048, 4096, 8192 or 16384.
+        pub cpu: u32
+            => "CPU units of one task: 256 (default), 512, 1024, 2048, 4096, 8192 or 16384",
+        /// MiB of memory of one task; the sizes each `cpu` allows are AWS's table.
+        pub memory: u32
+            => "MiB of one task (default 512): with cpu 256: 512, 1024 or 2048; 512: 1024 to 4096; 1024: 2048 to 8192; 2048: 4096 to 16384; 4096: 8192 to 30720 (steps of 1024); 8192: 16384 to 61440 (steps of 4096); 16384: 32768 to 122880 (steps of 8192)",
+        pub platform: Platform => "{choices}: what the image was built for",
+        /// Seconds between SIGTERM and SIGKILL when a task stops (2 to 120; AWS's default 30).
+        pub stop_timeout: Seconds
+            => "a duration from 2s to 2m (default 30s), at most queue.visibility_timeout: from SIGTERM to SIGKILL when a task stops",
+        /// Task storage in GiB (21 to 200); absent: Fargate's 20 GiB.
+        pub ephemeral_storage_gib: Option<u32>
+            => "a whole number of GiB from 21 to 200 (optional; Fargate gives 20 without it)",
+        /// ECS Exec into running tasks (`EnableExecuteCommand`, and the SSM channels on the task
+        /// role). Off by default.
+        pub exec: bool => "true or false (default false): ECS Exec into running tasks",
+        /// Overrides the image's CMD.
+        pub command: Option<Vec<String>> => "a list of strings overriding the image's CMD (optional)",
+        /// Overrides the image's ENTRYPOINT.
+        pub entry_point: Option<Vec<String>>
+            => "a list of strings overriding the image's ENTRYPOINT (optional)",
+    }
 }
 
 impl Default for FargateSpec {
@@ -272,70 +272,77 @@ impl Default for FargateSpec {
     }
 }
 
-/// The instruction set architecture of a Lambda function (`workers.lambda.architecture`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub enum Architecture {
-    #[default]
-    #[serde(rename = "x86_64")]
-    X86_64,
-    #[serde(rename = "arm64")]
-    Arm64,
-}
-
-impl Architecture {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Architecture::X86_64 => "x86_64",
-            Architecture::Arm64 => "arm64",
-        }
+choices! {
+    /// The instruction set architecture of a Lambda function (`workers.lambda.architecture`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum Architecture {
+        #[default]
+        X86_64 = "x86_64" => "default",
+        Arm64 = "arm64",
     }
 }
 
-/// The serverless variant: a function fed by the queue through an event source mapping.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LambdaSpec {
-    /// Directory (relative to the stack file) holding the function's code: one Python file,
-    /// packaged inline into the template. Absent: the reference handler.
-    pub code: Option<PathBuf>,
-    /// A container image in a private Amazon ECR repository of the stack's region, instead of
-    /// `code`, `runtime` and `handler`: the image carries its own runtime and handler.
-    pub image: Option<String>,
-    /// Overrides the image's CMD (`kind: lambda` with `image` only).
-    pub command: Option<Vec<String>>,
-    /// Overrides the image's ENTRYPOINT (`kind: lambda` with `image` only).
-    pub entry_point: Option<Vec<String>>,
-    /// The instruction set the image was built for (`image` only; a zip package is x86_64).
-    pub architecture: Architecture,
-    pub runtime: String,
-    /// `module.function` of the handler.
-    pub handler: String,
-    pub memory_mb: u32,
-    pub timeout: Seconds,
-    /// Messages per invocation.
-    pub batch_size: u32,
-    /// How long the mapping gathers messages before it invokes (0 to 5 minutes).
-    pub batching_window: Seconds,
-    /// Most concurrent invocations the queue's mapping starts: the scaling cap.
-    pub max_concurrency: u32,
-    /// Concurrency reserved for the function (optional).
-    pub reserved_concurrency: Option<u32>,
-    /// Provisioned mode: dedicated event pollers, instead of `max_concurrency` (AWS makes the
-    /// two mutually exclusive). Absent: standard mode.
-    pub provisioned_pollers: Option<PollerSpec>,
-    pub log_retention_days: u32,
+settings! {
+    /// The serverless variant: a function fed by the queue through an event source mapping.
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    pub struct LambdaSpec: defaults {
+        /// Directory (relative to the stack file) holding the function's code: one Python file,
+        /// packaged inline into the template. Absent: the reference handler.
+        pub code: Option<PathBuf>
+            => "a directory, relative to the stack file, holding the handler: one source file goes inline in the template; with a requirements.txt (Python) or package.json (Node.js), or several files, qfleet deploy builds a deployment package (tests, conftest.py, __init__.py and *.md at its top are left out); or a .zip file, taken as the package; absent: the reference handler",
+        /// A container image in a private Amazon ECR repository of the stack's region, instead of
+        /// `code`, `runtime` and `handler`: the image carries its own runtime and handler.
+        pub image: Option<String>
+            => "a container image in a private Amazon ECR repository of the stack's region: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@sha256:DIGEST (recommended) or :TAG; instead of code, runtime and handler",
+        /// Overrides the image's CMD (`kind: lambda` with `image` only).
+        pub command: Option<Vec<String>>
+            => "a list of strings overriding the image's CMD, such as [app.handler] (workers.lambda.image only)",
+        /// Overrides the image's ENTRYPOINT (`kind: lambda` with `image` only).
+        pub entry_point: Option<Vec<String>>
+            => "a list of strings overriding the image's ENTRYPOINT, such as [/usr/local/bin/python, -m, awslambdaric] (workers.lambda.image only)",
+        /// The instruction set the image was built for (`image` only; a zip package is x86_64).
+        pub architecture: Architecture
+            => "{choices}: the instruction set the image was built for (workers.lambda.image only)",
+        pub runtime: String
+            => "a Python 3 or Node.js runtime AWS Lambda still creates functions on, such as python3.14 or nodejs24.x (default python3.12); a deprecated one is a warning",
+        /// `module.function` of the handler.
+        pub handler: String => "module.function, such as qfleet_handler.handler (the default)",
+        pub memory_mb: u32 => "a whole number of MB from 128 to 10240 (default 256)",
+        pub timeout: Seconds
+            => "a duration from 1s to 15m (default 10s); queue.visibility_timeout must be at least 6 times it",
+        /// Messages per invocation.
+        pub batch_size: u32
+            => "1 to 10 messages per invocation, up to 10000 with a batching_window of at least 1s",
+        /// How long the mapping gathers messages before it invokes (0 to 5 minutes).
+        pub batching_window: Seconds => "a duration from 0s to 5m (default 0s)",
+        /// Most concurrent invocations the queue's mapping starts: the scaling cap.
+        pub max_concurrency: u32
+            => "a whole number from 2 to 1000 (default 5): the most invocations the queue starts at once (standard mode; not with provisioned_pollers)",
+        /// Concurrency reserved for the function (optional).
+        pub reserved_concurrency: Option<u32>
+            => "a whole number, at least workers.lambda.max_concurrency, or 10 × provisioned_pollers.maximum in provisioned mode (optional)",
+        /// Provisioned mode: dedicated event pollers, instead of `max_concurrency` (AWS makes the
+        /// two mutually exclusive). Absent: standard mode.
+        pub provisioned_pollers: Option<PollerSpec>
+            => "a mapping with {keys and}: the event source mapping's provisioned mode, dedicated event pollers of up to 10 concurrent invocations each, billed by the hour; instead of max_concurrency (optional, absent: standard mode)",
+        pub log_retention_days: u32
+            => "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14)",
+    }
 }
 
-/// The event source mapping's provisioned mode (`workers.lambda.provisioned_pollers`):
-/// `ProvisionedPollerConfig`. Both bounds are the user's to choose, since the minimum is
-/// billed all the time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PollerSpec {
-    /// Pollers kept ready even when the queue is empty (`MinimumPollers`).
-    pub minimum: u32,
-    /// Pollers the mapping may scale up to (`MaximumPollers`).
-    pub maximum: u32,
+settings! {
+    /// The event source mapping's provisioned mode (`workers.lambda.provisioned_pollers`):
+    /// `ProvisionedPollerConfig`. Both bounds are the user's to choose, since the minimum is
+    /// billed all the time.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct PollerSpec {
+        /// Pollers kept ready even when the queue is empty (`MinimumPollers`).
+        pub minimum: u32 = required
+            => "a whole number from 2 to 200, at most maximum: pollers kept ready (and billed) even when the queue is empty",
+        /// Pollers the mapping may scale up to (`MaximumPollers`).
+        pub maximum: u32 = required
+            => "a whole number from 2 to 2000, at least minimum: the pollers the mapping may scale up to",
+    }
 }
 
 impl PollerSpec {
@@ -373,61 +380,82 @@ impl Default for LambdaSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WorkersSpec {
-    /// `ec2` (default), `lambda` or `fargate`.
-    pub kind: WorkerKind,
-    /// Settings of the Lambda function (`kind: lambda` only).
-    pub lambda: LambdaSpec,
-    /// Settings of the Fargate tasks (`kind: fargate` only).
-    pub fargate: FargateSpec,
-    /// An SSM public parameter path (`/aws/service/...`) or an AMI id (`ami-...`).
-    pub ami: String,
-    pub instance_type: String,
-    /// Several instance types of one architecture, in order of preference, instead of
-    /// `instance_type`: the group launches them through a mixed instances policy.
-    pub instance_types: Option<Vec<String>>,
-    /// The share of the capacity above an On-Demand base that runs on Spot Instances.
-    pub spot: SpotSpec,
-    /// Instances launched and initialised ahead, stopped or running, that the group draws on
-    /// when it scales out (`AWS::AutoScaling::WarmPool`). Absent: none.
-    pub warm_pool: Option<WarmPoolSpec>,
-    pub min: i64,
-    pub max: i64,
-    pub network: Network,
-    /// Shell script (path relative to the stack file) that installs and starts the worker.
-    pub user_data: Option<PathBuf>,
-    /// A container image the instances run as the worker, instead of the reference worker;
-    /// with `kind: fargate`, the image every task runs (required).
-    pub image: Option<String>,
-    pub health_check_grace_period: Seconds,
-    /// Default instance warmup of the group.
-    pub instance_warmup: Seconds,
-    pub root_volume_gib: u32,
-    /// Days the EC2 workers' log group keeps their journal (kind ec2; a Lambda function's is
-    /// `lambda.log_retention_days`).
-    pub log_retention_days: u32,
-    /// Give workers a public IP address. Insecure; needed only in subnets without a NAT gateway
-    /// or VPC endpoints, such as the default VPC.
-    pub public_ip: bool,
-    /// Plain settings the worker gets as environment variables (both kinds).
-    pub environment: BTreeMap<String, String>,
-    /// Environment variable → SSM parameter or Secrets Manager secret, resolved when the worker
-    /// starts (never written into the template or the user data).
-    pub secrets: BTreeMap<String, String>,
-    /// Customer managed KMS keys that encrypt those secrets: the worker may decrypt with them.
-    #[serde(deserialize_with = "null_as_empty")]
-    pub secret_keys: Vec<String>,
-    /// Managed policy ARNs attached to the worker's role.
-    #[serde(deserialize_with = "null_as_empty")]
-    pub policies: Vec<String>,
-    /// IAM statements added to the worker's role.
-    #[serde(deserialize_with = "null_as_empty")]
-    pub statements: Vec<Statement>,
-    /// The explicit opt-in for policies and statements that grant administrative or IAM-wide
-    /// power (refused without it; warned about every time with it).
-    pub allow_privileged: bool,
+settings! {
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    pub struct WorkersSpec: defaults {
+        /// `ec2` (default), `lambda` or `fargate`.
+        pub kind: WorkerKind => "{choices}",
+        /// Settings of the Lambda function (`kind: lambda` only).
+        pub lambda: LambdaSpec
+            => "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days (workers.kind: lambda only)",
+        /// Settings of the Fargate tasks (`kind: fargate` only).
+        pub fargate: FargateSpec => "a mapping with {keys} (workers.kind: fargate only)",
+        /// An SSM public parameter path (`/aws/service/...`) or an AMI id (`ami-...`).
+        pub ami: String
+            => "an SSM parameter path such as /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64, or an AMI id (ami- and 8 or 17 hex digits)",
+        pub instance_type: String => "an EC2 instance type such as t3.micro or m7g.large",
+        /// Several instance types of one architecture, in order of preference, instead of
+        /// `instance_type`: the group launches them through a mixed instances policy.
+        pub instance_types: Option<Vec<String>>
+            => "a list of 2 to 20 different EC2 instance types of one architecture (all Graviton or all x86_64, matching workers.ami), in order of preference, such as [m7g.large, m6g.large, c7g.large]; instead of workers.instance_type",
+        /// The share of the capacity above an On-Demand base that runs on Spot Instances.
+        pub spot: SpotSpec
+            => "a mapping with {keys and} (default: no Spot, every instance On-Demand)",
+        /// Instances launched and initialised ahead, stopped or running, that the group draws on
+        /// when it scales out (`AWS::AutoScaling::WarmPool`). Absent: none.
+        pub warm_pool: Option<WarmPoolSpec>
+            => "a mapping with {keys and}: instances launched and bootstrapped ahead that the group draws on when it scales out (optional; one instance type, no Spot, the reference worker)",
+        pub min: i64
+            => "a whole number from 0 to workers.max; 0 only with scaling.scale_from_zero: true",
+        pub max: i64 => "a whole number from 1 to 1000, at least workers.min",
+        pub network: Network
+            => "`default` (the default VPC, at least 2 AZs) or {vpc: vpc-…, subnets: {<az>: subnet-…}} with at least 2 availability zones",
+        /// Shell script (path relative to the stack file) that installs and starts the worker.
+        pub user_data: Option<PathBuf>
+            => "a path, relative to the stack file, to a shell script starting with #!",
+        /// A container image the instances run as the worker, instead of the reference worker;
+        /// with `kind: fargate`, the image every task runs (required).
+        pub image: Option<String>
+            => "a container image the instances run as the worker: REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST], such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker:1.4 (pulled with the instance role) or public.ecr.aws/org/worker:1.4; not with workers.user_data",
+        pub health_check_grace_period: Seconds => "a duration from 0s to 2h",
+        /// Default instance warmup of the group.
+        pub instance_warmup: Seconds => "a duration from 0s to 2h",
+        pub root_volume_gib: u32 => "a whole number of GiB from 8 to 16384",
+        /// Days the EC2 workers' log group keeps their journal (kind ec2; a Lambda function's is
+        /// `lambda.log_retention_days`).
+        pub log_retention_days: u32
+            => "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14): how long the workers' log group keeps their journal",
+        /// Give workers a public IP address. Insecure; needed only in subnets without a NAT gateway
+        /// or VPC endpoints, such as the default VPC.
+        pub public_ip: bool
+            => "true or false (default false; true is insecure and only for subnets without NAT or VPC endpoints)",
+        /// Plain settings the worker gets as environment variables (both kinds).
+        pub environment: BTreeMap<String, String>
+            => "a mapping of environment variable names to plain values the worker gets (not secrets: see workers.secrets)";
+            each "a name of letters, digits and _ not starting with a digit, not QFLEET_… or AWS_… or another name Lambda reserves; a value on one line without quotes, backslashes or $ on EC2, and all values of a Lambda function within its 4 KB of environment",
+        /// Environment variable → SSM parameter or Secrets Manager secret, resolved when the worker
+        /// starts (never written into the template or the user data).
+        pub secrets: BTreeMap<String, String>
+            => "a mapping of environment variable names to ssm:/PARAMETER, secretsmanager:SECRET or the ARN of either, resolved when the worker starts";
+            each "ssm:/PARAMETER (a Parameter Store name), secretsmanager:SECRET (a Secrets Manager name) or the ARN of a parameter or secret; the variable name as in workers.environment",
+        /// Customer managed KMS keys that encrypt those secrets: the worker may decrypt with them.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub secret_keys: Vec<String>
+            => "a list of KMS key ARNs (arn:aws:kms:<region>:<account>:key/<key id>) that encrypt the secrets; not needed for AWS managed keys",
+        /// Managed policy ARNs attached to the worker's role.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub policies: Vec<String>
+            => "a list of managed policy ARNs (arn:aws:iam::aws:policy/NAME or arn:aws:iam::<account>:policy/NAME), at most 10 with qfleet's own",
+        /// IAM statements added to the worker's role.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub statements: Vec<Statement>
+            => "a list of IAM statements with Effect, Action and Resource (and optionally Sid and Condition) added to the worker's role";
+            each "an IAM statement: Effect (Allow or Deny), Action, Resource, optionally Sid and Condition; NotAction, NotResource and Principal are not allowed",
+        /// The explicit opt-in for policies and statements that grant administrative or IAM-wide
+        /// power (refused without it; warned about every time with it).
+        pub allow_privileged: bool
+            => "true or false (default: false): allow workers.policies and workers.statements that grant administrative or IAM-wide power (AdministratorAccess, IAMFullAccess, IAM writes, iam:PassRole, wildcard actions on broad resources); warned about on every run",
+    }
 }
 
 impl Default for WorkersSpec {
@@ -466,26 +494,30 @@ fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
-/// Spot capacity (`workers.spot`): the group's instances distribution. The default is no Spot.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SpotSpec {
-    /// Percent (0 to 100) of the capacity above the On-Demand base that runs on Spot.
-    pub percent: u32,
-    /// Instances that are always On-Demand, launched first.
-    pub on_demand_base: u32,
+settings! {
+    /// Spot capacity (`workers.spot`): the group's instances distribution. The default is no Spot.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct SpotSpec: defaults {
+        /// Percent (0 to 100) of the capacity above the On-Demand base that runs on Spot.
+        pub percent: u32
+            => "a whole number from 0 to 100: the percent of the instances above on_demand_base that run on Spot (default 0, no Spot)",
+        /// Instances that are always On-Demand, launched first.
+        pub on_demand_base: u32
+            => "a whole number from 0 to workers.max: instances that are always On-Demand, launched first (default 0)",
+    }
 }
 
-/// The state instances wait in in a warm pool (`PoolState`; `Hibernated` is left out: it
-/// needs hibernation configured in the launch template).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PoolState {
-    /// Stopped: only their EBS volumes are billed; a start takes a boot.
-    #[default]
-    Stopped,
-    /// Running: billed as instances; in service at once.
-    Running,
+choices! {
+    /// The state instances wait in in a warm pool (`PoolState`; `Hibernated` is left out: it
+    /// needs hibernation configured in the launch template).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum PoolState {
+        /// Stopped: only their EBS volumes are billed; a start takes a boot.
+        #[default]
+        Stopped = "stopped" => "default: only their EBS volumes are billed; a start takes a boot",
+        /// Running: billed as instances; in service at once.
+        Running = "running" => "billed as instances; in service at once",
+    }
 }
 
 impl PoolState {
@@ -497,16 +529,19 @@ impl PoolState {
     }
 }
 
-/// A warm pool (`workers.warm_pool`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WarmPoolSpec {
-    /// Instances kept in the pool at least (`MinSize`); AWS keeps `max` minus the desired
-    /// capacity there, and at least this.
-    pub min_size: u32,
-    pub pool_state: PoolState,
-    /// Instances scaled in go back to the pool instead of being terminated.
-    pub reuse_on_scale_in: bool,
+settings! {
+    /// A warm pool (`workers.warm_pool`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct WarmPoolSpec: defaults {
+        /// Instances kept in the pool at least (`MinSize`); AWS keeps `max` minus the desired
+        /// capacity there, and at least this.
+        pub min_size: u32
+            => "a whole number from 0 to workers.max (default 0): instances kept in the pool at least; AWS keeps workers.max minus the desired capacity there",
+        pub pool_state: PoolState => "{choices}",
+        /// Instances scaled in go back to the pool instead of being terminated.
+        pub reuse_on_scale_in: bool
+            => "true or false (default false): instances scaled in go back to the pool instead of being terminated",
+    }
 }
 
 /// The least time a new instance gets to signal that its worker is up (15 minutes).
@@ -548,12 +583,20 @@ pub enum Network {
     Explicit(ExplicitNetwork),
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExplicitNetwork {
-    pub vpc: String,
-    /// Availability zone → subnet id.
-    pub subnets: BTreeMap<String, String>,
+impl Setting for Network {
+    const KIND: Kind = Kind::Network;
+}
+
+settings! {
+    /// The mapping form of `workers.network`.
+    #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+    pub struct ExplicitNetwork {
+        pub vpc: String = required => "a VPC id: vpc- and 8 or 17 hex digits",
+        /// Availability zone → subnet id.
+        pub subnets: BTreeMap<String, String> = required
+            => "a mapping of availability zone to subnet id, at least 2 zones of the stack's region";
+            each "a subnet id (subnet- and 8 or 17 hex digits) keyed by an availability zone of the region (e.g. eu-west-1a)",
+    }
 }
 
 impl<'de> Deserialize<'de> for Network {
@@ -580,45 +623,52 @@ impl<'de> Deserialize<'de> for Network {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScalingSpec {
-    /// Messages each in-service instance may have waiting (the target-tracking target).
-    pub target_backlog_per_instance: Option<f64>,
-    /// Longest acceptable wait for a message, in seconds; with `seconds_per_message`.
-    pub max_latency_seconds: Option<f64>,
-    /// Average processing time of one message, in seconds.
-    pub seconds_per_message: Option<f64>,
-    /// Add a step policy that starts one instance when messages wait and none is in service,
-    /// which allows `workers.min: 0`.
-    pub scale_from_zero: bool,
-    /// Messages per second at the busiest time: `qfleet validate` and `plan` simulate that rate
-    /// arriving at a fleet at rest and warns when the latency goal is missed.
-    pub expected_peak: Option<f64>,
-    /// The metric target tracking follows: SQS's one-minute metrics (default), or a backlog
-    /// per instance published every 10 seconds by a function in the fleet stack.
-    pub metric: ScalingMetric,
-    /// How the fleet scales in (EC2 and Fargate workers): qfleet's gradual step policy
-    /// (default), or target tracking's own.
-    pub scale_in: ScaleInSpec,
+settings! {
+    #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+    pub struct ScalingSpec: defaults {
+        /// Messages each in-service instance may have waiting (the target-tracking target).
+        pub target_backlog_per_instance: Option<f64>
+            => "a number greater than 0 (messages visible or in flight per in-service instance)",
+        /// Longest acceptable wait for a message, in seconds; with `seconds_per_message`.
+        pub max_latency_seconds: Option<f64> => "a number of seconds greater than 0; give both (qfleet derives the target from them), or target_backlog_per_instance (with them or not: a target given wins, the goal stays for its alarm)",
+        /// Average processing time of one message, in seconds.
+        pub seconds_per_message: Option<f64> => "a number of seconds greater than 0; give both (qfleet derives the target from them), or target_backlog_per_instance (with them or not: a target given wins, the goal stays for its alarm)",
+        /// Add a step policy that starts one instance when messages wait and none is in service,
+        /// which allows `workers.min: 0`.
+        pub scale_from_zero: bool => "true or false",
+        /// Messages per second at the busiest time: `qfleet validate` and `plan` simulate that rate
+        /// arriving at a fleet at rest and warns when the latency goal is missed.
+        pub expected_peak: Option<f64>
+            => "messages per second at the busiest time, a number greater than 0; needs max_latency_seconds and seconds_per_message",
+        /// The metric target tracking follows: SQS's one-minute metrics (default), or a backlog
+        /// per instance published every 10 seconds by a function in the fleet stack.
+        pub metric: ScalingMetric => "{choices}",
+        /// How the fleet scales in (EC2 and Fargate workers): qfleet's gradual step policy
+        /// (default), or target tracking's own.
+        pub scale_in: ScaleInSpec => "a mapping with {keys}",
+    }
 }
 
-/// `scaling.scale_in`: target tracking scales out; by default it does not scale in
-/// (`DisableScaleIn`), and a policy of qfleet's removes `percent` of the workers (at least
-/// one) while the busy backlog per worker stays below `below` × the target for `minutes`
-/// one-minute datapoints, then waits `cooldown`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScaleInSpec {
-    pub policy: ScaleInPolicy,
-    /// Share of the workers one scale-in removes, in percent (at least one worker).
-    pub percent: u32,
-    /// The scale-in threshold as a share of the target.
-    pub below: f64,
-    /// Consecutive one-minute datapoints below the threshold before a scale-in.
-    pub minutes: u32,
-    /// Time after a scale-in before the next one.
-    pub cooldown: Seconds,
+settings! {
+    /// `scaling.scale_in`: target tracking scales out; by default it does not scale in
+    /// (`DisableScaleIn`), and a policy of qfleet's removes `percent` of the workers (at least
+    /// one) while the busy backlog per worker stays below `below` × the target for `minutes`
+    /// one-minute datapoints, then waits `cooldown`.
+    #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+    pub struct ScaleInSpec: defaults {
+        pub policy: ScaleInPolicy => "{choices}",
+        /// Share of the workers one scale-in removes, in percent (at least one worker).
+        pub percent: u32
+            => "a whole number from 1 to 50: the share of the workers one scale-in removes, in percent (at least one worker)",
+        /// The scale-in threshold as a share of the target.
+        pub below: f64
+            => "a number from 0.1 to 0.9: scale in while the busy backlog per worker is below this share of the target",
+        /// Consecutive one-minute datapoints below the threshold before a scale-in.
+        pub minutes: u32
+            => "a whole number from 1 to 1440: consecutive one-minute datapoints below the threshold before a scale-in",
+        /// Time after a scale-in before the next one.
+        pub cooldown: Seconds => "a duration from 60s to 1h (e.g. 300, 5m)",
+    }
 }
 
 impl ScaleInSpec {
@@ -642,43 +692,29 @@ impl Default for ScaleInSpec {
     }
 }
 
-/// `scaling.scale_in.policy`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScaleInPolicy {
-    /// Target tracking with `DisableScaleIn: true`, and qfleet's gradual policy.
-    #[default]
-    Step,
-    /// Target tracking's own scale-in (AWS: "more gradually", by how much undocumented).
-    TargetTracking,
-}
-
-impl ScaleInPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScaleInPolicy::Step => "step",
-            ScaleInPolicy::TargetTracking => "target_tracking",
-        }
+choices! {
+    /// `scaling.scale_in.policy`.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum ScaleInPolicy {
+        /// Target tracking with `DisableScaleIn: true`, and qfleet's gradual policy.
+        #[default]
+        Step = "step"
+            => "default: target tracking does not scale in; qfleet's gradual policy does",
+        /// Target tracking's own scale-in (AWS: "more gradually", by how much undocumented).
+        TargetTracking = "target_tracking" => "target tracking's own scale-in",
     }
 }
 
-/// The metric of the target tracking policy (`scaling.metric`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScalingMetric {
-    /// Visible messages (SQS, one-minute datapoints) ÷ instances in service (Auto Scaling).
-    #[default]
-    Sqs,
-    /// Visible + in-flight messages ÷ instances in service, published every 10 s at
-    /// one-second storage resolution by qfleet's publisher function; read with `Period: 10`.
-    HighResolution,
-}
-
-impl ScalingMetric {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScalingMetric::Sqs => "sqs",
-            ScalingMetric::HighResolution => "high_resolution",
-        }
+choices! {
+    /// The metric of the target tracking policy (`scaling.metric`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum ScalingMetric {
+        /// Visible messages (SQS, one-minute datapoints) ÷ instances in service (Auto Scaling).
+        #[default]
+        Sqs = "sqs" => "default: SQS's one-minute metrics",
+        /// Visible + in-flight messages ÷ instances in service, published every 10 s at
+        /// one-second storage resolution by qfleet's publisher function; read with `Period: 10`.
+        HighResolution = "high_resolution"
+            => "EC2 workers only: a backlog per instance qfleet publishes every 10 seconds, about $9 a month",
     }
 }

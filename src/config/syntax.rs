@@ -2,7 +2,7 @@
 //! a key set twice, a quote or brace never closed; serde's messages without Rust type names.
 
 use super::SourceFile;
-use super::locate::byte_offset;
+use super::positions::byte_offset;
 use crate::error::InputError;
 use serde_yaml_ng::Value;
 
@@ -87,7 +87,7 @@ pub fn error(
     }
     if let Some(key) = message.strip_prefix("duplicate entry with key ") {
         let key = key.trim_matches('"');
-        let path = super::locate::join(&field, key);
+        let path = super::positions::join(&field, key);
         let place = if field.is_empty() {
             String::new()
         } else {

@@ -2,7 +2,7 @@
 //! kind, all at once, in the file's order, in words (never a Rust type name).
 
 use super::keys::{self, EXPLICIT_NETWORK, Key, Kind, STACK_FILE};
-use super::locate::{Locations, join};
+use super::positions::{Locations, join};
 use serde_yaml_ng::{Mapping, Value};
 
 /// One problem found by the walk.

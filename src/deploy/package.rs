@@ -1,4 +1,4 @@
-//! The worker function's deployment package (see [`crate::config::package`]): uploaded to
+//! The worker function's deployment package (see [`crate::package`]): uploaded to
 //! qfleet's code bucket after the data stack (which holds the bucket) and before the function's
 //! stack (whose `Code` names the object: CloudFormation needs it there to create or update the
 //! function). The key is content-addressed: an object that already has it is the same
@@ -7,8 +7,8 @@
 use super::Ctx;
 use crate::aws::{account, buckets};
 use crate::config::Environment;
-use crate::config::package::{self, Package};
 use crate::error::{Error, Result};
+use crate::package::{self, Package};
 use crate::render::ResourceNames;
 
 /// The package the environment's function needs, if any.

@@ -352,7 +352,7 @@ pub async fn prepare(
         c.resource_type == "AWS::IAM::Role"
             || (c.resource_type == "AWS::IAM::ManagedPolicy" && c.logical_id.contains("Declared"))
     }) {
-        for line in crate::config::permissions::describe(&env.spec.workers) {
+        for line in crate::config::grants::describe(&env.spec.workers) {
             notes.push(format!("{name}: the workers get {line}"));
         }
     }

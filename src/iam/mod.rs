@@ -92,8 +92,8 @@ fn as_kind(env: &Environment, kind: WorkerKind) -> Environment {
     match kind {
         WorkerKind::Ec2 => {}
         WorkerKind::Lambda => {
-            other.function_code = Some(crate::config::code::FunctionCode {
-                text: crate::config::code::REFERENCE_HANDLER.to_string(),
+            other.function_code = Some(crate::package::code::FunctionCode {
+                text: crate::package::code::REFERENCE_HANDLER.to_string(),
                 handler: "index.handler".into(),
                 package: None,
             });

@@ -545,7 +545,7 @@ fn template_error(env: &Environment, name: &str, e: &minijinja::Error) -> Error 
         .unwrap_or_default();
     let file = SourceFile::new(path, src);
     let line = e.line().unwrap_or(1);
-    let offset = crate::config::locate::byte_offset(&file.text, line, 0);
+    let offset = crate::config::positions::byte_offset(&file.text, line, 0);
     let mut message = e
         .detail()
         .map(str::to_string)

@@ -477,7 +477,7 @@ pub fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
             let others: Vec<&Version> = c
                 .versions
                 .iter()
-                .filter(|v| !crate::config::package::is_package_key(&v.key))
+                .filter(|v| !crate::package::is_package_key(&v.key))
                 .collect();
             if !others.is_empty() {
                 let mut keys: Vec<String> = others.iter().map(|v| v.key.clone()).collect();

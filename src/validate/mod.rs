@@ -317,7 +317,7 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: &Output) {
 fn stage_workers(env: &Environment, indent: &str, out: &Output) {
     let spec = &env.spec;
     out.line(format!("{indent}{}", env.kind().describe(env)));
-    for line in crate::config::permissions::describe(&spec.workers) {
+    for line in crate::config::grants::describe(&spec.workers) {
         out.line(format!("{indent}workers get {line}"));
     }
     if let Some(next) = env.stage.as_ref().and_then(|s| s.next_queue.as_deref()) {

@@ -25,7 +25,7 @@ fn the_nine_megabyte_file_nested_2800_levels_deep_is_refused_without_a_crash() {
     let list = errors(&yaml);
     assert!(list[0].message.contains("too large"), "{}", list[0]);
     // The index that runs first reads it level by level, and stops at the limit.
-    let index = locate::Locations::index(&yaml);
+    let index = positions::Locations::index(&yaml);
     let (pos, top) = index.too_deep().unwrap();
     // The top-level mapping is level 1 (line 1); level N starts on line N + 1.
     assert_eq!((pos.line, top), (MAX_DEPTH + 2, "a"));

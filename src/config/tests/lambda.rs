@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::error::Error;
+use crate::package::{self, code};
 
 fn parse_at(dir: &Path, yaml: &str) -> Result<Environment> {
     parse(dir.join("t.yaml"), yaml.to_string())

@@ -267,6 +267,7 @@ mod errors;
 mod fuzz;
 mod input;
 mod lambda;
+mod language;
 mod permissions;
 mod rules;
 mod spot;

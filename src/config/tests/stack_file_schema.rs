@@ -28,7 +28,7 @@ fn as_json(yaml: &str) -> Json {
 fn walk_yaml(yaml: &str) -> Vec<walk::Problem> {
     walk::walk(
         &serde_yaml_ng::from_str(yaml).unwrap(),
-        &locate::Locations::index(yaml),
+        &positions::Locations::index(yaml),
     )
 }
 
@@ -51,8 +51,8 @@ fn stack_file_with(path: &str, value: &str) -> String {
     yaml
 }
 
-/// Run with `QFLEET_WRITE_SCHEMA=1` to write the file after changing `keys.rs`, `allowed.rs` or
-/// a default.
+/// Run with `QFLEET_WRITE_SCHEMA=1` to write the file after changing a setting's declaration in
+/// `schema.rs` (its type or help) or a default.
 #[test]
 fn the_committed_schema_is_the_generated_one() {
     let path = root().join(json_schema::PATH);
@@ -90,7 +90,7 @@ fn every_shipped_stack_file_matches_the_schema() {
 fn serialized_paths(v: &Json, path: &str, out: &mut BTreeSet<String>) {
     if let Json::Object(map) = v {
         for (k, child) in map {
-            let p = locate::join(path, k);
+            let p = positions::join(path, k);
             out.insert(p.clone());
             if !matches!(p.as_str(), "tags" | "workers.network.subnets") {
                 serialized_paths(child, &p, out);
@@ -137,7 +137,7 @@ fn every_key_is_accepted_and_a_misspelled_one_rejected_by_parser_walk_and_schema
             continue;
         }
         for key in table {
-            let path = locate::join(&parent, key.name);
+            let path = positions::join(&parent, key.name);
             let value = accepted(key.kind);
             let yaml = stack_file_with(&path, value);
             serde_yaml_ng::from_str::<StackFile>(&yaml)
@@ -148,7 +148,7 @@ fn every_key_is_accepted_and_a_misspelled_one_rejected_by_parser_walk_and_schema
                 "the schema rejects {path}"
             );
 
-            let typo = locate::join(&parent, &format!("{}x", key.name));
+            let typo = positions::join(&parent, &format!("{}x", key.name));
             let yaml = stack_file_with(&typo, value);
             assert!(
                 serde_yaml_ng::from_str::<StackFile>(&yaml).is_err(),
@@ -233,7 +233,7 @@ fn parser_walk_and_schema_accept_the_same_values_everywhere() {
     let mut checked = 0;
     for (parent, table) in keys::mappings() {
         for key in table {
-            let path = locate::join(&parent, key.name);
+            let path = positions::join(&parent, key.name);
             for sample in SAMPLES {
                 let yaml = stack_file_with(&path, sample);
                 let parsed = serde_yaml_ng::from_str::<StackFile>(&yaml);

@@ -8,7 +8,7 @@
 //! <https://github.com/aws/copilot-cli> (commit 4c858e71, 2024-03-25).
 
 use crate::config::SourceFile;
-use crate::config::locate::{Locations, byte_offset};
+use crate::config::positions::{Locations, byte_offset};
 use crate::error::{Error, InputError, Result};
 use serde_yaml_ng::{Mapping, Value};
 use std::path::Path;

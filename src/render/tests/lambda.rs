@@ -49,7 +49,10 @@ fn the_function_is_fed_by_the_queue_with_partial_batch_failures() {
     assert_eq!(f["Handler"].as_str(), Some("index.handler"));
     assert_eq!(f["Timeout"].as_u64(), Some(10));
     let code = f["Code"]["ZipFile"].as_str().unwrap();
-    assert_eq!(code.trim_end(), config::code::REFERENCE_HANDLER.trim_end());
+    assert_eq!(
+        code.trim_end(),
+        crate::package::code::REFERENCE_HANDLER.trim_end()
+    );
     assert!(f.get("ReservedConcurrentExecutions").is_none());
     let logs = props(&fleet, ids::FUNCTION_LOG_GROUP);
     assert_eq!(

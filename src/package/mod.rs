@@ -25,6 +25,8 @@
 //! uploads straight to Lambda's API; qfleet's packages go through S3, which that limit does
 //! not apply to (`CodeSizeZipped`, https://docs.aws.amazon.com/lambda/latest/api/API_AccountLimit.html).
 
+pub mod code;
+
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -3,9 +3,12 @@
 //! `ZipFile`, which CloudFormation writes as `index.py` or `index.js`), so such deploys need no
 //! code bucket and a code change is a template change like any other. A directory with
 //! dependencies or several files, or a `.zip` file, is a deployment package
-//! ([`super::package`]) in qfleet's code bucket.
+//! ([`crate::package`]) in qfleet's code bucket.
+//!
+//! It reads files and knows nothing of stack files: config hands it the settings of
+//! `workers.lambda` and turns a [`CodeError`] into an error located in the stack file.
 
-use super::{Environment, InputError, package};
+use crate::package;
 use std::path::Path;
 
 /// The reference handler (`examples/lambda/qfleet_handler.py`), used when the stack file
@@ -21,16 +24,35 @@ pub struct FunctionCode {
     /// `module.function` in a package.
     pub handler: String,
     /// The deployment package, when the code is not carried inline (`text` is then empty).
-    pub package: Option<super::package::Package>,
+    pub package: Option<package::Package>,
 }
 
-/// The function's code for `env`, or an error naming `workers.lambda.code`.
-pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
-    let l = &env.spec.workers.lambda;
-    let (module, function) = l.handler.split_once('.').unwrap_or((&l.handler, "handler"));
+/// The settings of `workers.lambda` the code is read by.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    /// The directory the stack file is in: `code` is relative to it.
+    pub base: &'a Path,
+    /// `workers.lambda.code`, when the file names code.
+    pub code: Option<&'a Path>,
+    /// `workers.lambda.handler`: `module.function`.
+    pub handler: &'a str,
+    /// `workers.lambda.runtime`.
+    pub runtime: &'a str,
+}
+
+/// Why the code cannot be read, and the setting (a dotted path of the stack file) to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// The function's code, or an error naming `workers.lambda.code` (or `.handler`).
+pub fn read(l: Settings) -> Result<FunctionCode, CodeError> {
+    let (module, function) = l.handler.split_once('.').unwrap_or((l.handler, "handler"));
     let function = function.to_string();
     let handler = format!("index.{function}");
-    let Some(rel) = &l.code else {
+    let Some(rel) = l.code else {
         if l.runtime.starts_with("python") && l.handler == "qfleet_handler.handler" {
             return Ok(FunctionCode {
                 text: REFERENCE_HANDLER.to_string(),
@@ -38,23 +60,25 @@ pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
                 package: None,
             });
         }
-        return Err(Box::new(env.source.error(
-            "workers.lambda.handler",
-            format!(
+        return Err(CodeError {
+            field: "workers.lambda.handler",
+            message: format!(
                 "`{}` needs workers.lambda.code: the reference handler is qfleet_handler.handler on a python runtime",
                 l.handler
             ),
-        )));
+        });
     };
-    let fail = |msg: String| Box::new(env.source.error("workers.lambda.code", msg));
-    let base = env.source.path.parent().unwrap_or(Path::new("."));
-    let dir = base.join(rel);
+    let fail = |message: String| CodeError {
+        field: "workers.lambda.code",
+        message,
+    };
+    let dir = l.base.join(rel);
     let python = l.runtime.starts_with("python");
     if rel.extension().is_some_and(|e| e == "zip") {
         let p = package::zip_file(&dir, module, python).map_err(fail)?;
         return Ok(packaged(l, p));
     }
-    if let Some(p) = as_package(&dir, module, &l.runtime).map_err(fail)? {
+    if let Some(p) = as_package(&dir, module, l.runtime).map_err(fail)? {
         return Ok(packaged(l, p));
     }
     let entries = std::fs::read_dir(&dir)
@@ -109,10 +133,10 @@ pub fn read(env: &Environment) -> Result<FunctionCode, Box<InputError>> {
     })
 }
 
-fn packaged(l: &super::schema::LambdaSpec, p: package::Package) -> FunctionCode {
+fn packaged(l: Settings, p: package::Package) -> FunctionCode {
     FunctionCode {
         text: String::new(),
-        handler: l.handler.clone(),
+        handler: l.handler.to_string(),
         package: Some(p),
     }
 }
