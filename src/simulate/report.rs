@@ -7,6 +7,27 @@ use super::{Assumptions, price, rules};
 use crate::config::Environment;
 use serde::Serialize;
 
+/// The advised setting `scaling.metric`: `from` 0 (sqs) `to` 1 (high_resolution).
+pub const METRIC_SETTING: &str = "scaling.metric";
+
+/// What the high-resolution metric's publisher costs per environment and month, beside the
+/// instances (docs/simulate.md, us-east-1 list prices as of 2026-11; check before relying
+/// on it): the function, PutMetricData and GetQueueAttributes calls, the custom metric and
+/// the policy's two alarms at high resolution.
+pub const HIGH_RESOLUTION_MONTHLY_USD: f64 = 9.0;
+
+/// One change and the run it gives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The stack file's setting.
+    pub setting: &'static str,
+    pub from: f64,
+    pub to: f64,
+    /// The slowest message of the run with the change, seconds.
+    pub max_latency: Option<u64>,
+    pub cost_usd: Option<f64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
     pub p50: Option<u64>,
@@ -125,7 +146,7 @@ pub struct Report {
     pub minutes: Vec<Minute>,
     /// When the goal is missed: the smallest change of one setting that meets it, each one
     /// simulated.
-    pub advice: Vec<super::advice::Change>,
+    pub advice: Vec<Change>,
     /// Where `--chart` wrote the chart.
     pub chart: Option<String>,
     /// A pipeline's stage: its name (its latency is counted from its own queue, not the upload).
@@ -764,11 +785,11 @@ pub fn text(name: &str, r: &Report) -> String {
                 ));
                 continue;
             }
-            if c.setting == super::advice::METRIC_SETTING {
+            if c.setting == METRIC_SETTING {
                 s.push_str(&format!(
                     "advice      scaling.metric: high_resolution meets it (slowest {}; its publisher costs about ${:.0} a month besides)\n",
                     secs(c.max_latency),
-                    super::advice::HIGH_RESOLUTION_MONTHLY_USD,
+                    HIGH_RESOLUTION_MONTHLY_USD,
                 ));
                 continue;
             }
