@@ -302,7 +302,7 @@ fn object_feed(f: &mut Findings, snap: &Snapshot, env: &Environment) {
 fn group(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let fleet = &snap.fleet.name;
     let w = &env.spec.workers;
-    if let Some(g) = f.need(snap.group.as_ref(), fleet, ids::WORKER_GROUP, "exists") {
+    if let Some(g) = f.need(snap.group(), fleet, ids::WORKER_GROUP, "exists") {
         if g.min != w.min as i32 {
             f.diff(fleet, ids::WORKER_GROUP, "MinSize", w.min, g.min);
         }
@@ -336,8 +336,7 @@ fn group(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         }
     }
     let target = env.backlog_target();
-    if let Some(policies) = known_list(f, snap.policies.as_ref(), &snap.fleet, ids::SCALING_POLICY)
-    {
+    if let Some(policies) = known_list(f, snap.policies(), &snap.fleet, ids::SCALING_POLICY) {
         match policies.iter().find(|p| p.is_target_tracking()) {
             None => f.diff(
                 fleet,
@@ -358,7 +357,7 @@ fn group(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             Some(_) => {}
         }
     }
-    if let Some(hooks) = known_list(f, snap.hooks.as_ref(), &snap.fleet, ids::DRAIN_HOOK)
+    if let Some(hooks) = known_list(f, snap.hooks(), &snap.fleet, ids::DRAIN_HOOK)
         && !hooks.iter().any(|h| h == ids::DRAIN_HOOK_NAME)
     {
         f.diff(

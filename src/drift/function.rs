@@ -17,7 +17,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let fleet = &snap.fleet.name;
     let want = &env.spec.workers.lambda;
     let function_id = ids::function_of(env);
-    if let Some(func) = f.need(snap.function.as_ref(), fleet, function_id, "exists") {
+    if let Some(func) = f.need(snap.function(), fleet, function_id, "exists") {
         if i64::from(func.timeout_seconds) != want.timeout.0 as i64 {
             f.diff(
                 fleet,
@@ -65,7 +65,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         }
     }
     let Some(m) = f.need(
-        snap.mapping.as_ref(),
+        snap.mapping(),
         fleet,
         ids::QUEUE_MAPPING,
         "mapping from the queue",

@@ -11,7 +11,7 @@ use crate::snapshot::Snapshot;
 
 pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let fleet = &snap.fleet.name;
-    let Some(s) = f.need(snap.service.as_ref(), fleet, ids::SERVICE, "exists") else {
+    let Some(s) = f.need(snap.service(), fleet, ids::SERVICE, "exists") else {
         return;
     };
     let w = &env.spec.workers;
@@ -148,7 +148,7 @@ mod tests {
 
     fn findings(s: Fact<Service>) -> Findings {
         let mut snap = Snapshot::deployed("f");
-        snap.service = Some(s);
+        snap.fargate_mut().service = s;
         let mut f = Findings::default();
         check(&mut f, &snap, &env());
         f

@@ -5,6 +5,7 @@
 use super::model::{Fleet, Minute, Outcome, Params};
 use super::{Assumptions, price, rules};
 use crate::config::Environment;
+use crate::config::schema::WorkerKind;
 use serde::Serialize;
 
 /// The advised setting `scaling.metric`: `from` 0 (sqs) `to` 1 (high_resolution).
@@ -71,7 +72,8 @@ pub struct Held {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
-    pub workers: &'static str,
+    /// What consumes the queue (`ec2`, `lambda`, `fargate`).
+    pub workers: WorkerKind,
     pub min: Option<u64>,
     pub max: Option<u64>,
     pub backlog_target: Option<f64>,
@@ -157,10 +159,7 @@ pub struct Report {
 impl Report {
     /// What the workers are counted in ("instance", "task"); `None` for a Lambda mapping.
     pub fn unit(&self) -> Option<&'static str> {
-        crate::config::schema::WorkerKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == self.settings.workers)
-            .and_then(|k| crate::kinds::of(k).unit())
+        crate::kinds::of(self.settings.workers).unit()
     }
 
     /// 0 when the goal is met (or none is set), 3 when it is missed.
@@ -220,7 +219,7 @@ pub fn build(
             };
             (
                 Settings {
-                    workers: "ec2",
+                    workers: WorkerKind::Ec2,
                     min: Some(*min),
                     max: Some(*max),
                     backlog_target: Some(*target),
@@ -282,7 +281,7 @@ pub fn build(
             };
             (
                 Settings {
-                    workers: "fargate",
+                    workers: WorkerKind::Fargate,
                     min: Some(*min),
                     max: Some(*max),
                     backlog_target: Some(*target),
@@ -341,7 +340,7 @@ pub fn build(
             };
             (
                 Settings {
-                    workers: "lambda",
+                    workers: WorkerKind::Lambda,
                     min: None,
                     max: None,
                     backlog_target: None,
@@ -571,7 +570,7 @@ const MAX_ROWS: usize = 60;
 
 /// The text of one environment: the timeline, sparklines, percentiles, cost and verdict.
 pub fn text(name: &str, r: &Report) -> String {
-    let ec2 = r.settings.workers == "ec2";
+    let ec2 = r.settings.workers == WorkerKind::Ec2;
     let group = r.unit().is_some();
     let mut s = String::new();
     let what = if let Some(f) = &r.settings.fargate {

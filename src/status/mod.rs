@@ -13,6 +13,7 @@ use crate::aws::autoscaling::{self, Activity};
 use crate::aws::monitoring::{Alarm, Percentiles};
 use crate::aws::queues::Queue;
 use crate::config::Environment;
+use crate::config::schema::WorkerKind;
 use crate::snapshot::Fact;
 use crate::snapshot::{self, Scope, Snapshot, StackSnapshot};
 use serde::Serialize;
@@ -30,7 +31,7 @@ pub struct Status {
     /// What consumes the queue, as read: `ec2` (the `fleet` section), `lambda` (the `function`
     /// section), `fargate` (the `service` section); two for a moment while an environment
     /// switches kinds.
-    pub workers: Vec<String>,
+    pub workers: Vec<WorkerKind>,
     /// `null` when the fleet is not deployed, could not be read (see `unavailable`), or the
     /// workers are a function.
     pub fleet: Option<Fleet>,
@@ -354,13 +355,9 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         stack_summary(&snap.fleet, &mut unavailable),
     ];
     let metrics = take(snap.metrics.as_ref(), "metrics", &mut unavailable).unwrap_or_default();
-    let activities = take(
-        snap.activities.as_ref(),
-        "scaling activities",
-        &mut unavailable,
-    )
-    .unwrap_or_default();
-    let fleet = take(snap.group.as_ref(), "fleet", &mut unavailable).map(|g| {
+    let activities =
+        take(snap.activities(), "scaling activities", &mut unavailable).unwrap_or_default();
+    let fleet = take(snap.group(), "fleet", &mut unavailable).map(|g| {
         let instances: Vec<Instance> = g
             .instances
             .iter()
@@ -404,12 +401,11 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         &mut unavailable,
     )
     .map(|q| depth(&q, metrics.dead_letter_oldest_age_seconds));
-    let policies =
-        take(snap.policies.as_ref(), "scaling policies", &mut unavailable).unwrap_or_default();
+    let policies = take(snap.policies(), "scaling policies", &mut unavailable).unwrap_or_default();
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();
 
-    let service = take(snap.service.as_ref(), service::SERVICE, &mut unavailable);
+    let service = take(snap.service(), service::SERVICE, &mut unavailable);
     // Instances in service, or tasks running, against what the group or the service wants.
     let counts = match (&fleet, &service) {
         (Some(f), _) => Some((f.desired as i64, f.in_service as i64)),
@@ -427,15 +423,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         None => Direction::Unknown,
     };
     let function = function::section(snap, &metrics, queue.as_ref(), &mut unavailable);
-    let workers = [
-        ("ec2", snap.group.is_some()),
-        ("lambda", snap.function.is_some()),
-        ("fargate", snap.service.is_some()),
-    ]
-    .into_iter()
-    .filter(|(_, read)| *read)
-    .map(|(kind, _)| kind.to_string())
-    .collect();
+    let workers = snap.kinds_read();
     Status {
         environment: snap.environment.clone(),
         region: snap.region.clone(),
@@ -446,7 +434,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         service,
         queue,
         dead_letter_queue,
-        scaling: (snap.group.is_some() || snap.service.is_some()).then(|| Scaling {
+        scaling: (snap.group().is_some() || snap.service().is_some()).then(|| Scaling {
             backlog_per_instance: backlog,
             backlog_per_instance_metric: metrics.backlog_per_instance,
             target: policy.and_then(|p| p.target),

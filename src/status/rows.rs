@@ -2,6 +2,7 @@
 //! backlog against the target, alarms), and what could not be read told once.
 
 use super::{Direction, Status};
+use crate::config::schema::WorkerKind;
 use crate::output::words::{self, count};
 
 /// One row per environment, and one per later stage of a pipeline under it (`ENV / STAGE`),
@@ -104,9 +105,9 @@ fn workers(s: &Status) -> String {
             c.cap.map_or("no cap".into(), |n| n.to_string()),
         );
     }
-    let section = if s.workers.iter().any(|w| w == "lambda") {
+    let section = if s.workers.contains(&WorkerKind::Lambda) {
         super::function::FUNCTION
-    } else if s.workers.iter().any(|w| w == "fargate") {
+    } else if s.workers.contains(&WorkerKind::Fargate) {
         super::service::SERVICE
     } else {
         "fleet"

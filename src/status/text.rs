@@ -2,6 +2,7 @@
 
 use super::function::{self, FUNCTION, MAPPING};
 use super::{Direction, QueueDepth, Status};
+use crate::config::schema::WorkerKind;
 
 pub fn text(s: &Status) -> String {
     let mut out = String::new();
@@ -38,9 +39,9 @@ pub fn text(s: &Status) -> String {
         Some(why) => format!("{section}: not available ({why})"),
         None => format!("{section}: not deployed"),
     };
-    let shows = |kind: &str| s.workers.iter().any(|w| w == kind);
+    let shows = |kind: WorkerKind| s.workers.contains(&kind);
     match &s.fleet {
-        None if shows("ec2") => line(missing("fleet")),
+        None if shows(WorkerKind::Ec2) => line(missing("fleet")),
         None => {}
         Some(f) => {
             line(format!(
@@ -99,12 +100,12 @@ pub fn text(s: &Status) -> String {
     }
     match &s.function {
         Some(f) => function::render(f, &s.unavailable, &mut line),
-        None if shows("lambda") => line(missing(FUNCTION)),
+        None if shows(WorkerKind::Lambda) => line(missing(FUNCTION)),
         None => {}
     }
     match &s.service {
         Some(svc) => super::service::render(svc, &mut line),
-        None if shows("fargate") => line(missing(super::service::SERVICE)),
+        None if shows(WorkerKind::Fargate) => line(missing(super::service::SERVICE)),
         None => {}
     }
     let age = |q: &QueueDepth| match q.oldest_message_age_seconds {
