@@ -1,4 +1,4 @@
-//! qfleet's own checks of a Lambda environment's workers, as [`super::compare`] checks the
+//! qfleet's own checks of a Lambda environment's workers, as [`super::group`] checks the
 //! group: the queue mapping (enabled, from the queue, batch size and window, maximum
 //! concurrency, partial batch failures reported) and the function (timeout, memory, reserved
 //! concurrency) against the stack file. What could not be read is not checked, never in sync.

@@ -1,4 +1,4 @@
-//! qfleet's own checks of Fargate workers, as [`super::compare`] checks the group: the ECS
+//! qfleet's own checks of Fargate workers, as [`super::group`] checks the group: the ECS
 //! service is active, runs the stack file's task family, places its tasks as the stack file
 //! says (capacity provider strategy, public IP, ECS Exec), and its count stays within
 //! `workers.min` to `workers.max`. What could not be read is not checked, never in sync.

@@ -1,15 +1,16 @@
-//! `status`: is the environment healthy and keeping up? The stacks, the fleet per zone (or the
-//! worker function, see [`function`]), the queues, backlog per instance against the target,
+//! `status`: is the environment healthy and keeping up? The stacks, the workers (each kind in
+//! its own file: EC2's group per zone in [`group`], a Lambda function in [`function`], a
+//! Fargate service in [`service`]), the queues, backlog per instance against the target,
 //! scaling direction and alarms: a function of one [`Snapshot`], rendered by [`render`]. A
 //! section that could not be read says why and the rest is shown.
 
 pub mod function;
+pub mod group;
 pub mod rows;
 pub mod service;
 pub mod text;
 
 use crate::aws::Clients;
-use crate::aws::autoscaling::{self, Activity};
 use crate::aws::monitoring::{Alarm, Percentiles};
 use crate::aws::queues::Queue;
 use crate::config::Environment;
@@ -20,6 +21,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub use function::{FunctionStatus, MappingStatus};
+pub use group::{Fleet, Instance};
 pub use rows::render_rows;
 pub use text::text;
 
@@ -170,34 +172,6 @@ pub struct StackSummary {
     /// Why it failed or what it is doing, when CloudFormation says.
     pub reason: Option<String>,
     pub termination_protection: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Fleet {
-    pub group: String,
-    pub desired: i32,
-    pub min: i32,
-    pub max: i32,
-    pub in_service: usize,
-    pub instances: Vec<Instance>,
-    /// Availability zone → instances in it.
-    pub per_zone: BTreeMap<String, usize>,
-    /// Instances still on an older launch template version than the group's.
-    pub outdated: usize,
-    pub launch_template_version: Option<String>,
-    pub suspended_processes: Vec<String>,
-    pub activities: Vec<Activity>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Instance {
-    pub id: String,
-    pub zone: String,
-    pub lifecycle: String,
-    pub health: String,
-    pub launch_template_version: Option<String>,
-    pub outdated: bool,
-    pub protected_from_scale_in: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -355,44 +329,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         stack_summary(&snap.fleet, &mut unavailable),
     ];
     let metrics = take(snap.metrics.as_ref(), "metrics", &mut unavailable).unwrap_or_default();
-    let activities =
-        take(snap.activities(), "scaling activities", &mut unavailable).unwrap_or_default();
-    let fleet = take(snap.group(), "fleet", &mut unavailable).map(|g| {
-        let instances: Vec<Instance> = g
-            .instances
-            .iter()
-            .map(|i| Instance {
-                id: i.id.clone(),
-                zone: i.zone.clone(),
-                lifecycle: i.lifecycle.clone(),
-                health: i.health.clone(),
-                outdated: autoscaling::is_outdated(
-                    i.launch_template_version.as_deref(),
-                    g.launch_template_version.as_deref(),
-                ),
-                launch_template_version: i.launch_template_version.clone(),
-                protected_from_scale_in: i.protected_from_scale_in,
-            })
-            .collect();
-        let mut per_zone: BTreeMap<String, usize> =
-            g.zones.iter().map(|z| (z.clone(), 0)).collect();
-        for i in &instances {
-            *per_zone.entry(i.zone.clone()).or_insert(0) += 1;
-        }
-        Fleet {
-            group: g.name.clone(),
-            desired: g.desired,
-            min: g.min,
-            max: g.max,
-            in_service: g.in_service(),
-            outdated: instances.iter().filter(|i| i.outdated).count(),
-            per_zone,
-            instances,
-            launch_template_version: g.launch_template_version.clone(),
-            suspended_processes: g.suspended_processes.clone(),
-            activities,
-        }
-    });
+    let fleet = group::section(snap, &mut unavailable);
     let queue = take(Some(&snap.queue), "queue", &mut unavailable)
         .map(|q| depth(&q, metrics.oldest_message_age_seconds));
     let dead_letter_queue = take(

@@ -110,7 +110,7 @@ fn workers(s: &Status) -> String {
     } else if s.workers.contains(&WorkerKind::Fargate) {
         super::service::SERVICE
     } else {
-        "fleet"
+        super::group::FLEET
     };
     if s.unavailable.contains_key(section) {
         "not available".into()

@@ -41,62 +41,9 @@ pub fn text(s: &Status) -> String {
     };
     let shows = |kind: WorkerKind| s.workers.contains(&kind);
     match &s.fleet {
-        None if shows(WorkerKind::Ec2) => line(missing("fleet")),
+        None if shows(WorkerKind::Ec2) => line(missing(super::group::FLEET)),
         None => {}
-        Some(f) => {
-            line(format!(
-                "fleet {}: desired {} (min {}, max {}), {} in service, {} on an older launch template version{}",
-                f.group,
-                f.desired,
-                f.min,
-                f.max,
-                f.in_service,
-                f.outdated,
-                if f.suspended_processes.is_empty() {
-                    String::new()
-                } else {
-                    format!(", SUSPENDED: {}", f.suspended_processes.join(", "))
-                }
-            ));
-            let zones: Vec<String> = f
-                .per_zone
-                .iter()
-                .map(|(z, n)| format!("{z}: {n}"))
-                .collect();
-            line(format!("  per zone: {}", zones.join(", ")));
-            if !f.instances.is_empty() {
-                line(crate::output::table(
-                    &[
-                        "instance",
-                        "zone",
-                        "lifecycle",
-                        "health",
-                        "template version",
-                    ],
-                    f.instances.iter().map(|i| {
-                        vec![
-                            i.id.clone(),
-                            i.zone.clone(),
-                            i.lifecycle.clone(),
-                            i.health.clone(),
-                            format!(
-                                "{}{}",
-                                i.launch_template_version.clone().unwrap_or_default(),
-                                if i.outdated { " (outdated)" } else { "" }
-                            ),
-                        ]
-                    }),
-                ));
-            }
-            for a in f.activities.iter().take(3) {
-                line(format!(
-                    "  {} {}: {}",
-                    crate::output::when::ago(&a.start),
-                    a.status,
-                    a.description
-                ));
-            }
-        }
+        Some(f) => super::group::render(f, &mut line),
     }
     match &s.function {
         Some(f) => function::render(f, &s.unavailable, &mut line),
