@@ -6,6 +6,7 @@
 
 pub mod function;
 pub mod group;
+mod json;
 pub mod rows;
 pub mod service;
 pub mod text;
@@ -25,24 +26,17 @@ pub use group::{Fleet, Instance};
 pub use rows::render_rows;
 pub use text::text;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Status {
     pub environment: String,
     pub region: String,
     pub stacks: Vec<StackSummary>,
-    /// What consumes the queue, as read: `ec2` (the `fleet` section), `lambda` (the `function`
-    /// section), `fargate` (the `service` section); two for a moment while an environment
-    /// switches kinds.
-    pub workers: Vec<WorkerKind>,
-    /// `null` when the fleet is not deployed, could not be read (see `unavailable`), or the
-    /// workers are a function.
-    pub fleet: Option<Fleet>,
-    /// `null` when the function is not deployed, could not be read (see `unavailable`), or the
-    /// workers are EC2 instances.
-    pub function: Option<FunctionStatus>,
-    /// `null` when the Fargate workers' ECS service is not deployed, could not be read (see
-    /// `unavailable`), or the workers are of another kind.
-    pub service: Option<crate::aws::services::Service>,
+    /// What consumes the queue, as read, each kind with its section: EC2's `fleet`, Lambda's
+    /// `function`, Fargate's `service`; two for a moment while an environment switches
+    /// kinds. In the JSON, `workers` lists the kinds (`ec2`, `lambda`, `fargate`) and each
+    /// section is its own field, `null` when not deployed, not read (see `unavailable`), or
+    /// the workers are of another kind.
+    pub workers: Vec<Workers>,
     pub queue: Option<QueueDepth>,
     pub dead_letter_queue: Option<QueueDepth>,
     /// The group's or the service's scaling (`null` for a function: see
@@ -61,11 +55,29 @@ pub struct Status {
     pub unavailable: BTreeMap<String, String>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
     /// stage).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageStatus>,
     /// A pipeline as a whole (absent for one stage).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<Pipeline>,
+}
+
+/// One kind of consumer as read, with its section (`None`: not deployed, or could not be
+/// read: see `unavailable`).
+#[derive(Debug, Clone)]
+pub enum Workers {
+    Ec2(Option<Fleet>),
+    /// Boxed: the largest section by far.
+    Lambda(Option<Box<FunctionStatus>>),
+    Fargate(Option<crate::aws::services::Service>),
+}
+
+impl Workers {
+    pub fn kind(&self) -> WorkerKind {
+        match self {
+            Workers::Ec2(_) => WorkerKind::Ec2,
+            Workers::Lambda(_) => WorkerKind::Lambda,
+            Workers::Fargate(_) => WorkerKind::Fargate,
+        }
+    }
 }
 
 /// A later stage of a pipeline: its status as its own snapshot gives it (its fleet stack,
@@ -124,6 +136,40 @@ impl LatencyGoal {
 }
 
 impl Status {
+    /// The kinds of consumer read.
+    pub fn kinds(&self) -> Vec<WorkerKind> {
+        self.workers.iter().map(Workers::kind).collect()
+    }
+
+    /// Whether the consumer of `kind` was read (its section is shown, or said missing).
+    pub fn shows(&self, kind: WorkerKind) -> bool {
+        self.workers.iter().any(|w| w.kind() == kind)
+    }
+
+    /// The EC2 group's section, when read and deployed.
+    pub fn fleet(&self) -> Option<&Fleet> {
+        self.workers.iter().find_map(|w| match w {
+            Workers::Ec2(f) => f.as_ref(),
+            _ => None,
+        })
+    }
+
+    /// The function's section, when read and deployed.
+    pub fn function(&self) -> Option<&FunctionStatus> {
+        self.workers.iter().find_map(|w| match w {
+            Workers::Lambda(f) => f.as_deref(),
+            _ => None,
+        })
+    }
+
+    /// The Fargate workers' ECS service, when read and deployed.
+    pub fn service(&self) -> Option<&crate::aws::services::Service> {
+        self.workers.iter().find_map(|w| match w {
+            Workers::Fargate(s) => s.as_ref(),
+            _ => None,
+        })
+    }
+
     /// 1 when a stack itself could not be read (the status is then no answer), else 0.
     pub fn exit_code(&self) -> i32 {
         let stacks = self
@@ -329,7 +375,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         stack_summary(&snap.fleet, &mut unavailable),
     ];
     let metrics = take(snap.metrics.as_ref(), "metrics", &mut unavailable).unwrap_or_default();
-    let fleet = group::section(snap, &mut unavailable);
+    let mut fleet = group::section(snap, &mut unavailable);
     let queue = take(Some(&snap.queue), "queue", &mut unavailable)
         .map(|q| depth(&q, metrics.oldest_message_age_seconds));
     let dead_letter_queue = take(
@@ -342,7 +388,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();
 
-    let service = take(snap.service(), service::SERVICE, &mut unavailable);
+    let mut service = take(snap.service(), service::SERVICE, &mut unavailable);
     // Instances in service, or tasks running, against what the group or the service wants.
     let counts = match (&fleet, &service) {
         (Some(f), _) => Some((f.desired as i64, f.in_service as i64)),
@@ -359,16 +405,21 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         Some(_) => Direction::Steady,
         None => Direction::Unknown,
     };
-    let function = function::section(snap, &metrics, queue.as_ref(), &mut unavailable);
-    let workers = snap.kinds_read();
+    let mut function = function::section(snap, &metrics, queue.as_ref(), &mut unavailable);
+    let workers = snap
+        .kinds_read()
+        .into_iter()
+        .map(|kind| match kind {
+            WorkerKind::Ec2 => Workers::Ec2(fleet.take()),
+            WorkerKind::Lambda => Workers::Lambda(function.take().map(Box::new)),
+            WorkerKind::Fargate => Workers::Fargate(service.take()),
+        })
+        .collect();
     Status {
         environment: snap.environment.clone(),
         region: snap.region.clone(),
         stacks,
         workers,
-        fleet,
-        function,
-        service,
         queue,
         dead_letter_queue,
         scaling: (snap.group().is_some() || snap.service().is_some()).then(|| Scaling {

@@ -74,7 +74,7 @@ fn stacks(s: &Status) -> String {
 }
 
 fn workers(s: &Status) -> String {
-    if let Some(f) = &s.fleet {
+    if let Some(f) = s.fleet() {
         let mut w = format!("{}/{} in service", f.in_service, f.desired);
         if f.outdated > 0 {
             w.push_str(&format!(", {} outdated", f.outdated));
@@ -84,7 +84,7 @@ fn workers(s: &Status) -> String {
         }
         return w;
     }
-    if let Some(svc) = &s.service {
+    if let Some(svc) = s.service() {
         let mut w = format!("{}/{} tasks running", svc.running, svc.desired);
         if let Some(d) = svc.rollout()
             && d.rollout_state.as_deref() != Some("COMPLETED")
@@ -96,7 +96,7 @@ fn workers(s: &Status) -> String {
         }
         return w;
     }
-    if let Some(f) = &s.function {
+    if let Some(f) = s.function() {
         let c = &f.concurrency;
         return format!(
             "function {}, {}/{} executions",
@@ -105,9 +105,9 @@ fn workers(s: &Status) -> String {
             c.cap.map_or("no cap".into(), |n| n.to_string()),
         );
     }
-    let section = if s.workers.contains(&WorkerKind::Lambda) {
+    let section = if s.shows(WorkerKind::Lambda) {
         super::function::FUNCTION
-    } else if s.workers.contains(&WorkerKind::Fargate) {
+    } else if s.shows(WorkerKind::Fargate) {
         super::service::SERVICE
     } else {
         super::group::FLEET
@@ -165,7 +165,7 @@ fn backlog(s: &Status) -> String {
         };
         return format!("{now} / {target} ({direction})");
     }
-    if let Some(f) = &s.function {
+    if let Some(f) = s.function() {
         return match f.concurrency.backlog_per_execution {
             Some(b) => format!("{b:.1} per execution"),
             None => "-".into(),

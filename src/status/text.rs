@@ -39,18 +39,18 @@ pub fn text(s: &Status) -> String {
         Some(why) => format!("{section}: not available ({why})"),
         None => format!("{section}: not deployed"),
     };
-    let shows = |kind: WorkerKind| s.workers.contains(&kind);
-    match &s.fleet {
+    let shows = |kind: WorkerKind| s.shows(kind);
+    match s.fleet() {
         None if shows(WorkerKind::Ec2) => line(missing(super::group::FLEET)),
         None => {}
         Some(f) => super::group::render(f, &mut line),
     }
-    match &s.function {
+    match s.function() {
         Some(f) => function::render(f, &s.unavailable, &mut line),
         None if shows(WorkerKind::Lambda) => line(missing(FUNCTION)),
         None => {}
     }
-    match &s.service {
+    match s.service() {
         Some(svc) => super::service::render(svc, &mut line),
         None if shows(WorkerKind::Fargate) => line(missing(super::service::SERVICE)),
         None => {}
@@ -118,11 +118,11 @@ pub fn text(s: &Status) -> String {
         }
         None => line(missing("dead-letter queue")),
     }
-    if let Some(f) = &s.function {
+    if let Some(f) = s.function() {
         line(function::scaling_line(f, s.queue.as_ref(), &s.unavailable));
     }
     if let Some(sc) = &s.scaling {
-        let unit = if s.fleet.is_none() && s.service.is_some() {
+        let unit = if s.fleet().is_none() && s.service().is_some() {
             "task"
         } else {
             "instance"

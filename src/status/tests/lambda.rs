@@ -25,8 +25,8 @@ fn deployed() -> Snapshot {
 fn a_function_environment_shows_the_function_section_instead_of_the_fleet() {
     let st = from_snapshot(&deployed(), 10.0);
     assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
-    assert_eq!(st.workers, [crate::config::schema::WorkerKind::Lambda]);
-    let f = st.function.as_ref().expect("the function section");
+    assert_eq!(st.kinds(), [crate::config::schema::WorkerKind::Lambda]);
+    let f = st.function().expect("the function section");
     assert_eq!(f.function.state.as_deref(), Some("Active"));
     assert_eq!(
         (f.function.memory_mb, f.function.timeout_seconds),
@@ -95,7 +95,7 @@ fn the_cap_is_the_lower_of_the_mappings_maximum_and_the_reserved_concurrency_and
         f.reserved_concurrency = Some(3);
     }
     let st = from_snapshot(&s, 10.0);
-    assert_eq!(st.function.as_ref().unwrap().concurrency.cap, Some(3));
+    assert_eq!(st.function().unwrap().concurrency.cap, Some(3));
     let text = text(&st);
     assert!(
         text.contains(
@@ -116,7 +116,7 @@ fn an_unreadable_function_is_said_with_its_reason_and_the_rest_is_shown() {
         "reading function qfleet-st-worker: access denied: not authorized to perform: lambda:GetFunction".into(),
     );
     let st = from_snapshot(&s, 10.0);
-    assert!(st.function.is_none());
+    assert!(st.function().is_none());
     assert!(st.unavailable["function"].contains("lambda:GetFunction"));
     let text = text(&st);
     assert!(
@@ -132,7 +132,7 @@ fn an_unreadable_mapping_is_said_with_its_reason_not_as_missing() {
     let mut s = deployed();
     s.lambda_mut().mapping = Fact::Unknown("listing the event source mappings of function qfleet-st-worker: AWS kept throttling the request (TooManyRequestsException) after every retry; run again later or lower --concurrency".into());
     let st = from_snapshot(&s, 10.0);
-    assert!(st.function.as_ref().unwrap().mapping.is_none());
+    assert!(st.function().unwrap().mapping.is_none());
     assert!(st.unavailable.contains_key("queue mapping"));
     let text = text(&st);
     assert!(
@@ -166,7 +166,7 @@ fn metrics_that_could_not_be_read_are_not_available_not_zero() {
             .into(),
     ));
     let st = from_snapshot(&s, 10.0);
-    let f = st.function.as_ref().unwrap();
+    let f = st.function().unwrap();
     assert_eq!(
         (f.errors, f.throttles, f.concurrency.in_use),
         (None, None, None)
