@@ -252,6 +252,18 @@ struct Queue {
 }
 
 impl Queue {
+    /// `n` new messages at `tick`.
+    fn arrive(&mut self, tick: u64, n: u64) {
+        if n > 0 {
+            self.fresh.push_back(Cohort {
+                arrival: tick,
+                count: n,
+                receives: 0,
+            });
+            self.visible += n;
+        }
+    }
+
     /// The next cohort to hand out: the older front of the two lines.
     fn front(&mut self) -> Option<&mut Cohort> {
         match (self.fresh.front(), self.again.front()) {
@@ -498,16 +510,9 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
         let now_tick = s * TICKS;
         reappear(&mut q, now_tick, p.max_receive_count, &mut out, &mut minute);
         let n = arrivals.get(s as usize).copied().unwrap_or(0);
-        if n > 0 {
-            q.fresh.push_back(Cohort {
-                arrival: now_tick,
-                count: n,
-                receives: 0,
-            });
-            q.visible += n;
-            out.arrived += n;
-            minute.arrived += n;
-        }
+        q.arrive(now_tick, n);
+        out.arrived += n;
+        minute.arrived += n;
         let slots = scaler.open(q.visible);
         for k in 0..TICKS {
             let i = work.slot(now_tick + k);
@@ -529,29 +534,15 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
             out.instance_seconds += billed as f64;
         }
 
-        // The end of a minute: the timeline row; the end of the metric's period: its
-        // datapoint and the alarms. The row shows the workers after this minute's decision.
-        let t = s + 1;
-        let minute_end = t % rules::PERIOD == 0;
-        if minute_end {
-            minute.minute = t / rules::PERIOD;
-            minute.backlog = q.visible;
-            minute.in_flight = work.in_flight;
-            minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
-        }
-        let seen = Seen {
-            visible: q.visible,
-            in_flight: work.in_flight,
-            busy: work.busy,
-        };
-        if let Some(row) = scaler.end_second(t, minute_end, seen, &p.unknowns) {
-            minute.in_service = row.in_service;
-            minute.launching = row.launching;
-            minute.capacity = row.capacity;
-        }
-        if minute_end {
-            out.minutes.push(std::mem::take(&mut minute));
-        }
+        end_second(
+            s + 1,
+            &mut scaler,
+            &q,
+            &work,
+            &p.unknowns,
+            &mut minute,
+            &mut out,
+        );
     }
     out.peak_capacity = scaler.peak();
     unfinished(&mut out, &q, std::mem::take(&mut work.late), draw.run_end);
@@ -566,6 +557,39 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
         .rposition(|&n| n > 0)
         .map_or(0, |i| i as u64);
     out
+}
+
+/// The end of the second before `t`: at the end of a minute, the timeline row; the scaler's
+/// datapoints, alarms and scaling. The row shows the workers after this minute's decision.
+fn end_second<S: Scaler>(
+    t: u64,
+    scaler: &mut S,
+    q: &Queue,
+    work: &Work,
+    u: &rules::Unknowns,
+    minute: &mut Minute,
+    out: &mut Outcome,
+) {
+    let minute_end = t.is_multiple_of(rules::PERIOD);
+    if minute_end {
+        minute.minute = t / rules::PERIOD;
+        minute.backlog = q.visible;
+        minute.in_flight = work.in_flight;
+        minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
+    }
+    let seen = Seen {
+        visible: q.visible,
+        in_flight: work.in_flight,
+        busy: work.busy,
+    };
+    if let Some(row) = scaler.end_second(t, minute_end, seen, u) {
+        minute.in_service = row.in_service;
+        minute.launching = row.launching;
+        minute.capacity = row.capacity;
+    }
+    if minute_end {
+        out.minutes.push(std::mem::take(minute));
+    }
 }
 
 /// Messages whose visibility timeout ended by `now_tick`: visible again, or dead-lettered.
