@@ -1,11 +1,10 @@
 //! qfleet's own drift checks as a function of a snapshot and the stack file: the queue's
-//! settings and redrive, the DLQ's retention, the subscription, the bucket notification, the
-//! group's size, processes and instances, the scaling policy and the lifecycle hook (or, for
-//! a Lambda environment, the function and its queue mapping: [`super::function`]).
+//! settings and redrive, the DLQ's retention, the subscription, the bucket notification, and
+//! the workers, each kind in its own file: EC2's group in [`super::group`], a Lambda function
+//! and its queue mapping in [`super::function`], a Fargate service in [`super::service`].
 
 use super::findings::Findings;
 use super::{Difference, DriftReport, Source};
-use crate::aws::autoscaling;
 use crate::aws::cfn::drift_detection::PropertyDrift;
 use crate::config::Environment;
 use crate::config::schema::{Feed, WorkerKind};
@@ -113,7 +112,7 @@ fn resources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     }
     if snap.fleet.state.known().is_some() {
         match env.spec.workers.kind {
-            WorkerKind::Ec2 => group(f, snap, env),
+            WorkerKind::Ec2 => super::group::check(f, snap, env),
             WorkerKind::Lambda => super::function::check(f, snap, env),
             WorkerKind::Fargate => super::service::check(f, snap, env),
         }
@@ -296,95 +295,5 @@ fn object_feed(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             format!("{data} {} NotificationConfiguration", ids::BUCKET),
             "not read",
         ),
-    }
-}
-
-fn group(f: &mut Findings, snap: &Snapshot, env: &Environment) {
-    let fleet = &snap.fleet.name;
-    let w = &env.spec.workers;
-    if let Some(g) = f.need(snap.group.as_ref(), fleet, ids::WORKER_GROUP, "exists") {
-        if g.min != w.min as i32 {
-            f.diff(fleet, ids::WORKER_GROUP, "MinSize", w.min, g.min);
-        }
-        if g.max != w.max as i32 {
-            f.diff(fleet, ids::WORKER_GROUP, "MaxSize", w.max, g.max);
-        }
-        if !g.suspended_processes.is_empty() {
-            f.diff(
-                fleet,
-                ids::WORKER_GROUP,
-                "SuspendedProcesses",
-                "none",
-                g.suspended_processes.join(", "),
-            );
-        }
-        let version = g.launch_template_version.as_deref();
-        let old: Vec<&str> = g
-            .instances
-            .iter()
-            .filter(|i| autoscaling::is_outdated(i.launch_template_version.as_deref(), version))
-            .map(|i| i.id.as_str())
-            .collect();
-        if !old.is_empty() {
-            f.diff(
-                fleet,
-                ids::WORKER_GROUP,
-                "Instances.LaunchTemplateVersion",
-                format!("all on version {}", version.unwrap_or("?")),
-                format!("older: {}", old.join(", ")),
-            );
-        }
-    }
-    let target = env.backlog_target();
-    if let Some(policies) = known_list(f, snap.policies.as_ref(), &snap.fleet, ids::SCALING_POLICY)
-    {
-        match policies.iter().find(|p| p.is_target_tracking()) {
-            None => f.diff(
-                fleet,
-                ids::SCALING_POLICY,
-                "-",
-                format!("target tracking at {target}"),
-                "missing",
-            ),
-            Some(p) if p.target.is_none_or(|h| (h - target).abs() > 1e-9) => f.diff(
-                fleet,
-                ids::SCALING_POLICY,
-                "TargetValue",
-                target,
-                p.target
-                    .map(|h| h.to_string())
-                    .unwrap_or_else(|| "none".into()),
-            ),
-            Some(_) => {}
-        }
-    }
-    if let Some(hooks) = known_list(f, snap.hooks.as_ref(), &snap.fleet, ids::DRAIN_HOOK)
-        && !hooks.iter().any(|h| h == ids::DRAIN_HOOK_NAME)
-    {
-        f.diff(
-            fleet,
-            ids::DRAIN_HOOK,
-            "-",
-            format!("{} hook", ids::DRAIN_HOOK_NAME),
-            "missing",
-        );
-    }
-}
-
-/// A list read from the group: absent (no group) is already a difference of the group itself.
-fn known_list<'a, T>(
-    f: &mut Findings,
-    list: Option<&'a Fact<Vec<T>>>,
-    stack: &StackSnapshot,
-    resource: &str,
-) -> Option<&'a Vec<T>> {
-    match list {
-        Some(Fact::Known(v)) => Some(v),
-        Some(Fact::Absent) => None,
-        Some(Fact::Unknown(why)) => {
-            f.unchecked(format!("{} {resource}", stack.name), why.clone());
-            None
-        }
-        None => None,
     }
 }

@@ -1,4 +1,4 @@
-//! qfleet's own checks of a Lambda environment's workers, as [`super::compare`] checks the
+//! qfleet's own checks of a Lambda environment's workers, as [`super::group`] checks the
 //! group: the queue mapping (enabled, from the queue, batch size and window, maximum
 //! concurrency, partial batch failures reported) and the function (timeout, memory, reserved
 //! concurrency) against the stack file. What could not be read is not checked, never in sync.
@@ -17,7 +17,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let fleet = &snap.fleet.name;
     let want = &env.spec.workers.lambda;
     let function_id = ids::function_of(env);
-    if let Some(func) = f.need(snap.function.as_ref(), fleet, function_id, "exists") {
+    if let Some(func) = f.need(snap.function(), fleet, function_id, "exists") {
         if i64::from(func.timeout_seconds) != want.timeout.0 as i64 {
             f.diff(
                 fleet,
@@ -65,7 +65,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         }
     }
     let Some(m) = f.need(
-        snap.mapping.as_ref(),
+        snap.mapping(),
         fleet,
         ids::QUEUE_MAPPING,
         "mapping from the queue",

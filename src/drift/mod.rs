@@ -6,6 +6,7 @@
 pub mod compare;
 mod findings;
 mod function;
+mod group;
 pub mod report;
 mod service;
 pub mod text;

@@ -1,4 +1,4 @@
-//! qfleet's own checks of Fargate workers, as [`super::compare`] checks the group: the ECS
+//! qfleet's own checks of Fargate workers, as [`super::group`] checks the group: the ECS
 //! service is active, runs the stack file's task family, places its tasks as the stack file
 //! says (capacity provider strategy, public IP, ECS Exec), and its count stays within
 //! `workers.min` to `workers.max`. What could not be read is not checked, never in sync.
@@ -11,7 +11,7 @@ use crate::snapshot::Snapshot;
 
 pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let fleet = &snap.fleet.name;
-    let Some(s) = f.need(snap.service.as_ref(), fleet, ids::SERVICE, "exists") else {
+    let Some(s) = f.need(snap.service(), fleet, ids::SERVICE, "exists") else {
         return;
     };
     let w = &env.spec.workers;
@@ -148,7 +148,7 @@ mod tests {
 
     fn findings(s: Fact<Service>) -> Findings {
         let mut snap = Snapshot::deployed("f");
-        snap.service = Some(s);
+        snap.fargate_mut().service = s;
         let mut f = Findings::default();
         check(&mut f, &snap, &env());
         f

@@ -56,7 +56,7 @@ fn in_sync(env: &Environment) -> Snapshot {
         events: vec!["s3:ObjectCreated:*".into()],
         prefixes: vec![env.spec.bucket.upload_prefix.clone()],
     }]));
-    s.group = Some(Fact::Known(Group {
+    s.ec2_mut().group = Fact::Known(Group {
         name: "qfleet-dr-workers".into(),
         desired: env.spec.workers.min as i32,
         min: env.spec.workers.min as i32,
@@ -65,13 +65,13 @@ fn in_sync(env: &Environment) -> Snapshot {
         launch_template_version: Some("1".into()),
         instances: vec![],
         suspended_processes: vec![],
-    }));
-    s.policies = Some(Fact::Known(vec![ScalingPolicy {
+    });
+    s.ec2_mut().policies = Some(Fact::Known(vec![ScalingPolicy {
         name: "p".into(),
         policy_type: "TargetTrackingScaling".into(),
         target: Some(env.backlog_target()),
     }]));
-    s.hooks = Some(Fact::Known(vec!["drain-on-terminate".into()]));
+    s.ec2_mut().hooks = Some(Fact::Known(vec!["drain-on-terminate".into()]));
     s
 }
 
@@ -95,7 +95,7 @@ fn settings_changed_behind_qfleets_back_are_differences() {
     if let Fact::Known(q) = &mut s.queue {
         q.attributes.insert("VisibilityTimeout".into(), "45".into());
     }
-    if let Some(Fact::Known(g)) = &mut s.group {
+    if let Some(Fact::Known(g)) = s.group_mut() {
         g.max = 9;
         g.suspended_processes = vec!["AZRebalance".into()];
     }
@@ -103,7 +103,7 @@ fn settings_changed_behind_qfleets_back_are_differences() {
         arn: "arn:x".into(),
         raw_delivery: false,
     }));
-    s.hooks = Some(Fact::Known(vec![]));
+    s.ec2_mut().hooks = Some(Fact::Known(vec![]));
     let r = compare::report(&s, &e, detected());
     let found: Vec<(&str, &str)> = r
         .differences
@@ -130,7 +130,7 @@ fn what_could_not_be_read_is_unchecked_never_in_sync_nor_a_difference() {
     s.notifications = Some(Fact::Unknown(
         "reading the notification of bucket x: the answer was not whole".into(),
     ));
-    s.group = Some(Fact::Unknown("describing group: InternalFailure".into()));
+    s.ec2_mut().group = Fact::Unknown("describing group: InternalFailure".into());
     let r = compare::report(&s, &e, detected());
     assert!(r.differences.is_empty(), "{:?}", r.differences);
     let what: Vec<&str> = r.unchecked.iter().map(|u| u.what.as_str()).collect();
@@ -171,7 +171,7 @@ fn an_unavailable_drift_api_is_said_once_and_exits_1() {
 fn cloudformation_differences_and_missing_resources_are_reported_with_their_source() {
     let e = env();
     let mut s = in_sync(&e);
-    s.policies = Some(Fact::Known(vec![]));
+    s.ec2_mut().policies = Some(Fact::Known(vec![]));
     let drift = PropertyDrift {
         logical_id: "Queue".into(),
         property: "/VisibilityTimeout".into(),
@@ -205,12 +205,8 @@ mod lambda {
     /// case, the fleet stack a function (256 MB, 20 s, nothing reserved) and its mapping.
     fn in_sync(env: &Environment) -> Snapshot {
         let mut s = super::in_sync(env).serverless();
-        s.function = Some(Fact::Known(Function::for_tests(
-            "qfleet-dr-worker",
-            256,
-            20,
-        )));
-        s.mapping = Some(Fact::Known(Mapping::for_tests("qfleet-dr-jobs", 10, 2, 5)));
+        s.lambda_mut().function = Fact::Known(Function::for_tests("qfleet-dr-worker", 256, 20));
+        s.lambda_mut().mapping = Fact::Known(Mapping::for_tests("qfleet-dr-jobs", 10, 2, 5));
         s
     }
 
@@ -241,12 +237,12 @@ mod lambda {
     fn each_function_and_mapping_setting_changed_behind_qfleets_back_is_a_difference() {
         let e = env();
         let mut s = in_sync(&e);
-        if let Some(Fact::Known(f)) = &mut s.function {
+        if let Some(Fact::Known(f)) = s.function_mut() {
             f.timeout_seconds = 60;
             f.memory_mb = 1024;
             f.reserved_concurrency = Some(2);
         }
-        if let Some(Fact::Known(m)) = &mut s.mapping {
+        if let Some(Fact::Known(m)) = s.mapping_mut() {
             m.state = "Disabled".into();
             m.event_source_arn = Some("arn:aws:sqs:eu-west-1:1:someone-elses-queue".into());
             m.batch_size = Some(1);
@@ -321,13 +317,13 @@ mod lambda {
         )
         .unwrap();
         let mut s = in_sync(&e);
-        if let Some(Fact::Known(m)) = &mut s.mapping {
+        if let Some(Fact::Known(m)) = s.mapping_mut() {
             m.maximum_concurrency = None;
             m.pollers = Some((Some(2), Some(20)));
         }
         let r = compare::report(&s, &e, detected());
         assert!(r.differences.is_empty(), "{r:?}");
-        if let Some(Fact::Known(m)) = &mut s.mapping {
+        if let Some(Fact::Known(m)) = s.mapping_mut() {
             m.pollers = Some((Some(4), Some(20)));
         }
         let r = compare::report(&s, &e, detected());
@@ -341,7 +337,7 @@ mod lambda {
             )]
         );
         // Switched to standard mode behind qfleet's back.
-        if let Some(Fact::Known(m)) = &mut s.mapping {
+        if let Some(Fact::Known(m)) = s.mapping_mut() {
             m.pollers = None;
             m.maximum_concurrency = Some(5);
         }
@@ -350,7 +346,7 @@ mod lambda {
         // A standard-mode stack file, a mapping in provisioned mode.
         let e = env();
         let mut s = in_sync(&e);
-        if let Some(Fact::Known(m)) = &mut s.mapping {
+        if let Some(Fact::Known(m)) = s.mapping_mut() {
             m.pollers = Some((Some(2), Some(20)));
         }
         let r = compare::report(&s, &e, detected());
@@ -369,10 +365,10 @@ mod lambda {
     fn an_unreadable_function_is_not_checked_and_its_mapping_still_is() {
         let e = env();
         let mut s = in_sync(&e);
-        s.function = Some(Fact::Unknown(
+        s.lambda_mut().function = Fact::Unknown(
             "reading function qfleet-dr-worker: access denied: not authorized to perform: lambda:GetFunction".into(),
-        ));
-        if let Some(Fact::Known(m)) = &mut s.mapping {
+        );
+        if let Some(Fact::Known(m)) = s.mapping_mut() {
             m.batch_size = Some(1);
         }
         let r = compare::report(&s, &e, detected());
@@ -390,9 +386,9 @@ mod lambda {
     fn an_unreadable_mapping_is_not_checked_never_in_sync() {
         let e = env();
         let mut s = in_sync(&e);
-        s.mapping = Some(Fact::Unknown(
+        s.lambda_mut().mapping = Fact::Unknown(
             "reading event source mapping a1b2: the answer could not be read (HTTP 200 with an HTML page)".into(),
-        ));
+        );
         let r = compare::report(&s, &e, detected());
         assert!(r.differences.is_empty(), "{:?}", r.differences);
         assert_eq!(r.unchecked[0].what, "qfleet-dr-fleet QueueMapping");
@@ -403,7 +399,7 @@ mod lambda {
     fn a_mapping_still_updating_is_not_checked_for_its_state() {
         let e = env();
         let mut s = in_sync(&e);
-        if let Some(Fact::Known(m)) = &mut s.mapping {
+        if let Some(Fact::Known(m)) = s.mapping_mut() {
             m.state = "Updating".into();
         }
         let r = compare::report(&s, &e, detected());
@@ -416,8 +412,8 @@ mod lambda {
     fn a_missing_function_and_mapping_are_differences() {
         let e = env();
         let mut s = in_sync(&e);
-        s.function = Some(Fact::Absent);
-        s.mapping = Some(Fact::Absent);
+        s.lambda_mut().function = Fact::Absent;
+        s.lambda_mut().mapping = Fact::Absent;
         let r = compare::report(&s, &e, detected());
         assert_eq!(
             found(&r),
@@ -434,7 +430,7 @@ mod lambda {
         let e = env();
         let mut s = in_sync(&e);
         // A group read while the fleet stack still held one does not count for a function.
-        s.group = Some(Fact::Unknown("describing group: InternalFailure".into()));
+        s.ec2_mut().group = Fact::Unknown("describing group: InternalFailure".into());
         let r = compare::report(&s, &e, detected());
         assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
     }
@@ -450,14 +446,14 @@ mod lambda {
         )
         .unwrap();
         let mut s = in_sync(&e);
-        if let Some(Fact::Known(f)) = &mut s.function {
+        if let Some(Fact::Known(f)) = s.function_mut() {
             f.name = "qfleet-dr-worker-image".into();
             f.runtime = None;
             f.image_uri = Some(image.into());
         }
         let r = compare::report(&s, &e, detected());
         assert!(r.differences.is_empty(), "{:?}", found(&r));
-        if let Some(Fact::Known(f)) = &mut s.function {
+        if let Some(Fact::Known(f)) = s.function_mut() {
             f.image_uri = Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com/w:hotfix".into());
         }
         let r = compare::report(&s, &e, detected());
@@ -551,7 +547,7 @@ mod pipeline {
         }
         // The bucket's event for parsed/ now goes nowhere: the stage would starve.
         snaps[1].notifications = snaps[0].notifications.clone();
-        if let Some(Fact::Known(g)) = &mut snaps[2].group {
+        if let Some(Fact::Known(g)) = snaps[2].group_mut() {
             g.min = 3;
         }
         let r = report(&snaps, &e);

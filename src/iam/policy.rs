@@ -178,6 +178,21 @@ pub fn compact_len(v: &Value) -> usize {
     v.to_string().len()
 }
 
+/// The statement id of the resources of each AWS service (an ARN's third field: a service
+/// prefix such as `ec2` or `lambda`, not a kind of worker) where the service alone decides it.
+const BY_SERVICE: [(&str, &str); 10] = [
+    ("cloudformation", "Stacks"),
+    ("sqs", "Queues"),
+    ("sns", "Topics"),
+    ("autoscaling", "WorkerGroup"),
+    ("cloudwatch", "Alarms"),
+    ("ec2", "Ec2InRegion"),
+    ("ssm", "AmiParameter"),
+    ("kms", "Key"),
+    ("lambda", "Function"),
+    ("logs", "WorkerLogs"),
+];
+
 /// A statement id that says what the statement is for.
 fn label(scope: &Scope) -> String {
     if scope.is_any() {
@@ -186,24 +201,17 @@ fn label(scope: &Scope) -> String {
     let first = scope.resources.iter().next().map(String::as_str);
     let kind = first
         .and_then(|arn| arn.split(':').nth(2).map(|svc| (svc, arn)))
-        .map(|(svc, arn)| match svc {
-            "cloudformation" => "Stacks",
-            "sqs" => "Queues",
-            "sns" => "Topics",
-            "s3" if arn.contains('/') => "Objects",
-            "s3" => "Bucket",
-            "autoscaling" => "WorkerGroup",
-            "iam" if arn.contains("aws-service-role") => "ServiceLinkedRole",
-            "iam" if scope.condition.is_some() => "PassRole",
-            "iam" => "WorkerIdentity",
-            "cloudwatch" => "Alarms",
-            "ec2" => "Ec2InRegion",
-            "ssm" => "AmiParameter",
-            "kms" => "Key",
-            "lambda" if arn.contains("event-source-mapping") => "QueueMappings",
-            "lambda" => "Function",
-            "logs" => "WorkerLogs",
-            _ => "Environment",
+        .map(|(svc, arn)| match (svc, arn) {
+            ("s3", arn) if arn.contains('/') => "Objects",
+            ("s3", _) => "Bucket",
+            ("iam", arn) if arn.contains("aws-service-role") => "ServiceLinkedRole",
+            ("iam", _) if scope.condition.is_some() => "PassRole",
+            ("iam", _) => "WorkerIdentity",
+            ("lambda", arn) if arn.contains("event-source-mapping") => "QueueMappings",
+            (svc, _) => BY_SERVICE
+                .iter()
+                .find(|(prefix, _)| *prefix == svc)
+                .map_or("Environment", |(_, id)| id),
         })
         .unwrap_or("Environment");
     kind.to_string()

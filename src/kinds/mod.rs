@@ -11,6 +11,14 @@ pub mod lambda;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 
+/// A kind in a word, as the stack file and every JSON document spell it (`ec2`, `lambda`,
+/// `fargate`).
+impl std::fmt::Display for WorkerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which of the environment's log groups the workers write to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogGroup {

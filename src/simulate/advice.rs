@@ -7,6 +7,8 @@
 
 use super::model::{self, Fleet, Params};
 use super::report::{self, Report};
+/// The advice's shape and its fixed figures live with the report that shows them.
+pub use super::report::{Change, HIGH_RESOLUTION_MONTHLY_USD, METRIC_SETTING};
 use super::{Assumptions, rules};
 use crate::config::Environment;
 use crate::config::schema::PollerSpec;
@@ -15,28 +17,6 @@ use crate::config::schema::PollerSpec;
 const MIN_POLLERS: u32 = 2;
 /// The most pollers CloudFormation accepts (`MaximumPollers`).
 const MAX_POLLERS: u64 = 2_000;
-use serde::Serialize;
-
-/// The advised setting `scaling.metric`: `from` 0 (sqs) `to` 1 (high_resolution).
-pub const METRIC_SETTING: &str = "scaling.metric";
-
-/// What the high-resolution metric's publisher costs per environment and month, beside the
-/// instances (docs/simulate.md, us-east-1 list prices as of 2026-11; check before relying
-/// on it): the function, PutMetricData and GetQueueAttributes calls, the custom metric and
-/// the policy's two alarms at high resolution.
-pub const HIGH_RESOLUTION_MONTHLY_USD: f64 = 9.0;
-
-/// One change and the run it gives.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    /// The stack file's setting.
-    pub setting: &'static str,
-    pub from: f64,
-    pub to: f64,
-    /// The slowest message of the run with the change, seconds.
-    pub max_latency: Option<u64>,
-    pub cost_usd: Option<f64>,
-}
 
 fn run(env: &Environment, a: &Assumptions, p: &Params, arrivals: &[u64]) -> Report {
     let (o, runs) = super::range::run(p, arrivals, super::goal_of(env, a));

@@ -4,8 +4,11 @@
 //!
 //! - `load.rs`: the `--load` grammar (steady, poisson, burst, daily, csv) and the arrivals per second;
 //! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
-//! - `model.rs`: the discrete-time model: queue, workers, the group or the event source
-//!   mapping, the alarms;
+//! - `model.rs`: the discrete-time model: the queue, the units of work and their messages,
+//!   driven second by second with the fleet's scaler;
+//! - `scalers/`: one scaler per kind (`ec2.rs`: the Auto Scaling group, its alarms, warm pool
+//!   and scale-in policy; `fargate.rs`: the ECS service under Application Auto Scaling;
+//!   `lambda.rs`: the event source mapping's pollers);
 //! - `range.rs`: the model run across the ranges of what AWS leaves unsaid, the worst run
 //!   reported;
 //! - `tune.rs`: `--tune`, the cheapest settings that meet the goal across the range;
@@ -25,6 +28,7 @@ pub mod range;
 pub mod report;
 pub mod rules;
 pub mod runs;
+pub mod scalers;
 pub mod tune;
 
 use crate::config::Environment;

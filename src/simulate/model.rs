@@ -2,14 +2,20 @@
 //! kept as cohorts (arrival time, count, receives) rather than one by one, so that a day of
 //! 1,000 instances runs in a fraction of a second. Repeatable: its randomness, each message's
 //! processing time and each attempt's failure, comes from a generator seeded by
-//! `Params::seed`.
+//! `Params::seed`. What scales the workers is the fleet's own scaler
+//! ([`super::scalers`]), picked once per run: the loop here hands out messages and never
+//! matches on the kind; every random draw is made here, in one order.
 
 use super::rules;
+use super::scalers::fargate::{self, Fargate};
+use super::scalers::lambda::Lambda;
+pub use super::scalers::{ScaleIn, WarmPool};
+use super::scalers::{
+    Scaler, Seen,
+    ec2::{self, Ec2},
+};
 use crate::config::schema::PollerSpec;
 use std::collections::VecDeque;
-
-/// The reference worker's lifecycle poll (`QFLEET_LIFECYCLE_INTERVAL`), seconds.
-const LIFECYCLE_POLL: u64 = 5;
 
 /// Sub-steps of a second in which workers pick up messages.
 pub const TICKS: u64 = 10;
@@ -80,48 +86,6 @@ impl Fleet {
     pub fn is_group(&self) -> bool {
         !matches!(self, Fleet::Lambda { .. })
     }
-
-    /// Seconds a new worker warms up after it is in service (scale-in waits for it): the
-    /// group's instance warmup, none for a task, `None` for Lambda.
-    pub fn warmup(&self) -> Option<u64> {
-        match self {
-            Fleet::Ec2 { warmup, .. } => Some(*warmup),
-            Fleet::Fargate { .. } => Some(0),
-            Fleet::Lambda { .. } => None,
-        }
-    }
-}
-
-/// How a group (or service) scales in.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ScaleIn {
-    /// Target tracking's own scale-in (`DisableScaleIn: false`): its low alarm, each action
-    /// removing a share of the surplus ([`rules::tracking_scale_in`]).
-    Tracking,
-    /// Target tracking with `DisableScaleIn: true`, and qfleet's own scale-in policy: while
-    /// the busy backlog per worker stays below `below` × the target for `minutes` one-minute
-    /// datapoints, `percent` of the capacity (at least one) is removed, then nothing for
-    /// `cooldown` seconds (EC2: a simple scaling policy, whose cooldown starts once the
-    /// terminations finished draining; Fargate: a step scaling policy's `Cooldown`).
-    Step {
-        percent: u64,
-        below: f64,
-        minutes: u64,
-        cooldown: u64,
-    },
-}
-
-/// A warm pool as the model runs it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WarmPool {
-    /// `MinSize`: the pool holds `max` minus the desired capacity, and at least this.
-    pub min_size: u64,
-    /// Instances wait running (billed as instances) rather than stopped (EBS only).
-    pub running: bool,
-    /// Instances scaled in go back to the pool.
-    pub reuse_on_scale_in: bool,
-    /// From leaving the pool to the worker reading the queue.
-    pub start_time: u64,
 }
 
 /// Everything a run depends on.
@@ -278,18 +242,6 @@ struct Hidden {
     cohort: Cohort,
 }
 
-/// A metric datapoint: the period's backlog per instance (None: no datapoint) and what it
-/// was computed from.
-#[derive(Debug, Clone, Copy)]
-struct Datapoint {
-    readable_at: u64,
-    metric: Option<f64>,
-    /// The one-minute busy backlog per worker qfleet's scale-in alarm reads.
-    busy: Option<f64>,
-    visible: u64,
-    in_service: u64,
-}
-
 struct Queue {
     /// New messages, oldest first.
     fresh: VecDeque<Cohort>,
@@ -300,6 +252,18 @@ struct Queue {
 }
 
 impl Queue {
+    /// `n` new messages at `tick`.
+    fn arrive(&mut self, tick: u64, n: u64) {
+        if n > 0 {
+            self.fresh.push_back(Cohort {
+                arrival: tick,
+                count: n,
+                receives: 0,
+            });
+            self.visible += n;
+        }
+    }
+
     /// The next cohort to hand out: the older front of the two lines.
     fn front(&mut self) -> Option<&mut Cohort> {
         match (self.fresh.front(), self.again.front()) {
@@ -332,39 +296,6 @@ impl Queue {
             (a, b) => a.or(b),
         }
     }
-}
-
-/// Instances launched together.
-#[derive(Debug, Clone, Copy)]
-struct Batch {
-    /// When they are in service (pending) or done warming up (in service).
-    at: u64,
-    count: u64,
-}
-
-/// Adds `count` instances due `at` to `pending`, kept in order of their time (a start from
-/// the warm pool may be due before a launch asked for earlier).
-fn queue_batch(pending: &mut VecDeque<Batch>, at: u64, count: u64) {
-    if count == 0 {
-        return;
-    }
-    let i = pending.partition_point(|b| b.at <= at);
-    pending.insert(i, Batch { at, count });
-}
-
-/// Takes up to `cut` units from the newest batches (the last queued first); returns how many
-/// are left to take elsewhere.
-fn take_newest(batches: &mut VecDeque<Batch>, mut cut: u64) -> u64 {
-    while cut > 0 {
-        let Some(b) = batches.back_mut() else { break };
-        let n = cut.min(b.count);
-        b.count -= n;
-        cut -= n;
-        if b.count == 0 {
-            batches.pop_back();
-        }
-    }
-    cut
 }
 
 /// The distribution of one message's processing time in whole ticks: its time W uniform in
@@ -482,678 +413,464 @@ pub(super) fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
         .clamp(0.0, n as f64) as u64
 }
 
-/// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run).
+/// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run):
+/// the fleet's kind picks its scaler once, and the loop drives it.
 pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
+    match p.fleet {
+        Fleet::Ec2 {
+            min,
+            max,
+            target,
+            warmup,
+            launch_time,
+            per_instance,
+            scale_from_zero,
+            warm_pool,
+            high_resolution,
+            counts_in_flight,
+            scale_in,
+        } => {
+            let settings = ec2::Settings {
+                min,
+                max,
+                target,
+                warmup,
+                launch_time,
+                per_instance,
+                scale_from_zero,
+                warm_pool,
+                high_resolution,
+                counts_in_flight,
+                scale_in,
+            };
+            let longest = p.seconds_per_message * (1.0 + p.spread);
+            drive(p, arrivals, Ec2::new(settings, longest, &p.unknowns))
+        }
+        Fleet::Fargate {
+            min,
+            max,
+            target,
+            start_time,
+            per_task,
+            scale_from_zero,
+            scale_out_cooldown: _,
+            scale_in_cooldown,
+            start_cooldown,
+            counts_in_flight,
+            scale_in,
+        } => {
+            let settings = fargate::Settings {
+                min,
+                max,
+                target,
+                start_time,
+                per_task,
+                scale_from_zero,
+                scale_in_cooldown,
+                start_cooldown,
+                counts_in_flight,
+                scale_in,
+            };
+            drive(p, arrivals, Fargate::new(settings, &p.unknowns))
+        }
+        Fleet::Lambda {
+            max_concurrency,
+            pollers,
+            batch_size,
+            memory_mb: _,
+        } => drive(
+            p,
+            arrivals,
+            Lambda::new(max_concurrency, pollers, batch_size),
+        ),
+    }
+}
+
+/// The run, second by second: messages reappear after their visibility timeout or are
+/// dead-lettered, arrive, are handed out to the units of work the scaler opens (tenths of a
+/// second), and at the second's end the scaler reads its metrics and scales.
+fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(p.seed);
     let mut out = Outcome {
         completions: vec![0; p.duration as usize],
         ..Outcome::default()
     };
-    let vt = p.visibility_timeout * TICKS;
-    let (batch, per_slot) = match &p.fleet {
-        Fleet::Ec2 { per_instance, .. } => (1, (*per_instance).max(1)),
-        Fleet::Fargate { per_task, .. } => (1, (*per_task).max(1)),
-        Fleet::Lambda { batch_size, .. } => ((*batch_size).max(1), 1),
-    };
-    // Completions ring, long enough for the slowest unit of work.
-    let longest = (p.seconds_per_message * (1.0 + p.spread) * batch as f64 * TICKS as f64).ceil()
-        as usize
-        + 3;
-    let ring_len = longest.next_power_of_two();
-    let mut freed = vec![0u64; ring_len];
-    let mut done = vec![0u64; ring_len];
-    // Messages held by the units of work ending at each tick.
-    let mut held = vec![0u64; ring_len];
-    let mut in_flight = 0u64;
-    let mut busy = 0u64;
-    // The batches one unit of work takes in a tick: (cohort received, of it failed).
-    let mut parts: Vec<(Cohort, u64)> = Vec::new();
-    // Messages whose processing ends after the run: unfinished, by arrival.
-    let mut late: Vec<(u64, u64)> = Vec::new();
-    let run_end = p.duration * TICKS;
-    // One message's processing time in ticks: uniform in mean × (1 ± spread), drawn for
-    // each message.
-    let mean_ticks = p.seconds_per_message * TICKS as f64;
-    // Many single messages taken in one tick from one cohort, with no failure drawn: their
-    // tick counts drawn at once, as one multinomial over the few counts they can take
-    // (`TickCounts`): the distribution of one-by-one draws (exact binomials for few messages
-    // or a small variance, the normal approximation above), at a cost per tick rather than
-    // per message.
-    let counts = (batch == 1 && p.failure_rate == 0.0)
-        .then(|| TickCounts::new(mean_ticks, p.spread))
-        .flatten();
-
+    let draw = Draw::of(p, scaler.batch(), scaler.invocations());
+    let mut work = Work::new(&draw, p.seconds_per_message, p.spread);
     let mut q = Queue {
         fresh: VecDeque::new(),
         again: VecDeque::new(),
         hidden: VecDeque::new(),
         visible: 0,
     };
-
-    // EC2 group state (or the ECS service's desired and running tasks): a fleet at rest at
-    // min, warmed up.
-    let (mut desired, mut in_service) = match &p.fleet {
-        Fleet::Ec2 { min, .. } | Fleet::Fargate { min, .. } => (*min, *min),
-        Fleet::Lambda { .. } => (0, 0),
-    };
-    let mut pending: VecDeque<Batch> = VecDeque::new();
-    let mut warming: VecDeque<Batch> = VecDeque::new();
-    // The warm pool: instances ready in it, and those launching into it (their bootstrap).
-    let warm = match &p.fleet {
-        Fleet::Ec2 { warm_pool, .. } => *warm_pool,
-        Fleet::Fargate { .. } | Fleet::Lambda { .. } => None,
-    };
-    // Fargate: when the last scale-in and start-from-zero step happened (their cooldowns),
-    // and SQS's one-minute (visible, in flight) that the start alarm reads.
-    let mut last_in: Option<u64> = None;
-    let mut last_step: Option<u64> = None;
-    let mut start_points: Vec<(u64, (u64, u64))> = Vec::new();
-    let mut warm_ready = match (&p.fleet, warm) {
-        (Fleet::Ec2 { max, .. }, Some(w)) => rules::warm_pool_size(w.min_size, *max, desired),
-        _ => 0,
-    };
-    let mut warm_filling: VecDeque<Batch> = VecDeque::new();
-    // The policy's datapoints (one a period), and SQS's one-minute ones, which the
-    // scale-from-zero alarm reads (the same series unless the metric is high-resolution).
-    let mut datapoints: Vec<Datapoint> = Vec::new();
-    let mut sqs_points: Vec<Datapoint> = Vec::new();
-    let high_resolution = matches!(
-        p.fleet,
-        Fleet::Ec2 {
-            high_resolution: true,
-            ..
-        }
-    );
-    let period = rules::metric_period(high_resolution);
-    // SQS's datapoints' delay is an assumption with a range; the publisher's is its own.
-    let sqs_delay = p.unknowns.metric_delay;
-    let delay = if high_resolution {
-        rules::HIGH_RESOLUTION_DELAY
-    } else {
-        sqs_delay
-    };
-    let (counts_in_flight, scale_in) = match &p.fleet {
-        Fleet::Ec2 {
-            counts_in_flight,
-            scale_in,
-            ..
-        }
-        | Fleet::Fargate {
-            counts_in_flight,
-            scale_in,
-            ..
-        } => (*counts_in_flight, Some(*scale_in)),
-        Fleet::Lambda { .. } => (false, None),
-    };
-    // qfleet's scale-in policy: when its cooldown ends (None: it never acted).
-    let mut step_until: Option<u64> = None;
-    // The terminations a scale-in starts drain for one processing time at most, and the
-    // worker notices its instance terminating within its lifecycle poll
-    // (QFLEET_LIFECYCLE_INTERVAL, 5 s): a simple scaling policy's cooldown starts once that
-    // activity completed.
-    let drain = (p.seconds_per_message * (1.0 + p.spread)).ceil() as u64 + LIFECYCLE_POLL;
-    // Whether the fleet has scaled out once yet.
-    let mut scaled_out = false;
-    // Lambda: the concurrency the mapping allows; in provisioned mode, the minimum pollers'
-    // from the start.
-    let mut concurrency = match &p.fleet {
-        Fleet::Lambda {
-            pollers: Some(pollers),
-            ..
-        } => rules::provisioned_bounds(*pollers).0,
-        _ => 0u64,
-    };
-
     let mut minute = Minute::default();
-    out.peak_capacity = desired;
 
     for s in 0..p.duration {
-        // Instances whose launch is done go in service and start warming up (a task has no
-        // warmup: it counts as running at once).
-        if let Some(warmup) = p.fleet.warmup() {
-            while let Some(b) = pending.pop_front() {
-                if b.at > s {
-                    pending.push_front(b);
-                    break;
-                }
-                in_service += b.count;
-                warming.push_back(Batch {
-                    at: s + warmup,
-                    count: b.count,
-                });
-                // A launch finished: a simple scaling policy's cooldown starts again (EC2).
-                if let (Fleet::Ec2 { .. }, Some(ScaleIn::Step { cooldown, .. })) =
-                    (&p.fleet, scale_in)
-                {
-                    step_until = Some(step_until.map_or(s + cooldown, |u| u.max(s + cooldown)));
-                }
-            }
-            while warming.front().is_some_and(|b| b.at <= s) {
-                warming.pop_front();
-            }
-            while warm_filling.front().is_some_and(|b| b.at <= s) {
-                warm_ready += warm_filling.pop_front().map_or(0, |b| b.count);
-            }
-        }
-        // Messages whose visibility timeout ended: visible again, or dead-lettered.
+        scaler.start_second(s);
         let now_tick = s * TICKS;
-        while let Some(hidden) = q.hidden.pop_front() {
-            if hidden.until > now_tick {
-                q.hidden.push_front(hidden);
-                break;
-            }
-            let h = hidden.cohort;
-            if h.receives >= p.max_receive_count {
-                out.dead_lettered += h.count;
-                minute.dead_lettered += h.count;
-            } else {
-                q.visible += h.count;
-                q.again.push_back(h);
-            }
-        }
+        reappear(&mut q, now_tick, p.max_receive_count, &mut out, &mut minute);
         let n = arrivals.get(s as usize).copied().unwrap_or(0);
-        if n > 0 {
-            q.fresh.push_back(Cohort {
-                arrival: now_tick,
-                count: n,
-                receives: 0,
-            });
-            q.visible += n;
-            out.arrived += n;
-            minute.arrived += n;
-        }
-        if let Fleet::Lambda {
-            max_concurrency,
-            pollers: None,
-            ..
-        } = &p.fleet
-        {
-            // Pollers find messages: the first five batches start at once.
-            if concurrency == 0 && q.visible > 0 {
-                concurrency = rules::lambda_next_minute(0, true, *max_concurrency);
-            }
-        }
-        let slots = match &p.fleet {
-            Fleet::Ec2 { .. } | Fleet::Fargate { .. } => in_service * per_slot,
-            Fleet::Lambda { .. } => concurrency,
-        };
+        q.arrive(now_tick, n);
+        out.arrived += n;
+        minute.arrived += n;
+        let slots = scaler.open(q.visible);
         for k in 0..TICKS {
-            let tick = now_tick + k;
-            let i = (tick as usize) & (ring_len - 1);
-            busy -= freed[i];
-            freed[i] = 0;
-            in_flight -= held[i];
-            held[i] = 0;
-            out.processed += done[i];
-            out.completions[s as usize] += done[i];
-            minute.processed += done[i];
-            done[i] = 0;
-            let free = slots.saturating_sub(busy);
+            let i = work.slot(now_tick + k);
+            let done = work.finish(i);
+            out.processed += done;
+            out.completions[s as usize] += done;
+            minute.processed += done;
+            let free = slots.saturating_sub(work.busy);
             if free == 0 || q.visible == 0 {
                 continue;
             }
-            // Free units of work (instances' slots, or invocations), each taking a batch of
-            // messages (a batch never spans two cohorts), and more batches in a row while
-            // its work is under a tick: processing times below a tenth of a second finish
-            // several messages in a tick, at their exact rate.
-            let mut units_left = free;
-            while let Some(dist) = &counts
-                && units_left >= TickCounts::AT_ONCE
-            {
-                q.pop_empty();
-                let Some(c) = q.front() else { break };
-                let n = units_left.min(c.count);
-                if n < TickCounts::AT_ONCE {
-                    break;
-                }
-                c.count -= n;
-                let arrival = c.arrival;
-                q.visible -= n;
-                units_left -= n;
-                dist.draw(&mut rng, n, &mut |k, x| {
-                    let end = tick + k;
-                    let j = (end as usize) & (ring_len - 1);
-                    busy += x;
-                    freed[j] += x;
-                    in_flight += x;
-                    held[j] += x;
-                    done[j] += x;
-                    if matches!(p.fleet, Fleet::Lambda { .. }) {
-                        out.invocations += x;
-                        out.invocation_seconds += (x * k) as f64 / TICKS as f64;
-                    }
-                    if end < run_end {
-                        let secs = (end - arrival).div_ceil(TICKS) as usize;
-                        if out.latency.len() <= secs {
-                            out.latency.resize(secs + 1, 0);
-                        }
-                        out.latency[secs] += x;
-                        if out.settled_at.is_some_and(|at| arrival >= at * TICKS) {
-                            if out.settled_latency.len() <= secs {
-                                out.settled_latency.resize(secs + 1, 0);
-                            }
-                            out.settled_latency[secs] += x;
-                        }
-                    } else {
-                        late.push((arrival, x));
-                    }
-                });
-            }
-            while units_left > 0 && q.visible > 0 {
-                parts.clear();
-                let mut work = 0.0f64;
-                while q.visible > 0 && (parts.is_empty() || work < 1.0) {
-                    q.pop_empty();
-                    let Some(c) = q.front() else { break };
-                    let m = batch.min(c.count);
-                    c.count -= m;
-                    let (arrival, receives) = (c.arrival, c.receives + 1);
-                    q.visible -= m;
-                    // Each message its own processing time, each attempt its own failure,
-                    // both from the run's seeded generator.
-                    for _ in 0..m {
-                        work += if p.spread > 0.0 {
-                            mean_ticks * (1.0 + p.spread * (2.0 * rng.f64() - 1.0))
-                        } else {
-                            mean_ticks
-                        };
-                    }
-                    let failed = if p.failure_rate > 0.0 {
-                        (0..m).filter(|_| rng.f64() < p.failure_rate).count() as u64
-                    } else {
-                        0
-                    };
-                    parts.push((
-                        Cohort {
-                            arrival,
-                            count: m,
-                            receives,
-                        },
-                        failed,
-                    ));
-                }
-                if parts.is_empty() {
-                    break;
-                }
-                units_left -= 1;
-                // Whole ticks, the fraction rounded up with its own probability: exact in
-                // expectation (rounding to the nearest tenth ran 0.05 s at half its rate).
-                // (A cast truncates a positive number as floor does, without a call to libm's
-                // floor, which x86-64's baseline has no instruction for: an eighth of a run.)
-                let whole = work as u64;
-                let fraction = work - whole as f64;
-                let ticks = (whole + u64::from(fraction > 0.0 && rng.f64() < fraction)).max(1);
-                let end = tick + ticks;
-                let j = (end as usize) & (ring_len - 1);
-                busy += 1;
-                freed[j] += 1;
-                if matches!(p.fleet, Fleet::Lambda { .. }) {
-                    out.invocations += parts.len() as u64;
-                    out.invocation_seconds += ticks as f64 / TICKS as f64;
-                }
-                for &(cohort, failed) in &parts {
-                    let m = cohort.count;
-                    in_flight += m;
-                    held[j] += m;
-                    let ok = m - failed;
-                    if ok > 0 {
-                        done[j] += ok;
-                        if end < run_end {
-                            let secs = (end - cohort.arrival).div_ceil(TICKS) as usize;
-                            if out.latency.len() <= secs {
-                                out.latency.resize(secs + 1, 0);
-                            }
-                            out.latency[secs] += ok;
-                            if out
-                                .settled_at
-                                .is_some_and(|at| cohort.arrival >= at * TICKS)
-                            {
-                                if out.settled_latency.len() <= secs {
-                                    out.settled_latency.resize(secs + 1, 0);
-                                }
-                                out.settled_latency[secs] += ok;
-                            }
-                        } else {
-                            late.push((cohort.arrival, ok));
-                        }
-                    }
-                    if failed > 0 {
-                        // Not deleted: hidden until the visibility timeout, counted from the
-                        // receive, ends.
-                        q.hidden.push_back(Hidden {
-                            until: tick + vt,
-                            cohort: Cohort {
-                                count: failed,
-                                ..cohort
-                            },
-                        });
-                    }
-                }
-            }
+            work.hand_out(now_tick + k, free, &draw, &mut q, &mut rng, &mut out);
         }
         // Caught up after the first scale-out: what it asked for in service, nothing waiting.
-        if scaled_out
-            && out.settled_at.is_none()
-            && pending.is_empty()
-            && in_service >= desired
-            && q.visible == 0
-        {
+        if scaler.scaled_out() && out.settled_at.is_none() && scaler.caught_up() && q.visible == 0 {
             out.settled_at = Some(s + 1);
         }
-        if p.fleet.is_group() {
-            // Instances launching into the pool run their bootstrap; a running pool's
-            // instances are billed as instances, a stopped pool's only for their volumes
-            // (not priced here).
-            let filling: u64 = warm_filling.iter().map(|b| b.count).sum();
-            let waiting = if warm.is_some_and(|w| w.running) {
-                warm_ready
+        if let Some(billed) = scaler.billed() {
+            out.instance_seconds += billed as f64;
+        }
+
+        end_second(
+            s + 1,
+            &mut scaler,
+            &q,
+            &work,
+            &p.unknowns,
+            &mut minute,
+            &mut out,
+        );
+    }
+    out.peak_capacity = scaler.peak();
+    unfinished(&mut out, &q, std::mem::take(&mut work.late), draw.run_end);
+    if !scaler.scaled_out() {
+        out.settled_at = Some(0);
+        out.settled_latency = out.latency.clone();
+        out.settled_unfinished = out.unfinished_ages.clone();
+    }
+    out.oldest_unfinished_age = out
+        .unfinished_ages
+        .iter()
+        .rposition(|&n| n > 0)
+        .map_or(0, |i| i as u64);
+    out
+}
+
+/// The end of the second before `t`: at the end of a minute, the timeline row; the scaler's
+/// datapoints, alarms and scaling. The row shows the workers after this minute's decision.
+fn end_second<S: Scaler>(
+    t: u64,
+    scaler: &mut S,
+    q: &Queue,
+    work: &Work,
+    u: &rules::Unknowns,
+    minute: &mut Minute,
+    out: &mut Outcome,
+) {
+    let minute_end = t.is_multiple_of(rules::PERIOD);
+    if minute_end {
+        minute.minute = t / rules::PERIOD;
+        minute.backlog = q.visible;
+        minute.in_flight = work.in_flight;
+        minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
+    }
+    let seen = Seen {
+        visible: q.visible,
+        in_flight: work.in_flight,
+        busy: work.busy,
+    };
+    if let Some(row) = scaler.end_second(t, minute_end, seen, u) {
+        minute.in_service = row.in_service;
+        minute.launching = row.launching;
+        minute.capacity = row.capacity;
+    }
+    if minute_end {
+        out.minutes.push(std::mem::take(minute));
+    }
+}
+
+/// Messages whose visibility timeout ended by `now_tick`: visible again, or dead-lettered.
+fn reappear(
+    q: &mut Queue,
+    now_tick: u64,
+    max_receive_count: u64,
+    out: &mut Outcome,
+    minute: &mut Minute,
+) {
+    while let Some(hidden) = q.hidden.pop_front() {
+        if hidden.until > now_tick {
+            q.hidden.push_front(hidden);
+            break;
+        }
+        let h = hidden.cohort;
+        if h.receives >= max_receive_count {
+            out.dead_lettered += h.count;
+            minute.dead_lettered += h.count;
+        } else {
+            q.visible += h.count;
+            q.again.push_back(h);
+        }
+    }
+}
+
+/// How units of work draw their messages' processing: fixed for the run.
+struct Draw {
+    /// Messages one unit of work takes at once.
+    batch: u64,
+    /// A unit of work is a billed invocation (Lambda).
+    invocations: bool,
+    /// One message's mean processing time, ticks; times are uniform in mean × (1 ± spread).
+    mean_ticks: f64,
+    spread: f64,
+    failure_rate: f64,
+    /// The visibility timeout and the run's end, ticks.
+    vt: u64,
+    run_end: u64,
+    /// Many single messages taken in one tick from one cohort, with no failure drawn: their
+    /// tick counts drawn at once, as one multinomial over the few counts they can take
+    /// (`TickCounts`): the distribution of one-by-one draws (exact binomials for few
+    /// messages or a small variance, the normal approximation above), at a cost per tick
+    /// rather than per message.
+    counts: Option<TickCounts>,
+}
+
+impl Draw {
+    fn of(p: &Params, batch: u64, invocations: bool) -> Draw {
+        let mean_ticks = p.seconds_per_message * TICKS as f64;
+        Draw {
+            batch,
+            invocations,
+            mean_ticks,
+            spread: p.spread,
+            failure_rate: p.failure_rate,
+            vt: p.visibility_timeout * TICKS,
+            run_end: p.duration * TICKS,
+            counts: (batch == 1 && p.failure_rate == 0.0)
+                .then(|| TickCounts::new(mean_ticks, p.spread))
+                .flatten(),
+        }
+    }
+}
+
+/// The units of work under way: rings, by the tick they end, of the units freed, the
+/// messages held and the messages done.
+struct Work {
+    mask: usize,
+    freed: Vec<u64>,
+    done: Vec<u64>,
+    held: Vec<u64>,
+    in_flight: u64,
+    busy: u64,
+    /// The batches one unit of work takes in a tick: (cohort received, of it failed).
+    parts: Vec<(Cohort, u64)>,
+    /// Messages whose processing ends after the run: unfinished, by arrival.
+    late: Vec<(u64, u64)>,
+}
+
+impl Work {
+    /// Rings long enough for the slowest unit of work.
+    fn new(draw: &Draw, seconds_per_message: f64, spread: f64) -> Work {
+        let longest = (seconds_per_message * (1.0 + spread) * draw.batch as f64 * TICKS as f64)
+            .ceil() as usize
+            + 3;
+        let ring_len = longest.next_power_of_two();
+        Work {
+            mask: ring_len - 1,
+            freed: vec![0; ring_len],
+            done: vec![0; ring_len],
+            held: vec![0; ring_len],
+            in_flight: 0,
+            busy: 0,
+            parts: Vec::new(),
+            late: Vec::new(),
+        }
+    }
+
+    fn slot(&self, tick: u64) -> usize {
+        (tick as usize) & self.mask
+    }
+
+    /// The units of work ending in ring slot `i` free their units and their messages;
+    /// returns the messages done.
+    fn finish(&mut self, i: usize) -> u64 {
+        self.busy -= self.freed[i];
+        self.freed[i] = 0;
+        self.in_flight -= self.held[i];
+        self.held[i] = 0;
+        std::mem::take(&mut self.done[i])
+    }
+
+    /// Free units of work (instances' slots, or invocations), each taking a batch of
+    /// messages (a batch never spans two cohorts), and more batches in a row while its work
+    /// is under a tick: processing times below a tenth of a second finish several messages
+    /// in a tick, at their exact rate.
+    fn hand_out(
+        &mut self,
+        tick: u64,
+        free: u64,
+        draw: &Draw,
+        q: &mut Queue,
+        rng: &mut fastrand::Rng,
+        out: &mut Outcome,
+    ) {
+        let mut units_left = free;
+        while let Some(dist) = &draw.counts
+            && units_left >= TickCounts::AT_ONCE
+        {
+            q.pop_empty();
+            let Some(c) = q.front() else { break };
+            let n = units_left.min(c.count);
+            if n < TickCounts::AT_ONCE {
+                break;
+            }
+            c.count -= n;
+            let arrival = c.arrival;
+            q.visible -= n;
+            units_left -= n;
+            dist.draw(rng, n, &mut |k, x| {
+                let end = tick + k;
+                let j = (end as usize) & self.mask;
+                self.busy += x;
+                self.freed[j] += x;
+                self.in_flight += x;
+                self.held[j] += x;
+                self.done[j] += x;
+                if draw.invocations {
+                    out.invocations += x;
+                    out.invocation_seconds += (x * k) as f64 / TICKS as f64;
+                }
+                record(out, &mut self.late, draw.run_end, end, arrival, x);
+            });
+        }
+        while units_left > 0 && q.visible > 0 {
+            let work = self.take_batches(draw, q, rng);
+            if self.parts.is_empty() {
+                break;
+            }
+            units_left -= 1;
+            self.start_unit(tick, work, draw, q, rng, out);
+        }
+    }
+
+    /// The batches one unit of work takes: one, and more while its work is under a tick.
+    /// Each message its own processing time, each attempt its own failure, both from the
+    /// run's seeded generator; returns the unit's work in ticks.
+    fn take_batches(&mut self, draw: &Draw, q: &mut Queue, rng: &mut fastrand::Rng) -> f64 {
+        self.parts.clear();
+        let mut work = 0.0f64;
+        while q.visible > 0 && (self.parts.is_empty() || work < 1.0) {
+            q.pop_empty();
+            let Some(c) = q.front() else { break };
+            let m = draw.batch.min(c.count);
+            c.count -= m;
+            let (arrival, receives) = (c.arrival, c.receives + 1);
+            q.visible -= m;
+            for _ in 0..m {
+                work += if draw.spread > 0.0 {
+                    draw.mean_ticks * (1.0 + draw.spread * (2.0 * rng.f64() - 1.0))
+                } else {
+                    draw.mean_ticks
+                };
+            }
+            let failed = if draw.failure_rate > 0.0 {
+                (0..m).filter(|_| rng.f64() < draw.failure_rate).count() as u64
             } else {
                 0
             };
-            out.instance_seconds +=
-                (in_service + pending.iter().map(|b| b.count).sum::<u64>() + filling + waiting)
-                    as f64;
+            self.parts.push((
+                Cohort {
+                    arrival,
+                    count: m,
+                    receives,
+                },
+                failed,
+            ));
         }
+        work
+    }
 
-        // The end of a minute: the timeline row; the end of the metric's period: its
-        // datapoint and the alarms.
-        let t = s + 1;
-        let minute_end = t % rules::PERIOD == 0;
-        let period_end = t % period == 0;
-        if minute_end || period_end {
-            let launching: u64 = pending.iter().map(|b| b.count).sum();
-            if minute_end {
-                minute.minute = t / rules::PERIOD;
-                minute.backlog = q.visible;
-                minute.in_flight = in_flight;
-                minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
-                match &p.fleet {
-                    Fleet::Ec2 { .. } | Fleet::Fargate { .. } => {
-                        minute.in_service = in_service;
-                        minute.launching = launching;
-                        minute.capacity = desired;
-                    }
-                    Fleet::Lambda { .. } => {
-                        minute.in_service = busy;
-                        minute.capacity = concurrency;
-                    }
-                }
+    /// One unit of work starts on the batches taken: it ends after its work in whole ticks,
+    /// the fraction rounded up with its own probability (exact in expectation: rounding to
+    /// the nearest tenth ran 0.05 s at half its rate); what failed is hidden until the
+    /// visibility timeout, counted from the receive, ends.
+    fn start_unit(
+        &mut self,
+        tick: u64,
+        work: f64,
+        draw: &Draw,
+        q: &mut Queue,
+        rng: &mut fastrand::Rng,
+        out: &mut Outcome,
+    ) {
+        // (A cast truncates a positive number as floor does, without a call to libm's floor,
+        // which x86-64's baseline has no instruction for: an eighth of a run.)
+        let whole = work as u64;
+        let fraction = work - whole as f64;
+        let ticks = (whole + u64::from(fraction > 0.0 && rng.f64() < fraction)).max(1);
+        let end = tick + ticks;
+        let j = (end as usize) & self.mask;
+        self.busy += 1;
+        self.freed[j] += 1;
+        if draw.invocations {
+            out.invocations += self.parts.len() as u64;
+            out.invocation_seconds += ticks as f64 / TICKS as f64;
+        }
+        for &(cohort, failed) in &self.parts {
+            let m = cohort.count;
+            self.in_flight += m;
+            self.held[j] += m;
+            let ok = m - failed;
+            if ok > 0 {
+                self.done[j] += ok;
+                record(out, &mut self.late, draw.run_end, end, cohort.arrival, ok);
             }
-            if period_end {
-                let busy = rules::busy_backlog_metric(q.visible, in_flight, in_service);
-                datapoints.push(Datapoint {
-                    readable_at: t + delay,
-                    metric: if counts_in_flight && !high_resolution {
-                        busy
-                    } else {
-                        rules::backlog_metric(q.visible, in_flight, in_service, high_resolution)
+            if failed > 0 {
+                q.hidden.push_back(Hidden {
+                    until: tick + draw.vt,
+                    cohort: Cohort {
+                        count: failed,
+                        ..cohort
                     },
-                    busy,
-                    visible: q.visible,
-                    in_service,
                 });
-            }
-            if minute_end && high_resolution {
-                sqs_points.push(Datapoint {
-                    readable_at: t + sqs_delay,
-                    metric: None,
-                    busy: rules::busy_backlog_metric(q.visible, in_flight, in_service),
-                    visible: q.visible,
-                    in_service,
-                });
-            }
-            match &p.fleet {
-                Fleet::Ec2 {
-                    min,
-                    max,
-                    target,
-                    launch_time,
-                    scale_from_zero,
-                    ..
-                } => {
-                    let readable = datapoints.partition_point(|d| d.readable_at <= t);
-                    let seen = &datapoints[..readable];
-                    let metrics: Vec<Option<f64>> = seen.iter().map(|d| d.metric).collect();
-                    let u = &p.unknowns;
-                    if let Some(last) = seen.last().filter(|_| period_end) {
-                        if rules::high_alarm_of(&metrics, *target, u.high_datapoints) {
-                            let before = desired;
-                            desired = rules::scale_out(
-                                desired,
-                                last.in_service,
-                                last.metric.unwrap_or(0.0),
-                                *target,
-                                *max,
-                            );
-                            scaled_out |= desired > before;
-                        } else if scale_in == Some(ScaleIn::Tracking)
-                            && rules::low_alarm(&metrics, *target, u.low_ratio)
-                            && warming.is_empty()
-                            && let Some(d) = rules::tracking_scale_in(
-                                desired,
-                                rules::capacity_for(
-                                    last.in_service,
-                                    last.metric.unwrap_or(0.0),
-                                    *target,
-                                ),
-                                *min,
-                                u.tracking_share,
-                            )
-                        {
-                            desired = d;
-                        }
-                    }
-                    // The scale-from-zero alarm reads SQS's one-minute metric.
-                    let sqs = if high_resolution {
-                        &sqs_points
-                    } else {
-                        &datapoints
-                    };
-                    let sqs_seen = &sqs[..sqs.partition_point(|d| d.readable_at <= t)];
-                    if let Some(last) = sqs_seen.last().filter(|_| minute_end)
-                        && *scale_from_zero
-                    {
-                        let before = desired;
-                        desired = rules::scale_from_zero(desired, last.visible, *max);
-                        scaled_out |= desired > before;
-                    }
-                    // qfleet's scale-in policy (a simple scaling policy): its alarm on the
-                    // one-minute busy backlog; it waits for any launch to complete and for its
-                    // cooldown after the last instance finished launching or terminating
-                    // ("After your Auto Scaling group launches or terminates instances, it
-                    // waits for a cooldown period to end before any further scaling
-                    // activities initiated by simple scaling policies can start", EC2 Auto
-                    // Scaling, "Scaling cooldowns"; `step_until` is moved on as instances go in
-                    // service, and after its own terminations drained).
-                    if let Some(ScaleIn::Step {
-                        percent,
-                        below,
-                        minutes,
-                        cooldown,
-                    }) = scale_in
-                        && minute_end
-                        && pending.is_empty()
-                        && step_until.is_none_or(|until| t >= until)
-                    {
-                        let busy: Vec<Option<f64>> = sqs_seen
-                            [sqs_seen.len().saturating_sub(minutes as usize)..]
-                            .iter()
-                            .map(|d| d.busy)
-                            .collect();
-                        if rules::scale_in_alarm(&busy, *target, below, minutes as usize)
-                            && let Some(d) = rules::percent_scale_in(desired, percent, *min)
-                        {
-                            desired = d;
-                            step_until = Some(t + drain + cooldown);
-                        }
-                    }
-                    // The group follows its desired capacity: launch, or terminate (those not
-                    // yet in service first, then the newest).
-                    let live = in_service + launching;
-                    if desired > live {
-                        // From the warm pool first: in service after a start, not a launch.
-                        let need = desired - live;
-                        let from_pool = if let Some(w) = warm {
-                            let n = need.min(warm_ready);
-                            warm_ready -= n;
-                            queue_batch(&mut pending, t + w.start_time.min(*launch_time), n);
-                            n
-                        } else {
-                            0
-                        };
-                        queue_batch(&mut pending, t + launch_time, need - from_pool);
-                    } else if desired < live {
-                        let cut = take_newest(&mut pending, live - desired);
-                        in_service -= cut;
-                        if warm.is_some_and(|w| w.reuse_on_scale_in) {
-                            warm_ready += cut;
-                        }
-                        take_newest(&mut warming, cut);
-                    }
-                    // The pool is refilled to its size by launches into it.
-                    if let Some(w) = warm {
-                        let size = rules::warm_pool_size(w.min_size, *max, desired);
-                        let have = warm_ready + warm_filling.iter().map(|b| b.count).sum::<u64>();
-                        if size > have {
-                            warm_filling.push_back(Batch {
-                                at: t + launch_time,
-                                count: size - have,
-                            });
-                        }
-                    }
-                    out.peak_capacity = out.peak_capacity.max(desired);
-                }
-                Fleet::Fargate {
-                    min,
-                    max,
-                    target,
-                    start_time,
-                    scale_from_zero,
-                    scale_in_cooldown,
-                    start_cooldown,
-                    ..
-                } => {
-                    // The service's metrics are one-minute: period_end is minute_end here.
-                    // The alarms read at most their last 15 datapoints.
-                    let readable = datapoints.partition_point(|d| d.readable_at <= t);
-                    let seen = &datapoints[..readable];
-                    let recent = readable.saturating_sub(rules::LOW_ALARM_DATAPOINTS);
-                    let metrics: Vec<Option<f64>> =
-                        seen[recent..].iter().map(|d| d.metric).collect();
-                    if let Some(last) = seen.last().filter(|_| period_end) {
-                        let want = rules::capacity_for(
-                            last.in_service,
-                            last.metric.unwrap_or(0.0),
-                            *target,
-                        );
-                        let u = &p.unknowns;
-                        if rules::high_alarm_of(&metrics, *target, u.high_datapoints) {
-                            // The scale-out cooldown counts what the last scale-out added
-                            // in the desired count, which `app_scale_out` compares with.
-                            if let Some(d) = rules::app_scale_out(desired, want, *max) {
-                                desired = d;
-                                scaled_out = true;
-                                // A scale-out ends a running scale-in cooldown.
-                                last_in = None;
-                            }
-                        } else if scale_in == Some(ScaleIn::Tracking)
-                            && rules::low_alarm(&metrics, *target, u.low_ratio)
-                            && let Some(d) = rules::app_scale_in(
-                                desired,
-                                rules::tracking_scale_in(desired, want, *min, u.tracking_share)
-                                    .unwrap_or(desired),
-                                *min,
-                                last_in,
-                                *scale_in_cooldown,
-                                t,
-                            )
-                        {
-                            desired = d;
-                            last_in = Some(t);
-                        } else if let Some(ScaleIn::Step {
-                            percent,
-                            below,
-                            minutes,
-                            cooldown,
-                        }) = scale_in
-                        {
-                            // qfleet's step scale-in policy: its `Cooldown` blocks the next
-                            // scale-in, and a scale-out ends it (Application Auto Scaling,
-                            // "How step scaling works").
-                            let busy: Vec<Option<f64>> = seen
-                                [seen.len().saturating_sub(minutes as usize)..]
-                                .iter()
-                                .map(|d| d.busy)
-                                .collect();
-                            if rules::scale_in_alarm(&busy, *target, below, minutes as usize)
-                                && !rules::in_cooldown(last_in, cooldown, t)
-                                && let Some(d) = rules::percent_scale_in(desired, percent, *min)
-                            {
-                                desired = d;
-                                last_in = Some(t);
-                            }
-                        }
-                    }
-                    if minute_end {
-                        start_points.push((t + sqs_delay, (q.visible, in_flight)));
-                    }
-                    if *scale_from_zero && minute_end {
-                        let n = start_points.partition_point(|(at, _)| *at <= t);
-                        let from = n.saturating_sub(rules::START_ALARM_DATAPOINTS);
-                        let seen: Vec<(u64, u64)> =
-                            start_points[from..n].iter().map(|(_, v)| *v).collect();
-                        if rules::start_alarm(&seen) {
-                            let (d, stepped) =
-                                rules::start_step(desired, *max, last_step, *start_cooldown, t);
-                            if stepped {
-                                desired = d;
-                                scaled_out = true;
-                                last_step = Some(t);
-                                last_in = None;
-                            }
-                        }
-                    }
-                    // The service follows its desired count: place tasks, or stop them
-                    // (those not yet running first, then the newest).
-                    let live = in_service + launching;
-                    if desired > live {
-                        queue_batch(&mut pending, t + start_time, desired - live);
-                    } else if desired < live {
-                        in_service -= take_newest(&mut pending, live - desired);
-                    }
-                    out.peak_capacity = out.peak_capacity.max(desired);
-                }
-                Fleet::Lambda { .. } if !minute_end => {}
-                Fleet::Lambda {
-                    max_concurrency,
-                    pollers,
-                    ..
-                } => {
-                    concurrency = match pollers {
-                        None => {
-                            rules::lambda_next_minute(concurrency, q.visible > 0, *max_concurrency)
-                        }
-                        Some(pollers) => {
-                            rules::provisioned_next_minute(concurrency, q.visible > 0, *pollers)
-                        }
-                    };
-                    out.peak_capacity = out.peak_capacity.max(concurrency);
-                }
-            }
-            // The row shows the group after this minute's decision.
-            if minute_end {
-                if p.fleet.is_group() {
-                    minute.launching = pending.iter().map(|b| b.count).sum();
-                    minute.capacity = desired;
-                } else {
-                    minute.capacity = concurrency;
-                }
-                out.minutes.push(std::mem::take(&mut minute));
             }
         }
     }
-    // What never got done: visible, in flight, waiting out a visibility timeout; their
-    // ages at the end.
+}
+
+/// `n` messages that arrived at tick `arrival` are done at tick `end`: their latency (and,
+/// once the fleet has settled, their settled latency), or unfinished when the run ended
+/// first.
+fn record(
+    out: &mut Outcome,
+    late: &mut Vec<(u64, u64)>,
+    run_end: u64,
+    end: u64,
+    arrival: u64,
+    n: u64,
+) {
+    if end >= run_end {
+        late.push((arrival, n));
+        return;
+    }
+    let secs = (end - arrival).div_ceil(TICKS) as usize;
+    if out.latency.len() <= secs {
+        out.latency.resize(secs + 1, 0);
+    }
+    out.latency[secs] += n;
+    if out.settled_at.is_some_and(|at| arrival >= at * TICKS) {
+        if out.settled_latency.len() <= secs {
+            out.settled_latency.resize(secs + 1, 0);
+        }
+        out.settled_latency[secs] += n;
+    }
+}
+
+/// What never got done: visible, in flight, waiting out a visibility timeout; their ages at
+/// the end.
+fn unfinished(out: &mut Outcome, q: &Queue, late: Vec<(u64, u64)>, run_end: u64) {
     let waiting = q
         .fresh
         .iter()
@@ -1178,15 +895,4 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
             out.settled_unfinished[age] += count;
         }
     }
-    if !scaled_out {
-        out.settled_at = Some(0);
-        out.settled_latency = out.latency.clone();
-        out.settled_unfinished = out.unfinished_ages.clone();
-    }
-    out.oldest_unfinished_age = out
-        .unfinished_ages
-        .iter()
-        .rposition(|&n| n > 0)
-        .map_or(0, |i| i as u64);
-    out
 }

@@ -5,7 +5,29 @@
 use super::model::{Fleet, Minute, Outcome, Params};
 use super::{Assumptions, price, rules};
 use crate::config::Environment;
+use crate::config::schema::WorkerKind;
 use serde::Serialize;
+
+/// The advised setting `scaling.metric`: `from` 0 (sqs) `to` 1 (high_resolution).
+pub const METRIC_SETTING: &str = "scaling.metric";
+
+/// What the high-resolution metric's publisher costs per environment and month, beside the
+/// instances (docs/simulate.md, us-east-1 list prices as of 2026-11; check before relying
+/// on it): the function, PutMetricData and GetQueueAttributes calls, the custom metric and
+/// the policy's two alarms at high resolution.
+pub const HIGH_RESOLUTION_MONTHLY_USD: f64 = 9.0;
+
+/// One change and the run it gives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The stack file's setting.
+    pub setting: &'static str,
+    pub from: f64,
+    pub to: f64,
+    /// The slowest message of the run with the change, seconds.
+    pub max_latency: Option<u64>,
+    pub cost_usd: Option<f64>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
@@ -50,7 +72,8 @@ pub struct Held {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
-    pub workers: &'static str,
+    /// What consumes the queue (`ec2`, `lambda`, `fargate`).
+    pub workers: WorkerKind,
     pub min: Option<u64>,
     pub max: Option<u64>,
     pub backlog_target: Option<f64>,
@@ -125,7 +148,7 @@ pub struct Report {
     pub minutes: Vec<Minute>,
     /// When the goal is missed: the smallest change of one setting that meets it, each one
     /// simulated.
-    pub advice: Vec<super::advice::Change>,
+    pub advice: Vec<Change>,
     /// Where `--chart` wrote the chart.
     pub chart: Option<String>,
     /// A pipeline's stage: its name (its latency is counted from its own queue, not the upload).
@@ -136,10 +159,7 @@ pub struct Report {
 impl Report {
     /// What the workers are counted in ("instance", "task"); `None` for a Lambda mapping.
     pub fn unit(&self) -> Option<&'static str> {
-        crate::config::schema::WorkerKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == self.settings.workers)
-            .and_then(|k| crate::kinds::of(k).unit())
+        crate::kinds::of(self.settings.workers).unit()
     }
 
     /// 0 when the goal is met (or none is set), 3 when it is missed.
@@ -199,7 +219,7 @@ pub fn build(
             };
             (
                 Settings {
-                    workers: "ec2",
+                    workers: WorkerKind::Ec2,
                     min: Some(*min),
                     max: Some(*max),
                     backlog_target: Some(*target),
@@ -261,7 +281,7 @@ pub fn build(
             };
             (
                 Settings {
-                    workers: "fargate",
+                    workers: WorkerKind::Fargate,
                     min: Some(*min),
                     max: Some(*max),
                     backlog_target: Some(*target),
@@ -320,7 +340,7 @@ pub fn build(
             };
             (
                 Settings {
-                    workers: "lambda",
+                    workers: WorkerKind::Lambda,
                     min: None,
                     max: None,
                     backlog_target: None,
@@ -550,7 +570,7 @@ const MAX_ROWS: usize = 60;
 
 /// The text of one environment: the timeline, sparklines, percentiles, cost and verdict.
 pub fn text(name: &str, r: &Report) -> String {
-    let ec2 = r.settings.workers == "ec2";
+    let ec2 = r.settings.workers == WorkerKind::Ec2;
     let group = r.unit().is_some();
     let mut s = String::new();
     let what = if let Some(f) = &r.settings.fargate {
@@ -764,11 +784,11 @@ pub fn text(name: &str, r: &Report) -> String {
                 ));
                 continue;
             }
-            if c.setting == super::advice::METRIC_SETTING {
+            if c.setting == METRIC_SETTING {
                 s.push_str(&format!(
                     "advice      scaling.metric: high_resolution meets it (slowest {}; its publisher costs about ${:.0} a month besides)\n",
                     secs(c.max_latency),
-                    super::advice::HIGH_RESOLUTION_MONTHLY_USD,
+                    HIGH_RESOLUTION_MONTHLY_USD,
                 ));
                 continue;
             }

@@ -1277,7 +1277,7 @@ fn the_flags_fill_only_what_a_stage_does_not_set_and_each_stage_needs_its_proces
         ),
         (0.5, Some(20.0))
     );
-    assert_eq!(p.stages[1].settings.workers, "lambda");
+    assert_eq!(p.stages[1].settings.workers, WorkerKind::Lambda);
 }
 
 #[test]
@@ -1549,7 +1549,7 @@ fn a_fargate_run_costs_its_task_hours_at_the_task_size_and_says_tasks() {
         "scaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\n",
     );
     let r = simulate(&e, &assumptions("steady:0.5/s")).unwrap();
-    assert_eq!(r.settings.workers, "fargate");
+    assert_eq!(r.settings.workers, WorkerKind::Fargate);
     assert_eq!(r.unit(), Some("task"));
     let hours = r.task_hours.unwrap();
     // Two tasks at rest for the load's default duration.

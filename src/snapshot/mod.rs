@@ -10,10 +10,9 @@
 //! stays unknown when neither answers for sure.
 
 use crate::aws::Clients;
-use crate::aws::autoscaling::{self, Activity, Group, ScalingPolicy};
+use crate::aws::autoscaling;
 use crate::aws::buckets::{self, Contents, Notification};
 use crate::aws::cfn::stacks::{StackResource, StackState};
-use crate::aws::functions::{Function, Mapping};
 use crate::aws::monitoring::{self, Alarm, Metrics};
 use crate::aws::queues::Queue;
 use crate::aws::topics::{self, Subscription};
@@ -151,12 +150,11 @@ pub enum Located {
 }
 
 /// Everything an environment is, as read at one moment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     pub environment: String,
     /// The stack file's `owner`: with the environment's name, the marks its stacks must carry
-    /// (see [`crate::ownership`]).
-    #[serde(skip)]
+    /// (see [`crate::ownership`]). Not in the JSON.
     pub owner: Option<String>,
     pub region: String,
     pub data: StackSnapshot,
@@ -170,24 +168,15 @@ pub struct Snapshot {
     pub topic: Fact<String>,
     pub queue: Fact<Queue>,
     pub dead_letter_queue: Fact<Queue>,
-    /// `None` when not read: not in the scope, or the stack file's workers are a function and
-    /// the fleet stack lists no group.
-    pub group: Option<Fact<Group>>,
-    pub policies: Option<Fact<Vec<ScalingPolicy>>>,
-    pub hooks: Option<Fact<Vec<String>>>,
     pub subscription: Option<Fact<Subscription>>,
     pub notifications: Option<Fact<Vec<Notification>>>,
     pub alarms: Option<Fact<Vec<Alarm>>>,
     pub metrics: Option<Fact<Metrics>>,
-    pub activities: Option<Fact<Vec<Activity>>>,
-    /// The worker function (`None` when not read: not in the scope, or the stack file's workers
-    /// are EC2 instances and the fleet stack lists no function).
-    pub function: Option<Fact<Function>>,
-    /// The event source mapping from the queue to the function (read with the function).
-    pub mapping: Option<Fact<Mapping>>,
-    /// The ECS service of Fargate workers (`None` when not read: not in the scope, or the
-    /// stack file's workers are of another kind and the fleet stack lists no service).
-    pub service: Option<Fact<crate::aws::services::Service>>,
+    /// What consumes the queue, each kind with its parts as read: the stack file's kind, and
+    /// the other one too while the fleet stack still lists it (a kind switch under way);
+    /// empty when the scope reads no worker. In the order of
+    /// [`crate::config::schema::WorkerKind::ALL`].
+    pub workers: Vec<Consumer>,
 }
 
 impl Snapshot {
@@ -206,17 +195,16 @@ impl Snapshot {
             topic: Fact::Absent,
             queue: Fact::Absent,
             dead_letter_queue: Fact::Absent,
-            group: Some(Fact::Absent),
-            policies: Some(Fact::Absent),
-            hooks: Some(Fact::Absent),
             subscription: Some(Fact::Absent),
             notifications: Some(Fact::Absent),
             alarms: Some(Fact::Known(Vec::new())),
             metrics: Some(Fact::Known(Metrics::default())),
-            activities: Some(Fact::Absent),
-            function: None,
-            mapping: None,
-            service: None,
+            workers: vec![Consumer::Ec2(GroupRead {
+                group: Fact::Absent,
+                policies: Some(Fact::Absent),
+                hooks: Some(Fact::Absent),
+                activities: Some(Fact::Absent),
+            })],
         }
     }
 }
@@ -375,17 +363,22 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         topic,
         queue,
         dead_letter_queue,
-        group,
-        policies,
-        hooks,
         subscription,
         notifications,
         alarms,
         metrics,
-        activities,
-        function,
-        mapping,
-        service,
+        workers: workers::consumers(
+            group.map(|group| GroupRead {
+                group,
+                policies,
+                hooks,
+                activities,
+            }),
+            function
+                .zip(mapping)
+                .map(|(function, mapping)| FunctionRead { function, mapping }),
+            service.map(|service| ServiceRead { service }),
+        ),
     }
 }
 
@@ -447,11 +440,13 @@ where
 
 pub mod fact;
 mod locate;
+mod serialize;
 mod stack;
 mod workers;
 use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
 pub use stack::deletion_policies;
 use stack::read_stack;
+pub use workers::{Consumer, FunctionRead, GroupRead, ServiceRead};
 
 #[cfg(test)]
 mod builders;

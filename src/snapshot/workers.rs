@@ -4,14 +4,143 @@
 //! the stack does not list is looked up by its fixed name, and only AWS saying "no such thing"
 //! makes it absent.
 
-use super::{Located, StackSnapshot};
+use super::{Located, Snapshot, StackSnapshot};
 use crate::aws::Clients;
+use crate::aws::autoscaling::{Activity, Group, ScalingPolicy};
 use crate::aws::functions::{self, Function, Mapping};
+use crate::aws::services::Service;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::render::{ResourceNames, ids};
 use crate::snapshot::fact::Fact;
 use crate::snapshot::locate::to_fact;
+
+/// One kind of consumer as read, with that kind's parts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Consumer {
+    /// The Auto Scaling group of EC2 instances.
+    Ec2(GroupRead),
+    /// The Lambda function and its queue mapping (boxed: the largest by far).
+    Lambda(Box<FunctionRead>),
+    /// The ECS service of Fargate tasks.
+    Fargate(ServiceRead),
+}
+
+/// The Auto Scaling group and what the scope read with it (`None`: not in the scope).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRead {
+    pub group: Fact<Group>,
+    pub policies: Option<Fact<Vec<ScalingPolicy>>>,
+    /// The lifecycle hooks' names (drift).
+    pub hooks: Option<Fact<Vec<String>>>,
+    /// Recent scaling activities (status).
+    pub activities: Option<Fact<Vec<Activity>>>,
+}
+
+/// The worker function and the event source mapping from the queue to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionRead {
+    pub function: Fact<Function>,
+    pub mapping: Fact<Mapping>,
+}
+
+/// The Fargate workers' ECS service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceRead {
+    pub service: Fact<Service>,
+}
+
+impl Consumer {
+    pub fn kind(&self) -> WorkerKind {
+        match self {
+            Consumer::Ec2(_) => WorkerKind::Ec2,
+            Consumer::Lambda(_) => WorkerKind::Lambda,
+            Consumer::Fargate(_) => WorkerKind::Fargate,
+        }
+    }
+}
+
+/// The consumers read, in the order of [`WorkerKind::ALL`].
+pub(super) fn consumers(
+    group: Option<GroupRead>,
+    function: Option<FunctionRead>,
+    service: Option<ServiceRead>,
+) -> Vec<Consumer> {
+    [
+        group.map(Consumer::Ec2),
+        function.map(|f| Consumer::Lambda(Box::new(f))),
+        service.map(Consumer::Fargate),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+impl Snapshot {
+    /// The kinds of consumer read, in the order of [`WorkerKind::ALL`].
+    pub fn kinds_read(&self) -> Vec<WorkerKind> {
+        self.workers.iter().map(Consumer::kind).collect()
+    }
+
+    /// The Auto Scaling group's parts, when read.
+    pub fn ec2(&self) -> Option<&GroupRead> {
+        self.workers.iter().find_map(|c| match c {
+            Consumer::Ec2(g) => Some(g),
+            _ => None,
+        })
+    }
+
+    /// The function's parts, when read.
+    pub fn lambda(&self) -> Option<&FunctionRead> {
+        self.workers.iter().find_map(|c| match c {
+            Consumer::Lambda(f) => Some(f.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// The service's parts, when read.
+    pub fn fargate(&self) -> Option<&ServiceRead> {
+        self.workers.iter().find_map(|c| match c {
+            Consumer::Fargate(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The group (`None` when not read: not in the scope, or the stack file's workers are of
+    /// another kind and the fleet stack lists no group).
+    pub fn group(&self) -> Option<&Fact<Group>> {
+        self.ec2().map(|g| &g.group)
+    }
+
+    pub fn policies(&self) -> Option<&Fact<Vec<ScalingPolicy>>> {
+        self.ec2().and_then(|g| g.policies.as_ref())
+    }
+
+    pub fn hooks(&self) -> Option<&Fact<Vec<String>>> {
+        self.ec2().and_then(|g| g.hooks.as_ref())
+    }
+
+    pub fn activities(&self) -> Option<&Fact<Vec<Activity>>> {
+        self.ec2().and_then(|g| g.activities.as_ref())
+    }
+
+    /// The worker function (`None` when not read: not in the scope, or the stack file's
+    /// workers are of another kind and the fleet stack lists no function).
+    pub fn function(&self) -> Option<&Fact<Function>> {
+        self.lambda().map(|f| &f.function)
+    }
+
+    /// The event source mapping from the queue to the function (read with the function).
+    pub fn mapping(&self) -> Option<&Fact<Mapping>> {
+        self.lambda().map(|f| &f.mapping)
+    }
+
+    /// The ECS service of Fargate workers (`None` when not read: not in the scope, or the
+    /// stack file's workers are of another kind and the fleet stack lists no service).
+    pub fn service(&self) -> Option<&Fact<Service>> {
+        self.fargate().map(|s| &s.service)
+    }
+}
 
 /// Which consumers to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -75,8 +75,8 @@ pub fn section(
     queue: Option<&QueueDepth>,
     unavailable: &mut BTreeMap<String, String>,
 ) -> Option<FunctionStatus> {
-    let function = take(snap.function.as_ref(), FUNCTION, unavailable);
-    let mapping = take(snap.mapping.as_ref(), MAPPING, unavailable).map(|m| mapping_status(&m));
+    let function = take(snap.function(), FUNCTION, unavailable);
+    let mapping = take(snap.mapping(), MAPPING, unavailable).map(|m| mapping_status(&m));
     let f = function?;
     let in_use = metrics.function_concurrency_peak;
     let mapping_maximum = mapping.as_ref().and_then(|m| m.maximum_concurrency);

@@ -1,46 +1,43 @@
-//! `status`: is the environment healthy and keeping up? The stacks, the fleet per zone (or the
-//! worker function, see [`function`]), the queues, backlog per instance against the target,
+//! `status`: is the environment healthy and keeping up? The stacks, the workers (each kind in
+//! its own file: EC2's group per zone in [`group`], a Lambda function in [`function`], a
+//! Fargate service in [`service`]), the queues, backlog per instance against the target,
 //! scaling direction and alarms: a function of one [`Snapshot`], rendered by [`render`]. A
 //! section that could not be read says why and the rest is shown.
 
 pub mod function;
+pub mod group;
+mod json;
 pub mod report;
 pub mod rows;
 pub mod service;
 pub mod text;
 
 use crate::aws::Clients;
-use crate::aws::autoscaling::{self, Activity};
 use crate::aws::monitoring::{Alarm, Percentiles};
 use crate::aws::queues::Queue;
 use crate::config::Environment;
+use crate::config::schema::WorkerKind;
 use crate::snapshot::Fact;
 use crate::snapshot::{self, Scope, Snapshot, StackSnapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub use function::{FunctionStatus, MappingStatus};
+pub use group::{Fleet, Instance};
 pub use rows::render_rows;
 pub use text::text;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Status {
     pub environment: String,
     pub region: String,
     pub stacks: Vec<StackSummary>,
-    /// What consumes the queue, as read: `ec2` (the `fleet` section), `lambda` (the `function`
-    /// section), `fargate` (the `service` section); two for a moment while an environment
-    /// switches kinds.
-    pub workers: Vec<String>,
-    /// `null` when the fleet is not deployed, could not be read (see `unavailable`), or the
-    /// workers are a function.
-    pub fleet: Option<Fleet>,
-    /// `null` when the function is not deployed, could not be read (see `unavailable`), or the
-    /// workers are EC2 instances.
-    pub function: Option<FunctionStatus>,
-    /// `null` when the Fargate workers' ECS service is not deployed, could not be read (see
-    /// `unavailable`), or the workers are of another kind.
-    pub service: Option<crate::aws::services::Service>,
+    /// What consumes the queue, as read, each kind with its section: EC2's `fleet`, Lambda's
+    /// `function`, Fargate's `service`; two for a moment while an environment switches
+    /// kinds. In the JSON, `workers` lists the kinds (`ec2`, `lambda`, `fargate`) and each
+    /// section is its own field, `null` when not deployed, not read (see `unavailable`), or
+    /// the workers are of another kind.
+    pub workers: Vec<Workers>,
     pub queue: Option<QueueDepth>,
     pub dead_letter_queue: Option<QueueDepth>,
     /// The group's or the service's scaling (`null` for a function: see
@@ -59,11 +56,29 @@ pub struct Status {
     pub unavailable: BTreeMap<String, String>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
     /// stage).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageStatus>,
     /// A pipeline as a whole (absent for one stage).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<Pipeline>,
+}
+
+/// One kind of consumer as read, with its section (`None`: not deployed, or could not be
+/// read: see `unavailable`).
+#[derive(Debug, Clone)]
+pub enum Workers {
+    Ec2(Option<Fleet>),
+    /// Boxed: the largest section by far.
+    Lambda(Option<Box<FunctionStatus>>),
+    Fargate(Option<crate::aws::services::Service>),
+}
+
+impl Workers {
+    pub fn kind(&self) -> WorkerKind {
+        match self {
+            Workers::Ec2(_) => WorkerKind::Ec2,
+            Workers::Lambda(_) => WorkerKind::Lambda,
+            Workers::Fargate(_) => WorkerKind::Fargate,
+        }
+    }
 }
 
 /// A later stage of a pipeline: its status as its own snapshot gives it (its fleet stack,
@@ -122,6 +137,40 @@ impl LatencyGoal {
 }
 
 impl Status {
+    /// The kinds of consumer read.
+    pub fn kinds(&self) -> Vec<WorkerKind> {
+        self.workers.iter().map(Workers::kind).collect()
+    }
+
+    /// Whether the consumer of `kind` was read (its section is shown, or said missing).
+    pub fn shows(&self, kind: WorkerKind) -> bool {
+        self.workers.iter().any(|w| w.kind() == kind)
+    }
+
+    /// The EC2 group's section, when read and deployed.
+    pub fn fleet(&self) -> Option<&Fleet> {
+        self.workers.iter().find_map(|w| match w {
+            Workers::Ec2(f) => f.as_ref(),
+            _ => None,
+        })
+    }
+
+    /// The function's section, when read and deployed.
+    pub fn function(&self) -> Option<&FunctionStatus> {
+        self.workers.iter().find_map(|w| match w {
+            Workers::Lambda(f) => f.as_deref(),
+            _ => None,
+        })
+    }
+
+    /// The Fargate workers' ECS service, when read and deployed.
+    pub fn service(&self) -> Option<&crate::aws::services::Service> {
+        self.workers.iter().find_map(|w| match w {
+            Workers::Fargate(s) => s.as_ref(),
+            _ => None,
+        })
+    }
+
     /// 1 when a stack itself could not be read (the status is then no answer), else 0.
     pub fn exit_code(&self) -> i32 {
         let stacks = self
@@ -170,34 +219,6 @@ pub struct StackSummary {
     /// Why it failed or what it is doing, when CloudFormation says.
     pub reason: Option<String>,
     pub termination_protection: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Fleet {
-    pub group: String,
-    pub desired: i32,
-    pub min: i32,
-    pub max: i32,
-    pub in_service: usize,
-    pub instances: Vec<Instance>,
-    /// Availability zone → instances in it.
-    pub per_zone: BTreeMap<String, usize>,
-    /// Instances still on an older launch template version than the group's.
-    pub outdated: usize,
-    pub launch_template_version: Option<String>,
-    pub suspended_processes: Vec<String>,
-    pub activities: Vec<Activity>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Instance {
-    pub id: String,
-    pub zone: String,
-    pub lifecycle: String,
-    pub health: String,
-    pub launch_template_version: Option<String>,
-    pub outdated: bool,
-    pub protected_from_scale_in: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -355,48 +376,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         stack_summary(&snap.fleet, &mut unavailable),
     ];
     let metrics = take(snap.metrics.as_ref(), "metrics", &mut unavailable).unwrap_or_default();
-    let activities = take(
-        snap.activities.as_ref(),
-        "scaling activities",
-        &mut unavailable,
-    )
-    .unwrap_or_default();
-    let fleet = take(snap.group.as_ref(), "fleet", &mut unavailable).map(|g| {
-        let instances: Vec<Instance> = g
-            .instances
-            .iter()
-            .map(|i| Instance {
-                id: i.id.clone(),
-                zone: i.zone.clone(),
-                lifecycle: i.lifecycle.clone(),
-                health: i.health.clone(),
-                outdated: autoscaling::is_outdated(
-                    i.launch_template_version.as_deref(),
-                    g.launch_template_version.as_deref(),
-                ),
-                launch_template_version: i.launch_template_version.clone(),
-                protected_from_scale_in: i.protected_from_scale_in,
-            })
-            .collect();
-        let mut per_zone: BTreeMap<String, usize> =
-            g.zones.iter().map(|z| (z.clone(), 0)).collect();
-        for i in &instances {
-            *per_zone.entry(i.zone.clone()).or_insert(0) += 1;
-        }
-        Fleet {
-            group: g.name.clone(),
-            desired: g.desired,
-            min: g.min,
-            max: g.max,
-            in_service: g.in_service(),
-            outdated: instances.iter().filter(|i| i.outdated).count(),
-            per_zone,
-            instances,
-            launch_template_version: g.launch_template_version.clone(),
-            suspended_processes: g.suspended_processes.clone(),
-            activities,
-        }
-    });
+    let mut fleet = group::section(snap, &mut unavailable);
     let queue = take(Some(&snap.queue), "queue", &mut unavailable)
         .map(|q| depth(&q, metrics.oldest_message_age_seconds));
     let dead_letter_queue = take(
@@ -405,12 +385,11 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         &mut unavailable,
     )
     .map(|q| depth(&q, metrics.dead_letter_oldest_age_seconds));
-    let policies =
-        take(snap.policies.as_ref(), "scaling policies", &mut unavailable).unwrap_or_default();
+    let policies = take(snap.policies(), "scaling policies", &mut unavailable).unwrap_or_default();
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();
 
-    let service = take(snap.service.as_ref(), service::SERVICE, &mut unavailable);
+    let mut service = take(snap.service(), service::SERVICE, &mut unavailable);
     // Instances in service, or tasks running, against what the group or the service wants.
     let counts = match (&fleet, &service) {
         (Some(f), _) => Some((f.desired as i64, f.in_service as i64)),
@@ -427,27 +406,24 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         Some(_) => Direction::Steady,
         None => Direction::Unknown,
     };
-    let function = function::section(snap, &metrics, queue.as_ref(), &mut unavailable);
-    let workers = [
-        ("ec2", snap.group.is_some()),
-        ("lambda", snap.function.is_some()),
-        ("fargate", snap.service.is_some()),
-    ]
-    .into_iter()
-    .filter(|(_, read)| *read)
-    .map(|(kind, _)| kind.to_string())
-    .collect();
+    let mut function = function::section(snap, &metrics, queue.as_ref(), &mut unavailable);
+    let workers = snap
+        .kinds_read()
+        .into_iter()
+        .map(|kind| match kind {
+            WorkerKind::Ec2 => Workers::Ec2(fleet.take()),
+            WorkerKind::Lambda => Workers::Lambda(function.take().map(Box::new)),
+            WorkerKind::Fargate => Workers::Fargate(service.take()),
+        })
+        .collect();
     Status {
         environment: snap.environment.clone(),
         region: snap.region.clone(),
         stacks,
         workers,
-        fleet,
-        function,
-        service,
         queue,
         dead_letter_queue,
-        scaling: (snap.group.is_some() || snap.service.is_some()).then(|| Scaling {
+        scaling: (snap.group().is_some() || snap.service().is_some()).then(|| Scaling {
             backlog_per_instance: backlog,
             backlog_per_instance_metric: metrics.backlog_per_instance,
             target: policy.and_then(|p| p.target),

@@ -2,6 +2,7 @@
 //! backlog against the target, alarms), and what could not be read told once.
 
 use super::{Direction, Status};
+use crate::config::schema::WorkerKind;
 use crate::output::words::{self, count};
 
 /// One row per environment, and one per later stage of a pipeline under it (`ENV / STAGE`),
@@ -73,7 +74,7 @@ fn stacks(s: &Status) -> String {
 }
 
 fn workers(s: &Status) -> String {
-    if let Some(f) = &s.fleet {
+    if let Some(f) = s.fleet() {
         let mut w = format!("{}/{} in service", f.in_service, f.desired);
         if f.outdated > 0 {
             w.push_str(&format!(", {} outdated", f.outdated));
@@ -83,7 +84,7 @@ fn workers(s: &Status) -> String {
         }
         return w;
     }
-    if let Some(svc) = &s.service {
+    if let Some(svc) = s.service() {
         let mut w = format!("{}/{} tasks running", svc.running, svc.desired);
         if let Some(d) = svc.rollout()
             && d.rollout_state.as_deref() != Some("COMPLETED")
@@ -95,7 +96,7 @@ fn workers(s: &Status) -> String {
         }
         return w;
     }
-    if let Some(f) = &s.function {
+    if let Some(f) = s.function() {
         let c = &f.concurrency;
         return format!(
             "function {}, {}/{} executions",
@@ -104,12 +105,12 @@ fn workers(s: &Status) -> String {
             c.cap.map_or("no cap".into(), |n| n.to_string()),
         );
     }
-    let section = if s.workers.iter().any(|w| w == "lambda") {
+    let section = if s.shows(WorkerKind::Lambda) {
         super::function::FUNCTION
-    } else if s.workers.iter().any(|w| w == "fargate") {
+    } else if s.shows(WorkerKind::Fargate) {
         super::service::SERVICE
     } else {
-        "fleet"
+        super::group::FLEET
     };
     if s.unavailable.contains_key(section) {
         "not available".into()
@@ -164,7 +165,7 @@ fn backlog(s: &Status) -> String {
         };
         return format!("{now} / {target} ({direction})");
     }
-    if let Some(f) = &s.function {
+    if let Some(f) = s.function() {
         return match f.concurrency.backlog_per_execution {
             Some(b) => format!("{b:.1} per execution"),
             None => "-".into(),

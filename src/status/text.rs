@@ -2,6 +2,7 @@
 
 use super::function::{self, FUNCTION, MAPPING};
 use super::{Direction, QueueDepth, Status};
+use crate::config::schema::WorkerKind;
 
 pub fn text(s: &Status) -> String {
     let mut out = String::new();
@@ -38,73 +39,20 @@ pub fn text(s: &Status) -> String {
         Some(why) => format!("{section}: not available ({why})"),
         None => format!("{section}: not deployed"),
     };
-    let shows = |kind: &str| s.workers.iter().any(|w| w == kind);
-    match &s.fleet {
-        None if shows("ec2") => line(missing("fleet")),
+    let shows = |kind: WorkerKind| s.shows(kind);
+    match s.fleet() {
+        None if shows(WorkerKind::Ec2) => line(missing(super::group::FLEET)),
         None => {}
-        Some(f) => {
-            line(format!(
-                "fleet {}: desired {} (min {}, max {}), {} in service, {} on an older launch template version{}",
-                f.group,
-                f.desired,
-                f.min,
-                f.max,
-                f.in_service,
-                f.outdated,
-                if f.suspended_processes.is_empty() {
-                    String::new()
-                } else {
-                    format!(", SUSPENDED: {}", f.suspended_processes.join(", "))
-                }
-            ));
-            let zones: Vec<String> = f
-                .per_zone
-                .iter()
-                .map(|(z, n)| format!("{z}: {n}"))
-                .collect();
-            line(format!("  per zone: {}", zones.join(", ")));
-            if !f.instances.is_empty() {
-                line(crate::output::table(
-                    &[
-                        "instance",
-                        "zone",
-                        "lifecycle",
-                        "health",
-                        "template version",
-                    ],
-                    f.instances.iter().map(|i| {
-                        vec![
-                            i.id.clone(),
-                            i.zone.clone(),
-                            i.lifecycle.clone(),
-                            i.health.clone(),
-                            format!(
-                                "{}{}",
-                                i.launch_template_version.clone().unwrap_or_default(),
-                                if i.outdated { " (outdated)" } else { "" }
-                            ),
-                        ]
-                    }),
-                ));
-            }
-            for a in f.activities.iter().take(3) {
-                line(format!(
-                    "  {} {}: {}",
-                    crate::output::when::ago(&a.start),
-                    a.status,
-                    a.description
-                ));
-            }
-        }
+        Some(f) => super::group::render(f, &mut line),
     }
-    match &s.function {
+    match s.function() {
         Some(f) => function::render(f, &s.unavailable, &mut line),
-        None if shows("lambda") => line(missing(FUNCTION)),
+        None if shows(WorkerKind::Lambda) => line(missing(FUNCTION)),
         None => {}
     }
-    match &s.service {
+    match s.service() {
         Some(svc) => super::service::render(svc, &mut line),
-        None if shows("fargate") => line(missing(super::service::SERVICE)),
+        None if shows(WorkerKind::Fargate) => line(missing(super::service::SERVICE)),
         None => {}
     }
     let age = |q: &QueueDepth| match q.oldest_message_age_seconds {
@@ -170,11 +118,11 @@ pub fn text(s: &Status) -> String {
         }
         None => line(missing("dead-letter queue")),
     }
-    if let Some(f) = &s.function {
+    if let Some(f) = s.function() {
         line(function::scaling_line(f, s.queue.as_ref(), &s.unavailable));
     }
     if let Some(sc) = &s.scaling {
-        let unit = if s.fleet.is_none() && s.service.is_some() {
+        let unit = if s.fleet().is_none() && s.service().is_some() {
             "task"
         } else {
             "instance"

@@ -166,18 +166,13 @@ async fn mocked_a_function_environment_reads_what_the_fleet_stack_lists_and_neve
     .clients();
     let snap = read(&clients, &env("lambda"), Scope::STATUS).await;
     let f = snap
-        .function
-        .as_ref()
+        .function()
         .and_then(|f| f.known())
         .expect("the function");
     assert_eq!((f.memory_mb, f.timeout_seconds), (256, 10));
-    let m = snap
-        .mapping
-        .as_ref()
-        .and_then(|m| m.known())
-        .expect("the mapping");
+    let m = snap.mapping().and_then(|m| m.known()).expect("the mapping");
     assert_eq!((m.uuid.as_str(), m.maximum_concurrency), (UUID, Some(5)));
-    assert!(snap.group.is_none() && snap.policies.is_none() && snap.activities.is_none());
+    assert!(snap.group().is_none() && snap.policies().is_none() && snap.activities().is_none());
     assert_eq!(groups.num_calls(), 0, "the group is not read");
     let metrics = snap
         .metrics
@@ -218,8 +213,8 @@ async fn mocked_a_function_the_fleet_stack_does_not_list_is_absent_only_when_lam
         ..Scope::default()
     };
     let snap = read(&clients, &env("lambda"), scope).await;
-    assert_eq!(snap.function, Some(Fact::Absent));
-    assert_eq!(snap.mapping, Some(Fact::Absent));
+    assert_eq!(snap.function(), Some(&Fact::Absent));
+    assert_eq!(snap.mapping(), Some(&Fact::Absent));
     assert_eq!((function.num_calls(), list.num_calls()), (1, 1));
 }
 
@@ -263,8 +258,8 @@ async fn mocked_a_fleet_stack_that_cannot_be_read_leaves_the_function_unknown_no
     };
     let snap = read(&clients, &env("lambda"), scope).await;
     for part in [
-        snap.function.as_ref().and_then(|f| f.unknown()),
-        snap.mapping.as_ref().and_then(|m| m.unknown()),
+        snap.function().and_then(|f| f.unknown()),
+        snap.mapping().and_then(|m| m.unknown()),
     ] {
         assert!(
             part.is_some_and(|why| why.contains("InternalFailure")),
@@ -272,7 +267,7 @@ async fn mocked_a_fleet_stack_that_cannot_be_read_leaves_the_function_unknown_no
         );
     }
     assert!(
-        snap.group.is_none(),
+        snap.group().is_none(),
         "a function environment: no group expected"
     );
 }
@@ -323,14 +318,14 @@ async fn mocked_an_ec2_environment_whose_fleet_stack_still_holds_a_function_read
     };
     let snap = read(&clients, &env("ec2"), scope).await;
     assert_eq!(
-        snap.group,
-        Some(Fact::Absent),
+        snap.group(),
+        Some(&Fact::Absent),
         "Auto Scaling lists no such group"
     );
-    assert!(snap.function.as_ref().and_then(|f| f.known()).is_some());
+    assert!(snap.function().and_then(|f| f.known()).is_some());
     assert_eq!(
-        snap.mapping,
-        Some(Fact::Absent),
+        snap.mapping(),
+        Some(&Fact::Absent),
         "no mapping from the queue"
     );
 }

@@ -184,7 +184,7 @@ async fn mocked_a_stack_that_cannot_be_read_makes_its_resources_unknown() {
     );
     assert!(snap.queue.unknown().is_some());
     assert!(snap.bucket.unknown().is_some());
-    assert!(snap.group.as_ref().and_then(|g| g.unknown()).is_some());
+    assert!(snap.group().and_then(|g| g.unknown()).is_some());
 }
 
 #[test]

@@ -10,12 +10,8 @@ fn deployed() -> Snapshot {
     let mut s = Snapshot::deployed("st").serverless();
     s.queue = Fact::Known(Queue::for_tests("qfleet-st-jobs", 30, &[]));
     s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-st-dlq", 0, &[]));
-    s.function = Some(Fact::Known(Function::for_tests(
-        "qfleet-st-worker",
-        256,
-        20,
-    )));
-    s.mapping = Some(Fact::Known(Mapping::for_tests("qfleet-st-jobs", 10, 2, 5)));
+    s.lambda_mut().function = Fact::Known(Function::for_tests("qfleet-st-worker", 256, 20));
+    s.lambda_mut().mapping = Fact::Known(Mapping::for_tests("qfleet-st-jobs", 10, 2, 5));
     s.metrics = Some(Fact::Known(Metrics {
         function_errors: Some(4.0),
         function_throttles: Some(0.0),
@@ -29,8 +25,8 @@ fn deployed() -> Snapshot {
 fn a_function_environment_shows_the_function_section_instead_of_the_fleet() {
     let st = from_snapshot(&deployed(), 10.0);
     assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
-    assert_eq!(st.workers, ["lambda"]);
-    let f = st.function.as_ref().expect("the function section");
+    assert_eq!(st.kinds(), [crate::config::schema::WorkerKind::Lambda]);
+    let f = st.function().expect("the function section");
     assert_eq!(f.function.state.as_deref(), Some("Active"));
     assert_eq!(
         (f.function.memory_mb, f.function.timeout_seconds),
@@ -95,11 +91,11 @@ fn an_ec2_environment_in_json_has_a_null_function() {
 fn the_cap_is_the_lower_of_the_mappings_maximum_and_the_reserved_concurrency_and_reaching_it_is_flagged()
  {
     let mut s = deployed();
-    if let Some(Fact::Known(f)) = &mut s.function {
+    if let Some(Fact::Known(f)) = s.function_mut() {
         f.reserved_concurrency = Some(3);
     }
     let st = from_snapshot(&s, 10.0);
-    assert_eq!(st.function.as_ref().unwrap().concurrency.cap, Some(3));
+    assert_eq!(st.function().unwrap().concurrency.cap, Some(3));
     let text = text(&st);
     assert!(
         text.contains(
@@ -116,11 +112,11 @@ fn the_cap_is_the_lower_of_the_mappings_maximum_and_the_reserved_concurrency_and
 #[test]
 fn an_unreadable_function_is_said_with_its_reason_and_the_rest_is_shown() {
     let mut s = deployed();
-    s.function = Some(Fact::Unknown(
+    s.lambda_mut().function = Fact::Unknown(
         "reading function qfleet-st-worker: access denied: not authorized to perform: lambda:GetFunction".into(),
-    ));
+    );
     let st = from_snapshot(&s, 10.0);
-    assert!(st.function.is_none());
+    assert!(st.function().is_none());
     assert!(st.unavailable["function"].contains("lambda:GetFunction"));
     let text = text(&st);
     assert!(
@@ -134,9 +130,9 @@ fn an_unreadable_function_is_said_with_its_reason_and_the_rest_is_shown() {
 #[test]
 fn an_unreadable_mapping_is_said_with_its_reason_not_as_missing() {
     let mut s = deployed();
-    s.mapping = Some(Fact::Unknown("listing the event source mappings of function qfleet-st-worker: AWS kept throttling the request (TooManyRequestsException) after every retry; run again later or lower --concurrency".into()));
+    s.lambda_mut().mapping = Fact::Unknown("listing the event source mappings of function qfleet-st-worker: AWS kept throttling the request (TooManyRequestsException) after every retry; run again later or lower --concurrency".into());
     let st = from_snapshot(&s, 10.0);
-    assert!(st.function.as_ref().unwrap().mapping.is_none());
+    assert!(st.function().unwrap().mapping.is_none());
     assert!(st.unavailable.contains_key("queue mapping"));
     let text = text(&st);
     assert!(
@@ -153,7 +149,7 @@ fn an_unreadable_mapping_is_said_with_its_reason_not_as_missing() {
 #[test]
 fn a_function_without_a_mapping_says_the_queue_feeds_nothing() {
     let mut s = deployed();
-    s.mapping = Some(Fact::Absent);
+    s.lambda_mut().mapping = Fact::Absent;
     let text = text(&from_snapshot(&s, 10.0));
     assert!(
         text.contains("queue mapping: not deployed (the queue feeds no function)"),
@@ -170,7 +166,7 @@ fn metrics_that_could_not_be_read_are_not_available_not_zero() {
             .into(),
     ));
     let st = from_snapshot(&s, 10.0);
-    let f = st.function.as_ref().unwrap();
+    let f = st.function().unwrap();
     assert_eq!(
         (f.errors, f.throttles, f.concurrency.in_use),
         (None, None, None)
@@ -211,7 +207,7 @@ fn a_function_environment_not_deployed_says_so() {
 fn an_image_function_shows_its_resolved_image_instead_of_a_runtime() {
     let mut s = deployed();
     let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/resizer@sha256:abc";
-    if let Some(Fact::Known(f)) = &mut s.function {
+    if let Some(Fact::Known(f)) = s.function_mut() {
         f.name = "qfleet-st-worker-image".into();
         f.runtime = None;
         f.image = Some(image.into());

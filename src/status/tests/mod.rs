@@ -187,7 +187,7 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     .clients();
 
     let s = gather(&clients, &env).await;
-    let f = s.fleet.as_ref().unwrap();
+    let f = s.fleet().unwrap();
     assert_eq!((f.desired, f.in_service, f.outdated), (3, 2, 1));
     assert_eq!(f.per_zone.get("eu-west-1b"), Some(&1));
     assert_eq!(f.suspended_processes, ["AZRebalance"]);
@@ -284,7 +284,7 @@ mod snapshots {
             launch_template_version: Some("1".into()),
             protected_from_scale_in: false,
         };
-        s.group = Some(Fact::Known(Group {
+        s.ec2_mut().group = Fact::Known(Group {
             name: "qfleet-st-workers".into(),
             desired: 3,
             min: 1,
@@ -301,7 +301,7 @@ mod snapshots {
                 instance("i-3", "eu-west-1c"),
             ],
             suspended_processes: vec![],
-        }));
+        });
         s
     }
 
@@ -329,9 +329,9 @@ mod snapshots {
     #[test]
     fn an_unreadable_fleet_is_said_with_its_reason_and_the_rest_is_shown() {
         let mut s = deployed();
-        s.group = Some(Fact::Unknown("describing group qfleet-st-workers: InternalFailure: not included in your current license plan".into()));
+        s.ec2_mut().group = Fact::Unknown("describing group qfleet-st-workers: InternalFailure: not included in your current license plan".into());
         let st = from_snapshot(&s, 10.0);
-        assert!(st.fleet.is_none());
+        assert!(st.fleet().is_none());
         assert_eq!(st.scaling.as_ref().unwrap().direction, Direction::Unknown);
         assert_eq!(
             st.scaling.as_ref().unwrap().backlog_per_instance,

@@ -1,0 +1,138 @@
+//! The status of EC2 workers: the Auto Scaling group's size, its instances per zone and on
+//! which launch template version, its suspended processes and recent scaling activities. The
+//! text of this section is here too.
+
+use super::take;
+use crate::aws::autoscaling::{self, Activity};
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The section's name in `unavailable`.
+pub const FLEET: &str = "fleet";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fleet {
+    pub group: String,
+    pub desired: i32,
+    pub min: i32,
+    pub max: i32,
+    pub in_service: usize,
+    pub instances: Vec<Instance>,
+    /// Availability zone → instances in it.
+    pub per_zone: BTreeMap<String, usize>,
+    /// Instances still on an older launch template version than the group's.
+    pub outdated: usize,
+    pub launch_template_version: Option<String>,
+    pub suspended_processes: Vec<String>,
+    pub activities: Vec<Activity>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Instance {
+    pub id: String,
+    pub zone: String,
+    pub lifecycle: String,
+    pub health: String,
+    pub launch_template_version: Option<String>,
+    pub outdated: bool,
+    pub protected_from_scale_in: bool,
+}
+
+/// The fleet section (`None`: no group read, absent, or unreadable: see `unavailable`).
+pub fn section(snap: &Snapshot, unavailable: &mut BTreeMap<String, String>) -> Option<Fleet> {
+    let activities = take(snap.activities(), "scaling activities", unavailable).unwrap_or_default();
+    take(snap.group(), FLEET, unavailable).map(|g| {
+        let instances: Vec<Instance> = g
+            .instances
+            .iter()
+            .map(|i| Instance {
+                id: i.id.clone(),
+                zone: i.zone.clone(),
+                lifecycle: i.lifecycle.clone(),
+                health: i.health.clone(),
+                outdated: autoscaling::is_outdated(
+                    i.launch_template_version.as_deref(),
+                    g.launch_template_version.as_deref(),
+                ),
+                launch_template_version: i.launch_template_version.clone(),
+                protected_from_scale_in: i.protected_from_scale_in,
+            })
+            .collect();
+        let mut per_zone: BTreeMap<String, usize> =
+            g.zones.iter().map(|z| (z.clone(), 0)).collect();
+        for i in &instances {
+            *per_zone.entry(i.zone.clone()).or_insert(0) += 1;
+        }
+        Fleet {
+            group: g.name.clone(),
+            desired: g.desired,
+            min: g.min,
+            max: g.max,
+            in_service: g.in_service(),
+            outdated: instances.iter().filter(|i| i.outdated).count(),
+            per_zone,
+            instances,
+            launch_template_version: g.launch_template_version.clone(),
+            suspended_processes: g.suspended_processes.clone(),
+            activities,
+        }
+    })
+}
+
+/// The fleet section's lines: the group's size, its instances per zone and in a table, its
+/// latest scaling activities.
+pub fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
+    line(format!(
+        "fleet {}: desired {} (min {}, max {}), {} in service, {} on an older launch template version{}",
+        f.group,
+        f.desired,
+        f.min,
+        f.max,
+        f.in_service,
+        f.outdated,
+        if f.suspended_processes.is_empty() {
+            String::new()
+        } else {
+            format!(", SUSPENDED: {}", f.suspended_processes.join(", "))
+        }
+    ));
+    let zones: Vec<String> = f
+        .per_zone
+        .iter()
+        .map(|(z, n)| format!("{z}: {n}"))
+        .collect();
+    line(format!("  per zone: {}", zones.join(", ")));
+    if !f.instances.is_empty() {
+        line(crate::output::table(
+            &[
+                "instance",
+                "zone",
+                "lifecycle",
+                "health",
+                "template version",
+            ],
+            f.instances.iter().map(|i| {
+                vec![
+                    i.id.clone(),
+                    i.zone.clone(),
+                    i.lifecycle.clone(),
+                    i.health.clone(),
+                    format!(
+                        "{}{}",
+                        i.launch_template_version.clone().unwrap_or_default(),
+                        if i.outdated { " (outdated)" } else { "" }
+                    ),
+                ]
+            }),
+        ));
+    }
+    for a in f.activities.iter().take(3) {
+        line(format!(
+            "  {} {}: {}",
+            crate::output::when::ago(&a.start),
+            a.status,
+            a.description
+        ));
+    }
+}
