@@ -25,12 +25,10 @@ pub struct Imported {
 
 /// Parses and validates `text` as a stack file (`config::parse`, the checks `qfleet validate`
 /// runs on a stack file); a stack file that does not validate is a usage error naming the
-/// source and each problem, so nothing invalid is ever written.
-fn checked(text: String, report: Report, source: &Path) -> Result<Imported> {
-    let name = format!(
-        "{}.yaml",
-        crate::import::copilot::mapping::environment_name(&report.service)
-    );
+/// source and each problem, so nothing invalid is ever written. `environment` names the
+/// environment when the text does not.
+fn checked(text: String, report: Report, source: &Path, environment: &str) -> Result<Imported> {
+    let name = format!("{environment}.yaml");
     match crate::config::parse(name.into(), text.clone()) {
         Ok(env) => Ok(Imported {
             environment: env.name,

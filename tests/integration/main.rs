@@ -54,6 +54,7 @@ mod iam;
 mod import;
 mod json_contract;
 mod lambda_moto;
+mod layers;
 mod lint;
 mod localstack;
 mod logs_localstack;

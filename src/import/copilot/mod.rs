@@ -28,5 +28,6 @@ pub struct Options<'a> {
 pub fn import(path: &Path, text: &str, opts: &Options) -> Result<Imported> {
     let m = manifest::Manifest::read(path, text, opts.env)?;
     let (draft, report) = mapping::map(&m, opts)?;
-    super::checked(draft.render(), report, path)
+    let name = mapping::environment_name(&report.service);
+    super::checked(draft.render(), report, path, &name)
 }

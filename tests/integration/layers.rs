@@ -1,0 +1,249 @@
+//! The direction of imports, checked on the source: no file of `src/` refers (through a
+//! `crate::` or `super::` path) to a module that refers back to it, directly or through
+//! others; the top-level modules are layers (none reaches a module that reaches it back); AWS
+//! access (`src/aws`) is the bottom, and only the command line reaches the commands.
+//! Test-only code (`tests` modules and files, `#[cfg(test)]` modules) is left out.
+
+use crate::common::root;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+type Module = Vec<String>;
+
+/// Every non-test source file's module path (`["drift", "compare"]`) and its text without
+/// comments and inline test modules.
+fn sources() -> BTreeMap<Module, String> {
+    let mut out = BTreeMap::new();
+    collect(&root().join("src"), &mut Vec::new(), &mut out);
+    out
+}
+
+fn collect(dir: &Path, path: &mut Module, out: &mut BTreeMap<Module, String>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    let test_only = test_only_children(dir);
+    for e in entries {
+        let name = e.file_name().to_string_lossy().to_string();
+        let stem = name.trim_end_matches(".rs").to_string();
+        if stem == "tests" || test_only.contains(&stem) {
+            continue;
+        }
+        if e.path().is_dir() {
+            path.push(stem);
+            collect(&e.path(), path, out);
+            path.pop();
+        } else if name.ends_with(".rs") && stem != "main" {
+            let mut module = path.clone();
+            if !matches!(stem.as_str(), "mod" | "lib") {
+                module.push(stem);
+            }
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            out.insert(module, code_of(&text));
+        }
+    }
+}
+
+/// The modules a directory's `mod.rs` (or `lib.rs`) declares under `#[cfg(test)]`.
+fn test_only_children(dir: &Path) -> BTreeSet<String> {
+    let parent = ["mod.rs", "lib.rs"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(dir.join(f)).ok())
+        .unwrap_or_default();
+    let lines: Vec<&str> = parent.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0] == "#[cfg(test)]")
+        .filter_map(|w| {
+            let decl = w[1].strip_prefix("pub ").unwrap_or(w[1]);
+            Some(decl.strip_prefix("mod ")?.strip_suffix(';')?.to_string())
+        })
+        .collect()
+}
+
+/// A file's code: no comment lines, and nothing from its first inline test module on.
+fn code_of(text: &str) -> String {
+    let mut out = String::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let t = line.trim();
+        if t == "#[cfg(test)]"
+            && lines
+                .peek()
+                .is_some_and(|next| next.trim().contains("mod ") && next.trim().ends_with('{'))
+        {
+            break;
+        }
+        if !t.starts_with("//") {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The modules a file refers to: each `crate::a::b` or `super::a` path, as the longest prefix
+/// that is a file's module.
+fn references(me: &Module, code: &str, files: &BTreeSet<Module>) -> BTreeSet<Module> {
+    let mut found = BTreeSet::new();
+    for (keyword, base) in [
+        ("crate::", Vec::new()),
+        ("super::", me[..me.len().saturating_sub(1)].to_vec()),
+    ] {
+        for (i, _) in code.match_indices(keyword) {
+            let before = code[..i].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let rest = &code[i + keyword.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(rest.len());
+            let mut parts = base.clone();
+            parts.extend(
+                rest[..end]
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+            if let Some(k) = (0..=parts.len())
+                .rev()
+                .find(|k| files.contains(&parts[..*k]))
+            {
+                let target = parts[..k].to_vec();
+                if &target != me {
+                    found.insert(target);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The groups of nodes that reach each other (Tarjan's strongly connected components), the
+/// ones of more than one node.
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    struct State<'a> {
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        found: Vec<Vec<String>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a str) {
+        let i = s.index.len();
+        s.index.insert(v, i);
+        s.low.insert(v, i);
+        s.stack.push(v);
+        for w in s.graph.get(v).into_iter().flatten() {
+            if !s.index.contains_key(w.as_str()) {
+                visit(s, w);
+                let lw = s.low[w.as_str()];
+                s.low.insert(v, s.low[v].min(lw));
+            } else if s.stack.contains(&w.as_str()) {
+                let iw = s.index[w.as_str()];
+                s.low.insert(v, s.low[v].min(iw));
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut group = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                group.push(w.to_string());
+                if w == v {
+                    break;
+                }
+            }
+            if group.len() > 1 {
+                group.sort();
+                s.found.push(group);
+            }
+        }
+    }
+    let mut s = State {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !s.index.contains_key(v.as_str()) {
+            visit(&mut s, v);
+        }
+    }
+    s.found
+}
+
+/// The file-level and top-level graphs of `src/`.
+fn graphs() -> (
+    BTreeMap<String, BTreeSet<String>>,
+    BTreeMap<String, BTreeSet<String>>,
+) {
+    let sources = sources();
+    let files: BTreeSet<Module> = sources.keys().cloned().collect();
+    let name = |m: &Module| m.join("::");
+    let top = |m: &Module| m.first().cloned().unwrap_or_else(|| "lib".into());
+    let mut by_file = BTreeMap::new();
+    let mut by_top: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (me, code) in &sources {
+        let refs = references(me, code, &files);
+        for r in &refs {
+            if top(r) != top(me) {
+                by_top.entry(top(me)).or_default().insert(top(r));
+            }
+        }
+        by_file.insert(name(me), refs.iter().map(name).collect());
+    }
+    (by_file, by_top)
+}
+
+#[test]
+fn no_file_refers_to_a_module_that_refers_back_to_it() {
+    let (by_file, _) = graphs();
+    assert!(by_file.len() > 100, "{} files read", by_file.len());
+    assert!(
+        by_file["commands::status"].contains("status"),
+        "the scan sees references"
+    );
+    assert_eq!(cycles(&by_file), Vec::<Vec<String>>::new());
+}
+
+#[test]
+fn the_top_level_modules_are_layers_with_aws_at_the_bottom_and_the_commands_on_top() {
+    let (_, by_top) = graphs();
+    assert_eq!(cycles(&by_top), Vec::<Vec<String>>::new(), "{by_top:#?}");
+    assert_eq!(
+        by_top.get("aws"),
+        None,
+        "src/aws refers to {:?}",
+        by_top.get("aws")
+    );
+    let reaching_commands: Vec<&String> = by_top
+        .iter()
+        .filter(|(_, to)| to.contains("commands"))
+        .map(|(from, _)| from)
+        .collect();
+    assert_eq!(reaching_commands, ["cli"]);
+}
+
+#[test]
+fn the_scan_finds_a_cycle_where_there_is_one() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(cycles(&graph), [["a", "b", "c"]]);
+    let files: BTreeSet<Module> = [vec![], vec!["x".to_string()], vec!["x".into(), "y".into()]]
+        .into_iter()
+        .collect();
+    let refs = references(
+        &vec!["x".into(), "y".into()],
+        "use super::Thing;\nlet a = crate::x::y::z();\nmy_crate::x;\n",
+        &files,
+    );
+    assert_eq!(refs, [vec!["x".to_string()]].into_iter().collect());
+}
