@@ -225,6 +225,65 @@ fn the_top_level_modules_are_layers_with_aws_at_the_bottom_and_the_commands_on_t
     assert_eq!(reaching_commands, ["cli"]);
 }
 
+/// The import table of docs/architecture.md: each top-level module and what it refers to,
+/// from the bottom layer up (a module after everything it refers to).
+fn import_table(by_top: &BTreeMap<String, BTreeSet<String>>) -> String {
+    fn depth(m: &str, g: &BTreeMap<String, BTreeSet<String>>) -> usize {
+        g.get(m)
+            .into_iter()
+            .flatten()
+            .map(|d| 1 + depth(d, g))
+            .max()
+            .unwrap_or(0)
+    }
+    let mut modules: BTreeSet<String> = by_top.keys().cloned().collect();
+    modules.extend(by_top.values().flatten().cloned());
+    let mut order: Vec<(usize, String)> = modules
+        .into_iter()
+        .filter(|m| m != "lib")
+        .map(|m| (depth(&m, by_top), m))
+        .collect();
+    order.sort();
+    let mut table = String::from("| layer | module | refers to |\n|---|---|---|\n");
+    for (d, m) in order {
+        let to: Vec<String> = by_top
+            .get(&m)
+            .into_iter()
+            .flatten()
+            .map(|t| format!("`{t}`"))
+            .collect();
+        let to = if to.is_empty() {
+            "nothing else".to_string()
+        } else {
+            to.join(", ")
+        };
+        table.push_str(&format!("| {d} | `{m}` | {to} |\n"));
+    }
+    table
+}
+
+/// docs/architecture.md's import table is the one the code has (`QFLEET_WRITE_DOCS=1`
+/// writes it).
+#[test]
+fn the_architecture_chapter_shows_the_imports_as_they_are() {
+    let (_, by_top) = graphs();
+    let path = root().join("docs/architecture.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- imports: begin -->\n", "<!-- imports: end -->");
+    let a = text.find(start).expect("the imports markers") + start.len();
+    let b = text.find(end).expect("the imports end marker");
+    let table = import_table(&by_top);
+    if std::env::var_os("QFLEET_WRITE_DOCS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &text[..a], &text[b..])).unwrap();
+        return;
+    }
+    assert_eq!(
+        &text[a..b],
+        table,
+        "docs/architecture.md's import table differs from the code: QFLEET_WRITE_DOCS=1 cargo test --test integration layers"
+    );
+}
+
 #[test]
 fn the_scan_finds_a_cycle_where_there_is_one() {
     let graph: BTreeMap<String, BTreeSet<String>> = [
