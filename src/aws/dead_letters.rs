@@ -12,7 +12,7 @@ use serde::Serialize;
 const PEEK_HOLD_SECONDS: i32 = 30;
 
 /// One message, as a peek saw it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Peeked {
     pub id: String,
     pub body: String,
@@ -150,7 +150,7 @@ async fn release(sqs: &Client, url: &str, handles: &[String]) -> Result<()> {
 }
 
 /// A message-move task, as ListMessageMoveTasks reports it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MoveTask {
     pub handle: Option<String>,
     /// RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 /// Messages in a queue, as SQS approximates them. All three numbers are present, or the queue
 /// was not read at all.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Depth {
     pub visible: u64,
     pub in_flight: u64,
@@ -24,7 +24,7 @@ impl Depth {
 }
 
 /// One queue as SQS describes it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Queue {
     pub name: String,
     pub url: String,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The job queue and its dead-letter queue, found through the job queue's redrive policy.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Queues {
     pub queue: Queue,
     pub queue_arn: String,
@@ -62,7 +62,7 @@ pub async fn locate(clients: &Clients, env: &Environment) -> Result<Queues> {
 }
 
 /// One dead-lettered message: the uploads it names, how often it was received, its age.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Letter {
     pub id: String,
     /// The S3 keys of the upload events it carries (decoded), empty when the body is not an S3
@@ -133,7 +133,7 @@ pub fn keys_of(body: &str) -> Vec<String> {
 }
 
 /// What `dlq list` found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Listing {
     pub dead_letter_queue: String,
     pub depth: Depth,

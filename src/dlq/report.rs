@@ -9,6 +9,7 @@ use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::schema::{self, Environments};
 use serde::Serialize;
 
 /// What to do with the dead-letter queue.
@@ -37,7 +38,7 @@ impl Action {
 }
 
 /// What one stage's (or a one-stage environment's) dead-letter queue did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Done {
     Listed(Listing),
@@ -47,7 +48,7 @@ pub enum Done {
 }
 
 /// A stage's result, with the stage's name where the document says it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StageDone {
     #[serde(skip_serializing_if = "Option::is_none")]
     stage: Option<String>,
@@ -194,8 +195,12 @@ async fn act_on(
     })
 }
 
-/// The body of one environment that succeeded: its one stage, or `list`'s several.
-#[derive(Serialize)]
+/// The dead-letter queue of one environment: list (messages peeked without consuming them), show
+/// (one message and its body), redrive (the message-move task as it ended), purge (how many
+/// messages were deleted). For a pipeline, stage names the stage acted on (--stage, or the one
+/// whose queue holds the message shown); list without --stage gives every stage's listing under
+/// stages; redrive and purge need --stage.
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum Body<'a> {
     One(&'a StageDone),
@@ -203,9 +208,21 @@ enum Body<'a> {
     Failed {},
 }
 
-#[derive(Serialize)]
+/// The document's own keys.
+#[derive(Serialize, schemars::JsonSchema)]
 struct Own {
+    /// The action run.
+    #[schemars(extend("enum" = ["list", "show", "redrive", "purge"]))]
     action: &'static str,
+}
+
+/// The schema of `qfleet dlq`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, Own>(
+        "dlq",
+        "qfleet dlq ENV ACTION --output json",
+        Environments::One,
+    )
 }
 
 impl Report for Dlq {

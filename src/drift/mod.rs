@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use text::text;
 
 /// Who found a difference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Source {
     /// CloudFormation's drift detection.
     #[serde(rename = "cloudformation")]
@@ -44,7 +44,7 @@ impl Source {
 }
 
 /// One difference between what was deployed and what runs.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Difference {
     pub source: Source,
     pub stack: String,
@@ -56,13 +56,13 @@ pub struct Difference {
 }
 
 /// Something that could not be checked, and why.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Unchecked {
     pub what: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DriftReport {
     pub environment: String,
     pub differences: Vec<Difference>,

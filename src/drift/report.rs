@@ -5,7 +5,9 @@
 use super::DriftReport;
 use crate::error::{EXIT_AWS, ErrorReport, Result};
 use crate::output::report::{Document, Environment, Report};
+use crate::output::schema::{self, Environments};
 use crate::output::{Output, envelope};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Each environment's drift report, or why it could not be checked.
@@ -13,15 +15,30 @@ pub struct Drifts {
     pub environments: Vec<(String, Result<DriftReport>)>,
 }
 
-#[derive(Serialize)]
+/// Drift of each environment: ok only in sync (exit 0); drifted is exit 3; anything not checked
+/// is exit 1.
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// Whether anything differs; null when the environment could not be checked.
     drifted: Option<bool>,
+    /// What was compared and found; null when the environment could not be checked.
     report: Option<&'a DriftReport>,
 }
 
-#[derive(Serialize)]
+/// The document's own keys.
+#[derive(Serialize, JsonSchema)]
 struct Own {
+    /// Whether any environment drifted.
     drifted: bool,
+}
+
+/// The schema of `qfleet drift`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, Own>(
+        "drift",
+        "qfleet drift --output json",
+        Environments::Each,
+    )
 }
 
 impl Report for Drifts {

@@ -27,6 +27,14 @@ pub fn document<B: JsonSchema, O: JsonSchema>(
     let mut defs = Map::new();
     let mut body = object(root::<B>(&mut defs));
     let description = body.remove("description").unwrap_or(Value::Null);
+    // The envelope's keys replace a body's of the same name (report::Environment).
+    let shared = ["environment", "ok", "exit_code", "error"];
+    if let Some(Value::Object(p)) = body.get_mut("properties") {
+        p.retain(|k, _| !shared.contains(&k.as_str()));
+    }
+    if let Some(Value::Array(r)) = body.get_mut("required") {
+        r.retain(|k| !k.as_str().is_some_and(|k| shared.contains(&k)));
+    }
     let own = object(root::<O>(&mut defs));
     let mut env = Map::new();
     env.insert(

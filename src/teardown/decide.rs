@@ -35,7 +35,7 @@ pub struct Allowed {
 }
 
 /// Why a teardown refuses: data to lose, protection to lift, or something it could not check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
 pub enum Refusal {
     Protected {
@@ -131,7 +131,7 @@ impl Refusal {
 }
 
 /// What the environment holds that a teardown would touch (`null`: could not be counted).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct DataAtRisk {
     pub bucket: Option<String>,
     pub bucket_retained: bool,
@@ -148,7 +148,7 @@ pub struct DataAtRisk {
 }
 
 /// The queues of one later stage of a pipeline, and the messages they hold.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct StageQueues {
     pub stage: String,
     pub queue: Option<String>,

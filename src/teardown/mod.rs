@@ -58,7 +58,7 @@ impl Options {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TeardownOutcome {
     pub environment: String,
     pub ok: bool,
@@ -83,7 +83,7 @@ pub struct TeardownOutcome {
 }
 
 /// The workers' log group a teardown deletes with the fleet (its lines go with it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LogGroupHeld {
     /// `null` when it could not be read.
     pub name: Option<String>,

@@ -8,7 +8,9 @@ use crate::output::Output;
 use crate::output::envelope;
 use crate::output::progress::Reporter;
 use crate::output::report::{Document, Environment, Report};
+use crate::output::schema::{self, Environments};
 use crate::session::Session;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -52,11 +54,22 @@ pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
     })
 }
 
-#[derive(Serialize)]
+/// What each environment's teardown deleted, kept or refused (exit 4, with refusals).
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
     #[serde(flatten)]
     outcome: &'a TeardownOutcome,
+    /// The events the teardown reported about this environment's stacks.
     events: Vec<Value>,
+}
+
+/// The schema of `qfleet teardown`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Body<'static>, ()>(
+        "teardown",
+        "qfleet teardown --output json",
+        Environments::Each,
+    )
 }
 
 impl Report for TornDown {
