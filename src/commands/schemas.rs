@@ -7,12 +7,14 @@ use serde_json::Value;
 /// Each command with a generated schema, and the schema.
 pub fn generated() -> Vec<(&'static str, Value)> {
     vec![
+        ("deploy", crate::deploy::summary::schema("deploy")),
         ("dlq", crate::dlq::report::schema()),
         ("drift", crate::drift::report::schema()),
         ("iam-policy", crate::iam::report::schema()),
         ("import", crate::import::written::schema()),
         ("logs", crate::logs::show::schema()),
         ("outputs", crate::outputs::report::schema()),
+        ("plan", crate::deploy::summary::schema("plan")),
         ("render", crate::render::report::schema()),
         ("send", crate::send::report::schema()),
         ("teardown", crate::teardown::report::schema()),

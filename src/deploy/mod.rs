@@ -83,7 +83,7 @@ impl Default for Options {
 }
 
 /// What happened to one stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Created,
@@ -128,7 +128,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StackOutcome {
     pub stack: String,
     pub role: StackRole,
@@ -143,7 +143,7 @@ pub struct StackOutcome {
     pub outputs: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnvOutcome {
     pub environment: String,
     pub region: String,

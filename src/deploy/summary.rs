@@ -4,8 +4,10 @@
 use crate::deploy::EnvOutcome;
 use crate::error::{ErrorReport, Result};
 use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::schema::{self, Environments};
 use crate::output::words::{self, count};
 use crate::output::{Output, envelope};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Instant;
@@ -69,19 +71,34 @@ fn with_run_codes(outcomes: &[EnvOutcome], detailed: bool) -> Vec<EnvOutcome> {
         .collect()
 }
 
-#[derive(Serialize)]
+/// What the deploy did to each environment's stacks, or the preview of each one's change sets
+/// (a plan; with --detailed-exitcode exit 3, ok false, when changes are pending).
+#[derive(Serialize, JsonSchema)]
 struct Body<'a> {
     #[serde(flatten)]
     outcome: &'a EnvOutcome,
+    /// A stack is not what its stack file says (a plan's changes, or a deploy's declined).
     changes_pending: bool,
+    /// The warnings of the environment's events, as text.
     warnings: Vec<String>,
+    /// The events reported about the environment and its stacks (but the per-resource ones).
+    #[schemars(extend("items" = { "$ref": "common.json#/$defs/event" }))]
     events: Vec<Value>,
 }
 
-#[derive(Serialize)]
+/// The document's own keys.
+#[derive(Serialize, JsonSchema)]
 struct Own {
+    /// Any environment's changes are pending.
     changes_pending: bool,
+    /// How long the run took.
     duration_ms: u128,
+}
+
+/// The schema of `qfleet deploy`'s or `qfleet plan`'s document.
+pub fn schema(command: &str) -> Value {
+    let title = format!("qfleet {command} --output json");
+    schema::document::<Body<'static>, Own>(command, &title, Environments::Each)
 }
 
 impl Report for Finished {

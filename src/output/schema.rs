@@ -139,7 +139,12 @@ fn close(schema: &mut Value, here: bool) {
         .iter()
         .any(|k| m.contains_key(*k));
     let open = !m.contains_key("additionalProperties") && !m.contains_key("unevaluatedProperties");
-    let object = m.contains_key("properties") || combined;
+    // A schema of another file (common.json's event) says for itself which keys it has.
+    let elsewhere = m
+        .get("$ref")
+        .and_then(Value::as_str)
+        .is_some_and(|r| !r.starts_with("#/"));
+    let object = (m.contains_key("properties") || combined) && !elsewhere;
     if here && open && object {
         let key = if combined {
             "unevaluatedProperties"

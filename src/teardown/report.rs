@@ -60,6 +60,7 @@ struct Body<'a> {
     #[serde(flatten)]
     outcome: &'a TeardownOutcome,
     /// The events the teardown reported about this environment's stacks.
+    #[schemars(extend("items" = { "$ref": "common.json#/$defs/event" }))]
     events: Vec<Value>,
 }
 

@@ -17,7 +17,7 @@ pub const KNOWN_AFTER_APPLY: &str = "{{changeSet:KNOWN_AFTER_APPLY}}";
 pub const TRUNCATED: &str = "(Truncated-Signature):";
 
 /// One property (or other attribute) a change set changes on a resource.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct PropertyChange {
     /// What changes: `Properties`, `Tags`, `Metadata`, `DeletionPolicy`, `UpdatePolicy`, …
     pub attribute: Option<String>,
@@ -50,7 +50,7 @@ pub struct PropertyChange {
 }
 
 /// An out-of-band change of one property: its value as last deployed, and as it actually is.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct PropertyDrift {
     pub deployed: Option<String>,
     pub actual: Option<String>,

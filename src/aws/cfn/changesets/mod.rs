@@ -61,15 +61,19 @@ pub struct Import<'a> {
 }
 
 /// One resource change of a change set.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Change {
     /// Add, Modify, Remove, Import or Dynamic.
     #[serde(serialize_with = "action_str")]
+    #[schemars(with = "String")]
+    #[schemars(extend("enum" = ["Add", "Modify", "Remove", "Import", "Dynamic"]))]
     pub action: ChangeAction,
     pub logical_id: String,
     pub resource_type: String,
     /// True, False or Conditional (for Modify).
     #[serde(serialize_with = "replacement_str")]
+    #[schemars(with = "Option<String>")]
+    #[schemars(extend("enum" = ["True", "False", "Conditional", null]))]
     pub replacement: Option<Replacement>,
     /// What changes on the resource, property by property, with the values before and after.
     /// `None` for a modification CloudFormation did not detail: unknown, not "nothing".
