@@ -25,15 +25,41 @@ pub fn document<B: JsonSchema, O: JsonSchema>(
     environments: Environments,
 ) -> Value {
     let mut defs = Map::new();
-    let mut body = object(root::<B>(&mut defs));
+    let body = root::<B>(&mut defs);
+    assemble::<O>(command, title, environments, body, defs)
+}
+
+/// The schema of a command whose environments have one of two bodies (`simulate`: a run, or
+/// `--tune`'s settings); the description is `B`'s doc comment.
+pub fn document_either<B: JsonSchema, C: JsonSchema, O: JsonSchema>(
+    command: &str,
+    title: &str,
+    environments: Environments,
+) -> Value {
+    let mut defs = Map::new();
+    let mut first = object(root::<B>(&mut defs));
+    let description = first.remove("description").unwrap_or(Value::Null);
+    let second = root::<C>(&mut defs);
+    let body = json!({ "description": description, "anyOf": [first, second] });
+    assemble::<O>(command, title, environments, body, defs)
+}
+
+fn assemble<O: JsonSchema>(
+    command: &str,
+    title: &str,
+    environments: Environments,
+    body: Value,
+    mut defs: Map<String, Value>,
+) -> Value {
+    let mut body = object(body);
     let description = body.remove("description").unwrap_or(Value::Null);
-    // The envelope's keys replace a body's of the same name (report::Environment).
-    let shared = ["environment", "ok", "exit_code", "error"];
-    if let Some(Value::Object(p)) = body.get_mut("properties") {
-        p.retain(|k, _| !shared.contains(&k.as_str()));
-    }
-    if let Some(Value::Array(r)) = body.get_mut("required") {
-        r.retain(|k| !k.as_str().is_some_and(|k| shared.contains(&k)));
+    match body.get_mut("anyOf") {
+        Some(Value::Array(branches)) => branches.iter_mut().for_each(leave_out_envelope_keys),
+        _ => {
+            let mut whole = Value::Object(std::mem::take(&mut body));
+            leave_out_envelope_keys(&mut whole);
+            body = object(whole);
+        }
     }
     let own = object(root::<O>(&mut defs));
     let mut env = Map::new();
@@ -82,6 +108,18 @@ pub fn document<B: JsonSchema, O: JsonSchema>(
     });
     unwrap_lines(&mut schema);
     schema
+}
+
+/// Leaves the envelope's keys out of a body's schema: they replace a body's of the same name
+/// (report::Environment).
+fn leave_out_envelope_keys(body: &mut Value) {
+    let shared = ["environment", "ok", "exit_code", "error"];
+    if let Some(Value::Object(p)) = body.get_mut("properties") {
+        p.retain(|k, _| !shared.contains(&k.as_str()));
+    }
+    if let Some(Value::Array(r)) = body.get_mut("required") {
+        r.retain(|k| !k.as_str().is_some_and(|k| shared.contains(&k)));
+    }
 }
 
 /// Descriptions as doc comments wrap them, joined back into lines (paragraphs kept apart).

@@ -258,7 +258,7 @@ pub struct Pipeline {
 }
 
 /// Upload to the last stage's processed.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct EndToEnd {
     /// `None` when not estimated (`basis` says why).
     pub latency: Option<report::Latency>,

@@ -108,7 +108,7 @@ pub struct Params {
 }
 
 /// One minute of the timeline, as of its end.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Minute {
     pub minute: u64,
     pub arrived: u64,

@@ -8,7 +8,7 @@ use super::rules::Unknowns;
 use serde::Serialize;
 
 /// One run of the range, as the report lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RangeRun {
     /// The assumption moved from its nominal value ("nominal": none).
     pub assumption: &'static str,

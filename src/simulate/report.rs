@@ -18,7 +18,7 @@ pub const METRIC_SETTING: &str = "scaling.metric";
 pub const HIGH_RESOLUTION_MONTHLY_USD: f64 = 9.0;
 
 /// One change and the run it gives.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Change {
     /// The stack file's setting.
     pub setting: &'static str,
@@ -29,7 +29,7 @@ pub struct Change {
     pub cost_usd: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Latency {
     pub p50: Option<u64>,
     pub p95: Option<u64>,
@@ -37,7 +37,7 @@ pub struct Latency {
     pub max: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Cost {
     /// USD on demand; `None` when the table has no price for the type or region.
     pub usd: Option<f64>,
@@ -46,7 +46,7 @@ pub struct Cost {
     pub source: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Goal {
     pub max_latency_seconds: Option<f64>,
     /// `None` when the stack file sets no goal. Met when 99 % of the messages that arrived
@@ -61,7 +61,7 @@ pub struct Goal {
 
 /// The load held: the messages that arrived once the fleet had caught up after its first
 /// scale-out (the cold start apart).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Held {
     /// The second from which (0: the fleet never scaled out); `None`: it never caught up.
     pub since_seconds: Option<u64>,
@@ -70,9 +70,10 @@ pub struct Held {
     pub met: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Settings {
     /// What consumes the queue (`ec2`, `lambda`, `fargate`).
+    #[schemars(with = "String", extend("enum" = ["ec2", "lambda", "fargate"]))]
     pub workers: WorkerKind,
     pub min: Option<u64>,
     pub max: Option<u64>,
@@ -81,9 +82,12 @@ pub struct Settings {
     pub scale_from_zero: Option<bool>,
     /// Standard mode's cap (`None` in provisioned mode).
     pub max_concurrency: Option<u64>,
-    /// EC2: the group's warm pool (`None`: none).
+    /// EC2: the group's warm pool (`None`: none), as the stack file's `workers.warm_pool`.
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub warm_pool: Option<crate::config::schema::WarmPoolSpec>,
-    /// Provisioned mode's pollers (`None` in standard mode).
+    /// Provisioned mode's pollers (`None` in standard mode), as the stack file's
+    /// `workers.lambda.provisioned_pollers`.
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     pub provisioned_pollers: Option<crate::config::schema::PollerSpec>,
     pub batch_size: Option<u64>,
     pub visibility_timeout: u64,
@@ -93,7 +97,7 @@ pub struct Settings {
 }
 
 /// A Fargate service's task size and Application Auto Scaling cooldowns, as rendered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FargateSettings {
     /// CPU units of one task (1,024 a vCPU).
     pub cpu: u32,
@@ -107,7 +111,7 @@ pub struct FargateSettings {
     pub stop_timeout: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Workload {
     pub load: String,
     pub duration_seconds: u64,
@@ -120,7 +124,7 @@ pub struct Workload {
     pub metric_delay_seconds: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub settings: Settings,
     pub workload: Workload,

@@ -432,7 +432,7 @@ pub fn busy_backlog_metric(visible: u64, in_flight: u64, in_service: u64) -> Opt
 /// What AWS documents no number for, each a named assumption with the range the model is
 /// run across (docs/simulate.md, "Assumptions"). A run is judged met only when it is met at
 /// every end of every range.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Unknowns {
     /// Seconds after a one-minute period ends before its SQS datapoint can be read by an
     /// alarm. SQS publishes once a minute, "approximate"; no delay is documented.

@@ -8,6 +8,7 @@ use super::{Assumptions, Pipeline, Report, report, tune};
 use crate::config::Environment;
 use crate::error::{EXIT_DIFFERENCES, Error, Result};
 use crate::output::report::{Document, Environment as EnvDoc, Report as Printed};
+use crate::output::schema::{self, Environments};
 use crate::output::{Output, envelope};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,7 @@ fn draw(base: &Path, env: &str, several: bool, r: &mut Report) -> Result<()> {
 }
 
 /// A later stage of a pipeline in the document: its report, its name and whether it met its goal.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct LaterStage<'a> {
     #[serde(flatten)]
     report: &'a Report,
@@ -99,7 +100,7 @@ struct LaterStage<'a> {
 }
 
 /// The pipeline as a whole in the document.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct PipelineSummary<'a> {
     stages: usize,
     first_stage: String,
@@ -108,9 +109,12 @@ struct PipelineSummary<'a> {
     end_to_end_basis: &'a str,
 }
 
-/// An environment's body: one stage's report; a pipeline's first stage as the environment's
-/// own keys (as `status` does), each later stage under `stages`, and `pipeline`.
-#[derive(Serialize)]
+/// Each environment's simulated run: the timeline per minute, latency percentiles, usage and
+/// cost, the verdict against scaling.max_latency_seconds (exit 3 when missed). A pipeline's
+/// first stage fills the environment's keys, each later stage is under `stages`, and
+/// `pipeline` has the end-to-end latency. With `--tune`: the cheapest settings that meet the
+/// goal (exit 3 when none does).
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum Body<'a> {
     One(&'a Report),
@@ -120,6 +124,15 @@ enum Body<'a> {
         stages: Vec<LaterStage<'a>>,
         pipeline: PipelineSummary<'a>,
     },
+}
+
+/// The schema of `qfleet simulate`'s document (a run's, or `--tune`'s).
+pub fn schema() -> serde_json::Value {
+    schema::document_either::<Body<'static>, tune::Tuning, ()>(
+        "simulate",
+        "qfleet simulate --output json",
+        Environments::Each,
+    )
 }
 
 fn stage_name(r: &Report) -> String {

@@ -20,7 +20,7 @@ use serde::Serialize;
 const MAX_COUNT: u64 = 1_000;
 
 /// A scale-in setting tried.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ScaleInSetting {
     pub percent: u64,
     pub below: f64,
@@ -46,7 +46,7 @@ pub const SCALE_INS: [ScaleInSetting; 2] = [
 ];
 
 /// One set of settings that met the goal, and what its run cost.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Choice {
     pub target: f64,
     pub min: u64,
@@ -63,7 +63,7 @@ pub struct Choice {
 }
 
 /// What `--tune` found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tuning {
     /// Every setting found to meet the goal, cheapest first.
     pub choices: Vec<Choice>,
