@@ -6,7 +6,7 @@ use super::error::{AwsError, Kind};
 use aws_sdk_autoscaling::Client;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Group {
     pub name: String,
     pub desired: i32,
@@ -19,7 +19,7 @@ pub struct Group {
     pub suspended_processes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Instance {
     pub id: String,
     pub zone: String,
@@ -42,7 +42,7 @@ impl Group {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Activity {
     pub start: String,
     pub status: String,
@@ -50,7 +50,7 @@ pub struct Activity {
     pub cause: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct ScalingPolicy {
     pub name: String,
     /// TargetTrackingScaling, StepScaling, SimpleScaling, PredictiveScaling.

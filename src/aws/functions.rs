@@ -9,7 +9,7 @@ use aws_sdk_lambda::types::FunctionResponseType;
 use serde::Serialize;
 
 /// The function's configuration (GetFunction).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Function {
     pub name: String,
     pub arn: Option<String>,
@@ -34,7 +34,7 @@ pub struct Function {
 }
 
 /// The event source mapping from the queue to the function.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Mapping {
     pub uuid: String,
     pub event_source_arn: Option<String>,

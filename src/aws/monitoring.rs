@@ -9,7 +9,7 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, 
 use serde::Serialize;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Alarm {
     pub name: String,
     pub state: String,
@@ -45,7 +45,7 @@ pub async fn alarms(cw: &Client, prefixes: &[String]) -> Result<Vec<Alarm>> {
 }
 
 /// What CloudWatch says; `None` where it has no data yet.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Metrics {
     pub oldest_message_age_seconds: Option<f64>,
     pub dead_letter_oldest_age_seconds: Option<f64>,
@@ -69,7 +69,7 @@ pub const LATENCY_METRIC: &str = "UploadToProcessedSeconds";
 
 /// Percentiles over the whole window, from one datapoint per statistic (the period is the
 /// window): CloudWatch computes them from every value published in it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Percentiles {
     pub window_minutes: u64,
     /// Jobs counted (SampleCount).

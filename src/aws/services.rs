@@ -8,7 +8,7 @@ use aws_sdk_ecs::Client;
 use serde::Serialize;
 
 /// One deployment of the service (a task definition revision rolling out or done).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Deployment {
     /// PRIMARY (the newest), ACTIVE (being replaced) or INACTIVE.
     pub status: String,
@@ -23,7 +23,7 @@ pub struct Deployment {
 }
 
 /// One item of the service's capacity provider strategy.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Provider {
     pub name: String,
     pub base: i32,
@@ -31,7 +31,7 @@ pub struct Provider {
 }
 
 /// The service (DescribeServices).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Service {
     pub name: String,
     pub cluster: String,

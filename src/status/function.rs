@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 pub const FUNCTION: &str = "function";
 pub const MAPPING: &str = "queue mapping";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FunctionStatus {
     /// The function as GetFunction describes it (name, state, runtime, memory, timeout, …).
     #[serde(flatten)]
@@ -28,7 +28,7 @@ pub struct FunctionStatus {
     pub mapping: Option<MappingStatus>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Concurrency {
     /// The highest ConcurrentExecutions of the window (CloudWatch).
     pub in_use: Option<f64>,
@@ -42,7 +42,7 @@ pub struct Concurrency {
     pub backlog_per_execution: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MappingStatus {
     pub uuid: String,
     /// Enabled, Disabled, Creating, Enabling, Disabling, Updating, Deleting.

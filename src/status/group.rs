@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// The section's name in `unavailable`.
 pub const FLEET: &str = "fleet";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Fleet {
     pub group: String,
     pub desired: i32,
@@ -28,7 +28,7 @@ pub struct Fleet {
     pub activities: Vec<Activity>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Instance {
     pub id: String,
     pub zone: String,

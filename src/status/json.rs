@@ -2,8 +2,13 @@
 //! field it has always been (`fleet`, `function`, `service`; `null` when not shown), in its
 //! place among the other sections.
 
-use super::{Status, Workers};
-use serde::ser::{Serialize, SerializeStruct, Serializer};
+use super::{
+    Alarm, Fleet, FunctionStatus, LatencyGoal, Percentiles, Pipeline, QueueDepth, Scaling,
+    StackSummary, StageStatus, Status, Workers,
+};
+use crate::aws::services::Service;
+use serde::ser::{Serialize, Serializer};
+use std::collections::BTreeMap;
 
 /// A consumer in the `workers` list: its kind's word.
 impl Serialize for Workers {
@@ -12,33 +17,90 @@ impl Serialize for Workers {
     }
 }
 
+/// Each environment's stacks, workers, queues, scaling and alarms. An environment whose stacks
+/// could not be read has exit_code 1 and an error; with --watch (--output ndjson only) one such
+/// document per refresh and line. (The status as its JSON has it: each kind's section its own
+/// field.)
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct StatusJson<'a> {
+    environment: &'a str,
+    region: &'a str,
+    stacks: &'a [StackSummary],
+    /// What consumes the queue, as read: `ec2` (the `fleet` section), `lambda` (the `function`
+    /// section), `fargate` (the `service` section); two for a moment while an environment
+    /// switches kinds.
+    #[schemars(with = "Vec<String>", extend("items" = { "enum": ["ec2", "lambda", "fargate"] }))]
+    workers: &'a [Workers],
+    /// `null` when the fleet is not deployed, could not be read (see `unavailable`), or the
+    /// workers are not EC2 instances.
+    fleet: Option<&'a Fleet>,
+    /// `null` when the function is not deployed, could not be read (see `unavailable`), or the
+    /// workers are not a function.
+    function: Option<&'a FunctionStatus>,
+    /// `null` when the Fargate workers' ECS service is not deployed, could not be read (see
+    /// `unavailable`), or the workers are not Fargate tasks.
+    service: Option<&'a Service>,
+    queue: &'a Option<QueueDepth>,
+    dead_letter_queue: &'a Option<QueueDepth>,
+    /// The group's or the service's scaling (`null` for a function: see
+    /// `function.concurrency`); for Fargate workers the `backlog_per_instance` fields are per
+    /// running task.
+    scaling: &'a Option<Scaling>,
+    alarms: &'a [Alarm],
+    /// Upload-to-processed seconds of the jobs done in the last minutes, from the metric the
+    /// reference consumers publish; `null` when no job was done in the window (or the metrics
+    /// could not be read: see `unavailable`).
+    upload_to_processed: &'a Option<Percentiles>,
+    /// The latency goal against the oldest message's age now and the jobs' p99; `null` when
+    /// the stack file sets no `scaling.max_latency_seconds`.
+    latency: &'a Option<LatencyGoal>,
+    /// Sections that could not be read, with the reason (the rest of the status stands).
+    unavailable: &'a BTreeMap<String, String>,
+    /// A pipeline's later stages, each read as this status reads the first (absent for one
+    /// stage).
+    #[serde(skip_serializing_if = "<[StageStatus]>::is_empty")]
+    stages: &'a [StageStatus],
+    /// A pipeline as a whole (absent for one stage).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline: &'a Option<Pipeline>,
+}
+
+impl<'a> From<&'a Status> for StatusJson<'a> {
+    fn from(s: &'a Status) -> Self {
+        StatusJson {
+            environment: &s.environment,
+            region: &s.region,
+            stacks: &s.stacks,
+            workers: &s.workers,
+            fleet: s.fleet(),
+            function: s.function(),
+            service: s.service(),
+            queue: &s.queue,
+            dead_letter_queue: &s.dead_letter_queue,
+            scaling: &s.scaling,
+            alarms: &s.alarms,
+            upload_to_processed: &s.upload_to_processed,
+            latency: &s.latency,
+            unavailable: &s.unavailable,
+            stages: &s.stages,
+            pipeline: &s.pipeline,
+        }
+    }
+}
+
 impl Serialize for Status {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Status", 16)?;
-        st.serialize_field("environment", &self.environment)?;
-        st.serialize_field("region", &self.region)?;
-        st.serialize_field("stacks", &self.stacks)?;
-        st.serialize_field("workers", &self.workers)?;
-        st.serialize_field("fleet", &self.fleet())?;
-        st.serialize_field("function", &self.function())?;
-        st.serialize_field("service", &self.service())?;
-        st.serialize_field("queue", &self.queue)?;
-        st.serialize_field("dead_letter_queue", &self.dead_letter_queue)?;
-        st.serialize_field("scaling", &self.scaling)?;
-        st.serialize_field("alarms", &self.alarms)?;
-        st.serialize_field("upload_to_processed", &self.upload_to_processed)?;
-        st.serialize_field("latency", &self.latency)?;
-        st.serialize_field("unavailable", &self.unavailable)?;
-        // Absent for one stage.
-        if self.stages.is_empty() {
-            st.skip_field("stages")?;
-        } else {
-            st.serialize_field("stages", &self.stages)?;
-        }
-        match &self.pipeline {
-            None => st.skip_field("pipeline")?,
-            Some(p) => st.serialize_field("pipeline", p)?,
-        }
-        st.end()
+        StatusJson::from(self).serialize(s)
+    }
+}
+
+/// The status's schema is its JSON's.
+impl schemars::JsonSchema for Status {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Status".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        StatusJson::json_schema(generator)
     }
 }

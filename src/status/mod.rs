@@ -83,7 +83,7 @@ impl Workers {
 
 /// A later stage of a pipeline: its status as its own snapshot gives it (its fleet stack,
 /// workers, queues, scaling and latency goal).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StageStatus {
     pub stage: String,
     #[serde(flatten)]
@@ -91,7 +91,7 @@ pub struct StageStatus {
 }
 
 /// What a pipeline's stages add up to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Pipeline {
     pub stages: usize,
     /// The oldest message's age across every stage's queue: how far behind the pipeline is
@@ -102,7 +102,7 @@ pub struct Pipeline {
 /// The latency goal (`scaling.max_latency_seconds`) against the age of the oldest message in
 /// the queue now (CloudWatch's ApproximateAgeOfOldestMessage) and the p99 of the jobs done in
 /// the window (upload to processed).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LatencyGoal {
     pub goal_seconds: f64,
     pub oldest_message_age_seconds: Option<f64>,
@@ -209,7 +209,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StackSummary {
     pub name: String,
     /// `null` when it could not be read.
@@ -221,7 +221,7 @@ pub struct StackSummary {
     pub termination_protection: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct QueueDepth {
     pub name: String,
     pub visible: u64,
@@ -232,7 +232,7 @@ pub struct QueueDepth {
 }
 
 /// Where the group is heading: more instances than in service wanted, fewer, as many.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Out,
@@ -241,7 +241,7 @@ pub enum Direction {
     Unknown,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Scaling {
     /// Visible messages ÷ instances in service, now (from SQS and Auto Scaling).
     pub backlog_per_instance: Option<f64>,

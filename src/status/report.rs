@@ -5,6 +5,7 @@
 use super::Status;
 use crate::error::Result;
 use crate::output::report::{Document, Environment, Report};
+use crate::output::schema::{self, Environments};
 use crate::output::{Output, envelope};
 use crate::session::Session;
 use serde::Serialize;
@@ -51,6 +52,11 @@ impl Report for Statuses {
         out.line(screen.trim_end());
         Ok(())
     }
+}
+
+/// The schema of `qfleet status`'s document.
+pub fn schema() -> serde_json::Value {
+    schema::document::<Status, ()>("status", "qfleet status --output json", Environments::Each)
 }
 
 /// Reads every environment's status once, or with `watch` (seconds) again and again until
