@@ -98,7 +98,7 @@ pub fn main() -> ExitCode {
     };
     // What every environment shared (missing credentials), told once, last.
     out.finish();
-    ExitCode::from(code as u8)
+    ExitCode::from(code.code())
 }
 
 /// A command line clap rejected, as the JSON document when JSON output was asked for (as far as
@@ -163,7 +163,7 @@ fn init_tracing(debug: bool) {
 }
 
 /// Runs a parsed command; returns the exit code of a successful run (0, or 3 for differences).
-pub fn run(cli: Cli, out: Output) -> Result<i32, Error> {
+pub fn run(cli: Cli, out: Output) -> Result<crate::error::Exit, Error> {
     let g = &cli.global;
     match cli.command {
         Command::Render(args) => commands::render::run(args, g, out),

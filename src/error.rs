@@ -17,12 +17,69 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Serialize;
 use std::fmt;
 
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_AWS: i32 = 1;
-pub const EXIT_INPUT: i32 = 2;
-pub const EXIT_DIFFERENCES: i32 = 3;
-pub const EXIT_REFUSED: i32 = 4;
-pub const EXIT_INTERRUPTED: i32 = 130;
+/// How a run (or one environment of it) ends: its exit code, the table above. In JSON it is
+/// the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Exit {
+    /// 0: success.
+    #[default]
+    Ok,
+    /// 1: an AWS operation failed.
+    Aws,
+    /// 2: invalid input (stack file, template, flags).
+    Input,
+    /// 3: differences found (drift, pending changes, a missed goal).
+    Differences,
+    /// 4: refused, to protect data.
+    Refused,
+    /// 130: interrupted (Ctrl-C).
+    Interrupted,
+}
+
+impl Exit {
+    /// The process's exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Aws => 1,
+            Exit::Input => 2,
+            Exit::Differences => 3,
+            Exit::Refused => 4,
+            Exit::Interrupted => 130,
+        }
+    }
+
+    /// Success or differences: the run did not fail.
+    pub fn failed(self) -> bool {
+        !matches!(self, Exit::Ok | Exit::Differences)
+    }
+}
+
+/// Compares with a number, as the exit code a shell sees.
+impl PartialEq<i32> for Exit {
+    fn eq(&self, other: &i32) -> bool {
+        i32::from(self.code()) == *other
+    }
+}
+
+impl Serialize for Exit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_u8(self.code())
+    }
+}
+
+impl schemars::JsonSchema for Exit {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ExitCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found, 4 refused to protect data, 130 interrupted",
+            "enum": [0, 1, 2, 3, 4, 130]
+        })
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -76,12 +133,12 @@ fn summarize(errors: &[InputError]) -> String {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> Exit {
         match self {
-            Error::Input(_) | Error::Usage(_) => EXIT_INPUT,
-            Error::Aws(_) => EXIT_AWS,
-            Error::Refused(_) => EXIT_REFUSED,
-            Error::Interrupted(_) => EXIT_INTERRUPTED,
+            Error::Input(_) | Error::Usage(_) => Exit::Input,
+            Error::Aws(_) => Exit::Aws,
+            Error::Refused(_) => Exit::Refused,
+            Error::Interrupted(_) => Exit::Interrupted,
         }
     }
 
@@ -130,12 +187,12 @@ pub struct ErrorReport {
 
 impl ErrorReport {
     /// An error known only by its message and exit code (an environment's outcome).
-    pub fn from_exit_code(code: i32, message: impl fmt::Display) -> ErrorReport {
+    pub fn from_exit_code(code: Exit, message: impl fmt::Display) -> ErrorReport {
         ErrorReport {
             kind: match code {
-                EXIT_INPUT => "input",
-                EXIT_REFUSED => "refused",
-                EXIT_INTERRUPTED => "interrupted",
+                Exit::Input => "input",
+                Exit::Refused => "refused",
+                Exit::Interrupted => "interrupted",
                 _ => "aws",
             },
             message: message.to_string(),

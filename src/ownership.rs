@@ -156,7 +156,7 @@ mod tests {
     fn a_stack_made_by_hand_lacks_the_environment_tag_and_is_refused() {
         let e = env("region: eu-west-1\n");
         let refused = refusal(&e, &stack(&[("team", "x")])).unwrap();
-        assert_eq!(refused.exit_code(), crate::error::EXIT_REFUSED);
+        assert_eq!(refused.exit_code(), crate::error::Exit::Refused);
         let text = refused.to_string();
         assert!(text.contains("qfleet-alien-data is not qfleet's"), "{text}");
         assert!(
@@ -223,7 +223,7 @@ mod tests {
         let e = env("region: eu-west-1\naccounts: ['111111111111', '222222222222']\n");
         assert!(account_allowed(&e, "222222222222").is_ok());
         let refused = account_allowed(&e, "333333333333").unwrap_err();
-        assert_eq!(refused.exit_code(), crate::error::EXIT_REFUSED);
+        assert_eq!(refused.exit_code(), crate::error::Exit::Refused);
         assert!(refused.to_string().contains("account 333333333333"));
         assert!(
             refused

@@ -4,9 +4,9 @@
 use crate::error::{Error, Result};
 
 /// Prints the completion script for `shell`.
-pub fn run(shell: clap_complete::Shell) -> Result<i32> {
+pub fn run(shell: clap_complete::Shell) -> Result<crate::error::Exit> {
     crate::output::stdout_write(&completion_script(shell)?);
-    Ok(0)
+    Ok(crate::error::Exit::Ok)
 }
 
 /// The candidates for an ENV argument: environment names (copies included), or paths once the

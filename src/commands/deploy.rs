@@ -93,7 +93,7 @@ pub enum PreviewFormat {
     Markdown,
 }
 
-pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     // Several environments on a terminal: one question each, in turn (`a`: yes to all).
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // Decided before anything touches AWS: without a terminal nobody can confirm, and a run
@@ -130,7 +130,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<i32> {
     )?)
 }
 
-pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let markdown = args.format == PreviewFormat::Markdown;
     if markdown {
         out.text_only("--format markdown prints Markdown on stdout; it cannot be combined with --output json or ndjson (nor QFLEET_OUTPUT=json)")?;

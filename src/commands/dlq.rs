@@ -57,7 +57,7 @@ impl DlqAction {
     }
 }
 
-pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session(std::slice::from_ref(&args.env), g)?;
     if session.envs.len() != 1 {
         return Err(Error::usage(format!(

@@ -15,7 +15,7 @@ pub struct DriftArgs {
     pub envs: Vec<String>,
 }
 
-pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session(&args.envs, g)?;
     let reports = session
         .each(|clients, env| async move { drift::check(&clients, env, Polling::default()).await });

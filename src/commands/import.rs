@@ -41,7 +41,7 @@ pub struct CopilotArgs {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let ImportFrom::Copilot(args) = args.from;
     let text = std::fs::read_to_string(&args.path).map_err(|e| {
         Error::usage(format!(

@@ -33,7 +33,7 @@ fn parse_since(text: &str) -> std::result::Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is not a duration such as 90, 30s, 10m or 2h"))
 }
 
-pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     if args.follow {
         out.text_only("--follow shows lines as they come, as text; with -o json, leave it out to get one document of the lines since --since")?;
     }

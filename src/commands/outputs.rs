@@ -18,7 +18,7 @@ pub struct OutputsArgs {
     pub shell: bool,
 }
 
-pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session(&args.envs, g)?;
     if args.shell && session.envs.len() > 1 {
         return Err(Error::usage(format!(

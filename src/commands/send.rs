@@ -36,7 +36,7 @@ fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is not a duration such as 90, 30s or 5m"))
 }
 
-pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Error::usage(format!(

@@ -132,7 +132,7 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
     })
 }
 
-pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let a = assumptions(&args)?;
     let envs = super::load_environments(&args.envs, g)?;
     if args.tune {

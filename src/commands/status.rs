@@ -24,7 +24,7 @@ pub struct StatusArgs {
     pub details: bool,
 }
 
-pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     if args.watch && out.format == Format::Json {
         return Err(Error::usage(
             "--watch prints a document per refresh: use --output ndjson (one document per line)",

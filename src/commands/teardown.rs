@@ -43,7 +43,7 @@ pub struct TeardownArgs {
     pub retain_failed: bool,
 }
 
-pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<i32> {
+pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let mut session = super::session(&args.envs, g)?;
     if args.stage.is_some() {
         for env in &session.envs {

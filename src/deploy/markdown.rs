@@ -178,7 +178,11 @@ mod tests {
             cancelled: false,
             stacks,
             error: error.map(str::to_string),
-            exit_code: if error.is_some() { 1 } else { 0 },
+            exit_code: if error.is_some() {
+                crate::error::Exit::Aws
+            } else {
+                crate::error::Exit::Ok
+            },
             duration_ms: 0,
         }
     }

@@ -152,7 +152,7 @@ pub struct EnvOutcome {
     pub cancelled: bool,
     pub stacks: Vec<StackOutcome>,
     pub error: Option<String>,
-    pub exit_code: i32,
+    pub exit_code: crate::error::Exit,
     pub duration_ms: u128,
 }
 
@@ -189,7 +189,12 @@ pub async fn environment(
     };
     let result = flow::run(&cx, &mut stacks_done).await;
     let (ok, cancelled, error, exit_code) = match result {
-        Ok(ended) => (true, ended == flow::Ended::Cancelled, None, 0),
+        Ok(ended) => (
+            true,
+            ended == flow::Ended::Cancelled,
+            None,
+            crate::error::Exit::Ok,
+        ),
         Err(e) => (false, false, Some(e.to_string()), e.exit_code()),
     };
     EnvOutcome {

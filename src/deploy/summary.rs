@@ -104,7 +104,7 @@ pub fn schema(command: &str) -> Value {
 impl Report for Finished {
     /// [`envelope::combined_exit_code`] of the environments', each 3 for pending changes
     /// with --detailed-exitcode.
-    fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> crate::error::Exit {
         envelope::combined_exit_code(self.outcomes.iter().map(|o| o.exit_code))
     }
 

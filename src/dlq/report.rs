@@ -226,8 +226,10 @@ pub fn schema() -> serde_json::Value {
 }
 
 impl Report for Dlq {
-    fn exit_code(&self) -> i32 {
-        self.error.as_ref().map_or(0, Error::exit_code)
+    fn exit_code(&self) -> crate::error::Exit {
+        self.error
+            .as_ref()
+            .map_or(crate::error::Exit::Ok, Error::exit_code)
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {

@@ -15,7 +15,7 @@ use crate::aws::Clients;
 use crate::aws::cfn::drift_detection;
 use crate::aws::poll::Polling;
 use crate::config::Environment;
-use crate::error::{EXIT_AWS, EXIT_DIFFERENCES, EXIT_OK, Error, Result};
+use crate::error::{Error, Exit, Result};
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::snapshot::Fact;
 use crate::snapshot::{self, Scope, Snapshot};
@@ -81,13 +81,13 @@ impl DriftReport {
 
     /// 1 when anything could not be checked (a partial answer is not an answer), else 3 when
     /// something drifted, else 0.
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> crate::error::Exit {
         if !self.unchecked.is_empty() {
-            EXIT_AWS
+            Exit::Aws
         } else if self.drifted() {
-            EXIT_DIFFERENCES
+            Exit::Differences
         } else {
-            EXIT_OK
+            Exit::Ok
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Exit 0 in sync, 3 drifted, 1 could not check (all or part): a partial answer is not the whole.
 
 use super::DriftReport;
-use crate::error::{EXIT_AWS, ErrorReport, Result};
+use crate::error::{ErrorReport, Exit, Result};
 use crate::output::report::{Document, Environment, Report};
 use crate::output::schema::{self, Environments};
 use crate::output::{Output, envelope};
@@ -42,7 +42,7 @@ pub fn schema() -> serde_json::Value {
 }
 
 impl Report for Drifts {
-    fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> crate::error::Exit {
         // 1 (could not check) outranks 3 (drifted).
         envelope::combined_exit_code(self.environments.iter().map(|(_, r)| match r {
             Ok(report) => report.exit_code(),
@@ -104,7 +104,7 @@ fn unchecked_error(report: &DriftReport) -> Option<ErrorReport> {
         .map(|u| format!("{}: {}", u.what, u.reason))
         .collect();
     Some(ErrorReport::from_exit_code(
-        EXIT_AWS,
+        Exit::Aws,
         format!("could not check {}", what.join("; ")),
     ))
 }
@@ -128,7 +128,7 @@ mod tests {
             reason: "access denied".into(),
         });
         let e = unchecked_error(&report).unwrap();
-        assert_eq!(report.exit_code(), EXIT_AWS);
+        assert_eq!(report.exit_code(), Exit::Aws);
         assert_eq!(e.kind, "aws");
         assert_eq!(
             e.message,

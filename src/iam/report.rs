@@ -121,8 +121,8 @@ pub fn schema() -> serde_json::Value {
 }
 
 impl Report for Policies {
-    fn exit_code(&self) -> i32 {
-        0
+    fn exit_code(&self) -> crate::error::Exit {
+        crate::error::Exit::Ok
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
@@ -131,7 +131,7 @@ impl Report for Policies {
             .iter()
             .map(|(name, region)| EnvDoc::ok(name, Body { region }))
             .collect();
-        Document::with_own(0, environments, &self.own)
+        Document::with_own(crate::error::Exit::Ok, environments, &self.own)
     }
 
     /// The policy is JSON in every format.

@@ -610,7 +610,7 @@ fn more_documents_than_a_role_may_attach_warn_above_10_and_fail_above_20() {
     let w = check_document_count("the caller", 11).unwrap().unwrap();
     assert!(w.contains("11 managed policies") && w.contains("10"), "{w}");
     let e = check_document_count("the caller", 21).unwrap_err();
-    assert_eq!(e.exit_code(), crate::error::EXIT_INPUT);
+    assert_eq!(e.exit_code(), crate::error::Exit::Input);
     let text = e.to_string();
     assert!(
         text.contains("21") && text.contains("fewer environments"),

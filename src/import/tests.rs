@@ -247,7 +247,7 @@ fn queue_delay_becomes_latency_and_processing_time_and_min_0_starts_from_zero() 
 fn another_workload_type_is_refused_naming_the_file_line_and_type() {
     let text = "name: api\ntype: Load Balanced Web Service\nimage:\n  location: nginx\n";
     let e = import_text(text, opts(None, None)).unwrap_err();
-    assert_eq!(e.exit_code(), crate::error::EXIT_INPUT);
+    assert_eq!(e.exit_code(), crate::error::Exit::Input);
     let msg = e.to_string();
     assert!(
         msg.contains(
@@ -256,14 +256,14 @@ fn another_workload_type_is_refused_naming_the_file_line_and_type() {
         "{msg}"
     );
     let e = import_text("name: x\nimage: [\n", opts(None, None)).unwrap_err();
-    assert_eq!(e.exit_code(), crate::error::EXIT_INPUT);
+    assert_eq!(e.exit_code(), crate::error::Exit::Input);
     assert!(e.to_string().contains("is not valid YAML"), "{e}");
 }
 
 #[test]
 fn a_built_image_needs_the_image_flag_and_an_environment_image_needs_env() {
     let e = run("02-", opts(None, None)).unwrap_err();
-    assert_eq!(e.exit_code(), crate::error::EXIT_INPUT);
+    assert_eq!(e.exit_code(), crate::error::Exit::Input);
     assert!(e.to_string().contains("--image"), "{e}");
     let e = run("01-", opts(None, None)).unwrap_err().to_string();
     assert!(e.contains(":113:") && e.contains("add --env test"), "{e}");
@@ -373,7 +373,7 @@ fn names_and_images_are_written_as_qfleet_reads_them() {
 fn an_invalid_result_is_refused_with_why() {
     // 256 CPU units with 4096 MiB is not a Fargate size: nothing is written.
     let e = import_text(&manifest("cpu: 256\nmemory: 4096\n"), opts(None, None)).unwrap_err();
-    assert_eq!(e.exit_code(), crate::error::EXIT_INPUT);
+    assert_eq!(e.exit_code(), crate::error::Exit::Input);
     let msg = e.to_string();
     assert!(
         msg.contains("does not validate, so it was not written"),

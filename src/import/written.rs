@@ -56,8 +56,8 @@ pub fn schema() -> serde_json::Value {
 }
 
 impl Report for Written {
-    fn exit_code(&self) -> i32 {
-        0
+    fn exit_code(&self) -> crate::error::Exit {
+        crate::error::Exit::Ok
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
@@ -66,7 +66,10 @@ impl Report for Written {
             stack_file: &self.imported.stack_file,
             report: &self.imported.report,
         };
-        Document::new(0, vec![Environment::ok(&self.imported.environment, body)])
+        Document::new(
+            crate::error::Exit::Ok,
+            vec![Environment::ok(&self.imported.environment, body)],
+        )
     }
 
     fn text(&self, out: &Output) -> Result<()> {

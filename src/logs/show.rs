@@ -108,8 +108,8 @@ struct Body<'a> {
 }
 
 impl Report for Logs {
-    fn exit_code(&self) -> i32 {
-        0
+    fn exit_code(&self) -> crate::error::Exit {
+        crate::error::Exit::Ok
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
@@ -127,7 +127,10 @@ impl Report for Logs {
             stages,
             lines: &self.lines,
         };
-        Document::new(0, vec![EnvDoc::ok(&self.environment, body)])
+        Document::new(
+            crate::error::Exit::Ok,
+            vec![EnvDoc::ok(&self.environment, body)],
+        )
     }
 
     fn text(&self, out: &Output) -> Result<()> {
@@ -164,7 +167,7 @@ pub fn show(
     stages: Vec<&Environment>,
     opts: &Options,
     out: Output,
-) -> Result<i32> {
+) -> Result<crate::error::Exit> {
     let mut sources = sources(stages, opts);
     let groups: Vec<(Option<String>, String)> = sources
         .iter()
@@ -197,7 +200,7 @@ pub fn show(
     });
     match result {
         // Ctrl-C ends --follow, its normal way to stop.
-        None => Ok(0),
+        None => Ok(crate::error::Exit::Ok),
         Some(lines) => out.print(&Logs {
             environment: env.name.clone(),
             pipeline: env.is_pipeline(),

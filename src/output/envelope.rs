@@ -15,7 +15,7 @@
 //! in `schemas/output/`.
 
 use super::report::Document;
-use crate::error::{EXIT_DIFFERENCES, EXIT_OK, Error};
+use crate::error::{Error, Exit};
 use serde_json::{Value, json};
 
 /// The document of a run that ended as a whole: no environment, the error at the top.
@@ -35,28 +35,28 @@ pub fn failure(command: &'static str, err: &Error) -> Value {
 /// - else 3 (differences: drift, pending changes under `--detailed-exitcode`, a missed goal)
 ///   when at least one environment has them;
 /// - else 0.
-pub fn combined_exit_code(codes: impl IntoIterator<Item = i32>) -> i32 {
+pub fn combined_exit_code(codes: impl IntoIterator<Item = Exit>) -> Exit {
     let mut differences = false;
-    let mut failure: Option<i32> = None;
+    let mut failure: Option<Exit> = None;
     for c in codes {
         match c {
-            EXIT_OK => {}
-            EXIT_DIFFERENCES => differences = true,
+            Exit::Ok => {}
+            Exit::Differences => differences = true,
             c => failure = Some(failure.map_or(c, |f| f.max(c))),
         }
     }
     match failure {
         Some(f) => f,
-        None if differences => EXIT_DIFFERENCES,
-        None => EXIT_OK,
+        None if differences => Exit::Differences,
+        None => Exit::Ok,
     }
 }
 
 /// One environment's exit code: its own when it failed, else 3 when it has differences the
 /// command reports by its exit code (pending changes under `--detailed-exitcode`), else 0.
-pub fn environment_exit_code(own: i32, differences: bool) -> i32 {
-    if own == EXIT_OK && differences {
-        EXIT_DIFFERENCES
+pub fn environment_exit_code(own: Exit, differences: bool) -> Exit {
+    if own == Exit::Ok && differences {
+        Exit::Differences
     } else {
         own
     }
@@ -99,6 +99,21 @@ mod tests {
         );
     }
 
+    /// The exit a shell's code stands for.
+    fn exit(code: i32) -> Exit {
+        [
+            Exit::Ok,
+            Exit::Aws,
+            Exit::Input,
+            Exit::Differences,
+            Exit::Refused,
+            Exit::Interrupted,
+        ]
+        .into_iter()
+        .find(|e| *e == code)
+        .unwrap()
+    }
+
     #[test]
     fn a_failure_is_never_hidden_behind_differences() {
         // Every pair of codes, and the run's code: failures first (the highest), then 3, then 0.
@@ -121,19 +136,19 @@ mod tests {
             ([0, 1], 1),
         ];
         for (codes, want) in cases {
-            assert_eq!(combined_exit_code(codes), want, "{codes:?}");
+            assert_eq!(combined_exit_code(codes.map(exit)), want, "{codes:?}");
         }
-        assert_eq!(combined_exit_code([0, 3, 0, 2, 3]), 2);
-        assert_eq!(combined_exit_code([0, 3, 0]), 3);
+        assert_eq!(combined_exit_code([0, 3, 0, 2, 3].map(exit)), 2);
+        assert_eq!(combined_exit_code([0, 3, 0].map(exit)), 3);
         assert_eq!(combined_exit_code([]), 0);
     }
 
     #[test]
     fn an_environment_with_differences_exits_3_only_when_it_did_not_fail() {
-        assert_eq!(environment_exit_code(0, true), 3);
-        assert_eq!(environment_exit_code(0, false), 0);
-        assert_eq!(environment_exit_code(1, true), 1);
-        assert_eq!(environment_exit_code(2, false), 2);
+        assert_eq!(environment_exit_code(exit(0), true), 3);
+        assert_eq!(environment_exit_code(exit(0), false), 0);
+        assert_eq!(environment_exit_code(exit(1), true), 1);
+        assert_eq!(environment_exit_code(exit(2), false), 2);
     }
 
     #[test]

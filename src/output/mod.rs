@@ -102,7 +102,7 @@ impl Output {
 
     /// Prints a command's result, as its document or as text (the one place that chooses),
     /// and returns the run's exit code.
-    pub fn print(&self, result: &impl report::Report) -> crate::error::Result<i32> {
+    pub fn print(&self, result: &impl report::Report) -> crate::error::Result<crate::error::Exit> {
         result.notes(self);
         if self.is_json() {
             self.print_document(result);

@@ -10,7 +10,7 @@ use serde::Serialize;
 /// What a command produced, printed by [`Output::print`](super::Output::print).
 pub trait Report {
     /// The run's exit code ([`super::envelope::combined_exit_code`] of its environments').
-    fn exit_code(&self) -> i32;
+    fn exit_code(&self) -> crate::error::Exit;
     /// The JSON document: the environments and the command's own top-level keys. Its
     /// `command` is filled in by the output, which knows which command runs.
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_>;
@@ -32,7 +32,7 @@ pub struct Document<E, O> {
     pub own: O,
     pub command: &'static str,
     pub ok: bool,
-    pub exit_code: i32,
+    pub exit_code: crate::error::Exit,
     pub environments: Vec<E>,
     /// `null` for a run whose environments ran (a cause they all share is moved here when the
     /// document is printed: [`super::once::shorten_document`]).
@@ -41,18 +41,18 @@ pub struct Document<E, O> {
 
 impl<E: Serialize> Document<E, ()> {
     /// A document with no top-level keys of the command's own.
-    pub fn new(exit_code: i32, environments: Vec<E>) -> Self {
+    pub fn new(exit_code: crate::error::Exit, environments: Vec<E>) -> Self {
         Document::with_own(exit_code, environments, ())
     }
 }
 
 impl<E: Serialize, O: Serialize> Document<E, O> {
     /// A document with the command's own top-level keys `own` (a struct or map).
-    pub fn with_own(exit_code: i32, environments: Vec<E>, own: O) -> Self {
+    pub fn with_own(exit_code: crate::error::Exit, environments: Vec<E>, own: O) -> Self {
         Document {
             own,
             command: "",
-            ok: exit_code == 0,
+            ok: exit_code == crate::error::Exit::Ok,
             exit_code,
             environments,
             error: None,
@@ -69,16 +69,21 @@ pub struct Environment<B> {
     pub body: B,
     pub environment: String,
     pub ok: bool,
-    pub exit_code: i32,
+    pub exit_code: crate::error::Exit,
     pub error: Option<ErrorReport>,
 }
 
 impl<B: Serialize> Environment<B> {
-    pub fn new(name: &str, exit_code: i32, error: Option<ErrorReport>, body: B) -> Self {
+    pub fn new(
+        name: &str,
+        exit_code: crate::error::Exit,
+        error: Option<ErrorReport>,
+        body: B,
+    ) -> Self {
         Environment {
             body,
             environment: name.to_string(),
-            ok: exit_code == 0,
+            ok: exit_code == crate::error::Exit::Ok,
             exit_code,
             error,
         }
@@ -86,7 +91,7 @@ impl<B: Serialize> Environment<B> {
 
     /// An environment that succeeded.
     pub fn ok(name: &str, body: B) -> Self {
-        Environment::new(name, 0, None, body)
+        Environment::new(name, crate::error::Exit::Ok, None, body)
     }
 
     /// An environment that failed with `err`, its body `body` (the command's keys, null).
@@ -104,7 +109,7 @@ mod tests {
     fn the_shared_keys_replace_a_bodys_and_ok_follows_the_exit_code() {
         let e = Environment::new(
             "lab",
-            3,
+            crate::error::Exit::Differences,
             None,
             json!({ "drifted": true, "error": "old string" }),
         );
@@ -122,7 +127,11 @@ mod tests {
         struct Own {
             drifted: bool,
         }
-        let d = Document::with_own(0, vec![Environment::ok("lab", ())], Own { drifted: false });
+        let d = Document::with_own(
+            crate::error::Exit::Ok,
+            vec![Environment::ok("lab", ())],
+            Own { drifted: false },
+        );
         let v = serde_json::to_value(&d).unwrap();
         let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         keys.sort();

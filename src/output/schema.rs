@@ -107,7 +107,26 @@ fn assemble<O: JsonSchema>(
         "$defs": all_defs,
     });
     unwrap_lines(&mut schema);
+    prune(&mut schema);
     schema
+}
+
+/// Leaves out the definitions nothing refers to any more (a type only an envelope key had).
+fn prune(schema: &mut Value) {
+    loop {
+        let text = schema.to_string();
+        let Some(Value::Object(defs)) = schema.get_mut("$defs") else {
+            return;
+        };
+        let before = defs.len();
+        defs.retain(|name, _| {
+            matches!(name.as_str(), "document" | "environment")
+                || text.contains(&format!("\"#/$defs/{name}\""))
+        });
+        if defs.len() == before {
+            return;
+        }
+    }
 }
 
 /// Leaves the envelope's keys out of a body's schema: they replace a body's of the same name

@@ -37,12 +37,15 @@ pub fn schema() -> serde_json::Value {
 }
 
 impl Report for Outputs {
-    fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> crate::error::Exit {
         self.environments
             .iter()
-            .map(|(_, r)| r.as_ref().map_or_else(Error::exit_code, |_| 0))
+            .map(|(_, r)| {
+                r.as_ref()
+                    .map_or_else(Error::exit_code, |_| crate::error::Exit::Ok)
+            })
             .max()
-            .unwrap_or(0)
+            .unwrap_or(crate::error::Exit::Ok)
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {

@@ -93,8 +93,8 @@ struct Stack<'a> {
 }
 
 impl Report for Renders {
-    fn exit_code(&self) -> i32 {
-        0
+    fn exit_code(&self) -> crate::error::Exit {
+        crate::error::Exit::Ok
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
@@ -120,7 +120,7 @@ impl Report for Renders {
                 EnvDoc::ok(&r.environment, body)
             })
             .collect();
-        Document::new(0, environments)
+        Document::new(crate::error::Exit::Ok, environments)
     }
 
     fn text(&self, out: &Output) -> Result<()> {

@@ -80,14 +80,15 @@ impl Sent {
 
 /// An error as the report says it twice (in text and in the document).
 struct Failure {
-    exit_code: i32,
+    exit_code: crate::error::Exit,
     report: ErrorReport,
     message: String,
 }
 
 impl Report for Sent {
-    fn exit_code(&self) -> i32 {
-        self.failure().map_or(0, |f| f.exit_code)
+    fn exit_code(&self) -> crate::error::Exit {
+        self.failure()
+            .map_or(crate::error::Exit::Ok, |f| f.exit_code)
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {

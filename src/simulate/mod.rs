@@ -268,7 +268,7 @@ pub struct EndToEnd {
 
 impl Pipeline {
     /// 3 when any stage misses its goal, 0 when every stage meets its own (or has none).
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> crate::error::Exit {
         crate::output::envelope::combined_exit_code(self.stages.iter().map(Report::exit_code))
     }
 

@@ -167,11 +167,11 @@ impl Report {
     }
 
     /// 0 when the goal is met (or none is set), 3 when it is missed.
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> crate::error::Exit {
         if self.goal.met == Some(false) {
-            crate::error::EXIT_DIFFERENCES
+            crate::error::Exit::Differences
         } else {
-            0
+            crate::error::Exit::Ok
         }
     }
 }

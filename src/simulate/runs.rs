@@ -6,7 +6,7 @@
 
 use super::{Assumptions, Pipeline, Report, report, tune};
 use crate::config::Environment;
-use crate::error::{EXIT_DIFFERENCES, Error, Result};
+use crate::error::{Error, Exit, Result};
 use crate::output::report::{Document, Environment as EnvDoc, Report as Printed};
 use crate::output::schema::{self, Environments};
 use crate::output::{Output, envelope};
@@ -20,7 +20,7 @@ pub enum Run {
 }
 
 impl Run {
-    fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> crate::error::Exit {
         match self {
             Run::One(r) => r.exit_code(),
             Run::Pipeline(p) => p.exit_code(),
@@ -161,7 +161,7 @@ fn pipeline_body(p: &Pipeline) -> Body<'_> {
 }
 
 impl Printed for Runs {
-    fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> crate::error::Exit {
         envelope::combined_exit_code(self.0.iter().map(|(_, r)| r.exit_code()))
     }
 
@@ -304,16 +304,16 @@ pub fn tune_all(envs: &[Environment], a: &Assumptions) -> Result<Tunings> {
 }
 
 /// 3 when no settings meet the goal.
-fn tuning_code(t: &tune::Tuning) -> i32 {
+fn tuning_code(t: &tune::Tuning) -> crate::error::Exit {
     if t.choices.is_empty() {
-        EXIT_DIFFERENCES
+        Exit::Differences
     } else {
-        0
+        crate::error::Exit::Ok
     }
 }
 
 impl Printed for Tunings {
-    fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> crate::error::Exit {
         envelope::combined_exit_code(self.0.iter().map(|(_, t)| tuning_code(t)))
     }
 

@@ -172,15 +172,15 @@ impl Status {
     }
 
     /// 1 when a stack itself could not be read (the status is then no answer), else 0.
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> crate::error::Exit {
         let stacks = self
             .stacks
             .iter()
             .chain(self.stages.iter().flat_map(|s| s.status.stacks.iter()));
         if stacks.clone().any(|st| st.exists.is_none()) {
-            crate::error::EXIT_AWS
+            crate::error::Exit::Aws
         } else {
-            crate::error::EXIT_OK
+            crate::error::Exit::Ok
         }
     }
 

@@ -22,7 +22,7 @@ pub struct Statuses {
 
 impl Report for Statuses {
     /// 1 when a stack itself could not be read: the status is then no answer.
-    fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> crate::error::Exit {
         envelope::combined_exit_code(self.statuses.iter().map(Status::exit_code))
     }
 
@@ -61,7 +61,12 @@ pub fn schema() -> serde_json::Value {
 
 /// Reads every environment's status once, or with `watch` (seconds) again and again until
 /// Ctrl-C; prints each reading and returns the exit code (0 after a watch).
-pub fn show(session: &Session, out: &Output, details: bool, watch: Option<u64>) -> Result<i32> {
+pub fn show(
+    session: &Session,
+    out: &Output,
+    details: bool,
+    watch: Option<u64>,
+) -> Result<crate::error::Exit> {
     loop {
         let statuses =
             session.each(|clients, env| async move { super::gather(&clients, env).await });
@@ -81,7 +86,7 @@ pub fn show(session: &Session, out: &Output, details: bool, watch: Option<u64>) 
             }
         });
         if stop {
-            return Ok(0);
+            return Ok(crate::error::Exit::Ok);
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::aws::cfn::stacks;
 use crate::aws::poll::Polling;
 use crate::aws::{Clients, buckets};
 use crate::config::Environment;
-use crate::error::{EXIT_AWS, EXIT_REFUSED, Error, Result};
+use crate::error::{Error, Exit, Result};
 use crate::output::event::Event;
 use crate::output::progress::{Question, Reporter};
 use crate::output::words::count;
@@ -64,7 +64,7 @@ pub struct TeardownOutcome {
     pub ok: bool,
     /// The question was answered no: nothing was deleted (exit code 0).
     pub cancelled: bool,
-    pub exit_code: i32,
+    pub exit_code: crate::error::Exit,
     pub error: Option<String>,
     /// Why it refused, one entry per reason (exit 4, or 1 when AWS could not be read).
     pub refusals: Vec<Refusal>,
@@ -146,7 +146,7 @@ pub async fn environment(
         environment: env.name.clone(),
         ok: true,
         cancelled: false,
-        exit_code: 0,
+        exit_code: crate::error::Exit::Ok,
         error: None,
         refusals: Vec::new(),
         deleted: Vec::new(),
@@ -175,10 +175,10 @@ fn refuse(
     let msg = decide::refusal_message(env, &reasons);
     out.refusals = reasons;
     if aws_unreadable {
-        out.exit_code = EXIT_AWS;
+        out.exit_code = Exit::Aws;
         Error::aws(msg)
     } else {
-        out.exit_code = EXIT_REFUSED;
+        out.exit_code = Exit::Refused;
         Error::Refused(msg)
     }
 }

@@ -74,8 +74,12 @@ pub fn schema() -> serde_json::Value {
 }
 
 impl Report for TornDown {
-    fn exit_code(&self) -> i32 {
-        self.outcomes.iter().map(|o| o.exit_code).max().unwrap_or(0)
+    fn exit_code(&self) -> crate::error::Exit {
+        self.outcomes
+            .iter()
+            .map(|o| o.exit_code)
+            .max()
+            .unwrap_or(crate::error::Exit::Ok)
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {

@@ -43,8 +43,8 @@ pub fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
 }
 
 impl Report for Validated<'_> {
-    fn exit_code(&self) -> i32 {
-        0
+    fn exit_code(&self) -> crate::error::Exit {
+        crate::error::Exit::Ok
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
@@ -53,7 +53,7 @@ impl Report for Validated<'_> {
             .iter()
             .map(|c| EnvDoc::ok(&c.env.name, json(c.env, &c.stacks, &c.warnings)))
             .collect();
-        Document::new(0, environments)
+        Document::new(crate::error::Exit::Ok, environments)
     }
 
     fn text(&self, out: &Output) -> Result<()> {

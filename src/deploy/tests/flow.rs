@@ -146,7 +146,10 @@ async fn mocked_no_deletes_both_change_sets_and_changes_nothing() {
     let reporter = Reporter::answering(text(), &[Answer::No]);
     let o = t.run(&reporter, &on_terminal()).await;
     assert!(o.ok && o.cancelled, "cancelled is not a failure: {o:?}");
-    assert_eq!((o.exit_code, o.error.as_deref()), (0, None));
+    assert_eq!(
+        (o.exit_code, o.error.as_deref()),
+        (crate::error::Exit::Ok, None)
+    );
     assert!(reporter.declined("mk"));
     assert_eq!(
         logged(&t.log),

@@ -493,7 +493,7 @@ async fn mocked_a_kept_bucket_without_the_environments_marks_is_refused_and_noth
     .clients();
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert!(!o.ok);
-    assert_eq!(o.exit_code, crate::error::EXIT_REFUSED, "{o:?}");
+    assert_eq!(o.exit_code, crate::error::Exit::Refused, "{o:?}");
     let said = o.error.clone().unwrap_or_default();
     assert!(
         said.contains("bucket mk-uploads-111122223333-eu-west-1 exists outside any stack"),

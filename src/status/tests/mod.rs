@@ -453,7 +453,7 @@ fn a_pipeline_s_oldest_message_is_known_only_when_every_stage_s_is() {
     // A later stage's unreadable fleet stack makes the whole status no answer (exit 1).
     assert_eq!(first.exit_code(), 0);
     first.stages[0].status.stacks[1].exists = None;
-    assert_eq!(first.exit_code(), crate::error::EXIT_AWS);
+    assert_eq!(first.exit_code(), crate::error::Exit::Aws);
     assert!(first.error().is_some());
 }
 
