@@ -27,8 +27,15 @@ fn main() {
         .filter(|c| !c.is_empty())
         .or_else(|| {
             let head = git(&["rev-parse", "--short=12", "HEAD"])?;
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
+            // --no-optional-locks: `git status` otherwise refreshes and rewrites the index,
+            // which this script watches: the next cargo command would compile qfleet again.
+            let dirty = git(&[
+                "--no-optional-locks",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ])
+            .is_some_and(|s| !s.is_empty());
             Some(if dirty { format!("{head}-dirty") } else { head })
         })
         .unwrap_or_else(|| "unknown commit".into());

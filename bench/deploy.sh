@@ -8,6 +8,6 @@
 # ten environments < 3x the wall time of one; peak memory of a deploy < 60 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-tools >&2
+scripts/setup-tools python >&2
 cargo build --release --quiet
 exec .venv/bin/python bench/deploy.py "$@"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# A first run from a fresh clone (issue 13): how long `scripts/demo` takes to print qfleet's
-# first output when nothing is built yet, and what the build step of `scripts/test` compiles
-# after it (the two commands share one build: it should compile no dependency again).
-# Target: the first output within 8 minutes on 2 cores.
+# A first run from a fresh clone (issues 13 and 36): how long `scripts/demo` takes from a fresh
+# clone with empty caches to its end, and what the build step of `scripts/test` compiles after
+# it (the two commands share one build: it should compile no dependency again).
+# Target: the whole demo within 5 minutes on 2 cores.
 #
 #   bench/first-run.sh [--warm-registry] [--worktree]
 #
@@ -150,6 +150,8 @@ row "scripts/test: cargo test --no-run" "$test_s" \
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 first_s=$(((first - start) / 1000000))
-echo "first qfleet output after $((first_s / 60)) min $((first_s % 60)) s (target <= 8 min): $([ "$first_s" -le 480 ] && echo met || echo not met)"
+echo "first qfleet output after $((first_s / 60)) min $((first_s % 60)) s"
+end_s=$(((end - start) / 1000000))
+echo "the whole demo after $((end_s / 60)) min $((end_s % 60)) s (target <= 5 min): $([ "$end_s" -le 300 ] && echo met || echo not met)"
 deps=$((test_n - test_ours))
 echo "dependencies cargo test compiles again after scripts/demo: $deps (target 0): $([ "$deps" = 0 ] && echo met || echo not met)"

@@ -9,6 +9,6 @@
 # Target (issue 13): qfleet empties the bucket at least 5 times as many versions per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-tools >&2
+scripts/setup-tools python >&2
 cargo build --release --quiet
 exec .venv/bin/python bench/purge.py "$@"

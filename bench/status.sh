@@ -6,6 +6,6 @@
 # Target (issue 4): qfleet gives the whole picture faster than those three calls do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-tools >&2
+scripts/setup-tools python >&2
 cargo build --release --quiet
 exec .venv/bin/python bench/status.py "$@"

@@ -9,6 +9,6 @@
 # Target (issue 13): 30 copies at the default concurrency take less than 3 times one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-tools >&2
+scripts/setup-tools python >&2
 cargo build --release --quiet
 exec .venv/bin/python bench/teardown.py "$@"

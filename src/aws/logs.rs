@@ -4,9 +4,9 @@
 //! (<https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html>).
 
 use super::Result;
-use super::error::AwsError;
-use aws_sdk_cloudwatchlogs::Client;
-use serde::Serialize;
+use super::json_api::JsonApi;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// One log event as CloudWatch Logs stored it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,42 +31,55 @@ pub struct Holding {
     pub has_streams: bool,
 }
 
-/// The events of `group` from `start_ms` on (and before `end_ms` when given) that match
-/// `pattern`, every page of them; `None` when the group does not exist.
+/// A page of FilterLogEvents.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Filtered {
+    events: Vec<FilteredEvent>,
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct FilteredEvent {
+    log_stream_name: Option<String>,
+    timestamp: Option<i64>,
+    ingestion_time: Option<i64>,
+    message: Option<String>,
+    event_id: Option<String>,
+}
+
+/// The events of `group` from `start_ms` on that match `pattern`, every page of them; `None`
+/// when the group does not exist.
 pub async fn events(
-    logs: &Client,
+    logs: &JsonApi,
     group: &str,
     start_ms: i64,
     pattern: Option<&str>,
 ) -> Result<Option<Vec<Event>>> {
     let what = format!("reading the log group {group}");
-    let mut pages = logs
-        .filter_log_events()
-        .log_group_name(group)
-        .start_time(start_ms)
-        .set_filter_pattern(pattern.map(str::to_string))
-        .into_paginator()
-        .send();
     let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = match page {
+    let mut token: Option<String> = None;
+    loop {
+        let mut input = json!({ "logGroupName": group, "startTime": start_ms });
+        if let Some(p) = pattern {
+            input["filterPattern"] = json!(p);
+        }
+        if let Some(t) = &token {
+            input["nextToken"] = json!(t);
+        }
+        let page: Filtered = match logs.call(&what, "FilterLogEvents", &input).await {
             Ok(p) => p,
-            Err(e) => {
-                return AwsError::from_sdk_or_missing(&what, e, |e| {
-                    e.is_resource_not_found_exception()
-                })
-                .into_absent();
-            }
+            Err(e) => return e.into_absent(),
         };
-        for e in page.events() {
+        for e in page.events {
             // Every field is documented as always present; should one be missing, the line
             // is still shown, with the time it reached CloudWatch Logs and an id of its own.
-            let time_ms = e.timestamp().or(e.ingestion_time()).unwrap_or(start_ms);
-            let stream = e.log_stream_name().unwrap_or("-").to_string();
-            let message = e.message().unwrap_or("").trim_end().to_string();
+            let time_ms = e.timestamp.or(e.ingestion_time).unwrap_or(start_ms);
+            let stream = e.log_stream_name.unwrap_or_else(|| "-".into());
+            let message = e.message.unwrap_or_default().trim_end().to_string();
             let id = e
-                .event_id()
-                .map(str::to_string)
+                .event_id
                 .unwrap_or_else(|| format!("{stream}/{time_ms}/{message}"));
             out.push(Event {
                 time_ms,
@@ -75,39 +88,65 @@ pub async fn events(
                 id,
             });
         }
+        match page.next_token {
+            // A token equal to the last one would page forever.
+            Some(next) if token.as_ref() != Some(&next) => token = Some(next),
+            _ => break,
+        }
     }
     // Pages are in order within themselves; across streams the service interleaves them.
     out.sort_by(|a, b| (a.time_ms, &a.id).cmp(&(b.time_ms, &b.id)));
     Ok(Some(out))
 }
 
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Groups {
+    log_groups: Vec<Group>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Group {
+    log_group_name: Option<String>,
+    stored_bytes: Option<i64>,
+    retention_in_days: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Streams {
+    log_streams: Vec<serde_json::Value>,
+}
+
 /// What `group` holds, or `None` when it does not exist.
-pub async fn holding(logs: &Client, group: &str) -> Result<Option<Holding>> {
+pub async fn holding(logs: &JsonApi, group: &str) -> Result<Option<Holding>> {
     let what = format!("reading the log group {group}");
-    let found = logs
-        .describe_log_groups()
-        .log_group_name_prefix(group)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk(&what, e))?;
+    let found: Groups = logs
+        .call(
+            &what,
+            "DescribeLogGroups",
+            &json!({ "logGroupNamePrefix": group }),
+        )
+        .await?;
     let Some(g) = found
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(group))
+        .log_groups
+        .into_iter()
+        .find(|g| g.log_group_name.as_deref() == Some(group))
     else {
         return Ok(None);
     };
-    let streams = logs
-        .describe_log_streams()
-        .log_group_name(group)
-        .limit(1)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk(&format!("listing the streams of {group}"), e))?;
+    let streams: Streams = logs
+        .call(
+            &format!("listing the streams of {group}"),
+            "DescribeLogStreams",
+            &json!({ "logGroupName": group, "limit": 1 }),
+        )
+        .await?;
     Ok(Some(Holding {
         name: group.to_string(),
-        stored_bytes: g.stored_bytes().map(|b| b.max(0) as u64),
-        retention_days: g.retention_in_days(),
-        has_streams: !streams.log_streams().is_empty(),
+        stored_bytes: g.stored_bytes.map(|b| b.max(0) as u64),
+        retention_days: g.retention_in_days,
+        has_streams: !streams.log_streams.is_empty(),
     }))
 }

@@ -2,6 +2,8 @@
 //! for the answers AWS documents (DescribeStacks, ListStackResources, GetQueueAttributes).
 
 use super::Clients;
+use super::json_api::{self, JsonApi};
+use super::signed::fake::Fake;
 use aws_sdk_cloudformation::operation::describe_stacks::{
     DescribeStacksError, DescribeStacksOutput,
 };
@@ -10,6 +12,7 @@ use aws_sdk_cloudformation::types as cfn;
 use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::error::ErrorMetadata;
 use std::collections::HashMap;
 
@@ -17,12 +20,14 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub struct Rules<'a> {
     pub cfn: Vec<&'a Rule>,
-    pub ec2: Vec<&'a Rule>,
+    /// EC2 has no SDK client (see [`super::ec2`]): its answers come from a fake connection.
+    pub ec2: Option<super::signed::fake::Fake>,
     pub autoscaling: Vec<&'a Rule>,
     pub lambda: Vec<&'a Rule>,
-    pub ecs: Vec<&'a Rule>,
+    /// ECS and CloudWatch Logs have no SDK client (see [`super::json_api`]): fake connections.
+    pub ecs: Option<super::signed::fake::Fake>,
     pub cloudwatch: Vec<&'a Rule>,
-    pub logs: Vec<&'a Rule>,
+    pub logs: Option<super::signed::fake::Fake>,
     pub sqs: Vec<&'a Rule>,
     pub sns: Vec<&'a Rule>,
     pub s3: Vec<&'a Rule>,
@@ -34,12 +39,12 @@ impl Rules<'_> {
         Clients {
             region: "eu-west-1".into(),
             cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &self.cfn),
-            ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
+            ec2: super::ec2::Ec2::with_http_client("eu-west-1", fake(&self.ec2)),
             autoscaling: mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, &self.autoscaling),
             lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &self.lambda),
-            ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &self.ecs),
+            ecs: JsonApi::with_http_client(json_api::ECS, fake(&self.ecs)),
             cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &self.cloudwatch),
-            logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &self.logs),
+            logs: JsonApi::with_http_client(json_api::LOGS, fake(&self.logs)),
             sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
             s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &self.s3, |c| c
@@ -47,6 +52,14 @@ impl Rules<'_> {
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &self.sts),
         }
     }
+}
+
+/// The connection of a service without an SDK client: the test's, else one that answers every
+/// request with an error.
+fn fake(f: &Option<Fake>) -> SharedHttpClient {
+    f.clone()
+        .unwrap_or_else(|| Fake::new(|_| (400, "no answer in this test".into())))
+        .client()
 }
 
 /// One stack as DescribeStacks returns it, with the environment's tag qfleet puts on its

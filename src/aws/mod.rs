@@ -8,8 +8,11 @@ pub mod autoscaling;
 pub mod buckets;
 pub mod cfn;
 pub mod dead_letters;
+pub mod ec2;
 pub mod error;
 pub mod functions;
+pub mod https;
+pub mod json_api;
 pub mod logs;
 #[cfg(test)]
 pub mod mock;
@@ -19,6 +22,8 @@ pub mod poll;
 pub mod queues;
 pub mod request_target;
 pub mod services;
+pub mod signed;
+pub mod test_event;
 pub mod topics;
 pub mod trace;
 
@@ -48,12 +53,12 @@ pub struct Settings {
 pub struct Clients {
     pub region: String,
     pub cfn: aws_sdk_cloudformation::Client,
-    pub ec2: aws_sdk_ec2::Client,
+    pub ec2: ec2::Ec2,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub lambda: aws_sdk_lambda::Client,
-    pub ecs: aws_sdk_ecs::Client,
+    pub ecs: json_api::JsonApi,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub logs: json_api::JsonApi,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
@@ -75,10 +80,10 @@ impl Clients {
         Clients {
             region: region.to_string(),
             cfn: client!(aws_sdk_cloudformation, conf),
-            ec2: client!(aws_sdk_ec2, conf),
+            ec2: ec2::Ec2::from_config(region, conf),
             autoscaling: client!(aws_sdk_autoscaling, conf),
             lambda: client!(aws_sdk_lambda, conf),
-            ecs: client!(aws_sdk_ecs, conf),
+            ecs: json_api::JsonApi::from_config(json_api::ECS, region, conf),
             // Alarms and metrics only inform `status`, which shows a section it could not read
             // as not available: a failing CloudWatch gets 3 attempts, not a minute and a half.
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
@@ -87,7 +92,7 @@ impl Clients {
                     .interceptor(trace::Requests)
                     .build(),
             ),
-            logs: client!(aws_sdk_cloudwatchlogs, conf),
+            logs: json_api::JsonApi::from_config(json_api::LOGS, region, conf),
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),
@@ -143,6 +148,7 @@ impl Aws {
 
     async fn load(&self, region: &str) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https::client())
             .region(Region::new(region.to_string()))
             .retry_config(retry_config());
         if let Some(p) = &self.settings.profile {

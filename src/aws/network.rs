@@ -1,9 +1,8 @@
 //! Deploy-time discovery of the default VPC's subnets (`workers.network: default`).
 
 use super::Result;
+use super::ec2::{Ec2, Filter};
 use super::error::AwsError;
-use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{Filter, LocationType};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The VPC and one subnet per availability zone the workers run in.
@@ -23,21 +22,24 @@ impl Placement {
 /// The default VPC and its default subnet in each availability zone that offers at least one
 /// of `instance_types` (at least two zones).
 pub async fn default_placement(
-    ec2: &Client,
+    ec2: &Ec2,
     region: &str,
     instance_types: &[&str],
 ) -> Result<Placement> {
     let instance_type = instance_types.join(" or ");
     let vpcs = ec2
-        .describe_vpcs()
-        .filters(Filter::builder().name("is-default").values("true").build())
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("finding the default VPC", e))?;
+        .describe(
+            "finding the default VPC",
+            "DescribeVpcs",
+            "vpcSet",
+            &[],
+            &[filter("is-default", ["true"])],
+        )
+        .await?;
     let vpc = vpcs
-        .vpcs()
         .first()
-        .and_then(|v| v.vpc_id())
+        .and_then(|v| v.get("vpcId"))
+        .filter(|id| !id.is_empty())
         .ok_or_else(|| {
             AwsError::new(format!(
                 "{region} has no default VPC; set workers.network to a VPC and its subnets in the stack file"
@@ -45,20 +47,23 @@ pub async fn default_placement(
         })?
         .to_string();
     let subnets = ec2
-        .describe_subnets()
-        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
-        .filters(
-            Filter::builder()
-                .name("default-for-az")
-                .values("true")
-                .build(),
+        .describe(
+            "listing the default VPC's subnets",
+            "DescribeSubnets",
+            "subnetSet",
+            &[],
+            &[
+                filter("vpc-id", [vpc.as_str()]),
+                filter("default-for-az", ["true"]),
+            ],
         )
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("listing the default VPC's subnets", e))?;
+        .await?;
     let mut by_az: BTreeMap<String, String> = BTreeMap::new();
-    for s in subnets.subnets() {
-        if let (Some(az), Some(id)) = (s.availability_zone(), s.subnet_id()) {
+    for s in &subnets {
+        if let (Some(az), Some(id)) = (s.get("availabilityZone"), s.get("subnetId"))
+            && !az.is_empty()
+            && !id.is_empty()
+        {
             by_az
                 .entry(az.to_string())
                 .or_insert_with(|| id.to_string());
@@ -98,61 +103,95 @@ pub async fn default_placement(
     })
 }
 
+fn filter<'a, const N: usize>(name: &'a str, values: [&str; N]) -> Filter<'a> {
+    Filter {
+        name,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
 /// The availability zones among `zones` that offer any of `instance_types`
 /// (DescribeInstanceTypeOfferings with the availability-zone location type).
 async fn zones_offering<'a>(
-    ec2: &Client,
+    ec2: &Ec2,
     instance_types: &[&str],
     zones: impl Iterator<Item = &'a String>,
 ) -> Result<BTreeSet<String>> {
     let what = instance_types.join(", ");
-    let zones: Vec<String> = zones.cloned().collect();
-    let mut pages = ec2
-        .describe_instance_type_offerings()
-        .location_type(LocationType::AvailabilityZone)
-        .filters(
-            Filter::builder()
-                .name("instance-type")
-                .set_values(Some(instance_types.iter().map(|t| t.to_string()).collect()))
-                .build(),
+    let offerings = ec2
+        .describe(
+            &format!("finding the availability zones that offer {what}"),
+            "DescribeInstanceTypeOfferings",
+            "instanceTypeOfferingSet",
+            &[("LocationType", "availability-zone")],
+            &[
+                Filter {
+                    name: "instance-type",
+                    values: instance_types.iter().map(|t| t.to_string()).collect(),
+                },
+                Filter {
+                    name: "location",
+                    values: zones.cloned().collect(),
+                },
+            ],
         )
-        .filters(
-            Filter::builder()
-                .name("location")
-                .set_values(Some(zones))
-                .build(),
-        )
-        .into_paginator()
-        .send();
-    let mut offered = BTreeSet::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            AwsError::from_sdk(
-                &format!("finding the availability zones that offer {what}"),
-                e,
-            )
-        })?;
-        for o in page.instance_type_offerings() {
-            if o.instance_type()
+        .await?;
+    Ok(offerings
+        .iter()
+        .filter(|o| {
+            o.get("instanceType")
                 .is_some_and(|t| instance_types.contains(&t.as_str()))
-                && let Some(zone) = o.location()
-            {
-                offered.insert(zone.to_string());
-            }
-        }
-    }
-    Ok(offered)
+        })
+        .filter_map(|o| o.get("location").filter(|z| !z.is_empty()).cloned())
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aws::mock::Rules;
-    use aws_sdk_ec2::operation::describe_instance_type_offerings::DescribeInstanceTypeOfferingsOutput;
-    use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
-    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
-    use aws_sdk_ec2::types::{InstanceType, InstanceTypeOffering, Subnet, Vpc};
-    use aws_smithy_mocks::mock;
+    use crate::aws::signed::fake::Fake;
+
+    const VPCS: &str = "<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><vpcSet><item><vpcId>vpc-1</vpcId><isDefault>true</isDefault></item></vpcSet></DescribeVpcsResponse>";
+
+    fn subnets() -> String {
+        let s = |az: &str, id: &str| {
+            format!(
+                "<item><subnetId>{id}</subnetId><availabilityZone>{az}</availabilityZone><defaultForAz>true</defaultForAz><tagSet><item><key>availabilityZone</key><value>elsewhere</value></item></tagSet></item>"
+            )
+        };
+        format!(
+            "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><subnetSet>{}{}{}</subnetSet></DescribeSubnetsResponse>",
+            s("eu-west-1a", "subnet-a"),
+            s("eu-west-1b", "subnet-b"),
+            s("eu-west-1c", "subnet-c")
+        )
+    }
+
+    /// EC2 answering the three calls, with `zones` offering the type asked for.
+    fn ec2(zones: &'static [&'static str]) -> Fake {
+        let subnets = subnets();
+        Fake::new(move |r| match r.param("Action") {
+            Some("DescribeVpcs") => (200, VPCS.to_string()),
+            Some("DescribeSubnets") => (200, subnets.clone()),
+            Some("DescribeInstanceTypeOfferings") => {
+                let items: String = zones
+                    .iter()
+                    .map(|z| format!("<item><instanceType>{}</instanceType><locationType>availability-zone</locationType><location>{z}</location></item>", r.param("Filter.1.Value.1").unwrap_or_default()))
+                    .collect();
+                (
+                    200,
+                    format!(
+                        "<DescribeInstanceTypeOfferingsResponse><requestId>r</requestId><instanceTypeOfferingSet>{items}</instanceTypeOfferingSet></DescribeInstanceTypeOfferingsResponse>"
+                    ),
+                )
+            }
+            _ => (
+                400,
+                crate::aws::signed::fake::error("InvalidAction", "not in this test"),
+            ),
+        })
+    }
 
     /// EC2's DescribeInstanceTypeOfferings with `LocationType: availability-zone` lists the
     /// zones where a type can be launched; "an instance type might not be available in every
@@ -161,60 +200,64 @@ mod tests {
     /// https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-regions.html).
     #[tokio::test]
     async fn as_aws_documents_default_subnets_in_zones_without_the_instance_type_are_left_out() {
-        let vpcs = mock!(aws_sdk_ec2::Client::describe_vpcs).then_output(|| {
-            DescribeVpcsOutput::builder()
-                .vpcs(Vpc::builder().vpc_id("vpc-1").build())
-                .build()
-        });
-        let subnets = mock!(aws_sdk_ec2::Client::describe_subnets).then_output(|| {
-            let s = |az: &str, id: &str| {
-                Subnet::builder()
-                    .availability_zone(az)
-                    .subnet_id(id)
-                    .build()
-            };
-            DescribeSubnetsOutput::builder()
-                .subnets(s("eu-west-1a", "subnet-a"))
-                .subnets(s("eu-west-1b", "subnet-b"))
-                .subnets(s("eu-west-1c", "subnet-c"))
-                .build()
-        });
-        let offered = |zones: &'static [&'static str]| {
-            mock!(aws_sdk_ec2::Client::describe_instance_type_offerings)
-                .match_requests(|r| {
-                    r.location_type() == Some(&LocationType::AvailabilityZone)
-                        && r.filters().iter().any(|f| {
-                            f.name() == Some("instance-type") && f.values() == ["t3.micro"]
-                        })
-                })
-                .then_output(move || {
-                    let mut out = DescribeInstanceTypeOfferingsOutput::builder();
-                    for z in zones {
-                        out = out.instance_type_offerings(
-                            InstanceTypeOffering::builder()
-                                .instance_type(InstanceType::T3Micro)
-                                .location_type(LocationType::AvailabilityZone)
-                                .location(*z)
-                                .build(),
-                        );
-                    }
-                    out.build()
-                })
-        };
-        let two = offered(&["eu-west-1a", "eu-west-1c"]);
+        let two = ec2(&["eu-west-1a", "eu-west-1c"]);
         let clients = Rules {
-            ec2: vec![&vpcs, &subnets, &two],
+            ec2: Some(two.clone()),
             ..Default::default()
         }
         .clients();
         let p = default_placement(&clients.ec2, "eu-west-1", &["t3.micro"])
             .await
             .unwrap();
+        assert_eq!(p.vpc, "vpc-1");
         assert_eq!(p.subnet_list(), "subnet-a,subnet-c");
+        // What was asked: the default VPC, its default subnets, the type in those zones.
+        let asked: Vec<Vec<(String, String)>> = two
+            .requests()
+            .iter()
+            .map(|r| {
+                r.form
+                    .iter()
+                    .filter(|(k, _)| k != "Version")
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            asked,
+            [
+                pairs(&[
+                    ("Action", "DescribeVpcs"),
+                    ("Filter.1.Name", "is-default"),
+                    ("Filter.1.Value.1", "true")
+                ]),
+                pairs(&[
+                    ("Action", "DescribeSubnets"),
+                    ("Filter.1.Name", "vpc-id"),
+                    ("Filter.1.Value.1", "vpc-1"),
+                    ("Filter.2.Name", "default-for-az"),
+                    ("Filter.2.Value.1", "true")
+                ]),
+                pairs(&[
+                    ("Action", "DescribeInstanceTypeOfferings"),
+                    ("LocationType", "availability-zone"),
+                    ("Filter.1.Name", "instance-type"),
+                    ("Filter.1.Value.1", "t3.micro"),
+                    ("Filter.2.Name", "location"),
+                    ("Filter.2.Value.1", "eu-west-1a"),
+                    ("Filter.2.Value.2", "eu-west-1b"),
+                    ("Filter.2.Value.3", "eu-west-1c")
+                ]),
+            ]
+        );
 
-        let one = offered(&["eu-west-1b"]);
         let clients = Rules {
-            ec2: vec![&vpcs, &subnets, &one],
+            ec2: Some(ec2(&["eu-west-1b"])),
             ..Default::default()
         }
         .clients();
@@ -225,6 +268,27 @@ mod tests {
         assert!(
             err.contains("t3.micro is offered in 1 of the default VPC's availability zones")
                 && err.contains("not in eu-west-1a, eu-west-1c"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_region_without_a_default_vpc_is_an_error_that_says_what_to_set() {
+        let none = Fake::by_action(&[(
+            "DescribeVpcs",
+            "<DescribeVpcsResponse><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>",
+        )]);
+        let clients = Rules {
+            ec2: Some(none),
+            ..Default::default()
+        }
+        .clients();
+        let err = default_placement(&clients.ec2, "eu-west-1", &[])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("eu-west-1 has no default VPC; set workers.network"),
             "{err}"
         );
     }

@@ -4,8 +4,8 @@
 
 use super::Result;
 use super::error::{AwsError, Kind};
-use aws_sdk_ecs::Client;
-use serde::Serialize;
+use super::json_api::JsonApi;
+use serde::{Deserialize, Serialize};
 
 /// One deployment of the service (a task definition revision rolling out or done).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
@@ -57,38 +57,106 @@ impl Service {
     }
 }
 
+/// DescribeServices' answer: the services found and a failure per one not found
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html>).
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Described {
+    services: Vec<Found>,
+    failures: Vec<Failure>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Failure {
+    reason: Option<String>,
+    detail: Option<String>,
+}
+
+/// A service as DescribeServices gives it (the fields qfleet reads).
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Found {
+    service_name: Option<String>,
+    status: Option<String>,
+    desired_count: i32,
+    running_count: i32,
+    pending_count: i32,
+    task_definition: Option<String>,
+    deployments: Vec<FoundDeployment>,
+    capacity_provider_strategy: Vec<FoundProvider>,
+    network_configuration: Option<NetworkConfiguration>,
+    enable_execute_command: bool,
+    events: Vec<ServiceEvent>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct FoundDeployment {
+    status: Option<String>,
+    rollout_state: Option<String>,
+    rollout_state_reason: Option<String>,
+    task_definition: Option<String>,
+    desired_count: i32,
+    running_count: i32,
+    pending_count: i32,
+    failed_tasks: i32,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct FoundProvider {
+    capacity_provider: String,
+    base: i32,
+    weight: i32,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct NetworkConfiguration {
+    awsvpc_configuration: Option<AwsVpcConfiguration>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct AwsVpcConfiguration {
+    assign_public_ip: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ServiceEvent {
+    message: Option<String>,
+}
+
 /// The service `service` of cluster `cluster` (`None`: ECS says there is no such cluster, no
 /// such service — DescribeServices' failure reason `MISSING` — or the service was deleted and
 /// is `INACTIVE`). Anything else that keeps the answer from saying so is an error, never
 /// absent.
-pub async fn service(ecs: &Client, cluster: &str, service: &str) -> Result<Option<Service>> {
+pub async fn service(ecs: &JsonApi, cluster: &str, service: &str) -> Result<Option<Service>> {
     let what = format!("reading ECS service {service} of cluster {cluster}");
-    let out = match ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
-        .await
-    {
+    let input = serde_json::json!({ "cluster": cluster, "services": [service] });
+    let out: Described = match ecs.call(&what, "DescribeServices", &input).await {
         Ok(o) => o,
-        Err(e) => {
-            return AwsError::from_sdk_or_missing(&what, e, |e| e.is_cluster_not_found_exception())
-                .into_absent();
-        }
+        Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => return Ok(None),
+        Err(e) => return e.into_absent(),
     };
-    if let Some(s) = out.services().first() {
-        let status = s.status().unwrap_or_default().to_string();
+    if let Some(s) = out.services.into_iter().next() {
+        let status = s.status.clone().unwrap_or_default();
         if status == "INACTIVE" {
             return Ok(None);
         }
         return Ok(Some(to_service(s, cluster, service, status)));
     }
-    match out.failures().first() {
-        Some(f) if f.reason() == Some("MISSING") => Ok(None),
+    match out.failures.first() {
+        Some(f) if f.reason.as_deref() == Some("MISSING") => Ok(None),
         Some(f) => Err(AwsError::new(format!(
             "{what}: {}{}",
-            f.reason().unwrap_or("a failure without a reason"),
-            f.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+            f.reason.as_deref().unwrap_or("a failure without a reason"),
+            f.detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
         ))),
         None => Err(AwsError::with_kind(
             format!("{what}: the answer names neither the service nor a failure"),
@@ -97,54 +165,48 @@ pub async fn service(ecs: &Client, cluster: &str, service: &str) -> Result<Optio
     }
 }
 
-fn to_service(
-    s: &aws_sdk_ecs::types::Service,
-    cluster: &str,
-    name: &str,
-    status: String,
-) -> Service {
+fn to_service(s: Found, cluster: &str, name: &str, status: String) -> Service {
     Service {
-        name: s.service_name().unwrap_or(name).to_string(),
+        name: s.service_name.unwrap_or_else(|| name.to_string()),
         cluster: cluster.to_string(),
         status,
-        desired: s.desired_count(),
-        running: s.running_count(),
-        pending: s.pending_count(),
-        task_definition: s.task_definition().map(str::to_string),
+        desired: s.desired_count,
+        running: s.running_count,
+        pending: s.pending_count,
+        task_definition: s.task_definition,
         deployments: s
-            .deployments()
-            .iter()
+            .deployments
+            .into_iter()
             .map(|d| Deployment {
-                status: d.status().unwrap_or_default().to_string(),
-                rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
-                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
-                task_definition: d.task_definition().map(str::to_string),
-                desired: d.desired_count(),
-                running: d.running_count(),
-                pending: d.pending_count(),
-                failed_tasks: d.failed_tasks(),
+                status: d.status.unwrap_or_default(),
+                rollout_state: d.rollout_state,
+                rollout_state_reason: d.rollout_state_reason,
+                task_definition: d.task_definition,
+                desired: d.desired_count,
+                running: d.running_count,
+                pending: d.pending_count,
+                failed_tasks: d.failed_tasks,
             })
             .collect(),
         capacity_provider_strategy: s
-            .capacity_provider_strategy()
-            .iter()
+            .capacity_provider_strategy
+            .into_iter()
             .map(|p| Provider {
-                name: p.capacity_provider().to_string(),
-                base: p.base(),
-                weight: p.weight(),
+                name: p.capacity_provider,
+                base: p.base,
+                weight: p.weight,
             })
             .collect(),
         assign_public_ip: s
-            .network_configuration()
-            .and_then(|n| n.awsvpc_configuration())
-            .and_then(|a| a.assign_public_ip())
-            .map(|a| a.as_str().to_string()),
-        execute_command: s.enable_execute_command(),
+            .network_configuration
+            .and_then(|n| n.awsvpc_configuration)
+            .and_then(|a| a.assign_public_ip),
+        execute_command: s.enable_execute_command,
         events: s
-            .events()
-            .iter()
+            .events
+            .into_iter()
             .take(5)
-            .filter_map(|e| e.message().map(str::to_string))
+            .filter_map(|e| e.message)
             .collect(),
     }
 }
@@ -157,80 +219,50 @@ fn to_service(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::mock::Rules;
-    use aws_sdk_ecs::operation::describe_services::{
-        DescribeServicesError, DescribeServicesOutput,
-    };
-    use aws_sdk_ecs::types::{
-        AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, Deployment as D,
-        DeploymentRolloutState, Failure, NetworkConfiguration, Service as S, ServiceEvent,
-        error::ClusterNotFoundException,
-    };
-    use aws_smithy_mocks::{Rule, mock};
+    use crate::aws::json_api::ECS;
+    use crate::aws::signed::fake::{Fake, json_error};
+    use serde_json::json;
 
-    fn ecs(rules: &[&Rule]) -> Client {
-        Rules {
-            ecs: rules.to_vec(),
-            ..Default::default()
-        }
-        .clients()
-        .ecs
+    fn ecs(fake: &Fake) -> JsonApi {
+        JsonApi::with_http_client(ECS, fake.client())
     }
 
-    fn answer(s: S) -> Rule {
-        mock!(Client::describe_services)
-            .match_requests(|r| {
-                r.cluster() == Some("qfleet-f") && r.services() == ["qfleet-f-workers"]
-            })
-            .then_output(move || {
-                DescribeServicesOutput::builder()
-                    .services(s.clone())
-                    .build()
-            })
+    /// DescribeServices answering `doc` for the cluster and service asked about, and a
+    /// failure `MISSING` for any other.
+    fn answer(doc: serde_json::Value) -> Fake {
+        Fake::new(move |r| {
+            let asked = r.json();
+            if r.target() == Some("DescribeServices")
+                && asked["cluster"] == "qfleet-f"
+                && asked["services"] == json!(["qfleet-f-workers"])
+            {
+                (200, doc.to_string())
+            } else {
+                (
+                    200,
+                    json!({"services": [], "failures": [{"reason": "MISSING"}]}).to_string(),
+                )
+            }
+        })
     }
 
     #[tokio::test]
     async fn mocked_a_service_is_read_with_its_counts_rollout_strategy_and_events() {
-        let s = S::builder()
-            .service_name("qfleet-f-workers")
-            .status("ACTIVE")
-            .desired_count(3)
-            .running_count(2)
-            .pending_count(1)
-            .deployments(
-                D::builder()
-                    .status("PRIMARY")
-                    .rollout_state(DeploymentRolloutState::Failed)
-                    .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
-                    .failed_tasks(3)
-                    .build(),
-            )
-            .capacity_provider_strategy(
-                CapacityProviderStrategyItem::builder()
-                    .capacity_provider("FARGATE")
-                    .base(1)
-                    .weight(3)
-                    .build()
-                    .unwrap(),
-            )
-            .network_configuration(
-                NetworkConfiguration::builder()
-                    .awsvpc_configuration(
-                        AwsVpcConfiguration::builder()
-                            .subnets("subnet-1")
-                            .assign_public_ip(AssignPublicIp::Disabled)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .events(
-                ServiceEvent::builder()
-                    .message("(service qfleet-f-workers) has reached a steady state.")
-                    .build(),
-            )
-            .build();
-        let got = service(&ecs(&[&answer(s)]), "qfleet-f", "qfleet-f-workers")
+        let fake = answer(json!({"services": [{
+            "serviceName": "qfleet-f-workers",
+            "status": "ACTIVE",
+            "desiredCount": 3, "runningCount": 2, "pendingCount": 1,
+            "deployments": [{
+                "id": "ecs-svc/1", "status": "PRIMARY", "rolloutState": "FAILED",
+                "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start.",
+                "failedTasks": 3, "createdAt": 1.7e9
+            }],
+            "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "base": 1, "weight": 3}],
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": "DISABLED"}},
+            "enableExecuteCommand": false,
+            "events": [{"id": "e1", "createdAt": 1.7e9, "message": "(service qfleet-f-workers) has reached a steady state."}]
+        }], "failures": []}));
+        let got = service(&ecs(&fake), "qfleet-f", "qfleet-f-workers")
             .await
             .unwrap()
             .unwrap();
@@ -248,47 +280,49 @@ mod tests {
         );
         assert_eq!(got.assign_public_ip.as_deref(), Some("DISABLED"));
         assert_eq!(got.events.len(), 1);
+        let seen = &fake.requests()[0];
+        assert_eq!(
+            seen.headers["x-amz-target"],
+            "AmazonEC2ContainerServiceV20141113.DescribeServices"
+        );
+        assert_eq!(seen.headers["content-type"], "application/x-amz-json-1.1");
+        assert!(
+            seen.headers["authorization"].contains("/eu-west-1/ecs/aws4_request"),
+            "{:?}",
+            seen.headers
+        );
+        assert_eq!(seen.uri, "https://ecs.eu-west-1.amazonaws.com/");
     }
 
     #[tokio::test]
     async fn mocked_a_missing_service_a_deleted_one_and_a_missing_cluster_are_absent() {
-        let missing = mock!(Client::describe_services).then_output(|| {
-            DescribeServicesOutput::builder()
-                .failures(
-                    Failure::builder()
-                        .arn("arn:aws:ecs:eu-west-1:111122223333:service/qfleet-f/qfleet-f-workers")
-                        .reason("MISSING")
-                        .build(),
-                )
-                .build()
-        });
+        let missing = answer(json!({"services": [], "failures": [{
+            "arn": "arn:aws:ecs:eu-west-1:111122223333:service/qfleet-f/qfleet-f-workers",
+            "reason": "MISSING"
+        }]}));
         assert_eq!(
-            service(&ecs(&[&missing]), "qfleet-f", "qfleet-f-workers")
+            service(&ecs(&missing), "qfleet-f", "qfleet-f-workers")
                 .await
                 .unwrap(),
             None
         );
         let inactive = answer(
-            S::builder()
-                .service_name("qfleet-f-workers")
-                .status("INACTIVE")
-                .build(),
+            json!({"services": [{"serviceName": "qfleet-f-workers", "status": "INACTIVE"}]}),
         );
         assert_eq!(
-            service(&ecs(&[&inactive]), "qfleet-f", "qfleet-f-workers")
+            service(&ecs(&inactive), "qfleet-f", "qfleet-f-workers")
                 .await
                 .unwrap(),
             None
         );
-        let no_cluster = mock!(Client::describe_services).then_error(|| {
-            DescribeServicesError::ClusterNotFoundException(
-                ClusterNotFoundException::builder()
-                    .message("Cluster not found.")
-                    .build(),
+        let no_cluster = Fake::new(|_| {
+            (
+                400,
+                json_error("ClusterNotFoundException", "Cluster not found."),
             )
         });
         assert_eq!(
-            service(&ecs(&[&no_cluster]), "qfleet-f", "qfleet-f-workers")
+            service(&ecs(&no_cluster), "qfleet-f", "qfleet-f-workers")
                 .await
                 .unwrap(),
             None
@@ -297,20 +331,21 @@ mod tests {
 
     #[tokio::test]
     async fn mocked_another_failure_or_an_empty_answer_is_an_error_never_absent() {
-        let denied = mock!(Client::describe_services).then_output(|| {
-            DescribeServicesOutput::builder()
-                .failures(Failure::builder().reason("ACCESS_DENIED").build())
-                .build()
-        });
-        let e = service(&ecs(&[&denied]), "qfleet-f", "qfleet-f-workers")
+        let denied = answer(json!({"services": [], "failures": [{"reason": "ACCESS_DENIED"}]}));
+        let e = service(&ecs(&denied), "qfleet-f", "qfleet-f-workers")
             .await
             .unwrap_err();
         assert!(e.to_string().contains("ACCESS_DENIED"), "{e}");
-        let empty = mock!(Client::describe_services)
-            .then_output(|| DescribeServicesOutput::builder().build());
-        let e = service(&ecs(&[&empty]), "qfleet-f", "qfleet-f-workers")
+        let empty = answer(json!({}));
+        let e = service(&ecs(&empty), "qfleet-f", "qfleet-f-workers")
             .await
             .unwrap_err();
         assert_eq!(e.kind, Kind::Malformed);
+        let throttled = Fake::new(|_| (400, json_error("ThrottlingException", "Rate exceeded")));
+        let e = service(&ecs(&throttled), "qfleet-f", "qfleet-f-workers")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, Kind::Throttled, "{e}");
+        assert_eq!(throttled.requests().len(), 3, "retried within the budget");
     }
 }

@@ -13,7 +13,6 @@ async fn the_fargate_example_deploys_status_reads_its_service_and_teardown_remov
     let e = unique("fg");
     let conf = moto_config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
-    let ecs = aws_sdk_ecs::Client::new(&conf);
     // The example itself, under this test's environment name.
     let text = std::fs::read_to_string(root().join("examples/fargate.yaml"))
         .unwrap()
@@ -34,20 +33,21 @@ async fn the_fargate_example_deploys_status_reads_its_service_and_teardown_remov
         !types.contains("AWS::AutoScaling::AutoScalingGroup"),
         "{types:?}"
     );
-    // ECS holds the service under qfleet's names, running the task family's revision.
-    let out = ecs
-        .describe_services()
-        .cluster(format!("qfleet-{e}"))
-        .services(format!("qfleet-{e}-workers"))
-        .send()
-        .await
-        .unwrap();
-    let svc = &out.services()[0];
+    // ECS holds the service under qfleet's names, running the task family's revision (read
+    // with boto3: qfleet has no ECS SDK crate to lend the tests).
+    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3, sys; print(boto3.client('ecs', region_name='eu-west-1', endpoint_url=sys.argv[1], aws_access_key_id='testing', aws_secret_access_key='testing').describe_services(cluster=sys.argv[2], services=[sys.argv[3]])['services'][0]['taskDefinition'])",
+        ])
+        .arg(moto_endpoint())
+        .arg(format!("qfleet-{e}"))
+        .arg(format!("qfleet-{e}-workers")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let task_definition = stdout(&o);
     assert!(
-        svc.task_definition()
-            .unwrap()
-            .contains(&format!("task-definition/qfleet-{e}-worker:")),
-        "{svc:?}"
+        task_definition.contains(&format!("task-definition/qfleet-{e}-worker:")),
+        "{task_definition}"
     );
 
     // status reads the service through the same call (its JSON matches the schema).

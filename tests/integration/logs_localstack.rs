@@ -5,18 +5,10 @@
 //! and a missing group said as such.
 
 use crate::common::*;
-use crate::localstack::{config, qfleet_on_localstack};
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use crate::localstack::qfleet_on_localstack;
 use std::io::BufRead;
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use std::time::{Duration, Instant};
 
 /// The LogGroupName of the resource `logical` in the fleet template rendered from `file`.
 fn rendered_group(file: &std::path::Path, logical: &str) -> String {
@@ -33,32 +25,8 @@ fn rendered_group(file: &std::path::Path, logical: &str) -> String {
         .to_string()
 }
 
-async fn write(logs: &aws_sdk_cloudwatchlogs::Client, group: &str, stream: &str, lines: &[&str]) {
-    let _ = logs
-        .create_log_stream()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .send()
-        .await;
-    let t = now_ms();
-    let events: Vec<InputLogEvent> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            InputLogEvent::builder()
-                .timestamp(t + i as i64)
-                .message(*l)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    logs.put_log_events()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .set_log_events(Some(events))
-        .send()
-        .await
-        .unwrap();
+fn write(logs: &Logs, group: &str, stream: &str, lines: &[&str]) {
+    logs.write(group, stream, lines);
 }
 
 #[tokio::test]
@@ -68,7 +36,7 @@ async fn logs_shows_each_workers_lines_with_its_instance_filtered_and_followed()
     let file = lab_stack_file(dir.path(), &e, "");
     let group = rendered_group(&file, "WorkerLogGroup");
     assert_eq!(group, format!("/qfleet/{e}/workers"));
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config().await);
+    let logs = Logs::new(localstack_endpoint());
     let path = file.to_str().unwrap();
 
     // Before the fleet exists there is no group: said, never an empty list.
@@ -76,11 +44,7 @@ async fn logs_shows_each_workers_lines_with_its_instance_filtered_and_followed()
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
 
-    logs.create_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
+    logs.create_group(&group);
     write(
         &logs,
         &group,
@@ -89,9 +53,8 @@ async fn logs_shows_each_workers_lines_with_its_instance_filtered_and_followed()
             "outcome=processed keys=1 key=uploads/a.txt",
             "outcome=failed key=uploads/b.txt error=AccessDenied",
         ],
-    )
-    .await;
-    write(&logs, &group, "i-0bbb/bootstrap", &["Installed: python3"]).await;
+    );
+    write(&logs, &group, "i-0bbb/bootstrap", &["Installed: python3"]);
 
     let o = run(qfleet_on_localstack().args(["logs", path, "-o", "json", "--since", "5m"]));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -145,8 +108,7 @@ async fn logs_shows_each_workers_lines_with_its_instance_filtered_and_followed()
         &group,
         "i-0ccc",
         &["outcome=processed key=uploads/late.txt"],
-    )
-    .await;
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut got = Vec::new();
     while Instant::now() < deadline {
@@ -180,12 +142,8 @@ async fn a_functions_lines_are_shown_with_the_invocation_they_belong_to() {
     )
     .unwrap();
     let group = rendered_group(&file, "WorkerFunctionLogGroup");
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config().await);
-    logs.create_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
+    let logs = Logs::new(localstack_endpoint());
+    logs.create_group(&group);
     write(
         &logs,
         &group,
@@ -195,8 +153,7 @@ async fn a_functions_lines_are_shown_with_the_invocation_they_belong_to() {
             "processed uploads/a.txt",
             "END RequestId: 11111111-aaaa",
         ],
-    )
-    .await;
+    );
     write(
         &logs,
         &group,
@@ -206,8 +163,7 @@ async fn a_functions_lines_are_shown_with_the_invocation_they_belong_to() {
             "processed uploads/b.txt",
             "END RequestId: 22222222-bbbb",
         ],
-    )
-    .await;
+    );
     let path = file.to_str().unwrap();
     let o = run(qfleet_on_localstack().args(["logs", path, "-o", "json"]));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -246,33 +202,27 @@ async fn a_pipelines_lines_come_from_every_stage_merged_by_time_or_from_the_stag
     )
     .unwrap();
     let path = file.to_str().unwrap();
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config().await);
+    let logs = Logs::new(localstack_endpoint());
     let (first, second) = (
         format!("/qfleet/{e}/workers"),
         format!("/qfleet/{e}/thumbs/workers"),
     );
     for group in [&first, &second] {
-        logs.create_log_group()
-            .log_group_name(group)
-            .send()
-            .await
-            .unwrap();
+        logs.create_group(group);
     }
     write(
         &logs,
         &first,
         "i-0aaa",
         &["outcome=processed key=uploads/a.jpg"],
-    )
-    .await;
+    );
     tokio::time::sleep(Duration::from_millis(20)).await;
     write(
         &logs,
         &second,
         "i-0bbb",
         &["outcome=processed key=parsed/a.jpg"],
-    )
-    .await;
+    );
 
     let o = run(qfleet_on_localstack().args(["logs", path, "-o", "json", "--since", "5m"]));
     assert!(o.status.success(), "{}", stderr(&o));

@@ -211,18 +211,17 @@ async fn the_container_example_deploys_on_moto() {
         .and_then(|d| d.physical_resource_id())
         .expect("its id")
         .to_string();
-    let ec2 = aws_sdk_ec2::Client::new(&conf);
-    let lt = ec2
-        .describe_launch_template_versions()
-        .launch_template_id(id)
-        .versions("$Latest")
-        .send()
-        .await
-        .expect("the launch template");
-    let data = lt.launch_template_versions()[0]
-        .launch_template_data()
-        .and_then(|d| d.user_data())
-        .expect("user data");
+    // The launch template's user data as moto holds it (read with boto3: qfleet has no EC2
+    // SDK client, see src/aws/ec2.rs).
+    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3, sys; print(boto3.client('ec2', region_name='eu-west-1', endpoint_url=sys.argv[1], aws_access_key_id='testing', aws_secret_access_key='testing').describe_launch_template_versions(LaunchTemplateId=sys.argv[2], Versions=['$Latest'])['LaunchTemplateVersions'][0]['LaunchTemplateData']['UserData'])",
+        ])
+        .arg(moto_endpoint())
+        .arg(&id));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let data = stdout(&o).trim().to_string();
     use aws_smithy_types::base64;
     let script = String::from_utf8(base64::decode(data).unwrap()).unwrap();
     assert!(script.contains("dnf install -y docker"), "{script}");
