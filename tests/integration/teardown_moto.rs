@@ -125,27 +125,9 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
     assert_eq!(before, 3, "two versions and a delete marker");
     send_job(&sqs, &format!("qfleet-{e}-jobs"), "job").await;
     // A worker's line in the fleet's log group, as the CloudWatch agent writes it.
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&moto_config().await);
+    let logs = Logs::new(moto_endpoint());
     let group = format!("/qfleet/{e}/workers");
-    logs.create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name("i-0abc")
-        .send()
-        .await
-        .unwrap();
-    logs.put_log_events()
-        .log_group_name(&group)
-        .log_stream_name("i-0abc")
-        .log_events(
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(1_700_000_000_000)
-                .message("outcome=processed keys=1")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    logs.write(&group, "i-0abc", &["outcome=processed keys=1"]);
 
     moto_detach_role_policies(&[&e]);
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
