@@ -1,7 +1,7 @@
 //! `qfleet import copilot PATH`: a Copilot Worker Service manifest as a stack file, offline.
 
 use super::Global;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::import::copilot::{self, Options};
 use crate::import::written;
 use crate::output::Output;
@@ -26,28 +26,57 @@ pub enum ImportFrom {
 pub struct CopilotArgs {
     /// The manifest (copilot/SERVICE/manifest.yml).
     pub path: PathBuf,
-    /// Apply the manifest's `environments.NAME` overrides.
+    /// The Copilot environment imported: its `environments.NAME` overrides apply, and
+    /// `${COPILOT_ENVIRONMENT_NAME}` is NAME; the qfleet environment is then named
+    /// SERVICE-NAME.
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
+    /// The Copilot application: `${COPILOT_APPLICATION_NAME}` in the manifest is NAME
+    /// (required when the manifest uses it).
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
     /// The image the tasks run (REGISTRY/REPOSITORY:TAG), instead of image.location; needed
     /// when the manifest builds its image (image.build).
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
-    /// The qfleet environment name (default: the service's name).
+    /// The qfleet environment name (default: the service's name, followed by --env's).
     #[arg(long, value_name = "NAME")]
     pub environment_name: Option<String>,
+    /// The VPC the tasks run in (with --subnet): needed for placement: private or subnets,
+    /// else the default VPC.
+    #[arg(long, value_name = "VPC_ID", requires = "subnet")]
+    pub vpc: Option<String>,
+    /// A subnet the tasks run in, with its availability zone (repeat for each zone, at
+    /// least two; with --vpc).
+    #[arg(long, value_name = "ZONE=SUBNET_ID", requires = "vpc", value_parser = zone_subnet)]
+    pub subnet: Vec<(String, String)>,
     /// Write the stack file here (refused if the file exists) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
+/// `--subnet ZONE=SUBNET_ID`.
+fn zone_subnet(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((zone, subnet)) if !zone.trim().is_empty() && !subnet.trim().is_empty() => {
+            Ok((zone.trim().to_string(), subnet.trim().to_string()))
+        }
+        _ => Err(format!(
+            "`{s}` is not ZONE=SUBNET_ID (such as eu-west-1a=subnet-0123456789abcdef0)"
+        )),
+    }
+}
+
+/// A shell variable, for `${NAME}` in a manifest.
+fn shell_variable(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let ImportFrom::Copilot(args) = args.from;
-    let text = std::fs::read_to_string(&args.path).map_err(|e| {
-        Error::usage(format!(
-            "cannot read Copilot manifest {}: {e}",
-            args.path.display()
-        ))
+    let text = std::fs::read_to_string(&args.path).map_err(|source| Usage::ManifestUnreadable {
+        path: args.path.clone(),
+        source,
     })?;
     // The region written: --region, else the AWS region setting (a manifest names none).
     let region = g
@@ -61,10 +90,24 @@ pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Ex
         &text,
         &Options {
             env: args.env.as_deref(),
+            app: args.app.as_deref(),
             image: args.image.as_deref(),
             environment_name: args.environment_name.as_deref(),
             region: region.as_deref(),
+            vpc: args.vpc.as_deref(),
+            subnets: &args.subnet,
+            shell: Some(shell_variable),
         },
-    )?;
+    );
+    let imported = match imported {
+        Ok(i) => i,
+        Err(failure) => {
+            // The report of what the import would have carried, then why it did not.
+            if let Some(report) = &failure.report {
+                crate::output::stderr_write(&report.text());
+            }
+            return Err(failure.error);
+        }
+    };
     out.print(&written::write(imported, args.out.as_deref())?)
 }

@@ -9,7 +9,7 @@ pub mod report;
 pub mod stack_file;
 pub mod written;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Usage};
 use report::Report;
 use std::path::Path;
 
@@ -23,32 +23,59 @@ pub struct Imported {
     pub report: Report,
 }
 
+/// Why an import was refused: the error, and the report when the source could be read (what
+/// would have been carried, defaulted, changed and not carried), shown with it.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: Error,
+    pub report: Option<Box<Report>>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure {
+            error,
+            report: None,
+        }
+    }
+}
+
+impl From<crate::error::InputError> for Failure {
+    fn from(e: crate::error::InputError) -> Failure {
+        Failure::from(Error::from(e))
+    }
+}
+
 /// Parses and validates `text` as a stack file (`config::parse`, the checks `qfleet validate`
 /// runs on a stack file); a stack file that does not validate is a usage error naming the
 /// source and each problem, so nothing invalid is ever written. `environment` names the
 /// environment when the text does not.
-fn checked(text: String, report: Report, source: &Path, environment: &str) -> Result<Imported> {
+fn checked(
+    text: String,
+    report: Report,
+    source: &Path,
+    environment: &str,
+) -> std::result::Result<Imported, Failure> {
     let name = format!("{environment}.yaml");
-    match crate::config::parse(name.into(), text.clone()) {
-        Ok(env) => Ok(Imported {
-            environment: env.name,
-            stack_file: text,
-            report,
-        }),
-        Err(Error::Input(problems)) => Err(Error::usage(format!(
-            "the stack file imported from {} does not validate, so it was not written:\n{}\n(fix the manifest, or give the value with a flag: --image, --environment-name, --region)",
-            source.display(),
-            problems
-                .iter()
-                .map(|p| format!(
-                    "  {} (line {} of the stack file): {}",
-                    p.field, p.line, p.message
-                ))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ))),
-        Err(other) => Err(other),
-    }
+    let error = match crate::config::parse(name.into(), text.clone()) {
+        Ok(env) => {
+            return Ok(Imported {
+                environment: env.name,
+                stack_file: text,
+                report,
+            });
+        }
+        Err(Error::Input(problems)) => Usage::ImportInvalid {
+            manifest: source.to_path_buf(),
+            problems,
+        }
+        .into(),
+        Err(other) => other,
+    };
+    Err(Failure {
+        error,
+        report: Some(Box::new(report)),
+    })
 }
 
 #[cfg(test)]

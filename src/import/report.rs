@@ -25,10 +25,15 @@ pub struct Report {
     pub source_file: String,
     /// The service's name in the source manifest.
     pub service: String,
-    /// The source environment whose overrides were applied (`--env`).
+    /// The source environment imported (`--env`).
     pub applied_environment: Option<String>,
+    /// Whether the source manifest overrides settings for that environment (and they were
+    /// applied); false: the base manifest was imported for it.
+    pub overrides_applied: bool,
     /// The environments the source manifest overrides settings for.
     pub source_environments: Vec<String>,
+    /// Every variable reference (`${COPILOT_APPLICATION_NAME}`) substituted, and with what.
+    pub resolved: Vec<Item>,
     pub carried: Vec<Item>,
     pub defaulted: Vec<Item>,
     pub changed: Vec<Item>,
@@ -76,10 +81,24 @@ impl Report {
             self.service,
             self.source_file,
             match &self.applied_environment {
-                Some(e) => format!(" with the overrides of environment `{e}`"),
+                Some(e) if self.overrides_applied =>
+                    format!(" with the overrides of environment `{e}`"),
+                Some(e) => format!(" for environment `{e}`"),
                 None => String::new(),
             }
         );
+        if let Some(e) = &self.applied_environment
+            && !self.overrides_applied
+        {
+            out.push_str(&format!(
+                "the manifest overrides no setting for environment `{e}`{}: its base settings imported\n",
+                if self.source_environments.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it overrides {})", self.source_environments.join(", "))
+                }
+            ));
+        }
         if self.applied_environment.is_none() && !self.source_environments.is_empty() {
             out.push_str(&format!(
                 "the manifest overrides settings for environment{} {}: none applied; give --env NAME to apply one's\n",
@@ -88,6 +107,7 @@ impl Report {
             ));
         }
         for (heading, items) in [
+            ("resolved", &self.resolved),
             ("carried", &self.carried),
             ("defaulted", &self.defaulted),
             ("changed meaning", &self.changed),

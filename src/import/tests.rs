@@ -29,15 +29,15 @@ fn fixture(prefix: &str) -> (PathBuf, String) {
 
 fn run(prefix: &str, opts: Options) -> Result<Imported, Error> {
     let (path, text) = fixture(prefix);
-    import(&path, &text, &opts)
+    import(&path, &text, &opts).map_err(|f| f.error)
 }
 
 fn opts<'a>(env: Option<&'a str>, image: Option<&'a str>) -> Options<'a> {
     Options {
         env,
         image,
-        environment_name: None,
         region: Some("eu-west-1"),
+        ..Options::default()
     }
 }
 
@@ -92,14 +92,30 @@ fn golden_03_placement_base_and_env_phonetool() {
     let base = golden("copilot-03-placement", "03-", opts(None, Some(IMAGE)));
     assert_eq!(base.report.source_environments, ["phonetool"]);
     assert!(base.report.text().contains("give --env NAME"));
+    // Private placement: the subnets come from --vpc and --subnet, without public IPs.
     let env = golden(
         "copilot-03-placement-env-phonetool",
         "03-",
-        opts(Some("phonetool"), Some(IMAGE)),
+        Options {
+            vpc: Some(VPC),
+            subnets: &subnets(),
+            ..opts(Some("phonetool"), Some(IMAGE))
+        },
     );
     assert!(env.report.carried.iter().any(|c| c.source.as_deref()
         == Some("network.vpc.placement")
         && c.note.contains("private")));
+    assert!(env.stack_file.contains("public_ip: false"));
+    assert!(env.stack_file.contains(&format!("vpc: {VPC}")));
+    // Without them the import is refused, naming the line and the flags, with the report.
+    let (path, text) = fixture("03-");
+    let f = import(&path, &text, &opts(Some("phonetool"), Some(IMAGE))).unwrap_err();
+    let msg = f.error.to_string();
+    assert!(
+        msg.contains(":51:") && msg.contains("--vpc VPC_ID --subnet ZONE=SUBNET_ID"),
+        "{msg}"
+    );
+    assert!(f.report.is_some());
 }
 
 #[test]
@@ -146,6 +162,110 @@ fn golden_08_worker_fifo() {
 }
 
 #[test]
+fn golden_09_publish_subscribe_orders_worker() {
+    let i = golden(
+        "copilot-09-publish-subscribe",
+        "09-",
+        opts(None, Some(IMAGE)),
+    );
+    assert!(i.stack_file.contains("max_receive_count: 5"));
+}
+
+#[test]
+fn golden_10_filter_policy_in_two_environments() {
+    // Two Copilot environments of one manifest: two qfleet environments, never one name.
+    let test = golden(
+        "copilot-10-filter-policy-env-test",
+        "10-",
+        Options {
+            app: Some("shop"),
+            ..opts(Some("test"), Some("nginx"))
+        },
+    );
+    let production = run(
+        "10-",
+        Options {
+            app: Some("shop"),
+            ..opts(Some("production"), Some(IMAGE))
+        },
+    )
+    .unwrap();
+    assert_eq!(test.environment, "orders-worker-test");
+    assert_eq!(production.environment, "orders-worker-production");
+    // --image follows the one rule for image references: written in full, said so.
+    assert!(
+        test.stack_file
+            .contains("image: docker.io/library/nginx:latest")
+    );
+    assert!(test.report.text().contains("`nginx` written in full"));
+}
+
+const VPC: &str = "vpc-0123456789abcdef0";
+
+fn subnets() -> Vec<(String, String)> {
+    vec![
+        ("eu-west-1a".into(), "subnet-0123456789abcdef0".into()),
+        ("eu-west-1b".into(), "subnet-0123456789abcdef1".into()),
+    ]
+}
+
+/// Every fixture, as its golden test imports it: each stack file validates (templates rendered
+/// and checked, as `qfleet validate` does offline) with no warning that the tasks could not
+/// reach their queue, the bucket or the registry their image is pulled from.
+#[test]
+fn every_fixture_validates_with_a_network_that_reaches_the_queue_and_the_image() {
+    let subnets = subnets();
+    let cases: Vec<(&str, Options)> = vec![
+        ("01-", opts(Some("test"), None)),
+        ("02-", opts(None, Some(IMAGE))),
+        ("03-", opts(None, Some(IMAGE))),
+        (
+            "03-",
+            Options {
+                vpc: Some(VPC),
+                subnets: &subnets,
+                ..opts(Some("phonetool"), Some(IMAGE))
+            },
+        ),
+        ("04-", opts(None, Some(IMAGE))),
+        ("05-", opts(None, Some(IMAGE))),
+        ("06-", opts(None, Some(IMAGE))),
+        ("07-", opts(None, Some(IMAGE))),
+        ("08-", opts(None, Some(IMAGE))),
+        ("09-", opts(None, Some(IMAGE))),
+        ("10-", opts(Some("test"), Some(IMAGE))),
+    ];
+    for (prefix, o) in cases {
+        let i = run(prefix, o).unwrap_or_else(|e| panic!("{prefix}: {e}"));
+        let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
+            .unwrap_or_else(|e| panic!("{prefix}: {e}"));
+        let checked = crate::validate::check_all(std::slice::from_ref(&env), true)
+            .unwrap_or_else(|e| panic!("{prefix}: {e}"));
+        for w in &checked.checked[0].warnings {
+            let unreachable = [
+                "reach SQS",
+                "NAT gateway, so",
+                "cannot pull",
+                "cannot reach",
+            ]
+            .iter()
+            .any(|s| w.contains(s));
+            assert!(!unreachable, "{prefix}: {w}\n{}", i.stack_file);
+        }
+        // The tasks reach ECR, SQS and S3: a public IP in the default VPC's public subnets,
+        // or subnets named with --vpc and --subnet.
+        assert!(
+            env.spec.workers.public_ip
+                || matches!(
+                    env.spec.workers.network,
+                    crate::config::Network::Explicit(_)
+                ),
+            "{prefix}"
+        );
+    }
+}
+
+#[test]
 fn go_durations_parse_as_copilot_reads_them() {
     assert_eq!(go_duration("30s"), Ok(30.0));
     assert_eq!(go_duration("1m30s"), Ok(90.0));
@@ -173,7 +293,7 @@ fn manifest(body: &str) -> String {
 }
 
 fn import_text(text: &str, o: Options) -> Result<Imported, Error> {
-    import(Path::new("copilot/w/manifest.yml"), text, &o)
+    import(Path::new("copilot/w/manifest.yml"), text, &o).map_err(|f| f.error)
 }
 
 #[test]
@@ -289,12 +409,15 @@ fn env_overrides_merge_over_the_base_and_an_unknown_env_lists_the_known_ones() {
     };
     assert_eq!(line("variables.B"), Some(16));
     assert_eq!(line("variables.A"), Some(9));
-    let e = import_text(&text, opts(Some("staging"), None))
-        .unwrap_err()
-        .to_string();
+    // An environment the manifest does not override imports the base, and says so.
+    let staging = import_text(&text, opts(Some("staging"), None)).unwrap();
+    assert!(staging.stack_file.contains("min: 1"));
     assert!(
-        e.contains("--env staging") && e.contains("its environments are prod, dev"),
-        "{e}"
+        staging.report.text().contains(
+            "the manifest overrides no setting for environment `staging` (it overrides prod, dev)"
+        ),
+        "{}",
+        staging.report.text()
     );
     let base = import_text(&text, opts(None, None)).unwrap();
     assert_eq!(base.report.source_environments, ["prod", "dev"]);
@@ -365,7 +488,7 @@ fn names_and_images_are_written_as_qfleet_reads_them() {
         full_reference("localhost:5000/w"),
         "localhost:5000/w:latest"
     );
-    let m = Manifest::read(Path::new("m.yml"), &manifest(""), None).unwrap();
+    let m = Manifest::read(Path::new("m.yml"), &manifest(""), &Default::default()).unwrap();
     assert_eq!(m.name, "w");
 }
 
@@ -380,4 +503,129 @@ fn an_invalid_result_is_refused_with_why() {
         "{msg}"
     );
     assert!(msg.contains("workers.fargate.memory"), "{msg}");
+}
+
+/// A shell with `TAG` defined and nothing else.
+fn shell(name: &str) -> Option<String> {
+    (name == "TAG").then(|| "v7".to_string())
+}
+
+#[test]
+fn copilots_predefined_variables_resolve_from_app_and_env_and_secret_paths_are_carried() {
+    let text = "name: w\ntype: Worker Service\nimage:\n  location: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/w:${TAG}\nvariables:\n  WHERE: ${COPILOT_APPLICATION_NAME}-${COPILOT_ENVIRONMENT_NAME}\n  KEPT: \\${COPILOT_APPLICATION_NAME}\nsecrets:\n  DB_PASSWORD: /copilot/${COPILOT_APPLICATION_NAME}/${COPILOT_ENVIRONMENT_NAME}/secrets/db_password\n";
+    let o = Options {
+        app: Some("shop"),
+        shell: Some(shell),
+        ..opts(Some("test"), None)
+    };
+    let i = import_text(text, o).unwrap();
+    assert_valid(&i);
+    let s = &i.stack_file;
+    assert!(
+        s.contains("DB_PASSWORD: ssm:/copilot/shop/test/secrets/db_password"),
+        "{s}"
+    );
+    assert!(s.contains("WHERE: shop-test"), "{s}");
+    assert!(s.contains("KEPT: \"${COPILOT_APPLICATION_NAME}\""), "{s}");
+    assert!(s.contains("/w:v7"), "{s}");
+    assert!(!s.contains("${COPILOT_ENVIRONMENT_NAME}"), "{s}");
+    let text_report = i.report.text();
+    assert!(
+        text_report.contains(
+            "secrets.DB_PASSWORD (line 9): `${COPILOT_APPLICATION_NAME}` is `shop` (from --app)"
+        ),
+        "{text_report}"
+    );
+    assert!(text_report.contains("`${TAG}` is `v7` (from the shell's environment)"));
+
+    // Without --app (or --env), the import is refused naming the line and the flag, and
+    // the report is still given.
+    let f = import(
+        Path::new("copilot/w/manifest.yml"),
+        text,
+        &Options {
+            shell: Some(shell),
+            ..opts(Some("test"), None)
+        },
+    )
+    .unwrap_err();
+    assert_eq!(f.error.exit_code(), crate::error::Exit::Input);
+    let msg = f.error.to_string();
+    assert!(
+        msg.contains("copilot/w/manifest.yml:6:") && msg.contains("give it with --app NAME"),
+        "{msg}"
+    );
+    assert!(msg.contains(":9:"), "{msg}");
+    let report = f.report.expect("the report of a refused import").text();
+    assert!(report.contains("carried ("), "{report}");
+    // A shell variable that is not defined is refused, as Copilot refused it.
+    let f = import(
+        Path::new("copilot/w/manifest.yml"),
+        text,
+        &Options {
+            app: Some("shop"),
+            ..opts(Some("test"), None)
+        },
+    )
+    .unwrap_err();
+    assert!(f.error.to_string().contains("define TAG"), "{}", f.error);
+}
+
+#[test]
+fn per_topic_queues_give_the_longest_timeout_and_retention() {
+    let i = run("07-", opts(None, Some(IMAGE))).unwrap();
+    let env = crate::config::parse(PathBuf::from("w.yaml"), i.stack_file.clone()).unwrap();
+    assert_eq!(env.spec.queue.visibility_timeout.0, 3_600);
+    assert_eq!(env.spec.queue.message_retention.0, 5 * 86_400);
+    let line = i
+        .report
+        .changed
+        .iter()
+        .find(|c| c.source.as_deref() == Some("subscribe.queue.timeout"))
+        .unwrap();
+    assert!(
+        line.note
+            .contains("1h, raised from 30s (Copilot's default): the longest of the per-topic queues', subscribe.topics.0.queue.timeout"),
+        "{}",
+        line.note
+    );
+}
+
+#[test]
+fn each_queue_setting_has_one_report_line_that_says_the_value_written() {
+    let i = import_text(
+        &manifest("count:\n  range: {min: 1, max: 5}\n  queue_delay:\n    acceptable_latency: 10m\n    msg_processing_time: 45s\nsubscribe:\n  queue:\n    timeout: 3s\n"),
+        opts(None, None),
+    )
+    .unwrap();
+    let about: Vec<String> = [
+        &i.report.carried,
+        &i.report.defaulted,
+        &i.report.changed,
+        &i.report.not_carried,
+    ]
+    .iter()
+    .flat_map(|l| l.iter())
+    .filter(|c| c.qfleet.as_deref() == Some("queue.visibility_timeout"))
+    .map(|c| c.note.clone())
+    .collect();
+    assert_eq!(about.len(), 1, "{about:?}");
+    assert!(about[0].starts_with("45s, raised from 3s:"), "{about:?}");
+    assert!(i.stack_file.contains("visibility_timeout: 45s"));
+}
+
+#[test]
+fn a_built_image_without_the_image_flag_is_refused_with_the_report() {
+    let (path, text) = fixture("05-");
+    let f = import(&path, &text, &opts(None, None)).unwrap_err();
+    assert_eq!(f.error.exit_code(), crate::error::Exit::Input);
+    let report = f.report.expect("the report").text();
+    assert!(
+        report.contains("image.build (line 14): no image to run"),
+        "{report}"
+    );
+    assert!(
+        report.contains("subscribe.queue.retention (line 26)"),
+        "{report}"
+    );
 }

@@ -2,10 +2,9 @@
 //! never over an existing file) with the report on stderr, or the document with both.
 
 use super::Imported;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use crate::output::report::{Document, Environment, Report};
-use crate::output::schema::{self, Environments};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -20,13 +19,15 @@ pub struct Written {
 pub fn write(imported: Imported, to: Option<&Path>) -> Result<Written> {
     if let Some(path) = to {
         if path.exists() {
-            return Err(Error::usage(format!(
-                "--out {}: the file exists; qfleet import does not overwrite it (remove it or choose another name)",
-                path.display()
-            )));
+            return Err(Usage::ImportExists {
+                path: path.to_path_buf(),
+            }
+            .into());
         }
-        std::fs::write(path, &imported.stack_file)
-            .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(path, &imported.stack_file).map_err(|source| Usage::ImportUnwritable {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
     Ok(Written {
         imported,
@@ -47,7 +48,9 @@ struct Body<'a> {
 }
 
 /// The schema of `qfleet import`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, ()>(
         "import",
         "qfleet import copilot --output json",

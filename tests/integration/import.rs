@@ -41,6 +41,18 @@ fn an_imported_manifest_is_written_and_validates() {
 
     let v = run(qfleet().arg("validate").arg(&out));
     assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+    // Copilot's public placement carried: the tasks reach ECR, SQS and S3 (issue 36); the
+    // public IPs are warned about, as every insecure opt-in is.
+    assert!(
+        !stderr(&v).contains("reach SQS and S3 only if"),
+        "{}",
+        stderr(&v)
+    );
+    assert!(
+        stderr(&v).contains("workers.public_ip: true"),
+        "{}",
+        stderr(&v)
+    );
 
     // The same import as one JSON document, matching schemas/output/import.json.
     let d = doc(
@@ -105,5 +117,37 @@ fn import_refuses_another_workload_type_and_a_missing_image_with_exit_2() {
         "tests/fixtures/copilot/02-copilot-manifest-testdata-subscribe.yml",
     ]));
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--image"), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("--image"), "{e}");
+    // The report is shown with the refusal: what would have been carried, and why not.
+    assert!(
+        e.contains("carried (") && e.contains("image.build (line 20): no image to run"),
+        "{e}"
+    );
+
+    // ${COPILOT_APPLICATION_NAME} without --app: refused, naming the line and the flag.
+    let secret = dir.path().join("secret.yml");
+    std::fs::write(
+        &secret,
+        "name: w\ntype: Worker Service\nimage:\n  location: public.ecr.aws/a/w:1\nsecrets:\n  DB: /copilot/${COPILOT_APPLICATION_NAME}/${COPILOT_ENVIRONMENT_NAME}/secrets/db\n",
+    )
+    .unwrap();
+    let o = run(qfleet()
+        .args(["import", "copilot", "--env", "test"])
+        .arg(&secret));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("give it with --app NAME"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(qfleet()
+        .args(["import", "copilot", "--env", "test", "--app", "shop"])
+        .arg(&secret));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("DB: ssm:/copilot/shop/test/secrets/db"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -9,7 +9,7 @@
 
 use crate::config::SourceFile;
 use crate::config::positions::{Locations, byte_offset};
-use crate::error::{Error, InputError, Result};
+use crate::error::{InputError, Result};
 use serde_yaml_ng::{Mapping, Value};
 use std::path::Path;
 
@@ -28,14 +28,52 @@ pub struct Manifest {
     pub environment: Option<String>,
     /// Every environment the manifest overrides settings for, in file order.
     pub environments: Vec<String>,
+    /// Every `${NAME}` substituted, in file order.
+    pub resolved: Vec<Resolved>,
+    /// Every `${NAME}` that could not be (a predefined variable without its flag, or a
+    /// variable the shell does not define), located: the import is refused with them.
+    pub unresolved: Vec<InputError>,
     locations: Locations,
+}
+
+/// What `${NAME}` in a manifest resolves to ("Environment Variables in the Manifest",
+/// <https://aws.github.io/copilot-cli/docs/developing/manifest-env-var/>): Copilot's predefined
+/// variables, `COPILOT_APPLICATION_NAME` and `COPILOT_ENVIRONMENT_NAME`, are the application
+/// and environment deployed to (here `--app` and `--env`); any other name is read from the
+/// shell's environment, as Copilot read it when it deployed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Variables<'a> {
+    pub app: Option<&'a str>,
+    pub env: Option<&'a str>,
+    /// Looks a name up in the shell's environment; `None`: no shell variable is defined.
+    pub shell: Option<fn(&str) -> Option<String>>,
+}
+
+/// Copilot's predefined variable for the application's name.
+pub const APP_VARIABLE: &str = "COPILOT_APPLICATION_NAME";
+/// Copilot's predefined variable for the environment's name.
+pub const ENV_VARIABLE: &str = "COPILOT_ENVIRONMENT_NAME";
+
+/// One `${NAME}` substituted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// The dotted path of the value it is in.
+    pub path: String,
+    pub line: Option<usize>,
+    pub variable: String,
+    pub value: String,
+    /// Where the value came from: `--app`, `--env` or the shell's environment.
+    pub from: &'static str,
 }
 
 impl Manifest {
     /// Reads `text` (the manifest at `path`) and applies `environments.<env>` when `env` is
     /// given. Bad YAML, another workload type, no `name`, or an unknown environment is an input
     /// error located in the file.
-    pub fn read(path: &Path, text: &str, env: Option<&str>) -> Result<Manifest> {
+    /// `${NAME}` references in string values are substituted first, as Copilot does before it
+    /// reads the manifest (see [`Variables`]).
+    pub fn read(path: &Path, text: &str, vars: &Variables) -> Result<Manifest> {
+        let env = vars.env;
         let source = SourceFile::new(path.to_path_buf(), text.to_string());
         let value: Value = match serde_yaml_ng::from_str(text) {
             Ok(v) => v,
@@ -50,6 +88,21 @@ impl Manifest {
             .into());
         };
         let locations = Locations::index(text);
+        let mut subst = Substitution {
+            vars,
+            source: &source,
+            locations: &locations,
+            resolved: Vec::new(),
+            unresolved: Vec::new(),
+        };
+        for (k, v) in doc.iter_mut() {
+            subst.value(&text_of(k), v);
+        }
+        let Substitution {
+            resolved,
+            unresolved,
+            ..
+        } = subst;
         match doc.get("type") {
             Some(Value::String(t)) if t == WORKER_SERVICE => {}
             Some(Value::String(t)) => {
@@ -95,21 +148,10 @@ impl Manifest {
             }
         };
         let environments: Vec<String> = overrides.keys().map(text_of).collect();
-        if let Some(env) = env {
-            let Some(over) = overrides.get(env) else {
-                let known = if environments.is_empty() {
-                    "the manifest overrides no environment; leave --env out".to_string()
-                } else {
-                    format!("its environments are {}", environments.join(", "))
-                };
-                return Err(Error::usage(format!(
-                    "--env {env}: {} has no `environments.{env}`; {known}",
-                    source.display()
-                )));
-            };
-            if let Value::Mapping(over) = over {
-                merge(&mut doc, over);
-            }
+        // An environment without overrides deploys the base manifest, as Copilot does; the
+        // report says that none applied.
+        if let Some(Value::Mapping(over)) = env.and_then(|e| overrides.get(e)) {
+            merge(&mut doc, over);
         }
         Ok(Manifest {
             source,
@@ -117,8 +159,17 @@ impl Manifest {
             name,
             environment: env.map(str::to_string),
             environments,
+            resolved,
+            unresolved,
             locations,
         })
+    }
+
+    /// Whether the manifest has `environments.<env>` overrides for the applied environment.
+    pub fn overrides_applied(&self) -> bool {
+        self.environment
+            .as_ref()
+            .is_some_and(|e| self.environments.contains(e))
     }
 
     /// The value at a dotted path (`count.range.min`) of the merged manifest.
@@ -148,15 +199,6 @@ impl Manifest {
         over.or_else(|| self.locations.key(path)).map(|p| p.line)
     }
 
-    /// Whether the applied environment's overrides set `path`.
-    pub fn overridden(&self, path: &str) -> bool {
-        self.environment.as_ref().is_some_and(|e| {
-            self.locations
-                .key(&format!("environments.{e}.{path}"))
-                .is_some()
-        })
-    }
-
     /// The environments whose overrides set `path` (to say which `--env` would give it).
     pub fn environments_setting(&self, path: &str) -> Vec<String> {
         self.environments
@@ -170,12 +212,154 @@ impl Manifest {
             .collect()
     }
 
-    /// An input error about the setting at `path`, located in the manifest.
+    /// An input error about the setting at `path`, located in the manifest: in the applied
+    /// environment's overrides when they set it, else in the base. The field named is `path`.
     pub fn error(&self, path: &str, message: impl Into<String>) -> InputError {
-        let mut e = self.source.error(path, message);
+        let over = self
+            .environment
+            .as_ref()
+            .map(|e| format!("environments.{e}.{path}"))
+            .filter(|p| self.locations.key(p).is_some());
+        let mut e = self.source.error(over.as_deref().unwrap_or(path), message);
+        e.field = path.to_string();
         e.allowed = None;
         e
     }
+}
+
+/// The substitution of `${NAME}` in every string value (not in keys), as Copilot's
+/// interpolator does it (`internal/pkg/manifest/interpolate.go`, read at commit 4c858e71): a
+/// name is a letter or `_` then letters, digits or `_`; `\${NAME}` is kept as `${NAME}`; a
+/// string that becomes a JSON list of strings becomes that list (`SECURITY_GROUPS=["sg-1"]`).
+struct Substitution<'a> {
+    vars: &'a Variables<'a>,
+    source: &'a SourceFile,
+    locations: &'a Locations,
+    resolved: Vec<Resolved>,
+    unresolved: Vec<InputError>,
+}
+
+impl Substitution<'_> {
+    fn value(&mut self, path: &str, v: &mut Value) {
+        match v {
+            Value::Mapping(m) => {
+                for (k, child) in m.iter_mut() {
+                    self.value(&format!("{path}.{}", text_of(k)), child);
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, child) in items.iter_mut().enumerate() {
+                    self.value(&format!("{path}.{i}"), child);
+                }
+            }
+            Value::String(s) if s.contains("${") => {
+                let out = self.string(path, s);
+                match serde_json::from_str::<Vec<String>>(&out) {
+                    Ok(list) if !list.is_empty() && out != *s => {
+                        *v = Value::Sequence(list.into_iter().map(Value::String).collect());
+                    }
+                    _ => *s = out,
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The line of `path`, or of its nearest parent the index knows.
+    fn line(&self, path: &str) -> Option<usize> {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.locations.key(p) {
+                return Some(pos.line);
+            }
+            p = &p[..p.rfind('.')?];
+        }
+    }
+
+    fn string(&mut self, path: &str, s: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("${") {
+            let (before, after) = rest.split_at(i);
+            let name_end = after[2..]
+                .find('}')
+                .filter(|&n| is_variable_name(&after[2..2 + n]));
+            let Some(n) = name_end else {
+                out.push_str(before);
+                out.push_str("${");
+                rest = &after[2..];
+                continue;
+            };
+            let name = &after[2..2 + n];
+            if let Some(kept) = before.strip_suffix('\\') {
+                out.push_str(kept);
+                out.push_str(&after[..3 + n]);
+                rest = &after[3 + n..];
+                continue;
+            }
+            out.push_str(before);
+            rest = &after[3 + n..];
+            let (value, from, flag) = match name {
+                APP_VARIABLE => (
+                    self.vars.app.map(str::to_string),
+                    "--app",
+                    Some("--app NAME"),
+                ),
+                ENV_VARIABLE => (
+                    self.vars.env.map(str::to_string),
+                    "--env",
+                    Some("--env NAME"),
+                ),
+                _ => (
+                    self.vars.shell.and_then(|look| look(name)),
+                    "the shell's environment",
+                    None,
+                ),
+            };
+            match value {
+                Some(value) => {
+                    out.push_str(&value);
+                    self.resolved.push(Resolved {
+                        path: path.to_string(),
+                        line: self.line(path),
+                        variable: name.to_string(),
+                        value,
+                        from,
+                    });
+                }
+                None => {
+                    out.push_str(&after[..3 + n]);
+                    let why = match flag {
+                        Some(flag) => format!(
+                            "`${{{name}}}`: Copilot resolved it to the {} it deployed to; give it with {flag} (Copilot's \"Environment Variables in the Manifest\")",
+                            if name == APP_VARIABLE {
+                                "application"
+                            } else {
+                                "environment"
+                            }
+                        ),
+                        None => format!(
+                            "`${{{name}}}`: Copilot read it from the shell's environment when it deployed, and refused the manifest when it was not defined: define {name} in the shell that runs qfleet import, or write the value in the manifest"
+                        ),
+                    };
+                    let mut e = self.source.error(path, why);
+                    e.allowed = None;
+                    self.unresolved.push(e);
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// A shell variable's name as Copilot's interpolator matches it: `[_a-zA-Z][_a-zA-Z0-9]*`.
+fn is_variable_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 /// Copilot's merge of an environment's overrides (mergo with override): mappings merged key by

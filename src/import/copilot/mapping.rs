@@ -8,8 +8,8 @@ use super::Options;
 use super::manifest::{Manifest, duration, text_of};
 use crate::config::duration::Seconds;
 use crate::config::permissions::SecretSource;
-use crate::error::{Error, Result};
-use crate::import::report::Report;
+use crate::error::{InputError, Result, Usage};
+use crate::import::report::{Item, Report};
 use crate::import::stack_file::{Draft, Node};
 use serde_yaml_ng::Value;
 use std::collections::BTreeSet;
@@ -77,10 +77,6 @@ const NOT_CARRIED: &[(&str, &str)] = &[
         "extra security groups: qfleet gives the tasks one group of its own (egress only)",
     ),
     (
-        "network.vpc.placement.subnets",
-        "subnet ids without their availability zones: write workers.network as vpc and subnets (zone: subnet id) by hand",
-    ),
-    (
         "network.connect",
         "Service Connect: qfleet's workers take no requests",
     ),
@@ -129,8 +125,10 @@ const KNOWN_MAPPINGS: &[&str] = &[
     "deployment",
 ];
 
-/// The stack file and report for `m`; an error when no image can be named.
-pub fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report)> {
+/// The stack file and report for `m`, and the problems that refuse it (a `${NAME}` not
+/// resolved, no image, a placement without its subnets): the report is whole either way.
+/// An error when no environment name can be made.
+pub fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report, Vec<InputError>)> {
     let mut x = Mapper {
         m,
         d: Draft::default(),
@@ -138,11 +136,21 @@ pub fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report)> {
             source_file: m.source.display(),
             service: m.name.clone(),
             applied_environment: m.environment.clone(),
+            overrides_applied: m.overrides_applied(),
             source_environments: m.environments.clone(),
             ..Report::default()
         },
         consumed: BTreeSet::new(),
+        problems: m.unresolved.clone(),
     };
+    for r in &m.resolved {
+        x.r.resolved.push(Item {
+            source: Some(r.path.clone()),
+            qfleet: None,
+            line: r.line,
+            note: format!("`${{{}}}` is `{}` (from {})", r.variable, r.value, r.from),
+        });
+    }
     x.consume(&["name", "type"]);
     x.header();
     x.environment_name(opts)?;
@@ -152,15 +160,15 @@ pub fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report)> {
         x.d.set(section, Node::Map(Vec::new()), None);
     }
     x.d.text("workers.kind", "fargate", None);
-    x.image(opts)?;
+    x.image(opts);
     let per_message = x.count();
     x.queue(per_message);
-    x.network();
+    x.network(opts);
     x.logging();
     x.variables();
     x.secrets();
     x.task();
-    x.topics();
+    x.topics(opts);
     x.rest();
     x.r.changed(
         None,
@@ -169,6 +177,7 @@ pub fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report)> {
         "messages: a Copilot worker received, from COPILOT_QUEUE_URI, its publishers' messages wrapped in SNS envelopes; a qfleet worker receives S3 event notifications (through SNS) for the objects uploaded under the bucket's uploads/ prefix, from the queue named by QFLEET_QUEUE_URL: the worker's code changes",
     );
     for list in [
+        &mut x.r.resolved,
         &mut x.r.carried,
         &mut x.r.defaulted,
         &mut x.r.changed,
@@ -176,7 +185,7 @@ pub fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report)> {
     ] {
         list.sort_by_key(|i| i.line.unwrap_or(usize::MAX));
     }
-    Ok((x.d, x.r))
+    Ok((x.d, x.r, x.problems))
 }
 
 struct Mapper<'a> {
@@ -185,6 +194,8 @@ struct Mapper<'a> {
     r: Report,
     /// Paths read (and everything below them).
     consumed: BTreeSet<String>,
+    /// What refuses the import, located in the manifest.
+    problems: Vec<InputError>,
 }
 
 impl Mapper<'_> {
@@ -244,28 +255,54 @@ impl Mapper<'_> {
                 n.to_string()
             }
             None => {
-                let n = environment_name(&self.m.name);
+                // One qfleet environment per Copilot environment: the service's name, and
+                // the Copilot environment's after it when one is given, so that importing
+                // `--env test` and `--env production` does not write the same name twice.
+                let n = match &self.m.environment {
+                    Some(e) => qualified_name(&self.m.name, e),
+                    None => environment_name(&self.m.name),
+                };
                 if !crate::config::valid_name(&n) {
-                    return Err(Error::usage(format!(
-                        "{}: the service name `{}` makes no qfleet environment name (lowercase letters, digits and single hyphens, starting with a letter, at most {} characters); give one with --environment-name",
-                        self.m.source.display(),
-                        self.m.name,
-                        crate::config::MAX_NAME_LEN
-                    )));
+                    return Err(Usage::ServiceName {
+                        manifest: self.m.source.path.clone(),
+                        service: self.m.name.clone(),
+                        max_len: crate::config::MAX_NAME_LEN,
+                    }
+                    .into());
                 }
-                if n == self.m.name {
-                    self.r.carried("name", line, "environment", n.clone());
-                } else {
-                    self.r.changed(
+                let hint = "; give --environment-name NAME to choose another";
+                match &self.m.environment {
+                    Some(e) => self.r.changed(
                         Some("name"),
                         line,
                         Some("environment"),
                         format!(
-                            "`{}` written as `{n}`: qfleet environment names are lowercase letters, digits and single hyphens, at most {} characters",
+                            "`{}` of Copilot environment `{e}` written as `{n}`: one qfleet environment per Copilot environment, so that importing another (--env) writes another name{hint}",
+                            self.m.name
+                        ),
+                    ),
+                    None if n == self.m.name && self.m.environments.is_empty() => {
+                        self.r.carried("name", line, "environment", n.clone())
+                    }
+                    None if n == self.m.name => self.r.carried(
+                        "name",
+                        line,
+                        "environment",
+                        format!(
+                            "{n}: with --env, the name is the service's and the environment's ({}){hint}",
+                            qualified_name(&self.m.name, &self.m.environments[0])
+                        ),
+                    ),
+                    None => self.r.changed(
+                        Some("name"),
+                        line,
+                        Some("environment"),
+                        format!(
+                            "`{}` written as `{n}`: qfleet environment names are lowercase letters, digits and single hyphens, at most {} characters{hint}",
                             self.m.name,
                             crate::config::MAX_NAME_LEN
                         ),
-                    );
+                    ),
                 }
                 n
             }
@@ -303,7 +340,10 @@ impl Mapper<'_> {
         }
     }
 
-    fn image(&mut self, opts: &Options) -> Result<()> {
+    /// The image: `--image`, else `image.location`; either is written in full by the one rule
+    /// Docker reads a reference with ([`full_reference`]), and reported alike. No image is a
+    /// problem (`image.build` needs `--image`).
+    fn image(&mut self, opts: &Options) {
         self.consume(&["image.build", "image.location"]);
         let build_line = self.line("image.build");
         let has_build = self.get("image.build").is_some();
@@ -312,14 +352,7 @@ impl Mapper<'_> {
             _ => None,
         };
         if let Some(img) = opts.image {
-            self.d
-                .text("workers.image", img, Some("from --image".into()));
-            self.r.carried.push(crate::import::report::Item {
-                source: Some("--image".into()),
-                qfleet: Some("workers.image".into()),
-                line: None,
-                note: img.to_string(),
-            });
+            self.write_image("--image", None, img.trim(), "from --image");
             if has_build {
                 self.r.not_carried(
                     "image.build",
@@ -335,31 +368,12 @@ impl Mapper<'_> {
                     format!("`{loc}` replaced by --image"),
                 );
             }
-            return Ok(());
+            return;
         }
         if let Some(loc) = location {
             let line = self.line("image.location");
-            let full = full_reference(&loc);
-            if full == loc {
-                self.r
-                    .carried("image.location", line, "workers.image", loc.clone());
-                self.d.text("workers.image", &loc, None);
-            } else {
-                self.r.changed(
-                    Some("image.location"),
-                    line,
-                    Some("workers.image"),
-                    format!(
-                        "`{loc}` written in full as `{full}` (a Docker Hub short name); pulling from Docker Hub needs a way out to the internet (public IP or NAT) and meets its pull rate limits: consider copying the image to ECR"
-                    ),
-                );
-                self.d.text(
-                    "workers.image",
-                    &full,
-                    Some(format!("Copilot's `{loc}`, in full")),
-                );
-            }
-            return Ok(());
+            self.write_image("image.location", line, &loc, "Copilot's");
+            return;
         }
         let path = if has_build { "image.build" } else { "image" };
         let elsewhere = self.m.environments_setting("image.location");
@@ -378,6 +392,8 @@ impl Mapper<'_> {
                 elsewhere[0]
             ));
         }
+        self.r
+            .not_carried(path, if has_build { build_line } else { None }, why.clone());
         // Located where an environment sets the image, else at the service's name.
         let at = match elsewhere.first() {
             Some(e) if self.m.environment.is_none() => format!("environments.{e}.image.location"),
@@ -386,7 +402,41 @@ impl Mapper<'_> {
         };
         let mut e = self.m.error(&at, why);
         e.field = path.to_string();
-        Err(e.into())
+        self.problems.push(e);
+    }
+
+    /// Writes `workers.image` from `source` (`--image` or `image.location`): as given when it
+    /// is a full reference, else in full, as Docker reads a short one, and said so.
+    fn write_image(&mut self, source: &str, line: Option<usize>, reference: &str, whose: &str) {
+        let full = full_reference(reference);
+        let from_flag = source == "--image";
+        if full == reference {
+            self.r.carried.push(Item {
+                source: Some(source.into()),
+                qfleet: Some("workers.image".into()),
+                line,
+                note: reference.to_string(),
+            });
+            self.d.text(
+                "workers.image",
+                reference,
+                from_flag.then(|| "from --image".to_string()),
+            );
+            return;
+        }
+        self.r.changed(
+            Some(source),
+            line,
+            Some("workers.image"),
+            format!(
+                "`{reference}` written in full as `{full}`, as Docker reads a short name (Docker Hub, tag latest); pulling from Docker Hub needs a way out to the internet (public IP or NAT) and meets its pull rate limits: consider copying the image to ECR"
+            ),
+        );
+        self.d.text(
+            "workers.image",
+            &full,
+            Some(format!("{whose} `{reference}`, in full")),
+        );
     }
 
     /// `count`: the task range, the Spot share and the backlog target; returns the processing
@@ -676,7 +726,11 @@ impl Mapper<'_> {
         Some(per_message)
     }
 
-    /// `subscribe.queue`: retention, visibility timeout and dead-letter tries.
+    /// `subscribe.queue`: retention, visibility timeout and dead-letter tries. qfleet has one
+    /// queue where Copilot may have had one per topic (`subscribe.topics[].queue`, Worker
+    /// Service reference, "topic queue"): its retention and visibility timeout are the
+    /// longest of them all, so that no message is deleted sooner or delivered twice sooner
+    /// than in Copilot. Each setting gets one report line, with the value written.
     fn queue(&mut self, per_message: Option<f64>) {
         self.consume(&[
             "subscribe.queue.retention",
@@ -684,83 +738,42 @@ impl Mapper<'_> {
             "subscribe.queue.dead_letter.tries",
         ]);
         // Retention: 60 s to 14 days (SQS MessageRetentionPeriod).
-        let retention = self.queue_duration(
-            "subscribe.queue.retention",
+        let (retention, comment) = self.longest(
+            "retention",
             "queue.message_retention",
-            60,
-            14 * 86_400,
+            (60, 14 * 86_400),
+            (DEFAULT_RETENTION, "Copilot's default (and qfleet's)"),
+            Vec::new(),
         );
-        let retention = match retention {
-            Some(s) => s,
-            None => {
-                self.r.defaulted(
-                    Some("subscribe.queue.retention"),
-                    "queue.message_retention",
-                    "4d, Copilot's default (and qfleet's)",
-                );
-                DEFAULT_RETENTION
-            }
-        };
         self.d.text(
             "queue.message_retention",
             &Seconds(retention).to_string(),
-            None,
+            comment,
         );
-        let timeout = self.queue_duration(
-            "subscribe.queue.timeout",
+        // Visibility timeout: 0 to 12 hours (SQS VisibilityTimeout), at least the processing
+        // time of one message and the task's stop timeout.
+        let mut floors = Vec::new();
+        if let Some(p) = per_message {
+            floors.push((
+                p.ceil() as u64,
+                "the processing time of one message (count.queue_delay.msg_processing_time): qfleet keeps a message hidden at least as long as one takes to process, else it is processed twice".to_string(),
+            ));
+        }
+        floors.push((
+            self.stop_timeout(),
+            "the task's stop timeout: qfleet keeps a stopping task's message hidden until the task is killed".to_string(),
+        ));
+        let (timeout, comment) = self.longest(
+            "timeout",
             "queue.visibility_timeout",
-            0,
-            12 * 3_600,
+            (0, 12 * 3_600),
+            (DEFAULT_TIMEOUT, "Copilot's default (qfleet's is 60s)"),
+            floors,
         );
-        let mut timeout_comment = None;
-        let mut timeout = match timeout {
-            Some(s) => s,
-            None => {
-                self.r.defaulted(
-                    Some("subscribe.queue.timeout"),
-                    "queue.visibility_timeout",
-                    "30s, Copilot's default (qfleet's is 60s)",
-                );
-                timeout_comment = Some("Copilot's default".to_string());
-                DEFAULT_TIMEOUT
-            }
-        };
-        if let Some(p) = per_message
-            && (timeout as f64) < p
-        {
-            let raised = p.ceil() as u64;
-            self.r.changed(
-                Some("subscribe.queue.timeout"),
-                self.line("subscribe.queue.timeout"),
-                Some("queue.visibility_timeout"),
-                format!(
-                    "raised from {} to {}: qfleet keeps a message hidden at least as long as one takes to process (msg_processing_time), else it is processed twice",
-                    Seconds(timeout),
-                    Seconds(raised)
-                ),
-            );
-            timeout = raised;
-            timeout_comment = Some("raised to the processing time".into());
-        }
-        let stop = self.stop_timeout();
-        if stop > timeout {
-            self.r.changed(
-                Some("subscribe.queue.timeout"),
-                self.line("subscribe.queue.timeout"),
-                Some("queue.visibility_timeout"),
-                format!(
-                    "raised from {} to {}, the task's stop timeout: qfleet keeps a stopping task's message hidden until the task is killed",
-                    Seconds(timeout),
-                    Seconds(stop)
-                ),
-            );
-            timeout = stop;
-            timeout_comment = Some("raised to the stop timeout".into());
-        }
         self.d.text(
             "queue.visibility_timeout",
             &Seconds(timeout).to_string(),
-            timeout_comment,
+            comment,
         );
         let tries_path = "subscribe.queue.dead_letter.tries";
         match self.int(tries_path) {
@@ -796,9 +809,116 @@ impl Mapper<'_> {
         }
     }
 
-    /// A queue duration in whole seconds within `min..=max`, or `None` (reported) when absent
-    /// or not carried.
-    fn queue_duration(&mut self, path: &str, key: &str, min: u64, max: u64) -> Option<u64> {
+    /// One queue duration (`retention` or `timeout`): the default queue's, raised to the
+    /// longest of the per-topic queues' and to each floor (seconds, why), reported once.
+    /// Returns the seconds and the stack file's comment.
+    fn longest(
+        &mut self,
+        field: &str,
+        key: &str,
+        range: (u64, u64),
+        default: (u64, &str),
+        floors: Vec<(u64, String)>,
+    ) -> (u64, Option<String>) {
+        let path = format!("subscribe.queue.{field}");
+        let line = self.line(&path);
+        let base = self.queue_duration(&path, range);
+        let mut reasons: Vec<String> = Vec::new();
+        if let Some((_, Some(note))) = &base {
+            reasons.push(note.clone());
+        }
+        let (start, defaulted) = match &base {
+            Some((secs, _)) => (*secs, false),
+            None => (default.0, true),
+        };
+        let mut value = start;
+        // Per-topic queues: `queue: true` has Copilot's defaults, a mapping its own settings.
+        let topics = match self.get("subscribe.topics") {
+            Some(Value::Sequence(t)) => t.len(),
+            _ => 0,
+        };
+        let mut topic_best: Option<(u64, String)> = None;
+        for i in 0..topics {
+            let q = format!("subscribe.topics.{i}.queue");
+            let secs = match self.get(&q) {
+                Some(Value::Bool(true)) => Some(default.0),
+                Some(Value::Mapping(_)) => match self.get(&format!("{q}.{field}")) {
+                    None => Some(default.0),
+                    Some(_) => self
+                        .queue_duration(&format!("{q}.{field}"), range)
+                        .map(|(s, _)| s),
+                },
+                _ => None,
+            };
+            if let Some(secs) = secs
+                && topic_best.as_ref().is_none_or(|(b, _)| secs > *b)
+            {
+                let at = if self.get(&format!("{q}.{field}")).is_some() {
+                    format!("{q}.{field}")
+                } else {
+                    format!("{q} (Copilot's default)")
+                };
+                topic_best = Some((secs, at));
+            }
+        }
+        let mut comment = None;
+        if let Some((secs, at)) = topic_best
+            && secs > value
+        {
+            reasons.push(format!(
+                "the longest of the per-topic queues', {at} ({}): qfleet has one queue for every topic",
+                Seconds(secs)
+            ));
+            value = secs;
+            comment = Some("the longest per-topic queue's: see the report".to_string());
+        }
+        for (secs, why) in floors {
+            if secs > value {
+                reasons.push(format!("{} is {why}", Seconds(secs)));
+                value = secs;
+                comment = Some("raised: see the report".to_string());
+            }
+        }
+        let from = if defaulted {
+            format!("{} (Copilot's default)", Seconds(start))
+        } else {
+            Seconds(start).to_string()
+        };
+        if value != start {
+            self.r.changed(
+                Some(&path),
+                line,
+                Some(key),
+                format!(
+                    "{}, raised from {from}: {}",
+                    Seconds(value),
+                    reasons.join("; ")
+                ),
+            );
+        } else if !reasons.is_empty() {
+            self.r.changed(
+                Some(&path),
+                line,
+                Some(key),
+                format!("{}: {}", Seconds(value), reasons.join("; ")),
+            );
+        } else if defaulted {
+            self.r.defaulted(
+                Some(&path),
+                key,
+                format!("{}, {}", Seconds(value), default.1),
+            );
+            comment = Some("Copilot's default".to_string());
+        } else {
+            self.r.carried(&path, line, key, Seconds(value).to_string());
+        }
+        (value, comment)
+    }
+
+    /// A queue duration in whole seconds within `range`, with a note when it is not what
+    /// Copilot read exactly (rounded up, or a unit Copilot refused); `None` when absent or not
+    /// carried (reported).
+    fn queue_duration(&mut self, path: &str, range: (u64, u64)) -> Option<(u64, Option<String>)> {
         let v = self.get(path)?.clone();
         let line = self.line(path);
         match duration(&v) {
@@ -808,34 +928,29 @@ impl Mapper<'_> {
             }
             Ok((secs, note)) => {
                 let whole = secs.ceil() as u64;
-                if whole < min || whole > max {
+                if whole < range.0 || whole > range.1 {
                     self.r.not_carried(
                         path,
                         line,
                         format!(
                             "{} is out of SQS's range ({} to {})",
                             Seconds(whole),
-                            Seconds(min),
-                            Seconds(max)
+                            Seconds(range.0),
+                            Seconds(range.1)
                         ),
                     );
                     return None;
                 }
-                match note {
-                    Some(n) => self.r.changed(Some(path), line, Some(key), n),
-                    None if whole as f64 != secs => self.r.changed(
-                        Some(path),
-                        line,
-                        Some(key),
+                let note = note.or_else(|| {
+                    (whole as f64 != secs).then(|| {
                         format!(
                             "{}s rounded up to whole seconds: {}",
                             num(secs),
                             Seconds(whole)
-                        ),
-                    ),
-                    None => self.r.carried(path, line, key, Seconds(whole).to_string()),
-                }
-                Some(whole)
+                        )
+                    })
+                });
+                Some((whole, note))
             }
         }
     }
@@ -846,58 +961,146 @@ impl Mapper<'_> {
         stop_override(self.m).map_or(ECS_STOP_TIMEOUT, |(_, s)| s)
     }
 
-    fn network(&mut self) {
+    /// `network.vpc.placement` ("network.vpc.placement", Worker Service reference): Copilot
+    /// runs worker tasks in its environment's public subnets with a public IP each unless the
+    /// manifest says `private` (private subnets, reached out through the NAT gateways Copilot
+    /// adds to its VPC for them) or names subnets (no public IP: Copilot's
+    /// `convertNetworkConfig`). The tasks must reach ECR to pull their image, and SQS, S3 and
+    /// CloudWatch Logs: public placement keeps Copilot's public IPs (qfleet's tasks' security
+    /// group opens no inbound port); a private one needs the subnets, which only `--vpc` and
+    /// `--subnet` can name (a manifest has none, and their zones are not offline knowledge).
+    fn network(&mut self, opts: &Options) {
         self.consume(&["network.vpc.placement"]);
         let path = "network.vpc.placement";
         let line = self.line(path);
-        let public = "Copilot's public placement gave its tasks public IPs (AssignPublicIp: ENABLED); qfleet's default gives none: tasks then reach ECR, CloudWatch Logs, SQS and S3 through a NAT gateway or VPC endpoints; set workers.public_ip: true to keep Copilot's way (less safe)";
-        match self.get(path).cloned() {
+        let given = opts.vpc.is_some() || !opts.subnets.is_empty();
+        let trade_off = "each task gets a public IP address, as in Copilot: it reaches ECR (to pull its image), SQS, S3 and CloudWatch Logs through the internet gateway, and nothing can connect to it (qfleet's security group for the tasks opens no inbound port); without public IPs the tasks need private subnets with a NAT gateway or VPC endpoints (--vpc and --subnet with placement: private)";
+        let placement = self.get(path).cloned();
+        let public = match &placement {
             None => {
-                self.r.changed(
-                    Some("network.vpc.placement"),
-                    None,
-                    Some("workers.public_ip"),
-                    format!("false (Copilot's default placement is public). {public}"),
-                );
-                self.d.plain(
+                self.r.defaulted(
+                    Some(path),
                     "workers.public_ip",
-                    false,
-                    Some("Copilot's default placement was public: see the report".into()),
+                    format!("true: Copilot's default placement is public; {trade_off}"),
                 );
+                true
             }
             Some(Value::String(s)) if s == "public" => {
-                self.r.changed(
-                    Some(path),
+                self.r.carried(
+                    path,
                     line,
-                    Some("workers.public_ip"),
-                    format!("false. {public}"),
-                );
-                self.d.plain(
                     "workers.public_ip",
-                    false,
-                    Some("Copilot's placement was public: see the report".into()),
+                    format!("true (public); {trade_off}"),
                 );
+                true
             }
-            Some(Value::String(s)) if s == "private" => {
-                self.r
-                    .carried(path, line, "workers.public_ip", "false (private)");
-                self.d.plain("workers.public_ip", false, None);
+            Some(Value::String(s)) if s == "private" => false,
+            Some(Value::Mapping(_)) => false,
+            Some(other) => {
+                self.r.not_carried(
+                    path,
+                    line,
+                    format!("`{}` is not public, private or subnets", text_of(other)),
+                );
+                let e = self.m.error(
+                    path,
+                    format!(
+                        "`{}` is not public, private or subnets: Copilot refused it too",
+                        text_of(other)
+                    ),
+                );
+                self.problems.push(e);
+                return;
             }
-            Some(Value::Mapping(_)) => {
-                // `placement: {subnets: …}`: NOT_CARRIED names the subnets.
-                self.d.plain("workers.public_ip", false, None);
+        };
+        if public {
+            self.network_given(opts, "public");
+            self.d.plain(
+                "workers.public_ip",
+                true,
+                Some("Copilot's public placement: a public IP per task, see the report".into()),
+            );
+            return;
+        }
+        let what = match &placement {
+            Some(Value::Mapping(m)) => {
+                let ids = match m.get("subnets") {
+                    Some(Value::Sequence(ids)) => {
+                        ids.iter().map(text_of).collect::<Vec<_>>().join(", ")
+                    }
+                    Some(other) => format!("those matching {}", text_of(other).replace('\n', " ")),
+                    None => String::new(),
+                };
+                format!("subnets {ids}")
             }
-            Some(other) => self.r.not_carried(
+            _ => "private".to_string(),
+        };
+        if given {
+            self.network_given(opts, "private");
+            self.r.carried(
                 path,
                 line,
-                format!("`{}` is not public or private", text_of(&other)),
-            ),
+                "workers.public_ip",
+                format!(
+                    "false ({what}): the tasks have no public IP, so the subnets given with --subnet must reach ECR (to pull the image), SQS, S3 and CloudWatch Logs through a NAT gateway (Copilot added them to its own VPC for private placement) or VPC endpoints"
+                ),
+            );
+            self.d.plain("workers.public_ip", false, None);
+            return;
         }
-        self.r.defaulted(
-            None,
-            "workers.network",
-            "default: qfleet runs the tasks in the default VPC's subnets unless workers.network names a VPC and a subnet per availability zone; Copilot ran them in its environment's VPC",
+        self.r.not_carried(
+            path,
+            line,
+            format!(
+                "{what}: the subnets are not in the manifest; give them with --vpc and --subnet"
+            ),
         );
+        let e = self.m.error(
+            path,
+            format!(
+                "{what}: the tasks run without a public IP in subnets that reach ECR, SQS and S3 through a NAT gateway or VPC endpoints, which the manifest does not name: give the VPC and each subnet with --vpc VPC_ID --subnet ZONE=SUBNET_ID (at least two zones; `copilot env show` and `aws ec2 describe-subnets` name them), or write placement: public to run the tasks with public IPs"
+            ),
+        );
+        self.problems.push(e);
+    }
+
+    /// `workers.network`: the VPC and subnets given with `--vpc` and `--subnet`, else the
+    /// default VPC (its subnets are public: they route to an internet gateway).
+    fn network_given(&mut self, opts: &Options, kind: &str) {
+        match opts.vpc {
+            Some(vpc) if !opts.subnets.is_empty() => {
+                self.d
+                    .text("workers.network.vpc", vpc, Some("from --vpc".into()));
+                for (zone, subnet) in opts.subnets {
+                    self.insert_map("workers.network.subnets", zone, subnet);
+                }
+                self.r.carried.push(Item {
+                    source: Some("--vpc, --subnet".into()),
+                    qfleet: Some("workers.network".into()),
+                    line: None,
+                    note: format!(
+                        "{vpc}, subnets {} (the Copilot environment's {kind} subnets)",
+                        opts.subnets
+                            .iter()
+                            .map(|(z, s)| format!("{z}: {s}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+            _ => {
+                self.d.text(
+                    "workers.network",
+                    "default",
+                    Some("the default VPC, in place of the Copilot environment's".into()),
+                );
+                self.r.defaulted(
+                    None,
+                    "workers.network",
+                    "default: the default VPC's subnets (public: they route to an internet gateway) in place of the Copilot environment's public subnets; give --vpc and --subnet to run in the environment's own",
+                );
+            }
+        }
     }
 
     fn logging(&mut self) {
@@ -1272,15 +1475,16 @@ impl Mapper<'_> {
     }
 
     /// `subscribe.topics`: each topic listed, with what it carried.
-    fn topics(&mut self) {
+    fn topics(&mut self, opts: &Options) {
         self.consume(&["subscribe.topics"]);
         let Some(Value::Sequence(topics)) = self.get("subscribe.topics").cloned() else {
             return;
         };
-        let app_env = match &self.m.environment {
-            Some(e) => format!("APP-{e}"),
-            None => "APP-ENV".into(),
-        };
+        let app_env = format!(
+            "{}-{}",
+            opts.app.unwrap_or("APP"),
+            self.m.environment.as_deref().unwrap_or("ENV")
+        );
         for (i, t) in topics.iter().enumerate() {
             let path = format!("subscribe.topics.{i}");
             let line = self.line(&format!("{path}.name"));
@@ -1409,6 +1613,21 @@ fn stop_override(m: &Manifest) -> Option<(usize, u64)> {
 fn num(v: f64) -> String {
     let rounded = (v * 1e6).round() / 1e6;
     format!("{rounded}")
+}
+
+/// The qfleet environment name of `service` in Copilot environment `env`: `SERVICE-ENV`, the
+/// service's part shortened so that the environment's stays whole within `MAX_NAME_LEN`.
+pub fn qualified_name(service: &str, env: &str) -> String {
+    let env = environment_name(env);
+    let service = environment_name(service);
+    let room = crate::config::MAX_NAME_LEN.saturating_sub(env.len() + 1);
+    let mut head = service;
+    head.truncate(room);
+    let head = head.trim_end_matches('-');
+    if head.is_empty() {
+        return environment_name(&env);
+    }
+    environment_name(&format!("{head}-{env}"))
 }
 
 /// The service name as a qfleet environment name: lowercase, other characters as hyphens,
