@@ -1,7 +1,7 @@
 //! The command line: flags shared by every command and one subcommand per job.
 
 use crate::commands::{self, Global};
-use crate::error::Error;
+use crate::error::{Error, Usage};
 use crate::output::Output;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
@@ -141,7 +141,7 @@ fn usage_error_document(e: &clap::Error) {
         .collect();
     let message = message.join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    out.error(&Error::usage(message));
+    out.error(&Usage::Arguments(message.to_string()).into());
 }
 
 /// `--debug` logs qfleet's own debug lines (one per AWS request) on stderr; `RUST_LOG` chooses
@@ -208,4 +208,47 @@ fn command_name(matches: &clap::ArgMatches) -> &'static str {
 /// A name kept for the whole run (one per process, a few bytes).
 fn leak(name: &str) -> &'static str {
     Box::leak(name.to_string().into_boxed_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The lists in `schemas/output/common.json` that the code defines are the code's: the
+    /// commands (clap's subcommands), the exit codes ([`crate::error::Exit`]) and the events
+    /// (checked with the features' events in `commands::schemas`). `QFLEET_WRITE_SCHEMA=1`
+    /// writes them.
+    #[test]
+    fn common_json_lists_the_commands_and_exit_codes_of_the_code() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/output/common.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut common: Value = serde_json::from_str(&text).unwrap();
+        let cli = Cli::command();
+        let commands: Vec<&str> = cli
+            .get_subcommands()
+            .map(|c| c.get_name())
+            .filter(|n| *n != "help")
+            .collect();
+        let exit = serde_json::to_value(schemars::schema_for!(crate::error::Exit)).unwrap();
+        let defs = &mut common["$defs"];
+        let listed_commands = defs["envelope"]["properties"]["command"]["enum"].clone();
+        let listed_codes = defs["exit_code"]["enum"].clone();
+        defs["envelope"]["properties"]["command"]["enum"] = serde_json::json!(commands);
+        defs["exit_code"]["enum"] = exit["enum"].clone();
+        if std::env::var_os("QFLEET_WRITE_SCHEMA").is_some() {
+            std::fs::write(&path, serde_json::to_string_pretty(&common).unwrap() + "\n").unwrap();
+            return;
+        }
+        assert_eq!(
+            listed_commands,
+            serde_json::json!(commands),
+            "common.json's commands are not clap's (QFLEET_WRITE_SCHEMA=1 writes them)"
+        );
+        assert_eq!(
+            listed_codes, exit["enum"],
+            "common.json's exit codes are not Exit's (QFLEET_WRITE_SCHEMA=1 writes them)"
+        );
+    }
 }

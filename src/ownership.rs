@@ -12,7 +12,7 @@
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{ENVIRONMENT_TAG, Environment, OWNER_TAG};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use std::collections::BTreeMap;
 
 /// The tags that mark a stack as this environment's: put on every stack qfleet deploys.
@@ -72,14 +72,14 @@ pub fn refusal(env: &Environment, state: &StackState) -> Option<Error> {
     if missing.is_empty() {
         return None;
     }
-    let root = &env.name;
-    Some(Error::Refused(format!(
-        "{}: stack {} is not qfleet's for environment {}: it lacks {}. qfleet changes only the stacks it created for this environment; nothing was changed. If this stack file should manage it, `qfleet plan {root} --adopt` previews taking it over and `qfleet deploy {root} --adopt` does it (its template becomes qfleet's: resources qfleet's template does not declare are deleted)",
-        env.name,
-        state.name,
-        env.name,
-        missing.join(" and ")
-    )))
+    Some(
+        Refusal::StackNotOurs {
+            env: env.name.clone(),
+            stack: state.name.clone(),
+            lacks: missing,
+        }
+        .into(),
+    )
 }
 
 /// Before acting on the data stack's resources by their names (`dlq`, `send`): the account
@@ -126,12 +126,13 @@ pub fn account_allowed(env: &Environment, account: &str) -> Result<()> {
     if allowed.is_empty() || allowed.iter().any(|a| a == account) {
         return Ok(());
     }
-    Err(Error::Refused(format!(
-        "{}: the credentials are for account {account}, and {} allows only {} (accounts); nothing was read or changed. Use credentials of an allowed account, or add this one to accounts",
-        env.name,
-        env.source.path.display(),
-        allowed.join(", ")
-    )))
+    Err(Refusal::WrongAccount {
+        env: env.name.clone(),
+        account: account.to_string(),
+        file: env.source.path.clone(),
+        allowed: allowed.to_vec(),
+    }
+    .into())
 }
 
 #[cfg(test)]

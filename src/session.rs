@@ -4,7 +4,7 @@
 
 use crate::aws::{Aws, Clients, Settings};
 use crate::config::Environment;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Usage};
 
 /// The stages of `env` a command acts on: the one `--stage` names, or every stage (a
 /// one-stage environment is its own one stage).
@@ -21,21 +21,23 @@ pub fn chosen_stages<'a>(
         .filter_map(|s| s.stage.as_ref().map(|s| s.name.as_str()))
         .collect();
     if names.is_empty() {
-        return Err(Error::usage(format!(
-            "--stage {name}: {} declares no stages; leave --stage out",
-            env.source.display()
-        )));
+        return Err(Usage::NoStages {
+            stage: name.to_string(),
+            file: env.source.display(),
+        }
+        .into());
     }
     match stages
         .iter()
         .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
     {
         Some(s) => Ok(vec![s]),
-        None => Err(Error::usage(format!(
-            "--stage {name}: {} has no such stage; its stages are {}",
-            env.source.display(),
-            names.join(", ")
-        ))),
+        None => Err(Usage::UnknownStage {
+            stage: name.to_string(),
+            file: env.source.display(),
+            stages: names.iter().map(|n| n.to_string()).collect(),
+        }
+        .into()),
     }
 }
 

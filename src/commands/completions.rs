@@ -1,7 +1,7 @@
 //! `qfleet completions SHELL`: the script that registers qfleet's completions, and the
 //! completion of ENV arguments to the environment names of the stacks directory.
 
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 
 /// Prints the completion script for `shell`.
 pub fn run(shell: clap_complete::Shell) -> Result<crate::error::Exit> {
@@ -57,7 +57,12 @@ fn completion_script(shell: clap_complete::Shell) -> Result<String> {
         Shell::Fish => &Fish,
         Shell::Elvish => &Elvish,
         Shell::PowerShell => &Powershell,
-        other => return Err(Error::usage(format!("no completions for {other}"))),
+        other => {
+            return Err(Usage::NoCompletions {
+                shell: other.to_string(),
+            }
+            .into());
+        }
     };
     // `qfleet` when found on PATH, else the path it was started by, made absolute.
     let started = std::env::args_os().next().unwrap_or_default();
@@ -77,6 +82,6 @@ fn completion_script(shell: clap_complete::Shell) -> Result<String> {
     let mut script = Vec::new();
     registrar
         .write_registration("COMPLETE", "qfleet", "qfleet", &program, &mut script)
-        .map_err(|e| Error::usage(format!("cannot write the completion script: {e}")))?;
+        .map_err(|source| Usage::CompletionScript { source })?;
     Ok(String::from_utf8_lossy(&script).into_owned())
 }

@@ -3,14 +3,14 @@
 use super::Global;
 use crate::deploy::summary::Printing;
 use crate::deploy::{self, Mode, Options};
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use clap::Args;
 use std::io::IsTerminal;
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// Environment names (files in the stacks directory) or paths to stack files.
+    /// Environment names (files in the stacks directory, copies, globs) or paths to stack files.
     #[arg(required = true)]
     pub envs: Vec<String>,
     /// Execute the change sets without asking (required when there is no terminal).
@@ -31,7 +31,7 @@ pub struct DeployArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Environment names (files in the stacks directory) or paths to stack files.
+    /// Environment names (files in the stacks directory, copies, globs) or paths to stack files.
     #[arg(required = true)]
     pub envs: Vec<String>,
     /// Exit 3 when changes are pending, 0 when there are none (1 and 2 stay errors).
@@ -101,9 +101,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error:
     if !args.yes && !can_prompt {
         // The stack files' own problems come first: they are what to fix.
         super::load_environments(&args.envs, g)?;
-        return Err(Error::usage(
-            "not deploying without confirmation: there is no terminal to ask on; pass --yes (nothing was read or changed)",
-        ));
+        return Err(Usage::DeployUnconfirmed.into());
     }
     let opts = Options {
         yes: args.yes,

@@ -3,7 +3,7 @@
 use super::Global;
 use crate::dlq;
 use crate::dlq::report::Action;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use clap::{Args, Subcommand};
 
@@ -29,7 +29,10 @@ pub enum DlqAction {
         max: u16,
     },
     /// One message in full, by its id (from `list`).
-    Show { id: String },
+    Show {
+        /// The message's id, as `list` prints it.
+        id: String,
+    },
     /// Sends every dead-lettered message back to the job queue (SQS's message-move task);
     /// follows a redrive already running; Ctrl-C cancels it.
     Redrive {
@@ -60,11 +63,12 @@ impl DlqAction {
 pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session(std::slice::from_ref(&args.env), g)?;
     if session.envs.len() != 1 {
-        return Err(Error::usage(format!(
-            "dlq takes one environment; `{}` names {}",
-            args.env,
-            session.envs.len()
-        )));
+        return Err(Usage::OneEnvironment {
+            command: "dlq",
+            named: args.env.clone(),
+            count: session.envs.len(),
+        }
+        .into());
     }
     let action = args.action.action();
     let stage = args.stage.as_deref();
@@ -74,6 +78,6 @@ pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit>
     });
     match results.into_iter().next() {
         Some(result) => out.print(&result),
-        None => Err(Error::usage("no environment to act on")),
+        None => Err(Usage::NoEnvironment { what: "act on" }.into()),
     }
 }

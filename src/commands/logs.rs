@@ -2,7 +2,7 @@
 //! with the instance or the invocation it came from.
 
 use super::Global;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::logs::show::{self, Options};
 use crate::output::Output;
 use clap::Args;
@@ -38,15 +38,16 @@ pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::error::Exit
         out.text_only("--follow shows lines as they come, as text; with -o json, leave it out to get one document of the lines since --since")?;
     }
     if args.filter.as_deref().is_some_and(str::is_empty) {
-        return Err(Error::usage("--filter needs some text to look for"));
+        return Err(Usage::EmptyFilter.into());
     }
     let session = super::session(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
-        return Err(Error::usage(format!(
-            "logs takes one environment; `{}` names {}",
-            args.env,
-            session.envs.len()
-        )));
+        return Err(Usage::OneEnvironment {
+            command: "logs",
+            named: args.env.clone(),
+            count: session.envs.len(),
+        }
+        .into());
     };
     let stages = crate::session::chosen_stages(env, args.stage.as_deref())?;
     let opts = Options {

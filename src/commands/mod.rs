@@ -11,6 +11,7 @@ pub mod import;
 pub mod logs;
 pub mod outputs;
 pub mod render;
+#[cfg(test)]
 pub mod schemas;
 pub mod send;
 pub mod simulate;
@@ -26,7 +27,24 @@ pub use global::Global;
 /// The environments named on the command line (names, paths, copies, globs), every invalid
 /// stack file reported before anything touches AWS.
 pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
-    crate::config::targets::load(targets, &g.stacks_dir)
+    let envs = crate::config::targets::load(targets, &g.stacks_dir)?;
+    // The hints this run prints name these environments: they carry what finds them again.
+    crate::output::hint::set(crate::output::hint::flags(&crate::output::hint::Context {
+        stack_dirs: envs
+            .iter()
+            .map(|e| e.source.path.parent().unwrap_or(std::path::Path::new("")))
+            .collect(),
+        bare_stacks_dir: std::env::var_os("QFLEET_STACKS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| crate::config::DEFAULT_STACKS_DIR.into()),
+        region: g.region.as_deref(),
+        profile: g
+            .profile
+            .as_deref()
+            .filter(|p| std::env::var("AWS_PROFILE").ok().as_deref() != Some(*p)),
+        role_arn: g.role_arn.as_deref(),
+    }));
+    Ok(envs)
 }
 
 /// The AWS commands' session on the environments named on the command line (pipelines

@@ -1,7 +1,7 @@
 //! `qfleet outputs ENV...`: the stacks' outputs as a table, JSON, or KEY=value lines for shells.
 
 use super::Global;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use crate::outputs::read;
 use crate::outputs::report::Outputs;
@@ -21,10 +21,10 @@ pub struct OutputsArgs {
 pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session(&args.envs, g)?;
     if args.shell && session.envs.len() > 1 {
-        return Err(Error::usage(format!(
-            "--shell takes one environment ({} named: their KEY=value lines would overwrite each other)",
-            session.envs.len()
-        )));
+        return Err(Usage::ShellOneEnvironment {
+            count: session.envs.len(),
+        }
+        .into());
     }
     let results = session.each(|clients, env| async move { read(&clients, env).await });
     out.print(&Outputs {

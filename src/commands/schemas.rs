@@ -28,6 +28,34 @@ pub fn generated() -> Vec<(&'static str, Value)> {
 mod tests {
     use std::path::Path;
 
+    /// The contract lists exactly the events the features emit: deploy's, teardown's and the
+    /// per-resource one (each feature's own tests check its events against the list).
+    #[test]
+    fn the_contract_lists_exactly_the_events_the_features_emit() {
+        use crate::output::event::contract;
+        let mut emitted = contract::check(&crate::deploy::event::tests::one_of_each());
+        emitted.extend(contract::check(
+            &crate::teardown::event::tests::one_of_each(),
+        ));
+        emitted.push("resource".to_string());
+        emitted.sort();
+        emitted.dedup();
+        let mut listed = contract::listed();
+        listed.sort();
+        assert_eq!(
+            emitted, listed,
+            "schemas/output/common.json lists other events"
+        );
+        let unknown = serde_json::json!({ "event": "something_new", "stack": "s" });
+        let common = contract::common();
+        let schema = serde_json::json!({ "$defs": common["$defs"], "$ref": "#/$defs/event" });
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        assert!(
+            !validator.is_valid(&unknown),
+            "an unlisted event fails the contract"
+        );
+    }
+
     /// Every command that prints a document has a generated schema, and no other file is in
     /// schemas/output/ but the shared envelope.
     #[test]

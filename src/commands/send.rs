@@ -1,7 +1,7 @@
 //! `qfleet send ENV [FILE]`: upload a test object and follow it (the smoke test after a deploy).
 
 use super::Global;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use crate::send::report::Sent;
 use crate::send::{self, Until};
@@ -27,6 +27,10 @@ pub struct SendArgs {
     /// How long to wait for it: whole seconds or a number with a unit (90, 30s, 5m).
     #[arg(long, default_value = "5m", value_parser = parse_timeout)]
     pub timeout: Duration,
+    /// Leave the test object (and, with --until queue, its message) in place; by default they
+    /// are removed once followed, so that a teardown does not count them as data.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
@@ -39,32 +43,46 @@ fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
 pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
-        return Err(Error::usage(format!(
-            "send takes one environment; `{}` names {}",
-            args.env,
-            session.envs.len()
-        )));
+        return Err(Usage::OneEnvironment {
+            command: "send",
+            named: args.env.clone(),
+            count: session.envs.len(),
+        }
+        .into());
     };
     let body = match &args.file {
-        Some(p) => std::fs::read(p)
-            .map_err(|e| Error::usage(format!("cannot read {}: {e}", p.display())))?,
+        Some(p) => std::fs::read(p).map_err(|source| Usage::JobUnreadable {
+            path: p.clone(),
+            source,
+        })?,
         None => format!("qfleet send: a test job for {}\n", env.name).into_bytes(),
     };
     if args.until == Until::Queue && send::looks(env) == 0 {
-        return Err(Error::usage(format!(
-            "--until queue looks into the job queue, and each look counts as a receive toward queue.max_receive_count ({}): a single look could send a job to the dead-letter queue. Use --until processed",
-            env.stages()[0].spec.queue.max_receive_count
-        )));
+        return Err(Usage::UntilQueue {
+            max_receive_count: env.stages()[0].spec.queue.max_receive_count,
+        }
+        .into());
     }
     let key = send::key_for(env, args.key.as_deref());
     let result = session
         .each(|clients, env| {
             let (key, body) = (key.clone(), body.clone());
-            async move { send::send(&clients, env, &key, body, args.until, args.timeout).await }
+            async move {
+                send::send(
+                    &clients,
+                    env,
+                    &key,
+                    body,
+                    args.until,
+                    args.timeout,
+                    args.keep,
+                )
+                .await
+            }
         })
         .into_iter()
         .next()
-        .ok_or_else(|| Error::usage("no environment to send to"))?;
+        .ok_or(Usage::NoEnvironment { what: "send to" })?;
     out.print(&Sent {
         environment: env.name.clone(),
         pipeline: env.is_pipeline(),

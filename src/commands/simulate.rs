@@ -5,7 +5,7 @@
 
 use super::Global;
 use crate::config::duration;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use crate::simulate::{Assumptions, load, runs};
 use clap::Args;
@@ -76,45 +76,58 @@ pub struct SimulateArgs {
 /// The longest run: a month of one-second steps.
 const MAX_DURATION: u64 = 31 * 86_400;
 
-fn flag_duration(flag: &str, text: &str, min: u64) -> Result<u64> {
+fn flag_duration(flag: &'static str, text: &str, min: u64) -> Result<u64> {
     match duration::parse(text) {
         Some(d) if d.0 >= min && d.0 <= MAX_DURATION => Ok(d.0),
-        _ => Err(Error::usage(format!(
-            "{flag} {text}: a duration from {min}s to 31d (e.g. 90, 90s, 30m, 2h, 1d)"
-        ))),
+        _ => Err(Usage::FlagValue {
+            flag,
+            value: text.to_string(),
+            why: format!("a duration from {min}s to 31d (e.g. 90, 90s, 30m, 2h, 1d)"),
+        }
+        .into()),
     }
 }
 
 /// A share flag's value, from 0 to `max`.
-fn share(flag: &str, v: f64, max: f64) -> Result<f64> {
+fn share(flag: &'static str, v: f64, max: f64) -> Result<f64> {
     if (0.0..=max).contains(&v) {
         Ok(v)
     } else {
-        Err(Error::usage(format!("{flag} {v}: a share from 0 to {max}")))
+        Err(Usage::FlagValue {
+            flag,
+            value: v.to_string(),
+            why: format!("a share from 0 to {max}"),
+        }
+        .into())
     }
 }
 
 /// The numbers that have no parser of their own, checked.
 fn check_numbers(args: &SimulateArgs) -> Result<()> {
     if args.messages_per_instance == 0 || args.messages_per_instance > 1_000 {
-        return Err(Error::usage(format!(
-            "--messages-per-instance {}: a whole number from 1 to 1000",
-            args.messages_per_instance
-        )));
+        return Err(Usage::FlagValue {
+            flag: "--messages-per-instance",
+            value: args.messages_per_instance.to_string(),
+            why: "a whole number from 1 to 1000".to_string(),
+        }
+        .into());
     }
     if let Some(s) = args.seconds_per_message
         && !(s.is_finite() && s > 0.0 && s <= 43_200.0)
     {
-        return Err(Error::usage(format!(
-            "--seconds-per-message {s}: a number of seconds above 0, at most 43200 (12 hours)"
-        )));
+        return Err(Usage::FlagValue {
+            flag: "--seconds-per-message",
+            value: s.to_string(),
+            why: "a number of seconds above 0, at most 43200 (12 hours)".to_string(),
+        }
+        .into());
     }
     Ok(())
 }
 
 fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
     check_numbers(args)?;
-    let duration = |flag: &str, v: &Option<String>, min: u64| {
+    let duration = |flag: &'static str, v: &Option<String>, min: u64| {
         v.as_deref()
             .map(|d| flag_duration(flag, d, min))
             .transpose()

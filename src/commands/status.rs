@@ -2,7 +2,7 @@
 //! or one row per environment for several.
 
 use super::Global;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::{Format, Output};
 use crate::status;
 use clap::Args;
@@ -26,9 +26,7 @@ pub struct StatusArgs {
 
 pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     if args.watch && out.format == Format::Json {
-        return Err(Error::usage(
-            "--watch prints a document per refresh: use --output ndjson (one document per line)",
-        ));
+        return Err(Usage::WatchNeedsNdjson.into());
     }
     let session = super::session(&args.envs, g)?;
     let details = args.details || session.envs.len() == 1;

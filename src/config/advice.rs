@@ -60,10 +60,12 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         );
         if !headroom::holds(c, headroom::LOWEST, goal, per_message) {
             w.push(format!(
-                "scaling.max_latency_seconds: {goal} s leaves too little room over {per_message} s a message for 99 % of the messages to meet it even with the workers 90 % idle (the target stays at {}); a message's own processing, up to {:.0} s at a spread of 20 %, takes most of the goal: check with `qfleet simulate {} --load ...`, or allow a longer goal",
+                "scaling.max_latency_seconds: {goal} s leaves too little room over {per_message} s a message for 99 % of the messages to meet it even with the workers 90 % idle (the target stays at {}); a message's own processing, up to {:.0} s at a spread of 20 %, takes most of the goal: check with `qfleet simulate {} --load steady:{}/m` (or your own load), or allow a longer goal",
                 headroom::LOWEST,
                 per_message * (1.0 + headroom::SPREAD),
-                env.name
+                env.name,
+                // What the fleet at its largest handles at the goal's pace: a load it should hold.
+                ((spec.workers.max.max(1) as f64) * 60.0 / per_message).floor().max(1.0)
             ));
         }
     }

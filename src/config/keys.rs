@@ -5,16 +5,13 @@
 
 pub use super::language::{Key, Kind};
 use super::positions::join;
-use super::schema::{ExplicitNetwork, StackFile, WorkerKind};
+use super::schema::{ExplicitNetwork, StackFile};
 
 /// The top level of a stack file (`StackFile`).
 pub const STACK_FILE: &[Key] = StackFile::KEYS;
 
 /// The mapping form of `workers.network` (`ExplicitNetwork`).
 pub const EXPLICIT_NETWORK: &[Key] = ExplicitNetwork::KEYS;
-
-/// The values of `workers.kind` (`WorkerKind`).
-pub const WORKER_KINDS: &[&str] = WorkerKind::WORDS;
 
 /// Every mapping of settings with its dotted path (`""` for the top level), parents first.
 pub fn mappings() -> Vec<(String, &'static [Key])> {
@@ -37,6 +34,7 @@ pub fn mappings() -> Vec<(String, &'static [Key])> {
 }
 
 /// Every key's dotted path (`workers.lambda.timeout`), mappings included, in table order.
+#[cfg(test)]
 pub fn all_paths() -> Vec<String> {
     mappings()
         .into_iter()

@@ -8,7 +8,7 @@ use crate::aws::Clients;
 use crate::aws::dead_letters::{self, MoveTask, Peeked};
 use crate::aws::queues::{self, Depth, Queue};
 use crate::config::Environment;
-use crate::error::{Error, Result};
+use crate::error::{Error, Interruption, Refusal, Result};
 use crate::render::ResourceNames;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -208,13 +208,13 @@ pub async fn redrive(
             if let Some(h) = &handle {
                 dead_letters::cancel_move(sqs, h).await?;
             }
-            return Err(Error::Interrupted(format!(
-                "{}: the redrive was cancelled; the messages moved so far stay in {}, the rest in {}; `qfleet dlq {} redrive` starts it again",
-                env.name,
-                q.queue.name,
-                q.dead_letter.name,
-                target(env)
-            )));
+            return Err(Interruption::Redrive {
+                env: env.name.clone(),
+                queue: q.queue.name.clone(),
+                dead_letter: q.dead_letter.name.clone(),
+                target: target(env),
+            }
+            .into());
         }
         delay = (delay * 2).min(Duration::from_secs(5));
         let Some(task) = dead_letters::latest_move(sqs, &q.dead_letter_arn).await? else {
@@ -252,18 +252,21 @@ pub async fn purge(clients: &Clients, env: &Environment, confirm: Option<u64>) -
             dead_letters::purge(&clients.sqs, &q.dead_letter.url).await?;
             Ok(held)
         }
-        Some(n) => Err(Error::Refused(format!(
-            "{}: {} holds {held} messages, not {n}: nothing was deleted; look again (`qfleet dlq {} list`) and confirm the count it holds",
-            env.name,
-            q.dead_letter.name,
-            target(env)
-        ))),
-        None => Err(Error::Refused(format!(
-            "{}: purging {} deletes its {held} messages for good: nothing was deleted; run `qfleet dlq {} purge --confirm {held}` to delete exactly those",
-            env.name,
-            q.dead_letter.name,
-            target(env)
-        ))),
+        Some(n) => Err(Refusal::PurgeCountMismatch {
+            env: env.name.clone(),
+            queue: q.dead_letter.name.clone(),
+            held,
+            confirmed: n,
+            target: target(env),
+        }
+        .into()),
+        None => Err(Refusal::PurgeUnconfirmed {
+            env: env.name.clone(),
+            queue: q.dead_letter.name.clone(),
+            held,
+            target: target(env),
+        }
+        .into()),
     }
 }
 

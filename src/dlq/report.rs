@@ -6,10 +6,9 @@ use super::{Letter, Listing};
 use crate::aws::Clients;
 use crate::aws::dead_letters::MoveTask;
 use crate::config::Environment;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Usage};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
-use crate::output::schema::{self, Environments};
 use serde::Serialize;
 
 /// What to do with the dead-letter queue.
@@ -123,20 +122,20 @@ async fn act_on_stages(
                     return Ok(());
                 }
             }
-            return Err(Error::usage(format!(
-                "{}: no message {id} in any stage's dead-letter queue (`qfleet dlq {} list` shows the ids)",
-                env.name, env.name
-            )));
+            return Err(Usage::NoMessageInAnyStage {
+                env: env.name.clone(),
+                id: id.to_string(),
+            }
+            .into());
         }
         (Action::Redrive { .. } | Action::Purge { .. }, several) => {
             let names: Vec<String> = several.iter().filter_map(|s| named(s)).collect();
-            return Err(Error::usage(format!(
-                "dlq {}: {} is a pipeline with a dead-letter queue per stage; name the one to {} with --stage ({})",
-                action.name(),
-                env.name,
-                action.name(),
-                names.join(", ")
-            )));
+            return Err(Usage::StageNeeded {
+                action: action.name(),
+                env: env.name.clone(),
+                stages: names,
+            }
+            .into());
         }
     }
     Ok(())
@@ -171,10 +170,12 @@ async fn act_on(
         Action::Show { id } => match super::show(clients, env, id).await? {
             Some((message, body)) => Done::Shown { message, body },
             None => {
-                return Err(Error::usage(format!(
-                    "{who}: no message {id} in the dead-letter queue (`qfleet dlq {} list` shows the ids)",
-                    env.name
-                )));
+                return Err(Usage::NoMessage {
+                    who,
+                    env: env.name.clone(),
+                    id: id.to_string(),
+                }
+                .into());
             }
         },
         Action::Redrive { rate } => {
@@ -217,7 +218,9 @@ struct Own {
 }
 
 /// The schema of `qfleet dlq`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, Own>(
         "dlq",
         "qfleet dlq ENV ACTION --output json",

@@ -3,9 +3,8 @@
 //! Exit 0 in sync, 3 drifted, 1 could not check (all or part): a partial answer is not the whole.
 
 use super::DriftReport;
-use crate::error::{ErrorReport, Exit, Result};
+use crate::error::{Error, ErrorReport, Result};
 use crate::output::report::{Document, Environment, Report};
-use crate::output::schema::{self, Environments};
 use crate::output::{Output, envelope};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -33,7 +32,9 @@ struct Own {
 }
 
 /// The schema of `qfleet drift`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, Own>(
         "drift",
         "qfleet drift --output json",
@@ -103,10 +104,7 @@ fn unchecked_error(report: &DriftReport) -> Option<ErrorReport> {
         .iter()
         .map(|u| format!("{}: {}", u.what, u.reason))
         .collect();
-    Some(ErrorReport::from_exit_code(
-        Exit::Aws,
-        format!("could not check {}", what.join("; ")),
-    ))
+    Some(Error::aws(format!("could not check {}", what.join("; "))).report())
 }
 
 #[cfg(test)]
@@ -128,7 +126,7 @@ mod tests {
             reason: "access denied".into(),
         });
         let e = unchecked_error(&report).unwrap();
-        assert_eq!(report.exit_code(), Exit::Aws);
+        assert_eq!(report.exit_code(), crate::error::Exit::Aws);
         assert_eq!(e.kind, "aws");
         assert_eq!(
             e.message,

@@ -25,7 +25,7 @@ mod tests;
 
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::render;
 use policy::{Grants, Scope};
 use scope::Place;
@@ -50,13 +50,12 @@ pub const MANAGED_POLICIES_MAX: usize = 20;
 /// quota, an error above the most AWS allows.
 pub fn check_document_count(who: &str, count: usize) -> Result<Option<String>> {
     if count > MANAGED_POLICIES_MAX {
-        return Err(Error::usage(format!(
-            "{who} would need {count} managed policies, more than the {MANAGED_POLICIES_MAX} \
-             IAM lets a role or user have: print the policy for fewer environments at a time \
-             and give each group its own principal, or give the environments a \
-             CloudFormation service role (service_role_arn): the caller then keeps only \
-             qfleet's own calls, and the handlers' permissions go to the service role"
-        )));
+        return Err(Usage::TooManyPolicies {
+            who: who.to_string(),
+            count,
+            max: MANAGED_POLICIES_MAX,
+        }
+        .into());
     }
     Ok((count > MANAGED_POLICIES_DEFAULT).then(|| {
         format!(
@@ -69,8 +68,8 @@ pub fn check_document_count(who: &str, count: usize) -> Result<Option<String>> {
 
 /// The resource types a rendered template declares.
 pub fn resource_types(template: &str) -> Result<BTreeSet<String>> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template)
-        .map_err(|e| Error::usage(format!("a rendered template does not parse: {e}")))?;
+    let doc: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(template).map_err(|source| Usage::TemplateUnparsable { source })?;
     Ok(doc
         .get("Resources")
         .and_then(|r| r.as_mapping())
@@ -235,12 +234,12 @@ fn grant_deletions(
     types: &BTreeSet<String>,
 ) -> Result<()> {
     for t in types {
-        let handlers = reference.handlers.get(t).ok_or_else(|| {
-            Error::usage(format!(
-                "the templates declare {t}, which src/iam/reference.json does not list: \
-                 add it to scripts/iam-reference and run it"
-            ))
-        })?;
+        let handlers = reference
+            .handlers
+            .get(t)
+            .ok_or_else(|| Usage::UnlistedResourceType {
+                resource_type: t.clone(),
+            })?;
         for action in &handlers.delete {
             if action == "iam:PassRole" || action == "iam:CreateServiceLinkedRole" {
                 continue;
@@ -300,12 +299,13 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
             None => &mut d.caller,
         };
         for t in &types {
-            let handlers = reference.handlers.get(t).ok_or_else(|| {
-                Error::usage(format!(
-                    "the templates declare {t}, which src/iam/reference.json does not list: \
-                     add it to scripts/iam-reference and run it"
-                ))
-            })?;
+            let handlers =
+                reference
+                    .handlers
+                    .get(t)
+                    .ok_or_else(|| Usage::UnlistedResourceType {
+                        resource_type: t.clone(),
+                    })?;
             for action in handlers.all() {
                 match action {
                     // Only the fleet's roles, only to the services the templates pass them to:

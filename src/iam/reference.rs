@@ -3,7 +3,7 @@
 //! with the pinned cfn-lint) into `reference.json`. Regenerate it when a template gains a
 //! resource type; `scripts/iam-reference --check` says whether it is current.
 
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -59,9 +59,7 @@ static REFERENCE: LazyLock<Result<Reference, String>> = LazyLock::new(|| {
 
 /// The reference built into this binary (a test proves it reads).
 pub fn get() -> Result<&'static Reference> {
-    REFERENCE.as_ref().map_err(|e| {
-        Error::usage(format!(
-            "this qfleet's built-in IAM reference (src/iam/reference.json) cannot be read: {e}; regenerate it with scripts/iam-reference"
-        ))
-    })
+    REFERENCE
+        .as_ref()
+        .map_err(|why| Usage::IamReference { why: why.clone() }.into())
 }

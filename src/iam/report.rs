@@ -7,7 +7,7 @@ use super::{
 };
 use crate::aws::{Aws, Settings, account};
 use crate::config::Environment;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
 use crate::output::schema::{self, Environments};
@@ -21,9 +21,12 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn account_of(flag: Option<String>, settings: Settings, region: &str) -> Result<String> {
     match flag {
         Some(a) if a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()) => Ok(a),
-        Some(a) => Err(Error::usage(format!(
-            "--account {a}: an AWS account id is 12 digits"
-        ))),
+        Some(a) => Err(Usage::FlagValue {
+            flag: "--account",
+            value: a,
+            why: "an AWS account id is 12 digits".to_string(),
+        }
+        .into()),
         None => {
             let aws = Aws::new(settings);
             let region = aws.region_for(region);

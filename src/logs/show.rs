@@ -7,7 +7,6 @@ use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
-use crate::output::schema::{self, Environments};
 use crate::session::Session;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -151,7 +150,9 @@ impl Report for Logs {
 }
 
 /// The schema of `qfleet logs`' document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, ()>(
         "logs",
         "qfleet logs ENV --output json",

@@ -62,28 +62,13 @@ pub fn environment_exit_code(own: Exit, differences: bool) -> Exit {
     }
 }
 
-/// The events of one environment out of those a run collected: the ones naming one of its
-/// stacks or the environment itself.
-pub fn events_of(events: &[Value], environment: &str, stacks: &[String]) -> Vec<Value> {
-    events
-        .iter()
-        .filter(|e| {
-            e["environment"].as_str() == Some(environment)
-                || e["stack"]
-                    .as_str()
-                    .is_some_and(|s| stacks.iter().any(|x| x == s))
-        })
-        .cloned()
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_failure_carries_the_located_problems() {
-        let err = Error::usage("bad flag");
+        let err = Error::from(crate::error::Usage::Arguments("bad flag".into()));
         let v = failure("plan", &err);
         assert_eq!(v["error"]["kind"], "usage");
         assert_eq!(v["exit_code"], 2);
@@ -101,17 +86,7 @@ mod tests {
 
     /// The exit a shell's code stands for.
     fn exit(code: i32) -> Exit {
-        [
-            Exit::Ok,
-            Exit::Aws,
-            Exit::Input,
-            Exit::Differences,
-            Exit::Refused,
-            Exit::Interrupted,
-        ]
-        .into_iter()
-        .find(|e| *e == code)
-        .unwrap()
+        Exit::ALL.into_iter().find(|e| *e == code).unwrap()
     }
 
     #[test]
@@ -149,20 +124,5 @@ mod tests {
         assert_eq!(environment_exit_code(exit(0), false), 0);
         assert_eq!(environment_exit_code(exit(1), true), 1);
         assert_eq!(environment_exit_code(exit(2), false), 2);
-    }
-
-    #[test]
-    fn events_go_to_the_environment_whose_stack_they_name() {
-        let events = vec![
-            json!({"event": "changes", "stack": "qfleet-a-data"}),
-            json!({"event": "changes", "stack": "qfleet-b-data"}),
-            json!({"event": "confirmed", "environment": "a"}),
-        ];
-        let a = events_of(
-            &events,
-            "a",
-            &["qfleet-a-data".into(), "qfleet-a-fleet".into()],
-        );
-        assert_eq!(a.len(), 2);
     }
 }

@@ -5,7 +5,6 @@ use super::{ByStack, merged, shell_key, shell_quote};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment, Report};
-use crate::output::schema::{self, Environments};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -28,7 +27,9 @@ struct Body<'a> {
 }
 
 /// The schema of `qfleet outputs`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, ()>(
         "outputs",
         "qfleet outputs --output json",

@@ -161,14 +161,7 @@ fn as_package(dir: &Path, module: &str, runtime: &str) -> Result<Option<package:
     if installer.is_none() && files.len() <= 1 {
         return Ok(None);
     }
-    let modules: Vec<String> = if python {
-        vec![format!("{module}.py")]
-    } else {
-        ["js", "mjs", "cjs"]
-            .iter()
-            .map(|e| format!("{module}.{e}"))
-            .collect()
-    };
+    let modules = package::module_files(module, python);
     if !files.iter().any(|(inside, _)| modules.contains(inside)) {
         return Err(format!(
             "{} has no {}, the module of the handler `{module}`",

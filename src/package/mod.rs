@@ -90,6 +90,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The file names the handler's module may have at the package's root: `MODULE.py` for
+/// Python, `MODULE.js`, `.mjs` or `.cjs` for Node.js (Lambda's handler pages).
+pub fn module_files(module: &str, python: bool) -> Vec<String> {
+    if python {
+        vec![format!("{module}.py")]
+    } else {
+        ["js", "mjs", "cjs"]
+            .iter()
+            .map(|e| format!("{module}.{e}"))
+            .collect()
+    }
+}
+
 /// A `.zip` file as the package: readable as a zip archive, within Lambda's unzipped limit,
 /// holding the handler's module at its root (`module.py`, or `module.js`, `.mjs`, `.cjs`).
 pub fn zip_file(path: &Path, module: &str, python: bool) -> Result<Package, String> {
@@ -101,14 +114,7 @@ pub fn zip_file(path: &Path, module: &str, python: bool) -> Result<Package, Stri
         .map(|s| s as u64)
         .unwrap_or(u64::MAX);
     check_unzipped(unzipped, &path.display().to_string())?;
-    let wanted: Vec<String> = if python {
-        vec![format!("{module}.py")]
-    } else {
-        ["js", "mjs", "cjs"]
-            .iter()
-            .map(|e| format!("{module}.{e}"))
-            .collect()
-    };
+    let wanted = module_files(module, python);
     let has = |n: &[u8]| wanted.iter().any(|w| w.as_bytes() == n);
     if !archive.file_names_raw().any(has) {
         return Err(format!(

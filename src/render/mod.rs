@@ -62,7 +62,7 @@ pub const BACKLOG_PUBLISHER: &str = include_str!("../../examples/metric/qfleet_b
 /// The reference worker installed by the default user data.
 pub const REFERENCE_WORKER: &str = include_str!("../../examples/worker/qfleet_worker.py");
 
-pub use crate::config::schema::{MAX_ROLLING_PAUSE, SIGNAL_TIMEOUT};
+pub use crate::config::schema::MAX_ROLLING_PAUSE;
 
 /// EC2 accepts at most 16 KB of user data.
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
@@ -78,8 +78,6 @@ pub enum StackRole {
 }
 
 impl StackRole {
-    pub const ALL: [StackRole; 2] = [StackRole::Data, StackRole::Fleet];
-
     pub fn as_str(self) -> &'static str {
         match self {
             StackRole::Data => "data",

@@ -4,10 +4,9 @@
 
 use super::{RenderedStack, StackRole};
 use crate::config::Environment;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
-use crate::output::schema::{self, Environments};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -47,17 +46,17 @@ pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
 
 /// Writes one file per stack into `dir` (created), returning their paths.
 fn write(dir: &Path, stacks: &[RenderedStack]) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::usage(format!("--out {}: cannot create it: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|source| Usage::OutDirUncreatable {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     let mut written = Vec::new();
     for s in stacks {
         let p = dir.join(&s.file_name);
-        std::fs::write(&p, &s.template).map_err(|e| {
-            Error::usage(format!(
-                "--out {}: cannot write {}: {e}",
-                dir.display(),
-                p.display()
-            ))
+        std::fs::write(&p, &s.template).map_err(|source| Usage::OutFileUnwritable {
+            dir: dir.to_path_buf(),
+            path: p.clone(),
+            source,
         })?;
         written.push(p);
     }
@@ -73,7 +72,9 @@ struct Body<'a> {
 }
 
 /// The schema of `qfleet render`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, ()>(
         "render",
         "qfleet render --output json",

@@ -110,11 +110,6 @@ fn advise_counts(
     }
 }
 
-/// The changes, each alone, that meet the goal; empty when the goal is met or unset.
-pub fn advise(env: &Environment, a: &Assumptions, p: &Params, baseline: &Report) -> Vec<Change> {
-    advise_for(env, a, p, baseline, &a.load.arrivals(p.duration, a.seed))
-}
-
 /// The changes for a run of these arrivals (a pipeline's later stage: the completions of the
 /// stage before it, as they were in the run advised on).
 pub fn advise_for(

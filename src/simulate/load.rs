@@ -15,7 +15,7 @@
 //! still repeatable for a given seed.
 
 use crate::config::duration;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Usage};
 use std::path::Path;
 
 /// One term of a load.
@@ -45,7 +45,12 @@ pub struct Load {
 pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h; evenly spaced, which understates queueing), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (random arrivals, 50/s on average at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> Error {
-    Error::usage(format!("--load {spec}: {why}; the grammar: {GRAMMAR}"))
+    Usage::Load {
+        spec: spec.to_string(),
+        why: why.to_string(),
+        grammar: GRAMMAR,
+    }
+    .into()
 }
 
 /// Parses a rate: `10/s`, `600/m`, `36000/h` (a bare number is per second).

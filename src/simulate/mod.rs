@@ -33,7 +33,7 @@ pub mod tune;
 
 use crate::config::Environment;
 use crate::config::schema::{PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Usage};
 pub use load::Load;
 pub use model::{Fleet, Params};
 pub use report::Report;
@@ -77,9 +77,12 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
     let seconds_per_message = match a.seconds_per_message.or(spec.scaling.seconds_per_message) {
         Some(s) if s > 0.0 && s.is_finite() => s,
         Some(s) => {
-            return Err(Error::usage(format!(
-                "--seconds-per-message {s}: a processing time is a number of seconds above 0"
-            )));
+            return Err(Usage::FlagValue {
+                flag: "--seconds-per-message",
+                value: s.to_string(),
+                why: "a processing time is a number of seconds above 0".to_string(),
+            }
+            .into());
         }
         None if let Some(stage) = env.pipeline_stage() => {
             return Err(Error::Input(vec![env.source.key_error(
@@ -91,10 +94,10 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             )]));
         }
         None => {
-            return Err(Error::usage(format!(
-                "{}: the stack file sets no scaling.seconds_per_message; give the processing time of one message with --seconds-per-message",
-                env.source.display()
-            )));
+            return Err(Usage::NoSecondsPerMessage {
+                file: env.source.display(),
+            }
+            .into());
         }
     };
     let w = &spec.workers;
@@ -213,10 +216,10 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
     // load reaches it only through the stages before it.
     let how = match &env.stage {
         Some(stage) if stage.index > 0 => format!(
-            "qfleet simulate {} --load UPLOADS runs every stage, this one under what the stages before it finish",
+            "`qfleet simulate {} --load {spec}` runs every stage, this one under what the stages before it finish",
             env.name
         ),
-        _ => format!("qfleet simulate {} --load {spec}", env.name),
+        _ => format!("`qfleet simulate {} --load {spec}`", env.name),
     };
     Some(format!(
         "scaling.expected_peak: {peak} messages a second arriving at a fleet at rest miss max_latency_seconds in a simulated hour: {}{fix} ({how})",
@@ -361,15 +364,16 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
         ),
     ] {
         if given && !unset {
-            return Err(Error::usage(format!(
-                "{flag}: every stage of {} sets its own scaling.{}; the flag only fills a stage that sets none (a Lambda stage), so here it would change nothing",
-                env.name,
-                if flag == "--max-latency" {
+            return Err(Usage::SetByEveryStage {
+                flag,
+                env: env.name.clone(),
+                setting: if flag == "--max-latency" {
                     "max_latency_seconds"
                 } else {
                     "seconds_per_message"
-                }
-            )));
+                },
+            }
+            .into());
         }
     }
     let uploads = a.load.arrivals(duration(a), a.seed);

@@ -54,15 +54,6 @@ pub fn metric_period(high_resolution: bool) -> u64 {
     }
 }
 
-/// How long after its period's end the policy's datapoint is readable.
-pub fn metric_delay(high_resolution: bool) -> u64 {
-    if high_resolution {
-        HIGH_RESOLUTION_DELAY
-    } else {
-        METRIC_DELAY
-    }
-}
-
 /// The policy's metric: SQS's visible messages ÷ instances in service (no datapoint with none
 /// in service: the expression divides by zero), or the publisher's (visible + in-flight) ÷
 /// instances in service, which puts the backlog itself when none is in service
@@ -99,14 +90,10 @@ pub const LOW_ALARM_DATAPOINTS: usize = 15;
 /// The scale-in alarm's threshold as a share of the target: 10% below it.
 pub const LOW_ALARM_RATIO: f64 = 0.9;
 
-/// Whether the scale-out alarm is in ALARM: its last [`HIGH_ALARM_DATAPOINTS`] datapoints
-/// (newest last) all exist and are above the target. A missing datapoint (no instance in
-/// service: the backlog per instance divides by zero) breaches nothing.
-pub fn high_alarm(datapoints: &[Option<f64>], target: f64) -> bool {
-    high_alarm_of(datapoints, target, HIGH_ALARM_DATAPOINTS)
-}
-
-/// As [`high_alarm`], on the last `n` datapoints (an assumption with a range, [`Unknowns`]).
+/// Whether the scale-out alarm is in ALARM: its last `n` datapoints (newest last; AWS's
+/// [`HIGH_ALARM_DATAPOINTS`], an assumption with a range, [`Unknowns`]) all exist and are
+/// above the target. A missing datapoint (no instance in service: the backlog per instance
+/// divides by zero) breaches nothing.
 pub fn high_alarm_of(datapoints: &[Option<f64>], target: f64, n: usize) -> bool {
     last_all(datapoints, n.max(1), |m| m > target)
 }
@@ -144,24 +131,6 @@ pub fn capacity_for(capacity: u64, metric: f64, target: f64) -> u64 {
 /// instances already launched for the same breach are not asked for twice. Within max.
 pub fn scale_out(desired: u64, capacity: u64, metric: f64, target: f64, max: u64) -> u64 {
     desired.max(capacity_for(capacity, metric, target)).min(max)
-}
-
-/// The desired capacity after the scale-in alarm invoked the policy, or `None` when scale-in
-/// is blocked: "it blocks dynamic scaling … scale in activities until the new instances
-/// finish warming up" (default instance warmup page). Never below min, never above what it
-/// is (a scale-in never adds).
-pub fn scale_in(
-    desired: u64,
-    capacity: u64,
-    metric: f64,
-    target: f64,
-    min: u64,
-    warming: bool,
-) -> Option<u64> {
-    if warming {
-        return None;
-    }
-    Some(desired.min(capacity_for(capacity, metric, target)).max(min))
 }
 
 /// The scale-from-zero step policy (templates/fleet.yaml.j2): its alarm fires on one

@@ -6,9 +6,8 @@
 
 use super::{Assumptions, Pipeline, Report, report, tune};
 use crate::config::Environment;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Exit, Result, Usage};
 use crate::output::report::{Document, Environment as EnvDoc, Report as Printed};
-use crate::output::schema::{self, Environments};
 use crate::output::{Output, envelope};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -82,10 +81,11 @@ fn draw(base: &Path, env: &str, several: bool, r: &mut Report) -> Result<()> {
         Some(stage) => format!("{env}/{stage}"),
         None => env.to_string(),
     };
-    let svg = super::chart::svg(&title, r)
-        .map_err(|e| Error::usage(format!("--chart: cannot draw the chart: {e}")))?;
-    std::fs::write(&path, svg)
-        .map_err(|e| Error::usage(format!("--chart {}: cannot write it: {e}", path.display())))?;
+    let svg = super::chart::svg(&title, r).map_err(|why| Usage::ChartUndrawable { why })?;
+    std::fs::write(&path, svg).map_err(|source| Usage::ChartUnwritable {
+        path: path.clone(),
+        source,
+    })?;
     r.chart = Some(path.display().to_string());
     Ok(())
 }
@@ -127,7 +127,9 @@ enum Body<'a> {
 }
 
 /// The schema of `qfleet simulate`'s document (a run's, or `--tune`'s).
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document_either::<Body<'static>, tune::Tuning, ()>(
         "simulate",
         "qfleet simulate --output json",

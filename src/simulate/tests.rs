@@ -47,16 +47,33 @@ fn burst(count: u64, at: u64, duration: u64) -> Vec<u64> {
 #[test]
 fn the_scale_out_alarm_needs_three_datapoints_above_the_target() {
     let t = 20.0;
-    assert!(!rules::high_alarm(&[Some(50.0), Some(50.0)], t));
-    assert!(rules::high_alarm(&[Some(50.0), Some(50.0), Some(50.0)], t));
+    assert!(!rules::high_alarm_of(
+        &[Some(50.0), Some(50.0)],
+        t,
+        rules::HIGH_ALARM_DATAPOINTS
+    ));
+    assert!(rules::high_alarm_of(
+        &[Some(50.0), Some(50.0), Some(50.0)],
+        t,
+        rules::HIGH_ALARM_DATAPOINTS
+    ));
     // Equal to the target is not above it.
-    assert!(!rules::high_alarm(&[Some(50.0), Some(50.0), Some(20.0)], t));
+    assert!(!rules::high_alarm_of(
+        &[Some(50.0), Some(50.0), Some(20.0)],
+        t,
+        rules::HIGH_ALARM_DATAPOINTS
+    ));
     // A missing datapoint (no instance in service) breaches nothing.
-    assert!(!rules::high_alarm(&[Some(50.0), None, Some(50.0)], t));
+    assert!(!rules::high_alarm_of(
+        &[Some(50.0), None, Some(50.0)],
+        t,
+        rules::HIGH_ALARM_DATAPOINTS
+    ));
     // Only the last three count.
-    assert!(rules::high_alarm(
+    assert!(rules::high_alarm_of(
         &[Some(1.0), Some(50.0), Some(50.0), Some(50.0)],
-        t
+        t,
+        rules::HIGH_ALARM_DATAPOINTS
     ));
 }
 
@@ -90,15 +107,6 @@ fn scale_out_counts_instances_already_launched_and_stays_within_max() {
     assert_eq!(rules::scale_out(10, 2, 80.0, 20.0, 50), 10);
     assert_eq!(rules::scale_out(10, 2, 200.0, 20.0, 50), 20);
     assert_eq!(rules::scale_out(10, 2, 2_000.0, 20.0, 50), 50);
-}
-
-#[test]
-fn scale_in_waits_for_warmup_and_keeps_min() {
-    assert_eq!(rules::scale_in(10, 10, 1.0, 20.0, 2, true), None);
-    assert_eq!(rules::scale_in(10, 10, 4.0, 20.0, 1, false), Some(2));
-    assert_eq!(rules::scale_in(10, 10, 0.0, 20.0, 3, false), Some(3));
-    // A scale-in never adds.
-    assert_eq!(rules::scale_in(2, 10, 19.0, 20.0, 1, false), Some(2));
 }
 
 #[test]
@@ -942,12 +950,9 @@ fn high_resolution(min: u64, max: u64, target: f64) -> Fleet {
 
 #[test]
 fn the_high_resolution_metric_has_a_ten_second_period_and_counts_in_flight_messages() {
+    assert_eq!((rules::metric_period(false), rules::METRIC_DELAY), (60, 60));
     assert_eq!(
-        (rules::metric_period(false), rules::metric_delay(false)),
-        (60, 60)
-    );
-    assert_eq!(
-        (rules::metric_period(true), rules::metric_delay(true)),
+        (rules::metric_period(true), rules::HIGH_RESOLUTION_DELAY),
         (10, 10)
     );
     // SQS's: visible ÷ in service, no datapoint with none in service.
@@ -1318,7 +1323,7 @@ fn a_later_stages_declared_peak_warning_says_how_the_pipeline_is_simulated() {
         "{w}"
     );
     assert!(
-        w.contains("qfleet simulate p --load UPLOADS runs every stage"),
+        w.contains("`qfleet simulate p --load poisson:5/s` runs every stage"),
         "{w}"
     );
 }

@@ -13,7 +13,7 @@ use super::model::{Fleet, Params, ScaleIn};
 use super::{Assumptions, advice, range, report};
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use serde::Serialize;
 
 /// The most instances or tasks a candidate is tried with.
@@ -77,22 +77,19 @@ pub struct Tuning {
 pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
     let spec = &env.spec;
     if spec.workers.kind == WorkerKind::Lambda {
-        return Err(Error::usage(format!(
-            "--tune: {} runs a Lambda function, which scales with its queue up to workers.lambda.max_concurrency; `qfleet simulate` without --tune advises that setting when the goal is missed",
-            env.name
-        )));
+        return Err(Usage::TuneLambda {
+            env: env.name.clone(),
+        }
+        .into());
     }
     if env.is_pipeline() {
-        return Err(Error::usage(format!(
-            "--tune: {} is a pipeline; tune one stage at a time (each stage's scaling is its own)",
-            env.name
-        )));
+        return Err(Usage::TunePipeline {
+            env: env.name.clone(),
+        }
+        .into());
     }
-    let goal = super::goal_of(env, a).ok_or_else(|| {
-        Error::usage(format!(
-            "--tune: {} sets no scaling.max_latency_seconds; give the goal with --max-latency",
-            env.name
-        ))
+    let goal = super::goal_of(env, a).ok_or_else(|| Usage::TuneNoGoal {
+        env: env.name.clone(),
     })?;
     let base = super::params(env, a)?;
     let arrivals = a.load.arrivals(base.duration, a.seed);

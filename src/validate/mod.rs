@@ -3,10 +3,9 @@
 //! each, the warnings said once for every environment they concern; and the document.
 
 use crate::config::Environment;
-use crate::error::{Error, Result};
+use crate::error::{Result, Usage};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
-use crate::output::schema::{self, Environments};
 use crate::output::words::{self, count};
 use crate::render::{self, RenderedStack, StackRole, check};
 use schemars::JsonSchema;
@@ -113,11 +112,11 @@ pub fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
     let stacks = render::render(env)?;
     let problems: Vec<String> = stacks.iter().flat_map(check::check).collect();
     if !problems.is_empty() {
-        return Err(Error::usage(format!(
-            "the rendered templates of {} have problems:\n  {}",
-            env.name,
-            problems.join("\n  ")
-        )));
+        return Err(Usage::TemplateProblems {
+            env: env.name.clone(),
+            problems,
+        }
+        .into());
     }
     Ok(stacks)
 }
@@ -178,7 +177,9 @@ struct Body<'a> {
 }
 
 /// The schema of `qfleet validate`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, ()>(
         "validate",
         "qfleet validate --output json",

@@ -50,7 +50,7 @@ fn a_mapping_s_help_names_its_keys_from_the_table() {
 #[test]
 fn a_choice_s_words_are_the_enum_s_and_its_help_says_each() {
     let words: Vec<&str> = WorkerKind::ALL.iter().map(|k| k.as_str()).collect();
-    assert_eq!(keys::WORKER_KINDS, words.as_slice());
+    assert_eq!(crate::config::schema::WorkerKind::WORDS, words.as_slice());
     let kind = keys::find(schema::WorkersSpec::KEYS, "kind").unwrap();
     assert_eq!(kind.kind, Kind::Choice(WorkerKind::WORDS));
     let help = validate::allowed("workers.kind").unwrap();

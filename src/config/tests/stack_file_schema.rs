@@ -283,7 +283,7 @@ fn lambda_and_worker_kinds_are_in_the_schema() {
     let workers = &schema["properties"]["workers"]["properties"];
     assert_eq!(
         workers["kind"]["enum"],
-        serde_json::json!(keys::WORKER_KINDS)
+        serde_json::json!(crate::config::schema::WorkerKind::WORDS)
     );
     assert_eq!(workers["kind"]["default"], "ec2");
     let lambda = &workers["lambda"]["properties"];

@@ -11,7 +11,9 @@ mod data;
 mod fargate;
 mod lambda;
 mod permissions;
-pub use permissions::{ROLE_POLICY_LIMIT, own_managed_policies, privileged};
+#[cfg(test)]
+pub use permissions::own_managed_policies;
+pub use permissions::{ROLE_POLICY_LIMIT, privileged};
 mod stages;
 mod workers;
 

@@ -13,6 +13,14 @@
 //! [`crate::output::envelope::combined_exit_code`]: any failure (1, 2, 4, 130) wins, and of
 //! several the highest code; 3 only when none failed and at least one has differences; else 0.
 
+mod interruption;
+mod refusal;
+mod usage;
+
+pub use interruption::Interruption;
+pub use refusal::{Loss, Refusal, RunningStage, TeardownRefusal};
+pub use usage::Usage;
+
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Serialize;
 use std::fmt;
@@ -37,6 +45,16 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// Every exit code, lowest first.
+    pub const ALL: [Exit; 6] = [
+        Exit::Ok,
+        Exit::Aws,
+        Exit::Input,
+        Exit::Differences,
+        Exit::Refused,
+        Exit::Interrupted,
+    ];
+
     /// The process's exit code.
     pub fn code(self) -> u8 {
         match self {
@@ -76,7 +94,7 @@ impl schemars::JsonSchema for Exit {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "description": "0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found, 4 refused to protect data, 130 interrupted",
-            "enum": [0, 1, 2, 3, 4, 130]
+            "enum": Exit::ALL.map(Exit::code)
         })
     }
 }
@@ -111,17 +129,18 @@ pub enum Error {
     #[error("{}", summarize(.0))]
     Input(Vec<InputError>),
     /// A bad command-line flag or argument, or a missing file (exit 2).
-    #[error("{0}")]
-    Usage(String),
+    #[error(transparent)]
+    Usage(#[from] Usage),
     /// An AWS call or operation failed (exit 1); the SDK error is its source.
     #[error(transparent)]
     Aws(#[from] crate::aws::error::AwsError),
-    /// qfleet refused to go on because data would be lost (exit 4).
-    #[error("{0}")]
-    Refused(String),
+    /// qfleet refused to go on because data would be lost, or what it would act on is not its
+    /// own (exit 4).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The user pressed Ctrl-C (exit 130).
-    #[error("{0}")]
-    Interrupted(String),
+    #[error(transparent)]
+    Interrupted(#[from] Interruption),
 }
 
 fn summarize(errors: &[InputError]) -> String {
@@ -165,10 +184,6 @@ impl Error {
         }
     }
 
-    pub fn usage(msg: impl fmt::Display) -> Error {
-        Error::Usage(msg.to_string())
-    }
-
     /// An AWS operation that failed without an SDK error (a stack that ended badly, …).
     pub fn aws(msg: impl fmt::Display) -> Error {
         Error::Aws(crate::aws::error::AwsError::new(msg.to_string()))
@@ -185,19 +200,9 @@ pub struct ErrorReport {
     pub problems: Vec<InputError>,
 }
 
-impl ErrorReport {
-    /// An error known only by its message and exit code (an environment's outcome).
-    pub fn from_exit_code(code: Exit, message: impl fmt::Display) -> ErrorReport {
-        ErrorReport {
-            kind: match code {
-                Exit::Input => "input",
-                Exit::Refused => "refused",
-                Exit::Interrupted => "interrupted",
-                _ => "aws",
-            },
-            message: message.to_string(),
-            problems: Vec::new(),
-        }
+impl fmt::Display for ErrorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
     }
 }
 

@@ -1,0 +1,348 @@
+//! Usage errors (exit 2): a bad flag or argument, an environment or file that cannot be
+//! found, read or written. Each variant carries what went wrong as data; its message is the
+//! one the user reads.
+
+use super::InputError;
+use std::path::PathBuf;
+
+/// A bad command-line flag or argument, or a missing file.
+#[derive(Debug, thiserror::Error)]
+pub enum Usage {
+    // The command line.
+    /// The argument parser's own message (clap), on one line.
+    #[error("{0}")]
+    Arguments(String),
+    /// A flag's value that is not what the flag takes.
+    #[error("{flag} {value}: {why}")]
+    FlagValue {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
+    /// `--load`'s specification, and the grammar it did not follow.
+    #[error("--load {spec}: {why}; the grammar: {grammar}")]
+    Load {
+        spec: String,
+        why: String,
+        grammar: &'static str,
+    },
+    /// Something only text output can do, asked for with JSON output: what and why.
+    #[error("{0}")]
+    TextOnly(&'static str),
+    /// A command that acts on one environment, given a name for several.
+    #[error("{command} takes one environment; `{named}` names {count}")]
+    OneEnvironment {
+        command: &'static str,
+        named: String,
+        count: usize,
+    },
+    /// `outputs --shell` for several environments.
+    #[error(
+        "--shell takes one environment ({count} named: their KEY=value lines would overwrite each other)"
+    )]
+    ShellOneEnvironment { count: usize },
+    /// No environment was left to act on (`what`: `act on`, `send to`).
+    #[error("no environment to {what}")]
+    NoEnvironment { what: &'static str },
+    /// `deploy` without `--yes` and no terminal to ask on.
+    #[error(
+        "not deploying without confirmation: there is no terminal to ask on; pass --yes (nothing was read or changed)"
+    )]
+    DeployUnconfirmed,
+    /// An environment's change sets, with no terminal to ask on and no `--yes`.
+    #[error(
+        "{env}: not executing the change sets without confirmation: no terminal to ask on; pass --yes"
+    )]
+    ChangeSetsUnconfirmed { env: String },
+    /// `status --watch` with a single-document output.
+    #[error("--watch prints a document per refresh: use --output ndjson (one document per line)")]
+    WatchNeedsNdjson,
+    /// `logs --filter ''`.
+    #[error("--filter needs some text to look for")]
+    EmptyFilter,
+    /// `completions` for a shell it has none for.
+    #[error("no completions for {shell}")]
+    NoCompletions { shell: String },
+    #[error("cannot write the completion script: {source}")]
+    CompletionScript { source: std::io::Error },
+
+    // Environments and their stack files.
+    /// A path to a stack file that does not exist.
+    #[error(
+        "stack file {target} does not exist (ENV is an environment name in {} or a path to a stack file)",
+        .stacks_dir.display()
+    )]
+    NoStackFile { target: String, stacks_dir: PathBuf },
+    /// An environment name with no stack file; `known`: the environments there are.
+    #[error(
+        "no stack file for environment `{name}` ({}/{name}.yaml does not exist); {}",
+        .stacks_dir.display(),
+        known_environments(.stacks_dir, .known)
+    )]
+    UnknownEnvironment {
+        name: String,
+        stacks_dir: PathBuf,
+        known: Vec<String>,
+    },
+    /// A directory where a stack file was expected.
+    #[error(
+        "{target} is a directory, not a stack file: ENV is an environment name (its stack file is ENV.yaml in the stacks directory) or the path to a stack file (a .yaml file)"
+    )]
+    Directory { target: String },
+    #[error("cannot read stack file {}: {source}", .path.display())]
+    StackFileUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The same environment named twice on the command line.
+    #[error("environment `{env}` is named twice")]
+    NamedTwice { env: String },
+    /// An environment name that several stack files declare.
+    #[error(
+        "`{name}` is declared by several stack files ({}); name the file instead",
+        paths(.files)
+    )]
+    DeclaredTwice { name: String, files: Vec<PathBuf> },
+    /// A name that is one stack file's and that other files declare (`environment:`): both
+    /// would make the same environments.
+    #[error(
+        "`{name}` is the stack file {} and is also declared (`environment:`) by {}; name the file instead",
+        .file.display(),
+        paths(.declared_by)
+    )]
+    FileAndDeclared {
+        name: String,
+        file: PathBuf,
+        declared_by: Vec<PathBuf>,
+    },
+    #[error("`{pattern}` is not a valid pattern: {source}")]
+    BadPattern {
+        pattern: String,
+        source: glob::PatternError,
+    },
+    /// A pattern that matches no environment.
+    #[error("no environment in {} matches `{pattern}`", .stacks_dir.display())]
+    NoMatch {
+        pattern: String,
+        stacks_dir: PathBuf,
+    },
+    /// `--stage` for a stack file (`file`) without stages.
+    #[error("--stage {stage}: {file} declares no stages; leave --stage out")]
+    NoStages { stage: String, file: String },
+    /// `--stage` naming no stage of the stack file.
+    #[error("--stage {stage}: {file} has no such stage; its stages are {}", .stages.join(", "))]
+    UnknownStage {
+        stage: String,
+        file: String,
+        stages: Vec<String>,
+    },
+
+    // simulate
+    /// `simulate` with no processing time, in the stack file (`file`) or the flags.
+    #[error(
+        "{file}: the stack file sets no scaling.seconds_per_message; give the processing time of one message with --seconds-per-message"
+    )]
+    NoSecondsPerMessage { file: String },
+    /// A flag that fills a setting no stage of a pipeline leaves unset (`setting`).
+    #[error(
+        "{flag}: every stage of {env} sets its own scaling.{setting}; the flag only fills a stage that sets none (a Lambda stage), so here it would change nothing"
+    )]
+    SetByEveryStage {
+        flag: &'static str,
+        env: String,
+        setting: &'static str,
+    },
+    #[error(
+        "--tune: {env} runs a Lambda function, which scales with its queue up to workers.lambda.max_concurrency; `qfleet simulate` without --tune advises that setting when the goal is missed"
+    )]
+    TuneLambda { env: String },
+    #[error(
+        "--tune: {env} is a pipeline; tune one stage at a time (each stage's scaling is its own)"
+    )]
+    TunePipeline { env: String },
+    #[error("--tune: {env} sets no scaling.max_latency_seconds; give the goal with --max-latency")]
+    TuneNoGoal { env: String },
+    #[error("--chart: cannot draw the chart: {why}")]
+    ChartUndrawable { why: String },
+    #[error("--chart {}: cannot write it: {source}", .path.display())]
+    ChartUnwritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    // send
+    #[error("cannot read {}: {source}", .path.display())]
+    JobUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `send --until queue` where a look could send the job to the dead-letter queue.
+    #[error(
+        "--until queue looks into the job queue, and each look counts as a receive toward queue.max_receive_count ({max_receive_count}): a single look could send a job to the dead-letter queue. Use --until processed"
+    )]
+    UntilQueue { max_receive_count: i64 },
+    /// An object key outside the bucket's upload prefix.
+    #[error("{key} is not under the upload prefix {prefix}")]
+    NotUnderPrefix { key: String, prefix: String },
+
+    // dlq
+    /// `dlq show` of a pipeline: no stage's dead-letter queue holds the message.
+    #[error(
+        "{env}: no message {id} in any stage's dead-letter queue (`qfleet dlq {env} list` shows the ids)"
+    )]
+    NoMessageInAnyStage { env: String, id: String },
+    /// `dlq show` of one queue (`who`: the environment, or its stage) without the message.
+    #[error(
+        "{who}: no message {id} in the dead-letter queue (`qfleet dlq {env} list` shows the ids)"
+    )]
+    NoMessage {
+        who: String,
+        env: String,
+        id: String,
+    },
+    /// `dlq redrive` or `purge` of a pipeline without `--stage`.
+    #[error(
+        "dlq {action}: {env} is a pipeline with a dead-letter queue per stage; name the one to {action} with --stage ({})",
+        .stages.join(", ")
+    )]
+    StageNeeded {
+        action: &'static str,
+        env: String,
+        stages: Vec<String>,
+    },
+
+    // teardown
+    #[error(
+        "{env}: --stage {stage} names no stage of the stack file, or comes without --only fleet"
+    )]
+    TeardownStage { env: String, stage: String },
+
+    // render
+    #[error("--out {}: cannot create it: {source}", .dir.display())]
+    OutDirUncreatable {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("--out {}: cannot write {}: {source}", .dir.display(), .path.display())]
+    OutFileUnwritable {
+        dir: PathBuf,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    // validate
+    /// Problems `cfn-lint`-like checks found in the rendered templates.
+    #[error("the rendered templates of {env} have problems:\n  {}", .problems.join("\n  "))]
+    TemplateProblems { env: String, problems: Vec<String> },
+
+    // iam
+    #[error(
+        "this qfleet's built-in IAM reference (src/iam/reference.json) cannot be read: {why}; regenerate it with scripts/iam-reference"
+    )]
+    IamReference { why: String },
+    /// More policy documents than IAM lets one principal (`who`) have (`max`).
+    #[error(
+        "{who} would need {count} managed policies, more than the {max} IAM lets a role or user have: print the policy for fewer environments at a time and give each group its own principal, or give the environments a CloudFormation service role (service_role_arn): the caller then keeps only qfleet's own calls, and the handlers' permissions go to the service role"
+    )]
+    TooManyPolicies {
+        who: String,
+        count: usize,
+        max: usize,
+    },
+    #[error("a rendered template does not parse: {source}")]
+    TemplateUnparsable { source: serde_yaml_ng::Error },
+    /// A resource type the IAM reference does not list.
+    #[error(
+        "the templates declare {resource_type}, which src/iam/reference.json does not list: add it to scripts/iam-reference and run it"
+    )]
+    UnlistedResourceType { resource_type: String },
+
+    // import
+    #[error("cannot read Copilot manifest {}: {source}", .path.display())]
+    ManifestUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `--env` naming no environment the manifest overrides (`known`: those it does).
+    #[error(
+        "--env {env}: {} has no `environments.{env}`; {}",
+        .manifest.display(),
+        manifest_environments(.known)
+    )]
+    NoManifestEnvironment {
+        env: String,
+        manifest: PathBuf,
+        known: Vec<String>,
+    },
+    /// A service name that makes no environment name (at most `max_len` characters).
+    #[error(
+        "{}: the service name `{service}` makes no qfleet environment name (lowercase letters, digits and single hyphens, starting with a letter, at most {max_len} characters); give one with --environment-name",
+        .manifest.display()
+    )]
+    ServiceName {
+        manifest: PathBuf,
+        service: String,
+        max_len: usize,
+    },
+    /// The imported stack file's problems.
+    #[error(
+        "the stack file imported from {} does not validate, so it was not written:\n{}\n(fix the manifest, or give the value with a flag: --image, --environment-name, --region)",
+        .manifest.display(),
+        import_problems(.problems)
+    )]
+    ImportInvalid {
+        manifest: PathBuf,
+        problems: Vec<InputError>,
+    },
+    #[error(
+        "--out {}: the file exists; qfleet import does not overwrite it (remove it or choose another name)",
+        .path.display()
+    )]
+    ImportExists { path: PathBuf },
+    #[error("cannot write {}: {source}", .path.display())]
+    ImportUnwritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn paths(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn known_environments(stacks_dir: &std::path::Path, known: &[String]) -> String {
+    if known.is_empty() {
+        format!("{} holds no stack files", stacks_dir.display())
+    } else {
+        format!(
+            "environments in {}: {}",
+            stacks_dir.display(),
+            known.join(", ")
+        )
+    }
+}
+
+fn manifest_environments(known: &[String]) -> String {
+    if known.is_empty() {
+        "the manifest overrides no environment; leave --env out".to_string()
+    } else {
+        format!("its environments are {}", known.join(", "))
+    }
+}
+
+fn import_problems(problems: &[InputError]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            format!(
+                "  {} (line {} of the stack file): {}",
+                p.field, p.line, p.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
