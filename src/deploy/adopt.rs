@@ -7,13 +7,13 @@
 
 use super::Ctx;
 use super::desired::{DesiredStack, FINGERPRINT_PARAMETER, Param};
+use super::event::Event;
 use super::recover;
 use crate::aws::cfn::changesets::{self, Import, Request};
 use crate::aws::cfn::stacks::StackState;
 use crate::aws::{Clients, account, buckets};
 use crate::config::Environment;
-use crate::error::{Error, Result};
-use crate::output::event::Event;
+use crate::error::{Error, Refusal, Result};
 use crate::output::progress::Spinner;
 use crate::render::{ResourceNames, check, ids};
 use aws_sdk_cloudformation::types::StackStatus;
@@ -42,12 +42,12 @@ pub async fn kept_bucket(
     let tags = buckets::tags(&clients.s3, &name).await?;
     let lacks = crate::ownership::lacks_tags(&env.name, env.spec.owner.as_deref(), &tags);
     if !lacks.is_empty() && !adopt {
-        return Err(Error::Refused(format!(
-            "{}: bucket {name} exists outside any stack and is not qfleet's for this environment: it lacks {}. qfleet imports only a bucket an earlier teardown of this environment kept; nothing was changed. If this stack file should take it over, `qfleet deploy {} --adopt` imports it after the preview",
-            env.name,
-            lacks.join(" and "),
-            env.name
-        )));
+        return Err(Refusal::BucketNotOurs {
+            env: env.name.clone(),
+            bucket: name,
+            lacks,
+        }
+        .into());
     }
     Ok(Some((name, lacks)))
 }
@@ -136,7 +136,7 @@ pub async fn import(
             stack: name.clone(),
             creating: None,
             import: Some(bucket.to_string()),
-            changes: serde_json::to_value(&cs.changes).unwrap_or_default(),
+            changes: cs.changes.clone(),
         });
         inflight.executing(&cs.id);
         changesets::execute(cfn, &cs, false).await?;

@@ -4,7 +4,7 @@
 
 use super::Options;
 use crate::aws::cfn::changesets::Change;
-use crate::error::Error;
+use crate::error::{self, Error, Refusal, Usage};
 
 /// A change that would lose data, and the stack it belongs to.
 pub struct Loss<'a> {
@@ -28,22 +28,30 @@ pub enum Decision {
 /// have changes (`losses`: those that lose data).
 pub fn decide(env: &str, losses: &[Loss], opts: &Options) -> Decision {
     if !losses.is_empty() && opts.yes && !opts.allow_replacement {
-        return Decision::Refuse(Error::Refused(format!(
-            "{env}: the change sets remove or replace {} holding data; nothing was executed. Review them with `qfleet plan {env}` and pass --allow-replacement to go ahead",
-            losses
-                .iter()
-                .map(|l| format!("{} ({})", l.change.logical_id, l.stack))
-                .collect::<Vec<_>>()
-                .join(", "),
-        )));
+        return Decision::Refuse(
+            Refusal::DataLoss {
+                env: env.to_string(),
+                losses: losses
+                    .iter()
+                    .map(|l| error::Loss {
+                        resource: l.change.logical_id.clone(),
+                        stack: l.stack.to_string(),
+                    })
+                    .collect(),
+            }
+            .into(),
+        );
     }
     if opts.yes {
         return Decision::Go;
     }
     if !opts.can_prompt {
-        return Decision::Refuse(Error::usage(format!(
-            "{env}: not executing the change sets without confirmation: no terminal to ask on; pass --yes"
-        )));
+        return Decision::Refuse(
+            Usage::ChangeSetsUnconfirmed {
+                env: env.to_string(),
+            }
+            .into(),
+        );
     }
     Decision::Ask {
         loses_data: !losses.is_empty(),
@@ -103,7 +111,8 @@ mod tests {
         ));
         assert!(matches!(
             decide(&loss, opts(true, false, true)),
-            Decision::Refuse(Error::Refused(m)) if m.contains("--allow-replacement") && m.contains("Queue (qfleet-lab-data)")
+            Decision::Refuse(Error::Refused(Refusal::DataLoss { env, losses }))
+                if env == "lab" && losses == [error::Loss { resource: "Queue".into(), stack: "qfleet-lab-data".into() }]
         ));
         assert!(matches!(
             decide(&loss, opts(true, true, false)),
@@ -111,7 +120,7 @@ mod tests {
         ));
         assert!(matches!(
             decide(&[], opts(false, false, false)),
-            Decision::Refuse(Error::Usage(m)) if m.contains("pass --yes")
+            Decision::Refuse(Error::Usage(Usage::ChangeSetsUnconfirmed { env })) if env == "lab"
         ));
         assert!(matches!(
             decide(&[], opts(false, false, true)),

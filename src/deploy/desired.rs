@@ -11,8 +11,6 @@ use std::collections::BTreeMap;
 
 pub use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 
-pub use crate::config::ENVIRONMENT_TAG;
-
 /// The fleet's network parameters: a placement to deploy, or the one already deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FleetNetwork {

@@ -7,6 +7,7 @@
 
 use super::Ctx;
 use super::desired::DesiredStack;
+use super::event::Event;
 use super::prepare::{self, Prepared, Step};
 use super::{Action, StackOutcome, adopt, recover};
 use crate::aws::cfn::changesets::{self, ChangeSet};
@@ -14,8 +15,7 @@ use crate::aws::cfn::operation_events;
 use crate::aws::cfn::stack_events::{self, ResourceEvent};
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::error::{AwsError, Kind};
-use crate::error::{Error, Result};
-use crate::output::event::Event;
+use crate::error::{Error, Refusal, Result};
 use crate::output::progress::Spinner;
 
 /// Whether the group failed because its instances never reported in (CreationPolicy or
@@ -126,7 +126,7 @@ pub async fn apply(cx: &Ctx<'_>, p: &Prepared, spinner: &Spinner) -> Result<Stac
     };
     reporter.event(Event::Stack {
         stack: d.name.clone(),
-        action: serde_json::to_value(action).unwrap_or_default(),
+        action,
     });
     Ok(outcome(action, state.as_ref()))
 }
@@ -209,7 +209,7 @@ async fn unseen(
         stack: name.clone(),
         creating: Some(creating),
         import: None,
-        changes: serde_json::to_value(&cs.changes).unwrap_or_default(),
+        changes: cs.changes.clone(),
     });
     reporter.detail(format!(
         "{}\n{}",
@@ -230,11 +230,12 @@ async fn unseen(
                 Error::aws(format!("{name} disappeared while it was being deployed"))
             });
         }
-        return Err(Error::Refused(format!(
-            "{name}: the change set computed after the question would remove or replace {}, which the preview did not show; it was deleted, not executed. Run `qfleet deploy {}` again to review it",
-            losses.join(", "),
-            env.name
-        )));
+        return Err(Refusal::UnpreviewedLoss {
+            stack: name.to_string(),
+            env: env.name.clone(),
+            resources: losses.iter().map(|l| l.to_string()).collect(),
+        }
+        .into());
     }
     let result = run(cx, d, &cs, creating, spinner).await;
     if result.is_err() && !inflight.was_executed(&cs.id) {
@@ -331,7 +332,8 @@ pub async fn run(
         }
         return Err(Error::aws(msg));
     }
-    if final_state.termination_protection != d.termination_protection {
+    // Unknown (not in the answer) is set, not assumed.
+    if final_state.termination_protection != Some(d.termination_protection) {
         stacks::set_termination_protection(cfn, name, d.termination_protection).await?;
     }
     reporter.line(format!("{name}: {}", final_state.status.as_str()));

@@ -8,6 +8,8 @@
 use super::Ctx;
 use super::consent::{self, Decision, Loss};
 use super::desired::DesiredStack;
+use super::event::Event;
+use super::event::Reporter;
 use super::execute;
 use super::prepare::{self, Prepared};
 use super::{Action, Mode, StackOutcome, fleet_network, ledger_step, recover};
@@ -16,9 +18,8 @@ use crate::aws::cfn::stacks;
 use crate::aws::error::AwsError;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
-use crate::error::{Error, Result};
-use crate::output::event::Event;
-use crate::output::progress::{Question, Reporter};
+use crate::error::{Error, Refusal, Result, RunningStage};
+use crate::output::progress::Question;
 use crate::render::{self, StackRole};
 
 /// How an environment's run ended without an error.
@@ -239,36 +240,24 @@ async fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
         let fleet = format!("{prefix}{stage}-fleet");
         match stacks::describe(cfn, &fleet).await {
             Ok(None) => {}
-            Ok(Some(_)) => running.push((stage.to_string(), fleet)),
+            Ok(Some(_)) => running.push(RunningStage {
+                stage: stage.to_string(),
+                fleet,
+            }),
             Err(e) => return cannot(e.to_string()),
         }
     }
     if running.is_empty() {
         return None;
     }
-    Some(Error::Refused(format!(
-        "{}: this deploy would remove the queues of {} while {} still run{}: nothing was executed. To remove a stage, put it back in the stack file, tear its fleet down ({}), then deploy without it; the deploy removes its queues, which needs --allow-replacement as any loss of data does",
-        env.name,
-        running
-            .iter()
-            .map(|(stage, _)| format!("stage {stage}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        running
-            .iter()
-            .map(|(_, fleet)| fleet.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        if running.len() == 1 { "s" } else { "" },
-        running
-            .iter()
-            .map(|(stage, _)| format!(
-                "`qfleet teardown {} --only fleet --stage {stage}`",
-                env.source.display()
-            ))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
+    Some(
+        Refusal::RunningStages {
+            env: env.name.clone(),
+            file: env.source.display(),
+            running,
+        }
+        .into(),
+    )
 }
 
 /// The environment a prepared stack belongs to, by its place in the rendered order: the
@@ -525,7 +514,7 @@ fn finish(
     let name = &p.desired.name;
     reporter.event(Event::Stack {
         stack: name.clone(),
-        action: serde_json::to_value(action).unwrap_or_default(),
+        action,
     });
     reporter.ledger.finish(
         &env.name,

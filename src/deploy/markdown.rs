@@ -150,7 +150,7 @@ pub fn render(outcomes: &[EnvOutcome]) -> String {
                 "- **{}** ({}): could not be planned: {}",
                 o.environment,
                 o.region,
-                cell(e)
+                cell(&e.message)
             ),
             None => format!("- **{}** ({}): no changes", o.environment, o.region),
         })
@@ -177,7 +177,7 @@ mod tests {
             ok: error.is_none(),
             cancelled: false,
             stacks,
-            error: error.map(str::to_string),
+            error: error.map(|m| crate::error::Error::aws(m).report()),
             exit_code: if error.is_some() {
                 crate::error::Exit::Aws
             } else {

@@ -7,6 +7,7 @@ mod adopt;
 pub mod changeset;
 mod consent;
 pub mod desired;
+pub mod event;
 mod execute;
 mod flow;
 mod follow;
@@ -28,10 +29,10 @@ use crate::aws::cfn::stacks::StackState;
 use crate::aws::network::{self, Placement};
 use crate::aws::poll::Polling;
 use crate::config::{Environment, Network};
-use crate::error::Result;
-use crate::output::progress::Reporter;
+use crate::error::{ErrorReport, Result};
 use crate::render::StackRole;
 use desired::FleetNetwork;
+use event::Reporter;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -151,7 +152,10 @@ pub struct EnvOutcome {
     /// The question was answered no: nothing was changed (exit code 0).
     pub cancelled: bool,
     pub stacks: Vec<StackOutcome>,
-    pub error: Option<String>,
+    /// What ended the environment, with its kind; in JSON the environment's `error` (the
+    /// envelope's key, [`crate::output::report::Environment`]).
+    #[serde(skip)]
+    pub error: Option<ErrorReport>,
     pub exit_code: crate::error::Exit,
     pub duration_ms: u128,
 }
@@ -195,7 +199,7 @@ pub async fn environment(
             None,
             crate::error::Exit::Ok,
         ),
-        Err(e) => (false, false, Some(e.to_string()), e.exit_code()),
+        Err(e) => (false, false, Some(e.report()), e.exit_code()),
     };
     EnvOutcome {
         environment: env.name.clone(),

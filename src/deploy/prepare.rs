@@ -7,11 +7,11 @@
 use super::Ctx;
 use super::adopt;
 use super::desired::DesiredStack;
+use super::event::Event;
 use super::{Action, Mode, recover};
 use crate::aws::cfn::changesets::{self, Change, ChangeSet};
 use crate::aws::cfn::stacks::StackState;
 use crate::error::{Error, Result};
-use crate::output::event::Event;
 use crate::output::progress::Spinner;
 use crate::render::{StackRole, ids};
 use aws_sdk_cloudformation::types::ChangeAction;
@@ -277,12 +277,13 @@ pub async fn prepare(
         && s.is_stable()
         && desired.matches(s)
     {
-        let step =
-            if s.termination_protection == desired.termination_protection || mode == Mode::Plan {
-                Step::Nothing
-            } else {
-                Step::Protection
-            };
+        let step = if s.termination_protection == Some(desired.termination_protection)
+            || mode == Mode::Plan
+        {
+            Step::Nothing
+        } else {
+            Step::Protection
+        };
         return Ok(ready(desired, state, step, vec![]));
     }
 
@@ -319,7 +320,7 @@ pub async fn prepare(
         let step = match &state {
             Some(s)
                 if mode == Mode::Deploy
-                    && s.termination_protection != desired.termination_protection =>
+                    && s.termination_protection != Some(desired.termination_protection) =>
             {
                 Step::Protection
             }

@@ -4,10 +4,10 @@
 
 use super::Ctx;
 use super::Mode;
+use super::event::Event;
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::cfn::{changesets, stack_events, stack_wait};
 use crate::error::{Error, Result};
-use crate::output::event::Event;
 use crate::output::progress::Spinner;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackStatus;

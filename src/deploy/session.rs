@@ -2,12 +2,12 @@
 //! time, each with its own question on a terminal; Ctrl-C stops waiting and says what each had
 //! done and which change sets were left. Its end is [`super::summary`].
 
+use super::event::Event;
+use super::event::Reporter;
 use super::summary::{Collected, Finished, Printing};
 use super::{InFlight, Mode, Options};
-use crate::error::{Error, Result};
+use crate::error::{Interruption, Result};
 use crate::output::Output;
-use crate::output::event::Event;
-use crate::output::progress::Reporter;
 use crate::session::Session;
 use std::time::Instant;
 
@@ -32,10 +32,7 @@ pub fn all(
     let Some(outcomes) = done else {
         let mut notes = session.block_on(inflight.abandon());
         notes.extend(reporter.ledger.report(&session.names()));
-        return Err(Error::Interrupted(format!(
-            "interrupted: stopped waiting.\n  {}",
-            notes.join("\n  ")
-        )));
+        return Err(Interruption::Deploy { notes }.into());
     };
     let stacks = session
         .envs

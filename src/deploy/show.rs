@@ -1,10 +1,10 @@
 //! The preview of an environment's stacks as one block of text (printed with the question, or
 //! on its own), and the events that say the same in JSON.
 
+use super::event::Event;
+use super::event::Reporter;
 use super::prepare::Prepared;
 use super::preview;
-use crate::output::event::Event;
-use crate::output::progress::Reporter;
 
 /// The preview of both stacks as one block (printed with the question, or on its own), and
 /// the events that say the same in JSON.
@@ -30,7 +30,7 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
             stack: name.clone(),
             creating: Some(p.creating()),
             import: None,
-            changes: serde_json::to_value(list).unwrap_or_default(),
+            changes: list.to_vec(),
         });
         if let Some((from, to)) = super::changeset::kind_switch(list) {
             let text = super::changeset::describe_switch(from, to);
@@ -48,7 +48,7 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
                 lines.push(format!("WARNING: {name}: {text}"));
                 reporter.event(Event::Validation {
                     stack: name.clone(),
-                    validation: serde_json::to_value(v).unwrap_or_default(),
+                    validation: v.clone(),
                     message: text,
                 });
             }
@@ -71,7 +71,7 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
             reporter.event(Event::Warning {
                 environment: None,
                 stack: Some(name.clone()),
-                change: serde_json::to_value(c).ok(),
+                change: Some(c.clone()),
                 message: c.describe_loss(),
             });
         }

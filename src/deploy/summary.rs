@@ -1,10 +1,11 @@
 //! The end of a deploy or plan: a line per environment, for several one row each with each
 //! warning told once, the Markdown preview, or the one JSON document.
 
+use super::event::Event;
 use crate::deploy::EnvOutcome;
-use crate::error::{ErrorReport, Result};
+use crate::error::Result;
+use crate::output::event::events_of;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
-use crate::output::schema::{self, Environments};
 use crate::output::words::{self, count};
 use crate::output::{Output, envelope};
 use schemars::JsonSchema;
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 /// What the run collected besides the outcomes: the events, and each environment's stacks.
 pub struct Collected {
-    pub events: Vec<Value>,
+    pub events: Vec<Event>,
     /// Per environment (in the outcomes' order), the names of its stacks.
     pub stacks: Vec<Vec<String>>,
 }
@@ -82,8 +83,8 @@ struct Body<'a> {
     /// The warnings of the environment's events, as text.
     warnings: Vec<String>,
     /// The events reported about the environment and its stacks (but the per-resource ones).
-    #[schemars(extend("items" = { "$ref": "common.json#/$defs/event" }))]
-    events: Vec<Value>,
+    #[schemars(with = "Vec<Value>", extend("items" = { "$ref": "common.json#/$defs/event" }))]
+    events: Vec<Event>,
 }
 
 /// The document's own keys.
@@ -96,7 +97,9 @@ struct Own {
 }
 
 /// The schema of `qfleet deploy`'s or `qfleet plan`'s document.
+#[cfg(test)]
 pub fn schema(command: &str) -> Value {
+    use crate::output::schema::{self, Environments};
     let title = format!("qfleet {command} --output json");
     schema::document::<Body<'static>, Own>(command, &title, Environments::Each)
 }
@@ -117,11 +120,8 @@ impl Report for Finished {
             .enumerate()
             .map(|(i, o)| {
                 let stacks = c.stacks.get(i).cloned().unwrap_or_default();
-                let events = envelope::events_of(&c.events, &o.environment, &stacks);
-                let error = o
-                    .error
-                    .as_ref()
-                    .map(|e| ErrorReport::from_exit_code(o.exit_code, e));
+                let events = events_of(&c.events, &o.environment, &stacks);
+                let error = o.error.clone();
                 let body = Body {
                     outcome: o,
                     changes_pending: o.stacks.iter().any(|s| s.action.pending()),
@@ -210,23 +210,13 @@ fn line(o: &EnvOutcome, out: &Output) {
 
 /// The warnings of one environment's events, as text (`STACK: what the change does`, or what
 /// the warning says about the environment as a whole).
-fn warnings(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter(|e| e["event"] == "warning")
-        .map(|e| {
-            let message = e["message"].as_str().unwrap_or("-");
-            match e["stack"].as_str() {
-                Some(stack) => format!("{stack}: {message}"),
-                None => message.to_string(),
-            }
-        })
-        .collect()
+fn warnings(events: &[Event]) -> Vec<String> {
+    events.iter().filter_map(Event::warning).collect()
 }
 
 /// `data` or `fleet`: the role of the stack an event names (`qfleet-ENV-data`).
-fn role_of(event: &Value) -> &str {
-    let stack = event["stack"].as_str().unwrap_or_default();
+fn role_of(event: &Event) -> &str {
+    let stack = crate::output::event::Event::stack(event).unwrap_or_default();
     if stack.ends_with("-data") {
         "data stack"
     } else if stack.ends_with("-fleet") {
@@ -245,17 +235,18 @@ pub fn rows(c: &Collected, outcomes: &[EnvOutcome]) -> (String, Vec<String>) {
         &["environment", "data", "fleet", "changes", "warnings"],
         outcomes.iter().enumerate().map(|(i, o)| {
             let stacks = c.stacks.get(i).cloned().unwrap_or_default();
-            let events = envelope::events_of(&c.events, &o.environment, &stacks);
+            let events = events_of(&c.events, &o.environment, &stacks);
             // Told without the stack's name, so that every copy's warning reads the same.
             let notes: Vec<String> = events
                 .iter()
-                .filter_map(|e| {
-                    let message = e["message"].as_str()?;
-                    match e["event"].as_str()? {
-                        "warning" => Some(format!("WARNING: {role}: {message}", role = role_of(e))),
-                        "switch" => Some(format!("note: {role}: {message}", role = role_of(e))),
-                        _ => None,
+                .filter_map(|e| match e {
+                    Event::Warning { message, .. } => {
+                        Some(format!("WARNING: {role}: {message}", role = role_of(e)))
                     }
+                    Event::Switch { message, .. } => {
+                        Some(format!("note: {role}: {message}", role = role_of(e)))
+                    }
+                    _ => None,
                 })
                 .collect();
             let n_warnings = notes.iter().filter(|n| n.starts_with("WARNING")).count();

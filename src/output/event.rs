@@ -1,226 +1,181 @@
-//! Every event a deploy, plan or teardown reports: live as a line of `--output ndjson`, and in
-//! each environment's `events` in the `--output json` document. One enum, so the JSON contract
-//! (`schemas/output/common.json#/$defs/event`) can list them all; a test keeps the two equal.
-//! Nested domain data (a change, a validation finding, a resource event) comes already
-//! serialized by the feature that reports it: output/ depends on no feature.
+//! What an event is to the output layer: a feature (deploy, teardown) owns its events as a
+//! typed enum and implements [`Event`] for it; the [`super::progress::Reporter`] prints each one
+//! live as a line of `--output ndjson` and keeps it, typed, for each environment's `events` in
+//! the `--output json` document. Every event's JSON carries its name in `"event"` (a serde tag);
+//! the contract lists them all (`schemas/output/common.json#/$defs/event`), and each feature's
+//! tests validate every one of its events against that list.
+//!
+//! The one event the output layer owns is [`Resource`]: a stack operation's per-resource event,
+//! printed live and never kept.
 
+use crate::aws::cfn::stack_events::ResourceEvent;
 use serde::Serialize;
-use serde_json::Value;
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    /// Something to read before going on: a loss of data in a change set (`stack`, `change`),
-    /// or a run-wide note such as express mode on a protected environment (`environment`).
-    Warning {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        environment: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        stack: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        change: Option<Value>,
-        message: String,
-    },
-    /// A change set was created and computed.
-    ChangeSet {
-        stack: String,
-        id: String,
-        empty: bool,
-    },
-    /// What a stack's change set does (`creating` a new stack, or `import`ing a kept bucket).
-    Changes {
-        stack: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        creating: Option<bool>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        import: Option<String>,
-        changes: Value,
-    },
-    /// The fleet's change set switches the kind of worker.
-    Switch {
-        stack: String,
-        from: String,
-        to: String,
-        message: String,
-    },
-    /// A finding of CloudFormation's pre-deployment validation.
-    Validation {
-        stack: String,
-        validation: Value,
-        message: String,
-    },
-    /// The validation results could not be read: unknown, not none.
-    ValidationUnread { stack: String, message: String },
-    /// The question was answered no: nothing changed.
-    Cancelled {
-        environment: String,
-        message: String,
-    },
-    /// What happened to a stack (`created`, `updated`, `no-changes`, `deleting`, …).
-    Stack { stack: String, action: Value },
-    /// Deployed in express mode: resources may still be stabilising.
-    Express {
-        environment: String,
-        message: String,
-    },
-    /// A stack an interrupted run left was recovered.
-    Recovered {
-        stack: String,
-        found: String,
-        change_sets: usize,
-        action: String,
-    },
-    /// Waiting: for an operation in progress (`status`) or for a reason (`reason`).
-    Waiting {
-        stack: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        status: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    /// One resource event of a stack operation (live only: not kept in the document).
-    Resource(Value),
+/// An event a feature reports: serialised with its name in `"event"`, and told apart by the
+/// environment or stack it is about (an environment's document keeps the events that name it
+/// or one of its stacks).
+pub trait Event: Serialize + Clone + Send + Sync {
+    /// The environment the event is about as a whole, if it names one.
+    fn environment(&self) -> Option<&str> {
+        None
+    }
+
+    /// The stack the event is about, if it names one.
+    fn stack(&self) -> Option<&str> {
+        None
+    }
 }
 
-impl Event {
-    /// The event's name, as `"event"` says it in JSON.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Event::Warning { .. } => "warning",
-            Event::ChangeSet { .. } => "change_set",
-            Event::Changes { .. } => "changes",
-            Event::Switch { .. } => "switch",
-            Event::Validation { .. } => "validation",
-            Event::ValidationUnread { .. } => "validation_unread",
-            Event::Cancelled { .. } => "cancelled",
-            Event::Stack { .. } => "stack",
-            Event::Express { .. } => "express",
-            Event::Recovered { .. } => "recovered",
-            Event::Waiting { .. } => "waiting",
-            Event::Resource(_) => "resource",
+/// One resource event of a stack operation, as `--output ndjson` prints it live (it is not
+/// kept in the document): the resource event's fields and `"event": "resource"`.
+#[derive(Serialize)]
+pub struct Resource<'a> {
+    #[serde(flatten)]
+    pub resource: &'a ResourceEvent,
+    /// Always `resource`.
+    pub event: &'static str,
+}
+
+impl<'a> Resource<'a> {
+    pub fn new(resource: &'a ResourceEvent) -> Resource<'a> {
+        Resource {
+            resource,
+            event: "resource",
         }
+    }
+}
+
+/// The events of one environment out of those a run collected: the ones naming the
+/// environment itself or one of its stacks.
+pub fn events_of<E: Event>(events: &[E], environment: &str, stacks: &[String]) -> Vec<E> {
+    events
+        .iter()
+        .filter(|e| {
+            e.environment() == Some(environment)
+                || e.stack().is_some_and(|s| stacks.iter().any(|x| x == s))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Test support: checking a feature's events against the contract's list.
+#[cfg(test)]
+pub mod contract {
+    use serde_json::Value;
+
+    /// `schemas/output/common.json`.
+    pub fn common() -> Value {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/output/common.json");
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("common.json"))
+            .expect("common.json parses")
     }
 
-    /// As JSON, with its `"event"` name.
-    pub fn to_json(&self) -> Value {
-        match self {
-            // A resource event is the feature's own object, named here.
-            Event::Resource(v) => {
-                let mut v = v.clone();
-                if let Value::Object(map) = &mut v {
-                    map.insert("event".into(), Value::from(self.name()));
-                }
-                v
-            }
-            other => serde_json::to_value(other).unwrap_or_else(|e| {
-                serde_json::json!({ "event": other.name(), "message": format!("(not serializable: {e})") })
-            }),
-        }
+    /// The event names the contract lists.
+    pub fn listed() -> Vec<String> {
+        common()["$defs"]["event"]["oneOf"]
+            .as_array()
+            .expect("event is a oneOf")
+            .iter()
+            .filter_map(|v| v["properties"]["event"]["const"].as_str())
+            .map(str::to_string)
+            .collect()
     }
+
+    /// Asserts that each event, as emitted, is valid against the contract's list, and returns
+    /// their names.
+    pub fn check<E: serde::Serialize>(events: &[E]) -> Vec<String> {
+        let common = common();
+        let schema = serde_json::json!({ "$defs": common["$defs"], "$ref": "#/$defs/event" });
+        let validator = jsonschema::validator_for(&schema).expect("the event schema compiles");
+        events
+            .iter()
+            .map(|e| {
+                let v = serde_json::to_value(e).expect("an event serialises");
+                assert!(validator.is_valid(&v), "not in the contract: {v}");
+                v["event"]
+                    .as_str()
+                    .expect("an event has a name")
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// An event type with no events, for tests of the reporter alone.
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub enum NoEvent {}
+
+    impl super::Event for NoEvent {}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// One event of each kind: a new variant must be added here, and then to the schema.
-    fn one_of_each() -> Vec<Event> {
-        let s = || "qfleet-lab-data".to_string();
-        vec![
-            Event::Warning {
-                environment: Some("lab".into()),
-                stack: None,
-                change: None,
-                message: "m".into(),
-            },
-            Event::ChangeSet {
-                stack: s(),
-                id: "cs".into(),
-                empty: false,
-            },
-            Event::Changes {
-                stack: s(),
-                creating: Some(true),
-                import: None,
-                changes: serde_json::json!([]),
-            },
-            Event::Switch {
-                stack: s(),
-                from: "ec2".into(),
-                to: "lambda".into(),
-                message: "m".into(),
-            },
-            Event::Validation {
-                stack: s(),
-                validation: serde_json::json!({}),
-                message: "m".into(),
-            },
-            Event::ValidationUnread {
-                stack: s(),
-                message: "m".into(),
-            },
-            Event::Cancelled {
-                environment: "lab".into(),
-                message: "m".into(),
-            },
-            Event::Stack {
-                stack: s(),
-                action: Value::from("created"),
-            },
-            Event::Express {
-                environment: "lab".into(),
-                message: "m".into(),
-            },
-            Event::Recovered {
-                stack: s(),
-                found: "REVIEW_IN_PROGRESS".into(),
-                change_sets: 1,
-                action: "deleted".into(),
-            },
-            Event::Waiting {
-                stack: s(),
-                status: Some("UPDATE_IN_PROGRESS".into()),
-                reason: None,
-            },
-            Event::Resource(serde_json::json!({ "stack": s(), "logical_id": "Queue" })),
-        ]
+    #[derive(Debug, Clone, Serialize)]
+    #[serde(tag = "event", rename_all = "snake_case")]
+    enum Sample {
+        Cancelled {
+            environment: String,
+            message: String,
+        },
+        Waiting {
+            stack: String,
+        },
     }
 
-    /// The contract lists exactly the events qfleet can emit, each with its required fields;
-    /// the JSON contract tests validate every emitted event against it.
-    #[test]
-    fn the_output_schema_lists_every_event_and_each_one_validates() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/output/common.json");
-        let common: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let def = &common["$defs"]["event"];
-        let listed: Vec<&str> = def["oneOf"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["properties"]["event"]["const"].as_str().unwrap())
-            .collect();
-        let events = one_of_each();
-        let mut names: Vec<&str> = events.iter().map(Event::name).collect();
-        let mut listed_sorted = listed.clone();
-        names.sort();
-        listed_sorted.sort();
-        assert_eq!(
-            names, listed_sorted,
-            "schemas/output/common.json lists other events"
-        );
-        // Each event, as emitted, is valid against the schema's definition.
-        let schema = serde_json::json!({ "$defs": common["$defs"], "$ref": "#/$defs/event" });
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        for e in &events {
-            let v = e.to_json();
-            assert_eq!(v["event"], e.name());
-            assert!(validator.is_valid(&v), "{v}");
+    impl Event for Sample {
+        fn environment(&self) -> Option<&str> {
+            match self {
+                Sample::Cancelled { environment, .. } => Some(environment),
+                Sample::Waiting { .. } => None,
+            }
         }
-        let unknown = serde_json::json!({ "event": "something_new", "stack": "s" });
-        assert!(
-            !validator.is_valid(&unknown),
-            "an unlisted event fails the contract"
-        );
+        fn stack(&self) -> Option<&str> {
+            match self {
+                Sample::Waiting { stack } => Some(stack),
+                Sample::Cancelled { .. } => None,
+            }
+        }
+    }
+
+    #[test]
+    fn an_environment_keeps_the_events_naming_it_or_one_of_its_stacks() {
+        let events = vec![
+            Sample::Cancelled {
+                environment: "lab".into(),
+                message: "m".into(),
+            },
+            Sample::Waiting {
+                stack: "qfleet-lab-data".into(),
+            },
+            Sample::Waiting {
+                stack: "qfleet-prod-data".into(),
+            },
+            Sample::Cancelled {
+                environment: "prod".into(),
+                message: "m".into(),
+            },
+        ];
+        let lab = events_of(&events, "lab", &["qfleet-lab-data".to_string()]);
+        assert_eq!(lab.len(), 2);
+        assert!(matches!(&lab[1], Sample::Waiting { stack } if stack == "qfleet-lab-data"));
+        assert!(events_of(&events, "dev", &[]).is_empty());
+    }
+
+    #[test]
+    fn a_resource_event_is_listed_in_the_contract_and_named_resource() {
+        let e = ResourceEvent {
+            event_id: "e-1".into(),
+            stack: "qfleet-lab-data".into(),
+            logical_id: "Queue".into(),
+            resource_type: "AWS::SQS::Queue".into(),
+            status: aws_sdk_cloudformation::types::ResourceStatus::CreateComplete,
+            reason: None,
+            timestamp: "2026-11-24T10:00:00Z".into(),
+            operation_id: None,
+        };
+        let names = contract::check(&[Resource::new(&e)]);
+        assert_eq!(names, ["resource"]);
     }
 }

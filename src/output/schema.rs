@@ -31,6 +31,7 @@ pub fn document<B: JsonSchema, O: JsonSchema>(
 
 /// The schema of a command whose environments have one of two bodies (`simulate`: a run, or
 /// `--tune`'s settings); the description is `B`'s doc comment.
+#[cfg(test)]
 pub fn document_either<B: JsonSchema, C: JsonSchema, O: JsonSchema>(
     command: &str,
     title: &str,

@@ -1,12 +1,12 @@
 //! Deleting one stack and waiting for it; on DELETE_FAILED, reporting the resources and reasons
 //! and, when asked, retrying once keeping them.
 
+use super::event::Event;
 use super::schedule::Turn;
 use super::{TeardownOutcome, wait};
 use crate::aws::cfn::stack_events;
 use crate::aws::cfn::stacks::{self, StackResource};
 use crate::error::{Error, Result};
-use crate::output::event::Event;
 use crate::snapshot::Fact;
 use crate::snapshot::StackSnapshot;
 use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
@@ -82,7 +82,7 @@ pub async fn stack(
         spinner.set("deleting");
         reporter.event(Event::Stack {
             stack: name.to_string(),
-            action: "deleting".into(),
+            action: super::event::StackAction::Deleting,
         });
         // CloudFormation deletes; the slot is free for other environments meanwhile.
         turn.give_back();

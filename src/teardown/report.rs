@@ -2,24 +2,22 @@
 //! question on a terminal) and reported as one result: a line per environment (a note for
 //! what was kept or refused), or the document with each one's events.
 
+use super::event::{Event, Reporter};
 use super::{Options, TeardownOutcome};
-use crate::error::{Error, ErrorReport, Result};
+use crate::error::{Error, Interruption, Result};
 use crate::output::Output;
-use crate::output::envelope;
-use crate::output::progress::Reporter;
+use crate::output::event::events_of;
 use crate::output::report::{Document, Environment, Report};
-use crate::output::schema::{self, Environments};
 use crate::session::Session;
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::Value;
 
 /// Every environment's outcome, with the events the run reported.
 pub struct TornDown {
     pub outcomes: Vec<TeardownOutcome>,
     /// Each environment's stacks (data first, then every stage's fleet), in the outcomes' order.
     pub stacks: Vec<Vec<String>>,
-    pub events: Vec<Value>,
+    pub events: Vec<Event>,
 }
 
 /// Tears down every environment of `session`, all at once (`opts.schedule` bounds their
@@ -33,10 +31,9 @@ pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
             async move { super::environment(&clients, env, &opts, reporter).await }
         })
         .ok_or_else(|| {
-            Error::Interrupted(format!(
-                "interrupted: stopped waiting; nothing more is started.\n  {}",
-                reporter.ledger.report(&session.names()).join("\n  ")
-            ))
+            Error::from(Interruption::Teardown {
+                notes: reporter.ledger.report(&session.names()),
+            })
         })?;
     let stacks = session
         .envs
@@ -60,12 +57,14 @@ struct Body<'a> {
     #[serde(flatten)]
     outcome: &'a TeardownOutcome,
     /// The events the teardown reported about this environment's stacks.
-    #[schemars(extend("items" = { "$ref": "common.json#/$defs/event" }))]
-    events: Vec<Value>,
+    #[schemars(with = "Vec<serde_json::Value>", extend("items" = { "$ref": "common.json#/$defs/event" }))]
+    events: Vec<Event>,
 }
 
 /// The schema of `qfleet teardown`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, ()>(
         "teardown",
         "qfleet teardown --output json",
@@ -90,12 +89,9 @@ impl Report for TornDown {
             .map(|(o, stacks)| {
                 let body = Body {
                     outcome: o,
-                    events: envelope::events_of(&self.events, &o.environment, stacks),
+                    events: events_of(&self.events, &o.environment, stacks),
                 };
-                let error = o
-                    .error
-                    .as_ref()
-                    .map(|e| ErrorReport::from_exit_code(o.exit_code, e));
+                let error = o.error.clone();
                 Environment::new(&o.environment, o.exit_code, error, body)
             })
             .collect();

@@ -3,11 +3,12 @@
 //! event printed on the way, a bounded wait, throttled polls slowing it down), with each poll
 //! after the first spaced out further when more deletions are waited for than the limit.
 
+use super::event::Reporter;
 use super::schedule::Schedule;
 use crate::aws::cfn::stack_wait::{self, Finished};
 use crate::aws::poll::Polling;
 use crate::error::Result;
-use crate::output::progress::{Reporter, Spinner};
+use crate::output::progress::Spinner;
 use aws_sdk_cloudformation::Client;
 
 /// Waits until `stack` leaves its in-progress state, printing the events newer than `since`.

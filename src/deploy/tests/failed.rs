@@ -198,7 +198,7 @@ async fn as_aws_documents_a_failed_stack_with_nothing_to_change_is_an_error_not_
         let o = deploy(&c, &e, mode, &opts(true)).await;
         assert!(!o.ok, "{mode:?}: {o:?}");
         assert_eq!(o.exit_code, 1);
-        let err = o.error.unwrap();
+        let err = o.error.unwrap().message;
         assert!(err.contains("is in UPDATE_FAILED"), "{err}");
         assert!(
             err.contains("rollback-stack") && err.contains("qfleet teardown mk"),
@@ -215,7 +215,7 @@ async fn as_aws_documents_a_failed_stack_refuses_a_replacement_before_executing(
     let c = clients(&[&rd, &rf, &cc, &cs, &del, &ex]);
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert!(!o.ok, "{o:?}");
-    let err = o.error.unwrap();
+    let err = o.error.unwrap().message;
     assert!(
         err.contains("CREATE_FAILED") && err.contains("replace a resource (Queue)"),
         "{err}"
@@ -262,7 +262,7 @@ async fn as_aws_documents_the_queue_name_retry_never_creates_over_a_stack_that_s
     let c = clients(&[&rd, &rf, &ev, &cc, &cs, &ex, &del]);
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert!(!o.ok, "{o:?}");
-    let err = o.error.unwrap();
+    let err = o.error.unwrap().message;
     assert!(
         err.contains("is in CREATE_FAILED") && err.contains("not created again"),
         "{err}"
@@ -322,7 +322,7 @@ async fn as_aws_documents_stacks_only_a_delete_or_a_repair_can_fix_say_what_to_d
         let (cc, ex) = (create_cs(), execute());
         let c = clients(&[&rd, &rf, &cc, &ex]);
         let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
-        let err = o.error.clone().unwrap_or_default();
+        let err = o.error.clone().map(|e| e.message).unwrap_or_default();
         assert!(!o.ok && o.exit_code == 1, "{status:?}: {o:?}");
         assert!(
             err.contains(status.as_str())

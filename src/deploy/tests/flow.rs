@@ -147,7 +147,7 @@ async fn mocked_no_deletes_both_change_sets_and_changes_nothing() {
     let o = t.run(&reporter, &on_terminal()).await;
     assert!(o.ok && o.cancelled, "cancelled is not a failure: {o:?}");
     assert_eq!(
-        (o.exit_code, o.error.as_deref()),
+        (o.exit_code, o.error.as_ref().map(|e| e.message.as_str())),
         (crate::error::Exit::Ok, None)
     );
     assert!(reporter.declined("mk"));
@@ -352,8 +352,9 @@ async fn mocked_updates_of_both_stacks_run_together_and_a_failed_data_stack_fail
     assert_eq!(o.exit_code, 1, "{o:?}");
     assert!(
         o.error
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .message
             .contains("deploying qfleet-mk-data failed")
     );
     // Both stacks stand and the data stack's update keeps its queue: the two change sets run
@@ -425,6 +426,6 @@ async fn mocked_a_refused_execution_leaves_no_change_set_behind() {
     rules.push(&ev);
     let o = deploy(&clients(&rules), &t.env, Mode::Deploy, &opts(true)).await;
     assert_eq!(o.exit_code, 1, "{o:?}");
-    assert!(o.error.unwrap().contains("InvalidChangeSetStatus"));
+    assert!(o.error.unwrap().message.contains("InvalidChangeSetStatus"));
     assert_eq!(t.deleted(), 1, "the refused change set is deleted");
 }

@@ -329,7 +329,7 @@ async fn mocked_a_change_set_failed_by_validation_says_which_as_aws_documents() 
     rules.extend(t.rules.iter());
     let c = clients(&rules);
     let out = deploy(&c, &t.env, Mode::Deploy, &opts(true)).await;
-    let error = out.error.unwrap_or_default();
+    let error = out.error.map(|e| e.message).unwrap_or_default();
     assert!(
         error.contains("rejected the change set for qfleet-mk-data: Pre-deployment validation failed")
             && error.contains("validation ResourceNameConflict (Queue, /Resources/Queue/Properties): a queue named qfleet-mk-jobs already exists"),
@@ -415,7 +415,7 @@ async fn mocked_a_failed_update_is_explained_by_its_own_operation_events_as_aws_
     all.extend(rules.iter());
     let c = clients(&all);
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
-    let error = o.error.unwrap_or_default();
+    let error = o.error.map(|e| e.message).unwrap_or_default();
     assert!(
         error.contains("root cause: Queue (AWS::SQS::Queue) UPDATE_FAILED: Resource handler returned message: \"Value 50000 for parameter VisibilityTimeout is invalid\""),
         "{error}"

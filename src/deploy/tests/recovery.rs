@@ -158,7 +158,11 @@ async fn mocked_a_review_stack_with_someone_elses_change_set_is_left_alone() {
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert!(!o.ok);
     assert!(
-        o.error.as_deref().unwrap().contains("alice-review"),
+        o.error
+            .as_ref()
+            .map(|e| e.message.as_str())
+            .unwrap()
+            .contains("alice-review"),
         "{o:?}"
     );
     assert_eq!(del.num_calls(), 0);
@@ -273,7 +277,7 @@ async fn mocked_workers_that_never_signal_fail_the_deploy_with_what_to_look_at()
     let c = clients(&[&rd, &rf, &ev, &cc, &cs, &ex]);
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert_eq!(o.exit_code, 1, "{o:?}");
-    let err = o.error.unwrap();
+    let err = o.error.unwrap().message;
     assert!(err.contains("Received 0 SUCCESS signal(s)"), "{err}");
     assert!(
         err.contains("never reported that they reached the queue")
@@ -494,7 +498,7 @@ async fn mocked_a_kept_bucket_without_the_environments_marks_is_refused_and_noth
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert!(!o.ok);
     assert_eq!(o.exit_code, crate::error::Exit::Refused, "{o:?}");
-    let said = o.error.clone().unwrap_or_default();
+    let said = o.error.clone().map(|e| e.message).unwrap_or_default();
     assert!(
         said.contains("bucket mk-uploads-111122223333-eu-west-1 exists outside any stack"),
         "{said}"

@@ -153,7 +153,9 @@ async fn mocked_rollback_complete_without_yes_or_terminal_is_refused_and_nothing
     let o = deploy(&c, &e, Mode::Deploy, &opts(false)).await;
     assert!(!o.ok);
     assert_eq!(o.exit_code, 2);
-    assert!(o.error.as_deref().unwrap().contains("pass --yes"), "{o:?}");
+    let error = o.error.as_ref().unwrap();
+    assert_eq!(error.kind, "usage", "{o:?}");
+    assert!(error.message.contains("pass --yes"), "{o:?}");
     assert_eq!(
         del.num_calls(),
         0,
@@ -291,7 +293,7 @@ async fn mocked_a_failed_update_names_the_root_cause_and_exits_1() {
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert!(!o.ok);
     assert_eq!(o.exit_code, 1);
-    let err = o.error.unwrap();
+    let err = o.error.unwrap().message;
     assert!(err.contains("UPDATE_ROLLBACK_COMPLETE"), "{err}");
     assert!(err.contains("root cause: Queue (AWS::SQS::Queue) UPDATE_FAILED: Invalid value for the parameter VisibilityTimeout"), "{err}");
 }
@@ -336,10 +338,9 @@ async fn mocked_replacing_a_queue_with_yes_needs_allow_replacement() {
     let o = t.run(Mode::Deploy, &opts(true)).await;
     assert!(!o.ok);
     assert_eq!(o.exit_code, 4, "refused to protect data");
-    assert!(
-        o.error.as_deref().unwrap().contains("--allow-replacement"),
-        "{o:?}"
-    );
+    let error = o.error.as_ref().unwrap();
+    assert_eq!(error.kind, "refused", "{o:?}");
+    assert!(error.message.contains("--allow-replacement"), "{o:?}");
     assert_eq!(t.executed(), 0, "nothing executed");
     assert_eq!(t.deleted(), 1, "the change set is not left behind");
     assert!(
@@ -381,7 +382,7 @@ async fn mocked_a_stack_in_delete_failed_is_not_deployed_over() {
     let c = clients(&[&rd, &rf, &cs, &computed, &del, &del_stack]);
     let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
     assert_eq!(o.exit_code, 1);
-    assert!(o.error.unwrap().contains("DELETE_FAILED"));
+    assert!(o.error.unwrap().message.contains("DELETE_FAILED"));
     assert_eq!(
         del.num_calls(),
         1,

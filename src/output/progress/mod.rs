@@ -6,15 +6,17 @@
 mod bars;
 mod question;
 mod term;
-pub use question::{Answer, Question, cancelled, parse_answer, question_text};
+#[cfg(test)]
+pub use question::Answer;
+pub use question::{Question, cancelled, question_text};
 
 use super::Output;
-use crate::output::event::Event;
+use crate::output::event::{Event, Resource};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
 use std::time::Duration;
 
-pub struct Reporter {
+/// The live progress of one run whose features report events of type `E`.
+pub struct Reporter<E> {
     out: Output,
     multi: Option<bars::Bars>,
     /// Serializes prompts with each other.
@@ -24,7 +26,7 @@ pub struct Reporter {
     /// Where each environment's run stands, for the report after Ctrl-C.
     pub ledger: super::ledger::Ledger,
     /// The events so far, for the document at the end (per-resource events are left out).
-    events: std::sync::Mutex<Vec<Value>>,
+    events: std::sync::Mutex<Vec<E>>,
     /// Whether the per-stack previews are printed (`--details`); off, the closing summary
     /// says it in one row per environment.
     details: bool,
@@ -53,8 +55,8 @@ impl Drop for Spinner {
     }
 }
 
-impl Reporter {
-    pub fn new(out: Output) -> Reporter {
+impl<E: Event> Reporter<E> {
+    pub fn new(out: Output) -> Reporter<E> {
         let multi = (out.interactive && !out.is_json()).then(bars::Bars::new);
         Reporter {
             out,
@@ -68,18 +70,14 @@ impl Reporter {
     }
 
     /// Prints the per-stack previews (`detail`) or leaves them to the closing summary.
-    pub fn with_details(mut self, details: bool) -> Reporter {
+    pub fn with_details(mut self, details: bool) -> Reporter<E> {
         self.details = details;
         self
     }
 
     /// The events kept so far (every kind but `resource`), in the order they happened.
-    pub fn events(&self) -> Vec<Value> {
+    pub fn events(&self) -> Vec<E> {
         self.events.lock().map(|e| e.clone()).unwrap_or_default()
-    }
-
-    pub fn is_json(&self) -> bool {
-        self.out.is_json()
     }
 
     /// A spinner for `label`; on a terminal only.
@@ -122,17 +120,14 @@ impl Reporter {
         }
     }
 
-    /// A machine-readable event: printed at once with `--output ndjson`, and kept (except the
-    /// per-resource ones) for the document and the closing summary.
-    pub fn event(&self, event: Event) {
-        let fields = event.to_json();
+    /// A machine-readable event: printed at once with `--output ndjson`, and kept for the
+    /// document and the closing summary.
+    pub fn event(&self, event: E) {
         if self.out.is_ndjson() {
-            self.out.json(&fields);
+            self.out.json(&event);
         }
-        if !matches!(event, Event::Resource(_))
-            && let Ok(mut events) = self.events.lock()
-        {
-            events.push(fields);
+        if let Ok(mut events) = self.events.lock() {
+            events.push(event);
         }
     }
 
@@ -150,10 +145,8 @@ impl Reporter {
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ));
-        if self.out.is_ndjson()
-            && let Ok(v) = serde_json::to_value(e)
-        {
-            self.event(Event::Resource(v));
+        if self.out.is_ndjson() {
+            self.out.json(&Resource::new(e));
         }
     }
 }

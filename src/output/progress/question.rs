@@ -107,10 +107,10 @@ fn choices(all_offered: bool) -> &'static str {
     }
 }
 
-impl Reporter {
+impl<E: crate::output::event::Event> Reporter<E> {
     /// A reporter whose questions are answered by `answers`, in order (no more: no).
     #[cfg(test)]
-    pub fn answering(out: super::Output, answers: &[Answer]) -> Reporter {
+    pub fn answering(out: super::Output, answers: &[Answer]) -> Reporter<E> {
         let mut r = Reporter::new(out);
         r.asking.scripted = Some(Mutex::new(answers.iter().copied().collect()));
         r
@@ -132,6 +132,7 @@ impl Reporter {
     }
 
     /// Whether the question about `environment` was answered no.
+    #[cfg(test)]
     pub fn declined(&self, environment: &str) -> bool {
         self.asking
             .declined
@@ -271,6 +272,7 @@ async fn read_answer(all_offered: bool) -> Result<Answer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::event::contract::NoEvent;
     use crate::output::{Format, Output};
 
     fn out() -> Output {
@@ -308,7 +310,7 @@ mod tests {
 
     #[tokio::test]
     async fn all_answers_the_rest_but_never_a_question_that_loses_data() {
-        let r = Reporter::answering(out(), &[Answer::All, Answer::No]);
+        let r = Reporter::<NoEvent>::answering(out(), &[Answer::All, Answer::No]);
         r.several_environments(true);
         assert!(r.ask(q("a", false)).await.unwrap());
         assert!(r.ask(q("b", false)).await.unwrap(), "answered by the a");
@@ -326,7 +328,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_environment_is_offered_yes_or_no_and_no_is_remembered() {
-        let r = Reporter::answering(out(), &[Answer::No]);
+        let r = Reporter::<NoEvent>::answering(out(), &[Answer::No]);
         assert!(!r.ask(q("lab", false)).await.unwrap());
         assert!(r.declined("lab"));
         assert_eq!(r.questions(), ["deploy? [y/N]"]);
@@ -336,7 +338,7 @@ mod tests {
 
     #[tokio::test]
     async fn lines_printed_while_a_question_is_up_are_held_back() {
-        let r = Reporter::answering(out(), &[Answer::Yes]);
+        let r = Reporter::<NoEvent>::answering(out(), &[Answer::Yes]);
         assert!(!r.asking.hold("before"), "no question up");
         if let Ok(mut h) = r.asking.held.lock() {
             *h = Some(Vec::new());
