@@ -27,7 +27,13 @@ pub struct Peeked {
 /// most 30 s) and made visible again at once with a zero visibility change. A receive counts
 /// toward ApproximateReceiveCount; no message is deleted.
 pub async fn peek(sqs: &Client, url: &str, max: usize) -> Result<Vec<Peeked>> {
-    let what = "reading the dead-letter queue's messages";
+    peek_as(sqs, url, max, "reading the dead-letter queue's messages").await
+}
+
+/// [`peek`] on any queue, `what` naming the read in errors. The messages are held for at most
+/// 30 s and released explicitly with ChangeMessageVisibility 0 ("The minimum is 0 seconds":
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>).
+pub async fn peek_as(sqs: &Client, url: &str, max: usize, what: &str) -> Result<Vec<Peeked>> {
     let mut seen: Vec<Peeked> = Vec::new();
     let mut handles: Vec<String> = Vec::new();
     let mut outcome = Ok(());
@@ -89,32 +95,71 @@ pub async fn peek(sqs: &Client, url: &str, max: usize) -> Result<Vec<Peeked>> {
     Ok(seen)
 }
 
-/// Up to 10 messages of a queue that workers consume, received with a visibility timeout of 0
-/// so that they stay visible: a look that holds nothing back (a worker may take any of them at
-/// the same moment). Each look counts as a receive of every message it returns, toward the
-/// queue's maxReceiveCount: callers bound how often they look. Waits up to `wait` seconds for
-/// a message (long polling).
-pub async fn peek_visible(sqs: &Client, url: &str, wait: i32) -> Result<Vec<Peeked>> {
+/// What a [`look`] found: whether a message matched, and the id of the one it deleted.
+#[derive(Debug, Default)]
+pub struct Looked {
+    pub seen: bool,
+    pub taken: Option<String>,
+}
+
+/// Looks into a queue that workers consume for a message whose body `matches`: one receive of
+/// up to 10 messages (long polling up to `wait` s), held for at most 30 s and released at once
+/// with ChangeMessageVisibility 0, except the first match when `take` says it may go: that one
+/// is deleted with the receipt handle of this receive, which is the latest while it is held ("you
+/// must provide the most recently received ReceiptHandle for the message (otherwise, the request
+/// succeeds, but the message will not be deleted)":
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html>).
+/// Counts as one receive of each message returned, toward the queue's maxReceiveCount.
+pub async fn look(
+    sqs: &Client,
+    url: &str,
+    wait: i32,
+    matches: impl Fn(&str) -> bool,
+    take: impl Fn(&str) -> bool,
+) -> Result<Looked> {
+    let what = "looking into the job queue";
     let out = sqs
         .receive_message()
         .queue_url(url)
         .max_number_of_messages(10)
-        .visibility_timeout(0)
+        .visibility_timeout(PEEK_HOLD_SECONDS)
         .wait_time_seconds(wait)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("looking into the job queue", e))?;
-    Ok(out
-        .messages()
-        .iter()
-        .map(|m| Peeked {
-            id: m.message_id().unwrap_or_default().to_string(),
-            body: m.body().unwrap_or_default().to_string(),
-            receive_count: None,
-            sent_ms: None,
-            first_receive_ms: None,
-        })
-        .collect())
+        .map_err(|e| AwsError::from_sdk(what, e))?;
+    let mut found = Looked::default();
+    let mut release_these = Vec::new();
+    let mut delete_this = None;
+    for m in out.messages() {
+        let Some(handle) = m.receipt_handle() else {
+            continue;
+        };
+        let body = m.body().unwrap_or_default();
+        if !found.seen && matches(body) {
+            found.seen = true;
+            if take(body)
+                && let Some(id) = m.message_id()
+            {
+                delete_this = Some((id.to_string(), handle.to_string()));
+                continue;
+            }
+        }
+        release_these.push(handle.to_string());
+    }
+    let deleted = match delete_this {
+        Some((id, handle)) => sqs
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(handle)
+            .send()
+            .await
+            .map(|_| Some(id))
+            .map_err(|e| AwsError::from_sdk(what, e)),
+        None => Ok(None),
+    };
+    release(sqs, url, &release_these).await?;
+    found.taken = deleted?;
+    Ok(found)
 }
 
 /// Makes the received messages visible again at once (visibility timeout 0).

@@ -60,6 +60,7 @@ impl Mapping {
             .any(|t| t == FunctionResponseType::ReportBatchItemFailures.as_str())
     }
 
+    #[cfg(test)]
     pub fn is_enabled(&self) -> bool {
         self.state == "Enabled"
     }

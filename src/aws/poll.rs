@@ -34,6 +34,7 @@ impl Polling {
     }
 
     /// A polling for tests: as fast as possible.
+    #[cfg(test)]
     pub fn immediate() -> Polling {
         Polling {
             first: Duration::from_millis(1),

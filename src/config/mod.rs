@@ -7,6 +7,7 @@ pub mod duration;
 pub mod grants;
 pub mod headroom;
 pub mod image;
+#[cfg(test)]
 pub mod json_schema;
 pub mod keys;
 mod language;
@@ -24,7 +25,7 @@ mod walk;
 pub use schema::{Network, StackFile};
 pub use validate::{MAX_NAME_LEN, valid_name};
 
-use crate::error::{Error, InputError, Result};
+use crate::error::{Error, InputError, Result, Usage};
 use miette::NamedSource;
 use positions::Locations;
 use std::path::{Path, PathBuf};
@@ -308,10 +309,11 @@ pub fn locate(target: &str, stacks_dir: &Path) -> Result<PathBuf> {
         if as_path.is_dir() {
             return Err(a_directory(target));
         }
-        return Err(Error::usage(format!(
-            "stack file {target} does not exist (ENV is an environment name in {} or a path to a stack file)",
-            stacks_dir.display()
-        )));
+        return Err(Usage::NoStackFile {
+            target: target.to_string(),
+            stacks_dir: stacks_dir.to_path_buf(),
+        }
+        .into());
     }
     for ext in ["yaml", "yml"] {
         let p = stacks_dir.join(format!("{target}.{ext}"));
@@ -322,27 +324,20 @@ pub fn locate(target: &str, stacks_dir: &Path) -> Result<PathBuf> {
             return Err(a_directory(&p.display().to_string()));
         }
     }
-    let known = environment_names(stacks_dir);
-    let hint = if known.is_empty() {
-        format!("{} holds no stack files", stacks_dir.display())
-    } else {
-        format!(
-            "environments in {}: {}",
-            stacks_dir.display(),
-            known.join(", ")
-        )
-    };
-    Err(Error::usage(format!(
-        "no stack file for environment `{target}` ({}/{target}.yaml does not exist); {hint}",
-        stacks_dir.display()
-    )))
+    Err(Usage::UnknownEnvironment {
+        name: target.to_string(),
+        stacks_dir: stacks_dir.to_path_buf(),
+        known: environment_names(stacks_dir),
+    }
+    .into())
 }
 
 /// The error for a directory where a stack file was expected.
 fn a_directory(target: &str) -> Error {
-    Error::usage(format!(
-        "{target} is a directory, not a stack file: ENV is an environment name (its stack file is ENV.yaml in the stacks directory) or the path to a stack file (a .yaml file)"
-    ))
+    Usage::Directory {
+        target: target.to_string(),
+    }
+    .into()
 }
 
 /// Names of the environments in `stacks_dir`, sorted.
@@ -367,8 +362,10 @@ pub fn environment_names(stacks_dir: &Path) -> Vec<String> {
 
 /// Reads, parses and validates a stack file.
 pub fn load(path: &Path) -> Result<Environment> {
-    let cannot =
-        |e: std::io::Error| Error::usage(format!("cannot read stack file {}: {e}", path.display()));
+    let cannot = |source: std::io::Error| Usage::StackFileUnreadable {
+        path: path.to_path_buf(),
+        source,
+    };
     // The size first, so that a huge file is not read whole.
     let size = std::fs::metadata(path).map_err(cannot)?.len();
     if size > MAX_FILE_BYTES as u64 {

@@ -1,7 +1,7 @@
 //! The environments named on the command line: names, paths, copies and globs.
 
 use crate::config::{self, Environment};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Usage};
 use std::path::Path;
 
 /// The most copies a stack file may have (`copies: 100` names `NAME-001` … `NAME-100`).
@@ -29,10 +29,10 @@ pub fn load(targets: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
     let mut names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(Error::usage(format!(
-            "environment `{}` is named twice",
-            w[0]
-        )));
+        return Err(Usage::NamedTwice {
+            env: w[0].to_string(),
+        }
+        .into());
     }
     Ok(envs)
 }
@@ -41,10 +41,46 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
     if target.contains(['*', '?', '[']) {
         return resolve_glob(target, stacks_dir);
     }
+    match by_file_name(target, stacks_dir)? {
+        Ok((path, envs)) => {
+            // Another file declaring the same name would make the same environments: which one
+            // is meant is asked, never guessed.
+            let others: Vec<std::path::PathBuf> = declared_by(target, stacks_dir)?
+                .into_iter()
+                .filter(|(p, _)| !same_file(p, &path))
+                .map(|(p, _)| p)
+                .collect();
+            if !others.is_empty() {
+                return Err(Usage::FileAndDeclared {
+                    name: target.to_string(),
+                    file: path,
+                    declared_by: others,
+                }
+                .into());
+            }
+            Ok(envs)
+        }
+        // The environment's own name (`class-07` of `classroom.yaml` with `environment:
+        // class`), as every command prints it in its hints.
+        Err(not_found) => match by_declared_name(target, stacks_dir)? {
+            Some(envs) => Ok(envs),
+            None => Err(not_found),
+        },
+    }
+}
+
+/// The stack file named `target` (all its copies), or the copy `target` (`lab-07`) of the
+/// file named by what precedes its last `-`; the inner error when neither exists.
+fn by_file_name(
+    target: &str,
+    stacks_dir: &Path,
+) -> Result<std::result::Result<(std::path::PathBuf, Vec<Environment>), Error>> {
     match config::locate(target, stacks_dir) {
-        Ok(path) => Ok(config::load(&path)?.expand()),
+        Ok(path) => {
+            let envs = config::load(&path)?.expand();
+            Ok(Ok((path, envs)))
+        }
         Err(not_found) => {
-            // `lab-07`: one copy of the stack file `lab.yaml`.
             if let Some((base, _)) = target.rsplit_once('-')
                 && let Ok(path) = config::locate(base, stacks_dir)
             {
@@ -53,16 +89,19 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
                     .into_iter()
                     .find(|e| e.name == target);
                 if let Some(copy) = copy {
-                    return Ok(vec![copy]);
+                    return Ok(Ok((path, vec![copy])));
                 }
             }
-            // The environment's own name (`class-07` of `classroom.yaml` with `environment:
-            // class`), as every command prints it in its hints.
-            match by_declared_name(target, stacks_dir)? {
-                Some(envs) => Ok(envs),
-                None => Err(not_found),
-            }
+            Ok(Err(not_found))
         }
+    }
+}
+
+/// Whether two paths are one file (compared as the file system resolves them).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -70,8 +109,26 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
 /// than takes from its file name; `None` when no file declares it. Two files declaring it are
 /// an error, never a guess.
 fn by_declared_name(target: &str, stacks_dir: &Path) -> Result<Option<Vec<Environment>>> {
+    let mut found = declared_by(target, stacks_dir)?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop().map(|(_, envs)| envs)),
+        _ => Err(Usage::DeclaredTwice {
+            name: target.to_string(),
+            files: found.into_iter().map(|(p, _)| p).collect(),
+        }
+        .into()),
+    }
+}
+
+/// Each stack file that declares `target` (`environment: target`, or the name `target` is a
+/// copy of), with the environments of it `target` names.
+fn declared_by(
+    target: &str,
+    stacks_dir: &Path,
+) -> Result<Vec<(std::path::PathBuf, Vec<Environment>)>> {
     let base = target.rsplit_once('-').map(|(b, _)| b);
-    let mut found: Vec<(std::path::PathBuf, Vec<Environment>)> = Vec::new();
+    let mut found = Vec::new();
     for stem in config::environment_names(stacks_dir) {
         let Ok(path) = config::locate(&stem, stacks_dir) else {
             continue;
@@ -91,26 +148,17 @@ fn by_declared_name(target: &str, stacks_dir: &Path) -> Result<Option<Vec<Enviro
             found.push((path, envs));
         }
     }
-    match found.len() {
-        0 => Ok(None),
-        1 => Ok(found.pop().map(|(_, envs)| envs)),
-        _ => Err(Error::usage(format!(
-            "`{target}` is declared by several stack files ({}); name the file instead",
-            found
-                .iter()
-                .map(|(p, _)| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
+    Ok(found)
 }
 
 /// The environments of the stacks directory whose names match `target`. Only the stack files
 /// that can hold a matching name are read: one whose file name (or `environment:`), alone or
 /// followed by a copy's `-NN`, matches. A broken file that cannot match is none of its business.
 fn resolve_glob(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
-    let pattern = glob::Pattern::new(target)
-        .map_err(|e| Error::usage(format!("`{target}` is not a valid pattern: {e}")))?;
+    let pattern = glob::Pattern::new(target).map_err(|source| Usage::BadPattern {
+        pattern: target.to_string(),
+        source,
+    })?;
     let mut matched = Vec::new();
     let mut problems = Vec::new();
     for stem in config::environment_names(stacks_dir) {
@@ -135,10 +183,11 @@ fn resolve_glob(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
         return Err(Error::Input(problems));
     }
     if matched.is_empty() {
-        return Err(Error::usage(format!(
-            "no environment in {} matches `{target}`",
-            stacks_dir.display()
-        )));
+        return Err(Usage::NoMatch {
+            pattern: target.to_string(),
+            stacks_dir: stacks_dir.to_path_buf(),
+        }
+        .into());
     }
     Ok(matched)
 }
@@ -245,6 +294,37 @@ mod tests {
         );
         let e = load(&["class-07".to_string()], dir.path()).unwrap_err();
         assert!(e.to_string().contains("several stack files"), "{e}");
+    }
+
+    #[test]
+    fn a_file_name_another_file_declares_is_asked_not_guessed() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "classroom.yaml",
+            &format!("environment: class\n{LAB}copies: 12\n"),
+        );
+        // A file that declares its own name is that name once.
+        write(
+            dir.path(),
+            "solo.yaml",
+            &format!("environment: solo\n{LAB}"),
+        );
+        assert_eq!(load(&["solo".to_string()], dir.path()).unwrap().len(), 1);
+        // `class.yaml` would make the same environments as `classroom.yaml` declares.
+        write(dir.path(), "class.yaml", &format!("{LAB}copies: 12\n"));
+        for target in ["class", "class-07"] {
+            let e = load(&[target.to_string()], dir.path()).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains("class.yaml") && msg.contains("classroom.yaml"),
+                "{msg}"
+            );
+        }
+        // Named by its file, each is found.
+        let path = dir.path().join("classroom.yaml");
+        let by_path = load(&[path.display().to_string()], dir.path()).unwrap();
+        assert_eq!(by_path.len(), 12);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod event;
+pub mod hint;
 pub mod ledger;
 pub mod once;
 pub mod progress;
@@ -149,9 +150,9 @@ impl Output {
     }
 
     /// Refuses what only text output can do (`message` says what and why) when JSON was asked.
-    pub fn text_only(&self, message: &str) -> crate::error::Result<()> {
+    pub fn text_only(&self, message: &'static str) -> crate::error::Result<()> {
         if self.is_json() {
-            return Err(Error::usage(message));
+            return Err(crate::error::Usage::TextOnly(message).into());
         }
         Ok(())
     }

@@ -70,7 +70,9 @@ fn find<'t>(text: &'t str, words: &CredentialsWords) -> Option<(usize, usize, &'
 
 /// `text` to print: shortened, its whole messages kept to be told once by [`finish`].
 pub fn shorten_text(text: &str) -> String {
-    let (short, found) = shorten(text, SEE_BELOW);
+    // Every hint runs as printed (the same pass every text takes).
+    let text = super::hint::apply(text);
+    let (short, found) = shorten(&text, SEE_BELOW);
     if !found.is_empty() {
         let mut untold = UNTOLD.lock().unwrap_or_else(|e| e.into_inner());
         for f in found {
@@ -114,6 +116,7 @@ pub fn shorten_document(doc: &mut Value) {
 fn shorten_value(value: &mut Value, found: &mut Vec<String>) {
     match value {
         Value::String(s) => {
+            *s = super::hint::apply(s);
             let (short, more) = shorten(s, SEE_TOP);
             if !more.is_empty() {
                 *s = short;

@@ -28,6 +28,33 @@ pub fn group_notes<'a>(
     grouped
 }
 
+/// As [`group_notes`] (each row's label, its environment's name, its notes), where notes
+/// that differ only by naming their own environment (a resource `qfleet-class-07-workers` of
+/// environment `class-07`) are one note: told with `<env>` in its place when it concerns
+/// several rows, as it was when it concerns one.
+pub fn group_notes_naming<'a>(
+    per_row: impl IntoIterator<Item = (&'a str, &'a str, Vec<String>)>,
+) -> Vec<(String, Vec<&'a str>)> {
+    let mut grouped: Vec<(String, String, Vec<&'a str>)> = Vec::new();
+    for (label, env, notes) in per_row {
+        for n in notes {
+            let general = if env.is_empty() {
+                n.clone()
+            } else {
+                n.replace(env, "<env>")
+            };
+            match grouped.iter_mut().find(|(g, _, _)| *g == general) {
+                Some((_, _, labels)) => labels.push(label),
+                None => grouped.push((general, n, vec![label])),
+            }
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(general, first, envs)| (if envs.len() > 1 { general } else { first }, envs))
+        .collect()
+}
+
 /// A note once for the environments it concerns: `… (for all 12 environments)`, `… (for
 /// lab-01, lab-02)`, or just the note when only one environment was named.
 pub fn noted_for(note: &str, envs: &[&str], total: usize) -> String {
@@ -61,6 +88,39 @@ mod tests {
         assert_eq!(noted_for("y", &["a"], 2), "y (for a)");
         assert_eq!(noted_for("y", &["a"], 1), "y");
         assert_eq!(count(1u64, "message", "messages"), "1 message");
+        // Notes naming each its own environment's resources are one note.
+        let named = |e: &str| {
+            vec![format!(
+                "not available: fleet: describing group qfleet-{e}-workers: denied"
+            )]
+        };
+        let g = group_notes_naming([
+            ("class-01", "class-01", named("class-01")),
+            ("class-02", "class-02", named("class-02")),
+            (
+                "lab",
+                "lab",
+                vec![
+                    "not available: fleet: describing group qfleet-lab-workers: throttled"
+                        .to_string(),
+                ],
+            ),
+        ]);
+        assert_eq!(
+            g,
+            [
+                (
+                    "not available: fleet: describing group qfleet-<env>-workers: denied"
+                        .to_string(),
+                    vec!["class-01", "class-02"]
+                ),
+                (
+                    "not available: fleet: describing group qfleet-lab-workers: throttled"
+                        .to_string(),
+                    vec!["lab"]
+                ),
+            ]
+        );
         assert_eq!(count(2u64, "message", "messages"), "2 messages");
         assert_eq!(count(1204u64, "object", "objects"), "1,204 objects");
     }

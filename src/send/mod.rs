@@ -9,6 +9,7 @@
 //! never sends a job to the dead-letter queue. The first step that does not happen in time is
 //! the failure.
 
+mod cleanup;
 pub mod report;
 
 use crate::aws::Clients;
@@ -16,7 +17,7 @@ use crate::aws::account;
 use crate::aws::dead_letters;
 use crate::aws::queues;
 use crate::config::Environment;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Usage};
 use crate::render::ResourceNames;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::Serialize;
@@ -49,6 +50,19 @@ pub struct Step {
     pub how: String,
 }
 
+/// What `send` removed of what it created once it had followed it, and what it left.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+pub struct Cleanup {
+    /// What it removed: each object it wrote or a worker wrote for it (`s3://BUCKET/KEY`, with
+    /// the versions and delete markers that appeared there during the send), and its message
+    /// when it took it out of the job queue (`--until queue`).
+    pub removed: Vec<String>,
+    /// What it left in place and why (`null`: nothing): `--keep`, a step that did not happen
+    /// in time (left for you to look at), or a listing or deletion that failed. A teardown
+    /// counts what is left as data.
+    pub left: Option<String>,
+}
+
 /// The test object's way from the upload.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Journey {
@@ -61,6 +75,8 @@ pub struct Journey {
     /// For a pipeline, the stage of the missing `processed` step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_stage: Option<String>,
+    /// What the send removed after following its object, and what it left.
+    pub cleanup: Cleanup,
 }
 
 /// The key a test object goes to: `KEY` under the upload prefix, or a new unique name.
@@ -93,6 +109,7 @@ pub async fn send(
     body: Vec<u8>,
     until: Until,
     timeout: Duration,
+    keep: bool,
 ) -> Result<Journey> {
     // The uploads feed a pipeline's first stage.
     let names = ResourceNames::of(env.stages()[0]);
@@ -109,11 +126,9 @@ pub async fn send(
         })?;
     let rest = key
         .strip_prefix(env.spec.bucket.upload_prefix.as_str())
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "{key} is not under the upload prefix {}",
-                env.spec.bucket.upload_prefix
-            ))
+        .ok_or_else(|| Usage::NotUnderPrefix {
+            key: key.to_string(),
+            prefix: env.spec.bucket.upload_prefix.clone(),
         })?;
     // Where each stage writes the object (one stage: the processed prefix). Each stage moves
     // the object on, so a stage's output may be gone before it is looked at: a later stage's
@@ -132,6 +147,10 @@ pub async fn send(
             )
         })
         .collect();
+    // What the keys held before: only what appears at them during the send is its to remove.
+    let mut keys = vec![key.to_string()];
+    keys.extend(outputs.iter().map(|(_, k)| k.clone()));
+    let before = cleanup::versions(&clients.s3, &bucket, &keys).await;
     clients
         .s3
         .put_object()
@@ -151,6 +170,8 @@ pub async fn send(
         how: format!("s3://{bucket}/{key}"),
     }];
     let mut queued = None;
+    // The job message the look took out of the queue: exactly the event of this one object.
+    let mut taken = None;
     let mut done: Vec<Option<(u128, String)>> = vec![None; outputs.len()];
     let mut delay = Duration::from_millis(250);
     let mut looks_left = looks(env);
@@ -160,11 +181,12 @@ pub async fn send(
             // Long polling within what is left of the timeout: a look returns as soon as
             // messages arrive.
             let wait = timeout.saturating_sub(started.elapsed()).as_secs().min(10) as i32;
-            if dead_letters::peek_visible(&clients.sqs, &queue_url, wait)
-                .await?
-                .iter()
-                .any(|m| crate::dlq::keys_of(&m.body).iter().any(|k| k == key))
-            {
+            let ours = |body: &str| crate::dlq::keys_of(body).iter().any(|k| k == key);
+            // Taken out when it is the event of this one object alone (unless --keep).
+            let alone = |body: &str| !keep && crate::dlq::keys_of(body) == [key];
+            let looked = dead_letters::look(&clients.sqs, &queue_url, wait, ours, alone).await?;
+            if looked.seen {
+                taken = looked.taken;
                 queued = Some((
                     started.elapsed().as_millis(),
                     "seen in the job queue".to_string(),
@@ -219,11 +241,35 @@ pub async fn send(
             push("processed", stage, seen);
         }
     }
+    let cleanup = if keep {
+        Cleanup {
+            removed: Vec::new(),
+            left: Some(format!("s3://{bucket}/{key} and its event: --keep")),
+        }
+    } else if missing.is_some() {
+        Cleanup {
+            removed: Vec::new(),
+            left: Some(format!(
+                "s3://{bucket}/{key} and its event, as they are: the send did not reach its last step, so they are left to look at; remove them yourself (a teardown counts them)"
+            )),
+        }
+    } else {
+        let message = match (until, taken) {
+            (Until::Processed, _) => cleanup::Message::Consumed,
+            (Until::Queue, Some(id)) => cleanup::Message::Taken {
+                queue: queues::queue_name(&queue_url).to_string(),
+                id,
+            },
+            (Until::Queue, None) => cleanup::Message::Unknown,
+        };
+        cleanup::remove(clients, &bucket, &keys, before, message).await
+    };
     Ok(Journey {
         bucket,
         key: key.to_string(),
         steps,
         missing,
         missing_stage,
+        cleanup,
     })
 }

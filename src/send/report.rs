@@ -5,7 +5,6 @@ use super::Journey;
 use crate::error::{Error, ErrorReport, Result};
 use crate::output::Output;
 use crate::output::report::{Document, Environment, Report};
-use crate::output::schema::{self, Environments};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::time::Duration;
@@ -32,7 +31,9 @@ struct Body<'a> {
 }
 
 /// The schema of `qfleet send`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Body<'static>, ()>(
         "send",
         "qfleet send ENV --output json",
@@ -48,12 +49,17 @@ impl Sent {
             Some(stage) => format!("{step} by stage {stage}"),
             None => step.to_string(),
         };
+        let env = &self.environment;
         let hint = if step == "queued" && self.pipeline {
-            ": check the bucket's notification, the topic's subscription and the first stage's queue policy (`qfleet drift`)"
+            format!(
+                ": check the bucket's notification, the topic's subscription and the first stage's queue policy (`qfleet drift {env}`)"
+            )
         } else if step == "queued" {
-            ": check the bucket's notification, the topic's subscription and the queue's policy (`qfleet drift`)"
+            format!(
+                ": check the bucket's notification, the topic's subscription and the queue's policy (`qfleet drift {env}`)"
+            )
         } else {
-            ": check the workers (`qfleet status`, `qfleet dlq list`)"
+            format!(": check the workers (`qfleet status {env}`, `qfleet dlq {env} list`)")
         };
         Some(Error::aws(format!(
             "{}: s3://{}/{} was not {step} within {} s{hint}",
@@ -116,6 +122,12 @@ impl Report for Sent {
                     "{}: {:<9} {}  {}",
                     self.environment, step, after, s.how
                 ));
+            }
+            for r in &journey.cleanup.removed {
+                out.line(format!("{}: removed   {r}", self.environment));
+            }
+            if let Some(why) = &journey.cleanup.left {
+                out.line(format!("{}: left      {why}", self.environment));
             }
         }
         if let Some(f) = self.failure() {

@@ -24,6 +24,7 @@ impl<T> Fact<T> {
     }
 
     /// The reason, when the value is unknown.
+    #[cfg(test)]
     pub fn unknown(&self) -> Option<&str> {
         match self {
             Fact::Unknown(why) => Some(why),

@@ -90,6 +90,7 @@ pub struct StackSnapshot {
 
 impl StackSnapshot {
     /// An absent stack, for hand-built snapshots.
+    #[cfg(test)]
     pub fn absent(name: &str) -> StackSnapshot {
         StackSnapshot {
             name: name.to_string(),
@@ -149,6 +150,14 @@ pub enum Located {
     Unknown(String),
 }
 
+/// Messages positively identified as S3's test event for the environment's bucket
+/// ([`crate::aws::test_event`]), per queue: not data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TestEvents {
+    pub queue: u64,
+    pub dead_letter_queue: u64,
+}
+
 /// Everything an environment is, as read at one moment.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -168,6 +177,9 @@ pub struct Snapshot {
     pub topic: Fact<String>,
     pub queue: Fact<Queue>,
     pub dead_letter_queue: Fact<Queue>,
+    /// Of the queues' messages, how many were looked at and found to be S3's test event for
+    /// the environment's bucket (a teardown looks; zero when nobody looked).
+    pub test_events: TestEvents,
     pub subscription: Option<Fact<Subscription>>,
     pub notifications: Option<Fact<Vec<Notification>>>,
     pub alarms: Option<Fact<Vec<Alarm>>>,
@@ -181,6 +193,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// A snapshot of an environment that is not deployed, to build test cases from.
+    #[cfg(test)]
     pub fn empty(env: &str, region: &str) -> Snapshot {
         Snapshot {
             environment: env.to_string(),
@@ -195,6 +208,7 @@ impl Snapshot {
             topic: Fact::Absent,
             queue: Fact::Absent,
             dead_letter_queue: Fact::Absent,
+            test_events: TestEvents::default(),
             subscription: Some(Fact::Absent),
             notifications: Some(Fact::Absent),
             alarms: Some(Fact::Known(Vec::new())),
@@ -363,6 +377,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         topic,
         queue,
         dead_letter_queue,
+        test_events: TestEvents::default(),
         subscription,
         notifications,
         alarms,
@@ -444,6 +459,7 @@ mod serialize;
 mod stack;
 mod workers;
 use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
+#[cfg(test)]
 pub use stack::deletion_policies;
 use stack::read_stack;
 pub use workers::{Consumer, FunctionRead, GroupRead, ServiceRead};

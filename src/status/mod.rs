@@ -22,8 +22,8 @@ use crate::snapshot::{self, Scope, Snapshot, StackSnapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use function::{FunctionStatus, MappingStatus};
-pub use group::{Fleet, Instance};
+pub use function::FunctionStatus;
+pub use group::Fleet;
 pub use rows::render_rows;
 pub use text::text;
 
@@ -138,6 +138,7 @@ impl LatencyGoal {
 
 impl Status {
     /// The kinds of consumer read.
+    #[cfg(test)]
     pub fn kinds(&self) -> Vec<WorkerKind> {
         self.workers.iter().map(Workers::kind).collect()
     }
@@ -204,8 +205,7 @@ impl Status {
                 }
             })
             .collect();
-        (!unread.is_empty())
-            .then(|| crate::error::ErrorReport::from_exit_code(self.exit_code(), unread.join("; ")))
+        (!unread.is_empty()).then(|| crate::error::Error::aws(unread.join("; ")).report())
     }
 }
 
@@ -218,7 +218,8 @@ pub struct StackSummary {
     pub last_updated: Option<String>,
     /// Why it failed or what it is doing, when CloudFormation says.
     pub reason: Option<String>,
-    pub termination_protection: bool,
+    /// `null` when the stack or its protection could not be read.
+    pub termination_protection: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -323,7 +324,7 @@ fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, String>) 
         status: None,
         last_updated: None,
         reason: None,
-        termination_protection: false,
+        termination_protection: Some(false),
     };
     match &s.state {
         Fact::Known(st) => {
@@ -336,6 +337,7 @@ fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, String>) 
         Fact::Absent => {}
         Fact::Unknown(why) => {
             sum.exists = None;
+            sum.termination_protection = None;
             unavailable.insert(format!("stack {}", s.name), why.clone());
         }
     }

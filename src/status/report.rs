@@ -5,7 +5,6 @@
 use super::Status;
 use crate::error::Result;
 use crate::output::report::{Document, Environment, Report};
-use crate::output::schema::{self, Environments};
 use crate::output::{Output, envelope};
 use crate::session::Session;
 use serde::Serialize;
@@ -55,7 +54,9 @@ impl Report for Statuses {
 }
 
 /// The schema of `qfleet status`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
     schema::document::<Status, ()>("status", "qfleet status --output json", Environments::Each)
 }
 

@@ -41,13 +41,14 @@ pub fn render_rows(statuses: &[Status]) -> String {
         }),
     );
     out.push('\n');
-    let notes = words::group_notes(rows.iter().map(|(label, s)| {
+    // Each environment's own resources named as `<env>`, so that 20 copies' notes are one.
+    let notes = words::group_notes_naming(rows.iter().map(|(label, s)| {
         let notes = s
             .unavailable
             .iter()
             .map(|(section, why)| format!("not available: {section}: {why}"))
             .collect();
-        (label.as_str(), notes)
+        (label.as_str(), s.environment.as_str(), notes)
     }));
     for (note, envs) in notes {
         out.push_str(&words::noted_for(&note, &envs, rows.len()));

@@ -25,10 +25,10 @@ pub fn text(s: &Status) -> String {
                     .as_deref()
                     .map(crate::output::when::ago)
                     .unwrap_or_default(),
-                if st.termination_protection {
-                    "on"
-                } else {
-                    "off"
+                match st.termination_protection {
+                    Some(true) => "on",
+                    Some(false) => "off",
+                    None => "unknown",
                 }
                 .to_string(),
                 st.reason.clone().unwrap_or_default(),

@@ -4,6 +4,7 @@
 
 use crate::aws::buckets::Version;
 use crate::aws::cfn::stacks::StackState;
+use crate::error::TeardownRefusal;
 use crate::output::words::count;
 use crate::render::ids;
 use crate::snapshot::Fact;
@@ -14,6 +15,7 @@ use serde::Serialize;
 /// list against the rendered templates, so a new stateful resource cannot be missed here.
 /// qfleet's code bucket (`CodeBucket`, only with a function's deployment package) holds no
 /// data of the user's: [`code_at_risk`] decides on it.
+#[cfg(test)]
 pub const DATA_BEARING: &[(&str, &str)] = &[
     (ids::BUCKET, "AWS::S3::Bucket"),
     (ids::QUEUE, "AWS::SQS::Queue"),
@@ -140,8 +142,13 @@ pub struct DataAtRisk {
     pub bytes: Option<u64>,
     pub queue: Option<String>,
     pub queue_messages: Option<u64>,
+    /// Of the queue's messages, those that are S3's test event for the bucket: not data, so
+    /// no refusal and no flag for them.
+    pub queue_test_events: u64,
     pub dead_letter_queue: Option<String>,
     pub dead_letter_messages: Option<u64>,
+    /// Of the dead-letter queue's messages, those that are S3's test event for the bucket.
+    pub dead_letter_test_events: u64,
     /// A pipeline's later stages' queues, in the data stack too (absent for one stage).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageQueues>,
@@ -153,8 +160,12 @@ pub struct StageQueues {
     pub stage: String,
     pub queue: Option<String>,
     pub queue_messages: Option<u64>,
+    /// Of the queue's messages, those that are S3's test event for the bucket.
+    pub queue_test_events: u64,
     pub dead_letter_queue: Option<String>,
     pub dead_letter_messages: Option<u64>,
+    /// Of the dead-letter queue's messages, those that are S3's test event for the bucket.
+    pub dead_letter_test_events: u64,
 }
 
 /// A later stage of a pipeline as a teardown reads it: its name, the logical ids of its queues
@@ -208,6 +219,7 @@ pub enum Decision {
 }
 
 /// Decides on a snapshot read with the teardown scope.
+#[cfg(test)]
 pub fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
     decide_stages(snap, &[], allowed)
 }
@@ -263,11 +275,23 @@ pub fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allowed) ->
     }
     let protected: Vec<String> = targets
         .iter()
-        .filter(|s| s.termination_protection)
+        .filter(|s| s.termination_protection == Some(true))
         .map(|s| s.name.clone())
         .collect();
     if !protected.is_empty() && !allowed.disable_termination_protection {
         reasons.push(Refusal::Protected { stacks: protected });
+    }
+    // Unknown protection is not off: refused unless the flag lifts it whatever it is.
+    if !allowed.disable_termination_protection {
+        for s in targets
+            .iter()
+            .filter(|s| s.termination_protection.is_none())
+        {
+            reasons.push(Refusal::CannotCheck {
+                what: format!("whether {} has termination protection", s.name),
+                why: "DescribeStacks' answer did not say; --disable-termination-protection lifts it whatever it is".into(),
+            });
+        }
     }
     let deletes_data = targets.iter().any(|s| s.name == snap.data.name);
     let (data, purge, code_purge) = if deletes_data {
@@ -359,10 +383,12 @@ pub fn data_at_risk(
         }
     }
 
+    d.queue_test_events = snap.test_events.queue;
+    d.dead_letter_test_events = snap.test_events.dead_letter_queue;
     (d.queue, d.queue_messages) = queue_at_risk(
         &snap.data,
         ids::QUEUE,
-        &snap.queue,
+        (&snap.queue, snap.test_events.queue),
         false,
         "the queue",
         allowed,
@@ -371,7 +397,7 @@ pub fn data_at_risk(
     (d.dead_letter_queue, d.dead_letter_messages) = queue_at_risk(
         &snap.data,
         ids::DEAD_LETTER_QUEUE,
-        &snap.dead_letter_queue,
+        (&snap.dead_letter_queue, snap.test_events.dead_letter_queue),
         true,
         "the dead-letter queue",
         allowed,
@@ -390,7 +416,7 @@ pub fn stage_queues_at_risk(
     let (queue, queue_messages) = queue_at_risk(
         &snap.data,
         &l.queue_id,
-        &l.snap.queue,
+        (&l.snap.queue, l.snap.test_events.queue),
         false,
         &format!("stage {}'s queue", l.name),
         allowed,
@@ -399,7 +425,10 @@ pub fn stage_queues_at_risk(
     let (dead_letter_queue, dead_letter_messages) = queue_at_risk(
         &snap.data,
         &l.dead_letter_id,
-        &l.snap.dead_letter_queue,
+        (
+            &l.snap.dead_letter_queue,
+            l.snap.test_events.dead_letter_queue,
+        ),
         true,
         &format!("stage {}'s dead-letter queue", l.name),
         allowed,
@@ -409,17 +438,20 @@ pub fn stage_queues_at_risk(
         stage: l.name.clone(),
         queue,
         queue_messages,
+        queue_test_events: l.snap.test_events.queue,
         dead_letter_queue,
         dead_letter_messages,
+        dead_letter_test_events: l.snap.test_events.dead_letter_queue,
     }
 }
 
 /// A queue's name and message count, refusing its loss unless allowed or retained, and a
-/// queue that could not be read (`what` names it).
+/// queue that could not be read (`what` names it). Of its messages, `test_events` are S3's
+/// test event for the bucket (see [`super::test_events`]): not data, never a refusal.
 fn queue_at_risk(
     data: &StackSnapshot,
     logical: &str,
-    queue: &Fact<crate::aws::queues::Queue>,
+    (queue, test_events): (&Fact<crate::aws::queues::Queue>, u64),
     dead_letter: bool,
     what: &str,
     allowed: Allowed,
@@ -432,11 +464,12 @@ fn queue_at_risk(
     match queue {
         Fact::Absent => (None, None),
         Fact::Known(q) => {
-            if q.depth.total() > 0 && !retained && !allowed.discard_messages {
+            let data = q.depth.total().saturating_sub(test_events);
+            if data > 0 && !retained && !allowed.discard_messages {
                 reasons.push(Refusal::QueueHoldsMessages {
                     queue: q.name.clone(),
                     dead_letter,
-                    messages: q.depth.total(),
+                    messages: data,
                 });
             }
             (Some(q.name.clone()), Some(q.depth.total()))
@@ -499,35 +532,24 @@ pub fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
     }
 }
 
-/// The refusal as one message: what holds data or could not be checked, and what to do.
-pub fn refusal_message(env: &str, reasons: &[Refusal]) -> String {
-    let mut flags: Vec<&str> = reasons.iter().filter_map(Refusal::flag).collect();
+/// The refusal, every reason at once: what holds data or could not be checked, and what to do
+/// (`rechecked`: refused when checked again after the fleet was deleted).
+pub fn refusal(env: &str, reasons: &[Refusal], rechecked: bool) -> TeardownRefusal {
+    let mut flags: Vec<&'static str> = reasons.iter().filter_map(Refusal::flag).collect();
     flags.dedup();
-    let listing = reasons
-        .iter()
-        .map(Refusal::describe)
-        .collect::<Vec<_>>()
-        .join("; ");
-    let unchecked = reasons
-        .iter()
-        .any(|r| matches!(r, Refusal::CannotCheck { .. }));
-    let holds_data = reasons.iter().any(|r| {
-        matches!(
-            r,
-            Refusal::BucketHoldsObjects { .. } | Refusal::QueueHoldsMessages { .. }
-        )
-    });
-    let mut msg = format!("{env}: nothing was deleted: {listing}.");
-    if holds_data {
-        msg.push_str(&format!(
-            " To delete it anyway pass {}, or tear down only the workers with --only fleet",
-            flags.join(" and ")
-        ));
-    } else if !flags.is_empty() {
-        msg.push_str(&format!(" Pass {} to go ahead", flags.join(" and ")));
+    TeardownRefusal {
+        env: env.to_string(),
+        reasons: reasons.iter().map(Refusal::describe).collect(),
+        flags,
+        holds_data: reasons.iter().any(|r| {
+            matches!(
+                r,
+                Refusal::BucketHoldsObjects { .. } | Refusal::QueueHoldsMessages { .. }
+            )
+        }),
+        unchecked: reasons
+            .iter()
+            .any(|r| matches!(r, Refusal::CannotCheck { .. })),
+        rechecked,
     }
-    if unchecked {
-        msg.push_str(" Nothing is deleted on a guess: run the teardown again when AWS answers");
-    }
-    msg
 }

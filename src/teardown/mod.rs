@@ -6,8 +6,10 @@
 
 pub mod decide;
 mod delete;
+pub mod event;
 pub mod report;
 pub mod schedule;
+pub mod test_events;
 pub mod text;
 mod wait;
 
@@ -15,12 +17,13 @@ use crate::aws::cfn::stacks;
 use crate::aws::poll::Polling;
 use crate::aws::{Clients, buckets};
 use crate::config::Environment;
-use crate::error::{Error, Exit, Result};
-use crate::output::event::Event;
-use crate::output::progress::{Question, Reporter};
+use crate::error::{self, Error, ErrorReport, Exit, Result, Usage};
+use crate::output::progress::Question;
 use crate::output::words::count;
 use crate::snapshot::{self, Scope};
 use decide::{Allowed, DataAtRisk, Decision, Plan, Refusal};
+use event::Event;
+use event::Reporter;
 use schedule::Schedule;
 use serde::Serialize;
 use std::time::Instant;
@@ -65,7 +68,10 @@ pub struct TeardownOutcome {
     /// The question was answered no: nothing was deleted (exit code 0).
     pub cancelled: bool,
     pub exit_code: crate::error::Exit,
-    pub error: Option<String>,
+    /// What ended the environment, with its kind; in JSON the environment's `error` (the
+    /// envelope's key, [`crate::output::report::Environment`]).
+    #[serde(skip)]
+    pub error: Option<ErrorReport>,
     /// Why it refused, one entry per reason (exit 4, or 1 when AWS could not be read).
     pub refusals: Vec<Refusal>,
     pub deleted: Vec<String>,
@@ -160,26 +166,29 @@ pub async fn environment(
     if let Err(e) = run(clients, env, opts, reporter, &mut out).await {
         out.ok = false;
         out.exit_code = e.exit_code();
-        out.error = Some(e.to_string());
+        out.error = Some(e.report());
     }
     out.duration_ms = started.elapsed().as_millis();
     out
 }
 
+/// The refusal of `reasons` (`rechecked`: found when checked again after the fleet was
+/// deleted), kept in the outcome; an AWS error when not even the stacks could be read.
 fn refuse(
     env: &str,
     reasons: Vec<Refusal>,
     aws_unreadable: bool,
+    rechecked: bool,
     out: &mut TeardownOutcome,
 ) -> Error {
-    let msg = decide::refusal_message(env, &reasons);
+    let refusal = decide::refusal(env, &reasons, rechecked);
     out.refusals = reasons;
     if aws_unreadable {
         out.exit_code = Exit::Aws;
-        Error::aws(msg)
+        Error::aws(refusal)
     } else {
         out.exit_code = Exit::Refused;
-        Error::Refused(msg)
+        error::Refusal::Teardown(refusal).into()
     }
 }
 
@@ -220,7 +229,7 @@ async fn run(
             aws_unreadable,
         } => {
             out.data = data;
-            return Err(refuse(&env.name, reasons, aws_unreadable, out));
+            return Err(refuse(&env.name, reasons, aws_unreadable, false, out));
         }
         Decision::Proceed(plan) => plan,
     };
@@ -236,10 +245,10 @@ async fn run(
     let names: Vec<&str> = plan.targets.iter().map(|s| s.name.as_str()).collect();
     if !opts.yes {
         if !opts.can_prompt {
-            return Err(Error::Refused(format!(
-                "not deleting {} without confirmation: no terminal to ask on; pass --yes",
-                names.join(", ")
-            )));
+            return Err(error::Refusal::TeardownUnconfirmed {
+                stacks: names.iter().map(|n| n.to_string()).collect(),
+            }
+            .into());
         }
         let losses = losses(&plan, opts);
         let what = format!("tear down (delete {})", names.join(", then "));
@@ -266,7 +275,12 @@ async fn run(
         turn.take().await;
     }
 
-    for s in plan.targets.iter().filter(|s| s.termination_protection) {
+    // On, or unknown (then lifted whatever it is: the user passed the flag).
+    for s in plan
+        .targets
+        .iter()
+        .filter(|s| s.termination_protection != Some(false))
+    {
         stacks::set_termination_protection(&clients.cfn, &s.name, false).await?;
         reporter.line(format!(
             "{}: termination protection turned off (--disable-termination-protection)",
@@ -316,24 +330,33 @@ async fn read(
 ) -> Result<(snapshot::Snapshot, Vec<decide::LaterStage>)> {
     let Some(name) = opts.stage.as_deref() else {
         // Boxed: a snapshot read is a large future.
-        return Ok(Box::pin(async {
+        let (mut snap, mut later) = Box::pin(async {
             tokio::join!(
                 snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
                 read_later_stages(clients, env),
             )
         })
-        .await);
+        .await;
+        if !opts.discard_messages && !opts.only_fleet {
+            // The uploads' bucket and topic are the first stage's, for every stage's queues.
+            let bucket = snap.bucket.known().cloned();
+            let topic = snap.topic.known().cloned();
+            let (bucket, topic) = (bucket.as_deref(), topic.as_deref());
+            test_events::count(clients, &mut snap, bucket, topic).await;
+            for l in &mut later {
+                test_events::count(clients, &mut l.snap, bucket, topic).await;
+            }
+        }
+        return Ok((snap, later));
     };
     let stage = env
         .stages()
         .into_iter()
         .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
         .filter(|_| opts.only_fleet)
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "{}: --stage {name} names no stage of the stack file, or comes without --only fleet",
-                env.name
-            ))
+        .ok_or_else(|| Usage::TeardownStage {
+            env: env.name.clone(),
+            stage: name.to_string(),
         })?;
     let snap = Box::pin(snapshot::read(clients, stage, Scope::TEARDOWN_STAGE)).await;
     Ok((snap, Vec::new()))
@@ -378,20 +401,8 @@ pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
         ));
     }
     if opts.discard_messages {
-        let stages = d.stages.iter().flat_map(|s| {
-            [
-                (&s.queue, s.queue_messages),
-                (&s.dead_letter_queue, s.dead_letter_messages),
-            ]
-        });
-        for (queue, messages) in [
-            (&d.queue, d.queue_messages),
-            (&d.dead_letter_queue, d.dead_letter_messages),
-        ]
-        .into_iter()
-        .chain(stages)
-        {
-            if let (Some(q), Some(n)) = (queue, messages)
+        for (queue, messages, tests) in queues_held(d) {
+            if let (Some(q), Some(n)) = (queue, messages.map(|n| n.saturating_sub(tests)))
                 && n > 0
             {
                 out.push(format!(
@@ -400,6 +411,28 @@ pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
                 ));
             }
         }
+    }
+    out
+}
+
+/// Every queue a teardown counts: its name, the messages it holds and how many of them are
+/// S3's test event (not data); the first stage's, then the later stages'.
+fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>, u64)> {
+    let mut out = vec![
+        (&d.queue, d.queue_messages, d.queue_test_events),
+        (
+            &d.dead_letter_queue,
+            d.dead_letter_messages,
+            d.dead_letter_test_events,
+        ),
+    ];
+    for s in &d.stages {
+        out.push((&s.queue, s.queue_messages, s.queue_test_events));
+        out.push((
+            &s.dead_letter_queue,
+            s.dead_letter_messages,
+            s.dead_letter_test_events,
+        ));
     }
     out
 }
@@ -441,22 +474,15 @@ fn preview(plan: &Plan, opts: &Options) -> String {
                 }
             ));
         }
-        let stages = d.stages.iter().flat_map(|s| {
-            [
-                (&s.queue, s.queue_messages),
-                (&s.dead_letter_queue, s.dead_letter_messages),
-            ]
-        });
-        for (q, n) in [
-            (&d.queue, d.queue_messages),
-            (&d.dead_letter_queue, d.dead_letter_messages),
-        ]
-        .into_iter()
-        .chain(stages)
-        {
+        for (q, n, tests) in queues_held(d) {
             if let Some(q) = q {
+                let tests = match tests {
+                    0 => String::new(),
+                    1 => ", of which S3's test event (not data)".into(),
+                    t => format!(", of which {t} S3's test events (not data)"),
+                };
                 lines.push(format!(
-                    "  queue {q}: {}",
+                    "  queue {q}: {}{tests}",
                     n.map(|n| count(n, "message", "messages"))
                         .unwrap_or_else(|| "not counted".into())
                 ));
@@ -486,10 +512,7 @@ async fn recheck_and_purge(
     reasons.extend(code_reasons);
     out.data = Some(data);
     if !reasons.is_empty() {
-        let e = refuse(&env.name, reasons, false, out);
-        return Err(Error::Refused(format!(
-            "{e} (checked again after the fleet was deleted; the data stack stays)"
-        )));
+        return Err(refuse(&env.name, reasons, false, true, out));
     }
     if let Some((bucket, versions)) = code_purge {
         // The function's packages: rebuilt from the stack file's code by the next deploy.
@@ -524,11 +547,12 @@ async fn recheck_and_purge(
         ),
     );
     match buckets::contents(&clients.s3, &bucket).await? {
-        Some(left) if left.objects > 0 => Err(Error::Refused(format!(
-            "{}: {} arrived in bucket {bucket} while it was being emptied; they and the data stack were kept. Run the teardown again",
-            env.name,
-            count(left.objects, "object", "objects")
-        ))),
+        Some(left) if left.objects > 0 => Err(error::Refusal::ObjectsArrived {
+            env: env.name.clone(),
+            bucket,
+            objects: left.objects,
+        }
+        .into()),
         _ => Ok(()),
     }
 }

@@ -43,6 +43,7 @@ impl Schedule {
         }
     }
 
+    #[cfg(test)]
     pub fn limit(&self) -> usize {
         self.limit
     }
@@ -62,6 +63,7 @@ impl Schedule {
     }
 
     /// Slots no environment holds now.
+    #[cfg(test)]
     pub fn free_slots(&self) -> usize {
         self.slots.available_permits()
     }
@@ -105,6 +107,7 @@ impl Turn {
         self.permit = None;
     }
 
+    #[cfg(test)]
     pub fn holds(&self) -> bool {
         self.permit.is_some()
     }

@@ -13,7 +13,11 @@ pub fn outcome(o: &TeardownOutcome) -> (String, Option<String>) {
             format!("{}: NOT torn down ({secs:.1} s)", o.environment),
             Some(format!(
                 "{}: {e}",
-                if o.exit_code == 4 { "refused" } else { "error" }
+                if e.kind == "refused" {
+                    "refused"
+                } else {
+                    "error"
+                }
             )),
         ),
         None if o.cancelled => (

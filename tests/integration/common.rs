@@ -84,8 +84,18 @@ pub fn qfleet_on_moto() -> Command {
 }
 
 /// SDK configuration for the emulator, for checks behind qfleet's back.
+/// The HTTP client of the tests' own SDK clients: the SDK's, with the TLS provider qfleet uses
+/// (the SDK crates are built without a default client; see src/aws/https.rs).
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 pub async fn moto_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::common::http_client())
         .endpoint_url(moto_endpoint())
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
@@ -394,4 +404,38 @@ pub fn switch_on_moto(file: &Path, from: &str, to: &str) {
             .contains("first creates"),
         "{switch}"
     );
+}
+
+/// CloudWatch Logs on an emulator, written as the workers' writers write it
+/// (tests/support/logs.py: qfleet has no Logs SDK crate to lend the tests).
+pub struct Logs {
+    endpoint: String,
+}
+
+impl Logs {
+    pub fn new(endpoint: String) -> Logs {
+        Logs { endpoint }
+    }
+
+    fn run(&self, args: &[&str]) {
+        let o = Command::new(root().join(".venv/bin/python"))
+            .arg(root().join("tests/support/logs.py"))
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .expect("python runs");
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+
+    /// Creates the log group.
+    pub fn create_group(&self, group: &str) {
+        self.run(&["group", group]);
+    }
+
+    /// Writes `lines` to `stream` of `group` (the stream created if needed), stamped now.
+    pub fn write(&self, group: &str, stream: &str, lines: &[&str]) {
+        let mut args = vec!["write", group, stream];
+        args.extend_from_slice(lines);
+        self.run(&args);
+    }
 }

@@ -21,6 +21,7 @@ pub(crate) fn qfleet_on_localstack() -> Command {
 
 pub(crate) async fn config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::common::http_client())
         .endpoint_url(localstack_endpoint())
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_credential_types::Credentials::new(

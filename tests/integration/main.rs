@@ -7,6 +7,8 @@
 //! - `user_data`: the rendered user data checked with shellcheck and systemd-analyze;
 //! - `localstack`: the data stack's real wiring and a failed create's rollback and retry
 //!   against LocalStack;
+//! - `classroom_localstack`: the trainer's path: 20 copies deployed, one addressed by its
+//!   environment's name, `send` to it, the class torn down without a flag;
 //! - `walkthrough_localstack`: every step of examples/lab/README.md against LocalStack;
 //! - `iam`: every call of qfleet and of the reference worker checked against the policy it
 //!   runs under, with an IAM policy evaluator;
@@ -25,7 +27,10 @@
 //! - `ownership_moto`: a hand-made stack of qfleet's name refused by deploy, plan and teardown
 //!   and left unchanged, taken over by `deploy --adopt`; the account guard;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
+//! - `hints`: every hint printed on the offline paths runs as printed;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
+//! - `cli_reference`: docs/commands.md's flag reference generated from the CLI's definitions;
+//!   every `qfleet …` example of the README and that chapter parses;
 //! - `pipeline_localstack`: a pipeline's data stack on LocalStack: an upload travels through
 //!   both stages, the second fed only by the first stage's output;
 //! - `logs_localstack`: `qfleet logs` reading the workers' and a function's log groups on
@@ -42,14 +47,18 @@
 //!   the example deploys on moto.
 
 mod ci_examples;
+mod classroom_localstack;
 mod cli;
+mod cli_reference;
 mod common;
 mod completions;
 mod container_moto;
 mod deploy_moto;
 mod docs;
+mod emulator_table;
 mod fargate_moto;
 mod faults_moto;
+mod hints;
 mod iam;
 mod import;
 mod json_contract;

@@ -143,11 +143,20 @@ async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the
     let second = queue_url(&sqs, &format!("qfleet-{e}--thumbnail-jobs")).await;
 
     // `qfleet send` uploads the object and follows it through every stage's output while the
-    // stages' workers run below.
+    // stages' workers run below. `--keep`: this test reads the bucket while the send runs and
+    // after it (without it, the send removes the final output as soon as it has seen it).
     let send = crate::localstack::qfleet_on_localstack()
         .arg("send")
         .arg(&file)
-        .args(["--key", "clip.mov", "--timeout", "3m", "-o", "json"])
+        .args([
+            "--key",
+            "clip.mov",
+            "--timeout",
+            "3m",
+            "--keep",
+            "-o",
+            "json",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

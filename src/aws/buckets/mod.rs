@@ -29,13 +29,33 @@ pub struct Contents {
 /// no paginator for ListObjectVersions, so the markers are followed here; a page that says it
 /// is truncated without the markers to go on is malformed.
 pub async fn contents(s3: &Client, bucket: &str) -> Result<Option<Contents>> {
-    let what = format!("listing the objects in bucket {bucket}");
+    contents_under(s3, bucket, None).await
+}
+
+/// Every version and delete marker of exactly the object `key` (`None`: no such bucket).
+pub async fn versions_of(s3: &Client, bucket: &str, key: &str) -> Result<Option<Vec<Version>>> {
+    Ok(contents_under(s3, bucket, Some(key))
+        .await?
+        .map(|c| c.versions.into_iter().filter(|v| v.key == key).collect()))
+}
+
+/// [`contents`] of the keys that start with `prefix` (all of them without one).
+async fn contents_under(
+    s3: &Client,
+    bucket: &str,
+    prefix: Option<&str>,
+) -> Result<Option<Contents>> {
+    let what = match prefix {
+        Some(p) => format!("listing the versions of s3://{bucket}/{p}"),
+        None => format!("listing the objects in bucket {bucket}"),
+    };
     let mut c = Contents::default();
     let (mut key, mut version): (Option<String>, Option<String>) = (None, None);
     loop {
         let page = match s3
             .list_object_versions()
             .bucket(bucket)
+            .set_prefix(prefix.map(str::to_string))
             .set_key_marker(key.clone())
             .set_version_id_marker(version.clone())
             .send()

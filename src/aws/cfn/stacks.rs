@@ -41,7 +41,11 @@ pub struct StackState {
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     pub outputs: BTreeMap<String, String>,
-    pub termination_protection: bool,
+    /// Whether DeleteStack is refused; `None` when DescribeStacks' answer did not say (the
+    /// element is optional in the `Stack` type: "Required: No",
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Stack.html), which
+    /// is unknown, not off.
+    pub termination_protection: Option<bool>,
     /// Last update (or creation) time, RFC 3339.
     pub last_updated: Option<String>,
 }
@@ -76,16 +80,11 @@ impl StackState {
             outputs: s
                 .outputs()
                 .iter()
-                .filter_map(|o| {
-                    Some((
-                        o.output_key()?.to_string(),
-                        o.output_value().unwrap_or_default().to_string(),
-                    ))
-                })
+                // An output without a value is left out (read as absent, never as ""):
+                // `outputs --shell` would otherwise hand a pipeline an empty queue URL.
+                .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
                 .collect(),
-            // Missing is off, as AWS omits it for stacks created without it; a protected stack
-            // is refused by DeleteStack itself, so this never deletes one by mistake.
-            termination_protection: s.enable_termination_protection().unwrap_or(false),
+            termination_protection: s.enable_termination_protection(),
             last_updated: s
                 .last_updated_time()
                 .or(s.creation_time())
@@ -95,6 +94,7 @@ impl StackState {
     }
 
     /// A state for tests and hand-built snapshots.
+    #[cfg(test)]
     pub fn new(name: &str, status: StackStatus) -> StackState {
         StackState {
             name: name.to_string(),
@@ -104,7 +104,7 @@ impl StackState {
             parameters: BTreeMap::new(),
             tags: BTreeMap::new(),
             outputs: BTreeMap::new(),
-            termination_protection: false,
+            termination_protection: Some(false),
             last_updated: None,
         }
     }
@@ -199,15 +199,6 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
             e.into_absent()
         }
     }
-}
-
-/// The environment's two stacks, described concurrently (one round trip).
-pub async fn describe_pair(
-    cfn: &Client,
-    data: &str,
-    fleet: &str,
-) -> Result<(Option<StackState>, Option<StackState>)> {
-    tokio::try_join!(describe(cfn, data), describe(cfn, fleet))
 }
 
 /// One resource of a stack.
@@ -361,4 +352,37 @@ pub async fn continue_update_rollback(
         .await
         .map(|_| ())
         .map_err(|e| AwsError::from_sdk(&format!("continuing the rollback of {stack}"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::types::Output;
+
+    /// DescribeStacks' `Output` has an optional `OutputValue` ("Required: No",
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Output.html): an
+    /// output without one is absent, not an empty string, and protection not in the answer is
+    /// unknown.
+    #[test]
+    fn an_output_without_a_value_is_absent_and_unsaid_protection_unknown() {
+        let s = Stack::builder()
+            .stack_name("qfleet-lab-data")
+            .stack_id("arn:aws:cloudformation:eu-west-1:111122223333:stack/qfleet-lab-data/1")
+            .stack_status(StackStatus::CreateComplete)
+            .outputs(
+                Output::builder()
+                    .output_key("QueueUrl")
+                    .output_value("https://sqs/q")
+                    .build(),
+            )
+            .outputs(Output::builder().output_key("BucketName").build())
+            .build();
+        let st = StackState::from_sdk(&s).unwrap();
+        assert_eq!(
+            st.outputs.get("QueueUrl").map(String::as_str),
+            Some("https://sqs/q")
+        );
+        assert!(!st.outputs.contains_key("BucketName"));
+        assert_eq!(st.termination_protection, None);
+    }
 }

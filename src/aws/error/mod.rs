@@ -198,9 +198,14 @@ const THROTTLING_CODES: &[&str] = &[
     "RequestThrottled",
 ];
 
-/// The operation an SDK error type belongs to: `GetMetricDataError` → `GetMetricData`.
+/// The operation an SDK error type belongs to: `GetMetricDataError` → `GetMetricData`; none
+/// for qfleet's own error type of the calls it sends without a generated crate
+/// ([`super::signed::ApiError`], shared by every operation: the message's `what` names it).
 fn operation_name<E>() -> Option<&'static str> {
     let full = std::any::type_name::<E>();
+    if full.starts_with("qfleet::") {
+        return None;
+    }
     let last = full.rsplit("::").next().unwrap_or(full);
     last.strip_suffix("Error")
         .filter(|op| !op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric()))

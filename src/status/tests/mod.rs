@@ -220,7 +220,11 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     );
     assert_eq!(s.alarms.len(), 1);
     assert_eq!(s.alarms[0].state, "ALARM");
-    assert!(s.stacks.iter().all(|st| st.termination_protection));
+    assert!(
+        s.stacks
+            .iter()
+            .all(|st| st.termination_protection == Some(true))
+    );
 
     let p = s.upload_to_processed.as_ref().unwrap();
     assert_eq!(

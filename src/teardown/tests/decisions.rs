@@ -76,7 +76,7 @@ fn an_unreadable_queue_is_a_refusal_not_an_empty_queue() {
         },
     ));
     assert_eq!(r.len(), 1);
-    let msg = refusal_message("td", &r);
+    let msg = refusal("td", &r, false).to_string();
     assert!(
         msg.contains("nothing was deleted") && msg.contains("could not check the queue"),
         "{msg}"
@@ -109,7 +109,7 @@ fn discarding_messages_is_allowed_only_by_its_flag() {
         },
     ));
     assert_eq!(r.len(), 2, "{r:?}");
-    let msg = refusal_message("td", &r);
+    let msg = refusal("td", &r, false).to_string();
     assert!(msg.contains("queue qfleet-td-jobs: 3 messages"), "{msg}");
     assert!(
         msg.contains("DLQ qfleet-td-dlq: 1 message."),
@@ -156,7 +156,11 @@ fn a_bucket_with_objects_is_purged_only_with_the_flag_and_exactly_what_was_liste
             bytes: 15
         }]
     );
-    assert!(refusal_message("td", &r).contains("bucket td-uploads-1-eu-west-1: 3 objects, 15 B"));
+    assert!(
+        refusal("td", &r, false)
+            .to_string()
+            .contains("bucket td-uploads-1-eu-west-1: 3 objects, 15 B")
+    );
     let Decision::Proceed(plan) = decide(
         &s,
         Allowed {
@@ -256,11 +260,11 @@ fn unreadable_stacks_refuse_with_exit_1_and_one_unreadable_stack_with_exit_4() {
 fn protection_and_data_are_refused_together_with_both_flags_named() {
     let mut s = deployed();
     if let Fact::Known(st) = &mut s.fleet.state {
-        st.termination_protection = true;
+        st.termination_protection = Some(true);
     }
     s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 1, &[]));
     let (r, _) = refusals(decide(&s, none()));
-    let msg = refusal_message("td", &r);
+    let msg = refusal("td", &r, false).to_string();
     assert!(
         msg.contains("qfleet-td-fleet has termination protection"),
         "{msg}"
@@ -269,6 +273,28 @@ fn protection_and_data_are_refused_together_with_both_flags_named() {
         msg.contains("--disable-termination-protection") && msg.contains("--discard-messages"),
         "{msg}"
     );
+}
+
+/// DescribeStacks' `EnableTerminationProtection` is optional ("Required: No" in the `Stack`
+/// type): a stack whose answer leaves it out is not taken as unprotected (a teardown would
+/// purge and delete the fleet, then fail on the data stack); it is refused, and the flag
+/// that lifts protection goes on whatever it is.
+#[test]
+fn protection_not_in_the_answer_is_unknown_and_refused_without_the_flag() {
+    let mut s = deployed();
+    if let Fact::Known(st) = &mut s.data.state {
+        st.termination_protection = None;
+    }
+    let (r, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&r[..], [Refusal::CannotCheck { what, .. }] if what == "whether qfleet-td-data has termination protection"),
+        "{r:?}"
+    );
+    let lifted = Allowed {
+        disable_termination_protection: true,
+        ..none()
+    };
+    assert!(matches!(decide(&s, lifted), Decision::Proceed(_)));
 }
 
 #[test]
@@ -346,7 +372,7 @@ fn a_foreign_object_in_the_code_bucket_is_a_refusal() {
                 keys: vec!["lambda/mine.zip".into(), "notes.txt".into()],
             }]
         );
-        let msg = refusal_message("td", &reasons);
+        let msg = refusal("td", &reasons, false).to_string();
         assert!(msg.contains("qfleet did not write"), "{msg}");
     }
 }
@@ -619,4 +645,47 @@ fn a_stack_without_the_environments_marks_is_refused_whatever_the_flags() {
     // With the marks, the same snapshot proceeds.
     let s = deployed();
     assert!(matches!(decide(&s, all), Decision::Proceed(_)));
+}
+
+/// Issue 36: a fresh queue holds S3's test event. Recognised (by the teardown's look, see
+/// `teardown/test_events.rs`), it is not data: no refusal, no flag; any other message still is.
+#[test]
+fn s3_s_test_event_is_no_data_and_nothing_else_is_left_out() {
+    let mut s = deployed();
+    s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 1, &[]));
+    s.test_events.queue = 1;
+    let Decision::Proceed(plan) = decide(&s, none()) else {
+        panic!("S3's test event alone is no data")
+    };
+    let data = plan.data.unwrap();
+    assert_eq!((data.queue_messages, data.queue_test_events), (Some(1), 1));
+    // One more message, not recognised: refused for that one.
+    s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 2, &[]));
+    let (r, _) = refusals(decide(&s, none()));
+    assert_eq!(
+        r,
+        [Refusal::QueueHoldsMessages {
+            queue: "qfleet-td-jobs".into(),
+            dead_letter: false,
+            messages: 1
+        }]
+    );
+    // Not looked at (or not recognised): counted whole.
+    s.test_events.queue = 0;
+    let (r, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&r[..], [Refusal::QueueHoldsMessages { messages: 2, .. }]),
+        "{r:?}"
+    );
+    // The dead-letter queue's too, and a later stage's.
+    let mut s = deployed();
+    s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-td-dlq", 1, &[]));
+    s.test_events.dead_letter_queue = 1;
+    let mut later = [later_stage("thumbs")];
+    later[0].snap.queue = Fact::Known(Queue::for_tests("qfleet-td--thumbs-jobs", 1, &[]));
+    later[0].snap.test_events.queue = 1;
+    assert!(matches!(
+        decide_stages(&s, &later, none()),
+        Decision::Proceed(_)
+    ));
 }

@@ -109,7 +109,7 @@ async fn mocked_termination_protection_is_refused_without_the_flag_and_nothing_d
     .clients();
     let o = environment(&clients, &e, &opts(), &reporter()).await;
     assert_eq!(o.exit_code, 4);
-    let err = o.error.unwrap();
+    let err = o.error.unwrap().message;
     assert!(
         err.contains("qfleet-td-fleet and qfleet-td-data have termination protection"),
         "{err}"
@@ -210,7 +210,7 @@ async fn mocked_the_flag_lifts_protection_and_delete_failed_is_reported_with_res
         "no retry without --retain-failed or a terminal"
     );
     assert_eq!(o.exit_code, 1);
-    let err = o.error.unwrap();
+    let err = o.error.unwrap().message;
     assert!(
         err.contains(
             "DELETE_FAILED (WorkerSecurityGroup: resource sg-0123 has a dependent object)"

@@ -64,7 +64,7 @@ async fn mocked_messages_that_arrive_while_the_fleet_goes_stop_the_data_stack_fr
         "the fleet went; the data stays"
     );
     assert_eq!(del.num_calls(), 1);
-    let err = o.error.unwrap();
+    let err = o.error.unwrap().message;
     assert!(
         err.contains("queue qfleet-td-jobs: 5 messages")
             && err.contains("checked again after the fleet was deleted"),
@@ -278,7 +278,7 @@ async fn mocked_a_version_s3_did_not_delete_keeps_the_data_stack() {
     assert_eq!(o.deleted, ["qfleet-td-fleet"], "the data stack stays");
     assert_eq!(del.num_calls(), 1);
     assert_eq!(purged.num_calls(), 1);
-    let err = o.error.unwrap();
+    let err = o.error.unwrap().message;
     assert!(
         err.contains("1 of 2 object versions were not deleted")
             && err.contains("uploads/b v1: AccessDenied"),
