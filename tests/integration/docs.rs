@@ -4,7 +4,8 @@
 //! that exists and every `#anchor` a heading of its target) nor in the built book (every
 //! relative `href` of every page names a page or asset of the book, and every fragment an `id`
 //! of that page). A path the docs name in backticks (`src/deploy/`, `scripts/test`) must exist
-//! too, so that moving a file shows which docs to update. Offline, a few seconds.
+//! too, so that moving a file shows which docs to update. Every statement about release binaries
+//! agrees with whether the repository publishes any. Offline, a few seconds.
 
 use crate::common::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -515,41 +516,111 @@ fn the_book_builds_and_no_link_in_it_is_broken() {
     );
 }
 
-/// The commands chapter names every command and every flag the CLI defines (issue 36: it
-/// missed `deploy --allow-replacement`, `--force` and `--rediscover-network`): read from the
-/// CLI's own definitions, so a new flag without its words fails here.
+/// Every statement about release binaries says the same (issue 36: the CI examples said there
+/// are none while the README and docs/ci.md described them). Whether there are any is read
+/// from the repository: the release workflow installed where GitHub runs it. Without it, the
+/// README, docs/ci.md and both CI examples say there are none and nothing says where to
+/// download one (the release workflow's own header says it is not in use yet); with it, none
+/// says there are none.
 #[test]
-fn the_commands_chapter_names_every_command_and_flag_of_the_cli() {
-    use clap::CommandFactory;
-    let chapter = read(&root().join("docs/commands.md"));
-    let mut missing = Vec::new();
-    fn walk(cmd: &clap::Command, path: &str, chapter: &str, missing: &mut Vec<String>) {
-        for arg in cmd.get_arguments() {
-            let Some(long) = arg.get_long() else { continue };
-            if matches!(long, "help" | "version") || arg.is_hide_set() {
-                continue;
-            }
-            if !chapter.contains(&format!("--{long}")) {
-                missing.push(format!("{path} --{long}"));
-            }
+fn every_statement_about_releases_agrees() {
+    let published = root().join(".github/workflows/release.yml").is_file();
+    let none = "no release binaries";
+    let some = [
+        "binary from a release",
+        "binaries from a release",
+        "download a binary",
+        "from the release page",
+    ];
+    let mut files = markdown_files();
+    files.extend(
+        ["github-actions.yml", "gitlab-ci.yml", "release.yml"]
+            .iter()
+            .map(|f| root().join("examples/ci").join(f)),
+    );
+    files.push(root().join("examples/lab/README.md"));
+    let mut problems = Vec::new();
+    for file in &files {
+        // One statement may span lines (and a YAML comment's `#`s): read it as one line.
+        let text = read(file)
+            .lines()
+            .map(|l| l.trim().trim_start_matches('#').trim())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        let says_none = text.contains(none);
+        let says_some: Vec<&str> = some.iter().copied().filter(|s| text.contains(s)).collect();
+        let not_in_use = text.contains("not in use yet");
+        if published && says_none {
+            problems.push(format!("{} says there are {none}", rel(file)));
         }
-        for sub in cmd.get_subcommands() {
-            if sub.is_hide_set() || sub.get_name() == "help" {
-                continue;
-            }
-            let name = format!("{path} {}", sub.get_name()).trim().to_string();
-            if !chapter.contains(&format!("`{}", sub.get_name()))
-                && !chapter.contains(&format!(" {}", sub.get_name()))
-            {
-                missing.push(name.clone());
-            }
-            walk(sub, &name, chapter, missing);
+        if !published && !says_some.is_empty() && !not_in_use {
+            problems.push(format!(
+                "{} describes release binaries ({}), but nothing publishes them",
+                rel(file),
+                says_some.join(", ")
+            ));
         }
     }
-    walk(&qfleet::cli::Cli::command(), "", &chapter, &mut missing);
+    if !published {
+        for f in [
+            "README.md",
+            "docs/ci.md",
+            "examples/ci/github-actions.yml",
+            "examples/ci/gitlab-ci.yml",
+        ] {
+            let text = read(&root().join(f)).replace("\n#", "").replace('\n', " ");
+            if !text.to_lowercase().contains(none) {
+                problems.push(format!("{f} does not say there are {none}"));
+            }
+        }
+    }
     assert!(
-        missing.is_empty(),
-        "docs/commands.md does not name: {}",
-        missing.join(", ")
+        problems.is_empty(),
+        "statements about releases disagree with the repository (release workflow {}):\n{}",
+        if published {
+            "installed"
+        } else {
+            "not installed"
+        },
+        problems.join("\n")
+    );
+}
+
+/// The first fenced block of a Markdown file.
+fn first_block(text: &str) -> &str {
+    let a = text.find("```\n").expect("a fenced block") + 4;
+    let b = a + text[a..].find("```").expect("its end");
+    &text[a..b]
+}
+
+/// The README's diagram shows every kind of workers the code has (issue 36: it showed EC2
+/// workers only) and a pipeline of stages, and the introduction shows the same one.
+#[test]
+fn the_diagram_shows_every_kind_and_the_introduction_the_same() {
+    let readme = read(&root().join("README.md"));
+    let diagram = first_block(&readme);
+    // The kinds as the stack file's schema (generated from the code's enum) lists them.
+    let schema: serde_json::Value =
+        serde_json::from_str(&read(&root().join("schemas/stack-file.json"))).unwrap();
+    let kinds = schema["properties"]["workers"]["properties"]["kind"]["enum"]
+        .as_array()
+        .expect("workers.kind's values in schemas/stack-file.json")
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(kinds.len() >= 3, "{kinds:?}");
+    for kind in kinds {
+        assert!(
+            diagram.contains(&format!("▼ {kind}")),
+            "README.md's diagram has no branch for workers.kind: {kind}:\n{diagram}"
+        );
+    }
+    assert!(diagram.contains("stages:"), "no pipeline in:\n{diagram}");
+    let intro = read(&root().join("docs/introduction.md"));
+    assert_eq!(
+        first_block(&intro),
+        diagram,
+        "docs/introduction.md's diagram differs from README.md's"
     );
 }

@@ -263,6 +263,7 @@ fn copies_expand_to_numbered_environments() {
     assert_eq!(env.expand().len(), 1);
 }
 
+mod docs_samples;
 mod errors;
 mod fuzz;
 mod input;
