@@ -50,35 +50,18 @@ pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit
         }
         .into());
     };
-    let body = match &args.file {
-        Some(p) => std::fs::read(p).map_err(|source| Usage::JobUnreadable {
-            path: p.clone(),
-            source,
-        })?,
-        None => format!("qfleet send: a test job for {}\n", env.name).into_bytes(),
-    };
-    if args.until == Until::Queue && send::looks(env) == 0 {
-        return Err(Usage::UntilQueue {
-            max_receive_count: env.stages()[0].spec.queue.max_receive_count,
-        }
-        .into());
-    }
-    let key = send::key_for(env, args.key.as_deref());
+    let request = send::Request::new(
+        env,
+        args.file.as_deref(),
+        args.key.as_deref(),
+        args.until,
+        args.timeout,
+        args.keep,
+    )?;
     let result = session
         .each(|clients, env| {
-            let (key, body) = (key.clone(), body.clone());
-            async move {
-                send::send(
-                    &clients,
-                    env,
-                    &key,
-                    body,
-                    args.until,
-                    args.timeout,
-                    args.keep,
-                )
-                .await
-            }
+            let request = request.clone();
+            async move { send::send(&clients, env, &request).await }
         })
         .into_iter()
         .next()

@@ -21,6 +21,7 @@ use crate::error::{Error, Result, Usage};
 use crate::render::ResourceNames;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::Serialize;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How far to follow the object.
@@ -100,17 +101,65 @@ pub fn looks(env: &Environment) -> u32 {
     (env.stages()[0].spec.queue.max_receive_count / 2).clamp(0, 10) as u32
 }
 
-/// Uploads `body` to `key` and follows it until `until`, at most `timeout`: for a pipeline,
-/// through each stage's output to the last stage's, under the bucket's processed prefix.
-pub async fn send(
-    clients: &Clients,
-    env: &Environment,
-    key: &str,
-    body: Vec<u8>,
-    until: Until,
-    timeout: Duration,
-    keep: bool,
-) -> Result<Journey> {
+/// What one send uploads and how far and how long it follows it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The object's key, under the upload prefix.
+    pub key: String,
+    pub body: Vec<u8>,
+    pub until: Until,
+    pub timeout: Duration,
+    /// Leave what the send created in place (`--keep`).
+    pub keep: bool,
+}
+
+impl Request {
+    /// The send `env` is asked for: the file's bytes (a line naming the run without one), the
+    /// key ([`key_for`]); refused when `--until queue` could not look into the queue even once
+    /// without risking a dead letter ([`looks`]).
+    pub fn new(
+        env: &Environment,
+        file: Option<&Path>,
+        key: Option<&str>,
+        until: Until,
+        timeout: Duration,
+        keep: bool,
+    ) -> Result<Request> {
+        let body = match file {
+            Some(p) => std::fs::read(p).map_err(|source| Usage::JobUnreadable {
+                path: p.to_path_buf(),
+                source,
+            })?,
+            None => format!("qfleet send: a test job for {}\n", env.name).into_bytes(),
+        };
+        if until == Until::Queue && looks(env) == 0 {
+            return Err(Usage::UntilQueue {
+                max_receive_count: env.stages()[0].spec.queue.max_receive_count,
+            }
+            .into());
+        }
+        Ok(Request {
+            key: key_for(env, key),
+            body,
+            until,
+            timeout,
+            keep,
+        })
+    }
+}
+
+/// Uploads the request's body to its key and follows it until `until`, at most `timeout`: for
+/// a pipeline, through each stage's output to the last stage's, under the bucket's processed
+/// prefix.
+pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Result<Journey> {
+    let Request {
+        key,
+        body,
+        until,
+        timeout,
+        keep,
+    } = request;
+    let (key, body, until, timeout, keep) = (key.as_str(), body.clone(), *until, *timeout, *keep);
     // The uploads feed a pipeline's first stage.
     let names = ResourceNames::of(env.stages()[0]);
     crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env).await?;

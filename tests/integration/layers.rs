@@ -306,3 +306,57 @@ fn the_scan_finds_a_cycle_where_there_is_one() {
     );
     assert_eq!(refs, [vec!["x".to_string()]].into_iter().collect());
 }
+
+/// The functions of a rustfmt-formatted file longer than `max` lines: each `fn` from its first
+/// line to the `}` at its own indentation (a signature that ends with `;` has no body).
+fn long_functions(code: &str, max: usize) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut long = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim_start();
+        let is_fn = [
+            "fn ",
+            "pub fn ",
+            "async fn ",
+            "pub async fn ",
+            "pub(crate) fn ",
+        ]
+        .iter()
+        .any(|p| t.starts_with(p));
+        if !is_fn {
+            continue;
+        }
+        let indent = &line[..line.len() - t.len()];
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i..].iter().position(|l| *l == close)
+            && end + 1 > max
+        {
+            long.push((t.to_string(), end + 1));
+        }
+    }
+    long
+}
+
+/// Commands are thin (issue 35): flags → options → feature → print, no function over 40 lines,
+/// and the output is the features' typed documents (no `is_json` branch, no `json!` literal).
+#[test]
+fn commands_are_thin() {
+    let commands: Vec<(Module, String)> = sources()
+        .into_iter()
+        .filter(|(m, _)| m.first().map(String::as_str) == Some("commands"))
+        .collect();
+    assert!(commands.len() > 10, "{} command files", commands.len());
+    for (module, code) in &commands {
+        let name = module.join("::");
+        assert_eq!(long_functions(code, 40), Vec::new(), "{name}");
+        for word in ["is_json", "json!"] {
+            assert!(!code.contains(word), "{name} uses {word}");
+        }
+    }
+    // The check sees a long function where there is one.
+    let body = "    let x = 1;\n".repeat(41);
+    assert_eq!(
+        long_functions(&format!("pub fn run() {{\n{body}}}\n"), 40).len(),
+        1
+    );
+}
