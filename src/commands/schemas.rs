@@ -1,6 +1,7 @@
 //! Every command's output schema, generated from the types that print its document
-//! (`schemas/output/COMMAND.json`); the envelope they share (`common.json`) is written by
-//! hand. The integration tests check every document a command prints against its schema.
+//! (`schemas/output/COMMAND.json`); of the envelope they share (`common.json`), written by
+//! hand, the events are generated from the features' event types too. The integration tests
+//! check every document a command prints against its schema.
 
 use serde_json::Value;
 
@@ -24,6 +25,21 @@ pub fn generated() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// The events `common.json` lists (`$defs/event` and the definitions it refers to), generated
+/// from the features' event types: a deploy's or plan's, a teardown's, and the per-resource
+/// line.
+#[cfg(test)]
+pub fn events() -> serde_json::Map<String, Value> {
+    crate::output::schema::Shared::default()
+        .add::<crate::deploy::event::Event>()
+        .add::<crate::teardown::event::Event>()
+        .add::<crate::output::event::Resource>()
+        .definitions(
+            "event",
+            "An event of a deploy, plan or teardown as --output ndjson prints it live (src/deploy/event.rs, src/teardown/event.rs, and the per-resource one in src/output/event.rs); generated from those types: an event not listed here breaks the contract",
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -42,6 +58,7 @@ mod tests {
         emitted.dedup();
         let mut listed = contract::listed();
         listed.sort();
+        listed.dedup();
         assert_eq!(
             emitted, listed,
             "schemas/output/common.json lists other events"
@@ -53,6 +70,38 @@ mod tests {
         assert!(
             !validator.is_valid(&unknown),
             "an unlisted event fails the contract"
+        );
+    }
+
+    /// common.json's events are the ones the types generate: a change to an event fails here
+    /// until `QFLEET_WRITE_SCHEMA=1 cargo test --lib schemas` writes them (the rest of
+    /// common.json, the envelope, is written by hand; its commands and exit codes are checked
+    /// in `cli`).
+    #[test]
+    fn common_json_events_are_generated_from_the_event_types() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/output/common.json");
+        let mut common: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let generated = super::events();
+        let defs = common["$defs"].as_object_mut().unwrap();
+        // The generated definitions are the event and the type-named ones (upper case); the
+        // envelope's are lower case.
+        let committed: serde_json::Map<String, serde_json::Value> = defs
+            .iter()
+            .filter(|(k, _)| k.as_str() == "event" || k.starts_with(char::is_uppercase))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if std::env::var_os("QFLEET_WRITE_SCHEMA").is_some() {
+            defs.retain(|k, _| !committed.contains_key(k));
+            defs.extend(generated);
+            let text = serde_json::to_string_pretty(&common).unwrap() + "\n";
+            std::fs::write(&path, text).unwrap();
+            return;
+        }
+        assert_eq!(
+            serde_json::Value::Object(committed),
+            serde_json::Value::Object(generated),
+            "schemas/output/common.json's events are out of date: QFLEET_WRITE_SCHEMA=1 cargo test --lib schemas writes them"
         );
     }
 

@@ -10,8 +10,10 @@ use serde::Serialize;
 /// The progress reporter of a deploy or plan.
 pub type Reporter = crate::output::progress::Reporter<Event>;
 
-#[derive(Debug, Clone, Serialize)]
+/// An event of a deploy or plan.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[schemars(rename = "DeployEvent")]
 pub enum Event {
     /// Something to read before going on: a loss of data in a change set (`stack`, `change`),
     /// or a run-wide note such as express mode on a protected environment (`environment`).

@@ -28,11 +28,13 @@ pub trait Event: Serialize + Clone + Send + Sync {
 
 /// One resource event of a stack operation, as `--output ndjson` prints it live (it is not
 /// kept in the document): the resource event's fields and `"event": "resource"`.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ResourceEventLine")]
 pub struct Resource<'a> {
     #[serde(flatten)]
     pub resource: &'a ResourceEvent,
     /// Always `resource`.
+    #[schemars(extend("const" = "resource"))]
     pub event: &'static str,
 }
 
@@ -71,15 +73,35 @@ pub mod contract {
             .expect("common.json parses")
     }
 
-    /// The event names the contract lists.
+    /// The event names the contract lists: every `event` constant its event definitions
+    /// (the `event` and the type-named ones) hold.
     pub fn listed() -> Vec<String> {
-        common()["$defs"]["event"]["oneOf"]
-            .as_array()
-            .expect("event is a oneOf")
-            .iter()
-            .filter_map(|v| v["properties"]["event"]["const"].as_str())
-            .map(str::to_string)
-            .collect()
+        fn consts(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(c) = m
+                        .get("properties")
+                        .and_then(|p| p.get("event"))
+                        .and_then(|e| e.get("const"))
+                        .and_then(Value::as_str)
+                    {
+                        out.push(c.to_string());
+                    }
+                    m.values().for_each(|x| consts(x, out));
+                }
+                Value::Array(a) => a.iter().for_each(|x| consts(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        let common = common();
+        let defs = common["$defs"].as_object().expect("common.json has $defs");
+        for (name, def) in defs {
+            if name == "event" || name.starts_with(char::is_uppercase) {
+                consts(def, &mut out);
+            }
+        }
+        out
     }
 
     /// Asserts that each event, as emitted, is valid against the contract's list, and returns

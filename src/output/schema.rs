@@ -112,6 +112,44 @@ fn assemble<O: JsonSchema>(
     schema
 }
 
+/// Definitions that `common.json` shares with every command's schema, generated from the
+/// types: `name` is a closed `anyOf` of each type's schema (added with [`Shared::add`]), beside
+/// the definitions those refer to, by their type names. (Only the tests write and check
+/// `common.json`.)
+#[cfg(test)]
+#[derive(Default)]
+pub struct Shared {
+    defs: Map<String, Value>,
+    branches: Vec<Value>,
+}
+
+#[cfg(test)]
+impl Shared {
+    /// `T`'s schema as one branch.
+    pub fn add<T: JsonSchema>(mut self) -> Shared {
+        let branch = root::<T>(&mut self.defs);
+        self.branches.push(branch);
+        self
+    }
+
+    /// The definitions: `name` first, then the ones the branches refer to.
+    pub fn definitions(self, name: &str, description: &str) -> Map<String, Value> {
+        let mut out = Map::new();
+        out.insert(
+            name.into(),
+            json!({
+                "description": description,
+                "anyOf": self.branches,
+                "unevaluatedProperties": false,
+            }),
+        );
+        out.extend(self.defs);
+        let mut all = Value::Object(out);
+        unwrap_lines(&mut all);
+        object(all)
+    }
+}
+
 /// Leaves out the definitions nothing refers to any more (a type only an envelope key had).
 fn prune(schema: &mut Value) {
     loop {

@@ -7,8 +7,10 @@ use serde::Serialize;
 /// The progress reporter of a teardown.
 pub type Reporter = crate::output::progress::Reporter<Event>;
 
-#[derive(Debug, Clone, Serialize)]
+/// An event of a teardown.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[schemars(rename = "TeardownEvent")]
 pub enum Event {
     /// The question was answered no: nothing was deleted.
     Cancelled {
@@ -20,7 +22,7 @@ pub enum Event {
 }
 
 /// What a teardown did to a stack, as its `stack` event says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum StackAction {
     /// DeleteStack was called; the deletion is under way.

@@ -33,7 +33,7 @@ fn short_retries() -> aws_sdk_cloudformation::config::Builder {
 }
 
 /// One pre-deployment validation result of a change set.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Validation {
     /// The check, as CloudFormation names it (e.g. a bucket-emptiness or a quota check).
     pub name: String,

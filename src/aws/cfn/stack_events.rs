@@ -8,13 +8,15 @@ use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
 use serde::Serialize;
 
 /// One resource event, as printed while a stack operation runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ResourceEvent {
     pub event_id: String,
     pub stack: String,
     pub logical_id: String,
     pub resource_type: String,
+    /// As CloudFormation names it (`CREATE_COMPLETE`, `UPDATE_FAILED`, …).
     #[serde(serialize_with = "as_aws_str")]
+    #[schemars(with = "String")]
     pub status: ResourceStatus,
     pub reason: Option<String>,
     pub timestamp: String,
