@@ -1,6 +1,6 @@
-//! AWS JSON 1.1 calls as [`super::signed`] calls, for the services whose generated crate is
-//! large for the calls qfleet makes: ECS (DescribeServices) and CloudWatch Logs
-//! (FilterLogEvents, DescribeLogGroups, DescribeLogStreams).
+//! AWS JSON 1.1 (and 1.0) calls as [`super::signed`] calls, for the services whose generated
+//! crate is large for the calls qfleet makes: ECS (DescribeServices), CloudWatch Logs
+//! (FilterLogEvents, DescribeLogGroups, DescribeLogStreams) and DynamoDB (the job table's reads).
 //!
 //! The protocol, as AWS documents it
 //! (<https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>,
@@ -19,12 +19,17 @@ use aws_smithy_types::error::ErrorMetadata;
 use serde::de::DeserializeOwned;
 use std::fmt;
 
-/// A service that speaks AWS JSON 1.1: its names and its target prefix.
+/// A service that speaks AWS JSON: its names, its target prefix and its protocol's version
+/// (`1.1`; DynamoDB's is `1.0`, the same but for the content type:
+/// <https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html>).
 #[derive(Debug, Clone, Copy)]
 pub struct Api {
     pub service: Service,
     pub target: &'static str,
+    pub content_type: &'static str,
 }
+
+const JSON_1_1: &str = "application/x-amz-json-1.1";
 
 pub const ECS: Api = Api {
     service: Service {
@@ -32,6 +37,7 @@ pub const ECS: Api = Api {
         name: "ecs",
     },
     target: "AmazonEC2ContainerServiceV20141113",
+    content_type: JSON_1_1,
 };
 
 pub const LOGS: Api = Api {
@@ -40,6 +46,18 @@ pub const LOGS: Api = Api {
         name: "logs",
     },
     target: "Logs_20140328",
+    content_type: JSON_1_1,
+};
+
+/// DynamoDB (the job table's reads: `super::job_table`), AWS JSON 1.0
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.LowLevelAPI.html>).
+pub const DYNAMODB: Api = Api {
+    service: Service {
+        id: "DynamoDB",
+        name: "dynamodb",
+    },
+    target: "DynamoDB_20120810",
+    content_type: "application/x-amz-json-1.0",
 };
 
 /// A client of one such service in one region.
@@ -47,6 +65,7 @@ pub const LOGS: Api = Api {
 pub struct JsonApi {
     pub(super) signed: Signed,
     target: &'static str,
+    content_type: &'static str,
 }
 
 impl JsonApi {
@@ -54,6 +73,7 @@ impl JsonApi {
         JsonApi {
             signed: Signed::from_config(api.service, region, conf),
             target: api.target,
+            content_type: api.content_type,
         }
     }
 
@@ -66,6 +86,7 @@ impl JsonApi {
         JsonApi {
             signed: Signed::with_http_client(api.service, "eu-west-1", http_client),
             target: api.target,
+            content_type: api.content_type,
         }
     }
 
@@ -82,7 +103,7 @@ impl JsonApi {
         let request = Request {
             body: input.to_string(),
             headers: vec![
-                ("content-type", "application/x-amz-json-1.1".into()),
+                ("content-type", self.content_type.into()),
                 ("x-amz-target", format!("{}.{operation}", self.target)),
             ],
         };

@@ -12,6 +12,7 @@ pub mod ec2;
 pub mod error;
 pub mod functions;
 pub mod https;
+pub mod job_table;
 pub mod json_api;
 pub mod logs;
 #[cfg(test)]
@@ -59,6 +60,8 @@ pub struct Clients {
     pub ecs: json_api::JsonApi,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: json_api::JsonApi,
+    /// DynamoDB: the job table's reads (`jobs:`).
+    pub dynamodb: json_api::JsonApi,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
@@ -93,6 +96,7 @@ impl Clients {
                     .build(),
             ),
             logs: json_api::JsonApi::from_config(json_api::LOGS, region, conf),
+            dynamodb: json_api::JsonApi::from_config(json_api::DYNAMODB, region, conf),
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),

@@ -66,6 +66,11 @@ settings! {
         pub bucket: BucketSpec => "a mapping with {keys}",
         pub queue: QueueSpec => "a mapping with {keys}",
         pub alarms: AlarmSpec => "a mapping with {keys}",
+        /// Jobs a user can follow: a job table (DynamoDB) the workers keep with every upload's
+        /// state and history, and a response queue with one message per finished job
+        /// (docs/jobs.md). Absent: neither.
+        pub jobs: Option<JobsSpec>
+            => "a mapping with {keys and} (optional; absent: no job table and no response queue; `jobs: {}` turns them on with the defaults)",
         pub workers: WorkersSpec
             => "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, public_ip, log_retention_days",
         pub scaling: ScalingSpec
@@ -82,7 +87,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, workers, scaling, stages";
+    pub const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, jobs, workers, scaling, stages";
 }
 
 choices! {
@@ -193,6 +198,30 @@ settings! {
         pub email: Option<String> => "an e-mail address",
     }
 }
+
+settings! {
+    /// Jobs a user can follow (`jobs`): the job table and the response queue.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct JobsSpec: defaults {
+        /// Days a job's record is kept after its last change (the table's time to live).
+        pub retention_days: u32 => "a whole number of days from 1 to 365 (default 30)",
+        /// A response queue that receives one message per finished job (done or failed).
+        pub response_queue: bool => "true or false (default true)",
+    }
+}
+
+impl Default for JobsSpec {
+    fn default() -> Self {
+        JobsSpec {
+            retention_days: 30,
+            response_queue: true,
+        }
+    }
+}
+
+/// The most receives a message may have with `jobs:`: a job's history holds at most two entries
+/// an attempt, and a DynamoDB item at most 400 KB.
+pub const MAX_RECEIVES_WITH_JOBS: i64 = 100;
 
 choices! {
     /// What consumes the queue: EC2 instances in an Auto Scaling group, a Lambda function, or

@@ -33,6 +33,8 @@ pub struct StageOf {
     /// The next stage's queue name when the next stage is fed by messages: the worker may
     /// send there, and nowhere else.
     pub next_queue: Option<String>,
+    /// The next stage's name (`None` for the last stage).
+    pub next: Option<String>,
 }
 
 impl StageOf {
@@ -100,6 +102,7 @@ pub fn derive(env: &Environment) -> Vec<Environment> {
                     name: stage.name.clone(),
                     feed: (i > 0).then(|| stage.fed_by.unwrap_or_default()),
                     next_queue,
+                    next: stages.get(i + 1).map(|next| next.name.clone()),
                 }),
                 pipeline: Vec::new(),
             }

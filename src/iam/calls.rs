@@ -221,6 +221,24 @@ pub const CALLS: &[Call] = &[
         "ListEventSourceMappings",
         &["lambda:ListEventSourceMappings"],
     ),
+    // DynamoDB: the job table (`jobs:`): its settings (drift), whether it holds records
+    // (teardown, a Scan of one item), the jobs (`qfleet jobs`, status, dlq list, send) and the
+    // record of `send`'s own upload, deleted once followed.
+    call("dynamodb", "DescribeTable", &["dynamodb:DescribeTable"]),
+    call(
+        "dynamodb",
+        "DescribeTimeToLive",
+        &["dynamodb:DescribeTimeToLive"],
+    ),
+    call(
+        "dynamodb",
+        "DescribeContinuousBackups",
+        &["dynamodb:DescribeContinuousBackups"],
+    ),
+    call("dynamodb", "Scan", &["dynamodb:Scan"]),
+    call("dynamodb", "Query", &["dynamodb:Query"]),
+    call("dynamodb", "GetItem", &["dynamodb:GetItem"]),
+    call("dynamodb", "DeleteItem", &["dynamodb:DeleteItem"]),
     // EC2: the default VPC's subnets (`network: default`).
     call("ec2", "DescribeVpcs", &["ec2:DescribeVpcs"]),
     call("ec2", "DescribeSubnets", &["ec2:DescribeSubnets"]),

@@ -48,6 +48,8 @@ pub const SCOPED_TYPES: &[(&str, &str)] = &[
     ("logs", "log-group"),
     ("ssm", "parameter"),
     ("kms", "key"),
+    ("dynamodb", "table"),
+    ("dynamodb", "index"),
 ];
 
 impl Place<'_> {
@@ -275,6 +277,17 @@ impl Place<'_> {
             }
             // The stack file names its key by ARN (validated); without one no key is used.
             ("kms", "key") => self.env.spec.kms_key.iter().cloned().collect(),
+            // The job table (`jobs:`) and its index, only for an environment that has them.
+            // Its name is CloudFormation's, `qfleet-ENV-data-JobTable-…`: no other
+            // environment's matches (environment names hold no `-data-JobTable-`).
+            ("dynamodb", "table") if self.env.spec.jobs.is_some() => vec![format!(
+                "arn:{p}:dynamodb:{region}:{account}:table/{}*",
+                names.job_table
+            )],
+            ("dynamodb", "index") if self.env.spec.jobs.is_some() => vec![format!(
+                "arn:{p}:dynamodb:{region}:{account}:table/{}*/index/*",
+                names.job_table
+            )],
             _ => Vec::new(),
         }
     }

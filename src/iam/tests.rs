@@ -100,7 +100,8 @@ fn no_wildcard_action_and_every_document_fits_a_managed_policy() {
 
 #[test]
 fn qfleets_own_calls_are_in_the_callers_policy_and_known_to_aws() {
-    let d = for_environments(&[lab("a", "")], ACCOUNT).unwrap();
+    // With `jobs:`, so that the job table's calls are granted too.
+    let d = for_environments(&[lab("a", "jobs: {}\n")], ACCOUNT).unwrap();
     let docs = d.caller.documents();
     for c in calls::CALLS {
         for a in c.actions {
@@ -483,6 +484,7 @@ fn every_scoped_resource_type_is_one_the_service_authorization_reference_defines
         "stacks/prod.yaml",
         "examples/lambda-image.yaml",
         "examples/high-resolution.yaml",
+        "examples/jobs.yaml",
     ]
     .map(|f| config::load(&root.join(f)).unwrap());
     for (service, t) in &defined {

@@ -47,6 +47,9 @@ pub const TASK_DEFINITION: &str = "WorkerTaskDefinition";
 pub const SERVICE: &str = "WorkerService";
 pub const SCALABLE_TARGET: &str = "WorkerScalableTarget";
 pub const TASK_SCALING_POLICY: &str = "BacklogPerTaskPolicy";
+/// With `jobs:`: the job table and the response queue (data stack).
+pub const JOB_TABLE: &str = "JobTable";
+pub const RESPONSE_QUEUE: &str = "ResponseQueue";
 
 /// The logical ids of a stage's queue and dead-letter queue in the data stack: `Queue` and
 /// `DeadLetterQueue` for a one-stage environment and a pipeline's first stage,
@@ -95,6 +98,8 @@ pub struct Ids {
     pub service: &'static str,
     pub scalable_target: &'static str,
     pub task_scaling_policy: &'static str,
+    pub job_table: &'static str,
+    pub response_queue: &'static str,
 }
 
 pub const IDS: Ids = Ids {
@@ -129,6 +134,8 @@ pub const IDS: Ids = Ids {
     service: SERVICE,
     scalable_target: SCALABLE_TARGET,
     task_scaling_policy: TASK_SCALING_POLICY,
+    job_table: JOB_TABLE,
+    response_queue: RESPONSE_QUEUE,
 };
 
 /// The logical id of the worker function a stack file declares.

@@ -23,6 +23,10 @@ pub mod report;
 const TEMPLATES: &[(&str, &str)] = &[
     ("data.yaml.j2", include_str!("../../templates/data.yaml.j2")),
     (
+        "job-statements.yaml.j2",
+        include_str!("../../templates/job-statements.yaml.j2"),
+    ),
+    (
         "fleet.yaml.j2",
         include_str!("../../templates/fleet.yaml.j2"),
     ),
@@ -61,6 +65,28 @@ pub const BACKLOG_PUBLISHER: &str = include_str!("../../examples/metric/qfleet_b
 
 /// The reference worker installed by the default user data.
 pub const REFERENCE_WORKER: &str = include_str!("../../examples/worker/qfleet_worker.py");
+
+/// The job table's protocol (`jobs:`; docs/jobs.md), installed beside the reference worker and
+/// carried inline in the reference handler.
+pub const JOBS_MODULE: &str = include_str!("../../examples/worker/qfleet_jobs.py");
+
+/// The reference handler with the job module inline: CloudFormation carries one source file
+/// (`ZipFile`), so its one `from qfleet_jobs import …` line becomes the module's text (the
+/// module defines no name the handler does; a test of the handler runs it so assembled).
+pub fn handler_with_jobs(handler: &str) -> String {
+    handler
+        .lines()
+        .map(|line| {
+            if line.starts_with("from qfleet_jobs import ") {
+                JOBS_MODULE.trim_end()
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
 
 pub use crate::config::schema::MAX_ROLLING_PAUSE;
 
@@ -131,6 +157,11 @@ pub struct ResourceNames {
     pub cluster: String,
     pub service: String,
     pub task_family: String,
+    /// With `jobs:`: the start of the job table's name, which CloudFormation generates from the
+    /// data stack's name and the logical id (`qfleet-ENV-data-JobTable-`), and the response
+    /// queue (`qfleet-ENV-responses`): the environment's, shared by its stages.
+    pub job_table: String,
+    pub response_queue: String,
 }
 
 impl ResourceNames {
@@ -172,6 +203,8 @@ impl ResourceNames {
             cluster: format!("qfleet-{}{sfx}", env.name),
             service: format!("qfleet-{}{sfx}-workers", env.name),
             task_family: format!("qfleet-{}{sfx}-worker", env.name),
+            job_table: format!("{}-{}-", env.data_stack_name(), ids::JOB_TABLE),
+            response_queue: format!("qfleet-{}-responses", env.name),
             publisher_log_group: if index == 0 {
                 format!("/qfleet/{}/backlog-metric", env.name)
             } else {
@@ -265,6 +298,48 @@ struct Context<'a> {
     next_queue: Option<&'a str>,
     /// Fargate workers' strategy, secrets and cooldowns (`workers.kind: fargate`).
     fargate: Option<crate::kinds::fargate::Render>,
+    /// The job table and the response queue (`jobs:`), and this stage's part in them.
+    jobs: Option<Jobs>,
+    /// The environment's data stack (the fleet's bootstrap reads the job module there).
+    data_stack: String,
+}
+
+/// `jobs:` as the templates render it: the table and queue in the data stack, and each stage's
+/// workers' settings and grants (docs/jobs.md).
+#[derive(Serialize)]
+struct Jobs {
+    retention_days: u32,
+    response_queue: bool,
+    /// A protected environment keeps its table (DeletionPolicy Retain, deletion protection)
+    /// and has point-in-time recovery on.
+    protected: bool,
+    /// This stage's index (0 first) and the next stage's name (empty for the last).
+    stage_index: usize,
+    next_stage: String,
+    /// Every attribute the protocol writes: the workers' grant names exactly these.
+    attributes: &'static [&'static str],
+    index: &'static str,
+    index_projection: &'static [&'static str],
+    ttl_attribute: &'static str,
+}
+
+impl Jobs {
+    fn of(env: &Environment) -> Option<Jobs> {
+        use crate::aws::job_table;
+        let spec = env.spec.jobs?;
+        let stage = env.stage.as_ref();
+        Some(Jobs {
+            retention_days: spec.retention_days,
+            response_queue: spec.response_queue,
+            protected: env.termination_protection(),
+            stage_index: stage.map_or(0, |s| s.index),
+            next_stage: stage.and_then(|s| s.next.clone()).unwrap_or_default(),
+            attributes: &job_table::ATTRIBUTES,
+            index: job_table::INDEX,
+            index_projection: &job_table::INDEX_PROJECTION,
+            ttl_attribute: job_table::TTL_ATTRIBUTE,
+        })
+    }
 }
 
 /// A later stage of a pipeline, as the data template declares its queues, policy and alarms.
@@ -381,6 +456,8 @@ fn context(env: &Environment) -> Context<'_> {
         next_queue: env.stage.as_ref().and_then(|s| s.next_queue.as_deref()),
         fargate: (spec.workers.kind == crate::config::schema::WorkerKind::Fargate)
             .then(|| crate::kinds::fargate::Render::of(env)),
+        jobs: Jobs::of(env),
+        data_stack: env.data_stack_name(),
     }
 }
 
@@ -435,6 +512,7 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
             minijinja::context! {
                 function_package => package,
                 later_stages => Value::from(minijinja::value::Serde(&later)),
+                jobs_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(JOBS_MODULE)),
                 final_processed_prefix => env.spec.bucket.processed_prefix.as_str(),
                 ..c
             }
@@ -491,6 +569,14 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
     }
     let name = env.kind().template();
     let code = env.function_code.as_ref();
+    // The reference handler carries the job table's module inline (it imports it).
+    let code_text = code.map(|c| {
+        if c.text == crate::package::code::REFERENCE_HANDLER {
+            handler_with_jobs(&c.text)
+        } else {
+            c.text.clone()
+        }
+    });
     let template = render_one(
         j,
         env,
@@ -498,7 +584,7 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
         |c| {
             minijinja::context! {
                 user_data => user_data.trim_end(),
-                function_code => code.map(|c| c.text.trim_end()),
+                function_code => code_text.as_deref().map(str::trim_end),
                 function_handler => code.map(|c| c.handler.as_str()),
                 function_package => code.and_then(|c| c.package.as_ref()).map(|p| p.key()),
                 publisher_code => BACKLOG_PUBLISHER.trim_end(),

@@ -64,6 +64,19 @@ pub(super) fn check_bucket(c: &mut Checker, env: &Environment) {
     );
 }
 
+/// `jobs:`: the job table's retention.
+pub(super) fn check_jobs(c: &mut Checker, env: &Environment) {
+    if let Some(jobs) = &env.spec.jobs {
+        c.range(
+            "jobs.retention_days",
+            jobs.retention_days.into(),
+            1,
+            365,
+            " days",
+        );
+    }
+}
+
 pub(super) fn check_queue(c: &mut Checker, env: &Environment) {
     let q = &env.spec.queue;
     c.range(
@@ -96,6 +109,16 @@ pub(super) fn check_queue(c: &mut Checker, env: &Environment) {
             "queue.max_receive_count",
             format!(
                 "{} is out of range (1 to 1000): a message must be received at least once before it moves to the dead-letter queue",
+                q.max_receive_count
+            ),
+        );
+    }
+    let max_with_jobs = crate::config::schema::MAX_RECEIVES_WITH_JOBS;
+    if env.spec.jobs.is_some() && q.max_receive_count > max_with_jobs {
+        c.fail(
+            "queue.max_receive_count",
+            format!(
+                "{} is more than {max_with_jobs} with jobs: on: each attempt adds to the job's history, and a DynamoDB item holds at most 400 KB",
                 q.max_receive_count
             ),
         );

@@ -210,6 +210,7 @@ pub fn check(env: &Environment) -> Vec<InputError> {
     }
 
     data::check_bucket(&mut c, env);
+    data::check_jobs(&mut c, env);
     if env.pipeline.is_empty() && !c.src.sets("stages") {
         check_stage(&mut c, env);
     } else {
