@@ -60,7 +60,10 @@ def wait_until(check, seconds, what):
 
 def mapping(sqs, want, seconds):
     """What an SQS event source mapping with ReportBatchItemFailures does, on this machine."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lambda"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    # The handler and the job module it imports (deployed, qfleet carries it inline).
+    sys.path.insert(0, os.path.join(here, "..", "worker"))
+    sys.path.insert(0, os.path.join(here, "..", "lambda"))
     import qfleet_handler
 
     url = queue_url(sqs, JOBS)

@@ -13,6 +13,9 @@ import urllib.parse
 import boto3
 from botocore.exceptions import ClientError
 
+# examples/worker/qfleet_jobs.py (docs/jobs.md): qfleet's render puts its text in this line's place.
+from qfleet_jobs import JobConfig, Jobs
+
 # What S3 answers for a source object that is not there: 404 with s3:ListBucket on the bucket,
 # 403 without it (the function's role has no s3:ListBucket), so a redelivered message meets 403.
 MISSING_SOURCE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")
@@ -108,16 +111,20 @@ def parse_body(body):
     return out
 
 
-def process(s3, bucket, key, cfg):
+def process(s3, bucket, key, cfg, meta=None):
     """Default job: move uploads/<rest> to processed/<rest>. Idempotent: a message redelivered
     after a successful move finds the destination in place and succeeds without work.
     CopyObject stops at 5 GB: the managed copy goes multipart (UploadPartCopy) above 8 MB and
-    aborts the upload when a part fails."""
+    aborts the upload when a part fails. `meta`: user metadata for the copy besides the
+    source's (its job, for the next stage: docs/jobs.md)."""
     dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
     try:
         h = s3.head_object(Bucket=bucket, Key=key)
-        s3.copy({"Bucket": bucket, "Key": key}, bucket, dest, ExtraArgs=dict(
-            {k: h[k] for k in KEEP if h.get(k)}, MetadataDirective="REPLACE"))
+        extra = {k: h[k] for k in KEEP if h.get(k)}
+        if meta:
+            extra["Metadata"] = dict(extra.get("Metadata") or {}, **meta)
+        s3.copy({"Bucket": bucket, "Key": key}, bucket, dest,
+                ExtraArgs=dict(extra, MetadataDirective="REPLACE"))
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") not in MISSING_SOURCE:
             raise
@@ -136,40 +143,54 @@ def event_time(now=None):
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def next_stage_message(bucket, key, at):
+def next_stage_message(bucket, key, at, job=None):
     """The message that feeds a pipeline's next stage (QFLEET_NEXT_QUEUE_URL): an S3 event
     record for the object this stage wrote, at the time it was written (`at`), as S3's own
     event would be, so that the next stage's latency counts from then, as it does for a stage
-    fed by objects."""
-    return json.dumps({"Records": [{
+    fed by objects; `job`, the job table's job it belongs to (docs/jobs.md)."""
+    body = {"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
         "eventTime": at,
         "s3": {"bucket": {"name": bucket},
-               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]})
+               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]}
+    if job:
+        body["qfleetJob"] = job
+    return json.dumps(body)
 
 
-def work(body, cfg, latencies=None):
+def work(body, cfg, latencies=None, jobs=None, message=None):
     """Run the job on every record of one message; returns (outcome, done, ignored). The
-    upload-to-processed seconds of each job done go to `latencies`."""
+    upload-to-processed seconds of each job done go to `latencies`. With `jobs` (a job table:
+    docs/jobs.md) each record's job is kept around its work; a job already done is not run."""
     recs = parse_body(body)
     if recs is None:
         return "skipped-test-event", 0, 0
     done = ign = 0
-    for bucket, key, ev, at in recs:
+    raw, records = jobs.records(body) if jobs else ({}, [None] * len(recs))
+    for (bucket, key, ev, at), record in zip(recs, records):
         if ((cfg.bucket and bucket != cfg.bucket)
                 or not key.startswith(cfg.upload_prefix)
                 or not ev.startswith("ObjectCreated:")):
             ign += 1
             continue
-        dest = process(s3_client(), bucket, key, cfg)
-        if cfg.next_queue_url:
-            # At least once: a retry after a failed send finds the object moved and sends again.
-            sqs_client().send_message(QueueUrl=cfg.next_queue_url,
-                                      MessageBody=next_stage_message(bucket, dest, event_time()))
+
+        def one(meta=None, job=None, bucket=bucket, key=key):
+            dest = process(s3_client(), bucket, key, cfg, meta)
+            if cfg.next_queue_url:
+                # At least once: a retry after a failed send finds the object moved and sends
+                # again.
+                sqs_client().send_message(QueueUrl=cfg.next_queue_url, MessageBody=(
+                    next_stage_message(bucket, dest, event_time(), job)))
+            return dest
+        if jobs is None:
+            one()
+        elif jobs.run(s3_client(), record, raw, message or {}, bucket, key, one) is None:
+            continue  # a duplicate of a job done: not run again
         if latencies is not None and (s := seconds_since(at)) is not None:
             latencies.append(s)
         done += 1
-    return ("processed" if done else "ignored"), done, ign
+    outcome = "processed" if done else ("duplicate" if jobs and jobs.duplicates else "ignored")
+    return outcome, done, ign
 
 
 _secrets_loaded = False
@@ -214,14 +235,23 @@ def handler(event, context=None):
     load_secrets()
     cfg = Config()
     failures, latencies = [], []
+    # The job table (docs/jobs.md): this invocation is the worker a job's record names.
+    jobs = None
+    if os.environ.get("QFLEET_JOB_TABLE") or os.environ.get("QFLEET_JOBS_STACK"):
+        jobs = Jobs(JobConfig(), sqs=sqs_client(),
+                    worker=lambda: getattr(context, "aws_request_id", None) or "lambda")
     for m in (event or {}).get("Records") or []:
         t0 = time.monotonic()
         rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
         keys, extra = 0, ""
+        if jobs:
+            jobs.duplicates = 0
         try:
-            outcome, keys, ign = work(m["body"], cfg, latencies)
+            outcome, keys, ign = work(m["body"], cfg, latencies, jobs, m)
             if ign:
                 extra = f" ignored={ign}"
+            if jobs and jobs.duplicates:
+                extra += f" duplicates={jobs.duplicates}"
         except Exception as e:  # one bad message must not fail the whole batch
             outcome = "failed"
             extra = " error=" + json.dumps(repr(e))

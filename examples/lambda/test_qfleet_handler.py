@@ -25,6 +25,8 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 # The names are the environment's when the IAM test runs these tests under the function's policy.
 BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
+TABLE = os.environ.get("QFLEET_TEST_TABLE", "qfleet-t-job-table")
+RESPONSES = os.environ.get("QFLEET_TEST_RESPONSES", "qfleet-t-responses")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
 LINE = re.compile(r"^msg=(\S+) outcome=(processed|skipped-test-event|ignored|failed)"
                   r" keys=(\d+) receive_count=(\d+) seconds=\d+\.\d\d( .*)?$")
@@ -426,13 +428,43 @@ def test_the_s3_client_is_created_once_in_the_lambda_region(aws, capsys, monkeyp
     assert keys(aws) == ["processed/1.txt", "processed/2.txt"]
 
 
+JOBS_MODULE = os.path.join(os.path.dirname(os.path.abspath(qh.__file__)), "..", "worker",
+                           "qfleet_jobs.py")
+
+
+def assembled():
+    """The handler as qfleet deploys it, one file: its `from qfleet_jobs import ...` line replaced
+    by the module's text (src/render/mod.rs, handler_with_jobs)."""
+    with open(qh.__file__) as f, open(JOBS_MODULE) as m:
+        module = m.read().rstrip("\n")
+        return "\n".join(module if line.startswith("from qfleet_jobs import ") else line
+                         for line in f.read().splitlines()) + "\n"
+
+
+def top_level_names(text):
+    import ast
+    names = set()
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def test_the_inlined_module_defines_no_name_the_handler_does():
+    with open(qh.__file__) as f, open(JOBS_MODULE) as m:
+        assert top_level_names(f.read()) & top_level_names(m.read()) == set()
+    assert sum(line.startswith("from qfleet_jobs import ") for line in assembled().splitlines()) == 0
+
+
 def test_the_module_imports_without_credentials_or_region(tmp_path):
+    (tmp_path / "index.py").write_text(assembled())  # as deployed: one file, no qfleet_jobs
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(HOME=str(tmp_path), AWS_CONFIG_FILE=str(tmp_path / "none"),
                AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-               AWS_EC2_METADATA_DISABLED="true",
-               PYTHONPATH=os.path.dirname(os.path.abspath(qh.__file__)))
-    r = subprocess.run([sys.executable, "-c", "import qfleet_handler as h; "
+               AWS_EC2_METADATA_DISABLED="true", PYTHONPATH=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c", "import index as h; "
                         "print(h.handler({}, None), h._s3)"],
                        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -519,3 +551,110 @@ def test_a_stage_fed_by_messages_gets_one_per_object_written(aws, monkeypatch, c
     assert rec[:3] == (BUCKET, "mid/a b.txt", "ObjectCreated:Copy")
     # s3_event's upload is from 2024: the next stage's job is from now.
     assert qh.seconds_since(rec[3]) < 60, rec
+
+
+# Jobs (docs/jobs.md): the handler keeps the job table and answers on the response queue.
+
+@pytest.fixture
+def jobs(aws, monkeypatch):
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                              for n in ("key", "upload", "recent", "updated_at")],
+        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"},
+                   {"AttributeName": "upload", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": "recent",
+            "KeySchema": [{"AttributeName": "recent", "KeyType": "HASH"},
+                          {"AttributeName": "updated_at", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"}}])
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName=RESPONSES)["QueueUrl"]
+    for k, v in {"QFLEET_JOB_TABLE": TABLE, "QFLEET_RESPONSE_QUEUE_URL": url,
+                 "QFLEET_STAGE_INDEX": "0", "QFLEET_NEXT_STAGE": "",
+                 "QFLEET_MAX_RECEIVE_COUNT": "2", "QFLEET_ENVIRONMENT": "t"}.items():
+        monkeypatch.setenv(k, v)
+    return SimpleNamespace(ddb=ddb, sqs=sqs, url=url)
+
+
+def versioned(key, version):
+    e = s3_event(key)
+    e["Records"][0]["s3"]["object"]["versionId"] = version
+    return e
+
+
+def record_of(jobs, key, version):
+    item = jobs.ddb.get_item(TableName=TABLE, ConsistentRead=True,
+                             Key={"key": {"S": key}, "upload": {"S": version}})["Item"]
+    return item["state"]["S"], [h["M"]["state"]["S"] for h in item["history"]["L"]], item
+
+
+def answers(jobs):
+    msgs = jobs.sqs.receive_message(QueueUrl=jobs.url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in msgs]
+
+
+def test_a_job_is_kept_done_once_and_answered_once(jobs, aws, capsys):
+    put(aws, "uploads/a.txt")
+    message = sqs_record(versioned("uploads/a.txt", "v1"))
+    assert run(message) == no_failures()
+    state, history, item = record_of(jobs, "uploads/a.txt", "v1")
+    assert (state, history) == ("done", ["queued", "processing", "done"])
+    assert item["worker"]["S"] == Context.aws_request_id
+    assert item["output"]["S"] == "processed/a.txt"
+    # Delivered again: not run (the object is not needed), counted, no second answer.
+    assert run(message) == no_failures()
+    state, history, item = record_of(jobs, "uploads/a.txt", "v1")
+    assert history == ["queued", "processing", "done"] and item["duplicates"]["N"] == "1"
+    said = answers(jobs)
+    assert [(a["state"], a["key"], a["upload"]) for a in said] == [("done", "uploads/a.txt", "v1")]
+    assert "duplicates=1" in capsys.readouterr().out
+
+
+def test_a_poison_job_retries_then_fails_at_the_max_receive_count(jobs, aws):
+    message = sqs_record(versioned("uploads/gone.txt", "v9"), receive_count=1)
+    assert run(message) != no_failures()
+    assert record_of(jobs, "uploads/gone.txt", "v9")[0] == "retrying"
+    message["attributes"]["ApproximateReceiveCount"] = "2"
+    assert run(message) != no_failures()
+    state, history, item = record_of(jobs, "uploads/gone.txt", "v9")
+    assert (state, history[-1]) == ("failed", "failed") and item["error"]["S"]
+    assert [a["state"] for a in answers(jobs)] == ["failed"]
+
+
+def test_the_assembled_handler_keeps_a_job(jobs, aws, tmp_path, monkeypatch):
+    import importlib.util
+    (tmp_path / "index.py").write_text(assembled())
+    spec = importlib.util.spec_from_file_location("qfleet_index", tmp_path / "index.py")
+    index = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(index)
+    put(aws, "uploads/b.txt")
+    assert index.handler(sqs_event(sqs_record(versioned("uploads/b.txt", "v2"))),
+                         Context()) == no_failures()
+    assert record_of(jobs, "uploads/b.txt", "v2")[0] == "done"
+
+
+def test_the_function_finds_its_table_in_the_data_stack(jobs, aws, monkeypatch):
+    """The function's environment names the data stack (QFLEET_JOBS_STACK), whose JobTable
+    CloudFormation named: the handler reads the name there once (DescribeStackResource)."""
+    stack = os.environ.get("QFLEET_TEST_DATA_STACK", "qfleet-t-data")
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName=stack, TemplateBody=json.dumps({"Resources": {"JobTable": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "key", "AttributeType": "S"},
+                                         {"AttributeName": "upload", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "key", "KeyType": "HASH"},
+                              {"AttributeName": "upload", "KeyType": "RANGE"}]}}}}))
+    monkeypatch.delenv("QFLEET_JOB_TABLE")
+    monkeypatch.setenv("QFLEET_JOBS_STACK", stack)
+    put(aws, "uploads/c.txt")
+    assert run(sqs_record(versioned("uploads/c.txt", "v3"))) == no_failures()
+    table = [t for t in jobs.ddb.list_tables()["TableNames"]
+             if t.startswith(stack + "-JobTable-") and t != TABLE]
+    assert len(table) == 1, table
+    item = jobs.ddb.get_item(TableName=table[0],
+                             Key={"key": {"S": "uploads/c.txt"}, "upload": {"S": "v3"}})["Item"]
+    assert item["state"]["S"] == "done"

@@ -17,6 +17,11 @@ import urllib.request
 import boto3
 from botocore.exceptions import ClientError
 
+try:  # beside the worker with jobs: (docs/jobs.md)
+    import qfleet_jobs
+except ImportError:
+    qfleet_jobs = None
+
 
 def err(what, e):
     print(f"qfleet-worker {what}: {e!r}", file=sys.stderr, flush=True)
@@ -90,9 +95,7 @@ def dimensions(environment, stage):
 
 
 class Latencies:
-    """Upload-to-processed seconds of the jobs done, sent to CloudWatch at most once a minute:
-    PutMetricData with Values and Counts (up to 150 distinct values a datum) keeps every sample,
-    so CloudWatch can give percentiles over any window. A failed send is logged and dropped."""
+    """Upload-to-processed seconds, sent at most once a minute (see README.md)."""
 
     def __init__(self, cfg, cw=None):
         self.cfg, self.cw, self.counts = cfg, cw, {}
@@ -130,15 +133,16 @@ KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage
         "CacheControl", "Metadata")
 
 
-def process(s3, bucket, key, cfg):
-    """Default job: move uploads/<rest> to processed/<rest>. Idempotent: a message redelivered
-    after a successful move finds the destination in place and succeeds without work.
-    CopyObject stops at 5 GB: the managed copy goes multipart (UploadPartCopy) above 8 MB."""
+def process(s3, bucket, key, cfg, meta=None):
+    """Default job: move uploads/<rest> to processed/<rest>, idempotent (see README.md)."""
     dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
     try:
         h = s3.head_object(Bucket=bucket, Key=key)
-        s3.copy({"Bucket": bucket, "Key": key}, bucket, dest, ExtraArgs=dict(
-            {k: h[k] for k in KEEP if h.get(k)}, MetadataDirective="REPLACE"))
+        extra = {k: h[k] for k in KEEP if h.get(k)}
+        if meta:
+            extra["Metadata"] = dict(extra.get("Metadata") or {}, **meta)
+        s3.copy({"Bucket": bucket, "Key": key}, bucket, dest,
+                ExtraArgs=dict(extra, MetadataDirective="REPLACE"))
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") not in MISSING_SOURCE:
             raise
@@ -157,14 +161,14 @@ def event_time(now=None):
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def next_stage_message(bucket, key, at):
-    """An S3 event record for the object written, at the time it was written (`at`), as S3's
-    own event would be: the next stage's job, whose latency counts from then."""
-    return json.dumps({"Records": [{
+def next_stage_message(bucket, key, at, job=None):
+    """The next stage's S3 event for the object written at `at` (and its job, if any)."""
+    return json.dumps(dict({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
         "eventTime": at,
         "s3": {"bucket": {"name": bucket},
-               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]})
+               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]},
+        **({"qfleetJob": job} if job else {})))
 
 
 def imds(path, timeout=1.0):
@@ -181,9 +185,7 @@ def imds(path, timeout=1.0):
 
 
 class TaskProtection:
-    """ECS task scale-in protection while working (Fargate sets ECS_AGENT_URI; Amazon ECS
-    Developer Guide, "Task scale-in protection endpoint"): set for the visibility timeout when
-    work is taken, renewed, cleared when idle; a failure is logged, the job runs anyway."""
+    """ECS task scale-in protection while working (see README.md)."""
 
     def __init__(self, agent_uri, visibility):
         self.url = agent_uri.rstrip("/") + "/task-protection/v1/state" if agent_uri else None
@@ -263,6 +265,12 @@ class Worker:
             asg = boto3.client("autoscaling", region_name=cfg.region)
         self.asg = asg
         self.job = job
+        self.jobs = None
+        if os.environ.get("QFLEET_JOB_TABLE") or os.environ.get("QFLEET_JOBS_STACK"):
+            if qfleet_jobs is None:
+                sys.exit("qfleet-worker: jobs are on, and qfleet_jobs.py is missing")
+            self.jobs = qfleet_jobs.Jobs(qfleet_jobs.JobConfig(), sqs=self.sqs,
+                                         worker=lambda: qfleet_jobs.worker_id(self.iid, imds))
         self.stop = threading.Event()
         self.lc_pending = False
         self.lc_state, self._lc_read, self._next_lc = None, 0.0, 0.0
@@ -272,8 +280,7 @@ class Worker:
             signal.signal(s, lambda *_: self.stop.set())
 
     def check_lifecycle(self):
-        """Reads the target lifecycle state from instance metadata. Terminated: drain, then
-        complete the hook. A failed read keeps the last state for lc_stale s, then unknown."""
+        """Reads the target lifecycle state (see README.md, Draining)."""
         if not self.lc:
             return
         now = time.monotonic()
@@ -297,8 +304,7 @@ class Worker:
         return not self.lc or self.lc_state == "InService"
 
     def signal_ready(self):
-        """Once the worker has reached the queue: tell CloudFormation this instance is up (a
-        deploy waits for it, so a broken bootstrap fails the deploy instead of hiding)."""
+        """Once the worker has reached the queue: tell CloudFormation this instance is up."""
         c, self.signalled = self.cfg, True
         if not (c.signal_stack and c.signal_resource and self.iid):
             return
@@ -325,37 +331,49 @@ class Worker:
         except Exception as e:
             err("change-visibility", e)
 
-    def work(self, body):
+    def work(self, body, m=None):
         """Run the job on every record; returns (outcome, done, ignored)."""
         recs = parse_body(body)
         if recs is None:
             return "skipped-test-event", 0, 0
         c, done, ign = self.cfg, 0, 0
-        for bucket, key, ev, at in recs:
+        raw, records = self.jobs.records(body) if self.jobs else ({}, [None] * len(recs))
+        for (bucket, key, ev, at), record in zip(recs, records):
             if ((c.bucket and bucket != c.bucket)
                     or not key.startswith(c.upload_prefix)
                     or (ev and not ev.startswith("ObjectCreated"))):
                 ign += 1
                 continue
-            dest = (self.job or process)(self.s3, bucket, key, c)
-            if c.next_queue_url:  # a retry finds the object moved and sends again
+
+            def one(meta=None, job=None, bucket=bucket, key=key):
+                more = {"meta": meta} if meta and self.job is None else {}
+                dest = (self.job or process)(self.s3, bucket, key, c, **more)
                 if not isinstance(dest, str):
                     dest = c.processed_prefix + key[len(c.upload_prefix):]
-                self.sqs.send_message(QueueUrl=c.next_queue_url,
-                                      MessageBody=next_stage_message(bucket, dest, event_time()))
+                if c.next_queue_url:  # a retry finds the object moved and sends again
+                    self.sqs.send_message(QueueUrl=c.next_queue_url, MessageBody=(
+                        next_stage_message(bucket, dest, event_time(), job)))
+                return dest
+            if not self.jobs:
+                one()
+            elif self.jobs.run(self.s3, record, raw, m or {}, bucket, key, one) is None:
+                continue  # a duplicate of a job done: not run again
             self.latencies.add(seconds_since(at))
             done += 1
-        return ("processed" if done else "ignored"), done, ign
+        dup = self.jobs and self.jobs.duplicates
+        return ("processed" if done else "duplicate" if dup else "ignored"), done, ign
 
     def handle(self, m):
         t0 = time.monotonic()
         rh = m["ReceiptHandle"]
         rc = m.get("Attributes", {}).get("ApproximateReceiveCount", "?")
         res, extra = {}, ""
+        if self.jobs:
+            self.jobs.duplicates = 0
 
         def run():
             try:
-                res["r"] = self.work(m["Body"])
+                res["r"] = self.work(m["Body"], m)
             except BaseException as e:  # noqa: B036 - reported as failed
                 res["e"] = e
 
@@ -394,6 +412,8 @@ class Worker:
             outcome, keys, ign = res["r"]
             if ign:
                 extra = f" ignored={ign}"
+            if self.jobs and self.jobs.duplicates:
+                extra += f" duplicates={self.jobs.duplicates}"
             try:
                 self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=rh)
             except Exception as e:
@@ -423,7 +443,7 @@ class Worker:
                     QueueUrl=self.url, MaxNumberOfMessages=1,
                     WaitTimeSeconds=self.cfg.wait,
                     VisibilityTimeout=self.cfg.visibility,
-                    AttributeNames=["ApproximateReceiveCount"],
+                    AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
                 ).get("Messages", [])
                 if not self.signalled:
                     self.signal_ready()

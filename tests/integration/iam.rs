@@ -592,14 +592,8 @@ fn check_calls(
         }
         let action = c["action"].as_str().unwrap();
         let arn = c["resource"].as_str().unwrap();
-        let mut context = Context::new();
-        if let Some(obj) = c["context"].as_object() {
-            for (k, v) in obj {
-                context.insert(k.clone(), ContextValue::String(v.as_str().unwrap().into()));
-            }
-        }
+        let d = decide(&policies, action, arn, context_of(c));
         used.insert(action.to_string());
-        let d = decide(&policies, action, arn, context);
         if d != Decision::Allow {
             refused.push(format!("{test} ({}): {action} on {arn}: {d:?}", c["call"]));
         }
@@ -631,6 +625,27 @@ fn check_calls(
     checked
 }
 
+/// A recorded call's condition keys: a string, or a list (a multi-valued key such as
+/// `dynamodb:Attributes`).
+fn context_of(call: &Value) -> Context {
+    let mut context = Context::new();
+    if let Some(obj) = call["context"].as_object() {
+        for (k, v) in obj {
+            let value = match v {
+                Value::Array(items) => ContextValue::StringList(
+                    items
+                        .iter()
+                        .map(|i| i.as_str().unwrap().to_string())
+                        .collect(),
+                ),
+                other => ContextValue::String(other.as_str().unwrap().into()),
+            };
+            context.insert(k.clone(), value);
+        }
+    }
+    context
+}
+
 /// The same calls under the policy without the statement `sid` are refused somewhere.
 fn without_statement_refuses(policy: &Value, sid: &str, calls: &[Value]) -> bool {
     let mut narrower = policy.clone();
@@ -649,7 +664,7 @@ fn without_statement_refuses(policy: &Value, sid: &str, calls: &[Value]) -> bool
             &narrower,
             c["action"].as_str().unwrap(),
             c["resource"].as_str().unwrap(),
-            Context::new(),
+            context_of(c),
         ) != Decision::Allow
     })
 }
@@ -668,9 +683,25 @@ fn worker_calls(dir: &std::path::Path, e: &str) -> Vec<Value> {
             ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
             ("QFLEET_TEST_STACK", &format!("qfleet-{e}-fleet")),
             ("QFLEET_TEST_CLUSTER", &format!("qfleet-{e}")),
+            (
+                "QFLEET_TEST_TABLE",
+                &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
+            ),
+            ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
+            ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
         ],
     )
 }
+
+/// The stack file of the IAM tests' environments carries `jobs:`, so that the workers' job
+/// table and response queue grants are checked too (docs/jobs.md).
+const JOBS: &str = "jobs: {}\n";
+
+/// Why the grants only the bootstrap uses stay.
+const BOOTSTRAP_READS: (&str, &str) = (
+    "cloudformation:DescribeStackResource",
+    "the instance's bootstrap reads the job module from the data stack's metadata",
+);
 
 /// The worker's tests whose calls any role refuses, and why.
 const WORKER_REFUSALS: Reasons = &[
@@ -682,13 +713,25 @@ const WORKER_REFUSALS: Reasons = &[
         "test_a_stage_fed_by_messages_gets_one_per_object_written_and_reads_it_as_an_upload",
         "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
     ),
+    (
+        "test_two_stages_fed_by_objects_keep_one_job_and_only_the_last_answers",
+        "two stages of a pipeline, each with its own role and queue",
+    ),
+    (
+        "test_a_stage_fed_by_messages_reads_the_job_from_the_message",
+        "two stages of a pipeline, each with its own role and queue",
+    ),
+    (
+        "test_a_table_that_cannot_be_written_runs_no_job",
+        "it writes to a table that is not the environment's, which AWS refuses",
+    ),
 ];
 
 #[test]
 fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
     let dir = tempfile::tempdir().unwrap();
     let e = "iamworker";
-    let file = lab_stack_file(dir.path(), e, "");
+    let file = lab_stack_file(dir.path(), e, JOBS);
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "WorkerPolicy");
     // An instance has no ECS agent: its worker never sets task protection.
@@ -713,11 +756,18 @@ fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
                 "logs:DescribeLogStreams",
                 "the CloudWatch agent ships the worker's journal",
             ),
+            BOOTSTRAP_READS,
         ],
         WORKER_REFUSALS,
     );
-    // The evaluator can say no: the same calls without the queue statement.
+    // The evaluator can say no: the same calls without the queue statement, without the job
+    // table's.
     assert!(without_statement_refuses(&policy, "ConsumeJobs", &checked));
+    assert!(without_statement_refuses(
+        &policy,
+        "KeepJobRecords",
+        &checked
+    ));
 }
 
 /// The same reference worker as a Fargate task: the task role's policy allows every call it
@@ -733,7 +783,7 @@ fn the_workers_calls_as_a_fargate_task_are_allowed_by_the_rendered_task_policy()
     std::fs::write(
         &file,
         format!(
-            "environment: {e}\nregion: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  public_ip: true\n"
+            "environment: {e}\nregion: eu-west-1\nlab: true\n{JOBS}workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  public_ip: true\n"
         ),
     )
     .unwrap();
@@ -768,7 +818,7 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
     let file = dir.path().join(format!("{e}.yaml"));
     std::fs::write(
         &file,
-        format!("environment: {e}\nregion: {REGION}\nlab: true\nworkers:\n  kind: lambda\n"),
+        format!("environment: {e}\nregion: {REGION}\nlab: true\n{JOBS}workers:\n  kind: lambda\n"),
     )
     .unwrap();
     let fleet_stack = format!("qfleet-{e}-fleet");
@@ -776,10 +826,18 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
     let calls = recorded_calls(
         "examples/lambda",
         &dir.path().join("calls.jsonl"),
-        &[(
-            "QFLEET_TEST_BUCKET",
-            &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
-        )],
+        &[
+            (
+                "QFLEET_TEST_BUCKET",
+                &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
+            ),
+            (
+                "QFLEET_TEST_TABLE",
+                &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
+            ),
+            ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
+            ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
+        ],
     );
     assert!(calls.len() > 10, "{calls:?}");
     let checked = check_calls(

@@ -95,6 +95,14 @@ def _grants(service, op, params):
         arn = sid if sid.startswith("arn:") else \
             f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{sid}-AbCdEf"
         return [("secretsmanager:GetSecretValue", arn, {})]
+    if service == "dynamodb" and op in ("GetItem", "UpdateItem"):
+        # The job table (docs/jobs.md), authorized on the table with the request's attribute
+        # names as dynamodb:Attributes, a multi-valued key (Amazon DynamoDB Developer Guide,
+        # "Using IAM policy conditions for fine-grained access control"): the key's and every
+        # name the expressions use.
+        names = set(params.get("Key", {})) | set(params.get("ExpressionAttributeNames", {}).values())
+        return [(f"dynamodb:{op}", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{params['TableName']}",
+                 {"dynamodb:Attributes": sorted(names)})]
     if service == "monitoring" and op == "PutMetricData":
         # No resource type: authorized on "*", with the request's namespace as the
         # cloudwatch:namespace condition key (Service Authorization Reference, CloudWatch).

@@ -1,0 +1,315 @@
+"""qfleet's job table protocol (docs/jobs.md), for qfleet_worker.py and the Lambda handler."""
+import datetime
+import json
+import os
+import time
+import urllib.parse
+import zlib
+
+import boto3
+from botocore.exceptions import ClientError
+
+JOB_SHARDS = 8
+JOB_ERROR_MAX = 256
+JOB_META_KEY, JOB_META_UPLOAD = "qfleet-job-key", "qfleet-job-upload"
+
+
+class JobTableError(Exception):
+    """The table could not be written or read: the job is not run."""
+
+
+def job_now(ms=None):
+    """UTC, ISO 8601 with milliseconds (sorts as text): now, or epoch milliseconds."""
+    try:
+        t = datetime.datetime.fromtimestamp(
+            (time.time() * 1000 if ms is None else int(ms)) / 1000, datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return None
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
+
+
+class JobConfig:
+    def __init__(self, env=None):
+        e = os.environ if env is None else env
+        self.table = e.get("QFLEET_JOB_TABLE") or ""
+        # Without the table's name, the data stack that holds it (CloudFormation names it).
+        self.stack = e.get("QFLEET_JOBS_STACK") or ""
+        self.response_url = e.get("QFLEET_RESPONSE_QUEUE_URL") or ""
+        self.stage = e.get("QFLEET_STAGE") or ""
+        self.stage_index = int(e.get("QFLEET_STAGE_INDEX") or 0)
+        self.next_stage = e.get("QFLEET_NEXT_STAGE") or ""
+        self.max_receives = int(e.get("QFLEET_MAX_RECEIVE_COUNT") or 0)
+        self.retention_days = int(e.get("QFLEET_JOB_RETENTION_DAYS") or 30)
+        self.environment = e.get("QFLEET_ENVIRONMENT") or ""
+        self.region = e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or None
+
+
+class JobRef:
+    """A job: the upload's key and id, and what the first stage knows of it."""
+
+    def __init__(self, key, upload, bucket="", uploaded_at=None, queued_at=None):
+        self.key, self.upload, self.bucket = key, upload, bucket
+        self.uploaded_at, self.queued_at = uploaded_at, queued_at
+
+
+def job_ref_of(record, body, message, metadata=None):
+    """The job of an S3 record: the message's qfleetJob, the input's metadata, else the record's
+    own key and version id (or sequencer, or message id)."""
+    attrs = message.get("Attributes") or message.get("attributes") or {}
+    queued = job_now(attrs["SentTimestamp"]) if attrs.get("SentTimestamp") else None
+    s3 = record.get("s3") or {}
+    bucket = (s3.get("bucket") or {}).get("name", "")
+    given = body.get("qfleetJob") if isinstance(body, dict) else None
+    if isinstance(given, dict) and given.get("key") and given.get("upload"):
+        return JobRef(given["key"], given["upload"], bucket, None, queued)
+    meta = metadata or {}
+    if meta.get(JOB_META_KEY) and meta.get(JOB_META_UPLOAD):
+        return JobRef(urllib.parse.unquote(meta[JOB_META_KEY]), meta[JOB_META_UPLOAD], bucket,
+                      None, queued)
+    obj = s3.get("object") or {}
+    key = urllib.parse.unquote_plus(obj.get("key", ""))
+    upload = (obj.get("versionId") or obj.get("sequencer")
+              or "message:" + (message.get("MessageId") or message.get("messageId") or ""))
+    return JobRef(key, upload, bucket, record.get("eventTime"), queued)
+
+
+def worker_id(iid=None, imds=None):
+    """Who works, for a job's record: the EC2 instance (IMDSv2, with QFLEET_ASG_NAME set), the
+    ECS task (its metadata endpoint), else the host's name."""
+    import socket
+    import urllib.request
+    try:
+        if iid or (imds and os.environ.get("QFLEET_ASG_NAME")):
+            return iid or imds("meta-data/instance-id")
+        uri = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
+        if uri:
+            op = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            return json.loads(op.open(uri.rstrip("/") + "/task", timeout=2).read())["TaskARN"]
+    except Exception:  # noqa: BLE001
+        pass
+    return socket.gethostname()
+
+
+class Jobs:
+    """One stage worker's writes."""
+
+    def __init__(self, cfg, ddb=None, sqs=None, worker=None):
+        self.cfg, self._ddb, self._sqs = cfg, ddb, sqs
+        self.worker = worker or (lambda: "")  # called once, lazily
+        self.duplicates = 0  # counted by run
+
+    def records(self, body):
+        """The message body (SNS envelope removed) and its S3 records, as dicts."""
+        d = json.loads(body)
+        if d.get("Type") == "Notification" and "Message" in d:
+            d = json.loads(d["Message"])
+        return d, [r for r in d.get("Records") or [] if r.get("eventSource") == "aws:s3"]
+
+    def run(self, s3, record, body, message, bucket, key, work):
+        """Runs `work(meta, job)` (the S3 metadata and message field that carry the job to the
+        next stage; it returns the output's key) inside the protocol: None, not run, for a
+        duplicate. A later stage fed by objects reads its input's job from its metadata."""
+        meta = None
+        if self.cfg.stage_index > 0 and not body.get("qfleetJob"):
+            try:
+                meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata")
+            except ClientError:
+                pass
+        ref = job_ref_of(record, body, message, meta)
+        attrs = message.get("Attributes") or message.get("attributes") or {}
+        rc = attrs.get("ApproximateReceiveCount")
+        if self.start(ref, rc) == "duplicate":
+            self.duplicates += 1
+            return None
+        try:
+            out = work(self.metadata(ref), self.message_field(ref))
+        except BaseException as e:  # noqa: B036 - recorded, then raised
+            self.fail(ref, repr(e), rc)
+            raise
+        self.done(ref, out)
+        return out
+
+    @property
+    def enabled(self):
+        return bool(self.cfg.table or self.cfg.stack)
+
+    def _name(self):
+        """The table's name, read once from the data stack when only the stack is given."""
+        if not self.cfg.table:
+            try:
+                cfn = boto3.client("cloudformation", region_name=self.cfg.region)
+                self.cfg.table = cfn.describe_stack_resource(
+                    StackName=self.cfg.stack, LogicalResourceId="JobTable",
+                )["StackResourceDetail"]["PhysicalResourceId"]
+            except Exception as e:  # noqa: BLE001
+                raise JobTableError("job table of %s: %r" % (self.cfg.stack, e)) from None
+        return self.cfg.table
+
+    def _db(self):
+        if self._ddb is None:
+            self._ddb = boto3.client("dynamodb", region_name=self.cfg.region)
+        return self._ddb
+
+    def _worker(self):
+        if callable(self.worker):
+            try:
+                self.worker = self.worker() or ""
+            except Exception:  # noqa: BLE001
+                self.worker = ""
+        return self.worker
+
+    def metadata(self, ref):
+        return {JOB_META_KEY: urllib.parse.quote(ref.key, safe=""), JOB_META_UPLOAD: ref.upload}
+
+    def message_field(self, ref):
+        return {"key": ref.key, "upload": ref.upload}
+
+    def _entry(self, state, at, **more):
+        m = {"state": {"S": state}, "at": {"S": at}}
+        if self.cfg.stage:
+            m["stage"] = {"S": self.cfg.stage}
+        for k, v in more.items():
+            if v is None or v == "":
+                continue
+            m[k] = {"N": str(v)} if isinstance(v, int) else {"S": str(v)}
+        return {"M": m}
+
+    def _update(self, ref, sets, values, condition=None, entries=None, add=None):
+        now = job_now()
+        shard = zlib.crc32((ref.key + "\n" + ref.upload).encode()) % JOB_SHARDS
+        values = dict(values)
+        values.update({":now": {"S": now}, ":recent": {"S": "%s#%d" % (now[:13], shard)},
+                       ":exp": {"N": str(int(time.time()) + self.cfg.retention_days * 86400)}})
+        sets = list(sets) + ["#updated_at = :now", "#recent = :recent", "#expires_at = :exp"]
+        if entries:
+            values[":entries"] = {"L": entries}
+            values[":empty"] = {"L": []}
+            sets.append("#history = list_append(if_not_exists(#history, :empty), :entries)")
+        expr = "SET " + ", ".join(sets)
+        if add:
+            expr += " ADD " + ", ".join(add)
+        names = {}
+        for text in [expr, condition or ""]:
+            for word in text.replace(",", " ").replace("(", " ").replace(")", " ").split():
+                if word.startswith("#"):
+                    names[word] = word[1:]
+        kw = dict(TableName=self._name(),
+                  Key={"key": {"S": ref.key}, "upload": {"S": ref.upload}},
+                  UpdateExpression=expr, ExpressionAttributeNames=names,
+                  ExpressionAttributeValues=values)
+        if condition:
+            kw["ConditionExpression"] = condition
+        try:
+            self._db().update_item(**kw)
+            return True
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise JobTableError("job table %s: %s" % (self.cfg.table, e)) from None
+        except Exception as e:  # noqa: BLE001
+            raise JobTableError("job table %s: %r" % (self.cfg.table, e)) from None
+
+    def _get(self, ref):
+        try:
+            r = self._db().get_item(
+                TableName=self._name(), ConsistentRead=True,
+                Key={"key": {"S": ref.key}, "upload": {"S": ref.upload}},
+                ProjectionExpression="#state, #stage_index, #responded, #output, #error, "
+                                     "#attempts, #uploaded_at, #finished_at, #bucket",
+                ExpressionAttributeNames={"#" + n: n for n in (
+                    "state", "stage_index", "responded", "output", "error", "attempts",
+                    "uploaded_at", "finished_at", "bucket")})
+        except Exception as e:  # noqa: BLE001
+            raise JobTableError("job table %s: %r" % (self.cfg.table, e)) from None
+        item = r.get("Item") or {}
+        return {k: list(v.values())[0] for k, v in item.items()}
+
+    def start(self, ref, receive_count):
+        """Before any work: `started`, or `duplicate` (done here or beyond: not run again)."""
+        si, now = self.cfg.stage_index, job_now()
+        sets = ["#state = :processing", "#stage_index = :si", "#worker = :worker",
+                "#bucket = if_not_exists(#bucket, :bucket)",
+                "#received_at = if_not_exists(#received_at, :now)"]
+        values = {":processing": {"S": "processing"}, ":si": {"N": str(si)},
+                  ":worker": {"S": self._worker() or "unknown"},
+                  ":bucket": {"S": ref.bucket or "unknown"}, ":one": {"N": "1"}}
+        if self.cfg.stage:
+            sets.append("#stage = :stage")
+            values[":stage"] = {"S": self.cfg.stage}
+        for name, t in (("uploaded_at", ref.uploaded_at), ("queued_at", ref.queued_at)):
+            if t:
+                sets.append("#%s = if_not_exists(#%s, :%s)" % (name, name, name))
+                values[":" + name] = {"S": t}
+        attempt = self._entry("processing", now, worker=self._worker(),
+                              attempt=int(receive_count or 1))
+        queued = self._entry("queued", ref.queued_at or now)
+        if self._update(ref, sets, values, "attribute_not_exists(#key)", [queued, attempt],
+                        add=["#attempts :one"]):
+            return "started"
+        values[":done"] = {"S": "done"}
+        cond = "#stage_index < :si OR (#stage_index = :si AND #state <> :done)"
+        if self._update(ref, sets, values, cond, [attempt], add=["#attempts :one"]):
+            return "started"
+        job = self._get(ref)
+        later = int(job.get("stage_index", si)) > si
+        if later or job.get("state") == "done":
+            self._update(ref, [], {":one": {"N": "1"}}, add=["#duplicates :one"])
+            if not later and not self.cfg.next_stage and not job.get("responded"):
+                self._respond(ref, "done", job.get("output"), None, job)
+            return "duplicate"
+        raise JobTableError("job table %s: the start of %s was refused" % (self.cfg.table,
+                                                                           ref.key))
+
+    def done(self, ref, output):
+        si, now = self.cfg.stage_index, job_now()
+        values = {":si": {"N": str(si)}, ":done": {"S": "done"}, ":output": {"S": output or ""}}
+        cond = "#stage_index = :si AND #state <> :done"
+        entry = self._entry("done", now, worker=self._worker(), output=output)
+        if self.cfg.next_stage:
+            values.update({":queued": {"S": "queued"}, ":next_si": {"N": str(si + 1)},
+                           ":next": {"S": self.cfg.next_stage}, ":zero": {"N": "0"}})
+            nxt = self._entry("queued", now)
+            nxt["M"]["stage"] = {"S": self.cfg.next_stage}
+            sets = ["#state = :queued", "#stage_index = :next_si", "#stage = :next",
+                    "#attempts = :zero", "#output = :output"]
+            if not self._update(ref, sets, values, cond, [entry, nxt]):
+                # The next stage started first: only this stage's entry.
+                self._update(ref, [], {":si": {"N": str(si)}}, "#stage_index > :si", [entry])
+            return
+        values[":finished"] = {"S": now}
+        sets = ["#state = :done", "#finished_at = :finished", "#output = :output"]
+        if self._update(ref, sets, values, cond, [entry]):
+            self._respond(ref, "done", output, None, self._get(ref))
+
+    def fail(self, ref, error, receive_count):
+        si, now = self.cfg.stage_index, job_now()
+        error = str(error)[:JOB_ERROR_MAX]
+        values = {":si": {"N": str(si)}, ":error": {"S": error}}
+        n = int(receive_count or 1)
+        if self.cfg.max_receives and n >= self.cfg.max_receives:
+            values.update({":failed": {"S": "failed"}, ":done": {"S": "done"},
+                           ":finished": {"S": now}})
+            sets = ["#state = :failed", "#error = :error", "#finished_at = :finished"]
+            entry = self._entry("failed", now, worker=self._worker(), attempt=n, error=error)
+            if self._update(ref, sets, values, "#stage_index = :si AND #state <> :done",
+                            [entry]):
+                self._respond(ref, "failed", None, error, self._get(ref))
+            return
+        values.update({":retrying": {"S": "retrying"}, ":q": {"S": "queued"},
+                       ":p": {"S": "processing"}})
+        entry = self._entry("retrying", now, worker=self._worker(), attempt=n, error=error)
+        self._update(ref, ["#state = :retrying", "#error = :error"], values,
+                     "#stage_index = :si AND #state IN (:q, :p, :retrying)", [entry])
+
+    def _respond(self, ref, state, output, error, job):
+        if not self.cfg.response_url:
+            return
+        body = {"environment": self.cfg.environment, "bucket": ref.bucket or job.get("bucket"),
+                "key": ref.key, "upload": ref.upload, "state": state,
+                "stage": self.cfg.stage or None, "output": output or job.get("output"),
+                "error": error, "attempts": int(job.get("attempts") or 0),
+                "uploaded_at": job.get("uploaded_at"), "finished_at": job.get("finished_at")}
+        if self._sqs is None:
+            self._sqs = boto3.client("sqs", region_name=self.cfg.region)
+        self._sqs.send_message(QueueUrl=self.cfg.response_url, MessageBody=json.dumps(body))
+        self._update(ref, ["#responded = :true"], {":true": {"BOOL": True}})
