@@ -48,6 +48,9 @@ pub enum Command {
     Dlq(commands::dlq::DlqArgs),
     /// Uploads a test object and follows it to the queue and the processed prefix.
     Send(commands::send::SendArgs),
+    /// Show one upload's jobs with their history, or the recent jobs (--failed, --since), from
+    /// the job table (`jobs:` in the stack file).
+    Jobs(commands::jobs::JobsArgs),
     /// Show the workers' log lines, each with its instance or invocation (--follow, --since, --filter).
     Logs(commands::logs::LogsArgs),
     /// Simulate the fleet's scaling under a load, offline (exit 3 when the latency goal is missed).
@@ -177,6 +180,7 @@ pub fn run(cli: Cli, out: Output) -> Result<crate::error::Exit, Error> {
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
         Command::Dlq(args) => commands::dlq::run(args, g, out),
         Command::Send(args) => commands::send::run(args, g, out),
+        Command::Jobs(args) => commands::jobs::run(args, g, out),
         Command::Logs(args) => commands::logs::run(args, g, out),
         Command::Simulate(args) => commands::simulate::run(args, g, out),
         Command::Import(args) => commands::import::run(args, g, out),

@@ -8,6 +8,7 @@
 //! - [`snapshot`]: one read of a whole environment, every part known, absent or unknown,
 //!   which status, drift and teardown decide on;
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
+//! - [`jobs`]: the jobs a user can follow: the job table's records (`qfleet jobs`);
 //! - [`send`]: the smoke test: an upload followed to the queue and the processed prefix;
 //! - [`simulate`]: the scaling simulator: the environment as rendered, run under a load;
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
@@ -34,6 +35,7 @@ pub(crate) mod drift;
 pub(crate) mod error;
 pub mod iam;
 pub(crate) mod import;
+pub(crate) mod jobs;
 pub(crate) mod kinds;
 pub(crate) mod logs;
 pub(crate) mod output;

@@ -8,6 +8,7 @@ pub mod drift;
 mod global;
 pub mod iam_policy;
 pub mod import;
+pub mod jobs;
 pub mod logs;
 pub mod outputs;
 pub mod render;

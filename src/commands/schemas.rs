@@ -13,6 +13,7 @@ pub fn generated() -> Vec<(&'static str, Value)> {
         ("drift", crate::drift::report::schema()),
         ("iam-policy", crate::iam::report::schema()),
         ("import", crate::import::written::schema()),
+        ("jobs", crate::jobs::report::schema()),
         ("logs", crate::logs::show::schema()),
         ("outputs", crate::outputs::report::schema()),
         ("plan", crate::deploy::summary::schema("plan")),

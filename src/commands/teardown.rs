@@ -25,9 +25,13 @@ pub struct TeardownArgs {
     /// Empty the bucket, all object versions and delete markers included, so it can be deleted.
     #[arg(long)]
     pub purge_bucket: bool,
-    /// Delete the queue and the dead-letter queue even when they hold messages.
+    /// Delete the queue and the dead-letter queue (and the response queue) even when they
+    /// hold messages.
     #[arg(long)]
     pub discard_messages: bool,
+    /// Delete the job table (`jobs:`) even when it holds jobs' records.
+    #[arg(long)]
+    pub delete_job_records: bool,
     /// Turn termination protection off before deleting (it is never lifted otherwise).
     #[arg(long)]
     pub disable_termination_protection: bool,
@@ -62,6 +66,7 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::
         can_prompt,
         purge_bucket: args.purge_bucket,
         discard_messages: args.discard_messages,
+        delete_job_records: args.delete_job_records,
         disable_termination_protection: args.disable_termination_protection,
         only_fleet: args.only == Some(Only::Fleet),
         stage: args.stage.clone(),

@@ -73,6 +73,19 @@ pub struct Letter {
     pub sent: Option<String>,
     pub first_receive: Option<String>,
     pub age_seconds: Option<u64>,
+    /// With a job table (`jobs:`): the job each upload event of the message belongs to, and
+    /// where its record stands (`state` null: the table has no record of it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<LetterJob>,
+}
+
+/// The job a dead letter belongs to (docs/jobs.md: the key and upload the worker keys it by).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct LetterJob {
+    pub key: String,
+    pub upload: String,
+    pub state: Option<String>,
+    pub error: Option<String>,
 }
 
 fn rfc3339(ms: u64) -> Option<String> {
@@ -94,8 +107,72 @@ impl Letter {
             sent: p.sent_ms.and_then(rfc3339),
             first_receive: p.first_receive_ms.and_then(rfc3339),
             age_seconds: p.sent_ms.map(|s| now_ms.saturating_sub(s) / 1000),
+            jobs: Vec::new(),
         }
     }
+}
+
+/// The jobs a message's upload events belong to, as the workers key them (docs/jobs.md): a
+/// message's `qfleetJob` (a message-fed stage's), else each record's key with its `versionId`
+/// or `sequencer`, else the message's id.
+pub fn job_refs_of(body: &str, message_id: &str) -> Vec<(String, String)> {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    if let Some(inner) = v.get("Message").and_then(|m| m.as_str())
+        && let Ok(unwrapped) = serde_json::from_str(inner)
+    {
+        v = unwrapped;
+    }
+    if let (Some(k), Some(u)) = (
+        v["qfleetJob"]["key"].as_str(),
+        v["qfleetJob"]["upload"].as_str(),
+    ) {
+        return vec![(k.to_string(), u.to_string())];
+    }
+    let keys = keys_of(body);
+    v["Records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(keys)
+        .map(|(r, key)| {
+            let o = &r["s3"]["object"];
+            let upload = o["versionId"]
+                .as_str()
+                .or_else(|| o["sequencer"].as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("message:{message_id}"));
+            (key, upload)
+        })
+        .collect()
+}
+
+/// Each letter's jobs with their records, read from the job table of an environment that has
+/// one (a record not read is an error: the list says nothing rather than a guess).
+async fn with_jobs(
+    clients: &Clients,
+    env: &Environment,
+    peeked: &[Peeked],
+    letters: &mut [Letter],
+) -> Result<()> {
+    if crate::jobs::has_table(env).is_err() || peeked.is_empty() {
+        return Ok(());
+    }
+    let table = crate::jobs::table_name(clients, env).await?;
+    for (p, letter) in peeked.iter().zip(letters.iter_mut()) {
+        for (key, upload) in job_refs_of(&p.body, &p.id) {
+            let record =
+                crate::aws::job_table::job(&clients.dynamodb, &table, &key, &upload).await?;
+            letter.jobs.push(LetterJob {
+                state: record.as_ref().map(|j| j.state.clone()),
+                error: record.and_then(|j| j.error),
+                key,
+                upload,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The `qfleet dlq` arguments that name this queue again: the environment, and the stage of a
@@ -147,10 +224,12 @@ pub async fn list(clients: &Clients, env: &Environment, max: usize) -> Result<Li
     let q = locate(clients, env).await?;
     let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
     let now = SystemTime::now();
+    let mut messages: Vec<Letter> = peeked.iter().map(|p| Letter::of(p, now)).collect();
+    with_jobs(clients, env, &peeked, &mut messages).await?;
     Ok(Listing {
         dead_letter_queue: q.dead_letter.name.clone(),
         depth: q.dead_letter.depth,
-        messages: peeked.iter().map(|p| Letter::of(p, now)).collect(),
+        messages,
         note: format!(
             "peeked: each message was received and made visible again at once (a zero visibility change), which counts as a receive; nothing was deleted{}",
             if peeked.len() >= max {

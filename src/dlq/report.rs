@@ -282,6 +282,18 @@ fn text(who: &str, done: &Done, out: &Output) {
                     m.receive_count.map_or("?".into(), |n| n.to_string()),
                     m.age_seconds.map_or("?".into(), |s| format!("{s} s")),
                 ));
+                for j in &m.jobs {
+                    out.line(format!(
+                        "    job {} (upload {}): {}{}",
+                        j.key,
+                        j.upload,
+                        j.state.as_deref().unwrap_or("no record"),
+                        j.error
+                            .as_deref()
+                            .map(|e| format!(", {e}"))
+                            .unwrap_or_default()
+                    ));
+                }
             }
             out.note(&l.note);
         }

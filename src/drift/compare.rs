@@ -102,6 +102,9 @@ fn stacks<'a>(
 fn resources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     if snap.data.state.known().is_some() {
         queues(f, snap, env);
+        if env.stage.as_ref().is_none_or(|s| s.index == 0) {
+            super::jobs::check(f, snap, env);
+        }
         match env.stage.as_ref().and_then(|s| s.feed) {
             None => wiring(f, snap, env),
             Some(Feed::Objects) => object_feed(f, snap, env),

@@ -7,6 +7,7 @@ pub mod compare;
 mod findings;
 mod function;
 mod group;
+mod jobs;
 pub mod report;
 mod service;
 pub mod text;

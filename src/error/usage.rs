@@ -185,6 +185,16 @@ pub enum Usage {
     #[error("{key} is not under the upload prefix {prefix}")]
     NotUnderPrefix { key: String, prefix: String },
 
+    // jobs
+    /// `jobs` (or a job lookup) for an environment without `jobs:`.
+    #[error(
+        "{env} has no job table: add `jobs: {{}}` to its stack file and deploy it (docs/jobs.md)"
+    )]
+    NoJobTable { env: String },
+    /// `jobs --state` with a word that is not a state.
+    #[error("--state {state}: a job's state is one of {allowed}")]
+    JobState { state: String, allowed: String },
+
     // dlq
     /// `dlq show` of a pipeline: no stage's dead-letter queue holds the message.
     #[error(

@@ -10,6 +10,7 @@
 //! the failure.
 
 mod cleanup;
+mod job;
 pub mod report;
 
 use crate::aws::Clients;
@@ -38,8 +39,9 @@ pub enum Until {
 /// One step of the journey.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Step {
-    /// `uploaded`, `queued` or `processed`.
-    #[schemars(extend("enum" = ["uploaded", "queued", "processed"]))]
+    /// `uploaded`, `queued`, `processed`, or `job` (where the job table's record stands, with
+    /// `jobs:`).
+    #[schemars(extend("enum" = ["uploaded", "queued", "processed", "job"]))]
     pub step: &'static str,
     /// For a pipeline, the stage whose output `processed` is (each stage's, in order; the last
     /// one's is under the bucket's processed prefix).
@@ -78,6 +80,10 @@ pub struct Journey {
     pub missing_stage: Option<String>,
     /// What the send removed after following its object, and what it left.
     pub cleanup: Cleanup,
+    /// The job table's record of the upload as last read (`jobs:`; absent without a job
+    /// table, `null` when no worker wrote one in time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<Option<crate::aws::job_table::Job>>,
 }
 
 /// The key a test object goes to: `KEY` under the upload prefix, or a new unique name.
@@ -200,7 +206,7 @@ pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Re
     let mut keys = vec![key.to_string()];
     keys.extend(outputs.iter().map(|(_, k)| k.clone()));
     let before = cleanup::versions(&clients.s3, &bucket, &keys).await;
-    clients
+    let put = clients
         .s3
         .put_object()
         .bucket(&bucket)
@@ -211,6 +217,9 @@ pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Re
         .map_err(|e| {
             crate::aws::AwsError::from_sdk(&format!("uploading s3://{bucket}/{key}"), e)
         })?;
+    // With a job table, the upload's record is followed too (its key and version).
+    let follow = job::Follow::of(clients, env, key, put.version_id()).await?;
+    let mut record: Option<crate::aws::job_table::Job> = None;
     let started = Instant::now();
     let mut steps = vec![Step {
         step: "uploaded",
@@ -256,6 +265,22 @@ pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Re
                     break;
                 }
             }
+            if let Some(f) = &follow
+                && let Some(j) = f.read(clients).await?
+            {
+                let at = started.elapsed().as_millis();
+                queued.get_or_insert((at, format!("in job table {}", f.table)));
+                for (i, (stage, _)) in outputs.iter().enumerate() {
+                    if done[i].is_none() && job::stage_done(&j, stage.as_deref()) {
+                        done[i] = Some((at, format!("job table {}: done", f.table)));
+                    }
+                }
+                let failed = j.state == "failed";
+                record = Some(j);
+                if failed {
+                    break;
+                }
+            }
             if let Some(Some((at, _))) = done.first() {
                 // A worker took it from the queue before a look could see it there.
                 queued.get_or_insert((*at, "implied: a worker processed it".into()));
@@ -290,6 +315,9 @@ pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Re
             push("processed", stage, seen);
         }
     }
+    if let Some(j) = &record {
+        steps.push(job::step(j, started.elapsed().as_millis()));
+    }
     let cleanup = if keep {
         Cleanup {
             removed: Vec::new(),
@@ -311,7 +339,14 @@ pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Re
             },
             (Until::Queue, None) => cleanup::Message::Unknown,
         };
-        cleanup::remove(clients, &bucket, &keys, before, message).await
+        let mut c = cleanup::remove(clients, &bucket, &keys, before, message).await;
+        if let (Some(f), Some(_), None) = (&follow, &record, &c.left) {
+            match f.remove(clients).await {
+                Ok(r) => c.removed.push(r),
+                Err(why) => c.left = Some(format!("its job's record in {}: {why}", f.table)),
+            }
+        }
+        c
     };
     Ok(Journey {
         bucket,
@@ -320,5 +355,6 @@ pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Re
         missing,
         missing_stage,
         cleanup,
+        job: follow.map(|_| record),
     })
 }

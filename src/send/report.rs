@@ -58,6 +58,14 @@ impl Sent {
             format!(
                 ": check the bucket's notification, the topic's subscription and the queue's policy (`qfleet drift {env}`)"
             )
+        } else if let Some(Some(j)) = &journey.job
+            && j.state == "failed"
+        {
+            format!(
+                ": its job failed ({}; `qfleet jobs {env} {}` shows its history)",
+                j.error.as_deref().unwrap_or("no error recorded"),
+                j.key
+            )
         } else {
             format!(": check the workers (`qfleet status {env}`, `qfleet dlq {env} list`)")
         };

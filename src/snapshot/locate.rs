@@ -42,15 +42,16 @@ pub(super) async fn locate_bucket(
     }
 }
 
+/// The queue `logical` of the data stack, by the stack's listing or by its fixed `name`.
 pub(super) async fn locate_queue(
     clients: &Clients,
     data: &StackSnapshot,
-    names: &ResourceNames,
+    name: &str,
     logical: &str,
 ) -> Fact<Queue> {
     let url = match data.locate(logical) {
         Located::Physical(url) => url,
-        Located::NotListed => match queues::url_of(&clients.sqs, &names.queue).await {
+        Located::NotListed => match queues::url_of(&clients.sqs, name).await {
             Ok(Some(url)) => url,
             Ok(None) => return Fact::Absent,
             Err(e) => return Fact::Unknown(e.to_string()),

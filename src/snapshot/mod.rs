@@ -19,6 +19,7 @@ use crate::aws::topics::{self, Subscription};
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};
 pub use fact::Fact;
+pub use jobs::{JobTable, JobsScope};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -38,6 +39,10 @@ pub struct Scope {
     pub monitoring: bool,
     /// The workers' log group the fleet stack lists, with what it holds (teardown).
     pub log_group: bool,
+    /// What to read of the job table (`jobs:`).
+    pub jobs: JobsScope,
+    /// The response queue (`jobs:`), with its messages (drift, teardown).
+    pub response_queue: bool,
 }
 
 impl Scope {
@@ -48,6 +53,12 @@ impl Scope {
         wiring: false,
         monitoring: true,
         log_group: false,
+        jobs: JobsScope {
+            settings: false,
+            records: false,
+            recent: Some(std::time::Duration::from_secs(15 * 60)),
+        },
+        response_queue: false,
     };
     pub const DRIFT: Scope = Scope {
         bucket_contents: false,
@@ -56,6 +67,12 @@ impl Scope {
         wiring: true,
         monitoring: false,
         log_group: false,
+        jobs: JobsScope {
+            settings: true,
+            records: false,
+            recent: None,
+        },
+        response_queue: true,
     };
     pub const TEARDOWN: Scope = Scope {
         bucket_contents: true,
@@ -64,6 +81,12 @@ impl Scope {
         wiring: false,
         monitoring: false,
         log_group: true,
+        jobs: JobsScope {
+            settings: false,
+            records: true,
+            recent: None,
+        },
+        response_queue: true,
     };
     /// A later stage of a pipeline in a teardown: its fleet and its queues, with the data
     /// stack's deletion policies (the bucket is the first stage's to count).
@@ -74,6 +97,12 @@ impl Scope {
         wiring: false,
         monitoring: false,
         log_group: true,
+        jobs: JobsScope {
+            settings: false,
+            records: false,
+            recent: None,
+        },
+        response_queue: false,
     };
 }
 
@@ -184,6 +213,10 @@ pub struct Snapshot {
     pub notifications: Option<Fact<Vec<Notification>>>,
     pub alarms: Option<Fact<Vec<Alarm>>>,
     pub metrics: Option<Fact<Metrics>>,
+    /// The job table (`jobs:`; `None`: the environment has none, or the scope did not read it).
+    pub job_table: Option<Fact<JobTable>>,
+    /// The response queue (`jobs:`; `None`: none, or not read).
+    pub response_queue: Option<Fact<Queue>>,
     /// What consumes the queue, each kind with its parts as read: the stack file's kind, and
     /// the other one too while the fleet stack still lists it (a kind switch under way);
     /// empty when the scope reads no worker. In the order of
@@ -213,6 +246,8 @@ impl Snapshot {
             notifications: Some(Fact::Absent),
             alarms: Some(Fact::Known(Vec::new())),
             metrics: Some(Fact::Known(Metrics::default())),
+            job_table: None,
+            response_queue: None,
             workers: vec![Consumer::Ec2(GroupRead {
                 group: Fact::Absent,
                 policies: Some(Fact::Absent),
@@ -239,7 +274,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
     let (bucket, topic, queue) = tokio::join!(
         locate_bucket(clients, &data, &names),
         async { to_fact(data.locate(ids::TOPIC), ids::TOPIC, &data.name) },
-        locate_queue(clients, &data, &names, &queue_id),
+        locate_queue(clients, &data, &names.queue, &queue_id),
     );
     let group_name = workers::group_name(&fleet, &names);
     let function_name = workers::function_name(env, &fleet, &names);
@@ -356,12 +391,17 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
             workers::read_mapping(clients, &fleet, &function_name, &names)
         ),
     );
-    let (code_bucket, log_group, service) = tokio::join!(
+    let (code_bucket, log_group, service, job_table, response_queue) = tokio::join!(
         optional(scope.bucket_contents, read_code_bucket(clients, &data)),
         optional(scope.log_group, read_log_group(clients, &fleet)),
         optional(
             scope.scaling && wanted.service,
             workers::read_service(clients, &fleet, &names)
+        ),
+        jobs::read_table(clients, env, &data, scope.jobs),
+        optional(
+            scope.response_queue && jobs::response_queue_wanted(env, &data),
+            locate_queue(clients, &data, &names.response_queue, ids::RESPONSE_QUEUE)
         ),
     );
     Snapshot {
@@ -382,6 +422,8 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
         notifications,
         alarms,
         metrics,
+        job_table,
+        response_queue,
         workers: workers::consumers(
             group.map(|group| GroupRead {
                 group,
@@ -454,6 +496,7 @@ where
 }
 
 pub mod fact;
+pub mod jobs;
 mod locate;
 mod serialize;
 mod stack;

@@ -54,6 +54,11 @@ struct StatusJson<'a> {
     /// The latency goal against the oldest message's age now and the jobs' p99; `null` when
     /// the stack file sets no `scaling.max_latency_seconds`.
     latency: &'a Option<LatencyGoal>,
+    /// The jobs done, failed and under way in the last 15 minutes, and the slowest done, from
+    /// the job table (absent without `jobs:`; `null` when it could not be read: see
+    /// `unavailable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jobs: Option<&'a crate::jobs::Recent>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
     unavailable: &'a BTreeMap<String, String>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
@@ -81,6 +86,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             alarms: &s.alarms,
             upload_to_processed: &s.upload_to_processed,
             latency: &s.latency,
+            jobs: s.jobs.as_ref(),
             unavailable: &s.unavailable,
             stages: &s.stages,
             pipeline: &s.pipeline,

@@ -52,6 +52,10 @@ pub struct Status {
     /// The latency goal against the oldest message's age now and the jobs' p99; `null` when
     /// the stack file sets no `scaling.max_latency_seconds`.
     pub latency: Option<LatencyGoal>,
+    /// The jobs done, failed and under way in the last 15 minutes, and the slowest done, from
+    /// the job table (`jobs:`); `None` without one, or when it could not be read (see
+    /// `unavailable`).
+    pub jobs: Option<crate::jobs::Recent>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
     pub unavailable: BTreeMap<String, String>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
@@ -436,10 +440,21 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         alarms,
         upload_to_processed: metrics.upload_to_processed.clone(),
         latency: None,
+        jobs: recent_jobs(snap, &mut unavailable),
         unavailable,
         stages: Vec::new(),
         pipeline: None,
     }
+}
+
+/// The jobs of the last minutes, from the job table the snapshot read (`None`: none read).
+fn recent_jobs(
+    snap: &Snapshot,
+    unavailable: &mut BTreeMap<String, String>,
+) -> Option<crate::jobs::Recent> {
+    let table = take(snap.job_table.as_ref(), "jobs", unavailable)?;
+    let jobs = take(table.recent.as_ref(), "jobs", unavailable)?;
+    Some(crate::jobs::Recent::of(&jobs))
 }
 
 #[cfg(test)]

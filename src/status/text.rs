@@ -82,6 +82,17 @@ pub fn text(s: &Status) -> String {
             p.max_seconds
         ));
     }
+    if let Some(j) = &s.jobs {
+        let slowest = j
+            .slowest
+            .as_ref()
+            .map(|x| format!("; slowest {} ({:.1} s)", x.key, x.seconds))
+            .unwrap_or_default();
+        line(format!(
+            "jobs (last 15 min): {} done, {} failed, {} under way{slowest}",
+            j.done, j.failed, j.in_progress
+        ));
+    }
     if let Some(l) = &s.latency {
         let figures = [
             l.oldest_message_age_seconds

@@ -20,6 +20,8 @@ pub const DATA_BEARING: &[(&str, &str)] = &[
     (ids::BUCKET, "AWS::S3::Bucket"),
     (ids::QUEUE, "AWS::SQS::Queue"),
     (ids::DEAD_LETTER_QUEUE, "AWS::SQS::Queue"),
+    (ids::JOB_TABLE, "AWS::DynamoDB::Table"),
+    (ids::RESPONSE_QUEUE, "AWS::SQS::Queue"),
 ];
 
 /// Deletion policies under which deleting the stack keeps the resource.
@@ -32,6 +34,8 @@ fn retains(policy: &str) -> bool {
 pub struct Allowed {
     pub purge_bucket: bool,
     pub discard_messages: bool,
+    /// `--delete-job-records`: the job table goes with the records it holds.
+    pub delete_job_records: bool,
     pub disable_termination_protection: bool,
     pub only_fleet: bool,
 }
@@ -52,6 +56,10 @@ pub enum Refusal {
         queue: String,
         dead_letter: bool,
         messages: u64,
+    },
+    /// The job table (`jobs:`) holds records (expired ones count until DynamoDB deletes them).
+    TableHoldsRecords {
+        table: String,
     },
     /// qfleet's code bucket holds objects qfleet did not write: they are not deleted on a
     /// guess (qfleet deletes only its packages, `lambda/<sha256>.zip`).
@@ -83,6 +91,9 @@ impl Refusal {
                 Some("--purge-bucket (empties the bucket, all versions)")
             }
             Refusal::QueueHoldsMessages { .. } => Some("--discard-messages"),
+            Refusal::TableHoldsRecords { .. } => {
+                Some("--delete-job-records (deletes the job table with every job's record)")
+            }
             Refusal::CodeBucketHoldsOthers { .. }
             | Refusal::CannotCheck { .. }
             | Refusal::NotOurs { .. } => None,
@@ -114,6 +125,9 @@ impl Refusal {
                 if *dead_letter { "DLQ" } else { "queue" },
                 count(*messages, "message", "messages")
             ),
+            Refusal::TableHoldsRecords { table } => {
+                format!("job table {table}: holds jobs' records")
+            }
             Refusal::CodeBucketHoldsOthers {
                 bucket,
                 objects,
@@ -152,6 +166,21 @@ pub struct DataAtRisk {
     /// A pipeline's later stages' queues, in the data stack too (absent for one stage).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageQueues>,
+    /// The job table and the response queue (`jobs:`; absent without them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<JobsAtRisk>,
+}
+
+/// The job table and the response queue, and what they hold (`null`: could not be read).
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct JobsAtRisk {
+    pub table: Option<String>,
+    /// Whether it holds any record.
+    pub records: Option<bool>,
+    /// Kept when the data stack is deleted (a protected environment's: DeletionPolicy Retain).
+    pub retained: bool,
+    pub response_queue: Option<String>,
+    pub response_messages: Option<u64>,
 }
 
 /// The queues of one later stage of a pipeline, and the messages they hold.
@@ -403,7 +432,67 @@ pub fn data_at_risk(
         allowed,
         &mut reasons,
     );
+    d.jobs = jobs_at_risk(snap, allowed, &mut reasons);
     (d, purge, reasons)
+}
+
+/// The job table and the response queue (`jobs:`): the table's records are lost only with
+/// `--delete-job-records`, the response queue's messages only with `--discard-messages`; what
+/// could not be read is a refusal.
+fn jobs_at_risk(
+    snap: &Snapshot,
+    allowed: Allowed,
+    reasons: &mut Vec<Refusal>,
+) -> Option<JobsAtRisk> {
+    if snap.job_table.is_none() && snap.response_queue.is_none() {
+        return None;
+    }
+    let mut j = JobsAtRisk::default();
+    let cannot = |what: String, why: &str| Refusal::CannotCheck {
+        what,
+        why: why.to_string(),
+    };
+    match &snap.job_table {
+        None | Some(Fact::Absent) => {}
+        Some(Fact::Unknown(why)) => reasons.push(cannot("the job table".into(), why)),
+        Some(Fact::Known(t)) => {
+            j.table = Some(t.name.clone());
+            let records = t
+                .holds_records
+                .clone()
+                .unwrap_or(Fact::Unknown("its records were not looked for".into()));
+            if let Fact::Known(h) = &records {
+                j.records = Some(*h);
+            }
+            match (snap.data.deletion_policy(ids::JOB_TABLE), records) {
+                (Fact::Known(p), _) if retains(&p) => j.retained = true,
+                (_, Fact::Absent | Fact::Known(false)) => {}
+                (_, Fact::Unknown(why)) => {
+                    reasons.push(cannot(format!("the records in job table {}", t.name), &why))
+                }
+                (Fact::Unknown(why), Fact::Known(true)) => reasons.push(cannot(
+                    format!("whether job table {} is retained", t.name),
+                    &why,
+                )),
+                (_, Fact::Known(true)) if allowed.delete_job_records => {}
+                (_, Fact::Known(true)) => reasons.push(Refusal::TableHoldsRecords {
+                    table: t.name.clone(),
+                }),
+            }
+        }
+    }
+    if let Some(queue) = &snap.response_queue {
+        (j.response_queue, j.response_messages) = queue_at_risk(
+            &snap.data,
+            ids::RESPONSE_QUEUE,
+            (queue, 0),
+            false,
+            "the response queue",
+            allowed,
+            reasons,
+        );
+    }
+    Some(j)
 }
 
 /// The queues of a later stage of a pipeline: counted like the first stage's.
@@ -544,7 +633,9 @@ pub fn refusal(env: &str, reasons: &[Refusal], rechecked: bool) -> TeardownRefus
         holds_data: reasons.iter().any(|r| {
             matches!(
                 r,
-                Refusal::BucketHoldsObjects { .. } | Refusal::QueueHoldsMessages { .. }
+                Refusal::BucketHoldsObjects { .. }
+                    | Refusal::QueueHoldsMessages { .. }
+                    | Refusal::TableHoldsRecords { .. }
             )
         }),
         unchecked: reasons

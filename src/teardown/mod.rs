@@ -36,6 +36,8 @@ pub struct Options {
     pub purge_bucket: bool,
     /// Delete queues that still hold messages.
     pub discard_messages: bool,
+    /// Delete the job table with the records it holds.
+    pub delete_job_records: bool,
     /// Turn termination protection off before deleting.
     pub disable_termination_protection: bool,
     /// Only the fleet stack; the data stays.
@@ -55,6 +57,7 @@ impl Options {
         Allowed {
             purge_bucket: self.purge_bucket,
             discard_messages: self.discard_messages,
+            delete_job_records: self.delete_job_records,
             disable_termination_protection: self.disable_termination_protection,
             only_fleet: self.only_fleet,
         }
@@ -400,6 +403,11 @@ pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
             count(versions.len() as u64, "object version", "object versions")
         ));
     }
+    if let Some(j) = &d.jobs
+        && let (Some(t), Some(true), false) = (&j.table, j.records, j.retained)
+    {
+        out.push(format!("job table {t}: deleted with every job's record"));
+    }
     if opts.discard_messages {
         for (queue, messages, tests) in queues_held(d) {
             if let (Some(q), Some(n)) = (queue, messages.map(|n| n.saturating_sub(tests)))
@@ -433,6 +441,9 @@ fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>, u64)> {
             s.dead_letter_messages,
             s.dead_letter_test_events,
         ));
+    }
+    if let Some(j) = &d.jobs {
+        out.push((&j.response_queue, j.response_messages, 0));
     }
     out
 }
@@ -473,6 +484,23 @@ fn preview(plan: &Plan, opts: &Options) -> String {
                     ""
                 }
             ));
+        }
+        if let Some(j) = &d.jobs
+            && let Some(t) = &j.table
+        {
+            let held = match j.records {
+                Some(true) => "holds jobs' records",
+                Some(false) => "no record",
+                None => "not read",
+            };
+            let fate = if j.retained {
+                " (retained by its policy)"
+            } else if opts.delete_job_records {
+                " (deleted: --delete-job-records)"
+            } else {
+                ""
+            };
+            lines.push(format!("  job table {t}: {held}{fate}"));
         }
         for (q, n, tests) in queues_held(d) {
             if let Some(q) = q {

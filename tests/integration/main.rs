@@ -12,6 +12,10 @@
 //! - `walkthrough_localstack`: every step of examples/lab/README.md against LocalStack;
 //! - `iam`: every call of qfleet and of the reference worker checked against the policy it
 //!   runs under, with an IAM policy evaluator;
+//! - `jobs_moto`: jobs a user can follow (`jobs:`) on moto, which runs DynamoDB: an upload
+//!   kept by the reference worker as a job, a duplicate processed once, a poison message
+//!   failed, the response queue, `qfleet jobs` and `status`, a pipeline's two stages on one
+//!   job, a teardown that refuses a table holding records;
 //! - `fargate_moto`: Fargate workers on moto: the example deploys and status reads its
 //!   service; switching ec2 → fargate → lambda keeps every waiting message; teardown;
 //! - `lambda_moto`: Lambda workers on moto: switching workers.kind both ways keeps every
@@ -61,6 +65,7 @@ mod faults_moto;
 mod hints;
 mod iam;
 mod import;
+mod jobs_moto;
 mod json_contract;
 mod lambda_moto;
 mod layers;

@@ -607,6 +607,7 @@ fn a_stack_without_the_environments_marks_is_refused_whatever_the_flags() {
     let all = Allowed {
         purge_bucket: true,
         discard_messages: true,
+        delete_job_records: true,
         disable_termination_protection: true,
         only_fleet: false,
     };
@@ -688,4 +689,88 @@ fn s3_s_test_event_is_no_data_and_nothing_else_is_left_out() {
         decide_stages(&s, &later, none()),
         Decision::Proceed(_)
     ));
+}
+
+/// `jobs:` (issue 37): a deployed environment with a job table, holding records or not, and
+/// its response queue.
+fn with_jobs(records: Fact<bool>) -> Snapshot {
+    let mut s = deployed();
+    s.job_table = Some(Fact::Known(crate::snapshot::JobTable {
+        name: "qfleet-td-data-JobTable-1A2B".into(),
+        settings: None,
+        holds_records: Some(records),
+        recent: None,
+    }));
+    s.response_queue = Some(Fact::Known(Queue::for_tests("qfleet-td-responses", 0, &[])));
+    s
+}
+
+#[test]
+fn a_job_table_holding_records_is_refused_unless_its_loss_is_asked_for() {
+    let (reasons, _) = refusals(decide(&with_jobs(Fact::Known(true)), none()));
+    assert_eq!(
+        reasons,
+        [Refusal::TableHoldsRecords {
+            table: "qfleet-td-data-JobTable-1A2B".into()
+        }]
+    );
+    assert!(
+        reasons[0]
+            .flag()
+            .unwrap()
+            .starts_with("--delete-job-records")
+    );
+    // Other flags do not lift it.
+    let others = Allowed {
+        purge_bucket: true,
+        discard_messages: true,
+        ..Allowed::default()
+    };
+    assert!(matches!(
+        decide(&with_jobs(Fact::Known(true)), others),
+        Decision::Refuse { .. }
+    ));
+    let asked = Allowed {
+        delete_job_records: true,
+        ..Allowed::default()
+    };
+    let Decision::Proceed(plan) = decide(&with_jobs(Fact::Known(true)), asked) else {
+        panic!("the flag allows exactly that loss")
+    };
+    let jobs = plan.data.unwrap().jobs.unwrap();
+    assert_eq!(jobs.records, Some(true));
+    // An empty table goes without a flag.
+    assert!(matches!(
+        decide(&with_jobs(Fact::Known(false)), none()),
+        Decision::Proceed(_)
+    ));
+}
+
+#[test]
+fn a_job_table_not_read_is_a_refusal_and_a_kept_one_is_not() {
+    let (reasons, _) = refusals(decide(
+        &with_jobs(Fact::Unknown("throttled".into())),
+        none(),
+    ));
+    assert!(
+        matches!(&reasons[..], [Refusal::CannotCheck { what, why }] if what.contains("job table") && why == "throttled"),
+        "{reasons:?}"
+    );
+    // A protected environment's table is retained with the stack: no loss, no refusal.
+    let mut kept = with_jobs(Fact::Known(true));
+    if let Some(Fact::Known(p)) = &mut kept.data.deletion_policies {
+        p.insert("JobTable".into(), "Retain".into());
+    }
+    let Decision::Proceed(plan) = decide(&kept, none()) else {
+        panic!("a retained table is not lost")
+    };
+    assert!(plan.data.unwrap().jobs.unwrap().retained);
+    // The response queue's messages are data: refused without --discard-messages.
+    let mut answered = with_jobs(Fact::Known(false));
+    answered.response_queue = Some(Fact::Known(Queue::for_tests("qfleet-td-responses", 3, &[])));
+    let (reasons, _) = refusals(decide(&answered, none()));
+    assert!(
+        matches!(&reasons[..], [Refusal::QueueHoldsMessages { queue, messages: 3, .. }] if queue == "qfleet-td-responses"),
+        "{reasons:?}"
+    );
 }

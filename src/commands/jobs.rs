@@ -1,0 +1,77 @@
+//! `qfleet jobs ENV [KEY]`: one upload's jobs with their history, or the recent jobs
+//! (`--failed`, `--state`, `--since`, `--limit`), from the job table (`jobs:`).
+
+use super::Global;
+use crate::error::{Result, Usage};
+use crate::jobs::report::Jobs;
+use crate::jobs::{self, Query};
+use crate::output::Output;
+use clap::Args;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// One environment: its name (a file in the stacks directory, or one copy), or a path.
+    pub env: String,
+    /// An upload's key (under the upload prefix, or without it): its jobs with every change.
+    pub key: Option<String>,
+    /// Only failed jobs (the same as --state failed).
+    #[arg(long, conflicts_with = "state")]
+    pub failed: bool,
+    /// Only jobs in this state: queued, processing, retrying, done or failed.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// How far back a list goes, by each job's last change: whole seconds or a number with a
+    /// unit (90, 30s, 10m, 2h, 1d).
+    #[arg(long, default_value = "1h", value_parser = parse_since)]
+    pub since: Duration,
+    /// At most this many jobs in a list, the most recent first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+fn parse_since(text: &str) -> std::result::Result<Duration, String> {
+    crate::config::duration::parse(text)
+        .filter(|s| s.0 > 0)
+        .map(|s| Duration::from_secs(s.0))
+        .ok_or_else(|| format!("`{text}` is not a duration such as 90, 30s, 10m or 2h"))
+}
+
+pub fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+    let state = match (args.failed, args.state) {
+        (true, _) => Some("failed".to_string()),
+        (false, Some(s)) if !jobs::STATES.contains(&s.as_str()) => {
+            let allowed = jobs::STATES.join(", ");
+            return Err(Usage::JobState { state: s, allowed }.into());
+        }
+        (false, s) => s,
+    };
+    let session = super::session(std::slice::from_ref(&args.env), g)?;
+    let [env] = session.envs.as_slice() else {
+        return Err(Usage::OneEnvironment {
+            command: "jobs",
+            named: args.env.clone(),
+            count: session.envs.len(),
+        }
+        .into());
+    };
+    let query = Query {
+        key: args.key,
+        state,
+        since: args.since,
+        limit: args.limit,
+    };
+    let result = session
+        .each(|clients, env| {
+            let q = query.clone();
+            async move { jobs::read(&clients, env, &q).await }
+        })
+        .into_iter()
+        .next()
+        .ok_or(Usage::NoEnvironment { what: "read" })?;
+    out.print(&Jobs {
+        environment: env.name.clone(),
+        result,
+        since: crate::config::duration::Seconds(args.since.as_secs()).to_string(),
+    })
+}

@@ -1,0 +1,222 @@
+//! `qfleet jobs`: the jobs a user can follow (`jobs:` in the stack file; docs/jobs.md). One
+//! upload key's jobs with their whole history, or the jobs changed lately, filtered by state;
+//! read from the job table the workers keep.
+
+pub mod report;
+
+use crate::aws::Clients;
+use crate::aws::job_table::{self, Job};
+use crate::config::Environment;
+use crate::error::{Error, Result, Usage};
+use crate::render::ids;
+use std::time::{Duration, SystemTime};
+
+/// What to show.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// One upload key (under the upload prefix, or without it); `None`: the recent jobs.
+    pub key: Option<String>,
+    /// Only jobs in this state (`--failed` is `failed`).
+    pub state: Option<String>,
+    /// How far back a list goes (by each job's last change).
+    pub since: Duration,
+    /// At most this many jobs in a list, the most recent first.
+    pub limit: usize,
+}
+
+/// The states a job can be in, as the protocol writes them.
+pub const STATES: [&str; 5] = ["queued", "processing", "retrying", "done", "failed"];
+
+/// What was found.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub table: String,
+    /// The key that was looked up, as stored (`None` for a list).
+    pub key: Option<String>,
+    pub jobs: Vec<Job>,
+    /// Jobs of the list left out by `limit`.
+    pub more: usize,
+}
+
+/// Whether `env` keeps a job table: an error when its stack file has no `jobs:`.
+pub fn has_table(env: &Environment) -> Result<()> {
+    match env.spec.jobs {
+        Some(_) => Ok(()),
+        None => Err(Usage::NoJobTable {
+            env: env.name.clone(),
+        }
+        .into()),
+    }
+}
+
+/// The name of `env`'s job table: CloudFormation's, read from the data stack's resources (the
+/// workers read it there too). An error when the stack file has no `jobs:`, or the data stack
+/// holds no table yet (not deployed with `jobs:`).
+pub async fn table_name(clients: &Clients, env: &Environment) -> Result<String> {
+    has_table(env)?;
+    let stack = env.data_stack_name();
+    let resources = crate::aws::cfn::stacks::resources(&clients.cfn, &stack)
+        .await?
+        .unwrap_or_default();
+    match resources.get(ids::JOB_TABLE) {
+        Some(r) if r.is_live() => Ok(r.physical_id.clone().unwrap_or_default()),
+        _ => Err(Error::aws(format!(
+            "{}: {stack} holds no job table yet: deploy the stack file with `jobs:` first (`qfleet deploy {}`)",
+            env.name, env.name
+        ))),
+    }
+}
+
+/// The key as the table stores it: the upload prefix and the key, unless it begins with it.
+pub fn stored_key(env: &Environment, key: &str) -> String {
+    let prefix = &env.spec.bucket.upload_prefix;
+    if key.starts_with(prefix.as_str()) {
+        key.to_string()
+    } else {
+        format!("{prefix}{}", key.trim_start_matches('/'))
+    }
+}
+
+/// Reads what `q` asks for from `env`'s job table.
+pub async fn read(clients: &Clients, env: &Environment, q: &Query) -> Result<Found> {
+    has_table(env)?;
+    crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env).await?;
+    let table = table_name(clients, env).await?;
+    let now = SystemTime::now();
+    let keep = |j: &Job| {
+        !crate::snapshot::jobs::expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s)
+    };
+    if let Some(key) = &q.key {
+        let key = stored_key(env, key);
+        let jobs: Vec<Job> = job_table::jobs_of(&clients.dynamodb, &table, &key)
+            .await?
+            .into_iter()
+            .filter(keep)
+            .collect();
+        return Ok(Found {
+            table,
+            key: Some(key),
+            jobs,
+            more: 0,
+        });
+    }
+    let mut jobs: Vec<Job> =
+        job_table::changed_since(&clients.dynamodb, &table, now - q.since, now)
+            .await?
+            .into_iter()
+            .filter(keep)
+            .collect();
+    let more = jobs.len().saturating_sub(q.limit);
+    jobs.truncate(q.limit);
+    Ok(Found {
+        table,
+        key: None,
+        jobs,
+        more,
+    })
+}
+
+/// What `status` shows of the jobs: those finished in the window, and the slowest.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct Recent {
+    /// Jobs done in the window.
+    pub done: u64,
+    /// Jobs failed in the window.
+    pub failed: u64,
+    /// Jobs not finished whose last change is in the window.
+    pub in_progress: u64,
+    /// The slowest job done in the window: its key and seconds from upload to done.
+    pub slowest: Option<Slowest>,
+}
+
+/// A job and how long it took.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct Slowest {
+    pub key: String,
+    pub seconds: f64,
+}
+
+impl Recent {
+    /// Counts the jobs (the window's: the caller read them so).
+    pub fn of(jobs: &[Job]) -> Recent {
+        let mut r = Recent::default();
+        for j in jobs {
+            match j.state.as_str() {
+                "done" => r.done += 1,
+                "failed" => r.failed += 1,
+                _ => r.in_progress += 1,
+            }
+            if j.state == "done"
+                && let Some(s) = j.seconds()
+                && r.slowest.as_ref().is_none_or(|x| s > x.seconds)
+            {
+                r.slowest = Some(Slowest {
+                    key: j.key.clone(),
+                    seconds: s,
+                });
+            }
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(key: &str, state: &str, up: &str, end: Option<&str>) -> Job {
+        Job {
+            key: key.into(),
+            upload: "v".into(),
+            state: state.into(),
+            stage: None,
+            stage_index: None,
+            attempts: Some(1),
+            worker: None,
+            uploaded_at: Some(up.into()),
+            queued_at: None,
+            received_at: None,
+            finished_at: end.map(str::to_string),
+            output: None,
+            error: None,
+            duplicates: None,
+            updated_at: end.map(str::to_string),
+            expires_at: None,
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn recent_counts_each_state_and_finds_the_slowest_done() {
+        let jobs = [
+            job(
+                "a",
+                "done",
+                "2026-11-24T19:00:00.000Z",
+                Some("2026-11-24T19:00:02.000Z"),
+            ),
+            job(
+                "b",
+                "done",
+                "2026-11-24T19:00:00.000Z",
+                Some("2026-11-24T19:00:09.500Z"),
+            ),
+            job(
+                "c",
+                "failed",
+                "2026-11-24T19:00:00.000Z",
+                Some("2026-11-24T19:01:00.000Z"),
+            ),
+            job("d", "processing", "2026-11-24T19:00:00.000Z", None),
+        ];
+        let r = Recent::of(&jobs);
+        assert_eq!((r.done, r.failed, r.in_progress), (2, 1, 1));
+        assert_eq!(
+            r.slowest,
+            Some(Slowest {
+                key: "b".into(),
+                seconds: 9.5
+            })
+        );
+    }
+}

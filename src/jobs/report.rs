@@ -1,0 +1,196 @@
+//! `qfleet jobs`'s result: one upload key's jobs with their history, or a list of recent jobs;
+//! a table for people, one document for `--output json`.
+
+use super::Found;
+use crate::aws::job_table::Job;
+use crate::error::{Exit, Result};
+use crate::output::Output;
+use crate::output::report::{Document, Environment, Report};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// The jobs of one environment, or why they could not be read.
+pub struct Jobs {
+    pub environment: String,
+    pub result: Result<Found>,
+    /// How far back the list went (`1h`), for the text.
+    pub since: String,
+}
+
+/// The jobs found: one key's (each with its history) or the recent ones (without).
+#[derive(Serialize, JsonSchema)]
+struct Body<'a> {
+    /// The job table read.
+    table: Option<&'a str>,
+    /// The upload key looked up, as stored (`null` for a list of recent jobs).
+    key: Option<&'a str>,
+    /// The jobs: of the key, oldest change first; of a list, the most recent change first.
+    jobs: Option<&'a [Job]>,
+    /// Jobs of the list left out by `--limit`.
+    more: Option<usize>,
+}
+
+/// The schema of `qfleet jobs`'s document.
+#[cfg(test)]
+pub fn schema() -> serde_json::Value {
+    use crate::output::schema::{self, Environments};
+    schema::document::<Body<'static>, ()>("jobs", "qfleet jobs --output json", Environments::One)
+}
+
+impl Report for Jobs {
+    fn exit_code(&self) -> Exit {
+        self.result
+            .as_ref()
+            .map_or_else(crate::error::Error::exit_code, |_| Exit::Ok)
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let env = match &self.result {
+            Ok(f) => Environment::ok(
+                &self.environment,
+                Body {
+                    table: Some(&f.table),
+                    key: f.key.as_deref(),
+                    jobs: Some(&f.jobs),
+                    more: Some(f.more),
+                },
+            ),
+            Err(e) => Environment::failed(
+                &self.environment,
+                e,
+                Body {
+                    table: None,
+                    key: None,
+                    jobs: None,
+                    more: None,
+                },
+            ),
+        };
+        Document::new(self.exit_code(), vec![env])
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        let f = match &self.result {
+            Ok(f) => f,
+            Err(e) => {
+                out.note(format!("error: {}: {e}", self.environment));
+                return Ok(());
+            }
+        };
+        match &f.key {
+            Some(key) => history_text(&self.environment, key, &f.jobs, out),
+            None => list_text(self, f, out),
+        }
+        Ok(())
+    }
+}
+
+fn ago(t: Option<&str>) -> String {
+    t.map(crate::output::when::ago).unwrap_or_default()
+}
+
+fn seconds(j: &Job) -> String {
+    j.seconds().map(|s| format!("{s:.1} s")).unwrap_or_default()
+}
+
+/// Text at most `n` characters long (an error in a table cell).
+fn short(text: &str, n: usize) -> String {
+    if text.chars().count() <= n {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(n - 1).collect::<String>())
+    }
+}
+
+fn list_text(r: &Jobs, f: &Found, out: &Output) {
+    if f.jobs.is_empty() {
+        out.line(format!(
+            "{}: no job changed in the last {}",
+            r.environment, r.since
+        ));
+        return;
+    }
+    let rows: Vec<Vec<String>> = f
+        .jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.key.clone(),
+                j.state.clone(),
+                j.stage.clone().unwrap_or_default(),
+                j.attempts.map(|a| a.to_string()).unwrap_or_default(),
+                ago(j.updated_at.as_deref()),
+                seconds(j),
+                short(j.error.as_deref().unwrap_or_default(), 60),
+            ]
+        })
+        .collect();
+    out.line(crate::output::table(
+        &[
+            "key", "state", "stage", "attempts", "changed", "took", "error",
+        ],
+        rows,
+    ));
+    if f.more > 0 {
+        out.note(format!(
+            "{} more in the last {} (--limit shows more; `qfleet jobs {} KEY` shows one job's history)",
+            crate::output::words::count(f.more as u64, "job", "jobs"),
+            r.since,
+            r.environment
+        ));
+    }
+}
+
+fn history_text(env: &str, key: &str, jobs: &[Job], out: &Output) {
+    if jobs.is_empty() {
+        out.line(format!("{env}: no job for {key} in the job table"));
+        return;
+    }
+    for (i, j) in jobs.iter().enumerate() {
+        if i > 0 {
+            out.line(String::new());
+        }
+        let mut head = format!("{} (upload {}): {}", j.key, j.upload, j.state);
+        if let Some(s) = j.seconds() {
+            head.push_str(&format!(" after {s:.1} s"));
+        }
+        if let Some(o) = &j.output {
+            head.push_str(&format!(", output {o}"));
+        }
+        if let Some(d) = j.duplicates.filter(|d| *d > 0) {
+            head.push_str(&format!(
+                ", {} deleted unprocessed",
+                crate::output::words::count(d, "duplicate", "duplicates")
+            ));
+        }
+        out.line(head);
+        let rows: Vec<Vec<String>> = j
+            .history
+            .iter()
+            .map(|c| {
+                vec![
+                    c.at.clone(),
+                    c.state.clone(),
+                    c.stage.clone().unwrap_or_default(),
+                    c.worker.clone().unwrap_or_default(),
+                    c.attempt.map(|a| a.to_string()).unwrap_or_default(),
+                    c.output
+                        .clone()
+                        .or_else(|| c.error.as_deref().map(|e| short(e, 80)))
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.line(crate::output::table(
+            &[
+                "at",
+                "state",
+                "stage",
+                "worker",
+                "attempt",
+                "output or error",
+            ],
+            rows,
+        ));
+    }
+}

@@ -1,0 +1,404 @@
+//! Jobs a user can follow (`jobs:`; docs/jobs.md) against moto's server, which runs DynamoDB
+//! (LocalStack 4.13.1's DynamoDB answers CreateTable with HTTP 500 on these machines): the job
+//! table deployed, the reference worker keeping it, `qfleet jobs`, `status`, `send`'s cleanup of
+//! its own record, and a teardown that refuses a table holding records.
+//!
+//! moto gaps: it skips bucket notifications and SNS subscriptions, so an upload's event is sent
+//! to the queue here as SNS's raw delivery would carry it (the S3 event's documented shape,
+//! with the version id S3 answered the upload with); and its CloudFormation leaves the bucket's
+//! VersioningConfiguration unapplied, so the test turns versioning on (the template declares it).
+
+use crate::common::*;
+
+struct Moto {
+    s3: aws_sdk_s3::Client,
+    sqs: aws_sdk_sqs::Client,
+}
+
+async fn moto() -> Moto {
+    let conf = moto_config().await;
+    let s3 = aws_sdk_s3::config::Builder::from(&conf)
+        .force_path_style(true)
+        .build();
+    Moto {
+        s3: aws_sdk_s3::Client::from_conf(s3),
+        sqs: aws_sdk_sqs::Client::new(&conf),
+    }
+}
+
+/// Uploads `key` and sends its S3 event to `queue`, as S3 and the topic would: the event's
+/// documented fields (notification-content-structure), the version id S3 gave the upload.
+async fn upload(m: &Moto, bucket: &str, key: &str, queue: &str) -> String {
+    m.s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let put =
+        m.s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"a photo"))
+            .send()
+            .await
+            .unwrap();
+    let version = put
+        .version_id()
+        .expect("the bucket is versioned")
+        .to_string();
+    let event = serde_json::json!({ "Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-11-24T19:55:00.120Z",
+        "s3": {
+            "bucket": { "name": bucket },
+            "object": { "key": key, "versionId": version, "sequencer": "0055AED6DCD90281E5" }
+        }
+    }]});
+    send_job(&m.sqs, queue, &event.to_string()).await;
+    version
+}
+
+/// Runs the reference worker once on `queue` with the job table's settings, as the stage's
+/// user data gives them.
+fn work_once(
+    (env, table): (&str, &str),
+    queue_url: &str,
+    bucket: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut c = std::process::Command::new(root().join(".venv/bin/python"));
+    c.arg(root().join("examples/worker/qfleet_worker.py"))
+        .arg("--once")
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "eu-west-1")
+        .env_remove("AWS_PROFILE")
+        .env("QFLEET_ENVIRONMENT", env)
+        .env("QFLEET_QUEUE_URL", queue_url)
+        .env("QFLEET_BUCKET", bucket)
+        .env("QFLEET_WAIT_SECONDS", "1")
+        .env("QFLEET_RETRY_BACKOFF", "0")
+        // The table's name as the bootstrap writes it from the data stack's resource (moto's
+        // DescribeStackResource fails on a stack with a resource it skipped: HTTP 500, so the
+        // name is read here from ListStackResources; the workers' own lookup is tested with
+        // moto in-process, examples/worker/test_qfleet_jobs.py).
+        .env("QFLEET_JOB_TABLE", table)
+        .env("QFLEET_STAGE_INDEX", "0")
+        .env("QFLEET_NEXT_STAGE", "")
+        .env("QFLEET_MAX_RECEIVE_COUNT", "2")
+        .env("QFLEET_JOB_RETENTION_DAYS", "30")
+        .env(
+            "QFLEET_RESPONSE_QUEUE_URL",
+            format!("{}/123456789012/qfleet-{env}-responses", moto_endpoint()),
+        );
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    let o = run(&mut c);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    stdout(&o)
+}
+
+/// The job table's name: CloudFormation's, as the data stack lists it.
+async fn table_of(env: &str) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    let r = cfn
+        .list_stack_resources()
+        .stack_name(format!("qfleet-{env}-data"))
+        .send()
+        .await
+        .unwrap();
+    let name = r
+        .stack_resource_summaries()
+        .iter()
+        .find(|s| s.logical_resource_id() == Some("JobTable"))
+        .and_then(|s| s.physical_resource_id())
+        .expect("the data stack lists its job table")
+        .to_string();
+    assert!(
+        name.starts_with(&format!("qfleet-{env}-data-JobTable-")),
+        "{name}"
+    );
+    name
+}
+
+/// Every message on the response queue, received and deleted.
+async fn responses(m: &Moto, env: &str) -> Vec<serde_json::Value> {
+    let url = queue_url(&m.sqs, &format!("qfleet-{env}-responses")).await;
+    let r = m
+        .sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for msg in r.messages() {
+        out.push(serde_json::from_str(msg.body().unwrap()).unwrap());
+        m.sqs
+            .delete_message()
+            .queue_url(&url)
+            .receipt_handle(msg.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    out
+}
+
+fn states(job: &serde_json::Value) -> Vec<String> {
+    job["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_teardown() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("jobs");
+    let file = deploy_lab(
+        dir.path(),
+        &e,
+        "jobs: {}\nqueue:\n  max_receive_count: 2\n  visibility_timeout: 5\n",
+    );
+    let m = moto().await;
+    let bucket = format!("{e}-uploads-123456789012-eu-west-1");
+    let queue = format!("qfleet-{e}-jobs");
+    let url = queue_url(&m.sqs, &queue).await;
+    let table = table_of(&e).await;
+
+    // An upload goes queued → processing → done, and the response queue gets its message.
+    let version = upload(&m, &bucket, "uploads/cat.jpg", &queue).await;
+    let log = work_once((&e, &table), &url, &bucket, &[]);
+    assert!(log.contains("outcome=processed"), "{log}");
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["cat.jpg", "-o", "json"]),
+        0,
+    );
+    check_schema("jobs", &d);
+    let job = &d["environments"][0]["jobs"][0];
+    assert_eq!(job["upload"], version.as_str());
+    assert_eq!(job["state"], "done");
+    assert_eq!(job["output"], "processed/cat.jpg");
+    assert_eq!(states(job), ["queued", "processing", "done"]);
+    let answered = responses(&m, &e).await;
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert_eq!(answered[0]["state"], "done");
+    assert_eq!(answered[0]["key"], "uploads/cat.jpg");
+
+    // The same message again: not processed, counted as a duplicate, no second response.
+    let event = serde_json::json!({ "Records": [{
+        "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-11-24T19:55:00.120Z",
+        "s3": { "bucket": { "name": bucket }, "object": { "key": "uploads/cat.jpg", "versionId": version } }
+    }]});
+    send_job(&m.sqs, &queue, &event.to_string()).await;
+    work_once((&e, &table), &url, &bucket, &[]);
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["cat.jpg", "-o", "json"]),
+        0,
+    );
+    let job = &d["environments"][0]["jobs"][0];
+    assert_eq!(job["duplicates"], 1, "{job}");
+    assert_eq!(states(job), ["queued", "processing", "done"], "{job}");
+    assert!(responses(&m, &e).await.is_empty());
+
+    // A poison message (its object is not there): retrying, then failed at the second receive.
+    let poison = serde_json::json!({ "Records": [{
+        "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-11-24T19:56:00.000Z",
+        "s3": { "bucket": { "name": bucket }, "object": { "key": "uploads/gone.jpg", "versionId": "v-gone" } }
+    }]});
+    send_job(&m.sqs, &queue, &poison.to_string()).await;
+    for _ in 0..2 {
+        work_once((&e, &table), &url, &bucket, &[]);
+    }
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["--failed", "-o", "json"]),
+        0,
+    );
+    let failed = d["environments"][0]["jobs"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{d}");
+    assert_eq!(failed[0]["key"], "uploads/gone.jpg");
+    assert!(
+        failed[0]["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{d}"
+    );
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["gone.jpg", "-o", "json"]),
+        0,
+    );
+    assert_eq!(
+        states(&d["environments"][0]["jobs"][0]),
+        ["queued", "processing", "retrying", "processing", "failed"]
+    );
+    let answered = responses(&m, &e).await;
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert_eq!(answered[0]["state"], "failed");
+
+    // status shows the last minutes' jobs from the table.
+    let s = doc(
+        qfleet_on_moto()
+            .arg("status")
+            .arg(&file)
+            .args(["-o", "json"]),
+        0,
+    );
+    let jobs = &s["environments"][0]["jobs"];
+    assert_eq!(
+        (jobs["done"].as_u64(), jobs["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+
+    // A teardown refuses a table that holds records, and deletes nothing.
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--delete-job-records"),
+        "{}",
+        stderr(&o)
+    );
+    let still = run(qfleet_on_moto().args(["jobs"]).arg(&file).arg("cat.jpg"));
+    assert_eq!(still.status.code(), Some(0), "{}", stderr(&still));
+    assert!(stdout(&still).contains("done"), "{}", stdout(&still));
+
+    // With the flag it goes, the table with it.
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+        "--delete-job-records",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn a_two_stage_pipeline_records_both_stages_on_one_job_and_only_the_last_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("jobs-pipe");
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "environment: {e}\nregion: eu-west-1\nlab: true\njobs: {{}}\nstages:\n  - name: resize\n    workers: {{min: 1, max: 2, public_ip: true}}\n  - name: thumb\n    prefix: resized/\n    workers: {{min: 1, max: 2, public_ip: true}}\n"
+        ),
+    )
+    .unwrap();
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m = moto().await;
+    let bucket = format!("{e}-uploads-123456789012-eu-west-1");
+    let first = queue_url(&m.sqs, &format!("qfleet-{e}-jobs")).await;
+    let second = queue_url(&m.sqs, &format!("qfleet-{e}--thumb-jobs")).await;
+    let table = table_of(&e).await;
+
+    let version = upload(&m, &bucket, "uploads/dog.jpg", &format!("qfleet-{e}-jobs")).await;
+    work_once(
+        (&e, &table),
+        &first,
+        &bucket,
+        &[
+            ("QFLEET_STAGE", "resize"),
+            ("QFLEET_NEXT_STAGE", "thumb"),
+            ("QFLEET_PROCESSED_PREFIX", "resized/"),
+        ],
+    );
+    // Nothing answered yet: the job is done only when the last stage is.
+    assert!(responses(&m, &e).await.is_empty());
+    // The resized object's event, as the bucket's notification would send it to stage 2: the
+    // worker reads the job it belongs to from the object's metadata.
+    let head =
+        m.s3.head_object()
+            .bucket(&bucket)
+            .key("resized/dog.jpg")
+            .send()
+            .await
+            .unwrap();
+    let event = serde_json::json!({ "Records": [{
+        "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
+        "eventTime": "2026-11-24T19:57:00.000Z",
+        "s3": { "bucket": { "name": bucket },
+                "object": { "key": "resized/dog.jpg", "versionId": head.version_id().unwrap() } }
+    }]});
+    send_job(
+        &m.sqs,
+        &format!("qfleet-{e}--thumb-jobs"),
+        &event.to_string(),
+    )
+    .await;
+    work_once(
+        (&e, &table),
+        &second,
+        &bucket,
+        &[
+            ("QFLEET_STAGE", "thumb"),
+            ("QFLEET_STAGE_INDEX", "1"),
+            ("QFLEET_UPLOAD_PREFIX", "resized/"),
+            ("QFLEET_PROCESSED_PREFIX", "processed/"),
+        ],
+    );
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["dog.jpg", "-o", "json"]),
+        0,
+    );
+    let jobs = d["environments"][0]["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "one job for both stages: {d}");
+    assert_eq!(jobs[0]["upload"], version.as_str());
+    assert_eq!(jobs[0]["state"], "done");
+    assert_eq!(jobs[0]["stage"], "thumb");
+    let stages: Vec<(String, String)> = jobs[0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["state"].as_str().unwrap().to_string(),
+                c["stage"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let done: Vec<&str> = stages
+        .iter()
+        .filter(|(s, _)| s == "done")
+        .map(|(_, st)| st.as_str())
+        .collect();
+    assert_eq!(done, ["resize", "thumb"], "{stages:?}");
+    let answered = responses(&m, &e).await;
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert_eq!(answered[0]["stage"], "thumb");
+    assert_eq!(answered[0]["output"], "processed/dog.jpg");
+}
