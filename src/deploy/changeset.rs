@@ -187,6 +187,8 @@ mod tests {
         assert!(change("Remove", "AWS::SQS::Queue", None).loses_data());
         assert!(change("Modify", "AWS::S3::Bucket", Some("True")).loses_data());
         assert!(change("Modify", "AWS::KMS::Key", Some("Conditional")).loses_data());
+        // The job table (`jobs:`): its replacement loses every job's record.
+        assert!(change("Modify", "AWS::DynamoDB::Table", Some("True")).loses_data());
         assert!(!change("Modify", "AWS::SQS::Queue", Some("False")).loses_data());
         assert!(!change("Add", "AWS::SQS::Queue", None).loses_data());
         assert!(!change("Remove", "AWS::AutoScaling::AutoScalingGroup", None).loses_data());

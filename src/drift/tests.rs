@@ -624,3 +624,61 @@ mod pipeline {
         assert_eq!(r.exit_code(), 1);
     }
 }
+
+/// `jobs:` (issue 37): the job table's settings as the data template declares them, and the
+/// response queue's encryption.
+#[test]
+fn the_job_tables_settings_and_the_response_queue_are_checked() {
+    use crate::aws::job_table::Settings;
+    let e = crate::config::parse(
+        PathBuf::from("stacks/dr.yaml"),
+        "region: eu-west-1\nlab: true\njobs: {}\n".into(),
+    )
+    .unwrap();
+    let table = |settings: Fact<Settings>| {
+        Some(Fact::Known(crate::snapshot::JobTable {
+            name: "qfleet-dr-data-JobTable-1A2B".into(),
+            settings: Some(settings),
+            holds_records: None,
+            recent: None,
+        }))
+    };
+    let declared = Settings {
+        status: "ACTIVE".into(),
+        billing_mode: Some("PAY_PER_REQUEST".into()),
+        sse_type: None,
+        kms_key: None,
+        indexes: vec!["recent".into()],
+        time_to_live: "ENABLED".into(),
+        time_to_live_attribute: Some("expires_at".into()),
+        point_in_time_recovery: "DISABLED".into(),
+    };
+    let mut s = in_sync(&e);
+    s.job_table = table(Fact::Known(declared.clone()));
+    s.response_queue = Some(Fact::Known(Queue::for_tests(
+        "qfleet-dr-responses",
+        0,
+        &[("SqsManagedSseEnabled", "true")],
+    )));
+    let r = compare::report(&s, &e, detected());
+    assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
+
+    // Time to live turned off and the queue's encryption removed behind qfleet's back.
+    let mut changed = declared.clone();
+    changed.time_to_live = "DISABLED".into();
+    s.job_table = table(Fact::Known(changed));
+    s.response_queue = Some(Fact::Known(Queue::for_tests("qfleet-dr-responses", 0, &[])));
+    let r = compare::report(&s, &e, detected());
+    let props: Vec<&str> = r.differences.iter().map(|d| d.property.as_str()).collect();
+    assert_eq!(props, ["TimeToLiveSpecification", "encryption"], "{r:?}");
+    assert_eq!(r.exit_code(), 3);
+
+    // Settings that could not be read are unchecked, never in sync.
+    s.job_table = table(Fact::Unknown("AccessDenied".into()));
+    let r = compare::report(&s, &e, detected());
+    assert!(
+        r.unchecked.iter().any(|u| u.reason == "AccessDenied"),
+        "{r:?}"
+    );
+    assert_ne!(r.exit_code(), 0);
+}
