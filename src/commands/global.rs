@@ -3,6 +3,16 @@
 use crate::output::Format;
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// A flag's positive duration: whole seconds or a number with a unit (`90`, `30s`, `10m`, `2h`,
+/// `1d`), as the stack file writes durations.
+pub fn positive_duration(text: &str) -> std::result::Result<Duration, String> {
+    crate::config::duration::parse(text)
+        .filter(|s| s.0 > 0)
+        .map(|s| Duration::from_secs(s.0))
+        .ok_or_else(|| format!("`{text}` is not a duration such as 90, 30s, 10m or 2h"))
+}
 
 #[derive(Debug, Args)]
 pub struct Global {

@@ -23,18 +23,11 @@ pub struct JobsArgs {
     pub state: Option<String>,
     /// How far back a list goes, by each job's last change: whole seconds or a number with a
     /// unit (90, 30s, 10m, 2h, 1d).
-    #[arg(long, default_value = "1h", value_parser = parse_since)]
+    #[arg(long, default_value = "1h", value_parser = super::global::positive_duration)]
     pub since: Duration,
     /// At most this many jobs in a list, the most recent first.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
-}
-
-fn parse_since(text: &str) -> std::result::Result<Duration, String> {
-    crate::config::duration::parse(text)
-        .filter(|s| s.0 > 0)
-        .map(|s| Duration::from_secs(s.0))
-        .ok_or_else(|| format!("`{text}` is not a duration such as 90, 30s, 10m or 2h"))
 }
 
 pub fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {

@@ -16,7 +16,7 @@ pub struct LogsArgs {
     #[arg(long, short)]
     pub follow: bool,
     /// How far back to start: whole seconds or a number with a unit (90, 30s, 10m, 2h, 1d).
-    #[arg(long, default_value = "10m", value_parser = parse_since)]
+    #[arg(long, default_value = "10m", value_parser = super::global::positive_duration)]
     pub since: Duration,
     /// Only lines containing this text (case-sensitive).
     #[arg(long)]
@@ -24,13 +24,6 @@ pub struct LogsArgs {
     /// For a pipeline, only this stage's workers (default: every stage's, merged by time).
     #[arg(long)]
     pub stage: Option<String>,
-}
-
-fn parse_since(text: &str) -> std::result::Result<Duration, String> {
-    crate::config::duration::parse(text)
-        .filter(|s| s.0 > 0)
-        .map(|s| Duration::from_secs(s.0))
-        .ok_or_else(|| format!("`{text}` is not a duration such as 90, 30s, 10m or 2h"))
 }
 
 pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {

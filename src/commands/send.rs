@@ -25,19 +25,12 @@ pub struct SendArgs {
     #[arg(long, value_enum, default_value_t = Until::Processed)]
     pub until: Until,
     /// How long to wait for it: whole seconds or a number with a unit (90, 30s, 5m).
-    #[arg(long, default_value = "5m", value_parser = parse_timeout)]
+    #[arg(long, default_value = "5m", value_parser = super::global::positive_duration)]
     pub timeout: Duration,
     /// Leave the test object (and, with --until queue, its message) in place; by default they
     /// are removed once followed, so that a teardown does not count them as data.
     #[arg(long)]
     pub keep: bool,
-}
-
-fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
-    crate::config::duration::parse(text)
-        .filter(|s| s.0 > 0)
-        .map(|s| Duration::from_secs(s.0))
-        .ok_or_else(|| format!("`{text}` is not a duration such as 90, 30s or 5m"))
 }
 
 pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
