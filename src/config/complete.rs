@@ -1,5 +1,6 @@
 //! The environment names a shell completes ENV to: every stack file in the stacks directory,
-//! and the copies of a file with `copies` (`lab-01` … `lab-12`). Read leniently: a file that
+//! the copies of a file with `copies` (`lab-01` … `lab-12`) and the targets of a file with
+//! `targets` (`orders-eu`). Read leniently: a file that
 //! does not parse still offers its name, and nothing here fails.
 
 use serde_yaml_ng::Value;
@@ -44,6 +45,25 @@ pub fn candidates(stacks_dir: &Path, prefix: &str) -> Vec<Candidate> {
             name: stem.clone(),
             help,
         });
+        // A target is found by the environment's name and its own (`orders-eu`).
+        let base = doc
+            .get("environment")
+            .and_then(Value::as_str)
+            .unwrap_or(&stem);
+        if let Some(targets) = doc.get("targets").and_then(Value::as_sequence) {
+            out.extend(targets.iter().filter_map(|t| {
+                let name = t.get("name")?.as_str()?;
+                let at = t.get("region").and_then(Value::as_str).unwrap_or(region);
+                let account = t.get("account").and_then(Value::as_str);
+                Some(Candidate {
+                    name: format!("{base}-{name}"),
+                    help: match account {
+                        Some(a) => format!("target {name} of {stem}: {a}, {at}"),
+                        None => format!("target {name} of {stem}: {at}"),
+                    },
+                })
+            }));
+        }
         if let (Some(n), true) = (copies, named_so) {
             let width = n.to_string().len().max(2);
             out.extend((1..=n).map(|i| Candidate {
@@ -102,6 +122,26 @@ mod tests {
         assert_eq!(all[1], "c-001");
         assert_eq!(all[100], "c-100");
         assert_eq!(names(d, "o"), ["other"]);
+    }
+
+    #[test]
+    fn targets_are_offered_by_their_environment_s_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("orders.yaml"),
+            "region: eu-west-1\ntargets:\n  - name: eu\n  - name: us\n    account: '222222222222'\n    region: us-east-1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("file.yaml"),
+            "environment: shop\nregion: eu-west-1\ntargets:\n  - name: eu\n",
+        )
+        .unwrap();
+        assert_eq!(names(d, "orders-"), ["orders-eu", "orders-us"]);
+        assert_eq!(names(d, "shop"), ["shop-eu"]);
+        let us = &candidates(d, "orders-us")[0];
+        assert_eq!(us.help, "target us of orders: 222222222222, us-east-1");
     }
 
     #[test]

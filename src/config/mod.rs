@@ -3,6 +3,7 @@
 pub mod advice;
 mod allowed;
 pub mod complete;
+pub mod deploy_targets;
 pub mod duration;
 pub mod grants;
 pub mod headroom;
@@ -188,6 +189,12 @@ pub struct Environment {
     /// The stages of a pipeline (`stages` in the stack file), each as an environment of its
     /// own; empty for a one-stage environment.
     pub pipeline: Vec<Environment>,
+    /// Set when this environment stands for one target of the stack file (`targets`): its
+    /// account and the role qfleet assumes there.
+    pub target: Option<deploy_targets::Target>,
+    /// The environments of the stack file's targets (`targets`), each validated; empty
+    /// without targets.
+    pub targets: Vec<Environment>,
 }
 
 impl Environment {
@@ -231,9 +238,13 @@ impl Environment {
         }
     }
 
-    /// The environments this stack file stands for: itself, or its numbered copies
-    /// (`lab-01` … `lab-30`), each with its own bucket, queue and fleet.
+    /// The environments this stack file stands for: itself, its numbered copies
+    /// (`lab-01` … `lab-30`), each with its own bucket, queue and fleet, or its targets
+    /// (`orders-eu`, `orders-us`), each in its own account and region.
     pub fn expand(self) -> Vec<Environment> {
+        if !self.targets.is_empty() {
+            return self.targets;
+        }
         let Some(n) = self.spec.copies else {
             return vec![self];
         };
@@ -485,15 +496,25 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
         function_code: None,
         stage: None,
         pipeline: Vec::new(),
+        target: None,
+        targets: Vec::new(),
     };
     env.pipeline = stages::derive(&env);
-    let mut errors = validate::check(&env);
+    // With targets, the file's settings are checked as each target has them (in its region,
+    // with its own settings); the file itself is deployed nowhere.
+    let mut errors = if env.spec.targets.is_empty() {
+        validate::check(&env)
+    } else {
+        let (targets, errors) = deploy_targets::derive(&env);
+        env.targets = targets;
+        errors
+    };
     if errors.is_empty() {
-        if env.pipeline.is_empty() {
-            read_stage_files(&mut env, &mut errors);
+        if env.targets.is_empty() {
+            read_files(&mut env, &mut errors);
         } else {
-            for stage in &mut env.pipeline {
-                read_stage_files(stage, &mut errors);
+            for target in &mut env.targets {
+                read_files(target, &mut errors);
             }
         }
     }
@@ -509,6 +530,17 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
 /// the order the checks found them in).
 pub(crate) fn sort(errors: &mut [InputError]) {
     errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+}
+
+/// Reads the files the environment's workers name, stage by stage.
+fn read_files(env: &mut Environment, errors: &mut Vec<InputError>) {
+    if env.pipeline.is_empty() {
+        read_stage_files(env, errors);
+    } else {
+        for stage in &mut env.pipeline {
+            read_stage_files(stage, errors);
+        }
+    }
 }
 
 /// Reads the files a stage's workers name: its user data script, or its function's code.

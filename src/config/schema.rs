@@ -75,6 +75,18 @@ settings! {
             => "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, public_ip, log_retention_days",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
+        /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is
+        /// `arn:PARTITION:iam::ACCOUNT:role/NAME` (docs/targets.md gives the trust it needs).
+        /// Absent: the targets are deployed with the credentials qfleet runs with.
+        pub deploy_role: Option<String>
+            => "an IAM role name (1 to 64 letters, digits and + = , . @ _ -) that qfleet assumes in every target's account (optional; needs targets with account)",
+        /// Where the environment is deployed: one environment `NAME-TARGET` per target, each in
+        /// its own account and region with its own overrides (docs/targets.md). Absent: one
+        /// environment in `region`, in the credentials' account.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub targets: Vec<TargetSpec>
+            => "a list of 1 to 20 targets, each a mapping with {keys}; without it, one environment in region";
+            each "a mapping of the target's settings: {settings}",
         /// A pipeline: several stages, each with its own queue, workers and scaling, the first fed
         /// by the uploads and each later one by the stage before it. Absent: one stage made of the
         /// top-level `queue`, `workers` and `scaling`.
@@ -87,7 +99,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, jobs, workers, scaling, stages";
+    pub const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, jobs, workers, scaling, stages, deploy_role, targets";
 }
 
 choices! {
@@ -120,6 +132,50 @@ settings! {
         pub queue: QueueSpec,
         pub workers: WorkersSpec,
         pub scaling: ScalingSpec,
+    }
+}
+
+settings! {
+    /// One place the environment is deployed to (`targets`): an account and a region, with
+    /// the settings that differ there.
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    pub struct TargetSpec {
+        /// The target's name: the environment there is `NAME-TARGET` (`orders-eu`).
+        pub name: String = required
+            => "lowercase letters and digits, starting with a letter, at most 8 characters; the environment there is ENV-NAME",
+        /// The account the target is in; qfleet refuses credentials of any other account there.
+        pub account: Option<String>
+            => "a 12-digit AWS account id, one of accounts when the file lists them (optional; absent: the credentials' account)",
+        /// The region the target is in (default: the file's `region`).
+        pub region: Option<String>
+            => "an AWS Region such as us-east-1 (default: the file's region)",
+        /// The IAM role to assume for this target, by ARN, instead of `deploy_role`.
+        pub role: Option<String>
+            => "an IAM role ARN arn:PARTITION:iam::ACCOUNT:role/NAME in the target's account (optional; default: deploy_role in the target's account)",
+        /// The KMS key there: a key is in one region (default: the file's `kms_key`).
+        pub kms_key: Option<String>
+            => "a KMS key ARN in the target's region: arn:aws:kms:<region>:<account>:key/<key id> (default: the file's kms_key)",
+        /// The workers' settings that differ in this target.
+        pub workers: TargetWorkers => "a mapping with {keys and} (each default: the file's workers.KEY)",
+    }
+}
+
+settings! {
+    /// The workers' settings a target may set for itself (`targets.N.workers`).
+    #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+    pub struct TargetWorkers: defaults {
+        pub min: Option<i64> => "a whole number from 0 to workers.max (default: workers.min)",
+        pub max: Option<i64> => "a whole number from 1 to 1000 (default: workers.max)",
+        pub instance_type: Option<String>
+            => "an EC2 instance type offered in the target's region (default: workers.instance_type)",
+        pub instance_types: Option<Vec<String>>
+            => "a list of 2 to 20 EC2 instance types offered in the target's region (default: workers.instance_types)",
+        pub ami: Option<String>
+            => "an SSM parameter path or an AMI id of the target's region (default: workers.ami)",
+        pub image: Option<String>
+            => "a container image the target's region can pull (default: workers.image)",
+        pub network: Option<Network>
+            => "`default` or {vpc: vpc-…, subnets: {<az>: subnet-…}} of the target's region (default: workers.network)",
     }
 }
 

@@ -105,6 +105,8 @@ pub fn derive(env: &Environment) -> Vec<Environment> {
                     next: stages.get(i + 1).map(|next| next.name.clone()),
                 }),
                 pipeline: Vec::new(),
+                target: env.target.clone(),
+                targets: Vec::new(),
             }
         })
         .collect()

@@ -142,7 +142,10 @@ fn declared_by(
         let envs: Vec<Environment> = config::load(&path)?
             .expand()
             .into_iter()
-            .filter(|e| e.name == target || (declared == target && e.spec.copies.is_some()))
+            .filter(|e| {
+                e.name == target
+                    || (declared == target && (e.spec.copies.is_some() || e.target.is_some()))
+            })
             .collect();
         if !envs.is_empty() {
             found.push((path, envs));
@@ -165,7 +168,8 @@ fn resolve_glob(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
         let path = config::locate(&stem, stacks_dir)?;
         let mut names = vec![stem];
         names.extend(declared_environment(&path));
-        if !names.iter().any(|n| could_match(&pattern, n)) {
+        let suffixes = declared_targets(&path);
+        if !names.iter().any(|n| could_match(&pattern, n, &suffixes)) {
             continue;
         }
         match config::load(&path) {
@@ -192,9 +196,13 @@ fn resolve_glob(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
     Ok(matched)
 }
 
-/// Whether `pattern` matches the environment `name` or one of its copies' names.
-fn could_match(pattern: &glob::Pattern, name: &str) -> bool {
+/// Whether `pattern` matches the environment `name`, one of its copies' names, or one of its
+/// targets' (`name-TARGET` for each of `targets`).
+fn could_match(pattern: &glob::Pattern, name: &str, targets: &[String]) -> bool {
     pattern.matches(name)
+        || targets
+            .iter()
+            .any(|t| pattern.matches(&format!("{name}-{t}")))
         || (1..=MAX_COPIES).any(|i| {
             pattern.matches(&format!("{name}-{i:02}")) || pattern.matches(&format!("{name}-{i:03}"))
         })
@@ -212,6 +220,25 @@ fn declared_environment(path: &Path) -> Option<String> {
         let value = value.trim_matches(|c| c == '"' || c == '\'');
         (!value.is_empty()).then(|| value.to_string())
     })
+}
+
+/// The names of a stack file's `targets`, read without checking the file (which may be broken:
+/// then it is read, and reported, if its other names can match).
+fn declared_targets(path: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(doc) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) else {
+        return Vec::new();
+    };
+    doc.get("targets")
+        .and_then(|t| t.as_sequence())
+        .map(|list| {
+            list.iter()
+                .filter_map(|t| t.get("name")?.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -330,7 +357,39 @@ mod tests {
     #[test]
     fn copies_match_with_three_digits_too() {
         let p = glob::Pattern::new("lab-1??").unwrap();
-        assert!(could_match(&p, "lab"));
-        assert!(!could_match(&glob::Pattern::new("prod*").unwrap(), "lab"));
+        assert!(could_match(&p, "lab", &[]));
+        assert!(!could_match(
+            &glob::Pattern::new("prod*").unwrap(),
+            "lab",
+            &[]
+        ));
+    }
+
+    /// Issue 38: a target is addressed by `ENV-TARGET` (by the file's name or the one it
+    /// declares), the file stands for all its targets, and a glob over target names reads it.
+    #[test]
+    fn a_target_is_addressed_by_its_environment_s_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let targets = "targets:\n  - name: eu\n  - name: us\n    region: us-east-1\n";
+        write(dir.path(), "orders.yaml", &format!("{LAB}{targets}"));
+        write(
+            dir.path(),
+            "shop-file.yaml",
+            &format!("environment: shop\n{LAB}{targets}"),
+        );
+        let names = |list: &[&str]| -> Vec<String> {
+            let args: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            load(&args, dir.path())
+                .unwrap()
+                .into_iter()
+                .map(|e| e.name)
+                .collect()
+        };
+        assert_eq!(names(&["orders"]), ["orders-eu", "orders-us"]);
+        assert_eq!(names(&["orders-us"]), ["orders-us"]);
+        assert_eq!(names(&["shop"]), ["shop-eu", "shop-us"]);
+        assert_eq!(names(&["shop-eu"]), ["shop-eu"]);
+        assert_eq!(names(&["*-u?"]), ["orders-us", "shop-us"]);
+        assert!(load(&["orders-ap".to_string()], dir.path()).is_err());
     }
 }

@@ -1,0 +1,398 @@
+//! Deployment targets (`targets` in the stack file): one stack file, many accounts and regions.
+//! Each target is an environment of its own, `NAME-TARGET`, in its account and region, with the
+//! settings that differ there (the KMS key, the workers' size, instance types, AMI, image and
+//! network). Like a copy (`copies`), every command addresses it by that name, and the file's
+//! name stands for all of them; unlike a copy, its credentials are its own: qfleet assumes the
+//! target's role (`deploy_role`, or the target's `role`) and refuses credentials of any other
+//! account (the target's `account` is its account guard).
+//!
+//! The role's trust: <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_aws-accounts.html>
+//! (docs/targets.md shows it).
+//!
+//! Every target is validated as the environment it is (so the checks that depend on the region,
+//! such as a KMS key's or an ECR image's, are made in the target's region); an error about a
+//! setting the target sets is located at the target's line, any other error says which targets
+//! it concerns.
+
+use super::schema::{TargetSpec, TargetWorkers, WorkersSpec};
+use super::{Environment, regions, stages, validate};
+use crate::error::InputError;
+use std::collections::BTreeMap;
+
+/// The most targets a stack file lists: each is deployed, watched and torn down as an
+/// environment, and one run of fifty targets is better served by several files.
+pub const MAX_TARGETS: usize = 20;
+
+/// Longest target name: `ENV-TARGET` must stay a valid environment name (24 characters).
+pub const MAX_TARGET_NAME_LEN: usize = 8;
+
+/// Where a target environment is deployed, beyond its region (which is its `spec.region`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The target's name (`eu` of `orders-eu`).
+    pub name: String,
+    /// Its position in the file's `targets` (for its errors).
+    pub index: usize,
+    /// The account it must be deployed in, when the file says (the account guard there).
+    pub account: Option<String>,
+    /// The role qfleet assumes to act there (an ARN), when the file names one.
+    pub role_arn: Option<String>,
+}
+
+/// The environments of `env`'s targets, and every problem with them (the environments are of
+/// no use unless the problems are empty).
+pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
+    let spec = &env.spec;
+    let src = &env.source;
+    let mut errors = Vec::new();
+    if spec.targets.len() > MAX_TARGETS {
+        errors.push(src.error(
+            "targets",
+            format!(
+                "{} targets; a stack file lists at most {MAX_TARGETS}",
+                spec.targets.len()
+            ),
+        ));
+    }
+    if spec.copies.is_some() {
+        errors.push(src.key_error(
+            "copies",
+            "copies and targets do not go together: a target is an environment of its own; list the copies as targets, or use a file per target",
+        ));
+    }
+    if let Some(role) = &spec.deploy_role
+        && !valid_role_name(role)
+    {
+        errors.push(src.error(
+            "deploy_role",
+            format!("`{role}` is not an IAM role name (1 to 64 letters, digits and + = , . @ _ -)"),
+        ));
+    }
+    let mut seen = BTreeMap::new();
+    let mut envs = Vec::new();
+    let mut found: Vec<(InputError, String)> = Vec::new();
+    for (i, t) in spec.targets.iter().enumerate() {
+        let at = |field: &str| format!("targets.{i}.{field}");
+        if !valid_target_name(&t.name) {
+            errors.push(src.error(
+                &at("name"),
+                format!(
+                    "`{}` is not a target name: lowercase letters and digits, starting with a letter, at most {MAX_TARGET_NAME_LEN} characters",
+                    t.name
+                ),
+            ));
+            continue;
+        }
+        if let Some(first) = seen.insert(t.name.clone(), i) {
+            errors.push(src.error(
+                &at("name"),
+                format!(
+                    "target `{}` is listed twice (targets.{first} and targets.{i})",
+                    t.name
+                ),
+            ));
+            continue;
+        }
+        match target(env, i, t) {
+            Ok(target_env) => {
+                let place = describe(&target_env);
+                for e in validate::check(&target_env) {
+                    match relocate(env, i, t, &e) {
+                        Relocated::To(e) => errors.push(e),
+                        Relocated::Dropped => {}
+                        Relocated::Shared(e) => found.push((e, place.clone())),
+                    }
+                }
+                envs.push(target_env);
+            }
+            Err(mut list) => errors.append(&mut list),
+        }
+    }
+    errors.extend(shared(found, spec.targets.len()));
+    (envs, errors)
+}
+
+/// The environment of target `i`, or what keeps it from being one (its account and role).
+fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Vec<InputError>> {
+    let spec = &env.spec;
+    let src = &env.source;
+    let at = |field: &str| format!("targets.{i}.{field}");
+    let mut errors = Vec::new();
+    let region = t.region.clone().unwrap_or_else(|| spec.region.clone());
+    let partition = regions::partition(&region).unwrap_or("aws");
+    if let Some(account) = &t.account {
+        if !valid_account(account) {
+            errors.push(src.error(
+                &at("account"),
+                format!("`{account}` is not an AWS account id (12 digits)"),
+            ));
+        } else if let Some(allowed) = &spec.accounts
+            && !allowed.contains(account)
+        {
+            errors.push(src.error(
+                &at("account"),
+                format!(
+                    "account {account} is not one of the file's accounts ({}); add it there or correct it here",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    let role_arn = match (&t.role, &spec.deploy_role, &t.account) {
+        (Some(arn), _, _) => match role_account(arn, partition) {
+            Err(why) => {
+                errors.push(src.error(&at("role"), why));
+                None
+            }
+            Ok(account) if t.account.as_ref().is_some_and(|a| *a != account) => {
+                errors.push(src.error(
+                    &at("role"),
+                    format!(
+                        "the role is in account {account}, the target in {}: qfleet assumes a role in the target's own account",
+                        t.account.as_deref().unwrap_or_default()
+                    ),
+                ));
+                None
+            }
+            Ok(_) => Some(arn.clone()),
+        },
+        (None, Some(name), Some(account)) => {
+            Some(format!("arn:{partition}:iam::{account}:role/{name}"))
+        }
+        (None, Some(_), None) => {
+            errors.push(src.key_error(
+                &at("name"),
+                format!(
+                    "target `{}` has no account, and deploy_role needs one to name the role there (arn:{partition}:iam::ACCOUNT:role/NAME); add account, or a role ARN",
+                    t.name
+                ),
+            ));
+            None
+        }
+        (None, None, _) => None,
+    };
+    // A role names its account: the target is guarded to it even when it does not say.
+    let account = t.account.clone().or_else(|| {
+        role_arn
+            .as_deref()
+            .and_then(|arn| role_account(arn, partition).ok())
+    });
+    if !spec.stages.is_empty() && t.workers.is_set() {
+        errors.push(src.key_error(
+            &at("workers"),
+            "a pipeline's workers are its stages' (stages.N.workers): a target of a pipeline cannot set workers",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut target_spec = spec.clone();
+    target_spec.targets = Vec::new();
+    target_spec.region = region;
+    if let Some(key) = &t.kms_key {
+        target_spec.kms_key = Some(key.clone());
+    }
+    if let Some(account) = &account {
+        target_spec.accounts = Some(vec![account.clone()]);
+    }
+    t.workers.apply(&mut target_spec.workers);
+    let mut target_env = Environment {
+        name: format!("{}-{}", env.name, t.name),
+        spec: target_spec,
+        source: env.source.clone(),
+        user_data: None,
+        function_code: None,
+        stage: None,
+        pipeline: Vec::new(),
+        target: Some(Target {
+            name: t.name.clone(),
+            index: i,
+            account,
+            role_arn,
+        }),
+        targets: Vec::new(),
+    };
+    target_env.pipeline = stages::derive(&target_env);
+    Ok(target_env)
+}
+
+/// What becomes of one problem of a target's environment.
+enum Relocated {
+    /// A setting the target sets itself: the problem is at the target's line.
+    To(InputError),
+    /// Not a problem of the file (the target's own setting replaced the file's).
+    Dropped,
+    /// A setting of the file: the problem is said once, for the targets it concerns.
+    Shared(InputError),
+}
+
+fn relocate(env: &Environment, i: usize, t: &TargetSpec, e: &InputError) -> Relocated {
+    let field = e.field.as_str();
+    let src = &env.source;
+    // At the target's line, with what the setting accepts as the file's error said it.
+    let to = |own: &str| {
+        let mut moved = src.error(&format!("targets.{i}.{own}"), e.message.clone());
+        if e.allowed.is_some() {
+            moved.allowed.clone_from(&e.allowed);
+        }
+        Relocated::To(moved)
+    };
+    // The file's `instance_type` beside the target's `instance_types` is the target's choice
+    // of several types, not the file's setting both.
+    if field == "workers.instance_type" && t.workers.instance_types.is_some() {
+        return Relocated::Dropped;
+    }
+    if (field == "environment" || field == "-") && e.message.contains("name") {
+        return to("name");
+    }
+    if field == "region" && t.region.is_some() {
+        return to("region");
+    }
+    if field == "kms_key" && t.kms_key.is_some() {
+        return to("kms_key");
+    }
+    if field.starts_with("accounts") && t.account.is_some() {
+        return to("account");
+    }
+    if let Some(rest) = field.strip_prefix("workers.") {
+        let key = rest.split('.').next().unwrap_or(rest);
+        if t.workers.sets(key) {
+            return to(&format!("workers.{rest}"));
+        }
+    }
+    Relocated::Shared(e.clone())
+}
+
+/// The problems of the file's own settings, each said once: for every target, as the file's;
+/// for some, naming them.
+fn shared(found: Vec<(InputError, String)>, targets: usize) -> Vec<InputError> {
+    // One problem (its line, column, field and message) and the targets it was found in.
+    type Place = (usize, usize, String, String);
+    let mut by_place: BTreeMap<Place, (InputError, Vec<String>)> = BTreeMap::new();
+    for (e, place) in found {
+        let key = (e.line, e.column, e.field.clone(), e.message.clone());
+        by_place
+            .entry(key)
+            .or_insert_with(|| (e, Vec::new()))
+            .1
+            .push(place);
+    }
+    by_place
+        .into_values()
+        .map(|(mut e, places)| {
+            if places.len() < targets {
+                e.message = format!("{} (in {})", e.message, places.join("; "));
+            }
+            e
+        })
+        .collect()
+}
+
+/// `target eu (eu-west-1)`: which target a problem is in.
+fn describe(env: &Environment) -> String {
+    let name = env.target.as_ref().map_or("", |t| t.name.as_str());
+    format!("target {name}, {}", env.spec.region)
+}
+
+impl TargetWorkers {
+    /// Whether the target sets any of the workers' settings.
+    fn is_set(&self) -> bool {
+        TargetWorkers::KEYS.iter().any(|k| self.sets(k.name))
+    }
+
+    /// Whether the target sets the workers' setting `key`.
+    fn sets(&self, key: &str) -> bool {
+        match key {
+            "min" => self.min.is_some(),
+            "max" => self.max.is_some(),
+            "instance_type" => self.instance_type.is_some(),
+            "instance_types" => self.instance_types.is_some(),
+            "ami" => self.ami.is_some(),
+            "image" => self.image.is_some(),
+            "network" => self.network.is_some(),
+            _ => false,
+        }
+    }
+
+    /// The file's workers with the target's settings in place of theirs. One instance type
+    /// replaces the file's list, and a list the file's one type.
+    fn apply(&self, w: &mut WorkersSpec) {
+        if let Some(v) = self.min {
+            w.min = v;
+        }
+        if let Some(v) = self.max {
+            w.max = v;
+        }
+        if let Some(v) = &self.instance_type {
+            w.instance_type.clone_from(v);
+            w.instance_types = None;
+        }
+        if let Some(v) = &self.instance_types {
+            w.instance_types = Some(v.clone());
+        }
+        if let Some(v) = &self.ami {
+            w.ami.clone_from(v);
+        }
+        if let Some(v) = &self.image {
+            w.image = Some(v.clone());
+        }
+        if let Some(v) = &self.network {
+            w.network = v.clone();
+        }
+    }
+}
+
+/// `eu`, `us2`: lowercase letters and digits, starting with a letter (no hyphen, so that
+/// `ENV-TARGET` parts at its last hyphen as a copy's name does).
+pub fn valid_target_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_TARGET_NAME_LEN
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+fn valid_account(account: &str) -> bool {
+    account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())
+}
+
+/// IAM's role names: 1 to 64 of letters, digits and `+=,.@_-`
+/// (<https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html>).
+fn valid_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+/// The account of a role ARN `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME` in `partition`.
+fn role_account(arn: &str, partition: &str) -> Result<String, String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let shape = format!("arn:{partition}:iam::ACCOUNT:role/NAME");
+    match parts.as_slice() {
+        ["arn", p, "iam", "", account, resource] => {
+            if *p != partition {
+                return Err(format!(
+                    "`{arn}` is a role of the {p} partition; the target's region is in {partition} ({shape})"
+                ));
+            }
+            if !valid_account(account) {
+                return Err(format!(
+                    "`{arn}` does not name a 12-digit account ({shape})"
+                ));
+            }
+            let name = resource
+                .strip_prefix("role/")
+                .and_then(|r| r.rsplit('/').next());
+            match name {
+                Some(name) if valid_role_name(name) => Ok((*account).to_string()),
+                _ => Err(format!("`{arn}` is not a role ARN ({shape})")),
+            }
+        }
+        _ => Err(format!("`{arn}` is not a role ARN ({shape})")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

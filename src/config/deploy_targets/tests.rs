@@ -1,0 +1,340 @@
+//! `targets`: one stack file deployed to several accounts and regions, each target an
+//! environment of its own, validated as it is deployed, its errors at the target's own line.
+
+use super::*;
+use crate::config::parse;
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+
+const EU: &str = "111111111111";
+const US: &str = "222222222222";
+
+fn parse_str(yaml: &str) -> Result<Environment> {
+    parse(PathBuf::from("stacks/orders.yaml"), yaml.to_string())
+}
+
+fn errors(yaml: &str) -> Vec<InputError> {
+    match parse_str(yaml) {
+        Ok(_) => panic!("expected errors for:\n{yaml}"),
+        Err(Error::Input(list)) => list,
+        Err(other) => panic!("expected input errors, got {other:?}"),
+    }
+}
+
+/// Two accounts, two regions: the shape the docs show.
+fn two_by_two(extra: &str) -> String {
+    format!(
+        "region: eu-west-1\nlab: true\naccounts: ['{EU}', '{US}']\ndeploy_role: qfleet-deployer\n{extra}targets:\n  - name: eu\n    account: '{EU}'\n  - name: us\n    account: '{US}'\n    region: us-east-1\n    workers: {{max: 8, instance_type: c6i.large}}\n"
+    )
+}
+
+#[test]
+fn each_target_is_an_environment_in_its_own_account_and_region() {
+    let envs = parse_str(&two_by_two("")).unwrap().expand();
+    let seen: Vec<(&str, &str, Option<&str>, Option<&str>)> = envs
+        .iter()
+        .map(|e| {
+            let t = e.target.as_ref().unwrap();
+            (
+                e.name.as_str(),
+                e.spec.region.as_str(),
+                t.account.as_deref(),
+                t.role_arn.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "orders-eu",
+                "eu-west-1",
+                Some(EU),
+                Some("arn:aws:iam::111111111111:role/qfleet-deployer")
+            ),
+            (
+                "orders-us",
+                "us-east-1",
+                Some(US),
+                Some("arn:aws:iam::222222222222:role/qfleet-deployer")
+            ),
+        ]
+    );
+    // Each target is guarded to its own account, not to every account of the file.
+    assert_eq!(
+        envs[0].spec.accounts.as_deref(),
+        Some(&[EU.to_string()][..])
+    );
+    assert_eq!(
+        envs[1].spec.accounts.as_deref(),
+        Some(&[US.to_string()][..])
+    );
+    // The target's overrides, and the file's settings elsewhere.
+    assert_eq!(
+        (envs[0].spec.workers.max, envs[1].spec.workers.max),
+        (envs[0].spec.workers.max, 8)
+    );
+    assert_ne!(envs[0].spec.workers.max, 8);
+    assert_eq!(envs[1].spec.workers.instance_type, "c6i.large");
+    assert_ne!(envs[0].spec.workers.instance_type, "c6i.large");
+    // Every stack has its own name: nothing is shared between targets.
+    let mut stacks: Vec<String> = envs
+        .iter()
+        .flat_map(|e| [e.data_stack_name(), e.fleet_stack_name()])
+        .collect();
+    stacks.sort();
+    stacks.dedup();
+    assert_eq!(stacks.len(), 4, "{stacks:?}");
+    assert!(envs.iter().all(|e| e.targets.is_empty()));
+}
+
+#[test]
+fn a_target_without_a_role_uses_the_credentials_qfleet_runs_with() {
+    let env = parse_str(&format!(
+        "region: eu-west-1\nlab: true\ntargets:\n  - name: eu\n  - name: us\n    region: us-east-1\n    role: arn:aws:iam::{US}:role/path/deployer\n"
+    ))
+    .unwrap();
+    let t: Vec<&Target> = env
+        .targets
+        .iter()
+        .map(|e| e.target.as_ref().unwrap())
+        .collect();
+    assert_eq!(
+        (t[0].account.as_deref(), t[0].role_arn.as_deref()),
+        (None, None)
+    );
+    // A role names its account: the target is guarded to it.
+    assert_eq!(t[1].account.as_deref(), Some(US));
+    assert_eq!(
+        t[1].role_arn.as_deref(),
+        Some("arn:aws:iam::222222222222:role/path/deployer")
+    );
+    assert!(env.targets[0].spec.accounts.is_none());
+}
+
+#[test]
+fn a_bad_override_is_located_at_the_target_s_own_line() {
+    let yaml = two_by_two("").replace("{max: 8,", "{max: 5000,");
+    let list = errors(&yaml);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0].field, "targets.1.workers.max");
+    assert_eq!(list[0].line, 11, "{}", list[0]);
+    // A zone of another region: at the target's zone, with what a subnet's key accepts.
+    let yaml = two_by_two("").replace(
+        "instance_type: c6i.large}",
+        "instance_type: c6i.large, network: {vpc: vpc-0a1b2c3d, subnets: {eu-west-1a: subnet-0a1b2c3d, us-east-1b: subnet-0a1b2c3e}}}",
+    );
+    let list = errors(&yaml);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(
+        list[0].field,
+        "targets.1.workers.network.subnets.eu-west-1a"
+    );
+    assert!(
+        list[0]
+            .message
+            .contains("not an availability zone of us-east-1"),
+        "{}",
+        list[0]
+    );
+    assert!(
+        list[0]
+            .allowed
+            .as_deref()
+            .is_some_and(|a| a.contains("subnet id")),
+        "{:?}",
+        list[0].allowed
+    );
+}
+
+#[test]
+fn a_kms_key_is_checked_in_each_target_s_region() {
+    let key = |region: &str| {
+        format!("arn:aws:kms:{region}:{EU}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    };
+    // The file's key is in eu-west-1: the us target needs its own, said once at the file's key.
+    let list = errors(&two_by_two(&format!("kms_key: {}\n", key("eu-west-1"))));
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0].field, "kms_key");
+    assert!(
+        list[0].message.contains("(in target us, us-east-1)"),
+        "{}",
+        list[0]
+    );
+    // With the us target's own key, in its region, the file is valid.
+    let yaml = two_by_two(&format!("kms_key: {}\n", key("eu-west-1"))).replace(
+        "region: us-east-1\n",
+        &format!("region: us-east-1\n    kms_key: {}\n", key("us-east-1")),
+    );
+    let envs = parse_str(&yaml).unwrap().expand();
+    assert_eq!(
+        envs[1].spec.kms_key.as_deref(),
+        Some(key("us-east-1").as_str())
+    );
+    // The target's own key in the wrong region is the target's error, at its line.
+    let yaml = two_by_two("").replace(
+        "region: us-east-1\n",
+        &format!("region: us-east-1\n    kms_key: {}\n", key("eu-west-1")),
+    );
+    let list = errors(&yaml);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0].field, "targets.1.kms_key");
+    assert!(list[0].message.contains("us-east-1"), "{}", list[0]);
+}
+
+#[test]
+fn an_error_of_the_file_is_said_once_naming_the_targets_it_concerns() {
+    // Every target has the file's queue: said once, as the file's.
+    let list = errors(&two_by_two("queue: {max_receive_count: 0}\n"));
+    let queue: Vec<&InputError> = list
+        .iter()
+        .filter(|e| e.field == "queue.max_receive_count")
+        .collect();
+    assert_eq!(queue.len(), 1, "said once for both targets: {list:#?}");
+    assert!(!queue[0].message.contains("(in target"), "{}", queue[0]);
+    // The us target sets its own max: the file's bad max concerns the eu target only.
+    let list = errors(&two_by_two("").replace("lab: true\n", "lab: true\nworkers: {max: 0}\n"));
+    let max: Vec<&InputError> = list.iter().filter(|e| e.field == "workers.max").collect();
+    assert_eq!(max.len(), 1, "{list:#?}");
+    assert_eq!(max[0].line, 3);
+    assert!(
+        max[0].message.ends_with("(in target eu, eu-west-1)"),
+        "{}",
+        max[0]
+    );
+}
+
+#[test]
+fn the_account_guard_and_the_roles_are_checked() {
+    let yaml = two_by_two("").replace(&format!("account: '{US}'"), "account: '333333333333'");
+    let list = errors(&yaml);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0].field, "targets.1.account");
+    assert!(
+        list[0].message.contains("not one of the file's accounts"),
+        "{}",
+        list[0]
+    );
+
+    let list = errors(&two_by_two("").replace(&format!("account: '{US}'"), "account: '2222'"));
+    assert_eq!(list[0].field, "targets.1.account");
+
+    // A role in another account than the target's.
+    let yaml = two_by_two("").replace(
+        &format!("account: '{US}'\n"),
+        &format!("account: '{US}'\n    role: arn:aws:iam::{EU}:role/deployer\n"),
+    );
+    let list = errors(&yaml);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0].field, "targets.1.role");
+    assert!(list[0].message.contains("own account"), "{}", list[0]);
+
+    // A role of another partition than the target's region.
+    let yaml = format!(
+        "region: eu-west-1\nlab: true\ntargets:\n  - name: eu\n    role: arn:aws-cn:iam::{EU}:role/deployer\n"
+    );
+    assert_eq!(errors(&yaml)[0].field, "targets.0.role");
+
+    // deploy_role names a role in each target's account: a target without one cannot use it.
+    let yaml = "region: eu-west-1\nlab: true\ndeploy_role: deployer\ntargets:\n  - name: eu\n";
+    let list = errors(yaml);
+    assert_eq!(list[0].field, "targets.0.name");
+    assert!(
+        list[0].message.contains("deploy_role needs one"),
+        "{}",
+        list[0]
+    );
+
+    let yaml = two_by_two("").replace("deploy_role: qfleet-deployer", "deploy_role: 'bad role'");
+    assert_eq!(errors(&yaml)[0].field, "deploy_role");
+}
+
+#[test]
+fn target_names_are_short_unique_and_without_hyphens() {
+    for bad in ["eu-1", "EU", "1eu", "toolongname", "''"] {
+        let yaml = format!("region: eu-west-1\nlab: true\ntargets:\n  - name: {bad}\n");
+        let list = errors(&yaml);
+        assert_eq!(list[0].field, "targets.0.name", "{bad}: {list:#?}");
+    }
+    let yaml = "region: eu-west-1\nlab: true\ntargets:\n  - name: eu\n  - name: eu\n";
+    let list = errors(yaml);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(
+        (list[0].field.as_str(), list[0].line),
+        ("targets.1.name", 5)
+    );
+    assert!(list[0].message.contains("listed twice"), "{}", list[0]);
+}
+
+#[test]
+fn copies_and_targets_do_not_go_together() {
+    let yaml = "region: eu-west-1\nlab: true\ncopies: 3\ntargets:\n  - name: eu\n";
+    let list = errors(yaml);
+    assert!(
+        list.iter()
+            .any(|e| e.field == "copies" && e.message.contains("do not go together")),
+        "{list:#?}"
+    );
+}
+
+#[test]
+fn a_pipeline_s_targets_cannot_set_workers_but_each_stage_moves_with_the_target() {
+    let pipeline = "region: eu-west-1\nlab: true\nstages:\n  - name: parse\n  - name: index\n";
+    let yaml = format!("{pipeline}targets:\n  - name: eu\n  - name: us\n    region: us-east-1\n");
+    let envs = parse_str(&yaml).unwrap().expand();
+    assert_eq!(envs.len(), 2);
+    let us = &envs[1];
+    assert_eq!(us.stages().len(), 2);
+    assert!(
+        us.stages()
+            .iter()
+            .all(|s| s.spec.region == "us-east-1" && s.target.is_some())
+    );
+    let list = errors(&format!(
+        "{pipeline}targets:\n  - name: eu\n    workers: {{max: 3}}\n"
+    ));
+    assert_eq!(list[0].field, "targets.0.workers");
+}
+
+#[test]
+fn a_target_s_instance_types_replace_the_file_s_one_type() {
+    let yaml = "region: eu-west-1\nlab: true\nworkers: {instance_type: t3.small}\ntargets:\n  - name: eu\n    workers: {instance_types: [m6i.large, m5.large]}\n  - name: ie\n";
+    let envs = parse_str(yaml).unwrap().expand();
+    assert_eq!(
+        envs[0].spec.workers.instance_types.as_deref(),
+        Some(&["m6i.large".to_string(), "m5.large".to_string()][..])
+    );
+    assert_eq!(envs[1].spec.workers.instance_type, "t3.small");
+    assert!(envs[1].spec.workers.instance_types.is_none());
+}
+
+#[test]
+fn more_than_the_limit_of_targets_is_refused() {
+    let mut yaml = String::from("region: eu-west-1\nlab: true\ntargets:\n");
+    for i in 0..=MAX_TARGETS {
+        yaml.push_str(&format!("  - name: t{i}\n"));
+    }
+    let list = errors(&yaml);
+    assert!(
+        list.iter()
+            .any(|e| e.field == "targets" && e.message.contains("at most 20")),
+        "{list:#?}"
+    );
+}
+
+#[test]
+fn role_arns_are_parsed_strictly() {
+    assert_eq!(
+        role_account(&format!("arn:aws:iam::{EU}:role/x"), "aws"),
+        Ok(EU.to_string())
+    );
+    for bad in [
+        "arn:aws:iam::1111:role/x",
+        "arn:aws:iam::111111111111:user/x",
+        "arn:aws:sts::111111111111:role/x",
+        "arn:aws:iam::111111111111:role/",
+        "deployer",
+    ] {
+        assert!(role_account(bad, "aws").is_err(), "{bad}");
+    }
+}
