@@ -69,8 +69,27 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens a session on `envs` (pipelines included), `concurrency` at a time.
+    /// Opens a session on `envs` (pipelines included), `concurrency` at a time. A target of a
+    /// stack file (`targets`) names its region and role itself: `--region` and `--role-arn`
+    /// cannot say otherwise.
     pub fn open(envs: Vec<Environment>, settings: Settings, concurrency: usize) -> Result<Session> {
+        if let Some(env) = envs.iter().find(|e| e.target.is_some()) {
+            let role = env.target.as_ref().and_then(|t| t.role_arn.as_ref());
+            let flag = if settings.region.is_some() {
+                Some("--region")
+            } else if settings.role_arn.is_some() && role.is_some() {
+                Some("--role-arn")
+            } else {
+                None
+            };
+            if let Some(flag) = flag {
+                return Err(Usage::TargetFlag {
+                    flag,
+                    env: env.name.clone(),
+                }
+                .into());
+            }
+        }
         Ok(Session {
             envs,
             aws: Aws::new(settings),
@@ -88,7 +107,7 @@ impl Session {
         self.rt
             .block_on(each_env(&self.envs, self.concurrency, |env| {
                 let aws = self.aws.clone();
-                let fut = async move { aws.clients(&aws.region_for(&env.spec.region)).await };
+                let fut = async move { clients_for(&aws, env).await };
                 let f = &f;
                 async move { f(fut.await, env).await }
             }))
@@ -104,7 +123,7 @@ impl Session {
         self.rt.block_on(async {
             let work = each_env(&self.envs, self.concurrency, |env| {
                 let aws = self.aws.clone();
-                let fut = async move { aws.clients(&aws.region_for(&env.spec.region)).await };
+                let fut = async move { clients_for(&aws, env).await };
                 let f = &f;
                 async move { f(fut.await, env).await }
             });
@@ -123,6 +142,13 @@ impl Session {
     pub fn block_on<T>(&self, fut: impl std::future::Future<Output = T>) -> T {
         self.rt.block_on(fut)
     }
+}
+
+/// The clients of `env`'s region, acting as its target's role when it has one (`targets`).
+pub async fn clients_for(aws: &Aws, env: &Environment) -> Clients {
+    let role = env.target.as_ref().and_then(|t| t.role_arn.as_deref());
+    aws.clients_as(&aws.region_for(&env.spec.region), role)
+        .await
 }
 
 /// A Tokio runtime for the commands that talk to AWS (the offline ones never start one).

@@ -116,11 +116,14 @@ pub fn retry_config() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
-/// Hands out clients per region, loading the SDK configuration once per region.
+/// A region and the role assumed there (`None`: the credentials qfleet runs with).
+type ClientsKey = (String, Option<String>);
+
+/// Hands out clients per region and role, loading the SDK configuration once for each.
 #[derive(Clone)]
 pub struct Aws {
     settings: Settings,
-    cache: Arc<Mutex<HashMap<String, Clients>>>,
+    cache: Arc<Mutex<HashMap<ClientsKey, Clients>>>,
 }
 
 impl Aws {
@@ -139,18 +142,26 @@ impl Aws {
             .unwrap_or_else(|| stack_file_region.to_string())
     }
 
+    /// The clients for `region` with the credentials qfleet runs with (`--role-arn`'s when set).
     pub async fn clients(&self, region: &str) -> Clients {
+        self.clients_as(region, None).await
+    }
+
+    /// The clients for `region` acting as `role` (an ARN assumed with the credentials qfleet
+    /// runs with), or as [`Aws::clients`] without one.
+    pub async fn clients_as(&self, region: &str, role: Option<&str>) -> Clients {
+        let key = (region.to_string(), role.map(str::to_string));
         let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.get(region) {
+        if let Some(c) = cache.get(&key) {
             return c.clone();
         }
-        let conf = self.load(region).await;
+        let conf = self.load(region, role).await;
         let clients = Clients::from_config(region, &conf);
-        cache.insert(region.to_string(), clients.clone());
+        cache.insert(key, clients.clone());
         clients
     }
 
-    async fn load(&self, region: &str) -> SdkConfig {
+    async fn load(&self, region: &str, role: Option<&str>) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(https::client())
             .region(Region::new(region.to_string()))
@@ -159,7 +170,7 @@ impl Aws {
             loader = loader.profile_name(p);
         }
         let base = loader.load().await;
-        match &self.settings.role_arn {
+        match role.or(self.settings.role_arn.as_deref()) {
             None => base,
             Some(arn) => {
                 let provider = aws_config::sts::AssumeRoleProvider::builder(arn)

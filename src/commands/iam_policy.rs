@@ -12,8 +12,8 @@ pub struct IamPolicyArgs {
     /// Environments the principal deploys: names, stack file paths, copies, globs.
     #[arg(required = true)]
     pub envs: Vec<String>,
-    /// The account the environments live in (12 digits). Without it, qfleet asks AWS STS
-    /// who the current credentials belong to.
+    /// The account the environments live in (12 digits). Without it, the account their
+    /// targets name (`targets`), else qfleet asks AWS STS who the current credentials belong to.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 }
@@ -25,6 +25,6 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<crate::error:
         .iter()
         .flat_map(|env| env.stages().into_iter().cloned().collect::<Vec<_>>())
         .collect();
-    let account = report::account_of(args.account, g.aws_settings(), &envs[0].spec.region)?;
+    let account = report::account_of(args.account, g.aws_settings(), &envs)?;
     out.print(&report::policies(&envs, account)?)
 }

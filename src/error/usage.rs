@@ -41,6 +41,16 @@ pub enum Usage {
         "--shell takes one environment ({count} named: their KEY=value lines would overwrite each other)"
     )]
     ShellOneEnvironment { count: usize },
+    /// `iam-policy` of targets (`targets`) in several accounts: a policy is one account's.
+    #[error(
+        "iam-policy prints one account's policy, and these targets are in {accounts}; name the targets of one account (their environments' names)"
+    )]
+    TargetAccounts { accounts: String },
+    /// `--region` or `--role-arn` for a target of a stack file, which names its own.
+    #[error(
+        "{flag} does not go with {env}: a target of a stack file (targets) names its own region and role; name the target's environments without {flag}"
+    )]
+    TargetFlag { flag: &'static str, env: String },
     /// No environment was left to act on (`what`: `act on`, `send to`).
     #[error("no environment to {what}")]
     NoEnvironment { what: &'static str },

@@ -16,9 +16,32 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The account the environments live in: `flag` (12 digits), else whom the credentials
-/// belong to, by AWS STS in `region`.
-pub fn account_of(flag: Option<String>, settings: Settings, region: &str) -> Result<String> {
+/// The account the environments live in: `flag` (12 digits), else the account their targets
+/// name (`targets`), else whom the credentials belong to, by AWS STS in the first one's region.
+/// Targets in several accounts, or in another than `flag`'s, are refused: a policy's ARNs are
+/// one account's.
+pub fn account_of(
+    flag: Option<String>,
+    settings: Settings,
+    envs: &[Environment],
+) -> Result<String> {
+    let named: BTreeSet<&str> = envs
+        .iter()
+        .filter_map(|e| e.target.as_ref()?.account.as_deref())
+        .collect();
+    if named.len() > 1 || (named.len() == 1 && flag.as_deref().is_some_and(|f| !named.contains(f)))
+    {
+        let mut accounts: Vec<&str> = named.into_iter().collect();
+        if let Some(f) = flag.as_deref().filter(|f| !accounts.contains(f)) {
+            accounts.push(f);
+        }
+        return Err(Usage::TargetAccounts {
+            accounts: accounts.join(", "),
+        }
+        .into());
+    }
+    let flag = flag.or_else(|| named.first().map(|a| a.to_string()));
+    let region = envs.first().map_or("us-east-1", |e| e.spec.region.as_str());
     match flag {
         Some(a) if a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()) => Ok(a),
         Some(a) => Err(Usage::FlagValue {

@@ -917,3 +917,37 @@ fn a_pipeline_stages_publisher_is_scoped_to_that_stages_names() {
         "{functions:?}"
     );
 }
+
+/// Issue 38: a policy's ARNs are one account's. The targets' own account is the policy's, and
+/// targets in two accounts (or in another than `--account`'s) are refused, never mixed.
+#[test]
+fn a_policy_for_targets_is_their_one_account_s() {
+    let file = lab(
+        "orders",
+        "targets:\n  - name: eu\n    account: '111111111111'\n  - name: us\n    account: '222222222222'\n    region: us-east-1\n  - name: ie\n    account: '111111111111'\n",
+    );
+    let targets = file.expand();
+    let settings = || crate::aws::Settings::default();
+    let one: Vec<Environment> = vec![targets[0].clone(), targets[2].clone()];
+    // No AWS call: the targets say their account.
+    assert_eq!(
+        report::account_of(None, settings(), &one).unwrap(),
+        "111111111111"
+    );
+    let policies = report::policies(&one, "111111111111".to_string()).unwrap();
+    let text = serde_json::to_string(&policies.own.caller).unwrap();
+    assert!(
+        text.contains(
+            "arn:aws:cloudformation:eu-west-1:111111111111:stack/qfleet-orders-eu-data/*"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("222222222222"), "{text}");
+    for (flag, envs) in [(None, targets.clone()), (Some("222222222222"), one)] {
+        let err = report::account_of(flag.map(str::to_string), settings(), &envs).unwrap_err();
+        assert!(
+            err.to_string().contains("111111111111, 222222222222"),
+            "{err}"
+        );
+    }
+}

@@ -180,10 +180,7 @@ pub fn show(
         })
         .collect();
     let work = async {
-        let clients = session
-            .aws
-            .clients(&session.aws.region_for(&env.spec.region))
-            .await;
+        let clients = crate::session::clients_for(&session.aws, env).await;
         let lines = read_all(&clients, &mut sources).await?;
         if !opts.follow {
             return Ok::<_, Error>(lines);

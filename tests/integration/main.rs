@@ -46,6 +46,8 @@
 //!   the latencies the simulation of the same run gives, within a stated tolerance;
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
 //!   policy.
+//! - `targets_moto`: one stack file's two targets deployed, each in its own account and region
+//!   through the role qfleet assumes there, one row each in status, the account guard;
 //! - `worker_access`: a worker's declared settings, secrets and permissions: the IAM evaluator
 //!   allows its declared calls and nothing beside them, no secret value is ever rendered, and
 //!   the example deploys on moto.
@@ -80,6 +82,7 @@ mod simulate;
 mod simulate_moto;
 mod spot_moto;
 mod status_drift_moto;
+mod targets_moto;
 mod teardown_moto;
 mod terminal_moto;
 mod user_data;

@@ -1,0 +1,151 @@
+//! Issue 38, direct mode: one stack file with two targets in two accounts and two regions. On
+//! moto, which keeps one backend per account and answers AssumeRole with credentials of the
+//! role's account: `deploy` assumes each target's role and creates the target's stacks in its
+//! own account and region (and nowhere else), `status` shows a row per target, the name of the
+//! file stands for every target, and the account guard refuses a target whose credentials are
+//! of another account before anything is created.
+
+use crate::common::*;
+
+const EU: &str = "111111111111";
+const US: &str = "222222222222";
+
+/// Clients acting in `account` and `region`, through AssumeRole as qfleet does.
+async fn cfn_in(account: &str, region: &str) -> aws_sdk_cloudformation::Client {
+    let conf = moto_config().await;
+    let sts = aws_sdk_sts::Client::new(&conf);
+    let out = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/qfleet-deployer"))
+        .role_session_name("tests")
+        .send()
+        .await
+        .expect("moto assumes the role");
+    let c = out.credentials().expect("credentials");
+    let creds = aws_credential_types::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "assumed",
+    );
+    let conf = aws_sdk_cloudformation::config::Builder::from(&conf)
+        .credentials_provider(creds)
+        .region(aws_config::Region::new(region.to_string()))
+        .build();
+    aws_sdk_cloudformation::Client::from_conf(conf)
+}
+
+fn stack_file(dir: &std::path::Path, env: &str, extra: &str) -> std::path::PathBuf {
+    lab_stack_file(
+        dir,
+        env,
+        &format!(
+            "accounts: ['{EU}', '{US}']\ndeploy_role: qfleet-deployer\ntargets:\n  - name: eu\n    account: '{EU}'\n  - name: us\n    account: '{US}'\n    region: us-east-1\n    workers: {{max: 3}}\n{extra}"
+        ),
+    )
+}
+
+#[tokio::test]
+async fn each_target_is_deployed_in_its_own_account_and_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("tg");
+    let file = stack_file(dir.path(), &e, "");
+    let v = doc(
+        qfleet_on_moto()
+            .args(["deploy", "--yes", "-o", "json"])
+            .arg(&file),
+        0,
+    );
+    check_schema("deploy", &v);
+    let names: Vec<&str> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["environment"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [format!("{e}-eu"), format!("{e}-us")]);
+
+    let eu = cfn_in(EU, "eu-west-1").await;
+    let us = cfn_in(US, "us-east-1").await;
+    for stack in ["data", "fleet"] {
+        let (in_eu, in_us) = (
+            format!("qfleet-{e}-eu-{stack}"),
+            format!("qfleet-{e}-us-{stack}"),
+        );
+        assert!(stack_exists(&eu, &in_eu).await, "{in_eu} in {EU}");
+        assert!(stack_exists(&us, &in_us).await, "{in_us} in {US}");
+        // Nowhere else: not in the other target's account or region, nor in the account of
+        // the credentials qfleet runs with.
+        assert!(!stack_exists(&eu, &in_us).await, "{in_us} not in {EU}");
+        assert!(!stack_exists(&us, &in_eu).await, "{in_eu} not in {US}");
+        let own = aws_sdk_cloudformation::Client::new(&moto_config().await);
+        assert!(
+            !stack_exists(&own, &in_eu).await,
+            "{in_eu} not in 123456789012"
+        );
+    }
+
+    // One name for both: status has a row per target, each found in its own account.
+    let v = doc(
+        qfleet_on_moto()
+            .args(["status", "-o", "json", "--stacks-dir"])
+            .arg(dir.path())
+            .arg(&e),
+        0,
+    );
+    check_schema("status", &v);
+    let rows = v["environments"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v:#}");
+    for (row, region) in rows.iter().zip(["eu-west-1", "us-east-1"]) {
+        assert_eq!(row["region"], region, "{row:#}");
+        let stacks = row["stacks"].as_array().unwrap();
+        assert_eq!(stacks.len(), 2, "{row:#}");
+        assert!(stacks.iter().all(|s| s["exists"] == true), "{row:#}");
+    }
+    // And one target alone by its environment's name.
+    let v = doc(
+        qfleet_on_moto()
+            .args(["status", "-o", "json", "--stacks-dir"])
+            .arg(dir.path())
+            .arg(format!("{e}-us")),
+        0,
+    );
+    assert_eq!(v["environments"].as_array().unwrap().len(), 1);
+
+    // --region cannot move a target.
+    let o = run(qfleet_on_moto()
+        .args(["status", "--region", "eu-central-1"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--region does not go with"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[tokio::test]
+async fn a_target_whose_credentials_are_of_another_account_is_refused_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("tg-guard");
+    // No role: the target would be deployed with the credentials qfleet runs with (moto's
+    // 123456789012), which are not of the target's account.
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        &format!("targets:\n  - name: eu\n    account: '{EU}'\n"),
+    );
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains(EU), "{}", stderr(&o));
+    let own = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    assert!(!stack_exists(&own, &format!("qfleet-{e}-eu-data")).await);
+    assert!(
+        !stack_exists(
+            &cfn_in(EU, "eu-west-1").await,
+            &format!("qfleet-{e}-eu-data")
+        )
+        .await
+    );
+}
