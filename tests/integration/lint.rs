@@ -28,31 +28,38 @@ fn render_all(dir: &std::path::Path) -> Vec<PathBuf> {
             stack_file.display(),
             stderr(&o)
         );
-        // A stack file with copies renders one directory per copy; the copies differ only in
-        // their names, so the first one stands for all.
-        let dir = if out.join("data.yaml").is_file() {
-            out
+        // A stack file with copies or targets renders one directory per environment. Copies
+        // (`NAME-01`) differ only in their names, so the first one stands for all; targets
+        // (`NAME-eu`) differ in region, key and workers, so each is checked.
+        let dirs = if out.join("data.yaml").is_file() {
+            vec![out]
         } else {
             let mut subdirs: Vec<PathBuf> = std::fs::read_dir(&out)
                 .unwrap()
                 .map(|e| e.unwrap().path())
                 .collect();
             subdirs.sort();
-            subdirs.remove(0)
+            let copies = subdirs.iter().all(|d| {
+                let name = d.file_name().unwrap().to_string_lossy().into_owned();
+                name.rsplit_once('-')
+                    .is_some_and(|(_, n)| n.chars().all(|c| c.is_ascii_digit()))
+            });
+            if copies {
+                subdirs.truncate(1);
+            }
+            subdirs
         };
-        // The data stack and every fleet: one per stage of a pipeline (`fleet-STAGE.yaml`).
-        let mut rendered: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .collect();
-        rendered.sort();
-        assert!(
-            rendered.len() >= 2,
-            "{}: {rendered:?}",
-            stack_file.display()
-        );
-        files.extend(rendered);
+        for dir in dirs {
+            // The data stack and every fleet: one per stage of a pipeline (`fleet-STAGE.yaml`).
+            let mut rendered: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                .collect();
+            rendered.sort();
+            assert!(rendered.len() >= 2, "{}: {rendered:?}", dir.display());
+            files.extend(rendered);
+        }
     }
     files
 }
