@@ -120,8 +120,21 @@ impl Session {
         F: Fn(Clients, &'a Environment) -> Fut,
         Fut: std::future::Future<Output = T>,
     {
+        self.each_of_until_interrupted(&self.envs, f)
+    }
+
+    /// [`Session::each_until_interrupted`] on some environments (a wave of a rollout).
+    pub fn each_of_until_interrupted<'a, T, F, Fut>(
+        &'a self,
+        envs: &'a [Environment],
+        f: F,
+    ) -> Option<Vec<T>>
+    where
+        F: Fn(Clients, &'a Environment) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
         self.rt.block_on(async {
-            let work = each_env(&self.envs, self.concurrency, |env| {
+            let work = each_env(envs, self.concurrency, |env| {
                 let aws = self.aws.clone();
                 let fut = async move { clients_for(&aws, env).await };
                 let f = &f;

@@ -25,6 +25,10 @@ pub struct DeployArgs {
     /// Discover the default VPC's subnets again instead of keeping the deployed ones.
     #[arg(long)]
     pub rediscover_network: bool,
+    /// Go on with a rollout in waves (targets.N.wave) that stopped: the waves deployed already
+    /// are passed without watching their alarms again.
+    #[arg(long)]
+    pub resume: bool,
     #[command(flatten)]
     pub modes: ModeArgs,
 }
@@ -112,6 +116,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error:
         express: args.modes.express(),
         revert_drift: args.modes.revert_drift,
         adopt: args.modes.adopt,
+        resume: args.resume,
         ..Default::default()
     };
     let printing = Printing {

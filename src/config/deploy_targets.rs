@@ -37,6 +37,54 @@ pub struct Target {
     pub account: Option<String>,
     /// The role qfleet assumes to act there (an ARN), when the file names one.
     pub role_arn: Option<String>,
+    /// The wave it is deployed in (`wave`, 1 first).
+    pub wave: u32,
+    /// How many waves the file's targets make.
+    pub waves: u32,
+}
+
+/// The most waves a rollout has.
+pub const MAX_WAVES: i64 = 10;
+
+/// The shortest bake in which every alarm of an environment can fire: the longest evaluates 5
+/// periods of 60 s (the data stack's oldest-message and latency-goal alarms;
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html>).
+pub const ALARM_WINDOW_SECONDS: u64 = 300;
+
+/// The longest bake.
+pub const MAX_BAKE_SECONDS: u64 = 86_400;
+
+/// The settings of a rollout that are wrong whatever the targets: a bake too long, or a
+/// rollout without targets.
+pub fn check_rollout(env: &Environment) -> Vec<InputError> {
+    let spec = &env.spec;
+    let src = &env.source;
+    let mut errors = Vec::new();
+    if src.sets("rollout") && spec.targets.is_empty() {
+        errors.push(src.key_error(
+            "rollout",
+            "rollout is how a deploy goes on from one wave of targets to the next: without targets there is no wave",
+        ));
+    }
+    if spec.rollout.bake.0 > MAX_BAKE_SECONDS {
+        errors.push(src.error(
+            "rollout.bake",
+            format!("{} s is longer than 24h", spec.rollout.bake.0),
+        ));
+    }
+    errors
+}
+
+/// A rollout's bake too short for the alarms to fire (a warning: a bake of 0 is allowed, for
+/// a development account).
+pub fn rollout_warning(env: &Environment) -> Option<String> {
+    let waves = env.target.as_ref().map_or(0, |t| t.waves);
+    let bake = env.spec.rollout.bake.0;
+    (waves > 1 && bake < ALARM_WINDOW_SECONDS).then(|| {
+        format!(
+            "rollout.bake: {bake} s is shorter than the {ALARM_WINDOW_SECONDS} s an alarm of 5 one-minute periods needs to fire: a wave can pass its bake with a problem its alarms have not seen yet"
+        )
+    })
 }
 
 /// The environments of `env`'s targets, and every problem with them (the environments are of
@@ -68,6 +116,7 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
             format!("`{role}` is not an IAM role name (1 to 64 letters, digits and + = , . @ _ -)"),
         ));
     }
+    errors.extend(check_rollout(env));
     let mut seen = BTreeMap::new();
     let mut envs = Vec::new();
     let mut found: Vec<(InputError, String)> = Vec::new();
@@ -109,6 +158,21 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
         }
     }
     errors.extend(shared(found, spec.targets.len()));
+    let waves = envs
+        .iter()
+        .filter_map(|e| e.target.as_ref().map(|t| t.wave))
+        .collect::<std::collections::BTreeSet<u32>>()
+        .len() as u32;
+    for e in &mut envs {
+        if let Some(t) = &mut e.target {
+            t.waves = waves;
+        }
+        for stage in &mut e.pipeline {
+            if let Some(t) = &mut stage.target {
+                t.waves = waves;
+            }
+        }
+    }
     (envs, errors)
 }
 
@@ -177,6 +241,17 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
             .as_deref()
             .and_then(|arn| role_account(arn, partition).ok())
     });
+    let wave = match t.wave {
+        None => 1,
+        Some(w) if (1..=MAX_WAVES).contains(&w) => w as u32,
+        Some(w) => {
+            errors.push(src.error(
+                &at("wave"),
+                format!("{w} is out of range (1 to {MAX_WAVES})"),
+            ));
+            1
+        }
+    };
     if !spec.stages.is_empty() && t.workers.is_set() {
         errors.push(src.key_error(
             &at("workers"),
@@ -209,6 +284,8 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
             index: i,
             account,
             role_arn,
+            wave,
+            waves: 1,
         }),
         targets: Vec::new(),
     };

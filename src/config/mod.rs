@@ -503,7 +503,9 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
     // With targets, the file's settings are checked as each target has them (in its region,
     // with its own settings); the file itself is deployed nowhere.
     let mut errors = if env.spec.targets.is_empty() {
-        validate::check(&env)
+        let mut errors = validate::check(&env);
+        errors.extend(deploy_targets::check_rollout(&env));
+        errors
     } else {
         let (targets, errors) = deploy_targets::derive(&env);
         env.targets = targets;

@@ -87,6 +87,8 @@ settings! {
         pub targets: Vec<TargetSpec>
             => "a list of 1 to 20 targets, each a mapping with {keys}; without it, one environment in region";
             each "a mapping of the target's settings: {settings}",
+        /// How a deploy of the targets goes on from one wave (`targets.N.wave`) to the next.
+        pub rollout: RolloutSpec => "a mapping with {keys} (used with targets in several waves)",
         /// A pipeline: several stages, each with its own queue, workers and scaling, the first fed
         /// by the uploads and each later one by the stage before it. Absent: one stage made of the
         /// top-level `queue`, `workers` and `scaling`.
@@ -99,7 +101,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, jobs, workers, scaling, stages, deploy_role, targets";
+    pub const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, jobs, workers, scaling, stages, deploy_role, targets, rollout";
 }
 
 choices! {
@@ -157,6 +159,28 @@ settings! {
             => "a KMS key ARN in the target's region: arn:aws:kms:<region>:<account>:key/<key id> (default: the file's kms_key)",
         /// The workers' settings that differ in this target.
         pub workers: TargetWorkers => "a mapping with {keys and} (each default: the file's workers.KEY)",
+        /// The wave the target is deployed in: wave 1 first (the canary), then each next wave
+        /// once the one before has baked without an alarm (`rollout.bake`).
+        pub wave: Option<i64>
+            => "a whole number from 1 to 10 (default 1): targets deploy wave by wave, lowest first, each wave once the one before baked without an alarm",
+    }
+}
+
+settings! {
+    /// A deploy of targets in several waves (`targets.N.wave`).
+    #[derive(Debug, Clone, Deserialize, Serialize)]
+    pub struct RolloutSpec: defaults {
+        /// How long a wave's alarms are watched before the next wave is deployed.
+        pub bake: Seconds
+            => "a duration from 0s to 24h (default 10m; at least 5m so that an alarm of 5 one-minute periods can fire)",
+    }
+}
+
+impl Default for RolloutSpec {
+    fn default() -> Self {
+        RolloutSpec {
+            bake: Seconds::minutes(10),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod package;
 mod prepare;
 pub mod preview;
 mod recover;
+pub mod rollout;
 pub mod session;
 mod show;
 pub mod summary;
@@ -64,6 +65,9 @@ pub struct Options {
     pub revert_drift: bool,
     /// `--adopt`: take over stacks of the environment's names that lack qfleet's marks.
     pub adopt: bool,
+    /// `--resume`: a rollout in waves passes the waves deployed already without watching
+    /// their alarms again ([`rollout`]).
+    pub resume: bool,
 }
 
 impl Default for Options {
@@ -79,6 +83,7 @@ impl Default for Options {
             express: None,
             revert_drift: false,
             adopt: false,
+            resume: false,
         }
     }
 }

@@ -4,8 +4,9 @@
 
 use super::event::Event;
 use super::event::Reporter;
+use super::rollout::{self, Wave};
 use super::summary::{Collected, Finished, Printing};
-use super::{InFlight, Mode, Options};
+use super::{EnvOutcome, InFlight, Mode, Options};
 use crate::error::{Interruption, Result};
 use crate::output::Output;
 use crate::session::Session;
@@ -25,10 +26,15 @@ pub fn all(
         peak_warnings(session, out, &reporter);
     }
     let inflight = InFlight::default();
-    let done = session.each_until_interrupted(|clients, env| {
-        let (reporter, inflight, opts) = (&reporter, inflight.clone(), opts.clone());
-        async move { super::environment(&clients, env, mode, &opts, reporter, &inflight).await }
-    });
+    let waves = super::rollout::waves(&session.envs);
+    let done = if mode == Mode::Deploy && waves.len() > 1 {
+        in_waves(session, &waves, &opts, out, &reporter, &inflight)
+    } else {
+        session.each_until_interrupted(|clients, env| {
+            let (reporter, inflight, opts) = (&reporter, inflight.clone(), opts.clone());
+            async move { super::environment(&clients, env, mode, &opts, reporter, &inflight).await }
+        })
+    };
     let Some(outcomes) = done else {
         let mut notes = session.block_on(inflight.abandon());
         notes.extend(reporter.ledger.report(&session.names()));
@@ -74,4 +80,38 @@ fn peak_warnings(session: &Session, out: Output, reporter: &Reporter) {
             }
         }
     }
+}
+
+/// The waves deployed in turn through the session ([`rollout::run`]); `None` on Ctrl-C.
+fn in_waves(
+    session: &Session,
+    waves: &[Wave],
+    opts: &Options,
+    out: Output,
+    reporter: &super::event::Reporter,
+    inflight: &InFlight,
+) -> Option<Vec<EnvOutcome>> {
+    let deploy = |envs: &[crate::config::Environment]| {
+        session.each_of_until_interrupted(envs, |clients, env| {
+            let (inflight, opts) = (inflight.clone(), opts.clone());
+            async move {
+                super::environment(&clients, env, Mode::Deploy, &opts, reporter, &inflight).await
+            }
+        })
+    };
+    let watch = |envs: &[crate::config::Environment], bake| {
+        session.each_of_until_interrupted(envs, |clients, env| async move {
+            rollout::watch(&clients, env, bake).await
+        })
+    };
+    let done = rollout::run(waves, opts.resume, |n| out.note(n), deploy, watch)?;
+    // In the command line's order, as every other command reports its environments.
+    let mut done = done;
+    let mut ordered = Vec::with_capacity(done.len());
+    for env in &session.envs {
+        if let Some(at) = done.iter().position(|o| o.environment == env.name) {
+            ordered.push(done.remove(at));
+        }
+    }
+    Some(ordered)
 }

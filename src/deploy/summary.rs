@@ -183,7 +183,14 @@ impl Finished {
 /// One environment's line: its stacks' actions and how long it took, or that it failed.
 fn line(o: &EnvOutcome, out: &Output) {
     let secs = o.duration_ms as f64 / 1000.0;
-    if let Some(err) = &o.error {
+    if let Some(err) = &o.error
+        && o.stacks.is_empty()
+        && o.exit_code == crate::error::Exit::Refused
+    {
+        // A target a stopped rollout did not reach: nothing was tried.
+        out.line(format!("{}: not deployed", o.environment));
+        out.note(format!("error: {}: {err}", o.environment));
+    } else if let Some(err) = &o.error {
         out.line(format!("{}: FAILED after {secs:.1} s", o.environment));
         out.note(format!("error: {}: {err}", o.environment));
         for s in &o.stacks {

@@ -49,6 +49,19 @@ pub enum Refusal {
         env: String,
         resources: Vec<String>,
     },
+    /// A rollout in waves stopped at a target deployed in `wave`: `why` (an alarm in ALARM,
+    /// or alarms that could not be read); `file` names the stack file for `--resume`.
+    #[error(
+        "after wave {wave} was deployed, {why}; the rollout stopped there and the later waves were not deployed. Once it is dealt with, `qfleet deploy {file} --resume` goes on from the next wave"
+    )]
+    RolloutStopped {
+        wave: u32,
+        why: String,
+        file: String,
+    },
+    /// A target of a later wave than the one the rollout stopped at (`by` says why).
+    #[error("not deployed: the rollout stopped at wave {wave} ({by}); nothing was changed here")]
+    NotDeployed { wave: u32, by: String },
     /// A deploy that would remove the queues of stages whose fleets still run; `file`: the
     /// stack file to tear them down by.
     #[error("{}", running_stages(.env, .file, .running))]

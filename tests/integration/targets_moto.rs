@@ -149,3 +149,68 @@ async fn a_target_whose_credentials_are_of_another_account_is_refused_before_any
         .await
     );
 }
+
+/// Waves on moto, whose CloudWatch the Rust SDK cannot read (HTTP 404; see docs/local-aws.md):
+/// the canary is deployed, its alarms cannot be read, and the rollout stops there (fail closed)
+/// with the second wave untouched; `--resume` passes the canary, deployed already, and finishes
+/// the rollout. The alarms' verdicts themselves are covered by the mocked tests of
+/// src/deploy/rollout.
+#[tokio::test]
+async fn a_rollout_stops_after_the_canary_when_its_alarms_cannot_be_read_and_resume_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("tg-wave");
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        "rollout: {bake: 0s}\ntargets:\n  - name: canary\n  - name: us\n    region: us-east-1\n    wave: 2\n",
+    );
+    let v = doc(
+        qfleet_on_moto()
+            .args(["deploy", "--yes", "-o", "json"])
+            .arg(&file),
+        4,
+    );
+    check_schema("deploy", &v);
+    let envs = v["environments"].as_array().unwrap();
+    let error = |i: usize| {
+        envs[i]["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        error(0).contains("its alarms could not be read"),
+        "{}",
+        error(0)
+    );
+    assert!(error(0).contains("--resume"), "{}", error(0));
+    assert!(
+        error(1).contains("not deployed: the rollout stopped at wave 1"),
+        "{}",
+        error(1)
+    );
+    let own = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    let us = aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::config::Builder::from(&moto_config().await)
+            .region(aws_config::Region::new("us-east-1"))
+            .build(),
+    );
+    assert!(stack_exists(&own, &format!("qfleet-{e}-canary-data")).await);
+    assert!(
+        !stack_exists(&us, &format!("qfleet-{e}-us-data")).await,
+        "wave 2 untouched"
+    );
+
+    let o = run(qfleet_on_moto()
+        .args(["deploy", "--yes", "--resume"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("wave 1: deployed already, passed without watching its alarms (--resume)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stack_exists(&us, &format!("qfleet-{e}-us-data")).await);
+    assert!(stack_exists(&us, &format!("qfleet-{e}-us-fleet")).await);
+}

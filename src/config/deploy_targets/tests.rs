@@ -338,3 +338,39 @@ fn role_arns_are_parsed_strictly() {
         assert!(role_account(bad, "aws").is_err(), "{bad}");
     }
 }
+
+#[test]
+fn waves_are_numbered_from_1_and_a_short_bake_is_a_warning() {
+    let yaml = "region: eu-west-1\nlab: true\nrollout: {bake: 2m}\ntargets:\n  - name: canary\n  - name: eu\n    wave: 2\n";
+    let envs = parse_str(yaml).unwrap().expand();
+    let waves: Vec<(u32, u32)> = envs
+        .iter()
+        .map(|e| e.target.as_ref().map(|t| (t.wave, t.waves)).unwrap())
+        .collect();
+    assert_eq!(waves, [(1, 2), (2, 2)]);
+    let warning = rollout_warning(&envs[0]).expect("a warning");
+    assert!(
+        warning.starts_with("rollout.bake: 120 s is shorter than the 300 s"),
+        "{warning}"
+    );
+    assert!(crate::config::advice::warnings(&envs[1]).contains(&warning));
+    // 5 minutes and more, or one wave: nothing to say.
+    let envs = parse_str(&yaml.replace("2m", "5m")).unwrap().expand();
+    assert_eq!(rollout_warning(&envs[0]), None);
+    let envs = parse_str(&yaml.replace("    wave: 2\n", ""))
+        .unwrap()
+        .expand();
+    assert_eq!(rollout_warning(&envs[0]), None);
+
+    let list = errors(&yaml.replace("wave: 2", "wave: 11"));
+    assert_eq!(
+        (list[0].field.as_str(), list[0].line),
+        ("targets.1.wave", 7)
+    );
+    let list = errors(&yaml.replace("2m}", "25h}"));
+    assert_eq!(list[0].field, "rollout.bake");
+    // A rollout without targets has no wave to go on from.
+    let list = errors("region: eu-west-1\nlab: true\nrollout: {bake: 5m}\n");
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!((list[0].field.as_str(), list[0].line), ("rollout", 3));
+}
