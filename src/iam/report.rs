@@ -91,6 +91,20 @@ pub struct Own {
     pub warnings: Vec<String>,
 }
 
+/// What the principal that assumes the targets' roles needs besides: the policy is the role's.
+fn role_note(envs: &[Environment]) -> Option<String> {
+    let roles: BTreeSet<&str> = envs
+        .iter()
+        .filter_map(|e| e.target.as_ref()?.role_arn.as_deref())
+        .collect();
+    (!roles.is_empty()).then(|| {
+        format!(
+            "these policies are for the role qfleet assumes there ({}); the credentials qfleet runs with need sts:AssumeRole on it, and its trust policy must name them (docs/targets.md)",
+            roles.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
 /// The deploying policies of `envs` in `account`, checked against IAM's quota of managed
 /// policies per principal.
 pub fn policies(envs: &[Environment], account: String) -> Result<Policies> {
@@ -118,7 +132,10 @@ pub fn policies(envs: &[Environment], account: String) -> Result<Policies> {
             .iter()
             .map(|e| (e.name.clone(), e.spec.region.clone()))
             .collect(),
-        notes: repository_notes(envs, &account),
+        notes: repository_notes(envs, &account)
+            .into_iter()
+            .chain(role_note(envs))
+            .collect(),
         own: Own {
             account,
             caller,

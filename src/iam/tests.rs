@@ -935,6 +935,8 @@ fn a_policy_for_targets_is_their_one_account_s() {
         "111111111111"
     );
     let policies = report::policies(&one, "111111111111".to_string()).unwrap();
+    // Without a role, nothing to say about assuming one.
+    assert!(!policies.notes.iter().any(|n| n.contains("sts:AssumeRole")));
     let text = serde_json::to_string(&policies.own.caller).unwrap();
     assert!(
         text.contains(
@@ -950,4 +952,20 @@ fn a_policy_for_targets_is_their_one_account_s() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn a_policy_for_targets_with_a_role_says_what_assuming_it_needs() {
+    let file = lab(
+        "orders",
+        "deploy_role: qfleet-deployer\ntargets:\n  - name: eu\n    account: '111111111111'\n",
+    );
+    let policies = report::policies(&file.expand(), "111111111111".to_string()).unwrap();
+    assert!(
+        policies.notes.iter().any(|n| n.contains(
+            "the role qfleet assumes there (arn:aws:iam::111111111111:role/qfleet-deployer); the credentials qfleet runs with need sts:AssumeRole on it"
+        )),
+        "{:?}",
+        policies.notes
+    );
 }
