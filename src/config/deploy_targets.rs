@@ -158,6 +158,7 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
         }
     }
     errors.extend(shared(found, spec.targets.len()));
+    errors.extend(one_region_images(env, &envs));
     let waves = envs
         .iter()
         .filter_map(|e| e.target.as_ref().map(|t| t.wave))
@@ -291,6 +292,53 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
     };
     target_env.pipeline = stages::derive(&target_env);
     Ok(target_env)
+}
+
+/// An AMI id names an image of one region (an SSM parameter path names each region's own):
+/// the same id for EC2 targets in two regions is wrong in one of them. Said where the id is
+/// set: at the file's `workers.ami` when targets share it, else at each target's own.
+/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/CopyingAMIs.html>
+fn one_region_images(env: &Environment, envs: &[Environment]) -> Vec<InputError> {
+    use super::schema::WorkerKind;
+    let src = &env.source;
+    let mut regions_of: BTreeMap<&str, Vec<(&str, &Environment)>> = BTreeMap::new();
+    for e in envs {
+        let w = &e.spec.workers;
+        if w.kind == WorkerKind::Ec2 && w.ami.starts_with("ami-") {
+            regions_of
+                .entry(w.ami.as_str())
+                .or_default()
+                .push((e.spec.region.as_str(), e));
+        }
+    }
+    let mut errors = Vec::new();
+    for (ami, users) in regions_of {
+        let mut regions: Vec<&str> = users.iter().map(|(r, _)| *r).collect();
+        regions.sort_unstable();
+        regions.dedup();
+        if regions.len() < 2 {
+            continue;
+        }
+        let message = format!(
+            "`{ami}` is an image of one region, and targets in {} use it: an AMI id names one region's image; set targets.N.workers.ami for each region, or use an SSM parameter path (such as /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64), which names each region's own",
+            regions.join(" and ")
+        );
+        let own: Vec<usize> = users
+            .iter()
+            .filter_map(|(_, e)| e.target.as_ref())
+            .filter(|t| env.spec.targets[t.index].workers.ami.is_some())
+            .map(|t| t.index)
+            .collect();
+        if own.len() < users.len() {
+            errors.push(src.error("workers.ami", message));
+        } else {
+            errors.extend(
+                own.iter()
+                    .map(|i| src.error(&format!("targets.{i}.workers.ami"), message.clone())),
+            );
+        }
+    }
+    errors
 }
 
 /// What becomes of one problem of a target's environment.

@@ -374,3 +374,34 @@ fn waves_are_numbered_from_1_and_a_short_bake_is_a_warning() {
     assert_eq!(list.len(), 1, "{list:#?}");
     assert_eq!((list[0].field.as_str(), list[0].line), ("rollout", 3));
 }
+
+#[test]
+fn an_ami_id_cannot_serve_two_regions_but_a_parameter_path_can() {
+    let head = "region: eu-west-1\nlab: true\n";
+    let targets = "targets:\n  - name: eu\n  - name: us\n    region: us-east-1\n";
+    // The file's AMI id for both regions: said at the file's workers.ami.
+    let list = errors(&format!(
+        "{head}workers: {{ami: ami-0123456789abcdef0}}\n{targets}"
+    ));
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!((list[0].field.as_str(), list[0].line), ("workers.ami", 3));
+    assert!(
+        list[0].message.contains("eu-west-1 and us-east-1"),
+        "{}",
+        list[0]
+    );
+    // Each target's own id, one per region: valid.
+    let yaml = format!(
+        "{head}workers: {{ami: ami-0123456789abcdef0}}\ntargets:\n  - name: eu\n  - name: us\n    region: us-east-1\n    workers: {{ami: ami-0fedcba9876543210}}\n"
+    );
+    parse_str(&yaml).unwrap();
+    // The targets' own ids, the same in two regions: at each target's line.
+    let yaml = format!(
+        "{head}targets:\n  - name: eu\n    workers: {{ami: ami-0123456789abcdef0}}\n  - name: us\n    region: us-east-1\n    workers: {{ami: ami-0123456789abcdef0}}\n"
+    );
+    let list = errors(&yaml);
+    let fields: Vec<&str> = list.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["targets.0.workers.ami", "targets.1.workers.ami"]);
+    // An SSM parameter path (the default) names each region's image.
+    parse_str(&format!("{head}{targets}")).unwrap();
+}
