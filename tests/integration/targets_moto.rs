@@ -12,6 +12,11 @@ const US: &str = "222222222222";
 
 /// Clients acting in `account` and `region`, through AssumeRole as qfleet does.
 async fn cfn_in(account: &str, region: &str) -> aws_sdk_cloudformation::Client {
+    aws_sdk_cloudformation::Client::new(&config_in(account, region).await)
+}
+
+/// The SDK configuration of `account` and `region` on moto, through AssumeRole.
+async fn config_in(account: &str, region: &str) -> aws_config::SdkConfig {
     let conf = moto_config().await;
     let sts = aws_sdk_sts::Client::new(&conf);
     let out = sts
@@ -29,11 +34,10 @@ async fn cfn_in(account: &str, region: &str) -> aws_sdk_cloudformation::Client {
         None,
         "assumed",
     );
-    let conf = aws_sdk_cloudformation::config::Builder::from(&conf)
-        .credentials_provider(creds)
+    conf.into_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
         .region(aws_config::Region::new(region.to_string()))
-        .build();
-    aws_sdk_cloudformation::Client::from_conf(conf)
+        .build()
 }
 
 fn stack_file(dir: &std::path::Path, env: &str, extra: &str) -> std::path::PathBuf {
@@ -213,4 +217,56 @@ async fn a_rollout_stops_after_the_canary_when_its_alarms_cannot_be_read_and_res
     );
     assert!(stack_exists(&us, &format!("qfleet-{e}-us-data")).await);
     assert!(stack_exists(&us, &format!("qfleet-{e}-us-fleet")).await);
+}
+
+/// Teardown across accounts keeps its rule in each: the target whose bucket holds an object
+/// is refused and keeps everything; the other is torn down in its own account and region.
+#[tokio::test]
+async fn a_teardown_of_every_target_decides_in_each_account_on_its_own_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("tg-down");
+    let file = stack_file(dir.path(), &e, "");
+    doc(
+        qfleet_on_moto()
+            .args(["deploy", "--yes", "-o", "json"])
+            .arg(&file),
+        0,
+    );
+    let us_conf = config_in(US, "us-east-1").await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&us_conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("{e}-us-uploads-{US}-us-east-1");
+    put_object(&s3, &bucket, "uploads/a.txt", b"hello").await;
+    moto_detach_role_policies_in(Some(EU), &[&format!("{e}-eu")]);
+    moto_detach_role_policies_in(Some(US), &[&format!("{e}-us")]);
+
+    let v = doc(
+        qfleet_on_moto()
+            .args(["teardown", "--yes", "-o", "json"])
+            .arg(&file),
+        4,
+    );
+    check_schema("teardown", &v);
+    let envs = v["environments"].as_array().unwrap();
+    assert_eq!(envs[0]["exit_code"], 0, "{:#}", envs[0]);
+    assert_eq!(envs[1]["exit_code"], 4, "{:#}", envs[1]);
+    assert!(
+        envs[1]["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&bucket),
+        "{:#}",
+        envs[1]
+    );
+    let (eu, us) = (cfn_in(EU, "eu-west-1").await, cfn_in(US, "us-east-1").await);
+    for stack in ["data", "fleet"] {
+        assert!(!stack_exists(&eu, &format!("qfleet-{e}-eu-{stack}")).await);
+        assert!(
+            stack_exists(&us, &format!("qfleet-{e}-us-{stack}")).await,
+            "nothing deleted there"
+        );
+    }
 }

@@ -3,15 +3,25 @@ policies attached (AWS detaches them itself when it deletes the stack). Before a
 deletes a fleet stack, this detaches the managed policies of the roles whose names start with
 one of the given prefixes, behind qfleet's back, so that moto can delete them.
 
-usage: python moto_detach_policies.py ENDPOINT PREFIX...
+usage: python moto_detach_policies.py ENDPOINT [--account ID] PREFIX...
+
+With --account, in that account (moto keeps one per account): through AssumeRole, as qfleet
+acts in a target's account.
 """
 import sys
 
 import boto3
 
 endpoint, prefixes = sys.argv[1], sys.argv[2:]
-iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
-                   aws_access_key_id="testing", aws_secret_access_key="testing")
+creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+if prefixes[:1] == ["--account"]:
+    account, prefixes = prefixes[1], prefixes[2:]
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", **creds)
+    c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/tests",
+                        RoleSessionName="tests")["Credentials"]
+    creds = {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+             "aws_session_token": c["SessionToken"]}
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", **creds)
 for page in iam.get_paginator("list_roles").paginate():
     for role in page["Roles"]:
         if any(role["RoleName"].startswith(p) for p in prefixes):
