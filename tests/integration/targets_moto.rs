@@ -55,6 +55,33 @@ async fn each_target_is_deployed_in_its_own_account_and_region() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("tg");
     let file = stack_file(dir.path(), &e, "");
+    // One preview per target, each in its own account and region.
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        3,
+    );
+    check_schema("plan", &v);
+    let previews: Vec<(&str, &str, bool)> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["environment"].as_str().unwrap(),
+                x["region"].as_str().unwrap(),
+                x["changes_pending"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        previews,
+        [
+            (format!("{e}-eu").as_str(), "eu-west-1", true),
+            (format!("{e}-us").as_str(), "us-east-1", true)
+        ]
+    );
     let v = doc(
         qfleet_on_moto()
             .args(["deploy", "--yes", "-o", "json"])
