@@ -327,6 +327,25 @@ where
     {
         return (Kind::Credentials, EXPIRED_CREDENTIALS.message(what, ""));
     }
+    // A role qfleet assumes (a target's, or --role-arn) that STS refused: the credentials
+    // exist, the role's trust or the caller's sts:AssumeRole permission is what to fix.
+    if lower.contains("sts:assumerole") {
+        let said = chain
+            .find("User: ")
+            .or_else(|| lower.find("not authorized"))
+            .map(|at| {
+                let rest = &chain[at..];
+                let end = rest.find('\n').unwrap_or(rest.len());
+                format!(" ({})", rest[..end].trim_end_matches(['.', ')']))
+            })
+            .unwrap_or_default();
+        return (
+            Kind::Credentials,
+            format!(
+                "{what}: AWS STS refused to let the credentials assume the role{said}. The role's trust policy must name the principal qfleet runs as, and that principal needs sts:AssumeRole on the role (docs/targets.md)"
+            ),
+        );
+    }
     if lower.contains("no providers in chain provided credentials")
         || lower.contains("failed to load credentials")
         || lower.contains("error occurred while loading credentials")

@@ -276,6 +276,19 @@ fn failed_with(chain: &str) -> AwsError {
 }
 
 #[test]
+fn a_role_sts_refused_to_assume_is_said_so_not_missing_credentials() {
+    // aws-config's AssumeRoleProvider: STS's AccessDenied inside the identity resolver's error.
+    let e = failed_with(
+        "failed to load credentials: an error occurred while loading credentials: service error: AccessDenied: User: arn:aws:sts::999988887777:assumed-role/ci/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/qfleet-deployer",
+    );
+    assert_eq!(e.kind, Kind::Credentials);
+    assert_eq!(
+        e.message,
+        "finding the account: AWS STS refused to let the credentials assume the role (User: arn:aws:sts::999988887777:assumed-role/ci/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/qfleet-deployer). The role's trust policy must name the principal qfleet runs as, and that principal needs sts:AssumeRole on the role (docs/targets.md)"
+    );
+}
+
+#[test]
 fn an_expired_sso_token_is_said_expired_not_missing() {
     // aws-config's SSO token provider: "the SSO token has expired and cannot be refreshed",
     // inside the identity resolver's "failed to load credentials".
