@@ -24,6 +24,9 @@ impl Serialize for Workers {
 #[derive(serde::Serialize, schemars::JsonSchema)]
 struct StatusJson<'a> {
     environment: &'a str,
+    /// The account the environment's stacks live in, from their ARNs; `null` when no stack
+    /// exists or none could be read.
+    account: Option<&'a str>,
     region: &'a str,
     stacks: &'a [StackSummary],
     /// What consumes the queue, as read: `ec2` (the `fleet` section), `lambda` (the `function`
@@ -74,6 +77,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
     fn from(s: &'a Status) -> Self {
         StatusJson {
             environment: &s.environment,
+            account: s.account.as_deref(),
             region: &s.region,
             stacks: &s.stacks,
             workers: &s.workers,

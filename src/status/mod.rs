@@ -30,6 +30,9 @@ pub use text::text;
 #[derive(Debug, Clone)]
 pub struct Status {
     pub environment: String,
+    /// The account the environment's stacks live in, from their ARNs (`None` when no stack
+    /// exists or none could be read).
+    pub account: Option<String>,
     pub region: String,
     pub stacks: Vec<StackSummary>,
     /// What consumes the queue, as read, each kind with its section: EC2's `fleet`, Lambda's
@@ -424,6 +427,10 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         .collect();
     Status {
         environment: snap.environment.clone(),
+        account: [&snap.data, &snap.fleet]
+            .iter()
+            .find_map(|st| st.state.known().and_then(|s| s.account()))
+            .map(str::to_string),
         region: snap.region.clone(),
         stacks,
         workers,

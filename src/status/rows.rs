@@ -6,8 +6,15 @@ use crate::config::schema::WorkerKind;
 use crate::output::words::{self, count};
 
 /// One row per environment, and one per later stage of a pipeline under it (`ENV / STAGE`),
-/// so that a stage's backlog is never hidden behind the first stage's.
+/// so that a stage's backlog is never hidden behind the first stage's. When the environments
+/// are in more than one account or region (a stack file's targets), a column says where each
+/// is: its stacks' account (`?` when none was read) and region.
 pub fn render_rows(statuses: &[Status]) -> String {
+    let places: std::collections::BTreeSet<(Option<&str>, &str)> = statuses
+        .iter()
+        .map(|s| (s.account.as_deref(), s.region.as_str()))
+        .collect();
+    let spread = places.len() > 1;
     let rows: Vec<(String, &Status)> = statuses
         .iter()
         .flat_map(|s| {
@@ -18,26 +25,38 @@ pub fn render_rows(statuses: &[Status]) -> String {
             )
         })
         .collect();
+    let mut header = vec!["environment"];
+    if spread {
+        header.push("where");
+    }
+    header.extend([
+        "stacks",
+        "workers",
+        "queue",
+        "DLQ",
+        "backlog / target",
+        "alarms",
+    ]);
     let mut out = crate::output::table(
-        &[
-            "environment",
-            "stacks",
-            "workers",
-            "queue",
-            "DLQ",
-            "backlog / target",
-            "alarms",
-        ],
+        &header,
         rows.iter().map(|(label, s)| {
-            vec![
-                label.clone(),
+            let mut row = vec![label.clone()];
+            if spread {
+                row.push(format!(
+                    "{} {}",
+                    s.account.as_deref().unwrap_or("?"),
+                    s.region
+                ));
+            }
+            row.extend([
                 stacks(s),
                 workers(s),
                 queue(s),
                 dead_letter(s),
                 backlog(s),
                 alarms(s),
-            ]
+            ]);
+            row
         }),
     );
     out.push('\n');

@@ -10,7 +10,13 @@ pub fn text(s: &Status) -> String {
         out.push_str(&t);
         out.push('\n');
     };
-    line(format!("environment {} ({})", s.environment, s.region));
+    match &s.account {
+        Some(account) => line(format!(
+            "environment {} (account {account}, {})",
+            s.environment, s.region
+        )),
+        None => line(format!("environment {} ({})", s.environment, s.region)),
+    }
     line(crate::output::table(
         &["stack", "status", "last update", "protection", "reason"],
         s.stacks.iter().map(|st| {

@@ -499,3 +499,54 @@ fn a_pipeline_s_later_stages_have_rows_of_their_own() {
         "{text}"
     );
 }
+
+/// A stack file's targets: each row says in which account (read from its stacks' ARNs) and
+/// region the environment is, once the rows span more than one; one place needs no column.
+#[test]
+fn rows_of_several_accounts_or_regions_say_where_each_is() {
+    let eu = from_snapshot(&Snapshot::deployed("orders-eu1"), 10.0);
+    assert_eq!(eu.account.as_deref(), Some("123456789012"));
+    let mut us = from_snapshot(&Snapshot::deployed("orders-us2"), 10.0);
+    us.region = "us-east-1".into();
+    us.account = Some("444455556666".into());
+    let mut absent = from_snapshot(&Snapshot::empty("orders-eu2", "eu-west-1"), 10.0);
+    assert_eq!(absent.account, None, "no stack read, no account");
+    absent.region = "eu-west-1".into();
+    let text = super::render_rows(&[eu.clone(), us, absent]);
+    assert!(text.contains("| environment   where  "), "{text}");
+    // The column's text, row by row (a cell wraps onto a second line: the account, then the
+    // region).
+    let header = text.lines().nth(1).unwrap();
+    let (from, to) = (
+        header.find("where").unwrap(),
+        header.find("stacks").unwrap(),
+    );
+    let column: Vec<&str> = text
+        .lines()
+        .skip(4)
+        .filter(|l| l.starts_with('|'))
+        .map(|l| l[from..to].trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        column,
+        [
+            "123456789012",
+            "eu-west-1",
+            "444455556666",
+            "us-east-1",
+            "? eu-west-1"
+        ],
+        "{text}"
+    );
+    assert!(text.contains("? eu-west-1"), "{text}");
+    let one = super::render_rows(&[eu.clone(), eu.clone()]);
+    assert!(!one.contains("where"), "{one}");
+    assert!(
+        super::text(&eu).starts_with("environment orders-eu1 (account 123456789012, eu-west-1)\n"),
+        "{}",
+        super::text(&eu)
+    );
+    let json = serde_json::to_value(&eu).unwrap();
+    assert_eq!(json["account"], "123456789012");
+}
