@@ -219,6 +219,21 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
                 ));
                 None
             }
+            Ok(account)
+                if spec
+                    .accounts
+                    .as_ref()
+                    .is_some_and(|allowed| !allowed.contains(&account)) =>
+            {
+                errors.push(src.error(
+                    &at("role"),
+                    format!(
+                        "the role is in account {account}, which is not one of the file's accounts ({}); add it there or correct the role",
+                        spec.accounts.as_deref().unwrap_or_default().join(", ")
+                    ),
+                ));
+                None
+            }
             Ok(_) => Some(arn.clone()),
         },
         (None, Some(name), Some(account)) => {

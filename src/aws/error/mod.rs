@@ -327,9 +327,10 @@ where
     {
         return (Kind::Credentials, EXPIRED_CREDENTIALS.message(what, ""));
     }
-    // A role qfleet assumes (a target's, or --role-arn) that STS refused: the credentials
+    // A role qfleet assumes (a target's, or --role-arn) that STS refused (not the base
+    // credentials' own AssumeRoleWithWebIdentity, whose fix is elsewhere): the credentials
     // exist, the role's trust or the caller's sts:AssumeRole permission is what to fix.
-    if lower.contains("sts:assumerole") {
+    if lower.contains("sts:assumerole on resource") {
         let said = chain
             .find("User: ")
             .or_else(|| lower.find("not authorized"))

@@ -289,6 +289,20 @@ fn a_role_sts_refused_to_assume_is_said_so_not_missing_credentials() {
 }
 
 #[test]
+fn a_web_identity_refused_is_not_blamed_on_a_targets_role() {
+    // The base credentials' own AssumeRoleWithWebIdentity (OIDC in CI) refused: not the
+    // target's trust policy, so not that advice.
+    let e = failed_with(
+        "failed to load credentials: an error occurred while loading credentials: service error: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity",
+    );
+    assert!(
+        !e.message.contains("trust policy must name"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
 fn an_expired_sso_token_is_said_expired_not_missing() {
     // aws-config's SSO token provider: "the SSO token has expired and cannot be refreshed",
     // inside the identity resolver's "failed to load credentials".

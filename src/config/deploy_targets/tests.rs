@@ -229,6 +229,23 @@ fn the_account_guard_and_the_roles_are_checked() {
     assert_eq!(list[0].field, "targets.1.role");
     assert!(list[0].message.contains("own account"), "{}", list[0]);
 
+    // A target without an account whose role is in an account the file does not list: the
+    // guard is the file's list, never replaced by the role's account.
+    let yaml = two_by_two("").replace(
+        &format!("account: '{US}'\n"),
+        "role: arn:aws:iam::999999999999:role/other\n",
+    );
+    let list = errors(&yaml);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0].field, "targets.1.role");
+    assert!(
+        list[0]
+            .message
+            .contains("999999999999, which is not one of the file's accounts"),
+        "{}",
+        list[0]
+    );
+
     // A role of another partition than the target's region.
     let yaml = format!(
         "region: eu-west-1\nlab: true\ntargets:\n  - name: eu\n    role: arn:aws-cn:iam::{EU}:role/deployer\n"
