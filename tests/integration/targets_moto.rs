@@ -55,7 +55,7 @@ async fn each_target_is_deployed_in_its_own_account_and_region() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("tg");
     let file = stack_file(dir.path(), &e, "");
-    // One preview per target, each in its own account and region.
+    // One preview per target, each in its own region (its account: the deploy below).
     let v = doc(
         qfleet_on_moto()
             .args(["plan", "--detailed-exitcode", "-o", "json"])

@@ -333,7 +333,8 @@ where
     if lower.contains("sts:assumerole on resource") {
         let said = chain
             .find("User: ")
-            .or_else(|| lower.find("not authorized"))
+            // ASCII lowering keeps the byte offsets `chain` is sliced at (`lower` may not).
+            .or_else(|| chain.to_ascii_lowercase().find("not authorized"))
             .map(|at| {
                 let rest = &chain[at..];
                 let end = rest.find('\n').unwrap_or(rest.len());

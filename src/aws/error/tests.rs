@@ -289,6 +289,23 @@ fn a_role_sts_refused_to_assume_is_said_so_not_missing_credentials() {
 }
 
 #[test]
+fn sts_words_after_letters_that_lowercase_longer_are_quoted_whole() {
+    // `İ` is 2 bytes and lowercases to 3: an offset found in the lowered text would cut the
+    // message mid-character.
+    let e = failed_with(
+        "service error: AccessDenied: İİİ Not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/r",
+    );
+    assert_eq!(e.kind, Kind::Credentials);
+    assert!(
+        e.message.contains(
+            "(Not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/r)"
+        ),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
 fn a_web_identity_refused_is_not_blamed_on_a_targets_role() {
     // The base credentials' own AssumeRoleWithWebIdentity (OIDC in CI) refused: not the
     // target's trust policy, so not that advice.
