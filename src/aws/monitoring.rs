@@ -27,21 +27,44 @@ pub async fn alarms(cw: &Client, prefixes: &[String]) -> Result<Vec<Alarm>> {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk("reading the alarms", e))?;
-            for m in page.metric_alarms() {
-                out.push(Alarm {
-                    name: m.alarm_name().unwrap_or_default().to_string(),
-                    state: m
-                        .state_value()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    reason: m.state_reason().map(str::to_string),
-                });
-            }
+            out.extend(page.metric_alarms().iter().map(alarm));
         }
     }
     out.sort_by(|x, y| x.name.cmp(&y.name));
     out.dedup_by(|x, y| x.name == y.name);
     Ok(out)
+}
+
+/// The alarms named, sorted by name (DescribeAlarms takes at most 100 names a call:
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html>).
+/// A name CloudWatch does not know is left out: the caller compares.
+pub async fn alarms_named(cw: &Client, names: &[String]) -> Result<Vec<Alarm>> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(100) {
+        let mut pages = cw
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("reading the alarms", e))?;
+            out.extend(page.metric_alarms().iter().map(alarm));
+        }
+    }
+    out.sort_by(|x, y| x.name.cmp(&y.name));
+    out.dedup_by(|x, y| x.name == y.name);
+    Ok(out)
+}
+
+fn alarm(m: &aws_sdk_cloudwatch::types::MetricAlarm) -> Alarm {
+    Alarm {
+        name: m.alarm_name().unwrap_or_default().to_string(),
+        state: m
+            .state_value()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        reason: m.state_reason().map(str::to_string),
+    }
 }
 
 /// What CloudWatch says; `None` where it has no data yet.

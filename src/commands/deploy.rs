@@ -25,8 +25,9 @@ pub struct DeployArgs {
     /// Discover the default VPC's subnets again instead of keeping the deployed ones.
     #[arg(long)]
     pub rediscover_network: bool,
-    /// Go on with a rollout in waves (targets.N.wave) that stopped: the waves deployed already
-    /// are passed without watching their alarms again.
+    /// Go on with a rollout in waves (targets.N.wave) that stopped: a wave deployed already
+    /// whose bake has run out since its stacks last changed is passed without a look at its
+    /// alarms (one whose bake has not is watched for the rest of it).
     #[arg(long)]
     pub resume: bool,
     #[command(flatten)]

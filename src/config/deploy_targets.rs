@@ -46,10 +46,78 @@ pub struct Target {
 /// The most waves a rollout has.
 pub const MAX_WAVES: i64 = 10;
 
-/// The shortest bake in which every alarm of an environment can fire: the longest evaluates 5
-/// periods of 60 s (the data stack's oldest-message and latency-goal alarms;
-/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html>).
-pub const ALARM_WINDOW_SECONDS: u64 = 300;
+/// How long the slowest of an environment's alarms (its data stack's) needs, at the most, to
+/// fire after a deploy, and which alarm that is. CloudWatch sets an alarm to ALARM once
+/// `DatapointsToAlarm` of its last `EvaluationPeriods` periods breach
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html>);
+/// every period of qfleet's alarms is 60 s. So:
+/// - the dead-letter alarm (1 of 1): a job that fails every time is moved to the dead-letter
+///   queue once it has been received `queue.max_receive_count` times
+///   (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>),
+///   each receive ending with the visibility timeout: `max_receive_count x visibility_timeout`,
+///   then one period;
+/// - the oldest-message alarm (3 of 5): the oldest job becomes older than its threshold, then
+///   three periods; the latency-goal alarm (5 of 5) likewise with the goal and five;
+/// - a worker function's errors and throttles (3 of 5): three periods.
+///
+/// The largest over every stage of a pipeline.
+pub fn alarm_window(env: &Environment) -> (u64, String) {
+    use super::schema::WorkerKind;
+    let mut worst = (0, String::new());
+    for stage in env.stages() {
+        let (q, spec) = (&stage.spec.queue, &stage.spec);
+        let of = match &stage.stage {
+            Some(s) if env.is_pipeline() => format!("stage {}'s ", s.name),
+            _ => String::new(),
+        };
+        let receives = u64::try_from(q.max_receive_count).unwrap_or(0);
+        let mut each = vec![
+            (
+                receives.saturating_mul(q.visibility_timeout.0) + 60,
+                format!(
+                    "{of}dead-letter alarm (queue.max_receive_count {receives} x queue.visibility_timeout {}, then one 1-minute period)",
+                    q.visibility_timeout
+                ),
+            ),
+            (
+                q.oldest_message_alarm.0 + 3 * 60,
+                format!(
+                    "{of}oldest-message alarm (queue.oldest_message_alarm {}, then 3 one-minute periods)",
+                    q.oldest_message_alarm
+                ),
+            ),
+        ];
+        if let Some(goal) = spec.scaling.max_latency_seconds {
+            each.push((
+                (goal.ceil() as u64).saturating_add(5 * 60),
+                format!(
+                    "{of}latency-goal alarm (scaling.max_latency_seconds {goal}, then 5 one-minute periods)"
+                ),
+            ));
+        }
+        if spec.workers.kind == WorkerKind::Lambda {
+            each.push((
+                3 * 60,
+                format!("{of}function alarms (3 one-minute periods)"),
+            ));
+        }
+        for (secs, what) in each {
+            if secs > worst.0 {
+                worst = (secs, what);
+            }
+        }
+    }
+    worst
+}
+
+/// How long a wave of this environment is baked: `rollout.bake`, else its [`alarm_window`]
+/// (at most [`MAX_BAKE_SECONDS`]).
+pub fn bake(env: &Environment) -> u64 {
+    env.spec
+        .rollout
+        .bake
+        .map_or_else(|| alarm_window(env).0.min(MAX_BAKE_SECONDS), |b| b.0)
+}
 
 /// The longest bake.
 pub const MAX_BAKE_SECONDS: u64 = 86_400;
@@ -66,24 +134,37 @@ pub fn check_rollout(env: &Environment) -> Vec<InputError> {
             "rollout is how a deploy goes on from one wave of targets to the next: without targets there is no wave",
         ));
     }
-    if spec.rollout.bake.0 > MAX_BAKE_SECONDS {
+    if let Some(bake) = spec.rollout.bake.filter(|b| b.0 > MAX_BAKE_SECONDS) {
         errors.push(src.error(
             "rollout.bake",
-            format!("{} s is longer than 24h", spec.rollout.bake.0),
+            format!("{} is longer than 24h", super::duration::say(bake.0)),
         ));
     }
     errors
 }
 
-/// A rollout's bake too short for the alarms to fire (a warning: a bake of 0 is allowed, for
-/// a development account).
+/// A rollout's bake too short for the environment's alarms to fire (a warning: a short bake
+/// is allowed, for a development account), or a default bake cut to 24h.
 pub fn rollout_warning(env: &Environment) -> Option<String> {
     let waves = env.target.as_ref().map_or(0, |t| t.waves);
-    let bake = env.spec.rollout.bake.0;
-    (waves > 1 && bake < ALARM_WINDOW_SECONDS).then(|| {
-        format!(
-            "rollout.bake: {bake} s is shorter than the {ALARM_WINDOW_SECONDS} s an alarm of 5 one-minute periods needs to fire: a wave can pass its bake with a problem its alarms have not seen yet"
-        )
+    if waves < 2 {
+        return None;
+    }
+    let (window, alarm) = alarm_window(env);
+    let bake = bake(env);
+    (bake < window).then(|| {
+        let short = "a wave can pass its bake with a problem its alarms have not seen yet (docs/targets.md#waves)";
+        match env.spec.rollout.bake {
+            Some(b) => format!(
+                "rollout.bake: {} is shorter than the {} the {alarm} needs to fire: {short}",
+                super::duration::say(b.0),
+                super::duration::say(window)
+            ),
+            None => format!(
+                "rollout.bake: the {alarm} needs {} to fire, longer than a bake can be (24h): {short}",
+                super::duration::say(window)
+            ),
+        }
     })
 }
 

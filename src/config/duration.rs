@@ -33,6 +33,18 @@ impl fmt::Display for Seconds {
     }
 }
 
+/// `1h 5m`, `18m`, `19m 30s`, `45s`: a length of time as a person says it (seconds under an
+/// hour are kept; over an hour, minutes).
+pub fn say(secs: u64) -> String {
+    match (secs / 3_600, secs % 3_600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m {s}s"),
+        (h, 0, _) => format!("{h}h"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
+}
+
 /// Parses `90`, `90s`, `15m`, `2h` or `4d`.
 pub fn parse(text: &str) -> Option<Seconds> {
     let text = text.trim();

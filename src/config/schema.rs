@@ -168,19 +168,12 @@ settings! {
 
 settings! {
     /// A deploy of targets in several waves (`targets.N.wave`).
-    #[derive(Debug, Clone, Deserialize, Serialize)]
+    #[derive(Debug, Clone, Default, Deserialize, Serialize)]
     pub struct RolloutSpec: defaults {
-        /// How long a wave's alarms are watched before the next wave is deployed.
-        pub bake: Seconds
-            => "a duration from 0s to 24h (default 10m; at least 5m so that an alarm of 5 one-minute periods can fire)",
-    }
-}
-
-impl Default for RolloutSpec {
-    fn default() -> Self {
-        RolloutSpec {
-            bake: Seconds::minutes(10),
-        }
+        /// How long a wave's alarms are watched before the next wave is deployed (absent: as
+        /// long as the environment's slowest alarm needs to fire).
+        pub bake: Option<Seconds>
+            => "a duration from 0s to 24h (default: as long as the environment's slowest alarm needs to fire, 18m with the default queue settings; shorter is a warning)",
     }
 }
 

@@ -65,8 +65,8 @@ pub struct Options {
     pub revert_drift: bool,
     /// `--adopt`: take over stacks of the environment's names that lack qfleet's marks.
     pub adopt: bool,
-    /// `--resume`: a rollout in waves passes the waves deployed already without watching
-    /// their alarms again ([`rollout`]).
+    /// `--resume`: a rollout in waves passes a wave deployed already whose bake has run out
+    /// without a look at its alarms ([`rollout`]).
     pub resume: bool,
 }
 

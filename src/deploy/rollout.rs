@@ -1,25 +1,37 @@
 //! A deploy of a stack file's targets in waves (`targets.N.wave`, `rollout.bake`): wave 1 (the
 //! canary) first; then, once every target of a wave is deployed, its alarms are watched for the
 //! bake, and the next wave goes only on positive evidence that none fired. A failed deploy, an
-//! alarm in ALARM or alarms that could not be read stop the rollout: the later waves are not
-//! touched, and `deploy --resume` goes on from where it stopped, passing the waves that are
-//! deployed already (nothing to change) without watching them again.
+//! alarm in ALARM, alarms that could not be read or an alarm not OK at the bake's end stop the
+//! rollout: the later waves are not touched.
 //!
-//! The alarms watched are the environment's own, in its data stack (named by CloudFormation
-//! `STACK-LOGICALID-SUFFIX`): a dead letter, the oldest message older than
-//! `queue.oldest_message_alarm` or than the latency goal, the function's errors and throttles.
-//! An alarm fires only once its evaluation periods breach
+//! The bake is measured from the change: a wave deployed now is baked for `rollout.bake` from
+//! now; a wave with nothing to change (a deploy run again, after a stop or an interruption) for
+//! what is left of the bake since its stacks' last change (CloudFormation's LastUpdatedTime,
+//! else CreationTime; unknown: a whole bake), with one look at least. `deploy --resume` passes a
+//! wave with nothing to change whose bake has run out without a look (the operator has dealt
+//! with what stopped it), and never one whose bake has not.
+//!
+//! The alarms watched are the environment's own: the `AWS::CloudWatch::Alarm` resources of its
+//! data stack (a dead letter, the oldest message older than `queue.oldest_message_alarm` or
+//! than the latency goal, the function's errors and throttles), read by name; a data stack
+//! without alarms, or an alarm CloudWatch does not know, is no evidence. An alarm fires only
+//! once its evaluation periods breach
 //! (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html>),
-//! so a bake shorter than 5 minutes is a warning of validate's. INSUFFICIENT_DATA is no alarm:
-//! a new queue has no metric data yet, and SQS publishes its metrics only while a queue is
-//! active (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html>).
+//! so validate warns about a bake shorter than the slowest alarm needs
+//! ([`crate::config::deploy_targets::alarm_window`]). A new alarm is INSUFFICIENT_DATA until
+//! it is first evaluated
+//! (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-alarm.html>);
+//! qfleet's alarms treat missing data as not breaching, so an idle queue's alarm is OK: an
+//! alarm still INSUFFICIENT_DATA at the bake's last look has not been evaluated, and the wave
+//! does not go on.
 
 use super::EnvOutcome;
 use crate::aws::Clients;
+use crate::aws::cfn::stacks;
 use crate::aws::monitoring::{self, Alarm};
 use crate::config::Environment;
 use crate::error::{Error, Exit, Refusal};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// One wave: its number and its environments, in the command line's order.
 #[derive(Debug, Clone)]
@@ -52,42 +64,113 @@ fn wave_of(env: &Environment) -> u32 {
     env.target.as_ref().map_or(1, |t| t.wave)
 }
 
-/// How long a wave's alarms are watched: the longest bake of its environments' files.
+/// How long a wave's alarms are watched: the longest bake of its environments
+/// ([`crate::config::deploy_targets::bake`]).
 pub fn bake_of(wave: &Wave) -> Duration {
     Duration::from_secs(
         wave.envs
             .iter()
-            .map(|e| e.spec.rollout.bake.0)
+            .map(crate::config::deploy_targets::bake)
             .max()
             .unwrap_or(0),
     )
 }
 
+/// How a wave is baked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bake {
+    /// The wave's bake ([`bake_of`]).
+    pub length: Duration,
+    /// Whether its deploy changed a stack: baked from now; else from the stacks' last change.
+    pub changed: bool,
+    /// `--resume`: a wave with nothing to change whose bake has run out is passed unlooked.
+    pub resume: bool,
+}
+
 /// What watching one environment's alarms found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    /// No alarm of the environment was in ALARM, at any look.
+    /// Every alarm was read at every look, none in ALARM, each OK at the last.
     Quiet,
     /// These alarms were in ALARM.
     Firing(Vec<Alarm>),
-    /// The alarms could not be read: no evidence either way.
+    /// The alarms could not be read, or the data stack names none: no evidence either way.
     Unreadable(String),
+    /// At the bake's last look these alarms were not OK (INSUFFICIENT_DATA: never evaluated).
+    Unsettled(Vec<Alarm>),
+    /// `--resume`: nothing changed, and the bake ran out at this time (RFC 3339) since the
+    /// stacks' last change; not looked at.
+    Passed(String),
 }
 
-/// The environment's alarms in ALARM now (its data stack's).
-pub async fn look(clients: &Clients, env: &Environment) -> Verdict {
-    let prefix = format!("{}-", env.data_stack_name());
-    match monitoring::alarms(&clients.cloudwatch, &[prefix]).await {
-        Ok(alarms) => {
-            let firing: Vec<Alarm> = alarms.into_iter().filter(|a| a.state == "ALARM").collect();
-            if firing.is_empty() {
-                Verdict::Quiet
+/// The names of the environment's alarms: the alarms of its data stack, by physical id.
+async fn alarm_names(clients: &Clients, env: &Environment) -> Result<Vec<String>, String> {
+    let stack = env.data_stack_name();
+    match stacks::resources(&clients.cfn, &stack).await {
+        Ok(Some(resources)) => {
+            let names: Vec<String> = resources
+                .values()
+                .filter(|r| r.resource_type == "AWS::CloudWatch::Alarm" && r.is_live())
+                .filter_map(|r| r.physical_id.clone())
+                .collect();
+            if names.is_empty() {
+                Err(format!("stack {stack} has no alarm to watch"))
             } else {
-                Verdict::Firing(firing)
+                Ok(names)
             }
         }
-        Err(e) => Verdict::Unreadable(e.to_string()),
+        Ok(None) => Err(format!("stack {stack} does not exist")),
+        Err(e) => Err(e.to_string()),
     }
+}
+
+/// The state of each alarm named (and of no other); an alarm CloudWatch does not know is an
+/// error.
+pub async fn look(clients: &Clients, names: &[String]) -> Result<Vec<Alarm>, String> {
+    let mut alarms = monitoring::alarms_named(&clients.cloudwatch, names)
+        .await
+        .map_err(|e| e.to_string())?;
+    alarms.retain(|a| names.contains(&a.name));
+    let missing: Vec<&str> = names
+        .iter()
+        .filter(|n| !alarms.iter().any(|a| &a.name == *n))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        Ok(alarms)
+    } else {
+        Err(format!(
+            "CloudWatch does not know the alarm {} of the data stack",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// When the environment's stacks last changed (the latest LastUpdatedTime, else CreationTime,
+/// of its data and fleet stacks); `None` when a stack could not be read or says no time.
+async fn last_change(clients: &Clients, env: &Environment) -> Option<SystemTime> {
+    let names: Vec<String> = std::iter::once(env.data_stack_name())
+        .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
+        .collect();
+    let mut latest = None;
+    for name in names {
+        let state = stacks::describe(&clients.cfn, &name).await.ok()??;
+        let at = aws_smithy_types::DateTime::from_str(
+            state.last_updated.as_deref()?,
+            aws_smithy_types::date_time::Format::DateTime,
+        )
+        .ok()?;
+        let at = SystemTime::try_from(at).ok()?;
+        latest = latest.max(Some(at));
+    }
+    latest
+}
+
+/// What is left of a bake of `length` at `now` that began at `since` (unknown: all of it).
+pub fn left(length: Duration, since: Option<SystemTime>, now: SystemTime) -> Duration {
+    since.map_or(length, |t| {
+        (t + length).duration_since(now).unwrap_or(Duration::ZERO)
+    })
 }
 
 /// How often a bake looks: a tenth of the bake, from 1 s to 30 s (an alarm's period is 60 s).
@@ -95,44 +178,71 @@ pub fn every(bake: Duration) -> Duration {
     (bake / 10).clamp(Duration::from_secs(1), Duration::from_secs(30))
 }
 
-/// Watches the environment's alarms for `bake`: at once, every [`every`] and at the end; the
-/// first alarm in ALARM, or the first look that cannot read them, ends the watch.
-pub async fn watch(clients: &Clients, env: &Environment, bake: Duration) -> Verdict {
-    let end = tokio::time::Instant::now() + bake;
+/// Watches the environment's alarms for what is left of the bake ([`Bake`]): at once, every
+/// [`every`] and at the end; the first alarm in ALARM, or the first look that cannot read
+/// them, ends the watch, and at the end every alarm must be OK.
+pub async fn watch(clients: &Clients, env: &Environment, bake: Bake) -> Verdict {
+    let remaining = if bake.changed {
+        bake.length
+    } else {
+        let since = last_change(clients, env).await;
+        let remaining = left(bake.length, since, SystemTime::now());
+        if let (true, true, Some(t)) = (bake.resume, remaining.is_zero(), since) {
+            let end = aws_smithy_types::DateTime::from(t + bake.length);
+            return Verdict::Passed(
+                end.fmt(aws_smithy_types::date_time::Format::DateTime)
+                    .unwrap_or_else(|_| "?".into()),
+            );
+        }
+        remaining
+    };
+    let names = match alarm_names(clients, env).await {
+        Ok(names) => names,
+        Err(e) => return Verdict::Unreadable(e),
+    };
+    let end = tokio::time::Instant::now() + remaining;
     loop {
-        let verdict = look(clients, env).await;
-        if verdict != Verdict::Quiet {
-            return verdict;
+        let alarms = match look(clients, &names).await {
+            Ok(alarms) => alarms,
+            Err(e) => return Verdict::Unreadable(e),
+        };
+        let firing: Vec<Alarm> = alarms
+            .iter()
+            .filter(|a| a.state == "ALARM")
+            .cloned()
+            .collect();
+        if !firing.is_empty() {
+            return Verdict::Firing(firing);
         }
         let now = tokio::time::Instant::now();
         if now >= end {
-            return Verdict::Quiet;
+            let unsettled: Vec<Alarm> = alarms.into_iter().filter(|a| a.state != "OK").collect();
+            return if unsettled.is_empty() {
+                Verdict::Quiet
+            } else {
+                Verdict::Unsettled(unsettled)
+            };
         }
-        tokio::time::sleep(every(bake).min(end - now)).await;
+        tokio::time::sleep(every(bake.length).min(end - now)).await;
     }
 }
 
 /// `2m 30s`, `10m`, `45s`: a bake as the notes say it.
 pub fn say(d: Duration) -> String {
-    let s = d.as_secs();
-    match (s / 60, s % 60) {
-        (0, s) => format!("{s}s"),
-        (m, 0) => format!("{m}m"),
-        (m, s) => format!("{m}m {s}s"),
-    }
+    crate::config::duration::say(d.as_secs())
 }
 
 /// Deploys the waves in turn: each wave's targets at once (`deploy`), then, unless it is the
-/// last, their alarms watched for the bake (`watch`); a failure, a firing alarm or unreadable
-/// alarms stop the rollout, and the later waves' targets are reported not deployed. `resume`
-/// passes a wave with nothing to change without watching it. `note` tells the progress. The
-/// outcomes wave by wave; `None` when `deploy` or `watch` is interrupted.
+/// last, their alarms watched for the bake (`watch`, [`Bake`]); a failure, a firing alarm,
+/// unreadable alarms or an alarm not OK at the end stop the rollout, and the later waves'
+/// targets are reported not deployed. `note` tells the progress. The outcomes wave by wave;
+/// `None` when `deploy` or `watch` is interrupted.
 pub fn run(
     waves: &[Wave],
     resume: bool,
     note: impl Fn(String),
     mut deploy: impl FnMut(&[Environment]) -> Option<Vec<EnvOutcome>>,
-    mut watch: impl FnMut(&[Environment], Duration) -> Option<Vec<Verdict>>,
+    mut watch: impl FnMut(&[Environment], Bake) -> Option<Vec<Verdict>>,
 ) -> Option<Vec<EnvOutcome>> {
     let mut done: Vec<EnvOutcome> = Vec::new();
     let total = waves.len();
@@ -155,31 +265,45 @@ pub fn run(
             done.extend(rest.iter().map(|e| not_deployed(e, n, &by)));
             break;
         }
-        let changed = done[start..].iter().any(changed);
-        if !changed && resume {
-            note(format!(
-                "wave {n}: deployed already, passed without watching its alarms (--resume)"
-            ));
-            continue;
-        }
-        // A wave with nothing to change is not baked again, but its alarms must be quiet now.
-        let bake = if changed {
-            bake_of(wave)
-        } else {
-            Duration::ZERO
+        let bake = Bake {
+            length: bake_of(wave),
+            changed: done[start..].iter().any(changed),
+            resume,
         };
-        note(format!(
-            "wave {n}: watching the alarms of {} for {}",
-            names(&wave.envs),
-            say(bake)
-        ));
+        note(if bake.changed {
+            format!(
+                "wave {n}: watching the alarms of {} for {}",
+                names(&wave.envs),
+                say(bake.length)
+            )
+        } else {
+            format!(
+                "wave {n}: nothing to change; watching the alarms of {} for what is left of the {} bake since their stacks last changed, one look at least{}",
+                names(&wave.envs),
+                say(bake.length),
+                if resume {
+                    " (--resume: a target whose bake has run out is passed)"
+                } else {
+                    ""
+                }
+            )
+        });
         let verdicts = watch(&wave.envs, bake)?;
         let mut stopped_by = None;
+        let mut passed = 0;
         // The outcomes and the verdicts are in the wave's order.
         let watched = done[start..].iter_mut().zip(&wave.envs).zip(verdicts);
         for ((o, env), v) in watched {
             let why = match v {
                 Verdict::Quiet => continue,
+                Verdict::Passed(at) => {
+                    note(format!(
+                        "wave {n}: {} passed without a look at its alarms: deployed already, its bake ran out at {at} (--resume)",
+                        env.name
+                    ));
+                    passed += 1;
+                    continue;
+                }
                 Verdict::Firing(alarms) => alarms
                     .iter()
                     .map(|a| match &a.reason {
@@ -188,6 +312,24 @@ pub fn run(
                     })
                     .collect::<Vec<_>>()
                     .join("; "),
+                Verdict::Unsettled(alarms) => format!(
+                    "at the end of the bake, {} not OK ({}): an alarm that has not been evaluated yet is no evidence; run the deploy again once {} OK, or give rollout.bake more time",
+                    if alarms.len() == 1 {
+                        "an alarm is"
+                    } else {
+                        "alarms are"
+                    },
+                    alarms
+                        .iter()
+                        .map(|a| format!("{} is {}", a.name, a.state))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if alarms.len() == 1 {
+                        "it is"
+                    } else {
+                        "they are"
+                    },
+                ),
                 Verdict::Unreadable(e) => format!(
                     "its alarms could not be read, and a wave goes on only once its alarms are known to be quiet ({e})"
                 ),
@@ -200,7 +342,9 @@ pub fn run(
             done.extend(rest.iter().map(|e| not_deployed(e, n, &by)));
             break;
         }
-        note(format!("wave {n}: no alarm fired"));
+        if passed < wave.envs.len() {
+            note(format!("wave {n}: no alarm fired"));
+        }
     }
     Some(done)
 }

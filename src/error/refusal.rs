@@ -50,9 +50,10 @@ pub enum Refusal {
         resources: Vec<String>,
     },
     /// A rollout in waves stopped at a target deployed in `wave`: `why` (an alarm in ALARM,
-    /// or alarms that could not be read); `file` names the stack file for `--resume`.
+    /// alarms that could not be read, or not OK at the bake's end); `file` names the stack
+    /// file for `--resume`.
     #[error(
-        "after wave {wave} was deployed, {why}; the rollout stopped there and the later waves were not deployed. Once it is dealt with, `qfleet deploy {file} --resume` goes on from the next wave"
+        "after wave {wave} was deployed, {why}; the rollout stopped there and the later waves were not deployed. Once it is dealt with, `qfleet deploy {file}` goes on once the wave's alarms are OK, or `--resume` once its bake has run out, from the next wave"
     )]
     RolloutStopped {
         wave: u32,

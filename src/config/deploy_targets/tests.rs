@@ -366,14 +366,19 @@ fn waves_are_numbered_from_1_and_a_short_bake_is_a_warning() {
         .collect();
     assert_eq!(waves, [(1, 2), (2, 2)]);
     let warning = rollout_warning(&envs[0]).expect("a warning");
-    assert!(
-        warning.starts_with("rollout.bake: 120 s is shorter than the 300 s"),
-        "{warning}"
+    assert_eq!(
+        warning,
+        "rollout.bake: 2m is shorter than the 18m the oldest-message alarm (queue.oldest_message_alarm 15m, then 3 one-minute periods) needs to fire: a wave can pass its bake with a problem its alarms have not seen yet (docs/targets.md#waves)"
     );
     assert!(crate::config::advice::warnings(&envs[1]).contains(&warning));
-    // 5 minutes and more, or one wave: nothing to say.
-    let envs = parse_str(&yaml.replace("2m", "5m")).unwrap().expand();
+    // As long as the slowest alarm needs, or no bake given (that long), or one wave: nothing
+    // to say.
+    let envs = parse_str(&yaml.replace("2m", "18m")).unwrap().expand();
     assert_eq!(rollout_warning(&envs[0]), None);
+    let envs = parse_str(&yaml.replace("rollout: {bake: 2m}\n", ""))
+        .unwrap()
+        .expand();
+    assert_eq!((rollout_warning(&envs[0]), bake(&envs[0])), (None, 18 * 60));
     let envs = parse_str(&yaml.replace("    wave: 2\n", ""))
         .unwrap()
         .expand();
@@ -421,4 +426,39 @@ fn an_ami_id_cannot_serve_two_regions_but_a_parameter_path_can() {
     assert_eq!(fields, ["targets.0.workers.ami", "targets.1.workers.ami"]);
     // An SSM parameter path (the default) names each region's image.
     parse_str(&format!("{head}{targets}")).unwrap();
+}
+
+#[test]
+fn the_bake_by_default_is_as_long_as_the_slowest_alarm_needs_to_fire() {
+    let base =
+        "region: eu-west-1\nlab: true\ntargets:\n  - name: canary\n  - name: eu\n    wave: 2\n";
+    let window = |extra: &str| {
+        let envs = parse_str(&format!("{base}{extra}")).unwrap().expand();
+        (alarm_window(&envs[0]), bake(&envs[0]))
+    };
+    // Defaults: the oldest-message alarm, 15 minutes and 3 periods.
+    assert_eq!(window("").0.0, 15 * 60 + 180);
+    // A job failing 10 times with a visibility timeout of 5 minutes reaches the dead-letter
+    // queue after 50 minutes, then one period.
+    let ((secs, what), bake_secs) =
+        window("queue: {max_receive_count: 10, visibility_timeout: 5m}\n");
+    assert_eq!((secs, bake_secs), (50 * 60 + 60, 50 * 60 + 60));
+    assert!(
+        what.starts_with(
+            "dead-letter alarm (queue.max_receive_count 10 x queue.visibility_timeout 5m"
+        ),
+        "{what}"
+    );
+    // A latency goal over the oldest-message threshold: the goal and 5 periods.
+    let ((secs, what), _) = window(
+        "queue: {oldest_message_alarm: 60s}\nscaling: {max_latency_seconds: 1200, seconds_per_message: 5}\n",
+    );
+    assert_eq!(secs, 1200 + 300);
+    assert!(what.starts_with("latency-goal alarm"), "{what}");
+    // Longer than a bake can be: the bake is cut to 24h, and said so.
+    let long = "queue: {max_receive_count: 1000, visibility_timeout: 12h}\n";
+    assert_eq!(window(long).1, MAX_BAKE_SECONDS);
+    let envs = parse_str(&format!("{base}{long}")).unwrap().expand();
+    let w = rollout_warning(&envs[0]).expect("a warning");
+    assert!(w.contains("longer than a bake can be (24h)"), "{w}");
 }

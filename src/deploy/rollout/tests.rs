@@ -1,16 +1,18 @@
 //! A rollout in waves: the order, the halt on a canary's alarm (or on alarms that cannot be
-//! read, or a failed deploy) with the later waves untouched, and `--resume` finishing it. The
-//! order is tested with fake deploys and watches; the alarms' reading with CloudWatch answered
-//! by SDK-level mocks (`mocked_` tests: moto answers the Rust SDK's CloudWatch with 404, and
+//! read, or not OK at the bake's end, or a failed deploy) with the later waves untouched, and
+//! `--resume` finishing it. The order is tested with fake deploys and watches; the bake's
+//! length, the alarms' names and states with CloudFormation and CloudWatch answered by
+//! SDK-level mocks (`mocked_` tests: moto answers the Rust SDK's CloudWatch with 404, and
 //! LocalStack has no Auto Scaling).
 
 use super::*;
-use crate::aws::mock::Rules;
+use crate::aws::mock::{Rules, describe_stacks, list_resources, resource};
 use crate::config::parse;
 use crate::deploy::{Action, StackOutcome};
 use crate::render::StackRole;
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
+use aws_smithy_mocks::Rule;
 use aws_smithy_mocks::mock;
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -69,12 +71,21 @@ fn alarm(name: &str) -> Alarm {
 #[derive(Default)]
 struct Seen {
     deployed: Vec<Vec<String>>,
-    watched: Vec<(Vec<String>, Duration)>,
+    watched: Vec<(Vec<String>, Bake)>,
     notes: Vec<String>,
 }
 
 fn names_of(envs: &[Environment]) -> Vec<String> {
     envs.iter().map(|e| e.name.clone()).collect()
+}
+
+/// A bake of 10 minutes.
+fn ten(changed: bool, resume: bool) -> Bake {
+    Bake {
+        length: Duration::from_secs(600),
+        changed,
+        resume,
+    }
 }
 
 /// Runs the rollout with deploys that do `action` for every target (`None`: fail) but those
@@ -83,7 +94,7 @@ fn roll(
     resume: bool,
     action: Action,
     failing: &[&str],
-    verdict: impl Fn(&str) -> Verdict,
+    verdict: impl Fn(&str, Bake) -> Verdict,
 ) -> (Vec<EnvOutcome>, Seen) {
     let envs = targets();
     let waves = waves(&envs);
@@ -102,7 +113,7 @@ fn roll(
         },
         |envs, bake| {
             seen.borrow_mut().watched.push((names_of(envs), bake));
-            Some(envs.iter().map(|e| verdict(&e.name)).collect())
+            Some(envs.iter().map(|e| verdict(&e.name, bake)).collect())
         },
     )
     .expect("not interrupted");
@@ -111,7 +122,7 @@ fn roll(
 
 #[test]
 fn targets_deploy_wave_by_wave_each_baked_but_the_last() {
-    let (done, seen) = roll(false, Action::Updated, &[], |_| Verdict::Quiet);
+    let (done, seen) = roll(false, Action::Updated, &[], |_, _| Verdict::Quiet);
     assert_eq!(
         seen.deployed,
         [
@@ -120,12 +131,14 @@ fn targets_deploy_wave_by_wave_each_baked_but_the_last() {
             vec!["orders-ap"]
         ]
     );
-    let ten = Duration::from_secs(600);
     assert_eq!(
         seen.watched,
         [
-            (vec!["orders-canary".to_string()], ten),
-            (vec!["orders-eu".to_string(), "orders-us".to_string()], ten)
+            (vec!["orders-canary".to_string()], ten(true, false)),
+            (
+                vec!["orders-eu".to_string(), "orders-us".to_string()],
+                ten(true, false)
+            )
         ]
     );
     assert!(done.iter().all(|o| o.ok && o.error.is_none()));
@@ -135,7 +148,7 @@ fn targets_deploy_wave_by_wave_each_baked_but_the_last() {
 #[test]
 fn a_canary_whose_alarm_fires_stops_the_rollout_and_resume_finishes_it() {
     let name = "qfleet-orders-canary-data-DeadLetterQueueNotEmptyAlarm-AB12";
-    let (done, seen) = roll(false, Action::Updated, &[], |env| {
+    let (done, seen) = roll(false, Action::Updated, &[], |env, _| {
         if env == "orders-canary" {
             Verdict::Firing(vec![alarm(name)])
         } else {
@@ -151,7 +164,7 @@ fn a_canary_whose_alarm_fires_stops_the_rollout_and_resume_finishes_it() {
         name,
         "is in ALARM (Threshold Crossed",
         "after wave 1 was deployed",
-        "`qfleet deploy stacks/orders.yaml --resume`",
+        "`qfleet deploy stacks/orders.yaml` goes on once the wave's alarms are OK, or `--resume` once its bake has run out",
     ] {
         assert!(why.contains(words), "{why}");
     }
@@ -182,8 +195,9 @@ fn a_canary_whose_alarm_fires_stops_the_rollout_and_resume_finishes_it() {
     );
     assert!(seen.notes.iter().any(|n| n.contains("stopped at wave 1")));
 
-    // Dealt with, the rollout is resumed: the canary has nothing to change and is passed
-    // without a look at its alarm (still firing here), and the later waves go on.
+    // Dealt with, the rollout is resumed: the canary has nothing to change, its bake has run
+    // out since its stacks changed (the watch's verdict: passed, unlooked, though its alarm
+    // still fires here), and the later waves go on.
     let (done_resumed, seen_resumed) = {
         let envs = targets();
         let waves = waves(&envs);
@@ -212,9 +226,9 @@ fn a_canary_whose_alarm_fires_stops_the_rollout_and_resume_finishes_it() {
                 seen.borrow_mut().watched.push((names_of(envs), bake));
                 Some(
                     envs.iter()
-                        .map(|e| {
-                            if e.name == "orders-canary" {
-                                Verdict::Firing(vec![alarm(name)])
+                        .map(|_| {
+                            if bake.resume && !bake.changed {
+                                Verdict::Passed("2026-11-25T08:00:00Z".into())
                             } else {
                                 Verdict::Quiet
                             }
@@ -230,27 +244,36 @@ fn a_canary_whose_alarm_fires_stops_the_rollout_and_resume_finishes_it() {
     assert_eq!(seen_resumed.deployed.len(), 3, "every wave deployed");
     assert_eq!(
         seen_resumed.watched,
-        [(
-            vec!["orders-eu".to_string(), "orders-us".to_string()],
-            Duration::from_secs(600)
-        )],
-        "the canary is not watched again"
+        [
+            (vec!["orders-canary".to_string()], ten(false, true)),
+            (
+                vec!["orders-eu".to_string(), "orders-us".to_string()],
+                ten(true, true)
+            )
+        ],
+        "the canary's watch is asked whether its bake ran out"
     );
     assert!(
-        seen_resumed
+        seen_resumed.notes.iter().any(|n| n
+            == "wave 1: orders-canary passed without a look at its alarms: deployed already, its bake ran out at 2026-11-25T08:00:00Z (--resume)"),
+        "{:?}",
+        seen_resumed.notes
+    );
+    assert!(
+        !seen_resumed
             .notes
             .iter()
-            .any(|n| n == "wave 1: deployed already, passed without watching its alarms (--resume)"),
-        "{:?}",
+            .any(|n| n == "wave 1: no alarm fired"),
+        "a wave passed unlooked is not said quiet: {:?}",
         seen_resumed.notes
     );
 }
 
 #[test]
 fn without_resume_a_wave_with_nothing_to_change_must_be_quiet_now() {
-    // Run again without --resume while the canary's alarm still fires: looked at once (no
-    // bake: nothing was deployed), and the rollout stops there again.
-    let (done, seen) = roll(false, Action::NoChanges, &[], |env| {
+    // Run again without --resume while the canary's alarm still fires: watched for what is
+    // left of its bake (at least one look), and the rollout stops there again.
+    let (done, seen) = roll(false, Action::NoChanges, &[], |env, _| {
         if env == "orders-canary" {
             Verdict::Firing(vec![alarm("a")])
         } else {
@@ -259,7 +282,7 @@ fn without_resume_a_wave_with_nothing_to_change_must_be_quiet_now() {
     });
     assert_eq!(
         seen.watched,
-        [(vec!["orders-canary".to_string()], Duration::ZERO)]
+        [(vec!["orders-canary".to_string()], ten(false, false))]
     );
     assert_eq!(seen.deployed.len(), 1);
     assert!(!done[0].ok && done[1..].iter().all(|o| !o.ok));
@@ -267,7 +290,7 @@ fn without_resume_a_wave_with_nothing_to_change_must_be_quiet_now() {
 
 #[test]
 fn alarms_that_cannot_be_read_stop_the_rollout() {
-    let (done, seen) = roll(false, Action::Created, &[], |env| {
+    let (done, seen) = roll(false, Action::Created, &[], |env, _| {
         if env == "orders-us" {
             Verdict::Unreadable("reading the alarms: DescribeAlarms failed (HTTP 404)".into())
         } else {
@@ -295,7 +318,7 @@ fn alarms_that_cannot_be_read_stop_the_rollout() {
 
 #[test]
 fn a_failed_deploy_stops_the_rollout_without_watching() {
-    let (done, seen) = roll(false, Action::Created, &["orders-canary"], |_| {
+    let (done, seen) = roll(false, Action::Created, &["orders-canary"], |_, _| {
         Verdict::Quiet
     });
     assert_eq!(seen.deployed.len(), 1);
@@ -326,6 +349,53 @@ fn waves_are_ordered_by_number_and_every_target_is_in_one() {
     assert_eq!(say(Duration::from_secs(150)), "2m 30s");
 }
 
+#[test]
+fn an_alarm_not_evaluated_at_the_end_of_the_bake_stops_the_rollout() {
+    let (done, seen) = roll(false, Action::Created, &[], |env, _| {
+        if env == "orders-canary" {
+            Verdict::Unsettled(vec![Alarm {
+                name: "qfleet-orders-canary-data-OldestMessageAlarm-X".into(),
+                state: "INSUFFICIENT_DATA".into(),
+                reason: None,
+            }])
+        } else {
+            Verdict::Quiet
+        }
+    });
+    assert_eq!(seen.deployed.len(), 1);
+    let why = &done[0].error.as_ref().unwrap().message;
+    assert!(
+        why.contains(
+            "at the end of the bake, an alarm is not OK (qfleet-orders-canary-data-OldestMessageAlarm-X is INSUFFICIENT_DATA)"
+        ) && why.contains("give rollout.bake more time"),
+        "{why}"
+    );
+    assert!(done[1..].iter().all(|o| !o.ok));
+}
+
+#[test]
+fn the_bake_left_is_measured_from_the_stacks_last_change() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    let ten = Duration::from_secs(600);
+    // Changed 4 minutes ago (an interrupted bake): 6 minutes left.
+    assert_eq!(
+        left(ten, Some(now - Duration::from_secs(240)), now),
+        Duration::from_secs(360)
+    );
+    // Changed an hour ago: nothing left.
+    assert_eq!(
+        left(ten, Some(now - Duration::from_secs(3600)), now),
+        Duration::ZERO
+    );
+    // Unknown: the whole bake.
+    assert_eq!(left(ten, None, now), ten);
+    // A clock behind CloudFormation's: the bake still ends a bake after CloudFormation's time.
+    assert_eq!(
+        left(ten, Some(now + Duration::from_secs(30)), now),
+        ten + Duration::from_secs(30)
+    );
+}
+
 fn alarms_answer(states: &[(&str, StateValue)]) -> DescribeAlarmsOutput {
     DescribeAlarmsOutput::builder()
         .set_metric_alarms(Some(
@@ -343,54 +413,187 @@ fn alarms_answer(states: &[(&str, StateValue)]) -> DescribeAlarmsOutput {
         .build()
 }
 
+/// The canary's data stack with two alarms (and a queue, which is no alarm), and every
+/// stack of the canary created at the epoch (its bake ran out long ago).
+fn canary_stacks() -> (Rule, Rule) {
+    use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
+    let resources = list_resources(vec![(
+        "qfleet-orders-canary-data",
+        vec![
+            resource(
+                "OldestMessageAlarm",
+                OLDEST,
+                "AWS::CloudWatch::Alarm",
+                ResourceStatus::CreateComplete,
+            ),
+            resource(
+                "DeadLetterQueueNotEmptyAlarm",
+                DEAD,
+                "AWS::CloudWatch::Alarm",
+                ResourceStatus::UpdateComplete,
+            ),
+            resource(
+                "Queue",
+                "https://sqs.eu-west-1.amazonaws.com/111122223333/q",
+                "AWS::SQS::Queue",
+                ResourceStatus::CreateComplete,
+            ),
+        ],
+    )]);
+    let stacks = describe_stacks(vec![
+        (
+            "qfleet-orders-canary-data",
+            Some((StackStatus::UpdateComplete, false)),
+        ),
+        (
+            "qfleet-orders-canary-fleet",
+            Some((StackStatus::CreateComplete, false)),
+        ),
+    ]);
+    (resources, stacks)
+}
+
+const OLDEST: &str = "qfleet-orders-canary-data-OldestMessageAlarm-X";
+const DEAD: &str = "qfleet-orders-canary-data-DeadLetterQueueNotEmptyAlarm-Z";
+
+/// A bake of `secs` seconds of a wave just deployed.
+fn fresh(secs: u64) -> Bake {
+    Bake {
+        length: Duration::from_secs(secs),
+        changed: true,
+        resume: false,
+    }
+}
+
 #[tokio::test]
-async fn mocked_only_an_alarm_in_alarm_fires_and_the_data_stack_s_prefix_is_asked() {
+async fn mocked_the_alarms_watched_are_the_data_stack_s_by_name_and_only_alarm_fires() {
     let envs = targets();
     let canary = &envs[0];
+    let (resources, stacks) = canary_stacks();
+    // Asked by name, the data stack's two; another environment's alarm in the answer (an
+    // alarm whose name only begins like the canary's) is not the canary's.
     let rule = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
-        .match_requests(|r| r.alarm_name_prefix() == Some("qfleet-orders-canary-data-"))
+        .match_requests(|r| r.alarm_name_prefix().is_none() && r.alarm_names().len() == 2)
         .then_output(|| {
             alarms_answer(&[
+                (OLDEST, StateValue::Ok),
+                (DEAD, StateValue::Ok),
                 (
-                    "qfleet-orders-canary-data-OldestMessageAlarm-X",
-                    StateValue::Ok,
-                ),
-                (
-                    "qfleet-orders-canary-data-LatencyGoalAlarm-Y",
-                    StateValue::InsufficientData,
+                    "qfleet-orders-canary-data-extra-OldestMessageAlarm-Q",
+                    StateValue::Alarm,
                 ),
             ])
         });
     let clients = Rules {
+        cfn: vec![&resources, &stacks],
         cloudwatch: vec![&rule],
         ..Default::default()
     }
     .clients();
-    assert_eq!(look(&clients, canary).await, Verdict::Quiet);
+    assert_eq!(watch(&clients, canary, fresh(0)).await, Verdict::Quiet);
+    assert_eq!(rule.num_calls(), 1);
 
-    let rule = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
+    let rule = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .then_output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Alarm)]));
+    let clients = Rules {
+        cfn: vec![&resources, &stacks],
+        cloudwatch: vec![&rule],
+        ..Default::default()
+    }
+    .clients();
+    match watch(&clients, canary, fresh(0)).await {
+        Verdict::Firing(a) => {
+            assert_eq!(a.len(), 1);
+            assert_eq!(a[0].name, DEAD);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn mocked_no_alarm_or_an_unknown_alarm_is_no_evidence() {
+    let envs = targets();
+    let canary = &envs[0];
+    // A data stack without alarms: nothing to be quiet.
+    let empty = list_resources(vec![("qfleet-orders-canary-data", Vec::new())]);
+    let (_, stacks) = canary_stacks();
+    let never =
+        mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| alarms_answer(&[]));
+    let clients = Rules {
+        cfn: vec![&empty, &stacks],
+        cloudwatch: vec![&never],
+        ..Default::default()
+    }
+    .clients();
+    match watch(&clients, canary, fresh(0)).await {
+        Verdict::Unreadable(why) => assert!(why.contains("has no alarm to watch"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(never.num_calls(), 0);
+
+    // One of the two alarms unknown to CloudWatch.
+    let (resources, stacks) = canary_stacks();
+    let half = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .then_output(|| alarms_answer(&[(OLDEST, StateValue::Ok)]));
+    let clients = Rules {
+        cfn: vec![&resources, &stacks],
+        cloudwatch: vec![&half],
+        ..Default::default()
+    }
+    .clients();
+    match watch(&clients, canary, fresh(0)).await {
+        Verdict::Unreadable(why) => assert!(
+            why.contains(&format!("CloudWatch does not know the alarm {DEAD}")),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn mocked_insufficient_data_passes_a_look_but_not_the_last() {
+    let envs = targets();
+    let canary = &envs[0];
+    let (resources, stacks) = canary_stacks();
+    // Not evaluated yet at the first look, OK at the end: quiet.
+    let settling = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .sequence()
+        .output(|| {
+            alarms_answer(&[
+                (OLDEST, StateValue::InsufficientData),
+                (DEAD, StateValue::InsufficientData),
+            ])
+        })
+        .output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Ok)]))
+        .build();
+    let clients = Rules {
+        cfn: vec![&resources, &stacks],
+        cloudwatch: vec![&settling],
+        ..Default::default()
+    }
+    .clients();
+    assert_eq!(watch(&clients, canary, fresh(1)).await, Verdict::Quiet);
+    assert_eq!(settling.num_calls(), 2, "at once and at the end");
+
+    // Still not evaluated at the end: no evidence the wave is well.
+    let stuck = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
         alarms_answer(&[
-            (
-                "qfleet-orders-canary-data-OldestMessageAlarm-X",
-                StateValue::Ok,
-            ),
-            (
-                "qfleet-orders-canary-data-DeadLetterQueueNotEmptyAlarm-Z",
-                StateValue::Alarm,
-            ),
+            (OLDEST, StateValue::Ok),
+            (DEAD, StateValue::InsufficientData),
         ])
     });
     let clients = Rules {
-        cloudwatch: vec![&rule],
+        cfn: vec![&resources, &stacks],
+        cloudwatch: vec![&stuck],
         ..Default::default()
     }
     .clients();
-    match look(&clients, canary).await {
-        Verdict::Firing(a) => {
+    match watch(&clients, canary, fresh(1)).await {
+        Verdict::Unsettled(a) => {
             assert_eq!(a.len(), 1);
             assert_eq!(
-                a[0].name,
-                "qfleet-orders-canary-data-DeadLetterQueueNotEmptyAlarm-Z"
+                (a[0].name.as_str(), a[0].state.as_str()),
+                (DEAD, "INSUFFICIENT_DATA")
             );
         }
         other => panic!("{other:?}"),
@@ -398,28 +601,88 @@ async fn mocked_only_an_alarm_in_alarm_fires_and_the_data_stack_s_prefix_is_aske
 }
 
 #[tokio::test]
+async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s_clock() {
+    let envs = targets();
+    let canary = &envs[0];
+    let (resources, stacks) = canary_stacks();
+    let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .then_output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Alarm)]));
+    let clients = Rules {
+        cfn: vec![&resources, &stacks],
+        cloudwatch: vec![&alarms],
+        ..Default::default()
+    }
+    .clients();
+    let resumed = Bake {
+        length: Duration::from_secs(600),
+        changed: false,
+        resume: true,
+    };
+    // Created at the epoch: its bake ran out at 00:10; passed, its alarms not read.
+    assert_eq!(
+        watch(&clients, canary, resumed).await,
+        Verdict::Passed("1970-01-01T00:10:00Z".into())
+    );
+    assert_eq!(alarms.num_calls(), 0);
+    // Without --resume, the same wave is looked at: its alarm fires.
+    let again = Bake {
+        resume: false,
+        ..resumed
+    };
+    assert!(matches!(
+        watch(&clients, canary, again).await,
+        Verdict::Firing(_)
+    ));
+
+    // The stacks' times cannot be read: no evidence the bake ran out, so it is not passed.
+    let unreadable =
+        mock!(aws_sdk_cloudformation::Client::describe_stacks).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
+                aws_smithy_types::body::SdkBody::from("oops"),
+            )
+        });
+    let clients = Rules {
+        cfn: vec![&resources, &unreadable],
+        cloudwatch: vec![&alarms],
+        ..Default::default()
+    }
+    .clients();
+    let short = Bake {
+        length: Duration::from_secs(1),
+        ..resumed
+    };
+    assert!(matches!(
+        watch(&clients, canary, short).await,
+        Verdict::Firing(_)
+    ));
+}
+
+#[tokio::test]
 async fn mocked_a_watch_ends_at_the_first_alarm_or_the_first_failed_read() {
     let envs = targets();
     let canary = &envs[0];
+    let (resources, stacks) = canary_stacks();
     // Quiet at the first look, firing at the second: the watch ends there, before its bake.
     let rule = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
         .sequence()
-        .output(|| alarms_answer(&[("qfleet-orders-canary-data-A-1", StateValue::Ok)]))
-        .output(|| alarms_answer(&[("qfleet-orders-canary-data-A-1", StateValue::Alarm)]))
+        .output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Ok)]))
+        .output(|| alarms_answer(&[(OLDEST, StateValue::Alarm), (DEAD, StateValue::Ok)]))
         .build();
     let clients = Rules {
+        cfn: vec![&resources, &stacks],
         cloudwatch: vec![&rule],
         ..Default::default()
     }
     .clients();
     let started = std::time::Instant::now();
-    let v = watch(&clients, canary, Duration::from_secs(60)).await;
+    let v = watch(&clients, canary, fresh(20)).await;
     assert!(matches!(v, Verdict::Firing(_)), "{v:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(30),
+        started.elapsed() < Duration::from_secs(10),
         "it stops at the alarm"
     );
-    assert_eq!(rule.num_calls(), 2, "two looks, a second apart");
+    assert_eq!(rule.num_calls(), 2, "two looks, two seconds apart");
 
     // A read that fails is no evidence: the watch ends, unreadable.
     let broken = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
@@ -433,11 +696,12 @@ async fn mocked_a_watch_ends_at_the_first_alarm_or_the_first_failed_read() {
         .times(10)
         .build();
     let clients = Rules {
+        cfn: vec![&resources, &stacks],
         cloudwatch: vec![&broken],
         ..Default::default()
     }
     .clients();
-    match watch(&clients, canary, Duration::from_secs(60)).await {
+    match watch(&clients, canary, fresh(60)).await {
         Verdict::Unreadable(why) => assert!(why.contains("reading the alarms"), "{why}"),
         other => panic!("{other:?}"),
     }
