@@ -70,26 +70,11 @@ pub struct Session {
 
 impl Session {
     /// Opens a session on `envs` (pipelines included), `concurrency` at a time. A target of a
-    /// stack file (`targets`) names its region and role itself: `--region` and `--role-arn`
-    /// cannot say otherwise.
+    /// stack file (`targets`) names its region itself, and its role when the file gives one
+    /// (`deploy_role`, `targets.N.role`): `--region`, and `--role-arn` for a target with a
+    /// role, cannot say otherwise. Every environment named is checked, not the first.
     pub fn open(envs: Vec<Environment>, settings: Settings, concurrency: usize) -> Result<Session> {
-        if let Some(env) = envs.iter().find(|e| e.target.is_some()) {
-            let role = env.target.as_ref().and_then(|t| t.role_arn.as_ref());
-            let flag = if settings.region.is_some() {
-                Some("--region")
-            } else if settings.role_arn.is_some() && role.is_some() {
-                Some("--role-arn")
-            } else {
-                None
-            };
-            if let Some(flag) = flag {
-                return Err(Usage::TargetFlag {
-                    flag,
-                    env: env.name.clone(),
-                }
-                .into());
-            }
-        }
+        check_target_flags(&envs, &settings)?;
         Ok(Session {
             envs,
             aws: Aws::new(settings),
@@ -162,6 +147,27 @@ pub async fn clients_for(aws: &Aws, env: &Environment) -> Clients {
     let role = env.target.as_ref().and_then(|t| t.role_arn.as_deref());
     aws.clients_as(&aws.region_for(&env.spec.region), role)
         .await
+}
+
+/// `--region` or `--role-arn` given for a target that names its own region or role: a usage
+/// error naming the first such target.
+pub fn check_target_flags(envs: &[Environment], settings: &Settings) -> Result<()> {
+    for env in envs {
+        let Some(target) = &env.target else { continue };
+        let flag = if settings.region.is_some() {
+            "--region"
+        } else if settings.role_arn.is_some() && target.role_arn.is_some() {
+            "--role-arn"
+        } else {
+            continue;
+        };
+        return Err(Usage::TargetFlag {
+            flag,
+            env: env.name.clone(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// A Tokio runtime for the commands that talk to AWS (the offline ones never start one).

@@ -26,9 +26,12 @@ pub use crate::session::Session;
 pub use global::Global;
 
 /// The environments named on the command line (names, paths, copies, globs), every invalid
-/// stack file reported before anything touches AWS.
+/// stack file reported before anything touches AWS, and `--region`/`--role-arn` refused for
+/// a target that names its own.
 pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
     let envs = crate::config::targets::load(targets, &g.stacks_dir)?;
+    // Offline commands too: a flag a target ignores would be written into what they print.
+    crate::session::check_target_flags(&envs, &g.aws_settings())?;
     // The hints this run prints name these environments: they carry what finds them again.
     crate::output::hint::set(crate::output::hint::flags(&crate::output::hint::Context {
         stack_dirs: envs
@@ -95,5 +98,34 @@ mod tests {
         assert_eq!(chosen_stages(&one, None).unwrap().len(), 1);
         let e = chosen_stages(&one, Some("parse")).unwrap_err().to_string();
         assert!(e.contains("declares no stages"), "{e}");
+    }
+
+    #[test]
+    fn region_and_role_flags_are_refused_for_any_target_that_names_its_own() {
+        use crate::aws::Settings;
+        use crate::session::check_target_flags;
+        // A plain environment first, then a target without a role, then one with a role.
+        let mut envs = vec![parse("region: eu-west-1\nlab: true\n")];
+        envs.extend(
+            parse(
+                "region: eu-west-1\nlab: true\ntargets:\n  - name: a\n  - name: b\n    role: arn:aws:iam::111122223333:role/deployer\n    account: '111122223333'\n",
+            )
+            .expand(),
+        );
+        let role = Settings {
+            role_arn: Some("arn:aws:iam::111122223333:role/other".into()),
+            ..Default::default()
+        };
+        let e = check_target_flags(&envs, &role).unwrap_err().to_string();
+        assert!(e.starts_with("--role-arn does not go with p-b:"), "{e}");
+        // Without the target that has a role, --role-arn is the way to reach the others.
+        assert!(check_target_flags(&envs[..2], &role).is_ok());
+        let region = Settings {
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        };
+        let e = check_target_flags(&envs, &region).unwrap_err().to_string();
+        assert!(e.starts_with("--region does not go with p-a:"), "{e}");
+        assert!(check_target_flags(&envs[..1], &region).is_ok());
     }
 }

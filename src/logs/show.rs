@@ -181,6 +181,8 @@ pub fn show(
         .collect();
     let work = async {
         let clients = crate::session::clients_for(&session.aws, env).await;
+        // The account guard first: another account's log group is not this environment's.
+        crate::ownership::check_account(&clients.sts, env).await?;
         let lines = read_all(&clients, &mut sources).await?;
         if !opts.follow {
             return Ok::<_, Error>(lines);

@@ -82,8 +82,11 @@ pub async fn collect(
 /// The outputs of one environment by stack, or why there are none to read.
 pub type ByStack = BTreeMap<String, BTreeMap<String, String>>;
 
-/// One environment's outputs: by stack, and merged (the fingerprint parameter left out).
+/// One environment's outputs: by stack, and merged (the fingerprint parameter left out). The
+/// account guard first: another account's stacks of the same name would hand a pipeline
+/// another environment's queue URL.
 pub async fn read(clients: &Clients, env: &Environment) -> Result<ByStack> {
+    crate::ownership::check_account(&clients.sts, env).await?;
     let by_stack = collect(clients, env).await?;
     if by_stack.is_empty() {
         return Err(Error::aws(format!(

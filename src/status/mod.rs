@@ -66,6 +66,9 @@ pub struct Status {
     pub stages: Vec<StageStatus>,
     /// A pipeline as a whole (absent for one stage).
     pub pipeline: Option<Pipeline>,
+    /// Why nothing was read, and its exit code: the account guard refused the credentials,
+    /// or could not learn their account (`accounts:`).
+    pub refused: Option<(crate::error::Exit, crate::error::ErrorReport)>,
 }
 
 /// One kind of consumer as read, with its section (`None`: not deployed, or could not be
@@ -179,8 +182,12 @@ impl Status {
         })
     }
 
-    /// 1 when a stack itself could not be read (the status is then no answer), else 0.
+    /// 4 when the account guard refused, 1 when a stack itself could not be read (the status
+    /// is then no answer), else 0.
     pub fn exit_code(&self) -> crate::error::Exit {
+        if let Some((code, _)) = &self.refused {
+            return *code;
+        }
         let stacks = self
             .stacks
             .iter()
@@ -192,8 +199,12 @@ impl Status {
         }
     }
 
-    /// Why the status is no answer: the stacks that could not be read, and why.
+    /// Why the status is no answer: the account guard's refusal, or the stacks that could not
+    /// be read, and why.
     pub fn error(&self) -> Option<crate::error::ErrorReport> {
+        if let Some((_, r)) = &self.refused {
+            return Some(r.clone());
+        }
         let unread: Vec<String> = self
             .stacks
             .iter()
@@ -264,8 +275,13 @@ pub struct Scaling {
 }
 
 /// Reads the environment and works out its status: a pipeline's first stage as the
-/// environment's, each later stage beside it.
+/// environment's, each later stage beside it. First the account guard (`accounts:`): the
+/// stacks of another account are not this environment's, and "not deployed" read there would
+/// mislead.
 pub async fn gather(clients: &Clients, env: &Environment) -> Status {
+    if let Err(e) = crate::ownership::check_account(&clients.sts, env).await {
+        return refused(env, e);
+    }
     let stages = env.stages();
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
         let status = from_snapshot(
@@ -294,6 +310,41 @@ pub async fn gather(clients: &Clients, env: &Environment) -> Status {
         first.pipeline = Some(pipeline_of(&first));
     }
     first
+}
+
+/// The status of an environment the account guard refused: nothing read, each stack unknown.
+fn refused(env: &Environment, e: crate::error::Error) -> Status {
+    let stacks: Vec<String> = std::iter::once(env.data_stack_name())
+        .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
+        .collect();
+    Status {
+        environment: env.name.clone(),
+        account: None,
+        region: env.spec.region.clone(),
+        stacks: stacks
+            .iter()
+            .map(|name| StackSummary {
+                name: name.clone(),
+                exists: None,
+                status: None,
+                last_updated: None,
+                reason: None,
+                termination_protection: None,
+            })
+            .collect(),
+        workers: Vec::new(),
+        queue: None,
+        dead_letter_queue: None,
+        scaling: None,
+        alarms: Vec::new(),
+        upload_to_processed: None,
+        latency: None,
+        jobs: None,
+        unavailable: BTreeMap::from([("account".to_string(), e.to_string())]),
+        stages: Vec::new(),
+        pipeline: None,
+        refused: Some((e.exit_code(), e.report())),
+    }
 }
 
 /// The pipeline's oldest message across every stage's queue, known only when each is.
@@ -451,6 +502,7 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         unavailable,
         stages: Vec::new(),
         pipeline: None,
+        refused: None,
     }
 }
 

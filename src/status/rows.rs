@@ -48,6 +48,12 @@ pub fn render_rows(statuses: &[Status]) -> String {
                     s.region
                 ));
             }
+            if s.refused.is_some() {
+                // Nothing was read: the note below says why.
+                row.extend(["not read (account)".to_string()]);
+                row.resize(header.len(), String::new());
+                return row;
+            }
             row.extend([
                 stacks(s),
                 workers(s),

@@ -17,6 +17,10 @@ pub fn text(s: &Status) -> String {
         )),
         None => line(format!("environment {} ({})", s.environment, s.region)),
     }
+    if let Some((_, refused)) = &s.refused {
+        line(format!("refused: {}", refused.message));
+        return out;
+    }
     line(crate::output::table(
         &["stack", "status", "last update", "protection", "reason"],
         s.stacks.iter().map(|st| {

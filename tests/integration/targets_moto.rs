@@ -179,6 +179,28 @@ async fn a_target_whose_credentials_are_of_another_account_is_refused_before_any
         )
         .await
     );
+    // Nor is anything read there: "not deployed" from another account would mislead, and its
+    // outputs would hand a pipeline another environment's queue.
+    let v = doc(
+        qfleet_on_moto().args(["status", "-o", "json"]).arg(&file),
+        4,
+    );
+    check_schema("status", &v);
+    let row = &v["environments"][0];
+    assert_eq!(row["error"]["kind"], "refused", "{row:#}");
+    assert!(
+        row["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["exists"].is_null()),
+        "{row:#}"
+    );
+    for command in [&["outputs"][..], &["logs"][..]] {
+        let o = run(qfleet_on_moto().args(command).arg(&file));
+        assert_eq!(o.status.code(), Some(4), "{command:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(EU), "{command:?}: {}", stderr(&o));
+    }
 }
 
 /// Waves on moto, whose CloudWatch the Rust SDK cannot read (HTTP 404; see docs/local-aws.md):
