@@ -27,6 +27,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
     let mut w = Vec::new();
     w.extend(crate::config::deploy_targets::rollout_warning(env));
+    w.extend(crate::config::deploy_targets::account_warnings(env));
     if crate::config::regions::partition(&spec.region).is_none() {
         w.push(format!(
             "region: `{}` is not in qfleet's table of AWS Regions (accepted because of region_unlisted: true); check the name, since AWS refuses a Region that does not exist only when a command runs",

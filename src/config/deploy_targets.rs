@@ -41,6 +41,10 @@ pub struct Target {
     pub wave: u32,
     /// How many waves the file's targets make.
     pub waves: u32,
+    /// The accounts the file's targets name, each once, sorted.
+    pub accounts: Vec<String>,
+    /// Whether the target sets its own `kms_key` (else it has the file's).
+    pub own_kms_key: bool,
 }
 
 /// The most waves a rollout has.
@@ -122,12 +126,24 @@ pub fn bake(env: &Environment) -> u64 {
 /// The longest bake.
 pub const MAX_BAKE_SECONDS: u64 = 86_400;
 
-/// The settings of a rollout that are wrong whatever the targets: a bake too long, or a
-/// rollout without targets.
+/// The settings of targets that are wrong whatever the targets: a bake too long, a rollout
+/// or a `deploy_role` without targets, an empty `targets`.
 pub fn check_rollout(env: &Environment) -> Vec<InputError> {
     let spec = &env.spec;
     let src = &env.source;
     let mut errors = Vec::new();
+    if src.sets("targets") && spec.targets.is_empty() {
+        errors.push(src.key_error(
+            "targets",
+            "an empty list: list the targets (each a name, and its account, region or role), or remove targets to deploy the file as one environment",
+        ));
+    }
+    if src.sets("deploy_role") && spec.targets.is_empty() {
+        errors.push(src.key_error(
+            "deploy_role",
+            "deploy_role names the role qfleet assumes in each target's account: without targets there is none; remove it (the credentials qfleet runs with act here), or pass --role-arn",
+        ));
+    }
     if src.sets("rollout") && spec.targets.is_empty() {
         errors.push(src.key_error(
             "rollout",
@@ -166,6 +182,53 @@ pub fn rollout_warning(env: &Environment) -> Option<String> {
             ),
         }
     })
+}
+
+/// What a target inherits from the file that belongs to another account, and a target
+/// without a role among targets of several accounts (warnings: each can be right, rarely):
+/// - the file's `kms_key` in another account serves the target only if the key's policy lets
+///   the target's account use it
+///   (<https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html>);
+/// - the file's `service_role_arn` in another account: CloudFormation assumes it for the
+///   target's stacks, and a target cannot name its own;
+/// - no `deploy_role` and no `role`: qfleet acts there with the credentials it runs with, which
+///   are of one account, so the targets of every other account are refused by the guard.
+pub fn account_warnings(env: &Environment) -> Vec<String> {
+    let Some(target) = &env.target else {
+        return Vec::new();
+    };
+    let Some(account) = &target.account else {
+        return Vec::new();
+    };
+    let spec = &env.spec;
+    let i = target.index;
+    let mut w = Vec::new();
+    let account_of = |arn: &str| arn.split(':').nth(4).map(str::to_string);
+    if let Some(key) = &spec.kms_key
+        && !target.own_kms_key
+        && let Some(of) = account_of(key).filter(|a| a.len() == 12 && a != account)
+    {
+        w.push(format!(
+            "kms_key: the key is in account {of}, and target `{}` in {account}: it serves there only if its key policy lets account {account} use it; give targets.{i}.kms_key a key of that account",
+            target.name
+        ));
+    }
+    if let Some(role) = &spec.service_role_arn
+        && let Some(of) = account_of(role).filter(|a| a.len() == 12 && a != account)
+    {
+        w.push(format!(
+            "service_role_arn: the role is in account {of}, and target `{}` in {account}: CloudFormation there assumes the stacks' service role, and a target cannot name its own; use a file per account, or no service_role_arn",
+            target.name
+        ));
+    }
+    if target.role_arn.is_none() && target.accounts.len() > 1 {
+        w.push(format!(
+            "targets.{i}: target `{}` has no role (deploy_role, or its own role), and the targets are in accounts {}: qfleet acts there with the credentials it runs with, so a run whose credentials are of another account is refused for it; set deploy_role so that one run reaches every account",
+            target.name,
+            target.accounts.join(", ")
+        ));
+    }
+    w
 }
 
 /// The environments of `env`'s targets, and every problem with them (the environments are of
@@ -245,14 +308,21 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
         .filter_map(|e| e.target.as_ref().map(|t| t.wave))
         .collect::<std::collections::BTreeSet<u32>>()
         .len() as u32;
+    let mut accounts: Vec<String> = spec
+        .targets
+        .iter()
+        .filter_map(|t| t.account.clone())
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
     for e in &mut envs {
-        if let Some(t) = &mut e.target {
+        let targets = e
+            .target
+            .iter_mut()
+            .chain(e.pipeline.iter_mut().filter_map(|s| s.target.as_mut()));
+        for t in targets {
             t.waves = waves;
-        }
-        for stage in &mut e.pipeline {
-            if let Some(t) = &mut stage.target {
-                t.waves = waves;
-            }
+            t.accounts.clone_from(&accounts);
         }
     }
     (envs, errors)
@@ -383,6 +453,8 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
             role_arn,
             wave,
             waves: 1,
+            accounts: Vec::new(),
+            own_kms_key: t.kms_key.is_some(),
         }),
         targets: Vec::new(),
     };

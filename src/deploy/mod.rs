@@ -232,6 +232,27 @@ pub fn express(env: &Environment, opts: &Options) -> (bool, Option<String>) {
         });
         return (false, said);
     }
+    // A rollout's bake watches the wave's alarms from the end of its deploy: the wave must be
+    // stable, its workers in service, by then. Express mode ends an operation before that.
+    if env.target.as_ref().is_some_and(|t| t.waves > 1) {
+        return match opts.express {
+            None if env.express() => (
+                false,
+                Some(format!(
+                    "{}: a rollout in waves deploys in the standard mode, not the stack file's express mode: a wave is baked once its resources are stable and its workers in service",
+                    env.name
+                )),
+            ),
+            Some(true) => (
+                true,
+                Some(format!(
+                    "WARNING: {}: express mode in a rollout in waves (--express): the bake begins before the wave's resources are stable and its workers in service",
+                    env.name
+                )),
+            ),
+            _ => (false, None),
+        };
+    }
     match opts.express {
         Some(true) if env.termination_protection() => (
             true,

@@ -462,3 +462,63 @@ fn the_bake_by_default_is_as_long_as_the_slowest_alarm_needs_to_fire() {
     let w = rollout_warning(&envs[0]).expect("a warning");
     assert!(w.contains("longer than a bake can be (24h)"), "{w}");
 }
+
+#[test]
+fn an_empty_targets_list_and_a_deploy_role_without_targets_are_errors() {
+    for (yaml, field, line) in [
+        ("region: eu-west-1\nlab: true\ntargets: []\n", "targets", 3),
+        ("region: eu-west-1\nlab: true\ntargets:\n", "targets", 3),
+        (
+            "region: eu-west-1\nlab: true\ndeploy_role: qfleet-deployer\n",
+            "deploy_role",
+            3,
+        ),
+    ] {
+        let list = errors(yaml);
+        assert_eq!(list.len(), 1, "{list:#?}");
+        assert_eq!(
+            (list[0].field.as_str(), list[0].line),
+            (field, line),
+            "{yaml}"
+        );
+    }
+}
+
+#[test]
+fn what_a_target_inherits_from_another_account_is_a_warning() {
+    let yaml = "region: eu-west-1\nlab: true\nkms_key: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\nservice_role_arn: arn:aws:iam::111122223333:role/cfn\ntargets:\n  - name: a\n    account: '111122223333'\n  - name: b\n    account: '444455556666'\n";
+    let envs = parse_str(yaml).unwrap().expand();
+    // The file's own account: nothing to say but the missing role among two accounts.
+    let a = account_warnings(&envs[0]);
+    assert_eq!(a.len(), 1, "{a:#?}");
+    assert!(
+        a[0].starts_with("targets.0: target `a` has no role"),
+        "{}",
+        a[0]
+    );
+    let b = account_warnings(&envs[1]);
+    assert_eq!(b.len(), 3, "{b:#?}");
+    assert!(
+        b[0].starts_with(
+            "kms_key: the key is in account 111122223333, and target `b` in 444455556666"
+        ),
+        "{}",
+        b[0]
+    );
+    assert!(
+        b[1].starts_with("service_role_arn: the role is in account 111122223333"),
+        "{}",
+        b[1]
+    );
+    assert!(crate::config::advice::warnings(&envs[1]).contains(&b[0]));
+    // Its own key, and a deploy_role: only the service role is left.
+    let fixed = yaml.replace(
+        "    account: '444455556666'\n",
+        "    account: '444455556666'\n    kms_key: arn:aws:kms:eu-west-1:444455556666:key/2234abcd-12ab-34cd-56ef-1234567890ab\n",
+    ) + "deploy_role: qfleet-deployer\n";
+    let envs = parse_str(&fixed).unwrap().expand();
+    let b = account_warnings(&envs[1]);
+    assert_eq!(b.len(), 1, "{b:#?}");
+    assert!(b[0].starts_with("service_role_arn:"), "{}", b[0]);
+    assert!(account_warnings(&envs[0]).is_empty());
+}

@@ -129,6 +129,41 @@ async fn as_aws_documents_revert_drift_runs_in_the_standard_mode_even_in_an_expr
     assert!(said.unwrap().contains("standard mode"));
 }
 
+#[test]
+fn a_rollout_in_waves_deploys_in_the_standard_mode_unless_express_is_asked_for() {
+    let envs = crate::config::parse(
+        std::path::PathBuf::from("stacks/orders.yaml"),
+        "region: eu-west-1\nlab: true\ntargets:\n  - name: a\n  - name: b\n    wave: 2\n".into(),
+    )
+    .unwrap()
+    .expand();
+    assert!(envs[0].express(), "a lab: express by default");
+    let (express, said) = super::super::express(&envs[0], &opts(false));
+    assert!(!express);
+    assert!(
+        said.unwrap()
+            .contains("a rollout in waves deploys in the standard mode"),
+    );
+    let asked = Options {
+        express: Some(true),
+        ..opts(false)
+    };
+    let (express, said) = super::super::express(&envs[1], &asked);
+    assert!(express);
+    assert!(
+        said.unwrap()
+            .starts_with("WARNING: orders-b: express mode in a rollout")
+    );
+    // One wave: the stack file decides, as ever.
+    let one = crate::config::parse(
+        std::path::PathBuf::from("stacks/orders.yaml"),
+        "region: eu-west-1\nlab: true\ntargets:\n  - name: a\n  - name: b\n".into(),
+    )
+    .unwrap()
+    .expand();
+    assert_eq!(super::super::express(&one[0], &opts(false)), (true, None));
+}
+
 /// A stack an earlier express deploy (rollback disabled) left in UPDATE_FAILED carries the
 /// failed update's parameters, the current fingerprint among them: the old fast no-op said "no
 /// changes" over it. It is continued with rollback disabled instead.
