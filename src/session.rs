@@ -118,8 +118,36 @@ impl Session {
         F: Fn(Clients, &'a Environment) -> Fut,
         Fut: std::future::Future<Output = T>,
     {
+        self.each_of_limited(envs, self.concurrency, f)
+    }
+
+    /// [`Session::each_of_until_interrupted`] on every environment at once, whatever
+    /// `--concurrency`: for waiting that costs a call now and then (a wave's bake), which
+    /// would otherwise take as many bakes as rounds of the limit.
+    pub fn all_of_until_interrupted<'a, T, F, Fut>(
+        &'a self,
+        envs: &'a [Environment],
+        f: F,
+    ) -> Option<Vec<T>>
+    where
+        F: Fn(Clients, &'a Environment) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        self.each_of_limited(envs, envs.len(), f)
+    }
+
+    fn each_of_limited<'a, T, F, Fut>(
+        &'a self,
+        envs: &'a [Environment],
+        limit: usize,
+        f: F,
+    ) -> Option<Vec<T>>
+    where
+        F: Fn(Clients, &'a Environment) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
         self.rt.block_on(async {
-            let work = each_env(envs, self.concurrency, |env| {
+            let work = each_env(envs, limit, |env| {
                 let aws = self.aws.clone();
                 let fut = async move { clients_for(&aws, env).await };
                 let f = &f;

@@ -101,6 +101,18 @@ pub enum Verdict {
     /// `--resume`: nothing changed, and the bake ran out at this time (RFC 3339) since the
     /// stacks' last change; not looked at.
     Passed(String),
+    /// The watch ended early: another target of the wave stopped the rollout.
+    Cut,
+}
+
+impl Verdict {
+    /// Whether this verdict stops the rollout.
+    fn stops(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Firing(_) | Verdict::Unreadable(_) | Verdict::Unsettled(_)
+        )
+    }
 }
 
 /// The names of the environment's alarms: the alarms of its data stack, by physical id.
@@ -180,8 +192,27 @@ pub fn every(bake: Duration) -> Duration {
 
 /// Watches the environment's alarms for what is left of the bake ([`Bake`]): at once, every
 /// [`every`] and at the end; the first alarm in ALARM, or the first look that cannot read
-/// them, ends the watch, and at the end every alarm must be OK.
-pub async fn watch(clients: &Clients, env: &Environment, bake: Bake) -> Verdict {
+/// them, ends the watch, and at the end every alarm must be OK. A verdict that stops the
+/// rollout sets `stop`, and a watch that finds `stop` set ends ([`Verdict::Cut`]).
+pub async fn watch(
+    clients: &Clients,
+    env: &Environment,
+    bake: Bake,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Verdict {
+    let verdict = watch_alarms(clients, env, bake, stop).await;
+    if verdict.stops() {
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    verdict
+}
+
+async fn watch_alarms(
+    clients: &Clients,
+    env: &Environment,
+    bake: Bake,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Verdict {
     let remaining = if bake.changed {
         bake.length
     } else {
@@ -224,6 +255,9 @@ pub async fn watch(clients: &Clients, env: &Environment, bake: Bake) -> Verdict 
             };
         }
         tokio::time::sleep(every(bake.length).min(end - now)).await;
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Verdict::Cut;
+        }
     }
 }
 
@@ -295,7 +329,7 @@ pub fn run(
         let watched = done[start..].iter_mut().zip(&wave.envs).zip(verdicts);
         for ((o, env), v) in watched {
             let why = match v {
-                Verdict::Quiet => continue,
+                Verdict::Quiet | Verdict::Cut => continue,
                 Verdict::Passed(at) => {
                     note(format!(
                         "wave {n}: {} passed without a look at its alarms: deployed already, its bake ran out at {at} (--resume)",

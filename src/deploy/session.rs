@@ -99,9 +99,13 @@ fn in_waves(
             }
         })
     };
+    // Every target of a wave watched at once (a bake each, not one per round of
+    // --concurrency); the first that stops the rollout ends the others' watches.
     let watch = |envs: &[crate::config::Environment], bake| {
-        session.each_of_until_interrupted(envs, |clients, env| async move {
-            rollout::watch(&clients, env, bake).await
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let stop = &stop;
+        session.all_of_until_interrupted(envs, |clients, env| async move {
+            rollout::watch(&clients, env, bake, stop).await
         })
     };
     let done = rollout::run(waves, opts.resume, |n| out.note(n), deploy, watch)?;

@@ -16,6 +16,7 @@ use aws_smithy_mocks::Rule;
 use aws_smithy_mocks::mock;
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 
 /// A canary, then two targets, then one: three waves.
 fn targets() -> Vec<Environment> {
@@ -490,7 +491,10 @@ async fn mocked_the_alarms_watched_are_the_data_stack_s_by_name_and_only_alarm_f
         ..Default::default()
     }
     .clients();
-    assert_eq!(watch(&clients, canary, fresh(0)).await, Verdict::Quiet);
+    assert_eq!(
+        watch(&clients, canary, fresh(0), &AtomicBool::new(false)).await,
+        Verdict::Quiet
+    );
     assert_eq!(rule.num_calls(), 1);
 
     let rule = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
@@ -501,7 +505,7 @@ async fn mocked_the_alarms_watched_are_the_data_stack_s_by_name_and_only_alarm_f
         ..Default::default()
     }
     .clients();
-    match watch(&clients, canary, fresh(0)).await {
+    match watch(&clients, canary, fresh(0), &AtomicBool::new(false)).await {
         Verdict::Firing(a) => {
             assert_eq!(a.len(), 1);
             assert_eq!(a[0].name, DEAD);
@@ -525,7 +529,7 @@ async fn mocked_no_alarm_or_an_unknown_alarm_is_no_evidence() {
         ..Default::default()
     }
     .clients();
-    match watch(&clients, canary, fresh(0)).await {
+    match watch(&clients, canary, fresh(0), &AtomicBool::new(false)).await {
         Verdict::Unreadable(why) => assert!(why.contains("has no alarm to watch"), "{why}"),
         other => panic!("{other:?}"),
     }
@@ -541,7 +545,7 @@ async fn mocked_no_alarm_or_an_unknown_alarm_is_no_evidence() {
         ..Default::default()
     }
     .clients();
-    match watch(&clients, canary, fresh(0)).await {
+    match watch(&clients, canary, fresh(0), &AtomicBool::new(false)).await {
         Verdict::Unreadable(why) => assert!(
             why.contains(&format!("CloudWatch does not know the alarm {DEAD}")),
             "{why}"
@@ -572,7 +576,10 @@ async fn mocked_insufficient_data_passes_a_look_but_not_the_last() {
         ..Default::default()
     }
     .clients();
-    assert_eq!(watch(&clients, canary, fresh(1)).await, Verdict::Quiet);
+    assert_eq!(
+        watch(&clients, canary, fresh(1), &AtomicBool::new(false)).await,
+        Verdict::Quiet
+    );
     assert_eq!(settling.num_calls(), 2, "at once and at the end");
 
     // Still not evaluated at the end: no evidence the wave is well.
@@ -588,7 +595,7 @@ async fn mocked_insufficient_data_passes_a_look_but_not_the_last() {
         ..Default::default()
     }
     .clients();
-    match watch(&clients, canary, fresh(1)).await {
+    match watch(&clients, canary, fresh(1), &AtomicBool::new(false)).await {
         Verdict::Unsettled(a) => {
             assert_eq!(a.len(), 1);
             assert_eq!(
@@ -620,7 +627,7 @@ async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s
     };
     // Created at the epoch: its bake ran out at 00:10; passed, its alarms not read.
     assert_eq!(
-        watch(&clients, canary, resumed).await,
+        watch(&clients, canary, resumed, &AtomicBool::new(false)).await,
         Verdict::Passed("1970-01-01T00:10:00Z".into())
     );
     assert_eq!(alarms.num_calls(), 0);
@@ -630,7 +637,7 @@ async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s
         ..resumed
     };
     assert!(matches!(
-        watch(&clients, canary, again).await,
+        watch(&clients, canary, again, &AtomicBool::new(false)).await,
         Verdict::Firing(_)
     ));
 
@@ -653,7 +660,7 @@ async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s
         ..resumed
     };
     assert!(matches!(
-        watch(&clients, canary, short).await,
+        watch(&clients, canary, short, &AtomicBool::new(false)).await,
         Verdict::Firing(_)
     ));
 }
@@ -676,7 +683,7 @@ async fn mocked_a_watch_ends_at_the_first_alarm_or_the_first_failed_read() {
     }
     .clients();
     let started = std::time::Instant::now();
-    let v = watch(&clients, canary, fresh(20)).await;
+    let v = watch(&clients, canary, fresh(20), &AtomicBool::new(false)).await;
     assert!(matches!(v, Verdict::Firing(_)), "{v:?}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -701,8 +708,74 @@ async fn mocked_a_watch_ends_at_the_first_alarm_or_the_first_failed_read() {
         ..Default::default()
     }
     .clients();
-    match watch(&clients, canary, fresh(60)).await {
+    match watch(&clients, canary, fresh(60), &AtomicBool::new(false)).await {
         Verdict::Unreadable(why) => assert!(why.contains("reading the alarms"), "{why}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn mocked_the_first_target_that_stops_the_rollout_ends_the_other_watches() {
+    use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
+    let envs = targets();
+    let (canary, eu) = (&envs[0], &envs[1]);
+    let eu_alarm = "qfleet-orders-eu-data-OldestMessageAlarm-E";
+    let resources = list_resources(vec![
+        (
+            "qfleet-orders-canary-data",
+            vec![resource(
+                "A",
+                DEAD,
+                "AWS::CloudWatch::Alarm",
+                ResourceStatus::CreateComplete,
+            )],
+        ),
+        (
+            "qfleet-orders-eu-data",
+            vec![resource(
+                "A",
+                eu_alarm,
+                "AWS::CloudWatch::Alarm",
+                ResourceStatus::CreateComplete,
+            )],
+        ),
+    ]);
+    let stacks = describe_stacks(vec![
+        (
+            "qfleet-orders-canary-data",
+            Some((StackStatus::CreateComplete, false)),
+        ),
+        (
+            "qfleet-orders-eu-data",
+            Some((StackStatus::CreateComplete, false)),
+        ),
+    ]);
+    // The canary's alarm fires at once; eu's stays OK.
+    let canary_alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .match_requests(|r| r.alarm_names() == [DEAD])
+        .then_output(|| alarms_answer(&[(DEAD, StateValue::Alarm)]));
+    let eu_alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .match_requests(move |r| r.alarm_names() == [eu_alarm])
+        .then_output(move || alarms_answer(&[(eu_alarm, StateValue::Ok)]));
+    let clients = Rules {
+        cfn: vec![&resources, &stacks],
+        cloudwatch: vec![&canary_alarms, &eu_alarms],
+        ..Default::default()
+    }
+    .clients();
+    let stop = AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    // A bake of 50 s, a look every 5 s: eu's watch ends at its first wake after the
+    // canary's verdict, not at the end of the bake.
+    let (c, e) = tokio::join!(
+        watch(&clients, canary, fresh(50), &stop),
+        watch(&clients, eu, fresh(50), &stop)
+    );
+    assert!(matches!(c, Verdict::Firing(_)), "{c:?}");
+    assert_eq!(e, Verdict::Cut);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }
