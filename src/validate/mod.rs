@@ -149,8 +149,33 @@ fn json<'a>(env: &'a Environment, stacks: &'a [RenderedStack], warnings: &'a [St
             .collect(),
         retain_bucket: env.retain_bucket(),
         termination_protection: env.termination_protection(),
+        target: env.target.as_ref().map(|t| TargetBody {
+            name: &t.name,
+            account: t.account.as_deref(),
+            role_arn: t.role_arn.as_deref(),
+            wave: t.wave,
+            waves: t.waves,
+            bake_seconds: (t.waves > 1).then(|| crate::config::deploy_targets::bake(env)),
+        }),
         warnings,
     }
+}
+
+/// Where a target of the stack file is deployed, and when in a rollout.
+#[derive(Serialize, JsonSchema)]
+struct TargetBody<'a> {
+    /// The target's name (`eu1` of `orders-eu1`).
+    name: &'a str,
+    /// The account it must be deployed in (its account guard); null when the file names none.
+    account: Option<&'a str>,
+    /// The role qfleet assumes there; null: the credentials qfleet runs with.
+    role_arn: Option<&'a str>,
+    /// Its wave (1 first) and how many waves the file's targets make.
+    wave: u32,
+    waves: u32,
+    /// How long its wave is baked (rollout.bake, or as long as the slowest alarm needs); null
+    /// with one wave.
+    bake_seconds: Option<u64>,
 }
 
 /// The stack files and rendered templates checked, one object per environment.
@@ -172,6 +197,8 @@ struct Body<'a> {
     /// The bucket is kept on teardown.
     retain_bucket: bool,
     termination_protection: bool,
+    /// The target of the stack file this environment is (`targets`); null for one that is not.
+    target: Option<TargetBody<'a>>,
     /// The advice on the settings, each said once.
     warnings: &'a [String],
 }
@@ -216,25 +243,70 @@ fn workers(env: &Environment) -> String {
     env.kind().summary(env)
 }
 
-/// One row per environment.
+/// One row per environment; with targets, the account and wave of each, and below the table
+/// the role assumed in each and each wave's bake.
 fn rows(checked: &[Checked]) -> String {
+    let mut out = table(checked);
+    let mut roles: Vec<String> = Vec::new();
+    let mut bakes: Vec<String> = Vec::new();
+    for c in checked {
+        let Some(t) = &c.env.target else { continue };
+        let role = match &t.role_arn {
+            Some(arn) => format!("{} assumes {arn}", c.env.name),
+            None => format!("{} acts with the credentials qfleet runs with", c.env.name),
+        };
+        roles.push(role);
+        if t.waves > 1 {
+            let bake = crate::config::duration::say(crate::config::deploy_targets::bake(c.env));
+            let line = if t.wave == t.waves {
+                format!("wave {}: the last, not baked", t.wave)
+            } else {
+                format!("wave {}: baked {bake} before the next", t.wave)
+            };
+            if !bakes.contains(&line) {
+                bakes.push(line);
+            }
+        }
+    }
+    bakes.sort();
+    for line in roles.iter().chain(&bakes) {
+        out.push('\n');
+        out.push_str(line);
+    }
+    out
+}
+
+fn table(checked: &[Checked]) -> String {
+    let targets = checked.iter().any(|c| c.env.target.is_some());
+    let waves = checked
+        .iter()
+        .any(|c| c.env.target.as_ref().is_some_and(|t| t.waves > 1));
+    let mut header = vec!["environment", "region"];
+    if targets {
+        header.push("account");
+    }
+    if waves {
+        header.push("wave");
+    }
+    header.extend(["workers", "target", "bucket", "protection", "warnings"]);
     crate::output::table(
-        &[
-            "environment",
-            "region",
-            "workers",
-            "target",
-            "bucket",
-            "protection",
-            "warnings",
-        ],
+        &header,
         checked.iter().map(
             |Checked {
                  env, warnings: w, ..
              }| {
-                vec![
-                    env.name.clone(),
-                    env.spec.region.clone(),
+                let mut row = vec![env.name.clone(), env.spec.region.clone()];
+                let t = env.target.as_ref();
+                if targets {
+                    row.push(match t {
+                        Some(t) => t.account.clone().unwrap_or_else(|| "any".into()),
+                        None => String::new(),
+                    });
+                }
+                if waves {
+                    row.push(t.map(|t| t.wave.to_string()).unwrap_or_default());
+                }
+                row.extend([
                     env.stages()
                         .iter()
                         .map(|s| workers(s))
@@ -258,7 +330,8 @@ fn rows(checked: &[Checked]) -> String {
                     }
                     .into(),
                     w.len().to_string(),
-                ]
+                ]);
+                row
             },
         ),
     )
@@ -332,6 +405,34 @@ fn stage_workers(env: &Environment, indent: &str, out: &Output) {
 mod tests {
     use crate::config::schema::SpotSpec;
     use crate::kinds::spot_share;
+
+    #[test]
+    fn targets_are_shown_with_their_account_role_and_wave() {
+        let envs = crate::config::parse(
+            std::path::PathBuf::from("stacks/orders.yaml"),
+            "region: eu-west-1\nlab: true\nrollout: {bake: 20m}\ndeploy_role: deployer\ntargets:\n  - name: a\n    account: '111122223333'\n  - name: b\n    account: '444455556666'\n    wave: 2\n"
+                .into(),
+        )
+        .unwrap()
+        .expand();
+        let checked = super::check_all(&envs, false).unwrap();
+        let text = super::rows(&checked.checked);
+        assert!(text.contains("account") && text.contains("wave"), "{text}");
+        for line in [
+            "orders-a assumes arn:aws:iam::111122223333:role/deployer",
+            "orders-b assumes arn:aws:iam::444455556666:role/deployer",
+            "wave 1: baked 20m before the next",
+            "wave 2: the last, not baked",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}: {text}");
+        }
+        let body = super::json(checked.checked[1].env, &[], &[]);
+        let v = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            v["target"],
+            serde_json::json!({"name": "b", "account": "444455556666", "role_arn": "arn:aws:iam::444455556666:role/deployer", "wave": 2, "waves": 2, "bake_seconds": 1200})
+        );
+    }
 
     /// The summary states the Spot share and the saving AWS's Spot pricing page promises
     /// ("up to 90% off compared to On-Demand pricing", https://aws.amazon.com/ec2/spot/pricing/),
