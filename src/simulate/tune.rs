@@ -134,7 +134,7 @@ pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
                                 0.0
                             }
                         }),
-                        lines: lines(target, min, max, scale_in, high_resolution),
+                        lines: lines(env, target, min, max, scale_in, high_resolution),
                     })
                 };
                 if let Some(c) = try_counts(min0, max0) {
@@ -234,19 +234,41 @@ fn smallest(lo: u64, meets: &mut dyn FnMut(u64) -> Option<Choice>) -> Option<Cho
     Some(best)
 }
 
-/// The stack-file lines of a choice.
-fn lines(target: f64, min: u64, max: u64, s: ScaleInSetting, hires: bool) -> String {
-    let mut out = format!(
-        "workers:\n  min: {min}\n  max: {max}\nscaling:\n  target_backlog_per_instance: {target}\n"
-    );
+/// The stack-file lines of a choice. For a target of a stack file (`targets`), its workers go
+/// under its own entry (`targets.N.workers`); scaling is the file's, shared by every target,
+/// so it is shown only when it differs from the file's, saying so.
+fn lines(
+    env: &Environment,
+    target: f64,
+    min: u64,
+    max: u64,
+    s: ScaleInSetting,
+    hires: bool,
+) -> String {
+    let mut scaling = format!("scaling:\n  target_backlog_per_instance: {target}\n");
     if hires {
-        out.push_str("  metric: high_resolution\n");
+        scaling.push_str("  metric: high_resolution\n");
     }
     if s != SCALE_INS[0] {
-        out.push_str(&format!(
+        scaling.push_str(&format!(
             "  scale_in: {{percent: {}, below: {}, minutes: {}, cooldown: {}s}}\n",
             s.percent, s.below, s.minutes, s.cooldown
         ));
+    }
+    let Some(t) = &env.target else {
+        return format!("workers:\n  min: {min}\n  max: {max}\n{scaling}");
+    };
+    let mut out = format!(
+        "targets:  # its own entry, targets.{}\n  - name: {}\n    workers:\n      min: {min}\n      max: {max}\n",
+        t.index, t.name
+    );
+    // The candidates' targets are the file's rounded to hundredths (see `tune`).
+    let same = (target - (env.backlog_target() * 100.0).round() / 100.0).abs() < 1e-9
+        && !hires
+        && s == SCALE_INS[0];
+    if !same {
+        out.push_str("# the file's, for every target (a target cannot set its own scaling):\n");
+        out.push_str(&scaling);
     }
     out
 }
@@ -302,4 +324,55 @@ pub fn text(name: &str, t: &Tuning) -> String {
     ));
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envs(yaml: &str) -> Vec<Environment> {
+        crate::config::parse(std::path::PathBuf::from("stacks/orders.yaml"), yaml.into())
+            .unwrap()
+            .expand()
+    }
+
+    #[test]
+    fn a_target_s_lines_go_under_its_own_entry_and_shared_scaling_is_said_so() {
+        let base = "region: eu-west-1\nlab: true\nscaling: {target_backlog_per_instance: 0.7}\n";
+        let one = envs(base);
+        assert_eq!(
+            lines(&one[0], 0.5, 2, 9, SCALE_INS[0], false),
+            "workers:\n  min: 2\n  max: 9\nscaling:\n  target_backlog_per_instance: 0.5\n"
+        );
+        let targets = envs(&format!(
+            "{base}targets:\n  - name: a\n  - name: b\n    region: us-east-1\n"
+        ));
+        // The file's own target: only the workers, under targets.1.
+        assert_eq!(
+            lines(&targets[1], 0.7, 2, 9, SCALE_INS[0], false),
+            "targets:  # its own entry, targets.1\n  - name: b\n    workers:\n      min: 2\n      max: 9\n"
+        );
+        // Another target: the scaling too, as the file's for every target.
+        let other = lines(&targets[1], 0.5, 2, 9, SCALE_INS[1], true);
+        assert!(
+            other.contains(
+                "# the file's, for every target (a target cannot set its own scaling):\nscaling:\n  target_backlog_per_instance: 0.5\n  metric: high_resolution\n  scale_in:"
+            ),
+            "{other}"
+        );
+        // Pasted under a target, the lines parse as that target's.
+        let pasted = format!(
+            "{base}targets:\n  - name: a\n{}",
+            lines(&targets[1], 0.7, 2, 9, SCALE_INS[0], false)
+                .lines()
+                .skip(1)
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        );
+        let again = envs(&pasted);
+        assert_eq!(
+            (again[1].spec.workers.min, again[1].spec.workers.max),
+            (2, 9)
+        );
+    }
 }
