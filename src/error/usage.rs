@@ -46,6 +46,11 @@ pub enum Usage {
         "iam-policy prints one account's policy, and these targets are in {accounts}; name the targets of one account (their environments' names)"
     )]
     TargetAccounts { accounts: String },
+    /// iam-policy for environments of several AWS partitions.
+    #[error(
+        "iam-policy prints one account's policy, and an account is in one partition: these environments are in the partitions {partitions}; name the environments of one"
+    )]
+    Partitions { partitions: String },
     /// `--region` or `--role-arn` for a target of a stack file, which names its own.
     #[error(
         "{flag} does not go with {env}: a target of a stack file (targets) names its own region and role; name the target's environments without {flag}"

@@ -25,6 +25,17 @@ pub fn account_of(
     settings: Settings,
     envs: &[Environment],
 ) -> Result<String> {
+    // An account is in one partition (aws, aws-cn, aws-us-gov), and so are a policy's ARNs.
+    let partitions: BTreeSet<&str> = envs
+        .iter()
+        .map(|e| crate::config::regions::partition(&e.spec.region).unwrap_or("aws"))
+        .collect();
+    if partitions.len() > 1 {
+        return Err(Usage::Partitions {
+            partitions: partitions.into_iter().collect::<Vec<_>>().join(" and "),
+        }
+        .into());
+    }
     let named: BTreeSet<&str> = envs
         .iter()
         .filter_map(|e| e.target.as_ref()?.account.as_deref())

@@ -952,6 +952,18 @@ fn a_policy_for_targets_is_their_one_account_s() {
             "{err}"
         );
     }
+    // Targets of two partitions, even with one account flag: never one policy.
+    let china = lab(
+        "orders",
+        "targets:\n  - name: eu\n  - name: cn\n    region: cn-north-1\n",
+    )
+    .expand();
+    let err = report::account_of(Some("111111111111".into()), settings(), &china).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("these environments are in the partitions aws and aws-cn"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -55,6 +55,17 @@ fn subnets_must_be_in_the_region_and_well_formed() {
 }
 
 #[test]
+fn one_subnet_under_two_zones_is_an_error_at_the_second() {
+    let yaml = "region: eu-west-1\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef0\n";
+    let e = error(yaml, "workers.network.subnets.eu-west-1b", 7);
+    assert!(
+        e.message
+            .contains("`subnet-0123456789abcdef0` is listed under eu-west-1a too"),
+        "{e}"
+    );
+}
+
+#[test]
 fn network_must_be_default_or_a_mapping() {
     let e = error(
         "region: eu-west-1\nworkers:\n  network: private\n",

@@ -309,6 +309,20 @@ pub(super) fn check_network(c: &mut Checker, env: &Environment) {
                 c.fail(&field, format!("`{subnet}` is not a subnet id"));
             }
         }
+        // "Each subnet must reside entirely within one Availability Zone"
+        // (https://docs.aws.amazon.com/vpc/latest/userguide/configure-subnets.html): one id
+        // under two zones is wrong under one of them, and spreads the fleet over fewer zones.
+        let mut first_zone: std::collections::BTreeMap<&str, &str> = Default::default();
+        for (az, subnet) in &net.subnets {
+            if let Some(earlier) = first_zone.insert(subnet.as_str(), az.as_str()) {
+                c.fail(
+                    &format!("workers.network.subnets.{az}"),
+                    format!(
+                        "`{subnet}` is listed under {earlier} too: a subnet is in one availability zone; give each zone its own subnet"
+                    ),
+                );
+            }
+        }
         if net.subnets.len() < 2 {
             c.fail(
                 "workers.network.subnets",
