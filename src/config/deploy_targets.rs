@@ -261,6 +261,9 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
         ));
     }
     errors.extend(check_rollout(env));
+    // The file's name is in every target's: said once, at the file's, not at each target.
+    let name_problem = name_problem(env);
+    errors.extend(name_problem.clone());
     let mut seen = BTreeMap::new();
     let mut envs = Vec::new();
     let mut found: Vec<(InputError, String)> = Vec::new();
@@ -290,6 +293,11 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
             Ok(target_env) => {
                 let place = describe(&target_env);
                 for e in validate::check(&target_env) {
+                    let about_name =
+                        (e.field == "environment" || e.field == "-") && e.message.contains("name");
+                    if about_name && name_problem.is_some() {
+                        continue;
+                    }
                     match relocate(env, i, t, &e) {
                         Relocated::To(e) => errors.push(e),
                         Relocated::Dropped => {}
@@ -326,6 +334,47 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
         }
     }
     (envs, errors)
+}
+
+/// What is wrong with the file's name as the first part of its targets' environments' names
+/// (`ENV-TARGET`, at most [`super::MAX_NAME_LEN`] characters): said at `environment`, or at
+/// the file when its name is the file's.
+fn name_problem(env: &Environment) -> Option<InputError> {
+    let spec = &env.spec;
+    let field = if spec.environment.is_some() {
+        "environment"
+    } else {
+        ""
+    };
+    let whose = if spec.environment.is_some() {
+        String::new()
+    } else {
+        " (taken from the file name; rename the file or set `environment`)".to_string()
+    };
+    if !super::valid_name(&env.name) {
+        return Some(env.source.error(
+            field,
+            format!("environment name `{}` is not allowed{whose}", env.name),
+        ));
+    }
+    let longest = spec
+        .targets
+        .iter()
+        .filter(|t| valid_target_name(&t.name))
+        .max_by_key(|t| t.name.len())?;
+    let length = env.name.len() + 1 + longest.name.len();
+    (length > super::MAX_NAME_LEN).then(|| {
+        env.source.error(
+            field,
+            format!(
+                "the targets' environments are named `{}-TARGET`: with target `{}` that is {length} characters, over {}; shorten the environment name to {} characters{whose}, or the target names",
+                env.name,
+                longest.name,
+                super::MAX_NAME_LEN,
+                super::MAX_NAME_LEN - 1 - longest.name.len()
+            ),
+        )
+    })
 }
 
 /// The environment of target `i`, or what keeps it from being one (its account and role).
@@ -392,7 +441,7 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
         }
         (None, Some(_), None) => {
             errors.push(src.key_error(
-                &at("name"),
+                &at("account"),
                 format!(
                     "target `{}` has no account, and deploy_role needs one to name the role there (arn:{partition}:iam::ACCOUNT:role/NAME); add account, or a role ARN",
                     t.name

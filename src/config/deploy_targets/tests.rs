@@ -255,7 +255,18 @@ fn the_account_guard_and_the_roles_are_checked() {
     // deploy_role names a role in each target's account: a target without one cannot use it.
     let yaml = "region: eu-west-1\nlab: true\ndeploy_role: deployer\ntargets:\n  - name: eu\n";
     let list = errors(yaml);
-    assert_eq!(list[0].field, "targets.0.name");
+    // At the target's entry, with what `account` accepts.
+    assert_eq!(
+        (list[0].field.as_str(), list[0].line),
+        ("targets.0.account", 5)
+    );
+    assert!(
+        list[0]
+            .allowed
+            .as_deref()
+            .unwrap_or_default()
+            .contains("12-digit")
+    );
     assert!(
         list[0].message.contains("deploy_role needs one"),
         "{}",
@@ -521,4 +532,22 @@ fn what_a_target_inherits_from_another_account_is_a_warning() {
     assert_eq!(b.len(), 1, "{b:#?}");
     assert!(b[0].starts_with("service_role_arn:"), "{}", b[0]);
     assert!(account_warnings(&envs[0]).is_empty());
+}
+
+#[test]
+fn a_file_name_too_long_for_its_targets_is_said_once_at_the_file_s_name() {
+    let list = errors(
+        "environment: averyverylongenvname20\nregion: eu-west-1\nlab: true\ntargets:\n  - name: eu\n  - name: usa\n",
+    );
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!((list[0].field.as_str(), list[0].line), ("environment", 1));
+    assert!(
+        list[0].message.contains(
+            "with target `usa` that is 26 characters, over 24; shorten the environment name to 20 characters"
+        ),
+        "{}",
+        list[0]
+    );
+    // Within the limit with the longest target: nothing to say.
+    parse_str("environment: averyverylongenvname\nregion: eu-west-1\nlab: true\ntargets:\n  - name: eu\n  - name: usa\n").unwrap();
 }
