@@ -58,6 +58,23 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
                 }
                 .into());
             }
+            // `orders-eu1.yaml` beside `orders.yaml` whose target (or copy) is `orders-eu1`:
+            // the same stacks from two files; which one is meant is asked, never guessed.
+            if let Some((base, _)) = target.rsplit_once('-')
+                && let Ok(base_path) = config::locate(base, stacks_dir)
+                && !same_file(&base_path, &path)
+                && config::load(&base_path)?
+                    .expand()
+                    .iter()
+                    .any(|e| e.name == target)
+            {
+                return Err(Usage::FileAndMember {
+                    name: target.to_string(),
+                    file: path,
+                    of: base_path,
+                }
+                .into());
+            }
             Ok(envs)
         }
         // The environment's own name (`class-07` of `classroom.yaml` with `environment:
@@ -84,12 +101,19 @@ fn by_file_name(
             if let Some((base, _)) = target.rsplit_once('-')
                 && let Ok(path) = config::locate(base, stacks_dir)
             {
-                let copy = config::load(&path)?
-                    .expand()
-                    .into_iter()
-                    .find(|e| e.name == target);
-                if let Some(copy) = copy {
+                let all = config::load(&path)?.expand();
+                let names: Vec<String> = all.iter().map(|e| e.name.clone()).collect();
+                if let Some(copy) = all.into_iter().find(|e| e.name == target) {
                     return Ok(Ok((path, vec![copy])));
+                }
+                // A file of targets or copies named like it, without this one: say its own.
+                if names.len() > 1 || names.first().is_some_and(|n| n != base) {
+                    return Ok(Err(Usage::NotInFile {
+                        name: target.to_string(),
+                        file: path,
+                        known: names,
+                    }
+                    .into()));
                 }
             }
             Ok(Err(not_found))
@@ -390,6 +414,20 @@ mod tests {
         assert_eq!(names(&["shop"]), ["shop-eu", "shop-us"]);
         assert_eq!(names(&["shop-eu"]), ["shop-eu"]);
         assert_eq!(names(&["*-u?"]), ["orders-us", "shop-us"]);
-        assert!(load(&["orders-ap".to_string()], dir.path()).is_err());
+        // An unknown target: the file's own environments are listed, not the directory's files.
+        let e = load(&["orders-ap".to_string()], dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("orders.yaml makes orders-eu, orders-us"), "{e}");
+
+        // A file named like a target beside it would be the same stacks: asked, never guessed.
+        write(dir.path(), "orders-eu.yaml", LAB);
+        let e = load(&["orders-eu".to_string()], dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is the stack file") && e.contains("also an environment of"),
+            "{e}"
+        );
     }
 }

@@ -118,6 +118,29 @@ pub enum Usage {
         paths(.files)
     )]
     DeclaredTwice { name: String, files: Vec<PathBuf> },
+    /// A name that is one stack file's and a target's or copy's of another (`orders-eu1.yaml`
+    /// beside `orders.yaml` with target `eu1`): both would be the same stacks.
+    #[error(
+        "`{name}` is the stack file {} and also an environment of {} (a target or copy); both would be the same stacks: rename or remove one",
+        .file.display(),
+        .of.display()
+    )]
+    FileAndMember {
+        name: String,
+        file: PathBuf,
+        of: PathBuf,
+    },
+    /// A name whose base is a stack file of targets or copies, none of them this one.
+    #[error(
+        "no environment `{name}`: {} makes {}",
+        .file.display(),
+        .known.join(", ")
+    )]
+    NotInFile {
+        name: String,
+        file: PathBuf,
+        known: Vec<String>,
+    },
     /// A name that is one stack file's and that other files declare (`environment:`): both
     /// would make the same environments.
     #[error(
