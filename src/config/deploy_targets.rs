@@ -163,6 +163,11 @@ pub fn check_rollout(env: &Environment) -> Vec<InputError> {
 /// is allowed, for a development account), or a default bake cut to 24h.
 pub fn rollout_warning(env: &Environment) -> Option<String> {
     let waves = env.target.as_ref().map_or(0, |t| t.waves);
+    if waves == 1 && env.spec.rollout.bake.is_some() {
+        return Some(
+            "rollout.bake: every target is in wave 1, so nothing is baked: give the targets after the canary a later wave (targets.N.wave)".to_string(),
+        );
+    }
     if waves < 2 {
         return None;
     }

@@ -390,10 +390,23 @@ fn waves_are_numbered_from_1_and_a_short_bake_is_a_warning() {
         .unwrap()
         .expand();
     assert_eq!((rollout_warning(&envs[0]), bake(&envs[0])), (None, 18 * 60));
+    let envs = parse_str(
+        &yaml
+            .replace("    wave: 2\n", "")
+            .replace("rollout: {bake: 2m}\n", ""),
+    )
+    .unwrap()
+    .expand();
+    assert_eq!(rollout_warning(&envs[0]), None);
+    // A bake with one wave bakes nothing: said.
     let envs = parse_str(&yaml.replace("    wave: 2\n", ""))
         .unwrap()
         .expand();
-    assert_eq!(rollout_warning(&envs[0]), None);
+    assert!(
+        rollout_warning(&envs[0])
+            .unwrap()
+            .starts_with("rollout.bake: every target is in wave 1, so nothing is baked")
+    );
 
     let list = errors(&yaml.replace("wave: 2", "wave: 11"));
     assert_eq!(
