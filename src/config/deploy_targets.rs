@@ -64,7 +64,7 @@ pub const MAX_WAVES: i64 = 10;
 ///   three periods; the latency-goal alarm (5 of 5) likewise with the goal and five;
 /// - a worker function's errors and throttles (3 of 5): three periods.
 ///
-/// The largest over every stage of a pipeline.
+/// The largest over every stage of a pipeline, plus [`ALARM_DELAY_SECONDS`].
 pub fn alarm_window(env: &Environment) -> (u64, String) {
     use super::schema::WorkerKind;
     let mut worst = (0, String::new());
@@ -106,6 +106,7 @@ pub fn alarm_window(env: &Environment) -> (u64, String) {
             ));
         }
         for (secs, what) in each {
+            let secs = secs + ALARM_DELAY_SECONDS;
             if secs > worst.0 {
                 worst = (secs, what);
             }
@@ -113,6 +114,13 @@ pub fn alarm_window(env: &Environment) -> (u64, String) {
     }
     worst
 }
+
+/// What a bake adds to an alarm's periods: a minute's data point is judged only once the
+/// minute is over and SQS has published it ("at one-minute intervals",
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/monitoring-using-cloudwatch.html>),
+/// and a worker must receive a message once more before SQS moves it to the dead-letter
+/// queue. AWS documents no number for these delays: three more periods are assumed.
+pub const ALARM_DELAY_SECONDS: u64 = 3 * 60;
 
 /// How long a wave of this environment is baked: `rollout.bake`, else its [`alarm_window`]
 /// (at most [`MAX_BAKE_SECONDS`]).
@@ -177,7 +185,7 @@ pub fn rollout_warning(env: &Environment) -> Option<String> {
         let short = "a wave can pass its bake with a problem its alarms have not seen yet (docs/targets.md#waves)";
         match env.spec.rollout.bake {
             Some(b) => format!(
-                "rollout.bake: {} is shorter than the {} the {alarm} needs to fire: {short}",
+                "rollout.bake: {} is shorter than the {} the {alarm} needs to fire, with 3 minutes for its data to arrive: {short}",
                 super::duration::say(b.0),
                 super::duration::say(window)
             ),
@@ -202,11 +210,20 @@ pub fn account_warnings(env: &Environment) -> Vec<String> {
     let Some(target) = &env.target else {
         return Vec::new();
     };
-    let Some(account) = &target.account else {
-        return Vec::new();
-    };
     let spec = &env.spec;
     let i = target.index;
+    let Some(account) = &target.account else {
+        // No account and no role among targets of several accounts: no guard at all.
+        return if target.accounts.len() > 1 {
+            vec![format!(
+                "targets.{i}: target `{}` names no account (account, or a role's), and the other targets are in accounts {}: it is deployed in whichever account the credentials are for, with no account guard; give it its account",
+                target.name,
+                target.accounts.join(", ")
+            )]
+        } else {
+            Vec::new()
+        };
+    };
     let mut w = Vec::new();
     let account_of = |arn: &str| arn.split(':').nth(4).map(str::to_string);
     if let Some(key) = &spec.kms_key
@@ -321,10 +338,10 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
         .filter_map(|e| e.target.as_ref().map(|t| t.wave))
         .collect::<std::collections::BTreeSet<u32>>()
         .len() as u32;
-    let mut accounts: Vec<String> = spec
-        .targets
+    // As derived: a target's account, or its role's.
+    let mut accounts: Vec<String> = envs
         .iter()
-        .filter_map(|t| t.account.clone())
+        .filter_map(|e| e.target.as_ref()?.account.clone())
         .collect();
     accounts.sort_unstable();
     accounts.dedup();

@@ -173,7 +173,7 @@ settings! {
         /// How long a wave's alarms are watched before the next wave is deployed (absent: as
         /// long as the environment's slowest alarm needs to fire).
         pub bake: Option<Seconds>
-            => "a duration from 0s to 24h (default: as long as the environment's slowest alarm needs to fire, 18m with the default queue settings; shorter is a warning)",
+            => "a duration from 0s to 24h (default: as long as the environment's slowest alarm needs to fire, 21m with the default queue settings; shorter is a warning)",
     }
 }
 

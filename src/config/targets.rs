@@ -63,10 +63,9 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
             if let Some((base, _)) = target.rsplit_once('-')
                 && let Ok(base_path) = config::locate(base, stacks_dir)
                 && !same_file(&base_path, &path)
-                && config::load(&base_path)?
-                    .expand()
-                    .iter()
-                    .any(|e| e.name == target)
+                // A base file that does not load is another command's business, not this one's.
+                && config::load(&base_path)
+                    .is_ok_and(|base| base.expand().iter().any(|e| e.name == target))
             {
                 return Err(Usage::FileAndMember {
                     name: target.to_string(),

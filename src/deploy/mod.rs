@@ -68,6 +68,9 @@ pub struct Options {
     /// `--resume`: a rollout in waves passes a wave deployed already whose bake has run out
     /// without a look at its alarms ([`rollout`]).
     pub resume: bool,
+    /// This run deploys in several waves ([`rollout::waves`] of its environments): set by the
+    /// deploy session, not by a flag.
+    pub rollout: bool,
 }
 
 impl Default for Options {
@@ -84,6 +87,7 @@ impl Default for Options {
             revert_drift: false,
             adopt: false,
             resume: false,
+            rollout: false,
         }
     }
 }
@@ -234,7 +238,7 @@ pub fn express(env: &Environment, opts: &Options) -> (bool, Option<String>) {
     }
     // A rollout's bake watches the wave's alarms from the end of its deploy: the wave must be
     // stable, its workers in service, by then. Express mode ends an operation before that.
-    if env.target.as_ref().is_some_and(|t| t.waves > 1) {
+    if opts.rollout {
         return match opts.express {
             None if env.express() => (
                 false,

@@ -6,10 +6,11 @@
 //!
 //! The bake is measured from the change: a wave deployed now is baked for `rollout.bake` from
 //! now; a wave with nothing to change (a deploy run again, after a stop or an interruption) for
-//! what is left of the bake since its stacks' last change (CloudFormation's LastUpdatedTime,
-//! else CreationTime; unknown: a whole bake), with one look at least. `deploy --resume` passes a
-//! wave with nothing to change whose bake has run out without a look (the operator has dealt
-//! with what stopped it), and never one whose bake has not.
+//! what is left of the bake since its stacks' last change finished (their newest `*_COMPLETE`
+//! stack event; unknown or under way: a whole bake), with one look at least. `deploy --resume`
+//! passes a wave with nothing to change whose bake has run out without a look (the operator
+//! has dealt with what stopped it), with [`CLOCK_SKEW`] to spare, and never one whose bake has
+//! not.
 //!
 //! The alarms watched are the environment's own: the `AWS::CloudWatch::Alarm` resources of its
 //! data stack (a dead letter, the oldest message older than `queue.oldest_message_alarm` or
@@ -27,7 +28,7 @@
 
 use super::EnvOutcome;
 use crate::aws::Clients;
-use crate::aws::cfn::stacks;
+use crate::aws::cfn::{stack_events, stacks};
 use crate::aws::monitoring::{self, Alarm};
 use crate::config::Environment;
 use crate::error::{Error, Exit, Refusal};
@@ -98,8 +99,9 @@ pub enum Verdict {
     Unreadable(String),
     /// At the bake's last look these alarms were not OK (INSUFFICIENT_DATA: never evaluated).
     Unsettled(Vec<Alarm>),
-    /// `--resume`: nothing changed, and the bake ran out at this time (RFC 3339) since the
-    /// stacks' last change; not looked at.
+    /// `--resume`: nothing changed, and the bake ran out (at this time, RFC 3339) since the
+    /// stacks' last change finished (with [`CLOCK_SKEW`] to spare), or is 0s: why, in words;
+    /// not looked at.
     Passed(String),
     /// The watch ended early: another target of the wave stopped the rollout.
     Cut,
@@ -158,17 +160,31 @@ pub async fn look(clients: &Clients, names: &[String]) -> Result<Vec<Alarm>, Str
     }
 }
 
-/// When the environment's stacks last changed (the latest LastUpdatedTime, else CreationTime,
-/// of its data and fleet stacks); `None` when a stack could not be read or says no time.
+/// When the environment's stacks last finished changing: the latest of their own `*_COMPLETE`
+/// events (CREATE_COMPLETE, UPDATE_COMPLETE, UPDATE_ROLLBACK_COMPLETE, …). Not the stacks'
+/// LastUpdatedTime or CreationTime: those are when an operation began, and a fleet's update
+/// runs for many minutes before its new workers are in service. `None` when a stack or its
+/// events could not be read, or its newest stack event is not a completion (an operation
+/// under way): the bake is then whole.
 async fn last_change(clients: &Clients, env: &Environment) -> Option<SystemTime> {
     let names: Vec<String> = std::iter::once(env.data_stack_name())
         .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
         .collect();
     let mut latest = None;
     for name in names {
-        let state = stacks::describe(&clients.cfn, &name).await.ok()??;
+        // The newest page: a finished operation's completion is the stack's newest event.
+        let events = stack_events::events_since(&clients.cfn, &name, None)
+            .await
+            .ok()?;
+        let own = events
+            .iter()
+            .rev()
+            .find(|e| e.is_stack_event() && e.logical_id == name)?;
+        if !own.status.as_str().ends_with("_COMPLETE") {
+            return None;
+        }
         let at = aws_smithy_types::DateTime::from_str(
-            state.last_updated.as_deref()?,
+            &own.timestamp,
             aws_smithy_types::date_time::Format::DateTime,
         )
         .ok()?;
@@ -177,6 +193,13 @@ async fn last_change(clients: &Clients, env: &Environment) -> Option<SystemTime>
     }
     latest
 }
+
+/// How far this machine's clock may run ahead of AWS's before `--resume` passes a wave early:
+/// the SDK corrects its own requests for skew, so no request fails on it, and AWS documents no
+/// bound for a runner's clock; its developer blog speaks of "about 15 minutes" as the skew a
+/// request is refused at without correction
+/// (<https://aws.amazon.com/blogs/developer/clock-skew-correction/>).
+pub const CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// What is left of a bake of `length` at `now` that began at `since` (unknown: all of it).
 pub fn left(length: Duration, since: Option<SystemTime>, now: SystemTime) -> Duration {
@@ -217,15 +240,24 @@ async fn watch_alarms(
         bake.length
     } else {
         let since = last_change(clients, env).await;
-        let remaining = left(bake.length, since, SystemTime::now());
-        if let (true, true, Some(t)) = (bake.resume, remaining.is_zero(), since) {
-            let end = aws_smithy_types::DateTime::from(t + bake.length);
-            return Verdict::Passed(
-                end.fmt(aws_smithy_types::date_time::Format::DateTime)
-                    .unwrap_or_else(|_| "?".into()),
-            );
+        let now = SystemTime::now();
+        if bake.resume {
+            if bake.length.is_zero() {
+                return Verdict::Passed("its bake is 0s".into());
+            }
+            // Passed only when the bake ran out even if this clock is CLOCK_SKEW ahead.
+            if let Some(t) = since
+                && left(bake.length + CLOCK_SKEW, Some(t), now).is_zero()
+            {
+                let end = aws_smithy_types::DateTime::from(t + bake.length);
+                return Verdict::Passed(format!(
+                    "its bake ran out at {}",
+                    end.fmt(aws_smithy_types::date_time::Format::DateTime)
+                        .unwrap_or_else(|_| "?".into())
+                ));
+            }
         }
-        remaining
+        left(bake.length, since, now)
     };
     let names = match alarm_names(clients, env).await {
         Ok(names) => names,
@@ -332,7 +364,7 @@ pub fn run(
                 Verdict::Quiet | Verdict::Cut => continue,
                 Verdict::Passed(at) => {
                     note(format!(
-                        "wave {n}: {} passed without a look at its alarms: deployed already, its bake ran out at {at} (--resume)",
+                        "wave {n}: {} passed without a look at its alarms: deployed already, {at} (--resume)",
                         env.name
                     ));
                     passed += 1;

@@ -28,6 +28,12 @@ pub fn all(
     let inflight = InFlight::default();
     let waves = super::rollout::waves(&session.envs);
     let done = if mode == Mode::Deploy && waves.len() > 1 {
+        // This run is a rollout (of one file's waves or several files' merged): every
+        // environment of it is baked, so none is deployed in express mode unasked.
+        let opts = Options {
+            rollout: true,
+            ..opts.clone()
+        };
         in_waves(session, &waves, &opts, out, &reporter, &inflight)
     } else {
         session.each_until_interrupted(|clients, env| {

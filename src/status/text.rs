@@ -17,8 +17,13 @@ pub fn text(s: &Status) -> String {
         )),
         None => line(format!("environment {} ({})", s.environment, s.region)),
     }
-    if let Some((_, refused)) = &s.refused {
-        line(format!("refused: {}", refused.message));
+    if let Some((code, refused)) = &s.refused {
+        let what = if *code == crate::error::Exit::Refused {
+            "refused"
+        } else {
+            "the account could not be checked"
+        };
+        line(format!("{what}: {}", refused.message));
         return out;
     }
     line(crate::output::table(

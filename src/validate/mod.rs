@@ -247,6 +247,11 @@ fn workers(env: &Environment) -> String {
 /// the role assumed in each and each wave's bake.
 fn rows(checked: &[Checked]) -> String {
     let mut out = table(checked);
+    let last = checked
+        .iter()
+        .filter_map(|c| c.env.target.as_ref().map(|t| t.wave))
+        .max()
+        .unwrap_or(1);
     let mut roles: Vec<String> = Vec::new();
     let mut bakes: Vec<String> = Vec::new();
     for c in checked {
@@ -258,7 +263,7 @@ fn rows(checked: &[Checked]) -> String {
         roles.push(role);
         if t.waves > 1 {
             let bake = crate::config::duration::say(crate::config::deploy_targets::bake(c.env));
-            let line = if t.wave == t.waves {
+            let line = if t.wave == last {
                 format!("wave {}: the last, not baked", t.wave)
             } else {
                 format!("wave {}: baked {bake} before the next", t.wave)

@@ -205,8 +205,8 @@ async fn a_target_whose_credentials_are_of_another_account_is_refused_before_any
 
 /// Waves on moto, whose CloudWatch the Rust SDK cannot read (HTTP 404; see docs/local-aws.md):
 /// the canary is deployed, its alarms cannot be read, and the rollout stops there (fail closed)
-/// with the second wave untouched; `--resume` passes the canary, deployed already and its bake
-/// run out by CloudFormation's clock, and finishes the rollout. The alarms' verdicts themselves are covered by the mocked tests of
+/// with the second wave untouched; `--resume` passes the canary, deployed already with a bake of
+/// 0s, and finishes the rollout. The alarms' verdicts themselves are covered by the mocked tests of
 /// src/deploy/rollout.
 #[tokio::test]
 async fn a_rollout_stops_after_the_canary_when_its_alarms_cannot_be_read_and_resume_finishes_it() {
@@ -258,10 +258,10 @@ async fn a_rollout_stops_after_the_canary_when_its_alarms_cannot_be_read_and_res
         .args(["deploy", "--yes", "--resume"])
         .arg(&file));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    // Its bake (0s) ran out by CloudFormation's clock: passed without a look.
+    // Its bake is 0s: nothing to wait for, passed without a look.
     assert!(
         stderr(&o).contains(&format!(
-            "wave 1: {e}-canary passed without a look at its alarms: deployed already, its bake ran out at"
+            "wave 1: {e}-canary passed without a look at its alarms: deployed already, its bake is 0s (--resume)"
         )),
         "{}",
         stderr(&o)

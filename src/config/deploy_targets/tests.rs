@@ -379,17 +379,17 @@ fn waves_are_numbered_from_1_and_a_short_bake_is_a_warning() {
     let warning = rollout_warning(&envs[0]).expect("a warning");
     assert_eq!(
         warning,
-        "rollout.bake: 2m is shorter than the 18m the oldest-message alarm (queue.oldest_message_alarm 15m, then 3 one-minute periods) needs to fire: a wave can pass its bake with a problem its alarms have not seen yet (docs/targets.md#waves)"
+        "rollout.bake: 2m is shorter than the 21m the oldest-message alarm (queue.oldest_message_alarm 15m, then 3 one-minute periods) needs to fire, with 3 minutes for its data to arrive: a wave can pass its bake with a problem its alarms have not seen yet (docs/targets.md#waves)"
     );
     assert!(crate::config::advice::warnings(&envs[1]).contains(&warning));
     // As long as the slowest alarm needs, or no bake given (that long), or one wave: nothing
     // to say.
-    let envs = parse_str(&yaml.replace("2m", "18m")).unwrap().expand();
+    let envs = parse_str(&yaml.replace("2m", "21m")).unwrap().expand();
     assert_eq!(rollout_warning(&envs[0]), None);
     let envs = parse_str(&yaml.replace("rollout: {bake: 2m}\n", ""))
         .unwrap()
         .expand();
-    assert_eq!((rollout_warning(&envs[0]), bake(&envs[0])), (None, 18 * 60));
+    assert_eq!((rollout_warning(&envs[0]), bake(&envs[0])), (None, 21 * 60));
     let envs = parse_str(
         &yaml
             .replace("    wave: 2\n", "")
@@ -460,13 +460,14 @@ fn the_bake_by_default_is_as_long_as_the_slowest_alarm_needs_to_fire() {
         let envs = parse_str(&format!("{base}{extra}")).unwrap().expand();
         (alarm_window(&envs[0]), bake(&envs[0]))
     };
-    // Defaults: the oldest-message alarm, 15 minutes and 3 periods.
-    assert_eq!(window("").0.0, 15 * 60 + 180);
+    // Defaults: the oldest-message alarm, 15 minutes and 3 periods, and 3 periods for the
+    // data to arrive.
+    assert_eq!(window("").0.0, 15 * 60 + 180 + 180);
     // A job failing 10 times with a visibility timeout of 5 minutes reaches the dead-letter
     // queue after 50 minutes, then one period.
     let ((secs, what), bake_secs) =
         window("queue: {max_receive_count: 10, visibility_timeout: 5m}\n");
-    assert_eq!((secs, bake_secs), (50 * 60 + 60, 50 * 60 + 60));
+    assert_eq!((secs, bake_secs), (50 * 60 + 60 + 180, 50 * 60 + 60 + 180));
     assert!(
         what.starts_with(
             "dead-letter alarm (queue.max_receive_count 10 x queue.visibility_timeout 5m"
@@ -477,7 +478,7 @@ fn the_bake_by_default_is_as_long_as_the_slowest_alarm_needs_to_fire() {
     let ((secs, what), _) = window(
         "queue: {oldest_message_alarm: 60s}\nscaling: {max_latency_seconds: 1200, seconds_per_message: 5}\n",
     );
-    assert_eq!(secs, 1200 + 300);
+    assert_eq!(secs, 1200 + 300 + 180);
     assert!(what.starts_with("latency-goal alarm"), "{what}");
     // Longer than a bake can be: the bake is cut to 24h, and said so.
     let long = "queue: {max_receive_count: 1000, visibility_timeout: 12h}\n";
@@ -563,4 +564,25 @@ fn a_file_name_too_long_for_its_targets_is_said_once_at_the_file_s_name() {
     );
     // Within the limit with the longest target: nothing to say.
     parse_str("environment: averyverylongenvname\nregion: eu-west-1\nlab: true\ntargets:\n  - name: eu\n  - name: usa\n").unwrap();
+}
+
+#[test]
+fn a_target_without_an_account_among_several_accounts_is_warned_about() {
+    let yaml = "region: eu-west-1\nlab: true\ntargets:\n  - name: a\n    account: '111122223333'\n  - name: b\n    role: arn:aws:iam::444455556666:role/deployer\n  - name: c\n";
+    let envs = parse_str(yaml).unwrap().expand();
+    // b's account is its role's: the targets span two accounts.
+    assert_eq!(
+        envs[2].target.as_ref().unwrap().accounts,
+        ["111122223333", "444455556666"]
+    );
+    let c = account_warnings(&envs[2]);
+    assert_eq!(c.len(), 1, "{c:#?}");
+    assert!(
+        c[0].starts_with("targets.2: target `c` names no account"),
+        "{}",
+        c[0]
+    );
+    // a has no role among two accounts; b has one: nothing to say about b.
+    assert!(account_warnings(&envs[0])[0].contains("has no role"));
+    assert!(account_warnings(&envs[1]).is_empty());
 }

@@ -6,7 +6,7 @@
 //! LocalStack has no Auto Scaling).
 
 use super::*;
-use crate::aws::mock::{Rules, describe_stacks, list_resources, resource};
+use crate::aws::mock::{Rules, list_resources, resource};
 use crate::config::parse;
 use crate::deploy::{Action, StackOutcome};
 use crate::render::StackRole;
@@ -229,7 +229,7 @@ fn a_canary_whose_alarm_fires_stops_the_rollout_and_resume_finishes_it() {
                     envs.iter()
                         .map(|_| {
                             if bake.resume && !bake.changed {
-                                Verdict::Passed("2026-11-25T08:00:00Z".into())
+                                Verdict::Passed("its bake ran out at 2026-11-25T08:00:00Z".into())
                             } else {
                                 Verdict::Quiet
                             }
@@ -417,7 +417,7 @@ fn alarms_answer(states: &[(&str, StateValue)]) -> DescribeAlarmsOutput {
 /// The canary's data stack with two alarms (and a queue, which is no alarm), and every
 /// stack of the canary created at the epoch (its bake ran out long ago).
 fn canary_stacks() -> (Rule, Rule) {
-    use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
+    use aws_sdk_cloudformation::types::ResourceStatus;
     let resources = list_resources(vec![(
         "qfleet-orders-canary-data",
         vec![
@@ -441,17 +441,38 @@ fn canary_stacks() -> (Rule, Rule) {
             ),
         ],
     )]);
-    let stacks = describe_stacks(vec![
-        (
-            "qfleet-orders-canary-data",
-            Some((StackStatus::UpdateComplete, false)),
-        ),
-        (
-            "qfleet-orders-canary-fleet",
-            Some((StackStatus::CreateComplete, false)),
-        ),
+    let stacks = stack_events(vec![
+        ("qfleet-orders-canary-data", "UPDATE_COMPLETE"),
+        ("qfleet-orders-canary-fleet", "CREATE_COMPLETE"),
     ]);
     (resources, stacks)
+}
+
+/// DescribeStackEvents: each stack's newest own event, with this status, at the epoch (a
+/// stack not listed has no events).
+fn stack_events(stacks: Vec<(&'static str, &'static str)>) -> Rule {
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
+    mock!(aws_sdk_cloudformation::Client::describe_stack_events).then_compute_output(move |r| {
+        let name = r.stack_name().unwrap_or_default().to_string();
+        let events = stacks
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(n, status)| {
+                StackEvent::builder()
+                    .event_id(format!("{n}-1"))
+                    .stack_name(*n)
+                    .logical_resource_id(*n)
+                    .resource_type("AWS::CloudFormation::Stack")
+                    .resource_status(ResourceStatus::from(*status))
+                    .timestamp(aws_smithy_types::DateTime::from_secs(0))
+                    .build()
+            })
+            .collect();
+        DescribeStackEventsOutput::builder()
+            .set_stack_events(Some(events))
+            .build()
+    })
 }
 
 const OLDEST: &str = "qfleet-orders-canary-data-OldestMessageAlarm-X";
@@ -628,7 +649,7 @@ async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s
     // Created at the epoch: its bake ran out at 00:10; passed, its alarms not read.
     assert_eq!(
         watch(&clients, canary, resumed, &AtomicBool::new(false)).await,
-        Verdict::Passed("1970-01-01T00:10:00Z".into())
+        Verdict::Passed("its bake ran out at 1970-01-01T00:10:00Z".into())
     );
     assert_eq!(alarms.num_calls(), 0);
     // Without --resume, the same wave is looked at: its alarm fires.
@@ -641,9 +662,38 @@ async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s
         Verdict::Firing(_)
     ));
 
-    // The stacks' times cannot be read: no evidence the bake ran out, so it is not passed.
-    let unreadable =
-        mock!(aws_sdk_cloudformation::Client::describe_stacks).then_http_response(|| {
+    // An operation under way on the fleet stack: its change has not finished, not passed.
+    let updating = stack_events(vec![
+        ("qfleet-orders-canary-data", "UPDATE_COMPLETE"),
+        ("qfleet-orders-canary-fleet", "UPDATE_IN_PROGRESS"),
+    ]);
+    let clients = Rules {
+        cfn: vec![&resources, &updating],
+        cloudwatch: vec![&alarms],
+        ..Default::default()
+    }
+    .clients();
+    let short = Bake {
+        length: Duration::from_secs(1),
+        ..resumed
+    };
+    assert!(matches!(
+        watch(&clients, canary, short, &AtomicBool::new(false)).await,
+        Verdict::Firing(_)
+    ));
+    // A bake of 0s has nothing to wait for: passed.
+    let zero = Bake {
+        length: Duration::ZERO,
+        ..resumed
+    };
+    assert!(matches!(
+        watch(&clients, canary, zero, &AtomicBool::new(false)).await,
+        Verdict::Passed(_)
+    ));
+
+    // The stacks' events cannot be read: no evidence the bake ran out, so it is not passed.
+    let unreadable = mock!(aws_sdk_cloudformation::Client::describe_stack_events)
+        .then_http_response(|| {
             aws_smithy_runtime_api::http::Response::new(
                 aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
                 aws_smithy_types::body::SdkBody::from("oops"),
@@ -716,7 +766,7 @@ async fn mocked_a_watch_ends_at_the_first_alarm_or_the_first_failed_read() {
 
 #[tokio::test]
 async fn mocked_the_first_target_that_stops_the_rollout_ends_the_other_watches() {
-    use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
+    use aws_sdk_cloudformation::types::ResourceStatus;
     let envs = targets();
     let (canary, eu) = (&envs[0], &envs[1]);
     let eu_alarm = "qfleet-orders-eu-data-OldestMessageAlarm-E";
@@ -740,15 +790,9 @@ async fn mocked_the_first_target_that_stops_the_rollout_ends_the_other_watches()
             )],
         ),
     ]);
-    let stacks = describe_stacks(vec![
-        (
-            "qfleet-orders-canary-data",
-            Some((StackStatus::CreateComplete, false)),
-        ),
-        (
-            "qfleet-orders-eu-data",
-            Some((StackStatus::CreateComplete, false)),
-        ),
+    let stacks = stack_events(vec![
+        ("qfleet-orders-canary-data", "CREATE_COMPLETE"),
+        ("qfleet-orders-eu-data", "CREATE_COMPLETE"),
     ]);
     // The canary's alarm fires at once; eu's stays OK.
     let canary_alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)

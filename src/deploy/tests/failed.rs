@@ -138,7 +138,11 @@ fn a_rollout_in_waves_deploys_in_the_standard_mode_unless_express_is_asked_for()
     .unwrap()
     .expand();
     assert!(envs[0].express(), "a lab: express by default");
-    let (express, said) = super::super::express(&envs[0], &opts(false));
+    let rollout = Options {
+        rollout: true,
+        ..opts(false)
+    };
+    let (express, said) = super::super::express(&envs[0], &rollout);
     assert!(!express);
     assert!(
         said.unwrap()
@@ -146,7 +150,7 @@ fn a_rollout_in_waves_deploys_in_the_standard_mode_unless_express_is_asked_for()
     );
     let asked = Options {
         express: Some(true),
-        ..opts(false)
+        ..rollout.clone()
     };
     let (express, said) = super::super::express(&envs[1], &asked);
     assert!(express);
@@ -154,14 +158,8 @@ fn a_rollout_in_waves_deploys_in_the_standard_mode_unless_express_is_asked_for()
         said.unwrap()
             .starts_with("WARNING: orders-b: express mode in a rollout")
     );
-    // One wave: the stack file decides, as ever.
-    let one = crate::config::parse(
-        std::path::PathBuf::from("stacks/orders.yaml"),
-        "region: eu-west-1\nlab: true\ntargets:\n  - name: a\n  - name: b\n".into(),
-    )
-    .unwrap()
-    .expand();
-    assert_eq!(super::super::express(&one[0], &opts(false)), (true, None));
+    // Not a rollout (one target deployed alone): the stack file decides, as ever.
+    assert_eq!(super::super::express(&envs[1], &opts(false)), (true, None));
 }
 
 /// A stack an earlier express deploy (rollback disabled) left in UPDATE_FAILED carries the
