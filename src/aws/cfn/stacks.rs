@@ -62,13 +62,15 @@ impl StackState {
             id: s.stack_id().unwrap_or_default().to_string(),
             status,
             status_reason: s.stack_status_reason().map(str::to_string),
+            // A parameter without a value is left out (absent, never ""): a desired value of ""
+            // would otherwise match what was not read, and the deploy find nothing to change.
             parameters: s
                 .parameters()
                 .iter()
                 .filter_map(|p| {
                     Some((
                         p.parameter_key()?.to_string(),
-                        p.parameter_value().unwrap_or_default().to_string(),
+                        p.parameter_value()?.to_string(),
                     ))
                 })
                 .collect(),
@@ -384,5 +386,30 @@ mod tests {
         );
         assert!(!st.outputs.contains_key("BucketName"));
         assert_eq!(st.termination_protection, None);
+    }
+
+    /// `Parameter.ParameterValue` is optional too ("Required: No",
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html):
+    /// a parameter without one is absent, so that a desired "" never matches what was not read.
+    #[test]
+    fn a_parameter_without_a_value_is_absent_not_empty() {
+        use aws_sdk_cloudformation::types::Parameter;
+        let s = Stack::builder()
+            .stack_name("qfleet-lab-data")
+            .stack_status(StackStatus::CreateComplete)
+            .parameters(
+                Parameter::builder()
+                    .parameter_key("Fingerprint")
+                    .parameter_value("abc")
+                    .build(),
+            )
+            .parameters(Parameter::builder().parameter_key("Prefix").build())
+            .build();
+        let st = StackState::from_sdk(&s).unwrap();
+        assert_eq!(
+            st.parameters.get("Fingerprint").map(String::as_str),
+            Some("abc")
+        );
+        assert!(!st.parameters.contains_key("Prefix"));
     }
 }
