@@ -69,12 +69,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens a session on `envs` (pipelines included), `concurrency` at a time. A target of a
-    /// stack file (`targets`) names its region itself, and its role when the file gives one
-    /// (`deploy_role`, `targets.N.role`): `--region`, and `--role-arn` for a target with a
-    /// role, cannot say otherwise. Every environment named is checked, not the first.
+    /// Opens a session on `envs` (pipelines included), `concurrency` at a time; the
+    /// environments come from the commands' `load_environments`, which has refused
+    /// `--region`/`--role-arn` for a target ([`check_target_flags`]).
     pub fn open(envs: Vec<Environment>, settings: Settings, concurrency: usize) -> Result<Session> {
-        check_target_flags(&envs, &settings)?;
         Ok(Session {
             envs,
             aws: Aws::new(settings),

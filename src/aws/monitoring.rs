@@ -18,34 +18,33 @@ pub struct Alarm {
 
 /// Alarms whose names start with any of `prefixes`, sorted by name, each once.
 pub async fn alarms(cw: &Client, prefixes: &[String]) -> Result<Vec<Alarm>> {
-    let mut out = Vec::new();
-    for prefix in prefixes {
-        let mut pages = cw
-            .describe_alarms()
-            .alarm_name_prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from_sdk("reading the alarms", e))?;
-            out.extend(page.metric_alarms().iter().map(alarm));
-        }
-    }
-    out.sort_by(|x, y| x.name.cmp(&y.name));
-    out.dedup_by(|x, y| x.name == y.name);
-    Ok(out)
+    described(
+        prefixes
+            .iter()
+            .map(|p| cw.describe_alarms().alarm_name_prefix(p)),
+    )
+    .await
 }
 
 /// The alarms named, sorted by name (DescribeAlarms takes at most 100 names a call:
 /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html>).
 /// A name CloudWatch does not know is left out: the caller compares.
 pub async fn alarms_named(cw: &Client, names: &[String]) -> Result<Vec<Alarm>> {
+    described(
+        names
+            .chunks(100)
+            .map(|chunk| cw.describe_alarms().set_alarm_names(Some(chunk.to_vec()))),
+    )
+    .await
+}
+
+/// Every page of every request's answer: the metric alarms, sorted by name, each once.
+async fn described(
+    requests: impl Iterator<Item = aws_sdk_cloudwatch::operation::describe_alarms::builders::DescribeAlarmsFluentBuilder>,
+) -> Result<Vec<Alarm>> {
     let mut out = Vec::new();
-    for chunk in names.chunks(100) {
-        let mut pages = cw
-            .describe_alarms()
-            .set_alarm_names(Some(chunk.to_vec()))
-            .into_paginator()
-            .send();
+    for request in requests {
+        let mut pages = request.into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk("reading the alarms", e))?;
             out.extend(page.metric_alarms().iter().map(alarm));

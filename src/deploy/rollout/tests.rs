@@ -475,6 +475,16 @@ fn stack_events(stacks: Vec<(&'static str, &'static str)>) -> Rule {
     })
 }
 
+/// Clients whose CloudFormation and CloudWatch calls these rules answer.
+fn answered(cfn: &[&Rule], cloudwatch: &[&Rule]) -> crate::aws::Clients {
+    Rules {
+        cfn: cfn.to_vec(),
+        cloudwatch: cloudwatch.to_vec(),
+        ..Default::default()
+    }
+    .clients()
+}
+
 const OLDEST: &str = "qfleet-orders-canary-data-OldestMessageAlarm-X";
 const DEAD: &str = "qfleet-orders-canary-data-DeadLetterQueueNotEmptyAlarm-Z";
 
@@ -506,12 +516,7 @@ async fn mocked_the_alarms_watched_are_the_data_stack_s_by_name_and_only_alarm_f
                 ),
             ])
         });
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&rule],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&rule]);
     assert_eq!(
         watch(&clients, canary, fresh(0), &AtomicBool::new(false)).await,
         Verdict::Quiet
@@ -520,12 +525,7 @@ async fn mocked_the_alarms_watched_are_the_data_stack_s_by_name_and_only_alarm_f
 
     let rule = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
         .then_output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Alarm)]));
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&rule],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&rule]);
     match watch(&clients, canary, fresh(0), &AtomicBool::new(false)).await {
         Verdict::Firing(a) => {
             assert_eq!(a.len(), 1);
@@ -544,12 +544,7 @@ async fn mocked_no_alarm_or_an_unknown_alarm_is_no_evidence() {
     let (_, stacks) = canary_stacks();
     let never =
         mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| alarms_answer(&[]));
-    let clients = Rules {
-        cfn: vec![&empty, &stacks],
-        cloudwatch: vec![&never],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&empty, &stacks], &[&never]);
     match watch(&clients, canary, fresh(0), &AtomicBool::new(false)).await {
         Verdict::Unreadable(why) => assert!(why.contains("has no alarm to watch"), "{why}"),
         other => panic!("{other:?}"),
@@ -560,12 +555,7 @@ async fn mocked_no_alarm_or_an_unknown_alarm_is_no_evidence() {
     let (resources, stacks) = canary_stacks();
     let half = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
         .then_output(|| alarms_answer(&[(OLDEST, StateValue::Ok)]));
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&half],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&half]);
     match watch(&clients, canary, fresh(0), &AtomicBool::new(false)).await {
         Verdict::Unreadable(why) => assert!(
             why.contains(&format!("CloudWatch does not know the alarm {DEAD}")),
@@ -591,12 +581,7 @@ async fn mocked_insufficient_data_passes_a_look_but_not_the_last() {
         })
         .output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Ok)]))
         .build();
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&settling],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&settling]);
     assert_eq!(
         watch(&clients, canary, fresh(1), &AtomicBool::new(false)).await,
         Verdict::Quiet
@@ -610,12 +595,7 @@ async fn mocked_insufficient_data_passes_a_look_but_not_the_last() {
             (DEAD, StateValue::InsufficientData),
         ])
     });
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&stuck],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&stuck]);
     match watch(&clients, canary, fresh(1), &AtomicBool::new(false)).await {
         Verdict::Unsettled(a) => {
             assert_eq!(a.len(), 1);
@@ -635,12 +615,7 @@ async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s
     let (resources, stacks) = canary_stacks();
     let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
         .then_output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Alarm)]));
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&alarms],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&alarms]);
     let resumed = Bake {
         length: Duration::from_secs(600),
         changed: false,
@@ -667,12 +642,7 @@ async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s
         ("qfleet-orders-canary-data", "UPDATE_COMPLETE"),
         ("qfleet-orders-canary-fleet", "UPDATE_IN_PROGRESS"),
     ]);
-    let clients = Rules {
-        cfn: vec![&resources, &updating],
-        cloudwatch: vec![&alarms],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &updating], &[&alarms]);
     let short = Bake {
         length: Duration::from_secs(1),
         ..resumed
@@ -699,12 +669,7 @@ async fn mocked_resume_passes_only_a_wave_whose_bake_ran_out_by_cloudformation_s
                 aws_smithy_types::body::SdkBody::from("oops"),
             )
         });
-    let clients = Rules {
-        cfn: vec![&resources, &unreadable],
-        cloudwatch: vec![&alarms],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &unreadable], &[&alarms]);
     let short = Bake {
         length: Duration::from_secs(1),
         ..resumed
@@ -726,12 +691,7 @@ async fn mocked_a_watch_ends_at_the_first_alarm_or_the_first_failed_read() {
         .output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Ok)]))
         .output(|| alarms_answer(&[(OLDEST, StateValue::Alarm), (DEAD, StateValue::Ok)]))
         .build();
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&rule],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&rule]);
     let started = std::time::Instant::now();
     let v = watch(&clients, canary, fresh(20), &AtomicBool::new(false)).await;
     assert!(matches!(v, Verdict::Firing(_)), "{v:?}");
@@ -752,12 +712,7 @@ async fn mocked_a_watch_ends_at_the_first_alarm_or_the_first_failed_read() {
         })
         .times(10)
         .build();
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&broken],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&broken]);
     match watch(&clients, canary, fresh(60), &AtomicBool::new(false)).await {
         Verdict::Unreadable(why) => assert!(why.contains("reading the alarms"), "{why}"),
         other => panic!("{other:?}"),
@@ -801,12 +756,7 @@ async fn mocked_the_first_target_that_stops_the_rollout_ends_the_other_watches()
     let eu_alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
         .match_requests(move |r| r.alarm_names() == [eu_alarm])
         .then_output(move || alarms_answer(&[(eu_alarm, StateValue::Ok)]));
-    let clients = Rules {
-        cfn: vec![&resources, &stacks],
-        cloudwatch: vec![&canary_alarms, &eu_alarms],
-        ..Default::default()
-    }
-    .clients();
+    let clients = answered(&[&resources, &stacks], &[&canary_alarms, &eu_alarms]);
     let stop = AtomicBool::new(false);
     let started = std::time::Instant::now();
     // A bake of 50 s, a look every 5 s: eu's watch ends at its first wake after the
