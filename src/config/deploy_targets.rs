@@ -167,6 +167,114 @@ pub fn check_rollout(env: &Environment) -> Vec<InputError> {
     errors
 }
 
+/// The most accounts a StackSets operation deploys to at once, and the most that may fail
+/// (`MaxConcurrentCount`, `FailureToleranceCount`: "at most one more than the failure tolerance"
+/// in the default strict mode,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html>).
+pub const MAX_CONCURRENT_ACCOUNTS: i64 = 100;
+
+/// What `rollout.mode: stack_sets` needs of the file and its targets: an account for each
+/// target (StackSets creates an instance in the accounts and regions a call names), one target
+/// per account and region (a stack set has one instance there,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-concepts.html>),
+/// no function code to upload (a stack set's template is one for every account and region,
+/// and qfleet uploads code to one account's bucket), and operation preferences AWS accepts.
+/// The StackSets settings without the mode are errors.
+fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> {
+    use super::schema::RolloutMode;
+    let (spec, src) = (&env.spec, &env.source);
+    let r = &spec.rollout;
+    let mut errors = Vec::new();
+    if r.mode != RolloutMode::StackSets {
+        for key in [
+            "administration_role",
+            "execution_role",
+            "max_concurrent_accounts",
+            "failure_tolerance",
+            "regions_in_parallel",
+        ] {
+            let field = format!("rollout.{key}");
+            if src.sets(&field) {
+                errors.push(src.key_error(
+                    &field,
+                    format!("{field} is a setting of CloudFormation StackSets: it needs rollout.mode: stack_sets"),
+                ));
+            }
+        }
+        return errors;
+    }
+    if let Some(arn) = &r.administration_role {
+        let partition = regions::partition(&spec.region).unwrap_or("aws");
+        if let Err(why) = role_account(arn, partition) {
+            errors.push(src.error("rollout.administration_role", why));
+        }
+    }
+    if let Some(name) = r.execution_role.as_ref().filter(|n| !valid_role_name(n)) {
+        errors.push(src.error(
+            "rollout.execution_role",
+            format!("`{name}` is not an IAM role name (1 to 64 letters, digits and + = , . @ _ -)"),
+        ));
+    }
+    let tolerance = r.failure_tolerance.unwrap_or(0);
+    if !(0..MAX_CONCURRENT_ACCOUNTS).contains(&tolerance) {
+        errors.push(src.error(
+            "rollout.failure_tolerance",
+            format!("{tolerance} is not a whole number from 0 to 99"),
+        ));
+    }
+    let concurrent = r.max_concurrent_accounts.unwrap_or(1);
+    if !(1..=MAX_CONCURRENT_ACCOUNTS).contains(&concurrent) {
+        errors.push(src.error(
+            "rollout.max_concurrent_accounts",
+            format!("{concurrent} is not a whole number from 1 to 100"),
+        ));
+    } else if concurrent > tolerance + 1 {
+        errors.push(src.error(
+            "rollout.max_concurrent_accounts",
+            format!(
+                "{concurrent} accounts at once with rollout.failure_tolerance {tolerance}: StackSets deploys to at most one account more than the failure tolerance at once; lower it to {} or raise failure_tolerance",
+                tolerance + 1
+            ),
+        ));
+    }
+    if env.function_code.is_some() || env.pipeline.iter().any(|s| s.function_code.is_some()) {
+        errors.push(src.error(
+            "rollout.mode",
+            "stack_sets cannot deploy a function's code: qfleet uploads it to one account's bucket, and a stack set's template is one for every account and region; give the function a container image (workers.lambda.image), or use mode: direct",
+        ));
+    }
+    let mut places: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (i, t) in spec.targets.iter().enumerate() {
+        let at = |field: &str| format!("targets.{i}.{field}");
+        let Some(target_env) = envs
+            .iter()
+            .find(|e| e.target.as_ref().is_some_and(|x| x.index == i))
+        else {
+            continue;
+        };
+        let Some(account) = t.account.clone() else {
+            errors.push(src.key_error(
+                &at("account"),
+                format!(
+                    "target `{}` has no account: with rollout.mode: stack_sets, StackSets creates each instance in an account qfleet names",
+                    t.name
+                ),
+            ));
+            continue;
+        };
+        let region = target_env.spec.region.clone();
+        if let Some(first) = places.insert((account.clone(), region.clone()), i) {
+            errors.push(src.error(
+                &at("region"),
+                format!(
+                    "targets.{first} is in account {account} and {region} too: a stack set has one instance per account and region; use mode: direct, or a stack file per target there"
+                ),
+            ));
+        }
+    }
+    errors
+}
+
 /// A rollout's bake too short for the environment's alarms to fire (a warning: a short bake
 /// is allowed, for a development account), or a default bake cut to 24h.
 pub fn rollout_warning(env: &Environment) -> Option<String> {
@@ -333,6 +441,7 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
     }
     errors.extend(shared(found, spec.targets.len()));
     errors.extend(one_region_images(env, &envs));
+    errors.extend(check_stack_sets(env, &envs));
     let waves = envs
         .iter()
         .filter_map(|e| e.target.as_ref().map(|t| t.wave))

@@ -174,6 +174,37 @@ settings! {
         /// long as the environment's slowest alarm needs to fire).
         pub bake: Option<Seconds>
             => "a duration from 0s to 24h (default: as long as the environment's slowest alarm needs to fire, 21m with the default queue settings; shorter is a warning)",
+        /// How the targets are deployed: by qfleet itself in each target's account, or by
+        /// CloudFormation StackSets from the account qfleet runs in.
+        pub mode: RolloutMode
+            => "direct (default: qfleet deploys each target's stacks with change sets, assuming deploy_role there) or stack_sets (CloudFormation StackSets: a stack set per stack, a stack instance per target)",
+        /// StackSets' administration role in the account qfleet runs in (an ARN).
+        pub administration_role: Option<String>
+            => "with mode: stack_sets, the ARN of the StackSets administration role in the account qfleet runs in (default: AWSCloudFormationStackSetAdministrationRole there)",
+        /// StackSets' execution role in every target's account (a name).
+        pub execution_role: Option<String>
+            => "with mode: stack_sets, the name of the StackSets execution role in every target's account (default: AWSCloudFormationStackSetExecutionRole)",
+        /// How many accounts a StackSets operation deploys to at once in each region.
+        pub max_concurrent_accounts: Option<i64>
+            => "with mode: stack_sets, a whole number from 1 to 100 (default 1), at most failure_tolerance + 1: how many accounts of a wave an operation deploys to at once in each region",
+        /// How many accounts may fail in a region before a StackSets operation stops.
+        pub failure_tolerance: Option<i64>
+            => "with mode: stack_sets, a whole number from 0 to 99 (default 0): how many accounts of a wave may fail in a region before StackSets stops the operation",
+        /// Deploy a wave's regions at once rather than one after the other.
+        pub regions_in_parallel: bool
+            => "with mode: stack_sets, true or false (default false: one region after the other, in the order the targets name them)",
+    }
+}
+
+choices! {
+    /// How a stack file's targets are deployed (`rollout.mode`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum RolloutMode {
+        /// qfleet deploys each target's stacks itself, with change sets.
+        #[default]
+        Direct = "direct" => "the default: qfleet deploys each target's stacks with change sets",
+        /// CloudFormation StackSets deploys a stack set per stack to the targets.
+        StackSets = "stack_sets" => "a stack set per stack, a stack instance per target",
     }
 }
 

@@ -586,3 +586,48 @@ fn a_target_without_an_account_among_several_accounts_is_warned_about() {
     assert!(account_warnings(&envs[0])[0].contains("has no role"));
     assert!(account_warnings(&envs[1]).is_empty());
 }
+
+#[test]
+fn stack_sets_need_an_account_per_target_one_target_per_place_and_preferences_aws_takes() {
+    let base = "region: eu-west-1\nlab: true\n";
+    let e = errors(&format!(
+        "{base}rollout: {{mode: stack_sets, max_concurrent_accounts: 3, failure_tolerance: 1}}\ntargets:\n  - name: a\n    account: '111111111111'\n  - name: b\n    account: '111111111111'\n  - name: c\n"
+    ));
+    let said: Vec<(&str, &str)> = e
+        .iter()
+        .map(|x| (x.field.as_str(), x.message.as_str()))
+        .collect();
+    assert!(
+        said.iter()
+            .any(|(f, m)| *f == "rollout.max_concurrent_accounts" && m.contains("lower it to 2")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|(f, m)| *f == "targets.1.region"
+                && m.contains("one instance per account and region")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(
+            |(f, m)| *f == "targets.2.account" && m.contains("StackSets creates each instance")
+        ),
+        "{said:?}"
+    );
+    // The StackSets settings without the mode.
+    let e = errors(&format!(
+        "{base}rollout: {{failure_tolerance: 1}}\ntargets:\n  - name: a\n"
+    ));
+    assert!(
+        e.iter().any(|x| x.field == "rollout.failure_tolerance"
+            && x.message.contains("needs rollout.mode: stack_sets")),
+        "{e:?}"
+    );
+    // A file whose targets are each in an account and a region of their own is fine.
+    assert!(
+        parse_str(&format!(
+            "{base}rollout: {{mode: stack_sets}}\ntargets:\n  - name: a\n    account: '111111111111'\n  - name: b\n    account: '111111111111'\n    region: us-east-1\n"
+        ))
+        .is_ok()
+    );
+}

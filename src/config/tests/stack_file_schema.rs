@@ -214,7 +214,7 @@ const SAMPLES: &[&str] = &[
 /// does (the walk still must, and is checked there too).
 fn json_cannot_tell(sample: &str, kind: Kind) -> bool {
     let numeric = matches!(kind, Kind::Int | Kind::UInt | Kind::Float | Kind::Duration)
-        || matches!(kind, Kind::Optional(inner) if matches!(inner, Kind::UInt | Kind::Float | Kind::Duration));
+        || matches!(kind, Kind::Optional(inner) if matches!(inner, Kind::Int | Kind::UInt | Kind::Float | Kind::Duration));
     match sample {
         // One null: `tags:` (no tags) and `tags: ~` (an error) are the same.
         "~" | "null" => matches!(kind, Kind::Settings(_) | Kind::Names),
