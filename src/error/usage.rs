@@ -56,6 +56,25 @@ pub enum Usage {
         "{flag} does not go with {env}: a target of a stack file (targets) names its own region and role; name the target's environments without {flag}"
     )]
     TargetFlag { flag: &'static str, env: String },
+    /// A command that cannot read a stack set's instances yet.
+    #[error(
+        "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets): this command does not read stack set instances yet (deploy and plan do); nothing was read or changed. Use the StackSets console or `aws cloudformation list-stack-instances`"
+    )]
+    StackSetsNotYet { env: String },
+    /// A StackSets deploy without `--yes`: there is no change set to ask about.
+    #[error(
+        "{file}: not deploying stack sets without --yes: StackSets has no change set to preview per instance; review `qfleet plan` (each target's stack sets and instances), then deploy with --yes (nothing was changed)"
+    )]
+    StackSetsUnconfirmed { file: String },
+    /// The targets of a stack file in `rollout.mode: stack_sets` cannot share a template.
+    #[error(
+        "{}: the targets cannot be deployed as stack sets: {why}; make the targets differ only in values (not in which settings or how many list items they have), or use rollout.mode: direct",
+        file.display()
+    )]
+    StackSets {
+        file: std::path::PathBuf,
+        why: String,
+    },
     /// No environment was left to act on (`what`: `act on`, `send to`).
     #[error("no environment to {what}")]
     NoEnvironment { what: &'static str },

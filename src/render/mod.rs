@@ -18,6 +18,7 @@ mod embed;
 pub mod fingerprint;
 pub mod ids;
 pub mod report;
+pub mod stack_set;
 
 /// The templates, by the path they have in the repository.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -658,3 +659,29 @@ pub fn to_stream(stacks: &[RenderedStack]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The stack sets of a stack file in `rollout.mode: stack_sets` ([`stack_set`]), from its
+/// targets' rendered stacks.
+pub fn stack_sets_of(file: &Environment) -> Result<Vec<stack_set::StackSetTemplate>> {
+    let mut places = Vec::new();
+    let mut rendered = Vec::new();
+    for env in &file.targets {
+        let account = env
+            .target
+            .as_ref()
+            .and_then(|t| t.account.clone())
+            .unwrap_or_default();
+        places.push(stack_set::Place {
+            environment: env.name.clone(),
+            account,
+            region: env.spec.region.clone(),
+        });
+        rendered.push(render(env)?);
+    }
+    stack_set::stack_sets(&file.name, &places, &rendered).map_err(|e| {
+        crate::error::Error::from(crate::error::Usage::StackSets {
+            file: file.source.path.clone(),
+            why: e.0,
+        })
+    })
+}

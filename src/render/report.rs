@@ -41,7 +41,38 @@ pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
             written,
         });
     }
+    if let Some(base) = out {
+        for file in stack_set_files(envs)? {
+            let dir = base.join("stack-sets");
+            let sets = super::stack_sets_of(&file)?;
+            let as_stacks: Vec<RenderedStack> = sets
+                .into_iter()
+                .map(|s| RenderedStack {
+                    role: s.role,
+                    stack_name: s.name,
+                    file_name: s.file_name,
+                    template: s.template,
+                })
+                .collect();
+            write(&dir, &as_stacks)?;
+        }
+    }
     Ok(Renders(all))
+}
+
+/// The stack files (each loaded whole, with all its targets) of the environments that are
+/// targets deployed by StackSets (`rollout.mode: stack_sets`), each once.
+pub fn stack_set_files(envs: &[Environment]) -> Result<Vec<Environment>> {
+    let mut paths: Vec<&Path> = Vec::new();
+    for env in envs {
+        if env.target.is_some()
+            && env.spec.rollout.mode == crate::config::schema::RolloutMode::StackSets
+            && !paths.contains(&env.source.path.as_path())
+        {
+            paths.push(&env.source.path);
+        }
+    }
+    paths.into_iter().map(crate::config::load).collect()
 }
 
 /// Writes one file per stack into `dir` (created), returning their paths.

@@ -28,7 +28,8 @@ fn render_all(dir: &std::path::Path) -> Vec<PathBuf> {
             stack_file.display(),
             stderr(&o)
         );
-        // A stack file with copies or targets renders one directory per environment. Copies
+        // A stack file with copies or targets renders one directory per environment (and one
+        // of its stack sets' templates, `stack-sets`, with rollout.mode: stack_sets). Copies
         // (`NAME-01`) differ only in their names, so the first one stands for all; targets
         // (`NAME-eu`) differ in region, key and workers, so each is checked.
         let dirs = if out.join("data.yaml").is_file() {
@@ -54,7 +55,7 @@ fn render_all(dir: &std::path::Path) -> Vec<PathBuf> {
             let mut rendered: Vec<PathBuf> = std::fs::read_dir(&dir)
                 .unwrap()
                 .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "json"))
                 .collect();
             rendered.sort();
             assert!(rendered.len() >= 2, "{}: {rendered:?}", dir.display());

@@ -1,0 +1,202 @@
+use super::*;
+use crate::config;
+
+fn file(rel: &str) -> config::Environment {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    config::load(&p).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn place(env: &config::Environment) -> Place {
+    Place {
+        environment: env.name.clone(),
+        account: env.target.as_ref().unwrap().account.clone().unwrap(),
+        region: env.spec.region.clone(),
+    }
+}
+
+#[test]
+fn every_target_reads_its_own_template_back_from_the_stack_sets() {
+    let f = file("examples/stack-sets.yaml");
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    assert_eq!(
+        sets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["qfleet-fleetsets-data", "qfleet-fleetsets-fleet"]
+    );
+    for (n, set) in sets.iter().enumerate() {
+        let merged: Value = serde_json::from_str(&set.template).unwrap();
+        assert!(set.template.len() <= MAX_TEMPLATE_BODY);
+        for t in &f.targets {
+            let p = place(t);
+            let own = long_form(&crate::render::render(t).unwrap()[n].template).unwrap();
+            let own = normalized(own, "fleetsets", &t.name);
+            let back = instantiate(&merged, &p.region, &p.account);
+            assert!(same(&back, &own), "{} {}", set.name, t.name);
+        }
+        // Another target's template is not what this one reads.
+        let (a, b) = (place(&f.targets[0]), place(&f.targets[1]));
+        assert_ne!(
+            instantiate(&merged, &a.region, &a.account),
+            instantiate(&merged, &b.region, &b.account)
+        );
+    }
+}
+
+#[test]
+fn the_environment_name_in_a_sub_becomes_a_variable_and_other_values_mappings() {
+    let f = file("examples/stack-sets.yaml");
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    let data: Value = serde_json::from_str(&sets[0].template).unwrap();
+    let names = &data["Mappings"][ENVIRONMENT_MAP];
+    assert_eq!(names["eu-west-1"]["111122223333"], "fleetsets-eu1");
+    assert_eq!(names["us-east-1"]["111122223333"], "fleetsets-us1");
+    assert_eq!(names["eu-west-1"]["444455556666"], "fleetsets-eu2");
+    // No target's name is left in the resources: each is a lookup or a Sub's variable.
+    let resources = data["Resources"].to_string();
+    assert!(!resources.contains("fleetsets-eu1"), "{resources}");
+    assert!(resources.contains("${QfleetEnvironment}"));
+    assert_eq!(data["Metadata"]["qfleet"]["environment"], "fleetsets");
+    // The key of each target, in a mapping looked up by the instance's region and account.
+    let queue = &data["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"];
+    let map = queue["Fn::FindInMap"][0].as_str().unwrap();
+    assert!(map.starts_with(VALUE_MAP));
+    assert_eq!(queue["Fn::FindInMap"][1], json!({"Ref": "AWS::Region"}));
+    assert_eq!(queue["Fn::FindInMap"][2], json!({"Ref": "AWS::AccountId"}));
+    assert!(
+        data["Mappings"][map]["us-east-1"]["111122223333"]
+            .as_str()
+            .unwrap()
+            .contains(":us-east-1:111122223333:key/2234")
+    );
+    // What is alike everywhere stays literal.
+    assert_eq!(
+        data["Resources"]["Queue"]["Properties"]["VisibilityTimeout"],
+        120
+    );
+}
+
+fn places() -> Vec<Place> {
+    vec![
+        Place {
+            environment: "o-a".into(),
+            account: "111111111111".into(),
+            region: "eu-west-1".into(),
+        },
+        Place {
+            environment: "o-b".into(),
+            account: "222222222222".into(),
+            region: "us-east-1".into(),
+        },
+    ]
+}
+
+fn merged(a: Value, b: Value) -> Result<Value, Unmergeable> {
+    merge_template(&places(), &[a, b], "qfleet-o-data")
+}
+
+#[test]
+fn a_resource_only_some_targets_have_is_refused_by_name() {
+    let a = json!({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}});
+    let b =
+        json!({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}, "R": {"Type": "AWS::SQS::Queue"}}});
+    let e = merged(a, b).unwrap_err();
+    assert!(e.0.contains("Resources has different keys"), "{e}");
+    assert!(e.0.contains("o-a, o-b"), "{e}");
+}
+
+#[test]
+fn a_list_of_objects_of_another_length_is_refused_and_a_list_of_values_is_mapped() {
+    let res = |types: Value, subnets: Value| {
+        json!({"Resources": {"G": {"Type": "AWS::AutoScaling::AutoScalingGroup",
+            "Properties": {"Overrides": types, "VPCZoneIdentifier": subnets}}}})
+    };
+    let one = json!([{"InstanceType": "m7g.large"}]);
+    let two = json!([{"InstanceType": "m7g.large"}, {"InstanceType": "m6g.large"}]);
+    let e = merged(res(one.clone(), json!(["s-1"])), res(two, json!(["s-1"]))).unwrap_err();
+    assert!(
+        e.0.contains("Resources.G.Properties.Overrides differs in shape"),
+        "{e}"
+    );
+    let m = merged(
+        res(one.clone(), json!(["s-1", "s-2"])),
+        res(one, json!(["s-3"])),
+    )
+    .unwrap();
+    let subnets = &m["Resources"]["G"]["Properties"]["VPCZoneIdentifier"];
+    let map = subnets["Fn::FindInMap"][0].as_str().unwrap();
+    assert_eq!(
+        m["Mappings"][map]["eu-west-1"]["111111111111"],
+        json!(["s-1", "s-2"])
+    );
+    assert_eq!(
+        m["Mappings"][map]["us-east-1"]["222222222222"],
+        json!(["s-3"])
+    );
+}
+
+#[test]
+fn values_that_take_no_function_are_refused_where_they_differ() {
+    // A resource's type, a reference's target, a Sub beyond the environment's name.
+    let e = merged(
+        json!({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}),
+        json!({"Resources": {"Q": {"Type": "AWS::SNS::Topic"}}}),
+    )
+    .unwrap_err();
+    assert!(
+        e.0.contains("Resources.Q.Type differs where CloudFormation takes no function"),
+        "{e}"
+    );
+    let e = merged(
+        json!({"Resources": {"Q": {"Type": "T", "Properties": {"A": {"Ref": "X"}}}}}),
+        json!({"Resources": {"Q": {"Type": "T", "Properties": {"A": {"Ref": "Y"}}}}}),
+    )
+    .unwrap_err();
+    assert!(e.0.contains("names a different resource"), "{e}");
+    let e = merged(
+        json!({"Resources": {"Q": {"Type": "T", "Properties": {"A": {"Fn::Sub": "o-a-x-${AWS::Region}"}}}}}),
+        json!({"Resources": {"Q": {"Type": "T", "Properties": {"A": {"Fn::Sub": "o-b-y-${AWS::Region}"}}}}}),
+    )
+    .unwrap_err();
+    assert!(e.0.contains("by more than the environment's name"), "{e}");
+}
+
+#[test]
+fn numbers_and_booleans_are_mapped_as_strings_and_read_back_alike() {
+    let m = merged(
+        json!({"Resources": {"G": {"Type": "T", "Properties": {"Max": 10, "On": true}}}}),
+        json!({"Resources": {"G": {"Type": "T", "Properties": {"Max": 30, "On": false}}}}),
+    )
+    .unwrap();
+    let max = m["Resources"]["G"]["Properties"]["Max"]["Fn::FindInMap"][0]
+        .as_str()
+        .unwrap();
+    assert_eq!(m["Mappings"][max]["us-east-1"]["222222222222"], "30");
+    // Equal values share one mapping.
+    let m = merged(
+        json!({"Resources": {"G": {"Type": "T", "Properties": {"A": "x", "B": "x"}}}}),
+        json!({"Resources": {"G": {"Type": "T", "Properties": {"A": "y", "B": "y"}}}}),
+    )
+    .unwrap();
+    assert_eq!(m["Mappings"].as_object().unwrap().len(), 1);
+}
+
+#[test]
+fn short_forms_read_as_their_long_forms() {
+    let doc =
+        long_form("A: !Ref X\nB: !GetAtt Q.Arn\nC: !Sub 'a-${AWS::Region}'\nD: !If [c, 1, 2]\n")
+            .unwrap();
+    assert_eq!(
+        doc,
+        json!({"A": {"Ref": "X"}, "B": {"Fn::GetAtt": ["Q", "Arn"]},
+               "C": {"Fn::Sub": "a-${AWS::Region}"}, "D": {"Fn::If": ["c", 1, 2]}})
+    );
+    assert!(long_form("A: !Bogus x\n").unwrap_err().contains("!Bogus"));
+}
+
+#[test]
+fn a_target_with_a_shape_of_its_own_names_the_file_and_the_way_out() {
+    let f = file("examples/multi-account.yaml");
+    // us1 there has two instance types, the others one: not one template.
+    let e = crate::render::stack_sets_of(&f).unwrap_err().to_string();
+    assert!(e.contains("multi-account.yaml"), "{e}");
+    assert!(e.contains("rollout.mode: direct"), "{e}");
+}
