@@ -53,7 +53,24 @@ pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environme
 
 /// The AWS commands' session on the environments named on the command line (pipelines
 /// included): clients per region, at most `--concurrency` at a time.
+/// Not for the targets of a file deployed through StackSets (`rollout.mode: stack_sets`):
+/// their stacks are the stack sets' instances, which only deploy and plan know how to find;
+/// refused (exit 2) rather than reported absent.
 pub fn session(targets: &[String], g: &Global) -> Result<Session> {
+    let envs = load_environments(targets, g)?;
+    if let Some(env) = envs.iter().find(|e| {
+        e.target.is_some() && e.spec.rollout.mode == crate::config::schema::RolloutMode::StackSets
+    }) {
+        return Err(crate::error::Usage::StackSetsNotYet {
+            env: env.name.clone(),
+        }
+        .into());
+    }
+    Session::open(envs, g.aws_settings(), g.concurrency.into())
+}
+
+/// The session of `deploy` and `plan`, which deploy a file's targets through StackSets too.
+pub fn deploy_session(targets: &[String], g: &Global) -> Result<Session> {
     Session::open(
         load_environments(targets, g)?,
         g.aws_settings(),

@@ -20,6 +20,7 @@ mod recover;
 pub mod rollout;
 pub mod session;
 mod show;
+pub mod stack_sets;
 pub mod summary;
 
 pub use inflight::InFlight;

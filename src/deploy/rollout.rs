@@ -118,9 +118,8 @@ impl Verdict {
 }
 
 /// The names of the environment's alarms: the alarms of its data stack, by physical id.
-async fn alarm_names(clients: &Clients, env: &Environment) -> Result<Vec<String>, String> {
-    let stack = env.data_stack_name();
-    match stacks::resources(&clients.cfn, &stack).await {
+async fn alarm_names(clients: &Clients, stack: &str) -> Result<Vec<String>, String> {
+    match stacks::resources(&clients.cfn, stack).await {
         Ok(Some(resources)) => {
             let names: Vec<String> = resources
                 .values()
@@ -166,16 +165,15 @@ pub async fn look(clients: &Clients, names: &[String]) -> Result<Vec<Alarm>, Str
 /// runs for many minutes before its new workers are in service. `None` when a stack or its
 /// events could not be read, or its newest stack event is not a completion (an operation
 /// under way): the bake is then whole.
-async fn last_change(clients: &Clients, env: &Environment) -> Option<SystemTime> {
-    let names: Vec<String> = std::iter::once(env.data_stack_name())
-        .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
-        .collect();
+async fn last_change(clients: &Clients, stacks: &[String]) -> Option<SystemTime> {
     let mut latest = None;
-    for name in names {
+    for stack in stacks {
         // The newest page: a finished operation's completion is the stack's newest event.
-        let events = stack_events::events_since(&clients.cfn, &name, None)
+        let events = stack_events::events_since(&clients.cfn, stack, None)
             .await
             .ok()?;
+        // A stack's own events carry its name (a stack set's instance is read by its id).
+        let name = stack_name(stack);
         let own = events
             .iter()
             .rev()
@@ -192,6 +190,21 @@ async fn last_change(clients: &Clients, env: &Environment) -> Option<SystemTime>
         latest = latest.max(Some(at));
     }
     latest
+}
+
+/// A stack's name from its name or id (`arn:…:stack/NAME/GUID`).
+fn stack_name(stack: &str) -> &str {
+    match stack.strip_prefix("arn:") {
+        Some(_) => stack.split('/').nth(1).unwrap_or(stack),
+        None => stack,
+    }
+}
+
+/// The environment's stacks, by name: the data stack first.
+fn stacks_of(env: &Environment) -> Vec<String> {
+    std::iter::once(env.data_stack_name())
+        .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
+        .collect()
 }
 
 /// How far this machine's clock may run ahead of AWS's before `--resume` passes a wave early:
@@ -223,7 +236,17 @@ pub async fn watch(
     bake: Bake,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Verdict {
-    let verdict = watch_alarms(clients, env, bake, stop).await;
+    watch_stacks(clients, &stacks_of(env), bake, stop).await
+}
+
+/// [`watch`] on these stacks (names or ids, the data stack first): a stack set's instances.
+pub async fn watch_stacks(
+    clients: &Clients,
+    stacks: &[String],
+    bake: Bake,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Verdict {
+    let verdict = watch_alarms(clients, stacks, bake, stop).await;
     if verdict.stops() {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
@@ -232,14 +255,14 @@ pub async fn watch(
 
 async fn watch_alarms(
     clients: &Clients,
-    env: &Environment,
+    stacks: &[String],
     bake: Bake,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Verdict {
     let remaining = if bake.changed {
         bake.length
     } else {
-        let since = last_change(clients, env).await;
+        let since = last_change(clients, stacks).await;
         let now = SystemTime::now();
         if bake.resume {
             if bake.length.is_zero() {
@@ -259,7 +282,10 @@ async fn watch_alarms(
         }
         left(bake.length, since, now)
     };
-    let names = match alarm_names(clients, env).await {
+    let Some(data) = stacks.first() else {
+        return Verdict::Unreadable("no data stack to read the alarms of".into());
+    };
+    let names = match alarm_names(clients, data).await {
         Ok(names) => names,
         Err(e) => return Verdict::Unreadable(e),
     };

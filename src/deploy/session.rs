@@ -7,6 +7,8 @@ use super::event::Reporter;
 use super::rollout::{self, Wave};
 use super::summary::{Collected, Finished, Printing};
 use super::{EnvOutcome, InFlight, Mode, Options};
+use crate::config::Environment;
+use crate::config::schema::RolloutMode;
 use crate::error::{Interruption, Result};
 use crate::output::Output;
 use crate::session::Session;
@@ -36,10 +38,15 @@ pub fn all(
         };
         in_waves(session, &waves, &opts, out, &reporter, &inflight)
     } else {
-        session.each_until_interrupted(|clients, env| {
-            let (reporter, inflight, opts) = (&reporter, inflight.clone(), opts.clone());
-            async move { super::environment(&clients, env, mode, &opts, reporter, &inflight).await }
-        })
+        some(
+            session,
+            &session.envs,
+            mode,
+            &opts,
+            out,
+            &reporter,
+            &inflight,
+        )
     };
     let Some(outcomes) = done else {
         let mut notes = session.block_on(inflight.abandon());
@@ -97,21 +104,22 @@ fn in_waves(
     reporter: &super::event::Reporter,
     inflight: &InFlight,
 ) -> Option<Vec<EnvOutcome>> {
-    let deploy = |envs: &[crate::config::Environment]| {
-        session.each_of_until_interrupted(envs, |clients, env| {
-            let (inflight, opts) = (inflight.clone(), opts.clone());
-            async move {
-                super::environment(&clients, env, Mode::Deploy, &opts, reporter, &inflight).await
-            }
-        })
-    };
+    let deploy =
+        |envs: &[Environment]| some(session, envs, Mode::Deploy, opts, out, reporter, inflight);
     // Every target of a wave watched at once (a bake each, not one per round of
-    // --concurrency); the first that stops the rollout ends the others' watches.
-    let watch = |envs: &[crate::config::Environment], bake| {
+    // --concurrency); the first that stops the rollout ends the others' watches. A stack
+    // set's instance is watched by its stack's id.
+    let watch = |envs: &[Environment], bake| {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let stop = &stop;
         session.all_of_until_interrupted(envs, |clients, env| async move {
-            rollout::watch(&clients, env, bake, stop).await
+            if !by_stack_sets(env) {
+                return rollout::watch(&clients, env, bake, stop).await;
+            }
+            match instance_stacks(&session.aws, env).await {
+                Ok(stacks) => rollout::watch_stacks(&clients, &stacks, bake, stop).await,
+                Err(e) => rollout::Verdict::Unreadable(e),
+            }
         })
     };
     let done = rollout::run(waves, opts.resume, |n| out.note(n), deploy, watch)?;
@@ -124,4 +132,99 @@ fn in_waves(
         }
     }
     Some(ordered)
+}
+
+/// Whether the environment is a target its stack file deploys through StackSets.
+fn by_stack_sets(env: &Environment) -> bool {
+    env.target.is_some() && env.spec.rollout.mode == RolloutMode::StackSets
+}
+
+/// The stack ids of a target's stack-set instances (its data stack's first), read in the
+/// account and region that hold the stack sets.
+async fn instance_stacks(
+    aws: &crate::aws::Aws,
+    env: &Environment,
+) -> std::result::Result<Vec<String>, String> {
+    let file = crate::config::load(&env.source.path).map_err(|e| e.to_string())?;
+    let admin = aws
+        .clients_as(&aws.region_for(&file.spec.region), None)
+        .await;
+    super::stack_sets::instance_stacks(&admin, &file, env).await
+}
+
+/// Deploys (or plans) these environments: the direct ones `--concurrency` at a time with
+/// change sets, the targets of a file in `rollout.mode: stack_sets` through its stack sets
+/// (a file's targets together, in the account and region that hold the stack sets). The
+/// outcomes in `envs`' order; `None` on Ctrl-C.
+fn some(
+    session: &Session,
+    envs: &[Environment],
+    mode: Mode,
+    opts: &Options,
+    out: Output,
+    reporter: &Reporter,
+    inflight: &InFlight,
+) -> Option<Vec<EnvOutcome>> {
+    let direct: Vec<Environment> = envs.iter().filter(|e| !by_stack_sets(e)).cloned().collect();
+    let mut done: Vec<EnvOutcome> = if direct.is_empty() {
+        Vec::new()
+    } else {
+        session.each_of_until_interrupted(&direct, |clients, env| {
+            let (inflight, opts) = (inflight.clone(), opts.clone());
+            async move { super::environment(&clients, env, mode, &opts, reporter, &inflight).await }
+        })?
+    };
+    let mut files: Vec<&std::path::Path> = Vec::new();
+    for env in envs.iter().filter(|e| by_stack_sets(e)) {
+        if !files.contains(&env.source.path.as_path()) {
+            files.push(&env.source.path);
+        }
+    }
+    for path in files {
+        let of_file: Vec<Environment> = envs
+            .iter()
+            .filter(|e| by_stack_sets(e) && e.source.path == path)
+            .cloned()
+            .collect();
+        let file = match crate::config::load(path) {
+            Ok(f) => f,
+            Err(e) => {
+                done.extend(of_file.iter().map(|env| failed(env, &e)));
+                continue;
+            }
+        };
+        let note = |n: String| out.note(format!("{}: {n}", file.name));
+        let outcomes = session.block_on(async {
+            let admin = session
+                .aws
+                .clients_as(&session.aws.region_for(&file.spec.region), None)
+                .await;
+            tokio::select! {
+                d = super::stack_sets::wave(&admin, &file, &of_file, mode, opts, &note) => Some(d),
+                _ = tokio::signal::ctrl_c() => None,
+            }
+        })?;
+        done.extend(outcomes);
+    }
+    let mut ordered = Vec::with_capacity(done.len());
+    for env in envs {
+        if let Some(at) = done.iter().position(|o| o.environment == env.name) {
+            ordered.push(done.remove(at));
+        }
+    }
+    Some(ordered)
+}
+
+/// The outcome of an environment that could not be started.
+fn failed(env: &Environment, e: &crate::error::Error) -> EnvOutcome {
+    EnvOutcome {
+        environment: env.name.clone(),
+        region: env.spec.region.clone(),
+        ok: false,
+        cancelled: false,
+        stacks: Vec::new(),
+        error: Some(e.report()),
+        exit_code: e.exit_code(),
+        duration_ms: 0,
+    }
 }

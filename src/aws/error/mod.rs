@@ -185,6 +185,8 @@ const NOT_FOUND_CODES: &[&str] = &[
     "ChangeSetNotFound",
     "NotFoundException",
     "ResourceNotFoundException",
+    "StackSetNotFoundException",
+    "StackInstanceNotFoundException",
 ];
 
 const THROTTLING_CODES: &[&str] = &[

@@ -1,0 +1,371 @@
+//! CloudFormation StackSets (self-managed permissions): a stack set, its instances, and the
+//! operations that create, update and delete them.
+//!
+//! - An operation is RUNNING, then SUCCEEDED, FAILED (its failure tolerance was exceeded, or
+//!   it could not run), STOPPED (StopStackSetOperation) or still QUEUED/STOPPING
+//!   (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperation.html>);
+//! - each account and region of it ends SUCCEEDED, FAILED or CANCELLED (not reached: the
+//!   operation stopped or failed first), with a reason
+//!   (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationResultSummary.html>);
+//! - an instance is CURRENT, OUTDATED (its last operation did not finish for it) or INOPERABLE
+//!   (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>).
+
+use crate::aws::Result;
+use crate::aws::error::{AwsError, Kind};
+use crate::aws::poll::{self, Poll, Polling};
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{
+    Capability, Parameter, RegionConcurrencyType, StackSetOperationPreferences,
+    StackSetOperationStatus, StackSetStatus, Tag,
+};
+use std::collections::BTreeMap;
+
+/// A stack set as qfleet reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackSet {
+    pub name: String,
+    pub template: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The stack set `name`, or `None` when there is none (or it was deleted).
+pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackSet>> {
+    match cfn.describe_stack_set().stack_set_name(name).send().await {
+        Ok(out) => {
+            let Some(s) = out.stack_set() else {
+                return Err(AwsError::with_kind(
+                    format!("describing stack set {name}: the answer has no stack set"),
+                    Kind::Malformed,
+                ));
+            };
+            if s.status() == Some(&StackSetStatus::Deleted) {
+                return Ok(None);
+            }
+            Ok(Some(StackSet {
+                name: name.to_string(),
+                template: s.template_body().map(str::to_string),
+                parameters: s
+                    .parameters()
+                    .iter()
+                    .filter_map(|p| {
+                        Some((
+                            p.parameter_key()?.to_string(),
+                            p.parameter_value()?.to_string(),
+                        ))
+                    })
+                    .collect(),
+                tags: s
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                    .collect(),
+            }))
+        }
+        Err(e) => AwsError::from_sdk(&format!("describing stack set {name}"), e).into_absent(),
+    }
+}
+
+/// What qfleet asks of a stack set: its template, parameters, tags and roles.
+#[derive(Debug, Clone)]
+pub struct Desired<'a> {
+    pub name: &'a str,
+    pub template: &'a str,
+    pub parameters: &'a BTreeMap<String, String>,
+    pub tags: &'a BTreeMap<String, String>,
+    pub administration_role: Option<&'a str>,
+    pub execution_role: Option<&'a str>,
+}
+
+fn parameters(p: &BTreeMap<String, String>) -> Vec<Parameter> {
+    p.iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect()
+}
+
+fn tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
+    t.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Creates the stack set (no instance yet).
+pub async fn create(cfn: &Client, d: &Desired<'_>) -> Result<()> {
+    cfn.create_stack_set()
+        .stack_set_name(d.name)
+        .description(format!("qfleet {}", env!("CARGO_PKG_VERSION")))
+        .template_body(d.template)
+        .set_parameters(Some(parameters(d.parameters)))
+        .set_tags(Some(tags(d.tags)))
+        .capabilities(Capability::CapabilityIam)
+        .set_administration_role_arn(d.administration_role.map(str::to_string))
+        .set_execution_role_name(d.execution_role.map(str::to_string))
+        .client_request_token(crate::aws::cfn::stacks::client_token("ss", d.name))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("creating stack set {}", d.name), e))?;
+    Ok(())
+}
+
+/// The accounts and regions one call names: StackSets acts on every account in every region
+/// of a call, so a call names accounts that share their regions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+/// How an operation goes (`rollout`'s StackSets settings).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Preferences {
+    pub region_order: Vec<String>,
+    pub regions_in_parallel: bool,
+    pub max_concurrent_accounts: i32,
+    pub failure_tolerance: i32,
+}
+
+impl Preferences {
+    fn sdk(&self, regions: &[String]) -> StackSetOperationPreferences {
+        let order: Vec<String> = self
+            .region_order
+            .iter()
+            .filter(|r| regions.contains(r))
+            .cloned()
+            .collect();
+        StackSetOperationPreferences::builder()
+            .region_concurrency_type(if self.regions_in_parallel {
+                RegionConcurrencyType::Parallel
+            } else {
+                RegionConcurrencyType::Sequential
+            })
+            .set_region_order(Some(order))
+            .max_concurrent_count(self.max_concurrent_accounts.max(1))
+            .failure_tolerance_count(self.failure_tolerance.max(0))
+            .build()
+    }
+}
+
+/// Updates the stack set's template and parameters for the instances of `group` (the others
+/// are marked OUTDATED and keep their stacks as they are,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>);
+/// with `template: None`, brings the group's instances to the stack set's current template.
+/// The operation's id.
+pub async fn update(
+    cfn: &Client,
+    d: &Desired<'_>,
+    new_template: bool,
+    group: &Group,
+    prefs: &Preferences,
+    token: &str,
+) -> Result<String> {
+    let mut call = cfn
+        .update_stack_set()
+        .stack_set_name(d.name)
+        .description(format!("qfleet {}", env!("CARGO_PKG_VERSION")))
+        .set_tags(Some(tags(d.tags)))
+        .capabilities(Capability::CapabilityIam)
+        .set_administration_role_arn(d.administration_role.map(str::to_string))
+        .set_execution_role_name(d.execution_role.map(str::to_string))
+        .operation_preferences(prefs.sdk(&group.regions))
+        .operation_id(token);
+    // No account: every instance (a stack set without any).
+    if !group.accounts.is_empty() {
+        call = call
+            .set_accounts(Some(group.accounts.clone()))
+            .set_regions(Some(group.regions.clone()));
+    }
+    if new_template {
+        call = call
+            .template_body(d.template)
+            .set_parameters(Some(parameters(d.parameters)));
+    } else {
+        call = call.use_previous_template(true).set_parameters(Some(
+            d.parameters
+                .keys()
+                .map(|k| {
+                    Parameter::builder()
+                        .parameter_key(k)
+                        .use_previous_value(true)
+                        .build()
+                })
+                .collect(),
+        ));
+    }
+    let out = call
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("updating stack set {}", d.name), e))?;
+    Ok(out.operation_id().unwrap_or(token).to_string())
+}
+
+/// Creates the instances of `group`; the operation's id.
+pub async fn create_instances(
+    cfn: &Client,
+    name: &str,
+    group: &Group,
+    prefs: &Preferences,
+    token: &str,
+) -> Result<String> {
+    let out = cfn
+        .create_stack_instances()
+        .stack_set_name(name)
+        .set_accounts(Some(group.accounts.clone()))
+        .set_regions(Some(group.regions.clone()))
+        .operation_preferences(prefs.sdk(&group.regions))
+        .operation_id(token)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("creating instances of stack set {name}"), e))?;
+    Ok(out.operation_id().unwrap_or(token).to_string())
+}
+
+/// One instance of a stack set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub account: String,
+    pub region: String,
+    /// CURRENT, OUTDATED or INOPERABLE.
+    pub status: String,
+    /// Its last operation's status for it (SUCCEEDED, FAILED, CANCELLED, RUNNING, …).
+    pub detailed: Option<String>,
+    pub reason: Option<String>,
+    /// The stack's id (an ARN), once there is a stack.
+    pub stack_id: Option<String>,
+}
+
+/// Every instance of the stack set.
+pub async fn instances(cfn: &Client, name: &str) -> Result<Vec<Instance>> {
+    let mut out = Vec::new();
+    let mut pages = cfn
+        .list_stack_instances()
+        .stack_set_name(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            AwsError::from_sdk(&format!("listing the instances of stack set {name}"), e)
+        })?;
+        for s in page.summaries() {
+            let (Some(account), Some(region)) = (s.account(), s.region()) else {
+                return Err(AwsError::with_kind(
+                    format!(
+                        "listing the instances of stack set {name}: an instance without its account or region"
+                    ),
+                    Kind::Malformed,
+                ));
+            };
+            out.push(Instance {
+                account: account.to_string(),
+                region: region.to_string(),
+                status: s
+                    .status()
+                    .map_or("UNKNOWN".into(), |x| x.as_str().to_string()),
+                detailed: s
+                    .stack_instance_status()
+                    .and_then(|d| d.detailed_status())
+                    .map(|d| d.as_str().to_string()),
+                reason: s.status_reason().map(str::to_string),
+                stack_id: s.stack_id().map(str::to_string),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    /// SUCCEEDED, FAILED or STOPPED.
+    pub status: String,
+    pub reason: Option<String>,
+    /// Each account and region's result.
+    pub results: Vec<InstanceResult>,
+}
+
+/// One account and region's result in an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceResult {
+    pub account: String,
+    pub region: String,
+    /// SUCCEEDED, FAILED, CANCELLED (not reached), or PENDING/RUNNING.
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+impl Operation {
+    /// This account and region's result, if the operation names it.
+    pub fn result(&self, account: &str, region: &str) -> Option<&InstanceResult> {
+        self.results
+            .iter()
+            .find(|r| r.account == account && r.region == region)
+    }
+}
+
+/// Waits for the operation to end, then reads each account and region's result.
+pub async fn wait(
+    cfn: &Client,
+    name: &str,
+    operation: &str,
+    polling: Polling,
+    max_polls: u32,
+) -> Result<Operation> {
+    let what = format!("stack set {name}'s operation {operation}");
+    let (status, reason) = poll::until(polling, max_polls, &what, || async {
+        let out = cfn
+            .describe_stack_set_operation()
+            .stack_set_name(name)
+            .operation_id(operation)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(&format!("reading {what}"), e))?;
+        let Some(op) = out.stack_set_operation() else {
+            return Err(AwsError::with_kind(
+                format!("reading {what}: the answer has no operation"),
+                Kind::Malformed,
+            ));
+        };
+        Ok(match op.status() {
+            Some(
+                s @ (StackSetOperationStatus::Succeeded
+                | StackSetOperationStatus::Failed
+                | StackSetOperationStatus::Stopped),
+            ) => Poll::Ready((
+                s.as_str().to_string(),
+                op.status_reason().map(str::to_string),
+            )),
+            _ => Poll::Pending,
+        })
+    })
+    .await?;
+    let mut results = Vec::new();
+    let mut pages = cfn
+        .list_stack_set_operation_results()
+        .stack_set_name(name)
+        .operation_id(operation)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::from_sdk(&format!("reading the results of {what}"), e))?;
+        for r in page.summaries() {
+            results.push(InstanceResult {
+                account: r.account().unwrap_or_default().to_string(),
+                region: r.region().unwrap_or_default().to_string(),
+                status: r
+                    .status()
+                    .map_or("UNKNOWN".into(), |s| s.as_str().to_string()),
+                reason: r.status_reason().map(str::to_string),
+            });
+        }
+    }
+    Ok(Operation {
+        status,
+        reason,
+        results,
+    })
+}

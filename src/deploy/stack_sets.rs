@@ -1,0 +1,507 @@
+//! A deploy (or plan) of a stack file's targets through CloudFormation StackSets
+//! (`rollout.mode: stack_sets`, self-managed permissions): a stack set per stack of the
+//! environment in the account and region qfleet runs in (the file's `region`), a stack instance
+//! per target. Per wave and per stack set, in the stacks' order (the data first):
+//!
+//! 1. the stack set is created if there is none, with the merged template
+//!    ([`crate::render::stack_set`]); one that exists must carry the file's marks (tags
+//!    `qfleet:environment` = the file's environment, `qfleet:owner`), else it is refused;
+//! 2. when its template changed, UpdateStackSet names the wave's existing instances: they get
+//!    the new template, and AWS marks the others OUTDATED, their stacks untouched until their
+//!    wave (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>);
+//!    an instance of the wave still OUTDATED (its wave was stopped) is brought to the template
+//!    the same way, without a new template;
+//! 3. CreateStackInstances creates the wave's missing instances.
+//!
+//! A call acts on every account in every region it names, so each call names accounts that
+//! share the same regions (a target's account is never deployed in another target's region).
+//! Every operation is followed to its end and each account and region's result is the
+//! target's: FAILED with AWS's reason, CANCELLED when the operation stopped first (failure
+//! tolerance exceeded, or StopStackSetOperation). A target whose data stack set failed gets no
+//! fleet.
+//!
+//! StackSets has no change set per instance: `plan` shows what each stack set and instance
+//! would get (created, template changed, brought up to date, nothing), and `deploy` needs
+//! `--yes` (no question: there is no preview of the resources a template change replaces).
+
+use super::{Action, EnvOutcome, Mode, Options, StackOutcome};
+use crate::aws::Clients;
+use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
+use crate::config::Environment;
+use crate::error::{Error, ErrorReport, Exit, Refusal, Usage};
+use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::render::stack_set::StackSetTemplate;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// How long an operation is followed: 5 s between polls at most, 6 hours.
+const MAX_POLLS: u32 = 6 * 60 * 12;
+
+/// One target as StackSets sees it.
+#[derive(Debug, Clone, PartialEq)]
+struct Place {
+    env: String,
+    account: String,
+    region: String,
+}
+
+fn place(env: &Environment) -> Place {
+    Place {
+        env: env.name.clone(),
+        account: env
+            .target
+            .as_ref()
+            .and_then(|t| t.account.clone())
+            .unwrap_or_default(),
+        region: env.spec.region.clone(),
+    }
+}
+
+/// What happens to one target in one stack set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step {
+    Create,
+    /// The stack set's template changed: updated with it.
+    Update,
+    /// OUTDATED or INOPERABLE: brought to the stack set's template.
+    Refresh,
+    Nothing,
+}
+
+/// What each target of the wave gets in a stack set, from its instances.
+fn steps(places: &[Place], instances: &[Instance], new_template: bool) -> Vec<Step> {
+    places
+        .iter()
+        .map(|p| {
+            match instances
+                .iter()
+                .find(|i| i.account == p.account && i.region == p.region)
+            {
+                None => Step::Create,
+                Some(_) if new_template => Step::Update,
+                Some(i) if i.status != "CURRENT" => Step::Refresh,
+                Some(_) => Step::Nothing,
+            }
+        })
+        .collect()
+}
+
+/// The calls for these targets: accounts grouped by the same regions, in the targets' order.
+pub fn groups<'a>(targets: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Group> {
+    let mut regions_of: Vec<(String, Vec<String>)> = Vec::new();
+    for (account, region) in targets {
+        match regions_of.iter_mut().find(|(a, _)| a == account) {
+            Some((_, r)) if !r.iter().any(|x| x == region) => r.push(region.to_string()),
+            Some(_) => {}
+            None => regions_of.push((account.to_string(), vec![region.to_string()])),
+        }
+    }
+    let mut out: Vec<Group> = Vec::new();
+    for (account, mut regions) in regions_of {
+        regions.sort();
+        match out.iter_mut().find(|g| g.regions == regions) {
+            Some(g) => g.accounts.push(account),
+            None => out.push(Group {
+                accounts: vec![account],
+                regions,
+            }),
+        }
+    }
+    out
+}
+
+/// The operation preferences of the file's `rollout`, regions in the targets' order.
+fn preferences(file: &Environment) -> Preferences {
+    let r = &file.spec.rollout;
+    let mut order: Vec<String> = Vec::new();
+    for t in &file.targets {
+        if !order.contains(&t.spec.region) {
+            order.push(t.spec.region.clone());
+        }
+    }
+    Preferences {
+        region_order: order,
+        regions_in_parallel: r.regions_in_parallel,
+        max_concurrent_accounts: i32::try_from(r.max_concurrent_accounts.unwrap_or(1)).unwrap_or(1),
+        failure_tolerance: i32::try_from(r.failure_tolerance.unwrap_or(0)).unwrap_or(0),
+    }
+}
+
+/// The state of one target through the wave.
+struct Progress {
+    started: Instant,
+    stacks: Vec<StackOutcome>,
+    /// What ended it: the report and its exit code.
+    error: Option<(ErrorReport, Exit)>,
+}
+
+fn reported(e: &Error) -> (ErrorReport, Exit) {
+    (e.report(), e.exit_code())
+}
+
+/// Deploys (or plans) the targets `envs` of one wave of `file` (the stack file loaded whole,
+/// all its targets) through StackSets, with `admin`'s clients (the account and region that
+/// hold the stack sets). One outcome per target, in `envs`' order.
+pub async fn wave(
+    admin: &Clients,
+    file: &Environment,
+    envs: &[Environment],
+    mode: Mode,
+    opts: &Options,
+    note: &(dyn Fn(String) + Sync),
+) -> Vec<EnvOutcome> {
+    let places: Vec<Place> = envs.iter().map(place).collect();
+    let mut progress: Vec<Progress> = envs
+        .iter()
+        .map(|_| Progress {
+            started: Instant::now(),
+            stacks: Vec::new(),
+            error: None,
+        })
+        .collect();
+    let everyone = |progress: &mut Vec<Progress>, e: Error| {
+        let e = &e;
+        for p in progress.iter_mut() {
+            p.error.get_or_insert_with(|| reported(e));
+        }
+    };
+    if mode == Mode::Deploy && !opts.yes {
+        everyone(
+            &mut progress,
+            Usage::StackSetsUnconfirmed {
+                file: file.source.display(),
+            }
+            .into(),
+        );
+    }
+    match crate::render::stack_sets_of(file) {
+        Err(e) => everyone(&mut progress, e),
+        Ok(sets) => {
+            for set in &sets {
+                let live: Vec<usize> = (0..envs.len())
+                    .filter(|&i| progress[i].error.is_none())
+                    .collect();
+                if live.is_empty() {
+                    break;
+                }
+                let wave: Vec<Place> = live.iter().map(|&i| places[i].clone()).collect();
+                match one_set(admin, file, set, &wave, mode, opts, note).await {
+                    Err(e) => {
+                        for &i in &live {
+                            progress[i].error = Some(reported(&e));
+                        }
+                    }
+                    Ok(results) => {
+                        for (&i, (stack, error)) in live.iter().zip(results) {
+                            progress[i].stacks.push(stack);
+                            progress[i].error = error.as_ref().map(reported);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    envs.iter()
+        .zip(progress)
+        .map(|(env, p)| {
+            let (ok, error, exit_code) = match p.error {
+                None => (true, None, Exit::Ok),
+                Some((report, exit)) => (false, Some(report), exit),
+            };
+            EnvOutcome {
+                environment: env.name.clone(),
+                region: env.spec.region.clone(),
+                ok,
+                cancelled: false,
+                stacks: p.stacks,
+                error,
+                exit_code,
+                duration_ms: p.started.elapsed().as_millis(),
+            }
+        })
+        .collect()
+}
+
+/// One stack set for the wave's live targets: each target's stack outcome and error.
+async fn one_set(
+    admin: &Clients,
+    file: &Environment,
+    set: &StackSetTemplate,
+    wave: &[Place],
+    mode: Mode,
+    opts: &Options,
+    note: &(dyn Fn(String) + Sync),
+) -> Result<Vec<(StackOutcome, Option<Error>)>, Error> {
+    let cfn = &admin.cfn;
+    let name = set.name.as_str();
+    let parameters = BTreeMap::from([(
+        FINGERPRINT_PARAMETER.to_string(),
+        fingerprint(&set.template),
+    )]);
+    let mut tags = file.spec.tags.clone();
+    tags.extend(crate::ownership::marks(file));
+    let prefs = preferences(file);
+    let r = &file.spec.rollout;
+    let desired = Desired {
+        name,
+        template: &set.template,
+        parameters: &parameters,
+        tags: &tags,
+        administration_role: r.administration_role.as_deref(),
+        execution_role: r.execution_role.as_deref(),
+    };
+    let current = stack_sets::describe(cfn, name).await?;
+    if let Some(current) = &current {
+        let lacks =
+            crate::ownership::lacks_tags(&file.name, file.spec.owner.as_deref(), &current.tags);
+        if !lacks.is_empty() {
+            return Err(Refusal::StackNotOurs {
+                env: file.name.clone(),
+                stack: format!("stack set {name}"),
+                lacks,
+            }
+            .into());
+        }
+    }
+    let new_template = current.as_ref().is_none_or(|c| {
+        c.parameters.get(FINGERPRINT_PARAMETER) != parameters.get(FINGERPRINT_PARAMETER)
+    });
+    let instances = match &current {
+        Some(_) => stack_sets::instances(cfn, name).await?,
+        None => Vec::new(),
+    };
+    let steps = steps(wave, &instances, new_template);
+    let outcome = |step: Step, action: Action, started: Instant| StackOutcome {
+        stack: name.to_string(),
+        role: set.role,
+        action,
+        status: None,
+        duration_ms: started.elapsed().as_millis(),
+        changes: Vec::new(),
+        notes: vec![match (current.is_some(), step) {
+            (false, _) => format!("stack set {name} is created, with an instance here"),
+            (true, Step::Create) => format!("an instance of stack set {name} is created here"),
+            (true, Step::Update) => {
+                format!("stack set {name}'s template changes: this instance is updated")
+            }
+            (true, Step::Refresh) => format!(
+                "this instance of stack set {name} is not up to date with its template: it is updated"
+            ),
+            (true, Step::Nothing) => format!("this instance of stack set {name} is up to date"),
+        }],
+        outputs: BTreeMap::new(),
+    };
+    let started = Instant::now();
+    if mode == Mode::Plan {
+        return Ok(steps
+            .iter()
+            .map(|&s| {
+                let action = match s {
+                    Step::Create => Action::WouldCreate,
+                    Step::Update | Step::Refresh => Action::ChangesPending,
+                    Step::Nothing => Action::NoChanges,
+                };
+                (outcome(s, action, started), None)
+            })
+            .collect());
+    }
+    // The template changes for a wave without an instance, while other waves have some: an
+    // update names instances, and creating this wave's would deploy the old template.
+    let others = instances.iter().any(|i| {
+        !wave
+            .iter()
+            .any(|p| p.account == i.account && p.region == i.region)
+    });
+    if new_template && others && steps.iter().all(|s| *s == Step::Create) {
+        return Err(Refusal::StackSetWave {
+            set: name.to_string(),
+        }
+        .into());
+    }
+    if current.is_none() {
+        note(format!("creating stack set {name}"));
+        stack_sets::create(cfn, &desired).await?;
+    }
+    let mut results: Vec<Option<Result<(), String>>> = vec![None; wave.len()];
+    let chosen = |want: &[Step]| -> Vec<usize> {
+        (0..wave.len())
+            .filter(|&i| want.contains(&steps[i]))
+            .collect()
+    };
+    // A new template for a stack set without any instance: UpdateStackSet naming no account
+    // acts on every instance (here none), and the instances created next get the template.
+    if new_template && current.is_some() && instances.is_empty() {
+        let group = Group {
+            accounts: Vec::new(),
+            regions: Vec::new(),
+        };
+        let token = operation_token(name);
+        note(format!("stack set {name}: updating its template"));
+        let id = stack_sets::update(cfn, &desired, true, &group, &prefs, &token).await?;
+        let op = stack_sets::wait(cfn, name, &id, opts.polling, MAX_POLLS).await?;
+        if op.status != "SUCCEEDED" {
+            return Err(Error::from(crate::aws::error::AwsError::new(format!(
+                "updating stack set {name}'s template: the operation {}{}",
+                op.status,
+                op.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ))));
+        }
+    }
+    let mut calls: Vec<(Step, Vec<usize>)> = Vec::new();
+    let updated = chosen(&[Step::Update]);
+    if !updated.is_empty() {
+        calls.push((Step::Update, updated));
+    }
+    let refreshed = chosen(&[Step::Refresh]);
+    if !refreshed.is_empty() {
+        calls.push((Step::Refresh, refreshed));
+    }
+    let created = chosen(&[Step::Create]);
+    if !created.is_empty() {
+        calls.push((Step::Create, created));
+    }
+    for (step, which) in calls {
+        for group in groups(
+            which
+                .iter()
+                .map(|&i| (wave[i].account.as_str(), wave[i].region.as_str())),
+        ) {
+            let token = operation_token(name);
+            note(format!(
+                "stack set {name}: {} in {} × {}",
+                match step {
+                    Step::Create => "creating instances",
+                    Step::Update => "updating instances with the new template",
+                    _ => "bringing instances up to date",
+                },
+                group.accounts.join(", "),
+                group.regions.join(", ")
+            ));
+            let op = match step {
+                Step::Create => {
+                    stack_sets::create_instances(cfn, name, &group, &prefs, &token).await
+                }
+                Step::Update => {
+                    stack_sets::update(cfn, &desired, true, &group, &prefs, &token).await
+                }
+                _ => stack_sets::update(cfn, &desired, false, &group, &prefs, &token).await,
+            };
+            let ended = match op {
+                Ok(id) => stack_sets::wait(cfn, name, &id, opts.polling, MAX_POLLS).await,
+                Err(e) => Err(e),
+            };
+            for &i in &which {
+                let p = &wave[i];
+                if !group.accounts.contains(&p.account) || !group.regions.contains(&p.region) {
+                    continue;
+                }
+                results[i] = Some(match &ended {
+                    Err(e) => Err(e.to_string()),
+                    Ok(op) => judged(op, p),
+                });
+            }
+        }
+    }
+    Ok(steps
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let action = match s {
+                Step::Create => Action::Created,
+                Step::Update | Step::Refresh => Action::Updated,
+                Step::Nothing => Action::NoChanges,
+            };
+            let error = match results[i].take() {
+                Some(Err(why)) => Some(Error::from(crate::aws::error::AwsError::new(format!(
+                    "stack set {name}'s instance in {} {}: {why}",
+                    wave[i].account, wave[i].region
+                )))),
+                _ => None,
+            };
+            let mut o = outcome(s, action, started);
+            if error.is_some() {
+                o.action = Action::NoChanges;
+                o.status = Some("FAILED".into());
+            }
+            (o, error)
+        })
+        .collect())
+}
+
+/// A target's result in an ended operation: its account and region SUCCEEDED, else why not.
+fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
+    let of_op = || match &op.reason {
+        Some(r) => format!("the operation {} ({r})", op.status),
+        None => format!("the operation {}", op.status),
+    };
+    match op.result(&p.account, &p.region) {
+        Some(r) if r.status == "SUCCEEDED" => Ok(()),
+        Some(r) if r.status == "CANCELLED" => Err(format!(
+            "not reached: {} before it came to {} in {}{}",
+            of_op(),
+            p.account,
+            p.region,
+            r.reason
+                .as_ref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default()
+        )),
+        Some(r) => Err(format!(
+            "{} in {} {}: {}",
+            r.status,
+            p.account,
+            p.region,
+            r.reason.as_deref().unwrap_or("StackSets gave no reason")
+        )),
+        None => Err(format!(
+            "{}, and its results name no instance in {} {}: not known to be deployed",
+            of_op(),
+            p.account,
+            p.region
+        )),
+    }
+}
+
+/// A unique id for an operation (CloudFormation takes up to 128 characters).
+fn operation_token(set: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut token = format!("qfleet-{nanos}-{set}");
+    token.truncate(128);
+    token
+}
+
+/// The stack ids of a target's instances, in the file's stacks' order (the data stack
+/// first): what its alarms and last change are read from. An instance without a stack is an
+/// error.
+pub async fn instance_stacks(
+    admin: &Clients,
+    file: &Environment,
+    env: &Environment,
+) -> Result<Vec<String>, String> {
+    let sets = crate::render::stack_sets_of(file).map_err(|e| e.to_string())?;
+    let p = place(env);
+    let mut out = Vec::new();
+    for set in sets {
+        let instances = stack_sets::instances(&admin.cfn, &set.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let id = instances
+            .into_iter()
+            .find(|i| i.account == p.account && i.region == p.region)
+            .and_then(|i| i.stack_id)
+            .ok_or_else(|| {
+                format!(
+                    "stack set {} has no stack in {} {}",
+                    set.name, p.account, p.region
+                )
+            })?;
+        out.push(id);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

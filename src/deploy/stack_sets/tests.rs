@@ -1,0 +1,498 @@
+//! The StackSets deploy against CloudFormation answered by SDK-level mocks (`mocked_`): no
+//! emulator runs it faithfully (moto answers every operation SUCCEEDED at once and names an
+//! instance's stack `StackSet:NAME`, which no generated resource name accepts).
+
+use super::*;
+use crate::aws::mock::Rules;
+use aws_sdk_cloudformation::operation::describe_stack_set::{
+    DescribeStackSetError, DescribeStackSetOutput,
+};
+use aws_sdk_cloudformation::operation::{
+    create_stack_instances::CreateStackInstancesOutput, create_stack_set::CreateStackSetOutput,
+    describe_stack_set_operation::DescribeStackSetOperationOutput,
+    list_stack_instances::ListStackInstancesOutput,
+    list_stack_set_operation_results::ListStackSetOperationResultsOutput,
+    update_stack_set::UpdateStackSetOutput,
+};
+use aws_sdk_cloudformation::types::{
+    StackInstanceStatus, StackInstanceSummary, StackSet as SdkStackSet, StackSetOperation,
+    StackSetOperationResultStatus, StackSetOperationResultSummary, StackSetOperationStatus, Tag,
+};
+use aws_smithy_mocks::{Rule, mock};
+use aws_smithy_types::error::ErrorMetadata;
+use std::sync::Mutex;
+
+const A: &str = "111122223333";
+const B: &str = "444455556666";
+
+fn file() -> Environment {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
+    crate::config::load(&p).unwrap()
+}
+
+fn opts() -> Options {
+    Options {
+        yes: true,
+        polling: crate::aws::poll::Polling::immediate(),
+        ..Options::default()
+    }
+}
+
+fn no_stack_set() -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_error(|| {
+        DescribeStackSetError::generic(
+            ErrorMetadata::builder()
+                .code("StackSetNotFoundException")
+                .message("StackSet not found")
+                .build(),
+        )
+    })
+}
+
+fn created() -> Rule {
+    mock!(aws_sdk_cloudformation::Client::create_stack_set)
+        .then_output(|| CreateStackSetOutput::builder().stack_set_id("id").build())
+}
+
+/// CreateStackInstances answering with an operation named by its accounts (`op-A-B`).
+fn create_instances() -> Rule {
+    mock!(aws_sdk_cloudformation::Client::create_stack_instances).then_compute_output(|r| {
+        CreateStackInstancesOutput::builder()
+            .operation_id(format!("op-{}", r.accounts().join("-")))
+            .build()
+    })
+}
+
+/// Every operation ends `status` (with `reason`).
+fn operation(status: StackSetOperationStatus, reason: Option<&'static str>) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_set_operation).then_output(move || {
+        DescribeStackSetOperationOutput::builder()
+            .stack_set_operation(
+                StackSetOperation::builder()
+                    .status(status.clone())
+                    .set_status_reason(reason.map(str::to_string))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// Each operation's results: (account, region, status, reason) for the accounts it names.
+fn results(
+    all: Vec<(
+        &'static str,
+        &'static str,
+        StackSetOperationResultStatus,
+        Option<&'static str>,
+    )>,
+) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::list_stack_set_operation_results).then_compute_output(
+        move |r| {
+            let op = r.operation_id().unwrap_or_default().to_string();
+            ListStackSetOperationResultsOutput::builder()
+                .set_summaries(Some(
+                    all.iter()
+                        .filter(|(a, _, _, _)| op.contains(a))
+                        .map(|(a, region, s, why)| {
+                            StackSetOperationResultSummary::builder()
+                                .account(*a)
+                                .region(*region)
+                                .status(s.clone())
+                                .set_status_reason(why.map(str::to_string))
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        },
+    )
+}
+
+fn plan_and_deploy(
+    rules: &[&Rule],
+    envs: &[Environment],
+    mode: Mode,
+    opts: &Options,
+) -> (Vec<EnvOutcome>, Vec<String>) {
+    let clients = Rules {
+        cfn: rules.to_vec(),
+        ..Default::default()
+    }
+    .clients();
+    let notes = Mutex::new(Vec::new());
+    let note = |n: String| notes.lock().unwrap().push(n);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let f = file();
+    let out = rt.block_on(wave(&clients, &f, envs, mode, opts, &note));
+    (out, notes.into_inner().unwrap())
+}
+
+fn message(o: &EnvOutcome) -> String {
+    o.error
+        .as_ref()
+        .map(|e| e.message.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn accounts_share_a_call_only_with_the_same_regions() {
+    let g = groups([
+        (A, "eu-west-1"),
+        (A, "us-east-1"),
+        (B, "eu-west-1"),
+        ("999999999999", "us-east-1"),
+        ("888888888888", "eu-west-1"),
+    ]);
+    assert_eq!(
+        g,
+        [
+            Group {
+                accounts: vec![A.into()],
+                regions: vec!["eu-west-1".into(), "us-east-1".into()]
+            },
+            Group {
+                accounts: vec![B.into(), "888888888888".into()],
+                regions: vec!["eu-west-1".into()]
+            },
+            Group {
+                accounts: vec!["999999999999".into()],
+                regions: vec!["us-east-1".into()]
+            },
+        ]
+    );
+}
+
+#[test]
+fn mocked_a_first_deploy_creates_each_stack_set_then_its_instances_in_order() {
+    let f = file();
+    let (none, create, instances) = (no_stack_set(), created(), create_instances());
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![
+        (
+            A,
+            "eu-west-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+        (
+            A,
+            "us-east-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+        (
+            B,
+            "eu-west-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+    ]);
+    let (out, notes) = plan_and_deploy(
+        &[&none, &create, &instances, &op, &res],
+        &f.targets,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(out.iter().all(|o| o.ok), "{out:?}");
+    assert_eq!(create.num_calls(), 2, "a stack set per stack");
+    // Per stack set: account A's two regions in one call, B's one in another.
+    assert_eq!(instances.num_calls(), 4);
+    for o in &out {
+        let sets: Vec<(&str, Action)> = o
+            .stacks
+            .iter()
+            .map(|s| (s.stack.as_str(), s.action))
+            .collect();
+        assert_eq!(
+            sets,
+            [
+                ("qfleet-fleetsets-data", Action::Created),
+                ("qfleet-fleetsets-fleet", Action::Created)
+            ]
+        );
+    }
+    assert_eq!(notes[0], "creating stack set qfleet-fleetsets-data");
+    assert!(
+        notes[1].contains("creating instances in 111122223333 × eu-west-1, us-east-1"),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn mocked_a_failed_instance_fails_its_target_with_aws_reason_and_gets_no_fleet() {
+    let f = file();
+    let (none, create, instances) = (no_stack_set(), created(), create_instances());
+    let op = operation(
+        StackSetOperationStatus::Failed,
+        Some("failure tolerance exceeded"),
+    );
+    let res = results(vec![
+        (
+            A,
+            "eu-west-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+        (
+            A,
+            "us-east-1",
+            StackSetOperationResultStatus::Failed,
+            Some("ResourceLogicalId:Queue, ResourceStatusReason:Access denied"),
+        ),
+        (
+            B,
+            "eu-west-1",
+            StackSetOperationResultStatus::Cancelled,
+            Some("Cancelled since failure tolerance has exceeded"),
+        ),
+    ]);
+    let (out, _) = plan_and_deploy(
+        &[&none, &create, &instances, &op, &res],
+        &f.targets,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(out[0].ok, "{:?}", out[0]);
+    assert_eq!(out[0].stacks.len(), 2);
+    let us = &out[1];
+    assert!(!us.ok);
+    assert_eq!(us.exit_code, Exit::Aws);
+    assert!(message(us).contains("FAILED in 111122223333 us-east-1: ResourceLogicalId:Queue, ResourceStatusReason:Access denied"), "{}", message(us));
+    assert_eq!(us.stacks.len(), 1, "no fleet after a failed data stack set");
+    let eu2 = &out[2];
+    assert!(!eu2.ok);
+    assert!(
+        message(eu2).contains("not reached: the operation FAILED (failure tolerance exceeded)"),
+        "{}",
+        message(eu2)
+    );
+}
+
+#[test]
+fn mocked_a_stopped_operation_leaves_the_targets_it_did_not_reach_failed() {
+    let f = file();
+    let (none, create, instances) = (no_stack_set(), created(), create_instances());
+    let op = operation(StackSetOperationStatus::Stopped, None);
+    let res = results(vec![
+        (
+            A,
+            "eu-west-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+        (
+            A,
+            "us-east-1",
+            StackSetOperationResultStatus::Cancelled,
+            None,
+        ),
+    ]);
+    let (out, _) = plan_and_deploy(
+        &[&none, &create, &instances, &op, &res],
+        &f.targets[..2],
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(out[0].ok);
+    assert!(
+        message(&out[1]).contains(
+            "not reached: the operation STOPPED before it came to 111122223333 in us-east-1"
+        ),
+        "{}",
+        message(&out[1])
+    );
+}
+
+#[test]
+fn mocked_an_operation_without_a_result_for_a_target_is_not_success() {
+    let f = file();
+    let (none, create, instances) = (no_stack_set(), created(), create_instances());
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![]);
+    let (out, _) = plan_and_deploy(
+        &[&none, &create, &instances, &op, &res],
+        &f.targets[..1],
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(!out[0].ok);
+    assert!(
+        message(&out[0]).contains("not known to be deployed"),
+        "{}",
+        message(&out[0])
+    );
+}
+
+fn existing(tags: Vec<(&'static str, &'static str)>, fingerprint: &'static str) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
+        DescribeStackSetOutput::builder()
+            .stack_set(
+                SdkStackSet::builder()
+                    .stack_set_name("x")
+                    .set_tags(Some(
+                        tags.iter()
+                            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                            .collect(),
+                    ))
+                    .parameters(
+                        aws_sdk_cloudformation::types::Parameter::builder()
+                            .parameter_key(FINGERPRINT_PARAMETER)
+                            .parameter_value(fingerprint)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn listed(instances: Vec<(&'static str, &'static str, &'static str)>) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_output(move || {
+        ListStackInstancesOutput::builder()
+            .set_summaries(Some(
+                instances
+                    .iter()
+                    .map(|(a, r, s)| {
+                        StackInstanceSummary::builder()
+                            .account(*a)
+                            .region(*r)
+                            .status(StackInstanceStatus::from(*s))
+                            .stack_id(format!(
+                                "arn:aws:cloudformation:{r}:{a}:stack/StackSet-x-1/guid"
+                            ))
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build()
+    })
+}
+
+#[test]
+fn mocked_a_stack_set_without_the_files_marks_is_refused_untouched() {
+    let f = file();
+    let theirs = existing(vec![("qfleet:environment", "other")], "old");
+    let (create, instances) = (created(), create_instances());
+    let (out, _) = plan_and_deploy(
+        &[&theirs, &create, &instances],
+        &f.targets,
+        Mode::Deploy,
+        &opts(),
+    );
+    for o in &out {
+        assert!(!o.ok);
+        assert_eq!(o.exit_code, Exit::Refused);
+        assert!(
+            message(o).contains("qfleet:environment=fleetsets (it has qfleet:environment=other)"),
+            "{}",
+            message(o)
+        );
+    }
+    assert_eq!(create.num_calls() + instances.num_calls(), 0);
+}
+
+#[test]
+fn mocked_a_new_template_updates_only_the_waves_instances_and_a_wave_without_one_is_refused() {
+    let f = file();
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    let list = listed(vec![
+        (A, "eu-west-1", "CURRENT"),
+        (A, "us-east-1", "CURRENT"),
+        (B, "eu-west-1", "CURRENT"),
+    ]);
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(|r| {
+            r.template_body().is_some() && r.accounts() == [A] && r.regions() == ["eu-west-1"]
+        })
+        .then_compute_output(|r| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!("op-{}", r.accounts().join("-")))
+                .build()
+        });
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![(
+        A,
+        "eu-west-1",
+        StackSetOperationResultStatus::Succeeded,
+        None,
+    )]);
+    let canary = &f.targets[..1];
+    let (out, _) = plan_and_deploy(
+        &[&ours, &list, &update, &op, &res],
+        canary,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(out[0].ok, "{:?}", out[0]);
+    assert_eq!(
+        update.num_calls(),
+        2,
+        "one update per stack set, naming the canary only"
+    );
+    assert_eq!(out[0].stacks[0].action, Action::Updated);
+
+    // A wave with no instance yet, while others have: refused before any call that changes.
+    let others = listed(vec![(B, "eu-west-1", "CURRENT")]);
+    let (create, instances) = (created(), create_instances());
+    let (out, _) = plan_and_deploy(
+        &[&ours, &others, &create, &instances],
+        canary,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert_eq!(out[0].exit_code, Exit::Refused);
+    assert!(
+        message(&out[0]).contains("this wave has no instance of it yet"),
+        "{}",
+        message(&out[0])
+    );
+    assert_eq!(create.num_calls() + instances.num_calls(), 0);
+}
+
+#[test]
+fn mocked_plan_says_what_each_instance_gets_and_changes_nothing() {
+    let f = file();
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    let fp: &'static str = Box::leak(fingerprint(&sets[0].template).into_boxed_str());
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], fp);
+    let list = listed(vec![
+        (A, "eu-west-1", "CURRENT"),
+        (A, "us-east-1", "OUTDATED"),
+    ]);
+    let (create, instances) = (created(), create_instances());
+    let (out, _) = plan_and_deploy(
+        &[&ours, &list, &create, &instances],
+        &f.targets,
+        Mode::Plan,
+        &Options::default(),
+    );
+    let data: Vec<Action> = out.iter().map(|o| o.stacks[0].action).collect();
+    assert_eq!(
+        data,
+        [
+            Action::NoChanges,
+            Action::ChangesPending,
+            Action::WouldCreate
+        ]
+    );
+    assert!(out[1].stacks[0].notes[0].contains("not up to date"));
+    assert_eq!(create.num_calls() + instances.num_calls(), 0);
+}
+
+#[test]
+fn mocked_deploy_without_yes_changes_nothing() {
+    let f = file();
+    let (none, create) = (no_stack_set(), created());
+    let (out, _) = plan_and_deploy(
+        &[&none, &create],
+        &f.targets,
+        Mode::Deploy,
+        &Options::default(),
+    );
+    assert!(out.iter().all(|o| o.exit_code == Exit::Input));
+    assert!(message(&out[0]).contains("--yes"));
+    assert_eq!(none.num_calls() + create.num_calls(), 0);
+}
