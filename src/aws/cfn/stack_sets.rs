@@ -45,21 +45,8 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackSet>> {
             Ok(Some(StackSet {
                 name: name.to_string(),
                 template: s.template_body().map(str::to_string),
-                parameters: s
-                    .parameters()
-                    .iter()
-                    .filter_map(|p| {
-                        Some((
-                            p.parameter_key()?.to_string(),
-                            p.parameter_value()?.to_string(),
-                        ))
-                    })
-                    .collect(),
-                tags: s
-                    .tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                    .collect(),
+                parameters: crate::aws::cfn::stacks::parameters_of(s.parameters()),
+                tags: crate::aws::cfn::stacks::tags_of(s.tags()),
             }))
         }
         Err(e) => AwsError::from_sdk(&format!("describing stack set {name}"), e).into_absent(),
@@ -353,9 +340,18 @@ pub async fn wait(
         let page =
             page.map_err(|e| AwsError::from_sdk(&format!("reading the results of {what}"), e))?;
         for r in page.summaries() {
+            // A result that does not say where it is is no target's: an error, not "".
+            let (Some(account), Some(region)) = (r.account(), r.region()) else {
+                return Err(AwsError::with_kind(
+                    format!(
+                        "reading the results of {what}: a result without its account or region"
+                    ),
+                    Kind::Malformed,
+                ));
+            };
             results.push(InstanceResult {
-                account: r.account().unwrap_or_default().to_string(),
-                region: r.region().unwrap_or_default().to_string(),
+                account: account.to_string(),
+                region: region.to_string(),
                 status: r
                     .status()
                     .map_or("UNKNOWN".into(), |s| s.as_str().to_string()),

@@ -496,3 +496,33 @@ fn mocked_deploy_without_yes_changes_nothing() {
     assert!(message(&out[0]).contains("--yes"));
     assert_eq!(none.num_calls() + create.num_calls(), 0);
 }
+
+#[test]
+fn mocked_a_result_that_does_not_say_where_it_is_fails_the_target() {
+    let f = file();
+    let (none, create, instances) = (no_stack_set(), created(), create_instances());
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res =
+        mock!(aws_sdk_cloudformation::Client::list_stack_set_operation_results).then_output(|| {
+            ListStackSetOperationResultsOutput::builder()
+                .summaries(
+                    StackSetOperationResultSummary::builder()
+                        .region("eu-west-1")
+                        .status(StackSetOperationResultStatus::Succeeded)
+                        .build(),
+                )
+                .build()
+        });
+    let (out, _) = plan_and_deploy(
+        &[&none, &create, &instances, &op, &res],
+        &f.targets[..1],
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(!out[0].ok);
+    assert!(
+        message(&out[0]).contains("a result without its account or region"),
+        "{}",
+        message(&out[0])
+    );
+}
