@@ -170,6 +170,22 @@ pub struct EnvOutcome {
     pub duration_ms: u128,
 }
 
+impl EnvOutcome {
+    /// The outcome of an environment that `e` kept from being deployed at all.
+    pub fn failed(env: &Environment, e: &crate::error::Error) -> EnvOutcome {
+        EnvOutcome {
+            environment: env.name.clone(),
+            region: env.spec.region.clone(),
+            ok: false,
+            cancelled: false,
+            stacks: Vec::new(),
+            error: Some(e.report()),
+            exit_code: e.exit_code(),
+            duration_ms: 0,
+        }
+    }
+}
+
 /// What every step of one environment's deploy or plan works with.
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {

@@ -500,16 +500,7 @@ fn not_deployed(env: &Environment, wave: u32, by: &str) -> EnvOutcome {
         wave,
         by: by.to_string(),
     });
-    EnvOutcome {
-        environment: env.name.clone(),
-        region: env.spec.region.clone(),
-        ok: false,
-        cancelled: false,
-        stacks: Vec::new(),
-        error: Some(e.report()),
-        exit_code: e.exit_code(),
-        duration_ms: 0,
-    }
+    EnvOutcome::failed(env, &e)
 }
 
 #[cfg(test)]

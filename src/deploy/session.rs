@@ -189,7 +189,7 @@ fn some(
         let file = match crate::config::load(path) {
             Ok(f) => f,
             Err(e) => {
-                done.extend(of_file.iter().map(|env| failed(env, &e)));
+                done.extend(of_file.iter().map(|env| EnvOutcome::failed(env, &e)));
                 continue;
             }
         };
@@ -213,18 +213,4 @@ fn some(
         }
     }
     Some(ordered)
-}
-
-/// The outcome of an environment that could not be started.
-fn failed(env: &Environment, e: &crate::error::Error) -> EnvOutcome {
-    EnvOutcome {
-        environment: env.name.clone(),
-        region: env.spec.region.clone(),
-        ok: false,
-        cancelled: false,
-        stacks: Vec::new(),
-        error: Some(e.report()),
-        exit_code: e.exit_code(),
-        duration_ms: 0,
-    }
 }

@@ -29,8 +29,8 @@ use crate::aws::Clients;
 use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
 use crate::config::Environment;
 use crate::error::{Error, ErrorReport, Exit, Refusal, Usage};
+use crate::render::RenderedStack;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
-use crate::render::stack_set::StackSetTemplate;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -174,7 +174,12 @@ pub async fn wave(
             .into(),
         );
     }
-    match crate::render::stack_sets_of(file) {
+    // Nothing to render for when every target is refused already (deploy without --yes).
+    let sets = match progress.iter().all(|p| p.error.is_some()) {
+        true => Ok(Vec::new()),
+        false => crate::render::stack_sets_of(file),
+    };
+    match sets {
         Err(e) => everyone(&mut progress, e),
         Ok(sets) => {
             for set in &sets {
@@ -226,14 +231,14 @@ pub async fn wave(
 async fn one_set(
     admin: &Clients,
     file: &Environment,
-    set: &StackSetTemplate,
+    set: &RenderedStack,
     wave: &[Place],
     mode: Mode,
     opts: &Options,
     note: &(dyn Fn(String) + Sync),
 ) -> Result<Vec<(StackOutcome, Option<Error>)>, Error> {
     let cfn = &admin.cfn;
-    let name = set.name.as_str();
+    let name = set.stack_name.as_str();
     let parameters = BTreeMap::from([(
         FINGERPRINT_PARAMETER.to_string(),
         fingerprint(&set.template),
@@ -485,7 +490,7 @@ pub async fn instance_stacks(
     let p = place(env);
     let mut out = Vec::new();
     for set in sets {
-        let instances = stack_sets::instances(&admin.cfn, &set.name)
+        let instances = stack_sets::instances(&admin.cfn, &set.stack_name)
             .await
             .map_err(|e| e.to_string())?;
         let id = instances
@@ -495,7 +500,7 @@ pub async fn instance_stacks(
             .ok_or_else(|| {
                 format!(
                     "stack set {} has no stack in {} {}",
-                    set.name, p.account, p.region
+                    set.stack_name, p.account, p.region
                 )
             })?;
         out.push(id);

@@ -662,7 +662,7 @@ mod tests;
 
 /// The stack sets of a stack file in `rollout.mode: stack_sets` ([`stack_set`]), from its
 /// targets' rendered stacks.
-pub fn stack_sets_of(file: &Environment) -> Result<Vec<stack_set::StackSetTemplate>> {
+pub fn stack_sets_of(file: &Environment) -> Result<Vec<RenderedStack>> {
     let mut places = Vec::new();
     let mut rendered = Vec::new();
     for env in &file.targets {

@@ -44,17 +44,7 @@ pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
     if let Some(base) = out {
         for file in stack_set_files(envs)? {
             let dir = base.join("stack-sets");
-            let sets = super::stack_sets_of(&file)?;
-            let as_stacks: Vec<RenderedStack> = sets
-                .into_iter()
-                .map(|s| RenderedStack {
-                    role: s.role,
-                    stack_name: s.name,
-                    file_name: s.file_name,
-                    template: s.template,
-                })
-                .collect();
-            write(&dir, &as_stacks)?;
+            write(&dir, &super::stack_sets_of(&file)?)?;
         }
     }
     Ok(Renders(all))

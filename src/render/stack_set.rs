@@ -23,7 +23,7 @@
 //! template is checked: read back for each target's region and account it gives that target's
 //! own template, value for value.
 
-use super::{RenderedStack, StackRole};
+use super::RenderedStack;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -44,17 +44,6 @@ pub struct Place {
     pub region: String,
 }
 
-/// A stack set's template (JSON), for one of the environment's stacks.
-#[derive(Debug, Clone)]
-pub struct StackSetTemplate {
-    pub role: StackRole,
-    /// The stack set's name: the stack's name with the file's environment name.
-    pub name: String,
-    /// The file name `render --out` gives it.
-    pub file_name: String,
-    pub template: String,
-}
-
 /// Why the targets' templates cannot be one stack set's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unmergeable(pub String);
@@ -66,12 +55,14 @@ impl std::fmt::Display for Unmergeable {
 }
 
 /// The stack sets of a file whose environment is `file_env`, from its targets' rendered
-/// stacks (`targets[i]` rendered as `stacks[i]`, in the same order of stacks).
+/// stacks (`targets[i]` rendered as `stacks[i]`, in the same order of stacks): each a stack's
+/// template (JSON) named as its stack set (the stack's name with the file's environment
+/// name), written by `render --out` as `NAME.json`.
 pub fn stack_sets(
     file_env: &str,
     targets: &[Place],
     stacks: &[Vec<RenderedStack>],
-) -> Result<Vec<StackSetTemplate>, Unmergeable> {
+) -> Result<Vec<RenderedStack>, Unmergeable> {
     let Some(first) = stacks.first() else {
         return Ok(Vec::new());
     };
@@ -105,10 +96,10 @@ pub fn stack_sets(
                 body.len()
             )));
         }
-        out.push(StackSetTemplate {
+        out.push(RenderedStack {
             role: one.role,
             file_name: format!("{name}.json"),
-            name,
+            stack_name: name,
             template: body,
         });
     }

@@ -8,6 +8,27 @@ use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackStatus};
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
+/// A stack's (or a stack set's) parameters by key. A parameter without a value is left out
+/// (absent, never ""): a desired value of "" would otherwise match what was not read, and a
+/// deploy find nothing to change.
+pub fn parameters_of(p: &[aws_sdk_cloudformation::types::Parameter]) -> BTreeMap<String, String> {
+    p.iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_string(),
+                p.parameter_value()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// A stack's (or a stack set's) tags by key; a tag without its key or value is left out.
+pub fn tags_of(t: &[aws_sdk_cloudformation::types::Tag]) -> BTreeMap<String, String> {
+    t.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect()
+}
+
 /// Serializes an SDK enum by its AWS name (`CREATE_COMPLETE`).
 pub fn as_aws_str<S: Serializer, T: AsAwsStr>(v: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(v.aws_str())
@@ -64,21 +85,8 @@ impl StackState {
             status_reason: s.stack_status_reason().map(str::to_string),
             // A parameter without a value is left out (absent, never ""): a desired value of ""
             // would otherwise match what was not read, and the deploy find nothing to change.
-            parameters: s
-                .parameters()
-                .iter()
-                .filter_map(|p| {
-                    Some((
-                        p.parameter_key()?.to_string(),
-                        p.parameter_value()?.to_string(),
-                    ))
-                })
-                .collect(),
-            tags: s
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect(),
+            parameters: parameters_of(s.parameters()),
+            tags: tags_of(s.tags()),
             outputs: s
                 .outputs()
                 .iter()

@@ -19,7 +19,9 @@ fn every_target_reads_its_own_template_back_from_the_stack_sets() {
     let f = file("examples/stack-sets.yaml");
     let sets = crate::render::stack_sets_of(&f).unwrap();
     assert_eq!(
-        sets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        sets.iter()
+            .map(|s| s.stack_name.as_str())
+            .collect::<Vec<_>>(),
         ["qfleet-fleetsets-data", "qfleet-fleetsets-fleet"]
     );
     for (n, set) in sets.iter().enumerate() {
@@ -30,7 +32,7 @@ fn every_target_reads_its_own_template_back_from_the_stack_sets() {
             let own = long_form(&crate::render::render(t).unwrap()[n].template).unwrap();
             let own = normalized(own, "fleetsets", &t.name);
             let back = instantiate(&merged, &p.region, &p.account);
-            assert!(same(&back, &own), "{} {}", set.name, t.name);
+            assert!(same(&back, &own), "{} {}", set.stack_name, t.name);
         }
         // Another target's template is not what this one reads.
         let (a, b) = (place(&f.targets[0]), place(&f.targets[1]));
