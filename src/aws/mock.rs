@@ -15,6 +15,7 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::error::ErrorMetadata;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Rules per service; a call no rule matches fails the operation.
 #[derive(Default)]
@@ -170,4 +171,116 @@ pub fn queue_attributes(
         b = b.attributes(k.clone(), v.to_string());
     }
     b.build()
+}
+
+/// Stack sets' instances: (stack set, account, region, the instance's stack name).
+pub type State = Arc<Mutex<Vec<(String, String, String, Option<String>)>>>;
+
+pub fn state(of: &[(&str, &str, &str, Option<&str>)]) -> State {
+    Arc::new(Mutex::new(
+        of.iter()
+            .map(|(s, a, r, n)| {
+                (
+                    s.to_string(),
+                    a.to_string(),
+                    r.to_string(),
+                    n.map(str::to_string),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// The stack sets, marked as the file's (`qfleet:environment` = `env`).
+pub fn stack_sets(env: &'static str) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_compute_output(move |r| {
+        aws_sdk_cloudformation::operation::describe_stack_set::DescribeStackSetOutput::builder()
+            .stack_set(
+                cfn::StackSet::builder()
+                    .stack_set_name(r.stack_set_name().unwrap_or_default())
+                    .status(cfn::StackSetStatus::Active)
+                    .tags(
+                        cfn::Tag::builder()
+                            .key(crate::config::ENVIRONMENT_TAG)
+                            .value(env)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+pub fn list_instances(st: &State) -> Rule {
+    let st = st.clone();
+    mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_compute_output(move |r| {
+        let set = r.stack_set_name().unwrap_or_default();
+        aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput::builder()
+            .set_summaries(Some(
+                st.lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(s, ..)| s == set)
+                    .map(|(_, a, region, stack)| {
+                        cfn::StackInstanceSummary::builder()
+                            .account(a)
+                            .region(region)
+                            .status(if stack.is_some() {
+                                cfn::StackInstanceStatus::Current
+                            } else {
+                                cfn::StackInstanceStatus::Inoperable
+                            })
+                            .set_stack_id(stack.as_ref().map(|n| {
+                                format!("arn:aws:cloudformation:{region}:{a}:stack/{n}/guid")
+                            }))
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build()
+    })
+}
+
+/// DescribeStacks in the account and region of the instances: an instance's stack while the
+/// state has it, marked as the file's (`qfleet:environment` = `marked_as`, the stack set's
+/// tags); any other name does not exist.
+pub fn instance_stacks(
+    st: &State,
+    account: &'static str,
+    region: &'static str,
+    marked_as: &'static str,
+) -> Rule {
+    let st = st.clone();
+    mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_response(move |r| {
+        let name = r.stack_name().unwrap_or_default();
+        let live = st
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, a, at, n)| a == account && at == region && n.as_deref() == Some(name));
+        if !live {
+            return aws_smithy_mocks::MockResponse::Error(no_such_stack(name));
+        }
+        aws_smithy_mocks::MockResponse::Output(
+            DescribeStacksOutput::builder()
+                .stacks(
+                    cfn::Stack::builder()
+                        .stack_name(name)
+                        .stack_id(format!(
+                            "arn:aws:cloudformation:{region}:{account}:stack/{name}/guid"
+                        ))
+                        .stack_status(cfn::StackStatus::CreateComplete)
+                        .enable_termination_protection(false)
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .tags(
+                            cfn::Tag::builder()
+                                .key(crate::config::ENVIRONMENT_TAG)
+                                .value(marked_as)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+    })
 }

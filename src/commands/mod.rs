@@ -54,13 +54,11 @@ pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environme
 /// The AWS commands' session on the environments named on the command line (pipelines
 /// included): clients per region, at most `--concurrency` at a time.
 /// Not for the targets of a file deployed through StackSets (`rollout.mode: stack_sets`):
-/// their stacks are the stack sets' instances, which only deploy and plan know how to find;
+/// their stacks are the stack sets' instances, which only deploy, plan, status, outputs and teardown know how to find;
 /// refused (exit 2) rather than reported absent.
 pub fn session(targets: &[String], g: &Global) -> Result<Session> {
     let envs = load_environments(targets, g)?;
-    if let Some(env) = envs.iter().find(|e| {
-        e.target.is_some() && e.spec.rollout.mode == crate::config::schema::RolloutMode::StackSets
-    }) {
+    if let Some(env) = envs.iter().find(|e| e.through_stack_sets()) {
         return Err(crate::error::Usage::StackSetsNotYet {
             env: env.name.clone(),
         }
@@ -69,8 +67,9 @@ pub fn session(targets: &[String], g: &Global) -> Result<Session> {
     Session::open(envs, g.aws_settings(), g.concurrency.into())
 }
 
-/// The session of `deploy` and `plan`, which deploy a file's targets through StackSets too.
-pub fn deploy_session(targets: &[String], g: &Global) -> Result<Session> {
+/// The session of the commands that act on a file's targets deployed through StackSets too
+/// (deploy, plan, status, outputs, teardown).
+pub fn session_with_stack_sets(targets: &[String], g: &Global) -> Result<Session> {
     Session::open(
         load_environments(targets, g)?,
         g.aws_settings(),

@@ -19,14 +19,18 @@ pub struct OutputsArgs {
 }
 
 pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session(&args.envs, g)?;
+    let session = super::session_with_stack_sets(&args.envs, g)?;
     if args.shell && session.envs.len() > 1 {
         return Err(Usage::ShellOneEnvironment {
             count: session.envs.len(),
         }
         .into());
     }
-    let results = session.each(|clients, env| async move { read(&clients, env).await });
+    let aws = &session.aws;
+    let results = session.each(|clients, env| async move {
+        let at = crate::snapshot::stack_names::locate(aws, env).await;
+        read(&clients, env, at).await
+    });
     out.print(&Outputs {
         environments: session.names().into_iter().zip(results).collect(),
         shell: args.shell,

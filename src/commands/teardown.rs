@@ -48,7 +48,7 @@ pub struct TeardownArgs {
 }
 
 pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let mut session = super::session(&args.envs, g)?;
+    let mut session = super::session_with_stack_sets(&args.envs, g)?;
     if args.stage.is_some() {
         for env in &session.envs {
             crate::session::chosen_stages(env, args.stage.as_deref())?;
@@ -73,6 +73,7 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::
         retain_failed: args.retain_failed,
         polling: Default::default(),
         schedule,
+        stack_set_locks: Default::default(),
     };
     out.print(&teardown::report::all(&session, &opts, out)?)
 }

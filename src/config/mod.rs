@@ -259,6 +259,25 @@ impl Environment {
             .collect()
     }
 
+    /// Whether this is a target its stack file deploys through CloudFormation StackSets
+    /// (`rollout.mode: stack_sets`): its stacks are the stack sets' instances.
+    pub fn through_stack_sets(&self) -> bool {
+        self.target.is_some() && self.spec.rollout.mode == schema::RolloutMode::StackSets
+    }
+
+    /// The stack file's own environment name of a target (`orders` of `orders-eu`); the
+    /// environment's name otherwise.
+    pub fn file_environment(&self) -> &str {
+        self.target
+            .as_ref()
+            .and_then(|t| {
+                self.name
+                    .strip_suffix(t.name.as_str())
+                    .and_then(|n| n.strip_suffix('-'))
+            })
+            .unwrap_or(&self.name)
+    }
+
     pub fn data_stack_name(&self) -> String {
         format!("qfleet-{}-data", self.name)
     }

@@ -8,7 +8,6 @@ use super::rollout::{self, Wave};
 use super::summary::{Collected, Finished, Printing};
 use super::{EnvOutcome, InFlight, Mode, Options};
 use crate::config::Environment;
-use crate::config::schema::RolloutMode;
 use crate::error::{Interruption, Result};
 use crate::output::Output;
 use crate::session::Session;
@@ -113,7 +112,7 @@ fn in_waves(
         let stop = std::sync::atomic::AtomicBool::new(false);
         let stop = &stop;
         session.all_of_until_interrupted(envs, |clients, env| async move {
-            if !by_stack_sets(env) {
+            if !env.through_stack_sets() {
                 return rollout::watch(&clients, env, bake, stop).await;
             }
             match instance_stacks(&session.aws, env).await {
@@ -132,11 +131,6 @@ fn in_waves(
         }
     }
     Some(ordered)
-}
-
-/// Whether the environment is a target its stack file deploys through StackSets.
-fn by_stack_sets(env: &Environment) -> bool {
-    env.target.is_some() && env.spec.rollout.mode == RolloutMode::StackSets
 }
 
 /// The stack ids of a target's stack-set instances (its data stack's first), read in the
@@ -165,7 +159,11 @@ fn some(
     reporter: &Reporter,
     inflight: &InFlight,
 ) -> Option<Vec<EnvOutcome>> {
-    let direct: Vec<Environment> = envs.iter().filter(|e| !by_stack_sets(e)).cloned().collect();
+    let direct: Vec<Environment> = envs
+        .iter()
+        .filter(|e| !e.through_stack_sets())
+        .cloned()
+        .collect();
     let mut done: Vec<EnvOutcome> = if direct.is_empty() {
         Vec::new()
     } else {
@@ -175,7 +173,7 @@ fn some(
         })?
     };
     let mut files: Vec<&std::path::Path> = Vec::new();
-    for env in envs.iter().filter(|e| by_stack_sets(e)) {
+    for env in envs.iter().filter(|e| e.through_stack_sets()) {
         if !files.contains(&env.source.path.as_path()) {
             files.push(&env.source.path);
         }
@@ -183,7 +181,7 @@ fn some(
     for path in files {
         let of_file: Vec<Environment> = envs
             .iter()
-            .filter(|e| by_stack_sets(e) && e.source.path == path)
+            .filter(|e| e.through_stack_sets() && e.source.path == path)
             .cloned()
             .collect();
         let file = match crate::config::load(path) {

@@ -34,8 +34,7 @@ use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// How long an operation is followed: 5 s between polls at most, 6 hours.
-const MAX_POLLS: u32 = 6 * 60 * 12;
+use stack_sets::{MAX_POLLS, operation_token};
 
 /// One target as StackSets sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,9 +259,9 @@ async fn one_set(
         let lacks =
             crate::ownership::lacks_tags(&file.name, file.spec.owner.as_deref(), &current.tags);
         if !lacks.is_empty() {
-            return Err(Refusal::StackNotOurs {
+            return Err(Refusal::StackSetNotOurs {
                 env: file.name.clone(),
-                stack: format!("stack set {name}"),
+                set: name.to_string(),
                 lacks,
             }
             .into());
@@ -465,17 +464,6 @@ fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
             p.region
         )),
     }
-}
-
-/// A unique id for an operation (CloudFormation takes up to 128 characters).
-fn operation_token(set: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut token = format!("qfleet-{nanos}-{set}");
-    token.truncate(128);
-    token
 }
 
 /// The stack ids of a target's instances, in the file's stacks' order (the data stack

@@ -18,6 +18,17 @@ pub enum Refusal {
         stack: String,
         lacks: Vec<String>,
     },
+    /// A stack set with the file's stack set name but without the file's marks (`lacks`):
+    /// neither it nor its instances are the file's.
+    #[error(
+        "{env}: stack set {set} is not qfleet's for this stack file: it lacks {}. qfleet changes only the stack sets it created for the file, and their instances; nothing was changed. Rename the environment, or remove that stack set",
+        .lacks.join(" and ")
+    )]
+    StackSetNotOurs {
+        env: String,
+        set: String,
+        lacks: Vec<String>,
+    },
     /// The credentials' account is not one the stack file (`file`) allows.
     #[error(
         "{env}: the credentials are for account {account}, and {} allows only {} (accounts); nothing was read or changed. Use credentials of an allowed account, or add this one to accounts",

@@ -7,6 +7,7 @@ use crate::aws::Clients;
 use crate::aws::cfn::stacks;
 use crate::config::Environment;
 use crate::error::{Error, Result};
+use crate::snapshot::stack_names::StackNames;
 use std::collections::BTreeMap;
 
 /// `QueueUrl` → `QUEUE_URL`.
@@ -45,6 +46,7 @@ pub fn shell_quote(v: &str) -> String {
 pub async fn collect(
     clients: &Clients,
     env: &Environment,
+    at: &StackNames,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
     let stages = env.stages();
     let names: Vec<(String, String)> = std::iter::once((env.data_stack_name(), String::new()))
@@ -57,6 +59,8 @@ pub async fn collect(
                 .unwrap_or_default();
             (s.fleet_stack_name(), prefix)
         }))
+        // Where the stack is (a stack set's instance's stack); none: no stack to read.
+        .filter_map(|(own, prefix)| Some((at.name(&own)?, prefix)))
         .collect();
     let states = futures::future::try_join_all(
         names
@@ -84,10 +88,11 @@ pub type ByStack = BTreeMap<String, BTreeMap<String, String>>;
 
 /// One environment's outputs: by stack, and merged (the fingerprint parameter left out). The
 /// account guard first: another account's stacks of the same name would hand a pipeline
-/// another environment's queue URL.
-pub async fn read(clients: &Clients, env: &Environment) -> Result<ByStack> {
+/// another environment's queue URL. The stacks are where `at` says (a target deployed through
+/// StackSets: its stack sets' instances), or could not be found (an error).
+pub async fn read(clients: &Clients, env: &Environment, at: Result<StackNames>) -> Result<ByStack> {
     crate::ownership::check_account(&clients.sts, env).await?;
-    let by_stack = collect(clients, env).await?;
+    let by_stack = collect(clients, env, &at?).await?;
     if by_stack.is_empty() {
         return Err(Error::aws(format!(
             "environment {} is not deployed (no stack {} or {})",

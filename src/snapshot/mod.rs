@@ -118,8 +118,7 @@ pub struct StackSnapshot {
 }
 
 impl StackSnapshot {
-    /// An absent stack, for hand-built snapshots.
-    #[cfg(test)]
+    /// An absent stack (none there, or one built by hand for a test).
     pub fn absent(name: &str) -> StackSnapshot {
         StackSnapshot {
             name: name.to_string(),
@@ -194,6 +193,10 @@ pub struct Snapshot {
     /// The stack file's `owner`: with the environment's name, the marks its stacks must carry
     /// (see [`crate::ownership`]). Not in the JSON.
     pub owner: Option<String>,
+    /// The environment whose marks its stacks carry: its own, or its stack file's for the
+    /// stack sets' instances of a target deployed through StackSets ([`stack_names`]).
+    /// Not in the JSON.
+    pub marked_as: String,
     pub region: String,
     pub data: StackSnapshot,
     pub fleet: StackSnapshot,
@@ -231,6 +234,7 @@ impl Snapshot {
         Snapshot {
             environment: env.to_string(),
             owner: None,
+            marked_as: env.to_string(),
             region: region.to_string(),
             data: StackSnapshot::absent(&format!("qfleet-{env}-data")),
             fleet: StackSnapshot::absent(&format!("qfleet-{env}-fleet")),
@@ -260,11 +264,28 @@ impl Snapshot {
 
 /// Reads the environment. Never fails as a whole: what could not be read is unknown, with why.
 pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapshot {
-    let (data_name, fleet_name) = (env.data_stack_name(), env.fleet_stack_name());
+    read_at(clients, env, scope, &stack_names::StackNames::own()).await
+}
+
+/// Reads the environment whose stacks are where `at` says (a stack set's instances for a
+/// target deployed through StackSets).
+pub async fn read_at(
+    clients: &Clients,
+    env: &Environment,
+    scope: Scope,
+    at: &stack_names::StackNames,
+) -> Snapshot {
+    let stack = |own: String, with_policies: bool| async move {
+        match at.name(&own) {
+            Some(name) => read_stack(clients, &name, with_policies).await,
+            None => StackSnapshot::absent(&own),
+        }
+    };
     let (data, fleet) = tokio::join!(
-        read_stack(clients, &data_name, scope.deletion_policies),
-        read_stack(clients, &fleet_name, false),
+        stack(env.data_stack_name(), scope.deletion_policies),
+        stack(env.fleet_stack_name(), false),
     );
+    let data_name = data.name.clone();
     let names = ResourceNames::of(env);
     // A later stage of a pipeline reads its own queues in the data stack.
     let (queue_id, dead_letter_id) = ids::stage_queues(env);
@@ -407,6 +428,7 @@ pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapsho
     Snapshot {
         environment: env.name.clone(),
         owner: env.spec.owner.clone(),
+        marked_as: at.marked_as(env).to_string(),
         region: clients.region.clone(),
         data,
         fleet,
@@ -500,6 +522,7 @@ pub mod jobs;
 mod locate;
 mod serialize;
 mod stack;
+pub mod stack_names;
 mod workers;
 use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::aws::queues::Queue;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::snapshot::Fact;
+use crate::snapshot::stack_names::StackNames;
 use crate::snapshot::{self, Scope, Snapshot, StackSnapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -278,14 +279,31 @@ pub struct Scaling {
 /// environment's, each later stage beside it. First the account guard (`accounts:`): the
 /// stacks of another account are not this environment's, and "not deployed" read there would
 /// mislead.
+#[cfg(test)]
 pub async fn gather(clients: &Clients, env: &Environment) -> Status {
+    gather_at(clients, env, Ok(StackNames::own())).await
+}
+
+/// The status of an environment whose stacks are where `names` says (a target deployed
+/// through StackSets: its stack sets' instances); when they could not be found, each stack
+/// is unknown with why.
+pub async fn gather_at(
+    clients: &Clients,
+    env: &Environment,
+    names: crate::error::Result<StackNames>,
+) -> Status {
     if let Err(e) = crate::ownership::check_account(&clients.sts, env).await {
-        return refused(env, e);
+        return refused(env, "account", e);
     }
+    let names = match names {
+        Ok(n) => n,
+        Err(e) => return refused(env, "stack_sets", e),
+    };
+    let names = &names;
     let stages = env.stages();
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
         let status = from_snapshot(
-            &snapshot::read(clients, stage, Scope::STATUS).await,
+            &snapshot::read_at(clients, stage, Scope::STATUS, names).await,
             stage.backlog_target(),
         );
         with_goal(status, stage.spec.scaling.max_latency_seconds)
@@ -312,8 +330,9 @@ pub async fn gather(clients: &Clients, env: &Environment) -> Status {
     first
 }
 
-/// The status of an environment the account guard refused: nothing read, each stack unknown.
-fn refused(env: &Environment, e: crate::error::Error) -> Status {
+/// The status of an environment that could not be read (the account guard refused it, or its
+/// stack sets could not be): nothing read, each stack unknown, `what` saying why.
+fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
     let stacks: Vec<String> = std::iter::once(env.data_stack_name())
         .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
         .collect();
@@ -340,7 +359,7 @@ fn refused(env: &Environment, e: crate::error::Error) -> Status {
         upload_to_processed: None,
         latency: None,
         jobs: None,
-        unavailable: BTreeMap::from([("account".to_string(), e.to_string())]),
+        unavailable: BTreeMap::from([(what.to_string(), e.to_string())]),
         stages: Vec::new(),
         pipeline: None,
         refused: Some((e.exit_code(), e.report())),

@@ -69,8 +69,10 @@ pub fn show(
     watch: Option<u64>,
 ) -> Result<crate::error::Exit> {
     loop {
-        let statuses =
-            session.each(|clients, env| async move { super::gather(&clients, env).await });
+        let statuses = session.each(|clients, env| async move {
+            let names = crate::snapshot::stack_names::locate(&session.aws, env).await;
+            super::gather_at(&clients, env, names).await
+        });
         let reading = Statuses {
             statuses,
             details,

@@ -273,7 +273,7 @@ pub fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allowed) ->
     for (s, of) in &stacks {
         match &s.state {
             Fact::Known(st) => {
-                let lacks = crate::ownership::lacks(&of.environment, of.owner.as_deref(), st);
+                let lacks = crate::ownership::lacks(&of.marked_as, of.owner.as_deref(), st);
                 if !lacks.is_empty() {
                     reasons.push(Refusal::NotOurs {
                         stack: st.name.clone(),

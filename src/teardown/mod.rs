@@ -9,6 +9,7 @@ mod delete;
 pub mod event;
 pub mod report;
 pub mod schedule;
+mod stack_sets;
 pub mod test_events;
 pub mod text;
 mod wait;
@@ -20,6 +21,7 @@ use crate::config::Environment;
 use crate::error::{self, Error, ErrorReport, Exit, Result, Usage};
 use crate::output::progress::Question;
 use crate::output::words::count;
+use crate::snapshot::stack_names::StackNames;
 use crate::snapshot::{self, Scope};
 use decide::{Allowed, DataAtRisk, Decision, Plan, Refusal};
 use event::Event;
@@ -50,6 +52,8 @@ pub struct Options {
     pub polling: Polling,
     /// The slots and the poll budget shared by the run's environments (clones share them).
     pub schedule: Schedule,
+    /// One StackSets operation at a time per stack set among the run's targets.
+    pub stack_set_locks: stack_sets::Locks,
 }
 
 impl Options {
@@ -89,6 +93,10 @@ pub struct TeardownOutcome {
     pub log_groups: Vec<LogGroupHeld>,
     pub purged_objects: u64,
     pub duration_ms: u128,
+    /// The stacks of a target deployed through StackSets, under the names AWS gave them (its
+    /// events name them). Not in the JSON.
+    #[serde(skip)]
+    pub instance_stacks: Vec<String>,
 }
 
 /// The workers' log group a teardown deletes with the fleet (its lines go with it).
@@ -144,9 +152,21 @@ impl LogGroupHeld {
 }
 
 /// Tears down one environment. Errors end up in the outcome so that other environments go on.
+#[cfg(test)]
 pub async fn environment(
     clients: &Clients,
     env: &Environment,
+    opts: &Options,
+    reporter: &Reporter,
+) -> TeardownOutcome {
+    environment_at(clients, env, Ok(StackNames::own()), opts, reporter).await
+}
+
+/// Tears down one environment whose stacks are where `names` says (or could not be found).
+pub async fn environment_at(
+    clients: &Clients,
+    env: &Environment,
+    names: Result<StackNames>,
     opts: &Options,
     reporter: &Reporter,
 ) -> TeardownOutcome {
@@ -165,8 +185,22 @@ pub async fn environment(
         log_groups: Vec::new(),
         purged_objects: 0,
         duration_ms: 0,
+        instance_stacks: Vec::new(),
     };
-    if let Err(e) = run(clients, env, opts, reporter, &mut out).await {
+    let ran = match names {
+        Ok(names) => {
+            if let Some(t) = &names.stack_set {
+                out.instance_stacks = t
+                    .instances
+                    .keys()
+                    .filter_map(|own| names.name(own))
+                    .collect();
+            }
+            run(clients, env, &names, opts, reporter, &mut out).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = ran {
         out.ok = false;
         out.exit_code = e.exit_code();
         out.error = Some(e.report());
@@ -207,6 +241,7 @@ pub(crate) struct Ctx<'a> {
 async fn run(
     clients: &Clients,
     env: &Environment,
+    names: &StackNames,
     opts: &Options,
     reporter: &Reporter,
     out: &mut TeardownOutcome,
@@ -220,10 +255,15 @@ async fn run(
     let mut turn = opts.schedule.turn();
     turn.take().await;
     crate::ownership::check_account(&clients.sts, env).await?;
-    let (snap, later) = read(clients, env, opts).await?;
+    let (snap, later) = read(clients, env, names, opts).await?;
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
         Decision::Nothing => {
             reporter.line(format!("{}: nothing to tear down", env.name));
+            // A stack set's instance without a stack, or a stack set without instances,
+            // holds nothing: gone with the teardown that covers it.
+            if let Some(t) = &names.stack_set {
+                stack_sets::tidy(&at, t, &sets_covered(env, opts, t), out, &mut turn).await?;
+            }
             return Ok(());
         }
         Decision::Refuse {
@@ -239,24 +279,28 @@ async fn run(
     out.data = plan.data.clone();
     out.log_group = plan.log_group.as_ref().and_then(LogGroupHeld::of);
     out.log_groups = plan.log_groups().filter_map(LogGroupHeld::of).collect();
-    let step = |s: &str| format!("delete {s}");
+    let label = |s: &str| match &names.stack_set {
+        Some(t) => stack_sets::label(t, s),
+        None => s.to_string(),
+    };
+    let step = |s: &str| format!("delete {}", label(s));
     reporter.ledger.plan(
         &env.name,
         plan.targets.iter().map(|s| step(&s.name)).collect(),
     );
 
-    let names: Vec<&str> = plan.targets.iter().map(|s| s.name.as_str()).collect();
+    let stack_names: Vec<String> = plan.targets.iter().map(|s| label(&s.name)).collect();
     if !opts.yes {
         if !opts.can_prompt {
             return Err(error::Refusal::TeardownUnconfirmed {
-                stacks: names.iter().map(|n| n.to_string()).collect(),
+                stacks: stack_names.clone(),
             }
             .into());
         }
         let losses = losses(&plan, opts);
-        let what = format!("tear down (delete {})", names.join(", then "));
+        let what = format!("tear down (delete {})", stack_names.join(", then "));
         let question = crate::output::progress::question_text(&env.name, &what, &losses);
-        let preview = preview(&plan, opts);
+        let preview = preview(&plan, opts, &label);
         let asked = Question {
             environment: &env.name,
             preview: &preview,
@@ -304,13 +348,16 @@ async fn run(
         if s.name == snap.data.name {
             // Work may have arrived while the fleet went: look again, right before the data goes.
             turn.take().await;
-            recheck_and_purge(clients, env, opts, reporter, out).await?;
+            recheck_and_purge(clients, env, names, opts, reporter, out).await?;
         }
         let kept = retained_by_policy(&s.name);
         out.retained
             .extend(kept.iter().map(delete::Retained::describe));
         reporter.ledger.start(&env.name, &step(&s.name));
-        delete::stack(&at, &s.name, &kept, out, &mut turn).await?;
+        match &names.stack_set {
+            Some(t) => stack_sets::delete_instance(&at, t, &s.name, &mut turn).await?,
+            None => delete::stack(&at, &s.name, &kept, out, &mut turn).await?,
+        }
         reporter
             .ledger
             .finish(&env.name, &step(&s.name), format!("deleted {}", s.name));
@@ -319,7 +366,35 @@ async fn run(
     for r in &out.retained {
         reporter.line(format!("retained: {r}"));
     }
+    if let Some(t) = &names.stack_set {
+        stack_sets::tidy(&at, t, &sets_covered(env, opts, t), out, &mut turn).await?;
+    }
     Ok(())
+}
+
+/// The stack sets a target's teardown covers: each stage's fleet's (the chosen stage's
+/// alone with `--stage`), then the data's unless `--only fleet`.
+fn sets_covered(
+    env: &Environment,
+    opts: &Options,
+    t: &snapshot::stack_names::StackSetTarget,
+) -> Vec<String> {
+    let mut own: Vec<String> = env
+        .stages()
+        .iter()
+        .filter(|s| {
+            opts.stage.is_none()
+                || s.stage.as_ref().map(|x| x.name.as_str()) == opts.stage.as_deref()
+        })
+        .map(|s| s.fleet_stack_name())
+        .collect();
+    own.reverse();
+    if !opts.only_fleet {
+        own.push(env.data_stack_name());
+    }
+    own.iter()
+        .filter_map(|o| t.instances.get(o).map(|(set, _)| set.clone()))
+        .collect()
 }
 
 /// What a teardown decides on. A pipeline is read stage by stage: the first stage's snapshot
@@ -329,14 +404,15 @@ async fn run(
 async fn read(
     clients: &Clients,
     env: &Environment,
+    names: &StackNames,
     opts: &Options,
 ) -> Result<(snapshot::Snapshot, Vec<decide::LaterStage>)> {
     let Some(name) = opts.stage.as_deref() else {
         // Boxed: a snapshot read is a large future.
         let (mut snap, mut later) = Box::pin(async {
             tokio::join!(
-                snapshot::read(clients, env.stages()[0], Scope::TEARDOWN),
-                read_later_stages(clients, env),
+                snapshot::read_at(clients, env.stages()[0], Scope::TEARDOWN, names),
+                read_later_stages(clients, env, names),
             )
         })
         .await;
@@ -361,13 +437,23 @@ async fn read(
             env: env.name.clone(),
             stage: name.to_string(),
         })?;
-    let snap = Box::pin(snapshot::read(clients, stage, Scope::TEARDOWN_STAGE)).await;
+    let snap = Box::pin(snapshot::read_at(
+        clients,
+        stage,
+        Scope::TEARDOWN_STAGE,
+        names,
+    ))
+    .await;
     Ok((snap, Vec::new()))
 }
 
 /// The later stages of a pipeline, each read with its fleet and its queues (none for one
 /// stage).
-async fn read_later_stages(clients: &Clients, env: &Environment) -> Vec<decide::LaterStage> {
+async fn read_later_stages(
+    clients: &Clients,
+    env: &Environment,
+    names: &StackNames,
+) -> Vec<decide::LaterStage> {
     let stages = env.stages();
     futures::future::join_all(stages.iter().skip(1).map(|stage| async move {
         let (queue_id, dead_letter_id) = crate::render::ids::stage_queues(stage);
@@ -379,7 +465,7 @@ async fn read_later_stages(clients: &Clients, env: &Environment) -> Vec<decide::
                 .unwrap_or_default(),
             queue_id,
             dead_letter_id,
-            snap: snapshot::read(clients, stage, Scope::TEARDOWN_STAGE).await,
+            snap: snapshot::read_at(clients, stage, Scope::TEARDOWN_STAGE, names).await,
         }
     }))
     .await
@@ -449,11 +535,11 @@ fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>, u64)> {
 }
 
 /// What the question shows above it: the stacks to delete, in order, and what they hold.
-fn preview(plan: &Plan, opts: &Options) -> String {
+fn preview(plan: &Plan, opts: &Options, label: &dyn Fn(&str) -> String) -> String {
     let mut lines: Vec<String> = plan
         .targets
         .iter()
-        .map(|s| format!("  - delete {}", s.name))
+        .map(|s| format!("  - delete {}", label(&s.name)))
         .collect();
     for held in plan.log_groups().filter_map(LogGroupHeld::of) {
         lines.push(format!("  {}", held.describe()));
@@ -526,11 +612,12 @@ fn preview(plan: &Plan, opts: &Options) -> String {
 async fn recheck_and_purge(
     clients: &Clients,
     env: &Environment,
+    names: &StackNames,
     opts: &Options,
     reporter: &Reporter,
     out: &mut TeardownOutcome,
 ) -> Result<()> {
-    let (snap, later) = read(clients, env, opts).await?;
+    let (snap, later) = read(clients, env, names, opts).await?;
     let (mut data, purge, mut reasons) = decide::data_at_risk(&snap, opts.allowed());
     for l in &later {
         let stage = decide::stage_queues_at_risk(&snap, l, opts.allowed(), &mut reasons);

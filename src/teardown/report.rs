@@ -15,7 +15,8 @@ use serde::Serialize;
 /// Every environment's outcome, with the events the run reported.
 pub struct TornDown {
     pub outcomes: Vec<TeardownOutcome>,
-    /// Each environment's stacks (data first, then every stage's fleet), in the outcomes' order.
+    /// Each environment's stacks (data first, then every stage's fleet, then a stack-set
+    /// target's instances' stacks), in the outcomes' order.
     pub stacks: Vec<Vec<String>>,
     pub events: Vec<Event>,
 }
@@ -28,7 +29,10 @@ pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
     let outcomes: Vec<TeardownOutcome> = session
         .each_until_interrupted(|clients, env| {
             let (opts, reporter) = (opts.clone(), &reporter);
-            async move { super::environment(&clients, env, &opts, reporter).await }
+            async move {
+                let names = crate::snapshot::stack_names::locate(&session.aws, env).await;
+                super::environment_at(&clients, env, names, &opts, reporter).await
+            }
         })
         .ok_or_else(|| {
             Error::from(Interruption::Teardown {
@@ -38,9 +42,11 @@ pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
     let stacks = session
         .envs
         .iter()
-        .map(|env| {
+        .zip(&outcomes)
+        .map(|(env, o)| {
             std::iter::once(env.data_stack_name())
                 .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
+                .chain(o.instance_stacks.iter().cloned())
                 .collect()
         })
         .collect();

@@ -20,6 +20,20 @@ use aws_sdk_cloudformation::types::{
 };
 use std::collections::BTreeMap;
 
+/// How long an operation is followed: 5 s between polls at most, 6 hours.
+pub const MAX_POLLS: u32 = 6 * 60 * 12;
+
+/// A unique id for an operation (CloudFormation takes up to 128 characters).
+pub fn operation_token(set: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut token = format!("qfleet-{nanos}-{set}");
+    token.truncate(128);
+    token
+}
+
 /// A stack set as qfleet reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackSet {
@@ -364,4 +378,52 @@ pub async fn wait(
         reason,
         results,
     })
+}
+
+/// Deletes the instance of `account` and `region` with its stack (`RetainStacks` false: the
+/// stack is deleted as DeleteStack would,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html>);
+/// the operation's id.
+pub async fn delete_instance(
+    cfn: &Client,
+    name: &str,
+    account: &str,
+    region: &str,
+    token: &str,
+) -> Result<String> {
+    let out = cfn
+        .delete_stack_instances()
+        .stack_set_name(name)
+        .accounts(account)
+        .regions(region)
+        .retain_stacks(false)
+        .operation_id(token)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from_sdk(
+                &format!("deleting the instance of stack set {name} in {account} {region}"),
+                e,
+            )
+        })?;
+    Ok(out.operation_id().unwrap_or(token).to_string())
+}
+
+/// Deletes the stack set, which must have no instance left
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html>).
+pub async fn delete(cfn: &Client, name: &str) -> Result<()> {
+    cfn.delete_stack_set()
+        .stack_set_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("deleting stack set {name}"), e))?;
+    Ok(())
+}
+
+/// The name of the stack an ARN names (`arn:…:stack/NAME/ID`), or the text itself.
+pub fn stack_name_of(stack_id: &str) -> &str {
+    stack_id
+        .split_once(":stack/")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or(stack_id)
 }

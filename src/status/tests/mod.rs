@@ -550,3 +550,113 @@ fn rows_of_several_accounts_or_regions_say_where_each_is() {
     let json = serde_json::to_value(&eu).unwrap();
     assert_eq!(json["account"], "123456789012");
 }
+
+/// A target deployed through StackSets: its rows are its instances' stacks, found through the
+/// file's stack sets (SDK-level mocks: no emulator here runs qfleet's stacks as instances), and
+/// never the stacks of its own names.
+#[tokio::test]
+async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
+    use crate::aws::mock::{instance_stacks, list_instances, stack_sets, state};
+    const A: &str = "111122223333";
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
+    let env = crate::config::load(&p).unwrap().targets.remove(0);
+    let st = state(&[
+        (
+            "qfleet-fleetsets-data",
+            A,
+            "eu-west-1",
+            Some("StackSet-qfleet-fleetsets-data-aaa"),
+        ),
+        (
+            "qfleet-fleetsets-fleet",
+            A,
+            "us-east-1",
+            Some("StackSet-qfleet-fleetsets-fleet-us"),
+        ),
+    ]);
+    let (sets, list) = (stack_sets("fleetsets"), list_instances(&st));
+    let admin = Rules {
+        cfn: vec![&sets, &list],
+        ..Default::default()
+    }
+    .clients();
+    let stacks = instance_stacks(&st, A, "eu-west-1", "fleetsets");
+    let sts = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account(A)
+            .build()
+    });
+    // Nothing else is deployed there: no resource, queue, group or alarm.
+    let res = list_resources(Vec::new());
+    let no_queue = mock!(aws_sdk_sqs::Client::get_queue_url).then_error(|| {
+        aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError::QueueDoesNotExist(
+            aws_sdk_sqs::types::error::QueueDoesNotExist::builder().build(),
+        )
+    });
+    let no_group = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups).then_output(
+        || {
+            aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder()
+                .set_auto_scaling_groups(Some(Vec::new()))
+                .build()
+        },
+    );
+    let no_alarm = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
+        aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().build()
+    });
+    let no_bucket = mock!(aws_sdk_s3::Client::head_bucket).then_error(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketError::NotFound(
+            aws_sdk_s3::types::error::NotFound::builder().build(),
+        )
+    });
+    let clients = Rules {
+        cfn: vec![&stacks, &res],
+        s3: vec![&no_bucket],
+        sqs: vec![&no_queue],
+        autoscaling: vec![&no_group],
+        cloudwatch: vec![&no_alarm],
+        sts: vec![&sts],
+        ..Default::default()
+    }
+    .clients();
+    let names = crate::snapshot::stack_names::instances_of(admin, &env)
+        .await
+        .map(|t| StackNames { stack_set: Some(t) });
+    let s = gather_at(&clients, &env, names).await;
+    let rows: Vec<(&str, Option<bool>)> = s
+        .stacks
+        .iter()
+        .map(|r| (r.name.as_str(), r.exists))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("StackSet-qfleet-fleetsets-data-aaa", Some(true)),
+            // The fleet's stack set has an instance in another region only: none here.
+            ("qfleet-fleetsets-eu1-fleet", Some(false)),
+        ]
+    );
+
+    // A stack set that could not be read: every stack unknown, never "not deployed".
+    let denied = mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_error(|| {
+        aws_sdk_cloudformation::operation::describe_stack_set::DescribeStackSetError::generic(
+            aws_smithy_types::error::ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("not allowed")
+                .build(),
+        )
+    });
+    let broken = Rules {
+        cfn: vec![&denied],
+        ..Default::default()
+    }
+    .clients();
+    let names = crate::snapshot::stack_names::instances_of(broken, &env)
+        .await
+        .map(|t| StackNames { stack_set: Some(t) });
+    let s = gather_at(&clients, &env, names).await;
+    assert!(
+        s.stacks.iter().all(|r| r.exists.is_none()),
+        "{:?}",
+        s.stacks
+    );
+}

@@ -400,7 +400,8 @@ fn the_preview_names_the_code_buckets_packages() {
     let Decision::Proceed(plan) = decide(&s, none()) else {
         panic!()
     };
-    let text = crate::teardown::preview(&plan, &crate::teardown::Options::default());
+    let text =
+        crate::teardown::preview(&plan, &crate::teardown::Options::default(), &str::to_string);
     assert!(
         text.contains(
             "code bucket td-code-1-eu-west-1: 1 package version (deleted: qfleet rebuilds them"
@@ -428,7 +429,7 @@ fn the_workers_log_group_is_reported_as_lost_with_the_fleet() {
     let Decision::Proceed(plan) = decide(&s, none()) else {
         panic!()
     };
-    let text = crate::teardown::preview(&plan, &opts);
+    let text = crate::teardown::preview(&plan, &opts, &str::to_string);
     assert!(
         text.contains("log group /qfleet/td/workers: the workers' lines (2.50 kB stored) deleted with the fleet"),
         "{text}"
@@ -446,7 +447,8 @@ fn the_workers_log_group_is_reported_as_lost_with_the_fleet() {
     };
     assert!(crate::teardown::losses(&plan, &opts).is_empty());
     assert!(
-        crate::teardown::preview(&plan, &opts).contains("log group /qfleet/td/workers: no lines")
+        crate::teardown::preview(&plan, &opts, &str::to_string)
+            .contains("log group /qfleet/td/workers: no lines")
     );
 
     // Not read: said, and counted as a possible loss, never as empty.
@@ -580,9 +582,10 @@ fn a_later_stage_s_log_group_is_reported_as_lost_with_its_fleet() {
         ]
     );
     assert!(
-        crate::teardown::preview(&plan, &opts).contains("log group /qfleet/td/thumbs/workers"),
+        crate::teardown::preview(&plan, &opts, &str::to_string)
+            .contains("log group /qfleet/td/thumbs/workers"),
         "{}",
-        crate::teardown::preview(&plan, &opts)
+        crate::teardown::preview(&plan, &opts, &str::to_string)
     );
 
     // Not read: a possible loss, never none.

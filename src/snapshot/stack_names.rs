@@ -1,0 +1,137 @@
+//! Where an environment's stacks are. Under their own names (`qfleet-ENV-data`), or, for a
+//! target its stack file deploys through StackSets (`rollout.mode: stack_sets`), as the stacks
+//! of its file's stack sets' instances in the target's account and region: CloudFormation names
+//! them (`StackSet-qfleet-FILE-data-…`) and puts the stack set's tags on them, the file's
+//! marks (`qfleet:environment` = the file's environment; "the key-value pairs to associate
+//! with this stack set and the stacks created from it",
+//! <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html>).
+//! Which stack is a target's is read from the stack sets themselves (ListStackInstances, in
+//! the account and region that hold them), never guessed from a name; a stack set without the
+//! file's marks is not the file's, and its instances are no target's.
+
+use crate::aws::cfn::stack_sets::{self, Instance};
+use crate::aws::{Aws, Clients};
+use crate::config::Environment;
+use crate::error::Result;
+use std::collections::BTreeMap;
+
+/// Where one environment's stacks are.
+#[derive(Debug, Clone, Default)]
+pub struct StackNames {
+    /// `None`: under their own names.
+    pub stack_set: Option<StackSetTarget>,
+}
+
+/// A target's stacks as its file's stack sets' instances.
+#[derive(Debug, Clone)]
+pub struct StackSetTarget {
+    /// The clients of the account and region that hold the stack sets.
+    pub admin: Clients,
+    /// The file's environment: the marks its stack sets and their stacks carry.
+    pub file: String,
+    pub account: String,
+    pub region: String,
+    /// Each of the environment's own stack names (`qfleet-orders-eu-data`) with its stack
+    /// set's instance there (`None`: the stack set has no instance in this account and region).
+    pub instances: BTreeMap<String, (String, Option<Instance>)>,
+}
+
+impl StackNames {
+    /// The stacks under their own names.
+    pub fn own() -> StackNames {
+        StackNames::default()
+    }
+
+    /// The name the stack qfleet calls `own` has in the account and region; `None` when it has
+    /// no stack there (no instance, or an instance whose stack was never created).
+    pub fn name(&self, own: &str) -> Option<String> {
+        let Some(t) = &self.stack_set else {
+            return Some(own.to_string());
+        };
+        t.instances
+            .get(own)
+            .and_then(|(_, i)| i.as_ref())
+            .and_then(|i| i.stack_id.as_deref())
+            .map(|id| stack_sets::stack_name_of(id).to_string())
+    }
+
+    /// The environment whose marks the stacks carry.
+    pub fn marked_as<'a>(&'a self, env: &'a Environment) -> &'a str {
+        self.stack_set
+            .as_ref()
+            .map_or(env.name.as_str(), |t| t.file.as_str())
+    }
+}
+
+impl StackSetTarget {
+    /// The stack set and the instance of the stack named `name` there (an instance's stack
+    /// name, or qfleet's own name of a stack).
+    pub fn of_stack(&self, name: &str) -> Option<(&str, &Instance)> {
+        self.instances.iter().find_map(|(own, (set, i))| {
+            let i = i.as_ref()?;
+            let stack = i.stack_id.as_deref().map(stack_sets::stack_name_of);
+            (own == name || stack == Some(name)).then_some((set.as_str(), i))
+        })
+    }
+}
+
+/// Where `env`'s stacks are: its own names, or, for a target deployed through StackSets, its
+/// instances, read in the account and region that hold the file's stack sets (the
+/// credentials' own account, in the file's `region`). A stack set that could not be read is
+/// an error: never "no instance".
+pub async fn locate(aws: &Aws, env: &Environment) -> Result<StackNames> {
+    if !env.through_stack_sets() {
+        return Ok(StackNames::own());
+    }
+    let file = crate::config::load(&env.source.path)?;
+    let admin = aws
+        .clients_as(&aws.region_for(&file.spec.region), None)
+        .await;
+    Ok(StackNames {
+        stack_set: Some(instances_of(admin, env).await?),
+    })
+}
+
+/// The target's instance in each of its file's stack sets, read with `admin`.
+pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
+    let file = env.file_environment().to_string();
+    let account = env
+        .target
+        .as_ref()
+        .and_then(|t| t.account.clone())
+        .unwrap_or_default();
+    let region = env.spec.region.clone();
+    let own: Vec<String> = std::iter::once(env.data_stack_name())
+        .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
+        .collect();
+    let mut instances = BTreeMap::new();
+    for name in own {
+        let set = crate::render::stack_set::set_name(&file, &env.name, &name);
+        let found = match stack_sets::describe(&admin.cfn, &set).await? {
+            None => None,
+            Some(s) => {
+                let lacks = crate::ownership::lacks_tags(&file, env.spec.owner.as_deref(), &s.tags);
+                if !lacks.is_empty() {
+                    return Err(crate::error::Refusal::StackSetNotOurs {
+                        env: env.name.clone(),
+                        set: set.clone(),
+                        lacks,
+                    }
+                    .into());
+                }
+                stack_sets::instances(&admin.cfn, &set)
+                    .await?
+                    .into_iter()
+                    .find(|i| i.account == account && i.region == region)
+            }
+        };
+        instances.insert(name, (set, found));
+    }
+    Ok(StackSetTarget {
+        admin,
+        file,
+        account,
+        region,
+        instances,
+    })
+}

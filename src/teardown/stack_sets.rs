@@ -1,0 +1,189 @@
+//! The teardown of a target its stack file deploys through StackSets (`rollout.mode:
+//! stack_sets`). Its stacks are read and decided on in its account and region like any
+//! environment's ([`crate::snapshot::stack_names`]); each stack qfleet decided to delete goes
+//! as its stack set's instance (DeleteStackInstances without RetainStacks: the stack is
+//! deleted with it), in the same order (the fleet first, the data after the second look).
+//! Then, for the stack sets this teardown covers: an instance of this target that has no
+//! stack (its creation failed; it holds nothing) is deleted, and a stack set left without any
+//! instance is deleted, since a stack set with instances cannot be
+//! (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html>).
+//!
+//! StackSets runs one operation at a time on a stack set: the targets of one file torn down
+//! together take turns on each stack set ([`Locks`]), holding no slot of `--concurrency` while
+//! they wait for it or for the operation.
+
+use super::event::{Event, StackAction};
+use super::schedule::Turn;
+use super::{Ctx, TeardownOutcome};
+use crate::aws::cfn::stack_sets::{self, MAX_POLLS};
+use crate::error::{Error, Result};
+use crate::snapshot::stack_names::StackSetTarget;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// One lock per stack set, shared by the run's environments (clones share them).
+#[derive(Debug, Clone, Default)]
+pub struct Locks(Arc<Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl Locks {
+    fn of(&self, set: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry(set.to_string()).or_default().clone()
+    }
+}
+
+/// How the preview and the steps name a stack of a stack-set target.
+pub fn label(t: &StackSetTarget, stack: &str) -> String {
+    match t.of_stack(stack) {
+        Some((set, _)) => format!(
+            "{stack} (stack set {set}'s instance in {} {})",
+            t.account, t.region
+        ),
+        None => stack.to_string(),
+    }
+}
+
+/// Deletes the instance whose stack is `stack`, and waits for the operation's result for this
+/// account and region.
+pub async fn delete_instance(
+    at: &Ctx<'_>,
+    t: &StackSetTarget,
+    stack: &str,
+    turn: &mut Turn,
+) -> Result<()> {
+    let Some((set, _)) = t.of_stack(stack) else {
+        return Err(Error::aws(format!(
+            "{stack}: no stack set's instance in {} {} has this stack",
+            t.account, t.region
+        )));
+    };
+    let spinner = at.reporter.spinner(stack);
+    spinner.set(format!("waiting for stack set {set}"));
+    turn.give_back();
+    let lock = at.opts.stack_set_locks.of(set);
+    let _one_at_a_time = lock.lock().await;
+    turn.take().await;
+    let op = stack_sets::delete_instance(
+        &t.admin.cfn,
+        set,
+        &t.account,
+        &t.region,
+        &stack_sets::operation_token(set),
+    )
+    .await?;
+    spinner.set(format!("deleting (stack set {set}, operation {op})"));
+    at.reporter.event(Event::Stack {
+        stack: stack.to_string(),
+        action: StackAction::Deleting,
+    });
+    turn.give_back();
+    let ended = {
+        let _under_way = at.opts.schedule.waiting();
+        stack_sets::wait(&t.admin.cfn, set, &op, at.opts.polling, MAX_POLLS).await?
+    };
+    match ended.result(&t.account, &t.region) {
+        Some(r) if r.status == "SUCCEEDED" => {
+            at.reporter.line(format!(
+                "{stack}: deleted with stack set {set}'s instance in {} {}",
+                t.account, t.region
+            ));
+            Ok(())
+        }
+        r => Err(Error::aws(format!(
+            "{stack}: stack set {set}'s instance in {} {} was not deleted: the operation {}{}, {}. Fix the cause and run teardown again",
+            t.account,
+            t.region,
+            ended.status,
+            ended
+                .reason
+                .as_ref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default(),
+            match r {
+                Some(r) => format!(
+                    "here {}: {}",
+                    r.status,
+                    r.reason.as_deref().unwrap_or("StackSets gave no reason")
+                ),
+                None => "and its results name no instance here".to_string(),
+            }
+        ))),
+    }
+}
+
+/// After the stacks: for each stack set in `sets`, this target's instance that has no stack is
+/// deleted (nothing is in it), and the stack set goes once no instance is left (another
+/// target's instance keeps it). Each deleted stack set is added to `out.deleted`.
+pub async fn tidy(
+    at: &Ctx<'_>,
+    t: &StackSetTarget,
+    sets: &[String],
+    out: &mut TeardownOutcome,
+    turn: &mut Turn,
+) -> Result<()> {
+    for set in sets {
+        turn.give_back();
+        let lock = at.opts.stack_set_locks.of(set);
+        let _one_at_a_time = lock.lock().await;
+        turn.take().await;
+        if stack_sets::describe(&t.admin.cfn, set).await?.is_none() {
+            continue;
+        }
+        let instances = stack_sets::instances(&t.admin.cfn, set).await?;
+        let stackless = instances
+            .iter()
+            .find(|i| i.account == t.account && i.region == t.region && i.stack_id.is_none());
+        if let Some(i) = stackless {
+            let op = stack_sets::delete_instance(
+                &t.admin.cfn,
+                set,
+                &t.account,
+                &t.region,
+                &stack_sets::operation_token(set),
+            )
+            .await?;
+            turn.give_back();
+            let ended = {
+                let _under_way = at.opts.schedule.waiting();
+                stack_sets::wait(&t.admin.cfn, set, &op, at.opts.polling, MAX_POLLS).await?
+            };
+            turn.take().await;
+            match ended.result(&t.account, &t.region) {
+                Some(r) if r.status == "SUCCEEDED" => at.reporter.line(format!(
+                    "stack set {set}: its instance in {} {} without a stack ({}) deleted",
+                    t.account, t.region, i.status
+                )),
+                _ => {
+                    return Err(Error::aws(format!(
+                        "stack set {set}: its instance in {} {} (without a stack) was not deleted: the operation {}{}",
+                        t.account,
+                        t.region,
+                        ended.status,
+                        ended
+                            .reason
+                            .as_ref()
+                            .map(|x| format!(" ({x})"))
+                            .unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        let left = stack_sets::instances(&t.admin.cfn, set).await?;
+        if let Some(other) = left.first() {
+            at.reporter.line(format!(
+                "stack set {set}: kept, {} instance{} left (in {} {}{})",
+                left.len(),
+                if left.len() == 1 { "" } else { "s" },
+                other.account,
+                other.region,
+                if left.len() > 1 { ", …" } else { "" }
+            ));
+            continue;
+        }
+        stack_sets::delete(&t.admin.cfn, set).await?;
+        at.reporter
+            .line(format!("stack set {set}: deleted (no instance left)"));
+        out.deleted.push(format!("stack set {set}"));
+    }
+    Ok(())
+}

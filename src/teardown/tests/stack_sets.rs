@@ -1,0 +1,414 @@
+//! The teardown of targets deployed through StackSets, against CloudFormation answered by
+//! SDK-level mocks (`mocked_`): no emulator here deletes stack instances faithfully (moto
+//! cannot create a qfleet data stack as an instance, see docs/local-aws.md). The mocks keep
+//! one state of the stack sets' instances: DeleteStackInstances removes the instance and its
+//! stack, which the target's DescribeStacks then no longer finds.
+
+use super::{reporter, template};
+use crate::aws::cfn::stack_sets::Instance;
+use crate::aws::mock::{
+    Rules, State, instance_stacks, list_instances, list_resources, queue_attributes, resource,
+    stack_sets, state,
+};
+use crate::aws::poll::Polling;
+use crate::config::Environment;
+use crate::snapshot::stack_names::{StackNames, instances_of};
+use crate::teardown::{Options, environment_at};
+use aws_sdk_cloudformation::Client as Cfn;
+use aws_sdk_cloudformation::operation::{
+    delete_stack_instances::DeleteStackInstancesOutput, delete_stack_set::DeleteStackSetOutput,
+    describe_stack_set_operation::DescribeStackSetOperationOutput,
+    list_stack_set_operation_results::ListStackSetOperationResultsOutput,
+};
+use aws_sdk_cloudformation::types as cfn;
+use aws_smithy_mocks::{Rule, mock};
+
+const A: &str = "111122223333";
+const B: &str = "444455556666";
+const DATA_SET: &str = "qfleet-fleetsets-data";
+const FLEET_SET: &str = "qfleet-fleetsets-fleet";
+const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/fleetsets-eu1-jobs";
+const DLQ: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/fleetsets-eu1-dlq";
+
+/// The canary target of `examples/stack-sets.yaml` (`fleetsets-eu1`, account A, eu-west-1).
+fn canary() -> Environment {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
+    crate::config::load(&p).unwrap().targets.remove(0)
+}
+
+/// DeleteStackInstances: the instance goes (with its stack) unless `fails` names its set.
+fn delete_instances(st: &State, fails: Option<&'static str>) -> Rule {
+    let st = st.clone();
+    mock!(Cfn::delete_stack_instances)
+        .match_requests(|r| r.retain_stacks() == Some(false))
+        .then_compute_output(move |r| {
+            let set = r.stack_set_name().unwrap_or_default().to_string();
+            if fails != Some(set.as_str()) {
+                st.lock().unwrap().retain(|(s, a, region, _)| {
+                    !(s == &set && r.accounts().contains(a) && r.regions().contains(region))
+                });
+            }
+            let outcome = if fails == Some(set.as_str()) {
+                "failed"
+            } else {
+                "ok"
+            };
+            DeleteStackInstancesOutput::builder()
+                .operation_id(format!("{outcome}-{set}"))
+                .build()
+        })
+}
+
+fn operations() -> Rule {
+    mock!(Cfn::describe_stack_set_operation).then_compute_output(|r| {
+        let failed = r.operation_id().unwrap_or_default().starts_with("failed");
+        DescribeStackSetOperationOutput::builder()
+            .stack_set_operation(
+                cfn::StackSetOperation::builder()
+                    .status(if failed {
+                        cfn::StackSetOperationStatus::Failed
+                    } else {
+                        cfn::StackSetOperationStatus::Succeeded
+                    })
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn results() -> Rule {
+    mock!(Cfn::list_stack_set_operation_results).then_compute_output(|r| {
+        let failed = r.operation_id().unwrap_or_default().starts_with("failed");
+        ListStackSetOperationResultsOutput::builder()
+            .summaries(
+                cfn::StackSetOperationResultSummary::builder()
+                    .account(A)
+                    .region("eu-west-1")
+                    .status(if failed {
+                        cfn::StackSetOperationResultStatus::Failed
+                    } else {
+                        cfn::StackSetOperationResultStatus::Succeeded
+                    })
+                    .set_status_reason(failed.then(|| {
+                        "ResourceLogicalId:WorkerGroup, ResourceType:AWS::AutoScaling::AutoScalingGroup, ResourceStatusReason:Access denied".to_string()
+                    }))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn caller_in(account: &'static str) -> Rule {
+    mock!(aws_sdk_sts::Client::get_caller_identity).then_output(move || {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account(account)
+            .build()
+    })
+}
+
+fn no_bucket() -> Rule {
+    mock!(aws_sdk_s3::Client::head_bucket).then_error(|| {
+        aws_sdk_s3::operation::head_bucket::HeadBucketError::NotFound(
+            aws_sdk_s3::types::error::NotFound::builder().build(),
+        )
+    })
+}
+
+fn no_queue() -> Rule {
+    mock!(aws_sdk_sqs::Client::get_queue_url).then_error(|| {
+        aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError::QueueDoesNotExist(
+            aws_sdk_sqs::types::error::QueueDoesNotExist::builder().build(),
+        )
+    })
+}
+
+fn opts() -> Options {
+    Options {
+        yes: true,
+        polling: Polling::immediate(),
+        ..Default::default()
+    }
+}
+
+/// Runs the canary's teardown with the admin's and the target's mocked clients.
+fn tear_down(admin: &[&Rule], target: &[&Rule]) -> crate::teardown::TeardownOutcome {
+    let admin = Rules {
+        cfn: admin.to_vec(),
+        ..Default::default()
+    }
+    .clients();
+    // The data instance's stack lists its two queues, both empty; its bucket is gone.
+    let live = cfn::ResourceStatus::CreateComplete;
+    let (res, b, q, empty, sts) = (
+        list_resources(vec![(
+            "StackSet-qfleet-fleetsets-data-aaa",
+            vec![
+                resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
+                resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live),
+            ],
+        )]),
+        no_bucket(),
+        no_queue(),
+        mock!(aws_sdk_sqs::Client::get_queue_attributes)
+            .then_output(|| queue_attributes(0, 0, 0, &[])),
+        caller_in(A),
+    );
+    let mut cfn = target.to_vec();
+    cfn.push(&res);
+    let clients = Rules {
+        cfn,
+        s3: vec![&b],
+        sqs: vec![&q, &empty],
+        sts: vec![&sts],
+        ..Default::default()
+    }
+    .clients();
+    let env = canary();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let names = instances_of(admin, &env)
+            .await
+            .map(|t| StackNames { stack_set: Some(t) });
+        environment_at(&clients, &env, names, &opts(), &reporter()).await
+    })
+}
+
+#[test]
+fn mocked_a_stack_set_target_goes_instance_by_instance_fleet_first_and_an_empty_stack_set_with_it()
+{
+    let st = state(&[
+        (
+            DATA_SET,
+            A,
+            "eu-west-1",
+            Some("StackSet-qfleet-fleetsets-data-aaa"),
+        ),
+        (
+            DATA_SET,
+            B,
+            "eu-west-1",
+            Some("StackSet-qfleet-fleetsets-data-bbb"),
+        ),
+        (
+            FLEET_SET,
+            A,
+            "eu-west-1",
+            Some("StackSet-qfleet-fleetsets-fleet-ccc"),
+        ),
+    ]);
+    let (sets, list, del, ops, res) = (
+        stack_sets("fleetsets"),
+        list_instances(&st),
+        delete_instances(&st, None),
+        operations(),
+        results(),
+    );
+    let delete_set = mock!(Cfn::delete_stack_set)
+        .match_requests(|r| r.stack_set_name() == Some(FLEET_SET))
+        .then_output(|| DeleteStackSetOutput::builder().build());
+    let (stacks, t) = (
+        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
+        template(),
+    );
+    let o = tear_down(
+        &[&sets, &list, &del, &ops, &res, &delete_set],
+        &[&stacks, &t],
+    );
+    assert!(o.ok, "{o:?}");
+    assert_eq!(
+        o.deleted,
+        [
+            "StackSet-qfleet-fleetsets-fleet-ccc",
+            "StackSet-qfleet-fleetsets-data-aaa",
+            "stack set qfleet-fleetsets-fleet",
+        ],
+        "the fleet's instance, then the data's; the fleet's stack set had no instance left"
+    );
+    assert_eq!(
+        o.instance_stacks,
+        [
+            "StackSet-qfleet-fleetsets-data-aaa",
+            "StackSet-qfleet-fleetsets-fleet-ccc"
+        ],
+        "the stacks its events name"
+    );
+    assert_eq!(del.num_calls(), 2, "one DeleteStackInstances per stack");
+    assert_eq!(
+        delete_set.num_calls(),
+        1,
+        "the data's stack set keeps the other account's instance, and is not deleted"
+    );
+    let left = st.lock().unwrap().clone();
+    assert_eq!(
+        left,
+        [(
+            DATA_SET.to_string(),
+            B.to_string(),
+            "eu-west-1".to_string(),
+            Some("StackSet-qfleet-fleetsets-data-bbb".to_string())
+        )],
+        "the other target's instance is untouched"
+    );
+}
+
+#[test]
+fn mocked_a_stack_set_without_the_files_marks_is_refused_and_nothing_is_deleted() {
+    let st = state(&[(
+        DATA_SET,
+        A,
+        "eu-west-1",
+        Some("StackSet-qfleet-fleetsets-data-aaa"),
+    )]);
+    let (sets, list, del, ops, res) = (
+        stack_sets("someone-else"),
+        list_instances(&st),
+        delete_instances(&st, None),
+        operations(),
+        results(),
+    );
+    let (stacks, t) = (
+        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
+        template(),
+    );
+    let o = tear_down(&[&sets, &list, &del, &ops, &res], &[&stacks, &t]);
+    assert_eq!(o.exit_code, 4, "{o:?}");
+    let err = o.error.unwrap().message;
+    assert!(
+        err.contains("stack set qfleet-fleetsets-data is not qfleet's for this stack file"),
+        "{err}"
+    );
+    assert!(err.contains("qfleet:environment=fleetsets"), "{err}");
+    assert_eq!(del.num_calls(), 0);
+}
+
+#[test]
+fn mocked_an_instance_stackset_fails_to_delete_stops_the_teardown_with_its_reason_and_the_data_stays()
+ {
+    let st = state(&[
+        (
+            DATA_SET,
+            A,
+            "eu-west-1",
+            Some("StackSet-qfleet-fleetsets-data-aaa"),
+        ),
+        (
+            FLEET_SET,
+            A,
+            "eu-west-1",
+            Some("StackSet-qfleet-fleetsets-fleet-ccc"),
+        ),
+    ]);
+    let (sets, list, del, ops, res) = (
+        stack_sets("fleetsets"),
+        list_instances(&st),
+        delete_instances(&st, Some(FLEET_SET)),
+        operations(),
+        results(),
+    );
+    let delete_set =
+        mock!(Cfn::delete_stack_set).then_output(|| DeleteStackSetOutput::builder().build());
+    let (stacks, t) = (
+        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
+        template(),
+    );
+    let o = tear_down(
+        &[&sets, &list, &del, &ops, &res, &delete_set],
+        &[&stacks, &t],
+    );
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    let err = o.error.unwrap().message;
+    assert!(
+        err.contains("stack set qfleet-fleetsets-fleet's instance in 111122223333 eu-west-1 was not deleted: the operation FAILED, here FAILED: ResourceLogicalId:WorkerGroup"),
+        "{err}"
+    );
+    assert_eq!(del.num_calls(), 1, "the data's instance is not deleted");
+    assert_eq!(delete_set.num_calls(), 0);
+    assert!(o.deleted.is_empty(), "{:?}", o.deleted);
+}
+
+#[test]
+fn mocked_an_instance_without_a_stack_and_then_its_empty_stack_set_are_deleted() {
+    // A first deploy whose instance could not create its stack: nothing to read or lose.
+    let st = state(&[
+        (DATA_SET, A, "eu-west-1", None),
+        (FLEET_SET, A, "eu-west-1", None),
+    ]);
+    let (sets, list, del, ops, res) = (
+        stack_sets("fleetsets"),
+        list_instances(&st),
+        delete_instances(&st, None),
+        operations(),
+        results(),
+    );
+    let delete_set =
+        mock!(Cfn::delete_stack_set).then_output(|| DeleteStackSetOutput::builder().build());
+    let (stacks, t) = (
+        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
+        template(),
+    );
+    let o = tear_down(
+        &[&sets, &list, &del, &ops, &res, &delete_set],
+        &[&stacks, &t],
+    );
+    assert!(o.ok, "{o:?}");
+    assert_eq!(
+        o.deleted,
+        [
+            "stack set qfleet-fleetsets-fleet",
+            "stack set qfleet-fleetsets-data"
+        ]
+    );
+    assert_eq!((del.num_calls(), delete_set.num_calls()), (2, 2));
+    assert!(st.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_stack_set_target_names_its_own_stacks_only_through_its_instances() {
+    let env = canary();
+    let instance = |stack: Option<&str>| Instance {
+        account: A.into(),
+        region: "eu-west-1".into(),
+        status: "CURRENT".into(),
+        detailed: None,
+        reason: None,
+        stack_id: stack.map(|s| format!("arn:aws:cloudformation:eu-west-1:{A}:stack/{s}/guid")),
+    };
+    let target = crate::snapshot::stack_names::StackSetTarget {
+        admin: Rules::default().clients(),
+        file: "fleetsets".into(),
+        account: A.into(),
+        region: "eu-west-1".into(),
+        instances: [
+            (
+                env.data_stack_name(),
+                (
+                    DATA_SET.to_string(),
+                    Some(instance(Some("StackSet-x-data-1"))),
+                ),
+            ),
+            (env.fleet_stack_name(), (FLEET_SET.to_string(), None)),
+        ]
+        .into(),
+    };
+    let names = StackNames {
+        stack_set: Some(target),
+    };
+    assert_eq!(
+        names.name("qfleet-fleetsets-eu1-data").as_deref(),
+        Some("StackSet-x-data-1")
+    );
+    assert_eq!(
+        names.name("qfleet-fleetsets-eu1-fleet"),
+        None,
+        "no instance: no stack, never the stack of the target's own name"
+    );
+    assert_eq!(names.marked_as(&env), "fleetsets");
+    assert_eq!(
+        StackNames::own().name("qfleet-x-data").as_deref(),
+        Some("qfleet-x-data")
+    );
+    assert_eq!(StackNames::own().marked_as(&env), "fleetsets-eu1");
+}
