@@ -9,6 +9,8 @@
 //! teardown, drift, dlq and send); dlq and send also act only when the data stack is the
 //! environment's.
 
+pub mod stack_names;
+
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{ENVIRONMENT_TAG, Environment, OWNER_TAG};
@@ -82,26 +84,45 @@ pub fn refusal(env: &Environment, state: &StackState) -> Option<Error> {
     )
 }
 
-/// Before acting on the data stack's resources by their names (`dlq`, `send`): the account
-/// guard, then the data stack must exist and carry the environment's marks, so that a queue or
-/// bucket of the same name that is another's is never drained, purged or written to. A stack
-/// that could not be read is an error, never "ours".
+/// Before acting on the data stack's resources by their names (`dlq`, `send`, `jobs`): the
+/// account guard, then the data stack must exist and carry the environment's marks, so that a
+/// queue or bucket of the same name that is another's is never drained, purged or written to.
+/// The data stack is where `at` says (a target deployed through StackSets: its stack set's
+/// instance, marked as the file's). A stack that could not be read is an error, never "ours".
+/// The data stack's name there.
 pub async fn check_data_stack(
     cfn: &aws_sdk_cloudformation::Client,
     sts: &aws_sdk_sts::Client,
     env: &Environment,
-) -> Result<()> {
+    at: &stack_names::StackNames,
+) -> Result<String> {
     check_account(sts, env).await?;
-    let name = env.data_stack_name();
+    let own = env.data_stack_name();
+    let Some(name) = at.name(&own) else {
+        return Err(Error::aws(format!(
+            "{}: stack set {}'s instance there has no stack; is the environment deployed? (`qfleet status {}`)",
+            env.name,
+            crate::config::deploy_targets::stack_set_name(env.file_environment(), &env.name, &own),
+            env.name
+        )));
+    };
     match crate::aws::cfn::stacks::describe(cfn, &name).await? {
         None => Err(Error::aws(format!(
             "{}: stack {name} does not exist; is the environment deployed? (`qfleet status {}`)",
             env.name, env.name
         ))),
-        Some(state) => match refusal(env, &state) {
-            Some(refused) => Err(refused),
-            None => Ok(()),
-        },
+        Some(state) => {
+            let missing = lacks(at.marked_as(env), env.spec.owner.as_deref(), &state);
+            if missing.is_empty() {
+                return Ok(name);
+            }
+            Err(Refusal::StackNotOurs {
+                env: env.name.clone(),
+                stack: state.name.clone(),
+                lacks: missing,
+            }
+            .into())
+        }
     }
 }
 
@@ -242,6 +263,66 @@ mod tests {
         assert!(
             matches!(&empty, Err(crate::error::Error::Input(list)) if list[0].field == "accounts"),
             "{empty:?}"
+        );
+    }
+
+    /// `dlq`, `send` and `jobs` act on a StackSets target's data stack only as its stack set's
+    /// instance there, marked as the file's (SDK-level mocks: no emulator here runs qfleet's
+    /// stacks as instances).
+    #[tokio::test]
+    async fn mocked_the_data_stack_of_a_stack_set_target_is_its_instances_marked_as_the_file() {
+        use crate::aws::mock::{Rules, instance_stacks, list_instances, stack_sets, state};
+        use crate::ownership::stack_names::{StackNames, instances_of};
+        use aws_smithy_mocks::mock;
+        const A: &str = "111122223333";
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
+        let canary = crate::config::load(&p).unwrap().targets.remove(0);
+        let sts = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+                .account(A)
+                .build()
+        });
+        let check = |data: Option<&'static str>, marked_as: &'static str| {
+            let st = state(&[("qfleet-fleetsets-data", A, "eu-west-1", data)]);
+            let (sets, list) = (stack_sets("fleetsets"), list_instances(&st));
+            let stacks = instance_stacks(&st, A, "eu-west-1", marked_as);
+            let admin = Rules {
+                cfn: vec![&sets, &list],
+                ..Default::default()
+            }
+            .clients();
+            let target = Rules {
+                cfn: vec![&stacks],
+                sts: vec![&sts],
+                ..Default::default()
+            }
+            .clients();
+            let canary = canary.clone();
+            async move {
+                let at = StackNames {
+                    stack_set: Some(instances_of(admin, &canary).await.unwrap()),
+                };
+                check_data_stack(&target.cfn, &target.sts, &canary, &at).await
+            }
+        };
+        assert_eq!(
+            check(Some("StackSet-qfleet-fleetsets-data-aaa"), "fleetsets")
+                .await
+                .unwrap(),
+            "StackSet-qfleet-fleetsets-data-aaa"
+        );
+        let e = check(Some("StackSet-qfleet-fleetsets-data-aaa"), "other")
+            .await
+            .unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::Exit::Refused);
+        assert!(
+            e.to_string().contains("qfleet:environment=fleetsets"),
+            "{e}"
+        );
+        let e = check(None, "fleetsets").await.unwrap_err().to_string();
+        assert!(
+            e.contains("stack set qfleet-fleetsets-data's instance there has no stack"),
+            "{e}"
         );
     }
 }

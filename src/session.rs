@@ -5,6 +5,7 @@
 use crate::aws::{Aws, Clients, Settings};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
+use crate::ownership::stack_names::StackNames;
 
 /// The stages of `env` a command acts on: the one `--stage` names, or every stage (a
 /// one-stage environment is its own one stage).
@@ -94,6 +95,23 @@ impl Session {
                 let f = &f;
                 async move { f(fut.await, env).await }
             }))
+    }
+
+    /// Like [`Session::each`], with where each environment's stacks are: under their own
+    /// names, or a StackSets target's stack sets' instances
+    /// ([`crate::ownership::stack_names::locate`]), or why they could not be found.
+    pub fn each_located<'a, T, F, Fut>(&'a self, f: F) -> Vec<T>
+    where
+        F: Fn(Clients, &'a Environment, Result<StackNames>) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        self.each(|clients, env| {
+            let f = &f;
+            async move {
+                let at = crate::ownership::stack_names::locate(&self.aws, env).await;
+                f(clients, env, at).await
+            }
+        })
     }
 
     /// Like [`Session::each`], but Ctrl-C stops waiting at once: `None` then (what each

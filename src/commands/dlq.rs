@@ -61,7 +61,7 @@ impl DlqAction {
 }
 
 pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_with_stack_sets(std::slice::from_ref(&args.env), g)?;
     if session.envs.len() != 1 {
         return Err(Usage::OneEnvironment {
             command: "dlq",
@@ -72,9 +72,9 @@ pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit>
     }
     let action = args.action.action();
     let stage = args.stage.as_deref();
-    let results = session.each(|clients, env| {
+    let results = session.each_located(|clients, env, at| {
         let action = &action;
-        async move { dlq::report::act(&clients, env, action, stage, out).await }
+        async move { dlq::report::act(&clients, env, at, action, stage, out).await }
     });
     match results.into_iter().next() {
         Some(result) => out.print(&result),

@@ -26,11 +26,8 @@ pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::E
         }
         .into());
     }
-    let aws = &session.aws;
-    let results = session.each(|clients, env| async move {
-        let at = crate::snapshot::stack_names::locate(aws, env).await;
-        read(&clients, env, at).await
-    });
+    let results =
+        session.each_located(|clients, env, at| async move { read(&clients, env, at).await });
     out.print(&Outputs {
         environments: session.names().into_iter().zip(results).collect(),
         shell: args.shell,

@@ -34,7 +34,7 @@ pub struct SendArgs {
 }
 
 pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_with_stack_sets(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {
             command: "send",
@@ -52,9 +52,9 @@ pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit
         args.keep,
     )?;
     let result = session
-        .each(|clients, env| {
+        .each_located(|clients, env, at| {
             let request = request.clone();
-            async move { send::send(&clients, env, &request).await }
+            async move { send::send(&clients, env, &at?, &request).await }
         })
         .into_iter()
         .next()

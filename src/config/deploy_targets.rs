@@ -47,6 +47,12 @@ pub struct Target {
     pub own_kms_key: bool,
 }
 
+/// The stack set of a target's stack (`rollout.mode: stack_sets`): `qfleet-orders-eu1-data`
+/// of `orders-eu1` is `qfleet-orders-data` of the file `orders`.
+pub fn stack_set_name(file_env: &str, env: &str, stack: &str) -> String {
+    stack.replacen(env, file_env, 1)
+}
+
 /// The most waves a rollout has.
 pub const MAX_WAVES: i64 = 10;
 

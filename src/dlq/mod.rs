@@ -9,6 +9,7 @@ use crate::aws::dead_letters::{self, MoveTask, Peeked};
 use crate::aws::queues::{self, Depth, Queue};
 use crate::config::Environment;
 use crate::error::{Error, Interruption, Refusal, Result};
+use crate::ownership::stack_names::StackNames;
 use crate::render::ResourceNames;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,12 +21,16 @@ pub struct Queues {
     pub queue_arn: String,
     pub dead_letter: Queue,
     pub dead_letter_arn: String,
+    /// The data stack's name there (a stack set's instance's for a StackSets target).
+    #[serde(skip)]
+    pub data_stack: String,
 }
 
 /// Reads both queues; anything that cannot be read, or a job queue without a redrive policy,
 /// is an error (never "no dead-letter queue, nothing in it").
-pub async fn locate(clients: &Clients, env: &Environment) -> Result<Queues> {
-    crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env).await?;
+pub async fn locate(clients: &Clients, env: &Environment, at: &StackNames) -> Result<Queues> {
+    let data_stack =
+        crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let name = ResourceNames::of(env).queue;
     let missing = |what: &str| {
         Error::aws(format!(
@@ -58,6 +63,7 @@ pub async fn locate(clients: &Clients, env: &Environment) -> Result<Queues> {
         queue_arn,
         dead_letter,
         dead_letter_arn,
+        data_stack,
     })
 }
 
@@ -153,13 +159,14 @@ pub fn job_refs_of(body: &str, message_id: &str) -> Vec<(String, String)> {
 async fn with_jobs(
     clients: &Clients,
     env: &Environment,
+    data_stack: &str,
     peeked: &[Peeked],
     letters: &mut [Letter],
 ) -> Result<()> {
     if crate::jobs::has_table(env).is_err() || peeked.is_empty() {
         return Ok(());
     }
-    let table = crate::jobs::table_name(clients, env).await?;
+    let table = crate::jobs::table_name(clients, env, data_stack).await?;
     for (p, letter) in peeked.iter().zip(letters.iter_mut()) {
         for (key, upload) in job_refs_of(&p.body, &p.id) {
             let record =
@@ -220,12 +227,17 @@ pub struct Listing {
 }
 
 /// Lists up to `max` dead-lettered messages without consuming them.
-pub async fn list(clients: &Clients, env: &Environment, max: usize) -> Result<Listing> {
-    let q = locate(clients, env).await?;
+pub async fn list(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+    max: usize,
+) -> Result<Listing> {
+    let q = locate(clients, env, at).await?;
     let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
     let now = SystemTime::now();
     let mut messages: Vec<Letter> = peeked.iter().map(|p| Letter::of(p, now)).collect();
-    with_jobs(clients, env, &peeked, &mut messages).await?;
+    with_jobs(clients, env, &q.data_stack, &peeked, &mut messages).await?;
     Ok(Listing {
         dead_letter_queue: q.dead_letter.name.clone(),
         depth: q.dead_letter.depth,
@@ -245,9 +257,10 @@ pub async fn list(clients: &Clients, env: &Environment, max: usize) -> Result<Li
 pub async fn show(
     clients: &Clients,
     env: &Environment,
+    at: &StackNames,
     id: &str,
 ) -> Result<Option<(Letter, String)>> {
-    let q = locate(clients, env).await?;
+    let q = locate(clients, env, at).await?;
     // The whole queue, at most: a peek holds nothing back.
     let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
     let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
@@ -265,10 +278,11 @@ pub async fn show(
 pub async fn redrive(
     clients: &Clients,
     env: &Environment,
+    at: &StackNames,
     rate: Option<i32>,
     progress: impl Fn(&MoveTask),
 ) -> Result<(MoveTask, bool)> {
-    let q = locate(clients, env).await?;
+    let q = locate(clients, env, at).await?;
     let sqs = &clients.sqs;
     let (handle, resumed) = match dead_letters::latest_move(sqs, &q.dead_letter_arn).await? {
         Some(t) if t.running() => (t.handle.clone(), true),
@@ -322,8 +336,13 @@ pub async fn redrive(
 
 /// Purges the dead-letter queue, only when `confirm` names exactly the messages it holds now
 /// (visible, in flight and delayed): losing them is asked for by count, never implied.
-pub async fn purge(clients: &Clients, env: &Environment, confirm: Option<u64>) -> Result<u64> {
-    let q = locate(clients, env).await?;
+pub async fn purge(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+    confirm: Option<u64>,
+) -> Result<u64> {
+    let q = locate(clients, env, at).await?;
     let held = q.dead_letter.depth.total();
     match confirm {
         _ if held == 0 => Ok(0),

@@ -9,6 +9,7 @@ use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::ownership::stack_names::StackNames;
 use serde::Serialize;
 
 /// What to do with the dead-letter queue.
@@ -74,6 +75,7 @@ pub struct Dlq {
 pub async fn act(
     clients: &Clients,
     env: &Environment,
+    at: crate::error::Result<StackNames>,
     action: &Action,
     stage: Option<&str>,
     out: Output,
@@ -85,7 +87,11 @@ pub async fn act(
         stages: Vec::new(),
         error: None,
     };
-    if let Err(e) = act_on_stages(clients, env, action, stage, out, &mut result).await {
+    let acted = match at {
+        Ok(at) => act_on_stages(clients, env, &at, action, stage, out, &mut result).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = acted {
         result.error = Some(e);
     }
     result
@@ -94,6 +100,7 @@ pub async fn act(
 async fn act_on_stages(
     clients: &Clients,
     env: &Environment,
+    at: &StackNames,
     action: &Action,
     stage: Option<&str>,
     out: Output,
@@ -103,20 +110,20 @@ async fn act_on_stages(
     let named = |s: &Environment| s.stage.as_ref().map(|s| s.name.clone());
     match (action, stages.as_slice()) {
         (_, [one]) => {
-            let done = act_on(clients, one, action, out).await?;
+            let done = act_on(clients, one, at, action, out).await?;
             let stage = named(one).filter(|_| env.is_pipeline());
             result.stages.push(done_by(one, stage, done));
         }
         (Action::List { .. }, several) => {
             result.several = true;
             for s in several {
-                let done = act_on(clients, s, action, out).await?;
+                let done = act_on(clients, s, at, action, out).await?;
                 result.stages.push(done_by(s, named(s), done));
             }
         }
         (Action::Show { id }, several) => {
             for s in several {
-                if let Some((message, body)) = super::show(clients, s, id).await? {
+                if let Some((message, body)) = super::show(clients, s, at, id).await? {
                     let done = Done::Shown { message, body };
                     result.stages.push(done_by(s, named(s), done));
                     return Ok(());
@@ -161,13 +168,14 @@ fn owner(env: &Environment) -> String {
 async fn act_on(
     clients: &Clients,
     env: &Environment,
+    at: &StackNames,
     action: &Action,
     out: Output,
 ) -> Result<Done> {
     let who = owner(env);
     Ok(match action {
-        Action::List { max } => Done::Listed(super::list(clients, env, *max).await?),
-        Action::Show { id } => match super::show(clients, env, id).await? {
+        Action::List { max } => Done::Listed(super::list(clients, env, at, *max).await?),
+        Action::Show { id } => match super::show(clients, env, at, id).await? {
             Some((message, body)) => Done::Shown { message, body },
             None => {
                 return Err(Usage::NoMessage {
@@ -179,7 +187,7 @@ async fn act_on(
             }
         },
         Action::Redrive { rate } => {
-            let (task, resumed) = super::redrive(clients, env, *rate, |t| {
+            let (task, resumed) = super::redrive(clients, env, at, *rate, |t| {
                 out.note(format!(
                     "{who}: redrive {}: {} of {} moved",
                     t.status,
@@ -191,7 +199,7 @@ async fn act_on(
             Done::Redriven { task, resumed }
         }
         Action::Purge { confirm } => Done::Purged {
-            purged: super::purge(clients, env, *confirm).await?,
+            purged: super::purge(clients, env, at, *confirm).await?,
         },
     })
 }

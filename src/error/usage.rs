@@ -58,7 +58,7 @@ pub enum Usage {
     TargetFlag { flag: &'static str, env: String },
     /// A command that cannot read a stack set's instances yet.
     #[error(
-        "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets): this command does not read stack set instances yet (deploy, plan, status, outputs and teardown do); nothing was read or changed. Use the StackSets console or `aws cloudformation list-stack-instances`"
+        "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets): this command does not read stack set instances yet (deploy, plan, status, outputs, dlq, send, jobs and teardown do); nothing was read or changed. Use the StackSets console or `aws cloudformation list-stack-instances`"
     )]
     StackSetsNotYet { env: String },
     /// A StackSets deploy without `--yes`: there is no change set to ask about.

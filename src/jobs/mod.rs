@@ -8,6 +8,7 @@ use crate::aws::Clients;
 use crate::aws::job_table::{self, Job};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
+use crate::ownership::stack_names::StackNames;
 use crate::render::ids;
 use std::time::{Duration, SystemTime};
 
@@ -52,10 +53,11 @@ pub fn has_table(env: &Environment) -> Result<()> {
 /// The name of `env`'s job table: CloudFormation's, read from the data stack's resources (the
 /// workers read it there too). An error when the stack file has no `jobs:`, or the data stack
 /// holds no table yet (not deployed with `jobs:`).
-pub async fn table_name(clients: &Clients, env: &Environment) -> Result<String> {
+/// The job table the data stack `stack` (its name there, see
+/// [`crate::ownership::check_data_stack`]) lists.
+pub async fn table_name(clients: &Clients, env: &Environment, stack: &str) -> Result<String> {
     has_table(env)?;
-    let stack = env.data_stack_name();
-    let resources = crate::aws::cfn::stacks::resources(&clients.cfn, &stack)
+    let resources = crate::aws::cfn::stacks::resources(&clients.cfn, stack)
         .await?
         .unwrap_or_default();
     match resources.get(ids::JOB_TABLE) {
@@ -78,10 +80,15 @@ pub fn stored_key(env: &Environment, key: &str) -> String {
 }
 
 /// Reads what `q` asks for from `env`'s job table.
-pub async fn read(clients: &Clients, env: &Environment, q: &Query) -> Result<Found> {
+pub async fn read(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+    q: &Query,
+) -> Result<Found> {
     has_table(env)?;
-    crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env).await?;
-    let table = table_name(clients, env).await?;
+    let data = crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+    let table = table_name(clients, env, &data).await?;
     let now = SystemTime::now();
     let keep = |j: &Job| {
         !crate::snapshot::jobs::expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s)

@@ -109,7 +109,7 @@ pub fn stack_sets(
 /// The stack set of a target's stack: `qfleet-orders-eu1-data` of `orders-eu1` is
 /// `qfleet-orders-data` of the file `orders`.
 pub fn set_name(file_env: &str, env: &str, stack: &str) -> String {
-    stack.replacen(env, file_env, 1)
+    crate::config::deploy_targets::stack_set_name(file_env, env, stack)
 }
 
 /// Merges the targets' documents of one stack and checks the result against each.

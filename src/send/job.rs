@@ -16,11 +16,12 @@ pub struct Follow {
 }
 
 impl Follow {
-    /// The send's job, when `env` keeps a job table (its name read from the data stack) and the
-    /// upload has a version.
+    /// The send's job, when `env` keeps a job table (its name read from the data stack, named
+    /// `data_stack` there) and the upload has a version.
     pub async fn of(
         clients: &Clients,
         env: &Environment,
+        data_stack: &str,
         key: &str,
         version: Option<&str>,
     ) -> crate::error::Result<Option<Follow>> {
@@ -31,7 +32,7 @@ impl Follow {
             return Ok(None);
         }
         Ok(Some(Follow {
-            table: crate::jobs::table_name(clients, env).await?,
+            table: crate::jobs::table_name(clients, env, data_stack).await?,
             key: key.to_string(),
             upload: upload.to_string(),
         }))

@@ -157,7 +157,12 @@ impl Request {
 /// Uploads the request's body to its key and follows it until `until`, at most `timeout`: for
 /// a pipeline, through each stage's output to the last stage's, under the bucket's processed
 /// prefix.
-pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Result<Journey> {
+pub async fn send(
+    clients: &Clients,
+    env: &Environment,
+    at: &crate::ownership::stack_names::StackNames,
+    request: &Request,
+) -> Result<Journey> {
     let Request {
         key,
         body,
@@ -168,7 +173,8 @@ pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Re
     let (key, body, until, timeout, keep) = (key.as_str(), body.clone(), *until, *timeout, *keep);
     // The uploads feed a pipeline's first stage.
     let names = ResourceNames::of(env.stages()[0]);
-    crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env).await?;
+    let data_stack =
+        crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let account = account::id(&clients.sts).await?;
     let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
     let queue_url = queues::url_of(&clients.sqs, &names.queue)
@@ -218,7 +224,7 @@ pub async fn send(clients: &Clients, env: &Environment, request: &Request) -> Re
             crate::aws::AwsError::from_sdk(&format!("uploading s3://{bucket}/{key}"), e)
         })?;
     // With a job table, the upload's record is followed too (its key and version).
-    let follow = job::Follow::of(clients, env, key, put.version_id()).await?;
+    let follow = job::Follow::of(clients, env, &data_stack, key, put.version_id()).await?;
     let mut record: Option<crate::aws::job_table::Job> = None;
     let started = Instant::now();
     let mut steps = vec![Step {

@@ -17,6 +17,7 @@ use crate::aws::monitoring::{self, Alarm, Metrics};
 use crate::aws::queues::Queue;
 use crate::aws::topics::{self, Subscription};
 use crate::config::Environment;
+use crate::ownership::stack_names::StackNames;
 use crate::render::{ResourceNames, ids};
 pub use fact::Fact;
 pub use jobs::{JobTable, JobsScope};
@@ -194,7 +195,7 @@ pub struct Snapshot {
     /// (see [`crate::ownership`]). Not in the JSON.
     pub owner: Option<String>,
     /// The environment whose marks its stacks carry: its own, or its stack file's for the
-    /// stack sets' instances of a target deployed through StackSets ([`stack_names`]).
+    /// stack sets' instances of a target deployed through StackSets ([`crate::ownership::stack_names`]).
     /// Not in the JSON.
     pub marked_as: String,
     pub region: String,
@@ -264,7 +265,7 @@ impl Snapshot {
 
 /// Reads the environment. Never fails as a whole: what could not be read is unknown, with why.
 pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapshot {
-    read_at(clients, env, scope, &stack_names::StackNames::own()).await
+    read_at(clients, env, scope, &StackNames::own()).await
 }
 
 /// Reads the environment whose stacks are where `at` says (a stack set's instances for a
@@ -273,7 +274,7 @@ pub async fn read_at(
     clients: &Clients,
     env: &Environment,
     scope: Scope,
-    at: &stack_names::StackNames,
+    at: &StackNames,
 ) -> Snapshot {
     let stack = |own: String, with_policies: bool| async move {
         match at.name(&own) {
@@ -522,7 +523,6 @@ pub mod jobs;
 mod locate;
 mod serialize;
 mod stack;
-pub mod stack_names;
 mod workers;
 use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
 #[cfg(test)]

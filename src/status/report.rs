@@ -69,9 +69,8 @@ pub fn show(
     watch: Option<u64>,
 ) -> Result<crate::error::Exit> {
     loop {
-        let statuses = session.each(|clients, env| async move {
-            let names = crate::snapshot::stack_names::locate(&session.aws, env).await;
-            super::gather_at(&clients, env, names).await
+        let statuses = session.each_located(|clients, env, at| async move {
+            super::gather_at(&clients, env, at).await
         });
         let reading = Statuses {
             statuses,

@@ -30,7 +30,7 @@ pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
         .each_until_interrupted(|clients, env| {
             let (opts, reporter) = (opts.clone(), &reporter);
             async move {
-                let names = crate::snapshot::stack_names::locate(&session.aws, env).await;
+                let names = crate::ownership::stack_names::locate(&session.aws, env).await;
                 super::environment_at(&clients, env, names, &opts, reporter).await
             }
         })

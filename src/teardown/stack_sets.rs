@@ -1,6 +1,6 @@
 //! The teardown of a target its stack file deploys through StackSets (`rollout.mode:
 //! stack_sets`). Its stacks are read and decided on in its account and region like any
-//! environment's ([`crate::snapshot::stack_names`]); each stack qfleet decided to delete goes
+//! environment's ([`crate::ownership::stack_names`]); each stack qfleet decided to delete goes
 //! as its stack set's instance (DeleteStackInstances without RetainStacks: the stack is
 //! deleted with it), in the same order (the fleet first, the data after the second look).
 //! Then, for the stack sets this teardown covers: an instance of this target that has no
@@ -17,7 +17,7 @@ use super::schedule::Turn;
 use super::{Ctx, TeardownOutcome};
 use crate::aws::cfn::stack_sets::{self, MAX_POLLS};
 use crate::error::{Error, Result};
-use crate::snapshot::stack_names::StackSetTarget;
+use crate::ownership::stack_names::StackSetTarget;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 

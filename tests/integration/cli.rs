@@ -387,7 +387,7 @@ fn missing_credentials_are_told_once_per_run_in_text_and_in_json() {
 fn commands_that_do_not_read_stack_set_instances_refuse_their_targets_offline() {
     for args in [
         vec!["drift", "examples/stack-sets.yaml"],
-        vec!["dlq", "examples/stack-sets.yaml", "list"],
+        vec!["logs", "examples/stack-sets.yaml"],
     ] {
         let o = run(qfleet()
             .args(&args)

@@ -618,7 +618,7 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
         ..Default::default()
     }
     .clients();
-    let names = crate::snapshot::stack_names::instances_of(admin, &env)
+    let names = crate::ownership::stack_names::instances_of(admin, &env)
         .await
         .map(|t| StackNames { stack_set: Some(t) });
     let s = gather_at(&clients, &env, names).await;
@@ -650,7 +650,7 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
         ..Default::default()
     }
     .clients();
-    let names = crate::snapshot::stack_names::instances_of(broken, &env)
+    let names = crate::ownership::stack_names::instances_of(broken, &env)
         .await
         .map(|t| StackNames { stack_set: Some(t) });
     let s = gather_at(&clients, &env, names).await;

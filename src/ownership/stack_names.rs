@@ -106,11 +106,11 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
         .collect();
     let mut instances = BTreeMap::new();
     for name in own {
-        let set = crate::render::stack_set::set_name(&file, &env.name, &name);
+        let set = crate::config::deploy_targets::stack_set_name(&file, &env.name, &name);
         let found = match stack_sets::describe(&admin.cfn, &set).await? {
             None => None,
             Some(s) => {
-                let lacks = crate::ownership::lacks_tags(&file, env.spec.owner.as_deref(), &s.tags);
+                let lacks = super::lacks_tags(&file, env.spec.owner.as_deref(), &s.tags);
                 if !lacks.is_empty() {
                     return Err(crate::error::Refusal::StackSetNotOurs {
                         env: env.name.clone(),
