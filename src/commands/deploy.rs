@@ -124,7 +124,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error:
         details: true,
         ..Default::default()
     };
-    let session = super::session_with_stack_sets(&args.envs, g)?;
+    let session = super::session(&args.envs, g)?;
     out.print(&deploy::session::all(
         &session,
         Mode::Deploy,
@@ -146,7 +146,7 @@ pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<crate::error::Exi
         adopt: args.modes.adopt,
         ..Default::default()
     };
-    let session = super::session_with_stack_sets(&args.envs, g)?;
+    let session = super::session(&args.envs, g)?;
     let printing = Printing {
         details: args.details || session.envs.len() == 1,
         detailed_exitcode: args.detailed_exitcode,

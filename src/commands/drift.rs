@@ -17,8 +17,9 @@ pub struct DriftArgs {
 
 pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session(&args.envs, g)?;
-    let reports = session
-        .each(|clients, env| async move { drift::check(&clients, env, Polling::default()).await });
+    let reports = session.each_located(|clients, env, at| async move {
+        drift::check(&clients, env, at, Polling::default()).await
+    });
     out.print(&Drifts {
         environments: session.names().into_iter().zip(reports).collect(),
     })

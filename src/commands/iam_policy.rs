@@ -21,7 +21,14 @@ pub struct IamPolicyArgs {
 pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     // A pipeline's policy covers every stage's stacks and resources: each stage stands as an
     // environment of its own (its fleet stack, queues, group or function by its names).
-    let envs: Vec<crate::config::Environment> = super::load_environments(&args.envs, g)?
+    let loaded = super::load_environments(&args.envs, g)?;
+    if let Some(env) = loaded.iter().find(|e| e.through_stack_sets()) {
+        return Err(crate::error::Usage::StackSetsNotYet {
+            env: env.name.clone(),
+        }
+        .into());
+    }
+    let envs: Vec<crate::config::Environment> = loaded
         .iter()
         .flat_map(|env| env.stages().into_iter().cloned().collect::<Vec<_>>())
         .collect();

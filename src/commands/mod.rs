@@ -52,25 +52,9 @@ pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environme
 }
 
 /// The AWS commands' session on the environments named on the command line (pipelines
-/// included): clients per region, at most `--concurrency` at a time.
-/// Not for the targets of a file deployed through StackSets (`rollout.mode: stack_sets`):
-/// their stacks are the stack sets' instances, which the commands of
-/// [`session_with_stack_sets`] find; the others refuse them (exit 2) rather than report them
-/// absent.
+/// included, and the targets of a file deployed through StackSets): clients per region, at
+/// most `--concurrency` at a time.
 pub fn session(targets: &[String], g: &Global) -> Result<Session> {
-    let envs = load_environments(targets, g)?;
-    if let Some(env) = envs.iter().find(|e| e.through_stack_sets()) {
-        return Err(crate::error::Usage::StackSetsNotYet {
-            env: env.name.clone(),
-        }
-        .into());
-    }
-    Session::open(envs, g.aws_settings(), g.concurrency.into())
-}
-
-/// The session of the commands that act on a file's targets deployed through StackSets too
-/// (deploy, plan, status, outputs, dlq, send, jobs, teardown).
-pub fn session_with_stack_sets(targets: &[String], g: &Global) -> Result<Session> {
     Session::open(
         load_environments(targets, g)?,
         g.aws_settings(),

@@ -17,6 +17,7 @@ use crate::aws::cfn::drift_detection;
 use crate::aws::poll::Polling;
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
+use crate::ownership::stack_names::StackNames;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::snapshot::Fact;
 use crate::snapshot::{self, Scope, Snapshot};
@@ -95,14 +96,21 @@ impl DriftReport {
 
 /// Runs CloudFormation drift detection and qfleet's checks on one environment: on every stage
 /// of a pipeline (the data stack once, each stage's fleet stack, each stage's queues and feed).
-pub async fn check(clients: &Clients, env: &Environment, polling: Polling) -> Result<DriftReport> {
+/// The stacks are where `at` says (a StackSets target's: its stack sets' instances).
+pub async fn check(
+    clients: &Clients,
+    env: &Environment,
+    at: Result<StackNames>,
+    polling: Polling,
+) -> Result<DriftReport> {
     // Another account's stacks are not this file's: "in sync" about them would mislead.
     crate::ownership::check_account(&clients.sts, env).await?;
+    let at = &at?;
     let stages = env.stages();
     let snaps = futures::future::join_all(
         stages
             .iter()
-            .map(|stage| snapshot::read(clients, stage, Scope::DRIFT)),
+            .map(|stage| snapshot::read_at(clients, stage, Scope::DRIFT, at)),
     )
     .await;
     let first = &snaps[0];
@@ -125,7 +133,7 @@ pub async fn check(clients: &Clients, env: &Environment, polling: Polling) -> Re
     for ((snap, stage), detection) in snaps.iter().zip(&stages).skip(1).zip(fleet_detects) {
         compare::later_stage(&mut report, snap, stage, detection);
     }
-    report.undeployed_changes = undeployed(&snaps, env)?;
+    report.undeployed_changes = undeployed(&snaps, env, at)?;
     Ok(report)
 }
 
@@ -142,24 +150,43 @@ async fn detect(
 }
 
 /// The stacks whose deployed template is not what the stack file renders now: the data stack
-/// and each stage's fleet stack.
-fn undeployed(snaps: &[Snapshot], env: &Environment) -> Result<Vec<String>> {
-    let rendered = crate::render::render(env)?;
+/// and each stage's fleet stack. A StackSets target's stacks are compared with its stack sets'
+/// templates (what its instances get), and named as they are there.
+fn undeployed(snaps: &[Snapshot], env: &Environment, at: &StackNames) -> Result<Vec<String>> {
+    // Each stack by the name it has there, with the template it should have.
+    let wanted: Vec<(String, String)> = match &at.stack_set {
+        None => crate::render::render(env)?
+            .into_iter()
+            .map(|r| (r.stack_name, r.template))
+            .collect(),
+        Some(t) => {
+            let file = crate::config::load(&env.source.path)?;
+            let sets = crate::render::stack_sets_of(&file)?;
+            t.instances
+                .iter()
+                .filter_map(|(own, (set, _))| {
+                    let name = at.name(own)?;
+                    let template = sets.iter().find(|s| &s.stack_name == set)?.template.clone();
+                    Some((name, template))
+                })
+                .collect()
+        }
+    };
     let deployed: Vec<&snapshot::StackSnapshot> = std::iter::once(&snaps[0].data)
         .chain(snaps.iter().map(|s| &s.fleet))
         .collect();
-    Ok(rendered
+    Ok(wanted
         .iter()
-        .filter(|r| {
+        .filter(|(name, template)| {
             deployed
                 .iter()
-                .find(|s| s.name == r.stack_name)
+                .find(|s| &s.name == name)
                 .and_then(|s| s.state.known())
                 .is_some_and(|st| {
-                    st.parameters.get(FINGERPRINT_PARAMETER) != Some(&fingerprint(&r.template))
+                    st.parameters.get(FINGERPRINT_PARAMETER) != Some(&fingerprint(template))
                 })
         })
-        .map(|r| r.stack_name.clone())
+        .map(|(name, _)| name.clone())
         .collect())
 }
 

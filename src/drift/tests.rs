@@ -682,3 +682,77 @@ fn the_job_tables_settings_and_the_response_queue_are_checked() {
     );
     assert_ne!(r.exit_code(), 0);
 }
+
+/// A StackSets target's stacks are its stack sets' instances: what it should run is its stack
+/// set's template (what StackSets gives every instance), not the target's own rendering, and
+/// a changed one is named as the stack is there.
+#[test]
+fn a_stack_sets_targets_undeployed_changes_are_against_its_stack_sets_templates() {
+    use crate::aws::cfn::stack_sets::Instance;
+    use crate::ownership::stack_names::StackSetTarget;
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
+    let file = crate::config::load(&p).unwrap();
+    let env = file.targets[0].clone();
+    let sets = crate::render::stack_sets_of(&file).unwrap();
+    let data_set = sets
+        .iter()
+        .find(|s| s.stack_name == "qfleet-fleetsets-data")
+        .unwrap();
+    let instance = |stack: &str| Instance {
+        account: "111122223333".into(),
+        region: "eu-west-1".into(),
+        status: "CURRENT".into(),
+        detailed: None,
+        reason: None,
+        stack_id: Some(format!(
+            "arn:aws:cloudformation:eu-west-1:111122223333:stack/{stack}/guid"
+        )),
+    };
+    let at = StackNames {
+        stack_set: Some(StackSetTarget {
+            admin: crate::aws::mock::Rules::default().clients(),
+            file: "fleetsets".into(),
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+            instances: [
+                (
+                    env.data_stack_name(),
+                    (
+                        "qfleet-fleetsets-data".to_string(),
+                        Some(instance("StackSet-d")),
+                    ),
+                ),
+                (
+                    env.fleet_stack_name(),
+                    (
+                        "qfleet-fleetsets-fleet".to_string(),
+                        Some(instance("StackSet-f")),
+                    ),
+                ),
+            ]
+            .into(),
+        }),
+    };
+    let mut snap = Snapshot::deployed("fleetsets-eu1");
+    for (stack, name, fp) in [
+        (
+            &mut snap.data,
+            "StackSet-d",
+            fingerprint(&data_set.template),
+        ),
+        (
+            &mut snap.fleet,
+            "StackSet-f",
+            "an older template".to_string(),
+        ),
+    ] {
+        let mut state = crate::aws::cfn::stacks::StackState::new(
+            name,
+            aws_sdk_cloudformation::types::StackStatus::UpdateComplete,
+        );
+        state.parameters.insert(FINGERPRINT_PARAMETER.into(), fp);
+        stack.name = name.into();
+        stack.state = Fact::Known(state);
+    }
+    assert_eq!(undeployed(&[snap], &env, &at).unwrap(), ["StackSet-f"]);
+}

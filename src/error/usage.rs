@@ -56,9 +56,9 @@ pub enum Usage {
         "{flag} does not go with {env}: a target of a stack file (targets) names its own region and role; name the target's environments without {flag}"
     )]
     TargetFlag { flag: &'static str, env: String },
-    /// A command that cannot read a stack set's instances yet.
+    /// `iam-policy` for a target deployed through StackSets: not printed yet.
     #[error(
-        "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets): this command does not read stack set instances yet (deploy, plan, status, outputs, dlq, send, jobs and teardown do); nothing was read or changed. Use the StackSets console or `aws cloudformation list-stack-instances`"
+        "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets): iam-policy does not print the policies of the StackSets administration and execution roles, nor of the caller's StackSets calls, yet; nothing was printed. docs/targets.md (StackSets mode) lists the roles and what each needs"
     )]
     StackSetsNotYet { env: String },
     /// A StackSets deploy without `--yes`: there is no change set to ask about.

@@ -264,6 +264,7 @@ impl Snapshot {
 }
 
 /// Reads the environment. Never fails as a whole: what could not be read is unknown, with why.
+#[cfg(test)]
 pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapshot {
     read_at(clients, env, scope, &StackNames::own()).await
 }

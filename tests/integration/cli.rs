@@ -381,24 +381,18 @@ fn missing_credentials_are_told_once_per_run_in_text_and_in_json() {
     }
 }
 
-/// The commands that cannot find a stack set's instances yet refuse its targets before any
-/// AWS call (exit 2), rather than report them not deployed.
+/// `iam-policy` does not print the StackSets roles' policies yet: it refuses a StackSets
+/// target (exit 2) rather than print a policy scoped to stacks that are not there.
 #[test]
-fn commands_that_do_not_read_stack_set_instances_refuse_their_targets_offline() {
-    for args in [
-        vec!["drift", "examples/stack-sets.yaml"],
-        vec!["logs", "examples/stack-sets.yaml"],
-    ] {
-        let o = run(qfleet()
-            .args(&args)
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains(
-                "fleetsets-eu1 is deployed through CloudFormation StackSets (rollout.mode: stack_sets): this command does not read stack set instances yet"
-            ),
-            "{args:?}: {}",
-            stderr(&o)
-        );
-    }
+fn iam_policy_refuses_a_stack_sets_target_rather_than_print_a_policy_that_does_not_fit() {
+    let o = run(qfleet().args(["iam-policy", "examples/stack-sets.yaml"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "fleetsets-eu1 is deployed through CloudFormation StackSets (rollout.mode: stack_sets): iam-policy does not print the policies"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty(), "no policy printed");
 }
