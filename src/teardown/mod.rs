@@ -262,7 +262,7 @@ async fn run(
             // A stack set's instance without a stack, or a stack set without instances,
             // holds nothing: gone with the teardown that covers it.
             if let Some(t) = &names.stack_set {
-                stack_sets::tidy(&at, t, &sets_covered(env, opts, t), out, &mut turn).await?;
+                stack_sets::tidy(&at, t, &sets_covered(env, opts, t), true, out, &mut turn).await?;
             }
             return Ok(());
         }
@@ -367,7 +367,7 @@ async fn run(
         reporter.line(format!("retained: {r}"));
     }
     if let Some(t) = &names.stack_set {
-        stack_sets::tidy(&at, t, &sets_covered(env, opts, t), out, &mut turn).await?;
+        stack_sets::tidy(&at, t, &sets_covered(env, opts, t), false, out, &mut turn).await?;
     }
     Ok(())
 }

@@ -112,12 +112,15 @@ pub async fn delete_instance(
 }
 
 /// After the stacks: for each stack set in `sets`, this target's instance that has no stack is
-/// deleted (nothing is in it), and the stack set goes once no instance is left (another
-/// target's instance keeps it). Each deleted stack set is added to `out.deleted`.
+/// deleted (nothing is in it), and so is one whose stack CloudFormation says does not exist
+/// when `stacks_absent` (the teardown read every stack of the target as absent), and the
+/// stack set goes once no instance is left (another target's instance keeps it). Each deleted
+/// stack set is added to `out.deleted`.
 pub async fn tidy(
     at: &Ctx<'_>,
     t: &StackSetTarget,
     sets: &[String],
+    stacks_absent: bool,
     out: &mut TeardownOutcome,
     turn: &mut Turn,
 ) -> Result<()> {
@@ -130,9 +133,11 @@ pub async fn tidy(
             continue;
         }
         let instances = stack_sets::instances(&t.admin.cfn, set).await?;
-        let stackless = instances
-            .iter()
-            .find(|i| i.account == t.account && i.region == t.region && i.stack_id.is_none());
+        let stackless = instances.iter().find(|i| {
+            i.account == t.account
+                && i.region == t.region
+                && (i.stack_id.is_none() || stacks_absent)
+        });
         if let Some(i) = stackless {
             let op = stack_sets::delete_instance(
                 &t.admin.cfn,
@@ -150,7 +155,7 @@ pub async fn tidy(
             turn.take().await;
             match ended.result(&t.account, &t.region) {
                 Some(r) if r.status == "SUCCEEDED" => at.reporter.line(format!(
-                    "stack set {set}: its instance in {} {} without a stack ({}) deleted",
+                    "stack set {set}: its instance in {} {} without a stack there ({}) deleted",
                     t.account, t.region, i.status
                 )),
                 _ => {

@@ -330,10 +330,16 @@ fn mocked_an_instance_stackset_fails_to_delete_stops_the_teardown_with_its_reaso
 }
 
 #[test]
-fn mocked_an_instance_without_a_stack_and_then_its_empty_stack_set_are_deleted() {
-    // A first deploy whose instance could not create its stack: nothing to read or lose.
+fn mocked_instances_without_a_stack_there_and_then_their_empty_stack_sets_are_deleted() {
+    // A first deploy whose fleet instance could not create its stack, and a data instance
+    // whose stack was deleted by hand: nothing to read or lose.
     let st = state(&[
-        (DATA_SET, A, "eu-west-1", None),
+        (
+            DATA_SET,
+            A,
+            "eu-west-1",
+            Some("StackSet-qfleet-fleetsets-data-gone"),
+        ),
         (FLEET_SET, A, "eu-west-1", None),
     ]);
     let (sets, list, del, ops, res) = (
@@ -346,7 +352,7 @@ fn mocked_an_instance_without_a_stack_and_then_its_empty_stack_set_are_deleted()
     let delete_set =
         mock!(Cfn::delete_stack_set).then_output(|| DeleteStackSetOutput::builder().build());
     let (stacks, t) = (
-        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
+        instance_stacks(&st, A, "us-east-1", "fleetsets"),
         template(),
     );
     let o = tear_down(
