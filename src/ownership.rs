@@ -89,7 +89,7 @@ pub fn refusal(env: &Environment, state: &StackState) -> Option<Error> {
 /// queue or bucket of the same name that is another's is never drained, purged or written to.
 /// The data stack is where `at` says (a target deployed through StackSets: its stack set's
 /// instance, marked as the file's). A stack that could not be read is an error, never "ours".
-/// The data stack's name there.
+/// Gives the data stack's name there.
 pub async fn check_data_stack(
     cfn: &aws_sdk_cloudformation::Client,
     sts: &aws_sdk_sts::Client,

@@ -50,7 +50,10 @@ pub struct Target {
 /// The stack set of a target's stack (`rollout.mode: stack_sets`): `qfleet-orders-eu1-data`
 /// of `orders-eu1` is `qfleet-orders-data` of the file `orders`.
 pub fn stack_set_name(file_env: &str, env: &str, stack: &str) -> String {
-    stack.replacen(env, file_env, 1)
+    match stack.strip_prefix(&format!("qfleet-{env}-")) {
+        Some(rest) => format!("qfleet-{file_env}-{rest}"),
+        None => stack.to_string(),
+    }
 }
 
 /// The most waves a rollout has.

@@ -162,14 +162,25 @@ fn undeployed(snaps: &[Snapshot], env: &Environment, at: &StackNames) -> Result<
         Some(t) => {
             let file = crate::config::load(&env.source.path)?;
             let sets = crate::render::stack_sets_of(&file)?;
-            t.instances
-                .iter()
-                .filter_map(|(own, (set, _))| {
-                    let name = at.name(own)?;
-                    let template = sets.iter().find(|s| &s.stack_name == set)?.template.clone();
-                    Some((name, template))
-                })
-                .collect()
+            let mut wanted = Vec::new();
+            for (own, (set, _)) in &t.instances {
+                let Some(name) = at.name(own) else { continue };
+                // Every stack there has its stack set in the file, or nothing can be said.
+                let template = sets
+                    .iter()
+                    .find(|s| &s.stack_name == set)
+                    .ok_or_else(|| {
+                        Error::aws(format!(
+                            "{}: stack {name} is stack set {set}'s instance, and {} renders no such stack set: cannot say whether it is up to date",
+                            env.name,
+                            env.source.path.display()
+                        ))
+                    })?
+                    .template
+                    .clone();
+                wanted.push((name, template));
+            }
+            wanted
         }
     };
     let deployed: Vec<&snapshot::StackSnapshot> = std::iter::once(&snaps[0].data)

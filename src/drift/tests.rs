@@ -712,6 +712,7 @@ fn a_stack_sets_targets_undeployed_changes_are_against_its_stack_sets_templates(
         stack_set: Some(StackSetTarget {
             admin: crate::aws::mock::Rules::default().clients(),
             file: "fleetsets".into(),
+            owner: None,
             account: "111122223333".into(),
             region: "eu-west-1".into(),
             instances: [

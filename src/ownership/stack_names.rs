@@ -27,8 +27,9 @@ pub struct StackNames {
 pub struct StackSetTarget {
     /// The clients of the account and region that hold the stack sets.
     pub admin: Clients,
-    /// The file's environment: the marks its stack sets and their stacks carry.
+    /// The file's environment and `owner`: the marks its stack sets and their stacks carry.
     pub file: String,
+    pub owner: Option<String>,
     pub account: String,
     pub region: String,
     /// Each of the environment's own stack names (`qfleet-orders-eu-data`) with its stack
@@ -130,6 +131,7 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
     Ok(StackSetTarget {
         admin,
         file,
+        owner: env.spec.owner.clone(),
         account,
         region,
         instances,

@@ -258,12 +258,21 @@ async fn run(
     let (snap, later) = read(clients, env, names, opts).await?;
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
         Decision::Nothing => {
-            reporter.line(format!("{}: nothing to tear down", env.name));
-            // A stack set's instance without a stack, or a stack set without instances,
-            // holds nothing: gone with the teardown that covers it.
+            // No stack: a StackSets target's instances without a stack there, and the stack
+            // sets they would leave empty, hold nothing; they go once confirmed.
             if let Some(t) = &names.stack_set {
-                stack_sets::tidy(&at, t, &sets_covered(env, opts, t), true, out, &mut turn).await?;
+                let sets = sets_covered(env, opts, t);
+                let left = stack_sets::leftovers(t, &sets, true).await?;
+                if !left.is_empty() {
+                    let preview: Vec<String> =
+                        left.iter().map(|x| format!("  - delete {x}")).collect();
+                    if confirmed(&at, &left, &[], &preview.join("\n"), &mut turn, out).await? {
+                        stack_sets::tidy(&at, t, &sets, true, out, &mut turn).await?;
+                    }
+                    return Ok(());
+                }
             }
+            reporter.line(format!("{}: nothing to tear down", env.name));
             return Ok(());
         }
         Decision::Refuse {
@@ -289,37 +298,30 @@ async fn run(
         plan.targets.iter().map(|s| step(&s.name)).collect(),
     );
 
-    let stack_names: Vec<String> = plan.targets.iter().map(|s| label(&s.name)).collect();
-    if !opts.yes {
-        if !opts.can_prompt {
-            return Err(error::Refusal::TeardownUnconfirmed {
-                stacks: stack_names.clone(),
-            }
-            .into());
-        }
-        let losses = losses(&plan, opts);
-        let what = format!("tear down (delete {})", stack_names.join(", then "));
-        let question = crate::output::progress::question_text(&env.name, &what, &losses);
-        let preview = preview(&plan, opts, &label);
-        let asked = Question {
-            environment: &env.name,
-            preview: &preview,
-            text: &question,
-            loses_data: !losses.is_empty(),
-        };
-        // The answer may take a while: other environments use the slot meanwhile.
-        turn.give_back();
-        if !reporter.ask(asked).await? {
-            let said = crate::output::progress::cancelled(&env.name);
-            reporter.line(&said);
-            reporter.event(Event::Cancelled {
-                environment: env.name.clone(),
-                message: said,
-            });
-            out.cancelled = true;
-            return Ok(());
-        }
-        turn.take().await;
+    let mut stack_names: Vec<String> = plan.targets.iter().map(|s| label(&s.name)).collect();
+    if let Some(t) = &names.stack_set {
+        // A stack set goes with its last instance: this target's, or a later one's.
+        stack_names.extend(
+            sets_covered(env, opts, t)
+                .into_iter()
+                .map(|s| format!("stack set {s} if no instance is left")),
+        );
+    }
+    let mut preview = preview(&plan, opts, &label);
+    for s in stack_names.iter().skip(plan.targets.len()) {
+        preview.push_str(&format!("\n  - delete {s}"));
+    }
+    if !confirmed(
+        &at,
+        &stack_names,
+        &losses(&plan, opts),
+        &preview,
+        &mut turn,
+        out,
+    )
+    .await?
+    {
+        return Ok(());
     }
 
     // On, or unknown (then lifted whatever it is: the user passed the flag).
@@ -370,6 +372,56 @@ async fn run(
         stack_sets::tidy(&at, t, &sets_covered(env, opts, t), false, out, &mut turn).await?;
     }
     Ok(())
+}
+
+/// Whether to go on and delete `what`: yes with `--yes`; without it, the question on a
+/// terminal (`preview` above it, `losses` in it), else refused (nothing deleted). A no is said,
+/// and the outcome is cancelled.
+async fn confirmed(
+    at: &Ctx<'_>,
+    what: &[String],
+    losses: &[String],
+    preview: &str,
+    turn: &mut schedule::Turn,
+    out: &mut TeardownOutcome,
+) -> Result<bool> {
+    let Ctx {
+        env,
+        opts,
+        reporter,
+        ..
+    } = *at;
+    if opts.yes {
+        return Ok(true);
+    }
+    if !opts.can_prompt {
+        return Err(error::Refusal::TeardownUnconfirmed {
+            stacks: what.to_vec(),
+        }
+        .into());
+    }
+    let text = format!("tear down (delete {})", what.join(", then "));
+    let question = crate::output::progress::question_text(&env.name, &text, losses);
+    let asked = Question {
+        environment: &env.name,
+        preview,
+        text: &question,
+        loses_data: !losses.is_empty(),
+    };
+    // The answer may take a while: other environments use the slot meanwhile.
+    turn.give_back();
+    if !reporter.ask(asked).await? {
+        let said = crate::output::progress::cancelled(&env.name);
+        reporter.line(&said);
+        reporter.event(Event::Cancelled {
+            environment: env.name.clone(),
+            message: said,
+        });
+        out.cancelled = true;
+        return Ok(false);
+    }
+    turn.take().await;
+    Ok(true)
 }
 
 /// The stack sets a target's teardown covers: each stage's fleet's (the chosen stage's

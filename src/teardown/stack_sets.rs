@@ -1,12 +1,16 @@
 //! The teardown of a target its stack file deploys through StackSets (`rollout.mode:
 //! stack_sets`). Its stacks are read and decided on in its account and region like any
 //! environment's ([`crate::ownership::stack_names`]); each stack qfleet decided to delete goes
-//! as its stack set's instance (DeleteStackInstances without RetainStacks: the stack is
+//! as its stack set's instance (DeleteStackInstances with RetainStacks false: the stack is
 //! deleted with it), in the same order (the fleet first, the data after the second look).
-//! Then, for the stack sets this teardown covers: an instance of this target that has no
-//! stack (its creation failed; it holds nothing) is deleted, and a stack set left without any
-//! instance is deleted, since a stack set with instances cannot be
+//! Then, for the stack sets this teardown covers ([`leftovers`], [`tidy`]): this target's
+//! instance that has no stack there (its creation failed, or its stack was deleted by hand) is
+//! deleted with RetainStacks true, so that a stack that does exist after all (AWS documents no
+//! rule that an instance without a StackId has none) is kept, never deleted unchecked; and a
+//! stack set left without any instance, still carrying the file's marks, is deleted, since a
+//! stack set with instances cannot be
 //! (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html>).
+//! Both are in the teardown's question; a teardown that finds no stack asks about them alone.
 //!
 //! StackSets runs one operation at a time on a stack set: the targets of one file torn down
 //! together take turns on each stack set ([`Locks`]), holding no slot of `--concurrency` while
@@ -15,7 +19,7 @@
 use super::event::{Event, StackAction};
 use super::schedule::Turn;
 use super::{Ctx, TeardownOutcome};
-use crate::aws::cfn::stack_sets::{self, MAX_POLLS};
+use crate::aws::cfn::stack_sets::{self, Instance, MAX_POLLS};
 use crate::error::{Error, Result};
 use crate::ownership::stack_names::StackSetTarget;
 use std::collections::BTreeMap;
@@ -68,6 +72,7 @@ pub async fn delete_instance(
         set,
         &t.account,
         &t.region,
+        false,
         &stack_sets::operation_token(set),
     )
     .await?;
@@ -111,6 +116,38 @@ pub async fn delete_instance(
     }
 }
 
+/// Whether this target's instance of a stack set goes in [`tidy`]: one without a stack, or
+/// with `stacks_absent` (the teardown read each of the target's stacks as absent) any.
+fn leftover(t: &StackSetTarget, i: &Instance, stacks_absent: bool) -> bool {
+    i.account == t.account && i.region == t.region && (i.stack_id.is_none() || stacks_absent)
+}
+
+/// What [`tidy`] would delete, said for the question: this target's instances without a stack
+/// there, and the stack sets that would be left without any instance.
+pub async fn leftovers(
+    t: &StackSetTarget,
+    sets: &[String],
+    stacks_absent: bool,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for set in sets {
+        if stack_sets::describe(&t.admin.cfn, set).await?.is_none() {
+            continue;
+        }
+        let instances = stack_sets::instances(&t.admin.cfn, set).await?;
+        if instances.iter().any(|i| leftover(t, i, stacks_absent)) {
+            out.push(format!(
+                "stack set {set}'s instance in {} {} (no stack there)",
+                t.account, t.region
+            ));
+        }
+        if instances.iter().all(|i| leftover(t, i, stacks_absent)) {
+            out.push(format!("stack set {set} (no instance left)"));
+        }
+    }
+    Ok(out)
+}
+
 /// After the stacks: for each stack set in `sets`, this target's instance that has no stack is
 /// deleted (nothing is in it), and so is one whose stack CloudFormation says does not exist
 /// when `stacks_absent` (the teardown read every stack of the target as absent), and the
@@ -129,21 +166,27 @@ pub async fn tidy(
         let lock = at.opts.stack_set_locks.of(set);
         let _one_at_a_time = lock.lock().await;
         turn.take().await;
-        if stack_sets::describe(&t.admin.cfn, set).await?.is_none() {
+        let Some(current) = stack_sets::describe(&t.admin.cfn, set).await? else {
             continue;
+        };
+        // Its marks again, right before anything of it goes.
+        let lacks = crate::ownership::lacks_tags(&t.file, t.owner.as_deref(), &current.tags);
+        if !lacks.is_empty() {
+            return Err(crate::error::Refusal::StackSetNotOurs {
+                env: at.env.name.clone(),
+                set: set.clone(),
+                lacks,
+            }
+            .into());
         }
         let instances = stack_sets::instances(&t.admin.cfn, set).await?;
-        let stackless = instances.iter().find(|i| {
-            i.account == t.account
-                && i.region == t.region
-                && (i.stack_id.is_none() || stacks_absent)
-        });
-        if let Some(i) = stackless {
+        if let Some(i) = instances.iter().find(|i| leftover(t, i, stacks_absent)) {
             let op = stack_sets::delete_instance(
                 &t.admin.cfn,
                 set,
                 &t.account,
                 &t.region,
+                true,
                 &stack_sets::operation_token(set),
             )
             .await?;

@@ -380,15 +380,17 @@ pub async fn wait(
     })
 }
 
-/// Deletes the instance of `account` and `region` with its stack (`RetainStacks` false: the
-/// stack is deleted as DeleteStack would,
-/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html>);
+/// Deletes the instance of `account` and `region`: with its stack (`keep_stack` false,
+/// RetainStacks false: the stack is deleted as DeleteStack would), or keeping any stack there
+/// (RetainStacks true: the instance leaves the stack set, the stack stays as it is)
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html>);
 /// the operation's id.
 pub async fn delete_instance(
     cfn: &Client,
     name: &str,
     account: &str,
     region: &str,
+    keep_stack: bool,
     token: &str,
 ) -> Result<String> {
     let out = cfn
@@ -396,7 +398,7 @@ pub async fn delete_instance(
         .stack_set_name(name)
         .accounts(account)
         .regions(region)
-        .retain_stacks(false)
+        .retain_stacks(keep_stack)
         .operation_id(token)
         .send()
         .await

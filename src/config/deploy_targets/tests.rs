@@ -631,3 +631,20 @@ fn stack_sets_need_an_account_per_target_one_target_per_place_and_preferences_aw
         .is_ok()
     );
 }
+
+#[test]
+fn a_targets_stack_is_its_files_stack_set_by_the_whole_name_prefix() {
+    assert_eq!(
+        stack_set_name("orders", "orders-eu1", "qfleet-orders-eu1-data"),
+        "qfleet-orders-data"
+    );
+    // A target named like its file: the name inside `qfleet-` is never taken for it.
+    assert_eq!(
+        stack_set_name("et", "et-et", "qfleet-et-et-data"),
+        "qfleet-et-data"
+    );
+    assert_eq!(
+        stack_set_name("et", "et-et", "qfleet-et-et--thumbs-fleet"),
+        "qfleet-et--thumbs-fleet"
+    );
+}

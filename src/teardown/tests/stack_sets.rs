@@ -37,26 +37,34 @@ fn canary() -> Environment {
 }
 
 /// DeleteStackInstances: the instance goes (with its stack) unless `fails` names its set.
-fn delete_instances(st: &State, fails: Option<&'static str>) -> Rule {
+/// Each DeleteStackInstances: its stack set and RetainStacks.
+type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>;
+
+fn delete_instances(st: &State, fails: Option<&'static str>) -> (Rule, Calls) {
     let st = st.clone();
-    mock!(Cfn::delete_stack_instances)
-        .match_requests(|r| r.retain_stacks() == Some(false))
-        .then_compute_output(move |r| {
-            let set = r.stack_set_name().unwrap_or_default().to_string();
-            if fails != Some(set.as_str()) {
-                st.lock().unwrap().retain(|(s, a, region, _)| {
-                    !(s == &set && r.accounts().contains(a) && r.regions().contains(region))
-                });
-            }
-            let outcome = if fails == Some(set.as_str()) {
-                "failed"
-            } else {
-                "ok"
-            };
-            DeleteStackInstancesOutput::builder()
-                .operation_id(format!("{outcome}-{set}"))
-                .build()
-        })
+    let calls = Calls::default();
+    let log = calls.clone();
+    let rule = mock!(Cfn::delete_stack_instances).then_compute_output(move |r| {
+        let set = r.stack_set_name().unwrap_or_default().to_string();
+        log.lock().unwrap().push((
+            set.clone(),
+            r.retain_stacks().expect("RetainStacks is required"),
+        ));
+        if fails != Some(set.as_str()) {
+            st.lock().unwrap().retain(|(s, a, region, _)| {
+                !(s == &set && r.accounts().contains(a) && r.regions().contains(region))
+            });
+        }
+        let outcome = if fails == Some(set.as_str()) {
+            "failed"
+        } else {
+            "ok"
+        };
+        DeleteStackInstancesOutput::builder()
+            .operation_id(format!("{outcome}-{set}"))
+            .build()
+    });
+    (rule, calls)
 }
 
 fn operations() -> Rule {
@@ -130,8 +138,17 @@ fn opts() -> Options {
     }
 }
 
-/// Runs the canary's teardown with the admin's and the target's mocked clients.
+/// Runs the canary's teardown (`--yes`) with the admin's and the target's mocked clients.
 fn tear_down(admin: &[&Rule], target: &[&Rule]) -> crate::teardown::TeardownOutcome {
+    tear_down_with(opts(), admin, target)
+}
+
+/// Runs the canary's teardown with `opts`.
+fn tear_down_with(
+    opts: Options,
+    admin: &[&Rule],
+    target: &[&Rule],
+) -> crate::teardown::TeardownOutcome {
     let admin = Rules {
         cfn: admin.to_vec(),
         ..Default::default()
@@ -172,7 +189,7 @@ fn tear_down(admin: &[&Rule], target: &[&Rule]) -> crate::teardown::TeardownOutc
         let names = instances_of(admin, &env)
             .await
             .map(|t| StackNames { stack_set: Some(t) });
-        environment_at(&clients, &env, names, &opts(), &reporter()).await
+        environment_at(&clients, &env, names, &opts, &reporter()).await
     })
 }
 
@@ -199,10 +216,10 @@ fn mocked_a_stack_set_target_goes_instance_by_instance_fleet_first_and_an_empty_
             Some("StackSet-qfleet-fleetsets-fleet-ccc"),
         ),
     ]);
-    let (sets, list, del, ops, res) = (
+    let ((del, calls), sets, list, ops, res) = (
+        delete_instances(&st, None),
         stack_sets("fleetsets"),
         list_instances(&st),
-        delete_instances(&st, None),
         operations(),
         results(),
     );
@@ -235,7 +252,15 @@ fn mocked_a_stack_set_target_goes_instance_by_instance_fleet_first_and_an_empty_
         ],
         "the stacks its events name"
     );
-    assert_eq!(del.num_calls(), 2, "one DeleteStackInstances per stack");
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [
+            (FLEET_SET.to_string(), false),
+            (DATA_SET.to_string(), false)
+        ],
+        "one DeleteStackInstances per stack, each deleting its stack, once checked"
+    );
+    assert_eq!(del.num_calls(), 2);
     assert_eq!(
         delete_set.num_calls(),
         1,
@@ -265,7 +290,7 @@ fn mocked_a_stack_set_without_the_files_marks_is_refused_and_nothing_is_deleted(
     let (sets, list, del, ops, res) = (
         stack_sets("someone-else"),
         list_instances(&st),
-        delete_instances(&st, None),
+        delete_instances(&st, None).0,
         operations(),
         results(),
     );
@@ -304,7 +329,7 @@ fn mocked_an_instance_stackset_fails_to_delete_stops_the_teardown_with_its_reaso
     let (sets, list, del, ops, res) = (
         stack_sets("fleetsets"),
         list_instances(&st),
-        delete_instances(&st, Some(FLEET_SET)),
+        delete_instances(&st, Some(FLEET_SET)).0,
         operations(),
         results(),
     );
@@ -342,10 +367,10 @@ fn mocked_instances_without_a_stack_there_and_then_their_empty_stack_sets_are_de
         ),
         (FLEET_SET, A, "eu-west-1", None),
     ]);
-    let (sets, list, del, ops, res) = (
+    let ((del, calls), sets, list, ops, res) = (
+        delete_instances(&st, None),
         stack_sets("fleetsets"),
         list_instances(&st),
-        delete_instances(&st, None),
         operations(),
         results(),
     );
@@ -368,7 +393,41 @@ fn mocked_instances_without_a_stack_there_and_then_their_empty_stack_sets_are_de
         ]
     );
     assert_eq!((del.num_calls(), delete_set.num_calls()), (2, 2));
+    assert!(
+        calls.lock().unwrap().iter().all(|(_, keep)| *keep),
+        "RetainStacks: a stack that exists after all is kept, never deleted unchecked"
+    );
     assert!(st.lock().unwrap().is_empty());
+}
+
+#[test]
+fn mocked_what_is_left_of_a_target_is_deleted_only_when_confirmed() {
+    let st = state(&[(FLEET_SET, A, "eu-west-1", None)]);
+    let ((del, _), sets, list) = (
+        delete_instances(&st, None),
+        stack_sets("fleetsets"),
+        list_instances(&st),
+    );
+    let delete_set =
+        mock!(Cfn::delete_stack_set).then_output(|| DeleteStackSetOutput::builder().build());
+    let (stacks, t) = (
+        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
+        template(),
+    );
+    let unasked = Options {
+        yes: false,
+        can_prompt: false,
+        ..opts()
+    };
+    let o = tear_down_with(unasked, &[&sets, &list, &del, &delete_set], &[&stacks, &t]);
+    assert_eq!(o.exit_code, 4, "{o:?}");
+    let err = o.error.unwrap().message;
+    assert!(
+        err.contains("stack set qfleet-fleetsets-fleet's instance in 111122223333 eu-west-1 (no stack there), stack set qfleet-fleetsets-fleet (no instance left)")
+            && err.contains("pass --yes"),
+        "{err}"
+    );
+    assert_eq!((del.num_calls(), delete_set.num_calls()), (0, 0));
 }
 
 #[test]
@@ -385,6 +444,7 @@ fn a_stack_set_target_names_its_own_stacks_only_through_its_instances() {
     let target = crate::ownership::stack_names::StackSetTarget {
         admin: Rules::default().clients(),
         file: "fleetsets".into(),
+        owner: None,
         account: A.into(),
         region: "eu-west-1".into(),
         instances: [
