@@ -67,53 +67,73 @@ pub async fn delete_instance(
     let lock = at.opts.stack_set_locks.of(set);
     let _one_at_a_time = lock.lock().await;
     turn.take().await;
-    let op = stack_sets::delete_instance(
-        &t.admin.cfn,
-        set,
-        &t.account,
-        &t.region,
-        false,
-        &stack_sets::operation_token(set),
-    )
+    let deleted = delete_and_wait(at, t, set, false, turn, |op| {
+        spinner.set(format!("deleting (stack set {set}, operation {op})"));
+        at.reporter.event(Event::Stack {
+            stack: stack.to_string(),
+            action: StackAction::Deleting,
+        });
+    })
     .await?;
-    spinner.set(format!("deleting (stack set {set}, operation {op})"));
-    at.reporter.event(Event::Stack {
-        stack: stack.to_string(),
-        action: StackAction::Deleting,
-    });
-    turn.give_back();
-    let ended = {
-        let _under_way = at.opts.schedule.waiting();
-        stack_sets::wait(&t.admin.cfn, set, &op, at.opts.polling, MAX_POLLS).await?
-    };
-    match ended.result(&t.account, &t.region) {
-        Some(r) if r.status == "SUCCEEDED" => {
+    match deleted {
+        Ok(()) => {
             at.reporter.line(format!(
                 "{stack}: deleted with stack set {set}'s instance in {} {}",
                 t.account, t.region
             ));
             Ok(())
         }
-        r => Err(Error::aws(format!(
-            "{stack}: stack set {set}'s instance in {} {} was not deleted: the operation {}{}, {}. Fix the cause and run teardown again",
-            t.account,
-            t.region,
-            ended.status,
-            ended
-                .reason
-                .as_ref()
-                .map(|x| format!(" ({x})"))
-                .unwrap_or_default(),
-            match r {
-                Some(r) => format!(
-                    "here {}: {}",
-                    r.status,
-                    r.reason.as_deref().unwrap_or("StackSets gave no reason")
-                ),
-                None => "and its results name no instance here".to_string(),
-            }
+        Err(why) => Err(Error::aws(format!(
+            "{stack}: stack set {set}'s instance in {} {} was not deleted: {why}. Fix the cause and run teardown again",
+            t.account, t.region
         ))),
     }
+}
+
+/// Deletes this target's instance of `set` (keeping any stack with `keep_stack`) and waits
+/// for the operation without a slot (`started` hears its id); the slot is given back when
+/// this returns. Its result for the target's account and region: done, or why not.
+async fn delete_and_wait(
+    at: &Ctx<'_>,
+    t: &StackSetTarget,
+    set: &str,
+    keep_stack: bool,
+    turn: &mut Turn,
+    started: impl FnOnce(&str),
+) -> Result<std::result::Result<(), String>> {
+    let op = stack_sets::delete_instance(
+        &t.admin.cfn,
+        set,
+        &t.account,
+        &t.region,
+        keep_stack,
+        &stack_sets::operation_token(set),
+    )
+    .await?;
+    started(&op);
+    turn.give_back();
+    let ended = {
+        let _under_way = at.opts.schedule.waiting();
+        stack_sets::wait(&t.admin.cfn, set, &op, at.opts.polling, MAX_POLLS).await?
+    };
+    let of_op = format!(
+        "the operation {}{}",
+        ended.status,
+        ended
+            .reason
+            .as_ref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default()
+    );
+    Ok(match ended.result(&t.account, &t.region) {
+        Some(r) if r.status == "SUCCEEDED" => Ok(()),
+        Some(r) => Err(format!(
+            "{of_op}, here {}: {}",
+            r.status,
+            r.reason.as_deref().unwrap_or("StackSets gave no reason")
+        )),
+        None => Err(format!("{of_op}, and its results name no instance here")),
+    })
 }
 
 /// Whether this target's instance of a stack set goes in [`tidy`]: one without a stack, or
@@ -181,40 +201,18 @@ pub async fn tidy(
         }
         let instances = stack_sets::instances(&t.admin.cfn, set).await?;
         if let Some(i) = instances.iter().find(|i| leftover(t, i, stacks_absent)) {
-            let op = stack_sets::delete_instance(
-                &t.admin.cfn,
-                set,
-                &t.account,
-                &t.region,
-                true,
-                &stack_sets::operation_token(set),
-            )
-            .await?;
-            turn.give_back();
-            let ended = {
-                let _under_way = at.opts.schedule.waiting();
-                stack_sets::wait(&t.admin.cfn, set, &op, at.opts.polling, MAX_POLLS).await?
-            };
+            let deleted = delete_and_wait(at, t, set, true, turn, |_| {}).await?;
             turn.take().await;
-            match ended.result(&t.account, &t.region) {
-                Some(r) if r.status == "SUCCEEDED" => at.reporter.line(format!(
-                    "stack set {set}: its instance in {} {} without a stack there ({}) deleted",
-                    t.account, t.region, i.status
-                )),
-                _ => {
-                    return Err(Error::aws(format!(
-                        "stack set {set}: its instance in {} {} (without a stack) was not deleted: the operation {}{}",
-                        t.account,
-                        t.region,
-                        ended.status,
-                        ended
-                            .reason
-                            .as_ref()
-                            .map(|x| format!(" ({x})"))
-                            .unwrap_or_default()
-                    )));
-                }
+            if let Err(why) = deleted {
+                return Err(Error::aws(format!(
+                    "stack set {set}: its instance in {} {} (without a stack there) was not deleted: {why}",
+                    t.account, t.region
+                )));
             }
+            at.reporter.line(format!(
+                "stack set {set}: its instance in {} {} without a stack there ({}) deleted",
+                t.account, t.region, i.status
+            ));
         }
         let left = stack_sets::instances(&t.admin.cfn, set).await?;
         if let Some(other) = left.first() {

@@ -4,7 +4,7 @@
 //! one state of the stack sets' instances: DeleteStackInstances removes the instance and its
 //! stack, which the target's DescribeStacks then no longer finds.
 
-use super::{reporter, template};
+use super::{no_bucket, no_queue, reporter, template};
 use crate::aws::cfn::stack_sets::Instance;
 use crate::aws::mock::{
     Rules, State, instance_stacks, list_instances, list_resources, queue_attributes, resource,
@@ -114,22 +114,6 @@ fn caller_in(account: &'static str) -> Rule {
     })
 }
 
-fn no_bucket() -> Rule {
-    mock!(aws_sdk_s3::Client::head_bucket).then_error(|| {
-        aws_sdk_s3::operation::head_bucket::HeadBucketError::NotFound(
-            aws_sdk_s3::types::error::NotFound::builder().build(),
-        )
-    })
-}
-
-fn no_queue() -> Rule {
-    mock!(aws_sdk_sqs::Client::get_queue_url).then_error(|| {
-        aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError::QueueDoesNotExist(
-            aws_sdk_sqs::types::error::QueueDoesNotExist::builder().build(),
-        )
-    })
-}
-
 fn opts() -> Options {
     Options {
         yes: true,
@@ -138,65 +122,107 @@ fn opts() -> Options {
     }
 }
 
-/// Runs the canary's teardown (`--yes`) with the admin's and the target's mocked clients.
-fn tear_down(admin: &[&Rule], target: &[&Rule]) -> crate::teardown::TeardownOutcome {
-    tear_down_with(opts(), admin, target)
+/// One teardown of the canary against mocked stack sets.
+struct Scenario {
+    /// The stack sets' instances, changed by DeleteStackInstances.
+    st: State,
+    /// The environment the stack sets are marked as.
+    marked_as: &'static str,
+    /// The stack set whose DeleteStackInstances fails.
+    fails: Option<&'static str>,
+    /// The region whose instances' stacks the target's DescribeStacks finds.
+    stacks_in: &'static str,
+    opts: Options,
 }
 
-/// Runs the canary's teardown with `opts`.
-fn tear_down_with(
-    opts: Options,
-    admin: &[&Rule],
-    target: &[&Rule],
-) -> crate::teardown::TeardownOutcome {
-    let admin = Rules {
-        cfn: admin.to_vec(),
-        ..Default::default()
+/// What a scenario did.
+struct Done {
+    o: crate::teardown::TeardownOutcome,
+    /// Each DeleteStackInstances: its stack set and RetainStacks.
+    instances_deleted: Vec<(String, bool)>,
+    sets_deleted: usize,
+}
+
+impl Scenario {
+    fn of(instances: &[(&str, &str, &str, Option<&str>)]) -> Scenario {
+        Scenario {
+            st: state(instances),
+            marked_as: "fleetsets",
+            fails: None,
+            stacks_in: "eu-west-1",
+            opts: opts(),
+        }
     }
-    .clients();
-    // The data instance's stack lists its two queues, both empty; its bucket is gone.
-    let live = cfn::ResourceStatus::CreateComplete;
-    let (res, b, q, empty, sts) = (
-        list_resources(vec![(
-            "StackSet-qfleet-fleetsets-data-aaa",
-            vec![
-                resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
-                resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live),
-            ],
-        )]),
-        no_bucket(),
-        no_queue(),
-        mock!(aws_sdk_sqs::Client::get_queue_attributes)
-            .then_output(|| queue_attributes(0, 0, 0, &[])),
-        caller_in(A),
-    );
-    let mut cfn = target.to_vec();
-    cfn.push(&res);
-    let clients = Rules {
-        cfn,
-        s3: vec![&b],
-        sqs: vec![&q, &empty],
-        sts: vec![&sts],
-        ..Default::default()
+
+    /// Runs the teardown with the admin's and the target's mocked clients; `delete_set`
+    /// answers DeleteStackSet.
+    fn run(&self, delete_set: &Rule) -> Done {
+        let ((del, calls), sets, list, ops, res) = (
+            delete_instances(&self.st, self.fails),
+            stack_sets(self.marked_as),
+            list_instances(&self.st),
+            operations(),
+            results(),
+        );
+        let admin = Rules {
+            cfn: vec![&sets, &list, &del, &ops, &res, delete_set],
+            ..Default::default()
+        }
+        .clients();
+        // The data instance's stack lists its two queues, both empty; its bucket is gone.
+        let live = cfn::ResourceStatus::CreateComplete;
+        let (stacks, t, resources, b, q, empty, sts) = (
+            instance_stacks(&self.st, A, self.stacks_in, "fleetsets"),
+            template(),
+            list_resources(vec![(
+                "StackSet-qfleet-fleetsets-data-aaa",
+                vec![
+                    resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
+                    resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live),
+                ],
+            )]),
+            no_bucket(),
+            no_queue(),
+            mock!(aws_sdk_sqs::Client::get_queue_attributes)
+                .then_output(|| queue_attributes(0, 0, 0, &[])),
+            caller_in(A),
+        );
+        let clients = Rules {
+            cfn: vec![&stacks, &t, &resources],
+            s3: vec![&b],
+            sqs: vec![&q, &empty],
+            sts: vec![&sts],
+            ..Default::default()
+        }
+        .clients();
+        let env = canary();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let o = rt.block_on(async {
+            let names = instances_of(admin, &env)
+                .await
+                .map(|t| StackNames { stack_set: Some(t) });
+            environment_at(&clients, &env, names, &self.opts, &reporter()).await
+        });
+        let instances_deleted = calls.lock().unwrap().clone();
+        Done {
+            o,
+            instances_deleted,
+            sets_deleted: delete_set.num_calls(),
+        }
     }
-    .clients();
-    let env = canary();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let names = instances_of(admin, &env)
-            .await
-            .map(|t| StackNames { stack_set: Some(t) });
-        environment_at(&clients, &env, names, &opts, &reporter()).await
-    })
+}
+
+fn any_set_deleted() -> Rule {
+    mock!(Cfn::delete_stack_set).then_output(|| DeleteStackSetOutput::builder().build())
 }
 
 #[test]
 fn mocked_a_stack_set_target_goes_instance_by_instance_fleet_first_and_an_empty_stack_set_with_it()
 {
-    let st = state(&[
+    let s = Scenario::of(&[
         (
             DATA_SET,
             A,
@@ -216,27 +242,14 @@ fn mocked_a_stack_set_target_goes_instance_by_instance_fleet_first_and_an_empty_
             Some("StackSet-qfleet-fleetsets-fleet-ccc"),
         ),
     ]);
-    let ((del, calls), sets, list, ops, res) = (
-        delete_instances(&st, None),
-        stack_sets("fleetsets"),
-        list_instances(&st),
-        operations(),
-        results(),
-    );
+    // Only the fleet's stack set may go: the data's keeps the other account's instance.
     let delete_set = mock!(Cfn::delete_stack_set)
         .match_requests(|r| r.stack_set_name() == Some(FLEET_SET))
         .then_output(|| DeleteStackSetOutput::builder().build());
-    let (stacks, t) = (
-        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
-        template(),
-    );
-    let o = tear_down(
-        &[&sets, &list, &del, &ops, &res, &delete_set],
-        &[&stacks, &t],
-    );
-    assert!(o.ok, "{o:?}");
+    let d = s.run(&delete_set);
+    assert!(d.o.ok, "{:?}", d.o);
     assert_eq!(
-        o.deleted,
+        d.o.deleted,
         [
             "StackSet-qfleet-fleetsets-fleet-ccc",
             "StackSet-qfleet-fleetsets-data-aaa",
@@ -245,7 +258,7 @@ fn mocked_a_stack_set_target_goes_instance_by_instance_fleet_first_and_an_empty_
         "the fleet's instance, then the data's; the fleet's stack set had no instance left"
     );
     assert_eq!(
-        o.instance_stacks,
+        d.o.instance_stacks,
         [
             "StackSet-qfleet-fleetsets-data-aaa",
             "StackSet-qfleet-fleetsets-fleet-ccc"
@@ -253,20 +266,15 @@ fn mocked_a_stack_set_target_goes_instance_by_instance_fleet_first_and_an_empty_
         "the stacks its events name"
     );
     assert_eq!(
-        *calls.lock().unwrap(),
+        d.instances_deleted,
         [
             (FLEET_SET.to_string(), false),
             (DATA_SET.to_string(), false)
         ],
         "one DeleteStackInstances per stack, each deleting its stack, once checked"
     );
-    assert_eq!(del.num_calls(), 2);
-    assert_eq!(
-        delete_set.num_calls(),
-        1,
-        "the data's stack set keeps the other account's instance, and is not deleted"
-    );
-    let left = st.lock().unwrap().clone();
+    assert_eq!(d.sets_deleted, 1);
+    let left = s.st.lock().unwrap().clone();
     assert_eq!(
         left,
         [(
@@ -281,153 +289,114 @@ fn mocked_a_stack_set_target_goes_instance_by_instance_fleet_first_and_an_empty_
 
 #[test]
 fn mocked_a_stack_set_without_the_files_marks_is_refused_and_nothing_is_deleted() {
-    let st = state(&[(
-        DATA_SET,
-        A,
-        "eu-west-1",
-        Some("StackSet-qfleet-fleetsets-data-aaa"),
-    )]);
-    let (sets, list, del, ops, res) = (
-        stack_sets("someone-else"),
-        list_instances(&st),
-        delete_instances(&st, None).0,
-        operations(),
-        results(),
-    );
-    let (stacks, t) = (
-        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
-        template(),
-    );
-    let o = tear_down(&[&sets, &list, &del, &ops, &res], &[&stacks, &t]);
-    assert_eq!(o.exit_code, 4, "{o:?}");
-    let err = o.error.unwrap().message;
+    let s = Scenario {
+        marked_as: "someone-else",
+        ..Scenario::of(&[(
+            DATA_SET,
+            A,
+            "eu-west-1",
+            Some("StackSet-qfleet-fleetsets-data-aaa"),
+        )])
+    };
+    let d = s.run(&any_set_deleted());
+    assert_eq!(d.o.exit_code, 4, "{:?}", d.o);
+    let err = d.o.error.unwrap().message;
     assert!(
         err.contains("stack set qfleet-fleetsets-data is not qfleet's for this stack file"),
         "{err}"
     );
     assert!(err.contains("qfleet:environment=fleetsets"), "{err}");
-    assert_eq!(del.num_calls(), 0);
+    assert_eq!((d.instances_deleted.len(), d.sets_deleted), (0, 0));
 }
 
 #[test]
 fn mocked_an_instance_stackset_fails_to_delete_stops_the_teardown_with_its_reason_and_the_data_stays()
  {
-    let st = state(&[
-        (
-            DATA_SET,
-            A,
-            "eu-west-1",
-            Some("StackSet-qfleet-fleetsets-data-aaa"),
-        ),
-        (
-            FLEET_SET,
-            A,
-            "eu-west-1",
-            Some("StackSet-qfleet-fleetsets-fleet-ccc"),
-        ),
-    ]);
-    let (sets, list, del, ops, res) = (
-        stack_sets("fleetsets"),
-        list_instances(&st),
-        delete_instances(&st, Some(FLEET_SET)).0,
-        operations(),
-        results(),
-    );
-    let delete_set =
-        mock!(Cfn::delete_stack_set).then_output(|| DeleteStackSetOutput::builder().build());
-    let (stacks, t) = (
-        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
-        template(),
-    );
-    let o = tear_down(
-        &[&sets, &list, &del, &ops, &res, &delete_set],
-        &[&stacks, &t],
-    );
-    assert_eq!(o.exit_code, 1, "{o:?}");
-    let err = o.error.unwrap().message;
+    let s = Scenario {
+        fails: Some(FLEET_SET),
+        ..Scenario::of(&[
+            (
+                DATA_SET,
+                A,
+                "eu-west-1",
+                Some("StackSet-qfleet-fleetsets-data-aaa"),
+            ),
+            (
+                FLEET_SET,
+                A,
+                "eu-west-1",
+                Some("StackSet-qfleet-fleetsets-fleet-ccc"),
+            ),
+        ])
+    };
+    let d = s.run(&any_set_deleted());
+    assert_eq!(d.o.exit_code, 1, "{:?}", d.o);
+    assert!(d.o.deleted.is_empty(), "{:?}", d.o.deleted);
+    let err = d.o.error.unwrap().message;
     assert!(
         err.contains("stack set qfleet-fleetsets-fleet's instance in 111122223333 eu-west-1 was not deleted: the operation FAILED, here FAILED: ResourceLogicalId:WorkerGroup"),
         "{err}"
     );
-    assert_eq!(del.num_calls(), 1, "the data's instance is not deleted");
-    assert_eq!(delete_set.num_calls(), 0);
-    assert!(o.deleted.is_empty(), "{:?}", o.deleted);
+    assert_eq!(
+        (d.instances_deleted.len(), d.sets_deleted),
+        (1, 0),
+        "the data's instance is not deleted"
+    );
 }
 
 #[test]
 fn mocked_instances_without_a_stack_there_and_then_their_empty_stack_sets_are_deleted() {
     // A first deploy whose fleet instance could not create its stack, and a data instance
-    // whose stack was deleted by hand: nothing to read or lose.
-    let st = state(&[
-        (
-            DATA_SET,
-            A,
-            "eu-west-1",
-            Some("StackSet-qfleet-fleetsets-data-gone"),
-        ),
-        (FLEET_SET, A, "eu-west-1", None),
-    ]);
-    let ((del, calls), sets, list, ops, res) = (
-        delete_instances(&st, None),
-        stack_sets("fleetsets"),
-        list_instances(&st),
-        operations(),
-        results(),
-    );
-    let delete_set =
-        mock!(Cfn::delete_stack_set).then_output(|| DeleteStackSetOutput::builder().build());
-    let (stacks, t) = (
-        instance_stacks(&st, A, "us-east-1", "fleetsets"),
-        template(),
-    );
-    let o = tear_down(
-        &[&sets, &list, &del, &ops, &res, &delete_set],
-        &[&stacks, &t],
-    );
-    assert!(o.ok, "{o:?}");
+    // whose stack was deleted by hand (the target's DescribeStacks does not find it): nothing
+    // to read or lose.
+    let s = Scenario {
+        stacks_in: "us-east-1",
+        ..Scenario::of(&[
+            (
+                DATA_SET,
+                A,
+                "eu-west-1",
+                Some("StackSet-qfleet-fleetsets-data-gone"),
+            ),
+            (FLEET_SET, A, "eu-west-1", None),
+        ])
+    };
+    let d = s.run(&any_set_deleted());
+    assert!(d.o.ok, "{:?}", d.o);
     assert_eq!(
-        o.deleted,
+        d.o.deleted,
         [
             "stack set qfleet-fleetsets-fleet",
             "stack set qfleet-fleetsets-data"
         ]
     );
-    assert_eq!((del.num_calls(), delete_set.num_calls()), (2, 2));
+    assert_eq!((d.instances_deleted.len(), d.sets_deleted), (2, 2));
     assert!(
-        calls.lock().unwrap().iter().all(|(_, keep)| *keep),
+        d.instances_deleted.iter().all(|(_, keep)| *keep),
         "RetainStacks: a stack that exists after all is kept, never deleted unchecked"
     );
-    assert!(st.lock().unwrap().is_empty());
+    assert!(s.st.lock().unwrap().is_empty());
 }
 
 #[test]
 fn mocked_what_is_left_of_a_target_is_deleted_only_when_confirmed() {
-    let st = state(&[(FLEET_SET, A, "eu-west-1", None)]);
-    let ((del, _), sets, list) = (
-        delete_instances(&st, None),
-        stack_sets("fleetsets"),
-        list_instances(&st),
-    );
-    let delete_set =
-        mock!(Cfn::delete_stack_set).then_output(|| DeleteStackSetOutput::builder().build());
-    let (stacks, t) = (
-        instance_stacks(&st, A, "eu-west-1", "fleetsets"),
-        template(),
-    );
-    let unasked = Options {
-        yes: false,
-        can_prompt: false,
-        ..opts()
+    let s = Scenario {
+        opts: Options {
+            yes: false,
+            can_prompt: false,
+            ..opts()
+        },
+        ..Scenario::of(&[(FLEET_SET, A, "eu-west-1", None)])
     };
-    let o = tear_down_with(unasked, &[&sets, &list, &del, &delete_set], &[&stacks, &t]);
-    assert_eq!(o.exit_code, 4, "{o:?}");
-    let err = o.error.unwrap().message;
+    let d = s.run(&any_set_deleted());
+    assert_eq!(d.o.exit_code, 4, "{:?}", d.o);
+    let err = d.o.error.unwrap().message;
     assert!(
         err.contains("stack set qfleet-fleetsets-fleet's instance in 111122223333 eu-west-1 (no stack there), stack set qfleet-fleetsets-fleet (no instance left)")
             && err.contains("pass --yes"),
         "{err}"
     );
-    assert_eq!((del.num_calls(), delete_set.num_calls()), (0, 0));
+    assert_eq!((d.instances_deleted.len(), d.sets_deleted), (0, 0));
 }
 
 #[test]
