@@ -159,14 +159,23 @@ pub async fn environment(
     opts: &Options,
     reporter: &Reporter,
 ) -> TeardownOutcome {
-    environment_at(clients, env, Ok(StackNames::own()), opts, reporter).await
+    environment_at(
+        clients,
+        env,
+        async { Ok(StackNames::own()) },
+        opts,
+        reporter,
+    )
+    .await
 }
 
-/// Tears down one environment whose stacks are where `names` says (or could not be found).
+/// Tears down one environment whose stacks are where `locate` finds them (a StackSets
+/// target's: its stack sets' instances), looked for in the environment's slot and after its
+/// account guard.
 pub async fn environment_at(
     clients: &Clients,
     env: &Environment,
-    names: Result<StackNames>,
+    locate: impl std::future::Future<Output = Result<StackNames>>,
     opts: &Options,
     reporter: &Reporter,
 ) -> TeardownOutcome {
@@ -187,20 +196,7 @@ pub async fn environment_at(
         duration_ms: 0,
         instance_stacks: Vec::new(),
     };
-    let ran = match names {
-        Ok(names) => {
-            if let Some(t) = &names.stack_set {
-                out.instance_stacks = t
-                    .instances
-                    .keys()
-                    .filter_map(|own| names.name(own))
-                    .collect();
-            }
-            run(clients, env, &names, opts, reporter, &mut out).await
-        }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = ran {
+    if let Err(e) = run(clients, env, locate, opts, reporter, &mut out).await {
         out.ok = false;
         out.exit_code = e.exit_code();
         out.error = Some(e.report());
@@ -241,7 +237,7 @@ pub(crate) struct Ctx<'a> {
 async fn run(
     clients: &Clients,
     env: &Environment,
-    names: &StackNames,
+    locate: impl std::future::Future<Output = Result<StackNames>>,
     opts: &Options,
     reporter: &Reporter,
     out: &mut TeardownOutcome,
@@ -255,6 +251,14 @@ async fn run(
     let mut turn = opts.schedule.turn();
     turn.take().await;
     crate::ownership::check_account(&clients.sts, env).await?;
+    let names = &locate.await?;
+    if let Some(t) = &names.stack_set {
+        out.instance_stacks = t
+            .instances
+            .keys()
+            .filter_map(|own| names.name(own))
+            .collect();
+    }
     let (snap, later) = read(clients, env, names, opts).await?;
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
         Decision::Nothing => {

@@ -29,10 +29,8 @@ pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
     let outcomes: Vec<TeardownOutcome> = session
         .each_until_interrupted(|clients, env| {
             let (opts, reporter) = (opts.clone(), &reporter);
-            async move {
-                let names = crate::ownership::stack_names::locate(&session.aws, env).await;
-                super::environment_at(&clients, env, names, &opts, reporter).await
-            }
+            let locate = crate::ownership::stack_names::locate(&session.aws, env);
+            async move { super::environment_at(&clients, env, locate, &opts, reporter).await }
         })
         .ok_or_else(|| {
             Error::from(Interruption::Teardown {

@@ -200,12 +200,18 @@ impl Scenario {
             .enable_all()
             .build()
             .unwrap();
-        let o = rt.block_on(async {
-            let names = instances_of(admin, &env)
+        let locate = async {
+            instances_of(admin, &env)
                 .await
-                .map(|t| StackNames { stack_set: Some(t) });
-            environment_at(&clients, &env, names, &self.opts, &reporter()).await
-        });
+                .map(|t| StackNames { stack_set: Some(t) })
+        };
+        let o = rt.block_on(environment_at(
+            &clients,
+            &env,
+            locate,
+            &self.opts,
+            &reporter(),
+        ));
         let instances_deleted = calls.lock().unwrap().clone();
         Done {
             o,
