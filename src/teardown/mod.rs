@@ -252,6 +252,12 @@ async fn run(
     turn.take().await;
     crate::ownership::check_account(&clients.sts, env).await?;
     let names = &locate.await?;
+    if names.stack_set.is_some() && opts.retain_failed {
+        reporter.line(format!(
+            "{}: --retain-failed does not apply: StackSets deletes a stack set instance's stack, and says why when it cannot",
+            env.name
+        ));
+    }
     if let Some(t) = &names.stack_set {
         out.instance_stacks = t
             .instances
