@@ -131,7 +131,7 @@ pub struct Preferences {
 }
 
 impl Preferences {
-    fn sdk(&self, regions: &[String]) -> StackSetOperationPreferences {
+    pub(crate) fn sdk(&self, regions: &[String]) -> StackSetOperationPreferences {
         let order: Vec<String> = self
             .region_order
             .iter()

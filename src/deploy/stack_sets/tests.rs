@@ -526,3 +526,22 @@ fn mocked_a_result_that_does_not_say_where_it_is_fails_the_target() {
         message(&out[0])
     );
 }
+
+/// What every operation is sent: the file's rollout preferences, its regions in the targets'
+/// order and only those the call names (CloudFormation refuses a region order naming others).
+#[test]
+fn operations_carry_the_files_preferences_for_the_regions_they_name() {
+    let p = preferences(&file());
+    let both = p.sdk(&["us-east-1".into(), "eu-west-1".into()]);
+    assert_eq!(both.region_order(), ["eu-west-1", "us-east-1"]);
+    assert_eq!(
+        (both.max_concurrent_count(), both.failure_tolerance_count()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        both.region_concurrency_type(),
+        Some(&aws_sdk_cloudformation::types::RegionConcurrencyType::Sequential)
+    );
+    let one = p.sdk(&["us-east-1".into()]);
+    assert_eq!(one.region_order(), ["us-east-1"]);
+}
