@@ -278,6 +278,14 @@ impl Environment {
             .unwrap_or(&self.name)
     }
 
+    /// The environment's stacks by qfleet's names: the data stack's, then each stage's
+    /// fleet's.
+    pub fn stack_names(&self) -> Vec<String> {
+        std::iter::once(self.data_stack_name())
+            .chain(self.stages().iter().map(|s| s.fleet_stack_name()))
+            .collect()
+    }
+
     pub fn data_stack_name(&self) -> String {
         format!("qfleet-{}-data", self.name)
     }

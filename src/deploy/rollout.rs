@@ -173,7 +173,7 @@ async fn last_change(clients: &Clients, stacks: &[String]) -> Option<SystemTime>
             .await
             .ok()?;
         // A stack's own events carry its name (a stack set's instance is read by its id).
-        let name = stack_name(stack);
+        let name = crate::aws::cfn::stack_sets::stack_name_of(stack);
         let own = events
             .iter()
             .rev()
@@ -190,21 +190,6 @@ async fn last_change(clients: &Clients, stacks: &[String]) -> Option<SystemTime>
         latest = latest.max(Some(at));
     }
     latest
-}
-
-/// A stack's name from its name or id (`arn:…:stack/NAME/GUID`).
-fn stack_name(stack: &str) -> &str {
-    match stack.strip_prefix("arn:") {
-        Some(_) => stack.split('/').nth(1).unwrap_or(stack),
-        None => stack,
-    }
-}
-
-/// The environment's stacks, by name: the data stack first.
-fn stacks_of(env: &Environment) -> Vec<String> {
-    std::iter::once(env.data_stack_name())
-        .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
-        .collect()
 }
 
 /// How far this machine's clock may run ahead of AWS's before `--resume` passes a wave early:
@@ -236,7 +221,7 @@ pub async fn watch(
     bake: Bake,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Verdict {
-    watch_stacks(clients, &stacks_of(env), bake, stop).await
+    watch_stacks(clients, &env.stack_names(), bake, stop).await
 }
 
 /// [`watch`] on these stacks (names or ids, the data stack first): a stack set's instances.

@@ -139,11 +139,13 @@ async fn instance_stacks(
     aws: &crate::aws::Aws,
     env: &Environment,
 ) -> std::result::Result<Vec<String>, String> {
-    let file = crate::config::load(&env.source.path).map_err(|e| e.to_string())?;
-    let admin = aws
-        .clients_as(&aws.region_for(&file.spec.region), None)
-        .await;
-    super::stack_sets::instance_stacks(&admin, &file, env).await
+    let at = crate::ownership::stack_names::locate(aws, env)
+        .await
+        .map_err(|e| e.to_string())?;
+    match &at.stack_set {
+        Some(t) => t.stack_ids(env),
+        None => Err(format!("{}: not deployed through StackSets", env.name)),
+    }
 }
 
 /// Deploys (or plans) these environments: the direct ones `--concurrency` at a time with

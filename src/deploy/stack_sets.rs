@@ -254,19 +254,10 @@ async fn one_set(
         administration_role: r.administration_role.as_deref(),
         execution_role: r.execution_role.as_deref(),
     };
-    let current = stack_sets::describe(cfn, name).await?;
-    if let Some(current) = &current {
-        let lacks =
-            crate::ownership::lacks_tags(&file.name, file.spec.owner.as_deref(), &current.tags);
-        if !lacks.is_empty() {
-            return Err(Refusal::StackSetNotOurs {
-                env: file.name.clone(),
-                set: name.to_string(),
-                lacks,
-            }
-            .into());
-        }
-    }
+    let owner = file.spec.owner.as_deref();
+    let current =
+        crate::ownership::stack_names::describe_ours(cfn, name, &file.name, &file.name, owner)
+            .await?;
     let new_template = current.as_ref().is_none_or(|c| {
         c.parameters.get(FINGERPRINT_PARAMETER) != parameters.get(FINGERPRINT_PARAMETER)
     });
@@ -464,36 +455,6 @@ fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
             p.region
         )),
     }
-}
-
-/// The stack ids of a target's instances, in the file's stacks' order (the data stack
-/// first): what its alarms and last change are read from. An instance without a stack is an
-/// error.
-pub async fn instance_stacks(
-    admin: &Clients,
-    file: &Environment,
-    env: &Environment,
-) -> Result<Vec<String>, String> {
-    let sets = crate::render::stack_sets_of(file).map_err(|e| e.to_string())?;
-    let p = place(env);
-    let mut out = Vec::new();
-    for set in sets {
-        let instances = stack_sets::instances(&admin.cfn, &set.stack_name)
-            .await
-            .map_err(|e| e.to_string())?;
-        let id = instances
-            .into_iter()
-            .find(|i| i.account == p.account && i.region == p.region)
-            .and_then(|i| i.stack_id)
-            .ok_or_else(|| {
-                format!(
-                    "stack set {} has no stack in {} {}",
-                    set.stack_name, p.account, p.region
-                )
-            })?;
-        out.push(id);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -65,6 +65,29 @@ impl StackNames {
 }
 
 impl StackSetTarget {
+    /// The ids of `env`'s instances' stacks, the data stack's first (what a bake watches); an
+    /// instance without a stack, or no instance, is an error.
+    pub fn stack_ids(&self, env: &Environment) -> std::result::Result<Vec<String>, String> {
+        env.stack_names()
+            .iter()
+            .map(|own| {
+                let (set, instance) = self
+                    .instances
+                    .get(own)
+                    .ok_or_else(|| format!("{own} is no stack set's"))?;
+                instance
+                    .as_ref()
+                    .and_then(|i| i.stack_id.clone())
+                    .ok_or_else(|| {
+                        format!(
+                            "stack set {set} has no stack in {} {}",
+                            self.account, self.region
+                        )
+                    })
+            })
+            .collect()
+    }
+
     /// The stack set and the instance of the stack named `name` there (an instance's stack
     /// name, or qfleet's own name of a stack).
     pub fn of_stack(&self, name: &str) -> Option<(&str, &Instance)> {
@@ -74,6 +97,30 @@ impl StackSetTarget {
             (own == name || stack == Some(name)).then_some((set.as_str(), i))
         })
     }
+}
+
+/// The stack set `set`, which must carry the marks of the file's environment `file` (and
+/// `owner`), else refused for `env` (exit 4); `None` when there is none.
+pub async fn describe_ours(
+    cfn: &aws_sdk_cloudformation::Client,
+    set: &str,
+    env: &str,
+    file: &str,
+    owner: Option<&str>,
+) -> Result<Option<stack_sets::StackSet>> {
+    let Some(current) = stack_sets::describe(cfn, set).await? else {
+        return Ok(None);
+    };
+    let lacks = super::lacks_tags(file, owner, &current.tags);
+    if !lacks.is_empty() {
+        return Err(crate::error::Refusal::StackSetNotOurs {
+            env: env.to_string(),
+            set: set.to_string(),
+            lacks,
+        }
+        .into());
+    }
+    Ok(Some(current))
 }
 
 /// Where `env`'s stacks are: its own names, or, for a target deployed through StackSets, its
@@ -96,35 +143,29 @@ pub async fn locate(aws: &Aws, env: &Environment) -> Result<StackNames> {
 /// The target's instance in each of its file's stack sets, read with `admin`.
 pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
     let file = env.file_environment().to_string();
+    // Validation requires it of every StackSets target; without it, no instance is the
+    // target's, and "none" must not be said.
     let account = env
         .target
         .as_ref()
         .and_then(|t| t.account.clone())
-        .unwrap_or_default();
+        .ok_or_else(|| {
+            crate::error::Error::aws(format!(
+                "{}: a target deployed through StackSets names no account: its instances cannot be told apart",
+                env.name
+            ))
+        })?;
     let region = env.spec.region.clone();
-    let own: Vec<String> = std::iter::once(env.data_stack_name())
-        .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
-        .collect();
     let mut instances = BTreeMap::new();
-    for name in own {
+    for name in env.stack_names() {
         let set = crate::config::deploy_targets::stack_set_name(&file, &env.name, &name);
-        let found = match stack_sets::describe(&admin.cfn, &set).await? {
+        let owner = env.spec.owner.as_deref();
+        let found = match describe_ours(&admin.cfn, &set, &env.name, &file, owner).await? {
             None => None,
-            Some(s) => {
-                let lacks = super::lacks_tags(&file, env.spec.owner.as_deref(), &s.tags);
-                if !lacks.is_empty() {
-                    return Err(crate::error::Refusal::StackSetNotOurs {
-                        env: env.name.clone(),
-                        set: set.clone(),
-                        lacks,
-                    }
-                    .into());
-                }
-                stack_sets::instances(&admin.cfn, &set)
-                    .await?
-                    .into_iter()
-                    .find(|i| i.account == account && i.region == region)
-            }
+            Some(_) => stack_sets::instances(&admin.cfn, &set)
+                .await?
+                .into_iter()
+                .find(|i| i.account == account && i.region == region),
         };
         instances.insert(name, (set, found));
     }

@@ -24,6 +24,7 @@
 //! own template, value for value.
 
 use super::RenderedStack;
+use crate::config::deploy_targets::stack_set_name;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -74,11 +75,11 @@ pub fn stack_sets(
     }
     let mut out = Vec::new();
     for (n, one) in first.iter().enumerate() {
-        let name = set_name(file_env, &targets[0].environment, &one.stack_name);
+        let name = stack_set_name(file_env, &targets[0].environment, &one.stack_name);
         let mut docs = Vec::new();
         for (t, rendered) in targets.iter().zip(stacks) {
             let stack = &rendered[n];
-            if set_name(file_env, &t.environment, &stack.stack_name) != name {
+            if stack_set_name(file_env, &t.environment, &stack.stack_name) != name {
                 return Err(Unmergeable(format!(
                     "target {}'s stack {} is not the others' {}",
                     t.environment, stack.stack_name, one.stack_name
@@ -104,12 +105,6 @@ pub fn stack_sets(
         });
     }
     Ok(out)
-}
-
-/// The stack set of a target's stack: `qfleet-orders-eu1-data` of `orders-eu1` is
-/// `qfleet-orders-data` of the file `orders`.
-pub fn set_name(file_env: &str, env: &str, stack: &str) -> String {
-    crate::config::deploy_targets::stack_set_name(file_env, env, stack)
 }
 
 /// Merges the targets' documents of one stack and checks the result against each.

@@ -333,9 +333,7 @@ pub async fn gather_at(
 /// The status of an environment that could not be read (the account guard refused it, or its
 /// stack sets could not be): nothing read, each stack unknown, `what` saying why.
 fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
-    let stacks: Vec<String> = std::iter::once(env.data_stack_name())
-        .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
-        .collect();
+    let stacks = env.stack_names();
     Status {
         environment: env.name.clone(),
         account: None,

@@ -42,10 +42,9 @@ pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
         .iter()
         .zip(&outcomes)
         .map(|(env, o)| {
-            std::iter::once(env.data_stack_name())
-                .chain(env.stages().iter().map(|s| s.fleet_stack_name()))
-                .chain(o.instance_stacks.iter().cloned())
-                .collect()
+            let mut stacks = env.stack_names();
+            stacks.extend(o.instance_stacks.iter().cloned());
+            stacks
         })
         .collect();
     Ok(TornDown {

@@ -21,7 +21,7 @@ use super::schedule::Turn;
 use super::{Ctx, TeardownOutcome};
 use crate::aws::cfn::stack_sets::{self, Instance, MAX_POLLS};
 use crate::error::{Error, Result};
-use crate::ownership::stack_names::StackSetTarget;
+use crate::ownership::stack_names::{StackSetTarget, describe_ours};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -186,18 +186,11 @@ pub async fn tidy(
         let lock = at.opts.stack_set_locks.of(set);
         let _one_at_a_time = lock.lock().await;
         turn.take().await;
-        let Some(current) = stack_sets::describe(&t.admin.cfn, set).await? else {
-            continue;
-        };
         // Its marks again, right before anything of it goes.
-        let lacks = crate::ownership::lacks_tags(&t.file, t.owner.as_deref(), &current.tags);
-        if !lacks.is_empty() {
-            return Err(crate::error::Refusal::StackSetNotOurs {
-                env: at.env.name.clone(),
-                set: set.clone(),
-                lacks,
-            }
-            .into());
+        let owner = t.owner.as_deref();
+        let ours = describe_ours(&t.admin.cfn, set, &at.env.name, &t.file, owner).await?;
+        if ours.is_none() {
+            continue;
         }
         let instances = stack_sets::instances(&t.admin.cfn, set).await?;
         if let Some(i) = instances.iter().find(|i| leftover(t, i, stacks_absent)) {
