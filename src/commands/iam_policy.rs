@@ -1,5 +1,6 @@
 //! `qfleet iam-policy ENV… [--account ID]`: the least-privilege policy a deploying principal
-//! needs for these environments, as JSON (always JSON: it is a policy).
+//! needs for these environments, as JSON (always JSON: it is a policy); for StackSets targets,
+//! also the StackSets roles' and the targets' roles' ([`crate::iam::stack_sets`]).
 
 use super::Global;
 use crate::error::Result;
@@ -12,8 +13,10 @@ pub struct IamPolicyArgs {
     /// Environments the principal deploys: names, stack file paths, copies, globs.
     #[arg(required = true)]
     pub envs: Vec<String>,
-    /// The account the environments live in (12 digits). Without it, the account their
-    /// targets name (`targets`), else qfleet asks AWS STS who the current credentials belong to.
+    /// The account the environments live in (12 digits); for a file deployed through StackSets,
+    /// the account that holds its stack sets. Without it, the account their targets name
+    /// (`targets`, not with StackSets), else qfleet asks AWS STS who the current credentials
+    /// belong to.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 }
@@ -22,12 +25,6 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<crate::error:
     // A pipeline's policy covers every stage's stacks and resources: each stage stands as an
     // environment of its own (its fleet stack, queues, group or function by its names).
     let loaded = super::load_environments(&args.envs, g)?;
-    if let Some(env) = loaded.iter().find(|e| e.through_stack_sets()) {
-        return Err(crate::error::Usage::StackSetsNotYet {
-            env: env.name.clone(),
-        }
-        .into());
-    }
     let envs: Vec<crate::config::Environment> = loaded
         .iter()
         .flat_map(|env| env.stages().into_iter().cloned().collect::<Vec<_>>())

@@ -56,11 +56,11 @@ pub enum Usage {
         "{flag} does not go with {env}: a target of a stack file (targets) names its own region and role; name the target's environments without {flag}"
     )]
     TargetFlag { flag: &'static str, env: String },
-    /// `iam-policy` for a target deployed through StackSets: not printed yet.
+    /// A StackSets target without an account (validation refuses such a file).
     #[error(
-        "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets): iam-policy does not print the policies of the StackSets administration and execution roles, nor of the caller's StackSets calls, yet; nothing was printed. docs/targets.md (StackSets mode) lists the roles and what each needs"
+        "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets) and names no account: give the target its account"
     )]
-    StackSetsNotYet { env: String },
+    StackSetsTargetWithoutAccount { env: String },
     /// A StackSets deploy without `--yes`: there is no change set to ask about.
     #[error(
         "{file}: not deploying stack sets without --yes: StackSets has no change set to preview per instance; review `qfleet plan` (each target's stack sets and instances), then deploy with --yes (nothing was changed)"

@@ -265,5 +265,68 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
     };
     CALLS
         .iter()
+        .chain(STACK_SETS_CALLS)
         .find(|c| c.service == service && c.operation == operation)
 }
+
+/// The StackSets calls qfleet makes for a file with `rollout.mode: stack_sets`, in the account
+/// and region that hold its stack sets, with the actions AWS authorizes for each ("Actions,
+/// resources, and condition keys for AWS CloudFormation", its API operations table:
+/// CreateStackSet also checks cloudformation:TagResource and iam:PassRole,
+/// UpdateStackSet cloudformation:TagResource and UntagResource,
+/// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html>).
+/// iam:PassRole is granted on its own, on the administration role only.
+pub const STACK_SETS_CALLS: &[Call] = &[
+    call(
+        "cloudformation",
+        "DescribeStackSet",
+        &["cloudformation:DescribeStackSet"],
+    ),
+    call(
+        "cloudformation",
+        "CreateStackSet",
+        &[
+            "cloudformation:CreateStackSet",
+            "cloudformation:TagResource",
+        ],
+    ),
+    call(
+        "cloudformation",
+        "UpdateStackSet",
+        &[
+            "cloudformation:UpdateStackSet",
+            "cloudformation:TagResource",
+            "cloudformation:UntagResource",
+        ],
+    ),
+    call(
+        "cloudformation",
+        "ListStackInstances",
+        &["cloudformation:ListStackInstances"],
+    ),
+    call(
+        "cloudformation",
+        "CreateStackInstances",
+        &["cloudformation:CreateStackInstances"],
+    ),
+    call(
+        "cloudformation",
+        "DeleteStackInstances",
+        &["cloudformation:DeleteStackInstances"],
+    ),
+    call(
+        "cloudformation",
+        "DeleteStackSet",
+        &["cloudformation:DeleteStackSet"],
+    ),
+    call(
+        "cloudformation",
+        "DescribeStackSetOperation",
+        &["cloudformation:DescribeStackSetOperation"],
+    ),
+    call(
+        "cloudformation",
+        "ListStackSetOperationResults",
+        &["cloudformation:ListStackSetOperationResults"],
+    ),
+];

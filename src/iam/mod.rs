@@ -14,12 +14,14 @@
 //!
 //! With `service_role_arn` CloudFormation acts as the service role: the caller keeps qfleet's
 //! own calls and the right to pass that role; the handlers' permissions go to the service role.
+//! A target deployed through StackSets has the roles of that mode ([`stack_sets`]).
 
 pub mod calls;
 pub mod policy;
 pub mod reference;
 pub mod report;
 pub mod scope;
+pub mod stack_sets;
 #[cfg(test)]
 mod tests;
 
@@ -35,8 +37,12 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Default)]
 pub struct Deployer {
     pub caller: Grants,
-    /// Service role ARN → what CloudFormation needs when it acts as that role.
+    /// Service role ARN → what CloudFormation needs when it acts as that role (with StackSets:
+    /// the administration role, and each target account's execution role).
     pub service_roles: BTreeMap<String, Grants>,
+    /// With StackSets: the role qfleet assumes in a target's account (its `role`) → qfleet's
+    /// own calls there.
+    pub target_roles: BTreeMap<String, Grants>,
     /// Resource types of the rendered templates, for the record.
     pub resource_types: BTreeSet<String>,
 }
@@ -134,7 +140,7 @@ pub const IMAGE_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlFo
 pub fn repository_notes(envs: &[Environment], account: &str) -> Vec<String> {
     envs.iter()
         .filter_map(|env| {
-            let repo = Place { env, account }.image_repository()?;
+            let repo = Place::new(env, account).image_repository()?;
             Some(format!(
                 "{}: the repository policy of {repo} must allow the Lambda service principal (lambda.amazonaws.com) ecr:BatchGetImage and ecr:GetDownloadUrlForLayer; this policy does not grant ecr:SetRepositoryPolicy, with which Lambda would add that statement itself (docs/workers.md, \"A container image\")",
                 env.name
@@ -252,39 +258,33 @@ fn grant_deletions(
     Ok(())
 }
 
-/// The deploying policy for `envs` in `account`.
+/// What one environment needs, by who needs it.
+#[derive(Debug, Default)]
+struct EnvironmentGrants {
+    /// qfleet's own calls on the environment's stacks and resources, by whoever qfleet acts as
+    /// in its account.
+    reader: Grants,
+    /// What CloudFormation's handlers call: the caller's, a service role's or (StackSets) the
+    /// target account's execution role's.
+    handlers: Grants,
+    /// The resource types of its rendered templates.
+    types: BTreeSet<String>,
+}
+
+/// The deploying policy for `envs` in `account` (for StackSets targets, `account` is the one
+/// that holds the stack sets, [`stack_sets`]).
 pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer> {
     let reference = reference::get()?;
     let mut d = Deployer::default();
     for (scoped_env, env) in scoped(envs) {
-        let place = Place {
-            env: &scoped_env,
-            account,
-        };
-        for call in calls::CALLS {
-            for action in call.actions {
-                if let Some(scope) = scope_of(reference, &place, action) {
-                    d.caller.add(action, scope);
-                }
-            }
+        if env.through_stack_sets() {
+            stack_sets::grant(&mut d, reference, env, account)?;
+            continue;
         }
-        // A deploy that takes a stage out of the stack file first checks that the stage's fleet
-        // stack is gone (deploy::flow::removed_stages): a stack the file no longer names.
-        d.caller.add(
-            "cloudformation:DescribeStacks",
-            Scope::on([place.stage_stacks()]),
-        );
-        // Every kind of fleet: a deploy that switches workers.kind creates the new kind's
-        // resources and deletes the other's, and it runs under the policy printed before the
-        // stack file changed (a pipeline's role is set up ahead of its deploys); a teardown
-        // deletes whichever kind is deployed.
-        let mut types = BTreeSet::new();
-        for kind in WorkerKind::ALL {
-            for stack in render::render(&as_kind(env, kind))? {
-                types.extend(resource_types(&stack.template)?);
-            }
-        }
-        let handler_grants = match &env.spec.service_role_arn {
+        let place = Place::new(&scoped_env, account);
+        let g = grant_environment(reference, env, &place)?;
+        d.caller.extend(g.reader);
+        match &env.spec.service_role_arn {
             Some(role) => {
                 d.caller.add(
                     "iam:PassRole",
@@ -294,102 +294,137 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
                         "cloudformation.amazonaws.com",
                     ),
                 );
-                d.service_roles.entry(role.clone()).or_default()
-            }
-            None => &mut d.caller,
-        };
-        for t in &types {
-            let handlers =
-                reference
-                    .handlers
-                    .get(t)
-                    .ok_or_else(|| Usage::UnlistedResourceType {
-                        resource_type: t.clone(),
-                    })?;
-            for action in handlers.all() {
-                match action {
-                    // Only the fleet's roles, only to the services the templates pass them to:
-                    // EC2 (the instance profile's role), Lambda (a function's execution role:
-                    // the workers' or the backlog metric's publisher's), ECS tasks (the task
-                    // and execution roles).
-                    "iam:PassRole" => {
-                        for service in passed_to(&types) {
-                            handler_grants.add(
-                                action,
-                                Scope::on([place.worker_role()]).when(
-                                    "StringEquals",
-                                    "iam:PassedToService",
-                                    service,
-                                ),
-                            );
-                        }
-                    }
-                    // The first group, cluster or scalable target in an account creates its
-                    // service's own role: only the role of the type that asks.
-                    "iam:CreateServiceLinkedRole" => {
-                        for (role, service) in place.service_linked_roles(t) {
-                            handler_grants.add(
-                                action,
-                                Scope::on([role]).when(
-                                    "StringEquals",
-                                    "iam:AWSServiceName",
-                                    service,
-                                ),
-                            );
-                        }
-                    }
-                    _ => {
-                        if let Some(scope) = scope_of(reference, &place, action) {
-                            handler_grants.add(action, scope);
-                        }
-                    }
+                // The caller's change set resolves an AMI parameter too.
+                if env.spec.workers.ami.starts_with('/')
+                    && let Some(scope) = scope_of(reference, &place, "ssm:GetParameters")
+                {
+                    d.caller.add("ssm:GetParameters", scope);
                 }
+                d.service_roles
+                    .entry(role.clone())
+                    .or_default()
+                    .extend(g.handlers);
             }
+            None => d.caller.extend(g.handlers),
         }
-        // A deploy that turns `scaling.metric: high_resolution` off (or switches such a fleet
-        // to a function) deletes the metric's publisher: its rule, invoke permission, function,
-        // role and log group. The delete handlers' calls on the publisher's names, so that the
-        // policy of the file without the setting allows that deploy; nothing that creates or
-        // changes a publisher.
-        if let (Some(with_env), Some(with_scoped)) =
-            (with_publisher(env), with_publisher(&scoped_env))
-        {
-            let with_place = Place {
-                env: &with_scoped,
-                account,
-            };
-            let mut with_types = BTreeSet::new();
-            for stack in render::render(&with_env)? {
-                with_types.extend(resource_types(&stack.template)?);
-            }
-            with_types.retain(|t| reference.handlers.contains_key(t));
-            grant_deletions(handler_grants, reference, &with_place, &with_types)?;
-        }
-        // A function from a container image: Lambda checks that the principal creating or
-        // updating the function may read the image (Lambda developer guide, "Amazon ECR
-        // permissions", https://docs.aws.amazon.com/lambda/latest/dg/images-create.html; the
-        // AWS Knowledge Center, https://repost.aws/knowledge-center/lambda-ecr-image), on that
-        // repository only. ecr:GetRepositoryPolicy and ecr:SetRepositoryPolicy, with which
-        // Lambda adds its own pull statement to a repository policy that lacks it, are not
-        // granted: SetRepositoryPolicy could rewrite who may read the repository; the
-        // repository policy names Lambda instead (docs/workers.md).
-        if place.image_repository().is_some() {
-            for action in IMAGE_ACTIONS {
-                if let Some(scope) = scope_of(reference, &place, action) {
-                    handler_grants.add(action, scope);
-                }
-            }
-        }
-        // An AMI given as an SSM parameter is resolved when the change set is created.
-        if env.spec.workers.ami.starts_with('/')
-            && let Some(scope) = scope_of(reference, &place, "ssm:GetParameters")
-        {
-            handler_grants.add("ssm:GetParameters", scope.clone());
-            if env.spec.service_role_arn.is_some() {
-                d.caller.add("ssm:GetParameters", scope);
-            }
-        }
-        d.resource_types.extend(types);
+        d.resource_types.extend(g.types);
     }
     Ok(d)
+}
+
+/// The grants of `env` (rendered as itself) at `place` (its names, or its copies' pattern).
+fn grant_environment(
+    reference: &reference::Reference,
+    env: &Environment,
+    place: &Place,
+) -> Result<EnvironmentGrants> {
+    let mut g = EnvironmentGrants::default();
+    for call in calls::CALLS {
+        for action in call.actions {
+            if let Some(scope) = scope_of(reference, place, action) {
+                g.reader.add(action, scope);
+            }
+        }
+    }
+    // A deploy that takes a stage out of the stack file first checks that the stage's fleet
+    // stack is gone (deploy::flow::removed_stages): a stack the file no longer names.
+    g.reader.add(
+        "cloudformation:DescribeStacks",
+        Scope::on([place.stage_stacks()]),
+    );
+    // Every kind of fleet: a deploy that switches workers.kind creates the new kind's
+    // resources and deletes the other's, and it runs under the policy printed before the
+    // stack file changed (a pipeline's role is set up ahead of its deploys); a teardown
+    // deletes whichever kind is deployed.
+    let mut types = BTreeSet::new();
+    for kind in WorkerKind::ALL {
+        for stack in render::render(&as_kind(env, kind))? {
+            types.extend(resource_types(&stack.template)?);
+        }
+    }
+    let handler_grants = &mut g.handlers;
+    for t in &types {
+        let handlers = reference
+            .handlers
+            .get(t)
+            .ok_or_else(|| Usage::UnlistedResourceType {
+                resource_type: t.clone(),
+            })?;
+        for action in handlers.all() {
+            match action {
+                // Only the fleet's roles, only to the services the templates pass them to:
+                // EC2 (the instance profile's role), Lambda (a function's execution role:
+                // the workers' or the backlog metric's publisher's), ECS tasks (the task
+                // and execution roles).
+                "iam:PassRole" => {
+                    for service in passed_to(&types) {
+                        handler_grants.add(
+                            action,
+                            Scope::on([place.worker_role()]).when(
+                                "StringEquals",
+                                "iam:PassedToService",
+                                service,
+                            ),
+                        );
+                    }
+                }
+                // The first group, cluster or scalable target in an account creates its
+                // service's own role: only the role of the type that asks.
+                "iam:CreateServiceLinkedRole" => {
+                    for (role, service) in place.service_linked_roles(t) {
+                        handler_grants.add(
+                            action,
+                            Scope::on([role]).when("StringEquals", "iam:AWSServiceName", service),
+                        );
+                    }
+                }
+                _ => {
+                    if let Some(scope) = scope_of(reference, place, action) {
+                        handler_grants.add(action, scope);
+                    }
+                }
+            }
+        }
+    }
+    // A deploy that turns `scaling.metric: high_resolution` off (or switches such a fleet
+    // to a function) deletes the metric's publisher: its rule, invoke permission, function,
+    // role and log group. The delete handlers' calls on the publisher's names, so that the
+    // policy of the file without the setting allows that deploy; nothing that creates or
+    // changes a publisher.
+    if let (Some(with_env), Some(with_scoped)) = (with_publisher(env), with_publisher(place.env)) {
+        let with_place = Place {
+            env: &with_scoped,
+            account: place.account,
+            stack_sets: place.stack_sets,
+        };
+        let mut with_types = BTreeSet::new();
+        for stack in render::render(&with_env)? {
+            with_types.extend(resource_types(&stack.template)?);
+        }
+        with_types.retain(|t| reference.handlers.contains_key(t));
+        grant_deletions(handler_grants, reference, &with_place, &with_types)?;
+    }
+    // A function from a container image: Lambda checks that the principal creating or
+    // updating the function may read the image (Lambda developer guide, "Amazon ECR
+    // permissions", https://docs.aws.amazon.com/lambda/latest/dg/images-create.html; the
+    // AWS Knowledge Center, https://repost.aws/knowledge-center/lambda-ecr-image), on that
+    // repository only. ecr:GetRepositoryPolicy and ecr:SetRepositoryPolicy, with which
+    // Lambda adds its own pull statement to a repository policy that lacks it, are not
+    // granted: SetRepositoryPolicy could rewrite who may read the repository; the
+    // repository policy names Lambda instead (docs/workers.md).
+    if place.image_repository().is_some() {
+        for action in IMAGE_ACTIONS {
+            if let Some(scope) = scope_of(reference, place, action) {
+                handler_grants.add(action, scope);
+            }
+        }
+    }
+    // An AMI given as an SSM parameter is resolved when the stack's template is.
+    if env.spec.workers.ami.starts_with('/')
+        && let Some(scope) = scope_of(reference, place, "ssm:GetParameters")
+    {
+        handler_grants.add("ssm:GetParameters", scope);
+    }
+    g.types = types;
+    Ok(g)
 }

@@ -64,6 +64,13 @@ impl Grants {
         }
     }
 
+    /// Adds every grant of `other`.
+    pub fn extend(&mut self, other: Grants) {
+        for ((action, _), scope) in other.0 {
+            self.add(&action, scope);
+        }
+    }
+
     pub fn actions(&self) -> impl Iterator<Item = (&str, &Scope)> {
         self.0.iter().map(|((a, _), s)| (a.as_str(), s))
     }
@@ -206,7 +213,13 @@ fn label(scope: &Scope) -> String {
             ("s3", _) => "Bucket",
             ("iam", arn) if arn.contains("aws-service-role") => "ServiceLinkedRole",
             ("iam", _) if scope.condition.is_some() => "PassRole",
-            ("iam", _) => "WorkerIdentity",
+            // The fleet's own roles and profiles, by the start of the names generated for them.
+            ("iam", arn) if arn.ends_with('*') => "WorkerIdentity",
+            // Roles the stack file names (StackSets' and the targets').
+            ("iam", _) => "Roles",
+            ("cloudformation", _) if scope.resources.iter().any(|r| r.contains(":stackset")) => {
+                "StackSets"
+            }
             ("lambda", arn) if arn.contains("event-source-mapping") => "QueueMappings",
             (svc, _) => BY_SERVICE
                 .iter()

@@ -36,8 +36,10 @@ pub fn account_of(
         }
         .into());
     }
+    // A StackSets target's account holds its instance, not the stack sets the caller acts on.
     let named: BTreeSet<&str> = envs
         .iter()
+        .filter(|e| !e.through_stack_sets())
         .filter_map(|e| e.target.as_ref()?.account.as_deref())
         .collect();
     if named.len() > 1 || (named.len() == 1 && flag.as_deref().is_some_and(|f| !named.contains(f)))
@@ -86,14 +88,20 @@ pub struct Policies {
 /// The document's own top-level keys.
 #[derive(Serialize, JsonSchema)]
 pub struct Own {
-    /// The account the environments live in.
+    /// The account the environments live in (with StackSets, the one that holds the stack
+    /// sets, where qfleet runs).
     #[schemars(extend("pattern" = "^[0-9]{12}$"))]
     pub account: String,
     /// Policy documents for the deploying principal; attach them all.
     #[schemars(extend("minItems" = 1))]
     pub caller: Vec<Value>,
-    /// Each CloudFormation service role's policy documents, by the role's ARN.
+    /// Each role CloudFormation acts as, by the role's ARN, with its policy documents: a
+    /// stack's service role; with StackSets, the administration role and each target
+    /// account's execution role.
     pub service_roles: BTreeMap<String, Vec<Value>>,
+    /// With StackSets: each role qfleet assumes in a target's account (the target's `role`),
+    /// by its ARN, with its policy documents (qfleet's own calls there).
+    pub target_roles: BTreeMap<String, Vec<Value>>,
     /// The resource types of the rendered templates.
     pub resource_types: BTreeSet<String>,
     /// Where the handlers' permissions come from (AWS's resource schemas, and when).
@@ -106,6 +114,7 @@ pub struct Own {
 fn role_note(envs: &[Environment]) -> Option<String> {
     let roles: BTreeSet<&str> = envs
         .iter()
+        .filter(|e| !e.through_stack_sets())
         .filter_map(|e| e.target.as_ref()?.role_arn.as_deref())
         .collect();
     (!roles.is_empty()).then(|| {
@@ -116,28 +125,60 @@ fn role_note(envs: &[Environment]) -> Option<String> {
     })
 }
 
+/// What the StackSets roles' trust policies must say, for targets deployed through StackSets
+/// ("Grant self-managed permissions",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html>).
+fn stack_sets_note(envs: &[Environment], account: &str) -> Result<Option<String>> {
+    let mut administration = BTreeSet::new();
+    let mut execution = BTreeSet::new();
+    let mut p = "aws";
+    for env in envs.iter().filter(|e| e.through_stack_sets()) {
+        p = super::scope::partition(&env.spec.region);
+        let roles = super::stack_sets::roles(env, account)?;
+        administration.insert(roles.administration);
+        execution.insert(roles.execution);
+    }
+    if administration.is_empty() {
+        return Ok(None);
+    }
+    let join = |s: BTreeSet<String>| s.into_iter().collect::<Vec<_>>().join(", ");
+    Ok(Some(format!(
+        "StackSets: the administration role ({}) must trust cloudformation.amazonaws.com, with aws:SourceAccount {account} and aws:SourceArn arn:{p}:cloudformation:*:{account}:stackset/* in its trust policy's condition (AWS's guard against the confused deputy); each execution role ({}) must trust the administration role (docs/targets.md)",
+        join(administration),
+        join(execution)
+    )))
+}
+
+/// The documents of each role, checked against IAM's quota of managed policies per principal.
+fn documents_of(
+    roles: &BTreeMap<String, policy::Grants>,
+    who: &str,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<String, Vec<Value>>> {
+    let mut out = BTreeMap::new();
+    for (arn, grants) in roles {
+        let docs = grants.documents();
+        warnings.extend(check_document_count(&format!("{who} {arn}"), docs.len())?);
+        out.insert(arn.clone(), docs);
+    }
+    Ok(out)
+}
+
 /// The deploying policies of `envs` in `account`, checked against IAM's quota of managed
 /// policies per principal.
 pub fn policies(envs: &[Environment], account: String) -> Result<Policies> {
     let Deployer {
         caller,
         service_roles,
+        target_roles,
         resource_types,
     } = for_environments(envs, &account)?;
     let caller = caller.documents();
-    let service_roles: BTreeMap<String, Vec<Value>> = service_roles
-        .iter()
-        .map(|(arn, grants)| (arn.clone(), grants.documents()))
-        .collect();
     // Each principal holds its documents as managed policies; AWS caps how many.
     let mut warnings = Vec::new();
     warnings.extend(check_document_count("the caller", caller.len())?);
-    for (arn, docs) in &service_roles {
-        warnings.extend(check_document_count(
-            &format!("the service role {arn}"),
-            docs.len(),
-        )?);
-    }
+    let service_roles = documents_of(&service_roles, "the service role", &mut warnings)?;
+    let target_roles = documents_of(&target_roles, "the role", &mut warnings)?;
     Ok(Policies {
         environments: envs
             .iter()
@@ -146,11 +187,13 @@ pub fn policies(envs: &[Environment], account: String) -> Result<Policies> {
         notes: repository_notes(envs, &account)
             .into_iter()
             .chain(role_note(envs))
+            .chain(stack_sets_note(envs, &account)?)
             .collect(),
         own: Own {
             account,
             caller,
             service_roles,
+            target_roles,
             resource_types,
             source: reference::get()?.source.clone(),
             warnings,
@@ -203,17 +246,27 @@ impl Report for Policies {
         }
         let names: Vec<&str> = self.environments.iter().map(|(n, _)| n.as_str()).collect();
         let (caller, roles) = (self.own.caller.len(), self.own.service_roles.len());
+        let targets = self.own.target_roles.len();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
         out.note(format!(
-            "iam-policy for {}: {caller} policy document{} for the caller{}; each fits a managed policy \
+            "iam-policy for {}: {caller} policy document{} for the caller{}{}; each fits a managed policy \
              ({} characters); attach them all.",
             names.join(", "),
-            if caller == 1 { "" } else { "s" },
+            plural(caller),
             if roles == 0 {
                 String::new()
             } else {
                 format!(
-                    ", and the permissions of {roles} CloudFormation service role{}",
-                    if roles == 1 { "" } else { "s" }
+                    ", the permissions of {roles} role{} CloudFormation acts as (service_roles)",
+                    plural(roles)
+                )
+            },
+            if targets == 0 {
+                String::new()
+            } else {
+                format!(
+                    ", and of {targets} role{} qfleet assumes in the targets' accounts (target_roles)",
+                    plural(targets)
                 )
             },
             policy::MANAGED_POLICY_LIMIT,

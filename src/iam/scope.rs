@@ -20,6 +20,74 @@ pub fn partition(region: &str) -> &'static str {
 pub struct Place<'a> {
     pub env: &'a Environment,
     pub account: &'a str,
+    /// For a target deployed through StackSets (`rollout.mode: stack_sets`): its stack file's
+    /// environment name, whose stack sets' instances are its stacks.
+    pub stack_sets: Option<&'a str>,
+}
+
+/// The longest name AWS gives a resource of a type whose names CloudFormation generates in
+/// qfleet's templates, and the longest logical id qfleet's templates may give such a resource
+/// (a test checks every rendered template): IAM role names are at most 64 characters
+/// (<https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html>), instance
+/// profile and managed policy names 128
+/// (<https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateInstanceProfile.html>,
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html>), queue names 80
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html>).
+pub const ROLE_NAMES: GeneratedNames = GeneratedNames {
+    limit: 64,
+    longest_logical_id: 20,
+};
+pub const PROFILE_NAMES: GeneratedNames = GeneratedNames {
+    limit: 128,
+    longest_logical_id: 15,
+};
+pub const POLICY_NAMES: GeneratedNames = GeneratedNames {
+    limit: 128,
+    longest_logical_id: 28,
+};
+/// A later stage's dead-letter queue is `StageNAMEDeadLetterQueue`, its name at most
+/// [`MAX_STAGE_NAME_LEN`](crate::config::stages::MAX_STAGE_NAME_LEN) characters.
+pub const QUEUE_NAMES: GeneratedNames = GeneratedNames {
+    limit: 80,
+    longest_logical_id: "Stage".len()
+        + crate::config::stages::MAX_STAGE_NAME_LEN
+        + "DeadLetterQueue".len(),
+};
+
+/// A resource type's name limit and the longest logical id of such a resource in qfleet's
+/// templates.
+#[derive(Debug, Clone, Copy)]
+pub struct GeneratedNames {
+    pub limit: usize,
+    pub longest_logical_id: usize,
+}
+
+/// The random part CloudFormation ends a generated name with, at its longest: 12 characters in
+/// AWS's examples (`MyStack-MyBucket-abcdefghijk1`, "CloudFormation resource custom naming",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html>);
+/// 13 here, so that a longer one still fits the model.
+const RANDOM_PART: usize = 13;
+
+impl GeneratedNames {
+    /// The pattern that matches every name CloudFormation may generate for such a resource of
+    /// a stack named `stack…` (the stack's name, or its start: a stack set instance's stack
+    /// ends in an id). A generated name is the stack's name, the logical id and a random part
+    /// (the page above); a name that would be longer than the type allows has its stack's
+    /// name cut, as in AWS's own example of a stack set instance's queue,
+    /// `StackSet-stack-set-drift-example-b7fde68e-e541-44c2-b33d-ef2-Queue-6FNDEY4AUEPV`
+    /// ("Detecting unmanaged configuration changes in stack sets",
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-drift.html>).
+    /// AWS documents no rule for the cut, so the pattern keeps only as much of `stack…-` as
+    /// survives when the logical id is kept whole and the random part is at its longest: the
+    /// least of the stack's name any cut leaves.
+    pub fn pattern(&self, stack: &str) -> String {
+        let room = self
+            .limit
+            .saturating_sub(self.longest_logical_id + RANDOM_PART + 2);
+        let prefix = format!("{stack}-");
+        let kept: String = prefix.chars().take(room).collect();
+        format!("{kept}*")
+    }
 }
 
 /// Every (service, resource type) [`Place::arns_of_type`] names ARNs for, spelled as the
@@ -52,7 +120,53 @@ pub const SCOPED_TYPES: &[(&str, &str)] = &[
     ("dynamodb", "index"),
 ];
 
-impl Place<'_> {
+impl<'a> Place<'a> {
+    /// An environment deployed by its own stacks.
+    pub fn new(env: &'a Environment, account: &'a str) -> Place<'a> {
+        Place {
+            env,
+            account,
+            stack_sets: None,
+        }
+    }
+
+    /// The start of the name of the stack qfleet calls `own`: that name; for a StackSets
+    /// target, `StackSet-` and its stack set's name, which its instance's stack begins with
+    /// (AWS names it after the stack set and ends it in an id, as in
+    /// `StackSet-stack-set-drift-example-b7fde68e-…`,
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-drift.html>).
+    fn stack(&self, own: &str) -> String {
+        match self.stack_sets {
+            None => own.to_string(),
+            Some(file) => format!(
+                "StackSet-{}",
+                crate::config::deploy_targets::stack_set_name(file, &self.env.name, own)
+            ),
+        }
+    }
+
+    fn data_stack(&self) -> String {
+        self.stack(&self.env.data_stack_name())
+    }
+
+    fn fleet_stack(&self) -> String {
+        self.stack(&self.env.fleet_stack_name())
+    }
+
+    /// A stack's ARN pattern, from the start of its name.
+    fn stack_arn(&self, stack: &str) -> String {
+        let name = match self.stack_sets {
+            None => stack.to_string(),
+            Some(_) => format!("{stack}-*"),
+        };
+        format!(
+            "arn:{}:cloudformation:{}:{}:stack/{name}/*",
+            self.p(),
+            self.region(),
+            self.account
+        )
+    }
+
     fn region(&self) -> &str {
         &self.env.spec.region
     }
@@ -107,27 +221,24 @@ impl Place<'_> {
 
     /// Every fleet stack a stage of this environment's pipeline may have, `qfleet-ENV--*`:
     /// environment names hold no `--`, so no other environment's stack matches.
+    /// For a StackSets target, `StackSet-qfleet-FILE--*`: its file's stages' stack sets'.
     pub fn stage_stacks(&self) -> String {
+        let start = match self.stack_sets {
+            None => format!("qfleet-{}--", self.env.name),
+            Some(file) => format!("StackSet-qfleet-{file}--"),
+        };
         format!(
-            "arn:{}:cloudformation:{}:{}:stack/qfleet-{}--*/*",
+            "arn:{}:cloudformation:{}:{}:stack/{start}*/*",
             self.p(),
             self.region(),
-            self.account,
-            self.env.name
+            self.account
         )
     }
 
     pub fn stacks(&self) -> Vec<String> {
-        [self.env.data_stack_name(), self.env.fleet_stack_name()]
+        [self.data_stack(), self.fleet_stack()]
             .iter()
-            .map(|s| {
-                format!(
-                    "arn:{}:cloudformation:{}:{}:stack/{s}/*",
-                    self.p(),
-                    self.region(),
-                    self.account
-                )
-            })
+            .map(|s| self.stack_arn(s))
             .collect()
     }
 
@@ -162,13 +273,16 @@ impl Place<'_> {
     pub fn arns_of_type(&self, action: &str, service: &str, resource_type: &str) -> Vec<String> {
         let names = ResourceNames::of(self.env);
         let (p, region, account) = (self.p(), self.region(), self.account);
-        let data = self.env.data_stack_name();
-        let fleet = self.env.fleet_stack_name();
+        let data = self.data_stack();
+        let fleet = self.fleet_stack();
         match (service, resource_type) {
             ("cloudformation", "stack") => self.stacks(),
             ("sqs", "queue") => vec![
                 format!("arn:{p}:sqs:{region}:{account}:{}", names.queue),
-                self.generated("sqs", "", "", &data),
+                format!(
+                    "arn:{p}:sqs:{region}:{account}:{}",
+                    QUEUE_NAMES.pattern(&data)
+                ),
                 // A pipeline's stages' queues, `qfleet-ENV--STAGE-jobs`, those the stack file
                 // names and those a deploy removes with a stage taken out of it (environment
                 // names hold no `--`: no other environment's queue matches).
@@ -191,11 +305,15 @@ impl Place<'_> {
                 "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{}",
                 names.asg
             )],
-            ("iam", "role") => vec![format!("arn:{p}:iam::{account}:role/{fleet}-*")],
-            ("iam", "instance-profile") => {
-                vec![format!("arn:{p}:iam::{account}:instance-profile/{fleet}-*")]
-            }
-            ("iam", "policy") => vec![format!("arn:{p}:iam::{account}:policy/{fleet}-*")],
+            ("iam", "role") => vec![self.worker_role()],
+            ("iam", "instance-profile") => vec![format!(
+                "arn:{p}:iam::{account}:instance-profile/{}",
+                PROFILE_NAMES.pattern(&fleet)
+            )],
+            ("iam", "policy") => vec![format!(
+                "arn:{p}:iam::{account}:policy/{}",
+                POLICY_NAMES.pattern(&fleet)
+            )],
             // DescribeAlarms is authorized on the region's alarms as a whole.
             ("cloudwatch", "alarm") if action.starts_with("cloudwatch:Describe") => {
                 vec![format!("arn:{p}:cloudwatch:{region}:{account}:alarm:*")]
@@ -282,11 +400,11 @@ impl Place<'_> {
             // environment's matches (environment names hold no `-data-JobTable-`).
             ("dynamodb", "table") if self.env.spec.jobs.is_some() => vec![format!(
                 "arn:{p}:dynamodb:{region}:{account}:table/{}*",
-                names.job_table
+                self.job_table(&names)
             )],
             ("dynamodb", "index") if self.env.spec.jobs.is_some() => vec![format!(
                 "arn:{p}:dynamodb:{region}:{account}:table/{}*/index/*",
-                names.job_table
+                self.job_table(&names)
             )],
             _ => Vec::new(),
         }
@@ -301,13 +419,23 @@ impl Place<'_> {
         .then_some(&names.publisher)
     }
 
-    /// The worker role (EC2's instance role or the function's execution role).
+    /// The start of the job table's name, generated from the data stack's: for a StackSets
+    /// target, its instance's stack name (which ends in an id), then the logical id.
+    fn job_table(&self, names: &ResourceNames) -> String {
+        match self.stack_sets {
+            None => names.job_table.clone(),
+            Some(_) => format!("{}-*-{}-", self.data_stack(), crate::render::ids::JOB_TABLE),
+        }
+    }
+
+    /// The fleet stack's roles (EC2's instance role, the function's execution role, the
+    /// tasks' roles), by the names CloudFormation generates for them.
     pub fn worker_role(&self) -> String {
         format!(
-            "arn:{}:iam::{}:role/{}-*",
+            "arn:{}:iam::{}:role/{}",
             self.p(),
             self.account,
-            self.env.fleet_stack_name()
+            ROLE_NAMES.pattern(&self.fleet_stack())
         )
     }
 

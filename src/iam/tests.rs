@@ -491,10 +491,7 @@ fn every_scoped_resource_type_is_one_the_service_authorization_reference_defines
         let arns: Vec<String> = envs
             .iter()
             .flat_map(|env| {
-                let place = scope::Place {
-                    env,
-                    account: ACCOUNT,
-                };
+                let place = scope::Place::new(env, ACCOUNT);
                 place.arns_of_type(&format!("{service}:Act"), service, t)
             })
             .collect();
@@ -980,4 +977,75 @@ fn a_policy_for_targets_with_a_role_says_what_assuming_it_needs() {
         "{:?}",
         policies.notes
     );
+}
+
+/// The names CloudFormation generates are matched by the start that any cut leaves
+/// ([`scope::GeneratedNames`]): that needs the longest logical id of each such resource in
+/// every shipped template, with every kind of workers.
+#[test]
+fn generated_name_patterns_know_the_longest_logical_id_of_every_shipped_template() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let kinds = [
+        ("AWS::IAM::Role", "RoleName", scope::ROLE_NAMES),
+        (
+            "AWS::IAM::InstanceProfile",
+            "InstanceProfileName",
+            scope::PROFILE_NAMES,
+        ),
+        (
+            "AWS::IAM::ManagedPolicy",
+            "ManagedPolicyName",
+            scope::POLICY_NAMES,
+        ),
+        ("AWS::SQS::Queue", "QueueName", scope::QUEUE_NAMES),
+    ];
+    let mut longest = BTreeMap::new();
+    for dir in ["stacks", "examples"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+                continue;
+            }
+            let Ok(file) = config::load(&path) else {
+                continue;
+            };
+            for env in file.expand() {
+                for kind in WorkerKind::ALL {
+                    for stack in render::render(&as_kind(&env, kind)).unwrap() {
+                        let doc: serde_yaml_ng::Value =
+                            serde_yaml_ng::from_str(&stack.template).unwrap();
+                        for (id, r) in doc["Resources"].as_mapping().unwrap() {
+                            let t = r["Type"].as_str().unwrap_or_default();
+                            let Some((_, name_key, _)) = kinds.iter().find(|k| k.0 == t) else {
+                                continue;
+                            };
+                            if r["Properties"].get(*name_key).is_some() {
+                                continue;
+                            }
+                            let len = id.as_str().unwrap().len();
+                            let l = longest.entry(t.to_string()).or_insert(0);
+                            *l = (*l).max(len);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (t, _, names) in kinds {
+        let found = longest.get(t).copied().unwrap_or(0);
+        assert!(found > 0, "{t}: no such resource rendered");
+        assert!(found <= names.longest_logical_id, "{t}: {found}");
+        // Tight where no stage's name makes the id.
+        if t != "AWS::SQS::Queue" {
+            assert_eq!(names.longest_logical_id, found, "{t}");
+        }
+    }
+    // The pattern: all of a short stack's name, the start any cut leaves of a long one.
+    assert_eq!(
+        scope::ROLE_NAMES.pattern("qfleet-lab-fleet"),
+        "qfleet-lab-fleet-*"
+    );
+    let long = scope::ROLE_NAMES.pattern("StackSet-qfleet-fleetsets-fleet");
+    assert_eq!(long, "StackSet-qfleet-fleetsets-fle*");
+    assert_eq!(long.len() - 1, 64 - 20 - 13 - 2);
 }

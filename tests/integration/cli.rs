@@ -381,18 +381,52 @@ fn missing_credentials_are_told_once_per_run_in_text_and_in_json() {
     }
 }
 
-/// `iam-policy` does not print the StackSets roles' policies yet: it refuses a StackSets
-/// target (exit 2) rather than print a policy scoped to stacks that are not there.
+/// `iam-policy` for a StackSets file, offline with `--account` (the account that holds the
+/// stack sets): the caller's policy, the administration role's and each target account's
+/// execution role's (`service_roles`), and the role qfleet assumes in each target's account
+/// (`target_roles`), scoped to the names StackSets gives the instances' stacks.
 #[test]
-fn iam_policy_refuses_a_stack_sets_target_rather_than_print_a_policy_that_does_not_fit() {
-    let o = run(qfleet().args(["iam-policy", "examples/stack-sets.yaml"]));
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+fn iam_policy_prints_the_stack_sets_roles_policies_for_a_stack_sets_file() {
+    let o = run(qfleet().args([
+        "iam-policy",
+        "examples/stack-sets.yaml",
+        "--account",
+        "999999999999",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["account"], "999999999999");
+    let roles: Vec<&String> = doc["service_roles"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        roles,
+        [
+            "arn:aws:iam::111122223333:role/AWSCloudFormationStackSetExecutionRole",
+            "arn:aws:iam::444455556666:role/AWSCloudFormationStackSetExecutionRole",
+            "arn:aws:iam::999999999999:role/AWSCloudFormationStackSetAdministrationRole",
+        ]
+    );
+    let targets: Vec<&String> = doc["target_roles"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        targets,
+        [
+            "arn:aws:iam::111122223333:role/qfleet-reader",
+            "arn:aws:iam::444455556666:role/qfleet-reader",
+        ]
+    );
+    let text = stdout(&o);
     assert!(
-        stderr(&o).contains(
-            "fleetsets-eu1 is deployed through CloudFormation StackSets (rollout.mode: stack_sets): iam-policy does not print the policies"
+        text.contains(
+            "arn:aws:cloudformation:eu-west-1:999999999999:stackset/qfleet-fleetsets-data:*"
         ),
+        "{text}"
+    );
+    assert!(
+        text.contains("stack/StackSet-qfleet-fleetsets-data-*/*"),
+        "{text}"
+    );
+    assert!(
+        stderr(&o).contains("StackSets: the administration role"),
         "{}",
         stderr(&o)
     );
-    assert!(stdout(&o).is_empty(), "no policy printed");
 }
