@@ -56,6 +56,11 @@ pub enum Usage {
         "{flag} does not go with {env}: a target of a stack file (targets) names its own region and role; name the target's environments without {flag}"
     )]
     TargetFlag { flag: &'static str, env: String },
+    /// `iam-policy` for StackSets targets and other environments at once.
+    #[error(
+        "iam-policy for {stack_sets} (deployed through CloudFormation StackSets) and {other} at once: the account of a StackSets file's policy is the one that holds its stack sets, and the others' is the one they live in; print their policies one run each"
+    )]
+    StackSetsMixed { stack_sets: String, other: String },
     /// A StackSets target without an account (validation refuses such a file).
     #[error(
         "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets) and names no account: give the target its account"

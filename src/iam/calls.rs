@@ -269,6 +269,17 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
         .find(|c| c.service == service && c.operation == operation)
 }
 
+/// qfleet's own calls that change a stack, which it does not make on a StackSets target's
+/// stacks: StackSets deploys them (UpdateStackSet, CreateStackInstances) and deletes them
+/// (DeleteStackInstances), and a stack deleted on its own would leave its instance behind.
+pub const NOT_ON_STACK_SET_INSTANCES: &[&str] = &[
+    "CreateChangeSet",
+    "ExecuteChangeSet",
+    "DeleteChangeSet",
+    "DeleteStack",
+    "ContinueUpdateRollback",
+];
+
 /// The StackSets calls qfleet makes for a file with `rollout.mode: stack_sets`, in the account
 /// and region that hold its stack sets, with the actions AWS authorizes for each ("Actions,
 /// resources, and condition keys for AWS CloudFormation", its API operations table:

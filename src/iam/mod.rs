@@ -320,6 +320,12 @@ fn grant_environment(
 ) -> Result<EnvironmentGrants> {
     let mut g = EnvironmentGrants::default();
     for call in calls::CALLS {
+        if place.stack_sets.is_some()
+            && call.service == "cloudformation"
+            && calls::NOT_ON_STACK_SET_INSTANCES.contains(&call.operation)
+        {
+            continue;
+        }
         for action in call.actions {
             if let Some(scope) = scope_of(reference, place, action) {
                 g.reader.add(action, scope);

@@ -36,6 +36,17 @@ pub fn account_of(
         }
         .into());
     }
+    // One account per policy: a StackSets file's is the one that holds its stack sets (the
+    // credentials'), not one its targets name.
+    let (through, other): (Vec<&Environment>, Vec<&Environment>) =
+        envs.iter().partition(|e| e.through_stack_sets());
+    if let (Some(s), Some(o)) = (through.first(), other.first()) {
+        return Err(Usage::StackSetsMixed {
+            stack_sets: s.name.clone(),
+            other: o.name.clone(),
+        }
+        .into());
+    }
     // A StackSets target's account holds its instance, not the stack sets the caller acts on.
     let named: BTreeSet<&str> = envs
         .iter()

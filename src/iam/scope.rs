@@ -153,11 +153,14 @@ impl<'a> Place<'a> {
         self.stack(&self.env.fleet_stack_name())
     }
 
-    /// A stack's ARN pattern, from the start of its name.
+    /// A stack's ARN pattern, from the start of its name: a StackSets instance's stack ends
+    /// in a UUID (`-b7fde68e-e541-44c2-b33d-ef2e2988071a`), matched character for character
+    /// so that no other stack set's instance matches (`qfleet-orders-data-data` of a file
+    /// named `orders-data`).
     fn stack_arn(&self, stack: &str) -> String {
         let name = match self.stack_sets {
             None => stack.to_string(),
-            Some(_) => format!("{stack}-*"),
+            Some(_) => format!("{stack}-????????-????-????-????-????????????"),
         };
         format!(
             "arn:{}:cloudformation:{}:{}:stack/{name}/*",

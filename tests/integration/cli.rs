@@ -421,7 +421,9 @@ fn iam_policy_prints_the_stack_sets_roles_policies_for_a_stack_sets_file() {
         "{text}"
     );
     assert!(
-        text.contains("stack/StackSet-qfleet-fleetsets-data-*/*"),
+        text.contains(
+            "stack/StackSet-qfleet-fleetsets-data-????????-????-????-????-????????????/*"
+        ),
         "{text}"
     );
     assert!(

@@ -33,10 +33,10 @@ pub const DEFAULT_EXECUTION_ROLE: &str = "AWSCloudFormationStackSetExecutionRole
 /// What the execution role calls on its instance's stack in the target account. AWS names
 /// `cloudformation:*` on any resource as its minimum ("Your target account always needs full
 /// CloudFormation permissions, which include permissions to create, update, delete, and
-/// describe stacks", the page above) and documents no narrower list: these are every
-/// CloudFormation action on a stack (a test checks the list against the Service Authorization
-/// Reference) but moving resources between stacks (stack refactors), granted on the target's
-/// instance stacks only.
+/// describe stacks", the page above; an earlier version of the page added `s3:*`, which it no
+/// longer names) and documents no narrower list: these are every CloudFormation action on a
+/// stack (a test checks the list against the Service Authorization Reference) but moving
+/// resources between stacks (stack refactors), granted on the target's instance stacks only.
 pub const EXECUTION_ON_STACKS: &[&str] = &[
     "cloudformation:CancelUpdateStack",
     "cloudformation:ContinueUpdateRollback",
@@ -175,6 +175,9 @@ pub fn grant(
     // AWS authorizes instance operations on ("Restrict stack set operations based on Region
     // and resource types",
     // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/security_iam_id-based-policy-examples.html>).
+    // A public type's ARN has no account (AWS's own denials name
+    // `arn:aws:cloudformation:us-east-1::type/resource/…`) where that page's example has `*`:
+    // any account, so that either holds; `AWS-` names are AWS's own types.
     let sets: Vec<String> = env
         .stack_names()
         .iter()
@@ -193,7 +196,7 @@ pub fn grant(
         .iter()
         .map(|t| {
             format!(
-                "arn:{p}:cloudformation:*:{account}:type/resource/{}",
+                "arn:{p}:cloudformation:*:*:type/resource/{}",
                 t.replace("::", "-")
             )
         })

@@ -108,10 +108,14 @@ fn the_caller_makes_each_stack_sets_call_on_its_files_stack_sets_only() {
             !allowed(caller, action, &target("777777777777")),
             "{action}"
         );
-        let t =
-            |name: &str| format!("arn:aws:cloudformation:eu-west-1:{ADMIN}:type/resource/{name}");
-        assert!(allowed(caller, action, &t("AWS-SQS-Queue")), "{action}");
-        assert!(!allowed(caller, action, &t("AWS-IAM-User")), "{action}");
+        // A public type's ARN, with no account (as AWS's denials name it) or with one.
+        for account in ["", ADMIN] {
+            let t = |name: &str| {
+                format!("arn:aws:cloudformation:eu-west-1:{account}:type/resource/{name}")
+            };
+            assert!(allowed(caller, action, &t("AWS-SQS-Queue")), "{action}");
+            assert!(!allowed(caller, action, &t("AWS-IAM-User")), "{action}");
+        }
     }
     // The administration role, only to CloudFormation.
     let pass = |service: &str| {
@@ -228,6 +232,9 @@ fn the_execution_role_creates_a_targets_resources_under_the_names_cloudformation
     for other in [
         format!("stack/StackSet-qfleet-other-data-{UUID}/{UUID}"),
         format!("stack/qfleet-fleetsets-eu1-data/{UUID}"),
+        // A file named `fleetsets-data`: its stack sets' names start as this file's do.
+        format!("stack/StackSet-qfleet-fleetsets-data-data-{UUID}/{UUID}"),
+        format!("stack/StackSet-qfleet-fleetsets-data-fleet-{UUID}/{UUID}"),
     ] {
         let arn = format!("arn:aws:cloudformation:eu-west-1:111122223333:{other}");
         assert!(!allowed(exec, "cloudformation:CreateStack", &arn), "{arn}");
@@ -335,7 +342,21 @@ fn qfleets_own_calls_in_a_target_account_are_the_role_s_it_assumes_there() {
         "sqs:CreateQueue",
         "arn:aws:sqs:us-east-1:111122223333:qfleet-fleetsets-us1-jobs"
     ));
-    assert!(!allowed(reader, "cloudformation:CreateStack", &stack));
+    // StackSets changes and deletes the instances' stacks: qfleet never does there.
+    for action in [
+        "cloudformation:CreateStack",
+        "cloudformation:DeleteStack",
+        "cloudformation:CreateChangeSet",
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:ContinueUpdateRollback",
+    ] {
+        assert!(!allowed(reader, action, &stack), "{action}");
+    }
+    assert!(allowed(
+        reader,
+        "cloudformation:UpdateTerminationProtection",
+        &stack
+    ));
     assert!(!allowed(
         reader,
         "sqs:GetQueueAttributes",
@@ -396,6 +417,17 @@ fn every_stack_sets_document_is_a_managed_policy_without_a_wildcard_action() {
             && note.contains(EXECUTION_111)
             && note.contains(EXECUTION_444),
         "{note}"
+    );
+    // With another environment, whose account is another thing: refused.
+    let mut mixed = targets();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    mixed.push(crate::config::load(&root.join("stacks/prod.yaml")).unwrap());
+    let err = report::account_of(Some(ADMIN.into()), crate::aws::Settings::default(), &mixed)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("(deployed through CloudFormation StackSets) and prod at once"),
+        "{err}"
     );
     // The file's targets name their instances' accounts, not the caller's: the account is
     // the flag's (or the credentials').
