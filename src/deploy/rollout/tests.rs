@@ -773,3 +773,91 @@ async fn mocked_the_first_target_that_stops_the_rollout_ends_the_other_watches()
         started.elapsed()
     );
 }
+
+const INSTANCE_DATA: &str = "arn:aws:cloudformation:eu-west-1:111122223333:stack/StackSet-qfleet-orders-data-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d/0a1b2c3d";
+const INSTANCE_FLEET: &str = "arn:aws:cloudformation:eu-west-1:111122223333:stack/StackSet-qfleet-orders-fleet-2b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d/0a1b2c3e";
+
+/// DescribeStackEvents for stacks asked by id: each one's own newest event carries the
+/// stack's name (as CloudFormation's events do), with this status, at the epoch.
+fn instance_events(fleet_status: &'static str) -> Rule {
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
+    mock!(aws_sdk_cloudformation::Client::describe_stack_events).then_compute_output(move |r| {
+        let id = r.stack_name().unwrap_or_default();
+        let (status, name) = match id {
+            INSTANCE_DATA => (
+                "UPDATE_COMPLETE",
+                "StackSet-qfleet-orders-data-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d",
+            ),
+            INSTANCE_FLEET => (
+                fleet_status,
+                "StackSet-qfleet-orders-fleet-2b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d",
+            ),
+            _ => return DescribeStackEventsOutput::builder().build(),
+        };
+        DescribeStackEventsOutput::builder()
+            .stack_events(
+                StackEvent::builder()
+                    .event_id(format!("{name}-1"))
+                    .stack_id(id)
+                    .stack_name(name)
+                    .logical_resource_id(name)
+                    .resource_type("AWS::CloudFormation::Stack")
+                    .resource_status(ResourceStatus::from(status))
+                    .timestamp(aws_smithy_types::DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// A StackSets target is watched by its instances' stack ids (their names are AWS's): each
+/// stack's own events carry its name, not the id, and `--resume` measures the bake from them.
+#[tokio::test]
+async fn mocked_a_stack_set_instance_is_baked_from_its_own_events_read_by_its_id() {
+    use aws_sdk_cloudformation::types::ResourceStatus;
+    let resources = list_resources(vec![(
+        INSTANCE_DATA,
+        vec![
+            resource(
+                "OldestMessageAlarm",
+                OLDEST,
+                "AWS::CloudWatch::Alarm",
+                ResourceStatus::CreateComplete,
+            ),
+            resource(
+                "DeadLetterQueueNotEmptyAlarm",
+                DEAD,
+                "AWS::CloudWatch::Alarm",
+                ResourceStatus::CreateComplete,
+            ),
+        ],
+    )]);
+    let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .then_output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Ok)]));
+    let stacks = [INSTANCE_DATA.to_string(), INSTANCE_FLEET.to_string()];
+    let resumed = Bake {
+        length: Duration::from_secs(600),
+        changed: false,
+        resume: true,
+    };
+    let done = instance_events("CREATE_COMPLETE");
+    let clients = answered(&[&resources, &done], &[&alarms]);
+    assert_eq!(
+        watch_stacks(&clients, &stacks, resumed, &AtomicBool::new(false)).await,
+        Verdict::Passed("its bake ran out at 1970-01-01T00:10:00Z".into())
+    );
+    assert_eq!(alarms.num_calls(), 0);
+    // The fleet instance's stack still changing: no last change, the wave is looked at.
+    let changing = instance_events("UPDATE_IN_PROGRESS");
+    let clients = answered(&[&resources, &changing], &[&alarms]);
+    let short = Bake {
+        length: Duration::from_secs(1),
+        ..resumed
+    };
+    assert_eq!(
+        watch_stacks(&clients, &stacks, short, &AtomicBool::new(false)).await,
+        Verdict::Quiet
+    );
+    assert!(alarms.num_calls() > 0);
+}

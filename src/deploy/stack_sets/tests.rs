@@ -545,3 +545,132 @@ fn operations_carry_the_files_preferences_for_the_regions_they_name() {
     let one = p.sdk(&["us-east-1".into()]);
     assert_eq!(one.region_order(), ["us-east-1"]);
 }
+
+/// An instance left OUTDATED (its wave was stopped) under a template that has not changed
+/// since: brought to the stack set's template by UpdateStackSet with the previous template,
+/// naming that instance only; the stack set whose template changed gets it, for the wave's
+/// instance only.
+#[test]
+fn mocked_an_outdated_instance_is_brought_up_to_date_with_the_previous_template_alone() {
+    let f = file();
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    assert_eq!(sets[0].stack_name, "qfleet-fleetsets-data");
+    let fp: &'static str = Box::leak(fingerprint(&sets[0].template).into_boxed_str());
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], fp);
+    let list = listed(vec![
+        (A, "eu-west-1", "OUTDATED"),
+        (A, "us-east-1", "OUTDATED"),
+    ]);
+    let canary_only =
+        |r: &aws_sdk_cloudformation::operation::update_stack_set::UpdateStackSetInput| {
+            r.accounts() == [A] && r.regions() == ["eu-west-1"]
+        };
+    let refresh = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(move |r| {
+            canary_only(r) && r.use_previous_template() == Some(true) && r.template_body().is_none()
+        })
+        .then_compute_output(|r| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!("op-{}", r.accounts().join("-")))
+                .build()
+        });
+    let new_template = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(move |r| canary_only(r) && r.template_body().is_some())
+        .then_compute_output(|r| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!("op-{}", r.accounts().join("-")))
+                .build()
+        });
+    let (create, instances) = (created(), create_instances());
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![(
+        A,
+        "eu-west-1",
+        StackSetOperationResultStatus::Succeeded,
+        None,
+    )]);
+    let (out, notes) = plan_and_deploy(
+        &[
+            &ours,
+            &list,
+            &refresh,
+            &new_template,
+            &create,
+            &instances,
+            &op,
+            &res,
+        ],
+        &f.targets[..1],
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(out[0].ok, "{:?}", out[0]);
+    assert_eq!(
+        refresh.num_calls(),
+        1,
+        "the data stack set, previous template"
+    );
+    assert_eq!(
+        new_template.num_calls(),
+        1,
+        "the fleet stack set, new template"
+    );
+    assert_eq!(create.num_calls() + instances.num_calls(), 0);
+    let actions: Vec<Action> = out[0].stacks.iter().map(|s| s.action).collect();
+    assert_eq!(actions, [Action::Updated, Action::Updated]);
+    assert!(
+        notes.iter().any(|n| n
+            == "stack set qfleet-fleetsets-data: bringing instances up to date in 111122223333 × eu-west-1"),
+        "{notes:?}"
+    );
+}
+
+/// A stack set that exists without any instance (all deleted, or its first wave's creation
+/// never ran) gets a new template by UpdateStackSet naming no account (every instance: none
+/// here), then the wave's instances are created with it.
+#[test]
+fn mocked_a_new_template_for_a_stack_set_without_instances_updates_it_then_creates_the_waves() {
+    let f = file();
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    let none = listed(vec![]);
+    let update_all = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(|r| {
+            r.accounts().is_empty() && r.regions().is_empty() && r.template_body().is_some()
+        })
+        .then_output(|| {
+            UpdateStackSetOutput::builder()
+                .operation_id("op-none")
+                .build()
+        });
+    let (create, instances) = (created(), create_instances());
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![(
+        A,
+        "eu-west-1",
+        StackSetOperationResultStatus::Succeeded,
+        None,
+    )]);
+    let (out, notes) = plan_and_deploy(
+        &[&ours, &none, &update_all, &create, &instances, &op, &res],
+        &f.targets[..1],
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(out[0].ok, "{:?}", out[0]);
+    assert_eq!(update_all.num_calls(), 2, "each stack set's template");
+    assert_eq!(create.num_calls(), 0, "the stack sets exist");
+    assert_eq!(instances.num_calls(), 2, "the canary's instance of each");
+    let actions: Vec<Action> = out[0].stacks.iter().map(|s| s.action).collect();
+    assert_eq!(actions, [Action::Created, Action::Created]);
+    let data: Vec<&String> = notes
+        .iter()
+        .filter(|n| n.contains("qfleet-fleetsets-data"))
+        .collect();
+    assert_eq!(
+        data,
+        [
+            "stack set qfleet-fleetsets-data: updating its template",
+            "stack set qfleet-fleetsets-data: creating instances in 111122223333 × eu-west-1"
+        ]
+    );
+}
