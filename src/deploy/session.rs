@@ -194,16 +194,41 @@ fn some(
             }
         };
         let note = |n: String| out.note(format!("{}: {n}", file.name));
-        let outcomes = session.block_on(async {
-            let admin = session
-                .aws
-                .clients_as(&session.aws.region_for(&file.spec.region), None)
-                .await;
+        let admin_region = session.aws.region_for(&file.spec.region);
+        let mut outcomes = session.block_on(async {
+            let admin = session.aws.clients_as(&admin_region, None).await;
             tokio::select! {
                 d = super::stack_sets::wave(&admin, &file, &of_file, mode, opts, &note) => Some(d),
                 _ = tokio::signal::ctrl_c() => None,
             }
         })?;
+        if mode == Mode::Deploy {
+            // Each deployed target's instance stacks get the file's termination protection,
+            // in the target's account (after its account guard).
+            let deployed: Vec<Environment> = of_file
+                .iter()
+                .filter(|e| outcomes.iter().any(|o| o.ok && o.environment == e.name))
+                .cloned()
+                .collect();
+            let protected = session.each_of_until_interrupted(&deployed, |clients, env| {
+                let admin_region = admin_region.clone();
+                async move {
+                    let admin = session.aws.clients_as(&admin_region, None).await;
+                    let lines = super::stack_sets::protect(admin, &clients, env).await;
+                    (env.name.clone(), lines)
+                }
+            })?;
+            for (name, result) in protected {
+                match result {
+                    Ok(lines) => lines.into_iter().for_each(|l| reporter.line(l)),
+                    Err(e) => {
+                        if let Some(o) = outcomes.iter_mut().find(|o| o.environment == name) {
+                            super::stack_sets::failed_after(o, &e);
+                        }
+                    }
+                }
+            }
+        }
         done.extend(outcomes);
     }
     let mut ordered = Vec::with_capacity(done.len());

@@ -28,7 +28,7 @@ use super::{Action, EnvOutcome, Mode, Options, StackOutcome};
 use crate::aws::Clients;
 use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
 use crate::config::Environment;
-use crate::error::{Error, ErrorReport, Exit, Refusal, Usage};
+use crate::error::{Error, ErrorReport, Exit, Refusal, Result, Usage};
 use crate::render::RenderedStack;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 use std::collections::BTreeMap;
@@ -459,3 +459,48 @@ fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Termination protection on a deployed target's instance stacks, as the stack file sets it
+/// (on by default outside labs, [`Environment::termination_protection`]), in the target's
+/// account (`target`): StackSets creates its stacks without it and takes no such setting
+/// (CreateStackInstances and UpdateStackSet have none,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html>),
+/// so qfleet sets it on each instance's stack as it does on its own stacks
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateTerminationProtection.html>);
+/// only where it differs (unknown is set, not assumed), after the target's account guard. The
+/// instances are found through the file's stack sets (with `admin`), which must carry the
+/// file's marks. A line per stack whose protection changed.
+pub async fn protect(admin: Clients, target: &Clients, env: &Environment) -> Result<Vec<String>> {
+    crate::ownership::check_account(&target.sts, env).await?;
+    let want = env.termination_protection();
+    let located = crate::ownership::stack_names::instances_of(admin, env).await?;
+    let ids = located
+        .stack_ids(env)
+        .map_err(|why| Error::aws(format!("{}: {why}", env.name)))?;
+    let mut lines = Vec::new();
+    for id in ids {
+        let name = stack_sets::stack_name_of(&id);
+        let Some(state) = crate::aws::cfn::stacks::describe(&target.cfn, &id).await? else {
+            return Err(Error::aws(format!(
+                "{}: the stack {name} of its instance is not there",
+                env.name
+            )));
+        };
+        if state.termination_protection != Some(want) {
+            crate::aws::cfn::stacks::set_termination_protection(&target.cfn, &id, want).await?;
+            lines.push(format!(
+                "{name}: termination protection turned {}",
+                if want { "on" } else { "off" }
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+/// `outcome` failed after its deploy, with `e`.
+pub fn failed_after(outcome: &mut EnvOutcome, e: &Error) {
+    let (report, exit) = reported(e);
+    outcome.ok = false;
+    outcome.error = Some(report);
+    outcome.exit_code = exit;
+}

@@ -674,3 +674,147 @@ fn mocked_a_new_template_for_a_stack_set_without_instances_updates_it_then_creat
         ]
     );
 }
+
+/// Each set's instance for account A in eu-west-1, with a stack of its own.
+fn instances_by_set() -> Rule {
+    mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_compute_output(|r| {
+        let set = r.stack_set_name().unwrap_or_default().to_string();
+        ListStackInstancesOutput::builder()
+            .summaries(
+                StackInstanceSummary::builder()
+                    .account(A)
+                    .region("eu-west-1")
+                    .status(StackInstanceStatus::Current)
+                    .stack_id(format!(
+                        "arn:aws:cloudformation:eu-west-1:{A}:stack/StackSet-{set}-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d/guid"
+                    ))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// DescribeStacks: every stack as asked, complete, with this termination protection.
+fn stacks_protected(on: bool) -> Rule {
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::types::{Stack, StackStatus};
+    mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_output(move |r| {
+        let id = r.stack_name().unwrap_or_default().to_string();
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_id(&id)
+                    .stack_name(crate::aws::cfn::stack_sets::stack_name_of(&id))
+                    .stack_status(StackStatus::UpdateComplete)
+                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                    .enable_termination_protection(on)
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// StackSets creates stacks without termination protection: a deployed target's instance
+/// stacks get the file's (on outside labs) in the target's account, by stack id, only where
+/// it differs; the instances are found through the file's marked stack sets.
+#[test]
+fn mocked_a_deployed_targets_instance_stacks_get_the_files_termination_protection() {
+    let f = file();
+    let canary = &f.targets[0];
+    assert!(canary.termination_protection(), "the example is no lab");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |on: bool| {
+        let ours = existing(vec![("qfleet:environment", "fleetsets")], "fp");
+        let list = instances_by_set();
+        let admin = Rules {
+            cfn: vec![&ours, &list],
+            ..Default::default()
+        }
+        .clients();
+        let stacks = stacks_protected(on);
+        let set = mock!(aws_sdk_cloudformation::Client::update_termination_protection)
+            .match_requests(|r| r.enable_termination_protection() == Some(true))
+            .then_output(|| {
+                aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput::builder().build()
+            });
+        let me = caller(A);
+        let target = Rules {
+            cfn: vec![&stacks, &set],
+            sts: vec![&me],
+            ..Default::default()
+        }
+        .clients();
+        let lines = rt.block_on(protect(admin, &target, canary)).unwrap();
+        (lines, set.num_calls())
+    };
+    let (lines, calls) = run(false);
+    assert_eq!(calls, 2, "each stack set's instance");
+    assert_eq!(
+        lines,
+        [
+            "StackSet-qfleet-fleetsets-data-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d: termination protection turned on",
+            "StackSet-qfleet-fleetsets-fleet-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d: termination protection turned on",
+        ]
+    );
+    // Already on: nothing to change.
+    let (lines, calls) = run(true);
+    assert_eq!((lines.len(), calls), (0, 0));
+
+    // A stack set without the file's marks: refused, nothing changed in the target.
+    let theirs = existing(vec![("qfleet:environment", "other")], "fp");
+    let list = instances_by_set();
+    let admin = Rules {
+        cfn: vec![&theirs, &list],
+        ..Default::default()
+    }
+    .clients();
+    let set = mock!(aws_sdk_cloudformation::Client::update_termination_protection).then_output(
+        || {
+            aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput::builder().build()
+        },
+    );
+    let me = caller(A);
+    let target = Rules {
+        cfn: vec![&set],
+        sts: vec![&me],
+        ..Default::default()
+    }
+    .clients();
+    let err = rt.block_on(protect(admin, &target, canary)).unwrap_err();
+    assert_eq!(err.exit_code(), Exit::Refused, "{err}");
+    assert_eq!(set.num_calls(), 0);
+
+    // Credentials of an account the file does not name: refused before anything is read.
+    let (ours, list) = (
+        existing(vec![("qfleet:environment", "fleetsets")], "fp"),
+        instances_by_set(),
+    );
+    let admin = Rules {
+        cfn: vec![&ours, &list],
+        ..Default::default()
+    }
+    .clients();
+    let other = caller("777777777777");
+    let target = Rules {
+        cfn: vec![&set],
+        sts: vec![&other],
+        ..Default::default()
+    }
+    .clients();
+    let err = rt.block_on(protect(admin, &target, canary)).unwrap_err();
+    assert_eq!(err.exit_code(), Exit::Refused, "{err}");
+    assert_eq!(list.num_calls() + set.num_calls(), 0);
+}
+
+/// GetCallerIdentity answering `account`.
+fn caller(account: &'static str) -> Rule {
+    mock!(aws_sdk_sts::Client::get_caller_identity).then_output(move || {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account(account)
+            .arn(format!("arn:aws:iam::{account}:user/ci"))
+            .build()
+    })
+}
