@@ -240,13 +240,7 @@ fn grant_deletions(
     types: &BTreeSet<String>,
 ) -> Result<()> {
     for t in types {
-        let handlers = reference
-            .handlers
-            .get(t)
-            .ok_or_else(|| Usage::UnlistedResourceType {
-                resource_type: t.clone(),
-            })?;
-        for action in &handlers.delete {
+        for action in &reference.handlers_of(t)?.delete {
             if action == "iam:PassRole" || action == "iam:CreateServiceLinkedRole" {
                 continue;
             }
@@ -350,13 +344,7 @@ fn grant_environment(
     }
     let handler_grants = &mut g.handlers;
     for t in &types {
-        let handlers = reference
-            .handlers
-            .get(t)
-            .ok_or_else(|| Usage::UnlistedResourceType {
-                resource_type: t.clone(),
-            })?;
-        for action in handlers.all() {
+        for action in reference.handlers_of(t)?.all() {
             match action {
                 // Only the fleet's roles, only to the services the templates pass them to:
                 // EC2 (the instance profile's role), Lambda (a function's execution role:

@@ -45,6 +45,17 @@ impl Reference {
             .map(Vec::as_slice)
     }
 
+    /// What the handlers of `resource_type` call; a type the reference does not list is an
+    /// error (regenerate it, `scripts/iam-reference`).
+    pub fn handlers_of(&self, resource_type: &str) -> Result<&Handlers> {
+        self.handlers.get(resource_type).ok_or_else(|| {
+            Usage::UnlistedResourceType {
+                resource_type: resource_type.to_string(),
+            }
+            .into()
+        })
+    }
+
     /// Every action the reference knows (in lower case) with its resource types.
     pub fn actions(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.resource_types

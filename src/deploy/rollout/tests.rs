@@ -417,9 +417,20 @@ fn alarms_answer(states: &[(&str, StateValue)]) -> DescribeAlarmsOutput {
 /// The canary's data stack with two alarms (and a queue, which is no alarm), and every
 /// stack of the canary created at the epoch (its bake ran out long ago).
 fn canary_stacks() -> (Rule, Rule) {
+    let resources = data_stack_alarms("qfleet-orders-canary-data");
+    let stacks = stack_events(vec![
+        ("qfleet-orders-canary-data", "UPDATE_COMPLETE"),
+        ("qfleet-orders-canary-fleet", "CREATE_COMPLETE"),
+    ]);
+    (resources, stacks)
+}
+
+/// ListStackResources of the data stack `stack` (its name or id): two alarms, and a queue,
+/// which is no alarm.
+fn data_stack_alarms(stack: &'static str) -> Rule {
     use aws_sdk_cloudformation::types::ResourceStatus;
-    let resources = list_resources(vec![(
-        "qfleet-orders-canary-data",
+    list_resources(vec![(
+        stack,
         vec![
             resource(
                 "OldestMessageAlarm",
@@ -440,12 +451,7 @@ fn canary_stacks() -> (Rule, Rule) {
                 ResourceStatus::CreateComplete,
             ),
         ],
-    )]);
-    let stacks = stack_events(vec![
-        ("qfleet-orders-canary-data", "UPDATE_COMPLETE"),
-        ("qfleet-orders-canary-fleet", "CREATE_COMPLETE"),
-    ]);
-    (resources, stacks)
+    )])
 }
 
 /// DescribeStackEvents: each stack's newest own event, with this status, at the epoch (a
@@ -815,24 +821,7 @@ fn instance_events(fleet_status: &'static str) -> Rule {
 /// stack's own events carry its name, not the id, and `--resume` measures the bake from them.
 #[tokio::test]
 async fn mocked_a_stack_set_instance_is_baked_from_its_own_events_read_by_its_id() {
-    use aws_sdk_cloudformation::types::ResourceStatus;
-    let resources = list_resources(vec![(
-        INSTANCE_DATA,
-        vec![
-            resource(
-                "OldestMessageAlarm",
-                OLDEST,
-                "AWS::CloudWatch::Alarm",
-                ResourceStatus::CreateComplete,
-            ),
-            resource(
-                "DeadLetterQueueNotEmptyAlarm",
-                DEAD,
-                "AWS::CloudWatch::Alarm",
-                ResourceStatus::CreateComplete,
-            ),
-        ],
-    )]);
+    let resources = data_stack_alarms(INSTANCE_DATA);
     let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
         .then_output(|| alarms_answer(&[(OLDEST, StateValue::Ok), (DEAD, StateValue::Ok)]));
     let stacks = [INSTANCE_DATA.to_string(), INSTANCE_FLEET.to_string()];
