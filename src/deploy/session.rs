@@ -195,6 +195,30 @@ fn some(
         };
         let note = |n: String| out.note(format!("{}: {n}", file.name));
         let admin_region = session.aws.region_for(&file.spec.region);
+        // A target to protect is deployed only once its account can be acted in: its
+        // protection is set there after the wave (fail closed, before anything changes).
+        let of_file = if mode == Mode::Deploy && opts.yes {
+            let guards =
+                session.each_of_until_interrupted(&of_file, |clients, env| async move {
+                    match env.termination_protection() {
+                        true => crate::ownership::check_account(&clients.sts, env).await,
+                        false => Ok(()),
+                    }
+                })?;
+            let mut reachable = Vec::new();
+            for (env, guard) in of_file.into_iter().zip(guards) {
+                match guard {
+                    Ok(()) => reachable.push(env),
+                    Err(e) => done.push(EnvOutcome::failed(&env, &e)),
+                }
+            }
+            reachable
+        } else {
+            of_file
+        };
+        if of_file.is_empty() {
+            continue;
+        }
         let mut outcomes = session.block_on(async {
             let admin = session.aws.clients_as(&admin_region, None).await;
             tokio::select! {
@@ -203,28 +227,32 @@ fn some(
             }
         })?;
         if mode == Mode::Deploy {
-            // Each deployed target's instance stacks get the file's termination protection,
-            // in the target's account (after its account guard).
-            let deployed: Vec<Environment> = of_file
+            // The file's termination protection on the instance stacks of each target the
+            // wave's operations reached (deployed, or failed part way), in the target's
+            // account (after its account guard).
+            let reached: Vec<Environment> = of_file
                 .iter()
-                .filter(|e| outcomes.iter().any(|o| o.ok && o.environment == e.name))
+                .filter(|e| {
+                    outcomes.iter().any(|o| {
+                        o.environment == e.name
+                            && (o.ok || !o.stacks.is_empty())
+                            && e.termination_protection()
+                    })
+                })
                 .cloned()
                 .collect();
-            let protected = session.each_of_until_interrupted(&deployed, |clients, env| {
+            let results = session.each_of_until_interrupted(&reached, |clients, env| {
                 let admin_region = admin_region.clone();
                 async move {
                     let admin = session.aws.clients_as(&admin_region, None).await;
-                    let lines = super::stack_sets::protect(admin, &clients, env).await;
-                    (env.name.clone(), lines)
+                    let result = super::stack_sets::protect(admin, &clients, env).await;
+                    (env.name.clone(), result)
                 }
             })?;
-            for (name, result) in protected {
-                match result {
-                    Ok(lines) => lines.into_iter().for_each(|l| reporter.line(l)),
-                    Err(e) => {
-                        if let Some(o) = outcomes.iter_mut().find(|o| o.environment == name) {
-                            super::stack_sets::failed_after(o, &e);
-                        }
+            for (name, result) in results {
+                if let Some(o) = outcomes.iter_mut().find(|o| o.environment == name) {
+                    for line in super::stack_sets::protected(o, result) {
+                        reporter.line(line);
                     }
                 }
             }

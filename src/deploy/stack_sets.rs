@@ -460,45 +460,81 @@ fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
 #[cfg(test)]
 mod tests;
 
-/// Termination protection on a deployed target's instance stacks, as the stack file sets it
-/// (on by default outside labs, [`Environment::termination_protection`]), in the target's
-/// account (`target`): StackSets creates its stacks without it and takes no such setting
+/// Termination protection on a target's instance stacks, as the stack file sets it (on by
+/// default outside labs, [`Environment::termination_protection`]), in the target's account
+/// (`target`): StackSets creates its stacks without it and takes no such setting
 /// (CreateStackInstances and UpdateStackSet have none,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html>),
-/// so qfleet sets it on each instance's stack as it does on its own stacks
+/// so qfleet sets it on each instance's stack, by its id, as it does on its own stacks
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateTerminationProtection.html>);
 /// only where it differs (unknown is set, not assumed), after the target's account guard. The
 /// instances are found through the file's stack sets (with `admin`), which must carry the
-/// file's marks. A line per stack whose protection changed.
-pub async fn protect(admin: Clients, target: &Clients, env: &Environment) -> Result<Vec<String>> {
+/// file's marks; an instance without a stack (a creation that failed) has nothing to protect.
+/// Each stack set whose instance's protection changed, with a line that says so.
+pub async fn protect(
+    admin: Clients,
+    target: &Clients,
+    env: &Environment,
+) -> Result<Vec<(String, String)>> {
     crate::ownership::check_account(&target.sts, env).await?;
     let want = env.termination_protection();
     let located = crate::ownership::stack_names::instances_of(admin, env).await?;
-    let ids = located
-        .stack_ids(env)
-        .map_err(|why| Error::aws(format!("{}: {why}", env.name)))?;
-    let mut lines = Vec::new();
-    for id in ids {
-        let name = stack_sets::stack_name_of(&id);
-        let Some(state) = crate::aws::cfn::stacks::describe(&target.cfn, &id).await? else {
+    let mut changed = Vec::new();
+    for own in env.stack_names() {
+        let Some((set, Some(instance))) = located.instances.get(&own) else {
+            continue;
+        };
+        let Some(id) = instance.stack_id.as_deref() else {
+            continue;
+        };
+        let name = stack_sets::stack_name_of(id);
+        let Some(state) = crate::aws::cfn::stacks::describe(&target.cfn, id).await? else {
             return Err(Error::aws(format!(
-                "{}: the stack {name} of its instance is not there",
+                "{}: the stack {name} of its stack set {set}'s instance is not there",
                 env.name
             )));
         };
         if state.termination_protection != Some(want) {
-            crate::aws::cfn::stacks::set_termination_protection(&target.cfn, &id, want).await?;
-            lines.push(format!(
-                "{name}: termination protection turned {}",
-                if want { "on" } else { "off" }
+            crate::aws::cfn::stacks::set_termination_protection(&target.cfn, id, want).await?;
+            changed.push((
+                set.clone(),
+                format!(
+                    "{name}: termination protection turned {}",
+                    if want { "on" } else { "off" }
+                ),
             ));
         }
     }
-    Ok(lines)
+    Ok(changed)
+}
+
+/// After a wave: `outcome`'s protection set (`Ok`: the changes, recorded as notes of its stack
+/// sets' outcomes) or not (`Err`: a deployed target fails with it; one that failed already
+/// keeps its own error, and the note says its stacks may be unprotected).
+pub fn protected(outcome: &mut EnvOutcome, result: Result<Vec<(String, String)>>) -> Vec<String> {
+    match result {
+        Ok(changed) => changed
+            .into_iter()
+            .map(|(set, line)| {
+                if let Some(s) = outcome.stacks.iter_mut().find(|s| s.stack == set) {
+                    s.notes.push(line.clone());
+                }
+                format!("{}: {line}", outcome.environment)
+            })
+            .collect(),
+        Err(e) if outcome.ok => {
+            failed_after(outcome, &e);
+            Vec::new()
+        }
+        Err(e) => vec![format!(
+            "{}: its instance stacks may be without termination protection: {e}",
+            outcome.environment
+        )],
+    }
 }
 
 /// `outcome` failed after its deploy, with `e`.
-pub fn failed_after(outcome: &mut EnvOutcome, e: &Error) {
+fn failed_after(outcome: &mut EnvOutcome, e: &Error) {
     let (report, exit) = reported(e);
     outcome.ok = false;
     outcome.error = Some(report);

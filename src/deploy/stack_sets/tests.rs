@@ -108,6 +108,19 @@ fn results(
     )
 }
 
+/// Every operation SUCCEEDED, with the canary's account and region (A, eu-west-1) in its
+/// results.
+fn canary_succeeded() -> (Rule, Rule) {
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![(
+        A,
+        "eu-west-1",
+        StackSetOperationResultStatus::Succeeded,
+        None,
+    )]);
+    (op, res)
+}
+
 fn plan_and_deploy(
     rules: &[&Rule],
     envs: &[Environment],
@@ -412,13 +425,7 @@ fn mocked_a_new_template_updates_only_the_waves_instances_and_a_wave_without_one
                 .operation_id(format!("op-{}", r.accounts().join("-")))
                 .build()
         });
-    let op = operation(StackSetOperationStatus::Succeeded, None);
-    let res = results(vec![(
-        A,
-        "eu-west-1",
-        StackSetOperationResultStatus::Succeeded,
-        None,
-    )]);
+    let (op, res) = canary_succeeded();
     let canary = &f.targets[..1];
     let (out, _) = plan_and_deploy(
         &[&ours, &list, &update, &op, &res],
@@ -582,13 +589,7 @@ fn mocked_an_outdated_instance_is_brought_up_to_date_with_the_previous_template_
                 .build()
         });
     let (create, instances) = (created(), create_instances());
-    let op = operation(StackSetOperationStatus::Succeeded, None);
-    let res = results(vec![(
-        A,
-        "eu-west-1",
-        StackSetOperationResultStatus::Succeeded,
-        None,
-    )]);
+    let (op, res) = canary_succeeded();
     let (out, notes) = plan_and_deploy(
         &[
             &ours,
@@ -643,13 +644,7 @@ fn mocked_a_new_template_for_a_stack_set_without_instances_updates_it_then_creat
                 .build()
         });
     let (create, instances) = (created(), create_instances());
-    let op = operation(StackSetOperationStatus::Succeeded, None);
-    let res = results(vec![(
-        A,
-        "eu-west-1",
-        StackSetOperationResultStatus::Succeeded,
-        None,
-    )]);
+    let (op, res) = canary_succeeded();
     let (out, notes) = plan_and_deploy(
         &[&ours, &none, &update_all, &create, &instances, &op, &res],
         &f.targets[..1],
@@ -694,8 +689,9 @@ fn instances_by_set() -> Rule {
     })
 }
 
-/// DescribeStacks: every stack as asked, complete, with this termination protection.
-fn stacks_protected(on: bool) -> Rule {
+/// DescribeStacks: every stack as asked, complete, with this termination protection (`None`:
+/// the answer does not say).
+fn stacks_protected(on: Option<bool>) -> Rule {
     use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
     use aws_sdk_cloudformation::types::{Stack, StackStatus};
     mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_output(move |r| {
@@ -707,106 +703,167 @@ fn stacks_protected(on: bool) -> Rule {
                     .stack_name(crate::aws::cfn::stack_sets::stack_name_of(&id))
                     .stack_status(StackStatus::UpdateComplete)
                     .creation_time(aws_smithy_types::DateTime::from_secs(0))
-                    .enable_termination_protection(on)
+                    .set_enable_termination_protection(on)
                     .build(),
             )
             .build()
     })
 }
 
-/// StackSets creates stacks without termination protection: a deployed target's instance
-/// stacks get the file's (on outside labs) in the target's account, by stack id, only where
-/// it differs; the instances are found through the file's marked stack sets.
-#[test]
-fn mocked_a_deployed_targets_instance_stacks_get_the_files_termination_protection() {
-    let f = file();
-    let canary = &f.targets[0];
-    assert!(canary.termination_protection(), "the example is no lab");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let run = |on: bool| {
-        let ours = existing(vec![("qfleet:environment", "fleetsets")], "fp");
-        let list = instances_by_set();
-        let admin = Rules {
-            cfn: vec![&ours, &list],
-            ..Default::default()
-        }
-        .clients();
-        let stacks = stacks_protected(on);
-        let set = mock!(aws_sdk_cloudformation::Client::update_termination_protection)
-            .match_requests(|r| r.enable_termination_protection() == Some(true))
-            .then_output(|| {
-                aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput::builder().build()
-            });
-        let me = caller(A);
-        let target = Rules {
-            cfn: vec![&stacks, &set],
-            sts: vec![&me],
-            ..Default::default()
-        }
-        .clients();
-        let lines = rt.block_on(protect(admin, &target, canary)).unwrap();
-        (lines, set.num_calls())
-    };
-    let (lines, calls) = run(false);
-    assert_eq!(calls, 2, "each stack set's instance");
-    assert_eq!(
-        lines,
-        [
-            "StackSet-qfleet-fleetsets-data-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d: termination protection turned on",
-            "StackSet-qfleet-fleetsets-fleet-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d: termination protection turned on",
-        ]
-    );
-    // Already on: nothing to change.
-    let (lines, calls) = run(true);
-    assert_eq!((lines.len(), calls), (0, 0));
+/// UpdateTerminationProtection turning it on, on a stack named by its id in account A.
+fn protection_on() -> Rule {
+    mock!(aws_sdk_cloudformation::Client::update_termination_protection)
+        .match_requests(|r| {
+            r.enable_termination_protection() == Some(true)
+                && r.stack_name()
+                    .is_some_and(|n| n.starts_with(&format!("arn:aws:cloudformation:eu-west-1:{A}:stack/StackSet-qfleet-fleetsets-")))
+        })
+        .then_output(|| {
+            aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput::builder().build()
+        })
+}
 
-    // A stack set without the file's marks: refused, nothing changed in the target.
-    let theirs = existing(vec![("qfleet:environment", "other")], "fp");
+/// `protect` for the canary, the stack sets answered by `sets`, the caller in `account`,
+/// the stacks' protection `on`: what changed, or the error, and how many were set.
+fn protect_canary(
+    sets: &Rule,
+    account: &'static str,
+    on: Option<bool>,
+) -> (Result<Vec<(String, String)>>, usize, usize) {
+    let f = file();
     let list = instances_by_set();
     let admin = Rules {
-        cfn: vec![&theirs, &list],
+        cfn: vec![sets, &list],
         ..Default::default()
     }
     .clients();
-    let set = mock!(aws_sdk_cloudformation::Client::update_termination_protection).then_output(
-        || {
-            aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput::builder().build()
-        },
-    );
-    let me = caller(A);
+    let (stacks, set, me) = (stacks_protected(on), protection_on(), caller(account));
     let target = Rules {
-        cfn: vec![&set],
+        cfn: vec![&stacks, &set],
         sts: vec![&me],
         ..Default::default()
     }
     .clients();
-    let err = rt.block_on(protect(admin, &target, canary)).unwrap_err();
-    assert_eq!(err.exit_code(), Exit::Refused, "{err}");
-    assert_eq!(set.num_calls(), 0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = rt.block_on(protect(admin, &target, &f.targets[0]));
+    (result, set.num_calls(), list.num_calls())
+}
 
-    // Credentials of an account the file does not name: refused before anything is read.
-    let (ours, list) = (
-        existing(vec![("qfleet:environment", "fleetsets")], "fp"),
-        instances_by_set(),
+/// StackSets creates stacks without termination protection: a target's instance stacks get
+/// the file's (on outside labs) in the target's account, by stack id, where it differs or is
+/// not known; the instances are found through the file's marked stack sets, after the
+/// target's account guard.
+#[test]
+fn mocked_a_targets_instance_stacks_get_the_files_termination_protection() {
+    assert!(
+        file().targets[0].termination_protection(),
+        "the example is no lab"
     );
-    let admin = Rules {
-        cfn: vec![&ours, &list],
-        ..Default::default()
+    let ours = || existing(vec![("qfleet:environment", "fleetsets")], "fp");
+    for on in [Some(false), None] {
+        let (result, calls, _) = protect_canary(&ours(), A, on);
+        assert_eq!(calls, 2, "each stack set's instance ({on:?})");
+        assert_eq!(
+            result.unwrap(),
+            [
+                (
+                    "qfleet-fleetsets-data".to_string(),
+                    "StackSet-qfleet-fleetsets-data-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d: termination protection turned on".to_string()
+                ),
+                (
+                    "qfleet-fleetsets-fleet".to_string(),
+                    "StackSet-qfleet-fleetsets-fleet-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d: termination protection turned on".to_string()
+                ),
+            ]
+        );
     }
-    .clients();
-    let other = caller("777777777777");
-    let target = Rules {
-        cfn: vec![&set],
-        sts: vec![&other],
-        ..Default::default()
-    }
-    .clients();
-    let err = rt.block_on(protect(admin, &target, canary)).unwrap_err();
-    assert_eq!(err.exit_code(), Exit::Refused, "{err}");
-    assert_eq!(list.num_calls() + set.num_calls(), 0);
+    // Already on: nothing to change.
+    let (result, calls, _) = protect_canary(&ours(), A, Some(true));
+    assert_eq!((result.unwrap().len(), calls), (0, 0));
+    // A stack set without the file's marks: refused, nothing changed in the target.
+    let theirs = existing(vec![("qfleet:environment", "other")], "fp");
+    let (result, calls, _) = protect_canary(&theirs, A, Some(false));
+    let err = result.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("qfleet:environment=fleetsets (it has qfleet:environment=other)"),
+        "{err}"
+    );
+    assert_eq!(calls, 0);
+    // Credentials of an account the target is not in: refused before anything is read.
+    let (result, calls, listed) = protect_canary(&ours(), "777777777777", Some(false));
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("777777777777"), "{err}");
+    assert_eq!(err.exit_code(), Exit::Refused);
+    assert_eq!((calls, listed), (0, 0));
+}
+
+/// After the wave: a deployed target whose protection could not be set fails with why; one
+/// that failed already keeps its own error, with a line that its stacks may be unprotected;
+/// what changed is noted on its stack sets' outcomes.
+#[test]
+fn a_protection_that_could_not_be_set_fails_a_deployed_target_and_never_hides_a_failure() {
+    let stack = |set: &str| StackOutcome {
+        stack: set.to_string(),
+        role: crate::render::StackRole::Data,
+        action: Action::Created,
+        status: None,
+        duration_ms: 0,
+        changes: Vec::new(),
+        notes: Vec::new(),
+        outputs: Default::default(),
+    };
+    let outcome = |ok: bool| EnvOutcome {
+        environment: "fleetsets-eu1".into(),
+        region: "eu-west-1".into(),
+        ok,
+        cancelled: false,
+        stacks: vec![stack("qfleet-fleetsets-data")],
+        error: (!ok).then(|| Error::aws("FAILED: the fleet's instance").report()),
+        exit_code: if ok { Exit::Ok } else { Exit::Aws },
+        duration_ms: 0,
+    };
+    let mut deployed = outcome(true);
+    let lines = protected(
+        &mut deployed,
+        Ok(vec![(
+            "qfleet-fleetsets-data".into(),
+            "S: termination protection turned on".into(),
+        )]),
+    );
+    assert_eq!(
+        lines,
+        ["fleetsets-eu1: S: termination protection turned on"]
+    );
+    assert_eq!(
+        deployed.stacks[0].notes,
+        ["S: termination protection turned on"]
+    );
+    assert!(deployed.ok);
+
+    let mut deployed = outcome(true);
+    let lines = protected(&mut deployed, Err(Error::aws("AccessDenied")));
+    assert!(lines.is_empty());
+    assert!(!deployed.ok);
+    assert_eq!(deployed.exit_code, Exit::Aws);
+    assert!(deployed.error.unwrap().message.contains("AccessDenied"));
+
+    let mut failed = outcome(false);
+    let lines = protected(&mut failed, Err(Error::aws("AccessDenied")));
+    assert_eq!(
+        lines,
+        ["fleetsets-eu1: its instance stacks may be without termination protection: AccessDenied"]
+    );
+    assert!(
+        failed
+            .error
+            .unwrap()
+            .message
+            .contains("the fleet's instance")
+    );
 }
 
 /// GetCallerIdentity answering `account`.
