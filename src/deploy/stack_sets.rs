@@ -326,13 +326,9 @@ async fn one_set(
     // A new template for a stack set without any instance: UpdateStackSet naming no account
     // acts on every instance (here none), and the instances created next get the template.
     if new_template && current.is_some() && instances.is_empty() {
-        let group = Group {
-            accounts: Vec::new(),
-            regions: Vec::new(),
-        };
         let token = operation_token(name);
         note(format!("stack set {name}: updating its template"));
-        let id = stack_sets::update(cfn, &desired, true, &group, &prefs, &token).await?;
+        let id = stack_sets::update(cfn, &desired, true, None, &prefs, &token).await?;
         let op = stack_sets::wait(cfn, name, &id, opts.polling, MAX_POLLS).await?;
         if op.status != "SUCCEEDED" {
             return Err(Error::from(crate::aws::error::AwsError::new(format!(
@@ -377,9 +373,9 @@ async fn one_set(
                     stack_sets::create_instances(cfn, name, &group, &prefs, &token).await
                 }
                 Step::Update => {
-                    stack_sets::update(cfn, &desired, true, &group, &prefs, &token).await
+                    stack_sets::update(cfn, &desired, true, Some(&group), &prefs, &token).await
                 }
-                _ => stack_sets::update(cfn, &desired, false, &group, &prefs, &token).await,
+                _ => stack_sets::update(cfn, &desired, false, Some(&group), &prefs, &token).await,
             };
             let ended = match op {
                 Ok(id) => stack_sets::wait(cfn, name, &id, opts.polling, MAX_POLLS).await,

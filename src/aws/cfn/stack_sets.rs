@@ -154,16 +154,24 @@ impl Preferences {
 /// Updates the stack set's template and parameters for the instances of `group` (the others
 /// are marked OUTDATED and keep their stacks as they are,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>);
-/// with `template: None`, brings the group's instances to the stack set's current template.
-/// The operation's id.
+/// with `new_template` false, brings the group's instances to the stack set's current
+/// template. `group` `None` names no account: AWS then updates every instance, so it is only
+/// for a stack set without any (its template alone); a group without an account or a region
+/// is refused here rather than sent. The operation's id.
 pub async fn update(
     cfn: &Client,
     d: &Desired<'_>,
     new_template: bool,
-    group: &Group,
+    group: Option<&Group>,
     prefs: &Preferences,
     token: &str,
 ) -> Result<String> {
+    if group.is_some_and(|g| g.accounts.is_empty() || g.regions.is_empty()) {
+        return Err(AwsError::new(format!(
+            "updating stack set {}: a group of instances without an account or a region would update every instance; nothing was sent",
+            d.name
+        )));
+    }
     let mut call = cfn
         .update_stack_set()
         .stack_set_name(d.name)
@@ -172,10 +180,9 @@ pub async fn update(
         .capabilities(Capability::CapabilityIam)
         .set_administration_role_arn(d.administration_role.map(str::to_string))
         .set_execution_role_name(d.execution_role.map(str::to_string))
-        .operation_preferences(prefs.sdk(&group.regions))
+        .operation_preferences(prefs.sdk(group.map_or(&[][..], |g| &g.regions)))
         .operation_id(token);
-    // No account: every instance (a stack set without any).
-    if !group.accounts.is_empty() {
+    if let Some(group) = group {
         call = call
             .set_accounts(Some(group.accounts.clone()))
             .set_regions(Some(group.regions.clone()));
@@ -428,4 +435,76 @@ pub fn stack_name_of(stack_id: &str) -> &str {
         .split_once(":stack/")
         .and_then(|(_, rest)| rest.split('/').next())
         .unwrap_or(stack_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::mock::Rules;
+    use aws_sdk_cloudformation::operation::update_stack_set::UpdateStackSetOutput;
+    use aws_smithy_mocks::mock;
+
+    /// UpdateStackSet names every instance when it names no account: only `None` says so; a
+    /// group without an account or a region is refused before anything is sent (SDK-level
+    /// mock: the request is checked, not AWS's answer).
+    #[tokio::test]
+    async fn mocked_an_update_names_every_instance_only_when_asked_to() {
+        let (params, tags) = (BTreeMap::new(), BTreeMap::new());
+        let d = Desired {
+            name: "qfleet-orders-data",
+            template: "{}",
+            parameters: &params,
+            tags: &tags,
+            administration_role: None,
+            execution_role: None,
+        };
+        let prefs = Preferences {
+            region_order: vec!["eu-west-1".into()],
+            regions_in_parallel: false,
+            max_concurrent_accounts: 1,
+            failure_tolerance: 0,
+        };
+        let every = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+            .match_requests(|r| r.accounts().is_empty() && r.regions().is_empty())
+            .then_output(|| UpdateStackSetOutput::builder().operation_id("all").build());
+        let named = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+            .match_requests(|r| r.accounts() == ["111122223333"] && r.regions() == ["eu-west-1"])
+            .then_output(|| UpdateStackSetOutput::builder().operation_id("one").build());
+        let clients = Rules {
+            cfn: vec![&every, &named],
+            ..Default::default()
+        }
+        .clients();
+        let cfn = &clients.cfn;
+        assert_eq!(
+            update(cfn, &d, true, None, &prefs, "t").await.unwrap(),
+            "all"
+        );
+        let one = Group {
+            accounts: vec!["111122223333".into()],
+            regions: vec!["eu-west-1".into()],
+        };
+        assert_eq!(
+            update(cfn, &d, true, Some(&one), &prefs, "t")
+                .await
+                .unwrap(),
+            "one"
+        );
+        for empty in [
+            Group {
+                accounts: Vec::new(),
+                regions: vec!["eu-west-1".into()],
+            },
+            Group {
+                accounts: vec!["111122223333".into()],
+                regions: Vec::new(),
+            },
+        ] {
+            let err = update(cfn, &d, false, Some(&empty), &prefs, "t")
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("nothing was sent"), "{err}");
+        }
+        assert_eq!((every.num_calls(), named.num_calls()), (1, 1));
+    }
 }
