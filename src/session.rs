@@ -82,6 +82,17 @@ impl Session {
         })
     }
 
+    /// Test support: a session on `envs` whose clients are `aws`'s.
+    #[cfg(test)]
+    pub fn with_aws(envs: Vec<Environment>, aws: Aws, concurrency: usize) -> Session {
+        Session {
+            envs,
+            aws,
+            concurrency,
+            rt: runtime().expect("a runtime"),
+        }
+    }
+
     /// Runs `f` on every environment with its region's clients, keeping their order.
     pub fn each<'a, T, F, Fut>(&'a self, f: F) -> Vec<T>
     where

@@ -161,6 +161,16 @@ impl Aws {
         clients
     }
 
+    /// Test support: an `Aws` that hands out these clients (mocked) for these regions and
+    /// roles, as if each had been loaded already.
+    #[cfg(test)]
+    pub fn with_clients(entries: impl IntoIterator<Item = (ClientsKey, Clients)>) -> Aws {
+        Aws {
+            settings: Settings::default(),
+            cache: Arc::new(Mutex::new(entries.into_iter().collect())),
+        }
+    }
+
     async fn load(&self, region: &str, role: Option<&str>) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(https::client())

@@ -152,7 +152,7 @@ async fn instance_stacks(
 /// change sets, the targets of a file in `rollout.mode: stack_sets` through its stack sets
 /// (a file's targets together, in the account and region that hold the stack sets). The
 /// outcomes in `envs`' order; `None` on Ctrl-C.
-fn some(
+pub(super) fn some(
     session: &Session,
     envs: &[Environment],
     mode: Mode,

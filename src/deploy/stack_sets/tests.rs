@@ -875,3 +875,97 @@ fn caller(account: &'static str) -> Rule {
             .build()
     })
 }
+
+/// A deploy session's wiring of termination protection around a StackSets wave, with the
+/// stack sets' account (A, eu-west-1) and each target's own clients answered by mocks: the
+/// canary's credentials are in `account`; its stack sets exist with the file's marks and an
+/// instance for it. The outcomes, UpdateStackSet's calls and UpdateTerminationProtection's.
+fn session_deploys_the_canary(account: &'static str) -> (Vec<EnvOutcome>, usize, usize) {
+    let f = file();
+    let canary = f.targets[..1].to_vec();
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    let list = instances_by_set();
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set).then_compute_output(|r| {
+        UpdateStackSetOutput::builder()
+            .operation_id(format!("op-{}", r.accounts().join("-")))
+            .build()
+    });
+    let (op, res) = canary_succeeded();
+    let admin = Rules {
+        cfn: vec![&ours, &list, &update, &op, &res],
+        ..Default::default()
+    }
+    .clients();
+    let (stacks, set, me) = (
+        stacks_protected(Some(false)),
+        protection_on(),
+        caller(account),
+    );
+    let target = Rules {
+        cfn: vec![&stacks, &set],
+        sts: vec![&me],
+        ..Default::default()
+    }
+    .clients();
+    let key = |e: &Environment| {
+        let role = e.target.as_ref().and_then(|t| t.role_arn.clone());
+        assert!(
+            role.is_some(),
+            "the example assumes deploy_role in the target"
+        );
+        (e.spec.region.clone(), role)
+    };
+    let aws = crate::aws::Aws::with_clients([
+        ((f.spec.region.clone(), None), admin),
+        (key(&canary[0]), target),
+    ]);
+    let session = crate::session::Session::with_aws(canary.clone(), aws, 4);
+    let out = crate::output::Output {
+        format: crate::output::Format::Text,
+        interactive: false,
+        command: "test",
+    };
+    let done = crate::deploy::session::some(
+        &session,
+        &canary,
+        Mode::Deploy,
+        &opts(),
+        out,
+        &crate::deploy::event::Reporter::new(out),
+        &crate::deploy::InFlight::default(),
+    )
+    .expect("not interrupted");
+    (done, update.num_calls(), set.num_calls())
+}
+
+/// `deploy --yes` of a StackSets target: its account guard runs in its own account before
+/// the wave, and its instance stacks are protected after it, by the session itself (not only
+/// by `protect` called alone).
+#[test]
+fn mocked_a_deploy_session_guards_the_targets_account_first_and_protects_what_the_wave_deployed() {
+    let (done, updates, protections) = session_deploys_the_canary(A);
+    assert!(done[0].ok, "{:?}", done[0]);
+    assert_eq!(updates, 2, "the wave updated both stack sets' instance");
+    assert_eq!(protections, 2, "both instance stacks protected");
+    for s in &done[0].stacks {
+        let protected: Vec<&String> = s
+            .notes
+            .iter()
+            .filter(|n| n.ends_with("termination protection turned on"))
+            .collect();
+        assert_eq!(protected.len(), 1, "{}: {:?}", s.stack, s.notes);
+    }
+    assert_eq!(done[0].stacks.len(), 2);
+
+    // Credentials of another account where the canary is to be protected: refused before the
+    // wave, so no stack set changes and nothing is protected.
+    let (done, updates, protections) = session_deploys_the_canary("777777777777");
+    assert!(!done[0].ok);
+    assert_eq!(done[0].exit_code, Exit::Refused, "{:?}", done[0]);
+    assert!(
+        message(&done[0]).contains("777777777777"),
+        "{}",
+        message(&done[0])
+    );
+    assert_eq!((updates, protections), (0, 0));
+}
