@@ -325,4 +325,57 @@ mod tests {
             "{e}"
         );
     }
+
+    /// Every command finds a StackSets target's stacks through `locate`: with credentials of
+    /// another account than the one the file keeps its stack sets in, it refuses before a
+    /// stack set is read (there, they would be "none" and the target "not deployed").
+    #[tokio::test]
+    async fn mocked_locating_a_stack_set_target_refuses_credentials_of_another_account_than_the_stack_sets_one()
+     {
+        use crate::aws::mock::{Rules, list_instances, stack_sets, state};
+        use aws_smithy_mocks::mock;
+        const ADMIN: &str = "999999999999";
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
+        let file = crate::config::load(&p).unwrap();
+        let canary = file.targets[0].clone();
+        for (account, refused) in [("111122223333", true), (ADMIN, false)] {
+            let sts = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(move || {
+                aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+                    .account(account)
+                    .build()
+            });
+            let st = state(&[(
+                "qfleet-fleetsets-data",
+                "111122223333",
+                "eu-west-1",
+                Some("StackSet-qfleet-fleetsets-data-aaa"),
+            )]);
+            let (sets, list) = (stack_sets("fleetsets"), list_instances(&st));
+            let admin = Rules {
+                cfn: vec![&sets, &list],
+                sts: vec![&sts],
+                ..Default::default()
+            }
+            .clients();
+            let aws = crate::aws::Aws::with_clients([((file.spec.region.clone(), None), admin)]);
+            let found = crate::ownership::stack_names::locate(&aws, &canary).await;
+            if refused {
+                let e = found.unwrap_err();
+                assert_eq!(e.exit_code(), crate::error::Exit::Refused);
+                let e = e.to_string();
+                assert!(
+                    e.contains("the credentials are for account 111122223333, and ")
+                        && e.contains("keeps its stack sets in account 999999999999"),
+                    "{e}"
+                );
+                assert_eq!(sets.num_calls(), 0, "no stack set read");
+            } else {
+                let at = found.unwrap();
+                assert_eq!(
+                    at.name("qfleet-fleetsets-eu1-data").as_deref(),
+                    Some("StackSet-qfleet-fleetsets-data-aaa")
+                );
+            }
+        }
+    }
 }

@@ -14,9 +14,9 @@ pub struct IamPolicyArgs {
     #[arg(required = true)]
     pub envs: Vec<String>,
     /// The account the environments live in (12 digits); for a file deployed through StackSets,
-    /// the account that holds its stack sets. Without it, the account their targets name
-    /// (`targets`, not with StackSets), else qfleet asks AWS STS who the current credentials
-    /// belong to.
+    /// the account that holds its stack sets (the file's rollout.administration_account when
+    /// it names one). Without it, the account the file names (its targets', or with StackSets
+    /// the stack sets'), else qfleet asks AWS STS who the current credentials belong to.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 }

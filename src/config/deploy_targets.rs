@@ -56,6 +56,19 @@ pub fn stack_set_name(file_env: &str, env: &str, stack: &str) -> String {
     }
 }
 
+/// The account that holds a StackSets file's stack sets, when the file says:
+/// `rollout.administration_account`, else the account of `rollout.administration_role`
+/// (the administration role is in the administrator account,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html>).
+/// Validation makes both agree.
+pub fn administration_account(env: &Environment) -> Option<String> {
+    let r = &env.spec.rollout;
+    r.administration_account.clone().or_else(|| {
+        let arn = r.administration_role.as_deref()?;
+        role_account(arn, regions::partition(&env.spec.region).unwrap_or("aws")).ok()
+    })
+}
+
 /// The most waves a rollout has.
 pub const MAX_WAVES: i64 = 10;
 
@@ -196,6 +209,7 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
     let mut errors = Vec::new();
     if r.mode != RolloutMode::StackSets {
         for key in [
+            "administration_account",
             "administration_role",
             "execution_role",
             "max_concurrent_accounts",
@@ -212,10 +226,31 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
         }
         return errors;
     }
+    if let Some(account) = r
+        .administration_account
+        .as_ref()
+        .filter(|a| !valid_account(a))
+    {
+        errors.push(src.error(
+            "rollout.administration_account",
+            format!("`{account}` is not a 12-digit AWS account id"),
+        ));
+    }
     if let Some(arn) = &r.administration_role {
         let partition = regions::partition(&spec.region).unwrap_or("aws");
-        if let Err(why) = role_account(arn, partition) {
-            errors.push(src.error("rollout.administration_role", why));
+        match role_account(arn, partition) {
+            Err(why) => errors.push(src.error("rollout.administration_role", why)),
+            Ok(of_role) => {
+                if let Some(declared) = r.administration_account.as_ref().filter(|a| **a != of_role)
+                {
+                    errors.push(src.error(
+                        "rollout.administration_role",
+                        format!(
+                            "`{arn}` is a role of account {of_role}, and rollout.administration_account is {declared}: the administration role is in the account that holds the stack sets"
+                        ),
+                    ));
+                }
+            }
         }
     }
     if let Some(name) = r.execution_role.as_ref().filter(|n| !valid_role_name(n)) {

@@ -178,6 +178,10 @@ settings! {
         /// CloudFormation StackSets from the account qfleet runs in.
         pub mode: RolloutMode
             => "direct (default: qfleet deploys each target's stacks with change sets, assuming deploy_role there) or stack_sets (CloudFormation StackSets: a stack set per stack, a stack instance per target)",
+        /// The account that holds the stack sets (the account guard of the credentials qfleet
+        /// runs with in this mode).
+        pub administration_account: Option<String>
+            => "with mode: stack_sets, the 12-digit account that holds the stack sets, the account of administration_role when it is set (optional; when known, every command refuses credentials of another account before it reads or changes a stack set)",
         /// StackSets' administration role in the account qfleet runs in (an ARN).
         pub administration_role: Option<String>
             => "with mode: stack_sets, the ARN of the StackSets administration role in the account qfleet runs in (default: AWSCloudFormationStackSetAdministrationRole there)",

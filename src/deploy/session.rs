@@ -194,7 +194,19 @@ pub(super) fn some(
             }
         };
         let note = |n: String| out.note(format!("{}: {n}", file.name));
-        let admin_region = session.aws.region_for(&file.spec.region);
+        // The account that holds the stack sets, when the file names it, before anything else.
+        let admin = session.block_on(crate::ownership::stack_names::admin_clients(
+            &session.aws,
+            &file,
+            &file.name,
+        ));
+        let admin = match admin {
+            Ok(admin) => admin,
+            Err(e) => {
+                done.extend(of_file.iter().map(|env| EnvOutcome::failed(env, &e)));
+                continue;
+            }
+        };
         // A target to protect is deployed only once its account can be acted in: its
         // protection is set there after the wave (fail closed, before anything changes).
         let of_file = if mode == Mode::Deploy && opts.yes {
@@ -220,7 +232,6 @@ pub(super) fn some(
             continue;
         }
         let mut outcomes = session.block_on(async {
-            let admin = session.aws.clients_as(&admin_region, None).await;
             tokio::select! {
                 d = super::stack_sets::wave(&admin, &file, &of_file, mode, opts, &note) => Some(d),
                 _ = tokio::signal::ctrl_c() => None,
@@ -242,9 +253,8 @@ pub(super) fn some(
                 .cloned()
                 .collect();
             let results = session.each_of_until_interrupted(&reached, |clients, env| {
-                let admin_region = admin_region.clone();
+                let admin = admin.clone();
                 async move {
-                    let admin = session.aws.clients_as(&admin_region, None).await;
                     let result = super::stack_sets::protect(admin, &clients, env).await;
                     (env.name.clone(), result)
                 }

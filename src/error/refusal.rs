@@ -41,6 +41,18 @@ pub enum Refusal {
         file: PathBuf,
         allowed: Vec<String>,
     },
+    /// The credentials' account is not the one that holds the StackSets file's (`file`)
+    /// stack sets (`expected`, `rollout.administration_account` or its administration role's).
+    #[error(
+        "{env}: the credentials are for account {account}, and {} keeps its stack sets in account {expected} (rollout.administration_account, or the account of rollout.administration_role); nothing was read or changed. Use credentials of account {expected}",
+        .file.display()
+    )]
+    WrongAdministrationAccount {
+        env: String,
+        account: String,
+        file: PathBuf,
+        expected: String,
+    },
 
     // deploy
     /// The change sets lose data and `--allow-replacement` was not given.

@@ -47,6 +47,30 @@ pub fn account_of(
         }
         .into());
     }
+    // The account a StackSets file says holds its stack sets: the policy is that account's.
+    let admin: BTreeSet<String> = through
+        .iter()
+        .filter_map(|e| crate::config::deploy_targets::administration_account(e))
+        .collect();
+    if admin.len() > 1 {
+        return Err(Usage::TargetAccounts {
+            accounts: admin.into_iter().collect::<Vec<_>>().join(", "),
+        }
+        .into());
+    }
+    if let Some(declared) = admin.first() {
+        return match flag {
+            Some(f) if f != *declared => Err(Usage::FlagValue {
+                flag: "--account",
+                value: f,
+                why: format!(
+                    "the stack file keeps its stack sets in account {declared} (rollout.administration_account, or the account of rollout.administration_role), and the policy is that account's"
+                ),
+            }
+            .into()),
+            _ => Ok(declared.clone()),
+        };
+    }
     // A StackSets target's account holds its instance, not the stack sets the caller acts on.
     let named: BTreeSet<&str> = envs
         .iter()

@@ -132,12 +132,34 @@ pub async fn locate(aws: &Aws, env: &Environment) -> Result<StackNames> {
         return Ok(StackNames::own());
     }
     let file = crate::config::load(&env.source.path)?;
-    let admin = aws
-        .clients_as(&aws.region_for(&file.spec.region), None)
-        .await;
+    let admin = admin_clients(aws, &file, &env.name).await?;
     Ok(StackNames {
         stack_set: Some(instances_of(admin, env).await?),
     })
+}
+
+/// The clients of the account and region that hold StackSets file `file`'s stack sets: the
+/// credentials qfleet runs with, in the file's region. When the file names that account
+/// ([`crate::config::deploy_targets::administration_account`]), credentials of another
+/// account are refused for `env` before anything is read: there, the file's stack sets would
+/// be "none", and its targets "not deployed".
+pub async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<Clients> {
+    let admin = aws
+        .clients_as(&aws.region_for(&file.spec.region), None)
+        .await;
+    if let Some(expected) = crate::config::deploy_targets::administration_account(file) {
+        let account = crate::aws::account::id(&admin.sts).await?;
+        if account != expected {
+            return Err(crate::error::Refusal::WrongAdministrationAccount {
+                env: env.to_string(),
+                account,
+                file: file.source.path.clone(),
+                expected,
+            }
+            .into());
+        }
+    }
+    Ok(admin)
 }
 
 /// The target's instance in each of its file's stack sets, read with `admin`.

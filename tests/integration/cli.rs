@@ -382,7 +382,7 @@ fn missing_credentials_are_told_once_per_run_in_text_and_in_json() {
 }
 
 /// `iam-policy` for a StackSets file, offline with `--account` (the account that holds the
-/// stack sets): the caller's policy, the administration role's and each target account's
+/// stack sets, which the file also names): the caller's policy, the administration role's and each target account's
 /// execution role's (`service_roles`), and the role qfleet assumes in each target's account
 /// (`target_roles`), scoped to the names StackSets gives the instances' stacks.
 #[test]
@@ -428,6 +428,24 @@ fn iam_policy_prints_the_stack_sets_roles_policies_for_a_stack_sets_file() {
     );
     assert!(
         stderr(&o).contains("StackSets: the administration role"),
+        "{}",
+        stderr(&o)
+    );
+    // The file names the account that holds its stack sets: offline without --account, and
+    // another account is a usage error.
+    let o = run(qfleet().args(["iam-policy", "examples/stack-sets.yaml"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let offline: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(offline, doc);
+    let o = run(qfleet().args([
+        "iam-policy",
+        "examples/stack-sets.yaml",
+        "--account",
+        "111122223333",
+    ]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("keeps its stack sets in account 999999999999"),
         "{}",
         stderr(&o)
     );

@@ -632,6 +632,56 @@ fn stack_sets_need_an_account_per_target_one_target_per_place_and_preferences_aw
     );
 }
 
+/// The account that holds the stack sets: `rollout.administration_account`, else the
+/// administration role's; both must agree, and the key needs the mode.
+#[test]
+fn the_stack_sets_account_is_declared_or_the_administration_roles_and_both_agree() {
+    let base = "region: eu-west-1\nlab: true\n";
+    let targets = "targets:\n  - name: a\n    account: '111111111111'\n";
+    let of = |rollout: &str| {
+        let f = parse_str(&format!("{base}rollout: {rollout}\n{targets}")).unwrap();
+        administration_account(&f)
+    };
+    assert_eq!(
+        of("{mode: stack_sets, administration_account: '222222222222'}").as_deref(),
+        Some("222222222222")
+    );
+    assert_eq!(
+        of("{mode: stack_sets, administration_role: 'arn:aws:iam::333333333333:role/path/Admin'}")
+            .as_deref(),
+        Some("333333333333")
+    );
+    assert_eq!(of("{mode: stack_sets}"), None);
+    let said = |rollout: &str| -> Vec<(String, String)> {
+        errors(&format!("{base}rollout: {rollout}\n{targets}"))
+            .into_iter()
+            .map(|x| (x.field, x.message))
+            .collect()
+    };
+    let e = said(
+        "{mode: stack_sets, administration_account: '222222222222', administration_role: 'arn:aws:iam::333333333333:role/Admin'}",
+    );
+    assert!(
+        e.iter().any(|(f, m)| f == "rollout.administration_role"
+            && m.contains(
+                "a role of account 333333333333, and rollout.administration_account is 222222222222"
+            )),
+        "{e:?}"
+    );
+    let e = said("{mode: stack_sets, administration_account: '2222'}");
+    assert!(
+        e.iter().any(|(f, m)| f == "rollout.administration_account"
+            && m.contains("not a 12-digit AWS account id")),
+        "{e:?}"
+    );
+    let e = said("{administration_account: '222222222222'}");
+    assert!(
+        e.iter().any(|(f, m)| f == "rollout.administration_account"
+            && m.contains("needs rollout.mode: stack_sets")),
+        "{e:?}"
+    );
+}
+
 #[test]
 fn a_targets_stack_is_its_files_stack_set_by_the_whole_name_prefix() {
     assert_eq!(

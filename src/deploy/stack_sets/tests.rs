@@ -876,12 +876,23 @@ fn caller(account: &'static str) -> Rule {
     })
 }
 
-/// A deploy session's wiring of termination protection around a StackSets wave, with the
-/// stack sets' account (A, eu-west-1) and each target's own clients answered by mocks: the
-/// canary's credentials are in `account`; its stack sets exist with the file's marks and an
-/// instance for it. The outcomes, UpdateStackSet's calls and UpdateTerminationProtection's.
-fn session_deploys_the_canary(account: &'static str) -> (Vec<EnvOutcome>, usize, usize) {
+/// The account examples/stack-sets.yaml keeps its stack sets in.
+const ADMIN: &str = "999999999999";
+
+/// A deploy session's wiring of the account guards and termination protection around a
+/// StackSets wave, with the stack sets' clients (eu-west-1, credentials in `admin`) and each
+/// target's own answered by mocks: the canary's credentials are in `account`; its stack sets
+/// exist with the file's marks and an instance for it. The outcomes, UpdateStackSet's calls,
+/// UpdateTerminationProtection's and DescribeStackSet's.
+fn session_deploys_the_canary(
+    admin: &'static str,
+    account: &'static str,
+) -> (Vec<EnvOutcome>, usize, usize, usize) {
     let f = file();
+    assert_eq!(
+        crate::config::deploy_targets::administration_account(&f).as_deref(),
+        Some(ADMIN)
+    );
     let canary = f.targets[..1].to_vec();
     let ours = existing(vec![("qfleet:environment", "fleetsets")], "old");
     let list = instances_by_set();
@@ -891,8 +902,10 @@ fn session_deploys_the_canary(account: &'static str) -> (Vec<EnvOutcome>, usize,
             .build()
     });
     let (op, res) = canary_succeeded();
+    let holder = caller(admin);
     let admin = Rules {
         cfn: vec![&ours, &list, &update, &op, &res],
+        sts: vec![&holder],
         ..Default::default()
     }
     .clients();
@@ -935,7 +948,7 @@ fn session_deploys_the_canary(account: &'static str) -> (Vec<EnvOutcome>, usize,
         &crate::deploy::InFlight::default(),
     )
     .expect("not interrupted");
-    (done, update.num_calls(), set.num_calls())
+    (done, update.num_calls(), set.num_calls(), ours.num_calls())
 }
 
 /// `deploy --yes` of a StackSets target: its account guard runs in its own account before
@@ -943,7 +956,7 @@ fn session_deploys_the_canary(account: &'static str) -> (Vec<EnvOutcome>, usize,
 /// by `protect` called alone).
 #[test]
 fn mocked_a_deploy_session_guards_the_targets_account_first_and_protects_what_the_wave_deployed() {
-    let (done, updates, protections) = session_deploys_the_canary(A);
+    let (done, updates, protections, _) = session_deploys_the_canary(ADMIN, A);
     assert!(done[0].ok, "{:?}", done[0]);
     assert_eq!(updates, 2, "the wave updated both stack sets' instance");
     assert_eq!(protections, 2, "both instance stacks protected");
@@ -959,7 +972,7 @@ fn mocked_a_deploy_session_guards_the_targets_account_first_and_protects_what_th
 
     // Credentials of another account where the canary is to be protected: refused before the
     // wave, so no stack set changes and nothing is protected.
-    let (done, updates, protections) = session_deploys_the_canary("777777777777");
+    let (done, updates, protections, _) = session_deploys_the_canary(ADMIN, "777777777777");
     assert!(!done[0].ok);
     assert_eq!(done[0].exit_code, Exit::Refused, "{:?}", done[0]);
     assert!(
@@ -968,4 +981,23 @@ fn mocked_a_deploy_session_guards_the_targets_account_first_and_protects_what_th
         message(&done[0])
     );
     assert_eq!((updates, protections), (0, 0));
+}
+
+/// Credentials of another account than the one the file keeps its stack sets in
+/// (`rollout.administration_account`): every target of the file is refused before a stack
+/// set is read, since there the file's stack sets would be "none".
+#[test]
+fn mocked_a_deploy_session_refuses_credentials_of_another_account_than_the_stack_sets_one() {
+    let (done, updates, protections, reads) = session_deploys_the_canary(A, A);
+    assert!(!done[0].ok);
+    assert_eq!(done[0].exit_code, Exit::Refused, "{:?}", done[0]);
+    let m = message(&done[0]);
+    assert!(
+        m.contains(&format!(
+            "the credentials are for account {A}, and {} keeps its stack sets in account {ADMIN}",
+            file().source.path.display()
+        )),
+        "{m}"
+    );
+    assert_eq!((updates, protections, reads), (0, 0, 0));
 }
