@@ -45,6 +45,8 @@ pub struct Target {
     pub accounts: Vec<String>,
     /// Whether the target sets its own `kms_key` (else it has the file's).
     pub own_kms_key: bool,
+    /// The AWS Organizations unit its account is in (service-managed StackSets).
+    pub organizational_unit: Option<String>,
 }
 
 /// The stack set of a target's stack (`rollout.mode: stack_sets`): `qfleet-orders-eu1-data`
@@ -203,12 +205,13 @@ pub const MAX_CONCURRENT_ACCOUNTS: i64 = 100;
 /// and qfleet uploads code to one account's bucket), and operation preferences AWS accepts.
 /// The StackSets settings without the mode are errors.
 fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> {
-    use super::schema::RolloutMode;
+    use super::schema::{PermissionModel, RolloutMode};
     let (spec, src) = (&env.spec, &env.source);
     let r = &spec.rollout;
     let mut errors = Vec::new();
     if r.mode != RolloutMode::StackSets {
         for key in [
+            "permission_model",
             "administration_account",
             "administration_role",
             "execution_role",
@@ -224,8 +227,22 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
                 ));
             }
         }
+        errors.extend(organizational_units(env, false));
         return errors;
     }
+    let service_managed = r.permission_model == PermissionModel::ServiceManaged;
+    if service_managed {
+        for key in ["administration_role", "execution_role"] {
+            let field = format!("rollout.{key}");
+            if src.sets(&field) {
+                errors.push(src.key_error(
+                    &field,
+                    format!("{field} is a role of self-managed permissions: with permission_model: service_managed, AWS Organizations' trusted access gives StackSets its roles; remove it"),
+                ));
+            }
+        }
+    }
+    errors.extend(organizational_units(env, service_managed));
     if let Some(account) = r
         .administration_account
         .as_ref()
@@ -317,6 +334,70 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
         }
     }
     errors
+}
+
+/// The targets' `organizational_unit`: required of each with service-managed StackSets (the
+/// unit its account is in: StackSets names accounts within units,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html>),
+/// an id AWS takes, never the organization's management account (StackSets "doesn't deploy
+/// stack instances to the organization management account", the same page), and an error
+/// anywhere else.
+fn organizational_units(env: &Environment, service_managed: bool) -> Vec<InputError> {
+    let src = &env.source;
+    let admin = administration_account(env);
+    let mut errors = Vec::new();
+    for (i, t) in env.spec.targets.iter().enumerate() {
+        let field = format!("targets.{i}.organizational_unit");
+        match (&t.organizational_unit, service_managed) {
+            (None, true) => errors.push(src.key_error(
+                &field,
+                format!(
+                    "target `{}` has no organizational_unit: with permission_model: service_managed, StackSets deploys to an account within the AWS Organizations unit it is in; name that unit (ou-…, or the root r-…)",
+                    t.name
+                ),
+            )),
+            (Some(_), false) => errors.push(src.key_error(
+                &field,
+                "organizational_unit is where a target's account is in AWS Organizations: it needs rollout.mode: stack_sets with rollout.permission_model: service_managed",
+            )),
+            (Some(ou), true) if !valid_organizational_unit(ou) => errors.push(src.error(
+                &field,
+                format!(
+                    "`{ou}` is not an AWS Organizations unit id (ou- then 4 to 32 lowercase letters or digits, -, 8 to 32 more; or the root r- then 4 to 32)"
+                ),
+            )),
+            _ => {}
+        }
+        if service_managed
+            && let (Some(account), Some(admin)) = (&t.account, &admin)
+            && account == admin
+        {
+            errors.push(src.error(
+                &format!("targets.{i}.account"),
+                format!(
+                    "{account} is the account that holds the stack sets (rollout.administration_account), the organization's management account with service-managed permissions: StackSets does not deploy instances there; deploy it with another stack file in mode: direct"
+                ),
+            ));
+        }
+    }
+    errors
+}
+
+/// An AWS Organizations unit or root id, as the API's pattern says
+/// (`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html>).
+fn valid_organizational_unit(id: &str) -> bool {
+    let part = |s: &str, min: usize| {
+        (min..=32).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    if let Some(rest) = id.strip_prefix("ou-") {
+        return rest
+            .split_once('-')
+            .is_some_and(|(root, unit)| part(root, 4) && part(unit, 8));
+    }
+    id.strip_prefix("r-").is_some_and(|root| part(root, 4))
 }
 
 /// A rollout's bake too short for the environment's alarms to fire (a warning: a short bake
@@ -679,6 +760,7 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
             waves: 1,
             accounts: Vec::new(),
             own_kms_key: t.kms_key.is_some(),
+            organizational_unit: t.organizational_unit.clone(),
         }),
         targets: Vec::new(),
     };

@@ -5,6 +5,8 @@ mod allowed;
 pub mod complete;
 pub mod deploy_targets;
 pub mod duration;
+#[cfg(test)]
+pub mod examples;
 pub mod grants;
 pub mod headroom;
 pub mod image;

@@ -148,6 +148,10 @@ settings! {
         /// The account the target is in; qfleet refuses credentials of any other account there.
         pub account: Option<String>
             => "a 12-digit AWS account id, one of accounts when the file lists them (optional; absent: the credentials' account)",
+        /// The AWS Organizations unit the target's account is in (`rollout.permission_model:
+        /// service_managed`).
+        pub organizational_unit: Option<String>
+            => "with rollout.permission_model: service_managed (and then required), the id of the AWS Organizations unit the target's account is in (ou-…, or the root r-…)",
         /// The region the target is in (default: the file's `region`).
         pub region: Option<String>
             => "an AWS Region such as us-east-1 (default: the file's region)",
@@ -178,6 +182,10 @@ settings! {
         /// CloudFormation StackSets from the account qfleet runs in.
         pub mode: RolloutMode
             => "direct (default: qfleet deploys each target's stacks with change sets, assuming deploy_role there) or stack_sets (CloudFormation StackSets: a stack set per stack, a stack instance per target)",
+        /// Who gives StackSets its roles: the file's administration and execution roles, or
+        /// AWS Organizations (trusted access).
+        pub permission_model: PermissionModel
+            => "with mode: stack_sets, self_managed (default: the administration and execution roles you create) or service_managed (AWS Organizations' trusted access creates the roles; each target names its organizational_unit, and the stack sets are in the organization's management account)",
         /// The account that holds the stack sets (the account guard of the credentials qfleet
         /// runs with in this mode).
         pub administration_account: Option<String>
@@ -197,6 +205,19 @@ settings! {
         /// Deploy a wave's regions at once rather than one after the other.
         pub regions_in_parallel: bool
             => "with mode: stack_sets, true or false (default false: one region after the other, in the order the targets name them)",
+    }
+}
+
+choices! {
+    /// StackSets' permission model (`rollout.permission_model`,
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-concepts.html>).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum PermissionModel {
+        /// The administration and execution roles the user creates.
+        #[default]
+        SelfManaged = "self_managed" => "the default: the administration and execution roles you create",
+        /// AWS Organizations' trusted access gives StackSets its roles.
+        ServiceManaged = "service_managed" => "AWS Organizations' trusted access creates the roles in the organization's accounts",
     }
 }
 

@@ -1,5 +1,6 @@
 //! A deploy (or plan) of a stack file's targets through CloudFormation StackSets
-//! (`rollout.mode: stack_sets`, self-managed permissions): a stack set per stack of the
+//! (`rollout.mode: stack_sets`, with self-managed or service-managed permissions, see
+//! [`crate::aws::cfn::stack_sets`]): a stack set per stack of the
 //! environment in the account and region qfleet runs in (the file's `region`), a stack instance
 //! per target. Per wave and per stack set, in the stacks' order (the data first):
 //!
@@ -28,6 +29,7 @@ use super::{Action, EnvOutcome, Mode, Options, StackOutcome};
 use crate::aws::Clients;
 use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
 use crate::config::Environment;
+use crate::config::schema::PermissionModel;
 use crate::error::{Error, ErrorReport, Exit, Refusal, Result, Usage};
 use crate::render::RenderedStack;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
@@ -42,6 +44,8 @@ struct Place {
     env: String,
     account: String,
     region: String,
+    /// The AWS Organizations unit of the account (service-managed permissions).
+    unit: Option<String>,
 }
 
 fn place(env: &Environment) -> Place {
@@ -53,6 +57,10 @@ fn place(env: &Environment) -> Place {
             .and_then(|t| t.account.clone())
             .unwrap_or_default(),
         region: env.spec.region.clone(),
+        unit: env
+            .target
+            .as_ref()
+            .and_then(|t| t.organizational_unit.clone()),
     }
 }
 
@@ -85,25 +93,37 @@ fn steps(places: &[Place], instances: &[Instance], new_template: bool) -> Vec<St
         .collect()
 }
 
-/// The calls for these targets: accounts grouped by the same regions, in the targets' order.
-pub fn groups<'a>(targets: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Group> {
-    let mut regions_of: Vec<(String, Vec<String>)> = Vec::new();
-    for (account, region) in targets {
-        match regions_of.iter_mut().find(|(a, _)| a == account) {
-            Some((_, r)) if !r.iter().any(|x| x == region) => r.push(region.to_string()),
+/// The calls for these targets (account, region, and the account's AWS Organizations unit
+/// with service-managed permissions): accounts grouped by the same regions, in the targets'
+/// order, each group with its accounts' units.
+pub fn groups<'a>(
+    targets: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+) -> Vec<Group> {
+    let mut regions_of: Vec<(String, Vec<String>, Option<&str>)> = Vec::new();
+    for (account, region, unit) in targets {
+        match regions_of.iter_mut().find(|(a, _, _)| a == account) {
+            Some((_, r, _)) if !r.iter().any(|x| x == region) => r.push(region.to_string()),
             Some(_) => {}
-            None => regions_of.push((account.to_string(), vec![region.to_string()])),
+            None => regions_of.push((account.to_string(), vec![region.to_string()], unit)),
         }
     }
     let mut out: Vec<Group> = Vec::new();
-    for (account, mut regions) in regions_of {
+    for (account, mut regions, unit) in regions_of {
         regions.sort();
-        match out.iter_mut().find(|g| g.regions == regions) {
-            Some(g) => g.accounts.push(account),
-            None => out.push(Group {
-                accounts: vec![account],
-                regions,
-            }),
+        let at = match out.iter().position(|g| g.regions == regions) {
+            Some(at) => at,
+            None => {
+                out.push(Group {
+                    regions,
+                    ..Group::default()
+                });
+                out.len() - 1
+            }
+        };
+        let g = &mut out[at];
+        g.accounts.push(account);
+        if let Some(unit) = unit.filter(|u| !g.organizational_units.iter().any(|x| x == u)) {
+            g.organizational_units.push(unit.to_string());
         }
     }
     out
@@ -253,11 +273,32 @@ async fn one_set(
         tags: &tags,
         administration_role: r.administration_role.as_deref(),
         execution_role: r.execution_role.as_deref(),
+        service_managed: r.permission_model == PermissionModel::ServiceManaged,
     };
     let owner = file.spec.owner.as_deref();
     let current =
         crate::ownership::stack_names::describe_ours(cfn, name, &file.name, &file.name, owner)
             .await?;
+    // A stack set's permission model is its own once it has instances (UpdateStackSet: "You
+    // can't modify PermissionModel if there are stack instances associated with your stack
+    // set", <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>).
+    let wanted = match desired.service_managed {
+        true => "SERVICE_MANAGED",
+        false => "SELF_MANAGED",
+    };
+    if let Some(has) = current
+        .as_ref()
+        .and_then(|c| c.permission_model.as_deref())
+        .filter(|m| *m != wanted)
+    {
+        return Err(Usage::StackSetPermissionModel {
+            set: name.to_string(),
+            has: has.to_string(),
+            file: file.source.display(),
+            wanted: wanted.to_string(),
+        }
+        .into());
+    }
     let new_template = current.as_ref().is_none_or(|c| {
         c.parameters.get(FINGERPRINT_PARAMETER) != parameters.get(FINGERPRINT_PARAMETER)
     });
@@ -352,11 +393,13 @@ async fn one_set(
         calls.push((Step::Create, created));
     }
     for (step, which) in calls {
-        for group in groups(
-            which
-                .iter()
-                .map(|&i| (wave[i].account.as_str(), wave[i].region.as_str())),
-        ) {
+        for group in groups(which.iter().map(|&i| {
+            (
+                wave[i].account.as_str(),
+                wave[i].region.as_str(),
+                wave[i].unit.as_deref(),
+            )
+        })) {
             let token = operation_token(name);
             note(format!(
                 "stack set {name}: {} in {} × {}",

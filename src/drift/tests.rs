@@ -714,6 +714,7 @@ fn a_stack_sets_targets_undeployed_changes_are_against_its_stack_sets_templates(
             file: "fleetsets".into(),
             owner: None,
             account: "111122223333".into(),
+            organizational_unit: None,
             region: "eu-west-1".into(),
             instances: [
                 (

@@ -41,6 +41,16 @@ pub enum Usage {
         "--shell takes one environment ({count} named: their KEY=value lines would overwrite each other)"
     )]
     ShellOneEnvironment { count: usize },
+    /// A stack set whose permission model is not the one its stack file says.
+    #[error(
+        "stack set {set} has {has} permissions, and {file} says {wanted} (rollout.permission_model): a stack set keeps its permission model once it has instances; nothing was changed. Keep the model the stack set has, or tear the targets down before changing it"
+    )]
+    StackSetPermissionModel {
+        set: String,
+        has: String,
+        file: String,
+        wanted: String,
+    },
     /// `iam-policy` of targets (`targets`) in several accounts: a policy is one account's.
     #[error(
         "iam-policy prints one account's policy, and these targets are in {accounts}; name the targets of one account (their environments' names)"

@@ -167,21 +167,37 @@ fn stack_sets_note(envs: &[Environment], account: &str) -> Result<Option<String>
     let mut administration = BTreeSet::new();
     let mut execution = BTreeSet::new();
     let mut p = "aws";
+    let mut service_managed = false;
     for env in envs.iter().filter(|e| e.through_stack_sets()) {
         p = super::scope::partition(&env.spec.region);
+        if env.spec.rollout.permission_model
+            == crate::config::schema::PermissionModel::ServiceManaged
+        {
+            service_managed = true;
+            continue;
+        }
         let roles = super::stack_sets::roles(env, account)?;
         administration.insert(roles.administration);
         execution.insert(roles.execution);
     }
+    // "Activate trusted access with AWS Organizations",
+    // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html>.
+    let organizations = service_managed.then(|| format!(
+        "StackSets with service-managed permissions: trusted access with AWS Organizations must be activated in the organization's management account ({account}), which holds the stack sets; AWS creates the roles StackSets uses in the targets' accounts, so service_roles names none for them (docs/targets.md)"
+    ));
     if administration.is_empty() {
-        return Ok(None);
+        return Ok(organizations);
     }
     let join = |s: BTreeSet<String>| s.into_iter().collect::<Vec<_>>().join(", ");
-    Ok(Some(format!(
+    let self_managed = format!(
         "StackSets: the administration role ({}) must trust cloudformation.amazonaws.com, with aws:SourceAccount {account} and aws:SourceArn arn:{p}:cloudformation:*:{account}:stackset/* in its trust policy's condition (AWS's guard against the confused deputy); each execution role ({}) must trust the administration role (docs/targets.md)",
         join(administration),
         join(execution)
-    )))
+    );
+    Ok(Some(match organizations {
+        Some(o) => format!("{self_managed}. {o}"),
+        None => self_managed,
+    }))
 }
 
 /// The documents of each role, checked against IAM's quota of managed policies per principal.

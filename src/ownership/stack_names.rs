@@ -31,6 +31,8 @@ pub struct StackSetTarget {
     pub file: String,
     pub owner: Option<String>,
     pub account: String,
+    /// The account's AWS Organizations unit (service-managed permissions).
+    pub organizational_unit: Option<String>,
     pub region: String,
     /// Each of the environment's own stack names (`qfleet-orders-eu-data`) with its stack
     /// set's instance there (`None`: the stack set has no instance in this account and region).
@@ -196,6 +198,10 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
         file,
         owner: env.spec.owner.clone(),
         account,
+        organizational_unit: env
+            .target
+            .as_ref()
+            .and_then(|t| t.organizational_unit.clone()),
         region,
         instances,
     })

@@ -105,6 +105,7 @@ async fn delete_and_wait(
         &t.admin.cfn,
         set,
         &t.account,
+        t.organizational_unit.as_deref(),
         &t.region,
         keep_stack,
         &stack_sets::operation_token(set),

@@ -1,5 +1,10 @@
-//! CloudFormation StackSets (self-managed permissions): a stack set, its instances, and the
-//! operations that create, update and delete them.
+//! CloudFormation StackSets: a stack set, its instances, and the operations that create,
+//! update and delete them. With self-managed permissions, a call names its accounts; with
+//! service-managed ones, it names them within their AWS Organizations units
+//! (`DeploymentTargets` with the INTERSECTION filter: "only accounts that are both specified
+//! in the Accounts property and belong to the specified OUs",
+//! <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html>),
+//! so that each call acts on the accounts qfleet names and on no other account of a unit.
 //!
 //! - An operation is RUNNING, then SUCCEEDED, FAILED (its failure tolerance was exceeded, or
 //!   it could not run), STOPPED (StopStackSetOperation) or still QUEUED/STOPPING
@@ -15,8 +20,9 @@ use crate::aws::error::{AwsError, Kind};
 use crate::aws::poll::{self, Poll, Polling};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, Parameter, RegionConcurrencyType, StackSetOperationPreferences,
-    StackSetOperationStatus, StackSetStatus, Tag,
+    AccountFilterType, AutoDeployment, Capability, DeploymentTargets, Parameter, PermissionModels,
+    RegionConcurrencyType, StackSetOperationPreferences, StackSetOperationStatus, StackSetStatus,
+    Tag,
 };
 use std::collections::BTreeMap;
 
@@ -41,6 +47,8 @@ pub struct StackSet {
     pub template: Option<String>,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
+    /// SELF_MANAGED or SERVICE_MANAGED, when the answer says.
+    pub permission_model: Option<String>,
 }
 
 /// The stack set `name`, or `None` when there is none (or it was deleted).
@@ -61,6 +69,7 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackSet>> {
                 template: s.template_body().map(str::to_string),
                 parameters: crate::aws::cfn::stacks::parameters_of(s.parameters()),
                 tags: crate::aws::cfn::stacks::tags_of(s.tags()),
+                permission_model: s.permission_model().map(|m| m.as_str().to_string()),
             }))
         }
         Err(e) => AwsError::from_sdk(&format!("describing stack set {name}"), e).into_absent(),
@@ -76,6 +85,8 @@ pub struct Desired<'a> {
     pub tags: &'a BTreeMap<String, String>,
     pub administration_role: Option<&'a str>,
     pub execution_role: Option<&'a str>,
+    /// Service-managed permissions (AWS Organizations' trusted access) rather than the roles.
+    pub service_managed: bool,
 }
 
 fn parameters(p: &BTreeMap<String, String>) -> Vec<Parameter> {
@@ -95,10 +106,18 @@ fn tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
         .collect()
 }
 
-/// Creates the stack set (no instance yet).
+/// Creates the stack set (no instance yet). Service-managed, it deploys only where qfleet
+/// names: automatic deployment is off (on, StackSets would also deploy to every account added
+/// to a unit, and delete the instances of an account that leaves it,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_AutoDeployment.html>).
 pub async fn create(cfn: &Client, d: &Desired<'_>) -> Result<()> {
-    cfn.create_stack_set()
-        .stack_set_name(d.name)
+    let mut call = cfn.create_stack_set();
+    if d.service_managed {
+        call = call
+            .permission_model(PermissionModels::ServiceManaged)
+            .auto_deployment(AutoDeployment::builder().enabled(false).build());
+    }
+    call.stack_set_name(d.name)
         .description(format!("qfleet {}", env!("CARGO_PKG_VERSION")))
         .template_body(d.template)
         .set_parameters(Some(parameters(d.parameters)))
@@ -114,11 +133,24 @@ pub async fn create(cfn: &Client, d: &Desired<'_>) -> Result<()> {
 }
 
 /// The accounts and regions one call names: StackSets acts on every account in every region
-/// of a call, so a call names accounts that share their regions.
-#[derive(Debug, Clone, PartialEq)]
+/// of a call, so a call names accounts that share their regions. With service-managed
+/// permissions, the AWS Organizations units the accounts are in (else empty).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Group {
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
+    pub organizational_units: Vec<String>,
+}
+
+impl Group {
+    /// The group's accounts within its units, and no other account of them.
+    fn deployment_targets(&self) -> DeploymentTargets {
+        DeploymentTargets::builder()
+            .set_accounts(Some(self.accounts.clone()))
+            .set_organizational_unit_ids(Some(self.organizational_units.clone()))
+            .account_filter_type(AccountFilterType::Intersection)
+            .build()
+    }
 }
 
 /// How an operation goes (`rollout`'s StackSets settings).
@@ -183,9 +215,11 @@ pub async fn update(
         .operation_preferences(prefs.sdk(group.map_or(&[][..], |g| &g.regions)))
         .operation_id(token);
     if let Some(group) = group {
-        call = call
-            .set_accounts(Some(group.accounts.clone()))
-            .set_regions(Some(group.regions.clone()));
+        call = call.set_regions(Some(group.regions.clone()));
+        call = match group.organizational_units.is_empty() {
+            true => call.set_accounts(Some(group.accounts.clone())),
+            false => call.deployment_targets(group.deployment_targets()),
+        };
     }
     if new_template {
         call = call
@@ -219,13 +253,22 @@ pub async fn create_instances(
     prefs: &Preferences,
     token: &str,
 ) -> Result<String> {
-    let out = cfn
+    if group.accounts.is_empty() || group.regions.is_empty() {
+        return Err(AwsError::new(format!(
+            "creating instances of stack set {name}: a group without an account or a region; nothing was sent"
+        )));
+    }
+    let call = cfn
         .create_stack_instances()
         .stack_set_name(name)
-        .set_accounts(Some(group.accounts.clone()))
         .set_regions(Some(group.regions.clone()))
         .operation_preferences(prefs.sdk(&group.regions))
-        .operation_id(token)
+        .operation_id(token);
+    let call = match group.organizational_units.is_empty() {
+        true => call.set_accounts(Some(group.accounts.clone())),
+        false => call.deployment_targets(group.deployment_targets()),
+    };
+    let out = call
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(&format!("creating instances of stack set {name}"), e))?;
@@ -391,30 +434,40 @@ pub async fn wait(
 /// RetainStacks false: the stack is deleted as DeleteStack would), or keeping any stack there
 /// (RetainStacks true: the instance leaves the stack set, the stack stays as it is)
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html>);
-/// the operation's id.
+/// the operation's id. With service-managed permissions, `unit` is the account's AWS
+/// Organizations unit: the account is named within it ([`Group`]).
 pub async fn delete_instance(
     cfn: &Client,
     name: &str,
     account: &str,
+    unit: Option<&str>,
     region: &str,
     keep_stack: bool,
     token: &str,
 ) -> Result<String> {
-    let out = cfn
+    let call = cfn
         .delete_stack_instances()
         .stack_set_name(name)
-        .accounts(account)
         .regions(region)
         .retain_stacks(keep_stack)
-        .operation_id(token)
-        .send()
-        .await
-        .map_err(|e| {
-            AwsError::from_sdk(
-                &format!("deleting the instance of stack set {name} in {account} {region}"),
-                e,
-            )
-        })?;
+        .operation_id(token);
+    let call = match unit {
+        None => call.accounts(account),
+        Some(unit) => call.deployment_targets(
+            Group {
+                accounts: vec![account.to_string()],
+                regions: vec![region.to_string()],
+                organizational_units: vec![unit.to_string()],
+            }
+            .deployment_targets(),
+        ),
+    };
+    let out = call.send().await.map_err(|e| {
+        AwsError::from_sdk(
+            &format!("deleting the instance of stack set {name} in {account} {region}"),
+            e,
+        )
+    })?;
     Ok(out.operation_id().unwrap_or(token).to_string())
 }
 
@@ -457,6 +510,7 @@ mod tests {
             tags: &tags,
             administration_role: None,
             execution_role: None,
+            service_managed: false,
         };
         let prefs = Preferences {
             region_order: vec!["eu-west-1".into()],
@@ -483,6 +537,7 @@ mod tests {
         let one = Group {
             accounts: vec!["111122223333".into()],
             regions: vec!["eu-west-1".into()],
+            ..Group::default()
         };
         assert_eq!(
             update(cfn, &d, true, Some(&one), &prefs, "t")
@@ -494,10 +549,12 @@ mod tests {
             Group {
                 accounts: Vec::new(),
                 regions: vec!["eu-west-1".into()],
+                ..Group::default()
             },
             Group {
                 accounts: vec!["111122223333".into()],
                 regions: Vec::new(),
+                ..Group::default()
             },
         ] {
             let err = update(cfn, &d, false, Some(&empty), &prefs, "t")
@@ -506,5 +563,136 @@ mod tests {
             assert!(err.to_string().contains("nothing was sent"), "{err}");
         }
         assert_eq!((every.num_calls(), named.num_calls()), (1, 1));
+    }
+
+    /// Service-managed permissions (SDK-level mocks: the requests are checked, as AWS
+    /// documents them; no emulator here runs StackSets with AWS Organizations): the stack set
+    /// is created SERVICE_MANAGED without roles and with automatic deployment off, and every
+    /// call on instances names the accounts within their units (INTERSECTION), never a unit
+    /// alone, nor `Accounts` (which service-managed stack sets do not take).
+    #[tokio::test]
+    async fn mocked_service_managed_calls_name_the_accounts_within_their_units() {
+        use aws_sdk_cloudformation::operation::{
+            create_stack_instances::CreateStackInstancesOutput,
+            create_stack_set::CreateStackSetOutput,
+            delete_stack_instances::DeleteStackInstancesOutput,
+        };
+        use aws_sdk_cloudformation::types::{AccountFilterType, PermissionModels};
+        let within = |t: Option<&DeploymentTargets>, accounts: &[&str], units: &[&str]| {
+            t.is_some_and(|t| {
+                t.account_filter_type() == Some(&AccountFilterType::Intersection)
+                    && t.accounts() == accounts
+                    && t.organizational_unit_ids() == units
+            })
+        };
+        let (params, tags) = (BTreeMap::new(), BTreeMap::new());
+        let d = Desired {
+            name: "qfleet-orders-data",
+            template: "{}",
+            parameters: &params,
+            tags: &tags,
+            administration_role: None,
+            execution_role: None,
+            service_managed: true,
+        };
+        let prefs = Preferences::default();
+        let created = mock!(aws_sdk_cloudformation::Client::create_stack_set)
+            .match_requests(|r| {
+                r.permission_model() == Some(&PermissionModels::ServiceManaged)
+                    && r.auto_deployment().and_then(|a| a.enabled()) == Some(false)
+                    && r.administration_role_arn().is_none()
+                    && r.execution_role_name().is_none()
+            })
+            .then_output(|| CreateStackSetOutput::builder().stack_set_id("id").build());
+        let instances = mock!(aws_sdk_cloudformation::Client::create_stack_instances)
+            .match_requests(move |r| {
+                r.accounts().is_empty()
+                    && r.regions() == ["eu-west-1"]
+                    && within(
+                        r.deployment_targets(),
+                        &["111122223333", "444455556666"],
+                        &["ou-ab12-34cd56ef", "ou-ab12-99zz88yy"],
+                    )
+            })
+            .then_output(|| {
+                CreateStackInstancesOutput::builder()
+                    .operation_id("c")
+                    .build()
+            });
+        let updated = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+            .match_requests(move |r| {
+                r.accounts().is_empty()
+                    && within(
+                        r.deployment_targets(),
+                        &["111122223333"],
+                        &["ou-ab12-34cd56ef"],
+                    )
+            })
+            .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build());
+        let deleted = mock!(aws_sdk_cloudformation::Client::delete_stack_instances)
+            .match_requests(move |r| {
+                r.accounts().is_empty()
+                    && r.retain_stacks() == Some(true)
+                    && within(
+                        r.deployment_targets(),
+                        &["111122223333"],
+                        &["ou-ab12-34cd56ef"],
+                    )
+            })
+            .then_output(|| {
+                DeleteStackInstancesOutput::builder()
+                    .operation_id("d")
+                    .build()
+            });
+        let clients = Rules {
+            cfn: vec![&created, &instances, &updated, &deleted],
+            ..Default::default()
+        }
+        .clients();
+        let cfn = &clients.cfn;
+        create(cfn, &d).await.unwrap();
+        let both = Group {
+            accounts: vec!["111122223333".into(), "444455556666".into()],
+            regions: vec!["eu-west-1".into()],
+            organizational_units: vec!["ou-ab12-34cd56ef".into(), "ou-ab12-99zz88yy".into()],
+        };
+        assert_eq!(
+            create_instances(cfn, d.name, &both, &prefs, "t")
+                .await
+                .unwrap(),
+            "c"
+        );
+        let one = Group {
+            accounts: vec!["111122223333".into()],
+            regions: vec!["eu-west-1".into()],
+            organizational_units: vec!["ou-ab12-34cd56ef".into()],
+        };
+        assert_eq!(
+            update(cfn, &d, true, Some(&one), &prefs, "t")
+                .await
+                .unwrap(),
+            "u"
+        );
+        let op = delete_instance(
+            cfn,
+            d.name,
+            "111122223333",
+            Some("ou-ab12-34cd56ef"),
+            "eu-west-1",
+            true,
+            "t",
+        )
+        .await
+        .unwrap();
+        assert_eq!(op, "d");
+        assert_eq!(
+            [
+                created.num_calls(),
+                instances.num_calls(),
+                updated.num_calls(),
+                deleted.num_calls()
+            ],
+            [1, 1, 1, 1]
+        );
     }
 }

@@ -682,6 +682,114 @@ fn the_stack_sets_account_is_declared_or_the_administration_roles_and_both_agree
     );
 }
 
+/// Service-managed StackSets: each target names the AWS Organizations unit of its account
+/// (an id AWS takes), never the management account that holds the stack sets; the
+/// self-managed roles are refused, and a unit without that model is an error.
+#[test]
+fn service_managed_targets_name_their_unit_and_are_never_the_management_account() {
+    let base = "region: eu-west-1\nlab: true\n";
+    let said = |yaml: &str| -> Vec<(String, String)> {
+        errors(&format!("{base}{yaml}"))
+            .into_iter()
+            .map(|x| (x.field, x.message))
+            .collect()
+    };
+    let has = |e: &[(String, String)], field: &str, text: &str| {
+        e.iter().any(|(f, m)| f == field && m.contains(text))
+    };
+    let ok = "rollout: {mode: stack_sets, permission_model: service_managed, administration_account: '999999999999'}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '222222222222'\n    organizational_unit: r-ab12\n";
+    let f = parse_str(&format!("{base}{ok}")).unwrap();
+    let units: Vec<Option<String>> = f
+        .expand()
+        .iter()
+        .map(|e| e.target.as_ref().unwrap().organizational_unit.clone())
+        .collect();
+    assert_eq!(
+        units,
+        [
+            Some("ou-ab12-34cd56ef".to_string()),
+            Some("r-ab12".to_string())
+        ]
+    );
+    let e = said(
+        "rollout: {mode: stack_sets, permission_model: service_managed, administration_account: '111111111111', execution_role: X}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '222222222222'\n  - name: c\n    account: '333333333333'\n    organizational_unit: ou-AB12-34cd56ef\n",
+    );
+    assert!(
+        has(
+            &e,
+            "rollout.execution_role",
+            "role of self-managed permissions"
+        ),
+        "{e:?}"
+    );
+    assert!(has(&e, "targets.0.account", "management account"), "{e:?}");
+    assert!(
+        has(
+            &e,
+            "targets.1.organizational_unit",
+            "has no organizational_unit"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "targets.2.organizational_unit",
+            "not an AWS Organizations unit id"
+        ),
+        "{e:?}"
+    );
+    // A unit without service-managed permissions, with StackSets or without.
+    for rollout in ["rollout: {mode: stack_sets}\n", ""] {
+        let e = said(&format!(
+            "{rollout}targets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n"
+        ));
+        assert!(
+            has(
+                &e,
+                "targets.0.organizational_unit",
+                "needs rollout.mode: stack_sets with rollout.permission_model: service_managed"
+            ),
+            "{e:?}"
+        );
+    }
+    let e = said("rollout: {permission_model: service_managed}\ntargets:\n  - name: a\n");
+    assert!(
+        has(
+            &e,
+            "rollout.permission_model",
+            "needs rollout.mode: stack_sets"
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn organizational_unit_ids_are_what_the_api_takes() {
+    for ok in [
+        "ou-ab12-34cd56ef",
+        "r-ab12",
+        "ou-abcd-0123456789abcdef",
+        "r-0123456789abcdefghijklmnopqrstuv",
+    ] {
+        assert!(valid_organizational_unit(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "ou-",
+        "ou-ab1-34cd56ef",
+        "ou-ab12-34cd56e",
+        "ou-ab12",
+        "r-ab1",
+        "OU-ab12-34cd56ef",
+        "ou-ab12-34cd56ef-",
+        "r-ab12_",
+        "123456789012",
+    ] {
+        assert!(!valid_organizational_unit(bad), "{bad}");
+    }
+}
+
 #[test]
 fn a_targets_stack_is_its_files_stack_set_by_the_whole_name_prefix() {
     assert_eq!(

@@ -153,26 +153,52 @@ fn message(o: &EnvOutcome) -> String {
 #[test]
 fn accounts_share_a_call_only_with_the_same_regions() {
     let g = groups([
-        (A, "eu-west-1"),
-        (A, "us-east-1"),
-        (B, "eu-west-1"),
-        ("999999999999", "us-east-1"),
-        ("888888888888", "eu-west-1"),
+        (A, "eu-west-1", None),
+        (A, "us-east-1", None),
+        (B, "eu-west-1", None),
+        ("999999999999", "us-east-1", None),
+        ("888888888888", "eu-west-1", None),
     ]);
     assert_eq!(
         g,
         [
             Group {
                 accounts: vec![A.into()],
-                regions: vec!["eu-west-1".into(), "us-east-1".into()]
+                regions: vec!["eu-west-1".into(), "us-east-1".into()],
+                ..Group::default()
             },
             Group {
                 accounts: vec![B.into(), "888888888888".into()],
-                regions: vec!["eu-west-1".into()]
+                regions: vec!["eu-west-1".into()],
+                ..Group::default()
             },
             Group {
                 accounts: vec!["999999999999".into()],
-                regions: vec!["us-east-1".into()]
+                regions: vec!["us-east-1".into()],
+                ..Group::default()
+            },
+        ]
+    );
+    // Service-managed: each group with its accounts' units, each once.
+    let (u1, u2) = ("ou-ab12-34cd56ef", "ou-ab12-99zz88yy");
+    let g = groups([
+        (A, "eu-west-1", Some(u1)),
+        (B, "eu-west-1", Some(u2)),
+        ("888888888888", "eu-west-1", Some(u1)),
+        ("999999999999", "us-east-1", Some(u2)),
+    ]);
+    assert_eq!(
+        g,
+        [
+            Group {
+                accounts: vec![A.into(), B.into(), "888888888888".into()],
+                regions: vec!["eu-west-1".into()],
+                organizational_units: vec![u1.into(), u2.into()],
+            },
+            Group {
+                accounts: vec!["999999999999".into()],
+                regions: vec!["us-east-1".into()],
+                organizational_units: vec![u2.into()],
             },
         ]
     );
@@ -1000,4 +1026,102 @@ fn mocked_a_deploy_session_refuses_credentials_of_another_account_than_the_stack
         "{m}"
     );
     assert_eq!((updates, protections, reads), (0, 0, 0));
+}
+
+fn wave_of(file: &Environment, rules: &[&Rule], envs: &[Environment]) -> Vec<EnvOutcome> {
+    let clients = Rules {
+        cfn: rules.to_vec(),
+        ..Default::default()
+    }
+    .clients();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(wave(&clients, file, envs, Mode::Deploy, &opts(), &|_| {}))
+}
+
+/// A service-managed file's first deploy of its canary: each stack set created
+/// SERVICE_MANAGED, and its instance created by naming the canary's account within its unit
+/// (SDK-level mocks: no emulator here runs StackSets with AWS Organizations).
+#[test]
+fn mocked_a_service_managed_wave_creates_its_instances_by_account_within_the_unit() {
+    use aws_sdk_cloudformation::types::{AccountFilterType, PermissionModels};
+    let f = crate::config::examples::stack_sets_service_managed();
+    let canary = &f.targets[..1];
+    assert_eq!(
+        canary[0]
+            .target
+            .as_ref()
+            .unwrap()
+            .organizational_unit
+            .as_deref(),
+        Some("ou-ab12-34cd56ef")
+    );
+    let none = no_stack_set();
+    let create = mock!(aws_sdk_cloudformation::Client::create_stack_set)
+        .match_requests(|r| r.permission_model() == Some(&PermissionModels::ServiceManaged))
+        .then_output(|| CreateStackSetOutput::builder().stack_set_id("id").build());
+    let instances = mock!(aws_sdk_cloudformation::Client::create_stack_instances)
+        .match_requests(|r| {
+            r.accounts().is_empty()
+                && r.deployment_targets().is_some_and(|t| {
+                    t.accounts() == [A]
+                        && t.organizational_unit_ids() == ["ou-ab12-34cd56ef"]
+                        && t.account_filter_type() == Some(&AccountFilterType::Intersection)
+                })
+        })
+        .then_output(|| {
+            CreateStackInstancesOutput::builder()
+                .operation_id(format!("op-{A}"))
+                .build()
+        });
+    let (op, res) = canary_succeeded();
+    let out = wave_of(&f, &[&none, &create, &instances, &op, &res], canary);
+    assert!(out[0].ok, "{:?}", out[0]);
+    assert_eq!((create.num_calls(), instances.num_calls()), (2, 2));
+}
+
+/// A stack set whose permission model is not the file's: refused before anything changes
+/// (AWS keeps a stack set's model once it has instances).
+#[test]
+fn mocked_a_stack_set_of_another_permission_model_is_refused_untouched() {
+    let f = crate::config::examples::stack_sets_service_managed();
+    let theirs = mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(|| {
+        DescribeStackSetOutput::builder()
+            .stack_set(
+                SdkStackSet::builder()
+                    .stack_set_name("x")
+                    .tags(
+                        Tag::builder()
+                            .key("qfleet:environment")
+                            .value("fleetsets")
+                            .build(),
+                    )
+                    .permission_model(aws_sdk_cloudformation::types::PermissionModels::SelfManaged)
+                    .build(),
+            )
+            .build()
+    });
+    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build());
+    let (create, instances) = (created(), create_instances());
+    let out = wave_of(
+        &f,
+        &[&theirs, &list, &update, &create, &instances],
+        &f.targets[..1],
+    );
+    assert!(!out[0].ok);
+    assert_eq!(out[0].exit_code, Exit::Input, "{:?}", out[0]);
+    assert!(
+        message(&out[0]).contains("has SELF_MANAGED permissions")
+            && message(&out[0]).contains("says SERVICE_MANAGED"),
+        "{}",
+        message(&out[0])
+    );
+    assert_eq!(
+        update.num_calls() + create.num_calls() + instances.num_calls(),
+        0
+    );
 }

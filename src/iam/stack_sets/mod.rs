@@ -21,6 +21,7 @@ use super::scope::{Place, partition};
 use super::{Deployer, calls, grant_environment, reference::Reference};
 use crate::config::Environment;
 use crate::config::deploy_targets::stack_set_name;
+use crate::config::schema::PermissionModel;
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 
@@ -137,8 +138,12 @@ pub fn grant(
         stack_sets: Some(file),
     };
     let g = grant_environment(reference, env, &place)?;
-    let roles = roles(env, account)?;
     let p = partition(&env.spec.region);
+    // With service-managed permissions, AWS Organizations' trusted access gives StackSets its
+    // roles (AWS creates and manages them, "Activate trusted access",
+    // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html>):
+    // no administration or execution role to print, nor one to pass.
+    let service_managed = env.spec.rollout.permission_model == PermissionModel::ServiceManaged;
 
     // qfleet's own calls, by whoever it acts as in the target's account.
     let role = env.target.as_ref().and_then(|t| t.role_arn.clone());
@@ -153,21 +158,37 @@ pub fn grant(
         None => d.caller.extend(g.reader),
     }
 
-    // The execution role: the handlers', and CloudFormation's on the instance stacks.
-    let execution = d.service_roles.entry(roles.execution.clone()).or_default();
-    execution.extend(g.handlers);
-    for action in EXECUTION_ON_STACKS {
-        execution.add(action, Scope::on(place.stacks()));
-    }
-    for action in EXECUTION_READS {
-        execution.add(action, Scope::any());
-    }
+    if !service_managed {
+        let roles = roles(env, account)?;
+        // The execution role: the handlers', and CloudFormation's on the instance stacks.
+        let execution = d.service_roles.entry(roles.execution.clone()).or_default();
+        execution.extend(g.handlers);
+        for action in EXECUTION_ON_STACKS {
+            execution.add(action, Scope::on(place.stacks()));
+        }
+        for action in EXECUTION_READS {
+            execution.add(action, Scope::any());
+        }
 
-    // The administration role assumes the execution role in each target's account.
-    d.service_roles
-        .entry(roles.administration.clone())
-        .or_default()
-        .add("sts:AssumeRole", Scope::on([roles.execution.clone()]));
+        // The administration role assumes the execution role in each target's account.
+        d.service_roles
+            .entry(roles.administration.clone())
+            .or_default()
+            .add("sts:AssumeRole", Scope::on([roles.execution.clone()]));
+
+        // CreateStackSet and UpdateStackSet pass the administration role to CloudFormation
+        // (the API operations table below: iam:PassRole with iam:PassedToService); "the user
+        // must have permission to pass the role to CloudFormation" (the self-managed
+        // permissions page).
+        d.caller.add(
+            "iam:PassRole",
+            Scope::on([roles.administration.clone()]).when(
+                "StringEquals",
+                "iam:PassedToService",
+                "cloudformation.amazonaws.com",
+            ),
+        );
+    }
 
     // The caller's StackSets calls: on the file's stack sets (`stackset/NAME:ID`), their
     // instances in the target's account (`stackset-target/STACK-SET-ID/ACCOUNT`) and the
@@ -187,9 +208,21 @@ pub fn grant(
         .iter()
         .map(|s| format!("arn:{p}:cloudformation:{file_region}:{account}:stackset/{s}:*"))
         .collect();
+    // With service-managed permissions a call names the account within its unit: AWS does
+    // not say which of the two the stack set target of its authorization is, so both are
+    // granted (each the file's own).
+    let unit = env
+        .target
+        .as_ref()
+        .and_then(|t| t.organizational_unit.as_deref())
+        .filter(|_| service_managed);
     let set_targets: BTreeSet<String> = sets
         .iter()
-        .map(|s| format!("arn:{p}:cloudformation:*:{account}:stackset-target/{s}:*/{target}"))
+        .flat_map(|s| {
+            std::iter::once(target).chain(unit).map(move |t| {
+                format!("arn:{p}:cloudformation:*:{account}:stackset-target/{s}:*/{t}")
+            })
+        })
         .collect();
     let types: BTreeSet<String> = g
         .types
@@ -224,17 +257,6 @@ pub fn grant(
             }
         }
     }
-    // CreateStackSet and UpdateStackSet pass the administration role to CloudFormation (the
-    // API operations table above: iam:PassRole with iam:PassedToService); "the user must have
-    // permission to pass the role to CloudFormation" (the self-managed permissions page).
-    d.caller.add(
-        "iam:PassRole",
-        Scope::on([roles.administration.clone()]).when(
-            "StringEquals",
-            "iam:PassedToService",
-            "cloudformation.amazonaws.com",
-        ),
-    );
     d.resource_types.extend(g.types);
     Ok(())
 }

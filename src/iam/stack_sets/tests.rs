@@ -465,3 +465,65 @@ fn the_execution_roles_cloudformation_actions_follow_the_service_authorization_r
         assert_eq!(reference.resource_types(a), Some(&[][..]), "{a}");
     }
 }
+
+/// Service-managed permissions: AWS Organizations gives StackSets its roles, so no
+/// administration or execution role is printed, and nothing is passed; the caller's instance
+/// operations are allowed on the stack set targets of the file's accounts and of their units
+/// (AWS does not say which of the two it authorizes), and on no other account or unit.
+#[test]
+fn service_managed_needs_no_stack_sets_roles_and_targets_the_files_accounts_and_units() {
+    let envs = crate::config::examples::stack_sets_service_managed().expand();
+    let p = report::policies(&envs, ADMIN.to_string()).unwrap();
+    assert!(
+        p.own.service_roles.is_empty(),
+        "{:?}",
+        p.own.service_roles.keys()
+    );
+    let caller = &p.own.caller;
+    let pass = decide(
+        caller,
+        "iam:PassRole",
+        ADMINISTRATION,
+        &[("iam:PassedToService", "cloudformation.amazonaws.com")],
+    );
+    assert_ne!(pass, Decision::Allow);
+    let target = |to: &str| {
+        format!(
+            "arn:aws:cloudformation:eu-west-1:{ADMIN}:stackset-target/qfleet-fleetsets-data:{UUID}/{to}"
+        )
+    };
+    for action in [
+        "cloudformation:CreateStackInstances",
+        "cloudformation:DeleteStackInstances",
+        "cloudformation:UpdateStackSet",
+    ] {
+        for to in [
+            "111122223333",
+            "444455556666",
+            "ou-ab12-34cd56ef",
+            "ou-ab12-99zz88yy",
+        ] {
+            assert!(allowed(caller, action, &target(to)), "{action} {to}");
+        }
+        for other in ["777777777777", "ou-ab12-00000000", "r-ab12"] {
+            assert!(!allowed(caller, action, &target(other)), "{action} {other}");
+        }
+    }
+    // The roles qfleet assumes in the targets' accounts are unchanged.
+    assert_eq!(
+        p.own.target_roles.keys().collect::<Vec<_>>(),
+        [
+            "arn:aws:iam::111122223333:role/qfleet-reader",
+            "arn:aws:iam::444455556666:role/qfleet-reader"
+        ]
+    );
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.contains("trusted access with AWS Organizations")
+                && n.contains(ADMIN)
+                && !n.contains("AWSCloudFormationStackSetAdministrationRole")),
+        "{:?}",
+        p.notes
+    );
+}

@@ -421,6 +421,7 @@ fn a_stack_set_target_names_its_own_stacks_only_through_its_instances() {
         file: "fleetsets".into(),
         owner: None,
         account: A.into(),
+        organizational_unit: None,
         region: "eu-west-1".into(),
         instances: [
             (

@@ -1,0 +1,31 @@
+//! Test support: the shipped examples the tests of several modules share.
+
+use super::Environment;
+
+const A: &str = "111122223333";
+const B: &str = "444455556666";
+
+fn path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml")
+}
+
+/// examples/stack-sets.yaml with service-managed permissions: its targets in account
+/// 111122223333 in the AWS Organizations unit `ou-ab12-34cd56ef`, the one in 444455556666 in
+/// `ou-ab12-99zz88yy`.
+pub fn stack_sets_service_managed() -> Environment {
+    let text = std::fs::read_to_string(path())
+        .expect("the example")
+        .replace(
+            "  mode: stack_sets\n",
+            "  mode: stack_sets\n  permission_model: service_managed\n",
+        )
+        .replace(
+            &format!("    account: '{A}'\n"),
+            &format!("    account: '{A}'\n    organizational_unit: ou-ab12-34cd56ef\n"),
+        )
+        .replace(
+            &format!("    account: '{B}'\n"),
+            &format!("    account: '{B}'\n    organizational_unit: ou-ab12-99zz88yy\n"),
+        );
+    super::parse(path(), text).expect("a valid file")
+}
