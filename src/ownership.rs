@@ -365,7 +365,7 @@ mod tests {
                 let e = e.to_string();
                 assert!(
                     e.contains("the credentials are for account 111122223333, and ")
-                        && e.contains("keeps its stack sets in account 999999999999"),
+                        && e.contains("acts on its stack sets from account 999999999999"),
                     "{e}"
                 );
                 assert_eq!(sets.num_calls(), 0, "no stack set read");

@@ -212,6 +212,7 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
     if r.mode != RolloutMode::StackSets {
         for key in [
             "permission_model",
+            "call_as",
             "administration_account",
             "administration_role",
             "execution_role",
@@ -241,6 +242,20 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
                 ));
             }
         }
+    }
+    // The account qfleet acts from, required: it is the guard of every command, and with
+    // the management account the one account StackSets never deploys to.
+    if service_managed && r.administration_account.is_none() {
+        errors.push(src.key_error(
+            "rollout.administration_account",
+            "with permission_model: service_managed, name the account qfleet acts on the stack sets from: the organization's management account (or with call_as: delegated_admin, the delegated administrator account); every command refuses credentials of another",
+        ));
+    }
+    if !service_managed && src.sets("rollout.call_as") {
+        errors.push(src.key_error(
+            "rollout.call_as",
+            "call_as says as whom qfleet acts on service-managed stack sets: it needs rollout.permission_model: service_managed",
+        ));
     }
     errors.extend(organizational_units(env, service_managed));
     if let Some(account) = r
@@ -346,6 +361,22 @@ fn organizational_units(env: &Environment, service_managed: bool) -> Vec<InputEr
     let src = &env.source;
     let admin = administration_account(env);
     let mut errors = Vec::new();
+    // An account is in one unit: its targets (one per region) name the same.
+    let mut unit_of: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+    for (i, t) in env.spec.targets.iter().enumerate() {
+        if let (Some(account), Some(unit)) = (&t.account, &t.organizational_unit)
+            && let Some((first, other)) = unit_of
+                .insert(account, (i, unit))
+                .filter(|(_, u)| u != unit)
+        {
+            errors.push(src.error(
+                &format!("targets.{i}.organizational_unit"),
+                format!(
+                    "targets.{first} names {other} for account {account}: an account is in one AWS Organizations unit; name the same for every target in it"
+                ),
+            ));
+        }
+    }
     for (i, t) in env.spec.targets.iter().enumerate() {
         let field = format!("targets.{i}.organizational_unit");
         match (&t.organizational_unit, service_managed) {
@@ -368,7 +399,10 @@ fn organizational_units(env: &Environment, service_managed: bool) -> Vec<InputEr
             )),
             _ => {}
         }
+        // The account qfleet acts from is the management account unless it is a delegated
+        // administrator (a member account, where StackSets deploys as anywhere else).
         if service_managed
+            && env.spec.rollout.call_as == super::schema::CallAs::SelfAccount
             && let (Some(account), Some(admin)) = (&t.account, &admin)
             && account == admin
         {

@@ -186,10 +186,14 @@ settings! {
         /// AWS Organizations (trusted access).
         pub permission_model: PermissionModel
             => "with mode: stack_sets, self_managed (default: the administration and execution roles you create) or service_managed (AWS Organizations' trusted access creates the roles; each target names its organizational_unit, and the stack sets are in the organization's management account)",
-        /// The account that holds the stack sets (the account guard of the credentials qfleet
-        /// runs with in this mode).
+        /// As whom qfleet acts on service-managed stack sets: the organization's management
+        /// account, or a delegated administrator account.
+        pub call_as: CallAs
+            => "with permission_model: service_managed, self (default: qfleet runs in the organization's management account) or delegated_admin (qfleet runs in an account registered as a delegated administrator for StackSets; the stack sets are the management account's)",
+        /// The account qfleet acts on the stack sets from (the account guard of the credentials
+        /// qfleet runs with in this mode).
         pub administration_account: Option<String>
-            => "with mode: stack_sets, the 12-digit account that holds the stack sets, the account of administration_role when it is set (optional; when known, every command refuses credentials of another account before it reads or changes a stack set)",
+            => "with mode: stack_sets, the 12-digit account qfleet acts on the stack sets from: the one that holds them (the account of administration_role when it is set), or with call_as: delegated_admin the delegated administrator account (optional; when known, every command refuses credentials of another account before it reads or changes a stack set)",
         /// StackSets' administration role in the account qfleet runs in (an ARN).
         pub administration_role: Option<String>
             => "with mode: stack_sets, the ARN of the StackSets administration role in the account qfleet runs in (default: AWSCloudFormationStackSetAdministrationRole there)",
@@ -218,6 +222,18 @@ choices! {
         SelfManaged = "self_managed" => "the default: the administration and execution roles you create",
         /// AWS Organizations' trusted access gives StackSets its roles.
         ServiceManaged = "service_managed" => "AWS Organizations' trusted access creates the roles in the organization's accounts",
+    }
+}
+
+choices! {
+    /// As whom qfleet acts on service-managed stack sets (`rollout.call_as`, AWS's `CallAs`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum CallAs {
+        /// The organization's management account.
+        #[default]
+        SelfAccount = "self" => "the default: qfleet runs in the organization's management account",
+        /// A delegated administrator account for StackSets.
+        DelegatedAdmin = "delegated_admin" => "qfleet runs in a delegated administrator account for StackSets",
     }
 }
 

@@ -256,7 +256,7 @@ async fn one_set(
     opts: &Options,
     note: &(dyn Fn(String) + Sync),
 ) -> Result<Vec<(StackOutcome, Option<Error>)>, Error> {
-    let cfn = &admin.cfn;
+    let api = stack_sets::Api::new(&admin.cfn, crate::ownership::stack_names::call_as(file));
     let name = set.stack_name.as_str();
     let parameters = BTreeMap::from([(
         FINGERPRINT_PARAMETER.to_string(),
@@ -277,7 +277,7 @@ async fn one_set(
     };
     let owner = file.spec.owner.as_deref();
     let current =
-        crate::ownership::stack_names::describe_ours(cfn, name, &file.name, &file.name, owner)
+        crate::ownership::stack_names::describe_ours(api, name, &file.name, &file.name, owner)
             .await?;
     // A stack set's permission model is its own once it has instances (UpdateStackSet: "You
     // can't modify PermissionModel if there are stack instances associated with your stack
@@ -299,11 +299,22 @@ async fn one_set(
         }
         .into());
     }
+    // Automatic deployment (turned on by someone else) acts on accounts the file never names.
+    if current
+        .as_ref()
+        .is_some_and(|c| c.auto_deployment == Some(true))
+    {
+        return Err(Refusal::StackSetAutoDeployment {
+            set: name.to_string(),
+            file: file.source.display(),
+        }
+        .into());
+    }
     let new_template = current.as_ref().is_none_or(|c| {
         c.parameters.get(FINGERPRINT_PARAMETER) != parameters.get(FINGERPRINT_PARAMETER)
     });
     let instances = match &current {
-        Some(_) => stack_sets::instances(cfn, name).await?,
+        Some(_) => stack_sets::instances(api, name).await?,
         None => Vec::new(),
     };
     let steps = steps(wave, &instances, new_template);
@@ -356,7 +367,7 @@ async fn one_set(
     }
     if current.is_none() {
         note(format!("creating stack set {name}"));
-        stack_sets::create(cfn, &desired).await?;
+        stack_sets::create(api, &desired).await?;
     }
     let mut results: Vec<Option<Result<(), String>>> = vec![None; wave.len()];
     let chosen = |want: &[Step]| -> Vec<usize> {
@@ -369,8 +380,8 @@ async fn one_set(
     if new_template && current.is_some() && instances.is_empty() {
         let token = operation_token(name);
         note(format!("stack set {name}: updating its template"));
-        let id = stack_sets::update(cfn, &desired, true, None, &prefs, &token).await?;
-        let op = stack_sets::wait(cfn, name, &id, opts.polling, MAX_POLLS).await?;
+        let id = stack_sets::update(api, &desired, true, None, &prefs, &token).await?;
+        let op = stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS).await?;
         if op.status != "SUCCEEDED" {
             return Err(Error::from(crate::aws::error::AwsError::new(format!(
                 "updating stack set {name}'s template: the operation {}{}",
@@ -413,15 +424,15 @@ async fn one_set(
             ));
             let op = match step {
                 Step::Create => {
-                    stack_sets::create_instances(cfn, name, &group, &prefs, &token).await
+                    stack_sets::create_instances(api, name, &group, &prefs, &token).await
                 }
                 Step::Update => {
-                    stack_sets::update(cfn, &desired, true, Some(&group), &prefs, &token).await
+                    stack_sets::update(api, &desired, true, Some(&group), &prefs, &token).await
                 }
-                _ => stack_sets::update(cfn, &desired, false, Some(&group), &prefs, &token).await,
+                _ => stack_sets::update(api, &desired, false, Some(&group), &prefs, &token).await,
             };
             let ended = match op {
-                Ok(id) => stack_sets::wait(cfn, name, &id, opts.polling, MAX_POLLS).await,
+                Ok(id) => stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS).await,
                 Err(e) => Err(e),
             };
             for &i in &which {

@@ -699,6 +699,7 @@ fn a_stack_sets_targets_undeployed_changes_are_against_its_stack_sets_templates(
         .find(|s| s.stack_name == "qfleet-fleetsets-data")
         .unwrap();
     let instance = |stack: &str| Instance {
+        organizational_unit: None,
         account: "111122223333".into(),
         region: "eu-west-1".into(),
         status: "CURRENT".into(),
@@ -715,6 +716,7 @@ fn a_stack_sets_targets_undeployed_changes_are_against_its_stack_sets_templates(
             owner: None,
             account: "111122223333".into(),
             organizational_unit: None,
+            call_as: Default::default(),
             region: "eu-west-1".into(),
             instances: [
                 (

@@ -41,10 +41,16 @@ pub enum Refusal {
         file: PathBuf,
         allowed: Vec<String>,
     },
-    /// The credentials' account is not the one that holds the StackSets file's (`file`)
-    /// stack sets (`expected`, `rollout.administration_account` or its administration role's).
+    /// A service-managed stack set with automatic deployment on: StackSets deploys it to
+    /// accounts the stack file does not name, and deletes it from accounts leaving a unit.
     #[error(
-        "{env}: the credentials are for account {account}, and {} keeps its stack sets in account {expected} (rollout.administration_account, or the account of rollout.administration_role); nothing was read or changed. Use credentials of account {expected}",
+        "stack set {set} has automatic deployment on: StackSets deploys it to every account added to its units and deletes its instances (and their data) from an account that leaves one, accounts {file} does not name; nothing was changed. Turn automatic deployment off (aws cloudformation update-stack-set --auto-deployment Enabled=false) or rename the environment"
+    )]
+    StackSetAutoDeployment { set: String, file: String },
+    /// The credentials' account is not the one the StackSets file (`file`) acts on its stack
+    /// sets from (`expected`, `rollout.administration_account` or its administration role's).
+    #[error(
+        "{env}: the credentials are for account {account}, and {} acts on its stack sets from account {expected} (rollout.administration_account, or the account of rollout.administration_role); nothing was read or changed. Use credentials of account {expected}",
         .file.display()
     )]
     WrongAdministrationAccount {

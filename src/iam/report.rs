@@ -64,7 +64,7 @@ pub fn account_of(
                 flag: "--account",
                 value: f,
                 why: format!(
-                    "the stack file keeps its stack sets in account {declared} (rollout.administration_account, or the account of rollout.administration_role), and the policy is that account's"
+                    "the stack file acts on its stack sets from account {declared} (rollout.administration_account, or the account of rollout.administration_role), and the policy is that account's"
                 ),
             }
             .into()),
@@ -168,12 +168,14 @@ fn stack_sets_note(envs: &[Environment], account: &str) -> Result<Option<String>
     let mut execution = BTreeSet::new();
     let mut p = "aws";
     let mut service_managed = false;
+    let mut delegated = false;
     for env in envs.iter().filter(|e| e.through_stack_sets()) {
         p = super::scope::partition(&env.spec.region);
         if env.spec.rollout.permission_model
             == crate::config::schema::PermissionModel::ServiceManaged
         {
             service_managed = true;
+            delegated |= env.spec.rollout.call_as == crate::config::schema::CallAs::DelegatedAdmin;
             continue;
         }
         let roles = super::stack_sets::roles(env, account)?;
@@ -182,9 +184,16 @@ fn stack_sets_note(envs: &[Environment], account: &str) -> Result<Option<String>
     }
     // "Activate trusted access with AWS Organizations",
     // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html>.
-    let organizations = service_managed.then(|| format!(
-        "StackSets with service-managed permissions: trusted access with AWS Organizations must be activated in the organization's management account ({account}), which holds the stack sets; AWS creates the roles StackSets uses in the targets' accounts, so service_roles names none for them (docs/targets.md)"
-    ));
+    // "Register a delegated administrator",
+    // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html>.
+    let organizations = service_managed.then(|| match delegated {
+        false => format!(
+            "StackSets with service-managed permissions: trusted access with AWS Organizations must be activated in the organization's management account ({account}), which holds the stack sets; AWS creates the roles StackSets uses in the targets' accounts, so service_roles names none for them (docs/targets.md)"
+        ),
+        true => format!(
+            "StackSets with service-managed permissions, as a delegated administrator: trusted access with AWS Organizations must be activated, and account {account} registered as a delegated administrator for StackSets, in the organization's management account, which holds the stack sets (the caller's StackSets calls name them in any account, by name); AWS creates the roles StackSets uses in the targets' accounts, so service_roles names none for them (docs/targets.md)"
+        ),
+    });
     if administration.is_empty() {
         return Ok(organizations);
     }

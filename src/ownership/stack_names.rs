@@ -9,7 +9,7 @@
 //! the account and region that hold them), never guessed from a name; a stack set without the
 //! file's marks is not the file's, and its instances are no target's.
 
-use crate::aws::cfn::stack_sets::{self, Instance};
+use crate::aws::cfn::stack_sets::{self, Api, CallAs, Instance};
 use crate::aws::{Aws, Clients};
 use crate::config::Environment;
 use crate::error::Result;
@@ -25,8 +25,10 @@ pub struct StackNames {
 /// A target's stacks as its file's stack sets' instances.
 #[derive(Debug, Clone)]
 pub struct StackSetTarget {
-    /// The clients of the account and region that hold the stack sets.
+    /// The clients of the account and region that hold the stack sets (or of their delegated
+    /// administrator), and as whom they act there.
     pub admin: Clients,
+    pub call_as: CallAs,
     /// The file's environment and `owner`: the marks its stack sets and their stacks carry.
     pub file: String,
     pub owner: Option<String>,
@@ -67,6 +69,22 @@ impl StackNames {
 }
 
 impl StackSetTarget {
+    /// The stack sets' API as the file acts on them.
+    pub fn api(&self) -> Api<'_> {
+        Api::new(&self.admin.cfn, self.call_as)
+    }
+
+    /// The AWS Organizations unit to name the target's account in for stack set `set`
+    /// (service-managed permissions): the one its instance there was created in, as
+    /// ListStackInstances says, else the file's.
+    pub fn unit_for(&self, set: &str) -> Option<&str> {
+        self.instances
+            .values()
+            .find(|(s, _)| s == set)
+            .and_then(|(_, i)| i.as_ref()?.organizational_unit.as_deref())
+            .or(self.organizational_unit.as_deref())
+    }
+
     /// The ids of `env`'s instances' stacks, the data stack's first (what a bake watches); an
     /// instance without a stack, or no instance, is an error.
     pub fn stack_ids(&self, env: &Environment) -> std::result::Result<Vec<String>, String> {
@@ -101,16 +119,24 @@ impl StackSetTarget {
     }
 }
 
+/// As whom `env`'s file acts on its stack sets (`rollout.call_as`).
+pub fn call_as(env: &Environment) -> CallAs {
+    match env.spec.rollout.call_as {
+        crate::config::schema::CallAs::SelfAccount => CallAs::Holder,
+        crate::config::schema::CallAs::DelegatedAdmin => CallAs::DelegatedAdmin,
+    }
+}
+
 /// The stack set `set`, which must carry the marks of the file's environment `file` (and
 /// `owner`), else refused for `env` (exit 4); `None` when there is none.
 pub async fn describe_ours(
-    cfn: &aws_sdk_cloudformation::Client,
+    api: Api<'_>,
     set: &str,
     env: &str,
     file: &str,
     owner: Option<&str>,
 ) -> Result<Option<stack_sets::StackSet>> {
-    let Some(current) = stack_sets::describe(cfn, set).await? else {
+    let Some(current) = stack_sets::describe(api, set).await? else {
         return Ok(None);
     };
     let lacks = super::lacks_tags(file, owner, &current.tags);
@@ -181,12 +207,13 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
         })?;
     let region = env.spec.region.clone();
     let mut instances = BTreeMap::new();
+    let api = Api::new(&admin.cfn, call_as(env));
     for name in env.stack_names() {
         let set = crate::config::deploy_targets::stack_set_name(&file, &env.name, &name);
         let owner = env.spec.owner.as_deref();
-        let found = match describe_ours(&admin.cfn, &set, &env.name, &file, owner).await? {
+        let found = match describe_ours(api, &set, &env.name, &file, owner).await? {
             None => None,
-            Some(_) => stack_sets::instances(&admin.cfn, &set)
+            Some(_) => stack_sets::instances(api, &set)
                 .await?
                 .into_iter()
                 .find(|i| i.account == account && i.region == region),
@@ -194,6 +221,7 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
         instances.insert(name, (set, found));
     }
     Ok(StackSetTarget {
+        call_as: call_as(env),
         admin,
         file,
         owner: env.spec.owner.clone(),

@@ -102,10 +102,10 @@ async fn delete_and_wait(
     started: impl FnOnce(&str),
 ) -> Result<std::result::Result<(), String>> {
     let op = stack_sets::delete_instance(
-        &t.admin.cfn,
+        t.api(),
         set,
         &t.account,
-        t.organizational_unit.as_deref(),
+        t.unit_for(set),
         &t.region,
         keep_stack,
         &stack_sets::operation_token(set),
@@ -115,7 +115,7 @@ async fn delete_and_wait(
     turn.give_back();
     let ended = {
         let _under_way = at.opts.schedule.waiting();
-        stack_sets::wait(&t.admin.cfn, set, &op, at.opts.polling, MAX_POLLS).await?
+        stack_sets::wait(t.api(), set, &op, at.opts.polling, MAX_POLLS).await?
     };
     let of_op = format!(
         "the operation {}{}",
@@ -152,10 +152,10 @@ pub async fn leftovers(
 ) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for set in sets {
-        if stack_sets::describe(&t.admin.cfn, set).await?.is_none() {
+        if stack_sets::describe(t.api(), set).await?.is_none() {
             continue;
         }
-        let instances = stack_sets::instances(&t.admin.cfn, set).await?;
+        let instances = stack_sets::instances(t.api(), set).await?;
         if instances.iter().any(|i| leftover(t, i, stacks_absent)) {
             out.push(format!(
                 "stack set {set}'s instance in {} {} (no stack there)",
@@ -189,11 +189,11 @@ pub async fn tidy(
         turn.take().await;
         // Its marks again, right before anything of it goes.
         let owner = t.owner.as_deref();
-        let ours = describe_ours(&t.admin.cfn, set, &at.env.name, &t.file, owner).await?;
+        let ours = describe_ours(t.api(), set, &at.env.name, &t.file, owner).await?;
         if ours.is_none() {
             continue;
         }
-        let instances = stack_sets::instances(&t.admin.cfn, set).await?;
+        let instances = stack_sets::instances(t.api(), set).await?;
         if let Some(i) = instances.iter().find(|i| leftover(t, i, stacks_absent)) {
             let deleted = delete_and_wait(at, t, set, true, turn, |_| {}).await?;
             turn.take().await;
@@ -208,7 +208,7 @@ pub async fn tidy(
                 t.account, t.region, i.status
             ));
         }
-        let left = stack_sets::instances(&t.admin.cfn, set).await?;
+        let left = stack_sets::instances(t.api(), set).await?;
         if let Some(other) = left.first() {
             at.reporter.line(format!(
                 "stack set {set}: kept, {} instance{} left (in {} {}{})",
@@ -220,7 +220,7 @@ pub async fn tidy(
             ));
             continue;
         }
-        stack_sets::delete(&t.admin.cfn, set).await?;
+        stack_sets::delete(t.api(), set).await?;
         at.reporter
             .line(format!("stack set {set}: deleted (no instance left)"));
         out.deleted.push(format!("stack set {set}"));

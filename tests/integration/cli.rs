@@ -445,7 +445,7 @@ fn iam_policy_prints_the_stack_sets_roles_policies_for_a_stack_sets_file() {
     ]));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("keeps its stack sets in account 999999999999"),
+        stderr(&o).contains("acts on its stack sets from account 999999999999"),
         "{}",
         stderr(&o)
     );

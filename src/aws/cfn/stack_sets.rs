@@ -29,6 +29,41 @@ use std::collections::BTreeMap;
 /// How long an operation is followed: 5 s between polls at most, 6 hours.
 pub const MAX_POLLS: u32 = 6 * 60 * 12;
 
+/// Who acts on the stack sets (`CallAs`, service-managed permissions only): the account that
+/// holds them (the organization's management account; AWS's default, SELF, sent as nothing),
+/// or a delegated administrator of the organization, whose calls act on the stack sets of
+/// the management account ("StackSets with service-managed permissions are created in the
+/// management account, including StackSets that are created by delegated administrators",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallAs {
+    #[default]
+    Holder,
+    DelegatedAdmin,
+}
+
+impl CallAs {
+    fn sdk(self) -> Option<aws_sdk_cloudformation::types::CallAs> {
+        match self {
+            CallAs::Holder => None,
+            CallAs::DelegatedAdmin => Some(aws_sdk_cloudformation::types::CallAs::DelegatedAdmin),
+        }
+    }
+}
+
+/// The CloudFormation client that reaches the stack sets, and as whom every call acts.
+#[derive(Debug, Clone, Copy)]
+pub struct Api<'a> {
+    pub cfn: &'a Client,
+    pub call_as: CallAs,
+}
+
+impl<'a> Api<'a> {
+    pub fn new(cfn: &'a Client, call_as: CallAs) -> Api<'a> {
+        Api { cfn, call_as }
+    }
+}
+
 /// A unique id for an operation (CloudFormation takes up to 128 characters).
 pub fn operation_token(set: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -49,11 +84,19 @@ pub struct StackSet {
     pub tags: BTreeMap<String, String>,
     /// SELF_MANAGED or SERVICE_MANAGED, when the answer says.
     pub permission_model: Option<String>,
+    /// Whether StackSets deploys to the accounts added to its units by itself (service-managed
+    /// permissions), when the answer says.
+    pub auto_deployment: Option<bool>,
 }
 
 /// The stack set `name`, or `None` when there is none (or it was deleted).
-pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackSet>> {
-    match cfn.describe_stack_set().stack_set_name(name).send().await {
+pub async fn describe(api: Api<'_>, name: &str) -> Result<Option<StackSet>> {
+    let call = api
+        .cfn
+        .describe_stack_set()
+        .stack_set_name(name)
+        .set_call_as(api.call_as.sdk());
+    match call.send().await {
         Ok(out) => {
             let Some(s) = out.stack_set() else {
                 return Err(AwsError::with_kind(
@@ -70,6 +113,7 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackSet>> {
                 parameters: crate::aws::cfn::stacks::parameters_of(s.parameters()),
                 tags: crate::aws::cfn::stacks::tags_of(s.tags()),
                 permission_model: s.permission_model().map(|m| m.as_str().to_string()),
+                auto_deployment: s.auto_deployment().and_then(|a| a.enabled()),
             }))
         }
         Err(e) => AwsError::from_sdk(&format!("describing stack set {name}"), e).into_absent(),
@@ -110,8 +154,8 @@ fn tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
 /// names: automatic deployment is off (on, StackSets would also deploy to every account added
 /// to a unit, and delete the instances of an account that leaves it,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_AutoDeployment.html>).
-pub async fn create(cfn: &Client, d: &Desired<'_>) -> Result<()> {
-    let mut call = cfn.create_stack_set();
+pub async fn create(api: Api<'_>, d: &Desired<'_>) -> Result<()> {
+    let mut call = api.cfn.create_stack_set().set_call_as(api.call_as.sdk());
     if d.service_managed {
         call = call
             .permission_model(PermissionModels::ServiceManaged)
@@ -191,7 +235,7 @@ impl Preferences {
 /// for a stack set without any (its template alone); a group without an account or a region
 /// is refused here rather than sent. The operation's id.
 pub async fn update(
-    cfn: &Client,
+    api: Api<'_>,
     d: &Desired<'_>,
     new_template: bool,
     group: Option<&Group>,
@@ -204,8 +248,10 @@ pub async fn update(
             d.name
         )));
     }
-    let mut call = cfn
+    let mut call = api
+        .cfn
         .update_stack_set()
+        .set_call_as(api.call_as.sdk())
         .stack_set_name(d.name)
         .description(format!("qfleet {}", env!("CARGO_PKG_VERSION")))
         .set_tags(Some(tags(d.tags)))
@@ -247,7 +293,7 @@ pub async fn update(
 
 /// Creates the instances of `group`; the operation's id.
 pub async fn create_instances(
-    cfn: &Client,
+    api: Api<'_>,
     name: &str,
     group: &Group,
     prefs: &Preferences,
@@ -258,8 +304,10 @@ pub async fn create_instances(
             "creating instances of stack set {name}: a group without an account or a region; nothing was sent"
         )));
     }
-    let call = cfn
+    let call = api
+        .cfn
         .create_stack_instances()
+        .set_call_as(api.call_as.sdk())
         .stack_set_name(name)
         .set_regions(Some(group.regions.clone()))
         .operation_preferences(prefs.sdk(&group.regions))
@@ -287,13 +335,17 @@ pub struct Instance {
     pub reason: Option<String>,
     /// The stack's id (an ARN), once there is a stack.
     pub stack_id: Option<String>,
+    /// The AWS Organizations unit its account was named in (service-managed permissions).
+    pub organizational_unit: Option<String>,
 }
 
 /// Every instance of the stack set.
-pub async fn instances(cfn: &Client, name: &str) -> Result<Vec<Instance>> {
+pub async fn instances(api: Api<'_>, name: &str) -> Result<Vec<Instance>> {
     let mut out = Vec::new();
-    let mut pages = cfn
+    let mut pages = api
+        .cfn
         .list_stack_instances()
+        .set_call_as(api.call_as.sdk())
         .stack_set_name(name)
         .into_paginator()
         .send();
@@ -322,6 +374,7 @@ pub async fn instances(cfn: &Client, name: &str) -> Result<Vec<Instance>> {
                     .map(|d| d.as_str().to_string()),
                 reason: s.status_reason().map(str::to_string),
                 stack_id: s.stack_id().map(str::to_string),
+                organizational_unit: s.organizational_unit_id().map(str::to_string),
             });
         }
     }
@@ -359,7 +412,7 @@ impl Operation {
 
 /// Waits for the operation to end, then reads each account and region's result.
 pub async fn wait(
-    cfn: &Client,
+    api: Api<'_>,
     name: &str,
     operation: &str,
     polling: Polling,
@@ -367,8 +420,10 @@ pub async fn wait(
 ) -> Result<Operation> {
     let what = format!("stack set {name}'s operation {operation}");
     let (status, reason) = poll::until(polling, max_polls, &what, || async {
-        let out = cfn
+        let out = api
+            .cfn
             .describe_stack_set_operation()
+            .set_call_as(api.call_as.sdk())
             .stack_set_name(name)
             .operation_id(operation)
             .send()
@@ -394,8 +449,10 @@ pub async fn wait(
     })
     .await?;
     let mut results = Vec::new();
-    let mut pages = cfn
+    let mut pages = api
+        .cfn
         .list_stack_set_operation_results()
+        .set_call_as(api.call_as.sdk())
         .stack_set_name(name)
         .operation_id(operation)
         .into_paginator()
@@ -437,7 +494,7 @@ pub async fn wait(
 /// the operation's id. With service-managed permissions, `unit` is the account's AWS
 /// Organizations unit: the account is named within it ([`Group`]).
 pub async fn delete_instance(
-    cfn: &Client,
+    api: Api<'_>,
     name: &str,
     account: &str,
     unit: Option<&str>,
@@ -445,8 +502,10 @@ pub async fn delete_instance(
     keep_stack: bool,
     token: &str,
 ) -> Result<String> {
-    let call = cfn
+    let call = api
+        .cfn
         .delete_stack_instances()
+        .set_call_as(api.call_as.sdk())
         .stack_set_name(name)
         .regions(region)
         .retain_stacks(keep_stack)
@@ -473,8 +532,10 @@ pub async fn delete_instance(
 
 /// Deletes the stack set, which must have no instance left
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html>).
-pub async fn delete(cfn: &Client, name: &str) -> Result<()> {
-    cfn.delete_stack_set()
+pub async fn delete(api: Api<'_>, name: &str) -> Result<()> {
+    api.cfn
+        .delete_stack_set()
+        .set_call_as(api.call_as.sdk())
         .stack_set_name(name)
         .send()
         .await
@@ -529,7 +590,7 @@ mod tests {
             ..Default::default()
         }
         .clients();
-        let cfn = &clients.cfn;
+        let cfn = Api::new(&clients.cfn, CallAs::Holder);
         assert_eq!(
             update(cfn, &d, true, None, &prefs, "t").await.unwrap(),
             "all"
@@ -649,7 +710,7 @@ mod tests {
             ..Default::default()
         }
         .clients();
-        let cfn = &clients.cfn;
+        let cfn = Api::new(&clients.cfn, CallAs::Holder);
         create(cfn, &d).await.unwrap();
         let both = Group {
             accounts: vec!["111122223333".into(), "444455556666".into()],
@@ -694,5 +755,150 @@ mod tests {
             ],
             [1, 1, 1, 1]
         );
+    }
+
+    /// A delegated administrator's calls (SDK-level mocks): every call qfleet makes on the
+    /// stack sets says CallAs DELEGATED_ADMIN, since the stack sets are the management
+    /// account's; with the default, none says anything (SELF).
+    #[tokio::test]
+    async fn mocked_a_delegated_administrator_says_so_in_every_call() {
+        use aws_sdk_cloudformation::operation::{
+            create_stack_instances::CreateStackInstancesOutput,
+            create_stack_set::CreateStackSetOutput,
+            delete_stack_instances::DeleteStackInstancesOutput,
+            delete_stack_set::DeleteStackSetOutput, describe_stack_set::DescribeStackSetOutput,
+            describe_stack_set_operation::DescribeStackSetOperationOutput,
+            list_stack_instances::ListStackInstancesOutput,
+            list_stack_set_operation_results::ListStackSetOperationResultsOutput,
+        };
+        use aws_sdk_cloudformation::types::{CallAs as Sdk, StackSet as SdkSet, StackSetOperation};
+        for (call_as, want) in [
+            (CallAs::DelegatedAdmin, Some(Sdk::DelegatedAdmin)),
+            (CallAs::Holder, None),
+        ] {
+            let rules = [
+                mock!(aws_sdk_cloudformation::Client::describe_stack_set)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| {
+                        DescribeStackSetOutput::builder()
+                            .stack_set(SdkSet::builder().stack_set_name("s").build())
+                            .build()
+                    }),
+                mock!(aws_sdk_cloudformation::Client::create_stack_set)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| CreateStackSetOutput::builder().build()),
+                mock!(aws_sdk_cloudformation::Client::update_stack_set)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build()),
+                mock!(aws_sdk_cloudformation::Client::create_stack_instances)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| {
+                        CreateStackInstancesOutput::builder()
+                            .operation_id("c")
+                            .build()
+                    }),
+                mock!(aws_sdk_cloudformation::Client::list_stack_instances)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| ListStackInstancesOutput::builder().build()),
+                mock!(aws_sdk_cloudformation::Client::describe_stack_set_operation)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| {
+                        DescribeStackSetOperationOutput::builder()
+                            .stack_set_operation(
+                                StackSetOperation::builder()
+                                    .status(StackSetOperationStatus::Succeeded)
+                                    .build(),
+                            )
+                            .build()
+                    }),
+                mock!(aws_sdk_cloudformation::Client::list_stack_set_operation_results)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| ListStackSetOperationResultsOutput::builder().build()),
+                mock!(aws_sdk_cloudformation::Client::delete_stack_instances)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| {
+                        DeleteStackInstancesOutput::builder()
+                            .operation_id("d")
+                            .build()
+                    }),
+                mock!(aws_sdk_cloudformation::Client::delete_stack_set)
+                    .match_requests({
+                        let w = want.clone();
+                        move |r| r.call_as() == w.as_ref()
+                    })
+                    .then_output(|| DeleteStackSetOutput::builder().build()),
+            ];
+            let clients = Rules {
+                cfn: rules.iter().collect(),
+                ..Default::default()
+            }
+            .clients();
+            let api = Api::new(&clients.cfn, call_as);
+            let (params, tags) = (BTreeMap::new(), BTreeMap::new());
+            let d = Desired {
+                name: "s",
+                template: "{}",
+                parameters: &params,
+                tags: &tags,
+                administration_role: None,
+                execution_role: None,
+                service_managed: true,
+            };
+            let group = Group {
+                accounts: vec!["111122223333".into()],
+                regions: vec!["eu-west-1".into()],
+                organizational_units: vec!["ou-ab12-34cd56ef".into()],
+            };
+            let prefs = Preferences::default();
+            assert!(describe(api, "s").await.unwrap().is_some());
+            create(api, &d).await.unwrap();
+            update(api, &d, true, Some(&group), &prefs, "t")
+                .await
+                .unwrap();
+            create_instances(api, "s", &group, &prefs, "t")
+                .await
+                .unwrap();
+            instances(api, "s").await.unwrap();
+            wait(api, "s", "op", Polling::immediate(), 1).await.unwrap();
+            delete_instance(
+                api,
+                "s",
+                "111122223333",
+                Some("ou-ab12-34cd56ef"),
+                "eu-west-1",
+                true,
+                "t",
+            )
+            .await
+            .unwrap();
+            delete(api, "s").await.unwrap();
+            for r in &rules {
+                assert_eq!(r.num_calls(), 1, "{call_as:?}");
+            }
+        }
     }
 }

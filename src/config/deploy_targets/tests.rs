@@ -764,6 +764,62 @@ fn service_managed_targets_name_their_unit_and_are_never_the_management_account(
     );
 }
 
+/// Service-managed: the account qfleet acts from is required; one account's targets agree
+/// on its unit; call_as needs the model, and a delegated administrator is a member account a
+/// target may be in.
+#[test]
+fn service_managed_needs_its_acting_account_and_one_unit_per_account() {
+    let base = "region: eu-west-1\nlab: true\n";
+    let said = |yaml: &str| -> Vec<(String, String)> {
+        errors(&format!("{base}{yaml}"))
+            .into_iter()
+            .map(|x| (x.field, x.message))
+            .collect()
+    };
+    let has = |e: &[(String, String)], field: &str, text: &str| {
+        e.iter().any(|(f, m)| f == field && m.contains(text))
+    };
+    let e = said(
+        "rollout: {mode: stack_sets, permission_model: service_managed}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '111111111111'\n    region: us-east-1\n    organizational_unit: ou-ab12-99zz88yy\n",
+    );
+    assert!(
+        has(
+            &e,
+            "rollout.administration_account",
+            "name the account qfleet acts on the stack sets from"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        has(
+            &e,
+            "targets.1.organizational_unit",
+            "targets.0 names ou-ab12-34cd56ef for account 111111111111"
+        ),
+        "{e:?}"
+    );
+    let e = said(
+        "rollout: {mode: stack_sets, call_as: delegated_admin}\ntargets:\n  - name: a\n    account: '111111111111'\n",
+    );
+    assert!(
+        has(
+            &e,
+            "rollout.call_as",
+            "needs rollout.permission_model: service_managed"
+        ),
+        "{e:?}"
+    );
+    // A delegated administrator is a member account: a target may be in it.
+    let delegated = "rollout: {mode: stack_sets, permission_model: service_managed, call_as: delegated_admin, administration_account: '111111111111'}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n";
+    assert!(parse_str(&format!("{base}{delegated}")).is_ok());
+    let own = delegated.replace("call_as: delegated_admin, ", "");
+    assert!(
+        has(&said(&own), "targets.0.account", "management account"),
+        "{:?}",
+        said(&own)
+    );
+}
+
 #[test]
 fn organizational_unit_ids_are_what_the_api_takes() {
     for ok in [

@@ -1020,7 +1020,7 @@ fn mocked_a_deploy_session_refuses_credentials_of_another_account_than_the_stack
     let m = message(&done[0]);
     assert!(
         m.contains(&format!(
-            "the credentials are for account {A}, and {} keeps its stack sets in account {ADMIN}",
+            "the credentials are for account {A}, and {} acts on its stack sets from account {ADMIN}",
             file().source.path.display()
         )),
         "{m}"
@@ -1117,6 +1117,57 @@ fn mocked_a_stack_set_of_another_permission_model_is_refused_untouched() {
     assert!(
         message(&out[0]).contains("has SELF_MANAGED permissions")
             && message(&out[0]).contains("says SERVICE_MANAGED"),
+        "{}",
+        message(&out[0])
+    );
+    assert_eq!(
+        update.num_calls() + create.num_calls() + instances.num_calls(),
+        0
+    );
+}
+
+/// A stack set whose automatic deployment someone turned on: StackSets would act on accounts
+/// the file never names (deploy to each added to a unit, delete from each leaving one), so it
+/// is refused before anything changes.
+#[test]
+fn mocked_a_stack_set_with_automatic_deployment_on_is_refused_untouched() {
+    let f = crate::config::examples::stack_sets_service_managed();
+    let auto = mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(|| {
+        DescribeStackSetOutput::builder()
+            .stack_set(
+                SdkStackSet::builder()
+                    .stack_set_name("x")
+                    .tags(
+                        Tag::builder()
+                            .key("qfleet:environment")
+                            .value("fleetsets")
+                            .build(),
+                    )
+                    .permission_model(
+                        aws_sdk_cloudformation::types::PermissionModels::ServiceManaged,
+                    )
+                    .auto_deployment(
+                        aws_sdk_cloudformation::types::AutoDeployment::builder()
+                            .enabled(true)
+                            .retain_stacks_on_account_removal(false)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build());
+    let (create, instances) = (created(), create_instances());
+    let out = wave_of(
+        &f,
+        &[&auto, &list, &update, &create, &instances],
+        &f.targets[..1],
+    );
+    assert_eq!(out[0].exit_code, Exit::Refused, "{:?}", out[0]);
+    assert!(
+        message(&out[0]).contains("has automatic deployment on"),
         "{}",
         message(&out[0])
     );

@@ -199,6 +199,15 @@ pub fn grant(
     // A public type's ARN has no account (AWS's own denials name
     // `arn:aws:cloudformation:us-east-1::type/resource/…`) where that page's example has `*`:
     // any account, so that either holds; `AWS-` names are AWS's own types.
+    // A delegated administrator acts on stack sets the management account holds ("StackSets
+    // with service-managed permissions are created in the management account, including
+    // StackSets that are created by delegated administrators", CreateStackSet's CallAs,
+    // <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html>),
+    // an account the file does not name: any account there, the file's stack sets by name.
+    let holder = match env.spec.rollout.call_as {
+        crate::config::schema::CallAs::DelegatedAdmin if service_managed => "*",
+        _ => account,
+    };
     let sets: Vec<String> = env
         .stack_names()
         .iter()
@@ -206,7 +215,7 @@ pub fn grant(
         .collect();
     let stack_sets: BTreeSet<String> = sets
         .iter()
-        .map(|s| format!("arn:{p}:cloudformation:{file_region}:{account}:stackset/{s}:*"))
+        .map(|s| format!("arn:{p}:cloudformation:{file_region}:{holder}:stackset/{s}:*"))
         .collect();
     // With service-managed permissions a call names the account within its unit: AWS does
     // not say which of the two the stack set target of its authorization is, so both are
@@ -220,7 +229,7 @@ pub fn grant(
         .iter()
         .flat_map(|s| {
             std::iter::once(target).chain(unit).map(move |t| {
-                format!("arn:{p}:cloudformation:*:{account}:stackset-target/{s}:*/{t}")
+                format!("arn:{p}:cloudformation:*:{holder}:stackset-target/{s}:*/{t}")
             })
         })
         .collect();

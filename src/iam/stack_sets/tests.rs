@@ -527,3 +527,57 @@ fn service_managed_needs_no_stack_sets_roles_and_targets_the_files_accounts_and_
         p.notes
     );
 }
+
+/// A delegated administrator (ADMIN here) acts on stack sets the organization's management
+/// account holds, which the file does not name: the caller's StackSets calls name the file's
+/// stack sets in any account, by name, and nothing else; the note says what to register.
+#[test]
+fn a_delegated_administrator_acts_on_the_files_stack_sets_in_the_management_account() {
+    let mut envs = crate::config::examples::stack_sets_service_managed().expand();
+    for e in &mut envs {
+        e.spec.rollout.call_as = crate::config::schema::CallAs::DelegatedAdmin;
+    }
+    let p = report::policies(&envs, ADMIN.to_string()).unwrap();
+    let caller = &p.own.caller;
+    let management = "555555555555";
+    let set = |name: &str, account: &str| {
+        format!("arn:aws:cloudformation:eu-west-1:{account}:stackset/{name}:{UUID}")
+    };
+    for action in [
+        "cloudformation:DescribeStackSet",
+        "cloudformation:UpdateStackSet",
+    ] {
+        assert!(allowed(
+            caller,
+            action,
+            &set("qfleet-fleetsets-data", management)
+        ));
+        assert!(!allowed(
+            caller,
+            action,
+            &set("qfleet-other-data", management)
+        ));
+    }
+    let target = |to: &str| {
+        format!(
+            "arn:aws:cloudformation:eu-west-1:{management}:stackset-target/qfleet-fleetsets-data:{UUID}/{to}"
+        )
+    };
+    assert!(allowed(
+        caller,
+        "cloudformation:CreateStackInstances",
+        &target("ou-ab12-34cd56ef")
+    ));
+    assert!(!allowed(
+        caller,
+        "cloudformation:CreateStackInstances",
+        &target("777777777777")
+    ));
+    assert!(
+        p.notes.iter().any(|n| n.contains(&format!(
+            "account {ADMIN} registered as a delegated administrator"
+        ))),
+        "{:?}",
+        p.notes
+    );
+}

@@ -409,6 +409,7 @@ fn mocked_what_is_left_of_a_target_is_deleted_only_when_confirmed() {
 fn a_stack_set_target_names_its_own_stacks_only_through_its_instances() {
     let env = canary();
     let instance = |stack: Option<&str>| Instance {
+        organizational_unit: Some("ou-ab12-34cd56ef".into()),
         account: A.into(),
         region: "eu-west-1".into(),
         status: "CURRENT".into(),
@@ -421,7 +422,8 @@ fn a_stack_set_target_names_its_own_stacks_only_through_its_instances() {
         file: "fleetsets".into(),
         owner: None,
         account: A.into(),
-        organizational_unit: None,
+        organizational_unit: Some("ou-ab12-99zz88yy".into()),
+        call_as: Default::default(),
         region: "eu-west-1".into(),
         instances: [
             (
@@ -435,6 +437,10 @@ fn a_stack_set_target_names_its_own_stacks_only_through_its_instances() {
         ]
         .into(),
     };
+    // Service-managed: an instance is deleted by naming its account in the unit it was
+    // created in (ListStackInstances says which), else in the file's.
+    assert_eq!(target.unit_for(DATA_SET), Some("ou-ab12-34cd56ef"));
+    assert_eq!(target.unit_for(FLEET_SET), Some("ou-ab12-99zz88yy"));
     let names = StackNames {
         stack_set: Some(target),
     };
