@@ -364,11 +364,13 @@ fn organizational_units(env: &Environment, service_managed: bool) -> Vec<InputEr
     // An account is in one unit: its targets (one per region) name the same.
     let mut unit_of: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
     for (i, t) in env.spec.targets.iter().enumerate() {
-        if let (Some(account), Some(unit)) = (&t.account, &t.organizational_unit)
-            && let Some((first, other)) = unit_of
-                .insert(account, (i, unit))
-                .filter(|(_, u)| u != unit)
-        {
+        let (Some(account), Some(unit), true) =
+            (&t.account, &t.organizational_unit, service_managed)
+        else {
+            continue;
+        };
+        let &mut (first, other) = unit_of.entry(account).or_insert((i, unit));
+        if other != unit {
             errors.push(src.error(
                 &format!("targets.{i}.organizational_unit"),
                 format!(

@@ -193,7 +193,7 @@ settings! {
         /// The account qfleet acts on the stack sets from (the account guard of the credentials
         /// qfleet runs with in this mode).
         pub administration_account: Option<String>
-            => "with mode: stack_sets, the 12-digit account qfleet acts on the stack sets from: the one that holds them (the account of administration_role when it is set), or with call_as: delegated_admin the delegated administrator account (optional; when known, every command refuses credentials of another account before it reads or changes a stack set)",
+            => "with mode: stack_sets, the 12-digit account qfleet acts on the stack sets from: the one that holds them (the account of administration_role when it is set), or with call_as: delegated_admin the delegated administrator account (optional, required with permission_model: service_managed; when known, every command refuses credentials of another account before it reads or changes a stack set)",
         /// StackSets' administration role in the account qfleet runs in (an ARN).
         pub administration_role: Option<String>
             => "with mode: stack_sets, the ARN of the StackSets administration role in the account qfleet runs in (default: AWSCloudFormationStackSetAdministrationRole there)",

@@ -405,10 +405,17 @@ async fn one_set(
     }
     for (step, which) in calls {
         for group in groups(which.iter().map(|&i| {
+            let p = &wave[i];
+            // An existing instance is named in the unit it was created in (as
+            // ListStackInstances says), else in the file's.
+            let recorded = instances
+                .iter()
+                .find(|x| x.account == p.account && x.region == p.region)
+                .and_then(|x| x.organizational_unit.as_deref());
             (
-                wave[i].account.as_str(),
-                wave[i].region.as_str(),
-                wave[i].unit.as_deref(),
+                p.account.as_str(),
+                p.region.as_str(),
+                recorded.or(p.unit.as_deref()),
             )
         })) {
             let token = operation_token(name);

@@ -67,7 +67,7 @@ pub async fn delete_instance(
     let lock = at.opts.stack_set_locks.of(set);
     let _one_at_a_time = lock.lock().await;
     turn.take().await;
-    let deleted = delete_and_wait(at, t, set, false, turn, |op| {
+    let deleted = delete_and_wait(at, t, set, t.unit_for(set), false, turn, |op| {
         spinner.set(format!("deleting (stack set {set}, operation {op})"));
         at.reporter.event(Event::Stack {
             stack: stack.to_string(),
@@ -92,11 +92,13 @@ pub async fn delete_instance(
 
 /// Deletes this target's instance of `set` (keeping any stack with `keep_stack`) and waits
 /// for the operation without a slot (`started` hears its id); the slot is given back when
-/// this returns. Its result for the target's account and region: done, or why not.
+/// this returns. With service-managed permissions, the account is named in `unit`. Its result
+/// for the target's account and region: done, or why not.
 async fn delete_and_wait(
     at: &Ctx<'_>,
     t: &StackSetTarget,
     set: &str,
+    unit: Option<&str>,
     keep_stack: bool,
     turn: &mut Turn,
     started: impl FnOnce(&str),
@@ -105,7 +107,7 @@ async fn delete_and_wait(
         t.api(),
         set,
         &t.account,
-        t.unit_for(set),
+        unit,
         &t.region,
         keep_stack,
         &stack_sets::operation_token(set),
@@ -195,7 +197,9 @@ pub async fn tidy(
         }
         let instances = stack_sets::instances(t.api(), set).await?;
         if let Some(i) = instances.iter().find(|i| leftover(t, i, stacks_absent)) {
-            let deleted = delete_and_wait(at, t, set, true, turn, |_| {}).await?;
+            // The unit this listing says the instance was created in (else the file's).
+            let unit = i.organizational_unit.as_deref().or(t.unit_for(set));
+            let deleted = delete_and_wait(at, t, set, unit, true, turn, |_| {}).await?;
             turn.take().await;
             if let Err(why) = deleted {
                 return Err(Error::aws(format!(

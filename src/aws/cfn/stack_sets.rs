@@ -558,21 +558,30 @@ mod tests {
     use aws_sdk_cloudformation::operation::update_stack_set::UpdateStackSetOutput;
     use aws_smithy_mocks::mock;
 
+    /// What qfleet asks of stack set `name`: an empty template, no parameters nor tags.
+    fn desired<'a>(
+        name: &'a str,
+        empty: &'a BTreeMap<String, String>,
+        service_managed: bool,
+    ) -> Desired<'a> {
+        Desired {
+            name,
+            template: "{}",
+            parameters: empty,
+            tags: empty,
+            administration_role: None,
+            execution_role: None,
+            service_managed,
+        }
+    }
+
     /// UpdateStackSet names every instance when it names no account: only `None` says so; a
     /// group without an account or a region is refused before anything is sent (SDK-level
     /// mock: the request is checked, not AWS's answer).
     #[tokio::test]
     async fn mocked_an_update_names_every_instance_only_when_asked_to() {
-        let (params, tags) = (BTreeMap::new(), BTreeMap::new());
-        let d = Desired {
-            name: "qfleet-orders-data",
-            template: "{}",
-            parameters: &params,
-            tags: &tags,
-            administration_role: None,
-            execution_role: None,
-            service_managed: false,
-        };
+        let empty = BTreeMap::new();
+        let d = desired("qfleet-orders-data", &empty, false);
         let prefs = Preferences {
             region_order: vec!["eu-west-1".into()],
             regions_in_parallel: false,
@@ -646,16 +655,8 @@ mod tests {
                     && t.organizational_unit_ids() == units
             })
         };
-        let (params, tags) = (BTreeMap::new(), BTreeMap::new());
-        let d = Desired {
-            name: "qfleet-orders-data",
-            template: "{}",
-            parameters: &params,
-            tags: &tags,
-            administration_role: None,
-            execution_role: None,
-            service_managed: true,
-        };
+        let empty = BTreeMap::new();
+        let d = desired("qfleet-orders-data", &empty, true);
         let prefs = Preferences::default();
         let created = mock!(aws_sdk_cloudformation::Client::create_stack_set)
             .match_requests(|r| {
@@ -776,51 +777,43 @@ mod tests {
             (CallAs::DelegatedAdmin, Some(Sdk::DelegatedAdmin)),
             (CallAs::Holder, None),
         ] {
+            // A rule that answers `operation` only when the call says `want`.
+            macro_rules! as_wanted {
+                ($operation:path, $answer:expr) => {
+                    mock!($operation)
+                        .match_requests({
+                            let w = want.clone();
+                            move |r| r.call_as() == w.as_ref()
+                        })
+                        .then_output($answer)
+                };
+            }
             let rules = [
-                mock!(aws_sdk_cloudformation::Client::describe_stack_set)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| {
-                        DescribeStackSetOutput::builder()
-                            .stack_set(SdkSet::builder().stack_set_name("s").build())
-                            .build()
-                    }),
-                mock!(aws_sdk_cloudformation::Client::create_stack_set)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| CreateStackSetOutput::builder().build()),
-                mock!(aws_sdk_cloudformation::Client::update_stack_set)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build()),
-                mock!(aws_sdk_cloudformation::Client::create_stack_instances)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| {
+                as_wanted!(aws_sdk_cloudformation::Client::describe_stack_set, || {
+                    DescribeStackSetOutput::builder()
+                        .stack_set(SdkSet::builder().stack_set_name("s").build())
+                        .build()
+                }),
+                as_wanted!(aws_sdk_cloudformation::Client::create_stack_set, || {
+                    CreateStackSetOutput::builder().build()
+                }),
+                as_wanted!(aws_sdk_cloudformation::Client::update_stack_set, || {
+                    UpdateStackSetOutput::builder().operation_id("u").build()
+                }),
+                as_wanted!(
+                    aws_sdk_cloudformation::Client::create_stack_instances,
+                    || {
                         CreateStackInstancesOutput::builder()
                             .operation_id("c")
                             .build()
-                    }),
-                mock!(aws_sdk_cloudformation::Client::list_stack_instances)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| ListStackInstancesOutput::builder().build()),
-                mock!(aws_sdk_cloudformation::Client::describe_stack_set_operation)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| {
+                    }
+                ),
+                as_wanted!(aws_sdk_cloudformation::Client::list_stack_instances, || {
+                    ListStackInstancesOutput::builder().build()
+                }),
+                as_wanted!(
+                    aws_sdk_cloudformation::Client::describe_stack_set_operation,
+                    || {
                         DescribeStackSetOperationOutput::builder()
                             .stack_set_operation(
                                 StackSetOperation::builder()
@@ -828,29 +821,23 @@ mod tests {
                                     .build(),
                             )
                             .build()
-                    }),
-                mock!(aws_sdk_cloudformation::Client::list_stack_set_operation_results)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| ListStackSetOperationResultsOutput::builder().build()),
-                mock!(aws_sdk_cloudformation::Client::delete_stack_instances)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| {
+                    }
+                ),
+                as_wanted!(
+                    aws_sdk_cloudformation::Client::list_stack_set_operation_results,
+                    || ListStackSetOperationResultsOutput::builder().build()
+                ),
+                as_wanted!(
+                    aws_sdk_cloudformation::Client::delete_stack_instances,
+                    || {
                         DeleteStackInstancesOutput::builder()
                             .operation_id("d")
                             .build()
-                    }),
-                mock!(aws_sdk_cloudformation::Client::delete_stack_set)
-                    .match_requests({
-                        let w = want.clone();
-                        move |r| r.call_as() == w.as_ref()
-                    })
-                    .then_output(|| DeleteStackSetOutput::builder().build()),
+                    }
+                ),
+                as_wanted!(aws_sdk_cloudformation::Client::delete_stack_set, || {
+                    DeleteStackSetOutput::builder().build()
+                }),
             ];
             let clients = Rules {
                 cfn: rules.iter().collect(),
@@ -858,16 +845,8 @@ mod tests {
             }
             .clients();
             let api = Api::new(&clients.cfn, call_as);
-            let (params, tags) = (BTreeMap::new(), BTreeMap::new());
-            let d = Desired {
-                name: "s",
-                template: "{}",
-                parameters: &params,
-                tags: &tags,
-                administration_role: None,
-                execution_role: None,
-                service_managed: true,
-            };
+            let empty = BTreeMap::new();
+            let d = desired("s", &empty, true);
             let group = Group {
                 accounts: vec!["111122223333".into()],
                 regions: vec!["eu-west-1".into()],

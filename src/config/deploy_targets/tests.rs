@@ -682,21 +682,28 @@ fn the_stack_sets_account_is_declared_or_the_administration_roles_and_both_agree
     );
 }
 
+/// The start of a lab stack file in eu-west-1.
+const LAB: &str = "region: eu-west-1\nlab: true\n";
+
+/// The errors of a lab stack file in eu-west-1 that goes on with `yaml`: (field, message).
+fn said(yaml: &str) -> Vec<(String, String)> {
+    errors(&format!("{LAB}{yaml}"))
+        .into_iter()
+        .map(|x| (x.field, x.message))
+        .collect()
+}
+
+/// Whether `e` has an error at `field` that says `text`.
+fn has(e: &[(String, String)], field: &str, text: &str) -> bool {
+    e.iter().any(|(f, m)| f == field && m.contains(text))
+}
+
 /// Service-managed StackSets: each target names the AWS Organizations unit of its account
 /// (an id AWS takes), never the management account that holds the stack sets; the
 /// self-managed roles are refused, and a unit without that model is an error.
 #[test]
 fn service_managed_targets_name_their_unit_and_are_never_the_management_account() {
-    let base = "region: eu-west-1\nlab: true\n";
-    let said = |yaml: &str| -> Vec<(String, String)> {
-        errors(&format!("{base}{yaml}"))
-            .into_iter()
-            .map(|x| (x.field, x.message))
-            .collect()
-    };
-    let has = |e: &[(String, String)], field: &str, text: &str| {
-        e.iter().any(|(f, m)| f == field && m.contains(text))
-    };
+    let base = LAB;
     let ok = "rollout: {mode: stack_sets, permission_model: service_managed, administration_account: '999999999999'}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '222222222222'\n    organizational_unit: r-ab12\n";
     let f = parse_str(&format!("{base}{ok}")).unwrap();
     let units: Vec<Option<String>> = f
@@ -742,14 +749,22 @@ fn service_managed_targets_name_their_unit_and_are_never_the_management_account(
     // A unit without service-managed permissions, with StackSets or without.
     for rollout in ["rollout: {mode: stack_sets}\n", ""] {
         let e = said(&format!(
-            "{rollout}targets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n"
+            "{rollout}targets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '111111111111'\n    region: us-east-1\n    organizational_unit: ou-ab12-99zz88yy\n"
         ));
+        for i in 0..2 {
+            assert!(
+                has(
+                    &e,
+                    &format!("targets.{i}.organizational_unit"),
+                    "needs rollout.mode: stack_sets with rollout.permission_model: service_managed"
+                ),
+                "{e:?}"
+            );
+        }
+        // Only that: units are not compared where they mean nothing.
         assert!(
-            has(
-                &e,
-                "targets.0.organizational_unit",
-                "needs rollout.mode: stack_sets with rollout.permission_model: service_managed"
-            ),
+            !e.iter()
+                .any(|(_, m)| m.contains("an account is in one AWS Organizations unit")),
             "{e:?}"
         );
     }
@@ -769,18 +784,14 @@ fn service_managed_targets_name_their_unit_and_are_never_the_management_account(
 /// target may be in.
 #[test]
 fn service_managed_needs_its_acting_account_and_one_unit_per_account() {
-    let base = "region: eu-west-1\nlab: true\n";
-    let said = |yaml: &str| -> Vec<(String, String)> {
-        errors(&format!("{base}{yaml}"))
-            .into_iter()
-            .map(|x| (x.field, x.message))
-            .collect()
-    };
-    let has = |e: &[(String, String)], field: &str, text: &str| {
-        e.iter().any(|(f, m)| f == field && m.contains(text))
-    };
+    let base = LAB;
     let e = said(
-        "rollout: {mode: stack_sets, permission_model: service_managed}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '111111111111'\n    region: us-east-1\n    organizational_unit: ou-ab12-99zz88yy\n",
+        "rollout: {mode: stack_sets, permission_model: service_managed}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '111111111111'\n    region: us-east-1\n    organizational_unit: ou-ab12-99zz88yy\n  - name: c\n    account: '111111111111'\n    region: eu-central-1\n    organizational_unit: ou-ab12-34cd56ef\n",
+    );
+    // Each target is compared with the account's first: c agrees with a.
+    assert!(
+        !e.iter().any(|(f, _)| f == "targets.2.organizational_unit"),
+        "{e:?}"
     );
     assert!(
         has(

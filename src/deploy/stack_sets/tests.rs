@@ -15,8 +15,9 @@ use aws_sdk_cloudformation::operation::{
     update_stack_set::UpdateStackSetOutput,
 };
 use aws_sdk_cloudformation::types::{
-    StackInstanceStatus, StackInstanceSummary, StackSet as SdkStackSet, StackSetOperation,
-    StackSetOperationResultStatus, StackSetOperationResultSummary, StackSetOperationStatus, Tag,
+    AutoDeployment, PermissionModels, StackInstanceStatus, StackInstanceSummary,
+    StackSet as SdkStackSet, StackSetOperation, StackSetOperationResultStatus,
+    StackSetOperationResultSummary, StackSetOperationStatus, Tag,
 };
 use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_types::error::ErrorMetadata;
@@ -127,6 +128,18 @@ fn plan_and_deploy(
     mode: Mode,
     opts: &Options,
 ) -> (Vec<EnvOutcome>, Vec<String>) {
+    wave_of_file(&file(), rules, envs, mode, opts)
+}
+
+/// A wave of `file`'s targets `envs`, the stack sets' calls answered by `rules`: the outcomes
+/// and the notes.
+fn wave_of_file(
+    file: &Environment,
+    rules: &[&Rule],
+    envs: &[Environment],
+    mode: Mode,
+    opts: &Options,
+) -> (Vec<EnvOutcome>, Vec<String>) {
     let clients = Rules {
         cfn: rules.to_vec(),
         ..Default::default()
@@ -138,8 +151,7 @@ fn plan_and_deploy(
         .enable_all()
         .build()
         .unwrap();
-    let f = file();
-    let out = rt.block_on(wave(&clients, &f, envs, mode, opts, &note));
+    let out = rt.block_on(wave(&clients, file, envs, mode, opts, &note));
     (out, notes.into_inner().unwrap())
 }
 
@@ -1029,16 +1041,7 @@ fn mocked_a_deploy_session_refuses_credentials_of_another_account_than_the_stack
 }
 
 fn wave_of(file: &Environment, rules: &[&Rule], envs: &[Environment]) -> Vec<EnvOutcome> {
-    let clients = Rules {
-        cfn: rules.to_vec(),
-        ..Default::default()
-    }
-    .clients();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(wave(&clients, file, envs, Mode::Deploy, &opts(), &|_| {}))
+    wave_of_file(file, rules, envs, Mode::Deploy, &opts()).0
 }
 
 /// A service-managed file's first deploy of its canary: each stack set created
@@ -1082,12 +1085,10 @@ fn mocked_a_service_managed_wave_creates_its_instances_by_account_within_the_uni
     assert_eq!((create.num_calls(), instances.num_calls()), (2, 2));
 }
 
-/// A stack set whose permission model is not the file's: refused before anything changes
-/// (AWS keeps a stack set's model once it has instances).
-#[test]
-fn mocked_a_stack_set_of_another_permission_model_is_refused_untouched() {
-    let f = crate::config::examples::stack_sets_service_managed();
-    let theirs = mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(|| {
+/// The file's stack set as DescribeStackSet answers: with the file's marks, this permission
+/// model and this automatic deployment.
+fn marked(model: PermissionModels, auto: Option<bool>) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
         DescribeStackSetOutput::builder()
             .stack_set(
                 SdkStackSet::builder()
@@ -1098,81 +1099,90 @@ fn mocked_a_stack_set_of_another_permission_model_is_refused_untouched() {
                             .value("fleetsets")
                             .build(),
                     )
-                    .permission_model(aws_sdk_cloudformation::types::PermissionModels::SelfManaged)
+                    .permission_model(model.clone())
+                    .set_auto_deployment(
+                        auto.map(|on| AutoDeployment::builder().enabled(on).build()),
+                    )
                     .build(),
             )
             .build()
-    });
-    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
-    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
-        .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build());
-    let (create, instances) = (created(), create_instances());
-    let out = wave_of(
-        &f,
-        &[&theirs, &list, &update, &create, &instances],
-        &f.targets[..1],
-    );
-    assert!(!out[0].ok);
-    assert_eq!(out[0].exit_code, Exit::Input, "{:?}", out[0]);
-    assert!(
-        message(&out[0]).contains("has SELF_MANAGED permissions")
-            && message(&out[0]).contains("says SERVICE_MANAGED"),
-        "{}",
-        message(&out[0])
-    );
-    assert_eq!(
-        update.num_calls() + create.num_calls() + instances.num_calls(),
-        0
-    );
+    })
 }
 
-/// A stack set whose automatic deployment someone turned on: StackSets would act on accounts
-/// the file never names (deploy to each added to a unit, delete from each leaving one), so it
-/// is refused before anything changes.
-#[test]
-fn mocked_a_stack_set_with_automatic_deployment_on_is_refused_untouched() {
+/// The service-managed example's canary deployed against the stack sets `described`, each
+/// with an instance there: its outcome, and how many calls would have changed anything.
+fn service_managed_canary_against(described: &Rule) -> (EnvOutcome, usize) {
     let f = crate::config::examples::stack_sets_service_managed();
-    let auto = mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(|| {
-        DescribeStackSetOutput::builder()
-            .stack_set(
-                SdkStackSet::builder()
-                    .stack_set_name("x")
-                    .tags(
-                        Tag::builder()
-                            .key("qfleet:environment")
-                            .value("fleetsets")
-                            .build(),
-                    )
-                    .permission_model(
-                        aws_sdk_cloudformation::types::PermissionModels::ServiceManaged,
-                    )
-                    .auto_deployment(
-                        aws_sdk_cloudformation::types::AutoDeployment::builder()
-                            .enabled(true)
-                            .retain_stacks_on_account_removal(false)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
     let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
     let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
         .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build());
     let (create, instances) = (created(), create_instances());
     let out = wave_of(
         &f,
-        &[&auto, &list, &update, &create, &instances],
+        &[described, &list, &update, &create, &instances],
         &f.targets[..1],
     );
-    assert_eq!(out[0].exit_code, Exit::Refused, "{:?}", out[0]);
+    let changes = update.num_calls() + create.num_calls() + instances.num_calls();
+    (out.into_iter().next().unwrap(), changes)
+}
+
+/// A stack set whose permission model is not the file's (AWS keeps a stack set's model once
+/// it has instances), or whose automatic deployment someone turned on (StackSets would act on
+/// accounts the file never names: deploy to each added to a unit, delete from each leaving
+/// one): refused before anything changes.
+#[test]
+fn mocked_a_stack_set_of_another_model_or_with_automatic_deployment_is_refused_untouched() {
+    let (o, changes) = service_managed_canary_against(&marked(PermissionModels::SelfManaged, None));
+    assert_eq!(o.exit_code, Exit::Input, "{o:?}");
     assert!(
-        message(&out[0]).contains("has automatic deployment on"),
+        message(&o).contains("has SELF_MANAGED permissions")
+            && message(&o).contains("says SERVICE_MANAGED"),
         "{}",
-        message(&out[0])
+        message(&o)
     );
-    assert_eq!(
-        update.num_calls() + create.num_calls() + instances.num_calls(),
-        0
+    assert_eq!(changes, 0);
+    let (o, changes) =
+        service_managed_canary_against(&marked(PermissionModels::ServiceManaged, Some(true)));
+    assert_eq!(o.exit_code, Exit::Refused, "{o:?}");
+    assert!(
+        message(&o).contains("has automatic deployment on"),
+        "{}",
+        message(&o)
     );
+    assert_eq!(changes, 0);
+    // Off, as qfleet creates them: deployed, the instance named in the unit it was created in
+    // (ListStackInstances says `ou-ab12-0ldun1t0`; the file now says `ou-ab12-34cd56ef`).
+    let (op, res) = canary_succeeded();
+    let f = crate::config::examples::stack_sets_service_managed();
+    let off = marked(PermissionModels::ServiceManaged, Some(false));
+    let list = mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_output(|| {
+        ListStackInstancesOutput::builder()
+            .summaries(
+                StackInstanceSummary::builder()
+                    .account(A)
+                    .region("eu-west-1")
+                    .status(StackInstanceStatus::Current)
+                    .organizational_unit_id("ou-ab12-0ldun1t0")
+                    .build(),
+            )
+            .build()
+    });
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(|r| {
+            r.deployment_targets()
+                .is_some_and(|t| t.organizational_unit_ids() == ["ou-ab12-0ldun1t0"])
+        })
+        .then_compute_output(|r| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!(
+                    "op-{}",
+                    r.deployment_targets()
+                        .map(|t| t.accounts().join("-"))
+                        .unwrap_or_default()
+                ))
+                .build()
+        });
+    let out = wave_of(&f, &[&off, &list, &update, &op, &res], &f.targets[..1]);
+    assert!(out[0].ok, "{:?}", out[0]);
+    assert_eq!(update.num_calls(), 2);
 }
