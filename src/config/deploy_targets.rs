@@ -338,6 +338,24 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
             ));
             continue;
         };
+        // Every command but the StackSets calls acts in the target's own account (its stacks,
+        // alarms, termination protection, teardown's checks): from another account, only as a
+        // role there.
+        if let Some(admin) = administration_account(env)
+            && account != admin
+            && target_env
+                .target
+                .as_ref()
+                .is_some_and(|x| x.role_arn.is_none())
+        {
+            errors.push(src.key_error(
+                &at("role"),
+                format!(
+                    "target `{}` is in account {account}, and qfleet acts on the stack sets from {admin}: it reads and protects the target's stacks in {account} (status, the bake, termination protection, teardown) as a role there; set deploy_role, or the target's role",
+                    t.name
+                ),
+            ));
+        }
         let region = target_env.spec.region.clone();
         if let Some(first) = places.insert((account.clone(), region.clone()), i) {
             errors.push(src.error(

@@ -190,11 +190,18 @@ impl Builder<'_> {
                 }
             }
             Event::MappingStart(..) => {
+                let in_sequence = matches!(self.stack.last(), Some(Frame::Seq { .. }));
                 let path = if self.stack.is_empty() {
                     String::new()
                 } else {
                     self.value_path().unwrap_or_default()
                 };
+                // A mapping that is a list item (`targets.2`) has no key: its start locates
+                // what is missing from it, rather than the list's first item.
+                if in_sequence {
+                    let pos = self.position(mark, None);
+                    self.out.values.entry(path.clone()).or_insert(pos);
+                }
                 self.stack.push(Frame::Map { path, key: None });
             }
             Event::SequenceStart(..) => {
@@ -256,6 +263,15 @@ mod tests {
         assert_eq!(p.line, 2, "falls back to the `workers` key");
         assert!(loc.find("scaling.target").is_none());
         assert_eq!(loc.key("workers.max").unwrap().line, 4);
+    }
+
+    #[test]
+    fn a_setting_absent_from_a_list_item_points_at_that_item() {
+        let src = "targets:\n  - name: a\n    account: '1'\n  - name: b\n    region: x\n";
+        let loc = Locations::index(src);
+        assert_eq!(loc.find("targets.1.account").unwrap().line, 4);
+        assert_eq!(loc.find("targets.0.region").unwrap().line, 2);
+        assert_eq!(loc.find("targets.1.region").unwrap().line, 5);
     }
 
     #[test]

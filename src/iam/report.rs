@@ -325,7 +325,7 @@ impl Report for Policies {
                 String::new()
             } else {
                 format!(
-                    ", and of {targets} role{} qfleet assumes in the targets' accounts (target_roles)",
+                    ", and the permissions of {targets} role{} qfleet assumes in the targets' accounts (target_roles)",
                     plural(targets)
                 )
             },

@@ -636,7 +636,7 @@ fn stack_sets_need_an_account_per_target_one_target_per_place_and_preferences_aw
 /// administration role's; both must agree, and the key needs the mode.
 #[test]
 fn the_stack_sets_account_is_declared_or_the_administration_roles_and_both_agree() {
-    let base = "region: eu-west-1\nlab: true\n";
+    let base = "region: eu-west-1\nlab: true\ndeploy_role: reader\n";
     let targets = "targets:\n  - name: a\n    account: '111111111111'\n";
     let of = |rollout: &str| {
         let f = parse_str(&format!("{base}rollout: {rollout}\n{targets}")).unwrap();
@@ -704,7 +704,7 @@ fn has(e: &[(String, String)], field: &str, text: &str) -> bool {
 #[test]
 fn service_managed_targets_name_their_unit_and_are_never_the_management_account() {
     let base = LAB;
-    let ok = "rollout: {mode: stack_sets, permission_model: service_managed, administration_account: '999999999999'}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '222222222222'\n    organizational_unit: r-ab12\n";
+    let ok = "deploy_role: reader\nrollout: {mode: stack_sets, permission_model: service_managed, administration_account: '999999999999'}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '222222222222'\n    organizational_unit: r-ab12\n";
     let f = parse_str(&format!("{base}{ok}")).unwrap();
     let units: Vec<Option<String>> = f
         .expand()
@@ -719,7 +719,7 @@ fn service_managed_targets_name_their_unit_and_are_never_the_management_account(
         ]
     );
     let e = said(
-        "rollout: {mode: stack_sets, permission_model: service_managed, administration_account: '111111111111', execution_role: X}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '222222222222'\n  - name: c\n    account: '333333333333'\n    organizational_unit: ou-AB12-34cd56ef\n",
+        "deploy_role: reader\nrollout: {mode: stack_sets, permission_model: service_managed, administration_account: '111111111111', execution_role: X}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '222222222222'\n  - name: c\n    account: '333333333333'\n    organizational_unit: ou-AB12-34cd56ef\n",
     );
     assert!(
         has(
@@ -777,6 +777,19 @@ fn service_managed_targets_name_their_unit_and_are_never_the_management_account(
         ),
         "{e:?}"
     );
+    // A target in another account than the one qfleet acts from, without a role there.
+    let no_role = ok.replace("deploy_role: reader\n", "");
+    let e = said(&no_role);
+    for i in 0..2 {
+        assert!(
+            has(
+                &e,
+                &format!("targets.{i}.role"),
+                "acts on the stack sets from 999999999999"
+            ),
+            "{e:?}"
+        );
+    }
 }
 
 /// Service-managed: the account qfleet acts from is required; one account's targets agree
