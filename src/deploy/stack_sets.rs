@@ -299,11 +299,13 @@ async fn one_set(
         }
         .into());
     }
-    // Automatic deployment (turned on by someone else) acts on accounts the file never names.
-    if current
-        .as_ref()
-        .is_some_and(|c| c.auto_deployment == Some(true))
-    {
+    // Automatic deployment (turned on by someone else) acts on accounts the file never names;
+    // a service-managed stack set whose answer does not say it is off is not taken for off.
+    if current.as_ref().is_some_and(|c| {
+        c.auto_deployment == Some(true)
+            || (c.permission_model.as_deref() == Some("SERVICE_MANAGED")
+                && c.auto_deployment != Some(false))
+    }) {
         return Err(Refusal::StackSetAutoDeployment {
             set: name.to_string(),
             file: file.source.display(),

@@ -1141,15 +1141,18 @@ fn mocked_a_stack_set_of_another_model_or_with_automatic_deployment_is_refused_u
         message(&o)
     );
     assert_eq!(changes, 0);
-    let (o, changes) =
-        service_managed_canary_against(&marked(PermissionModels::ServiceManaged, Some(true)));
-    assert_eq!(o.exit_code, Exit::Refused, "{o:?}");
-    assert!(
-        message(&o).contains("has automatic deployment on"),
-        "{}",
-        message(&o)
-    );
-    assert_eq!(changes, 0);
+    // On, or not said to be off (fail closed).
+    for auto in [Some(true), None] {
+        let (o, changes) =
+            service_managed_canary_against(&marked(PermissionModels::ServiceManaged, auto));
+        assert_eq!(o.exit_code, Exit::Refused, "{auto:?}: {o:?}");
+        assert!(
+            message(&o).contains("has automatic deployment on"),
+            "{}",
+            message(&o)
+        );
+        assert_eq!(changes, 0);
+    }
     // Off, as qfleet creates them: deployed, the instance named in the unit it was created in
     // (ListStackInstances says `ou-ab12-0ldun1t0`; the file now says `ou-ab12-34cd56ef`).
     let (op, res) = canary_succeeded();
