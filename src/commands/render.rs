@@ -13,7 +13,8 @@ pub struct RenderArgs {
     #[arg(required = true)]
     pub envs: Vec<String>,
     /// Write one file per stack (data.yaml, fleet.yaml) into this directory instead of stdout
-    /// (into DIR/ENV/ for each of several environments).
+    /// (into DIR/ENV/ for each of several environments; a file deployed through StackSets
+    /// also gets its stack sets' templates in DIR/stack-sets/).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

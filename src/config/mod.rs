@@ -267,6 +267,14 @@ impl Environment {
         self.target.is_some() && self.spec.rollout.mode == schema::RolloutMode::StackSets
     }
 
+    /// The stack set whose instance in this target's account and region is its stack `stack`
+    /// (`qfleet-orders-data` for `qfleet-orders-eu-data`), for a target deployed through
+    /// StackSets; `None` otherwise (the stack is deployed under its own name).
+    pub fn stack_set_of(&self, stack: &str) -> Option<String> {
+        self.through_stack_sets()
+            .then(|| deploy_targets::stack_set_name(self.file_environment(), &self.name, stack))
+    }
+
     /// The stack file's own environment name of a target (`orders` of `orders-eu`); the
     /// environment's name otherwise.
     pub fn file_environment(&self) -> &str {

@@ -644,17 +644,12 @@ fn template_error(env: &Environment, name: &str, e: &minijinja::Error) -> Error 
     file.error_at_line("-", line, 1, offset, message).into()
 }
 
-/// The whole rendered output as one document stream, for stdout.
-pub fn to_stream(stacks: &[RenderedStack]) -> String {
-    let mut out = String::new();
-    for s in stacks {
-        out.push_str(&format!("# {} ({})\n---\n", s.stack_name, s.file_name));
-        out.push_str(&s.template);
-        if !s.template.ends_with('\n') {
-            out.push('\n');
-        }
+/// `text` ending in a newline (a template of the YAML stream `render` prints).
+pub fn terminated(text: &str) -> String {
+    match text.ends_with('\n') {
+        true => text.to_string(),
+        false => format!("{text}\n"),
     }
-    out
 }
 
 #[cfg(test)]

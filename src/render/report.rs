@@ -17,12 +17,28 @@ pub struct Rendered {
     pub stack_file: String,
     pub stacks: Vec<RenderedStack>,
     pub written: Vec<PathBuf>,
+    /// For a target deployed through StackSets, the stack set of each of `stacks`: the stack
+    /// is that stack set's instance in the target's account and region (its name is
+    /// CloudFormation's), and the template it gets is the stack set's.
+    pub stack_sets: Vec<Option<String>>,
 }
 
-/// Every environment's templates.
-pub struct Renders(pub Vec<Rendered>);
+/// The stack sets of one stack file deployed through StackSets (`rollout.mode: stack_sets`):
+/// their templates, each target's values merged in, and the files they were written to.
+pub struct RenderedSets {
+    pub stack_file: String,
+    pub sets: Vec<RenderedStack>,
+    pub written: Vec<PathBuf>,
+}
 
-/// Renders every environment, writing each one's templates under `out` when given.
+/// Every environment's templates, and the stack sets of the StackSets files among them.
+pub struct Renders {
+    pub environments: Vec<Rendered>,
+    pub stack_sets: Vec<RenderedSets>,
+}
+
+/// Renders every environment, writing each one's templates under `out` when given (and the
+/// stack sets' templates under `out/stack-sets/`).
 pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
     let several = envs.len() > 1;
     let mut all = Vec::new();
@@ -37,17 +53,31 @@ pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
         all.push(Rendered {
             environment: env.name.clone(),
             stack_file: env.source.display(),
+            stack_sets: stacks
+                .iter()
+                .map(|s| env.stack_set_of(&s.stack_name))
+                .collect(),
             stacks,
             written,
         });
     }
-    if let Some(base) = out {
-        for file in stack_set_files(envs)? {
-            let dir = base.join("stack-sets");
-            write(&dir, &super::stack_sets_of(&file)?)?;
-        }
+    let mut stack_sets = Vec::new();
+    for file in stack_set_files(envs)? {
+        let sets = super::stack_sets_of(&file)?;
+        let written = match out {
+            Some(base) => write(&base.join("stack-sets"), &sets)?,
+            None => Vec::new(),
+        };
+        stack_sets.push(RenderedSets {
+            stack_file: file.source.display(),
+            sets,
+            written,
+        });
     }
-    Ok(Renders(all))
+    Ok(Renders {
+        environments: all,
+        stack_sets,
+    })
 }
 
 /// The stack files (each loaded whole, with all its targets) of the environments that are
@@ -55,10 +85,7 @@ pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
 pub fn stack_set_files(envs: &[Environment]) -> Result<Vec<Environment>> {
     let mut paths: Vec<&Path> = Vec::new();
     for env in envs {
-        if env.target.is_some()
-            && env.spec.rollout.mode == crate::config::schema::RolloutMode::StackSets
-            && !paths.contains(&env.source.path.as_path())
-        {
+        if env.through_stack_sets() && !paths.contains(&env.source.path.as_path()) {
             paths.push(&env.source.path);
         }
     }
@@ -92,11 +119,32 @@ struct Body<'a> {
     stacks: Vec<Stack<'a>>,
 }
 
+/// `render`'s own top-level key.
+#[derive(Serialize, JsonSchema)]
+struct Own<'a> {
+    /// The stack sets of the stack files deployed through StackSets (`rollout.mode:
+    /// stack_sets`) whose targets were rendered, each file's once: what CloudFormation
+    /// deploys to their targets (empty without such a file).
+    stack_sets: Vec<StackSet<'a>>,
+}
+
+/// One stack set's template.
+#[derive(Serialize, JsonSchema)]
+struct StackSet<'a> {
+    /// The stack file's path.
+    stack_file: &'a str,
+    stack_set: &'a str,
+    /// The file it was written to (`--out`), else null.
+    file: Option<String>,
+    /// The template (JSON), when it was not written to a file.
+    template: Option<&'a str>,
+}
+
 /// The schema of `qfleet render`'s document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
     use crate::output::schema::{self, Environments};
-    schema::document::<Body<'static>, ()>(
+    schema::document::<Body<'static>, Own<'static>>(
         "render",
         "qfleet render --output json",
         Environments::Each,
@@ -107,7 +155,12 @@ pub fn schema() -> serde_json::Value {
 #[derive(Serialize, JsonSchema)]
 struct Stack<'a> {
     role: StackRole,
+    /// The stack's name; for a target deployed through StackSets, the name qfleet knows it
+    /// by (CloudFormation names the instance's stack `StackSet-…`).
     stack_name: &'a str,
+    /// For a target deployed through StackSets: the stack set whose instance this stack is
+    /// (its template, in `stack_sets`, is what the instance gets); else null.
+    stack_set: Option<&'a str>,
     /// The file it was written to (`--out`), else null.
     file: Option<String>,
     /// The template, when it was not written to a file.
@@ -121,7 +174,7 @@ impl Report for Renders {
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
         let environments = self
-            .0
+            .environments
             .iter()
             .map(|r| {
                 let stacks = r
@@ -131,6 +184,7 @@ impl Report for Renders {
                     .map(|(i, s)| Stack {
                         role: s.role,
                         stack_name: &s.stack_name,
+                        stack_set: r.stack_sets.get(i).and_then(|x| x.as_deref()),
                         file: r.written.get(i).map(|p| p.display().to_string()),
                         template: r.written.is_empty().then_some(s.template.as_str()),
                     })
@@ -142,21 +196,182 @@ impl Report for Renders {
                 EnvDoc::ok(&r.environment, body)
             })
             .collect();
-        Document::new(crate::error::Exit::Ok, environments)
+        let stack_sets = self
+            .stack_sets
+            .iter()
+            .flat_map(|f| {
+                f.sets.iter().enumerate().map(|(i, s)| StackSet {
+                    stack_file: &f.stack_file,
+                    stack_set: &s.stack_name,
+                    file: f.written.get(i).map(|p| p.display().to_string()),
+                    template: f.written.is_empty().then_some(s.template.as_str()),
+                })
+            })
+            .collect();
+        Document::with_own(crate::error::Exit::Ok, environments, Own { stack_sets })
     }
 
     fn text(&self, out: &Output) -> Result<()> {
-        let mut stream = String::new();
-        for r in &self.0 {
-            if r.written.is_empty() {
-                stream.push_str(&super::to_stream(&r.stacks));
-            } else {
-                for (s, p) in r.stacks.iter().zip(&r.written) {
-                    stream.push_str(&format!("{:<28} {}\n", s.stack_name, p.display()));
-                }
+        out.line(text(self).trim_end());
+        Ok(())
+    }
+}
+
+/// The templates as one YAML stream, each headed by its stack's name (JSON is YAML: the stack
+/// sets' templates are in it too); or, written to files, a line per file naming its stack.
+fn text(r: &Renders) -> String {
+    let label = |name: &str, set: Option<&str>, env: &str| match set {
+        Some(set) => format!("{env}'s instance of stack set {set}"),
+        None => name.to_string(),
+    };
+    let mut stream = String::new();
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for e in &r.environments {
+        if e.written.is_empty() {
+            for (s, set) in e.stacks.iter().zip(&e.stack_sets) {
+                stream.push_str(&format!(
+                    "# {} ({})\n---\n",
+                    label(&s.stack_name, set.as_deref(), &e.environment),
+                    s.file_name
+                ));
+                stream.push_str(&super::terminated(&s.template));
+            }
+        } else {
+            for ((s, p), set) in e.stacks.iter().zip(&e.written).zip(&e.stack_sets) {
+                let name = match set {
+                    Some(set) => format!("{set} in {}", e.environment),
+                    None => s.stack_name.clone(),
+                };
+                rows.push((name, p.display().to_string()));
             }
         }
-        out.line(stream.trim_end());
-        Ok(())
+    }
+    for f in &r.stack_sets {
+        if f.written.is_empty() {
+            for s in &f.sets {
+                stream.push_str(&format!(
+                    "# stack set {} of {} ({})\n---\n",
+                    s.stack_name, f.stack_file, s.file_name
+                ));
+                stream.push_str(&super::terminated(&s.template));
+            }
+        } else {
+            for (s, p) in f.sets.iter().zip(&f.written) {
+                rows.push((
+                    format!("stack set {}", s.stack_name),
+                    p.display().to_string(),
+                ));
+            }
+        }
+    }
+    let width = rows
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, path) in rows {
+        stream.push_str(&format!("{name:<width$}  {path}\n"));
+    }
+    stream
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::output::report::Report;
+
+    fn example(name: &str) -> Vec<crate::config::Environment> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
+        crate::config::load(&path).unwrap().expand()
+    }
+
+    fn document(r: &super::Renders) -> serde_json::Value {
+        serde_json::to_value(r.document()).unwrap()
+    }
+
+    #[test]
+    fn a_stack_sets_file_renders_its_stack_sets_and_names_each_targets_stack_by_its_stack_set() {
+        let envs = example("stack-sets.yaml");
+        let file = envs[0].source.display();
+        let r = super::render_all(&envs, None).unwrap();
+        let stream = super::text(&r);
+        let headers: Vec<&str> = stream.lines().filter(|l| l.starts_with("# ")).collect();
+        assert_eq!(
+            headers,
+            [
+                "# fleetsets-eu1's instance of stack set qfleet-fleetsets-data (data.yaml)",
+                "# fleetsets-eu1's instance of stack set qfleet-fleetsets-fleet (fleet.yaml)",
+                "# fleetsets-us1's instance of stack set qfleet-fleetsets-data (data.yaml)",
+                "# fleetsets-us1's instance of stack set qfleet-fleetsets-fleet (fleet.yaml)",
+                "# fleetsets-eu2's instance of stack set qfleet-fleetsets-data (data.yaml)",
+                "# fleetsets-eu2's instance of stack set qfleet-fleetsets-fleet (fleet.yaml)",
+                &format!(
+                    "# stack set qfleet-fleetsets-data of {file} (qfleet-fleetsets-data.json)"
+                ),
+                &format!(
+                    "# stack set qfleet-fleetsets-fleet of {file} (qfleet-fleetsets-fleet.json)"
+                ),
+            ]
+        );
+        // One YAML stream: the stack sets' JSON templates are documents of it.
+        let docs: Vec<serde_yaml_ng::Value> = serde_yaml_ng::Deserializer::from_str(&stream)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect();
+        assert_eq!(docs.len(), 8);
+        assert!(
+            docs[7]["Mappings"].is_mapping(),
+            "the merged fleet template"
+        );
+
+        let v = document(&r);
+        assert_eq!(
+            v["environments"][2]["stacks"][0]["stack_set"],
+            "qfleet-fleetsets-data"
+        );
+        let sets = v["stack_sets"].as_array().unwrap();
+        assert_eq!(sets.len(), 2);
+        assert_eq!(sets[1]["stack_set"], "qfleet-fleetsets-fleet");
+        assert_eq!(sets[1]["stack_file"], file.as_str());
+        assert!(sets[1]["template"].as_str().unwrap().starts_with('{'));
+
+        let dir = tempfile::tempdir().unwrap();
+        let r = super::render_all(&envs, Some(dir.path())).unwrap();
+        let listed = super::text(&r);
+        let set_file = dir.path().join("stack-sets/qfleet-fleetsets-fleet.json");
+        assert!(set_file.is_file());
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.starts_with("stack set qfleet-fleetsets-fleet ")
+                    && l.ends_with(&set_file.display().to_string())),
+            "{listed}"
+        );
+        let target_file = dir.path().join("fleetsets-eu2/data.yaml");
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.starts_with("qfleet-fleetsets-data in fleetsets-eu2 ")
+                    && l.ends_with(&target_file.display().to_string())),
+            "{listed}"
+        );
+        assert!(!listed.contains("qfleet-fleetsets-eu2-data"), "{listed}");
+        let v = document(&r);
+        assert_eq!(v["stack_sets"][1]["file"], set_file.display().to_string());
+        assert!(v["stack_sets"][1]["template"].is_null());
+    }
+
+    #[test]
+    fn a_file_deployed_under_its_own_names_has_no_stack_sets() {
+        let envs = example("batch.yaml");
+        let r = super::render_all(&envs, None).unwrap();
+        let stream = super::text(&r);
+        assert!(
+            stream.starts_with("# qfleet-batch-data (data.yaml)\n---\n"),
+            "{stream}"
+        );
+        let v = document(&r);
+        assert_eq!(v["stack_sets"], serde_json::json!([]));
+        assert!(v["environments"][0]["stacks"][0]["stack_set"].is_null());
     }
 }

@@ -131,6 +131,7 @@ fn json<'a>(env: &'a Environment, stacks: &'a [RenderedStack], warnings: &'a [St
             .map(|s| Stack {
                 role: s.role,
                 stack_name: &s.stack_name,
+                stack_set: env.stack_set_of(&s.stack_name),
                 bytes: s.template.len(),
             })
             .collect(),
@@ -156,6 +157,13 @@ fn json<'a>(env: &'a Environment, stacks: &'a [RenderedStack], warnings: &'a [St
             wave: t.wave,
             waves: t.waves,
             bake_seconds: (t.waves > 1).then(|| crate::config::deploy_targets::bake(env)),
+            mode: env.spec.rollout.mode.as_str(),
+            stack_sets: env.through_stack_sets().then(|| StackSetsBody {
+                permission_model: env.spec.rollout.permission_model.as_str(),
+                administration_account: crate::config::deploy_targets::administration_account(env),
+                call_as: env.spec.rollout.call_as.as_str(),
+                organizational_unit: t.organizational_unit.as_deref(),
+            }),
         }),
         warnings,
     }
@@ -176,6 +184,27 @@ struct TargetBody<'a> {
     /// How long its wave is baked (rollout.bake, or as long as the slowest alarm needs); null
     /// with one wave.
     bake_seconds: Option<u64>,
+    /// How the file's targets are deployed (`rollout.mode`).
+    #[schemars(extend("enum" = ["direct", "stack_sets"]))]
+    mode: &'static str,
+    /// With `mode: stack_sets`, how; else null.
+    stack_sets: Option<StackSetsBody<'a>>,
+}
+
+/// How a target's stack sets are reached (`rollout.mode: stack_sets`).
+#[derive(Serialize, JsonSchema)]
+struct StackSetsBody<'a> {
+    #[schemars(extend("enum" = ["self_managed", "service_managed"]))]
+    permission_model: &'static str,
+    /// The account qfleet acts on the stack sets from (`rollout.administration_account`, or
+    /// the administration role's); null when the file names none.
+    administration_account: Option<String>,
+    /// As whom (`rollout.call_as`): the account that holds the stack sets, or a delegated
+    /// administrator.
+    #[schemars(extend("enum" = ["self", "delegated_admin"]))]
+    call_as: &'static str,
+    /// The AWS Organizations unit of the target's account (service-managed); else null.
+    organizational_unit: Option<&'a str>,
 }
 
 /// The stack files and rendered templates checked, one object per environment.
@@ -218,7 +247,12 @@ pub fn schema() -> serde_json::Value {
 #[derive(Serialize, JsonSchema)]
 struct Stack<'a> {
     role: StackRole,
+    /// The stack's name; for a target deployed through StackSets, the name qfleet knows it
+    /// by (CloudFormation names the instance's stack `StackSet-…`).
     stack_name: &'a str,
+    /// For a target deployed through StackSets: the stack set whose instance in the target's
+    /// account and region this stack is; else null.
+    stack_set: Option<String>,
     /// The template's size.
     bytes: usize,
 }
@@ -274,11 +308,52 @@ fn rows(checked: &[Checked]) -> String {
         }
     }
     bakes.sort();
-    for line in roles.iter().chain(&bakes) {
+    let mut files: Vec<String> = Vec::new();
+    for c in checked {
+        if let Some(line) = stack_sets_line(c.env)
+            .map(|l| format!("{}: {l}", c.env.source.display()))
+            .filter(|l| !files.contains(l))
+        {
+            files.push(line);
+        }
+    }
+    for line in files.iter().chain(&roles).chain(&bakes) {
         out.push('\n');
         out.push_str(line);
     }
     out
+}
+
+/// How a target deployed through StackSets is reached: by which stack sets, with which
+/// permissions, from which account; `None` for any other environment.
+fn stack_sets_line(env: &Environment) -> Option<String> {
+    if !env.through_stack_sets() {
+        return None;
+    }
+    let r = &env.spec.rollout;
+    let sets: Vec<String> = env
+        .stack_names()
+        .iter()
+        .filter_map(|s| env.stack_set_of(s))
+        .collect();
+    let from = match (
+        crate::config::deploy_targets::administration_account(env),
+        r.call_as,
+    ) {
+        (Some(a), crate::config::schema::CallAs::DelegatedAdmin) => {
+            format!("delegated administrator account {a}")
+        }
+        (Some(a), _) => format!("account {a}"),
+        (None, _) => "the credentials' account".to_string(),
+    };
+    let permissions = match r.permission_model {
+        crate::config::schema::PermissionModel::ServiceManaged => "service-managed",
+        crate::config::schema::PermissionModel::SelfManaged => "self-managed",
+    };
+    Some(format!(
+        "deployed through CloudFormation StackSets ({permissions} permissions, from {from}): stack sets {}, an instance per target",
+        sets.join(", ")
+    ))
 }
 
 fn table(checked: &[Checked]) -> String {
@@ -346,13 +421,36 @@ fn table(checked: &[Checked]) -> String {
 fn details(env: &Environment, stacks: &[RenderedStack], out: &Output) {
     let spec = &env.spec;
     out.line(format!("{}: valid ({})", env.source.display(), env.name));
-    for s in stacks {
+    let names: Vec<String> = stacks
+        .iter()
+        .map(|s| match env.stack_set_of(&s.stack_name) {
+            Some(set) => format!("instance of stack set {set}"),
+            None => s.stack_name.clone(),
+        })
+        .collect();
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(28);
+    for (s, name) in stacks.iter().zip(&names) {
         out.line(format!(
-            "  {:<6} {:<28} {}",
+            "  {:<6} {name:<width$} {}",
             s.role.as_str(),
-            s.stack_name,
             count(s.template.len() as u64, "byte", "bytes")
         ));
+    }
+    if let Some(t) = &env.target {
+        let role = match &t.role_arn {
+            Some(arn) => format!("assumes {arn}"),
+            None => "acts with the credentials qfleet runs with".into(),
+        };
+        out.line(format!(
+            "  target {} in account {}, wave {} of {}; qfleet {role}",
+            t.name,
+            t.account.as_deref().unwrap_or("(any)"),
+            t.wave,
+            t.waves
+        ));
+    }
+    if let Some(line) = stack_sets_line(env) {
+        out.line(format!("  {line}"));
     }
     for stage in env.stages() {
         if env.is_pipeline()
@@ -435,8 +533,55 @@ mod tests {
         let v = serde_json::to_value(&body).unwrap();
         assert_eq!(
             v["target"],
-            serde_json::json!({"name": "b", "account": "444455556666", "role_arn": "arn:aws:iam::444455556666:role/deployer", "wave": 2, "waves": 2, "bake_seconds": 1200})
+            serde_json::json!({"name": "b", "account": "444455556666", "role_arn": "arn:aws:iam::444455556666:role/deployer", "wave": 2, "waves": 2, "bake_seconds": 1200, "mode": "direct", "stack_sets": null})
         );
+    }
+
+    #[test]
+    fn a_stack_sets_target_is_shown_as_its_stack_sets_instances_and_how_they_are_reached() {
+        let file = crate::config::examples::stack_sets_service_managed();
+        let envs = file.targets.clone();
+        let checked = super::check_all(&envs, false).unwrap();
+        let text = super::rows(&checked.checked);
+        let line = format!(
+            "{}: deployed through CloudFormation StackSets (service-managed permissions, from account 999999999999): stack sets qfleet-fleetsets-data, qfleet-fleetsets-fleet, an instance per target",
+            file.source.display()
+        );
+        // Once for the file's three targets.
+        assert_eq!(text.lines().filter(|l| *l == line).count(), 1, "{text}");
+        let v = serde_json::to_value(super::json(
+            checked.checked[2].env,
+            &checked.checked[2].stacks,
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(v["target"]["mode"], "stack_sets");
+        assert_eq!(
+            v["target"]["stack_sets"],
+            serde_json::json!({"permission_model": "service_managed", "administration_account": "999999999999", "call_as": "self", "organizational_unit": "ou-ab12-99zz88yy"})
+        );
+        assert_eq!(v["stacks"][1]["stack_set"], "qfleet-fleetsets-fleet");
+        assert_eq!(v["stacks"][1]["stack_name"], "qfleet-fleetsets-eu2-fleet");
+
+        // A direct target has neither.
+        let direct = crate::config::parse(
+            std::path::PathBuf::from("stacks/orders.yaml"),
+            "region: eu-west-1\nlab: true\ntargets:\n  - name: a\n    account: '111122223333'\n"
+                .into(),
+        )
+        .unwrap()
+        .expand();
+        let checked = super::check_all(&direct, false).unwrap();
+        assert!(!super::rows(&checked.checked).contains("StackSets"));
+        let v = serde_json::to_value(super::json(
+            checked.checked[0].env,
+            &checked.checked[0].stacks,
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(v["target"]["mode"], "direct");
+        assert!(v["target"]["stack_sets"].is_null());
+        assert!(v["stacks"][0]["stack_set"].is_null());
     }
 
     /// The summary states the Spot share and the saving AWS's Spot pricing page promises
