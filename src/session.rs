@@ -219,6 +219,7 @@ pub fn check_target_flags(envs: &[Environment], settings: &Settings) -> Result<(
         return Err(Usage::TargetFlag {
             flag,
             env: env.name.clone(),
+            file: env.source.display(),
         }
         .into());
     }

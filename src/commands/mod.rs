@@ -118,7 +118,10 @@ mod tests {
             ..Default::default()
         };
         let e = check_target_flags(&envs, &role).unwrap_err().to_string();
-        assert!(e.starts_with("--role-arn does not go with p-b:"), "{e}");
+        assert!(
+            e.starts_with("--role-arn does not go with p-b, a target of stacks/p.yaml:"),
+            "{e}"
+        );
         // Without the target that has a role, --role-arn is the way to reach the others.
         assert!(check_target_flags(&envs[..2], &role).is_ok());
         let region = Settings {
@@ -126,7 +129,10 @@ mod tests {
             ..Default::default()
         };
         let e = check_target_flags(&envs, &region).unwrap_err().to_string();
-        assert!(e.starts_with("--region does not go with p-a:"), "{e}");
+        assert!(
+            e.starts_with("--region does not go with p-a, a target of stacks/p.yaml:"),
+            "{e}"
+        );
         assert!(check_target_flags(&envs[..1], &region).is_ok());
     }
 }

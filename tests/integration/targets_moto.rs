@@ -149,8 +149,12 @@ async fn each_target_is_deployed_in_its_own_account_and_region() {
         .args(["status", "--region", "eu-central-1"])
         .arg(&file));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // It names the target and the file that makes it, which is what was typed.
     assert!(
-        stderr(&o).contains("--region does not go with"),
+        stderr(&o).contains(&format!(
+            "--region does not go with {e}-eu, a target of {}",
+            file.display()
+        )),
         "{}",
         stderr(&o)
     );
