@@ -63,14 +63,24 @@ pub enum Usage {
     Partitions { partitions: String },
     /// `--region` or `--role-arn` for a target of a stack file, which names its own.
     #[error(
-        "{flag} does not go with {env}: a target of a stack file (targets) names its own region and role; name the target's environments without {flag}"
+        "{flag} does not go with {env}, a target of {file}: each target (targets) names its own region and role; run without {flag}"
     )]
-    TargetFlag { flag: &'static str, env: String },
+    TargetFlag {
+        flag: &'static str,
+        env: String,
+        file: String,
+    },
     /// `iam-policy` for StackSets targets and other environments at once.
     #[error(
         "iam-policy for {stack_sets} (deployed through CloudFormation StackSets) and {other} at once: the account of a StackSets file's policy is the one that holds its stack sets, and the others' is the one they live in; print their policies one run each"
     )]
     StackSetsMixed { stack_sets: String, other: String },
+    /// `iam-policy` for a service-managed file acted on as the management account and one
+    /// acted on as a delegated administrator: an account is one or the other.
+    #[error(
+        "iam-policy for {holder} (rollout.call_as: self, the organization's management account) and {delegated} (rollout.call_as: delegated_admin) at once: the management account is not a delegated administrator, so one account's policy cannot serve both; print their policies one run each"
+    )]
+    CallAsMixed { holder: String, delegated: String },
     /// A StackSets target without an account (validation refuses such a file).
     #[error(
         "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets) and names no account: give the target its account"

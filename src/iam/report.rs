@@ -47,6 +47,27 @@ pub fn account_of(
         }
         .into());
     }
+    // Service-managed stack sets are acted on from the management account or from a
+    // delegated administrator, never both from one account (the management account cannot
+    // be registered as a delegated administrator,
+    // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html>).
+    let as_whom = |call_as| {
+        through.iter().find(|e| {
+            e.spec.rollout.permission_model
+                == crate::config::schema::PermissionModel::ServiceManaged
+                && e.spec.rollout.call_as == call_as
+        })
+    };
+    if let (Some(h), Some(d)) = (
+        as_whom(crate::config::schema::CallAs::SelfAccount),
+        as_whom(crate::config::schema::CallAs::DelegatedAdmin),
+    ) {
+        return Err(Usage::CallAsMixed {
+            holder: h.name.clone(),
+            delegated: d.name.clone(),
+        }
+        .into());
+    }
     // The account a StackSets file says holds its stack sets: the policy is that account's.
     let admin: BTreeSet<String> = through
         .iter()

@@ -580,4 +580,18 @@ fn a_delegated_administrator_acts_on_the_files_stack_sets_in_the_management_acco
         "{:?}",
         p.notes
     );
+    // With targets acted on as the management account in the same run: refused (exit 2),
+    // whatever the account.
+    let mut mixed = envs.clone();
+    mixed[0].spec.rollout.call_as = crate::config::schema::CallAs::SelfAccount;
+    let err = report::account_of(None, crate::aws::Settings::default(), &mixed).unwrap_err();
+    assert_eq!(err.exit_code(), crate::error::Exit::Input);
+    assert!(
+        err.to_string().starts_with(&format!(
+            "iam-policy for {} (rollout.call_as: self, the organization's management account) and {} (rollout.call_as: delegated_admin) at once",
+            mixed[0].name, mixed[1].name
+        )),
+        "{err}"
+    );
+    assert!(report::account_of(None, crate::aws::Settings::default(), &envs).is_ok());
 }
