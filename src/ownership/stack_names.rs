@@ -111,10 +111,21 @@ impl StackSetTarget {
     /// The stack set and the instance of the stack named `name` there (an instance's stack
     /// name, or qfleet's own name of a stack).
     pub fn of_stack(&self, name: &str) -> Option<(&str, &Instance)> {
+        match self.instance_of(name)? {
+            (set, Some(i)) => Some((set, i)),
+            (_, None) => None,
+        }
+    }
+
+    /// The stack set of the stack `name` (its instance's stack's name, or qfleet's own name
+    /// for it), and its instance in the target's account and region, if it has one.
+    pub fn instance_of(&self, name: &str) -> Option<(&str, Option<&Instance>)> {
         self.instances.iter().find_map(|(own, (set, i))| {
-            let i = i.as_ref()?;
-            let stack = i.stack_id.as_deref().map(stack_sets::stack_name_of);
-            (own == name || stack == Some(name)).then_some((set.as_str(), i))
+            let stack = i
+                .as_ref()
+                .and_then(|i| i.stack_id.as_deref())
+                .map(stack_sets::stack_name_of);
+            (own == name || stack == Some(name)).then_some((set.as_str(), i.as_ref()))
         })
     }
 }

@@ -239,6 +239,27 @@ pub struct StackSummary {
     pub reason: Option<String>,
     /// `null` when the stack or its protection could not be read.
     pub termination_protection: Option<bool>,
+    /// For a target deployed through StackSets: the stack set whose instance in the target's
+    /// account and region this stack is; else null.
+    pub stack_set: Option<String>,
+    /// That instance, as ListStackInstances says; null without one (or for a stack deployed
+    /// under its own name).
+    pub instance: Option<InstanceStatus>,
+}
+
+/// A stack set's instance as StackSets reports it
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct InstanceStatus {
+    /// CURRENT (up to date with the stack set), OUTDATED (its stack failed, or an operation
+    /// failed or was stopped before it was created or updated: it does not have the stack
+    /// set's template) or INOPERABLE (a DeleteStackInstances operation failed and left it
+    /// unstable; UpdateStackSet passes it by).
+    pub status: String,
+    /// Its last operation's result for it (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING,
+    /// INOPERABLE, …), when StackSets says.
+    pub detailed_status: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -327,6 +348,24 @@ pub async fn gather_at(
             .collect();
         first.pipeline = Some(pipeline_of(&first));
     }
+    if let Some(t) = &names.stack_set {
+        let stacks = first.stacks.iter_mut().chain(
+            first
+                .stages
+                .iter_mut()
+                .flat_map(|s| s.status.stacks.iter_mut()),
+        );
+        for st in stacks {
+            if let Some((set, instance)) = t.instance_of(&st.name) {
+                st.stack_set = Some(set.to_string());
+                st.instance = instance.map(|i| InstanceStatus {
+                    status: i.status.clone(),
+                    detailed_status: i.detailed.clone(),
+                    reason: i.reason.clone().filter(|r| !r.is_empty()),
+                });
+            }
+        }
+    }
     first
 }
 
@@ -347,6 +386,8 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
                 last_updated: None,
                 reason: None,
                 termination_protection: None,
+                stack_set: None,
+                instance: None,
             })
             .collect(),
         workers: Vec::new(),
@@ -400,6 +441,8 @@ fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, String>) 
         last_updated: None,
         reason: None,
         termination_protection: Some(false),
+        stack_set: None,
+        instance: None,
     };
     match &s.state {
         Fact::Known(st) => {

@@ -635,6 +635,27 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
             ("qfleet-fleetsets-eu1-fleet", Some(false)),
         ]
     );
+    // Each row says its stack set, and its instance as ListStackInstances says.
+    assert_eq!(
+        s.stacks[0].stack_set.as_deref(),
+        Some("qfleet-fleetsets-data")
+    );
+    assert_eq!(
+        s.stacks[0].instance.as_ref().map(|i| i.status.as_str()),
+        Some("CURRENT")
+    );
+    assert_eq!(
+        s.stacks[1].stack_set.as_deref(),
+        Some("qfleet-fleetsets-fleet")
+    );
+    assert!(s.stacks[1].instance.is_none());
+    let text = crate::status::text(&s);
+    for line in [
+        "stack set qfleet-fleetsets-data: instance CURRENT, up to date with the stack set",
+        "stack set qfleet-fleetsets-fleet: no instance here (deploy its wave to create it)",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}: {text}");
+    }
 
     // A stack set that could not be read: every stack unknown, never "not deployed".
     let denied = mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_error(|| {
