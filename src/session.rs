@@ -209,10 +209,10 @@ pub async fn clients_for(aws: &Aws, env: &Environment) -> Clients {
 pub fn check_target_flags(envs: &[Environment], settings: &Settings) -> Result<()> {
     for env in envs {
         let Some(target) = &env.target else { continue };
-        let flag = if settings.region.is_some() {
-            "--region"
+        let (flag, what) = if settings.region.is_some() {
+            ("--region", "region")
         } else if settings.role_arn.is_some() && target.role_arn.is_some() {
-            "--role-arn"
+            ("--role-arn", "role")
         } else {
             continue;
         };
@@ -220,6 +220,7 @@ pub fn check_target_flags(envs: &[Environment], settings: &Settings) -> Result<(
             flag,
             env: env.name.clone(),
             file: env.source.display(),
+            what,
         }
         .into());
     }

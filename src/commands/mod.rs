@@ -130,7 +130,7 @@ mod tests {
         };
         let e = check_target_flags(&envs, &region).unwrap_err().to_string();
         assert!(
-            e.starts_with("--region does not go with p-a, a target of stacks/p.yaml:"),
+            e == "--region does not go with p-a, a target of stacks/p.yaml: the target names its own region; name the file's targets in a run without --region",
             "{e}"
         );
         assert!(check_target_flags(&envs[..1], &region).is_ok());

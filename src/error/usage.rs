@@ -63,12 +63,14 @@ pub enum Usage {
     Partitions { partitions: String },
     /// `--region` or `--role-arn` for a target of a stack file, which names its own.
     #[error(
-        "{flag} does not go with {env}, a target of {file}: each target (targets) names its own region and role; run without {flag}"
+        "{flag} does not go with {env}, a target of {file}: the target names its own {what}; name the file's targets in a run without {flag}"
     )]
     TargetFlag {
         flag: &'static str,
         env: String,
         file: String,
+        /// `region`, or `role`.
+        what: &'static str,
     },
     /// `iam-policy` for StackSets targets and other environments at once.
     #[error(

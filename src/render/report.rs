@@ -40,10 +40,17 @@ pub struct Renders {
 /// Renders every environment, writing each one's templates under `out` when given (and the
 /// stack sets' templates under `out/stack-sets/`).
 pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
+    // Everything is rendered, and the stack sets merged, before anything is written: a file
+    // whose targets cannot share a template leaves no files behind.
+    let rendered: Vec<Vec<RenderedStack>> =
+        envs.iter().map(super::render).collect::<Result<_>>()?;
+    let mut files = Vec::new();
+    for file in stack_set_files(envs)? {
+        files.push((file.source.display(), super::stack_sets_of(&file)?));
+    }
     let several = envs.len() > 1;
     let mut all = Vec::new();
-    for env in envs {
-        let stacks = super::render(env)?;
+    for (env, stacks) in envs.iter().zip(rendered) {
         let written = match out {
             // Copies each get a directory of their own.
             Some(base) if several => write(&base.join(&env.name), &stacks)?,
@@ -62,14 +69,13 @@ pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
         });
     }
     let mut stack_sets = Vec::new();
-    for file in stack_set_files(envs)? {
-        let sets = super::stack_sets_of(&file)?;
+    for (stack_file, sets) in files {
         let written = match out {
             Some(base) => write(&base.join("stack-sets"), &sets)?,
             None => Vec::new(),
         };
         stack_sets.push(RenderedSets {
-            stack_file: file.source.display(),
+            stack_file,
             sets,
             written,
         });
@@ -359,6 +365,29 @@ mod tests {
         let v = document(&r);
         assert_eq!(v["stack_sets"][1]["file"], set_file.display().to_string());
         assert!(v["stack_sets"][1]["template"].is_null());
+    }
+
+    /// A StackSets file whose targets cannot share a template is refused before anything is
+    /// written.
+    #[test]
+    fn an_unmergeable_stack_sets_file_writes_nothing() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("examples/stack-sets.yaml")).unwrap();
+        let shaped = text.replace(
+            "    workers:\n      max: 30\n",
+            "    workers:\n      max: 30\n      instance_types: [m7g.large, m6g.large]\n",
+        );
+        assert_ne!(shaped, text);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleetsets.yaml");
+        std::fs::write(&path, shaped).unwrap();
+        let envs = crate::config::load(&path).unwrap().expand();
+        let out = dir.path().join("out");
+        let Err(err) = super::render_all(&envs, Some(&out)) else {
+            panic!("rendered")
+        };
+        assert_eq!(err.exit_code(), crate::error::Exit::Input);
+        assert!(!out.exists(), "{}", out.display());
     }
 
     #[test]

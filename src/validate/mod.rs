@@ -10,12 +10,16 @@ use crate::output::words::{self, count};
 use crate::render::{self, RenderedStack, StackRole, check};
 use schemars::JsonSchema;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// One environment checked: its rendered stacks and the advice on its settings.
 pub struct Checked<'a> {
     pub env: &'a Environment,
     pub stacks: Vec<RenderedStack>,
     pub warnings: Vec<String>,
+    /// For a target deployed through StackSets, the size of each of its stack sets'
+    /// templates (what its instances get), by stack set.
+    pub stack_set_bytes: BTreeMap<String, usize>,
 }
 
 /// Every environment a command line names, checked.
@@ -25,7 +29,9 @@ pub struct Validated<'a> {
     pub details: bool,
 }
 
-/// Checks every environment: a problem in a rendered template is invalid input.
+/// Checks every environment: a problem in a rendered template is invalid input, and so are
+/// the targets of a StackSets file whose templates cannot be its stack sets'
+/// ([`render::stack_sets_of`], as `render` and `deploy` make them).
 pub fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
     let mut checked = Vec::new();
     for env in envs {
@@ -33,7 +39,20 @@ pub fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
             env,
             stacks: checked_stacks(env)?,
             warnings: warnings(env),
+            stack_set_bytes: BTreeMap::new(),
         });
+    }
+    for file in render::report::stack_set_files(envs)? {
+        let sizes: BTreeMap<String, usize> = render::stack_sets_of(&file)?
+            .into_iter()
+            .map(|s| (s.stack_name, s.template.len()))
+            .collect();
+        for c in checked
+            .iter_mut()
+            .filter(|c| c.env.through_stack_sets() && c.env.source.path == file.source.path)
+        {
+            c.stack_set_bytes = sizes.clone();
+        }
     }
     Ok(Validated {
         checked,
@@ -50,7 +69,7 @@ impl Report for Validated<'_> {
         let environments = self
             .checked
             .iter()
-            .map(|c| EnvDoc::ok(&c.env.name, json(c.env, &c.stacks, &c.warnings)))
+            .map(|c| EnvDoc::ok(&c.env.name, json(c)))
             .collect();
         Document::new(crate::error::Exit::Ok, environments)
     }
@@ -58,7 +77,7 @@ impl Report for Validated<'_> {
     fn text(&self, out: &Output) -> Result<()> {
         if self.details {
             for c in &self.checked {
-                details(c.env, &c.stacks, out);
+                details(c, out);
             }
         } else {
             out.line(rows(&self.checked));
@@ -121,7 +140,16 @@ pub fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
     Ok(stacks)
 }
 
-fn json<'a>(env: &'a Environment, stacks: &'a [RenderedStack], warnings: &'a [String]) -> Body<'a> {
+/// The size of `stack`'s template as deployed: its stack set's for a StackSets target.
+fn bytes(c: &Checked, stack: &RenderedStack) -> usize {
+    c.env
+        .stack_set_of(&stack.stack_name)
+        .and_then(|set| c.stack_set_bytes.get(&set).copied())
+        .unwrap_or(stack.template.len())
+}
+
+fn json<'a>(c: &'a Checked) -> Body<'a> {
+    let (env, stacks, warnings) = (c.env, &c.stacks, &c.warnings);
     let stages = env.stages();
     Body {
         stack_file: env.source.display().to_string(),
@@ -132,7 +160,7 @@ fn json<'a>(env: &'a Environment, stacks: &'a [RenderedStack], warnings: &'a [St
                 role: s.role,
                 stack_name: &s.stack_name,
                 stack_set: env.stack_set_of(&s.stack_name),
-                bytes: s.template.len(),
+                bytes: bytes(c, s),
             })
             .collect(),
         workers: stages[0].spec.workers.kind.as_str(),
@@ -253,7 +281,7 @@ struct Stack<'a> {
     /// For a target deployed through StackSets: the stack set whose instance in the target's
     /// account and region this stack is; else null.
     stack_set: Option<String>,
-    /// The template's size.
+    /// The template's size (for a target deployed through StackSets, its stack set's).
     bytes: usize,
 }
 
@@ -418,7 +446,8 @@ fn table(checked: &[Checked]) -> String {
 }
 
 /// The whole summary of one environment.
-fn details(env: &Environment, stacks: &[RenderedStack], out: &Output) {
+fn details(c: &Checked, out: &Output) {
+    let (env, stacks) = (c.env, &c.stacks);
     let spec = &env.spec;
     out.line(format!("{}: valid ({})", env.source.display(), env.name));
     let names: Vec<String> = stacks
@@ -433,7 +462,7 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: &Output) {
         out.line(format!(
             "  {:<6} {name:<width$} {}",
             s.role.as_str(),
-            count(s.template.len() as u64, "byte", "bytes")
+            count(bytes(c, s) as u64, "byte", "bytes")
         ));
     }
     if let Some(t) = &env.target {
@@ -442,9 +471,10 @@ fn details(env: &Environment, stacks: &[RenderedStack], out: &Output) {
             None => "acts with the credentials qfleet runs with".into(),
         };
         out.line(format!(
-            "  target {} in account {}, wave {} of {}; qfleet {role}",
+            "  target {} in account {}, {}, wave {} of {}; qfleet {role}",
             t.name,
             t.account.as_deref().unwrap_or("(any)"),
+            spec.region,
             t.wave,
             t.waves
         ));
@@ -529,7 +559,7 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line}: {text}");
         }
-        let body = super::json(checked.checked[1].env, &[], &[]);
+        let body = super::json(&checked.checked[1]);
         let v = serde_json::to_value(&body).unwrap();
         assert_eq!(
             v["target"],
@@ -549,12 +579,7 @@ mod tests {
         );
         // Once for the file's three targets.
         assert_eq!(text.lines().filter(|l| *l == line).count(), 1, "{text}");
-        let v = serde_json::to_value(super::json(
-            checked.checked[2].env,
-            &checked.checked[2].stacks,
-            &[],
-        ))
-        .unwrap();
+        let v = serde_json::to_value(super::json(&checked.checked[2])).unwrap();
         assert_eq!(v["target"]["mode"], "stack_sets");
         assert_eq!(
             v["target"]["stack_sets"],
@@ -562,6 +587,14 @@ mod tests {
         );
         assert_eq!(v["stacks"][1]["stack_set"], "qfleet-fleetsets-fleet");
         assert_eq!(v["stacks"][1]["stack_name"], "qfleet-fleetsets-eu2-fleet");
+        // The size is the stack set's template's: what the instance gets.
+        let sets =
+            crate::render::stack_sets_of(&crate::config::load(&file.source.path).unwrap()).unwrap();
+        assert_eq!(v["stacks"][1]["bytes"], sets[1].template.len());
+        assert_ne!(
+            sets[1].template.len(),
+            checked.checked[2].stacks[1].template.len()
+        );
 
         // A direct target has neither.
         let direct = crate::config::parse(
@@ -573,15 +606,36 @@ mod tests {
         .expand();
         let checked = super::check_all(&direct, false).unwrap();
         assert!(!super::rows(&checked.checked).contains("StackSets"));
-        let v = serde_json::to_value(super::json(
-            checked.checked[0].env,
-            &checked.checked[0].stacks,
-            &[],
-        ))
-        .unwrap();
+        let v = serde_json::to_value(super::json(&checked.checked[0])).unwrap();
         assert_eq!(v["target"]["mode"], "direct");
         assert!(v["target"]["stack_sets"].is_null());
         assert!(v["stacks"][0]["stack_set"].is_null());
+    }
+
+    /// Targets whose templates cannot be one stack set's are refused by validate (exit 2), as
+    /// render and deploy refuse them, naming the file.
+    #[test]
+    fn a_stack_sets_file_whose_targets_cannot_share_a_template_is_invalid() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("examples/stack-sets.yaml")).unwrap();
+        let shaped = text.replace(
+            "    workers:\n      max: 30\n",
+            "    workers:\n      max: 30\n      instance_types: [m7g.large, m6g.large]\n",
+        );
+        assert_ne!(shaped, text);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleetsets.yaml");
+        std::fs::write(&path, shaped).unwrap();
+        let envs = crate::config::load(&path).unwrap().expand();
+        let err = match super::check_all(&envs, false) {
+            Ok(_) => panic!("a file whose targets differ in shape validated"),
+            Err(e) => e,
+        };
+        assert_eq!(err.exit_code(), crate::error::Exit::Input);
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
     }
 
     /// The summary states the Spot share and the saving AWS's Spot pricing page promises
