@@ -70,10 +70,19 @@ pub enum Step {
     Create,
     /// The stack set's template changed: updated with it.
     Update,
-    /// OUTDATED or INOPERABLE: brought to the stack set's template.
+    /// OUTDATED: brought to the stack set's template.
     Refresh,
+    /// INOPERABLE: "a DeleteStackInstances operation has failed and left the stack in an
+    /// unstable state. Stacks in this state are excluded from further UpdateStackSet
+    /// operations"
+    /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>):
+    /// no call names it, and the target fails with what AWS advises.
+    Inoperable,
     Nothing,
 }
+
+/// Why a target whose instance is INOPERABLE is not deployed ([`Step::Inoperable`]).
+const INOPERABLE: &str = "INOPERABLE: a deletion of the instance failed and left its stack unstable, and StackSets leaves it out of every update; AWS's remedy: DeleteStackInstances with RetainStacks true (the stack and its data stay), then delete the stack yourself once its data is safe, and deploy again";
 
 /// What each target of the wave gets in a stack set, from its instances.
 fn steps(places: &[Place], instances: &[Instance], new_template: bool) -> Vec<Step> {
@@ -85,6 +94,7 @@ fn steps(places: &[Place], instances: &[Instance], new_template: bool) -> Vec<St
                 .find(|i| i.account == p.account && i.region == p.region)
             {
                 None => Step::Create,
+                Some(i) if i.status == "INOPERABLE" => Step::Inoperable,
                 Some(_) if new_template => Step::Update,
                 Some(i) if i.status != "CURRENT" => Step::Refresh,
                 Some(_) => Step::Nothing,
@@ -337,6 +347,9 @@ async fn one_set(
                 "this instance of stack set {name} is not up to date with its template: it is updated"
             ),
             (true, Step::Nothing) => format!("this instance of stack set {name} is up to date"),
+            (true, Step::Inoperable) => {
+                format!("this instance of stack set {name} is INOPERABLE: it is not deployed")
+            }
         }],
         outputs: BTreeMap::new(),
     };
@@ -344,13 +357,19 @@ async fn one_set(
     if mode == Mode::Plan {
         return Ok(steps
             .iter()
-            .map(|&s| {
+            .zip(wave)
+            .map(|(&s, p)| {
                 let action = match s {
                     Step::Create => Action::WouldCreate,
                     Step::Update | Step::Refresh => Action::ChangesPending,
-                    Step::Nothing => Action::NoChanges,
+                    Step::Nothing | Step::Inoperable => Action::NoChanges,
                 };
-                (outcome(s, action, started), None)
+                let mut o = outcome(s, action, started);
+                let error = (s == Step::Inoperable).then(|| instance_error(name, p, INOPERABLE));
+                if error.is_some() {
+                    o.status = Some("INOPERABLE".into());
+                }
+                (o, error)
             })
             .collect());
     }
@@ -371,7 +390,10 @@ async fn one_set(
         note(format!("creating stack set {name}"));
         stack_sets::create(api, &desired).await?;
     }
-    let mut results: Vec<Option<Result<(), String>>> = vec![None; wave.len()];
+    let mut results: Vec<Option<Result<(), String>>> = steps
+        .iter()
+        .map(|s| (*s == Step::Inoperable).then(|| Err(INOPERABLE.to_string())))
+        .collect();
     let chosen = |want: &[Step]| -> Vec<usize> {
         (0..wave.len())
             .filter(|&i| want.contains(&steps[i]))
@@ -463,13 +485,10 @@ async fn one_set(
             let action = match s {
                 Step::Create => Action::Created,
                 Step::Update | Step::Refresh => Action::Updated,
-                Step::Nothing => Action::NoChanges,
+                Step::Nothing | Step::Inoperable => Action::NoChanges,
             };
             let error = match results[i].take() {
-                Some(Err(why)) => Some(Error::from(crate::aws::error::AwsError::new(format!(
-                    "stack set {name}'s instance in {} {}: {why}",
-                    wave[i].account, wave[i].region
-                )))),
+                Some(Err(why)) => Some(instance_error(name, &wave[i], &why)),
                 _ => None,
             };
             let mut o = outcome(s, action, started);
@@ -480,6 +499,14 @@ async fn one_set(
             (o, error)
         })
         .collect())
+}
+
+/// The error of a target whose instance of stack set `set` was not deployed, and why.
+fn instance_error(set: &str, p: &Place, why: &str) -> Error {
+    Error::from(crate::aws::error::AwsError::new(format!(
+        "stack set {set}'s instance in {} {}: {why}",
+        p.account, p.region
+    )))
 }
 
 /// A target's result in an ended operation: its account and region SUCCEEDED, else why not.

@@ -664,6 +664,58 @@ fn mocked_an_outdated_instance_is_brought_up_to_date_with_the_previous_template_
     );
 }
 
+/// An INOPERABLE instance (a deletion failed and left its stack unstable) is left out of
+/// every call, as StackSets leaves it out of updates, and its target fails with AWS's
+/// remedy; the other target of the wave is deployed. `plan` says so too.
+#[test]
+fn mocked_an_inoperable_instance_is_named_in_no_call_and_fails_its_target() {
+    let f = file();
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    let fp: &'static str = Box::leak(fingerprint(&sets[0].template).into_boxed_str());
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], fp);
+    let list = listed(vec![
+        (A, "eu-west-1", "INOPERABLE"),
+        (B, "eu-west-1", "OUTDATED"),
+    ]);
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(|r| r.accounts() == [B] && r.regions() == ["eu-west-1"])
+        .then_compute_output(|r| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!("op-{}", r.accounts().join("-")))
+                .build()
+        });
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![(
+        B,
+        "eu-west-1",
+        StackSetOperationResultStatus::Succeeded,
+        None,
+    )]);
+    let (create, instances) = (created(), create_instances());
+    let wave = [f.targets[0].clone(), f.targets[2].clone()];
+    let rules: [&Rule; 6] = [&ours, &list, &update, &create, &instances, &op];
+    let (planned, _) = plan_and_deploy(&rules, &wave, Mode::Plan, &opts());
+    assert!(!planned[0].ok && planned[1].ok, "{planned:?}");
+    assert_eq!(update.num_calls(), 0, "plan changes nothing");
+    let mut all: Vec<&Rule> = rules.to_vec();
+    all.push(&res);
+    let (out, _) = plan_and_deploy(&all, &wave, Mode::Deploy, &opts());
+    assert!(out[1].ok, "{:?}", out[1]);
+    assert!(!out[0].ok);
+    assert_eq!(out[0].exit_code, Exit::Aws);
+    let why = message(&out[0]);
+    assert!(
+        why.starts_with(&format!(
+            "stack set qfleet-fleetsets-data's instance in {A} eu-west-1: INOPERABLE"
+        )) && why.contains("DeleteStackInstances with RetainStacks true"),
+        "{why}"
+    );
+    // Both stack sets updated B's instance alone (the mock answers no other request).
+    assert_eq!(update.num_calls(), 2);
+    assert_eq!(create.num_calls() + instances.num_calls(), 0);
+    assert_eq!(out[0].stacks[0].status.as_deref(), Some("FAILED"));
+}
+
 /// A stack set that exists without any instance (all deleted, or its first wave's creation
 /// never ran) gets a new template by UpdateStackSet naming no account (every instance: none
 /// here), then the wave's instances are created with it.
