@@ -405,7 +405,7 @@ async fn one_set(
         let token = operation_token(name);
         note(format!("stack set {name}: updating its template"));
         let id = stack_sets::update(api, &desired, true, None, &prefs, &token).await?;
-        let op = stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS).await?;
+        let op = stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS, &[]).await?;
         if op.status != "SUCCEEDED" {
             return Err(Error::from(crate::aws::error::AwsError::new(format!(
                 "updating stack set {name}'s template: the operation {}{}",
@@ -462,8 +462,15 @@ async fn one_set(
                 }
                 _ => stack_sets::update(api, &desired, false, Some(&group), &prefs, &token).await,
             };
+            let places: Vec<(&str, &str)> = which
+                .iter()
+                .map(|&i| (wave[i].account.as_str(), wave[i].region.as_str()))
+                .filter(|(a, r)| {
+                    group.accounts.iter().any(|x| x == a) && group.regions.iter().any(|x| x == r)
+                })
+                .collect();
             let ended = match op {
-                Ok(id) => stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS).await,
+                Ok(id) => stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS, &places).await,
                 Err(e) => Err(e),
             };
             for &i in &which {

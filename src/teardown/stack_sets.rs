@@ -117,7 +117,15 @@ async fn delete_and_wait(
     turn.give_back();
     let ended = {
         let _under_way = at.opts.schedule.waiting();
-        stack_sets::wait(t.api(), set, &op, at.opts.polling, MAX_POLLS).await?
+        stack_sets::wait(
+            t.api(),
+            set,
+            &op,
+            at.opts.polling,
+            MAX_POLLS,
+            &[(t.account.as_str(), t.region.as_str())],
+        )
+        .await?
     };
     let of_op = format!(
         "the operation {}{}",

@@ -410,13 +410,30 @@ impl Operation {
     }
 }
 
-/// Waits for the operation to end, then reads each account and region's result.
+/// How many times the results of an ended operation are read while some place it named has
+/// no final result there yet. ListStackSetOperationResults "provides eventually consistent
+/// reads meaning it may take some time but will eventually return the most up-to-date data"
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperationResults.html>),
+/// and AWS says not how long: the reads are paced as every wait is (by default half a second
+/// apart at first, then half as long again each time up to five seconds: 20 to 25 s in all),
+/// and a place still without a final result is reported so ([`Operation::result`] gives
+/// `None` or a result not SUCCEEDED), never success.
+pub const RESULT_READS: u32 = 8;
+
+/// A result's final statuses (PENDING and RUNNING are not,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationResultSummary.html>).
+const FINAL_RESULTS: [&str; 3] = ["SUCCEEDED", "FAILED", "CANCELLED"];
+
+/// Waits for the operation to end, then reads each account and region's result, again while
+/// one of the places it named (`expected`: account, region) has no final result yet
+/// ([`RESULT_READS`]).
 pub async fn wait(
     api: Api<'_>,
     name: &str,
     operation: &str,
     polling: Polling,
     max_polls: u32,
+    expected: &[(&str, &str)],
 ) -> Result<Operation> {
     let what = format!("stack set {name}'s operation {operation}");
     let (status, reason) = poll::until(polling, max_polls, &what, || async {
@@ -448,6 +465,40 @@ pub async fn wait(
         })
     })
     .await?;
+    let settled = |results: &[InstanceResult]| {
+        expected.iter().all(|(account, region)| {
+            results.iter().any(|r| {
+                r.account == *account
+                    && r.region == *region
+                    && FINAL_RESULTS.contains(&r.status.as_str())
+            })
+        })
+    };
+    let mut results = operation_results(api, name, operation, &what).await?;
+    let mut pacer = poll::Pacer::new(polling, RESULT_READS, &what);
+    while !settled(&results) && pacer.wait().await.is_ok() {
+        match operation_results(api, name, operation, &what).await {
+            Ok(read) => {
+                results = read;
+                pacer.answered();
+            }
+            Err(e) => pacer.failed(e)?,
+        }
+    }
+    Ok(Operation {
+        status,
+        reason,
+        results,
+    })
+}
+
+/// Every account and region's result of an operation, as ListStackSetOperationResults says.
+async fn operation_results(
+    api: Api<'_>,
+    name: &str,
+    operation: &str,
+    what: &str,
+) -> Result<Vec<InstanceResult>> {
     let mut results = Vec::new();
     let mut pages = api
         .cfn
@@ -480,11 +531,7 @@ pub async fn wait(
             });
         }
     }
-    Ok(Operation {
-        status,
-        reason,
-        results,
-    })
+    Ok(results)
 }
 
 /// Deletes the instance of `account` and `region`: with its stack (`keep_stack` false,
@@ -573,6 +620,110 @@ mod tests {
             execution_role: None,
             service_managed,
         }
+    }
+
+    /// The results of an ended operation, read as ListStackSetOperationResults answers them
+    /// (eventually consistent): each place in turn, `None` for a read without it.
+    fn results_read(answers: Vec<Option<&'static str>>) -> aws_smithy_mocks::Rule {
+        use aws_sdk_cloudformation::operation::list_stack_set_operation_results::ListStackSetOperationResultsOutput;
+        use aws_sdk_cloudformation::types::{
+            StackSetOperationResultStatus, StackSetOperationResultSummary,
+        };
+        let mut seq =
+            mock!(aws_sdk_cloudformation::Client::list_stack_set_operation_results).sequence();
+        for a in answers {
+            seq = seq.output(move || {
+                ListStackSetOperationResultsOutput::builder()
+                    .set_summaries(Some(
+                        a.map(|status| {
+                            StackSetOperationResultSummary::builder()
+                                .account("111122223333")
+                                .region("eu-west-1")
+                                .status(StackSetOperationResultStatus::from(status))
+                                .build()
+                        })
+                        .into_iter()
+                        .collect(),
+                    ))
+                    .build()
+            });
+        }
+        seq.repeatedly().build()
+    }
+
+    fn succeeded() -> aws_smithy_mocks::Rule {
+        use aws_sdk_cloudformation::operation::describe_stack_set_operation::DescribeStackSetOperationOutput;
+        mock!(aws_sdk_cloudformation::Client::describe_stack_set_operation).then_output(|| {
+            DescribeStackSetOperationOutput::builder()
+                .stack_set_operation(
+                    aws_sdk_cloudformation::types::StackSetOperation::builder()
+                        .status(StackSetOperationStatus::Succeeded)
+                        .build(),
+                )
+                .build()
+        })
+    }
+
+    /// ListStackSetOperationResults is eventually consistent: results read right after the
+    /// operation ended may lack a place it named, or say it is still RUNNING; they are read
+    /// again until every expected place has a final result (SDK-level mock: AWS's lag is not
+    /// emulated here), and at most RESULT_READS times more, never taken for success.
+    #[tokio::test]
+    async fn mocked_results_are_read_again_until_every_place_has_a_final_one() {
+        let place = [("111122223333", "eu-west-1")];
+        let op = succeeded();
+        let lagging = results_read(vec![None, Some("RUNNING"), Some("SUCCEEDED")]);
+        let clients = Rules {
+            cfn: vec![&op, &lagging],
+            ..Default::default()
+        }
+        .clients();
+        let api = Api::new(&clients.cfn, CallAs::Holder);
+        let ended = wait(api, "s", "op", Polling::immediate(), 3, &place)
+            .await
+            .unwrap();
+        assert_eq!(
+            ended
+                .result("111122223333", "eu-west-1")
+                .map(|r| r.status.as_str()),
+            Some("SUCCEEDED")
+        );
+        assert_eq!(lagging.num_calls(), 3);
+
+        // Without a final result for the place, the reads stop after RESULT_READS more, and
+        // the place is not SUCCEEDED.
+        let op = succeeded();
+        let never = results_read(vec![Some("RUNNING")]);
+        let clients = Rules {
+            cfn: vec![&op, &never],
+            ..Default::default()
+        }
+        .clients();
+        let api = Api::new(&clients.cfn, CallAs::Holder);
+        let ended = wait(api, "s", "op", Polling::immediate(), 3, &place)
+            .await
+            .unwrap();
+        assert_eq!(
+            ended
+                .result("111122223333", "eu-west-1")
+                .map(|r| r.status.as_str()),
+            Some("RUNNING")
+        );
+        assert_eq!(never.num_calls(), 1 + RESULT_READS as usize);
+
+        // Nothing expected: one read.
+        let op = succeeded();
+        let once = results_read(vec![None]);
+        let clients = Rules {
+            cfn: vec![&op, &once],
+            ..Default::default()
+        }
+        .clients();
+        let api = Api::new(&clients.cfn, CallAs::Holder);
+        wait(api, "s", "op", Polling::immediate(), 3, &[])
+            .await
+            .unwrap();
+        assert_eq!(once.num_calls(), 1);
     }
 
     /// UpdateStackSet names every instance when it names no account: only `None` says so; a
@@ -862,7 +1013,9 @@ mod tests {
                 .await
                 .unwrap();
             instances(api, "s").await.unwrap();
-            wait(api, "s", "op", Polling::immediate(), 1).await.unwrap();
+            wait(api, "s", "op", Polling::immediate(), 1, &[])
+                .await
+                .unwrap();
             delete_instance(
                 api,
                 "s",
