@@ -399,6 +399,12 @@ async fn one_set(
             .filter(|&i| want.contains(&steps[i]))
             .collect()
     };
+    // Whether the stack set holds the new template: AWS keeps an accepted UpdateStackSet's
+    // template "even if the stack set operation created by updating the stack set fails", and
+    // "subsequent CreateStackInstances calls on the specified stack set use the updated stack
+    // set" (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>):
+    // until then, an instance created would get the previous one.
+    let mut holds_template = !new_template || current.is_none();
     // A new template for a stack set without any instance: UpdateStackSet naming no account
     // acts on every instance (here none), and the instances created next get the template.
     if new_template && current.is_some() && instances.is_empty() {
@@ -413,6 +419,7 @@ async fn one_set(
                 op.reason.map(|r| format!(" ({r})")).unwrap_or_default()
             ))));
         }
+        holds_template = true;
     }
     let mut calls: Vec<(Step, Vec<usize>)> = Vec::new();
     let updated = chosen(&[Step::Update]);
@@ -442,6 +449,15 @@ async fn one_set(
                 recorded.or(p.unit.as_deref()),
             )
         })) {
+            let in_group = |p: &Place| {
+                group.accounts.contains(&p.account) && group.regions.contains(&p.region)
+            };
+            if step == Step::Create && !holds_template {
+                for &i in which.iter().filter(|&&i| in_group(&wave[i])) {
+                    results[i] = Some(Err("not created: the stack set's new template was not taken (its update failed), and an instance created now would get the previous one".to_string()));
+                }
+                continue;
+            }
             let token = operation_token(name);
             note(format!(
                 "stack set {name}: {} in {} × {}",
@@ -457,25 +473,31 @@ async fn one_set(
                 Step::Create => {
                     stack_sets::create_instances(api, name, &group, &prefs, &token).await
                 }
+                // The template goes in the first update AWS takes: each UpdateStackSet that
+                // names a template marks every instance OUTDATED first (the ones updated by an
+                // earlier call of this wave too); the later ones use the template it holds.
                 Step::Update => {
-                    stack_sets::update(api, &desired, true, Some(&group), &prefs, &token).await
+                    stack_sets::update(api, &desired, !holds_template, Some(&group), &prefs, &token)
+                        .await
                 }
                 _ => stack_sets::update(api, &desired, false, Some(&group), &prefs, &token).await,
             };
             let places: Vec<(&str, &str)> = which
                 .iter()
-                .map(|&i| (wave[i].account.as_str(), wave[i].region.as_str()))
-                .filter(|(a, r)| {
-                    group.accounts.iter().any(|x| x == a) && group.regions.iter().any(|x| x == r)
-                })
+                .map(|&i| &wave[i])
+                .filter(|p| in_group(p))
+                .map(|p| (p.account.as_str(), p.region.as_str()))
                 .collect();
+            if step == Step::Update && op.is_ok() {
+                holds_template = true;
+            }
             let ended = match op {
                 Ok(id) => stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS, &places).await,
                 Err(e) => Err(e),
             };
             for &i in &which {
                 let p = &wave[i];
-                if !group.accounts.contains(&p.account) || !group.regions.contains(&p.region) {
+                if !in_group(p) {
                     continue;
                 }
                 results[i] = Some(match &ended {

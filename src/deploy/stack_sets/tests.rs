@@ -497,6 +497,109 @@ fn mocked_a_new_template_updates_only_the_waves_instances_and_a_wave_without_one
     assert_eq!(create.num_calls() + instances.num_calls(), 0);
 }
 
+/// A wave whose instances need two UpdateStackSet calls (accounts in different regions):
+/// only the first names the new template, since each call that names one marks every
+/// instance OUTDATED first, the first call's too; the second uses the template the stack set
+/// holds then.
+#[test]
+fn mocked_only_the_first_update_of_a_wave_names_the_new_template() {
+    let f = file();
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    let list = listed(vec![
+        (A, "eu-west-1", "CURRENT"),
+        (A, "us-east-1", "CURRENT"),
+        (B, "eu-west-1", "CURRENT"),
+    ]);
+    let with_template = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(|r| r.template_body().is_some() && r.accounts() == [A])
+        .then_compute_output(|r| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!("op-{}", r.accounts().join("-")))
+                .build()
+        });
+    let previous = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(|r| {
+            r.use_previous_template() == Some(true)
+                && r.template_body().is_none()
+                && r.accounts() == [B]
+        })
+        .then_compute_output(|r| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!("op-{}", r.accounts().join("-")))
+                .build()
+        });
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![
+        (
+            A,
+            "eu-west-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+        (
+            A,
+            "us-east-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+        (
+            B,
+            "eu-west-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+    ]);
+    let (out, _) = plan_and_deploy(
+        &[&ours, &list, &with_template, &previous, &op, &res],
+        &f.targets,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(out.iter().all(|o| o.ok), "{out:?}");
+    // Per stack set: one call with the template (A's regions), one without (B's).
+    assert_eq!(with_template.num_calls(), 2);
+    assert_eq!(previous.num_calls(), 2);
+}
+
+/// An UpdateStackSet that AWS refuses leaves the stack set with its previous template, which
+/// CreateStackInstances would give a new instance: the wave's new instances are not created,
+/// and their targets fail saying why.
+#[test]
+fn mocked_no_instance_is_created_with_the_previous_template_when_the_update_is_refused() {
+    let f = file();
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    // The canary has an instance in eu-west-1, none in us-east-1 (its us1 target).
+    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
+    let refused = mock!(aws_sdk_cloudformation::Client::update_stack_set).then_error(|| {
+        aws_sdk_cloudformation::operation::update_stack_set::UpdateStackSetError::generic(
+            ErrorMetadata::builder()
+                .code("OperationInProgressException")
+                .message("Another Operation on StackSet is in progress")
+                .build(),
+        )
+    });
+    let (create, instances) = (created(), create_instances());
+    let wave = &f.targets[..2];
+    let (out, _) = plan_and_deploy(
+        &[&ours, &list, &refused, &create, &instances],
+        wave,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert_eq!(instances.num_calls(), 0, "nothing created");
+    assert!(!out[0].ok && !out[1].ok, "{out:?}");
+    assert!(
+        message(&out[0]).contains("Another Operation on StackSet is in progress"),
+        "{}",
+        message(&out[0])
+    );
+    assert!(
+        message(&out[1]).contains("not created: the stack set's new template was not taken"),
+        "{}",
+        message(&out[1])
+    );
+}
+
 #[test]
 fn mocked_plan_says_what_each_instance_gets_and_changes_nothing() {
     let f = file();
