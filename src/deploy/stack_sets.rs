@@ -82,7 +82,7 @@ pub enum Step {
 }
 
 /// Why a target whose instance is INOPERABLE is not deployed ([`Step::Inoperable`]).
-const INOPERABLE: &str = "INOPERABLE: a deletion of the instance failed and left its stack unstable, and StackSets leaves it out of every update; AWS's remedy: DeleteStackInstances with RetainStacks true (the stack and its data stay), then delete the stack yourself once its data is safe, and deploy again";
+const INOPERABLE: &str = "INOPERABLE: a deletion (or an import) of the instance failed and left its stack unstable, and StackSets leaves it out of every update; AWS's remedy: DeleteStackInstances with RetainStacks true (the stack and its data stay), then delete the stack yourself once its data is safe, and deploy again";
 
 /// What each target of the wave gets in a stack set, from its instances.
 fn steps(places: &[Place], instances: &[Instance], new_template: bool) -> Vec<Step> {

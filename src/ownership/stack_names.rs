@@ -201,6 +201,9 @@ pub async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<C
     Ok(admin)
 }
 
+/// The detailed status of an instance whose account StackSets skipped as suspended.
+const SKIPPED_SUSPENDED: &str = "SKIPPED_SUSPENDED_ACCOUNT";
+
 /// The target's instance in each of its file's stack sets, read with `admin`.
 pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
     let file = env.file_environment().to_string();
@@ -229,6 +232,20 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
                 .into_iter()
                 .find(|i| i.account == account && i.region == region),
         };
+        // StackSets skips a suspended account, and its instance then names no stack although
+        // one may be there with its data ("SKIPPED_SUSPENDED_ACCOUNT: The operation in the
+        // specified account and Region has been skipped because the account was suspended",
+        // <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceComprehensiveStatus.html>):
+        // not "no stack".
+        if let Some(i) = found
+            .as_ref()
+            .filter(|i| i.detailed.as_deref() == Some(SKIPPED_SUSPENDED))
+        {
+            return Err(crate::error::Error::aws(format!(
+                "{}: its instance of stack set {set} in {} {} is {SKIPPED_SUSPENDED}: StackSets skipped the account, as it does a suspended one, and the instance cannot say whether a stack is there; nothing is taken for absent",
+                env.name, i.account, i.region
+            )));
+        }
         instances.insert(name, (set, found));
     }
     Ok(StackSetTarget {

@@ -265,7 +265,7 @@ fn instance_line(st: &super::StackSummary) -> Option<String> {
             "not up to date with the stack set's template (its stack failed, or an operation failed or was stopped before it): deploy the target again"
         }
         "INOPERABLE" => {
-            "a deletion of the instance failed and left it unstable, and StackSets leaves it out of updates; AWS's remedy: DeleteStackInstances with RetainStacks true, then delete its stack"
+            "a deletion (or an import) of the instance failed and left it unstable, and StackSets leaves it out of updates; AWS's remedy: DeleteStackInstances with RetainStacks true, then delete its stack"
         }
         _ => "as StackSets says",
     };
@@ -311,7 +311,7 @@ mod tests {
             reason: None,
         }));
         assert!(super::instance_line(&inoperable).unwrap().starts_with(
-            "stack set qfleet-orders-fleet: instance INOPERABLE, a deletion of the instance failed"
+            "stack set qfleet-orders-fleet: instance INOPERABLE, a deletion (or an import) of the instance failed"
         ));
         let own = StackSummary {
             stack_set: None,

@@ -681,3 +681,44 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
         s.stacks
     );
 }
+
+/// An instance whose account StackSets skipped as suspended names no stack, although one may
+/// be there: the target's stacks are unknown, never "not deployed" (SDK-level mock: no
+/// emulator suspends accounts).
+#[tokio::test]
+async fn mocked_an_instance_skipped_as_suspended_is_no_answer() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
+    let env = crate::config::load(&p).unwrap().targets.remove(0);
+    let sets = crate::aws::mock::stack_sets("fleetsets");
+    let list = mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_output(|| {
+        aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput::builder()
+            .summaries(
+                cfn::StackInstanceSummary::builder()
+                    .account("111122223333")
+                    .region("eu-west-1")
+                    .status(cfn::StackInstanceStatus::Outdated)
+                    .stack_instance_status(
+                        cfn::StackInstanceComprehensiveStatus::builder()
+                            .detailed_status(
+                                cfn::StackInstanceDetailedStatus::SkippedSuspendedAccount,
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let admin = Rules {
+        cfn: vec![&sets, &list],
+        ..Default::default()
+    }
+    .clients();
+    let err = crate::ownership::stack_names::instances_of(admin, &env)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("is SKIPPED_SUSPENDED_ACCOUNT") && err.contains("nothing is taken for absent"),
+        "{err}"
+    );
+}
