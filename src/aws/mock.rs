@@ -212,6 +212,11 @@ pub fn stack_sets(env: &'static str) -> Rule {
 }
 
 pub fn list_instances(st: &State) -> Rule {
+    list_instances_inoperable(st, None)
+}
+
+/// [`list_instances`], the instances of stack set `inoperable` (with their stacks) INOPERABLE.
+pub fn list_instances_inoperable(st: &State, inoperable: Option<&'static str>) -> Rule {
     let st = st.clone();
     mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_compute_output(move |r| {
         let set = r.stack_set_name().unwrap_or_default();
@@ -225,7 +230,7 @@ pub fn list_instances(st: &State) -> Rule {
                         cfn::StackInstanceSummary::builder()
                             .account(a)
                             .region(region)
-                            .status(if stack.is_some() {
+                            .status(if stack.is_some() && inoperable != Some(set) {
                                 cfn::StackInstanceStatus::Current
                             } else {
                                 cfn::StackInstanceStatus::Inoperable

@@ -55,7 +55,7 @@ pub async fn delete_instance(
     stack: &str,
     turn: &mut Turn,
 ) -> Result<()> {
-    let Some((set, _)) = t.of_stack(stack) else {
+    let Some((set, instance)) = t.of_stack(stack) else {
         return Err(Error::aws(format!(
             "{stack}: no stack set's instance in {} {} has this stack",
             t.account, t.region
@@ -83,6 +83,12 @@ pub async fn delete_instance(
             ));
             Ok(())
         }
+        // StackSets leaves an INOPERABLE instance out of updates, and AWS's way out keeps the
+        // stack (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>).
+        Err(why) if instance.status == "INOPERABLE" => Err(Error::aws(format!(
+            "{stack}: stack set {set}'s instance in {} {} was not deleted: {why}. It is INOPERABLE (an earlier deletion or import of it failed): AWS's remedy is DeleteStackInstances with RetainStacks true, which keeps the stack, then deleting that stack yourself once its data is safe",
+            t.account, t.region
+        ))),
         Err(why) => Err(Error::aws(format!(
             "{stack}: stack set {set}'s instance in {} {} was not deleted: {why}. Fix the cause and run teardown again",
             t.account, t.region

@@ -7,8 +7,8 @@
 use super::{no_bucket, no_queue, reporter, template};
 use crate::aws::cfn::stack_sets::Instance;
 use crate::aws::mock::{
-    Rules, State, instance_stacks, list_instances, list_resources, queue_attributes, resource,
-    stack_sets, state,
+    Rules, State, instance_stacks, list_instances_inoperable, list_resources, queue_attributes,
+    resource, stack_sets, state,
 };
 use crate::aws::poll::Polling;
 use crate::config::Environment;
@@ -130,6 +130,8 @@ struct Scenario {
     marked_as: &'static str,
     /// The stack set whose DeleteStackInstances fails.
     fails: Option<&'static str>,
+    /// The stack set whose instances (with their stacks) are INOPERABLE.
+    inoperable: Option<&'static str>,
     /// The region whose instances' stacks the target's DescribeStacks finds.
     stacks_in: &'static str,
     opts: Options,
@@ -149,6 +151,7 @@ impl Scenario {
             st: state(instances),
             marked_as: "fleetsets",
             fails: None,
+            inoperable: None,
             stacks_in: "eu-west-1",
             opts: opts(),
         }
@@ -160,7 +163,7 @@ impl Scenario {
         let ((del, calls), sets, list, ops, res) = (
             delete_instances(&self.st, self.fails),
             stack_sets(self.marked_as),
-            list_instances(&self.st),
+            list_instances_inoperable(&self.st, self.inoperable),
             operations(),
             results(),
         );
@@ -347,6 +350,20 @@ fn mocked_an_instance_stackset_fails_to_delete_stops_the_teardown_with_its_reaso
         (d.instances_deleted.len(), d.sets_deleted),
         (1, 0),
         "the data's instance is not deleted"
+    );
+
+    // An INOPERABLE instance that fails again: the error gives AWS's remedy, not "again".
+    let s = Scenario {
+        inoperable: Some(FLEET_SET),
+        ..s
+    };
+    let d = s.run(&any_set_deleted());
+    let err = d.o.error.unwrap().message;
+    assert!(
+        err.contains("It is INOPERABLE")
+            && err.contains("DeleteStackInstances with RetainStacks true")
+            && !err.contains("run teardown again"),
+        "{err}"
     );
 }
 
