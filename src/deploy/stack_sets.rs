@@ -410,7 +410,7 @@ async fn one_set(
     if new_template && current.is_some() && instances.is_empty() {
         let token = operation_token(name);
         note(format!("stack set {name}: updating its template"));
-        let id = stack_sets::update(api, &desired, true, None, &prefs, &token).await?;
+        let id = stack_sets::update(api, &desired, None, &prefs, &token).await?;
         let op = stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS, &[]).await?;
         if op.status != "SUCCEEDED" {
             return Err(Error::from(crate::aws::error::AwsError::new(format!(
@@ -475,12 +475,13 @@ async fn one_set(
                 }
                 // The template goes in the first update AWS takes: each UpdateStackSet that
                 // names a template marks every instance OUTDATED first (the ones updated by an
-                // earlier call of this wave too); the later ones use the template it holds.
-                Step::Update => {
-                    stack_sets::update(api, &desired, !holds_template, Some(&group), &prefs, &token)
-                        .await
+                // earlier call of this wave too); the later ones, and the instances brought up
+                // to date, get the template the stack set holds through UpdateStackInstances,
+                // which leaves the other instances as they are.
+                Step::Update if !holds_template => {
+                    stack_sets::update(api, &desired, Some(&group), &prefs, &token).await
                 }
-                _ => stack_sets::update(api, &desired, false, Some(&group), &prefs, &token).await,
+                _ => stack_sets::update_instances(api, name, &group, &prefs, &token).await,
             };
             let places: Vec<(&str, &str)> = which
                 .iter()
@@ -506,6 +507,23 @@ async fn one_set(
                 });
             }
         }
+    }
+    // Positive evidence that each instance deployed has the stack set's template: CURRENT in
+    // ListStackInstances once the stack set's calls of the wave are done (an operation's
+    // SUCCEEDED is for the call, and a later call may mark an instance OUTDATED).
+    let deployed: Vec<usize> = (0..wave.len())
+        .filter(|&i| matches!(results[i], Some(Ok(()))))
+        .collect();
+    for i in deployed {
+        let p = &wave[i];
+        let listed =
+            stack_sets::instance_settled(api, name, &p.account, &p.region, opts.polling).await;
+        results[i] = Some(match listed {
+            Err(e) => Err(format!(
+                "the operation SUCCEEDED here, and its instance could not be read back: {e}"
+            )),
+            Ok(instance) => listed_current(instance.as_ref()),
+        });
     }
     Ok(steps
         .iter()
@@ -536,6 +554,25 @@ fn instance_error(set: &str, p: &Place, why: &str) -> Error {
         "stack set {set}'s instance in {} {}: {why}",
         p.account, p.region
     )))
+}
+
+/// A deployed target's instance as listed: CURRENT, else why it is not deployed.
+fn listed_current(instance: Option<&Instance>) -> Result<(), String> {
+    match instance {
+        Some(x) if x.status == "CURRENT" => Ok(()),
+        Some(x) => Err(format!(
+            "the operation SUCCEEDED here, and the instance is {} after it{}: it does not have the stack set's template",
+            x.status,
+            x.reason
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        )),
+        None => {
+            Err("the operation SUCCEEDED here, and the stack set lists no instance here".into())
+        }
+    }
 }
 
 /// A target's result in an ended operation: its account and region SUCCEEDED, else why not.

@@ -322,6 +322,11 @@ pub const STACK_SETS_CALLS: &[Call] = &[
     ),
     call(
         "cloudformation",
+        "UpdateStackInstances",
+        &["cloudformation:UpdateStackInstances"],
+    ),
+    call(
+        "cloudformation",
         "DeleteStackInstances",
         &["cloudformation:DeleteStackInstances"],
     ),

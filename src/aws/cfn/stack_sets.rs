@@ -229,15 +229,14 @@ impl Preferences {
 
 /// Updates the stack set's template and parameters for the instances of `group` (the others
 /// are marked OUTDATED and keep their stacks as they are,
-/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>);
-/// with `new_template` false, brings the group's instances to the stack set's current
-/// template. `group` `None` names no account: AWS then updates every instance, so it is only
-/// for a stack set without any (its template alone); a group without an account or a region
-/// is refused here rather than sent. The operation's id.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>;
+/// [`update_instances`] brings them to it later). `group` `None` names no account: AWS then
+/// updates every instance, so it is only for a stack set without any (its template alone);
+/// a group without an account or a region is refused here rather than sent. The operation's
+/// id.
 pub async fn update(
     api: Api<'_>,
     d: &Desired<'_>,
-    new_template: bool,
     group: Option<&Group>,
     prefs: &Preferences,
     token: &str,
@@ -267,24 +266,9 @@ pub async fn update(
             false => call.deployment_targets(group.deployment_targets()),
         };
     }
-    if new_template {
-        call = call
-            .template_body(d.template)
-            .set_parameters(Some(parameters(d.parameters)));
-    } else {
-        call = call.use_previous_template(true).set_parameters(Some(
-            d.parameters
-                .keys()
-                .map(|k| {
-                    Parameter::builder()
-                        .parameter_key(k)
-                        .use_previous_value(true)
-                        .build()
-                })
-                .collect(),
-        ));
-    }
     let out = call
+        .template_body(d.template)
+        .set_parameters(Some(parameters(d.parameters)))
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(&format!("updating stack set {}", d.name), e))?;
@@ -323,6 +307,45 @@ pub async fn create_instances(
     Ok(out.operation_id().unwrap_or(token).to_string())
 }
 
+/// Brings the instances of `group` to the stack set's current template, their parameters as
+/// they are, without changing the stack set: UpdateStackInstances without ParameterOverrides
+/// ("To leave all parameters set to their present values, don't specify this property at
+/// all", <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html>).
+/// Not UpdateStackSet: one that names a template or the Parameters property "marks all stack
+/// instances with a status of OUTDATED prior to updating the stack instances in the specified
+/// accounts" (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>),
+/// the instances of other waves and of the wave's earlier calls too. The operation's id.
+pub async fn update_instances(
+    api: Api<'_>,
+    name: &str,
+    group: &Group,
+    prefs: &Preferences,
+    token: &str,
+) -> Result<String> {
+    if group.accounts.is_empty() || group.regions.is_empty() {
+        return Err(AwsError::new(format!(
+            "updating instances of stack set {name}: a group without an account or a region; nothing was sent"
+        )));
+    }
+    let call = api
+        .cfn
+        .update_stack_instances()
+        .set_call_as(api.call_as.sdk())
+        .stack_set_name(name)
+        .set_regions(Some(group.regions.clone()))
+        .operation_preferences(prefs.sdk(&group.regions))
+        .operation_id(token);
+    let call = match group.organizational_units.is_empty() {
+        true => call.set_accounts(Some(group.accounts.clone())),
+        false => call.deployment_targets(group.deployment_targets()),
+    };
+    let out = call
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("updating instances of stack set {name}"), e))?;
+    Ok(out.operation_id().unwrap_or(token).to_string())
+}
+
 /// One instance of a stack set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
@@ -339,14 +362,59 @@ pub struct Instance {
     pub organizational_unit: Option<String>,
 }
 
+/// The stack set's instance in `account` and `region` once it is listed CURRENT ("the stack
+/// is currently up to date with the stack set",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>),
+/// or as listed after [`RESULT_READS`] more reads, paced as every wait (`None`: not listed):
+/// the caller judges. ListStackInstances filtered to the account and region.
+pub async fn instance_settled(
+    api: Api<'_>,
+    name: &str,
+    account: &str,
+    region: &str,
+    polling: Polling,
+) -> Result<Option<Instance>> {
+    let read = || async {
+        Ok::<_, AwsError>(
+            listed(api, name, Some((account, region)))
+                .await?
+                .into_iter()
+                .find(|i| i.account == account && i.region == region),
+        )
+    };
+    let mut found = read().await?;
+    let mut pacer = poll::Pacer::new(
+        polling,
+        RESULT_READS,
+        &format!("stack set {name}'s instance in {account} {region}"),
+    );
+    while found.as_ref().is_none_or(|i| i.status != "CURRENT") && pacer.wait().await.is_ok() {
+        match read().await {
+            Ok(again) => {
+                found = again;
+                pacer.answered();
+            }
+            Err(e) => pacer.failed(e)?,
+        }
+    }
+    Ok(found)
+}
+
 /// Every instance of the stack set.
 pub async fn instances(api: Api<'_>, name: &str) -> Result<Vec<Instance>> {
+    listed(api, name, None).await
+}
+
+/// The stack set's instances, in one account and region when `only` says.
+async fn listed(api: Api<'_>, name: &str, only: Option<(&str, &str)>) -> Result<Vec<Instance>> {
     let mut out = Vec::new();
     let mut pages = api
         .cfn
         .list_stack_instances()
         .set_call_as(api.call_as.sdk())
         .stack_set_name(name)
+        .set_stack_instance_account(only.map(|(a, _)| a.to_string()))
+        .set_stack_instance_region(only.map(|(_, r)| r.to_string()))
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -751,19 +819,14 @@ mod tests {
         }
         .clients();
         let cfn = Api::new(&clients.cfn, CallAs::Holder);
-        assert_eq!(
-            update(cfn, &d, true, None, &prefs, "t").await.unwrap(),
-            "all"
-        );
+        assert_eq!(update(cfn, &d, None, &prefs, "t").await.unwrap(), "all");
         let one = Group {
             accounts: vec!["111122223333".into()],
             regions: vec!["eu-west-1".into()],
             ..Group::default()
         };
         assert_eq!(
-            update(cfn, &d, true, Some(&one), &prefs, "t")
-                .await
-                .unwrap(),
+            update(cfn, &d, Some(&one), &prefs, "t").await.unwrap(),
             "one"
         );
         for empty in [
@@ -778,7 +841,7 @@ mod tests {
                 ..Group::default()
             },
         ] {
-            let err = update(cfn, &d, false, Some(&empty), &prefs, "t")
+            let err = update(cfn, &d, Some(&empty), &prefs, "t")
                 .await
                 .unwrap_err();
             assert!(err.to_string().contains("nothing was sent"), "{err}");
@@ -880,12 +943,7 @@ mod tests {
             regions: vec!["eu-west-1".into()],
             organizational_units: vec!["ou-ab12-34cd56ef".into()],
         };
-        assert_eq!(
-            update(cfn, &d, true, Some(&one), &prefs, "t")
-                .await
-                .unwrap(),
-            "u"
-        );
+        assert_eq!(update(cfn, &d, Some(&one), &prefs, "t").await.unwrap(), "u");
         let op = delete_instance(
             cfn,
             d.name,
@@ -922,6 +980,7 @@ mod tests {
             describe_stack_set_operation::DescribeStackSetOperationOutput,
             list_stack_instances::ListStackInstancesOutput,
             list_stack_set_operation_results::ListStackSetOperationResultsOutput,
+            update_stack_instances::UpdateStackInstancesOutput,
         };
         use aws_sdk_cloudformation::types::{CallAs as Sdk, StackSet as SdkSet, StackSetOperation};
         for (call_as, want) in [
@@ -956,6 +1015,14 @@ mod tests {
                     || {
                         CreateStackInstancesOutput::builder()
                             .operation_id("c")
+                            .build()
+                    }
+                ),
+                as_wanted!(
+                    aws_sdk_cloudformation::Client::update_stack_instances,
+                    || {
+                        UpdateStackInstancesOutput::builder()
+                            .operation_id("i")
                             .build()
                     }
                 ),
@@ -1006,10 +1073,11 @@ mod tests {
             let prefs = Preferences::default();
             assert!(describe(api, "s").await.unwrap().is_some());
             create(api, &d).await.unwrap();
-            update(api, &d, true, Some(&group), &prefs, "t")
+            update(api, &d, Some(&group), &prefs, "t").await.unwrap();
+            create_instances(api, "s", &group, &prefs, "t")
                 .await
                 .unwrap();
-            create_instances(api, "s", &group, &prefs, "t")
+            update_instances(api, "s", &group, &prefs, "t")
                 .await
                 .unwrap();
             instances(api, "s").await.unwrap();

@@ -12,7 +12,7 @@ use aws_sdk_cloudformation::operation::{
     describe_stack_set_operation::DescribeStackSetOperationOutput,
     list_stack_instances::ListStackInstancesOutput,
     list_stack_set_operation_results::ListStackSetOperationResultsOutput,
-    update_stack_set::UpdateStackSetOutput,
+    update_stack_instances::UpdateStackInstancesOutput, update_stack_set::UpdateStackSetOutput,
 };
 use aws_sdk_cloudformation::types::{
     AutoDeployment, PermissionModels, StackInstanceStatus, StackInstanceSummary,
@@ -131,8 +131,48 @@ fn plan_and_deploy(
     wave_of_file(&file(), rules, envs, mode, opts)
 }
 
-/// A wave of `file`'s targets `envs`, the stack sets' calls answered by `rules`: the outcomes
-/// and the notes.
+/// UpdateStackInstances for the instances of `accounts` in `regions`, without parameter
+/// overrides (the parameters as they are): the operation `op-ACCOUNTS`.
+fn instances_updated(accounts: &'static [&'static str], regions: &'static [&'static str]) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::update_stack_instances)
+        .match_requests(move |r| {
+            r.accounts() == accounts && r.regions() == regions && r.parameter_overrides().is_empty()
+        })
+        .then_compute_output(|r| {
+            UpdateStackInstancesOutput::builder()
+                .operation_id(format!("op-{}", r.accounts().join("-")))
+                .build()
+        })
+}
+
+/// After a wave's calls, each deployed instance read back in its account and region
+/// (ListStackInstances filtered to them): listed with `status`.
+fn read_back(status: &'static str) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::list_stack_instances)
+        .match_requests(|r| r.stack_instance_account().is_some())
+        .then_compute_output(move |r| {
+            let (a, region) = (
+                r.stack_instance_account().unwrap_or_default(),
+                r.stack_instance_region().unwrap_or_default(),
+            );
+            ListStackInstancesOutput::builder()
+                .summaries(
+                    StackInstanceSummary::builder()
+                        .account(a)
+                        .region(region)
+                        .status(StackInstanceStatus::from(status))
+                        .stack_id(format!(
+                            "arn:aws:cloudformation:{region}:{a}:stack/StackSet-x-1/guid"
+                        ))
+                        .build(),
+                )
+                .build()
+        })
+}
+
+/// A wave of `file`'s targets `envs`, the stack sets' calls answered by `rules` (and each
+/// deployed instance read back CURRENT, unless `rules` answer that first): the outcomes and
+/// the notes.
 fn wave_of_file(
     file: &Environment,
     rules: &[&Rule],
@@ -140,8 +180,9 @@ fn wave_of_file(
     mode: Mode,
     opts: &Options,
 ) -> (Vec<EnvOutcome>, Vec<String>) {
+    let current = read_back("CURRENT");
     let clients = Rules {
-        cfn: rules.to_vec(),
+        cfn: rules.iter().copied().chain([&current]).collect(),
         ..Default::default()
     }
     .clients();
@@ -400,26 +441,30 @@ fn existing(tags: Vec<(&'static str, &'static str)>, fingerprint: &'static str) 
     })
 }
 
+/// The stack set's instances as listed before the wave's calls (a read back after them is
+/// [`read_back`]'s).
 fn listed(instances: Vec<(&'static str, &'static str, &'static str)>) -> Rule {
-    mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_output(move || {
-        ListStackInstancesOutput::builder()
-            .set_summaries(Some(
-                instances
-                    .iter()
-                    .map(|(a, r, s)| {
-                        StackInstanceSummary::builder()
-                            .account(*a)
-                            .region(*r)
-                            .status(StackInstanceStatus::from(*s))
-                            .stack_id(format!(
-                                "arn:aws:cloudformation:{r}:{a}:stack/StackSet-x-1/guid"
-                            ))
-                            .build()
-                    })
-                    .collect(),
-            ))
-            .build()
-    })
+    mock!(aws_sdk_cloudformation::Client::list_stack_instances)
+        .match_requests(|r| r.stack_instance_account().is_none())
+        .then_output(move || {
+            ListStackInstancesOutput::builder()
+                .set_summaries(Some(
+                    instances
+                        .iter()
+                        .map(|(a, r, s)| {
+                            StackInstanceSummary::builder()
+                                .account(*a)
+                                .region(*r)
+                                .status(StackInstanceStatus::from(*s))
+                                .stack_id(format!(
+                                    "arn:aws:cloudformation:{r}:{a}:stack/StackSet-x-1/guid"
+                                ))
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        })
 }
 
 #[test]
@@ -517,17 +562,7 @@ fn mocked_only_the_first_update_of_a_wave_names_the_new_template() {
                 .operation_id(format!("op-{}", r.accounts().join("-")))
                 .build()
         });
-    let previous = mock!(aws_sdk_cloudformation::Client::update_stack_set)
-        .match_requests(|r| {
-            r.use_previous_template() == Some(true)
-                && r.template_body().is_none()
-                && r.accounts() == [B]
-        })
-        .then_compute_output(|r| {
-            UpdateStackSetOutput::builder()
-                .operation_id(format!("op-{}", r.accounts().join("-")))
-                .build()
-        });
+    let previous = instances_updated(&[B], &["eu-west-1"]);
     let op = operation(StackSetOperationStatus::Succeeded, None);
     let res = results(vec![
         (
@@ -695,11 +730,11 @@ fn operations_carry_the_files_preferences_for_the_regions_they_name() {
 }
 
 /// An instance left OUTDATED (its wave was stopped) under a template that has not changed
-/// since: brought to the stack set's template by UpdateStackSet with the previous template,
-/// naming that instance only; the stack set whose template changed gets it, for the wave's
-/// instance only.
+/// since: brought to the stack set's template by UpdateStackInstances, naming that instance
+/// only and changing nothing of the stack set (so no other instance is marked OUTDATED); the
+/// stack set whose template changed gets it, for the wave's instance only.
 #[test]
-fn mocked_an_outdated_instance_is_brought_up_to_date_with_the_previous_template_alone() {
+fn mocked_an_outdated_instance_is_brought_up_to_date_without_changing_the_stack_set() {
     let f = file();
     let sets = crate::render::stack_sets_of(&f).unwrap();
     assert_eq!(sets[0].stack_name, "qfleet-fleetsets-data");
@@ -713,15 +748,8 @@ fn mocked_an_outdated_instance_is_brought_up_to_date_with_the_previous_template_
         |r: &aws_sdk_cloudformation::operation::update_stack_set::UpdateStackSetInput| {
             r.accounts() == [A] && r.regions() == ["eu-west-1"]
         };
-    let refresh = mock!(aws_sdk_cloudformation::Client::update_stack_set)
-        .match_requests(move |r| {
-            canary_only(r) && r.use_previous_template() == Some(true) && r.template_body().is_none()
-        })
-        .then_compute_output(|r| {
-            UpdateStackSetOutput::builder()
-                .operation_id(format!("op-{}", r.accounts().join("-")))
-                .build()
-        });
+    // Not UpdateStackSet, which would mark every other instance OUTDATED.
+    let refresh = instances_updated(&[A], &["eu-west-1"]);
     let new_template = mock!(aws_sdk_cloudformation::Client::update_stack_set)
         .match_requests(move |r| canary_only(r) && r.template_body().is_some())
         .then_compute_output(|r| {
@@ -750,7 +778,7 @@ fn mocked_an_outdated_instance_is_brought_up_to_date_with_the_previous_template_
     assert_eq!(
         refresh.num_calls(),
         1,
-        "the data stack set, previous template"
+        "the data stack set: UpdateStackInstances"
     );
     assert_eq!(
         new_template.num_calls(),
@@ -780,6 +808,8 @@ fn mocked_an_inoperable_instance_is_named_in_no_call_and_fails_its_target() {
         (A, "eu-west-1", "INOPERABLE"),
         (B, "eu-west-1", "OUTDATED"),
     ]);
+    // The data stack set's template is as rendered: B's OUTDATED instance is brought up to
+    // date; the fleet's changed: B's instance gets the new template.
     let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
         .match_requests(|r| r.accounts() == [B] && r.regions() == ["eu-west-1"])
         .then_compute_output(|r| {
@@ -787,6 +817,7 @@ fn mocked_an_inoperable_instance_is_named_in_no_call_and_fails_its_target() {
                 .operation_id(format!("op-{}", r.accounts().join("-")))
                 .build()
         });
+    let refresh = instances_updated(&[B], &["eu-west-1"]);
     let op = operation(StackSetOperationStatus::Succeeded, None);
     let res = results(vec![(
         B,
@@ -796,10 +827,14 @@ fn mocked_an_inoperable_instance_is_named_in_no_call_and_fails_its_target() {
     )]);
     let (create, instances) = (created(), create_instances());
     let wave = [f.targets[0].clone(), f.targets[2].clone()];
-    let rules: [&Rule; 6] = [&ours, &list, &update, &create, &instances, &op];
+    let rules: [&Rule; 7] = [&ours, &list, &update, &refresh, &create, &instances, &op];
     let (planned, _) = plan_and_deploy(&rules, &wave, Mode::Plan, &opts());
     assert!(!planned[0].ok && planned[1].ok, "{planned:?}");
-    assert_eq!(update.num_calls(), 0, "plan changes nothing");
+    assert_eq!(
+        update.num_calls() + refresh.num_calls(),
+        0,
+        "plan changes nothing"
+    );
     let mut all: Vec<&Rule> = rules.to_vec();
     all.push(&res);
     let (out, _) = plan_and_deploy(&all, &wave, Mode::Deploy, &opts());
@@ -813,10 +848,44 @@ fn mocked_an_inoperable_instance_is_named_in_no_call_and_fails_its_target() {
         )) && why.contains("DeleteStackInstances with RetainStacks true"),
         "{why}"
     );
-    // Both stack sets updated B's instance alone (the mock answers no other request).
-    assert_eq!(update.num_calls(), 2);
+    // Both stack sets updated B's instance alone (the mocks answer no other request).
+    assert_eq!((refresh.num_calls(), update.num_calls()), (1, 1));
     assert_eq!(create.num_calls() + instances.num_calls(), 0);
     assert_eq!(out[0].stacks[0].status.as_deref(), Some("FAILED"));
+}
+
+/// An operation's SUCCEEDED is for its call: a target passes only once its instance is read
+/// back CURRENT. One still OUTDATED after it (another call marked it, or the update did not
+/// give it the template) fails its target, saying so.
+#[test]
+fn mocked_a_target_passes_only_once_its_instance_is_read_back_current() {
+    let f = file();
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set).then_compute_output(|r| {
+        UpdateStackSetOutput::builder()
+            .operation_id(format!("op-{}", r.accounts().join("-")))
+            .build()
+    });
+    let (op, res) = canary_succeeded();
+    let outdated = read_back("OUTDATED");
+    let (out, _) = plan_and_deploy(
+        &[&outdated, &ours, &list, &update, &op, &res],
+        &f.targets[..1],
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(!out[0].ok);
+    assert_eq!(out[0].exit_code, Exit::Aws);
+    assert!(
+        message(&out[0]).contains(
+            "the operation SUCCEEDED here, and the instance is OUTDATED after it: it does not have the stack set's template"
+        ),
+        "{}",
+        message(&out[0])
+    );
+    // Read again before judging (ListStackInstances may lag): 1 + RESULT_READS times.
+    assert_eq!(outdated.num_calls(), 1 + stack_sets::RESULT_READS as usize);
 }
 
 /// A stack set that exists without any instance (all deleted, or its first wave's creation

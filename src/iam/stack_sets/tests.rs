@@ -98,6 +98,7 @@ fn the_caller_makes_each_stack_sets_call_on_its_files_stack_sets_only() {
     };
     for action in [
         "cloudformation:CreateStackInstances",
+        "cloudformation:UpdateStackInstances",
         "cloudformation:DeleteStackInstances",
         "cloudformation:UpdateStackSet",
     ] {
@@ -494,6 +495,7 @@ fn service_managed_needs_no_stack_sets_roles_and_targets_the_files_accounts_and_
     };
     for action in [
         "cloudformation:CreateStackInstances",
+        "cloudformation:UpdateStackInstances",
         "cloudformation:DeleteStackInstances",
         "cloudformation:UpdateStackSet",
     ] {
