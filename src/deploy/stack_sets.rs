@@ -7,12 +7,17 @@
 //! 1. the stack set is created if there is none, with the merged template
 //!    ([`crate::render::stack_set`]); one that exists must carry the file's marks (tags
 //!    `qfleet:environment` = the file's environment, `qfleet:owner`), else it is refused;
-//! 2. when its template changed, UpdateStackSet names the wave's existing instances: they get
-//!    the new template, and AWS marks the others OUTDATED, their stacks untouched until their
-//!    wave (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>);
-//!    an instance of the wave still OUTDATED (its wave was stopped) is brought to the template
-//!    the same way, without a new template;
-//! 3. CreateStackInstances creates the wave's missing instances.
+//! 2. when its template changed, the first UpdateStackSet AWS accepts names the template and
+//!    the first group of the wave's existing instances: they get it, and AWS marks every other
+//!    instance OUTDATED, their stacks untouched until their wave
+//!    (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>);
+//!    the wave's other groups, and an instance of the wave still OUTDATED (its wave was
+//!    stopped), get the template the stack set holds through UpdateStackInstances, which
+//!    changes nothing of the stack set ([`stack_sets::update_instances`]); an INOPERABLE
+//!    instance is named in no call;
+//! 3. CreateStackInstances creates the wave's missing instances, once the stack set holds the
+//!    new template;
+//! 4. each target deployed is read back: its instance must be CURRENT.
 //!
 //! A call acts on every account in every region it names, so each call names accounts that
 //! share the same regions (a target's account is never deployed in another target's region).
@@ -373,14 +378,13 @@ async fn one_set(
             })
             .collect());
     }
-    // The template changes for a wave without an instance, while other waves have some: an
-    // update names instances, and creating this wave's would deploy the old template.
-    let others = instances.iter().any(|i| {
-        !wave
-            .iter()
-            .any(|p| p.account == i.account && p.region == i.region)
-    });
-    if new_template && others && steps.iter().all(|s| *s == Step::Create) {
+    // Instances an update can reach: StackSets leaves INOPERABLE ones out of every update.
+    let updatable = instances.iter().any(|i| i.status != "INOPERABLE");
+    // The template changes for a wave without an instance an update can carry it to, while
+    // other waves have some: an update names instances, and creating this wave's would deploy
+    // the old template.
+    if new_template && updatable && steps.contains(&Step::Create) && !steps.contains(&Step::Update)
+    {
         return Err(Refusal::StackSetWave {
             set: name.to_string(),
         }
@@ -405,9 +409,10 @@ async fn one_set(
     // set" (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>):
     // until then, an instance created would get the previous one.
     let mut holds_template = !new_template || current.is_none();
-    // A new template for a stack set without any instance: UpdateStackSet naming no account
-    // acts on every instance (here none), and the instances created next get the template.
-    if new_template && current.is_some() && instances.is_empty() {
+    // A new template for a stack set without any instance an update reaches (none, or only
+    // INOPERABLE ones): UpdateStackSet naming no account acts on every instance it reaches
+    // (here none), and the instances created next get the template.
+    if new_template && current.is_some() && !updatable {
         let token = operation_token(name);
         note(format!("stack set {name}: updating its template"));
         let id = stack_sets::update(api, &desired, None, &prefs, &token).await?;
@@ -636,6 +641,10 @@ pub async fn protect(
         let Some((set, Some(instance))) = located.instances.get(&own) else {
             continue;
         };
+        // An INOPERABLE instance's stack is left as it is: AWS's remedy ends with deleting it.
+        if instance.status == "INOPERABLE" {
+            continue;
+        }
         let Some(id) = instance.stack_id.as_deref() else {
             continue;
         };

@@ -92,7 +92,7 @@ pub enum Refusal {
     /// A stack set's template changes for a wave that has no instance of it yet while other
     /// waves have: StackSets updates a template only through instances it names.
     #[error(
-        "stack set {set}'s template changes, and this wave has no instance of it yet while other waves have: StackSets gives a stack set a new template only through the instances an update names, and would create this wave's with the old one. Deploy a wave that has an instance first (its targets' environments), then this one; nothing was changed"
+        "stack set {set}'s template changes, and this wave has no instance of it that an update can reach (none yet, or only INOPERABLE ones) while other waves have: StackSets gives a stack set a new template only through the instances an update names, and would create this wave's with the old one. Deploy a wave that has an instance first (its targets' environments), then this one; nothing was changed"
     )]
     StackSetWave { set: String },
     /// A target of a later wave than the one the rollout stopped at (`by` says why).

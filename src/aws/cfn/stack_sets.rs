@@ -311,6 +311,10 @@ pub async fn create_instances(
 /// they are, without changing the stack set: UpdateStackInstances without ParameterOverrides
 /// ("To leave all parameters set to their present values, don't specify this property at
 /// all", <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackInstances.html>).
+/// That its operation updates the instances' stacks with the stack set's current template is
+/// how StackSets deploys every instance, but AWS's reference does not say it in so many words:
+/// the deploy reads each instance back and passes it only when CURRENT
+/// ([`instance_settled`]).
 /// Not UpdateStackSet: one that names a template or the Parameters property "marks all stack
 /// instances with a status of OUTDATED prior to updating the stack instances in the specified
 /// accounts" (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>),

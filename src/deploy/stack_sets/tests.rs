@@ -535,7 +535,7 @@ fn mocked_a_new_template_updates_only_the_waves_instances_and_a_wave_without_one
     );
     assert_eq!(out[0].exit_code, Exit::Refused);
     assert!(
-        message(&out[0]).contains("this wave has no instance of it yet"),
+        message(&out[0]).contains("this wave has no instance of it that an update can reach"),
         "{}",
         message(&out[0])
     );
@@ -1307,6 +1307,127 @@ fn mocked_a_service_managed_wave_creates_its_instances_by_account_within_the_uni
     let out = wave_of(&f, &[&none, &create, &instances, &op, &res], canary);
     assert!(out[0].ok, "{:?}", out[0]);
     assert_eq!((create.num_calls(), instances.num_calls()), (2, 2));
+}
+
+/// With service-managed permissions an OUTDATED instance is brought up to date by
+/// UpdateStackInstances naming its account within its unit (DeploymentTargets, INTERSECTION),
+/// never by Accounts, which AWS refuses for service-managed stack sets.
+#[test]
+fn mocked_a_service_managed_instance_is_brought_up_to_date_within_its_unit() {
+    use aws_sdk_cloudformation::types::AccountFilterType;
+    let f = crate::config::examples::stack_sets_service_managed();
+    let canary = &f.targets[..1];
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    let fp: &'static str = Box::leak(fingerprint(&sets[0].template).into_boxed_str());
+    let described =
+        mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
+            DescribeStackSetOutput::builder()
+                .stack_set(
+                    SdkStackSet::builder()
+                        .stack_set_name("x")
+                        .tags(
+                            Tag::builder()
+                                .key("qfleet:environment")
+                                .value("fleetsets")
+                                .build(),
+                        )
+                        .permission_model(PermissionModels::ServiceManaged)
+                        .auto_deployment(AutoDeployment::builder().enabled(false).build())
+                        .parameters(
+                            aws_sdk_cloudformation::types::Parameter::builder()
+                                .parameter_key(FINGERPRINT_PARAMETER)
+                                .parameter_value(fp)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let list = listed(vec![(A, "eu-west-1", "OUTDATED")]);
+    let within = mock!(aws_sdk_cloudformation::Client::update_stack_instances)
+        .match_requests(|r| {
+            r.accounts().is_empty()
+                && r.regions() == ["eu-west-1"]
+                && r.deployment_targets().is_some_and(|t| {
+                    t.accounts() == [A]
+                        && t.organizational_unit_ids() == ["ou-ab12-34cd56ef"]
+                        && t.account_filter_type() == Some(&AccountFilterType::Intersection)
+                })
+        })
+        .then_output(|| {
+            UpdateStackInstancesOutput::builder()
+                .operation_id(format!("op-{A}"))
+                .build()
+        });
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set).then_output(|| {
+        UpdateStackSetOutput::builder()
+            .operation_id(format!("op-{A}"))
+            .build()
+    });
+    let (op, res) = canary_succeeded();
+    let out = wave_of(
+        &f,
+        &[&described, &list, &within, &update, &op, &res],
+        canary,
+    );
+    assert!(out[0].ok, "{:?}", out[0]);
+    // The data stack set's instance brought up to date within its unit; the fleet's template
+    // (another fingerprint) by UpdateStackSet.
+    assert_eq!((within.num_calls(), update.num_calls()), (1, 1));
+}
+
+/// A wave whose only instance is INOPERABLE and whose other target is new, while another
+/// wave's instance is up to date: no update can carry the new template to this wave, so it
+/// is refused before anything changes. With no instance an update reaches anywhere, the
+/// template is set on the stack set alone, and the new instance is created with it.
+#[test]
+fn mocked_an_inoperable_instance_carries_no_template_to_its_wave() {
+    let f = file();
+    let ours = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    let wave = &f.targets[..2];
+    let (create, instances) = (created(), create_instances());
+    let elsewhere = listed(vec![
+        (A, "eu-west-1", "INOPERABLE"),
+        (B, "eu-west-1", "CURRENT"),
+    ]);
+    let (out, _) = plan_and_deploy(
+        &[&ours, &elsewhere, &create, &instances],
+        wave,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(out.iter().all(|o| o.exit_code == Exit::Refused), "{out:?}");
+    assert!(
+        message(&out[1]).contains("none yet, or only INOPERABLE ones"),
+        "{}",
+        message(&out[1])
+    );
+    assert_eq!(instances.num_calls(), 0);
+
+    let only = listed(vec![(A, "eu-west-1", "INOPERABLE")]);
+    let update_all = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(|r| r.accounts().is_empty() && r.regions().is_empty())
+        .then_output(|| {
+            UpdateStackSetOutput::builder()
+                .operation_id("op-all")
+                .build()
+        });
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![(
+        A,
+        "us-east-1",
+        StackSetOperationResultStatus::Succeeded,
+        None,
+    )]);
+    let (out, _) = plan_and_deploy(
+        &[&ours, &only, &update_all, &create, &instances, &op, &res],
+        wave,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert!(!out[0].ok && out[1].ok, "{out:?}");
+    assert_eq!(update_all.num_calls(), 2, "once per stack set");
+    assert_eq!(instances.num_calls(), 2, "us1's instance in each stack set");
 }
 
 /// The file's stack set as DescribeStackSet answers: with the file's marks, this permission
