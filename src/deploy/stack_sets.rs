@@ -519,10 +519,13 @@ async fn one_set(
     let deployed: Vec<usize> = (0..wave.len())
         .filter(|&i| matches!(results[i], Some(Ok(()))))
         .collect();
-    for i in deployed {
+    // At once: each may be read again for a while when ListStackInstances lags.
+    let read_back = futures::future::join_all(deployed.iter().map(|&i| {
         let p = &wave[i];
-        let listed =
-            stack_sets::instance_settled(api, name, &p.account, &p.region, opts.polling).await;
+        stack_sets::instance_settled(api, name, &p.account, &p.region, opts.polling)
+    }))
+    .await;
+    for (i, listed) in deployed.into_iter().zip(read_back) {
         results[i] = Some(match listed {
             Err(e) => Err(format!(
                 "the operation SUCCEEDED here, and its instance could not be read back: {e}"
