@@ -29,3 +29,20 @@ pub fn stack_sets_service_managed() -> Environment {
         );
     super::parse(path(), text).expect("a valid file")
 }
+
+/// examples/stack-sets.yaml written into `dir` with a shape only one target has (two instance
+/// types for `us1`): its targets cannot share a stack set's template. The file's path.
+pub fn unmergeable_stack_sets(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(path()).expect("the example");
+    let shaped = text.replace(
+        "    workers:\n      max: 30\n",
+        "    workers:\n      max: 30\n      instance_types: [m7g.large, m6g.large]\n",
+    );
+    assert_ne!(
+        shaped, text,
+        "the example's us1 target sets workers.max: 30"
+    );
+    let file = dir.join("fleetsets.yaml");
+    std::fs::write(&file, shaped).expect("a temporary directory");
+    file
+}

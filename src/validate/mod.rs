@@ -616,16 +616,8 @@ mod tests {
     /// render and deploy refuse them, naming the file.
     #[test]
     fn a_stack_sets_file_whose_targets_cannot_share_a_template_is_invalid() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(root.join("examples/stack-sets.yaml")).unwrap();
-        let shaped = text.replace(
-            "    workers:\n      max: 30\n",
-            "    workers:\n      max: 30\n      instance_types: [m7g.large, m6g.large]\n",
-        );
-        assert_ne!(shaped, text);
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("fleetsets.yaml");
-        std::fs::write(&path, shaped).unwrap();
+        let path = crate::config::examples::unmergeable_stack_sets(dir.path());
         let envs = crate::config::load(&path).unwrap().expand();
         let err = match super::check_all(&envs, false) {
             Ok(_) => panic!("a file whose targets differ in shape validated"),

@@ -275,6 +275,38 @@ pub async fn update(
     Ok(out.operation_id().unwrap_or(token).to_string())
 }
 
+/// An operation on the instances of `group` (`$op`: the SDK's CreateStackInstances or
+/// UpdateStackInstances, which take the same targets): its accounts in its regions, within
+/// their AWS Organizations units with service-managed permissions ([`Group`]); a group
+/// without an account or a region is refused rather than sent. The operation's id.
+macro_rules! on_group {
+    ($api:expr, $op:ident, $name:expr, $group:expr, $prefs:expr, $token:expr, $doing:literal) => {{
+        let (api, name, group, token) = ($api, $name, $group, $token);
+        if group.accounts.is_empty() || group.regions.is_empty() {
+            return Err(AwsError::new(format!(
+                "{} instances of stack set {name}: a group without an account or a region; nothing was sent",
+                $doing
+            )));
+        }
+        let call = api
+            .cfn
+            .$op()
+            .set_call_as(api.call_as.sdk())
+            .stack_set_name(name)
+            .set_regions(Some(group.regions.clone()))
+            .operation_preferences($prefs.sdk(&group.regions))
+            .operation_id(token);
+        let call = match group.organizational_units.is_empty() {
+            true => call.set_accounts(Some(group.accounts.clone())),
+            false => call.deployment_targets(group.deployment_targets()),
+        };
+        let out = call.send().await.map_err(|e| {
+            AwsError::from_sdk(&format!("{} instances of stack set {name}", $doing), e)
+        })?;
+        Ok(out.operation_id().unwrap_or(token).to_string())
+    }};
+}
+
 /// Creates the instances of `group`; the operation's id.
 pub async fn create_instances(
     api: Api<'_>,
@@ -283,28 +315,15 @@ pub async fn create_instances(
     prefs: &Preferences,
     token: &str,
 ) -> Result<String> {
-    if group.accounts.is_empty() || group.regions.is_empty() {
-        return Err(AwsError::new(format!(
-            "creating instances of stack set {name}: a group without an account or a region; nothing was sent"
-        )));
-    }
-    let call = api
-        .cfn
-        .create_stack_instances()
-        .set_call_as(api.call_as.sdk())
-        .stack_set_name(name)
-        .set_regions(Some(group.regions.clone()))
-        .operation_preferences(prefs.sdk(&group.regions))
-        .operation_id(token);
-    let call = match group.organizational_units.is_empty() {
-        true => call.set_accounts(Some(group.accounts.clone())),
-        false => call.deployment_targets(group.deployment_targets()),
-    };
-    let out = call
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk(&format!("creating instances of stack set {name}"), e))?;
-    Ok(out.operation_id().unwrap_or(token).to_string())
+    on_group!(
+        api,
+        create_stack_instances,
+        name,
+        group,
+        prefs,
+        token,
+        "creating"
+    )
 }
 
 /// Brings the instances of `group` to the stack set's current template, their parameters as
@@ -326,28 +345,15 @@ pub async fn update_instances(
     prefs: &Preferences,
     token: &str,
 ) -> Result<String> {
-    if group.accounts.is_empty() || group.regions.is_empty() {
-        return Err(AwsError::new(format!(
-            "updating instances of stack set {name}: a group without an account or a region; nothing was sent"
-        )));
-    }
-    let call = api
-        .cfn
-        .update_stack_instances()
-        .set_call_as(api.call_as.sdk())
-        .stack_set_name(name)
-        .set_regions(Some(group.regions.clone()))
-        .operation_preferences(prefs.sdk(&group.regions))
-        .operation_id(token);
-    let call = match group.organizational_units.is_empty() {
-        true => call.set_accounts(Some(group.accounts.clone())),
-        false => call.deployment_targets(group.deployment_targets()),
-    };
-    let out = call
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk(&format!("updating instances of stack set {name}"), e))?;
-    Ok(out.operation_id().unwrap_or(token).to_string())
+    on_group!(
+        api,
+        update_stack_instances,
+        name,
+        group,
+        prefs,
+        token,
+        "updating"
+    )
 }
 
 /// One instance of a stack set.
@@ -743,59 +749,38 @@ mod tests {
     #[tokio::test]
     async fn mocked_results_are_read_again_until_every_place_has_a_final_one() {
         let place = [("111122223333", "eu-west-1")];
-        let op = succeeded();
-        let lagging = results_read(vec![None, Some("RUNNING"), Some("SUCCEEDED")]);
-        let clients = Rules {
-            cfn: vec![&op, &lagging],
-            ..Default::default()
-        }
-        .clients();
-        let api = Api::new(&clients.cfn, CallAs::Holder);
-        let ended = wait(api, "s", "op", Polling::immediate(), 3, &place)
-            .await
-            .unwrap();
-        assert_eq!(
-            ended
+        // The place's final status as read at last, and how many reads it took.
+        async fn read(
+            answers: Vec<Option<&'static str>>,
+            expected: &[(&str, &str)],
+        ) -> (Option<String>, usize) {
+            let (op, results) = (succeeded(), results_read(answers));
+            let clients = Rules {
+                cfn: vec![&op, &results],
+                ..Default::default()
+            }
+            .clients();
+            let api = Api::new(&clients.cfn, CallAs::Holder);
+            let ended = wait(api, "s", "op", Polling::immediate(), 3, expected)
+                .await
+                .unwrap();
+            let status = ended
                 .result("111122223333", "eu-west-1")
-                .map(|r| r.status.as_str()),
-            Some("SUCCEEDED")
+                .map(|r| r.status.clone());
+            (status, results.num_calls())
+        }
+        assert_eq!(
+            read(vec![None, Some("RUNNING"), Some("SUCCEEDED")], &place).await,
+            (Some("SUCCEEDED".into()), 3)
         );
-        assert_eq!(lagging.num_calls(), 3);
-
         // Without a final result for the place, the reads stop after RESULT_READS more, and
         // the place is not SUCCEEDED.
-        let op = succeeded();
-        let never = results_read(vec![Some("RUNNING")]);
-        let clients = Rules {
-            cfn: vec![&op, &never],
-            ..Default::default()
-        }
-        .clients();
-        let api = Api::new(&clients.cfn, CallAs::Holder);
-        let ended = wait(api, "s", "op", Polling::immediate(), 3, &place)
-            .await
-            .unwrap();
         assert_eq!(
-            ended
-                .result("111122223333", "eu-west-1")
-                .map(|r| r.status.as_str()),
-            Some("RUNNING")
+            read(vec![Some("RUNNING")], &place).await,
+            (Some("RUNNING".into()), 1 + RESULT_READS as usize)
         );
-        assert_eq!(never.num_calls(), 1 + RESULT_READS as usize);
-
         // Nothing expected: one read.
-        let op = succeeded();
-        let once = results_read(vec![None]);
-        let clients = Rules {
-            cfn: vec![&op, &once],
-            ..Default::default()
-        }
-        .clients();
-        let api = Api::new(&clients.cfn, CallAs::Holder);
-        wait(api, "s", "op", Polling::immediate(), 3, &[])
-            .await
-            .unwrap();
-        assert_eq!(once.num_calls(), 1);
+        assert_eq!(read(vec![None], &[]).await, (None, 1));
     }
 
     /// UpdateStackSet names every instance when it names no account: only `None` says so; a

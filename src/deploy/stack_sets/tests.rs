@@ -122,6 +122,34 @@ fn canary_succeeded() -> (Rule, Rule) {
     (op, res)
 }
 
+/// UpdateStackSet for the requests `wanted` takes: the operation `op-ACCOUNTS`.
+fn stack_set_updated(
+    wanted: impl Fn(&aws_sdk_cloudformation::operation::update_stack_set::UpdateStackSetInput) -> bool
+    + Send
+    + Sync
+    + 'static,
+) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::update_stack_set)
+        .match_requests(wanted)
+        .then_compute_output(|r| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!("op-{}", r.accounts().join("-")))
+                .build()
+        })
+}
+
+/// Every operation SUCCEEDED, with each of the example's targets in its results.
+fn every_target_succeeded() -> (Rule, Rule) {
+    let ok = StackSetOperationResultStatus::Succeeded;
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![
+        (A, "eu-west-1", ok.clone(), None),
+        (A, "us-east-1", ok.clone(), None),
+        (B, "eu-west-1", ok, None),
+    ]);
+    (op, res)
+}
+
 fn plan_and_deploy(
     rules: &[&Rule],
     envs: &[Environment],
@@ -261,27 +289,7 @@ fn accounts_share_a_call_only_with_the_same_regions() {
 fn mocked_a_first_deploy_creates_each_stack_set_then_its_instances_in_order() {
     let f = file();
     let (none, create, instances) = (no_stack_set(), created(), create_instances());
-    let op = operation(StackSetOperationStatus::Succeeded, None);
-    let res = results(vec![
-        (
-            A,
-            "eu-west-1",
-            StackSetOperationResultStatus::Succeeded,
-            None,
-        ),
-        (
-            A,
-            "us-east-1",
-            StackSetOperationResultStatus::Succeeded,
-            None,
-        ),
-        (
-            B,
-            "eu-west-1",
-            StackSetOperationResultStatus::Succeeded,
-            None,
-        ),
-    ]);
+    let (op, res) = every_target_succeeded();
     let (out, notes) = plan_and_deploy(
         &[&none, &create, &instances, &op, &res],
         &f.targets,
@@ -499,15 +507,9 @@ fn mocked_a_new_template_updates_only_the_waves_instances_and_a_wave_without_one
         (A, "us-east-1", "CURRENT"),
         (B, "eu-west-1", "CURRENT"),
     ]);
-    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
-        .match_requests(|r| {
-            r.template_body().is_some() && r.accounts() == [A] && r.regions() == ["eu-west-1"]
-        })
-        .then_compute_output(|r| {
-            UpdateStackSetOutput::builder()
-                .operation_id(format!("op-{}", r.accounts().join("-")))
-                .build()
-        });
+    let update = stack_set_updated(|r| {
+        r.template_body().is_some() && r.accounts() == [A] && r.regions() == ["eu-west-1"]
+    });
     let (op, res) = canary_succeeded();
     let canary = &f.targets[..1];
     let (out, _) = plan_and_deploy(
@@ -555,35 +557,9 @@ fn mocked_only_the_first_update_of_a_wave_names_the_new_template() {
         (A, "us-east-1", "CURRENT"),
         (B, "eu-west-1", "CURRENT"),
     ]);
-    let with_template = mock!(aws_sdk_cloudformation::Client::update_stack_set)
-        .match_requests(|r| r.template_body().is_some() && r.accounts() == [A])
-        .then_compute_output(|r| {
-            UpdateStackSetOutput::builder()
-                .operation_id(format!("op-{}", r.accounts().join("-")))
-                .build()
-        });
+    let with_template = stack_set_updated(|r| r.template_body().is_some() && r.accounts() == [A]);
     let previous = instances_updated(&[B], &["eu-west-1"]);
-    let op = operation(StackSetOperationStatus::Succeeded, None);
-    let res = results(vec![
-        (
-            A,
-            "eu-west-1",
-            StackSetOperationResultStatus::Succeeded,
-            None,
-        ),
-        (
-            A,
-            "us-east-1",
-            StackSetOperationResultStatus::Succeeded,
-            None,
-        ),
-        (
-            B,
-            "eu-west-1",
-            StackSetOperationResultStatus::Succeeded,
-            None,
-        ),
-    ]);
+    let (op, res) = every_target_succeeded();
     let (out, _) = plan_and_deploy(
         &[&ours, &list, &with_template, &previous, &op, &res],
         &f.targets,
@@ -750,13 +726,7 @@ fn mocked_an_outdated_instance_is_brought_up_to_date_without_changing_the_stack_
         };
     // Not UpdateStackSet, which would mark every other instance OUTDATED.
     let refresh = instances_updated(&[A], &["eu-west-1"]);
-    let new_template = mock!(aws_sdk_cloudformation::Client::update_stack_set)
-        .match_requests(move |r| canary_only(r) && r.template_body().is_some())
-        .then_compute_output(|r| {
-            UpdateStackSetOutput::builder()
-                .operation_id(format!("op-{}", r.accounts().join("-")))
-                .build()
-        });
+    let new_template = stack_set_updated(move |r| canary_only(r) && r.template_body().is_some());
     let (create, instances) = (created(), create_instances());
     let (op, res) = canary_succeeded();
     let (out, notes) = plan_and_deploy(
@@ -810,13 +780,7 @@ fn mocked_an_inoperable_instance_is_named_in_no_call_and_fails_its_target() {
     ]);
     // The data stack set's template is as rendered: B's OUTDATED instance is brought up to
     // date; the fleet's changed: B's instance gets the new template.
-    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
-        .match_requests(|r| r.accounts() == [B] && r.regions() == ["eu-west-1"])
-        .then_compute_output(|r| {
-            UpdateStackSetOutput::builder()
-                .operation_id(format!("op-{}", r.accounts().join("-")))
-                .build()
-        });
+    let update = stack_set_updated(|r| r.accounts() == [B] && r.regions() == ["eu-west-1"]);
     let refresh = instances_updated(&[B], &["eu-west-1"]);
     let op = operation(StackSetOperationStatus::Succeeded, None);
     let res = results(vec![(
@@ -1273,7 +1237,7 @@ fn wave_of(file: &Environment, rules: &[&Rule], envs: &[Environment]) -> Vec<Env
 /// (SDK-level mocks: no emulator here runs StackSets with AWS Organizations).
 #[test]
 fn mocked_a_service_managed_wave_creates_its_instances_by_account_within_the_unit() {
-    use aws_sdk_cloudformation::types::{AccountFilterType, PermissionModels};
+    use aws_sdk_cloudformation::types::PermissionModels;
     let f = crate::config::examples::stack_sets_service_managed();
     let canary = &f.targets[..1];
     assert_eq!(
@@ -1290,14 +1254,7 @@ fn mocked_a_service_managed_wave_creates_its_instances_by_account_within_the_uni
         .match_requests(|r| r.permission_model() == Some(&PermissionModels::ServiceManaged))
         .then_output(|| CreateStackSetOutput::builder().stack_set_id("id").build());
     let instances = mock!(aws_sdk_cloudformation::Client::create_stack_instances)
-        .match_requests(|r| {
-            r.accounts().is_empty()
-                && r.deployment_targets().is_some_and(|t| {
-                    t.accounts() == [A]
-                        && t.organizational_unit_ids() == ["ou-ab12-34cd56ef"]
-                        && t.account_filter_type() == Some(&AccountFilterType::Intersection)
-                })
-        })
+        .match_requests(|r| r.accounts().is_empty() && within_unit(r.deployment_targets()))
         .then_output(|| {
             CreateStackInstancesOutput::builder()
                 .operation_id(format!("op-{A}"))
@@ -1309,50 +1266,33 @@ fn mocked_a_service_managed_wave_creates_its_instances_by_account_within_the_uni
     assert_eq!((create.num_calls(), instances.num_calls()), (2, 2));
 }
 
+/// Whether a call names the canary's account within its unit (service-managed permissions):
+/// DeploymentTargets with the account, the unit and the INTERSECTION filter.
+fn within_unit(t: Option<&aws_sdk_cloudformation::types::DeploymentTargets>) -> bool {
+    use aws_sdk_cloudformation::types::AccountFilterType;
+    t.is_some_and(|t| {
+        t.accounts() == [A]
+            && t.organizational_unit_ids() == ["ou-ab12-34cd56ef"]
+            && t.account_filter_type() == Some(&AccountFilterType::Intersection)
+    })
+}
+
 /// With service-managed permissions an OUTDATED instance is brought up to date by
 /// UpdateStackInstances naming its account within its unit (DeploymentTargets, INTERSECTION),
 /// never by Accounts, which AWS refuses for service-managed stack sets.
 #[test]
 fn mocked_a_service_managed_instance_is_brought_up_to_date_within_its_unit() {
-    use aws_sdk_cloudformation::types::AccountFilterType;
     let f = crate::config::examples::stack_sets_service_managed();
     let canary = &f.targets[..1];
     let sets = crate::render::stack_sets_of(&f).unwrap();
     let fp: &'static str = Box::leak(fingerprint(&sets[0].template).into_boxed_str());
-    let described =
-        mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
-            DescribeStackSetOutput::builder()
-                .stack_set(
-                    SdkStackSet::builder()
-                        .stack_set_name("x")
-                        .tags(
-                            Tag::builder()
-                                .key("qfleet:environment")
-                                .value("fleetsets")
-                                .build(),
-                        )
-                        .permission_model(PermissionModels::ServiceManaged)
-                        .auto_deployment(AutoDeployment::builder().enabled(false).build())
-                        .parameters(
-                            aws_sdk_cloudformation::types::Parameter::builder()
-                                .parameter_key(FINGERPRINT_PARAMETER)
-                                .parameter_value(fp)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
-        });
+    let described = marked_at(PermissionModels::ServiceManaged, Some(false), Some(fp));
     let list = listed(vec![(A, "eu-west-1", "OUTDATED")]);
     let within = mock!(aws_sdk_cloudformation::Client::update_stack_instances)
         .match_requests(|r| {
             r.accounts().is_empty()
                 && r.regions() == ["eu-west-1"]
-                && r.deployment_targets().is_some_and(|t| {
-                    t.accounts() == [A]
-                        && t.organizational_unit_ids() == ["ou-ab12-34cd56ef"]
-                        && t.account_filter_type() == Some(&AccountFilterType::Intersection)
-                })
+                && within_unit(r.deployment_targets())
         })
         .then_output(|| {
             UpdateStackInstancesOutput::builder()
@@ -1433,6 +1373,12 @@ fn mocked_an_inoperable_instance_carries_no_template_to_its_wave() {
 /// The file's stack set as DescribeStackSet answers: with the file's marks, this permission
 /// model and this automatic deployment.
 fn marked(model: PermissionModels, auto: Option<bool>) -> Rule {
+    marked_at(model, auto, None)
+}
+
+/// [`marked`], with the template of this fingerprint when given (else none: every template
+/// is new to it).
+fn marked_at(model: PermissionModels, auto: Option<bool>, fp: Option<&'static str>) -> Rule {
     mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
         DescribeStackSetOutput::builder()
             .stack_set(
@@ -1448,6 +1394,14 @@ fn marked(model: PermissionModels, auto: Option<bool>) -> Rule {
                     .set_auto_deployment(
                         auto.map(|on| AutoDeployment::builder().enabled(on).build()),
                     )
+                    .set_parameters(fp.map(|fp| {
+                        vec![
+                            aws_sdk_cloudformation::types::Parameter::builder()
+                                .parameter_key(FINGERPRINT_PARAMETER)
+                                .parameter_value(fp)
+                                .build(),
+                        ]
+                    }))
                     .build(),
             )
             .build()
