@@ -27,8 +27,9 @@
 //! fleet.
 //!
 //! StackSets has no change set per instance: `plan` shows what each stack set and instance
-//! would get (created, template changed, brought up to date, nothing), and `deploy` needs
-//! `--yes` (no question: there is no preview of the resources a template change replaces).
+//! would get (created, template changed, brought up to date, nothing), with each instance's
+//! changes from comparing the stack set's template now and the new one ([`previews`]), and
+//! `deploy` needs `--yes` (no question: a template does not say what a change replaces).
 
 use super::{Action, EnvOutcome, Mode, Options, StackOutcome};
 use crate::aws::Clients;
@@ -335,13 +336,14 @@ async fn one_set(
         None => Vec::new(),
     };
     let steps = steps(wave, &instances, new_template);
-    let outcome = |step: Step, action: Action, started: Instant| StackOutcome {
+    let previews = previews(name, set, current.as_ref(), wave, &steps, note);
+    let outcome = |i: usize, step: Step, action: Action, started: Instant| StackOutcome {
         stack: name.to_string(),
         role: set.role,
         action,
         status: None,
         duration_ms: started.elapsed().as_millis(),
-        changes: Vec::new(),
+        changes: previews[i].clone(),
         notes: vec![match (current.is_some(), step) {
             (false, _) => format!("stack set {name} is created, with an instance here"),
             (true, Step::Create) => format!("an instance of stack set {name} is created here"),
@@ -363,13 +365,14 @@ async fn one_set(
         return Ok(steps
             .iter()
             .zip(wave)
-            .map(|(&s, p)| {
+            .enumerate()
+            .map(|(i, (&s, p))| {
                 let action = match s {
                     Step::Create => Action::WouldCreate,
                     Step::Update | Step::Refresh => Action::ChangesPending,
                     Step::Nothing | Step::Inoperable => Action::NoChanges,
                 };
-                let mut o = outcome(s, action, started);
+                let mut o = outcome(i, s, action, started);
                 let error = (s == Step::Inoperable).then(|| instance_error(name, p, INOPERABLE));
                 if error.is_some() {
                     o.status = Some("INOPERABLE".into());
@@ -546,7 +549,7 @@ async fn one_set(
                 Some(Err(why)) => Some(instance_error(name, &wave[i], &why)),
                 _ => None,
             };
-            let mut o = outcome(s, action, started);
+            let mut o = outcome(i, s, action, started);
             if error.is_some() {
                 o.action = Action::NoChanges;
                 o.status = Some("FAILED".into());
@@ -554,6 +557,67 @@ async fn one_set(
             (o, error)
         })
         .collect())
+}
+
+/// What each target's instance of stack set `set` gets, as a change set would say it
+/// (StackSets makes none per instance): the template it has now and the new one, each as the
+/// instance reads it ([`crate::render::stack_set::instantiate`]), compared resource by
+/// resource ([`super::template_diff`]); every resource added for an instance created. Each
+/// preview that changes something is said (`note`); one that cannot be made is said so,
+/// never taken for "no change".
+fn previews(
+    name: &str,
+    set: &RenderedStack,
+    current: Option<&stack_sets::StackSet>,
+    wave: &[Place],
+    steps: &[Step],
+    note: &(dyn Fn(String) + Sync),
+) -> Vec<Vec<crate::aws::cfn::changesets::Change>> {
+    use crate::render::stack_set::{instantiate, long_form};
+    let new = long_form(&set.template);
+    let old = current.map(|c| match c.template.as_deref() {
+        Some(text) => long_form(text),
+        None => Err("DescribeStackSet gave no template".to_string()),
+    });
+    let mut unread = false;
+    let mut out = Vec::new();
+    for (p, step) in wave.iter().zip(steps) {
+        let at = |t: &serde_json::Value| instantiate(t, &p.region, &p.account);
+        let changes = match (step, &old, &new) {
+            (Step::Create, _, Ok(n)) => {
+                super::template_diff::changes(&serde_json::json!({}), &at(n))
+            }
+            (Step::Update, Some(Ok(o)), Ok(n)) => super::template_diff::changes(&at(o), &at(n)),
+            (Step::Update, _, _) => {
+                unread = true;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        // A creation adds every resource: said by the plan's summary, not line by line.
+        if !changes.is_empty() && *step == Step::Update {
+            note(format!(
+                "{}\n{}",
+                super::preview::heading(
+                    &format!("stack set {name}, {} {}", p.account, p.region),
+                    false,
+                    changes.len()
+                ),
+                super::preview::changes(&changes)
+            ));
+        }
+        out.push(changes);
+    }
+    if unread {
+        let why = match (&old, &new) {
+            (Some(Err(e)), _) | (_, Err(e)) => e.clone(),
+            _ => "unknown".to_string(),
+        };
+        note(format!(
+            "stack set {name}: its template changes, and the change could not be previewed ({why}): see qfleet render for the new one"
+        ));
+    }
+    out
 }
 
 /// The error of a target whose instance of stack set `set` was not deployed, and why.

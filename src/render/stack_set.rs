@@ -541,7 +541,7 @@ fn resolve(v: &Value, mappings: &Value, region: &str, account: &str) -> Value {
 }
 
 /// Two documents alike, a mapping's string standing for a number or a boolean.
-fn same(a: &Value, b: &Value) -> bool {
+pub(crate) fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => {
             *s == n.to_string()

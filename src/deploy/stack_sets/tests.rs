@@ -852,6 +852,92 @@ fn mocked_a_target_passes_only_once_its_instance_is_read_back_current() {
     assert_eq!(outdated.num_calls(), 1 + stack_sets::RESULT_READS as usize);
 }
 
+/// StackSets makes no change set per instance: `plan` compares the stack set's template now
+/// and the new one as each instance reads them, so that a value only one target has (here
+/// its key, from the template's mappings) is told for that target alone.
+#[test]
+fn mocked_plan_previews_each_instances_changes_from_the_two_templates() {
+    let f = file();
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    let mut old: serde_json::Value = serde_json::from_str(&sets[0].template).unwrap();
+    old["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] = serde_json::json!(60);
+    let key = old["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"]["Fn::FindInMap"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    old["Mappings"][&key]["eu-west-1"][A] =
+        serde_json::json!("arn:aws:kms:eu-west-1:111122223333:key/old");
+    let old: &'static str = Box::leak(old.to_string().into_boxed_str());
+    let described =
+        mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
+            DescribeStackSetOutput::builder()
+                .stack_set(
+                    SdkStackSet::builder()
+                        .stack_set_name("x")
+                        .tags(
+                            Tag::builder()
+                                .key("qfleet:environment")
+                                .value("fleetsets")
+                                .build(),
+                        )
+                        .template_body(old)
+                        .build(),
+                )
+                .build()
+        });
+    let list = listed(vec![
+        (A, "eu-west-1", "CURRENT"),
+        (B, "eu-west-1", "CURRENT"),
+    ]);
+    let wave = [f.targets[0].clone(), f.targets[2].clone()];
+    let (out, notes) = plan_and_deploy(&[&described, &list], &wave, Mode::Plan, &opts());
+    // Each resource changed, and the queue's properties.
+    let changed = |o: &EnvOutcome| -> (Vec<String>, Vec<String>) {
+        let c = &o.stacks[0].changes;
+        (
+            c.iter().map(|c| c.logical_id.clone()).collect(),
+            c.iter()
+                .filter(|c| c.logical_id == "Queue")
+                .flat_map(|c| c.details.iter().flatten())
+                .map(|d| d.label())
+                .collect(),
+        )
+    };
+    let (resources, queue) = changed(&out[0]);
+    assert_eq!(queue, ["KmsMasterKeyId", "VisibilityTimeout"]);
+    // The key is every encrypted resource's: each of them changes for this target.
+    assert!(
+        resources.len() > 1 && resources.contains(&"Topic".to_string()),
+        "{resources:?}"
+    );
+    assert_eq!(
+        changed(&out[1]),
+        (
+            vec!["Queue".to_string()],
+            vec!["VisibilityTimeout".to_string()]
+        )
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with(&format!(
+            "stack set qfleet-fleetsets-data, {B} eu-west-1: update (1 change)"
+        )) && n.contains("VisibilityTimeout: 60 → 120")),
+        "{notes:?}"
+    );
+
+    // A template that cannot be read is said so, never "no change".
+    let unread = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    let (out, notes) = plan_and_deploy(&[&unread, &list], &wave[..1], Mode::Plan, &opts());
+    assert!(out[0].stacks[0].changes.is_empty());
+    assert_eq!(out[0].stacks[0].action, Action::ChangesPending);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n
+                .contains("the change could not be previewed (DescribeStackSet gave no template)")),
+        "{notes:?}"
+    );
+}
+
 /// A stack set that exists without any instance (all deleted, or its first wave's creation
 /// never ran) gets a new template by UpdateStackSet naming no account (every instance: none
 /// here), then the wave's instances are created with it.

@@ -1,0 +1,232 @@
+//! The preview of a template change where CloudFormation makes no change set: a stack set's
+//! instance (StackSets has none per instance). Each resource of the two templates, as the
+//! instance reads them ([`crate::render::stack_set::instantiate`]), compared: added, removed,
+//! or modified with the properties (and other attributes: `DeletionPolicy`, `DependsOn`, …)
+//! whose values differ, down to the first level where they are not both mappings. A template
+//! says nothing of replacements, so a modification's is `Conditional` (shown `maybe
+//! replace`), never "no".
+
+use crate::aws::cfn::changesets::{Change, PropertyChange};
+use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
+use serde_json::{Map, Value};
+
+/// What changes from the template `before` to `after` (both in their long form, as JSON), in
+/// the order of the resources' logical ids.
+pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
+    let empty = Map::new();
+    let resources = |t: &Value| t.get("Resources").and_then(Value::as_object).cloned();
+    let (was, will) = (
+        resources(before).unwrap_or_else(|| empty.clone()),
+        resources(after).unwrap_or(empty),
+    );
+    let mut ids: Vec<&String> = was.keys().chain(will.keys()).collect();
+    ids.sort();
+    ids.dedup();
+    let type_of = |r: &Value| {
+        r.get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        let change = |action: ChangeAction, r: &Value, details| Change {
+            replacement: (action == ChangeAction::Modify).then_some(Replacement::Conditional),
+            action,
+            logical_id: id.clone(),
+            resource_type: type_of(r),
+            details,
+            drift: None,
+        };
+        match (was.get(id), will.get(id)) {
+            (None, Some(r)) => out.push(change(ChangeAction::Add, r, Some(Vec::new()))),
+            (Some(r), None) => out.push(change(ChangeAction::Remove, r, Some(Vec::new()))),
+            (Some(a), Some(b)) if !same(a, b) => {
+                let mut details = Vec::new();
+                attributes(a, b, &mut details);
+                out.push(change(ChangeAction::Modify, b, Some(details)));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The attributes of a resource that differ, `Properties` property by property.
+fn attributes(a: &Value, b: &Value, out: &mut Vec<PropertyChange>) {
+    let keys = |v: &Value| v.as_object().cloned().unwrap_or_default();
+    let (a, b) = (keys(a), keys(b));
+    let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        if name == "Properties" {
+            let (pa, pb) = (
+                a.get(name).cloned().unwrap_or(Value::Null),
+                b.get(name).cloned().unwrap_or(Value::Null),
+            );
+            values("/Properties", &pa, &pb, out);
+        } else if !same_opt(a.get(name), b.get(name)) {
+            out.push(detail(name, &format!("/{name}"), a.get(name), b.get(name)));
+        }
+    }
+}
+
+/// The values under `path` that differ: each key of two mappings in turn, anything else
+/// whole.
+fn values(path: &str, a: &Value, b: &Value, out: &mut Vec<PropertyChange>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let at = format!("{path}/{k}");
+                match (x.get(k), y.get(k)) {
+                    (Some(v), Some(w)) => values(&at, v, w, out),
+                    (v, w) => out.push(detail("Properties", &at, v, w)),
+                }
+            }
+        }
+        _ if same(a, b) => {}
+        _ => out.push(detail("Properties", path, Some(a), Some(b))),
+    }
+}
+
+fn detail(attribute: &str, path: &str, a: Option<&Value>, b: Option<&Value>) -> PropertyChange {
+    let name = path
+        .strip_prefix("/Properties/")
+        .and_then(|p| p.split('/').next())
+        .map(str::to_string);
+    let text = |v: Option<&Value>| {
+        v.map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    PropertyChange {
+        attribute: Some(attribute.to_string()),
+        name,
+        path: Some(path.to_string()),
+        change: Some(
+            match (a, b) {
+                (None, _) => "Add",
+                (_, None) => "Remove",
+                _ => "Modify",
+            }
+            .to_string(),
+        ),
+        before: text(a),
+        after: text(b),
+        ..Default::default()
+    }
+}
+
+fn same_opt(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Two values alike, a string standing for a number or a boolean as CloudFormation reads it.
+fn same(a: &Value, b: &Value) -> bool {
+    crate::render::stack_set::same(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn template(queue_timeout: Value, extra: Option<(&str, Value)>) -> Value {
+        let mut resources = json!({
+            "Queue": {
+                "Type": "AWS::SQS::Queue",
+                "DeletionPolicy": "Retain",
+                "Properties": {"VisibilityTimeout": queue_timeout, "Tags": [{"Key": "a", "Value": "b"}]}
+            },
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}
+        });
+        if let Some((id, r)) = extra {
+            resources[id] = r;
+        }
+        json!({ "Resources": resources })
+    }
+
+    /// Added, removed and modified resources, each modified property with both values; a
+    /// string that stands for the same number is no change; a modification's replacement is
+    /// unknown.
+    #[test]
+    fn a_template_change_is_told_resource_by_resource_and_property_by_property() {
+        let before = template(json!(60), Some(("Old", json!({"Type": "AWS::SQS::Queue"}))));
+        let mut after = template(
+            json!("120"),
+            Some((
+                "Group",
+                json!({"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": {"MaxSize": "10"}}),
+            )),
+        );
+        after["Resources"]["Queue"]["DeletionPolicy"] = json!("Delete");
+        let c = changes(&before, &after);
+        let summary: Vec<(String, &str)> = c
+            .iter()
+            .map(|c| (c.action.as_str().to_string(), c.logical_id.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("Add".to_string(), "Group"),
+                ("Remove".to_string(), "Old"),
+                ("Modify".to_string(), "Queue"),
+            ]
+        );
+        let queue = &c[2];
+        assert_eq!(queue.replacement, Some(Replacement::Conditional));
+        assert_eq!(
+            crate::deploy::preview::replacement_mark(queue),
+            "maybe replace"
+        );
+        let details = queue.details.as_ref().unwrap();
+        let lines: Vec<String> = details
+            .iter()
+            .map(crate::deploy::preview::detail_line)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "DeletionPolicy: Retain → Delete",
+                "VisibilityTimeout: 60 → 120"
+            ]
+        );
+        // Alike, a number's string for the number: nothing.
+        assert!(changes(&template(json!(60), None), &template(json!("60"), None)).is_empty());
+    }
+
+    /// A nested property is told at the first level where the two differ in more than
+    /// their keys' values; a key only one side has is added or removed.
+    #[test]
+    fn a_nested_property_is_told_by_its_path() {
+        let env = |vars: Value| json!({"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": vars}}}}});
+        let c = changes(
+            &env(json!({"QUEUE": "a", "OLD": "x"})),
+            &env(json!({"QUEUE": "b", "NEW": "y"})),
+        );
+        let lines: Vec<String> = c[0]
+            .details
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|d| format!("{} {}", d.change.as_deref().unwrap(), d.label()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "Add Environment.Variables.NEW",
+                "Remove Environment.Variables.OLD",
+                "Modify Environment.Variables.QUEUE"
+            ]
+        );
+    }
+}
