@@ -30,6 +30,12 @@ pub mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;
 pub(crate) mod deploy;
+/// What the template preview of a StackSets instance takes for replacing a resource that holds
+/// data (checked against AWS's resource schemas by an integration test).
+pub mod replacement {
+    pub use crate::deploy::changeset::STATEFUL_TYPES;
+    pub use crate::deploy::template_diff::CREATE_ONLY;
+}
 pub(crate) mod dlq;
 pub(crate) mod drift;
 pub(crate) mod error;

@@ -16,7 +16,8 @@ pub struct DeployArgs {
     /// Execute the change sets without asking (required when there is no terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Go ahead even when a change set removes or replaces a bucket, queue or key.
+    /// Go ahead even when a change set (or, through StackSets, a template change) removes or
+    /// replaces a bucket, queue, key or job table.
     #[arg(long)]
     pub allow_replacement: bool,
     /// Create change sets even when the deployed stacks match (re-resolves the AMI parameter).

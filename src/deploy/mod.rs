@@ -22,7 +22,7 @@ pub mod session;
 mod show;
 pub mod stack_sets;
 pub mod summary;
-mod template_diff;
+pub(crate) mod template_diff;
 
 pub use inflight::InFlight;
 

@@ -84,6 +84,9 @@ pub enum Step {
     /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>):
     /// no call names it, and the target fails with what AWS advises.
     Inoperable,
+    /// Its preview removes or replaces a resource that holds data, and `--allow-replacement`
+    /// was not given: no call names it, and the target is refused.
+    Refused,
     Nothing,
 }
 
@@ -335,8 +338,8 @@ async fn one_set(
         Some(_) => stack_sets::instances(api, name).await?,
         None => Vec::new(),
     };
-    let steps = steps(wave, &instances, new_template);
-    let previews = previews(name, set, current.as_ref(), wave, &steps, note);
+    let mut steps = steps(wave, &instances, new_template);
+    let previews = previews(name, set, current.as_ref(), &instances, wave, &steps, note);
     let outcome = |i: usize, step: Step, action: Action, started: Instant| StackOutcome {
         stack: name.to_string(),
         role: set.role,
@@ -357,6 +360,9 @@ async fn one_set(
             (true, Step::Inoperable) => {
                 format!("this instance of stack set {name} is INOPERABLE: it is not deployed")
             }
+            (true, Step::Refused) => format!(
+                "stack set {name}'s template change would remove or replace a resource holding data here: not deployed without --allow-replacement"
+            ),
         }],
         outputs: BTreeMap::new(),
     };
@@ -370,7 +376,7 @@ async fn one_set(
                 let action = match s {
                     Step::Create => Action::WouldCreate,
                     Step::Update | Step::Refresh => Action::ChangesPending,
-                    Step::Nothing | Step::Inoperable => Action::NoChanges,
+                    Step::Nothing | Step::Inoperable | Step::Refused => Action::NoChanges,
                 };
                 let mut o = outcome(i, s, action, started);
                 let error = (s == Step::Inoperable).then(|| instance_error(name, p, INOPERABLE));
@@ -392,6 +398,31 @@ async fn one_set(
             set: name.to_string(),
         }
         .into());
+    }
+    // A change that removes or replaces a resource holding data needs --allow-replacement, as
+    // in the direct mode ([`super::consent::decide`]): no call names such a target.
+    let mut refusals: Vec<Option<Error>> = (0..wave.len()).map(|_| None).collect();
+    if !opts.allow_replacement {
+        for (i, p) in wave.iter().enumerate() {
+            let losses: Vec<crate::error::Loss> = previews[i]
+                .iter()
+                .filter(|c| c.loses_data())
+                .map(|c| crate::error::Loss {
+                    resource: c.logical_id.clone(),
+                    stack: name.to_string(),
+                })
+                .collect();
+            if !losses.is_empty() {
+                steps[i] = Step::Refused;
+                refusals[i] = Some(
+                    Refusal::DataLoss {
+                        env: p.env.clone(),
+                        losses,
+                    }
+                    .into(),
+                );
+            }
+        }
     }
     if current.is_none() {
         note(format!("creating stack set {name}"));
@@ -543,8 +574,11 @@ async fn one_set(
             let action = match s {
                 Step::Create => Action::Created,
                 Step::Update | Step::Refresh => Action::Updated,
-                Step::Nothing | Step::Inoperable => Action::NoChanges,
+                Step::Nothing | Step::Inoperable | Step::Refused => Action::NoChanges,
             };
+            if let Some(refused) = refusals[i].take() {
+                return (outcome(i, s, action, started), Some(refused));
+            }
             let error = match results[i].take() {
                 Some(Err(why)) => Some(instance_error(name, &wave[i], &why)),
                 _ => None,
@@ -569,6 +603,7 @@ fn previews(
     name: &str,
     set: &RenderedStack,
     current: Option<&stack_sets::StackSet>,
+    instances: &[Instance],
     wave: &[Place],
     steps: &[Step],
     note: &(dyn Fn(String) + Sync),
@@ -594,6 +629,31 @@ fn previews(
             }
             _ => Vec::new(),
         };
+        for c in changes.iter().filter(|c| c.loses_data()) {
+            note(format!(
+                "WARNING: stack set {name}, {} {}: {} {} ({}), losing the data it holds (deploy needs --allow-replacement)",
+                p.account,
+                p.region,
+                match c.action {
+                    aws_sdk_cloudformation::types::ChangeAction::Remove => "removes",
+                    _ => "replaces",
+                },
+                c.logical_id,
+                c.resource_type
+            ));
+        }
+        // An instance behind its stack set (an earlier operation failed or stopped) may lack
+        // more than the preview shows: it compares the stack set's template with the new one.
+        let behind = instances
+            .iter()
+            .find(|i| i.account == p.account && i.region == p.region)
+            .filter(|i| i.status != "CURRENT" && *step == Step::Update);
+        if let Some(i) = behind {
+            note(format!(
+                "stack set {name}, {} {}: the instance is {}, so it may also lack changes of an earlier template than the stack set's, which this preview does not show",
+                p.account, p.region, i.status
+            ));
+        }
         // A creation adds every resource: said by the plan's summary, not line by line.
         if !changes.is_empty() && *step == Step::Update {
             note(format!(

@@ -2,13 +2,34 @@
 //! instance (StackSets has none per instance). Each resource of the two templates, as the
 //! instance reads them ([`crate::render::stack_set::instantiate`]), compared: added, removed,
 //! or modified with the properties (and other attributes: `DeletionPolicy`, `DependsOn`, …)
-//! whose values differ, down to the first level where they are not both mappings. A template
-//! says nothing of replacements, so a modification's is `Conditional` (shown `maybe
-//! replace`), never "no".
+//! whose values differ, down to the first level where they are not both mappings (lists of
+//! the same length item by item). A template says nothing of replacements: for the resources
+//! that hold data ([`crate::deploy::changeset::STATEFUL_TYPES`]) a property AWS's resource
+//! schema makes create-only replaces the resource, and any other does not ([`CREATE_ONLY`]);
+//! any other resource's modification is `Conditional` (shown `maybe replace`), never "no".
 
 use crate::aws::cfn::changesets::{Change, PropertyChange};
 use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 use serde_json::{Map, Value};
+
+/// The properties of the resources that hold data whose change replaces the resource: their
+/// `createOnlyProperties` in AWS's resource type schemas ("properties that can only be
+/// specified by the customer when creating a resource ... Changing these properties requires
+/// the resource be replaced",
+/// <https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html>;
+/// an integration test compares this table with the schemas cfn-lint ships).
+pub const CREATE_ONLY: &[(&str, &[&str])] = &[
+    ("AWS::SQS::Queue", &["FifoQueue", "QueueName"]),
+    (
+        "AWS::S3::Bucket",
+        &["BucketName", "BucketNamePrefix", "BucketNamespace"],
+    ),
+    ("AWS::KMS::Key", &[]),
+    (
+        "AWS::DynamoDB::Table",
+        &["TableName", "ImportSourceSpecification"],
+    ),
+];
 
 /// What changes from the template `before` to `after` (both in their long form, as JSON), in
 /// the order of the resources' logical ids.
@@ -44,7 +65,24 @@ pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
             (Some(a), Some(b)) if !same(a, b) => {
                 let mut details = Vec::new();
                 attributes(a, b, &mut details);
-                out.push(change(ChangeAction::Modify, b, Some(details)));
+                let mut c = change(ChangeAction::Modify, b, Some(details));
+                if let Some((_, create_only)) =
+                    CREATE_ONLY.iter().find(|(t, _)| *t == c.resource_type)
+                {
+                    let mut replaces = false;
+                    for d in c.details.iter_mut().flatten() {
+                        let always = d.name.as_deref().is_some_and(|n| create_only.contains(&n));
+                        replaces |= always;
+                        d.requires_recreation =
+                            Some(if always { "Always" } else { "Never" }.to_string());
+                    }
+                    c.replacement = Some(if replaces {
+                        Replacement::True
+                    } else {
+                        Replacement::False
+                    });
+                }
+                out.push(c);
             }
             _ => {}
         }
@@ -76,6 +114,11 @@ fn attributes(a: &Value, b: &Value, out: &mut Vec<PropertyChange>) {
 /// whole.
 fn values(path: &str, a: &Value, b: &Value, out: &mut Vec<PropertyChange>) {
     match (a, b) {
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                values(&format!("{path}/{i}"), v, w, out);
+            }
+        }
         (Value::Object(x), Value::Object(y)) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
             keys.sort();
@@ -182,12 +225,11 @@ mod tests {
                 ("Modify".to_string(), "Queue"),
             ]
         );
+        // A queue's VisibilityTimeout and DeletionPolicy replace nothing: no data is lost.
         let queue = &c[2];
-        assert_eq!(queue.replacement, Some(Replacement::Conditional));
-        assert_eq!(
-            crate::deploy::preview::replacement_mark(queue),
-            "maybe replace"
-        );
+        assert_eq!(queue.replacement, Some(Replacement::False));
+        assert_eq!(crate::deploy::preview::replacement_mark(queue), "");
+        assert!(!queue.loses_data());
         let details = queue.details.as_ref().unwrap();
         let lines: Vec<String> = details
             .iter()
@@ -202,6 +244,41 @@ mod tests {
         );
         // Alike, a number's string for the number: nothing.
         assert!(changes(&template(json!(60), None), &template(json!("60"), None)).is_empty());
+        // The removed queue loses its messages.
+        assert!(c[1].loses_data());
+    }
+
+    /// A create-only property of a resource that holds data (the schema's
+    /// createOnlyProperties) replaces it, and so loses its data; a resource that holds none
+    /// may be replaced, which a template cannot tell.
+    #[test]
+    fn a_create_only_property_of_a_resource_with_data_replaces_it() {
+        let renamed = |name: &str| {
+            json!({"Resources": {
+                "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": name}},
+                "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name}}
+            }})
+        };
+        let c = changes(&renamed("a"), &renamed("b"));
+        let queue = c.iter().find(|c| c.logical_id == "Queue").unwrap();
+        assert_eq!(queue.replacement, Some(Replacement::True));
+        assert!(queue.loses_data());
+        assert_eq!(crate::deploy::preview::replacement_mark(queue), "REPLACE");
+        let topic = c.iter().find(|c| c.logical_id == "Topic").unwrap();
+        assert_eq!(
+            crate::deploy::preview::replacement_mark(topic),
+            "maybe replace"
+        );
+        assert!(!topic.loses_data());
+    }
+
+    /// Lists of the same length are compared item by item.
+    #[test]
+    fn a_list_item_is_told_by_its_index() {
+        let tags = |v: &str| json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": v}]}}}});
+        let c = changes(&tags("2"), &tags("3"));
+        let labels: Vec<String> = c[0].details.iter().flatten().map(|d| d.label()).collect();
+        assert_eq!(labels, ["Tags[1].Value"]);
     }
 
     /// A nested property is told at the first level where the two differ in more than

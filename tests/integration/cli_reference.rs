@@ -205,7 +205,7 @@ fn the_reference_has_deploys_flags_with_their_help() {
             "{flag} in:\n{deploy}"
         );
     }
-    assert!(deploy.contains("removes or replaces a bucket, queue or key"));
+    assert!(deploy.contains("removes or replaces a bucket, queue, key or job table"));
     assert!(r.contains("### `qfleet dlq purge`") && r.contains("### `qfleet import copilot`"));
     assert!(r.contains("`-o, --output <OUTPUT>`"), "{r}");
 }

@@ -282,3 +282,43 @@ fn the_lambda_runtime_lifecycle_is_current() {
         .current_dir(root()));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// The resources that hold data are replaced by a change of the properties qfleet's template
+/// preview says (a StackSets instance has no change set): exactly the `createOnlyProperties`
+/// of AWS's resource type schemas, as cfn-lint ships them.
+#[test]
+fn the_create_only_properties_of_resources_with_data_are_awss_schemas() {
+    let python = tool("CFN_LINT_PYTHON", &[root().join(".venv/bin/python")], SETUP);
+    let script = r#"
+import json, os, sys, cfnlint
+d = os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas")
+index = json.load(open(os.path.join(d, "providers", "us-east-1.json")))
+out = {}
+for t in sys.argv[1:]:
+    schema = json.load(open(os.path.join(d, "resources", index[t] + ".json")))
+    out[t] = sorted(p.split("/")[-1] for p in schema.get("createOnlyProperties", []) if p.count("/") == 2)
+print(json.dumps(out))
+"#;
+    let types: Vec<&str> = qfleet::replacement::CREATE_ONLY
+        .iter()
+        .map(|(t, _)| *t)
+        .collect();
+    let o = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(&types)
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let schemas: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_slice(&o.stdout).unwrap();
+    for (t, ours) in qfleet::replacement::CREATE_ONLY {
+        let mut ours: Vec<String> = ours.iter().map(|p| p.to_string()).collect();
+        ours.sort();
+        assert_eq!(ours, schemas[*t], "{t}");
+    }
+    // Every type that holds data is in the table.
+    for t in qfleet::replacement::STATEFUL_TYPES {
+        assert!(types.contains(t), "{t}");
+    }
+}

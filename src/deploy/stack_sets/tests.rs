@@ -924,6 +924,16 @@ fn mocked_plan_previews_each_instances_changes_from_the_two_templates() {
         "{notes:?}"
     );
 
+    // An instance behind its stack set: the preview says it may not be all.
+    let behind = listed(vec![(A, "eu-west-1", "OUTDATED")]);
+    let (_, notes) = plan_and_deploy(&[&described, &behind], &wave[..1], Mode::Plan, &opts());
+    assert!(
+        notes.iter().any(|n| n.contains(&format!(
+            "{A} eu-west-1: the instance is OUTDATED, so it may also lack changes"
+        ))),
+        "{notes:?}"
+    );
+
     // A template that cannot be read is said so, never "no change".
     let unread = existing(vec![("qfleet:environment", "fleetsets")], "old");
     let (out, notes) = plan_and_deploy(&[&unread, &list], &wave[..1], Mode::Plan, &opts());
@@ -936,6 +946,63 @@ fn mocked_plan_previews_each_instances_changes_from_the_two_templates() {
                 .contains("the change could not be previewed (DescribeStackSet gave no template)")),
         "{notes:?}"
     );
+}
+
+/// A template change that removes a resource holding data (here a queue the new template
+/// drops) is warned of in `plan`, and `deploy` refuses that target (exit 4, no call names
+/// it) unless --allow-replacement is given, as in the direct mode.
+#[test]
+fn mocked_a_change_that_loses_data_needs_allow_replacement() {
+    let f = file();
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    let mut old: serde_json::Value = serde_json::from_str(&sets[0].template).unwrap();
+    old["Resources"]["OldQueue"] = serde_json::json!({"Type": "AWS::SQS::Queue"});
+    let old: &'static str = Box::leak(old.to_string().into_boxed_str());
+    let described =
+        mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
+            DescribeStackSetOutput::builder()
+                .stack_set(
+                    SdkStackSet::builder()
+                        .stack_set_name("x")
+                        .tags(
+                            Tag::builder()
+                                .key("qfleet:environment")
+                                .value("fleetsets")
+                                .build(),
+                        )
+                        .template_body(old)
+                        .build(),
+                )
+                .build()
+        });
+    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
+    let update = stack_set_updated(|r| r.accounts() == [A]);
+    let (op, res) = canary_succeeded();
+    let canary = &f.targets[..1];
+    let rules: [&Rule; 5] = [&described, &list, &update, &op, &res];
+    let (planned, notes) = plan_and_deploy(&rules, canary, Mode::Plan, &opts());
+    assert!(planned[0].ok);
+    assert!(
+        notes.iter().any(|n| n.starts_with(&format!(
+            "WARNING: stack set qfleet-fleetsets-data, {A} eu-west-1: removes OldQueue (AWS::SQS::Queue), losing the data it holds"
+        ))),
+        "{notes:?}"
+    );
+    let (out, _) = plan_and_deploy(&rules, canary, Mode::Deploy, &opts());
+    assert_eq!(out[0].exit_code, Exit::Refused, "{:?}", out[0]);
+    assert!(
+        message(&out[0]).contains("pass --allow-replacement"),
+        "{}",
+        message(&out[0])
+    );
+    assert_eq!(update.num_calls(), 0, "no call names the refused target");
+    let allowed = Options {
+        allow_replacement: true,
+        ..opts()
+    };
+    let (out, _) = plan_and_deploy(&rules, canary, Mode::Deploy, &allowed);
+    assert!(out[0].ok, "{:?}", out[0]);
+    assert_eq!(update.num_calls(), 2, "both stack sets");
 }
 
 /// A stack set that exists without any instance (all deleted, or its first wave's creation
