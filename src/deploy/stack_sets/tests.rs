@@ -852,6 +852,28 @@ fn mocked_a_target_passes_only_once_its_instance_is_read_back_current() {
     assert_eq!(outdated.num_calls(), 1 + stack_sets::RESULT_READS as usize);
 }
 
+/// The file's stack set as DescribeStackSet answers, holding the template `old` (with no
+/// fingerprint: every template is new to it).
+fn holding(old: &serde_json::Value) -> Rule {
+    let old: &'static str = Box::leak(old.to_string().into_boxed_str());
+    mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
+        DescribeStackSetOutput::builder()
+            .stack_set(
+                SdkStackSet::builder()
+                    .stack_set_name("x")
+                    .tags(
+                        Tag::builder()
+                            .key("qfleet:environment")
+                            .value("fleetsets")
+                            .build(),
+                    )
+                    .template_body(old)
+                    .build(),
+            )
+            .build()
+    })
+}
+
 /// StackSets makes no change set per instance: `plan` compares the stack set's template now
 /// and the new one as each instance reads them, so that a value only one target has (here
 /// its key, from the template's mappings) is told for that target alone.
@@ -867,24 +889,7 @@ fn mocked_plan_previews_each_instances_changes_from_the_two_templates() {
         .to_string();
     old["Mappings"][&key]["eu-west-1"][A] =
         serde_json::json!("arn:aws:kms:eu-west-1:111122223333:key/old");
-    let old: &'static str = Box::leak(old.to_string().into_boxed_str());
-    let described =
-        mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
-            DescribeStackSetOutput::builder()
-                .stack_set(
-                    SdkStackSet::builder()
-                        .stack_set_name("x")
-                        .tags(
-                            Tag::builder()
-                                .key("qfleet:environment")
-                                .value("fleetsets")
-                                .build(),
-                        )
-                        .template_body(old)
-                        .build(),
-                )
-                .build()
-        });
+    let described = holding(&old);
     let list = listed(vec![
         (A, "eu-west-1", "CURRENT"),
         (B, "eu-west-1", "CURRENT"),
@@ -957,24 +962,7 @@ fn mocked_a_change_that_loses_data_needs_allow_replacement() {
     let sets = crate::render::stack_sets_of(&f).unwrap();
     let mut old: serde_json::Value = serde_json::from_str(&sets[0].template).unwrap();
     old["Resources"]["OldQueue"] = serde_json::json!({"Type": "AWS::SQS::Queue"});
-    let old: &'static str = Box::leak(old.to_string().into_boxed_str());
-    let described =
-        mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
-            DescribeStackSetOutput::builder()
-                .stack_set(
-                    SdkStackSet::builder()
-                        .stack_set_name("x")
-                        .tags(
-                            Tag::builder()
-                                .key("qfleet:environment")
-                                .value("fleetsets")
-                                .build(),
-                        )
-                        .template_body(old)
-                        .build(),
-                )
-                .build()
-        });
+    let described = holding(&old);
     let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
     let update = stack_set_updated(|r| r.accounts() == [A]);
     let (op, res) = canary_succeeded();
