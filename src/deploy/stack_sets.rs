@@ -346,7 +346,7 @@ async fn one_set(
         action,
         status: None,
         duration_ms: started.elapsed().as_millis(),
-        changes: previews[i].clone(),
+        changes: previews[i].clone().unwrap_or_default(),
         notes: vec![match (current.is_some(), step) {
             (false, _) => format!("stack set {name} is created, with an instance here"),
             (true, Step::Create) => format!("an instance of stack set {name} is created here"),
@@ -402,25 +402,39 @@ async fn one_set(
     // A change that removes or replaces a resource holding data needs --allow-replacement, as
     // in the direct mode ([`super::consent::decide`]): no call names such a target.
     let mut refusals: Vec<Option<Error>> = (0..wave.len()).map(|_| None).collect();
+    // A preview that could not be made cannot show that nothing is lost: the same rule.
     if !opts.allow_replacement {
         for (i, p) in wave.iter().enumerate() {
-            let losses: Vec<crate::error::Loss> = previews[i]
-                .iter()
-                .filter(|c| c.loses_data())
-                .map(|c| crate::error::Loss {
-                    resource: c.logical_id.clone(),
-                    stack: name.to_string(),
-                })
-                .collect();
-            if !losses.is_empty() {
-                steps[i] = Step::Refused;
-                refusals[i] = Some(
-                    Refusal::DataLoss {
+            let refusal: Option<Error> = match &previews[i] {
+                Err(why) => Some(
+                    Refusal::PreviewUnread {
                         env: p.env.clone(),
-                        losses,
+                        set: name.to_string(),
+                        why: why.clone(),
                     }
                     .into(),
-                );
+                ),
+                Ok(changes) => {
+                    let losses: Vec<crate::error::Loss> = changes
+                        .iter()
+                        .filter(|c| c.loses_data())
+                        .map(|c| crate::error::Loss {
+                            resource: c.logical_id.clone(),
+                            stack: name.to_string(),
+                        })
+                        .collect();
+                    (!losses.is_empty()).then(|| {
+                        Refusal::DataLoss {
+                            env: p.env.clone(),
+                            losses,
+                        }
+                        .into()
+                    })
+                }
+            };
+            if refusal.is_some() {
+                steps[i] = Step::Refused;
+                refusals[i] = refusal;
             }
         }
     }
@@ -597,8 +611,8 @@ async fn one_set(
 /// (StackSets makes none per instance): the template it has now and the new one, each as the
 /// instance reads it ([`crate::render::stack_set::instantiate`]), compared resource by
 /// resource ([`super::template_diff`]); every resource added for an instance created. Each
-/// preview that changes something is said (`note`); one that cannot be made is said so,
-/// never taken for "no change".
+/// preview that changes something is said (`note`); one that cannot be made is an `Err` with
+/// why (and said so), never taken for "no change".
 fn previews(
     name: &str,
     set: &RenderedStack,
@@ -607,27 +621,33 @@ fn previews(
     wave: &[Place],
     steps: &[Step],
     note: &(dyn Fn(String) + Sync),
-) -> Vec<Vec<crate::aws::cfn::changesets::Change>> {
+) -> Vec<Result<Vec<crate::aws::cfn::changesets::Change>, String>> {
     use crate::render::stack_set::{instantiate, long_form};
     let new = long_form(&set.template);
     let old = current.map(|c| match c.template.as_deref() {
         Some(text) => long_form(text),
         None => Err("DescribeStackSet gave no template".to_string()),
     });
-    let mut unread = false;
+    let mut unread: Option<String> = None;
     let mut out = Vec::new();
     for (p, step) in wave.iter().zip(steps) {
         let at = |t: &serde_json::Value| instantiate(t, &p.region, &p.account);
-        let changes = match (step, &old, &new) {
-            (Step::Create, _, Ok(n)) => {
-                super::template_diff::changes(&serde_json::json!({}), &at(n))
-            }
+        let empty = serde_json::json!({"Resources": {}});
+        let previewed = match (step, &old, &new) {
+            (Step::Create, _, Ok(n)) => super::template_diff::changes(&empty, &at(n)),
             (Step::Update, Some(Ok(o)), Ok(n)) => super::template_diff::changes(&at(o), &at(n)),
-            (Step::Update, _, _) => {
-                unread = true;
-                Vec::new()
+            (Step::Create | Step::Update, Some(Err(e)), _)
+            | (Step::Create | Step::Update, _, Err(e)) => Err(e.clone()),
+            (Step::Update, None, _) => Err("there is no stack set to compare with".to_string()),
+            _ => Ok(Vec::new()),
+        };
+        let changes = match previewed {
+            Ok(c) => c,
+            Err(why) => {
+                unread.get_or_insert(why.clone());
+                out.push(Err(why));
+                continue;
             }
-            _ => Vec::new(),
         };
         for c in changes.iter().filter(|c| c.loses_data()) {
             note(format!(
@@ -666,15 +686,11 @@ fn previews(
                 super::preview::changes(&changes)
             ));
         }
-        out.push(changes);
+        out.push(Ok(changes));
     }
-    if unread {
-        let why = match (&old, &new) {
-            (Some(Err(e)), _) | (_, Err(e)) => e.clone(),
-            _ => "unknown".to_string(),
-        };
+    if let Some(why) = unread {
         note(format!(
-            "stack set {name}: its template changes, and the change could not be previewed ({why}): see qfleet render for the new one"
+            "stack set {name}: its template changes, and the change could not be previewed ({why}): see qfleet render for the new one; deploy needs --allow-replacement, since whether it loses data is unknown"
         ));
     }
     out

@@ -10,7 +10,7 @@
 
 use crate::aws::cfn::changesets::{Change, PropertyChange};
 use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The properties of the resources that hold data whose change replaces the resource: their
 /// `createOnlyProperties` in AWS's resource type schemas ("properties that can only be
@@ -32,14 +32,16 @@ pub const CREATE_ONLY: &[(&str, &[&str])] = &[
 ];
 
 /// What changes from the template `before` to `after` (both in their long form, as JSON), in
-/// the order of the resources' logical ids.
-pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
-    let empty = Map::new();
-    let resources = |t: &Value| t.get("Resources").and_then(Value::as_object).cloned();
-    let (was, will) = (
-        resources(before).unwrap_or_else(|| empty.clone()),
-        resources(after).unwrap_or(empty),
-    );
+/// the order of the resources' logical ids; an error when one has no `Resources` mapping
+/// (no template: nothing can be said).
+pub fn changes(before: &Value, after: &Value) -> Result<Vec<Change>, String> {
+    let resources = |t: &Value, which: &str| {
+        t.get("Resources")
+            .and_then(Value::as_object)
+            .cloned()
+            .ok_or_else(|| format!("the {which} template has no Resources mapping"))
+    };
+    let (was, will) = (resources(before, "deployed")?, resources(after, "new")?);
     let mut ids: Vec<&String> = was.keys().chain(will.keys()).collect();
     ids.sort();
     ids.dedup();
@@ -87,7 +89,7 @@ pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 /// The attributes of a resource that differ, `Properties` property by property.
@@ -183,6 +185,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn diff(before: &Value, after: &Value) -> Vec<Change> {
+        changes(before, after).unwrap()
+    }
+
+    /// A document without resources is no template: no change can be said of it.
+    #[test]
+    fn a_document_without_resources_is_no_preview() {
+        let t = json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}});
+        let err = changes(&json!({}), &t).unwrap_err();
+        assert_eq!(err, "the deployed template has no Resources mapping");
+        assert!(changes(&t, &json!([])).is_err());
+    }
+
     fn template(queue_timeout: Value, extra: Option<(&str, Value)>) -> Value {
         let mut resources = json!({
             "Queue": {
@@ -212,7 +227,7 @@ mod tests {
             )),
         );
         after["Resources"]["Queue"]["DeletionPolicy"] = json!("Delete");
-        let c = changes(&before, &after);
+        let c = diff(&before, &after);
         let summary: Vec<(String, &str)> = c
             .iter()
             .map(|c| (c.action.as_str().to_string(), c.logical_id.as_str()))
@@ -243,7 +258,7 @@ mod tests {
             ]
         );
         // Alike, a number's string for the number: nothing.
-        assert!(changes(&template(json!(60), None), &template(json!("60"), None)).is_empty());
+        assert!(diff(&template(json!(60), None), &template(json!("60"), None)).is_empty());
         // The removed queue loses its messages.
         assert!(c[1].loses_data());
     }
@@ -259,7 +274,7 @@ mod tests {
                 "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name}}
             }})
         };
-        let c = changes(&renamed("a"), &renamed("b"));
+        let c = diff(&renamed("a"), &renamed("b"));
         let queue = c.iter().find(|c| c.logical_id == "Queue").unwrap();
         assert_eq!(queue.replacement, Some(Replacement::True));
         assert!(queue.loses_data());
@@ -276,7 +291,7 @@ mod tests {
     #[test]
     fn a_list_item_is_told_by_its_index() {
         let tags = |v: &str| json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": v}]}}}});
-        let c = changes(&tags("2"), &tags("3"));
+        let c = diff(&tags("2"), &tags("3"));
         let labels: Vec<String> = c[0].details.iter().flatten().map(|d| d.label()).collect();
         assert_eq!(labels, ["Tags[1].Value"]);
     }
@@ -286,7 +301,7 @@ mod tests {
     #[test]
     fn a_nested_property_is_told_by_its_path() {
         let env = |vars: Value| json!({"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": vars}}}}});
-        let c = changes(
+        let c = diff(
             &env(json!({"QUEUE": "a", "OLD": "x"})),
             &env(json!({"QUEUE": "b", "NEW": "y"})),
         );

@@ -67,6 +67,16 @@ pub enum Refusal {
         loss_list(.losses)
     )]
     DataLoss { env: String, losses: Vec<Loss> },
+    /// A StackSets template change whose preview could not be made, without
+    /// `--allow-replacement`: whether it loses data is unknown.
+    #[error(
+        "{env}: stack set {set}'s template change could not be previewed ({why}), so whether it removes or replaces a resource holding data is unknown; nothing was changed here. Pass --allow-replacement to go ahead"
+    )]
+    PreviewUnread {
+        env: String,
+        set: String,
+        why: String,
+    },
     /// A change set computed after the question (of `stack`) loses data (`resources`) the
     /// preview did not show.
     #[error(

@@ -426,12 +426,18 @@ fn mocked_an_operation_without_a_result_for_a_target_is_not_success() {
     );
 }
 
+/// A template of no resources: every preview against it adds, and loses nothing.
+const NO_RESOURCES: &str = r#"{"Resources":{}}"#;
+
+/// The stack set as DescribeStackSet answers: these tags, the template of this fingerprint
+/// (its body [`NO_RESOURCES`]).
 fn existing(tags: Vec<(&'static str, &'static str)>, fingerprint: &'static str) -> Rule {
     mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
         DescribeStackSetOutput::builder()
             .stack_set(
                 SdkStackSet::builder()
                     .stack_set_name("x")
+                    .template_body(NO_RESOURCES)
                     .set_tags(Some(
                         tags.iter()
                             .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
@@ -939,18 +945,33 @@ fn mocked_plan_previews_each_instances_changes_from_the_two_templates() {
         "{notes:?}"
     );
 
-    // A template that cannot be read is said so, never "no change".
-    let unread = existing(vec![("qfleet:environment", "fleetsets")], "old");
+    // A template that cannot be read is said so, never "no change"; deploy refuses the
+    // target (exit 4, no call names it) unless --allow-replacement says to go ahead.
+    let unread = holding(&serde_json::json!(["not a template"]));
     let (out, notes) = plan_and_deploy(&[&unread, &list], &wave[..1], Mode::Plan, &opts());
     assert!(out[0].stacks[0].changes.is_empty());
     assert_eq!(out[0].stacks[0].action, Action::ChangesPending);
     assert!(
-        notes
-            .iter()
-            .any(|n| n
-                .contains("the change could not be previewed (DescribeStackSet gave no template)")),
+        notes.iter().any(|n| n.contains(
+            "the change could not be previewed (the deployed template has no Resources mapping)"
+        )),
         "{notes:?}"
     );
+    let update = stack_set_updated(|r| r.accounts() == [A]);
+    let (out, _) = plan_and_deploy(
+        &[&unread, &list, &update],
+        &wave[..1],
+        Mode::Deploy,
+        &opts(),
+    );
+    assert_eq!(out[0].exit_code, Exit::Refused, "{:?}", out[0]);
+    assert!(
+        message(&out[0])
+            .contains("whether it removes or replaces a resource holding data is unknown"),
+        "{}",
+        message(&out[0])
+    );
+    assert_eq!(update.num_calls(), 0);
 }
 
 /// A template change that removes a resource holding data (here a queue the new template
@@ -1535,6 +1556,7 @@ fn marked_at(model: PermissionModels, auto: Option<bool>, fp: Option<&'static st
                     .set_auto_deployment(
                         auto.map(|on| AutoDeployment::builder().enabled(on).build()),
                     )
+                    .template_body(NO_RESOURCES)
                     .set_parameters(fp.map(|fp| {
                         vec![
                             aws_sdk_cloudformation::types::Parameter::builder()
