@@ -611,8 +611,9 @@ async fn one_set(
 /// (StackSets makes none per instance): the template it has now and the new one, each as the
 /// instance reads it ([`crate::render::stack_set::instantiate`]), compared resource by
 /// resource ([`super::template_diff`]); every resource added for an instance created. Each
-/// preview that changes something is said (`note`); one that cannot be made is an `Err` with
-/// why (and said so), never taken for "no change".
+/// preview that changes something is said (`note`), once for the instances whose changes are
+/// the same (twenty targets with one change read as one preview); one that cannot be made is
+/// an `Err` with why (and said so), never taken for "no change".
 fn previews(
     name: &str,
     set: &RenderedStack,
@@ -629,6 +630,8 @@ fn previews(
         None => Err("DescribeStackSet gave no template".to_string()),
     });
     let mut unread: Option<String> = None;
+    // Each preview's text, its number of changes, and the instances it is theirs.
+    let mut shown: Vec<(String, usize, Vec<String>)> = Vec::new();
     let mut out = Vec::new();
     for (p, step) in wave.iter().zip(steps) {
         let at = |t: &serde_json::Value| instantiate(t, &p.region, &p.account);
@@ -676,17 +679,25 @@ fn previews(
         }
         // A creation adds every resource: said by the plan's summary, not line by line.
         if !changes.is_empty() && *step == Step::Update {
-            note(format!(
-                "{}\n{}",
-                super::preview::heading(
-                    &format!("stack set {name}, {} {}", p.account, p.region),
-                    false,
-                    changes.len()
-                ),
-                super::preview::changes(&changes)
-            ));
+            let text = super::preview::changes(&changes);
+            let at = format!("{} {}", p.account, p.region);
+            match shown.iter_mut().find(|(t, _, _)| *t == text) {
+                Some((_, _, places)) => places.push(at),
+                None => shown.push((text, changes.len(), vec![at])),
+            }
         }
         out.push(Ok(changes));
+    }
+    // Instances with the same changes are previewed once, naming each of them.
+    for (text, n, places) in shown {
+        let whose = match places.as_slice() {
+            [one] => one.clone(),
+            many => format!("{} instances ({})", many.len(), many.join(", ")),
+        };
+        note(format!(
+            "{}\n{text}",
+            super::preview::heading(&format!("stack set {name}, {whose}"), false, n)
+        ));
     }
     if let Some(why) = unread {
         note(format!(

@@ -935,6 +935,29 @@ fn mocked_plan_previews_each_instances_changes_from_the_two_templates() {
         "{notes:?}"
     );
 
+    // The queue's change is both targets': each gets its own preview, since A's has more.
+    let previews_of = |notes: &[String]| -> Vec<String> {
+        notes
+            .iter()
+            .filter(|n| n.starts_with("stack set qfleet-fleetsets-data, "))
+            .filter(|n| n.contains(": update ("))
+            .map(|n| n.lines().next().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(previews_of(&notes).len(), 2, "{notes:?}");
+    // Targets whose changes are the same are previewed once, naming each instance.
+    let mut same = serde_json::from_str::<serde_json::Value>(&sets[0].template).unwrap();
+    same["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] = serde_json::json!(60);
+    let (out, notes) = plan_and_deploy(&[&holding(&same), &list], &wave, Mode::Plan, &opts());
+    assert_eq!(
+        previews_of(&notes),
+        [format!(
+            "stack set qfleet-fleetsets-data, 2 instances ({A} eu-west-1, {B} eu-west-1): update (1 change)"
+        )],
+        "{notes:?}"
+    );
+    assert!(out.iter().all(|o| o.stacks[0].changes.len() == 1));
+
     // An instance behind its stack set: the preview says it may not be all.
     let behind = listed(vec![(A, "eu-west-1", "OUTDATED")]);
     let (_, notes) = plan_and_deploy(&[&described, &behind], &wave[..1], Mode::Plan, &opts());
