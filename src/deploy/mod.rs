@@ -155,6 +155,22 @@ pub struct StackOutcome {
     pub outputs: std::collections::BTreeMap<String, String>,
 }
 
+impl StackOutcome {
+    /// Whether its deploy failed after its changes were previewed (a StackSets instance whose
+    /// operation failed, or that was refused): `status` `FAILED`, whatever its `action`.
+    pub fn failed(&self) -> bool {
+        self.status.as_deref() == Some("FAILED")
+    }
+
+    /// What happened to the stack, as the text says it: `FAILED`, or its action.
+    pub fn said(&self) -> &'static str {
+        match self.failed() {
+            true => "FAILED",
+            false => self.action.text(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnvOutcome {
     pub environment: String,

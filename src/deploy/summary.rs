@@ -194,7 +194,7 @@ fn line(o: &EnvOutcome, out: &Output) {
         out.line(format!("{}: FAILED after {secs:.1} s", o.environment));
         out.note(format!("error: {}: {err}", o.environment));
         for s in &o.stacks {
-            out.line(format!("  {} {}", s.stack, s.action.text()));
+            out.line(format!("  {} {}", s.stack, s.said()));
         }
     } else if o.cancelled {
         out.line(format!(
@@ -205,7 +205,7 @@ fn line(o: &EnvOutcome, out: &Output) {
         let stacks: Vec<String> = o
             .stacks
             .iter()
-            .map(|s| format!("{} {}", s.stack, s.action.text()))
+            .map(|s| format!("{} {}", s.stack, s.said()))
             .collect();
         out.line(format!(
             "{}: {} ({secs:.1} s)",
@@ -262,10 +262,16 @@ pub fn rows(c: &Collected, outcomes: &[EnvOutcome]) -> (String, Vec<String>) {
                 o.stacks
                     .iter()
                     .find(|s| s.role.as_str() == role)
-                    .map(|s| s.action.text().to_string())
+                    .map(|s| s.said().to_string())
                     .unwrap_or_else(|| if o.error.is_some() { "FAILED" } else { "-" }.to_string())
             };
-            let changes: usize = o.stacks.iter().map(|s| s.changes.len()).sum();
+            // A failed stack's previewed changes were not made (or not all): not counted.
+            let changes: usize = o
+                .stacks
+                .iter()
+                .filter(|s| !s.failed())
+                .map(|s| s.changes.len())
+                .sum();
             vec![
                 o.environment.clone(),
                 action("data"),
@@ -280,4 +286,65 @@ pub fn rows(c: &Collected, outcomes: &[EnvOutcome]) -> (String, Vec<String>) {
         .map(|(note, envs)| words::noted_for(&note, &envs, outcomes.len()))
         .collect();
     (table, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::{Action, StackOutcome};
+    use crate::render::StackRole;
+
+    /// A StackSets target whose instance failed after its preview keeps its previewed changes
+    /// in the JSON; the text says FAILED for its stack and counts none of them as made.
+    #[test]
+    fn a_failed_instance_reads_failed_and_its_previewed_changes_are_not_counted() {
+        let change = crate::aws::cfn::changesets::Change {
+            action: aws_sdk_cloudformation::types::ChangeAction::Modify,
+            logical_id: "Queue".into(),
+            resource_type: "AWS::SQS::Queue".into(),
+            replacement: None,
+            details: None,
+            drift: None,
+        };
+        let stack = |status: Option<&str>| StackOutcome {
+            stack: "qfleet-orders-data".into(),
+            role: StackRole::Data,
+            action: Action::NoChanges,
+            status: status.map(str::to_string),
+            duration_ms: 0,
+            changes: vec![change.clone()],
+            notes: vec![],
+            outputs: Default::default(),
+        };
+        let env = |name: &str, status: Option<&str>| EnvOutcome {
+            environment: name.into(),
+            region: "eu-west-1".into(),
+            ok: status.is_none(),
+            cancelled: false,
+            stacks: vec![stack(status)],
+            error: None,
+            exit_code: crate::error::Exit::Ok,
+            duration_ms: 0,
+        };
+        let outcomes = [env("orders-eu1", Some("FAILED")), env("orders-eu2", None)];
+        let collected = Collected {
+            events: vec![],
+            stacks: vec![],
+        };
+        let (table, _) = rows(&collected, &outcomes);
+        let row = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(row("orders-eu1").contains("FAILED - 0 changes"), "{table}");
+        assert!(
+            row("orders-eu2").contains("no changes - 1 change"),
+            "{table}"
+        );
+    }
 }
