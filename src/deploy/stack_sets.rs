@@ -39,36 +39,11 @@ use crate::config::schema::PermissionModel;
 use crate::error::{Error, ErrorReport, Exit, Refusal, Result, Usage};
 use crate::render::RenderedStack;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::render::stack_set::Place;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use stack_sets::{MAX_POLLS, operation_token};
-
-/// One target as StackSets sees it.
-#[derive(Debug, Clone, PartialEq)]
-struct Place {
-    env: String,
-    account: String,
-    region: String,
-    /// The AWS Organizations unit of the account (service-managed permissions).
-    unit: Option<String>,
-}
-
-fn place(env: &Environment) -> Place {
-    Place {
-        env: env.name.clone(),
-        account: env
-            .target
-            .as_ref()
-            .and_then(|t| t.account.clone())
-            .unwrap_or_default(),
-        region: env.spec.region.clone(),
-        unit: env
-            .target
-            .as_ref()
-            .and_then(|t| t.organizational_unit.clone()),
-    }
-}
 
 /// What happens to one target in one stack set.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -188,7 +163,7 @@ pub async fn wave(
     opts: &Options,
     note: &(dyn Fn(String) + Sync),
 ) -> Vec<EnvOutcome> {
-    let places: Vec<Place> = envs.iter().map(place).collect();
+    let places: Vec<Place> = envs.iter().map(Place::of).collect();
     let mut progress: Vec<Progress> = envs
         .iter()
         .map(|_| Progress {
@@ -408,7 +383,7 @@ async fn one_set(
             let refusal: Option<Error> = match &previews[i] {
                 Err(why) => Some(
                     Refusal::PreviewUnread {
-                        env: p.env.clone(),
+                        env: p.environment.clone(),
                         set: name.to_string(),
                         why: why.clone(),
                     }
@@ -425,7 +400,7 @@ async fn one_set(
                         .collect();
                     (!losses.is_empty()).then(|| {
                         Refusal::DataLoss {
-                            env: p.env.clone(),
+                            env: p.environment.clone(),
                             losses,
                         }
                         .into()

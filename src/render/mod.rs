@@ -661,16 +661,7 @@ pub fn stack_sets_of(file: &Environment) -> Result<Vec<RenderedStack>> {
     let mut places = Vec::new();
     let mut rendered = Vec::new();
     for env in &file.targets {
-        let account = env
-            .target
-            .as_ref()
-            .and_then(|t| t.account.clone())
-            .unwrap_or_default();
-        places.push(stack_set::Place {
-            environment: env.name.clone(),
-            account,
-            region: env.spec.region.clone(),
-        });
+        places.push(stack_set::Place::of(env));
         rendered.push(render(env)?);
     }
     stack_set::stack_sets(&file.name, &places, &rendered).map_err(|e| {

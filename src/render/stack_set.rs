@@ -43,6 +43,22 @@ pub struct Place {
     pub environment: String,
     pub account: String,
     pub region: String,
+    /// The AWS Organizations unit of the account (service-managed permissions).
+    pub unit: Option<String>,
+}
+
+impl Place {
+    /// Where a target environment's instances are: its account (validation gives every
+    /// target of a StackSets file one), region and unit.
+    pub fn of(env: &crate::config::Environment) -> Place {
+        let target = env.target.as_ref();
+        Place {
+            environment: env.name.clone(),
+            account: target.and_then(|t| t.account.clone()).unwrap_or_default(),
+            region: env.spec.region.clone(),
+            unit: target.and_then(|t| t.organizational_unit.clone()),
+        }
+    }
 }
 
 /// Why the targets' templates cannot be one stack set's.

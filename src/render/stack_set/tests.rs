@@ -7,11 +7,7 @@ fn file(rel: &str) -> config::Environment {
 }
 
 fn place(env: &config::Environment) -> Place {
-    Place {
-        environment: env.name.clone(),
-        account: env.target.as_ref().unwrap().account.clone().unwrap(),
-        region: env.spec.region.clone(),
-    }
+    Place::of(env)
 }
 
 #[test]
@@ -82,11 +78,13 @@ fn places() -> Vec<Place> {
             environment: "o-a".into(),
             account: "111111111111".into(),
             region: "eu-west-1".into(),
+            unit: None,
         },
         Place {
             environment: "o-b".into(),
             account: "222222222222".into(),
             region: "us-east-1".into(),
+            unit: None,
         },
     ]
 }
