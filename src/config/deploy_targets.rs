@@ -356,6 +356,7 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
                 ),
             ));
         }
+        errors.extend(default_networks(env, target_env, i));
         let region = target_env.spec.region.clone();
         if let Some(first) = places.insert((account.clone(), region.clone()), i) {
             errors.push(src.error(
@@ -367,6 +368,56 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
         }
     }
     errors
+}
+
+/// A StackSets target whose workers run in a network (instances, tasks) names that network:
+/// its VPC and subnets are values of the stack set's template, looked up by the instance's
+/// account and region (a stack set takes one value per parameter for every instance an
+/// operation names,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html>),
+/// and `network: default` is the default VPC found in the target's account at a direct deploy,
+/// which a stack set's template cannot hold. One error per stage, at the setting that would
+/// name it: the stage's, the target's, else the file's.
+fn default_networks(file: &Environment, target_env: &Environment, i: usize) -> Vec<InputError> {
+    use super::schema::{Network, WorkerKind};
+    let src = &file.source;
+    target_env
+        .stages()
+        .into_iter()
+        .filter(|s| {
+            s.spec.workers.kind != WorkerKind::Lambda && s.spec.workers.network == Network::Default
+        })
+        .map(|s| {
+            let (field, whose) = match &s.stage {
+                // A pipeline's targets do not set workers: every target's stage is placed in
+                // the stage's network (a VPC shared with their accounts, through AWS RAM).
+                Some(st) if file.is_pipeline() => (
+                    format!("stages.{}.workers.network", st.index),
+                    format!("stage {}'s workers", st.name),
+                ),
+                _ if src.sets(&format!("targets.{i}.workers.network")) => {
+                    (format!("targets.{i}.workers.network"), "its workers".into())
+                }
+                _ if src.sets("workers.network") => ("workers.network".into(), "its workers".into()),
+                _ => (format!("targets.{i}"), "its workers".into()),
+            };
+            let target = target_env.target.as_ref().map_or("", |t| t.name.as_str());
+            let name = format!("target `{target}` runs {whose} in the default VPC (network: default)");
+            let why = "the stack set's template holds every target's VPC and subnets, and a default VPC is found only in its own account by a direct deploy";
+            let message = match file.is_pipeline() {
+                true => format!(
+                    "{name}: with rollout.mode: stack_sets, name the stage's network ({{vpc: vpc-…, subnets: {{<zone>: subnet-…}}}}; a pipeline's targets share their stages' networks, so a VPC shared with every target's account), since {why}"
+                ),
+                false => format!(
+                    "{name}: with rollout.mode: stack_sets, set targets.{i}.workers.network to {{vpc: vpc-…, subnets: {{<zone>: subnet-…}}}} (or workers.network for every target), since {why}"
+                ),
+            };
+            match src.sets(&field) {
+                true => src.error(&field, message),
+                false => src.key_error(&field, message),
+            }
+        })
+        .collect()
 }
 
 /// The targets' `organizational_unit`: required of each with service-managed StackSets (the

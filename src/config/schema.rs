@@ -264,7 +264,7 @@ settings! {
         pub image: Option<String>
             => "a container image the target's region can pull (default: workers.image)",
         pub network: Option<Network>
-            => "`default` or {vpc: vpc-…, subnets: {<az>: subnet-…}} of the target's region (default: workers.network)",
+            => "`default` or {vpc: vpc-…, subnets: {<az>: subnet-…}} of the target's region (default: workers.network; with rollout.mode: stack_sets, the mapping)",
     }
 }
 

@@ -303,6 +303,37 @@ struct Context<'a> {
     jobs: Option<Jobs>,
     /// The environment's data stack (the fleet's bootstrap reads the job module there).
     data_stack: String,
+    /// The workers' network written into the template (a StackSets target), rather than the
+    /// `VpcId` and `SubnetIds` parameters a direct deploy sets ([`written_network`]).
+    network: Option<WrittenNetwork>,
+    /// A target deployed through StackSets: values that differ between targets are written
+    /// into the template (an AMI id), not left to parameters a stack set has one value of.
+    stack_set: bool,
+}
+
+/// A fleet's VPC and its subnets (comma-separated, by zone) as template values.
+#[derive(Serialize)]
+struct WrittenNetwork {
+    vpc: String,
+    subnets: String,
+}
+
+/// The network a StackSets target's fleet template holds: a stack set takes one set of
+/// parameter values for every instance an operation names
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html>),
+/// so each target's VPC and subnets are values of its template, which the stack set's merge
+/// turns into a lookup by the instance's account and region ([`stack_set`]). Validation gives
+/// every such target an explicit network; a direct deploy sets the parameters (and finds a
+/// default VPC) instead.
+fn written_network(env: &Environment) -> Option<WrittenNetwork> {
+    use crate::config::schema::Network;
+    match (&env.spec.workers.network, env.through_stack_sets()) {
+        (Network::Explicit(net), true) => Some(WrittenNetwork {
+            vpc: net.vpc.clone(),
+            subnets: net.subnets.values().cloned().collect::<Vec<_>>().join(","),
+        }),
+        _ => None,
+    }
 }
 
 /// `jobs:` as the templates render it: the table and queue in the data stack, and each stage's
@@ -459,6 +490,8 @@ fn context(env: &Environment) -> Context<'_> {
             .then(|| crate::kinds::fargate::Render::of(env)),
         jobs: Jobs::of(env),
         data_stack: env.data_stack_name(),
+        network: written_network(env),
+        stack_set: env.through_stack_sets(),
     }
 }
 

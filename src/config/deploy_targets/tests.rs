@@ -21,6 +21,14 @@ fn errors(yaml: &str) -> Vec<InputError> {
     }
 }
 
+/// A StackSets target's `workers.network` in `region` (each names its own: its VPC and subnets
+/// are values of the stack set's template).
+fn placed(region: &str) -> String {
+    format!(
+        "    workers:\n      network: {{vpc: vpc-0123456789abcdef0, subnets: {{{region}a: subnet-0123456789abcdef0, {region}b: subnet-0123456789abcdef1}}}}\n"
+    )
+}
+
 /// Two accounts, two regions: the shape the docs show.
 fn two_by_two(extra: &str) -> String {
     format!(
@@ -626,7 +634,9 @@ fn stack_sets_need_an_account_per_target_one_target_per_place_and_preferences_aw
     // A file whose targets are each in an account and a region of their own is fine.
     assert!(
         parse_str(&format!(
-            "{base}rollout: {{mode: stack_sets}}\ntargets:\n  - name: a\n    account: '111111111111'\n  - name: b\n    account: '111111111111'\n    region: us-east-1\n"
+            "{base}rollout: {{mode: stack_sets}}\ntargets:\n  - name: a\n    account: '111111111111'\n{}  - name: b\n    account: '111111111111'\n    region: us-east-1\n{}",
+            placed("eu-west-1"),
+            placed("us-east-1")
         ))
         .is_ok()
     );
@@ -637,7 +647,10 @@ fn stack_sets_need_an_account_per_target_one_target_per_place_and_preferences_aw
 #[test]
 fn the_stack_sets_account_is_declared_or_the_administration_roles_and_both_agree() {
     let base = "region: eu-west-1\nlab: true\ndeploy_role: reader\n";
-    let targets = "targets:\n  - name: a\n    account: '111111111111'\n";
+    let targets = format!(
+        "targets:\n  - name: a\n    account: '111111111111'\n{}",
+        placed("eu-west-1")
+    );
     let of = |rollout: &str| {
         let f = parse_str(&format!("{base}rollout: {rollout}\n{targets}")).unwrap();
         administration_account(&f)
@@ -704,7 +717,10 @@ fn has(e: &[(String, String)], field: &str, text: &str) -> bool {
 #[test]
 fn service_managed_targets_name_their_unit_and_are_never_the_management_account() {
     let base = LAB;
-    let ok = "deploy_role: reader\nrollout: {mode: stack_sets, permission_model: service_managed, administration_account: '999999999999'}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n  - name: b\n    account: '222222222222'\n    organizational_unit: r-ab12\n";
+    let ok = format!(
+        "deploy_role: reader\nrollout: {{mode: stack_sets, permission_model: service_managed, administration_account: '999999999999'}}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n{net}  - name: b\n    account: '222222222222'\n    organizational_unit: r-ab12\n{net}",
+        net = placed("eu-west-1")
+    );
     let f = parse_str(&format!("{base}{ok}")).unwrap();
     let units: Vec<Option<String>> = f
         .expand()
@@ -834,7 +850,10 @@ fn service_managed_needs_its_acting_account_and_one_unit_per_account() {
         "{e:?}"
     );
     // A delegated administrator is a member account: a target may be in it.
-    let delegated = "rollout: {mode: stack_sets, permission_model: service_managed, call_as: delegated_admin, administration_account: '111111111111'}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n";
+    let delegated = format!(
+        "rollout: {{mode: stack_sets, permission_model: service_managed, call_as: delegated_admin, administration_account: '111111111111'}}\ntargets:\n  - name: a\n    account: '111111111111'\n    organizational_unit: ou-ab12-34cd56ef\n{}",
+        placed("eu-west-1")
+    );
     assert!(parse_str(&format!("{base}{delegated}")).is_ok());
     let own = delegated.replace("call_as: delegated_admin, ", "");
     assert!(
@@ -884,5 +903,69 @@ fn a_targets_stack_is_its_files_stack_set_by_the_whole_name_prefix() {
     assert_eq!(
         stack_set_name("et", "et-et", "qfleet-et-et--thumbs-fleet"),
         "qfleet-et--thumbs-fleet"
+    );
+}
+
+/// StackSets: a target whose workers run in a network names it (its VPC and subnets are values
+/// of the stack set's template; `network: default` is found only by a direct deploy), each at
+/// the setting that would name it; a function has no network, and direct targets keep the
+/// default VPC.
+#[test]
+fn stack_sets_targets_name_their_network() {
+    let rollout = "rollout: {mode: stack_sets}\n";
+    let e = said(&format!(
+        "{rollout}targets:\n  - name: a\n    account: '111111111111'\n  - name: b\n    account: '111111111111'\n    region: us-east-1\n    workers: {{network: default}}\n  - name: c\n    account: '111111111111'\n    region: eu-central-1\n{}",
+        placed("eu-central-1")
+    ));
+    assert!(
+        has(
+            &e,
+            "targets.0",
+            "target `a` runs its workers in the default VPC"
+        ) && has(
+            &e,
+            "targets.0",
+            "set targets.0.workers.network to {vpc: vpc-…"
+        ),
+        "{e:?}"
+    );
+    assert!(has(&e, "targets.1.workers.network", "target `b`"), "{e:?}");
+    assert!(!e.iter().any(|(f, _)| f.starts_with("targets.2")), "{e:?}");
+    // The file's own `network: default` is where every target gets it.
+    let e = said(&format!(
+        "workers: {{network: default}}\n{rollout}targets:\n  - name: a\n    account: '111111111111'\n"
+    ));
+    assert!(has(&e, "workers.network", "target `a`"), "{e:?}");
+    // Fargate tasks too; a pipeline's stage names it for every target.
+    let e = said(&format!(
+        "workers: {{kind: fargate, image: 111111111111.dkr.ecr.eu-west-1.amazonaws.com/w:1}}\n{rollout}targets:\n  - name: a\n    account: '111111111111'\n"
+    ));
+    assert!(has(&e, "targets.0", "default VPC"), "{e:?}");
+    let e = said(&format!(
+        "stages:\n  - name: one\n  - name: two\n{rollout}targets:\n  - name: a\n    account: '111111111111'\n"
+    ));
+    for (i, stage) in ["one", "two"].iter().enumerate() {
+        assert!(
+            has(
+                &e,
+                &format!("stages.{i}.workers.network"),
+                &format!("stage {stage}'s workers in the default VPC")
+            ),
+            "{e:?}"
+        );
+    }
+    // A function's workers, and a direct target, are fine without one.
+    let image = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/w:1";
+    assert!(
+        parse_str(&format!(
+            "{LAB}workers: {{kind: lambda, lambda: {{image: '{image}'}}}}\n{rollout}targets:\n  - name: a\n    account: '111111111111'\n"
+        ))
+        .is_ok()
+    );
+    assert!(
+        parse_str(&format!(
+            "{LAB}targets:\n  - name: a\n    account: '111111111111'\n"
+        ))
+        .is_ok()
     );
 }

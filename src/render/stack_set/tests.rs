@@ -72,6 +72,76 @@ fn the_environment_name_in_a_sub_becomes_a_variable_and_other_values_mappings() 
     );
 }
 
+/// A stack set is created and updated with one value per parameter for all its instances
+/// (qfleet sends the template's fingerprint alone): every other parameter of its template has
+/// a default, and each target's network and AMI id are values of the template, looked up by
+/// the instance's account and region. Checked on the example, on its workers as Fargate tasks,
+/// and with an AMI id per region.
+#[test]
+fn a_stack_sets_template_needs_no_parameter_but_its_fingerprint_and_holds_each_targets_network() {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml"),
+    )
+    .unwrap();
+    let ssm = "  ami: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64\n";
+    let per_region = example
+        .replace(ssm, "  ami: ami-0123456789abcdef0\n")
+        .replace(
+            "      max: 30\n",
+            "      max: 30\n      ami: ami-0fedcba9876543210\n",
+        );
+    let fargate = example.replace(
+        ssm,
+        "  kind: fargate\n  image: public.ecr.aws/docker/library/busybox:1\n",
+    );
+    let fargate = fargate.replace("  instance_type: m7g.large\n", "");
+    for (what, text) in [
+        ("example", &example),
+        ("per-region AMI", &per_region),
+        ("fargate", &fargate),
+    ] {
+        assert!(
+            what == "example" || *text != example,
+            "{what}: the example changed"
+        );
+        let f = config::parse(
+            std::path::PathBuf::from("stacks/fleetsets.yaml"),
+            text.clone(),
+        )
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let sets = crate::render::stack_sets_of(&f).unwrap();
+        let fleet: Value = serde_json::from_str(&sets[1].template).unwrap();
+        for (name, p) in fleet["Parameters"].as_object().unwrap() {
+            assert!(
+                name == crate::render::fingerprint::FINGERPRINT_PARAMETER
+                    || p.get("Default").is_some(),
+                "{what}: parameter {name} has no default: {p}"
+            );
+        }
+        for t in &f.targets {
+            let p = place(t);
+            let own = instantiate(&fleet, &p.region, &p.account).to_string();
+            let crate::config::schema::Network::Explicit(net) = &t.spec.workers.network else {
+                panic!("{what}: the example names every target's network");
+            };
+            assert!(
+                own.contains(&format!("\"{}\"", net.vpc)),
+                "{what} {}",
+                t.name
+            );
+            let subnets: Vec<&str> = net.subnets.values().map(String::as_str).collect();
+            assert!(own.contains(&subnets.join(",")), "{what} {}", t.name);
+            if what == "per-region AMI" {
+                assert!(
+                    own.contains(&format!("\"{}\"", t.spec.workers.ami)),
+                    "{what} {}",
+                    t.name
+                );
+            }
+        }
+    }
+}
+
 fn places() -> Vec<Place> {
     vec![
         Place {
