@@ -95,7 +95,7 @@ pub enum Usage {
     StackSetsUnconfirmed { file: String },
     /// The targets of a stack file in `rollout.mode: stack_sets` cannot share a template.
     #[error(
-        "{}: the targets cannot be deployed as stack sets: {why}; make the targets differ only in values (not in which settings or how many list items they have), or use rollout.mode: direct",
+        "{}: the targets cannot be deployed as stack sets: {why}; make the targets differ only in values a stack set's template can look up (not in which settings or how many list items they have, nor in workers.min; docs/targets.md, StackSets mode), or use rollout.mode: direct",
         file.display()
     )]
     StackSets {

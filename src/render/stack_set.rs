@@ -353,12 +353,9 @@ fn merge(
     };
     let differs = |what: &str| {
         Unmergeable(format!(
-            "{here} {what} between targets ({}), and a stack set has one template",
-            maps.targets
-                .iter()
-                .map(|t| t.environment.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "{here} {what} between targets ({}), and a stack set has one template{}",
+            by_value(maps.targets, values),
+            setting_of(path)
         ))
     };
     // A Fn::Sub that differs: by the environment's name only, it takes it as a variable.
@@ -410,6 +407,47 @@ fn merge(
     {
         Some(mapped) => Ok(maps.lookup(mapped, None)),
         None => Err(differs("differs in shape")),
+    }
+}
+
+/// The targets grouped by their value at one place of the template, each group with the
+/// value (shortened): `orders-us1 has 2; orders-eu1, orders-eu2 have 1`.
+fn by_value(targets: &[Place], values: &[&Value]) -> String {
+    let mut groups: Vec<(&Value, Vec<&str>)> = Vec::new();
+    for (t, v) in targets.iter().zip(values) {
+        match groups.iter_mut().find(|(g, _)| g == v) {
+            Some((_, names)) => names.push(&t.environment),
+            None => groups.push((v, vec![&t.environment])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(v, names)| {
+            let text = v.to_string();
+            let text = match text.char_indices().nth(100) {
+                Some((at, _)) => format!("{}…", &text[..at]),
+                None => text,
+            };
+            let has = if names.len() == 1 { "has" } else { "have" };
+            format!("{} {has} {text}", names.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The stack file's setting behind a place of the template where targets may not differ,
+/// when it is known: resource attributes take no function, nor do parameters' defaults.
+fn setting_of(path: &str) -> &'static str {
+    if path.starts_with("Resources.WorkerGroup.CreationPolicy")
+        || path.starts_with("Resources.WorkerGroup.UpdatePolicy")
+    {
+        ": the Auto Scaling group's creation and update policies follow workers.min (the signals awaited, the instances kept in service), which every target must then share"
+    } else if path.starts_with("Parameters.ImageId") {
+        ": workers.ami as an SSM parameter path is one for every target (AMI ids, ami-…, may differ by target)"
+    } else if path.starts_with("Resources.") && path.matches('.').count() == 1 {
+        ": a setting only some targets have (kms_key, a kind, a stage) changes which properties a resource has"
+    } else {
+        ""
     }
 }
 

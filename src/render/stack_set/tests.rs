@@ -170,7 +170,27 @@ fn a_resource_only_some_targets_have_is_refused_by_name() {
         json!({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}, "R": {"Type": "AWS::SQS::Queue"}}});
     let e = merged(a, b).unwrap_err();
     assert!(e.0.contains("Resources has different keys"), "{e}");
-    assert!(e.0.contains("o-a, o-b"), "{e}");
+    assert!(e.0.contains("(o-a has {\"Q\":"), "{e}");
+    assert!(e.0.contains("; o-b has {\"Q\":"), "{e}");
+}
+
+/// A refusal names the targets by their value there, and the setting behind the place when
+/// qfleet knows it: one target's `workers.min` in the group's creation policy.
+#[test]
+fn a_value_where_no_function_is_taken_names_the_differing_targets_and_the_setting() {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml"),
+    )
+    .unwrap();
+    let text = example.replace("      max: 30\n", "      max: 30\n      min: 2\n");
+    assert_ne!(text, example);
+    let f = config::parse(std::path::PathBuf::from("stacks/fleetsets.yaml"), text).unwrap();
+    let e = crate::render::stack_sets_of(&f).unwrap_err().to_string();
+    assert!(
+        e.contains("Resources.WorkerGroup.CreationPolicy.ResourceSignal.Count differs where CloudFormation takes no function between targets (fleetsets-eu1, fleetsets-eu2 have 1; fleetsets-us1 has 2)"),
+        "{e}"
+    );
+    assert!(e.contains("follow workers.min"), "{e}");
 }
 
 #[test]
