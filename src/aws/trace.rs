@@ -146,7 +146,9 @@ impl Intercept for Requests {
                 .map(|r| r.status().as_u16().to_string())
                 .unwrap_or_else(|| "ok".into()),
             (Some(r), _) => format!("HTTP {}", r.status().as_u16()),
-            (None, Some(Err(e))) => format!("failed: {e}"),
+            // With its sources: "an unknown error occurred" alone hides what failed (a
+            // credentials provider that could not reach STS, say).
+            (None, Some(Err(e))) => format!("failed: {}", super::error::chain_of(e)),
             (None, None) => "no answer".into(),
         };
         let on = cfg

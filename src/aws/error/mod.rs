@@ -339,7 +339,9 @@ where
             .or_else(|| chain.to_ascii_lowercase().find("not authorized"))
             .map(|at| {
                 let rest = &chain[at..];
-                let end = rest.find('\n').unwrap_or(rest.len());
+                // To the end of STS's message: a line's end, or the quote that closes it in
+                // the SDK's debug form (`message: Some("User: …"), … }`).
+                let end = rest.find(['\n', '"']).unwrap_or(rest.len());
                 format!(" ({})", rest[..end].trim_end_matches(['.', ')']))
             })
             .unwrap_or_default();
@@ -347,6 +349,20 @@ where
             Kind::Credentials,
             format!(
                 "{what}: AWS STS refused to let the credentials assume the role{said}. The role's trust policy must name the principal qfleet runs as, and that principal needs sts:AssumeRole on the role (docs/targets.md)"
+            ),
+        );
+    }
+    // Credentials that could not be loaded because their provider could not reach its
+    // service (STS, assuming a target's role; an SSO portal): the network is what to fix,
+    // not the credentials.
+    if lower.contains("while loading credentials")
+        && (lower.contains("dispatch failure") || lower.contains("timeout"))
+    {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "AWS".into());
+        return (
+            Kind::Unreachable,
+            format!(
+                "{what}: loading the credentials (assuming the role, or signing in) could not reach {endpoint}: {chain}"
             ),
         );
     }
@@ -431,7 +447,7 @@ where
 }
 
 /// The messages of an error and its sources, each once, joined by `: `.
-fn chain_of(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain_of(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {

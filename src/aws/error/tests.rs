@@ -319,6 +319,38 @@ fn a_web_identity_refused_is_not_blamed_on_a_targets_role() {
     );
 }
 
+/// The SDK's debug form of STS's refusal: the message ends at its closing quote.
+#[test]
+fn a_refused_role_in_the_sdks_debug_form_is_said_without_it() {
+    let e = failed_with(
+        "failed to load credentials: an error occurred while loading credentials: service error: unhandled error (AccessDenied): Error { code: \"AccessDenied\", message: \"User: arn:aws:sts::999988887777:assumed-role/ci/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/qfleet-deployer\", aws_request_id: \"r-1\" }",
+    );
+    assert_eq!(e.kind, Kind::Credentials);
+    assert!(
+        e.message.contains(
+            "assume the role (User: arn:aws:sts::999988887777:assumed-role/ci/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/qfleet-deployer). The role's trust policy"
+        ),
+        "{}",
+        e.message
+    );
+}
+
+/// A role qfleet assumes through an STS it cannot reach: the network is said, never missing
+/// credentials (which the user has).
+#[test]
+fn credentials_that_could_not_reach_their_service_are_unreachable_not_missing() {
+    let e = failed_with(
+        "an unknown error occurred: an error occurred while loading credentials: dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111)",
+    );
+    assert_eq!(e.kind, Kind::Unreachable);
+    assert!(
+        e.message.starts_with("finding the account: loading the credentials (assuming the role, or signing in) could not reach ")
+            && e.message.ends_with("Connection refused (os error 111)"),
+        "{}",
+        e.message
+    );
+}
+
 #[test]
 fn an_expired_sso_token_is_said_expired_not_missing() {
     // aws-config's SSO token provider: "the SSO token has expired and cannot be refreshed",
