@@ -649,25 +649,27 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
             ));
             continue;
         }
-        match target(env, i, t) {
-            Ok(target_env) => {
-                let place = describe(&target_env);
-                for e in validate::check(&target_env) {
-                    let about_name =
-                        (e.field == "environment" || e.field == "-") && e.message.contains("name");
-                    if about_name && name_problem.is_some() {
-                        continue;
-                    }
-                    match relocate(env, i, t, &e) {
-                        Relocated::To(e) => errors.push(e),
-                        Relocated::Dropped => {}
-                        Relocated::Shared(e) => found.push((e, place.clone())),
-                    }
-                }
-                envs.push(target_env);
+        let (target_env, own) = target(env, i, t);
+        let place = describe(&target_env);
+        for e in validate::check(&target_env) {
+            let about_name =
+                (e.field == "environment" || e.field == "-") && e.message.contains("name");
+            if about_name && name_problem.is_some() {
+                continue;
             }
-            Err(mut list) => errors.append(&mut list),
+            match relocate(env, i, t, &e) {
+                // One problem per setting: the target's own check of it comes first.
+                Relocated::To(e) if own.iter().any(|o| o.field == e.field) => {}
+                Relocated::To(e) => errors.push(e),
+                Relocated::Dropped => {}
+                Relocated::Shared(e) => found.push((e, place.clone())),
+            }
         }
+        // A target with a problem of its own is no environment of the file's.
+        if own.is_empty() {
+            envs.push(target_env);
+        }
+        errors.extend(own);
     }
     errors.extend(shared(found, spec.targets.len()));
     errors.extend(one_region_images(env, &envs));
@@ -739,7 +741,7 @@ fn name_problem(env: &Environment) -> Option<InputError> {
 }
 
 /// The environment of target `i`, or what keeps it from being one (its account and role).
-fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Vec<InputError>> {
+fn target(env: &Environment, i: usize, t: &TargetSpec) -> (Environment, Vec<InputError>) {
     let spec = &env.spec;
     let src = &env.source;
     let at = |field: &str| format!("targets.{i}.{field}");
@@ -835,9 +837,12 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
             "a pipeline's workers are its stages' (stages.N.workers): a target of a pipeline cannot set workers",
         ));
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    // With a problem of its own, the target is still validated (every problem at once), as
+    // if it named no account or role.
+    let (account, role_arn) = match errors.is_empty() {
+        true => (account, role_arn),
+        false => (None, None),
+    };
     let mut target_spec = spec.clone();
     target_spec.targets = Vec::new();
     target_spec.region = region;
@@ -870,7 +875,7 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> Result<Environment, Ve
         targets: Vec::new(),
     };
     target_env.pipeline = stages::derive(&target_env);
-    Ok(target_env)
+    (target_env, errors)
 }
 
 /// An AMI id names an image of one region (an SSM parameter path names each region's own):
@@ -962,6 +967,15 @@ fn relocate(env: &Environment, i: usize, t: &TargetSpec, e: &InputError) -> Relo
         let key = rest.split('.').next().unwrap_or(rest);
         if t.workers.sets(key) {
             return to(&format!("workers.{rest}"));
+        }
+        // A problem of the file's setting against one the target sets (`workers.min: 1 is
+        // greater than workers.max (0)` with the target's max): at the target's setting.
+        if let Some(own) = TargetWorkers::KEYS
+            .iter()
+            .map(|k| k.name)
+            .find(|k| t.workers.sets(k) && e.message.contains(&format!("workers.{k} ")))
+        {
+            return to(&format!("workers.{own}"));
         }
     }
     Relocated::Shared(e.clone())

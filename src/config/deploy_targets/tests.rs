@@ -127,6 +127,18 @@ fn a_bad_override_is_located_at_the_target_s_own_line() {
     assert_eq!(list.len(), 1, "{list:#?}");
     assert_eq!(list[0].field, "targets.1.workers.max");
     assert_eq!(list[0].line, 11, "{}", list[0]);
+    // The file's min against the target's max: at the target's max, which made it wrong.
+    let yaml = two_by_two("workers: {min: 4, max: 10}\n").replace("{max: 8,", "{max: 2,");
+    let list = errors(&yaml);
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0].field, "targets.1.workers.max", "{}", list[0]);
+    assert!(
+        list[0]
+            .message
+            .contains("4 is greater than workers.max (2)"),
+        "{}",
+        list[0]
+    );
     // A zone of another region: at the target's zone, with what a subnet's key accepts.
     let yaml = two_by_two("").replace(
         "instance_type: c6i.large}",
@@ -967,5 +979,30 @@ fn stack_sets_targets_name_their_network() {
             "{LAB}targets:\n  - name: a\n    account: '111111111111'\n"
         ))
         .is_ok()
+    );
+}
+
+/// A target's own problems (its account, its wave) do not hide the others of its settings:
+/// every problem at once.
+#[test]
+fn a_targets_own_problems_do_not_hide_its_other_settings_problems() {
+    let yaml = two_by_two("")
+        .replace(&format!("account: '{US}'"), "account: '2222'\n    wave: 0")
+        .replace("{max: 8,", "{max: 5000,");
+    let e: Vec<(String, String)> = errors(&yaml)
+        .into_iter()
+        .map(|x| (x.field, x.message))
+        .collect();
+    assert!(
+        has(&e, "targets.1.account", "is not an AWS account id"),
+        "{e:?}"
+    );
+    assert!(has(&e, "targets.1.wave", "out of range"), "{e:?}");
+    assert!(has(&e, "targets.1.workers.max", "out of range"), "{e:?}");
+    // One problem per setting.
+    assert_eq!(
+        e.iter().filter(|(f, _)| f == "targets.1.account").count(),
+        1,
+        "{e:?}"
     );
 }
