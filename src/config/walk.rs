@@ -81,9 +81,17 @@ impl Walker<'_> {
             message.push_str(&format!("; did you mean `{near}`?"));
         } else if let Some(elsewhere) = elsewhere(path, name) {
             let (parent, key) = elsewhere.rsplit_once('.').unwrap_or(("", &elsewhere));
-            message.push_str(&format!(
-                "; did you mean `{elsewhere}` ({key} indented under {parent}:)?"
-            ));
+            // The file's own setting under a mapping that cannot set it (a target's `queue`,
+            // its `workers.user_data`): no indentation would make it one.
+            if !path.is_empty() && (parent.is_empty() || path.ends_with(&format!(".{parent}"))) {
+                message.push_str(&format!(
+                    "; `{elsewhere}` is a setting of the whole file, which {path} cannot set"
+                ));
+            } else {
+                message.push_str(&format!(
+                    "; did you mean `{elsewhere}` ({key} indented under {parent}:)?"
+                ));
+            }
         }
         let place = if path.is_empty() {
             "top-level settings".to_string()

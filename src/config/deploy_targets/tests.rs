@@ -1006,3 +1006,28 @@ fn a_targets_own_problems_do_not_hide_its_other_settings_problems() {
         "{e:?}"
     );
 }
+
+/// A setting of the whole file under a target is said to be the file's, not taken for a
+/// key indented at the wrong level.
+#[test]
+fn a_files_setting_under_a_target_is_said_to_be_the_files() {
+    for (yaml, field, says) in [
+        (
+            "    queue: {visibility_timeout: 2m}\n",
+            "targets.0.queue",
+            "`queue` is a setting of the whole file, which targets.0 cannot set",
+        ),
+        (
+            "    workers: {user_data: x.sh}\n",
+            "targets.0.workers.user_data",
+            "`workers.user_data` is a setting of the whole file, which targets.0.workers cannot set",
+        ),
+    ] {
+        let e = said(&format!("targets:\n  - name: a\n{yaml}"));
+        assert!(has(&e, field, says), "{e:?}");
+        assert!(
+            !e.iter().any(|(_, m)| m.contains("indented under")),
+            "{e:?}"
+        );
+    }
+}
