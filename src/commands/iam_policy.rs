@@ -16,7 +16,8 @@ pub struct IamPolicyArgs {
     /// The account the environments live in (12 digits); for a file deployed through StackSets,
     /// the account that holds its stack sets (the file's rollout.administration_account when
     /// it names one). Without it, the account the file names (its targets', or with StackSets
-    /// the stack sets'), else qfleet asks AWS STS who the current credentials belong to.
+    /// the stack sets'), else qfleet asks AWS STS who the current credentials belong to. With
+    /// targets in several accounts (direct mode), the policy is for the targets in this one.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 }
@@ -29,6 +30,7 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<crate::error:
         .iter()
         .flat_map(|env| env.stages().into_iter().cloned().collect::<Vec<_>>())
         .collect();
+    let envs = report::of_account(envs, args.account.as_deref())?;
     let account = report::account_of(args.account, g.aws_settings(), &envs)?;
     out.print(&report::policies(&envs, account)?)
 }

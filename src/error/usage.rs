@@ -53,7 +53,7 @@ pub enum Usage {
     },
     /// `iam-policy` of targets (`targets`) in several accounts: a policy is one account's.
     #[error(
-        "iam-policy prints one account's policy, and these targets are in {accounts}; name the targets of one account (their environments' names)"
+        "iam-policy prints one account's policy, and these targets are in {accounts}; pass --account ID for that account's targets, or name the targets of one account (their environments' names)"
     )]
     TargetAccounts { accounts: String },
     /// iam-policy for environments of several AWS partitions.

@@ -20,6 +20,50 @@ use std::collections::{BTreeMap, BTreeSet};
 /// name (`targets`), else whom the credentials belong to, by AWS STS in the first one's region.
 /// Targets in several accounts, or in another than `flag`'s, are refused: a policy's ARNs are
 /// one account's.
+/// With `--account`, the direct targets of that account among `envs` (a file's targets in
+/// several accounts make a policy per account), and the environments that are no such target;
+/// without it, `envs`. A flag that leaves no target of several accounts is refused, naming
+/// each account's targets.
+pub fn of_account(envs: Vec<Environment>, flag: Option<&str>) -> Result<Vec<Environment>> {
+    let account = |e: &Environment| -> Option<String> {
+        match e.through_stack_sets() {
+            true => None,
+            false => e.target.as_ref()?.account.clone(),
+        }
+    };
+    let Some(flag) = flag else {
+        return Ok(envs);
+    };
+    let (kept, left): (Vec<Environment>, Vec<Environment>) = envs
+        .into_iter()
+        .partition(|e| account(e).is_none_or(|a| a == flag));
+    if !left.is_empty() && !kept.iter().any(|e| account(e).is_some()) {
+        return Err(Usage::TargetAccounts {
+            accounts: by_account(&left, account),
+        }
+        .into());
+    }
+    Ok(kept)
+}
+
+/// `111122223333 (orders-eu1, orders-us1), 444455556666 (orders-eu2)`: each account with the
+/// environments in it.
+fn by_account(envs: &[Environment], account: impl Fn(&Environment) -> Option<String>) -> String {
+    let mut of: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for e in envs {
+        if let Some(a) = account(e) {
+            let names = of.entry(a).or_default();
+            if !names.contains(&e.name.as_str()) {
+                names.push(&e.name);
+            }
+        }
+    }
+    of.iter()
+        .map(|(a, names)| format!("{a} ({})", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn account_of(
     flag: Option<String>,
     settings: Settings,
@@ -100,14 +144,16 @@ pub fn account_of(
         .collect();
     if named.len() > 1 || (named.len() == 1 && flag.as_deref().is_some_and(|f| !named.contains(f)))
     {
-        let mut accounts: Vec<&str> = named.into_iter().collect();
-        if let Some(f) = flag.as_deref().filter(|f| !accounts.contains(f)) {
-            accounts.push(f);
+        let direct: Vec<Environment> = envs
+            .iter()
+            .filter(|e| !e.through_stack_sets())
+            .cloned()
+            .collect();
+        let mut accounts = by_account(&direct, |e| e.target.as_ref()?.account.clone());
+        if let Some(f) = flag.as_deref().filter(|f| !named.contains(f)) {
+            accounts.push_str(&format!(", {f} (--account)"));
         }
-        return Err(Usage::TargetAccounts {
-            accounts: accounts.join(", "),
-        }
-        .into());
+        return Err(Usage::TargetAccounts { accounts }.into());
     }
     let flag = flag.or_else(|| named.first().map(|a| a.to_string()));
     let region = envs.first().map_or("us-east-1", |e| e.spec.region.as_str());

@@ -942,13 +942,34 @@ fn a_policy_for_targets_is_their_one_account_s() {
         "{text}"
     );
     assert!(!text.contains("222222222222"), "{text}");
-    for (flag, envs) in [(None, targets.clone()), (Some("222222222222"), one)] {
-        let err = report::account_of(flag.map(str::to_string), settings(), &envs).unwrap_err();
-        assert!(
-            err.to_string().contains("111111111111, 222222222222"),
-            "{err}"
-        );
-    }
+    let err = report::account_of(None, settings(), &targets).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "these targets are in 111111111111 (orders-eu, orders-ie), 222222222222 (orders-us); pass --account ID"
+        ),
+        "{err}"
+    );
+    let err = report::account_of(Some("222222222222".into()), settings(), &one).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("111111111111 (orders-eu, orders-ie), 222222222222 (--account)"),
+        "{err}"
+    );
+    // --account picks that account's targets out of the file's.
+    let picked = report::of_account(targets.clone(), Some("111111111111")).unwrap();
+    let names: Vec<&str> = picked.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["orders-eu", "orders-ie"]);
+    assert_eq!(
+        report::account_of(Some("111111111111".into()), settings(), &picked).unwrap(),
+        "111111111111"
+    );
+    let err = report::of_account(targets.clone(), Some("333333333333")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("111111111111 (orders-eu, orders-ie), 222222222222 (orders-us)"),
+        "{err}"
+    );
+    assert_eq!(report::of_account(targets.clone(), None).unwrap().len(), 3);
     // Targets of two partitions, even with one account flag: never one policy.
     let china = lab(
         "orders",
