@@ -259,7 +259,12 @@ fn text(r: &Renders) -> String {
                     "# stack set {} of {} ({})\n---\n",
                     s.stack_name, f.stack_file, s.file_name
                 ));
-                stream.push_str(&super::terminated(&s.template));
+                // Indented to be read: the template is one line of JSON (what CloudFormation
+                // gets, and what --out writes), tens of kilobytes long.
+                let readable = serde_json::from_str::<serde_json::Value>(&s.template)
+                    .and_then(|v| serde_json::to_string_pretty(&v))
+                    .unwrap_or_else(|_| s.template.clone());
+                stream.push_str(&super::terminated(&readable));
             }
         } else {
             for (s, p) in f.sets.iter().zip(&f.written) {
@@ -329,6 +334,12 @@ mod tests {
             docs[7]["Mappings"].is_mapping(),
             "the merged fleet template"
         );
+        // Indented to be read, and the same template as the one line CloudFormation gets.
+        let fleet = &r.stack_sets[0].sets[1].template;
+        assert!(!fleet.contains('\n'));
+        assert!(stream.contains("\n  \"Mappings\": {\n"), "{stream}");
+        let same: serde_yaml_ng::Value = serde_yaml_ng::from_str(fleet).unwrap();
+        assert_eq!(docs[7], same);
 
         let v = document(&r);
         assert_eq!(
