@@ -566,7 +566,10 @@ async fn one_set(
                 Step::Nothing | Step::Inoperable | Step::Refused => Action::NoChanges,
             };
             if let Some(refused) = refusals[i].take() {
-                return (outcome(i, s, action, started), Some(refused));
+                // Its previewed changes were not made: said as failed, never counted.
+                let mut o = outcome(i, s, action, started);
+                o.status = Some("FAILED".into());
+                return (o, Some(refused));
             }
             let error = match results[i].take() {
                 Some(Err(why)) => Some(instance_error(name, &wave[i], &why)),

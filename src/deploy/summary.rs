@@ -170,14 +170,25 @@ impl Report for Finished {
 }
 
 impl Finished {
-    /// Each environment's error, on stderr.
+    /// Each environment's error, on stderr: an error several environments share once, naming
+    /// them (the later waves' targets of a stopped rollout).
     fn errors(&self, out: &Output) {
-        for o in &self.outcomes {
-            if let Some(err) = &o.error {
-                out.note(format!("error: {}: {err}", o.environment));
-            }
+        for line in error_lines(&self.outcomes) {
+            out.note(line);
         }
     }
+}
+
+/// `error: ENV: …` per error, the environments with the same one on one line.
+fn error_lines(outcomes: &[EnvOutcome]) -> Vec<String> {
+    let per_env = outcomes.iter().filter_map(|o| {
+        let e = o.error.as_ref()?;
+        Some((o.environment.as_str(), vec![e.to_string()]))
+    });
+    words::group_notes(per_env)
+        .into_iter()
+        .map(|(e, envs)| format!("error: {}: {e}", envs.join(", ")))
+        .collect()
 }
 
 /// One environment's line: its stacks' actions and how long it took, or that it failed.
@@ -263,20 +274,34 @@ pub fn rows(c: &Collected, outcomes: &[EnvOutcome]) -> (String, Vec<String>) {
                     .iter()
                     .find(|s| s.role.as_str() == role)
                     .map(|s| s.said().to_string())
-                    .unwrap_or_else(|| if o.error.is_some() { "FAILED" } else { "-" }.to_string())
+                    .unwrap_or_else(|| {
+                        match (&o.error, o.exit_code) {
+                            // Refused before anything was tried (a stopped rollout's later
+                            // waves, an account guard): not a failure of the stack.
+                            (Some(_), crate::error::Exit::Refused) => "refused",
+                            (Some(_), _) => "FAILED",
+                            (None, _) => "-",
+                        }
+                        .to_string()
+                    })
             };
-            // A failed stack's previewed changes were not made (or not all): not counted.
+            // A failed stack's previewed changes were not made (or not all): not counted; an
+            // environment that failed before any stack was read has no count at all.
             let changes: usize = o
                 .stacks
                 .iter()
                 .filter(|s| !s.failed())
                 .map(|s| s.changes.len())
                 .sum();
+            let changes = match o.error.is_some() && o.stacks.is_empty() {
+                true => "-".to_string(),
+                false => count(changes as u64, "change", "changes"),
+            };
             vec![
                 o.environment.clone(),
                 action("data"),
                 action("fleet"),
-                count(changes as u64, "change", "changes"),
+                changes,
                 n_warnings.to_string(),
             ]
         }),
@@ -345,6 +370,56 @@ mod tests {
         assert!(
             row("orders-eu2").contains("no changes - 1 change"),
             "{table}"
+        );
+    }
+
+    /// Targets a stopped rollout did not reach: no count of changes, and their one error
+    /// said once, naming them.
+    #[test]
+    fn targets_never_reached_have_no_count_and_their_shared_error_is_said_once() {
+        let not_deployed = |name: &str, why: &str| EnvOutcome {
+            environment: name.into(),
+            region: "eu-west-1".into(),
+            ok: false,
+            cancelled: false,
+            stacks: vec![],
+            error: Some(crate::error::Error::aws(why).report()),
+            exit_code: crate::error::Exit::Aws,
+            duration_ms: 0,
+        };
+        let mut refused = not_deployed("orders-a4", "not deployed: the rollout stopped at wave 1");
+        refused.exit_code = crate::error::Exit::Refused;
+        let outcomes = [
+            not_deployed("orders-a1", "credentials"),
+            not_deployed("orders-a2", "not deployed: the rollout stopped at wave 1"),
+            not_deployed("orders-a3", "not deployed: the rollout stopped at wave 1"),
+            refused,
+        ];
+        let collected = Collected {
+            events: vec![],
+            stacks: vec![],
+        };
+        let (table, _) = rows(&collected, &outcomes);
+        let a2: Vec<&str> = table
+            .lines()
+            .find(|l| l.contains("orders-a2"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter(|w| *w != "|")
+            .collect();
+        assert_eq!(a2, ["orders-a2", "FAILED", "FAILED", "-", "0"], "{table}");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.contains("orders-a4") && l.contains("refused   refused   -")),
+            "{table}"
+        );
+        assert_eq!(
+            error_lines(&outcomes),
+            [
+                "error: orders-a1: credentials",
+                "error: orders-a2, orders-a3, orders-a4: not deployed: the rollout stopped at wave 1",
+            ]
         );
     }
 }
