@@ -319,6 +319,7 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
             "stack_sets cannot deploy a function's code: qfleet uploads it to one account's bucket, and a stack set's template is one for every account and region; give the function a container image (workers.lambda.image), or use mode: direct",
         ));
     }
+    errors.extend(default_networks(env, envs));
     let mut places: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (i, t) in spec.targets.iter().enumerate() {
         let at = |field: &str| format!("targets.{i}.{field}");
@@ -356,7 +357,6 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
                 ),
             ));
         }
-        errors.extend(default_networks(env, target_env, i));
         let region = target_env.spec.region.clone();
         if let Some(first) = places.insert((account.clone(), region.clone()), i) {
             errors.push(src.error(
@@ -376,41 +376,69 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
 /// operation names,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html>),
 /// and `network: default` is the default VPC found in the target's account at a direct deploy,
-/// which a stack set's template cannot hold. One error per stage, at the setting that would
-/// name it: the stage's, the target's, else the file's.
-fn default_networks(file: &Environment, target_env: &Environment, i: usize) -> Vec<InputError> {
+/// which a stack set's template cannot hold. One error per setting that would name it (a
+/// stage's, a target's, else the file's), naming the targets it concerns.
+fn default_networks(file: &Environment, envs: &[Environment]) -> Vec<InputError> {
     use super::schema::{Network, WorkerKind};
     let src = &file.source;
-    target_env
-        .stages()
-        .into_iter()
-        .filter(|s| {
-            s.spec.workers.kind != WorkerKind::Lambda && s.spec.workers.network == Network::Default
-        })
-        .map(|s| {
+    // A file with `stages` (one or more) places each stage in its own network: its targets
+    // cannot set workers, and every target's stage is in the stage's network (a VPC shared
+    // with their accounts, through AWS RAM).
+    let staged = !file.spec.stages.is_empty();
+    // Each setting, who runs there, and the targets.
+    let mut found: Vec<(String, String, Vec<String>)> = Vec::new();
+    for target_env in envs {
+        let Some(t) = target_env.target.as_ref() else {
+            continue;
+        };
+        let i = t.index;
+        for s in target_env.stages() {
+            let w = &s.spec.workers;
+            if w.kind == WorkerKind::Lambda || w.network != Network::Default {
+                continue;
+            }
             let (field, whose) = match &s.stage {
-                // A pipeline's targets do not set workers: every target's stage is placed in
-                // the stage's network (a VPC shared with their accounts, through AWS RAM).
-                Some(st) if file.is_pipeline() => (
+                Some(st) if staged => (
                     format!("stages.{}.workers.network", st.index),
                     format!("stage {}'s workers", st.name),
                 ),
                 _ if src.sets(&format!("targets.{i}.workers.network")) => {
                     (format!("targets.{i}.workers.network"), "its workers".into())
                 }
-                _ if src.sets("workers.network") => ("workers.network".into(), "its workers".into()),
+                _ if src.sets("workers.network") => {
+                    ("workers.network".into(), "its workers".into())
+                }
                 _ => (format!("targets.{i}"), "its workers".into()),
             };
-            let target = target_env.target.as_ref().map_or("", |t| t.name.as_str());
-            let name = format!("target `{target}` runs {whose} in the default VPC (network: default)");
-            let why = "the stack set's template holds every target's VPC and subnets, and a default VPC is found only in its own account by a direct deploy";
-            let message = match file.is_pipeline() {
-                true => format!(
-                    "{name}: with rollout.mode: stack_sets, name the stage's network ({{vpc: vpc-…, subnets: {{<zone>: subnet-…}}}}; a pipeline's targets share their stages' networks, so a VPC shared with every target's account), since {why}"
-                ),
-                false => format!(
-                    "{name}: with rollout.mode: stack_sets, set targets.{i}.workers.network to {{vpc: vpc-…, subnets: {{<zone>: subnet-…}}}} (or workers.network for every target), since {why}"
-                ),
+            match found.iter_mut().find(|(f, _, _)| *f == field) {
+                Some((_, _, names)) => names.push(t.name.clone()),
+                None => found.push((field, whose, vec![t.name.clone()])),
+            }
+        }
+    }
+    let why = "the stack set's template holds every target's VPC and subnets, and a default VPC is found only in its own account by a direct deploy";
+    found
+        .into_iter()
+        .map(|(field, whose, names)| {
+            let who = match names.as_slice() {
+                [one] => format!("target `{one}` runs"),
+                many => format!("targets {} run", many.join(", ")),
+            };
+            let head = format!("{who} {whose} in the default VPC (network: default)");
+            let set = "to {vpc: vpc-…, subnets: {<zone>: subnet-…}}";
+            let message = if staged {
+                format!(
+                    "{head}: with rollout.mode: stack_sets, set {field} {set} (a pipeline's targets share their stages' networks: a VPC shared with every target's account), since {why}"
+                )
+            } else if field == "workers.network" {
+                format!(
+                    "{head}: with rollout.mode: stack_sets, set each target's targets.N.workers.network {set}, since {why}"
+                )
+            } else {
+                let at = field.strip_suffix(".workers.network").unwrap_or(&field);
+                format!(
+                    "{head}: with rollout.mode: stack_sets, set {at}.workers.network {set} (or workers.network for every target), since {why}"
+                )
             };
             match src.sets(&field) {
                 true => src.error(&field, message),
@@ -849,8 +877,13 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> (Environment, Vec<Inpu
     if let Some(key) = &t.kms_key {
         target_spec.kms_key = Some(key.clone());
     }
-    if let Some(account) = &account {
-        target_spec.accounts = Some(vec![account.clone()]);
+    // The target's account guards it: a valid one even when the target has problems of its
+    // own, so that the file's other accounts are not checked as the target's.
+    let guard = account
+        .clone()
+        .or_else(|| t.account.clone().filter(|a| valid_account(a)));
+    if let Some(guard) = guard {
+        target_spec.accounts = Some(vec![guard]);
     }
     t.workers.apply(&mut target_spec.workers);
     let mut target_env = Environment {
@@ -973,7 +1006,7 @@ fn relocate(env: &Environment, i: usize, t: &TargetSpec, e: &InputError) -> Relo
         if let Some(own) = TargetWorkers::KEYS
             .iter()
             .map(|k| k.name)
-            .find(|k| t.workers.sets(k) && e.message.contains(&format!("workers.{k} ")))
+            .find(|k| t.workers.sets(k) && e.message.contains(&format!("than workers.{k} ")))
         {
             return to(&format!("workers.{own}"));
         }

@@ -966,6 +966,22 @@ fn stack_sets_targets_name_their_network() {
             "{e:?}"
         );
     }
+    // One error per setting, naming the targets it concerns; a one-stage pipeline too.
+    let e = said(&format!(
+        "stages:\n  - name: one\n{rollout}targets:\n  - name: a\n    account: '111111111111'\n  - name: b\n    account: '111111111111'\n    region: us-east-1\n"
+    ));
+    let at: Vec<&(String, String)> = e
+        .iter()
+        .filter(|(f, _)| f.contains("network") || f.starts_with("targets"))
+        .collect();
+    assert_eq!(at.len(), 1, "{e:?}");
+    assert_eq!(at[0].0, "stages.0.workers.network", "{e:?}");
+    assert!(
+        at[0]
+            .1
+            .starts_with("targets a, b run stage one's workers in the default VPC"),
+        "{e:?}"
+    );
     // A function's workers, and a direct target, are fine without one.
     let image = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/w:1";
     assert!(
@@ -1005,6 +1021,20 @@ fn a_targets_own_problems_do_not_hide_its_other_settings_problems() {
         1,
         "{e:?}"
     );
+    // A target with a valid account and a problem of its own is checked as that account's:
+    // the file's other (bad) account is the file's problem, not at the target's line.
+    let yaml = two_by_two("")
+        .replace(&format!("'{US}']"), &format!("'{US}', '12345']"))
+        .replace(
+            &format!("account: '{EU}'"),
+            &format!("account: '{EU}'\n    wave: 99"),
+        );
+    let e: Vec<(String, String)> = errors(&yaml)
+        .into_iter()
+        .map(|x| (x.field, x.message))
+        .collect();
+    assert!(has(&e, "targets.0.wave", "out of range"), "{e:?}");
+    assert!(!e.iter().any(|(f, _)| f == "targets.0.account"), "{e:?}");
 }
 
 /// A setting of the whole file under a target is said to be the file's, not taken for a
