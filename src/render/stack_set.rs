@@ -366,7 +366,11 @@ fn merge(
     if let Some(objects) = objects {
         let keys: Vec<&String> = objects[0].keys().collect();
         if objects.iter().any(|o| o.keys().collect::<Vec<_>>() != keys) {
-            return Err(differs("has different keys"));
+            return Err(Unmergeable(format!(
+                "{here} has different keys between targets ({}), and a stack set has one template{}",
+                lacking(maps.targets, &objects),
+                setting_of(path)
+            )));
         }
         let function = (keys.len() == 1).then(|| keys[0].as_str());
         if function.is_some_and(names_only) {
@@ -435,15 +439,44 @@ fn by_value(targets: &[Place], values: &[&Value]) -> String {
         .join("; ")
 }
 
+/// The keys some targets' objects lack at one place of the template, by target:
+/// `orders-us1 lacks CreationPolicy`.
+fn lacking(targets: &[Place], objects: &[&Map<String, Value>]) -> String {
+    let all: std::collections::BTreeSet<&String> = objects.iter().flat_map(|o| o.keys()).collect();
+    let mut groups: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
+    for (t, o) in targets.iter().zip(objects) {
+        let missing: Vec<&str> = all
+            .iter()
+            .filter(|k| !o.contains_key(k.as_str()))
+            .map(|k| k.as_str())
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|(m, _)| *m == missing) {
+            Some((_, names)) => names.push(&t.environment),
+            None => groups.push((missing, vec![&t.environment])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(missing, names)| {
+            let lack = if names.len() == 1 { "lacks" } else { "lack" };
+            format!("{} {lack} {}", names.join(", "), missing.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The stack file's setting behind a place of the template where targets may not differ,
 /// when it is known: resource attributes take no function, nor do parameters' defaults.
 fn setting_of(path: &str) -> &'static str {
-    if path.starts_with("Resources.WorkerGroup.CreationPolicy")
-        || path.starts_with("Resources.WorkerGroup.UpdatePolicy")
-    {
-        ": the Auto Scaling group's creation and update policies follow workers.min (the signals awaited, the instances kept in service), which every target must then share"
-    } else if path.starts_with("Parameters.ImageId") {
-        ": workers.ami as an SSM parameter path is one for every target (AMI ids, ami-…, may differ by target)"
+    if path == "Resources.WorkerGroup" || path.starts_with("Resources.WorkerGroup.CreationPolicy") {
+        ": the Auto Scaling group's creation policy waits for workers.min signals (none with min 0), and every target must then have the same workers.min"
+    } else if path.starts_with("Resources.WorkerGroup.UpdatePolicy") {
+        ": the Auto Scaling group's update policy keeps workers.min instances in service (at most workers.max - 1), and every target must then have the same"
+    } else if path == "Parameters" || path.starts_with("Parameters.ImageId") {
+        ": workers.ami as an SSM parameter path is one for every target (AMI ids, ami-…, may differ by target; but not an SSM path for some and an AMI id for others)"
     } else if path.starts_with("Resources.") && path.matches('.').count() == 1 {
         ": a setting only some targets have (kms_key, a kind, a stage) changes which properties a resource has"
     } else {

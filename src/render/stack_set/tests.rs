@@ -110,14 +110,18 @@ fn a_stack_sets_template_needs_no_parameter_but_its_fingerprint_and_holds_each_t
         )
         .unwrap_or_else(|e| panic!("{what}: {e}"));
         let sets = crate::render::stack_sets_of(&f).unwrap();
-        let fleet: Value = serde_json::from_str(&sets[1].template).unwrap();
-        for (name, p) in fleet["Parameters"].as_object().unwrap() {
-            assert!(
-                name == crate::render::fingerprint::FINGERPRINT_PARAMETER
-                    || p.get("Default").is_some(),
-                "{what}: parameter {name} has no default: {p}"
-            );
+        for set in &sets {
+            let template: Value = serde_json::from_str(&set.template).unwrap();
+            for (name, p) in template["Parameters"].as_object().unwrap() {
+                assert!(
+                    name == crate::render::fingerprint::FINGERPRINT_PARAMETER
+                        || p.get("Default").is_some(),
+                    "{what}: {}'s parameter {name} has no default: {p}",
+                    set.stack_name
+                );
+            }
         }
+        let fleet: Value = serde_json::from_str(&sets[1].template).unwrap();
         for t in &f.targets {
             let p = place(t);
             let own = instantiate(&fleet, &p.region, &p.account).to_string();
@@ -169,9 +173,10 @@ fn a_resource_only_some_targets_have_is_refused_by_name() {
     let b =
         json!({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}, "R": {"Type": "AWS::SQS::Queue"}}});
     let e = merged(a, b).unwrap_err();
-    assert!(e.0.contains("Resources has different keys"), "{e}");
-    assert!(e.0.contains("(o-a has {\"Q\":"), "{e}");
-    assert!(e.0.contains("; o-b has {\"Q\":"), "{e}");
+    assert!(
+        e.0.contains("Resources has different keys between targets (o-a lacks R)"),
+        "{e}"
+    );
 }
 
 /// A refusal names the targets by their value there, and the setting behind the place when
@@ -190,7 +195,18 @@ fn a_value_where_no_function_is_taken_names_the_differing_targets_and_the_settin
         e.contains("Resources.WorkerGroup.CreationPolicy.ResourceSignal.Count differs where CloudFormation takes no function between targets (fleetsets-eu1, fleetsets-eu2 have 1; fleetsets-us1 has 2)"),
         "{e}"
     );
-    assert!(e.contains("follow workers.min"), "{e}");
+    assert!(e.contains("the same workers.min"), "{e}");
+    // One target without a creation policy (min 0): the keys it lacks, and the same setting.
+    let text = example.replace("      max: 30\n", "      max: 30\n      min: 0\n");
+    let text = text.replace("\nscaling:\n", "\nscaling:\n  scale_from_zero: true\n");
+    let f = config::parse(std::path::PathBuf::from("stacks/fleetsets.yaml"), text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let e = crate::render::stack_sets_of(&f).unwrap_err().to_string();
+    assert!(
+        e.contains("Resources.WorkerGroup has different keys between targets (fleetsets-us1 lacks CreationPolicy)"),
+        "{e}"
+    );
+    assert!(e.contains("the same workers.min"), "{e}");
 }
 
 #[test]
