@@ -34,12 +34,20 @@ pub fn of_account(envs: Vec<Environment>, flag: Option<&str>) -> Result<Vec<Envi
     let Some(flag) = flag else {
         return Ok(envs);
     };
+    if !(flag.len() == 12 && flag.chars().all(|c| c.is_ascii_digit())) {
+        return Err(Usage::FlagValue {
+            flag: "--account",
+            value: flag.to_string(),
+            why: "an AWS account id is 12 digits".to_string(),
+        }
+        .into());
+    }
     let (kept, left): (Vec<Environment>, Vec<Environment>) = envs
         .into_iter()
         .partition(|e| account(e).is_none_or(|a| a == flag));
     if !left.is_empty() && !kept.iter().any(|e| account(e).is_some()) {
         return Err(Usage::TargetAccounts {
-            accounts: by_account(&left, account),
+            accounts: format!("{}, not {flag} (--account)", by_account(&left, account)),
         }
         .into());
     }

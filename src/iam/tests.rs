@@ -965,8 +965,14 @@ fn a_policy_for_targets_is_their_one_account_s() {
     );
     let err = report::of_account(targets.clone(), Some("333333333333")).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("111111111111 (orders-eu, orders-ie), 222222222222 (orders-us)"),
+        err.to_string().contains(
+            "111111111111 (orders-eu, orders-ie), 222222222222 (orders-us), not 333333333333 (--account)"
+        ),
+        "{err}"
+    );
+    let err = report::of_account(targets.clone(), Some("1234")).unwrap_err();
+    assert!(
+        err.to_string().contains("an AWS account id is 12 digits"),
         "{err}"
     );
     assert_eq!(report::of_account(targets.clone(), None).unwrap().len(), 3);
