@@ -459,6 +459,16 @@ fn sets_covered(
         .collect()
 }
 
+/// Whether the teardown looks at a few queued messages for S3's test event
+/// ([`test_events`]): a look counts as a receive of each toward the queue's maxReceiveCount,
+/// so only when the messages would otherwise refuse it (not with `--discard-messages`, not for
+/// the fleet alone) and only for a teardown that may go ahead (`--yes`, or a terminal to ask
+/// on). One that cannot is refused at its question: it counts every message as data, so that
+/// running it again and again never moves a job to the dead-letter queue.
+fn looks_at_messages(opts: &Options) -> bool {
+    !opts.discard_messages && !opts.only_fleet && (opts.yes || opts.can_prompt)
+}
+
 /// What a teardown decides on. A pipeline is read stage by stage: the first stage's snapshot
 /// holds the data stack, the bucket and the first queues; each later one its fleet and its
 /// queues. With `--only fleet --stage NAME`, that stage alone, read as a later stage is (its
@@ -478,7 +488,7 @@ async fn read(
             )
         })
         .await;
-        if !opts.discard_messages && !opts.only_fleet {
+        if looks_at_messages(opts) {
             // The uploads' bucket and topic are the first stage's, for every stage's queues.
             let bucket = snap.bucket.known().cloned();
             let topic = snap.topic.known().cloned();

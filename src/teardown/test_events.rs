@@ -5,7 +5,8 @@
 //! for at most 30 s and makes them visible again at once (ChangeMessageVisibility 0), deleting
 //! none: a look counts as one receive of each message toward the queue's maxReceiveCount, which
 //! is why it looks at so few, and only when the teardown would otherwise refuse for them
-//! (never with `--discard-messages`). A message is left out of the count only when it is
+//! (never with `--discard-messages`, nor in a teardown that cannot go ahead: without `--yes`
+//! and without a terminal to ask on). A message is left out of the count only when it is
 //! exactly S3's test event for this environment's bucket ([`crate::aws::test_event`]); a look
 //! that fails leaves every message counted.
 

@@ -694,6 +694,27 @@ fn s3_s_test_event_is_no_data_and_nothing_else_is_left_out() {
     ));
 }
 
+/// A look for S3's test event receives the messages (each look one receive toward the
+/// queue's maxReceiveCount): never in a teardown that cannot go ahead (no --yes, no terminal),
+/// which a pipeline may run again and again; nor where no message could refuse it.
+#[test]
+fn a_teardown_that_cannot_go_ahead_never_receives_a_message() {
+    let with = |yes: bool, can_prompt: bool, discard: bool, only_fleet: bool| {
+        crate::teardown::looks_at_messages(&crate::teardown::Options {
+            yes,
+            can_prompt,
+            discard_messages: discard,
+            only_fleet,
+            ..Default::default()
+        })
+    };
+    assert!(with(true, false, false, false), "--yes in a pipeline");
+    assert!(with(false, true, false, false), "asked at a terminal");
+    assert!(!with(false, false, false, false), "refused at its question");
+    assert!(!with(true, false, true, false), "--discard-messages");
+    assert!(!with(true, false, false, true), "--only fleet");
+}
+
 /// `jobs:` (issue 37): a deployed environment with a job table, holding records or not, and
 /// its response queue.
 fn with_jobs(records: Fact<bool>) -> Snapshot {
