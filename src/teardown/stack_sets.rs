@@ -226,7 +226,9 @@ pub async fn tidy(
                 t.account, t.region, i.status
             ));
         }
-        let left = stack_sets::instances(t.api(), set).await?;
+        let gone = (t.account.as_str(), t.region.as_str());
+        let left =
+            stack_sets::instances_after_deleting(t.api(), set, gone, at.opts.polling).await?;
         if let Some(other) = left.first() {
             at.reporter.line(format!(
                 "stack set {set}: kept, {} instance{} left (in {} {}{})",

@@ -415,6 +415,43 @@ pub async fn instances(api: Api<'_>, name: &str) -> Result<Vec<Instance>> {
     listed(api, name, None).await
 }
 
+/// Every instance of the stack set once the ones just deleted (`gone`: account and region)
+/// are no longer listed, or as listed after [`RESULT_READS`] more reads, paced as every wait:
+/// AWS documents no consistency for ListStackInstances (its operation results are "eventually
+/// consistent",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperationResults.html>),
+/// and a listing that lags must not keep a stack set it could delete. Another instance ends
+/// the reads at once: the caller keeps the stack set.
+pub async fn instances_after_deleting(
+    api: Api<'_>,
+    name: &str,
+    gone: (&str, &str),
+    polling: Polling,
+) -> Result<Vec<Instance>> {
+    let lagging = |left: &[Instance]| {
+        !left.is_empty()
+            && left
+                .iter()
+                .all(|i| i.account == gone.0 && i.region == gone.1)
+    };
+    let mut left = instances(api, name).await?;
+    let mut pacer = poll::Pacer::new(
+        polling,
+        RESULT_READS,
+        &format!("stack set {name}'s instances after a deletion"),
+    );
+    while lagging(&left) && pacer.wait().await.is_ok() {
+        match instances(api, name).await {
+            Ok(again) => {
+                left = again;
+                pacer.answered();
+            }
+            Err(e) => pacer.failed(e)?,
+        }
+    }
+    Ok(left)
+}
+
 /// The stack set's instances, in one account and region when `only` says.
 async fn listed(api: Api<'_>, name: &str, only: Option<(&str, &str)>) -> Result<Vec<Instance>> {
     let mut out = Vec::new();
@@ -740,6 +777,59 @@ mod tests {
                 )
                 .build()
         })
+    }
+
+    /// ListStackInstances right after a deletion may still list the instance deleted: it is
+    /// read again while only that one is listed (SDK-level mock: AWS's lag is not emulated
+    /// here), at most RESULT_READS times more; another instance ends the reads at once.
+    #[tokio::test]
+    async fn mocked_a_deleted_instance_still_listed_is_read_again() {
+        use aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput;
+        use aws_sdk_cloudformation::types::StackInstanceSummary;
+        // The accounts listed by each read in turn (every later read as the last).
+        async fn left(reads: Vec<Vec<&'static str>>) -> (Vec<String>, usize) {
+            let mut seq = mock!(aws_sdk_cloudformation::Client::list_stack_instances).sequence();
+            for accounts in reads {
+                seq = seq.output(move || {
+                    ListStackInstancesOutput::builder()
+                        .set_summaries(Some(
+                            accounts
+                                .iter()
+                                .map(|a| {
+                                    StackInstanceSummary::builder()
+                                        .account(*a)
+                                        .region("eu-west-1")
+                                        .build()
+                                })
+                                .collect(),
+                        ))
+                        .build()
+                });
+            }
+            let list = seq.repeatedly().build();
+            let clients = Rules {
+                cfn: vec![&list],
+                ..Default::default()
+            }
+            .clients();
+            let api = Api::new(&clients.cfn, CallAs::Holder);
+            let gone = ("111122223333", "eu-west-1");
+            let left = instances_after_deleting(api, "s", gone, Polling::immediate())
+                .await
+                .unwrap();
+            (
+                left.into_iter().map(|i| i.account).collect(),
+                list.num_calls(),
+            )
+        }
+        let (a, b) = ("111122223333", "444455556666");
+        assert_eq!(left(vec![vec![a], vec![a], vec![]]).await, (vec![], 3));
+        assert_eq!(left(vec![vec![a, b]]).await, (vec![a.into(), b.into()], 1));
+        assert_eq!(left(vec![vec![]]).await, (vec![], 1));
+        // Still listed after every read: as listed, for the caller to keep the stack set.
+        let (still, reads) = left(vec![vec![a]]).await;
+        assert_eq!(still, [a]);
+        assert_eq!(reads, 1 + RESULT_READS as usize);
     }
 
     /// ListStackSetOperationResults is eventually consistent: results read right after the
