@@ -432,6 +432,8 @@ async fn one_set(
     // set" (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>):
     // until then, an instance created would get the previous one.
     let mut holds_template = !new_template || current.is_none();
+    // Whether an UpdateStackSet of the wave was sent (else a Create waits on none).
+    let mut tried_update = false;
     // A new template for a stack set without any instance an update reaches (none, or only
     // INOPERABLE ones): UpdateStackSet naming no account acts on every instance it reaches
     // (here none), and the instances created next get the template.
@@ -481,8 +483,18 @@ async fn one_set(
                 group.accounts.contains(&p.account) && group.regions.contains(&p.region)
             };
             if step == Step::Create && !holds_template {
+                // No update was sent when every instance that would carry the template was
+                // refused (data loss, or a preview that could not be made).
+                let why = match tried_update {
+                    true => {
+                        "not created: the stack set's new template was not taken (its update failed), and an instance created now would get the previous one"
+                    }
+                    false => {
+                        "not created: the wave's instances that would carry the stack set's new template were refused (see their errors), and an instance created now would get the previous one; deploy again once they may be updated (--allow-replacement, when their data is safe)"
+                    }
+                };
                 for &i in which.iter().filter(|&&i| in_group(&wave[i])) {
-                    results[i] = Some(Err("not created: the stack set's new template was not taken (its update failed), and an instance created now would get the previous one".to_string()));
+                    results[i] = Some(Err(why.to_string()));
                 }
                 continue;
             }
@@ -517,8 +529,9 @@ async fn one_set(
                 .filter(|p| in_group(p))
                 .map(|p| (p.account.as_str(), p.region.as_str()))
                 .collect();
-            if step == Step::Update && op.is_ok() {
-                holds_template = true;
+            if step == Step::Update {
+                tried_update = true;
+                holds_template |= op.is_ok();
             }
             let ended = match op {
                 Ok(id) => stack_sets::wait(api, name, &id, opts.polling, MAX_POLLS, &places).await,

@@ -44,7 +44,7 @@ pub enum Refusal {
     /// A service-managed stack set with automatic deployment on: StackSets deploys it to
     /// accounts the stack file does not name, and deletes it from accounts leaving a unit.
     #[error(
-        "stack set {set} has automatic deployment on (or its description does not say it is off): StackSets deploys it to every account added to its units and deletes its instances (and their data) from an account that leaves one, accounts {file} does not name; nothing was changed. Turn automatic deployment off (aws cloudformation update-stack-set --stack-set-name {set} --use-previous-template --capabilities CAPABILITY_IAM --auto-deployment Enabled=false, with --call-as DELEGATED_ADMIN from a delegated administrator) or rename the environment"
+        "stack set {set} has automatic deployment on (or its description does not say it is off): StackSets deploys it to every account added to its units and deletes its instances (and their data) from an account that leaves one, accounts {file} does not name; nothing was changed. Turn automatic deployment off (aws cloudformation update-stack-set --stack-set-name {set} --use-previous-template --parameters ParameterKey=TemplateFingerprint,UsePreviousValue=true --capabilities CAPABILITY_IAM --auto-deployment Enabled=false, adding ParameterKey=ImageId,UsePreviousValue=true when its template has that parameter, and --call-as DELEGATED_ADMIN from a delegated administrator: this updates every instance with what it has) or rename the environment"
     )]
     StackSetAutoDeployment { set: String, file: String },
     /// The credentials' account is not the one the StackSets file (`file`) acts on its stack

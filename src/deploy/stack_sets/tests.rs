@@ -1037,6 +1037,39 @@ fn mocked_a_change_that_loses_data_needs_allow_replacement() {
     assert_eq!(update.num_calls(), 2, "both stack sets");
 }
 
+/// A wave whose only instance to update is refused for data loss, beside one to create: no
+/// update carries the new template, so the new instance is not created (it would get the
+/// previous one), and it says that its neighbour's refusal is why, not a failed update.
+#[test]
+fn mocked_a_new_instance_beside_a_refused_one_is_not_created_and_says_why() {
+    let f = file();
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    let mut old: serde_json::Value = serde_json::from_str(&sets[0].template).unwrap();
+    old["Resources"]["OldQueue"] = serde_json::json!({"Type": "AWS::SQS::Queue"});
+    let described = holding(&old);
+    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
+    let update = stack_set_updated(|_| true);
+    let instances = create_instances();
+    let wave = [f.targets[0].clone(), f.targets[2].clone()];
+    let (out, _) = plan_and_deploy(
+        &[&described, &list, &update, &instances],
+        &wave,
+        Mode::Deploy,
+        &opts(),
+    );
+    assert_eq!(out[0].exit_code, Exit::Refused, "{:?}", out[0]);
+    assert!(!out[1].ok);
+    assert!(
+        message(&out[1]).contains(
+            "the wave's instances that would carry the stack set's new template were refused"
+        ),
+        "{}",
+        message(&out[1])
+    );
+    assert_eq!(update.num_calls(), 0);
+    assert_eq!(instances.num_calls(), 0);
+}
+
 /// A stack set that exists without any instance (all deleted, or its first wave's creation
 /// never ran) gets a new template by UpdateStackSet naming no account (every instance: none
 /// here), then the wave's instances are created with it.
