@@ -12,7 +12,7 @@ pub struct StatusArgs {
     /// Environment names (files in the stacks directory, copies, globs) or paths to stack files.
     #[arg(required = true)]
     pub envs: Vec<String>,
-    /// Refresh until Ctrl-C (in place on a terminal; one document per refresh and line with
+    /// Refresh until Ctrl-C, the way a watch ends (exit 0) (in place on a terminal; one document per refresh and line with
     /// --output ndjson).
     #[arg(long, short = 'w')]
     pub watch: bool,

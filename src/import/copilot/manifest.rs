@@ -494,7 +494,7 @@ pub fn duration(v: &Value) -> std::result::Result<(f64, Option<String>), String>
                     Some(d) => Ok((
                         (d * 86_400) as f64,
                         Some(format!(
-                            "`{s}` read as {d} day{}; Copilot would have rejected it (Go durations have no d unit: write {}h)",
+                            "`{s}` read as {d} day{}; Copilot reads its durations with Go's time.ParseDuration, which has no d unit, so Copilot likely refused it: write {}h there",
                             if d == 1 { "" } else { "s" },
                             d * 24
                         )),
