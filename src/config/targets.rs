@@ -134,7 +134,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
 fn by_declared_name(target: &str, stacks_dir: &Path) -> Result<Option<Vec<Environment>>> {
     let mut found = declared_by(target, stacks_dir)?;
     match found.len() {
-        0 => Ok(None),
+        0 => match declared_without(target, stacks_dir)? {
+            // `class-99` of a file that declares `class` with copies class-01 … class-24.
+            Some((file, known)) => Err(Usage::NotInFile {
+                name: target.to_string(),
+                file,
+                known,
+            }
+            .into()),
+            None => Ok(None),
+        },
         1 => Ok(found.pop().map(|(_, envs)| envs)),
         _ => Err(Usage::DeclaredTwice {
             name: target.to_string(),
@@ -142,6 +151,38 @@ fn by_declared_name(target: &str, stacks_dir: &Path) -> Result<Option<Vec<Enviro
         }
         .into()),
     }
+}
+
+/// The one stack file that declares the name `target` would be a copy or target of (`class`
+/// of `class-99`), with the environments it makes, when `target` is none of them.
+fn declared_without(
+    target: &str,
+    stacks_dir: &Path,
+) -> Result<Option<(std::path::PathBuf, Vec<String>)>> {
+    let Some((base, _)) = target.rsplit_once('-') else {
+        return Ok(None);
+    };
+    let mut found = Vec::new();
+    for stem in config::environment_names(stacks_dir) {
+        let Ok(path) = config::locate(&stem, stacks_dir) else {
+            continue;
+        };
+        if declared_environment(&path).as_deref() != Some(base) {
+            continue;
+        }
+        let names: Vec<String> = config::load(&path)?
+            .expand()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        if names.len() > 1 || names.first().is_some_and(|n| n != base) {
+            found.push((path, names));
+        }
+    }
+    Ok(match found.len() {
+        1 => found.pop(),
+        _ => None,
+    })
 }
 
 /// Each stack file that declares `target` (`environment: target`, or the name `target` is a
@@ -418,6 +459,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.ends_with("orders.yaml makes orders-eu, orders-us"), "{e}");
+        // The same by the name the file declares (shop-file.yaml is `shop`).
+        let e = load(&["shop-ap".to_string()], dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("shop-file.yaml makes shop-eu, shop-us"), "{e}");
+        // A file of many copies by its declared name: the first two and the last.
+        write(
+            dir.path(),
+            "classroom.yaml",
+            &format!(
+                "environment: class
+copies: 24
+{LAB}"
+            ),
+        );
+        let e = load(&["class-99".to_string()], dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("classroom.yaml makes class-01, class-02, …, class-24 (24 environments)"),
+            "{e}"
+        );
 
         // A file named like a target beside it would be the same stacks: asked, never guessed.
         write(dir.path(), "orders-eu.yaml", LAB);

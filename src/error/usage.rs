@@ -180,7 +180,7 @@ pub enum Usage {
     #[error(
         "no environment `{name}`: {} makes {}",
         .file.display(),
-        .known.join(", ")
+        names_of(.known)
     )]
     NotInFile {
         name: String,
@@ -398,6 +398,20 @@ pub enum Usage {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// Environments' names, each said, or the first two and the last of a long list (a file's
+/// copies): `class-01, class-02, …, class-24 (24 environments)`.
+fn names_of(names: &[String]) -> String {
+    match names {
+        [first, second, .., last] if names.len() > 6 => {
+            format!(
+                "{first}, {second}, …, {last} ({} environments)",
+                names.len()
+            )
+        }
+        _ => names.join(", "),
+    }
 }
 
 fn paths(files: &[PathBuf]) -> String {
