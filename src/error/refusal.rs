@@ -203,6 +203,8 @@ pub struct TeardownRefusal {
     pub unchecked: bool,
     /// Refused when checked again after the fleet was deleted (the data stack stays).
     pub rechecked: bool,
+    /// A fleet stack may be left (`--only fleet` would tear it down and keep the data).
+    pub fleet_left: bool,
 }
 
 impl TeardownRefusal {
@@ -214,9 +216,12 @@ impl TeardownRefusal {
         );
         if self.holds_data {
             msg.push_str(&format!(
-                " To delete it anyway pass {}, or tear down only the workers with --only fleet",
+                " To delete it anyway pass {}",
                 self.flags.join(" and ")
             ));
+            if self.fleet_left {
+                msg.push_str(", or tear down only the workers with --only fleet");
+            }
         } else if !self.flags.is_empty() {
             msg.push_str(&format!(" Pass {} to go ahead", self.flags.join(" and ")));
         }

@@ -623,7 +623,12 @@ pub fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
 
 /// The refusal, every reason at once: what holds data or could not be checked, and what to do
 /// (`rechecked`: refused when checked again after the fleet was deleted).
-pub fn refusal(env: &str, reasons: &[Refusal], rechecked: bool) -> TeardownRefusal {
+pub fn refusal(
+    env: &str,
+    reasons: &[Refusal],
+    rechecked: bool,
+    fleet_left: bool,
+) -> TeardownRefusal {
     let mut flags: Vec<&'static str> = reasons.iter().filter_map(Refusal::flag).collect();
     flags.dedup();
     TeardownRefusal {
@@ -642,5 +647,6 @@ pub fn refusal(env: &str, reasons: &[Refusal], rechecked: bool) -> TeardownRefus
             .iter()
             .any(|r| matches!(r, Refusal::CannotCheck { .. })),
         rechecked,
+        fleet_left,
     }
 }

@@ -206,15 +206,15 @@ pub async fn environment_at(
 }
 
 /// The refusal of `reasons` (`rechecked`: found when checked again after the fleet was
-/// deleted), kept in the outcome; an AWS error when not even the stacks could be read.
+/// deleted; `fleet_left`: a fleet stack may be there), kept in the outcome; an AWS error when
+/// not even the stacks could be read.
 fn refuse(
     env: &str,
     reasons: Vec<Refusal>,
-    aws_unreadable: bool,
-    rechecked: bool,
+    (aws_unreadable, rechecked, fleet_left): (bool, bool, bool),
     out: &mut TeardownOutcome,
 ) -> Error {
-    let refusal = decide::refusal(env, &reasons, rechecked);
+    let refusal = decide::refusal(env, &reasons, rechecked, fleet_left);
     out.refusals = reasons;
     if aws_unreadable {
         out.exit_code = Exit::Aws;
@@ -291,7 +291,16 @@ async fn run(
             aws_unreadable,
         } => {
             out.data = data;
-            return Err(refuse(&env.name, reasons, aws_unreadable, false, out));
+            // A fleet that is not there (torn down with --only fleet) is no way out.
+            let fleet_left = std::iter::once(&snap)
+                .chain(later.iter().map(|l| &l.snap))
+                .any(|s| !matches!(s.fleet.state, crate::snapshot::Fact::Absent));
+            return Err(refuse(
+                &env.name,
+                reasons,
+                (aws_unreadable, false, fleet_left),
+                out,
+            ));
         }
         Decision::Proceed(plan) => plan,
     };
@@ -699,7 +708,7 @@ async fn recheck_and_purge(
     reasons.extend(code_reasons);
     out.data = Some(data);
     if !reasons.is_empty() {
-        return Err(refuse(&env.name, reasons, false, true, out));
+        return Err(refuse(&env.name, reasons, (false, true, false), out));
     }
     if let Some((bucket, versions)) = code_purge {
         // The function's packages: rebuilt from the stack file's code by the next deploy.

@@ -76,7 +76,7 @@ fn an_unreadable_queue_is_a_refusal_not_an_empty_queue() {
         },
     ));
     assert_eq!(r.len(), 1);
-    let msg = refusal("td", &r, false).to_string();
+    let msg = refusal("td", &r, false, true).to_string();
     assert!(
         msg.contains("nothing was deleted") && msg.contains("could not check the queue"),
         "{msg}"
@@ -109,7 +109,7 @@ fn discarding_messages_is_allowed_only_by_its_flag() {
         },
     ));
     assert_eq!(r.len(), 2, "{r:?}");
-    let msg = refusal("td", &r, false).to_string();
+    let msg = refusal("td", &r, false, true).to_string();
     assert!(msg.contains("queue qfleet-td-jobs: 3 messages"), "{msg}");
     assert!(
         msg.contains("DLQ qfleet-td-dlq: 1 message."),
@@ -157,7 +157,7 @@ fn a_bucket_with_objects_is_purged_only_with_the_flag_and_exactly_what_was_liste
         }]
     );
     assert!(
-        refusal("td", &r, false)
+        refusal("td", &r, false, true)
             .to_string()
             .contains("bucket td-uploads-1-eu-west-1: 3 objects, 15 B")
     );
@@ -264,7 +264,7 @@ fn protection_and_data_are_refused_together_with_both_flags_named() {
     }
     s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 1, &[]));
     let (r, _) = refusals(decide(&s, none()));
-    let msg = refusal("td", &r, false).to_string();
+    let msg = refusal("td", &r, false, true).to_string();
     assert!(
         msg.contains("qfleet-td-fleet has termination protection"),
         "{msg}"
@@ -272,6 +272,24 @@ fn protection_and_data_are_refused_together_with_both_flags_named() {
     assert!(
         msg.contains("--disable-termination-protection") && msg.contains("--discard-messages"),
         "{msg}"
+    );
+}
+
+/// Data refused: `--only fleet` is offered as the way to tear down the workers alone only
+/// while a fleet may be there (not after a teardown with --only fleet, nor when refused on
+/// the second look, after the fleet went).
+#[test]
+fn only_fleet_is_offered_while_a_fleet_is_left() {
+    let mut s = deployed();
+    s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 1, &[]));
+    let (r, _) = refusals(decide(&s, none()));
+    let offer = "or tear down only the workers with --only fleet";
+    assert!(refusal("td", &r, false, true).to_string().contains(offer));
+    let gone = refusal("td", &r, false, false).to_string();
+    assert!(!gone.contains(offer), "{gone}");
+    assert!(
+        gone.contains("To delete it anyway pass --discard-messages"),
+        "{gone}"
     );
 }
 
@@ -372,7 +390,7 @@ fn a_foreign_object_in_the_code_bucket_is_a_refusal() {
                 keys: vec!["lambda/mine.zip".into(), "notes.txt".into()],
             }]
         );
-        let msg = refusal("td", &reasons, false).to_string();
+        let msg = refusal("td", &reasons, false, true).to_string();
         assert!(msg.contains("qfleet did not write"), "{msg}");
     }
 }
