@@ -188,7 +188,9 @@ fn scaling_tracks_backlog_per_running_task_within_min_and_max() {
         m[2]["MetricStat"]["Metric"]["MetricName"].as_str(),
         Some("ApproximateNumberOfMessagesNotVisible")
     );
-    assert_eq!(m[3]["Expression"].as_str(), Some("(m1 + m3) / m2"));
+    // No in-flight datapoint is none in flight: SQS reports the metric "if in-flight
+    // messages exist".
+    assert_eq!(m[3]["Expression"].as_str(), Some("(m1 + FILL(m3, 0)) / m2"));
     assert!(fleet["Resources"].get("ScaleFromZeroPolicy").is_none());
     // The gradual scale-in: a step policy removing 10 % (at least one task) with its
     // cooldown, on an alarm below 0.75 × the target for 10 minutes.
@@ -235,7 +237,7 @@ fn starting_from_zero_adds_one_task_while_jobs_wait_and_no_task_takes_them() {
     let a = props(&fleet, "ScaleFromZeroAlarm");
     assert_eq!(
         a["Metrics"][3]["Expression"].as_str(),
-        Some("IF(visible > 0 AND (inflight == 0 OR received == 0), 1, 0)")
+        Some("IF(visible > 0 AND (FILL(inflight, 0) == 0 OR FILL(received, 0) == 0), 1, 0)")
     );
     assert_eq!(a["EvaluationPeriods"].as_u64(), Some(2));
     assert_eq!(a["TreatMissingData"].as_str(), Some("notBreaching"));

@@ -113,7 +113,11 @@ fn the_group_has_no_desired_capacity_and_tracks_backlog_per_instance() {
         m3["Metric"]["MetricName"],
         Value::from("ApproximateNumberOfMessagesNotVisible")
     );
-    assert_eq!(by_id("e1")["Expression"], Value::from("(m1 + m3) / m2"));
+    // No in-flight datapoint is none in flight (SQS reports it "if in-flight messages exist").
+    assert_eq!(
+        by_id("e1")["Expression"],
+        Value::from("(m1 + FILL(m3, 0)) / m2")
+    );
     let returning: Vec<_> = m.iter().filter(|x| x["ReturnData"] == true).collect();
     assert_eq!(returning.len(), 1);
     assert_eq!(returning[0]["Id"], Value::from("e1"));
@@ -142,7 +146,7 @@ fn the_group_has_no_desired_capacity_and_tracks_backlog_per_instance() {
         .unwrap();
     assert_eq!(
         busy["Expression"],
-        Value::from("(visible + inflight) / serving")
+        Value::from("(visible + FILL(inflight, 0)) / serving")
     );
 }
 
