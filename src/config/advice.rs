@@ -22,6 +22,11 @@ pub fn privileged(env: &Environment) -> Vec<String> {
         .collect()
 }
 
+/// How long the first job after a quiet spell may wait for a fleet at zero: SQS's metrics of
+/// a queue active again resume "up to 15 minutes" later, then a minute's datapoint and the
+/// alarm's period (AWS documents no more).
+pub const SLEEPING_QUEUE_SECONDS: u64 = 15 * 60 + 2 * 60;
+
 /// Settings that are allowed but deserve a second look.
 pub fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
@@ -84,6 +89,28 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         w.push(format!(
             "scaling.scale_in: removing {} % from a busy backlog just under {} × the target raises it above the target, so target tracking would scale straight back out; lower percent or below (below ÷ (1 − percent) under 1)",
             si.percent, si.below
+        ));
+    }
+    // A fleet that idles at zero makes no call on its queue, and after six hours without one
+    // SQS "stops delivering metrics" until the queue is active again, which takes "up to 15
+    // minutes" (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/monitoring-using-cloudwatch.html):
+    // the first job after a quiet night may wait that long before a worker starts. The
+    // high-resolution publisher calls the queue every few seconds, which keeps it active.
+    if let Some(goal) = spec.scaling.max_latency_seconds
+        && spec.workers.kind != WorkerKind::Lambda
+        && spec.workers.min == 0
+        && spec.scaling.metric != crate::config::schema::ScalingMetric::HighResolution
+        && goal < SLEEPING_QUEUE_SECONDS as f64
+    {
+        // The publisher is EC2's only (validation refuses it for Fargate).
+        let or_publisher = match spec.workers.kind {
+            WorkerKind::Ec2 => {
+                ", or set scaling.metric: high_resolution (its publisher keeps the queue active)"
+            }
+            _ => "",
+        };
+        w.push(format!(
+            "workers.min: 0 with scaling.max_latency_seconds {goal}: after six hours without a call on the queue (a fleet at zero makes none), SQS stops publishing its metrics and resumes them up to 15 minutes after the next message, so the first job after a quiet spell may wait that long before a worker starts (qfleet simulate does not model this); keep workers.min at 1{or_publisher}, if that job must meet the goal too"
         ));
     }
     if spec.queue.max_receive_count == 1 {

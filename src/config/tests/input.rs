@@ -237,3 +237,37 @@ fn problems_are_listed_in_the_file_order() {
     assert_eq!(lines, sorted, "{list:#?}");
     assert_eq!(list[0].field, "region", "{list:#?}");
 }
+
+/// A fleet that idles at zero lets its queue fall asleep (no call for six hours), and SQS's
+/// metrics resume up to 15 minutes after the next message: a goal shorter than that is
+/// warned of, unless the high-resolution publisher keeps the queue active, or a worker
+/// always runs.
+#[test]
+fn a_fleet_at_zero_with_a_goal_shorter_than_a_sleeping_queues_wake_up_is_warned_of() {
+    let base = "region: eu-west-1\nlab: true\nworkers:\n  min: 0\n  max: 4\nscaling:\n  scale_from_zero: true\n  seconds_per_message: 5\n";
+    let warned = |yaml: &str| {
+        advice::warnings(&parse_str(yaml).unwrap_or_else(|e| panic!("{e}")))
+            .iter()
+            .any(|w| w.contains("SQS stops publishing its metrics"))
+    };
+    assert!(warned(&format!("{base}  max_latency_seconds: 600\n")));
+    assert!(!warned(&format!("{base}  max_latency_seconds: 1800\n")));
+    assert!(!warned(&format!(
+        "{base}  max_latency_seconds: 600\n  metric: high_resolution\n"
+    )));
+    assert!(!warned(
+        &format!("{base}  max_latency_seconds: 600\n").replace("min: 0", "min: 1")
+    ));
+    // Fargate tasks: the same, without the publisher (EC2's only) offered.
+    let fargate = format!("{base}  max_latency_seconds: 600\n").replace(
+        "workers:\n",
+        "workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/busybox:1\n",
+    );
+    let w = advice::warnings(&parse_str(&fargate).unwrap_or_else(|e| panic!("{e}")));
+    let said: Vec<&String> = w
+        .iter()
+        .filter(|w| w.contains("SQS stops publishing"))
+        .collect();
+    assert_eq!(said.len(), 1, "{w:#?}");
+    assert!(!said[0].contains("high_resolution"), "{}", said[0]);
+}
