@@ -883,7 +883,8 @@ choices! {
     /// The metric of the target tracking policy (`scaling.metric`).
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
     pub enum ScalingMetric {
-        /// Visible messages (SQS, one-minute datapoints) ÷ instances in service (Auto Scaling).
+        /// Visible + in-flight messages (SQS, one-minute datapoints) ÷ instances in service
+        /// (Auto Scaling).
         #[default]
         Sqs = "sqs" => "default: SQS's one-minute metrics",
         /// Visible + in-flight messages ÷ instances in service, published every 10 s at

@@ -115,8 +115,9 @@ fn last_all(datapoints: &[Option<f64>], n: usize, breaching: impl Fn(f64) -> boo
 /// The capacity target tracking asks for: proportional to the metric, "the policy … adds
 /// capacity proportional to the metric value as fast as it can" (Application Auto Scaling's
 /// "How target tracking works"): `ceil(capacity × metric ÷ target)`, the capacity whose
-/// average the metric is. With backlog per instance (visible ÷ in service) that is
-/// `ceil(visible ÷ target)`: enough instances for each to hold the target.
+/// average the metric is. With the busy backlog per instance ((visible + in flight) ÷ in
+/// service) that is `ceil((visible + in flight) ÷ target)`: enough instances for each to hold
+/// the target.
 pub fn capacity_for(capacity: u64, metric: f64, target: f64) -> u64 {
     if target <= 0.0 {
         return capacity;
