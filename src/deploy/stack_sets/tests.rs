@@ -997,17 +997,22 @@ fn mocked_plan_previews_each_instances_changes_from_the_two_templates() {
     assert_eq!(update.num_calls(), 0);
 }
 
+/// The example file, its stack sets holding a template with a queue (`OldQueue`) the new one
+/// drops, and the canary's instance listed CURRENT.
+fn a_queue_the_new_template_drops() -> (Environment, Rule, Rule) {
+    let f = file();
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    let mut old: serde_json::Value = serde_json::from_str(&sets[0].template).unwrap();
+    old["Resources"]["OldQueue"] = serde_json::json!({"Type": "AWS::SQS::Queue"});
+    (f, holding(&old), listed(vec![(A, "eu-west-1", "CURRENT")]))
+}
+
 /// A template change that removes a resource holding data (here a queue the new template
 /// drops) is warned of in `plan`, and `deploy` refuses that target (exit 4, no call names
 /// it) unless --allow-replacement is given, as in the direct mode.
 #[test]
 fn mocked_a_change_that_loses_data_needs_allow_replacement() {
-    let f = file();
-    let sets = crate::render::stack_sets_of(&f).unwrap();
-    let mut old: serde_json::Value = serde_json::from_str(&sets[0].template).unwrap();
-    old["Resources"]["OldQueue"] = serde_json::json!({"Type": "AWS::SQS::Queue"});
-    let described = holding(&old);
-    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
+    let (f, described, list) = a_queue_the_new_template_drops();
     let update = stack_set_updated(|r| r.accounts() == [A]);
     let (op, res) = canary_succeeded();
     let canary = &f.targets[..1];
@@ -1042,12 +1047,7 @@ fn mocked_a_change_that_loses_data_needs_allow_replacement() {
 /// previous one), and it says that its neighbour's refusal is why, not a failed update.
 #[test]
 fn mocked_a_new_instance_beside_a_refused_one_is_not_created_and_says_why() {
-    let f = file();
-    let sets = crate::render::stack_sets_of(&f).unwrap();
-    let mut old: serde_json::Value = serde_json::from_str(&sets[0].template).unwrap();
-    old["Resources"]["OldQueue"] = serde_json::json!({"Type": "AWS::SQS::Queue"});
-    let described = holding(&old);
-    let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
+    let (f, described, list) = a_queue_the_new_template_drops();
     let update = stack_set_updated(|_| true);
     let instances = create_instances();
     let wave = [f.targets[0].clone(), f.targets[2].clone()];
