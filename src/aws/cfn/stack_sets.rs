@@ -392,22 +392,38 @@ pub async fn instance_settled(
                 .find(|i| i.account == account && i.region == region),
         )
     };
-    let mut found = read().await?;
-    let mut pacer = poll::Pacer::new(
-        polling,
-        RESULT_READS,
-        &format!("stack set {name}'s instance in {account} {region}"),
-    );
-    while found.as_ref().is_none_or(|i| i.status != "CURRENT") && pacer.wait().await.is_ok() {
+    let what = format!("stack set {name}'s instance in {account} {region}");
+    read_again(polling, &what, read, |found: &Option<Instance>| {
+        found.as_ref().is_some_and(|i| i.status == "CURRENT")
+    })
+    .await
+}
+
+/// An answer AWS documents as eventually consistent (or documents nothing of): `read`, then
+/// read again while it is not `settled`, at most [`RESULT_READS`] more times, paced as every
+/// wait (a throttled read slows the pace). The last answer, for the caller to judge.
+async fn read_again<T, F, Fut>(
+    polling: Polling,
+    what: &str,
+    read: F,
+    settled: impl Fn(&T) -> bool,
+) -> Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut got = read().await?;
+    let mut pacer = poll::Pacer::new(polling, RESULT_READS, what);
+    while !settled(&got) && pacer.wait().await.is_ok() {
         match read().await {
             Ok(again) => {
-                found = again;
+                got = again;
                 pacer.answered();
             }
             Err(e) => pacer.failed(e)?,
         }
     }
-    Ok(found)
+    Ok(got)
 }
 
 /// Every instance of the stack set.
@@ -428,28 +444,19 @@ pub async fn instances_after_deleting(
     gone: (&str, &str),
     polling: Polling,
 ) -> Result<Vec<Instance>> {
-    let lagging = |left: &[Instance]| {
-        !left.is_empty()
-            && left
-                .iter()
-                .all(|i| i.account == gone.0 && i.region == gone.1)
-    };
-    let mut left = instances(api, name).await?;
-    let mut pacer = poll::Pacer::new(
+    let what = format!("stack set {name}'s instances after a deletion");
+    read_again(
         polling,
-        RESULT_READS,
-        &format!("stack set {name}'s instances after a deletion"),
-    );
-    while lagging(&left) && pacer.wait().await.is_ok() {
-        match instances(api, name).await {
-            Ok(again) => {
-                left = again;
-                pacer.answered();
-            }
-            Err(e) => pacer.failed(e)?,
-        }
-    }
-    Ok(left)
+        &what,
+        || instances(api, name),
+        |left: &Vec<Instance>| {
+            left.is_empty()
+                || left
+                    .iter()
+                    .any(|i| i.account != gone.0 || i.region != gone.1)
+        },
+    )
+    .await
 }
 
 /// The stack set's instances, in one account and region when `only` says.
@@ -589,17 +596,13 @@ pub async fn wait(
             })
         })
     };
-    let mut results = operation_results(api, name, operation, &what).await?;
-    let mut pacer = poll::Pacer::new(polling, RESULT_READS, &what);
-    while !settled(&results) && pacer.wait().await.is_ok() {
-        match operation_results(api, name, operation, &what).await {
-            Ok(read) => {
-                results = read;
-                pacer.answered();
-            }
-            Err(e) => pacer.failed(e)?,
-        }
-    }
+    let results = read_again(
+        polling,
+        &what,
+        || operation_results(api, name, operation, &what),
+        |r: &Vec<InstanceResult>| settled(r),
+    )
+    .await?;
     Ok(Operation {
         status,
         reason,
