@@ -417,52 +417,53 @@ fn merge(
 /// The targets grouped by their value at one place of the template, each group with the
 /// value (shortened): `orders-us1 has 2; orders-eu1, orders-eu2 have 1`.
 fn by_value(targets: &[Place], values: &[&Value]) -> String {
-    let mut groups: Vec<(&Value, Vec<&str>)> = Vec::new();
-    for (t, v) in targets.iter().zip(values) {
-        match groups.iter_mut().find(|(g, _)| g == v) {
-            Some((_, names)) => names.push(&t.environment),
-            None => groups.push((v, vec![&t.environment])),
-        }
-    }
-    groups
-        .iter()
-        .map(|(v, names)| {
-            let text = v.to_string();
-            let text = match text.char_indices().nth(100) {
-                Some((at, _)) => format!("{}…", &text[..at]),
-                None => text,
-            };
-            let has = if names.len() == 1 { "has" } else { "have" };
-            format!("{} {has} {text}", names.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    grouped(
+        targets,
+        values.iter().map(|v| Some(v.to_string())),
+        ("has", "have"),
+    )
 }
 
 /// The keys some targets' objects lack at one place of the template, by target:
 /// `orders-us1 lacks CreationPolicy`.
 fn lacking(targets: &[Place], objects: &[&Map<String, Value>]) -> String {
     let all: std::collections::BTreeSet<&String> = objects.iter().flat_map(|o| o.keys()).collect();
-    let mut groups: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
-    for (t, o) in targets.iter().zip(objects) {
+    let texts = objects.iter().map(|o| {
         let missing: Vec<&str> = all
             .iter()
             .filter(|k| !o.contains_key(k.as_str()))
             .map(|k| k.as_str())
             .collect();
-        if missing.is_empty() {
-            continue;
-        }
-        match groups.iter_mut().find(|(m, _)| *m == missing) {
+        (!missing.is_empty()).then(|| missing.join(", "))
+    });
+    grouped(targets, texts, ("lacks", "lack"))
+}
+
+/// The targets grouped by a text of each (`None`: said of none), in the order the texts first
+/// appear, with the verb for one target or several: `a, b have 1; c has 2`. Grouped by the
+/// whole text, shown shortened to 100 characters.
+fn grouped(
+    targets: &[Place],
+    texts: impl Iterator<Item = Option<String>>,
+    (one, several): (&str, &str),
+) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (t, text) in targets.iter().zip(texts) {
+        let Some(text) = text else { continue };
+        match groups.iter_mut().find(|(g, _)| *g == text) {
             Some((_, names)) => names.push(&t.environment),
-            None => groups.push((missing, vec![&t.environment])),
+            None => groups.push((text, vec![&t.environment])),
         }
     }
     groups
         .iter()
-        .map(|(missing, names)| {
-            let lack = if names.len() == 1 { "lacks" } else { "lack" };
-            format!("{} {lack} {}", names.join(", "), missing.join(", "))
+        .map(|(text, names)| {
+            let verb = if names.len() == 1 { one } else { several };
+            let shown = match text.char_indices().nth(100) {
+                Some((at, _)) => format!("{}…", &text[..at]),
+                None => text.clone(),
+            };
+            format!("{} {verb} {shown}", names.join(", "))
         })
         .collect::<Vec<_>>()
         .join("; ")

@@ -306,3 +306,16 @@ fn a_target_with_a_shape_of_its_own_names_the_file_and_the_way_out() {
     assert!(e.contains("multi-account.yaml"), "{e}");
     assert!(e.contains("rollout.mode: direct"), "{e}");
 }
+
+/// Targets are grouped by their whole value, which is shown cut at 100 characters: two long
+/// values alike for longer than that are still two groups.
+#[test]
+fn values_alike_beyond_what_is_shown_are_still_told_apart() {
+    let long = "x".repeat(150);
+    let (a, b) = (json!(format!("{long}a")), json!(format!("{long}b")));
+    let said = by_value(&places(), &[&a, &b]);
+    assert!(said.starts_with("o-a has \"xxx"), "{said}");
+    assert!(said.contains("…; o-b has \"xxx"), "{said}");
+    let same = by_value(&places(), &[&a, &a]);
+    assert!(same.starts_with("o-a, o-b have "), "{same}");
+}
