@@ -623,6 +623,8 @@ fn previews(
     let mut unread: Option<String> = None;
     // Each preview's text, its number of changes, and the instances it is theirs.
     let mut shown: Vec<(String, usize, Vec<String>)> = Vec::new();
+    // Each loss of data, and the instances it is theirs.
+    let mut losses: Vec<(String, Vec<String>)> = Vec::new();
     let mut out = Vec::new();
     for (p, step) in wave.iter().zip(steps) {
         let at = |t: &serde_json::Value| instantiate(t, &p.region, &p.account);
@@ -644,17 +646,20 @@ fn previews(
             }
         };
         for c in changes.iter().filter(|c| c.loses_data()) {
-            note(format!(
-                "WARNING: stack set {name}, {} {}: {} {} ({}), losing the data it holds (deploy needs --allow-replacement)",
-                p.account,
-                p.region,
+            let what = format!(
+                "{} {} ({}), losing the data it holds (deploy needs --allow-replacement)",
                 match c.action {
                     aws_sdk_cloudformation::types::ChangeAction::Remove => "removes",
                     _ => "replaces",
                 },
                 c.logical_id,
                 c.resource_type
-            ));
+            );
+            let at = format!("{} {}", p.account, p.region);
+            match losses.iter_mut().find(|(w, _)| *w == what) {
+                Some((_, places)) => places.push(at),
+                None => losses.push((what, vec![at])),
+            }
         }
         // An instance behind its stack set (an earlier operation failed or stopped) may lack
         // more than the preview shows: it compares the stack set's template with the new one.
@@ -679,12 +684,20 @@ fn previews(
         }
         out.push(Ok(changes));
     }
+    // The instances a change or a loss is theirs: `A eu-west-1`, or `2 instances (…)`.
+    let whose = |places: &[String]| match places {
+        [one] => one.clone(),
+        many => format!("{} instances ({})", many.len(), many.join(", ")),
+    };
+    for (what, places) in losses {
+        note(format!(
+            "WARNING: stack set {name}, {}: {what}",
+            whose(&places)
+        ));
+    }
     // Instances with the same changes are previewed once, naming each of them.
     for (text, n, places) in shown {
-        let whose = match places.as_slice() {
-            [one] => one.clone(),
-            many => format!("{} instances ({})", many.len(), many.join(", ")),
-        };
+        let whose = whose(&places);
         note(format!(
             "{}\n{text}",
             super::preview::heading(&format!("stack set {name}, {whose}"), false, n)

@@ -1025,6 +1025,24 @@ fn mocked_a_change_that_loses_data_needs_allow_replacement() {
         ))),
         "{notes:?}"
     );
+    // Two instances losing the same data: one warning, naming both.
+    let both = listed(vec![
+        (A, "eu-west-1", "CURRENT"),
+        (B, "eu-west-1", "CURRENT"),
+    ]);
+    let wave = [f.targets[0].clone(), f.targets[2].clone()];
+    let (_, notes) = plan_and_deploy(&[&described, &both], &wave, Mode::Plan, &opts());
+    let warned: Vec<&String> = notes
+        .iter()
+        .filter(|n| n.starts_with("WARNING: stack set qfleet-fleetsets-data, "))
+        .collect();
+    assert_eq!(warned.len(), 1, "{notes:?}");
+    assert!(
+        warned[0].starts_with(&format!(
+            "WARNING: stack set qfleet-fleetsets-data, 2 instances ({A} eu-west-1, {B} eu-west-1): removes OldQueue"
+        )),
+        "{notes:?}"
+    );
     let (out, _) = plan_and_deploy(&rules, canary, Mode::Deploy, &opts());
     assert_eq!(out[0].exit_code, Exit::Refused, "{:?}", out[0]);
     assert!(
