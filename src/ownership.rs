@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 /// The tags that mark a stack as this environment's: put on every stack qfleet deploys.
 pub fn marks(env: &Environment) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::from([(ENVIRONMENT_TAG.to_string(), env.name.clone())]);
+    let mut tags = BTreeMap::from([(ENVIRONMENT_TAG.to_string(), env.resource_name().to_string())]);
     if let Some(owner) = &env.spec.owner {
         tags.insert(OWNER_TAG.to_string(), owner.clone());
     }
@@ -70,7 +70,7 @@ pub fn lacks_tags(
 
 /// The refusal of a stack that is not the environment's (`None`: it is).
 pub fn refusal(env: &Environment, state: &StackState) -> Option<Error> {
-    let missing = lacks(&env.name, env.spec.owner.as_deref(), state);
+    let missing = lacks(env.resource_name(), env.spec.owner.as_deref(), state);
     if missing.is_empty() {
         return None;
     }
@@ -102,7 +102,11 @@ pub async fn check_data_stack(
         return Err(Error::aws(format!(
             "{}: stack set {}'s instance there has no stack; is the environment deployed? (`qfleet status {}`)",
             env.name,
-            crate::config::deploy_targets::stack_set_name(env.file_environment(), &env.name, &own),
+            crate::config::deploy_targets::stack_set_name(
+                env.file_environment(),
+                env.resource_name(),
+                &own
+            ),
             env.name
         )));
     };

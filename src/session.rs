@@ -187,6 +187,39 @@ impl Session {
         })
     }
 
+    /// Each target that stands for a whole AWS Organizations unit becomes the accounts of
+    /// its unit where it has stacks, in its place
+    /// ([`crate::ownership::stack_names::accounts_of`]); one without any stays as it is (not
+    /// deployed). A unit whose stack sets could not be read fails the whole command: an
+    /// account left out would be "not there" to it.
+    pub fn find_accounts(&mut self) -> Result<()> {
+        if !self.envs.iter().any(Environment::whole_unit) {
+            return Ok(());
+        }
+        let aws = &self.aws;
+        let found = self
+            .rt
+            .block_on(futures::future::join_all(self.envs.iter().map(
+                |e| async move {
+                    match e.whole_unit() {
+                        true => crate::ownership::stack_names::accounts_of(aws, e)
+                            .await
+                            .map(Some),
+                        false => Ok(None),
+                    }
+                },
+            )));
+        let mut envs = Vec::new();
+        for (env, accounts) in std::mem::take(&mut self.envs).into_iter().zip(found) {
+            match accounts? {
+                Some(accounts) if !accounts.is_empty() => envs.extend(accounts),
+                _ => envs.push(env),
+            }
+        }
+        self.envs = envs;
+        Ok(())
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.envs.iter().map(|e| e.name.clone()).collect()
     }

@@ -16,7 +16,7 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session(&args.envs, g)?;
+    let session = super::session_of_accounts(&args.envs, g)?;
     let reports = session.each_located(|clients, env, at| async move {
         drift::check(&clients, env, at, Polling::default()).await
     });

@@ -39,7 +39,7 @@ pub fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::error::Exit
         }
         (false, s) => s,
     };
-    let session = super::session(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {
             command: "jobs",

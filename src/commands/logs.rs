@@ -33,7 +33,7 @@ pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::error::Exit
     if args.filter.as_deref().is_some_and(str::is_empty) {
         return Err(Usage::EmptyFilter.into());
     }
-    let session = super::session(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {
             command: "logs",

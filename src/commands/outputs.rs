@@ -19,7 +19,7 @@ pub struct OutputsArgs {
 }
 
 pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session(&args.envs, g)?;
+    let session = super::session_of_accounts(&args.envs, g)?;
     if args.shell && session.envs.len() > 1 {
         return Err(Usage::ShellOneEnvironment {
             count: session.envs.len(),

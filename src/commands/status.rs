@@ -28,7 +28,7 @@ pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<crate::error::Ex
     if args.watch && out.format == Format::Json {
         return Err(Usage::WatchNeedsNdjson.into());
     }
-    let session = super::session(&args.envs, g)?;
+    let session = super::session_of_accounts(&args.envs, g)?;
     let details = args.details || session.envs.len() == 1;
     status::report::show(&session, &out, details, args.watch.then_some(args.interval))
 }

@@ -48,7 +48,7 @@ pub struct TeardownArgs {
 }
 
 pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let mut session = super::session(&args.envs, g)?;
+    let mut session = super::session_of_accounts(&args.envs, g)?;
     if args.stage.is_some() {
         for env in &session.envs {
             crate::session::chosen_stages(env, args.stage.as_deref())?;

@@ -58,6 +58,57 @@ pub fn stack_set_name(file_env: &str, env: &str, stack: &str) -> String {
     }
 }
 
+/// Whether the file's targets each stand for a whole AWS Organizations unit
+/// (`rollout.auto_deployment` with service-managed StackSets): their accounts are found when a
+/// command runs ([`of_account`]), and StackSets deploys to the accounts that join a unit
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_AutoDeployment.html>).
+pub fn unit_wide(spec: &super::schema::StackFile) -> bool {
+    use super::schema::{PermissionModel, RolloutMode};
+    let r = &spec.rollout;
+    r.auto_deployment
+        && r.mode == RolloutMode::StackSets
+        && r.permission_model == PermissionModel::ServiceManaged
+}
+
+/// What joins a unit-wide target's name and one account of its unit into that account's
+/// environment's name (`orders-eu@111122223333`): no environment name holds it.
+pub const ACCOUNT_MARK: char = '@';
+
+/// One account of a unit-wide target `unit` ([`unit_wide`]), as the environment it is to every
+/// command: named `orders-eu@111122223333` (its resources keep the target's names,
+/// [`Environment::resource_name`]), guarded to `account`, acting there as `deploy_role`, in
+/// the unit `organizational_unit` its instances were created in.
+pub fn of_account(
+    unit: &Environment,
+    account: &str,
+    organizational_unit: Option<&str>,
+) -> Environment {
+    let mut env = unit.clone();
+    let name = format!("{}{ACCOUNT_MARK}{account}", unit.resource_name());
+    env.pipeline = stages::rename(&unit.pipeline, &name);
+    env.name = name;
+    let partition = regions::partition(&env.spec.region).unwrap_or("aws");
+    let role = env
+        .spec
+        .deploy_role
+        .as_ref()
+        .map(|r| format!("arn:{partition}:iam::{account}:role/{r}"));
+    env.spec.accounts = Some(vec![account.to_string()]);
+    let at = |t: &mut Target| {
+        t.account = Some(account.to_string());
+        t.role_arn.clone_from(&role);
+        if let Some(ou) = organizational_unit {
+            t.organizational_unit = Some(ou.to_string());
+        }
+    };
+    env.target.iter_mut().for_each(at);
+    for stage in &mut env.pipeline {
+        stage.spec.accounts = Some(vec![account.to_string()]);
+        stage.target.iter_mut().for_each(at);
+    }
+    env
+}
+
 /// The account that holds a StackSets file's stack sets, when the file says:
 /// `rollout.administration_account`, else the account of `rollout.administration_role`
 /// (the administration role is in the administrator account,
@@ -219,6 +270,7 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
             "max_concurrent_accounts",
             "failure_tolerance",
             "regions_in_parallel",
+            "auto_deployment",
         ] {
             let field = format!("rollout.{key}");
             if src.sets(&field) {
@@ -242,6 +294,25 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
                 ));
             }
         }
+    }
+    if r.auto_deployment && !service_managed {
+        errors.push(src.key_error(
+            "rollout.auto_deployment",
+            "automatic deployment is StackSets' for AWS Organizations units: it needs rollout.permission_model: service_managed",
+        ));
+    }
+    let units = unit_wide(spec);
+    if units && spec.deploy_role.is_none() {
+        errors.push(src.key_error(
+            "rollout.auto_deployment",
+            "with auto_deployment, qfleet reads, protects, bakes and tears down each account of a unit as a role there: set deploy_role (the role's name, the same in every account of the unit)",
+        ));
+    }
+    if units && src.sets("accounts") {
+        errors.push(src.key_error(
+            "accounts",
+            "with rollout.auto_deployment, the targets' accounts are their units' (found when a command runs, and joined by StackSets): the file cannot list them; remove accounts (rollout.administration_account guards the credentials)",
+        ));
     }
     // The account qfleet acts from, required: it is the guard of every command, and with
     // the management account the one account StackSets never deploys to.
@@ -321,6 +392,7 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
     }
     errors.extend(default_networks(env, envs));
     let mut places: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut regions_of_units: BTreeMap<String, usize> = BTreeMap::new();
     for (i, t) in spec.targets.iter().enumerate() {
         let at = |field: &str| format!("targets.{i}.{field}");
         let Some(target_env) = envs
@@ -329,6 +401,36 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
         else {
             continue;
         };
+        if units {
+            if t.account.is_some() {
+                errors.push(src.key_error(
+                    &at("account"),
+                    format!(
+                        "with rollout.auto_deployment, target `{}` stands for every account of its organizational_unit: remove account (or turn auto_deployment off to deploy to the accounts the targets name)",
+                        t.name
+                    ),
+                ));
+            }
+            if t.role.is_some() {
+                errors.push(src.key_error(
+                    &at("role"),
+                    format!(
+                        "a role names one account, and target `{}` stands for every account of its unit: remove it (deploy_role is assumed in each)",
+                        t.name
+                    ),
+                ));
+            }
+            let region = target_env.spec.region.clone();
+            if let Some(first) = regions_of_units.insert(region.clone(), i) {
+                errors.push(src.error(
+                    &at("region"),
+                    format!(
+                        "targets.{first} is in {region} too: with rollout.auto_deployment a stack set's template is keyed by region alone (a unit's accounts are not known when it is rendered), so one target per region"
+                    ),
+                ));
+            }
+            continue;
+        }
         let Some(account) = t.account.clone() else {
             errors.push(src.key_error(
                 &at("account"),
@@ -830,6 +932,9 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> (Environment, Vec<Inpu
         (None, Some(name), Some(account)) => {
             Some(format!("arn:{partition}:iam::{account}:role/{name}"))
         }
+        // A target that stands for a whole unit: the role is named in each of its accounts
+        // when a command finds them ([`of_account`]).
+        (None, Some(_), None) if unit_wide(spec) => None,
         (None, Some(_), None) => {
             errors.push(src.key_error(
                 &at("account"),

@@ -267,12 +267,33 @@ impl Environment {
         self.target.is_some() && self.spec.rollout.mode == schema::RolloutMode::StackSets
     }
 
+    /// The name its resources and stacks are named with: its name, but for one account of a
+    /// target that stands for a whole AWS Organizations unit (`orders-eu@111122223333`, see
+    /// [`deploy_targets::of_account`]) the target's (`orders-eu`): every account of the unit
+    /// has the same template, keyed by region alone, while each account is an environment of
+    /// its own to every command (its row, its outcome, its teardown).
+    pub fn resource_name(&self) -> &str {
+        self.name
+            .split_once(deploy_targets::ACCOUNT_MARK)
+            .map_or(self.name.as_str(), |(name, _)| name)
+    }
+
+    /// Whether this is a target that stands for a whole AWS Organizations unit
+    /// ([`deploy_targets::unit_wide`]) as the file names it, its accounts not yet found
+    /// (once found, each is an environment of its own, [`deploy_targets::of_account`]).
+    pub fn whole_unit(&self) -> bool {
+        self.through_stack_sets()
+            && deploy_targets::unit_wide(&self.spec)
+            && self.target.as_ref().is_some_and(|t| t.account.is_none())
+    }
+
     /// The stack set whose instance in this target's account and region is its stack `stack`
     /// (`qfleet-orders-data` for `qfleet-orders-eu-data`), for a target deployed through
     /// StackSets; `None` otherwise (the stack is deployed under its own name).
     pub fn stack_set_of(&self, stack: &str) -> Option<String> {
-        self.through_stack_sets()
-            .then(|| deploy_targets::stack_set_name(self.file_environment(), &self.name, stack))
+        self.through_stack_sets().then(|| {
+            deploy_targets::stack_set_name(self.file_environment(), self.resource_name(), stack)
+        })
     }
 
     /// The stack file's own environment name of a target (`orders` of `orders-eu`); the
@@ -281,11 +302,11 @@ impl Environment {
         self.target
             .as_ref()
             .and_then(|t| {
-                self.name
+                self.resource_name()
                     .strip_suffix(t.name.as_str())
                     .and_then(|n| n.strip_suffix('-'))
             })
-            .unwrap_or(&self.name)
+            .unwrap_or(self.resource_name())
     }
 
     /// The environment's stacks by qfleet's names: the data stack's, then each stage's
@@ -297,13 +318,17 @@ impl Environment {
     }
 
     pub fn data_stack_name(&self) -> String {
-        format!("qfleet-{}-data", self.name)
+        format!("qfleet-{}-data", self.resource_name())
     }
 
     /// The fleet stack of this environment, or of this stage of a pipeline
     /// (`qfleet-ENV--STAGE-fleet` for a later stage).
     pub fn fleet_stack_name(&self) -> String {
-        format!("qfleet-{}{}-fleet", self.name, self.stage_suffix())
+        format!(
+            "qfleet-{}{}-fleet",
+            self.resource_name(),
+            self.stage_suffix()
+        )
     }
 
     /// The part a later stage of a pipeline adds to its resources' names (`--thumbs`).

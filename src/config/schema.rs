@@ -209,6 +209,10 @@ settings! {
         /// Deploy a wave's regions at once rather than one after the other.
         pub regions_in_parallel: bool
             => "with mode: stack_sets, true or false (default false: one region after the other, in the order the targets name them)",
+        /// Each target stands for a whole AWS Organizations unit, and StackSets deploys to the
+        /// accounts that join it (automatic deployment).
+        pub auto_deployment: bool
+            => "with permission_model: service_managed, true or false (default false: each target is one account). true: each target names an organizational_unit and no account, and stands for every account in that unit, found when a command runs; StackSets deploys the environment to accounts that join the unit, and an account that leaves it keeps its stacks and data (RetainStacksOnAccountRemoval); deploy_role is assumed in each of the unit's accounts; one target per region",
     }
 }
 

@@ -89,7 +89,7 @@ pub fn derive(env: &Environment) -> Vec<Environment> {
             let next_queue = stages
                 .get(i + 1)
                 .filter(|next| next.fed_by == Some(Feed::Messages))
-                .map(|next| queue_name(&env.name, i + 1, &next.name));
+                .map(|next| queue_name(env.resource_name(), i + 1, &next.name));
             Environment {
                 name: env.name.clone(),
                 spec,
@@ -128,11 +128,12 @@ pub fn rename(stages: &[Environment], name: &str) -> Vec<Environment> {
         .map(|s| {
             let mut copy = s.clone();
             copy.name = name.to_string();
+            let named = copy.resource_name().to_string();
             if let Some(st) = copy.stage.as_mut()
                 && st.next_queue.is_some()
                 && let Some(next) = names.get(st.index + 1)
             {
-                st.next_queue = Some(queue_name(name, st.index + 1, next));
+                st.next_queue = Some(queue_name(&named, st.index + 1, next));
             }
             copy
         })

@@ -224,7 +224,7 @@ async fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
         }
         Err(e) => return cannot(e.to_string()),
     };
-    let prefix = format!("qfleet-{}--", env.name);
+    let prefix = format!("qfleet-{}--", env.resource_name());
     let mut running = Vec::new();
     for id in &removed {
         // The queue's URL ends with its name, `qfleet-ENV--STAGE-jobs`.

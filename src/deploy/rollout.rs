@@ -108,6 +108,50 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict of a target that stands for a whole AWS Organizations unit, from each of
+    /// its accounts' (`111122223333`, its verdict): the worst of them, naming the account of
+    /// each alarm (their names are alike in every account). An alarm in ALARM first, then
+    /// alarms that could not be read, then alarms not OK at the end; passed (`--resume`) only
+    /// when every account was; no account at all is no evidence.
+    pub fn of_accounts(each: Vec<(String, Verdict)>) -> Verdict {
+        if each.is_empty() {
+            return Verdict::Unreadable(
+                "no account of its unit has its stacks: no alarm to watch".into(),
+            );
+        }
+        let named = |account: &str, alarms: &[Alarm]| -> Vec<Alarm> {
+            alarms
+                .iter()
+                .map(|a| Alarm {
+                    name: format!("{} in account {account}", a.name),
+                    ..a.clone()
+                })
+                .collect()
+        };
+        let mut firing = Vec::new();
+        let mut unreadable = Vec::new();
+        let mut unsettled = Vec::new();
+        let (mut passed, mut cut) = (Vec::new(), false);
+        for (account, v) in &each {
+            match v {
+                Verdict::Firing(a) => firing.extend(named(account, a)),
+                Verdict::Unreadable(e) => unreadable.push(format!("account {account}: {e}")),
+                Verdict::Unsettled(a) => unsettled.extend(named(account, a)),
+                Verdict::Passed(why) => passed.push(why.clone()),
+                Verdict::Cut => cut = true,
+                Verdict::Quiet => {}
+            }
+        }
+        match () {
+            _ if !firing.is_empty() => Verdict::Firing(firing),
+            _ if !unreadable.is_empty() => Verdict::Unreadable(unreadable.join("; ")),
+            _ if !unsettled.is_empty() => Verdict::Unsettled(unsettled),
+            _ if cut => Verdict::Cut,
+            _ if passed.len() == each.len() => Verdict::Passed(passed.swap_remove(0)),
+            _ => Verdict::Quiet,
+        }
+    }
+
     /// Whether this verdict stops the rollout.
     fn stops(&self) -> bool {
         matches!(

@@ -115,6 +115,9 @@ fn in_waves(
             if !env.through_stack_sets() {
                 return rollout::watch(&clients, env, bake, stop).await;
             }
+            if env.whole_unit() {
+                return watch_unit(&session.aws, env, bake, stop).await;
+            }
             match instance_stacks(&session.aws, env).await {
                 Ok(stacks) => rollout::watch_stacks(&clients, &stacks, bake, stop).await,
                 Err(e) => rollout::Verdict::Unreadable(e),
@@ -131,6 +134,40 @@ fn in_waves(
         }
     }
     Some(ordered)
+}
+
+/// A target's protection set after its wave: the lines that say what changed, or why not
+/// ([`super::stack_sets::protect`]).
+type Protected = crate::error::Result<Vec<(String, String)>>;
+
+/// The bake of a target that stands for a whole AWS Organizations unit: each account of the
+/// unit where it has stacks watched at once, in that account, as a target of its own
+/// ([`rollout::Verdict::of_accounts`]).
+async fn watch_unit(
+    aws: &crate::aws::Aws,
+    env: &Environment,
+    bake: rollout::Bake,
+    stop: &std::sync::atomic::AtomicBool,
+) -> rollout::Verdict {
+    let accounts = match crate::ownership::stack_names::accounts_of(aws, env).await {
+        Ok(accounts) => accounts,
+        Err(e) => return rollout::Verdict::Unreadable(e.to_string()),
+    };
+    let each = futures::future::join_all(accounts.iter().map(|account| async move {
+        let clients = crate::session::clients_for(aws, account).await;
+        let verdict = match instance_stacks(aws, account).await {
+            Ok(stacks) => rollout::watch_stacks(&clients, &stacks, bake, stop).await,
+            Err(e) => rollout::Verdict::Unreadable(e),
+        };
+        let id = account
+            .target
+            .as_ref()
+            .and_then(|t| t.account.clone())
+            .unwrap_or_default();
+        (id, verdict)
+    }))
+    .await;
+    rollout::Verdict::of_accounts(each)
 }
 
 /// The stack ids of a target's stack-set instances (its data stack's first), read in the
@@ -212,7 +249,8 @@ pub(super) fn some(
         let of_file = if mode == Mode::Deploy && opts.yes {
             let guards =
                 session.each_of_until_interrupted(&of_file, |clients, env| async move {
-                    match env.termination_protection() {
+                    // A whole unit's accounts are found, and each guarded, once deployed.
+                    match env.termination_protection() && !env.whole_unit() {
                         true => crate::ownership::check_account(&clients.sts, env).await,
                         false => Ok(()),
                     }
@@ -252,13 +290,31 @@ pub(super) fn some(
                 })
                 .cloned()
                 .collect();
-            let results = session.each_of_until_interrupted(&reached, |clients, env| {
-                let admin = admin.clone();
-                async move {
-                    let result = super::stack_sets::protect(admin, &clients, env).await;
-                    (env.name.clone(), result)
+            // A target that stands for a whole unit: each account of it where it has stacks.
+            let mut results: Vec<(String, Protected)> = Vec::new();
+            let mut each: Vec<(String, Environment)> = Vec::new();
+            for env in reached {
+                if !env.whole_unit() {
+                    each.push((env.name.clone(), env));
+                    continue;
                 }
+                let found = session.block_on(crate::ownership::stack_names::accounts_of(
+                    &session.aws,
+                    &env,
+                ));
+                match found {
+                    Ok(accounts) => {
+                        each.extend(accounts.into_iter().map(|a| (env.name.clone(), a)))
+                    }
+                    Err(e) => results.push((env.name.clone(), Err(e))),
+                }
+            }
+            let envs: Vec<Environment> = each.iter().map(|(_, e)| e.clone()).collect();
+            let protected = session.each_of_until_interrupted(&envs, |clients, env| {
+                let admin = admin.clone();
+                async move { super::stack_sets::protect(admin, &clients, env).await }
             })?;
+            results.extend(each.into_iter().map(|(owner, _)| owner).zip(protected));
             for (name, result) in results {
                 if let Some(o) = outcomes.iter_mut().find(|o| o.environment == name) {
                     for line in super::stack_sets::protected(o, result) {

@@ -73,15 +73,17 @@ fn steps(places: &[Place], instances: &[Instance], new_template: bool) -> Vec<St
     places
         .iter()
         .map(|p| {
-            match instances
+            // A target's instance; for a whole unit, every account's in its region.
+            let mine: Vec<&Instance> = instances
                 .iter()
-                .find(|i| i.account == p.account && i.region == p.region)
-            {
-                None => Step::Create,
-                Some(i) if i.status == "INOPERABLE" => Step::Inoperable,
-                Some(_) if new_template => Step::Update,
-                Some(i) if i.status != "CURRENT" => Step::Refresh,
-                Some(_) => Step::Nothing,
+                .filter(|i| p.holds(&i.account, &i.region))
+                .collect();
+            match () {
+                _ if mine.is_empty() => Step::Create,
+                _ if mine.iter().any(|i| i.status == "INOPERABLE") => Step::Inoperable,
+                _ if new_template => Step::Update,
+                _ if mine.iter().any(|i| i.status != "CURRENT") => Step::Refresh,
+                _ => Step::Nothing,
             }
         })
         .collect()
@@ -268,11 +270,23 @@ async fn one_set(
         administration_role: r.administration_role.as_deref(),
         execution_role: r.execution_role.as_deref(),
         service_managed: r.permission_model == PermissionModel::ServiceManaged,
+        auto_deployment: None,
     };
     let owner = file.spec.owner.as_deref();
     let current =
         crate::ownership::stack_names::describe_ours(api, name, &file.name, &file.name, owner)
             .await?;
+    let unit_wide = crate::config::deploy_targets::unit_wide(&file.spec);
+    // Automatic deployment waits for the data stack set's instance before a fleet's in an
+    // account that joins a unit: the fleet needs the data stack's queue.
+    let depends_on: Vec<String> = match unit_wide && current.is_none() {
+        true => dependencies(api, file, name).await?,
+        false => Vec::new(),
+    };
+    let desired = Desired {
+        auto_deployment: unit_wide.then_some(depends_on.as_slice()),
+        ..desired
+    };
     // A stack set's permission model is its own once it has instances (UpdateStackSet: "You
     // can't modify PermissionModel if there are stack instances associated with your stack
     // set", <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>).
@@ -293,13 +307,28 @@ async fn one_set(
         }
         .into());
     }
+    // Targets that each stand for a whole unit need automatic deployment on, and an account
+    // that leaves a unit keeping its data; an answer that does not say so is not taken for it.
+    if unit_wide
+        && current
+            .as_ref()
+            .is_some_and(|c| c.auto_deployment != Some(true) || c.retains_stacks != Some(true))
+    {
+        return Err(Refusal::StackSetAutoDeploymentOff {
+            set: name.to_string(),
+            file: file.source.display(),
+        }
+        .into());
+    }
     // Automatic deployment (turned on by someone else) acts on accounts the file never names;
     // a service-managed stack set whose answer does not say it is off is not taken for off.
-    if current.as_ref().is_some_and(|c| {
-        c.auto_deployment == Some(true)
-            || (c.permission_model.as_deref() == Some("SERVICE_MANAGED")
-                && c.auto_deployment != Some(false))
-    }) {
+    if !unit_wide
+        && current.as_ref().is_some_and(|c| {
+            c.auto_deployment == Some(true)
+                || (c.permission_model.as_deref() == Some("SERVICE_MANAGED")
+                    && c.auto_deployment != Some(false))
+        })
+    {
         return Err(Refusal::StackSetAutoDeployment {
             set: name.to_string(),
             file: file.source.display(),
@@ -323,6 +352,16 @@ async fn one_set(
         duration_ms: started.elapsed().as_millis(),
         changes: previews[i].clone().unwrap_or_default(),
         notes: vec![match (current.is_some(), step) {
+            (false, _) if wave[i].whole_unit() => format!(
+                "stack set {name} is created, with automatic deployment, with an instance in {}",
+                wave[i].label()
+            ),
+            (true, Step::Create) if wave[i].whole_unit() => {
+                format!(
+                    "instances of stack set {name} are created in {}",
+                    wave[i].label()
+                )
+            }
             (false, _) => format!("stack set {name} is created, with an instance here"),
             (true, Step::Create) => format!("an instance of stack set {name} is created here"),
             (true, Step::Update) => {
@@ -465,7 +504,19 @@ async fn one_set(
         calls.push((Step::Create, created));
     }
     for (step, which) in calls {
-        for group in groups(which.iter().map(|&i| {
+        // Targets that each stand for a whole unit: a call per unit, naming no account.
+        let by_unit: Vec<Group> = which
+            .iter()
+            .map(|&i| &wave[i])
+            .filter(|p| p.whole_unit())
+            .map(|p| Group {
+                accounts: Vec::new(),
+                regions: vec![p.region.clone()],
+                organizational_units: p.unit.iter().cloned().collect(),
+                whole_units: true,
+            })
+            .collect();
+        let by_account = groups(which.iter().filter(|&&i| !wave[i].whole_unit()).map(|&i| {
             let p = &wave[i];
             // An existing instance is named in the unit it was created in (as
             // ListStackInstances says), else in the file's.
@@ -478,9 +529,11 @@ async fn one_set(
                 p.region.as_str(),
                 recorded.or(p.unit.as_deref()),
             )
-        })) {
-            let in_group = |p: &Place| {
-                group.accounts.contains(&p.account) && group.regions.contains(&p.region)
+        }));
+        for group in by_unit.into_iter().chain(by_account) {
+            let in_group = |p: &Place| match p.whole_unit() {
+                true => group.whole_units && group.regions == [p.region.clone()],
+                false => group.accounts.contains(&p.account) && group.regions.contains(&p.region),
             };
             if step == Step::Create && !holds_template {
                 // No update was sent when every instance that would carry the template was
@@ -500,14 +553,24 @@ async fn one_set(
             }
             let token = operation_token(name);
             note(format!(
-                "stack set {name}: {} in {} × {}",
+                "stack set {name}: {} in {}",
                 match step {
                     Step::Create => "creating instances",
                     Step::Update => "updating instances with the new template",
                     _ => "bringing instances up to date",
                 },
-                group.accounts.join(", "),
-                group.regions.join(", ")
+                match group.whole_units {
+                    true => format!(
+                        "every account of {} in {}",
+                        group.organizational_units.join(", "),
+                        group.regions.join(", ")
+                    ),
+                    false => format!(
+                        "{} × {}",
+                        group.accounts.join(", "),
+                        group.regions.join(", ")
+                    ),
+                }
             ));
             let op = match step {
                 Step::Create => {
@@ -558,15 +621,38 @@ async fn one_set(
     // At once: each may be read again for a while when ListStackInstances lags.
     let read_back = futures::future::join_all(deployed.iter().map(|&i| {
         let p = &wave[i];
-        stack_sets::instance_settled(api, name, &p.account, &p.region, opts.polling)
+        async move {
+            match p.whole_unit() {
+                true => stack_sets::region_settled(api, name, &p.region, opts.polling).await,
+                false => {
+                    stack_sets::instance_settled(api, name, &p.account, &p.region, opts.polling)
+                        .await
+                        .map(|i| i.into_iter().collect())
+                }
+            }
+        }
     }))
     .await;
+    // The accounts a whole unit's instances are in, said in its outcome.
+    let mut reached: Vec<Option<String>> = (0..wave.len()).map(|_| None).collect();
     for (i, listed) in deployed.into_iter().zip(read_back) {
         results[i] = Some(match listed {
             Err(e) => Err(format!(
                 "the operation SUCCEEDED here, and its instance could not be read back: {e}"
             )),
-            Ok(instance) => listed_current(instance.as_ref()),
+            Ok(instances) if wave[i].whole_unit() => {
+                let accounts: Vec<&str> = instances.iter().map(|x| x.account.as_str()).collect();
+                reached[i] = Some(format!(
+                    "instances in {} account{} of {} in {}: {}",
+                    accounts.len(),
+                    if accounts.len() == 1 { "" } else { "s" },
+                    wave[i].unit.as_deref().unwrap_or("its unit"),
+                    wave[i].region,
+                    accounts.join(", ")
+                ));
+                unit_current(&instances)
+            }
+            Ok(instances) => listed_current(instances.first()),
         });
     }
     Ok(steps
@@ -589,6 +675,7 @@ async fn one_set(
                 _ => None,
             };
             let mut o = outcome(i, s, action, started);
+            o.notes.extend(reached[i].take());
             if error.is_some() {
                 o.action = Action::NoChanges;
                 o.status = Some("FAILED".into());
@@ -627,7 +714,7 @@ fn previews(
     let mut losses: Vec<(String, Vec<String>)> = Vec::new();
     let mut out = Vec::new();
     for (p, step) in wave.iter().zip(steps) {
-        let at = |t: &serde_json::Value| instantiate(t, &p.region, &p.account);
+        let at = |t: &serde_json::Value| instantiate(t, &p.region, p.key());
         let empty = serde_json::json!({"Resources": {}});
         let previewed = match (step, &old, &new) {
             (Step::Create, _, Ok(n)) => super::template_diff::changes(&empty, &at(n)),
@@ -655,7 +742,7 @@ fn previews(
                 c.logical_id,
                 c.resource_type
             );
-            let at = format!("{} {}", p.account, p.region);
+            let at = p.label();
             match losses.iter_mut().find(|(w, _)| *w == what) {
                 Some((_, places)) => places.push(at),
                 None => losses.push((what, vec![at])),
@@ -665,18 +752,18 @@ fn previews(
         // more than the preview shows: it compares the stack set's template with the new one.
         let behind = instances
             .iter()
-            .find(|i| i.account == p.account && i.region == p.region)
-            .filter(|i| i.status != "CURRENT" && *step == Step::Update);
+            .find(|i| p.holds(&i.account, &i.region) && i.status != "CURRENT")
+            .filter(|_| *step == Step::Update);
         if let Some(i) = behind {
             note(format!(
                 "stack set {name}, {} {}: the instance is {}, so it may also lack changes of an earlier template than the stack set's, which this preview does not show",
-                p.account, p.region, i.status
+                i.account, p.region, i.status
             ));
         }
         // A creation adds every resource: said by the plan's summary, not line by line.
         if !changes.is_empty() && *step == Step::Update {
             let text = super::preview::changes(&changes);
-            let at = format!("{} {}", p.account, p.region);
+            let at = p.label();
             match shown.iter_mut().find(|(t, _, _)| *t == text) {
                 Some((_, _, places)) => places.push(at),
                 None => shown.push((text, changes.len(), vec![at])),
@@ -714,9 +801,52 @@ fn previews(
 /// The error of a target whose instance of stack set `set` was not deployed, and why.
 fn instance_error(set: &str, p: &Place, why: &str) -> Error {
     Error::from(crate::aws::error::AwsError::new(format!(
-        "stack set {set}'s instance in {} {}: {why}",
-        p.account, p.region
+        "stack set {set}'s instance{} in {}: {why}",
+        if p.whole_unit() { "s" } else { "" },
+        p.label()
     )))
+}
+
+/// A whole unit's instances in its region as listed after the wave: each CURRENT, and one at
+/// least (a unit without an account StackSets deployed to is not known to be deployed).
+fn unit_current(instances: &[Instance]) -> Result<(), String> {
+    if instances.is_empty() {
+        return Err(
+            "the operation SUCCEEDED, and the stack set lists no instance in the unit's region: no account of the unit is known to have the environment (is the unit empty?)"
+                .into(),
+        );
+    }
+    let behind: Vec<String> = instances
+        .iter()
+        .filter(|i| i.status != "CURRENT")
+        .map(|i| format!("{} is {}", i.account, i.status))
+        .collect();
+    match behind.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "the operation SUCCEEDED, and not every instance has the stack set's template after it: {}",
+            behind.join(", ")
+        )),
+    }
+}
+
+/// The ARN of the data stack set that stack set `name` of a unit-wide file waits for in an
+/// account that joins a unit ([`Desired::auto_deployment`]); none for the data stack set.
+async fn dependencies(
+    api: stack_sets::Api<'_>,
+    file: &Environment,
+    name: &str,
+) -> Result<Vec<String>> {
+    let data = file.data_stack_name();
+    if name == data {
+        return Ok(Vec::new());
+    }
+    match stack_sets::describe(api, &data).await?.and_then(|d| d.arn) {
+        Some(arn) => Ok(vec![arn]),
+        None => Err(Error::aws(format!(
+            "stack set {name} is created with automatic deployment, which must wait for stack set {data} in an account that joins a unit, and {data} could not be read with its ARN; nothing was created"
+        ))),
+    }
 }
 
 /// A deployed target's instance as listed: CURRENT, else why it is not deployed.
@@ -744,6 +874,43 @@ fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
         Some(r) => format!("the operation {} ({r})", op.status),
         None => format!("the operation {}", op.status),
     };
+    if p.whole_unit() {
+        let here: Vec<&stack_sets::InstanceResult> =
+            op.results.iter().filter(|r| r.region == p.region).collect();
+        if here.is_empty() {
+            return Err(format!(
+                "{}, and its results name no account in {}: not known to be deployed",
+                of_op(),
+                p.label()
+            ));
+        }
+        let failed: Vec<String> = here
+            .iter()
+            .filter(|r| r.status != "SUCCEEDED")
+            .map(|r| {
+                format!(
+                    "{} {}{}",
+                    r.account,
+                    r.status,
+                    r.reason
+                        .as_ref()
+                        .map(|x| format!(" ({x})"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        return match failed.is_empty() {
+            true => Ok(()),
+            false => Err(format!(
+                "{}: {} of {} accounts in {} did not succeed: {}",
+                of_op(),
+                failed.len(),
+                here.len(),
+                p.label(),
+                failed.join("; ")
+            )),
+        };
+    }
     match op.result(&p.account, &p.region) {
         Some(r) if r.status == "SUCCEEDED" => Ok(()),
         Some(r) if r.status == "CANCELLED" => Err(format!(

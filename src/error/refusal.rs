@@ -47,6 +47,12 @@ pub enum Refusal {
         "stack set {set} has automatic deployment on (or its description does not say it is off): StackSets deploys it to every account added to its units and deletes its instances (and their data) from an account that leaves one, accounts {file} does not name; nothing was changed. Turn automatic deployment off (aws cloudformation update-stack-set --stack-set-name {set} --use-previous-template --parameters ParameterKey=TemplateFingerprint,UsePreviousValue=true --capabilities CAPABILITY_IAM --auto-deployment Enabled=false, adding ParameterKey=ImageId,UsePreviousValue=true when its template has that parameter, and --call-as DELEGATED_ADMIN from a delegated administrator: this updates every instance with what it has) or rename the environment"
     )]
     StackSetAutoDeployment { set: String, file: String },
+    /// A stack set of a file whose targets each stand for a whole unit without automatic
+    /// deployment on, or without RetainStacksOnAccountRemoval.
+    #[error(
+        "stack set {set} does not have automatic deployment on with RetainStacksOnAccountRemoval (or its description does not say so), and {file}'s targets each stand for a whole AWS Organizations unit (rollout.auto_deployment): without it, an account that joins a unit would not get the environment, or one that leaves would lose its stacks and their data; nothing was changed. Turn it on (aws cloudformation update-stack-set --stack-set-name {set} --use-previous-template --parameters ParameterKey=TemplateFingerprint,UsePreviousValue=true --capabilities CAPABILITY_IAM --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=true, adding ParameterKey=ImageId,UsePreviousValue=true when its template has that parameter, and --call-as DELEGATED_ADMIN from a delegated administrator: this updates every instance with what it has), then deploy again"
+    )]
+    StackSetAutoDeploymentOff { set: String, file: String },
     /// The credentials' account is not the one the StackSets file (`file`) acts on its stack
     /// sets from (`expected`, `rollout.administration_account` or its administration role's).
     #[error(

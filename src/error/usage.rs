@@ -155,6 +155,26 @@ pub enum Usage {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// `ENV@ACCOUNT` for an account of a unit-wide target where it has no stacks, or for an
+    /// environment that is no unit-wide target.
+    #[error(
+        "`{name}`: {}",
+        match .accounts {
+            None => format!("`{}` is not a target that stands for a whole AWS Organizations unit (rollout.auto_deployment), so it has no accounts to pick with @ACCOUNT; name it without @", .base),
+            Some(a) if a.is_empty() => format!("{} has no stacks in any account of its unit yet (no stack set instance in its region)", .base),
+            Some(a) => format!("{} has no stacks in that account; the accounts of its unit where it has: {}", .base, a.join(", ")),
+        }
+    )]
+    NoSuchAccount {
+        name: String,
+        base: String,
+        accounts: Option<Vec<String>>,
+    },
+    /// `ENV@ACCOUNT` named to `deploy` or `plan`: a unit is deployed whole.
+    #[error(
+        "`{name}`: the accounts of a target that stands for a whole AWS Organizations unit are deployed together (StackSets deploys the unit, and an account that joins it): plan or deploy `{base}`"
+    )]
+    AccountDeployedAlone { name: String, base: String },
     /// The same environment named twice on the command line.
     #[error("environment `{env}` is named twice")]
     NamedTwice { env: String },

@@ -140,7 +140,7 @@ impl<'a> Place<'a> {
             None => own.to_string(),
             Some(file) => format!(
                 "StackSet-{}",
-                crate::config::deploy_targets::stack_set_name(file, &self.env.name, own)
+                crate::config::deploy_targets::stack_set_name(file, self.env.resource_name(), own)
             ),
         }
     }
@@ -227,7 +227,7 @@ impl<'a> Place<'a> {
     /// For a StackSets target, `StackSet-qfleet-FILE--*`: its file's stages' stack sets'.
     pub fn stage_stacks(&self) -> String {
         let start = match self.stack_sets {
-            None => format!("qfleet-{}--", self.env.name),
+            None => format!("qfleet-{}--", self.env.resource_name()),
             Some(file) => format!("StackSet-qfleet-{file}--"),
         };
         format!(
@@ -289,7 +289,10 @@ impl<'a> Place<'a> {
                 // A pipeline's stages' queues, `qfleet-ENV--STAGE-jobs`, those the stack file
                 // names and those a deploy removes with a stage taken out of it (environment
                 // names hold no `--`: no other environment's queue matches).
-                format!("arn:{p}:sqs:{region}:{account}:qfleet-{}--*", self.env.name),
+                format!(
+                    "arn:{p}:sqs:{region}:{account}:qfleet-{}--*",
+                    self.env.resource_name()
+                ),
             ],
             ("sns", "topic") => vec![self.generated("sns", "", "", &data)],
             ("s3", "bucket") => [Some(self.bucket()), self.code_bucket()]

@@ -201,12 +201,59 @@ pub async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<C
     Ok(admin)
 }
 
+/// The accounts of a target that stands for a whole AWS Organizations unit
+/// ([`crate::config::deploy_targets::unit_wide`]) where its stacks are: the accounts of its file's
+/// stack sets' instances in its region (every instance there is the target's: one such target
+/// per region), each as the environment it is to every command
+/// ([`crate::config::deploy_targets::of_account`], named `orders-eu@111122223333`), in the
+/// unit its data stack's instance was created in, sorted by account. Empty: no instance in the
+/// region (nothing deployed). Read in the account and region that hold the stack sets; a
+/// stack set that could not be read, or is not the file's, is an error, never "no account".
+pub async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Environment>> {
+    let file = crate::config::load(&env.source.path)?;
+    let admin = admin_clients(aws, &file, &env.name).await?;
+    accounts_in(&admin, env).await
+}
+
+/// [`accounts_of`], read with `admin` (the clients of the account and region that hold the
+/// stack sets).
+pub async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Environment>> {
+    let api = Api::new(&admin.cfn, call_as(env));
+    let file_env = env.file_environment().to_string();
+    let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for name in env.stack_names() {
+        let set =
+            crate::config::deploy_targets::stack_set_name(&file_env, env.resource_name(), &name);
+        let owner = env.spec.owner.as_deref();
+        if describe_ours(api, &set, &env.name, &file_env, owner)
+            .await?
+            .is_none()
+        {
+            continue;
+        }
+        for i in stack_sets::instances(api, &set).await? {
+            if i.region == env.spec.region {
+                found.entry(i.account).or_insert(i.organizational_unit);
+            }
+        }
+    }
+    Ok(found
+        .iter()
+        .map(|(account, unit)| {
+            crate::config::deploy_targets::of_account(env, account, unit.as_deref())
+        })
+        .collect())
+}
+
 /// The detailed status of an instance whose account StackSets skipped as suspended.
 const SKIPPED_SUSPENDED: &str = "SKIPPED_SUSPENDED_ACCOUNT";
 
 /// The target's instance in each of its file's stack sets, read with `admin`.
 pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
     let file = env.file_environment().to_string();
+    if env.whole_unit() {
+        return unit_without_accounts(admin, env).await;
+    }
     // Validation requires it of every StackSets target; without it, no instance is the
     // target's, and "none" must not be said.
     let account = env
@@ -223,7 +270,7 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
     let mut instances = BTreeMap::new();
     let api = Api::new(&admin.cfn, call_as(env));
     for name in env.stack_names() {
-        let set = crate::config::deploy_targets::stack_set_name(&file, &env.name, &name);
+        let set = crate::config::deploy_targets::stack_set_name(&file, env.resource_name(), &name);
         let owner = env.spec.owner.as_deref();
         let found = match describe_ours(api, &set, &env.name, &file, owner).await? {
             None => None,
@@ -254,6 +301,47 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
         file,
         owner: env.spec.owner.clone(),
         account,
+        organizational_unit: env
+            .target
+            .as_ref()
+            .and_then(|t| t.organizational_unit.clone()),
+        region,
+        instances,
+    })
+}
+
+/// A unit-wide target none of whose accounts has an instance in its region ([`accounts_of`]
+/// found none): its stacks are nowhere, read again so that "not deployed" is said only on
+/// that evidence. An instance listed now is an error (one was created since): run again.
+async fn unit_without_accounts(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
+    let file = env.file_environment().to_string();
+    let api = Api::new(&admin.cfn, call_as(env));
+    let region = env.spec.region.clone();
+    let mut instances = BTreeMap::new();
+    for name in env.stack_names() {
+        let set = crate::config::deploy_targets::stack_set_name(&file, env.resource_name(), &name);
+        let owner = env.spec.owner.as_deref();
+        if describe_ours(api, &set, &env.name, &file, owner)
+            .await?
+            .is_some()
+            && let Some(i) = stack_sets::instances(api, &set)
+                .await?
+                .into_iter()
+                .find(|i| i.region == region)
+        {
+            return Err(crate::error::Error::aws(format!(
+                "{}: stack set {set} has an instance in {} {} now, which was not there a moment ago: run the command again",
+                env.name, i.account, region
+            )));
+        }
+        instances.insert(name, (set, None));
+    }
+    Ok(StackSetTarget {
+        call_as: call_as(env),
+        admin,
+        file,
+        owner: env.spec.owner.clone(),
+        account: String::new(),
         organizational_unit: env
             .target
             .as_ref()

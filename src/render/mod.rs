@@ -182,15 +182,16 @@ impl ResourceNames {
             .stage
             .as_ref()
             .map_or((0, ""), |s| (s.index, s.name.as_str()));
-        let function = format!("qfleet-{}{sfx}-worker", env.name);
+        let name = env.resource_name();
+        let function = format!("qfleet-{name}{sfx}-worker");
         ResourceNames {
-            bucket: format!("{}-uploads", env.name),
-            queue: crate::config::stages::queue_name(&env.name, index, stage),
-            asg: format!("qfleet-{}{sfx}-workers", env.name),
+            bucket: format!("{}-uploads", name),
+            queue: crate::config::stages::queue_name(name, index, stage),
+            asg: format!("qfleet-{}{sfx}-workers", name),
             worker_log_group: if index == 0 {
-                format!("/qfleet/{}/workers", env.name)
+                format!("/qfleet/{}/workers", name)
             } else {
-                format!("/qfleet/{}/{stage}/workers", env.name)
+                format!("/qfleet/{}/{stage}/workers", name)
             },
             function_log_group: format!("/aws/lambda/{function}"),
             function: if env.spec.workers.lambda.image.is_some() {
@@ -199,17 +200,17 @@ impl ResourceNames {
                 function.clone()
             },
             function_names: [function.clone(), format!("{function}-image")],
-            code_bucket: format!("{}-code", env.name),
-            publisher: format!("qfleet-{}{sfx}-backlog-metric", env.name),
-            cluster: format!("qfleet-{}{sfx}", env.name),
-            service: format!("qfleet-{}{sfx}-workers", env.name),
-            task_family: format!("qfleet-{}{sfx}-worker", env.name),
+            code_bucket: format!("{}-code", name),
+            publisher: format!("qfleet-{}{sfx}-backlog-metric", name),
+            cluster: format!("qfleet-{}{sfx}", name),
+            service: format!("qfleet-{}{sfx}-workers", name),
+            task_family: format!("qfleet-{}{sfx}-worker", name),
             job_table: format!("{}-{}-", env.data_stack_name(), ids::JOB_TABLE),
-            response_queue: format!("qfleet-{}-responses", env.name),
+            response_queue: format!("qfleet-{}-responses", name),
             publisher_log_group: if index == 0 {
-                format!("/qfleet/{}/backlog-metric", env.name)
+                format!("/qfleet/{}/backlog-metric", name)
             } else {
-                format!("/qfleet/{}/{stage}/backlog-metric", env.name)
+                format!("/qfleet/{}/{stage}/backlog-metric", name)
             },
         }
     }
@@ -426,7 +427,7 @@ fn later_stages(env: &Environment) -> Vec<LaterStage<'_>> {
 fn context(env: &Environment) -> Context<'_> {
     let spec = &env.spec;
     Context {
-        env: &env.name,
+        env: env.resource_name(),
         ids: ids::IDS,
         region: &spec.region,
         version: env!("CARGO_PKG_VERSION"),

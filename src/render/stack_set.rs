@@ -61,6 +61,50 @@ impl Place {
     }
 }
 
+/// The second key of the mappings of a file whose targets each stand for a whole AWS
+/// Organizations unit (`rollout.auto_deployment`): their accounts are not known when the
+/// template is rendered, and an account that joins the unit later must find its values, so
+/// the values are keyed by region alone (`Fn::FindInMap` takes a literal key as well as a
+/// reference).
+pub const EVERY_ACCOUNT: &str = "EveryAccount";
+
+impl Place {
+    /// Whether it stands for every account of its AWS Organizations unit
+    /// (`rollout.auto_deployment`: it names no account).
+    pub fn whole_unit(&self) -> bool {
+        self.account.is_empty()
+    }
+
+    /// The second key of its values in the stack sets' mappings: its account, or
+    /// [`EVERY_ACCOUNT`] for a target that stands for a whole unit.
+    pub fn key(&self) -> &str {
+        match self.whole_unit() {
+            true => EVERY_ACCOUNT,
+            false => &self.account,
+        }
+    }
+
+    /// Whether a stack set's instance in `account` and `region` is this target's: in its
+    /// account and region, or for a whole unit in its region (a file has one such target per
+    /// region, and an account that moved to another unit keeps its instance).
+    pub fn holds(&self, account: &str, region: &str) -> bool {
+        region == self.region && (self.whole_unit() || account == self.account)
+    }
+
+    /// How messages name it: `111122223333 eu-west-1`, or `every account of ou-… in
+    /// eu-west-1`.
+    pub fn label(&self) -> String {
+        match self.whole_unit() {
+            true => format!(
+                "every account of {} in {}",
+                self.unit.as_deref().unwrap_or("its unit"),
+                self.region
+            ),
+            false => format!("{} {}", self.account, self.region),
+        }
+    }
+}
+
 /// Why the targets' templates cannot be one stack set's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unmergeable(pub String);
@@ -273,7 +317,7 @@ impl<'a> Maps<'a> {
                         .entry(t.region.clone())
                         .or_insert_with(|| Value::Object(Map::new()));
                     if let Value::Object(r) = region {
-                        r.insert(t.account.clone(), v);
+                        r.insert(t.key().to_string(), v);
                     }
                 }
                 self.tables.insert(name.clone(), Value::Object(table));
@@ -281,12 +325,22 @@ impl<'a> Maps<'a> {
                 name
             }
         };
-        find_in_map(&name)
+        let by_region = self
+            .targets
+            .first()
+            .is_some_and(|t| t.key() == EVERY_ACCOUNT);
+        find_in_map(&name, by_region)
     }
 }
 
-fn find_in_map(name: &str) -> Value {
-    json!({ "Fn::FindInMap": [name, { "Ref": "AWS::Region" }, { "Ref": "AWS::AccountId" }] })
+/// The lookup of mapping `name`: by the instance's region and account, or by its region
+/// alone ([`EVERY_ACCOUNT`]).
+fn find_in_map(name: &str, by_region: bool) -> Value {
+    let second = match by_region {
+        true => json!(EVERY_ACCOUNT),
+        false => json!({ "Ref": "AWS::AccountId" }),
+    };
+    json!({ "Fn::FindInMap": [name, { "Ref": "AWS::Region" }, second] })
 }
 
 /// A mapping's value: a string, or a list of strings.
@@ -590,8 +644,10 @@ fn resolve(v: &Value, mappings: &Value, region: &str, account: &str) -> Value {
                 && let Some(name) = args.first().and_then(Value::as_str)
                 && ours(name)
             {
+                // A literal second key stands for every account ([`EVERY_ACCOUNT`]).
+                let key = args.get(2).and_then(Value::as_str).unwrap_or(account);
                 return mappings
-                    .pointer(&format!("/{name}/{region}/{account}"))
+                    .pointer(&format!("/{name}/{region}/{key}"))
                     .cloned()
                     .unwrap_or(Value::Null);
             }

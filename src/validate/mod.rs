@@ -318,9 +318,10 @@ fn rows(checked: &[Checked]) -> String {
     let mut bakes: Vec<String> = Vec::new();
     for c in checked {
         let Some(t) = &c.env.target else { continue };
-        let role = match &t.role_arn {
-            Some(arn) => format!("{} assumes {arn}", c.env.name),
-            None => format!("{} acts with the credentials qfleet runs with", c.env.name),
+        let role = match (&t.role_arn, unit_role(c.env)) {
+            (_, Some(each)) => format!("{} assumes {each}", c.env.name),
+            (Some(arn), None) => format!("{} assumes {arn}", c.env.name),
+            (None, None) => format!("{} acts with the credentials qfleet runs with", c.env.name),
         };
         roles.push(role);
         if t.waves > 1 {
@@ -407,7 +408,11 @@ fn table(checked: &[Checked]) -> String {
                 let t = env.target.as_ref();
                 if targets {
                     row.push(match t {
-                        Some(t) => t.account.clone().unwrap_or_else(|| "any".into()),
+                        Some(t) => match (&t.account, &t.organizational_unit) {
+                            (Some(a), _) => a.clone(),
+                            (None, Some(unit)) if env.whole_unit() => format!("all of {unit}"),
+                            (None, _) => "any".into(),
+                        },
                         None => String::new(),
                     });
                 }
@@ -466,17 +471,19 @@ fn details(c: &Checked, out: &Output) {
         ));
     }
     if let Some(t) = &env.target {
-        let role = match &t.role_arn {
-            Some(arn) => format!("assumes {arn}"),
-            None => "acts with the credentials qfleet runs with".into(),
+        let role = match (&t.role_arn, unit_role(env)) {
+            (_, Some(each)) => format!("assumes {each}"),
+            (Some(arn), None) => format!("assumes {arn}"),
+            (None, None) => "acts with the credentials qfleet runs with".into(),
+        };
+        let account = match (&t.account, &t.organizational_unit) {
+            (Some(a), _) => format!("account {a}"),
+            (None, Some(unit)) if env.whole_unit() => format!("every account of {unit}"),
+            (None, _) => "account (any)".into(),
         };
         out.line(format!(
-            "  target {} in account {}, {}, wave {} of {}; qfleet {role}",
-            t.name,
-            t.account.as_deref().unwrap_or("(any)"),
-            spec.region,
-            t.wave,
-            t.waves
+            "  target {} in {account}, {}, wave {} of {}; qfleet {role}",
+            t.name, spec.region, t.wave, t.waves
         ));
     }
     if let Some(line) = stack_sets_line(env) {
@@ -532,6 +539,20 @@ fn stage_workers(env: &Environment, indent: &str, out: &Output) {
             "{indent}workers get QFLEET_NEXT_QUEUE_URL and may send to {next}"
         ));
     }
+}
+
+/// The role a target that stands for a whole unit is read and protected as, in each account
+/// of it: `deploy_role` there (`None` for any other environment).
+fn unit_role(env: &Environment) -> Option<String> {
+    let role = env
+        .spec
+        .deploy_role
+        .as_deref()
+        .filter(|_| env.whole_unit())?;
+    let partition = crate::config::regions::partition(&env.spec.region).unwrap_or("aws");
+    Some(format!(
+        "arn:{partition}:iam::ACCOUNT:role/{role} in each account of its unit"
+    ))
 }
 
 #[cfg(test)]

@@ -87,6 +87,12 @@ pub struct StackSet {
     /// Whether StackSets deploys to the accounts added to its units by itself (service-managed
     /// permissions), when the answer says.
     pub auto_deployment: Option<bool>,
+    /// Whether an account that leaves a unit keeps its stacks (automatic deployment's
+    /// RetainStacksOnAccountRemoval), when the answer says.
+    pub retains_stacks: Option<bool>,
+    /// Its ARN, when the answer says (what another stack set's automatic deployment names
+    /// to wait for it).
+    pub arn: Option<String>,
 }
 
 /// The stack set `name`, or `None` when there is none (or it was deleted).
@@ -114,6 +120,10 @@ pub async fn describe(api: Api<'_>, name: &str) -> Result<Option<StackSet>> {
                 tags: crate::aws::cfn::stacks::tags_of(s.tags()),
                 permission_model: s.permission_model().map(|m| m.as_str().to_string()),
                 auto_deployment: s.auto_deployment().and_then(|a| a.enabled()),
+                retains_stacks: s
+                    .auto_deployment()
+                    .and_then(|a| a.retain_stacks_on_account_removal()),
+                arn: s.stack_set_arn().map(str::to_string),
             }))
         }
         Err(e) => AwsError::from_sdk(&format!("describing stack set {name}"), e).into_absent(),
@@ -131,6 +141,9 @@ pub struct Desired<'a> {
     pub execution_role: Option<&'a str>,
     /// Service-managed permissions (AWS Organizations' trusted access) rather than the roles.
     pub service_managed: bool,
+    /// Automatic deployment on (targets that each stand for a whole unit), waiting for these
+    /// stack sets (ARNs) when it deploys to an account that joins a unit; `None`: off.
+    pub auto_deployment: Option<&'a [String]>,
 }
 
 fn parameters(p: &BTreeMap<String, String>) -> Vec<Parameter> {
@@ -153,13 +166,25 @@ fn tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
 /// Creates the stack set (no instance yet). Service-managed, it deploys only where qfleet
 /// names: automatic deployment is off (on, StackSets would also deploy to every account added
 /// to a unit, and delete the instances of an account that leaves it,
-/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_AutoDeployment.html>).
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_AutoDeployment.html>),
+/// unless the file's targets each stand for a whole unit: then it is on, an account that
+/// leaves its unit keeps its stacks and their data (`RetainStacksOnAccountRemoval`), and an
+/// account's instance waits for those of the stack sets it depends on (`DependsOn`: "operations
+/// will be sequenced to ensure all dependencies complete successfully before this StackSet's
+/// operation begins"; a fleet needs its data stack's queue).
 pub async fn create(api: Api<'_>, d: &Desired<'_>) -> Result<()> {
     let mut call = api.cfn.create_stack_set().set_call_as(api.call_as.sdk());
     if d.service_managed {
+        let auto = match d.auto_deployment {
+            None => AutoDeployment::builder().enabled(false),
+            Some(depends_on) => AutoDeployment::builder()
+                .enabled(true)
+                .retain_stacks_on_account_removal(true)
+                .set_depends_on((!depends_on.is_empty()).then(|| depends_on.to_vec())),
+        };
         call = call
             .permission_model(PermissionModels::ServiceManaged)
-            .auto_deployment(AutoDeployment::builder().enabled(false).build());
+            .auto_deployment(auto.build());
     }
     call.stack_set_name(d.name)
         .description(format!("qfleet {}", env!("CARGO_PKG_VERSION")))
@@ -184,16 +209,39 @@ pub struct Group {
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
     pub organizational_units: Vec<String>,
+    /// Every account of its units, and no account named (targets that each stand for a
+    /// whole unit, `rollout.auto_deployment`).
+    pub whole_units: bool,
 }
 
 impl Group {
-    /// The group's accounts within its units, and no other account of them.
+    /// The group's accounts within its units, and no other account of them; or every account
+    /// of its units ("the organization root ID or organizational unit (OU) IDs to which
+    /// StackSets deploys", with no account filter,
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html>).
     fn deployment_targets(&self) -> DeploymentTargets {
-        DeploymentTargets::builder()
-            .set_accounts(Some(self.accounts.clone()))
-            .set_organizational_unit_ids(Some(self.organizational_units.clone()))
-            .account_filter_type(AccountFilterType::Intersection)
-            .build()
+        let targets = DeploymentTargets::builder()
+            .set_organizational_unit_ids(Some(self.organizational_units.clone()));
+        match self.whole_units {
+            true => targets.build(),
+            false => targets
+                .set_accounts(Some(self.accounts.clone()))
+                .account_filter_type(AccountFilterType::Intersection)
+                .build(),
+        }
+    }
+
+    /// Why a call must not name this group: without a region, or without an account (but for
+    /// whole units, without a unit), it would act on every instance there is.
+    fn unfit(&self) -> Option<&'static str> {
+        match (self.whole_units, self.regions.is_empty()) {
+            (_, true) => Some("a group without a region"),
+            (true, _) if self.organizational_units.is_empty() || !self.accounts.is_empty() => {
+                Some("a group of whole units without a unit, or with accounts")
+            }
+            (false, _) if self.accounts.is_empty() => Some("a group without an account"),
+            _ => None,
+        }
     }
 }
 
@@ -241,9 +289,9 @@ pub async fn update(
     prefs: &Preferences,
     token: &str,
 ) -> Result<String> {
-    if group.is_some_and(|g| g.accounts.is_empty() || g.regions.is_empty()) {
+    if let Some(why) = group.and_then(Group::unfit) {
         return Err(AwsError::new(format!(
-            "updating stack set {}: a group of instances without an account or a region would update every instance; nothing was sent",
+            "updating stack set {}: {why} would update every instance; nothing was sent",
             d.name
         )));
     }
@@ -282,9 +330,9 @@ pub async fn update(
 macro_rules! on_group {
     ($api:expr, $op:ident, $name:expr, $group:expr, $prefs:expr, $token:expr, $doing:literal) => {{
         let (api, name, group, token) = ($api, $name, $group, $token);
-        if group.accounts.is_empty() || group.regions.is_empty() {
+        if let Some(why) = group.unfit() {
             return Err(AwsError::new(format!(
-                "{} instances of stack set {name}: a group without an account or a region; nothing was sent",
+                "{} instances of stack set {name}: {why}; nothing was sent",
                 $doing
             )));
         }
@@ -395,6 +443,31 @@ pub async fn instance_settled(
     let what = format!("stack set {name}'s instance in {account} {region}");
     read_again(polling, &what, read, |found: &Option<Instance>| {
         found.as_ref().is_some_and(|i| i.status == "CURRENT")
+    })
+    .await
+}
+
+/// The stack set's instances in `region` (every account of a whole unit there) once at least
+/// one is listed and each is CURRENT, or as listed after [`RESULT_READS`] more reads, paced as
+/// every wait: the caller judges ([`instance_settled`] for a whole unit).
+pub async fn region_settled(
+    api: Api<'_>,
+    name: &str,
+    region: &str,
+    polling: Polling,
+) -> Result<Vec<Instance>> {
+    let read = || async {
+        Ok::<_, AwsError>(
+            listed(api, name, None)
+                .await?
+                .into_iter()
+                .filter(|i| i.region == region)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let what = format!("stack set {name}'s instances in {region}");
+    read_again(polling, &what, read, |found: &Vec<Instance>| {
+        !found.is_empty() && found.iter().all(|i| i.status == "CURRENT")
     })
     .await
 }
@@ -587,13 +660,15 @@ pub async fn wait(
         })
     })
     .await?;
+    // An expected account "" is every account of a whole unit in the region: known from the
+    // results alone, so at least one, each final.
     let settled = |results: &[InstanceResult]| {
         expected.iter().all(|(account, region)| {
-            results.iter().any(|r| {
-                r.account == *account
-                    && r.region == *region
-                    && FINAL_RESULTS.contains(&r.status.as_str())
-            })
+            let mut here = results
+                .iter()
+                .filter(|r| r.region == *region && (account.is_empty() || r.account == *account))
+                .peekable();
+            here.peek().is_some() && here.all(|r| FINAL_RESULTS.contains(&r.status.as_str()))
         })
     };
     let results = read_again(
@@ -682,6 +757,7 @@ pub async fn delete_instance(
                 accounts: vec![account.to_string()],
                 regions: vec![region.to_string()],
                 organizational_units: vec![unit.to_string()],
+                whole_units: false,
             }
             .deployment_targets(),
         ),
@@ -737,6 +813,7 @@ mod tests {
             administration_role: None,
             execution_role: None,
             service_managed,
+            auto_deployment: None,
         }
     }
 
@@ -1013,6 +1090,7 @@ mod tests {
             accounts: vec!["111122223333".into(), "444455556666".into()],
             regions: vec!["eu-west-1".into()],
             organizational_units: vec!["ou-ab12-34cd56ef".into(), "ou-ab12-99zz88yy".into()],
+            whole_units: false,
         };
         assert_eq!(
             create_instances(cfn, d.name, &both, &prefs, "t")
@@ -1024,6 +1102,7 @@ mod tests {
             accounts: vec!["111122223333".into()],
             regions: vec!["eu-west-1".into()],
             organizational_units: vec!["ou-ab12-34cd56ef".into()],
+            whole_units: false,
         };
         assert_eq!(update(cfn, &d, Some(&one), &prefs, "t").await.unwrap(), "u");
         let op = delete_instance(
@@ -1151,6 +1230,7 @@ mod tests {
                 accounts: vec!["111122223333".into()],
                 regions: vec!["eu-west-1".into()],
                 organizational_units: vec!["ou-ab12-34cd56ef".into()],
+                whole_units: false,
             };
             let prefs = Preferences::default();
             assert!(describe(api, "s").await.unwrap().is_some());

@@ -1061,3 +1061,101 @@ fn a_files_setting_under_a_target_is_said_to_be_the_files() {
         );
     }
 }
+
+/// `rollout.auto_deployment`: a file whose targets each stand for a whole AWS Organizations
+/// unit, in `region_of_us` for its second target.
+fn whole_units(extra: &str, us_extra: &str) -> String {
+    format!(
+        "region: eu-west-1\nlab: true\ndeploy_role: qfleet-reader\n{extra}rollout:\n  mode: stack_sets\n  permission_model: service_managed\n  auto_deployment: true\n  administration_account: '999999999999'\ntargets:\n  - name: eu\n    organizational_unit: ou-ab12-34cd56ef\n{}  - name: us\n    organizational_unit: ou-ab12-99zz88yy\n    region: us-east-1\n{us_extra}{}",
+        placed("eu-west-1"),
+        placed("us-east-1")
+    )
+}
+
+#[test]
+fn a_target_of_a_whole_unit_names_no_account_and_each_account_of_it_is_an_environment() {
+    let envs = parse_str(&whole_units("", "")).unwrap().expand();
+    assert!(envs.iter().all(Environment::whole_unit));
+    let eu = &envs[0];
+    let t = eu.target.as_ref().unwrap();
+    assert_eq!((t.account.as_deref(), t.role_arn.as_deref()), (None, None));
+    // One account of the unit: named apart, its resources and stacks the target's, guarded
+    // to the account and acting there as deploy_role.
+    let one = of_account(eu, EU, Some("ou-ab12-0ldun1t0"));
+    assert_eq!(one.name, format!("orders-eu@{EU}"));
+    assert!(!one.whole_unit());
+    assert_eq!(one.resource_name(), "orders-eu");
+    assert_eq!(one.file_environment(), "orders");
+    assert_eq!(one.stack_names(), eu.stack_names());
+    assert_eq!(
+        one.stack_set_of(&one.data_stack_name()).as_deref(),
+        Some("qfleet-orders-data")
+    );
+    assert_eq!(
+        crate::render::ResourceNames::of(&one).queue,
+        crate::render::ResourceNames::of(eu).queue
+    );
+    let t = one.target.as_ref().unwrap();
+    assert_eq!(t.account.as_deref(), Some(EU));
+    assert_eq!(
+        t.role_arn.as_deref(),
+        Some(format!("arn:aws:iam::{EU}:role/qfleet-reader").as_str())
+    );
+    assert_eq!(t.organizational_unit.as_deref(), Some("ou-ab12-0ldun1t0"));
+    assert_eq!(one.spec.accounts.as_deref(), Some(&[EU.to_string()][..]));
+}
+
+#[test]
+fn a_whole_unit_target_refuses_an_account_a_role_a_second_target_in_its_region_and_accounts() {
+    let fields = |yaml: &str| -> Vec<String> {
+        let mut f: Vec<String> = errors(yaml).into_iter().map(|e| e.field).collect();
+        f.sort();
+        f
+    };
+    assert_eq!(
+        fields(&whole_units("", &format!("    account: '{US}'\n"))),
+        ["targets.1.account"]
+    );
+    assert_eq!(
+        fields(&whole_units(
+            "",
+            &format!("    role: arn:aws:iam::{US}:role/r\n")
+        )),
+        ["targets.1.role"]
+    );
+    // One target per region: the templates are keyed by region alone.
+    let same_region = whole_units("", "").replace("    region: us-east-1\n", "");
+    let same_region = same_region.replace("us-east-1", "eu-west-1");
+    let e = errors(&same_region);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].field, "targets.1.region");
+    assert!(e[0].message.contains("keyed by region alone"), "{}", e[0]);
+    assert_eq!(
+        fields(&whole_units(&format!("accounts: ['{EU}']\n"), "")),
+        ["accounts"]
+    );
+    // deploy_role is how each account is read and protected.
+    let e = errors(&whole_units("", "").replace("deploy_role: qfleet-reader\n", ""));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].field, "rollout.auto_deployment");
+    assert!(e[0].message.contains("set deploy_role"), "{}", e[0]);
+}
+
+#[test]
+fn automatic_deployment_needs_service_managed_stack_sets() {
+    let self_managed = whole_units("", "")
+        .replace("  permission_model: service_managed\n", "")
+        .replace("    organizational_unit: ou-ab12-34cd56ef\n", "")
+        .replace("    organizational_unit: ou-ab12-99zz88yy\n", "");
+    let e = errors(&self_managed);
+    assert!(
+        e.iter().any(|e| e.field == "rollout.auto_deployment"
+            && e.message
+                .contains("needs rollout.permission_model: service_managed")),
+        "{e:?}"
+    );
+    let direct = two_by_two("rollout:\n  auto_deployment: true\n");
+    let e = errors(&direct);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].field, "rollout.auto_deployment");
+}

@@ -850,3 +850,48 @@ async fn mocked_a_stack_set_instance_is_baked_from_its_own_events_read_by_its_id
     );
     assert!(alarms.num_calls() > 0);
 }
+
+/// A whole unit's bake: the worst of its accounts' verdicts, each alarm named with its
+/// account; passed only when every account passed; no account is no evidence.
+#[test]
+fn a_whole_units_verdict_is_the_worst_of_its_accounts() {
+    let alarm = |name: &str, state: &str| crate::aws::monitoring::Alarm {
+        name: name.into(),
+        state: state.into(),
+        reason: None,
+    };
+    let v = Verdict::of_accounts(vec![
+        ("111122223333".into(), Verdict::Quiet),
+        (
+            "444455556666".into(),
+            Verdict::Firing(vec![alarm("dlq", "ALARM")]),
+        ),
+        ("555555555555".into(), Verdict::Unreadable("denied".into())),
+    ]);
+    assert_eq!(
+        v,
+        Verdict::Firing(vec![alarm("dlq in account 444455556666", "ALARM")])
+    );
+    let v = Verdict::of_accounts(vec![
+        ("111122223333".into(), Verdict::Quiet),
+        ("555555555555".into(), Verdict::Unreadable("denied".into())),
+    ]);
+    assert_eq!(
+        v,
+        Verdict::Unreadable("account 555555555555: denied".into())
+    );
+    let v = Verdict::of_accounts(vec![
+        ("111122223333".into(), Verdict::Passed("ran out".into())),
+        ("444455556666".into(), Verdict::Quiet),
+    ]);
+    assert_eq!(v, Verdict::Quiet);
+    let v = Verdict::of_accounts(vec![(
+        "111122223333".into(),
+        Verdict::Passed("ran out".into()),
+    )]);
+    assert_eq!(v, Verdict::Passed("ran out".into()));
+    assert!(matches!(
+        Verdict::of_accounts(Vec::new()),
+        Verdict::Unreadable(_)
+    ));
+}

@@ -275,11 +275,13 @@ fn accounts_share_a_call_only_with_the_same_regions() {
                 accounts: vec![A.into(), B.into(), "888888888888".into()],
                 regions: vec!["eu-west-1".into()],
                 organizational_units: vec![u1.into(), u2.into()],
+                whole_units: false,
             },
             Group {
                 accounts: vec!["999999999999".into()],
                 regions: vec!["us-east-1".into()],
                 organizational_units: vec![u2.into()],
+                whole_units: false,
             },
         ]
     );
@@ -1724,4 +1726,224 @@ fn mocked_a_stack_set_of_another_model_or_with_automatic_deployment_is_refused_u
     let out = wave_of(&f, &[&off, &list, &update, &op, &res], &f.targets[..1]);
     assert!(out[0].ok, "{:?}", out[0]);
     assert_eq!(update.num_calls(), 2);
+}
+
+/// `examples/org-units.yaml`: targets that each stand for a whole AWS Organizations unit.
+fn org_units() -> Environment {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org-units.yaml");
+    crate::config::load(&p).unwrap()
+}
+
+fn set_not_found() -> DescribeStackSetError {
+    DescribeStackSetError::generic(
+        ErrorMetadata::builder()
+            .code("StackSetNotFoundException")
+            .message("StackSet not found")
+            .build(),
+    )
+}
+
+const DATA_SET_ARN: &str =
+    "arn:aws:cloudformation:eu-west-1:999999999999:stackset/qfleet-orgunits-data:1234";
+
+/// A whole unit's first deploy (SDK-level mocks: no emulator here runs StackSets with AWS
+/// Organizations): each stack set created with automatic deployment on and
+/// RetainStacksOnAccountRemoval, the fleet's waiting for the data's (DependsOn, its ARN);
+/// the instances created by naming the unit alone (no account, no filter), every account's
+/// result the target's, and the accounts said in its outcome.
+#[test]
+fn mocked_a_whole_unit_is_created_with_automatic_deployment_by_naming_the_unit_alone() {
+    let f = org_units();
+    let canary = &f.targets[..1];
+    let data_described = mock!(aws_sdk_cloudformation::Client::describe_stack_set)
+        .match_requests(|r| r.stack_set_name() == Some("qfleet-orgunits-data"))
+        .sequence()
+        .error(set_not_found)
+        .output(|| {
+            DescribeStackSetOutput::builder()
+                .stack_set(
+                    SdkStackSet::builder()
+                        .stack_set_name("qfleet-orgunits-data")
+                        .stack_set_arn(DATA_SET_ARN)
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let none = no_stack_set();
+    let auto = |r: &aws_sdk_cloudformation::operation::create_stack_set::CreateStackSetInput,
+                deps: &[&str]| {
+        r.auto_deployment().is_some_and(|a| {
+            a.enabled() == Some(true)
+                && a.retain_stacks_on_account_removal() == Some(true)
+                && a.depends_on() == deps
+        })
+    };
+    let create_data = mock!(aws_sdk_cloudformation::Client::create_stack_set)
+        .match_requests(move |r| r.stack_set_name() == Some("qfleet-orgunits-data") && auto(r, &[]))
+        .then_output(|| CreateStackSetOutput::builder().stack_set_id("d").build());
+    let create_fleet = mock!(aws_sdk_cloudformation::Client::create_stack_set)
+        .match_requests(move |r| {
+            r.stack_set_name() == Some("qfleet-orgunits-fleet") && auto(r, &[DATA_SET_ARN])
+        })
+        .then_output(|| CreateStackSetOutput::builder().stack_set_id("f").build());
+    let instances = mock!(aws_sdk_cloudformation::Client::create_stack_instances)
+        .match_requests(|r| {
+            r.accounts().is_empty()
+                && r.regions() == ["eu-west-1"]
+                && r.deployment_targets().is_some_and(|t| {
+                    t.organizational_unit_ids() == ["ou-ab12-34cd56ef"]
+                        && t.accounts().is_empty()
+                        && t.account_filter_type().is_none()
+                })
+        })
+        .then_output(|| {
+            CreateStackInstancesOutput::builder()
+                .operation_id(format!("op-{A}-{B}"))
+                .build()
+        });
+    let ok = StackSetOperationResultStatus::Succeeded;
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let res = results(vec![
+        (A, "eu-west-1", ok.clone(), None),
+        (B, "eu-west-1", ok, None),
+    ]);
+    let list = listed(vec![
+        (A, "eu-west-1", "CURRENT"),
+        (B, "eu-west-1", "CURRENT"),
+        ("777777777777", "us-east-1", "CURRENT"),
+    ]);
+    let out = wave_of(
+        &f,
+        &[
+            &data_described,
+            &none,
+            &create_data,
+            &create_fleet,
+            &instances,
+            &op,
+            &res,
+            &list,
+        ],
+        canary,
+    );
+    assert!(out[0].ok, "{:?}", out[0]);
+    assert_eq!(
+        (
+            create_data.num_calls(),
+            create_fleet.num_calls(),
+            instances.num_calls()
+        ),
+        (1, 1, 2)
+    );
+    let notes: Vec<&String> = out[0].stacks.iter().flat_map(|s| &s.notes).collect();
+    assert!(
+        notes.iter().any(|n| n.as_str()
+            == format!("instances in 2 accounts of ou-ab12-34cd56ef in eu-west-1: {A}, {B}")),
+        "{notes:?}"
+    );
+}
+
+/// A whole unit passes only when every account of it in its region succeeded: one account's
+/// failure fails the target, naming the account and AWS's reason.
+#[test]
+fn mocked_a_whole_unit_fails_when_one_of_its_accounts_fails() {
+    let f = org_units();
+    let data_described = mock!(aws_sdk_cloudformation::Client::describe_stack_set)
+        .match_requests(|r| r.stack_set_name() == Some("qfleet-orgunits-data"))
+        .sequence()
+        .error(set_not_found)
+        .build();
+    let (none, create) = (no_stack_set(), created());
+    let instances =
+        mock!(aws_sdk_cloudformation::Client::create_stack_instances).then_output(|| {
+            CreateStackInstancesOutput::builder()
+                .operation_id(format!("op-{A}-{B}"))
+                .build()
+        });
+    let op = operation(
+        StackSetOperationStatus::Failed,
+        Some("failure tolerance exceeded"),
+    );
+    let res = results(vec![
+        (
+            A,
+            "eu-west-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        ),
+        (
+            B,
+            "eu-west-1",
+            StackSetOperationResultStatus::Failed,
+            Some("Role qfleet-reader is not authorized"),
+        ),
+    ]);
+    let out = wave_of(
+        &f,
+        &[&data_described, &none, &create, &instances, &op, &res],
+        &f.targets[..1],
+    );
+    assert!(!out[0].ok);
+    let m = message(&out[0]);
+    assert!(
+        m.contains("1 of 2 accounts in every account of ou-ab12-34cd56ef in eu-west-1")
+            && m.contains(&format!(
+                "{B} FAILED (Role qfleet-reader is not authorized)"
+            )),
+        "{m}"
+    );
+    // No fleet for a target whose data stack set failed.
+    assert_eq!(out[0].stacks.len(), 1, "{:?}", out[0].stacks);
+}
+
+/// A stack set of a whole-unit file whose automatic deployment is off, or on without
+/// RetainStacksOnAccountRemoval (an account leaving its unit would lose its data), or whose
+/// description does not say: refused before anything changes.
+#[test]
+fn mocked_a_whole_units_stack_set_without_automatic_deployment_and_retention_is_refused() {
+    let f = org_units();
+    for (enabled, retain) in [(Some(false), None), (Some(true), Some(false)), (None, None)] {
+        let described =
+            mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_output(move || {
+                DescribeStackSetOutput::builder()
+                    .stack_set(
+                        SdkStackSet::builder()
+                            .stack_set_name("x")
+                            .tags(
+                                Tag::builder()
+                                    .key("qfleet:environment")
+                                    .value("orgunits")
+                                    .build(),
+                            )
+                            .permission_model(PermissionModels::ServiceManaged)
+                            .set_auto_deployment(enabled.map(|on| {
+                                AutoDeployment::builder()
+                                    .enabled(on)
+                                    .set_retain_stacks_on_account_removal(retain)
+                                    .build()
+                            }))
+                            .build(),
+                    )
+                    .build()
+            });
+        let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
+            .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build());
+        let (create, instances) = (created(), create_instances());
+        let out = wave_of(
+            &f,
+            &[&described, &update, &create, &instances],
+            &f.targets[..1],
+        );
+        assert_eq!(out[0].exit_code, Exit::Refused, "{enabled:?} {retain:?}");
+        assert!(
+            message(&out[0]).contains("RetainStacksOnAccountRemoval=true"),
+            "{}",
+            message(&out[0])
+        );
+        assert_eq!(
+            update.num_calls() + create.num_calls() + instances.num_calls(),
+            0
+        );
+    }
 }

@@ -110,8 +110,13 @@ pub fn roles(env: &Environment, account: &str) -> Result<Roles> {
     })
 }
 
-/// The target's account (validation requires one of every StackSets target).
+/// The target's account (validation requires one of every StackSets target), or `*` for a
+/// target that stands for a whole AWS Organizations unit: its accounts are found when a
+/// command runs, so its policies name any account, narrowed by the environment's own names.
 fn target_account(env: &Environment) -> Result<&str> {
+    if env.whole_unit() {
+        return Ok("*");
+    }
     env.target
         .as_ref()
         .and_then(|t| t.account.as_deref())
@@ -145,8 +150,16 @@ pub fn grant(
     // no administration or execution role to print, nor one to pass.
     let service_managed = env.spec.rollout.permission_model == PermissionModel::ServiceManaged;
 
-    // qfleet's own calls, by whoever it acts as in the target's account.
-    let role = env.target.as_ref().and_then(|t| t.role_arn.clone());
+    // qfleet's own calls, by whoever it acts as in the target's account (for a whole unit,
+    // `deploy_role` in each account of it).
+    let role = match env.whole_unit() {
+        true => env
+            .spec
+            .deploy_role
+            .as_ref()
+            .map(|r| format!("arn:{p}:iam::*:role/{r}")),
+        false => env.target.as_ref().and_then(|t| t.role_arn.clone()),
+    };
     match &role {
         Some(role) => {
             d.target_roles
@@ -211,7 +224,7 @@ pub fn grant(
     let sets: Vec<String> = env
         .stack_names()
         .iter()
-        .map(|own| stack_set_name(file, &env.name, own))
+        .map(|own| stack_set_name(file, env.resource_name(), own))
         .collect();
     let stack_sets: BTreeSet<String> = sets
         .iter()

@@ -319,3 +319,32 @@ fn values_alike_beyond_what_is_shown_are_still_told_apart() {
     let same = by_value(&places(), &[&a, &a]);
     assert!(same.starts_with("o-a, o-b have "), "{same}");
 }
+
+/// Targets that each stand for a whole unit (`rollout.auto_deployment`): every lookup is by
+/// the instance's region and the literal key `EveryAccount`, so that any account of the unit,
+/// one that joins it later too, reads its target's own template.
+#[test]
+fn whole_units_key_their_values_by_region_alone_and_any_account_reads_its_targets_template() {
+    let f = file("examples/org-units.yaml");
+    let sets = crate::render::stack_sets_of(&f).unwrap();
+    for (n, set) in sets.iter().enumerate() {
+        let merged: Value = serde_json::from_str(&set.template).unwrap();
+        let text = merged.to_string();
+        assert!(!text.contains("AWS::AccountId\"}]"), "{}", set.stack_name);
+        let lookups = text.matches("\"Fn::FindInMap\"").count();
+        let by_region = text
+            .matches(&format!("{{\"Ref\":\"AWS::Region\"}},\"{EVERY_ACCOUNT}\"]"))
+            .count();
+        assert!(lookups > 0 && lookups == by_region, "{}", set.stack_name);
+        for t in &f.targets {
+            let p = place(t);
+            assert!(p.whole_unit());
+            let own = long_form(&crate::render::render(t).unwrap()[n].template).unwrap();
+            let own = normalized(own, "orgunits", &t.name);
+            for account in ["111122223333", "444455556666", ""] {
+                let back = instantiate(&merged, &p.region, account);
+                assert!(same(&back, &own), "{} {} {account}", set.stack_name, t.name);
+            }
+        }
+    }
+}

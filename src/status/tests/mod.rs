@@ -722,3 +722,89 @@ async fn mocked_an_instance_skipped_as_suspended_is_no_answer() {
         "{err}"
     );
 }
+
+/// A target that stands for a whole AWS Organizations unit is each account of it where its
+/// stacks are: the accounts of its file's stack sets' instances in its region (another
+/// region's are another target's), each an environment named `ENV-TARGET@ACCOUNT` whose
+/// stacks are its instances there; with none, the target is not deployed (SDK-level mocks: no
+/// emulator here runs StackSets with AWS Organizations).
+#[tokio::test]
+async fn mocked_a_whole_units_accounts_are_found_in_its_stack_sets_instances() {
+    use crate::aws::mock::{list_instances, stack_sets, state};
+    use crate::ownership::stack_names::{accounts_in, instances_of};
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org-units.yaml");
+    let eu = crate::config::load(&p).unwrap().targets.remove(0);
+    let st = state(&[
+        (
+            "qfleet-orgunits-data",
+            "444455556666",
+            "eu-west-1",
+            Some("d-b"),
+        ),
+        (
+            "qfleet-orgunits-data",
+            "111122223333",
+            "eu-west-1",
+            Some("d-a"),
+        ),
+        (
+            "qfleet-orgunits-data",
+            "777777777777",
+            "us-east-1",
+            Some("d-us"),
+        ),
+        // A fleet instance whose data instance is gone still makes the account the unit's.
+        (
+            "qfleet-orgunits-fleet",
+            "555555555555",
+            "eu-west-1",
+            Some("f-c"),
+        ),
+        (
+            "qfleet-orgunits-fleet",
+            "111122223333",
+            "eu-west-1",
+            Some("f-a"),
+        ),
+    ]);
+    let (sets, list) = (stack_sets("orgunits"), list_instances(&st));
+    let admin = Rules {
+        cfn: vec![&sets, &list],
+        ..Default::default()
+    }
+    .clients();
+    let accounts = accounts_in(&admin, &eu).await.unwrap();
+    let names: Vec<&str> = accounts.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "orgunits-eu@111122223333",
+            "orgunits-eu@444455556666",
+            "orgunits-eu@555555555555"
+        ]
+    );
+    let a = instances_of(admin.clone(), &accounts[0]).await.unwrap();
+    let at = StackNames { stack_set: Some(a) };
+    assert_eq!(at.name("qfleet-orgunits-eu-data").as_deref(), Some("d-a"));
+    assert_eq!(at.name("qfleet-orgunits-eu-fleet").as_deref(), Some("f-a"));
+    // No instance in the unit's region: the target as it is, not deployed.
+    let empty = state(&[(
+        "qfleet-orgunits-data",
+        "777777777777",
+        "us-east-1",
+        Some("d-us"),
+    )]);
+    let list = list_instances(&empty);
+    let admin = Rules {
+        cfn: vec![&sets, &list],
+        ..Default::default()
+    }
+    .clients();
+    assert!(accounts_in(&admin, &eu).await.unwrap().is_empty());
+    let none = instances_of(admin, &eu).await.unwrap();
+    let at = StackNames {
+        stack_set: Some(none),
+    };
+    assert_eq!(at.name("qfleet-orgunits-eu-data"), None);
+    assert_eq!(at.name("qfleet-orgunits-eu-fleet"), None);
+}
