@@ -230,6 +230,82 @@ impl Session {
     }
 }
 
+/// The session of a command that acts on each account of an environment: a target that
+/// stands for a whole AWS Organizations unit (`rollout.auto_deployment`) is each account of
+/// the unit where it has stacks, named `ENV-TARGET@ACCOUNT`
+/// ([`crate::ownership::stack_names::accounts_of`]), and `ENV-TARGET@ACCOUNT` on the command
+/// line ([`crate::config::deploy_targets::account_pick`]) picks that account alone. `load`
+/// gives the environments named on the command line.
+pub fn of_accounts(
+    targets: &[String],
+    load: impl Fn(&[String]) -> Result<Vec<Environment>>,
+    settings: Settings,
+    concurrency: usize,
+) -> Result<Session> {
+    use crate::config::deploy_targets::account_pick;
+    let mut picks: Vec<(&String, &str)> = Vec::new();
+    let mut named: Vec<String> = Vec::new();
+    for t in targets {
+        match account_pick(t) {
+            Some(_) if picks.iter().any(|(p, _)| *p == t) => {
+                return Err(Usage::NamedTwice { env: t.clone() }.into());
+            }
+            Some((base, _)) => picks.push((t, base)),
+            None => named.push(t.clone()),
+        }
+    }
+    // The environments named whole (every account of a unit among them).
+    let whole: Vec<String> = match named.is_empty() {
+        true => Vec::new(),
+        false => load(&named)?.into_iter().map(|e| e.name).collect(),
+    };
+    let mut all = named;
+    for (_, base) in &picks {
+        if !whole.iter().any(|w| w == base) && !all.iter().any(|x| x == base) {
+            all.push(base.to_string());
+        }
+    }
+    let mut session = Session::open(load(&all)?, settings, concurrency)?;
+    for (pick, base) in &picks {
+        if !session
+            .envs
+            .iter()
+            .any(|e| e.name == *base && e.whole_unit())
+        {
+            return Err(Usage::NoSuchAccount {
+                name: pick.to_string(),
+                base: base.to_string(),
+                accounts: None,
+            }
+            .into());
+        }
+    }
+    session.find_accounts()?;
+    if picks.is_empty() {
+        return Ok(session);
+    }
+    for (pick, base) in &picks {
+        if !session.envs.iter().any(|e| &e.name == *pick) {
+            let accounts = session
+                .envs
+                .iter()
+                .filter(|e| e.resource_name() == *base && e.name != *base)
+                .filter_map(|e| e.target.as_ref()?.account.clone())
+                .collect();
+            return Err(Usage::NoSuchAccount {
+                name: pick.to_string(),
+                base: base.to_string(),
+                accounts: Some(accounts),
+            }
+            .into());
+        }
+    }
+    session.envs.retain(|e| {
+        whole.iter().any(|w| w == e.resource_name()) || picks.iter().any(|(p, _)| **p == e.name)
+    });
+    Ok(session)
+}
+
 /// The clients of `env`'s region, acting as its target's role when it has one (`targets`).
 pub async fn clients_for(aws: &Aws, env: &Environment) -> Clients {
     let role = env.target.as_ref().and_then(|t| t.role_arn.as_deref());

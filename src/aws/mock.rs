@@ -212,11 +212,24 @@ pub fn stack_sets(env: &'static str) -> Rule {
 }
 
 pub fn list_instances(st: &State) -> Rule {
-    list_instances_inoperable(st, None)
+    listed_instances(st, None, None)
 }
 
 /// [`list_instances`], the instances of stack set `inoperable` (with their stacks) INOPERABLE.
 pub fn list_instances_inoperable(st: &State, inoperable: Option<&'static str>) -> Rule {
+    listed_instances(st, inoperable, None)
+}
+
+/// [`list_instances`], each instance named in the AWS Organizations unit `unit`.
+pub fn list_instances_in_unit(st: &State, unit: &'static str) -> Rule {
+    listed_instances(st, None, Some(unit))
+}
+
+fn listed_instances(
+    st: &State,
+    inoperable: Option<&'static str>,
+    unit: Option<&'static str>,
+) -> Rule {
     let st = st.clone();
     mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_compute_output(move |r| {
         let set = r.stack_set_name().unwrap_or_default();
@@ -238,6 +251,7 @@ pub fn list_instances_inoperable(st: &State, inoperable: Option<&'static str>) -
                             .set_stack_id(stack.as_ref().map(|n| {
                                 format!("arn:aws:cloudformation:{region}:{a}:stack/{n}/guid")
                             }))
+                            .set_organizational_unit_id(unit.map(str::to_string))
                             .build()
                     })
                     .collect(),

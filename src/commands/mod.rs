@@ -56,10 +56,9 @@ pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environme
 /// most `--concurrency` at a time. One account of a whole unit (`ENV-TARGET@ACCOUNT`) is
 /// refused: `deploy` and `plan` take the unit whole ([`session_of_accounts`] is the others').
 pub fn session(targets: &[String], g: &Global) -> Result<Session> {
-    use crate::config::deploy_targets::ACCOUNT_MARK;
     if let Some((t, base)) = targets
         .iter()
-        .find_map(|t| Some((t, t.split_once(ACCOUNT_MARK)?.0)))
+        .find_map(|t| Some((t, crate::config::deploy_targets::account_pick(t)?.0)))
     {
         return Err(crate::error::Usage::AccountDeployedAlone {
             name: t.clone(),
@@ -76,78 +75,15 @@ pub fn session(targets: &[String], g: &Global) -> Result<Session> {
 
 /// The session of a command that reads or tears down each account of an environment
 /// (`status`, `outputs`, `drift`, `dlq`, `send`, `jobs`, `logs`, `teardown`): a target that
-/// stands for a whole AWS Organizations unit (`rollout.auto_deployment`) is each account of
-/// the unit where it has stacks, named `ENV-TARGET@ACCOUNT`
-/// ([`crate::ownership::stack_names::accounts_of`]); `ENV-TARGET@ACCOUNT` on the command line
-/// picks that account alone.
+/// stands for a whole AWS Organizations unit is each account of it
+/// ([`crate::session::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
 pub fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
-    use crate::config::deploy_targets::ACCOUNT_MARK;
-    let (picked, named): (Vec<&String>, Vec<&String>) =
-        targets.iter().partition(|t| t.contains(ACCOUNT_MARK));
-    let mut bases: Vec<String> = named.iter().map(|t| t.to_string()).collect();
-    for p in &picked {
-        let base = p.split_once(ACCOUNT_MARK).map_or(p.as_str(), |(b, _)| b);
-        if !bases.iter().any(|b| b == base) {
-            bases.push(base.to_string());
-        }
-    }
-    let mut session = session(&bases, g)?;
-    if picked.is_empty() {
-        session.find_accounts()?;
-        return Ok(session);
-    }
-    // The environments named whole (every account of a unit among them).
-    let whole: Vec<String> = match named.is_empty() {
-        true => Vec::new(),
-        false => crate::config::targets::load(
-            &named.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
-            &g.stacks_dir,
-        )?
-        .into_iter()
-        .map(|e| e.name)
-        .collect(),
-    };
-    let units: Vec<String> = session
-        .envs
-        .iter()
-        .filter(|e| e.whole_unit())
-        .map(|e| e.name.clone())
-        .collect();
-    for p in &picked {
-        let base = p.split_once(ACCOUNT_MARK).map_or(p.as_str(), |(b, _)| b);
-        if !units.iter().any(|u| u == base) {
-            return Err(crate::error::Usage::NoSuchAccount {
-                name: p.to_string(),
-                base: base.to_string(),
-                accounts: None,
-            }
-            .into());
-        }
-    }
-    session.find_accounts()?;
-    for p in &picked {
-        if !session.envs.iter().any(|e| &e.name == *p) {
-            let base = p.split_once(ACCOUNT_MARK).map_or(p.as_str(), |(b, _)| b);
-            return Err(crate::error::Usage::NoSuchAccount {
-                name: p.to_string(),
-                base: base.to_string(),
-                accounts: Some(
-                    session
-                        .envs
-                        .iter()
-                        .filter(|e| e.resource_name() == base && e.name != base)
-                        .filter_map(|e| e.name.split_once(ACCOUNT_MARK))
-                        .map(|(_, a)| a.to_string())
-                        .collect(),
-                ),
-            }
-            .into());
-        }
-    }
-    session.envs.retain(|e| {
-        whole.iter().any(|w| w == e.resource_name()) || picked.iter().any(|p| **p == e.name)
-    });
-    Ok(session)
+    crate::session::of_accounts(
+        targets,
+        |t| load_environments(t, g),
+        g.aws_settings(),
+        g.concurrency.into(),
+    )
 }
 
 #[cfg(test)]

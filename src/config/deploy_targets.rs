@@ -74,6 +74,15 @@ pub fn unit_wide(spec: &super::schema::StackFile) -> bool {
 /// environment's name (`orders-eu@111122223333`): no environment name holds it.
 pub const ACCOUNT_MARK: char = '@';
 
+/// `orders-eu@111122223333` on a command line: one account (`111122223333`) of the whole-unit
+/// target `orders-eu`. `None` for anything else: a path (`ci/job@2/orders.yaml`, as CI
+/// workspaces are named), or an `@` not followed by a 12-digit account.
+pub fn account_pick(arg: &str) -> Option<(&str, &str)> {
+    let (base, account) = arg.rsplit_once(ACCOUNT_MARK)?;
+    let path = base.contains(['/', '\\']) || base.ends_with(".yaml") || base.ends_with(".yml");
+    (valid_account(account) && !base.is_empty() && !path).then_some((base, account))
+}
+
 /// One account of a unit-wide target `unit` ([`unit_wide`]), as the environment it is to every
 /// command: named `orders-eu@111122223333` (its resources keep the target's names,
 /// [`Environment::resource_name`]), guarded to `account`, acting there as `deploy_role`, in

@@ -302,7 +302,15 @@ pub(super) fn some(
                     &session.aws,
                     &env,
                 ));
+                // Deployed, so it has accounts: none found is no evidence of protection.
                 match found {
+                    Ok(accounts) if accounts.is_empty() => results.push((
+                        env.name.clone(),
+                        Err(crate::error::Error::aws(format!(
+                            "{}: no account of its unit is listed with its stacks after the deploy, so termination protection could not be set on them",
+                            env.name
+                        ))),
+                    )),
                     Ok(accounts) => {
                         each.extend(accounts.into_iter().map(|a| (env.name.clone(), a)))
                     }

@@ -76,7 +76,7 @@ fn steps(places: &[Place], instances: &[Instance], new_template: bool) -> Vec<St
             // A target's instance; for a whole unit, every account's in its region.
             let mine: Vec<&Instance> = instances
                 .iter()
-                .filter(|i| p.holds(&i.account, &i.region))
+                .filter(|i| p.holds(&i.account, &i.region, i.organizational_unit.as_deref()))
                 .collect();
             match () {
                 _ if mine.is_empty() => Step::Create,
@@ -277,16 +277,6 @@ async fn one_set(
         crate::ownership::stack_names::describe_ours(api, name, &file.name, &file.name, owner)
             .await?;
     let unit_wide = crate::config::deploy_targets::unit_wide(&file.spec);
-    // Automatic deployment waits for the data stack set's instance before a fleet's in an
-    // account that joins a unit: the fleet needs the data stack's queue.
-    let depends_on: Vec<String> = match unit_wide && current.is_none() {
-        true => dependencies(api, file, name).await?,
-        false => Vec::new(),
-    };
-    let desired = Desired {
-        auto_deployment: unit_wide.then_some(depends_on.as_slice()),
-        ..desired
-    };
     // A stack set's permission model is its own once it has instances (UpdateStackSet: "You
     // can't modify PermissionModel if there are stack instances associated with your stack
     // set", <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>).
@@ -309,10 +299,15 @@ async fn one_set(
     }
     // Targets that each stand for a whole unit need automatic deployment on, and an account
     // that leaves a unit keeping its data; an answer that does not say so is not taken for it.
+    // A fleet's stack set waits for the data's in an account that joins a unit.
+    let data_set = format!(":stackset/{}:", file.data_stack_name());
     if unit_wide
-        && current
-            .as_ref()
-            .is_some_and(|c| c.auto_deployment != Some(true) || c.retains_stacks != Some(true))
+        && current.as_ref().is_some_and(|c| {
+            c.auto_deployment != Some(true)
+                || c.retains_stacks != Some(true)
+                || (name != file.data_stack_name()
+                    && !c.depends_on.iter().any(|arn| arn.contains(&data_set)))
+        })
     {
         return Err(Refusal::StackSetAutoDeploymentOff {
             set: name.to_string(),
@@ -454,8 +449,21 @@ async fn one_set(
     }
     if current.is_none() {
         note(format!("creating stack set {name}"));
+        // Automatic deployment waits for the data stack set's instance before a fleet's in an
+        // account that joins a unit: the fleet needs the data stack's queue.
+        let depends_on = match unit_wide {
+            true => dependencies(api, file, name).await?,
+            false => Vec::new(),
+        };
+        let desired = Desired {
+            auto_deployment: unit_wide.then_some(depends_on.as_slice()),
+            ..desired.clone()
+        };
         stack_sets::create(api, &desired).await?;
     }
+    // For a whole unit, the accounts its operation has a result for (each checked against the
+    // instances listed after it).
+    let mut answered: Vec<Vec<String>> = (0..wave.len()).map(|_| Vec::new()).collect();
     let mut results: Vec<Option<Result<(), String>>> = steps
         .iter()
         .map(|s| (*s == Step::Inoperable).then(|| Err(INOPERABLE.to_string())))
@@ -609,6 +617,14 @@ async fn one_set(
                     Err(e) => Err(e.to_string()),
                     Ok(op) => judged(op, p),
                 });
+                if let Ok(op) = &ended {
+                    answered[i] = op
+                        .results
+                        .iter()
+                        .filter(|r| r.region == p.region)
+                        .map(|r| r.account.clone())
+                        .collect();
+                }
             }
         }
     }
@@ -623,7 +639,16 @@ async fn one_set(
         let p = &wave[i];
         async move {
             match p.whole_unit() {
-                true => stack_sets::region_settled(api, name, &p.region, opts.polling).await,
+                true => {
+                    stack_sets::region_settled(
+                        api,
+                        name,
+                        &p.region,
+                        p.unit.as_deref(),
+                        opts.polling,
+                    )
+                    .await
+                }
                 false => {
                     stack_sets::instance_settled(api, name, &p.account, &p.region, opts.polling)
                         .await
@@ -650,7 +675,7 @@ async fn one_set(
                     wave[i].region,
                     accounts.join(", ")
                 ));
-                unit_current(&instances)
+                unit_current(&instances, &answered[i])
             }
             Ok(instances) => listed_current(instances.first()),
         });
@@ -752,7 +777,10 @@ fn previews(
         // more than the preview shows: it compares the stack set's template with the new one.
         let behind = instances
             .iter()
-            .find(|i| p.holds(&i.account, &i.region) && i.status != "CURRENT")
+            .find(|i| {
+                p.holds(&i.account, &i.region, i.organizational_unit.as_deref())
+                    && i.status != "CURRENT"
+            })
             .filter(|_| *step == Step::Update);
         if let Some(i) = behind {
             note(format!(
@@ -807,9 +835,41 @@ fn instance_error(set: &str, p: &Place, why: &str) -> Error {
     )))
 }
 
-/// A whole unit's instances in its region as listed after the wave: each CURRENT, and one at
-/// least (a unit without an account StackSets deployed to is not known to be deployed).
-fn unit_current(instances: &[Instance]) -> Result<(), String> {
+/// A whole unit's instances in its region as listed after the wave: each CURRENT, one at
+/// least (a unit without an account StackSets deployed to is not known to be deployed), and
+/// the same accounts as its operation's results (`answered`): those results are eventually
+/// consistent, so an account listed without one may have failed, and one with a result but
+/// not listed is not known to have the stack set's template.
+fn unit_current(instances: &[Instance], answered: &[String]) -> Result<(), String> {
+    let listed: Vec<&str> = instances.iter().map(|i| i.account.as_str()).collect();
+    let unanswered: Vec<&str> = listed
+        .iter()
+        .copied()
+        .filter(|a| !answered.iter().any(|x| x == a))
+        .collect();
+    let unlisted: Vec<&str> = answered
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !listed.contains(a))
+        .collect();
+    if !unanswered.is_empty() || !unlisted.is_empty() {
+        return Err(format!(
+            "the operation's results and the instances listed after it name different accounts of the unit ({}{}{}): not known to be deployed everywhere; deploy again",
+            match unanswered.is_empty() {
+                true => String::new(),
+                false => format!("listed without a result: {}", unanswered.join(", ")),
+            },
+            if !unanswered.is_empty() && !unlisted.is_empty() {
+                "; "
+            } else {
+                ""
+            },
+            match unlisted.is_empty() {
+                true => String::new(),
+                false => format!("a result but no instance listed: {}", unlisted.join(", ")),
+            },
+        ));
+    }
     if instances.is_empty() {
         return Err(
             "the operation SUCCEEDED, and the stack set lists no instance in the unit's region: no account of the unit is known to have the environment (is the unit empty?)"
@@ -875,15 +935,10 @@ fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
         None => format!("the operation {}", op.status),
     };
     if p.whole_unit() {
+        // Each account's result, and the operation's own: one the failure tolerance let
+        // through, or that stopped, is not the whole unit deployed.
         let here: Vec<&stack_sets::InstanceResult> =
             op.results.iter().filter(|r| r.region == p.region).collect();
-        if here.is_empty() {
-            return Err(format!(
-                "{}, and its results name no account in {}: not known to be deployed",
-                of_op(),
-                p.label()
-            ));
-        }
         let failed: Vec<String> = here
             .iter()
             .filter(|r| r.status != "SUCCEEDED")
@@ -899,6 +954,25 @@ fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
                 )
             })
             .collect();
+        if op.status != "SUCCEEDED" {
+            return Err(match failed.is_empty() {
+                true => of_op(),
+                false => format!(
+                    "{}: {} of {} accounts did not succeed: {}",
+                    of_op(),
+                    failed.len(),
+                    here.len(),
+                    failed.join("; ")
+                ),
+            });
+        }
+        if here.is_empty() {
+            return Err(format!(
+                "{}, and its results name no account in {}: not known to be deployed",
+                of_op(),
+                p.label()
+            ));
+        }
         return match failed.is_empty() {
             true => Ok(()),
             false => Err(format!(

@@ -64,7 +64,8 @@ pub async fn table_name(clients: &Clients, env: &Environment, stack: &str) -> Re
         Some(r) if r.is_live() => Ok(r.physical_id.clone().unwrap_or_default()),
         _ => Err(Error::aws(format!(
             "{}: {stack} holds no job table yet: deploy the stack file with `jobs:` first (`qfleet deploy {}`)",
-            env.name, env.name
+            env.name,
+            env.resource_name()
         ))),
     }
 }

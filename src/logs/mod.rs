@@ -171,7 +171,7 @@ pub async fn read(
             "{}: the log group {group} does not exist: the environment's {} are not deployed (`qfleet deploy {}`), or were deployed by a qfleet without logs",
             env.name,
             crate::kinds::of(kind).noun(),
-            env.name
+            env.resource_name()
         ))
     })?;
     Ok(reader.lines(events))

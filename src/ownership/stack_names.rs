@@ -203,8 +203,9 @@ pub async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<C
 
 /// The accounts of a target that stands for a whole AWS Organizations unit
 /// ([`crate::config::deploy_targets::unit_wide`]) where its stacks are: the accounts of its file's
-/// stack sets' instances in its region (every instance there is the target's: one such target
-/// per region), each as the environment it is to every command
+/// stack sets' instances in its region named in its unit (as ListStackInstances says; an
+/// instance there of another unit, or of none, is no target's of this file and is left
+/// alone), each as the environment it is to every command
 /// ([`crate::config::deploy_targets::of_account`], named `orders-eu@111122223333`), in the
 /// unit its data stack's instance was created in, sorted by account. Empty: no instance in the
 /// region (nothing deployed). Read in the account and region that hold the stack sets; a
@@ -220,6 +221,10 @@ pub async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Environment
 pub async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Environment>> {
     let api = Api::new(&admin.cfn, call_as(env));
     let file_env = env.file_environment().to_string();
+    let unit = env
+        .target
+        .as_ref()
+        .and_then(|t| t.organizational_unit.clone());
     let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
     for name in env.stack_names() {
         let set =
@@ -232,7 +237,10 @@ pub async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Envir
             continue;
         }
         for i in stack_sets::instances(api, &set).await? {
-            if i.region == env.spec.region {
+            if i.region == env.spec.region
+                && i.organizational_unit.is_some()
+                && i.organizational_unit == unit
+            {
                 found.entry(i.account).or_insert(i.organizational_unit);
             }
         }
@@ -274,10 +282,7 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
         let owner = env.spec.owner.as_deref();
         let found = match describe_ours(api, &set, &env.name, &file, owner).await? {
             None => None,
-            Some(_) => stack_sets::instances(api, &set)
-                .await?
-                .into_iter()
-                .find(|i| i.account == account && i.region == region),
+            Some(_) => stack_sets::instance_in(api, &set, &account, &region).await?,
         };
         // StackSets skips a suspended account, and its instance then names no stack although
         // one may be there with its data ("SKIPPED_SUSPENDED_ACCOUNT: The operation in the
@@ -327,7 +332,15 @@ async fn unit_without_accounts(admin: Clients, env: &Environment) -> Result<Stac
             && let Some(i) = stack_sets::instances(api, &set)
                 .await?
                 .into_iter()
-                .find(|i| i.region == region)
+                .find(|i| {
+                    i.region == region
+                        && i.organizational_unit.is_some()
+                        && i.organizational_unit.as_deref()
+                            == env
+                                .target
+                                .as_ref()
+                                .and_then(|t| t.organizational_unit.as_deref())
+                })
         {
             return Err(crate::error::Error::aws(format!(
                 "{}: stack set {set} has an instance in {} {} now, which was not there a moment ago: run the command again",

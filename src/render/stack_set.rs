@@ -84,11 +84,16 @@ impl Place {
         }
     }
 
-    /// Whether a stack set's instance in `account` and `region` is this target's: in its
-    /// account and region, or for a whole unit in its region (a file has one such target per
-    /// region, and an account that moved to another unit keeps its instance).
-    pub fn holds(&self, account: &str, region: &str) -> bool {
-        region == self.region && (self.whole_unit() || account == self.account)
+    /// Whether a stack set's instance in `account` and `region`, named in the unit `unit`
+    /// (as ListStackInstances says), is this target's: in its account and region, or for a
+    /// whole unit in its region and named in its unit (another instance there is no target's
+    /// of this file, and is not touched).
+    pub fn holds(&self, account: &str, region: &str, unit: Option<&str>) -> bool {
+        region == self.region
+            && match self.whole_unit() {
+                true => unit.is_some() && unit == self.unit.as_deref(),
+                false => account == self.account,
+            }
     }
 
     /// How messages name it: `111122223333 eu-west-1`, or `every account of ou-… in

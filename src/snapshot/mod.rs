@@ -383,7 +383,9 @@ pub async fn read_at(
                             .known()
                             .filter(|_| wanted.function)
                             .map(String::as_str),
-                        environment: Some(env.name.as_str()),
+                        // What the workers publish (QFLEET_ENVIRONMENT): the name of its
+                        // resources, an account of a whole unit's too.
+                        environment: Some(env.resource_name()),
                         // As the templates give QFLEET_STAGE: a pipeline of one stage is a
                         // one-stage environment.
                         stage: env.pipeline_stage().map(|s| s.name.as_str()),

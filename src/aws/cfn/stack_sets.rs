@@ -93,6 +93,8 @@ pub struct StackSet {
     /// Its ARN, when the answer says (what another stack set's automatic deployment names
     /// to wait for it).
     pub arn: Option<String>,
+    /// The stack sets (ARNs) its automatic deployment waits for.
+    pub depends_on: Vec<String>,
 }
 
 /// The stack set `name`, or `None` when there is none (or it was deleted).
@@ -124,6 +126,10 @@ pub async fn describe(api: Api<'_>, name: &str) -> Result<Option<StackSet>> {
                     .auto_deployment()
                     .and_then(|a| a.retain_stacks_on_account_removal()),
                 arn: s.stack_set_arn().map(str::to_string),
+                depends_on: s
+                    .auto_deployment()
+                    .map(|a| a.depends_on().to_vec())
+                    .unwrap_or_default(),
             }))
         }
         Err(e) => AwsError::from_sdk(&format!("describing stack set {name}"), e).into_absent(),
@@ -223,7 +229,7 @@ impl Group {
         let targets = DeploymentTargets::builder()
             .set_organizational_unit_ids(Some(self.organizational_units.clone()));
         match self.whole_units {
-            true => targets.build(),
+            true => targets.account_filter_type(AccountFilterType::None).build(),
             false => targets
                 .set_accounts(Some(self.accounts.clone()))
                 .account_filter_type(AccountFilterType::Intersection)
@@ -447,13 +453,15 @@ pub async fn instance_settled(
     .await
 }
 
-/// The stack set's instances in `region` (every account of a whole unit there) once at least
+/// The stack set's instances in `region` named in the unit `unit` (every account of a whole
+/// unit there) once at least
 /// one is listed and each is CURRENT, or as listed after [`RESULT_READS`] more reads, paced as
 /// every wait: the caller judges ([`instance_settled`] for a whole unit).
 pub async fn region_settled(
     api: Api<'_>,
     name: &str,
     region: &str,
+    unit: Option<&str>,
     polling: Polling,
 ) -> Result<Vec<Instance>> {
     let read = || async {
@@ -461,7 +469,7 @@ pub async fn region_settled(
             listed(api, name, None)
                 .await?
                 .into_iter()
-                .filter(|i| i.region == region)
+                .filter(|i| i.region == region && i.organizational_unit.as_deref() == unit)
                 .collect::<Vec<_>>(),
         )
     };
@@ -502,6 +510,20 @@ where
 /// Every instance of the stack set.
 pub async fn instances(api: Api<'_>, name: &str) -> Result<Vec<Instance>> {
     listed(api, name, None).await
+}
+
+/// The stack set's instance in `account` and `region`, if it has one (ListStackInstances
+/// filtered to them: one call whatever the number of instances).
+pub async fn instance_in(
+    api: Api<'_>,
+    name: &str,
+    account: &str,
+    region: &str,
+) -> Result<Option<Instance>> {
+    Ok(listed(api, name, Some((account, region)))
+        .await?
+        .into_iter()
+        .find(|i| i.account == account && i.region == region))
 }
 
 /// Every instance of the stack set once the ones just deleted (`gone`: account and region)

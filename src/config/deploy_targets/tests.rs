@@ -1159,3 +1159,23 @@ fn automatic_deployment_needs_service_managed_stack_sets() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].field, "rollout.auto_deployment");
 }
+
+#[test]
+fn an_account_of_a_unit_is_picked_by_name_at_account_and_a_path_never_is() {
+    assert_eq!(
+        account_pick("orders-eu@111122223333"),
+        Some(("orders-eu", "111122223333"))
+    );
+    for not in [
+        "orders-eu",
+        "orders-eu@",
+        "@111122223333",
+        "orders-eu@1234",
+        "orders-eu@all",
+        "ci/job@2/orders.yaml",
+        "job@111122223333/orders.yaml",
+        "orders.yaml@111122223333",
+    ] {
+        assert_eq!(account_pick(not), None, "{not}");
+    }
+}

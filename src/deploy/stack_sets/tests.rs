@@ -1794,7 +1794,8 @@ fn mocked_a_whole_unit_is_created_with_automatic_deployment_by_naming_the_unit_a
                 && r.deployment_targets().is_some_and(|t| {
                     t.organizational_unit_ids() == ["ou-ab12-34cd56ef"]
                         && t.accounts().is_empty()
-                        && t.account_filter_type().is_none()
+                        && t.account_filter_type()
+                            == Some(&aws_sdk_cloudformation::types::AccountFilterType::None)
                 })
         })
         .then_output(|| {
@@ -1808,10 +1809,12 @@ fn mocked_a_whole_unit_is_created_with_automatic_deployment_by_naming_the_unit_a
         (A, "eu-west-1", ok.clone(), None),
         (B, "eu-west-1", ok, None),
     ]);
-    let list = listed(vec![
-        (A, "eu-west-1", "CURRENT"),
-        (B, "eu-west-1", "CURRENT"),
-        ("777777777777", "us-east-1", "CURRENT"),
+    let list = listed_in_units(vec![
+        (A, "eu-west-1", "CURRENT", EU_UNIT),
+        (B, "eu-west-1", "CURRENT", EU_UNIT),
+        ("777777777777", "us-east-1", "CURRENT", "ou-ab12-99zz88yy"),
+        // Another unit's instance in the region: no target's of this file, left alone.
+        ("888888888888", "eu-west-1", "OUTDATED", "ou-ab12-0ther0u1"),
     ]);
     let out = wave_of(
         &f,
@@ -1887,10 +1890,11 @@ fn mocked_a_whole_unit_fails_when_one_of_its_accounts_fails() {
     assert!(!out[0].ok);
     let m = message(&out[0]);
     assert!(
-        m.contains("1 of 2 accounts in every account of ou-ab12-34cd56ef in eu-west-1")
-            && m.contains(&format!(
-                "{B} FAILED (Role qfleet-reader is not authorized)"
-            )),
+        m.contains(
+            "the operation FAILED (failure tolerance exceeded): 1 of 2 accounts did not succeed"
+        ) && m.contains(&format!(
+            "{B} FAILED (Role qfleet-reader is not authorized)"
+        )),
         "{m}"
     );
     // No fleet for a target whose data stack set failed.
@@ -1945,5 +1949,196 @@ fn mocked_a_whole_units_stack_set_without_automatic_deployment_and_retention_is_
             update.num_calls() + create.num_calls() + instances.num_calls(),
             0
         );
+    }
+}
+
+const EU_UNIT: &str = "ou-ab12-34cd56ef";
+
+/// ListStackInstances (unfiltered) listing (account, region, status, unit).
+fn listed_in_units(
+    instances: Vec<(&'static str, &'static str, &'static str, &'static str)>,
+) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::list_stack_instances)
+        .match_requests(|r| r.stack_instance_account().is_none())
+        .then_output(move || {
+            ListStackInstancesOutput::builder()
+                .set_summaries(Some(
+                    instances
+                        .iter()
+                        .map(|(a, r, s, u)| {
+                            StackInstanceSummary::builder()
+                                .account(*a)
+                                .region(*r)
+                                .status(StackInstanceStatus::from(*s))
+                                .organizational_unit_id(*u)
+                                .stack_id(format!(
+                                    "arn:aws:cloudformation:{r}:{a}:stack/StackSet-x-1/guid"
+                                ))
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        })
+}
+
+/// `plan` of a whole-unit file that has no stack set yet: each stack set and the unit's
+/// instances would be created, and nothing is read that only a deploy makes (the data stack
+/// set's ARN, for the fleet's automatic deployment).
+#[test]
+fn mocked_plan_of_a_new_whole_unit_file_says_what_it_would_create() {
+    let f = org_units();
+    let (none, create, instances) = (no_stack_set(), created(), create_instances());
+    let (out, _) = wave_of_file(
+        &f,
+        &[&none, &create, &instances],
+        &f.targets,
+        Mode::Plan,
+        &opts(),
+    );
+    for o in &out {
+        assert!(o.ok, "{o:?}");
+        assert_eq!(o.stacks.len(), 2);
+        assert!(o.stacks.iter().all(|s| s.action == Action::WouldCreate));
+    }
+    assert!(out[0].stacks[0].notes[0].contains("every account of ou-ab12-34cd56ef in eu-west-1"));
+    assert_eq!(create.num_calls() + instances.num_calls(), 0);
+}
+
+/// A whole unit is deployed only on evidence from every account: an operation that did not
+/// succeed (its failure tolerance let failures through, or it stopped) fails it even when the
+/// results listed so far succeeded, and so do results and instances that name different
+/// accounts (eventually consistent results: an account listed without one may have failed).
+#[test]
+fn mocked_a_whole_unit_needs_the_operation_and_every_account_to_agree() {
+    let f = org_units();
+    let run = |status: StackSetOperationStatus, results_of: Vec<&'static str>| {
+        let data_described = mock!(aws_sdk_cloudformation::Client::describe_stack_set)
+            .match_requests(|r| r.stack_set_name() == Some("qfleet-orgunits-data"))
+            .sequence()
+            .error(set_not_found)
+            .output(|| {
+                DescribeStackSetOutput::builder()
+                    .stack_set(SdkStackSet::builder().stack_set_arn(DATA_SET_ARN).build())
+                    .build()
+            })
+            .build();
+        let (none, create) = (no_stack_set(), created());
+        let instances =
+            mock!(aws_sdk_cloudformation::Client::create_stack_instances).then_output(|| {
+                CreateStackInstancesOutput::builder()
+                    .operation_id(format!("op-{A}-{B}"))
+                    .build()
+            });
+        let op = operation(status, None);
+        let res = results(
+            results_of
+                .into_iter()
+                .map(|a| {
+                    (
+                        a,
+                        "eu-west-1",
+                        StackSetOperationResultStatus::Succeeded,
+                        None,
+                    )
+                })
+                .collect(),
+        );
+        let list = listed_in_units(vec![
+            (A, "eu-west-1", "CURRENT", EU_UNIT),
+            (B, "eu-west-1", "CURRENT", EU_UNIT),
+        ]);
+        let out = wave_of(
+            &f,
+            &[
+                &data_described,
+                &none,
+                &create,
+                &instances,
+                &op,
+                &res,
+                &list,
+            ],
+            &f.targets[..1],
+        );
+        (out[0].ok, message(&out[0]))
+    };
+    let (ok, m) = run(StackSetOperationStatus::Succeeded, vec![A, B]);
+    assert!(ok, "{m}");
+    let (ok, m) = run(StackSetOperationStatus::Failed, vec![A, B]);
+    assert!(!ok && m.contains("the operation FAILED"), "{m}");
+    let (ok, m) = run(StackSetOperationStatus::Succeeded, vec![A]);
+    assert!(
+        !ok && m.contains(&format!("listed without a result: {B}")),
+        "{m}"
+    );
+}
+
+/// A whole unit's fleet stack set whose automatic deployment does not wait for the data's
+/// (DependsOn): in an account that joins the unit its fleet could start before its queue.
+/// Refused before anything changes.
+#[test]
+fn mocked_a_whole_units_fleet_stack_set_without_its_dependency_is_refused() {
+    let f = org_units();
+    let described = |depends: Option<&'static str>| {
+        mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_compute_output(move |r| {
+            let name = r.stack_set_name().unwrap_or_default().to_string();
+            DescribeStackSetOutput::builder()
+                .stack_set(
+                    SdkStackSet::builder()
+                        .stack_set_name(&name)
+                        .stack_set_arn(format!(
+                            "arn:aws:cloudformation:eu-west-1:999999999999:stackset/{name}:1"
+                        ))
+                        .tags(
+                            Tag::builder()
+                                .key("qfleet:environment")
+                                .value("orgunits")
+                                .build(),
+                        )
+                        .permission_model(PermissionModels::ServiceManaged)
+                        .auto_deployment(
+                            AutoDeployment::builder()
+                                .enabled(true)
+                                .retain_stacks_on_account_removal(true)
+                                .set_depends_on(depends.map(|d| vec![d.to_string()]))
+                                .build(),
+                        )
+                        .template_body(NO_RESOURCES)
+                        .build(),
+                )
+                .build()
+        })
+    };
+    let list = listed_in_units(vec![(A, "eu-west-1", "CURRENT", EU_UNIT)]);
+    for (depends, refused) in [(None, true), (Some(DATA_SET_ARN), false)] {
+        let d = described(depends);
+        let update = mock!(aws_sdk_cloudformation::Client::update_stack_set).then_output(|| {
+            UpdateStackSetOutput::builder()
+                .operation_id(format!("op-{A}"))
+                .build()
+        });
+        let op = operation(StackSetOperationStatus::Succeeded, None);
+        let res = results(vec![(
+            A,
+            "eu-west-1",
+            StackSetOperationResultStatus::Succeeded,
+            None,
+        )]);
+        let out = wave_of(&f, &[&d, &list, &update, &op, &res], &f.targets[..1]);
+        let m = message(&out[0]);
+        assert_eq!(
+            m.contains("DependsOn"),
+            refused,
+            "{depends:?}: {m} {:?}",
+            out[0].stacks
+        );
+        if refused {
+            assert_eq!(out[0].exit_code, Exit::Refused);
+            // The data stack set is deployed (its wave's update), the fleet's refused.
+            assert_eq!(update.num_calls(), 1);
+        } else {
+            assert!(out[0].ok, "{m}");
+        }
     }
 }

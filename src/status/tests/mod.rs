@@ -730,7 +730,7 @@ async fn mocked_an_instance_skipped_as_suspended_is_no_answer() {
 /// emulator here runs StackSets with AWS Organizations).
 #[tokio::test]
 async fn mocked_a_whole_units_accounts_are_found_in_its_stack_sets_instances() {
-    use crate::aws::mock::{list_instances, stack_sets, state};
+    use crate::aws::mock::{list_instances, list_instances_in_unit, stack_sets, state};
     use crate::ownership::stack_names::{accounts_in, instances_of};
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org-units.yaml");
     let eu = crate::config::load(&p).unwrap().targets.remove(0);
@@ -767,7 +767,15 @@ async fn mocked_a_whole_units_accounts_are_found_in_its_stack_sets_instances() {
             Some("f-a"),
         ),
     ]);
+    // Named in another unit (or in none): no target's of this file.
     let (sets, list) = (stack_sets("orgunits"), list_instances(&st));
+    let admin = Rules {
+        cfn: vec![&sets, &list],
+        ..Default::default()
+    }
+    .clients();
+    assert!(accounts_in(&admin, &eu).await.unwrap().is_empty());
+    let list = list_instances_in_unit(&st, "ou-ab12-34cd56ef");
     let admin = Rules {
         cfn: vec![&sets, &list],
         ..Default::default()
@@ -794,7 +802,7 @@ async fn mocked_a_whole_units_accounts_are_found_in_its_stack_sets_instances() {
         "us-east-1",
         Some("d-us"),
     )]);
-    let list = list_instances(&empty);
+    let list = list_instances_in_unit(&empty, "ou-ab12-34cd56ef");
     let admin = Rules {
         cfn: vec![&sets, &list],
         ..Default::default()
@@ -807,4 +815,35 @@ async fn mocked_a_whole_units_accounts_are_found_in_its_stack_sets_instances() {
     };
     assert_eq!(at.name("qfleet-orgunits-eu-data"), None);
     assert_eq!(at.name("qfleet-orgunits-eu-fleet"), None);
+}
+
+/// `ENV@ACCOUNT` picks an account of a target that stands for a whole unit: of any other
+/// environment it is refused before AWS is asked (exit 2), and the same pick twice too.
+#[test]
+fn an_account_is_picked_only_of_a_whole_unit() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
+    let load = |names: &[String]| -> crate::error::Result<Vec<crate::config::Environment>> {
+        let file = crate::config::load(&p)?;
+        Ok(file
+            .targets
+            .into_iter()
+            .filter(|e| names.contains(&e.name))
+            .collect())
+    };
+    let pick = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        crate::session::of_accounts(&args, load, crate::aws::Settings::default(), 1)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    let e = pick(&["fleetsets-eu1@111122223333"]);
+    assert!(
+        e.contains(
+            "`fleetsets-eu1` is not a target that stands for a whole AWS Organizations unit"
+        ),
+        "{e}"
+    );
+    let e = pick(&["fleetsets-eu1@111122223333", "fleetsets-eu1@111122223333"]);
+    assert!(e.contains("named twice"), "{e}");
 }
