@@ -379,8 +379,12 @@ fn stack_sets_line(env: &Environment) -> Option<String> {
         crate::config::schema::PermissionModel::ServiceManaged => "service-managed",
         crate::config::schema::PermissionModel::SelfManaged => "self-managed",
     };
+    let instances = match env.whole_unit() {
+        true => "with automatic deployment: an instance in every account of each target's unit, accounts that join it included",
+        false => "an instance per target",
+    };
     Some(format!(
-        "deployed through CloudFormation StackSets ({permissions} permissions, from {from}): stack sets {}, an instance per target",
+        "deployed through CloudFormation StackSets ({permissions} permissions, from {from}): stack sets {}, {instances}",
         sets.join(", ")
     ))
 }
@@ -410,7 +414,7 @@ fn table(checked: &[Checked]) -> String {
                     row.push(match t {
                         Some(t) => match (&t.account, &t.organizational_unit) {
                             (Some(a), _) => a.clone(),
-                            (None, Some(unit)) if env.whole_unit() => format!("all of {unit}"),
+                            (None, Some(unit)) if env.whole_unit() => unit.clone(),
                             (None, _) => "any".into(),
                         },
                         None => String::new(),
