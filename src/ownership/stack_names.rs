@@ -221,10 +221,6 @@ pub async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Environment
 pub async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Environment>> {
     let api = Api::new(&admin.cfn, call_as(env));
     let file_env = env.file_environment().to_string();
-    let unit = env
-        .target
-        .as_ref()
-        .and_then(|t| t.organizational_unit.clone());
     let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
     for name in env.stack_names() {
         let set =
@@ -237,10 +233,7 @@ pub async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Envir
             continue;
         }
         for i in stack_sets::instances(api, &set).await? {
-            if i.region == env.spec.region
-                && i.organizational_unit.is_some()
-                && i.organizational_unit == unit
-            {
+            if of_unit(env, &i) {
                 found.entry(i.account).or_insert(i.organizational_unit);
             }
         }
@@ -300,7 +293,18 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
         }
         instances.insert(name, (set, found));
     }
-    Ok(StackSetTarget {
+    Ok(at(admin, env, file, account, instances))
+}
+
+/// `env`'s stacks as its file's stack sets' `instances` in `account` and its region.
+fn at(
+    admin: Clients,
+    env: &Environment,
+    file: String,
+    account: String,
+    instances: BTreeMap<String, (String, Option<Instance>)>,
+) -> StackSetTarget {
+    StackSetTarget {
         call_as: call_as(env),
         admin,
         file,
@@ -310,9 +314,19 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
             .target
             .as_ref()
             .and_then(|t| t.organizational_unit.clone()),
-        region,
+        region: env.spec.region.clone(),
         instances,
-    })
+    }
+}
+
+/// Whether instance `i` is one of whole-unit target `env`'s: in its region, named in its unit
+/// (as ListStackInstances says).
+fn of_unit(env: &Environment, i: &Instance) -> bool {
+    let unit = env
+        .target
+        .as_ref()
+        .and_then(|t| t.organizational_unit.as_deref());
+    i.region == env.spec.region && unit.is_some() && i.organizational_unit.as_deref() == unit
 }
 
 /// A unit-wide target none of whose accounts has an instance in its region ([`accounts_of`]
@@ -332,15 +346,7 @@ async fn unit_without_accounts(admin: Clients, env: &Environment) -> Result<Stac
             && let Some(i) = stack_sets::instances(api, &set)
                 .await?
                 .into_iter()
-                .find(|i| {
-                    i.region == region
-                        && i.organizational_unit.is_some()
-                        && i.organizational_unit.as_deref()
-                            == env
-                                .target
-                                .as_ref()
-                                .and_then(|t| t.organizational_unit.as_deref())
-                })
+                .find(|i| of_unit(env, i))
         {
             return Err(crate::error::Error::aws(format!(
                 "{}: stack set {set} has an instance in {} {} now, which was not there a moment ago: run the command again",
@@ -349,17 +355,5 @@ async fn unit_without_accounts(admin: Clients, env: &Environment) -> Result<Stac
         }
         instances.insert(name, (set, None));
     }
-    Ok(StackSetTarget {
-        call_as: call_as(env),
-        admin,
-        file,
-        owner: env.spec.owner.clone(),
-        account: String::new(),
-        organizational_unit: env
-            .target
-            .as_ref()
-            .and_then(|t| t.organizational_unit.clone()),
-        region,
-        instances,
-    })
+    Ok(at(admin, env, file, String::new(), instances))
 }

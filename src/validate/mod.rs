@@ -380,7 +380,9 @@ fn stack_sets_line(env: &Environment) -> Option<String> {
         crate::config::schema::PermissionModel::SelfManaged => "self-managed",
     };
     let instances = match env.whole_unit() {
-        true => "with automatic deployment: an instance in every account of each target's unit, accounts that join it included",
+        true => {
+            "with automatic deployment: an instance in every account of each target's unit, accounts that join it included"
+        }
         false => "an instance per target",
     };
     Some(format!(

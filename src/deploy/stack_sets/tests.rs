@@ -460,6 +460,23 @@ fn existing(tags: Vec<(&'static str, &'static str)>, fingerprint: &'static str) 
 /// The stack set's instances as listed before the wave's calls (a read back after them is
 /// [`read_back`]'s).
 fn listed(instances: Vec<(&'static str, &'static str, &'static str)>) -> Rule {
+    listed_with(
+        instances
+            .into_iter()
+            .map(|(a, r, s)| (a, r, s, None))
+            .collect(),
+    )
+}
+
+/// ListStackInstances (unfiltered) listing (account, region, status, unit).
+fn listed_with(
+    instances: Vec<(
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    )>,
+) -> Rule {
     mock!(aws_sdk_cloudformation::Client::list_stack_instances)
         .match_requests(|r| r.stack_instance_account().is_none())
         .then_output(move || {
@@ -467,11 +484,12 @@ fn listed(instances: Vec<(&'static str, &'static str, &'static str)>) -> Rule {
                 .set_summaries(Some(
                     instances
                         .iter()
-                        .map(|(a, r, s)| {
+                        .map(|(a, r, s, u)| {
                             StackInstanceSummary::builder()
                                 .account(*a)
                                 .region(*r)
                                 .status(StackInstanceStatus::from(*s))
+                                .set_organizational_unit_id(u.map(str::to_string))
                                 .stack_id(format!(
                                     "arn:aws:cloudformation:{r}:{a}:stack/StackSet-x-1/guid"
                                 ))
@@ -1958,28 +1976,12 @@ const EU_UNIT: &str = "ou-ab12-34cd56ef";
 fn listed_in_units(
     instances: Vec<(&'static str, &'static str, &'static str, &'static str)>,
 ) -> Rule {
-    mock!(aws_sdk_cloudformation::Client::list_stack_instances)
-        .match_requests(|r| r.stack_instance_account().is_none())
-        .then_output(move || {
-            ListStackInstancesOutput::builder()
-                .set_summaries(Some(
-                    instances
-                        .iter()
-                        .map(|(a, r, s, u)| {
-                            StackInstanceSummary::builder()
-                                .account(*a)
-                                .region(*r)
-                                .status(StackInstanceStatus::from(*s))
-                                .organizational_unit_id(*u)
-                                .stack_id(format!(
-                                    "arn:aws:cloudformation:{r}:{a}:stack/StackSet-x-1/guid"
-                                ))
-                                .build()
-                        })
-                        .collect(),
-                ))
-                .build()
-        })
+    listed_with(
+        instances
+            .into_iter()
+            .map(|(a, r, s, u)| (a, r, s, Some(u)))
+            .collect(),
+    )
 }
 
 /// `plan` of a whole-unit file that has no stack set yet: each stack set and the unit's
