@@ -9,7 +9,8 @@ use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 pub struct DlqArgs {
-    /// One environment: its name (a file in the stacks directory, or one copy), or a path.
+    /// One environment: its name (a file in the stacks directory, one copy, or ENV-TARGET@ACCOUNT
+    /// for one account of a whole-unit target), or a path.
     pub env: String,
     /// For a pipeline, the stage whose dead-letter queue to act on (`list` and `show` default to
     /// every stage's; `redrive` and `purge` need one named).

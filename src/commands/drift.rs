@@ -10,7 +10,8 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Environment names (files in the stacks directory, copies, globs) or paths to stack files.
+    /// Environment names (files in the stacks directory, copies, globs, ENV-TARGET@ACCOUNT for
+    /// one account of a whole-unit target) or paths to stack files.
     #[arg(required = true)]
     pub envs: Vec<String>,
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct JobsArgs {
-    /// One environment: its name (a file in the stacks directory, or one copy), or a path.
+    /// One environment: its name (a file in the stacks directory, one copy, or ENV-TARGET@ACCOUNT
+    /// for one account of a whole-unit target), or a path.
     pub env: String,
     /// An upload's key (under the upload prefix, or without it): its jobs with every change.
     pub key: Option<String>,

@@ -9,7 +9,8 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
-    /// Environment names (files in the stacks directory, copies, globs) or paths to stack files;
+    /// Environment names (files in the stacks directory, copies, globs, ENV-TARGET@ACCOUNT for
+    /// one account of a whole-unit target) or paths to stack files;
     /// --shell takes one.
     #[arg(required = true)]
     pub envs: Vec<String>,

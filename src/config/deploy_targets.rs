@@ -393,12 +393,6 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
             ),
         ));
     }
-    if env.function_code.is_some() || env.pipeline.iter().any(|s| s.function_code.is_some()) {
-        errors.push(src.error(
-            "rollout.mode",
-            "stack_sets cannot deploy a function's code: qfleet uploads it to one account's bucket, and a stack set's template is one for every account and region; give the function a container image (workers.lambda.image), or use mode: direct",
-        ));
-    }
     errors.extend(default_networks(env, envs));
     let mut places: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut regions_of_units: BTreeMap<String, usize> = BTreeMap::new();
@@ -441,6 +435,10 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
             continue;
         }
         let Some(account) = t.account.clone() else {
+            // Said at rollout.auto_deployment, which needs service-managed permissions.
+            if r.auto_deployment {
+                continue;
+            }
             errors.push(src.key_error(
                 &at("account"),
                 format!(
@@ -479,6 +477,27 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
         }
     }
     errors
+}
+
+/// Once the workers' files are read: a StackSets file whose function's code is a package to
+/// upload (a directory with files beside the handler, or requirements) is refused, once, at
+/// `rollout.mode`: qfleet uploads a package to one account's bucket, and a stack set's template
+/// is one for every account and region (one that joins a unit later too). A handler of one
+/// file is carried in the template itself (`ZipFile`), and a container image is an image.
+pub fn check_uploads(file: &Environment) -> Vec<InputError> {
+    let uploads = |e: &Environment| {
+        e.function_code
+            .as_ref()
+            .is_some_and(|c| c.package.is_some())
+    };
+    let stack_sets = file.spec.rollout.mode == super::schema::RolloutMode::StackSets;
+    match stack_sets && file.targets.iter().any(|t| uploads(t) || t.pipeline.iter().any(uploads)) {
+        true => vec![file.source.error(
+            "rollout.mode",
+            "stack_sets cannot deploy a function's code package (a directory with files beside the handler, or requirements): qfleet uploads it to one account's bucket, and a stack set's template is one for every account and region; keep the handler in one file (carried in the template), give the function a container image (workers.lambda.image), or use mode: direct",
+        )],
+        false => Vec::new(),
+    }
 }
 
 /// A StackSets target whose workers run in a network (instances, tasks) names that network:
@@ -942,8 +961,9 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> (Environment, Vec<Inpu
             Some(format!("arn:{partition}:iam::{account}:role/{name}"))
         }
         // A target that stands for a whole unit: the role is named in each of its accounts
-        // when a command finds them ([`of_account`]).
-        (None, Some(_), None) if unit_wide(spec) => None,
+        // when a command finds them ([`of_account`]). With `auto_deployment` set where it does
+        // not apply, that is the error to say, not a missing account.
+        (None, Some(_), None) if spec.rollout.auto_deployment => None,
         (None, Some(_), None) => {
             errors.push(src.key_error(
                 &at("account"),

@@ -580,6 +580,7 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
             for target in &mut env.targets {
                 read_files(target, &mut errors);
             }
+            errors.extend(deploy_targets::check_uploads(&env));
         }
     }
     if errors.is_empty() {

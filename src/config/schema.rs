@@ -147,7 +147,7 @@ settings! {
             => "lowercase letters and digits, starting with a letter, at most 8 characters; the environment there is ENV-NAME",
         /// The account the target is in; qfleet refuses credentials of any other account there.
         pub account: Option<String>
-            => "a 12-digit AWS account id, one of accounts when the file lists them (optional in mode: direct, absent: the credentials' account; required with rollout.mode: stack_sets)",
+            => "a 12-digit AWS account id, one of accounts when the file lists them (optional in mode: direct, absent: the credentials' account; required with rollout.mode: stack_sets, absent with rollout.auto_deployment: the target is then every account of its organizational_unit)",
         /// The AWS Organizations unit the target's account is in (`rollout.permission_model:
         /// service_managed`).
         pub organizational_unit: Option<String>

@@ -198,9 +198,10 @@ pub enum Usage {
     },
     /// A name whose base is a stack file of targets or copies, none of them this one.
     #[error(
-        "no environment `{name}`: {} makes {}",
+        "no environment `{name}`: {} makes {}{}",
         .file.display(),
-        names_of(.known)
+        names_of(.known),
+        account_pick_hint(.name)
     )]
     NotInFile {
         name: String,
@@ -473,4 +474,14 @@ fn import_problems(problems: &[InputError]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// For a name with `@`: how an account of a whole-unit target is named.
+fn account_pick_hint(name: &str) -> &'static str {
+    match name.contains('@') {
+        true => {
+            "; ENV-TARGET@ACCOUNT names one account (its 12 digits) of a target that stands for a whole AWS Organizations unit (rollout.auto_deployment), in status, outputs, drift, dlq, send, jobs, logs and teardown"
+        }
+        false => "",
+    }
 }

@@ -191,6 +191,8 @@ fn json<'a>(c: &'a Checked) -> Body<'a> {
                 administration_account: crate::config::deploy_targets::administration_account(env),
                 call_as: env.spec.rollout.call_as.as_str(),
                 organizational_unit: t.organizational_unit.as_deref(),
+                auto_deployment: env.whole_unit(),
+                account_role: unit_role_arn(env),
             }),
         }),
         warnings,
@@ -204,7 +206,8 @@ struct TargetBody<'a> {
     name: &'a str,
     /// The account it must be deployed in (its account guard); null when the file names none.
     account: Option<&'a str>,
-    /// The role qfleet assumes there; null: the credentials qfleet runs with.
+    /// The role qfleet assumes there; null: the credentials qfleet runs with (or, for a target
+    /// that stands for a whole unit, `stack_sets.account_role` in each account of it).
     role_arn: Option<&'a str>,
     /// Its wave (1 first) and how many waves the file's targets make.
     wave: u32,
@@ -231,8 +234,15 @@ struct StackSetsBody<'a> {
     /// administrator.
     #[schemars(extend("enum" = ["self", "delegated_admin"]))]
     call_as: &'static str,
-    /// The AWS Organizations unit of the target's account (service-managed); else null.
+    /// The AWS Organizations unit of the target's account (service-managed), or the unit the
+    /// target stands for (`auto_deployment`); else null.
     organizational_unit: Option<&'a str>,
+    /// Whether the target stands for every account of its unit (`rollout.auto_deployment`):
+    /// its `account` and `role_arn` are then null, its accounts found when a command runs.
+    auto_deployment: bool,
+    /// With `auto_deployment`, the role qfleet assumes in each account of the unit
+    /// (`arn:PARTITION:iam::ACCOUNT:role/NAME`, ACCOUNT standing for each); else null.
+    account_role: Option<String>,
 }
 
 /// The stack files and rendered templates checked, one object per environment.
@@ -550,15 +560,18 @@ fn stage_workers(env: &Environment, indent: &str, out: &Output) {
 /// The role a target that stands for a whole unit is read and protected as, in each account
 /// of it: `deploy_role` there (`None` for any other environment).
 fn unit_role(env: &Environment) -> Option<String> {
+    unit_role_arn(env).map(|arn| format!("{arn} in each account of its unit"))
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/NAME`: `deploy_role` in each account of a whole unit.
+fn unit_role_arn(env: &Environment) -> Option<String> {
     let role = env
         .spec
         .deploy_role
         .as_deref()
         .filter(|_| env.whole_unit())?;
     let partition = crate::config::regions::partition(&env.spec.region).unwrap_or("aws");
-    Some(format!(
-        "arn:{partition}:iam::ACCOUNT:role/{role} in each account of its unit"
-    ))
+    Some(format!("arn:{partition}:iam::ACCOUNT:role/{role}"))
 }
 
 #[cfg(test)]
@@ -610,7 +623,23 @@ mod tests {
         assert_eq!(v["target"]["mode"], "stack_sets");
         assert_eq!(
             v["target"]["stack_sets"],
-            serde_json::json!({"permission_model": "service_managed", "administration_account": "999999999999", "call_as": "self", "organizational_unit": "ou-ab12-99zz88yy"})
+            serde_json::json!({"permission_model": "service_managed", "administration_account": "999999999999", "call_as": "self", "organizational_unit": "ou-ab12-99zz88yy", "auto_deployment": false, "account_role": null})
+        );
+        // A target that stands for a whole unit: no account nor role of its own, the role in
+        // each account of the unit.
+        let units = crate::config::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org-units.yaml"),
+        )
+        .unwrap();
+        let checked_units = super::check_all(&units.targets, false).unwrap();
+        let u = serde_json::to_value(super::json(&checked_units.checked[0])).unwrap();
+        assert_eq!(
+            (&u["target"]["account"], &u["target"]["role_arn"]),
+            (&serde_json::Value::Null, &serde_json::Value::Null)
+        );
+        assert_eq!(
+            u["target"]["stack_sets"],
+            serde_json::json!({"permission_model": "service_managed", "administration_account": "999999999999", "call_as": "self", "organizational_unit": "ou-ab12-34cd56ef", "auto_deployment": true, "account_role": "arn:aws:iam::ACCOUNT:role/qfleet-reader"})
         );
         assert_eq!(v["stacks"][1]["stack_set"], "qfleet-fleetsets-fleet");
         assert_eq!(v["stacks"][1]["stack_name"], "qfleet-fleetsets-eu2-fleet");

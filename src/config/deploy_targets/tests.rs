@@ -1154,6 +1154,8 @@ fn automatic_deployment_needs_service_managed_stack_sets() {
                 .contains("needs rollout.permission_model: service_managed")),
         "{e:?}"
     );
+    // That is the problem: the targets are not also told to name an account.
+    assert!(!e.iter().any(|e| e.field.ends_with(".account")), "{e:?}");
     let direct = two_by_two("rollout:\n  auto_deployment: true\n");
     let e = errors(&direct);
     assert_eq!(e.len(), 1, "{e:?}");
@@ -1178,4 +1180,34 @@ fn an_account_of_a_unit_is_picked_by_name_at_account_and_a_path_never_is() {
     ] {
         assert_eq!(account_pick(not), None, "{not}");
     }
+}
+
+/// A StackSets file whose function's code is a package to upload (files beside the handler,
+/// requirements) is refused once the code is read: a stack set's template is one for every
+/// account, and qfleet would upload the package to one account's bucket.
+#[test]
+fn a_stack_sets_function_package_is_refused_once_its_code_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("lambda-deps");
+    std::fs::create_dir(&code).unwrap();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lambda-deps");
+    for f in ["job.py", "qfleet_handler.py", "requirements.txt"] {
+        std::fs::copy(examples.join(f), code.join(f)).unwrap();
+    }
+    let file = dir.path().join("pkg.yaml");
+    let rollout = "rollout:\n  mode: stack_sets\n  administration_account: '999999999999'\n";
+    let yaml = format!(
+        "region: eu-west-1\nlab: true\ndeploy_role: qfleet-reader\nqueue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: lambda-deps\n    handler: job.handler\n    timeout: 20s\n{rollout}targets:\n  - name: eu\n    account: '{EU}'\n"
+    );
+    std::fs::write(&file, &yaml).unwrap();
+    let e = match crate::config::load(&file) {
+        Err(Error::Input(e)) => e,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].field, "rollout.mode");
+    assert!(e[0].message.contains("code package"), "{}", e[0]);
+    // The same file deployed directly is fine.
+    std::fs::write(&file, yaml.replace(rollout, "rollout:\n  mode: direct\n")).unwrap();
+    crate::config::load(&file).unwrap();
 }
