@@ -594,11 +594,24 @@ async fn one_set(
                 }
                 _ => stack_sets::update_instances(api, name, &group, &prefs, &token).await,
             };
+            // A whole unit's accounts are known from its instances when it has some (an update):
+            // the results are read again until each of them has one, and until the region
+            // has one at least ("", every account there).
             let places: Vec<(&str, &str)> = which
                 .iter()
                 .map(|&i| &wave[i])
                 .filter(|p| in_group(p))
-                .map(|p| (p.account.as_str(), p.region.as_str()))
+                .flat_map(|p| {
+                    let known = instances
+                        .iter()
+                        .filter(move |x| {
+                            p.whole_unit()
+                                && step != Step::Create
+                                && p.holds(&x.account, &x.region, x.organizational_unit.as_deref())
+                        })
+                        .map(move |x| (x.account.as_str(), p.region.as_str()));
+                    std::iter::once((p.account.as_str(), p.region.as_str())).chain(known)
+                })
                 .collect();
             if step == Step::Update {
                 tried_update = true;

@@ -973,6 +973,16 @@ mod tests {
         );
         // Nothing expected: one read.
         assert_eq!(read(vec![None], &[]).await, (None, 1));
+        // A whole unit's region (account ""): read again until it has a result, and every
+        // result there is final.
+        assert_eq!(
+            read(
+                vec![None, Some("RUNNING"), Some("SUCCEEDED")],
+                &[("", "eu-west-1")]
+            )
+            .await,
+            (Some("SUCCEEDED".into()), 3)
+        );
     }
 
     /// UpdateStackSet names every instance when it names no account: only `None` says so; a

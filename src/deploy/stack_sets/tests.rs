@@ -2082,39 +2082,9 @@ fn mocked_a_whole_unit_needs_the_operation_and_every_account_to_agree() {
 #[test]
 fn mocked_a_whole_units_fleet_stack_set_without_its_dependency_is_refused() {
     let f = org_units();
-    let described = |depends: Option<&'static str>| {
-        mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_compute_output(move |r| {
-            let name = r.stack_set_name().unwrap_or_default().to_string();
-            DescribeStackSetOutput::builder()
-                .stack_set(
-                    SdkStackSet::builder()
-                        .stack_set_name(&name)
-                        .stack_set_arn(format!(
-                            "arn:aws:cloudformation:eu-west-1:999999999999:stackset/{name}:1"
-                        ))
-                        .tags(
-                            Tag::builder()
-                                .key("qfleet:environment")
-                                .value("orgunits")
-                                .build(),
-                        )
-                        .permission_model(PermissionModels::ServiceManaged)
-                        .auto_deployment(
-                            AutoDeployment::builder()
-                                .enabled(true)
-                                .retain_stacks_on_account_removal(true)
-                                .set_depends_on(depends.map(|d| vec![d.to_string()]))
-                                .build(),
-                        )
-                        .template_body(NO_RESOURCES)
-                        .build(),
-                )
-                .build()
-        })
-    };
     let list = listed_in_units(vec![(A, "eu-west-1", "CURRENT", EU_UNIT)]);
     for (depends, refused) in [(None, true), (Some(DATA_SET_ARN), false)] {
-        let d = described(depends);
+        let d = described_unit_set(depends);
         let update = mock!(aws_sdk_cloudformation::Client::update_stack_set).then_output(|| {
             UpdateStackSetOutput::builder()
                 .operation_id(format!("op-{A}"))
@@ -2143,4 +2113,82 @@ fn mocked_a_whole_units_fleet_stack_set_without_its_dependency_is_refused() {
             assert!(out[0].ok, "{m}");
         }
     }
+}
+
+/// DescribeStackSet of a whole-unit file's stack sets as qfleet creates them (automatic
+/// deployment and retention on, marked as the file's), `depends` their DependsOn.
+fn described_unit_set(depends: Option<&'static str>) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_compute_output(move |r| {
+        let name = r.stack_set_name().unwrap_or_default().to_string();
+        DescribeStackSetOutput::builder()
+            .stack_set(
+                SdkStackSet::builder()
+                    .stack_set_name(&name)
+                    .stack_set_arn(format!(
+                        "arn:aws:cloudformation:eu-west-1:999999999999:stackset/{name}:1"
+                    ))
+                    .tags(
+                        Tag::builder()
+                            .key("qfleet:environment")
+                            .value("orgunits")
+                            .build(),
+                    )
+                    .permission_model(PermissionModels::ServiceManaged)
+                    .auto_deployment(
+                        AutoDeployment::builder()
+                            .enabled(true)
+                            .retain_stacks_on_account_removal(true)
+                            .set_depends_on(depends.map(|d| vec![d.to_string()]))
+                            .build(),
+                    )
+                    .template_body(NO_RESOURCES)
+                    .build(),
+            )
+            .build()
+    })
+}
+
+/// A whole unit's update: its accounts are known from its instances, so the operation's
+/// results are read again until each has one (eventually consistent), rather than failing
+/// the target on the first listing that lacks one.
+#[test]
+fn mocked_a_whole_units_update_waits_for_a_result_from_each_account_it_has() {
+    let f = org_units();
+    let d = described_unit_set(Some(DATA_SET_ARN));
+    let list = listed_in_units(vec![
+        (A, "eu-west-1", "CURRENT", EU_UNIT),
+        (B, "eu-west-1", "CURRENT", EU_UNIT),
+    ]);
+    let update = mock!(aws_sdk_cloudformation::Client::update_stack_set).then_output(|| {
+        UpdateStackSetOutput::builder()
+            .operation_id("op-unit")
+            .build()
+    });
+    let op = operation(StackSetOperationStatus::Succeeded, None);
+    let result = |a: &'static str| {
+        StackSetOperationResultSummary::builder()
+            .account(a)
+            .region("eu-west-1")
+            .status(StackSetOperationResultStatus::Succeeded)
+            .build()
+    };
+    let lagging = mock!(aws_sdk_cloudformation::Client::list_stack_set_operation_results)
+        .sequence()
+        .output(move || {
+            ListStackSetOperationResultsOutput::builder()
+                .summaries(result(A))
+                .build()
+        })
+        .output(move || {
+            ListStackSetOperationResultsOutput::builder()
+                .summaries(result(A))
+                .summaries(result(B))
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let out = wave_of(&f, &[&d, &list, &update, &op, &lagging], &f.targets[..1]);
+    assert!(out[0].ok, "{}", message(&out[0]));
+    assert_eq!(update.num_calls(), 2);
+    assert!(lagging.num_calls() >= 3, "{}", lagging.num_calls());
 }
