@@ -388,7 +388,9 @@ async fn one_set(
                     Step::Nothing | Step::Inoperable | Step::Refused => Action::NoChanges,
                 };
                 let mut o = outcome(i, s, action, started);
-                let error = (s == Step::Inoperable).then(|| instance_error(name, p, INOPERABLE));
+                o.notes.extend(unit_now(p, &instances));
+                let error = (s == Step::Inoperable)
+                    .then(|| instance_error(name, p, &inoperable(p, &instances)));
                 if error.is_some() {
                     o.status = Some("INOPERABLE".into());
                 }
@@ -466,7 +468,8 @@ async fn one_set(
     let mut answered: Vec<Vec<String>> = (0..wave.len()).map(|_| Vec::new()).collect();
     let mut results: Vec<Option<Result<(), String>>> = steps
         .iter()
-        .map(|s| (*s == Step::Inoperable).then(|| Err(INOPERABLE.to_string())))
+        .zip(wave)
+        .map(|(s, p)| (*s == Step::Inoperable).then(|| Err(inoperable(p, &instances))))
         .collect();
     let chosen = |want: &[Step]| -> Vec<usize> {
         (0..wave.len())
@@ -846,6 +849,46 @@ fn instance_error(set: &str, p: &Place, why: &str) -> Error {
         if p.whole_unit() { "s" } else { "" },
         p.label()
     )))
+}
+
+/// Where a whole unit's instances are before the wave (`plan`: which accounts a change
+/// reaches), each with its status; `None` for a target of one account, or a unit without any.
+fn unit_now(p: &Place, instances: &[Instance]) -> Option<String> {
+    let now: Vec<String> = instances
+        .iter()
+        .filter(|i| {
+            p.whole_unit() && p.holds(&i.account, &i.region, i.organizational_unit.as_deref())
+        })
+        .map(|i| format!("{} ({})", i.account, i.status))
+        .collect();
+    (!now.is_empty()).then(|| {
+        format!(
+            "its instances now, in {} account{} of {} in {}: {}",
+            now.len(),
+            if now.len() == 1 { "" } else { "s" },
+            p.unit.as_deref().unwrap_or("its unit"),
+            p.region,
+            now.join(", ")
+        )
+    })
+}
+
+/// Why an INOPERABLE target is not deployed ([`INOPERABLE`]), naming the accounts of a whole
+/// unit whose instance is.
+fn inoperable(p: &Place, instances: &[Instance]) -> String {
+    let accounts: Vec<&str> = instances
+        .iter()
+        .filter(|i| {
+            p.whole_unit()
+                && i.status == "INOPERABLE"
+                && p.holds(&i.account, &i.region, i.organizational_unit.as_deref())
+        })
+        .map(|i| i.account.as_str())
+        .collect();
+    match accounts.is_empty() {
+        true => INOPERABLE.to_string(),
+        false => format!("the instance in {} is {INOPERABLE}", accounts.join(", ")),
+    }
 }
 
 /// A whole unit's instances in its region as listed after the wave: each CURRENT, one at

@@ -2192,3 +2192,27 @@ fn mocked_a_whole_units_update_waits_for_a_result_from_each_account_it_has() {
     assert_eq!(update.num_calls(), 2);
     assert!(lagging.num_calls() >= 3, "{}", lagging.num_calls());
 }
+
+/// `plan` of a whole unit that has instances names them, with their status; one INOPERABLE
+/// account fails the target, named.
+#[test]
+fn mocked_plan_names_a_whole_units_instances_and_an_inoperable_account() {
+    let f = org_units();
+    let d = described_unit_set(Some(DATA_SET_ARN));
+    let list = listed_in_units(vec![
+        (A, "eu-west-1", "CURRENT", EU_UNIT),
+        (B, "eu-west-1", "INOPERABLE", EU_UNIT),
+    ]);
+    let (out, _) = wave_of_file(&f, &[&d, &list], &f.targets[..1], Mode::Plan, &opts());
+    let notes = &out[0].stacks[0].notes;
+    assert!(
+        notes.iter().any(|n| n
+            == &format!("its instances now, in 2 accounts of {EU_UNIT} in eu-west-1: {A} (CURRENT), {B} (INOPERABLE)")),
+        "{notes:?}"
+    );
+    let m = message(&out[0]);
+    assert!(
+        m.contains(&format!("the instance in {B} is INOPERABLE")),
+        "{m}"
+    );
+}
