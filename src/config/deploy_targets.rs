@@ -83,6 +83,13 @@ pub fn account_pick(arg: &str) -> Option<(&str, &str)> {
     (valid_account(account) && !base.is_empty() && !path).then_some((base, account))
 }
 
+/// The ARN of the role named `role` (`deploy_role`) in `account` (an account id, or a stand-in
+/// such as `*` or `ACCOUNT` for every account of a whole unit), in `region`'s partition.
+pub fn role_in(role: &str, region: &str, account: &str) -> String {
+    let partition = regions::partition(region).unwrap_or("aws");
+    format!("arn:{partition}:iam::{account}:role/{role}")
+}
+
 /// One account of a unit-wide target `unit` ([`unit_wide`]), as the environment it is to every
 /// command: named `orders-eu@111122223333` (its resources keep the target's names,
 /// [`Environment::resource_name`]), guarded to `account`, acting there as `deploy_role`, in
@@ -96,12 +103,11 @@ pub fn of_account(
     let name = format!("{}{ACCOUNT_MARK}{account}", unit.resource_name());
     env.pipeline = stages::rename(&unit.pipeline, &name);
     env.name = name;
-    let partition = regions::partition(&env.spec.region).unwrap_or("aws");
     let role = env
         .spec
         .deploy_role
         .as_ref()
-        .map(|r| format!("arn:{partition}:iam::{account}:role/{r}"));
+        .map(|r| role_in(r, &env.spec.region, account));
     env.spec.accounts = Some(vec![account.to_string()]);
     let at = |t: &mut Target| {
         t.account = Some(account.to_string());
@@ -957,9 +963,7 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> (Environment, Vec<Inpu
             }
             Ok(_) => Some(arn.clone()),
         },
-        (None, Some(name), Some(account)) => {
-            Some(format!("arn:{partition}:iam::{account}:role/{name}"))
-        }
+        (None, Some(name), Some(account)) => Some(role_in(name, &region, account)),
         // A target that stands for a whole unit: the role is named in each of its accounts
         // when a command finds them ([`of_account`]). With `auto_deployment` set where it does
         // not apply, that is the error to say, not a missing account.

@@ -908,22 +908,18 @@ fn unit_current(instances: &[Instance], answered: &[String]) -> Result<(), Strin
         .map(String::as_str)
         .filter(|a| !listed.contains(a))
         .collect();
-    if !unanswered.is_empty() || !unlisted.is_empty() {
+    let parts: Vec<String> = [
+        ("listed without a result", &unanswered),
+        ("a result but no instance listed", &unlisted),
+    ]
+    .iter()
+    .filter(|(_, accounts)| !accounts.is_empty())
+    .map(|(what, accounts)| format!("{what}: {}", accounts.join(", ")))
+    .collect();
+    if !parts.is_empty() {
         return Err(format!(
-            "the operation's results and the instances listed after it name different accounts of the unit ({}{}{}): not known to be deployed everywhere; deploy again",
-            match unanswered.is_empty() {
-                true => String::new(),
-                false => format!("listed without a result: {}", unanswered.join(", ")),
-            },
-            if !unanswered.is_empty() && !unlisted.is_empty() {
-                "; "
-            } else {
-                ""
-            },
-            match unlisted.is_empty() {
-                true => String::new(),
-                false => format!("a result but no instance listed: {}", unlisted.join(", ")),
-            },
+            "the operation's results and the instances listed after it name different accounts of the unit ({}): not known to be deployed everywhere; deploy again",
+            parts.join("; ")
         ));
     }
     if instances.is_empty() {
@@ -1010,35 +1006,21 @@ fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
                 )
             })
             .collect();
-        if op.status != "SUCCEEDED" {
-            return Err(match failed.is_empty() {
-                true => of_op(),
-                false => format!(
-                    "{}: {} of {} accounts did not succeed: {}",
-                    of_op(),
-                    failed.len(),
-                    here.len(),
-                    failed.join("; ")
-                ),
-            });
-        }
-        if here.is_empty() {
-            return Err(format!(
-                "{}, and its results name no account in {}: not known to be deployed",
-                of_op(),
-                p.label()
-            ));
-        }
-        return match failed.is_empty() {
-            true => Ok(()),
-            false => Err(format!(
-                "{}: {} of {} accounts in {} did not succeed: {}",
+        return match (op.status == "SUCCEEDED", here.is_empty(), failed.is_empty()) {
+            (true, false, true) => Ok(()),
+            (_, _, false) => Err(format!(
+                "{}: {} of {} accounts did not succeed: {}",
                 of_op(),
                 failed.len(),
                 here.len(),
-                p.label(),
                 failed.join("; ")
             )),
+            (true, true, _) => Err(format!(
+                "{}, and its results name no account in {}: not known to be deployed",
+                of_op(),
+                p.label()
+            )),
+            (false, _, true) => Err(of_op()),
         };
     }
     match op.result(&p.account, &p.region) {

@@ -570,8 +570,11 @@ fn unit_role_arn(env: &Environment) -> Option<String> {
         .deploy_role
         .as_deref()
         .filter(|_| env.whole_unit())?;
-    let partition = crate::config::regions::partition(&env.spec.region).unwrap_or("aws");
-    Some(format!("arn:{partition}:iam::ACCOUNT:role/{role}"))
+    Some(crate::config::deploy_targets::role_in(
+        role,
+        &env.spec.region,
+        "ACCOUNT",
+    ))
 }
 
 #[cfg(test)]

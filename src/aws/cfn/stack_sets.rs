@@ -126,6 +126,7 @@ pub async fn describe(api: Api<'_>, name: &str) -> Result<Option<StackSet>> {
                     .auto_deployment()
                     .and_then(|a| a.retain_stacks_on_account_removal()),
                 arn: s.stack_set_arn().map(str::to_string),
+                // None said is none: a whole unit's fleet stack set without it is refused.
                 depends_on: s
                     .auto_deployment()
                     .map(|a| a.depends_on().to_vec())
@@ -454,9 +455,9 @@ pub async fn instance_settled(
 }
 
 /// The stack set's instances in `region` named in the unit `unit` (every account of a whole
-/// unit there) once at least
-/// one is listed and each is CURRENT, or as listed after [`RESULT_READS`] more reads, paced as
-/// every wait: the caller judges ([`instance_settled`] for a whole unit).
+/// unit there) once at least one is listed and each is CURRENT, or as listed after
+/// [`RESULT_READS`] more reads, paced as every wait: the caller judges ([`instance_settled`]
+/// for a whole unit).
 pub async fn region_settled(
     api: Api<'_>,
     name: &str,
@@ -1030,6 +1031,18 @@ mod tests {
                 accounts: vec!["111122223333".into()],
                 regions: Vec::new(),
                 ..Group::default()
+            },
+            // Whole units: without a unit, or with an account besides.
+            Group {
+                regions: vec!["eu-west-1".into()],
+                whole_units: true,
+                ..Group::default()
+            },
+            Group {
+                accounts: vec!["111122223333".into()],
+                regions: vec!["eu-west-1".into()],
+                organizational_units: vec!["ou-ab12-34cd56ef".into()],
+                whole_units: true,
             },
         ] {
             let err = update(cfn, &d, Some(&empty), &prefs, "t")

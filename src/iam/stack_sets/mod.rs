@@ -157,7 +157,7 @@ pub fn grant(
             .spec
             .deploy_role
             .as_ref()
-            .map(|r| format!("arn:{p}:iam::*:role/{r}")),
+            .map(|r| crate::config::deploy_targets::role_in(r, &env.spec.region, "*")),
         false => env.target.as_ref().and_then(|t| t.role_arn.clone()),
     };
     match &role {
