@@ -879,10 +879,12 @@ fn name_problem(env: &Environment) -> Option<InputError> {
         " (taken from the file name; rename the file or set `environment`)".to_string()
     };
     if !super::valid_name(&env.name) {
-        return Some(env.source.error(
+        let mut e = env.source.error(
             field,
             format!("environment name `{}` is not allowed{whose}", env.name),
-        ));
+        );
+        e.allowed = Some(super::NAME_RULE.into());
+        return Some(e);
     }
     let longest = spec
         .targets

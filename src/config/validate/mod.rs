@@ -66,7 +66,10 @@ pub fn check(env: &Environment) -> Vec<InputError> {
                 env.name
             )
         };
-        c.fail(name_field, what);
+        // What names are allowed, rather than the file's keys the field "" would offer.
+        let mut e = env.source.error(name_field, what);
+        e.allowed = Some(NAME_RULE.into());
+        c.errors.push(e);
     }
 
     if let Some(n) = spec.copies {
@@ -419,6 +422,10 @@ fn tag_problem(text: &str, max: usize) -> Option<String> {
         )
     })
 }
+
+/// What [`valid_name`] allows, as the errors say it.
+pub const NAME_RULE: &str =
+    "lowercase letters, digits and single hyphens, starting with a letter, at most 24 characters";
 
 /// Environment names become part of stack, queue and bucket names.
 pub fn valid_name(name: &str) -> bool {

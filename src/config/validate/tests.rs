@@ -30,3 +30,34 @@ fn names_and_regions() {
     assert!(!valid_region("eu-west"));
     assert!(!valid_region("Europe"));
 }
+
+#[test]
+fn a_refused_name_says_what_names_are_allowed() {
+    // The rule's length is the limit the check applies.
+    assert!(NAME_RULE.contains(&format!("at most {MAX_NAME_LEN} characters")));
+    for (path, text, name) in [
+        (
+            "stacks/my_env.yaml",
+            "region: eu-west-1\nlab: true\n",
+            "my_env",
+        ),
+        (
+            "stacks/x.yaml",
+            "environment: My-Env\nregion: eu-west-1\nlab: true\n",
+            "My-Env",
+        ),
+    ] {
+        let Err(crate::error::Error::Input(problems)) =
+            crate::config::parse(path.into(), text.into())
+        else {
+            panic!("{path}: accepted");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.contains(&format!("`{name}`"))
+                    && p.allowed.as_deref() == Some(NAME_RULE)),
+            "{problems:?}"
+        );
+    }
+}
