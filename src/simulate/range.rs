@@ -25,10 +25,13 @@ pub struct RangeRun {
 /// The runs of `p` under `arrivals` across the range: the worst outcome (the highest p99,
 /// then the highest p99 once held, then the first) and every run's summary, nominal first.
 pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
-    let tracking = match &p.fleet {
-        Fleet::Ec2 { scale_in, .. } | Fleet::Fargate { scale_in, .. } => {
-            *scale_in == ScaleIn::Tracking
-        }
+    let (tracking, high_resolution) = match &p.fleet {
+        Fleet::Ec2 {
+            scale_in,
+            high_resolution,
+            ..
+        } => (*scale_in == ScaleIn::Tracking, *high_resolution),
+        Fleet::Fargate { scale_in, .. } => (*scale_in == ScaleIn::Tracking, false),
         // A function's mapping reads no alarm: one run.
         Fleet::Lambda { .. } => {
             let o = model::run(p, arrivals);
@@ -36,7 +39,7 @@ pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<Ran
             return (o, vec![summary]);
         }
     };
-    let points = Unknowns::range(tracking);
+    let points = Unknowns::range(tracking, high_resolution);
     let one = |u: Unknowns| {
         model::run(
             &Params {

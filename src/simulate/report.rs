@@ -3,7 +3,7 @@
 //! sparkline, a summary) and its JSON.
 
 use super::model::{Fleet, Minute, Outcome, Params};
-use super::{Assumptions, price, rules};
+use super::{Assumptions, price};
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use serde::Serialize;
@@ -402,7 +402,7 @@ pub fn build(
                     ..
                 }
             ) {
-                rules::HIGH_RESOLUTION_DELAY
+                p.unknowns.high_resolution_delay
             } else {
                 p.unknowns.metric_delay
             },
@@ -466,8 +466,9 @@ fn verdict(
     let runs = range.len().max(1);
     let left = if o.unfinished > 0 {
         format!(
-            "; {} messages were still waiting at the end, the oldest for {} s",
-            o.unfinished, o.oldest_unfinished_age
+            "; {} still waiting at the end, the oldest for {} s",
+            crate::output::words::count(o.unfinished, "message was", "messages were"),
+            o.oldest_unfinished_age
         )
     } else {
         String::new()

@@ -42,7 +42,8 @@ pub const HIGH_RESOLUTION_PERIOD: u64 = 10;
 
 /// How long after its period a high-resolution datapoint can be read by an alarm: the
 /// publisher puts it at once; AWS documents no delay for custom metrics, so the model assumes
-/// one period (10 s), as it assumes one for SQS's (docs/simulate.md).
+/// one period (10 s), as it assumes one for SQS's (docs/simulate.md), with a range up to three
+/// periods ([`Unknowns::SLOWEST_HIGH_RESOLUTION_DELAY`]), as SQS's goes up to three.
 pub const HIGH_RESOLUTION_DELAY: u64 = 10;
 
 /// The period of the target tracking policy's metric and of its alarms' datapoints.
@@ -347,9 +348,13 @@ pub const EC2_LAUNCH: u64 = 90;
 /// How target tracking's own scale-in removes capacity: each time its low alarm invokes the
 /// policy (every minute while the alarm stays in ALARM, "Alarm actions"), the desired
 /// capacity moves `share` of the way from where it is towards the proportional capacity,
-/// at least one, never below it. AWS documents only "more gradually": `share` is an
-/// assumption with a range (docs/simulate.md), 1.0 being the proportional step AWS's words
-/// rule out.
+/// at least one, never below it. AWS documents how the policy "scales in more gradually":
+/// it "slows down scaling by removing capacity only when utilization passes a threshold that
+/// is far enough below the target value" ("How target tracking scaling for Application Auto
+/// Scaling works"), that is by its low alarm's threshold and datapoints, not by how much one
+/// action removes. So `share` is an assumption with a range (docs/simulate.md) that reaches
+/// 1.0, the whole surplus at once: the proportional step the scale-out takes, and what the
+/// fleets measured before the busy backlog did (dropped to `min` in one action).
 pub fn tracking_scale_in(desired: u64, want: u64, min: u64, share: f64) -> Option<u64> {
     let floor = want.max(min);
     if floor >= desired {
@@ -407,8 +412,8 @@ pub struct Unknowns {
     /// Seconds after a one-minute period ends before its SQS datapoint can be read by an
     /// alarm. SQS publishes once a minute, "approximate"; no delay is documented.
     pub metric_delay: u64,
-    /// The share of the surplus one target tracking scale-in action removes ("more
-    /// gradually"; no figure is documented).
+    /// The share of the surplus one target tracking scale-in action removes (no figure is
+    /// documented; "more gradually" is said of its alarm).
     pub tracking_share: f64,
     /// Target tracking's scale-in alarm threshold as a share of the target ("usually more
     /// than 10% lower"); DescribeAlarms shows 90 % for an ECS service, about 70 % for an
@@ -419,31 +424,40 @@ pub struct Unknowns {
     /// "two consecutive minutes" and that the number "could change in the future"
     /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html>).
     pub high_datapoints: usize,
+    /// Seconds after a 10-second period ends before qfleet's high-resolution datapoint can
+    /// be read by an alarm (`scaling.metric: high_resolution` only). No delay is documented
+    /// for a custom metric put with one-second storage resolution.
+    pub high_resolution_delay: u64,
 }
 
 impl Unknowns {
     /// The values the model uses unless told otherwise: the observed alarm (90 %), the
-    /// shortest delay, half the surplus a step.
+    /// shortest delays, half the surplus a step.
     pub const NOMINAL: Unknowns = Unknowns {
         metric_delay: METRIC_DELAY,
         tracking_share: 0.5,
         low_ratio: LOW_ALARM_RATIO,
         high_datapoints: HIGH_ALARM_DATAPOINTS,
+        high_resolution_delay: HIGH_RESOLUTION_DELAY,
     };
     /// The longest SQS metric delay modelled: three periods.
     pub const SLOWEST_DELAY: u64 = 180;
-    /// The range of `tracking_share`: a tenth to a half of the surplus a minute (all of it,
-    /// in one step, is what AWS's "more gradually" rules out).
-    pub const SHARES: [f64; 2] = [0.1, 0.5];
+    /// The longest high-resolution metric delay modelled: three 10-second periods.
+    pub const SLOWEST_HIGH_RESOLUTION_DELAY: u64 = 30;
+    /// The range of `tracking_share`: a tenth of the surplus a minute (slow to give back
+    /// capacity: costly, never late) to all of it at once (quick to give it back: the side
+    /// where a burst after a lull finds too few workers).
+    pub const SHARES: [f64; 2] = [0.1, 1.0];
     /// The range of `low_ratio`: 70 % to 90 %.
     pub const LOW_RATIOS: [f64; 2] = [0.7, 0.9];
     /// The range of `high_datapoints`: 2 to 3.
     pub const HIGH_DATAPOINTS: [usize; 2] = [2, 3];
 
     /// The runs that cover the range: the nominal values, then each assumption moved alone
-    /// to its other end, named. Only the assumptions that apply: `tracking` says whether
-    /// target tracking's own scale-in is on.
-    pub fn range(tracking: bool) -> Vec<(&'static str, Unknowns)> {
+    /// to each of its ends, named. Only the assumptions that apply: `tracking` says whether
+    /// target tracking's own scale-in is on, `high_resolution` whether the policy reads
+    /// qfleet's high-resolution metric.
+    pub fn range(tracking: bool, high_resolution: bool) -> Vec<(&'static str, Unknowns)> {
         let n = Self::NOMINAL;
         let mut out = vec![
             ("nominal", n),
@@ -462,11 +476,27 @@ impl Unknowns {
                 },
             ),
         ];
+        if high_resolution {
+            out.push((
+                "high-resolution metric delay 30 s",
+                Unknowns {
+                    high_resolution_delay: Self::SLOWEST_HIGH_RESOLUTION_DELAY,
+                    ..n
+                },
+            ));
+        }
         if tracking {
             out.push((
                 "target tracking scale-in removes a tenth of the surplus a minute",
                 Unknowns {
                     tracking_share: Self::SHARES[0],
+                    ..n
+                },
+            ));
+            out.push((
+                "target tracking scale-in removes the whole surplus at once",
+                Unknowns {
+                    tracking_share: Self::SHARES[1],
                     ..n
                 },
             ));

@@ -1000,6 +1000,43 @@ fn a_burst_scales_out_minutes_sooner_on_the_high_resolution_metric() {
     );
 }
 
+/// The publisher's datapoints' delay is an assumption with a range (10 to 30 s): the range
+/// of a high-resolution fleet runs it read three periods late, and that run scales out later
+/// (its messages wait longer) yet still minutes before SQS's one-minute metric would.
+#[test]
+fn a_high_resolution_fleet_is_judged_with_its_metric_read_late_too() {
+    let arrivals = burst(5_000, 60, 1_800);
+    let (_, runs) = super::range::run(
+        &params(high_resolution(1, 1_000, 20.0), 1_800),
+        &arrivals,
+        None,
+    );
+    let p99 = |name: &str| {
+        let r = runs
+            .iter()
+            .find(|r| r.assumption == name)
+            .unwrap_or_else(|| panic!("{name}: {runs:?}"));
+        r.p99.unwrap()
+    };
+    let late = runs
+        .iter()
+        .find(|r| r.unknowns.high_resolution_delay == 30)
+        .unwrap();
+    assert_eq!(late.assumption, "high-resolution metric delay 30 s");
+    assert!(
+        p99("high-resolution metric delay 30 s") > p99("nominal"),
+        "{runs:?}"
+    );
+    let sqs = model::run(&params(ec2(1, 1_000, 20.0), 1_800), &arrivals);
+    assert!(
+        late.p99.unwrap() < sqs.percentile_all(99.0).unwrap(),
+        "{runs:?}"
+    );
+    // A group on SQS's metric has no such run.
+    let (_, runs) = super::range::run(&params(ec2(1, 1_000, 20.0), 1_800), &arrivals, None);
+    assert!(runs.iter().all(|r| r.unknowns.high_resolution_delay == 10));
+}
+
 /// An empty group still starts from the scale-from-zero policy, which reads SQS's one-minute
 /// metric: target tracking alone cannot scale from zero (its capacity is proportional).
 #[test]
@@ -1882,11 +1919,13 @@ fn a_percent_scale_in_rounds_as_aws_documents_and_removes_at_least_one() {
 }
 
 #[test]
-fn target_trackings_own_scale_in_moves_a_share_of_the_surplus_never_all_of_it_at_once() {
+fn target_trackings_own_scale_in_moves_a_share_of_the_surplus_never_below_what_it_asks_for() {
     // Desired 20, the metric asks for 4: half the surplus (8) at the nominal share, a tenth
-    // (2) at the range's other end; at least one; never below what it asks for or min.
+    // (2) at one end of the range, all of it (16) at the other; at least one; never below
+    // what it asks for or min.
     assert_eq!(rules::tracking_scale_in(20, 4, 1, 0.5), Some(12));
     assert_eq!(rules::tracking_scale_in(20, 4, 1, 0.1), Some(18));
+    assert_eq!(rules::tracking_scale_in(20, 4, 1, 1.0), Some(4));
     assert_eq!(rules::tracking_scale_in(5, 4, 1, 0.1), Some(4));
     assert_eq!(rules::tracking_scale_in(20, 4, 10, 0.5), Some(15));
     assert_eq!(rules::tracking_scale_in(4, 4, 1, 0.5), None);
@@ -1914,24 +1953,35 @@ fn the_busy_backlog_counts_messages_in_flight_so_a_fleet_that_keeps_up_is_not_id
 
 #[test]
 fn the_range_moves_one_assumption_at_a_time_and_only_those_that_apply() {
-    let step = rules::Unknowns::range(false);
+    let step = rules::Unknowns::range(false, false);
     assert_eq!(step[0], ("nominal", rules::Unknowns::NOMINAL));
     assert!(step.iter().any(|(_, u)| u.metric_delay == 180));
     assert!(step.iter().any(|(_, u)| u.high_datapoints == 2));
-    // Target tracking's own scale-in assumptions only when it scales in.
-    assert!(
-        step.iter()
-            .all(|(_, u)| u.tracking_share == 0.5 && u.low_ratio == 0.9)
-    );
-    let tracking = rules::Unknowns::range(true);
+    // Target tracking's own scale-in assumptions only when it scales in, the
+    // high-resolution metric's delay only when the policy reads it.
+    assert!(step.iter().all(|(_, u)| u.tracking_share == 0.5
+        && u.low_ratio == 0.9
+        && u.high_resolution_delay == 10));
+    let tracking = rules::Unknowns::range(true, false);
+    // Both ends of the share: a tenth, and the whole surplus at once (AWS says "more
+    // gradually" of the alarm that starts a scale-in, not of how much it removes).
     assert!(tracking.iter().any(|(_, u)| u.tracking_share == 0.1));
+    assert!(tracking.iter().any(|(_, u)| u.tracking_share == 1.0));
     assert!(tracking.iter().any(|(_, u)| u.low_ratio == 0.7));
-    for (_, u) in &tracking {
+    assert!(tracking.iter().all(|(_, u)| u.high_resolution_delay == 10));
+    let high_resolution = rules::Unknowns::range(false, true);
+    assert!(
+        high_resolution
+            .iter()
+            .any(|(_, u)| u.high_resolution_delay == 30)
+    );
+    for (_, u) in tracking.iter().chain(&high_resolution) {
         let moved = [
             u.metric_delay != 60,
             u.high_datapoints != 3,
             u.tracking_share != 0.5,
             u.low_ratio != 0.9,
+            u.high_resolution_delay != 10,
         ];
         assert!(moved.iter().filter(|&&m| m).count() <= 1, "{u:?}");
     }
@@ -1999,7 +2049,7 @@ fn poisson_loads_of_30_60_and_90_percent_of_max_meet_the_goal_at_p99_once_held_u
             let rate = 10.0 * share;
             let (mut p, arrivals) = two_hours(&e, &format!("poisson:{rate}/s"));
             let needed = workers_needed(rate, 20);
-            for (name, u) in rules::Unknowns::range(false) {
+            for (name, u) in rules::Unknowns::range(false, false) {
                 p.unknowns = u;
                 let o = model::run(&p, &arrivals);
                 let at = o

@@ -57,7 +57,7 @@ impl Ec2 {
     /// processing time, seconds.
     pub fn new(s: Settings, longest: f64, u: &rules::Unknowns) -> Ec2 {
         let workers = Workers::at_rest(s.min, s.per_instance, s.warmup);
-        // SQS's datapoints' delay is an assumption with a range; the publisher's is its own.
+        // SQS's datapoints' delay and the publisher's are assumptions with ranges of their own.
         let sqs_delay = u.metric_delay;
         Ec2 {
             warm_ready: s.warm_pool.map_or(0, |w| {
@@ -67,7 +67,7 @@ impl Ec2 {
             sqs_points: Vec::new(),
             period: rules::metric_period(s.high_resolution),
             delay: if s.high_resolution {
-                rules::HIGH_RESOLUTION_DELAY
+                u.high_resolution_delay
             } else {
                 sqs_delay
             },
