@@ -590,6 +590,16 @@ pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
     out
 }
 
+/// The messages a teardown that deleted the data stack discarded with its queues (S3's test
+/// events are not counted): nothing but those `--discard-messages` allowed, since without it
+/// any would have refused the teardown. From the last count, after the fleet was gone.
+pub(crate) fn messages_discarded(d: &DataAtRisk) -> u64 {
+    queues_held(d)
+        .into_iter()
+        .filter_map(|(_, messages, tests)| messages.map(|n| n.saturating_sub(tests)))
+        .sum()
+}
+
 /// Every queue a teardown counts: its name, the messages it holds and how many of them are
 /// S3's test event (not data); the first stage's, then the later stages'.
 fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>, u64)> {

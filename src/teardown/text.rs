@@ -36,10 +36,85 @@ pub fn outcome(o: &TeardownOutcome) -> (String, Option<String>) {
                     count(o.purged_objects, "object", "objects")
                 ));
             }
+            // `data` is there only when the data stack was deleted, its queues with it.
+            let discarded = o.data.as_ref().map_or(0, super::messages_discarded);
+            if discarded > 0 {
+                line.push_str(&format!(
+                    "; discarded {} (--discard-messages)",
+                    count(discarded, "message", "messages")
+                ));
+            }
             if !o.retained.is_empty() {
                 line.push_str(&format!("; retained: {}", o.retained.join(", ")));
             }
             (format!("{line} ({secs:.1} s)"), None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::teardown::decide::{DataAtRisk, JobsAtRisk, StageQueues};
+
+    fn torn_down(data: Option<DataAtRisk>) -> TeardownOutcome {
+        TeardownOutcome {
+            environment: "lab-01".into(),
+            ok: true,
+            cancelled: false,
+            exit_code: crate::error::Exit::Ok,
+            error: None,
+            refusals: Vec::new(),
+            deleted: vec!["qfleet-lab-01-fleet".into(), "qfleet-lab-01-data".into()],
+            retained: Vec::new(),
+            data,
+            log_group: None,
+            log_groups: Vec::new(),
+            purged_objects: 0,
+            duration_ms: 1_500,
+            instance_stacks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_closing_line_counts_the_messages_discarded_with_every_queue_and_not_s3s_test_events() {
+        let data = DataAtRisk {
+            queue: Some("q".into()),
+            queue_messages: Some(5),
+            queue_test_events: 1,
+            dead_letter_queue: Some("dlq".into()),
+            dead_letter_messages: Some(2),
+            stages: vec![StageQueues {
+                stage: "thumbs".into(),
+                queue: Some("q2".into()),
+                queue_messages: Some(3),
+                ..StageQueues::default()
+            }],
+            jobs: Some(JobsAtRisk {
+                response_queue: Some("r".into()),
+                response_messages: Some(1),
+                ..JobsAtRisk::default()
+            }),
+            ..DataAtRisk::default()
+        };
+        let (line, note) = outcome(&torn_down(Some(data)));
+        assert_eq!(
+            line,
+            "lab-01: deleted qfleet-lab-01-fleet, qfleet-lab-01-data; discarded 10 messages (--discard-messages) (1.5 s)"
+        );
+        assert_eq!(note, None);
+        // Only S3's test event: nothing discarded, nothing said.
+        let tests_only = DataAtRisk {
+            queue_messages: Some(1),
+            queue_test_events: 1,
+            ..DataAtRisk::default()
+        };
+        assert!(
+            !outcome(&torn_down(Some(tests_only)))
+                .0
+                .contains("discarded")
+        );
+        // The fleet alone: no data stack deleted, no queue counted.
+        assert!(!outcome(&torn_down(None)).0.contains("discarded"));
     }
 }
