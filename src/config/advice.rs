@@ -77,9 +77,11 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         }
     }
     // A step that removes `percent` raises the busy backlog per worker by 1 ÷ (1 − percent):
-    // from just below `below` × the target it must stay under the target, or target tracking
-    // scales straight back out (at any fleet size; at two or three workers the step of one
-    // worker does so with any setting).
+    // from just below `below` × the target it would cross the target, and target tracking
+    // would scale straight back out. The scale-in alarm holds such a step back (it adds the
+    // target to its datapoint where the workers left would hold the target or more), so it
+    // does not flap, but it then waits for a backlog under (1 − percent) × the target, and
+    // `below` above that says nothing.
     let si = &spec.scaling.scale_in;
     if spec.workers.kind != WorkerKind::Lambda
         && si.policy == crate::config::schema::ScaleInPolicy::Step
@@ -87,8 +89,10 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         && si.below / (1.0 - f64::from(si.percent) / 100.0) >= 1.0
     {
         w.push(format!(
-            "scaling.scale_in: removing {} % from a busy backlog just under {} × the target raises it above the target, so target tracking would scale straight back out; lower percent or below (below ÷ (1 − percent) under 1)",
-            si.percent, si.below
+            "scaling.scale_in: removing {} % from a busy backlog just under {} × the target would raise it above the target, so the scale-in waits until the backlog is under {:.2} × the target instead; lower percent or below (below ÷ (1 − percent) under 1)",
+            si.percent,
+            si.below,
+            1.0 - f64::from(si.percent) / 100.0
         ));
     }
     // A fleet that idles at zero makes no call on its queue, and after six hours without one

@@ -831,7 +831,8 @@ settings! {
     /// `scaling.scale_in`: target tracking scales out; by default it does not scale in
     /// (`DisableScaleIn`), and a policy of qfleet's removes `percent` of the workers (at least
     /// one) while the busy backlog per worker stays below `below` × the target for `minutes`
-    /// one-minute datapoints, then waits `cooldown`.
+    /// one-minute datapoints, and the workers left would each hold less than the target, then
+    /// waits `cooldown`.
     #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
     pub struct ScaleInSpec: defaults {
         pub policy: ScaleInPolicy => "{choices}",

@@ -395,6 +395,33 @@ pub fn scale_in_alarm(datapoints: &[Option<f64>], target: f64, below: f64, n: us
     last_all(datapoints, n.max(1), |m| m < target * below)
 }
 
+/// What qfleet's scale-in alarm reads each minute (templates/fleet.yaml.j2 and fargate.yaml.j2,
+/// `ScaleInAlarm`): the busy backlog per worker ([`busy_backlog_metric`]), plus one whole
+/// `target` where removing one step's workers would leave the rest at the target or over it,
+/// since target tracking would then launch them straight back (at two to four workers one
+/// worker is a quarter to a half of the fleet). So the alarm, whose threshold is below the
+/// target, breaches only where the step keeps the fleet under the target. The step removes
+/// `FLOOR(n × percent ÷ 100)` workers, at least one, as [`percent_scale_in`] rounds it.
+/// CloudWatch's metric math, as the alarm computes it ("Using math expressions with
+/// CloudWatch metrics", <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html>):
+/// "if the value of a data point causes a function to attempt to divide by zero, the data
+/// point is dropped", and "missing values in a time series are treated as 0": with none in
+/// service there is no datapoint (no scale-in), and with one worker, none left after the
+/// step, nothing is added (the step to `min` is the old rule's).
+pub fn scale_in_datapoint(
+    visible: u64,
+    in_flight: u64,
+    in_service: u64,
+    percent: u64,
+    target: f64,
+) -> Option<f64> {
+    let busy = busy_backlog_metric(visible, in_flight, in_service)?;
+    let removes = (in_service * percent / 100).max(MIN_ADJUSTMENT_MAGNITUDE);
+    let left = in_service.saturating_sub(removes);
+    let crosses = left > 0 && (visible + in_flight) as f64 / left as f64 >= target;
+    Some(if crosses { busy + target } else { busy })
+}
+
 /// The backlog per worker that counts the busy: (visible + in flight) ÷ workers in service,
 /// from SQS's one-minute `ApproximateNumberOfMessagesVisible` and
 /// `ApproximateNumberOfMessagesNotVisible` (in flight: received, not yet deleted) and the

@@ -2330,3 +2330,42 @@ fn binomial_draws_have_the_binomials_mean_and_variance_in_each_regime() {
         );
     }
 }
+
+#[test]
+fn a_small_fleet_is_not_stepped_below_what_its_load_needs_and_launched_back() {
+    // 2 s a message, a 20 s goal, 0.7 messages a second: 1.4 workers busy on average. One
+    // worker each would hold 1.4 busy messages, over the target: the step from two to one
+    // is held back by the scale-in alarm, so the fleet stays at two (before: 6 → 1 → 6
+    // every half hour).
+    let scaling = "scaling:\n  max_latency_seconds: 20\n  seconds_per_message: 2\n";
+    for kind in ["ec2", "fargate"] {
+        let e = match kind {
+            "fargate" => fargate_env("eu-west-1", "  min: 1\n  max: 6\n", scaling),
+            _ => env(&format!(
+                "region: eu-west-1\nlab: true\n{scaling}workers:\n  min: 1\n  max: 6\n"
+            )),
+        };
+        let a = Assumptions {
+            duration: Some(10_800),
+            ..assumptions("steady:0.7/s")
+        };
+        let p = super::params(&e, &a).unwrap();
+        let arrivals = a.load.arrivals(p.duration, a.seed);
+        for (name, u) in rules::Unknowns::range(false, false) {
+            let o = model::run(
+                &Params {
+                    unknowns: u,
+                    ..p.clone()
+                },
+                &arrivals,
+            );
+            let settled: Vec<u64> = o.minutes[60..].iter().map(|m| m.capacity).collect();
+            let changes = settled.windows(2).filter(|w| w[0] != w[1]).count();
+            assert!(
+                changes <= 1 && settled.iter().all(|&c| c >= 2),
+                "{kind} {name}: {settled:?}"
+            );
+            assert!(o.settled_percentile(99.0).unwrap() <= 20, "{kind} {name}");
+        }
+    }
+}

@@ -56,7 +56,8 @@ fn snapshots_of_the_shipped_stack_files() {
 
 #[test]
 fn the_group_has_no_desired_capacity_and_tracks_backlog_per_instance() {
-    let (_, fleet) = rendered(&load("stacks/lab.yaml"));
+    let env = load("stacks/lab.yaml");
+    let (_, fleet) = rendered(&env);
     let asg = resource(&fleet, "WorkerGroup");
     assert!(
         asg.get("DesiredCapacity").is_none(),
@@ -144,9 +145,14 @@ fn the_group_has_no_desired_capacity_and_tracks_backlog_per_instance() {
         .iter()
         .find(|x| x["ReturnData"] == true)
         .unwrap();
+    // The busy backlog per instance, held over the target where a step would cross it
+    // (scale_in_alarm.rs evaluates it).
     assert_eq!(
         busy["Expression"],
-        Value::from("(visible + FILL(inflight, 0)) / serving")
+        Value::from(format!(
+            "(held + {} * crosses * serving) / serving",
+            env.backlog_target()
+        ))
     );
 }
 
@@ -651,6 +657,7 @@ mod high_resolution;
 mod iam_limits;
 mod lambda;
 mod pipeline;
+mod scale_in_alarm;
 mod spot;
 mod warm_pool;
 mod worker_s3;

@@ -157,7 +157,7 @@ impl Ec2 {
         if !self.workers.pending.is_empty() || self.step_until.is_some_and(|until| t < until) {
             return;
         }
-        let busy = last_busy(self.sqs_seen(t), minutes);
+        let busy = last_busy(self.sqs_seen(t), minutes, percent, self.s.target);
         let w = &mut self.workers;
         if rules::scale_in_alarm(&busy, self.s.target, below, minutes as usize)
             && let Some(d) = rules::percent_scale_in(w.desired, percent, self.s.min)
@@ -279,8 +279,8 @@ impl Scaler for Ec2 {
             self.sqs_points.push(Datapoint {
                 readable_at: t + self.sqs_delay,
                 metric: None,
-                busy: rules::busy_backlog_metric(seen.visible, seen.in_flight, in_service),
                 visible: seen.visible,
+                in_flight: seen.in_flight,
                 in_service,
             });
         }

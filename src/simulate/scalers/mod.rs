@@ -171,16 +171,15 @@ impl Workers {
         high_resolution: bool,
     ) {
         let in_service = self.in_service;
-        let busy = rules::busy_backlog_metric(seen.visible, seen.in_flight, in_service);
         self.datapoints.push(Datapoint {
             readable_at,
             metric: if counts_in_flight && !high_resolution {
-                busy
+                rules::busy_backlog_metric(seen.visible, seen.in_flight, in_service)
             } else {
                 rules::backlog_metric(seen.visible, seen.in_flight, in_service, high_resolution)
             },
-            busy,
             visible: seen.visible,
+            in_flight: seen.in_flight,
             in_service,
         });
     }
@@ -209,9 +208,9 @@ struct Batch {
 struct Datapoint {
     readable_at: u64,
     metric: Option<f64>,
-    /// The one-minute busy backlog per worker qfleet's scale-in alarm reads.
-    busy: Option<f64>,
     visible: u64,
+    /// Messages in flight: with the visible ones, what qfleet's scale-in alarm reads.
+    in_flight: u64,
     in_service: u64,
 }
 
@@ -240,10 +239,12 @@ fn take_newest(batches: &mut VecDeque<Batch>, mut cut: u64) -> u64 {
     cut
 }
 
-/// The busy backlog of the last `minutes` datapoints, for qfleet's scale-in alarm.
-fn last_busy(seen: &[Datapoint], minutes: u64) -> Vec<Option<f64>> {
+/// What qfleet's scale-in alarm read in the last `minutes` datapoints: the busy backlog per
+/// worker, held over the target where a step of `percent` would cross it
+/// ([`rules::scale_in_datapoint`]).
+fn last_busy(seen: &[Datapoint], minutes: u64, percent: u64, target: f64) -> Vec<Option<f64>> {
     seen[seen.len().saturating_sub(minutes as usize)..]
         .iter()
-        .map(|d| d.busy)
+        .map(|d| rules::scale_in_datapoint(d.visible, d.in_flight, d.in_service, percent, target))
         .collect()
 }
