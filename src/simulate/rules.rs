@@ -348,13 +348,14 @@ pub const EC2_LAUNCH: u64 = 90;
 /// How target tracking's own scale-in removes capacity: each time its low alarm invokes the
 /// policy (every minute while the alarm stays in ALARM, "Alarm actions"), the desired
 /// capacity moves `share` of the way from where it is towards the proportional capacity,
-/// at least one, never below it. AWS documents how the policy "scales in more gradually":
-/// it "slows down scaling by removing capacity only when utilization passes a threshold that
-/// is far enough below the target value" ("How target tracking scaling for Application Auto
-/// Scaling works"), that is by its low alarm's threshold and datapoints, not by how much one
-/// action removes. So `share` is an assumption with a range (docs/simulate.md) that reaches
-/// 1.0, the whole surplus at once: the proportional step the scale-out takes, and what the
-/// fleets measured before the busy backlog did (dropped to `min` in one action).
+/// at least one, never below it. The one mechanism AWS states for the policy that "scales in
+/// more gradually" is its threshold: it "slows down scaling by removing capacity only when
+/// utilization passes a threshold that is far enough below the target value" ("How target
+/// tracking scaling for Application Auto Scaling works"); how much one action removes is not
+/// said. So `share` is an assumption with a range (docs/simulate.md) whose upper end, 1.0,
+/// the whole surplus at once, is assumed, not documented: the proportional step the
+/// scale-out takes, and what the fleets measured before the busy backlog did (dropped to
+/// `min` in one action).
 pub fn tracking_scale_in(desired: u64, want: u64, min: u64, share: f64) -> Option<u64> {
     let floor = want.max(min);
     if floor >= desired {
@@ -401,23 +402,27 @@ pub fn scale_in_alarm(datapoints: &[Option<f64>], target: f64, below: f64, n: us
 /// since target tracking would then launch them straight back (at two to four workers one
 /// worker is a quarter to a half of the fleet). So the alarm, whose threshold is below the
 /// target, breaches only where the step keeps the fleet under the target. The step removes
-/// `FLOOR(n × percent ÷ 100)` workers, at least one, as [`percent_scale_in`] rounds it.
+/// `FLOOR(n × percent ÷ 100)` workers, at least one, and leaves no fewer than `min`, as
+/// [`percent_scale_in`] rounds and bounds it.
 /// CloudWatch's metric math, as the alarm computes it ("Using math expressions with
 /// CloudWatch metrics", <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html>):
 /// "if the value of a data point causes a function to attempt to divide by zero, the data
 /// point is dropped", and "missing values in a time series are treated as 0": with none in
-/// service there is no datapoint (no scale-in), and with one worker, none left after the
-/// step, nothing is added (the step to `min` is the old rule's).
+/// service there is no datapoint (no scale-in), and with none left after the step (one
+/// worker, `min` 0) nothing is added. The template also drops a minute whose SQS count has not
+/// arrived while the group's has (it would read as an empty queue); the model's datapoints
+/// carry both counts at once.
 pub fn scale_in_datapoint(
     visible: u64,
     in_flight: u64,
     in_service: u64,
     percent: u64,
+    min: u64,
     target: f64,
 ) -> Option<f64> {
     let busy = busy_backlog_metric(visible, in_flight, in_service)?;
     let removes = (in_service * percent / 100).max(MIN_ADJUSTMENT_MAGNITUDE);
-    let left = in_service.saturating_sub(removes);
+    let left = in_service.saturating_sub(removes).max(min);
     let crosses = left > 0 && (visible + in_flight) as f64 / left as f64 >= target;
     Some(if crosses { busy + target } else { busy })
 }

@@ -150,7 +150,7 @@ fn the_group_has_no_desired_capacity_and_tracks_backlog_per_instance() {
     assert_eq!(
         busy["Expression"],
         Value::from(format!(
-            "(held + {} * crosses * serving) / serving",
+            "(held + {} * crosses * serving) / (serving * (FILL(visible, -1) >= 0))",
             env.backlog_target()
         ))
     );

@@ -7,9 +7,12 @@
 //!
 //! The rules this evaluator follows, from that page: "Missing values in a time series are
 //! treated as 0" in arithmetic; "if the value of a data point causes a function to attempt to
-//! divide by zero, the data point is dropped"; a comparison gives 1 or 0; `FLOOR` is the
-//! largest integer not above the value; `FILL(m, c)` puts `c` where `m` has no value. A
-//! timestamp where no operand has a value has none either.
+//! divide by zero, the data point is dropped"; a comparison gives 1 or 0, and where "only one
+//! of the time series has a value for a particular time stamp, the function treats the
+//! missing value in the other time series as 0"; `FLOOR` is the largest integer not above the
+//! value; `FILL(m, c)` puts `c` where `m` has no value. A timestamp where no operand has a
+//! value has none either. The expressions parenthesize every comparison (AWS documents no
+//! precedence between comparisons and arithmetic).
 
 use super::*;
 use std::collections::HashMap;
@@ -105,8 +108,10 @@ impl Parser<'_> {
         };
         self.at += 1;
         let right = self.sum();
-        // A comparison with a value that is not there has none.
-        let (a, b) = (left?, right?);
+        if left.is_none() && right.is_none() {
+            return None;
+        }
+        let (a, b) = (left.unwrap_or(0.0), right.unwrap_or(0.0));
         let holds = match op.as_str() {
             ">=" => a >= b,
             "<=" => a <= b,
@@ -146,6 +151,8 @@ impl Parser<'_> {
         self.at += 1;
         match t {
             Token::Number(n) => Some(n),
+            // "Unary subtraction -" (the page's arithmetic table).
+            Token::Op(o) if o == "-" => self.atom().map(|v| -v),
             Token::Op(o) if o == "(" => {
                 let v = self.comparison();
                 self.expect(")");
@@ -209,13 +216,25 @@ fn the_metric_math_of_this_test_follows_cloudwatchs_documented_rules() {
         Some(1.0)
     );
     assert_eq!(eval("a >= 3", &m), Some(1.0));
+    assert_eq!(eval("FILL(gone, -1) >= 0", &m), Some(0.0));
+    assert_eq!(eval("(gone < a)", &m), Some(1.0), "one side missing: 0");
     assert_eq!(eval("gone / z", &v(&[("gone", None), ("z", None)])), None);
 }
 
 /// Every case of a small fleet: workers in service 0 to 8 (with a fractional average while
-/// one starts), visible and in-flight messages 0 to 12 (in flight also missing), each step
-/// size the stack file allows at its ends and between.
-fn agrees(alarm: &Value, workers_id: &str, percent: u64, target: f64) {
+/// one starts), visible and in-flight messages 0 to 12 (in flight also missing); and no
+/// datapoint where SQS's count has not arrived.
+fn agrees(alarm: &Value, workers_id: &str, (percent, min): (u64, u64), target: f64) {
+    for serving in [None, Some(1.0), Some(3.0)] {
+        let late = alarm_value(
+            alarm,
+            &[("visible", None), ("inflight", None), (workers_id, serving)],
+        );
+        assert_eq!(
+            late, None,
+            "{serving:?} in service, SQS's minute not there yet"
+        );
+    }
     for serving in [0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 8.0] {
         for visible in 0..=12_u64 {
             for inflight in [None, Some(0_u64), Some(1), Some(3), Some(7)] {
@@ -238,6 +257,7 @@ fn agrees(alarm: &Value, workers_id: &str, percent: u64, target: f64) {
                     inflight.unwrap_or(0),
                     serving as u64,
                     percent,
+                    min,
                     target,
                 );
                 match (rendered, model) {
@@ -257,15 +277,16 @@ fn agrees(alarm: &Value, workers_id: &str, percent: u64, target: f64) {
 
 #[test]
 fn the_ec2_scale_in_alarm_computes_what_the_simulator_models() {
-    for percent in [1, 10, 25, 50] {
+    for (percent, min) in [(1, 1), (10, 0), (25, 1), (50, 3)] {
         let env = from_str(&format!(
-            "region: eu-west-1\nlab: true\nworkers: {{min: 1, max: 8}}\nscaling:\n  max_latency_seconds: 20\n  seconds_per_message: 2\n  scale_in: {{percent: {percent}}}\n"
+            "region: eu-west-1\nlab: true\nworkers: {{min: {min}, max: 8}}\nscaling:\n  max_latency_seconds: 20\n  seconds_per_message: 2\n  scale_from_zero: {}\n  scale_in: {{percent: {percent}}}\n",
+            min == 0
         ));
         let (_, fleet) = rendered(&env);
         agrees(
             resource(&fleet, "ScaleInAlarm"),
             "serving",
-            percent,
+            (percent, min),
             env.backlog_target(),
         );
     }
@@ -277,7 +298,7 @@ fn the_fargate_scale_in_alarm_computes_what_the_simulator_models() {
         "region: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/busybox:1.36\n  min: 1\n  max: 8\nscaling:\n  target_backlog_per_instance: 1.5\n  scale_in: {percent: 20}\n",
     );
     let (_, fleet) = rendered(&env);
-    agrees(resource(&fleet, "ScaleInAlarm"), "running", 20, 1.5);
+    agrees(resource(&fleet, "ScaleInAlarm"), "running", (20, 1), 1.5);
 }
 
 #[test]
@@ -306,4 +327,23 @@ fn at_two_to_four_workers_a_step_that_would_cross_the_target_is_held_back() {
     assert!(at(2.0) >= threshold);
     assert!((at(3.0) - 1.0 / 3.0).abs() < 1e-9);
     assert!(at(3.0) < threshold);
+}
+
+#[test]
+fn the_hold_counts_the_workers_the_step_leaves_at_min() {
+    // min 3, 4 in service, 50 %: the policy would remove 2 but stops at 3 workers; 7 busy
+    // messages are 2.33 each there, under a target of 3: no hold (7 ÷ 2 = 3.5 would have held).
+    let env = from_str(
+        "region: eu-west-1\nlab: true\nworkers: {min: 3, max: 8}\nscaling:\n  target_backlog_per_instance: 3\n  scale_in: {percent: 50}\n",
+    );
+    let (_, fleet) = rendered(&env);
+    let v = alarm_value(
+        resource(&fleet, "ScaleInAlarm"),
+        &[
+            ("visible", Some(4.0)),
+            ("inflight", Some(3.0)),
+            ("serving", Some(4.0)),
+        ],
+    );
+    assert_eq!(v, Some(7.0 / 4.0));
 }

@@ -157,7 +157,12 @@ impl Ec2 {
         if !self.workers.pending.is_empty() || self.step_until.is_some_and(|until| t < until) {
             return;
         }
-        let busy = last_busy(self.sqs_seen(t), minutes, percent, self.s.target);
+        let busy = last_busy(
+            self.sqs_seen(t),
+            minutes,
+            percent,
+            (self.s.min, self.s.target),
+        );
         let w = &mut self.workers;
         if rules::scale_in_alarm(&busy, self.s.target, below, minutes as usize)
             && let Some(d) = rules::percent_scale_in(w.desired, percent, self.s.min)

@@ -93,7 +93,7 @@ impl Fargate {
         {
             // qfleet's step scale-in policy: its `Cooldown` blocks the next scale-in, and a
             // scale-out ends it (Application Auto Scaling, "How step scaling works").
-            let busy = last_busy(seen, minutes, percent, s.target);
+            let busy = last_busy(seen, minutes, percent, (s.min, s.target));
             if rules::scale_in_alarm(&busy, s.target, below, minutes as usize)
                 && !rules::in_cooldown(self.last_in, cooldown, t)
                 && let Some(d) = rules::percent_scale_in(w.desired, percent, s.min)

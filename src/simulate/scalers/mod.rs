@@ -242,9 +242,16 @@ fn take_newest(batches: &mut VecDeque<Batch>, mut cut: u64) -> u64 {
 /// What qfleet's scale-in alarm read in the last `minutes` datapoints: the busy backlog per
 /// worker, held over the target where a step of `percent` would cross it
 /// ([`rules::scale_in_datapoint`]).
-fn last_busy(seen: &[Datapoint], minutes: u64, percent: u64, target: f64) -> Vec<Option<f64>> {
+fn last_busy(
+    seen: &[Datapoint],
+    minutes: u64,
+    percent: u64,
+    (min, target): (u64, f64),
+) -> Vec<Option<f64>> {
     seen[seen.len().saturating_sub(minutes as usize)..]
         .iter()
-        .map(|d| rules::scale_in_datapoint(d.visible, d.in_flight, d.in_service, percent, target))
+        .map(|d| {
+            rules::scale_in_datapoint(d.visible, d.in_flight, d.in_service, percent, min, target)
+        })
         .collect()
 }
