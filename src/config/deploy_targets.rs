@@ -878,12 +878,7 @@ fn name_problem(env: &Environment) -> Option<InputError> {
     } else {
         " (taken from the file name; rename the file or set `environment`)".to_string()
     };
-    if !super::valid_name(&env.name) {
-        let mut e = env.source.error(
-            field,
-            format!("environment name `{}` is not allowed{whose}", env.name),
-        );
-        e.allowed = Some(super::NAME_RULE.into());
+    if let Some(e) = super::validate::name_error(env) {
         return Some(e);
     }
     let longest = spec

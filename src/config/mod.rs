@@ -26,7 +26,7 @@ pub mod validate;
 mod walk;
 
 pub use schema::{Network, StackFile};
-pub use validate::{MAX_NAME_LEN, NAME_RULE, valid_name};
+pub use validate::{MAX_NAME_LEN, valid_name};
 
 use crate::error::{Error, InputError, Result, Usage};
 use miette::NamedSource;

@@ -37,6 +37,7 @@ use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
 use crate::config::Environment;
 use crate::config::schema::PermissionModel;
 use crate::error::{Error, ErrorReport, Exit, Refusal, Result, Usage};
+use crate::output::words::count;
 use crate::render::RenderedStack;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::render::stack_set::Place;
@@ -74,10 +75,7 @@ fn steps(places: &[Place], instances: &[Instance], new_template: bool) -> Vec<St
         .iter()
         .map(|p| {
             // A target's instance; for a whole unit, every account's in its region.
-            let mine: Vec<&Instance> = instances
-                .iter()
-                .filter(|i| p.holds(&i.account, &i.region, i.organizational_unit.as_deref()))
-                .collect();
+            let mine: Vec<&Instance> = instances.iter().filter(|i| p.holds(i)).collect();
             match () {
                 _ if mine.is_empty() => Step::Create,
                 _ if mine.iter().any(|i| i.status == "INOPERABLE") => Step::Inoperable,
@@ -607,11 +605,7 @@ async fn one_set(
                 .flat_map(|p| {
                     let known = instances
                         .iter()
-                        .filter(move |x| {
-                            p.whole_unit()
-                                && step != Step::Create
-                                && p.holds(&x.account, &x.region, x.organizational_unit.as_deref())
-                        })
+                        .filter(move |x| p.whole_unit() && step != Step::Create && p.holds(x))
                         .map(move |x| (x.account.as_str(), p.region.as_str()));
                     std::iter::once((p.account.as_str(), p.region.as_str())).chain(known)
                 })
@@ -684,9 +678,8 @@ async fn one_set(
             Ok(instances) if wave[i].whole_unit() => {
                 let accounts: Vec<&str> = instances.iter().map(|x| x.account.as_str()).collect();
                 reached[i] = Some(format!(
-                    "instances in {} account{} of {} in {}: {}",
-                    accounts.len(),
-                    if accounts.len() == 1 { "" } else { "s" },
+                    "instances in {} of {} in {}: {}",
+                    count(accounts.len() as u64, "account", "accounts"),
                     wave[i].unit.as_deref().unwrap_or("its unit"),
                     wave[i].region,
                     accounts.join(", ")
@@ -793,10 +786,7 @@ fn previews(
         // more than the preview shows: it compares the stack set's template with the new one.
         let behind = instances
             .iter()
-            .find(|i| {
-                p.holds(&i.account, &i.region, i.organizational_unit.as_deref())
-                    && i.status != "CURRENT"
-            })
+            .find(|i| p.holds(i) && i.status != "CURRENT")
             .filter(|_| *step == Step::Update);
         if let Some(i) = behind {
             note(format!(
@@ -854,18 +844,13 @@ fn instance_error(set: &str, p: &Place, why: &str) -> Error {
 /// Where a whole unit's instances are before the wave (`plan`: which accounts a change
 /// reaches), each with its status; `None` for a target of one account, or a unit without any.
 fn unit_now(p: &Place, instances: &[Instance]) -> Option<String> {
-    let now: Vec<String> = instances
-        .iter()
-        .filter(|i| {
-            p.whole_unit() && p.holds(&i.account, &i.region, i.organizational_unit.as_deref())
-        })
+    let now: Vec<String> = unit_instances(p, instances)
         .map(|i| format!("{} ({})", i.account, i.status))
         .collect();
     (!now.is_empty()).then(|| {
         format!(
-            "its instances now, in {} account{} of {} in {}: {}",
-            now.len(),
-            if now.len() == 1 { "" } else { "s" },
+            "its instances now, in {} of {} in {}: {}",
+            count(now.len() as u64, "account", "accounts"),
             p.unit.as_deref().unwrap_or("its unit"),
             p.region,
             now.join(", ")
@@ -876,19 +861,24 @@ fn unit_now(p: &Place, instances: &[Instance]) -> Option<String> {
 /// Why an INOPERABLE target is not deployed ([`INOPERABLE`]), naming the accounts of a whole
 /// unit whose instance is.
 fn inoperable(p: &Place, instances: &[Instance]) -> String {
-    let accounts: Vec<&str> = instances
-        .iter()
-        .filter(|i| {
-            p.whole_unit()
-                && i.status == "INOPERABLE"
-                && p.holds(&i.account, &i.region, i.organizational_unit.as_deref())
-        })
+    let accounts: Vec<&str> = unit_instances(p, instances)
+        .filter(|i| i.status == "INOPERABLE")
         .map(|i| i.account.as_str())
         .collect();
     match accounts.is_empty() {
         true => INOPERABLE.to_string(),
         false => format!("the instance in {} is {INOPERABLE}", accounts.join(", ")),
     }
+}
+
+/// A whole unit's instances among `instances` (none for a target of one account).
+fn unit_instances<'a>(
+    p: &'a Place,
+    instances: &'a [Instance],
+) -> impl Iterator<Item = &'a Instance> {
+    instances
+        .iter()
+        .filter(move |i| p.whole_unit() && p.holds(i))
 }
 
 /// A whole unit's instances in its region as listed after the wave: each CURRENT, one at

@@ -219,23 +219,10 @@ pub async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Environment
 /// [`accounts_of`], read with `admin` (the clients of the account and region that hold the
 /// stack sets).
 pub async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Environment>> {
-    let api = Api::new(&admin.cfn, call_as(env));
-    let file_env = env.file_environment().to_string();
     let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for name in env.stack_names() {
-        let set =
-            crate::config::deploy_targets::stack_set_name(&file_env, env.resource_name(), &name);
-        let owner = env.spec.owner.as_deref();
-        if describe_ours(api, &set, &env.name, &file_env, owner)
-            .await?
-            .is_none()
-        {
-            continue;
-        }
-        for i in stack_sets::instances(api, &set).await? {
-            if of_unit(env, &i) {
-                found.entry(i.account).or_insert(i.organizational_unit);
-            }
+    for (_, _, instances) in unit_sets(admin, env).await? {
+        for i in instances.into_iter().flatten() {
+            found.entry(i.account).or_insert(i.organizational_unit);
         }
     }
     Ok(found
@@ -329,31 +316,48 @@ fn of_unit(env: &Environment, i: &Instance) -> bool {
     i.region == env.spec.region && unit.is_some() && i.organizational_unit.as_deref() == unit
 }
 
+/// Whole-unit target `env`'s stacks, each with its stack set's name and that set's instances
+/// in the unit ([`of_unit`]); `None` where the file's stack set is not there. A stack set that
+/// could not be read, or is not the file's, is an error.
+async fn unit_sets(
+    admin: &Clients,
+    env: &Environment,
+) -> Result<Vec<(String, String, Option<Vec<Instance>>)>> {
+    let api = Api::new(&admin.cfn, call_as(env));
+    let file = env.file_environment();
+    let owner = env.spec.owner.as_deref();
+    let mut out = Vec::new();
+    for name in env.stack_names() {
+        let set = crate::config::deploy_targets::stack_set_name(file, env.resource_name(), &name);
+        let instances = match describe_ours(api, &set, &env.name, file, owner).await? {
+            None => None,
+            Some(_) => Some(
+                stack_sets::instances(api, &set)
+                    .await?
+                    .into_iter()
+                    .filter(|i| of_unit(env, i))
+                    .collect(),
+            ),
+        };
+        out.push((name, set, instances));
+    }
+    Ok(out)
+}
+
 /// A unit-wide target none of whose accounts has an instance in its region ([`accounts_of`]
 /// found none): its stacks are nowhere, read again so that "not deployed" is said only on
 /// that evidence. An instance listed now is an error (one was created since): run again.
 async fn unit_without_accounts(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
-    let file = env.file_environment().to_string();
-    let api = Api::new(&admin.cfn, call_as(env));
-    let region = env.spec.region.clone();
     let mut instances = BTreeMap::new();
-    for name in env.stack_names() {
-        let set = crate::config::deploy_targets::stack_set_name(&file, env.resource_name(), &name);
-        let owner = env.spec.owner.as_deref();
-        if describe_ours(api, &set, &env.name, &file, owner)
-            .await?
-            .is_some()
-            && let Some(i) = stack_sets::instances(api, &set)
-                .await?
-                .into_iter()
-                .find(|i| of_unit(env, i))
-        {
+    for (name, set, listed) in unit_sets(&admin, env).await? {
+        if let Some(i) = listed.into_iter().flatten().next() {
             return Err(crate::error::Error::aws(format!(
                 "{}: stack set {set} has an instance in {} {} now, which was not there a moment ago: run the command again",
-                env.name, i.account, region
+                env.name, i.account, env.spec.region
             )));
         }
         instances.insert(name, (set, None));
     }
+    let file = env.file_environment().to_string();
     Ok(at(admin, env, file, String::new(), instances))
 }

@@ -84,15 +84,15 @@ impl Place {
         }
     }
 
-    /// Whether a stack set's instance in `account` and `region`, named in the unit `unit`
-    /// (as ListStackInstances says), is this target's: in its account and region, or for a
+    /// Whether a stack set's instance, as ListStackInstances lists it (its account, region
+    /// and the unit it was named in), is this target's: in its account and region, or for a
     /// whole unit in its region and named in its unit (another instance there is no target's
     /// of this file, and is not touched).
-    pub fn holds(&self, account: &str, region: &str, unit: Option<&str>) -> bool {
-        region == self.region
+    pub fn holds(&self, i: &crate::aws::cfn::stack_sets::Instance) -> bool {
+        i.region == self.region
             && match self.whole_unit() {
-                true => unit.is_some() && unit == self.unit.as_deref(),
-                false => account == self.account,
+                true => i.organizational_unit.is_some() && i.organizational_unit == self.unit,
+                false => i.account == self.account,
             }
     }
 

@@ -52,25 +52,7 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         errors: Vec::new(),
     };
 
-    let name_field = if spec.environment.is_some() {
-        "environment"
-    } else {
-        ""
-    };
-    if !valid_name(&env.name) {
-        let what = if spec.environment.is_some() {
-            format!("environment name `{}` is not allowed", env.name)
-        } else {
-            format!(
-                "the environment name `{}` (taken from the file name) is not allowed; rename the file or set `environment`",
-                env.name
-            )
-        };
-        // What names are allowed, rather than the file's keys the field "" would offer.
-        let mut e = env.source.error(name_field, what);
-        e.allowed = Some(NAME_RULE.into());
-        c.errors.push(e);
-    }
+    c.errors.extend(name_error(env));
 
     if let Some(n) = spec.copies {
         let suffix = n.to_string().len().max(2) + 1;
@@ -421,6 +403,30 @@ fn tag_problem(text: &str, max: usize) -> Option<String> {
             "holds characters AWS does not allow in tags ({bad}); allowed: letters, digits, spaces and _ . : / = + - @"
         )
     })
+}
+
+/// A name [`valid_name`] refuses, said at `environment`, or at the file when the name is the
+/// file's, with what names are allowed (rather than the file's keys the field "" would offer).
+pub fn name_error(env: &Environment) -> Option<InputError> {
+    if valid_name(&env.name) {
+        return None;
+    }
+    let (field, what) = match env.spec.environment {
+        Some(_) => (
+            "environment",
+            format!("environment name `{}` is not allowed", env.name),
+        ),
+        None => (
+            "",
+            format!(
+                "the environment name `{}` (taken from the file name) is not allowed; rename the file or set `environment`",
+                env.name
+            ),
+        ),
+    };
+    let mut e = env.source.error(field, what);
+    e.allowed = Some(NAME_RULE.into());
+    Some(e)
 }
 
 /// What [`valid_name`] allows, as the errors say it.
