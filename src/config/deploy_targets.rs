@@ -18,6 +18,7 @@ use super::schema::{TargetSpec, TargetWorkers, WorkersSpec};
 use super::{Environment, regions, stages, validate};
 use crate::error::InputError;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The most targets a stack file lists: each is deployed, watched and torn down as an
 /// environment, and one run of fifty targets is better served by several files.
@@ -26,11 +27,15 @@ pub const MAX_TARGETS: usize = 20;
 /// Longest target name: `ENV-TARGET` must stay a valid environment name (24 characters).
 pub const MAX_TARGET_NAME_LEN: usize = 8;
 
-/// Where a target environment is deployed, beyond its region (which is its `spec.region`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a target environment is deployed, beyond its region (which is its `spec.region`), and
+/// the stack file it came from.
+#[derive(Debug, Clone)]
 pub struct Target {
     /// The target's name (`eu` of `orders-eu`).
     pub name: String,
+    /// The target's environment (`orders-eu`): the name its stacks and resources have, also
+    /// for one account of a whole unit (whose environment is `orders-eu@111122223333`).
+    pub environment: String,
     /// Its position in the file's `targets` (for its errors).
     pub index: usize,
     /// The account it must be deployed in, when the file says (the account guard there).
@@ -39,14 +44,87 @@ pub struct Target {
     pub role_arn: Option<String>,
     /// The wave it is deployed in (`wave`, 1 first).
     pub wave: u32,
-    /// How many waves the file's targets make.
-    pub waves: u32,
-    /// The accounts the file's targets name, each once, sorted.
-    pub accounts: Vec<String>,
     /// Whether the target sets its own `kms_key` (else it has the file's).
     pub own_kms_key: bool,
     /// The AWS Organizations unit its account is in (service-managed StackSets).
     pub organizational_unit: Option<String>,
+    /// The stack file it came from, loaded once.
+    pub file: Arc<TargetFile>,
+}
+
+/// The stack file of targets, loaded once and shared by every environment made of it: each
+/// of its targets, their stages, and each account of a whole unit. A command that needs the
+/// file (its stack sets, its other targets) reads it here, never from disk again.
+///
+/// The file holds its targets and each target holds the file: a cycle of a few values a
+/// command loads once, freed when the process ends.
+pub struct TargetFile {
+    /// The file's own environment (`orders`) as loaded, without its targets: its `region`
+    /// (where its stack sets are), `rollout`, `owner` and `tags`.
+    pub base: Environment,
+    /// Every target of the file, once loaded whole (their files read).
+    targets: std::sync::OnceLock<Vec<Environment>>,
+}
+
+impl std::fmt::Debug for TargetFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the targets: each of them holds this file.
+        f.debug_struct("TargetFile")
+            .field("name", &self.base.name)
+            .field("path", &self.base.source.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TargetFile {
+    fn new(base: &Environment) -> Arc<TargetFile> {
+        let mut base = base.clone();
+        base.targets = Vec::new();
+        Arc::new(TargetFile {
+            base,
+            targets: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The file's environment name (`orders`).
+    pub fn name(&self) -> &str {
+        &self.base.name
+    }
+
+    /// Every target of the file, in the file's order.
+    pub fn targets(&self) -> &[Environment] {
+        self.targets.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// How many waves the file's targets make.
+    pub fn waves(&self) -> u32 {
+        self.targets()
+            .iter()
+            .filter_map(|e| e.target.as_ref().map(|t| t.wave))
+            .collect::<std::collections::BTreeSet<u32>>()
+            .len() as u32
+    }
+
+    /// The accounts the file's targets name (a target's account, or its role's), each once,
+    /// sorted.
+    pub fn accounts(&self) -> Vec<String> {
+        let mut accounts: Vec<String> = self
+            .targets()
+            .iter()
+            .filter_map(|e| e.target.as_ref()?.account.clone())
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        accounts
+    }
+}
+
+/// Records the file's targets, loaded whole, in the file they share.
+pub(super) fn loaded(targets: &[Environment]) {
+    if let Some(t) = targets.first().and_then(|e| e.target.as_ref()) {
+        // Set once, by the load that derived them.
+        let _ = t.file.targets.set(targets.to_vec());
+    }
 }
 
 /// The stack set of a target's stack (`rollout.mode: stack_sets`): `qfleet-orders-eu1-data`
@@ -672,7 +750,7 @@ fn valid_organizational_unit(id: &str) -> bool {
 /// A rollout's bake too short for the environment's alarms to fire (a warning: a short bake
 /// is allowed, for a development account), or a default bake cut to 24h.
 pub fn rollout_warning(env: &Environment) -> Option<String> {
-    let waves = env.target.as_ref().map_or(0, |t| t.waves);
+    let waves = env.target.as_ref().map_or(0, |t| t.file.waves());
     if waves == 1 && env.spec.rollout.bake.is_some() {
         return Some(
             "rollout.bake: every target is in wave 1, so nothing is baked: give the targets after the canary a later wave (targets.N.wave)".to_string(),
@@ -714,13 +792,14 @@ pub fn account_warnings(env: &Environment) -> Vec<String> {
     };
     let spec = &env.spec;
     let i = target.index;
+    let accounts = target.file.accounts();
     let Some(account) = &target.account else {
         // No account and no role among targets of several accounts: no guard at all.
-        return if target.accounts.len() > 1 {
+        return if accounts.len() > 1 {
             vec![format!(
                 "targets.{i}: target `{}` names no account (account, or a role's), and the other targets are in accounts {}: it is deployed in whichever account the credentials are for, with no account guard; give it its account",
                 target.name,
-                target.accounts.join(", ")
+                accounts.join(", ")
             )]
         } else {
             Vec::new()
@@ -745,11 +824,11 @@ pub fn account_warnings(env: &Environment) -> Vec<String> {
             target.name
         ));
     }
-    if target.role_arn.is_none() && target.accounts.len() > 1 {
+    if target.role_arn.is_none() && accounts.len() > 1 {
         w.push(format!(
             "targets.{i}: target `{}` has no role (deploy_role, or its own role), and the targets are in accounts {}: qfleet acts there with the credentials it runs with, so a run whose credentials are of another account is refused for it; set deploy_role so that one run reaches every account",
             target.name,
-            target.accounts.join(", ")
+            accounts.join(", ")
         ));
     }
     w
@@ -791,6 +870,7 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
     let mut seen = BTreeMap::new();
     let mut envs = Vec::new();
     let mut found: Vec<(InputError, String)> = Vec::new();
+    let file = TargetFile::new(env);
     for (i, t) in spec.targets.iter().enumerate() {
         let at = |field: &str| format!("targets.{i}.{field}");
         if !valid_target_name(&t.name) {
@@ -813,7 +893,7 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
             ));
             continue;
         }
-        let (target_env, own) = target(env, i, t);
+        let (target_env, own) = target(&file, i, t);
         let place = describe(&target_env);
         for e in validate::check(&target_env) {
             let about_name =
@@ -838,28 +918,6 @@ pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
     errors.extend(shared(found, spec.targets.len()));
     errors.extend(one_region_images(env, &envs));
     errors.extend(check_stack_sets(env, &envs));
-    let waves = envs
-        .iter()
-        .filter_map(|e| e.target.as_ref().map(|t| t.wave))
-        .collect::<std::collections::BTreeSet<u32>>()
-        .len() as u32;
-    // As derived: a target's account, or its role's.
-    let mut accounts: Vec<String> = envs
-        .iter()
-        .filter_map(|e| e.target.as_ref()?.account.clone())
-        .collect();
-    accounts.sort_unstable();
-    accounts.dedup();
-    for e in &mut envs {
-        let targets = e
-            .target
-            .iter_mut()
-            .chain(e.pipeline.iter_mut().filter_map(|s| s.target.as_mut()));
-        for t in targets {
-            t.waves = waves;
-            t.accounts.clone_from(&accounts);
-        }
-    }
     (envs, errors)
 }
 
@@ -902,7 +960,8 @@ fn name_problem(env: &Environment) -> Option<InputError> {
 }
 
 /// The environment of target `i`, or what keeps it from being one (its account and role).
-fn target(env: &Environment, i: usize, t: &TargetSpec) -> (Environment, Vec<InputError>) {
+fn target(file: &Arc<TargetFile>, i: usize, t: &TargetSpec) -> (Environment, Vec<InputError>) {
+    let env = &file.base;
     let spec = &env.spec;
     let src = &env.source;
     let at = |field: &str| format!("targets.{i}.{field}");
@@ -1031,14 +1090,14 @@ fn target(env: &Environment, i: usize, t: &TargetSpec) -> (Environment, Vec<Inpu
         pipeline: Vec::new(),
         target: Some(Target {
             name: t.name.clone(),
+            environment: format!("{}-{}", env.name, t.name),
             index: i,
             account,
             role_arn,
             wave,
-            waves: 1,
-            accounts: Vec::new(),
             own_kms_key: t.kms_key.is_some(),
             organizational_unit: t.organizational_unit.clone(),
+            file: Arc::clone(file),
         }),
         targets: Vec::new(),
     };

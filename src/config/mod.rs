@@ -273,9 +273,9 @@ impl Environment {
     /// has the same template, keyed by region alone, while each account is an environment of
     /// its own to every command (its row, its outcome, its teardown).
     pub fn resource_name(&self) -> &str {
-        self.name
-            .split_once(deploy_targets::ACCOUNT_MARK)
-            .map_or(self.name.as_str(), |(name, _)| name)
+        self.target
+            .as_ref()
+            .map_or(self.name.as_str(), |t| t.environment.as_str())
     }
 
     /// Whether this is a target that stands for a whole AWS Organizations unit
@@ -301,12 +301,7 @@ impl Environment {
     pub fn file_environment(&self) -> &str {
         self.target
             .as_ref()
-            .and_then(|t| {
-                self.resource_name()
-                    .strip_suffix(t.name.as_str())
-                    .and_then(|n| n.strip_suffix('-'))
-            })
-            .unwrap_or(self.resource_name())
+            .map_or(self.name.as_str(), |t| t.file.name())
     }
 
     /// The environment's stacks by qfleet's names: the data stack's, then each stage's
@@ -582,6 +577,9 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
             }
             errors.extend(deploy_targets::check_uploads(&env));
         }
+    }
+    if errors.is_empty() {
+        deploy_targets::loaded(&env.targets);
     }
     if errors.is_empty() {
         Ok(env)

@@ -183,8 +183,8 @@ fn json<'a>(c: &'a Checked) -> Body<'a> {
             account: t.account.as_deref(),
             role_arn: t.role_arn.as_deref(),
             wave: t.wave,
-            waves: t.waves,
-            bake_seconds: (t.waves > 1).then(|| crate::config::deploy_targets::bake(env)),
+            waves: t.file.waves(),
+            bake_seconds: (t.file.waves() > 1).then(|| crate::config::deploy_targets::bake(env)),
             mode: env.spec.rollout.mode.as_str(),
             stack_sets: env.through_stack_sets().then(|| StackSetsBody {
                 permission_model: env.spec.rollout.permission_model.as_str(),
@@ -334,7 +334,7 @@ fn rows(checked: &[Checked]) -> String {
             (None, None) => format!("{} acts with the credentials qfleet runs with", c.env.name),
         };
         roles.push(role);
-        if t.waves > 1 {
+        if t.file.waves() > 1 {
             let bake = crate::config::duration::say(crate::config::deploy_targets::bake(c.env));
             let line = if t.wave == last {
                 format!("wave {}: the last, not baked", t.wave)
@@ -405,7 +405,7 @@ fn table(checked: &[Checked]) -> String {
     let targets = checked.iter().any(|c| c.env.target.is_some());
     let waves = checked
         .iter()
-        .any(|c| c.env.target.as_ref().is_some_and(|t| t.waves > 1));
+        .any(|c| c.env.target.as_ref().is_some_and(|t| t.file.waves() > 1));
     let mut header = vec!["environment", "region"];
     if targets {
         header.push("account");
@@ -499,7 +499,7 @@ fn details(c: &Checked, out: &Output) {
         };
         out.line(format!(
             "  target {} in {account}, {}, wave {} of {}; qfleet {role}",
-            t.name, spec.region, t.wave, t.waves
+            t.name, spec.region, t.wave, t.file.waves()
         ));
     }
     if let Some(line) = stack_sets_line(env) {

@@ -393,7 +393,7 @@ fn waves_are_numbered_from_1_and_a_short_bake_is_a_warning() {
     let envs = parse_str(yaml).unwrap().expand();
     let waves: Vec<(u32, u32)> = envs
         .iter()
-        .map(|e| e.target.as_ref().map(|t| (t.wave, t.waves)).unwrap())
+        .map(|e| e.target.as_ref().map(|t| (t.wave, t.file.waves())).unwrap())
         .collect();
     assert_eq!(waves, [(1, 2), (2, 2)]);
     let warning = rollout_warning(&envs[0]).expect("a warning");
@@ -592,7 +592,7 @@ fn a_target_without_an_account_among_several_accounts_is_warned_about() {
     let envs = parse_str(yaml).unwrap().expand();
     // b's account is its role's: the targets span two accounts.
     assert_eq!(
-        envs[2].target.as_ref().unwrap().accounts,
+        envs[2].target.as_ref().unwrap().file.accounts(),
         ["111122223333", "444455556666"]
     );
     let c = account_warnings(&envs[2]);
