@@ -18,6 +18,8 @@
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`outputs`]: the stacks' outputs, merged and as shell variables;
+//! - [`rollout`]: many targets: waves and their bakes, StackSets (plan, calls, read-back),
+//!   where a target's stacks are, whole units' accounts;
 //! - [`ownership`]: which stacks and accounts a stack file may act on (qfleet's marks, `accounts`);
 //! - [`import`]: another tool's workload as a stack file (`qfleet import copilot`);
 //! - [`session`]: the environments of a command line, each with its region's clients;
@@ -34,7 +36,7 @@ pub(crate) mod deploy;
 /// data (checked against AWS's resource schemas by an integration test).
 pub mod replacement {
     pub use crate::deploy::changeset::STATEFUL_TYPES;
-    pub use crate::deploy::template_diff::CREATE_ONLY;
+    pub use crate::rollout::CREATE_ONLY;
 }
 pub(crate) mod dlq;
 pub(crate) mod drift;
@@ -49,6 +51,7 @@ pub(crate) mod outputs;
 pub(crate) mod ownership;
 pub(crate) mod package;
 pub(crate) mod render;
+pub(crate) mod rollout;
 pub(crate) mod send;
 pub(crate) mod session;
 pub(crate) mod simulate;

@@ -9,8 +9,6 @@
 //! teardown, drift, dlq and send); dlq and send also act only when the data stack is the
 //! environment's.
 
-pub mod stack_names;
-
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{ENVIRONMENT_TAG, Environment, OWNER_TAG};
@@ -82,52 +80,6 @@ pub fn refusal(env: &Environment, state: &StackState) -> Option<Error> {
         }
         .into(),
     )
-}
-
-/// Before acting on the data stack's resources by their names (`dlq`, `send`, `jobs`): the
-/// account guard, then the data stack must exist and carry the environment's marks, so that a
-/// queue or bucket of the same name that is another's is never drained, purged or written to.
-/// The data stack is where `at` says (a target deployed through StackSets: its stack set's
-/// instance, marked as the file's). A stack that could not be read is an error, never "ours".
-/// Gives the data stack's name there.
-pub async fn check_data_stack(
-    cfn: &aws_sdk_cloudformation::Client,
-    sts: &aws_sdk_sts::Client,
-    env: &Environment,
-    at: &stack_names::StackNames,
-) -> Result<String> {
-    check_account(sts, env).await?;
-    let own = env.data_stack_name();
-    let Some(name) = at.name(&own) else {
-        return Err(Error::aws(format!(
-            "{}: stack set {}'s instance there has no stack; is the environment deployed? (`qfleet status {}`)",
-            env.name,
-            crate::config::deploy_targets::stack_set_name(
-                env.file_environment(),
-                env.resource_name(),
-                &own
-            ),
-            env.name
-        )));
-    };
-    match crate::aws::cfn::stacks::describe(cfn, &name).await? {
-        None => Err(Error::aws(format!(
-            "{}: stack {name} does not exist; is the environment deployed? (`qfleet status {}`)",
-            env.name, env.name
-        ))),
-        Some(state) => {
-            let missing = lacks(at.marked_as(env), env.spec.owner.as_deref(), &state);
-            if missing.is_empty() {
-                return Ok(name);
-            }
-            Err(Refusal::StackNotOurs {
-                env: env.name.clone(),
-                stack: state.name.clone(),
-                lacks: missing,
-            }
-            .into())
-        }
-    }
 }
 
 /// The account guard: with `accounts:` in the stack file, the credentials must be for one of
@@ -276,7 +228,7 @@ mod tests {
     #[tokio::test]
     async fn mocked_the_data_stack_of_a_stack_set_target_is_its_instances_marked_as_the_file() {
         use crate::aws::mock::{Rules, instance_stacks, list_instances, stack_sets, state};
-        use crate::ownership::stack_names::{StackNames, instances_of};
+        use crate::rollout::{StackNames, instances_of};
         use aws_smithy_mocks::mock;
         const A: &str = "111122223333";
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
@@ -306,7 +258,7 @@ mod tests {
                 let at = StackNames {
                     stack_set: Some(instances_of(admin, &canary).await.unwrap()),
                 };
-                check_data_stack(&target.cfn, &target.sts, &canary, &at).await
+                crate::rollout::check_data_stack(&target.cfn, &target.sts, &canary, &at).await
             }
         };
         assert_eq!(
@@ -362,7 +314,7 @@ mod tests {
             }
             .clients();
             let aws = crate::aws::Aws::with_clients([((file.spec.region.clone(), None), admin)]);
-            let found = crate::ownership::stack_names::locate(&aws, &canary).await;
+            let found = crate::rollout::locate(&aws, &canary).await;
             if refused {
                 let e = found.unwrap_err();
                 assert_eq!(e.exit_code(), crate::error::Exit::Refused);

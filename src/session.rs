@@ -5,7 +5,6 @@
 use crate::aws::{Aws, Clients, Settings};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
-use crate::ownership::stack_names::StackNames;
 
 /// The stages of `env` a command acts on: the one `--stage` names, or every stage (a
 /// one-stage environment is its own one stage).
@@ -108,23 +107,6 @@ impl Session {
             }))
     }
 
-    /// Like [`Session::each`], with where each environment's stacks are: under their own
-    /// names, or a StackSets target's stack sets' instances
-    /// ([`crate::ownership::stack_names::locate`]), or why they could not be found.
-    pub fn each_located<'a, T, F, Fut>(&'a self, f: F) -> Vec<T>
-    where
-        F: Fn(Clients, &'a Environment, Result<StackNames>) -> Fut,
-        Fut: std::future::Future<Output = T>,
-    {
-        self.each(|clients, env| {
-            let f = &f;
-            async move {
-                let at = crate::ownership::stack_names::locate(&self.aws, env).await;
-                f(clients, env, at).await
-            }
-        })
-    }
-
     /// Like [`Session::each`], but Ctrl-C stops waiting at once: `None` then (what each
     /// environment had done is in the reporter's ledger).
     pub fn each_until_interrupted<'a, T, F, Fut>(&'a self, f: F) -> Option<Vec<T>>
@@ -187,39 +169,6 @@ impl Session {
         })
     }
 
-    /// Each target that stands for a whole AWS Organizations unit becomes the accounts of
-    /// its unit where it has stacks, in its place
-    /// ([`crate::ownership::stack_names::accounts_of`]); one without any stays as it is (not
-    /// deployed). A unit whose stack sets could not be read fails the whole command: an
-    /// account left out would be "not there" to it.
-    pub fn find_accounts(&mut self) -> Result<()> {
-        if !self.envs.iter().any(Environment::whole_unit) {
-            return Ok(());
-        }
-        let aws = &self.aws;
-        let found = self
-            .rt
-            .block_on(futures::future::join_all(self.envs.iter().map(
-                |e| async move {
-                    match e.whole_unit() {
-                        true => crate::ownership::stack_names::accounts_of(aws, e)
-                            .await
-                            .map(Some),
-                        false => Ok(None),
-                    }
-                },
-            )));
-        let mut envs = Vec::new();
-        for (env, accounts) in std::mem::take(&mut self.envs).into_iter().zip(found) {
-            match accounts? {
-                Some(accounts) if !accounts.is_empty() => envs.extend(accounts),
-                _ => envs.push(env),
-            }
-        }
-        self.envs = envs;
-        Ok(())
-    }
-
     pub fn names(&self) -> Vec<String> {
         self.envs.iter().map(|e| e.name.clone()).collect()
     }
@@ -228,82 +177,6 @@ impl Session {
     pub fn block_on<T>(&self, fut: impl std::future::Future<Output = T>) -> T {
         self.rt.block_on(fut)
     }
-}
-
-/// The session of a command that acts on each account of an environment: a target that
-/// stands for a whole AWS Organizations unit (`rollout.auto_deployment`) is each account of
-/// the unit where it has stacks, named `ENV-TARGET@ACCOUNT`
-/// ([`crate::ownership::stack_names::accounts_of`]), and `ENV-TARGET@ACCOUNT` on the command
-/// line ([`crate::config::deploy_targets::account_pick`]) picks that account alone. `load`
-/// gives the environments named on the command line.
-pub fn of_accounts(
-    targets: &[String],
-    load: impl Fn(&[String]) -> Result<Vec<Environment>>,
-    settings: Settings,
-    concurrency: usize,
-) -> Result<Session> {
-    use crate::config::deploy_targets::account_pick;
-    let mut picks: Vec<(&String, &str)> = Vec::new();
-    let mut named: Vec<String> = Vec::new();
-    for t in targets {
-        match account_pick(t) {
-            Some(_) if picks.iter().any(|(p, _)| *p == t) => {
-                return Err(Usage::NamedTwice { env: t.clone() }.into());
-            }
-            Some((base, _)) => picks.push((t, base)),
-            None => named.push(t.clone()),
-        }
-    }
-    // The environments named whole (every account of a unit among them).
-    let whole: Vec<String> = match named.is_empty() {
-        true => Vec::new(),
-        false => load(&named)?.into_iter().map(|e| e.name).collect(),
-    };
-    let mut all = named;
-    for (_, base) in &picks {
-        if !whole.iter().any(|w| w == base) && !all.iter().any(|x| x == base) {
-            all.push(base.to_string());
-        }
-    }
-    let mut session = Session::open(load(&all)?, settings, concurrency)?;
-    for (pick, base) in &picks {
-        if !session
-            .envs
-            .iter()
-            .any(|e| e.name == *base && e.whole_unit())
-        {
-            return Err(Usage::NoSuchAccount {
-                name: pick.to_string(),
-                base: base.to_string(),
-                accounts: None,
-            }
-            .into());
-        }
-    }
-    session.find_accounts()?;
-    if picks.is_empty() {
-        return Ok(session);
-    }
-    for (pick, base) in &picks {
-        if !session.envs.iter().any(|e| &e.name == *pick) {
-            let accounts = session
-                .envs
-                .iter()
-                .filter(|e| e.resource_name() == *base && e.name != *base)
-                .filter_map(|e| e.target.as_ref()?.account.clone())
-                .collect();
-            return Err(Usage::NoSuchAccount {
-                name: pick.to_string(),
-                base: base.to_string(),
-                accounts: Some(accounts),
-            }
-            .into());
-        }
-    }
-    session.envs.retain(|e| {
-        whole.iter().any(|w| w == e.resource_name()) || picks.iter().any(|(p, _)| **p == e.name)
-    });
-    Ok(session)
 }
 
 /// The clients of `env`'s region, acting as its target's role when it has one (`targets`).

@@ -126,7 +126,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error:
         ..Default::default()
     };
     let session = super::session(&args.envs, g)?;
-    out.print(&deploy::session::all(
+    out.print(&deploy::many::all(
         &session,
         Mode::Deploy,
         opts,
@@ -153,7 +153,7 @@ pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<crate::error::Exi
         detailed_exitcode: args.detailed_exitcode,
         markdown,
     };
-    out.print(&deploy::session::all(
+    out.print(&deploy::many::all(
         &session,
         Mode::Plan,
         opts,

@@ -73,7 +73,7 @@ pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit>
     }
     let action = args.action.action();
     let stage = args.stage.as_deref();
-    let results = session.each_located(|clients, env, at| {
+    let results = crate::rollout::each_located(&session, |clients, env, at| {
         let action = &action;
         async move { dlq::report::act(&clients, env, at, action, stage, out).await }
     });

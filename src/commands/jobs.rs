@@ -55,14 +55,13 @@ pub fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::error::Exit
         since: args.since,
         limit: args.limit,
     };
-    let result = session
-        .each_located(|clients, env, at| {
-            let q = query.clone();
-            async move { jobs::read(&clients, env, &at?, &q).await }
-        })
-        .into_iter()
-        .next()
-        .ok_or(Usage::NoEnvironment { what: "read" })?;
+    let result = crate::rollout::each_located(&session, |clients, env, at| {
+        let q = query.clone();
+        async move { jobs::read(&clients, env, &at?, &q).await }
+    })
+    .into_iter()
+    .next()
+    .ok_or(Usage::NoEnvironment { what: "read" })?;
     out.print(&Jobs {
         environment: env.name.clone(),
         result,

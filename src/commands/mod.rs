@@ -29,7 +29,16 @@ pub use global::Global;
 /// stack file reported before anything touches AWS, and `--region`/`--role-arn` refused for
 /// a target that names its own.
 pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
-    let envs = crate::config::targets::load(targets, &g.stacks_dir)?;
+    load_environments_from(targets, g, &crate::config::StackFiles::default())
+}
+
+/// [`load_environments`], each stack file read once in `files`.
+fn load_environments_from(
+    targets: &[String],
+    g: &Global,
+    files: &crate::config::StackFiles,
+) -> Result<Vec<Environment>> {
+    let envs = crate::config::targets::load_from(targets, &g.stacks_dir, files)?;
     // Offline commands too: a flag a target ignores would be written into what they print.
     crate::session::check_target_flags(&envs, &g.aws_settings())?;
     // The hints this run prints name these environments: they carry what finds them again.
@@ -58,7 +67,7 @@ pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environme
 pub fn session(targets: &[String], g: &Global) -> Result<Session> {
     if let Some((t, base)) = targets
         .iter()
-        .find_map(|t| Some((t, crate::config::deploy_targets::account_pick(t)?.0)))
+        .find_map(|t| Some((t, crate::rollout::account_pick(t)?.0)))
     {
         return Err(crate::error::Usage::AccountDeployedAlone {
             name: t.clone(),
@@ -76,11 +85,12 @@ pub fn session(targets: &[String], g: &Global) -> Result<Session> {
 /// The session of a command that reads or tears down each account of an environment
 /// (`status`, `outputs`, `drift`, `dlq`, `send`, `jobs`, `logs`, `teardown`): a target that
 /// stands for a whole AWS Organizations unit is each account of it
-/// ([`crate::session::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
+/// ([`crate::rollout::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
 pub fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
-    crate::session::of_accounts(
+    let files = crate::config::StackFiles::default();
+    crate::rollout::of_accounts(
         targets,
-        |t| load_environments(t, g),
+        |t| load_environments_from(t, g, &files),
         g.aws_settings(),
         g.concurrency.into(),
     )

@@ -27,8 +27,9 @@ pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::E
         }
         .into());
     }
-    let results =
-        session.each_located(|clients, env, at| async move { read(&clients, env, at).await });
+    let results = crate::rollout::each_located(&session, |clients, env, at| async move {
+        read(&clients, env, at).await
+    });
     out.print(&Outputs {
         environments: session.names().into_iter().zip(results).collect(),
         shell: args.shell,

@@ -52,14 +52,13 @@ pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit
         args.timeout,
         args.keep,
     )?;
-    let result = session
-        .each_located(|clients, env, at| {
-            let request = request.clone();
-            async move { send::send(&clients, env, &at?, &request).await }
-        })
-        .into_iter()
-        .next()
-        .ok_or(Usage::NoEnvironment { what: "send to" })?;
+    let result = crate::rollout::each_located(&session, |clients, env, at| {
+        let request = request.clone();
+        async move { send::send(&clients, env, &at?, &request).await }
+    })
+    .into_iter()
+    .next()
+    .ok_or(Usage::NoEnvironment { what: "send to" })?;
     out.print(&Sent {
         environment: env.name.clone(),
         pipeline: env.is_pipeline(),

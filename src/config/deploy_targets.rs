@@ -148,58 +148,11 @@ pub fn unit_wide(spec: &super::schema::StackFile) -> bool {
         && r.permission_model == PermissionModel::ServiceManaged
 }
 
-/// What joins a unit-wide target's name and one account of its unit into that account's
-/// environment's name (`orders-eu@111122223333`): no environment name holds it.
-pub const ACCOUNT_MARK: char = '@';
-
-/// `orders-eu@111122223333` on a command line: one account (`111122223333`) of the whole-unit
-/// target `orders-eu`. `None` for anything else: a path (`ci/job@2/orders.yaml`, as CI
-/// workspaces are named), or an `@` not followed by a 12-digit account.
-pub fn account_pick(arg: &str) -> Option<(&str, &str)> {
-    let (base, account) = arg.rsplit_once(ACCOUNT_MARK)?;
-    let path = base.contains(['/', '\\']) || base.ends_with(".yaml") || base.ends_with(".yml");
-    (valid_account(account) && !base.is_empty() && !path).then_some((base, account))
-}
-
 /// The ARN of the role named `role` (`deploy_role`) in `account` (an account id, or a stand-in
 /// such as `*` or `ACCOUNT` for every account of a whole unit), in `region`'s partition.
 pub fn role_in(role: &str, region: &str, account: &str) -> String {
     let partition = regions::partition(region).unwrap_or("aws");
     format!("arn:{partition}:iam::{account}:role/{role}")
-}
-
-/// One account of a unit-wide target `unit` ([`unit_wide`]), as the environment it is to every
-/// command: named `orders-eu@111122223333` (its resources keep the target's names,
-/// [`Environment::resource_name`]), guarded to `account`, acting there as `deploy_role`, in
-/// the unit `organizational_unit` its instances were created in.
-pub fn of_account(
-    unit: &Environment,
-    account: &str,
-    organizational_unit: Option<&str>,
-) -> Environment {
-    let mut env = unit.clone();
-    let name = format!("{}{ACCOUNT_MARK}{account}", unit.resource_name());
-    env.pipeline = stages::rename(&unit.pipeline, &name);
-    env.name = name;
-    let role = env
-        .spec
-        .deploy_role
-        .as_ref()
-        .map(|r| role_in(r, &env.spec.region, account));
-    env.spec.accounts = Some(vec![account.to_string()]);
-    let at = |t: &mut Target| {
-        t.account = Some(account.to_string());
-        t.role_arn.clone_from(&role);
-        if let Some(ou) = organizational_unit {
-            t.organizational_unit = Some(ou.to_string());
-        }
-    };
-    env.target.iter_mut().for_each(at);
-    for stage in &mut env.pipeline {
-        stage.spec.accounts = Some(vec![account.to_string()]);
-        stage.target.iter_mut().for_each(at);
-    }
-    env
 }
 
 /// The account that holds a StackSets file's stack sets, when the file says:
@@ -1298,7 +1251,7 @@ pub fn valid_target_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
-fn valid_account(account: &str) -> bool {
+pub(crate) fn valid_account(account: &str) -> bool {
     account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())
 }
 

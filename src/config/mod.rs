@@ -31,6 +31,7 @@ pub use validate::{MAX_NAME_LEN, valid_name};
 use crate::error::{Error, InputError, Result, Usage};
 use miette::NamedSource;
 use positions::Locations;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Tag qfleet puts on every stack (a stack file may not set it).
@@ -291,9 +292,27 @@ impl Environment {
     /// (`qfleet-orders-data` for `qfleet-orders-eu-data`), for a target deployed through
     /// StackSets; `None` otherwise (the stack is deployed under its own name).
     pub fn stack_set_of(&self, stack: &str) -> Option<String> {
-        self.through_stack_sets().then(|| {
-            deploy_targets::stack_set_name(self.file_environment(), self.resource_name(), stack)
-        })
+        if !self.through_stack_sets() {
+            return None;
+        }
+        self.stack_set_names()
+            .into_iter()
+            .find_map(|(own, set)| (own == stack).then_some(set))
+    }
+
+    /// Each of the environment's stacks by qfleet's name ([`Environment::stack_names`]) with
+    /// the stack set whose instance it is when its file deploys it through StackSets: named
+    /// as the stack is, with the file's environment in the target's place
+    /// (`qfleet-orders-eu-data` is an instance of `qfleet-orders-data`).
+    pub fn stack_set_names(&self) -> Vec<(String, String)> {
+        let file = self.file_environment();
+        std::iter::once((self.data_stack_name(), data_stack(file)))
+            .chain(
+                self.stages()
+                    .iter()
+                    .map(|s| (s.fleet_stack_name(), fleet_stack(file, &s.stage_suffix()))),
+            )
+            .collect()
     }
 
     /// The stack file's own environment name of a target (`orders` of `orders-eu`); the
@@ -313,17 +332,13 @@ impl Environment {
     }
 
     pub fn data_stack_name(&self) -> String {
-        format!("qfleet-{}-data", self.resource_name())
+        data_stack(self.resource_name())
     }
 
     /// The fleet stack of this environment, or of this stage of a pipeline
     /// (`qfleet-ENV--STAGE-fleet` for a later stage).
     pub fn fleet_stack_name(&self) -> String {
-        format!(
-            "qfleet-{}{}-fleet",
-            self.resource_name(),
-            self.stage_suffix()
-        )
+        fleet_stack(self.resource_name(), &self.stage_suffix())
     }
 
     /// The part a later stage of a pipeline adds to its resources' names (`--thumbs`).
@@ -353,6 +368,17 @@ impl Environment {
     pub fn is_pipeline(&self) -> bool {
         self.pipeline.len() > 1
     }
+}
+
+/// The data stack of the environment named `name`.
+fn data_stack(name: &str) -> String {
+    format!("qfleet-{name}-data")
+}
+
+/// The fleet stack of the environment named `name`, for the stage whose resources' names end
+/// in `suffix` (none for the first).
+fn fleet_stack(name: &str, suffix: &str) -> String {
+    format!("qfleet-{name}{suffix}-fleet")
 }
 
 /// The names of `n` copies of environment `base`: `base-01` … `base-NN`, numbered with at
@@ -430,6 +456,11 @@ pub fn environment_names(stacks_dir: &Path) -> Vec<String> {
 
 /// Reads, parses and validates a stack file.
 pub fn load(path: &Path) -> Result<Environment> {
+    parse(path.to_path_buf(), read_text(path)?)
+}
+
+/// A stack file's text, read whole once its size is known to be a stack file's.
+fn read_text(path: &Path) -> Result<String> {
     let cannot = |source: std::io::Error| Usage::StackFileUnreadable {
         path: path.to_path_buf(),
         source,
@@ -440,11 +471,47 @@ pub fn load(path: &Path) -> Result<Environment> {
         return Err(too_large(path.to_path_buf(), size).into());
     }
     let bytes = std::fs::read(path).map_err(cannot)?;
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => return Err(not_utf8(path.to_path_buf(), e).into()),
-    };
-    parse(path.to_path_buf(), text)
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => Err(not_utf8(path.to_path_buf(), e).into()),
+    }
+}
+
+/// The stack files one command reads: each read from disk once and parsed once, however many
+/// of the command line's names (a file's, a copy's, a declared one, a glob) lead to it.
+#[derive(Default)]
+pub struct StackFiles {
+    texts: std::cell::RefCell<BTreeMap<PathBuf, std::rc::Rc<String>>>,
+    loaded: std::cell::RefCell<BTreeMap<PathBuf, Environment>>,
+}
+
+impl StackFiles {
+    fn key(path: &Path) -> PathBuf {
+        path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+    }
+
+    /// The file's text (read once).
+    pub fn text(&self, path: &Path) -> Result<std::rc::Rc<String>> {
+        let key = Self::key(path);
+        if let Some(text) = self.texts.borrow().get(&key) {
+            return Ok(text.clone());
+        }
+        let text = std::rc::Rc::new(read_text(path)?);
+        self.texts.borrow_mut().insert(key, text.clone());
+        Ok(text)
+    }
+
+    /// The file parsed and validated (once; an invalid file's errors are made again from its
+    /// text, which is not read again).
+    pub fn load(&self, path: &Path) -> Result<Environment> {
+        let key = Self::key(path);
+        if let Some(env) = self.loaded.borrow().get(&key) {
+            return Ok(env.clone());
+        }
+        let env = parse(path.to_path_buf(), self.text(path)?.as_str().to_string())?;
+        self.loaded.borrow_mut().insert(key, env.clone());
+        Ok(env)
+    }
 }
 
 /// The error for a file larger than `MAX_FILE_BYTES`.

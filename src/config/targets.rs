@@ -1,6 +1,6 @@
 //! The environments named on the command line: names, paths, copies and globs.
 
-use crate::config::{self, Environment};
+use crate::config::{self, Environment, StackFiles};
 use crate::error::{Error, Result, Usage};
 use std::path::Path;
 
@@ -12,11 +12,22 @@ const MAX_COPIES: usize = 100;
 /// stacks directory (a file with `copies` stands for all its copies), one copy (`lab-07`), or a
 /// glob over the environment names (`'lab-*'`), which reads only the stack files whose names
 /// it can match.
+#[cfg(test)]
 pub fn load(targets: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
+    load_from(targets, stacks_dir, &StackFiles::default())
+}
+
+/// [`load`], each stack file read and parsed once in `files` (which a command may load from
+/// again).
+pub fn load_from(
+    targets: &[String],
+    stacks_dir: &Path,
+    files: &StackFiles,
+) -> Result<Vec<Environment>> {
     let mut envs = Vec::new();
     let mut problems = Vec::new();
     for t in targets {
-        match resolve(t, stacks_dir) {
+        match resolve(t, stacks_dir, files) {
             Ok(found) => envs.extend(found),
             Err(Error::Input(list)) => problems.extend(list),
             Err(other) => return Err(other),
@@ -37,15 +48,15 @@ pub fn load(targets: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
     Ok(envs)
 }
 
-fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
+fn resolve(target: &str, stacks_dir: &Path, files: &StackFiles) -> Result<Vec<Environment>> {
     if target.contains(['*', '?', '[']) {
-        return resolve_glob(target, stacks_dir);
+        return resolve_glob(target, stacks_dir, files);
     }
-    match by_file_name(target, stacks_dir)? {
+    match by_file_name(target, stacks_dir, files)? {
         Ok((path, envs)) => {
             // Another file declaring the same name would make the same environments: which one
             // is meant is asked, never guessed.
-            let others: Vec<std::path::PathBuf> = declared_by(target, stacks_dir)?
+            let others: Vec<std::path::PathBuf> = declared_by(target, stacks_dir, files)?
                 .into_iter()
                 .filter(|(p, _)| !same_file(p, &path))
                 .map(|(p, _)| p)
@@ -64,7 +75,8 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
                 && let Ok(base_path) = config::locate(base, stacks_dir)
                 && !same_file(&base_path, &path)
                 // A base file that does not load is another command's business, not this one's.
-                && config::load(&base_path)
+                && files
+                    .load(&base_path)
                     .is_ok_and(|base| base.expand().iter().any(|e| e.name == target))
             {
                 return Err(Usage::FileAndMember {
@@ -78,7 +90,7 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
         }
         // The environment's own name (`class-07` of `classroom.yaml` with `environment:
         // class`), as every command prints it in its hints.
-        Err(not_found) => match by_declared_name(target, stacks_dir)? {
+        Err(not_found) => match by_declared_name(target, stacks_dir, files)? {
             Some(envs) => Ok(envs),
             None => Err(not_found),
         },
@@ -90,17 +102,18 @@ fn resolve(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
 fn by_file_name(
     target: &str,
     stacks_dir: &Path,
+    files: &StackFiles,
 ) -> Result<std::result::Result<(std::path::PathBuf, Vec<Environment>), Error>> {
     match config::locate(target, stacks_dir) {
         Ok(path) => {
-            let envs = config::load(&path)?.expand();
+            let envs = files.load(&path)?.expand();
             Ok(Ok((path, envs)))
         }
         Err(not_found) => {
             if let Some((base, _)) = target.rsplit_once('-')
                 && let Ok(path) = config::locate(base, stacks_dir)
             {
-                let all = config::load(&path)?.expand();
+                let all = files.load(&path)?.expand();
                 let names: Vec<String> = all.iter().map(|e| e.name.clone()).collect();
                 if let Some(copy) = all.into_iter().find(|e| e.name == target) {
                     return Ok(Ok((path, vec![copy])));
@@ -131,10 +144,14 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// The environment, or one copy, whose name the stack file declares (`environment:`) rather
 /// than takes from its file name; `None` when no file declares it. Two files declaring it are
 /// an error, never a guess.
-fn by_declared_name(target: &str, stacks_dir: &Path) -> Result<Option<Vec<Environment>>> {
-    let mut found = declared_by(target, stacks_dir)?;
+fn by_declared_name(
+    target: &str,
+    stacks_dir: &Path,
+    files: &StackFiles,
+) -> Result<Option<Vec<Environment>>> {
+    let mut found = declared_by(target, stacks_dir, files)?;
     match found.len() {
-        0 => match declared_without(target, stacks_dir)? {
+        0 => match declared_without(target, stacks_dir, files)? {
             // `class-99` of a file that declares `class` with copies class-01 … class-24.
             Some((file, known)) => Err(Usage::NotInFile {
                 name: target.to_string(),
@@ -158,6 +175,7 @@ fn by_declared_name(target: &str, stacks_dir: &Path) -> Result<Option<Vec<Enviro
 fn declared_without(
     target: &str,
     stacks_dir: &Path,
+    files: &StackFiles,
 ) -> Result<Option<(std::path::PathBuf, Vec<String>)>> {
     let Some((base, _)) = target.rsplit_once('-') else {
         return Ok(None);
@@ -167,10 +185,11 @@ fn declared_without(
         let Ok(path) = config::locate(&stem, stacks_dir) else {
             continue;
         };
-        if declared_environment(&path).as_deref() != Some(base) {
+        if declared_environment(files, &path).as_deref() != Some(base) {
             continue;
         }
-        let names: Vec<String> = config::load(&path)?
+        let names: Vec<String> = files
+            .load(&path)?
             .expand()
             .into_iter()
             .map(|e| e.name)
@@ -190,6 +209,7 @@ fn declared_without(
 fn declared_by(
     target: &str,
     stacks_dir: &Path,
+    files: &StackFiles,
 ) -> Result<Vec<(std::path::PathBuf, Vec<Environment>)>> {
     let base = target.rsplit_once('-').map(|(b, _)| b);
     let mut found = Vec::new();
@@ -197,13 +217,14 @@ fn declared_by(
         let Ok(path) = config::locate(&stem, stacks_dir) else {
             continue;
         };
-        let Some(declared) = declared_environment(&path) else {
+        let Some(declared) = declared_environment(files, &path) else {
             continue;
         };
         if declared != target && Some(declared.as_str()) != base {
             continue;
         }
-        let envs: Vec<Environment> = config::load(&path)?
+        let envs: Vec<Environment> = files
+            .load(&path)?
             .expand()
             .into_iter()
             .filter(|e| {
@@ -221,7 +242,7 @@ fn declared_by(
 /// The environments of the stacks directory whose names match `target`. Only the stack files
 /// that can hold a matching name are read: one whose file name (or `environment:`), alone or
 /// followed by a copy's `-NN`, matches. A broken file that cannot match is none of its business.
-fn resolve_glob(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
+fn resolve_glob(target: &str, stacks_dir: &Path, files: &StackFiles) -> Result<Vec<Environment>> {
     let pattern = glob::Pattern::new(target).map_err(|source| Usage::BadPattern {
         pattern: target.to_string(),
         source,
@@ -231,12 +252,12 @@ fn resolve_glob(target: &str, stacks_dir: &Path) -> Result<Vec<Environment>> {
     for stem in config::environment_names(stacks_dir) {
         let path = config::locate(&stem, stacks_dir)?;
         let mut names = vec![stem];
-        names.extend(declared_environment(&path));
-        let suffixes = declared_targets(&path);
+        names.extend(declared_environment(files, &path));
+        let suffixes = declared_targets(files, &path);
         if !names.iter().any(|n| could_match(&pattern, n, &suffixes)) {
             continue;
         }
-        match config::load(&path) {
+        match files.load(&path) {
             Ok(env) => matched.extend(
                 env.expand()
                     .into_iter()
@@ -274,8 +295,8 @@ fn could_match(pattern: &glob::Pattern, name: &str, targets: &[String]) -> bool 
 
 /// The `environment:` a stack file declares at its top level, read without parsing the file
 /// (which may be broken).
-fn declared_environment(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+fn declared_environment(files: &StackFiles, path: &Path) -> Option<String> {
+    let text = files.text(path).ok()?;
     text.lines().find_map(|l| {
         let value = l
             .trim_start_matches('\u{feff}')
@@ -288,11 +309,11 @@ fn declared_environment(path: &Path) -> Option<String> {
 
 /// The names of a stack file's `targets`, read without checking the file (which may be broken:
 /// then it is read, and reported, if its other names can match).
-fn declared_targets(path: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+fn declared_targets(files: &StackFiles, path: &Path) -> Vec<String> {
+    let Ok(text) = files.text(path) else {
         return Vec::new();
     };
-    let Ok(doc) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) else {
+    let Ok(doc) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text.as_str()) else {
         return Vec::new();
     };
     doc.get("targets")
@@ -325,10 +346,10 @@ mod tests {
             "prod.yaml",
             "region: [not, a, region\n  broken: {",
         );
-        let envs = resolve_glob("lab-*", dir.path()).unwrap();
+        let envs = resolve_glob("lab-*", dir.path(), &StackFiles::default()).unwrap();
         let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["lab-01", "lab-02", "lab-03"]);
-        let envs = resolve_glob("lab*", dir.path()).unwrap();
+        let envs = resolve_glob("lab*", dir.path(), &StackFiles::default()).unwrap();
         assert_eq!(envs.len(), 4, "the copies and labx");
     }
 
@@ -341,7 +362,7 @@ mod tests {
             "lab2.yaml",
             "region: eu-west-1\nworkers:\n  min: 4\n  max: 2\n",
         );
-        let err = resolve_glob("lab*", dir.path()).unwrap_err();
+        let err = resolve_glob("lab*", dir.path(), &StackFiles::default()).unwrap_err();
         assert!(matches!(err, Error::Input(_)), "{err}");
         assert!(err.to_string().contains("workers.min"), "{err}");
     }
@@ -355,9 +376,9 @@ mod tests {
             &format!("environment: staging # the name\n{LAB}"),
         );
         write(dir.path(), "two.yaml", "nothing: [");
-        let envs = resolve_glob("stag*", dir.path()).unwrap();
+        let envs = resolve_glob("stag*", dir.path(), &StackFiles::default()).unwrap();
         assert_eq!(envs[0].name, "staging");
-        let err = resolve_glob("zz*", dir.path()).unwrap_err();
+        let err = resolve_glob("zz*", dir.path(), &StackFiles::default()).unwrap_err();
         assert!(err.to_string().contains("no environment"), "{err}");
     }
 

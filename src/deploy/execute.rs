@@ -213,8 +213,8 @@ async fn unseen(
     });
     reporter.detail(format!(
         "{}\n{}",
-        super::preview::heading(name, creating, cs.changes.len()),
-        super::preview::changes(&cs.changes)
+        crate::output::changes::heading(name, creating, cs.changes.len()),
+        crate::output::changes::changes(&cs.changes)
     ));
     let losses: Vec<&str> = cs
         .changes

@@ -3,9 +3,9 @@
 //! its values before and after), the data-loss warnings in bold; one line for each environment
 //! without changes, and one for each that could not be planned.
 
-use super::preview::{self, MARKDOWN_WIDTH};
 use super::{Action, EnvOutcome, StackOutcome};
 use crate::aws::cfn::changesets::Change;
+use crate::output::changes::{self as preview, MARKDOWN_WIDTH};
 
 /// A value as inline code that survives a table cell: pipes escaped, a backtick inside handled.
 fn code(text: &str) -> String {

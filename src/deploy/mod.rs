@@ -12,17 +12,14 @@ mod execute;
 mod flow;
 mod follow;
 mod inflight;
+pub mod many;
 pub mod markdown;
 mod package;
 mod prepare;
-pub mod preview;
 mod recover;
-pub mod rollout;
-pub mod session;
 mod show;
-pub mod stack_sets;
 pub mod summary;
-pub(crate) mod template_diff;
+pub mod through_sets;
 
 pub use inflight::InFlight;
 

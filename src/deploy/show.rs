@@ -4,7 +4,7 @@
 use super::event::Event;
 use super::event::Reporter;
 use super::prepare::Prepared;
-use super::preview;
+use crate::output::changes as preview;
 
 /// The preview of both stacks as one block (printed with the question, or on its own), and
 /// the events that say the same in JSON.

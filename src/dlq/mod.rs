@@ -9,8 +9,8 @@ use crate::aws::dead_letters::{self, MoveTask, Peeked};
 use crate::aws::queues::{self, Depth, Queue};
 use crate::config::Environment;
 use crate::error::{Error, Interruption, Refusal, Result};
-use crate::ownership::stack_names::StackNames;
 use crate::render::ResourceNames;
+use crate::rollout::StackNames;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -29,8 +29,7 @@ pub struct Queues {
 /// Reads both queues; anything that cannot be read, or a job queue without a redrive policy,
 /// is an error (never "no dead-letter queue, nothing in it").
 pub async fn locate(clients: &Clients, env: &Environment, at: &StackNames) -> Result<Queues> {
-    let data_stack =
-        crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+    let data_stack = crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let name = ResourceNames::of(env).queue;
     let missing = |what: &str| {
         Error::aws(format!(

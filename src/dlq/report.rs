@@ -9,7 +9,7 @@ use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
 use crate::output::Output;
 use crate::output::report::{Document, Environment as EnvDoc, Report};
-use crate::ownership::stack_names::StackNames;
+use crate::rollout::StackNames;
 use serde::Serialize;
 
 /// What to do with the dead-letter queue.

@@ -17,8 +17,8 @@ use crate::aws::cfn::drift_detection;
 use crate::aws::poll::Polling;
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
-use crate::ownership::stack_names::StackNames;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::rollout::StackNames;
 use crate::snapshot::Fact;
 use crate::snapshot::{self, Scope, Snapshot};
 use serde::Serialize;
@@ -160,8 +160,14 @@ fn undeployed(snaps: &[Snapshot], env: &Environment, at: &StackNames) -> Result<
             .map(|r| (r.stack_name, r.template))
             .collect(),
         Some(t) => {
-            let file = crate::config::load(&env.source.path)?;
-            let sets = crate::render::stack_sets_of(&file)?;
+            // The file the target came from, loaded with it.
+            let Some(file) = env.target.as_ref().map(|t| &t.file) else {
+                return Err(Error::aws(format!(
+                    "{}: its stacks are stack set instances, and it is no target of a file",
+                    env.name
+                )));
+            };
+            let sets = crate::render::stack_sets_for(&file.base, file.targets())?;
             let mut wanted = Vec::new();
             for (own, (set, _)) in &t.instances {
                 let Some(name) = at.name(own) else { continue };

@@ -138,10 +138,17 @@ impl<'a> Place<'a> {
     fn stack(&self, own: &str) -> String {
         match self.stack_sets {
             None => own.to_string(),
-            Some(file) => format!(
-                "StackSet-{}",
-                crate::config::deploy_targets::stack_set_name(file, self.env.resource_name(), own)
-            ),
+            Some(_) => {
+                let set = self
+                    .env
+                    .stack_set_names()
+                    .into_iter()
+                    .find(|(o, _)| o == own);
+                format!(
+                    "StackSet-{}",
+                    set.map_or_else(|| own.to_string(), |(_, set)| set)
+                )
+            }
         }
     }
 

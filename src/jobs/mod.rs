@@ -8,8 +8,8 @@ use crate::aws::Clients;
 use crate::aws::job_table::{self, Job};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
-use crate::ownership::stack_names::StackNames;
 use crate::render::ids;
+use crate::rollout::StackNames;
 use std::time::{Duration, SystemTime};
 
 /// What to show.
@@ -54,7 +54,7 @@ pub fn has_table(env: &Environment) -> Result<()> {
 /// workers read it there too). An error when the stack file has no `jobs:`, or the data stack
 /// holds no table yet (not deployed with `jobs:`).
 /// The job table the data stack `stack` (its name there, see
-/// [`crate::ownership::check_data_stack`]) lists.
+/// [`crate::rollout::check_data_stack`]) lists.
 pub async fn table_name(clients: &Clients, env: &Environment, stack: &str) -> Result<String> {
     has_table(env)?;
     let resources = crate::aws::cfn::stacks::resources(&clients.cfn, stack)
@@ -88,7 +88,7 @@ pub async fn read(
     q: &Query,
 ) -> Result<Found> {
     has_table(env)?;
-    let data = crate::ownership::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+    let data = crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let table = table_name(clients, env, &data).await?;
     let now = SystemTime::now();
     let keep = |j: &Job| {

@@ -2,6 +2,7 @@
 //! for a pipeline (`--output json`: one document, see [`envelope`]; `--output ndjson`: live
 //! events, one per line, the document last).
 
+pub mod changes;
 pub mod envelope;
 pub mod event;
 pub mod hint;

@@ -7,7 +7,7 @@ use crate::aws::Clients;
 use crate::aws::cfn::stacks;
 use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::ownership::stack_names::StackNames;
+use crate::rollout::StackNames;
 use std::collections::BTreeMap;
 
 /// `QueueUrl` → `QUEUE_URL`.

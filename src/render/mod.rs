@@ -689,12 +689,17 @@ pub fn terminated(text: &str) -> String {
 #[cfg(test)]
 mod tests;
 
-/// The stack sets of a stack file in `rollout.mode: stack_sets` ([`stack_set`]), from its
-/// targets' rendered stacks.
+/// The stack sets of a stack file in `rollout.mode: stack_sets` ([`stack_set`]), loaded with
+/// its targets, from its targets' rendered stacks.
 pub fn stack_sets_of(file: &Environment) -> Result<Vec<RenderedStack>> {
+    stack_sets_for(file, &file.targets)
+}
+
+/// The stack sets of the stack file `file` whose targets are `targets` ([`stack_sets_of`]).
+pub fn stack_sets_for(file: &Environment, targets: &[Environment]) -> Result<Vec<RenderedStack>> {
     let mut places = Vec::new();
     let mut rendered = Vec::new();
-    for env in &file.targets {
+    for env in targets {
         places.push(stack_set::Place::of(env));
         rendered.push(render(env)?);
     }

@@ -17,7 +17,7 @@ use crate::aws::monitoring::{Alarm, Percentiles};
 use crate::aws::queues::Queue;
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
-use crate::ownership::stack_names::StackNames;
+use crate::rollout::StackNames;
 use crate::snapshot::Fact;
 use crate::snapshot::{self, Scope, Snapshot, StackSnapshot};
 use serde::Serialize;

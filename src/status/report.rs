@@ -69,7 +69,7 @@ pub fn show(
     watch: Option<u64>,
 ) -> Result<crate::error::Exit> {
     loop {
-        let statuses = session.each_located(|clients, env, at| async move {
+        let statuses = crate::rollout::each_located(session, |clients, env, at| async move {
             super::gather_at(&clients, env, at).await
         });
         let reading = Statuses {

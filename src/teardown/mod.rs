@@ -21,7 +21,7 @@ use crate::config::Environment;
 use crate::error::{self, Error, ErrorReport, Exit, Result, Usage};
 use crate::output::progress::Question;
 use crate::output::words::count;
-use crate::ownership::stack_names::StackNames;
+use crate::rollout::StackNames;
 use crate::snapshot::{self, Scope};
 use decide::{Allowed, DataAtRisk, Decision, Plan, Refusal};
 use event::Event;
@@ -448,7 +448,7 @@ async fn confirmed(
 fn sets_covered(
     env: &Environment,
     opts: &Options,
-    t: &crate::ownership::stack_names::StackSetTarget,
+    t: &crate::rollout::StackSetTarget,
 ) -> Vec<String> {
     let mut own: Vec<String> = env
         .stages()

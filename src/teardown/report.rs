@@ -29,7 +29,7 @@ pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
     let outcomes: Vec<TeardownOutcome> = session
         .each_until_interrupted(|clients, env| {
             let (opts, reporter) = (opts.clone(), &reporter);
-            let locate = crate::ownership::stack_names::locate(&session.aws, env);
+            let locate = crate::rollout::locate(&session.aws, env);
             async move { super::environment_at(&clients, env, locate, &opts, reporter).await }
         })
         .ok_or_else(|| {

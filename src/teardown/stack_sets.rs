@@ -21,7 +21,7 @@ use super::schedule::Turn;
 use super::{Ctx, TeardownOutcome};
 use crate::aws::cfn::stack_sets::{self, Instance, MAX_POLLS};
 use crate::error::{Error, Result};
-use crate::ownership::stack_names::{StackSetTarget, describe_ours};
+use crate::rollout::{StackSetTarget, describe_ours};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 

@@ -499,7 +499,10 @@ fn details(c: &Checked, out: &Output) {
         };
         out.line(format!(
             "  target {} in {account}, {}, wave {} of {}; qfleet {role}",
-            t.name, spec.region, t.wave, t.file.waves()
+            t.name,
+            spec.region,
+            t.wave,
+            t.file.waves()
         ));
     }
     if let Some(line) = stack_sets_line(env) {

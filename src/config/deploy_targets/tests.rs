@@ -4,6 +4,7 @@
 use super::*;
 use crate::config::parse;
 use crate::error::{Error, Result};
+use crate::rollout::{account_pick, of_account};
 use std::path::PathBuf;
 
 const EU: &str = "111111111111";

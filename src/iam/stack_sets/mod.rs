@@ -20,7 +20,6 @@ use super::policy::Scope;
 use super::scope::{Place, partition};
 use super::{Deployer, calls, grant_environment, reference::Reference};
 use crate::config::Environment;
-use crate::config::deploy_targets::stack_set_name;
 use crate::config::schema::PermissionModel;
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
@@ -136,7 +135,10 @@ pub fn grant(
 ) -> Result<()> {
     let target = target_account(env)?;
     let file = env.file_environment();
-    let file_region = crate::config::load(&env.source.path)?.spec.region;
+    let file_region = match &env.target {
+        Some(t) => t.file.base.spec.region.clone(),
+        None => env.spec.region.clone(),
+    };
     let place = Place {
         env,
         account: target,
@@ -222,9 +224,9 @@ pub fn grant(
         _ => account,
     };
     let sets: Vec<String> = env
-        .stack_names()
-        .iter()
-        .map(|own| stack_set_name(file, env.resource_name(), own))
+        .stack_set_names()
+        .into_iter()
+        .map(|(_, set)| set)
         .collect();
     let stack_sets: BTreeSet<String> = sets
         .iter()

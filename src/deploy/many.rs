@@ -4,12 +4,12 @@
 
 use super::event::Event;
 use super::event::Reporter;
-use super::rollout::{self, Wave};
 use super::summary::{Collected, Finished, Printing};
 use super::{EnvOutcome, InFlight, Mode, Options};
 use crate::config::Environment;
 use crate::error::{Interruption, Result};
 use crate::output::Output;
+use crate::rollout::{self, Wave};
 use crate::session::Session;
 use std::time::Instant;
 
@@ -27,7 +27,7 @@ pub fn all(
         peak_warnings(session, out, &reporter);
     }
     let inflight = InFlight::default();
-    let waves = super::rollout::waves(&session.envs);
+    let waves = rollout::waves(&session.envs);
     let done = if mode == Mode::Deploy && waves.len() > 1 {
         // This run is a rollout (of one file's waves or several files' merged): every
         // environment of it is baked, so none is deployed in express mode unasked.
@@ -106,22 +106,12 @@ fn in_waves(
     let deploy =
         |envs: &[Environment]| some(session, envs, Mode::Deploy, opts, out, reporter, inflight);
     // Every target of a wave watched at once (a bake each, not one per round of
-    // --concurrency); the first that stops the rollout ends the others' watches. A stack
-    // set's instance is watched by its stack's id.
+    // --concurrency); the first that stops the rollout ends the others' watches.
     let watch = |envs: &[Environment], bake| {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let stop = &stop;
         session.all_of_until_interrupted(envs, |clients, env| async move {
-            if !env.through_stack_sets() {
-                return rollout::watch(&clients, env, bake, stop).await;
-            }
-            if env.whole_unit() {
-                return watch_unit(&session.aws, env, bake, stop).await;
-            }
-            match instance_stacks(&session.aws, env).await {
-                Ok(stacks) => rollout::watch_stacks(&clients, &stacks, bake, stop).await,
-                Err(e) => rollout::Verdict::Unreadable(e),
-            }
+            rollout::watch_target(&session.aws, &clients, env, bake, stop).await
         })
     };
     let done = rollout::run(waves, opts.resume, |n| out.note(n), deploy, watch)?;
@@ -134,55 +124,6 @@ fn in_waves(
         }
     }
     Some(ordered)
-}
-
-/// A target's protection set after its wave: the lines that say what changed, or why not
-/// ([`super::stack_sets::protect`]).
-type Protected = crate::error::Result<Vec<(String, String)>>;
-
-/// The bake of a target that stands for a whole AWS Organizations unit: each account of the
-/// unit where it has stacks watched at once, in that account, as a target of its own
-/// ([`rollout::Verdict::of_accounts`]).
-async fn watch_unit(
-    aws: &crate::aws::Aws,
-    env: &Environment,
-    bake: rollout::Bake,
-    stop: &std::sync::atomic::AtomicBool,
-) -> rollout::Verdict {
-    let accounts = match crate::ownership::stack_names::accounts_of(aws, env).await {
-        Ok(accounts) => accounts,
-        Err(e) => return rollout::Verdict::Unreadable(e.to_string()),
-    };
-    let each = futures::future::join_all(accounts.iter().map(|account| async move {
-        let clients = crate::session::clients_for(aws, account).await;
-        let verdict = match instance_stacks(aws, account).await {
-            Ok(stacks) => rollout::watch_stacks(&clients, &stacks, bake, stop).await,
-            Err(e) => rollout::Verdict::Unreadable(e),
-        };
-        let id = account
-            .target
-            .as_ref()
-            .and_then(|t| t.account.clone())
-            .unwrap_or_default();
-        (id, verdict)
-    }))
-    .await;
-    rollout::Verdict::of_accounts(each)
-}
-
-/// The stack ids of a target's stack-set instances (its data stack's first), read in the
-/// account and region that hold the stack sets.
-async fn instance_stacks(
-    aws: &crate::aws::Aws,
-    env: &Environment,
-) -> std::result::Result<Vec<String>, String> {
-    let at = crate::ownership::stack_names::locate(aws, env)
-        .await
-        .map_err(|e| e.to_string())?;
-    match &at.stack_set {
-        Some(t) => t.stack_ids(env),
-        None => Err(format!("{}: not deployed through StackSets", env.name)),
-    }
 }
 
 /// Deploys (or plans) these environments: the direct ones `--concurrency` at a time with
@@ -223,19 +164,17 @@ pub(super) fn some(
             .filter(|e| e.through_stack_sets() && e.source.path == path)
             .cloned()
             .collect();
-        let file = match crate::config::load(path) {
-            Ok(f) => f,
-            Err(e) => {
-                done.extend(of_file.iter().map(|env| EnvOutcome::failed(env, &e)));
-                continue;
-            }
+        // The file the targets came from, loaded once with them.
+        let Some(file) = of_file.first().and_then(|e| e.target.as_ref()) else {
+            continue;
         };
-        let note = |n: String| out.note(format!("{}: {n}", file.name));
+        let file = std::sync::Arc::clone(&file.file);
+        let note = |n: String| out.note(format!("{}: {n}", file.name()));
         // The account that holds the stack sets, when the file names it, before anything else.
-        let admin = session.block_on(crate::ownership::stack_names::admin_clients(
+        let admin = session.block_on(rollout::admin_clients(
             &session.aws,
-            &file,
-            &file.name,
+            &file.base,
+            file.name(),
         ));
         let admin = match admin {
             Ok(admin) => admin,
@@ -271,7 +210,7 @@ pub(super) fn some(
         }
         let mut outcomes = session.block_on(async {
             tokio::select! {
-                d = super::stack_sets::wave(&admin, &file, &of_file, mode, opts, &note) => Some(d),
+                d = super::through_sets::wave(&admin, &file, &of_file, mode, opts, &note) => Some(d),
                 _ = tokio::signal::ctrl_c() => None,
             }
         })?;
@@ -290,42 +229,10 @@ pub(super) fn some(
                 })
                 .cloned()
                 .collect();
-            // A target that stands for a whole unit: each account of it where it has stacks.
-            let mut results: Vec<(String, Protected)> = Vec::new();
-            let mut each: Vec<(String, Environment)> = Vec::new();
-            for env in reached {
-                if !env.whole_unit() {
-                    each.push((env.name.clone(), env));
-                    continue;
-                }
-                let found = session.block_on(crate::ownership::stack_names::accounts_of(
-                    &session.aws,
-                    &env,
-                ));
-                // Deployed, so it has accounts: none found is no evidence of protection.
-                match found {
-                    Ok(accounts) if accounts.is_empty() => results.push((
-                        env.name.clone(),
-                        Err(crate::error::Error::aws(format!(
-                            "{}: no account of its unit is listed with its stacks after the deploy, so termination protection could not be set on them",
-                            env.name
-                        ))),
-                    )),
-                    Ok(accounts) => {
-                        each.extend(accounts.into_iter().map(|a| (env.name.clone(), a)))
-                    }
-                    Err(e) => results.push((env.name.clone(), Err(e))),
-                }
-            }
-            let envs: Vec<Environment> = each.iter().map(|(_, e)| e.clone()).collect();
-            let protected = session.each_of_until_interrupted(&envs, |clients, env| {
-                let admin = admin.clone();
-                async move { super::stack_sets::protect(admin, &clients, env).await }
-            })?;
-            results.extend(each.into_iter().map(|(owner, _)| owner).zip(protected));
+            let results = rollout::protect_all(session, &admin, reached)?;
             for (name, result) in results {
                 if let Some(o) = outcomes.iter_mut().find(|o| o.environment == name) {
-                    for line in super::stack_sets::protected(o, result) {
+                    for line in super::through_sets::protected(o, result) {
                         reporter.line(line);
                     }
                 }
@@ -340,4 +247,38 @@ pub(super) fn some(
         }
     }
     Some(ordered)
+}
+
+/// What a rollout in waves reads of a target's deploy ([`rollout::run`]).
+impl rollout::Deployed for super::EnvOutcome {
+    fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    fn ok(&self) -> bool {
+        self.ok
+    }
+
+    fn declined(&self) -> bool {
+        self.cancelled
+    }
+
+    fn changed(&self) -> bool {
+        self.stacks.iter().any(|s| {
+            matches!(
+                s.action,
+                super::Action::Created | super::Action::Updated | super::Action::ProtectionUpdated
+            )
+        })
+    }
+
+    fn stopped(&mut self, e: &crate::error::Error) {
+        self.ok = false;
+        self.exit_code = crate::error::Exit::Refused;
+        self.error = Some(e.report());
+    }
+
+    fn not_reached(env: &Environment, e: &crate::error::Error) -> Self {
+        super::EnvOutcome::failed(env, e)
+    }
 }

@@ -26,17 +26,32 @@
 //! alarm still INSUFFICIENT_DATA at the bake's last look has not been evaluated, and the wave
 //! does not go on.
 
-use super::EnvOutcome;
 use crate::aws::Clients;
 use crate::aws::cfn::{stack_events, stacks};
 use crate::aws::monitoring::{self, Alarm};
 use crate::config::Environment;
-use crate::error::{Error, Exit, Refusal};
+use crate::error::{Error, Refusal};
 use std::time::{Duration, SystemTime};
+
+/// What a rollout needs to know of a target's deploy, and how it marks one it stops.
+pub(crate) trait Deployed: Sized {
+    /// The environment's name.
+    fn environment(&self) -> &str;
+    /// Deployed (or declined) without an error.
+    fn ok(&self) -> bool;
+    /// The question was answered no: not deployed.
+    fn declined(&self) -> bool;
+    /// The deploy changed a stack of the environment (a wave that did is baked from now).
+    fn changed(&self) -> bool;
+    /// Marks a deployed target whose wave's alarms stopped the rollout, with why.
+    fn stopped(&mut self, e: &Error);
+    /// The outcome of a target the rollout did not reach.
+    fn not_reached(env: &Environment, e: &Error) -> Self;
+}
 
 /// One wave: its number and its environments, in the command line's order.
 #[derive(Debug, Clone)]
-pub struct Wave {
+pub(crate) struct Wave {
     pub number: u32,
     pub envs: Vec<Environment>,
 }
@@ -348,6 +363,62 @@ async fn watch_alarms(
     }
 }
 
+/// Watches target `env`'s alarms for the bake, where its stacks are: under its own names, as
+/// its stack sets' instances (watched by their stacks' ids), or, for a target that stands for
+/// a whole AWS Organizations unit, in each account of the unit where it has stacks at once,
+/// each as a target of its own ([`Verdict::of_accounts`]).
+pub(crate) async fn watch_target(
+    aws: &crate::aws::Aws,
+    clients: &Clients,
+    env: &Environment,
+    bake: Bake,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Verdict {
+    if !env.through_stack_sets() {
+        return watch(clients, env, bake, stop).await;
+    }
+    if !env.whole_unit() {
+        return match instance_stacks(aws, env).await {
+            Ok(stacks) => watch_stacks(clients, &stacks, bake, stop).await,
+            Err(e) => Verdict::Unreadable(e),
+        };
+    }
+    let accounts = match super::accounts::accounts_of(aws, env).await {
+        Ok(accounts) => accounts,
+        Err(e) => return Verdict::Unreadable(e.to_string()),
+    };
+    let each = futures::future::join_all(accounts.iter().map(|account| async move {
+        let clients = crate::session::clients_for(aws, account).await;
+        let verdict = match instance_stacks(aws, account).await {
+            Ok(stacks) => watch_stacks(&clients, &stacks, bake, stop).await,
+            Err(e) => Verdict::Unreadable(e),
+        };
+        let id = account
+            .target
+            .as_ref()
+            .and_then(|t| t.account.clone())
+            .unwrap_or_default();
+        (id, verdict)
+    }))
+    .await;
+    Verdict::of_accounts(each)
+}
+
+/// The stack ids of a target's stack-set instances (its data stack's first), read in the
+/// account and region that hold the stack sets.
+async fn instance_stacks(
+    aws: &crate::aws::Aws,
+    env: &Environment,
+) -> std::result::Result<Vec<String>, String> {
+    let at = super::locate::locate(aws, env)
+        .await
+        .map_err(|e| e.to_string())?;
+    match &at.stack_set {
+        Some(t) => t.stack_ids(env),
+        None => Err(format!("{}: not deployed through StackSets", env.name)),
+    }
+}
+
 /// `2m 30s`, `10m`, `45s`: a bake as the notes say it.
 pub fn say(d: Duration) -> String {
     crate::config::duration::say(d.as_secs())
@@ -358,14 +429,14 @@ pub fn say(d: Duration) -> String {
 /// unreadable alarms or an alarm not OK at the end stop the rollout, and the later waves'
 /// targets are reported not deployed. `note` tells the progress. The outcomes wave by wave;
 /// `None` when `deploy` or `watch` is interrupted.
-pub fn run(
+pub(crate) fn run<O: Deployed>(
     waves: &[Wave],
     resume: bool,
     note: impl Fn(String),
-    mut deploy: impl FnMut(&[Environment]) -> Option<Vec<EnvOutcome>>,
+    mut deploy: impl FnMut(&[Environment]) -> Option<Vec<O>>,
     mut watch: impl FnMut(&[Environment], Bake) -> Option<Vec<Verdict>>,
-) -> Option<Vec<EnvOutcome>> {
-    let mut done: Vec<EnvOutcome> = Vec::new();
+) -> Option<Vec<O>> {
+    let mut done: Vec<O> = Vec::new();
     let total = waves.len();
     for (i, wave) in waves.iter().enumerate() {
         let n = wave.number;
@@ -388,7 +459,7 @@ pub fn run(
         }
         let bake = Bake {
             length: bake_of(wave),
-            changed: done[start..].iter().any(changed),
+            changed: done[start..].iter().any(O::changed),
             resume,
         };
         note(if bake.changed {
@@ -478,16 +549,16 @@ fn names(envs: &[Environment]) -> String {
 }
 
 /// Why a wave's deploy does not let the rollout go on: a target failed, or was declined.
-fn unfinished(outcomes: &[EnvOutcome]) -> Option<String> {
+fn unfinished<O: Deployed>(outcomes: &[O]) -> Option<String> {
     let failed: Vec<&str> = outcomes
         .iter()
-        .filter(|o| !o.ok)
-        .map(|o| o.environment.as_str())
+        .filter(|o| !o.ok())
+        .map(Deployed::environment)
         .collect();
     let declined: Vec<&str> = outcomes
         .iter()
-        .filter(|o| o.ok && o.cancelled)
-        .map(|o| o.environment.as_str())
+        .filter(|o| o.ok() && o.declined())
+        .map(Deployed::environment)
         .collect();
     match (failed.is_empty(), declined.is_empty()) {
         (false, _) => Some(format!("{} failed", failed.join(", "))),
@@ -499,37 +570,23 @@ fn unfinished(outcomes: &[EnvOutcome]) -> Option<String> {
     }
 }
 
-/// Whether the deploy changed a stack of the environment (a wave that did is baked).
-fn changed(o: &EnvOutcome) -> bool {
-    o.stacks.iter().any(|s| {
-        matches!(
-            s.action,
-            crate::deploy::Action::Created
-                | crate::deploy::Action::Updated
-                | crate::deploy::Action::ProtectionUpdated
-        )
-    })
-}
-
 /// The outcome of a deployed target whose alarms stopped the rollout.
-fn stop(o: &mut EnvOutcome, env: &Environment, wave: u32, why: String) {
+fn stop<O: Deployed>(o: &mut O, env: &Environment, wave: u32, why: String) {
     let e = Error::from(Refusal::RolloutStopped {
         wave,
         why,
         file: env.source.display(),
     });
-    o.ok = false;
-    o.exit_code = Exit::Refused;
-    o.error = Some(e.report());
+    o.stopped(&e);
 }
 
 /// The outcome of a target the rollout did not reach.
-fn not_deployed(env: &Environment, wave: u32, by: &str) -> EnvOutcome {
+fn not_deployed<O: Deployed>(env: &Environment, wave: u32, by: &str) -> O {
     let e = Error::from(Refusal::NotDeployed {
         wave,
         by: by.to_string(),
     });
-    EnvOutcome::failed(env, &e)
+    O::not_reached(env, &e)
 }
 
 #[cfg(test)]

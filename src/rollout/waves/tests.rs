@@ -8,7 +8,8 @@
 use super::*;
 use crate::aws::mock::{Rules, list_resources, resource};
 use crate::config::parse;
-use crate::deploy::{Action, StackOutcome};
+use crate::deploy::{Action, EnvOutcome, StackOutcome};
+use crate::error::Exit;
 use crate::render::StackRole;
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};

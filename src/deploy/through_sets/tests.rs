@@ -3,7 +3,10 @@
 //! instance's stack `StackSet:NAME`, which no generated resource name accepts).
 
 use super::*;
+use crate::aws::cfn::stack_sets::Group;
 use crate::aws::mock::Rules;
+use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::rollout::{groups, preferences, protect};
 use aws_sdk_cloudformation::operation::describe_stack_set::{
     DescribeStackSetError, DescribeStackSetOutput,
 };
@@ -220,7 +223,8 @@ fn wave_of_file(
         .enable_all()
         .build()
         .unwrap();
-    let out = rt.block_on(wave(&clients, file, envs, mode, opts, &note));
+    let loaded = &file.targets[0].target.as_ref().unwrap().file;
+    let out = rt.block_on(wave(&clients, loaded, envs, mode, opts, &note));
     (out, notes.into_inner().unwrap())
 }
 
@@ -716,7 +720,8 @@ fn mocked_a_result_that_does_not_say_where_it_is_fails_the_target() {
 /// order and only those the call names (CloudFormation refuses a region order naming others).
 #[test]
 fn operations_carry_the_files_preferences_for_the_regions_they_name() {
-    let p = preferences(&file());
+    let f = file();
+    let p = preferences(&f, &f.targets);
     let both = p.sdk(&["us-east-1".into(), "eu-west-1".into()]);
     assert_eq!(both.region_order(), ["eu-west-1", "us-east-1"]);
     assert_eq!(
@@ -875,7 +880,10 @@ fn mocked_a_target_passes_only_once_its_instance_is_read_back_current() {
         message(&out[0])
     );
     // Read again before judging (ListStackInstances may lag): 1 + RESULT_READS times.
-    assert_eq!(outdated.num_calls(), 1 + stack_sets::RESULT_READS as usize);
+    assert_eq!(
+        outdated.num_calls(),
+        1 + crate::aws::cfn::stack_sets::RESULT_READS as usize
+    );
 }
 
 /// The file's stack set as DescribeStackSet answers, holding the template `old` (with no
@@ -1420,7 +1428,7 @@ fn session_deploys_the_canary(
         interactive: false,
         command: "test",
     };
-    let done = crate::deploy::session::some(
+    let done = crate::deploy::many::some(
         &session,
         &canary,
         Mode::Deploy,

@@ -12,7 +12,7 @@
 use crate::aws::cfn::stack_sets::{self, Api, CallAs, Instance};
 use crate::aws::{Aws, Clients};
 use crate::config::Environment;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
 /// Where one environment's stacks are.
@@ -150,7 +150,7 @@ pub async fn describe_ours(
     let Some(current) = stack_sets::describe(api, set).await? else {
         return Ok(None);
     };
-    let lacks = super::lacks_tags(file, owner, &current.tags);
+    let lacks = crate::ownership::lacks_tags(file, owner, &current.tags);
     if !lacks.is_empty() {
         return Err(crate::error::Refusal::StackSetNotOurs {
             env: env.to_string(),
@@ -170,10 +170,19 @@ pub async fn locate(aws: &Aws, env: &Environment) -> Result<StackNames> {
     if !env.through_stack_sets() {
         return Ok(StackNames::own());
     }
-    let file = crate::config::load(&env.source.path)?;
-    let admin = admin_clients(aws, &file, &env.name).await?;
+    let admin = admin_clients(aws, file_of(env)?, &env.name).await?;
     Ok(StackNames {
         stack_set: Some(instances_of(admin, env).await?),
+    })
+}
+
+/// The stack file target `env` came from (its own environment, as loaded with it).
+pub(super) fn file_of(env: &Environment) -> Result<&Environment> {
+    env.target.as_ref().map(|t| &t.file.base).ok_or_else(|| {
+        Error::aws(format!(
+            "{}: not a target of a stack file, so it has no stack sets",
+            env.name
+        ))
     })
 }
 
@@ -201,38 +210,6 @@ pub async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<C
     Ok(admin)
 }
 
-/// The accounts of a target that stands for a whole AWS Organizations unit
-/// ([`crate::config::deploy_targets::unit_wide`]) where its stacks are: the accounts of its file's
-/// stack sets' instances in its region named in its unit (as ListStackInstances says; an
-/// instance there of another unit, or of none, is no target's of this file and is left
-/// alone), each as the environment it is to every command
-/// ([`crate::config::deploy_targets::of_account`], named `orders-eu@111122223333`), in the
-/// unit its data stack's instance was created in, sorted by account. Empty: no instance in the
-/// region (nothing deployed). Read in the account and region that hold the stack sets; a
-/// stack set that could not be read, or is not the file's, is an error, never "no account".
-pub async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Environment>> {
-    let file = crate::config::load(&env.source.path)?;
-    let admin = admin_clients(aws, &file, &env.name).await?;
-    accounts_in(&admin, env).await
-}
-
-/// [`accounts_of`], read with `admin` (the clients of the account and region that hold the
-/// stack sets).
-pub async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Environment>> {
-    let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for (_, _, instances) in unit_sets(admin, env).await? {
-        for i in instances.into_iter().flatten() {
-            found.entry(i.account).or_insert(i.organizational_unit);
-        }
-    }
-    Ok(found
-        .iter()
-        .map(|(account, unit)| {
-            crate::config::deploy_targets::of_account(env, account, unit.as_deref())
-        })
-        .collect())
-}
-
 /// The detailed status of an instance whose account StackSets skipped as suspended.
 const SKIPPED_SUSPENDED: &str = "SKIPPED_SUSPENDED_ACCOUNT";
 
@@ -257,8 +234,7 @@ pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetT
     let region = env.spec.region.clone();
     let mut instances = BTreeMap::new();
     let api = Api::new(&admin.cfn, call_as(env));
-    for name in env.stack_names() {
-        let set = crate::config::deploy_targets::stack_set_name(&file, env.resource_name(), &name);
+    for (name, set) in env.stack_set_names() {
         let owner = env.spec.owner.as_deref();
         let found = match describe_ours(api, &set, &env.name, &file, owner).await? {
             None => None,
@@ -319,7 +295,7 @@ fn of_unit(env: &Environment, i: &Instance) -> bool {
 /// Whole-unit target `env`'s stacks, each with its stack set's name and that set's instances
 /// in the unit ([`of_unit`]); `None` where the file's stack set is not there. A stack set that
 /// could not be read, or is not the file's, is an error.
-async fn unit_sets(
+pub(super) async fn unit_sets(
     admin: &Clients,
     env: &Environment,
 ) -> Result<Vec<(String, String, Option<Vec<Instance>>)>> {
@@ -327,8 +303,7 @@ async fn unit_sets(
     let file = env.file_environment();
     let owner = env.spec.owner.as_deref();
     let mut out = Vec::new();
-    for name in env.stack_names() {
-        let set = crate::config::deploy_targets::stack_set_name(file, env.resource_name(), &name);
+    for (name, set) in env.stack_set_names() {
         let instances = match describe_ours(api, &set, &env.name, file, owner).await? {
             None => None,
             Some(_) => Some(
@@ -344,7 +319,7 @@ async fn unit_sets(
     Ok(out)
 }
 
-/// A unit-wide target none of whose accounts has an instance in its region ([`accounts_of`]
+/// A unit-wide target none of whose accounts has an instance in its region ([`super::accounts::accounts_of`]
 /// found none): its stacks are nowhere, read again so that "not deployed" is said only on
 /// that evidence. An instance listed now is an error (one was created since): run again.
 async fn unit_without_accounts(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
@@ -360,4 +335,47 @@ async fn unit_without_accounts(admin: Clients, env: &Environment) -> Result<Stac
     }
     let file = env.file_environment().to_string();
     Ok(at(admin, env, file, String::new(), instances))
+}
+
+/// Before acting on the data stack's resources by their names (`dlq`, `send`, `jobs`): the
+/// account guard, then the data stack must exist and carry the environment's marks, so that a
+/// queue or bucket of the same name that is another's is never drained, purged or written to.
+/// The data stack is where `at` says (a target deployed through StackSets: its stack set's
+/// instance, marked as the file's). A stack that could not be read is an error, never "ours".
+/// Gives the data stack's name there.
+pub(crate) async fn check_data_stack(
+    cfn: &aws_sdk_cloudformation::Client,
+    sts: &aws_sdk_sts::Client,
+    env: &Environment,
+    at: &StackNames,
+) -> Result<String> {
+    crate::ownership::check_account(sts, env).await?;
+    let own = env.data_stack_name();
+    let Some(name) = at.name(&own) else {
+        return Err(crate::error::Error::aws(format!(
+            "{}: stack set {}'s instance there has no stack; is the environment deployed? (`qfleet status {}`)",
+            env.name,
+            env.stack_set_of(&own).unwrap_or_else(|| own.clone()),
+            env.name
+        )));
+    };
+    match crate::aws::cfn::stacks::describe(cfn, &name).await? {
+        None => Err(Error::aws(format!(
+            "{}: stack {name} does not exist; is the environment deployed? (`qfleet status {}`)",
+            env.name, env.name
+        ))),
+        Some(state) => {
+            let missing =
+                crate::ownership::lacks(at.marked_as(env), env.spec.owner.as_deref(), &state);
+            if missing.is_empty() {
+                return Ok(name);
+            }
+            Err(crate::error::Refusal::StackNotOurs {
+                env: env.name.clone(),
+                stack: state.name.clone(),
+                lacks: missing,
+            }
+            .into())
+        }
+    }
 }

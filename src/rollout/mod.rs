@@ -1,0 +1,51 @@
+//! Many targets: one stack file deployed to several accounts and regions (`targets`,
+//! `rollout` in the stack file). This module owns what happens to targets once the file is
+//! loaded ([`crate::config`] reads and checks them, each a typed
+//! [`crate::config::deploy_targets::Target`] holding its loaded file):
+//!
+//! - `waves.rs`: the rollout in waves (canary first), each wave's bake on its alarms, and
+//!   the verdict that lets the next wave go on or stops it;
+//! - `plan.rs`: what a wave does to one stack set (`rollout.mode: stack_sets`), decided
+//!   before any call: each target's step, the guards, the refusals, the calls;
+//! - `apply.rs`: the wave's calls made and followed to their end, then read back;
+//! - `judge.rs`: the read-back judged: a target passes only on positive evidence;
+//! - `preview.rs`, `template_diff.rs`: what a stack set's change does to each instance;
+//! - `protect.rs`: termination protection on the stacks StackSets creates;
+//! - `locate.rs`: where a target's stacks are (its own names, or its stack sets' instances),
+//!   and the account that holds the stack sets;
+//! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
+//!   unit, each an environment of its own, and the sessions of the commands that act on them.
+//!
+//! The commands (`deploy`, `status`, `teardown`, `iam-policy`, …) call this module; only
+//! [`crate::aws::cfn::stack_sets`] below it talks to StackSets.
+
+mod accounts;
+mod apply;
+mod judge;
+mod locate;
+mod plan;
+mod preview;
+mod protect;
+mod template_diff;
+mod waves;
+
+pub(crate) use accounts::{account_pick, each_located, of_accounts};
+pub(crate) use apply::{Run, SetOutcome, wave};
+pub(crate) use locate::{
+    StackNames, StackSetTarget, admin_clients, check_data_stack, describe_ours, locate,
+};
+pub(crate) use plan::Step;
+pub(crate) use protect::protect_all;
+pub use template_diff::CREATE_ONLY;
+pub(crate) use waves::{Deployed, Wave, run, watch_target, waves};
+
+#[cfg(test)]
+pub(crate) use accounts::accounts_in;
+#[cfg(test)]
+pub(crate) use accounts::of_account;
+#[cfg(test)]
+pub(crate) use locate::instances_of;
+#[cfg(test)]
+pub(crate) use plan::{groups, preferences};
+#[cfg(test)]
+pub(crate) use protect::protect;
