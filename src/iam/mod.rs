@@ -21,7 +21,7 @@ pub mod policy;
 pub mod reference;
 pub mod report;
 pub mod scope;
-pub mod stack_sets;
+pub mod stack_set_roles;
 #[cfg(test)]
 mod tests;
 
@@ -272,7 +272,7 @@ pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer>
     let mut d = Deployer::default();
     for (scoped_env, env) in scoped(envs) {
         if env.through_stack_sets() {
-            stack_sets::grant(&mut d, reference, env, account)?;
+            stack_set_roles::grant(&mut d, reference, env, account)?;
             continue;
         }
         let place = Place::new(&scoped_env, account);

@@ -253,7 +253,7 @@ fn stack_sets_note(envs: &[Environment], account: &str) -> Result<Option<String>
             delegated |= env.spec.rollout.call_as == crate::config::schema::CallAs::DelegatedAdmin;
             continue;
         }
-        let roles = super::stack_sets::roles(env, account)?;
+        let roles = super::stack_set_roles::roles(env, account)?;
         administration.insert(roles.administration);
         execution.insert(roles.execution);
     }

@@ -17,8 +17,8 @@ pub mod check;
 mod embed;
 pub mod fingerprint;
 pub mod ids;
+pub mod merged;
 pub mod report;
-pub mod stack_set;
 
 /// The templates, by the path they have in the repository.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -323,7 +323,7 @@ struct WrittenNetwork {
 /// parameter values for every instance an operation names
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackInstances.html>),
 /// so each target's VPC and subnets are values of its template, which the stack set's merge
-/// turns into a lookup by the instance's account and region ([`stack_set`]). Validation gives
+/// turns into a lookup by the instance's account and region ([`merged`]). Validation gives
 /// every such target an explicit network; a direct deploy sets the parameters (and finds a
 /// default VPC) instead.
 fn written_network(env: &Environment) -> Option<WrittenNetwork> {
@@ -689,7 +689,7 @@ pub fn terminated(text: &str) -> String {
 #[cfg(test)]
 mod tests;
 
-/// The stack sets of a stack file in `rollout.mode: stack_sets` ([`stack_set`]), loaded with
+/// The stack sets of a stack file in `rollout.mode: stack_sets` ([`merged`]), loaded with
 /// its targets, from its targets' rendered stacks.
 pub fn stack_sets_of(file: &Environment) -> Result<Vec<RenderedStack>> {
     stack_sets_for(file, &file.targets)
@@ -700,10 +700,10 @@ pub fn stack_sets_for(file: &Environment, targets: &[Environment]) -> Result<Vec
     let mut places = Vec::new();
     let mut rendered = Vec::new();
     for env in targets {
-        places.push(stack_set::Place::of(env));
+        places.push(merged::Place::of(env));
         rendered.push(render(env)?);
     }
-    stack_set::stack_sets(&file.name, &places, &rendered).map_err(|e| {
+    merged::stack_sets(&file.name, &places, &rendered).map_err(|e| {
         crate::error::Error::from(crate::error::Usage::StackSets {
             file: file.source.path.clone(),
             why: e.0,

@@ -5,7 +5,7 @@
 //! set, in the stacks' order (the data first):
 //!
 //! 1. the stack set is created if there is none, with the merged template
-//!    ([`crate::render::stack_set`]); one that exists must carry the file's marks (tags
+//!    ([`crate::render::merged`]); one that exists must carry the file's marks (tags
 //!    `qfleet:environment` = the file's environment, `qfleet:owner`), else it is refused, and
 //!    must pass [`super::plan::guard`];
 //! 2. when its template changed, the first UpdateStackSet AWS accepts names the template and
@@ -45,7 +45,7 @@ use crate::config::schema::PermissionModel;
 use crate::error::{Error, ErrorReport, Exit, Result, Usage};
 use crate::output::words::count;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
-use crate::render::stack_set::Place;
+use crate::render::merged::Place;
 use crate::render::{RenderedStack, StackRole};
 use std::collections::BTreeMap;
 use std::time::Instant;

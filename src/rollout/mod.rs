@@ -11,6 +11,7 @@
 //! - `judge.rs`: the read-back judged: a target passes only on positive evidence;
 //! - `preview.rs`, `template_diff.rs`: what a stack set's change does to each instance;
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
+//! - `remove.rs`: a target's stack set instances removed (`teardown`);
 //! - `locate.rs`: where a target's stacks are (its own names, or its stack sets' instances),
 //!   and the account that holds the stack sets;
 //! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
@@ -26,16 +27,19 @@ mod locate;
 mod plan;
 mod preview;
 mod protect;
+mod remove;
 mod template_diff;
 mod waves;
 
 pub(crate) use accounts::{account_pick, each_located, of_accounts};
 pub(crate) use apply::{Run, SetOutcome, wave};
-pub(crate) use locate::{
-    StackNames, StackSetTarget, admin_clients, check_data_stack, describe_ours, locate,
-};
+pub(crate) use locate::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
 pub(crate) use plan::Step;
 pub(crate) use protect::protect_all;
+pub(crate) use remove::{
+    SetLocks, delete_instance, delete_stack_set, instance_deleted, instance_label, instances_left,
+    leftover_instance, leftover_instances,
+};
 pub use template_diff::CREATE_ONLY;
 pub(crate) use waves::{Deployed, Wave, run, watch_target, waves};
 

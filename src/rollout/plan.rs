@@ -8,7 +8,7 @@ use crate::aws::cfn::stack_sets::{Group, Instance, Preferences, StackSet};
 use crate::config::Environment;
 use crate::config::schema::PermissionModel;
 use crate::error::{Error, Refusal, Usage};
-use crate::render::stack_set::Place;
+use crate::render::merged::Place;
 
 /// What happens to one target in one stack set.
 #[derive(Debug, Clone, Copy, PartialEq)]

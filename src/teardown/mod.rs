@@ -7,9 +7,9 @@
 pub mod decide;
 mod delete;
 pub mod event;
+mod instances;
 pub mod report;
 pub mod schedule;
-mod stack_sets;
 pub mod test_events;
 pub mod text;
 mod wait;
@@ -53,7 +53,7 @@ pub struct Options {
     /// The slots and the poll budget shared by the run's environments (clones share them).
     pub schedule: Schedule,
     /// One StackSets operation at a time per stack set among the run's targets.
-    pub stack_set_locks: stack_sets::Locks,
+    pub stack_set_locks: crate::rollout::SetLocks,
 }
 
 impl Options {
@@ -272,12 +272,12 @@ async fn run(
             // sets they would leave empty, hold nothing; they go once confirmed.
             if let Some(t) = &names.stack_set {
                 let sets = sets_covered(env, opts, t);
-                let left = stack_sets::leftovers(t, &sets, true).await?;
+                let left = crate::rollout::leftover_instances(t, &sets, true).await?;
                 if !left.is_empty() {
                     let preview: Vec<String> =
                         left.iter().map(|x| format!("  - delete {x}")).collect();
                     if confirmed(&at, &left, &[], &preview.join("\n"), &mut turn, out).await? {
-                        stack_sets::tidy(&at, t, &sets, true, out, &mut turn).await?;
+                        instances::tidy(&at, t, &sets, true, out, &mut turn).await?;
                     }
                     return Ok(());
                 }
@@ -308,7 +308,7 @@ async fn run(
     out.log_group = plan.log_group.as_ref().and_then(LogGroupHeld::of);
     out.log_groups = plan.log_groups().filter_map(LogGroupHeld::of).collect();
     let label = |s: &str| match &names.stack_set {
-        Some(t) => stack_sets::label(t, s),
+        Some(t) => crate::rollout::instance_label(t, s),
         None => s.to_string(),
     };
     let step = |s: &str| format!("delete {}", label(s));
@@ -376,7 +376,7 @@ async fn run(
             .extend(kept.iter().map(delete::Retained::describe));
         reporter.ledger.start(&env.name, &step(&s.name));
         match &names.stack_set {
-            Some(t) => stack_sets::delete_instance(&at, t, &s.name, &mut turn).await?,
+            Some(t) => instances::delete_instance(&at, t, &s.name, &mut turn).await?,
             None => delete::stack(&at, &s.name, &kept, out, &mut turn).await?,
         }
         reporter
@@ -388,7 +388,7 @@ async fn run(
         reporter.line(format!("retained: {r}"));
     }
     if let Some(t) = &names.stack_set {
-        stack_sets::tidy(&at, t, &sets_covered(env, opts, t), false, out, &mut turn).await?;
+        instances::tidy(&at, t, &sets_covered(env, opts, t), false, out, &mut turn).await?;
     }
     Ok(())
 }

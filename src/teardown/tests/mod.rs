@@ -269,6 +269,6 @@ async fn mocked_retain_failed_retries_keeping_the_failed_resource() {
 }
 
 mod decisions;
+mod instances;
 mod schedule;
 mod second_look;
-mod stack_sets;
