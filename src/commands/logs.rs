@@ -3,7 +3,7 @@
 
 use super::Global;
 use crate::error::{Result, Usage};
-use crate::logs::show::{self, Options};
+use crate::logs::report::{self, Options};
 use crate::output::Output;
 use clap::Args;
 use std::time::Duration;
@@ -49,5 +49,5 @@ pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::error::Exit
         filter: args.filter,
         follow: args.follow,
     };
-    show::show(&session, env, stages, &opts, out)
+    report::show(&session, env, stages, &opts, out)
 }

@@ -38,7 +38,7 @@ fn load_environments_from(
     g: &Global,
     files: &crate::config::StackFiles,
 ) -> Result<Vec<Environment>> {
-    let envs = crate::config::targets::load_from(targets, &g.stacks_dir, files)?;
+    let envs = crate::config::command_line::load_from(targets, &g.stacks_dir, files)?;
     // Offline commands too: a flag a target ignores would be written into what they print.
     crate::session::check_target_flags(&envs, &g.aws_settings())?;
     // The hints this run prints name these environments: they carry what finds them again.

@@ -3,8 +3,8 @@
 use super::Global;
 use crate::error::{Result, Usage};
 use crate::output::Output;
-use crate::outputs::read;
-use crate::outputs::report::Outputs;
+use crate::stack_outputs::read;
+use crate::stack_outputs::report::Outputs;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -38,7 +38,7 @@ pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::E
 
 #[cfg(test)]
 mod tests {
-    use crate::outputs::{shell_key, shell_quote};
+    use crate::stack_outputs::{shell_key, shell_quote};
 
     #[test]
     fn keys_become_upper_snake_case() {

@@ -14,8 +14,8 @@ pub fn generated() -> Vec<(&'static str, Value)> {
         ("iam-policy", crate::iam::report::schema()),
         ("import", crate::import::written::schema()),
         ("jobs", crate::jobs::report::schema()),
-        ("logs", crate::logs::show::schema()),
-        ("outputs", crate::outputs::report::schema()),
+        ("logs", crate::logs::report::schema()),
+        ("outputs", crate::stack_outputs::report::schema()),
         ("plan", crate::deploy::summary::schema("plan")),
         ("render", crate::render::report::schema()),
         ("send", crate::send::report::schema()),
@@ -31,7 +31,7 @@ pub fn generated() -> Vec<(&'static str, Value)> {
 /// line.
 #[cfg(test)]
 pub fn events() -> serde_json::Map<String, Value> {
-    crate::output::schema::Shared::default()
+    crate::output::json_schema::Shared::default()
         .add::<crate::deploy::event::Event>()
         .add::<crate::teardown::event::Event>()
         .add::<crate::output::event::Resource>()

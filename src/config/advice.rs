@@ -12,7 +12,7 @@ pub fn privileged(env: &Environment) -> Vec<String> {
     if !w.allow_privileged {
         return Vec::new();
     }
-    crate::config::validate::privileged(w)
+    crate::config::checks::privileged(w)
         .into_iter()
         .map(|(field, why)| {
             format!(
@@ -31,8 +31,8 @@ pub const SLEEPING_QUEUE_SECONDS: u64 = 15 * 60 + 2 * 60;
 pub fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
     let mut w = Vec::new();
-    w.extend(crate::config::deploy_targets::rollout_warning(env));
-    w.extend(crate::config::deploy_targets::account_warnings(env));
+    w.extend(crate::config::targets::rollout_warning(env));
+    w.extend(crate::config::targets::account_warnings(env));
     if crate::config::regions::partition(&spec.region).is_none() {
         w.push(format!(
             "region: `{}` is not in qfleet's table of AWS Regions (accepted because of region_unlisted: true); check the name, since AWS refuses a Region that does not exist only when a command runs",

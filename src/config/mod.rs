@@ -2,8 +2,9 @@
 
 pub mod advice;
 mod allowed;
+pub mod checks;
+pub mod command_line;
 pub mod complete;
-pub mod deploy_targets;
 pub mod duration;
 #[cfg(test)]
 pub mod examples;
@@ -22,11 +23,10 @@ pub mod schema;
 pub mod stages;
 mod syntax;
 pub mod targets;
-pub mod validate;
 mod walk;
 
+pub use checks::{MAX_NAME_LEN, valid_name};
 pub use schema::{Network, StackFile};
-pub use validate::{MAX_NAME_LEN, valid_name};
 
 use crate::error::{Error, InputError, Result, Usage};
 use miette::NamedSource;
@@ -132,7 +132,7 @@ impl SourceFile {
                 self.full(field)
             },
             message: message.into(),
-            allowed: validate::allowed(field),
+            allowed: checks::allowed(field),
             src: NamedSource::new(self.display(), self.text.clone()),
             span,
         }
@@ -194,7 +194,7 @@ pub struct Environment {
     pub pipeline: Vec<Environment>,
     /// Set when this environment stands for one target of the stack file (`targets`): its
     /// account and the role qfleet assumes there.
-    pub target: Option<deploy_targets::Target>,
+    pub target: Option<targets::Target>,
     /// The environments of the stack file's targets (`targets`), each validated; empty
     /// without targets.
     pub targets: Vec<Environment>,
@@ -237,7 +237,7 @@ impl Environment {
                 self.spec.workers.max.max(0) as u64,
                 s.expected_peak,
             ),
-            _ => validate::DEFAULT_BACKLOG_TARGET,
+            _ => checks::DEFAULT_BACKLOG_TARGET,
         }
     }
 
@@ -270,7 +270,7 @@ impl Environment {
 
     /// The name its resources and stacks are named with: its name, but for one account of a
     /// target that stands for a whole AWS Organizations unit (`orders-eu@111122223333`, see
-    /// [`deploy_targets::of_account`]) the target's (`orders-eu`): every account of the unit
+    /// `crate::rollout::of_account`) the target's (`orders-eu`): every account of the unit
     /// has the same template, keyed by region alone, while each account is an environment of
     /// its own to every command (its row, its outcome, its teardown).
     pub fn resource_name(&self) -> &str {
@@ -280,11 +280,11 @@ impl Environment {
     }
 
     /// Whether this is a target that stands for a whole AWS Organizations unit
-    /// ([`deploy_targets::unit_wide`]) as the file names it, its accounts not yet found
-    /// (once found, each is an environment of its own, [`deploy_targets::of_account`]).
+    /// ([`targets::unit_wide`]) as the file names it, its accounts not yet found
+    /// (once found, each is an environment of its own, `crate::rollout::of_account`).
     pub fn whole_unit(&self) -> bool {
         self.through_stack_sets()
-            && deploy_targets::unit_wide(&self.spec)
+            && targets::unit_wide(&self.spec)
             && self.target.as_ref().is_some_and(|t| t.account.is_none())
     }
 
@@ -627,11 +627,11 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
     // With targets, the file's settings are checked as each target has them (in its region,
     // with its own settings); the file itself is deployed nowhere.
     let mut errors = if env.spec.targets.is_empty() {
-        let mut errors = validate::check(&env);
-        errors.extend(deploy_targets::check_rollout(&env));
+        let mut errors = checks::check(&env);
+        errors.extend(targets::check_rollout(&env));
         errors
     } else {
-        let (targets, errors) = deploy_targets::derive(&env);
+        let (targets, errors) = targets::derive(&env);
         env.targets = targets;
         errors
     };
@@ -642,11 +642,11 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
             for target in &mut env.targets {
                 read_files(target, &mut errors);
             }
-            errors.extend(deploy_targets::check_uploads(&env));
+            errors.extend(targets::check_uploads(&env));
         }
     }
     if errors.is_empty() {
-        deploy_targets::loaded(&env.targets);
+        targets::loaded(&env.targets);
     }
     if errors.is_empty() {
         Ok(env)

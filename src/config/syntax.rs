@@ -140,7 +140,7 @@ fn out_of_range(
     if !kind.starts_with("u128") && !kind.starts_with("i128") {
         return None;
     }
-    let range = match super::validate::allowed(field) {
+    let range = match super::checks::allowed(field) {
         Some(allowed) if !field.is_empty() => format!("{field} takes {allowed}"),
         _ => format!(
             "a whole number in a stack file is from {} to {}",

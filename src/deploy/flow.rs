@@ -33,7 +33,7 @@ pub enum Ended {
 pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     crate::ownership::check_account(&cx.clients.sts, cx.env).await?;
     let (prepared, express) = prepare_both(cx).await?;
-    let block = super::show::block(&prepared, cx.reporter);
+    let block = super::preview::block(&prepared, cx.reporter);
     if cx.mode == Mode::Deploy
         && let Some(e) = removed_stages(cx, &prepared).await
     {

@@ -16,8 +16,8 @@ pub mod many;
 pub mod markdown;
 mod package;
 mod prepare;
+mod preview;
 mod recover;
-mod show;
 pub mod summary;
 pub mod through_sets;
 

@@ -99,7 +99,7 @@ struct Own {
 /// The schema of `qfleet deploy`'s or `qfleet plan`'s document.
 #[cfg(test)]
 pub fn schema(command: &str) -> Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     let title = format!("qfleet {command} --output json");
     schema::document::<Body<'static>, Own>(command, &title, Environments::Each)
 }

@@ -34,7 +34,7 @@ struct Own {
 /// The schema of `qfleet drift`'s document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own>(
         "drift",
         "qfleet drift --output json",

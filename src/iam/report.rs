@@ -9,8 +9,8 @@ use crate::aws::{Aws, Settings, account};
 use crate::config::Environment;
 use crate::error::{Result, Usage};
 use crate::output::Output;
+use crate::output::json_schema::{self as schema, Environments};
 use crate::output::report::{Document, Environment as EnvDoc, Report};
-use crate::output::schema::{self, Environments};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -123,7 +123,7 @@ pub fn account_of(
     // The account a StackSets file says holds its stack sets: the policy is that account's.
     let admin: BTreeSet<String> = through
         .iter()
-        .filter_map(|e| crate::config::deploy_targets::administration_account(e))
+        .filter_map(|e| crate::config::targets::administration_account(e))
         .collect();
     if admin.len() > 1 {
         return Err(Usage::TargetAccounts {

@@ -159,7 +159,7 @@ pub fn grant(
             .spec
             .deploy_role
             .as_ref()
-            .map(|r| crate::config::deploy_targets::role_in(r, &env.spec.region, "*")),
+            .map(|r| crate::config::targets::role_in(r, &env.spec.region, "*")),
         false => env.target.as_ref().and_then(|t| t.role_arn.clone()),
     };
     match &role {

@@ -33,7 +33,7 @@ struct Body<'a> {
 /// The schema of `qfleet jobs`'s document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>("jobs", "qfleet jobs --output json", Environments::One)
 }
 

@@ -5,7 +5,7 @@
 //! `END RequestId: …` lines in one stream, since an execution environment runs one invocation
 //! at a time (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html>).
 
-pub mod show;
+pub mod report;
 
 use crate::aws::Clients;
 use crate::aws::logs::{self, Event};

@@ -6,11 +6,11 @@ pub mod changes;
 pub mod envelope;
 pub mod event;
 pub mod hint;
+pub mod json_schema;
 pub mod ledger;
 pub mod once;
 pub mod progress;
 pub mod report;
-pub mod schema;
 pub mod when;
 pub mod words;
 

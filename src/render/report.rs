@@ -149,7 +149,7 @@ struct StackSet<'a> {
 /// The schema of `qfleet render`'s document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own<'static>>(
         "render",
         "qfleet render --output json",

@@ -40,8 +40,8 @@ use crate::aws::cfn::changesets::Change;
 use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
 use crate::aws::poll::Polling;
 use crate::config::Environment;
-use crate::config::deploy_targets::TargetFile;
 use crate::config::schema::PermissionModel;
+use crate::config::targets::TargetFile;
 use crate::error::{Error, ErrorReport, Exit, Result, Usage};
 use crate::output::words::count;
 use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
@@ -185,7 +185,7 @@ async fn one_set(
     tags.extend(crate::ownership::marks(base));
     let r = &base.spec.rollout;
     let call = SetCall {
-        api: stack_sets::Api::new(&admin.cfn, super::locate::call_as(base)),
+        api: stack_sets::Api::new(&admin.cfn, super::instances::call_as(base)),
         name,
         desired: Desired {
             name,
@@ -203,8 +203,8 @@ async fn one_set(
     };
     let owner = base.spec.owner.as_deref();
     let current =
-        super::locate::describe_ours(call.api, name, &base.name, &base.name, owner).await?;
-    let unit_wide = crate::config::deploy_targets::unit_wide(&base.spec);
+        super::instances::describe_ours(call.api, name, &base.name, &base.name, owner).await?;
+    let unit_wide = crate::config::targets::unit_wide(&base.spec);
     plan::guard(base, name, current.as_ref(), unit_wide)?;
     let new_template = current.as_ref().is_none_or(|c| {
         c.parameters.get(FINGERPRINT_PARAMETER) != parameters.get(FINGERPRINT_PARAMETER)

@@ -1,7 +1,7 @@
 //! Many targets: one stack file deployed to several accounts and regions (`targets`,
 //! `rollout` in the stack file). This module owns what happens to targets once the file is
 //! loaded ([`crate::config`] reads and checks them, each a typed
-//! [`crate::config::deploy_targets::Target`] holding its loaded file):
+//! [`crate::config::targets::Target`] holding its loaded file):
 //!
 //! - `waves.rs`: the rollout in waves (canary first), each wave's bake on its alarms, and
 //!   the verdict that lets the next wave go on or stops it;
@@ -12,7 +12,7 @@
 //! - `preview.rs`, `template_diff.rs`: what a stack set's change does to each instance;
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
 //! - `remove.rs`: a target's stack set instances removed (`teardown`);
-//! - `locate.rs`: where a target's stacks are (its own names, or its stack sets' instances),
+//! - `instances.rs`: where a target's stacks are (its own names, or its stack sets' instances),
 //!   and the account that holds the stack sets;
 //! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
 //!   unit, each an environment of its own, and the sessions of the commands that act on them.
@@ -22,8 +22,8 @@
 
 mod accounts;
 mod apply;
+mod instances;
 mod judge;
-mod locate;
 mod plan;
 mod preview;
 mod protect;
@@ -33,7 +33,7 @@ mod waves;
 
 pub(crate) use accounts::{account_pick, each_located, of_accounts};
 pub(crate) use apply::{Run, SetOutcome, wave};
-pub(crate) use locate::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
+pub(crate) use instances::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
 pub(crate) use plan::Step;
 pub(crate) use protect::protect_all;
 pub(crate) use remove::{
@@ -48,7 +48,7 @@ pub(crate) use accounts::accounts_in;
 #[cfg(test)]
 pub(crate) use accounts::of_account;
 #[cfg(test)]
-pub(crate) use locate::instances_of;
+pub(crate) use instances::instances_of;
 #[cfg(test)]
 pub(crate) use plan::{groups, preferences};
 #[cfg(test)]

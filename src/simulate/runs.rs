@@ -129,7 +129,7 @@ enum Body<'a> {
 /// The schema of `qfleet simulate`'s document (a run's, or `--tune`'s).
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document_either::<Body<'static>, tune::Tuning, ()>(
         "simulate",
         "qfleet simulate --output json",

@@ -2137,7 +2137,7 @@ fn tune_finds_settings_that_meet_the_goal_cheapest_first_and_they_validate_and_m
         best.target, s.percent, s.below, s.minutes, s.cooldown, best.min, best.max
     );
     let tuned = env(&yaml);
-    assert!(crate::config::validate::check(&tuned).is_empty());
+    assert!(crate::config::checks::check(&tuned).is_empty());
     assert!(
         best.lines.contains(&format!("min: {}", best.min)),
         "{}",

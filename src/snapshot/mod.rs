@@ -195,7 +195,7 @@ pub struct Snapshot {
     /// (see [`crate::ownership`]). Not in the JSON.
     pub owner: Option<String>,
     /// The environment whose marks its stacks carry: its own, or its stack file's for the
-    /// stack sets' instances of a target deployed through StackSets ([`crate::ownership::stack_names`]).
+    /// stack sets' instances of a target deployed through StackSets (`src/rollout/locate.rs`).
     /// Not in the JSON.
     pub marked_as: String,
     pub region: String,

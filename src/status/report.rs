@@ -56,7 +56,7 @@ impl Report for Statuses {
 /// The schema of `qfleet status`'s document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Status, ()>("status", "qfleet status --output json", Environments::Each)
 }
 

@@ -67,7 +67,7 @@ struct Body<'a> {
 /// The schema of `qfleet teardown`'s document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "teardown",
         "qfleet teardown --output json",

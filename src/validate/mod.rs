@@ -184,11 +184,11 @@ fn json<'a>(c: &'a Checked) -> Body<'a> {
             role_arn: t.role_arn.as_deref(),
             wave: t.wave,
             waves: t.file.waves(),
-            bake_seconds: (t.file.waves() > 1).then(|| crate::config::deploy_targets::bake(env)),
+            bake_seconds: (t.file.waves() > 1).then(|| crate::config::targets::bake(env)),
             mode: env.spec.rollout.mode.as_str(),
             stack_sets: env.through_stack_sets().then(|| StackSetsBody {
                 permission_model: env.spec.rollout.permission_model.as_str(),
-                administration_account: crate::config::deploy_targets::administration_account(env),
+                administration_account: crate::config::targets::administration_account(env),
                 call_as: env.spec.rollout.call_as.as_str(),
                 organizational_unit: t.organizational_unit.as_deref(),
                 auto_deployment: env.whole_unit(),
@@ -273,7 +273,7 @@ struct Body<'a> {
 /// The schema of `qfleet validate`'s document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "validate",
         "qfleet validate --output json",
@@ -335,7 +335,7 @@ fn rows(checked: &[Checked]) -> String {
         };
         roles.push(role);
         if t.file.waves() > 1 {
-            let bake = crate::config::duration::say(crate::config::deploy_targets::bake(c.env));
+            let bake = crate::config::duration::say(crate::config::targets::bake(c.env));
             let line = if t.wave == last {
                 format!("wave {}: the last, not baked", t.wave)
             } else {
@@ -376,7 +376,7 @@ fn stack_sets_line(env: &Environment) -> Option<String> {
         .filter_map(|s| env.stack_set_of(s))
         .collect();
     let from = match (
-        crate::config::deploy_targets::administration_account(env),
+        crate::config::targets::administration_account(env),
         r.call_as,
     ) {
         (Some(a), crate::config::schema::CallAs::DelegatedAdmin) => {
@@ -573,7 +573,7 @@ fn unit_role_arn(env: &Environment) -> Option<String> {
         .deploy_role
         .as_deref()
         .filter(|_| env.whole_unit())?;
-    Some(crate::config::deploy_targets::role_in(
+    Some(crate::config::targets::role_in(
         role,
         &env.spec.region,
         "ACCOUNT",

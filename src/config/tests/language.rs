@@ -19,7 +19,7 @@ fn every_setting() -> Vec<String> {
 #[test]
 fn every_setting_says_what_it_accepts_with_nothing_left_to_fill_in() {
     for path in every_setting() {
-        let help = validate::allowed(&path).unwrap_or_else(|| panic!("{path} has no help"));
+        let help = checks::allowed(&path).unwrap_or_else(|| panic!("{path} has no help"));
         assert!(!help.is_empty(), "{path}");
         for placeholder in ["{keys}", "{keys and}", "{settings}", "{choices}"] {
             assert!(!help.contains(placeholder), "{path}: {help}");
@@ -30,19 +30,19 @@ fn every_setting_says_what_it_accepts_with_nothing_left_to_fill_in() {
 #[test]
 fn a_mapping_s_help_names_its_keys_from_the_table() {
     assert_eq!(
-        validate::allowed("queue").unwrap(),
+        checks::allowed("queue").unwrap(),
         format!(
             "a mapping with {}",
             keys::names(schema::QueueSpec::KEYS).join(", ")
         )
     );
     assert!(
-        validate::allowed("workers.spot")
+        checks::allowed("workers.spot")
             .unwrap()
             .starts_with("a mapping with percent and on_demand_base ")
     );
     assert_eq!(
-        validate::allowed("stages.1").unwrap(),
+        checks::allowed("stages.1").unwrap(),
         "a mapping of the stage's settings: name (required), fed_by, prefix, queue, workers, scaling"
     );
 }
@@ -53,7 +53,7 @@ fn a_choice_s_words_are_the_enum_s_and_its_help_says_each() {
     assert_eq!(crate::config::schema::WorkerKind::WORDS, words.as_slice());
     let kind = keys::find(schema::WorkersSpec::KEYS, "kind").unwrap();
     assert_eq!(kind.kind, Kind::Choice(WorkerKind::WORDS));
-    let help = validate::allowed("workers.kind").unwrap();
+    let help = checks::allowed("workers.kind").unwrap();
     for word in WorkerKind::WORDS {
         assert!(help.contains(word), "{help}");
     }

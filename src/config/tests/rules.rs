@@ -162,7 +162,7 @@ fn scaling_choices_are_complete_and_a_target_given_wins_over_the_goal() {
         "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 0.7\n  max_latency_seconds: 10\n  seconds_per_message: 2\n".into(),
     )
     .unwrap();
-    assert!(crate::config::validate::check(&env).is_empty());
+    assert!(crate::config::checks::check(&env).is_empty());
     assert_eq!(env.backlog_target(), 0.7);
     let e = error(
         "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 10\n  max_latency_seconds: -5\n",

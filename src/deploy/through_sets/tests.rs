@@ -1380,7 +1380,7 @@ fn session_deploys_the_canary(
 ) -> (Vec<EnvOutcome>, usize, usize, usize) {
     let f = file();
     assert_eq!(
-        crate::config::deploy_targets::administration_account(&f).as_deref(),
+        crate::config::targets::administration_account(&f).as_deref(),
         Some(ADMIN)
     );
     let canary = f.targets[..1].to_vec();

@@ -29,7 +29,7 @@ struct Body<'a> {
 /// The schema of `qfleet outputs`'s document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "outputs",
         "qfleet outputs --output json",

@@ -152,7 +152,7 @@ impl Report for Logs {
 /// The schema of `qfleet logs`' document.
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
-    use crate::output::schema::{self, Environments};
+    use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "logs",
         "qfleet logs ENV --output json",
