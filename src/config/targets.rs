@@ -302,7 +302,7 @@ pub const MAX_CONCURRENT_ACCOUNTS: i64 = 100;
 /// and qfleet uploads code to one account's bucket), and operation preferences AWS accepts.
 /// The StackSets settings without the mode are errors.
 fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> {
-    use super::schema::{PermissionModel, RolloutMode};
+    use super::schema::RolloutMode;
     let (spec, src) = (&env.spec, &env.source);
     let r = &spec.rollout;
     let mut errors = Vec::new();
@@ -329,6 +329,22 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
         errors.extend(organizational_units(env, false));
         return errors;
     }
+    errors.extend(stack_sets_permissions(env));
+    errors.extend(stack_sets_roles(env));
+    errors.extend(stack_sets_preferences(env));
+    errors.extend(default_networks(env, envs));
+    errors.extend(stack_sets_places(env, envs));
+    errors
+}
+
+/// The permission model's settings: service-managed permissions take no roles and need the
+/// account qfleet acts from; automatic deployment needs them, `deploy_role`, and no
+/// `accounts`.
+fn stack_sets_permissions(env: &Environment) -> Vec<InputError> {
+    use super::schema::PermissionModel;
+    let (spec, src) = (&env.spec, &env.source);
+    let r = &spec.rollout;
+    let mut errors = Vec::new();
     let service_managed = r.permission_model == PermissionModel::ServiceManaged;
     if service_managed {
         for key in ["administration_role", "execution_role"] {
@@ -375,6 +391,14 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
         ));
     }
     errors.extend(organizational_units(env, service_managed));
+    errors
+}
+
+/// The administration account and the roles, as AWS names them.
+fn stack_sets_roles(env: &Environment) -> Vec<InputError> {
+    let (spec, src) = (&env.spec, &env.source);
+    let r = &spec.rollout;
+    let mut errors = Vec::new();
     if let Some(account) = r
         .administration_account
         .as_ref()
@@ -408,6 +432,14 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
             format!("`{name}` is not an IAM role name (1 to 64 letters, digits and + = , . @ _ -)"),
         ));
     }
+    errors
+}
+
+/// The operation preferences AWS accepts.
+fn stack_sets_preferences(env: &Environment) -> Vec<InputError> {
+    let src = &env.source;
+    let r = &env.spec.rollout;
+    let mut errors = Vec::new();
     let tolerance = r.failure_tolerance.unwrap_or(0);
     if !(0..MAX_CONCURRENT_ACCOUNTS).contains(&tolerance) {
         errors.push(src.error(
@@ -430,7 +462,15 @@ fn check_stack_sets(env: &Environment, envs: &[Environment]) -> Vec<InputError> 
             ),
         ));
     }
-    errors.extend(default_networks(env, envs));
+    errors
+}
+
+/// Each target's place: an account and a region of its own (a stack set has one instance
+/// there), or with automatic deployment, a unit and a region of its own.
+fn stack_sets_places(env: &Environment, envs: &[Environment]) -> Vec<InputError> {
+    let (spec, src) = (&env.spec, &env.source);
+    let (r, units) = (&spec.rollout, unit_wide(spec));
+    let mut errors = Vec::new();
     let mut places: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut regions_of_units: BTreeMap<String, usize> = BTreeMap::new();
     for (i, t) in spec.targets.iter().enumerate() {

@@ -192,6 +192,68 @@ fn failed_note(name: &str, s: &StackState, revert_drift: bool) -> String {
     )
 }
 
+/// The note of a bucket an earlier teardown kept, imported into the new data stack; one
+/// that is not this environment's (taken with `--adopt`) is a warning too.
+fn import_note(cx: &Ctx<'_>, desired: &DesiredStack, bucket: &str, lacks: &[String]) -> String {
+    let (env, reporter) = (cx.env, cx.reporter);
+    if lacks.is_empty() {
+        format!(
+            "bucket {bucket} was kept by an earlier teardown; deploy imports it into the new stack first (an IMPORT change set), then creates the rest"
+        )
+    } else {
+        let w = format!(
+            "{}: --adopt: bucket {bucket} stands outside any stack and is not qfleet's for this environment (it lacks {}); deploy imports it into the new stack first (an IMPORT change set), then creates the rest",
+            env.name,
+            lacks.join(" and ")
+        );
+        reporter.line(format!("warning: {w}"));
+        reporter.event(Event::Warning {
+            environment: Some(env.name.clone()),
+            stack: Some(desired.name.clone()),
+            change: None,
+            message: w.clone(),
+        });
+        w
+    }
+}
+
+/// An empty change set, deleted: nothing to deploy but termination protection where it
+/// differs. A failed stack with nothing to change is still failed: never "no changes".
+async fn nothing_to_change(
+    cx: &Ctx<'_>,
+    desired: &DesiredStack,
+    state: Option<&StackState>,
+    id: &str,
+    owns_stack: bool,
+) -> Result<Step> {
+    let (cfn, env, mode, inflight) = (&cx.clients.cfn, cx.env, cx.mode, cx.inflight);
+    let name = desired.name.clone();
+    changesets::delete(cfn, id, &name).await?;
+    inflight.done(id);
+    if owns_stack {
+        recover::abandon_review_stack(cfn, &name, desired.role_arn.as_deref()).await;
+    }
+    // A failed stack with nothing to change is still failed: never "no changes".
+    if let Some(s) = state.filter(|s| s.is_failed_without_rollback()) {
+        return Err(Error::aws(format!(
+            "{name} is in {} ({}) and this template changes nothing CloudFormation can go on with: fix what failed and deploy a changed stack file, roll the stack back (`aws cloudformation rollback-stack --stack-name {name}`; CloudFormation refuses that for a stack last updated in express mode), or tear it down with `qfleet teardown {}` (which checks the data first) and deploy again",
+            s.status.as_str(),
+            s.status_reason.as_deref().unwrap_or("no reason given"),
+            env.name
+        )));
+    }
+    let step = match state {
+        Some(s)
+            if mode == Mode::Deploy
+                && s.termination_protection != Some(desired.termination_protection) =>
+        {
+            Step::Protection
+        }
+        _ => Step::Nothing,
+    };
+    Ok(step)
+}
+
 /// Prepares one stack of a deploy or plan.
 pub async fn prepare(
     cx: &Ctx<'_>,
@@ -237,25 +299,7 @@ pub async fn prepare(
         && state.as_ref().is_none_or(|s| s.is_review())
         && let Some((bucket, lacks)) = adopt::kept_bucket(clients, env, opts.adopt).await?
     {
-        let note = if lacks.is_empty() {
-            format!(
-                "bucket {bucket} was kept by an earlier teardown; deploy imports it into the new stack first (an IMPORT change set), then creates the rest"
-            )
-        } else {
-            let w = format!(
-                "{}: --adopt: bucket {bucket} stands outside any stack and is not qfleet's for this environment (it lacks {}); deploy imports it into the new stack first (an IMPORT change set), then creates the rest",
-                env.name,
-                lacks.join(" and ")
-            );
-            reporter.line(format!("warning: {w}"));
-            reporter.event(Event::Warning {
-                environment: Some(env.name.clone()),
-                stack: Some(desired.name.clone()),
-                change: None,
-                message: w.clone(),
-            });
-            w
-        };
+        let note = import_note(cx, &desired, &bucket, &lacks);
         let changes = template_changes(&desired.template, Some(ids::BUCKET))?;
         return Ok(ready(
             desired,
@@ -303,29 +347,7 @@ pub async fn prepare(
         empty: cs.empty,
     });
     if cs.empty {
-        changesets::delete(cfn, &cs.id, &name).await?;
-        inflight.done(&cs.id);
-        if owns_stack {
-            recover::abandon_review_stack(cfn, &name, desired.role_arn.as_deref()).await;
-        }
-        // A failed stack with nothing to change is still failed: never "no changes".
-        if let Some(s) = state.as_ref().filter(|s| s.is_failed_without_rollback()) {
-            return Err(Error::aws(format!(
-                "{name} is in {} ({}) and this template changes nothing CloudFormation can go on with: fix what failed and deploy a changed stack file, roll the stack back (`aws cloudformation rollback-stack --stack-name {name}`; CloudFormation refuses that for a stack last updated in express mode), or tear it down with `qfleet teardown {}` (which checks the data first) and deploy again",
-                s.status.as_str(),
-                s.status_reason.as_deref().unwrap_or("no reason given"),
-                env.name
-            )));
-        }
-        let step = match &state {
-            Some(s)
-                if mode == Mode::Deploy
-                    && s.termination_protection != Some(desired.termination_protection) =>
-            {
-                Step::Protection
-            }
-            _ => Step::Nothing,
-        };
+        let step = nothing_to_change(cx, &desired, state.as_ref(), &cs.id, owns_stack).await?;
         return Ok(ready(desired, state, step, vec![]));
     }
     if desired.continue_failed {

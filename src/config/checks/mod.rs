@@ -44,16 +44,9 @@ impl Checker<'_> {
     }
 }
 
-/// All problems in the environment's stack file (empty when it is valid).
-pub fn check(env: &Environment) -> Vec<InputError> {
+/// `copies` (their names within the limit) and `region`.
+fn check_copies_and_region(c: &mut Checker, env: &Environment) {
     let spec = &env.spec;
-    let mut c = Checker {
-        src: &env.source,
-        errors: Vec::new(),
-    };
-
-    c.errors.extend(name_error(env));
-
     if let Some(n) = spec.copies {
         let suffix = n.to_string().len().max(2) + 1;
         if !(1..=100).contains(&n) {
@@ -88,7 +81,11 @@ pub fn check(env: &Environment) -> Vec<InputError> {
             ),
         );
     }
+}
 
+/// `tags` (within AWS's 50 with qfleet's marks), `owner` and `accounts`.
+fn check_tags_and_accounts(c: &mut Checker, env: &Environment) {
+    let spec = &env.spec;
     // CloudFormation propagates the stack's tags to its resources; qfleet adds its own marks.
     let own_tags = 1 + usize::from(spec.owner.is_some());
     if spec.tags.len() > MAX_TAGS - own_tags {
@@ -148,7 +145,11 @@ pub fn check(env: &Environment) -> Vec<InputError> {
             c.fail(&field, format!("tag value `{v}` {why}"));
         }
     }
+}
 
+/// The ARNs the file names: `service_role_arn` and `kms_key` (in the environment's region).
+fn check_arns(c: &mut Checker, env: &Environment) {
+    let spec = &env.spec;
     if let Some(arn) = &spec.service_role_arn
         && !(arn.starts_with("arn:aws") && arn.contains(":iam::") && arn.contains(":role/"))
     {
@@ -177,6 +178,20 @@ pub fn check(env: &Environment) -> Vec<InputError> {
             );
         }
     }
+}
+
+/// All problems in the environment's stack file (empty when it is valid).
+pub fn check(env: &Environment) -> Vec<InputError> {
+    let spec = &env.spec;
+    let mut c = Checker {
+        src: &env.source,
+        errors: Vec::new(),
+    };
+
+    c.errors.extend(name_error(env));
+    check_copies_and_region(&mut c, env);
+    check_tags_and_accounts(&mut c, env);
+    check_arns(&mut c, env);
 
     // Express mode is for development: a protected environment is one whose operations should
     // end only once its resources are ready.
