@@ -11,17 +11,81 @@
 
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;
-use crate::config::{ENVIRONMENT_TAG, Environment, OWNER_TAG};
+use crate::config::{
+    COPY_TAG, ENVIRONMENT_TAG, Environment, FILE_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
+};
 use crate::error::{Error, Refusal, Result};
 use std::collections::BTreeMap;
 
-/// The tags that mark a stack as this environment's: put on every stack qfleet deploys.
+/// The tags that mark a stack as this environment's: put on every stack qfleet deploys. The
+/// environment and its owner decide whose a stack is ([`lacks`]); its file, and the copy or
+/// target it is, name what made it, so that an environment its file no longer makes is found
+/// (a stack without them, deployed before they were, gets them on its next deploy and is
+/// never refused for lacking them).
 pub fn marks(env: &Environment) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::from([(ENVIRONMENT_TAG.to_string(), env.resource_name().to_string())]);
+    let mut tags = BTreeMap::from([
+        (ENVIRONMENT_TAG.to_string(), env.resource_name().to_string()),
+        (FILE_TAG.to_string(), env.file_environment().to_string()),
+    ]);
     if let Some(owner) = &env.spec.owner {
         tags.insert(OWNER_TAG.to_string(), owner.clone());
     }
+    if let Some(copy) = &env.copy {
+        tags.insert(COPY_TAG.to_string(), copy.number.to_string());
+    }
+    if let Some(t) = &env.target {
+        tags.insert(TARGET_TAG.to_string(), t.name.clone());
+    }
     tags
+}
+
+/// The record of a target's file on its data stack, deployed directly (StackSets keeps its
+/// own, its instances): a tag per target of the file, `qfleet:targets:NAME` = `ACCOUNT
+/// REGION [ROLE]`, the role's ARN only where `deploy_role` does not name it. A target the file
+/// drops is found, and reached, through the ones that stay. A target without an account (it
+/// acts in the credentials' own) is recorded as `-`; a role whose ARN a tag cannot hold (a
+/// name with a comma) is left out.
+pub fn record(env: &Environment) -> BTreeMap<String, String> {
+    let Some(t) = env.target.as_ref().filter(|_| !env.through_stack_sets()) else {
+        return BTreeMap::new();
+    };
+    let deploy_role = t.file.base.spec.deploy_role.as_deref();
+    t.file
+        .targets()
+        .iter()
+        .filter_map(|e| Some((e, e.target.as_ref()?)))
+        .map(|(e, other)| {
+            let account = other.account.as_deref().unwrap_or("-");
+            let mut value = format!("{account} {}", e.spec.region);
+            let derived =
+                deploy_role.map(|r| crate::config::targets::role_in(r, &e.spec.region, account));
+            if let Some(role) = other
+                .role_arn
+                .as_deref()
+                .filter(|r| Some(*r) != derived.as_deref() && tag_value_ok(r))
+            {
+                value.push(' ');
+                value.push_str(role);
+            }
+            (format!("{TARGETS_TAG}{}", other.name), value)
+        })
+        .collect()
+}
+
+/// How many tags qfleet puts on the environment's stacks beside the stack file's `tags`:
+/// its marks, and on a target's data stack the record of its file's targets.
+#[cfg(test)]
+pub fn tag_count(env: &Environment) -> usize {
+    marks(env).len() + record(env).len()
+}
+
+/// Whether a tag value can hold `v`: letters, digits, spaces and `+ - = . _ : / @`, at most
+/// 256 characters
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Tag.html>).
+fn tag_value_ok(v: &str) -> bool {
+    v.len() <= 256
+        && v.chars()
+            .all(|c| c.is_alphanumeric() || " +-=._:/@".contains(c))
 }
 
 /// What the stack lacks of the environment's marks (empty: it is the environment's). A stack
@@ -181,12 +245,13 @@ mod tests {
     }
 
     #[test]
-    fn the_marks_are_the_environment_and_the_owner() {
+    fn the_marks_are_the_environment_its_file_and_the_owner() {
         let e = env("region: eu-west-1\nowner: team-a\n");
         assert_eq!(
             marks(&e),
             BTreeMap::from([
                 (ENVIRONMENT_TAG.to_string(), "alien".to_string()),
+                (FILE_TAG.to_string(), "alien".to_string()),
                 (OWNER_TAG.to_string(), "team-a".to_string()),
             ])
         );
@@ -194,6 +259,55 @@ mod tests {
         let mut s = stack(&[]);
         s.tags = marks(&e);
         assert!(refusal(&e, &s).is_none());
+        // A stack deployed before the file's mark was: still the environment's.
+        s.tags.remove(FILE_TAG);
+        assert!(refusal(&e, &s).is_none());
+    }
+
+    #[test]
+    fn a_copy_and_a_target_say_which_of_their_file_they_are_and_a_target_records_the_others() {
+        let copies = env("region: eu-west-1\nlab: true\ncopies: 3\n").expand();
+        let m = marks(&copies[2]);
+        assert_eq!(m.get(ENVIRONMENT_TAG).map(String::as_str), Some("alien-03"));
+        assert_eq!(m.get(FILE_TAG).map(String::as_str), Some("alien"));
+        assert_eq!(m.get(COPY_TAG).map(String::as_str), Some("3"));
+        assert!(record(&copies[2]).is_empty());
+        let targets = env(
+            "region: eu-west-1\nlab: true\ndeploy_role: deployer\ntargets:\n  - name: eu\n    account: '111122223333'\n  - name: us\n    account: '444455556666'\n    region: us-east-1\n  - name: ap\n    account: '777788889999'\n    region: ap-southeast-2\n    role: arn:aws:iam::777788889999:role/other\n",
+        )
+        .expand();
+        let m = marks(&targets[1]);
+        assert_eq!(m.get(ENVIRONMENT_TAG).map(String::as_str), Some("alien-us"));
+        assert_eq!(m.get(FILE_TAG).map(String::as_str), Some("alien"));
+        assert_eq!(m.get(TARGET_TAG).map(String::as_str), Some("us"));
+        // Every target of the file, where it is and as whom it is reached (the role only
+        // where deploy_role does not name it).
+        assert_eq!(
+            record(&targets[1]),
+            BTreeMap::from([
+                (
+                    "qfleet:targets:eu".to_string(),
+                    "111122223333 eu-west-1".to_string()
+                ),
+                (
+                    "qfleet:targets:us".to_string(),
+                    "444455556666 us-east-1".to_string()
+                ),
+                (
+                    "qfleet:targets:ap".to_string(),
+                    "777788889999 ap-southeast-2 arn:aws:iam::777788889999:role/other".to_string()
+                ),
+            ])
+        );
+        // validate counts what deploy puts on, for every one of them.
+        for e in copies.iter().chain(&targets) {
+            assert_eq!(
+                crate::config::checks::qfleet_tags(e).len(),
+                tag_count(e),
+                "{}",
+                e.name
+            );
+        }
     }
 
     #[test]

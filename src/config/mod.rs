@@ -38,6 +38,18 @@ use std::path::{Path, PathBuf};
 pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
 /// The tag that names a stack's owner (the stack file's `owner`), beside [`ENVIRONMENT_TAG`].
 pub const OWNER_TAG: &str = "qfleet:owner";
+/// The tag that names the stack file's own environment a stack was deployed from (`class` of
+/// the copy `class-07`, `orders` of the target `orders-eu`): every environment of one file
+/// carries it, so those the file no longer makes are found.
+pub const FILE_TAG: &str = "qfleet:file";
+/// The tag that names which copy of its file an environment is (`7` of `class-07`).
+pub const COPY_TAG: &str = "qfleet:copy";
+/// The tag that names which target of its file an environment is (`eu` of `orders-eu`).
+pub const TARGET_TAG: &str = "qfleet:target";
+/// The prefix of the tags on a target's data stack that record its file's targets
+/// (`qfleet:targets:us2` = `444455556666 us-east-1 ROLE`): a target dropped from the file is
+/// found, and reached, through the targets that stay.
+pub const TARGETS_TAG: &str = "qfleet:targets:";
 
 /// How deeply a stack file's values may nest: its deepest setting
 /// (`stages.N.workers.statements.N.Condition.OPERATOR.KEY.N`) is 9 levels down, so 64 leaves room for any
@@ -198,6 +210,17 @@ pub struct Environment {
     /// The environments of the stack file's targets (`targets`), each validated; empty
     /// without targets.
     pub targets: Vec<Environment>,
+    /// Which copy of its stack file this environment is (`copies`).
+    pub copy: Option<CopyOf>,
+}
+
+/// One copy of a stack file with `copies` (`lab-07`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyOf {
+    /// Its number, from 1 (`7`).
+    pub number: u32,
+    /// The file's own environment name (`lab`).
+    pub file: String,
 }
 
 impl Environment {
@@ -253,10 +276,19 @@ impl Environment {
         };
         copy_names(&self.name, n)
             .into_iter()
-            .map(|name| {
+            .zip(1..)
+            .map(|(name, number)| {
+                let of = CopyOf {
+                    number,
+                    file: self.name.clone(),
+                };
                 let mut copy = self.clone();
                 copy.pipeline = stages::rename(&self.pipeline, &name);
+                copy.pipeline
+                    .iter_mut()
+                    .for_each(|s| s.copy = Some(of.clone()));
                 copy.name = name;
+                copy.copy = Some(of);
                 copy
             })
             .collect()
@@ -315,12 +347,14 @@ impl Environment {
             .collect()
     }
 
-    /// The stack file's own environment name of a target (`orders` of `orders-eu`); the
-    /// environment's name otherwise.
+    /// The stack file's own environment name of a target or a copy (`orders` of `orders-eu`,
+    /// `lab` of `lab-07`); the environment's name otherwise.
     pub fn file_environment(&self) -> &str {
-        self.target
-            .as_ref()
-            .map_or(self.name.as_str(), |t| t.file.name())
+        match (&self.target, &self.copy) {
+            (Some(t), _) => t.file.name(),
+            (None, Some(c)) => &c.file,
+            (None, None) => &self.name,
+        }
     }
 
     /// The environment's stacks by qfleet's names: the data stack's, then each stage's
@@ -622,6 +656,7 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
         pipeline: Vec::new(),
         target: None,
         targets: Vec::new(),
+        copy: None,
     };
     env.pipeline = stages::derive(&env);
     // With targets, the file's settings are checked as each target has them (in its region,

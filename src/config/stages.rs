@@ -107,6 +107,7 @@ pub fn derive(env: &Environment) -> Vec<Environment> {
                 pipeline: Vec::new(),
                 target: env.target.clone(),
                 targets: Vec::new(),
+                copy: env.copy.clone(),
             }
         })
         .collect()

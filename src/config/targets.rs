@@ -1093,6 +1093,7 @@ fn target(file: &Arc<TargetFile>, i: usize, t: &TargetSpec) -> (Environment, Vec
             file: Arc::clone(file),
         }),
         targets: Vec::new(),
+        copy: None,
     };
     target_env.pipeline = stages::derive(&target_env);
     (target_env, errors)

@@ -61,6 +61,9 @@ impl DesiredStack {
         }
         let mut tags = env.spec.tags.clone();
         tags.extend(crate::ownership::marks(env));
+        if rendered.role == crate::render::StackRole::Data {
+            tags.extend(crate::ownership::record(env));
+        }
         DesiredStack {
             role: rendered.role,
             name: rendered.stack_name.clone(),

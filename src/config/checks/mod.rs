@@ -86,19 +86,17 @@ fn check_copies_and_region(c: &mut Checker, env: &Environment) {
 /// `tags` (within AWS's 50 with qfleet's marks), `owner` and `accounts`.
 fn check_tags_and_accounts(c: &mut Checker, env: &Environment) {
     let spec = &env.spec;
-    // CloudFormation propagates the stack's tags to its resources; qfleet adds its own marks.
-    let own_tags = 1 + usize::from(spec.owner.is_some());
-    if spec.tags.len() > MAX_TAGS - own_tags {
+    // CloudFormation propagates the stack's tags to its resources; qfleet adds its own.
+    let own_tags = qfleet_tags(env);
+    if spec.tags.len() + own_tags.len() > MAX_TAGS {
         c.fail(
             "tags",
             format!(
-                "{} tags; a stack takes at most {MAX_TAGS}, and qfleet adds {}",
+                "{} tags; a stack takes at most {MAX_TAGS}, and qfleet adds {}: {}; at most {} are the file's",
                 spec.tags.len(),
-                if own_tags == 1 {
-                    "qfleet:environment"
-                } else {
-                    "qfleet:environment and qfleet:owner"
-                }
+                own_tags.len(),
+                own_tags.join(", "),
+                MAX_TAGS.saturating_sub(own_tags.len())
             ),
         );
     }
@@ -178,6 +176,27 @@ fn check_arns(c: &mut Checker, env: &Environment) {
             );
         }
     }
+}
+
+/// The tags qfleet puts on the environment's stacks beside the file's (`crate::ownership`'s
+/// marks, and a directly deployed target's record of its file's targets on its data stack).
+pub fn qfleet_tags(env: &Environment) -> Vec<String> {
+    use crate::config::{COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG};
+    let mut keys = vec![ENVIRONMENT_TAG.to_string(), FILE_TAG.to_string()];
+    if env.spec.owner.is_some() {
+        keys.push(OWNER_TAG.to_string());
+    }
+    if env.spec.copies.is_some() {
+        keys.push(COPY_TAG.to_string());
+    }
+    if let Some(t) = &env.target {
+        keys.push(TARGET_TAG.to_string());
+        if env.spec.rollout.mode == crate::config::schema::RolloutMode::Direct {
+            let file = &t.file.base.spec.targets;
+            keys.extend(file.iter().map(|x| format!("{TARGETS_TAG}{}", x.name)));
+        }
+    }
+    keys
 }
 
 /// All problems in the environment's stack file (empty when it is valid).
