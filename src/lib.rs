@@ -21,6 +21,7 @@
 //! - [`rollout`]: many targets: waves and their bakes, StackSets (plan, calls, read-back),
 //!   where a target's stacks are, whole units' accounts;
 //! - [`ownership`]: which stacks and accounts a stack file may act on (qfleet's marks, `accounts`);
+//! - [`inventory`]: what qfleet made in an account and region, and what a file no longer makes;
 //! - [`import`]: another tool's workload as a stack file (`qfleet import copilot`);
 //! - [`session`]: the environments of a command line, each with its region's clients;
 //! - [`output`]: text and JSON output, progress, error reports;
@@ -43,6 +44,7 @@ pub(crate) mod drift;
 pub(crate) mod error;
 pub mod iam;
 pub(crate) mod import;
+pub(crate) mod inventory;
 pub(crate) mod jobs;
 pub(crate) mod kinds;
 pub(crate) mod logs;

@@ -55,21 +55,28 @@ pub fn record(env: &Environment) -> BTreeMap<String, String> {
         .iter()
         .filter_map(|e| Some((e, e.target.as_ref()?)))
         .map(|(e, other)| {
-            let account = other.account.as_deref().unwrap_or("-");
-            let mut value = format!("{account} {}", e.spec.region);
-            let derived =
-                deploy_role.map(|r| crate::config::targets::role_in(r, &e.spec.region, account));
-            if let Some(role) = other
-                .role_arn
-                .as_deref()
-                .filter(|r| Some(*r) != derived.as_deref() && tag_value_ok(r))
-            {
-                value.push(' ');
-                value.push_str(role);
-            }
-            (format!("{TARGETS_TAG}{}", other.name), value)
+            let at = (other.account.as_deref(), e.spec.region.as_str());
+            record_entry(deploy_role, &other.name, at, other.role_arn.as_deref())
         })
         .collect()
+}
+
+/// One target's entry in its file's record ([`record`]): where it is (`account`, `region`),
+/// and the role it is reached as where `deploy_role` does not name it.
+pub fn record_entry(
+    deploy_role: Option<&str>,
+    name: &str,
+    (account, region): (Option<&str>, &str),
+    role: Option<&str>,
+) -> (String, String) {
+    let account = account.unwrap_or("-");
+    let mut value = format!("{account} {region}");
+    let derived = deploy_role.map(|r| crate::config::targets::role_in(r, region, account));
+    if let Some(role) = role.filter(|r| Some(*r) != derived.as_deref() && tag_value_ok(r)) {
+        value.push(' ');
+        value.push_str(role);
+    }
+    (format!("{TARGETS_TAG}{name}"), value)
 }
 
 /// How many tags qfleet puts on the environment's stacks beside the stack file's `tags`:

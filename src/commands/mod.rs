@@ -88,12 +88,42 @@ pub fn session(targets: &[String], g: &Global) -> Result<Session> {
 /// ([`crate::rollout::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
 pub fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
     let files = crate::config::StackFiles::default();
-    crate::rollout::of_accounts(
-        targets,
-        |t| load_environments_from(t, g, &files),
-        g.aws_settings(),
-        g.concurrency.into(),
-    )
+    let load = |t: &[String]| load_environments_from(t, g, &files);
+    let open =
+        |t: &[String]| crate::rollout::of_accounts(t, load, g.aws_settings(), g.concurrency.into());
+    match open(targets) {
+        Err(crate::error::Error::Usage(crate::error::Usage::NotInFile { .. })) => {}
+        other => return other,
+    }
+    // A name its stack file no longer makes (a copy above `copies`, a target taken out of
+    // `targets`) is the environment it still is in AWS, found by its marks: read and torn
+    // down by its name, with every rule of any other.
+    let mut named = Vec::new();
+    let mut retired = Vec::new();
+    for t in targets {
+        match load(std::slice::from_ref(t)) {
+            Err(crate::error::Error::Usage(crate::error::Usage::NotInFile {
+                name,
+                file,
+                known,
+            })) => retired.push((name, file, known)),
+            _ => named.push(t.clone()),
+        }
+    }
+    let mut session = match named.is_empty() {
+        true => Session::open(Vec::new(), g.aws_settings(), g.concurrency.into())?,
+        false => open(&named)?,
+    };
+    for (name, file, known) in retired {
+        let of = files.load(&file)?;
+        match session.block_on(crate::inventory::named(&session.aws, &of, &name))? {
+            Some(env) => session.envs.push(env),
+            None => {
+                return Err(crate::error::Usage::NotInFile { name, file, known }.into());
+            }
+        }
+    }
+    Ok(session)
 }
 
 #[cfg(test)]

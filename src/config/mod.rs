@@ -294,6 +294,24 @@ impl Environment {
             .collect()
     }
 
+    /// A copy named `name` of this file (`copies`) that the file no longer makes (a copy above
+    /// `copies`), as it still is in AWS: the file's settings under its name, to be read and
+    /// torn down by it.
+    pub fn retired_copy(&self, name: &str, number: Option<u32>) -> Environment {
+        let of = CopyOf {
+            number: number.unwrap_or(0),
+            file: self.name.clone(),
+        };
+        let mut copy = self.clone();
+        copy.pipeline = stages::rename(&self.pipeline, name);
+        copy.pipeline
+            .iter_mut()
+            .for_each(|s| s.copy = Some(of.clone()));
+        copy.name = name.to_string();
+        copy.copy = Some(of);
+        copy
+    }
+
     /// Whether this is a target its stack file deploys through CloudFormation StackSets
     /// (`rollout.mode: stack_sets`): its stacks are the stack sets' instances.
     pub fn through_stack_sets(&self) -> bool {

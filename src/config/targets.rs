@@ -1099,6 +1099,44 @@ fn target(file: &Arc<TargetFile>, i: usize, t: &TargetSpec) -> (Environment, Vec
     (target_env, errors)
 }
 
+/// A target the file no longer lists, as its file's record says it was (`account`, `region`,
+/// the `role` qfleet assumes there): the environment it still is in AWS, to be read and torn
+/// down by its name. Its settings are the file's; its account guard and role the record's.
+pub fn retired(
+    file: &Arc<TargetFile>,
+    name: &str,
+    account: Option<String>,
+    region: String,
+    role: Option<String>,
+) -> Environment {
+    let spec = TargetSpec {
+        name: name.to_string(),
+        account: account.clone(),
+        organizational_unit: None,
+        region: Some(region),
+        role: None,
+        kms_key: None,
+        workers: TargetWorkers::default(),
+        wave: None,
+    };
+    let (mut env, _) = target(file, file.base.spec.targets.len(), &spec);
+    let role = role.or_else(|| {
+        let (account, name) = (account.as_deref()?, file.base.spec.deploy_role.as_deref()?);
+        Some(role_in(name, &env.spec.region, account))
+    });
+    env.spec.accounts = account.clone().map(|a| vec![a]);
+    let at = |t: &mut Target| {
+        t.account.clone_from(&account);
+        t.role_arn.clone_from(&role);
+    };
+    env.target.iter_mut().for_each(at);
+    for stage in &mut env.pipeline {
+        stage.spec.accounts.clone_from(&env.spec.accounts);
+        stage.target.iter_mut().for_each(at);
+    }
+    env
+}
+
 /// An AMI id names an image of one region (an SSM parameter path names each region's own):
 /// the same id for EC2 targets in two regions is wrong in one of them. Said where the id is
 /// set: at the file's `workers.ami` when targets share it, else at each target's own.

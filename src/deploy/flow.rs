@@ -461,6 +461,10 @@ async fn prepare_stack(
         _ => None,
     };
     let mut desired = DesiredStack::new(env, stack, network.as_ref());
+    if stack.role == StackRole::Data {
+        let recorded = state.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
+        desired.tags.extend(opts.found.kept_record(env, &recorded));
+    }
     desired.express = express;
     desired.revert_drift = opts.revert_drift;
     prepare::prepare(cx, desired, state, &spinner).await

@@ -27,6 +27,15 @@ pub fn all(
         peak_warnings(session, out, &reporter);
     }
     let inflight = InFlight::default();
+    // What the stack files made and no longer make, before anything changes: a deploy never
+    // deletes one, and a target's record keeps each dropped target still there.
+    let found = crate::inventory::Found::of(
+        session.block_on(crate::inventory::retired(&session.aws, &session.envs)),
+    );
+    let opts = Options {
+        found: found.clone(),
+        ..opts
+    };
     let waves = rollout::waves(&session.envs);
     let done = if mode == Mode::Deploy && waves.len() > 1 {
         // This run is a rollout (of one file's waves or several files' merged): every
@@ -61,7 +70,7 @@ pub fn all(
                 .collect()
         })
         .collect();
-    Ok(Finished::new(
+    let mut finished = Finished::new(
         outcomes,
         Collected {
             events: reporter.events(),
@@ -69,7 +78,9 @@ pub fn all(
         },
         printing,
         Instant::now(),
-    ))
+    );
+    finished.found = found;
+    Ok(finished)
 }
 
 /// A declared peak the fleet cannot meet (simulated offline, as validate does): said on

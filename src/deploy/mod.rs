@@ -65,11 +65,14 @@ pub struct Options {
     /// `--adopt`: take over stacks of the environment's names that lack qfleet's marks.
     pub adopt: bool,
     /// `--resume`: a rollout in waves passes a wave deployed already whose bake has run out
-    /// without a look at its alarms ([`rollout`]).
+    /// without a look at its alarms ([`crate::rollout`]).
     pub resume: bool,
-    /// This run deploys in several waves ([`rollout::waves`] of its environments): set by the
+    /// This run deploys in several waves ([`crate::rollout::waves`] of its environments): set by the
     /// deploy session, not by a flag.
     pub rollout: bool,
+    /// What the stack files made and no longer make, found before the deploy: a target's
+    /// record keeps each dropped target still in AWS.
+    pub found: crate::inventory::Found,
 }
 
 impl Default for Options {
@@ -87,6 +90,7 @@ impl Default for Options {
             adopt: false,
             resume: false,
             rollout: false,
+            found: crate::inventory::Found::default(),
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Finished {
     pub outcomes: Vec<EnvOutcome>,
     pub collected: Collected,
     pub printing: Printing,
+    /// The environments the stack files made and no longer make.
+    pub found: crate::inventory::Found,
     /// When the run's end began to be told (its duration counts up to the document).
     started: Instant,
 }
@@ -52,6 +54,7 @@ impl Finished {
             outcomes: with_run_codes(&outcomes, printing.detailed_exitcode),
             collected,
             printing,
+            found: crate::inventory::Found::default(),
             started,
         }
     }
@@ -89,11 +92,13 @@ struct Body<'a> {
 
 /// The document's own keys.
 #[derive(Serialize, JsonSchema)]
-struct Own {
+struct Own<'a> {
     /// Any environment's changes are pending.
     changes_pending: bool,
     /// How long the run took.
     duration_ms: u128,
+    #[serde(flatten)]
+    found: &'a crate::inventory::Found,
 }
 
 /// The schema of `qfleet deploy`'s or `qfleet plan`'s document.
@@ -101,14 +106,25 @@ struct Own {
 pub fn schema(command: &str) -> Value {
     use crate::output::json_schema::{self as schema, Environments};
     let title = format!("qfleet {command} --output json");
-    schema::document::<Body<'static>, Own>(command, &title, Environments::Each)
+    schema::document::<Body<'static>, Own<'static>>(command, &title, Environments::Each)
 }
 
 impl Report for Finished {
     /// [`envelope::combined_exit_code`] of the environments', each 3 for pending changes
-    /// with --detailed-exitcode.
+    /// with --detailed-exitcode; with it, an environment the stack files no longer make is a
+    /// difference too, and a search for them that could not be made an error.
     fn exit_code(&self) -> crate::error::Exit {
-        envelope::combined_exit_code(self.outcomes.iter().map(|o| o.exit_code))
+        let found = self
+            .printing
+            .detailed_exitcode
+            .then(|| self.found.exit_code());
+        envelope::combined_exit_code(self.outcomes.iter().map(|o| o.exit_code).chain(found))
+    }
+
+    fn notes(&self, out: &Output) {
+        for n in self.found.notes() {
+            out.note(n);
+        }
     }
 
     /// Each environment's outcome with its events (all but the per-resource ones) and warnings.
@@ -144,6 +160,7 @@ impl Report for Finished {
                 .max()
                 .unwrap_or(0)
                 + self.started.elapsed().as_millis(),
+            found: &self.found,
         };
         Document::with_own(self.exit_code(), environments, own)
     }

@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime};
 /// The statuses of one reading.
 pub struct Statuses {
     pub statuses: Vec<Status>,
+    /// The environments the stack files made and no longer make.
+    pub found: crate::inventory::Found,
     /// The whole screen of every environment rather than a row each.
     pub details: bool,
     /// With `--watch`: the first line says when the screen was read and how to stop.
@@ -20,9 +22,17 @@ pub struct Statuses {
 }
 
 impl Report for Statuses {
-    /// 1 when a stack itself could not be read: the status is then no answer.
+    /// 1 when a stack itself could not be read, or the search for environments the stack
+    /// files no longer make: the status is then no answer.
     fn exit_code(&self) -> crate::error::Exit {
-        envelope::combined_exit_code(self.statuses.iter().map(Status::exit_code))
+        let unchecked = (!self.found.unchecked.is_empty()).then_some(crate::error::Exit::Aws);
+        envelope::combined_exit_code(self.statuses.iter().map(Status::exit_code).chain(unchecked))
+    }
+
+    fn notes(&self, out: &Output) {
+        for n in self.found.notes() {
+            out.note(n);
+        }
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
@@ -31,7 +41,7 @@ impl Report for Statuses {
             .iter()
             .map(|s| Environment::new(&s.environment, s.exit_code(), s.error(), s))
             .collect();
-        Document::new(self.exit_code(), environments)
+        Document::with_own(self.exit_code(), environments, &self.found)
     }
 
     fn text(&self, out: &Output) -> Result<()> {
@@ -57,7 +67,11 @@ impl Report for Statuses {
 #[cfg(test)]
 pub fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
-    schema::document::<Status, ()>("status", "qfleet status --output json", Environments::Each)
+    schema::document::<Status, crate::inventory::Found>(
+        "status",
+        "qfleet status --output json",
+        Environments::Each,
+    )
 }
 
 /// Reads every environment's status once, or with `watch` (seconds) again and again until
@@ -72,8 +86,12 @@ pub fn show(
         let statuses = crate::rollout::each_located(session, |clients, env, at| async move {
             super::gather_at(&clients, env, at).await
         });
+        let found = crate::inventory::Found::of(
+            session.block_on(crate::inventory::retired(&session.aws, &session.envs)),
+        );
         let reading = Statuses {
             statuses,
+            found,
             details,
             watch,
         };

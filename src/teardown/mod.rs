@@ -169,6 +169,31 @@ pub async fn environment(
     .await
 }
 
+/// The environment's bucket that outlived its stacks (an earlier teardown kept it), found by
+/// its fixed name, never by listing every bucket: what it holds, and what to do with it.
+/// `None` when there is none.
+async fn kept_bucket(clients: &crate::aws::Clients, env: &Environment) -> Result<Option<String>> {
+    let account = crate::aws::account::id(&clients.sts).await?;
+    let names = crate::render::ResourceNames::of(env);
+    let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
+    if !crate::aws::buckets::exists(&clients.s3, &bucket).await? {
+        return Ok(None);
+    }
+    let held = match crate::aws::buckets::contents(&clients.s3, &bucket).await? {
+        Some(c) if c.objects > 0 => format!(
+            "{} of {} bytes",
+            crate::output::words::count(c.objects, "object version", "object versions"),
+            c.bytes
+        ),
+        Some(_) => "nothing".to_string(),
+        None => return Ok(None),
+    };
+    Ok(Some(format!(
+        "bucket {bucket} outlived them (kept by an earlier teardown) and holds {held}: `qfleet deploy {}` takes it back, or delete it yourself once its data is safe",
+        env.name
+    )))
+}
+
 /// Tears down one environment whose stacks are where `locate` finds them (a StackSets
 /// target's: its stack sets' instances), looked for in the environment's slot and after its
 /// account guard.
@@ -282,7 +307,13 @@ async fn run(
                     return Ok(());
                 }
             }
-            reporter.line(format!("{}: nothing to tear down", env.name));
+            match kept_bucket(clients, env).await? {
+                Some(line) => {
+                    reporter.line(format!("{}: no stack to tear down; {line}", env.name));
+                    out.retained.push(line);
+                }
+                None => reporter.line(format!("{}: nothing to tear down", env.name)),
+            }
             return Ok(());
         }
         Decision::Refuse {

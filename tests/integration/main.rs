@@ -46,6 +46,8 @@
 //!   the latencies the simulation of the same run gives, within a stated tolerance;
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
 //!   policy.
+//! - `retired_moto`: environments a stack file made and no longer makes (a copy above
+//!   `copies`, a target taken out): named by plan and status, reached by name, retired;
 //! - `targets_moto`: one stack file's two targets deployed, each in its own account and region
 //!   through the role qfleet assumes there, one row each in status, the account guard;
 //! - `worker_access`: a worker's declared settings, secrets and permissions: the IAM evaluator
@@ -78,6 +80,7 @@ mod many_envs;
 mod modes_moto;
 mod ownership_moto;
 mod pipeline_localstack;
+mod retired_moto;
 mod simulate;
 mod simulate_moto;
 mod spot_moto;

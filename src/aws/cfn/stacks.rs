@@ -211,6 +211,31 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
     }
 }
 
+/// The names of every stack in the account and region whose name starts with `prefix`
+/// (deleted ones left out): ListStacks, a page at a time, as AWS advises rather than
+/// DescribeStacks without a name, which "describes all resources in the account, which can
+/// impact performance"
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html>,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html>).
+/// A page that cannot be read is an error: never fewer stacks.
+pub async fn names(cfn: &Client, prefix: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut pages = cfn.list_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("listing the stacks", e))?;
+        for s in page.stack_summaries() {
+            let deleted = s.stack_status() == Some(&StackStatus::DeleteComplete);
+            match s.stack_name() {
+                Some(name) if !deleted && name.starts_with(prefix) => out.push(name.to_string()),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// One resource of a stack.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackResource {

@@ -1,0 +1,111 @@
+//! What qfleet made in an account and region, found by its marks (the tags every stack it
+//! deploys carries, [`crate::ownership::marks`]): each environment of a stack file there,
+//! and those the file no longer makes (a copy above `copies`, a target taken out of
+//! `targets`). Such an environment keeps running, billed and holding its data, until it is
+//! torn down: `plan`, `deploy` and `status` name it, with the command that retires it.
+//!
+//! The search lists the stack names once per account and region (ListStacks), then reads
+//! the data stack of each environment its file may have made (`qfleet-FILE…`) that the
+//! command does not read already: its marks decide, never its name. A stack deployed before
+//! the file mark (`qfleet:file`) is the file's when it is named as one of its copies are.
+//! A directly deployed target's data stack records its file's targets
+//! ([`crate::ownership::record`]): a target the file drops is found, and reached, through
+//! the ones that stay.
+
+mod search;
+
+pub(crate) use search::{Found, named, retired};
+
+use crate::aws::cfn::stacks::StackState;
+use crate::config::{COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG};
+
+/// One environment qfleet made, as its data stack's marks say.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Made {
+    /// The environment its stacks are marked with (`class-21`).
+    pub environment: String,
+    /// Its file's environment (`class`), where its stacks say.
+    pub file: Option<String>,
+    pub owner: Option<String>,
+    /// Which copy or target of its file it is, where its stacks say.
+    pub copy: Option<String>,
+    pub target: Option<String>,
+    /// Its stacks there: the data stack first.
+    pub stacks: Vec<String>,
+    /// The record of its file's targets on its data stack.
+    pub record: Vec<Recorded>,
+}
+
+/// One target of a file as a target's data stack records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Recorded {
+    pub name: String,
+    /// `None`: the credentials' own account (the target named none).
+    pub account: Option<String>,
+    pub region: String,
+    /// The role qfleet assumes there, where `deploy_role` does not name it.
+    pub role: Option<String>,
+}
+
+impl Made {
+    /// The environment the data stack `data` says it is, with its stacks among `names`;
+    /// `None` for a stack without qfleet's environment mark.
+    pub(crate) fn of(data: &StackState, names: &[String]) -> Option<Made> {
+        let tag = |k: &str| data.tags.get(k).cloned();
+        let environment = tag(ENVIRONMENT_TAG)?;
+        let own = format!("qfleet-{environment}-");
+        let mut stacks = vec![data.name.clone()];
+        stacks.extend(
+            names
+                .iter()
+                .filter(|n| **n != data.name && n.starts_with(&own))
+                .cloned(),
+        );
+        let record = data
+            .tags
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(TARGETS_TAG)?, v)))
+            .filter_map(|(name, v)| {
+                let mut parts = v.split(' ');
+                let account = parts.next()?;
+                let region = parts.next()?.to_string();
+                Some(Recorded {
+                    name: name.to_string(),
+                    account: (account != "-").then(|| account.to_string()),
+                    region,
+                    role: parts.next().map(str::to_string),
+                })
+            })
+            .collect();
+        Some(Made {
+            environment,
+            file: tag(FILE_TAG),
+            owner: tag(OWNER_TAG),
+            copy: tag(COPY_TAG),
+            target: tag(TARGET_TAG),
+            stacks,
+            record,
+        })
+    }
+
+    /// Whether it is an environment of the file whose own environment is `file`: its stacks
+    /// say so, or, deployed before they said, it is named as one of the file's copies or
+    /// `targets` are.
+    pub(crate) fn of_file(&self, file: &str, targets: &[String]) -> bool {
+        match &self.file {
+            Some(f) => f == file,
+            None => {
+                crate::config::copy_names(file, 100)
+                    .iter()
+                    .chain(&crate::config::copy_names(file, 99))
+                    .any(|n| *n == self.environment)
+                    || targets
+                        .iter()
+                        .any(|t| format!("{file}-{t}") == self.environment)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,400 @@
+//! The search for the environments a stack file made and no longer makes.
+
+use super::{Made, Recorded};
+use crate::aws::cfn::stacks;
+use crate::aws::{Aws, Clients};
+use crate::config::Environment;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// How many data stacks are read at once.
+const AT_ONCE: usize = 8;
+
+/// One environment a stack file made that the file no longer makes.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub(crate) struct Retired {
+    /// Its name (`class-21`): `status` and `teardown` take it.
+    pub environment: String,
+    /// The stack file that made it.
+    pub file: String,
+    /// The account it is in, when its file's record says.
+    pub account: Option<String>,
+    pub region: String,
+    /// Its stacks there, the data stack first.
+    pub stacks: Vec<String>,
+    /// Why the file no longer makes it.
+    pub why: String,
+    /// Which target or copy of its file it was, where its stacks or its file's record say.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub target: Option<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub copy: Option<u32>,
+    /// The role its file's record names to reach it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub role: Option<String>,
+}
+
+impl Retired {
+    /// What to say of it: where it is, why, and the command that retires it.
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "{} ({} stack{} in {}{}) is no longer made by {}: {}; it keeps running until `qfleet teardown {}` retires it",
+            self.environment,
+            self.stacks.len(),
+            if self.stacks.len() == 1 { "" } else { "s" },
+            self.account
+                .as_deref()
+                .map(|a| format!("{a} "))
+                .unwrap_or_default(),
+            self.region,
+            self.file,
+            self.why,
+            self.environment
+        )
+    }
+}
+
+/// What a file's search found: its retired environments, or why it could not be made.
+pub(crate) struct Searched {
+    /// The stack file.
+    pub file: String,
+    pub found: Result<Vec<Retired>>,
+}
+
+/// A stack file whose search for what it no longer makes could not be made.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub(crate) struct Unchecked {
+    pub file: String,
+    /// Why (the error).
+    pub why: String,
+}
+
+/// What the searches of a command's stack files found, as its document's own keys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub(crate) struct Found {
+    /// The environments the stack files made and no longer make: each keeps running, billed
+    /// and holding its data, until `qfleet teardown ENV` retires it.
+    pub retired: Vec<Retired>,
+    /// The stack files whose search could not be made: whether they left environments behind
+    /// is not known.
+    pub unchecked: Vec<Unchecked>,
+}
+
+impl Found {
+    pub(crate) fn of(searched: Vec<Searched>) -> Found {
+        let mut found = Found::default();
+        for s in searched {
+            match s.found {
+                Ok(retired) => found.retired.extend(retired),
+                Err(e) => found.unchecked.push(Unchecked {
+                    file: s.file,
+                    why: e.to_string(),
+                }),
+            }
+        }
+        found
+    }
+
+    /// The lines that say it, on stderr in every format.
+    pub(crate) fn notes(&self) -> Vec<String> {
+        let retired = self
+            .retired
+            .iter()
+            .map(|r| format!("warning: {}", r.line()));
+        let unchecked = self.unchecked.iter().map(|u| {
+            format!(
+                "warning: could not check whether {} left environments it no longer makes running: {}",
+                u.file, u.why
+            )
+        });
+        retired.chain(unchecked).collect()
+    }
+
+    /// The record a directly deployed target's data stack keeps beside its file's targets
+    /// ([`crate::ownership::record`]): each target the file dropped that is still in AWS, so
+    /// that it is found again until it is torn down. Where the file's search could not be
+    /// made, every entry the stack records now (`recorded`) for a target the file no longer
+    /// lists is kept: never forgotten on no evidence.
+    pub(crate) fn kept_record(
+        &self,
+        env: &Environment,
+        recorded: &std::collections::BTreeMap<String, String>,
+    ) -> std::collections::BTreeMap<String, String> {
+        use crate::config::TARGETS_TAG;
+        let Some(t) = env.target.as_ref().filter(|_| !env.through_stack_sets()) else {
+            return Default::default();
+        };
+        let file = env.source.display();
+        let listed: Vec<&str> = t
+            .file
+            .base
+            .spec
+            .targets
+            .iter()
+            .map(|x| x.name.as_str())
+            .collect();
+        if self.unchecked.iter().any(|u| u.file == file) {
+            return recorded
+                .iter()
+                .filter(|(k, _)| {
+                    k.strip_prefix(TARGETS_TAG)
+                        .is_some_and(|name| !listed.contains(&name))
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        }
+        let deploy_role = t.file.base.spec.deploy_role.as_deref();
+        self.retired
+            .iter()
+            .filter(|r| r.file == file)
+            .filter_map(|r| {
+                let name = r.target.as_deref()?;
+                let at = (r.account.as_deref(), r.region.as_str());
+                Some(crate::ownership::record_entry(
+                    deploy_role,
+                    name,
+                    at,
+                    r.role.as_deref(),
+                ))
+            })
+            .collect()
+    }
+
+    /// How it counts in a run's exit code where differences count (`plan
+    /// --detailed-exitcode`, `status`): a retired environment is a difference (3), a search
+    /// that could not be made an error (1), never "none".
+    pub(crate) fn exit_code(&self) -> crate::error::Exit {
+        use crate::error::Exit;
+        match (self.unchecked.is_empty(), self.retired.is_empty()) {
+            (false, _) => Exit::Aws,
+            (true, false) => Exit::Differences,
+            (true, true) => Exit::Ok,
+        }
+    }
+}
+
+/// The environments the stack files of `envs` made and no longer make, each file searched
+/// where these of its environments are (and a file of targets also where its targets'
+/// record says the others are). A file deployed through StackSets is left out: its stack
+/// sets' instances are its record, which `plan` reads.
+pub(crate) async fn retired(aws: &Aws, envs: &[Environment]) -> Vec<Searched> {
+    let mut files: Vec<Vec<&Environment>> = Vec::new();
+    for env in envs.iter().filter(|e| !e.through_stack_sets()) {
+        match files
+            .iter_mut()
+            .find(|f| f[0].source.path == env.source.path)
+        {
+            Some(f) => f.push(env),
+            None => files.push(vec![env]),
+        }
+    }
+    futures::future::join_all(files.into_iter().map(|of_file| async move {
+        Searched {
+            file: of_file[0].source.display(),
+            found: of_file_envs(aws, &of_file).await,
+        }
+    }))
+    .await
+}
+
+/// The environments the file of `envs` (one file's) no longer makes.
+async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> {
+    let first = envs[0];
+    let file = first.file_environment().to_string();
+    let makes = makes(first);
+    let targets: Vec<String> = match &first.target {
+        Some(t) => t
+            .file
+            .base
+            .spec
+            .targets
+            .iter()
+            .map(|t| t.name.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    // Each environment found, where, and the record that led there.
+    let mut found: Vec<(Made, Option<String>, String, Option<Recorded>)> = Vec::new();
+    let mut searched: BTreeSet<(Option<String>, String)> = BTreeSet::new();
+    // Where the command's environments are: one search per account and region.
+    for env in envs {
+        let account = env.target.as_ref().and_then(|t| t.account.clone());
+        if !searched.insert((account.clone(), env.spec.region.clone())) {
+            continue;
+        }
+        let clients = crate::session::clients_for(aws, env).await;
+        // A target's own data stack is read too: it holds the record.
+        let skip: Vec<String> = match env.target {
+            Some(_) => Vec::new(),
+            None => makes.iter().map(|n| format!("qfleet-{n}-data")).collect(),
+        };
+        for m in search(&clients, &file, &skip).await? {
+            found.push((m, account.clone(), env.spec.region.clone(), None));
+        }
+    }
+    // Targets the record names and the file no longer lists, where the record says they are.
+    let mut recorded: Vec<Recorded> = found
+        .iter()
+        .flat_map(|(m, ..)| m.record.iter().cloned())
+        .filter(|r| !targets.contains(&r.name))
+        .collect();
+    recorded.sort_by(|a, b| a.name.cmp(&b.name));
+    recorded.dedup();
+    for r in &recorded {
+        if !searched.insert((r.account.clone(), r.region.clone())) {
+            continue;
+        }
+        let clients = aws
+            .clients_as(&aws.region_for(&r.region), role_of(first, r).as_deref())
+            .await;
+        for m in search(&clients, &file, &[]).await? {
+            found.push((m, r.account.clone(), r.region.clone(), Some(r.clone())));
+        }
+    }
+    let mut out: Vec<Retired> = Vec::new();
+    for (m, account, region, _) in found {
+        // The record of the target this environment was, wherever it was found.
+        let record = recorded.iter().find(|r| {
+            m.target.as_ref() == Some(&r.name) || format!("{file}-{}", r.name) == m.environment
+        });
+        let known: Vec<String> = targets
+            .iter()
+            .cloned()
+            .chain(record.map(|r| r.name.clone()))
+            .collect();
+        if makes.contains(&m.environment)
+            || !m.of_file(&file, &known)
+            || out.iter().any(|o| o.environment == m.environment)
+        {
+            continue;
+        }
+        out.push(Retired {
+            why: why(first, &m),
+            target: m.target.clone().or_else(|| record.map(|r| r.name.clone())),
+            copy: m.copy.as_deref().and_then(|c| c.parse().ok()),
+            role: record.and_then(|r| role_of(first, r)),
+            environment: m.environment,
+            file: first.source.display(),
+            account: record.map_or(account, |r| r.account.clone()),
+            region,
+            stacks: m.stacks,
+        });
+    }
+    Ok(out)
+}
+
+/// Every environment the file of `env` makes now.
+fn makes(env: &Environment) -> Vec<String> {
+    if let Some(t) = &env.target {
+        return t
+            .file
+            .targets()
+            .iter()
+            .map(|e| e.resource_name().to_string())
+            .collect();
+    }
+    match (&env.copy, env.spec.copies) {
+        (Some(c), Some(n)) => crate::config::copy_names(&c.file, n),
+        _ => vec![env.name.clone()],
+    }
+}
+
+/// Why the file no longer makes `m`.
+fn why(env: &Environment, m: &Made) -> String {
+    match (&m.target, env.spec.copies) {
+        (Some(t), _) => format!("target `{t}` is not in its targets"),
+        (None, Some(n)) => format!("it has copies: {n}"),
+        _ => "the file makes no such environment".to_string(),
+    }
+}
+
+/// The role a recorded target is reached as: the one recorded, else `deploy_role` in its
+/// account; `None`: the credentials' own.
+fn role_of(env: &Environment, r: &Recorded) -> Option<String> {
+    let deploy_role = env
+        .target
+        .as_ref()
+        .and_then(|t| t.file.base.spec.deploy_role.clone());
+    r.role.clone().or_else(|| {
+        let account = r.account.as_deref()?;
+        deploy_role.map(|name| crate::config::targets::role_in(&name, &r.region, account))
+    })
+}
+
+/// The environment named `name` that `file` (the stack file as loaded) made and no longer
+/// makes, as it still is in AWS (its settings the file's, where it is and as whom it is
+/// reached its record's): `None` when there is none. Its stacks must be the ones its
+/// environment is made of; a stack of a stage the file no longer has is refused, never left
+/// behind unseen.
+pub(crate) async fn named(
+    aws: &Aws,
+    file: &Environment,
+    name: &str,
+) -> Result<Option<Environment>> {
+    let envs = file.clone().expand();
+    let direct: Vec<&Environment> = envs.iter().filter(|e| !e.through_stack_sets()).collect();
+    if direct.is_empty() {
+        return Ok(None);
+    }
+    let Some(r) = of_file_envs(aws, &direct)
+        .await?
+        .into_iter()
+        .find(|r| r.environment == name)
+    else {
+        return Ok(None);
+    };
+    let env = match (&r.target, direct[0].target.as_ref()) {
+        (Some(t), Some(any)) => crate::config::targets::retired(
+            &any.file,
+            t,
+            r.account.clone(),
+            r.region.clone(),
+            r.role.clone(),
+        ),
+        (None, None) if file.spec.copies.is_some() => file.retired_copy(name, r.copy),
+        _ => return Ok(None),
+    };
+    let own = env.stack_names();
+    let strange: Vec<&str> = r
+        .stacks
+        .iter()
+        .filter(|s| !own.contains(s))
+        .map(String::as_str)
+        .collect();
+    if !strange.is_empty() {
+        return Err(Error::aws(format!(
+            "{name}: {} no longer makes it, and it has stacks its file would not name now ({}): qfleet reads and tears down only the stacks it can name; delete these yourself once their data is safe",
+            file.source.display(),
+            strange.join(", ")
+        )));
+    }
+    Ok(Some(env))
+}
+
+/// The environments whose data stacks (named `qfleet-FILE…-data`, but for `skip`) are
+/// there, as their marks say: one listing, then each data stack read. A stack that cannot be
+/// read fails the search: never fewer environments.
+async fn search(clients: &Clients, file: &str, skip: &[String]) -> Result<Vec<Made>> {
+    let names = stacks::names(&clients.cfn, &format!("qfleet-{file}")).await?;
+    let data: Vec<&String> = names
+        .iter()
+        .filter(|n| n.ends_with("-data") && !skip.contains(n))
+        .collect();
+    let mut made = Vec::new();
+    for chunk in data.chunks(AT_ONCE) {
+        let read =
+            futures::future::join_all(chunk.iter().map(|n| stacks::describe(&clients.cfn, n)))
+                .await;
+        for state in read {
+            // None: deleted between the listing and the read, so nothing made there now.
+            if let Some(state) = state.map_err(Error::from)? {
+                made.extend(Made::of(&state, &names));
+            }
+        }
+    }
+    Ok(made)
+}

@@ -1,0 +1,99 @@
+//! The marks read back: an environment, its file, and the record of its file's targets.
+
+use super::*;
+use aws_sdk_cloudformation::types::StackStatus;
+use std::collections::BTreeMap;
+
+fn data(name: &str, tags: &[(&str, &str)]) -> StackState {
+    let mut s = StackState::new(name, StackStatus::CreateComplete);
+    s.tags = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<BTreeMap<_, _>>();
+    s
+}
+
+#[test]
+fn a_data_stack_names_its_environment_its_stacks_and_its_files_targets() {
+    let names: Vec<String> = [
+        "qfleet-orders-us-data",
+        "qfleet-orders-us-fleet",
+        "qfleet-orders-us--thumbs-fleet",
+        "qfleet-orders-us2-data",
+        "qfleet-orders-usx-fleet",
+    ]
+    .map(String::from)
+    .to_vec();
+    let m = Made::of(
+        &data(
+            "qfleet-orders-us-data",
+            &[
+                (ENVIRONMENT_TAG, "orders-us"),
+                (FILE_TAG, "orders"),
+                (TARGET_TAG, "us"),
+                ("qfleet:targets:eu", "111122223333 eu-west-1"),
+                (
+                    "qfleet:targets:ap",
+                    "- ap-southeast-2 arn:aws:iam::777788889999:role/x",
+                ),
+            ],
+        ),
+        &names,
+    )
+    .unwrap();
+    assert_eq!(m.environment, "orders-us");
+    assert_eq!(m.file.as_deref(), Some("orders"));
+    assert_eq!(m.target.as_deref(), Some("us"));
+    // Its own stacks only (the data stack first, then as listed): not those of orders-us2
+    // or orders-usx.
+    assert_eq!(
+        m.stacks,
+        [
+            "qfleet-orders-us-data",
+            "qfleet-orders-us-fleet",
+            "qfleet-orders-us--thumbs-fleet"
+        ]
+    );
+    assert_eq!(
+        m.record,
+        [
+            Recorded {
+                name: "ap".into(),
+                account: None,
+                region: "ap-southeast-2".into(),
+                role: Some("arn:aws:iam::777788889999:role/x".into()),
+            },
+            Recorded {
+                name: "eu".into(),
+                account: Some("111122223333".into()),
+                region: "eu-west-1".into(),
+                role: None,
+            },
+        ]
+    );
+    // A stack without qfleet's environment mark is no environment of qfleet's.
+    assert!(Made::of(&data("qfleet-x-data", &[]), &names).is_none());
+}
+
+#[test]
+fn an_environment_is_a_files_by_its_mark_or_before_the_mark_by_its_files_names() {
+    let marked = |file: Option<&str>, env: &str| Made {
+        environment: env.into(),
+        file: file.map(String::from),
+        owner: None,
+        copy: None,
+        target: None,
+        stacks: Vec::new(),
+        record: Vec::new(),
+    };
+    // The mark decides, whatever the name.
+    assert!(marked(Some("class"), "class-21").of_file("class", &[]));
+    assert!(!marked(Some("class-extra"), "class-extra-01").of_file("class", &[]));
+    assert!(!marked(Some("other"), "class-21").of_file("class", &[]));
+    // Before the mark: a copy's name (two or three digits) or a target's.
+    assert!(marked(None, "class-21").of_file("class", &[]));
+    assert!(marked(None, "class-021").of_file("class", &[]));
+    assert!(!marked(None, "class-extra").of_file("class", &[]));
+    assert!(marked(None, "class-us2").of_file("class", &["us2".into()]));
+    assert!(!marked(None, "class-us3").of_file("class", &["us2".into()]));
+}
