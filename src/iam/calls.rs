@@ -34,6 +34,13 @@ pub const CALLS: &[Call] = &[
         "DescribeStacks",
         &["cloudformation:DescribeStacks"],
     ),
+    // The stack names of the account and region: the environments a stack file made and no
+    // longer makes are found by them (src/inventory/).
+    call(
+        "cloudformation",
+        "ListStacks",
+        &["cloudformation:ListStacks"],
+    ),
     call(
         "cloudformation",
         "ListStackResources",

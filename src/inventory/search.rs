@@ -6,7 +6,7 @@ use crate::aws::{Aws, Clients};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 /// How many data stacks are read at once.
 const AT_ONCE: usize = 8;
@@ -219,24 +219,32 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
     };
     // Each environment found, where, and the record that led there.
     let mut found: Vec<(Made, Option<String>, String, Option<Recorded>)> = Vec::new();
-    let mut searched: BTreeSet<(Option<String>, String)> = BTreeSet::new();
-    // Where the command's environments are: one search per account and region.
+    // Each account and region listed once: its clients and the stack names there.
+    let mut places: BTreeMap<(Option<String>, String), (Clients, Vec<String>)> = BTreeMap::new();
+    // Where the command's environments are.
     for env in envs {
-        let account = env.target.as_ref().and_then(|t| t.account.clone());
-        if !searched.insert((account.clone(), env.spec.region.clone())) {
+        let at = (
+            env.target.as_ref().and_then(|t| t.account.clone()),
+            env.spec.region.clone(),
+        );
+        if places.contains_key(&at) {
             continue;
         }
         let clients = crate::session::clients_for(aws, env).await;
+        let names = stacks::names(&clients.cfn, &format!("qfleet-{file}")).await?;
         // A target's own data stack is read too: it holds the record.
         let skip: Vec<String> = match env.target {
             Some(_) => Vec::new(),
             None => makes.iter().map(|n| format!("qfleet-{n}-data")).collect(),
         };
-        for m in search(&clients, &file, &skip).await? {
-            found.push((m, account.clone(), env.spec.region.clone(), None));
+        let wanted = candidates(&file, &targets);
+        for m in read(&clients, &names, &wanted, &skip).await? {
+            found.push((m, at.0.clone(), at.1.clone(), None));
         }
+        places.insert(at, (clients, names));
     }
-    // Targets the record names and the file no longer lists, where the record says they are.
+    // Targets the record names and the file no longer lists, where the record says they are
+    // (reached as the role it names).
     let mut recorded: Vec<Recorded> = found
         .iter()
         .flat_map(|(m, ..)| m.record.iter().cloned())
@@ -245,13 +253,20 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
     recorded.sort_by(|a, b| a.name.cmp(&b.name));
     recorded.dedup();
     for r in &recorded {
-        if !searched.insert((r.account.clone(), r.region.clone())) {
-            continue;
+        let at = (r.account.clone(), r.region.clone());
+        if !places.contains_key(&at) {
+            let role = role_of(first, r);
+            let clients = aws
+                .clients_as(&aws.region_for(&r.region), role.as_deref())
+                .await;
+            let names = stacks::names(&clients.cfn, &format!("qfleet-{file}")).await?;
+            places.insert(at.clone(), (clients, names));
         }
-        let clients = aws
-            .clients_as(&aws.region_for(&r.region), role_of(first, r).as_deref())
-            .await;
-        for m in search(&clients, &file, &[]).await? {
+        let Some((clients, names)) = places.get(&at) else {
+            continue;
+        };
+        let wanted = [format!("{file}-{}", r.name)];
+        for m in read(clients, names, &wanted, &[]).await? {
             found.push((m, r.account.clone(), r.region.clone(), Some(r.clone())));
         }
     }
@@ -375,14 +390,22 @@ pub(crate) async fn named(
     Ok(Some(env))
 }
 
-/// The environments whose data stacks (named `qfleet-FILE…-data`, but for `skip`) are
-/// there, as their marks say: one listing, then each data stack read. A stack that cannot be
-/// read fails the search: never fewer environments.
-async fn search(clients: &Clients, file: &str, skip: &[String]) -> Result<Vec<Made>> {
-    let names = stacks::names(&clients.cfn, &format!("qfleet-{file}")).await?;
+/// The environments whose data stacks are among `names` (one listing of the account and
+/// region), of those named as the file's environments may be (`candidates`, but for `skip`),
+/// as their marks say: a name decides only which stacks are read, never whose one is (and a
+/// least-privilege policy lets qfleet read only its file's names). A stack that cannot be read
+/// fails the search: never fewer environments.
+async fn read(
+    clients: &Clients,
+    names: &[String],
+    candidates: &[String],
+    skip: &[String],
+) -> Result<Vec<Made>> {
     let data: Vec<&String> = names
         .iter()
-        .filter(|n| n.ends_with("-data") && !skip.contains(n))
+        .filter(|n| {
+            candidates.iter().any(|c| **n == format!("qfleet-{c}-data")) && !skip.contains(n)
+        })
         .collect();
     let mut made = Vec::new();
     for chunk in data.chunks(AT_ONCE) {
@@ -392,9 +415,19 @@ async fn search(clients: &Clients, file: &str, skip: &[String]) -> Result<Vec<Ma
         for state in read {
             // None: deleted between the listing and the read, so nothing made there now.
             if let Some(state) = state.map_err(Error::from)? {
-                made.extend(Made::of(&state, &names));
+                made.extend(Made::of(&state, names));
             }
         }
     }
     Ok(made)
+}
+
+/// The names the environments of the file `file` may have: its own, its copies' (two or
+/// three digits), its targets' (`targets`: the file's and the ones recorded).
+fn candidates(file: &str, targets: &[String]) -> Vec<String> {
+    std::iter::once(file.to_string())
+        .chain(crate::config::copy_names(file, 99))
+        .chain(crate::config::copy_names(file, 100))
+        .chain(targets.iter().map(|t| format!("{file}-{t}")))
+        .collect()
 }
