@@ -95,6 +95,24 @@ fn tag_value_ok(v: &str) -> bool {
             .all(|c| c.is_alphanumeric() || " +-=._:/@".contains(c))
 }
 
+/// What `owner` protects against, said once for the stack files of `envs` that set none
+/// (`validate`, `plan`): `None` when every one does.
+pub fn owner_note<'a>(envs: impl IntoIterator<Item = &'a Environment>) -> Option<String> {
+    let mut files: Vec<String> = envs
+        .into_iter()
+        .filter(|e| e.spec.owner.is_none())
+        .map(|e| e.source.display())
+        .collect();
+    files.dedup();
+    (!files.is_empty()).then(|| {
+        format!(
+            "note: {} set{} no owner: another stack file of the same environment name (another team's, or another Copilot application's) would deploy over these stacks; set owner: (a team or an application) and qfleet refuses stacks another owner made (exit 4)",
+            files.join(", "),
+            if files.len() == 1 { "s" } else { "" }
+        )
+    })
+}
+
 /// What the stack lacks of the environment's marks (empty: it is the environment's). A stack
 /// in REVIEW_IN_PROGRESS without any tag holds nothing and names no one (a first change set
 /// not executed yet, made without tags): it needs no marks. One with tags is someone's first

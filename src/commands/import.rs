@@ -85,12 +85,14 @@ pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Ex
         .or_else(|| std::env::var("AWS_REGION").ok())
         .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
         .filter(|r| !r.is_empty());
+    // The Copilot application: --app, else the workspace's (copilot/.workspace).
+    let app = args.app.clone().or_else(|| workspace_app(&args.path));
     let imported = copilot::import(
         &args.path,
         &text,
         &Options {
             env: args.env.as_deref(),
-            app: args.app.as_deref(),
+            app: app.as_deref(),
             image: args.image.as_deref(),
             environment_name: args.environment_name.as_deref(),
             region: region.as_deref(),
@@ -109,5 +111,58 @@ pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Ex
             return Err(failure.error);
         }
     };
+    taken(&imported.environment, app.as_deref(), &g.stacks_dir)?;
     out.print(&written::write(imported, args.out.as_deref())?)
+}
+
+/// The application a Copilot workspace names (`copilot/.workspace`, beside the service's
+/// folder: `application: NAME`), when there is one.
+fn workspace_app(manifest: &std::path::Path) -> Option<String> {
+    let workspace = manifest.parent()?.parent()?.join(".workspace");
+    let text = std::fs::read_to_string(workspace).ok()?;
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).ok()?;
+    doc.get("application")?.as_str().map(str::to_string)
+}
+
+/// Refuses an environment name a stack file of the stacks directory already makes (by its
+/// file name, the name it declares, a copy or a target): the two would deploy over each
+/// other's stacks. A directory that does not exist makes none.
+fn taken(name: &str, app: Option<&str>, stacks_dir: &std::path::Path) -> Result<()> {
+    if !stacks_dir.is_dir() {
+        return Ok(());
+    }
+    use crate::error::Error;
+    let found = crate::config::command_line::load_from(
+        &[name.to_string()],
+        stacks_dir,
+        &crate::config::StackFiles::default(),
+    );
+    let file = match found {
+        Ok(envs) => match envs.first() {
+            Some(of) => of.source.path.clone(),
+            None => return Ok(()),
+        },
+        Err(Error::Usage(
+            Usage::UnknownEnvironment { .. } | Usage::NotInFile { .. } | Usage::NoStackFile { .. },
+        )) => return Ok(()),
+        Err(Error::Usage(Usage::DeclaredTwice { files, .. })) => match files.first() {
+            Some(f) => f.clone(),
+            None => return Ok(()),
+        },
+        Err(Error::Usage(
+            Usage::FileAndDeclared { file, .. } | Usage::FileAndMember { file, .. },
+        )) => file,
+        // Whether a file makes it could not be read: said, never taken for "none".
+        Err(e) => return Err(e),
+    };
+    let suggested = match app {
+        Some(app) if !name.starts_with(&format!("{app}-")) => format!("{app}-{name}"),
+        _ => format!("{name}-2"),
+    };
+    Err(Usage::ImportNameTaken {
+        name: name.to_string(),
+        file,
+        suggested,
+    }
+    .into())
 }

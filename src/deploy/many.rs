@@ -80,6 +80,9 @@ pub fn all(
         Instant::now(),
     );
     finished.found = found;
+    if mode == Mode::Plan {
+        finished.owner_note = crate::ownership::owner_note(&session.envs);
+    }
     Ok(finished)
 }
 

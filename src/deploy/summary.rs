@@ -39,6 +39,8 @@ pub struct Finished {
     pub printing: Printing,
     /// The environments the stack files made and no longer make.
     pub found: crate::inventory::Found,
+    /// What `owner` protects against, for a plan of files without it (said once).
+    pub owner_note: Option<String>,
     /// When the run's end began to be told (its duration counts up to the document).
     started: Instant,
 }
@@ -55,6 +57,7 @@ impl Finished {
             collected,
             printing,
             found: crate::inventory::Found::default(),
+            owner_note: None,
             started,
         }
     }
@@ -124,6 +127,9 @@ impl Report for Finished {
     fn notes(&self, out: &Output) {
         for n in self.found.notes() {
             out.note(n);
+        }
+        if let Some(note) = &self.owner_note {
+            out.note(note.clone());
         }
     }
 

@@ -414,6 +414,17 @@ pub enum Usage {
         .path.display()
     )]
     ImportExists { path: PathBuf },
+    /// An import whose environment name a stack file of the stacks directory already makes:
+    /// the two files would deploy over each other's stacks.
+    #[error(
+        "`{name}` is already an environment of {}: the imported file would deploy over its stacks; give --environment-name {suggested} (or another name)",
+        .file.display()
+    )]
+    ImportNameTaken {
+        name: String,
+        file: PathBuf,
+        suggested: String,
+    },
     #[error("cannot write {}: {source}", .path.display())]
     ImportUnwritable {
         path: PathBuf,

@@ -71,6 +71,10 @@ pub(crate) struct Unchecked {
     pub file: String,
     /// Why (the error).
     pub why: String,
+    /// No credentials, or ones AWS rejects: the run's own error says so (no note of its own).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub credentials: bool,
 }
 
 /// What the searches of a command's stack files found, as its document's own keys.
@@ -93,6 +97,10 @@ impl Found {
                 Err(e) => found.unchecked.push(Unchecked {
                     file: s.file,
                     why: e.to_string(),
+                    credentials: matches!(
+                        &e,
+                        Error::Aws(a) if a.kind == crate::aws::error::Kind::Credentials
+                    ),
                 }),
             }
         }
@@ -105,7 +113,7 @@ impl Found {
             .retired
             .iter()
             .map(|r| format!("warning: {}", r.line()));
-        let unchecked = self.unchecked.iter().map(|u| {
+        let unchecked = self.unchecked.iter().filter(|u| !u.credentials).map(|u| {
             format!(
                 "warning: could not check whether {} left environments it no longer makes running: {}",
                 u.file, u.why

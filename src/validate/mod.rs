@@ -93,6 +93,9 @@ impl Report for Validated<'_> {
                 words::noted_for(w, names, self.checked.len())
             ));
         }
+        if let Some(note) = crate::ownership::owner_note(self.checked.iter().map(|c| c.env)) {
+            out.note(note);
+        }
         Ok(())
     }
 }

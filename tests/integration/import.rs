@@ -151,3 +151,62 @@ fn import_refuses_another_workload_type_and_a_missing_image_with_exit_2() {
         stdout(&o)
     );
 }
+
+/// Two Copilot applications' `worker` services imported for one environment (`--env prod`):
+/// the first writes `owner:` (its application) under `worker-prod`; the second would write
+/// the same name, which would deploy over the first's stacks, so it is refused (exit 2) with
+/// the flag that names it apart, and then carries its own owner.
+#[test]
+fn a_second_applications_service_of_the_same_name_is_refused_the_name_and_each_has_its_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let stacks = dir.path().join("stacks");
+    std::fs::create_dir(&stacks).unwrap();
+    let manifest = dir.path().join("worker.yml");
+    std::fs::write(
+        &manifest,
+        "name: worker\ntype: Worker Service\nimage:\n  location: public.ecr.aws/docker/library/python:3.12\nenvironments:\n  prod: {}\n",
+    )
+    .unwrap();
+    let import = |app: &str, out: &str, extra: &[&str]| {
+        run(qfleet()
+            .args(["import", "copilot"])
+            .arg(&manifest)
+            .args(["--env", "prod", "--app", app, "--region", "eu-west-1"])
+            .args(extra)
+            .arg("--stacks-dir")
+            .arg(&stacks)
+            .arg("--out")
+            .arg(stacks.join(out)))
+    };
+    let o = import("shop", "worker-prod.yaml", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let first = std::fs::read_to_string(stacks.join("worker-prod.yaml")).unwrap();
+    assert!(first.contains("\nowner: shop"), "{first}");
+    assert!(
+        stderr(&o).contains("owner: shop: the Copilot application"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = import("xray", "xray.yaml", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("`worker-prod` is already an environment of")
+            && e.contains("--environment-name xray-worker-prod"),
+        "{e}"
+    );
+    assert!(!stacks.join("xray.yaml").exists(), "nothing written");
+
+    let o = import(
+        "xray",
+        "xray.yaml",
+        &["--environment-name", "xray-worker-prod"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let second = std::fs::read_to_string(stacks.join("xray.yaml")).unwrap();
+    assert!(
+        second.contains("environment: xray-worker-prod") && second.contains("\nowner: xray"),
+        "{second}"
+    );
+}

@@ -308,7 +308,33 @@ impl Mapper<'_> {
             }
         };
         self.d.text("environment", &name, None);
+        self.owner(opts);
         Ok(())
+    }
+
+    /// `owner`: the Copilot application. qfleet acts only on stacks marked with the file's
+    /// owner, so another application's service of the same name, imported for the same
+    /// environment, can never deploy over this one's stacks.
+    fn owner(&mut self, opts: &Options) {
+        match opts.app {
+            Some(app) => {
+                self.d.text(
+                    "owner",
+                    app,
+                    Some("the Copilot application: qfleet refuses stacks another owner made".into()),
+                );
+                self.r.defaulted(
+                    None,
+                    "owner",
+                    format!("{app}: the Copilot application (--app, or copilot/.workspace); qfleet refuses stacks another owner made, so another application's file of the same environment name cannot deploy over these"),
+                );
+            }
+            None => self.r.defaulted(
+                None,
+                "owner",
+                "not written: the Copilot application is unknown (no --app, no copilot/.workspace); without owner, another file of the same environment name could deploy over this one's stacks: add owner: APP",
+            ),
+        }
     }
 
     fn region(&mut self, opts: &Options) {
