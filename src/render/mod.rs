@@ -304,6 +304,11 @@ struct Context<'a> {
     jobs: Option<Jobs>,
     /// The environment's data stack (the fleet's bootstrap reads the job module there).
     data_stack: String,
+    /// A target deployed through StackSets with `jobs:`: the export of its data stack's name.
+    /// StackSets names the instance's stack (`StackSet-qfleet-FILE-data-…`), so the workers
+    /// and their grants take it from the data stack's export, in the instance's account and
+    /// region, rather than from a name a direct deploy gives it.
+    data_stack_export: Option<String>,
     /// The workers' network written into the template (a StackSets target), rather than the
     /// `VpcId` and `SubnetIds` parameters a direct deploy sets ([`written_network`]).
     network: Option<WrittenNetwork>,
@@ -491,9 +496,21 @@ fn context(env: &Environment) -> Context<'_> {
             .then(|| crate::kinds::fargate::Render::of(env)),
         jobs: Jobs::of(env),
         data_stack: env.data_stack_name(),
+        data_stack_export: data_stack_export(env),
         network: written_network(env),
         stack_set: env.through_stack_sets(),
     }
+}
+
+/// The export of the data stack's name, for a target deployed through StackSets with `jobs:`
+/// (an export's name is unique in its account and region, where the stack set has one
+/// instance: the stack set's name names it): `qfleet-orders-data-stack`.
+pub fn data_stack_export(env: &Environment) -> Option<String> {
+    if env.spec.jobs.is_none() {
+        return None;
+    }
+    env.stack_set_of(&env.data_stack_name())
+        .map(|set| format!("{set}-stack"))
 }
 
 /// Escapes text for the inside of an `Fn::Sub` string: `${X}` would be substituted by

@@ -348,3 +348,86 @@ fn whole_units_key_their_values_by_region_alone_and_any_account_reads_its_target
         }
     }
 }
+
+/// `jobs:` with StackSets, for each kind of worker: StackSets names a target's data stack
+/// (`StackSet-qfleet-FILE-data-…`), so the workers' job-stack setting and their grants on the
+/// stack and the table take its name from the data stack's export, never a name a direct
+/// deploy would give it; the data stack set exports it under the name they import.
+#[test]
+fn with_jobs_every_kinds_workers_find_the_data_stack_stacksets_names_through_its_export() {
+    let workers = [
+        ("ec2", "workers:\n  min: 1\n  max: 4\n"),
+        (
+            "fargate",
+            "workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  min: 1\n  max: 4\n",
+        ),
+        (
+            "lambda",
+            "workers:\n  kind: lambda\n  lambda:\n    image: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/worker:1\n",
+        ),
+    ];
+    for (kind, w) in workers {
+        let network = |region: &str, vpc: &str| match kind {
+            "lambda" => String::new(),
+            _ => format!(
+                "    workers:\n      network: {{vpc: {vpc}, subnets: {{{region}a: subnet-0a1b2c3d4e5f6{}1, {region}b: subnet-0a1b2c3d4e5f6{}2}}}}\n",
+                &vpc[vpc.len() - 3..],
+                &vpc[vpc.len() - 3..]
+            ),
+        };
+        // A function's image is of its own Region: the second target there too.
+        let second = match kind {
+            "lambda" => "eu-west-1",
+            _ => "us-east-1",
+        };
+        let yaml = format!(
+            "environment: js\nregion: eu-west-1\nlab: true\njobs: {{}}\ndeploy_role: qfleet-reader\n{w}rollout:\n  mode: stack_sets\n  administration_account: '999999999999'\ntargets:\n  - name: eu\n    account: '111122223333'\n{}  - name: us\n    account: '444455556666'\n    region: {second}\n{}",
+            network("eu-west-1", "vpc-0a1b2c3d4e5f60711"),
+            network("us-east-1", "vpc-0a1b2c3d4e5f60712")
+        );
+        let f = config::parse(std::path::PathBuf::from("stacks/js.yaml"), yaml)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let sets = crate::render::stack_sets_of(&f).unwrap();
+        let data: Value = serde_json::from_str(&sets[0].template).unwrap();
+        assert_eq!(
+            data["Outputs"]["DataStackName"]["Export"]["Name"], "qfleet-js-data-stack",
+            "{kind}"
+        );
+        assert_eq!(
+            data["Outputs"]["DataStackName"]["Value"],
+            json!({"Ref": "AWS::StackName"}),
+            "{kind}"
+        );
+        let fleet = &sets[1].template;
+        for t in ["js-eu", "js-us"] {
+            assert!(
+                !fleet.contains(&format!("qfleet-{t}-data")),
+                "{kind}: the fleet names the data stack as a direct deploy would:\n{fleet}"
+            );
+        }
+        let import = json!({"Fn::ImportValue": "qfleet-js-data-stack"});
+        let fleet: Value = serde_json::from_str(fleet).unwrap();
+        let mut found = Vec::new();
+        find(&fleet, &import, "", &mut found);
+        // The job-stack setting (or the bootstrap's), the stack grant and the table grant.
+        assert!(found.len() >= 3, "{kind}: {found:?}");
+    }
+}
+
+/// The paths in `v` where `wanted` stands.
+fn find(v: &Value, wanted: &Value, at: &str, out: &mut Vec<String>) {
+    if v == wanted {
+        out.push(at.to_string());
+        return;
+    }
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| find(x, wanted, &format!("{at}.{k}"), out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| find(x, wanted, &format!("{at}.{i}"), out)),
+        _ => {}
+    }
+}
