@@ -506,9 +506,7 @@ fn context(env: &Environment) -> Context<'_> {
 /// (an export's name is unique in its account and region, where the stack set has one
 /// instance: the stack set's name names it): `qfleet-orders-data-stack`.
 pub fn data_stack_export(env: &Environment) -> Option<String> {
-    if env.spec.jobs.is_none() {
-        return None;
-    }
+    env.spec.jobs.as_ref()?;
     env.stack_set_of(&env.data_stack_name())
         .map(|set| format!("{set}-stack"))
 }
