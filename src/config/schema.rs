@@ -39,7 +39,7 @@ settings! {
             => "a whole number from 1 to 100: that many identical environments NAME-01 … NAME-NN (optional)",
         /// Tags put on every stack (CloudFormation propagates them to the resources).
         pub tags: BTreeMap<String, String> => "a mapping of tag names to string values";
-            each "a tag name of at most 128 characters (not aws:…, not qfleet:environment or qfleet:owner) and a value of 1 to 256 characters, both of letters, digits, spaces and _ . : / = + - @; at most 49 tags",
+            each "a tag name of at most 128 characters (not aws:… nor qfleet:…, qfleet's own marks) and a value of 1 to 256 characters, both of letters, digits, spaces and _ . : / = + - @; at most 50 tags with qfleet's own (validate names them)",
         /// Who owns the environment (a team or repository name), put on its stacks as the tag
         /// `qfleet:owner`: a stack whose owner differs is not this file's to change (two teams
         /// whose stack files share an environment name in one account cannot overwrite each other).

@@ -132,10 +132,10 @@ fn check_tags_and_accounts(c: &mut Checker, env: &Environment) {
                 &field,
                 format!("tag name `{k}`: the aws: prefix is AWS's own"),
             );
-        } else if k == crate::config::ENVIRONMENT_TAG || k == crate::config::OWNER_TAG {
+        } else if k.starts_with("qfleet:") {
             c.fail(
                 &field,
-                format!("tag name `{k}` is the one qfleet sets itself"),
+                format!("tag name `{k}`: the qfleet: prefix is qfleet's own marks"),
             );
         }
         // CloudFormation's stack Tag takes a value of 1 to 256 characters: not an empty one.
