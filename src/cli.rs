@@ -40,6 +40,8 @@ pub enum Command {
     Status(commands::status::StatusArgs),
     /// Compare what runs with what was deployed (exit 3 on differences).
     Drift(commands::drift::DriftArgs),
+    /// List every environment qfleet made in a region, with the stack file that makes it.
+    Environments(commands::environments::EnvironmentsArgs),
     /// Delete environments: the fleet, then the data, refusing to lose data unasked.
     Teardown(commands::teardown::TeardownArgs),
     /// Print, as JSON, the least-privilege IAM policy a deploying role needs.
@@ -176,6 +178,7 @@ pub fn run(cli: Cli, out: Output) -> Result<crate::error::Exit, Error> {
         Command::Outputs(args) => commands::outputs::run(args, g, out),
         Command::Status(args) => commands::status::run(args, g, out),
         Command::Drift(args) => commands::drift::run(args, g, out),
+        Command::Environments(args) => commands::environments::run(args, g, out),
         Command::Teardown(args) => commands::teardown::run(args, g, out),
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
         Command::Dlq(args) => commands::dlq::run(args, g, out),

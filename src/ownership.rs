@@ -12,7 +12,7 @@
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{
-    COPY_TAG, ENVIRONMENT_TAG, Environment, FILE_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
+    COPY_TAG, ENVIRONMENT_TAG, Environment, FILE_TAG, KIND_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
 };
 use crate::error::{Error, Refusal, Result};
 use std::collections::BTreeMap;
@@ -26,6 +26,7 @@ pub fn marks(env: &Environment) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::from([
         (ENVIRONMENT_TAG.to_string(), env.resource_name().to_string()),
         (FILE_TAG.to_string(), env.file_environment().to_string()),
+        (KIND_TAG.to_string(), env.kinds()),
     ]);
     if let Some(owner) = &env.spec.owner {
         tags.insert(OWNER_TAG.to_string(), owner.clone());
@@ -277,6 +278,7 @@ mod tests {
             BTreeMap::from([
                 (ENVIRONMENT_TAG.to_string(), "alien".to_string()),
                 (FILE_TAG.to_string(), "alien".to_string()),
+                (KIND_TAG.to_string(), "ec2".to_string()),
                 (OWNER_TAG.to_string(), "team-a".to_string()),
             ])
         );

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod deploy;
 pub mod dlq;
 pub mod drift;
+pub mod environments;
 mod global;
 pub mod iam_policy;
 pub mod import;

@@ -11,6 +11,7 @@ pub fn generated() -> Vec<(&'static str, Value)> {
         ("deploy", crate::deploy::summary::schema("deploy")),
         ("dlq", crate::dlq::report::schema()),
         ("drift", crate::drift::report::schema()),
+        ("environments", crate::inventory::report::schema()),
         ("iam-policy", crate::iam::report::schema()),
         ("import", crate::import::written::schema()),
         ("jobs", crate::jobs::report::schema()),

@@ -42,6 +42,9 @@ pub const OWNER_TAG: &str = "qfleet:owner";
 /// the copy `class-07`, `orders` of the target `orders-eu`): every environment of one file
 /// carries it, so those the file no longer makes are found.
 pub const FILE_TAG: &str = "qfleet:file";
+/// The tag that names the kinds of an environment's workers (`ec2`, `lambda+fargate` for a
+/// pipeline of both).
+pub const KIND_TAG: &str = "qfleet:kind";
 /// The tag that names which copy of its file an environment is (`7` of `class-07`).
 pub const COPY_TAG: &str = "qfleet:copy";
 /// The tag that names which target of its file an environment is (`eu` of `orders-eu`).
@@ -363,6 +366,19 @@ impl Environment {
                     .map(|s| (s.fleet_stack_name(), fleet_stack(file, &s.stage_suffix()))),
             )
             .collect()
+    }
+
+    /// The kinds of the environment's workers, each once in the stages' order, joined with
+    /// `+` (`ec2`, `ec2+lambda`).
+    pub fn kinds(&self) -> String {
+        let mut kinds: Vec<&str> = Vec::new();
+        for stage in self.stages() {
+            let k = stage.spec.workers.kind.as_str();
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+        kinds.join("+")
     }
 
     /// The stack file's own environment name of a target or a copy (`orders` of `orders-eu`,

@@ -414,6 +414,9 @@ pub enum Usage {
         .path.display()
     )]
     ImportExists { path: PathBuf },
+    /// `qfleet environments` with no region to list.
+    #[error("qfleet environments lists one region: give --region (or set AWS_REGION)")]
+    EnvironmentsRegion,
     /// An import whose environment name a stack file of the stacks directory already makes:
     /// the two files would deploy over each other's stacks.
     #[error(

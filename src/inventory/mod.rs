@@ -12,12 +12,15 @@
 //! ([`crate::ownership::record`]): a target the file drops is found, and reached, through
 //! the ones that stay.
 
+pub(crate) mod report;
 mod search;
 
-pub(crate) use search::{Found, named, retired};
+pub(crate) use search::{Found, every, named, retired};
 
 use crate::aws::cfn::stacks::StackState;
-use crate::config::{COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG};
+use crate::config::{
+    COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
+};
 
 /// One environment qfleet made, as its data stack's marks say.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +30,8 @@ pub(crate) struct Made {
     /// Its file's environment (`class`), where its stacks say.
     pub file: Option<String>,
     pub owner: Option<String>,
+    /// The kinds of its workers (`ec2`, `ec2+lambda`), where its stacks say.
+    pub kind: Option<String>,
     /// Which copy or target of its file it is, where its stacks say.
     pub copy: Option<String>,
     pub target: Option<String>,
@@ -81,6 +86,7 @@ impl Made {
             environment,
             file: tag(FILE_TAG),
             owner: tag(OWNER_TAG),
+            kind: tag(KIND_TAG),
             copy: tag(COPY_TAG),
             target: tag(TARGET_TAG),
             stacks,

@@ -409,12 +409,26 @@ async fn read(
     candidates: &[String],
     skip: &[String],
 ) -> Result<Vec<Made>> {
-    let data: Vec<&String> = names
-        .iter()
-        .filter(|n| {
-            candidates.iter().any(|c| **n == format!("qfleet-{c}-data")) && !skip.contains(n)
-        })
-        .collect();
+    read_where(clients, names, |n| {
+        candidates.iter().any(|c| *n == format!("qfleet-{c}-data")) && !skip.iter().any(|s| s == n)
+    })
+    .await
+}
+
+/// Every environment qfleet made in the account and region of `clients`, as its data stack's
+/// marks say (the data stacks of the stacks named `qfleet-…`): one listing, then each read.
+pub(crate) async fn every(clients: &Clients) -> Result<Vec<Made>> {
+    let names = stacks::names(&clients.cfn, "qfleet-").await?;
+    read_where(clients, &names, |n| n.ends_with("-data")).await
+}
+
+/// The environments of the data stacks among `names` that `wanted` picks.
+async fn read_where(
+    clients: &Clients,
+    names: &[String],
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<Made>> {
+    let data: Vec<&String> = names.iter().filter(|n| wanted(n)).collect();
     let mut made = Vec::new();
     for chunk in data.chunks(AT_ONCE) {
         let read =

@@ -81,6 +81,7 @@ fn an_environment_is_a_files_by_its_mark_or_before_the_mark_by_its_files_names()
         environment: env.into(),
         file: file.map(String::from),
         owner: None,
+        kind: None,
         copy: None,
         target: None,
         stacks: Vec::new(),

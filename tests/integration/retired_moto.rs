@@ -58,6 +58,33 @@ fn a_copy_above_copies_is_named_reached_by_its_name_and_retired() {
     );
     assert_eq!(v["environments"][0]["environment"], gone);
 
+    // The region's listing: every copy, the retired one made by no file here.
+    let v = doc(
+        qfleet_on_moto()
+            .args([
+                "environments",
+                "--region",
+                "eu-west-1",
+                "-o",
+                "json",
+                "--stacks-dir",
+            ])
+            .arg(dir.path()),
+        0,
+    );
+    check_schema("environments", &v);
+    let listed: Vec<(&str, &serde_json::Value)> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["file_environment"] == e.as_str())
+        .map(|x| (x["environment"].as_str().unwrap(), &x["stack_file"]))
+        .collect();
+    assert_eq!(listed.len(), 3, "{v}");
+    for (name, file) in listed {
+        assert_eq!(file.is_null(), name == gone, "{name}: {v}");
+    }
+
     moto_detach_role_policies(&[&gone]);
     let o = run(qfleet_on_moto()
         .args(["teardown", &gone, "--yes", "--stacks-dir"])

@@ -181,8 +181,14 @@ fn check_arns(c: &mut Checker, env: &Environment) {
 /// The tags qfleet puts on the environment's stacks beside the file's (`crate::ownership`'s
 /// marks, and a directly deployed target's record of its file's targets on its data stack).
 pub fn qfleet_tags(env: &Environment) -> Vec<String> {
-    use crate::config::{COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG};
-    let mut keys = vec![ENVIRONMENT_TAG.to_string(), FILE_TAG.to_string()];
+    use crate::config::{
+        COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
+    };
+    let mut keys = vec![
+        ENVIRONMENT_TAG.to_string(),
+        FILE_TAG.to_string(),
+        KIND_TAG.to_string(),
+    ];
     if env.spec.owner.is_some() {
         keys.push(OWNER_TAG.to_string());
     }
