@@ -7,7 +7,7 @@ use super::Global;
 use crate::config::duration;
 use crate::error::{Result, Usage};
 use crate::output::Output;
-use crate::simulate::{Assumptions, load, runs};
+use crate::simulate::{Assumptions, parse_load, simulate_all, tune_all};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -133,7 +133,7 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
             .transpose()
     };
     Ok(Assumptions {
-        load: load::parse(&args.load, Path::new("."))?,
+        load: parse_load(&args.load, Path::new("."))?,
         duration: duration("--duration", &args.duration, 60)?,
         seconds_per_message: args.seconds_per_message,
         spread: share("--spread", args.spread, 0.95)?,
@@ -149,7 +149,7 @@ pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::
     let a = assumptions(&args)?;
     let envs = super::load_environments(&args.envs, g)?;
     if args.tune {
-        return out.print(&runs::tune_all(&envs, &a)?);
+        return out.print(&tune_all(&envs, &a)?);
     }
-    out.print(&runs::simulate_all(&envs, &a, args.chart.as_deref())?)
+    out.print(&simulate_all(&envs, &a, args.chart.as_deref())?)
 }

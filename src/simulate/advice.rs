@@ -6,9 +6,9 @@
 //! never guessed: every value advised is a run that met the goal.
 
 use super::model::{self, Fleet, Params};
-use super::report::{self, Report};
+use super::run_result::{self, Report};
 /// The advice's shape and its fixed figures live with the report that shows them.
-pub use super::report::{Change, HIGH_RESOLUTION_MONTHLY_USD, METRIC_SETTING};
+pub(super) use super::run_result::{Change, HIGH_RESOLUTION_MONTHLY_USD, METRIC_SETTING};
 use super::{Assumptions, rules};
 use crate::config::Environment;
 use crate::config::schema::PollerSpec;
@@ -20,7 +20,7 @@ const MAX_POLLERS: u64 = 2_000;
 
 fn run(env: &Environment, a: &Assumptions, p: &Params, arrivals: &[u64]) -> Report {
     let (o, runs) = super::range::run(p, arrivals, super::goal_of(env, a));
-    report::build(env, a, p, o, runs)
+    run_result::build(env, a, p, o, runs)
 }
 
 fn change(setting: &'static str, from: f64, to: f64, r: &Report) -> Change {
@@ -112,7 +112,7 @@ fn advise_counts(
 
 /// The changes for a run of these arrivals (a pipeline's later stage: the completions of the
 /// stage before it, as they were in the run advised on).
-pub fn advise_for(
+pub(super) fn advise_for(
     env: &Environment,
     a: &Assumptions,
     p: &Params,

@@ -20,7 +20,7 @@ use std::path::Path;
 
 /// One term of a load.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Term {
+pub(super) enum Term {
     /// Messages per second, constant.
     Steady(f64),
     /// Messages per second on average, a Poisson process.
@@ -36,13 +36,13 @@ pub enum Term {
 
 /// The arrivals of a run: the sum of its terms.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Load {
-    pub spec: String,
-    pub terms: Vec<Term>,
+pub(crate) struct Load {
+    pub(super) spec: String,
+    pub(super) terms: Vec<Term>,
 }
 
 /// What the grammar accepts, for error messages.
-pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h; evenly spaced, which understates queueing), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (random arrivals, 50/s on average at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
+pub(super) const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h; evenly spaced, which understates queueing), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (random arrivals, 50/s on average at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> Error {
     Usage::Load {
@@ -77,7 +77,7 @@ fn rate(spec: &str, text: &str) -> Result<f64> {
 }
 
 /// Parses a `--load` value; `base` is where a relative `csv:` path is looked up.
-pub fn parse(spec: &str, base: &Path) -> Result<Load> {
+pub(crate) fn parse(spec: &str, base: &Path) -> Result<Load> {
     let mut terms = Vec::new();
     if spec.trim().is_empty() {
         return Err(bad(spec, "it is empty"));
@@ -174,7 +174,7 @@ fn read_csv(spec: &str, path: &Path) -> Result<Vec<(u64, u64)>> {
 impl Load {
     /// The run's length when `--duration` is not given: an hour, a day for a daily curve,
     /// and at least 30 minutes past the last burst or CSV arrival.
-    pub fn default_duration(&self) -> u64 {
+    pub(super) fn default_duration(&self) -> u64 {
         let mut d = 3_600;
         for t in &self.terms {
             d = d.max(match t {
@@ -189,7 +189,7 @@ impl Load {
 
     /// Arrivals per second for `duration` seconds; `seed` draws the random terms (`poisson:`),
     /// each from its own stream.
-    pub fn arrivals(&self, duration: u64, seed: u64) -> Vec<u64> {
+    pub(super) fn arrivals(&self, duration: u64, seed: u64) -> Vec<u64> {
         let n = duration as usize;
         let mut out = vec![0u64; n];
         for (i, t) in self.terms.iter().enumerate() {

@@ -15,53 +15,63 @@
 //! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
 //!   each found by simulating;
 //! - `price.rs`: a small dated table of on-demand prices;
-//! - `report.rs`: a run's report (percentiles, cost, verdict), its text, sparklines and JSON;
+//! - `run_result.rs`: a run's result (percentiles, cost, verdict) and its JSON;
+//! - `run_text.rs`: a run's text (timeline, sparklines, summary, advice);
+//! - `runs.rs`: the command's result, every environment's run or tuning, printed;
 //! - `chart.rs`: the SVG chart (plotters, SVG backend only);
 //! - `tests.rs`: one test per documented rule, and the model's behaviour end to end.
+//!
+//! What the rest of the crate uses is re-exported here; the modules are private.
 
-pub mod advice;
-pub mod chart;
-pub mod load;
-pub mod model;
-pub mod price;
-pub mod range;
-pub mod report;
-pub mod rules;
-pub mod runs;
-pub mod scalers;
-pub mod tune;
+mod advice;
+mod chart;
+mod load;
+mod model;
+mod price;
+mod range;
+mod rules;
+mod run_result;
+mod run_text;
+mod runs;
+mod scalers;
+mod tune;
 
 use crate::config::Environment;
 use crate::config::schema::{PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind};
 use crate::error::{Error, Result, Usage};
-pub use load::Load;
-pub use model::{Fleet, Params};
-pub use report::Report;
+pub(crate) use load::{Load, parse as parse_load};
+use model::{Fleet, Params};
+#[cfg(test)]
+pub(crate) use rules::scale_in_datapoint;
+use run_result::Report;
+#[cfg(test)]
+pub(crate) use runs::schema;
+pub(crate) use runs::{simulate_all, tune_all};
 
 /// What the stack file does not say about the work: the command line's assumptions.
 #[derive(Debug, Clone)]
-pub struct Assumptions {
-    pub load: Load,
+pub(crate) struct Assumptions {
+    pub(crate) load: Load,
     /// Seconds simulated; `None`: the load's default.
-    pub duration: Option<u64>,
+    pub(crate) duration: Option<u64>,
     /// Mean processing time; `None`: `scaling.seconds_per_message`.
-    pub seconds_per_message: Option<f64>,
-    pub spread: f64,
-    pub failure_rate: f64,
+    pub(crate) seconds_per_message: Option<f64>,
+    pub(crate) spread: f64,
+    pub(crate) failure_rate: f64,
     /// From launch to the worker reading the queue: an instance's boot and user data, or a
     /// task's image pull and start; `None`: the kind's default (`launch_time`).
-    pub launch_time: Option<u64>,
+    pub(crate) launch_time: Option<u64>,
     /// Messages one instance (or task) works on at once.
-    pub per_instance: u64,
-    pub seed: u64,
+    pub(crate) per_instance: u64,
+    pub(crate) seed: u64,
     /// The latency goal in seconds; `None`: `scaling.max_latency_seconds`.
-    pub max_latency: Option<f64>,
+    pub(crate) max_latency: Option<f64>,
 }
 
 impl Assumptions {
     /// Seconds from launch to the worker reading the queue for `kind`: `--launch-time`, else
     /// 90 s for an instance and 60 s for a task (both assumptions, docs/simulate.md).
-    pub fn launch_time(&self, kind: WorkerKind) -> u64 {
+    fn launch_time(&self, kind: WorkerKind) -> u64 {
         self.launch_time.unwrap_or(match kind {
             WorkerKind::Fargate => rules::FARGATE_TASK_START,
             WorkerKind::Ec2 | WorkerKind::Lambda => rules::EC2_LAUNCH,
@@ -72,7 +82,7 @@ impl Assumptions {
 /// The model's parameters for `env`: the values the templates render (target, min, max,
 /// warmup, scale from zero, visibility timeout, max receive count, the mapping's maximum
 /// concurrency and batch size) and the assumptions.
-pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
+fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
     let spec = &env.spec;
     let seconds_per_message = match a.seconds_per_message.or(spec.scaling.seconds_per_message) {
         Some(s) if s > 0.0 && s.is_finite() => s,
@@ -158,7 +168,7 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
 }
 
 /// The model's scale-in for `scaling.scale_in`.
-pub fn scale_in_of(spec: &ScaleInSpec) -> model::ScaleIn {
+fn scale_in_of(spec: &ScaleInSpec) -> model::ScaleIn {
     match spec.policy {
         ScaleInPolicy::TargetTracking => model::ScaleIn::Tracking,
         ScaleInPolicy::Step => model::ScaleIn::Step {
@@ -175,7 +185,7 @@ pub fn scale_in_of(spec: &ScaleInSpec) -> model::ScaleIn {
 /// a spread of 0.2, the kind's launch time (90 s for an instance, 60 s for a task), one
 /// message per instance or task at a time). EC2 and Fargate workers; a Lambda function has
 /// no `scaling.expected_peak` of its own to check here.
-pub fn peak_warning(env: &Environment) -> Option<String> {
+pub(crate) fn peak_warning(env: &Environment) -> Option<String> {
     let peak = env.spec.scaling.expected_peak?;
     if env.spec.workers.kind == WorkerKind::Lambda {
         return None;
@@ -228,7 +238,7 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
 }
 
 /// The latency goal: `--max-latency`, else `scaling.max_latency_seconds`.
-pub fn goal_of(env: &Environment, a: &Assumptions) -> Option<f64> {
+fn goal_of(env: &Environment, a: &Assumptions) -> Option<f64> {
     a.max_latency.or(env.spec.scaling.max_latency_seconds)
 }
 
@@ -238,7 +248,7 @@ fn duration(a: &Assumptions) -> u64 {
 }
 
 /// Simulates `env` under the assumptions and reports the run.
-pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
+fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
     run_stage(env, a, &a.load.arrivals(duration(a), a.seed)).map(|(r, _)| r)
 }
 
@@ -248,36 +258,36 @@ fn run_stage(env: &Environment, a: &Assumptions, arrivals: &[u64]) -> Result<(Re
     let p = params(env, a)?;
     let (mut outcome, runs) = range::run(&p, arrivals, goal_of(env, a));
     let completions = std::mem::take(&mut outcome.completions);
-    let mut r = report::build(env, a, &p, outcome, runs);
+    let mut r = run_result::build(env, a, &p, outcome, runs);
     r.advice = advice::advise_for(env, a, &p, &r, arrivals);
     Ok((r, completions))
 }
 
 /// A pipeline's run: every stage's report, in order, and the end-to-end latency.
 #[derive(Debug, Clone)]
-pub struct Pipeline {
-    pub stages: Vec<Report>,
-    pub end_to_end: EndToEnd,
+struct Pipeline {
+    stages: Vec<Report>,
+    end_to_end: EndToEnd,
 }
 
 /// Upload to the last stage's processed.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct EndToEnd {
+struct EndToEnd {
     /// `None` when not estimated (`basis` says why).
-    pub latency: Option<report::Latency>,
+    latency: Option<run_result::Latency>,
     /// How it was estimated, or why it was not.
-    pub basis: String,
+    basis: String,
 }
 
 impl Pipeline {
     /// 3 when any stage misses its goal, 0 when every stage meets its own (or has none).
-    pub fn exit_code(&self) -> crate::error::Exit {
+    fn exit_code(&self) -> crate::error::Exit {
         crate::output::envelope::combined_exit_code(self.stages.iter().map(Report::exit_code))
     }
 
     /// The stage that misses its goal by most (its slowest message, or the oldest left at the
     /// end, against its goal), else the one nearest to its goal.
-    pub fn worst(&self) -> &Report {
+    fn worst(&self) -> &Report {
         let score = |r: &Report| {
             let slowest = r.latency.max.unwrap_or(0).max(if r.unfinished > 0 {
                 r.oldest_unfinished_seconds
@@ -300,7 +310,7 @@ impl Pipeline {
 /// The next stage's arrivals: a message done during second `s` (it never waits past `s + 1`)
 /// is in the next stage's queue at `s + 1`, the S3 event or the message sent taken as
 /// immediate. Messages done in the run's last second reach the next stage after the run.
-pub fn next_arrivals(completions: &[u64]) -> Vec<u64> {
+fn next_arrivals(completions: &[u64]) -> Vec<u64> {
     let mut next = vec![0; completions.len()];
     for (s, &n) in completions.iter().enumerate() {
         if let Some(slot) = next.get_mut(s + 1) {
@@ -313,7 +323,7 @@ pub fn next_arrivals(completions: &[u64]) -> Vec<u64> {
 /// End-to-end latencies, first in, first out: the n-th message done by the last stage is
 /// taken as the n-th upload (the model counts messages per second, not their identities).
 /// Indexed by seconds, as `Outcome::latency`.
-pub fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
+fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
     let mut latency: Vec<u64> = Vec::new();
     let mut up = uploads.iter().copied().enumerate().filter(|&(_, n)| n > 0);
     let (mut at, mut left) = (0usize, 0u64);
@@ -343,7 +353,7 @@ pub fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
 /// completions of the stage before it (`next_arrivals`), each with its own
 /// `scaling.seconds_per_message` and judged against its own `scaling.max_latency_seconds`
 /// (`--seconds-per-message` and `--max-latency` for a stage that sets none).
-pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline> {
+fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline> {
     let stages = env.stages();
     // The flags fill what a stage's file does not say (a Lambda stage has no `scaling`); they
     // never override a stage's own value, and one that no stage would take is refused.
@@ -417,7 +427,7 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
             ..Default::default()
         };
         EndToEnd {
-            latency: Some(report::Latency {
+            latency: Some(run_result::Latency {
                 p50: o.percentile(50.0),
                 p95: o.percentile(95.0),
                 p99: o.percentile(99.0),

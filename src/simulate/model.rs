@@ -9,7 +9,7 @@
 use super::rules;
 use super::scalers::fargate::{self, Fargate};
 use super::scalers::lambda::Lambda;
-pub use super::scalers::{ScaleIn, WarmPool};
+pub(super) use super::scalers::{ScaleIn, WarmPool};
 use super::scalers::{
     Scaler, Seen,
     ec2::{self, Ec2},
@@ -18,11 +18,11 @@ use crate::config::schema::PollerSpec;
 use std::collections::VecDeque;
 
 /// Sub-steps of a second in which workers pick up messages.
-pub const TICKS: u64 = 10;
+pub(super) const TICKS: u64 = 10;
 
 /// What consumes the queue, with the settings the templates render.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fleet {
+pub(super) enum Fleet {
     Ec2 {
         min: u64,
         max: u64,
@@ -83,116 +83,116 @@ pub enum Fleet {
 impl Fleet {
     /// An Auto Scaling group or an ECS service: a count of workers scaled on the backlog per
     /// worker (not a Lambda mapping).
-    pub fn is_group(&self) -> bool {
+    pub(super) fn is_group(&self) -> bool {
         !matches!(self, Fleet::Lambda { .. })
     }
 }
 
 /// Everything a run depends on.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Params {
-    pub fleet: Fleet,
+pub(super) struct Params {
+    pub(super) fleet: Fleet,
     /// Seconds simulated.
-    pub duration: u64,
+    pub(super) duration: u64,
     /// Mean processing time of one message.
-    pub seconds_per_message: f64,
+    pub(super) seconds_per_message: f64,
     /// Processing times are uniform in mean × (1 ± spread).
-    pub spread: f64,
+    pub(super) spread: f64,
     /// Share of processing attempts that fail (the message is not deleted).
-    pub failure_rate: f64,
-    pub seed: u64,
-    pub visibility_timeout: u64,
-    pub max_receive_count: u64,
+    pub(super) failure_rate: f64,
+    pub(super) seed: u64,
+    pub(super) visibility_timeout: u64,
+    pub(super) max_receive_count: u64,
     /// What AWS documents no number for (a point of their ranges).
-    pub unknowns: rules::Unknowns,
+    pub(super) unknowns: rules::Unknowns,
 }
 
 /// One minute of the timeline, as of its end.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub struct Minute {
-    pub minute: u64,
-    pub arrived: u64,
-    pub processed: u64,
-    pub dead_lettered: u64,
+pub(super) struct Minute {
+    pub(super) minute: u64,
+    pub(super) arrived: u64,
+    pub(super) processed: u64,
+    pub(super) dead_lettered: u64,
     /// Messages visible in the queue.
-    pub backlog: u64,
+    pub(super) backlog: u64,
     /// Messages received and not yet deleted or returned.
-    pub in_flight: u64,
+    pub(super) in_flight: u64,
     /// The oldest visible message's age, seconds (0 when none waits).
-    pub oldest_age: u64,
+    pub(super) oldest_age: u64,
     /// EC2: instances in service; Fargate: tasks running; Lambda: concurrent invocations
     /// running.
-    pub in_service: u64,
+    pub(super) in_service: u64,
     /// EC2: instances launched and not yet in service; Fargate: tasks placed and not yet
     /// running; Lambda: 0.
-    pub launching: u64,
+    pub(super) launching: u64,
     /// EC2: the group's desired capacity; Fargate: the service's desired count; Lambda: the
     /// concurrency the mapping allows.
-    pub capacity: u64,
+    pub(super) capacity: u64,
 }
 
 /// A run's result.
 #[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    pub minutes: Vec<Minute>,
+pub(super) struct Outcome {
+    pub(super) minutes: Vec<Minute>,
     /// Processed messages by upload-to-processed latency in whole seconds (rounded up).
-    pub latency: Vec<u64>,
-    pub arrived: u64,
-    pub processed: u64,
+    pub(super) latency: Vec<u64>,
+    pub(super) arrived: u64,
+    pub(super) processed: u64,
     /// Messages processed per second of the run, by the second their processing ended (a
     /// pipeline's next stage gets them as its arrivals).
-    pub completions: Vec<u64>,
-    pub dead_lettered: u64,
+    pub(super) completions: Vec<u64>,
+    pub(super) dead_lettered: u64,
     /// Messages not processed when the run ended (visible, in flight or to be retried).
-    pub unfinished: u64,
+    pub(super) unfinished: u64,
     /// The oldest of those, seconds (0 when none).
-    pub oldest_unfinished_age: u64,
+    pub(super) oldest_unfinished_age: u64,
     /// Those messages by their age at the end in whole seconds (as `latency`): they are
     /// apart from `latency`, which counts processed messages only.
-    pub unfinished_ages: Vec<u64>,
+    pub(super) unfinished_ages: Vec<u64>,
     /// EC2: seconds of instances launched and not terminated, summed; Fargate: of tasks
     /// placed (starting or running) and not stopped.
-    pub instance_seconds: f64,
+    pub(super) instance_seconds: f64,
     /// Lambda: seconds of invocations running, summed.
-    pub invocation_seconds: f64,
+    pub(super) invocation_seconds: f64,
     /// Lambda: invocations started.
-    pub invocations: u64,
+    pub(super) invocations: u64,
     /// Highest number of instances (EC2) or allowed concurrency (Lambda) reached.
-    pub peak_capacity: u64,
+    pub(super) peak_capacity: u64,
     /// When the fleet had caught up after its first scale-out (the second at which, the
     /// capacity asked for in service, no message was visible); `Some(0)` when it never
     /// scaled out; `None` when it never caught up.
-    pub settled_at: Option<u64>,
+    pub(super) settled_at: Option<u64>,
     /// The latencies (as `latency`) and unfinished ages (as `unfinished_ages`) of the
     /// messages that arrived from `settled_at` on: the load held, the cold start apart.
-    pub settled_latency: Vec<u64>,
-    pub settled_unfinished: Vec<u64>,
+    pub(super) settled_latency: Vec<u64>,
+    pub(super) settled_unfinished: Vec<u64>,
 }
 
 impl Outcome {
     /// The latency at percentile `p` (0–100], nearest rank; `None` when nothing was processed.
-    pub fn percentile(&self, p: f64) -> Option<u64> {
+    pub(super) fn percentile(&self, p: f64) -> Option<u64> {
         nearest_rank(&self.latency, p)
     }
 
     /// The unfinished messages' age at the end at percentile `p`; `None` when none is left.
-    pub fn unfinished_age(&self, p: f64) -> Option<u64> {
+    pub(super) fn unfinished_age(&self, p: f64) -> Option<u64> {
         nearest_rank(&self.unfinished_ages, p)
     }
 
-    pub fn max_latency(&self) -> Option<u64> {
+    pub(super) fn max_latency(&self) -> Option<u64> {
         self.latency.iter().rposition(|&n| n > 0).map(|i| i as u64)
     }
 
     /// The latency at percentile `p` of every message that arrived, processed or not: an
     /// unfinished message counts at its age at the end (a lower bound of its latency).
-    pub fn percentile_all(&self, p: f64) -> Option<u64> {
+    pub(super) fn percentile_all(&self, p: f64) -> Option<u64> {
         nearest_rank(&merged(&self.latency, &self.unfinished_ages), p)
     }
 
     /// As `percentile_all`, over the messages that arrived once the fleet had caught up
     /// after its first scale-out; `None` when it never did (or nothing arrived since).
-    pub fn settled_percentile(&self, p: f64) -> Option<u64> {
+    pub(super) fn settled_percentile(&self, p: f64) -> Option<u64> {
         self.settled_at?;
         nearest_rank(&merged(&self.settled_latency, &self.settled_unfinished), p)
     }
@@ -211,7 +211,7 @@ fn merged(a: &[u64], b: &[u64]) -> Vec<u64> {
 
 /// The value at percentile `p` (0–100], nearest rank, of counts indexed by whole seconds;
 /// `None` when they are all 0.
-pub fn nearest_rank(counts: &[u64], p: f64) -> Option<u64> {
+pub(super) fn nearest_rank(counts: &[u64], p: f64) -> Option<u64> {
     let total: u64 = counts.iter().sum();
     if total == 0 {
         return None;
@@ -415,7 +415,7 @@ pub(super) fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
 
 /// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run):
 /// the fleet's kind picks its scaler once, and the loop drives it.
-pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
+pub(super) fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     match p.fleet {
         Fleet::Ec2 {
             min,

@@ -2,10 +2,10 @@
 //! bill. A type or region the table does not hold has no price (`None`), never zero.
 
 /// Where the figures come from and when they were taken.
-pub const SOURCE: &str = "AWS public on-demand list prices (EC2: Linux, shared tenancy, https://aws.amazon.com/ec2/pricing/on-demand/; Lambda: x86, first tier, https://aws.amazon.com/lambda/pricing/), as of 2024-12";
+pub(super) const SOURCE: &str = "AWS public on-demand list prices (EC2: Linux, shared tenancy, https://aws.amazon.com/ec2/pricing/on-demand/; Lambda: x86, first tier, https://aws.amazon.com/lambda/pricing/), as of 2024-12";
 
 /// Where the Fargate figures come from and when they were taken.
-pub const FARGATE_SOURCE: &str = "AWS Fargate on-demand list prices (Linux/x86 and Linux/ARM, per vCPU-hour and GB-hour, https://aws.amazon.com/fargate/pricing/), us-east-1 only, as of 2026-11";
+pub(super) const FARGATE_SOURCE: &str = "AWS Fargate on-demand list prices (Linux/x86 and Linux/ARM, per vCPU-hour and GB-hour, https://aws.amazon.com/fargate/pricing/), us-east-1 only, as of 2026-11";
 
 /// USD per instance-hour, by region and instance type.
 const EC2: &[(&str, &str, f64)] = &[
@@ -52,11 +52,11 @@ const EC2: &[(&str, &str, f64)] = &[
 
 /// Lambda (x86): USD per GB-second and per million requests, the same in the regions above.
 const LAMBDA_REGIONS: &[&str] = &["us-east-1", "eu-west-1", "eu-central-1"];
-pub const LAMBDA_GB_SECOND: f64 = 0.000_016_666_7;
-pub const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
+pub(super) const LAMBDA_GB_SECOND: f64 = 0.000_016_666_7;
+pub(super) const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
 
 /// USD per hour of one instance of `instance_type` in `region`, if the table holds it.
-pub fn instance_hour(region: &str, instance_type: &str) -> Option<f64> {
+pub(super) fn instance_hour(region: &str, instance_type: &str) -> Option<f64> {
     EC2.iter()
         .find(|(r, t, _)| *r == region && *t == instance_type)
         .map(|(_, _, p)| *p)
@@ -64,7 +64,7 @@ pub fn instance_hour(region: &str, instance_type: &str) -> Option<f64> {
 
 /// USD for `gb_seconds` of Lambda compute and `requests` invocations in `region`, if the
 /// table holds the region.
-pub fn lambda(region: &str, gb_seconds: f64, requests: u64) -> Option<f64> {
+pub(super) fn lambda(region: &str, gb_seconds: f64, requests: u64) -> Option<f64> {
     LAMBDA_REGIONS.contains(&region).then(|| {
         gb_seconds * LAMBDA_GB_SECOND + requests as f64 / 1e6 * LAMBDA_PER_MILLION_REQUESTS
     })
@@ -83,7 +83,7 @@ const FARGATE: &[(&str, bool, f64, f64)] = &[
 /// USD per hour of one Fargate task of `cpu` units (1,024 a vCPU) and `memory_mib` MiB in
 /// `region`, x86 or ARM, if the table holds the region: cpu ÷ 1024 × the vCPU price +
 /// memory ÷ 1024 × the GB price.
-pub fn fargate_task_hour(region: &str, arm: bool, cpu: u32, memory_mib: u32) -> Option<f64> {
+pub(super) fn fargate_task_hour(region: &str, arm: bool, cpu: u32, memory_mib: u32) -> Option<f64> {
     FARGATE
         .iter()
         .find(|(r, a, _, _)| *r == region && *a == arm)

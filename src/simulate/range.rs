@@ -9,22 +9,22 @@ use serde::Serialize;
 
 /// One run of the range, as the report lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct RangeRun {
+pub(super) struct RangeRun {
     /// The assumption moved from its nominal value ("nominal": none).
-    pub assumption: &'static str,
-    pub unknowns: Unknowns,
+    pub(super) assumption: &'static str,
+    pub(super) unknowns: Unknowns,
     /// The p99 latency of every message (unfinished ones at their age), seconds.
-    pub p99: Option<u64>,
+    pub(super) p99: Option<u64>,
     /// The p99 of the messages that arrived once the fleet had caught up after its first
     /// scale-out; `None` when it never did.
-    pub held_p99: Option<u64>,
+    pub(super) held_p99: Option<u64>,
     /// Against the goal (`None` without one).
-    pub met: Option<bool>,
+    pub(super) met: Option<bool>,
 }
 
 /// The runs of `p` under `arrivals` across the range: the worst outcome (the highest p99,
 /// then the highest p99 once held, then the first) and every run's summary, nominal first.
-pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
+pub(super) fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
     let (tracking, high_resolution) = match &p.fleet {
         Fleet::Ec2 {
             scale_in,

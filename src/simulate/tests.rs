@@ -637,7 +637,7 @@ fn the_verdict_exits_3_when_the_goal_is_missed_and_0_when_met() {
     // The cost of t3.micro in eu-west-1 is in the table.
     assert!(met.cost.usd.unwrap() > 0.0, "{:?}", met.cost);
     assert!(met.cost.source.contains("2024-12"));
-    let text = report::text("lab", &met);
+    let text = run_text::text("lab", &met);
     assert!(text.contains("verdict     goal met"), "{text}");
     assert!(text.contains("p99"), "{text}");
 }
@@ -666,9 +666,9 @@ fn the_chart_is_an_svg_with_both_panels() {
 
 #[test]
 fn a_sparkline_scales_to_its_top() {
-    assert_eq!(report::sparkline(&[0, 1, 2, 4], 4), "▁▃▅█");
-    assert_eq!(report::sparkline(&[0, 0], 10), "▁▁");
-    assert_eq!(report::sparkline(&[1; 120], 60).chars().count(), 60);
+    assert_eq!(run_text::sparkline(&[0, 1, 2, 4], 4), "▁▃▅█");
+    assert_eq!(run_text::sparkline(&[0, 0], 10), "▁▁");
+    assert_eq!(run_text::sparkline(&[1; 120], 60).chars().count(), 60);
 }
 
 // --- Advice --------------------------------------------------------------------------
@@ -738,7 +738,7 @@ fn assert_smallest(e: &crate::config::Environment, a: &Assumptions, c: &advice::
             other => panic!("{other:?}"),
         }
         let (o, runs) = range::run(&q, &arrivals, goal_of(e, a));
-        report::build(e, a, &q, o, runs).goal.met
+        run_result::build(e, a, &q, o, runs).goal.met
     };
     assert_eq!(at(c.to), Some(true), "{c:?}");
     let step = if c.setting == "scaling.target_backlog_per_instance" {
@@ -769,7 +769,7 @@ fn a_fleet_too_small_for_a_steady_load_is_advised_the_smallest_max_that_meets_th
     for c in &r.advice {
         assert_smallest(&e, &a, c);
     }
-    assert!(report::text("t", &r).contains("advice      workers.max: "));
+    assert!(run_text::text("t", &r).contains("advice      workers.max: "));
 }
 
 #[test]
@@ -797,11 +797,11 @@ fn a_lambda_mapping_capped_too_low_is_advised_the_smallest_maximum_concurrency()
         assert_smallest(&e, &a, c);
     }
     assert!(
-        report::text("t", &r).contains(
+        run_text::text("t", &r).contains(
             "advice      workers.lambda.provisioned_pollers: {minimum: 2, maximum: 2} instead of max_concurrency: 5 meets it"
         ),
         "{}",
-        report::text("t", &r)
+        run_text::text("t", &r)
     );
 }
 
@@ -829,7 +829,7 @@ fn a_provisioned_mapping_too_small_is_advised_more_pollers() {
         assert!(c.to >= 5.0, "{c:?}");
         assert_smallest(&e, &a, c);
     }
-    let text = report::text("t", &r);
+    let text = run_text::text("t", &r);
     assert!(
         text.contains("provisioned mode: 2–3 pollers (20–30 concurrent"),
         "{text}"
@@ -1077,7 +1077,7 @@ fn a_burst_missing_its_goal_is_advised_the_high_resolution_metric_with_its_cost(
         .unwrap_or_else(|| panic!("{:?}", r.advice));
     assert_eq!((c.from, c.to), (0.0, 1.0));
     assert_smallest(&e, &a, c);
-    let text = report::text("t", &r);
+    let text = run_text::text("t", &r);
     assert!(
         text.contains("advice      scaling.metric: high_resolution meets it")
             && text.contains("about $9 a month"),
@@ -1608,7 +1608,7 @@ fn a_fargate_run_costs_its_task_hours_at_the_task_size_and_says_tasks() {
         r.cost.basis
     );
     assert!(r.cost.source.contains("2026-11"));
-    let text = report::text("t", &r);
+    let text = run_text::text("t", &r);
     assert!(text.contains("Fargate 2–4 tasks"), "{text}");
     assert!(text.contains("messages per task"), "{text}");
     assert!(
@@ -1658,7 +1658,7 @@ fn a_fargate_burst_missing_its_goal_is_advised_counts_and_targets_never_a_warm_p
             "{s}"
         );
     }
-    let text = report::text("t", &r);
+    let text = run_text::text("t", &r);
     assert!(
         !text.contains("warm_pool") && !text.contains("high_resolution"),
         "{text}"

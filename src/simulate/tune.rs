@@ -10,7 +10,7 @@
 //! value printed is a run that met the goal. Cheapest first, by the run's on-demand cost.
 
 use super::model::{Fleet, Params, ScaleIn};
-use super::{Assumptions, advice, range, report};
+use super::{Assumptions, advice, range, run_result};
 use crate::config::Environment;
 use crate::config::schema::WorkerKind;
 use crate::error::{Result, Usage};
@@ -21,16 +21,16 @@ const MAX_COUNT: u64 = 1_000;
 
 /// A scale-in setting tried.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ScaleInSetting {
-    pub percent: u64,
-    pub below: f64,
-    pub minutes: u64,
-    pub cooldown: u64,
+pub(super) struct ScaleInSetting {
+    pub(super) percent: u64,
+    pub(super) below: f64,
+    pub(super) minutes: u64,
+    pub(super) cooldown: u64,
 }
 
 /// qfleet's default, and a brisker one (more per step, sooner); both keep below ÷ (1 −
 /// percent) under 1, so that a step never crosses the target.
-pub const SCALE_INS: [ScaleInSetting; 2] = [
+pub(super) const SCALE_INS: [ScaleInSetting; 2] = [
     ScaleInSetting {
         percent: 10,
         below: 0.75,
@@ -47,34 +47,34 @@ pub const SCALE_INS: [ScaleInSetting; 2] = [
 
 /// One set of settings that met the goal, and what its run cost.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Choice {
-    pub target: f64,
-    pub min: u64,
-    pub max: u64,
-    pub scale_in: ScaleInSetting,
-    pub high_resolution: bool,
+pub(super) struct Choice {
+    pub(super) target: f64,
+    pub(super) min: u64,
+    pub(super) max: u64,
+    pub(super) scale_in: ScaleInSetting,
+    pub(super) high_resolution: bool,
     /// The worst p99 of the range's runs, seconds.
-    pub p99: Option<u64>,
+    pub(super) p99: Option<u64>,
     /// The run's on-demand cost (the high-resolution publisher's prorated in); `None`
     /// without a price.
-    pub cost_usd: Option<f64>,
+    pub(super) cost_usd: Option<f64>,
     /// The stack-file lines to paste.
-    pub lines: String,
+    pub(super) lines: String,
 }
 
 /// What `--tune` found.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Tuning {
+pub(super) struct Tuning {
     /// Every setting found to meet the goal, cheapest first.
-    pub choices: Vec<Choice>,
+    pub(super) choices: Vec<Choice>,
     /// The runs simulated (each across the range).
-    pub candidates_simulated: usize,
+    pub(super) candidates_simulated: usize,
     /// Why nothing was found, when nothing was.
-    pub reason: Option<String>,
+    pub(super) reason: Option<String>,
 }
 
 /// Tunes `env`'s scaling under the assumptions' load.
-pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
+pub(super) fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
     let spec = &env.spec;
     if spec.workers.kind == WorkerKind::Lambda {
         return Err(Usage::TuneLambda {
@@ -118,7 +118,7 @@ pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
                     simulated += 1;
                     let p = with(&base, target, min, max, scale_in, high_resolution);
                     let (o, runs) = range::run(&p, &arrivals, Some(goal));
-                    let r = report::build(env, a, &p, o, runs);
+                    let r = run_result::build(env, a, &p, o, runs);
                     (r.goal.met == Some(true)).then(|| Choice {
                         target,
                         min,
@@ -274,7 +274,7 @@ fn lines(
 }
 
 /// The text of a tuning: the cheapest choice's lines, then every choice with its cost.
-pub fn text(name: &str, t: &Tuning) -> String {
+pub(super) fn text(name: &str, t: &Tuning) -> String {
     let mut s = String::new();
     let Some(best) = t.choices.first() else {
         return format!(

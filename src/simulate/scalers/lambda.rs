@@ -8,7 +8,7 @@ use crate::simulate::rules;
 
 /// The mapping as the model runs it.
 #[derive(Debug)]
-pub struct Lambda {
+pub(in crate::simulate) struct Lambda {
     /// The mapping's MaximumConcurrency (standard mode).
     max_concurrency: u64,
     /// Provisioned mode's pollers, instead of `max_concurrency`.
@@ -22,7 +22,11 @@ pub struct Lambda {
 }
 
 impl Lambda {
-    pub fn new(max_concurrency: u64, pollers: Option<PollerSpec>, batch_size: u64) -> Lambda {
+    pub(in crate::simulate) fn new(
+        max_concurrency: u64,
+        pollers: Option<PollerSpec>,
+        batch_size: u64,
+    ) -> Lambda {
         Lambda {
             max_concurrency,
             pollers,
