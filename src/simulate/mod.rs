@@ -152,6 +152,8 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             pollers: w.lambda.provisioned_pollers,
             batch_size: w.lambda.batch_size.max(1).into(),
             memory_mb: w.lambda.memory_mb.into(),
+            timeout: w.lambda.timeout.0,
+            batching_window: w.lambda.batching_window.0,
         },
     };
     Ok(Params {
@@ -164,7 +166,19 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
         visibility_timeout: spec.queue.visibility_timeout.0,
         max_receive_count: spec.queue.max_receive_count.max(1) as u64,
         unknowns: rules::Unknowns::NOMINAL,
+        extends_visibility: extends_visibility(env),
     })
+}
+
+/// Whether the workers extend a message's visibility while they work on it: the reference
+/// worker does (a heartbeat of `ChangeMessageVisibility` every half visibility timeout,
+/// examples/worker/qfleet_worker.py), and it is what an EC2 fleet runs without `image` or
+/// `user_data`. A container image or user data runs a worker of the user's, which may not:
+/// the model takes the side that can lose the goal. A Lambda mapping's own visibility is
+/// the queue's, bounded by the function's timeout.
+fn extends_visibility(env: &Environment) -> bool {
+    let w = &env.spec.workers;
+    w.kind == WorkerKind::Ec2 && w.image.is_none() && w.user_data.is_none()
 }
 
 /// The model's scale-in for `scaling.scale_in`.
@@ -442,5 +456,7 @@ fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline> {
     })
 }
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;

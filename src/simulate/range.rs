@@ -73,6 +73,7 @@ pub(super) fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, 
         .enumerate()
         .max_by_key(|(i, r)| {
             (
+                outcomes[*i].never_at(99.0),
                 r.p99.unwrap_or(0),
                 r.held_p99.unwrap_or(u64::MAX),
                 std::cmp::Reverse(*i),
@@ -90,6 +91,6 @@ fn summary(name: &'static str, u: Unknowns, o: &Outcome, goal: Option<f64>) -> R
         unknowns: u,
         p99,
         held_p99: o.settled_percentile(99.0),
-        met: goal.map(|g| p99.is_none_or(|v| v as f64 <= g)),
+        met: goal.map(|g| !o.never_at(99.0) && p99.is_none_or(|v| v as f64 <= g)),
     }
 }

@@ -149,6 +149,10 @@ pub(super) struct Report {
     pub(super) invocations: Option<u64>,
     pub(super) cost: Cost,
     pub(super) goal: Goal,
+    /// The limits beside the scaling that decided some messages' fate in the worst run, in
+    /// words (each also in the verdict): the function's timeout, the batching window, a
+    /// visibility timeout outlasted, partial batch responses.
+    pub(super) limits: Vec<String>,
     pub(super) minutes: Vec<Minute>,
     /// When the goal is missed: the smallest change of one setting that meets it, each one
     /// simulated.
@@ -459,6 +463,7 @@ pub(super) fn build(
             pollers,
             batch_size,
             memory_mb,
+            ..
         } => lambda_usage(
             env,
             p,
@@ -467,7 +472,12 @@ pub(super) fn build(
         ),
     };
     let g = a.max_latency.or(env.spec.scaling.max_latency_seconds);
-    let goal = verdict(g, &o, &latency, &range);
+    let limits = limits_of(p, &o);
+    let mut goal = verdict(g, &o, &latency, &range);
+    for l in &limits {
+        goal.reason.push_str("; ");
+        goal.reason.push_str(l);
+    }
     let held = held(g, &o, &range);
     Report {
         settings: usage.settings,
@@ -493,11 +503,51 @@ pub(super) fn build(
         invocations: usage.invocations,
         cost: usage.cost,
         goal,
+        limits,
         minutes: o.minutes,
         advice: Vec::new(),
         chart: None,
         stage: env.stage.as_ref().map(|s| s.name.clone()),
     }
+}
+
+/// What decided some messages' fate beside the scaling, as the worst run met it.
+fn limits_of(p: &Params, o: &Outcome) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Fleet::Lambda {
+        timeout,
+        batching_window,
+        batch_size,
+        ..
+    } = p.fleet
+    {
+        if o.timed_out_invocations > 0 {
+            out.push(format!(
+                "{} timed out: a batch of up to {batch_size} messages at {} s each runs past the function's {timeout} s timeout (workers.lambda.timeout), and {} returned to the queue after the visibility timeout",
+                crate::output::words::count(o.timed_out_invocations, "invocation", "invocations"),
+                p.seconds_per_message,
+                crate::output::words::count(o.timed_out_messages, "message", "messages"),
+            ));
+        }
+        if o.window_waits > 0 {
+            out.push(format!(
+                "a batch short of {batch_size} messages waits up to the {batching_window} s batching window (workers.lambda.batching_window)"
+            ));
+        }
+        if p.failure_rate > 0.0 {
+            out.push(
+                "a failed message returns alone, the rest of its batch done (partial batch responses, ReportBatchItemFailures)".to_string(),
+            );
+        }
+    }
+    if o.outlasted_visibility > 0 {
+        out.push(format!(
+            "{} outlasted the {} s visibility timeout (queue.visibility_timeout): the message came back while still being processed and was not taken as done (a worker that does not extend its visibility, as the reference worker does)",
+            crate::output::words::count(o.outlasted_visibility, "receive", "receives"),
+            p.visibility_timeout,
+        ));
+    }
+    out
 }
 
 /// The goal is met when 99 % of the messages that arrived took at most
@@ -524,8 +574,9 @@ fn verdict(
         .filter(|r| r.met == Some(false))
         .map(|r| r.assumption)
         .collect();
+    let never = o.never_at(99.0);
     // The worst run is the one reported: its own verdict counts even when it is alone.
-    if p99 as f64 > g && missed_under.is_empty() {
+    if (never || p99 as f64 > g) && missed_under.is_empty() {
         missed_under.push("nominal");
     }
     let runs = range.len().max(1);
@@ -561,10 +612,15 @@ fn verdict(
                 missed_under.join("; when ")
             )
         };
-        (
-            false,
-            format!("p99 {p99} s, over the {g} s goal ({why}){left}"),
-        )
+        let p99 = if never {
+            format!(
+                "p99 never: {} dead-lettered, never processed, over 1 % of those that arrived",
+                crate::output::words::count(o.dead_lettered, "message was", "messages were")
+            )
+        } else {
+            format!("p99 {p99} s")
+        };
+        (false, format!("{p99}, over the {g} s goal ({why}){left}"))
     };
     Goal {
         max_latency_seconds: Some(g),

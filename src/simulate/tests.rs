@@ -6,7 +6,7 @@ use super::*;
 use crate::config::schema::PollerSpec;
 use std::path::Path;
 
-fn ec2(min: u64, max: u64, target: f64) -> Fleet {
+pub(super) fn ec2(min: u64, max: u64, target: f64) -> Fleet {
     Fleet::Ec2 {
         min,
         max,
@@ -22,7 +22,7 @@ fn ec2(min: u64, max: u64, target: f64) -> Fleet {
     }
 }
 
-fn params(fleet: Fleet, duration: u64) -> Params {
+pub(super) fn params(fleet: Fleet, duration: u64) -> Params {
     Params {
         fleet,
         duration,
@@ -33,10 +33,11 @@ fn params(fleet: Fleet, duration: u64) -> Params {
         visibility_timeout: 60,
         max_receive_count: 5,
         unknowns: rules::Unknowns::NOMINAL,
+        extends_visibility: true,
     }
 }
 
-fn burst(count: u64, at: u64, duration: u64) -> Vec<u64> {
+pub(super) fn burst(count: u64, at: u64, duration: u64) -> Vec<u64> {
     let mut a = vec![0; duration as usize];
     a[at as usize] = count;
     a
@@ -245,6 +246,8 @@ fn a_lambda_mapping_ramps_by_300_a_minute_up_to_its_maximum_concurrency() {
         pollers: None,
         batch_size: 1,
         memory_mb: 256,
+        timeout: 900,
+        batching_window: 0,
     };
     let mut p = params(f, 600);
     p.seconds_per_message = 30.0;
@@ -289,6 +292,8 @@ fn a_burst_on_provisioned_pollers_waits_less_than_on_a_standard_mapping_of_the_s
             pollers,
             batch_size: 1,
             memory_mb: 256,
+            timeout: 900,
+            batching_window: 0,
         };
         let mut p = params(f, 1_800);
         p.seconds_per_message = 10.0;
@@ -538,7 +543,7 @@ fn a_bad_load_is_an_error_naming_the_flag_and_the_grammar() {
 
 // --- From the stack file to the verdict ----------------------------------------------
 
-fn env(yaml: &str) -> crate::config::Environment {
+pub(super) fn env(yaml: &str) -> crate::config::Environment {
     let net = if yaml.contains("kind: lambda") {
         ""
     } else {
@@ -547,7 +552,7 @@ fn env(yaml: &str) -> crate::config::Environment {
     crate::config::parse("stacks/t.yaml".into(), format!("{yaml}{net}")).unwrap()
 }
 
-fn assumptions(spec: &str) -> Assumptions {
+pub(super) fn assumptions(spec: &str) -> Assumptions {
     Assumptions {
         load: load::parse(spec, Path::new(".")).unwrap(),
         duration: None,
@@ -922,6 +927,8 @@ fn invocations_never_exceed_the_mappings_maximum_concurrency_whatever_the_batch(
             pollers: None,
             batch_size,
             memory_mb: 256,
+            timeout: 900,
+            batching_window: 0,
         };
         let mut p = params(f, 1_200);
         p.seconds_per_message = 0.2;
@@ -937,7 +944,7 @@ fn invocations_never_exceed_the_mappings_maximum_concurrency_whatever_the_batch(
 
 // --- The high-resolution backlog metric ----------------------------------------------
 
-fn high_resolution(min: u64, max: u64, target: f64) -> Fleet {
+pub(super) fn high_resolution(min: u64, max: u64, target: f64) -> Fleet {
     let mut f = ec2(min, max, target);
     if let Fleet::Ec2 {
         high_resolution, ..
@@ -1367,7 +1374,7 @@ fn a_later_stages_declared_peak_warning_says_how_the_pipeline_is_simulated() {
 
 // --- Fargate: an ECS service under Application Auto Scaling ----------------------------
 
-fn fargate(min: u64, max: u64, target: f64, start_time: u64) -> Fleet {
+pub(super) fn fargate(min: u64, max: u64, target: f64, start_time: u64) -> Fleet {
     Fleet::Fargate {
         min,
         max,
@@ -1692,7 +1699,7 @@ fn a_declared_peak_a_fargate_service_cannot_meet_is_a_validate_warning() {
 // --- The model against exact figures (issue 34's four defects) ------------------------
 
 /// A fixed fleet of `n` instances (min = max) that never scales.
-fn fixed(n: u64) -> Fleet {
+pub(super) fn fixed(n: u64) -> Fleet {
     ec2(n, n, 1e12)
 }
 
@@ -2002,7 +2009,7 @@ fn erlang_c_agrees_with_its_closed_forms() {
 }
 
 /// A stack file with only the goal and the processing time, `max` workers of `kind`.
-fn goal_only(kind: &str, max: u64) -> crate::config::Environment {
+pub(super) fn goal_only(kind: &str, max: u64) -> crate::config::Environment {
     let scaling = "scaling:\n  max_latency_seconds: 10\n  seconds_per_message: 2\n";
     match kind {
         "fargate" => fargate_env("eu-west-1", &format!("  min: 1\n  max: {max}\n"), scaling),
@@ -2013,7 +2020,7 @@ fn goal_only(kind: &str, max: u64) -> crate::config::Environment {
 }
 
 /// `e`'s model and two hours of `load`'s arrivals.
-fn two_hours(e: &crate::config::Environment, load: &str) -> (Params, Vec<u64>) {
+pub(super) fn two_hours(e: &crate::config::Environment, load: &str) -> (Params, Vec<u64>) {
     let a = Assumptions {
         duration: Some(7_200),
         ..assumptions(load)
@@ -2025,7 +2032,7 @@ fn two_hours(e: &crate::config::Environment, load: &str) -> (Params, Vec<u64>) {
 
 /// The fewest workers that meet the 10 s goal at p99 for `rate` messages a second of 2 s
 /// each, by Erlang C (within `max`).
-fn workers_needed(rate: f64, max: u64) -> u64 {
+pub(super) fn workers_needed(rate: f64, max: u64) -> u64 {
     (1..=max)
         .find(|&c| {
             let u = rate * 2.0 / c as f64;

@@ -3,8 +3,8 @@
 //! simple scaling scale-in policy with its cooldown, and a warm pool.
 
 use super::{
-    Batch, Datapoint, Row, ScaleIn, Scaler, Seen, WarmPool, Workers, last_busy, queue_batch,
-    take_newest,
+    Batch, Datapoint, Row, ScaleIn, Scaler, Seen, WarmPool, Workers, idle_from, last_busy,
+    queue_batch, take_newest,
 };
 use crate::simulate::rules;
 use std::collections::VecDeque;
@@ -302,5 +302,20 @@ impl Scaler for Ec2 {
 
     fn peak(&self) -> u64 {
         self.workers.peak
+    }
+
+    fn at_rest(&self, t: u64) -> bool {
+        let pool_full = self.s.warm_pool.is_none_or(|pool| {
+            self.warm_filling.is_empty()
+                && self.warm_ready
+                    >= rules::warm_pool_size(pool.min_size, self.s.max, self.workers.desired)
+        });
+        self.workers.at_min(self.s.min, t)
+            && pool_full
+            && idle_from(&self.sqs_points, t, |d| d.readable_at, Datapoint::idle)
+    }
+
+    fn resting_row(&self) -> Row {
+        self.workers.row(self.workers.in_service)
     }
 }

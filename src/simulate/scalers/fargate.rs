@@ -3,7 +3,7 @@
 //! its cooldowns, qfleet's step scale-in policy, and the start-from-zero step policy. No warm
 //! pool, no instance warmup, no high-resolution metric.
 
-use super::{Row, ScaleIn, Scaler, Seen, Workers, last_busy, queue_batch, take_newest};
+use super::{Row, ScaleIn, Scaler, Seen, Workers, idle_from, last_busy, queue_batch, take_newest};
 use crate::simulate::rules;
 
 /// The service's settings, as the templates render them (see `model::Fleet::Fargate`).
@@ -201,5 +201,19 @@ impl Scaler for Fargate {
 
     fn peak(&self) -> u64 {
         self.workers.peak
+    }
+
+    fn at_rest(&self, t: u64) -> bool {
+        self.workers.at_min(self.s.min, t)
+            && idle_from(
+                &self.start_points,
+                t,
+                |(at, _)| *at,
+                |(_, (visible, in_flight))| *visible == 0 && *in_flight == 0,
+            )
+    }
+
+    fn resting_row(&self) -> Row {
+        self.workers.row(self.workers.in_service)
     }
 }

@@ -96,4 +96,24 @@ impl Scaler for Lambda {
     fn peak(&self) -> u64 {
         self.peak
     }
+
+    /// Idle at the concurrency an empty queue leaves: the standard mapping's five (or its
+    /// cap), provisioned mode's minimum pollers'.
+    fn at_rest(&self, _t: u64) -> bool {
+        match self.pollers {
+            None => {
+                self.concurrency
+                    == rules::lambda_next_minute(self.concurrency, false, self.max_concurrency)
+            }
+            Some(pollers) => self.concurrency == rules::provisioned_bounds(pollers).0,
+        }
+    }
+
+    fn resting_row(&self) -> Row {
+        Row {
+            in_service: 0,
+            launching: 0,
+            capacity: self.concurrency,
+        }
+    }
 }

@@ -90,6 +90,31 @@ pub(in crate::simulate) trait Scaler {
     ) -> Option<Row>;
     /// The highest capacity reached.
     fn peak(&self) -> u64;
+    /// At the end of a minute (`t`), the queue empty and no message to come: whether
+    /// nothing would ever change again (at `min`, nothing launching, every datapoint an
+    /// alarm may still read idle), so that the rest of the run can be counted at once.
+    fn at_rest(&self, t: u64) -> bool;
+    /// The timeline row of every minute at rest.
+    fn resting_row(&self) -> Row;
+}
+
+/// The most datapoints an alarm that adds workers reads: target tracking's high alarm (3 at
+/// most across the range), the scale-from-zero alarm (1), Fargate's start alarm (2).
+const ALARM_READS: usize = 3;
+
+/// Whether every datapoint an alarm that adds workers may still read at `t` or later is
+/// idle (no message visible or in flight): those not yet readable, and the last
+/// [`ALARM_READS`] readable ones. Datapoints are kept in the order they become readable.
+fn idle_from<T>(
+    points: &[T],
+    t: u64,
+    readable_at: impl Fn(&T) -> u64,
+    idle: impl Fn(&T) -> bool,
+) -> bool {
+    let readable = points.partition_point(|d| readable_at(d) <= t);
+    points[readable.saturating_sub(ALARM_READS)..]
+        .iter()
+        .all(idle)
 }
 
 /// A count of workers scaled on the backlog per worker (an Auto Scaling group, an ECS
@@ -160,6 +185,14 @@ impl Workers {
         self.pending.is_empty() && self.in_service >= self.desired
     }
 
+    /// At `min`, nothing launching, and the policy's datapoints idle from `t` on.
+    fn at_min(&self, min: u64, t: u64) -> bool {
+        self.desired == min
+            && self.in_service == min
+            && self.pending.is_empty()
+            && idle_from(&self.datapoints, t, |d| d.readable_at, Datapoint::idle)
+    }
+
     /// The policy's datapoint at the end of a period: the backlog per worker (of the visible
     /// messages, or with those in flight when `counts_in_flight`, or qfleet's high-resolution
     /// metric), and the busy backlog qfleet's scale-in alarm reads.
@@ -212,6 +245,13 @@ struct Datapoint {
     /// Messages in flight: with the visible ones, what qfleet's scale-in alarm reads.
     in_flight: u64,
     in_service: u64,
+}
+
+impl Datapoint {
+    /// No message visible or in flight.
+    fn idle(&self) -> bool {
+        self.visible == 0 && self.in_flight == 0
+    }
 }
 
 /// Adds `count` workers due `at` to `pending`, kept in order of their time (a start from
