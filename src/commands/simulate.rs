@@ -67,10 +67,20 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Find the cheapest scaling settings (target, min, max, scale-in, metric) that meet the
-    /// goal under this load in every run of the assumptions' range, each one simulated, and
-    /// print the stack-file lines (EC2 and Fargate workers; exit 3 when none does).
+    /// goal under this load in every run of the assumptions' range, and still meet it under
+    /// Poisson arrivals with other seeds and under the load raised by --margin. Print the
+    /// stack-file lines to paste (EC2 and Fargate workers; exit 3 when none does).
     #[arg(long)]
     pub tune: bool,
+    /// Headroom to keep, as a share of the load (0 to 1): --tune checks each choice under
+    /// the load raised by it, and a run warns when its fleet settles with less.
+    #[arg(
+        long,
+        default_value_t = 0.1,
+        value_name = "SHARE",
+        allow_negative_numbers = true
+    )]
+    pub margin: f64,
 }
 
 /// The longest run: a month of one-second steps.
@@ -142,6 +152,7 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
         per_instance: args.messages_per_instance,
         seed: args.seed,
         max_latency: duration("--max-latency", &args.max_latency, 1)?.map(|s| s as f64),
+        margin: share("--margin", args.margin, 1.0)?,
     })
 }
 

@@ -8,7 +8,7 @@
 use super::model::{self, Fleet, Params};
 use super::run_result::{self, Report};
 /// The advice's shape and its fixed figures live with the report that shows them.
-pub(super) use super::run_result::{Change, HIGH_RESOLUTION_MONTHLY_USD, METRIC_SETTING};
+pub(super) use super::run_result::{Change, METRIC_SETTING};
 use super::{Assumptions, rules};
 use crate::config::Environment;
 use crate::config::schema::PollerSpec;

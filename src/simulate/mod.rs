@@ -66,6 +66,9 @@ pub(crate) struct Assumptions {
     pub(crate) seed: u64,
     /// The latency goal in seconds; `None`: `scaling.max_latency_seconds`.
     pub(crate) max_latency: Option<f64>,
+    /// The headroom asked of a fleet: `--tune` checks its choices under the load raised by
+    /// this share, and a run warns when its fleet settles with less (`--margin`, 0.1).
+    pub(crate) margin: f64,
 }
 
 impl Assumptions {
@@ -216,6 +219,7 @@ pub(crate) fn peak_warning(env: &Environment) -> Option<String> {
         per_instance: 1,
         seed: 1,
         max_latency: None,
+        margin: tune::DEFAULT_MARGIN,
     };
     let r = simulate(env, &a).ok()?;
     if r.goal.met != Some(false) {

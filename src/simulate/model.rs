@@ -184,6 +184,11 @@ pub(super) struct Outcome {
     /// EC2 and Fargate: receives that outlasted the visibility timeout with a worker that
     /// does not extend it: the message came back while still being processed.
     pub(super) outlasted_visibility: u64,
+    /// The billed workers at the run's end (EC2 instances, Fargate tasks).
+    pub(super) billed_at_end: u64,
+    /// The run stopped once it had missed the goal it was given for sure (`run_until`): its
+    /// figures are partial, and it did not meet that goal.
+    pub(super) missed_early: bool,
     /// Lambda: tenths of a second in which a poller had room and messages were visible, but
     /// it waited for a fuller batch (the batching window).
     pub(super) window_waits: u64,
@@ -453,7 +458,33 @@ pub(super) fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
 
 /// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run):
 /// the fleet's kind picks its scaler once, and the loop drives it.
+#[cfg(test)]
 pub(super) fn run(p: &Params, arrivals: &[u64]) -> Outcome {
+    run_until(p, arrivals, None)
+}
+
+/// A goal a run may stop at once missed: more than `allowed` messages known to be over
+/// `goal_secs` (processed over it, dead-lettered, or still waiting and already older).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Missed {
+    pub(super) goal_secs: u64,
+    pub(super) allowed: u64,
+}
+
+impl Missed {
+    /// For a goal in seconds: 99 % of the messages that arrive within the run within it.
+    pub(super) fn of(goal: f64, arrivals: &[u64], duration: u64) -> Missed {
+        let total: u64 = arrivals.iter().take(duration as usize).sum();
+        Missed {
+            goal_secs: goal.max(0.0).floor() as u64,
+            allowed: total - ((0.99 * total as f64).ceil() as u64).min(total),
+        }
+    }
+}
+
+/// As [`run`], stopping at the end of the first minute at which the run has missed `missed`
+/// for sure (`Outcome::missed_early`): a search for what meets a goal needs no more of it.
+pub(super) fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcome {
     match p.fleet {
         Fleet::Ec2 {
             min,
@@ -482,7 +513,12 @@ pub(super) fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                 scale_in,
             };
             let longest = p.seconds_per_message * (1.0 + p.spread);
-            drive(p, arrivals, Ec2::new(settings, longest, &p.unknowns))
+            drive(
+                p,
+                arrivals,
+                missed,
+                Ec2::new(settings, longest, &p.unknowns),
+            )
         }
         Fleet::Fargate {
             min,
@@ -509,7 +545,7 @@ pub(super) fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                 counts_in_flight,
                 scale_in,
             };
-            drive(p, arrivals, Fargate::new(settings, &p.unknowns))
+            drive(p, arrivals, missed, Fargate::new(settings, &p.unknowns))
         }
         Fleet::Lambda {
             max_concurrency,
@@ -519,6 +555,7 @@ pub(super) fn run(p: &Params, arrivals: &[u64]) -> Outcome {
         } => drive(
             p,
             arrivals,
+            missed,
             Lambda::new(max_concurrency, pollers, batch_size),
         ),
     }
@@ -527,7 +564,12 @@ pub(super) fn run(p: &Params, arrivals: &[u64]) -> Outcome {
 /// The run, second by second: messages reappear after their visibility timeout or are
 /// dead-lettered, arrive, are handed out to the units of work the scaler opens (tenths of a
 /// second), and at the second's end the scaler reads its metrics and scales.
-fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
+fn drive<S: Scaler>(
+    p: &Params,
+    arrivals: &[u64],
+    missed: Option<Missed>,
+    mut scaler: S,
+) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(p.seed);
     let mut out = Outcome {
         completions: vec![0; p.duration as usize],
@@ -592,6 +634,13 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
             &mut out,
         );
         let t = s + 1;
+        if let Some(m) = missed
+            && t.is_multiple_of(rules::PERIOD)
+            && known_over(&out, &q, t, m.goal_secs) > m.allowed
+        {
+            out.missed_early = true;
+            break;
+        }
         if t.is_multiple_of(rules::PERIOD)
             && t >= last_arrival
             && t < p.duration
@@ -605,6 +654,7 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
         }
     }
     out.peak_capacity = scaler.peak();
+    out.billed_at_end = scaler.billed().unwrap_or(0);
     unfinished(&mut out, &q, std::mem::take(&mut work.late), draw.run_end);
     if !scaler.scaled_out() {
         out.settled_at = Some(0);
@@ -617,6 +667,27 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
         .rposition(|&n| n > 0)
         .map_or(0, |i| i as u64);
     out
+}
+
+/// The messages known at `t` to be over a goal of `goal_secs`: processed over it,
+/// dead-lettered, or still visible or waiting out a visibility timeout and already older
+/// (their latency can only be longer).
+fn known_over(out: &Outcome, q: &Queue, t: u64, goal_secs: u64) -> u64 {
+    let processed: u64 = out
+        .latency
+        .get(goal_secs as usize + 1..)
+        .map_or(0, |l| l.iter().sum());
+    let oldest_ok = (t * TICKS).saturating_sub(goal_secs * TICKS);
+    let old = |c: &Cohort| if c.arrival < oldest_ok { c.count } else { 0 };
+    let waiting: u64 = q
+        .fresh
+        .iter()
+        .take_while(|c| c.arrival < oldest_ok)
+        .map(old)
+        .sum::<u64>()
+        + q.again.iter().map(old).sum::<u64>()
+        + q.hidden.iter().map(|h| old(&h.cohort)).sum::<u64>();
+    processed + out.dead_lettered + waiting
 }
 
 /// From `t` (a minute's end) to the end of the run the fleet stays at rest, the queue empty

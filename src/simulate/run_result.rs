@@ -2,6 +2,7 @@
 //! usage and its on-demand cost, the verdict against `scaling.max_latency_seconds`; its JSON.
 //! Its text is `run_text.rs`.
 
+use super::load::Period;
 use super::model::{Fleet, Minute, Outcome, Params, WarmPool};
 use super::{Assumptions, price};
 use crate::config::Environment;
@@ -39,11 +40,44 @@ pub(super) struct Latency {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub(super) struct Cost {
-    /// USD on demand; `None` when the table has no price for the type or region.
+    /// USD on demand for the run; `None` when the table has no price for the type or region.
     pub(super) usd: Option<f64>,
     /// What was priced, in words.
     pub(super) basis: String,
-    pub(super) source: &'static str,
+    /// Where the prices come from, and when they were taken.
+    pub(super) source: String,
+    /// USD a day, counted over `period`; `None` without a price.
+    pub(super) per_day_usd: Option<f64>,
+    /// USD a month of 30 such days; `None` without a price.
+    pub(super) per_month_usd: Option<f64>,
+    /// The resources used a day over `period`, in `resource_unit`: what `--tune` ranks by
+    /// without a price.
+    pub(super) per_day_resources: f64,
+    /// `vCPU-hours` (instances' or tasks' vCPUs × hours), `instance-hours` (a type whose
+    /// vCPUs are not known), or `GB-seconds` (Lambda).
+    pub(super) resource_unit: &'static str,
+    /// How a day is counted: a day of a daily curve, a rate held all day, a burst once a day
+    /// then the rest at rest, or the `--duration` run repeated.
+    pub(super) period: String,
+}
+
+/// A run's quantity (billed seconds, GB-seconds) over a day counted as `period` says:
+/// `at_end` is the quantity a second at the run's end, which the rest of a held load or a
+/// fleet back at rest keeps to the end of the day.
+fn per_day(period: Period, duration: u64, run: f64, at_end: f64) -> f64 {
+    let day = 86_400.0;
+    let d = duration.max(1) as f64;
+    match period {
+        Period::Day | Period::Given(_) => run * day / d,
+        Period::Held | Period::Once if d >= day => run * day / d,
+        Period::Held | Period::Once => run + at_end * (day - d),
+    }
+}
+
+/// The day's figures from a price per unit of `per_day` (`None`: no price).
+fn day_cost(unit_price: Option<f64>, per_day: f64) -> (Option<f64>, Option<f64>) {
+    let day = unit_price.map(|u| u * per_day);
+    (day, day.map(|d| d * 30.0))
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -68,6 +102,84 @@ pub(super) struct Held {
     pub(super) p99: Option<u64>,
     /// `None` without a goal or when it never caught up.
     pub(super) met: Option<bool>,
+}
+
+/// How busy the fleet is at the capacity it settles on, against the margin asked for.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Headroom {
+    /// The load's busiest rate, messages a second.
+    pub(super) rate: f64,
+    /// The capacity it settles on: instances or tasks in service at the end of a held load's
+    /// run (the most for a daily curve), or a function's concurrency cap.
+    pub(super) capacity: u64,
+    /// The share of that capacity the rate keeps busy (rate × seconds per message ÷ what
+    /// the capacity processes at once).
+    pub(super) utilisation: f64,
+    /// The margin asked for (`--margin`).
+    pub(super) margin: f64,
+    /// Set when the capacity leaves less than the margin: 10 % more load, or random
+    /// arrivals, would find it short.
+    pub(super) warning: Option<String>,
+}
+
+/// The fleet's headroom at the capacity it settles on under the load's busiest rate.
+fn headroom(a: &Assumptions, p: &Params, o: &Outcome) -> Option<Headroom> {
+    let rate = a.load.sustained_rate()?;
+    let in_service = |m: &Minute| m.in_service;
+    let (capacity, at_once, unit) = match &p.fleet {
+        Fleet::Lambda {
+            max_concurrency,
+            pollers,
+            ..
+        } => {
+            let cap = match pollers {
+                Some(pollers) => super::rules::provisioned_bounds(*pollers).1,
+                None => (*max_concurrency).min(super::rules::LAMBDA_MAX),
+            };
+            (cap, cap as f64, "concurrent invocations")
+        }
+        fleet => {
+            let settled = match a.load.period(None) {
+                Period::Day => o.minutes.iter().map(in_service).max(),
+                _ => o.minutes.last().map(in_service),
+            }
+            .unwrap_or(0);
+            let unit = if matches!(fleet, Fleet::Fargate { .. }) {
+                "tasks"
+            } else {
+                "instances"
+            };
+            (settled, (settled * a.per_instance) as f64, unit)
+        }
+    };
+    let busy = rate * p.seconds_per_message;
+    let utilisation = if at_once > 0.0 {
+        busy / at_once
+    } else {
+        f64::INFINITY
+    };
+    let short = utilisation * (1.0 + a.margin) > 1.0 + 1e-9;
+    let warning = short.then(|| {
+        format!(
+            "the fleet settles at {capacity} {unit} for {} messages a second of {} s: {:.0} % busy, less headroom than the {:.0} % margin (--margin); random arrivals or {:.0} % more load would find it short: `--tune` finds settings that keep it",
+            (rate * 1_000.0).round() / 1_000.0,
+            p.seconds_per_message,
+            utilisation * 100.0,
+            a.margin * 100.0,
+            a.margin * 100.0,
+        )
+    });
+    Some(Headroom {
+        rate,
+        capacity,
+        utilisation: if utilisation.is_finite() {
+            utilisation
+        } else {
+            f64::MAX
+        },
+        margin: a.margin,
+        warning,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -139,6 +251,9 @@ pub(super) struct Report {
     pub(super) unfinished_age: Latency,
     /// After the first scale-out.
     pub(super) held: Held,
+    /// The fleet's utilisation at the capacity it settles on under the load's busiest rate,
+    /// against `--margin`; `None` for a load that holds no rate (bursts, a CSV).
+    pub(super) headroom: Option<Headroom>,
     /// Every run of the assumptions' range; the report's figures are the worst's.
     pub(super) range: Vec<super::range::RangeRun>,
     pub(super) peak_capacity: u64,
@@ -213,8 +328,7 @@ fn common_settings(kind: WorkerKind, p: &Params) -> Settings {
 /// target, `group` its warmup, scale from zero and warm pool.
 fn ec2_usage(
     env: &Environment,
-    p: &Params,
-    o: &Outcome,
+    (p, o, period): (&Params, &Outcome, Period),
     (min, max, target): (u64, u64, f64),
     (warmup, scale_from_zero, warm_pool): (u64, bool, Option<WarmPool>),
 ) -> Usage {
@@ -222,6 +336,14 @@ fn ec2_usage(
     let hours = o.instance_seconds / 3_600.0;
     let ty = spec.workers.types()[0].to_string();
     let per_hour = price::instance_hour(&spec.region, &ty);
+    let day_hours = per_day(
+        period,
+        p.duration,
+        o.instance_seconds,
+        o.billed_at_end as f64,
+    ) / 3_600.0;
+    let (per_day_usd, per_month_usd) = day_cost(per_hour, day_hours);
+    let vcpus = price::vcpus(&ty);
     let spot = if spec.workers.spot.percent > 0 {
         " (all On-Demand: the Spot share would cost less)"
     } else if warm_pool.is_some_and(|w| !w.running) {
@@ -256,7 +378,16 @@ fn ec2_usage(
         cost: Cost {
             usd: per_hour.map(|h| h * hours),
             basis,
-            source: price::SOURCE,
+            source: price::instance_source(&spec.region, &ty),
+            per_day_usd,
+            per_month_usd,
+            per_day_resources: day_hours * vcpus.unwrap_or(1.0),
+            resource_unit: if vcpus.is_some() {
+                "vCPU-hours"
+            } else {
+                "instance-hours"
+            },
+            period: period.words(),
         },
     }
 }
@@ -265,8 +396,7 @@ fn ec2_usage(
 /// `cooldowns` its scale-out, scale-in and start-from-zero cooldowns.
 fn fargate_usage(
     env: &Environment,
-    p: &Params,
-    o: &Outcome,
+    (p, o, period): (&Params, &Outcome, Period),
     (min, max, target, scale_from_zero): (u64, u64, f64, bool),
     (scale_out_cooldown, scale_in_cooldown, start_cooldown): (u64, u64, u64),
 ) -> Usage {
@@ -275,6 +405,13 @@ fn fargate_usage(
     let f = &spec.workers.fargate;
     let arm = f.platform == crate::config::schema::Platform::LinuxArm64;
     let per_hour = price::fargate_task_hour(&spec.region, arm, f.cpu, f.memory);
+    let day_hours = per_day(
+        period,
+        p.duration,
+        o.instance_seconds,
+        o.billed_at_end as f64,
+    ) / 3_600.0;
+    let (per_day_usd, per_month_usd) = day_cost(per_hour, day_hours);
     let size = format!(
         "{} vCPU and {} GB ({})",
         f64::from(f.cpu) / 1_024.0,
@@ -320,7 +457,12 @@ fn fargate_usage(
         cost: Cost {
             usd: per_hour.map(|h| h * hours),
             basis,
-            source: price::FARGATE_SOURCE,
+            source: price::fargate_source(&spec.region, arm),
+            per_day_usd,
+            per_month_usd,
+            per_day_resources: day_hours * f64::from(f.cpu) / 1_024.0,
+            resource_unit: "vCPU-hours",
+            period: period.words(),
         },
     }
 }
@@ -328,13 +470,26 @@ fn fargate_usage(
 /// A function's settings, GB-seconds, invocations and their cost.
 fn lambda_usage(
     env: &Environment,
-    p: &Params,
-    o: &Outcome,
+    (p, o, period): (&Params, &Outcome, Period),
     (max_concurrency, pollers, batch_size, memory_mb): (u64, Option<PollerSpec>, u64, u64),
 ) -> Usage {
     let spec = &env.spec;
+    let arm = spec.workers.lambda.architecture == crate::config::schema::Architecture::Arm64;
     let gbs = o.invocation_seconds * memory_mb as f64 / 1_024.0;
-    let usd = price::lambda(&spec.region, gbs, o.invocations);
+    let usd = price::lambda(&spec.region, arm, gbs, o.invocations);
+    // A function costs nothing at rest: a held load keeps the run's rate, a burst is once.
+    let rate = |run: f64| match period {
+        Period::Once => 0.0,
+        _ => run / p.duration.max(1) as f64,
+    };
+    let day_gbs = per_day(period, p.duration, gbs, rate(gbs));
+    let day_requests = per_day(
+        period,
+        p.duration,
+        o.invocations as f64,
+        rate(o.invocations as f64),
+    );
+    let per_day_usd = price::lambda(&spec.region, arm, day_gbs, day_requests.round() as u64);
     // Provisioned mode's pollers are billed besides (event poller units, Lambda's
     // pricing page): not in the price table, said rather than counted as nothing.
     let poller_note = if pollers.is_some() {
@@ -366,7 +521,12 @@ fn lambda_usage(
         cost: Cost {
             usd,
             basis,
-            source: price::SOURCE,
+            source: price::lambda_source(&spec.region, arm),
+            per_day_usd,
+            per_month_usd: per_day_usd.map(|d| d * 30.0),
+            per_day_resources: day_gbs,
+            resource_unit: "GB-seconds",
+            period: period.words(),
         },
     }
 }
@@ -426,6 +586,7 @@ pub(super) fn build(
         p99: o.percentile(99.0),
         max: o.max_latency(),
     };
+    let period = a.load.period(a.duration);
     let usage = match p.fleet {
         Fleet::Ec2 {
             min,
@@ -437,8 +598,7 @@ pub(super) fn build(
             ..
         } => ec2_usage(
             env,
-            p,
-            &o,
+            (p, &o, period),
             (min, max, target),
             (warmup, scale_from_zero, warm_pool),
         ),
@@ -453,8 +613,7 @@ pub(super) fn build(
             ..
         } => fargate_usage(
             env,
-            p,
-            &o,
+            (p, &o, period),
             (min, max, target, scale_from_zero),
             (scale_out_cooldown, scale_in_cooldown, start_cooldown),
         ),
@@ -466,8 +625,7 @@ pub(super) fn build(
             ..
         } => lambda_usage(
             env,
-            p,
-            &o,
+            (p, &o, period),
             (max_concurrency, pollers, batch_size, memory_mb),
         ),
     };
@@ -479,6 +637,7 @@ pub(super) fn build(
         goal.reason.push_str(l);
     }
     let held = held(g, &o, &range);
+    let headroom = headroom(a, p, &o);
     Report {
         settings: usage.settings,
         workload: workload(env, a, p),
@@ -495,6 +654,7 @@ pub(super) fn build(
         },
         latency,
         held,
+        headroom,
         range,
         peak_capacity: o.peak_capacity,
         instance_hours: usage.instance_hours,

@@ -229,6 +229,9 @@ fn summary(r: &Report) -> String {
     if r.unit().is_some() {
         s.push_str(&held_line(r));
     }
+    if let Some(w) = r.headroom.as_ref().and_then(|h| h.warning.as_ref()) {
+        s.push_str(&format!("headroom    {w}\n"));
+    }
     if r.range.len() > 1 {
         let runs: Vec<String> = r
             .range
@@ -261,6 +264,7 @@ fn summary(r: &Report) -> String {
             .map_or("no price".to_string(), |u| format!("${u:.4}")),
         r.cost.basis
     ));
+    s.push_str(&format!("a day       {}\n", day_line(&r.cost)));
     let verdict = match r.goal.met {
         Some(true) => "goal met",
         Some(false) => "goal MISSED",
@@ -268,6 +272,20 @@ fn summary(r: &Report) -> String {
     };
     s.push_str(&format!("verdict     {verdict}: {}\n", r.goal.reason));
     s
+}
+
+/// A day's cost and a month's, and how the day is counted.
+fn day_line(c: &super::run_result::Cost) -> String {
+    match (c.per_day_usd, c.per_month_usd) {
+        (Some(day), Some(month)) => format!(
+            "${day:.2}, a month ${month:.2} ({}; {:.1} {})",
+            c.period, c.per_day_resources, c.resource_unit
+        ),
+        _ => format!(
+            "no price; {:.1} {} ({})",
+            c.per_day_resources, c.resource_unit, c.period
+        ),
+    }
 }
 
 /// The advice lines, when the goal is missed.

@@ -563,6 +563,7 @@ pub(super) fn assumptions(spec: &str) -> Assumptions {
         per_instance: 1,
         seed: 1,
         max_latency: None,
+        margin: 0.1,
     }
 }
 
@@ -2129,7 +2130,11 @@ fn tune_finds_settings_that_meet_the_goal_cheapest_first_and_they_validate_and_m
     let t = tune::tune(&e, &a).unwrap();
     assert!(t.reason.is_none() && !t.choices.is_empty(), "{t:?}");
     assert!(t.candidates_simulated >= t.choices.len());
-    let costs: Vec<f64> = t.choices.iter().map(|c| c.cost_usd.unwrap()).collect();
+    let costs: Vec<f64> = t
+        .choices
+        .iter()
+        .map(|c| c.cost_per_day_usd.unwrap())
+        .collect();
     assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
     // The cheapest, written into the stack file as printed, validates and meets the goal.
     let best = &t.choices[0];
