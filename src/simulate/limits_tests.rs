@@ -271,3 +271,51 @@ fn a_fleet_that_never_comes_to_rest_is_stepped_to_the_end() {
     assert_eq!(o.at_rest_from, None);
     assert_eq!(o.minutes.len(), 120);
 }
+
+#[test]
+fn a_run_whose_fleet_has_less_headroom_than_the_margin_warns() {
+    // The first case: four workers for four workers' work (2 a second, 2 s each).
+    let file = |max: u64| {
+        env(&format!(
+            "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 2\nworkers:\n  min: {max}\n  max: {max}\n"
+        ))
+    };
+    let a = assumptions("steady:2/s");
+    let r = simulate(&file(4), &a).unwrap();
+    let h = r.headroom.as_ref().unwrap();
+    assert!((h.utilisation - 1.0).abs() < 1e-9, "{h:?}");
+    let w = h.warning.as_deref().unwrap();
+    assert!(
+        w.contains("workers.max: 4 instances") && w.contains("100 % busy"),
+        "{w}"
+    );
+    assert!(run_text::text("t", &r).contains("headroom    at its most"));
+    // Five leave 20 %: no warning; with a margin of 30 % asked, a warning again.
+    assert!(
+        simulate(&file(5), &a)
+            .unwrap()
+            .headroom
+            .unwrap()
+            .warning
+            .is_none()
+    );
+    let strict = Assumptions {
+        margin: 0.3,
+        ..a.clone()
+    };
+    assert!(
+        simulate(&file(5), &strict)
+            .unwrap()
+            .headroom
+            .unwrap()
+            .warning
+            .is_some()
+    );
+    // A burst holds no rate: nothing to say.
+    assert!(
+        simulate(&file(4), &assumptions("burst:100@60s"))
+            .unwrap()
+            .headroom
+            .is_none()
+    );
+}

@@ -104,67 +104,77 @@ pub(super) struct Held {
     pub(super) met: Option<bool>,
 }
 
-/// How busy the fleet is at the capacity it settles on, against the margin asked for.
+/// How busy the fleet is at the most it can settle on, against the margin asked for.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub(super) struct Headroom {
     /// The load's busiest rate, messages a second.
     pub(super) rate: f64,
-    /// The capacity it settles on: instances or tasks in service at the end of a held load's
-    /// run (the most for a daily curve), or a function's concurrency cap.
+    /// The most the fleet settles on: `workers.max` instances or tasks, or a function's
+    /// concurrency cap.
     pub(super) capacity: u64,
     /// The share of that capacity the rate keeps busy (rate × seconds per message ÷ what
     /// the capacity processes at once).
     pub(super) utilisation: f64,
     /// The margin asked for (`--margin`).
     pub(super) margin: f64,
-    /// Set when the capacity leaves less than the margin: 10 % more load, or random
-    /// arrivals, would find it short.
+    /// Set when the capacity leaves less than the margin: more load, or random arrivals,
+    /// would find it short.
     pub(super) warning: Option<String>,
 }
 
-/// The fleet's headroom at the capacity it settles on under the load's busiest rate.
-fn headroom(a: &Assumptions, p: &Params, o: &Outcome) -> Option<Headroom> {
+/// The fleet's headroom at the most it can settle on under the load's busiest rate: a fleet
+/// below its `max` adds workers as the load grows, one at its `max` (or a fixed fleet, `min`
+/// = `max`) has only what is left.
+fn headroom(a: &Assumptions, p: &Params) -> Option<Headroom> {
     let rate = a.load.sustained_rate()?;
-    let in_service = |m: &Minute| m.in_service;
-    let (capacity, at_once, unit) = match &p.fleet {
+    let (capacity, at_once, unit, setting) = match &p.fleet {
         Fleet::Lambda {
             max_concurrency,
             pollers,
             ..
-        } => {
-            let cap = match pollers {
-                Some(pollers) => super::rules::provisioned_bounds(*pollers).1,
-                None => (*max_concurrency).min(super::rules::LAMBDA_MAX),
-            };
-            (cap, cap as f64, "concurrent invocations")
-        }
-        fleet => {
-            let settled = match a.load.period(None) {
-                Period::Day => o.minutes.iter().map(in_service).max(),
-                _ => o.minutes.last().map(in_service),
+        } => match pollers {
+            Some(pollers) => {
+                let cap = super::rules::provisioned_bounds(*pollers).1;
+                (
+                    cap,
+                    cap as f64,
+                    "concurrent invocations",
+                    "workers.lambda.provisioned_pollers.maximum",
+                )
             }
-            .unwrap_or(0);
-            let unit = if matches!(fleet, Fleet::Fargate { .. }) {
-                "tasks"
-            } else {
-                "instances"
-            };
-            (settled, (settled * a.per_instance) as f64, unit)
+            None => {
+                let cap = (*max_concurrency).min(super::rules::LAMBDA_MAX);
+                (
+                    cap,
+                    cap as f64,
+                    "concurrent invocations",
+                    "workers.lambda.max_concurrency",
+                )
+            }
+        },
+        Fleet::Ec2 { max, .. } => (
+            *max,
+            (*max * a.per_instance) as f64,
+            "instances",
+            "workers.max",
+        ),
+        Fleet::Fargate { max, .. } => {
+            (*max, (*max * a.per_instance) as f64, "tasks", "workers.max")
         }
     };
     let busy = rate * p.seconds_per_message;
     let utilisation = if at_once > 0.0 {
         busy / at_once
     } else {
-        f64::INFINITY
+        f64::MAX
     };
     let short = utilisation * (1.0 + a.margin) > 1.0 + 1e-9;
     let warning = short.then(|| {
         format!(
-            "the fleet settles at {capacity} {unit} for {} messages a second of {} s: {:.0} % busy, less headroom than the {:.0} % margin (--margin); random arrivals or {:.0} % more load would find it short: `--tune` finds settings that keep it",
+            "at its most ({setting}: {capacity} {unit}) the fleet is {:.0} % busy with {} messages a second of {} s: less headroom than the {:.0} % margin (--margin), so random arrivals or {:.0} % more load would find it short; `--tune` finds settings that keep the margin",
+            utilisation.min(99_999.0) * 100.0,
             (rate * 1_000.0).round() / 1_000.0,
             p.seconds_per_message,
-            utilisation * 100.0,
             a.margin * 100.0,
             a.margin * 100.0,
         )
@@ -172,11 +182,7 @@ fn headroom(a: &Assumptions, p: &Params, o: &Outcome) -> Option<Headroom> {
     Some(Headroom {
         rate,
         capacity,
-        utilisation: if utilisation.is_finite() {
-            utilisation
-        } else {
-            f64::MAX
-        },
+        utilisation,
         margin: a.margin,
         warning,
     })
@@ -637,7 +643,7 @@ pub(super) fn build(
         goal.reason.push_str(l);
     }
     let held = held(g, &o, &range);
-    let headroom = headroom(a, p, &o);
+    let headroom = headroom(a, p);
     Report {
         settings: usage.settings,
         workload: workload(env, a, p),

@@ -227,60 +227,21 @@ struct Search<'a> {
     seen: HashMap<String, Option<Report>>,
 }
 
-/// Tunes `env`'s scaling under the assumptions' load, its checks raised by `margin`.
+/// Tunes `env`'s scaling under the assumptions' load, its checks raised by `--margin`.
 pub(super) fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
-    let margin = a.margin;
-    let spec = &env.spec;
-    if spec.workers.kind == WorkerKind::Lambda {
-        return Err(Usage::TuneLambda {
-            env: env.name.clone(),
-        }
-        .into());
-    }
-    if env.is_pipeline() {
-        return Err(Usage::TunePipeline {
-            env: env.name.clone(),
-        }
-        .into());
-    }
-    let goal = super::goal_of(env, a).ok_or_else(|| Usage::TuneNoGoal {
-        env: env.name.clone(),
-    })?;
-    let mut base = super::params(env, a)?;
-    let period = a.load.period(a.duration);
-    // A burst or a CSV is followed by the rest of the day at rest: the run is the day (the
-    // fleet back at rest is counted at once).
-    if period == Period::Once {
-        base.duration = base.duration.max(86_400);
-    }
-    let arrivals = a.load.arrivals(base.duration, a.seed);
-    let checks = checks(&a.load, a.seed, margin, base.duration);
-    let space = space(env, &base);
-    let mut search = Search {
-        env,
-        a,
-        base,
-        goal,
-        arrivals,
-        checks,
-        space,
-        simulated: 0,
-        seen: HashMap::new(),
-    };
+    let mut search = Search::new(env, a)?;
     let found = search.candidates();
     let choices = search.cheapest_checked(found);
     let reason = choices.is_empty().then(|| search.nothing_found());
-    let resource_unit = choices
-        .first()
-        .map_or("vCPU-hours", |_| search.unit_of_resources());
+    let resource_unit = search.unit_of_resources();
     Ok(Tuning {
         choices,
         candidates_simulated: search.simulated,
         reason,
-        period: period.words(),
+        period: a.load.period(a.duration).words(),
         resource_unit,
         checks: search.checks.iter().map(|c| c.name.clone()).collect(),
-        margin,
+        margin: a.margin,
         reproduce: reproduce(env, a),
     })
 }
@@ -383,6 +344,49 @@ fn reproduce(env: &Environment, a: &Assumptions) -> String {
         s.push_str(&format!(" --seed {}", a.seed));
     }
     s
+}
+
+impl<'a> Search<'a> {
+    /// The search for `env` under the assumptions: its runs' parameters, the load's arrivals
+    /// (a day for a burst or a CSV), the checks and the combinations to try.
+    fn new(env: &'a Environment, a: &'a Assumptions) -> Result<Search<'a>> {
+        let spec = &env.spec;
+        if spec.workers.kind == WorkerKind::Lambda {
+            return Err(Usage::TuneLambda {
+                env: env.name.clone(),
+            }
+            .into());
+        }
+        if env.is_pipeline() {
+            return Err(Usage::TunePipeline {
+                env: env.name.clone(),
+            }
+            .into());
+        }
+        let goal = super::goal_of(env, a).ok_or_else(|| Usage::TuneNoGoal {
+            env: env.name.clone(),
+        })?;
+        let mut base = super::params(env, a)?;
+        // A burst or a CSV is followed by the rest of the day at rest: the run is the day
+        // (the fleet back at rest is counted at once).
+        if a.load.period(a.duration) == Period::Once {
+            base.duration = base.duration.max(86_400);
+        }
+        let arrivals = a.load.arrivals(base.duration, a.seed);
+        let checks = checks(&a.load, a.seed, a.margin, base.duration);
+        let space = space(env, &base);
+        Ok(Search {
+            env,
+            a,
+            base,
+            goal,
+            arrivals,
+            checks,
+            space,
+            simulated: 0,
+            seen: HashMap::new(),
+        })
+    }
 }
 
 impl Search<'_> {
@@ -552,6 +556,8 @@ impl Search<'_> {
         }
     }
 
+    /// What the resources are counted in (vCPU-hours, or instance-hours for a type whose
+    /// vCPUs are not known).
     fn unit_of_resources(&self) -> &'static str {
         let p = self.params(self.space.combos[0], (1, 1));
         let o = super::model::Outcome::default();
@@ -896,5 +902,7 @@ pub(super) fn text(name: &str, t: &Tuning) -> String {
     s
 }
 
+#[cfg(test)]
+mod advice_tests;
 #[cfg(test)]
 mod tests;
