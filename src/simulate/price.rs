@@ -208,6 +208,79 @@ mod tests {
     }
 
     #[test]
+    fn the_refresh_script_reads_aws_offer_files_into_the_table_the_simulator_reads() {
+        // scripts/prices on offer files in AWS's CSV shape (fixtures, made-up prices): it
+        // keeps Linux shared on-demand current-generation instances with their vCPUs, both
+        // Fargate architectures without Windows, Lambda's first tier of both architectures
+        // (requests a million), names its source and dates, and the table reads whole.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prices.tsv");
+        let status = std::process::Command::new("python3")
+            .arg(root.join("scripts/prices"))
+            .arg("--from")
+            .arg(root.join("src/simulate/testdata/prices"))
+            .args(["--regions", "eu-west-1", "--date", "2026-11-26", "--out"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let text = std::fs::read_to_string(&out).unwrap();
+        let t = parse(&text);
+        let get = |k: &str, key: &str, unit: &str| {
+            t.rows
+                .get(&(k.into(), "eu-west-1".into(), key.into(), unit.into()))
+                .copied()
+        };
+        let c7i = get("ec2", "c7i.xlarge", "instance-hour").unwrap();
+        assert_eq!(
+            (c7i.usd, c7i.vcpus),
+            (1.5, Some(4)),
+            "Linux, shared, on demand only"
+        );
+        assert!(
+            get("ec2", "m1.small", "instance-hour").is_none(),
+            "previous generation"
+        );
+        assert_eq!(get("fargate", "x86", "vcpu-hour").unwrap().usd, 0.04);
+        assert_eq!(get("fargate", "arm64", "gb-hour").unwrap().usd, 0.003);
+        assert_eq!(
+            get("lambda", "x86", "gb-second").unwrap().usd,
+            0.00002,
+            "first tier"
+        );
+        assert_eq!(get("lambda", "arm64", "gb-second").unwrap().usd, 0.000016);
+        assert!((get("lambda", "arm64", "million-requests").unwrap().usd - 0.25).abs() < 1e-9);
+        assert_eq!(t.rows.len(), 10, "{text}");
+        let source = &t.sources[0].1;
+        assert!(
+            source.contains("AWS Price List Bulk API")
+                && source.contains("AmazonEC2 published 2026-11-01")
+                && source.contains("as of 2026-11-26"),
+            "{source}"
+        );
+        // An offer file it cannot read is an error, and nothing is written.
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(empty.path().join("AmazonEC2")).unwrap();
+        std::fs::write(
+            empty.path().join("AmazonEC2/eu-west-1.csv"),
+            "\"FormatVersion\",\"v1.0\"\n\"SKU\"\n",
+        )
+        .unwrap();
+        let out2 = empty.path().join("out.tsv");
+        let status = std::process::Command::new("python3")
+            .arg(root.join("scripts/prices"))
+            .arg("--from")
+            .arg(empty.path())
+            .args(["--regions", "eu-west-1", "--out"])
+            .arg(&out2)
+            .status()
+            .unwrap();
+        assert!(!status.success());
+        assert!(!out2.exists());
+    }
+
+    #[test]
     fn lambda_is_priced_by_architecture() {
         let x86 = lambda("us-east-1", false, 1_000_000.0, 1_000_000).unwrap();
         let arm = lambda("us-east-1", true, 1_000_000.0, 1_000_000).unwrap();
