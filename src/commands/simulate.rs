@@ -81,6 +81,10 @@ pub struct SimulateArgs {
         allow_negative_numbers = true
     )]
     pub margin: f64,
+    /// Prices from FILE, a table scripts/prices wrote (fresh from AWS's public price list
+    /// files), instead of the dated one built in.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }
 
 /// The longest run: a month of one-second steps.
@@ -158,6 +162,13 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
 
 pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let a = assumptions(&args)?;
+    if let Some(file) = &args.prices {
+        crate::simulate::use_prices(file).map_err(|why| Usage::FlagValue {
+            flag: "--prices",
+            value: file.display().to_string(),
+            why,
+        })?;
+    }
     let envs = super::load_environments(&args.envs, g)?;
     if args.tune {
         return out.print(&tune_all(&envs, &a)?);

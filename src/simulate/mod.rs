@@ -41,6 +41,7 @@ use crate::config::schema::{PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric
 use crate::error::{Error, Result, Usage};
 pub(crate) use load::{Load, parse as parse_load};
 use model::{Fleet, Params};
+pub(crate) use price::use_file as use_prices;
 #[cfg(test)]
 pub(crate) use rules::scale_in_datapoint;
 use run_result::Report;

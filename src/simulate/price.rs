@@ -62,9 +62,25 @@ fn parse(text: &str) -> Table {
     Table { rows, sources }
 }
 
+static TABLE_READ: OnceLock<Table> = OnceLock::new();
+
 fn table() -> &'static Table {
-    static TABLE_READ: OnceLock<Table> = OnceLock::new();
     TABLE_READ.get_or_init(|| parse(TABLE))
+}
+
+/// Prices from a table `scripts/prices` wrote (`--prices FILE`), instead of the one built in,
+/// for the rest of the command: the number of prices read, or why none could be.
+pub(crate) fn use_file(path: &std::path::Path) -> std::result::Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let t = parse(&text);
+    if t.rows.is_empty() {
+        return Err("no price in it: a table as scripts/prices writes it (tab-separated kind, region, key, usd, unit, vcpus, source, under `# source` lines)".to_string());
+    }
+    let n = t.rows.len();
+    TABLE_READ
+        .set(t)
+        .map_err(|_| "the prices were read already".to_string())?;
+    Ok(n)
 }
 
 fn row(kind: &str, region: &str, key: &str, unit: &str) -> Option<Row> {

@@ -81,8 +81,10 @@ fn a_provisioned_mapping_reports_its_pollers_and_meets_a_burst_the_standard_one_
                 file,
                 "--load",
                 "burst:5000@60s",
+                // Ten messages a batch within the function's 20 s timeout (at most 1.2 × 1.5 s
+                // each): a longer batch times out, which the model now knows.
                 "--seconds-per-message",
-                "2",
+                "1.5",
                 "--max-latency",
                 "5m",
                 "-o",
@@ -495,9 +497,51 @@ fn tune_prints_the_cheapest_settings_that_meet_the_goal_as_the_json_schema_says(
         "--tune",
     ]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
     assert!(
-        stdout(&o).contains("to paste into the stack file"),
+        text.contains("Paste these lines into the stack file")
+            && text.contains("gives the same verdict"),
+        "{text}"
+    );
+}
+
+#[test]
+fn prices_from_a_refreshed_table_replace_the_built_in_ones_and_a_bad_file_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("prices.tsv");
+    std::fs::write(
+        &table,
+        "# source\tt\ta table of the test's (made-up price), as of 2026-11-26\nec2\teu-west-1\tt3.micro\t1\tinstance-hour\t2\tt\n",
+    )
+    .unwrap();
+    let args = [
+        "simulate",
+        "lab",
+        "--load",
+        "steady:1/s",
+        "--duration",
+        "1h",
+        "-o",
+        "json",
+    ];
+    let v = doc(qfleet().args(args).arg("--prices").arg(&table), 0);
+    let cost = &v["environments"][0]["cost"];
+    assert!(
+        cost["source"].as_str().unwrap().contains("the test's"),
+        "{cost}"
+    );
+    // One instance all hour at $1 an hour; the day, the load held: $24.
+    assert!((cost["usd"].as_f64().unwrap() - 1.0).abs() < 0.01, "{cost}");
+    assert!(
+        (cost["per_day_usd"].as_f64().unwrap() - 24.0).abs() < 0.1,
+        "{cost}"
+    );
+    std::fs::write(&table, "not a table\n").unwrap();
+    let o = run(qfleet().args(&args[..6]).arg("--prices").arg(&table));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("--prices") && stderr(&o).contains("no price in it"),
         "{}",
-        stdout(&o)
+        stderr(&o)
     );
 }
