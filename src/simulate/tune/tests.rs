@@ -141,3 +141,31 @@ fn the_smallest_count_is_found_by_doubling_then_halving_and_is_always_a_run_that
     assert_eq!(smallest(1, &mut |n| (n > MAX_COUNT).then_some(())), None);
     assert_eq!(smallest(5, &mut |n| Some(n)), Some((5, 5)));
 }
+
+#[test]
+fn when_nothing_holds_it_says_so_with_the_numbers_and_the_smallest_goal_that_would() {
+    // A 1 s goal for 2 s messages: no fleet meets it; 1,000 always on still take 2 s or more.
+    let e = envs(
+        "region: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1\n  min: 1\n  max: 4\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\nscaling:\n  target_backlog_per_instance: 0.8\n",
+    );
+    let mut flags = a("poisson:1/s");
+    flags.duration = Some(600);
+    flags.seconds_per_message = Some(2.0);
+    flags.max_latency = Some(1.0);
+    let t = tune(&e[0], &flags).unwrap();
+    assert!(t.choices.is_empty(), "{:?}", t.choices);
+    let why = t.reason.unwrap();
+    assert!(
+        why.contains("nothing within 1000 workers meets the 1 s goal")
+            && why.contains("even 1000 always on give p99")
+            && why.contains("the smallest goal they meet is"),
+        "{why}"
+    );
+    let p99: u64 = why
+        .split("give p99 ")
+        .nth(1)
+        .and_then(|w| w.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!((2..=4).contains(&p99), "{why}");
+}
