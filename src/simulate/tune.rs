@@ -202,6 +202,41 @@ struct Check {
     seed: u64,
 }
 
+/// What is left to look at, cheapest first: a family not searched yet, at the least it can
+/// cost, or a candidate found.
+enum Pending {
+    Unsearched {
+        combo: Combo,
+        grow: Grow,
+        floor: f64,
+    },
+    Found(Candidate),
+}
+
+/// What one worker always on costs a day, in the ranking's unit: USD when the table prices
+/// it, else its vCPU-hours (an instance of unknown vCPUs: its hours).
+fn worker_day(env: &Environment) -> f64 {
+    let spec = &env.spec;
+    let w = &spec.workers;
+    let (usd, vcpus) = match w.kind {
+        WorkerKind::Fargate => {
+            let arm = w.fargate.platform == crate::config::schema::Platform::LinuxArm64;
+            (
+                super::price::fargate_task_hour(&spec.region, arm, w.fargate.cpu, w.fargate.memory),
+                f64::from(w.fargate.cpu) / 1_024.0,
+            )
+        }
+        _ => {
+            let ty = w.types()[0];
+            (
+                super::price::instance_hour(&spec.region, ty),
+                super::price::vcpus(ty).unwrap_or(1.0),
+            )
+        }
+    };
+    24.0 * usd.unwrap_or(vcpus)
+}
+
 /// A candidate found to meet the load given, and whether the checks passed.
 #[derive(Clone)]
 struct Candidate {
@@ -496,28 +531,37 @@ impl Search<'_> {
         ok.then_some(worst)
     }
 
-    /// For every combination and family, the smallest count that meets the load given.
-    fn candidates(&mut self) -> Vec<Candidate> {
+    /// Every combination and family, each still to search, at the least it can cost: its
+    /// `min` always on all day (what a worker costs a day, or its vCPUs, times `min`).
+    fn candidates(&mut self) -> Vec<Pending> {
+        let day = worker_day(self.env);
         let mut out = Vec::new();
-        for c in self.space.combos.clone() {
+        for combo in self.space.combos.clone() {
             for grow in [Grow::Max, Grow::Min] {
-                let first = self.first(grow);
-                if let Some((count, report)) =
-                    smallest(first, &mut |n| self.meets_given(c, grow, n))
-                {
-                    let p99 = report.range.iter().filter_map(|x| x.p99).max();
-                    out.push(Candidate {
-                        combo: c,
-                        grow,
-                        count,
-                        report,
-                        p99,
-                        checked: false,
-                    });
-                }
+                let (min, _) = self.counts(grow, self.first(grow));
+                out.push(Pending::Unsearched {
+                    combo,
+                    grow,
+                    floor: min as f64 * day,
+                });
             }
         }
         out
+    }
+
+    /// A family's smallest count that meets the load given, when any does.
+    fn search(&mut self, combo: Combo, grow: Grow) -> Option<Candidate> {
+        let first = self.first(grow);
+        let (count, report) = smallest(first, &mut |n| self.meets_given(combo, grow, n))?;
+        let p99 = report.range.iter().filter_map(|x| x.p99).max();
+        Some(Candidate {
+            combo,
+            grow,
+            count,
+            report,
+            p99,
+            checked: false,
+        })
     }
 
     /// The smallest count from `count` up whose run meets the load given and every check.
@@ -569,17 +613,30 @@ impl Search<'_> {
     /// The cheapest candidates that pass every check, cheapest first: each checked in
     /// order of cost; one that fails is given more workers until it passes, then takes its
     /// place by its new cost. The same fleet is one choice.
-    fn cheapest_checked(&mut self, found: Vec<Candidate>) -> Vec<Choice> {
-        let mut pending = found;
+    fn cheapest_checked(&mut self, families: Vec<Pending>) -> Vec<Choice> {
+        let mut pending = families;
         let mut choices: Vec<Choice> = Vec::new();
         while choices.len() < SHOWN && !pending.is_empty() {
+            let rank = |s: &Self, p: &Pending| match p {
+                Pending::Unsearched { floor, .. } => *floor,
+                Pending::Found(c) => s.rank(c),
+            };
             let i = (0..pending.len())
-                .min_by(|&x, &y| self.rank(&pending[x]).total_cmp(&self.rank(&pending[y])))
+                .min_by(|&x, &y| rank(self, &pending[x]).total_cmp(&rank(self, &pending[y])))
                 .unwrap_or(0);
-            let c = pending.swap_remove(i);
+            let c = match pending.swap_remove(i) {
+                // A family is searched only once nothing found costs less than it can.
+                Pending::Unsearched { combo, grow, .. } => {
+                    if let Some(c) = self.search(combo, grow) {
+                        pending.push(Pending::Found(c));
+                    }
+                    continue;
+                }
+                Pending::Found(c) => c,
+            };
             if !c.checked {
                 if let Some(checked) = self.checked_from(&c) {
-                    pending.push(checked);
+                    pending.push(Pending::Found(checked));
                 }
                 continue;
             }
