@@ -185,12 +185,25 @@ pub(super) fn advise_for(
             // metric for Fargate: only the count and the target are advised.
             advise_counts(&p.fleet, (min, max, target), &try_fleet, &mut out);
         }
+        Fleet::Lambda { .. } => advise_lambda(&p.fleet, &try_fleet, &mut out),
+    }
+    out
+}
+
+/// A function's changes: in standard mode the smallest maximum concurrency, or provisioned
+/// mode at AWS's least minimum; in provisioned mode a larger maximum or minimum.
+fn advise_lambda(
+    fleet: &Fleet,
+    try_fleet: &dyn Fn(Fleet) -> Option<Report>,
+    out: &mut Vec<Change>,
+) {
+    match fleet.clone() {
         Fleet::Lambda {
             max_concurrency,
             pollers: None,
             ..
         } => {
-            let f = p.fleet.clone();
+            let f = fleet.clone();
             let mut set = |m: u64| {
                 let mut g = f.clone();
                 if let Fleet::Lambda {
@@ -233,7 +246,7 @@ pub(super) fn advise_for(
         Fleet::Lambda {
             pollers: Some(now), ..
         } => {
-            let f = p.fleet.clone();
+            let f = fleet.clone();
             let with = |minimum: u32, maximum: u32| {
                 let mut g = f.clone();
                 if let Fleet::Lambda { pollers, .. } = &mut g {
@@ -261,6 +274,6 @@ pub(super) fn advise_for(
                 ));
             }
         }
+        _ => {}
     }
-    out
 }

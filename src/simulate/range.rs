@@ -26,11 +26,8 @@ pub(super) struct RangeRun {
 /// The runs of `p` under `arrivals` across the range: the worst outcome (the highest p99,
 /// then the highest p99 once held, then the first) and every run's summary, nominal first.
 pub(super) fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
-    match runs(p, arrivals, goal, false) {
-        Some(found) => found,
-        // Without `stop_at_miss` every run goes to its end.
-        None => (Outcome::default(), Vec::new()),
-    }
+    // Without `stop_at_miss` every run goes to its end: never `None`.
+    runs(p, arrivals, goal, false).unwrap_or_default()
 }
 
 /// As [`run`] when every run of the range meets `goal`, else `None`, found as soon as one

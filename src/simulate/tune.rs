@@ -210,7 +210,7 @@ enum Pending {
         grow: Grow,
         floor: f64,
     },
-    Found(Candidate),
+    Found(Box<Candidate>),
 }
 
 /// What one worker always on costs a day, in the ranking's unit: USD when the table prices
@@ -628,15 +628,15 @@ impl Search<'_> {
                 // A family is searched only once nothing found costs less than it can.
                 Pending::Unsearched { combo, grow, .. } => {
                     if let Some(c) = self.search(combo, grow) {
-                        pending.push(Pending::Found(c));
+                        pending.push(Pending::Found(Box::new(c)));
                     }
                     continue;
                 }
-                Pending::Found(c) => c,
+                Pending::Found(c) => *c,
             };
             if !c.checked {
                 if let Some(checked) = self.checked_from(&c) {
-                    pending.push(Pending::Found(checked));
+                    pending.push(Pending::Found(Box::new(checked)));
                 }
                 continue;
             }
@@ -742,16 +742,9 @@ impl Search<'_> {
             }
         }
         let within = format!(
-            "nothing within {MAX_COUNT} workers meets the {} s goal under the load and every check (Poisson arrivals, {} % more load)",
+            "nothing within {MAX_COUNT} workers meets the {} s goal under the load and every check (Poisson arrivals, {:.0} % more load)",
             self.goal,
-            (self.checks.len() > 3)
-                .then(|| self.checks[3]
-                    .name
-                    .split(' ')
-                    .next()
-                    .unwrap_or("10")
-                    .to_string())
-                .unwrap_or_default()
+            self.a.margin * 100.0
         );
         match worst.0 {
             Some(p99) => format!(
