@@ -659,6 +659,10 @@ impl Search<'_> {
                 choices.push(choice);
             }
         }
+        // More workers can cost less (a fleet that drains sooner): a choice checked later
+        // may rank below one shown before it.
+        let key = |c: &Choice| c.cost_per_day_usd.unwrap_or(c.resources_per_day);
+        choices.sort_by(|x, y| key(x).total_cmp(&key(y)));
         choices
     }
 

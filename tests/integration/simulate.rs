@@ -545,3 +545,79 @@ fn prices_from_a_refreshed_table_replace_the_built_in_ones_and_a_bad_file_exits_
         stderr(&o)
     );
 }
+
+/// `into` with `from` laid over it, mapping by mapping (what pasting the lines does).
+fn merge(into: &mut serde_yaml_ng::Value, from: serde_yaml_ng::Value) {
+    use serde_yaml_ng::Value;
+    match (into, from) {
+        (Value::Mapping(a), Value::Mapping(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+#[test]
+fn tune_s_lines_pasted_into_the_file_give_the_same_verdict_with_no_flag_but_the_load() {
+    // The goal and the processing time come from flags: the lines carry them.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("container.yaml");
+    let text = std::fs::read_to_string(root().join("examples/container.yaml")).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let mut c = qfleet();
+    c.arg("simulate").arg(&file).args([
+        "--load",
+        "steady:2/s",
+        "--seconds-per-message",
+        "2",
+        "--max-latency",
+        "60s",
+        "--tune",
+        "-o",
+        "json",
+    ]);
+    let v = doc(&mut c, 0);
+    let e = &v["environments"][0];
+    let lines = e["choices"][0]["lines"].as_str().unwrap();
+    assert!(
+        lines.contains("max_latency_seconds: 60") && lines.contains("seconds_per_message: 2"),
+        "{lines}"
+    );
+    let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    merge(&mut yaml, serde_yaml_ng::from_str(lines).unwrap());
+    std::fs::write(&file, serde_yaml_ng::to_string(&yaml).unwrap()).unwrap();
+    let o = run(qfleet()
+        .arg("simulate")
+        .arg(&file)
+        .args(["--load", "steady:2/s"]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("verdict     goal met") && !out.contains("headroom    "),
+        "{out}"
+    );
+    // The fleet the issue found before, four workers for four workers' work, warns.
+    let four = text.replace("  min: 1\n  max: 4\n", "  min: 4\n  max: 4\n");
+    std::fs::write(&file, four).unwrap();
+    let o = run(qfleet().arg("simulate").arg(&file).args([
+        "--load",
+        "steady:2/s",
+        "--seconds-per-message",
+        "2",
+        "--max-latency",
+        "60s",
+    ]));
+    assert!(
+        stdout(&o)
+            .contains("headroom    at its most (workers.max: 4 instances) the fleet is 100 % busy"),
+        "{}",
+        stdout(&o)
+    );
+}

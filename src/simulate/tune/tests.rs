@@ -169,3 +169,26 @@ fn when_nothing_holds_it_says_so_with_the_numbers_and_the_smallest_goal_that_wou
         .unwrap();
     assert!((2..=4).contains(&p99), "{why}");
 }
+
+#[test]
+fn without_a_price_the_choices_are_ranked_by_the_resources_used_and_say_so() {
+    // x2iedn.xlarge is in no Region of the table: no cost, never zero; the ranking is by
+    // vCPU-hours a day.
+    let e = envs(
+        "region: eu-west-1\nlab: true\nworkers:\n  instance_type: x2iedn.xlarge\n  min: 1\n  max: 6\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\nscaling:\n  max_latency_seconds: 30\n  seconds_per_message: 2\n",
+    );
+    let mut load = a("poisson:1/s");
+    load.duration = Some(1_800);
+    let t = tune(&e[0], &load).unwrap();
+    assert!(!t.choices.is_empty(), "{:?}", t.reason);
+    assert!(t.choices.iter().all(|c| c.cost_per_day_usd.is_none()));
+    let used: Vec<f64> = t.choices.iter().map(|c| c.resources_per_day).collect();
+    assert!(used.iter().all(|&r| r > 0.0), "{used:?}");
+    assert!(used.windows(2).all(|w| w[0] <= w[1]), "{used:?}");
+    assert_eq!(t.resource_unit, "vCPU-hours");
+    let text = text("t", &t);
+    assert!(
+        text.contains("vCPU-hours a day") && text.contains("ranked by the resources used"),
+        "{text}"
+    );
+}
