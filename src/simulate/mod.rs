@@ -5,21 +5,27 @@
 //! - `load.rs`: the `--load` grammar (steady, poisson, burst, daily, csv) and the arrivals per second;
 //! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
 //! - `model.rs`: the discrete-time model: the queue, the units of work and their messages,
-//!   driven second by second with the fleet's scaler;
+//!   driven second by second with the fleet's scaler; a fleet back at rest after the last
+//!   arrival is counted at once for the rest of the run;
 //! - `scalers/`: one scaler per kind (`ec2.rs`: the Auto Scaling group, its alarms, warm pool
 //!   and scale-in policy; `fargate.rs`: the ECS service under Application Auto Scaling;
 //!   `lambda.rs`: the event source mapping's pollers);
 //! - `range.rs`: the model run across the ranges of what AWS leaves unsaid, the worst run
 //!   reported;
-//! - `tune.rs`: `--tune`, the cheapest settings that meet the goal across the range;
+//! - `tune.rs`: `--tune`, the cheapest settings that meet the goal across the range and still
+//!   do under random arrivals and the load raised by `--margin`, costed over the day
+//!   (`tune/advice_tests.rs` takes its advice as a user would);
 //! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
 //!   each found by simulating;
-//! - `price.rs`: a small dated table of on-demand prices;
+//! - `price.rs`: the on-demand prices of `prices.tsv` (each row naming its source; refreshed by
+//!   `scripts/prices` from AWS's public price list files, or taken from `--prices FILE`);
 //! - `run_result.rs`: a run's result (percentiles, cost, verdict) and its JSON;
 //! - `run_text.rs`: a run's text (timeline, sparklines, summary, advice);
 //! - `runs.rs`: the command's result, every environment's run or tuning, printed;
 //! - `chart.rs`: the SVG chart (plotters, SVG backend only);
-//! - `tests.rs`: one test per documented rule, and the model's behaviour end to end.
+//! - `tests.rs`: one test per documented rule, and the model's behaviour end to end;
+//!   `limits_tests.rs`: the limits beside the scaling (a function's timeout, its batching
+//!   window, partial batches, the visibility timeout) and the rest of a run at rest.
 //!
 //! What the rest of the crate uses is re-exported here; the modules are private.
 
