@@ -177,7 +177,7 @@ pub(super) enum Period {
     /// A daily curve: the run is the day.
     Day,
     /// A rate with no period of its own (`steady:`, `poisson:`, with or without a burst):
-    /// held all day, the fleet as it ends the run for the rest of it.
+    /// held all day, the fleet as over the run's second half for the rest of it.
     Held,
     /// Bursts or a CSV alone: the run, then the rest of the day at rest.
     Once,
@@ -191,7 +191,7 @@ impl Period {
         match self {
             Period::Day => "a day of the daily curve".to_string(),
             Period::Held => {
-                "a day of the load held, the fleet as it ends the run for the rest of the day"
+                "a day of the load held, the fleet as over the run's second half for the rest of the day"
                     .to_string()
             }
             Period::Once => "the load once, then the rest of the day at rest".to_string(),

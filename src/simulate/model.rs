@@ -186,6 +186,8 @@ pub(super) struct Outcome {
     pub(super) outlasted_visibility: u64,
     /// The billed workers at the run's end (EC2 instances, Fargate tasks).
     pub(super) billed_at_end: u64,
+    /// The billed workers on average over the run's second half.
+    pub(super) billed_second_half: f64,
     /// The run stopped once it had missed the goal it was given for sure (`run_until`): its
     /// figures are partial, and it did not meet that goal.
     pub(super) missed_early: bool,
@@ -591,7 +593,13 @@ fn drive<S: Scaler>(
         .rposition(|&n| n > 0)
         .map_or(0, |i| i as u64 + 1);
 
+    // The billed workers over the run's second half: what a held load keeps for the day.
+    let half = p.duration / 2;
+    let mut billed_at_half: Option<f64> = None;
     for s in 0..p.duration {
+        if s == half {
+            billed_at_half = Some(out.instance_seconds);
+        }
         scaler.start_second(s);
         let now_tick = s * TICKS;
         reappear(&mut q, now_tick, p.max_receive_count, &mut out, &mut minute);
@@ -649,12 +657,18 @@ fn drive<S: Scaler>(
             && shortcut_allowed()
             && scaler.at_rest(t)
         {
+            if billed_at_half.is_none() {
+                let billed = scaler.billed().unwrap_or(0) as f64;
+                billed_at_half = Some(out.instance_seconds + billed * (half - t) as f64);
+            }
             rest_of_run(t, p.duration, &scaler, &mut out);
             break;
         }
     }
     out.peak_capacity = scaler.peak();
     out.billed_at_end = scaler.billed().unwrap_or(0);
+    out.billed_second_half =
+        (out.instance_seconds - billed_at_half.unwrap_or(0.0)) / (p.duration - half).max(1) as f64;
     unfinished(&mut out, &q, std::mem::take(&mut work.late), draw.run_end);
     if !scaler.scaled_out() {
         out.settled_at = Some(0);

@@ -62,8 +62,8 @@ pub(super) struct Cost {
 }
 
 /// A run's quantity (billed seconds, GB-seconds) over a day counted as `period` says:
-/// `at_end` is the quantity a second at the run's end, which the rest of a held load or a
-/// fleet back at rest keeps to the end of the day.
+/// `at_end` is the quantity a second that the rest of the day keeps: a held load's, as over
+/// the run's second half; a burst's, as the run ends (back at rest when it had drained).
 fn per_day(period: Period, duration: u64, run: f64, at_end: f64) -> f64 {
     let day = 86_400.0;
     let d = duration.max(1) as f64;
@@ -71,6 +71,16 @@ fn per_day(period: Period, duration: u64, run: f64, at_end: f64) -> f64 {
         Period::Day | Period::Given(_) => run * day / d,
         Period::Held | Period::Once if d >= day => run * day / d,
         Period::Held | Period::Once => run + at_end * (day - d),
+    }
+}
+
+/// The billed workers a second for the rest of the day: a held load's average over the run's
+/// second half (a snapshot at the end would be one draw of a fleet that moves with random
+/// arrivals), a burst's as the run ends.
+fn rest_rate(period: Period, o: &Outcome) -> f64 {
+    match period {
+        Period::Held => o.billed_second_half,
+        _ => o.billed_at_end as f64,
     }
 }
 
@@ -342,12 +352,7 @@ fn ec2_usage(
     let hours = o.instance_seconds / 3_600.0;
     let ty = spec.workers.types()[0].to_string();
     let per_hour = price::instance_hour(&spec.region, &ty);
-    let day_hours = per_day(
-        period,
-        p.duration,
-        o.instance_seconds,
-        o.billed_at_end as f64,
-    ) / 3_600.0;
+    let day_hours = per_day(period, p.duration, o.instance_seconds, rest_rate(period, o)) / 3_600.0;
     let (per_day_usd, per_month_usd) = day_cost(per_hour, day_hours);
     let vcpus = price::vcpus(&ty);
     let spot = if spec.workers.spot.percent > 0 {
@@ -411,12 +416,7 @@ fn fargate_usage(
     let f = &spec.workers.fargate;
     let arm = f.platform == crate::config::schema::Platform::LinuxArm64;
     let per_hour = price::fargate_task_hour(&spec.region, arm, f.cpu, f.memory);
-    let day_hours = per_day(
-        period,
-        p.duration,
-        o.instance_seconds,
-        o.billed_at_end as f64,
-    ) / 3_600.0;
+    let day_hours = per_day(period, p.duration, o.instance_seconds, rest_rate(period, o)) / 3_600.0;
     let (per_day_usd, per_month_usd) = day_cost(per_hour, day_hours);
     let size = format!(
         "{} vCPU and {} GB ({})",

@@ -641,19 +641,16 @@ impl Search<'_> {
                 continue;
             }
             let choice = self.choice(&c);
-            // The same fleet is one row: the same settings, or settings whose runs are the
-            // same (targets all asking for `max` at once under a burst): the cheaper kept.
+            // The same fleet is one row: the same settings, or settings whose runs under
+            // this load are the same (every target asking for `max` at once under a burst; a
+            // scale-in that never acts): the first, the cheaper, kept.
             let same = choices.iter().any(|x| {
-                (x.min, x.max, x.high_resolution, x.scale_in)
-                    == (
-                        choice.min,
-                        choice.max,
-                        choice.high_resolution,
-                        choice.scale_in,
-                    )
-                    && ((x.target - choice.target).abs() < 1e-9
-                        || (x.p99 == choice.p99
-                            && x.resources_per_day.to_bits() == choice.resources_per_day.to_bits()))
+                (x.min, x.max) == (choice.min, choice.max)
+                    && ((x.high_resolution, x.scale_in)
+                        == (choice.high_resolution, choice.scale_in)
+                        && (x.target - choice.target).abs() < 1e-9
+                        || x.p99 == choice.p99
+                            && x.resources_per_day.to_bits() == choice.resources_per_day.to_bits())
             });
             if !same {
                 choices.push(choice);
