@@ -38,7 +38,7 @@ use std::collections::HashMap;
 const MAX_COUNT: u64 = 1_000;
 
 /// The cheapest choices printed, each one checked.
-const SHOWN: usize = 5;
+const SHOWN: usize = 3;
 
 /// The load raised by this share unless `--margin` says otherwise.
 pub(crate) const DEFAULT_MARGIN: f64 = 0.1;
@@ -140,7 +140,7 @@ pub(super) struct Choice {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub(super) struct Tuning {
     /// The cheapest settings that met the goal under every check, cheapest first (at most
-    /// five; the same fleet once).
+    /// three; the same fleet once).
     pub(super) choices: Vec<Choice>,
     /// The runs simulated (each across the range).
     pub(super) candidates_simulated: usize,
