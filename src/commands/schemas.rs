@@ -20,7 +20,7 @@ pub fn generated() -> Vec<(&'static str, Value)> {
         ("plan", crate::deploy::summary::schema("plan")),
         ("render", crate::render::report::schema()),
         ("send", crate::send::report::schema()),
-        ("simulate", crate::simulate::runs::schema()),
+        ("simulate", crate::simulate::schema()),
         ("status", crate::status::report::schema()),
         ("teardown", crate::teardown::report::schema()),
         ("validate", crate::validate::schema()),

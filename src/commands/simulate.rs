@@ -7,7 +7,7 @@ use super::Global;
 use crate::config::duration;
 use crate::error::{Result, Usage};
 use crate::output::Output;
-use crate::simulate::{Assumptions, load, runs};
+use crate::simulate::{Assumptions, parse_load, simulate_all, tune_all};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -67,10 +67,24 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Find the cheapest scaling settings (target, min, max, scale-in, metric) that meet the
-    /// goal under this load in every run of the assumptions' range, each one simulated, and
-    /// print the stack-file lines (EC2 and Fargate workers; exit 3 when none does).
+    /// goal under this load in every run of the assumptions' range, and still meet it under
+    /// Poisson arrivals with other seeds and under the load raised by --margin. Print the
+    /// stack-file lines to paste (EC2 and Fargate workers; exit 3 when none does).
     #[arg(long)]
     pub tune: bool,
+    /// Headroom to keep, as a share of the load (0 to 1): --tune checks each choice under
+    /// the load raised by it, and a run warns when its fleet settles with less.
+    #[arg(
+        long,
+        default_value_t = 0.1,
+        value_name = "SHARE",
+        allow_negative_numbers = true
+    )]
+    pub margin: f64,
+    /// Prices from FILE, a table scripts/prices wrote (fresh from AWS's public price list
+    /// files), instead of the dated one built in.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 }
 
 /// The longest run: a month of one-second steps.
@@ -133,7 +147,7 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
             .transpose()
     };
     Ok(Assumptions {
-        load: load::parse(&args.load, Path::new("."))?,
+        load: parse_load(&args.load, Path::new("."))?,
         duration: duration("--duration", &args.duration, 60)?,
         seconds_per_message: args.seconds_per_message,
         spread: share("--spread", args.spread, 0.95)?,
@@ -142,14 +156,22 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
         per_instance: args.messages_per_instance,
         seed: args.seed,
         max_latency: duration("--max-latency", &args.max_latency, 1)?.map(|s| s as f64),
+        margin: share("--margin", args.margin, 1.0)?,
     })
 }
 
 pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let a = assumptions(&args)?;
+    if let Some(file) = &args.prices {
+        crate::simulate::use_prices(file).map_err(|why| Usage::FlagValue {
+            flag: "--prices",
+            value: file.display().to_string(),
+            why,
+        })?;
+    }
     let envs = super::load_environments(&args.envs, g)?;
     if args.tune {
-        return out.print(&runs::tune_all(&envs, &a)?);
+        return out.print(&tune_all(&envs, &a)?);
     }
-    out.print(&runs::simulate_all(&envs, &a, args.chart.as_deref())?)
+    out.print(&simulate_all(&envs, &a, args.chart.as_deref())?)
 }

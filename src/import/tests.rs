@@ -349,6 +349,17 @@ fn queue_delay_becomes_latency_and_processing_time_and_min_0_starts_from_zero() 
         "{}",
         i.report.text()
     );
+    // Beside Copilot's, qfleet's own target, what it means and what it assumes: the one the
+    // written file derives, as the simulator and the templates use it.
+    let ours = env.backlog_target();
+    let text = i.report.text();
+    assert!(
+        text.contains(&format!(
+            "qfleet's is {ours} busy messages per task (derived from the goal at workers.max 5): each task busy {:.0} % of the time",
+            ours * 100.0
+        )) && text.contains("one message at a time per task (`qfleet simulate --messages-per-instance N`"),
+        "{text}"
+    );
     // A processing time longer than the visibility timeout raises the timeout.
     let i = import_text(
         &manifest("count:\n  range: {min: 1, max: 5}\n  queue_delay:\n    acceptable_latency: 10m\n    msg_processing_time: 45s\nsubscribe:\n  queue:\n    timeout: 20s\n"),

@@ -6,9 +6,9 @@
 //! never guessed: every value advised is a run that met the goal.
 
 use super::model::{self, Fleet, Params};
-use super::report::{self, Report};
+use super::run_result::{self, Report};
 /// The advice's shape and its fixed figures live with the report that shows them.
-pub use super::report::{Change, HIGH_RESOLUTION_MONTHLY_USD, METRIC_SETTING};
+pub(super) use super::run_result::{Change, METRIC_SETTING};
 use super::{Assumptions, rules};
 use crate::config::Environment;
 use crate::config::schema::PollerSpec;
@@ -20,7 +20,7 @@ const MAX_POLLERS: u64 = 2_000;
 
 fn run(env: &Environment, a: &Assumptions, p: &Params, arrivals: &[u64]) -> Report {
     let (o, runs) = super::range::run(p, arrivals, super::goal_of(env, a));
-    report::build(env, a, p, o, runs)
+    run_result::build(env, a, p, o, runs)
 }
 
 fn change(setting: &'static str, from: f64, to: f64, r: &Report) -> Change {
@@ -112,7 +112,7 @@ fn advise_counts(
 
 /// The changes for a run of these arrivals (a pipeline's later stage: the completions of the
 /// stage before it, as they were in the run advised on).
-pub fn advise_for(
+pub(super) fn advise_for(
     env: &Environment,
     a: &Assumptions,
     p: &Params,
@@ -185,12 +185,25 @@ pub fn advise_for(
             // metric for Fargate: only the count and the target are advised.
             advise_counts(&p.fleet, (min, max, target), &try_fleet, &mut out);
         }
+        Fleet::Lambda { .. } => advise_lambda(&p.fleet, &try_fleet, &mut out),
+    }
+    out
+}
+
+/// A function's changes: in standard mode the smallest maximum concurrency, or provisioned
+/// mode at AWS's least minimum; in provisioned mode a larger maximum or minimum.
+fn advise_lambda(
+    fleet: &Fleet,
+    try_fleet: &dyn Fn(Fleet) -> Option<Report>,
+    out: &mut Vec<Change>,
+) {
+    match fleet.clone() {
         Fleet::Lambda {
             max_concurrency,
             pollers: None,
             ..
         } => {
-            let f = p.fleet.clone();
+            let f = fleet.clone();
             let mut set = |m: u64| {
                 let mut g = f.clone();
                 if let Fleet::Lambda {
@@ -233,7 +246,7 @@ pub fn advise_for(
         Fleet::Lambda {
             pollers: Some(now), ..
         } => {
-            let f = p.fleet.clone();
+            let f = fleet.clone();
             let with = |minimum: u32, maximum: u32| {
                 let mut g = f.clone();
                 if let Fleet::Lambda { pollers, .. } = &mut g {
@@ -261,6 +274,6 @@ pub fn advise_for(
                 ));
             }
         }
+        _ => {}
     }
-    out
 }

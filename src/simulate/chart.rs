@@ -1,11 +1,11 @@
 //! The SVG chart of a run (plotters, its SVG backend only): the backlog and the oldest
 //! message's age above, the capacity below, one point per minute.
 
-use super::report::Report;
+use super::run_result::Report;
 use plotters::prelude::*;
 
 /// The chart of `r` as an SVG document.
-pub fn svg(name: &str, r: &Report) -> Result<String, String> {
+pub(super) fn svg(name: &str, r: &Report) -> Result<String, String> {
     let mut out = String::new();
     draw(&mut out, name, r).map_err(|e| e.to_string())?;
     Ok(out)

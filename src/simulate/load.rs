@@ -20,7 +20,7 @@ use std::path::Path;
 
 /// One term of a load.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Term {
+pub(super) enum Term {
     /// Messages per second, constant.
     Steady(f64),
     /// Messages per second on average, a Poisson process.
@@ -36,13 +36,13 @@ pub enum Term {
 
 /// The arrivals of a run: the sum of its terms.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Load {
-    pub spec: String,
-    pub terms: Vec<Term>,
+pub(crate) struct Load {
+    pub(super) spec: String,
+    pub(super) terms: Vec<Term>,
 }
 
 /// What the grammar accepts, for error messages.
-pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h; evenly spaced, which understates queueing), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (random arrivals, 50/s on average at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
+pub(super) const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h; evenly spaced, which understates queueing), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (random arrivals, 50/s on average at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> Error {
     Usage::Load {
@@ -77,7 +77,7 @@ fn rate(spec: &str, text: &str) -> Result<f64> {
 }
 
 /// Parses a `--load` value; `base` is where a relative `csv:` path is looked up.
-pub fn parse(spec: &str, base: &Path) -> Result<Load> {
+pub(crate) fn parse(spec: &str, base: &Path) -> Result<Load> {
     let mut terms = Vec::new();
     if spec.trim().is_empty() {
         return Err(bad(spec, "it is empty"));
@@ -171,10 +171,123 @@ fn read_csv(spec: &str, path: &Path) -> Result<Vec<(u64, u64)>> {
     Ok(rows)
 }
 
+/// Over what a run's cost is counted a day (`Load::period`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Period {
+    /// A daily curve: the run is the day.
+    Day,
+    /// A rate with no period of its own (`steady:`, `poisson:`, with or without a burst):
+    /// held all day, the fleet as over the run's second half for the rest of it.
+    Held,
+    /// Bursts or a CSV alone: the run, then the rest of the day at rest.
+    Once,
+    /// `--duration` given: that long, repeated through the day.
+    Given(u64),
+}
+
+impl Period {
+    /// How the day is counted, in words (the cost's `period`).
+    pub(super) fn words(self) -> String {
+        match self {
+            Period::Day => "a day of the daily curve".to_string(),
+            Period::Held => {
+                "a day of the load held, the fleet as over the run's second half for the rest of the day"
+                    .to_string()
+            }
+            Period::Once => "the load once, then the rest of the day at rest".to_string(),
+            Period::Given(d) => format!("the {d} s run (--duration) repeated through the day"),
+        }
+    }
+}
+
 impl Load {
+    /// Over what a day's cost is counted: `--duration` when given, else the load's own
+    /// period (a day for `daily:`; a rate held all day; bursts and CSVs once a day).
+    pub(super) fn period(&self, duration_given: Option<u64>) -> Period {
+        if let Some(d) = duration_given {
+            return Period::Given(d);
+        }
+        if self.terms.iter().any(|t| matches!(t, Term::Daily(_))) {
+            Period::Day
+        } else if self
+            .terms
+            .iter()
+            .any(|t| matches!(t, Term::Steady(_) | Term::Poisson(_)))
+        {
+            Period::Held
+        } else {
+            Period::Once
+        }
+    }
+
+    /// The busiest rate the load holds, messages a second: its steady and Poisson rates, and
+    /// a daily curve's peak; `None` for bursts and CSVs alone, which hold no rate.
+    pub(super) fn sustained_rate(&self) -> Option<f64> {
+        let mut rate = None;
+        for t in &self.terms {
+            if let Term::Steady(r) | Term::Poisson(r) | Term::Daily(r) = t {
+                rate = Some(rate.unwrap_or(0.0) + r);
+            }
+        }
+        rate
+    }
+
+    /// The same mean arrivals as random ones: `steady:` as `poisson:` at its rate; the
+    /// other terms are random already (`poisson:`, `daily:`) or arrive as given (a burst is
+    /// all at once; a CSV is a trace).
+    pub(super) fn randomised(&self) -> Load {
+        let terms: Vec<Term> = self
+            .terms
+            .iter()
+            .map(|t| match t {
+                Term::Steady(r) => Term::Poisson(*r),
+                other => other.clone(),
+            })
+            .collect();
+        Load {
+            spec: spec_of(&terms),
+            terms,
+        }
+    }
+
+    /// The load raised by `factor` (1.1: 10 % more): rates, bursts and a CSV's counts (a
+    /// count's fraction carried to the next).
+    pub(super) fn raised(&self, factor: f64) -> Load {
+        let terms: Vec<Term> = self
+            .terms
+            .iter()
+            .map(|t| match t {
+                Term::Steady(r) => Term::Steady(r * factor),
+                Term::Poisson(r) => Term::Poisson(r * factor),
+                Term::Daily(r) => Term::Daily(r * factor),
+                Term::Burst { count, at } => Term::Burst {
+                    count: (*count as f64 * factor).ceil() as u64,
+                    at: *at,
+                },
+                Term::Csv(rows) => {
+                    let mut carry = 0.0;
+                    Term::Csv(
+                        rows.iter()
+                            .map(|&(at, n)| {
+                                carry += n as f64 * factor;
+                                let whole = carry.floor();
+                                carry -= whole;
+                                (at, whole as u64)
+                            })
+                            .collect(),
+                    )
+                }
+            })
+            .collect();
+        Load {
+            spec: spec_of(&terms),
+            terms,
+        }
+    }
+
     /// The run's length when `--duration` is not given: an hour, a day for a daily curve,
     /// and at least 30 minutes past the last burst or CSV arrival.
-    pub fn default_duration(&self) -> u64 {
+    pub(super) fn default_duration(&self) -> u64 {
         let mut d = 3_600;
         for t in &self.terms {
             d = d.max(match t {
@@ -189,7 +302,7 @@ impl Load {
 
     /// Arrivals per second for `duration` seconds; `seed` draws the random terms (`poisson:`),
     /// each from its own stream.
-    pub fn arrivals(&self, duration: u64, seed: u64) -> Vec<u64> {
+    pub(super) fn arrivals(&self, duration: u64, seed: u64) -> Vec<u64> {
         let n = duration as usize;
         let mut out = vec![0u64; n];
         for (i, t) in self.terms.iter().enumerate() {
@@ -223,6 +336,22 @@ impl Load {
         }
         out
     }
+}
+
+/// A load's terms written back in the grammar (a CSV by its arrivals' count).
+fn spec_of(terms: &[Term]) -> String {
+    let rate = |r: &f64| format!("{}/s", (r * 1_000.0).round() / 1_000.0);
+    terms
+        .iter()
+        .map(|t| match t {
+            Term::Steady(r) => format!("steady:{}", rate(r)),
+            Term::Poisson(r) => format!("poisson:{}", rate(r)),
+            Term::Daily(r) => format!("daily:{}", rate(r)),
+            Term::Burst { count, at } => format!("burst:{count}@{at}s"),
+            Term::Csv(rows) => format!("csv:({} arrivals)", rows.iter().map(|r| r.1).sum::<u64>()),
+        })
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// The seed of the `index`-th term's arrivals: apart from the processing times' generator

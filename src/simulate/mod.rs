@@ -5,63 +5,83 @@
 //! - `load.rs`: the `--load` grammar (steady, poisson, burst, daily, csv) and the arrivals per second;
 //! - `rules.rs`: AWS's documented scaling rules, one function each, with the pages cited;
 //! - `model.rs`: the discrete-time model: the queue, the units of work and their messages,
-//!   driven second by second with the fleet's scaler;
+//!   driven second by second with the fleet's scaler; a fleet back at rest after the last
+//!   arrival is counted at once for the rest of the run;
 //! - `scalers/`: one scaler per kind (`ec2.rs`: the Auto Scaling group, its alarms, warm pool
 //!   and scale-in policy; `fargate.rs`: the ECS service under Application Auto Scaling;
 //!   `lambda.rs`: the event source mapping's pollers);
 //! - `range.rs`: the model run across the ranges of what AWS leaves unsaid, the worst run
 //!   reported;
-//! - `tune.rs`: `--tune`, the cheapest settings that meet the goal across the range;
+//! - `tune.rs`: `--tune`, the cheapest settings that meet the goal across the range and still
+//!   do under random arrivals and the load raised by `--margin`, costed over the day
+//!   (`tune/advice_tests.rs` takes its advice as a user would);
 //! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
 //!   each found by simulating;
-//! - `price.rs`: a small dated table of on-demand prices;
-//! - `report.rs`: a run's report (percentiles, cost, verdict), its text, sparklines and JSON;
+//! - `price.rs`: the on-demand prices of `prices.tsv` (each row naming its source; refreshed by
+//!   `scripts/prices` from AWS's public price list files, or taken from `--prices FILE`);
+//! - `run_result.rs`: a run's result (percentiles, cost, verdict) and its JSON;
+//! - `run_text.rs`: a run's text (timeline, sparklines, summary, advice);
+//! - `runs.rs`: the command's result, every environment's run or tuning, printed;
 //! - `chart.rs`: the SVG chart (plotters, SVG backend only);
-//! - `tests.rs`: one test per documented rule, and the model's behaviour end to end.
+//! - `tests.rs`: one test per documented rule, and the model's behaviour end to end;
+//!   `limits_tests.rs`: the limits beside the scaling (a function's timeout, its batching
+//!   window, partial batches, the visibility timeout) and the rest of a run at rest.
+//!
+//! What the rest of the crate uses is re-exported here; the modules are private.
 
-pub mod advice;
-pub mod chart;
-pub mod load;
-pub mod model;
-pub mod price;
-pub mod range;
-pub mod report;
-pub mod rules;
-pub mod runs;
-pub mod scalers;
-pub mod tune;
+mod advice;
+mod chart;
+mod load;
+mod model;
+mod price;
+mod range;
+mod rules;
+mod run_result;
+mod run_text;
+mod runs;
+mod scalers;
+mod tune;
 
 use crate::config::Environment;
 use crate::config::schema::{PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind};
 use crate::error::{Error, Result, Usage};
-pub use load::Load;
-pub use model::{Fleet, Params};
-pub use report::Report;
+pub(crate) use load::{Load, parse as parse_load};
+use model::{Fleet, Params};
+pub(crate) use price::use_file as use_prices;
+#[cfg(test)]
+pub(crate) use rules::scale_in_datapoint;
+use run_result::Report;
+#[cfg(test)]
+pub(crate) use runs::schema;
+pub(crate) use runs::{simulate_all, tune_all};
 
 /// What the stack file does not say about the work: the command line's assumptions.
 #[derive(Debug, Clone)]
-pub struct Assumptions {
-    pub load: Load,
+pub(crate) struct Assumptions {
+    pub(crate) load: Load,
     /// Seconds simulated; `None`: the load's default.
-    pub duration: Option<u64>,
+    pub(crate) duration: Option<u64>,
     /// Mean processing time; `None`: `scaling.seconds_per_message`.
-    pub seconds_per_message: Option<f64>,
-    pub spread: f64,
-    pub failure_rate: f64,
+    pub(crate) seconds_per_message: Option<f64>,
+    pub(crate) spread: f64,
+    pub(crate) failure_rate: f64,
     /// From launch to the worker reading the queue: an instance's boot and user data, or a
     /// task's image pull and start; `None`: the kind's default (`launch_time`).
-    pub launch_time: Option<u64>,
+    pub(crate) launch_time: Option<u64>,
     /// Messages one instance (or task) works on at once.
-    pub per_instance: u64,
-    pub seed: u64,
+    pub(crate) per_instance: u64,
+    pub(crate) seed: u64,
     /// The latency goal in seconds; `None`: `scaling.max_latency_seconds`.
-    pub max_latency: Option<f64>,
+    pub(crate) max_latency: Option<f64>,
+    /// The headroom asked of a fleet: `--tune` checks its choices under the load raised by
+    /// this share, and a run warns when its fleet settles with less (`--margin`, 0.1).
+    pub(crate) margin: f64,
 }
 
 impl Assumptions {
     /// Seconds from launch to the worker reading the queue for `kind`: `--launch-time`, else
     /// 90 s for an instance and 60 s for a task (both assumptions, docs/simulate.md).
-    pub fn launch_time(&self, kind: WorkerKind) -> u64 {
+    fn launch_time(&self, kind: WorkerKind) -> u64 {
         self.launch_time.unwrap_or(match kind {
             WorkerKind::Fargate => rules::FARGATE_TASK_START,
             WorkerKind::Ec2 | WorkerKind::Lambda => rules::EC2_LAUNCH,
@@ -72,7 +92,7 @@ impl Assumptions {
 /// The model's parameters for `env`: the values the templates render (target, min, max,
 /// warmup, scale from zero, visibility timeout, max receive count, the mapping's maximum
 /// concurrency and batch size) and the assumptions.
-pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
+fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
     let spec = &env.spec;
     let seconds_per_message = match a.seconds_per_message.or(spec.scaling.seconds_per_message) {
         Some(s) if s > 0.0 && s.is_finite() => s,
@@ -142,6 +162,8 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             pollers: w.lambda.provisioned_pollers,
             batch_size: w.lambda.batch_size.max(1).into(),
             memory_mb: w.lambda.memory_mb.into(),
+            timeout: w.lambda.timeout.0,
+            batching_window: w.lambda.batching_window.0,
         },
     };
     Ok(Params {
@@ -154,11 +176,23 @@ pub fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
         visibility_timeout: spec.queue.visibility_timeout.0,
         max_receive_count: spec.queue.max_receive_count.max(1) as u64,
         unknowns: rules::Unknowns::NOMINAL,
+        extends_visibility: extends_visibility(env),
     })
 }
 
+/// Whether the workers extend a message's visibility while they work on it: the reference
+/// worker does (a heartbeat of `ChangeMessageVisibility` every half visibility timeout,
+/// examples/worker/qfleet_worker.py), and it is what an EC2 fleet runs without `image` or
+/// `user_data`. A container image or user data runs a worker of the user's, which may not:
+/// the model takes the side that can lose the goal. A Lambda mapping's own visibility is
+/// the queue's, bounded by the function's timeout.
+fn extends_visibility(env: &Environment) -> bool {
+    let w = &env.spec.workers;
+    w.kind == WorkerKind::Ec2 && w.image.is_none() && w.user_data.is_none()
+}
+
 /// The model's scale-in for `scaling.scale_in`.
-pub fn scale_in_of(spec: &ScaleInSpec) -> model::ScaleIn {
+fn scale_in_of(spec: &ScaleInSpec) -> model::ScaleIn {
     match spec.policy {
         ScaleInPolicy::TargetTracking => model::ScaleIn::Tracking,
         ScaleInPolicy::Step => model::ScaleIn::Step {
@@ -175,7 +209,7 @@ pub fn scale_in_of(spec: &ScaleInSpec) -> model::ScaleIn {
 /// a spread of 0.2, the kind's launch time (90 s for an instance, 60 s for a task), one
 /// message per instance or task at a time). EC2 and Fargate workers; a Lambda function has
 /// no `scaling.expected_peak` of its own to check here.
-pub fn peak_warning(env: &Environment) -> Option<String> {
+pub(crate) fn peak_warning(env: &Environment) -> Option<String> {
     let peak = env.spec.scaling.expected_peak?;
     if env.spec.workers.kind == WorkerKind::Lambda {
         return None;
@@ -192,6 +226,7 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
         per_instance: 1,
         seed: 1,
         max_latency: None,
+        margin: tune::DEFAULT_MARGIN,
     };
     let r = simulate(env, &a).ok()?;
     if r.goal.met != Some(false) {
@@ -228,7 +263,7 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
 }
 
 /// The latency goal: `--max-latency`, else `scaling.max_latency_seconds`.
-pub fn goal_of(env: &Environment, a: &Assumptions) -> Option<f64> {
+fn goal_of(env: &Environment, a: &Assumptions) -> Option<f64> {
     a.max_latency.or(env.spec.scaling.max_latency_seconds)
 }
 
@@ -238,7 +273,7 @@ fn duration(a: &Assumptions) -> u64 {
 }
 
 /// Simulates `env` under the assumptions and reports the run.
-pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
+fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
     run_stage(env, a, &a.load.arrivals(duration(a), a.seed)).map(|(r, _)| r)
 }
 
@@ -248,36 +283,36 @@ fn run_stage(env: &Environment, a: &Assumptions, arrivals: &[u64]) -> Result<(Re
     let p = params(env, a)?;
     let (mut outcome, runs) = range::run(&p, arrivals, goal_of(env, a));
     let completions = std::mem::take(&mut outcome.completions);
-    let mut r = report::build(env, a, &p, outcome, runs);
+    let mut r = run_result::build(env, a, &p, outcome, runs);
     r.advice = advice::advise_for(env, a, &p, &r, arrivals);
     Ok((r, completions))
 }
 
 /// A pipeline's run: every stage's report, in order, and the end-to-end latency.
 #[derive(Debug, Clone)]
-pub struct Pipeline {
-    pub stages: Vec<Report>,
-    pub end_to_end: EndToEnd,
+struct Pipeline {
+    stages: Vec<Report>,
+    end_to_end: EndToEnd,
 }
 
 /// Upload to the last stage's processed.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct EndToEnd {
+struct EndToEnd {
     /// `None` when not estimated (`basis` says why).
-    pub latency: Option<report::Latency>,
+    latency: Option<run_result::Latency>,
     /// How it was estimated, or why it was not.
-    pub basis: String,
+    basis: String,
 }
 
 impl Pipeline {
     /// 3 when any stage misses its goal, 0 when every stage meets its own (or has none).
-    pub fn exit_code(&self) -> crate::error::Exit {
+    fn exit_code(&self) -> crate::error::Exit {
         crate::output::envelope::combined_exit_code(self.stages.iter().map(Report::exit_code))
     }
 
     /// The stage that misses its goal by most (its slowest message, or the oldest left at the
     /// end, against its goal), else the one nearest to its goal.
-    pub fn worst(&self) -> &Report {
+    fn worst(&self) -> &Report {
         let score = |r: &Report| {
             let slowest = r.latency.max.unwrap_or(0).max(if r.unfinished > 0 {
                 r.oldest_unfinished_seconds
@@ -300,7 +335,7 @@ impl Pipeline {
 /// The next stage's arrivals: a message done during second `s` (it never waits past `s + 1`)
 /// is in the next stage's queue at `s + 1`, the S3 event or the message sent taken as
 /// immediate. Messages done in the run's last second reach the next stage after the run.
-pub fn next_arrivals(completions: &[u64]) -> Vec<u64> {
+fn next_arrivals(completions: &[u64]) -> Vec<u64> {
     let mut next = vec![0; completions.len()];
     for (s, &n) in completions.iter().enumerate() {
         if let Some(slot) = next.get_mut(s + 1) {
@@ -313,7 +348,7 @@ pub fn next_arrivals(completions: &[u64]) -> Vec<u64> {
 /// End-to-end latencies, first in, first out: the n-th message done by the last stage is
 /// taken as the n-th upload (the model counts messages per second, not their identities).
 /// Indexed by seconds, as `Outcome::latency`.
-pub fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
+fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
     let mut latency: Vec<u64> = Vec::new();
     let mut up = uploads.iter().copied().enumerate().filter(|&(_, n)| n > 0);
     let (mut at, mut left) = (0usize, 0u64);
@@ -343,7 +378,7 @@ pub fn first_in_first_out(uploads: &[u64], done: &[u64]) -> Vec<u64> {
 /// completions of the stage before it (`next_arrivals`), each with its own
 /// `scaling.seconds_per_message` and judged against its own `scaling.max_latency_seconds`
 /// (`--seconds-per-message` and `--max-latency` for a stage that sets none).
-pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline> {
+fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline> {
     let stages = env.stages();
     // The flags fill what a stage's file does not say (a Lambda stage has no `scaling`); they
     // never override a stage's own value, and one that no stage would take is refused.
@@ -417,7 +452,7 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
             ..Default::default()
         };
         EndToEnd {
-            latency: Some(report::Latency {
+            latency: Some(run_result::Latency {
                 p50: o.percentile(50.0),
                 p95: o.percentile(95.0),
                 p99: o.percentile(99.0),
@@ -432,5 +467,7 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
     })
 }
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 use super::rules;
 use super::scalers::fargate::{self, Fargate};
 use super::scalers::lambda::Lambda;
-pub use super::scalers::{ScaleIn, WarmPool};
+pub(super) use super::scalers::{ScaleIn, WarmPool};
 use super::scalers::{
     Scaler, Seen,
     ec2::{self, Ec2},
@@ -18,11 +18,11 @@ use crate::config::schema::PollerSpec;
 use std::collections::VecDeque;
 
 /// Sub-steps of a second in which workers pick up messages.
-pub const TICKS: u64 = 10;
+pub(super) const TICKS: u64 = 10;
 
 /// What consumes the queue, with the settings the templates render.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fleet {
+pub(super) enum Fleet {
     Ec2 {
         min: u64,
         max: u64,
@@ -77,122 +77,162 @@ pub enum Fleet {
         /// Messages per invocation (BatchSize).
         batch_size: u64,
         memory_mb: u64,
+        /// The function's timeout, seconds (`workers.lambda.timeout`): a batch whose work
+        /// runs longer is cut off there and every message of it returns to the queue.
+        timeout: u64,
+        /// The mapping's `MaximumBatchingWindowInSeconds` (`workers.lambda.batching_window`):
+        /// a batch short of `batch_size` waits up to this long for more messages.
+        batching_window: u64,
     },
 }
 
 impl Fleet {
     /// An Auto Scaling group or an ECS service: a count of workers scaled on the backlog per
     /// worker (not a Lambda mapping).
-    pub fn is_group(&self) -> bool {
+    pub(super) fn is_group(&self) -> bool {
         !matches!(self, Fleet::Lambda { .. })
     }
 }
 
 /// Everything a run depends on.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Params {
-    pub fleet: Fleet,
+pub(super) struct Params {
+    pub(super) fleet: Fleet,
     /// Seconds simulated.
-    pub duration: u64,
+    pub(super) duration: u64,
     /// Mean processing time of one message.
-    pub seconds_per_message: f64,
+    pub(super) seconds_per_message: f64,
     /// Processing times are uniform in mean × (1 ± spread).
-    pub spread: f64,
+    pub(super) spread: f64,
     /// Share of processing attempts that fail (the message is not deleted).
-    pub failure_rate: f64,
-    pub seed: u64,
-    pub visibility_timeout: u64,
-    pub max_receive_count: u64,
+    pub(super) failure_rate: f64,
+    pub(super) seed: u64,
+    pub(super) visibility_timeout: u64,
+    pub(super) max_receive_count: u64,
     /// What AWS documents no number for (a point of their ranges).
-    pub unknowns: rules::Unknowns,
+    pub(super) unknowns: rules::Unknowns,
+    /// The workers extend a message's visibility while they work on it (the reference
+    /// worker's heartbeat); `false`: a receive that outlasts the visibility timeout leaves the
+    /// message to come back while it is still being processed.
+    pub(super) extends_visibility: bool,
 }
 
 /// One minute of the timeline, as of its end.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub struct Minute {
-    pub minute: u64,
-    pub arrived: u64,
-    pub processed: u64,
-    pub dead_lettered: u64,
+pub(super) struct Minute {
+    pub(super) minute: u64,
+    pub(super) arrived: u64,
+    pub(super) processed: u64,
+    pub(super) dead_lettered: u64,
     /// Messages visible in the queue.
-    pub backlog: u64,
+    pub(super) backlog: u64,
     /// Messages received and not yet deleted or returned.
-    pub in_flight: u64,
+    pub(super) in_flight: u64,
     /// The oldest visible message's age, seconds (0 when none waits).
-    pub oldest_age: u64,
+    pub(super) oldest_age: u64,
     /// EC2: instances in service; Fargate: tasks running; Lambda: concurrent invocations
     /// running.
-    pub in_service: u64,
+    pub(super) in_service: u64,
     /// EC2: instances launched and not yet in service; Fargate: tasks placed and not yet
     /// running; Lambda: 0.
-    pub launching: u64,
+    pub(super) launching: u64,
     /// EC2: the group's desired capacity; Fargate: the service's desired count; Lambda: the
     /// concurrency the mapping allows.
-    pub capacity: u64,
+    pub(super) capacity: u64,
 }
 
 /// A run's result.
 #[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    pub minutes: Vec<Minute>,
+pub(super) struct Outcome {
+    pub(super) minutes: Vec<Minute>,
     /// Processed messages by upload-to-processed latency in whole seconds (rounded up).
-    pub latency: Vec<u64>,
-    pub arrived: u64,
-    pub processed: u64,
+    pub(super) latency: Vec<u64>,
+    pub(super) arrived: u64,
+    pub(super) processed: u64,
     /// Messages processed per second of the run, by the second their processing ended (a
     /// pipeline's next stage gets them as its arrivals).
-    pub completions: Vec<u64>,
-    pub dead_lettered: u64,
+    pub(super) completions: Vec<u64>,
+    pub(super) dead_lettered: u64,
     /// Messages not processed when the run ended (visible, in flight or to be retried).
-    pub unfinished: u64,
+    pub(super) unfinished: u64,
     /// The oldest of those, seconds (0 when none).
-    pub oldest_unfinished_age: u64,
+    pub(super) oldest_unfinished_age: u64,
     /// Those messages by their age at the end in whole seconds (as `latency`): they are
     /// apart from `latency`, which counts processed messages only.
-    pub unfinished_ages: Vec<u64>,
+    pub(super) unfinished_ages: Vec<u64>,
     /// EC2: seconds of instances launched and not terminated, summed; Fargate: of tasks
     /// placed (starting or running) and not stopped.
-    pub instance_seconds: f64,
+    pub(super) instance_seconds: f64,
     /// Lambda: seconds of invocations running, summed.
-    pub invocation_seconds: f64,
+    pub(super) invocation_seconds: f64,
     /// Lambda: invocations started.
-    pub invocations: u64,
+    pub(super) invocations: u64,
     /// Highest number of instances (EC2) or allowed concurrency (Lambda) reached.
-    pub peak_capacity: u64,
+    pub(super) peak_capacity: u64,
     /// When the fleet had caught up after its first scale-out (the second at which, the
     /// capacity asked for in service, no message was visible); `Some(0)` when it never
     /// scaled out; `None` when it never caught up.
-    pub settled_at: Option<u64>,
+    pub(super) settled_at: Option<u64>,
     /// The latencies (as `latency`) and unfinished ages (as `unfinished_ages`) of the
     /// messages that arrived from `settled_at` on: the load held, the cold start apart.
-    pub settled_latency: Vec<u64>,
-    pub settled_unfinished: Vec<u64>,
+    pub(super) settled_latency: Vec<u64>,
+    pub(super) settled_unfinished: Vec<u64>,
+    /// Lambda: invocations cut off by the function's timeout, and the messages they held
+    /// (all returned to the queue).
+    pub(super) timed_out_invocations: u64,
+    pub(super) timed_out_messages: u64,
+    /// EC2 and Fargate: receives that outlasted the visibility timeout with a worker that
+    /// does not extend it: the message came back while still being processed.
+    pub(super) outlasted_visibility: u64,
+    /// The billed workers at the run's end (EC2 instances, Fargate tasks).
+    pub(super) billed_at_end: u64,
+    /// The billed workers on average over the run's second half.
+    pub(super) billed_second_half: f64,
+    /// The run stopped once it had missed the goal it was given for sure (`run_until`): its
+    /// figures are partial, and it did not meet that goal.
+    pub(super) missed_early: bool,
+    /// Lambda: tenths of a second in which a poller had room and messages were visible, but
+    /// it waited for a fuller batch (the batching window).
+    pub(super) window_waits: u64,
+    /// The second from which the fleet was at rest at its minimum, the queue empty and no
+    /// message to come: the rest of the run is counted in closed form, not stepped through
+    /// (`None`: stepped to the end).
+    pub(super) at_rest_from: Option<u64>,
 }
 
 impl Outcome {
     /// The latency at percentile `p` (0–100], nearest rank; `None` when nothing was processed.
-    pub fn percentile(&self, p: f64) -> Option<u64> {
+    pub(super) fn percentile(&self, p: f64) -> Option<u64> {
         nearest_rank(&self.latency, p)
     }
 
     /// The unfinished messages' age at the end at percentile `p`; `None` when none is left.
-    pub fn unfinished_age(&self, p: f64) -> Option<u64> {
+    pub(super) fn unfinished_age(&self, p: f64) -> Option<u64> {
         nearest_rank(&self.unfinished_ages, p)
     }
 
-    pub fn max_latency(&self) -> Option<u64> {
+    pub(super) fn max_latency(&self) -> Option<u64> {
         self.latency.iter().rposition(|&n| n > 0).map(|i| i as u64)
     }
 
     /// The latency at percentile `p` of every message that arrived, processed or not: an
     /// unfinished message counts at its age at the end (a lower bound of its latency).
-    pub fn percentile_all(&self, p: f64) -> Option<u64> {
+    pub(super) fn percentile_all(&self, p: f64) -> Option<u64> {
         nearest_rank(&merged(&self.latency, &self.unfinished_ages), p)
+    }
+
+    /// Whether the message at percentile `p` of all that arrived was dead-lettered: more
+    /// than the rest of the messages went to the dead-letter queue, never processed (a
+    /// message dead-lettered is not a message on time, whatever its goal).
+    pub(super) fn never_at(&self, p: f64) -> bool {
+        let counted = self.latency.iter().sum::<u64>() + self.unfinished;
+        let total = counted + self.dead_lettered;
+        total > 0 && ((p / 100.0) * total as f64).ceil() as u64 > counted
     }
 
     /// As `percentile_all`, over the messages that arrived once the fleet had caught up
     /// after its first scale-out; `None` when it never did (or nothing arrived since).
-    pub fn settled_percentile(&self, p: f64) -> Option<u64> {
+    pub(super) fn settled_percentile(&self, p: f64) -> Option<u64> {
         self.settled_at?;
         nearest_rank(&merged(&self.settled_latency, &self.settled_unfinished), p)
     }
@@ -211,7 +251,7 @@ fn merged(a: &[u64], b: &[u64]) -> Vec<u64> {
 
 /// The value at percentile `p` (0–100], nearest rank, of counts indexed by whole seconds;
 /// `None` when they are all 0.
-pub fn nearest_rank(counts: &[u64], p: f64) -> Option<u64> {
+pub(super) fn nearest_rank(counts: &[u64], p: f64) -> Option<u64> {
     let total: u64 = counts.iter().sum();
     if total == 0 {
         return None;
@@ -281,6 +321,11 @@ impl Queue {
         while self.again.front().is_some_and(|c| c.count == 0) {
             self.again.pop_front();
         }
+    }
+
+    /// Nothing visible and nothing waiting out a visibility timeout.
+    fn is_empty(&self) -> bool {
+        self.visible == 0 && self.hidden.is_empty()
     }
 
     fn oldest(&self) -> Option<u64> {
@@ -415,7 +460,33 @@ pub(super) fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
 
 /// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run):
 /// the fleet's kind picks its scaler once, and the loop drives it.
-pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
+#[cfg(test)]
+pub(super) fn run(p: &Params, arrivals: &[u64]) -> Outcome {
+    run_until(p, arrivals, None)
+}
+
+/// A goal a run may stop at once missed: more than `allowed` messages known to be over
+/// `goal_secs` (processed over it, dead-lettered, or still waiting and already older).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Missed {
+    pub(super) goal_secs: u64,
+    pub(super) allowed: u64,
+}
+
+impl Missed {
+    /// For a goal in seconds: 99 % of the messages that arrive within the run within it.
+    pub(super) fn of(goal: f64, arrivals: &[u64], duration: u64) -> Missed {
+        let total: u64 = arrivals.iter().take(duration as usize).sum();
+        Missed {
+            goal_secs: goal.max(0.0).floor() as u64,
+            allowed: total - ((0.99 * total as f64).ceil() as u64).min(total),
+        }
+    }
+}
+
+/// As [`run`], stopping at the end of the first minute at which the run has missed `missed`
+/// for sure (`Outcome::missed_early`): a search for what meets a goal needs no more of it.
+pub(super) fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcome {
     match p.fleet {
         Fleet::Ec2 {
             min,
@@ -444,7 +515,12 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                 scale_in,
             };
             let longest = p.seconds_per_message * (1.0 + p.spread);
-            drive(p, arrivals, Ec2::new(settings, longest, &p.unknowns))
+            drive(
+                p,
+                arrivals,
+                missed,
+                Ec2::new(settings, longest, &p.unknowns),
+            )
         }
         Fleet::Fargate {
             min,
@@ -471,16 +547,17 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
                 counts_in_flight,
                 scale_in,
             };
-            drive(p, arrivals, Fargate::new(settings, &p.unknowns))
+            drive(p, arrivals, missed, Fargate::new(settings, &p.unknowns))
         }
         Fleet::Lambda {
             max_concurrency,
             pollers,
             batch_size,
-            memory_mb: _,
+            ..
         } => drive(
             p,
             arrivals,
+            missed,
             Lambda::new(max_concurrency, pollers, batch_size),
         ),
     }
@@ -489,7 +566,12 @@ pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
 /// The run, second by second: messages reappear after their visibility timeout or are
 /// dead-lettered, arrive, are handed out to the units of work the scaler opens (tenths of a
 /// second), and at the second's end the scaler reads its metrics and scales.
-fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
+fn drive<S: Scaler>(
+    p: &Params,
+    arrivals: &[u64],
+    missed: Option<Missed>,
+    mut scaler: S,
+) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(p.seed);
     let mut out = Outcome {
         completions: vec![0; p.duration as usize],
@@ -504,8 +586,20 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
         visible: 0,
     };
     let mut minute = Minute::default();
+    // After the last arrival, a fleet back at rest stays there: the rest is closed form.
+    let last_arrival = arrivals
+        .iter()
+        .take(p.duration as usize)
+        .rposition(|&n| n > 0)
+        .map_or(0, |i| i as u64 + 1);
 
+    // The billed workers over the run's second half: what a held load keeps for the day.
+    let half = p.duration / 2;
+    let mut billed_at_half: Option<f64> = None;
     for s in 0..p.duration {
+        if s == half {
+            billed_at_half = Some(out.instance_seconds);
+        }
         scaler.start_second(s);
         let now_tick = s * TICKS;
         reappear(&mut q, now_tick, p.max_receive_count, &mut out, &mut minute);
@@ -522,6 +616,10 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
             minute.processed += done;
             let free = slots.saturating_sub(work.busy);
             if free == 0 || q.visible == 0 {
+                continue;
+            }
+            if draw.gathering(&q, now_tick + k) {
+                out.window_waits += 1;
                 continue;
             }
             work.hand_out(now_tick + k, free, &draw, &mut q, &mut rng, &mut out);
@@ -543,8 +641,34 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
             &mut minute,
             &mut out,
         );
+        let t = s + 1;
+        if let Some(m) = missed
+            && t.is_multiple_of(rules::PERIOD)
+            && known_over(&out, &q, t, m.goal_secs) > m.allowed
+        {
+            out.missed_early = true;
+            break;
+        }
+        if t.is_multiple_of(rules::PERIOD)
+            && t >= last_arrival
+            && t < p.duration
+            && q.is_empty()
+            && work.busy == 0
+            && shortcut_allowed()
+            && scaler.at_rest(t)
+        {
+            if billed_at_half.is_none() {
+                let billed = scaler.billed().unwrap_or(0) as f64;
+                billed_at_half = Some(out.instance_seconds + billed * (half - t) as f64);
+            }
+            rest_of_run(t, p.duration, &scaler, &mut out);
+            break;
+        }
     }
     out.peak_capacity = scaler.peak();
+    out.billed_at_end = scaler.billed().unwrap_or(0);
+    out.billed_second_half =
+        (out.instance_seconds - billed_at_half.unwrap_or(0.0)) / (p.duration - half).max(1) as f64;
     unfinished(&mut out, &q, std::mem::take(&mut work.late), draw.run_end);
     if !scaler.scaled_out() {
         out.settled_at = Some(0);
@@ -557,6 +681,70 @@ fn drive<S: Scaler>(p: &Params, arrivals: &[u64], mut scaler: S) -> Outcome {
         .rposition(|&n| n > 0)
         .map_or(0, |i| i as u64);
     out
+}
+
+/// The messages known at `t` to be over a goal of `goal_secs`: processed over it,
+/// dead-lettered, or still visible or waiting out a visibility timeout and already older
+/// (their latency can only be longer).
+fn known_over(out: &Outcome, q: &Queue, t: u64, goal_secs: u64) -> u64 {
+    let processed: u64 = out
+        .latency
+        .get(goal_secs as usize + 1..)
+        .map_or(0, |l| l.iter().sum());
+    let oldest_ok = (t * TICKS).saturating_sub(goal_secs * TICKS);
+    let old = |c: &Cohort| if c.arrival < oldest_ok { c.count } else { 0 };
+    let waiting: u64 = q
+        .fresh
+        .iter()
+        .take_while(|c| c.arrival < oldest_ok)
+        .map(old)
+        .sum::<u64>()
+        + q.again.iter().map(old).sum::<u64>()
+        + q.hidden.iter().map(|h| old(&h.cohort)).sum::<u64>();
+    processed + out.dead_lettered + waiting
+}
+
+/// From `t` (a minute's end) to the end of the run the fleet stays at rest, the queue empty
+/// and no message to come: every second would bill the same workers, every minute's row be
+/// the same and nothing be processed, so they are counted at once (the run is the same as
+/// stepped through, a test compares both). Whether it settled after its first scale-out is
+/// decided in the next second, as the loop would.
+fn rest_of_run<S: Scaler>(t: u64, duration: u64, scaler: &S, out: &mut Outcome) {
+    out.at_rest_from = Some(t);
+    if scaler.scaled_out() && out.settled_at.is_none() && scaler.caught_up() {
+        out.settled_at = Some(t + 1);
+    }
+    if let Some(billed) = scaler.billed() {
+        out.instance_seconds += (billed * (duration - t)) as f64;
+    }
+    let row = scaler.resting_row();
+    for minute in (t / rules::PERIOD + 1)..=(duration / rules::PERIOD) {
+        out.minutes.push(Minute {
+            minute,
+            in_service: row.in_service,
+            launching: row.launching,
+            capacity: row.capacity,
+            ..Minute::default()
+        });
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests step through the rest of a run to compare it with the closed form.
+    pub(super) static STEP_THROUGH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a run at rest may be counted in closed form.
+fn shortcut_allowed() -> bool {
+    #[cfg(test)]
+    {
+        !STEP_THROUGH.with(std::cell::Cell::get)
+    }
+    #[cfg(not(test))]
+    {
+        true
+    }
 }
 
 /// The end of the second before `t`: at the end of a minute, the timeline row; the scaler's
@@ -629,6 +817,15 @@ struct Draw {
     /// The visibility timeout and the run's end, ticks.
     vt: u64,
     run_end: u64,
+    /// Lambda: the function's timeout, ticks: a unit of work longer than it is cut off and
+    /// its messages return to the queue.
+    timeout: Option<u64>,
+    /// Lambda: the batching window, ticks: a batch short of `batch` waits until the oldest
+    /// visible message has waited this long (0: none).
+    window: u64,
+    /// EC2 and Fargate with workers that do not extend a message's visibility: a receive
+    /// that outlasts the visibility timeout does not delete its message.
+    outlasts: bool,
     /// Many single messages taken in one tick from one cohort, with no failure drawn: their
     /// tick counts drawn at once, as one multinomial over the few counts they can take
     /// (`TickCounts`): the distribution of one-by-one draws (exact binomials for few
@@ -640,18 +837,49 @@ struct Draw {
 impl Draw {
     fn of(p: &Params, batch: u64, invocations: bool) -> Draw {
         let mean_ticks = p.seconds_per_message * TICKS as f64;
+        let (timeout, window) = match p.fleet {
+            Fleet::Lambda {
+                timeout,
+                batching_window,
+                ..
+            } => (Some(timeout * TICKS), batching_window * TICKS),
+            _ => (None, 0),
+        };
+        let vt = p.visibility_timeout * TICKS;
+        let outlasts = p.fleet.is_group() && !p.extends_visibility;
+        // The longest a unit of work can take: one that never reaches a limit has no need
+        // to be checked against it, and may draw its tick counts at once.
+        let longest = (mean_ticks * (1.0 + p.spread) * batch as f64).ceil() as u64 + 1;
+        let limited = timeout.is_some_and(|t| longest > t) || (outlasts && longest > vt);
         Draw {
             batch,
             invocations,
             mean_ticks,
             spread: p.spread,
             failure_rate: p.failure_rate,
-            vt: p.visibility_timeout * TICKS,
+            vt,
             run_end: p.duration * TICKS,
-            counts: (batch == 1 && p.failure_rate == 0.0)
+            timeout,
+            window,
+            outlasts,
+            counts: (batch == 1 && p.failure_rate == 0.0 && !limited)
                 .then(|| TickCounts::new(mean_ticks, p.spread))
                 .flatten(),
         }
+    }
+
+    /// A Lambda mapping with a batching window still gathers at `tick`: fewer than a batch
+    /// visible, and the oldest has waited less than the window. "The maximum amount of time,
+    /// in seconds, that Lambda spends gathering records before invoking the function"
+    /// (Lambda API Reference, `CreateEventSourceMapping`, MaximumBatchingWindowInSeconds,
+    /// <https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html>);
+    /// the model waits the whole window, its longest, so that what it says holds for
+    /// any shorter gathering.
+    fn gathering(&self, q: &Queue, tick: u64) -> bool {
+        self.window > 0
+            && q.visible < self.batch
+            && q.oldest()
+                .is_some_and(|arrival| tick - arrival < self.window)
     }
 }
 
@@ -664,8 +892,10 @@ struct Work {
     held: Vec<u64>,
     in_flight: u64,
     busy: u64,
-    /// The batches one unit of work takes in a tick: (cohort received, of it failed).
+    /// The batches one unit of work takes in a tick: (cohort received, of it failed), and
+    /// how many batches (invocations, for Lambda) they make.
     parts: Vec<(Cohort, u64)>,
+    batches: u64,
     /// Messages whose processing ends after the run: unfinished, by arrival.
     late: Vec<(u64, u64)>,
 }
@@ -685,6 +915,7 @@ impl Work {
             in_flight: 0,
             busy: 0,
             parts: Vec::new(),
+            batches: 0,
             late: Vec::new(),
         }
     }
@@ -760,11 +991,20 @@ impl Work {
     /// run's seeded generator; returns the unit's work in ticks.
     fn take_batches(&mut self, draw: &Draw, q: &mut Queue, rng: &mut fastrand::Rng) -> f64 {
         self.parts.clear();
+        self.batches = 0;
         let mut work = 0.0f64;
-        while q.visible > 0 && (self.parts.is_empty() || work < 1.0) {
+        // Messages still to take for the current batch: a batch spans cohorts only with a
+        // batching window (the mapping gathers); without one it is what one poll finds.
+        let mut room = 0u64;
+        while q.visible > 0 && (room > 0 || self.parts.is_empty() || work < 1.0) {
             q.pop_empty();
             let Some(c) = q.front() else { break };
-            let m = draw.batch.min(c.count);
+            if room == 0 {
+                self.batches += 1;
+                room = draw.batch;
+            }
+            let m = room.min(c.count);
+            room = if draw.window > 0 { room - m } else { 0 };
             c.count -= m;
             let (arrival, receives) = (c.arrival, c.receives + 1);
             q.visible -= m;
@@ -809,19 +1049,48 @@ impl Work {
         // which x86-64's baseline has no instruction for: an eighth of a run.)
         let whole = work as u64;
         let fraction = work - whole as f64;
-        let ticks = (whole + u64::from(fraction > 0.0 && rng.f64() < fraction)).max(1);
+        let mut ticks = (whole + u64::from(fraction > 0.0 && rng.f64() < fraction)).max(1);
+        // A batch that cannot finish within the function's timeout is cut off there: the
+        // function returns nothing, so the whole batch fails, partial batch responses or not
+        // ("If your function throws an exception, the entire batch is considered a complete
+        // failure"; "all messages in that batch return to the queue. After the visibility
+        // timeout, the messages become visible to Lambda again": Lambda Developer Guide,
+        // "Handling errors for an SQS event source in Lambda",
+        // <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>, and
+        // "Creating and configuring an Amazon SQS event source mapping",
+        // <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html>).
+        let timed_out = draw.timeout.is_some_and(|t| ticks > t);
+        if let Some(t) = draw.timeout.filter(|_| timed_out) {
+            ticks = t;
+            out.timed_out_invocations += self.batches;
+        }
+        // A worker that does not extend the message's visibility and works past the visibility
+        // timeout: the message is visible again, received again, and the first receipt handle
+        // no longer deletes it for sure ("You must provide the most recently received receipt
+        // handle when you request to delete the message (otherwise, the request succeeds, but
+        // the message might not be deleted)": SQS Developer Guide, "Amazon SQS visibility
+        // timeout", <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html>).
+        // "Might not": the model takes the side that can lose the goal, not deleted.
+        let outlasted = draw.outlasts && ticks > draw.vt;
         let end = tick + ticks;
         let j = (end as usize) & self.mask;
         self.busy += 1;
         self.freed[j] += 1;
         if draw.invocations {
-            out.invocations += self.parts.len() as u64;
+            out.invocations += self.batches;
             out.invocation_seconds += ticks as f64 / TICKS as f64;
         }
         for &(cohort, failed) in &self.parts {
             let m = cohort.count;
             self.in_flight += m;
             self.held[j] += m;
+            let failed = if timed_out || outlasted { m } else { failed };
+            if timed_out {
+                out.timed_out_messages += m;
+            }
+            if outlasted {
+                out.outlasted_visibility += m;
+            }
             let ok = m - failed;
             if ok > 0 {
                 self.done[j] += ok;

@@ -1,93 +1,307 @@
-//! A small, dated table of on-demand prices: enough to put a figure on a simulated run, not a
-//! bill. A type or region the table does not hold has no price (`None`), never zero.
+//! On-demand prices, enough to put a figure on a simulated run, not a bill: the table
+//! `prices.tsv` beside this file, written by `scripts/prices` from AWS's public price list
+//! files, each row naming its source. A type, size or region the table does not hold has no
+//! price (`None`), never zero: the run says so, and `--tune` then ranks by the resources used.
 
-/// Where the figures come from and when they were taken.
-pub const SOURCE: &str = "AWS public on-demand list prices (EC2: Linux, shared tenancy, https://aws.amazon.com/ec2/pricing/on-demand/; Lambda: x86, first tier, https://aws.amazon.com/lambda/pricing/), as of 2024-12";
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-/// Where the Fargate figures come from and when they were taken.
-pub const FARGATE_SOURCE: &str = "AWS Fargate on-demand list prices (Linux/x86 and Linux/ARM, per vCPU-hour and GB-hour, https://aws.amazon.com/fargate/pricing/), us-east-1 only, as of 2026-11";
+/// The table, as `scripts/prices` writes it.
+const TABLE: &str = include_str!("prices.tsv");
 
-/// USD per instance-hour, by region and instance type.
-const EC2: &[(&str, &str, f64)] = &[
-    ("us-east-1", "t3.nano", 0.0052),
-    ("us-east-1", "t3.micro", 0.0104),
-    ("us-east-1", "t3.small", 0.0208),
-    ("us-east-1", "t3.medium", 0.0416),
-    ("us-east-1", "t3.large", 0.0832),
-    ("us-east-1", "t4g.micro", 0.0084),
-    ("us-east-1", "t4g.small", 0.0168),
-    ("us-east-1", "m5.large", 0.096),
-    ("us-east-1", "c5.large", 0.085),
-    ("us-east-1", "m6i.large", 0.096),
-    ("us-east-1", "c6i.large", 0.085),
-    ("us-east-1", "m6g.large", 0.077),
-    ("us-east-1", "c6g.large", 0.068),
-    ("us-east-1", "m7g.large", 0.0816),
-    ("us-east-1", "c7g.large", 0.0725),
-    ("us-east-1", "m7i.large", 0.1008),
-    ("us-east-1", "c7i.large", 0.08925),
-    ("us-east-1", "c7i.xlarge", 0.1785),
-    ("eu-west-1", "t3.nano", 0.0057),
-    ("eu-west-1", "t3.micro", 0.0114),
-    ("eu-west-1", "t3.small", 0.0228),
-    ("eu-west-1", "t3.medium", 0.0456),
-    ("eu-west-1", "t3.large", 0.0912),
-    ("eu-west-1", "t4g.micro", 0.0092),
-    ("eu-west-1", "t4g.small", 0.0184),
-    ("eu-west-1", "m5.large", 0.107),
-    ("eu-west-1", "c5.large", 0.096),
-    ("eu-west-1", "m6i.large", 0.107),
-    ("eu-west-1", "c6i.large", 0.096),
-    ("eu-west-1", "m6g.large", 0.086),
-    ("eu-west-1", "c6g.large", 0.077),
-    ("eu-central-1", "t3.micro", 0.012),
-    ("eu-central-1", "t3.small", 0.024),
-    ("eu-central-1", "t3.medium", 0.048),
-    ("eu-central-1", "t3.large", 0.096),
-    ("eu-central-1", "m5.large", 0.115),
-    ("eu-central-1", "c5.large", 0.097),
-    ("eu-central-1", "m6i.large", 0.115),
-    ("eu-central-1", "c6i.large", 0.097),
-];
+/// One price: USD per unit, and for an instance type its vCPUs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Row {
+    usd: f64,
+    vcpus: Option<u32>,
+    source: usize,
+}
 
-/// Lambda (x86): USD per GB-second and per million requests, the same in the regions above.
-const LAMBDA_REGIONS: &[&str] = &["us-east-1", "eu-west-1", "eu-central-1"];
-pub const LAMBDA_GB_SECOND: f64 = 0.000_016_666_7;
-pub const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
+/// The table read: (kind, region, key, unit) to its row, and the sources by index.
+struct Table {
+    rows: HashMap<(String, String, String, String), Row>,
+    sources: Vec<(String, String)>,
+}
+
+/// Reads the table; a line it cannot read is left out (a price missing, never a wrong one).
+fn parse(text: &str) -> Table {
+    let mut sources: Vec<(String, String)> = Vec::new();
+    let mut rows = HashMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# source\t") {
+            if let Some((id, what)) = rest.split_once('\t') {
+                sources.push((id.to_string(), what.to_string()));
+            }
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = line.split('\t').collect();
+        let [kind, region, key, usd, unit, vcpus, source] = cells[..] else {
+            continue;
+        };
+        let (Ok(usd), Some(source)) = (
+            usd.parse::<f64>(),
+            sources.iter().position(|(id, _)| id == source),
+        ) else {
+            continue;
+        };
+        if !(usd.is_finite() && usd >= 0.0) {
+            continue;
+        }
+        rows.insert(
+            (kind.into(), region.into(), key.into(), unit.into()),
+            Row {
+                usd,
+                vcpus: vcpus.parse().ok(),
+                source,
+            },
+        );
+    }
+    Table { rows, sources }
+}
+
+static TABLE_READ: OnceLock<Table> = OnceLock::new();
+
+fn table() -> &'static Table {
+    TABLE_READ.get_or_init(|| parse(TABLE))
+}
+
+/// Prices from a table `scripts/prices` wrote (`--prices FILE`), instead of the one built in,
+/// for the rest of the command: the number of prices read, or why none could be.
+pub(crate) fn use_file(path: &std::path::Path) -> std::result::Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let t = parse(&text);
+    if t.rows.is_empty() {
+        return Err("no price in it: a table as scripts/prices writes it (tab-separated kind, region, key, usd, unit, vcpus, source, under `# source` lines)".to_string());
+    }
+    let n = t.rows.len();
+    TABLE_READ
+        .set(t)
+        .map_err(|_| "the prices were read already".to_string())?;
+    Ok(n)
+}
+
+fn row(kind: &str, region: &str, key: &str, unit: &str) -> Option<Row> {
+    table()
+        .rows
+        .get(&(kind.into(), region.into(), key.into(), unit.into()))
+        .copied()
+}
+
+/// Where the prices of `rows` come from, each source once, in words.
+fn sources_of(rows: &[Option<Row>]) -> String {
+    let t = table();
+    let mut seen: Vec<usize> = rows.iter().flatten().map(|r| r.source).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    if seen.is_empty() {
+        return "qfleet's price table (src/simulate/prices.tsv, scripts/prices refreshes it): no price for this type, size or Region".to_string();
+    }
+    seen.iter()
+        .map(|&i| t.sources[i].1.clone())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 /// USD per hour of one instance of `instance_type` in `region`, if the table holds it.
-pub fn instance_hour(region: &str, instance_type: &str) -> Option<f64> {
-    EC2.iter()
-        .find(|(r, t, _)| *r == region && *t == instance_type)
-        .map(|(_, _, p)| *p)
+pub(super) fn instance_hour(region: &str, instance_type: &str) -> Option<f64> {
+    row("ec2", region, instance_type, "instance-hour").map(|r| r.usd)
 }
 
-/// USD for `gb_seconds` of Lambda compute and `requests` invocations in `region`, if the
-/// table holds the region.
-pub fn lambda(region: &str, gb_seconds: f64, requests: u64) -> Option<f64> {
-    LAMBDA_REGIONS.contains(&region).then(|| {
-        gb_seconds * LAMBDA_GB_SECOND + requests as f64 / 1e6 * LAMBDA_PER_MILLION_REQUESTS
-    })
+/// Where an instance type's price comes from.
+pub(super) fn instance_source(region: &str, instance_type: &str) -> String {
+    sources_of(&[row("ec2", region, instance_type, "instance-hour")])
 }
 
-/// Fargate (Linux, on demand): USD per vCPU-hour and per GB-hour of task memory, by region and
-/// CPU architecture (x86, ARM). us-east-1 only: the table records no figure it is not sure
-/// of, and another region has no price (`None`). Fargate Spot runs "at up to a 70% discount"
-/// off these (the pricing page); its price moves with spare capacity, so the table records
-/// none and a run with a Spot share is priced all on demand, saying so.
-const FARGATE: &[(&str, bool, f64, f64)] = &[
-    ("us-east-1", false, 0.040_48, 0.004_445),
-    ("us-east-1", true, 0.032_38, 0.003_56),
-];
+/// The vCPUs of `instance_type`: the table's (any Region), else from its size as EC2 names
+/// them (`large` 2, `xlarge` 4, `Nxlarge` 4 × N; `medium` 1, and the burstable `t` types 2
+/// from `nano` to `large`); `None` for `metal` and any other size.
+pub(super) fn vcpus(instance_type: &str) -> Option<f64> {
+    if let Some(v) = table()
+        .rows
+        .iter()
+        .find(|((kind, _, key, _), _)| kind == "ec2" && key == instance_type)
+        .and_then(|(_, r)| r.vcpus)
+    {
+        return Some(f64::from(v));
+    }
+    let (family, size) = instance_type.split_once('.')?;
+    let burstable = family.starts_with('t');
+    match size {
+        "nano" | "micro" | "small" | "medium" if burstable => Some(2.0),
+        "medium" => Some(1.0),
+        "large" => Some(2.0),
+        "xlarge" => Some(4.0),
+        s => s
+            .strip_suffix("xlarge")
+            .and_then(|n| n.parse::<f64>().ok())
+            .map(|n| 4.0 * n),
+    }
+}
+
+fn arch(arm: bool) -> &'static str {
+    if arm { "arm64" } else { "x86" }
+}
+
+/// USD for `gb_seconds` of Lambda compute and `requests` invocations in `region`, x86 or
+/// Arm, if the table holds both prices (the first tier).
+pub(super) fn lambda(region: &str, arm: bool, gb_seconds: f64, requests: u64) -> Option<f64> {
+    let gbs = row("lambda", region, arch(arm), "gb-second")?;
+    let req = row("lambda", region, arch(arm), "million-requests")?;
+    Some(gb_seconds * gbs.usd + requests as f64 / 1e6 * req.usd)
+}
+
+/// Where a function's prices come from.
+pub(super) fn lambda_source(region: &str, arm: bool) -> String {
+    sources_of(&[
+        row("lambda", region, arch(arm), "gb-second"),
+        row("lambda", region, arch(arm), "million-requests"),
+    ])
+}
 
 /// USD per hour of one Fargate task of `cpu` units (1,024 a vCPU) and `memory_mib` MiB in
 /// `region`, x86 or ARM, if the table holds the region: cpu ÷ 1024 × the vCPU price +
-/// memory ÷ 1024 × the GB price.
-pub fn fargate_task_hour(region: &str, arm: bool, cpu: u32, memory_mib: u32) -> Option<f64> {
-    FARGATE
-        .iter()
-        .find(|(r, a, _, _)| *r == region && *a == arm)
-        .map(|(_, _, vcpu, gb)| {
-            f64::from(cpu) / 1_024.0 * vcpu + f64::from(memory_mib) / 1_024.0 * gb
-        })
+/// memory ÷ 1024 × the GB price. Fargate Spot runs "at up to a 70% discount" off these (the
+/// pricing page); its price moves with spare capacity, so the table records none and a run
+/// with a Spot share is priced all on demand, saying so.
+pub(super) fn fargate_task_hour(region: &str, arm: bool, cpu: u32, memory_mib: u32) -> Option<f64> {
+    let vcpu = row("fargate", region, arch(arm), "vcpu-hour")?;
+    let gb = row("fargate", region, arch(arm), "gb-hour")?;
+    Some(f64::from(cpu) / 1_024.0 * vcpu.usd + f64::from(memory_mib) / 1_024.0 * gb.usd)
+}
+
+/// Where a task's prices come from.
+pub(super) fn fargate_source(region: &str, arm: bool) -> String {
+    sources_of(&[
+        row("fargate", region, arch(arm), "vcpu-hour"),
+        row("fargate", region, arch(arm), "gb-hour"),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_reads_whole_and_names_a_source_for_every_row() {
+        let t = table();
+        let rows = TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .count();
+        assert_eq!(t.rows.len(), rows, "a row of prices.tsv could not be read");
+        assert!(
+            t.sources
+                .iter()
+                .all(|(_, s)| s.contains("as of") || s.contains("artillery"))
+        );
+        assert_eq!(instance_hour("us-east-1", "c7i.xlarge"), Some(0.1785));
+        assert!(instance_source("us-east-1", "c7i.xlarge").contains("2024-12"));
+    }
+
+    #[test]
+    fn a_missing_price_is_none_never_zero_and_says_so() {
+        assert_eq!(instance_hour("eu-west-1", "x2iedn.xlarge"), None);
+        assert_eq!(lambda("ap-south-2", false, 10.0, 10), None);
+        assert_eq!(fargate_task_hour("eu-west-1", false, 512, 1_024), None);
+        assert!(instance_source("eu-west-1", "x2iedn.xlarge").contains("no price"));
+        // A row that cannot be read is left out, not read as 0.
+        let t = parse(
+            "# source\ta\tthe test\nec2\tr\tt.large\tabc\tinstance-hour\t2\ta\nec2\tr\tt.xlarge\t0.2\tinstance-hour\t4\tz\n",
+        );
+        assert!(t.rows.is_empty());
+    }
+
+    #[test]
+    fn vcpus_come_from_the_table_or_the_size_name() {
+        assert_eq!(vcpus("c7i.xlarge"), Some(4.0));
+        assert_eq!(vcpus("t3.nano"), Some(2.0));
+        assert_eq!(vcpus("c7g.medium"), Some(1.0));
+        assert_eq!(vcpus("m7i.8xlarge"), Some(32.0));
+        assert_eq!(vcpus("m7i.metal-24xl"), None);
+    }
+
+    #[test]
+    fn the_refresh_script_reads_aws_offer_files_into_the_table_the_simulator_reads() {
+        // scripts/prices on offer files in AWS's CSV shape (fixtures, made-up prices): it
+        // keeps Linux shared on-demand current-generation instances with their vCPUs, both
+        // Fargate architectures without Windows, Lambda's first tier of both architectures
+        // (requests a million), names its source and dates, and the table reads whole.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prices.tsv");
+        let status = std::process::Command::new("python3")
+            .arg(root.join("scripts/prices"))
+            .arg("--from")
+            .arg(root.join("src/simulate/testdata/prices"))
+            .args(["--regions", "eu-west-1", "--date", "2026-11-26", "--out"])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let text = std::fs::read_to_string(&out).unwrap();
+        let t = parse(&text);
+        let get = |k: &str, key: &str, unit: &str| {
+            t.rows
+                .get(&(k.into(), "eu-west-1".into(), key.into(), unit.into()))
+                .copied()
+        };
+        let c7i = get("ec2", "c7i.xlarge", "instance-hour").unwrap();
+        assert_eq!(
+            (c7i.usd, c7i.vcpus),
+            (1.5, Some(4)),
+            "Linux, shared, on demand only"
+        );
+        assert!(
+            get("ec2", "m1.small", "instance-hour").is_none(),
+            "previous generation"
+        );
+        assert_eq!(get("fargate", "x86", "vcpu-hour").unwrap().usd, 0.04);
+        assert_eq!(get("fargate", "arm64", "gb-hour").unwrap().usd, 0.003);
+        assert_eq!(
+            get("lambda", "x86", "gb-second").unwrap().usd,
+            0.00002,
+            "first tier"
+        );
+        assert_eq!(get("lambda", "arm64", "gb-second").unwrap().usd, 0.000016);
+        assert!((get("lambda", "arm64", "million-requests").unwrap().usd - 0.25).abs() < 1e-9);
+        assert_eq!(t.rows.len(), 10, "{text}");
+        let source = &t.sources[0].1;
+        assert!(
+            source.contains("AWS Price List Bulk API")
+                && source.contains("AmazonEC2 published 2026-11-01")
+                && source.contains("as of 2026-11-26"),
+            "{source}"
+        );
+        // An offer file it cannot read is an error, and nothing is written.
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(empty.path().join("AmazonEC2")).unwrap();
+        std::fs::write(
+            empty.path().join("AmazonEC2/eu-west-1.csv"),
+            "\"FormatVersion\",\"v1.0\"\n\"SKU\"\n",
+        )
+        .unwrap();
+        let out2 = empty.path().join("out.tsv");
+        let status = std::process::Command::new("python3")
+            .arg(root.join("scripts/prices"))
+            .arg("--from")
+            .arg(empty.path())
+            .args(["--regions", "eu-west-1", "--out"])
+            .arg(&out2)
+            .status()
+            .unwrap();
+        assert!(!status.success());
+        assert!(!out2.exists());
+    }
+
+    #[test]
+    fn lambda_is_priced_by_architecture() {
+        let x86 = lambda("us-east-1", false, 1_000_000.0, 1_000_000).unwrap();
+        let arm = lambda("us-east-1", true, 1_000_000.0, 1_000_000).unwrap();
+        assert!((x86 - (16.6667 + 0.2)).abs() < 1e-3, "{x86}");
+        assert!((arm - (13.3334 + 0.2)).abs() < 1e-3, "{arm}");
+        assert!(lambda_source("us-east-1", true).contains("artillery 2.0.21"));
+    }
 }

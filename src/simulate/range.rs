@@ -6,25 +6,49 @@
 use super::model::{self, Fleet, Outcome, Params, ScaleIn};
 use super::rules::Unknowns;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One run of the range, as the report lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct RangeRun {
+pub(super) struct RangeRun {
     /// The assumption moved from its nominal value ("nominal": none).
-    pub assumption: &'static str,
-    pub unknowns: Unknowns,
+    pub(super) assumption: &'static str,
+    pub(super) unknowns: Unknowns,
     /// The p99 latency of every message (unfinished ones at their age), seconds.
-    pub p99: Option<u64>,
+    pub(super) p99: Option<u64>,
     /// The p99 of the messages that arrived once the fleet had caught up after its first
     /// scale-out; `None` when it never did.
-    pub held_p99: Option<u64>,
+    pub(super) held_p99: Option<u64>,
     /// Against the goal (`None` without one).
-    pub met: Option<bool>,
+    pub(super) met: Option<bool>,
 }
 
 /// The runs of `p` under `arrivals` across the range: the worst outcome (the highest p99,
 /// then the highest p99 once held, then the first) and every run's summary, nominal first.
-pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
+pub(super) fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
+    // Without `stop_at_miss` every run goes to its end: never `None`.
+    runs(p, arrivals, goal, false).unwrap_or_default()
+}
+
+/// As [`run`] when every run of the range meets `goal`, else `None`, found as soon as one
+/// run has missed it for sure (the others stop there): a search needs no more of a miss.
+pub(super) fn run_if_met(
+    p: &Params,
+    arrivals: &[u64],
+    goal: f64,
+) -> Option<(Outcome, Vec<RangeRun>)> {
+    runs(p, arrivals, Some(goal), true)
+}
+
+fn runs(
+    p: &Params,
+    arrivals: &[u64],
+    goal: Option<f64>,
+    stop_at_miss: bool,
+) -> Option<(Outcome, Vec<RangeRun>)> {
+    let missed = goal
+        .filter(|_| stop_at_miss)
+        .map(|g| model::Missed::of(g, arrivals, p.duration));
     let (tracking, high_resolution) = match &p.fleet {
         Fleet::Ec2 {
             scale_in,
@@ -34,27 +58,40 @@ pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<Ran
         Fleet::Fargate { scale_in, .. } => (*scale_in == ScaleIn::Tracking, false),
         // A function's mapping reads no alarm: one run.
         Fleet::Lambda { .. } => {
-            let o = model::run(p, arrivals);
+            let o = model::run_until(p, arrivals, missed);
             let summary = summary("nominal", p.unknowns, &o, goal);
-            return (o, vec![summary]);
+            if stop_at_miss && summary.met == Some(false) {
+                return None;
+            }
+            return Some((o, vec![summary]));
         }
     };
     let points = Unknowns::range(tracking, high_resolution);
-    let one = |u: Unknowns| {
-        model::run(
+    // Once one run has missed, the others need not run (only when stopping at a miss).
+    let miss = AtomicBool::new(false);
+    let one = |u: Unknowns| -> Option<Outcome> {
+        if miss.load(Ordering::Relaxed) {
+            return None;
+        }
+        let o = model::run_until(
             &Params {
                 unknowns: u,
                 ..p.clone()
             },
             arrivals,
-        )
+            missed,
+        );
+        if stop_at_miss && summary("", u, &o, goal).met == Some(false) {
+            miss.store(true, Ordering::Relaxed);
+        }
+        Some(o)
     };
     // Two cores: the runs split in halves, one on a thread of its own.
     let half = points.len().div_ceil(2);
     let (first, second) = points.split_at(half);
-    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+    let outcomes: Vec<Option<Outcome>> = std::thread::scope(|scope| {
         let other = scope.spawn(|| second.iter().map(|(_, u)| one(*u)).collect::<Vec<_>>());
-        let mut mine: Vec<Outcome> = first.iter().map(|(_, u)| one(*u)).collect();
+        let mut mine: Vec<Option<Outcome>> = first.iter().map(|(_, u)| one(*u)).collect();
         // A panic in the other half is a bug of the model's: propagated as it is.
         mine.extend(
             other
@@ -63,6 +100,10 @@ pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<Ran
         );
         mine
     });
+    if miss.load(Ordering::Relaxed) {
+        return None;
+    }
+    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
     let runs: Vec<RangeRun> = points
         .iter()
         .zip(&outcomes)
@@ -73,6 +114,7 @@ pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<Ran
         .enumerate()
         .max_by_key(|(i, r)| {
             (
+                outcomes[*i].never_at(99.0),
                 r.p99.unwrap_or(0),
                 r.held_p99.unwrap_or(u64::MAX),
                 std::cmp::Reverse(*i),
@@ -80,7 +122,7 @@ pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<Ran
         })
         .map_or(0, |(i, _)| i);
     let worst = outcomes.into_iter().nth(worst).unwrap_or_default();
-    (worst, runs)
+    Some((worst, runs))
 }
 
 fn summary(name: &'static str, u: Unknowns, o: &Outcome, goal: Option<f64>) -> RangeRun {
@@ -90,6 +132,7 @@ fn summary(name: &'static str, u: Unknowns, o: &Outcome, goal: Option<f64>) -> R
         unknowns: u,
         p99,
         held_p99: o.settled_percentile(99.0),
-        met: goal.map(|g| p99.is_none_or(|v| v as f64 <= g)),
+        met: goal
+            .map(|g| !o.missed_early && !o.never_at(99.0) && p99.is_none_or(|v| v as f64 <= g)),
     }
 }

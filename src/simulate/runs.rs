@@ -4,7 +4,7 @@
 //! cheapest settings. Exit 3 when an environment misses its latency goal (or `--tune` finds
 //! no settings that meet it).
 
-use super::{Assumptions, Pipeline, Report, report, tune};
+use super::{Assumptions, Pipeline, Report, run_result, run_text, tune};
 use crate::config::Environment;
 use crate::error::{Exit, Result, Usage};
 use crate::output::report::{Document, Environment as EnvDoc, Report as Printed};
@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// An environment's run: one stage, or every stage of a pipeline.
-pub enum Run {
+pub(super) enum Run {
     One(Box<Report>),
     Pipeline(Pipeline),
 }
@@ -35,10 +35,14 @@ impl Run {
 }
 
 /// Every environment's run.
-pub struct Runs(pub Vec<(String, Run)>);
+pub(crate) struct Runs(Vec<(String, Run)>);
 
 /// Simulates every environment under `a`, drawing each run's chart when `chart` names a file.
-pub fn simulate_all(envs: &[Environment], a: &Assumptions, chart: Option<&Path>) -> Result<Runs> {
+pub(crate) fn simulate_all(
+    envs: &[Environment],
+    a: &Assumptions,
+    chart: Option<&Path>,
+) -> Result<Runs> {
     let several = envs.len() > 1;
     let mut runs = Vec::new();
     for env in envs {
@@ -105,7 +109,7 @@ struct PipelineSummary<'a> {
     stages: usize,
     first_stage: String,
     worst_stage: String,
-    end_to_end: &'a Option<report::Latency>,
+    end_to_end: &'a Option<run_result::Latency>,
     end_to_end_basis: &'a str,
 }
 
@@ -128,7 +132,7 @@ enum Body<'a> {
 
 /// The schema of `qfleet simulate`'s document (a run's, or `--tune`'s).
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document_either::<Body<'static>, tune::Tuning, ()>(
         "simulate",
@@ -186,7 +190,7 @@ impl Printed for Runs {
         }
         for (name, run) in &self.0 {
             match run {
-                Run::One(r) => out.line(report::text(name, r).trim_end()),
+                Run::One(r) => out.line(run_text::text(name, r).trim_end()),
                 Run::Pipeline(p) => out.line(pipeline_text(name, p).trim_end()),
             }
         }
@@ -201,7 +205,7 @@ fn pipeline_text(name: &str, p: &Pipeline) -> String {
     for (i, r) in p.stages.iter().enumerate() {
         let stage = r.stage.as_deref().unwrap_or("-");
         s.push_str(&format!("── stage {} of {n}: {stage}\n", i + 1));
-        s.push_str(&report::text(&format!("{name}/{stage}"), r));
+        s.push_str(&run_text::text(&format!("{name}/{stage}"), r));
         s.push('\n');
     }
     let verdicts: Vec<String> = p
@@ -294,10 +298,10 @@ fn rows(runs: &[(String, Run)]) -> String {
 }
 
 /// `--tune`'s result: each environment's cheapest settings.
-pub struct Tunings(pub Vec<(String, tune::Tuning)>);
+pub(crate) struct Tunings(Vec<(String, tune::Tuning)>);
 
 /// Tunes every environment under `a`.
-pub fn tune_all(envs: &[Environment], a: &Assumptions) -> Result<Tunings> {
+pub(crate) fn tune_all(envs: &[Environment], a: &Assumptions) -> Result<Tunings> {
     let mut found = Vec::new();
     for env in envs {
         found.push((env.name.clone(), tune::tune(env, a)?));

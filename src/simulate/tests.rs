@@ -6,7 +6,7 @@ use super::*;
 use crate::config::schema::PollerSpec;
 use std::path::Path;
 
-fn ec2(min: u64, max: u64, target: f64) -> Fleet {
+pub(super) fn ec2(min: u64, max: u64, target: f64) -> Fleet {
     Fleet::Ec2 {
         min,
         max,
@@ -22,7 +22,7 @@ fn ec2(min: u64, max: u64, target: f64) -> Fleet {
     }
 }
 
-fn params(fleet: Fleet, duration: u64) -> Params {
+pub(super) fn params(fleet: Fleet, duration: u64) -> Params {
     Params {
         fleet,
         duration,
@@ -33,10 +33,11 @@ fn params(fleet: Fleet, duration: u64) -> Params {
         visibility_timeout: 60,
         max_receive_count: 5,
         unknowns: rules::Unknowns::NOMINAL,
+        extends_visibility: true,
     }
 }
 
-fn burst(count: u64, at: u64, duration: u64) -> Vec<u64> {
+pub(super) fn burst(count: u64, at: u64, duration: u64) -> Vec<u64> {
     let mut a = vec![0; duration as usize];
     a[at as usize] = count;
     a
@@ -245,6 +246,8 @@ fn a_lambda_mapping_ramps_by_300_a_minute_up_to_its_maximum_concurrency() {
         pollers: None,
         batch_size: 1,
         memory_mb: 256,
+        timeout: 900,
+        batching_window: 0,
     };
     let mut p = params(f, 600);
     p.seconds_per_message = 30.0;
@@ -289,6 +292,8 @@ fn a_burst_on_provisioned_pollers_waits_less_than_on_a_standard_mapping_of_the_s
             pollers,
             batch_size: 1,
             memory_mb: 256,
+            timeout: 900,
+            batching_window: 0,
         };
         let mut p = params(f, 1_800);
         p.seconds_per_message = 10.0;
@@ -538,7 +543,7 @@ fn a_bad_load_is_an_error_naming_the_flag_and_the_grammar() {
 
 // --- From the stack file to the verdict ----------------------------------------------
 
-fn env(yaml: &str) -> crate::config::Environment {
+pub(super) fn env(yaml: &str) -> crate::config::Environment {
     let net = if yaml.contains("kind: lambda") {
         ""
     } else {
@@ -547,7 +552,7 @@ fn env(yaml: &str) -> crate::config::Environment {
     crate::config::parse("stacks/t.yaml".into(), format!("{yaml}{net}")).unwrap()
 }
 
-fn assumptions(spec: &str) -> Assumptions {
+pub(super) fn assumptions(spec: &str) -> Assumptions {
     Assumptions {
         load: load::parse(spec, Path::new(".")).unwrap(),
         duration: None,
@@ -558,6 +563,7 @@ fn assumptions(spec: &str) -> Assumptions {
         per_instance: 1,
         seed: 1,
         max_latency: None,
+        margin: 0.1,
     }
 }
 
@@ -637,7 +643,7 @@ fn the_verdict_exits_3_when_the_goal_is_missed_and_0_when_met() {
     // The cost of t3.micro in eu-west-1 is in the table.
     assert!(met.cost.usd.unwrap() > 0.0, "{:?}", met.cost);
     assert!(met.cost.source.contains("2024-12"));
-    let text = report::text("lab", &met);
+    let text = run_text::text("lab", &met);
     assert!(text.contains("verdict     goal met"), "{text}");
     assert!(text.contains("p99"), "{text}");
 }
@@ -666,9 +672,9 @@ fn the_chart_is_an_svg_with_both_panels() {
 
 #[test]
 fn a_sparkline_scales_to_its_top() {
-    assert_eq!(report::sparkline(&[0, 1, 2, 4], 4), "▁▃▅█");
-    assert_eq!(report::sparkline(&[0, 0], 10), "▁▁");
-    assert_eq!(report::sparkline(&[1; 120], 60).chars().count(), 60);
+    assert_eq!(run_text::sparkline(&[0, 1, 2, 4], 4), "▁▃▅█");
+    assert_eq!(run_text::sparkline(&[0, 0], 10), "▁▁");
+    assert_eq!(run_text::sparkline(&[1; 120], 60).chars().count(), 60);
 }
 
 // --- Advice --------------------------------------------------------------------------
@@ -738,7 +744,7 @@ fn assert_smallest(e: &crate::config::Environment, a: &Assumptions, c: &advice::
             other => panic!("{other:?}"),
         }
         let (o, runs) = range::run(&q, &arrivals, goal_of(e, a));
-        report::build(e, a, &q, o, runs).goal.met
+        run_result::build(e, a, &q, o, runs).goal.met
     };
     assert_eq!(at(c.to), Some(true), "{c:?}");
     let step = if c.setting == "scaling.target_backlog_per_instance" {
@@ -769,7 +775,7 @@ fn a_fleet_too_small_for_a_steady_load_is_advised_the_smallest_max_that_meets_th
     for c in &r.advice {
         assert_smallest(&e, &a, c);
     }
-    assert!(report::text("t", &r).contains("advice      workers.max: "));
+    assert!(run_text::text("t", &r).contains("advice      workers.max: "));
 }
 
 #[test]
@@ -797,11 +803,11 @@ fn a_lambda_mapping_capped_too_low_is_advised_the_smallest_maximum_concurrency()
         assert_smallest(&e, &a, c);
     }
     assert!(
-        report::text("t", &r).contains(
+        run_text::text("t", &r).contains(
             "advice      workers.lambda.provisioned_pollers: {minimum: 2, maximum: 2} instead of max_concurrency: 5 meets it"
         ),
         "{}",
-        report::text("t", &r)
+        run_text::text("t", &r)
     );
 }
 
@@ -829,7 +835,7 @@ fn a_provisioned_mapping_too_small_is_advised_more_pollers() {
         assert!(c.to >= 5.0, "{c:?}");
         assert_smallest(&e, &a, c);
     }
-    let text = report::text("t", &r);
+    let text = run_text::text("t", &r);
     assert!(
         text.contains("provisioned mode: 2–3 pollers (20–30 concurrent"),
         "{text}"
@@ -922,6 +928,8 @@ fn invocations_never_exceed_the_mappings_maximum_concurrency_whatever_the_batch(
             pollers: None,
             batch_size,
             memory_mb: 256,
+            timeout: 900,
+            batching_window: 0,
         };
         let mut p = params(f, 1_200);
         p.seconds_per_message = 0.2;
@@ -937,7 +945,7 @@ fn invocations_never_exceed_the_mappings_maximum_concurrency_whatever_the_batch(
 
 // --- The high-resolution backlog metric ----------------------------------------------
 
-fn high_resolution(min: u64, max: u64, target: f64) -> Fleet {
+pub(super) fn high_resolution(min: u64, max: u64, target: f64) -> Fleet {
     let mut f = ec2(min, max, target);
     if let Fleet::Ec2 {
         high_resolution, ..
@@ -1077,7 +1085,7 @@ fn a_burst_missing_its_goal_is_advised_the_high_resolution_metric_with_its_cost(
         .unwrap_or_else(|| panic!("{:?}", r.advice));
     assert_eq!((c.from, c.to), (0.0, 1.0));
     assert_smallest(&e, &a, c);
-    let text = report::text("t", &r);
+    let text = run_text::text("t", &r);
     assert!(
         text.contains("advice      scaling.metric: high_resolution meets it")
             && text.contains("about $9 a month"),
@@ -1367,7 +1375,7 @@ fn a_later_stages_declared_peak_warning_says_how_the_pipeline_is_simulated() {
 
 // --- Fargate: an ECS service under Application Auto Scaling ----------------------------
 
-fn fargate(min: u64, max: u64, target: f64, start_time: u64) -> Fleet {
+pub(super) fn fargate(min: u64, max: u64, target: f64, start_time: u64) -> Fleet {
     Fleet::Fargate {
         min,
         max,
@@ -1608,7 +1616,7 @@ fn a_fargate_run_costs_its_task_hours_at_the_task_size_and_says_tasks() {
         r.cost.basis
     );
     assert!(r.cost.source.contains("2026-11"));
-    let text = report::text("t", &r);
+    let text = run_text::text("t", &r);
     assert!(text.contains("Fargate 2–4 tasks"), "{text}");
     assert!(text.contains("messages per task"), "{text}");
     assert!(
@@ -1658,7 +1666,7 @@ fn a_fargate_burst_missing_its_goal_is_advised_counts_and_targets_never_a_warm_p
             "{s}"
         );
     }
-    let text = report::text("t", &r);
+    let text = run_text::text("t", &r);
     assert!(
         !text.contains("warm_pool") && !text.contains("high_resolution"),
         "{text}"
@@ -1692,7 +1700,7 @@ fn a_declared_peak_a_fargate_service_cannot_meet_is_a_validate_warning() {
 // --- The model against exact figures (issue 34's four defects) ------------------------
 
 /// A fixed fleet of `n` instances (min = max) that never scales.
-fn fixed(n: u64) -> Fleet {
+pub(super) fn fixed(n: u64) -> Fleet {
     ec2(n, n, 1e12)
 }
 
@@ -2002,7 +2010,7 @@ fn erlang_c_agrees_with_its_closed_forms() {
 }
 
 /// A stack file with only the goal and the processing time, `max` workers of `kind`.
-fn goal_only(kind: &str, max: u64) -> crate::config::Environment {
+pub(super) fn goal_only(kind: &str, max: u64) -> crate::config::Environment {
     let scaling = "scaling:\n  max_latency_seconds: 10\n  seconds_per_message: 2\n";
     match kind {
         "fargate" => fargate_env("eu-west-1", &format!("  min: 1\n  max: {max}\n"), scaling),
@@ -2013,7 +2021,7 @@ fn goal_only(kind: &str, max: u64) -> crate::config::Environment {
 }
 
 /// `e`'s model and two hours of `load`'s arrivals.
-fn two_hours(e: &crate::config::Environment, load: &str) -> (Params, Vec<u64>) {
+pub(super) fn two_hours(e: &crate::config::Environment, load: &str) -> (Params, Vec<u64>) {
     let a = Assumptions {
         duration: Some(7_200),
         ..assumptions(load)
@@ -2025,7 +2033,7 @@ fn two_hours(e: &crate::config::Environment, load: &str) -> (Params, Vec<u64>) {
 
 /// The fewest workers that meet the 10 s goal at p99 for `rate` messages a second of 2 s
 /// each, by Erlang C (within `max`).
-fn workers_needed(rate: f64, max: u64) -> u64 {
+pub(super) fn workers_needed(rate: f64, max: u64) -> u64 {
     (1..=max)
         .find(|&c| {
             let u = rate * 2.0 / c as f64;
@@ -2122,7 +2130,11 @@ fn tune_finds_settings_that_meet_the_goal_cheapest_first_and_they_validate_and_m
     let t = tune::tune(&e, &a).unwrap();
     assert!(t.reason.is_none() && !t.choices.is_empty(), "{t:?}");
     assert!(t.candidates_simulated >= t.choices.len());
-    let costs: Vec<f64> = t.choices.iter().map(|c| c.cost_usd.unwrap()).collect();
+    let costs: Vec<f64> = t
+        .choices
+        .iter()
+        .map(|c| c.cost_per_day_usd.unwrap())
+        .collect();
     assert!(costs.windows(2).all(|w| w[0] <= w[1]), "{costs:?}");
     // The cheapest, written into the stack file as printed, validates and meets the goal.
     let best = &t.choices[0];

@@ -1,211 +1,780 @@
-//! `qfleet simulate ENV --load SPEC --tune`: the cheapest scaling settings that meet the goal
-//! under that load in every run of the assumptions' range, each candidate simulated.
+//! `qfleet simulate ENV --load SPEC --tune`: the cheapest scaling settings whose advice holds
+//! when a user takes it, each candidate simulated.
 //!
-//! Candidates (EC2 and Fargate workers): the target (the derived one and 0.5, 0.7, 0.9), two
-//! scale-in settings (qfleet's default, and a brisker one), the metric (SQS's one-minute, or
-//! for EC2 the high-resolution one, its publisher's monthly cost prorated to the run); for
-//! each, the file's `min` and `max` when they meet the goal, else the smallest `max` above
-//! the file's (with its `min`) and the smallest `min` (with `max` raised to it when needed),
-//! found by an exponential then a binary search, assuming more workers never do worse; every
-//! value printed is a run that met the goal. Cheapest first, by the run's on-demand cost.
+//! - **The search.** Candidates (EC2 and Fargate workers): the target (the file's own, and
+//!   0.5, 0.7, 0.9), the scale-in (the file's, qfleet's default and a brisker one), the metric
+//!   (the file's, and for EC2 the other); for each, the smallest `workers.max` with the
+//!   lowest `workers.min` (0 when the file starts from zero, else 1) and the smallest `min`
+//!   (with `max` raised to it), found by an exponential then a binary search on the load
+//!   given, across the range of what AWS leaves unsaid, assuming more workers never do
+//!   worse; a run stops as soon as it has missed the goal for sure.
+//! - **The checks.** A choice is printed only when it also meets the goal, across the range,
+//!   under Poisson arrivals of the load's mean with three other seeds and under the load
+//!   raised by `--margin` (10 % by default), as given and as Poisson arrivals: a queue with
+//!   no headroom has no steady state. Choices are checked cheapest first; one that fails is
+//!   given more workers until it passes.
+//! - **The cost.** A day, over the load's own period ([`Period`]): a daily curve's day, a
+//!   held rate's day, a burst or a CSV once followed by the rest of the day at rest (the
+//!   run is a day; the fleet back at rest is counted at once), or the `--duration` run
+//!   repeated; the high-resolution publisher's monthly cost prorated. Without a price the
+//!   ranking is by the resources used (vCPU-hours).
+//! - **The lines.** Exactly what the stack file needs for `qfleet simulate FILE --load SPEC`
+//!   to give the same verdict without flags: the goal and processing time when they came
+//!   from flags, the metric and scale-in when they change, the target unless the file
+//!   derives the same one; rows that are the same fleet (`min` = `max`: the scaling never
+//!   acts) are one row, with the file's own scaling kept.
 
+use super::load::{Load, Period};
 use super::model::{Fleet, Params, ScaleIn};
-use super::{Assumptions, advice, range, report};
+use super::run_result::{HIGH_RESOLUTION_MONTHLY_USD, Report};
+use super::{Assumptions, range, run_result};
 use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::schema::{ScaleInPolicy, ScalingMetric, WorkerKind};
 use crate::error::{Result, Usage};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The most instances or tasks a candidate is tried with.
 const MAX_COUNT: u64 = 1_000;
 
-/// A scale-in setting tried.
+/// The cheapest choices printed, each one checked.
+const SHOWN: usize = 3;
+
+/// The load raised by this share unless `--margin` says otherwise.
+pub(crate) const DEFAULT_MARGIN: f64 = 0.1;
+
+/// A scale-in setting tried (qfleet's step policy), or target tracking's own.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ScaleInSetting {
-    pub percent: u64,
-    pub below: f64,
-    pub minutes: u64,
-    pub cooldown: u64,
+pub(super) struct ScaleInSetting {
+    /// `step` or `target_tracking` (the figures then unused).
+    pub(super) policy: &'static str,
+    pub(super) percent: u64,
+    pub(super) below: f64,
+    pub(super) minutes: u64,
+    pub(super) cooldown: u64,
+}
+
+impl ScaleInSetting {
+    fn step(percent: u64, below: f64, minutes: u64, cooldown: u64) -> ScaleInSetting {
+        ScaleInSetting {
+            policy: "step",
+            percent,
+            below,
+            minutes,
+            cooldown,
+        }
+    }
+
+    fn of(s: ScaleIn) -> ScaleInSetting {
+        match s {
+            ScaleIn::Tracking => ScaleInSetting {
+                policy: "target_tracking",
+                ..ScaleInSetting::step(0, 0.0, 0, 0)
+            },
+            ScaleIn::Step {
+                percent,
+                below,
+                minutes,
+                cooldown,
+            } => ScaleInSetting::step(percent, below, minutes, cooldown),
+        }
+    }
+
+    fn model(self) -> ScaleIn {
+        if self.policy == "target_tracking" {
+            ScaleIn::Tracking
+        } else {
+            ScaleIn::Step {
+                percent: self.percent,
+                below: self.below,
+                minutes: self.minutes,
+                cooldown: self.cooldown,
+            }
+        }
+    }
+
+    /// In words, for the table.
+    fn words(self) -> String {
+        if self.policy == "target_tracking" {
+            "target tracking's".to_string()
+        } else {
+            format!(
+                "{} %, below {} × target, {} min, {} s",
+                self.percent, self.below, self.minutes, self.cooldown
+            )
+        }
+    }
 }
 
 /// qfleet's default, and a brisker one (more per step, sooner); both keep below ÷ (1 −
 /// percent) under 1, so that a step never crosses the target.
-pub const SCALE_INS: [ScaleInSetting; 2] = [
-    ScaleInSetting {
-        percent: 10,
-        below: 0.75,
-        minutes: 10,
-        cooldown: 300,
-    },
-    ScaleInSetting {
-        percent: 20,
-        below: 0.7,
-        minutes: 5,
-        cooldown: 180,
-    },
-];
+fn scale_ins() -> [ScaleInSetting; 2] {
+    [
+        ScaleInSetting::step(10, 0.75, 10, 300),
+        ScaleInSetting::step(20, 0.7, 5, 180),
+    ]
+}
 
-/// One set of settings that met the goal, and what its run cost.
+/// One set of settings that met the goal under every check, and what it costs.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Choice {
-    pub target: f64,
-    pub min: u64,
-    pub max: u64,
-    pub scale_in: ScaleInSetting,
-    pub high_resolution: bool,
-    /// The worst p99 of the range's runs, seconds.
-    pub p99: Option<u64>,
-    /// The run's on-demand cost (the high-resolution publisher's prorated in); `None`
+pub(super) struct Choice {
+    pub(super) target: f64,
+    pub(super) min: u64,
+    pub(super) max: u64,
+    pub(super) scale_in: ScaleInSetting,
+    pub(super) high_resolution: bool,
+    /// The worst p99 of every run of every check, seconds.
+    pub(super) p99: Option<u64>,
+    /// USD a day over `Tuning::period` (the high-resolution publisher's share in); `None`
     /// without a price.
-    pub cost_usd: Option<f64>,
+    pub(super) cost_per_day_usd: Option<f64>,
+    /// USD a month of 30 such days; `None` without a price.
+    pub(super) cost_per_month_usd: Option<f64>,
+    /// The resources used a day, in `Tuning::resource_unit`: the ranking without a price.
+    pub(super) resources_per_day: f64,
     /// The stack-file lines to paste.
-    pub lines: String,
+    pub(super) lines: String,
 }
 
 /// What `--tune` found.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Tuning {
-    /// Every setting found to meet the goal, cheapest first.
-    pub choices: Vec<Choice>,
+pub(super) struct Tuning {
+    /// The cheapest settings that met the goal under every check, cheapest first (at most
+    /// three; the same fleet once).
+    pub(super) choices: Vec<Choice>,
     /// The runs simulated (each across the range).
-    pub candidates_simulated: usize,
-    /// Why nothing was found, when nothing was.
-    pub reason: Option<String>,
+    pub(super) candidates_simulated: usize,
+    /// Why nothing was found, with the numbers and the smallest change that would do.
+    pub(super) reason: Option<String>,
+    /// How a day's cost is counted.
+    pub(super) period: String,
+    /// The resources' unit (`vCPU-hours` or `instance-hours`).
+    pub(super) resource_unit: &'static str,
+    /// The checks every choice passed, besides the load given.
+    pub(super) checks: Vec<String>,
+    /// The share the load was raised by in the checks.
+    pub(super) margin: f64,
+    /// The command that gives the same verdict once the lines are pasted: the load, and the
+    /// assumptions no stack-file setting holds.
+    pub(super) reproduce: String,
 }
 
-/// Tunes `env`'s scaling under the assumptions' load.
-pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
+/// Where a candidate's target comes from: the file's (derived at the candidate's `max`, as
+/// the pasted file derives it, or given), or one tried.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TargetOf {
+    File,
+    Fixed(f64),
+}
+
+/// The target, scale-in and metric of a family of candidates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Combo {
+    target: TargetOf,
+    scale_in: ScaleInSetting,
+    high_resolution: bool,
+}
+
+/// How a family grows: `max` from its floor with the lowest `min`, or `min` (and `max` with
+/// it) from one above the lowest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Grow {
+    Max,
+    Min,
+}
+
+/// What the file says and the search starts from.
+struct Space {
+    /// The lowest `min`: 0 when the file starts from zero (or sets 0), else 1.
+    min_lo: u64,
+    /// The file's `max`: family `Max` starts at it, `Min` never goes below it.
+    max0: u64,
+    combos: Vec<Combo>,
+    /// The file's own scaling, for the lines.
+    file_scale_in: ScaleInSetting,
+    file_high_resolution: bool,
+}
+
+/// One load a choice must meet the goal under, with its arrivals.
+struct Check {
+    name: String,
+    arrivals: Vec<u64>,
+    seed: u64,
+}
+
+/// What is left to look at, cheapest first: a family not searched yet, at the least it can
+/// cost, or a candidate found.
+enum Pending {
+    Unsearched {
+        combo: Combo,
+        grow: Grow,
+        floor: f64,
+    },
+    Found(Box<Candidate>),
+}
+
+/// What one worker always on costs a day, in the ranking's unit: USD when the table prices
+/// it, else its vCPU-hours (an instance of unknown vCPUs: its hours).
+fn worker_day(env: &Environment) -> f64 {
     let spec = &env.spec;
-    if spec.workers.kind == WorkerKind::Lambda {
-        return Err(Usage::TuneLambda {
-            env: env.name.clone(),
+    let w = &spec.workers;
+    let (usd, vcpus) = match w.kind {
+        WorkerKind::Fargate => {
+            let arm = w.fargate.platform == crate::config::schema::Platform::LinuxArm64;
+            (
+                super::price::fargate_task_hour(&spec.region, arm, w.fargate.cpu, w.fargate.memory),
+                f64::from(w.fargate.cpu) / 1_024.0,
+            )
         }
-        .into());
-    }
-    if env.is_pipeline() {
-        return Err(Usage::TunePipeline {
-            env: env.name.clone(),
+        _ => {
+            let ty = w.types()[0];
+            (
+                super::price::instance_hour(&spec.region, ty),
+                super::price::vcpus(ty).unwrap_or(1.0),
+            )
         }
-        .into());
-    }
-    let goal = super::goal_of(env, a).ok_or_else(|| Usage::TuneNoGoal {
-        env: env.name.clone(),
-    })?;
-    let base = super::params(env, a)?;
-    let arrivals = a.load.arrivals(base.duration, a.seed);
-    let (min0, max0) = match &base.fleet {
-        Fleet::Ec2 { min, max, .. } | Fleet::Fargate { min, max, .. } => (*min, *max),
-        Fleet::Lambda { .. } => (0, 0),
     };
-    let mut targets = vec![env.backlog_target(), 0.5, 0.7, 0.9];
-    targets
-        .iter_mut()
-        .for_each(|t| *t = (*t * 100.0).round() / 100.0);
-    targets.sort_by(f64::total_cmp);
-    targets.dedup();
-    let metrics: &[bool] =
-        if spec.workers.kind == WorkerKind::Ec2 && !spec.region.starts_with("us-gov-") {
-            &[false, true]
-        } else {
-            &[false]
-        };
-    let mut simulated = 0usize;
-    let mut choices = Vec::new();
-    for &high_resolution in metrics {
-        for scale_in in SCALE_INS {
-            for &target in &targets {
-                let mut try_counts = |min: u64, max: u64| -> Option<Choice> {
-                    simulated += 1;
-                    let p = with(&base, target, min, max, scale_in, high_resolution);
-                    let (o, runs) = range::run(&p, &arrivals, Some(goal));
-                    let r = report::build(env, a, &p, o, runs);
-                    (r.goal.met == Some(true)).then(|| Choice {
-                        target,
-                        min,
-                        max,
-                        scale_in,
-                        high_resolution,
-                        p99: r.range.iter().filter_map(|x| x.p99).max(),
-                        cost_usd: r.cost.usd.map(|c| {
-                            c + if high_resolution {
-                                advice::HIGH_RESOLUTION_MONTHLY_USD * p.duration as f64
-                                    / (30.0 * 86_400.0)
-                            } else {
-                                0.0
-                            }
-                        }),
-                        lines: lines(env, target, min, max, scale_in, high_resolution),
-                    })
-                };
-                if let Some(c) = try_counts(min0, max0) {
-                    choices.push(c);
-                    continue;
-                }
-                if let Some(c) = smallest(max0 + 1, &mut |m| try_counts(min0, m)) {
-                    choices.push(c);
-                }
-                if let Some(c) = smallest(min0 + 1, &mut |m| try_counts(m, max0.max(m))) {
-                    choices.push(c);
-                }
-            }
-        }
-    }
-    choices.sort_by(|x, y| {
-        x.cost_usd
-            .unwrap_or(f64::MAX)
-            .total_cmp(&y.cost_usd.unwrap_or(f64::MAX))
-            .then(x.max.cmp(&y.max))
-    });
-    let reason = choices.is_empty().then(|| {
-        format!(
-            "no candidate meets the {goal} s goal under this load within {MAX_COUNT} workers: the goal is too close to the processing time, or the load arrives faster than {MAX_COUNT} workers process it"
-        )
-    });
+    24.0 * usd.unwrap_or(vcpus)
+}
+
+/// A candidate found to meet the load given, and whether the checks passed.
+#[derive(Clone)]
+struct Candidate {
+    combo: Combo,
+    grow: Grow,
+    count: u64,
+    report: Report,
+    p99: Option<u64>,
+    checked: bool,
+}
+
+/// The search's state: the environment, the runs' parameters and what was simulated.
+struct Search<'a> {
+    env: &'a Environment,
+    a: &'a Assumptions,
+    base: Params,
+    goal: f64,
+    arrivals: Vec<u64>,
+    checks: Vec<Check>,
+    space: Space,
+    simulated: usize,
+    /// Runs already made, by the fleet they ran (the same fleet under several names).
+    seen: HashMap<String, Option<Report>>,
+}
+
+/// Tunes `env`'s scaling under the assumptions' load, its checks raised by `--margin`.
+pub(super) fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
+    let mut search = Search::new(env, a)?;
+    let found = search.candidates();
+    let choices = search.cheapest_checked(found);
+    let reason = choices.is_empty().then(|| search.nothing_found());
+    let resource_unit = search.unit_of_resources();
     Ok(Tuning {
         choices,
-        candidates_simulated: simulated,
+        candidates_simulated: search.simulated,
         reason,
+        period: a.load.period(a.duration).words(),
+        resource_unit,
+        checks: search.checks.iter().map(|c| c.name.clone()).collect(),
+        margin: a.margin,
+        reproduce: reproduce(env, a),
     })
 }
 
-/// `base` with these settings.
-fn with(base: &Params, t: f64, lo: u64, hi: u64, s: ScaleInSetting, hires: bool) -> Params {
-    let mut p = base.clone();
-    let step = ScaleIn::Step {
-        percent: s.percent,
-        below: s.below,
-        minutes: s.minutes,
-        cooldown: s.cooldown,
-    };
-    match &mut p.fleet {
+/// The checks besides the load given: Poisson arrivals of its mean with three other seeds;
+/// the load raised by `margin`, as given and as Poisson arrivals with a fourth seed.
+fn checks(load: &Load, seed: u64, margin: f64, duration: u64) -> Vec<Check> {
+    let random = load.randomised();
+    let raised = load.raised(1.0 + margin);
+    let raised_random = raised.randomised();
+    let pct = (margin * 100.0).round();
+    let mut out: Vec<Check> = (1..=3)
+        .map(|i| Check {
+            name: format!("{} (seed {})", random.spec, seed + i),
+            arrivals: random.arrivals(duration, seed + i),
+            seed: seed + i,
+        })
+        .collect();
+    out.push(Check {
+        name: format!("{pct} % more: {}", raised.spec),
+        arrivals: raised.arrivals(duration, seed),
+        seed,
+    });
+    out.push(Check {
+        name: format!("{pct} % more: {} (seed {})", raised_random.spec, seed + 4),
+        arrivals: raised_random.arrivals(duration, seed + 4),
+        seed: seed + 4,
+    });
+    out
+}
+
+/// The file's bounds and the combinations of target, scale-in and metric tried.
+fn space(env: &Environment, base: &Params) -> Space {
+    let (min0, max0, file_scale_in, file_high_resolution) = match &base.fleet {
         Fleet::Ec2 {
             min,
             max,
-            target,
             scale_in,
             high_resolution,
             ..
-        } => {
-            (*min, *max, *target, *scale_in, *high_resolution) = (lo, hi, t, step, hires);
-        }
+        } => (*min, *max, *scale_in, *high_resolution),
         Fleet::Fargate {
-            min,
-            max,
-            target,
-            scale_in,
-            ..
-        } => {
-            (*min, *max, *target, *scale_in) = (lo, hi, t, step);
+            min, max, scale_in, ..
+        } => (*min, *max, *scale_in, false),
+        Fleet::Lambda { .. } => (0, 0, ScaleIn::Tracking, false),
+    };
+    let file_scale_in = ScaleInSetting::of(file_scale_in);
+    let mut targets = vec![TargetOf::File];
+    targets.extend([0.5, 0.7, 0.9].map(TargetOf::Fixed));
+    let mut scale_in = vec![file_scale_in];
+    scale_in.extend(scale_ins().into_iter().filter(|s| *s != file_scale_in));
+    let spec = &env.spec;
+    let metrics: Vec<bool> =
+        if spec.workers.kind == WorkerKind::Ec2 && !spec.region.starts_with("us-gov-") {
+            vec![file_high_resolution, !file_high_resolution]
+        } else {
+            vec![false]
+        };
+    let mut combos = Vec::new();
+    for &high_resolution in &metrics {
+        for &s in &scale_in {
+            for &target in &targets {
+                combos.push(Combo {
+                    target,
+                    scale_in: s,
+                    high_resolution,
+                });
+            }
         }
-        Fleet::Lambda { .. } => {}
     }
-    p
+    Space {
+        min_lo: u64::from(min0 > 0),
+        max0: max0.max(1),
+        combos,
+        file_scale_in,
+        file_high_resolution,
+    }
 }
 
-/// The smallest count from `lo` up to [`MAX_COUNT`] whose run meets the goal: doubling steps
-/// until one does, then a binary search below it (more workers never do worse, assumed; the
-/// value returned is always a run that met it).
-fn smallest(lo: u64, meets: &mut dyn FnMut(u64) -> Option<Choice>) -> Option<Choice> {
+/// The flags that give the same verdict with the lines pasted: the load, and each
+/// assumption that no stack-file setting holds and that was not its default.
+fn reproduce(env: &Environment, a: &Assumptions) -> String {
+    let mut s = format!("qfleet simulate {} --load '{}'", env.name, a.load.spec);
+    if let Some(d) = a.duration {
+        s.push_str(&format!(" --duration {d}s"));
+    }
+    if (a.spread - 0.2).abs() > 1e-12 {
+        s.push_str(&format!(" --spread {}", a.spread));
+    }
+    if a.failure_rate > 0.0 {
+        s.push_str(&format!(" --failure-rate {}", a.failure_rate));
+    }
+    if let Some(l) = a.launch_time {
+        s.push_str(&format!(" --launch-time {l}s"));
+    }
+    if a.per_instance != 1 {
+        s.push_str(&format!(" --messages-per-instance {}", a.per_instance));
+    }
+    if a.seed != 1 {
+        s.push_str(&format!(" --seed {}", a.seed));
+    }
+    s
+}
+
+impl<'a> Search<'a> {
+    /// The search for `env` under the assumptions: its runs' parameters, the load's arrivals
+    /// (a day for a burst or a CSV), the checks and the combinations to try.
+    fn new(env: &'a Environment, a: &'a Assumptions) -> Result<Search<'a>> {
+        let spec = &env.spec;
+        if spec.workers.kind == WorkerKind::Lambda {
+            return Err(Usage::TuneLambda {
+                env: env.name.clone(),
+            }
+            .into());
+        }
+        if env.is_pipeline() {
+            return Err(Usage::TunePipeline {
+                env: env.name.clone(),
+            }
+            .into());
+        }
+        let goal = super::goal_of(env, a).ok_or_else(|| Usage::TuneNoGoal {
+            env: env.name.clone(),
+        })?;
+        let mut base = super::params(env, a)?;
+        // A burst or a CSV is followed by the rest of the day at rest: the run is the day
+        // (the fleet back at rest is counted at once).
+        if a.load.period(a.duration) == Period::Once {
+            base.duration = base.duration.max(86_400);
+        }
+        let arrivals = a.load.arrivals(base.duration, a.seed);
+        let checks = checks(&a.load, a.seed, a.margin, base.duration);
+        let space = space(env, &base);
+        Ok(Search {
+            env,
+            a,
+            base,
+            goal,
+            arrivals,
+            checks,
+            space,
+            simulated: 0,
+            seen: HashMap::new(),
+        })
+    }
+}
+
+impl Search<'_> {
+    /// The target a candidate runs with: the file's as it would derive it at `max` with the
+    /// goal and processing time of this run (or the one it gives), or the one tried.
+    fn target(&self, t: TargetOf, max: u64) -> f64 {
+        match t {
+            TargetOf::Fixed(t) => t,
+            TargetOf::File => file_target(self.env, self.goal, self.base.seconds_per_message, max),
+        }
+    }
+
+    fn counts(&self, grow: Grow, count: u64) -> (u64, u64) {
+        match grow {
+            Grow::Max => (self.space.min_lo, count),
+            Grow::Min => (count, self.space.max0.max(count)),
+        }
+    }
+
+    /// The first count a family tries.
+    fn first(&self, grow: Grow) -> u64 {
+        match grow {
+            Grow::Max => self.space.max0.max(self.space.min_lo).max(1),
+            Grow::Min => self.space.min_lo + 1,
+        }
+    }
+
+    /// `base` with a combination and counts; a fleet whose `min` is its `max` never scales,
+    /// so it keeps the file's own scaling (one fleet, whatever the combination).
+    fn params(&self, c: Combo, (lo, hi): (u64, u64)) -> Params {
+        let mut p = self.base.clone();
+        let (scale_in, hires) = if lo == hi {
+            (self.space.file_scale_in, self.space.file_high_resolution)
+        } else {
+            (c.scale_in, c.high_resolution)
+        };
+        let t = if lo == hi {
+            self.target(TargetOf::File, hi)
+        } else {
+            self.target(c.target, hi)
+        };
+        match &mut p.fleet {
+            Fleet::Ec2 {
+                min,
+                max,
+                target,
+                scale_in: s,
+                high_resolution,
+                ..
+            } => {
+                (*min, *max, *target, *s, *high_resolution) = (lo, hi, t, scale_in.model(), hires);
+            }
+            Fleet::Fargate {
+                min,
+                max,
+                target,
+                scale_in: s,
+                ..
+            } => {
+                (*min, *max, *target, *s) = (lo, hi, t, scale_in.model());
+            }
+            Fleet::Lambda { .. } => {}
+        }
+        p
+    }
+
+    /// The run of `p` under `arrivals` (seed `seed`) across the range, when it meets the
+    /// goal; remembered by the fleet it runs.
+    fn meets(&mut self, p: &Params, arrivals: &[u64], seed: u64, check: usize) -> Option<Report> {
+        let key = format!("{:?}|{seed}|{check}", Params { seed, ..p.clone() });
+        if let Some(r) = self.seen.get(&key) {
+            return r.clone();
+        }
+        self.simulated += 1;
+        let p = Params { seed, ..p.clone() };
+        let r = range::run_if_met(&p, arrivals, self.goal)
+            .map(|(o, runs)| run_result::build(self.env, self.a, &p, o, runs));
+        self.seen.insert(key, r.clone());
+        r
+    }
+
+    /// The run of a combination and count under the load given, when it meets the goal.
+    fn meets_given(&mut self, c: Combo, grow: Grow, count: u64) -> Option<Report> {
+        let p = self.params(c, self.counts(grow, count));
+        let arrivals = std::mem::take(&mut self.arrivals);
+        let r = self.meets(&p, &arrivals, self.base.seed, 0);
+        self.arrivals = arrivals;
+        r
+    }
+
+    /// Every check's worst p99 when the candidate meets the goal in all of them.
+    fn passes_checks(&mut self, c: Combo, grow: Grow, count: u64) -> Option<Option<u64>> {
+        let p = self.params(c, self.counts(grow, count));
+        let checks = std::mem::take(&mut self.checks);
+        let mut worst: Option<u64> = None;
+        let mut ok = true;
+        for (i, check) in checks.iter().enumerate() {
+            match self.meets(&p, &check.arrivals, check.seed, i + 1) {
+                Some(r) => worst = worst.max(r.range.iter().filter_map(|x| x.p99).max()),
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        self.checks = checks;
+        ok.then_some(worst)
+    }
+
+    /// Every combination and family, each still to search, at the least it can cost: its
+    /// `min` always on all day (what a worker costs a day, or its vCPUs, times `min`).
+    fn candidates(&mut self) -> Vec<Pending> {
+        let day = worker_day(self.env);
+        let mut out = Vec::new();
+        for combo in self.space.combos.clone() {
+            for grow in [Grow::Max, Grow::Min] {
+                let (min, _) = self.counts(grow, self.first(grow));
+                out.push(Pending::Unsearched {
+                    combo,
+                    grow,
+                    floor: min as f64 * day,
+                });
+            }
+        }
+        out
+    }
+
+    /// A family's smallest count that meets the load given, when any does.
+    fn search(&mut self, combo: Combo, grow: Grow) -> Option<Candidate> {
+        let first = self.first(grow);
+        let (count, report) = smallest(first, &mut |n| self.meets_given(combo, grow, n))?;
+        let p99 = report.range.iter().filter_map(|x| x.p99).max();
+        Some(Candidate {
+            combo,
+            grow,
+            count,
+            report,
+            p99,
+            checked: false,
+        })
+    }
+
+    /// The smallest count from `count` up whose run meets the load given and every check.
+    fn checked_from(&mut self, c: &Candidate) -> Option<Candidate> {
+        let (combo, grow) = (c.combo, c.grow);
+        let passes = |s: &mut Self, n: u64| -> Option<(Report, Option<u64>)> {
+            let report = s.meets_given(combo, grow, n)?;
+            let p99 = s.passes_checks(combo, grow, n)?;
+            Some((report, p99))
+        };
+        let (count, (report, p99)) = smallest(c.count, &mut |n| passes(self, n))?;
+        let given = report.range.iter().filter_map(|x| x.p99).max();
+        Some(Candidate {
+            count,
+            report,
+            p99: p99.max(given),
+            checked: true,
+            ..c.clone()
+        })
+    }
+
+    /// What a candidate costs a day, or without a price the resources it uses: the key the
+    /// choices are ranked by (the high-resolution publisher's daily share added to a price).
+    fn rank(&self, c: &Candidate) -> f64 {
+        let (lo, hi) = self.counts(c.grow, c.count);
+        let hires = lo != hi && c.combo.high_resolution;
+        match c.report.cost.per_day_usd {
+            Some(d) => {
+                d + if hires {
+                    HIGH_RESOLUTION_MONTHLY_USD / 30.0
+                } else {
+                    0.0
+                }
+            }
+            None => c.report.cost.per_day_resources + if hires { 1e-9 } else { 0.0 },
+        }
+    }
+
+    /// What the resources are counted in (vCPU-hours, or instance-hours for a type whose
+    /// vCPUs are not known).
+    fn unit_of_resources(&self) -> &'static str {
+        let p = self.params(self.space.combos[0], (1, 1));
+        let o = super::model::Outcome::default();
+        run_result::build(self.env, self.a, &p, o, Vec::new())
+            .cost
+            .resource_unit
+    }
+
+    /// The cheapest candidates that pass every check, cheapest first: each checked in
+    /// order of cost; one that fails is given more workers until it passes, then takes its
+    /// place by its new cost. The same fleet is one choice.
+    fn cheapest_checked(&mut self, families: Vec<Pending>) -> Vec<Choice> {
+        let mut pending = families;
+        let mut choices: Vec<Choice> = Vec::new();
+        while choices.len() < SHOWN && !pending.is_empty() {
+            let rank = |s: &Self, p: &Pending| match p {
+                Pending::Unsearched { floor, .. } => *floor,
+                Pending::Found(c) => s.rank(c),
+            };
+            let i = (0..pending.len())
+                .min_by(|&x, &y| rank(self, &pending[x]).total_cmp(&rank(self, &pending[y])))
+                .unwrap_or(0);
+            let c = match pending.swap_remove(i) {
+                // A family is searched only once nothing found costs less than it can.
+                Pending::Unsearched { combo, grow, .. } => {
+                    if let Some(c) = self.search(combo, grow) {
+                        pending.push(Pending::Found(Box::new(c)));
+                    }
+                    continue;
+                }
+                Pending::Found(c) => *c,
+            };
+            if !c.checked {
+                if let Some(checked) = self.checked_from(&c) {
+                    pending.push(Pending::Found(Box::new(checked)));
+                }
+                continue;
+            }
+            let choice = self.choice(&c);
+            // The same fleet is one row: the same settings, or settings whose runs under
+            // this load are the same (every target asking for `max` at once under a burst; a
+            // scale-in that never acts): the first, the cheaper, kept.
+            let same = choices.iter().any(|x| {
+                (x.min, x.max) == (choice.min, choice.max)
+                    && ((x.high_resolution, x.scale_in)
+                        == (choice.high_resolution, choice.scale_in)
+                        && (x.target - choice.target).abs() < 1e-9
+                        || x.p99 == choice.p99
+                            && x.resources_per_day.to_bits() == choice.resources_per_day.to_bits())
+            });
+            if !same {
+                choices.push(choice);
+            }
+        }
+        // More workers can cost less (a fleet that drains sooner): a choice checked later
+        // may rank below one shown before it.
+        let key = |c: &Choice| c.cost_per_day_usd.unwrap_or(c.resources_per_day);
+        choices.sort_by(|x, y| key(x).total_cmp(&key(y)));
+        choices
+    }
+
+    fn choice(&self, c: &Candidate) -> Choice {
+        let (min, max) = self.counts(c.grow, c.count);
+        let p = self.params(c.combo, (min, max));
+        let (target, scale_in, high_resolution) = match p.fleet {
+            Fleet::Ec2 {
+                target,
+                scale_in,
+                high_resolution,
+                ..
+            } => (target, scale_in, high_resolution),
+            Fleet::Fargate {
+                target, scale_in, ..
+            } => (target, scale_in, false),
+            Fleet::Lambda { .. } => (0.0, ScaleIn::Tracking, false),
+        };
+        let scale_in = ScaleInSetting::of(scale_in);
+        let publisher = if high_resolution && min != max {
+            HIGH_RESOLUTION_MONTHLY_USD / 30.0
+        } else {
+            0.0
+        };
+        let day = c.report.cost.per_day_usd.map(|d| d + publisher);
+        Choice {
+            target,
+            min,
+            max,
+            scale_in,
+            high_resolution,
+            p99: c.p99,
+            cost_per_day_usd: day,
+            cost_per_month_usd: day.map(|d| d * 30.0),
+            resources_per_day: c.report.cost.per_day_resources,
+            lines: lines(
+                self.env,
+                self.a,
+                &Lines {
+                    target: (
+                        target,
+                        file_target(self.env, self.goal, self.base.seconds_per_message, max),
+                    ),
+                    min,
+                    max,
+                    scale_in: (scale_in, self.space.file_scale_in),
+                    high_resolution: (high_resolution, self.space.file_high_resolution),
+                },
+            ),
+        }
+    }
+
+    /// Why nothing was found, with numbers: the most the search tries, `MAX_COUNT` workers
+    /// always on, and its worst p99 under the load and the checks; the smallest goal it meets.
+    fn nothing_found(&mut self) -> String {
+        let all = (MAX_COUNT, MAX_COUNT);
+        let p = self.params(self.space.combos[0], all);
+        let mut worst: (Option<u64>, String) = (None, "the load given".to_string());
+        let loads: Vec<(String, Vec<u64>, u64)> = std::iter::once((
+            "the load given".to_string(),
+            self.arrivals.clone(),
+            self.base.seed,
+        ))
+        .chain(
+            self.checks
+                .iter()
+                .map(|c| (c.name.clone(), c.arrivals.clone(), c.seed)),
+        )
+        .collect();
+        for (name, arrivals, seed) in loads {
+            self.simulated += 1;
+            let q = Params { seed, ..p.clone() };
+            let (o, runs) = range::run(&q, &arrivals, Some(self.goal));
+            let p99 = runs.iter().filter_map(|r| r.p99).max();
+            let never = o.never_at(99.0);
+            if never || p99 > worst.0 {
+                worst = (if never { None } else { p99 }, name);
+                if never {
+                    break;
+                }
+            }
+        }
+        let within = format!(
+            "nothing within {MAX_COUNT} workers meets the {} s goal under the load and every check (Poisson arrivals, {:.0} % more load)",
+            self.goal,
+            self.a.margin * 100.0
+        );
+        match worst.0 {
+            Some(p99) => format!(
+                "{within}: even {MAX_COUNT} always on give p99 {p99} s under {}; the smallest goal they meet is {p99} s (scaling.max_latency_seconds: {p99}), or a shorter processing time",
+                worst.1
+            ),
+            None => format!(
+                "{within}: even {MAX_COUNT} always on dead-letter over 1 % of the messages under {} (the visibility timeout or the function's limits decide it: see `qfleet simulate` without --tune)",
+                worst.1
+            ),
+        }
+    }
+}
+
+/// The target the pasted file derives at `max`: its own when it gives one, else from the
+/// goal and processing time with headroom, at `max` (`src/config/headroom.rs`).
+fn file_target(env: &Environment, goal: f64, seconds_per_message: f64, max: u64) -> f64 {
+    let s = &env.spec.scaling;
+    match s.target_backlog_per_instance {
+        Some(t) => t,
+        None => crate::config::headroom::target(goal, seconds_per_message, max, s.expected_peak),
+    }
+}
+
+/// The smallest count from `lo` (at least 1) up to [`MAX_COUNT`] whose run meets the goal:
+/// doubling steps until one does, then a binary search below it (more workers never do
+/// worse, assumed; the value returned is always a run that met it).
+fn smallest<T>(lo: u64, meets: &mut dyn FnMut(u64) -> Option<T>) -> Option<(u64, T)> {
+    let lo = lo.max(1);
     if lo > MAX_COUNT {
         return None;
     }
@@ -231,30 +800,74 @@ fn smallest(lo: u64, meets: &mut dyn FnMut(u64) -> Option<Choice>) -> Option<Cho
             None => fail = mid,
         }
     }
-    Some(best)
+    Some((hi, best))
 }
 
-/// The stack-file lines of a choice. For a target of a stack file (`targets`), its workers go
-/// under its own entry (`targets.N.workers`); scaling is the file's, shared by every target,
-/// so it is shown only when it differs from the file's, saying so.
-fn lines(
-    env: &Environment,
-    target: f64,
+/// A choice's settings beside the file's own: (the choice's, the file's).
+struct Lines {
+    target: (f64, f64),
     min: u64,
     max: u64,
-    s: ScaleInSetting,
-    hires: bool,
-) -> String {
-    let mut scaling = format!("scaling:\n  target_backlog_per_instance: {target}\n");
-    if hires {
-        scaling.push_str("  metric: high_resolution\n");
+    scale_in: (ScaleInSetting, ScaleInSetting),
+    high_resolution: (bool, bool),
+}
+
+/// The stack-file lines of a choice: everything `qfleet simulate FILE --load SPEC` needs to
+/// run it again without flags. `workers.min` and `max`; the goal and the processing time
+/// when flags gave them; the target unless the file derives the same at this `max` (or
+/// gives it); the metric and the scale-in when they change. For a target of a stack file
+/// (`targets`) the workers go under its own entry (`targets.N.workers`); scaling is the
+/// file's, shared by every target, so it is shown apart, saying so.
+fn lines(env: &Environment, a: &Assumptions, l: &Lines) -> String {
+    let file = &env.spec.scaling;
+    let mut scaling = String::new();
+    if let Some(g) = a
+        .max_latency
+        .filter(|g| file.max_latency_seconds != Some(*g))
+    {
+        scaling.push_str(&format!("  max_latency_seconds: {g}\n"));
     }
-    if s != SCALE_INS[0] {
-        scaling.push_str(&format!(
-            "  scale_in: {{percent: {}, below: {}, minutes: {}, cooldown: {}s}}\n",
-            s.percent, s.below, s.minutes, s.cooldown
-        ));
+    if let Some(s) = a
+        .seconds_per_message
+        .filter(|s| file.seconds_per_message != Some(*s))
+    {
+        scaling.push_str(&format!("  seconds_per_message: {s}\n"));
     }
+    if (l.target.0 - l.target.1).abs() > 1e-9 {
+        scaling.push_str(&format!("  target_backlog_per_instance: {}\n", l.target.0));
+    }
+    if l.high_resolution.0 != l.high_resolution.1 {
+        let m = if l.high_resolution.0 {
+            ScalingMetric::HighResolution
+        } else {
+            ScalingMetric::Sqs
+        };
+        scaling.push_str(&format!("  metric: {}\n", m.as_str()));
+    }
+    if l.scale_in.0 != l.scale_in.1 {
+        let s = l.scale_in.0;
+        if s.policy == "target_tracking" {
+            scaling.push_str(&format!(
+                "  scale_in: {{policy: {}}}\n",
+                ScaleInPolicy::TargetTracking.as_str()
+            ));
+        } else {
+            scaling.push_str(&format!(
+                "  scale_in: {{policy: {}, percent: {}, below: {}, minutes: {}, cooldown: {}s}}\n",
+                ScaleInPolicy::Step.as_str(),
+                s.percent,
+                s.below,
+                s.minutes,
+                s.cooldown
+            ));
+        }
+    }
+    let scaling = if scaling.is_empty() {
+        scaling
+    } else {
+        format!("scaling:\n{scaling}")
+    };
+    let (min, max) = (l.min, l.max);
     let Some(t) = &env.target else {
         return format!("workers:\n  min: {min}\n  max: {max}\n{scaling}");
     };
@@ -262,11 +875,7 @@ fn lines(
         "targets:  # its own entry, targets.{}\n  - name: {}\n    workers:\n      min: {min}\n      max: {max}\n",
         t.index, t.name
     );
-    // The candidates' targets are the file's rounded to hundredths (see `tune`).
-    let same = (target - (env.backlog_target() * 100.0).round() / 100.0).abs() < 1e-9
-        && !hires
-        && s == SCALE_INS[0];
-    if !same {
+    if !scaling.is_empty() {
         out.push_str("# the file's, for every target (a target cannot set its own scaling):\n");
         out.push_str(&scaling);
     }
@@ -274,8 +883,7 @@ fn lines(
 }
 
 /// The text of a tuning: the cheapest choice's lines, then every choice with its cost.
-pub fn text(name: &str, t: &Tuning) -> String {
-    let mut s = String::new();
+pub(super) fn text(name: &str, t: &Tuning) -> String {
     let Some(best) = t.choices.first() else {
         return format!(
             "{name}: {} ({} candidates simulated)\n",
@@ -283,96 +891,69 @@ pub fn text(name: &str, t: &Tuning) -> String {
             t.candidates_simulated
         );
     };
-    s.push_str(&format!(
-        "{name}: the cheapest settings that meet the goal in every run of the range ({} candidates simulated), to paste into the stack file (max_latency_seconds and seconds_per_message stay: a target given wins, the goal keeps its alarm):\n\n",
+    let mut s = format!(
+        "{name}: the cheapest settings that meet the goal in every run of the range, under Poisson arrivals with 3 other seeds and at {} % more load ({} candidates simulated). Paste these lines into the stack file, replacing what is there:\n\n",
+        (t.margin * 100.0).round(),
         t.candidates_simulated
-    ));
+    );
     for l in best.lines.lines() {
         s.push_str(&format!("  {l}\n"));
     }
-    s.push('\n');
-    let usd = |c: Option<f64>| c.map_or("-".into(), |u| format!("${u:.4}"));
+    s.push_str(&format!(
+        "\nThen `{}` gives the same verdict.\n\n",
+        t.reproduce
+    ));
+    let priced = best.cost_per_day_usd.is_some();
     let rows = t.choices.iter().map(|c| {
-        vec![
-            c.target.to_string(),
+        // A fleet whose min is its max never scales: its scaling is the file's, unused.
+        let fixed = c.min == c.max;
+        let mut row = vec![
+            if fixed {
+                "-".into()
+            } else {
+                format!("{:.2}", c.target)
+            },
             c.min.to_string(),
             c.max.to_string(),
-            format!(
-                "{} %, below {} × target, {} min, {} s",
-                c.scale_in.percent, c.scale_in.below, c.scale_in.minutes, c.scale_in.cooldown
-            ),
-            if c.high_resolution {
-                "high_resolution".into()
+            if fixed {
+                "- (min = max: never scales)".into()
             } else {
-                "sqs".into()
+                c.scale_in.words()
+            },
+            match (fixed, c.high_resolution) {
+                (true, _) => "-".into(),
+                (false, true) => "high_resolution".into(),
+                (false, false) => "sqs".into(),
             },
             c.p99.map_or("-".into(), |v| format!("{v} s")),
-            usd(c.cost_usd),
-        ]
+        ];
+        match (c.cost_per_day_usd, c.cost_per_month_usd) {
+            (Some(d), Some(m)) => row.extend([format!("${d:.2}"), format!("${m:.2}")]),
+            _ => row.push(format!("{:.1}", c.resources_per_day)),
+        }
+        row
     });
-    s.push_str(&crate::output::table(
-        &[
-            "target",
-            "min",
-            "max",
-            "scale-in",
-            "metric",
-            "worst p99",
-            "cost",
-        ],
-        rows,
+    let unit = format!("{} a day", t.resource_unit);
+    let mut header = vec!["target", "min", "max", "scale-in", "metric", "worst p99"];
+    if priced {
+        header.extend(["a day", "a month"]);
+    } else {
+        header.push(&unit);
+    }
+    s.push_str(&crate::output::table(&header, rows));
+    s.push_str(&format!(
+        "\n(a day: {}{})\n",
+        t.period,
+        if priced {
+            ""
+        } else {
+            "; no price for this type, size or Region: ranked by the resources used"
+        }
     ));
-    s.push('\n');
     s
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn envs(yaml: &str) -> Vec<Environment> {
-        crate::config::parse(std::path::PathBuf::from("stacks/orders.yaml"), yaml.into())
-            .unwrap()
-            .expand()
-    }
-
-    #[test]
-    fn a_target_s_lines_go_under_its_own_entry_and_shared_scaling_is_said_so() {
-        let base = "region: eu-west-1\nlab: true\nscaling: {target_backlog_per_instance: 0.7}\n";
-        let one = envs(base);
-        assert_eq!(
-            lines(&one[0], 0.5, 2, 9, SCALE_INS[0], false),
-            "workers:\n  min: 2\n  max: 9\nscaling:\n  target_backlog_per_instance: 0.5\n"
-        );
-        let targets = envs(&format!(
-            "{base}targets:\n  - name: a\n  - name: b\n    region: us-east-1\n"
-        ));
-        // The file's own target: only the workers, under targets.1.
-        assert_eq!(
-            lines(&targets[1], 0.7, 2, 9, SCALE_INS[0], false),
-            "targets:  # its own entry, targets.1\n  - name: b\n    workers:\n      min: 2\n      max: 9\n"
-        );
-        // Another target: the scaling too, as the file's for every target.
-        let other = lines(&targets[1], 0.5, 2, 9, SCALE_INS[1], true);
-        assert!(
-            other.contains(
-                "# the file's, for every target (a target cannot set its own scaling):\nscaling:\n  target_backlog_per_instance: 0.5\n  metric: high_resolution\n  scale_in:"
-            ),
-            "{other}"
-        );
-        // Pasted under a target, the lines parse as that target's.
-        let pasted = format!(
-            "{base}targets:\n  - name: a\n{}",
-            lines(&targets[1], 0.7, 2, 9, SCALE_INS[0], false)
-                .lines()
-                .skip(1)
-                .map(|l| format!("{l}\n"))
-                .collect::<String>()
-        );
-        let again = envs(&pasted);
-        assert_eq!(
-            (again[1].spec.workers.min, again[1].spec.workers.max),
-            (2, 9)
-        );
-    }
-}
+mod advice_tests;
+#[cfg(test)]
+mod tests;

@@ -81,8 +81,10 @@ fn a_provisioned_mapping_reports_its_pollers_and_meets_a_burst_the_standard_one_
                 file,
                 "--load",
                 "burst:5000@60s",
+                // Ten messages a batch within the function's 20 s timeout (at most 1.2 × 1.5 s
+                // each): a longer batch times out, which the model now knows.
                 "--seconds-per-message",
-                "2",
+                "1.5",
                 "--max-latency",
                 "5m",
                 "-o",
@@ -495,8 +497,126 @@ fn tune_prints_the_cheapest_settings_that_meet_the_goal_as_the_json_schema_says(
         "--tune",
     ]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
     assert!(
-        stdout(&o).contains("to paste into the stack file"),
+        text.contains("Paste these lines into the stack file")
+            && text.contains("gives the same verdict"),
+        "{text}"
+    );
+}
+
+#[test]
+fn prices_from_a_refreshed_table_replace_the_built_in_ones_and_a_bad_file_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("prices.tsv");
+    std::fs::write(
+        &table,
+        "# source\tt\ta table of the test's (made-up price), as of 2026-11-26\nec2\teu-west-1\tt3.micro\t1\tinstance-hour\t2\tt\n",
+    )
+    .unwrap();
+    let args = [
+        "simulate",
+        "lab",
+        "--load",
+        "steady:1/s",
+        "--duration",
+        "1h",
+        "-o",
+        "json",
+    ];
+    let v = doc(qfleet().args(args).arg("--prices").arg(&table), 0);
+    let cost = &v["environments"][0]["cost"];
+    assert!(
+        cost["source"].as_str().unwrap().contains("the test's"),
+        "{cost}"
+    );
+    // One instance all hour at $1 an hour; the day, the load held: $24.
+    assert!((cost["usd"].as_f64().unwrap() - 1.0).abs() < 0.01, "{cost}");
+    assert!(
+        (cost["per_day_usd"].as_f64().unwrap() - 24.0).abs() < 0.1,
+        "{cost}"
+    );
+    std::fs::write(&table, "not a table\n").unwrap();
+    let o = run(qfleet().args(&args[..6]).arg("--prices").arg(&table));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("--prices") && stderr(&o).contains("no price in it"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `into` with `from` laid over it, mapping by mapping (what pasting the lines does).
+fn merge(into: &mut serde_yaml_ng::Value, from: serde_yaml_ng::Value) {
+    use serde_yaml_ng::Value;
+    match (into, from) {
+        (Value::Mapping(a), Value::Mapping(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+#[test]
+fn tune_s_lines_pasted_into_the_file_give_the_same_verdict_with_no_flag_but_the_load() {
+    // The goal and the processing time come from flags: the lines carry them.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("container.yaml");
+    let text = std::fs::read_to_string(root().join("examples/container.yaml")).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let mut c = qfleet();
+    c.arg("simulate").arg(&file).args([
+        "--load",
+        "steady:2/s",
+        "--seconds-per-message",
+        "2",
+        "--max-latency",
+        "60s",
+        "--tune",
+        "-o",
+        "json",
+    ]);
+    let v = doc(&mut c, 0);
+    let e = &v["environments"][0];
+    let lines = e["choices"][0]["lines"].as_str().unwrap();
+    assert!(
+        lines.contains("max_latency_seconds: 60") && lines.contains("seconds_per_message: 2"),
+        "{lines}"
+    );
+    let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    merge(&mut yaml, serde_yaml_ng::from_str(lines).unwrap());
+    std::fs::write(&file, serde_yaml_ng::to_string(&yaml).unwrap()).unwrap();
+    let o = run(qfleet()
+        .arg("simulate")
+        .arg(&file)
+        .args(["--load", "steady:2/s"]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("verdict     goal met") && !out.contains("headroom    "),
+        "{out}"
+    );
+    // The fleet the issue found before, four workers for four workers' work, warns.
+    let four = text.replace("  min: 1\n  max: 4\n", "  min: 4\n  max: 4\n");
+    std::fs::write(&file, four).unwrap();
+    let o = run(qfleet().arg("simulate").arg(&file).args([
+        "--load",
+        "steady:2/s",
+        "--seconds-per-message",
+        "2",
+        "--max-latency",
+        "60s",
+    ]));
+    assert!(
+        stdout(&o)
+            .contains("headroom    at its most (workers.max: 4 instances) the fleet is 100 % busy"),
         "{}",
         stdout(&o)
     );

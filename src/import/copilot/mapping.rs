@@ -566,7 +566,7 @@ impl Mapper<'_> {
                 "true: Copilot started from zero through its backlog metric (it divides by at least one task); qfleet adds a step policy that starts a task when messages wait and none runs",
             );
         }
-        let per_message = self.queue_delay();
+        let per_message = self.queue_delay(max);
         if autoscaling && per_message.is_none() {
             self.r.defaulted(
                 Some("count.queue_delay"),
@@ -682,10 +682,11 @@ impl Mapper<'_> {
     }
 
     /// `count.queue_delay`: the acceptable latency and the processing time of one message,
-    /// whose quotient is the backlog target (Copilot: `QueueScaling.AcceptableBacklogPerTask`,
-    /// `internal/pkg/manifest/svc.go`, rounded up; qfleet: `max_latency_seconds ÷
-    /// seconds_per_message`, AWS's backlog-per-instance recipe).
-    fn queue_delay(&mut self) -> Option<f64> {
+    /// whose quotient is Copilot's backlog target (`QueueScaling.AcceptableBacklogPerTask`,
+    /// `internal/pkg/manifest/svc.go`, rounded up). qfleet derives its own from the same two
+    /// at `max` tasks (`src/config/headroom.rs`): a busy share of each task, which the report
+    /// line prints beside Copilot's with what it means and what it assumes.
+    fn queue_delay(&mut self, max: i64) -> Option<f64> {
         let lat_path = "count.queue_delay.acceptable_latency";
         let per_path = "count.queue_delay.msg_processing_time";
         let (lat, per) = (self.get(lat_path).cloned(), self.get(per_path).cloned());
@@ -724,6 +725,7 @@ impl Mapper<'_> {
         }
         let target = latency / per_message;
         let copilot = target.ceil();
+        let ours = crate::config::headroom::target(latency, per_message, max.max(0) as u64, None);
         self.d
             .plain("scaling.max_latency_seconds", num(latency), None);
         self.d
@@ -739,14 +741,17 @@ impl Mapper<'_> {
             self.line(per_path),
             "scaling.seconds_per_message",
             format!(
-                "{}: Copilot's target was {} messages per task{}; qfleet derives its own from the goal, with headroom for the p99 and counting messages in flight",
+                "{}: Copilot's target was {} messages per task{}; qfleet's is {} busy messages per task (derived from the goal at workers.max {}): each task busy {:.0} % of the time, so that 99 % of the messages meet the goal; it assumes one message at a time per task (`qfleet simulate --messages-per-instance N` judges a worker that takes more), so expect more tasks than under Copilot",
                 num(per_message),
                 num(target),
                 if copilot == target {
                     String::new()
                 } else {
                     format!(" (Copilot rounded it up to {})", num(copilot))
-                }
+                },
+                num(ours),
+                max.max(0),
+                ours * 100.0,
             ),
         );
         Some(per_message)

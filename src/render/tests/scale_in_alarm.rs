@@ -252,7 +252,7 @@ fn agrees(alarm: &Value, workers_id: &str, (percent, min): (u64, u64), target: f
                     assert!(rendered.is_some());
                     continue;
                 }
-                let model = crate::simulate::rules::scale_in_datapoint(
+                let model = crate::simulate::scale_in_datapoint(
                     visible,
                     inflight.unwrap_or(0),
                     serving as u64,

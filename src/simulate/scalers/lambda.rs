@@ -8,7 +8,7 @@ use crate::simulate::rules;
 
 /// The mapping as the model runs it.
 #[derive(Debug)]
-pub struct Lambda {
+pub(in crate::simulate) struct Lambda {
     /// The mapping's MaximumConcurrency (standard mode).
     max_concurrency: u64,
     /// Provisioned mode's pollers, instead of `max_concurrency`.
@@ -22,7 +22,11 @@ pub struct Lambda {
 }
 
 impl Lambda {
-    pub fn new(max_concurrency: u64, pollers: Option<PollerSpec>, batch_size: u64) -> Lambda {
+    pub(in crate::simulate) fn new(
+        max_concurrency: u64,
+        pollers: Option<PollerSpec>,
+        batch_size: u64,
+    ) -> Lambda {
         Lambda {
             max_concurrency,
             pollers,
@@ -91,5 +95,25 @@ impl Scaler for Lambda {
 
     fn peak(&self) -> u64 {
         self.peak
+    }
+
+    /// Idle at the concurrency an empty queue leaves: the standard mapping's five (or its
+    /// cap), provisioned mode's minimum pollers'.
+    fn at_rest(&self, _t: u64) -> bool {
+        match self.pollers {
+            None => {
+                self.concurrency
+                    == rules::lambda_next_minute(self.concurrency, false, self.max_concurrency)
+            }
+            Some(pollers) => self.concurrency == rules::provisioned_bounds(pollers).0,
+        }
+    }
+
+    fn resting_row(&self) -> Row {
+        Row {
+            in_service: 0,
+            launching: 0,
+            capacity: self.concurrency,
+        }
     }
 }

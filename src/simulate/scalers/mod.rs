@@ -4,16 +4,16 @@
 //! and asks its [`Scaler`] how many units of work are open, when a second starts and ends,
 //! and what its timeline row shows; it never matches on the kind.
 
-pub mod ec2;
-pub mod fargate;
-pub mod lambda;
+pub(in crate::simulate) mod ec2;
+pub(in crate::simulate) mod fargate;
+pub(in crate::simulate) mod lambda;
 
 use super::rules;
 use std::collections::VecDeque;
 
 /// How a group (or service) scales in.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ScaleIn {
+pub(in crate::simulate) enum ScaleIn {
     /// Target tracking's own scale-in (`DisableScaleIn: false`): its low alarm, each action
     /// removing a share of the surplus ([`rules::tracking_scale_in`]).
     Tracking,
@@ -32,38 +32,38 @@ pub enum ScaleIn {
 
 /// A warm pool as the model runs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WarmPool {
+pub(in crate::simulate) struct WarmPool {
     /// `MinSize`: the pool holds `max` minus the desired capacity, and at least this.
-    pub min_size: u64,
+    pub(in crate::simulate) min_size: u64,
     /// Instances wait running (billed as instances) rather than stopped (EBS only).
-    pub running: bool,
+    pub(in crate::simulate) running: bool,
     /// Instances scaled in go back to the pool.
-    pub reuse_on_scale_in: bool,
+    pub(in crate::simulate) reuse_on_scale_in: bool,
     /// From leaving the pool to the worker reading the queue.
-    pub start_time: u64,
+    pub(in crate::simulate) start_time: u64,
 }
 
 /// The queue and the work at the end of a second, as the metrics see it.
 #[derive(Debug, Clone, Copy)]
-pub struct Seen {
+pub(in crate::simulate) struct Seen {
     /// Messages visible.
-    pub visible: u64,
+    pub(in crate::simulate) visible: u64,
     /// Messages received and not yet deleted or returned.
-    pub in_flight: u64,
+    pub(in crate::simulate) in_flight: u64,
     /// Units of work running.
-    pub busy: u64,
+    pub(in crate::simulate) busy: u64,
 }
 
 /// The workers' part of a minute's timeline row (see `model::Minute`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Row {
-    pub in_service: u64,
-    pub launching: u64,
-    pub capacity: u64,
+pub(in crate::simulate) struct Row {
+    pub(in crate::simulate) in_service: u64,
+    pub(in crate::simulate) launching: u64,
+    pub(in crate::simulate) capacity: u64,
 }
 
 /// One kind's scaling, as the model's loop drives it second by second.
-pub trait Scaler {
+pub(in crate::simulate) trait Scaler {
     /// Messages one unit of work takes at once (a Lambda batch; one for a worker's slot).
     fn batch(&self) -> u64;
     /// Whether a unit of work is a billed invocation (Lambda).
@@ -90,6 +90,31 @@ pub trait Scaler {
     ) -> Option<Row>;
     /// The highest capacity reached.
     fn peak(&self) -> u64;
+    /// At the end of a minute (`t`), the queue empty and no message to come: whether
+    /// nothing would ever change again (at `min`, nothing launching, every datapoint an
+    /// alarm may still read idle), so that the rest of the run can be counted at once.
+    fn at_rest(&self, t: u64) -> bool;
+    /// The timeline row of every minute at rest.
+    fn resting_row(&self) -> Row;
+}
+
+/// The most datapoints an alarm that adds workers reads: target tracking's high alarm (3 at
+/// most across the range), the scale-from-zero alarm (1), Fargate's start alarm (2).
+const ALARM_READS: usize = 3;
+
+/// Whether every datapoint an alarm that adds workers may still read at `t` or later is
+/// idle (no message visible or in flight): those not yet readable, and the last
+/// [`ALARM_READS`] readable ones. Datapoints are kept in the order they become readable.
+fn idle_from<T>(
+    points: &[T],
+    t: u64,
+    readable_at: impl Fn(&T) -> u64,
+    idle: impl Fn(&T) -> bool,
+) -> bool {
+    let readable = points.partition_point(|d| readable_at(d) <= t);
+    points[readable.saturating_sub(ALARM_READS)..]
+        .iter()
+        .all(idle)
 }
 
 /// A count of workers scaled on the backlog per worker (an Auto Scaling group, an ECS
@@ -160,6 +185,14 @@ impl Workers {
         self.pending.is_empty() && self.in_service >= self.desired
     }
 
+    /// At `min`, nothing launching, and the policy's datapoints idle from `t` on.
+    fn at_min(&self, min: u64, t: u64) -> bool {
+        self.desired == min
+            && self.in_service == min
+            && self.pending.is_empty()
+            && idle_from(&self.datapoints, t, |d| d.readable_at, Datapoint::idle)
+    }
+
     /// The policy's datapoint at the end of a period: the backlog per worker (of the visible
     /// messages, or with those in flight when `counts_in_flight`, or qfleet's high-resolution
     /// metric), and the busy backlog qfleet's scale-in alarm reads.
@@ -212,6 +245,13 @@ struct Datapoint {
     /// Messages in flight: with the visible ones, what qfleet's scale-in alarm reads.
     in_flight: u64,
     in_service: u64,
+}
+
+impl Datapoint {
+    /// No message visible or in flight.
+    fn idle(&self) -> bool {
+        self.visible == 0 && self.in_flight == 0
+    }
 }
 
 /// Adds `count` workers due `at` to `pending`, kept in order of their time (a start from

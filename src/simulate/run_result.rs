@@ -1,0 +1,797 @@
+//! A run's result (`Report`): the latency percentiles, what was dead-lettered or left, the
+//! usage and its on-demand cost, the verdict against `scaling.max_latency_seconds`; its JSON.
+//! Its text is `run_text.rs`.
+
+use super::load::Period;
+use super::model::{Fleet, Minute, Outcome, Params, WarmPool};
+use super::{Assumptions, price};
+use crate::config::Environment;
+use crate::config::schema::{PollerSpec, WorkerKind};
+use serde::Serialize;
+
+/// The advised setting `scaling.metric`: `from` 0 (sqs) `to` 1 (high_resolution).
+pub(super) const METRIC_SETTING: &str = "scaling.metric";
+
+/// What the high-resolution metric's publisher costs per environment and month, beside the
+/// instances (docs/simulate.md, us-east-1 list prices as of 2026-11; check before relying
+/// on it): the function, PutMetricData and GetQueueAttributes calls, the custom metric and
+/// the policy's two alarms at high resolution.
+pub(super) const HIGH_RESOLUTION_MONTHLY_USD: f64 = 9.0;
+
+/// One change and the run it gives.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub(super) struct Change {
+    /// The stack file's setting.
+    pub(super) setting: &'static str,
+    pub(super) from: f64,
+    pub(super) to: f64,
+    /// The slowest message of the run with the change, seconds.
+    pub(super) max_latency: Option<u64>,
+    pub(super) cost_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Latency {
+    pub(super) p50: Option<u64>,
+    pub(super) p95: Option<u64>,
+    pub(super) p99: Option<u64>,
+    pub(super) max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Cost {
+    /// USD on demand for the run; `None` when the table has no price for the type or region.
+    pub(super) usd: Option<f64>,
+    /// What was priced, in words.
+    pub(super) basis: String,
+    /// Where the prices come from, and when they were taken.
+    pub(super) source: String,
+    /// USD a day, counted over `period`; `None` without a price.
+    pub(super) per_day_usd: Option<f64>,
+    /// USD a month of 30 such days; `None` without a price.
+    pub(super) per_month_usd: Option<f64>,
+    /// The resources used a day over `period`, in `resource_unit`: what `--tune` ranks by
+    /// without a price.
+    pub(super) per_day_resources: f64,
+    /// `vCPU-hours` (instances' or tasks' vCPUs × hours), `instance-hours` (a type whose
+    /// vCPUs are not known), or `GB-seconds` (Lambda).
+    pub(super) resource_unit: &'static str,
+    /// How a day is counted: a day of a daily curve, a rate held all day, a burst once a day
+    /// then the rest at rest, or the `--duration` run repeated.
+    pub(super) period: String,
+}
+
+/// A run's quantity (billed seconds, GB-seconds) over a day counted as `period` says:
+/// `at_end` is the quantity a second that the rest of the day keeps: a held load's, as over
+/// the run's second half; a burst's, as the run ends (back at rest when it had drained).
+fn per_day(period: Period, duration: u64, run: f64, at_end: f64) -> f64 {
+    let day = 86_400.0;
+    let d = duration.max(1) as f64;
+    match period {
+        Period::Day | Period::Given(_) => run * day / d,
+        Period::Held | Period::Once if d >= day => run * day / d,
+        Period::Held | Period::Once => run + at_end * (day - d),
+    }
+}
+
+/// The billed workers a second for the rest of the day: a held load's average over the run's
+/// second half (a snapshot at the end would be one draw of a fleet that moves with random
+/// arrivals), a burst's as the run ends.
+fn rest_rate(period: Period, o: &Outcome) -> f64 {
+    match period {
+        Period::Held => o.billed_second_half,
+        _ => o.billed_at_end as f64,
+    }
+}
+
+/// The day's figures from a price per unit of `per_day` (`None`: no price).
+fn day_cost(unit_price: Option<f64>, per_day: f64) -> (Option<f64>, Option<f64>) {
+    let day = unit_price.map(|u| u * per_day);
+    (day, day.map(|d| d * 30.0))
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Goal {
+    pub(super) max_latency_seconds: Option<f64>,
+    /// `None` when the stack file sets no goal. Met when 99 % of the messages that arrived
+    /// (those left unfinished at their age) took at most the goal, in every run of the
+    /// assumptions' range.
+    pub(super) met: Option<bool>,
+    pub(super) reason: String,
+    /// The assumptions under which the goal was missed ("nominal": at the nominal values);
+    /// empty when met or unset.
+    pub(super) missed_under: Vec<&'static str>,
+}
+
+/// The load held: the messages that arrived once the fleet had caught up after its first
+/// scale-out (the cold start apart).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Held {
+    /// The second from which (0: the fleet never scaled out); `None`: it never caught up.
+    pub(super) since_seconds: Option<u64>,
+    pub(super) p99: Option<u64>,
+    /// `None` without a goal or when it never caught up.
+    pub(super) met: Option<bool>,
+}
+
+/// How busy the fleet is at the most it can settle on, against the margin asked for.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Headroom {
+    /// The load's busiest rate, messages a second.
+    pub(super) rate: f64,
+    /// The most the fleet settles on: `workers.max` instances or tasks, or a function's
+    /// concurrency cap.
+    pub(super) capacity: u64,
+    /// The share of that capacity the rate keeps busy (rate × seconds per message ÷ what
+    /// the capacity processes at once).
+    pub(super) utilisation: f64,
+    /// The margin asked for (`--margin`).
+    pub(super) margin: f64,
+    /// Set when the capacity leaves less than the margin: more load, or random arrivals,
+    /// would find it short.
+    pub(super) warning: Option<String>,
+}
+
+/// The fleet's headroom at the most it can settle on under the load's busiest rate: a fleet
+/// below its `max` adds workers as the load grows, one at its `max` (or a fixed fleet, `min`
+/// = `max`) has only what is left.
+fn headroom(a: &Assumptions, p: &Params) -> Option<Headroom> {
+    let rate = a.load.sustained_rate()?;
+    let (capacity, at_once, unit, setting) = match &p.fleet {
+        Fleet::Lambda {
+            max_concurrency,
+            pollers,
+            ..
+        } => match pollers {
+            Some(pollers) => {
+                let cap = super::rules::provisioned_bounds(*pollers).1;
+                (
+                    cap,
+                    cap as f64,
+                    "concurrent invocations",
+                    "workers.lambda.provisioned_pollers.maximum",
+                )
+            }
+            None => {
+                let cap = (*max_concurrency).min(super::rules::LAMBDA_MAX);
+                (
+                    cap,
+                    cap as f64,
+                    "concurrent invocations",
+                    "workers.lambda.max_concurrency",
+                )
+            }
+        },
+        Fleet::Ec2 { max, .. } => (
+            *max,
+            (*max * a.per_instance) as f64,
+            "instances",
+            "workers.max",
+        ),
+        Fleet::Fargate { max, .. } => {
+            (*max, (*max * a.per_instance) as f64, "tasks", "workers.max")
+        }
+    };
+    let busy = rate * p.seconds_per_message;
+    let utilisation = if at_once > 0.0 {
+        busy / at_once
+    } else {
+        f64::MAX
+    };
+    let short = utilisation * (1.0 + a.margin) > 1.0 + 1e-9;
+    let warning = short.then(|| {
+        format!(
+            "at its most ({setting}: {capacity} {unit}) the fleet is {:.0} % busy with {} messages a second of {} s: less headroom than the {:.0} % margin (--margin), so random arrivals or {:.0} % more load would find it short; `--tune` finds settings that keep the margin",
+            utilisation.min(99_999.0) * 100.0,
+            (rate * 1_000.0).round() / 1_000.0,
+            p.seconds_per_message,
+            a.margin * 100.0,
+            a.margin * 100.0,
+        )
+    });
+    Some(Headroom {
+        rate,
+        capacity,
+        utilisation,
+        margin: a.margin,
+        warning,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Settings {
+    /// What consumes the queue (`ec2`, `lambda`, `fargate`).
+    #[schemars(with = "String", extend("enum" = ["ec2", "lambda", "fargate"]))]
+    pub(super) workers: WorkerKind,
+    pub(super) min: Option<u64>,
+    pub(super) max: Option<u64>,
+    pub(super) backlog_target: Option<f64>,
+    pub(super) instance_warmup: Option<u64>,
+    pub(super) scale_from_zero: Option<bool>,
+    /// Standard mode's cap (`None` in provisioned mode).
+    pub(super) max_concurrency: Option<u64>,
+    /// EC2: the group's warm pool (`None`: none), as the stack file's `workers.warm_pool`.
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub(super) warm_pool: Option<crate::config::schema::WarmPoolSpec>,
+    /// Provisioned mode's pollers (`None` in standard mode), as the stack file's
+    /// `workers.lambda.provisioned_pollers`.
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub(super) provisioned_pollers: Option<crate::config::schema::PollerSpec>,
+    pub(super) batch_size: Option<u64>,
+    pub(super) visibility_timeout: u64,
+    pub(super) max_receive_count: u64,
+    /// Fargate: the task size and the scaling policies' cooldowns (`None` for other kinds).
+    pub(super) fargate: Option<FargateSettings>,
+}
+
+/// A Fargate service's task size and Application Auto Scaling cooldowns, as rendered.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct FargateSettings {
+    /// CPU units of one task (1,024 a vCPU).
+    pub(super) cpu: u32,
+    /// MiB of memory of one task.
+    pub(super) memory: u32,
+    pub(super) platform: &'static str,
+    pub(super) scale_out_cooldown: u64,
+    pub(super) scale_in_cooldown: u64,
+    pub(super) start_cooldown: u64,
+    /// Seconds between SIGTERM and SIGKILL of a stopping task.
+    pub(super) stop_timeout: u64,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Workload {
+    pub(super) load: String,
+    pub(super) duration_seconds: u64,
+    pub(super) seconds_per_message: f64,
+    pub(super) spread: f64,
+    pub(super) failure_rate: f64,
+    pub(super) launch_seconds: Option<u64>,
+    pub(super) messages_per_instance: Option<u64>,
+    pub(super) seed: u64,
+    pub(super) metric_delay_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(super) struct Report {
+    pub(super) settings: Settings,
+    pub(super) workload: Workload,
+    pub(super) arrived: u64,
+    pub(super) processed: u64,
+    pub(super) dead_lettered: u64,
+    pub(super) unfinished: u64,
+    pub(super) oldest_unfinished_seconds: u64,
+    /// Processed messages only: those left at the end are in `unfinished_age`.
+    pub(super) latency: Latency,
+    /// The unfinished messages' ages when the run ended (all `None` when none is left).
+    pub(super) unfinished_age: Latency,
+    /// After the first scale-out.
+    pub(super) held: Held,
+    /// The fleet's utilisation at the capacity it settles on under the load's busiest rate,
+    /// against `--margin`; `None` for a load that holds no rate (bursts, a CSV).
+    pub(super) headroom: Option<Headroom>,
+    /// Every run of the assumptions' range; the report's figures are the worst's.
+    pub(super) range: Vec<super::range::RangeRun>,
+    pub(super) peak_capacity: u64,
+    pub(super) instance_hours: Option<f64>,
+    /// Fargate: hours of tasks placed (starting or running), summed.
+    pub(super) task_hours: Option<f64>,
+    pub(super) gb_seconds: Option<f64>,
+    pub(super) invocations: Option<u64>,
+    pub(super) cost: Cost,
+    pub(super) goal: Goal,
+    /// The limits beside the scaling that decided some messages' fate in the worst run, in
+    /// words (each also in the verdict): the function's timeout, the batching window, a
+    /// visibility timeout outlasted, partial batch responses.
+    pub(super) limits: Vec<String>,
+    pub(super) minutes: Vec<Minute>,
+    /// When the goal is missed: the smallest change of one setting that meets it, each one
+    /// simulated.
+    pub(super) advice: Vec<Change>,
+    /// Where `--chart` wrote the chart.
+    pub(super) chart: Option<String>,
+    /// A pipeline's stage: its name (its latency is counted from its own queue, not the upload).
+    #[serde(skip)]
+    pub(super) stage: Option<String>,
+}
+
+impl Report {
+    /// What the workers are counted in ("instance", "task"); `None` for a Lambda mapping.
+    pub(super) fn unit(&self) -> Option<&'static str> {
+        crate::kinds::of(self.settings.workers).unit()
+    }
+
+    /// 0 when the goal is met (or none is set), 3 when it is missed.
+    pub(super) fn exit_code(&self) -> crate::error::Exit {
+        if self.goal.met == Some(false) {
+            crate::error::Exit::Differences
+        } else {
+            crate::error::Exit::Ok
+        }
+    }
+}
+
+/// What a run used and what it cost, as its kind counts it.
+struct Usage {
+    settings: Settings,
+    instance_hours: Option<f64>,
+    task_hours: Option<f64>,
+    gb_seconds: Option<f64>,
+    invocations: Option<u64>,
+    cost: Cost,
+}
+
+/// The settings every kind reports the same way.
+fn common_settings(kind: WorkerKind, p: &Params) -> Settings {
+    Settings {
+        workers: kind,
+        min: None,
+        max: None,
+        backlog_target: None,
+        instance_warmup: None,
+        scale_from_zero: None,
+        max_concurrency: None,
+        warm_pool: None,
+        provisioned_pollers: None,
+        batch_size: None,
+        visibility_timeout: p.visibility_timeout,
+        max_receive_count: p.max_receive_count,
+        fargate: None,
+    }
+}
+
+/// An Auto Scaling group's settings, instance-hours and their cost: `counts` its min, max and
+/// target, `group` its warmup, scale from zero and warm pool.
+fn ec2_usage(
+    env: &Environment,
+    (p, o, period): (&Params, &Outcome, Period),
+    (min, max, target): (u64, u64, f64),
+    (warmup, scale_from_zero, warm_pool): (u64, bool, Option<WarmPool>),
+) -> Usage {
+    let spec = &env.spec;
+    let hours = o.instance_seconds / 3_600.0;
+    let ty = spec.workers.types()[0].to_string();
+    let per_hour = price::instance_hour(&spec.region, &ty);
+    let day_hours = per_day(period, p.duration, o.instance_seconds, rest_rate(period, o)) / 3_600.0;
+    let (per_day_usd, per_month_usd) = day_cost(per_hour, day_hours);
+    let vcpus = price::vcpus(&ty);
+    let spot = if spec.workers.spot.percent > 0 {
+        " (all On-Demand: the Spot share would cost less)"
+    } else if warm_pool.is_some_and(|w| !w.running) {
+        " (the stopped warm pool's volumes are billed besides, not priced here)"
+    } else {
+        ""
+    };
+    let basis = match per_hour {
+        Some(h) => format!(
+            "{hours:.2} instance-hours of {ty} in {} at ${h}/h{spot}",
+            spec.region
+        ),
+        None => format!(
+            "{hours:.2} instance-hours of {ty} in {}: not in the price table",
+            spec.region
+        ),
+    };
+    Usage {
+        settings: Settings {
+            min: Some(min),
+            max: Some(max),
+            backlog_target: Some(target),
+            instance_warmup: Some(warmup),
+            scale_from_zero: Some(scale_from_zero),
+            warm_pool: spec.workers.warm_pool.filter(|_| warm_pool.is_some()),
+            ..common_settings(WorkerKind::Ec2, p)
+        },
+        instance_hours: Some(hours),
+        task_hours: None,
+        gb_seconds: None,
+        invocations: None,
+        cost: Cost {
+            usd: per_hour.map(|h| h * hours),
+            basis,
+            source: price::instance_source(&spec.region, &ty),
+            per_day_usd,
+            per_month_usd,
+            per_day_resources: day_hours * vcpus.unwrap_or(1.0),
+            resource_unit: if vcpus.is_some() {
+                "vCPU-hours"
+            } else {
+                "instance-hours"
+            },
+            period: period.words(),
+        },
+    }
+}
+
+/// An ECS service's settings, task-hours and their cost: `counts` its min, max and target,
+/// `cooldowns` its scale-out, scale-in and start-from-zero cooldowns.
+fn fargate_usage(
+    env: &Environment,
+    (p, o, period): (&Params, &Outcome, Period),
+    (min, max, target, scale_from_zero): (u64, u64, f64, bool),
+    (scale_out_cooldown, scale_in_cooldown, start_cooldown): (u64, u64, u64),
+) -> Usage {
+    let spec = &env.spec;
+    let hours = o.instance_seconds / 3_600.0;
+    let f = &spec.workers.fargate;
+    let arm = f.platform == crate::config::schema::Platform::LinuxArm64;
+    let per_hour = price::fargate_task_hour(&spec.region, arm, f.cpu, f.memory);
+    let day_hours = per_day(period, p.duration, o.instance_seconds, rest_rate(period, o)) / 3_600.0;
+    let (per_day_usd, per_month_usd) = day_cost(per_hour, day_hours);
+    let size = format!(
+        "{} vCPU and {} GB ({})",
+        f64::from(f.cpu) / 1_024.0,
+        f64::from(f.memory) / 1_024.0,
+        f.platform.as_str()
+    );
+    let spot = if spec.workers.spot.percent > 0 {
+        " (all On-Demand: Fargate Spot runs at up to 70% off, its price varies and is not priced here)"
+    } else {
+        ""
+    };
+    let basis = match per_hour {
+        Some(h) => format!(
+            "{hours:.2} task-hours of {size} in {} at ${h:.5}/h{spot}",
+            spec.region
+        ),
+        None => format!(
+            "{hours:.2} task-hours of {size} in {}: not in the price table{spot}",
+            spec.region
+        ),
+    };
+    Usage {
+        settings: Settings {
+            min: Some(min),
+            max: Some(max),
+            backlog_target: Some(target),
+            scale_from_zero: Some(scale_from_zero),
+            fargate: Some(FargateSettings {
+                cpu: f.cpu,
+                memory: f.memory,
+                platform: f.platform.as_str(),
+                scale_out_cooldown,
+                scale_in_cooldown,
+                start_cooldown,
+                stop_timeout: f.stop_timeout.0,
+            }),
+            ..common_settings(WorkerKind::Fargate, p)
+        },
+        instance_hours: None,
+        task_hours: Some(hours),
+        gb_seconds: None,
+        invocations: None,
+        cost: Cost {
+            usd: per_hour.map(|h| h * hours),
+            basis,
+            source: price::fargate_source(&spec.region, arm),
+            per_day_usd,
+            per_month_usd,
+            per_day_resources: day_hours * f64::from(f.cpu) / 1_024.0,
+            resource_unit: "vCPU-hours",
+            period: period.words(),
+        },
+    }
+}
+
+/// A function's settings, GB-seconds, invocations and their cost.
+fn lambda_usage(
+    env: &Environment,
+    (p, o, period): (&Params, &Outcome, Period),
+    (max_concurrency, pollers, batch_size, memory_mb): (u64, Option<PollerSpec>, u64, u64),
+) -> Usage {
+    let spec = &env.spec;
+    let arm = spec.workers.lambda.architecture == crate::config::schema::Architecture::Arm64;
+    let gbs = o.invocation_seconds * memory_mb as f64 / 1_024.0;
+    let usd = price::lambda(&spec.region, arm, gbs, o.invocations);
+    // A function costs nothing at rest: a held load keeps the run's rate, a burst is once.
+    let rate = |run: f64| match period {
+        Period::Once => 0.0,
+        _ => run / p.duration.max(1) as f64,
+    };
+    let day_gbs = per_day(period, p.duration, gbs, rate(gbs));
+    let day_requests = per_day(
+        period,
+        p.duration,
+        o.invocations as f64,
+        rate(o.invocations as f64),
+    );
+    let per_day_usd = price::lambda(&spec.region, arm, day_gbs, day_requests.round() as u64);
+    // Provisioned mode's pollers are billed besides (event poller units, Lambda's
+    // pricing page): not in the price table, said rather than counted as nothing.
+    let poller_note = if pollers.is_some() {
+        "; the event pollers are billed besides, not priced here"
+    } else {
+        ""
+    };
+    let basis = match usd {
+        Some(_) => format!(
+            "{gbs:.1} GB-seconds and {} invocations in {}{poller_note}",
+            o.invocations, spec.region
+        ),
+        None => format!(
+            "{gbs:.1} GB-seconds in {}: not in the price table{poller_note}",
+            spec.region
+        ),
+    };
+    Usage {
+        settings: Settings {
+            max_concurrency: pollers.is_none().then_some(max_concurrency),
+            provisioned_pollers: pollers,
+            batch_size: Some(batch_size),
+            ..common_settings(WorkerKind::Lambda, p)
+        },
+        instance_hours: None,
+        task_hours: None,
+        gb_seconds: Some(gbs),
+        invocations: Some(o.invocations),
+        cost: Cost {
+            usd,
+            basis,
+            source: price::lambda_source(&spec.region, arm),
+            per_day_usd,
+            per_month_usd: per_day_usd.map(|d| d * 30.0),
+            per_day_resources: day_gbs,
+            resource_unit: "GB-seconds",
+            period: period.words(),
+        },
+    }
+}
+
+/// The workload as run: the load, the processing and the assumptions.
+fn workload(env: &Environment, a: &Assumptions, p: &Params) -> Workload {
+    let group = p.fleet.is_group();
+    Workload {
+        load: a.load.spec.clone(),
+        duration_seconds: p.duration,
+        seconds_per_message: p.seconds_per_message,
+        spread: p.spread,
+        failure_rate: p.failure_rate,
+        launch_seconds: group.then(|| a.launch_time(env.spec.workers.kind)),
+        messages_per_instance: group.then_some(a.per_instance),
+        seed: p.seed,
+        metric_delay_seconds: if matches!(
+            p.fleet,
+            Fleet::Ec2 {
+                high_resolution: true,
+                ..
+            }
+        ) {
+            p.unknowns.high_resolution_delay
+        } else {
+            p.unknowns.metric_delay
+        },
+    }
+}
+
+/// The load held across the range (never empty: its nominal run at least): the worst run's
+/// p99 once held; never held when any run never caught up.
+fn held(goal: Option<f64>, o: &Outcome, range: &[super::range::RangeRun]) -> Held {
+    let held_p99 = range
+        .iter()
+        .map(|r| r.held_p99)
+        .collect::<Option<Vec<u64>>>()
+        .and_then(|all| all.into_iter().max());
+    Held {
+        since_seconds: o.settled_at.filter(|_| held_p99.is_some()),
+        p99: held_p99,
+        met: goal.zip(held_p99).map(|(g, v)| v as f64 <= g),
+    }
+}
+
+/// The run's report: its percentiles, usage and cost, and the verdict across the range.
+pub(super) fn build(
+    env: &Environment,
+    a: &Assumptions,
+    p: &Params,
+    o: Outcome,
+    range: Vec<super::range::RangeRun>,
+) -> Report {
+    let latency = Latency {
+        p50: o.percentile(50.0),
+        p95: o.percentile(95.0),
+        p99: o.percentile(99.0),
+        max: o.max_latency(),
+    };
+    let period = a.load.period(a.duration);
+    let usage = match p.fleet {
+        Fleet::Ec2 {
+            min,
+            max,
+            target,
+            warmup,
+            scale_from_zero,
+            warm_pool,
+            ..
+        } => ec2_usage(
+            env,
+            (p, &o, period),
+            (min, max, target),
+            (warmup, scale_from_zero, warm_pool),
+        ),
+        Fleet::Fargate {
+            min,
+            max,
+            target,
+            scale_from_zero,
+            scale_out_cooldown,
+            scale_in_cooldown,
+            start_cooldown,
+            ..
+        } => fargate_usage(
+            env,
+            (p, &o, period),
+            (min, max, target, scale_from_zero),
+            (scale_out_cooldown, scale_in_cooldown, start_cooldown),
+        ),
+        Fleet::Lambda {
+            max_concurrency,
+            pollers,
+            batch_size,
+            memory_mb,
+            ..
+        } => lambda_usage(
+            env,
+            (p, &o, period),
+            (max_concurrency, pollers, batch_size, memory_mb),
+        ),
+    };
+    let g = a.max_latency.or(env.spec.scaling.max_latency_seconds);
+    let limits = limits_of(p, &o);
+    let mut goal = verdict(g, &o, &latency, &range);
+    for l in &limits {
+        goal.reason.push_str("; ");
+        goal.reason.push_str(l);
+    }
+    let held = held(g, &o, &range);
+    let headroom = headroom(a, p);
+    Report {
+        settings: usage.settings,
+        workload: workload(env, a, p),
+        arrived: o.arrived,
+        processed: o.processed,
+        dead_lettered: o.dead_lettered,
+        unfinished: o.unfinished,
+        oldest_unfinished_seconds: o.oldest_unfinished_age,
+        unfinished_age: Latency {
+            p50: o.unfinished_age(50.0),
+            p95: o.unfinished_age(95.0),
+            p99: o.unfinished_age(99.0),
+            max: o.unfinished_age(100.0),
+        },
+        latency,
+        held,
+        headroom,
+        range,
+        peak_capacity: o.peak_capacity,
+        instance_hours: usage.instance_hours,
+        task_hours: usage.task_hours,
+        gb_seconds: usage.gb_seconds,
+        invocations: usage.invocations,
+        cost: usage.cost,
+        goal,
+        limits,
+        minutes: o.minutes,
+        advice: Vec::new(),
+        chart: None,
+        stage: env.stage.as_ref().map(|s| s.name.clone()),
+    }
+}
+
+/// What decided some messages' fate beside the scaling, as the worst run met it.
+fn limits_of(p: &Params, o: &Outcome) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Fleet::Lambda {
+        timeout,
+        batching_window,
+        batch_size,
+        ..
+    } = p.fleet
+    {
+        if o.timed_out_invocations > 0 {
+            out.push(format!(
+                "{} timed out: a batch of up to {batch_size} messages at {} s each runs past the function's {timeout} s timeout (workers.lambda.timeout), and {} returned to the queue after the visibility timeout",
+                crate::output::words::count(o.timed_out_invocations, "invocation", "invocations"),
+                p.seconds_per_message,
+                crate::output::words::count(o.timed_out_messages, "message", "messages"),
+            ));
+        }
+        if o.window_waits > 0 {
+            out.push(format!(
+                "a batch short of {batch_size} messages waits up to the {batching_window} s batching window (workers.lambda.batching_window)"
+            ));
+        }
+        if p.failure_rate > 0.0 {
+            out.push(
+                "a failed message returns alone, the rest of its batch done (partial batch responses, ReportBatchItemFailures)".to_string(),
+            );
+        }
+    }
+    if o.outlasted_visibility > 0 {
+        out.push(format!(
+            "{} outlasted the {} s visibility timeout (queue.visibility_timeout): the message came back while still being processed and was not taken as done (a worker that does not extend its visibility, as the reference worker does)",
+            crate::output::words::count(o.outlasted_visibility, "receive", "receives"),
+            p.visibility_timeout,
+        ));
+    }
+    out
+}
+
+/// The goal is met when 99 % of the messages that arrived took at most
+/// `max_latency_seconds` from upload to processed, a message left unfinished counting at its
+/// age (a message still waiting is not a message on time), in every run of the range.
+fn verdict(
+    goal: Option<f64>,
+    o: &Outcome,
+    latency: &Latency,
+    range: &[super::range::RangeRun],
+) -> Goal {
+    let Some(g) = goal else {
+        return Goal {
+            max_latency_seconds: None,
+            met: None,
+            reason: "no goal: the stack file sets no scaling.max_latency_seconds (--max-latency sets one)".into(),
+            missed_under: Vec::new(),
+        };
+    };
+    let p99 = o.percentile_all(99.0).unwrap_or(0);
+    let slowest = latency.max.unwrap_or(0);
+    let mut missed_under: Vec<&'static str> = range
+        .iter()
+        .filter(|r| r.met == Some(false))
+        .map(|r| r.assumption)
+        .collect();
+    let never = o.never_at(99.0);
+    // The worst run is the one reported: its own verdict counts even when it is alone.
+    if (never || p99 as f64 > g) && missed_under.is_empty() {
+        missed_under.push("nominal");
+    }
+    let runs = range.len().max(1);
+    let left = if o.unfinished > 0 {
+        format!(
+            "; {} still waiting at the end, the oldest for {} s",
+            crate::output::words::count(o.unfinished, "message was", "messages were"),
+            o.oldest_unfinished_age
+        )
+    } else {
+        String::new()
+    };
+    let (met, reason) = if missed_under.is_empty() {
+        let under = if runs > 1 {
+            format!(" under every assumption of the range ({runs} runs)")
+        } else {
+            String::new()
+        };
+        (
+            true,
+            format!(
+                "99 % of the messages took at most {p99} s (the slowest {slowest} s), within the {g} s goal{under}{left}"
+            ),
+        )
+    } else {
+        let why = if missed_under.len() == runs && runs > 1 {
+            format!("under every assumption of the range ({runs} runs)")
+        } else if missed_under.contains(&"nominal") {
+            "at the nominal values".to_string()
+        } else {
+            format!(
+                "met at the nominal values, missed when {}",
+                missed_under.join("; when ")
+            )
+        };
+        let p99 = if never {
+            format!(
+                "p99 never: {} dead-lettered, never processed, over 1 % of those that arrived",
+                crate::output::words::count(o.dead_lettered, "message was", "messages were")
+            )
+        } else {
+            format!("p99 {p99} s")
+        };
+        (false, format!("{p99}, over the {g} s goal ({why}){left}"))
+    };
+    Goal {
+        max_latency_seconds: Some(g),
+        met: Some(met),
+        reason,
+        missed_under,
+    }
+}
