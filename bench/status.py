@@ -41,6 +41,24 @@ def main():
         print(f"qfleet status is {c[0] / q[0]:.1f}x faster than the three AWS CLI calls: "
               f"{'met' if q[0] < c[0] else 'NOT met'}")
 
+        # Status of a class of 30 copies, which also searches for the copies the file no longer
+        # makes (one listing of the region, src/inventory/). Against a baseline binary (a
+        # qfleet built before that search, QFLEET_BASELINE=PATH), the target is within 1.5x.
+        class_file = moto.stack_file("bench-class", "copies: 30\n")
+        subprocess.run([QFLEET, "deploy", class_file, "--yes"], env=moto.env, check=True, capture_output=True)
+        rows = [("qfleet status of 30 copies", median([moto.measure([QFLEET, "status", class_file, "-o", "json"])
+                                                      for _ in range(RUNS)]))]
+        baseline = os.environ.get("QFLEET_BASELINE")
+        if baseline:
+            rows.append(("baseline status of 30 copies (QFLEET_BASELINE)",
+                         median([moto.measure([baseline, "status", class_file, "-o", "json"]) for _ in range(RUNS)])))
+        print()
+        table(rows)
+        if baseline:
+            ratio = rows[0][1][0] / rows[1][1][0]
+            print(f"status of 30 copies takes {ratio:.2f}x the baseline's time, requests {rows[0][1][1]} against "
+                  f"{rows[1][1][1]}: {'met' if ratio <= 1.5 else 'NOT met'} (target: within 1.5x)")
+
 
 if __name__ == "__main__":
     main()
