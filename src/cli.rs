@@ -9,8 +9,10 @@ use std::process::ExitCode;
 /// Deploy a queue-fed worker fleet on AWS with CloudFormation.
 ///
 /// Exit codes: 0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found
-/// (drift, pending changes, a simulated latency goal missed), 4 refused to protect data, 130 interrupted (Ctrl-C). Answering no
-/// at a deploy's or teardown's question is 0: cancelled, nothing changed.
+/// (drift, pending changes, a simulated latency goal missed), 4 refused to protect data, 5 a
+/// tool qfleet runs failed (pip, npm; nothing changed on AWS), 130 interrupted (Ctrl-C; 143
+/// SIGTERM, 129 SIGHUP). Answering no at a deploy's or teardown's question is 0: cancelled,
+/// nothing changed.
 #[derive(Debug, Parser)]
 #[command(
     name = "qfleet",
@@ -87,6 +89,8 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(cli.global.debug);
+    // SIGTERM and SIGHUP stop a run as Ctrl-C does, from here on.
+    crate::error::signal::listen();
     let out = Output::new(cli.global.output, command);
     // Keep each error's headline on one line: CI logs are grepped for file:line:column.
     let _ = miette::set_hook(Box::new(|_| {
