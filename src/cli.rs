@@ -148,7 +148,11 @@ fn usage_error_document(e: &clap::Error) {
         .collect();
     let message = message.join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    out.error(&Usage::Arguments(message.to_string()).into());
+    // clap has said the error on stderr already.
+    out.document_only(crate::output::envelope::failure(
+        command,
+        &Usage::Arguments(message.to_string()).into(),
+    ));
 }
 
 /// `--debug` logs qfleet's own debug lines (one per AWS request) on stderr; `RUST_LOG` chooses
