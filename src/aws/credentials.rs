@@ -261,9 +261,9 @@ impl ProvideCredentials for Refused {
     where
         Self: 'a,
     {
-        future::ProvideCredentials::ready(Err(CredentialsError::provider_error(
-            RegionRefused(self.0.clone()),
-        )))
+        future::ProvideCredentials::ready(Err(CredentialsError::provider_error(RegionRefused(
+            self.0.clone(),
+        ))))
     }
 }
 
@@ -288,11 +288,15 @@ mod tests {
     #[test]
     fn a_cause_is_said_without_the_sdks_repetitions_on_one_line() {
         assert_eq!(
-            plain("an error occurred while loading credentials: an error occurred while loading credentials: an error occurred while loading an access token: failed to read the token file; No such file"),
+            plain(
+                "an error occurred while loading credentials: an error occurred while loading credentials: an error occurred while loading an access token: failed to read the token file; No such file"
+            ),
             "an error occurred while loading an access token: failed to read the token file  No such file"
         );
         assert_eq!(
-            plain("failed to load the cached SSO token: ProviderError(ProviderError { source: FailedToLoadToken { source: IoError { what: \"read\" } } })"),
+            plain(
+                "failed to load the cached SSO token: ProviderError(ProviderError { source: FailedToLoadToken { source: IoError { what: \"read\" } } })"
+            ),
             "failed to load the cached SSO token"
         );
         let long = "word ".repeat(100);
@@ -389,8 +393,18 @@ mod region_tests {
             assert_eq!(r.param("AllRegions"), Some("true"));
             assert_eq!(r.param("RegionName.1"), Some(region));
             match answer {
-                Ok(status) => (200, format!("<DescribeRegionsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><regionInfo><item><regionName>{region}</regionName><regionEndpoint>ec2.{region}.amazonaws.com</regionEndpoint><optInStatus>{status}</optInStatus></item></regionInfo></DescribeRegionsResponse>")),
-                Err(code) => (403, format!("<Response><Errors><Error><Code>{code}</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>r</RequestID></Response>")),
+                Ok(status) => (
+                    200,
+                    format!(
+                        "<DescribeRegionsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><regionInfo><item><regionName>{region}</regionName><regionEndpoint>ec2.{region}.amazonaws.com</regionEndpoint><optInStatus>{status}</optInStatus></item></regionInfo></DescribeRegionsResponse>"
+                    ),
+                ),
+                Err(code) => (
+                    403,
+                    format!(
+                        "<Response><Errors><Error><Code>{code}</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>r</RequestID></Response>"
+                    ),
+                ),
             }
         })
     }
@@ -455,7 +469,8 @@ mod region_tests {
             .await
             .unwrap_err();
         assert!(
-            e.message.contains("AWS rejected the credentials (InvalidClientTokenId)"),
+            e.message
+                .contains("AWS rejected the credentials (InvalidClientTokenId)"),
             "{e}"
         );
     }

@@ -245,9 +245,11 @@ impl Aws {
                 .region(Region::new(region.clone()))
                 .http_client(https::client())
                 .retry_config(retry_config())
-                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                    credentials::Refused(message),
-                ))
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(
+                        credentials::Refused(message),
+                    ),
+                )
                 .build();
             let key = (region.clone(), role.clone());
             self.cache

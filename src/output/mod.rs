@@ -181,7 +181,7 @@ impl Output {
             map.insert("event".into(), "summary".into());
         }
         once::shorten_document(&mut doc);
-        self.json(&doc);
+        write_json(&doc);
         doc
     }
 
@@ -193,10 +193,7 @@ impl Output {
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         };
         once::shorten_document(&mut value);
-        let mut out = std::io::stdout().lock();
-        // A closed stdout (e.g. `| head`) is not worth a panic.
-        let _ = serde_json::to_writer(&mut out, &value);
-        let _ = writeln!(out);
+        write_json(&value);
     }
 
     /// Prints a line of text on stdout.
@@ -240,6 +237,15 @@ impl Output {
     }
 }
 
+/// One JSON value on its own line on stdout, as it is (already shortened: shortening twice
+/// would add the hints' flags twice).
+fn write_json(value: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (e.g. `| head`) is not worth a panic.
+    let _ = serde_json::to_writer(&mut out, value);
+    let _ = writeln!(out);
+}
+
 /// The one line on stderr that says a JSON document's run failed: the run's error, else the
 /// first failed environment's (and how many more failed); `None` for success or differences.
 pub fn failure_line(doc: &serde_json::Value) -> Option<String> {
@@ -266,7 +272,10 @@ pub fn failure_line(doc: &serde_json::Value) -> Option<String> {
         })
         .unwrap_or_default();
     let first = failed.first()?;
-    let name = first.get("environment").and_then(|n| n.as_str()).unwrap_or("");
+    let name = first
+        .get("environment")
+        .and_then(|n| n.as_str())
+        .unwrap_or("");
     let said = first
         .get("error")
         .and_then(first_line)
@@ -277,7 +286,10 @@ pub fn failure_line(doc: &serde_json::Value) -> Option<String> {
         .unwrap_or_else(|| {
             format!(
                 "{name}: failed (exit {})",
-                first.get("exit_code").and_then(|c| c.as_u64()).unwrap_or(code)
+                first
+                    .get("exit_code")
+                    .and_then(|c| c.as_u64())
+                    .unwrap_or(code)
             )
         });
     let more = match failed.len() {
@@ -304,7 +316,9 @@ mod failure_line_tests {
         ]});
         assert_eq!(
             failure_line(&envs).as_deref(),
-            Some("error: b: stack qfleet-b-data: access denied (and 1 more; see the JSON document)")
+            Some(
+                "error: b: stack qfleet-b-data: access denied (and 1 more; see the JSON document)"
+            )
         );
         let one = json!({"exit_code": 4, "error": null, "environments": [
             {"environment": "c", "exit_code": 4, "error": {"message": "refused: the bucket holds objects"}}
@@ -314,7 +328,10 @@ mod failure_line_tests {
             Some("error: c: refused: the bucket holds objects")
         );
         for ok in [0, 3] {
-            assert_eq!(failure_line(&json!({"exit_code": ok, "error": null, "environments": []})), None);
+            assert_eq!(
+                failure_line(&json!({"exit_code": ok, "error": null, "environments": []})),
+                None
+            );
         }
     }
 }

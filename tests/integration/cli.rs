@@ -319,7 +319,13 @@ fn missing_credentials_are_told_once_per_run_in_text_and_in_json() {
     let home = tempfile::tempdir().unwrap();
     let a = lab_stack_file(home.path(), "credsa", "");
     let b = lab_stack_file(home.path(), "credsb", "");
-    for command in [&["status"][..], &["drift"], &["outputs"], &["plan"], &["teardown", "--yes"]] {
+    for command in [
+        &["status"][..],
+        &["drift"],
+        &["outputs"],
+        &["plan"],
+        &["teardown", "--yes"],
+    ] {
         let o = run(qfleet_without_credentials(home.path())
             .args(command)
             .args([&a, &b]));
@@ -365,7 +371,10 @@ fn a_failing_credential_source_names_itself() {
     .unwrap();
     let cases: [(&[(&str, &str)], &str); 5] = [
         (
-            &[("AWS_PROFILE", "dev"), ("AWS_CONFIG_FILE", sso.to_str().unwrap())],
+            &[
+                ("AWS_PROFILE", "dev"),
+                ("AWS_CONFIG_FILE", sso.to_str().unwrap()),
+            ],
             "error: AWS credentials could not be loaded from profile dev's SSO sign-in (`aws sso login --profile dev`); ",
         ),
         (
@@ -373,7 +382,10 @@ fn a_failing_credential_source_names_itself() {
             "error: AWS credentials could not be loaded from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); AWS_SECRET_ACCESS_KEY is not set",
         ),
         (
-            &[("AWS_PROFILE", "nope"), ("AWS_CONFIG_FILE", config.to_str().unwrap())],
+            &[
+                ("AWS_PROFILE", "nope"),
+                ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+            ],
             "error: AWS credentials could not be loaded from profile nope (~/.aws/config, ~/.aws/credentials)",
         ),
         (
@@ -384,7 +396,10 @@ fn a_failing_credential_source_names_itself() {
             "error: AWS credentials could not be loaded from the web identity token file (AWS_WEB_IDENTITY_TOKEN_FILE=",
         ),
         (
-            &[("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:9/creds")],
+            &[(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://127.0.0.1:9/creds",
+            )],
             "error: AWS credentials could not be loaded from the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9/creds)",
         ),
     ];
