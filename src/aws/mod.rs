@@ -25,7 +25,6 @@ pub mod queues;
 pub mod request_target;
 pub mod services;
 pub mod signed;
-pub mod test_event;
 pub mod topics;
 pub mod trace;
 
