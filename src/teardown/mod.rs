@@ -5,7 +5,7 @@
 //! CloudFormation deletes their stacks ([`schedule`]).
 
 pub mod decide;
-mod delete;
+pub(crate) mod delete;
 pub mod event;
 pub mod report;
 pub mod schedule;
