@@ -392,10 +392,13 @@ async fn execute_all(
             execute::apply(cx, fleet, &sf),
         );
         let mut errors = Vec::new();
-        for r in [d, f] {
+        for (r, p) in [(d, data), (f, fleet)] {
             match r {
                 Ok(outcome) => record(outcome, done),
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    done.push(failed(p));
+                    errors.push(e)
+                }
             }
         }
         return if errors.is_empty() {
@@ -421,7 +424,10 @@ async fn execute_all(
                     Ok(())
                 }
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                done.push(failed(p));
+                Err(e)
+            }
         };
         match applied {
             Ok(()) => {}
@@ -498,6 +504,25 @@ fn one_error(mut errors: Vec<Error>) -> Error {
         return Error::aws("the deploy failed without an error");
     }
     errors.swap_remove(0)
+}
+
+/// A stack whose execution failed, as the outcome lists it beside the others (status
+/// `FAILED`, its action the one attempted), so that the JSON's `stacks` says what each stack
+/// of the environment came to: the data stack created, the fleet failed.
+fn failed(p: &Prepared) -> StackOutcome {
+    StackOutcome {
+        stack: p.desired.name.clone(),
+        role: p.desired.role,
+        action: match p.creating() {
+            true => Action::Created,
+            false => Action::Updated,
+        },
+        status: Some("FAILED".into()),
+        duration_ms: p.started.elapsed().as_millis(),
+        changes: p.changes().to_vec(),
+        notes: p.notes.clone(),
+        outputs: Default::default(),
+    }
 }
 
 /// Records a stack that ends without being executed (plan, or cancelled).
