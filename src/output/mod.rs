@@ -231,8 +231,9 @@ impl Output {
                     if list.len() == 1 { "" } else { "s" }
                 ));
             }
-            // Whole, and last: the message every other line pointed at ("see below").
-            other => stderr_line_raw(once::tell(&format!("error: {other}"))),
+            // Whole, and last: the message every other line pointed at ("see below"), its hints
+            // with the flags that find the environments again.
+            other => stderr_line_raw(once::tell(&hint::apply(&format!("error: {other}")))),
         }
     }
 }

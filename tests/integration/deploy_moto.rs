@@ -304,6 +304,21 @@ async fn outputs_on_moto_are_empty_because_moto_drops_them_after_change_sets() {
         .args(["outputs", "it-never-deployed", "--stacks-dir"])
         .arg(dir.path()));
     assert_ne!(o.status.code(), Some(0));
+    // Issue 57: the error that ends `outputs --shell` named its hint without the --stacks-dir
+    // that finds the environment again.
+    let o = run(qfleet_on_moto()
+        .arg("--stacks-dir")
+        .arg(dir.path())
+        .args(["outputs", &e, "--shell"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "`qfleet --stacks-dir {} status {e}`",
+            dir.path().display()
+        )),
+        "{err}"
+    );
 }
 
 #[tokio::test]
