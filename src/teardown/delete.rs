@@ -180,11 +180,7 @@ pub async fn stack(
             .filter(|r| r.status == ResourceStatus::DeleteFailed)
             .map(|r| (r.logical_id, r.reason))
             .collect();
-        let failed = failed_resources(
-            listed,
-            &finished.events,
-            state.status_reason.as_deref(),
-        );
+        let failed = failed_resources(listed, &finished.events, state.status_reason.as_deref());
         let listing = failed
             .iter()
             .map(|(id, reason)| format!("{id}: {reason}"))

@@ -236,7 +236,10 @@ fn a_queue_deleted_outside_cloudformation_is_missing_not_undeployed() {
         st.unavailable
     );
     let shown = text(&st);
-    assert!(shown.contains("\nqueue: MISSING (stack qfleet-st-data stands"), "{shown}");
+    assert!(
+        shown.contains("\nqueue: MISSING (stack qfleet-st-data stands"),
+        "{shown}"
+    );
     assert!(!shown.contains("queue: not deployed"), "{shown}");
     let rows = crate::status::rows::render_rows(std::slice::from_ref(&st));
     assert!(rows.contains("MISSING"), "{rows}");
@@ -244,6 +247,10 @@ fn a_queue_deleted_outside_cloudformation_is_missing_not_undeployed() {
     let mut fresh = Snapshot::empty("st", "eu-west-1");
     fresh.queue = Fact::Absent;
     let st = from_snapshot(&fresh, 10.0);
-    assert!(!st.unavailable.contains_key("queue"), "{:?}", st.unavailable);
+    assert!(
+        !st.unavailable.contains_key("queue"),
+        "{:?}",
+        st.unavailable
+    );
     assert!(text(&st).contains("queue: not deployed"));
 }

@@ -278,8 +278,16 @@ async fn mocked_delete_failed_without_a_listed_reason_takes_the_events_reason() 
     let fleet = describe(
         "qfleet-td-fleet",
         vec![
-            Some(stack("qfleet-td-fleet", cfn::StackStatus::CreateComplete, false)),
-            Some(stack("qfleet-td-fleet", cfn::StackStatus::DeleteFailed, false)),
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::CreateComplete,
+                false,
+            )),
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::DeleteFailed,
+                false,
+            )),
         ],
     );
     let data = describe("qfleet-td-data", vec![None]);
@@ -350,7 +358,9 @@ async fn mocked_delete_failed_without_a_listed_reason_takes_the_events_reason() 
     let o = environment(&clients, &e, &opts(), &reporter()).await;
     let err = o.error.unwrap().message;
     assert!(
-        err.contains("DELETE_FAILED (WorkerSecurityGroup: resource sg-0123 has a dependent object)"),
+        err.contains(
+            "DELETE_FAILED (WorkerSecurityGroup: resource sg-0123 has a dependent object)"
+        ),
         "{err}"
     );
 }
