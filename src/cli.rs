@@ -9,8 +9,10 @@ use std::process::ExitCode;
 /// Deploy a queue-fed worker fleet on AWS with CloudFormation.
 ///
 /// Exit codes: 0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found
-/// (drift, pending changes, a simulated latency goal missed), 4 refused to protect data, 130 interrupted (Ctrl-C). Answering no
-/// at a deploy's or teardown's question is 0: cancelled, nothing changed.
+/// (drift, pending changes, a simulated latency goal missed), 4 refused to protect data, 5 a
+/// tool qfleet runs failed (pip, npm; nothing changed on AWS), 130 interrupted (Ctrl-C; 143
+/// SIGTERM, 129 SIGHUP). Answering no at a deploy's or teardown's question is 0: cancelled,
+/// nothing changed.
 #[derive(Debug, Parser)]
 #[command(
     name = "qfleet",
@@ -89,6 +91,8 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(cli.global.debug);
+    // SIGTERM and SIGHUP stop a run as Ctrl-C does, from here on.
+    crate::error::signal::listen();
     let out = Output::new(cli.global.output, command);
     // Keep each error's headline on one line: CI logs are grepped for file:line:column.
     let _ = miette::set_hook(Box::new(|_| {
@@ -146,7 +150,11 @@ fn usage_error_document(e: &clap::Error) {
         .collect();
     let message = message.join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    out.error(&Usage::Arguments(message.to_string()).into());
+    // clap has said the error on stderr already.
+    out.document_only(crate::output::envelope::failure(
+        command,
+        &Usage::Arguments(message.to_string()).into(),
+    ));
 }
 
 /// `--debug` logs qfleet's own debug lines (one per AWS request) on stderr; `RUST_LOG` chooses

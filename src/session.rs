@@ -164,7 +164,7 @@ impl Session {
             });
             tokio::select! {
                 done = work => Some(done),
-                _ = tokio::signal::ctrl_c() => None,
+                _ = crate::error::signal::interrupted() => None,
             }
         })
     }

@@ -120,6 +120,25 @@ impl Ec2 {
     }
 }
 
+/// A Region's opt-in status as EC2 lists it for the account (DescribeRegions with AllRegions,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html>):
+/// `opt-in-not-required`, `opted-in` or `not-opted-in`; `None` when EC2 does not list it.
+pub async fn region_opt_in(ec2: &Ec2, region: &str) -> Result<Option<String>, AwsError> {
+    let items = ec2
+        .describe(
+            &format!("reading Region {region}'s opt-in status"),
+            "DescribeRegions",
+            "regionInfo",
+            &[("AllRegions", "true"), ("RegionName.1", region)],
+            &[],
+        )
+        .await?;
+    Ok(items
+        .into_iter()
+        .find(|i| i.get("regionName").map(String::as_str) == Some(region))
+        .and_then(|i| i.get("optInStatus").cloned()))
+}
+
 /// A success is a page of `set`; any other status an error document.
 fn page(resp: &HttpResponse, set: &str) -> Result<Page, OrchestratorError<ApiError>> {
     let text = body_text(resp)?;

@@ -7,6 +7,7 @@ pub mod account;
 pub mod autoscaling;
 pub mod buckets;
 pub mod cfn;
+pub mod credentials;
 pub mod dead_letters;
 pub mod ec2;
 pub mod error;
@@ -24,7 +25,6 @@ pub mod queues;
 pub mod request_target;
 pub mod services;
 pub mod signed;
-pub mod test_event;
 pub mod topics;
 pub mod trace;
 
@@ -116,6 +116,29 @@ pub fn retry_config() -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
+/// What every call in `region` says when its opt-in status explains the rejected token:
+/// `status` is EC2's `OptInStatus` for it as read from `other` (or why it could not be read).
+/// `None` when the Region is enabled (the token's rejection is then the credentials').
+pub fn region_refusal(
+    region: &str,
+    other: &str,
+    account: &str,
+    status: Result<Option<String>>,
+) -> Option<String> {
+    match status {
+        Ok(Some(s)) if s == "not-opted-in" => Some(format!(
+            "Region {region} is not enabled in account {account} (its opt-in status is not-opted-in), so AWS rejects every token there while {other} accepts them. Enable it (AWS console: Account, AWS Regions; or `aws account enable-region --region-name {region}`), or deploy this target elsewhere"
+        )),
+        Ok(Some(_)) => None,
+        Ok(None) => Some(format!(
+            "Region {region} is probably not enabled in account {account}: AWS rejects every token there while {other} accepts them, and EC2 does not list {region} among the account's Regions. Enable it (AWS console: Account, AWS Regions), or deploy this target elsewhere"
+        )),
+        Err(e) => Some(format!(
+            "Region {region} is probably not enabled in account {account}: AWS rejects every token there while {other} accepts them; its opt-in status could not be read ({e}). Enable it (AWS console: Account, AWS Regions), or deploy this target elsewhere"
+        )),
+    }
+}
+
 /// A region and the role assumed there (`None`: the credentials qfleet runs with).
 type ClientsKey = (String, Option<String>);
 
@@ -161,6 +184,80 @@ impl Aws {
         clients
     }
 
+    /// The run's first look at the credentials qfleet runs with (before `--role-arn`'s or a
+    /// target's role is assumed), so that a run without them says so once, before it shows
+    /// anything: their source, or why none gave any.
+    pub async fn check_credentials(&self, region: &str) -> Result<()> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let chain = credentials::chain(self.settings.profile.as_deref(), region, https::client());
+        match chain.provide_credentials().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(AwsError::from_credentials("", &e)),
+        }
+    }
+
+    /// Each Region of the run (with the role used there) whose calls AWS refuses as if the
+    /// credentials were invalid, while another Region of the run accepts them, is checked
+    /// against its opt-in status: a Region not enabled in the account rejects every token
+    /// (<https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html>). Its
+    /// clients are then refused before sending, each call saying so. Costs one GetCallerIdentity
+    /// per Region and role, and only in a run of several Regions.
+    pub async fn check_regions(&self, places: &[(String, Option<String>)]) {
+        let mut places: Vec<(String, Option<String>)> = places.to_vec();
+        places.sort();
+        places.dedup();
+        let regions: std::collections::BTreeSet<&str> =
+            places.iter().map(|(r, _)| r.as_str()).collect();
+        if regions.len() < 2 {
+            return;
+        }
+        let answers = futures::future::join_all(places.iter().map(|(region, role)| async move {
+            let clients = self.clients_as(region, role.as_deref()).await;
+            account::id(&clients.sts).await
+        }))
+        .await;
+        let reached: Vec<(&(String, Option<String>), &String)> = places
+            .iter()
+            .zip(&answers)
+            .filter_map(|(p, a)| a.as_ref().ok().map(|acct| (p, acct)))
+            .collect();
+        for ((region, role), answer) in places.iter().zip(&answers) {
+            let Err(e) = answer else { continue };
+            if !error::is_rejected_token(e) {
+                continue;
+            }
+            // Another Region reached with the same credentials (the same role), else any.
+            let Some(((other, _), account)) = reached
+                .iter()
+                .find(|((r, ro), _)| r != region && ro == role)
+                .or_else(|| reached.iter().find(|((r, _), _)| r != region))
+            else {
+                continue;
+            };
+            let from = self.clients_as(other, role.as_deref()).await;
+            let status = ec2::region_opt_in(&from.ec2, region).await;
+            let Some(message) = region_refusal(region, other, account, status) else {
+                continue;
+            };
+            let conf = aws_config::SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new(region.clone()))
+                .http_client(https::client())
+                .retry_config(retry_config())
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(
+                        credentials::Refused(message),
+                    ),
+                )
+                .build();
+            let key = (region.clone(), role.clone());
+            self.cache
+                .lock()
+                .await
+                .insert(key, Clients::from_config(region, &conf));
+        }
+    }
+
     /// Test support: an `Aws` that hands out these clients (mocked) for these regions and
     /// roles, as if each had been loaded already.
     #[cfg(test)]
@@ -175,7 +272,13 @@ impl Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(https::client())
             .region(Region::new(region.to_string()))
-            .retry_config(retry_config());
+            .retry_config(retry_config())
+            // The standard chain, each source's failure naming the source.
+            .credentials_provider(credentials::chain(
+                self.settings.profile.as_deref(),
+                region,
+                https::client(),
+            ));
         if let Some(p) = &self.settings.profile {
             loader = loader.profile_name(p);
         }

@@ -10,6 +10,20 @@ pub struct Subscription {
     pub arn: String,
     /// RawMessageDelivery: the queue gets the S3 event itself, not an SNS envelope.
     pub raw_delivery: bool,
+    /// The filter policy on the message body that leaves S3's test event out (`FilterPolicy`
+    /// `{"Event":[{"exists":false}]}` with `FilterPolicyScope` `MessageBody`).
+    pub leaves_test_event_out: bool,
+}
+
+/// Whether a subscription's attributes filter S3's test event out: the body's top-level
+/// `Event` key must be absent (the scope `MessageBody`; without a scope SNS applies a policy
+/// to the message attributes, <https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html>).
+pub fn leaves_test_event_out(scope: Option<&str>, policy: Option<&str>) -> bool {
+    let Some(policy) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+    else {
+        return false;
+    };
+    scope == Some("MessageBody") && policy == serde_json::json!({"Event": [{"exists": false}]})
 }
 
 /// The topic's confirmed SQS subscription of the queue whose name is `queue` (`None`: there is
@@ -48,9 +62,40 @@ pub async fn queue_subscription(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("reading the subscription", e))?;
-    let raw_delivery = attrs
-        .attributes()
-        .and_then(|a| a.get("RawMessageDelivery"))
-        .is_some_and(|v| v == "true");
-    Ok(Some(Subscription { arn, raw_delivery }))
+    let attr = |k: &str| {
+        attrs
+            .attributes()
+            .and_then(|a| a.get(k))
+            .map(String::as_str)
+    };
+    let raw_delivery = attr("RawMessageDelivery") == Some("true");
+    let leaves_test_event_out =
+        leaves_test_event_out(attr("FilterPolicyScope"), attr("FilterPolicy"));
+    Ok(Some(Subscription {
+        arn,
+        raw_delivery,
+        leaves_test_event_out,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leaves_test_event_out;
+
+    #[test]
+    fn only_the_body_filter_on_a_missing_event_key_leaves_the_test_event_out() {
+        let policy = r#"{"Event":[{"exists":false}]}"#;
+        assert!(leaves_test_event_out(Some("MessageBody"), Some(policy)));
+        // On the message attributes (the default scope) it filters nothing of S3's.
+        assert!(!leaves_test_event_out(
+            Some("MessageAttributes"),
+            Some(policy)
+        ));
+        assert!(!leaves_test_event_out(None, Some(policy)));
+        assert!(!leaves_test_event_out(Some("MessageBody"), None));
+        assert!(!leaves_test_event_out(
+            Some("MessageBody"),
+            Some(r#"{"Event":["s3:TestEvent"]}"#)
+        ));
+    }
 }

@@ -76,11 +76,11 @@ pub fn session(targets: &[String], g: &Global) -> Result<Session> {
         }
         .into());
     }
-    Session::open(
+    preflight(Session::open(
         load_environments(targets, g)?,
         g.aws_settings(),
         g.concurrency.into(),
-    )
+    )?)
 }
 
 /// The session of a command that reads or tears down each account of an environment
@@ -124,6 +124,31 @@ pub fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
             }
         }
     }
+    preflight(session)
+}
+
+/// A session's first steps on AWS, before anything is shown: the credentials qfleet runs with
+/// are loaded once, so that a run without them says so in one line (which source failed, or
+/// that none gave any) instead of once per call; and in a run of several Regions, a Region
+/// whose calls reject the token while another's accept it is checked against its opt-in
+/// status ([`crate::aws::Aws::check_regions`]).
+fn preflight(session: Session) -> Result<Session> {
+    let Some(first) = session.envs.first() else {
+        return Ok(session);
+    };
+    let aws = &session.aws;
+    session.block_on(aws.check_credentials(&aws.region_for(&first.spec.region)))?;
+    let places: Vec<(String, Option<String>)> = session
+        .envs
+        .iter()
+        .map(|e| {
+            (
+                aws.region_for(&e.spec.region),
+                e.target.as_ref().and_then(|t| t.role_arn.clone()),
+            )
+        })
+        .collect();
+    session.block_on(aws.check_regions(&places));
     Ok(session)
 }
 

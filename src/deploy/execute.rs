@@ -271,7 +271,9 @@ pub async fn run(
         stack_events::newest_event_id(cfn, name).await?
     };
     inflight.executing(&cs.id);
-    reporter.ledger.start(&env.name, &super::ledger_step(name));
+    reporter
+        .ledger
+        .start(&env.name, &super::ledger_step(cx.mode, name));
     spinner.set(if creating { "creating" } else { "updating" });
     if let Err(e) = changesets::execute(cfn, cs, d.continue_failed).await {
         // An answer that refuses it (a change set that is not executable, a stack that is

@@ -9,7 +9,6 @@ use super::Ctx;
 use super::consent::{self, Decision, Loss};
 use super::desired::DesiredStack;
 use super::event::Event;
-use super::event::Reporter;
 use super::execute;
 use super::prepare::{self, Prepared};
 use super::{Action, Mode, StackOutcome, fleet_network, ledger_step, recover};
@@ -32,6 +31,12 @@ pub enum Ended {
 
 pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     crate::ownership::check_account(&cx.clients.sts, cx.env).await?;
+    // What can fail here fails before the first change on AWS: a function's package is built
+    // before any change set (whose creation makes a new stack) exists.
+    let packages = match cx.mode {
+        Mode::Deploy => super::package::build_missing(cx).await?,
+        Mode::Plan => Vec::new(),
+    };
     let (prepared, express) = prepare_both(cx).await?;
     let block = super::preview::block(&prepared, cx.reporter);
     if cx.mode == Mode::Deploy
@@ -56,7 +61,7 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
         }
         let deleted = discard_strictly(cx, &prepared).await;
         for p in &prepared {
-            finish(cx.env, p, p.plan_action(), cx.reporter, done);
+            finish(cx, p, p.plan_action(), done);
         }
         deleted?;
         return Ok(Ended::Done);
@@ -64,7 +69,7 @@ pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     if !confirmed(cx, &prepared, &block, done).await? {
         return Ok(Ended::Cancelled);
     }
-    execute_all(cx, &prepared, done).await?;
+    execute_all(cx, &prepared, &packages, done).await?;
     if express && prepared.iter().any(Prepared::has_changes) {
         let said = super::express_done(&cx.env.name);
         cx.reporter.line(&said);
@@ -99,7 +104,7 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
         &env.name,
         rendered
             .iter()
-            .map(|s| ledger_step(&s.stack_name))
+            .map(|s| ledger_step(cx.mode, &s.stack_name))
             .collect(),
     );
     let (express, warning) = super::express(env, opts);
@@ -335,7 +340,7 @@ async fn confirmed(
                 } else {
                     Action::NoChanges
                 };
-                finish(env, p, action, reporter, done);
+                finish(cx, p, action, done);
             }
             let said = crate::output::progress::cancelled(&env.name);
             reporter.line(&said);
@@ -357,13 +362,14 @@ async fn confirmed(
 async fn execute_all(
     cx: &Ctx<'_>,
     prepared: &[Prepared],
+    packages: &[super::package::Ready],
     done: &mut Vec<StackOutcome>,
 ) -> Result<()> {
     let Ctx { env, reporter, .. } = *cx;
     let record = |outcome: StackOutcome, done: &mut Vec<StackOutcome>| {
         reporter.ledger.finish(
             &env.name,
-            &ledger_step(&outcome.stack),
+            &ledger_step(cx.mode, &outcome.stack),
             format!("{} {}", outcome.stack, outcome.action.text()),
         );
         done.push(outcome);
@@ -386,10 +392,13 @@ async fn execute_all(
             execute::apply(cx, fleet, &sf),
         );
         let mut errors = Vec::new();
-        for r in [d, f] {
+        for (r, p) in [(d, data), (f, fleet)] {
             match r {
                 Ok(outcome) => record(outcome, done),
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    done.push(failed(p));
+                    errors.push(e)
+                }
             }
         }
         return if errors.is_empty() {
@@ -410,12 +419,15 @@ async fn execute_all(
             Ok(outcome) => {
                 record(outcome, done);
                 if package && p.desired.role == StackRole::Data {
-                    upload_packages(cx).await
+                    super::package::upload(cx, packages).await
                 } else {
                     Ok(())
                 }
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                done.push(failed(p));
+                Err(e)
+            }
         };
         match applied {
             Ok(()) => {}
@@ -425,15 +437,6 @@ async fn execute_all(
                 return Err(e);
             }
         }
-    }
-    Ok(())
-}
-
-/// Uploads every stage's function package that is not in the code bucket yet.
-async fn upload_packages(cx: &Ctx<'_>) -> Result<()> {
-    for stage in cx.env.stages() {
-        let scx = Ctx { env: stage, ..*cx };
-        super::package::upload(&scx).await?;
     }
     Ok(())
 }
@@ -507,14 +510,33 @@ fn one_error(mut errors: Vec<Error>) -> Error {
     errors.swap_remove(0)
 }
 
+/// A stack whose execution failed, as the outcome lists it beside the others (status
+/// `FAILED`, its action the one attempted), so that the JSON's `stacks` says what each stack
+/// of the environment came to: the data stack created, the fleet failed.
+fn failed(p: &Prepared) -> StackOutcome {
+    StackOutcome {
+        stack: p.desired.name.clone(),
+        role: p.desired.role,
+        action: match p.creating() {
+            true => Action::Created,
+            false => Action::Updated,
+        },
+        status: Some("FAILED".into()),
+        duration_ms: p.started.elapsed().as_millis(),
+        changes: p.changes().to_vec(),
+        notes: p.notes.clone(),
+        outputs: Default::default(),
+    }
+}
+
 /// Records a stack that ends without being executed (plan, or cancelled).
-fn finish(
-    env: &Environment,
-    p: &Prepared,
-    action: Action,
-    reporter: &Reporter,
-    done: &mut Vec<StackOutcome>,
-) {
+fn finish(cx: &Ctx<'_>, p: &Prepared, action: Action, done: &mut Vec<StackOutcome>) {
+    let Ctx {
+        env,
+        mode,
+        reporter,
+        ..
+    } = *cx;
     let name = &p.desired.name;
     reporter.event(Event::Stack {
         stack: name.clone(),
@@ -522,7 +544,7 @@ fn finish(
     });
     reporter.ledger.finish(
         &env.name,
-        &ledger_step(name),
+        &ledger_step(mode, name),
         format!("{name} {}", action.text()),
     );
     done.push(StackOutcome {

@@ -225,7 +225,7 @@ pub(super) fn some(
         let mut outcomes = session.block_on(async {
             tokio::select! {
                 d = super::through_sets::wave(&admin, &file, &of_file, mode, opts, &note) => Some(d),
-                _ = tokio::signal::ctrl_c() => None,
+                _ = crate::error::signal::interrupted() => None,
             }
         })?;
         if mode == Mode::Deploy {

@@ -312,9 +312,13 @@ pub fn express_done(env: &str) -> String {
     )
 }
 
-/// The ledger's name for deploying one stack: under way from ExecuteChangeSet on.
-pub(crate) fn ledger_step(stack: &str) -> String {
-    format!("deploy {stack}")
+/// The ledger's name for one stack's step: `deploy STACK`, under way from ExecuteChangeSet
+/// on; `plan STACK` for a plan, which executes nothing (an interrupted plan says so).
+pub(crate) fn ledger_step(mode: Mode, stack: &str) -> String {
+    match mode {
+        Mode::Deploy => format!("deploy {stack}"),
+        Mode::Plan => format!("plan {stack}"),
+    }
 }
 
 /// The fleet's network: from the stack file, or the default VPC's subnets. Those are

@@ -1,14 +1,16 @@
-//! The worker function's deployment package (see [`crate::package`]): uploaded to
-//! qfleet's code bucket after the data stack (which holds the bucket) and before the function's
-//! stack (whose `Code` names the object: CloudFormation needs it there to create or update the
-//! function). The key is content-addressed: an object that already has it is the same
-//! package, so nothing is built or uploaded again.
+//! The worker function's deployment package (see [`crate::package`]): built before anything
+//! changes on AWS, so that code that cannot be packaged (a dependency pip cannot install, no
+//! network for npm) leaves no stack behind; uploaded to qfleet's code bucket after the data
+//! stack (which holds the bucket) and before the function's stack (whose `Code` names the
+//! object: CloudFormation needs it there to create or update the function). The key is
+//! content-addressed: an object that already has it is the same package, so nothing is built
+//! or uploaded again.
 
 use super::Ctx;
 use crate::aws::{account, buckets};
 use crate::config::Environment;
-use crate::error::{Error, Result};
-use crate::package::{self, Package};
+use crate::error::{Error, Result, ToolFailure};
+use crate::package::{self, BuildFailure, Package};
 use crate::render::ResourceNames;
 
 /// The package the environment's function needs, if any.
@@ -21,38 +23,84 @@ pub fn bucket(env: &Environment, account: &str, region: &str) -> String {
     format!("{}-{account}-{region}", ResourceNames::of(env).code_bucket)
 }
 
-/// Builds and uploads the package unless its key is already in the bucket.
-pub async fn upload(cx: &Ctx<'_>) -> Result<()> {
-    let Ctx {
-        clients,
-        env,
-        reporter,
-        ..
-    } = *cx;
-    let Some(p) = of(env) else {
-        return Ok(());
-    };
-    let account = account::id(&clients.sts).await?;
-    let bucket = bucket(env, &account, &clients.region);
-    let key = p.key();
-    if buckets::object_exists(&clients.s3, &bucket, &key).await? {
-        reporter.line(format!(
-            "{}: the function's package s3://{bucket}/{key} is already there",
-            env.name
-        ));
-        return Ok(());
+/// One package a deploy needs in the code bucket: built (its bytes, to upload) or already
+/// there.
+pub struct Ready {
+    pub bucket: String,
+    pub key: String,
+    /// `None`: the bucket holds the key already.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// Builds every stage's package that the code bucket does not hold yet: only reads on AWS
+/// (the key looked up), so that a package that cannot be built fails the deploy before its
+/// first change. Several stages with the same code share one package.
+pub async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
+    let mut ready: Vec<Ready> = Vec::new();
+    for stage in cx.env.stages() {
+        let Some(p) = of(stage) else { continue };
+        let account = account::id(&cx.clients.sts).await?;
+        let bucket = bucket(stage, &account, &cx.clients.region);
+        let key = p.key();
+        if ready.iter().any(|r| r.bucket == bucket && r.key == key) {
+            continue;
+        }
+        let bytes = if buckets::object_exists(&cx.clients.s3, &bucket, &key).await? {
+            cx.reporter.line(format!(
+                "{}: the function's package s3://{bucket}/{key} is already there",
+                stage.name
+            ));
+            None
+        } else {
+            cx.reporter.line(format!(
+                "{}: building the function's package (workers.lambda.code)",
+                stage.name
+            ));
+            Some(build(stage, p).await?)
+        };
+        ready.push(Ready { bucket, key, bytes });
     }
+    Ok(ready)
+}
+
+/// Builds `p` off the runtime's threads; a failure as what it is: the stack file's code (exit
+/// 2, located at `workers.lambda.code`) or the tool's trouble (exit 5).
+async fn build(env: &Environment, p: &Package) -> Result<Vec<u8>> {
     let owned = p.clone();
     let built = tokio::task::spawn_blocking(move || package::build(&owned))
         .await
         .map_err(|e| Error::aws(format!("building the function's package: {e}")))?;
-    let bytes = built.map_err(|m| Error::from(env.source.error("workers.lambda.code", m)))?;
-    let size = bytes.len() as u64;
-    buckets::put_object(&clients.s3, &bucket, &key, bytes).await?;
-    reporter.line(format!(
-        "{}: uploaded the function's package s3://{bucket}/{key} ({})",
-        env.name,
-        indicatif::DecimalBytes(size)
-    ));
+    built.map_err(|f| failure(env, f))
+}
+
+/// The error a package build failed with.
+pub fn failure(env: &Environment, f: BuildFailure) -> Error {
+    match f {
+        BuildFailure::Input(m) => Error::from(env.source.error("workers.lambda.code", m)),
+        BuildFailure::Tool { tool, why } => Error::Tool(ToolFailure {
+            what: format!(
+                "{}: building the function's package (workers.lambda.code)",
+                env.name
+            ),
+            tool: tool.to_string(),
+            why,
+        }),
+    }
+}
+
+/// Uploads the packages [`build_missing`] built.
+pub async fn upload(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
+    for r in ready {
+        let Some(bytes) = &r.bytes else { continue };
+        let size = bytes.len() as u64;
+        buckets::put_object(&cx.clients.s3, &r.bucket, &r.key, bytes.clone()).await?;
+        cx.reporter.line(format!(
+            "{}: uploaded the function's package s3://{}/{} ({})",
+            cx.env.name,
+            r.bucket,
+            r.key,
+            indicatif::DecimalBytes(size)
+        ));
+    }
     Ok(())
 }

@@ -206,7 +206,11 @@ impl Finished {
 fn error_lines(outcomes: &[EnvOutcome]) -> Vec<String> {
     let per_env = outcomes.iter().filter_map(|o| {
         let e = o.error.as_ref()?;
-        Some((o.environment.as_str(), vec![e.to_string()]))
+        let said = e.to_string();
+        let said = words::without_env(&o.environment, &said)
+            .unwrap_or(&said)
+            .to_string();
+        Some((o.environment.as_str(), vec![said]))
     });
     words::group_notes(per_env)
         .into_iter()
@@ -223,10 +227,16 @@ fn line(o: &EnvOutcome, out: &Output) {
     {
         // A target a stopped rollout did not reach: nothing was tried.
         out.line(format!("{}: not deployed", o.environment));
-        out.note(format!("error: {}: {err}", o.environment));
+        out.note(format!(
+            "error: {}",
+            words::of_env(&o.environment, &err.to_string())
+        ));
     } else if let Some(err) = &o.error {
         out.line(format!("{}: FAILED after {secs:.1} s", o.environment));
-        out.note(format!("error: {}: {err}", o.environment));
+        out.note(format!(
+            "error: {}",
+            words::of_env(&o.environment, &err.to_string())
+        ));
         for s in &o.stacks {
             out.line(format!("  {} {}", s.stack, s.said()));
         }
@@ -443,6 +453,40 @@ mod tests {
                 "error: orders-a1: credentials",
                 "error: orders-a2, orders-a3, orders-a4: not deployed: the rollout stopped at wave 1",
             ]
+        );
+        // An error that names its environment itself is not prefixed twice (issue 57:
+        // `class-05: class-05: …`), and is still grouped with the same error of another.
+        let same = [
+            not_deployed(
+                "class-05",
+                "class-05: stack qfleet-class-05-data: access denied",
+            ),
+            not_deployed(
+                "class-06",
+                "class-06: stack qfleet-class-06-data: access denied",
+            ),
+            not_deployed("class-07", "queue busy"),
+        ];
+        assert_eq!(
+            error_lines(&same),
+            [
+                "error: class-05: stack qfleet-class-05-data: access denied",
+                "error: class-06: stack qfleet-class-06-data: access denied",
+                "error: class-07: queue busy",
+            ]
+        );
+        assert_eq!(
+            words::of_env("class-05", "class-05: DELETE_FAILED"),
+            "class-05: DELETE_FAILED"
+        );
+        assert_eq!(
+            words::of_env("class-05", "access denied"),
+            "class-05: access denied"
+        );
+        assert_eq!(
+            words::of_env("class-0", "class-05: x"),
+            "class-0: class-05: x",
+            "another environment's name is no prefix"
         );
     }
 }

@@ -294,7 +294,7 @@ pub async fn redrive(
     loop {
         let interrupted = tokio::select! {
             _ = tokio::time::sleep(delay) => false,
-            _ = tokio::signal::ctrl_c() => true,
+            _ = crate::error::signal::interrupted() => true,
         };
         if interrupted {
             if let Some(h) = &handle {

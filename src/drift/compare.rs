@@ -107,7 +107,7 @@ fn resources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         }
         match env.stage.as_ref().and_then(|s| s.feed) {
             None => wiring(f, snap, env),
-            Some(Feed::Objects) => object_feed(f, snap, env),
+            Some(Feed::Objects) => wiring(f, snap, env),
             // The stage before sends to the queue: its permission and its variable are the
             // fleet stack's, which drift detection covers.
             Some(Feed::Messages) => {}
@@ -195,28 +195,43 @@ fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     }
 }
 
+/// The bucket's events under the stage's prefix reach its queue: the notification to the
+/// stage's topic, the queue's subscription with raw delivery and the filter that leaves S3's
+/// test event out.
 fn wiring(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let data = &snap.data.name;
-    if let Some(sub) = f.need(
+    let (topic_id, subscription_id) = ids::stage_feed(env);
+    let sub = f.need(
         snap.subscription.as_ref(),
         data,
-        ids::SUBSCRIPTION,
+        &subscription_id,
         "sqs subscription of the queue",
-    ) && !sub.raw_delivery
-    {
-        f.diff(
-            data,
-            ids::SUBSCRIPTION,
-            "RawMessageDelivery",
-            "true",
-            "false",
-        );
+    );
+    if let Some(sub) = sub {
+        if !sub.raw_delivery {
+            f.diff(
+                data,
+                &subscription_id,
+                "RawMessageDelivery",
+                "true",
+                "false",
+            );
+        }
+        if !sub.leaves_test_event_out {
+            f.diff(
+                data,
+                &subscription_id,
+                "FilterPolicy",
+                r#"{"Event":[{"exists":false}]} on MessageBody"#,
+                "another or none",
+            );
+        }
     }
     let prefix = &env.spec.bucket.upload_prefix;
     let (Some(topic), Some(notifications)) = (snap.topic.known(), snap.notifications.as_ref())
     else {
         if let Fact::Unknown(why) = &snap.topic {
-            f.unchecked(format!("{data} {}", ids::TOPIC), why.clone());
+            f.unchecked(format!("{data} {topic_id}"), why.clone());
         }
         return;
     };
@@ -244,59 +259,6 @@ fn wiring(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         Fact::Unknown(why) => f.unchecked(
             format!("{data} {} NotificationConfiguration", ids::BUCKET),
             why.clone(),
-        ),
-    }
-}
-
-/// A later stage fed by objects: the bucket's event for objects under the stage's prefix goes
-/// straight to the stage's queue.
-fn object_feed(f: &mut Findings, snap: &Snapshot, env: &Environment) {
-    let data = &snap.data.name;
-    let prefix = &env.spec.bucket.upload_prefix;
-    // A missing queue is already a difference; an unreadable one already unchecked.
-    let Some(queue) = snap.queue.known() else {
-        return;
-    };
-    let Some(queue_arn) = queue.attribute("QueueArn") else {
-        f.unchecked(
-            format!("{data} {} NotificationConfiguration", ids::BUCKET),
-            format!(
-                "the attributes read of queue {} hold no QueueArn",
-                queue.name
-            ),
-        );
-        return;
-    };
-    let want = format!("s3:ObjectCreated:* on {prefix} → {queue_arn}");
-    match snap.notifications.as_ref() {
-        Some(Fact::Known(list)) => {
-            let ok = list.iter().any(|n| {
-                n.target_arn == queue_arn
-                    && n.events.iter().any(|e| e == "s3:ObjectCreated:*")
-                    && n.prefixes.iter().any(|p| p == prefix)
-            });
-            if !ok {
-                let to_queue: Vec<String> = list
-                    .iter()
-                    .filter(|n| n.target_arn == queue_arn)
-                    .map(|n| format!("{} on {}", n.events.join(","), n.prefixes.join(",")))
-                    .collect();
-                let actual = if to_queue.is_empty() {
-                    "no notification to the queue".to_string()
-                } else {
-                    to_queue.join("; ")
-                };
-                f.diff(data, ids::BUCKET, "NotificationConfiguration", want, actual);
-            }
-        }
-        Some(Fact::Absent) => f.diff(data, ids::BUCKET, "-", "exists", "missing"),
-        Some(Fact::Unknown(why)) => f.unchecked(
-            format!("{data} {} NotificationConfiguration", ids::BUCKET),
-            why.clone(),
-        ),
-        None => f.unchecked(
-            format!("{data} {} NotificationConfiguration", ids::BUCKET),
-            "not read",
         ),
     }
 }

@@ -86,7 +86,10 @@ impl Report for Drifts {
         for (name, r) in &self.environments {
             match r {
                 Ok(report) => out.line(super::text(report).trim_end()),
-                Err(e) => out.note(format!("error: {name}: {e}")),
+                Err(e) => out.note(format!(
+                    "error: {}",
+                    crate::output::words::of_env(name, &e.to_string())
+                )),
             }
         }
         Ok(())

@@ -7,7 +7,8 @@
 //! | 2 | invalid input (stack file, template, flags) |
 //! | 3 | differences found (drift, pending changes) |
 //! | 4 | refused, to protect data |
-//! | 130 | interrupted (Ctrl-C) |
+//! | 5 | a tool qfleet runs failed (pip, npm), not the stack file's fault; nothing changed on AWS |
+//! | 129, 130, 143 | interrupted: SIGHUP, Ctrl-C (SIGINT), SIGTERM (128 + the signal's number) |
 //!
 //! A run of several environments (or a pipeline's stages) exits with
 //! [`crate::output::envelope::combined_exit_code`]: any failure (1, 2, 4, 130) wins, and of
@@ -15,10 +16,14 @@
 
 mod interruption;
 mod refusal;
+pub mod signal;
+mod tool;
 mod usage;
 
 pub use interruption::Interruption;
 pub use refusal::{Loss, Refusal, RunningStage, TeardownRefusal};
+pub use signal::Signal;
+pub use tool::ToolFailure;
 pub use usage::Usage;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
@@ -40,19 +45,25 @@ pub enum Exit {
     Differences,
     /// 4: refused, to protect data.
     Refused,
-    /// 130: interrupted (Ctrl-C).
-    Interrupted,
+    /// 5: a tool qfleet runs (pip, npm) failed for a cause outside the stack file (no
+    /// network, no package index, the tool missing); nothing was changed on AWS.
+    Tool,
+    /// 128 + the signal's number: interrupted by SIGHUP (129), Ctrl-C (130) or SIGTERM (143).
+    Interrupted(Signal),
 }
 
 impl Exit {
     /// Every exit code, lowest first.
-    pub const ALL: [Exit; 6] = [
+    pub const ALL: [Exit; 9] = [
         Exit::Ok,
         Exit::Aws,
         Exit::Input,
         Exit::Differences,
         Exit::Refused,
-        Exit::Interrupted,
+        Exit::Tool,
+        Exit::Interrupted(Signal::Hangup),
+        Exit::Interrupted(Signal::Interrupt),
+        Exit::Interrupted(Signal::Terminate),
     ];
 
     /// The process's exit code.
@@ -63,7 +74,8 @@ impl Exit {
             Exit::Input => 2,
             Exit::Differences => 3,
             Exit::Refused => 4,
-            Exit::Interrupted => 130,
+            Exit::Tool => 5,
+            Exit::Interrupted(signal) => signal.exit_code(),
         }
     }
 
@@ -93,7 +105,7 @@ impl schemars::JsonSchema for Exit {
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found, 4 refused to protect data, 130 interrupted",
+            "description": "0 success, 1 an AWS operation failed, 2 invalid input, 3 differences found, 4 refused to protect data, 5 a tool qfleet runs failed (pip, npm; nothing changed on AWS), 129/130/143 interrupted by SIGHUP/Ctrl-C/SIGTERM",
             "enum": Exit::ALL.map(Exit::code)
         })
     }
@@ -138,7 +150,10 @@ pub enum Error {
     /// own (exit 4).
     #[error(transparent)]
     Refused(#[from] Refusal),
-    /// The user pressed Ctrl-C (exit 130).
+    /// A tool qfleet runs (pip, npm) failed for a cause outside the stack file (exit 5).
+    #[error(transparent)]
+    Tool(#[from] ToolFailure),
+    /// The user pressed Ctrl-C, or the run was sent SIGTERM or SIGHUP (exit 130, 143, 129).
     #[error(transparent)]
     Interrupted(#[from] Interruption),
 }
@@ -157,7 +172,8 @@ impl Error {
             Error::Input(_) | Error::Usage(_) => Exit::Input,
             Error::Aws(_) => Exit::Aws,
             Error::Refused(_) => Exit::Refused,
-            Error::Interrupted(_) => Exit::Interrupted,
+            Error::Tool(_) => Exit::Tool,
+            Error::Interrupted(_) => Exit::Interrupted(signal::received().unwrap_or_default()),
         }
     }
 
@@ -168,6 +184,7 @@ impl Error {
             Error::Usage(_) => "usage",
             Error::Aws(_) => "aws",
             Error::Refused(_) => "refused",
+            Error::Tool(_) => "tool",
             Error::Interrupted(_) => "interrupted",
         }
     }
@@ -193,7 +210,7 @@ impl Error {
 /// The one shape of an error in JSON output, for a whole run and for one environment alike.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorReport {
-    /// `input`, `usage`, `aws`, `refused` or `interrupted`.
+    /// `input`, `usage`, `aws`, `refused`, `tool` or `interrupted`.
     pub kind: &'static str,
     pub message: String,
     /// Every problem of an invalid stack file or template, each located (empty otherwise).

@@ -73,7 +73,10 @@ impl Report for Jobs {
         let f = match &self.result {
             Ok(f) => f,
             Err(e) => {
-                out.note(format!("error: {}: {e}", self.environment));
+                out.note(format!(
+                    "error: {}",
+                    crate::output::words::of_env(&self.environment, &e.to_string())
+                ));
                 return Ok(());
             }
         };

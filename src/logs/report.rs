@@ -195,7 +195,7 @@ pub fn show(
     let result = session.block_on(async {
         tokio::select! {
             r = work => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = crate::error::signal::interrupted() => None,
         }
     });
     match result {

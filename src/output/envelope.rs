@@ -30,8 +30,8 @@ pub fn failure(command: &'static str, err: &Error) -> Value {
 /// The exit code of a run of several environments (or of a pipeline's stages), the one rule
 /// every command follows: a failure is never hidden behind differences.
 ///
-/// - any failure wins: 1 (AWS), 2 (input), 4 (refused), 130 (interrupted), and of several the
-///   highest code (130, then 4, then 2, then 1);
+/// - any failure wins: 1 (AWS), 2 (input), 4 (refused), 5 (a tool failed), 129, 130 or 143
+///   (interrupted), and of several the highest code (143, 130, 129, then 5, 4, 2, 1);
 /// - else 3 (differences: drift, pending changes under `--detailed-exitcode`, a missed goal)
 ///   when at least one environment has them;
 /// - else 0.
@@ -109,6 +109,11 @@ mod tests {
             ([4, 130], 130),
             ([130, 1], 130),
             ([0, 1], 1),
+            ([5, 4], 5),
+            ([2, 5], 5),
+            ([3, 5], 5),
+            ([5, 143], 143),
+            ([4, 129], 129),
         ];
         for (codes, want) in cases {
             assert_eq!(combined_exit_code(codes.map(exit)), want, "{codes:?}");

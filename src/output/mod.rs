@@ -165,13 +165,25 @@ impl Output {
 
     /// Prints the command's one document (the last line with `--output ndjson`, marked as the
     /// `summary` event).
-    pub fn document(&self, mut doc: serde_json::Value) {
+    pub fn document(&self, doc: serde_json::Value) {
+        let doc = self.document_only(doc);
+        // A pipeline's log shows stderr: a failure is said there too, in one line.
+        if let Some(line) = failure_line(&doc) {
+            stderr_line_raw(&line);
+        }
+    }
+
+    /// [`Output::document`] without its line on stderr (a usage error clap already said
+    /// there); the document as printed.
+    pub fn document_only(&self, mut doc: serde_json::Value) -> serde_json::Value {
         if self.is_ndjson()
             && let serde_json::Value::Object(map) = &mut doc
         {
             map.insert("event".into(), "summary".into());
         }
-        self.json(&doc);
+        once::shorten_document(&mut doc);
+        write_json(&doc);
+        doc
     }
 
     /// Prints one JSON value on its own line on stdout (what every environment shares told
@@ -182,10 +194,7 @@ impl Output {
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         };
         once::shorten_document(&mut value);
-        let mut out = std::io::stdout().lock();
-        // A closed stdout (e.g. `| head`) is not worth a panic.
-        let _ = serde_json::to_writer(&mut out, &value);
-        let _ = writeln!(out);
+        write_json(&value);
     }
 
     /// Prints a line of text on stdout.
@@ -223,8 +232,108 @@ impl Output {
                     if list.len() == 1 { "" } else { "s" }
                 ));
             }
-            // Whole, and last: the message every other line pointed at ("see below").
-            other => stderr_line_raw(once::tell(&format!("error: {other}"))),
+            // Whole, and last: the message every other line pointed at ("see below"), its hints
+            // with the flags that find the environments again.
+            other => stderr_line_raw(once::tell(&hint::apply(&format!("error: {other}")))),
+        }
+    }
+}
+
+/// One JSON value on its own line on stdout, as it is (already shortened: shortening twice
+/// would add the hints' flags twice).
+fn write_json(value: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (e.g. `| head`) is not worth a panic.
+    let _ = serde_json::to_writer(&mut out, value);
+    let _ = writeln!(out);
+}
+
+/// The one line on stderr that says a JSON document's run failed: the run's error, else the
+/// first failed environment's (and how many more failed); `None` for success or differences.
+pub fn failure_line(doc: &serde_json::Value) -> Option<String> {
+    let code = doc.get("exit_code")?.as_u64()?;
+    if code == 0 || code == 3 {
+        return None;
+    }
+    let first_line = |v: &serde_json::Value| {
+        v.get("message")
+            .and_then(|m| m.as_str())
+            .and_then(|m| m.lines().next())
+            .map(str::to_string)
+    };
+    if let Some(m) = doc.get("error").and_then(first_line) {
+        return Some(format!("error: {m}"));
+    }
+    let failed: Vec<&serde_json::Value> = doc
+        .get("environments")
+        .and_then(|e| e.as_array())
+        .map(|envs| {
+            envs.iter()
+                .filter(|e| !matches!(e.get("exit_code").and_then(|c| c.as_u64()), Some(0 | 3)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let first = failed.first()?;
+    let name = first
+        .get("environment")
+        .and_then(|n| n.as_str())
+        .unwrap_or("");
+    let said = first
+        .get("error")
+        .and_then(first_line)
+        .map(|m| match m.starts_with(&format!("{name}: ")) {
+            true => m,
+            false => format!("{name}: {m}"),
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "{name}: failed (exit {})",
+                first
+                    .get("exit_code")
+                    .and_then(|c| c.as_u64())
+                    .unwrap_or(code)
+            )
+        });
+    let more = match failed.len() {
+        1 => String::new(),
+        n => format!(" (and {} more; see the JSON document)", n - 1),
+    };
+    Some(format!("error: {said}{more}"))
+}
+
+#[cfg(test)]
+mod failure_line_tests {
+    use super::failure_line;
+    use serde_json::json;
+
+    /// With `-o json` a failure still leaves one line on stderr (issue 57: it left none).
+    #[test]
+    fn a_failed_document_gives_one_line_and_a_good_one_none() {
+        let whole = json!({"exit_code": 2, "error": {"kind": "usage", "message": "bad flag\nmore"}, "environments": []});
+        assert_eq!(failure_line(&whole).as_deref(), Some("error: bad flag"));
+        let envs = json!({"exit_code": 1, "error": null, "environments": [
+            {"environment": "a", "exit_code": 0, "error": null},
+            {"environment": "b", "exit_code": 1, "error": {"message": "b: stack qfleet-b-data: access denied"}},
+            {"environment": "c", "exit_code": 4, "error": {"message": "refused"}}
+        ]});
+        assert_eq!(
+            failure_line(&envs).as_deref(),
+            Some(
+                "error: b: stack qfleet-b-data: access denied (and 1 more; see the JSON document)"
+            )
+        );
+        let one = json!({"exit_code": 4, "error": null, "environments": [
+            {"environment": "c", "exit_code": 4, "error": {"message": "refused: the bucket holds objects"}}
+        ]});
+        assert_eq!(
+            failure_line(&one).as_deref(),
+            Some("error: c: refused: the bucket holds objects")
+        );
+        for ok in [0, 3] {
+            assert_eq!(
+                failure_line(&json!({"exit_code": ok, "error": null, "environments": []})),
+                None
+            );
         }
     }
 }

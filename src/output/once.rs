@@ -51,7 +51,8 @@ pub fn shorten(text: &str, pointer: &str) -> (String, Vec<String>) {
 }
 
 /// Where the first whole message of `words` is in `text`: its start, its end and the detail
-/// between head and advice (short and on one line, else it is not one of ours).
+/// between head and advice (on one line and at most [`MAX_DETAIL`] long, else it is not one of
+/// ours).
 fn find<'t>(text: &'t str, words: &CredentialsWords) -> Option<(usize, usize, &'t str)> {
     let mut from = 0;
     while let Some(at) = text[from..].find(words.head) {
@@ -59,7 +60,7 @@ fn find<'t>(text: &'t str, words: &CredentialsWords) -> Option<(usize, usize, &'
         let after = start + words.head.len();
         if let Some(gap) = text[after..].find(words.advice) {
             let detail = &text[after..after + gap];
-            if detail.len() <= 80 && !detail.contains('\n') {
+            if detail.len() <= MAX_DETAIL && !detail.contains('\n') {
                 return Some((start, after + gap + words.advice.len(), detail));
             }
         }
@@ -67,6 +68,10 @@ fn find<'t>(text: &'t str, words: &CredentialsWords) -> Option<(usize, usize, &'
     }
     None
 }
+
+/// The longest detail between a message's head and advice: a source of the credential chain
+/// and its own first words ([`crate::aws::error::SOURCE_FAILED`]).
+const MAX_DETAIL: usize = 400;
 
 /// `text` to print: shortened, its whole messages kept to be told once by [`finish`].
 pub fn shorten_text(text: &str) -> String {

@@ -11,6 +11,20 @@ pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{} {}", indicatif::HumanCount(n), plural(n, one, many))
 }
 
+/// `ENV: message`, unless the message already begins with the environment's name (most errors
+/// name it themselves: `class-05: DELETE_FAILED …`), so that no line says `class-05: class-05:`.
+pub fn of_env(env: &str, message: &str) -> String {
+    match without_env(env, message) {
+        Some(_) => message.to_string(),
+        None => format!("{env}: {message}"),
+    }
+}
+
+/// The message without its leading `ENV: `, when it begins with it.
+pub fn without_env<'m>(env: &str, message: &'m str) -> Option<&'m str> {
+    message.strip_prefix(env)?.strip_prefix(": ")
+}
+
 /// Identical notes of several environments, each once: `(note, the environments it concerns)`,
 /// in the order they first appear.
 pub fn group_notes<'a>(

@@ -253,12 +253,30 @@ pub fn deterministic_zip(mut entries: Vec<(String, Vec<u8>, bool)>) -> Result<Ve
     Ok(out.into_inner())
 }
 
+/// Why a package could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildFailure {
+    /// The stack file's code is at fault (an unreadable file, a dependency the index does not
+    /// have, a package over Lambda's limit): invalid input.
+    Input(String),
+    /// The tool that installs the dependencies failed for a cause outside the stack file: it
+    /// could not be started, or could not reach its package index (`tool`: `pip`, `npm`).
+    Tool { tool: &'static str, why: String },
+}
+
+impl From<String> for BuildFailure {
+    fn from(why: String) -> BuildFailure {
+        BuildFailure::Input(why)
+    }
+}
+
 /// Builds the archive: the zip file's bytes, or the directory's files with its dependencies
 /// installed in a temporary directory (the user's directory is not written to).
-pub fn build(p: &Package) -> Result<Vec<u8>, String> {
+pub fn build(p: &Package) -> Result<Vec<u8>, BuildFailure> {
     let (dir, files, installer) = match &p.source {
         Source::Zip(path) => {
-            return std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+            return std::fs::read(path)
+                .map_err(|e| BuildFailure::Input(format!("cannot read {}: {e}", path.display())));
         }
         Source::Directory {
             dir,
@@ -291,7 +309,7 @@ pub fn build(p: &Package) -> Result<Vec<u8>, String> {
     }
     let unzipped: u64 = entries.iter().map(|(_, b, _)| b.len() as u64).sum();
     check_unzipped(unzipped, &format!("the package of {}", dir.display()))?;
-    deterministic_zip(entries)
+    Ok(deterministic_zip(entries)?)
 }
 
 /// Every file under `dir` (installed dependencies: only Python's caches are left out).
@@ -344,31 +362,28 @@ fn tempdir() -> Result<TempDir, String> {
 }
 
 /// Installs the dependencies into `target` (`node_modules` under it for npm).
-fn install(installer: &Installer, dir: &Path, target: &Path) -> Result<(), String> {
-    let mut cmd = match installer {
+fn install(installer: &Installer, dir: &Path, target: &Path) -> Result<(), BuildFailure> {
+    let cmd = match installer {
         Installer::Pip { python_version } => {
             let python = std::env::var("QFLEET_PYTHON").unwrap_or_else(|_| "python3".into());
             let mut c = Command::new(python);
-            c.args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--quiet",
-            ])
-            .arg("--requirement")
-            .arg(dir.join("requirements.txt"))
-            .arg("--target")
-            .arg(target)
-            .args([
-                "--platform",
-                "manylinux2014_x86_64",
-                "--only-binary=:all:",
-                "--implementation",
-                "cp",
-                "--python-version",
-                python_version,
-            ]);
+            // Debug output (-vv), read only to tell a package index out of reach ("Could not
+            // fetch URL …: connection error", said at that level alone when pip does not
+            // retry) from a requirement the index does not have.
+            c.args(["-m", "pip", "install", "--disable-pip-version-check", "-vv"])
+                .arg("--requirement")
+                .arg(dir.join("requirements.txt"))
+                .arg("--target")
+                .arg(target)
+                .args([
+                    "--platform",
+                    "manylinux2014_x86_64",
+                    "--only-binary=:all:",
+                    "--implementation",
+                    "cp",
+                    "--python-version",
+                    python_version,
+                ]);
             c
         }
         Installer::Npm { lockfile } => {
@@ -386,20 +401,11 @@ fn install(installer: &Installer, dir: &Path, target: &Path) -> Result<(), Strin
             c
         }
     };
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(format!(
-            "installing the dependencies failed ({}): {shown}: {}",
-            out.status,
-            tail.join(" / ")
-        ));
-    }
+    let tool = match installer {
+        Installer::Pip { .. } => "pip",
+        Installer::Npm { .. } => "npm",
+    };
+    run_installer(cmd, tool)?;
     if matches!(installer, Installer::Npm { .. }) {
         // The manifests were copied to run npm; the user's copies are already in the package.
         for f in ["package.json", "package-lock.json"] {
@@ -407,6 +413,102 @@ fn install(installer: &Installer, dir: &Path, target: &Path) -> Result<(), Strin
         }
     }
     Ok(())
+}
+
+/// Runs an installer's command line; its failure as [`install_failure`] says.
+fn run_installer(mut cmd: Command, tool: &'static str) -> Result<(), BuildFailure> {
+    let shown = format!("{cmd:?}");
+    let out = cmd.output().map_err(|e| BuildFailure::Tool {
+        tool,
+        why: format!("cannot run {shown}: {e}"),
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Err(install_failure(
+        tool,
+        &shown,
+        &out.status.to_string(),
+        &said,
+    ))
+}
+
+/// Words with which pip and npm say they could not reach their package index (or could not
+/// run at all), rather than that the index lacks what the code asks for: pip's (urllib3's)
+/// connection errors and npm's Node.js network error codes
+/// (<https://docs.npmjs.com/common-errors>, <https://nodejs.org/api/errors.html#common-system-errors>).
+const TOOL_TROUBLE: &[&str] = &[
+    // pip
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "nodename nor servname provided",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "Connection refused",
+    "Connection reset by peer",
+    "connection broken by",
+    "ProxyError",
+    "SSLError",
+    "Could not fetch URL",
+    "No module named pip",
+    "HTTP error 5",
+    // npm (`npm ERR! code …` / `npm error code …`)
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "ENETUNREACH",
+    "EHOSTUNREACH",
+    "ERR_SOCKET_TIMEOUT",
+    "code E500",
+    "code E502",
+    "code E503",
+    "code E504",
+];
+
+/// A failed install as what it is: the tool's trouble (no network, no index, no pip), or the
+/// code's (a requirement no index has, a conflict), with the tool's last lines.
+fn install_failure(tool: &'static str, shown: &str, status: &str, said: &str) -> BuildFailure {
+    let lines: Vec<&str> = said
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    // The tool's own error lines (pip's `ERROR:`, npm's `npm ERR!`/`npm error`), else its last
+    // lines: its debug output is long.
+    let errors: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| {
+            l.starts_with("ERROR") || l.starts_with("npm ERR") || l.starts_with("npm error")
+        })
+        .collect();
+    let errors = match errors.is_empty() {
+        true => &lines[lines.len().saturating_sub(5)..],
+        false => &errors[errors.len().saturating_sub(5)..],
+    };
+    let tail = errors.join(" / ");
+    if let Some(trouble) = lines
+        .iter()
+        .find(|l| TOOL_TROUBLE.iter().any(|w| l.contains(w)))
+    {
+        let trouble: String = trouble.chars().take(300).collect();
+        return BuildFailure::Tool {
+            tool,
+            why: format!("{shown} ({status}): {trouble} / {tail}"),
+        };
+    }
+    BuildFailure::Input(format!(
+        "installing the dependencies failed ({status}): {shown}: {tail}"
+    ))
 }
 
 #[cfg(test)]

@@ -159,8 +159,11 @@ fn a_failing_install_is_an_error_with_the_installers_words() {
         }),
     )
     .unwrap();
-    // No network is needed to fail on a malformed requirement.
-    let e = build(&p).unwrap_err();
+    // No network is needed to fail on a malformed requirement: the stack file's code is at
+    // fault, not the tool.
+    let BuildFailure::Input(e) = build(&p).unwrap_err() else {
+        panic!("a malformed requirement is the code's fault")
+    };
     assert!(e.contains("installing the dependencies failed"), "{e}");
     assert!(e.contains("--platform"), "{e}");
 }
@@ -198,4 +201,58 @@ fn a_node_package_is_built_with_npm_without_writing_to_the_directory() {
     assert!(names.contains(&"package.json".to_string()), "{names:?}");
     assert!(!d.path().join("node_modules").exists());
     assert!(!d.path().join("package-lock.json").exists());
+}
+
+/// pip without a network (its own words, urllib3's retries then the resolver's): the tool's
+/// trouble, exit 5; a requirement the index does not have: the code's, exit 2.
+#[test]
+fn a_failed_install_is_the_tools_trouble_only_when_it_could_not_reach_its_index() {
+    let offline = "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution')': /simple/humanize/\nERROR: Could not find a version that satisfies the requirement humanize==4.9.0 (from versions: none)\nERROR: No matching distribution found for humanize==4.9.0";
+    let missing = "ERROR: Could not find a version that satisfies the requirement no-such-package-qfleet==1.0 (from versions: none)\nERROR: No matching distribution found for no-such-package-qfleet==1.0";
+    let npm_offline = "npm error code ENOTFOUND\nnpm error syscall getaddrinfo\nnpm error errno ENOTFOUND\nnpm error network request to https://registry.npmjs.org/left-pad failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org";
+    let npm_missing = "npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/no-such-package-qfleet - Not found";
+    let no_pip = "/usr/bin/python3: No module named pip";
+    // pip -vv without retries: the connection error is said at debug level only.
+    let no_retry = "Fetching project page and analyzing links: http://127.0.0.1:9/simple/humanize/\nCould not fetch URL http://127.0.0.1:9/simple/humanize/: connection error: HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /simple/humanize/ - skipping\nERROR: Could not find a version that satisfies the requirement humanize==4.17.0 (from versions: none)\nERROR: No matching distribution found for humanize==4.17.0";
+    for (tool, said) in [
+        ("pip", offline),
+        ("npm", npm_offline),
+        ("pip", no_pip),
+        ("pip", no_retry),
+    ] {
+        match install_failure(tool, "CMD", "exit status: 1", said) {
+            BuildFailure::Tool { tool: t, why } => {
+                assert_eq!(t, tool);
+                assert!(why.starts_with("CMD (exit status: 1): "), "{why}");
+            }
+            other => panic!("{said}: {other:?}"),
+        }
+    }
+    for (tool, said) in [("pip", missing), ("npm", npm_missing)] {
+        match install_failure(tool, "CMD", "exit status: 1", said) {
+            BuildFailure::Input(m) => assert!(
+                m.contains("No matching distribution") || m.contains("404"),
+                "{m}"
+            ),
+            other => panic!("{said}: {other:?}"),
+        }
+    }
+}
+
+/// A tool that cannot be started at all is not the stack file's fault either.
+#[test]
+fn an_installer_that_cannot_be_started_is_the_tools_trouble() {
+    match run_installer(Command::new("/nonexistent/qfleet-python"), "pip") {
+        Err(BuildFailure::Tool { tool: "pip", why }) => {
+            assert!(why.contains("cannot run"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // One that runs and fails on its own words is judged on them.
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "echo 'npm error code ECONNREFUSED' >&2; exit 1"]);
+    assert!(matches!(
+        run_installer(sh, "npm"),
+        Err(BuildFailure::Tool { tool: "npm", .. })
+    ));
 }

@@ -64,6 +64,20 @@ pub fn stage_queues(env: &crate::config::Environment) -> (String, String) {
     }
 }
 
+/// The logical ids of the topic that feeds a stage's queue and of the queue's subscription to
+/// it: `Topic` and `Subscription` for a one-stage environment and a pipeline's first stage,
+/// `StageNAMETopic` and `StageNAMESubscription` for a later stage fed by objects (a stage fed
+/// by messages has neither: the stage before it sends to its queue).
+pub fn stage_feed(env: &crate::config::Environment) -> (String, String) {
+    match env.stage.as_ref().filter(|s| s.index > 0) {
+        Some(s) => {
+            let id = super::stage_id(&s.name);
+            (format!("{id}Topic"), format!("{id}Subscription"))
+        }
+        None => (TOPIC.to_string(), SUBSCRIPTION.to_string()),
+    }
+}
+
 /// The ids as the templates see them (`{{ ids.queue }}`).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Ids {

@@ -8,6 +8,13 @@
 //! and `--until queue` looks at most half of `queue.max_receive_count` times: a look alone
 //! never sends a job to the dead-letter queue. The first step that does not happen in time is
 //! the failure.
+//!
+//! By default the queue is only counted (GetQueueAttributes, which receives nothing): its count
+//! rising above what it held before the upload says the event arrived, so an upload that was
+//! queued and never processed names the workers, and only one whose event never arrived names
+//! the wiring. SQS's counts are approximate
+//! (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html>):
+//! a queue busy with other jobs may hide the rise, and the send then says it cannot tell.
 
 mod cleanup;
 mod job;
@@ -66,6 +73,23 @@ pub struct Cleanup {
     pub left: Option<String>,
 }
 
+/// What the job queue's counts said of the upload's event (none is received to know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Counted {
+    /// Not counted: `--until queue` looks into the queue instead.
+    #[default]
+    Looked,
+    /// The queue held nothing before the upload, and nothing since: the event never arrived.
+    StayedEmpty,
+    /// The queue held other messages, and its count never rose: whether the event arrived
+    /// cannot be told.
+    Busy { held: u64 },
+    /// The count rose: the event arrived.
+    Rose,
+    /// The queue's count could not be read before the upload.
+    Unreadable,
+}
+
 /// The test object's way from the upload.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Journey {
@@ -84,6 +108,11 @@ pub struct Journey {
     /// table, `null` when no worker wrote one in time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<Option<crate::aws::job_table::Job>>,
+    /// What the queue's counts said when its event was not seen otherwise. Not in the JSON (the
+    /// `queued` step says it).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub counted: Counted,
 }
 
 /// The key a test object goes to: `KEY` under the upload prefix, or a new unique name.
@@ -233,6 +262,19 @@ pub async fn send(
         how: format!("s3://{bucket}/{key}"),
     }];
     let mut queued = None;
+    // Without --until queue the queue is counted, never received from: what it held before.
+    let before_count = match until {
+        Until::Processed => queues::read(&clients.sqs, &queue_url)
+            .await
+            .ok()
+            .flatten()
+            .map(|q| q.depth.total()),
+        Until::Queue => None,
+    };
+    let mut counted = match (until, before_count) {
+        (Until::Processed, None) => Counted::Unreadable,
+        _ => Counted::Looked,
+    };
     // The job message the look took out of the queue: exactly the event of this one object.
     let mut taken = None;
     let mut done: Vec<Option<(u128, String)>> = vec![None; outputs.len()];
@@ -290,6 +332,27 @@ pub async fn send(
                 // A worker took it from the queue before a look could see it there.
                 queued.get_or_insert((*at, "implied: a worker processed it".into()));
             }
+            if queued.is_none()
+                && let Some(held) = before_count
+                && let Ok(Some(q)) = queues::read(&clients.sqs, &queue_url).await
+            {
+                let now = q.depth.total();
+                if now > held {
+                    counted = Counted::Rose;
+                    queued = Some((
+                        started.elapsed().as_millis(),
+                        format!(
+                            "the job queue's count rose from {held} to {now} (counted, not received)"
+                        ),
+                    ));
+                } else if held == 0 && now == 0 {
+                    counted = Counted::StayedEmpty;
+                } else {
+                    counted = Counted::Busy {
+                        held: held.max(now),
+                    };
+                }
+            }
         }
         let finished = match until {
             Until::Queue => queued.is_some(),
@@ -301,6 +364,7 @@ pub async fn send(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+    let kept_left = keep.then(|| kept(&bucket, key, &outputs, &done, &queued, taken.is_some()));
     let (mut missing, mut missing_stage) = (None, None);
     let mut push = |step: &'static str, stage: Option<String>, seen: Option<(u128, String)>| {
         if seen.is_none() && missing.is_none() {
@@ -326,7 +390,7 @@ pub async fn send(
     let cleanup = if keep {
         Cleanup {
             removed: Vec::new(),
-            left: Some(format!("s3://{bucket}/{key} and its event: --keep")),
+            left: kept_left,
         }
     } else if missing.is_some() {
         Cleanup {
@@ -361,5 +425,33 @@ pub async fn send(
         missing_stage,
         cleanup,
         job: follow.map(|_| record),
+        counted,
     })
+}
+
+/// What `--keep` left, as it stands: the last output a worker wrote (the upload moved, its
+/// event consumed), else the upload and, when it reached the queue, its event there.
+pub(crate) fn kept(
+    bucket: &str,
+    key: &str,
+    outputs: &[(Option<String>, String)],
+    done: &[Option<(u128, String)>],
+    queued: &Option<(u128, String)>,
+    looked_and_left: bool,
+) -> String {
+    let last_done = outputs
+        .iter()
+        .zip(done)
+        .rev()
+        .find(|(_, d)| d.is_some())
+        .map(|((_, output), _)| output);
+    match last_done {
+        Some(output) => format!(
+            "s3://{bucket}/{output}, the worker's output (it moved the upload and consumed its event): --keep"
+        ),
+        None if looked_and_left || queued.is_some() => {
+            format!("s3://{bucket}/{key} and its event in the job queue: --keep")
+        }
+        None => format!("s3://{bucket}/{key}: --keep"),
+    }
 }

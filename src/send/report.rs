@@ -50,6 +50,37 @@ impl Sent {
             None => step.to_string(),
         };
         let env = &self.environment;
+        let workers =
+            format!("`qfleet status {env}`, `qfleet logs {env}`, `qfleet dlq {env} list`");
+        let cannot_tell = |why: String| {
+            Some(Error::aws(format!(
+                "{env}: s3://{}/{} was not processed within {} s, and whether its event reached the job queue cannot be told ({why}): look at the workers first ({workers}), then the wiring (`qfleet drift {env}`)",
+                journey.bucket,
+                journey.key,
+                self.timeout.as_secs(),
+            )))
+        };
+        match (step.as_str(), journey.counted) {
+            ("queued", super::Counted::Busy { held }) => {
+                return cannot_tell(format!(
+                    "the queue held {held} other message{} and its count did not rise",
+                    if held == 1 { "" } else { "s" }
+                ));
+            }
+            ("queued", super::Counted::Unreadable) => {
+                return cannot_tell("the queue's count could not be read".into());
+            }
+            ("processed", super::Counted::Rose) if !matches!(&journey.job, Some(Some(j)) if j.state == "failed") =>
+            {
+                return Some(Error::aws(format!(
+                    "{env}: s3://{}/{} was queued, not processed within {} s: look at the workers ({workers})",
+                    journey.bucket,
+                    journey.key,
+                    self.timeout.as_secs(),
+                )));
+            }
+            _ => {}
+        }
         let hint = if step == "queued" && self.pipeline {
             format!(
                 ": check the bucket's notification, the topic's subscription and the first stage's queue policy (`qfleet drift {env}`)"
@@ -67,7 +98,7 @@ impl Sent {
                 j.key
             )
         } else {
-            format!(": check the workers (`qfleet status {env}`, `qfleet dlq {env} list`)")
+            format!(": look at the workers ({workers})")
         };
         Some(Error::aws(format!(
             "{}: s3://{}/{} was not {step} within {} s{hint}",
@@ -142,5 +173,99 @@ impl Report for Sent {
             out.note(format!("error: {}", f.message));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::send::{Cleanup, Counted, Journey, Step};
+
+    fn journey(missing: &'static str, counted: Counted) -> Journey {
+        Journey {
+            bucket: "lab-uploads-1-eu-west-1".into(),
+            key: "uploads/a.txt".into(),
+            steps: vec![Step {
+                step: "uploaded",
+                stage: None,
+                after_ms: Some(0),
+                how: String::new(),
+            }],
+            missing: Some(missing),
+            missing_stage: None,
+            cleanup: Cleanup::default(),
+            job: None,
+            counted,
+        }
+    }
+
+    fn said(j: Journey) -> String {
+        Sent {
+            environment: "lab".into(),
+            pipeline: false,
+            timeout: Duration::from_secs(60),
+            result: Ok(j),
+        }
+        .failure()
+        .unwrap()
+        .message
+    }
+
+    /// Issue 57: a job that was queued and never processed named the wiring. The queue's count
+    /// (never a receive) tells the workers from the wiring, and a busy queue says it cannot.
+    #[test]
+    fn the_workers_are_named_when_the_count_rose_the_wiring_only_when_the_queue_stayed_empty() {
+        assert_eq!(
+            said(journey("processed", Counted::Rose)),
+            "lab: s3://lab-uploads-1-eu-west-1/uploads/a.txt was queued, not processed within 60 s: look at the workers (`qfleet status lab`, `qfleet logs lab`, `qfleet dlq lab list`)"
+        );
+        let wiring = said(journey("queued", Counted::StayedEmpty));
+        assert!(
+            wiring.contains("was not queued within 60 s: check the bucket's notification"),
+            "{wiring}"
+        );
+        let busy = said(journey("queued", Counted::Busy { held: 4 }));
+        assert!(
+            busy.contains("cannot be told (the queue held 4 other messages and its count did not rise): look at the workers first"),
+            "{busy}"
+        );
+        let unread = said(journey("queued", Counted::Unreadable));
+        assert!(
+            unread.contains("the queue's count could not be read"),
+            "{unread}"
+        );
+    }
+
+    /// `--keep` says what it left as it stands (issue 57: it claimed the upload and its event
+    /// after the worker had moved the one and consumed the other).
+    #[test]
+    fn keep_names_what_is_left_as_it_stands() {
+        let outputs = vec![(None, "processed/a.txt".to_string())];
+        assert_eq!(
+            crate::send::kept(
+                "b",
+                "uploads/a.txt",
+                &outputs,
+                &[Some((5, "x".into()))],
+                &None,
+                false
+            ),
+            "s3://b/processed/a.txt, the worker's output (it moved the upload and consumed its event): --keep"
+        );
+        assert_eq!(
+            crate::send::kept(
+                "b",
+                "uploads/a.txt",
+                &outputs,
+                &[None],
+                &Some((5, "x".into())),
+                false
+            ),
+            "s3://b/uploads/a.txt and its event in the job queue: --keep"
+        );
+        assert_eq!(
+            crate::send::kept("b", "uploads/a.txt", &outputs, &[None], &None, false),
+            "s3://b/uploads/a.txt: --keep"
+        );
     }
 }

@@ -179,14 +179,6 @@ pub enum Located {
     Unknown(String),
 }
 
-/// Messages positively identified as S3's test event for the environment's bucket
-/// ([`crate::aws::test_event`]), per queue: not data.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TestEvents {
-    pub queue: u64,
-    pub dead_letter_queue: u64,
-}
-
 /// Everything an environment is, as read at one moment.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -210,9 +202,6 @@ pub struct Snapshot {
     pub topic: Fact<String>,
     pub queue: Fact<Queue>,
     pub dead_letter_queue: Fact<Queue>,
-    /// Of the queues' messages, how many were looked at and found to be S3's test event for
-    /// the environment's bucket (a teardown looks; zero when nobody looked).
-    pub test_events: TestEvents,
     pub subscription: Option<Fact<Subscription>>,
     pub notifications: Option<Fact<Vec<Notification>>>,
     pub alarms: Option<Fact<Vec<Alarm>>>,
@@ -246,7 +235,6 @@ impl Snapshot {
             topic: Fact::Absent,
             queue: Fact::Absent,
             dead_letter_queue: Fact::Absent,
-            test_events: TestEvents::default(),
             subscription: Some(Fact::Absent),
             notifications: Some(Fact::Absent),
             alarms: Some(Fact::Known(Vec::new())),
@@ -291,12 +279,13 @@ pub async fn read_at(
     let names = ResourceNames::of(env);
     // A later stage of a pipeline reads its own queues in the data stack.
     let (queue_id, dead_letter_id) = ids::stage_queues(env);
+    let (topic_id, _) = ids::stage_feed(env);
     let wanted = workers::wanted(env, &fleet);
 
     // The bucket, the topic, the queue and the workers by what the stacks list (or their names).
     let (bucket, topic, queue) = tokio::join!(
         locate_bucket(clients, &data, &names),
-        async { to_fact(data.locate(ids::TOPIC), ids::TOPIC, &data.name) },
+        async { to_fact(data.locate(&topic_id), &topic_id, &data.name) },
         locate_queue(clients, &data, &names.queue, &queue_id),
     );
     let group_name = workers::group_name(&fleet, &names);
@@ -443,7 +432,6 @@ pub async fn read_at(
         topic,
         queue,
         dead_letter_queue,
-        test_events: TestEvents::default(),
         subscription,
         notifications,
         alarms,

@@ -81,7 +81,10 @@ impl Report for Outputs {
             let by_stack = match r {
                 Ok(b) => b,
                 Err(e) => {
-                    out.note(format!("error: {name}: {e}"));
+                    out.note(format!(
+                        "error: {}",
+                        crate::output::words::of_env(name, &e.to_string())
+                    ));
                     continue;
                 }
             };

@@ -462,6 +462,32 @@ fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, String>) 
     sum
 }
 
+/// How a section deleted outside CloudFormation begins (`unavailable` in JSON), as drift calls
+/// it: missing, never "not deployed".
+pub const MISSING: &str = "missing: ";
+
+/// Why a queue the data stack should hold is missing: the stack stands complete (created or
+/// updated, not being created, rolled back or deleted), yet SQS says there is no such queue.
+fn missing(snap: &Snapshot, queue: &Fact<Queue>) -> Option<String> {
+    let Fact::Known(st) = &snap.data.state else {
+        return None;
+    };
+    let stands = matches!(
+        st.status.as_str(),
+        "CREATE_COMPLETE"
+            | "UPDATE_COMPLETE"
+            | "UPDATE_ROLLBACK_COMPLETE"
+            | "IMPORT_COMPLETE"
+            | "IMPORT_ROLLBACK_COMPLETE"
+    );
+    (stands && matches!(queue, Fact::Absent)).then(|| {
+        format!(
+            "{MISSING}stack {} stands, but SQS says the queue does not exist (deleted outside CloudFormation); `qfleet drift {}` shows it",
+            snap.data.name, snap.environment
+        )
+    })
+}
+
 /// Takes a known value; records why it is missing when it is unknown.
 fn take<T: Clone>(
     f: Option<&Fact<T>>,
@@ -505,6 +531,14 @@ pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         &mut unavailable,
     )
     .map(|q| depth(&q, metrics.dead_letter_oldest_age_seconds));
+    for (section, fact) in [
+        ("queue", &snap.queue),
+        ("dead-letter queue", &snap.dead_letter_queue),
+    ] {
+        if let Some(why) = missing(snap, fact) {
+            unavailable.insert(section.to_string(), why);
+        }
+    }
     let policies = take(snap.policies(), "scaling policies", &mut unavailable).unwrap_or_default();
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();

@@ -102,7 +102,7 @@ pub fn show(
         let stop = session.block_on(async {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(interval)) => false,
-                _ = tokio::signal::ctrl_c() => true,
+                _ = crate::error::signal::interrupted() => true,
             }
         });
         if stop {

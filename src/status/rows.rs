@@ -145,6 +145,16 @@ fn workers(s: &Status) -> String {
     }
 }
 
+/// A queue section that is not there: MISSING (deleted outside CloudFormation), not
+/// available (not read), or not deployed.
+fn gone(s: &Status, section: &str) -> String {
+    match s.unavailable.get(section) {
+        Some(why) if why.starts_with(super::MISSING) => "MISSING".into(),
+        Some(_) => "not available".into(),
+        None => "not deployed".into(),
+    }
+}
+
 fn queue(s: &Status) -> String {
     match &s.queue {
         Some(q) => {
@@ -157,8 +167,7 @@ fn queue(s: &Status) -> String {
             }
             t
         }
-        None if s.unavailable.contains_key("queue") => "not available".into(),
-        None => "not deployed".into(),
+        None => gone(s, "queue"),
     }
 }
 
@@ -172,8 +181,7 @@ fn dead_letter(s: &Status) -> String {
                 "0".into()
             }
         }
-        None if s.unavailable.contains_key("dead-letter queue") => "not available".into(),
-        None => "not deployed".into(),
+        None => gone(s, "dead-letter queue"),
     }
 }
 

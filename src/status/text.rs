@@ -56,7 +56,10 @@ pub fn text(s: &Status) -> String {
         }
     }
     let missing = |section: &str| match s.unavailable.get(section) {
-        Some(why) => format!("{section}: not available ({why})"),
+        Some(why) => match why.strip_prefix(super::MISSING) {
+            Some(why) => format!("{section}: MISSING ({why})"),
+            None => format!("{section}: not available ({why})"),
+        },
         None => format!("{section}: not deployed"),
     };
     let shows = |kind: WorkerKind| s.shows(kind);

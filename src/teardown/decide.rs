@@ -156,13 +156,8 @@ pub struct DataAtRisk {
     pub bytes: Option<u64>,
     pub queue: Option<String>,
     pub queue_messages: Option<u64>,
-    /// Of the queue's messages, those that are S3's test event for the bucket: not data, so
-    /// no refusal and no flag for them.
-    pub queue_test_events: u64,
     pub dead_letter_queue: Option<String>,
     pub dead_letter_messages: Option<u64>,
-    /// Of the dead-letter queue's messages, those that are S3's test event for the bucket.
-    pub dead_letter_test_events: u64,
     /// A pipeline's later stages' queues, in the data stack too (absent for one stage).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageQueues>,
@@ -189,12 +184,8 @@ pub struct StageQueues {
     pub stage: String,
     pub queue: Option<String>,
     pub queue_messages: Option<u64>,
-    /// Of the queue's messages, those that are S3's test event for the bucket.
-    pub queue_test_events: u64,
     pub dead_letter_queue: Option<String>,
     pub dead_letter_messages: Option<u64>,
-    /// Of the dead-letter queue's messages, those that are S3's test event for the bucket.
-    pub dead_letter_test_events: u64,
 }
 
 /// A later stage of a pipeline as a teardown reads it: its name, the logical ids of its queues
@@ -412,12 +403,10 @@ pub fn data_at_risk(
         }
     }
 
-    d.queue_test_events = snap.test_events.queue;
-    d.dead_letter_test_events = snap.test_events.dead_letter_queue;
     (d.queue, d.queue_messages) = queue_at_risk(
         &snap.data,
         ids::QUEUE,
-        (&snap.queue, snap.test_events.queue),
+        &snap.queue,
         false,
         "the queue",
         allowed,
@@ -426,7 +415,7 @@ pub fn data_at_risk(
     (d.dead_letter_queue, d.dead_letter_messages) = queue_at_risk(
         &snap.data,
         ids::DEAD_LETTER_QUEUE,
-        (&snap.dead_letter_queue, snap.test_events.dead_letter_queue),
+        &snap.dead_letter_queue,
         true,
         "the dead-letter queue",
         allowed,
@@ -485,7 +474,7 @@ fn jobs_at_risk(
         (j.response_queue, j.response_messages) = queue_at_risk(
             &snap.data,
             ids::RESPONSE_QUEUE,
-            (queue, 0),
+            queue,
             false,
             "the response queue",
             allowed,
@@ -505,7 +494,7 @@ pub fn stage_queues_at_risk(
     let (queue, queue_messages) = queue_at_risk(
         &snap.data,
         &l.queue_id,
-        (&l.snap.queue, l.snap.test_events.queue),
+        &l.snap.queue,
         false,
         &format!("stage {}'s queue", l.name),
         allowed,
@@ -514,10 +503,7 @@ pub fn stage_queues_at_risk(
     let (dead_letter_queue, dead_letter_messages) = queue_at_risk(
         &snap.data,
         &l.dead_letter_id,
-        (
-            &l.snap.dead_letter_queue,
-            l.snap.test_events.dead_letter_queue,
-        ),
+        &l.snap.dead_letter_queue,
         true,
         &format!("stage {}'s dead-letter queue", l.name),
         allowed,
@@ -527,20 +513,19 @@ pub fn stage_queues_at_risk(
         stage: l.name.clone(),
         queue,
         queue_messages,
-        queue_test_events: l.snap.test_events.queue,
         dead_letter_queue,
         dead_letter_messages,
-        dead_letter_test_events: l.snap.test_events.dead_letter_queue,
     }
 }
 
 /// A queue's name and message count, refusing its loss unless allowed or retained, and a
-/// queue that could not be read (`what` names it). Of its messages, `test_events` are S3's
-/// test event for the bucket (see [`super::test_events`]): not data, never a refusal.
+/// queue that could not be read (`what` names it). Every message is data: S3's test event
+/// never reaches a queue (the subscriptions leave it out), and SQS cannot show a message
+/// without receiving it.
 fn queue_at_risk(
     data: &StackSnapshot,
     logical: &str,
-    (queue, test_events): (&Fact<crate::aws::queues::Queue>, u64),
+    queue: &Fact<crate::aws::queues::Queue>,
     dead_letter: bool,
     what: &str,
     allowed: Allowed,
@@ -553,7 +538,7 @@ fn queue_at_risk(
     match queue {
         Fact::Absent => (None, None),
         Fact::Known(q) => {
-            let data = q.depth.total().saturating_sub(test_events);
+            let data = q.depth.total();
             if data > 0 && !retained && !allowed.discard_messages {
                 reasons.push(Refusal::QueueHoldsMessages {
                     queue: q.name.clone(),

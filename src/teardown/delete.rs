@@ -56,6 +56,64 @@ pub fn retained(stack: &StackSnapshot) -> Vec<Retained> {
         .collect()
 }
 
+/// The resources a DELETE_FAILED stack could not delete, each with its reason: as the stack's
+/// resources list them, a reason they lack taken from the deletion's events of the same
+/// resource; none listed, the events' failed resources; none there either, the resources the
+/// stack's own reason names (CloudFormation: "The following resource(s) failed to delete:
+/// [A, B]."). A resource is never left unnamed while the events name it.
+pub fn failed_resources(
+    listed: Vec<(String, Option<String>)>,
+    events: &[stack_events::ResourceEvent],
+    stack_reason: Option<&str>,
+) -> Vec<(String, String)> {
+    let failures: Vec<&stack_events::ResourceEvent> = events
+        .iter()
+        .filter(|e| e.status == ResourceStatus::DeleteFailed && !e.is_stack_event())
+        .collect();
+    // The newest reason the events give a resource.
+    let reason_of = |id: &str| {
+        failures
+            .iter()
+            .rev()
+            .filter(|e| e.logical_id == id)
+            .find_map(|e| e.reason.clone().filter(|r| !r.is_empty()))
+    };
+    let no_reason = || "no reason given".to_string();
+    if !listed.is_empty() {
+        return listed
+            .into_iter()
+            .map(|(id, reason)| {
+                let reason = reason
+                    .filter(|r| !r.is_empty())
+                    .or_else(|| reason_of(&id))
+                    .unwrap_or_else(no_reason);
+                (id, reason)
+            })
+            .collect();
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    for e in &failures {
+        if !out.iter().any(|(id, _)| *id == e.logical_id) {
+            let reason = reason_of(&e.logical_id).unwrap_or_else(no_reason);
+            out.push((e.logical_id.clone(), reason));
+        }
+    }
+    if out.is_empty()
+        && let Some(names) = stack_reason
+            .and_then(|r| r.split_once('['))
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(names, _)| names)
+    {
+        out = names
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| (n.to_string(), no_reason()))
+            .collect();
+    }
+    out
+}
+
 /// Deletes `name` and waits for it. `turn` is taken for the calls and given back for the wait;
 /// the stack is deleted (or has failed) when this returns, with the slot given back unless
 /// DELETE_FAILED needed it.
@@ -115,18 +173,14 @@ pub async fn stack(
             )));
         }
         turn.take().await;
-        let failed: Vec<(String, String)> = stacks::resources(cfn, name)
+        let listed: Vec<(String, Option<String>)> = stacks::resources(cfn, name)
             .await?
             .unwrap_or_default()
             .into_values()
             .filter(|r| r.status == ResourceStatus::DeleteFailed)
-            .map(|r| {
-                (
-                    r.logical_id,
-                    r.reason.unwrap_or_else(|| "no reason given".into()),
-                )
-            })
+            .map(|r| (r.logical_id, r.reason))
             .collect();
+        let failed = failed_resources(listed, &finished.events, state.status_reason.as_deref());
         let listing = failed
             .iter()
             .map(|(id, reason)| format!("{id}: {reason}"))

@@ -5,12 +5,11 @@
 //! CloudFormation deletes their stacks ([`schedule`]).
 
 pub mod decide;
-mod delete;
+pub(crate) mod delete;
 pub mod event;
 mod instances;
 pub mod report;
 pub mod schedule;
-pub mod test_events;
 pub mod text;
 mod wait;
 
@@ -499,16 +498,6 @@ fn sets_covered(
         .collect()
 }
 
-/// Whether the teardown looks at a few queued messages for S3's test event
-/// ([`test_events`]): a look counts as a receive of each toward the queue's maxReceiveCount,
-/// so only when the messages would otherwise refuse it (not with `--discard-messages`, not for
-/// the fleet alone) and only for a teardown that may go ahead (`--yes`, or a terminal to ask
-/// on). One that cannot is refused at its question: it counts every message as data, so that
-/// running it again and again never moves a job to the dead-letter queue.
-fn looks_at_messages(opts: &Options) -> bool {
-    !opts.discard_messages && !opts.only_fleet && (opts.yes || opts.can_prompt)
-}
-
 /// What a teardown decides on. A pipeline is read stage by stage: the first stage's snapshot
 /// holds the data stack, the bucket and the first queues; each later one its fleet and its
 /// queues. With `--only fleet --stage NAME`, that stage alone, read as a later stage is (its
@@ -520,24 +509,18 @@ async fn read(
     opts: &Options,
 ) -> Result<(snapshot::Snapshot, Vec<decide::LaterStage>)> {
     let Some(name) = opts.stage.as_deref() else {
-        // Boxed: a snapshot read is a large future.
-        let (mut snap, mut later) = Box::pin(async {
+        // Boxed: a snapshot read is a large future. The queues are counted, never received
+        // from: a receive counts toward a message's maxReceiveCount (SQS has no peek), and a
+        // refused teardown run again and again must never move a job to the dead-letter
+        // queue. S3's test event never waits in a queue to be told apart: the subscriptions
+        // leave it out (templates/data.yaml.j2).
+        let (snap, later) = Box::pin(async {
             tokio::join!(
                 snapshot::read_at(clients, env.stages()[0], Scope::TEARDOWN, names),
                 read_later_stages(clients, env, names),
             )
         })
         .await;
-        if looks_at_messages(opts) {
-            // The uploads' bucket and topic are the first stage's, for every stage's queues.
-            let bucket = snap.bucket.known().cloned();
-            let topic = snap.topic.known().cloned();
-            let (bucket, topic) = (bucket.as_deref(), topic.as_deref());
-            test_events::count(clients, &mut snap, bucket, topic).await;
-            for l in &mut later {
-                test_events::count(clients, &mut l.snap, bucket, topic).await;
-            }
-        }
         return Ok((snap, later));
     };
     let stage = env
@@ -607,8 +590,8 @@ pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
         out.push(format!("job table {t}: deleted with every job's record"));
     }
     if opts.discard_messages {
-        for (queue, messages, tests) in queues_held(d) {
-            if let (Some(q), Some(n)) = (queue, messages.map(|n| n.saturating_sub(tests)))
+        for (queue, messages) in queues_held(d) {
+            if let (Some(q), Some(n)) = (queue, messages)
                 && n > 0
             {
                 out.push(format!(
@@ -621,37 +604,29 @@ pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
     out
 }
 
-/// The messages a teardown that deleted the data stack discarded with its queues (S3's test
-/// events are not counted): nothing but those `--discard-messages` allowed, since without it
-/// any would have refused the teardown. From the last count, after the fleet was gone.
+/// The messages a teardown that deleted the data stack discarded with its queues: nothing but
+/// those `--discard-messages` allowed, since without it any would have refused the teardown.
+/// From the last count, after the fleet was gone.
 pub(crate) fn messages_discarded(d: &DataAtRisk) -> u64 {
     queues_held(d)
         .into_iter()
-        .filter_map(|(_, messages, tests)| messages.map(|n| n.saturating_sub(tests)))
+        .filter_map(|(_, messages)| messages)
         .sum()
 }
 
-/// Every queue a teardown counts: its name, the messages it holds and how many of them are
-/// S3's test event (not data); the first stage's, then the later stages'.
-fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>, u64)> {
+/// Every queue a teardown counts: its name and the messages it holds; the first stage's, then
+/// the later stages', then the response queue.
+fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>)> {
     let mut out = vec![
-        (&d.queue, d.queue_messages, d.queue_test_events),
-        (
-            &d.dead_letter_queue,
-            d.dead_letter_messages,
-            d.dead_letter_test_events,
-        ),
+        (&d.queue, d.queue_messages),
+        (&d.dead_letter_queue, d.dead_letter_messages),
     ];
     for s in &d.stages {
-        out.push((&s.queue, s.queue_messages, s.queue_test_events));
-        out.push((
-            &s.dead_letter_queue,
-            s.dead_letter_messages,
-            s.dead_letter_test_events,
-        ));
+        out.push((&s.queue, s.queue_messages));
+        out.push((&s.dead_letter_queue, s.dead_letter_messages));
     }
     if let Some(j) = &d.jobs {
-        out.push((&j.response_queue, j.response_messages, 0));
+        out.push((&j.response_queue, j.response_messages));
     }
     out
 }
@@ -710,15 +685,10 @@ fn preview(plan: &Plan, opts: &Options, label: &dyn Fn(&str) -> String) -> Strin
             };
             lines.push(format!("  job table {t}: {held}{fate}"));
         }
-        for (q, n, tests) in queues_held(d) {
+        for (q, n) in queues_held(d) {
             if let Some(q) = q {
-                let tests = match tests {
-                    0 => String::new(),
-                    1 => ", of which S3's test event (not data)".into(),
-                    t => format!(", of which {t} S3's test events (not data)"),
-                };
                 lines.push(format!(
-                    "  queue {q}: {}{tests}",
+                    "  queue {q}: {}",
                     n.map(|n| count(n, "message", "messages"))
                         .unwrap_or_else(|| "not counted".into())
                 ));

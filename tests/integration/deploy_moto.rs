@@ -304,6 +304,21 @@ async fn outputs_on_moto_are_empty_because_moto_drops_them_after_change_sets() {
         .args(["outputs", "it-never-deployed", "--stacks-dir"])
         .arg(dir.path()));
     assert_ne!(o.status.code(), Some(0));
+    // Issue 57: the error that ends `outputs --shell` named its hint without the --stacks-dir
+    // that finds the environment again.
+    let o = run(qfleet_on_moto()
+        .arg("--stacks-dir")
+        .arg(dir.path())
+        .args(["outputs", &e, "--shell"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "`qfleet --stacks-dir {} status {e}`",
+            dir.path().display()
+        )),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -575,4 +590,68 @@ async fn a_pipeline_deploys_removes_a_stage_only_fleet_first_and_with_the_flag_a
         deleted,
         serde_json::json!([format!("qfleet-{e}-fleet"), format!("qfleet-{e}-data")])
     );
+}
+
+/// SIGTERM (a cancelled CI job, `timeout`, `docker stop`, Kubernetes) and SIGHUP end a deploy
+/// as Ctrl-C does: one JSON document on stdout, the error `interrupted`, exit 143 (129); no
+/// stack is left in REVIEW_IN_PROGRESS, and a plain rerun converges (issue 57).
+#[tokio::test]
+async fn sigterm_or_sighup_during_a_deploy_ends_it_as_ctrl_c_with_one_document_and_128_plus_n() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let conf = moto_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let e = unique(&format!("sig{}", signal.to_lowercase()));
+        let file = lab_stack_file(dir.path(), &e, "");
+        let mut child = qfleet_on_moto()
+            .arg("deploy")
+            .arg(&file)
+            .args(["--yes", "-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id().to_string();
+        // The signal as soon as the data stack's preview is said: its change set exists and is
+        // about to be executed, the fleet's after it.
+        let mut seen = Vec::new();
+        for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+            let line = line.unwrap();
+            let preview = line.contains(&format!("qfleet-{e}-data:"));
+            seen.push(line);
+            if preview {
+                let sent = std::process::Command::new("kill")
+                    .args([&format!("-{signal}"), &pid])
+                    .status()
+                    .unwrap();
+                assert!(sent.success());
+                break;
+            }
+        }
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{}\n{}",
+            seen.join("\n"),
+            stdout(&o)
+        );
+        let doc = document(&o);
+        check_schema("deploy", &doc);
+        assert_eq!(doc["exit_code"], code, "{doc}");
+        assert_eq!(doc["ok"], false);
+        assert_eq!(doc["error"]["kind"], "interrupted", "{doc}");
+        let message = doc["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("SIG{signal}")), "{message}");
+        for role in ["data", "fleet"] {
+            let name = format!("qfleet-{e}-{role}");
+            if let Ok(d) = cfn.describe_stacks().stack_name(&name).send().await {
+                let status = d.stacks()[0].stack_status().unwrap().as_str().to_string();
+                assert_ne!(status, "REVIEW_IN_PROGRESS", "{name}: {message}");
+            }
+        }
+        // A plain rerun converges.
+        deploy_on_moto(&file);
+    }
 }

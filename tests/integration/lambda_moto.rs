@@ -447,3 +447,62 @@ async fn the_lambda_image_example_deploys_on_moto() {
         .arg(&file));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// A function whose package cannot be built creates no stack: the package is built before the
+/// first change on AWS. pip that cannot reach its index is the tool's trouble (exit 5, `tool`,
+/// retry); a requirement no index has is the code's (exit 2, located at workers.lambda.code)
+/// (issue 57).
+#[tokio::test]
+async fn an_unbuildable_package_creates_no_stack_and_says_whose_fault_it_is_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = moto_config().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let code = dir.path().join("code");
+    std::fs::create_dir(&code).unwrap();
+    std::fs::write(code.join("job.py"), "def handler(e, c):\n    return {}\n").unwrap();
+    for (name, requirements, want, kind) in [
+        ("pkgnet", "humanize==4.17.0\n", 5, "tool"),
+        ("pkgbad", "this is not a requirement !!\n", 2, "input"),
+    ] {
+        let e = unique(name);
+        std::fs::write(code.join("requirements.txt"), requirements).unwrap();
+        let file = dir.path().join(format!("{e}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "environment: {e}\nregion: eu-west-1\nlab: true\nqueue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n",
+                code.display()
+            ),
+        )
+        .unwrap();
+        // No package index: a closed port, and no retries.
+        let o = run(qfleet_on_moto()
+            .arg("deploy")
+            .arg(&file)
+            .args(["--yes", "-o", "json"])
+            .env("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+            .env("PIP_RETRIES", "0")
+            .env("PIP_TIMEOUT", "2")
+            .env("PIP_NO_CACHE_DIR", "1"));
+        assert_eq!(
+            o.status.code(),
+            Some(want),
+            "{}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        let doc = document(&o);
+        check_schema("deploy", &doc);
+        let env = &doc["environments"][0];
+        assert_eq!(env["exit_code"], want, "{doc}");
+        assert_eq!(env["error"]["kind"], kind, "{doc}");
+        assert!(
+            env["stacks"].as_array().unwrap().is_empty(),
+            "no stack was touched: {doc}"
+        );
+        for role in ["data", "fleet"] {
+            let stack = format!("qfleet-{e}-{role}");
+            assert!(!stack_exists(&cfn, &stack).await, "{stack} was created");
+        }
+    }
+}

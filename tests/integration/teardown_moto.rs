@@ -294,3 +294,58 @@ async fn ten_copies_deploy_and_tear_down_concurrently() {
         );
     }
 }
+
+/// Reading never consumes (issue 57): SQS has no peek, every receive counts toward a message's
+/// maxReceiveCount ("ApproximateReceiveCount: the number of times a message has been received
+/// across all queues but not deleted",
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html;
+/// past maxReceiveCount it moves to the dead-letter queue,
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
+/// Six refused `teardown --yes` runs, then one `status` and one `send` that times out, leave a
+/// waiting job's receive count where it was: the one receive of this test's own check.
+#[tokio::test]
+async fn refused_teardowns_status_and_send_never_receive_a_waiting_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("rcvcount");
+    let (_, s3, sqs) = clients().await;
+    let file = deploy_lab(dir.path(), &e, "");
+    let queue = format!("qfleet-{e}-jobs");
+    send_job(&sqs, &queue, "a student's waiting job").await;
+    // The bucket holds an upload: each teardown is refused (exit 4).
+    put_object(&s3, &bucket_of(&e).await, "uploads/a.txt", b"a").await;
+    for _ in 0..6 {
+        let o = run(qfleet_on_moto().arg("teardown").arg(&file).arg("--yes"));
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    }
+    let o = run(qfleet_on_moto().arg("status").arg(&file));
+    assert!(o.status.code().is_some(), "{}", stderr(&o));
+    // moto runs no workers: the send is not processed in time (exit 1).
+    let o = run(qfleet_on_moto()
+        .args(["send"])
+        .arg(&file)
+        .args(["--timeout", "2s"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let url = queue_url(&sqs, &queue).await;
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(
+            aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+        )
+        .send()
+        .await
+        .unwrap();
+    let job = got
+        .messages()
+        .iter()
+        .find(|m| m.body() == Some("a student's waiting job"))
+        .expect("the job still waits");
+    let count = job
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+        })
+        .cloned();
+    assert_eq!(count.as_deref(), Some("1"), "only this check received it");
+}

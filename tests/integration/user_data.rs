@@ -216,12 +216,22 @@ fn the_workers_journal_is_shipped_to_the_environments_log_group_for_every_kind_o
             .lines()
             .find_map(|l| l.strip_prefix("ExecStart="))
             .unwrap();
-        for part in [
-            "_SYSTEMD_UNIT=qfleet-worker.service + CONTAINER_NAME=qfleet-worker",
-            "--cursor-file=",
-            ">> /var/log/qfleet/worker.log",
-        ] {
-            assert!(exec.contains(part), "{file}: {exec}");
+        assert_eq!(exec, "/bin/bash /usr/local/bin/qfleet-journal", "{file}");
+        // The units it follows, as the copier reads them: the reference worker's, and (a
+        // custom worker) every service its script installed.
+        let followed = journal_matches(&ud, file);
+        assert!(
+            followed.contains("CONTAINER_NAME=qfleet-worker")
+                && followed.contains("_SYSTEMD_UNIT=qfleet-worker.service"),
+            "{file}: {followed}"
+        );
+        if file == "examples/batch.yaml" {
+            // Issue 57: the batch example's worker runs batch-worker.service, whose lines
+            // never reached the log group.
+            assert!(
+                followed.contains("+ _SYSTEMD_UNIT=batch-worker.service"),
+                "{file}: {followed}"
+            );
         }
         let rotate = section(&ud, "<<'QFLEET_ROTATE'\n", "\nQFLEET_ROTATE\n");
         assert!(
@@ -238,6 +248,89 @@ fn the_workers_journal_is_shipped_to_the_environments_log_group_for_every_kind_o
         assert!(agent_at < worker_at, "{file}");
         verify_unit(unit, "qfleet-journal.service");
     }
+}
+
+/// What `journalctl` qfleet-journal runs once the bootstrap is done, in a sandbox: the
+/// bootstrap's unit bookkeeping run as written (its paths moved into a temporary directory),
+/// the custom script replaced by one that installs the units the example's script installs
+/// (their names read from the script), and `journalctl` a stand-in that prints its arguments.
+fn journal_matches(ud: &str, file: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in [
+        "etc/systemd/system",
+        "etc/qfleet",
+        "var/lib/qfleet",
+        "var/log/qfleet",
+        "bin",
+    ] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    // The reference worker's unit and the copier's own exist before the script runs.
+    for u in [
+        "qfleet-worker.service",
+        "qfleet-journal.service",
+        "sshd.service",
+    ] {
+        std::fs::write(root.join("etc/systemd/system").join(u), "").unwrap();
+    }
+    let at = |p: &str| {
+        p.replace("/etc/", &format!("{}/etc/", root.display()))
+            .replace("/var/", &format!("{}/var/", root.display()))
+    };
+    let installed: Vec<String> = ud
+        .split("cat > /etc/systemd/system/")
+        .skip(1)
+        .filter_map(|s| s.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let script = root.join("etc/qfleet/user-data.sh");
+    let mut fake = String::from("#!/bin/bash\n");
+    for u in installed.iter().filter(|u| !u.starts_with("qfleet-")) {
+        fake.push_str(&format!(
+            "touch {}/etc/systemd/system/{u}\n",
+            root.display()
+        ));
+    }
+    std::fs::write(&script, fake).unwrap();
+    let setup = ud
+        .lines()
+        .find(|l| l.starts_with("echo qfleet-worker.service > /etc/qfleet/worker-units"))
+        .unwrap();
+    let mut steps = vec![at(setup)];
+    if let Some(custom) = ud.split("chmod 0700 /etc/qfleet/user-data.sh\n").nth(1) {
+        let custom: String = custom
+            .lines()
+            .take_while(|l| !l.starts_with("systemctl restart qfleet-journal"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        steps.push(at(&custom).replace(
+            &format!("{}/etc/qfleet/user-data.sh", root.display()),
+            &format!("bash {}", script.display()),
+        ));
+    }
+    let journalctl = root.join("bin/journalctl");
+    std::fs::write(&journalctl, "#!/bin/bash\necho \"$@\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&journalctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copier = at(helper(ud, "qfleet-journal"));
+    let run_all = format!(
+        "set -euo pipefail\n{}\nPATH={}:$PATH bash -c {}\n",
+        steps.join("\n"),
+        root.join("bin").display(),
+        shell_quote(&copier)
+    );
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(&run_all)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{file}: {}\n{run_all}", stderr(&o));
+    std::fs::read_to_string(root.join("var/log/qfleet/worker.log")).unwrap()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The text of the helper the user data writes to `/usr/local/bin/<name>`.

@@ -120,7 +120,7 @@ fn the_lab_walkthrough_runs_step_by_step() {
         // in the second stage's queue only; the simulated slow second stage misses its goal.
         "ok: s3://pipeline-uploads-000000000000-eu-west-1/transcoded/clip-3.mov",
         "queue qfleet-pipeline-jobs: 0 visible",
-        "queue qfleet-pipeline--thumbnail-jobs: 4 visible",
+        "queue qfleet-pipeline--thumbnail-jobs: 3 visible",
         "ok: s3://pipeline-uploads-000000000000-eu-west-1/processed/clip-3.mov",
         "verdict     transcode met, thumbnail MISSED",
         // Step 9.

@@ -114,6 +114,35 @@ impl AwsError {
     pub fn is_not_found(&self) -> bool {
         self.kind == Kind::NotFound
     }
+
+    /// The credentials' failure to load (`what`: what qfleet was doing), as a call's would
+    /// be classified: which source failed, or that none gave any.
+    pub fn from_credentials(
+        what: &str,
+        err: &aws_credential_types::provider::error::CredentialsError,
+    ) -> AwsError {
+        let chain = chain_of(err);
+        let (kind, message) = credentials_failure(what, "", &chain).unwrap_or_else(|| {
+            // Not loaded, whatever else: no source gave credentials.
+            (Kind::Credentials, MISSING_CREDENTIALS.message(what, ""))
+        });
+        AwsError {
+            message,
+            kind,
+            code: None,
+            source: None,
+        }
+    }
+}
+
+/// Whether AWS refused the call's token as invalid: the answer of a Region that is not enabled
+/// in the account (or of credentials that are wrong), as opposed to missing or expired ones.
+pub fn is_rejected_token(e: &AwsError) -> bool {
+    e.kind == Kind::Credentials
+        && matches!(
+            e.code.as_deref(),
+            Some("InvalidClientTokenId" | "UnrecognizedClientException" | "AuthFailure")
+        )
 }
 
 /// The words of a credentials failure: `head`, a detail (the error code AWS sent, or none),
@@ -128,9 +157,13 @@ pub struct CredentialsWords {
 }
 
 impl CredentialsWords {
-    /// `WHAT: HEAD DETAIL. ADVICE`: the error's message.
+    /// `WHAT: HEAD DETAIL. ADVICE`: the error's message (without `WHAT: ` when `what` is
+    /// empty: the run's own first look at the credentials).
     pub fn message(&self, what: &str, detail: &str) -> String {
-        format!("{what}: {}{detail}{}", self.head, self.advice)
+        match what {
+            "" => format!("{}{detail}{}", self.head, self.advice),
+            _ => format!("{what}: {}{detail}{}", self.head, self.advice),
+        }
     }
 }
 
@@ -152,12 +185,58 @@ pub const REJECTED_CREDENTIALS: CredentialsWords = CredentialsWords {
     short: "credentials rejected",
 };
 
+/// A source of the credential chain that is set up and failed (the detail names it and its
+/// own words, [`super::credentials`]).
+pub const SOURCE_FAILED: CredentialsWords = CredentialsWords {
+    head: "AWS credentials could not be loaded from ",
+    advice: ". Fix that source, or choose another (AWS_PROFILE, --profile)",
+    short: "credentials not loaded",
+};
+
 /// Every credentials failure's words.
-pub const CREDENTIALS_WORDS: [CredentialsWords; 3] = [
+pub const CREDENTIALS_WORDS: [CredentialsWords; 4] = [
     MISSING_CREDENTIALS,
     EXPIRED_CREDENTIALS,
     REJECTED_CREDENTIALS,
+    SOURCE_FAILED,
 ];
+
+/// A credentials failure in the chain of an error (`code`: the service's error code, if any):
+/// a Region refused before sending, a named source that failed, expired credentials, a role
+/// STS refused, a provider that could not reach its service, or none found. `None`: not a
+/// credentials failure of those kinds.
+fn credentials_failure(what: &str, code: &str, chain: &str) -> Option<(Kind, String)> {
+    let lower = chain.to_lowercase();
+    // A Region whose opt-in status explains every rejected token there.
+    if let Some(at) = chain.find(super::credentials::REGION_REFUSED) {
+        let said = &chain[at + super::credentials::REGION_REFUSED.len()..];
+        return Some((Kind::Credentials, format!("{what}: {said}")));
+    }
+    let source = chain.find(super::credentials::SOURCE_FAILED).map(|at| {
+        let rest = &chain[at + super::credentials::SOURCE_FAILED.len()..];
+        // Short enough to say once: the source, and its own first words.
+        rest.replace('\n', " ")
+    });
+    // Expired before missing: an SSO token that expired fails while loading credentials too,
+    // and "expired" is what the user must act on.
+    if matches!(
+        code,
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired"
+    ) || lower.contains("token has expired")
+        || lower.contains("session has expired")
+    {
+        let from = source
+            .as_deref()
+            .and_then(|s| s.split("; ").next())
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        return Some((Kind::Credentials, EXPIRED_CREDENTIALS.message(what, &from)));
+    }
+    if let Some(source) = source {
+        return Some((Kind::Credentials, SOURCE_FAILED.message(what, &source)));
+    }
+    None
+}
 
 /// The service's error code, when the service sent one.
 pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
@@ -319,15 +398,8 @@ where
     let msg = error_message(err);
     let chain = chain_text(err);
     let lower = chain.to_lowercase();
-    // Expired before missing: an SSO token that expired fails while loading credentials too,
-    // and "expired" is what the user must act on.
-    if matches!(
-        code.as_str(),
-        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired"
-    ) || lower.contains("token has expired")
-        || lower.contains("session has expired")
-    {
-        return (Kind::Credentials, EXPIRED_CREDENTIALS.message(what, ""));
+    if let Some(found) = credentials_failure(what, &code, &chain) {
+        return found;
     }
     // A role qfleet assumes (a target's, or --role-arn) that STS refused (not the base
     // credentials' own AssumeRoleWithWebIdentity, whose fix is elsewhere): the credentials

@@ -429,3 +429,42 @@ async fn mocked_a_refused_execution_leaves_no_change_set_behind() {
     assert!(o.error.unwrap().message.contains("InvalidChangeSetStatus"));
     assert_eq!(t.deleted(), 1, "the refused change set is deleted");
 }
+
+/// An interrupted plan says where it stopped in a plan's words: the steps it had not reached
+/// are plans of stacks, never "deploy" (issue 57: the summary said "deploy" for a plan).
+#[tokio::test]
+async fn mocked_an_interrupted_plans_summary_says_plan_not_deploy() {
+    let env = env(STACK_FILE);
+    let (d, f) = (
+        desired(&env, StackRole::Data),
+        desired(&env, StackRole::Fleet),
+    );
+    let rules = [
+        describe_sequence(
+            DATA,
+            vec![stack(&d, StackStatus::UpdateComplete, false, false)],
+        ),
+        describe_sequence(
+            FLEET,
+            vec![stack(&f, StackStatus::UpdateComplete, false, false)],
+        ),
+        // The change sets are never answered: the plan stops where an interrupt would find it.
+        mock!(Cfn::create_change_set).then_error(|| {
+            aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetError::generic(
+                ErrorMetadata::builder().code("Throttling").build(),
+            )
+        }),
+    ];
+    let reporter = Reporter::new(Output {
+        format: Format::Text,
+        interactive: false,
+        command: "plan",
+    });
+    let c = clients(&rules.iter().collect::<Vec<_>>());
+    let mut o = opts(true);
+    o.polling.max = Duration::from_millis(1);
+    let _ = environment(&c, &env, Mode::Plan, &o, &reporter, &InFlight::default()).await;
+    let said = reporter.ledger.report(&["mk".to_string()]).join("\n");
+    assert!(said.contains("plan qfleet-mk-data"), "{said}");
+    assert!(!said.contains("deploy"), "{said}");
+}

@@ -512,3 +512,55 @@ async fn mocked_a_kept_bucket_without_the_environments_marks_is_refused_and_noth
     assert_eq!(data_change_set.num_calls(), 0);
     assert!(any_change_set.num_calls() <= 1);
 }
+
+/// Issue 57: a deploy whose fleet stack failed after the data stack was created lists both in
+/// the environment's `stacks` (the JSON document's), beside the error: the data stack created,
+/// the fleet FAILED (it was left out).
+#[tokio::test]
+async fn mocked_a_failed_fleet_keeps_the_created_data_stack_in_the_outcome() {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let rd = missing_then(
+        DATA,
+        vec![stack(&d, StackStatus::CreateComplete, true, false)],
+    );
+    let rf = missing_then(
+        FLEET,
+        vec![stack(&f, StackStatus::RollbackComplete, true, false)],
+    );
+    let ev = events(
+        FLEET,
+        vec![(
+            "WorkerGroup",
+            "AWS::AutoScaling::AutoScalingGroup",
+            ResourceStatus::CreateFailed,
+            Some("Received 0 SUCCESS signal(s) out of 1."),
+        )],
+    );
+    let (cc, cs, ex) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Add", "Queue", "AWS::SQS::Queue", None)],
+        ),
+        execute(),
+    );
+    let evd = events(DATA, vec![]);
+    let dcs = delete_cs();
+    let c = clients(&[&rd, &rf, &ev, &evd, &cc, &cs, &ex, &dcs]);
+    let o = deploy(&c, &e, Mode::Deploy, &opts(true)).await;
+    assert_eq!(o.exit_code, 1, "{o:?}");
+    let stacks: Vec<(&str, Action, Option<&str>)> = o
+        .stacks
+        .iter()
+        .map(|s| (s.stack.as_str(), s.action, s.status.as_deref()))
+        .collect();
+    assert_eq!(
+        stacks,
+        [
+            (DATA, Action::Created, Some("CREATE_COMPLETE")),
+            (FLEET, Action::Created, Some("FAILED")),
+        ]
+    );
+}

@@ -246,10 +246,11 @@ fn with_newline(preview: &str) -> String {
 /// Reads one line from the terminal on a thread of its own, so that Ctrl-C is not stuck
 /// behind it until the next Enter. End of input is no.
 ///
-/// Ctrl-C while it waits ends the line and leaves the question unanswered for good: the run's
-/// interrupt handler (`Session::each_until_interrupted`, around every command that asks) stops
-/// the run at once (exit 130) and deletes what was registered in flight. Answering here
-/// instead would let the environment's run end on its own first and race that cleanup.
+/// Ctrl-C (or SIGTERM, SIGHUP) while it waits ends the line and leaves the question unanswered
+/// for good: the run's interrupt handler (`Session::each_until_interrupted`, around every
+/// command that asks) stops the run at once (exit 130, 143, 129) and deletes what was
+/// registered in flight. Answering here instead would let the environment's run end on its own
+/// first and race that cleanup.
 async fn read_answer(all_offered: bool) -> Result<Answer> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
@@ -262,7 +263,7 @@ async fn read_answer(all_offered: bool) -> Result<Answer> {
     });
     tokio::select! {
         a = rx => Ok(a.unwrap_or(Answer::No)),
-        _ = tokio::signal::ctrl_c() => {
+        _ = crate::error::signal::interrupted() => {
             crate::output::stderr_line("");
             std::future::pending().await
         }

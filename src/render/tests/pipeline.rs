@@ -60,8 +60,9 @@ fn a_pipeline_renders_the_data_stack_and_one_fleet_per_stage() {
     );
     assert!(data["Resources"]["StageThumbnailDeadLetterQueue"].is_mapping());
 
-    // The bucket sends the events of the first stage's output prefix to the second queue, once
-    // the queue's policy lets it.
+    // The bucket sends the events of the first stage's output prefix to the second stage's own
+    // topic, once the queue's policy and subscription let them through; the subscription
+    // leaves S3's test event out, as the first stage's does (issue 57).
     let bucket = &data["Resources"]["Bucket"];
     let depends: Vec<&str> = bucket["DependsOn"]
         .as_sequence()
@@ -69,25 +70,49 @@ fn a_pipeline_renders_the_data_stack_and_one_fleet_per_stage() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert!(
-        depends.contains(&"StageThumbnailQueuePolicy"),
-        "{depends:?}"
-    );
+    for d in [
+        "TopicPolicy",
+        "StageThumbnailQueuePolicy",
+        "StageThumbnailSubscription",
+    ] {
+        assert!(depends.contains(&d), "{d}: {depends:?}");
+    }
     let n = &bucket["Properties"]["NotificationConfiguration"];
-    let qc = &n["QueueConfigurations"][0];
-    assert_eq!(text(&qc["Queue"]), "StageThumbnailQueue.Arn");
-    assert_eq!(qc["Filter"]["S3Key"]["Rules"][0]["Value"], "transcoded/");
-    assert_eq!(
-        n["TopicConfigurations"][0]["Filter"]["S3Key"]["Rules"][0]["Value"],
-        "uploads/"
+    assert!(
+        n.get("QueueConfigurations").is_none(),
+        "no queue is a destination"
     );
+    let tc = &n["TopicConfigurations"];
+    assert_eq!(text(&tc[0]["Topic"]), "Topic");
+    assert_eq!(tc[0]["Filter"]["S3Key"]["Rules"][0]["Value"], "uploads/");
+    assert_eq!(text(&tc[1]["Topic"]), "StageThumbnailTopic");
+    assert_eq!(tc[1]["Filter"]["S3Key"]["Rules"][0]["Value"], "transcoded/");
+    let published: Vec<String> =
+        resource(data, "TopicPolicy")["PolicyDocument"]["Statement"][0]["Resource"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+    assert_eq!(published, ["Topic", "StageThumbnailTopic"]);
     let st = &resource(data, "StageThumbnailQueuePolicy")["PolicyDocument"]["Statement"][0];
-    assert_eq!(st["Principal"]["Service"], "s3.amazonaws.com");
+    assert_eq!(st["Principal"]["Service"], "sns.amazonaws.com");
     assert_eq!(st["Action"], "sqs:SendMessage");
     assert_eq!(
-        text(&st["Condition"]["ArnLike"]["aws:SourceArn"]),
-        "arn:${AWS::Partition}:s3:::t-uploads-${AWS::AccountId}-${AWS::Region}"
+        text(&st["Condition"]["ArnEquals"]["aws:SourceArn"]),
+        "StageThumbnailTopic"
     );
+    let sub = resource(data, "StageThumbnailSubscription");
+    assert_eq!(text(&sub["TopicArn"]), "StageThumbnailTopic");
+    assert_eq!(text(&sub["Endpoint"]), "StageThumbnailQueue.Arn");
+    assert_eq!(sub["RawMessageDelivery"], true);
+    for s in [sub, resource(data, "Subscription")] {
+        assert_eq!(s["FilterPolicyScope"], "MessageBody");
+        assert_eq!(
+            serde_json::to_value(&s["FilterPolicy"]).unwrap(),
+            serde_json::json!({"Event": [{"exists": false}]})
+        );
+    }
     // The function's alarms watch the second stage's function; the processed prefix is the
     // pipeline's last.
     assert_eq!(
@@ -130,13 +155,11 @@ fn a_stage_fed_by_messages_gets_only_a_send_grant_on_the_next_queue() {
     let env = from_str(&yaml);
     let stacks = parse_all(&env);
     let data = &stacks[0].1;
-    // No bucket event and no queue policy: only the first stage's workers send there.
-    assert!(
-        data["Resources"]["Bucket"]["Properties"]["NotificationConfiguration"]
-            .get("QueueConfigurations")
-            .is_none()
-    );
+    // No bucket event, topic or queue policy: only the first stage's workers send there.
+    let n = &data["Resources"]["Bucket"]["Properties"]["NotificationConfiguration"];
+    assert_eq!(n["TopicConfigurations"].as_sequence().unwrap().len(), 1);
     assert!(data["Resources"].get("StageThumbnailQueuePolicy").is_none());
+    assert!(data["Resources"].get("StageThumbnailTopic").is_none());
     let first = &stacks[1].1;
     let ud = text(&resource(first, "LaunchTemplate")["LaunchTemplateData"]["UserData"]);
     assert!(

@@ -220,3 +220,37 @@ fn an_image_function_shows_its_resolved_image_instead_of_a_runtime() {
         "{text}"
     );
 }
+
+/// A queue deleted outside CloudFormation while its stack stands is MISSING, as drift calls
+/// it, never "not deployed" (issue 57); before its stack exists, it is not deployed.
+#[test]
+fn a_queue_deleted_outside_cloudformation_is_missing_not_undeployed() {
+    let mut s = deployed();
+    s.queue = Fact::Absent;
+    let st = from_snapshot(&s, 10.0);
+    assert!(
+        st.unavailable["queue"].starts_with(
+            "missing: stack qfleet-st-data stands, but SQS says the queue does not exist (deleted outside CloudFormation); `qfleet drift st` shows it"
+        ),
+        "{:?}",
+        st.unavailable
+    );
+    let shown = text(&st);
+    assert!(
+        shown.contains("\nqueue: MISSING (stack qfleet-st-data stands"),
+        "{shown}"
+    );
+    assert!(!shown.contains("queue: not deployed"), "{shown}");
+    let rows = crate::status::rows::render_rows(std::slice::from_ref(&st));
+    assert!(rows.contains("MISSING"), "{rows}");
+
+    let mut fresh = Snapshot::empty("st", "eu-west-1");
+    fresh.queue = Fact::Absent;
+    let st = from_snapshot(&fresh, 10.0);
+    assert!(
+        !st.unavailable.contains_key("queue"),
+        "{:?}",
+        st.unavailable
+    );
+    assert!(text(&st).contains("queue: not deployed"));
+}

@@ -669,20 +669,13 @@ fn a_stack_without_the_environments_marks_is_refused_whatever_the_flags() {
     assert!(matches!(decide(&s, all), Decision::Proceed(_)));
 }
 
-/// Issue 36: a fresh queue holds S3's test event. Recognised (by the teardown's look, see
-/// `teardown/test_events.rs`), it is not data: no refusal, no flag; any other message still is.
+/// Issue 57: a teardown decides on the queues' counts alone, never receiving (SQS has no peek:
+/// every receive counts toward the dead-letter queue); S3's test event never waits in a queue
+/// (the subscriptions leave it out), so every message counted is data, and it is refused for.
 #[test]
-fn s3_s_test_event_is_no_data_and_nothing_else_is_left_out() {
+fn every_message_counted_is_data() {
     let mut s = deployed();
     s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 1, &[]));
-    s.test_events.queue = 1;
-    let Decision::Proceed(plan) = decide(&s, none()) else {
-        panic!("S3's test event alone is no data")
-    };
-    let data = plan.data.unwrap();
-    assert_eq!((data.queue_messages, data.queue_test_events), (Some(1), 1));
-    // One more message, not recognised: refused for that one.
-    s.queue = Fact::Known(Queue::for_tests("qfleet-td-jobs", 2, &[]));
     let (r, _) = refusals(decide(&s, none()));
     assert_eq!(
         r,
@@ -692,45 +685,13 @@ fn s3_s_test_event_is_no_data_and_nothing_else_is_left_out() {
             messages: 1
         }]
     );
-    // Not looked at (or not recognised): counted whole.
-    s.test_events.queue = 0;
-    let (r, _) = refusals(decide(&s, none()));
-    assert!(
-        matches!(&r[..], [Refusal::QueueHoldsMessages { messages: 2, .. }]),
-        "{r:?}"
-    );
-    // The dead-letter queue's too, and a later stage's.
-    let mut s = deployed();
-    s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-td-dlq", 1, &[]));
-    s.test_events.dead_letter_queue = 1;
     let mut later = [later_stage("thumbs")];
     later[0].snap.queue = Fact::Known(Queue::for_tests("qfleet-td--thumbs-jobs", 1, &[]));
-    later[0].snap.test_events.queue = 1;
-    assert!(matches!(
-        decide_stages(&s, &later, none()),
-        Decision::Proceed(_)
-    ));
-}
-
-/// A look for S3's test event receives the messages (each look one receive toward the
-/// queue's maxReceiveCount): never in a teardown that cannot go ahead (no --yes, no terminal),
-/// which a pipeline may run again and again; nor where no message could refuse it.
-#[test]
-fn a_teardown_that_cannot_go_ahead_never_receives_a_message() {
-    let with = |yes: bool, can_prompt: bool, discard: bool, only_fleet: bool| {
-        crate::teardown::looks_at_messages(&crate::teardown::Options {
-            yes,
-            can_prompt,
-            discard_messages: discard,
-            only_fleet,
-            ..Default::default()
-        })
-    };
-    assert!(with(true, false, false, false), "--yes in a pipeline");
-    assert!(with(false, true, false, false), "asked at a terminal");
-    assert!(!with(false, false, false, false), "refused at its question");
-    assert!(!with(true, false, true, false), "--discard-messages");
-    assert!(!with(true, false, false, true), "--only fleet");
+    let (r, _) = refusals(decide_stages(&deployed(), &later, none()));
+    assert!(
+        matches!(&r[..], [Refusal::QueueHoldsMessages { messages: 1, .. }]),
+        "{r:?}"
+    );
 }
 
 /// `jobs:` (issue 37): a deployed environment with a job table, holding records or not, and

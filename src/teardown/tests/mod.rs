@@ -268,6 +268,139 @@ async fn mocked_retain_failed_retries_keeping_the_failed_resource() {
     );
 }
 
+/// Issue 57: a DELETE_FAILED whose resource CloudFormation listed without a reason said "no
+/// reason given" while the stack's events named it. The deletion's events give the reason
+/// (DescribeStackEvents' ResourceStatusReason,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackEvent.html).
+#[tokio::test]
+async fn mocked_delete_failed_without_a_listed_reason_takes_the_events_reason() {
+    let e = env();
+    let fleet = describe(
+        "qfleet-td-fleet",
+        vec![
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::CreateComplete,
+                false,
+            )),
+            Some(stack(
+                "qfleet-td-fleet",
+                cfn::StackStatus::DeleteFailed,
+                false,
+            )),
+        ],
+    );
+    let data = describe("qfleet-td-data", vec![None]);
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let listed = mock!(Cfn::list_stack_resources).then_output(|| {
+        ListStackResourcesOutput::builder()
+            .stack_resource_summaries(
+                cfn::StackResourceSummary::builder()
+                    .logical_resource_id("WorkerSecurityGroup")
+                    .resource_type("AWS::EC2::SecurityGroup")
+                    .resource_status(cfn::ResourceStatus::DeleteFailed)
+                    .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                    .build(),
+            )
+            .build()
+    });
+    let event = |id: &str, kind: &str, status, reason: &str| {
+        cfn::StackEvent::builder()
+            .event_id(format!("{id}-{reason}"))
+            .stack_name("qfleet-td-fleet")
+            .logical_resource_id(id)
+            .resource_type(kind)
+            .resource_status(status)
+            .resource_status_reason(reason)
+            .timestamp(aws_smithy_types::DateTime::from_secs(1))
+            .build()
+    };
+    // Before the deletion, the stack's last event; then the deletion's, newest first.
+    let created = event(
+        "qfleet-td-fleet",
+        "AWS::CloudFormation::Stack",
+        cfn::ResourceStatus::CreateComplete,
+        "created",
+    );
+    let before = created.clone();
+    let events = mock!(Cfn::describe_stack_events)
+        .sequence()
+        .output(move || {
+            DescribeStackEventsOutput::builder()
+                .stack_events(before.clone())
+                .build()
+        })
+        .output(move || {
+            DescribeStackEventsOutput::builder()
+                .stack_events(event(
+                    "qfleet-td-fleet",
+                    "AWS::CloudFormation::Stack",
+                    cfn::ResourceStatus::DeleteFailed,
+                    "The following resource(s) failed to delete: [WorkerSecurityGroup].",
+                ))
+                .stack_events(event(
+                    "WorkerSecurityGroup",
+                    "AWS::EC2::SecurityGroup",
+                    cfn::ResourceStatus::DeleteFailed,
+                    "resource sg-0123 has a dependent object",
+                ))
+                .stack_events(created.clone())
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let t = template();
+    let clients = Rules {
+        cfn: vec![&fleet, &data, &del, &t, &listed, &events],
+        ..Default::default()
+    }
+    .clients();
+    let o = environment(&clients, &e, &opts(), &reporter()).await;
+    let err = o.error.unwrap().message;
+    assert!(
+        err.contains(
+            "DELETE_FAILED (WorkerSecurityGroup: resource sg-0123 has a dependent object)"
+        ),
+        "{err}"
+    );
+}
+
+/// With no resource listed as failed, the events' failed resources are named; without those,
+/// the resources the stack's own reason lists.
+#[test]
+fn a_delete_failed_names_the_resources_whatever_lists_them() {
+    use crate::aws::cfn::stack_events::ResourceEvent;
+    let ev = |id: &str, kind: &str, reason: Option<&str>| ResourceEvent {
+        event_id: id.into(),
+        stack: "s".into(),
+        logical_id: id.into(),
+        resource_type: kind.into(),
+        status: cfn::ResourceStatus::DeleteFailed,
+        reason: reason.map(str::to_string),
+        timestamp: String::new(),
+        operation_id: None,
+    };
+    let events = [
+        ev("Queue", "AWS::SQS::Queue", Some("access denied")),
+        ev("s", "AWS::CloudFormation::Stack", Some("failed")),
+    ];
+    assert_eq!(
+        delete::failed_resources(vec![], &events, None),
+        [("Queue".to_string(), "access denied".to_string())]
+    );
+    assert_eq!(
+        delete::failed_resources(
+            vec![],
+            &[],
+            Some("The following resource(s) failed to delete: [Queue, Topic]. ")
+        ),
+        [
+            ("Queue".to_string(), "no reason given".to_string()),
+            ("Topic".to_string(), "no reason given".to_string())
+        ]
+    );
+}
+
 mod decisions;
 mod instances;
 mod schedule;
