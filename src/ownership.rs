@@ -21,13 +21,17 @@ use std::collections::BTreeMap;
 /// environment and its owner decide whose a stack is ([`lacks`]); its file, and the copy or
 /// target it is, name what made it, so that an environment its file no longer makes is found
 /// (a stack without them, deployed before they were, gets them on its next deploy and is
-/// never refused for lacking them).
-pub fn marks(env: &Environment) -> BTreeMap<String, String> {
+/// never refused for lacking them). The workers' stacks (`workers`) say which kinds of
+/// worker the environment runs; the data stack does not, so that a switch of kind never
+/// touches the stack that holds the data.
+pub fn marks(env: &Environment, workers: bool) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::from([
         (ENVIRONMENT_TAG.to_string(), env.resource_name().to_string()),
         (FILE_TAG.to_string(), env.file_environment().to_string()),
-        (KIND_TAG.to_string(), env.kinds()),
     ]);
+    if workers {
+        tags.insert(KIND_TAG.to_string(), env.kinds());
+    }
     if let Some(owner) = &env.spec.owner {
         tags.insert(OWNER_TAG.to_string(), owner.clone());
     }
@@ -81,10 +85,11 @@ pub fn record_entry(
 }
 
 /// How many tags qfleet puts on the environment's stacks beside the stack file's `tags`:
-/// its marks, and on a target's data stack the record of its file's targets.
+/// its marks, and on a target's data stack the record of its file's targets (at most: the
+/// kind is on the workers' stacks only).
 #[cfg(test)]
 pub fn tag_count(env: &Environment) -> usize {
-    marks(env).len() + record(env).len()
+    marks(env, true).len() + record(env).len()
 }
 
 /// Whether a tag value can hold `v`: letters, digits, spaces and `+ - = . _ : / @`, at most
@@ -274,7 +279,7 @@ mod tests {
     fn the_marks_are_the_environment_its_file_and_the_owner() {
         let e = env("region: eu-west-1\nowner: team-a\n");
         assert_eq!(
-            marks(&e),
+            marks(&e, true),
             BTreeMap::from([
                 (ENVIRONMENT_TAG.to_string(), "alien".to_string()),
                 (FILE_TAG.to_string(), "alien".to_string()),
@@ -282,9 +287,13 @@ mod tests {
                 (OWNER_TAG.to_string(), "team-a".to_string()),
             ])
         );
+        // The data stack does not say the kind: a switch of kind leaves it as it is.
+        let mut data = marks(&e, true);
+        data.remove(KIND_TAG);
+        assert_eq!(marks(&e, false), data);
         // Every stack lacking nothing of its own marks is the environment's.
         let mut s = stack(&[]);
-        s.tags = marks(&e);
+        s.tags = marks(&e, true);
         assert!(refusal(&e, &s).is_none());
         // A stack deployed before the file's mark was: still the environment's.
         s.tags.remove(FILE_TAG);
@@ -294,7 +303,7 @@ mod tests {
     #[test]
     fn a_copy_and_a_target_say_which_of_their_file_they_are_and_a_target_records_the_others() {
         let copies = env("region: eu-west-1\nlab: true\ncopies: 3\n").expand();
-        let m = marks(&copies[2]);
+        let m = marks(&copies[2], false);
         assert_eq!(m.get(ENVIRONMENT_TAG).map(String::as_str), Some("alien-03"));
         assert_eq!(m.get(FILE_TAG).map(String::as_str), Some("alien"));
         assert_eq!(m.get(COPY_TAG).map(String::as_str), Some("3"));
@@ -303,7 +312,7 @@ mod tests {
             "region: eu-west-1\nlab: true\ndeploy_role: deployer\ntargets:\n  - name: eu\n    account: '111122223333'\n  - name: us\n    account: '444455556666'\n    region: us-east-1\n  - name: ap\n    account: '777788889999'\n    region: ap-southeast-2\n    role: arn:aws:iam::777788889999:role/other\n",
         )
         .expand();
-        let m = marks(&targets[1]);
+        let m = marks(&targets[1], false);
         assert_eq!(m.get(ENVIRONMENT_TAG).map(String::as_str), Some("alien-us"));
         assert_eq!(m.get(FILE_TAG).map(String::as_str), Some("alien"));
         assert_eq!(m.get(TARGET_TAG).map(String::as_str), Some("us"));

@@ -60,7 +60,10 @@ impl DesiredStack {
             None => {}
         }
         let mut tags = env.spec.tags.clone();
-        tags.extend(crate::ownership::marks(env));
+        tags.extend(crate::ownership::marks(
+            env,
+            rendered.role == crate::render::StackRole::Fleet,
+        ));
         if rendered.role == crate::render::StackRole::Data {
             tags.extend(crate::ownership::record(env));
         }
@@ -139,7 +142,9 @@ mod tests {
         for stack in crate::render::render(&env).unwrap() {
             let d = DesiredStack::new(&env, &stack, None);
             let req = d.request(false);
-            for (k, v) in crate::ownership::marks(&env) {
+            for (k, v) in
+                crate::ownership::marks(&env, stack.role == crate::render::StackRole::Fleet)
+            {
                 assert_eq!(req.tags.get(&k), Some(&v), "{}", d.name);
             }
             assert_eq!(req.tags.get("cost").map(String::as_str), Some("lab"));

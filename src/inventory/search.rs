@@ -417,9 +417,42 @@ async fn read(
 
 /// Every environment qfleet made in the account and region of `clients`, as its data stack's
 /// marks say (the data stacks of the stacks named `qfleet-…`): one listing, then each read.
+/// The kind of worker is read from a workers' stack (the data stack does not say it): the
+/// environment's own fleet stack, else its first stage's.
 pub(crate) async fn every(clients: &Clients) -> Result<Vec<Made>> {
     let names = stacks::names(&clients.cfn, "qfleet-").await?;
-    read_where(clients, &names, |n| n.ends_with("-data")).await
+    let mut made = read_where(clients, &names, |n| n.ends_with("-data")).await?;
+    let fleets: Vec<Option<String>> = made
+        .iter()
+        .map(|m| {
+            let own = format!("qfleet-{}-fleet", m.environment);
+            m.stacks
+                .iter()
+                .find(|n| **n == own)
+                .or_else(|| m.stacks.iter().find(|n| n.ends_with("-fleet")))
+                .cloned()
+        })
+        .collect();
+    for (chunk, fleets) in made.chunks_mut(AT_ONCE).zip(fleets.chunks(AT_ONCE)) {
+        let read = futures::future::join_all(fleets.iter().map(|f| async move {
+            match f {
+                Some(f) => stacks::describe(&clients.cfn, f).await,
+                None => Ok(None),
+            }
+        }))
+        .await;
+        for (m, state) in chunk.iter_mut().zip(read) {
+            // None: no workers' stack (a data stack alone), or deleted since the listing.
+            if let Some(state) = state.map_err(Error::from)? {
+                m.kind = state
+                    .tags
+                    .get(crate::config::KIND_TAG)
+                    .cloned()
+                    .or(m.kind.take());
+            }
+        }
+    }
+    Ok(made)
 }
 
 /// The environments of the data stacks among `names` that `wanted` picks.

@@ -182,7 +182,10 @@ async fn one_set(
         fingerprint(&set.template),
     )]);
     let mut tags = base.spec.tags.clone();
-    tags.extend(crate::ownership::marks(base));
+    tags.extend(crate::ownership::marks(
+        base,
+        set.role == crate::render::StackRole::Fleet,
+    ));
     let r = &base.spec.rollout;
     let call = SetCall {
         api: stack_sets::Api::new(&admin.cfn, super::instances::call_as(base)),
