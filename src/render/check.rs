@@ -169,7 +169,7 @@ fn ref_name(v: &Value) -> Option<&str> {
 
 /// What a `Ref`, a `GetAtt` or another `${…}` counts for: the longest ARN qfleet's templates
 /// name that way (a log group's ARN, with its 512-character name, is the longest).
-const REFERENCE_LENGTH: usize = 600;
+pub const REFERENCE_LENGTH: usize = 600;
 
 /// A policy document's size as IAM counts it: its JSON without white space, each `!Sub`
 /// string's pseudo parameters resolved at their longest (a region name is at most 14
@@ -225,6 +225,37 @@ fn iam_size(v: &Value) -> usize {
         .chars()
         .filter(|c| !c.is_whitespace())
         .count()
+}
+
+/// The length of the text `Fn::Sub` makes of `template`: each `${NAME}` (a pseudo parameter, a
+/// parameter, a resource's attribute or a variable) as `value(NAME)` bytes, each `${!X}` as the
+/// literal `${X}` it stands for ("To write a dollar sign and curly braces (`${}`) literally,
+/// add an exclamation point (`!`) after the open curly brace", Fn::Sub,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-sub.html>).
+pub fn substituted_len(template: &str, value: impl Fn(&str) -> usize) -> usize {
+    let mut len = 0;
+    let mut rest = template;
+    while let Some(i) = rest.find("${") {
+        len += i;
+        let after = &rest[i + 2..];
+        match (after.strip_prefix('!'), after.find('}')) {
+            // `${!X}`: the `!` goes, the rest stays as written.
+            (Some(_), _) => {
+                len += 2;
+                rest = &after[1..];
+            }
+            (None, Some(end)) => {
+                len += value(&after[..end]);
+                rest = &after[end + 1..];
+            }
+            // An unclosed `${` stays literal.
+            (None, None) => {
+                len += 2;
+                rest = after;
+            }
+        }
+    }
+    len + rest.len()
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {
@@ -305,6 +336,22 @@ mod tests {
                 && !joined.contains("AWS::Region")
         );
         assert_eq!(problems.len(), 5);
+    }
+
+    #[test]
+    fn a_sub_is_measured_as_cloudformation_fills_it_in() {
+        let len = |n: &str| match n {
+            "AWS::Region" => "eu-west-1".len(),
+            "AWS::StackName" => 128,
+            _ => 0,
+        };
+        // `${!HOME}` is the six characters `${HOME}` less its `!`.
+        assert_eq!(
+            substituted_len("r=${AWS::Region} s=${AWS::StackName} h=${!HOME}", len),
+            "r=eu-west-1 s=".len() + 128 + " h=${HOME}".len()
+        );
+        assert_eq!(substituted_len("no dollar", len), 9);
+        assert_eq!(substituted_len("open ${ end", len), 11);
     }
 
     #[test]
