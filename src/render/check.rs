@@ -73,7 +73,90 @@ pub fn check(stack: &RenderedStack) -> Vec<String> {
         }
     }
     problems.extend(iam_limits(&doc, &stack.file_name));
+    problems.extend(lambda_environments(&doc, &stack.file_name));
     problems
+}
+
+/// "Function environment variables: 4 KB, for all environment variables associated with the
+/// function, in aggregate" (Lambda quotas,
+/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>). Lambda measures
+/// the variables as one JSON object (its refusal quotes the "String measured":
+/// `{"NAME":"value",…}`), so names, quotes, separators and escapes count.
+pub const LAMBDA_ENVIRONMENT_LIMIT: usize = 4 * 1024;
+
+/// Every function's environment measured as Lambda does, each value at its longest
+/// ([`longest_text`]).
+fn lambda_environments(doc: &Value, file: &str) -> Vec<String> {
+    let Some(resources) = doc.get("Resources").and_then(Value::as_mapping) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for (id, r) in resources {
+        if r.get("Type").and_then(Value::as_str) != Some("AWS::Lambda::Function") {
+            continue;
+        }
+        let Some(vars) = r
+            .get("Properties")
+            .and_then(|p| p.get("Environment"))
+            .and_then(|e| e.get("Variables"))
+            .and_then(Value::as_mapping)
+        else {
+            continue;
+        };
+        let measured: serde_json::Map<String, serde_json::Value> = vars
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().unwrap_or_default().to_string(),
+                    serde_json::Value::String(longest_text(v)),
+                )
+            })
+            .collect();
+        let size = serde_json::Value::Object(measured).to_string().len();
+        if size > LAMBDA_ENVIRONMENT_LIMIT {
+            problems.push(format!(
+                "{file}: function {}'s environment takes up to {size} bytes as Lambda measures it (its variables as one JSON object, each value at its longest); Lambda takes at most {LAMBDA_ENVIRONMENT_LIMIT}: shorten workers.environment or the bucket's prefixes",
+                id.as_str().unwrap_or_default()
+            ));
+        }
+    }
+    problems
+}
+
+/// A template value as the text it becomes, at its longest: a literal as written, a `!Sub`
+/// with its pseudo parameters at their longest (a Region of 14 characters, `aws-us-gov`,
+/// `amazonaws.com.cn`, a 12-digit account, a stack name of 128) and any other reference at
+/// [`REFERENCE_LENGTH`]; an imported value (qfleet imports only the data stack's name) at 128.
+fn longest_text(v: &Value) -> String {
+    fn pseudo(name: &str) -> usize {
+        match name {
+            "AWS::AccountId" => 12,
+            "AWS::Region" => "ap-southeast-7".len(),
+            "AWS::Partition" => "aws-us-gov".len(),
+            "AWS::URLSuffix" => "amazonaws.com.cn".len(),
+            "AWS::StackName" => crate::render::STACK_NAME_MAX,
+            _ => REFERENCE_LENGTH,
+        }
+    }
+    let fill = |n: usize| "x".repeat(n);
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Tagged(t) if t.tag == "Sub" => match &t.value {
+            Value::String(s) => fill(substituted_len(s, pseudo)),
+            // `!Sub [text, {variables}]`: the variables are references too.
+            Value::Sequence(parts) => fill(
+                parts
+                    .first()
+                    .and_then(Value::as_str)
+                    .map_or(REFERENCE_LENGTH, |s| substituted_len(s, pseudo)),
+            ),
+            _ => fill(REFERENCE_LENGTH),
+        },
+        Value::Tagged(t) if t.tag == "ImportValue" => fill(crate::render::STACK_NAME_MAX),
+        _ => fill(REFERENCE_LENGTH),
+    }
 }
 
 /// IAM's quotas on what a template attaches to its roles (IAM and AWS STS quotas,
@@ -352,6 +435,32 @@ mod tests {
         );
         assert_eq!(substituted_len("no dollar", len), 9);
         assert_eq!(substituted_len("open ${ end", len), 11);
+    }
+
+    /// Lambda's 4 KB counts the variables as JSON: a value full of quotes (the secrets'
+    /// references are JSON) counts twice over, and a `!Sub` at its longest.
+    #[test]
+    fn a_functions_environment_is_measured_as_lambda_measures_it() {
+        let function = |vars: &str| {
+            format!(
+                "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Environment:\n        Variables:\n{vars}"
+            )
+        };
+        // 2,100 quotes: 2,100 bytes by their text, 4,200 escaped in JSON: over 4,096.
+        let quotes = format!("          Q: '{}'\n", "\"".repeat(2_100));
+        let problems = check(&stack(&function(&quotes)));
+        assert!(
+            problems.iter().any(|p| p.contains("function F's environment")),
+            "{problems:?}"
+        );
+        let plain = format!("          Q: '{}'\n", "a".repeat(2_100));
+        assert!(check(&stack(&function(&plain))).is_empty());
+        // A stack name fills in at 128 characters, each time.
+        let subs: String = (0..30)
+            .map(|i| format!("          S{i}: !Sub '${{AWS::StackName}}'\n"))
+            .collect();
+        let problems = check(&stack(&function(&subs)));
+        assert!(!problems.is_empty(), "30 x 128 bytes");
     }
 
     #[test]
