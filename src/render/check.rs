@@ -450,7 +450,9 @@ mod tests {
         let quotes = format!("          Q: '{}'\n", "\"".repeat(2_100));
         let problems = check(&stack(&function(&quotes)));
         assert!(
-            problems.iter().any(|p| p.contains("function F's environment")),
+            problems
+                .iter()
+                .any(|p| p.contains("function F's environment")),
             "{problems:?}"
         );
         let plain = format!("          Q: '{}'\n", "a".repeat(2_100));

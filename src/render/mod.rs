@@ -715,7 +715,10 @@ fn ec2_user_data(
     let received = user_data_received(env, &user_data);
     if received > USER_DATA_LIMIT {
         let (field, what) = match env.user_data.is_some() {
-            true => ("workers.user_data", "have the script download what it installs instead of embedding it"),
+            true => (
+                "workers.user_data",
+                "have the script download what it installs instead of embedding it",
+            ),
             false => (
                 "workers",
                 "put fewer settings in workers.environment and workers.secrets",

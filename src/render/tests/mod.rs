@@ -484,8 +484,7 @@ fn the_user_data_is_measured_as_ec2_receives_it_in_each_mode() {
     let env = load("stacks/lab.yaml");
     let stacks = render(&env).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&stacks[1].template).unwrap();
-    let ud = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
-        ["Fn::Base64"];
+    let ud = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"];
     let Value::Tagged(sub) = ud else {
         panic!("{ud:?}")
     };
@@ -503,8 +502,8 @@ fn the_user_data_is_measured_as_ec2_receives_it_in_each_mode() {
     let t = &f.targets[0];
     let rendered = render(t).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&rendered[1].template).unwrap();
-    let Value::Tagged(sub) = &doc["Resources"]["LaunchTemplate"]["Properties"]
-        ["LaunchTemplateData"]["UserData"]["Fn::Base64"]
+    let Value::Tagged(sub) = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+        ["UserData"]["Fn::Base64"]
     else {
         panic!()
     };
