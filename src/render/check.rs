@@ -128,32 +128,14 @@ fn lambda_environments(doc: &Value, file: &str) -> Vec<String> {
 /// `amazonaws.com.cn`, a 12-digit account, a stack name of 128) and any other reference at
 /// [`REFERENCE_LENGTH`]; an imported value (qfleet imports only the data stack's name) at 128.
 fn longest_text(v: &Value) -> String {
-    fn pseudo(name: &str) -> usize {
-        match name {
-            "AWS::AccountId" => 12,
-            "AWS::Region" => "ap-southeast-7".len(),
-            "AWS::Partition" => "aws-us-gov".len(),
-            "AWS::URLSuffix" => "amazonaws.com.cn".len(),
-            "AWS::StackName" => crate::render::STACK_NAME_MAX,
-            _ => REFERENCE_LENGTH,
-        }
-    }
     let fill = |n: usize| "x".repeat(n);
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Tagged(t) if t.tag == "Sub" => match &t.value {
-            Value::String(s) => fill(substituted_len(s, pseudo)),
-            // `!Sub [text, {variables}]`: the variables are references too.
-            Value::Sequence(parts) => fill(
-                parts
-                    .first()
-                    .and_then(Value::as_str)
-                    .map_or(REFERENCE_LENGTH, |s| substituted_len(s, pseudo)),
-            ),
-            _ => fill(REFERENCE_LENGTH),
-        },
+        Value::Tagged(t) if t.tag == "Sub" => {
+            sub_at_longest(&t.value).unwrap_or_else(|| fill(REFERENCE_LENGTH))
+        }
         Value::Tagged(t) if t.tag == "ImportValue" => fill(crate::render::STACK_NAME_MAX),
         _ => fill(REFERENCE_LENGTH),
     }
@@ -254,44 +236,24 @@ fn ref_name(v: &Value) -> Option<&str> {
 /// name that way (a log group's ARN, with its 512-character name, is the longest).
 pub const REFERENCE_LENGTH: usize = 600;
 
-/// A policy document's size as IAM counts it: its JSON without white space, each `!Sub`
-/// string's pseudo parameters resolved at their longest (a region name is at most 14
-/// characters, `aws-us-gov` the longest partition, `amazonaws.com.cn` the longest URL suffix,
-/// a stack name 128), and every other reference (`!Ref`, `!GetAtt`, `${Resource.Arn}`) at
-/// [`REFERENCE_LENGTH`].
+/// A policy document's size as IAM counts it: its JSON without white space, each `!Sub` as
+/// the text it becomes at its longest ([`sub_at_longest`]: pseudo parameters at their longest,
+/// a region name is at most 14 characters, `aws-us-gov` the longest partition,
+/// `amazonaws.com.cn` the longest URL suffix, a stack name 128; its variables as their values,
+/// an imported stack name at 128, not as text of their own), and every other reference
+/// (`!Ref`, `!GetAtt`, `${Resource.Arn}`) at [`REFERENCE_LENGTH`].
 fn iam_size(v: &Value) -> usize {
-    fn sub(s: &str) -> String {
-        let pseudo = s
-            .replace("${AWS::AccountId}", "123456789012")
-            .replace("${AWS::Region}", "ap-southeast-7")
-            .replace("${AWS::Partition}", "aws-us-gov")
-            .replace("${AWS::URLSuffix}", "amazonaws.com.cn")
-            .replace("${AWS::StackName}", &"s".repeat(128));
-        // Any `${…}` left names a parameter or a resource.
-        let mut out = String::new();
-        let mut rest = pseudo.as_str();
-        while let Some(i) = rest.find("${") {
-            out.push_str(&rest[..i]);
-            match rest[i..].find('}') {
-                Some(end) if !rest[i + 2..].starts_with('!') => {
-                    out.push_str(&"r".repeat(REFERENCE_LENGTH));
-                    rest = &rest[i + end + 1..];
-                }
-                _ => {
-                    out.push_str("${");
-                    rest = &rest[i + 2..];
-                }
-            }
-        }
-        out.push_str(rest);
-        out
-    }
     fn resolve(v: &Value) -> serde_json::Value {
         match v {
-            Value::Tagged(t) if t.tag == "Sub" => resolve(&t.value),
+            Value::Tagged(t) if t.tag == "Sub" => serde_json::Value::String(
+                sub_at_longest(&t.value).unwrap_or_else(|| "r".repeat(REFERENCE_LENGTH)),
+            ),
+            Value::Tagged(t) if t.tag == "ImportValue" => {
+                serde_json::Value::String("s".repeat(crate::render::STACK_NAME_MAX))
+            }
             // `!Ref`, `!GetAtt` and any other function: a reference at its longest.
             Value::Tagged(_) => serde_json::Value::String("r".repeat(REFERENCE_LENGTH)),
-            Value::String(s) => serde_json::Value::String(sub(s)),
+            Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Sequence(seq) => serde_json::Value::Array(seq.iter().map(resolve).collect()),
             Value::Mapping(m) => serde_json::Value::Object(
                 m.iter()
@@ -310,35 +272,80 @@ fn iam_size(v: &Value) -> usize {
         .count()
 }
 
+/// A pseudo parameter's longest value: a 12-digit account, the longest Region name, partition
+/// and URL suffix, a stack name of 128 characters; any other name a reference at
+/// [`REFERENCE_LENGTH`].
+fn longest_pseudo(name: &str) -> usize {
+    match name {
+        "AWS::AccountId" => 12,
+        "AWS::Region" => "ap-southeast-7".len(),
+        "AWS::Partition" => "aws-us-gov".len(),
+        "AWS::URLSuffix" => "amazonaws.com.cn".len(),
+        "AWS::StackName" => crate::render::STACK_NAME_MAX,
+        _ => REFERENCE_LENGTH,
+    }
+}
+
+/// The text a `!Sub`'s argument (`text`, or `[text, {variables}]`) becomes at its longest:
+/// each pseudo parameter at [`longest_pseudo`], each variable at its own longest (a literal as
+/// written, an imported value, which qfleet imports only as a stack's name, at 128 characters,
+/// any other function at [`REFERENCE_LENGTH`]), `${!X}` as `${X}`. The variables themselves are
+/// not part of the text.
+fn sub_at_longest(arg: &Value) -> Option<String> {
+    let (text, vars) = match arg {
+        Value::String(s) => (s.as_str(), None),
+        Value::Sequence(parts) => (parts.first()?.as_str()?, parts.get(1)?.as_mapping()),
+        _ => return None,
+    };
+    let var = |name: &str| {
+        let v = vars?.get(name)?;
+        Some(match v {
+            Value::String(s) => s.len(),
+            Value::Tagged(t) if t.tag == "ImportValue" => crate::render::STACK_NAME_MAX,
+            _ => REFERENCE_LENGTH,
+        })
+    };
+    Some(substituted(text, |n| {
+        var(n).unwrap_or_else(|| longest_pseudo(n))
+    }))
+}
+
 /// The length of the text `Fn::Sub` makes of `template`: each `${NAME}` (a pseudo parameter, a
 /// parameter, a resource's attribute or a variable) as `value(NAME)` bytes, each `${!X}` as the
 /// literal `${X}` it stands for ("To write a dollar sign and curly braces (`${}`) literally,
 /// add an exclamation point (`!`) after the open curly brace", Fn::Sub,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-sub.html>).
 pub fn substituted_len(template: &str, value: impl Fn(&str) -> usize) -> usize {
-    let mut len = 0;
+    substituted(template, value).len()
+}
+
+/// The text `Fn::Sub` makes of `template` ([`substituted_len`]), each `${NAME}` as `value(NAME)`
+/// characters `x`.
+pub fn substituted(template: &str, value: impl Fn(&str) -> usize) -> String {
+    let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(i) = rest.find("${") {
-        len += i;
+        out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
         match (after.strip_prefix('!'), after.find('}')) {
             // `${!X}`: the `!` goes, the rest stays as written.
-            (Some(_), _) => {
-                len += 2;
-                rest = &after[1..];
+            (Some(literal), _) => {
+                out.push_str("${");
+                rest = literal;
             }
             (None, Some(end)) => {
-                len += value(&after[..end]);
+                out.extend(std::iter::repeat_n('x', value(&after[..end])));
                 rest = &after[end + 1..];
             }
             // An unclosed `${` stays literal.
             (None, None) => {
-                len += 2;
+                out.push_str("${");
                 rest = after;
             }
         }
     }
-    len + rest.len()
+    out.push_str(rest);
+    out
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {
@@ -506,6 +513,23 @@ mod iam_size_tests {
                 .len()
                 + 128
                 + r#"/*"}"#.len()
+        );
+    }
+
+    /// A `!Sub` with variables is the text it makes: an imported stack name counts at 128
+    /// characters, and the variables' own mapping is not part of the policy (a StackSets
+    /// target's job table grant names the data stack through its export).
+    #[test]
+    fn a_subs_variables_count_as_their_values_not_as_text() {
+        let with_vars: Value = serde_yaml_ng::from_str(
+            "Resource: !Sub ['arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${DataStack}-JobTable-*', {DataStack: !ImportValue qfleet-o-data-stack}]",
+        )
+        .unwrap();
+        assert_eq!(
+            iam_size(&with_vars),
+            r#"{"Resource":"arn:aws-us-gov:dynamodb:ap-southeast-7:123456789012:table/"#.len()
+                + 128
+                + r#"-JobTable-*"}"#.len()
         );
     }
 }

@@ -282,10 +282,17 @@ fn check_image(c: &mut Checker, env: &Environment, uri: &str) {
     };
     let region = &env.spec.region;
     if &ecr.region != region {
+        // A target cannot name an image of its own (workers.lambda.image is the file's).
+        let way = match env.target.is_some() {
+            true => format!(
+                "a file's targets share workers.lambda.image: give the targets in {region} a file of their own, naming the repository replicated there"
+            ),
+            false => format!("replicate the repository to {region}"),
+        };
         return c.fail(
             FIELD,
             format!(
-                "`{uri}` is in {}, the function in {region}: Lambda takes an image only from a repository in the function's Region (replicate the repository to {region})",
+                "`{uri}` is in {}, the function in {region}: Lambda takes an image only from a repository in the function's Region ({way})",
                 ecr.region
             ),
         );
