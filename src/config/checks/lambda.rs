@@ -56,8 +56,13 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             let what = if *key == "scaling" {
                 "applies to EC2 workers; a Lambda function scales with its queue, up to workers.lambda.max_concurrency".to_string()
             } else {
+                // Fargate tasks take the settings Fargate does not refuse.
+                let kinds = match super::fargate::NOT_FARGATE.iter().any(|(k, _)| k == key) {
+                    true => "EC2 workers only",
+                    false => "EC2 and Fargate workers only",
+                };
                 format!(
-                    "`{}` applies to EC2 workers only (workers.kind is lambda)",
+                    "`{}` applies to {kinds} (workers.kind is lambda)",
                     key.trim_start_matches("workers.")
                 )
             };
