@@ -38,6 +38,9 @@ class JobConfig:
         self.stage = e.get("QFLEET_STAGE") or ""
         self.stage_index = int(e.get("QFLEET_STAGE_INDEX") or 0)
         self.next_stage = e.get("QFLEET_NEXT_STAGE") or ""
+        # The next stage reads each input's job from its metadata when it is fed by the
+        # objects this stage writes (a stage fed by messages reads it from the message).
+        self.next_reads_metadata = bool(self.next_stage) and not e.get("QFLEET_NEXT_QUEUE_URL")
         self.max_receives = int(e.get("QFLEET_MAX_RECEIVE_COUNT") or 0)
         self.retention_days = int(e.get("QFLEET_JOB_RETENTION_DAYS") or 30)
         self.environment = e.get("QFLEET_ENVIRONMENT") or ""
@@ -159,6 +162,11 @@ class Jobs:
         return self.worker
 
     def metadata(self, ref):
+        """The output's metadata that carries the job to the next stage, where it reads it: a
+        last stage, or one whose next stage is fed by messages, writes none (S3 keeps at most
+        2 KB of user metadata on an object, and a long key alone can take more)."""
+        if not self.cfg.next_reads_metadata:
+            return {}
         return {JOB_META_KEY: urllib.parse.quote(ref.key, safe=""), JOB_META_UPLOAD: ref.upload}
 
     def message_field(self, ref):

@@ -133,6 +133,40 @@ KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage
         "CacheControl", "Metadata")
 
 
+# S3's limits on what a worker writes (Amazon S3 User Guide): "The object key name is a
+# sequence of Unicode characters with UTF-8 encoding of up to 1,024 bytes long" ("Naming Amazon
+# S3 objects", https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html), and
+# "the user-defined metadata is limited to 2 KB in size. The size of user-defined metadata is
+# measured by taking the sum of the number of bytes in the UTF-8 encoding of each key and
+# value" ("Working with object metadata",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html). Each key counts
+# here with its x-amz-meta- prefix, as the request's header carries it: an output within these
+# is within S3's whichever way S3 counts.
+KEY_LIMIT, METADATA_LIMIT, META_PREFIX = 1024, 2048, "x-amz-meta-"
+
+
+def metadata_bytes(meta):
+    """The bytes `meta` (an object's user metadata) counts for against METADATA_LIMIT."""
+    return sum(len((META_PREFIX + k).encode()) + len(str(v).encode())
+               for k, v in (meta or {}).items())
+
+
+def within_limits(key, dest, meta):
+    """Raises, saying why, when S3 would refuse the output `dest` of `key` with `meta`: a
+    failure that no retry can mend, said at once rather than as S3's error on every receive."""
+    if len(dest.encode()) > KEY_LIMIT:
+        raise ValueError("the output key %r is %d bytes, over S3's %d: the upload's key is too "
+                         "long for the output prefix" % (dest[:64] + "...", len(dest.encode()),
+                                                         KEY_LIMIT))
+    size = metadata_bytes(meta)
+    if size > METADATA_LIMIT:
+        raise ValueError("the output's user metadata would be %d bytes, over S3's %d: the "
+                         "upload's own metadata (%d bytes) and its key (%d bytes) leave no room "
+                         "for the job's reference" % (size, METADATA_LIMIT, metadata_bytes(
+                             {k: v for k, v in meta.items() if not k.startswith("qfleet-job-")}),
+                             len(key.encode())))
+
+
 def process(s3, bucket, key, cfg, meta=None):
     """Default job: move uploads/<rest> to processed/<rest>, idempotent (see README.md)."""
     dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
@@ -141,6 +175,7 @@ def process(s3, bucket, key, cfg, meta=None):
         extra = {k: h[k] for k in KEEP if h.get(k)}
         if meta:
             extra["Metadata"] = dict(extra.get("Metadata") or {}, **meta)
+        within_limits(key, dest, extra.get("Metadata"))
         s3.copy({"Bucket": bucket, "Key": key}, bucket, dest,
                 ExtraArgs=dict(extra, MetadataDirective="REPLACE"))
     except ClientError as e:

@@ -4,6 +4,7 @@ objects and by messages), the next stage starting before the earlier one's done 
 failed then redriven, and a table that cannot be written (the job is not run)."""
 import json
 import os
+import urllib.parse
 
 import boto3
 import pytest
@@ -200,3 +201,21 @@ def test_a_worker_given_the_data_stack_finds_its_table_there(aws, monkeypatch):
     assert name.startswith(DATA_STACK + "-JobTable-"), name
     i = aws.ddb.get_item(TableName=name, Key={"key": {"S": "uploads/s.jpg"}, "upload": {"S": v}})
     assert i["Item"]["state"]["S"] == "done"
+
+
+def test_only_an_output_the_next_stage_reads_carries_the_job():
+    """The job's metadata goes on an output only where a next stage fed by objects reads it: a
+    last stage's output, or one whose next stage reads messages, carries none (S3 keeps at most
+    2 KB of user metadata, which a long key alone can pass)."""
+    ref = qj.JobRef("uploads/" + "\u00e9" * 500, "v1")
+    base = {"QFLEET_JOB_TABLE": "t"}
+    for env, carried in [
+        ({}, False),
+        ({"QFLEET_NEXT_STAGE": "thumb"}, True),
+        ({"QFLEET_NEXT_STAGE": "thumb", "QFLEET_NEXT_QUEUE_URL": "https://q"}, False),
+    ]:
+        jobs = qj.Jobs(qj.JobConfig(dict(base, **env)))
+        meta = jobs.metadata(ref)
+        assert bool(meta) == carried, env
+        if carried:
+            assert urllib.parse.unquote(meta[qj.JOB_META_KEY]) == ref.key

@@ -73,7 +73,72 @@ pub fn check(stack: &RenderedStack) -> Vec<String> {
         }
     }
     problems.extend(iam_limits(&doc, &stack.file_name));
+    problems.extend(lambda_environments(&doc, &stack.file_name));
     problems
+}
+
+/// "Function environment variables: 4 KB, for all environment variables associated with the
+/// function, in aggregate" (Lambda quotas,
+/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>). Lambda measures
+/// the variables as one JSON object (its refusal quotes the "String measured":
+/// `{"NAME":"value",…}`), so names, quotes, separators and escapes count.
+pub const LAMBDA_ENVIRONMENT_LIMIT: usize = 4 * 1024;
+
+/// Every function's environment measured as Lambda does, each value at its longest
+/// ([`longest_text`]).
+fn lambda_environments(doc: &Value, file: &str) -> Vec<String> {
+    let Some(resources) = doc.get("Resources").and_then(Value::as_mapping) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for (id, r) in resources {
+        if r.get("Type").and_then(Value::as_str) != Some("AWS::Lambda::Function") {
+            continue;
+        }
+        let Some(vars) = r
+            .get("Properties")
+            .and_then(|p| p.get("Environment"))
+            .and_then(|e| e.get("Variables"))
+            .and_then(Value::as_mapping)
+        else {
+            continue;
+        };
+        let measured: serde_json::Map<String, serde_json::Value> = vars
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().unwrap_or_default().to_string(),
+                    serde_json::Value::String(longest_text(v)),
+                )
+            })
+            .collect();
+        let size = serde_json::Value::Object(measured).to_string().len();
+        if size > LAMBDA_ENVIRONMENT_LIMIT {
+            problems.push(format!(
+                "{file}: function {}'s environment takes up to {size} bytes as Lambda measures it (its variables as one JSON object, each value at its longest); Lambda takes at most {LAMBDA_ENVIRONMENT_LIMIT}: shorten workers.environment or the bucket's prefixes",
+                id.as_str().unwrap_or_default()
+            ));
+        }
+    }
+    problems
+}
+
+/// A template value as the text it becomes, at its longest: a literal as written, a `!Sub`
+/// with its pseudo parameters at their longest (a Region of 14 characters, `aws-us-gov`,
+/// `amazonaws.com.cn`, a 12-digit account, a stack name of 128) and any other reference at
+/// [`REFERENCE_LENGTH`]; an imported value (qfleet imports only the data stack's name) at 128.
+fn longest_text(v: &Value) -> String {
+    let fill = |n: usize| "x".repeat(n);
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Tagged(t) if t.tag == "Sub" => {
+            sub_at_longest(&t.value).unwrap_or_else(|| fill(REFERENCE_LENGTH))
+        }
+        Value::Tagged(t) if t.tag == "ImportValue" => fill(crate::render::STACK_NAME_MAX),
+        _ => fill(REFERENCE_LENGTH),
+    }
 }
 
 /// IAM's quotas on what a template attaches to its roles (IAM and AWS STS quotas,
@@ -169,46 +234,26 @@ fn ref_name(v: &Value) -> Option<&str> {
 
 /// What a `Ref`, a `GetAtt` or another `${…}` counts for: the longest ARN qfleet's templates
 /// name that way (a log group's ARN, with its 512-character name, is the longest).
-const REFERENCE_LENGTH: usize = 600;
+pub const REFERENCE_LENGTH: usize = 600;
 
-/// A policy document's size as IAM counts it: its JSON without white space, each `!Sub`
-/// string's pseudo parameters resolved at their longest (a region name is at most 14
-/// characters, `aws-us-gov` the longest partition, `amazonaws.com.cn` the longest URL suffix,
-/// a stack name 128), and every other reference (`!Ref`, `!GetAtt`, `${Resource.Arn}`) at
-/// [`REFERENCE_LENGTH`].
+/// A policy document's size as IAM counts it: its JSON without white space, each `!Sub` as
+/// the text it becomes at its longest ([`sub_at_longest`]: pseudo parameters at their longest,
+/// a region name is at most 14 characters, `aws-us-gov` the longest partition,
+/// `amazonaws.com.cn` the longest URL suffix, a stack name 128; its variables as their values,
+/// an imported stack name at 128, not as text of their own), and every other reference
+/// (`!Ref`, `!GetAtt`, `${Resource.Arn}`) at [`REFERENCE_LENGTH`].
 fn iam_size(v: &Value) -> usize {
-    fn sub(s: &str) -> String {
-        let pseudo = s
-            .replace("${AWS::AccountId}", "123456789012")
-            .replace("${AWS::Region}", "ap-southeast-7")
-            .replace("${AWS::Partition}", "aws-us-gov")
-            .replace("${AWS::URLSuffix}", "amazonaws.com.cn")
-            .replace("${AWS::StackName}", &"s".repeat(128));
-        // Any `${…}` left names a parameter or a resource.
-        let mut out = String::new();
-        let mut rest = pseudo.as_str();
-        while let Some(i) = rest.find("${") {
-            out.push_str(&rest[..i]);
-            match rest[i..].find('}') {
-                Some(end) if !rest[i + 2..].starts_with('!') => {
-                    out.push_str(&"r".repeat(REFERENCE_LENGTH));
-                    rest = &rest[i + end + 1..];
-                }
-                _ => {
-                    out.push_str("${");
-                    rest = &rest[i + 2..];
-                }
-            }
-        }
-        out.push_str(rest);
-        out
-    }
     fn resolve(v: &Value) -> serde_json::Value {
         match v {
-            Value::Tagged(t) if t.tag == "Sub" => resolve(&t.value),
+            Value::Tagged(t) if t.tag == "Sub" => serde_json::Value::String(
+                sub_at_longest(&t.value).unwrap_or_else(|| "r".repeat(REFERENCE_LENGTH)),
+            ),
+            Value::Tagged(t) if t.tag == "ImportValue" => {
+                serde_json::Value::String("s".repeat(crate::render::STACK_NAME_MAX))
+            }
             // `!Ref`, `!GetAtt` and any other function: a reference at its longest.
             Value::Tagged(_) => serde_json::Value::String("r".repeat(REFERENCE_LENGTH)),
-            Value::String(s) => serde_json::Value::String(sub(s)),
+            Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Sequence(seq) => serde_json::Value::Array(seq.iter().map(resolve).collect()),
             Value::Mapping(m) => serde_json::Value::Object(
                 m.iter()
@@ -225,6 +270,82 @@ fn iam_size(v: &Value) -> usize {
         .chars()
         .filter(|c| !c.is_whitespace())
         .count()
+}
+
+/// A pseudo parameter's longest value: a 12-digit account, the longest Region name, partition
+/// and URL suffix, a stack name of 128 characters; any other name a reference at
+/// [`REFERENCE_LENGTH`].
+fn longest_pseudo(name: &str) -> usize {
+    match name {
+        "AWS::AccountId" => 12,
+        "AWS::Region" => "ap-southeast-7".len(),
+        "AWS::Partition" => "aws-us-gov".len(),
+        "AWS::URLSuffix" => "amazonaws.com.cn".len(),
+        "AWS::StackName" => crate::render::STACK_NAME_MAX,
+        _ => REFERENCE_LENGTH,
+    }
+}
+
+/// The text a `!Sub`'s argument (`text`, or `[text, {variables}]`) becomes at its longest:
+/// each pseudo parameter at [`longest_pseudo`], each variable at its own longest (a literal as
+/// written, an imported value, which qfleet imports only as a stack's name, at 128 characters,
+/// any other function at [`REFERENCE_LENGTH`]), `${!X}` as `${X}`. The variables themselves are
+/// not part of the text.
+fn sub_at_longest(arg: &Value) -> Option<String> {
+    let (text, vars) = match arg {
+        Value::String(s) => (s.as_str(), None),
+        Value::Sequence(parts) => (parts.first()?.as_str()?, parts.get(1)?.as_mapping()),
+        _ => return None,
+    };
+    let var = |name: &str| {
+        let v = vars?.get(name)?;
+        Some(match v {
+            Value::String(s) => s.len(),
+            Value::Tagged(t) if t.tag == "ImportValue" => crate::render::STACK_NAME_MAX,
+            _ => REFERENCE_LENGTH,
+        })
+    };
+    Some(substituted(text, |n| {
+        var(n).unwrap_or_else(|| longest_pseudo(n))
+    }))
+}
+
+/// The length of the text `Fn::Sub` makes of `template`: each `${NAME}` (a pseudo parameter, a
+/// parameter, a resource's attribute or a variable) as `value(NAME)` bytes, each `${!X}` as the
+/// literal `${X}` it stands for ("To write a dollar sign and curly braces (`${}`) literally,
+/// add an exclamation point (`!`) after the open curly brace", Fn::Sub,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-sub.html>).
+pub fn substituted_len(template: &str, value: impl Fn(&str) -> usize) -> usize {
+    substituted(template, value).len()
+}
+
+/// The text `Fn::Sub` makes of `template` ([`substituted_len`]), each `${NAME}` as `value(NAME)`
+/// characters `x`.
+pub fn substituted(template: &str, value: impl Fn(&str) -> usize) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        match (after.strip_prefix('!'), after.find('}')) {
+            // `${!X}`: the `!` goes, the rest stays as written.
+            (Some(literal), _) => {
+                out.push_str("${");
+                rest = literal;
+            }
+            (None, Some(end)) => {
+                out.extend(std::iter::repeat_n('x', value(&after[..end])));
+                rest = &after[end + 1..];
+            }
+            // An unclosed `${` stays literal.
+            (None, None) => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {
@@ -308,6 +429,50 @@ mod tests {
     }
 
     #[test]
+    fn a_sub_is_measured_as_cloudformation_fills_it_in() {
+        let len = |n: &str| match n {
+            "AWS::Region" => "eu-west-1".len(),
+            "AWS::StackName" => 128,
+            _ => 0,
+        };
+        // `${!HOME}` is the six characters `${HOME}` less its `!`.
+        assert_eq!(
+            substituted_len("r=${AWS::Region} s=${AWS::StackName} h=${!HOME}", len),
+            "r=eu-west-1 s=".len() + 128 + " h=${HOME}".len()
+        );
+        assert_eq!(substituted_len("no dollar", len), 9);
+        assert_eq!(substituted_len("open ${ end", len), 11);
+    }
+
+    /// Lambda's 4 KB counts the variables as JSON: a value full of quotes (the secrets'
+    /// references are JSON) counts twice over, and a `!Sub` at its longest.
+    #[test]
+    fn a_functions_environment_is_measured_as_lambda_measures_it() {
+        let function = |vars: &str| {
+            format!(
+                "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Environment:\n        Variables:\n{vars}"
+            )
+        };
+        // 2,100 quotes: 2,100 bytes by their text, 4,200 escaped in JSON: over 4,096.
+        let quotes = format!("          Q: '{}'\n", "\"".repeat(2_100));
+        let problems = check(&stack(&function(&quotes)));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("function F's environment")),
+            "{problems:?}"
+        );
+        let plain = format!("          Q: '{}'\n", "a".repeat(2_100));
+        assert!(check(&stack(&function(&plain))).is_empty());
+        // A stack name fills in at 128 characters, each time.
+        let subs: String = (0..30)
+            .map(|i| format!("          S{i}: !Sub '${{AWS::StackName}}'\n"))
+            .collect();
+        let problems = check(&stack(&function(&subs)));
+        assert!(!problems.is_empty(), "30 x 128 bytes");
+    }
+
+    #[test]
     fn reports_broken_yaml_and_size() {
         assert!(check(&stack("Resources: [\n"))[0].contains("not valid YAML"));
         let big = format!(
@@ -348,6 +513,23 @@ mod iam_size_tests {
                 .len()
                 + 128
                 + r#"/*"}"#.len()
+        );
+    }
+
+    /// A `!Sub` with variables is the text it makes: an imported stack name counts at 128
+    /// characters, and the variables' own mapping is not part of the policy (a StackSets
+    /// target's job table grant names the data stack through its export).
+    #[test]
+    fn a_subs_variables_count_as_their_values_not_as_text() {
+        let with_vars: Value = serde_yaml_ng::from_str(
+            "Resource: !Sub ['arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${DataStack}-JobTable-*', {DataStack: !ImportValue qfleet-o-data-stack}]",
+        )
+        .unwrap();
+        assert_eq!(
+            iam_size(&with_vars),
+            r#"{"Resource":"arn:aws-us-gov:dynamodb:ap-southeast-7:123456789012:table/"#.len()
+                + 128
+                + r#"-JobTable-*"}"#.len()
         );
     }
 }

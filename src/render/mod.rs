@@ -91,8 +91,58 @@ pub fn handler_with_jobs(handler: &str) -> String {
 
 pub use crate::config::schema::MAX_ROLLING_PAUSE;
 
-/// EC2 accepts at most 16 KB of user data.
+/// EC2 accepts at most 16 KB of user data: "User data is limited to 16 KB, in raw form, before
+/// it is base64-encoded" (Amazon EC2 User Guide, "Work with instance user data",
+/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-add-user-data.html>).
+/// Measured on the text EC2 receives: the launch template's `Fn::Sub` once CloudFormation has
+/// filled in the stack's name, Region and account ([`user_data_received`]).
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
+
+/// The longest name a stack can have ("A stack name can contain only alphanumeric characters
+/// (case-sensitive) and hyphens. It must start with an alphabetic character and can't be
+/// longer than 128 characters", CreateStack,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html>).
+/// StackSets names its instances' stacks itself (`StackSet-NAME-…`) and documents no length
+/// but this one: a StackSets target's stack names count at it.
+pub const STACK_NAME_MAX: usize = 128;
+
+/// The bytes of the user data EC2 receives from `user_data` (the text inside the launch
+/// template's `Fn::Sub`): each `${AWS::…}` pseudo parameter as CloudFormation fills it in for
+/// `env` (its Region, its partition's URL suffix, a 12-digit account), `${AWS::StackName}` and
+/// the imported data stack's name (`${QfleetDataStack}`) as that mode names them (a direct
+/// deploy's `qfleet-ENV-fleet`; a StackSets instance's at [`STACK_NAME_MAX`]), and each `${!X}`
+/// as the `${X}` it stands for.
+pub fn user_data_received(env: &Environment, user_data: &str) -> usize {
+    let region = env.spec.region.as_str();
+    let partition = crate::config::regions::partition(region);
+    let stack = |own: String| match env.through_stack_sets() {
+        true => STACK_NAME_MAX,
+        false => own.len(),
+    };
+    check::substituted_len(user_data, |name| match name {
+        "AWS::Region" => region.len(),
+        "AWS::AccountId" => 12,
+        // A Region qfleet's table does not list yet (`region_unlisted`) counts at the longest.
+        "AWS::Partition" => partition.map_or("aws-us-gov".len(), str::len),
+        "AWS::URLSuffix" => match partition {
+            Some("aws-cn") | None => "amazonaws.com.cn".len(),
+            Some(_) => "amazonaws.com".len(),
+        },
+        "AWS::StackName" => stack(env.fleet_stack_name()),
+        "QfleetDataStack" => stack(env.data_stack_name()),
+        // No other name is substituted in the user data; anything else counts at its longest.
+        _ => check::REFERENCE_LENGTH,
+    })
+}
+
+/// The SHA-256 of `text`, in hex.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Which half of an environment a stack is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -584,39 +634,17 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
 /// The fleet stack of one stage: a group of instances, or a function.
 fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Result<RenderedStack> {
     let ctx = Value::from(minijinja::value::Serde(context(env)));
-    let unit_template = if env.spec.workers.image.is_some() {
-        "qfleet-container.service.j2"
-    } else {
-        "qfleet-worker.service.j2"
+    // Only instances have user data: a function's or a task's fleet renders none, and no limit
+    // of EC2's applies to it.
+    let ec2 = env.spec.workers.kind == WorkerKind::Ec2;
+    // The reference worker (no custom script, no container image): its bootstrap reads the
+    // worker from the launch template's metadata.
+    let reference_worker = ec2 && env.user_data.is_none() && env.spec.workers.image.is_none();
+    let user_data = match ec2 {
+        true => ec2_user_data(j, env, &ctx)?,
+        false => String::new(),
     };
-    let unit = render_one(j, env, unit_template, |c| c, &ctx)?;
-    let user_data = render_one(
-        j,
-        env,
-        "user-data.sh.j2",
-        |c| {
-            minijinja::context! {
-                worker_py_gz => embed::gzip_base64(REFERENCE_WORKER),
-                secrets_py_gz => embed::gzip_base64(SECRETS_HELPER),
-                worker_unit => unit.trim_end(),
-                custom_user_data => env.user_data.as_deref().map(str::trim_end),
-                ..c
-            }
-        },
-        &ctx,
-    )?;
-    if user_data.len() > USER_DATA_LIMIT {
-        return Err(env
-            .source
-            .error(
-                "workers.user_data",
-                format!(
-                    "the rendered user data is {} bytes; EC2 accepts at most {USER_DATA_LIMIT}: have the script download the worker instead of embedding it",
-                    user_data.len()
-                ),
-            )
-            .into());
-    }
+    let worker_py_gz = reference_worker.then(|| embed::gzip_base64(REFERENCE_WORKER));
     let name = env.kind().template();
     let code = env.function_code.as_ref();
     // The reference handler carries the job table's module inline (it imports it).
@@ -634,6 +662,7 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
         |c| {
             minijinja::context! {
                 user_data => user_data.trim_end(),
+                worker_py_gz => worker_py_gz.as_deref(),
                 function_code => code_text.as_deref().map(str::trim_end),
                 function_handler => code.map(|c| c.handler.as_str()),
                 function_package => code.and_then(|c| c.package.as_ref()).map(|p| p.key()),
@@ -653,6 +682,59 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
         file_name,
         template,
     })
+}
+
+/// An instance's user data: the bootstrap, with the worker's unit, within EC2's limit on the
+/// text it receives ([`user_data_received`]).
+fn ec2_user_data(
+    j: &minijinja::Environment<'static>,
+    env: &Environment,
+    ctx: &Value,
+) -> Result<String> {
+    let unit_template = if env.spec.workers.image.is_some() {
+        "qfleet-container.service.j2"
+    } else {
+        "qfleet-worker.service.j2"
+    };
+    let unit = render_one(j, env, unit_template, |c| c, ctx)?;
+    let user_data = render_one(
+        j,
+        env,
+        "user-data.sh.j2",
+        |c| {
+            minijinja::context! {
+                worker_sha256 => sha256_hex(REFERENCE_WORKER),
+                secrets_py_gz => embed::gzip_base64(SECRETS_HELPER),
+                worker_unit => unit.trim_end(),
+                custom_user_data => env.user_data.as_deref().map(str::trim_end),
+                ..c
+            }
+        },
+        ctx,
+    )?;
+    let received = user_data_received(env, &user_data);
+    if received > USER_DATA_LIMIT {
+        let (field, what) = match env.user_data.is_some() {
+            true => (
+                "workers.user_data",
+                "have the script download what it installs instead of embedding it",
+            ),
+            false => (
+                "workers",
+                "put fewer settings in workers.environment and workers.secrets",
+            ),
+        };
+        return Err(env
+            .source
+            .error(
+                field,
+                format!(
+                    "the user data EC2 would receive is {received} bytes once CloudFormation fills in the stack's name, Region and account; EC2 accepts at most {USER_DATA_LIMIT} (16 KB before base64): {what}"
+                ),
+            )
+            .into());
+    }
+    Ok(user_data)
 }
 
 fn render_one(

@@ -700,7 +700,7 @@ const JOBS: &str = "jobs: {}\n";
 /// Why the grants only the bootstrap uses stay.
 const BOOTSTRAP_READS: (&str, &str) = (
     "cloudformation:DescribeStackResource",
-    "the instance's bootstrap reads the job module from the data stack's metadata",
+    "the instance's bootstrap reads the reference worker from its launch template's metadata, and the job module from the data stack's",
 );
 
 /// The worker's tests whose calls any role refuses, and why.

@@ -31,6 +31,9 @@
 //! - `ownership_moto`: a hand-made stack of qfleet's name refused by deploy, plan and teardown
 //!   and left unchanged, taken over by `deploy --adopt`; the account guard;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
+//! - `pairs`: every pair of stack-file features for each kind of worker, at ordinary and at the
+//!   longest names: rendered and linted, every name a worker or role uses checked against what
+//!   its mode deploys, AWS's limits measured as AWS receives them; or refused as docs say;
 //! - `hints`: every hint printed on the offline paths runs as printed;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
 //! - `cli_reference`: docs/commands.md's flag reference generated from the CLI's definitions;
@@ -79,6 +82,7 @@ mod logs_localstack;
 mod many_envs;
 mod modes_moto;
 mod ownership_moto;
+mod pairs;
 mod pipeline_localstack;
 mod retired_moto;
 mod simulate;

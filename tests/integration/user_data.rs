@@ -30,6 +30,19 @@ pub(crate) fn user_data(stack_file: &str) -> String {
         .replace("${!", "${")
 }
 
+/// The launch template's metadata in the rendered fleet template, as DescribeStackResource
+/// returns it (JSON).
+fn launch_template_metadata(stack_file: &str) -> serde_json::Value {
+    let o = run(qfleet().args(["render", stack_file, "-o", "json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fleet = v["environments"][0]["stacks"][1]["template"]
+        .as_str()
+        .unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(fleet).unwrap();
+    serde_json::to_value(&doc["Resources"]["LaunchTemplate"]["Metadata"]).unwrap()
+}
+
 fn shellcheck(script: &str) {
     let sc = tool(
         "SHELLCHECK",
@@ -77,33 +90,48 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
         "started at boot, now and after reboots"
     );
 
-    // The embedded worker is the reference worker, byte for byte, once the instance's own
-    // `base64 -d | gunzip` has unpacked it (run here through bash, as cloud-init does).
+    // The worker is the reference worker, byte for byte, once the bootstrap has read it from
+    // the launch template's metadata (run here with a stand-in boto3 that answers
+    // DescribeStackResource with the rendered template's metadata, as CloudFormation does).
     let worker = std::fs::read_to_string(root().join("examples/worker/qfleet_worker.py")).unwrap();
-    let packed = ud
-        .split("base64 -d <<'QFLEET_WORKER' | gunzip > /opt/qfleet/qfleet_worker.py\n")
+    let dir = tempfile::tempdir().unwrap();
+    let script = ud
+        .split("/usr/bin/python3 - <<'QFLEET_WORKER'\n")
         .nth(1)
-        .expect("the user data unpacks the worker with base64 -d | gunzip")
+        .expect("the bootstrap reads the worker from the stack")
         .split("\nQFLEET_WORKER\n")
         .next()
-        .unwrap();
-    let unpacked = Command::new("bash")
-        .args([
-            "-c",
-            &format!(
-                "set -euo pipefail\nbase64 -d <<'QFLEET_WORKER' | gunzip\n{packed}\nQFLEET_WORKER\n"
-            ),
-        ])
+        .unwrap()
+        .replace(
+            "/opt/qfleet/qfleet_worker.py",
+            &dir.path().join("worker.py").display().to_string(),
+        );
+    std::fs::write(
+        dir.path().join("metadata.json"),
+        launch_template_metadata("lab").to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("boto3.py"),
+        format!(
+            "import json\nclass _Cfn:\n    def describe_stack_resource(self, StackName, LogicalResourceId):\n        assert (StackName, LogicalResourceId) == (\"qfleet-lab-fleet\", \"LaunchTemplate\"), (StackName, LogicalResourceId)\n        return {{\"StackResourceDetail\": {{\"Metadata\": open({:?}).read()}}}}\ndef client(name, region_name=None):\n    assert (name, region_name) == (\"cloudformation\", \"eu-west-1\"), (name, region_name)\n    return _Cfn()\n",
+            dir.path().join("metadata.json").display().to_string()
+        ),
+    )
+    .unwrap();
+    let ran = Command::new("python3")
+        .args(["-c", &script])
+        .env("PYTHONPATH", dir.path())
         .output()
         .unwrap();
-    assert!(unpacked.status.success(), "{}", stderr(&unpacked));
+    assert!(ran.status.success(), "{}", stderr(&ran));
     assert!(
-        stdout(&unpacked) == worker,
-        "the embedded worker differs from examples/worker/qfleet_worker.py"
+        std::fs::read_to_string(dir.path().join("worker.py")).unwrap() == worker,
+        "the worker the bootstrap reads differs from examples/worker/qfleet_worker.py"
     );
-    // EC2 takes 16 KB of user data: at least 3 KB stay for the stack file's settings.
+    // EC2 takes 16 KB of user data: at least 8 KB stay for the stack file's settings.
     assert!(
-        ud.len() < 13 * 1024,
+        ud.len() < 8 * 1024,
         "room left for the worker's settings: {} bytes",
         ud.len()
     );

@@ -7,7 +7,7 @@ use crate::config::Environment;
 use crate::config::schema::ScalingMetric;
 
 /// Settings that mean something only for EC2 instances or a Lambda function.
-const NOT_FARGATE: &[(&str, &str)] = &[
+pub(super) const NOT_FARGATE: &[(&str, &str)] = &[
     ("workers.ami", "EC2"),
     ("workers.instance_type", "EC2"),
     ("workers.instance_types", "EC2"),

@@ -56,8 +56,13 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             let what = if *key == "scaling" {
                 "applies to EC2 workers; a Lambda function scales with its queue, up to workers.lambda.max_concurrency".to_string()
             } else {
+                // Fargate tasks take the settings Fargate does not refuse.
+                let kinds = match super::fargate::NOT_FARGATE.iter().any(|(k, _)| k == key) {
+                    true => "EC2 workers only",
+                    false => "EC2 and Fargate workers only",
+                };
                 format!(
-                    "`{}` applies to EC2 workers only (workers.kind is lambda)",
+                    "`{}` applies to {kinds} (workers.kind is lambda)",
                     key.trim_start_matches("workers.")
                 )
             };
@@ -282,10 +287,17 @@ fn check_image(c: &mut Checker, env: &Environment, uri: &str) {
     };
     let region = &env.spec.region;
     if &ecr.region != region {
+        // A target cannot name an image of its own (workers.lambda.image is the file's).
+        let way = match env.target.is_some() {
+            true => format!(
+                "a file's targets share workers.lambda.image: give the targets in {region} a file of their own, naming the repository replicated there"
+            ),
+            false => format!("replicate the repository to {region}"),
+        };
         return c.fail(
             FIELD,
             format!(
-                "`{uri}` is in {}, the function in {region}: Lambda takes an image only from a repository in the function's Region (replicate the repository to {region})",
+                "`{uri}` is in {}, the function in {region}: Lambda takes an image only from a repository in the function's Region ({way})",
                 ecr.region
             ),
         );

@@ -86,8 +86,26 @@ fn check_copies_and_region(c: &mut Checker, env: &Environment) {
 /// `tags` (within AWS's 50 with qfleet's marks), `owner` and `accounts`.
 fn check_tags_and_accounts(c: &mut Checker, env: &Environment) {
     let spec = &env.spec;
-    // CloudFormation propagates the stack's tags to its resources; qfleet adds its own.
-    let own_tags = qfleet_tags(env);
+    // CloudFormation propagates the stack's tags to its resources; qfleet adds its own. The
+    // fleet's security group and its instances carry one more of the template's own, `Name`
+    // (an EC2 resource takes 50 tags too); the record of a file's targets is on the data stack
+    // only. AWS says that propagation "varies by resource type" (CloudFormation resource
+    // tagging, https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-resource-tags.html):
+    // counted as if every resource got every stack tag.
+    let mut own_tags = qfleet_tags(env);
+    let named = env
+        .stages()
+        .iter()
+        .any(|s| matches!(s.spec.workers.kind, WorkerKind::Ec2 | WorkerKind::Fargate));
+    let on_fleet = own_tags
+        .iter()
+        .filter(|k| !k.starts_with(crate::config::TARGETS_TAG))
+        .count()
+        + usize::from(named);
+    if on_fleet > own_tags.len() {
+        own_tags.retain(|k| !k.starts_with(crate::config::TARGETS_TAG));
+        own_tags.push("Name (on the workers' security group and instances)".into());
+    }
     if spec.tags.len() + own_tags.len() > MAX_TAGS {
         c.fail(
             "tags",

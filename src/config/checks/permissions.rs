@@ -271,8 +271,10 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     }
 }
 
-/// What qfleet's own variables may take of a function's environment, at most (the bucket
-/// name with account and region, the prefixes, the environment name).
+/// What qfleet's own variables take of a function's environment, as first told (the bucket name
+/// with account and region, the prefixes, the environment name): a file whose own settings
+/// leave less is refused here, at its line. The rendered template is then measured whole, with
+/// the prefixes, stage names and stack names it holds (`render::check`).
 const QFLEET_LAMBDA_ENV: usize = 512;
 
 fn name_rule(c: &mut Checker, field: &str, name: &str) {
@@ -395,17 +397,28 @@ fn statement(c: &mut Checker, field: &str, st: &Statement) {
     }
 }
 
-/// Bytes the stack file's settings take of a function's environment: each plain variable's
-/// name and value, and the secrets' references as the one `QFLEET_SECRETS` variable (JSON).
+/// Bytes the stack file's settings take of a function's environment as Lambda measures it
+/// (the variables as one JSON object: `"NAME":"value",` with JSON's escapes): each plain
+/// variable, and the secrets' references as the one `QFLEET_SECRETS` variable, whose value is
+/// JSON in a JSON string. The rendered template is measured whole too
+/// (`render::check::LAMBDA_ENVIRONMENT_LIMIT`), qfleet's own variables included.
 pub fn lambda_env_size(
     environment: &std::collections::BTreeMap<String, String>,
     secrets: &std::collections::BTreeMap<String, String>,
 ) -> usize {
-    let plain: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let entry = |k: &str, v: &str| {
+        serde_json::to_string(k).map_or(0, |s| s.len())
+            + serde_json::to_string(v).map_or(0, |s| s.len())
+            + 2
+    };
+    let plain: usize = environment.iter().map(|(k, v)| entry(k, v)).sum();
     let refs = if secrets.is_empty() {
         0
     } else {
-        "QFLEET_SECRETS".len() + serde_json::to_string(secrets).map_or(0, |s| s.len())
+        entry(
+            "QFLEET_SECRETS",
+            &serde_json::to_string(secrets).unwrap_or_default(),
+        )
     };
     plain + refs
 }

@@ -300,9 +300,16 @@ pub(super) fn check_network(c: &mut Checker, env: &Environment) {
                     .chars()
                     .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
             if !az_ok {
+                // A target of a pipeline has its stages' network, named once for every target.
+                let why = match env.target.is_some() && env.stage.is_some() {
+                    true => {
+                        ": a pipeline's targets share their stages' networks, so they are in one Region (use a file per Region)"
+                    }
+                    false => "",
+                };
                 c.errors.push(c.src.key_error(
                     &field,
-                    format!("`{az}` is not an availability zone of {}", spec.region),
+                    format!("`{az}` is not an availability zone of {}{why}", spec.region),
                 ));
             }
             if !is_aws_id(subnet, "subnet-") {

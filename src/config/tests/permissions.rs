@@ -220,7 +220,7 @@ fn an_image_is_a_full_reference_and_not_with_user_data() {
         "workers.image",
         4,
     );
-    assert!(e.message.contains("EC2 workers only"), "{e}");
+    assert!(e.message.contains("EC2 and Fargate workers only"), "{e}");
 }
 
 /// The measured cases of issue 33: AdministratorAccess, and `iam:*Role*` on every role.

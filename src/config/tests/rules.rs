@@ -389,3 +389,35 @@ fn a_high_resolution_metric_is_refused_in_govcloud_where_aws_does_not_offer_it()
     assert!(e.message.contains("GovCloud"), "{e}");
     parse_str("region: us-gov-west-1\n").unwrap();
 }
+
+/// EC2 takes 50 tags on a security group or an instance, and CloudFormation propagates the
+/// stack's tags to them: with qfleet's marks and the template's own `Name` tag on the workers'
+/// security group and instances, an EC2 or Fargate file keeps 47 tags of its own (environment
+/// and file marks, Name), a function's 48.
+#[test]
+fn the_tag_limit_counts_the_name_tag_the_workers_security_group_and_instances_carry() {
+    let tags = |n: usize| -> String { (0..n).map(|i| format!("  t{i}: v\n")).collect::<String>() };
+    for (kind, most) in [
+        ("", 47),
+        (
+            "workers: {kind: fargate, image: public.ecr.aws/docker/library/python:3.12}\n",
+            47,
+        ),
+        ("workers: {kind: lambda}\n", 48),
+    ] {
+        let ok = format!("region: eu-west-1\n{kind}tags:\n{}", tags(most));
+        parse_str(&ok).unwrap_or_else(|e| panic!("{kind}{most}: {e}"));
+        let over = format!("region: eu-west-1\n{kind}tags:\n{}", tags(most + 1));
+        let e = parse_str(&over).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("at most {most} are the file's")),
+            "{kind}: {e}"
+        );
+        if most == 47 {
+            assert!(
+                e.contains("Name (on the workers' security group and instances)"),
+                "{e}"
+            );
+        }
+    }
+}

@@ -131,7 +131,13 @@ fn spot_and_instance_types_are_ec2_settings() {
     );
     let fields: Vec<&str> = list.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["workers.instance_types", "workers.spot"]);
-    assert!(list[1].message.contains("EC2 workers only"), "{}", list[1]);
+    // Fargate tasks take Spot too; instance types are EC2's alone.
+    assert!(list[0].message.contains("EC2 workers only"), "{}", list[0]);
+    assert!(
+        list[1].message.contains("EC2 and Fargate workers only"),
+        "{}",
+        list[1]
+    );
 }
 
 /// Each instance type in each zone is a Spot capacity pool of its own, and AWS's Spot best

@@ -240,8 +240,8 @@ fn public_ip_is_an_explicit_opt_in() {
     );
     let (_, fleet) = rendered(&from_str("region: eu-west-1\n"));
     assert!(
-        fleet["Resources"]["LaunchTemplate"]
-            .get("Metadata")
+        fleet["Resources"]["LaunchTemplate"]["Metadata"]
+            .get("guard")
             .is_none()
     );
 }
@@ -454,10 +454,91 @@ fn user_data_writes_the_environment_and_starts_the_reference_worker() {
     assert!(fleet.contains("NoNewPrivileges=yes"));
     assert!(fleet.contains("User=qfleet"));
     assert!(fleet.contains("Restart=always"));
-    assert!(
-        fleet.contains("base64 -d <<'QFLEET_WORKER' | gunzip > /opt/qfleet/qfleet_worker.py"),
-        "the reference worker is embedded, gzipped (tests/integration/user_data.rs unpacks it)"
+    // The reference worker is not in the user data (EC2 takes 16 KB of it): the launch
+    // template's metadata holds it, gzipped, and the bootstrap reads it from this stack.
+    assert!(!fleet.contains("base64 -d <<'QFLEET_WORKER'"));
+    assert!(fleet.contains(
+        "describe_stack_resource(StackName=\"${AWS::StackName}\", LogicalResourceId=\"LaunchTemplate\")"
+    ));
+    let doc: Value = serde_yaml_ng::from_str(fleet).unwrap();
+    let packed = doc["Resources"]["LaunchTemplate"]["Metadata"]["qfleet"]["worker"]
+        .as_str()
+        .unwrap();
+    assert_eq!(packed, crate::render::embed::gzip_base64(REFERENCE_WORKER));
+    // Its hash is in the user data: a new worker is a new launch template version.
+    let hash = super::sha256_hex(REFERENCE_WORKER);
+    assert!(fleet.contains(&format!("(SHA-256 {hash})")), "{hash}");
+    // The role may read it from its own stack, and from no other.
+    let statements = format!(
+        "{:?}",
+        resource(&doc, "WorkerPolicy")["PolicyDocument"]["Statement"]
     );
+    assert!(statements.contains("ReadOwnWorker"), "{statements}");
+}
+
+/// EC2's 16 KB is measured on the user data EC2 receives: the `Fn::Sub` text once
+/// CloudFormation has put in the stack's name, Region and account, `${!X}` as `${X}`; a
+/// StackSets instance's stack name (which StackSets makes) at its longest.
+#[test]
+fn the_user_data_is_measured_as_ec2_receives_it_in_each_mode() {
+    let env = load("stacks/lab.yaml");
+    let stacks = render(&env).unwrap();
+    let doc: Value = serde_yaml_ng::from_str(&stacks[1].template).unwrap();
+    let ud = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"];
+    let Value::Tagged(sub) = ud else {
+        panic!("{ud:?}")
+    };
+    let text = sub.value.as_str().unwrap();
+    let received = text
+        .replace("${AWS::Region}", "eu-west-1")
+        .replace("${AWS::AccountId}", "123456789012")
+        .replace("${AWS::URLSuffix}", "amazonaws.com")
+        .replace("${AWS::StackName}", "qfleet-lab-fleet")
+        .replace("${!", "${");
+    assert!(!received.contains("${AWS::"));
+    assert_eq!(super::user_data_received(&env, text), received.len());
+    // Through StackSets, each `${AWS::StackName}` counts at 128 characters.
+    let f = load("examples/stack-sets.yaml");
+    let t = &f.targets[0];
+    let rendered = render(t).unwrap();
+    let doc: Value = serde_yaml_ng::from_str(&rendered[1].template).unwrap();
+    let Value::Tagged(sub) = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+        ["UserData"]["Fn::Base64"]
+    else {
+        panic!()
+    };
+    let text = sub.value.as_str().unwrap();
+    let names = text.matches("${AWS::StackName}").count();
+    assert!(names >= 2, "{names}");
+    let direct = text.replace("${AWS::StackName}", &t.fleet_stack_name());
+    assert_eq!(
+        super::user_data_received(t, text),
+        super::user_data_received(t, &direct)
+            + names * (super::STACK_NAME_MAX - t.fleet_stack_name().len())
+    );
+}
+
+/// Jobs, secrets and a warm pool together fit in EC2's 16 KB (the reference worker is read
+/// from the stack, not carried); a function or a task has no user data, so no limit of EC2's
+/// refuses one.
+#[test]
+fn jobs_secrets_and_a_warm_pool_fit_and_only_instances_carry_user_data() {
+    let secrets = "  secrets: {API_KEY: 'secretsmanager:app/api-key', DB: 'ssm:/app/db'}\n";
+    let ec2 = from_str(&format!(
+        "region: eu-west-1\njobs: {{}}\nworkers:\n  min: 1\n  max: 4\n  warm_pool: {{min_size: 1}}\n{secrets}"
+    ));
+    let fleet = &render(&ec2).unwrap()[1].template;
+    assert!(fleet.contains("qfleet-launch-hook") && fleet.contains("qfleet-secrets"));
+    for kind in [
+        "kind: lambda\n",
+        "kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n",
+    ] {
+        let env = from_str(&format!(
+            "region: eu-west-1\njobs: {{}}\nworkers:\n  {kind}{secrets}"
+        ));
+        let fleet = &render(&env).unwrap()[1].template;
+        assert!(!fleet.contains("UserData"), "{kind}");
+    }
 }
 
 #[test]

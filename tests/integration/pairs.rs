@@ -1,0 +1,2159 @@
+//! Every combination works or is refused (issue 57, item 6). For each kind of worker, each
+//! feature alone and each pair of features is written as a stack file, once with ordinary
+//! names and once with the longest input the file allows, and:
+//! - `qfleet validate` refuses it, saying why: then the pair is one of [`REFUSED`], which
+//!   docs/stack-file.md lists with why (`QFLEET_WRITE_DOCS=1` writes that table);
+//! - or `qfleet render --out` writes its templates, and every distinct one passes cfn-lint (no
+//!   finding at all), every Guard rule set and checkov (no failed check);
+//! - and every name a worker or its role uses at run time (the queue URLs and ARNs, the bucket,
+//!   the job table and the stack it is read from, its own stack, its group, hooks, log group and
+//!   cluster) names what that mode deploys under that name, once CloudFormation has filled in
+//!   the pseudo parameters, the stack names and the imports: a direct deploy's stacks are
+//!   `qfleet-ENV-data`, `qfleet-ENV-fleet` and `qfleet-ENV--STAGE-fleet`, a StackSets
+//!   instance's `StackSet-SET-UUID`, whose imports are the data stack set's exports;
+//! - and every limit AWS sets on a value qfleet builds holds on what AWS receives in that
+//!   mode, at the longest input: EC2's user data, Lambda's environment, IAM's policy size, the
+//!   names, the tags on each resource, the template body.
+//!
+//! Offline: no emulator. The tools come from `CFN_LINT`, `CFN_GUARD` and `CHECKOV` (set by
+//! scripts/test), as in `lint`.
+
+use crate::common::*;
+use serde_json::{Map, Value, json};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SETUP: &str = "run the README's test command (scripts/test), which installs cfn-lint into .venv, checkov into .venv-checkov and cfn-guard with cargo";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Ec2,
+    Lambda,
+    Fargate,
+}
+
+const KINDS: [Kind; 3] = [Kind::Ec2, Kind::Lambda, Kind::Fargate];
+const ALL: &[Kind] = &KINDS;
+const INSTANCES_AND_TASKS: &[Kind] = &[Kind::Ec2, Kind::Fargate];
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Ec2 => "ec2",
+            Kind::Lambda => "lambda",
+            Kind::Fargate => "fargate",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Ec2 => "EC2",
+            Kind::Lambda => "Lambda",
+            Kind::Fargate => "Fargate",
+        }
+    }
+}
+
+/// A feature of the stack file: its name here, the setting that turns it on (as the docs say
+/// it), the kinds of worker it applies to, and the group of settings it is one choice of (a
+/// pair of two choices of one setting is no pair).
+struct Feature {
+    name: &'static str,
+    setting: &'static str,
+    kinds: &'static [Kind],
+    choice_of: Option<&'static str>,
+}
+
+const FEATURES: &[Feature] = &[
+    Feature {
+        name: "jobs",
+        setting: "`jobs`",
+        kinds: ALL,
+        choice_of: None,
+    },
+    Feature {
+        name: "stages",
+        setting: "`stages`",
+        kinds: ALL,
+        choice_of: None,
+    },
+    Feature {
+        name: "copies",
+        setting: "`copies`",
+        kinds: ALL,
+        choice_of: None,
+    },
+    Feature {
+        name: "targets",
+        setting: "`targets` (`rollout.mode: direct`)",
+        kinds: ALL,
+        choice_of: Some("rollout"),
+    },
+    Feature {
+        name: "stack_sets",
+        setting: "`rollout.mode: stack_sets` (self-managed)",
+        kinds: ALL,
+        choice_of: Some("rollout"),
+    },
+    Feature {
+        name: "service_managed",
+        setting: "`rollout.permission_model: service_managed`",
+        kinds: ALL,
+        choice_of: Some("rollout"),
+    },
+    Feature {
+        name: "spot",
+        setting: "`workers.spot`",
+        kinds: INSTANCES_AND_TASKS,
+        choice_of: None,
+    },
+    Feature {
+        name: "warm_pool",
+        setting: "`workers.warm_pool`",
+        kinds: &[Kind::Ec2],
+        choice_of: None,
+    },
+    Feature {
+        name: "high_resolution",
+        setting: "`scaling.metric: high_resolution`",
+        kinds: &[Kind::Ec2],
+        choice_of: None,
+    },
+    Feature {
+        name: "scale_from_zero",
+        setting: "`scaling.scale_from_zero`",
+        kinds: INSTANCES_AND_TASKS,
+        choice_of: None,
+    },
+    Feature {
+        name: "kms_key",
+        setting: "`kms_key`",
+        kinds: ALL,
+        choice_of: None,
+    },
+    Feature {
+        name: "secrets",
+        setting: "`workers.secrets`",
+        kinds: ALL,
+        choice_of: None,
+    },
+    Feature {
+        name: "image",
+        setting: "`workers.image`",
+        kinds: INSTANCES_AND_TASKS,
+        choice_of: None,
+    },
+    Feature {
+        name: "lambda_image",
+        setting: "`workers.lambda.image`",
+        kinds: &[Kind::Lambda],
+        choice_of: None,
+    },
+];
+
+fn feature(name: &str) -> &'static Feature {
+    FEATURES
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no feature {name}"))
+}
+
+const ROLLOUTS: &[&str] = &["targets", "stack_sets", "service_managed"];
+
+/// A pair `validate` refuses, for the kinds it names: `a` with each of `b`. `why` is the docs
+/// table's cell; `says`, words validate's message must hold. `shape`: refused only in that
+/// shape of the pair (the test writes it besides the one that works).
+struct Refused {
+    kinds: &'static [Kind],
+    a: &'static str,
+    b: &'static [&'static str],
+    shape: Option<Shape>,
+    why: &'static str,
+    says: &'static str,
+}
+
+/// A shape of a pair that the test writes besides the one that works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Shape {
+    /// The file's targets in two Regions.
+    TwoRegions,
+}
+
+const REFUSED: &[Refused] = &[
+    Refused {
+        kinds: ALL,
+        a: "copies",
+        b: ROLLOUTS,
+        shape: None,
+        why: "a target is an environment of its own: list the copies as targets",
+        says: "copies and targets do not go together",
+    },
+    Refused {
+        kinds: &[Kind::Ec2],
+        a: "spot",
+        b: &["warm_pool"],
+        shape: None,
+        why: "AWS puts no warm pool on a group with Spot Instances",
+        says: "a warm pool needs one instance type and no Spot",
+    },
+    Refused {
+        kinds: &[Kind::Ec2],
+        a: "warm_pool",
+        b: &["image"],
+        shape: None,
+        why: "a container would read the queue while its instance waits in the pool",
+        says: "a warm pool needs the reference worker",
+    },
+    Refused {
+        kinds: &[Kind::Lambda],
+        a: "lambda_image",
+        b: ROLLOUTS,
+        shape: Some(Shape::TwoRegions),
+        why: "targets outside the image's Region: they share the image, and Lambda pulls from its own Region only",
+        says: "Lambda takes an image only from a repository in the function's Region",
+    },
+    Refused {
+        kinds: INSTANCES_AND_TASKS,
+        a: "stages",
+        b: &["stack_sets", "service_managed"],
+        shape: Some(Shape::TwoRegions),
+        why: "targets in several Regions: a pipeline's targets share their stages' networks",
+        says: "a pipeline's targets share their stages' networks",
+    },
+];
+
+/// The refusal of `kind` with these features in this shape, if there is one.
+fn refusal(kind: Kind, names: &[&str], shape: Option<Shape>) -> Option<&'static Refused> {
+    REFUSED.iter().find(|r| {
+        r.kinds.contains(&kind)
+            && r.shape == shape
+            && names.contains(&r.a)
+            && r.b.iter().any(|b| names.contains(b))
+    })
+}
+
+/// How long the names and prefixes of a stack file are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Size {
+    Plain,
+    /// The longest the stack file allows: an environment name of 24 characters (with copies
+    /// or targets, the longest that leaves their names within 24), targets of 8, stages of 16,
+    /// prefixes of 512, the longest Region names, an owner of 128 and as many tags as validate
+    /// takes.
+    Longest,
+}
+
+/// One stack file of the test: a kind, one or two features, a size and a shape.
+#[derive(Clone, Debug)]
+struct Case {
+    kind: Kind,
+    features: Vec<&'static str>,
+    size: Size,
+    shape: Option<Shape>,
+}
+
+impl Case {
+    fn has(&self, name: &str) -> bool {
+        self.features.contains(&name)
+    }
+    fn id(&self) -> String {
+        let size = match self.size {
+            Size::Plain => "",
+            Size::Longest => "--longest",
+        };
+        let shape = match self.shape {
+            None => "",
+            Some(Shape::TwoRegions) => "--two-regions",
+        };
+        format!(
+            "{}--{}{size}{shape}",
+            self.kind.name(),
+            self.features.join("+")
+        )
+    }
+    fn label(&self) -> String {
+        format!("{} {}", self.kind.label(), self.features.join(" + "))
+    }
+    fn rollout(&self) -> Option<&'static str> {
+        ROLLOUTS.iter().copied().find(|r| self.has(r))
+    }
+    fn stack_sets(&self) -> bool {
+        self.has("stack_sets") || self.has("service_managed")
+    }
+}
+
+const ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
+/// The account a file without targets is deployed in.
+const ONE_ACCOUNT: &str = "123456789012";
+
+/// Where a case's environments are: each target's name, account and Region (one place for a
+/// file without targets).
+struct Place {
+    target: Option<String>,
+    account: &'static str,
+    region: &'static str,
+}
+
+struct Names {
+    env: String,
+    targets: [&'static str; 2],
+    stages: [&'static str; 3],
+    regions: [&'static str; 2],
+}
+
+impl Case {
+    fn names(&self) -> Names {
+        match self.size {
+            Size::Plain => Names {
+                env: "pp".into(),
+                targets: ["eu", "us"],
+                stages: ["first", "second", "third"],
+                regions: ["eu-west-1", "us-east-1"],
+            },
+            Size::Longest => {
+                // An environment name of 24 characters at most: `ENV-01`, `ENV-TARGET` too.
+                let len = if self.rollout().is_some() {
+                    24 - 1 - 8
+                } else if self.has("copies") {
+                    24 - 3
+                } else {
+                    24
+                };
+                Names {
+                    env: "abcdefghijklmnopqrstuvwx"[..len].to_string(),
+                    targets: ["alphaone", "bravotwo"],
+                    stages: ["firstabcdefghijk", "secondabcdefghij", "thirdabcdefghijk"],
+                    regions: ["ap-southeast-7", "ap-northeast-3"],
+                }
+            }
+        }
+    }
+
+    /// Each target in its own account; in two Regions unless the pair needs one (a function's
+    /// image is of one Region; a pipeline's targets share their stages' networks through
+    /// StackSets), or the shape asks for two.
+    fn places(&self) -> Vec<Place> {
+        let n = self.names();
+        let one_region = self.shape.is_none()
+            && (self.has("lambda_image")
+                || (self.stack_sets() && self.has("stages") && self.kind != Kind::Lambda));
+        match self.rollout() {
+            None => vec![Place {
+                target: None,
+                account: ONE_ACCOUNT,
+                region: n.regions[0],
+            }],
+            Some(_) => (0..2)
+                .map(|i| Place {
+                    target: Some(n.targets[i].to_string()),
+                    account: ACCOUNTS[i],
+                    region: if one_region {
+                        n.regions[0]
+                    } else {
+                        n.regions[i]
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(x) if x.is_object() && v.is_object() => merge(x, v),
+                    _ => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+fn kms_key(region: &str, account: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+}
+
+fn network(region: &str, i: usize) -> Value {
+    json!({
+        "vpc": format!("vpc-0a1b2c3d4e5f6071{i}"),
+        "subnets": {
+            format!("{region}a"): format!("subnet-0a1b2c3d4e5f6{i}001"),
+            format!("{region}b"): format!("subnet-0a1b2c3d4e5f6{i}002"),
+        }
+    })
+}
+
+/// The case's stack file: the kind's workers, each feature's settings deep-merged in.
+fn stack_file(case: &Case, tags: usize) -> Value {
+    let n = case.names();
+    let places = case.places();
+    let region = n.regions[0];
+    let mut file = json!({"environment": n.env, "region": region, "lab": true});
+    let mut unit = match case.kind {
+        Kind::Ec2 => json!({"workers": {"min": 1, "max": 4}}),
+        Kind::Lambda => json!({"workers": {"kind": "lambda"}}),
+        Kind::Fargate => json!({"workers": {
+            "kind": "fargate", "image": "public.ecr.aws/docker/library/python:3.12",
+            "min": 1, "max": 4}}),
+    };
+    let ecr = |path: &str| format!("{}.dkr.ecr.{region}.amazonaws.com/{path}", ACCOUNTS[0]);
+    for f in &case.features {
+        match *f {
+            "jobs" => merge(&mut file, json!({"jobs": {}})),
+            "copies" => merge(&mut file, json!({"copies": 3})),
+            "spot" => {
+                let spot = json!({"percent": 70, "on_demand_base": 1});
+                match case.kind {
+                    Kind::Ec2 => merge(
+                        &mut unit,
+                        json!({"workers": {"instance_types": ["t3.small", "t3a.small"], "spot": spot}}),
+                    ),
+                    _ => merge(&mut unit, json!({"workers": {"spot": spot}})),
+                }
+            }
+            "warm_pool" => merge(
+                &mut unit,
+                json!({"workers": {"warm_pool": {"min_size": 1}}}),
+            ),
+            "high_resolution" => {
+                merge(&mut unit, json!({"scaling": {"metric": "high_resolution"}}))
+            }
+            "scale_from_zero" => merge(
+                &mut unit,
+                json!({"workers": {"min": 0}, "scaling": {"scale_from_zero": true}}),
+            ),
+            "kms_key" => merge(&mut file, json!({"kms_key": kms_key(region, ACCOUNTS[0])})),
+            "secrets" => merge(
+                &mut unit,
+                json!({"workers": {"secrets": {
+                    "API_KEY": "secretsmanager:app/api-key", "DB_PASSWORD": "ssm:/app/db-password"}}}),
+            ),
+            "image" => merge(&mut unit, json!({"workers": {"image": ecr("worker:1.4")}})),
+            "lambda_image" => merge(
+                &mut unit,
+                json!({"workers": {"lambda": {"image": ecr(&format!("worker@sha256:{}", "a".repeat(64)))}}}),
+            ),
+            "stages" | "targets" | "stack_sets" | "service_managed" => {}
+            other => panic!("no settings for feature {other}"),
+        }
+    }
+    if case.size == Size::Longest {
+        merge(
+            &mut file,
+            json!({
+                "owner": "o".repeat(128),
+                "bucket": {
+                    "upload_prefix": format!("{}/", "u".repeat(511)),
+                    "processed_prefix": format!("{}/", "p".repeat(511)),
+                }
+            }),
+        );
+    }
+    // A pipeline's targets through StackSets share their stages' networks.
+    let shared_network = case.stack_sets() && case.kind != Kind::Lambda;
+    if case.has("stages") {
+        let stage = |i: usize| {
+            let mut s = json!({"name": n.stages[i]});
+            match i {
+                1 => merge(&mut s, json!({"fed_by": "messages"})),
+                2 => merge(&mut s, json!({"fed_by": "objects"})),
+                _ => {}
+            }
+            if i > 0 && case.size == Size::Longest {
+                let c = ["", "b", "c"][i];
+                merge(&mut s, json!({"prefix": format!("{}/", c.repeat(511))}));
+            }
+            merge(&mut s, unit.clone());
+            if shared_network {
+                merge(&mut s, json!({"workers": {"network": network(region, 0)}}));
+            }
+            s
+        };
+        file["stages"] = json!([stage(0), stage(1), stage(2)]);
+    } else {
+        merge(&mut file, unit);
+    }
+    if let Some(rollout) = case.rollout() {
+        merge(&mut file, json!({"deploy_role": "qfleet-deployer"}));
+        if rollout != "targets" {
+            let mut r = json!({"mode": "stack_sets", "administration_account": "999999999999"});
+            if rollout == "service_managed" {
+                merge(&mut r, json!({"permission_model": "service_managed"}));
+            }
+            file["rollout"] = r;
+        }
+        let targets: Vec<Value> = places
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut t = json!({
+                    "name": p.target.clone().unwrap_or_default(),
+                    "account": p.account,
+                    "region": p.region,
+                });
+                if rollout == "service_managed" {
+                    merge(
+                        &mut t,
+                        json!({"organizational_unit": format!("ou-ab12-34cd56e{i}")}),
+                    );
+                }
+                if case.stack_sets() && case.kind != Kind::Lambda && !case.has("stages") {
+                    merge(
+                        &mut t,
+                        json!({"workers": {"network": network(p.region, i)}}),
+                    );
+                }
+                if case.has("kms_key") {
+                    merge(&mut t, json!({"kms_key": kms_key(p.region, p.account)}));
+                }
+                t
+            })
+            .collect();
+        file["targets"] = Value::Array(targets);
+    }
+    if tags > 0 {
+        let t: Map<String, Value> = (0..tags)
+            .map(|i| (format!("tag{i:02}"), json!("v")))
+            .collect();
+        file["tags"] = Value::Object(t);
+    }
+    file
+}
+
+/// Every case: each kind with each feature alone and each pair of its features (two choices
+/// of one setting are no pair), at both sizes, and each refused shape of a pair.
+fn cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    for kind in KINDS {
+        let fs: Vec<&Feature> = FEATURES
+            .iter()
+            .filter(|f| f.kinds.contains(&kind))
+            .collect();
+        let mut sets: Vec<Vec<&'static str>> = fs.iter().map(|f| vec![f.name]).collect();
+        for (i, a) in fs.iter().enumerate() {
+            for b in &fs[i + 1..] {
+                if a.choice_of.is_some() && a.choice_of == b.choice_of {
+                    continue;
+                }
+                sets.push(vec![a.name, b.name]);
+            }
+        }
+        for features in sets {
+            for size in [Size::Plain, Size::Longest] {
+                out.push(Case {
+                    kind,
+                    features: features.clone(),
+                    size,
+                    shape: None,
+                });
+            }
+            if let Some(r) = REFUSED.iter().find(|r| {
+                r.shape.is_some()
+                    && r.kinds.contains(&kind)
+                    && features.contains(&r.a)
+                    && r.b.iter().any(|b| features.contains(b))
+            }) {
+                out.push(Case {
+                    kind,
+                    features: features.clone(),
+                    size: Size::Plain,
+                    shape: r.shape,
+                });
+            }
+        }
+        // A feature of other kinds only: refused, saying which kinds it applies to.
+        for f in FEATURES.iter().filter(|f| !f.kinds.contains(&kind)) {
+            out.push(Case {
+                kind,
+                features: vec![f.name],
+                size: Size::Plain,
+                shape: None,
+            });
+        }
+    }
+    out
+}
+
+/// Whether a case names a feature its kind does not take.
+fn inapplicable(c: &Case) -> bool {
+    c.features
+        .iter()
+        .any(|f| !feature(f).kinds.contains(&c.kind))
+}
+
+/// What `qfleet validate -o json` said of a stack file.
+struct Verdict {
+    ok: bool,
+    message: String,
+}
+
+fn validate(path: &Path) -> Verdict {
+    let o = run(qfleet().arg("validate").arg(path).args(["-o", "json"]));
+    let doc: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", path.display(), stderr(&o)));
+    let ok = doc["ok"] == true && o.status.success();
+    Verdict {
+        ok,
+        message: doc["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// What validate's tag limit says of a file with too many tags: the most tags the file may
+/// have and the keys qfleet adds itself.
+fn tag_room(message: &str) -> Option<(usize, Vec<String>)> {
+    let (_, rest) = message.split_once("and qfleet adds ")?;
+    let (_, rest) = rest.split_once(": ")?;
+    let (keys, rest) = rest.split_once("; at most ")?;
+    let most: usize = rest.split_whitespace().next()?.parse().ok()?;
+    Some((most, keys.split(", ").map(str::to_string).collect()))
+}
+
+/// One case written, validated and, when valid, rendered.
+struct Outcome {
+    case: Case,
+    verdict: Verdict,
+    /// The keys qfleet adds as tags, and the file's own tags (the longest case).
+    tags: Option<(usize, Vec<String>)>,
+    out: PathBuf,
+}
+
+fn run_case(dir: &Path, case: &Case) -> Outcome {
+    let path = dir.join(format!("{}.yaml", case.id()));
+    let write = |tags: usize| {
+        let text = serde_yaml_ng::to_string(&stack_file(case, tags)).unwrap();
+        std::fs::write(&path, text).unwrap();
+    };
+    let mut tags = None;
+    if case.size == Size::Longest {
+        // As many tags as validate takes: it says how many, and which keys qfleet adds.
+        write(60);
+        tags = tag_room(&validate(&path).message);
+        write(tags.as_ref().map_or(0, |(most, _)| *most));
+    } else {
+        write(0);
+    }
+    let verdict = validate(&path);
+    let out = dir.join("out").join(case.id());
+    if verdict.ok {
+        let o = run(qfleet().arg("render").arg(&path).arg("--out").arg(&out));
+        assert!(
+            o.status.success(),
+            "{}: validate passed, render failed: {}",
+            case.label(),
+            stderr(&o)
+        );
+    }
+    Outcome {
+        case: case.clone(),
+        verdict,
+        tags,
+        out,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates as CloudFormation reads them, and as a mode deploys them.
+
+/// A template (YAML with CloudFormation's short forms, or JSON) in its long form, as JSON.
+fn long_form(text: &str) -> Value {
+    fn conv(v: serde_yaml_ng::Value) -> Value {
+        use serde_yaml_ng::Value as Y;
+        match v {
+            Y::Null => Value::Null,
+            Y::Bool(b) => Value::Bool(b),
+            Y::Number(n) => serde_json::to_value(&n).unwrap(),
+            Y::String(s) => Value::String(s),
+            Y::Sequence(items) => Value::Array(items.into_iter().map(conv).collect()),
+            Y::Mapping(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().map(str::to_string).unwrap_or_else(|| {
+                                serde_yaml_ng::to_string(&k).unwrap().trim().to_string()
+                            }),
+                            conv(v),
+                        )
+                    })
+                    .collect(),
+            ),
+            Y::Tagged(t) => {
+                let tag = t.tag.to_string();
+                let name = tag.trim_start_matches('!').to_string();
+                let value = conv(t.value);
+                match name.as_str() {
+                    "Ref" => json!({ "Ref": value }),
+                    "GetAtt" => match value {
+                        Value::String(s) => {
+                            let (r, a) = s.split_once('.').unwrap();
+                            json!({ "Fn::GetAtt": [r, a] })
+                        }
+                        other => json!({ "Fn::GetAtt": other }),
+                    },
+                    _ => json!({ format!("Fn::{name}"): value }),
+                }
+            }
+        }
+    }
+    conv(serde_yaml_ng::from_str(text).unwrap_or_else(|e| panic!("not YAML: {e}")))
+}
+
+/// One stack as a mode deploys it: its name and its template.
+struct Stack {
+    name: String,
+    file: PathBuf,
+    template: Value,
+}
+
+/// One environment as a mode deploys it: where, and its stacks (the data stack first).
+struct Deployment {
+    label: String,
+    region: String,
+    account: String,
+    stacks: Vec<Stack>,
+}
+
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+fn url_suffix(region: &str) -> &'static str {
+    match partition(region) {
+        "aws-cn" => "amazonaws.com.cn",
+        _ => "amazonaws.com",
+    }
+}
+
+/// The stack a direct deploy names for a rendered file: `data.yaml` is `qfleet-ENV-data`,
+/// `fleet.yaml` `qfleet-ENV-fleet`, `fleet-STAGE.yaml` `qfleet-ENV--STAGE-fleet`
+/// (docs/stack-file.md, "Names and stacks").
+fn direct_stack_name(env: &str, file: &str) -> String {
+    match file.strip_suffix(".yaml").unwrap() {
+        "data" => format!("qfleet-{env}-data"),
+        "fleet" => format!("qfleet-{env}-fleet"),
+        f => format!("qfleet-{env}--{}-fleet", f.strip_prefix("fleet-").unwrap()),
+    }
+}
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    // The data stack first, then the fleets in their stages' order.
+    files.sort_by_key(|p| {
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        (n != "data.yaml", n != "fleet.yaml", n)
+    });
+    files
+}
+
+/// The environments a rendered case deploys, as its mode deploys them.
+fn deployments(o: &Outcome) -> Vec<Deployment> {
+    let case = &o.case;
+    let places = case.places();
+    let env = case.names().env;
+    if case.stack_sets() {
+        // StackSets names each instance's stack `StackSet-SET-UUID` and gives it the stack set's
+        // one template, which reads its values from the mappings by the instance's Region and
+        // account (`render::merged`).
+        let sets = o.out.join("stack-sets");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&sets)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort_by_key(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            (!n.ends_with("-data.json"), n)
+        });
+        return places
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Deployment {
+                label: format!("{} (StackSets) {} {}", case.label(), p.account, p.region),
+                region: p.region.to_string(),
+                account: p.account.to_string(),
+                stacks: files
+                    .iter()
+                    .enumerate()
+                    .map(|(j, f)| {
+                        let set = f.file_stem().unwrap().to_string_lossy().into_owned();
+                        Stack {
+                            name: format!(
+                                "StackSet-{set}-1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c{i}{j}"
+                            ),
+                            file: f.clone(),
+                            template: long_form(&std::fs::read_to_string(f).unwrap()),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+    }
+    let mut envs: Vec<(String, &Place)> = Vec::new();
+    match (case.has("copies"), places.first()) {
+        (true, Some(p)) => {
+            for i in 1..=3 {
+                envs.push((format!("{env}-{i:02}"), p));
+            }
+        }
+        _ => {
+            for p in &places {
+                let name = match &p.target {
+                    Some(t) => format!("{env}-{t}"),
+                    None => env.clone(),
+                };
+                envs.push((name, p));
+            }
+        }
+    }
+    envs.iter()
+        .map(|(name, p)| {
+            let dir = if envs.len() == 1 {
+                o.out.clone()
+            } else {
+                o.out.join(name)
+            };
+            Deployment {
+                label: format!("{} {name} {} {}", case.label(), p.account, p.region),
+                region: p.region.to_string(),
+                account: p.account.to_string(),
+                stacks: yaml_files(&dir)
+                    .into_iter()
+                    .map(|f| Stack {
+                        name: direct_stack_name(name, &f.file_name().unwrap().to_string_lossy()),
+                        template: long_form(&std::fs::read_to_string(&f).unwrap()),
+                        file: f,
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The templates CloudFormation receives for a rendered case: a StackSets file's stack sets'
+/// templates, a direct deploy's every environment's (one copy stands for all).
+fn deployed_files(o: &Outcome) -> Vec<PathBuf> {
+    if o.case.stack_sets() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(o.out.join("stack-sets"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        return files;
+    }
+    let d = deployments(o);
+    d.iter()
+        .take(if o.case.has("copies") { 1 } else { d.len() })
+        .flat_map(|d| d.stacks.iter().map(|s| s.file.clone()))
+        .collect()
+}
+
+/// CloudFormation's functions applied as it does for one stack of a deployment: pseudo
+/// parameters, parameters' defaults, `Fn::Sub`, the mappings, the imports. A reference to a
+/// resource stays a token `<Id>` or `<Id.Attr>`; what cannot be resolved is a problem.
+struct Resolver<'a> {
+    region: &'a str,
+    account: &'a str,
+    stack: &'a str,
+    template: &'a Value,
+    exports: &'a BTreeMap<String, String>,
+    problems: RefCell<Vec<String>>,
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Resolver<'_> {
+    fn reference(&self, name: &str) -> String {
+        match name {
+            "AWS::Region" => self.region.into(),
+            "AWS::AccountId" => self.account.into(),
+            "AWS::Partition" => partition(self.region).into(),
+            "AWS::URLSuffix" => url_suffix(self.region).into(),
+            "AWS::StackName" => self.stack.into(),
+            _ => match self
+                .template
+                .pointer(&format!("/Parameters/{name}/Default"))
+            {
+                Some(d) => text(d),
+                None => {
+                    // A parameter without a default (a direct deploy's network) is set by the
+                    // deploy; a resource's reference stays a token.
+                    let known = ["Parameters", "Resources"]
+                        .iter()
+                        .any(|s| self.template.pointer(&format!("/{s}/{name}")).is_some());
+                    if !known && !name.contains('.') {
+                        self.problem(format!("references {name}, which the template lacks"));
+                    }
+                    format!("<{name}>")
+                }
+            },
+        }
+    }
+
+    fn problem(&self, p: String) {
+        self.problems
+            .borrow_mut()
+            .push(format!("{}: {p}", self.stack));
+    }
+
+    fn sub(&self, template: &str, vars: &Map<String, Value>) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            if let Some(literal) = after.strip_prefix('!') {
+                out.push_str("${");
+                rest = literal;
+                continue;
+            }
+            let Some(end) = after.find('}') else {
+                out.push_str("${");
+                rest = after;
+                continue;
+            };
+            let name = &after[..end];
+            match vars.get(name) {
+                Some(v) => out.push_str(&text(&self.resolve(v))),
+                None => out.push_str(&self.reference(name)),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn resolve(&self, v: &Value) -> Value {
+        let Value::Object(o) = v else {
+            return match v {
+                Value::Array(a) => Value::Array(a.iter().map(|x| self.resolve(x)).collect()),
+                other => other.clone(),
+            };
+        };
+        if o.len() == 1 {
+            let (k, arg) = o.iter().next().unwrap();
+            match k.as_str() {
+                "Ref" => return Value::String(self.reference(&text(arg))),
+                "Fn::GetAtt" => {
+                    let parts: Vec<String> = arg
+                        .as_array()
+                        .map(|a| a.iter().map(text).collect())
+                        .unwrap_or_default();
+                    if self
+                        .template
+                        .pointer(&format!("/Resources/{}", parts[0]))
+                        .is_none()
+                    {
+                        self.problem(format!("GetAtt of {}, which the template lacks", parts[0]));
+                    }
+                    return Value::String(format!("<{}>", parts.join(".")));
+                }
+                "Fn::Sub" => {
+                    return Value::String(match arg {
+                        Value::String(s) => self.sub(s, &Map::new()),
+                        Value::Array(a) => self.sub(
+                            a[0].as_str().unwrap(),
+                            a[1].as_object().unwrap_or(&Map::new()),
+                        ),
+                        other => panic!("Fn::Sub of {other}"),
+                    });
+                }
+                "Fn::ImportValue" => {
+                    let name = text(&self.resolve(arg));
+                    return Value::String(match self.exports.get(&name) {
+                        Some(v) => v.clone(),
+                        None => {
+                            self.problem(format!(
+                                "imports {name}, which no stack of its deployment exports"
+                            ));
+                            format!("<import {name}>")
+                        }
+                    });
+                }
+                "Fn::FindInMap" => {
+                    let a: Vec<String> = arg
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| text(&self.resolve(x)))
+                        .collect();
+                    return match self
+                        .template
+                        .pointer(&format!("/Mappings/{}/{}/{}", a[0], a[1], a[2]))
+                    {
+                        Some(found) => found.clone(),
+                        None => {
+                            self.problem(format!(
+                                "finds nothing in mapping {} for {} {}",
+                                a[0], a[1], a[2]
+                            ));
+                            Value::Null
+                        }
+                    };
+                }
+                "Fn::Join" => {
+                    let a = arg.as_array().unwrap();
+                    let items = self.resolve(&a[1]);
+                    let parts: Vec<String> = items
+                        .as_array()
+                        .map(|i| i.iter().map(text).collect())
+                        .unwrap_or_default();
+                    return Value::String(parts.join(&text(&a[0])));
+                }
+                "Fn::Split" => {
+                    let a = arg.as_array().unwrap();
+                    let s = text(&self.resolve(&a[1]));
+                    return Value::Array(s.split(&text(&a[0])).map(|x| json!(x)).collect());
+                }
+                "Fn::Select" => {
+                    let a = arg.as_array().unwrap();
+                    let list = self.resolve(&a[1]);
+                    let i: usize = text(&self.resolve(&a[0])).parse().unwrap();
+                    return list.get(i).cloned().unwrap_or(Value::Null);
+                }
+                "Fn::Base64" => return self.resolve(arg),
+                "Fn::GetAZs" => {
+                    return json!([format!("{}a", self.region), format!("{}b", self.region)]);
+                }
+                _ => {}
+            }
+        }
+        Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), self.resolve(v)))
+                .collect(),
+        )
+    }
+}
+
+/// A deployment's stacks with CloudFormation's functions applied: the data stack first, whose
+/// exports the fleets import.
+struct Resolved {
+    stacks: Vec<(String, Value)>,
+    problems: Vec<String>,
+}
+
+fn resolve(d: &Deployment) -> Resolved {
+    let mut exports = BTreeMap::new();
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for s in &d.stacks {
+        let r = Resolver {
+            region: &d.region,
+            account: &d.account,
+            stack: &s.name,
+            template: &s.template,
+            exports: &exports,
+            problems: RefCell::new(Vec::new()),
+        };
+        let resolved = r.resolve(&s.template);
+        problems.extend(r.problems.into_inner());
+        for (_, output) in resolved["Outputs"].as_object().into_iter().flatten() {
+            if let Some(name) = output.pointer("/Export/Name") {
+                exports.insert(text(name), text(&output["Value"]));
+            }
+        }
+        out.push((s.name.clone(), resolved));
+    }
+    Resolved {
+        stacks: out,
+        problems,
+    }
+}
+
+/// What a deployment makes, under the names AWS will have it by.
+#[derive(Default)]
+struct Made {
+    queues: BTreeSet<String>,
+    buckets: BTreeSet<String>,
+    log_groups: BTreeSet<String>,
+    groups: BTreeSet<String>,
+    hooks: BTreeSet<String>,
+    clusters: BTreeSet<String>,
+    functions: BTreeSet<String>,
+    /// Tables by name; one CloudFormation names is `STACK-LOGICALID-` and 12 characters of its
+    /// own ("If you don't specify a name, CloudFormation generates a unique ID and uses that
+    /// ID for the table name", AWS::DynamoDB::Table,
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html).
+    tables: BTreeSet<String>,
+    /// Each stack's logical ids, by stack name.
+    stacks: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn resources(t: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    t["Resources"].as_object().into_iter().flatten()
+}
+
+fn made(r: &Resolved) -> Made {
+    let mut m = Made::default();
+    for (stack, t) in &r.stacks {
+        let mut ids = BTreeSet::new();
+        for (id, res) in resources(t) {
+            ids.insert(id.clone());
+            let p = &res["Properties"];
+            let prop = |k: &str| p.get(k).map(text);
+            let into = |set: &mut BTreeSet<String>, k: &str| {
+                if let Some(v) = prop(k) {
+                    set.insert(v);
+                }
+            };
+            match res["Type"].as_str().unwrap_or_default() {
+                "AWS::SQS::Queue" => into(&mut m.queues, "QueueName"),
+                "AWS::S3::Bucket" => into(&mut m.buckets, "BucketName"),
+                "AWS::Logs::LogGroup" => into(&mut m.log_groups, "LogGroupName"),
+                "AWS::AutoScaling::AutoScalingGroup" => into(&mut m.groups, "AutoScalingGroupName"),
+                "AWS::AutoScaling::LifecycleHook" => into(&mut m.hooks, "LifecycleHookName"),
+                "AWS::ECS::Cluster" => into(&mut m.clusters, "ClusterName"),
+                "AWS::Lambda::Function" => into(&mut m.functions, "FunctionName"),
+                "AWS::DynamoDB::Table" => {
+                    m.tables.insert(
+                        prop("TableName").unwrap_or_else(|| format!("{stack}-{id}-1A2B3C4D5E6F")),
+                    );
+                }
+                _ => {}
+            }
+        }
+        m.stacks.insert(stack.clone(), ids);
+    }
+    m
+}
+
+/// `*` in `pattern` matches any run of characters.
+fn glob(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let mut rest = match name.strip_prefix(parts[0]) {
+        Some(r) => r,
+        None => return false,
+    };
+    for (i, part) in parts[1..].iter().enumerate() {
+        let last = i == parts.len() - 2;
+        if last {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The checks of one deployment: the names its workers and roles use, and AWS's limits.
+struct Checker<'a> {
+    d: &'a Deployment,
+    made: Made,
+    problems: Vec<String>,
+}
+
+impl Checker<'_> {
+    fn fail(&mut self, stack: &str, what: String) {
+        self.problems
+            .push(format!("{}: {stack}: {what}", self.d.label));
+    }
+
+    fn queue_url(&mut self, stack: &str, var: &str, url: &str) -> Option<String> {
+        let want = format!(
+            "https://sqs.{}.{}/{}/",
+            self.d.region,
+            url_suffix(&self.d.region),
+            self.d.account
+        );
+        match url.strip_prefix(&want) {
+            Some(name) if self.made.queues.contains(name) => Some(name.to_string()),
+            _ => {
+                self.fail(
+                    stack,
+                    format!("{var}={url} names no queue this deployment makes"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A name an environment variable holds, checked by what the variable is.
+    fn variable(&mut self, stack: &str, var: &str, value: &str) -> Option<String> {
+        if value.contains("<import ") {
+            self.fail(stack, format!("{var} is not resolved: {value}"));
+            return None;
+        }
+        let ok = match var {
+            v if v.ends_with("_QUEUE_URL") => return self.queue_url(stack, var, value),
+            "QFLEET_QUEUE_NAME" => {
+                return match self.made.queues.contains(value) {
+                    true => Some(value.to_string()),
+                    false => {
+                        self.fail(stack, format!("{var}={value} names no queue"));
+                        None
+                    }
+                };
+            }
+            "QFLEET_BUCKET" => self.made.buckets.contains(value),
+            "QFLEET_ASG_NAME" => self.made.groups.contains(value),
+            "QFLEET_LIFECYCLE_HOOK" | "QFLEET_LAUNCH_HOOK" => self.made.hooks.contains(value),
+            "QFLEET_SIGNAL_STACK" => value == stack,
+            "QFLEET_SIGNAL_RESOURCE" => self.made.stacks[stack].contains(value),
+            "QFLEET_JOBS_STACK" => self
+                .made
+                .stacks
+                .get(value)
+                .is_some_and(|ids| ids.contains("JobTable")),
+            "AWS_REGION" | "AWS_DEFAULT_REGION" => value == self.d.region,
+            _ => true,
+        };
+        if !ok {
+            self.fail(
+                stack,
+                format!("{var}={value} names nothing this deployment makes under that name"),
+            );
+        }
+        None
+    }
+
+    /// A resource a role is granted, checked by its service.
+    fn grant(&mut self, stack: &str, actions: &[String], arn: &str) -> Option<String> {
+        if arn == "*" {
+            return None;
+        }
+        if let Some(id) = arn.strip_prefix('<') {
+            let id = id.trim_end_matches('>').split('.').next().unwrap();
+            if !self.made.stacks[stack].contains(id) {
+                self.fail(stack, format!("grants {arn}, a resource the stack lacks"));
+            }
+            return None;
+        }
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() < 6 || parts[0] != "arn" {
+            self.fail(stack, format!("grants {arn}, which is not an ARN"));
+            return None;
+        }
+        let (p, service, region, account, rest) =
+            (parts[1], parts[2], parts[3], parts[4], parts[5]);
+        // The user's own resources (secrets, parameters, keys, images) are theirs to name.
+        if matches!(service, "secretsmanager" | "ssm" | "kms" | "ecr") {
+            return None;
+        }
+        let local = service != "s3";
+        if p != partition(&self.d.region)
+            || (local && (region != self.d.region || account != self.d.account))
+        {
+            self.fail(
+                stack,
+                format!("grants {arn}, outside its partition, Region or account"),
+            );
+            return None;
+        }
+        let found = match service {
+            "sqs" => {
+                let ok = self.made.queues.contains(rest);
+                if ok && actions.iter().any(|a| a == "sqs:ReceiveMessage") {
+                    return Some(rest.to_string());
+                }
+                ok
+            }
+            "dynamodb" => rest
+                .strip_prefix("table/")
+                .is_some_and(|t| self.made.tables.iter().any(|n| glob(t, n))),
+            "cloudformation" => rest
+                .strip_prefix("stack/")
+                .and_then(|s| s.strip_suffix("/*"))
+                .is_some_and(|s| self.made.stacks.contains_key(s)),
+            "s3" => {
+                let bucket = rest.split('/').next().unwrap_or_default();
+                self.made.buckets.contains(bucket)
+            }
+            "logs" => rest
+                .strip_prefix("log-group:")
+                .map(|g| g.strip_suffix(":*").unwrap_or(g))
+                .is_some_and(|g| self.made.log_groups.contains(g)),
+            "autoscaling" => rest
+                .split_once(":autoScalingGroupName/")
+                .is_some_and(|(_, g)| self.made.groups.contains(g)),
+            "ecs" => rest
+                .strip_prefix("task/")
+                .and_then(|s| s.strip_suffix("/*"))
+                .is_some_and(|c| self.made.clusters.contains(c)),
+            "lambda" => rest
+                .strip_prefix("function:")
+                .is_some_and(|f| self.made.functions.contains(f)),
+            _ => {
+                self.fail(
+                    stack,
+                    format!("grants {arn}: a service this test does not know"),
+                );
+                return None;
+            }
+        };
+        if !found {
+            self.fail(
+                stack,
+                format!("grants {arn}, which names nothing this deployment makes under that name"),
+            );
+        }
+        None
+    }
+}
+
+/// The statements of every policy a template's roles get.
+fn statements(t: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (id, r) in resources(t) {
+        let docs: Vec<&Value> = match r["Type"].as_str().unwrap_or_default() {
+            "AWS::IAM::ManagedPolicy" | "AWS::IAM::Policy" => {
+                vec![&r["Properties"]["PolicyDocument"]]
+            }
+            "AWS::IAM::Role" => r["Properties"]["Policies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| &p["PolicyDocument"])
+                .collect(),
+            _ => continue,
+        };
+        for d in docs {
+            for s in d["Statement"].as_array().into_iter().flatten() {
+                out.push((id.clone(), s.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a.iter().map(text).collect(),
+        Value::Null => Vec::new(),
+        other => vec![text(other)],
+    }
+}
+
+/// The `NAME=value` lines of the worker's env file an instance's user data writes.
+fn env_file(user_data: &str) -> Vec<(String, String)> {
+    let Some((_, rest)) = user_data.split_once("cat > /etc/qfleet/worker.env <<'QFLEET_ENV'\n")
+    else {
+        return Vec::new();
+    };
+    let body = rest.split("\nQFLEET_ENV\n").next().unwrap_or_default();
+    body.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The stacks and logical ids a bootstrap reads with DescribeStackResource.
+fn described(user_data: &str) -> Vec<(String, String)> {
+    user_data
+        .split("describe_stack_resource(StackName=\"")
+        .skip(1)
+        .filter_map(|s| {
+            let (stack, rest) = s.split_once('"')?;
+            let (_, rest) = rest.split_once("LogicalResourceId=\"")?;
+            let (id, _) = rest.split_once('"')?;
+            Some((stack.to_string(), id.to_string()))
+        })
+        .collect()
+}
+
+/// AWS's limits on the names qfleet gives: the resource type, the property and the most
+/// characters, with the page that says so.
+const NAME_LIMITS: &[(&str, &str, usize, &str)] = &[
+    (
+        "AWS::SQS::Queue",
+        "QueueName",
+        80,
+        "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html",
+    ),
+    (
+        "AWS::S3::Bucket",
+        "BucketName",
+        63,
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html",
+    ),
+    (
+        "AWS::Lambda::Function",
+        "FunctionName",
+        64,
+        "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html",
+    ),
+    (
+        "AWS::Events::Rule",
+        "Name",
+        64,
+        "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html",
+    ),
+    (
+        "AWS::Logs::LogGroup",
+        "LogGroupName",
+        512,
+        "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html",
+    ),
+    (
+        "AWS::AutoScaling::AutoScalingGroup",
+        "AutoScalingGroupName",
+        255,
+        "https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateAutoScalingGroup.html",
+    ),
+    (
+        "AWS::AutoScaling::LifecycleHook",
+        "LifecycleHookName",
+        255,
+        "https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html",
+    ),
+    (
+        "AWS::ECS::Cluster",
+        "ClusterName",
+        255,
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html",
+    ),
+    (
+        "AWS::ECS::Service",
+        "ServiceName",
+        255,
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html",
+    ),
+    (
+        "AWS::ECS::TaskDefinition",
+        "Family",
+        255,
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
+    ),
+    (
+        "AWS::DynamoDB::Table",
+        "TableName",
+        255,
+        "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html",
+    ),
+];
+
+/// "A stack name … can't be longer than 128 characters" (CreateStack,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+const STACK_NAME_LIMIT: usize = 128;
+/// "User data is limited to 16 KB, in raw form, before it is base64-encoded" (Amazon EC2 User
+/// Guide, https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-add-user-data.html).
+const USER_DATA_LIMIT: usize = 16 * 1024;
+/// "Function environment variables: 4 KB, for all environment variables associated with the
+/// function, in aggregate" (Lambda quotas,
+/// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), measured as the
+/// JSON object of the variables (Lambda's refusal quotes that "String measured").
+const LAMBDA_ENVIRONMENT_LIMIT: usize = 4 * 1024;
+/// "Managed policy size: 6,144 characters", white space not counted (IAM and AWS STS quotas,
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+const MANAGED_POLICY_LIMIT: usize = 6_144;
+/// CloudFormation takes a template body of 51,200 bytes (CloudFormation quotas,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+const TEMPLATE_BODY_LIMIT: usize = 51_200;
+/// "Maximum number of tags per resource: 50", the `aws:` ones not counted (Tagging your AWS
+/// resources, https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html).
+const TAGS_PER_RESOURCE: usize = 50;
+
+/// The tag keys a resource carries of its own (its `Tags`, a launch template's instances'),
+/// beside the stack's.
+fn tag_keys(res: &Value) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    let p = &res["Properties"];
+    for t in p["Tags"].as_array().into_iter().flatten() {
+        keys.insert(text(&t["Key"]));
+    }
+    for spec in p["LaunchTemplateData"]["TagSpecifications"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for t in spec["Tags"].as_array().into_iter().flatten() {
+            keys.insert(text(&t["Key"]));
+        }
+    }
+    keys
+}
+
+/// Every check of one deployment; the problems found.
+fn check_deployment(d: &Deployment, tags: Option<&(usize, Vec<String>)>) -> Vec<String> {
+    let r = resolve(d);
+    let mut c = Checker {
+        d,
+        made: made(&r),
+        problems: r
+            .problems
+            .iter()
+            .map(|p| format!("{}: {p}", d.label))
+            .collect(),
+    };
+    // The queue each fleet consumes, and the queues fleets feed.
+    let mut consumed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut fed = Vec::new();
+    for (stack, t) in &r.stacks {
+        if stack.len() > STACK_NAME_LIMIT {
+            c.fail(stack, format!("a stack name of {} characters", stack.len()));
+        }
+        let mut queues = BTreeSet::new();
+        let mut vars: Vec<(String, String)> = Vec::new();
+        for (id, res) in resources(t) {
+            let p = &res["Properties"];
+            let ty = res["Type"].as_str().unwrap_or_default();
+            for (limit_ty, prop, most, _) in NAME_LIMITS {
+                if ty == *limit_ty
+                    && let Some(v) = p.get(*prop).map(text)
+                    && v.len() > *most
+                {
+                    c.fail(
+                        stack,
+                        format!("{id}'s {prop} is {} characters, over {most}", v.len()),
+                    );
+                }
+            }
+            if ty == "AWS::DynamoDB::Table" && p.get("TableName").is_none() {
+                let generated = format!("{stack}-{id}-1A2B3C4D5E6F").len();
+                if generated > 255 {
+                    c.fail(
+                        stack,
+                        format!("{id}'s generated name is {generated} characters"),
+                    );
+                }
+            }
+            if let Some((most, marks)) = tags {
+                let own: BTreeSet<String> = tag_keys(res)
+                    .into_iter()
+                    .filter(|k| !marks.contains(k))
+                    .collect();
+                if !own.is_empty() || res["Properties"].get("Tags").is_some() {
+                    // A directly deployed target's record of its file's targets is on its data
+                    // stack only (docs/targets.md); validate names the Name tag as its own.
+                    let data = t["Metadata"]["qfleet"]["role"] == "data";
+                    let marks = marks
+                        .iter()
+                        .filter(|m| !m.starts_with("Name "))
+                        .filter(|m| data || !m.starts_with("qfleet:targets:"))
+                        .count();
+                    let n = most + marks + own.len();
+                    if n > TAGS_PER_RESOURCE {
+                        c.fail(stack, format!("{id} would carry {n} tags ({most} of the file's, {marks} marks, {own:?} its own)"));
+                    }
+                }
+            }
+            match ty {
+                "AWS::EC2::LaunchTemplate" => {
+                    let ud = text(&p["LaunchTemplateData"]["UserData"]);
+                    if ud.len() > USER_DATA_LIMIT {
+                        c.fail(
+                            stack,
+                            format!("user data of {} bytes as EC2 receives it", ud.len()),
+                        );
+                    }
+                    vars.extend(env_file(&ud));
+                    for (s, logical) in described(&ud) {
+                        if !c
+                            .made
+                            .stacks
+                            .get(&s)
+                            .is_some_and(|ids| ids.contains(&logical))
+                        {
+                            c.fail(stack, format!("the bootstrap reads {logical} of stack {s}, which this deployment does not make"));
+                        }
+                    }
+                }
+                "AWS::Lambda::Function" => {
+                    let vs = p["Environment"]["Variables"]
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default();
+                    let size = Value::Object(vs.clone()).to_string().len();
+                    if size > LAMBDA_ENVIRONMENT_LIMIT {
+                        c.fail(
+                            stack,
+                            format!("{id}'s environment is {size} bytes as Lambda measures it"),
+                        );
+                    }
+                    // The worker function's and the backlog publisher's: both read the queue.
+                    vars.extend(vs.iter().map(|(k, v)| (k.clone(), text(v))));
+                }
+                "AWS::ECS::TaskDefinition" => {
+                    for def in p["ContainerDefinitions"].as_array().into_iter().flatten() {
+                        for e in def["Environment"].as_array().into_iter().flatten() {
+                            vars.push((text(&e["Name"]), text(&e["Value"])));
+                        }
+                    }
+                }
+                "AWS::Lambda::EventSourceMapping" => {
+                    let arn = text(&p["EventSourceArn"]);
+                    match arn
+                        .rsplit(':')
+                        .next()
+                        .filter(|q| c.made.queues.contains(*q))
+                    {
+                        Some(q) => {
+                            queues.insert(q.to_string());
+                        }
+                        None => c.fail(
+                            stack,
+                            format!("the mapping reads {arn}, no queue of this deployment"),
+                        ),
+                    }
+                }
+                "AWS::IAM::ManagedPolicy" => {
+                    let size = p["PolicyDocument"]
+                        .to_string()
+                        .chars()
+                        .filter(|ch| !ch.is_whitespace())
+                        .count();
+                    if size > MANAGED_POLICY_LIMIT {
+                        c.fail(stack, format!("{id} is {size} characters"));
+                    }
+                }
+                _ => {}
+            }
+            // The queue a scaling metric or alarm watches.
+            dimensions(p, &mut |name, value| {
+                if name == "QueueName" && !value.starts_with('<') && !c.made.queues.contains(value)
+                {
+                    c.problems.push(format!(
+                        "{}: {stack}: {id} watches queue {value}, which no stack makes",
+                        d.label
+                    ));
+                }
+            });
+        }
+        if t["Metadata"]["qfleet"]["role"] == "data" {
+            continue;
+        }
+        for (k, v) in &vars {
+            if let Some(q) = c.variable(stack, k, v) {
+                if k == "QFLEET_QUEUE_URL" || k == "QFLEET_QUEUE_NAME" {
+                    queues.insert(q);
+                } else if k == "QFLEET_NEXT_QUEUE_URL" {
+                    fed.push((stack.clone(), q));
+                }
+            }
+        }
+        for (_, s) in statements(t) {
+            let actions = strings(&s["Action"]);
+            for arn in strings(&s["Resource"]) {
+                if let Some(q) = c.grant(stack, &actions, &arn) {
+                    queues.insert(q);
+                }
+            }
+        }
+        if !t["Resources"].as_object().is_some_and(|r| r.is_empty()) {
+            if queues.len() != 1 {
+                c.fail(
+                    stack,
+                    format!("its workers consume {queues:?}: one queue, named alike everywhere"),
+                );
+            }
+            consumed.insert(stack.clone(), queues);
+        }
+    }
+    for (stack, q) in fed {
+        if !consumed
+            .iter()
+            .any(|(s, qs)| *s != stack && qs.contains(&q))
+        {
+            c.fail(
+                &stack,
+                format!("feeds queue {q}, which no other stage's workers consume"),
+            );
+        }
+    }
+    c.problems
+}
+
+/// Every `{Name, Value}` dimension in `v`.
+fn dimensions(v: &Value, f: &mut dyn FnMut(&str, &str)) {
+    match v {
+        Value::Object(o) => {
+            if let (Some(n), Some(val)) = (o.get("Name"), o.get("Value"))
+                && o.len() == 2
+            {
+                f(&text(n), &text(val));
+            }
+            o.values().for_each(|x| dimensions(x, f));
+        }
+        Value::Array(a) => a.iter().for_each(|x| dimensions(x, f)),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The linters, once over every distinct template.
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// cfn-lint's findings (none allowed, informational ones included), in two processes.
+fn cfn_lint(files: &[PathBuf]) -> Vec<String> {
+    let cfn_lint = tool("CFN_LINT", &[root().join(".venv/bin/cfn-lint")], SETUP);
+    let half = files.len().div_ceil(2);
+    let children: Vec<_> = files
+        .chunks(half.max(1))
+        .map(|chunk| {
+            Command::new(&cfn_lint)
+                .args(["--format", "parseable", "-c", "I", "--"])
+                .args(chunk)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("cfn-lint runs")
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        if !(o.status.success() && o.stdout.is_empty()) {
+            findings.push(format!(
+                "cfn-lint (exit {:?}):\n{}{}",
+                o.status.code(),
+                stdout(&o),
+                stderr(&o)
+            ));
+        }
+    }
+    findings
+}
+
+fn guard(files: &[PathBuf]) -> Vec<String> {
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let guard = tool(
+        "CFN_GUARD",
+        &[
+            home.join(".cargo/bin/cfn-guard"),
+            PathBuf::from("/usr/local/bin/cfn-guard"),
+        ],
+        SETUP,
+    );
+    let rules_dir = std::env::var_os("QFLEET_GUARD_RULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/guard"));
+    let mut rule_sets: Vec<PathBuf> = std::fs::read_dir(&rules_dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (set QFLEET_GUARD_RULES)", rules_dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "guard"))
+        .collect();
+    rule_sets.sort();
+    assert_eq!(
+        rule_sets.len(),
+        4,
+        "the four rule sets in {}",
+        rules_dir.display()
+    );
+    let mut failures = Vec::new();
+    for rules in &rule_sets {
+        let mut cmd = Command::new(&guard);
+        cmd.args([
+            "validate",
+            "--show-summary",
+            "fail",
+            "--output-format",
+            "single-line-summary",
+            "--rules",
+        ])
+        .arg(rules);
+        for f in files {
+            cmd.arg("--data").arg(f);
+        }
+        let o = cmd.output().expect("cfn-guard runs");
+        if !o.status.success() {
+            failures.push(format!(
+                "cfn-guard {} (exit {:?}):\n{}{}",
+                rules.display(),
+                o.status.code(),
+                stdout(&o),
+                stderr(&o)
+            ));
+        }
+    }
+    failures
+}
+
+fn checkov(files: &[PathBuf]) -> Vec<String> {
+    let checkov = tool(
+        "CHECKOV",
+        &[root().join(".venv-checkov/bin/checkov")],
+        SETUP,
+    );
+    let mut cmd = Command::new(&checkov);
+    cmd.args([
+        "--framework",
+        "cloudformation",
+        "--quiet",
+        "--compact",
+        "--skip-download",
+        "--output",
+        "json",
+    ]);
+    for f in files {
+        cmd.arg("--file").arg(f);
+    }
+    let o = cmd.output().expect("checkov runs");
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov's output is not JSON ({e}): {}{}",
+            stdout(&o),
+            stderr(&o)
+        )
+    });
+    let reports = match doc {
+        Value::Array(a) => a,
+        one => vec![one],
+    };
+    let mut findings = Vec::new();
+    let mut resources = 0;
+    for r in &reports {
+        assert_eq!(r["summary"]["parsing_errors"], 0, "{}", r["summary"]);
+        resources += r["summary"]["resource_count"].as_u64().unwrap_or(0);
+        for f in r["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            findings.push(format!(
+                "checkov {} {} ({}) in {}",
+                text(&f["check_id"]),
+                text(&f["resource"]),
+                text(&f["check_name"]),
+                text(&f["file_abs_path"])
+            ));
+        }
+    }
+    assert!(
+        resources as usize > files.len() * 5,
+        "checkov read {resources} resources"
+    );
+    findings
+}
+
+// ---------------------------------------------------------------------------------------------
+// The docs' table of refused pairs.
+
+fn refused_table() -> String {
+    let mut t = String::from("| workers | features | why validate refuses them |\n|---|---|---|\n");
+    for r in REFUSED {
+        let kinds = if r.kinds == ALL {
+            "all".to_string()
+        } else {
+            r.kinds
+                .iter()
+                .map(|k| k.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let b = if r.b == ROLLOUTS {
+            "`targets` (either mode)".to_string()
+        } else if r.b == ["stack_sets", "service_managed"] {
+            "`rollout.mode: stack_sets`".to_string()
+        } else {
+            r.b.iter()
+                .map(|b| feature(b).setting)
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        t.push_str(&format!(
+            "| {kinds} | {} with {b} | {} |\n",
+            feature(r.a).setting,
+            r.why
+        ));
+    }
+    t
+}
+
+#[test]
+fn the_docs_list_every_refused_pair_with_why() {
+    let path = root().join("docs/stack-file.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = (
+        "<!-- refused pairs: begin (generated by tests/integration/pairs.rs; QFLEET_WRITE_DOCS=1 rewrites it) -->\n",
+        "<!-- refused pairs: end -->",
+    );
+    let a = text.find(start).expect("the refused pairs' markers") + start.len();
+    let b = text.find(end).expect("the refused pairs' end marker");
+    let table = refused_table();
+    if std::env::var_os("QFLEET_WRITE_DOCS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &text[..a], &text[b..])).unwrap();
+        return;
+    }
+    assert_eq!(
+        &text[a..b],
+        table,
+        "docs/stack-file.md's refused pairs differ from the test's: QFLEET_WRITE_DOCS=1 cargo test --test integration pairs"
+    );
+}
+
+#[test]
+fn the_names_check_finds_a_worker_that_names_what_its_mode_does_not_make() {
+    // A StackSets fleet that reads the data stack under the name a direct deploy gives it:
+    // the defect this test was written to find (fixed: the fleet imports the data stack's name).
+    let data = json!({"Metadata": {"qfleet": {"role": "data"}}, "Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "qfleet-o-jobs"}},
+        "JobTable": {"Type": "AWS::DynamoDB::Table", "Properties": {}}}});
+    let fleet = |stack: &str| {
+        json!({"Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": {
+                "QFLEET_JOBS_STACK": stack,
+                "QFLEET_QUEUE_URL": {"Fn::Sub": "https://sqs.${AWS::Region}.${AWS::URLSuffix}/${AWS::AccountId}/qfleet-o-jobs"}}}}},
+            "P": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [
+                {"Action": "sqs:ReceiveMessage", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:qfleet-o-jobs"}},
+                {"Action": "dynamodb:GetItem", "Resource": {"Fn::Sub": format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{stack}-JobTable-*")}}]}}}}})
+    };
+    let deployment = |fleet_template: Value| Deployment {
+        label: "o".into(),
+        region: "eu-west-1".into(),
+        account: ONE_ACCOUNT.into(),
+        stacks: vec![
+            Stack {
+                name: "StackSet-qfleet-o-data-1".into(),
+                file: PathBuf::new(),
+                template: data.clone(),
+            },
+            Stack {
+                name: "StackSet-qfleet-o-fleet-1".into(),
+                file: PathBuf::new(),
+                template: fleet_template,
+            },
+        ],
+    };
+    let wrong = check_deployment(&deployment(fleet("qfleet-o-data")), None);
+    assert!(
+        wrong
+            .iter()
+            .any(|p| p.contains("QFLEET_JOBS_STACK=qfleet-o-data"))
+            && wrong
+                .iter()
+                .any(|p| p.contains("table/qfleet-o-data-JobTable-*")),
+        "{wrong:?}"
+    );
+    let right = check_deployment(&deployment(fleet("StackSet-qfleet-o-data-1")), None);
+    assert!(right.is_empty(), "{right:?}");
+}
+
+#[test]
+fn every_pair_of_features_works_or_is_refused_with_why() {
+    let started = std::time::Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let all = cases();
+    // Two at a time: each case is a validate and a render.
+    let run = |part: Vec<(usize, &Case)>| {
+        part.into_iter()
+            .map(|(i, c)| (i, run_case(dir.path(), c)))
+            .collect::<Vec<_>>()
+    };
+    let (a, b): (Vec<_>, Vec<_>) = all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let outcomes: Vec<Outcome> = std::thread::scope(|s| {
+        let ha = s.spawn(|| run(a));
+        let hb = s.spawn(|| run(b));
+        let mut all: Vec<(usize, Outcome)> = ha.join().unwrap();
+        all.extend(hb.join().unwrap());
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, o)| o).collect()
+    });
+    let rendered_at = started.elapsed();
+
+    let mut problems = Vec::new();
+    let mut refused = BTreeSet::new();
+    let mut pairs = 0;
+    let mut other_kinds = 0;
+    for o in &outcomes {
+        let c = &o.case;
+        if c.features.len() == 2 && c.size == Size::Plain && c.shape.is_none() {
+            pairs += 1;
+        }
+        if inapplicable(c) {
+            other_kinds += 1;
+            if o.verdict.ok || !o.verdict.message.contains("applies to") {
+                problems.push(format!(
+                    "{}: the feature is for {} only; validate said: {}",
+                    c.label(),
+                    feature(c.features[0])
+                        .kinds
+                        .iter()
+                        .map(|k| k.label())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    if o.verdict.ok {
+                        "ok"
+                    } else {
+                        &o.verdict.message
+                    }
+                ));
+            }
+            continue;
+        }
+        let expected = refusal(c.kind, &c.features, c.shape);
+        match (&o.verdict, expected, c.size) {
+            (v, Some(r), Size::Plain) if !v.ok => {
+                if !v.message.contains(r.says) {
+                    problems.push(format!(
+                        "{}: refused, but not saying `{}`: {}",
+                        c.label(),
+                        r.says,
+                        v.message
+                    ));
+                }
+                refused.insert(c.id());
+            }
+            (v, Some(_), _) if v.ok => problems.push(format!(
+                "{} ({:?}, {:?}): validate takes it; REFUSED says it refuses it",
+                c.label(),
+                c.size,
+                c.shape
+            )),
+            (_, Some(_), _) => {}
+            (v, None, Size::Plain) if !v.ok => problems.push(format!(
+                "{}: refused, and not listed in REFUSED (so not in docs/stack-file.md): {}",
+                c.label(),
+                v.message
+            )),
+            // At the longest input validate may refuse a limit it measures; it must say which.
+            (v, None, Size::Longest) if !v.ok => {
+                eprintln!("{} at the longest input: refused: {}", c.label(), v.message);
+            }
+            _ => {}
+        }
+        if o.verdict.ok && c.size == Size::Longest && o.tags.is_none() {
+            problems.push(format!(
+                "{}: validate said no tag limit at 60 tags",
+                c.label()
+            ));
+        }
+        if o.verdict.ok {
+            for d in deployments(o) {
+                let tags = (c.size == Size::Longest)
+                    .then_some(o.tags.as_ref())
+                    .flatten();
+                problems.extend(check_deployment(&d, tags));
+            }
+        }
+    }
+    // Every refusal listed is met by a case.
+    for r in REFUSED {
+        for k in r.kinds {
+            for b in r.b {
+                let shape = r.shape.map_or(String::new(), |_| "--two-regions".into());
+                let ids = [
+                    format!("{}--{}+{b}{shape}", k.name(), r.a),
+                    format!("{}--{b}+{}{shape}", k.name(), r.a),
+                ];
+                if !ids.iter().any(|id| refused.contains(id)) {
+                    problems.push(format!(
+                        "REFUSED lists {} {} with {b} ({shape}), which no case met refused",
+                        k.label(),
+                        r.a
+                    ));
+                }
+            }
+        }
+    }
+
+    // The linters, once over every distinct template CloudFormation would receive.
+    let mut by_hash: BTreeMap<String, (PathBuf, Vec<String>)> = BTreeMap::new();
+    let mut total = 0;
+    // Each pair's templates at the longest input (cfn-lint checks names' lengths too), or at
+    // ordinary names where validate refuses the longest.
+    let longest_ok: BTreeSet<String> = outcomes
+        .iter()
+        .filter(|o| o.case.size == Size::Longest && o.verdict.ok)
+        .map(|o| {
+            Case {
+                size: Size::Plain,
+                ..o.case.clone()
+            }
+            .id()
+        })
+        .collect();
+    let linted = outcomes.iter().filter(|o| {
+        o.verdict.ok && (o.case.size == Size::Longest || !longest_ok.contains(&o.case.id()))
+    });
+    for o in linted {
+        for f in deployed_files(o) {
+            total += 1;
+            let bytes = std::fs::read(&f).unwrap();
+            if bytes.len() > TEMPLATE_BODY_LIMIT {
+                problems.push(format!(
+                    "{}: {} is {} bytes",
+                    o.case.label(),
+                    f.display(),
+                    bytes.len()
+                ));
+            }
+            let hash = sha256(&bytes);
+            let stem = f.file_name().unwrap().to_string_lossy().into_owned();
+            let entry = by_hash.entry(hash.clone()).or_insert_with(|| {
+                (
+                    dir.path()
+                        .join("lint")
+                        .join(format!("{}-{stem}", &hash[..16])),
+                    Vec::new(),
+                )
+            });
+            if entry.1.is_empty() {
+                std::fs::create_dir_all(entry.0.parent().unwrap()).unwrap();
+                std::fs::write(&entry.0, &bytes).unwrap();
+            }
+            entry.1.push(o.case.label());
+        }
+    }
+    let files: Vec<PathBuf> = by_hash.values().map(|(p, _)| p.clone()).collect();
+    let (lint, (guarded, checked)) = std::thread::scope(|s| {
+        let l = s.spawn(|| cfn_lint(&files));
+        let g = s.spawn(|| guard(&files));
+        let k = s.spawn(|| checkov(&files));
+        (l.join().unwrap(), (g.join().unwrap(), k.join().unwrap()))
+    });
+    let which = |finding: &str| -> String {
+        by_hash
+            .values()
+            .filter(|(p, _)| finding.contains(&*p.file_name().unwrap().to_string_lossy()))
+            .map(|(p, cases)| format!("  {} is rendered by {}", p.display(), cases.join(", ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for f in lint.iter().chain(&guarded).chain(&checked) {
+        problems.push(format!("{f}\n{}", which(f)));
+    }
+
+    let plain = outcomes
+        .iter()
+        .filter(|o| o.case.size == Size::Plain)
+        .count();
+    eprintln!(
+        "pairs: {} cases ({plain} at ordinary size, {pairs} of them pairs), {} refused as listed, {other_kinds} features of other kinds refused; {total} templates, {} distinct, linted; rendered in {:.0?}, all in {:.0?}",
+        outcomes.len(),
+        refused.len(),
+        files.len(),
+        rendered_at,
+        started.elapsed()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert!(pairs > 100, "{pairs} pairs");
+    assert!(files.len() > 100, "{} templates", files.len());
+}
