@@ -92,20 +92,30 @@ fn check_tags_and_accounts(c: &mut Checker, env: &Environment) {
     // only. AWS says that propagation "varies by resource type" (CloudFormation resource
     // tagging, https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-resource-tags.html):
     // counted as if every resource got every stack tag.
-    let mut own_tags = qfleet_tags(env);
+    // The data stack carries no kind; the workers' stacks carry no record.
+    let all = qfleet_tags(env);
     let named = env
         .stages()
         .iter()
         .any(|s| matches!(s.spec.workers.kind, WorkerKind::Ec2 | WorkerKind::Fargate));
-    let on_fleet = own_tags
+    let data: Vec<String> = all
+        .iter()
+        .filter(|k| *k != crate::config::KIND_TAG)
+        .cloned()
+        .collect();
+    let mut fleet: Vec<String> = all
         .iter()
         .filter(|k| !k.starts_with(crate::config::TARGETS_TAG))
-        .count()
-        + usize::from(named);
-    if on_fleet > own_tags.len() {
-        own_tags.retain(|k| !k.starts_with(crate::config::TARGETS_TAG));
-        own_tags.push("Name (on the workers' security group and instances)".into());
+        .cloned()
+        .collect();
+    if named {
+        fleet.push("Name (on the workers' security group and instances)".into());
     }
+    let own_tags = if fleet.len() >= data.len() {
+        fleet
+    } else {
+        data
+    };
     if spec.tags.len() + own_tags.len() > MAX_TAGS {
         c.fail(
             "tags",
