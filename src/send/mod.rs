@@ -253,7 +253,6 @@ pub async fn send(
         })?;
     // With a job table, the upload's record is followed too (its key and version).
     let follow = job::Follow::of(clients, env, &data_stack, key, put.version_id()).await?;
-    let mut record: Option<crate::aws::job_table::Job> = None;
     let started = Instant::now();
     let mut steps = vec![Step {
         step: "uploaded",
@@ -261,109 +260,24 @@ pub async fn send(
         after_ms: Some(0),
         how: format!("s3://{bucket}/{key}"),
     }];
-    let mut queued = None;
-    // Without --until queue the queue is counted, never received from: what it held before.
-    let before_count = match until {
-        Until::Processed => queues::read(&clients.sqs, &queue_url)
-            .await
-            .ok()
-            .flatten()
-            .map(|q| q.depth.total()),
-        Until::Queue => None,
+    let watch = Watch {
+        clients,
+        env,
+        bucket: &bucket,
+        key,
+        queue_url: &queue_url,
+        outputs: &outputs,
+        follow: follow.as_ref(),
+        until,
+        keep,
     };
-    let mut counted = match (until, before_count) {
-        (Until::Processed, None) => Counted::Unreadable,
-        _ => Counted::Looked,
-    };
-    // The job message the look took out of the queue: exactly the event of this one object.
-    let mut taken = None;
-    let mut done: Vec<Option<(u128, String)>> = vec![None; outputs.len()];
-    let mut delay = Duration::from_millis(250);
-    let mut looks_left = looks(env);
-    while started.elapsed() < timeout {
-        if until == Until::Queue && queued.is_none() && looks_left > 0 {
-            looks_left -= 1;
-            // Long polling within what is left of the timeout: a look returns as soon as
-            // messages arrive.
-            let wait = timeout.saturating_sub(started.elapsed()).as_secs().min(10) as i32;
-            let ours = |body: &str| crate::dlq::keys_of(body).iter().any(|k| k == key);
-            // Taken out when it is the event of this one object alone (unless --keep).
-            let alone = |body: &str| !keep && crate::dlq::keys_of(body) == [key];
-            let looked = dead_letters::look(&clients.sqs, &queue_url, wait, ours, alone).await?;
-            if looked.seen {
-                taken = looked.taken;
-                queued = Some((
-                    started.elapsed().as_millis(),
-                    "seen in the job queue".to_string(),
-                ));
-            }
-        }
-        if until == Until::Processed {
-            for (i, (_, output)) in outputs.iter().enumerate().rev() {
-                if done[i].is_some() {
-                    break;
-                }
-                if crate::aws::buckets::object_exists(&clients.s3, &bucket, output).await? {
-                    let at = started.elapsed().as_millis();
-                    done[i] = Some((at, format!("s3://{bucket}/{output}")));
-                    for earlier in &mut done[..i] {
-                        earlier.get_or_insert((at, "implied: a later stage processed it".into()));
-                    }
-                    break;
-                }
-            }
-            if let Some(f) = &follow
-                && let Some(j) = f.read(clients).await?
-            {
-                let at = started.elapsed().as_millis();
-                queued.get_or_insert((at, format!("in job table {}", f.table)));
-                for (i, (stage, _)) in outputs.iter().enumerate() {
-                    if done[i].is_none() && job::stage_done(&j, stage.as_deref()) {
-                        done[i] = Some((at, format!("job table {}: done", f.table)));
-                    }
-                }
-                let failed = j.state == "failed";
-                record = Some(j);
-                if failed {
-                    break;
-                }
-            }
-            if let Some(Some((at, _))) = done.first() {
-                // A worker took it from the queue before a look could see it there.
-                queued.get_or_insert((*at, "implied: a worker processed it".into()));
-            }
-            if queued.is_none()
-                && let Some(held) = before_count
-                && let Ok(Some(q)) = queues::read(&clients.sqs, &queue_url).await
-            {
-                let now = q.depth.total();
-                if now > held {
-                    counted = Counted::Rose;
-                    queued = Some((
-                        started.elapsed().as_millis(),
-                        format!(
-                            "the job queue's count rose from {held} to {now} (counted, not received)"
-                        ),
-                    ));
-                } else if held == 0 && now == 0 {
-                    counted = Counted::StayedEmpty;
-                } else {
-                    counted = Counted::Busy {
-                        held: held.max(now),
-                    };
-                }
-            }
-        }
-        let finished = match until {
-            Until::Queue => queued.is_some(),
-            Until::Processed => done.last().is_some_and(Option::is_some),
-        };
-        if finished {
-            break;
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
+    let Watched {
+        queued,
+        done,
+        counted,
+        taken,
+        record,
+    } = watch.run(started, timeout).await?;
     let kept_left = keep.then(|| kept(&bucket, key, &outputs, &done, &queued, taken.is_some()));
     let (mut missing, mut missing_stage) = (None, None);
     let mut push = |step: &'static str, stage: Option<String>, seen: Option<(u128, String)>| {
@@ -427,6 +341,171 @@ pub async fn send(
         job: follow.map(|_| record),
         counted,
     })
+}
+
+/// Where one send looks for its upload, and how far it follows it.
+struct Watch<'a> {
+    clients: &'a Clients,
+    env: &'a Environment,
+    bucket: &'a str,
+    key: &'a str,
+    queue_url: &'a str,
+    /// Each stage's output key, by stage (a pipeline's) or not.
+    outputs: &'a [(Option<String>, String)],
+    follow: Option<&'a job::Follow>,
+    until: Until,
+    keep: bool,
+}
+
+/// What the watch of one upload saw: when it was queued and each stage's output appeared, how
+/// the queue was counted, the message a look took, the job's record.
+struct Watched {
+    queued: Option<(u128, String)>,
+    done: Vec<Option<(u128, String)>>,
+    counted: Counted,
+    taken: Option<String>,
+    record: Option<crate::aws::job_table::Job>,
+}
+
+impl Watch<'_> {
+    /// Looks until the upload reaches `until` or `timeout` passes since `started`.
+    async fn run(&self, started: Instant, timeout: Duration) -> Result<Watched> {
+        let clients = self.clients;
+        // Without --until queue the queue is counted, never received from: what it held before.
+        let before_count = match self.until {
+            Until::Processed => queues::read(&clients.sqs, self.queue_url)
+                .await
+                .ok()
+                .flatten()
+                .map(|q| q.depth.total()),
+            Until::Queue => None,
+        };
+        let mut seen = Watched {
+            queued: None,
+            done: vec![None; self.outputs.len()],
+            counted: match (self.until, before_count) {
+                (Until::Processed, None) => Counted::Unreadable,
+                _ => Counted::Looked,
+            },
+            taken: None,
+            record: None,
+        };
+        let mut delay = Duration::from_millis(250);
+        let mut looks_left = looks(self.env);
+        while started.elapsed() < timeout {
+            let finished = match self.until {
+                Until::Queue => {
+                    if seen.queued.is_none() && looks_left > 0 {
+                        looks_left -= 1;
+                        self.look_in_queue(&mut seen, started, timeout).await?;
+                    }
+                    seen.queued.is_some()
+                }
+                Until::Processed => {
+                    let failed = self.look_for_outputs(&mut seen, started).await?;
+                    if seen.queued.is_none()
+                        && let Some(held) = before_count
+                    {
+                        self.count_queue(&mut seen, started, held).await;
+                    }
+                    failed || seen.done.last().is_some_and(Option::is_some)
+                }
+            };
+            if finished {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        Ok(seen)
+    }
+
+    /// `--until queue`: one look into the job queue, long polling within what is left of the
+    /// timeout (a look returns as soon as messages arrive).
+    async fn look_in_queue(
+        &self,
+        seen: &mut Watched,
+        started: Instant,
+        timeout: Duration,
+    ) -> Result<()> {
+        let (key, keep) = (self.key, self.keep);
+        let wait = timeout.saturating_sub(started.elapsed()).as_secs().min(10) as i32;
+        let ours = |body: &str| crate::dlq::keys_of(body).iter().any(|k| k == key);
+        // Taken out when it is the event of this one object alone (unless --keep).
+        let alone = |body: &str| !keep && crate::dlq::keys_of(body) == [key];
+        let looked =
+            dead_letters::look(&self.clients.sqs, self.queue_url, wait, ours, alone).await?;
+        if looked.seen {
+            seen.taken = looked.taken;
+            seen.queued = Some((
+                started.elapsed().as_millis(),
+                "seen in the job queue".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The default: the latest stage output that exists, and the job's record. Whether the
+    /// record says the job failed (nothing more will come).
+    async fn look_for_outputs(&self, seen: &mut Watched, started: Instant) -> Result<bool> {
+        let (clients, bucket) = (self.clients, self.bucket);
+        for (i, (_, output)) in self.outputs.iter().enumerate().rev() {
+            if seen.done[i].is_some() {
+                break;
+            }
+            if crate::aws::buckets::object_exists(&clients.s3, bucket, output).await? {
+                let at = started.elapsed().as_millis();
+                seen.done[i] = Some((at, format!("s3://{bucket}/{output}")));
+                for earlier in &mut seen.done[..i] {
+                    earlier.get_or_insert((at, "implied: a later stage processed it".into()));
+                }
+                break;
+            }
+        }
+        let mut failed = false;
+        if let Some(f) = self.follow
+            && let Some(j) = f.read(clients).await?
+        {
+            let at = started.elapsed().as_millis();
+            seen.queued
+                .get_or_insert((at, format!("in job table {}", f.table)));
+            for (i, (stage, _)) in self.outputs.iter().enumerate() {
+                if seen.done[i].is_none() && job::stage_done(&j, stage.as_deref()) {
+                    seen.done[i] = Some((at, format!("job table {}: done", f.table)));
+                }
+            }
+            failed = j.state == "failed";
+            seen.record = Some(j);
+        }
+        if let Some(Some((at, _))) = seen.done.first() {
+            // A worker took it from the queue before a look could see it there.
+            seen.queued
+                .get_or_insert((*at, "implied: a worker processed it".into()));
+        }
+        Ok(failed)
+    }
+
+    /// The default, not yet queued: the queue counted (never received from) against what it
+    /// held before the upload.
+    async fn count_queue(&self, seen: &mut Watched, started: Instant, held: u64) {
+        let Ok(Some(q)) = queues::read(&self.clients.sqs, self.queue_url).await else {
+            return;
+        };
+        let now = q.depth.total();
+        if now > held {
+            seen.counted = Counted::Rose;
+            seen.queued = Some((
+                started.elapsed().as_millis(),
+                format!("the job queue's count rose from {held} to {now} (counted, not received)"),
+            ));
+        } else if held == 0 && now == 0 {
+            seen.counted = Counted::StayedEmpty;
+        } else {
+            seen.counted = Counted::Busy {
+                held: held.max(now),
+            };
+        }
+    }
 }
 
 /// What `--keep` left, as it stands: the last output a worker wrote (the upload moved, its

@@ -335,59 +335,19 @@ pub async fn read_at(
                     .map(Some)
             })
         ),
-        optional(scope.wiring, async {
-            match (&topic, &queue) {
-                (Fact::Known(t), Fact::Known(q)) => {
-                    Fact::from(topics::queue_subscription(&clients.sns, t, &q.name).await)
-                }
-                (Fact::Unknown(why), _) | (_, Fact::Unknown(why)) => Fact::Unknown(why.clone()),
-                _ => Fact::Absent,
-            }
-        }),
-        optional(scope.wiring, async {
-            match &bucket {
-                Fact::Known(b) => Fact::from(buckets::notifications(&clients.s3, b).await),
-                Fact::Absent => Fact::Absent,
-                Fact::Unknown(why) => Fact::Unknown(why.clone()),
-            }
-        }),
-        optional(scope.monitoring, async {
-            let prefixes = vec![
-                format!("{data_name}-"),
-                format!("TargetTracking-{}-", names.asg),
-            ];
-            match monitoring::alarms(&clients.cloudwatch, &prefixes).await {
-                Ok(a) => Fact::Known(a),
-                Err(e) => Fact::Unknown(e.to_string()),
-            }
-        }),
-        optional(scope.monitoring, async {
-            match &queue {
-                Fact::Known(q) => {
-                    let on = monitoring::Sources {
-                        queue: &q.name,
-                        dead_letter_queue: dead_letter_queue.known().map(|d| d.name.as_str()),
-                        group: wanted.group.then_some(names.asg.as_str()),
-                        function: function_name
-                            .known()
-                            .filter(|_| wanted.function)
-                            .map(String::as_str),
-                        // What the workers publish (QFLEET_ENVIRONMENT): the name of its
-                        // resources, an account of a whole unit's too.
-                        environment: Some(env.resource_name()),
-                        // As the templates give QFLEET_STAGE: a pipeline of one stage is a
-                        // one-stage environment.
-                        stage: env.pipeline_stage().map(|s| s.name.as_str()),
-                    };
-                    match monitoring::metrics(&clients.cloudwatch, on).await {
-                        Ok(m) => Fact::Known(m),
-                        Err(e) => Fact::Unknown(e.to_string()),
-                    }
-                }
-                Fact::Absent => Fact::Absent,
-                Fact::Unknown(why) => Fact::Unknown(why.clone()),
-            }
-        }),
+        optional(scope.wiring, read_subscription(clients, &topic, &queue)),
+        optional(scope.wiring, read_notifications(clients, &bucket)),
+        optional(scope.monitoring, read_alarms(clients, &data_name, &names)),
+        optional(
+            scope.monitoring,
+            read_metrics(
+                clients,
+                env,
+                &queue,
+                &dead_letter_queue,
+                (&wanted, &names, &function_name)
+            )
+        ),
         optional(
             scope.monitoring && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
@@ -450,6 +410,81 @@ pub async fn read_at(
                 .map(|(function, mapping)| FunctionRead { function, mapping }),
             service.map(|service| ServiceRead { service }),
         ),
+    }
+}
+
+/// The job queue's subscription to the topic (both known).
+async fn read_subscription(
+    clients: &Clients,
+    topic: &Fact<String>,
+    queue: &Fact<Queue>,
+) -> Fact<Subscription> {
+    match (topic, queue) {
+        (Fact::Known(t), Fact::Known(q)) => {
+            Fact::from(topics::queue_subscription(&clients.sns, t, &q.name).await)
+        }
+        (Fact::Unknown(why), _) | (_, Fact::Unknown(why)) => Fact::Unknown(why.clone()),
+        _ => Fact::Absent,
+    }
+}
+
+/// The bucket's event notifications.
+async fn read_notifications(clients: &Clients, bucket: &Fact<String>) -> Fact<Vec<Notification>> {
+    match bucket {
+        Fact::Known(b) => Fact::from(buckets::notifications(&clients.s3, b).await),
+        Fact::Absent => Fact::Absent,
+        Fact::Unknown(why) => Fact::Unknown(why.clone()),
+    }
+}
+
+/// The data stack's alarms and the group's target tracking alarms, by their names' prefixes.
+async fn read_alarms(
+    clients: &Clients,
+    data_name: &str,
+    names: &ResourceNames,
+) -> Fact<Vec<Alarm>> {
+    let prefixes = vec![
+        format!("{data_name}-"),
+        format!("TargetTracking-{}-", names.asg),
+    ];
+    match monitoring::alarms(&clients.cloudwatch, &prefixes).await {
+        Ok(a) => Fact::Known(a),
+        Err(e) => Fact::Unknown(e.to_string()),
+    }
+}
+
+/// The metrics of the job queue, its dead-letter queue and the workers: the group and the
+/// function where the kind (`wanted`) has them.
+async fn read_metrics(
+    clients: &Clients,
+    env: &Environment,
+    queue: &Fact<Queue>,
+    dead_letter_queue: &Fact<Queue>,
+    (wanted, names, function_name): (&workers::Wanted, &ResourceNames, &Fact<String>),
+) -> Fact<Metrics> {
+    let q = match queue {
+        Fact::Known(q) => q,
+        Fact::Absent => return Fact::Absent,
+        Fact::Unknown(why) => return Fact::Unknown(why.clone()),
+    };
+    let on = monitoring::Sources {
+        queue: &q.name,
+        dead_letter_queue: dead_letter_queue.known().map(|d| d.name.as_str()),
+        group: wanted.group.then_some(names.asg.as_str()),
+        function: function_name
+            .known()
+            .filter(|_| wanted.function)
+            .map(String::as_str),
+        // What the workers publish (QFLEET_ENVIRONMENT): the name of its resources, an
+        // account of a whole unit's too.
+        environment: Some(env.resource_name()),
+        // As the templates give QFLEET_STAGE: a pipeline of one stage is a one-stage
+        // environment.
+        stage: env.pipeline_stage().map(|s| s.name.as_str()),
+    };
+    match monitoring::metrics(&clients.cloudwatch, on).await {
+        Ok(m) => Fact::Known(m),
+        Err(e) => Fact::Unknown(e.to_string()),
     }
 }
 

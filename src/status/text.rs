@@ -26,30 +26,7 @@ pub fn text(s: &Status) -> String {
         line(format!("{what}: {}", refused.message));
         return out;
     }
-    line(crate::output::table(
-        &["stack", "status", "last update", "protection", "reason"],
-        s.stacks.iter().map(|st| {
-            vec![
-                st.name.clone(),
-                match st.exists {
-                    Some(true) => st.status.clone().unwrap_or_default(),
-                    Some(false) => "not deployed".into(),
-                    None => "could not be read".into(),
-                },
-                st.last_updated
-                    .as_deref()
-                    .map(crate::output::when::ago)
-                    .unwrap_or_default(),
-                match st.termination_protection {
-                    Some(true) => "on",
-                    Some(false) => "off",
-                    None => "unknown",
-                }
-                .to_string(),
-                st.reason.clone().unwrap_or_default(),
-            ]
-        }),
-    ));
+    line(stacks_table(&s.stacks));
     for st in &s.stacks {
         if let Some(l) = instance_line(st) {
             line(l);
@@ -93,48 +70,15 @@ pub fn text(s: &Status) -> String {
         )),
         None => line(missing("queue")),
     }
-    if let Some(p) = &s.upload_to_processed {
-        line(format!(
-            "upload to processed (last {} min, {} job{}): p50 {:.0} s, p95 {:.0} s, p99 {:.0} s, max {:.0} s",
-            p.window_minutes,
-            p.jobs,
-            if p.jobs == 1 { "" } else { "s" },
-            p.p50_seconds,
-            p.p95_seconds,
-            p.p99_seconds,
-            p.max_seconds
-        ));
-    }
-    if let Some(j) = &s.jobs {
-        let slowest = j
-            .slowest
-            .as_ref()
-            .map(|x| format!("; slowest {} ({:.1} s)", x.key, x.seconds))
-            .unwrap_or_default();
-        line(format!(
-            "jobs (last 15 min): {} done, {} failed, {} under way{slowest}",
-            j.done, j.failed, j.in_progress
-        ));
-    }
-    if let Some(l) = &s.latency {
-        let figures = [
-            l.oldest_message_age_seconds
-                .map(|a| format!("oldest message {a:.0} s")),
-            l.p99_seconds.map(|p| format!("p99 {p:.0} s")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ");
-        line(format!(
-            "latency goal {:.0} s: {}",
-            l.goal_seconds,
-            match l.met {
-                Some(true) => format!("met ({figures})"),
-                Some(false) => format!("MISSED ({figures})"),
-                None => "not known (no age of the oldest message yet)".into(),
-            }
-        ));
+    for l in [
+        s.upload_to_processed.as_ref().map(processed_line),
+        s.jobs.as_ref().map(jobs_line),
+        s.latency.as_ref().map(latency_line),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        line(l);
     }
     match &s.dead_letter_queue {
         Some(q) => {
@@ -196,6 +140,83 @@ pub fn text(s: &Status) -> String {
         out.push_str(&text(&st.status));
     }
     out
+}
+
+/// The stacks, one row each.
+fn stacks_table(stacks: &[super::StackSummary]) -> String {
+    crate::output::table(
+        &["stack", "status", "last update", "protection", "reason"],
+        stacks.iter().map(|st| {
+            vec![
+                st.name.clone(),
+                match st.exists {
+                    Some(true) => st.status.clone().unwrap_or_default(),
+                    Some(false) => "not deployed".into(),
+                    None => "could not be read".into(),
+                },
+                st.last_updated
+                    .as_deref()
+                    .map(crate::output::when::ago)
+                    .unwrap_or_default(),
+                match st.termination_protection {
+                    Some(true) => "on",
+                    Some(false) => "off",
+                    None => "unknown",
+                }
+                .to_string(),
+                st.reason.clone().unwrap_or_default(),
+            ]
+        }),
+    )
+}
+
+/// How long uploads took to be processed, lately.
+fn processed_line(p: &super::Percentiles) -> String {
+    format!(
+        "upload to processed (last {} min, {} job{}): p50 {:.0} s, p95 {:.0} s, p99 {:.0} s, max {:.0} s",
+        p.window_minutes,
+        p.jobs,
+        if p.jobs == 1 { "" } else { "s" },
+        p.p50_seconds,
+        p.p95_seconds,
+        p.p99_seconds,
+        p.max_seconds
+    )
+}
+
+/// The job table's last 15 minutes.
+fn jobs_line(j: &crate::jobs::Recent) -> String {
+    let slowest = j
+        .slowest
+        .as_ref()
+        .map(|x| format!("; slowest {} ({:.1} s)", x.key, x.seconds))
+        .unwrap_or_default();
+    format!(
+        "jobs (last 15 min): {} done, {} failed, {} under way{slowest}",
+        j.done, j.failed, j.in_progress
+    )
+}
+
+/// The latency goal, met or not.
+fn latency_line(l: &super::LatencyGoal) -> String {
+    let figures = [
+        l.oldest_message_age_seconds
+            .map(|a| format!("oldest message {a:.0} s")),
+        l.p99_seconds.map(|p| format!("p99 {p:.0} s")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
+    format!(
+        "latency goal {:.0} s: {}",
+        l.goal_seconds,
+        match l.met {
+            Some(true) => format!("met ({figures})"),
+            Some(false) => format!("MISSED ({figures})"),
+            None => "not known (no age of the oldest message yet)".into(),
+        }
+    )
 }
 
 /// The group's or the service's scaling: backlog per instance (or task) now and in
