@@ -664,12 +664,12 @@ def test_the_function_finds_its_table_in_the_data_stack(jobs, aws, monkeypatch):
 # objects", "Working with object metadata", Amazon S3 User Guide): the handler refuses such an
 # output, saying why, before any copy; the upload stays where it was.
 def test_an_output_s3_would_refuse_is_not_copied_and_says_why(aws):
-    cfg = qh.Config({"QFLEET_UPLOAD_PREFIX": "in/", "QFLEET_PROCESSED_PREFIX": "processed/"})
-    key = "in/" + "k" * (1024 - len("in/"))
+    cfg = qh.Config({})  # uploads/ to processed/: an output key 2 bytes longer than its input's
+    key = "uploads/" + "k" * (1024 - len("uploads/"))
     put(aws, key)
     with pytest.raises(ValueError, match="over S3's 1024"):
         qh.process(aws.s3, BUCKET, key, cfg)
-    aws.s3.put_object(Bucket=BUCKET, Key="in/a.txt", Body=b"a", Metadata={"note": "n" * 1500})
+    aws.s3.put_object(Bucket=BUCKET, Key="uploads/a.txt", Body=b"a", Metadata={"note": "n" * 1500})
     with pytest.raises(ValueError, match="over S3's 2048"):
-        qh.process(aws.s3, BUCKET, "in/a.txt", cfg, meta={"qfleet-job-key": "k" * 600})
-    assert keys(aws) == ["in/a.txt", key]
+        qh.process(aws.s3, BUCKET, "uploads/a.txt", cfg, meta={"qfleet-job-key": "k" * 600})
+    assert keys(aws) == sorted([key, "uploads/a.txt"])

@@ -805,19 +805,19 @@ def test_an_instance_worker_never_calls_a_task_protection_endpoint(aws, capsys, 
 # objects", "Working with object metadata", Amazon S3 User Guide): an output beyond either is
 # refused by the worker, saying why, before any copy, and the upload stays where it was.
 def test_an_output_s3_would_refuse_is_not_copied_and_says_why(aws):
-    cfg = qw.Config({"QFLEET_UPLOAD_PREFIX": "in/", "QFLEET_PROCESSED_PREFIX": "processed/"})
-    key = "in/" + "k" * (1024 - len("in/"))  # the longest key S3 takes
+    cfg = qw.Config({})  # uploads/ to processed/: an output key 2 bytes longer than its input's
+    key = "uploads/" + "k" * (1024 - len("uploads/"))  # the longest key S3 takes
     put(aws, key)
     with pytest.raises(ValueError, match="over S3's 1024"):
         qw.process(aws.s3, BUCKET, key, cfg)
     assert keys(aws) == [key]
     # The upload's own metadata and the job's reference over 2 KB together.
-    aws.s3.put_object(Bucket=BUCKET, Key="in/a.txt", Body=b"a", Metadata={"note": "n" * 1500})
+    aws.s3.put_object(Bucket=BUCKET, Key="uploads/a.txt", Body=b"a", Metadata={"note": "n" * 1500})
     with pytest.raises(ValueError, match="over S3's 2048"):
-        qw.process(aws.s3, BUCKET, "in/a.txt", cfg, meta={"qfleet-job-key": "k" * 600})
+        qw.process(aws.s3, BUCKET, "uploads/a.txt", cfg, meta={"qfleet-job-key": "k" * 600})
     assert "processed/a.txt" not in keys(aws)
     # Within both, the copy carries both.
-    qw.process(aws.s3, BUCKET, "in/a.txt", cfg, meta={"qfleet-job-key": "k" * 100})
+    qw.process(aws.s3, BUCKET, "uploads/a.txt", cfg, meta={"qfleet-job-key": "k" * 100})
     got = aws.s3.head_object(Bucket=BUCKET, Key="processed/a.txt")["Metadata"]
     assert got == {"note": "n" * 1500, "qfleet-job-key": "k" * 100}
     assert qw.metadata_bytes(got) <= qw.METADATA_LIMIT

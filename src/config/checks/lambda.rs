@@ -35,12 +35,6 @@ const EC2_ONLY: &[&str] = &[
 pub const POLLERS_MIN: (u32, u32) = (2, 200);
 pub const POLLERS_MAX: (u32, u32) = (2, 2_000);
 
-/// The retention periods CloudWatch Logs accepts, in days.
-pub const LOG_RETENTION_DAYS: &[u32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
-
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     for key in EC2_ONLY {
         if c.src.sets(key) {
@@ -139,7 +133,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             ),
         );
     }
-    if !LOG_RETENTION_DAYS.contains(&l.log_retention_days) {
+    if !super::LOG_RETENTION_DAYS.contains(&l.log_retention_days) {
         c.fail(
             "workers.lambda.log_retention_days",
             format!(

@@ -206,6 +206,13 @@ fn check_arns(c: &mut Checker, env: &Environment) {
     }
 }
 
+/// The retention periods CloudWatch Logs accepts, in days (a function's log group and the
+/// instances' and tasks' alike).
+const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
 /// The tags qfleet puts on the environment's stacks beside the file's (`crate::ownership`'s
 /// marks, and a directly deployed target's record of its file's targets on its data stack).
 pub fn qfleet_tags(env: &Environment) -> Vec<String> {

@@ -270,7 +270,7 @@ pub(super) fn check_count(c: &mut Checker, env: &Environment, unit: &str) {
 
 pub(super) fn check_log_retention(c: &mut Checker, env: &Environment) {
     let w = &env.spec.workers;
-    if !super::lambda::LOG_RETENTION_DAYS.contains(&w.log_retention_days) {
+    if !super::LOG_RETENTION_DAYS.contains(&w.log_retention_days) {
         c.fail(
             "workers.log_retention_days",
             format!(
