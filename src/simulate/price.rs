@@ -9,24 +9,26 @@ use std::sync::OnceLock;
 /// The table, as `scripts/prices` writes it.
 const TABLE: &str = include_str!("prices.tsv");
 
-/// One price: USD per unit, and for an instance type its vCPUs.
+/// One price: USD per unit, and the index of its source.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Row {
     usd: f64,
-    vcpus: Option<u32>,
     source: usize,
 }
 
-/// The table read: (kind, region, key, unit) to its row, and the sources by index.
+/// The table read: (kind, region, key, unit) to its row, the sources by index, and each
+/// instance type's vCPUs where a row states them.
 struct Table {
     rows: HashMap<(String, String, String, String), Row>,
     sources: Vec<(String, String)>,
+    vcpus: HashMap<String, u32>,
 }
 
 /// Reads the table; a line it cannot read is left out (a price missing, never a wrong one).
 fn parse(text: &str) -> Table {
     let mut sources: Vec<(String, String)> = Vec::new();
     let mut rows = HashMap::new();
+    let mut vcpu_counts = HashMap::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# source\t") {
             if let Some((id, what)) = rest.split_once('\t') {
@@ -50,16 +52,19 @@ fn parse(text: &str) -> Table {
         if !(usd.is_finite() && usd >= 0.0) {
             continue;
         }
+        if let (Ok(v), "ec2") = (vcpus.parse::<u32>(), kind) {
+            vcpu_counts.entry(key.to_string()).or_insert(v);
+        }
         rows.insert(
             (kind.into(), region.into(), key.into(), unit.into()),
-            Row {
-                usd,
-                vcpus: vcpus.parse().ok(),
-                source,
-            },
+            Row { usd, source },
         );
     }
-    Table { rows, sources }
+    Table {
+        rows,
+        sources,
+        vcpus: vcpu_counts,
+    }
 }
 
 static TABLE_READ: OnceLock<Table> = OnceLock::new();
@@ -119,12 +124,7 @@ pub(super) fn instance_source(region: &str, instance_type: &str) -> String {
 /// them (`large` 2, `xlarge` 4, `Nxlarge` 4 × N; `medium` 1, and the burstable `t` types 2
 /// from `nano` to `large`); `None` for `metal` and any other size.
 pub(super) fn vcpus(instance_type: &str) -> Option<f64> {
-    if let Some(v) = table()
-        .rows
-        .iter()
-        .find(|((kind, _, key, _), _)| kind == "ec2" && key == instance_type)
-        .and_then(|(_, r)| r.vcpus)
-    {
+    if let Some(&v) = table().vcpus.get(instance_type) {
         return Some(f64::from(v));
     }
     let (family, size) = instance_type.split_once('.')?;
@@ -250,7 +250,7 @@ mod tests {
         };
         let c7i = get("ec2", "c7i.xlarge", "instance-hour").unwrap();
         assert_eq!(
-            (c7i.usd, c7i.vcpus),
+            (c7i.usd, t.vcpus.get("c7i.xlarge").copied()),
             (1.5, Some(4)),
             "Linux, shared, on demand only"
         );
