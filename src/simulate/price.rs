@@ -304,4 +304,87 @@ mod tests {
         assert!((arm - (13.3334 + 0.2)).abs() < 1e-3, "{arm}");
         assert!(lambda_source("us-east-1", true).contains("artillery 2.0.21"));
     }
+
+    #[test]
+    fn the_refresh_script_reads_a_snapshot_of_aws_pricing_page_data() {
+        // scripts/prices --from-price-watcher on fixtures in that snapshot's shape (made-up
+        // prices): Linux on-demand instances of every generation, the two Fargate
+        // architectures without Windows or storage, Lambda's first tier and requests (written
+        // a million); a zero or a doubled price is left out; a Region without prices is said.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let fixtures = root.join("src/simulate/testdata/price-watcher");
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prices.tsv");
+        let run = |from: &std::path::Path, out: &std::path::Path| {
+            std::process::Command::new("python3")
+                .arg(root.join("scripts/prices"))
+                .arg("--from-price-watcher")
+                .arg(from)
+                .args([
+                    "--regions",
+                    "eu-west-1,ap-southeast-6",
+                    "--date",
+                    "2026-11-26",
+                ])
+                .args(["--where", "the test's fixtures", "--out"])
+                .arg(out)
+                .output()
+                .unwrap()
+        };
+        let o = run(&fixtures, &out);
+        assert!(o.status.success(), "{o:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("ec2 ap-southeast-6 (Asia Pacific (New Zealand)): no price")
+                && stderr.contains("'0.1000000000;0.2000000000' is no positive price"),
+            "{stderr}"
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        let t = parse(&text);
+        let get = |k: &str, key: &str, unit: &str| {
+            t.rows
+                .get(&(k.into(), "eu-west-1".into(), key.into(), unit.into()))
+                .map(|r| r.usd)
+        };
+        assert_eq!(get("ec2", "c7i.xlarge", "instance-hour"), Some(1.5));
+        assert_eq!(get("ec2", "m1.small", "instance-hour"), Some(0.5));
+        assert_eq!(get("ec2", "z9.large", "instance-hour"), None, "zero");
+        assert_eq!(get("ec2", "q9.large", "instance-hour"), None, "two prices");
+        assert_eq!(get("fargate", "x86", "vcpu-hour"), Some(0.05));
+        assert_eq!(get("fargate", "x86", "gb-hour"), Some(0.005));
+        assert_eq!(get("fargate", "arm64", "vcpu-hour"), Some(0.04));
+        assert_eq!(get("fargate", "arm64", "gb-hour"), Some(0.004));
+        assert_eq!(
+            get("lambda", "x86", "gb-second"),
+            Some(0.00002),
+            "first tier"
+        );
+        assert_eq!(get("lambda", "arm64", "gb-second"), Some(0.000016));
+        assert_eq!(get("lambda", "x86", "million-requests"), Some(0.3));
+        assert_eq!(get("lambda", "arm64", "million-requests"), Some(0.25));
+        assert_eq!(t.rows.len(), 10, "{text}");
+        assert!(t.vcpus.is_empty(), "the files state no vCPUs");
+        let (id, source) = &t.sources[0];
+        assert_eq!(id, "watcher");
+        assert!(
+            source.contains("aws-price-watcher, the test's fixtures")
+                && source.contains("ecs published 2026-10-01T00:00:00Z")
+                && source.contains("lambda published 2026-10-02T00:00:00Z")
+                && source.contains("ec2 from its processed file (no date)")
+                && source.contains("as of 2026-11-26"),
+            "{source}"
+        );
+        // A snapshot without one of the three files is an error, and nothing is written.
+        let partial = tempfile::tempdir().unwrap();
+        for f in ["raw/ecs.json", "processed/ec2.json"] {
+            let to = partial.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(fixtures.join(f), to).unwrap();
+        }
+        let out2 = partial.path().join("out.tsv");
+        let o = run(partial.path(), &out2);
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("no lambda.json"));
+        assert!(!out2.exists());
+    }
 }
