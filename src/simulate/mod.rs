@@ -18,7 +18,7 @@
 //! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
 //!   each found by simulating;
 //! - `price.rs`: the on-demand prices of `prices.tsv` (each row naming its source; refreshed by
-//!   `scripts/prices` from AWS's public price list files, or taken from `--prices FILE`);
+//!   `scripts/prices` from AWS's public price data, or taken from `--prices FILE`);
 //! - `run_result.rs`: a run's result (percentiles, cost, verdict) and its JSON;
 //! - `run_text.rs`: a run's text (timeline, sparklines, summary, advice);
 //! - `runs.rs`: the command's result, every environment's run or tuning, printed;

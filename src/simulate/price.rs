@@ -1,7 +1,8 @@
 //! On-demand prices, enough to put a figure on a simulated run, not a bill: the table
 //! `prices.tsv` beside this file, written by `scripts/prices` from AWS's public price list
-//! files, each row naming its source. A type, size or region the table does not hold has no
-//! price (`None`), never zero: the run says so, and `--tune` then ranks by the resources used.
+//! files or a dated snapshot of AWS's pricing-page data, each row naming its source. A type,
+//! size or region the table does not hold has no price (`None`), never zero: the run says so,
+//! and `--tune` then ranks by the resources used.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -9,24 +10,26 @@ use std::sync::OnceLock;
 /// The table, as `scripts/prices` writes it.
 const TABLE: &str = include_str!("prices.tsv");
 
-/// One price: USD per unit, and for an instance type its vCPUs.
+/// One price: USD per unit, and the index of its source.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Row {
     usd: f64,
-    vcpus: Option<u32>,
     source: usize,
 }
 
-/// The table read: (kind, region, key, unit) to its row, and the sources by index.
+/// The table read: (kind, region, key, unit) to its row, the sources by index, and each
+/// instance type's vCPUs where a row states them.
 struct Table {
     rows: HashMap<(String, String, String, String), Row>,
     sources: Vec<(String, String)>,
+    vcpus: HashMap<String, u32>,
 }
 
 /// Reads the table; a line it cannot read is left out (a price missing, never a wrong one).
 fn parse(text: &str) -> Table {
     let mut sources: Vec<(String, String)> = Vec::new();
     let mut rows = HashMap::new();
+    let mut vcpu_counts = HashMap::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# source\t") {
             if let Some((id, what)) = rest.split_once('\t') {
@@ -50,16 +53,19 @@ fn parse(text: &str) -> Table {
         if !(usd.is_finite() && usd >= 0.0) {
             continue;
         }
+        if let (Ok(v), "ec2") = (vcpus.parse::<u32>(), kind) {
+            vcpu_counts.entry(key.to_string()).or_insert(v);
+        }
         rows.insert(
             (kind.into(), region.into(), key.into(), unit.into()),
-            Row {
-                usd,
-                vcpus: vcpus.parse().ok(),
-                source,
-            },
+            Row { usd, source },
         );
     }
-    Table { rows, sources }
+    Table {
+        rows,
+        sources,
+        vcpus: vcpu_counts,
+    }
 }
 
 static TABLE_READ: OnceLock<Table> = OnceLock::new();
@@ -119,12 +125,7 @@ pub(super) fn instance_source(region: &str, instance_type: &str) -> String {
 /// them (`large` 2, `xlarge` 4, `Nxlarge` 4 × N; `medium` 1, and the burstable `t` types 2
 /// from `nano` to `large`); `None` for `metal` and any other size.
 pub(super) fn vcpus(instance_type: &str) -> Option<f64> {
-    if let Some(v) = table()
-        .rows
-        .iter()
-        .find(|((kind, _, key, _), _)| kind == "ec2" && key == instance_type)
-        .and_then(|(_, r)| r.vcpus)
-    {
+    if let Some(&v) = table().vcpus.get(instance_type) {
         return Some(f64::from(v));
     }
     let (family, size) = instance_type.split_once('.')?;
@@ -192,21 +193,81 @@ mod tests {
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .count();
         assert_eq!(t.rows.len(), rows, "a row of prices.tsv could not be read");
-        assert!(
-            t.sources
-                .iter()
-                .all(|(_, s)| s.contains("as of") || s.contains("artillery"))
-        );
+        assert!(t.sources.iter().all(|(_, s)| s.contains("as of")));
         assert_eq!(instance_hour("us-east-1", "c7i.xlarge"), Some(0.1785));
-        assert!(instance_source("us-east-1", "c7i.xlarge").contains("2024-12"));
+        assert_eq!(instance_hour("eu-west-1", "c7i.xlarge"), Some(0.19152));
+        let source = instance_source("us-east-1", "c7i.xlarge");
+        assert!(
+            source.contains("aws-price-watcher") && source.contains("as of 2025-06-18"),
+            "{source}"
+        );
+    }
+
+    /// The Regions of partition `aws` that no source of the table has a price for: Asia
+    /// Pacific (New Zealand) opened after the snapshot of 2025-06-18 the table is from.
+    const UNPRICED_REGIONS: &[&str] = &["ap-southeast-6"];
+
+    /// Types that AWS's price data of 2025-06-18 lists in no Region of this list: on-demand
+    /// Linux was not sold there that day (the later families came to those Regions after, or
+    /// not yet). Written out so that a refresh that fills them shows here.
+    const NOT_SOLD: &[(&str, &[&str])] = &[
+        ("af-south-1", &["m7i.large", "c7i.xlarge"]),
+        ("ap-east-1", &["m7i.large", "c7i.xlarge"]),
+        ("ap-northeast-3", &["m7i.large", "c7i.xlarge"]),
+        ("ap-south-2", &["m7i.large", "c7i.xlarge"]),
+        ("ap-southeast-3", &["c7i.xlarge"]),
+        ("ap-southeast-4", &["c7i.xlarge"]),
+        ("ca-west-1", &["m7i.large", "c7i.xlarge", "m7g.large"]),
+        ("eu-central-2", &["m7i.large", "c7i.xlarge"]),
+        ("eu-south-1", &["m7i.large", "c7i.xlarge", "m7g.large"]),
+        ("il-central-1", &["m7i.large", "c7i.xlarge"]),
+        ("me-central-1", &["m7i.large", "c7i.xlarge"]),
+        ("me-south-1", &["m7i.large", "c7i.xlarge"]),
+    ];
+
+    #[test]
+    fn the_built_in_table_covers_every_commercial_region_qfleet_accepts() {
+        let (_, commercial) = crate::config::regions::PARTITIONS
+            .iter()
+            .find(|(id, _)| *id == "aws")
+            .unwrap();
+        for region in *commercial {
+            let priced = !UNPRICED_REGIONS.contains(region);
+            for arm in [false, true] {
+                let task = fargate_task_hour(region, arm, 1_024, 2_048);
+                let function = lambda(region, arm, 1.0, 1);
+                assert_eq!(task.is_some(), priced, "{region} Fargate arm={arm}");
+                assert_eq!(function.is_some(), priced, "{region} Lambda arm={arm}");
+                for unit in ["vcpu-hour", "gb-hour"] {
+                    let r = row("fargate", region, arch(arm), unit);
+                    assert!(r.is_none_or(|r| r.usd > 0.0), "{region} {unit}");
+                }
+            }
+            let not_sold = NOT_SOLD
+                .iter()
+                .find(|(r, _)| r == region)
+                .map_or(&[][..], |(_, types)| *types);
+            for ty in ["m7i.large", "c7i.xlarge", "m7g.large", "t3.micro"] {
+                let price = instance_hour(region, ty);
+                let expected = priced && !not_sold.contains(&ty);
+                assert_eq!(price.is_some(), expected, "{region} {ty}: {price:?}");
+                assert!(price.is_none_or(|p| p > 0.0), "{region} {ty}");
+            }
+        }
+        // The list of exceptions names only Regions qfleet accepts.
+        for (r, _) in NOT_SOLD {
+            assert!(commercial.contains(r), "{r}");
+        }
     }
 
     #[test]
     fn a_missing_price_is_none_never_zero_and_says_so() {
-        assert_eq!(instance_hour("eu-west-1", "x2iedn.xlarge"), None);
-        assert_eq!(lambda("ap-south-2", false, 10.0, 10), None);
-        assert_eq!(fargate_task_hour("eu-west-1", false, 512, 1_024), None);
-        assert!(instance_source("eu-west-1", "x2iedn.xlarge").contains("no price"));
+        // g6 was not sold in eu-west-1 on the snapshot's day; ap-southeast-6 has no price.
+        assert_eq!(instance_hour("eu-west-1", "g6.xlarge"), None);
+        assert!(instance_hour("us-east-1", "g6.xlarge").is_some());
+        assert_eq!(lambda("ap-southeast-6", false, 10.0, 10), None);
+        assert_eq!(fargate_task_hour("ap-southeast-6", false, 512, 1_024), None);
+        assert!(instance_source("eu-west-1", "g6.xlarge").contains("no price"));
         // A row that cannot be read is left out, not read as 0.
         let t = parse(
             "# source\ta\tthe test\nec2\tr\tt.large\tabc\tinstance-hour\t2\ta\nec2\tr\tt.xlarge\t0.2\tinstance-hour\t4\tz\n",
@@ -250,7 +311,7 @@ mod tests {
         };
         let c7i = get("ec2", "c7i.xlarge", "instance-hour").unwrap();
         assert_eq!(
-            (c7i.usd, c7i.vcpus),
+            (c7i.usd, t.vcpus.get("c7i.xlarge").copied()),
             (1.5, Some(4)),
             "Linux, shared, on demand only"
         );
@@ -302,6 +363,92 @@ mod tests {
         let arm = lambda("us-east-1", true, 1_000_000.0, 1_000_000).unwrap();
         assert!((x86 - (16.6667 + 0.2)).abs() < 1e-3, "{x86}");
         assert!((arm - (13.3334 + 0.2)).abs() < 1e-3, "{arm}");
-        assert!(lambda_source("us-east-1", true).contains("artillery 2.0.21"));
+        assert!(lambda_source("us-east-1", true).contains("lambda published 2025-06-17"));
+        // Where AWS charges more, the table says so (af-south-1, per GB-second).
+        let cape_town = lambda("af-south-1", false, 1_000_000.0, 0).unwrap();
+        assert!((cape_town - 22.1).abs() < 1e-6, "{cape_town}");
+    }
+
+    #[test]
+    fn the_refresh_script_reads_a_snapshot_of_aws_pricing_page_data() {
+        // scripts/prices --from-price-watcher on fixtures in that snapshot's shape (made-up
+        // prices): Linux on-demand instances of every generation, the two Fargate
+        // architectures without Windows or storage, Lambda's first tier and requests (written
+        // a million); a zero or a doubled price is left out; a Region without prices is said.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let fixtures = root.join("src/simulate/testdata/price-watcher");
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prices.tsv");
+        let run = |from: &std::path::Path, out: &std::path::Path| {
+            std::process::Command::new("python3")
+                .arg(root.join("scripts/prices"))
+                .arg("--from-price-watcher")
+                .arg(from)
+                .args([
+                    "--regions",
+                    "eu-west-1,ap-southeast-6",
+                    "--date",
+                    "2026-11-26",
+                ])
+                .args(["--where", "the test's fixtures", "--out"])
+                .arg(out)
+                .output()
+                .unwrap()
+        };
+        let o = run(&fixtures, &out);
+        assert!(o.status.success(), "{o:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("ec2 ap-southeast-6 (Asia Pacific (New Zealand)): no price")
+                && stderr.contains("'0.1000000000;0.2000000000' is no positive price"),
+            "{stderr}"
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        let t = parse(&text);
+        let get = |k: &str, key: &str, unit: &str| {
+            t.rows
+                .get(&(k.into(), "eu-west-1".into(), key.into(), unit.into()))
+                .map(|r| r.usd)
+        };
+        assert_eq!(get("ec2", "c7i.xlarge", "instance-hour"), Some(1.5));
+        assert_eq!(get("ec2", "m1.small", "instance-hour"), Some(0.5));
+        assert_eq!(get("ec2", "z9.large", "instance-hour"), None, "zero");
+        assert_eq!(get("ec2", "q9.large", "instance-hour"), None, "two prices");
+        assert_eq!(get("fargate", "x86", "vcpu-hour"), Some(0.05));
+        assert_eq!(get("fargate", "x86", "gb-hour"), Some(0.005));
+        assert_eq!(get("fargate", "arm64", "vcpu-hour"), Some(0.04));
+        assert_eq!(get("fargate", "arm64", "gb-hour"), Some(0.004));
+        assert_eq!(
+            get("lambda", "x86", "gb-second"),
+            Some(0.00002),
+            "first tier"
+        );
+        assert_eq!(get("lambda", "arm64", "gb-second"), Some(0.000016));
+        assert_eq!(get("lambda", "x86", "million-requests"), Some(0.3));
+        assert_eq!(get("lambda", "arm64", "million-requests"), Some(0.25));
+        assert_eq!(t.rows.len(), 10, "{text}");
+        assert!(t.vcpus.is_empty(), "the files state no vCPUs");
+        let (id, source) = &t.sources[0];
+        assert_eq!(id, "watcher");
+        assert!(
+            source.contains("aws-price-watcher, the test's fixtures")
+                && source.contains("ecs published 2026-10-01T00:00:00Z")
+                && source.contains("lambda published 2026-10-02T00:00:00Z")
+                && source.contains("ec2 from its processed file (no date)")
+                && source.contains("as of 2026-11-26"),
+            "{source}"
+        );
+        // A snapshot without one of the three files is an error, and nothing is written.
+        let partial = tempfile::tempdir().unwrap();
+        for f in ["raw/ecs.json", "processed/ec2.json"] {
+            let to = partial.path().join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(fixtures.join(f), to).unwrap();
+        }
+        let out2 = partial.path().join("out.tsv");
+        let o = run(partial.path(), &out2);
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("no lambda.json"));
+        assert!(!out2.exists());
     }
 }

@@ -642,7 +642,11 @@ fn the_verdict_exits_3_when_the_goal_is_missed_and_0_when_met() {
     assert_eq!(met.exit_code(), 0);
     // The cost of t3.micro in eu-west-1 is in the table.
     assert!(met.cost.usd.unwrap() > 0.0, "{:?}", met.cost);
-    assert!(met.cost.source.contains("2024-12"));
+    assert!(
+        met.cost.source.contains("as of 2025-06-18"),
+        "{}",
+        met.cost.source
+    );
     let text = run_text::text("lab", &met);
     assert!(text.contains("verdict     goal met"), "{text}");
     assert!(text.contains("p99"), "{text}");
@@ -650,8 +654,9 @@ fn the_verdict_exits_3_when_the_goal_is_missed_and_0_when_met() {
 
 #[test]
 fn an_unpriced_type_has_no_cost_rather_than_zero() {
+    // g6 was not sold in eu-west-1 on the day of the table's prices.
     let e = env(
-        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  instance_type: x2iedn.xlarge\n",
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  instance_type: g6.xlarge\n",
     );
     let r = simulate(&e, &assumptions("steady:0.1/s")).unwrap();
     assert_eq!(r.cost.usd, None);
@@ -1586,7 +1591,7 @@ fn a_fargate_task_is_priced_per_vcpu_and_gb_hour() {
     assert!((h - 0.039_5).abs() < 1e-9, "{h}");
     // A region the table does not hold: no price, not zero.
     assert_eq!(
-        price::fargate_task_hour("eu-west-1", false, 512, 1_024),
+        price::fargate_task_hour("ap-southeast-6", false, 512, 1_024),
         None
     );
 }
@@ -1615,7 +1620,11 @@ fn a_fargate_run_costs_its_task_hours_at_the_task_size_and_says_tasks() {
         "{}",
         r.cost.basis
     );
-    assert!(r.cost.source.contains("2026-11"));
+    assert!(
+        r.cost.source.contains("ecs published 2025-06-05"),
+        "{}",
+        r.cost.source
+    );
     let text = run_text::text("t", &r);
     assert!(text.contains("Fargate 2–4 tasks"), "{text}");
     assert!(text.contains("messages per task"), "{text}");
@@ -1630,7 +1639,7 @@ fn a_fargate_run_costs_its_task_hours_at_the_task_size_and_says_tasks() {
     assert!(!svg.contains("instances"));
     // Elsewhere: no price rather than zero; a Spot share is said, not priced.
     let e = fargate_env(
-        "eu-west-1",
+        "ap-southeast-6",
         "  min: 1\n  spot:\n    percent: 70\n",
         "scaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\n",
     );
