@@ -94,7 +94,7 @@ pub fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
         |t: &[String]| crate::rollout::of_accounts(t, load, g.aws_settings(), g.concurrency.into());
     match open(targets) {
         Err(crate::error::Error::Usage(crate::error::Usage::NotInFile { .. })) => {}
-        other => return other,
+        other => return preflight(other?),
     }
     // A name its stack file no longer makes (a copy above `copies`, a target taken out of
     // `targets`) is the environment it still is in AWS, found by its marks: read and torn
@@ -117,6 +117,9 @@ pub fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
     };
     for (name, file, known) in retired {
         let of = files.load(&file)?;
+        // The credentials are checked before the search, as preflight does for the others.
+        let region = session.aws.region_for(&of.spec.region);
+        session.block_on(session.aws.check_credentials(&region))?;
         match session.block_on(crate::inventory::named(&session.aws, &of, &name))? {
             Some(env) => session.envs.push(env),
             None => {
