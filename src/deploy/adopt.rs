@@ -138,8 +138,7 @@ pub async fn import(
             import: Some(bucket.to_string()),
             changes: cs.changes.clone(),
         });
-        inflight.executing(&cs.id);
-        changesets::execute(cfn, &cs, false).await?;
+        inflight.execute(cfn, &cs, false).await?;
         let finished = super::follow::follow(cx, name, None, opts.polling, spinner).await?;
         Ok::<_, Error>((cs, finished))
     }

@@ -270,19 +270,11 @@ pub async fn run(
     } else {
         stack_events::newest_event_id(cfn, name).await?
     };
-    inflight.executing(&cs.id);
     reporter
         .ledger
         .start(&env.name, &super::ledger_step(cx.mode, name));
     spinner.set(if creating { "creating" } else { "updating" });
-    if let Err(e) = changesets::execute(cfn, cs, d.continue_failed).await {
-        // An answer that refuses it (a change set that is not executable, a stack that is
-        // busy, no permission) means it did not run; a lost answer may mean it did.
-        if !matches!(e.kind, Kind::Unreachable | Kind::Malformed) {
-            inflight.refused(&cs.id);
-        }
-        return Err(e.into());
-    }
+    inflight.execute(cfn, cs, d.continue_failed).await?;
     let finished = super::follow::follow(cx, name, since, opts.polling, spinner).await?;
     let final_state = finished
         .state

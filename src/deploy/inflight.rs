@@ -6,6 +6,9 @@
 use crate::aws::cfn::changesets;
 use std::sync::{Arc, Mutex};
 
+/// How long an interrupted run waits for the answer to an ExecuteChangeSet on its way.
+const SENDING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Default, Clone)]
 pub struct InFlight(Arc<Mutex<Vec<Pending>>>);
 
@@ -16,6 +19,8 @@ struct Pending {
     /// The change set's name until CloudFormation answers with its id.
     change_set: String,
     executing: bool,
+    /// ExecuteChangeSet is on its way and not yet answered.
+    sending: bool,
     environment: String,
     /// The stack did not exist before (an abandoned first change set leaves a review stack to
     /// delete), with the service role to delete it through.
@@ -37,6 +42,7 @@ impl InFlight {
                 stack: stack.to_string(),
                 change_set: change_set.to_string(),
                 executing: false,
+                sending: false,
                 environment: environment.to_string(),
                 creating,
             });
@@ -58,6 +64,59 @@ impl InFlight {
                 p.executing = true;
             }
         }
+    }
+
+    /// Sends ExecuteChangeSet for `cs` so that an interruption cannot cut it off half-way: the
+    /// call runs as a task of its own, which an interrupted run's [`InFlight::abandon`] waits
+    /// for. Cut off, the request may or may not have reached CloudFormation, and the stack was
+    /// left in REVIEW_IN_PROGRESS or updating with nobody able to say which. An answer that
+    /// refuses it (a change set that is not executable, a stack that is busy, no permission)
+    /// means it did not run; a lost answer may mean it did.
+    pub async fn execute(
+        &self,
+        cfn: &aws_sdk_cloudformation::Client,
+        cs: &changesets::ChangeSet,
+        disable_rollback: bool,
+    ) -> crate::aws::Result<()> {
+        self.executing(&cs.id);
+        self.set_sending(&cs.id, true);
+        let (this, cfn, cs) = (self.clone(), cfn.clone(), cs.clone());
+        let call = tokio::spawn(async move {
+            let answer = changesets::execute(&cfn, &cs, disable_rollback).await;
+            if let Err(e) = &answer
+                && !matches!(
+                    e.kind,
+                    crate::aws::error::Kind::Unreachable | crate::aws::error::Kind::Malformed
+                )
+            {
+                this.refused(&cs.id);
+            }
+            this.set_sending(&cs.id, false);
+            answer
+        });
+        match call.await {
+            Ok(answer) => answer,
+            Err(e) => Err(crate::aws::AwsError::with_kind(
+                format!("executing a change set: the call's task ended: {e}"),
+                crate::aws::error::Kind::Unreachable,
+            )),
+        }
+    }
+
+    fn set_sending(&self, id: &str, sending: bool) {
+        if let Ok(mut v) = self.0.lock() {
+            for p in v.iter_mut().filter(|p| p.change_set == id) {
+                p.sending = sending;
+            }
+        }
+    }
+
+    /// Whether an ExecuteChangeSet is on its way.
+    fn sending(&self) -> bool {
+        self.0
+            .lock()
+            .map(|v| v.iter().any(|p| p.sending))
+            .unwrap_or(false)
     }
 
     /// ExecuteChangeSet was refused: the change set did not run, and is cleaned up like any
@@ -86,6 +145,12 @@ impl InFlight {
     /// After Ctrl-C: deletes the change sets nobody will execute (and the empty review stack a
     /// first one made) and returns what to tell the user about the stacks still updating.
     pub async fn abandon(&self) -> Vec<String> {
+        // An ExecuteChangeSet on its way is answered first (the SDK's own timeouts bound it;
+        // this bounds the wait too): then whether its stack runs is known.
+        let since = std::time::Instant::now();
+        while self.sending() && since.elapsed() < SENDING_WAIT {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let pending: Vec<Pending> = self.0.lock().map(|v| v.clone()).unwrap_or_default();
         let mut notes = Vec::new();
         for p in pending {

@@ -373,6 +373,58 @@ async fn mocked_updates_of_both_stacks_run_together_and_a_failed_data_stack_fail
     assert_eq!(action(&o, FLEET), Action::Updated, "{o:?}");
 }
 
+/// Issue 57: a SIGTERM that cut an ExecuteChangeSet off half-way left the stack in
+/// REVIEW_IN_PROGRESS while the run said it was being updated. The call now runs as a task of
+/// its own, and an interrupted run waits for its answer: executed, the stack is named as
+/// updating and its change set kept; refused, the change set is deleted like any unexecuted one.
+#[tokio::test]
+async fn mocked_an_interruption_waits_for_the_answer_to_an_execute_on_its_way() {
+    let change_set = crate::aws::cfn::changesets::ChangeSet {
+        id: "cs-1".into(),
+        stack: DATA.into(),
+        changes: Vec::new(),
+        empty: false,
+        validations: Vec::new(),
+        validation_unread: None,
+    };
+    for refused in [false, true] {
+        let del = delete_cs();
+        let exec = if refused {
+            mock!(Cfn::execute_change_set).then_error(|| {
+                aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetError::generic(
+                    ErrorMetadata::builder()
+                        .code("InvalidChangeSetStatus")
+                        .message("not executable")
+                        .build(),
+                )
+            })
+        } else {
+            mock!(Cfn::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build())
+        };
+        let c = clients(&[&exec, &del]);
+        let inflight = InFlight::default();
+        inflight.add(&c.cfn, DATA, "cs-1", "mk", None);
+        // The run is cut off at once, the call on its way.
+        let cut = futures::FutureExt::now_or_never(inflight.execute(&c.cfn, &change_set, false));
+        assert!(cut.is_none(), "the run was not cut off");
+        let notes = inflight.abandon().await;
+        assert_eq!(exec.num_calls(), 1, "the execute was sent once");
+        if refused {
+            assert_eq!(del.num_calls(), 1, "{notes:?}");
+            assert_eq!(
+                notes,
+                ["deleted the unexecuted change set of qfleet-mk-data"]
+            );
+        } else {
+            assert_eq!(del.num_calls(), 0, "{notes:?}");
+            assert!(
+                notes[0].starts_with("qfleet-mk-data is still being updated by CloudFormation"),
+                "{notes:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn mocked_ctrl_c_deletes_unexecuted_change_sets_and_names_stacks_still_updating() {
     let del = delete_cs();
