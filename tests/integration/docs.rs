@@ -5,7 +5,9 @@
 //! relative `href` of every page names a page or asset of the book, and every fragment an `id`
 //! of that page). A path the docs name in backticks (`src/deploy/`, `scripts/test`) must exist
 //! too, so that moving a file shows which docs to update. Every statement about release binaries
-//! agrees with whether the repository publishes any. Offline, a few seconds.
+//! agrees with whether the repository publishes any. README.md and docs/ read in one pass: no
+//! table cell holds a paragraph and sentences are short (`the_docs_read_in_one_pass` prints the
+//! figures). Offline, a few seconds.
 
 use crate::common::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -622,5 +624,280 @@ fn the_diagram_shows_every_kind_and_the_introduction_the_same() {
         first_block(&intro),
         diagram,
         "docs/introduction.md's diagram differs from README.md's"
+    );
+}
+
+/// The goals of issue 54 for the Markdown a person reads (README.md and docs/*.md): no table
+/// cell over 80 words and sentences of under 22 words on average. The test prints the figures.
+const MAX_CELL_WORDS: usize = 80;
+const MAX_AVERAGE_SENTENCE: f64 = 22.0;
+
+/// The Markdown read in one pass: README.md and the book's chapters, but not docs/SUMMARY.md
+/// (the book's table of contents: links, no prose).
+fn readable_files() -> Vec<PathBuf> {
+    markdown_files()
+        .into_iter()
+        .filter(|p| *p == root().join("README.md") || p.starts_with(root().join("docs")))
+        .filter(|p| !p.ends_with("SUMMARY.md"))
+        .collect()
+}
+
+/// A line as a reader reads it: each inline code span one word (`code`), a link its text
+/// (`[text](target)` → `text`), HTML tags dropped.
+fn plain(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].chars().take_while(|&c| c == '`').count();
+        let after = &rest[start + ticks..];
+        match after.find(&rest[start..start + ticks]) {
+            Some(end) => {
+                out.push_str(&rest[..start]);
+                out.push_str(" code ");
+                rest = &after[end + ticks..];
+            }
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    // [text](target) → text
+    let mut linked = String::new();
+    let mut rest = out.as_str();
+    while let Some(mid) = rest.find("](") {
+        let close = rest[mid..].find(')').map_or(rest.len(), |c| mid + c + 1);
+        match rest[..mid].rfind('[') {
+            Some(open) => {
+                linked.push_str(&rest[..open]);
+                linked.push_str(&rest[open + 1..mid]);
+            }
+            None => linked.push_str(&rest[..mid]),
+        }
+        rest = &rest[close..];
+    }
+    linked.push_str(rest);
+    // <br>, </details>: a tag opens with a letter or `/` (a `<` in prose stays).
+    let mut text = String::new();
+    let mut in_tag = false;
+    let mut chars = linked.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' if !in_tag
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || *n == '/') =>
+            {
+                in_tag = true
+            }
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// A word: a run of characters between white space that holds a letter or a digit.
+fn word_count(text: &str) -> usize {
+    text.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
+}
+
+/// The sentences of a paragraph, as word counts: a sentence ends after a word ending in `.`,
+/// `?` or `!` (closing quotes and brackets after it allowed), except `e.g.`, `i.e.` and
+/// `vs.`; the end of the paragraph ends one too. `:` and `;` end none.
+fn sentence_lengths(paragraph: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut words = 0;
+    for w in paragraph.split_whitespace() {
+        if w.chars().any(char::is_alphanumeric) {
+            words += 1;
+        }
+        let end = w.trim_end_matches(['"', '\'', ')', '”', '’', '*', '_']);
+        let abbreviation = ["e.g.", "i.e.", "vs."].contains(&end.to_lowercase().as_str());
+        if end.ends_with(['.', '?', '!']) && !abbreviation && words > 0 {
+            out.push(words);
+            words = 0;
+        }
+    }
+    if words > 0 {
+        out.push(words);
+    }
+    out
+}
+
+/// What a reader meets in one Markdown file.
+#[derive(Default)]
+struct Reading {
+    /// Each sentence's words, with the line its paragraph starts on.
+    sentences: Vec<(usize, usize)>,
+    /// Each table cell's words, with its line.
+    cells: Vec<(usize, usize)>,
+}
+
+/// Reads a Markdown file as a person does. Prose is paragraphs and list items (a blank line,
+/// a heading, a table row or a new item ends one); fenced code, headings, HTML comments,
+/// `{{#include}}` lines and tables' separator rows are not read. Generated sections, between
+/// an HTML comment naming `begin` or `generated` and one naming `end`, are skipped: their
+/// generators (tests/integration/cli_reference.rs, layers.rs, pairs.rs, emulator_table.rs and
+/// src/config/tests/docs_samples.rs) write them from the code, and they are judged there.
+fn reading(text: &str) -> Reading {
+    let mut r = Reading::default();
+    let mut fence: Option<&str> = None;
+    let mut generated = false;
+    let mut paragraph = String::new();
+    let mut start = 0;
+    let flush = |paragraph: &mut String, start: usize, r: &mut Reading| {
+        for n in sentence_lengths(paragraph) {
+            r.sentences.push((n, start));
+        }
+        paragraph.clear();
+    };
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let t = line.trim();
+        if let Some(marker) = fence {
+            if t.starts_with(marker) {
+                fence = None;
+            }
+            continue;
+        }
+        if let Some(marker) = ["```", "~~~"].into_iter().find(|m| t.starts_with(m)) {
+            flush(&mut paragraph, start, &mut r);
+            fence = Some(marker);
+            continue;
+        }
+        if t.starts_with("<!--") {
+            flush(&mut paragraph, start, &mut r);
+            let words: Vec<String> = t
+                .split(|c: char| !c.is_alphanumeric())
+                .map(str::to_lowercase)
+                .collect();
+            if words.iter().any(|w| w == "begin" || w == "generated") {
+                generated = true;
+            } else if words.iter().any(|w| w == "end") {
+                generated = false;
+            }
+            continue;
+        }
+        if generated {
+            continue;
+        }
+        if t.is_empty() || t.starts_with('#') || t.starts_with("{{#") {
+            flush(&mut paragraph, start, &mut r);
+            continue;
+        }
+        if t.starts_with('|') {
+            flush(&mut paragraph, start, &mut r);
+            if t.chars().all(|c| "|:- ".contains(c)) {
+                continue;
+            }
+            let row = plain(t).replace("\\|", "/");
+            for cell in row.trim().trim_matches('|').split('|') {
+                r.cells.push((word_count(cell), n));
+            }
+            continue;
+        }
+        let t = t.trim_start_matches('>').trim_start();
+        let item = t
+            .strip_prefix(['-', '*', '+'])
+            .filter(|rest| rest.starts_with(' '))
+            .or_else(|| {
+                let digits = t.chars().take_while(char::is_ascii_digit).count();
+                t[digits..].strip_prefix(". ").filter(|_| digits > 0)
+            });
+        let t = match item {
+            Some(rest) => {
+                flush(&mut paragraph, start, &mut r);
+                rest
+            }
+            None => t,
+        };
+        if paragraph.is_empty() {
+            start = n;
+        }
+        paragraph.push_str(&plain(t));
+        paragraph.push(' ');
+    }
+    flush(&mut paragraph, start, &mut r);
+    r
+}
+
+#[test]
+fn the_reader_counts_sentences_and_cells_as_its_definition_says() {
+    let text = "# A heading. Not read.\n\
+        Run `qfleet deploy lab --yes` first. Then read [the status](status.md#x): it says\n\
+        what runs, e.g. the fleet <br> if 1 < 2!\n\
+        \n\
+        - an item without a full stop\n\
+        - two. Sentences\n\
+        \n\
+        ```sh\n\
+        echo not. read. at. all.\n\
+        ```\n\
+        <!-- flags: begin (generated) -->\n\
+        | a very long generated cell that is not counted |\n\
+        <!-- flags: end -->\n\
+        | key | meaning of `x` and [y](z.md) |\n\
+        |---|---|\n";
+    let r = reading(text);
+    assert_eq!(
+        r.sentences,
+        vec![(3, 2), (14, 2), (6, 5), (1, 6), (1, 6)],
+        "sentences"
+    );
+    assert_eq!(r.cells, vec![(1, 14), (5, 14)], "cells");
+}
+
+/// No table cell holds a paragraph, and sentences say one thing (issue 54). The figures:
+/// `cargo test --test integration docs -- --nocapture`.
+///
+/// A sentence ends after a word ending in `.`, `?` or `!` (not `e.g.`, `i.e.`, `vs.`), or at
+/// the end of its paragraph or list item; `:` and `;` do not end one. A word is a run of
+/// characters between white space holding a letter or a digit; an inline code span counts as
+/// one word and a link as its text. Headings, fenced code, tables and the generated sections
+/// are no sentences (see `reading`); a table cell's words are counted on their own.
+#[test]
+fn the_docs_read_in_one_pass() {
+    let mut longest = (0, String::new());
+    let mut sentences = 0usize;
+    let mut words = 0usize;
+    let mut long = Vec::new();
+    for file in readable_files() {
+        let r = reading(&read(&file));
+        for (n, line) in r.cells {
+            if n > longest.0 {
+                longest = (n, format!("{}:{line}", rel(&file)));
+            }
+        }
+        for (n, line) in r.sentences {
+            sentences += 1;
+            words += n;
+            if n > 40 {
+                long.push(format!("{}:{line} ({n} words)", rel(&file)));
+            }
+        }
+    }
+    assert!(
+        sentences >= 500,
+        "only {sentences} sentences read: is the reader broken?"
+    );
+    let average = words as f64 / sentences as f64;
+    eprintln!(
+        "docs: longest table cell {} words ({}); {sentences} sentences, {average:.1} words on average, {} over 40 words",
+        longest.0,
+        longest.1,
+        long.len()
+    );
+    assert!(
+        longest.0 <= MAX_CELL_WORDS,
+        "a table cell of {} words at {}: move the explanation into prose under the table (at most {MAX_CELL_WORDS})",
+        longest.0,
+        longest.1
+    );
+    assert!(
+        average < MAX_AVERAGE_SENTENCE,
+        "sentences of {average:.1} words on average (goal: under {MAX_AVERAGE_SENTENCE}); the longest:\n{}",
+        long.join("\n")
     );
 }
