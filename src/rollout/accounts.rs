@@ -3,7 +3,7 @@
 //! has stacks is an environment of its own, named `ENV-TARGET@ACCOUNT`, found when a command
 //! runs; and the sessions of the commands that act on each account.
 
-use super::instances::StackNames;
+use super::stack_names::StackNames;
 use crate::aws::Aws;
 use crate::aws::{Clients, Settings};
 use crate::config::Environment;
@@ -165,7 +165,7 @@ pub(crate) fn find_accounts(session: &mut Session) -> Result<()> {
 
 /// [`Session::each`], with where each environment's stacks are: under their own
 /// names, or a StackSets target's stack sets' instances
-/// ([`super::instances::locate`]), or why they could not be found.
+/// ([`super::stack_names::locate`]), or why they could not be found.
 pub(crate) fn each_located<'a, T, F, Fut>(session: &'a Session, f: F) -> Vec<T>
 where
     F: Fn(Clients, &'a Environment, Result<StackNames>) -> Fut,
@@ -174,7 +174,7 @@ where
     session.each(|clients, env| {
         let f = &f;
         async move {
-            let at = super::instances::locate(&session.aws, env).await;
+            let at = super::stack_names::locate(&session.aws, env).await;
             f(clients, env, at).await
         }
     })
@@ -191,7 +191,8 @@ where
 /// stack set that could not be read, or is not the file's, is an error, never "no account".
 pub(crate) async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Environment>> {
     let admin =
-        super::instances::admin_clients(aws, super::instances::file_of(env)?, &env.name).await?;
+        super::stack_names::admin_clients(aws, super::stack_names::file_of(env)?, &env.name)
+            .await?;
     accounts_in(&admin, env).await
 }
 
@@ -199,7 +200,7 @@ pub(crate) async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Envi
 /// stack sets).
 pub(crate) async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Environment>> {
     let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for (_, _, instances) in super::instances::unit_sets(admin, env).await? {
+    for (_, _, instances) in super::stack_names::unit_sets(admin, env).await? {
         for i in instances.into_iter().flatten() {
             found.entry(i.account).or_insert(i.organizational_unit);
         }

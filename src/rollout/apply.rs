@@ -188,7 +188,7 @@ async fn one_set(
     ));
     let r = &base.spec.rollout;
     let call = SetCall {
-        api: stack_sets::Api::new(&admin.cfn, super::instances::call_as(base)),
+        api: stack_sets::Api::new(&admin.cfn, super::stack_names::call_as(base)),
         name,
         desired: Desired {
             name,
@@ -206,7 +206,7 @@ async fn one_set(
     };
     let owner = base.spec.owner.as_deref();
     let current =
-        super::instances::describe_ours(call.api, name, &base.name, &base.name, owner).await?;
+        super::stack_names::describe_ours(call.api, name, &base.name, &base.name, owner).await?;
     let unit_wide = crate::config::targets::unit_wide(&base.spec);
     plan::guard(base, name, current.as_ref(), unit_wide)?;
     let new_template = current.as_ref().is_none_or(|c| {

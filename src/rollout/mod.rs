@@ -12,7 +12,7 @@
 //! - `preview.rs`, `template_diff.rs`: what a stack set's change does to each instance;
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
 //! - `remove.rs`: a target's stack set instances removed (`teardown`);
-//! - `instances.rs`: where a target's stacks are (its own names, or its stack sets' instances),
+//! - `stack_names.rs`: where a target's stacks are (its own names, or its stack sets' instances),
 //!   and the account that holds the stack sets;
 //! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
 //!   unit, each an environment of its own, and the sessions of the commands that act on them.
@@ -22,24 +22,24 @@
 
 mod accounts;
 mod apply;
-mod instances;
 mod judge;
 mod plan;
 mod preview;
 mod protect;
 mod remove;
+mod stack_names;
 mod template_diff;
 mod waves;
 
 pub(crate) use accounts::{account_pick, each_located, of_accounts};
 pub(crate) use apply::{Run, SetOutcome, wave};
-pub(crate) use instances::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
 pub(crate) use plan::Step;
 pub(crate) use protect::protect_all;
 pub(crate) use remove::{
     SetLocks, delete_instance, delete_stack_set, instance_deleted, instance_label, instances_left,
     leftover_instance, leftover_instances,
 };
+pub(crate) use stack_names::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
 pub use template_diff::CREATE_ONLY;
 pub(crate) use waves::{Deployed, Wave, run, watch_target, waves};
 
@@ -48,8 +48,8 @@ pub(crate) use accounts::accounts_in;
 #[cfg(test)]
 pub(crate) use accounts::of_account;
 #[cfg(test)]
-pub(crate) use instances::instances_of;
-#[cfg(test)]
 pub(crate) use plan::{groups, preferences};
 #[cfg(test)]
 pub(crate) use protect::protect;
+#[cfg(test)]
+pub(crate) use stack_names::instances_of;

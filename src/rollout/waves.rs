@@ -410,7 +410,7 @@ async fn instance_stacks(
     aws: &crate::aws::Aws,
     env: &Environment,
 ) -> std::result::Result<Vec<String>, String> {
-    let at = super::instances::locate(aws, env)
+    let at = super::stack_names::locate(aws, env)
         .await
         .map_err(|e| e.to_string())?;
     match &at.stack_set {
