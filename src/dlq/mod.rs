@@ -2,7 +2,13 @@
 //! its messages name), one message in full, sending them back to the job queue with SQS's
 //! message-move task, and purging them only with a confirmation that names the count.
 
-pub mod report;
+mod report;
+
+pub(crate) use report::{Action, act};
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::dead_letters::{self, MoveTask, Peeked};
@@ -294,7 +300,7 @@ pub async fn redrive(
     loop {
         let interrupted = tokio::select! {
             _ = tokio::time::sleep(delay) => false,
-            _ = crate::error::signal::interrupted() => true,
+            _ = crate::error::interrupted() => true,
         };
         if interrupted {
             if let Some(h) = &handle {

@@ -7,8 +7,7 @@ use crate::aws::Clients;
 use crate::aws::dead_letters::MoveTask;
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
-use crate::output::Output;
-use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use crate::rollout::StackNames;
 use serde::Serialize;
 

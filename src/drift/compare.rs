@@ -6,11 +6,9 @@
 use super::findings::Findings;
 use super::{Difference, DriftReport, Source};
 use crate::aws::cfn::drift_detection::PropertyDrift;
-use crate::config::Environment;
-use crate::config::schema::{Feed, WorkerKind};
+use crate::config::{Environment, Feed, WorkerKind};
 use crate::render::ids;
-use crate::snapshot::Fact;
-use crate::snapshot::{Snapshot, StackSnapshot};
+use crate::snapshot::{Fact, Snapshot, StackSnapshot};
 
 /// The whole report of a one-stage environment or a pipeline's first stage: drift
 /// detection's results per stack (data, fleet; `None` where the stack is not deployed) and

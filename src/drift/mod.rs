@@ -3,24 +3,29 @@
 //! what the stack file says ([`compare`]). What could not be checked is said, never counted as
 //! in sync or as a difference.
 
-pub mod compare;
+mod compare;
 mod findings;
 mod function;
 mod group;
 mod jobs;
-pub mod report;
+mod report;
 mod service;
-pub mod text;
+mod text;
+
+pub(crate) use report::Drifts;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::cfn::drift_detection;
 use crate::aws::poll::Polling;
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
-use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::rollout::StackNames;
-use crate::snapshot::Fact;
-use crate::snapshot::{self, Scope, Snapshot};
+use crate::snapshot::{self, Fact, Scope, Snapshot};
 use serde::Serialize;
 
 pub use text::text;

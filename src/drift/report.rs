@@ -4,8 +4,7 @@
 
 use super::DriftReport;
 use crate::error::{Error, ErrorReport, Result};
-use crate::output::report::{Document, Environment, Report};
-use crate::output::{Output, envelope};
+use crate::output::{Document, Environment, Output, Report, envelope};
 use schemars::JsonSchema;
 use serde::Serialize;
 

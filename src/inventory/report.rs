@@ -4,8 +4,7 @@
 
 use super::Made;
 use crate::error::Result;
-use crate::output::Output;
-use crate::output::report::{Document, Environment, Report};
+use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 

@@ -2,7 +2,13 @@
 //! upload key's jobs with their whole history, or the jobs changed lately, filtered by state;
 //! read from the job table the workers keep.
 
-pub mod report;
+mod report;
+
+pub(crate) use report::Jobs;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::job_table::{self, Job};
@@ -92,7 +98,7 @@ pub async fn read(
     let table = table_name(clients, env, &data).await?;
     let now = SystemTime::now();
     let keep = |j: &Job| {
-        !crate::snapshot::jobs::expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s)
+        !crate::snapshot::job_expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s)
     };
     if let Some(key) = &q.key {
         let key = stored_key(env, key);

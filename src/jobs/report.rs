@@ -4,8 +4,7 @@
 use super::Found;
 use crate::aws::job_table::Job;
 use crate::error::{Exit, Result};
-use crate::output::Output;
-use crate::output::report::{Document, Environment, Report};
+use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -89,7 +88,7 @@ impl Report for Jobs {
 }
 
 fn ago(t: Option<&str>) -> String {
-    t.map(crate::output::when::ago).unwrap_or_default()
+    t.map(crate::output::ago).unwrap_or_default()
 }
 
 fn seconds(j: &Job) -> String {

@@ -5,12 +5,17 @@
 //! `END RequestId: …` lines in one stream, since an execution environment runs one invocation
 //! at a time (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html>).
 
-pub mod report;
+mod report;
+
+pub(crate) use report::{Options, show};
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::logs::{self, Event};
-use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::{Environment, WorkerKind};
 use crate::error::{Error, Result};
 use crate::kinds::LogGroup;
 use serde::Serialize;

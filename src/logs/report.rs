@@ -5,8 +5,7 @@
 use super::{Line, Query, Reader};
 use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::output::Output;
-use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use crate::session::Session;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -195,7 +194,7 @@ pub fn show(
     let result = session.block_on(async {
         tokio::select! {
             r = work => Some(r),
-            _ = crate::error::signal::interrupted() => None,
+            _ = crate::error::interrupted() => None,
         }
     });
     match result {

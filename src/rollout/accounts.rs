@@ -4,10 +4,8 @@
 //! runs; and the sessions of the commands that act on each account.
 
 use super::stack_names::StackNames;
-use crate::aws::Aws;
-use crate::aws::{Clients, Settings};
-use crate::config::Environment;
-use crate::config::targets::{Target, role_in, valid_account};
+use crate::aws::{Aws, Clients, Settings};
+use crate::config::{Environment, Target, role_in, valid_account};
 use crate::error::{Result, Usage};
 use crate::session::Session;
 use std::collections::BTreeMap;
@@ -25,7 +23,7 @@ pub(crate) fn account_pick(arg: &str) -> Option<(&str, &str)> {
     (valid_account(account) && !base.is_empty() && !path).then_some((base, account))
 }
 
-/// One account of a unit-wide target `unit` ([`crate::config::targets::unit_wide`]), as the environment it is to every
+/// One account of a unit-wide target `unit` ([`crate::config::unit_wide`]), as the environment it is to every
 /// command: named `orders-eu@111122223333` (its resources keep the target's names,
 /// [`Environment::resource_name`]), guarded to `account`, acting there as `deploy_role`, in
 /// the unit `organizational_unit` its instances were created in.
@@ -36,7 +34,7 @@ pub(crate) fn of_account(
 ) -> Environment {
     let mut env = unit.clone();
     let name = format!("{}{ACCOUNT_MARK}{account}", unit.resource_name());
-    env.pipeline = crate::config::stages::rename(&unit.pipeline, &name);
+    env.pipeline = crate::config::rename_stages(&unit.pipeline, &name);
     env.name = name;
     let role = env
         .spec
@@ -181,7 +179,7 @@ where
 }
 
 /// The accounts of a target that stands for a whole AWS Organizations unit
-/// ([`crate::config::targets::unit_wide`]) where its stacks are: the accounts of its file's
+/// ([`crate::config::unit_wide`]) where its stacks are: the accounts of its file's
 /// stack sets' instances in its region named in its unit (as ListStackInstances says; an
 /// instance there of another unit, or of none, is no target's of this file and is left
 /// alone), each as the environment it is to every command

@@ -1,7 +1,7 @@
 //! Many targets: one stack file deployed to several accounts and regions (`targets`,
 //! `rollout` in the stack file). This module owns what happens to targets once the file is
 //! loaded ([`crate::config`] reads and checks them, each a typed
-//! [`crate::config::targets::Target`] holding its loaded file):
+//! [`crate::config::Target`] holding its loaded file):
 //!
 //! - `waves.rs`: the rollout in waves (canary first), each wave's bake on its alarms, and
 //!   the verdict that lets the next wave go on or stops it;
@@ -31,6 +31,8 @@ mod stack_names;
 mod template_diff;
 mod waves;
 
+pub use template_diff::CREATE_ONLY;
+
 pub(crate) use accounts::{account_pick, each_located, of_accounts};
 pub(crate) use apply::{Run, SetOutcome, wave};
 pub(crate) use plan::Step;
@@ -40,9 +42,9 @@ pub(crate) use remove::{
     leftover_instance, leftover_instances,
 };
 pub(crate) use stack_names::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
-pub use template_diff::CREATE_ONLY;
 pub(crate) use waves::{Deployed, Wave, run, watch_target, waves};
 
+// For the tests elsewhere in the crate.
 #[cfg(test)]
 pub(crate) use accounts::accounts_in;
 #[cfg(test)]

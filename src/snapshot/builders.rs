@@ -5,7 +5,7 @@ use crate::aws::autoscaling::Group;
 use crate::aws::cfn::stacks::StackState;
 use crate::aws::functions::{Function, Mapping};
 use crate::aws::queues::Queue;
-use crate::config::schema::WorkerKind;
+use crate::config::WorkerKind;
 use crate::snapshot::fact::Fact;
 use std::collections::BTreeMap;
 

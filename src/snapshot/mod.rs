@@ -9,13 +9,12 @@
 //! fixed name (queue, bucket) or through the queue's redrive policy (dead-letter queue), and
 //! stays unknown when neither answers for sure.
 
-use crate::aws::Clients;
-use crate::aws::autoscaling;
 use crate::aws::buckets::{self, Contents, Notification};
 use crate::aws::cfn::stacks::{StackResource, StackState};
 use crate::aws::monitoring::{self, Alarm, Metrics};
 use crate::aws::queues::Queue;
 use crate::aws::topics::{self, Subscription};
+use crate::aws::{Clients, autoscaling};
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};
 use crate::rollout::StackNames;
@@ -213,7 +212,7 @@ pub struct Snapshot {
     /// What consumes the queue, each kind with its parts as read: the stack file's kind, and
     /// the other one too while the fleet stack still lists it (a kind switch under way);
     /// empty when the scope reads no worker. In the order of
-    /// [`crate::config::schema::WorkerKind::ALL`].
+    /// [`crate::config::WorkerKind::ALL`].
     pub workers: Vec<Consumer>,
 }
 
@@ -544,12 +543,14 @@ where
     }
 }
 
-pub mod fact;
-pub mod jobs;
+mod fact;
+mod jobs;
 mod locate;
 mod serialize;
 mod stack;
 mod workers;
+
+pub(crate) use jobs::expired as job_expired;
 use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
 #[cfg(test)]
 pub use stack::deletion_policies;

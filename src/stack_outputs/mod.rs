@@ -1,7 +1,13 @@
 //! An environment's stack outputs: read from both stacks, merged (the template fingerprint
 //! left out), and spelled as shell variables for `eval "$(qfleet outputs ENV --shell)"`.
 
-pub mod report;
+mod report;
+
+pub(crate) use report::Outputs;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::cfn::stacks;
@@ -109,6 +115,6 @@ pub fn merged(by_stack: &ByStack) -> BTreeMap<&str, &str> {
         .values()
         .flat_map(|o| o.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         // Every stack's, a later stage's fleet's named after its stage.
-        .filter(|(k, _)| !k.ends_with(crate::render::fingerprint::FINGERPRINT_PARAMETER))
+        .filter(|(k, _)| !k.ends_with(crate::render::FINGERPRINT_PARAMETER))
         .collect()
 }

@@ -3,8 +3,7 @@
 
 use super::{ByStack, merged, shell_key, shell_quote};
 use crate::error::{Error, Result};
-use crate::output::Output;
-use crate::output::report::{Document, Environment, Report};
+use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
