@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 
 /// What to show.
 #[derive(Debug, Clone)]
-pub struct Query {
+pub(crate) struct Query {
     /// One upload key (under the upload prefix, or without it); `None`: the recent jobs.
     pub key: Option<String>,
     /// Only jobs in this state (`--failed` is `failed`).
@@ -32,11 +32,11 @@ pub struct Query {
 }
 
 /// The states a job can be in, as the protocol writes them.
-pub const STATES: [&str; 5] = ["queued", "processing", "retrying", "done", "failed"];
+pub(crate) const STATES: [&str; 5] = ["queued", "processing", "retrying", "done", "failed"];
 
 /// What was found.
 #[derive(Debug, Clone)]
-pub struct Found {
+pub(crate) struct Found {
     pub table: String,
     /// The key that was looked up, as stored (`None` for a list).
     pub key: Option<String>,
@@ -46,7 +46,7 @@ pub struct Found {
 }
 
 /// Whether `env` keeps a job table: an error when its stack file has no `jobs:`.
-pub fn has_table(env: &Environment) -> Result<()> {
+pub(crate) fn has_table(env: &Environment) -> Result<()> {
     match env.spec.jobs {
         Some(_) => Ok(()),
         None => Err(Usage::NoJobTable {
@@ -61,7 +61,11 @@ pub fn has_table(env: &Environment) -> Result<()> {
 /// holds no table yet (not deployed with `jobs:`).
 /// The job table the data stack `stack` (its name there, see
 /// [`crate::rollout::check_data_stack`]) lists.
-pub async fn table_name(clients: &Clients, env: &Environment, stack: &str) -> Result<String> {
+pub(crate) async fn table_name(
+    clients: &Clients,
+    env: &Environment,
+    stack: &str,
+) -> Result<String> {
     has_table(env)?;
     let resources = crate::aws::cfn::stacks::resources(&clients.cfn, stack)
         .await?
@@ -77,7 +81,7 @@ pub async fn table_name(clients: &Clients, env: &Environment, stack: &str) -> Re
 }
 
 /// The key as the table stores it: the upload prefix and the key, unless it begins with it.
-pub fn stored_key(env: &Environment, key: &str) -> String {
+pub(crate) fn stored_key(env: &Environment, key: &str) -> String {
     let prefix = &env.spec.bucket.upload_prefix;
     if key.starts_with(prefix.as_str()) {
         key.to_string()
@@ -87,7 +91,7 @@ pub fn stored_key(env: &Environment, key: &str) -> String {
 }
 
 /// Reads what `q` asks for from `env`'s job table.
-pub async fn read(
+pub(crate) async fn read(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
@@ -132,7 +136,7 @@ pub async fn read(
 
 /// What `status` shows of the jobs: those finished in the window, and the slowest.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub struct Recent {
+pub(crate) struct Recent {
     /// Jobs done in the window.
     pub done: u64,
     /// Jobs failed in the window.
@@ -145,14 +149,14 @@ pub struct Recent {
 
 /// A job and how long it took.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub struct Slowest {
+pub(crate) struct Slowest {
     pub key: String,
     pub seconds: f64,
 }
 
 impl Recent {
     /// Counts the jobs (the window's: the caller read them so).
-    pub fn of(jobs: &[Job]) -> Recent {
+    pub(crate) fn of(jobs: &[Job]) -> Recent {
         let mut r = Recent::default();
         for j in jobs {
             match j.state.as_str() {

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 /// The jobs of one environment, or why they could not be read.
-pub struct Jobs {
+pub(crate) struct Jobs {
     pub environment: String,
     pub result: Result<Found>,
     /// How far back the list went (`1h`), for the text.
@@ -31,7 +31,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet jobs`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>("jobs", "qfleet jobs --output json", Environments::One)
 }

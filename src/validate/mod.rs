@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One environment checked: its rendered stacks and the advice on its settings.
-pub struct Checked<'a> {
+pub(crate) struct Checked<'a> {
     pub env: &'a Environment,
     pub stacks: Vec<RenderedStack>,
     pub warnings: Vec<String>,
@@ -22,7 +22,7 @@ pub struct Checked<'a> {
 }
 
 /// Every environment a command line names, checked.
-pub struct Validated<'a> {
+pub(crate) struct Validated<'a> {
     pub checked: Vec<Checked<'a>>,
     /// The whole summary of every environment rather than a row each.
     pub details: bool,
@@ -31,7 +31,7 @@ pub struct Validated<'a> {
 /// Checks every environment: a problem in a rendered template is invalid input, and so are
 /// the targets of a StackSets file whose templates cannot be its stack sets'
 /// ([`render::stack_sets_of`], as `render` and `deploy` make them).
-pub fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
+pub(crate) fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
     let mut checked = Vec::new();
     for env in envs {
         checked.push(Checked {
@@ -100,7 +100,7 @@ impl Report for Validated<'_> {
 }
 
 /// The advice on every stage's settings, each said once; a pipeline's name their stage.
-pub fn warnings(env: &Environment) -> Vec<String> {
+pub(crate) fn warnings(env: &Environment) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for stage in env.stages() {
         let label = stage
@@ -129,7 +129,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
 }
 
 /// The rendered stacks, checked: a problem in a template is invalid input.
-pub fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
+pub(crate) fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
     let stacks = render::render(env)?;
     let problems: Vec<String> = stacks.iter().flat_map(check::check).collect();
     if !problems.is_empty() {
@@ -274,7 +274,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet validate`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "validate",
