@@ -92,7 +92,7 @@ pub fn main() -> ExitCode {
     };
     init_tracing(cli.global.debug);
     // SIGTERM and SIGHUP stop a run as Ctrl-C does, from here on.
-    crate::error::signal::listen();
+    crate::error::listen_for_signals();
     let out = Output::new(cli.global.output, command);
     // Keep each error's headline on one line: CI logs are grepped for file:line:column.
     let _ = miette::set_hook(Box::new(|_| {

@@ -40,7 +40,7 @@ pub(crate) mod deploy;
 /// What the template preview of a StackSets instance takes for replacing a resource that holds
 /// data (checked against AWS's resource schemas by an integration test).
 pub mod replacement {
-    pub use crate::deploy::changeset::STATEFUL_TYPES;
+    pub use crate::deploy::STATEFUL_TYPES;
     pub use crate::rollout::CREATE_ONLY;
 }
 pub(crate) mod dlq;

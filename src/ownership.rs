@@ -76,7 +76,7 @@ pub fn record_entry(
 ) -> (String, String) {
     let account = account.unwrap_or("-");
     let mut value = format!("{account} {region}");
-    let derived = deploy_role.map(|r| crate::config::targets::role_in(r, region, account));
+    let derived = deploy_role.map(|r| crate::config::role_in(r, region, account));
     if let Some(role) = role.filter(|r| Some(*r) != derived.as_deref() && tag_value_ok(r)) {
         value.push(' ');
         value.push_str(role);
@@ -338,7 +338,7 @@ mod tests {
         // validate counts what deploy puts on, for every one of them.
         for e in copies.iter().chain(&targets) {
             assert_eq!(
-                crate::config::checks::qfleet_tags(e).len(),
+                crate::config::qfleet_tags(e).len(),
                 tag_count(e),
                 "{}",
                 e.name

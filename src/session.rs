@@ -164,7 +164,7 @@ impl Session {
             });
             tokio::select! {
                 done = work => Some(done),
-                _ = crate::error::signal::interrupted() => None,
+                _ = crate::error::interrupted() => None,
             }
         })
     }

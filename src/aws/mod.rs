@@ -3,30 +3,30 @@
 //! one client per service with the retry budget and the request log, and one module per kind of
 //! thing qfleet reads or changes.
 
-pub mod account;
-pub mod autoscaling;
-pub mod buckets;
-pub mod cfn;
-pub mod credentials;
-pub mod dead_letters;
-pub mod ec2;
-pub mod error;
-pub mod functions;
-pub mod https;
-pub mod job_table;
-pub mod json_api;
-pub mod logs;
+pub(crate) mod account;
+pub(crate) mod autoscaling;
+pub(crate) mod buckets;
+pub(crate) mod cfn;
+pub(crate) mod credentials;
+pub(crate) mod dead_letters;
+pub(crate) mod ec2;
+pub(crate) mod error;
+pub(crate) mod functions;
+pub(crate) mod https;
+pub(crate) mod job_table;
+pub(crate) mod json_api;
+pub(crate) mod logs;
 #[cfg(test)]
 pub mod mock;
-pub mod monitoring;
-pub mod network;
-pub mod poll;
-pub mod queues;
-pub mod request_target;
-pub mod services;
-pub mod signed;
-pub mod topics;
-pub mod trace;
+pub(crate) mod monitoring;
+pub(crate) mod network;
+pub(crate) mod poll;
+pub(crate) mod queues;
+pub(crate) mod request_target;
+pub(crate) mod services;
+pub(crate) mod signed;
+pub(crate) mod topics;
+pub(crate) mod trace;
 
 pub use error::AwsError;
 

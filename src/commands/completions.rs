@@ -20,7 +20,7 @@ pub fn complete_env(current: &std::ffi::OsStr) -> Vec<clap_complete::CompletionC
     if current.contains('/') || current.starts_with('.') || current.starts_with('~') {
         return PathCompleter::any().complete(current.as_ref());
     }
-    crate::config::complete::candidates(&completion_stacks_dir(), current)
+    crate::config::completion_candidates(&completion_stacks_dir(), current)
         .into_iter()
         .map(|c| CompletionCandidate::new(c.name).help(Some(c.help.into())))
         .collect()

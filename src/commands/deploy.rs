@@ -1,8 +1,7 @@
 //! `qfleet deploy ENV...` and `qfleet plan ENV...`: change sets, preview, execution, progress.
 
 use super::Global;
-use crate::deploy::summary::Printing;
-use crate::deploy::{self, Mode, Options};
+use crate::deploy::{self, Mode, Options, Printing};
 use crate::error::{Result, Usage};
 use crate::output::Output;
 use clap::Args;
@@ -126,13 +125,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error:
         ..Default::default()
     };
     let session = super::session(&args.envs, g)?;
-    out.print(&deploy::many::all(
-        &session,
-        Mode::Deploy,
-        opts,
-        out,
-        printing,
-    )?)
+    out.print(&deploy::all(&session, Mode::Deploy, opts, out, printing)?)
 }
 
 pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
@@ -153,11 +146,5 @@ pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<crate::error::Exi
         detailed_exitcode: args.detailed_exitcode,
         markdown,
     };
-    out.print(&deploy::many::all(
-        &session,
-        Mode::Plan,
-        opts,
-        out,
-        printing,
-    )?)
+    out.print(&deploy::all(&session, Mode::Plan, opts, out, printing)?)
 }

@@ -2,7 +2,7 @@
 
 use super::Global;
 use crate::dlq;
-use crate::dlq::report::Action;
+use crate::dlq::Action;
 use crate::error::{Result, Usage};
 use crate::output::Output;
 use clap::{Args, Subcommand};
@@ -75,7 +75,7 @@ pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit>
     let stage = args.stage.as_deref();
     let results = crate::rollout::each_located(&session, |clients, env, at| {
         let action = &action;
-        async move { dlq::report::act(&clients, env, at, action, stage, out).await }
+        async move { dlq::act(&clients, env, at, action, stage, out).await }
     });
     match results.into_iter().next() {
         Some(result) => out.print(&result),

@@ -3,7 +3,7 @@
 use super::Global;
 use crate::aws::poll::Polling;
 use crate::drift;
-use crate::drift::report::Drifts;
+use crate::drift::Drifts;
 use crate::error::Result;
 use crate::output::Output;
 use clap::Args;

@@ -3,7 +3,7 @@
 
 use super::Global;
 use crate::error::{Result, Usage};
-use crate::inventory::report::Listing;
+use crate::inventory::Listing;
 use crate::output::Output;
 use clap::Args;
 
@@ -28,7 +28,7 @@ pub fn run(_args: EnvironmentsArgs, g: &Global, out: Output) -> Result<crate::er
     let environments = found
         .into_iter()
         .map(|m| {
-            let file = crate::config::command_line::load_from(
+            let file = crate::config::load_from(
                 std::slice::from_ref(&m.environment),
                 &g.stacks_dir,
                 &files,

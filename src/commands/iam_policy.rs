@@ -4,7 +4,7 @@
 
 use super::Global;
 use crate::error::Result;
-use crate::iam::report;
+use crate::iam;
 use crate::output::Output;
 use clap::Args;
 
@@ -30,7 +30,7 @@ pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<crate::error:
         .iter()
         .flat_map(|env| env.stages().into_iter().cloned().collect::<Vec<_>>())
         .collect();
-    let envs = report::of_account(envs, args.account.as_deref())?;
-    let account = report::account_of(args.account, g.aws_settings(), &envs)?;
-    out.print(&report::policies(&envs, account)?)
+    let envs = iam::of_account(envs, args.account.as_deref())?;
+    let account = iam::account_of(args.account, g.aws_settings(), &envs)?;
+    out.print(&iam::policies(&envs, account)?)
 }

@@ -2,8 +2,7 @@
 
 use super::Global;
 use crate::error::{Result, Usage};
-use crate::import::copilot::{self, Options};
-use crate::import::written;
+use crate::import::{self, Options};
 use crate::output::Output;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -87,7 +86,7 @@ pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Ex
         .filter(|r| !r.is_empty());
     // The Copilot application: --app, else the workspace's (copilot/.workspace).
     let app = args.app.clone().or_else(|| workspace_app(&args.path));
-    let imported = copilot::import(
+    let imported = import::from_copilot(
         &args.path,
         &text,
         &Options {
@@ -112,7 +111,7 @@ pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Ex
         }
     };
     taken(&imported.environment, app.as_deref(), &g.stacks_dir)?;
-    out.print(&written::write(imported, args.out.as_deref())?)
+    out.print(&import::write(imported, args.out.as_deref())?)
 }
 
 /// The application a Copilot workspace names (`copilot/.workspace`, beside the service's
@@ -132,7 +131,7 @@ fn taken(name: &str, app: Option<&str>, stacks_dir: &std::path::Path) -> Result<
         return Ok(());
     }
     use crate::error::Error;
-    let found = crate::config::command_line::load_from(
+    let found = crate::config::load_from(
         &[name.to_string()],
         stacks_dir,
         &crate::config::StackFiles::default(),

@@ -3,8 +3,7 @@
 
 use super::Global;
 use crate::error::{Result, Usage};
-use crate::jobs::report::Jobs;
-use crate::jobs::{self, Query};
+use crate::jobs::{self, Jobs, Query};
 use crate::output::Output;
 use clap::Args;
 use std::time::Duration;

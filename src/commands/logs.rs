@@ -3,7 +3,7 @@
 
 use super::Global;
 use crate::error::{Result, Usage};
-use crate::logs::report::{self, Options};
+use crate::logs::{self, Options};
 use crate::output::Output;
 use clap::Args;
 use std::time::Duration;
@@ -49,5 +49,5 @@ pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::error::Exit
         filter: args.filter,
         follow: args.follow,
     };
-    report::show(&session, env, stages, &opts, out)
+    logs::show(&session, env, stages, &opts, out)
 }

@@ -1,25 +1,25 @@
 //! One module per subcommand. Each parses its flags, calls the modules that do the work and
 //! prints the result; none holds logic of its own.
 
-pub mod completions;
-pub mod deploy;
-pub mod dlq;
-pub mod drift;
-pub mod environments;
+pub(crate) mod completions;
+pub(crate) mod deploy;
+pub(crate) mod dlq;
+pub(crate) mod drift;
+pub(crate) mod environments;
 mod global;
-pub mod iam_policy;
-pub mod import;
-pub mod jobs;
-pub mod logs;
-pub mod outputs;
-pub mod render;
+pub(crate) mod iam_policy;
+pub(crate) mod import;
+pub(crate) mod jobs;
+pub(crate) mod logs;
+pub(crate) mod outputs;
+pub(crate) mod render;
 #[cfg(test)]
 pub mod schemas;
-pub mod send;
-pub mod simulate;
-pub mod status;
-pub mod teardown;
-pub mod validate;
+pub(crate) mod send;
+pub(crate) mod simulate;
+pub(crate) mod status;
+pub(crate) mod teardown;
+pub(crate) mod validate;
 
 use crate::config::Environment;
 use crate::error::Result;
@@ -39,7 +39,7 @@ fn load_environments_from(
     g: &Global,
     files: &crate::config::StackFiles,
 ) -> Result<Vec<Environment>> {
-    let envs = crate::config::command_line::load_from(targets, &g.stacks_dir, files)?;
+    let envs = crate::config::load_from(targets, &g.stacks_dir, files)?;
     // Offline commands too: a flag a target ignores would be written into what they print.
     crate::session::check_target_flags(&envs, &g.aws_settings())?;
     // The hints this run prints name these environments: they carry what finds them again.

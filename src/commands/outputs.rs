@@ -3,8 +3,7 @@
 use super::Global;
 use crate::error::{Result, Usage};
 use crate::output::Output;
-use crate::stack_outputs::read;
-use crate::stack_outputs::report::Outputs;
+use crate::stack_outputs::{Outputs, read};
 use clap::Args;
 
 #[derive(Debug, Args)]

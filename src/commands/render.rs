@@ -21,5 +21,5 @@ pub struct RenderArgs {
 
 pub fn run(args: RenderArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let envs = super::load_environments(&args.envs, g)?;
-    out.print(&render::report::render_all(&envs, args.out.as_deref())?)
+    out.print(&render::render_all(&envs, args.out.as_deref())?)
 }

@@ -8,21 +8,21 @@ use serde_json::Value;
 /// Each command with a generated schema, and the schema.
 pub fn generated() -> Vec<(&'static str, Value)> {
     vec![
-        ("deploy", crate::deploy::summary::schema("deploy")),
-        ("dlq", crate::dlq::report::schema()),
-        ("drift", crate::drift::report::schema()),
-        ("environments", crate::inventory::report::schema()),
-        ("iam-policy", crate::iam::report::schema()),
-        ("import", crate::import::written::schema()),
-        ("jobs", crate::jobs::report::schema()),
-        ("logs", crate::logs::report::schema()),
-        ("outputs", crate::stack_outputs::report::schema()),
-        ("plan", crate::deploy::summary::schema("plan")),
-        ("render", crate::render::report::schema()),
-        ("send", crate::send::report::schema()),
+        ("deploy", crate::deploy::schema("deploy")),
+        ("dlq", crate::dlq::schema()),
+        ("drift", crate::drift::schema()),
+        ("environments", crate::inventory::schema()),
+        ("iam-policy", crate::iam::schema()),
+        ("import", crate::import::schema()),
+        ("jobs", crate::jobs::schema()),
+        ("logs", crate::logs::schema()),
+        ("outputs", crate::stack_outputs::schema()),
+        ("plan", crate::deploy::schema("plan")),
+        ("render", crate::render::schema()),
+        ("send", crate::send::schema()),
         ("simulate", crate::simulate::schema()),
-        ("status", crate::status::report::schema()),
-        ("teardown", crate::teardown::report::schema()),
+        ("status", crate::status::schema()),
+        ("teardown", crate::teardown::schema()),
         ("validate", crate::validate::schema()),
     ]
 }
@@ -33,9 +33,9 @@ pub fn generated() -> Vec<(&'static str, Value)> {
 #[cfg(test)]
 pub fn events() -> serde_json::Map<String, Value> {
     crate::output::json_schema::Shared::default()
-        .add::<crate::deploy::event::Event>()
-        .add::<crate::teardown::event::Event>()
-        .add::<crate::output::event::Resource>()
+        .add::<crate::deploy::Event>()
+        .add::<crate::teardown::Event>()
+        .add::<crate::output::Resource>()
         .definitions(
             "event",
             "An event of a deploy, plan or teardown as --output ndjson prints it live (src/deploy/event.rs, src/teardown/event.rs, and the per-resource one in src/output/event.rs); generated from those types: an event not listed here breaks the contract",
@@ -50,11 +50,9 @@ mod tests {
     /// per-resource one (each feature's own tests check its events against the list).
     #[test]
     fn the_contract_lists_exactly_the_events_the_features_emit() {
-        use crate::output::event::contract;
-        let mut emitted = contract::check(&crate::deploy::event::tests::one_of_each());
-        emitted.extend(contract::check(
-            &crate::teardown::event::tests::one_of_each(),
-        ));
+        use crate::output::contract;
+        let mut emitted = contract::check(&crate::deploy::one_event_of_each());
+        emitted.extend(contract::check(&crate::teardown::one_event_of_each()));
         emitted.push("resource".to_string());
         emitted.sort();
         emitted.dedup();

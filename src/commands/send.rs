@@ -3,8 +3,7 @@
 use super::Global;
 use crate::error::{Result, Usage};
 use crate::output::Output;
-use crate::send::report::Sent;
-use crate::send::{self, Until};
+use crate::send::{self, Sent, Until};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;

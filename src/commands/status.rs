@@ -31,5 +31,5 @@ pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<crate::error::Ex
     }
     let session = super::session_of_accounts(&args.envs, g)?;
     let details = args.details || session.envs.len() == 1;
-    status::report::show(&session, &out, details, args.watch.then_some(args.interval))
+    status::show(&session, &out, details, args.watch.then_some(args.interval))
 }

@@ -3,8 +3,7 @@
 use super::Global;
 use crate::error::Result;
 use crate::output::Output;
-use crate::teardown::schedule::Schedule;
-use crate::teardown::{self, Options};
+use crate::teardown::{self, Options, Schedule};
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 
@@ -76,5 +75,5 @@ pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::
         schedule,
         stack_set_locks: Default::default(),
     };
-    out.print(&teardown::report::all(&session, &opts, out)?)
+    out.print(&teardown::all(&session, &opts, out)?)
 }

@@ -1,36 +1,65 @@
 //! Stack files: finding, parsing and validating them, and the environment they describe.
 
-pub mod advice;
+mod advice;
 mod allowed;
-pub mod checks;
-pub mod command_line;
-pub mod complete;
-pub mod duration;
+mod checks;
+mod command_line;
+mod complete;
+pub(crate) mod duration;
 #[cfg(test)]
-pub mod examples;
-pub mod grants;
-pub mod headroom;
-pub mod image;
+mod examples;
+mod grants;
+pub(crate) mod headroom;
+mod image;
 #[cfg(test)]
-pub mod json_schema;
-pub mod keys;
+mod json_schema;
+mod keys;
 mod language;
-pub mod permissions;
-pub mod positions;
-pub mod regions;
-pub mod runtimes;
-pub mod schema;
-pub mod stages;
+mod permissions;
+mod positions;
+mod regions;
+mod runtimes;
+mod schema;
+mod stages;
 mod syntax;
-pub mod targets;
+mod targets;
 mod walk;
 
 pub use checks::{MAX_NAME_LEN, valid_name};
-pub use schema::{Network, StackFile};
+pub use schema::{MAX_ROLLING_PAUSE, Network, StackFile};
+
+pub(crate) use advice::{privileged, warnings};
+pub(crate) use checks::ROLE_POLICY_LIMIT;
+pub(crate) use command_line::load_from;
+pub(crate) use complete::candidates as completion_candidates;
+pub(crate) use grants::describe as describe_grants;
+pub(crate) use image::{Image, parse as parse_image};
+pub(crate) use permissions::SecretSource;
+pub(crate) use positions::{Locations, byte_offset};
+pub(crate) use regions::partition;
+pub(crate) use schema::{
+    AlarmSpec, Architecture, BucketSpec, CallAs, Feed, LambdaSpec, PermissionModel, Platform,
+    PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, SpotSpec,
+    WarmPoolSpec, WorkerKind, WorkersSpec,
+};
+pub(crate) use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
+pub(crate) use targets::{
+    Target, TargetFile, administration_account, bake, retired, role_in, stack_set_name, unit_wide,
+    valid_account,
+};
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use checks::{check, own_managed_policies, qfleet_tags};
+#[cfg(test)]
+pub(crate) use examples::{stack_sets_service_managed, unmergeable_stack_sets};
+#[cfg(test)]
+pub(crate) use regions::PARTITIONS;
+#[cfg(test)]
+pub(crate) use stages::MAX_STAGES;
 
 use crate::error::{Error, InputError, Result, Usage};
 use miette::NamedSource;
-use positions::Locations;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -201,7 +230,7 @@ pub struct Environment {
     /// Contents of `workers.user_data`, when the stack file names a script.
     pub user_data: Option<String>,
     /// The Lambda function's code (`workers.kind: lambda` without `workers.lambda.image`).
-    pub function_code: Option<crate::package::code::FunctionCode>,
+    pub function_code: Option<crate::package::FunctionCode>,
     /// Set when this environment stands for one stage of a pipeline (see `stages`).
     pub stage: Option<stages::StageOf>,
     /// The stages of a pipeline (`stages` in the stack file), each as an environment of its
@@ -753,13 +782,13 @@ fn read_stage_files(env: &mut Environment, errors: &mut Vec<InputError>) {
         && env.spec.workers.lambda.image.is_none()
     {
         let l = &env.spec.workers.lambda;
-        let settings = crate::package::code::Settings {
+        let settings = crate::package::CodeSettings {
             base: env.source.path.parent().unwrap_or(Path::new(".")),
             code: l.code.as_deref(),
             handler: &l.handler,
             runtime: &l.runtime,
         };
-        match crate::package::code::read(settings) {
+        match crate::package::read_code(settings) {
             Ok(c) => env.function_code = Some(c),
             Err(e) => errors.push(env.source.error(e.field, e.message)),
         }

@@ -14,7 +14,7 @@ use crate::aws::cfn::stacks::StackState;
 use crate::aws::{Clients, account, buckets};
 use crate::config::Environment;
 use crate::error::{Error, Refusal, Result};
-use crate::output::progress::Spinner;
+use crate::output::Spinner;
 use crate::render::{ResourceNames, check, ids};
 use aws_sdk_cloudformation::types::StackStatus;
 use serde_yaml_ng::{Mapping, Value};

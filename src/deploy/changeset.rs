@@ -76,7 +76,7 @@ pub fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
     if id(ChangeAction::Remove, IMAGE_ID) && id(ChangeAction::Add, ZIP_ID) {
         return Some((LAMBDA_IMAGE, LAMBDA_ZIP));
     }
-    let kinds = crate::config::schema::WorkerKind::ALL.map(crate::kinds::of);
+    let kinds = crate::config::WorkerKind::ALL.map(crate::kinds::of);
     let from = kinds
         .iter()
         .find(|k| has(ChangeAction::Remove, k.consumer_type()))?;
@@ -100,7 +100,7 @@ pub fn describe_switch(from: &str, to: &str) -> String {
         );
     }
     let kind = |name: &str| {
-        crate::config::schema::WorkerKind::ALL
+        crate::config::WorkerKind::ALL
             .into_iter()
             .find(|k| k.as_str() == name)
             .map(crate::kinds::of)

@@ -65,7 +65,7 @@ pub fn question(env: &str, stacks: &[&str], losses: &[Loss]) -> String {
         .iter()
         .map(|l| format!("{} in {}", l.change.logical_id, l.stack))
         .collect();
-    crate::output::progress::question_text(
+    crate::output::question_text(
         env,
         &format!("deploy these changes ({})", stacks.join(", then ")),
         &lost,

@@ -8,7 +8,7 @@ use crate::aws::cfn::operation_events::Validation;
 use serde::Serialize;
 
 /// The progress reporter of a deploy or plan.
-pub type Reporter = crate::output::progress::Reporter<Event>;
+pub type Reporter = crate::output::Reporter<Event>;
 
 /// An event of a deploy or plan.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -85,7 +85,7 @@ pub enum Event {
     },
 }
 
-impl crate::output::event::Event for Event {
+impl crate::output::Event for Event {
     fn environment(&self) -> Option<&str> {
         match self {
             Event::Warning { environment, .. } => environment.as_deref(),
@@ -131,7 +131,7 @@ impl Event {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::output::event::contract;
+    use crate::output::contract;
 
     /// One event of each kind: a new variant must be added here, and then to the contract.
     pub(crate) fn one_of_each() -> Vec<Event> {

@@ -16,7 +16,7 @@ use crate::aws::cfn::stack_events::{self, ResourceEvent};
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::error::{AwsError, Kind};
 use crate::error::{Error, Refusal, Result};
-use crate::output::progress::Spinner;
+use crate::output::Spinner;
 
 /// Whether the group failed because its instances never reported in (CreationPolicy or
 /// WaitOnResourceSignals timed out).

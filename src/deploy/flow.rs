@@ -15,10 +15,9 @@ use super::{Action, Mode, StackOutcome, fleet_network, ledger_step, recover};
 use crate::aws::cfn::changesets;
 use crate::aws::cfn::stacks;
 use crate::aws::error::AwsError;
-use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::{Environment, WorkerKind};
 use crate::error::{Error, Refusal, Result, RunningStage};
-use crate::output::progress::Question;
+use crate::output::Question;
 use crate::render::{self, StackRole};
 
 /// How an environment's run ended without an error.
@@ -112,7 +111,7 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     let privileged = env
         .stages()
         .into_iter()
-        .flat_map(crate::config::advice::privileged)
+        .flat_map(crate::config::privileged)
         .map(|w| format!("WARNING: {}: {w}", env.name));
     for w in warning.into_iter().chain(privileged) {
         reporter.line(&w);
@@ -342,7 +341,7 @@ async fn confirmed(
                 };
                 finish(cx, p, action, done);
             }
-            let said = crate::output::progress::cancelled(&env.name);
+            let said = crate::output::cancelled(&env.name);
             reporter.line(&said);
             reporter.event(Event::Cancelled {
                 environment: env.name.clone(),

@@ -5,7 +5,7 @@ use super::Ctx;
 use crate::aws::cfn::stack_wait::{self, Finished};
 use crate::aws::poll::Polling;
 use crate::error::Result;
-use crate::output::progress::Spinner;
+use crate::output::Spinner;
 
 /// Waits for the stack operation that started after event `since`, printing each resource
 /// event and keeping the stack's spinner current.

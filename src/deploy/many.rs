@@ -225,7 +225,7 @@ pub(super) fn some(
         let mut outcomes = session.block_on(async {
             tokio::select! {
                 d = super::through_sets::wave(&admin, &file, &of_file, mode, opts, &note) => Some(d),
-                _ = crate::error::signal::interrupted() => None,
+                _ = crate::error::interrupted() => None,
             }
         })?;
         if mode == Mode::Deploy {

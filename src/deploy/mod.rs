@@ -4,24 +4,34 @@
 //! mode and drift-aware change sets are decided here; environments run concurrently.
 
 mod adopt;
-pub mod changeset;
+mod changeset;
 mod consent;
-pub mod desired;
-pub mod event;
+mod desired;
+mod event;
 mod execute;
 mod flow;
 mod follow;
 mod inflight;
-pub mod many;
-pub mod markdown;
+mod many;
+mod markdown;
 mod package;
 mod prepare;
 mod preview;
 mod recover;
-pub mod summary;
-pub mod through_sets;
+mod summary;
+mod through_sets;
 
+pub use changeset::STATEFUL_TYPES;
 pub use inflight::InFlight;
+
+pub(crate) use many::all;
+pub(crate) use summary::Printing;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use event::{Event, tests::one_of_each as one_event_of_each};
+#[cfg(test)]
+pub(crate) use summary::schema;
 
 use crate::aws::Clients;
 use crate::aws::cfn::changesets::Change;
@@ -181,7 +191,7 @@ pub struct EnvOutcome {
     pub cancelled: bool,
     pub stacks: Vec<StackOutcome>,
     /// What ended the environment, with its kind; in JSON the environment's `error` (the
-    /// envelope's key, [`crate::output::report::Environment`]).
+    /// envelope's key, [`crate::output::Environment`]).
     #[serde(skip)]
     pub error: Option<ErrorReport>,
     pub exit_code: crate::error::Exit,

@@ -12,7 +12,7 @@ use super::{Action, Mode, recover};
 use crate::aws::cfn::changesets::{self, Change, ChangeSet};
 use crate::aws::cfn::stacks::StackState;
 use crate::error::{Error, Result};
-use crate::output::progress::Spinner;
+use crate::output::Spinner;
 use crate::render::{StackRole, ids};
 use aws_sdk_cloudformation::types::ChangeAction;
 use std::time::Instant;
@@ -375,7 +375,7 @@ pub async fn prepare(
         c.resource_type == "AWS::IAM::Role"
             || (c.resource_type == "AWS::IAM::ManagedPolicy" && c.logical_id.contains("Declared"))
     }) {
-        for line in crate::config::grants::describe(&env.spec.workers) {
+        for line in crate::config::describe_grants(&env.spec.workers) {
             notes.push(format!("{name}: the workers get {line}"));
         }
     }

@@ -8,7 +8,7 @@ use super::event::Event;
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::cfn::{changesets, stack_events, stack_wait};
 use crate::error::{Error, Result};
-use crate::output::progress::Spinner;
+use crate::output::Spinner;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackStatus;
 

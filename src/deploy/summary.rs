@@ -4,10 +4,8 @@
 use super::event::Event;
 use crate::deploy::EnvOutcome;
 use crate::error::Result;
-use crate::output::event::events_of;
-use crate::output::report::{Document, Environment as EnvDoc, Report};
 use crate::output::words::{self, count};
-use crate::output::{Output, envelope};
+use crate::output::{Document, Environment as EnvDoc, Output, Report, envelope, events_of};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -243,7 +241,7 @@ fn line(o: &EnvOutcome, out: &Output) {
     } else if o.cancelled {
         out.line(format!(
             "{} ({secs:.1} s)",
-            crate::output::progress::cancelled(&o.environment)
+            crate::output::cancelled(&o.environment)
         ));
     } else {
         let stacks: Vec<String> = o
@@ -267,7 +265,7 @@ fn warnings(events: &[Event]) -> Vec<String> {
 
 /// `data` or `fleet`: the role of the stack an event names (`qfleet-ENV-data`).
 fn role_of(event: &Event) -> &str {
-    let stack = crate::output::event::Event::stack(event).unwrap_or_default();
+    let stack = crate::output::Event::stack(event).unwrap_or_default();
     if stack.ends_with("-data") {
         "data stack"
     } else if stack.ends_with("-fleet") {

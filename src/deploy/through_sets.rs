@@ -4,8 +4,7 @@
 
 use super::{Action, EnvOutcome, Mode, Options, StackOutcome};
 use crate::aws::Clients;
-use crate::config::Environment;
-use crate::config::targets::TargetFile;
+use crate::config::{Environment, TargetFile};
 use crate::error::{Error, ErrorReport, Exit, Result};
 use crate::rollout::{Run, SetOutcome, Step};
 use std::collections::BTreeMap;

@@ -2,7 +2,13 @@
 //! its messages name), one message in full, sending them back to the job queue with SQS's
 //! message-move task, and purging them only with a confirmation that names the count.
 
-pub mod report;
+mod report;
+
+pub(crate) use report::{Action, act};
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::dead_letters::{self, MoveTask, Peeked};
@@ -16,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The job queue and its dead-letter queue, found through the job queue's redrive policy.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Queues {
+pub(crate) struct Queues {
     pub queue: Queue,
     pub queue_arn: String,
     pub dead_letter: Queue,
@@ -28,7 +34,11 @@ pub struct Queues {
 
 /// Reads both queues; anything that cannot be read, or a job queue without a redrive policy,
 /// is an error (never "no dead-letter queue, nothing in it").
-pub async fn locate(clients: &Clients, env: &Environment, at: &StackNames) -> Result<Queues> {
+pub(crate) async fn locate(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+) -> Result<Queues> {
     let data_stack = crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let name = ResourceNames::of(env).queue;
     let missing = |what: &str| {
@@ -68,7 +78,7 @@ pub async fn locate(clients: &Clients, env: &Environment, at: &StackNames) -> Re
 
 /// One dead-lettered message: the uploads it names, how often it was received, its age.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Letter {
+pub(crate) struct Letter {
     pub id: String,
     /// The S3 keys of the upload events it carries (decoded), empty when the body is not an S3
     /// event (a test event, a message sent by hand).
@@ -86,7 +96,7 @@ pub struct Letter {
 
 /// The job a dead letter belongs to (docs/jobs.md: the key and upload the worker keys it by).
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct LetterJob {
+pub(crate) struct LetterJob {
     pub key: String,
     pub upload: String,
     pub state: Option<String>,
@@ -120,7 +130,7 @@ impl Letter {
 /// The jobs a message's upload events belong to, as the workers key them (docs/jobs.md): a
 /// message's `qfleetJob` (a message-fed stage's), else each record's key with its `versionId`
 /// or `sequencer`, else the message's id.
-pub fn job_refs_of(body: &str, message_id: &str) -> Vec<(String, String)> {
+pub(crate) fn job_refs_of(body: &str, message_id: &str) -> Vec<(String, String)> {
     let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
         return Vec::new();
     };
@@ -192,7 +202,7 @@ fn target(env: &Environment) -> String {
 
 /// The S3 keys an upload's event names: a raw S3 event, or one wrapped in an SNS envelope.
 /// Keys arrive form-encoded (a space is `+`) and are decoded.
-pub fn keys_of(body: &str) -> Vec<String> {
+pub(crate) fn keys_of(body: &str) -> Vec<String> {
     let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
         return Vec::new();
     };
@@ -217,7 +227,7 @@ pub fn keys_of(body: &str) -> Vec<String> {
 
 /// What `dlq list` found.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Listing {
+pub(crate) struct Listing {
     pub dead_letter_queue: String,
     pub depth: Depth,
     pub messages: Vec<Letter>,
@@ -226,7 +236,7 @@ pub struct Listing {
 }
 
 /// Lists up to `max` dead-lettered messages without consuming them.
-pub async fn list(
+pub(crate) async fn list(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
@@ -253,7 +263,7 @@ pub async fn list(
 }
 
 /// One message in full (`None`: no message with that id among those SQS returned).
-pub async fn show(
+pub(crate) async fn show(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
@@ -274,7 +284,7 @@ pub async fn show(
 /// the one already running (a redrive started earlier and interrupted goes on by itself), until
 /// it ends; `progress` hears each poll. Ctrl-C cancels the task: the messages moved so far stay
 /// moved, the rest stay in the dead-letter queue.
-pub async fn redrive(
+pub(crate) async fn redrive(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
@@ -294,7 +304,7 @@ pub async fn redrive(
     loop {
         let interrupted = tokio::select! {
             _ = tokio::time::sleep(delay) => false,
-            _ = crate::error::signal::interrupted() => true,
+            _ = crate::error::interrupted() => true,
         };
         if interrupted {
             if let Some(h) = &handle {
@@ -335,7 +345,7 @@ pub async fn redrive(
 
 /// Purges the dead-letter queue, only when `confirm` names exactly the messages it holds now
 /// (visible, in flight and delayed): losing them is asked for by count, never implied.
-pub async fn purge(
+pub(crate) async fn purge(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,

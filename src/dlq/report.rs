@@ -7,14 +7,13 @@ use crate::aws::Clients;
 use crate::aws::dead_letters::MoveTask;
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
-use crate::output::Output;
-use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use crate::rollout::StackNames;
 use serde::Serialize;
 
 /// What to do with the dead-letter queue.
 #[derive(Debug, Clone)]
-pub enum Action {
+pub(crate) enum Action {
     /// Peek at up to `max` messages.
     List { max: usize },
     /// One message in full.
@@ -27,7 +26,7 @@ pub enum Action {
 
 impl Action {
     /// The action's name, as the document's `action` says it.
-    pub fn name(&self) -> &'static str {
+    pub(super) fn name(&self) -> &'static str {
         match self {
             Action::List { .. } => "list",
             Action::Show { .. } => "show",
@@ -40,7 +39,7 @@ impl Action {
 /// What one stage's (or a one-stage environment's) dead-letter queue did.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
-pub enum Done {
+pub(super) enum Done {
     Listed(Listing),
     Shown { message: Letter, body: String },
     Redriven { task: MoveTask, resumed: bool },
@@ -49,7 +48,7 @@ pub enum Done {
 
 /// A stage's result, with the stage's name where the document says it.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct StageDone {
+pub(crate) struct StageDone {
     #[serde(skip_serializing_if = "Option::is_none")]
     stage: Option<String>,
     #[serde(flatten)]
@@ -61,7 +60,7 @@ pub struct StageDone {
 
 /// The action's result on one environment: the stages it acted on, in order, and the error
 /// that stopped it (after the stages before it).
-pub struct Dlq {
+pub(crate) struct Dlq {
     pub environment: String,
     pub action: &'static str,
     /// `list` on several stages: the document lists them under `stages`.
@@ -72,7 +71,7 @@ pub struct Dlq {
 
 /// Acts on `env`'s dead-letter queue, or on the stage `stage` names; `out` hears a redrive's
 /// progress.
-pub async fn act(
+pub(crate) async fn act(
     clients: &Clients,
     env: &Environment,
     at: crate::error::Result<StackNames>,
@@ -227,7 +226,7 @@ struct Own {
 
 /// The schema of `qfleet dlq`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own>(
         "dlq",

@@ -6,16 +6,14 @@
 use super::findings::Findings;
 use super::{Difference, DriftReport, Source};
 use crate::aws::cfn::drift_detection::PropertyDrift;
-use crate::config::Environment;
-use crate::config::schema::{Feed, WorkerKind};
+use crate::config::{Environment, Feed, WorkerKind};
 use crate::render::ids;
-use crate::snapshot::Fact;
-use crate::snapshot::{Snapshot, StackSnapshot};
+use crate::snapshot::{Fact, Snapshot, StackSnapshot};
 
 /// The whole report of a one-stage environment or a pipeline's first stage: drift
 /// detection's results per stack (data, fleet; `None` where the stack is not deployed) and
 /// qfleet's checks.
-pub fn report(
+pub(super) fn report(
     snap: &Snapshot,
     env: &Environment,
     detections: [Option<crate::aws::Result<Vec<PropertyDrift>>>; 2],
@@ -36,7 +34,7 @@ pub fn report(
 /// Adds a later stage of a pipeline to its report: drift detection on the stage's fleet stack
 /// and qfleet's checks of its queues, its feed and its workers (the data stack is the first
 /// stage's to report).
-pub fn later_stage(
+pub(super) fn later_stage(
     report: &mut DriftReport,
     snap: &Snapshot,
     stage: &Environment,

@@ -3,31 +3,36 @@
 //! what the stack file says ([`compare`]). What could not be checked is said, never counted as
 //! in sync or as a difference.
 
-pub mod compare;
+mod compare;
 mod findings;
 mod function;
 mod group;
 mod jobs;
-pub mod report;
+mod report;
 mod service;
-pub mod text;
+mod text;
+
+pub(crate) use report::Drifts;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::cfn::drift_detection;
 use crate::aws::poll::Polling;
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
-use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::rollout::StackNames;
-use crate::snapshot::Fact;
-use crate::snapshot::{self, Scope, Snapshot};
+use crate::snapshot::{self, Fact, Scope, Snapshot};
 use serde::Serialize;
 
 pub use text::text;
 
 /// Who found a difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-pub enum Source {
+pub(crate) enum Source {
     /// CloudFormation's drift detection.
     #[serde(rename = "cloudformation")]
     CloudFormation,
@@ -37,7 +42,7 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Source::CloudFormation => "cloudformation",
             Source::Qfleet => "fleet",
@@ -47,7 +52,7 @@ impl Source {
 
 /// One difference between what was deployed and what runs.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Difference {
+pub(crate) struct Difference {
     pub source: Source,
     pub stack: String,
     pub resource: String,
@@ -59,13 +64,13 @@ pub struct Difference {
 
 /// Something that could not be checked, and why.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Unchecked {
+pub(crate) struct Unchecked {
     pub what: String,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct DriftReport {
+pub(crate) struct DriftReport {
     pub environment: String,
     pub differences: Vec<Difference>,
     /// What could not be checked (exit 1: the answer is incomplete).
@@ -77,13 +82,13 @@ pub struct DriftReport {
 }
 
 impl DriftReport {
-    pub fn drifted(&self) -> bool {
+    pub(crate) fn drifted(&self) -> bool {
         !self.differences.is_empty()
     }
 
     /// 1 when anything could not be checked (a partial answer is not an answer), else 3 when
     /// something drifted, else 0.
-    pub fn exit_code(&self) -> crate::error::Exit {
+    pub(crate) fn exit_code(&self) -> crate::error::Exit {
         if !self.unchecked.is_empty() {
             Exit::Aws
         } else if self.drifted() {
@@ -97,7 +102,7 @@ impl DriftReport {
 /// Runs CloudFormation drift detection and qfleet's checks on one environment: on every stage
 /// of a pipeline (the data stack once, each stage's fleet stack, each stage's queues and feed).
 /// The stacks are where `at` says (a StackSets target's: its stack sets' instances).
-pub async fn check(
+pub(crate) async fn check(
     clients: &Clients,
     env: &Environment,
     at: Result<StackNames>,

@@ -4,13 +4,12 @@
 
 use super::DriftReport;
 use crate::error::{Error, ErrorReport, Result};
-use crate::output::report::{Document, Environment, Report};
-use crate::output::{Output, envelope};
+use crate::output::{Document, Environment, Output, Report, envelope};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Each environment's drift report, or why it could not be checked.
-pub struct Drifts {
+pub(crate) struct Drifts {
     pub environments: Vec<(String, Result<DriftReport>)>,
 }
 
@@ -33,7 +32,7 @@ struct Own {
 
 /// The schema of `qfleet drift`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own>(
         "drift",

@@ -494,7 +494,7 @@ mod lambda {
 /// A pipeline's later stages: their own queues, their feed, their fleet stack.
 mod pipeline {
     use super::*;
-    use crate::config::schema::Feed;
+    use crate::config::Feed;
 
     fn pipeline() -> Environment {
         crate::config::parse(

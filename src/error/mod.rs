@@ -16,9 +16,11 @@
 
 mod interruption;
 mod refusal;
-pub mod signal;
+mod signal;
 mod tool;
 mod usage;
+
+pub(crate) use signal::{interrupted, listen as listen_for_signals};
 
 pub use interruption::Interruption;
 pub use refusal::{Loss, Refusal, RunningStage, TeardownRefusal};

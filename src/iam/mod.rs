@@ -17,16 +17,21 @@
 //! A target deployed through StackSets has the roles of that mode ([`stack_sets`]).
 
 pub mod calls;
-pub mod policy;
+mod policy;
 pub mod reference;
-pub mod report;
-pub mod scope;
-pub mod stack_set_roles;
+mod report;
+mod scope;
+mod stack_set_roles;
 #[cfg(test)]
 mod tests;
 
-use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+pub(crate) use report::{account_of, of_account, policies};
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
+
+use crate::config::{Environment, WorkerKind};
 use crate::error::{Result, Usage};
 use crate::render;
 use policy::{Grants, Scope};
@@ -97,8 +102,8 @@ fn as_kind(env: &Environment, kind: WorkerKind) -> Environment {
     match kind {
         WorkerKind::Ec2 => {}
         WorkerKind::Lambda => {
-            other.function_code = Some(crate::package::code::FunctionCode {
-                text: crate::package::code::REFERENCE_HANDLER.to_string(),
+            other.function_code = Some(crate::package::FunctionCode {
+                text: crate::package::REFERENCE_HANDLER.to_string(),
                 handler: "index.handler".into(),
                 package: None,
             });
@@ -116,7 +121,7 @@ fn as_kind(env: &Environment, kind: WorkerKind) -> Environment {
 /// `scaling.metric: high_resolution`), when it has none now; `None` when it has one, or where
 /// AWS does not offer the metric (GovCloud).
 fn with_publisher(env: &Environment) -> Option<Environment> {
-    use crate::config::schema::ScalingMetric;
+    use crate::config::ScalingMetric;
     if env.spec.region.starts_with("us-gov-") {
         return None;
     }

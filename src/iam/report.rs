@@ -9,8 +9,9 @@ use crate::aws::{Aws, Settings, account};
 use crate::config::Environment;
 use crate::error::{Result, Usage};
 use crate::output::Output;
+#[cfg(test)]
 use crate::output::json_schema::{self as schema, Environments};
-use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::{Document, Environment as EnvDoc, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -80,7 +81,7 @@ pub fn account_of(
     // An account is in one partition (aws, aws-cn, aws-us-gov), and so are a policy's ARNs.
     let partitions: BTreeSet<&str> = envs
         .iter()
-        .map(|e| crate::config::regions::partition(&e.spec.region).unwrap_or("aws"))
+        .map(|e| crate::config::partition(&e.spec.region).unwrap_or("aws"))
         .collect();
     if partitions.len() > 1 {
         return Err(Usage::Partitions {
@@ -105,14 +106,13 @@ pub fn account_of(
     // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html>).
     let as_whom = |call_as| {
         through.iter().find(|e| {
-            e.spec.rollout.permission_model
-                == crate::config::schema::PermissionModel::ServiceManaged
+            e.spec.rollout.permission_model == crate::config::PermissionModel::ServiceManaged
                 && e.spec.rollout.call_as == call_as
         })
     };
     if let (Some(h), Some(d)) = (
-        as_whom(crate::config::schema::CallAs::SelfAccount),
-        as_whom(crate::config::schema::CallAs::DelegatedAdmin),
+        as_whom(crate::config::CallAs::SelfAccount),
+        as_whom(crate::config::CallAs::DelegatedAdmin),
     ) {
         return Err(Usage::CallAsMixed {
             holder: h.name.clone(),
@@ -123,7 +123,7 @@ pub fn account_of(
     // The account a StackSets file says holds its stack sets: the policy is that account's.
     let admin: BTreeSet<String> = through
         .iter()
-        .filter_map(|e| crate::config::targets::administration_account(e))
+        .filter_map(|e| crate::config::administration_account(e))
         .collect();
     if admin.len() > 1 {
         return Err(Usage::TargetAccounts {
@@ -246,11 +246,9 @@ fn stack_sets_note(envs: &[Environment], account: &str) -> Result<Option<String>
     let mut delegated = false;
     for env in envs.iter().filter(|e| e.through_stack_sets()) {
         p = super::scope::partition(&env.spec.region);
-        if env.spec.rollout.permission_model
-            == crate::config::schema::PermissionModel::ServiceManaged
-        {
+        if env.spec.rollout.permission_model == crate::config::PermissionModel::ServiceManaged {
             service_managed = true;
-            delegated |= env.spec.rollout.call_as == crate::config::schema::CallAs::DelegatedAdmin;
+            delegated |= env.spec.rollout.call_as == crate::config::CallAs::DelegatedAdmin;
             continue;
         }
         let roles = super::stack_set_roles::roles(env, account)?;
@@ -344,6 +342,7 @@ struct Body<'a> {
 }
 
 /// The schema of `qfleet iam-policy`'s document.
+#[cfg(test)]
 pub fn schema() -> serde_json::Value {
     schema::document::<Body<'static>, Own>(
         "iam-policy",

@@ -46,12 +46,10 @@ pub const POLICY_NAMES: GeneratedNames = GeneratedNames {
     longest_logical_id: 28,
 };
 /// A later stage's dead-letter queue is `StageNAMEDeadLetterQueue`, its name at most
-/// [`MAX_STAGE_NAME_LEN`](crate::config::stages::MAX_STAGE_NAME_LEN) characters.
+/// [`MAX_STAGE_NAME_LEN`](crate::config::MAX_STAGE_NAME_LEN) characters.
 pub const QUEUE_NAMES: GeneratedNames = GeneratedNames {
     limit: 80,
-    longest_logical_id: "Stage".len()
-        + crate::config::stages::MAX_STAGE_NAME_LEN
-        + "DeadLetterQueue".len(),
+    longest_logical_id: "Stage".len() + crate::config::MAX_STAGE_NAME_LEN + "DeadLetterQueue".len(),
 };
 
 /// A resource type's name limit and the longest logical id of such a resource in qfleet's
@@ -93,6 +91,7 @@ impl GeneratedNames {
 /// Every (service, resource type) [`Place::arns_of_type`] names ARNs for, spelled as the
 /// Service Authorization Reference spells them (a test checks each against `reference.json`);
 /// `("ec2", "*")` stands for every other EC2 type, `("ecs", "*")` for every ECS type.
+#[cfg(test)]
 pub const SCOPED_TYPES: &[(&str, &str)] = &[
     ("cloudformation", "stack"),
     ("sqs", "queue"),
@@ -214,10 +213,10 @@ impl<'a> Place<'a> {
     /// account and Region the image URI names (validation keeps it the stack's Region).
     pub fn image_repository(&self) -> Option<String> {
         let w = &self.env.spec.workers;
-        if w.kind != crate::config::schema::WorkerKind::Lambda {
+        if w.kind != crate::config::WorkerKind::Lambda {
             return None;
         }
-        let ecr = crate::config::image::parse(w.lambda.image.as_deref()?)
+        let ecr = crate::config::parse_image(w.lambda.image.as_deref()?)
             .ok()?
             .ecr?;
         Some(format!(
@@ -427,7 +426,7 @@ impl<'a> Place<'a> {
     /// environment that has one (`scaling.metric: high_resolution`, EC2 workers).
     fn publisher<'n>(&self, names: &'n ResourceNames) -> Option<&'n String> {
         let spec = &self.env.spec;
-        (spec.scaling.metric == crate::config::schema::ScalingMetric::HighResolution
+        (spec.scaling.metric == crate::config::ScalingMetric::HighResolution
             && self.env.kind().high_resolution())
         .then_some(&names.publisher)
     }

@@ -19,8 +19,7 @@
 use super::policy::Scope;
 use super::scope::{Place, partition};
 use super::{Deployer, calls, grant_environment, reference::Reference};
-use crate::config::Environment;
-use crate::config::schema::PermissionModel;
+use crate::config::{Environment, PermissionModel};
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 
@@ -159,7 +158,7 @@ pub fn grant(
             .spec
             .deploy_role
             .as_ref()
-            .map(|r| crate::config::targets::role_in(r, &env.spec.region, "*")),
+            .map(|r| crate::config::role_in(r, &env.spec.region, "*")),
         false => env.target.as_ref().and_then(|t| t.role_arn.clone()),
     };
     match &role {
@@ -220,7 +219,7 @@ pub fn grant(
     // <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html>),
     // an account the file does not name: any account there, the file's stack sets by name.
     let holder = match env.spec.rollout.call_as {
-        crate::config::schema::CallAs::DelegatedAdmin if service_managed => "*",
+        crate::config::CallAs::DelegatedAdmin if service_managed => "*",
         _ => account,
     };
     let sets: Vec<String> = env

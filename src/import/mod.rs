@@ -4,10 +4,17 @@
 //! (with why); the stack file is checked with the stack-file validation `qfleet validate`
 //! runs before anyone sees it.
 
-pub mod copilot;
-pub mod report;
-pub mod stack_file;
-pub mod written;
+mod copilot;
+mod report;
+mod stack_file;
+mod written;
+
+pub(crate) use copilot::{Options, import as from_copilot};
+pub(crate) use written::write;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use written::schema;
 
 use crate::error::{Error, Usage};
 use report::Report;

@@ -45,10 +45,7 @@ fn opts<'a>(env: Option<&'a str>, image: Option<&'a str>) -> Options<'a> {
 fn assert_valid(i: &Imported) {
     let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
         .unwrap_or_else(|e| panic!("{e}\n{}", i.stack_file));
-    assert_eq!(
-        env.spec.workers.kind,
-        crate::config::schema::WorkerKind::Fargate
-    );
+    assert_eq!(env.spec.workers.kind, crate::config::WorkerKind::Fargate);
     assert_eq!(env.name, i.environment);
 }
 

@@ -3,8 +3,7 @@
 
 use super::Imported;
 use crate::error::{Result, Usage};
-use crate::output::Output;
-use crate::output::report::{Document, Environment, Report};
+use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -12,10 +12,15 @@
 //! ([`crate::ownership::record`]): a target the file drops is found, and reached, through
 //! the ones that stay.
 
-pub(crate) mod report;
+mod report;
 mod search;
 
+pub(crate) use report::Listing;
 pub(crate) use search::{Found, every, named, retired};
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{

@@ -4,13 +4,12 @@
 
 use super::Made;
 use crate::error::Result;
-use crate::output::Output;
-use crate::output::report::{Document, Environment, Report};
+use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Every environment found, with the file that makes it.
-pub struct Listing {
+pub(crate) struct Listing {
     pub region: String,
     pub environments: Vec<(Made, Option<String>)>,
 }
@@ -43,7 +42,7 @@ struct Own<'a> {
 
 /// The schema of `qfleet environments`' document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own<'static>>(
         "environments",

@@ -344,7 +344,7 @@ fn role_of(env: &Environment, r: &Recorded) -> Option<String> {
         .and_then(|t| t.file.base.spec.deploy_role.clone());
     r.role.clone().or_else(|| {
         let account = r.account.as_deref()?;
-        deploy_role.map(|name| crate::config::targets::role_in(&name, &r.region, account))
+        deploy_role.map(|name| crate::config::role_in(&name, &r.region, account))
     })
 }
 
@@ -371,7 +371,7 @@ pub(crate) async fn named(
         return Ok(None);
     };
     let env = match (&r.target, direct[0].target.as_ref()) {
-        (Some(t), Some(any)) => crate::config::targets::retired(
+        (Some(t), Some(any)) => crate::config::retired(
             &any.file,
             t,
             r.account.clone(),

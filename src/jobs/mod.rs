@@ -2,7 +2,13 @@
 //! upload key's jobs with their whole history, or the jobs changed lately, filtered by state;
 //! read from the job table the workers keep.
 
-pub mod report;
+mod report;
+
+pub(crate) use report::Jobs;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::job_table::{self, Job};
@@ -14,7 +20,7 @@ use std::time::{Duration, SystemTime};
 
 /// What to show.
 #[derive(Debug, Clone)]
-pub struct Query {
+pub(crate) struct Query {
     /// One upload key (under the upload prefix, or without it); `None`: the recent jobs.
     pub key: Option<String>,
     /// Only jobs in this state (`--failed` is `failed`).
@@ -26,11 +32,11 @@ pub struct Query {
 }
 
 /// The states a job can be in, as the protocol writes them.
-pub const STATES: [&str; 5] = ["queued", "processing", "retrying", "done", "failed"];
+pub(crate) const STATES: [&str; 5] = ["queued", "processing", "retrying", "done", "failed"];
 
 /// What was found.
 #[derive(Debug, Clone)]
-pub struct Found {
+pub(crate) struct Found {
     pub table: String,
     /// The key that was looked up, as stored (`None` for a list).
     pub key: Option<String>,
@@ -40,7 +46,7 @@ pub struct Found {
 }
 
 /// Whether `env` keeps a job table: an error when its stack file has no `jobs:`.
-pub fn has_table(env: &Environment) -> Result<()> {
+pub(crate) fn has_table(env: &Environment) -> Result<()> {
     match env.spec.jobs {
         Some(_) => Ok(()),
         None => Err(Usage::NoJobTable {
@@ -55,7 +61,11 @@ pub fn has_table(env: &Environment) -> Result<()> {
 /// holds no table yet (not deployed with `jobs:`).
 /// The job table the data stack `stack` (its name there, see
 /// [`crate::rollout::check_data_stack`]) lists.
-pub async fn table_name(clients: &Clients, env: &Environment, stack: &str) -> Result<String> {
+pub(crate) async fn table_name(
+    clients: &Clients,
+    env: &Environment,
+    stack: &str,
+) -> Result<String> {
     has_table(env)?;
     let resources = crate::aws::cfn::stacks::resources(&clients.cfn, stack)
         .await?
@@ -71,7 +81,7 @@ pub async fn table_name(clients: &Clients, env: &Environment, stack: &str) -> Re
 }
 
 /// The key as the table stores it: the upload prefix and the key, unless it begins with it.
-pub fn stored_key(env: &Environment, key: &str) -> String {
+pub(crate) fn stored_key(env: &Environment, key: &str) -> String {
     let prefix = &env.spec.bucket.upload_prefix;
     if key.starts_with(prefix.as_str()) {
         key.to_string()
@@ -81,7 +91,7 @@ pub fn stored_key(env: &Environment, key: &str) -> String {
 }
 
 /// Reads what `q` asks for from `env`'s job table.
-pub async fn read(
+pub(crate) async fn read(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
@@ -92,7 +102,7 @@ pub async fn read(
     let table = table_name(clients, env, &data).await?;
     let now = SystemTime::now();
     let keep = |j: &Job| {
-        !crate::snapshot::jobs::expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s)
+        !crate::snapshot::job_expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s)
     };
     if let Some(key) = &q.key {
         let key = stored_key(env, key);
@@ -126,7 +136,7 @@ pub async fn read(
 
 /// What `status` shows of the jobs: those finished in the window, and the slowest.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub struct Recent {
+pub(crate) struct Recent {
     /// Jobs done in the window.
     pub done: u64,
     /// Jobs failed in the window.
@@ -139,14 +149,14 @@ pub struct Recent {
 
 /// A job and how long it took.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub struct Slowest {
+pub(crate) struct Slowest {
     pub key: String,
     pub seconds: f64,
 }
 
 impl Recent {
     /// Counts the jobs (the window's: the caller read them so).
-    pub fn of(jobs: &[Job]) -> Recent {
+    pub(crate) fn of(jobs: &[Job]) -> Recent {
         let mut r = Recent::default();
         for j in jobs {
             match j.state.as_str() {

@@ -4,13 +4,12 @@
 use super::Found;
 use crate::aws::job_table::Job;
 use crate::error::{Exit, Result};
-use crate::output::Output;
-use crate::output::report::{Document, Environment, Report};
+use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 /// The jobs of one environment, or why they could not be read.
-pub struct Jobs {
+pub(crate) struct Jobs {
     pub environment: String,
     pub result: Result<Found>,
     /// How far back the list went (`1h`), for the text.
@@ -32,7 +31,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet jobs`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>("jobs", "qfleet jobs --output json", Environments::One)
 }
@@ -89,7 +88,7 @@ impl Report for Jobs {
 }
 
 fn ago(t: Option<&str>) -> String {
-    t.map(crate::output::when::ago).unwrap_or_default()
+    t.map(crate::output::ago).unwrap_or_default()
 }
 
 fn seconds(j: &Job) -> String {

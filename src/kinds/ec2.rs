@@ -1,8 +1,7 @@
 //! EC2 instances in a multi-AZ Auto Scaling group, from a launch template.
 
 use super::{Kind, LogGroup, spot_share};
-use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::{Environment, WorkerKind};
 
 pub struct Ec2;
 

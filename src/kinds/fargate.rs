@@ -2,8 +2,7 @@
 //! Auto Scaling on the backlog per task.
 
 use super::{Kind, LogGroup};
-use crate::config::Environment;
-use crate::config::schema::{SpotSpec, WorkerKind};
+use crate::config::{Environment, SpotSpec, WorkerKind};
 
 pub struct Fargate;
 
@@ -101,7 +100,7 @@ impl Render {
             .secrets
             .iter()
             .filter_map(|(name, text)| {
-                let src = crate::config::permissions::SecretSource::parse(text).ok()?;
+                let src = crate::config::SecretSource::parse(text).ok()?;
                 Some(Secret {
                     name: name.clone(),
                     value_from: src.value_from_sub(),

@@ -1,8 +1,7 @@
 //! A Lambda function fed by the queue through an event source mapping.
 
 use super::{Kind, LogGroup};
-use crate::config::Environment;
-use crate::config::schema::{LambdaSpec, WorkerKind};
+use crate::config::{Environment, LambdaSpec, WorkerKind};
 
 pub struct Lambda;
 

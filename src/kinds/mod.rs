@@ -4,12 +4,11 @@
 //! in substance per kind (validation's rules, drift's checks, status's reads, the simulator's
 //! model) match exhaustively, so a new kind is a compile error in exactly those places.
 
-pub mod ec2;
-pub mod fargate;
-pub mod lambda;
+pub(crate) mod ec2;
+pub(crate) mod fargate;
+pub(crate) mod lambda;
 
-use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::{Environment, WorkerKind};
 
 /// A kind in a word, as the stack file and every JSON document spell it (`ec2`, `lambda`,
 /// `fargate`).
@@ -115,7 +114,7 @@ pub fn target_reason(env: &Environment) -> String {
 }
 
 /// The Spot share of a fleet, in words ("" without Spot).
-pub fn spot_share(spot: &crate::config::schema::SpotSpec, units: &str) -> String {
+pub fn spot_share(spot: &crate::config::SpotSpec, units: &str) -> String {
     if spot.percent == 0 {
         return String::new();
     }

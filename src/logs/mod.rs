@@ -5,12 +5,17 @@
 //! `END RequestId: …` lines in one stream, since an execution environment runs one invocation
 //! at a time (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html>).
 
-pub mod report;
+mod report;
+
+pub(crate) use report::{Options, show};
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::logs::{self, Event};
-use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::{Environment, WorkerKind};
 use crate::error::{Error, Result};
 use crate::kinds::LogGroup;
 use serde::Serialize;
@@ -18,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 /// One line as `qfleet logs` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Line {
+pub(crate) struct Line {
     /// RFC 3339, UTC.
     #[schemars(extend("format" = "date-time"))]
     pub time: String,
@@ -37,7 +42,7 @@ pub struct Line {
 
 /// Which lines to show.
 #[derive(Debug, Clone, Default)]
-pub struct Query {
+pub(crate) struct Query {
     /// Milliseconds since the epoch: lines written from then on.
     pub start_ms: i64,
     /// Only lines containing this text (case-sensitive, as CloudWatch Logs matches terms).
@@ -45,7 +50,7 @@ pub struct Query {
 }
 
 /// The log group of the environment's workers.
-pub fn group(env: &Environment) -> String {
+pub(crate) fn group(env: &Environment) -> String {
     crate::render::ResourceNames::of(env)
         .log_group(env.spec.workers.kind)
         .to_string()
@@ -54,7 +59,7 @@ pub fn group(env: &Environment) -> String {
 /// The filter pattern that finds the lines containing `text`; for a function it also lets
 /// through the runtime's START and END lines, which tell the invocation of the lines between
 /// them (and are shown only if they contain the text themselves).
-pub fn pattern(kind: WorkerKind, text: Option<&str>) -> Option<String> {
+pub(crate) fn pattern(kind: WorkerKind, text: Option<&str>) -> Option<String> {
     let text = text?;
     // A term in double quotes matches it exactly, spaces and punctuation included; a double
     // quote or backslash inside is escaped
@@ -66,7 +71,7 @@ pub fn pattern(kind: WorkerKind, text: Option<&str>) -> Option<String> {
 /// Turns events into lines, remembering across calls (while following) which invocation each
 /// function stream is in and which events were shown.
 #[derive(Debug)]
-pub struct Reader {
+pub(crate) struct Reader {
     kind: WorkerKind,
     text: Option<String>,
     /// The request a function stream is running, from its last START line.
@@ -75,7 +80,7 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn new(kind: WorkerKind, text: Option<String>) -> Reader {
+    pub(crate) fn new(kind: WorkerKind, text: Option<String>) -> Reader {
         Reader {
             kind,
             text,
@@ -85,7 +90,7 @@ impl Reader {
     }
 
     /// The lines of `events` not shown before, in time order.
-    pub fn lines(&mut self, events: Vec<Event>) -> Vec<Line> {
+    pub(crate) fn lines(&mut self, events: Vec<Event>) -> Vec<Line> {
         let mut out = Vec::new();
         for e in events {
             if !self.shown.insert(e.id.clone()) {
@@ -151,7 +156,7 @@ fn time(ms: i64) -> String {
 }
 
 /// The lines of the environment's workers matching `query`, read once.
-pub async fn read(
+pub(crate) async fn read(
     clients: &Clients,
     env: &Environment,
     reader: &mut Reader,

@@ -5,8 +5,7 @@
 use super::{Line, Query, Reader};
 use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::output::Output;
-use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use crate::session::Session;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -14,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What to read.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// How far back to start.
     pub since: Duration,
     /// Only lines containing this text.
@@ -29,7 +28,7 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(2);
 /// line readable a little after its timestamp; lines seen before are not shown twice.
 const FOLLOW_OVERLAP_MS: i64 = 60_000;
 
-pub fn text(line: &Line) -> String {
+pub(super) fn text(line: &Line) -> String {
     let from = line
         .instance
         .clone()
@@ -75,7 +74,7 @@ async fn read_all(clients: &crate::aws::Clients, sources: &mut [Source<'_>]) -> 
 }
 
 /// The lines read of one environment.
-pub struct Logs {
+pub(super) struct Logs {
     pub environment: String,
     pub pipeline: bool,
     /// Each stage's name (a pipeline's) and log group.
@@ -151,7 +150,7 @@ impl Report for Logs {
 
 /// The schema of `qfleet logs`' document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "logs",
@@ -162,7 +161,7 @@ pub fn schema() -> serde_json::Value {
 
 /// Reads the lines of `stages` (of `env`) and prints them; with `follow`, again every few
 /// seconds until Ctrl-C, its normal way to stop.
-pub fn show(
+pub(crate) fn show(
     session: &Session,
     env: &Environment,
     stages: Vec<&Environment>,
@@ -195,7 +194,7 @@ pub fn show(
     let result = session.block_on(async {
         tokio::select! {
             r = work => Some(r),
-            _ = crate::error::signal::interrupted() => None,
+            _ = crate::error::interrupted() => None,
         }
     });
     match result {

@@ -2,17 +2,29 @@
 //! for a pipeline (`--output json`: one document, see [`envelope`]; `--output ndjson`: live
 //! events, one per line, the document last).
 
-pub mod changes;
-pub mod envelope;
-pub mod event;
-pub mod hint;
+pub(crate) mod changes;
+pub(crate) mod envelope;
+mod event;
+pub(crate) mod hint;
+#[cfg(test)]
 pub mod json_schema;
-pub mod ledger;
-pub mod once;
-pub mod progress;
-pub mod report;
-pub mod when;
-pub mod words;
+mod ledger;
+mod once;
+mod progress;
+mod report;
+mod when;
+pub(crate) mod words;
+
+pub(crate) use event::{Event, events_of};
+pub(crate) use progress::{Question, Reporter, Spinner, cancelled, question_text};
+pub(crate) use report::{Document, Environment, Report};
+pub(crate) use when::ago;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use event::{Resource, contract};
+#[cfg(test)]
+pub(crate) use progress::Answer;
 
 use crate::error::Error;
 use serde::Serialize;

@@ -25,7 +25,11 @@
 //! uploads straight to Lambda's API; qfleet's packages go through S3, which that limit does
 //! not apply to (`CodeSizeZipped`, https://docs.aws.amazon.com/lambda/latest/api/API_AccountLimit.html).
 
-pub mod code;
+mod code;
+
+pub(crate) use code::{
+    FunctionCode, REFERENCE_HANDLER, Settings as CodeSettings, read as read_code,
+};
 
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};

@@ -2,8 +2,7 @@
 //! (`workers.environment`, `workers.secrets`, `workers.policies`, `workers.statements`): the
 //! secrets' grants and references, computed once for both worker kinds.
 
-use crate::config::permissions::SecretSource;
-use crate::config::schema::WorkersSpec;
+use crate::config::{SecretSource, WorkersSpec};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -146,7 +146,7 @@ fn longest_text(v: &Value) -> String {
 /// policies attached to an IAM role: 10" (the default; 20 on request, which qfleet does not
 /// assume), "Managed policy size: 6,144 characters" and "Role policy size cannot exceed 10,240
 /// characters" (all inline policies together); "IAM does not count white space".
-pub const MANAGED_POLICIES_PER_ROLE: usize = crate::config::checks::ROLE_POLICY_LIMIT;
+pub const MANAGED_POLICIES_PER_ROLE: usize = crate::config::ROLE_POLICY_LIMIT;
 pub const MANAGED_POLICY_SIZE: usize = 6_144;
 pub const ROLE_INLINE_POLICY_SIZE: usize = 10_240;
 

@@ -24,7 +24,7 @@
 //! own template, value for value.
 
 use super::RenderedStack;
-use crate::config::targets::stack_set_name;
+use crate::config::stack_set_name;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 

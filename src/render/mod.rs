@@ -3,8 +3,7 @@
 //! The templates are compiled into the binary so that `qfleet` works from any directory and a
 //! render never touches the disk; they are still plain files in `templates/` to read and edit.
 
-use crate::config::schema::{ScalingMetric, WorkerKind};
-use crate::config::{Environment, SourceFile};
+use crate::config::{Environment, ScalingMetric, SourceFile, WorkerKind};
 use crate::error::{Error, Result};
 use crate::kinds::LogGroup;
 use minijinja::{UndefinedBehavior, Value};
@@ -13,12 +12,21 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 mod access;
-pub mod check;
+pub(crate) mod check;
 mod embed;
-pub mod fingerprint;
-pub mod ids;
-pub mod merged;
-pub mod report;
+mod fingerprint;
+pub(crate) mod ids;
+mod merged;
+mod report;
+
+pub use fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+
+pub(crate) use merged::{Place, instantiate, long_form, same as same_value};
+pub(crate) use report::{render_all, stack_set_files};
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 /// The templates, by the path they have in the repository.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -89,7 +97,7 @@ pub fn handler_with_jobs(handler: &str) -> String {
         + "\n"
 }
 
-pub use crate::config::schema::MAX_ROLLING_PAUSE;
+pub use crate::config::MAX_ROLLING_PAUSE;
 
 /// EC2 accepts at most 16 KB of user data: "User data is limited to 16 KB, in raw form, before
 /// it is base64-encoded" (Amazon EC2 User Guide, "Work with instance user data",
@@ -114,7 +122,7 @@ pub const STACK_NAME_MAX: usize = 128;
 /// as the `${X}` it stands for.
 pub fn user_data_received(env: &Environment, user_data: &str) -> usize {
     let region = env.spec.region.as_str();
-    let partition = crate::config::regions::partition(region);
+    let partition = crate::config::partition(region);
     let stack = |own: String| match env.through_stack_sets() {
         true => STACK_NAME_MAX,
         false => own.len(),
@@ -236,7 +244,7 @@ impl ResourceNames {
         let function = format!("qfleet-{name}{sfx}-worker");
         ResourceNames {
             bucket: format!("{}-uploads", name),
-            queue: crate::config::stages::queue_name(name, index, stage),
+            queue: crate::config::queue_name(name, index, stage),
             asg: format!("qfleet-{}{sfx}-workers", name),
             worker_log_group: if index == 0 {
                 format!("/qfleet/{}/workers", name)
@@ -269,7 +277,7 @@ impl ResourceNames {
 #[derive(Serialize)]
 struct Workers<'a> {
     #[serde(flatten)]
-    spec: &'a crate::config::schema::WorkersSpec,
+    spec: &'a crate::config::WorkersSpec,
     ami_is_parameter: bool,
     lifecycle_heartbeat: u64,
     /// A rolling update keeps this many in service; AWS requires it below MaxSize.
@@ -288,7 +296,7 @@ struct Workers<'a> {
     /// The declared secrets' grants and references.
     access: access::Access,
     /// The container image the instances run (`workers.image`), read.
-    container: Option<crate::config::image::Image>,
+    container: Option<crate::config::Image>,
     /// The warm pool's `PoolState`, as CloudFormation spells it.
     warm_pool_state: Option<&'static str>,
     /// How long the launching hook waits for a bootstrap (a warm pool's): the signal timeout,
@@ -299,7 +307,7 @@ struct Workers<'a> {
 #[derive(Serialize)]
 struct Bucket<'a> {
     #[serde(flatten)]
-    spec: &'a crate::config::schema::BucketSpec,
+    spec: &'a crate::config::BucketSpec,
     retain: bool,
 }
 
@@ -339,8 +347,8 @@ struct Context<'a> {
     names: ResourceNames,
     kms_key: Option<&'a str>,
     bucket: Bucket<'a>,
-    queue: &'a crate::config::schema::QueueSpec,
-    alarms: &'a crate::config::schema::AlarmSpec,
+    queue: &'a crate::config::QueueSpec,
+    alarms: &'a crate::config::AlarmSpec,
     workers: Workers<'a>,
     scaling: Scaling<'a>,
     tags: &'a BTreeMap<String, String>,
@@ -382,7 +390,7 @@ struct WrittenNetwork {
 /// every such target an explicit network; a direct deploy sets the parameters (and finds a
 /// default VPC) instead.
 fn written_network(env: &Environment) -> Option<WrittenNetwork> {
-    use crate::config::schema::Network;
+    use crate::config::Network;
     match (&env.spec.workers.network, env.through_stack_sets()) {
         (Network::Explicit(net), true) => Some(WrittenNetwork {
             vpc: net.vpc.clone(),
@@ -441,7 +449,7 @@ struct LaterStage<'a> {
     /// The prefix the stage reads (the bucket's events under it feed the queue, for `objects`).
     prefix: &'a str,
     names: ResourceNames,
-    queue: &'a crate::config::schema::QueueSpec,
+    queue: &'a crate::config::QueueSpec,
     kind: &'static str,
     max_latency_seconds: Option<f64>,
 }
@@ -512,7 +520,7 @@ fn context(env: &Environment) -> Context<'_> {
                 .workers
                 .image
                 .as_deref()
-                .and_then(|i| crate::config::image::parse(i).ok()),
+                .and_then(|i| crate::config::parse_image(i).ok()),
             warm_pool_state: spec.workers.warm_pool.map(|w| w.pool_state.as_cfn()),
             launch_heartbeat: spec.workers.signal_timeout().min(7_200),
         },
@@ -529,7 +537,7 @@ fn context(env: &Environment) -> Context<'_> {
                 .map(|s| s.name.as_str()),
             scale_in: {
                 let si = &spec.scaling.scale_in;
-                (si.policy == crate::config::schema::ScaleInPolicy::Step).then(|| ScaleIn {
+                (si.policy == crate::config::ScaleInPolicy::Step).then(|| ScaleIn {
                     percent: si.percent,
                     below: si.below,
                     threshold: (env.backlog_target() * si.below * 1_000.0).round() / 1_000.0,
@@ -542,7 +550,7 @@ fn context(env: &Environment) -> Context<'_> {
         // A pipeline of one stage renders as a one-stage file.
         stage: env.pipeline_stage().map(|s| s.name.as_str()),
         next_queue: env.stage.as_ref().and_then(|s| s.next_queue.as_deref()),
-        fargate: (spec.workers.kind == crate::config::schema::WorkerKind::Fargate)
+        fargate: (spec.workers.kind == crate::config::WorkerKind::Fargate)
             .then(|| crate::kinds::fargate::Render::of(env)),
         jobs: Jobs::of(env),
         data_stack: env.data_stack_name(),
@@ -649,7 +657,7 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
     let code = env.function_code.as_ref();
     // The reference handler carries the job table's module inline (it imports it).
     let code_text = code.map(|c| {
-        if c.text == crate::package::code::REFERENCE_HANDLER {
+        if c.text == crate::package::REFERENCE_HANDLER {
             handler_with_jobs(&c.text)
         } else {
             c.text.clone()
@@ -761,7 +769,7 @@ fn template_error(env: &Environment, name: &str, e: &minijinja::Error) -> Error 
         .unwrap_or_default();
     let file = SourceFile::new(path, src);
     let line = e.line().unwrap_or(1);
-    let offset = crate::config::positions::byte_offset(&file.text, line, 0);
+    let offset = crate::config::byte_offset(&file.text, line, 0);
     let mut message = e
         .detail()
         .map(str::to_string)

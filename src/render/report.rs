@@ -5,8 +5,7 @@
 use super::{RenderedStack, StackRole};
 use crate::config::Environment;
 use crate::error::{Result, Usage};
-use crate::output::Output;
-use crate::output::report::{Document, Environment as EnvDoc, Report};
+use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -288,7 +287,7 @@ fn text(r: &Renders) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::output::report::Report;
+    use crate::output::Report;
 
     fn example(name: &str) -> Vec<crate::config::Environment> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -383,7 +382,7 @@ mod tests {
     #[test]
     fn an_unmergeable_stack_sets_file_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let path = crate::config::examples::unmergeable_stack_sets(dir.path());
+        let path = crate::config::unmergeable_stack_sets(dir.path());
         let envs = crate::config::load(&path).unwrap().expand();
         let out = dir.path().join("out");
         let Err(err) = super::render_all(&envs, Some(&out)) else {

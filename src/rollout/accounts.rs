@@ -3,11 +3,9 @@
 //! has stacks is an environment of its own, named `ENV-TARGET@ACCOUNT`, found when a command
 //! runs; and the sessions of the commands that act on each account.
 
-use super::instances::StackNames;
-use crate::aws::Aws;
-use crate::aws::{Clients, Settings};
-use crate::config::Environment;
-use crate::config::targets::{Target, role_in, valid_account};
+use super::stack_names::StackNames;
+use crate::aws::{Aws, Clients, Settings};
+use crate::config::{Environment, Target, role_in, valid_account};
 use crate::error::{Result, Usage};
 use crate::session::Session;
 use std::collections::BTreeMap;
@@ -25,7 +23,7 @@ pub(crate) fn account_pick(arg: &str) -> Option<(&str, &str)> {
     (valid_account(account) && !base.is_empty() && !path).then_some((base, account))
 }
 
-/// One account of a unit-wide target `unit` ([`crate::config::targets::unit_wide`]), as the environment it is to every
+/// One account of a unit-wide target `unit` ([`crate::config::unit_wide`]), as the environment it is to every
 /// command: named `orders-eu@111122223333` (its resources keep the target's names,
 /// [`Environment::resource_name`]), guarded to `account`, acting there as `deploy_role`, in
 /// the unit `organizational_unit` its instances were created in.
@@ -36,7 +34,7 @@ pub(crate) fn of_account(
 ) -> Environment {
     let mut env = unit.clone();
     let name = format!("{}{ACCOUNT_MARK}{account}", unit.resource_name());
-    env.pipeline = crate::config::stages::rename(&unit.pipeline, &name);
+    env.pipeline = crate::config::rename_stages(&unit.pipeline, &name);
     env.name = name;
     let role = env
         .spec
@@ -165,7 +163,7 @@ pub(crate) fn find_accounts(session: &mut Session) -> Result<()> {
 
 /// [`Session::each`], with where each environment's stacks are: under their own
 /// names, or a StackSets target's stack sets' instances
-/// ([`super::instances::locate`]), or why they could not be found.
+/// ([`super::stack_names::locate`]), or why they could not be found.
 pub(crate) fn each_located<'a, T, F, Fut>(session: &'a Session, f: F) -> Vec<T>
 where
     F: Fn(Clients, &'a Environment, Result<StackNames>) -> Fut,
@@ -174,14 +172,14 @@ where
     session.each(|clients, env| {
         let f = &f;
         async move {
-            let at = super::instances::locate(&session.aws, env).await;
+            let at = super::stack_names::locate(&session.aws, env).await;
             f(clients, env, at).await
         }
     })
 }
 
 /// The accounts of a target that stands for a whole AWS Organizations unit
-/// ([`crate::config::targets::unit_wide`]) where its stacks are: the accounts of its file's
+/// ([`crate::config::unit_wide`]) where its stacks are: the accounts of its file's
 /// stack sets' instances in its region named in its unit (as ListStackInstances says; an
 /// instance there of another unit, or of none, is no target's of this file and is left
 /// alone), each as the environment it is to every command
@@ -191,7 +189,8 @@ where
 /// stack set that could not be read, or is not the file's, is an error, never "no account".
 pub(crate) async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Environment>> {
     let admin =
-        super::instances::admin_clients(aws, super::instances::file_of(env)?, &env.name).await?;
+        super::stack_names::admin_clients(aws, super::stack_names::file_of(env)?, &env.name)
+            .await?;
     accounts_in(&admin, env).await
 }
 
@@ -199,7 +198,7 @@ pub(crate) async fn accounts_of(aws: &Aws, env: &Environment) -> Result<Vec<Envi
 /// stack sets).
 pub(crate) async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Vec<Environment>> {
     let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for (_, _, instances) in super::instances::unit_sets(admin, env).await? {
+    for (_, _, instances) in super::stack_names::unit_sets(admin, env).await? {
         for i in instances.into_iter().flatten() {
             found.entry(i.account).or_insert(i.organizational_unit);
         }

@@ -39,14 +39,10 @@ use crate::aws::Clients;
 use crate::aws::cfn::changesets::Change;
 use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
 use crate::aws::poll::Polling;
-use crate::config::Environment;
-use crate::config::schema::PermissionModel;
-use crate::config::targets::TargetFile;
+use crate::config::{Environment, PermissionModel, TargetFile};
 use crate::error::{Error, ErrorReport, Exit, Result, Usage};
 use crate::output::words::count;
-use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
-use crate::render::merged::Place;
-use crate::render::{RenderedStack, StackRole};
+use crate::render::{FINGERPRINT_PARAMETER, Place, RenderedStack, StackRole, fingerprint};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -188,7 +184,7 @@ async fn one_set(
     ));
     let r = &base.spec.rollout;
     let call = SetCall {
-        api: stack_sets::Api::new(&admin.cfn, super::instances::call_as(base)),
+        api: stack_sets::Api::new(&admin.cfn, super::stack_names::call_as(base)),
         name,
         desired: Desired {
             name,
@@ -206,8 +202,8 @@ async fn one_set(
     };
     let owner = base.spec.owner.as_deref();
     let current =
-        super::instances::describe_ours(call.api, name, &base.name, &base.name, owner).await?;
-    let unit_wide = crate::config::targets::unit_wide(&base.spec);
+        super::stack_names::describe_ours(call.api, name, &base.name, &base.name, owner).await?;
+    let unit_wide = crate::config::unit_wide(&base.spec);
     plan::guard(base, name, current.as_ref(), unit_wide)?;
     let new_template = current.as_ref().is_none_or(|c| {
         c.parameters.get(FINGERPRINT_PARAMETER) != parameters.get(FINGERPRINT_PARAMETER)

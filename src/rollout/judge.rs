@@ -6,7 +6,7 @@
 use crate::aws::cfn::stack_sets::{self, Instance};
 use crate::error::Error;
 use crate::output::words::count;
-use crate::render::merged::Place;
+use crate::render::Place;
 
 /// Why a target whose instance is INOPERABLE is not deployed ([`Step::Inoperable`]).
 pub(super) const INOPERABLE: &str = "INOPERABLE: a deletion (or an import) of the instance failed and left its stack unstable, and StackSets leaves it out of every update; AWS's remedy: DeleteStackInstances with RetainStacks true (the stack and its data stay), then delete the stack yourself once its data is safe, and deploy again";

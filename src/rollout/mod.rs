@@ -1,7 +1,7 @@
 //! Many targets: one stack file deployed to several accounts and regions (`targets`,
 //! `rollout` in the stack file). This module owns what happens to targets once the file is
 //! loaded ([`crate::config`] reads and checks them, each a typed
-//! [`crate::config::targets::Target`] holding its loaded file):
+//! [`crate::config::Target`] holding its loaded file):
 //!
 //! - `waves.rs`: the rollout in waves (canary first), each wave's bake on its alarms, and
 //!   the verdict that lets the next wave go on or stops it;
@@ -12,7 +12,7 @@
 //! - `preview.rs`, `template_diff.rs`: what a stack set's change does to each instance;
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
 //! - `remove.rs`: a target's stack set instances removed (`teardown`);
-//! - `instances.rs`: where a target's stacks are (its own names, or its stack sets' instances),
+//! - `stack_names.rs`: where a target's stacks are (its own names, or its stack sets' instances),
 //!   and the account that holds the stack sets;
 //! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
 //!   unit, each an environment of its own, and the sessions of the commands that act on them.
@@ -22,34 +22,36 @@
 
 mod accounts;
 mod apply;
-mod instances;
 mod judge;
 mod plan;
 mod preview;
 mod protect;
 mod remove;
+mod stack_names;
 mod template_diff;
 mod waves;
 
+pub use template_diff::CREATE_ONLY;
+
 pub(crate) use accounts::{account_pick, each_located, of_accounts};
 pub(crate) use apply::{Run, SetOutcome, wave};
-pub(crate) use instances::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
 pub(crate) use plan::Step;
 pub(crate) use protect::protect_all;
 pub(crate) use remove::{
     SetLocks, delete_instance, delete_stack_set, instance_deleted, instance_label, instances_left,
     leftover_instance, leftover_instances,
 };
-pub use template_diff::CREATE_ONLY;
+pub(crate) use stack_names::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
 pub(crate) use waves::{Deployed, Wave, run, watch_target, waves};
 
+// For the tests elsewhere in the crate.
 #[cfg(test)]
 pub(crate) use accounts::accounts_in;
 #[cfg(test)]
 pub(crate) use accounts::of_account;
 #[cfg(test)]
-pub(crate) use instances::instances_of;
-#[cfg(test)]
 pub(crate) use plan::{groups, preferences};
 #[cfg(test)]
 pub(crate) use protect::protect;
+#[cfg(test)]
+pub(crate) use stack_names::instances_of;

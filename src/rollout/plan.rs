@@ -5,10 +5,9 @@
 
 use crate::aws::cfn::changesets::Change;
 use crate::aws::cfn::stack_sets::{Group, Instance, Preferences, StackSet};
-use crate::config::Environment;
-use crate::config::schema::PermissionModel;
+use crate::config::{Environment, PermissionModel};
 use crate::error::{Error, Refusal, Usage};
-use crate::render::merged::Place;
+use crate::render::Place;
 
 /// What happens to one target in one stack set.
 #[derive(Debug, Clone, Copy, PartialEq)]

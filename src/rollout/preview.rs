@@ -3,12 +3,11 @@
 
 use super::plan::Step;
 use crate::aws::cfn::stack_sets::{self, Instance};
-use crate::render::RenderedStack;
-use crate::render::merged::Place;
+use crate::render::{Place, RenderedStack};
 
 /// What each target's instance of stack set `set` gets, as a change set would say it
 /// (StackSets makes none per instance): the template it has now and the new one, each as the
-/// instance reads it ([`crate::render::merged::instantiate`]), compared resource by
+/// instance reads it ([`crate::render::instantiate`]), compared resource by
 /// resource ([`super::template_diff`]); every resource added for an instance created. Each
 /// preview that changes something is said (`note`), once for the instances whose changes are
 /// the same (twenty targets with one change read as one preview); one that cannot be made is
@@ -22,7 +21,7 @@ pub(super) fn previews(
     steps: &[Step],
     note: &(dyn Fn(String) + Sync),
 ) -> Vec<Result<Vec<crate::aws::cfn::changesets::Change>, String>> {
-    use crate::render::merged::{instantiate, long_form};
+    use crate::render::{instantiate, long_form};
     let new = long_form(&set.template);
     let old = current.map(|c| match c.template.as_deref() {
         Some(text) => long_form(text),

@@ -68,7 +68,7 @@ pub(crate) async fn protect(
 ) -> Result<Vec<(String, String)>> {
     crate::ownership::check_account(&target.sts, env).await?;
     let want = env.termination_protection();
-    let located = super::instances::instances_of(admin, env).await?;
+    let located = super::stack_names::instances_of(admin, env).await?;
     let mut changed = Vec::new();
     for own in env.stack_names() {
         let Some((set, Some(instance))) = located.instances.get(&own) else {

@@ -14,7 +14,7 @@
 //! StackSets runs one operation at a time on a stack set: the targets of one file torn down
 //! together take turns on each stack set ([`SetLocks`]).
 
-use super::instances::StackSetTarget;
+use super::stack_names::StackSetTarget;
 use crate::aws::cfn::stack_sets::{self, Instance, MAX_POLLS};
 use crate::aws::poll::Polling;
 use crate::error::Result;
@@ -138,7 +138,7 @@ pub(crate) async fn leftover_instance(
     stacks_absent: bool,
 ) -> Result<Option<Option<(Instance, Option<String>)>>> {
     let owner = t.owner.as_deref();
-    if super::instances::describe_ours(t.api(), set, env, &t.file, owner)
+    if super::stack_names::describe_ours(t.api(), set, env, &t.file, owner)
         .await?
         .is_none()
     {

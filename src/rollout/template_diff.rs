@@ -1,10 +1,10 @@
 //! The preview of a template change where CloudFormation makes no change set: a stack set's
 //! instance (StackSets has none per instance). Each resource of the two templates, as the
-//! instance reads them ([`crate::render::merged::instantiate`]), compared: added, removed,
+//! instance reads them ([`crate::render::instantiate`]), compared: added, removed,
 //! or modified with the properties (and other attributes: `DeletionPolicy`, `DependsOn`, …)
 //! whose values differ, down to the first level where they are not both mappings (lists of
 //! the same length item by item). A template says nothing of replacements: for the resources
-//! that hold data ([`crate::deploy::changeset::STATEFUL_TYPES`]) a property AWS's resource
+//! that hold data ([`crate::deploy::STATEFUL_TYPES`]) a property AWS's resource
 //! schema makes create-only replaces the resource, and any other does not ([`CREATE_ONLY`]);
 //! any other resource's modification is `Conditional` (shown `maybe replace`), never "no".
 
@@ -177,7 +177,7 @@ fn same_opt(a: Option<&Value>, b: Option<&Value>) -> bool {
 
 /// Two values alike, a string standing for a number or a boolean as CloudFormation reads it.
 fn same(a: &Value, b: &Value) -> bool {
-    crate::render::merged::same(a, b)
+    crate::render::same_value(a, b)
 }
 
 #[cfg(test)]

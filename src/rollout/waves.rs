@@ -19,7 +19,7 @@
 //! once its evaluation periods breach
 //! (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html>),
 //! so validate warns about a bake shorter than the slowest alarm needs
-//! ([`crate::config::targets::alarm_window`]). A new alarm is INSUFFICIENT_DATA until
+//! ([`crate::config::alarm_window`]). A new alarm is INSUFFICIENT_DATA until
 //! it is first evaluated
 //! (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudwatch-alarm.html>);
 //! qfleet's alarms treat missing data as not breaching, so an idle queue's alarm is OK: an
@@ -81,15 +81,9 @@ fn wave_of(env: &Environment) -> u32 {
 }
 
 /// How long a wave's alarms are watched: the longest bake of its environments
-/// ([`crate::config::targets::bake`]).
+/// ([`crate::config::bake`]).
 pub fn bake_of(wave: &Wave) -> Duration {
-    Duration::from_secs(
-        wave.envs
-            .iter()
-            .map(crate::config::targets::bake)
-            .max()
-            .unwrap_or(0),
-    )
+    Duration::from_secs(wave.envs.iter().map(crate::config::bake).max().unwrap_or(0))
 }
 
 /// How a wave is baked.
@@ -410,7 +404,7 @@ async fn instance_stacks(
     aws: &crate::aws::Aws,
     env: &Environment,
 ) -> std::result::Result<Vec<String>, String> {
-    let at = super::instances::locate(aws, env)
+    let at = super::stack_names::locate(aws, env)
         .await
         .map_err(|e| e.to_string())?;
     match &at.stack_set {

@@ -18,12 +18,15 @@
 
 mod cleanup;
 mod job;
-pub mod report;
+mod report;
 
-use crate::aws::Clients;
-use crate::aws::account;
-use crate::aws::dead_letters;
-use crate::aws::queues;
+pub(crate) use report::Sent;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
+
+use crate::aws::{Clients, account, dead_letters, queues};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
 use crate::render::ResourceNames;

@@ -10,8 +10,7 @@ use super::run_result::{self, Report};
 /// The advice's shape and its fixed figures live with the report that shows them.
 pub(super) use super::run_result::{Change, METRIC_SETTING};
 use super::{Assumptions, rules};
-use crate::config::Environment;
-use crate::config::schema::PollerSpec;
+use crate::config::{Environment, PollerSpec};
 
 /// Provisioned mode's least minimum for SQS, AWS's default (`MinimumPollers`).
 const MIN_POLLERS: u32 = 2;

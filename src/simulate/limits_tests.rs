@@ -6,7 +6,7 @@
 use super::model::{self, Fleet, Outcome, Params, STEP_THROUGH};
 use super::tests::{assumptions, burst, ec2, env, fargate, fixed, high_resolution, params};
 use super::*;
-use crate::config::schema::PollerSpec;
+use crate::config::PollerSpec;
 
 fn lambda(batch_size: u64, timeout: u64, batching_window: u64) -> Fleet {
     Fleet::Lambda {

@@ -42,8 +42,9 @@ mod runs;
 mod scalers;
 mod tune;
 
-use crate::config::Environment;
-use crate::config::schema::{PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind};
+use crate::config::{
+    Environment, PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind,
+};
 use crate::error::{Error, Result, Usage};
 pub(crate) use load::{Load, parse as parse_load};
 use model::{Fleet, Params};

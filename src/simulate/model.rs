@@ -14,7 +14,7 @@ use super::scalers::{
     Scaler, Seen,
     ec2::{self, Ec2},
 };
-use crate::config::schema::PollerSpec;
+use crate::config::PollerSpec;
 use std::collections::VecDeque;
 
 /// Sub-steps of a second in which workers pick up messages.

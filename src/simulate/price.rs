@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_built_in_table_covers_every_commercial_region_qfleet_accepts() {
-        let (_, commercial) = crate::config::regions::PARTITIONS
+        let (_, commercial) = crate::config::PARTITIONS
             .iter()
             .find(|(id, _)| *id == "aws")
             .unwrap();

@@ -22,7 +22,7 @@
 //! - CloudFormation, `AWS::Lambda::EventSourceMapping ScalingConfig` (MaximumConcurrency 2
 //!   to 1000): <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-eventsourcemapping-scalingconfig.html>
 
-use crate::config::schema::PollerSpec;
+use crate::config::PollerSpec;
 
 /// The period of every metric and alarm in the templates (`Period: 60`), and of SQS's
 /// metrics, which it publishes once a minute.

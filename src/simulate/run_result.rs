@@ -5,8 +5,7 @@
 use super::load::Period;
 use super::model::{Fleet, Minute, Outcome, Params, WarmPool};
 use super::{Assumptions, price};
-use crate::config::Environment;
-use crate::config::schema::{PollerSpec, WorkerKind};
+use crate::config::{Environment, PollerSpec, WorkerKind};
 use serde::Serialize;
 
 /// The advised setting `scaling.metric`: `from` 0 (sqs) `to` 1 (high_resolution).
@@ -212,11 +211,11 @@ pub(super) struct Settings {
     pub(super) max_concurrency: Option<u64>,
     /// EC2: the group's warm pool (`None`: none), as the stack file's `workers.warm_pool`.
     #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub(super) warm_pool: Option<crate::config::schema::WarmPoolSpec>,
+    pub(super) warm_pool: Option<crate::config::WarmPoolSpec>,
     /// Provisioned mode's pollers (`None` in standard mode), as the stack file's
     /// `workers.lambda.provisioned_pollers`.
     #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub(super) provisioned_pollers: Option<crate::config::schema::PollerSpec>,
+    pub(super) provisioned_pollers: Option<crate::config::PollerSpec>,
     pub(super) batch_size: Option<u64>,
     pub(super) visibility_timeout: u64,
     pub(super) max_receive_count: u64,
@@ -414,7 +413,7 @@ fn fargate_usage(
     let spec = &env.spec;
     let hours = o.instance_seconds / 3_600.0;
     let f = &spec.workers.fargate;
-    let arm = f.platform == crate::config::schema::Platform::LinuxArm64;
+    let arm = f.platform == crate::config::Platform::LinuxArm64;
     let per_hour = price::fargate_task_hour(&spec.region, arm, f.cpu, f.memory);
     let day_hours = per_day(period, p.duration, o.instance_seconds, rest_rate(period, o)) / 3_600.0;
     let (per_day_usd, per_month_usd) = day_cost(per_hour, day_hours);
@@ -480,7 +479,7 @@ fn lambda_usage(
     (max_concurrency, pollers, batch_size, memory_mb): (u64, Option<PollerSpec>, u64, u64),
 ) -> Usage {
     let spec = &env.spec;
-    let arm = spec.workers.lambda.architecture == crate::config::schema::Architecture::Arm64;
+    let arm = spec.workers.lambda.architecture == crate::config::Architecture::Arm64;
     let gbs = o.invocation_seconds * memory_mb as f64 / 1_024.0;
     let usd = price::lambda(&spec.region, arm, gbs, o.invocations);
     // A function costs nothing at rest: a held load keeps the run's rate, a burst is once.

@@ -2,7 +2,7 @@
 //! percentiles, the usage and its cost, the verdict and the advice.
 
 use super::run_result::{HIGH_RESOLUTION_MONTHLY_USD, METRIC_SETTING, Report};
-use crate::config::schema::WorkerKind;
+use crate::config::WorkerKind;
 
 /// The load held after the first scale-out, in words.
 fn held_line(r: &Report) -> String {
@@ -97,8 +97,8 @@ fn describe(r: &Report) -> String {
                 format!(
                     ", a warm pool ({}, at least {})",
                     match w.pool_state {
-                        crate::config::schema::PoolState::Stopped => "stopped",
-                        crate::config::schema::PoolState::Running => "running",
+                        crate::config::PoolState::Stopped => "stopped",
+                        crate::config::PoolState::Running => "running",
                     },
                     w.min_size
                 )

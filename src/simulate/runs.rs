@@ -7,8 +7,7 @@
 use super::{Assumptions, Pipeline, Report, run_result, run_text, tune};
 use crate::config::Environment;
 use crate::error::{Exit, Result, Usage};
-use crate::output::report::{Document, Environment as EnvDoc, Report as Printed};
-use crate::output::{Output, envelope};
+use crate::output::{Document, Environment as EnvDoc, Output, Report as Printed, envelope};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 
 use super::model::{self, Fleet, Params, TICKS};
 use super::*;
-use crate::config::schema::PollerSpec;
+use crate::config::PollerSpec;
 use std::path::Path;
 
 pub(super) fn ec2(min: u64, max: u64, target: f64) -> Fleet {
@@ -2158,7 +2158,7 @@ fn tune_finds_settings_that_meet_the_goal_cheapest_first_and_they_validate_and_m
         best.target, s.percent, s.below, s.minutes, s.cooldown, best.min, best.max
     );
     let tuned = env(&yaml);
-    assert!(crate::config::checks::check(&tuned).is_empty());
+    assert!(crate::config::check(&tuned).is_empty());
     assert!(
         best.lines.contains(&format!("min: {}", best.min)),
         "{}",

@@ -28,8 +28,7 @@ use super::load::{Load, Period};
 use super::model::{Fleet, Params, ScaleIn};
 use super::run_result::{HIGH_RESOLUTION_MONTHLY_USD, Report};
 use super::{Assumptions, range, run_result};
-use crate::config::Environment;
-use crate::config::schema::{ScaleInPolicy, ScalingMetric, WorkerKind};
+use crate::config::{Environment, ScaleInPolicy, ScalingMetric, WorkerKind};
 use crate::error::{Result, Usage};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -220,7 +219,7 @@ fn worker_day(env: &Environment) -> f64 {
     let w = &spec.workers;
     let (usd, vcpus) = match w.kind {
         WorkerKind::Fargate => {
-            let arm = w.fargate.platform == crate::config::schema::Platform::LinuxArm64;
+            let arm = w.fargate.platform == crate::config::Platform::LinuxArm64;
             (
                 super::price::fargate_task_hour(&spec.region, arm, w.fargate.cpu, w.fargate.memory),
                 f64::from(w.fargate.cpu) / 1_024.0,

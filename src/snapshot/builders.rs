@@ -5,13 +5,13 @@ use crate::aws::autoscaling::Group;
 use crate::aws::cfn::stacks::StackState;
 use crate::aws::functions::{Function, Mapping};
 use crate::aws::queues::Queue;
-use crate::config::schema::WorkerKind;
+use crate::config::WorkerKind;
 use crate::snapshot::fact::Fact;
 use std::collections::BTreeMap;
 
 impl Snapshot {
     /// Both stacks complete, no resource read yet, deletion policies all the default.
-    pub fn deployed(env: &str) -> Snapshot {
+    pub(crate) fn deployed(env: &str) -> Snapshot {
         let mut s = Snapshot::empty(env, "eu-west-1");
         for (stack, role) in [(&mut s.data, "data"), (&mut s.fleet, "fleet")] {
             let name = format!("qfleet-{env}-{role}");
@@ -35,7 +35,7 @@ impl Snapshot {
 
 impl Queue {
     /// A queue holding `visible` messages, with the given attributes.
-    pub fn for_tests(name: &str, visible: u64, attrs: &[(&str, &str)]) -> Queue {
+    pub(crate) fn for_tests(name: &str, visible: u64, attrs: &[(&str, &str)]) -> Queue {
         Queue {
             name: name.into(),
             url: format!("https://q/{name}"),
@@ -55,7 +55,7 @@ impl Queue {
 impl Snapshot {
     /// The snapshot of an environment whose workers are a Lambda function: nothing read of a
     /// group, the function and its mapping absent until a test sets them.
-    pub fn serverless(mut self) -> Snapshot {
+    pub(crate) fn serverless(mut self) -> Snapshot {
         self.workers = vec![Consumer::Lambda(Box::new(FunctionRead {
             function: Fact::Absent,
             mapping: Fact::Absent,
@@ -64,7 +64,7 @@ impl Snapshot {
     }
 
     /// The group's parts, added (absent, nothing else read) when the snapshot has none.
-    pub fn ec2_mut(&mut self) -> &mut GroupRead {
+    pub(crate) fn ec2_mut(&mut self) -> &mut GroupRead {
         let at = self.consumer_at(WorkerKind::Ec2, || {
             Consumer::Ec2(GroupRead {
                 group: Fact::Absent,
@@ -80,7 +80,7 @@ impl Snapshot {
     }
 
     /// The function's parts, added (both absent) when the snapshot has none.
-    pub fn lambda_mut(&mut self) -> &mut FunctionRead {
+    pub(crate) fn lambda_mut(&mut self) -> &mut FunctionRead {
         let at = self.consumer_at(WorkerKind::Lambda, || {
             Consumer::Lambda(Box::new(FunctionRead {
                 function: Fact::Absent,
@@ -94,7 +94,7 @@ impl Snapshot {
     }
 
     /// The service's parts, added (absent) when the snapshot has none.
-    pub fn fargate_mut(&mut self) -> &mut ServiceRead {
+    pub(crate) fn fargate_mut(&mut self) -> &mut ServiceRead {
         let at = self.consumer_at(WorkerKind::Fargate, || {
             Consumer::Fargate(ServiceRead {
                 service: Fact::Absent,
@@ -107,7 +107,7 @@ impl Snapshot {
     }
 
     /// The group, when read.
-    pub fn group_mut(&mut self) -> Option<&mut Fact<Group>> {
+    pub(crate) fn group_mut(&mut self) -> Option<&mut Fact<Group>> {
         self.workers.iter_mut().find_map(|c| match c {
             Consumer::Ec2(g) => Some(&mut g.group),
             _ => None,
@@ -115,7 +115,7 @@ impl Snapshot {
     }
 
     /// The function, when read.
-    pub fn function_mut(&mut self) -> Option<&mut Fact<Function>> {
+    pub(crate) fn function_mut(&mut self) -> Option<&mut Fact<Function>> {
         self.workers.iter_mut().find_map(|c| match c {
             Consumer::Lambda(f) => Some(&mut f.function),
             _ => None,
@@ -123,7 +123,7 @@ impl Snapshot {
     }
 
     /// The queue mapping, when read.
-    pub fn mapping_mut(&mut self) -> Option<&mut Fact<Mapping>> {
+    pub(crate) fn mapping_mut(&mut self) -> Option<&mut Fact<Mapping>> {
         self.workers.iter_mut().find_map(|c| match c {
             Consumer::Lambda(f) => Some(&mut f.mapping),
             _ => None,
@@ -131,7 +131,7 @@ impl Snapshot {
     }
 
     /// Nothing read of this kind's consumer.
-    pub fn without(&mut self, kind: WorkerKind) {
+    pub(crate) fn without(&mut self, kind: WorkerKind) {
         self.workers.retain(|c| c.kind() != kind);
     }
 
@@ -154,7 +154,7 @@ impl Snapshot {
 
 impl Function {
     /// An active function, its last update successful, nothing reserved.
-    pub fn for_tests(name: &str, memory_mb: i32, timeout_seconds: i32) -> Function {
+    pub(crate) fn for_tests(name: &str, memory_mb: i32, timeout_seconds: i32) -> Function {
         Function {
             name: name.into(),
             arn: Some(format!(
@@ -176,7 +176,7 @@ impl Function {
 
 impl Mapping {
     /// An enabled mapping from `queue` reporting batch item failures.
-    pub fn for_tests(
+    pub(crate) fn for_tests(
         queue: &str,
         batch_size: i32,
         window_seconds: i32,

@@ -12,20 +12,20 @@ pub enum Fact<T> {
 }
 
 impl<T> Fact<T> {
-    pub fn known(&self) -> Option<&T> {
+    pub(crate) fn known(&self) -> Option<&T> {
         match self {
             Fact::Known(v) => Some(v),
             _ => None,
         }
     }
 
-    pub fn is_absent(&self) -> bool {
+    pub(crate) fn is_absent(&self) -> bool {
         matches!(self, Fact::Absent)
     }
 
     /// The reason, when the value is unknown.
     #[cfg(test)]
-    pub fn unknown(&self) -> Option<&str> {
+    pub(super) fn unknown(&self) -> Option<&str> {
         match self {
             Fact::Unknown(why) => Some(why),
             _ => None,
@@ -33,7 +33,7 @@ impl<T> Fact<T> {
     }
 
     /// Chains a read that needs this one's value.
-    pub fn and_then<U>(self, f: impl FnOnce(T) -> Fact<U>) -> Fact<U> {
+    pub(super) fn and_then<U>(self, f: impl FnOnce(T) -> Fact<U>) -> Fact<U> {
         match self {
             Fact::Known(v) => f(v),
             Fact::Absent => Fact::Absent,

@@ -102,7 +102,7 @@ pub(super) async fn read_table(
 
 /// Whether DynamoDB may delete the item any moment now (its time to live has passed): left
 /// out of what recent jobs show, as docs/jobs.md says.
-pub fn expired(job: &Job, now: SystemTime) -> bool {
+pub(crate) fn expired(job: &Job, now: SystemTime) -> bool {
     let secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

@@ -9,13 +9,12 @@
 //! fixed name (queue, bucket) or through the queue's redrive policy (dead-letter queue), and
 //! stays unknown when neither answers for sure.
 
-use crate::aws::Clients;
-use crate::aws::autoscaling;
 use crate::aws::buckets::{self, Contents, Notification};
 use crate::aws::cfn::stacks::{StackResource, StackState};
 use crate::aws::monitoring::{self, Alarm, Metrics};
 use crate::aws::queues::Queue;
 use crate::aws::topics::{self, Subscription};
+use crate::aws::{Clients, autoscaling};
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};
 use crate::rollout::StackNames;
@@ -26,7 +25,7 @@ use std::collections::BTreeMap;
 
 /// Which optional parts to read; the stacks, queues, bucket name, topic and group are always read.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     /// Every object version in the bucket (teardown).
     pub bucket_contents: bool,
     /// The deployed templates' deletion policies (teardown).
@@ -47,7 +46,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub const STATUS: Scope = Scope {
+    pub(crate) const STATUS: Scope = Scope {
         bucket_contents: false,
         deletion_policies: false,
         scaling: true,
@@ -61,7 +60,7 @@ impl Scope {
         },
         response_queue: false,
     };
-    pub const DRIFT: Scope = Scope {
+    pub(crate) const DRIFT: Scope = Scope {
         bucket_contents: false,
         deletion_policies: false,
         scaling: true,
@@ -75,7 +74,7 @@ impl Scope {
         },
         response_queue: true,
     };
-    pub const TEARDOWN: Scope = Scope {
+    pub(crate) const TEARDOWN: Scope = Scope {
         bucket_contents: true,
         deletion_policies: true,
         scaling: false,
@@ -91,7 +90,7 @@ impl Scope {
     };
     /// A later stage of a pipeline in a teardown: its fleet and its queues, with the data
     /// stack's deletion policies (the bucket is the first stage's to count).
-    pub const TEARDOWN_STAGE: Scope = Scope {
+    pub(crate) const TEARDOWN_STAGE: Scope = Scope {
         bucket_contents: false,
         deletion_policies: true,
         scaling: false,
@@ -109,7 +108,7 @@ impl Scope {
 
 /// One of the environment's stacks.
 #[derive(Debug, Clone, Serialize)]
-pub struct StackSnapshot {
+pub(crate) struct StackSnapshot {
     pub name: String,
     pub state: Fact<StackState>,
     pub resources: Fact<BTreeMap<String, StackResource>>,
@@ -120,7 +119,7 @@ pub struct StackSnapshot {
 
 impl StackSnapshot {
     /// An absent stack (none there, or one built by hand for a test).
-    pub fn absent(name: &str) -> StackSnapshot {
+    pub(crate) fn absent(name: &str) -> StackSnapshot {
         StackSnapshot {
             name: name.to_string(),
             state: Fact::Absent,
@@ -130,7 +129,7 @@ impl StackSnapshot {
     }
 
     /// Where the stack's resource `logical` stands.
-    pub fn locate(&self, logical: &str) -> Located {
+    pub(crate) fn locate(&self, logical: &str) -> Located {
         match &self.state {
             Fact::Unknown(why) => return Located::Unknown(why.clone()),
             Fact::Absent => return Located::Absent,
@@ -156,7 +155,7 @@ impl StackSnapshot {
     }
 
     /// The deletion policy of `logical`: known only when the template was read.
-    pub fn deletion_policy(&self, logical: &str) -> Fact<String> {
+    pub(crate) fn deletion_policy(&self, logical: &str) -> Fact<String> {
         match &self.deletion_policies {
             None => Fact::Unknown("the deployed template was not read".into()),
             Some(Fact::Known(p)) => {
@@ -170,7 +169,7 @@ impl StackSnapshot {
 
 /// Where a declared resource stands in its stack.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Located {
+pub(crate) enum Located {
     Physical(String),
     /// The stack (or its resource) does not exist.
     Absent,
@@ -181,7 +180,7 @@ pub enum Located {
 
 /// Everything an environment is, as read at one moment.
 #[derive(Debug, Clone)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub environment: String,
     /// The stack file's `owner`: with the environment's name, the marks its stacks must carry
     /// (see [`crate::ownership`]). Not in the JSON.
@@ -213,14 +212,14 @@ pub struct Snapshot {
     /// What consumes the queue, each kind with its parts as read: the stack file's kind, and
     /// the other one too while the fleet stack still lists it (a kind switch under way);
     /// empty when the scope reads no worker. In the order of
-    /// [`crate::config::schema::WorkerKind::ALL`].
+    /// [`crate::config::WorkerKind::ALL`].
     pub workers: Vec<Consumer>,
 }
 
 impl Snapshot {
     /// A snapshot of an environment that is not deployed, to build test cases from.
     #[cfg(test)]
-    pub fn empty(env: &str, region: &str) -> Snapshot {
+    pub(crate) fn empty(env: &str, region: &str) -> Snapshot {
         Snapshot {
             environment: env.to_string(),
             owner: None,
@@ -253,13 +252,13 @@ impl Snapshot {
 
 /// Reads the environment. Never fails as a whole: what could not be read is unknown, with why.
 #[cfg(test)]
-pub async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapshot {
+pub(crate) async fn read(clients: &Clients, env: &Environment, scope: Scope) -> Snapshot {
     read_at(clients, env, scope, &StackNames::own()).await
 }
 
 /// Reads the environment whose stacks are where `at` says (a stack set's instances for a
 /// target deployed through StackSets).
-pub async fn read_at(
+pub(crate) async fn read_at(
     clients: &Clients,
     env: &Environment,
     scope: Scope,
@@ -544,12 +543,14 @@ where
     }
 }
 
-pub mod fact;
-pub mod jobs;
+mod fact;
+mod jobs;
 mod locate;
 mod serialize;
 mod stack;
 mod workers;
+
+pub(crate) use jobs::expired as job_expired;
 use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
 #[cfg(test)]
 pub use stack::deletion_policies;

@@ -9,8 +9,7 @@ use crate::aws::Clients;
 use crate::aws::autoscaling::{Activity, Group, ScalingPolicy};
 use crate::aws::functions::{self, Function, Mapping};
 use crate::aws::services::Service;
-use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::{Environment, WorkerKind};
 use crate::render::{ResourceNames, ids};
 use crate::snapshot::fact::Fact;
 use crate::snapshot::locate::to_fact;
@@ -51,7 +50,7 @@ pub struct ServiceRead {
 }
 
 impl Consumer {
-    pub fn kind(&self) -> WorkerKind {
+    pub(super) fn kind(&self) -> WorkerKind {
         match self {
             Consumer::Ec2(_) => WorkerKind::Ec2,
             Consumer::Lambda(_) => WorkerKind::Lambda,
@@ -78,12 +77,12 @@ pub(super) fn consumers(
 
 impl Snapshot {
     /// The kinds of consumer read, in the order of [`WorkerKind::ALL`].
-    pub fn kinds_read(&self) -> Vec<WorkerKind> {
+    pub(crate) fn kinds_read(&self) -> Vec<WorkerKind> {
         self.workers.iter().map(Consumer::kind).collect()
     }
 
     /// The Auto Scaling group's parts, when read.
-    pub fn ec2(&self) -> Option<&GroupRead> {
+    pub(super) fn ec2(&self) -> Option<&GroupRead> {
         self.workers.iter().find_map(|c| match c {
             Consumer::Ec2(g) => Some(g),
             _ => None,
@@ -91,7 +90,7 @@ impl Snapshot {
     }
 
     /// The function's parts, when read.
-    pub fn lambda(&self) -> Option<&FunctionRead> {
+    pub(super) fn lambda(&self) -> Option<&FunctionRead> {
         self.workers.iter().find_map(|c| match c {
             Consumer::Lambda(f) => Some(f.as_ref()),
             _ => None,
@@ -99,7 +98,7 @@ impl Snapshot {
     }
 
     /// The service's parts, when read.
-    pub fn fargate(&self) -> Option<&ServiceRead> {
+    pub(super) fn fargate(&self) -> Option<&ServiceRead> {
         self.workers.iter().find_map(|c| match c {
             Consumer::Fargate(s) => Some(s),
             _ => None,
@@ -108,36 +107,36 @@ impl Snapshot {
 
     /// The group (`None` when not read: not in the scope, or the stack file's workers are of
     /// another kind and the fleet stack lists no group).
-    pub fn group(&self) -> Option<&Fact<Group>> {
+    pub(crate) fn group(&self) -> Option<&Fact<Group>> {
         self.ec2().map(|g| &g.group)
     }
 
-    pub fn policies(&self) -> Option<&Fact<Vec<ScalingPolicy>>> {
+    pub(crate) fn policies(&self) -> Option<&Fact<Vec<ScalingPolicy>>> {
         self.ec2().and_then(|g| g.policies.as_ref())
     }
 
-    pub fn hooks(&self) -> Option<&Fact<Vec<String>>> {
+    pub(crate) fn hooks(&self) -> Option<&Fact<Vec<String>>> {
         self.ec2().and_then(|g| g.hooks.as_ref())
     }
 
-    pub fn activities(&self) -> Option<&Fact<Vec<Activity>>> {
+    pub(crate) fn activities(&self) -> Option<&Fact<Vec<Activity>>> {
         self.ec2().and_then(|g| g.activities.as_ref())
     }
 
     /// The worker function (`None` when not read: not in the scope, or the stack file's
     /// workers are of another kind and the fleet stack lists no function).
-    pub fn function(&self) -> Option<&Fact<Function>> {
+    pub(crate) fn function(&self) -> Option<&Fact<Function>> {
         self.lambda().map(|f| &f.function)
     }
 
     /// The event source mapping from the queue to the function (read with the function).
-    pub fn mapping(&self) -> Option<&Fact<Mapping>> {
+    pub(crate) fn mapping(&self) -> Option<&Fact<Mapping>> {
         self.lambda().map(|f| &f.mapping)
     }
 
     /// The ECS service of Fargate workers (`None` when not read: not in the scope, or the
     /// stack file's workers are of another kind and the fleet stack lists no service).
-    pub fn service(&self) -> Option<&Fact<Service>> {
+    pub(crate) fn service(&self) -> Option<&Fact<Service>> {
         self.fargate().map(|s| &s.service)
     }
 }

@@ -1,7 +1,13 @@
 //! An environment's stack outputs: read from both stacks, merged (the template fingerprint
 //! left out), and spelled as shell variables for `eval "$(qfleet outputs ENV --shell)"`.
 
-pub mod report;
+mod report;
+
+pub(crate) use report::Outputs;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::cfn::stacks;
@@ -11,7 +17,7 @@ use crate::rollout::StackNames;
 use std::collections::BTreeMap;
 
 /// `QueueUrl` → `QUEUE_URL`.
-pub fn shell_key(key: &str) -> String {
+pub(crate) fn shell_key(key: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = key.chars().collect();
     for (i, c) in chars.iter().enumerate() {
@@ -29,7 +35,7 @@ pub fn shell_key(key: &str) -> String {
 }
 
 /// Single-quotes a value for POSIX shells when it needs quoting.
-pub fn shell_quote(v: &str) -> String {
+pub(crate) fn shell_quote(v: &str) -> String {
     if !v.is_empty()
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
@@ -43,7 +49,7 @@ pub fn shell_quote(v: &str) -> String {
 /// Outputs of every stack of the environment, by stack name (absent stacks are left out). A
 /// later stage's fleet outputs are named after its stage (`StageThumbsAutoScalingGroupName`),
 /// as the data stack names its queues (`StageThumbsQueueUrl`), so that merged they stay apart.
-pub async fn collect(
+pub(crate) async fn collect(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
@@ -84,13 +90,17 @@ pub async fn collect(
 }
 
 /// The outputs of one environment by stack, or why there are none to read.
-pub type ByStack = BTreeMap<String, BTreeMap<String, String>>;
+pub(crate) type ByStack = BTreeMap<String, BTreeMap<String, String>>;
 
 /// One environment's outputs: by stack, and merged (the fingerprint parameter left out). The
 /// account guard first: another account's stacks of the same name would hand a pipeline
 /// another environment's queue URL. The stacks are where `at` says (a target deployed through
 /// StackSets: its stack sets' instances), or could not be found (an error).
-pub async fn read(clients: &Clients, env: &Environment, at: Result<StackNames>) -> Result<ByStack> {
+pub(crate) async fn read(
+    clients: &Clients,
+    env: &Environment,
+    at: Result<StackNames>,
+) -> Result<ByStack> {
     crate::ownership::check_account(&clients.sts, env).await?;
     let by_stack = collect(clients, env, &at?).await?;
     if by_stack.is_empty() {
@@ -104,11 +114,11 @@ pub async fn read(clients: &Clients, env: &Environment, at: Result<StackNames>) 
     Ok(by_stack)
 }
 
-pub fn merged(by_stack: &ByStack) -> BTreeMap<&str, &str> {
+pub(crate) fn merged(by_stack: &ByStack) -> BTreeMap<&str, &str> {
     by_stack
         .values()
         .flat_map(|o| o.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         // Every stack's, a later stage's fleet's named after its stage.
-        .filter(|(k, _)| !k.ends_with(crate::render::fingerprint::FINGERPRINT_PARAMETER))
+        .filter(|(k, _)| !k.ends_with(crate::render::FINGERPRINT_PARAMETER))
         .collect()
 }

@@ -3,14 +3,13 @@
 
 use super::{ByStack, merged, shell_key, shell_quote};
 use crate::error::{Error, Result};
-use crate::output::Output;
-use crate::output::report::{Document, Environment, Report};
+use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// What was read of each environment: its outputs by stack, or why they could not be read.
-pub struct Outputs {
+pub(crate) struct Outputs {
     pub environments: Vec<(String, Result<ByStack>)>,
     /// `KEY=value` lines for `eval "$(qfleet outputs ENV --shell)"`.
     pub shell: bool,
@@ -28,7 +27,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet outputs`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "outputs",

@@ -130,7 +130,7 @@ pub fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
     for a in f.activities.iter().take(3) {
         line(format!(
             "  {} {}: {}",
-            crate::output::when::ago(&a.start),
+            crate::output::ago(&a.start),
             a.status,
             a.description
         ));

@@ -4,22 +4,26 @@
 //! scaling direction and alarms: a function of one [`Snapshot`], rendered by [`render`]. A
 //! section that could not be read says why and the rest is shown.
 
-pub mod function;
-pub mod group;
+mod function;
+mod group;
 mod json;
-pub mod report;
-pub mod rows;
-pub mod service;
-pub mod text;
+mod report;
+mod rows;
+mod service;
+mod text;
+
+pub(crate) use report::show;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::Clients;
 use crate::aws::monitoring::{Alarm, Percentiles};
 use crate::aws::queues::Queue;
-use crate::config::Environment;
-use crate::config::schema::WorkerKind;
+use crate::config::{Environment, WorkerKind};
 use crate::rollout::StackNames;
-use crate::snapshot::Fact;
-use crate::snapshot::{self, Scope, Snapshot, StackSnapshot};
+use crate::snapshot::{self, Fact, Scope, Snapshot, StackSnapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

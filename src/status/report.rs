@@ -4,8 +4,7 @@
 
 use super::Status;
 use crate::error::Result;
-use crate::output::report::{Document, Environment, Report};
-use crate::output::{Output, envelope};
+use crate::output::{Document, Environment, Output, Report, envelope};
 use crate::session::Session;
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
@@ -102,7 +101,7 @@ pub fn show(
         let stop = session.block_on(async {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(interval)) => false,
-                _ = crate::error::signal::interrupted() => true,
+                _ = crate::error::interrupted() => true,
             }
         });
         if stop {

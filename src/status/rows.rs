@@ -2,7 +2,7 @@
 //! backlog against the target, alarms), and what could not be read told once.
 
 use super::{Direction, Status};
-use crate::config::schema::WorkerKind;
+use crate::config::WorkerKind;
 use crate::output::words::{self, count};
 
 /// One row per environment, and one per later stage of a pipeline under it (`ENV / STAGE`),

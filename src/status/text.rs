@@ -2,7 +2,7 @@
 
 use super::function::{self, FUNCTION, MAPPING};
 use super::{Direction, QueueDepth, Status};
-use crate::config::schema::WorkerKind;
+use crate::config::WorkerKind;
 
 pub fn text(s: &Status) -> String {
     let mut out = String::new();
@@ -156,7 +156,7 @@ fn stacks_table(stacks: &[super::StackSummary]) -> String {
                 },
                 st.last_updated
                     .as_deref()
-                    .map(crate::output::when::ago)
+                    .map(crate::output::ago)
                     .unwrap_or_default(),
                 match st.termination_protection {
                     Some(true) => "on",

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// The progress reporter of a teardown.
-pub type Reporter = crate::output::progress::Reporter<Event>;
+pub type Reporter = crate::output::Reporter<Event>;
 
 /// An event of a teardown.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -29,7 +29,7 @@ pub enum StackAction {
     Deleting,
 }
 
-impl crate::output::event::Event for Event {
+impl crate::output::Event for Event {
     fn environment(&self) -> Option<&str> {
         match self {
             Event::Cancelled { environment, .. } => Some(environment),
@@ -48,7 +48,7 @@ impl crate::output::event::Event for Event {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::output::event::contract;
+    use crate::output::contract;
 
     /// One event of each kind: a new variant must be added here, and then to the contract.
     pub(crate) fn one_of_each() -> Vec<Event> {

@@ -4,28 +4,38 @@
 //! hold one of `--concurrency` slots only while they read, decide or send calls, not while
 //! CloudFormation deletes their stacks ([`schedule`]).
 
-pub mod decide;
-pub(crate) mod delete;
-pub mod event;
+mod decide;
+mod delete;
+mod event;
 mod instances;
-pub mod report;
-pub mod schedule;
-pub mod text;
+mod report;
+mod schedule;
+mod text;
 mod wait;
+
+pub(crate) use event::Event;
+pub(crate) use report::all;
+pub(crate) use schedule::Schedule;
+
+// For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use decide::DATA_BEARING;
+#[cfg(test)]
+pub(crate) use event::tests::one_of_each as one_event_of_each;
+#[cfg(test)]
+pub(crate) use report::schema;
 
 use crate::aws::cfn::stacks;
 use crate::aws::poll::Polling;
 use crate::aws::{Clients, buckets};
 use crate::config::Environment;
 use crate::error::{self, Error, ErrorReport, Exit, Result, Usage};
-use crate::output::progress::Question;
+use crate::output::Question;
 use crate::output::words::count;
 use crate::rollout::StackNames;
 use crate::snapshot::{self, Scope};
 use decide::{Allowed, DataAtRisk, Decision, Plan, Refusal};
-use event::Event;
 use event::Reporter;
-use schedule::Schedule;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -75,7 +85,7 @@ pub struct TeardownOutcome {
     pub cancelled: bool,
     pub exit_code: crate::error::Exit,
     /// What ended the environment, with its kind; in JSON the environment's `error` (the
-    /// envelope's key, [`crate::output::report::Environment`]).
+    /// envelope's key, [`crate::output::Environment`]).
     #[serde(skip)]
     pub error: Option<ErrorReport>,
     /// Why it refused, one entry per reason (exit 4, or 1 when AWS could not be read).
@@ -450,7 +460,7 @@ async fn confirmed(
         .into());
     }
     let text = format!("tear down (delete {})", what.join(", then "));
-    let question = crate::output::progress::question_text(&env.name, &text, losses);
+    let question = crate::output::question_text(&env.name, &text, losses);
     let asked = Question {
         environment: &env.name,
         preview,
@@ -460,7 +470,7 @@ async fn confirmed(
     // The answer may take a while: other environments use the slot meanwhile.
     turn.give_back();
     if !reporter.ask(asked).await? {
-        let said = crate::output::progress::cancelled(&env.name);
+        let said = crate::output::cancelled(&env.name);
         reporter.line(&said);
         reporter.event(Event::Cancelled {
             environment: env.name.clone(),

@@ -5,9 +5,7 @@
 use super::event::{Event, Reporter};
 use super::{Options, TeardownOutcome};
 use crate::error::{Error, Interruption, Result};
-use crate::output::Output;
-use crate::output::event::events_of;
-use crate::output::report::{Document, Environment, Report};
+use crate::output::{Document, Environment, Output, Report, events_of};
 use crate::session::Session;
 use schemars::JsonSchema;
 use serde::Serialize;

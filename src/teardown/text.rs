@@ -21,10 +21,7 @@ pub fn outcome(o: &TeardownOutcome) -> (String, Option<String>) {
             )),
         ),
         None if o.cancelled => (
-            format!(
-                "{} ({secs:.1} s)",
-                crate::output::progress::cancelled(&o.environment)
-            ),
+            format!("{} ({secs:.1} s)", crate::output::cancelled(&o.environment)),
             None,
         ),
         None if o.deleted.is_empty() => (format!("{}: nothing to tear down", o.environment), None),

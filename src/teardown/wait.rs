@@ -8,7 +8,7 @@ use super::schedule::Schedule;
 use crate::aws::cfn::stack_wait::{self, Finished};
 use crate::aws::poll::Polling;
 use crate::error::Result;
-use crate::output::progress::Spinner;
+use crate::output::Spinner;
 use aws_sdk_cloudformation::Client;
 
 /// Waits until `stack` leaves its in-progress state, printing the events newer than `since`.

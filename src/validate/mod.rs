@@ -4,16 +4,15 @@
 
 use crate::config::Environment;
 use crate::error::{Result, Usage};
-use crate::output::Output;
-use crate::output::report::{Document, Environment as EnvDoc, Report};
 use crate::output::words::{self, count};
+use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use crate::render::{self, RenderedStack, StackRole, check};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One environment checked: its rendered stacks and the advice on its settings.
-pub struct Checked<'a> {
+pub(crate) struct Checked<'a> {
     pub env: &'a Environment,
     pub stacks: Vec<RenderedStack>,
     pub warnings: Vec<String>,
@@ -23,7 +22,7 @@ pub struct Checked<'a> {
 }
 
 /// Every environment a command line names, checked.
-pub struct Validated<'a> {
+pub(crate) struct Validated<'a> {
     pub checked: Vec<Checked<'a>>,
     /// The whole summary of every environment rather than a row each.
     pub details: bool,
@@ -32,7 +31,7 @@ pub struct Validated<'a> {
 /// Checks every environment: a problem in a rendered template is invalid input, and so are
 /// the targets of a StackSets file whose templates cannot be its stack sets'
 /// ([`render::stack_sets_of`], as `render` and `deploy` make them).
-pub fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
+pub(crate) fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
     let mut checked = Vec::new();
     for env in envs {
         checked.push(Checked {
@@ -42,7 +41,7 @@ pub fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
             stack_set_bytes: BTreeMap::new(),
         });
     }
-    for file in render::report::stack_set_files(envs)? {
+    for file in render::stack_set_files(envs)? {
         let sizes: BTreeMap<String, usize> = render::stack_sets_of(&file)?
             .into_iter()
             .map(|s| (s.stack_name, s.template.len()))
@@ -101,7 +100,7 @@ impl Report for Validated<'_> {
 }
 
 /// The advice on every stage's settings, each said once; a pipeline's name their stage.
-pub fn warnings(env: &Environment) -> Vec<String> {
+pub(crate) fn warnings(env: &Environment) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for stage in env.stages() {
         let label = stage
@@ -109,7 +108,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
             .as_ref()
             .filter(|_| env.is_pipeline())
             .map(|s| format!("stage {}: ", s.name));
-        for w in crate::config::advice::warnings(stage)
+        for w in crate::config::warnings(stage)
             .into_iter()
             .chain(crate::simulate::peak_warning(stage))
         {
@@ -130,7 +129,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
 }
 
 /// The rendered stacks, checked: a problem in a template is invalid input.
-pub fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
+pub(crate) fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
     let stacks = render::render(env)?;
     let problems: Vec<String> = stacks.iter().flat_map(check::check).collect();
     if !problems.is_empty() {
@@ -187,11 +186,11 @@ fn json<'a>(c: &'a Checked) -> Body<'a> {
             role_arn: t.role_arn.as_deref(),
             wave: t.wave,
             waves: t.file.waves(),
-            bake_seconds: (t.file.waves() > 1).then(|| crate::config::targets::bake(env)),
+            bake_seconds: (t.file.waves() > 1).then(|| crate::config::bake(env)),
             mode: env.spec.rollout.mode.as_str(),
             stack_sets: env.through_stack_sets().then(|| StackSetsBody {
                 permission_model: env.spec.rollout.permission_model.as_str(),
-                administration_account: crate::config::targets::administration_account(env),
+                administration_account: crate::config::administration_account(env),
                 call_as: env.spec.rollout.call_as.as_str(),
                 organizational_unit: t.organizational_unit.as_deref(),
                 auto_deployment: env.whole_unit(),
@@ -275,7 +274,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet validate`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "validate",
@@ -338,7 +337,7 @@ fn rows(checked: &[Checked]) -> String {
         };
         roles.push(role);
         if t.file.waves() > 1 {
-            let bake = crate::config::duration::say(crate::config::targets::bake(c.env));
+            let bake = crate::config::duration::say(crate::config::bake(c.env));
             let line = if t.wave == last {
                 format!("wave {}: the last, not baked", t.wave)
             } else {
@@ -378,19 +377,16 @@ fn stack_sets_line(env: &Environment) -> Option<String> {
         .iter()
         .filter_map(|s| env.stack_set_of(s))
         .collect();
-    let from = match (
-        crate::config::targets::administration_account(env),
-        r.call_as,
-    ) {
-        (Some(a), crate::config::schema::CallAs::DelegatedAdmin) => {
+    let from = match (crate::config::administration_account(env), r.call_as) {
+        (Some(a), crate::config::CallAs::DelegatedAdmin) => {
             format!("delegated administrator account {a}")
         }
         (Some(a), _) => format!("account {a}"),
         (None, _) => "the credentials' account".to_string(),
     };
     let permissions = match r.permission_model {
-        crate::config::schema::PermissionModel::ServiceManaged => "service-managed",
-        crate::config::schema::PermissionModel::SelfManaged => "self-managed",
+        crate::config::PermissionModel::ServiceManaged => "service-managed",
+        crate::config::PermissionModel::SelfManaged => "self-managed",
     };
     let instances = match env.whole_unit() {
         true => {
@@ -517,11 +513,11 @@ fn details(c: &Checked, out: &Output) {
         {
             let fed = match st.feed {
                 None => format!("fed by the uploads under {}", spec.bucket.upload_prefix),
-                Some(crate::config::schema::Feed::Objects) => format!(
+                Some(crate::config::Feed::Objects) => format!(
                     "fed by the objects the stage before writes under {}",
                     stage.spec.bucket.upload_prefix
                 ),
-                Some(crate::config::schema::Feed::Messages) => {
+                Some(crate::config::Feed::Messages) => {
                     "fed by the messages the stage before sends".to_string()
                 }
             };
@@ -553,7 +549,7 @@ fn details(c: &Checked, out: &Output) {
 fn stage_workers(env: &Environment, indent: &str, out: &Output) {
     let spec = &env.spec;
     out.line(format!("{indent}{}", env.kind().describe(env)));
-    for line in crate::config::grants::describe(&spec.workers) {
+    for line in crate::config::describe_grants(&spec.workers) {
         out.line(format!("{indent}workers get {line}"));
     }
     if let Some(next) = env.stage.as_ref().and_then(|s| s.next_queue.as_deref()) {
@@ -576,16 +572,12 @@ fn unit_role_arn(env: &Environment) -> Option<String> {
         .deploy_role
         .as_deref()
         .filter(|_| env.whole_unit())?;
-    Some(crate::config::targets::role_in(
-        role,
-        &env.spec.region,
-        "ACCOUNT",
-    ))
+    Some(crate::config::role_in(role, &env.spec.region, "ACCOUNT"))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::config::schema::SpotSpec;
+    use crate::config::SpotSpec;
     use crate::kinds::spot_share;
 
     #[test]
@@ -618,7 +610,7 @@ mod tests {
 
     #[test]
     fn a_stack_sets_target_is_shown_as_its_stack_sets_instances_and_how_they_are_reached() {
-        let file = crate::config::examples::stack_sets_service_managed();
+        let file = crate::config::stack_sets_service_managed();
         let envs = file.targets.clone();
         let checked = super::check_all(&envs, false).unwrap();
         let text = super::rows(&checked.checked);
@@ -682,7 +674,7 @@ mod tests {
     #[test]
     fn a_stack_sets_file_whose_targets_cannot_share_a_template_is_invalid() {
         let dir = tempfile::tempdir().unwrap();
-        let path = crate::config::examples::unmergeable_stack_sets(dir.path());
+        let path = crate::config::unmergeable_stack_sets(dir.path());
         let envs = crate::config::load(&path).unwrap().expand();
         let err = match super::check_all(&envs, false) {
             Ok(_) => panic!("a file whose targets differ in shape validated"),
@@ -727,7 +719,7 @@ mod tests {
 
     #[test]
     fn the_summary_states_provisioned_modes_pollers_or_the_maximum_concurrency() {
-        use crate::config::schema::{LambdaSpec, PollerSpec};
+        use crate::config::{LambdaSpec, PollerSpec};
         let mut l = LambdaSpec::default();
         assert_eq!(
             crate::kinds::lambda::mapping_scaling(&l),

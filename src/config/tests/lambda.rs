@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::error::Error;
-use crate::package::{self, code};
+use crate::package;
 
 fn parse_at(dir: &Path, yaml: &str) -> Result<Environment> {
     parse(dir.join("t.yaml"), yaml.to_string())
@@ -42,7 +42,7 @@ fn a_lambda_file_gets_the_reference_handler_and_defaults_that_fit_together() {
     assert!(env.spec.queue.visibility_timeout.0 >= 6 * l.timeout.0);
     let code = env.function_code.unwrap();
     assert_eq!(code.handler, "index.handler");
-    assert_eq!(code.text, code::REFERENCE_HANDLER);
+    assert_eq!(code.text, package::REFERENCE_HANDLER);
 }
 
 #[test]

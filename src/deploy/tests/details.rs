@@ -6,7 +6,7 @@
 //! `RequiresRecreation`. moto returns no details at all; these answers are built by hand.
 
 use super::*;
-use crate::output::progress::Answer;
+use crate::output::Answer;
 use aws_sdk_cloudformation::types::{
     AttributeChangeType, ChangeSource, EvaluationType, RequiresRecreation, ResourceAttribute,
     ResourceChangeDetail, ResourceTargetDefinition,

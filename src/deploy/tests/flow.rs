@@ -2,7 +2,7 @@
 
 use super::logged::*;
 use super::*;
-use crate::output::progress::Answer;
+use crate::output::Answer;
 
 /// A lab environment whose two stacks are both out of date, each with one change computed
 /// (`queue_replacement`: what CloudFormation says about the data stack's queue).

@@ -281,7 +281,7 @@ async fn mocked_validation_warnings_are_in_the_question_as_aws_documents() {
             interactive: false,
             command: "test",
         },
-        &[crate::output::progress::Answer::No],
+        &[crate::output::Answer::No],
     );
     let mut rules: Vec<&Rule> = vec![&events];
     rules.extend(t.rules.iter());

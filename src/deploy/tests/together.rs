@@ -4,7 +4,7 @@ use super::super::flow::together;
 use super::super::prepare::{self, Prepared};
 use super::*;
 use crate::aws::cfn::changesets::{Change, ChangeSet};
-use crate::config::schema::WorkerKind;
+use crate::config::WorkerKind;
 use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 fn prepared_stack(role: StackRole, creating: bool, changes: &[(&str, &str, bool)]) -> Prepared {
     let env = crate::config::parse("stacks/mk.yaml".into(), "region: eu-west-1\n".into()).unwrap();

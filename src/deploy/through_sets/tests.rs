@@ -5,7 +5,7 @@
 use super::*;
 use crate::aws::cfn::stack_sets::Group;
 use crate::aws::mock::Rules;
-use crate::render::fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
+use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::rollout::{groups, preferences, protect};
 use aws_sdk_cloudformation::operation::describe_stack_set::{
     DescribeStackSetError, DescribeStackSetOutput,
@@ -1380,7 +1380,7 @@ fn session_deploys_the_canary(
 ) -> (Vec<EnvOutcome>, usize, usize, usize) {
     let f = file();
     assert_eq!(
-        crate::config::targets::administration_account(&f).as_deref(),
+        crate::config::administration_account(&f).as_deref(),
         Some(ADMIN)
     );
     let canary = f.targets[..1].to_vec();
@@ -1502,7 +1502,7 @@ fn wave_of(file: &Environment, rules: &[&Rule], envs: &[Environment]) -> Vec<Env
 #[test]
 fn mocked_a_service_managed_wave_creates_its_instances_by_account_within_the_unit() {
     use aws_sdk_cloudformation::types::PermissionModels;
-    let f = crate::config::examples::stack_sets_service_managed();
+    let f = crate::config::stack_sets_service_managed();
     let canary = &f.targets[..1];
     assert_eq!(
         canary[0]
@@ -1546,7 +1546,7 @@ fn within_unit(t: Option<&aws_sdk_cloudformation::types::DeploymentTargets>) -> 
 /// never by Accounts, which AWS refuses for service-managed stack sets.
 #[test]
 fn mocked_a_service_managed_instance_is_brought_up_to_date_within_its_unit() {
-    let f = crate::config::examples::stack_sets_service_managed();
+    let f = crate::config::stack_sets_service_managed();
     let canary = &f.targets[..1];
     let sets = crate::render::stack_sets_of(&f).unwrap();
     let fp: &'static str = Box::leak(fingerprint(&sets[0].template).into_boxed_str());
@@ -1676,7 +1676,7 @@ fn marked_at(model: PermissionModels, auto: Option<bool>, fp: Option<&'static st
 /// The service-managed example's canary deployed against the stack sets `described`, each
 /// with an instance there: its outcome, and how many calls would have changed anything.
 fn service_managed_canary_against(described: &Rule) -> (EnvOutcome, usize) {
-    let f = crate::config::examples::stack_sets_service_managed();
+    let f = crate::config::stack_sets_service_managed();
     let list = listed(vec![(A, "eu-west-1", "CURRENT")]);
     let update = mock!(aws_sdk_cloudformation::Client::update_stack_set)
         .then_output(|| UpdateStackSetOutput::builder().operation_id("u").build());
@@ -1720,7 +1720,7 @@ fn mocked_a_stack_set_of_another_model_or_with_automatic_deployment_is_refused_u
     // Off, as qfleet creates them: deployed, the instance named in the unit it was created in
     // (ListStackInstances says `ou-ab12-0ldun1t0`; the file now says `ou-ab12-34cd56ef`).
     let (op, res) = canary_succeeded();
-    let f = crate::config::examples::stack_sets_service_managed();
+    let f = crate::config::stack_sets_service_managed();
     let off = marked(PermissionModels::ServiceManaged, Some(false));
     let list = mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_output(|| {
         ListStackInstancesOutput::builder()

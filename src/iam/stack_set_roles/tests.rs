@@ -473,7 +473,7 @@ fn the_execution_roles_cloudformation_actions_follow_the_service_authorization_r
 /// (AWS does not say which of the two it authorizes), and on no other account or unit.
 #[test]
 fn service_managed_needs_no_stack_sets_roles_and_targets_the_files_accounts_and_units() {
-    let envs = crate::config::examples::stack_sets_service_managed().expand();
+    let envs = crate::config::stack_sets_service_managed().expand();
     let p = report::policies(&envs, ADMIN.to_string()).unwrap();
     assert!(
         p.own.service_roles.is_empty(),
@@ -535,9 +535,9 @@ fn service_managed_needs_no_stack_sets_roles_and_targets_the_files_accounts_and_
 /// stack sets in any account, by name, and nothing else; the note says what to register.
 #[test]
 fn a_delegated_administrator_acts_on_the_files_stack_sets_in_the_management_account() {
-    let mut envs = crate::config::examples::stack_sets_service_managed().expand();
+    let mut envs = crate::config::stack_sets_service_managed().expand();
     for e in &mut envs {
-        e.spec.rollout.call_as = crate::config::schema::CallAs::DelegatedAdmin;
+        e.spec.rollout.call_as = crate::config::CallAs::DelegatedAdmin;
     }
     let p = report::policies(&envs, ADMIN.to_string()).unwrap();
     let caller = &p.own.caller;
@@ -585,7 +585,7 @@ fn a_delegated_administrator_acts_on_the_files_stack_sets_in_the_management_acco
     // With targets acted on as the management account in the same run: refused (exit 2),
     // whatever the account.
     let mut mixed = envs.clone();
-    mixed[0].spec.rollout.call_as = crate::config::schema::CallAs::SelfAccount;
+    mixed[0].spec.rollout.call_as = crate::config::CallAs::SelfAccount;
     let err = report::account_of(None, crate::aws::Settings::default(), &mixed).unwrap_err();
     assert_eq!(err.exit_code(), crate::error::Exit::Input);
     assert!(

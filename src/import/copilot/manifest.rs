@@ -7,8 +7,7 @@
 //! `internal/pkg/manifest/worker_svc.go` and `workload.go` in
 //! <https://github.com/aws/copilot-cli> (commit 4c858e71, 2024-03-25).
 
-use crate::config::SourceFile;
-use crate::config::positions::{Locations, byte_offset};
+use crate::config::{Locations, SourceFile, byte_offset};
 use crate::error::{InputError, Result};
 use serde_yaml_ng::{Mapping, Value};
 use std::path::Path;

@@ -6,8 +6,8 @@
 
 use super::Options;
 use super::manifest::{Manifest, duration, text_of};
+use crate::config::SecretSource;
 use crate::config::duration::Seconds;
-use crate::config::permissions::SecretSource;
 use crate::error::{InputError, Result, Usage};
 use crate::import::report::{Item, Report};
 use crate::import::stack_file::{Draft, Node};

@@ -263,7 +263,7 @@ async fn read_answer(all_offered: bool) -> Result<Answer> {
     });
     tokio::select! {
         a = rx => Ok(a.unwrap_or(Answer::No)),
-        _ = crate::error::signal::interrupted() => {
+        _ = crate::error::interrupted() => {
             crate::output::stderr_line("");
             std::future::pending().await
         }

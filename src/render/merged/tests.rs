@@ -125,7 +125,7 @@ fn a_stack_sets_template_needs_no_parameter_but_its_fingerprint_and_holds_each_t
         for t in &f.targets {
             let p = place(t);
             let own = instantiate(&fleet, &p.region, &p.account).to_string();
-            let crate::config::schema::Network::Explicit(net) = &t.spec.workers.network else {
+            let crate::config::Network::Explicit(net) = &t.spec.workers.network else {
                 panic!("{what}: the example names every target's network");
             };
             assert!(

@@ -27,7 +27,7 @@ fn the_worker_roles_managed_policies_fit_iams_quota_as_validate_counts_them() {
     ] {
         for extra in ["", declared, "  secrets: {TOKEN: ssm:/app/token}\n"] {
             let env = with_policies(kind, extra, 0);
-            let own = crate::config::checks::own_managed_policies(&env.spec.workers);
+            let own = crate::config::own_managed_policies(&env.spec.workers);
             let room = check::MANAGED_POLICIES_PER_ROLE - own;
             let fits = with_policies(kind, extra, room);
             assert_eq!(problems(&fits), Vec::<String>::new(), "{kind}{extra}");

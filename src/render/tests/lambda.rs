@@ -52,7 +52,7 @@ fn the_function_is_fed_by_the_queue_with_partial_batch_failures() {
     let code = f["Code"]["ZipFile"].as_str().unwrap();
     assert_eq!(
         code.trim_end(),
-        crate::render::handler_with_jobs(crate::package::code::REFERENCE_HANDLER).trim_end()
+        crate::render::handler_with_jobs(crate::package::REFERENCE_HANDLER).trim_end()
     );
     assert!(!code.contains("from qfleet_jobs import"), "{code}");
     assert!(code.contains("class Jobs:") && code.contains("def handler("));

@@ -201,14 +201,14 @@ fn the_largest_pipeline_s_data_stack_fits_a_template_body() {
     let mut yaml = String::from(
         "region: eu-west-1\nlab: true\nkms_key: arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-0123-0123-0123456789ab\nstages:\n",
     );
-    for i in 0..crate::config::stages::MAX_STAGES {
+    for i in 0..crate::config::MAX_STAGES {
         yaml.push_str(&format!(
             "  - name: stage-number-{i:02}\n    workers: {{kind: lambda}}\n"
         ));
     }
     let env = from_str(&yaml);
     let stacks = render(&env).unwrap();
-    assert_eq!(stacks.len(), crate::config::stages::MAX_STAGES + 1);
+    assert_eq!(stacks.len(), crate::config::MAX_STAGES + 1);
     let data = &stacks[0].template;
     assert!(data.len() <= 51_200, "{} bytes", data.len());
 }

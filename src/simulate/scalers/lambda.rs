@@ -3,7 +3,7 @@
 //! concurrency (standard mode), or run provisioned mode's pollers from their minimum.
 
 use super::{Row, Scaler, Seen};
-use crate::config::schema::PollerSpec;
+use crate::config::PollerSpec;
 use crate::simulate::rules;
 
 /// The mapping as the model runs it.

@@ -212,13 +212,13 @@ fn the_data_template_declares_exactly_the_data_bearing_resources_teardown_checks
         .iter()
         .filter_map(|(k, v)| {
             let ty = v["Type"].as_str()?;
-            crate::deploy::changeset::STATEFUL_TYPES
+            crate::deploy::STATEFUL_TYPES
                 .contains(&ty)
                 .then(|| (k.as_str().unwrap().to_string(), ty.to_string()))
         })
         .collect();
     declared.sort();
-    let mut checked: Vec<(String, String)> = crate::teardown::decide::DATA_BEARING
+    let mut checked: Vec<(String, String)> = crate::teardown::DATA_BEARING
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();

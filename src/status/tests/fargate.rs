@@ -40,7 +40,7 @@ fn service(desired: i32, running: i32, rollout: &str) -> Service {
 
 fn fargate(svc: Fact<Service>) -> Snapshot {
     let mut s = Snapshot::deployed("st");
-    s.without(crate::config::schema::WorkerKind::Ec2);
+    s.without(crate::config::WorkerKind::Ec2);
     s.queue = Fact::Known(Queue::for_tests("qfleet-st-jobs", 30, &[]));
     s.dead_letter_queue = Fact::Known(Queue::for_tests("qfleet-st-dlq", 0, &[]));
     s.fargate_mut().service = svc;
@@ -50,7 +50,7 @@ fn fargate(svc: Fact<Service>) -> Snapshot {
 #[test]
 fn the_service_s_tasks_rollout_and_backlog_per_running_task_are_shown() {
     let st = from_snapshot(&fargate(Fact::Known(service(4, 2, "IN_PROGRESS"))), 10.0);
-    assert_eq!(st.kinds(), [crate::config::schema::WorkerKind::Fargate]);
+    assert_eq!(st.kinds(), [crate::config::WorkerKind::Fargate]);
     let sc = st.scaling.as_ref().unwrap();
     assert_eq!(
         sc.backlog_per_instance,
@@ -87,7 +87,7 @@ fn an_unreadable_service_is_said_with_its_reason_never_as_not_deployed() {
         10.0,
     );
     assert!(st.service().is_none());
-    assert_eq!(st.kinds(), [crate::config::schema::WorkerKind::Fargate]);
+    assert_eq!(st.kinds(), [crate::config::WorkerKind::Fargate]);
     assert_eq!(st.scaling.as_ref().unwrap().direction, Direction::Unknown);
     let text = text::text(&st);
     assert!(

@@ -25,7 +25,7 @@ fn deployed() -> Snapshot {
 fn a_function_environment_shows_the_function_section_instead_of_the_fleet() {
     let st = from_snapshot(&deployed(), 10.0);
     assert!(st.unavailable.is_empty(), "{:?}", st.unavailable);
-    assert_eq!(st.kinds(), [crate::config::schema::WorkerKind::Lambda]);
+    assert_eq!(st.kinds(), [crate::config::WorkerKind::Lambda]);
     let f = st.function().expect("the function section");
     assert_eq!(f.function.state.as_deref(), Some("Active"));
     assert_eq!(

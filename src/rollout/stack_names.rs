@@ -133,8 +133,8 @@ impl StackSetTarget {
 /// As whom `env`'s file acts on its stack sets (`rollout.call_as`).
 pub fn call_as(env: &Environment) -> CallAs {
     match env.spec.rollout.call_as {
-        crate::config::schema::CallAs::SelfAccount => CallAs::Holder,
-        crate::config::schema::CallAs::DelegatedAdmin => CallAs::DelegatedAdmin,
+        crate::config::CallAs::SelfAccount => CallAs::Holder,
+        crate::config::CallAs::DelegatedAdmin => CallAs::DelegatedAdmin,
     }
 }
 
@@ -188,14 +188,14 @@ pub(super) fn file_of(env: &Environment) -> Result<&Environment> {
 
 /// The clients of the account and region that hold StackSets file `file`'s stack sets: the
 /// credentials qfleet runs with, in the file's region. When the file names that account
-/// ([`crate::config::targets::administration_account`]), credentials of another
+/// ([`crate::config::administration_account`]), credentials of another
 /// account are refused for `env` before anything is read: there, the file's stack sets would
 /// be "none", and its targets "not deployed".
 pub async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<Clients> {
     let admin = aws
         .clients_as(&aws.region_for(&file.spec.region), None)
         .await;
-    if let Some(expected) = crate::config::targets::administration_account(file) {
+    if let Some(expected) = crate::config::administration_account(file) {
         let account = crate::aws::account::id(&admin.sts).await?;
         if account != expected {
             return Err(crate::error::Refusal::WrongAdministrationAccount {
