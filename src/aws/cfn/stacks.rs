@@ -80,7 +80,12 @@ impl StackState {
             .ok_or_else(|| format!("stack {name} without a status"))?
             .clone();
         Ok(StackState {
-            id: s.stack_id().unwrap_or_default().to_string(),
+            // StackId is always in AWS's answer; without it the stack cannot be told from
+            // another of the same name (a deleted one's id differs), so it is not read.
+            id: s
+                .stack_id()
+                .ok_or_else(|| format!("stack {name} without an id"))?
+                .to_string(),
             status,
             status_reason: s.stack_status_reason().map(str::to_string),
             // A parameter without a value is left out (absent, never ""): a desired value of ""
@@ -429,6 +434,7 @@ mod tests {
         use aws_sdk_cloudformation::types::Parameter;
         let s = Stack::builder()
             .stack_name("qfleet-lab-data")
+            .stack_id("arn:aws:cloudformation:eu-west-1:111122223333:stack/qfleet-lab-data/1")
             .stack_status(StackStatus::CreateComplete)
             .parameters(
                 Parameter::builder()

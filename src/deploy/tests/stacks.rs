@@ -80,6 +80,7 @@ async fn mocked_rollback_complete_is_deleted_and_recreated_with_yes() {
         .stacks(
             cfn_types::Stack::builder()
                 .stack_name(DATA)
+                .stack_id("arn:aws:cloudformation:eu-west-1:111122223333:stack/qfleet-mk-data/1")
                 .stack_status(StackStatus::DeleteComplete)
                 .creation_time(aws_smithy_types::DateTime::from_secs(0))
                 .build(),
