@@ -518,6 +518,41 @@ async fn send_follows_an_upload_to_the_queue_and_names_the_step_that_did_not_hap
     assert_eq!(journey["steps"][1]["step"], "queued");
     assert_eq!(journey["steps"][1]["how"], "seen in the job queue");
 
+    // What follows counts the queue against what it held before the upload, so it starts from
+    // an empty queue: the first send's event, taken out by its clean-up, no longer counted.
+    let conf = config().await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let url = sqs
+        .get_queue_url()
+        .queue_name(format!("qfleet-{e}-jobs"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let mut held = u64::MAX;
+    for _ in 0..60 {
+        let a = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let n = |k: &str| -> u64 {
+            a.attributes()
+                .and_then(|m| m.iter().find(|(name, _)| name.as_str() == k))
+                .map_or(0, |(_, v)| v.parse().unwrap())
+        };
+        held = n("ApproximateNumberOfMessages") + n("ApproximateNumberOfMessagesNotVisible");
+        if held == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert_eq!(held, 0, "the job queue still counts the first send's event");
+
     // Followed to processed/ (the default), counted and never received: LocalStack runs no
     // worker, so the upload is queued and not processed, and the send names the workers, not
     // the wiring (issue 57). With --keep it says what it left as it stands. The wait is the
@@ -561,7 +596,6 @@ async fn send_follows_an_upload_to_the_queue_and_names_the_step_that_did_not_hap
     );
 
     // Without the subscription the event never reaches the queue: exit 1, the step named.
-    let conf = config().await;
     let sns = aws_sdk_sns::Client::new(&conf);
     let subs = sns.list_subscriptions().send().await.unwrap();
     let queue_name = format!("qfleet-{e}-jobs");
