@@ -76,6 +76,15 @@ def job_ref_of(record, body, message, metadata=None):
     return JobRef(key, upload, bucket, record.get("eventTime"), queued)
 
 
+def unanswered(job):
+    """Whether the job's latest state has no response yet: its `responded_seq` is below its
+    `seq` (a job redriven after a failed answer answers again when it is done). An item written
+    before `seq` existed has neither: its `responded` says."""
+    if "responded_seq" in job:
+        return int(job["responded_seq"]) < int(job.get("seq") or 0)
+    return not job.get("responded")
+
+
 def worker_id(iid=None, imds=None):
     """Who works, for a job's record: the EC2 instance (IMDSv2, with QFLEET_ASG_NAME set), the
     ECS task (its metadata endpoint), else the host's name."""
@@ -182,7 +191,9 @@ class Jobs:
             m[k] = {"N": str(v)} if isinstance(v, int) else {"S": str(v)}
         return {"M": m}
 
-    def _update(self, ref, sets, values, condition=None, entries=None, add=None):
+    def _update(self, ref, sets, values, condition=None, entries=None, add=None, step=False):
+        """One conditional write; `step`: a change of state, which adds 1 to the job's `seq`
+        (its sequence over its whole life, every stage, every redrive)."""
         now = job_now()
         shard = zlib.crc32((ref.key + "\n" + ref.upload).encode()) % JOB_SHARDS
         values = dict(values)
@@ -193,6 +204,10 @@ class Jobs:
             values[":entries"] = {"L": entries}
             values[":empty"] = {"L": []}
             sets.append("#history = list_append(if_not_exists(#history, :empty), :entries)")
+        add = list(add or [])
+        if step:
+            values[":step"] = {"N": "1"}
+            add.append("#seq :step")
         expr = "SET " + ", ".join(sets)
         if add:
             expr += " ADD " + ", ".join(add)
@@ -222,11 +237,12 @@ class Jobs:
             r = self._db().get_item(
                 TableName=self._name(), ConsistentRead=True,
                 Key={"key": {"S": ref.key}, "upload": {"S": ref.upload}},
-                ProjectionExpression="#state, #stage_index, #responded, #output, #error, "
-                                     "#attempts, #uploaded_at, #finished_at, #bucket",
+                ProjectionExpression="#state, #stage_index, #responded, #responded_seq, "
+                                     "#seq, #output, #error, #attempts, #uploaded_at, "
+                                     "#finished_at, #bucket",
                 ExpressionAttributeNames={"#" + n: n for n in (
-                    "state", "stage_index", "responded", "output", "error", "attempts",
-                    "uploaded_at", "finished_at", "bucket")})
+                    "state", "stage_index", "responded", "responded_seq", "seq", "output",
+                    "error", "attempts", "uploaded_at", "finished_at", "bucket")})
         except Exception as e:  # noqa: BLE001
             raise JobTableError("job table %s: %r" % (self.cfg.table, e)) from None
         item = r.get("Item") or {}
@@ -252,17 +268,17 @@ class Jobs:
                               attempt=int(receive_count or 1))
         queued = self._entry("queued", ref.queued_at or now)
         if self._update(ref, sets, values, "attribute_not_exists(#key)", [queued, attempt],
-                        add=["#attempts :one"]):
+                        add=["#attempts :one"], step=True):
             return "started"
         values[":done"] = {"S": "done"}
         cond = "#stage_index < :si OR (#stage_index = :si AND #state <> :done)"
-        if self._update(ref, sets, values, cond, [attempt], add=["#attempts :one"]):
+        if self._update(ref, sets, values, cond, [attempt], add=["#attempts :one"], step=True):
             return "started"
         job = self._get(ref)
         later = int(job.get("stage_index", si)) > si
         if later or job.get("state") == "done":
             self._update(ref, [], {":one": {"N": "1"}}, add=["#duplicates :one"])
-            if not later and not self.cfg.next_stage and not job.get("responded"):
+            if not later and not self.cfg.next_stage and unanswered(job):
                 self._respond(ref, "done", job.get("output"), None, job)
             return "duplicate"
         raise JobTableError("job table %s: the start of %s was refused" % (self.cfg.table,
@@ -280,13 +296,13 @@ class Jobs:
             nxt["M"]["stage"] = {"S": self.cfg.next_stage}
             sets = ["#state = :queued", "#stage_index = :next_si", "#stage = :next",
                     "#attempts = :zero", "#output = :output"]
-            if not self._update(ref, sets, values, cond, [entry, nxt]):
+            if not self._update(ref, sets, values, cond, [entry, nxt], step=True):
                 # The next stage started first: only this stage's entry.
                 self._update(ref, [], {":si": {"N": str(si)}}, "#stage_index > :si", [entry])
             return
         values[":finished"] = {"S": now}
         sets = ["#state = :done", "#finished_at = :finished", "#output = :output"]
-        if self._update(ref, sets, values, cond, [entry]):
+        if self._update(ref, sets, values, cond, [entry], step=True):
             self._respond(ref, "done", output, None, self._get(ref))
 
     def fail(self, ref, error, receive_count):
@@ -300,14 +316,15 @@ class Jobs:
             sets = ["#state = :failed", "#error = :error", "#finished_at = :finished"]
             entry = self._entry("failed", now, worker=self._worker(), attempt=n, error=error)
             if self._update(ref, sets, values, "#stage_index = :si AND #state <> :done",
-                            [entry]):
+                            [entry], step=True):
                 self._respond(ref, "failed", None, error, self._get(ref))
             return
         values.update({":retrying": {"S": "retrying"}, ":q": {"S": "queued"},
                        ":p": {"S": "processing"}})
         entry = self._entry("retrying", now, worker=self._worker(), attempt=n, error=error)
         self._update(ref, ["#state = :retrying", "#error = :error"], values,
-                     "#stage_index = :si AND #state IN (:q, :p, :retrying)", [entry])
+                     "#stage_index = :si AND #state IN (:q, :p, :retrying)", [entry],
+                     step=True)
 
     def _respond(self, ref, state, output, error, job):
         if not self.cfg.response_url:
@@ -316,8 +333,10 @@ class Jobs:
                 "key": ref.key, "upload": ref.upload, "state": state,
                 "stage": self.cfg.stage or None, "output": output or job.get("output"),
                 "error": error, "attempts": int(job.get("attempts") or 0),
+                "seq": int(job.get("seq") or 0),
                 "uploaded_at": job.get("uploaded_at"), "finished_at": job.get("finished_at")}
         if self._sqs is None:
             self._sqs = boto3.client("sqs", region_name=self.cfg.region)
         self._sqs.send_message(QueueUrl=self.cfg.response_url, MessageBody=json.dumps(body))
-        self._update(ref, ["#responded = :true"], {":true": {"BOOL": True}})
+        self._update(ref, ["#responded = :true", "#responded_seq = :rs"],
+                     {":true": {"BOOL": True}, ":rs": {"N": str(body["seq"])}})

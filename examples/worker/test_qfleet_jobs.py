@@ -150,6 +150,51 @@ def test_a_failed_job_redriven_starts_again(aws, monkeypatch):
         "queued", "processing", "failed", "processing", "done"]
 
 
+def test_a_redriven_job_answers_failed_then_done_and_the_greatest_seq_is_the_latest(
+        aws, monkeypatch):
+    """docs/jobs.md's rule for consumers: per key and upload, keep the answer with the greatest
+    `seq`. A job redriven after its failure answers twice, and the rule keeps `done`."""
+    monkeypatch.setenv("QFLEET_JOB_TABLE", TABLE)
+    ref = qj.JobRef("uploads/q.jpg", "v1", BUCKET)
+    jobs = qj.Jobs(qj.JobConfig(dict(
+        QFLEET_JOB_TABLE=TABLE, QFLEET_MAX_RECEIVE_COUNT="2", AWS_REGION=REGION,
+        QFLEET_RESPONSE_QUEUE_URL=aws.responses)), sqs=aws.sqs)
+    assert jobs.start(ref, 1) == "started"
+    jobs.fail(ref, "boom", 1)  # retrying
+    assert jobs.start(ref, 2) == "started"
+    jobs.fail(ref, "boom", 2)  # the last receive: failed, answered
+    assert jobs.start(ref, 1) == "started"  # `qfleet dlq redrive` sent it back
+    jobs.done(ref, "processed/q.jpg")
+    got = answers(aws)
+    assert [(a["state"], a["seq"]) for a in got] == [("failed", 4), ("done", 6)]
+    latest = max(got, key=lambda a: a["seq"])
+    assert latest["state"] == "done"
+    i, _ = item(aws, "uploads/q.jpg", "v1")
+    assert i["seq"]["N"] == "6" and i["responded_seq"]["N"] == "6"
+
+
+def test_a_worker_stopped_before_the_done_answer_of_a_redriven_job_answers_on_redelivery(
+        aws, monkeypatch):
+    """The failed answer was sent; the redriven run wrote `done` and stopped before answering.
+    The redelivery is a duplicate that answers `done`: `responded` alone would have said the
+    job was answered."""
+    monkeypatch.setenv("QFLEET_JOB_TABLE", TABLE)
+    ref = qj.JobRef("uploads/d.jpg", "v1", BUCKET)
+    cfg = dict(QFLEET_JOB_TABLE=TABLE, QFLEET_MAX_RECEIVE_COUNT="1", AWS_REGION=REGION,
+               QFLEET_RESPONSE_QUEUE_URL=aws.responses)
+    jobs = qj.Jobs(qj.JobConfig(cfg), sqs=aws.sqs)
+    assert jobs.start(ref, 1) == "started"
+    jobs.fail(ref, "boom", 1)
+    assert jobs.start(ref, 1) == "started"
+    silent = qj.Jobs(qj.JobConfig(dict(cfg, QFLEET_RESPONSE_QUEUE_URL="")))
+    silent.done(ref, "processed/d.jpg")  # stopped before its answer
+    assert [a["state"] for a in answers(aws)] == ["failed"]
+    assert jobs.start(ref, 2) == "duplicate"
+    assert [(a["state"], a["seq"]) for a in answers(aws)] == [("done", 4)]
+    assert jobs.start(ref, 3) == "duplicate"  # answered now: not again
+    assert answers(aws) == []
+
+
 def test_a_table_that_cannot_be_written_runs_no_job(aws, monkeypatch):
     aws.s3.put_object(Bucket=BUCKET, Key="uploads/x.jpg", Body=b"x")
     w, q = stage(monkeypatch, aws, 0, "only", "", "uploads/", "processed/")

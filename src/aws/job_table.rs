@@ -30,7 +30,7 @@ pub const SHARDS: u32 = 8;
 /// The time-to-live attribute.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// Every attribute a worker writes (the protocol's; the workers' policy allows no other).
-pub const ATTRIBUTES: [&str; 20] = [
+pub const ATTRIBUTES: [&str; 22] = [
     "key",
     "upload",
     "bucket",
@@ -48,6 +48,8 @@ pub const ATTRIBUTES: [&str; 20] = [
     "history",
     "duplicates",
     "responded",
+    "responded_seq",
+    "seq",
     "updated_at",
     "recent",
     "expires_at",
@@ -101,6 +103,10 @@ pub struct Job {
     pub stage_index: Option<u64>,
     /// Processing attempts at the current stage.
     pub attempts: Option<u64>,
+    /// The job's sequence: 1 more at every change of state, over its whole life (every stage,
+    /// every redrive). Of two answers for a job, the one with the greater `seq` is the latest.
+    /// Absent in a list (the index does not carry it) and in a record older than it.
+    pub seq: Option<u64>,
     /// Who made the last change (an instance, a task, an invocation).
     pub worker: Option<String>,
     pub uploaded_at: Option<String>,
@@ -354,6 +360,7 @@ fn job_of(table: &str, item: &Map<String, Value>) -> Result<Job> {
         stage: s("stage"),
         stage_index: n("stage_index"),
         attempts: n("attempts"),
+        seq: n("seq"),
         worker: s("worker"),
         uploaded_at: s("uploaded_at"),
         queued_at: s("queued_at"),

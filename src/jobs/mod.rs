@@ -190,6 +190,7 @@ mod tests {
             stage: None,
             stage_index: None,
             attempts: Some(1),
+            seq: None,
             worker: None,
             uploaded_at: Some(up.into()),
             queued_at: None,
