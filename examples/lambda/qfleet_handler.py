@@ -5,6 +5,7 @@ FunctionResponseTypes [ReportBatchItemFailures] invokes handler(event, context) 
 the default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see README.md.
 """
 import datetime
+import hashlib
 import json
 import os
 import time
@@ -14,7 +15,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 # examples/worker/qfleet_jobs.py (docs/jobs.md): qfleet's render puts its text in this line's place.
-from qfleet_jobs import JobConfig, Jobs
+from qfleet_jobs import JobConfig, Jobs, message_ref
 
 # What S3 answers for a source object that is not there: 404 with s3:ListBucket on the bucket,
 # 403 without it (the function's role has no s3:ListBucket), so a redelivered message meets 403.
@@ -88,39 +89,72 @@ def metric_lines(environment, seconds, now_ms=None, stage=""):
 
 
 def parse_body(body):
-    """Return None for s3:TestEvent, else a list of (bucket, key, eventName, eventTime).
-    Raises ValueError for anything that is not an S3 event notification."""
+    """(bucket, key, eventName, eventTime) of each record of an S3 event (classify's uploads)."""
     d = json.loads(body)
-    if isinstance(d, dict) and d.get("Type") == "Notification" and "Message" in d:
+    if d.get("Type") == "Notification":
         d = json.loads(d["Message"])
-    if not isinstance(d, dict):
-        raise ValueError("not an S3 event: %s" % type(d).__name__)
-    if d.get("Event") == "s3:TestEvent":
-        return None
-    recs = d.get("Records")
-    if not isinstance(recs, list) or not recs:
-        raise ValueError("not an S3 event: no Records")
-    out = []
-    for r in recs:
-        src = r.get("eventSource") if isinstance(r, dict) else r
-        if src != "aws:s3":
-            raise ValueError("not an S3 record: %r" % (src,))
-        s3 = r["s3"]
-        key = urllib.parse.unquote_plus(s3["object"]["key"])
-        out.append((s3["bucket"]["name"], key, r.get("eventName", ""), r.get("eventTime")))
-    return out
+    return [(r["s3"]["bucket"]["name"], urllib.parse.unquote_plus(r["s3"]["object"]["key"]),
+             r.get("eventName", ""), r.get("eventTime")) for r in d["Records"]]
 
 
-# S3's limits on what a worker writes (Amazon S3 User Guide): "The object key name is a
-# sequence of Unicode characters with UTF-8 encoding of up to 1,024 bytes long" ("Naming Amazon
-# S3 objects", https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html), and
-# "the user-defined metadata is limited to 2 KB in size. The size of user-defined metadata is
-# measured by taking the sum of the number of bytes in the UTF-8 encoding of each key and
-# value" ("Working with object metadata",
-# https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html). Each key counts
-# here with its x-amz-meta- prefix, as the request's header carries it: an output within these
-# is within S3's whichever way S3 counts.
 KEY_LIMIT, METADATA_LIMIT, META_PREFIX = 1024, 2048, "x-amz-meta-"
+
+
+def classify(body):
+    """test, uploads, confirmation (SNS's: never a job) or message (as the worker's)."""
+    try:
+        d = json.loads(body)
+    except ValueError:
+        return "message"
+    if not isinstance(d, dict):
+        return "message"
+    if d.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
+        return "confirmation"
+    if d.get("Type") == "Notification" and isinstance(d.get("Message"), str):
+        try:
+            d = json.loads(d["Message"])
+        except ValueError:
+            return "message"
+        if not isinstance(d, dict):
+            return "message"
+    if d.get("Event") == "s3:TestEvent":
+        return "test"
+    recs = d.get("Records")
+    if isinstance(recs, list) and recs and all(
+            isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in recs):
+        return "uploads"
+    return "message"
+
+
+def message_job(body, record):
+    """A job sent as a message, as the worker's (Lambda spells attributes stringValue)."""
+    attrs = record.get("messageAttributes") or {}
+    given = (attrs.get("job_id") or {}).get("stringValue")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    return {"id": given or "sqs:" + (record.get("messageId") or ""), "source": "message",
+            "body": body, "json": parsed,
+            "attributes": {k: v.get("stringValue") for k, v in sorted(attrs.items())
+                           if k != "job_id" and not k.startswith("qfleet_")
+                           and v.get("stringValue") is not None}}
+
+
+def answer(s3, bucket, job, cfg):
+    """Default job for a message: processed/jobs/<id>.json, as the worker's."""
+    if not bucket:
+        raise ValueError("a message job needs QFLEET_BUCKET for its output")
+    data = job["body"].encode()
+    dest = "%sjobs/%s.json" % (cfg.processed_prefix, urllib.parse.quote(job["id"], safe=""))
+    if len(dest.encode()) > KEY_LIMIT:
+        raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
+                         "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
+    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
+        "job_id": job["id"], "source": job["source"], "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
+        sort_keys=True).encode())
+    return dest
 
 
 def metadata_bytes(meta):
@@ -197,9 +231,14 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
     """Run the job on every record of one message; returns (outcome, done, ignored). The
     upload-to-processed seconds of each job done go to `latencies`. With `jobs` (a job table:
     docs/jobs.md) each record's job is kept around its work; a job already done is not run."""
-    recs = parse_body(body)
-    if recs is None:
+    kind = classify(body)
+    if kind == "test":
         return "skipped-test-event", 0, 0
+    if kind == "confirmation":  # SNS asks to confirm a subscription qfleet did not make
+        return "skipped-confirmation", 0, 0
+    if kind == "message":
+        return work_message(body, cfg, latencies, jobs, message or {})
+    recs = parse_body(body)
     done = ign = 0
     raw, records = jobs.records(body) if jobs else ({}, [None] * len(recs))
     for (bucket, key, ev, at), record in zip(recs, records):
@@ -226,6 +265,27 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
         done += 1
     outcome = "processed" if done else ("duplicate" if jobs and jobs.duplicates else "ignored")
     return outcome, done, ign
+
+
+def work_message(body, cfg, latencies=None, jobs=None, record=None):
+    """A job sent as a message (docs/jobs.md)."""
+    record = record or {}
+    job = message_job(body, record)
+
+    def one(meta=None, field=None):
+        dest = answer(s3_client(), cfg.bucket, job, cfg)
+        if cfg.next_queue_url:
+            sqs_client().send_message(QueueUrl=cfg.next_queue_url, MessageBody=(
+                next_stage_message(cfg.bucket, dest, event_time(), field)))
+        return dest
+    if jobs is None:
+        one()
+    elif jobs.run_ref(message_ref(record), record, one) is None:
+        return "duplicate", 0, 0
+    sent = (record.get("attributes") or {}).get("SentTimestamp")
+    if latencies is not None and sent:
+        latencies.append(max(0.0, time.time() - int(sent) / 1000))
+    return "processed", 1, 0
 
 
 _secrets_loaded = False

@@ -28,7 +28,7 @@ BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
 TABLE = os.environ.get("QFLEET_TEST_TABLE", "qfleet-t-job-table")
 RESPONSES = os.environ.get("QFLEET_TEST_RESPONSES", "qfleet-t-responses")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
-LINE = re.compile(r"^msg=(\S+) outcome=(processed|skipped-test-event|ignored|failed)"
+LINE = re.compile(r"^msg=(\S+) outcome=(processed|skipped-test-event|skipped-confirmation|ignored|failed)"
                   r" keys=(\d+) receive_count=(\d+) seconds=\d+\.\d\d( .*)?$")
 
 
@@ -368,12 +368,38 @@ def test_one_bad_message_in_a_batch_of_three_is_reported_alone(aws, capsys):
     json.dumps({"Records": [dict(s3_event("uploads/ok.txt")["Records"][0],
                                  eventSource="aws:sqs")]}),
 ], ids=["not-json", "sns-message-not-json", "json-not-object", "no-records", "not-s3-records"])
-def test_a_body_that_is_not_an_s3_event_is_reported(aws, capsys, job_calls, body):
+def test_a_body_that_is_not_an_s3_event_is_a_job_sent_as_a_message(aws, capsys, job_calls,
+                                                                    body):
+    """Anything but an S3 event, S3's test event or an SNS confirmation is a job sent as a
+    message (docs/jobs.md): the default job writes its record under processed/jobs/."""
     put(aws, "uploads/ok.txt")
-    bad, good = sqs_record(body), sqs_record(s3_event("uploads/ok.txt"))
-    assert run(bad, good) == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    msg, good = sqs_record(body), sqs_record(s3_event("uploads/ok.txt"))
+    assert run(msg, good) == no_failures()
     assert job_calls == [(BUCKET, "uploads/ok.txt")]
-    assert outcomes(capsys) == ["failed", "processed"]
+    assert outcomes(capsys) == ["processed", "processed"]
+    out = "processed/jobs/sqs%3A" + msg["messageId"] + ".json"
+    assert out in keys(aws)
+    record = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=out)["Body"].read())
+    assert record["job_id"] == "sqs:" + msg["messageId"] and record["bytes"] == len(body)
+
+
+def test_a_message_job_takes_its_id_from_the_job_id_attribute(aws, capsys):
+    msg = sqs_record(json.dumps({"photo": 42}))
+    msg["messageAttributes"] = {
+        "job_id": {"stringValue": "order-42", "dataType": "String"},
+        "tenant": {"stringValue": "acme", "dataType": "String"}}
+    assert run(msg) == no_failures()
+    record = json.loads(aws.s3.get_object(
+        Bucket=BUCKET, Key="processed/jobs/order-42.json")["Body"].read())
+    assert record["attributes"] == {"tenant": "acme"}
+
+
+def test_an_sns_confirmation_is_never_a_job(aws, capsys):
+    msg = sqs_record({"Type": "SubscriptionConfirmation", "MessageId": "m-1",
+                      "SubscribeURL": "https://sns.eu-west-1.amazonaws.com/"})
+    assert run(msg) == no_failures()
+    assert outcomes(capsys) == ["skipped-confirmation"]
+    assert keys(aws) == []
 
 
 def test_an_exception_in_the_job_is_reported_not_raised(aws, capsys, monkeypatch):
@@ -403,13 +429,15 @@ def test_one_parseable_log_line_per_message(aws, capsys):
     msgs = [sqs_record(s3_event("uploads/1.txt"), receive_count=1),
             sqs_record(TEST_EVENT, receive_count=2),
             sqs_record(s3_event("elsewhere/1.txt"), receive_count=3),
-            sqs_record("not json at all", receive_count=4)]
+            sqs_record("not json at all", receive_count=4),
+            sqs_record(s3_event("uploads/gone.txt"), receive_count=5)]
     run(*msgs)
     got = [(m.group(1), m.group(2), m.group(3), m.group(4)) for m in lines(capsys)]
     assert got == [(msgs[0]["messageId"], "processed", "1", "1"),
                    (msgs[1]["messageId"], "skipped-test-event", "0", "2"),
                    (msgs[2]["messageId"], "ignored", "0", "3"),
-                   (msgs[3]["messageId"], "failed", "0", "4")]
+                   (msgs[3]["messageId"], "processed", "1", "4"),
+                   (msgs[4]["messageId"], "failed", "0", "5")]
 
 
 def test_the_s3_client_is_created_once_in_the_lambda_region(aws, capsys, monkeypatch):

@@ -85,6 +85,27 @@ def unanswered(job):
     return not job.get("responded")
 
 
+# "All redriven messages are considered new messages" (new message ids; https://docs.aws.
+# amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html)
+MESSAGE_UPLOAD, JOB_ID_ATTRIBUTE, JOB_ID_MAX = "job", "job_id", 1024
+
+
+def message_ref(message):
+    """A message job: key = its `job_id` attribute (which survives a redrive), else `sqs:` and
+    its message id; upload = "job" (never an upload's)."""
+    attrs = message.get("MessageAttributes") or message.get("messageAttributes") or {}
+    given = attrs.get(JOB_ID_ATTRIBUTE) or {}
+    job_id = given.get("StringValue") or given.get("stringValue")
+    if job_id is not None and not 0 < len(job_id.encode()) <= JOB_ID_MAX:
+        raise ValueError("the job_id attribute is %d bytes: 1 to %d are allowed"
+                         % (len(job_id.encode()), JOB_ID_MAX))
+    if job_id is None:
+        job_id = "sqs:" + (message.get("MessageId") or message.get("messageId") or "")
+    sys_attrs = message.get("Attributes") or message.get("attributes") or {}
+    queued = job_now(sys_attrs["SentTimestamp"]) if sys_attrs.get("SentTimestamp") else None
+    return JobRef(job_id, MESSAGE_UPLOAD, "", None, queued)
+
+
 def worker_id(iid=None, imds=None):
     """Who works, for a job's record: the EC2 instance (IMDSv2, with QFLEET_ASG_NAME set), the
     ECS task (its metadata endpoint), else the host's name."""
@@ -127,7 +148,11 @@ class Jobs:
                 meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata")
             except ClientError:
                 pass
-        ref = job_ref_of(record, body, message, meta)
+        return self.run_ref(job_ref_of(record, body, message, meta), message, work)
+
+    def run_ref(self, ref, message, work):
+        """Runs `work(meta, job)` for the job `ref` of `message` inside the protocol: None, not
+        run, for a duplicate."""
         attrs = message.get("Attributes") or message.get("attributes") or {}
         rc = attrs.get("ApproximateReceiveCount")
         if self.start(ref, rc) == "duplicate":

@@ -5,6 +5,7 @@ Default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see README.
 """
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import signal
@@ -69,6 +70,79 @@ def parse_body(body):
         key = urllib.parse.unquote_plus(s3["object"]["key"])
         out.append((s3["bucket"]["name"], key, r.get("eventName", ""), r.get("eventTime")))
     return out
+
+
+def classify(body):
+    """What a message is (docs/workers.md): "test" (S3's test event), "uploads" (an S3 event,
+    raw or in an SNS envelope), "confirmation" (an SNS subscription or unsubscription
+    confirmation: never a job, never confirmed), or "message" (anything else: a job sent as a
+    message)."""
+    try:
+        d = json.loads(body)
+    except ValueError:
+        return "message"
+    if not isinstance(d, dict):
+        return "message"
+    if d.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
+        return "confirmation"
+    if d.get("Type") == "Notification" and isinstance(d.get("Message"), str):
+        try:
+            d = json.loads(d["Message"])
+        except ValueError:
+            return "message"
+        if not isinstance(d, dict):
+            return "message"
+    if d.get("Event") == "s3:TestEvent":
+        return "test"
+    recs = d.get("Records")
+    if isinstance(recs, list) and recs and all(
+            isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in recs):
+        return "uploads"
+    return "message"
+
+
+def message_job(body, m):
+    """A job sent as a message, as a job of your own receives it: its id (the `job_id`
+    attribute, else `sqs:` and the message id), its body, the body parsed when it is JSON, and
+    its other string attributes."""
+    attrs = m.get("MessageAttributes") or {}
+    given = (attrs.get("job_id") or {}).get("StringValue")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    return {"id": given or "sqs:" + (m.get("MessageId") or ""), "source": "message",
+            "body": body, "json": parsed,
+            "attributes": {k: v.get("StringValue") for k, v in sorted(attrs.items())
+                           if k != "job_id" and not k.startswith("qfleet_")
+                           and "StringValue" in v}}
+
+
+def answer(s3, bucket, job, cfg):
+    """Default job for a message: writes processed/jobs/<id, URL-encoded>.json, a small record
+    of what came (the id, the body's size and SHA-256, the attributes). Idempotent: the same
+    message writes the same object."""
+    if not bucket:
+        raise ValueError("a message job needs QFLEET_BUCKET for its output")
+    data = job["body"].encode()
+    dest = "%sjobs/%s.json" % (cfg.processed_prefix, urllib.parse.quote(job["id"], safe=""))
+    if len(dest.encode()) > KEY_LIMIT:
+        raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
+                         "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
+    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
+        "job_id": job["id"], "source": job["source"], "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
+        sort_keys=True).encode())
+    return dest
+
+
+def sent_seconds_ago(m, now=None):
+    """Seconds since the message was sent (its SentTimestamp); None if it has none."""
+    try:
+        sent = int((m.get("Attributes") or {})["SentTimestamp"]) / 1000
+    except (KeyError, TypeError, ValueError):
+        return None
+    return max(0.0, (now or time.time()) - sent)
 
 
 def seconds_since(event_time, now=None):
@@ -281,7 +355,7 @@ class Heartbeat(threading.Thread):
 
 class Worker:
     def __init__(self, cfg, sqs=None, s3=None, asg=None, instance_id=None, job=None, cfn=None,
-                 cw=None):
+                 cw=None, message_job=None):
         self.cfg = cfg
         self.latencies = Latencies(cfg, cw)
         self.cfn, self.signalled = cfn, False
@@ -300,6 +374,9 @@ class Worker:
             asg = boto3.client("autoscaling", region_name=cfg.region)
         self.asg = asg
         self.job = job
+        # A job sent as a message: message_job(s3, bucket, job, cfg) returns its output's key
+        # (job: message_job()'s dict); the default writes a record of it (answer).
+        self.message_job = message_job
         self.jobs = None
         if os.environ.get("QFLEET_JOB_TABLE") or os.environ.get("QFLEET_JOBS_STACK"):
             if qfleet_jobs is None:
@@ -368,9 +445,14 @@ class Worker:
 
     def work(self, body, m=None):
         """Run the job on every record; returns (outcome, done, ignored)."""
-        recs = parse_body(body)
-        if recs is None:
+        kind = classify(body)
+        if kind == "test":
             return "skipped-test-event", 0, 0
+        if kind == "confirmation":  # SNS asks to confirm a subscription qfleet did not make
+            return "skipped-confirmation", 0, 0
+        if kind == "message":
+            return self.work_message(body, m or {})
+        recs = parse_body(body)
         c, done, ign = self.cfg, 0, 0
         raw, records = self.jobs.records(body) if self.jobs else ({}, [None] * len(recs))
         for (bucket, key, ev, at), record in zip(recs, records):
@@ -397,6 +479,23 @@ class Worker:
             done += 1
         dup = self.jobs and self.jobs.duplicates
         return ("processed" if done else "duplicate" if dup else "ignored"), done, ign
+
+    def work_message(self, body, m):
+        """A job sent as a message (docs/jobs.md): one job, its id from its attributes."""
+        c, job = self.cfg, message_job(body, m)
+
+        def one(meta=None, field=None):
+            dest = (self.message_job or answer)(self.s3, c.bucket, job, c)
+            if c.next_queue_url:
+                self.sqs.send_message(QueueUrl=c.next_queue_url, MessageBody=(
+                    next_stage_message(c.bucket, dest, event_time(), field)))
+            return dest
+        if not self.jobs:
+            one()
+        elif self.jobs.run_ref(qfleet_jobs.message_ref(m), m, one) is None:
+            return "duplicate", 0, 0
+        self.latencies.add(sent_seconds_ago(m))
+        return "processed", 1, 0
 
     def handle(self, m):
         t0 = time.monotonic()
@@ -476,7 +575,7 @@ class Worker:
             try:
                 msgs = self.sqs.receive_message(
                     QueueUrl=self.url, MaxNumberOfMessages=1,
-                    WaitTimeSeconds=self.cfg.wait,
+                    WaitTimeSeconds=self.cfg.wait, MessageAttributeNames=["All"],
                     VisibilityTimeout=self.cfg.visibility,
                     AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
                 ).get("Messages", [])

@@ -264,3 +264,52 @@ def test_only_an_output_the_next_stage_reads_carries_the_job():
         assert bool(meta) == carried, env
         if carried:
             assert urllib.parse.unquote(meta[qj.JOB_META_KEY]) == ref.key
+
+
+def test_a_job_sent_as_a_message_is_kept_under_its_id_and_answered_once(aws, monkeypatch):
+    """A producer's own SDK call: a JSON body and a `job_id` attribute. The worker records the
+    job under that id, writes its record of the message, answers once, and a redelivery is a
+    duplicate."""
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
+    body = json.dumps({"photo": 42, "resize": "1080p"})
+    attrs = {"job_id": {"DataType": "String", "StringValue": "order-42/resize"},
+             "tenant": {"DataType": "String", "StringValue": "acme"}}
+    for _ in range(2):  # delivered twice
+        aws.sqs.send_message(QueueUrl=q, MessageBody=body, MessageAttributes=attrs)
+        assert w.run(once=True) == 0
+    i, h = item(aws, "order-42/resize", "job")
+    assert i["state"]["S"] == "done" and i["duplicates"]["N"] == "1"
+    assert [s for s, _ in h] == ["queued", "processing", "done"]
+    out = i["output"]["S"]
+    assert out == "processed/jobs/order-42%2Fresize.json"
+    record = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=out)["Body"].read())
+    assert record == {"job_id": "order-42/resize", "source": "message", "bytes": len(body),
+                      "sha256": qw.hashlib.sha256(body.encode()).hexdigest(),
+                      "attributes": {"tenant": "acme"}}
+    got = answers(aws)
+    assert [(a["key"], a["upload"], a["state"], a["seq"]) for a in got] == [
+        ("order-42/resize", "job", "done", 2)]
+    assert aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0).get("Messages") is None
+
+
+def test_a_message_without_a_job_id_is_a_job_of_its_message_id(aws, monkeypatch):
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
+    sent = aws.sqs.send_message(QueueUrl=q, MessageBody="not JSON, still a job")
+    w.run(once=True)
+    i, _ = item(aws, "sqs:" + sent["MessageId"], "job")
+    assert i["state"]["S"] == "done"
+
+
+def test_an_sns_confirmation_is_never_a_job_and_never_confirmed(aws, monkeypatch):
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
+    aws.sqs.send_message(QueueUrl=q, MessageBody=json.dumps({
+        "Type": "SubscriptionConfirmation", "MessageId": "m-1",
+        "TopicArn": "arn:aws:sns:eu-west-1:444455556666:orders",
+        "SubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription"}))
+    confirmed = []
+    monkeypatch.setattr(qw.urllib.request, "urlopen", lambda *a, **k: confirmed.append(a))
+    w.run(once=True)
+    assert confirmed == []
+    scan = aws.ddb.scan(TableName=TABLE)["Items"]
+    assert scan == [], "no job recorded"
+    assert aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0).get("Messages") is None

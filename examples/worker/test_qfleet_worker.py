@@ -23,7 +23,7 @@ BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
 ASG = os.environ.get("QFLEET_TEST_ASG", "grp")
 STACK = os.environ.get("QFLEET_TEST_STACK", "qfleet-lab-fleet")
-LINE = re.compile(r"^msg=\S+ outcome=(processed|skipped-test-event|ignored|failed|released)"
+LINE = re.compile(r"^msg=\S+ outcome=(processed|skipped-test-event|skipped-confirmation|ignored|failed|released)"
                   r" keys=\d+ receive_count=\d+ seconds=\d+\.\d\d( .*)?$")
 
 
@@ -442,9 +442,11 @@ def test_one_log_line_per_message(aws, capsys):
     send(aws, s3_event("uploads/1.txt"))
     send(aws, {"Event": "s3:TestEvent", "Bucket": BUCKET})
     send(aws, s3_event("elsewhere/1.txt"))
-    send(aws, "not json at all")
-    worker(aws).run(max_messages=4)
-    assert sorted(outcomes(capsys)) == ["failed", "ignored", "processed", "skipped-test-event"]
+    send(aws, "not json at all")  # a job sent as a message: its record is written
+    send(aws, s3_event("uploads/gone.txt"))  # no such object
+    worker(aws).run(max_messages=5)
+    assert sorted(outcomes(capsys)) == ["failed", "ignored", "processed", "processed",
+                                        "skipped-test-event"]
 
 
 def test_parse_body_and_queue_name_resolution(aws):
