@@ -52,6 +52,8 @@ pub enum Command {
     Dlq(commands::dlq::DlqArgs),
     /// Uploads a test object and follows it to the queue and the processed prefix.
     Send(commands::send::SendArgs),
+    /// Send one job as a message to the job queue (its id in job_id); --wait follows it to its end.
+    Submit(commands::submit::SubmitArgs),
     /// Show one upload's jobs with their history, or the recent jobs (--failed, --since), from
     /// the job table (`jobs:` in the stack file).
     Jobs(commands::jobs::JobsArgs),
@@ -191,6 +193,7 @@ pub fn run(cli: Cli, out: Output) -> Result<crate::error::Exit, Error> {
         Command::IamPolicy(args) => commands::iam_policy::run(args, g, out),
         Command::Dlq(args) => commands::dlq::run(args, g, out),
         Command::Send(args) => commands::send::run(args, g, out),
+        Command::Submit(args) => commands::submit::run(args, g, out),
         Command::Jobs(args) => commands::jobs::run(args, g, out),
         Command::Logs(args) => commands::logs::run(args, g, out),
         Command::Simulate(args) => commands::simulate::run(args, g, out),

@@ -63,5 +63,6 @@ pub(crate) mod simulate;
 pub(crate) mod snapshot;
 pub(crate) mod stack_outputs;
 pub(crate) mod status;
+pub(crate) mod submit;
 pub(crate) mod teardown;
 pub(crate) mod validate;

@@ -258,6 +258,102 @@ pub async fn jobs_of(db: &JsonApi, table: &str, key: &str) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
+/// The index shard of the job `key`, `upload`: CRC-32 of the key, a newline and the upload,
+/// modulo [`SHARDS`], as the workers compute it (docs/jobs.md).
+pub fn shard(key: &str, upload: &str) -> u32 {
+    crc32fast::hash(format!("{key}\n{upload}").as_bytes()) % SHARDS
+}
+
+/// Records the job `key`, `upload` `queued` at `now` (stage 0, `seq` 1), unless the table holds
+/// it already: whether it was written. The protocol's first write of a job sent as a message
+/// (docs/jobs.md): the worker's start finds it queued and goes on from there.
+pub async fn queue_job(
+    db: &JsonApi,
+    table: &str,
+    (key, upload): (&str, &str),
+    stage: Option<&str>,
+    now: SystemTime,
+    retention_days: u32,
+) -> Result<bool> {
+    let at = iso_millis(now);
+    let expires = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+        + u64::from(retention_days) * 86_400;
+    let mut entry = json!({ "state": { "S": "queued" }, "at": { "S": at } });
+    let mut item = json!({
+        "key": { "S": key },
+        "upload": { "S": upload },
+        "state": { "S": "queued" },
+        "stage_index": { "N": "0" },
+        "queued_at": { "S": at },
+        "updated_at": { "S": at },
+        "recent": { "S": format!("{}#{}", &at[..13], shard(key, upload)) },
+        "expires_at": { "N": expires.to_string() },
+        "seq": { "N": "1" },
+    });
+    if let Some(stage) = stage {
+        item["stage"] = json!({ "S": stage });
+        entry["stage"] = json!({ "S": stage });
+    }
+    item["history"] = json!({ "L": [{ "M": entry }] });
+    let put = db
+        .call::<Value>(
+            &what(table, "recording a job in"),
+            "PutItem",
+            &json!({
+                "TableName": table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(#k)",
+                "ExpressionAttributeNames": { "#k": "key" },
+            }),
+        )
+        .await;
+    match put {
+        Ok(_) => Ok(true),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Marks the job that [`queue_job`] recorded `failed` with `why` when its message could not be
+/// sent, on the condition that nothing has moved it on since (`queued`, `seq` 1): the record
+/// then says what happened rather than `queued` for ever.
+pub async fn unsent(
+    db: &JsonApi,
+    table: &str,
+    (key, upload): (&str, &str),
+    why: &str,
+) -> Result<()> {
+    let at = iso_millis(SystemTime::now());
+    let entry =
+        json!({ "M": { "state": { "S": "failed" }, "at": { "S": at }, "error": { "S": why } } });
+    let update = db
+        .call::<Value>(
+            &what(table, "recording a job not sent in"),
+            "UpdateItem",
+            &json!({
+                "TableName": table,
+                "Key": { "key": { "S": key }, "upload": { "S": upload } },
+                "UpdateExpression": "SET #state = :failed, #error = :why, #finished_at = :at, #updated_at = :at, #history = list_append(#history, :entry) ADD #seq :one",
+                "ConditionExpression": "#state = :queued AND #seq = :one",
+                "ExpressionAttributeNames": {
+                    "#state": "state", "#error": "error", "#finished_at": "finished_at",
+                    "#updated_at": "updated_at", "#history": "history", "#seq": "seq",
+                },
+                "ExpressionAttributeValues": {
+                    ":failed": { "S": "failed" }, ":queued": { "S": "queued" },
+                    ":why": { "S": why }, ":at": { "S": at }, ":one": { "N": "1" },
+                    ":entry": { "L": [entry] },
+                },
+            }),
+        )
+        .await;
+    match update {
+        Ok(_) => Ok(()),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// One job; `None`: the table has no record of it.
 pub async fn job(db: &JsonApi, table: &str, key: &str, upload: &str) -> Result<Option<Job>> {
     let answer: Value = db
@@ -452,6 +548,14 @@ fn hours(since: SystemTime, now: SystemTime) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shard is the workers' (Python's `zlib.crc32(b"KEY\nUPLOAD") % 8`, computed there).
+    #[test]
+    fn a_jobs_shard_is_the_one_the_workers_compute() {
+        assert_eq!(shard("uploads/a.jpg", "v1"), 4);
+        assert_eq!(crc32fast::hash(b"photo-42\njob"), 2_963_562_586);
+        assert_eq!(shard("photo-42", "job"), 2);
+    }
 
     #[test]
     fn times_are_written_with_milliseconds_and_sort_as_text() {

@@ -119,3 +119,36 @@ pub async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
         }
     }
 }
+
+/// Sends one message to the queue at `url` with string message attributes; the message id SQS
+/// gave it.
+pub async fn send(
+    sqs: &Client,
+    url: &str,
+    body: &str,
+    attributes: &[(String, String)],
+) -> Result<String> {
+    let what = format!("sending a message to queue {}", queue_name(url));
+    let mut call = sqs.send_message().queue_url(url).message_body(body);
+    for (k, v) in attributes {
+        let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v)
+            .build()
+            .map_err(|e| AwsError::with_kind(format!("{what}: {e}"), Kind::Malformed))?;
+        call = call.message_attributes(k, value);
+    }
+    let out = call
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&what, e))?;
+    out.message_id()
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            AwsError::with_kind(
+                format!("{what}: the answer has no message id"),
+                Kind::Malformed,
+            )
+        })
+}

@@ -13,7 +13,8 @@ pub struct JobsArgs {
     /// One environment: its name (a file in the stacks directory, one copy, or ENV-TARGET@ACCOUNT
     /// for one account of a whole-unit target), or a path.
     pub env: String,
-    /// An upload's key (under the upload prefix, or without it): its jobs with every change.
+    /// An upload's key (under the upload prefix, or without it), or the id of a job sent as a
+    /// message: its jobs with every change.
     pub key: Option<String>,
     /// Only failed jobs (the same as --state failed).
     #[arg(long, conflicts_with = "state")]

@@ -18,6 +18,7 @@ pub mod schemas;
 pub(crate) mod send;
 pub(crate) mod simulate;
 pub(crate) mod status;
+pub(crate) mod submit;
 pub(crate) mod teardown;
 pub(crate) mod validate;
 

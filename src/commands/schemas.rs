@@ -22,6 +22,7 @@ pub fn generated() -> Vec<(&'static str, Value)> {
         ("send", crate::send::schema()),
         ("simulate", crate::simulate::schema()),
         ("status", crate::status::schema()),
+        ("submit", crate::submit::schema()),
         ("teardown", crate::teardown::schema()),
         ("validate", crate::validate::schema()),
     ]

@@ -148,6 +148,8 @@ pub const CALLS: &[Call] = &[
         &["sqs:CancelMessageMoveTask"],
     ),
     call("sqs", "PurgeQueue", &["sqs:PurgeQueue"]),
+    // `qfleet submit`: a job sent as a message to the job queue.
+    call("sqs", "SendMessage", &["sqs:SendMessage"]),
     // S3: the bucket's contents (teardown's evidence and purge) and its notification.
     call("s3", "HeadBucket", &["s3:ListBucket"]),
     // `deploy`: a bucket kept by an earlier teardown is imported only when its tags mark it as
@@ -246,6 +248,10 @@ pub const CALLS: &[Call] = &[
     call("dynamodb", "Query", &["dynamodb:Query"]),
     call("dynamodb", "GetItem", &["dynamodb:GetItem"]),
     call("dynamodb", "DeleteItem", &["dynamodb:DeleteItem"]),
+    // `qfleet submit`: the job recorded `queued` before it is sent, and `failed` when it could
+    // not be sent.
+    call("dynamodb", "PutItem", &["dynamodb:PutItem"]),
+    call("dynamodb", "UpdateItem", &["dynamodb:UpdateItem"]),
     // EC2: the default VPC's subnets (`network: default`).
     call("ec2", "DescribeVpcs", &["ec2:DescribeVpcs"]),
     call("ec2", "DescribeSubnets", &["ec2:DescribeSubnets"]),

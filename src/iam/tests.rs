@@ -300,7 +300,8 @@ fn calls_are_found_by_the_names_the_request_log_uses() {
     assert!(calls::find("CloudFormation", "DescribeStacks").is_some());
     assert!(calls::find("Auto Scaling", "DescribePolicies").is_some());
     assert!(calls::find("CloudWatch", "GetMetricData").is_some());
-    assert!(calls::find("SQS", "SendMessage").is_none());
+    assert!(calls::find("SQS", "SendMessage").is_some());
+    assert!(calls::find("SQS", "DeleteQueue").is_none());
 }
 
 /// The actions a policy names: every statement's.

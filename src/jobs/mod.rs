@@ -31,6 +31,9 @@ pub(crate) struct Query {
     pub limit: usize,
 }
 
+/// The `upload` of a job sent as a message: its record's key is its id (docs/jobs.md).
+pub(crate) const MESSAGE_UPLOAD: &str = "job";
+
 /// The states a job can be in, as the protocol writes them.
 pub(crate) const STATES: [&str; 5] = ["queued", "processing", "retrying", "done", "failed"];
 
@@ -104,13 +107,26 @@ pub(crate) async fn read(
     let keep = |j: &Job| {
         !crate::snapshot::job_expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s)
     };
-    if let Some(key) = &q.key {
-        let key = stored_key(env, key);
-        let jobs: Vec<Job> = job_table::jobs_of(&clients.dynamodb, &table, &key)
+    if let Some(given) = &q.key {
+        let mut key = stored_key(env, given);
+        let mut jobs: Vec<Job> = job_table::jobs_of(&clients.dynamodb, &table, &key)
             .await?
             .into_iter()
             .filter(keep)
             .collect();
+        // A job sent as a message is kept under its id as given (docs/jobs.md), never under
+        // the upload prefix.
+        if key != *given {
+            let sent: Vec<Job> = job_table::jobs_of(&clients.dynamodb, &table, given)
+                .await?
+                .into_iter()
+                .filter(|j| j.upload == MESSAGE_UPLOAD && keep(j))
+                .collect();
+            if jobs.is_empty() && !sent.is_empty() {
+                key.clone_from(given);
+            }
+            jobs.extend(sent);
+        }
         return Ok(Found {
             table,
             key: Some(key),

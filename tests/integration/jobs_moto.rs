@@ -222,6 +222,161 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     assert_eq!(states(job), ["queued", "processing", "done"], "{job}");
     assert!(responses(&m, &e).await.is_empty());
 
+    // A job sent as a message, as a producer's own SDK call sends it (docs/jobs.md): recorded
+    // under its job_id, its record of the message written, answered once with its sequence.
+    m.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body(r#"{"photo": 42, "resize": "1080p"}"#)
+        .message_attributes(
+            "job_id",
+            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("photo-42")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let log = work_once((&e, &table), &url, &bucket, &[]);
+    assert!(log.contains("outcome=processed"), "{log}");
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["photo-42", "-o", "json"]),
+        0,
+    );
+    check_schema("jobs", &d);
+    let job = &d["environments"][0]["jobs"][0];
+    assert_eq!(
+        (&job["key"], &job["upload"]),
+        (&"photo-42".into(), &"job".into())
+    );
+    assert_eq!(job["output"], "processed/jobs/photo-42.json", "{job}");
+    assert_eq!(states(job), ["queued", "processing", "done"]);
+    assert_eq!(job["seq"], 2, "{job}");
+    let record =
+        m.s3.get_object()
+            .bucket(&bucket)
+            .key("processed/jobs/photo-42.json")
+            .send()
+            .await
+            .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&record.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(record["bytes"], 32, "{record}");
+    let answered = responses(&m, &e).await;
+    assert_eq!(answered.len(), 1, "{answered:?}");
+    assert_eq!(
+        (
+            &answered[0]["key"],
+            &answered[0]["state"],
+            &answered[0]["seq"]
+        ),
+        (&"photo-42".into(), &"done".into(), &2.into())
+    );
+
+    // `qfleet submit`: recorded queued before it is sent, then kept by the worker as above.
+    let d = doc(
+        qfleet_on_moto().arg("submit").arg(&file).args([
+            r#"{"n": 1}"#,
+            "--id",
+            "sub-1",
+            "--attribute",
+            "tenant=acme",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    check_schema("submit", &d);
+    let sub = &d["environments"][0];
+    assert_eq!(
+        (&sub["job_id"], &sub["outcome"]),
+        (&"sub-1".into(), &"sent".into()),
+        "{d}"
+    );
+    assert!(sub["message_id"].is_string(), "{d}");
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["sub-1", "-o", "json"]),
+        0,
+    );
+    let job = &d["environments"][0]["jobs"][0];
+    assert_eq!(
+        (&job["state"], &job["seq"]),
+        (&"queued".into(), &1.into()),
+        "{job}"
+    );
+    // --wait follows the record while a worker takes both jobs.
+    let waiting = qfleet_on_moto()
+        .arg("submit")
+        .arg(&file)
+        .args([
+            r#"{"n": 2}"#,
+            "--id",
+            "sub-2",
+            "--wait",
+            "--timeout",
+            "90",
+            "-o",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    for _ in 0..2 {
+        let log = work_once((&e, &table), &url, &bucket, &[]);
+        assert!(log.contains("outcome=processed"), "{log}");
+    }
+    let waited = waiting.wait_with_output().unwrap();
+    assert_eq!(waited.status.code(), Some(0), "{}", stderr(&waited));
+    let d = document(&waited);
+    check_schema("submit", &d);
+    let sub = &d["environments"][0];
+    assert_eq!(
+        (&sub["state"], &sub["seq"]),
+        (&"done".into(), &3.into()),
+        "{d}"
+    );
+    assert_eq!(sub["output"], "processed/jobs/sub-2.json", "{d}");
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["sub-1", "-o", "json"]),
+        0,
+    );
+    assert_eq!(
+        states(&d["environments"][0]["jobs"][0]),
+        ["queued", "processing", "done"]
+    );
+    // A job id already done is a duplicate: nothing is sent.
+    let d = doc(
+        qfleet_on_moto()
+            .arg("submit")
+            .arg(&file)
+            .args(["again", "--id", "sub-1", "-o", "json"]),
+        0,
+    );
+    let sub = &d["environments"][0];
+    assert_eq!(sub["outcome"], "duplicate", "{d}");
+    assert_eq!(sub["message_id"], serde_json::Value::Null, "{d}");
+    let mut answered = responses(&m, &e).await;
+    answered.extend(responses(&m, &e).await);
+    let mut keys: Vec<&str> = answered
+        .iter()
+        .map(|a| a["key"].as_str().unwrap())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["sub-1", "sub-2"], "each answers once: {answered:?}");
+
     // A poison message (its object is not there): retrying, then failed at the second receive.
     let poison = serde_json::json!({ "Records": [{
         "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
@@ -272,7 +427,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     let jobs = &s["environments"][0]["jobs"];
     assert_eq!(
         (jobs["done"].as_u64(), jobs["failed"].as_u64()),
-        (Some(1), Some(1)),
+        (Some(4), Some(1)),
         "{s}"
     );
 

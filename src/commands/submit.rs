@@ -1,0 +1,67 @@
+//! `qfleet submit ENV [BODY]`: send one job as a message, as a producer's own code would
+//! (docs/jobs.md); with `--wait`, follow its record to its end.
+
+use super::Global;
+use crate::error::{Result, Usage};
+use crate::output::Output;
+use crate::submit::{self, Submitted};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// One environment: its name (a file in the stacks directory, one copy, or ENV-TARGET@ACCOUNT
+    /// for one account of a whole-unit target), or a path.
+    pub env: String,
+    /// The job's body, as the message's text (JSON is what the reference workers parse).
+    #[arg(conflicts_with = "file")]
+    pub body: Option<String>,
+    /// Read the body from this file instead.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// The job's id, sent as the job_id message attribute (default: a new UUID). A job id
+    /// already done is not sent again.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// A message attribute NAME=VALUE for the job (repeatable; at most 9).
+    #[arg(long = "attribute", value_name = "NAME=VALUE")]
+    pub attributes: Vec<String>,
+    /// Follow the job's record until it is done (exit 0) or failed (exit 1); needs `jobs:`.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait follows it: whole seconds or a number with a unit (90, 30s, 5m).
+    #[arg(long, default_value = "5m", value_parser = super::global::positive_duration)]
+    pub timeout: Duration,
+}
+
+pub fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
+    let [env] = session.envs.as_slice() else {
+        return Err(Usage::OneEnvironment {
+            command: "submit",
+            named: args.env.clone(),
+            count: session.envs.len(),
+        }
+        .into());
+    };
+    let request = submit::Request::new(
+        env,
+        args.body,
+        args.file.as_deref(),
+        args.id,
+        &args.attributes,
+        args.wait.then_some(args.timeout),
+    )?;
+    let result = crate::rollout::each_located(&session, |clients, env, at| {
+        let request = request.clone();
+        async move { submit::submit(&clients, env, &at?, &request).await }
+    })
+    .into_iter()
+    .next()
+    .ok_or(Usage::NoEnvironment { what: "submit to" })?;
+    out.print(&Submitted {
+        environment: env.name.clone(),
+        result,
+    })
+}
