@@ -274,9 +274,12 @@ macro_rules! choices {
             /// The words the stack file writes, in the order of the declaration.
             pub const WORDS: &'static [&'static str] = &[$($word),*];
             /// Every variant, in the order of the declaration.
+            // Every choice gets the same surface; not every one uses all of it.
+            #[allow(dead_code)]
             pub const ALL: [$name; $name::WORDS.len()] = [$($name::$variant),*];
 
             /// The word the stack file writes.
+            #[allow(dead_code)]
             pub fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $word),*
