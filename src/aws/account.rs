@@ -3,7 +3,7 @@
 use super::Result;
 use super::error::{AwsError, Kind};
 
-pub async fn id(sts: &aws_sdk_sts::Client) -> Result<String> {
+pub(crate) async fn id(sts: &aws_sdk_sts::Client) -> Result<String> {
     let out = sts
         .get_caller_identity()
         .send()

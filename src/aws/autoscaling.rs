@@ -7,66 +7,66 @@ use aws_sdk_autoscaling::Client;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Group {
-    pub name: String,
-    pub desired: i32,
-    pub min: i32,
-    pub max: i32,
-    pub zones: Vec<String>,
+pub(crate) struct Group {
+    pub(crate) name: String,
+    pub(crate) desired: i32,
+    pub(crate) min: i32,
+    pub(crate) max: i32,
+    pub(crate) zones: Vec<String>,
     /// The launch template version the group launches (a number, `$Latest` or `$Default`).
-    pub launch_template_version: Option<String>,
-    pub instances: Vec<Instance>,
-    pub suspended_processes: Vec<String>,
+    pub(crate) launch_template_version: Option<String>,
+    pub(crate) instances: Vec<Instance>,
+    pub(crate) suspended_processes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Instance {
-    pub id: String,
-    pub zone: String,
+pub(crate) struct Instance {
+    pub(crate) id: String,
+    pub(crate) zone: String,
     /// InService, Pending, Terminating:Wait, …
-    pub lifecycle: String,
-    pub health: String,
-    pub launch_template_version: Option<String>,
-    pub protected_from_scale_in: bool,
+    pub(crate) lifecycle: String,
+    pub(crate) health: String,
+    pub(crate) launch_template_version: Option<String>,
+    pub(crate) protected_from_scale_in: bool,
 }
 
 impl Instance {
-    pub fn in_service(&self) -> bool {
+    fn in_service(&self) -> bool {
         self.lifecycle == aws_sdk_autoscaling::types::LifecycleState::InService.as_str()
     }
 }
 
 impl Group {
-    pub fn in_service(&self) -> usize {
+    pub(crate) fn in_service(&self) -> usize {
         self.instances.iter().filter(|i| i.in_service()).count()
     }
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Activity {
-    pub start: String,
-    pub status: String,
-    pub description: String,
-    pub cause: String,
+pub(crate) struct Activity {
+    pub(crate) start: String,
+    pub(crate) status: String,
+    pub(crate) description: String,
+    cause: String,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct ScalingPolicy {
-    pub name: String,
+pub(crate) struct ScalingPolicy {
+    pub(crate) name: String,
     /// TargetTrackingScaling, StepScaling, SimpleScaling, PredictiveScaling.
-    pub policy_type: String,
+    pub(crate) policy_type: String,
     /// The target of a target-tracking policy.
-    pub target: Option<f64>,
+    pub(crate) target: Option<f64>,
 }
 
 impl ScalingPolicy {
-    pub fn is_target_tracking(&self) -> bool {
+    pub(crate) fn is_target_tracking(&self) -> bool {
         self.policy_type == "TargetTrackingScaling"
     }
 }
 
 /// The group (`None`: Auto Scaling says there is no such group).
-pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
+pub(crate) async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
     let what = format!("describing group {name}");
     let out = asg
         .describe_auto_scaling_groups()
@@ -128,7 +128,7 @@ pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
 }
 
 /// The group's five most recent scaling activities.
-pub async fn recent_activities(asg: &Client, group: &str) -> Result<Vec<Activity>> {
+pub(crate) async fn recent_activities(asg: &Client, group: &str) -> Result<Vec<Activity>> {
     let out = asg
         .describe_scaling_activities()
         .auto_scaling_group_name(group)
@@ -154,7 +154,7 @@ pub async fn recent_activities(asg: &Client, group: &str) -> Result<Vec<Activity
 }
 
 /// The group's scaling policies (all pages).
-pub async fn policies(asg: &Client, group: &str) -> Result<Vec<ScalingPolicy>> {
+pub(crate) async fn policies(asg: &Client, group: &str) -> Result<Vec<ScalingPolicy>> {
     let what = format!("reading the scaling policies of {group}");
     let mut out = Vec::new();
     let mut pages = asg
@@ -178,7 +178,7 @@ pub async fn policies(asg: &Client, group: &str) -> Result<Vec<ScalingPolicy>> {
 }
 
 /// The names of the group's lifecycle hooks.
-pub async fn lifecycle_hooks(asg: &Client, group: &str) -> Result<Vec<String>> {
+pub(crate) async fn lifecycle_hooks(asg: &Client, group: &str) -> Result<Vec<String>> {
     let out = asg
         .describe_lifecycle_hooks()
         .auto_scaling_group_name(group)
@@ -194,7 +194,7 @@ pub async fn lifecycle_hooks(asg: &Client, group: &str) -> Result<Vec<String>> {
 
 /// An instance is outdated when its launch template version is a number lower than the
 /// group's (`$Latest`/`$Default` on either side cannot be compared and count as current).
-pub fn is_outdated(instance: Option<&str>, group: Option<&str>) -> bool {
+pub(crate) fn is_outdated(instance: Option<&str>, group: Option<&str>) -> bool {
     match (
         instance.and_then(|v| v.parse::<u64>().ok()),
         group.and_then(|v| v.parse::<u64>().ok()),

@@ -26,11 +26,11 @@ use std::fmt;
 
 /// How a source's failure begins, wherever the SDK carries it (classified by
 /// [`super::error`]).
-pub const SOURCE_FAILED: &str = "could not load AWS credentials from ";
+pub(super) const SOURCE_FAILED: &str = "could not load AWS credentials from ";
 
 /// One source of the standard chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+enum Source {
     Environment,
     /// The profile (its name; `None`: `AWS_PROFILE` or `default`).
     Profile(Option<String>),
@@ -41,7 +41,7 @@ pub enum Source {
 
 impl Source {
     /// The source in words, for a message (`environment` read at the time).
-    pub fn describe(&self, cause: &str) -> String {
+    fn describe(&self, cause: &str) -> String {
         let var = |v: &str| std::env::var(v).unwrap_or_default();
         match self {
             Source::Environment => {
@@ -81,9 +81,9 @@ impl Source {
 /// A source's failure, as the SDK carries it: `could not load AWS credentials from SOURCE;
 /// CAUSE` (a source's words have no `;`).
 #[derive(Debug)]
-pub struct SourceFailed {
-    pub source: String,
-    pub cause: String,
+struct SourceFailed {
+    source: String,
+    cause: String,
 }
 
 impl fmt::Display for SourceFailed {
@@ -145,7 +145,7 @@ impl<P: ProvideCredentials> Named<P> {
 
 /// The SDK's chain of messages without its repetitions and generic links ("an error occurred
 /// while loading credentials" said three times), on one line and at most 240 characters.
-pub fn plain(cause: &str) -> String {
+fn plain(cause: &str) -> String {
     const GENERIC: [&str; 4] = [
         "an error occurred while loading credentials",
         "failed to load credentials",
@@ -176,7 +176,7 @@ pub fn plain(cause: &str) -> String {
 }
 
 /// Which key is missing when only one of the environment's two is set.
-pub fn partial_keys(access_key: bool, secret_key: bool) -> Option<&'static str> {
+fn partial_keys(access_key: bool, secret_key: bool) -> Option<&'static str> {
     match (access_key, secret_key) {
         (true, false) => Some("AWS_SECRET_ACCESS_KEY"),
         (false, true) => Some("AWS_ACCESS_KEY_ID"),
@@ -194,7 +194,7 @@ impl<P: ProvideCredentials> ProvideCredentials for Named<P> {
 }
 
 /// The standard chain for `region` (`profile`: `--profile`), each source named.
-pub fn chain(
+pub(super) fn chain(
     profile: Option<&str>,
     region: &str,
     http: aws_smithy_runtime_api::client::http::SharedHttpClient,
@@ -254,7 +254,7 @@ pub fn chain(
 /// Credentials that always fail with `message` (a Region not enabled in the account: every
 /// call there is refused before it is sent, with the reason).
 #[derive(Debug)]
-pub struct Refused(pub String);
+pub(super) struct Refused(pub String);
 
 impl ProvideCredentials for Refused {
     fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
@@ -268,7 +268,7 @@ impl ProvideCredentials for Refused {
 }
 
 /// How [`Refused`]'s failure begins (classified by [`super::error`]).
-pub const REGION_REFUSED: &str = "refused before sending: ";
+pub(super) const REGION_REFUSED: &str = "refused before sending: ";
 
 #[derive(Debug)]
 struct RegionRefused(String);

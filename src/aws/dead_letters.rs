@@ -13,27 +13,27 @@ const PEEK_HOLD_SECONDS: i32 = 30;
 
 /// One message, as a peek saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Peeked {
-    pub id: String,
-    pub body: String,
+pub(crate) struct Peeked {
+    pub(crate) id: String,
+    pub(crate) body: String,
     /// ApproximateReceiveCount after this peek (which counts as a receive).
-    pub receive_count: Option<u64>,
+    pub(crate) receive_count: Option<u64>,
     /// When the message was sent (ms since the epoch), and first received.
-    pub sent_ms: Option<u64>,
-    pub first_receive_ms: Option<u64>,
+    pub(crate) sent_ms: Option<u64>,
+    pub(crate) first_receive_ms: Option<u64>,
 }
 
 /// Up to `max` messages of the queue, without consuming them: each is received (hidden for at
 /// most 30 s) and made visible again at once with a zero visibility change. A receive counts
 /// toward ApproximateReceiveCount; no message is deleted.
-pub async fn peek(sqs: &Client, url: &str, max: usize) -> Result<Vec<Peeked>> {
+pub(crate) async fn peek(sqs: &Client, url: &str, max: usize) -> Result<Vec<Peeked>> {
     peek_as(sqs, url, max, "reading the dead-letter queue's messages").await
 }
 
 /// [`peek`] on any queue, `what` naming the read in errors. The messages are held for at most
 /// 30 s and released explicitly with ChangeMessageVisibility 0 ("The minimum is 0 seconds":
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>).
-pub async fn peek_as(sqs: &Client, url: &str, max: usize, what: &str) -> Result<Vec<Peeked>> {
+async fn peek_as(sqs: &Client, url: &str, max: usize, what: &str) -> Result<Vec<Peeked>> {
     let mut seen: Vec<Peeked> = Vec::new();
     let mut handles: Vec<String> = Vec::new();
     let mut outcome = Ok(());
@@ -97,9 +97,9 @@ pub async fn peek_as(sqs: &Client, url: &str, max: usize, what: &str) -> Result<
 
 /// What a [`look`] found: whether a message matched, and the id of the one it deleted.
 #[derive(Debug, Default)]
-pub struct Looked {
-    pub seen: bool,
-    pub taken: Option<String>,
+pub(crate) struct Looked {
+    pub(crate) seen: bool,
+    pub(crate) taken: Option<String>,
 }
 
 /// Looks into a queue that workers consume for a message whose body `matches`: one receive of
@@ -110,7 +110,7 @@ pub struct Looked {
 /// succeeds, but the message will not be deleted)":
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html>).
 /// Counts as one receive of each message returned, toward the queue's maxReceiveCount.
-pub async fn look(
+pub(crate) async fn look(
     sqs: &Client,
     url: &str,
     wait: i32,
@@ -196,23 +196,23 @@ async fn release(sqs: &Client, url: &str, handles: &[String]) -> Result<()> {
 
 /// A message-move task, as ListMessageMoveTasks reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct MoveTask {
-    pub handle: Option<String>,
+pub(crate) struct MoveTask {
+    pub(crate) handle: Option<String>,
     /// RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED.
-    pub status: String,
-    pub moved: u64,
-    pub to_move: Option<u64>,
-    pub failure_reason: Option<String>,
+    pub(crate) status: String,
+    pub(crate) moved: u64,
+    pub(crate) to_move: Option<u64>,
+    pub(crate) failure_reason: Option<String>,
 }
 
 impl MoveTask {
-    pub fn running(&self) -> bool {
+    pub(crate) fn running(&self) -> bool {
         matches!(self.status.as_str(), "RUNNING" | "CANCELLING")
     }
 }
 
 /// The most recent message-move task from `source_arn` (`None`: there has been none).
-pub async fn latest_move(sqs: &Client, source_arn: &str) -> Result<Option<MoveTask>> {
+pub(crate) async fn latest_move(sqs: &Client, source_arn: &str) -> Result<Option<MoveTask>> {
     let out = sqs
         .list_message_move_tasks()
         .source_arn(source_arn)
@@ -233,7 +233,7 @@ pub async fn latest_move(sqs: &Client, source_arn: &str) -> Result<Option<MoveTa
 
 /// Starts moving every message of `source_arn` to `destination_arn` at most `rate` a second
 /// (None: as fast as SQS goes); returns the task's handle.
-pub async fn start_move(
+pub(crate) async fn start_move(
     sqs: &Client,
     source_arn: &str,
     destination_arn: &str,
@@ -256,7 +256,7 @@ pub async fn start_move(
 }
 
 /// Cancels a running message-move task (the messages moved so far stay moved).
-pub async fn cancel_move(sqs: &Client, handle: &str) -> Result<()> {
+pub(crate) async fn cancel_move(sqs: &Client, handle: &str) -> Result<()> {
     sqs.cancel_message_move_task()
         .task_handle(handle)
         .send()
@@ -266,7 +266,7 @@ pub async fn cancel_move(sqs: &Client, handle: &str) -> Result<()> {
 }
 
 /// Deletes every message of the queue (PurgeQueue).
-pub async fn purge(sqs: &Client, url: &str) -> Result<()> {
+pub(crate) async fn purge(sqs: &Client, url: &str) -> Result<()> {
     sqs.purge_queue()
         .queue_url(url)
         .send()

@@ -36,16 +36,16 @@ const EC2: Service = Service {
 
 /// An EC2 client for one region.
 #[derive(Clone, Debug)]
-pub struct Ec2(pub(super) Signed);
+pub(crate) struct Ec2(pub(super) Signed);
 
 /// A filter: `Filter.N.Name` and its values.
-pub struct Filter<'a> {
-    pub name: &'a str,
-    pub values: Vec<String>,
+pub(super) struct Filter<'a> {
+    pub(super) name: &'a str,
+    pub(super) values: Vec<String>,
 }
 
 /// One item of a `…Set`: its direct child elements' texts by name.
-pub type Item = BTreeMap<String, String>;
+type Item = BTreeMap<String, String>;
 
 /// One page of a Describe call: the items of its set and the token of the next page.
 #[derive(Debug, Default, PartialEq)]
@@ -55,13 +55,13 @@ struct Page {
 }
 
 impl Ec2 {
-    pub fn from_config(region: &str, conf: &SdkConfig) -> Ec2 {
+    pub(super) fn from_config(region: &str, conf: &SdkConfig) -> Ec2 {
         Ec2(Signed::from_config(EC2, region, conf))
     }
 
     /// A client whose requests `http_client` answers (tests).
     #[cfg(test)]
-    pub fn with_http_client(
+    pub(super) fn with_http_client(
         region: &str,
         http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
     ) -> Ec2 {
@@ -70,7 +70,7 @@ impl Ec2 {
 
     /// Every item of `set` across all pages of `action` with `filters` and `params`; an error
     /// begins with `what` (the call described for the user).
-    pub async fn describe(
+    pub(super) async fn describe(
         &self,
         what: &str,
         action: &'static str,
@@ -123,7 +123,7 @@ impl Ec2 {
 /// A Region's opt-in status as EC2 lists it for the account (DescribeRegions with AllRegions,
 /// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html>):
 /// `opt-in-not-required`, `opted-in` or `not-opted-in`; `None` when EC2 does not list it.
-pub async fn region_opt_in(ec2: &Ec2, region: &str) -> Result<Option<String>, AwsError> {
+pub(super) async fn region_opt_in(ec2: &Ec2, region: &str) -> Result<Option<String>, AwsError> {
     let items = ec2
         .describe(
             &format!("reading Region {region}'s opt-in status"),

@@ -10,58 +10,58 @@ use serde::Serialize;
 
 /// The function's configuration (GetFunction).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Function {
-    pub name: String,
-    pub arn: Option<String>,
+pub(crate) struct Function {
+    pub(crate) name: String,
+    pub(crate) arn: Option<String>,
     /// Pending, Active, Inactive, Failed (`None`: the answer did not say).
-    pub state: Option<String>,
-    pub state_reason: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) state_reason: Option<String>,
     /// InProgress, Successful, Failed.
-    pub last_update_status: Option<String>,
-    pub last_update_status_reason: Option<String>,
+    pub(crate) last_update_status: Option<String>,
+    pub(crate) last_update_status_reason: Option<String>,
     /// `None` for a function from a container image, which carries its own runtime.
-    pub runtime: Option<String>,
+    pub(crate) runtime: Option<String>,
     /// A container image function's image as Lambda resolved it (the digest a tag pointed to
     /// when the function was created or its code last changed), else the URI it was given.
-    pub image: Option<String>,
+    pub(crate) image: Option<String>,
     /// The image URI the function was given (Code.ImageUri), tag or digest as written.
-    pub image_uri: Option<String>,
-    pub memory_mb: i32,
-    pub timeout_seconds: i32,
+    pub(crate) image_uri: Option<String>,
+    pub(crate) memory_mb: i32,
+    pub(crate) timeout_seconds: i32,
     /// ReservedConcurrentExecutions (`None`: nothing reserved, the function draws on the
     /// account's unreserved pool).
-    pub reserved_concurrency: Option<i32>,
+    pub(crate) reserved_concurrency: Option<i32>,
 }
 
 /// The event source mapping from the queue to the function.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Mapping {
-    pub uuid: String,
-    pub event_source_arn: Option<String>,
-    pub function_arn: Option<String>,
+pub(crate) struct Mapping {
+    pub(crate) uuid: String,
+    pub(crate) event_source_arn: Option<String>,
+    pub(crate) function_arn: Option<String>,
     /// Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting.
-    pub state: String,
-    pub state_transition_reason: Option<String>,
-    pub batch_size: Option<i32>,
-    pub batching_window_seconds: Option<i32>,
+    pub(crate) state: String,
+    pub(crate) state_transition_reason: Option<String>,
+    pub(crate) batch_size: Option<i32>,
+    pub(crate) batching_window_seconds: Option<i32>,
     /// `ReportBatchItemFailures` when the function reports partial batch failures.
-    pub function_response_types: Vec<String>,
+    pub(crate) function_response_types: Vec<String>,
     /// ScalingConfig.MaximumConcurrency (`None`: no cap but the function's own).
-    pub maximum_concurrency: Option<i32>,
+    pub(crate) maximum_concurrency: Option<i32>,
     /// ProvisionedPollerConfig's MinimumPollers and MaximumPollers (`None`: standard mode).
-    pub pollers: Option<(Option<i32>, Option<i32>)>,
-    pub last_processing_result: Option<String>,
+    pub(crate) pollers: Option<(Option<i32>, Option<i32>)>,
+    pub(crate) last_processing_result: Option<String>,
 }
 
 impl Mapping {
-    pub fn reports_batch_item_failures(&self) -> bool {
+    pub(crate) fn reports_batch_item_failures(&self) -> bool {
         self.function_response_types
             .iter()
             .any(|t| t == FunctionResponseType::ReportBatchItemFailures.as_str())
     }
 
     #[cfg(test)]
-    pub fn is_enabled(&self) -> bool {
+    fn is_enabled(&self) -> bool {
         self.state == "Enabled"
     }
 }
@@ -100,7 +100,7 @@ macro_rules! to_mapping {
 }
 
 /// The function named `name` (`None`: Lambda says there is no such function).
-pub async fn function(lambda: &Client, name: &str) -> Result<Option<Function>> {
+pub(crate) async fn function(lambda: &Client, name: &str) -> Result<Option<Function>> {
     let what = format!("reading function {name}");
     let out = match lambda.get_function().function_name(name).send().await {
         Ok(o) => o,
@@ -144,7 +144,7 @@ pub async fn function(lambda: &Client, name: &str) -> Result<Option<Function>> {
 }
 
 /// The mapping with this UUID (`None`: Lambda says there is no such mapping).
-pub async fn mapping(lambda: &Client, uuid: &str) -> Result<Option<Mapping>> {
+pub(crate) async fn mapping(lambda: &Client, uuid: &str) -> Result<Option<Mapping>> {
     let what = format!("reading event source mapping {uuid}");
     match lambda.get_event_source_mapping().uuid(uuid).send().await {
         Ok(o) => to_mapping!(&what, o).map(Some),
@@ -157,7 +157,7 @@ pub async fn mapping(lambda: &Client, uuid: &str) -> Result<Option<Mapping>> {
 /// ListEventSourceMappings for the function; `None`: no mapping from that queue, or Lambda says
 /// there is no such function). Lambda refuses a second mapping of the same queue and function,
 /// so the first one found is the one.
-pub async fn queue_mapping(
+pub(crate) async fn queue_mapping(
     lambda: &Client,
     function: &str,
     queue: &str,

@@ -14,7 +14,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// The client [`super::Aws`] gives the SDK configuration (and so every client and the
 /// credential providers).
-pub fn client() -> SharedHttpClient {
+pub(super) fn client() -> SharedHttpClient {
     Builder::new().build_with_connector_fn(|settings, components| {
         let mut conn = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
         conn.set_connector_settings(settings.cloned());

@@ -24,13 +24,13 @@ use serde_json::{Map, Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The index that lists jobs by their last change.
-pub const INDEX: &str = "recent";
+pub(crate) const INDEX: &str = "recent";
 /// The index's partition key is the change's hour and one of this many shards.
-pub const SHARDS: u32 = 8;
+const SHARDS: u32 = 8;
 /// The time-to-live attribute.
-pub const TTL_ATTRIBUTE: &str = "expires_at";
+pub(crate) const TTL_ATTRIBUTE: &str = "expires_at";
 /// Every attribute a worker writes (the protocol's; the workers' policy allows no other).
-pub const ATTRIBUTES: [&str; 22] = [
+pub(crate) const ATTRIBUTES: [&str; 22] = [
     "key",
     "upload",
     "bucket",
@@ -55,7 +55,7 @@ pub const ATTRIBUTES: [&str; 22] = [
     "expires_at",
 ];
 /// The attributes the index carries besides the keys (what a list of jobs shows).
-pub const INDEX_PROJECTION: [&str; 12] = [
+pub(crate) const INDEX_PROJECTION: [&str; 12] = [
     "state",
     "stage",
     "stage_index",
@@ -72,64 +72,64 @@ pub const INDEX_PROJECTION: [&str; 12] = [
 
 /// One change of a job, as its history records it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Change {
+pub(crate) struct Change {
     /// `queued`, `processing`, `retrying`, `done` or `failed`.
-    pub state: String,
+    pub(crate) state: String,
     /// When (UTC, ISO 8601).
-    pub at: String,
+    pub(crate) at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
+    pub(crate) stage: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub worker: Option<String>,
+    pub(crate) worker: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attempt: Option<u64>,
+    pub(crate) attempt: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<String>,
+    pub(crate) output: Option<String>,
 }
 
 /// One job: an upload's record in the table.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Job {
+pub(crate) struct Job {
     /// The upload's object key.
-    pub key: String,
+    pub(crate) key: String,
     /// Which upload of the key: its version id (or the event's sequencer).
-    pub upload: String,
+    pub(crate) upload: String,
     /// `queued`, `processing`, `retrying`, `done` or `failed` (`unknown`: the item has none).
-    pub state: String,
+    pub(crate) state: String,
     /// A pipeline's stage the job is in.
-    pub stage: Option<String>,
-    pub stage_index: Option<u64>,
+    pub(crate) stage: Option<String>,
+    pub(crate) stage_index: Option<u64>,
     /// Processing attempts at the current stage.
-    pub attempts: Option<u64>,
+    pub(crate) attempts: Option<u64>,
     /// The job's sequence: 1 more at every change of state, over its whole life (every stage,
     /// every redrive). Of two answers for a job, the one with the greater `seq` is the latest.
     /// Absent in a list (the index does not carry it) and in a record older than it.
-    pub seq: Option<u64>,
+    pub(crate) seq: Option<u64>,
     /// Who made the last change (an instance, a task, an invocation).
-    pub worker: Option<String>,
-    pub uploaded_at: Option<String>,
-    pub queued_at: Option<String>,
-    pub received_at: Option<String>,
-    pub finished_at: Option<String>,
+    pub(crate) worker: Option<String>,
+    pub(crate) uploaded_at: Option<String>,
+    pub(crate) queued_at: Option<String>,
+    pub(crate) received_at: Option<String>,
+    pub(crate) finished_at: Option<String>,
     /// The key the last finished stage wrote.
-    pub output: Option<String>,
+    pub(crate) output: Option<String>,
     /// The last failure's error.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Redeliveries of the job once done, deleted without processing.
-    pub duplicates: Option<u64>,
+    pub(crate) duplicates: Option<u64>,
     /// The last change.
-    pub updated_at: Option<String>,
+    pub(crate) updated_at: Option<String>,
     /// When DynamoDB may delete the record (epoch seconds): its time to live.
-    pub expires_at: Option<u64>,
+    pub(crate) expires_at: Option<u64>,
     /// Every change, oldest first (empty in a list, which reads the index).
-    pub history: Vec<Change>,
+    pub(crate) history: Vec<Change>,
 }
 
 impl Job {
     /// Seconds from the upload to the end, for a finished job whose times are readable.
-    pub fn seconds(&self) -> Option<f64> {
+    pub(crate) fn seconds(&self) -> Option<f64> {
         let start = millis(self.uploaded_at.as_deref()?)?;
         let end = millis(self.finished_at.as_deref()?)?;
         Some((end - start) as f64 / 1000.0)
@@ -138,20 +138,20 @@ impl Job {
 
 /// What DescribeTable, DescribeTimeToLive and DescribeContinuousBackups say of the table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `ACTIVE`, `CREATING`, …
-    pub status: String,
+    pub(crate) status: String,
     /// `PAY_PER_REQUEST` or `PROVISIONED` (absent in an answer: provisioned, as AWS documents).
-    pub billing_mode: Option<String>,
+    pub(crate) billing_mode: Option<String>,
     /// `KMS` with a customer managed or AWS managed key, absent with DynamoDB's own key.
-    pub sse_type: Option<String>,
-    pub kms_key: Option<String>,
-    pub indexes: Vec<String>,
+    pub(crate) sse_type: Option<String>,
+    pub(crate) kms_key: Option<String>,
+    pub(crate) indexes: Vec<String>,
     /// `ENABLED`, `DISABLED`, `ENABLING`, `DISABLING`.
-    pub time_to_live: String,
-    pub time_to_live_attribute: Option<String>,
+    pub(crate) time_to_live: String,
+    pub(crate) time_to_live_attribute: Option<String>,
     /// Point-in-time recovery: `ENABLED` or `DISABLED`.
-    pub point_in_time_recovery: String,
+    pub(crate) point_in_time_recovery: String,
 }
 
 fn what(table: &str, doing: &str) -> String {
@@ -159,7 +159,7 @@ fn what(table: &str, doing: &str) -> String {
 }
 
 /// The table's settings; `None`: there is no such table.
-pub async fn settings(db: &JsonApi, table: &str) -> Result<Option<Settings>> {
+pub(crate) async fn settings(db: &JsonApi, table: &str) -> Result<Option<Settings>> {
     let described: Value = match db
         .call(
             &what(table, "describing"),
@@ -211,7 +211,7 @@ pub async fn settings(db: &JsonApi, table: &str) -> Result<Option<Settings>> {
 /// DynamoDB deletes it): `None` when there is no such table. Read with Scan, one item at a
 /// time, until an item or the end of the table is seen: never DescribeTable's `ItemCount`,
 /// which DynamoDB updates about every six hours.
-pub async fn holds_records(db: &JsonApi, table: &str) -> Result<Option<bool>> {
+pub(crate) async fn holds_records(db: &JsonApi, table: &str) -> Result<Option<bool>> {
     let mut start: Option<Value> = None;
     loop {
         let mut input = json!({
@@ -245,7 +245,7 @@ pub async fn holds_records(db: &JsonApi, table: &str) -> Result<Option<bool>> {
 }
 
 /// Every job of one upload key, with its history, newest change last.
-pub async fn jobs_of(db: &JsonApi, table: &str, key: &str) -> Result<Vec<Job>> {
+pub(crate) async fn jobs_of(db: &JsonApi, table: &str, key: &str) -> Result<Vec<Job>> {
     let input = json!({
         "TableName": table,
         "KeyConditionExpression": "#k = :k",
@@ -260,14 +260,14 @@ pub async fn jobs_of(db: &JsonApi, table: &str, key: &str) -> Result<Vec<Job>> {
 
 /// The index shard of the job `key`, `upload`: CRC-32 of the key, a newline and the upload,
 /// modulo [`SHARDS`], as the workers compute it (docs/jobs.md).
-pub fn shard(key: &str, upload: &str) -> u32 {
+pub(crate) fn shard(key: &str, upload: &str) -> u32 {
     crc32fast::hash(format!("{key}\n{upload}").as_bytes()) % SHARDS
 }
 
 /// Records the job `key`, `upload` `queued` at `now` (stage 0, `seq` 1), unless the table holds
 /// it already: whether it was written. The protocol's first write of a job sent as a message
 /// (docs/jobs.md): the worker's start finds it queued and goes on from there.
-pub async fn queue_job(
+pub(crate) async fn queue_job(
     db: &JsonApi,
     table: &str,
     (key, upload): (&str, &str),
@@ -317,7 +317,7 @@ pub async fn queue_job(
 /// Marks the job that [`queue_job`] recorded `failed` with `why` when its message could not be
 /// sent, on the condition that nothing has moved it on since (`queued`, `seq` 1): the record
 /// then says what happened rather than `queued` for ever.
-pub async fn unsent(
+pub(crate) async fn unsent(
     db: &JsonApi,
     table: &str,
     (key, upload): (&str, &str),
@@ -355,7 +355,7 @@ pub async fn unsent(
 }
 
 /// One job; `None`: the table has no record of it.
-pub async fn job(db: &JsonApi, table: &str, key: &str, upload: &str) -> Result<Option<Job>> {
+pub(crate) async fn job(db: &JsonApi, table: &str, key: &str, upload: &str) -> Result<Option<Job>> {
     let answer: Value = db
         .call(
             &what(table, "reading a job in"),
@@ -374,7 +374,7 @@ pub async fn job(db: &JsonApi, table: &str, key: &str, upload: &str) -> Result<O
 }
 
 /// Deletes one job's record (the record `qfleet send`'s own upload made).
-pub async fn delete(db: &JsonApi, table: &str, key: &str, upload: &str) -> Result<()> {
+pub(crate) async fn delete(db: &JsonApi, table: &str, key: &str, upload: &str) -> Result<()> {
     db.call::<Value>(
         &what(table, "deleting a job's record in"),
         "DeleteItem",
@@ -389,7 +389,7 @@ pub async fn delete(db: &JsonApi, table: &str, key: &str, upload: &str) -> Resul
 
 /// The jobs whose last change is at or after `since` (from the index: no history), newest
 /// first: the index's partitions of every hour from `since`'s to `now`'s, each shard.
-pub async fn changed_since(
+pub(crate) async fn changed_since(
     db: &JsonApi,
     table: &str,
     since: SystemTime,
@@ -512,7 +512,7 @@ fn malformed(table: &str, why: &str) -> AwsError {
 
 /// A time as the protocol writes it: UTC, ISO 8601, milliseconds (`2026-11-24T19:55:01.123Z`),
 /// so that times sort as text.
-pub fn iso_millis(t: SystemTime) -> String {
+fn iso_millis(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = aws_smithy_types::DateTime::from_secs(d.as_secs() as i64)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
@@ -521,7 +521,7 @@ pub fn iso_millis(t: SystemTime) -> String {
 }
 
 /// Milliseconds since the epoch of a protocol time (`None`: not one).
-pub fn millis(text: &str) -> Option<i64> {
+fn millis(text: &str) -> Option<i64> {
     let t =
         aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
             .ok()?;

@@ -23,15 +23,15 @@ use std::fmt;
 /// (`1.1`; DynamoDB's is `1.0`, the same but for the content type:
 /// <https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html>).
 #[derive(Debug, Clone, Copy)]
-pub struct Api {
-    pub service: Service,
-    pub target: &'static str,
-    pub content_type: &'static str,
+pub(super) struct Api {
+    service: Service,
+    target: &'static str,
+    content_type: &'static str,
 }
 
 const JSON_1_1: &str = "application/x-amz-json-1.1";
 
-pub const ECS: Api = Api {
+pub(super) const ECS: Api = Api {
     service: Service {
         id: "ECS",
         name: "ecs",
@@ -40,7 +40,7 @@ pub const ECS: Api = Api {
     content_type: JSON_1_1,
 };
 
-pub const LOGS: Api = Api {
+pub(super) const LOGS: Api = Api {
     service: Service {
         id: "CloudWatch Logs",
         name: "logs",
@@ -51,7 +51,7 @@ pub const LOGS: Api = Api {
 
 /// DynamoDB (the job table's reads: `super::job_table`), AWS JSON 1.0
 /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.LowLevelAPI.html>).
-pub const DYNAMODB: Api = Api {
+pub(super) const DYNAMODB: Api = Api {
     service: Service {
         id: "DynamoDB",
         name: "dynamodb",
@@ -69,7 +69,7 @@ pub struct JsonApi {
 }
 
 impl JsonApi {
-    pub fn from_config(api: Api, region: &str, conf: &SdkConfig) -> JsonApi {
+    pub(super) fn from_config(api: Api, region: &str, conf: &SdkConfig) -> JsonApi {
         JsonApi {
             signed: Signed::from_config(api.service, region, conf),
             target: api.target,
@@ -79,7 +79,7 @@ impl JsonApi {
 
     /// A client whose requests `http_client` answers (tests).
     #[cfg(test)]
-    pub fn with_http_client(
+    pub(super) fn with_http_client(
         api: Api,
         http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
     ) -> JsonApi {
@@ -91,7 +91,7 @@ impl JsonApi {
     }
 
     /// Calls `operation` with `input`; an error begins with `what`.
-    pub async fn call<O>(
+    pub(super) async fn call<O>(
         &self,
         what: &str,
         operation: &'static str,

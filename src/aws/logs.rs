@@ -10,25 +10,25 @@ use serde_json::json;
 
 /// One log event as CloudWatch Logs stored it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
+pub(crate) struct Event {
     /// Milliseconds since the epoch: when the line was written.
-    pub time_ms: i64,
-    pub stream: String,
-    pub message: String,
+    pub(crate) time_ms: i64,
+    pub(crate) stream: String,
+    pub(crate) message: String,
     /// Unique within the group: a line seen twice while following is shown once.
-    pub id: String,
+    pub(crate) id: String,
 }
 
 /// What a log group holds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Holding {
-    pub name: String,
+pub(crate) struct Holding {
+    pub(crate) name: String,
     /// CloudWatch Logs' own count, which it updates with a delay: a group with streams but 0
     /// bytes may still hold lines (`None`: not given).
-    pub stored_bytes: Option<u64>,
-    pub retention_days: Option<i32>,
+    pub(crate) stored_bytes: Option<u64>,
+    pub(crate) retention_days: Option<i32>,
     /// Whether any stream exists (a line was ever written).
-    pub has_streams: bool,
+    pub(crate) has_streams: bool,
 }
 
 /// A page of FilterLogEvents.
@@ -51,7 +51,7 @@ struct FilteredEvent {
 
 /// The events of `group` from `start_ms` on that match `pattern`, every page of them; `None`
 /// when the group does not exist.
-pub async fn events(
+pub(crate) async fn events(
     logs: &JsonApi,
     group: &str,
     start_ms: i64,
@@ -120,7 +120,7 @@ struct Streams {
 }
 
 /// What `group` holds, or `None` when it does not exist.
-pub async fn holding(logs: &JsonApi, group: &str) -> Result<Option<Holding>> {
+pub(crate) async fn holding(logs: &JsonApi, group: &str) -> Result<Option<Holding>> {
     let what = format!("reading the log group {group}");
     let found: Groups = logs
         .call(

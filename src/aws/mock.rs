@@ -19,26 +19,26 @@ use std::sync::{Arc, Mutex};
 
 /// Rules per service; a call no rule matches fails the operation.
 #[derive(Default)]
-pub struct Rules<'a> {
-    pub cfn: Vec<&'a Rule>,
+pub(crate) struct Rules<'a> {
+    pub(crate) cfn: Vec<&'a Rule>,
     /// EC2 has no SDK client (see [`super::ec2`]): its answers come from a fake connection.
-    pub ec2: Option<super::signed::fake::Fake>,
-    pub autoscaling: Vec<&'a Rule>,
-    pub lambda: Vec<&'a Rule>,
+    pub(crate) ec2: Option<super::signed::fake::Fake>,
+    pub(crate) autoscaling: Vec<&'a Rule>,
+    pub(crate) lambda: Vec<&'a Rule>,
     /// ECS and CloudWatch Logs have no SDK client (see [`super::json_api`]): fake connections.
-    pub ecs: Option<super::signed::fake::Fake>,
-    pub cloudwatch: Vec<&'a Rule>,
-    pub logs: Option<super::signed::fake::Fake>,
+    pub(crate) ecs: Option<super::signed::fake::Fake>,
+    pub(crate) cloudwatch: Vec<&'a Rule>,
+    pub(crate) logs: Option<super::signed::fake::Fake>,
     /// DynamoDB (the job table) likewise.
-    pub dynamodb: Option<super::signed::fake::Fake>,
-    pub sqs: Vec<&'a Rule>,
-    pub sns: Vec<&'a Rule>,
-    pub s3: Vec<&'a Rule>,
-    pub sts: Vec<&'a Rule>,
+    pub(crate) dynamodb: Option<super::signed::fake::Fake>,
+    pub(crate) sqs: Vec<&'a Rule>,
+    pub(crate) sns: Vec<&'a Rule>,
+    pub(crate) s3: Vec<&'a Rule>,
+    pub(crate) sts: Vec<&'a Rule>,
 }
 
 impl Rules<'_> {
-    pub fn clients(&self) -> Clients {
+    pub(crate) fn clients(&self) -> Clients {
         Clients {
             region: "eu-west-1".into(),
             cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &self.cfn),
@@ -68,7 +68,7 @@ fn fake(f: &Option<Fake>) -> SharedHttpClient {
 
 /// One stack as DescribeStacks returns it, with the environment's tag qfleet puts on its
 /// stacks (`qfleet-ENV-data`, `qfleet-ENV-fleet`, `qfleet-ENV--STAGE-fleet`: ENV).
-pub fn stack(name: &str, status: cfn::StackStatus, protected: bool) -> cfn::Stack {
+pub(crate) fn stack(name: &str, status: cfn::StackStatus, protected: bool) -> cfn::Stack {
     let env = name
         .strip_prefix("qfleet-")
         .and_then(|n| n.strip_suffix("-data").or_else(|| n.strip_suffix("-fleet")))
@@ -92,7 +92,7 @@ pub fn stack(name: &str, status: cfn::StackStatus, protected: bool) -> cfn::Stac
 }
 
 /// CloudFormation's answer for a stack that does not exist (a ValidationError, as documented).
-pub fn no_such_stack(name: &str) -> DescribeStacksError {
+pub(crate) fn no_such_stack(name: &str) -> DescribeStacksError {
     DescribeStacksError::generic(
         ErrorMetadata::builder()
             .code("ValidationError")
@@ -102,7 +102,9 @@ pub fn no_such_stack(name: &str) -> DescribeStacksError {
 }
 
 /// DescribeStacks for several stacks: each name answers with its stack, or "does not exist".
-pub fn describe_stacks(stacks: Vec<(&'static str, Option<(cfn::StackStatus, bool)>)>) -> Rule {
+pub(crate) fn describe_stacks(
+    stacks: Vec<(&'static str, Option<(cfn::StackStatus, bool)>)>,
+) -> Rule {
     let map: HashMap<&'static str, Option<(cfn::StackStatus, bool)>> = stacks.into_iter().collect();
     mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_response(move |r| {
         let name = r.stack_name().unwrap_or_default();
@@ -118,7 +120,7 @@ pub fn describe_stacks(stacks: Vec<(&'static str, Option<(cfn::StackStatus, bool
 }
 
 /// One resource summary as ListStackResources returns it.
-pub fn resource(
+pub(crate) fn resource(
     logical: &str,
     physical: &str,
     ty: &str,
@@ -134,7 +136,7 @@ pub fn resource(
 }
 
 /// ListStackResources per stack name (a stack not in the map has no resources).
-pub fn list_resources(stacks: Vec<(&'static str, Vec<cfn::StackResourceSummary>)>) -> Rule {
+pub(crate) fn list_resources(stacks: Vec<(&'static str, Vec<cfn::StackResourceSummary>)>) -> Rule {
     let map: HashMap<&'static str, Vec<cfn::StackResourceSummary>> = stacks.into_iter().collect();
     mock!(aws_sdk_cloudformation::Client::list_stack_resources).then_compute_output(move |r| {
         let list = map
@@ -148,7 +150,7 @@ pub fn list_resources(stacks: Vec<(&'static str, Vec<cfn::StackResourceSummary>)
 }
 
 /// GetQueueAttributes with the three depth numbers (and any `extra` attributes).
-pub fn queue_attributes(
+pub(crate) fn queue_attributes(
     visible: u64,
     in_flight: u64,
     delayed: u64,
@@ -174,9 +176,9 @@ pub fn queue_attributes(
 }
 
 /// Stack sets' instances: (stack set, account, region, the instance's stack name).
-pub type State = Arc<Mutex<Vec<(String, String, String, Option<String>)>>>;
+pub(crate) type State = Arc<Mutex<Vec<(String, String, String, Option<String>)>>>;
 
-pub fn state(of: &[(&str, &str, &str, Option<&str>)]) -> State {
+pub(crate) fn state(of: &[(&str, &str, &str, Option<&str>)]) -> State {
     Arc::new(Mutex::new(
         of.iter()
             .map(|(s, a, r, n)| {
@@ -192,7 +194,7 @@ pub fn state(of: &[(&str, &str, &str, Option<&str>)]) -> State {
 }
 
 /// The stack sets, marked as the file's (`qfleet:environment` = `env`).
-pub fn stack_sets(env: &'static str) -> Rule {
+pub(crate) fn stack_sets(env: &'static str) -> Rule {
     mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_compute_output(move |r| {
         aws_sdk_cloudformation::operation::describe_stack_set::DescribeStackSetOutput::builder()
             .stack_set(
@@ -211,17 +213,17 @@ pub fn stack_sets(env: &'static str) -> Rule {
     })
 }
 
-pub fn list_instances(st: &State) -> Rule {
+pub(crate) fn list_instances(st: &State) -> Rule {
     listed_instances(st, None, None)
 }
 
 /// [`list_instances`], the instances of stack set `inoperable` (with their stacks) INOPERABLE.
-pub fn list_instances_inoperable(st: &State, inoperable: Option<&'static str>) -> Rule {
+pub(crate) fn list_instances_inoperable(st: &State, inoperable: Option<&'static str>) -> Rule {
     listed_instances(st, inoperable, None)
 }
 
 /// [`list_instances`], each instance named in the AWS Organizations unit `unit`.
-pub fn list_instances_in_unit(st: &State, unit: &'static str) -> Rule {
+pub(crate) fn list_instances_in_unit(st: &State, unit: &'static str) -> Rule {
     listed_instances(st, None, Some(unit))
 }
 
@@ -263,7 +265,7 @@ fn listed_instances(
 /// DescribeStacks in the account and region of the instances: an instance's stack while the
 /// state has it, marked as the file's (`qfleet:environment` = `marked_as`, the stack set's
 /// tags); any other name does not exist.
-pub fn instance_stacks(
+pub(crate) fn instance_stacks(
     st: &State,
     account: &'static str,
     region: &'static str,

@@ -31,7 +31,7 @@ pub(crate) mod trace;
 pub use error::AwsError;
 
 /// What every call of this module returns: AWS access fails only with an [`AwsError`].
-pub type Result<T, E = AwsError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = AwsError> = std::result::Result<T, E>;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -43,29 +43,29 @@ use tokio::sync::Mutex;
 /// How to reach AWS: `--profile`, `--region` and `--role-arn`. `AWS_ENDPOINT_URL` and the rest
 /// of the standard environment work as in every SDK.
 #[derive(Debug, Clone, Default)]
-pub struct Settings {
-    pub profile: Option<String>,
-    pub region: Option<String>,
-    pub role_arn: Option<String>,
+pub(crate) struct Settings {
+    pub(crate) profile: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) role_arn: Option<String>,
 }
 
 /// The clients for one region.
 #[derive(Clone, Debug)]
-pub struct Clients {
-    pub region: String,
-    pub cfn: aws_sdk_cloudformation::Client,
-    pub ec2: ec2::Ec2,
-    pub autoscaling: aws_sdk_autoscaling::Client,
-    pub lambda: aws_sdk_lambda::Client,
-    pub ecs: json_api::JsonApi,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub logs: json_api::JsonApi,
+pub(crate) struct Clients {
+    pub(crate) region: String,
+    pub(crate) cfn: aws_sdk_cloudformation::Client,
+    pub(crate) ec2: ec2::Ec2,
+    pub(crate) autoscaling: aws_sdk_autoscaling::Client,
+    pub(crate) lambda: aws_sdk_lambda::Client,
+    pub(crate) ecs: json_api::JsonApi,
+    pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) logs: json_api::JsonApi,
     /// DynamoDB: the job table's reads (`jobs:`).
-    pub dynamodb: json_api::JsonApi,
-    pub sqs: aws_sdk_sqs::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub sts: aws_sdk_sts::Client,
+    pub(crate) dynamodb: json_api::JsonApi,
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) sns: aws_sdk_sns::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
 }
 
 macro_rules! client {
@@ -79,7 +79,7 @@ macro_rules! client {
 }
 
 impl Clients {
-    pub fn from_config(region: &str, conf: &SdkConfig) -> Clients {
+    fn from_config(region: &str, conf: &SdkConfig) -> Clients {
         Clients {
             region: region.to_string(),
             cfn: client!(aws_sdk_cloudformation, conf),
@@ -109,7 +109,7 @@ impl Clients {
 /// concurrent environments meet throttling as weather: up to 10 attempts with exponential
 /// backoff and full jitter from 0.2 s to 20 s (a call gives up after about a minute and a half
 /// of throttling). Transient 5xx answers and dropped connections are retried the same way.
-pub fn retry_config() -> RetryConfig {
+fn retry_config() -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(10)
         .with_initial_backoff(Duration::from_millis(200))
@@ -119,7 +119,7 @@ pub fn retry_config() -> RetryConfig {
 /// What every call in `region` says when its opt-in status explains the rejected token:
 /// `status` is EC2's `OptInStatus` for it as read from `other` (or why it could not be read).
 /// `None` when the Region is enabled (the token's rejection is then the credentials').
-pub fn region_refusal(
+fn region_refusal(
     region: &str,
     other: &str,
     account: &str,
@@ -144,13 +144,13 @@ type ClientsKey = (String, Option<String>);
 
 /// Hands out clients per region and role, loading the SDK configuration once for each.
 #[derive(Clone)]
-pub struct Aws {
+pub(crate) struct Aws {
     settings: Settings,
     cache: Arc<Mutex<HashMap<ClientsKey, Clients>>>,
 }
 
 impl Aws {
-    pub fn new(settings: Settings) -> Aws {
+    pub(crate) fn new(settings: Settings) -> Aws {
         Aws {
             settings,
             cache: Arc::default(),
@@ -158,7 +158,7 @@ impl Aws {
     }
 
     /// The region an environment is deployed to: `--region` overrides the stack file.
-    pub fn region_for(&self, stack_file_region: &str) -> String {
+    pub(crate) fn region_for(&self, stack_file_region: &str) -> String {
         self.settings
             .region
             .clone()
@@ -166,13 +166,13 @@ impl Aws {
     }
 
     /// The clients for `region` with the credentials qfleet runs with (`--role-arn`'s when set).
-    pub async fn clients(&self, region: &str) -> Clients {
+    pub(crate) async fn clients(&self, region: &str) -> Clients {
         self.clients_as(region, None).await
     }
 
     /// The clients for `region` acting as `role` (an ARN assumed with the credentials qfleet
     /// runs with), or as [`Aws::clients`] without one.
-    pub async fn clients_as(&self, region: &str, role: Option<&str>) -> Clients {
+    pub(crate) async fn clients_as(&self, region: &str, role: Option<&str>) -> Clients {
         let key = (region.to_string(), role.map(str::to_string));
         let mut cache = self.cache.lock().await;
         if let Some(c) = cache.get(&key) {
@@ -187,7 +187,7 @@ impl Aws {
     /// The run's first look at the credentials qfleet runs with (before `--role-arn`'s or a
     /// target's role is assumed), so that a run without them says so once, before it shows
     /// anything: their source, or why none gave any.
-    pub async fn check_credentials(&self, region: &str) -> Result<()> {
+    pub(crate) async fn check_credentials(&self, region: &str) -> Result<()> {
         use aws_credential_types::provider::ProvideCredentials;
         let chain = credentials::chain(self.settings.profile.as_deref(), region, https::client());
         match chain.provide_credentials().await {
@@ -202,7 +202,7 @@ impl Aws {
     /// (<https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html>). Its
     /// clients are then refused before sending, each call saying so. Costs one GetCallerIdentity
     /// per Region and role, and only in a run of several Regions.
-    pub async fn check_regions(&self, places: &[(String, Option<String>)]) {
+    pub(crate) async fn check_regions(&self, places: &[(String, Option<String>)]) {
         let mut places: Vec<(String, Option<String>)> = places.to_vec();
         places.sort();
         places.dedup();
@@ -261,7 +261,7 @@ impl Aws {
     /// Test support: an `Aws` that hands out these clients (mocked) for these regions and
     /// roles, as if each had been loaded already.
     #[cfg(test)]
-    pub fn with_clients(entries: impl IntoIterator<Item = (ClientsKey, Clients)>) -> Aws {
+    pub(crate) fn with_clients(entries: impl IntoIterator<Item = (ClientsKey, Clients)>) -> Aws {
         Aws {
             settings: Settings::default(),
             cache: Arc::new(Mutex::new(entries.into_iter().collect())),

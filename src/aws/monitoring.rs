@@ -10,14 +10,14 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Alarm {
-    pub name: String,
-    pub state: String,
-    pub reason: Option<String>,
+pub(crate) struct Alarm {
+    pub(crate) name: String,
+    pub(crate) state: String,
+    pub(crate) reason: Option<String>,
 }
 
 /// Alarms whose names start with any of `prefixes`, sorted by name, each once.
-pub async fn alarms(cw: &Client, prefixes: &[String]) -> Result<Vec<Alarm>> {
+pub(crate) async fn alarms(cw: &Client, prefixes: &[String]) -> Result<Vec<Alarm>> {
     described(
         prefixes
             .iter()
@@ -29,7 +29,7 @@ pub async fn alarms(cw: &Client, prefixes: &[String]) -> Result<Vec<Alarm>> {
 /// The alarms named, sorted by name (DescribeAlarms takes at most 100 names a call:
 /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html>).
 /// A name CloudWatch does not know is left out: the caller compares.
-pub async fn alarms_named(cw: &Client, names: &[String]) -> Result<Vec<Alarm>> {
+pub(crate) async fn alarms_named(cw: &Client, names: &[String]) -> Result<Vec<Alarm>> {
     described(
         names
             .chunks(100)
@@ -68,38 +68,38 @@ fn alarm(m: &aws_sdk_cloudwatch::types::MetricAlarm) -> Alarm {
 
 /// What CloudWatch says; `None` where it has no data yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Metrics {
-    pub oldest_message_age_seconds: Option<f64>,
-    pub dead_letter_oldest_age_seconds: Option<f64>,
-    pub backlog_per_instance: Option<f64>,
+pub(crate) struct Metrics {
+    pub(crate) oldest_message_age_seconds: Option<f64>,
+    pub(crate) dead_letter_oldest_age_seconds: Option<f64>,
+    pub(crate) backlog_per_instance: Option<f64>,
     /// The worker function's Errors, summed over the window.
-    pub function_errors: Option<f64>,
+    pub(crate) function_errors: Option<f64>,
     /// The worker function's Throttles, summed over the window.
-    pub function_throttles: Option<f64>,
+    pub(crate) function_throttles: Option<f64>,
     /// The worker function's ConcurrentExecutions, the highest minute of the window.
-    pub function_concurrency_peak: Option<f64>,
+    pub(crate) function_concurrency_peak: Option<f64>,
     /// Upload-to-processed seconds of the jobs done in the window, as the reference consumers
     /// publish them; `None` when no job was done (or none published).
-    pub upload_to_processed: Option<Percentiles>,
+    pub(crate) upload_to_processed: Option<Percentiles>,
 }
 
 /// The namespace and metric the reference consumers publish every job's upload-to-processed
 /// seconds to, with the environment as the `Environment` dimension (examples/worker: PutMetricData
 /// with Values and Counts; examples/lambda: embedded metric format lines).
-pub const LATENCY_NAMESPACE: &str = "qfleet";
-pub const LATENCY_METRIC: &str = "UploadToProcessedSeconds";
+const LATENCY_NAMESPACE: &str = "qfleet";
+const LATENCY_METRIC: &str = "UploadToProcessedSeconds";
 
 /// Percentiles over the whole window, from one datapoint per statistic (the period is the
 /// window): CloudWatch computes them from every value published in it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Percentiles {
-    pub window_minutes: u64,
+pub(crate) struct Percentiles {
+    pub(crate) window_minutes: u64,
     /// Jobs counted (SampleCount).
-    pub jobs: u64,
-    pub p50_seconds: f64,
-    pub p95_seconds: f64,
-    pub p99_seconds: f64,
-    pub max_seconds: f64,
+    pub(crate) jobs: u64,
+    pub(crate) p50_seconds: f64,
+    pub(crate) p95_seconds: f64,
+    pub(crate) p99_seconds: f64,
+    pub(crate) max_seconds: f64,
 }
 
 /// The upload-to-processed statistics [`metrics`] asks for, by query id.
@@ -112,21 +112,21 @@ const LATENCY_STATS: [(&str, &str); 5] = [
 ];
 
 /// The window [`metrics`] reads, in minutes.
-pub const WINDOW_MINUTES: u64 = 15;
+pub(crate) const WINDOW_MINUTES: u64 = 15;
 
 /// Whose metrics to read: the queue always; the group's and the function's when they are
 /// known (the one the fleet stack holds).
 #[derive(Debug, Clone, Copy)]
-pub struct Sources<'a> {
-    pub queue: &'a str,
-    pub dead_letter_queue: Option<&'a str>,
-    pub group: Option<&'a str>,
-    pub function: Option<&'a str>,
+pub(crate) struct Sources<'a> {
+    pub(crate) queue: &'a str,
+    pub(crate) dead_letter_queue: Option<&'a str>,
+    pub(crate) group: Option<&'a str>,
+    pub(crate) function: Option<&'a str>,
     /// The environment whose upload-to-processed percentiles to read.
-    pub environment: Option<&'a str>,
+    pub(crate) environment: Option<&'a str>,
     /// A pipeline's stage: its workers publish the percentiles with the `Stage` dimension too,
     /// a metric of its own (CloudWatch keeps each combination of dimensions apart).
-    pub stage: Option<&'a str>,
+    pub(crate) stage: Option<&'a str>,
 }
 
 fn stat(
@@ -176,10 +176,7 @@ fn stat_over(
 
 /// The dimensions of the upload-to-processed metric the workers publish: the environment, and
 /// a pipeline's stage (examples/worker, examples/lambda).
-pub fn latency_dimensions<'a>(
-    environment: &'a str,
-    stage: Option<&'a str>,
-) -> Vec<(&'a str, &'a str)> {
+fn latency_dimensions<'a>(environment: &'a str, stage: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut dims = vec![("Environment", environment)];
     if let Some(stage) = stage {
         dims.push(("Stage", stage));
@@ -190,7 +187,7 @@ pub fn latency_dimensions<'a>(
 /// The last 15 minutes of the queue's, the DLQ's, the group's and the function's metrics in one
 /// GetMetricData call (all its pages): the newest value of the queue's and the backlog's, the
 /// function's errors and throttles summed and its concurrency's peak.
-pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
+pub(crate) async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
     let mut queries = vec![stat(
         "oldest",
         "AWS/SQS",

@@ -7,21 +7,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The VPC and one subnet per availability zone the workers run in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placement {
-    pub vpc: String,
+pub(crate) struct Placement {
+    pub(crate) vpc: String,
     /// Availability zone → subnet id.
-    pub subnets: BTreeMap<String, String>,
+    pub(crate) subnets: BTreeMap<String, String>,
 }
 
 impl Placement {
-    pub fn subnet_list(&self) -> String {
+    pub(crate) fn subnet_list(&self) -> String {
         self.subnets.values().cloned().collect::<Vec<_>>().join(",")
     }
 }
 
 /// The default VPC and its default subnet in each availability zone that offers at least one
 /// of `instance_types` (at least two zones).
-pub async fn default_placement(
+pub(crate) async fn default_placement(
     ec2: &Ec2,
     region: &str,
     instance_types: &[&str],

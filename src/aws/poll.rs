@@ -9,9 +9,9 @@ use std::time::Duration;
 
 /// Poll intervals: the first, and the ceiling.
 #[derive(Debug, Clone, Copy)]
-pub struct Polling {
-    pub first: Duration,
-    pub max: Duration,
+pub(crate) struct Polling {
+    pub(crate) first: Duration,
+    pub(crate) max: Duration,
 }
 
 impl Default for Polling {
@@ -25,17 +25,17 @@ impl Default for Polling {
 
 /// Throttled polls in a row that a wait absorbs (each one doubling the delay, up to a minute)
 /// before it gives up.
-pub const THROTTLED_POLLS_BUDGET: u32 = 12;
+const THROTTLED_POLLS_BUDGET: u32 = 12;
 
 impl Polling {
     /// The next delay: 1.5 × the current one, at most the ceiling.
-    pub fn next(&self, current: Duration) -> Duration {
+    pub(super) fn next(&self, current: Duration) -> Duration {
         current.mul_f32(1.5).min(self.max)
     }
 
     /// A polling for tests: as fast as possible.
     #[cfg(test)]
-    pub fn immediate() -> Polling {
+    pub(crate) fn immediate() -> Polling {
         Polling {
             first: Duration::from_millis(1),
             max: Duration::from_millis(2),
@@ -44,13 +44,13 @@ impl Polling {
 }
 
 /// What one poll found.
-pub enum Poll<T> {
+pub(super) enum Poll<T> {
     Ready(T),
     Pending,
 }
 
 /// The pace of one wait: the delay before each poll, the throttling budget, the bound.
-pub struct Pacer {
+pub(super) struct Pacer {
     polling: Polling,
     delay: Duration,
     throttled: u32,
@@ -60,7 +60,7 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    pub fn new(polling: Polling, max_polls: u32, what: &str) -> Pacer {
+    pub(super) fn new(polling: Polling, max_polls: u32, what: &str) -> Pacer {
         Pacer {
             polling,
             delay: polling.first,
@@ -72,7 +72,7 @@ impl Pacer {
     }
 
     /// Sleeps until the next poll is due; fails once the wait has used up its polls.
-    pub async fn wait(&mut self) -> Result<()> {
+    pub(super) async fn wait(&mut self) -> Result<()> {
         if self.polls >= self.max_polls {
             return Err(AwsError::new(format!(
                 "{}: still not finished after {} checks; run the command again to keep waiting",
@@ -85,14 +85,14 @@ impl Pacer {
     }
 
     /// A poll answered: the next one comes a little later.
-    pub fn answered(&mut self) {
+    pub(super) fn answered(&mut self) {
         self.throttled = 0;
         self.delay = self.polling.next(self.delay);
     }
 
     /// A poll failed: a throttled one within the budget slows the wait down (Ok: poll again);
     /// anything else ends it.
-    pub fn failed(&mut self, e: AwsError) -> Result<()> {
+    pub(super) fn failed(&mut self, e: AwsError) -> Result<()> {
         match e {
             a if a.kind == Kind::Throttled && self.throttled < THROTTLED_POLLS_BUDGET => {
                 self.throttled += 1;
@@ -108,7 +108,7 @@ impl Pacer {
 /// Polls `check` until it is ready. The delay grows as [`Polling::next`] says, with up to 20 %
 /// jitter. A throttled poll is not a failure: the wait slows down and tries again, giving up only
 /// after [`THROTTLED_POLLS_BUDGET`] throttled polls in a row. `max_polls` bounds the wait.
-pub async fn until<T, F, Fut>(
+pub(super) async fn until<T, F, Fut>(
     polling: Polling,
     max_polls: u32,
     what: &str,

@@ -10,36 +10,36 @@ use std::collections::BTreeMap;
 /// Messages in a queue, as SQS approximates them. All three numbers are present, or the queue
 /// was not read at all.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-pub struct Depth {
-    pub visible: u64,
-    pub in_flight: u64,
-    pub delayed: u64,
+pub(crate) struct Depth {
+    pub(crate) visible: u64,
+    pub(crate) in_flight: u64,
+    pub(crate) delayed: u64,
 }
 
 impl Depth {
     /// Everything the queue holds: visible, in flight and delayed.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.visible + self.in_flight + self.delayed
     }
 }
 
 /// One queue as SQS describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Queue {
-    pub name: String,
-    pub url: String,
-    pub depth: Depth,
+pub(crate) struct Queue {
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) depth: Depth,
     /// Every attribute, by its AWS name (`VisibilityTimeout`, `RedrivePolicy`, …).
-    pub attributes: BTreeMap<String, String>,
+    pub(crate) attributes: BTreeMap<String, String>,
 }
 
 impl Queue {
-    pub fn attribute(&self, name: &str) -> Option<&str> {
+    pub(crate) fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes.get(name).map(String::as_str)
     }
 
     /// The dead-letter queue's ARN from the redrive policy, when there is one.
-    pub fn dead_letter_target(&self) -> Option<String> {
+    pub(crate) fn dead_letter_target(&self) -> Option<String> {
         let redrive: serde_json::Value =
             serde_json::from_str(self.attribute("RedrivePolicy")?).ok()?;
         redrive["deadLetterTargetArn"].as_str().map(str::to_string)
@@ -47,13 +47,13 @@ impl Queue {
 }
 
 /// The queue's name: the last segment of its URL (or ARN).
-pub fn queue_name(url: &str) -> &str {
+pub(crate) fn queue_name(url: &str) -> &str {
     url.rsplit(['/', ':']).next().unwrap_or(url)
 }
 
 /// The queue with all its attributes; `None` when SQS says it does not exist. An answer without
 /// the three depth numbers is malformed, never zero.
-pub async fn read(sqs: &Client, url: &str) -> Result<Option<Queue>> {
+pub(crate) async fn read(sqs: &Client, url: &str) -> Result<Option<Queue>> {
     let name = queue_name(url);
     let what = format!("reading queue {name}");
     let out = match sqs
@@ -102,7 +102,7 @@ pub async fn read(sqs: &Client, url: &str) -> Result<Option<Queue>> {
 }
 
 /// The URL of the queue named `name` (`None`: SQS says there is no such queue).
-pub async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
+pub(crate) async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
     match sqs.get_queue_url().queue_name(name).send().await {
         Ok(o) => match o.queue_url() {
             Some(u) if !u.is_empty() => Ok(Some(u.to_string())),
@@ -122,7 +122,7 @@ pub async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
 
 /// Sends one message to the queue at `url` with string message attributes; the message id SQS
 /// gave it.
-pub async fn send(
+pub(crate) async fn send(
     sqs: &Client,
     url: &str,
     body: &str,

@@ -16,7 +16,7 @@ const NAMING: &[&str] = &[
 ];
 
 /// The resource a request to `service` names, if any.
-pub fn of(
+pub(super) fn of(
     service: &str,
     uri: &str,
     host: Option<&str>,

@@ -9,50 +9,50 @@ use serde::{Deserialize, Serialize};
 
 /// One deployment of the service (a task definition revision rolling out or done).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Deployment {
+pub(crate) struct Deployment {
     /// PRIMARY (the newest), ACTIVE (being replaced) or INACTIVE.
-    pub status: String,
+    pub(crate) status: String,
     /// COMPLETED, FAILED or IN_PROGRESS (the circuit breaker's verdict).
-    pub rollout_state: Option<String>,
-    pub rollout_state_reason: Option<String>,
-    pub task_definition: Option<String>,
-    pub desired: i32,
-    pub running: i32,
-    pub pending: i32,
-    pub failed_tasks: i32,
+    pub(crate) rollout_state: Option<String>,
+    pub(crate) rollout_state_reason: Option<String>,
+    pub(crate) task_definition: Option<String>,
+    pub(crate) desired: i32,
+    pub(crate) running: i32,
+    pub(crate) pending: i32,
+    pub(crate) failed_tasks: i32,
 }
 
 /// One item of the service's capacity provider strategy.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Provider {
-    pub name: String,
-    pub base: i32,
-    pub weight: i32,
+pub(crate) struct Provider {
+    pub(crate) name: String,
+    pub(crate) base: i32,
+    pub(crate) weight: i32,
 }
 
 /// The service (DescribeServices).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Service {
-    pub name: String,
-    pub cluster: String,
+    pub(crate) name: String,
+    pub(crate) cluster: String,
     /// ACTIVE, DRAINING (being deleted); an INACTIVE service is read as absent.
-    pub status: String,
-    pub desired: i32,
-    pub running: i32,
-    pub pending: i32,
-    pub task_definition: Option<String>,
-    pub deployments: Vec<Deployment>,
-    pub capacity_provider_strategy: Vec<Provider>,
+    pub(crate) status: String,
+    pub(crate) desired: i32,
+    pub(crate) running: i32,
+    pub(crate) pending: i32,
+    pub(crate) task_definition: Option<String>,
+    pub(crate) deployments: Vec<Deployment>,
+    pub(crate) capacity_provider_strategy: Vec<Provider>,
     /// `ENABLED` or `DISABLED` (`None`: the answer gave no network configuration).
-    pub assign_public_ip: Option<String>,
-    pub execute_command: bool,
+    pub(crate) assign_public_ip: Option<String>,
+    pub(crate) execute_command: bool,
     /// The latest events, newest first (at most five).
-    pub events: Vec<String>,
+    pub(crate) events: Vec<String>,
 }
 
 impl Service {
     /// Whether a deployment is rolling out, or failed and was rolled back.
-    pub fn rollout(&self) -> Option<&Deployment> {
+    pub(crate) fn rollout(&self) -> Option<&Deployment> {
         self.deployments.iter().find(|d| d.status == "PRIMARY")
     }
 }
@@ -133,7 +133,11 @@ struct ServiceEvent {
 /// such service — DescribeServices' failure reason `MISSING` — or the service was deleted and
 /// is `INACTIVE`). Anything else that keeps the answer from saying so is an error, never
 /// absent.
-pub async fn service(ecs: &JsonApi, cluster: &str, service: &str) -> Result<Option<Service>> {
+pub(crate) async fn service(
+    ecs: &JsonApi,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<Service>> {
     let what = format!("reading ECS service {service} of cluster {cluster}");
     let input = serde_json::json!({ "cluster": cluster, "services": [service] });
     let out: Described = match ecs.call(&what, "DescribeServices", &input).await {

@@ -44,16 +44,16 @@ use std::fmt;
 
 /// A service as the SDK configuration and SigV4 name it.
 #[derive(Debug, Clone, Copy)]
-pub struct Service {
+pub(super) struct Service {
     /// The SDK's service id (`AWS_ENDPOINT_URL_<ID>`, upper case, spaces as `_`).
-    pub id: &'static str,
+    pub(super) id: &'static str,
     /// The signing name, also the endpoint's host prefix.
-    pub name: &'static str,
+    pub(super) name: &'static str,
 }
 
 /// A client of one service in one region.
 #[derive(Clone, Debug)]
-pub struct Signed {
+pub(super) struct Signed {
     service: Service,
     region: String,
     pub(super) endpoint: String,
@@ -67,14 +67,14 @@ pub struct Signed {
 
 /// A request before the endpoint is applied: its body and headers (every call is a POST to `/`).
 #[derive(Debug)]
-pub struct Request {
-    pub body: String,
-    pub headers: Vec<(&'static str, String)>,
+pub(super) struct Request {
+    pub(super) body: String,
+    pub(super) headers: Vec<(&'static str, String)>,
 }
 
 /// An error a service answered with: its code and message.
 #[derive(Debug)]
-pub struct ApiError(pub ErrorMetadata);
+pub(super) struct ApiError(pub ErrorMetadata);
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,7 +98,7 @@ impl ProvideErrorMetadata for ApiError {
 impl Signed {
     /// The client the SDK configuration describes: its credentials, HTTP client, retry and
     /// timeout settings, clock, and the service's endpoint as a generated client reads it.
-    pub fn from_config(service: Service, region: &str, conf: &SdkConfig) -> Signed {
+    pub(super) fn from_config(service: Service, region: &str, conf: &SdkConfig) -> Signed {
         let configured = conf
             .service_config()
             .and_then(|c| {
@@ -136,7 +136,7 @@ impl Signed {
     /// A client that sends every request to `http_client` (tests: a connection that answers
     /// as the service would), with fixed credentials and retries a millisecond apart.
     #[cfg(test)]
-    pub fn with_http_client(
+    pub(super) fn with_http_client(
         service: Service,
         region: &str,
         http_client: SharedHttpClient,
@@ -163,7 +163,7 @@ impl Signed {
 
     /// Sends `request` as `operation`, each attempt signed, retried within the budget; an
     /// error begins with `what` (the call described for the user).
-    pub async fn invoke<O>(
+    pub(super) async fn invoke<O>(
         &self,
         what: &str,
         operation: &'static str,
@@ -246,7 +246,7 @@ impl Signed {
 }
 
 /// The answer's body as text; one that is not UTF-8 is not the service's document.
-pub fn body_text(resp: &HttpResponse) -> Result<&str, OrchestratorError<ApiError>> {
+pub(super) fn body_text(resp: &HttpResponse) -> Result<&str, OrchestratorError<ApiError>> {
     // The runtime reads the whole body before a deserializer runs; a body still streaming is
     // an answer not read, never an empty one.
     let bytes = resp
@@ -257,7 +257,7 @@ pub fn body_text(resp: &HttpResponse) -> Result<&str, OrchestratorError<ApiError
 }
 
 /// A service's regional endpoint: `PREFIX.REGION.DNS-SUFFIX` of the region's partition.
-pub fn endpoint(prefix: &str, region: &str, fips: bool, dual_stack: bool) -> String {
+fn endpoint(prefix: &str, region: &str, fips: bool, dual_stack: bool) -> String {
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else if region.starts_with("us-isob-") {

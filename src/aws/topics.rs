@@ -6,19 +6,19 @@ use aws_sdk_sns::Client;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Subscription {
-    pub arn: String,
+pub(crate) struct Subscription {
+    pub(crate) arn: String,
     /// RawMessageDelivery: the queue gets the S3 event itself, not an SNS envelope.
-    pub raw_delivery: bool,
+    pub(crate) raw_delivery: bool,
     /// The filter policy on the message body that leaves S3's test event out (`FilterPolicy`
     /// `{"Event":[{"exists":false}]}` with `FilterPolicyScope` `MessageBody`).
-    pub leaves_test_event_out: bool,
+    pub(crate) leaves_test_event_out: bool,
 }
 
 /// Whether a subscription's attributes filter S3's test event out: the body's top-level
 /// `Event` key must be absent (the scope `MessageBody`; without a scope SNS applies a policy
 /// to the message attributes, <https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html>).
-pub fn leaves_test_event_out(scope: Option<&str>, policy: Option<&str>) -> bool {
+fn leaves_test_event_out(scope: Option<&str>, policy: Option<&str>) -> bool {
     let Some(policy) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
     else {
         return false;
@@ -28,7 +28,7 @@ pub fn leaves_test_event_out(scope: Option<&str>, policy: Option<&str>) -> bool 
 
 /// The topic's confirmed SQS subscription of the queue whose name is `queue` (`None`: there is
 /// none), with its delivery setting. Reads every page of the topic's subscriptions.
-pub async fn queue_subscription(
+pub(crate) async fn queue_subscription(
     sns: &Client,
     topic: &str,
     queue: &str,

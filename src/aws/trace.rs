@@ -35,7 +35,7 @@ impl Storable for Target {
 
 /// The interceptor every client gets.
 #[derive(Debug, Default, Clone)]
-pub struct Requests;
+pub(super) struct Requests;
 
 /// Services whose successful answers always carry an XML document.
 const ALWAYS_XML: &[&str] = &[
@@ -161,7 +161,7 @@ impl Intercept for Requests {
 }
 
 /// Whether a successful answer's body is a whole document.
-pub fn whole_answer(body: &[u8], content_type: &str, always_xml: bool) -> Result<(), String> {
+fn whole_answer(body: &[u8], content_type: &str, always_xml: bool) -> Result<(), String> {
     let text = String::from_utf8_lossy(body);
     let t = text.trim();
     if t.is_empty() {

@@ -4,14 +4,14 @@
 use crate::error::{Result, Usage};
 
 /// Prints the completion script for `shell`.
-pub fn run(shell: clap_complete::Shell) -> Result<crate::error::Exit> {
+pub(crate) fn run(shell: clap_complete::Shell) -> Result<crate::error::Exit> {
     crate::output::stdout_write(&completion_script(shell)?);
     Ok(crate::error::Exit::Ok)
 }
 
 /// The candidates for an ENV argument: environment names (copies included), or paths once the
 /// word holds a `/`.
-pub fn complete_env(current: &std::ffi::OsStr) -> Vec<clap_complete::CompletionCandidate> {
+pub(crate) fn complete_env(current: &std::ffi::OsStr) -> Vec<clap_complete::CompletionCandidate> {
     use clap_complete::CompletionCandidate;
     use clap_complete::engine::{PathCompleter, ValueCompleter};
     let Some(current) = current.to_str() else {

@@ -98,7 +98,7 @@ pub enum PreviewFormat {
     Markdown,
 }
 
-pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     // Several environments on a terminal: one question each, in turn (`a`: yes to all).
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // Decided before anything touches AWS: without a terminal nobody can confirm, and a run
@@ -128,7 +128,7 @@ pub fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate::error:
     out.print(&deploy::all(&session, Mode::Deploy, opts, out, printing)?)
 }
 
-pub fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let markdown = args.format == PreviewFormat::Markdown;
     if markdown {
         out.text_only("--format markdown prints Markdown on stdout; it cannot be combined with --output json or ndjson (nor QFLEET_OUTPUT=json)")?;

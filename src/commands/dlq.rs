@@ -61,7 +61,7 @@ impl DlqAction {
     }
 }
 
-pub fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
     if session.envs.len() != 1 {
         return Err(Usage::OneEnvironment {

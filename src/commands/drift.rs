@@ -16,7 +16,7 @@ pub struct DriftArgs {
     pub envs: Vec<String>,
 }
 
-pub fn run(args: DriftArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: DriftArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session_of_accounts(&args.envs, g)?;
     let reports = crate::rollout::each_located(&session, |clients, env, at| async move {
         drift::check(&clients, env, at, Polling::default()).await

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// A flag's positive duration: whole seconds or a number with a unit (`90`, `30s`, `10m`, `2h`,
 /// `1d`), as the stack file writes durations.
-pub fn positive_duration(text: &str) -> std::result::Result<Duration, String> {
+pub(super) fn positive_duration(text: &str) -> std::result::Result<Duration, String> {
     crate::config::duration::parse(text)
         .filter(|s| s.0 > 0)
         .map(|s| Duration::from_secs(s.0))
@@ -49,7 +49,7 @@ pub struct Global {
 }
 
 impl Global {
-    pub fn aws_settings(&self) -> crate::aws::Settings {
+    pub(super) fn aws_settings(&self) -> crate::aws::Settings {
         crate::aws::Settings {
             profile: self.profile.clone(),
             region: self.region.clone(),

@@ -22,7 +22,7 @@ pub struct IamPolicyArgs {
     pub account: Option<String>,
 }
 
-pub fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     // A pipeline's policy covers every stage's stacks and resources: each stage stands as an
     // environment of its own (its fleet stack, queues, group or function by its names).
     let loaded = super::load_environments(&args.envs, g)?;

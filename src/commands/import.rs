@@ -71,7 +71,7 @@ fn shell_variable(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-pub fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let ImportFrom::Copilot(args) = args.from;
     let text = std::fs::read_to_string(&args.path).map_err(|source| Usage::ManifestUnreadable {
         path: args.path.clone(),

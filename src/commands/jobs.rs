@@ -31,7 +31,7 @@ pub struct JobsArgs {
     pub limit: usize,
 }
 
-pub fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let state = match (args.failed, args.state) {
         (true, _) => Some("failed".to_string()),
         (false, Some(s)) if !jobs::STATES.contains(&s.as_str()) => {

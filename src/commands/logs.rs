@@ -27,7 +27,7 @@ pub struct LogsArgs {
     pub stage: Option<String>,
 }
 
-pub fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     if args.follow {
         out.text_only("--follow shows lines as they come, as text; with -o json, leave it out to get one document of the lines since --since")?;
     }

@@ -30,7 +30,7 @@ pub use global::Global;
 /// The environments named on the command line (names, paths, copies, globs), every invalid
 /// stack file reported before anything touches AWS, and `--region`/`--role-arn` refused for
 /// a target that names its own.
-pub fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
+fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
     load_environments_from(targets, g, &crate::config::StackFiles::default())
 }
 
@@ -66,7 +66,7 @@ fn load_environments_from(
 /// included, and the targets of a file deployed through StackSets): clients per region, at
 /// most `--concurrency` at a time. One account of a whole unit (`ENV-TARGET@ACCOUNT`) is
 /// refused: `deploy` and `plan` take the unit whole ([`session_of_accounts`] is the others').
-pub fn session(targets: &[String], g: &Global) -> Result<Session> {
+fn session(targets: &[String], g: &Global) -> Result<Session> {
     if let Some((t, base)) = targets
         .iter()
         .find_map(|t| Some((t, crate::rollout::account_pick(t)?.0)))
@@ -88,7 +88,7 @@ pub fn session(targets: &[String], g: &Global) -> Result<Session> {
 /// (`status`, `outputs`, `drift`, `dlq`, `send`, `jobs`, `logs`, `teardown`): a target that
 /// stands for a whole AWS Organizations unit is each account of it
 /// ([`crate::rollout::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
-pub fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
+fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
     let files = crate::config::StackFiles::default();
     let load = |t: &[String]| load_environments_from(t, g, &files);
     let open =

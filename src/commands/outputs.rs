@@ -18,7 +18,7 @@ pub struct OutputsArgs {
     pub shell: bool,
 }
 
-pub fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session_of_accounts(&args.envs, g)?;
     if args.shell && session.envs.len() > 1 {
         return Err(Usage::ShellOneEnvironment {

@@ -19,7 +19,7 @@ pub struct RenderArgs {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(args: RenderArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: RenderArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let envs = super::load_environments(&args.envs, g)?;
     out.print(&render::render_all(&envs, args.out.as_deref())?)
 }

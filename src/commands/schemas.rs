@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 /// Each command with a generated schema, and the schema.
-pub fn generated() -> Vec<(&'static str, Value)> {
+fn generated() -> Vec<(&'static str, Value)> {
     vec![
         ("deploy", crate::deploy::schema("deploy")),
         ("dlq", crate::dlq::schema()),
@@ -32,7 +32,7 @@ pub fn generated() -> Vec<(&'static str, Value)> {
 /// from the features' event types: a deploy's or plan's, a teardown's, and the per-resource
 /// line.
 #[cfg(test)]
-pub fn events() -> serde_json::Map<String, Value> {
+fn events() -> serde_json::Map<String, Value> {
     crate::output::json_schema::Shared::default()
         .add::<crate::deploy::Event>()
         .add::<crate::teardown::Event>()

@@ -33,7 +33,7 @@ pub struct SendArgs {
     pub keep: bool,
 }
 
-pub fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {

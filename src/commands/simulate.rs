@@ -160,7 +160,7 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
     })
 }
 
-pub fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let a = assumptions(&args)?;
     if let Some(file) = &args.prices {
         crate::simulate::use_prices(file).map_err(|why| Usage::FlagValue {

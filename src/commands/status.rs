@@ -25,7 +25,7 @@ pub struct StatusArgs {
     pub details: bool,
 }
 
-pub fn run(args: StatusArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: StatusArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     if args.watch && out.format == Format::Json {
         return Err(Usage::WatchNeedsNdjson.into());
     }

@@ -35,7 +35,7 @@ pub struct SubmitArgs {
     pub timeout: Duration,
 }
 
-pub fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {

@@ -47,7 +47,7 @@ pub struct TeardownArgs {
     pub retain_failed: bool,
 }
 
-pub fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let mut session = super::session_of_accounts(&args.envs, g)?;
     if args.stage.is_some() {
         for env in &session.envs {

@@ -16,7 +16,7 @@ pub struct ValidateArgs {
     pub details: bool,
 }
 
-pub fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+pub(crate) fn run(args: ValidateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let envs = super::load_environments(&args.envs, g)?;
     out.print(&validate::check_all(&envs, args.details)?)
 }

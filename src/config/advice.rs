@@ -7,7 +7,7 @@ use crate::config::{Environment, Network};
 
 /// What `workers.allow_privileged: true` lets through, one warning each: said by validate,
 /// plan and deploy every time, since the opt-in is in force every time.
-pub fn privileged(env: &Environment) -> Vec<String> {
+pub(crate) fn privileged(env: &Environment) -> Vec<String> {
     let w = &env.spec.workers;
     if !w.allow_privileged {
         return Vec::new();
@@ -25,10 +25,10 @@ pub fn privileged(env: &Environment) -> Vec<String> {
 /// How long the first job after a quiet spell may wait for a fleet at zero: SQS's metrics of
 /// a queue active again resume "up to 15 minutes" later, then a minute's datapoint and the
 /// alarm's period (AWS documents no more).
-pub const SLEEPING_QUEUE_SECONDS: u64 = 15 * 60 + 2 * 60;
+const SLEEPING_QUEUE_SECONDS: u64 = 15 * 60 + 2 * 60;
 
 /// Settings that are allowed but deserve a second look.
-pub fn warnings(env: &Environment) -> Vec<String> {
+pub(crate) fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
     let mut w = Vec::new();
     w.extend(crate::config::targets::rollout_warning(env));

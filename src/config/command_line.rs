@@ -13,13 +13,13 @@ const MAX_COPIES: usize = 100;
 /// glob over the environment names (`'lab-*'`), which reads only the stack files whose names
 /// it can match.
 #[cfg(test)]
-pub fn load(targets: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
+fn load(targets: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
     load_from(targets, stacks_dir, &StackFiles::default())
 }
 
 /// [`load`], each stack file read and parsed once in `files` (which a command may load from
 /// again).
-pub fn load_from(
+pub(crate) fn load_from(
     targets: &[String],
     stacks_dir: &Path,
     files: &StackFiles,

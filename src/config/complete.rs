@@ -8,13 +8,13 @@ use std::path::Path;
 
 /// One name to offer, with a short description for shells that show one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub name: String,
-    pub help: String,
+pub(crate) struct Candidate {
+    pub(crate) name: String,
+    pub(crate) help: String,
 }
 
 /// Every environment name of `stacks_dir` that starts with `prefix`, sorted.
-pub fn candidates(stacks_dir: &Path, prefix: &str) -> Vec<Candidate> {
+pub(crate) fn candidates(stacks_dir: &Path, prefix: &str) -> Vec<Candidate> {
     let mut names = super::environment_names(stacks_dir);
     names.dedup();
     let mut out = Vec::new();

@@ -7,13 +7,13 @@ use std::fmt;
 
 /// A duration in whole seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Seconds(pub u64);
+pub(crate) struct Seconds(pub u64);
 
 impl Seconds {
-    pub const fn minutes(m: u64) -> Self {
+    pub(super) const fn minutes(m: u64) -> Self {
         Seconds(m * 60)
     }
-    pub const fn days(d: u64) -> Self {
+    pub(super) const fn days(d: u64) -> Self {
         Seconds(d * 86_400)
     }
 }
@@ -35,7 +35,7 @@ impl fmt::Display for Seconds {
 
 /// `1h 5m`, `18m`, `19m 30s`, `45s`: a length of time as a person says it (seconds under an
 /// hour are kept; over an hour, minutes).
-pub fn say(secs: u64) -> String {
+pub(crate) fn say(secs: u64) -> String {
     match (secs / 3_600, secs % 3_600 / 60, secs % 60) {
         (0, 0, s) => format!("{s}s"),
         (0, m, 0) => format!("{m}m"),
@@ -46,7 +46,7 @@ pub fn say(secs: u64) -> String {
 }
 
 /// Parses `90`, `90s`, `15m`, `2h` or `4d`.
-pub fn parse(text: &str) -> Option<Seconds> {
+pub(crate) fn parse(text: &str) -> Option<Seconds> {
     let text = text.trim();
     let (digits, factor) = match text.char_indices().last()? {
         (i, 's') => (&text[..i], 1),

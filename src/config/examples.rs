@@ -12,7 +12,7 @@ fn path() -> std::path::PathBuf {
 /// examples/stack-sets.yaml with service-managed permissions: its targets in account
 /// 111122223333 in the AWS Organizations unit `ou-ab12-34cd56ef`, the one in 444455556666 in
 /// `ou-ab12-99zz88yy`.
-pub fn stack_sets_service_managed() -> Environment {
+pub(crate) fn stack_sets_service_managed() -> Environment {
     let text = std::fs::read_to_string(path())
         .expect("the example")
         .replace(
@@ -32,7 +32,7 @@ pub fn stack_sets_service_managed() -> Environment {
 
 /// examples/stack-sets.yaml written into `dir` with a shape only one target has (two instance
 /// types for `us1`): its targets cannot share a stack set's template. The file's path.
-pub fn unmergeable_stack_sets(dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn unmergeable_stack_sets(dir: &std::path::Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(path()).expect("the example");
     let shaped = text.replace(
         "    workers:\n      max: 30\n",

@@ -6,7 +6,7 @@ use super::schema::WorkersSpec;
 
 /// What the stack file gives the workers beyond qfleet's own grants, one line each, for
 /// `validate` and the deploy preview (secrets by name and place, never a value).
-pub fn describe(w: &WorkersSpec) -> Vec<String> {
+pub(crate) fn describe(w: &WorkersSpec) -> Vec<String> {
     let mut out = Vec::new();
     if !w.environment.is_empty() {
         let names: Vec<&str> = w.environment.keys().map(String::as_str).collect();

@@ -23,17 +23,17 @@
 //! `qfleet simulate --messages-per-instance` judges other workers with the same target.
 
 /// The processing-time spread the derivation allows for.
-pub const SPREAD: f64 = 0.2;
+pub(super) const SPREAD: f64 = 0.2;
 /// The share of messages allowed over the goal.
-pub const OVER: f64 = 0.01;
+const OVER: f64 = 0.01;
 /// The share of `workers.max` whose load the target is derived at, without an expected peak.
-pub const REFERENCE_SHARE: f64 = 0.3;
+const REFERENCE_SHARE: f64 = 0.3;
 /// The target's bounds.
-pub const LOWEST: f64 = 0.1;
-pub const HIGHEST: f64 = 0.9;
+pub(super) const LOWEST: f64 = 0.1;
+pub(super) const HIGHEST: f64 = 0.9;
 
 /// Erlang C: the probability that a message waits at all, c workers, offered load a < c.
-pub fn erlang_c(c: u64, a: f64) -> f64 {
+pub(crate) fn erlang_c(c: u64, a: f64) -> f64 {
     if c == 0 || a >= c as f64 {
         return 1.0;
     }
@@ -47,7 +47,7 @@ pub fn erlang_c(c: u64, a: f64) -> f64 {
 }
 
 /// P(wait > t) in an M/M/c queue: c workers at utilisation u, mean processing time s.
-pub fn wait_beyond(c: u64, u: f64, s: f64, t: f64) -> f64 {
+pub(crate) fn wait_beyond(c: u64, u: f64, s: f64, t: f64) -> f64 {
     if u >= 1.0 {
         return 1.0;
     }
@@ -56,7 +56,7 @@ pub fn wait_beyond(c: u64, u: f64, s: f64, t: f64) -> f64 {
 }
 
 /// Whether c workers at utilisation u meet `goal` for all but [`OVER`] of the messages.
-pub fn holds(c: u64, u: f64, goal: f64, s: f64) -> bool {
+pub(crate) fn holds(c: u64, u: f64, goal: f64, s: f64) -> bool {
     let slack = goal - s * (1.0 + SPREAD);
     slack > 0.0 && wait_beyond(c, u, s, slack) <= OVER
 }
@@ -64,7 +64,7 @@ pub fn holds(c: u64, u: f64, goal: f64, s: f64) -> bool {
 /// The highest utilisation (to a hundredth) at which c workers meet the goal, within
 /// [`LOWEST`] and [`HIGHEST`]; `LOWEST` when even that misses it (the goal is too close to
 /// the processing time: `qfleet simulate` says so with numbers).
-pub fn utilisation(c: u64, goal: f64, s: f64) -> f64 {
+fn utilisation(c: u64, goal: f64, s: f64) -> f64 {
     let c = c.max(1);
     let mut best = LOWEST;
     let mut u = LOWEST;
@@ -81,7 +81,7 @@ pub fn utilisation(c: u64, goal: f64, s: f64) -> f64 {
 
 /// The workers the target is derived for: those `rate` messages a second keep busy at the
 /// target (a fixed point: more workers, a higher target), or without a rate 30 % of `max`.
-pub fn reference_workers(goal: f64, s: f64, max: u64, rate: Option<f64>) -> u64 {
+pub(super) fn reference_workers(goal: f64, s: f64, max: u64, rate: Option<f64>) -> u64 {
     match rate {
         Some(r) => {
             let mut c = 1u64;
@@ -100,6 +100,6 @@ pub fn reference_workers(goal: f64, s: f64, max: u64, rate: Option<f64>) -> u64 
 }
 
 /// The target for a goal: [`utilisation`] at [`reference_workers`].
-pub fn target(goal: f64, s: f64, max: u64, rate: Option<f64>) -> f64 {
+pub(crate) fn target(goal: f64, s: f64, max: u64, rate: Option<f64>) -> f64 {
     utilisation(reference_workers(goal, s, max, rate), goal, s)
 }

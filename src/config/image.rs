@@ -4,23 +4,23 @@ use serde::Serialize;
 
 /// An image reference, read: where it is pulled from decides what the instance role needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Image {
-    pub uri: String,
+pub(crate) struct Image {
+    uri: String,
     /// `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]`: a private ECR registry, pulled with the
     /// instance role; `None` for a public registry.
-    pub ecr: Option<Ecr>,
+    pub(crate) ecr: Option<Ecr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Ecr {
-    pub registry: String,
-    pub account: String,
-    pub region: String,
-    pub repository: String,
+pub(crate) struct Ecr {
+    pub(super) registry: String,
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) repository: String,
 }
 
 /// Reads `registry/path[:tag][@sha256:digest]`; the error says what is allowed.
-pub fn parse(uri: &str) -> Result<Image, String> {
+pub(crate) fn parse(uri: &str) -> Result<Image, String> {
     let bad = |why: &str| Err(format!("`{uri}` {why}"));
     if uri.is_empty() || uri.len() > 255 || uri.chars().any(|c| c.is_whitespace()) {
         return bad("is not an image reference");

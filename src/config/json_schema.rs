@@ -9,13 +9,13 @@ use super::schema::StackFile;
 use serde_json::{Map, Value, json};
 
 /// Where the schema is kept, relative to the repository root.
-pub const PATH: &str = "schemas/stack-file.json";
+pub(super) const PATH: &str = "schemas/stack-file.json";
 
 /// A duration as `duration::parse` reads it: whole seconds, or a number with s, m, h or d.
-pub const DURATION_PATTERN: &str = r"^\s*\+?[0-9]+\s*[smhd]?\s*$";
+pub(super) const DURATION_PATTERN: &str = r"^\s*\+?[0-9]+\s*[smhd]?\s*$";
 
 /// The schema, as a JSON value.
-pub fn generate() -> Value {
+pub(super) fn generate() -> Value {
     let mut out = Map::new();
     out.insert(
         "$schema".into(),
@@ -33,7 +33,7 @@ pub fn generate() -> Value {
 }
 
 /// The schema as the file holds it: pretty-printed, with a final newline.
-pub fn text() -> String {
+pub(super) fn text() -> String {
     let mut s = serde_json::to_string_pretty(&generate()).unwrap_or_default();
     s.push('\n');
     s

@@ -8,13 +8,13 @@ use super::positions::join;
 use super::schema::{ExplicitNetwork, StackFile};
 
 /// The top level of a stack file (`StackFile`).
-pub const STACK_FILE: &[Key] = StackFile::KEYS;
+pub(super) const STACK_FILE: &[Key] = StackFile::KEYS;
 
 /// The mapping form of `workers.network` (`ExplicitNetwork`).
-pub const EXPLICIT_NETWORK: &[Key] = ExplicitNetwork::KEYS;
+pub(super) const EXPLICIT_NETWORK: &[Key] = ExplicitNetwork::KEYS;
 
 /// Every mapping of settings with its dotted path (`""` for the top level), parents first.
-pub fn mappings() -> Vec<(String, &'static [Key])> {
+pub(super) fn mappings() -> Vec<(String, &'static [Key])> {
     fn visit(path: String, keys: &'static [Key], out: &mut Vec<(String, &'static [Key])>) {
         out.push((path.clone(), keys));
         for k in keys {
@@ -35,7 +35,7 @@ pub fn mappings() -> Vec<(String, &'static [Key])> {
 
 /// Every key's dotted path (`workers.lambda.timeout`), mappings included, in table order.
 #[cfg(test)]
-pub fn all_paths() -> Vec<String> {
+pub(super) fn all_paths() -> Vec<String> {
     mappings()
         .into_iter()
         .flat_map(|(path, keys)| keys.iter().map(move |k| join(&path, k.name)))
@@ -43,11 +43,11 @@ pub fn all_paths() -> Vec<String> {
 }
 
 /// The names of a mapping's keys, for "allowed here" lists.
-pub fn names(keys: &[Key]) -> Vec<&'static str> {
+pub(super) fn names(keys: &[Key]) -> Vec<&'static str> {
     keys.iter().map(|k| k.name).collect()
 }
 
 /// The key of `table` named `name`.
-pub fn find(table: &'static [Key], name: &str) -> Option<&'static Key> {
+pub(super) fn find(table: &'static [Key], name: &str) -> Option<&'static Key> {
     table.iter().find(|k| k.name == name)
 }

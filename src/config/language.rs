@@ -43,7 +43,7 @@ pub enum Kind {
 
 impl Kind {
     /// The settings of a mapping, of a list of them or of an optional one.
-    pub fn table(self) -> Option<&'static [Key]> {
+    pub(super) fn table(self) -> Option<&'static [Key]> {
         match self {
             Kind::Settings(keys) => Some(keys),
             Kind::Optional(inner) | Kind::List(inner) => inner.table(),
@@ -52,7 +52,7 @@ impl Kind {
     }
 
     /// The settings of each item of a list of mappings (or of an optional one).
-    pub fn list_of(self) -> Option<&'static [Key]> {
+    pub(super) fn list_of(self) -> Option<&'static [Key]> {
         match self {
             Kind::List(inner) => inner.table(),
             Kind::Optional(inner) => inner.list_of(),
@@ -64,31 +64,31 @@ impl Kind {
 /// One key of a mapping of settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Key {
-    pub name: &'static str,
-    pub kind: Kind,
+    pub(super) name: &'static str,
+    pub(super) kind: Kind,
     /// The file must set it (no default).
-    pub required: bool,
+    pub(super) required: bool,
     /// What it accepts, shown under an error about it. `{keys}` stands for the names of its
     /// mapping's keys (`a, b, c`), `{keys and}` for the same as `a, b and c`, `{settings}` for
     /// them with `(required)` after a required one, `{choices}` for its words with their help
     /// (`a (…), b or c`).
-    pub help: Option<&'static str>,
+    pub(super) help: Option<&'static str>,
     /// What each entry accepts: an item of a list, or a name of a mapping of names and its value.
-    pub each: Option<&'static str>,
+    pub(super) each: Option<&'static str>,
     /// The words of a choice with their help, as the enum declares them.
-    pub choices: &'static [Choice],
+    pub(super) choices: &'static [Choice],
 }
 
 /// One word of a choice (a variant of an enum such as `WorkerKind`) and what it means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Choice {
-    pub word: &'static str,
-    pub help: Option<&'static str>,
+pub(crate) struct Choice {
+    pub(super) word: &'static str,
+    pub(super) help: Option<&'static str>,
 }
 
 /// What a Rust type is as a stack-file setting: the kind of value it reads, and for an enum
 /// its words.
-pub trait Setting {
+pub(super) trait Setting {
     const KIND: Kind;
     const CHOICES: &'static [Choice] = &[];
 }
@@ -149,7 +149,7 @@ impl<T: Setting> Setting for Vec<T> {
 
 /// True when a field is marked `= required` (its marker, or none).
 #[doc(hidden)]
-pub const fn marked(markers: &[&str]) -> bool {
+pub(crate) const fn marked(markers: &[&str]) -> bool {
     !markers.is_empty()
 }
 
@@ -274,9 +274,12 @@ macro_rules! choices {
             /// The words the stack file writes, in the order of the declaration.
             pub const WORDS: &'static [&'static str] = &[$($word),*];
             /// Every variant, in the order of the declaration.
+            // Every choice gets the same surface; not every one uses all of it.
+            #[allow(dead_code)]
             pub const ALL: [$name; $name::WORDS.len()] = [$($name::$variant),*];
 
             /// The word the stack file writes.
+            #[allow(dead_code)]
             pub fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $word),*

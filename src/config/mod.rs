@@ -64,41 +64,41 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Tag qfleet puts on every stack (a stack file may not set it).
-pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
+pub(crate) const ENVIRONMENT_TAG: &str = "qfleet:environment";
 /// The tag that names a stack's owner (the stack file's `owner`), beside [`ENVIRONMENT_TAG`].
-pub const OWNER_TAG: &str = "qfleet:owner";
+pub(crate) const OWNER_TAG: &str = "qfleet:owner";
 /// The tag that names the stack file's own environment a stack was deployed from (`class` of
 /// the copy `class-07`, `orders` of the target `orders-eu`): every environment of one file
 /// carries it, so those the file no longer makes are found.
-pub const FILE_TAG: &str = "qfleet:file";
+pub(crate) const FILE_TAG: &str = "qfleet:file";
 /// The tag that names the kinds of an environment's workers (`ec2`, `lambda+fargate` for a
 /// pipeline of both).
-pub const KIND_TAG: &str = "qfleet:kind";
+pub(crate) const KIND_TAG: &str = "qfleet:kind";
 /// The tag that names which copy of its file an environment is (`7` of `class-07`).
-pub const COPY_TAG: &str = "qfleet:copy";
+pub(crate) const COPY_TAG: &str = "qfleet:copy";
 /// The tag that names which target of its file an environment is (`eu` of `orders-eu`).
-pub const TARGET_TAG: &str = "qfleet:target";
+pub(crate) const TARGET_TAG: &str = "qfleet:target";
 /// The prefix of the tags on a target's data stack that record its file's targets
 /// (`qfleet:targets:us2` = `444455556666 us-east-1 ROLE`): a target dropped from the file is
 /// found, and reached, through the targets that stay.
-pub const TARGETS_TAG: &str = "qfleet:targets:";
+pub(crate) const TARGETS_TAG: &str = "qfleet:targets:";
 
 /// How deeply a stack file's values may nest: its deepest setting
 /// (`stages.N.workers.statements.N.Condition.OPERATOR.KEY.N`) is 9 levels down, so 64 leaves room for any
 /// real file and refuses a runaway one before a parser recurses through it.
-pub const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 64;
 
 /// The largest stack file qfleet reads: real ones are a few kilobytes.
-pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+const MAX_FILE_BYTES: usize = 1024 * 1024;
 
 /// Where stack files live unless `--stacks-dir` says otherwise.
-pub const DEFAULT_STACKS_DIR: &str = "stacks";
+pub(crate) const DEFAULT_STACKS_DIR: &str = "stacks";
 
 /// A stack file's text, kept to point errors at their line.
 #[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub path: PathBuf,
-    pub text: String,
+pub(crate) struct SourceFile {
+    pub(crate) path: PathBuf,
+    pub(crate) text: String,
     locations: Locations,
     /// The dotted path a stage's settings are under (`stages.1.`), or empty: every field
     /// named through this file is read below it.
@@ -106,7 +106,7 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    pub fn new(path: PathBuf, text: String) -> SourceFile {
+    pub(crate) fn new(path: PathBuf, text: String) -> SourceFile {
         let locations = Locations::index(&text);
         SourceFile {
             path,
@@ -117,7 +117,7 @@ impl SourceFile {
     }
 
     /// The same file, with every field named below `prefix` (a stage's `stages.N`).
-    pub fn within(&self, prefix: &str) -> SourceFile {
+    fn within(&self, prefix: &str) -> SourceFile {
         SourceFile {
             prefix: format!("{prefix}."),
             ..self.clone()
@@ -129,23 +129,23 @@ impl SourceFile {
         format!("{}{field}", self.prefix)
     }
 
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         self.path.display().to_string()
     }
 
     /// Whether the file sets `field` (a dotted path) itself.
-    pub fn sets(&self, field: &str) -> bool {
+    fn sets(&self, field: &str) -> bool {
         self.locations.key(&self.full(field)).is_some()
     }
 
     /// An error about the setting at `field` (a dotted path), located in the file.
-    pub fn error(&self, field: &str, message: impl Into<String>) -> InputError {
+    pub(crate) fn error(&self, field: &str, message: impl Into<String>) -> InputError {
         let pos = self.locations.find(&self.full(field));
         self.error_at(field, pos, message)
     }
 
     /// An error about a key (e.g. a key that must not be there).
-    pub fn key_error(&self, field: &str, message: impl Into<String>) -> InputError {
+    pub(crate) fn key_error(&self, field: &str, message: impl Into<String>) -> InputError {
         let full = self.full(field);
         let pos = self
             .locations
@@ -196,7 +196,7 @@ impl SourceFile {
     }
 
     /// An error at a known line and column (from the YAML parser).
-    pub fn error_at_line(
+    pub(crate) fn error_at_line(
         &self,
         field: &str,
         line: usize,
@@ -223,52 +223,52 @@ impl SourceFile {
 
 /// One environment: a validated stack file and what qfleet derives from it.
 #[derive(Debug, Clone)]
-pub struct Environment {
-    pub name: String,
-    pub spec: StackFile,
-    pub source: SourceFile,
+pub(crate) struct Environment {
+    pub(crate) name: String,
+    pub(crate) spec: StackFile,
+    pub(crate) source: SourceFile,
     /// Contents of `workers.user_data`, when the stack file names a script.
-    pub user_data: Option<String>,
+    pub(crate) user_data: Option<String>,
     /// The Lambda function's code (`workers.kind: lambda` without `workers.lambda.image`).
-    pub function_code: Option<crate::package::FunctionCode>,
+    pub(crate) function_code: Option<crate::package::FunctionCode>,
     /// Set when this environment stands for one stage of a pipeline (see `stages`).
-    pub stage: Option<stages::StageOf>,
+    pub(crate) stage: Option<stages::StageOf>,
     /// The stages of a pipeline (`stages` in the stack file), each as an environment of its
     /// own; empty for a one-stage environment.
-    pub pipeline: Vec<Environment>,
+    pub(crate) pipeline: Vec<Environment>,
     /// Set when this environment stands for one target of the stack file (`targets`): its
     /// account and the role qfleet assumes there.
-    pub target: Option<targets::Target>,
+    pub(crate) target: Option<targets::Target>,
     /// The environments of the stack file's targets (`targets`), each validated; empty
     /// without targets.
-    pub targets: Vec<Environment>,
+    pub(crate) targets: Vec<Environment>,
     /// Which copy of its stack file this environment is (`copies`).
-    pub copy: Option<CopyOf>,
+    pub(crate) copy: Option<CopyOf>,
 }
 
 /// One copy of a stack file with `copies` (`lab-07`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CopyOf {
+pub(crate) struct CopyOf {
     /// Its number, from 1 (`7`).
-    pub number: u32,
+    pub(crate) number: u32,
     /// The file's own environment name (`lab`).
-    pub file: String,
+    pub(crate) file: String,
 }
 
 impl Environment {
     /// Whether the bucket survives stack deletion (defaults: retained outside labs).
-    pub fn retain_bucket(&self) -> bool {
+    pub(crate) fn retain_bucket(&self) -> bool {
         self.spec.bucket.retain.unwrap_or(!self.spec.lab)
     }
 
     /// Whether the stacks get termination protection (defaults: on outside labs).
-    pub fn termination_protection(&self) -> bool {
+    pub(crate) fn termination_protection(&self) -> bool {
         self.spec.termination_protection.unwrap_or(!self.spec.lab)
     }
 
     /// Whether the stack file deploys in express mode: as set, else in labs that are not
     /// protected (a protected environment is never deployed in express mode by default).
-    pub fn express(&self) -> bool {
+    pub(crate) fn express(&self) -> bool {
         self.spec
             .express
             .unwrap_or(self.spec.lab && !self.termination_protection())
@@ -278,7 +278,7 @@ impl Environment {
     /// may hold. Either given, or derived from the latency goal and the processing time with
     /// headroom for the p99 (`headroom.rs`): AWS's acceptable latency ÷ processing time
     /// parks the fleet where a message waits about the whole goal.
-    pub fn backlog_target(&self) -> f64 {
+    pub(crate) fn backlog_target(&self) -> f64 {
         let s = &self.spec.scaling;
         match (
             s.target_backlog_per_instance,
@@ -299,7 +299,7 @@ impl Environment {
     /// The environments this stack file stands for: itself, its numbered copies
     /// (`lab-01` … `lab-30`), each with its own bucket, queue and fleet, or its targets
     /// (`orders-eu`, `orders-us`), each in its own account and region.
-    pub fn expand(self) -> Vec<Environment> {
+    pub(crate) fn expand(self) -> Vec<Environment> {
         if !self.targets.is_empty() {
             return self.targets;
         }
@@ -329,7 +329,7 @@ impl Environment {
     /// A copy named `name` of this file (`copies`) that the file no longer makes (a copy above
     /// `copies`), as it still is in AWS: the file's settings under its name, to be read and
     /// torn down by it.
-    pub fn retired_copy(&self, name: &str, number: Option<u32>) -> Environment {
+    pub(crate) fn retired_copy(&self, name: &str, number: Option<u32>) -> Environment {
         let of = CopyOf {
             number: number.unwrap_or(0),
             file: self.name.clone(),
@@ -346,7 +346,7 @@ impl Environment {
 
     /// Whether this is a target its stack file deploys through CloudFormation StackSets
     /// (`rollout.mode: stack_sets`): its stacks are the stack sets' instances.
-    pub fn through_stack_sets(&self) -> bool {
+    pub(crate) fn through_stack_sets(&self) -> bool {
         self.target.is_some() && self.spec.rollout.mode == schema::RolloutMode::StackSets
     }
 
@@ -355,7 +355,7 @@ impl Environment {
     /// `crate::rollout::of_account`) the target's (`orders-eu`): every account of the unit
     /// has the same template, keyed by region alone, while each account is an environment of
     /// its own to every command (its row, its outcome, its teardown).
-    pub fn resource_name(&self) -> &str {
+    pub(crate) fn resource_name(&self) -> &str {
         self.target
             .as_ref()
             .map_or(self.name.as_str(), |t| t.environment.as_str())
@@ -364,7 +364,7 @@ impl Environment {
     /// Whether this is a target that stands for a whole AWS Organizations unit
     /// ([`targets::unit_wide`]) as the file names it, its accounts not yet found
     /// (once found, each is an environment of its own, `crate::rollout::of_account`).
-    pub fn whole_unit(&self) -> bool {
+    pub(crate) fn whole_unit(&self) -> bool {
         self.through_stack_sets()
             && targets::unit_wide(&self.spec)
             && self.target.as_ref().is_some_and(|t| t.account.is_none())
@@ -373,7 +373,7 @@ impl Environment {
     /// The stack set whose instance in this target's account and region is its stack `stack`
     /// (`qfleet-orders-data` for `qfleet-orders-eu-data`), for a target deployed through
     /// StackSets; `None` otherwise (the stack is deployed under its own name).
-    pub fn stack_set_of(&self, stack: &str) -> Option<String> {
+    pub(crate) fn stack_set_of(&self, stack: &str) -> Option<String> {
         if !self.through_stack_sets() {
             return None;
         }
@@ -386,7 +386,7 @@ impl Environment {
     /// the stack set whose instance it is when its file deploys it through StackSets: named
     /// as the stack is, with the file's environment in the target's place
     /// (`qfleet-orders-eu-data` is an instance of `qfleet-orders-data`).
-    pub fn stack_set_names(&self) -> Vec<(String, String)> {
+    pub(crate) fn stack_set_names(&self) -> Vec<(String, String)> {
         let file = self.file_environment();
         std::iter::once((self.data_stack_name(), data_stack(file)))
             .chain(
@@ -399,7 +399,7 @@ impl Environment {
 
     /// The kinds of the environment's workers, each once in the stages' order, joined with
     /// `+` (`ec2`, `ec2+lambda`).
-    pub fn kinds(&self) -> String {
+    pub(crate) fn kinds(&self) -> String {
         let mut kinds: Vec<&str> = Vec::new();
         for stage in self.stages() {
             let k = stage.spec.workers.kind.as_str();
@@ -412,7 +412,7 @@ impl Environment {
 
     /// The stack file's own environment name of a target or a copy (`orders` of `orders-eu`,
     /// `lab` of `lab-07`); the environment's name otherwise.
-    pub fn file_environment(&self) -> &str {
+    pub(crate) fn file_environment(&self) -> &str {
         match (&self.target, &self.copy) {
             (Some(t), _) => t.file.name(),
             (None, Some(c)) => &c.file,
@@ -422,24 +422,24 @@ impl Environment {
 
     /// The environment's stacks by qfleet's names: the data stack's, then each stage's
     /// fleet's.
-    pub fn stack_names(&self) -> Vec<String> {
+    pub(crate) fn stack_names(&self) -> Vec<String> {
         std::iter::once(self.data_stack_name())
             .chain(self.stages().iter().map(|s| s.fleet_stack_name()))
             .collect()
     }
 
-    pub fn data_stack_name(&self) -> String {
+    pub(crate) fn data_stack_name(&self) -> String {
         data_stack(self.resource_name())
     }
 
     /// The fleet stack of this environment, or of this stage of a pipeline
     /// (`qfleet-ENV--STAGE-fleet` for a later stage).
-    pub fn fleet_stack_name(&self) -> String {
+    pub(crate) fn fleet_stack_name(&self) -> String {
         fleet_stack(self.resource_name(), &self.stage_suffix())
     }
 
     /// The part a later stage of a pipeline adds to its resources' names (`--thumbs`).
-    pub fn stage_suffix(&self) -> String {
+    pub(crate) fn stage_suffix(&self) -> String {
         self.stage
             .as_ref()
             .map(stages::StageOf::suffix)
@@ -447,7 +447,7 @@ impl Environment {
     }
 
     /// The stages of the environment: its pipeline's, or itself as the one stage.
-    pub fn stages(&self) -> Vec<&Environment> {
+    pub(crate) fn stages(&self) -> Vec<&Environment> {
         if self.pipeline.is_empty() {
             vec![self]
         } else {
@@ -457,12 +457,12 @@ impl Environment {
 
     /// The stage this environment stands for in a pipeline of several stages (a pipeline of
     /// one stage is a one-stage environment to every command and template).
-    pub fn pipeline_stage(&self) -> Option<&stages::StageOf> {
+    pub(crate) fn pipeline_stage(&self) -> Option<&stages::StageOf> {
         self.stage.as_ref().filter(|s| s.count > 1)
     }
 
     /// Whether the stack file declares a pipeline of several stages.
-    pub fn is_pipeline(&self) -> bool {
+    pub(crate) fn is_pipeline(&self) -> bool {
         self.pipeline.len() > 1
     }
 }
@@ -480,14 +480,14 @@ fn fleet_stack(name: &str, suffix: &str) -> String {
 
 /// The names of `n` copies of environment `base`: `base-01` … `base-NN`, numbered with at
 /// least two digits (`base-001` … `base-100` for 100).
-pub fn copy_names(base: &str, n: u32) -> Vec<String> {
+pub(crate) fn copy_names(base: &str, n: u32) -> Vec<String> {
     let width = n.to_string().len().max(2);
     (1..=n).map(|i| format!("{base}-{i:0width$}")).collect()
 }
 
 /// Finds the stack file for `target`: a path to a file, or an environment name looked up in
 /// `stacks_dir` as `NAME.yaml` (or `.yml`).
-pub fn locate(target: &str, stacks_dir: &Path) -> Result<PathBuf> {
+fn locate(target: &str, stacks_dir: &Path) -> Result<PathBuf> {
     let as_path = Path::new(target);
     let looks_like_path = target.contains('/')
         || target.contains(std::path::MAIN_SEPARATOR)
@@ -532,7 +532,7 @@ fn a_directory(target: &str) -> Error {
 }
 
 /// Names of the environments in `stacks_dir`, sorted.
-pub fn environment_names(stacks_dir: &Path) -> Vec<String> {
+fn environment_names(stacks_dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(stacks_dir)
         .into_iter()
         .flatten()
@@ -552,7 +552,7 @@ pub fn environment_names(stacks_dir: &Path) -> Vec<String> {
 }
 
 /// Reads, parses and validates a stack file.
-pub fn load(path: &Path) -> Result<Environment> {
+pub(crate) fn load(path: &Path) -> Result<Environment> {
     parse(path.to_path_buf(), read_text(path)?)
 }
 
@@ -588,7 +588,7 @@ impl StackFiles {
     }
 
     /// The file's text (read once).
-    pub fn text(&self, path: &Path) -> Result<std::rc::Rc<String>> {
+    fn text(&self, path: &Path) -> Result<std::rc::Rc<String>> {
         let key = Self::key(path);
         if let Some(text) = self.texts.borrow().get(&key) {
             return Ok(text.clone());
@@ -600,7 +600,7 @@ impl StackFiles {
 
     /// The file parsed and validated (once; an invalid file's errors are made again from its
     /// text, which is not read again).
-    pub fn load(&self, path: &Path) -> Result<Environment> {
+    pub(crate) fn load(&self, path: &Path) -> Result<Environment> {
         let key = Self::key(path);
         if let Some(env) = self.loaded.borrow().get(&key) {
             return Ok(env.clone());
@@ -650,7 +650,7 @@ fn not_utf8(path: PathBuf, e: std::string::FromUtf8Error) -> InputError {
 }
 
 /// Parses and validates stack file text (the path is used for messages and relative files).
-pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
+pub(crate) fn parse(path: PathBuf, text: String) -> Result<Environment> {
     if text.len() > MAX_FILE_BYTES {
         return Err(too_large(path, text.len() as u64).into());
     }

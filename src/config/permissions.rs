@@ -34,7 +34,7 @@ choices! {
 /// One value or a list of them, as IAM accepts for `Action` and `Resource`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(untagged)]
-pub enum OneOrMany {
+pub(crate) enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
@@ -45,7 +45,7 @@ impl Setting for OneOrMany {
 }
 
 impl OneOrMany {
-    pub fn items(&self) -> Vec<&str> {
+    pub(super) fn items(&self) -> Vec<&str> {
         match self {
             OneOrMany::One(s) => vec![s.as_str()],
             OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
@@ -56,7 +56,7 @@ impl OneOrMany {
 /// Where a secret is kept, as `workers.secrets` names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "store", rename_all = "lowercase")]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     /// An SSM Parameter Store parameter: `ssm:/name` (this account and region) or its ARN.
     Ssm { name: String, arn: Option<String> },
     /// A Secrets Manager secret: `secretsmanager:name` (this account and region) or its ARN.
@@ -91,7 +91,7 @@ fn parameter_name_ok(s: &str) -> bool {
 impl SecretSource {
     /// Reads `ssm:/name`, `secretsmanager:name` or an ARN of either; the error says what is
     /// allowed.
-    pub fn parse(s: &str) -> Result<SecretSource, String> {
+    pub(crate) fn parse(s: &str) -> Result<SecretSource, String> {
         if let Some(name) = s.strip_prefix("ssm:") {
             return if parameter_name_ok(name) {
                 Ok(SecretSource::Ssm {
@@ -139,7 +139,7 @@ impl SecretSource {
     }
 
     /// What the worker asks for: the ARN when given, else `ssm:NAME` / `secretsmanager:NAME`.
-    pub fn reference(&self) -> String {
+    pub(crate) fn reference(&self) -> String {
         match self {
             SecretSource::Ssm { arn: Some(a), .. }
             | SecretSource::SecretsManager { arn: Some(a), .. } => a.clone(),
@@ -149,7 +149,7 @@ impl SecretSource {
     }
 
     /// The IAM action that reads it.
-    pub fn action(&self) -> &'static str {
+    pub(crate) fn action(&self) -> &'static str {
         match self {
             SecretSource::Ssm { .. } => "ssm:GetParameter",
             SecretSource::SecretsManager { .. } => "secretsmanager:GetSecretValue",
@@ -160,7 +160,7 @@ impl SecretSource {
     /// given; else this account's and region's ARN. A secret's ARN ends in `-` and six random
     /// characters, which `-??????` matches (Secrets Manager User Guide, "Permissions policy
     /// examples": https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html).
-    pub fn resource_sub(&self) -> String {
+    pub(crate) fn resource_sub(&self) -> String {
         let here = "arn:${AWS::Partition}:{svc}:${AWS::Region}:${AWS::AccountId}:";
         match self {
             SecretSource::Ssm { arn: Some(a), .. }
@@ -185,7 +185,7 @@ impl SecretSource {
     /// Manager resolves to the one secret of that name. ECS asks for "the full ARN of the
     /// Secrets Manager secret" (AWS::ECS::TaskDefinition Secret): give the ARN in the stack
     /// file to be exact.
-    pub fn value_from_sub(&self) -> String {
+    pub(crate) fn value_from_sub(&self) -> String {
         match self {
             SecretSource::SecretsManager { name, arn: None } => format!(
                 "arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{name}"

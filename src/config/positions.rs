@@ -8,16 +8,16 @@ use yaml_rust2::scanner::TScalarStyle;
 
 /// A position in the source: 1-based line and column, and the byte range of the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
-    pub line: usize,
-    pub column: usize,
-    pub offset: usize,
-    pub len: usize,
+pub(crate) struct Position {
+    pub(crate) line: usize,
+    pub(super) column: usize,
+    pub(super) offset: usize,
+    pub(super) len: usize,
 }
 
 /// Positions of every mapping key and value, by dotted path (`workers.network.subnets`).
 #[derive(Debug, Default, Clone)]
-pub struct Locations {
+pub(crate) struct Locations {
     keys: HashMap<String, Position>,
     values: HashMap<String, Position>,
     /// The text of every unquoted value (`~`, `0x10`): serde_yaml reads some apart that a
@@ -34,7 +34,7 @@ impl Locations {
     /// parser's own `load` recurses once per level, which a file nested thousands of levels
     /// deep overflows the stack with), and reading stops at the first value nested deeper
     /// than `MAX_DEPTH` (see `too_deep`).
-    pub fn index(src: &str) -> Locations {
+    pub(crate) fn index(src: &str) -> Locations {
         let mut builder = Builder {
             src,
             out: Locations::default(),
@@ -67,13 +67,13 @@ impl Locations {
 
     /// Where the values first nest deeper than `MAX_DEPTH` levels, and the top-level key they
     /// are under (empty at the top).
-    pub fn too_deep(&self) -> Option<(Position, &str)> {
+    pub(super) fn too_deep(&self) -> Option<(Position, &str)> {
         self.too_deep.as_ref().map(|(p, top)| (*p, top.as_str()))
     }
 
     /// The value's position, or the key's when the value is a nested mapping, or the closest
     /// existing parent when the setting is absent (a default that conflicts with another value).
-    pub fn find(&self, path: &str) -> Option<Position> {
+    pub(super) fn find(&self, path: &str) -> Option<Position> {
         let mut p = path;
         loop {
             if let Some(pos) = self.values.get(p).or_else(|| self.keys.get(p)) {
@@ -84,17 +84,17 @@ impl Locations {
     }
 
     /// Whether the value at `path` is written `~` or `null` rather than left empty.
-    pub fn explicit_null(&self, path: &str) -> bool {
+    pub(super) fn explicit_null(&self, path: &str) -> bool {
         matches!(self.plain_text(path), Some("~" | "null" | "Null" | "NULL"))
     }
 
     /// The text of the unquoted value at `path`.
-    pub fn plain_text(&self, path: &str) -> Option<&str> {
+    pub(super) fn plain_text(&self, path: &str) -> Option<&str> {
         self.plain.get(path).map(String::as_str)
     }
 
     /// The key's position (for "unknown key" style errors).
-    pub fn key(&self, path: &str) -> Option<Position> {
+    pub(crate) fn key(&self, path: &str) -> Option<Position> {
         self.keys.get(path).copied()
     }
 }
@@ -162,7 +162,7 @@ impl Builder<'_> {
 }
 
 /// `path.key`, or `key` at the top level.
-pub fn join(path: &str, key: &str) -> String {
+pub(super) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {
@@ -222,7 +222,7 @@ impl Builder<'_> {
 }
 
 /// Byte offset of a 1-based line and 0-based character column.
-pub fn byte_offset(src: &str, line: usize, col: usize) -> usize {
+pub(crate) fn byte_offset(src: &str, line: usize, col: usize) -> usize {
     let mut offset = 0;
     for (i, l) in src.split_inclusive('\n').enumerate() {
         if i + 1 == line {

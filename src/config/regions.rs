@@ -11,7 +11,7 @@
 //! (the `*-global` pseudo-regions left out). To add a Region, add its line here.
 
 /// The partitions and their Regions, in the order of partitions.json.
-pub const PARTITIONS: &[(&str, &[&str])] = &[
+pub(crate) const PARTITIONS: &[(&str, &[&str])] = &[
     (
         "aws",
         &[
@@ -56,7 +56,7 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
 ];
 
 /// The partition `region` belongs to, when it is in the table.
-pub fn partition(region: &str) -> Option<&'static str> {
+pub(crate) fn partition(region: &str) -> Option<&'static str> {
     PARTITIONS
         .iter()
         .find(|(_, regions)| regions.contains(&region))
@@ -64,7 +64,7 @@ pub fn partition(region: &str) -> Option<&'static str> {
 }
 
 /// The Region of the table closest to `region` (a typo or two away), for "did you mean".
-pub fn closest(region: &str) -> Option<&'static str> {
+pub(super) fn closest(region: &str) -> Option<&'static str> {
     PARTITIONS
         .iter()
         .flat_map(|(_, regions)| regions.iter())

@@ -14,11 +14,11 @@ use std::time::SystemTime;
 
 /// One runtime's dates, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Lifecycle {
-    pub deprecated: String,
-    pub create_block: String,
-    pub update_block: String,
-    pub successor: Option<String>,
+struct Lifecycle {
+    deprecated: String,
+    create_block: String,
+    update_block: String,
+    successor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -36,7 +36,7 @@ static DATA: LazyLock<BTreeMap<String, Lifecycle>> = LazyLock::new(|| {
 
 /// Where a runtime stands on a given day.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Standing {
+enum Standing {
     /// Neither Python 3 nor Node.js, or not a runtime Lambda has had.
     Unknown,
     Supported,
@@ -60,7 +60,7 @@ fn day(date: &str) -> Option<DateTime> {
 }
 
 /// Where `runtime` stands at `now`.
-pub fn standing(runtime: &str, now: SystemTime) -> Standing {
+fn standing(runtime: &str, now: SystemTime) -> Standing {
     let Some(l) = DATA.get(runtime) else {
         return Standing::Unknown;
     };
@@ -85,7 +85,7 @@ pub fn standing(runtime: &str, now: SystemTime) -> Standing {
 }
 
 /// The runtimes functions can be created on at `now`, newest last within each language.
-pub fn creatable(now: SystemTime) -> Vec<&'static str> {
+fn creatable(now: SystemTime) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = DATA
         .keys()
         .map(String::as_str)
@@ -111,7 +111,7 @@ fn instead(successor: &Option<String>) -> String {
 }
 
 /// The validation error for a runtime functions can no longer be created on (or unknown).
-pub fn refusal(runtime: &str, now: SystemTime) -> Option<String> {
+pub(super) fn refusal(runtime: &str, now: SystemTime) -> Option<String> {
     match standing(runtime, now) {
         Standing::Unknown => Some(format!(
             "`{runtime}` is not a Python 3 or Node.js runtime of AWS Lambda (qfleet puts the handler inline, which CloudFormation supports for those); runtimes that can be created today: {}",
@@ -126,7 +126,7 @@ pub fn refusal(runtime: &str, now: SystemTime) -> Option<String> {
 }
 
 /// The warning for a deprecated runtime that still deploys.
-pub fn warning(runtime: &str, now: SystemTime) -> Option<String> {
+pub(super) fn warning(runtime: &str, now: SystemTime) -> Option<String> {
     match standing(runtime, now) {
         Standing::Deprecated {
             since,

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// The Amazon Linux 2023 public SSM parameter: the latest AL2023 AMI for x86_64.
-pub const DEFAULT_AMI: &str =
+pub(super) const DEFAULT_AMI: &str =
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
 settings! {
@@ -101,7 +101,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, jobs, workers, scaling, stages, deploy_role, targets, rollout";
+    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, jobs, workers, scaling, stages, deploy_role, targets, rollout";
 }
 
 choices! {
@@ -370,7 +370,7 @@ impl Default for JobsSpec {
 
 /// The most receives a message may have with `jobs:`: a job's history holds at most two entries
 /// an attempt, and a DynamoDB item at most 400 KB.
-pub const MAX_RECEIVES_WITH_JOBS: i64 = 100;
+pub(super) const MAX_RECEIVES_WITH_JOBS: i64 = 100;
 
 choices! {
     /// What consumes the queue: EC2 instances in an Auto Scaling group, a Lambda function, or
@@ -398,7 +398,7 @@ choices! {
 
 impl Platform {
     /// `RuntimePlatform.CpuArchitecture` of the task definition.
-    pub fn cpu_architecture(self) -> &'static str {
+    pub(crate) fn cpu_architecture(self) -> &'static str {
         match self {
             Platform::LinuxX86_64 => "X86_64",
             Platform::LinuxArm64 => "ARM64",
@@ -527,10 +527,10 @@ impl PollerSpec {
     /// "Each poller can handle up to 1 MB/s of throughput, up to 10 concurrent invokes" (AWS
     /// News Blog, "AWS Lambda enhances event processing with provisioned mode for SQS
     /// event-source mapping", <https://aws.amazon.com/blogs/aws/aws-lambda-enhances-sqs-processing-with-new-provisioned-mode-3x-faster-scaling-16x-higher-capacity>).
-    pub const INVOCATIONS_PER_POLLER: u32 = 10;
+    pub(crate) const INVOCATIONS_PER_POLLER: u32 = 10;
 
     /// The most concurrent invocations the maximum pollers run.
-    pub fn max_invocations(&self) -> u32 {
+    pub(crate) fn max_invocations(&self) -> u32 {
         self.maximum.saturating_mul(Self::INVOCATIONS_PER_POLLER)
     }
 }
@@ -699,7 +699,7 @@ choices! {
 }
 
 impl PoolState {
-    pub fn as_cfn(self) -> &'static str {
+    pub(crate) fn as_cfn(self) -> &'static str {
         match self {
             PoolState::Stopped => "Stopped",
             PoolState::Running => "Running",
@@ -723,7 +723,7 @@ settings! {
 }
 
 /// The least time a new instance gets to signal that its worker is up (15 minutes).
-pub const SIGNAL_TIMEOUT: u64 = 900;
+const SIGNAL_TIMEOUT: u64 = 900;
 
 /// The longest a rolling update may wait for a replacement's signal: CloudFormation's maximum
 /// `PauseTime` (one hour, `PT1H`; the UpdatePolicy attribute's documentation).
@@ -733,12 +733,12 @@ impl WorkersSpec {
     /// How long a new instance has to signal that its worker is up: booting, installing Python
     /// and boto3 and reaching the queue takes minutes; a custom script may take longer than the
     /// warmup, never less.
-    pub fn signal_timeout(&self) -> u64 {
+    pub(crate) fn signal_timeout(&self) -> u64 {
         self.instance_warmup.0.max(SIGNAL_TIMEOUT)
     }
 
     /// The instance types the group may launch, in order of preference.
-    pub fn types(&self) -> Vec<&str> {
+    pub(crate) fn types(&self) -> Vec<&str> {
         match &self.instance_types {
             Some(types) => types.iter().map(String::as_str).collect(),
             None => vec![self.instance_type.as_str()],
@@ -746,7 +746,7 @@ impl WorkersSpec {
     }
 
     /// Whether the group launches through a mixed instances policy: several types, or Spot.
-    pub fn mixed(&self) -> bool {
+    pub(crate) fn mixed(&self) -> bool {
         self.instance_types.is_some() || self.spot.percent > 0
     }
 }
@@ -851,12 +851,12 @@ settings! {
 }
 
 impl ScaleInSpec {
-    pub const PERCENT: (u32, u32) = (1, 50);
-    pub const BELOW: (f64, f64) = (0.1, 0.9);
+    pub(super) const PERCENT: (u32, u32) = (1, 50);
+    pub(super) const BELOW: (f64, f64) = (0.1, 0.9);
     /// CloudWatch: an alarm evaluates at most a day (`EvaluationPeriods` × `Period` ≤
     /// 86,400 s) — 1,440 one-minute periods.
-    pub const MINUTES: (u32, u32) = (1, 1_440);
-    pub const COOLDOWN: (u64, u64) = (60, 3_600);
+    pub(super) const MINUTES: (u32, u32) = (1, 1_440);
+    pub(super) const COOLDOWN: (u64, u64) = (60, 3_600);
 }
 
 impl Default for ScaleInSpec {

@@ -14,27 +14,27 @@ use super::schema::{Feed, StageSpec};
 
 /// Most stages in a pipeline: the data stack holds every stage's queues, policies and alarms,
 /// and must stay within CloudFormation's 51,200-byte limit for a template body.
-pub const MAX_STAGES: usize = 8;
+pub(crate) const MAX_STAGES: usize = 8;
 
 /// Longest stage name: the function `qfleet-ENV--STAGE-worker` must fit in Lambda's 64
 /// characters with the longest environment name (24).
-pub const MAX_STAGE_NAME_LEN: usize = 16;
+pub(crate) const MAX_STAGE_NAME_LEN: usize = 16;
 
 /// What a stage of a pipeline is, on the environment that stands for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StageOf {
+pub(crate) struct StageOf {
     /// 0 for the first stage.
-    pub index: usize,
+    pub(crate) index: usize,
     /// How many stages the pipeline has.
-    pub count: usize,
-    pub name: String,
+    pub(super) count: usize,
+    pub(crate) name: String,
     /// How the queue is fed (later stages; the first is fed by the uploads).
-    pub feed: Option<Feed>,
+    pub(crate) feed: Option<Feed>,
     /// The next stage's queue name when the next stage is fed by messages: the worker may
     /// send there, and nowhere else.
-    pub next_queue: Option<String>,
+    pub(crate) next_queue: Option<String>,
     /// The next stage's name (`None` for the last stage).
-    pub next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 impl StageOf {
@@ -42,7 +42,7 @@ impl StageOf {
     /// the names of a one-stage environment, so that turning a file into a pipeline keeps its
     /// queue and fleet. Environment names may not hold `--`, so no stage's names can be those
     /// of another environment (`shop` + `eu` is `qfleet-shop--eu-fleet`, never `shop-eu`'s).
-    pub fn suffix(&self) -> String {
+    pub(super) fn suffix(&self) -> String {
         if self.index == 0 {
             String::new()
         } else {
@@ -52,7 +52,7 @@ impl StageOf {
 }
 
 /// The prefix a later stage reads: where the stage before it writes.
-pub fn input_prefix(stage: &StageSpec) -> String {
+pub(super) fn input_prefix(stage: &StageSpec) -> String {
     stage
         .prefix
         .clone()
@@ -60,7 +60,7 @@ pub fn input_prefix(stage: &StageSpec) -> String {
 }
 
 /// The queue name of stage `index` (named `stage`) of environment `env`.
-pub fn queue_name(env: &str, index: usize, stage: &str) -> String {
+pub(crate) fn queue_name(env: &str, index: usize, stage: &str) -> String {
     if index == 0 {
         format!("qfleet-{env}-jobs")
     } else {
@@ -69,7 +69,7 @@ pub fn queue_name(env: &str, index: usize, stage: &str) -> String {
 }
 
 /// The environments that stand for the stages of `env`'s pipeline (empty without `stages`).
-pub fn derive(env: &Environment) -> Vec<Environment> {
+pub(super) fn derive(env: &Environment) -> Vec<Environment> {
     let stages = &env.spec.stages;
     stages
         .iter()
@@ -114,7 +114,7 @@ pub fn derive(env: &Environment) -> Vec<Environment> {
 }
 
 /// The same stages for a copy of the environment named `name` (`lab-01`).
-pub fn rename(stages: &[Environment], name: &str) -> Vec<Environment> {
+pub(crate) fn rename(stages: &[Environment], name: &str) -> Vec<Environment> {
     let names: Vec<String> = stages
         .iter()
         .map(|s| {

@@ -10,13 +10,13 @@ use serde_yaml_ng::Value;
 const INDENT_HELP: &str = "keys of one mapping start in the same column, and a nested key starts further right than the key it belongs to; indent with spaces, not tabs";
 
 /// The file's YAML as a value, or its first syntax error (a parser cannot read past it).
-pub fn read(source: &SourceFile) -> Result<Value, Box<InputError>> {
+pub(super) fn read(source: &SourceFile) -> Result<Value, Box<InputError>> {
     let de = serde_yaml_ng::Deserializer::from_str(&source.text);
     serde_path_to_error::deserialize(de).map_err(|e| Box::new(error(source, e)))
 }
 
 /// A serde_yaml error (with the path where it happened) as a located error in words.
-pub fn error(
+pub(super) fn error(
     source: &SourceFile,
     e: serde_path_to_error::Error<serde_yaml_ng::Error>,
 ) -> InputError {
@@ -286,7 +286,7 @@ fn spaces(n: usize) -> String {
 
 /// serde's message without Rust type names: `invalid type: string "x", expected u32` →
 /// "expected a whole number, found `x`".
-pub fn humanize(message: &str) -> String {
+pub(super) fn humanize(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some(rest) = message.strip_prefix(prefix)
             && let Some((found, expected)) = rest.rsplit_once(", expected ")

@@ -22,34 +22,34 @@ use std::sync::Arc;
 
 /// The most targets a stack file lists: each is deployed, watched and torn down as an
 /// environment, and one run of fifty targets is better served by several files.
-pub const MAX_TARGETS: usize = 20;
+const MAX_TARGETS: usize = 20;
 
 /// Longest target name: `ENV-TARGET` must stay a valid environment name (24 characters).
-pub const MAX_TARGET_NAME_LEN: usize = 8;
+const MAX_TARGET_NAME_LEN: usize = 8;
 
 /// Where a target environment is deployed, beyond its region (which is its `spec.region`), and
 /// the stack file it came from.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// The target's name (`eu` of `orders-eu`).
-    pub name: String,
+    pub(crate) name: String,
     /// The target's environment (`orders-eu`): the name its stacks and resources have, also
     /// for one account of a whole unit (whose environment is `orders-eu@111122223333`).
-    pub environment: String,
+    pub(super) environment: String,
     /// Its position in the file's `targets` (for its errors).
-    pub index: usize,
+    pub(crate) index: usize,
     /// The account it must be deployed in, when the file says (the account guard there).
-    pub account: Option<String>,
+    pub(crate) account: Option<String>,
     /// The role qfleet assumes to act there (an ARN), when the file names one.
-    pub role_arn: Option<String>,
+    pub(crate) role_arn: Option<String>,
     /// The wave it is deployed in (`wave`, 1 first).
-    pub wave: u32,
+    pub(crate) wave: u32,
     /// Whether the target sets its own `kms_key` (else it has the file's).
-    pub own_kms_key: bool,
+    own_kms_key: bool,
     /// The AWS Organizations unit its account is in (service-managed StackSets).
-    pub organizational_unit: Option<String>,
+    pub(crate) organizational_unit: Option<String>,
     /// The stack file it came from, loaded once.
-    pub file: Arc<TargetFile>,
+    pub(crate) file: Arc<TargetFile>,
 }
 
 /// The stack file of targets, loaded once and shared by every environment made of it: each
@@ -58,10 +58,10 @@ pub struct Target {
 ///
 /// The file holds its targets and each target holds the file: a cycle of a few values a
 /// command loads once, freed when the process ends.
-pub struct TargetFile {
+pub(crate) struct TargetFile {
     /// The file's own environment (`orders`) as loaded, without its targets: its `region`
     /// (where its stack sets are), `rollout`, `owner` and `tags`.
-    pub base: Environment,
+    pub(crate) base: Environment,
     /// Every target of the file, once loaded whole (their files read).
     targets: std::sync::OnceLock<Vec<Environment>>,
 }
@@ -87,17 +87,17 @@ impl TargetFile {
     }
 
     /// The file's environment name (`orders`).
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.base.name
     }
 
     /// Every target of the file, in the file's order.
-    pub fn targets(&self) -> &[Environment] {
+    pub(crate) fn targets(&self) -> &[Environment] {
         self.targets.get().map_or(&[], Vec::as_slice)
     }
 
     /// How many waves the file's targets make.
-    pub fn waves(&self) -> u32 {
+    pub(crate) fn waves(&self) -> u32 {
         self.targets()
             .iter()
             .filter_map(|e| e.target.as_ref().map(|t| t.wave))
@@ -107,7 +107,7 @@ impl TargetFile {
 
     /// The accounts the file's targets name (a target's account, or its role's), each once,
     /// sorted.
-    pub fn accounts(&self) -> Vec<String> {
+    fn accounts(&self) -> Vec<String> {
         let mut accounts: Vec<String> = self
             .targets()
             .iter()
@@ -129,7 +129,7 @@ pub(super) fn loaded(targets: &[Environment]) {
 
 /// The stack set of a target's stack (`rollout.mode: stack_sets`): `qfleet-orders-eu1-data`
 /// of `orders-eu1` is `qfleet-orders-data` of the file `orders`.
-pub fn stack_set_name(file_env: &str, env: &str, stack: &str) -> String {
+pub(crate) fn stack_set_name(file_env: &str, env: &str, stack: &str) -> String {
     match stack.strip_prefix(&format!("qfleet-{env}-")) {
         Some(rest) => format!("qfleet-{file_env}-{rest}"),
         None => stack.to_string(),
@@ -140,7 +140,7 @@ pub fn stack_set_name(file_env: &str, env: &str, stack: &str) -> String {
 /// (`rollout.auto_deployment` with service-managed StackSets): their accounts are found when a
 /// command runs ([`of_account`]), and StackSets deploys to the accounts that join a unit
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_AutoDeployment.html>).
-pub fn unit_wide(spec: &super::schema::StackFile) -> bool {
+pub(crate) fn unit_wide(spec: &super::schema::StackFile) -> bool {
     use super::schema::{PermissionModel, RolloutMode};
     let r = &spec.rollout;
     r.auto_deployment
@@ -150,7 +150,7 @@ pub fn unit_wide(spec: &super::schema::StackFile) -> bool {
 
 /// The ARN of the role named `role` (`deploy_role`) in `account` (an account id, or a stand-in
 /// such as `*` or `ACCOUNT` for every account of a whole unit), in `region`'s partition.
-pub fn role_in(role: &str, region: &str, account: &str) -> String {
+pub(crate) fn role_in(role: &str, region: &str, account: &str) -> String {
     let partition = regions::partition(region).unwrap_or("aws");
     format!("arn:{partition}:iam::{account}:role/{role}")
 }
@@ -160,7 +160,7 @@ pub fn role_in(role: &str, region: &str, account: &str) -> String {
 /// (the administration role is in the administrator account,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html>).
 /// Validation makes both agree.
-pub fn administration_account(env: &Environment) -> Option<String> {
+pub(crate) fn administration_account(env: &Environment) -> Option<String> {
     let r = &env.spec.rollout;
     r.administration_account.clone().or_else(|| {
         let arn = r.administration_role.as_deref()?;
@@ -169,7 +169,7 @@ pub fn administration_account(env: &Environment) -> Option<String> {
 }
 
 /// The most waves a rollout has.
-pub const MAX_WAVES: i64 = 10;
+const MAX_WAVES: i64 = 10;
 
 /// How long the slowest of an environment's alarms (its data stack's) needs, at the most, to
 /// fire after a deploy, and which alarm that is. CloudWatch sets an alarm to ALARM once
@@ -186,7 +186,7 @@ pub const MAX_WAVES: i64 = 10;
 /// - a worker function's errors and throttles (3 of 5): three periods.
 ///
 /// The largest over every stage of a pipeline, plus [`ALARM_DELAY_SECONDS`].
-pub fn alarm_window(env: &Environment) -> (u64, String) {
+fn alarm_window(env: &Environment) -> (u64, String) {
     use super::schema::WorkerKind;
     let mut worst = (0, String::new());
     for stage in env.stages() {
@@ -241,11 +241,11 @@ pub fn alarm_window(env: &Environment) -> (u64, String) {
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/monitoring-using-cloudwatch.html>),
 /// and a worker must receive a message once more before SQS moves it to the dead-letter
 /// queue. AWS documents no number for these delays: three more periods are assumed.
-pub const ALARM_DELAY_SECONDS: u64 = 3 * 60;
+const ALARM_DELAY_SECONDS: u64 = 3 * 60;
 
 /// How long a wave of this environment is baked: `rollout.bake`, else its [`alarm_window`]
 /// (at most [`MAX_BAKE_SECONDS`]).
-pub fn bake(env: &Environment) -> u64 {
+pub(crate) fn bake(env: &Environment) -> u64 {
     env.spec
         .rollout
         .bake
@@ -253,11 +253,11 @@ pub fn bake(env: &Environment) -> u64 {
 }
 
 /// The longest bake.
-pub const MAX_BAKE_SECONDS: u64 = 86_400;
+const MAX_BAKE_SECONDS: u64 = 86_400;
 
 /// The settings of targets that are wrong whatever the targets: a bake too long, a rollout
 /// or a `deploy_role` without targets, an empty `targets`.
-pub fn check_rollout(env: &Environment) -> Vec<InputError> {
+pub(super) fn check_rollout(env: &Environment) -> Vec<InputError> {
     let spec = &env.spec;
     let src = &env.source;
     let mut errors = Vec::new();
@@ -292,7 +292,7 @@ pub fn check_rollout(env: &Environment) -> Vec<InputError> {
 /// (`MaxConcurrentCount`, `FailureToleranceCount`: "at most one more than the failure tolerance"
 /// in the default strict mode,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html>).
-pub const MAX_CONCURRENT_ACCOUNTS: i64 = 100;
+const MAX_CONCURRENT_ACCOUNTS: i64 = 100;
 
 /// What `rollout.mode: stack_sets` needs of the file and its targets: an account for each
 /// target (StackSets creates an instance in the accounts and regions a call names), one target
@@ -561,7 +561,7 @@ fn stack_sets_places(env: &Environment, envs: &[Environment]) -> Vec<InputError>
 /// `rollout.mode`: qfleet uploads a package to one account's bucket, and a stack set's template
 /// is one for every account and region (one that joins a unit later too). A handler of one
 /// file is carried in the template itself (`ZipFile`), and a container image is an image.
-pub fn check_uploads(file: &Environment) -> Vec<InputError> {
+pub(super) fn check_uploads(file: &Environment) -> Vec<InputError> {
     let uploads = |e: &Environment| {
         e.function_code
             .as_ref()
@@ -742,7 +742,7 @@ fn valid_organizational_unit(id: &str) -> bool {
 
 /// A rollout's bake too short for the environment's alarms to fire (a warning: a short bake
 /// is allowed, for a development account), or a default bake cut to 24h.
-pub fn rollout_warning(env: &Environment) -> Option<String> {
+pub(super) fn rollout_warning(env: &Environment) -> Option<String> {
     let waves = env.target.as_ref().map_or(0, |t| t.file.waves());
     if waves == 1 && env.spec.rollout.bake.is_some() {
         return Some(
@@ -779,7 +779,7 @@ pub fn rollout_warning(env: &Environment) -> Option<String> {
 ///   target's stacks, and a target cannot name its own;
 /// - no `deploy_role` and no `role`: qfleet acts there with the credentials it runs with, which
 ///   are of one account, so the targets of every other account are refused by the guard.
-pub fn account_warnings(env: &Environment) -> Vec<String> {
+pub(super) fn account_warnings(env: &Environment) -> Vec<String> {
     let Some(target) = &env.target else {
         return Vec::new();
     };
@@ -829,7 +829,7 @@ pub fn account_warnings(env: &Environment) -> Vec<String> {
 
 /// The environments of `env`'s targets, and every problem with them (the environments are of
 /// no use unless the problems are empty).
-pub fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
+pub(super) fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
     let spec = &env.spec;
     let src = &env.source;
     let mut errors = Vec::new();
@@ -1102,7 +1102,7 @@ fn target(file: &Arc<TargetFile>, i: usize, t: &TargetSpec) -> (Environment, Vec
 /// A target the file no longer lists, as its file's record says it was (`account`, `region`,
 /// the `role` qfleet assumes there): the environment it still is in AWS, to be read and torn
 /// down by its name. Its settings are the file's; its account guard and role the record's.
-pub fn retired(
+pub(crate) fn retired(
     file: &Arc<TargetFile>,
     name: &str,
     account: Option<String>,
@@ -1321,7 +1321,7 @@ impl TargetWorkers {
 
 /// `eu`, `us2`: lowercase letters and digits, starting with a letter (no hyphen, so that
 /// `ENV-TARGET` parts at its last hyphen as a copy's name does).
-pub fn valid_target_name(name: &str) -> bool {
+fn valid_target_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_TARGET_NAME_LEN
         && name.starts_with(|c: char| c.is_ascii_lowercase())

@@ -7,19 +7,19 @@ use serde_yaml_ng::{Mapping, Value};
 
 /// One problem found by the walk.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
+pub(super) struct Problem {
     /// Dotted path of the setting (`workers.mni`).
-    pub field: String,
+    pub(super) field: String,
     /// Point at the key (an unknown key) rather than the value.
-    pub at_key: bool,
-    pub message: String,
+    pub(super) at_key: bool,
+    pub(super) message: String,
     /// Help that replaces the setting's own (the keys allowed where an unknown key stands).
-    pub help: Option<String>,
+    pub(super) help: Option<String>,
 }
 
 /// Every unknown key, missing key and value of the wrong kind in `doc`, whose text
 /// `locations` indexes (it tells an empty value from `~`, which serde_yaml reads apart).
-pub fn walk(doc: &Value, locations: &Locations) -> Vec<Problem> {
+pub(super) fn walk(doc: &Value, locations: &Locations) -> Vec<Problem> {
     let mut w = Walker {
         problems: Vec::new(),
         locations,
@@ -258,7 +258,7 @@ fn reads_as(kind: Kind, text: &str) -> bool {
 }
 
 /// The kind of value a key takes, in words.
-pub fn expected(kind: Kind) -> String {
+fn expected(kind: Kind) -> String {
     match kind {
         Kind::Bool => "true or false".into(),
         Kind::Int | Kind::UInt => "a whole number".into(),
@@ -280,7 +280,7 @@ pub fn expected(kind: Kind) -> String {
 }
 
 /// A value as the user wrote it, for "found …".
-pub fn describe(v: &Value) -> String {
+fn describe(v: &Value) -> String {
     match v {
         Value::Null => "nothing (the value is empty)".into(),
         Value::Bool(b) => format!("`{b}`"),
@@ -337,7 +337,7 @@ fn normalize(name: &str) -> String {
 
 /// The allowed key closest to `name`, when one is close: the same after normalizing, a typo
 /// or two (Damerau–Levenshtein, about one edit per three letters), or `name` is its beginning.
-pub fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+fn suggest<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let n = normalize(name);
     if n.is_empty() {
         return None;

@@ -25,7 +25,7 @@ use serde_yaml_ng::{Mapping, Value};
 /// name is refused, unless `--adopt` takes it over.
 /// Returns the bucket and, when `--adopt` takes over one that is not the environment's, the
 /// marks it lacks.
-pub async fn kept_bucket(
+pub(super) async fn kept_bucket(
     clients: &Clients,
     env: &Environment,
     adopt: bool,
@@ -54,7 +54,7 @@ pub async fn kept_bucket(
 
 /// The data template reduced to the bucket: its deletion policy and properties, without the
 /// notification and the dependency that name resources an import cannot create.
-pub fn import_template(template: &str) -> Result<String> {
+fn import_template(template: &str) -> Result<String> {
     let bad = |why: &str| Error::aws(format!("preparing the bucket's import: {why}"));
     let doc: Value = serde_yaml_ng::from_str(template).map_err(|e| bad(&e.to_string()))?;
     let mut bucket = doc["Resources"][ids::BUCKET].clone();
@@ -79,7 +79,7 @@ pub fn import_template(template: &str) -> Result<String> {
 
 /// Imports `bucket` into the (new) data stack; returns the stack as the import left it. The
 /// caller has the user's consent (the preview said the bucket would be imported).
-pub async fn import(
+pub(super) async fn import(
     cx: &Ctx<'_>,
     desired: &DesiredStack,
     bucket: &str,

@@ -15,14 +15,14 @@ impl Change {
     /// This change would delete a resource that holds data (removal or replacement). A
     /// property that requires recreation counts even when the resource's `Replacement` does not
     /// say so: the stricter of the two answers decides.
-    pub fn loses_data(&self) -> bool {
+    pub(crate) fn loses_data(&self) -> bool {
         STATEFUL_TYPES.contains(&self.resource_type.as_str())
             && (self.action == ChangeAction::Remove || self.replaces() != Some(false))
     }
 
     /// Whether the resource is replaced: `Some(true)` surely, `None` maybe, `Some(false)` not
     /// (as far as the change set says).
-    pub fn replaces(&self) -> Option<bool> {
+    pub(crate) fn replaces(&self) -> Option<bool> {
         let by_details: Vec<Option<bool>> = self
             .details
             .iter()
@@ -38,7 +38,7 @@ impl Change {
         }
     }
 
-    pub fn describe_loss(&self) -> String {
+    pub(super) fn describe_loss(&self) -> String {
         let what = if self.action == ChangeAction::Remove {
             "REMOVES"
         } else if self.replaces().is_none() {
@@ -55,7 +55,7 @@ impl Change {
 
 /// What a fleet change set switches: `(from, to)` when it removes one kind of worker and adds
 /// the other (`workers.kind` changed in the stack file).
-pub fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
+pub(super) fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
     let has = |action: ChangeAction, ty: &str| {
         changes
             .iter()
@@ -87,11 +87,11 @@ pub fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static str)> {
 }
 
 /// A function from a zip package, and one from a container image, in a switch event.
-pub const LAMBDA_ZIP: &str = "lambda (zip package)";
-pub const LAMBDA_IMAGE: &str = "lambda (container image)";
+const LAMBDA_ZIP: &str = "lambda (zip package)";
+const LAMBDA_IMAGE: &str = "lambda (container image)";
 
 /// How a switch of worker kind happens, for the preview.
-pub fn describe_switch(from: &str, to: &str) -> String {
+pub(super) fn describe_switch(from: &str, to: &str) -> String {
     if [LAMBDA_ZIP, LAMBDA_IMAGE].contains(&to) {
         return format!(
             "the function switches from a {} to a {}: Lambda cannot change a function's package type, so CloudFormation first creates the new function and points the queue mapping at it; then, in its cleanup phase, it deletes the old function (a batch in flight finishes or becomes visible again). The queue keeps every waiting message meanwhile, and the log group stays",

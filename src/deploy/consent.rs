@@ -7,14 +7,14 @@ use crate::aws::cfn::changesets::Change;
 use crate::error::{self, Error, Refusal, Usage};
 
 /// A change that would lose data, and the stack it belongs to.
-pub struct Loss<'a> {
-    pub stack: &'a str,
-    pub change: &'a Change,
+pub(super) struct Loss<'a> {
+    pub(super) stack: &'a str,
+    pub(super) change: &'a Change,
 }
 
 /// What to do before executing an environment's change sets.
 #[derive(Debug)]
-pub enum Decision {
+pub(super) enum Decision {
     Go,
     /// Ask on the terminal; the question says whether data would be lost.
     Ask {
@@ -26,7 +26,7 @@ pub enum Decision {
 
 /// Decides, from the flags and the terminal, what to do about an environment whose stacks
 /// have changes (`losses`: those that lose data).
-pub fn decide(env: &str, losses: &[Loss], opts: &Options) -> Decision {
+pub(super) fn decide(env: &str, losses: &[Loss], opts: &Options) -> Decision {
     if !losses.is_empty() && opts.yes && !opts.allow_replacement {
         return Decision::Refuse(
             Refusal::DataLoss {
@@ -60,7 +60,7 @@ pub fn decide(env: &str, losses: &[Loss], opts: &Options) -> Decision {
 
 /// The question, the same shape as teardown's: `lab: deploy these changes (qfleet-lab-data,
 /// then qfleet-lab-fleet)?`, or, when data would be lost, saying so first.
-pub fn question(env: &str, stacks: &[&str], losses: &[Loss]) -> String {
+pub(super) fn question(env: &str, stacks: &[&str], losses: &[Loss]) -> String {
     let lost: Vec<String> = losses
         .iter()
         .map(|l| format!("{} in {}", l.change.logical_id, l.stack))

@@ -13,32 +13,32 @@ pub use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
 
 /// The fleet's network parameters: a placement to deploy, or the one already deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FleetNetwork {
+pub(crate) enum FleetNetwork {
     Place(Placement),
     KeepDeployed,
 }
 
 #[derive(Debug, Clone)]
-pub struct DesiredStack {
-    pub role: StackRole,
-    pub name: String,
-    pub template: String,
-    pub parameters: BTreeMap<String, Param>,
-    pub tags: BTreeMap<String, String>,
-    pub termination_protection: bool,
-    pub role_arn: Option<String>,
+pub(super) struct DesiredStack {
+    pub(super) role: StackRole,
+    pub(super) name: String,
+    pub(super) template: String,
+    pub(super) parameters: BTreeMap<String, Param>,
+    pub(super) tags: BTreeMap<String, String>,
+    pub(super) termination_protection: bool,
+    pub(super) role_arn: Option<String>,
     /// Change sets in express mode (see [`super::express`]).
-    pub express: bool,
+    pub(super) express: bool,
     /// Drift-aware change sets that bring drifted resources back (`--revert-drift`).
-    pub revert_drift: bool,
+    pub(super) revert_drift: bool,
     /// The stack is in CREATE_FAILED or UPDATE_FAILED: its change set goes on from there with
     /// rollback disabled, as CloudFormation requires.
-    pub continue_failed: bool,
+    pub(super) continue_failed: bool,
 }
 
 impl DesiredStack {
     /// The desired stack for a rendered template; `network` is the fleet's.
-    pub fn new(
+    pub(super) fn new(
         env: &Environment,
         rendered: &RenderedStack,
         network: Option<&FleetNetwork>,
@@ -82,7 +82,7 @@ impl DesiredStack {
     }
 
     /// The change set request for this stack.
-    pub fn request(&self, creating: bool) -> Request<'_> {
+    pub(super) fn request(&self, creating: bool) -> Request<'_> {
         Request {
             stack: &self.name,
             template: &self.template,
@@ -99,7 +99,7 @@ impl DesiredStack {
 
     /// The deployed stack has this template, these parameters and tags: nothing to change
     /// but, perhaps, termination protection.
-    pub fn matches(&self, state: &StackState) -> bool {
+    pub(super) fn matches(&self, state: &StackState) -> bool {
         self.parameters.iter().all(|(k, v)| match v {
             Param::Value(v) => state.parameters.get(k) == Some(v),
             Param::Previous => state.parameters.contains_key(k),

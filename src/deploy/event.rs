@@ -8,13 +8,13 @@ use crate::aws::cfn::operation_events::Validation;
 use serde::Serialize;
 
 /// The progress reporter of a deploy or plan.
-pub type Reporter = crate::output::Reporter<Event>;
+pub(super) type Reporter = crate::output::Reporter<Event>;
 
 /// An event of a deploy or plan.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[schemars(rename = "DeployEvent")]
-pub enum Event {
+pub(crate) enum Event {
     /// Something to read before going on: a loss of data in a change set (`stack`, `change`),
     /// or a run-wide note such as express mode on a protected environment (`environment`).
     Warning {
@@ -115,7 +115,7 @@ impl crate::output::Event for Event {
 impl Event {
     /// A warning's text (`STACK: what the change does`, or what it says about the environment
     /// as a whole); `None` for any other event.
-    pub fn warning(&self) -> Option<String> {
+    pub(super) fn warning(&self) -> Option<String> {
         match self {
             Event::Warning {
                 stack: Some(stack),

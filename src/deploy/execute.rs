@@ -47,7 +47,7 @@ fn queue_name_cooling_down(events: &[ResourceEvent]) -> bool {
 }
 
 /// Carries out one prepared stack; returns what happened to it.
-pub async fn apply(cx: &Ctx<'_>, p: &Prepared, spinner: &Spinner) -> Result<StackOutcome> {
+pub(super) async fn apply(cx: &Ctx<'_>, p: &Prepared, spinner: &Spinner) -> Result<StackOutcome> {
     let Ctx {
         clients,
         reporter,
@@ -249,7 +249,7 @@ async fn unseen(
 }
 
 /// Executes a change set and follows it to the end; the stack as it ended.
-pub async fn run(
+async fn run(
     cx: &Ctx<'_>,
     d: &DesiredStack,
     cs: &ChangeSet,

@@ -22,13 +22,13 @@ use crate::render::{self, StackRole};
 
 /// How an environment's run ended without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
+pub(super) enum Ended {
     Done,
     /// The question was answered no: nothing was changed.
     Cancelled,
 }
 
-pub async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
+pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     crate::ownership::check_account(&cx.clients.sts, cx.env).await?;
     // What can fail here fails before the first change on AWS: a function's package is built
     // before any change set (whose creation makes a new stack) exists.

@@ -9,7 +9,7 @@ use crate::output::Spinner;
 
 /// Waits for the stack operation that started after event `since`, printing each resource
 /// event and keeping the stack's spinner current.
-pub async fn follow(
+pub(super) async fn follow(
     cx: &Ctx<'_>,
     stack: &str,
     since: Option<String>,

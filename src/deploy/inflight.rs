@@ -28,7 +28,7 @@ struct Pending {
 }
 
 impl InFlight {
-    pub fn add(
+    pub(super) fn add(
         &self,
         cfn: &aws_sdk_cloudformation::Client,
         stack: &str,
@@ -50,7 +50,7 @@ impl InFlight {
     }
 
     /// CloudFormation answered with the change set's id.
-    pub fn identified(&self, name: &str, id: &str) {
+    pub(super) fn identified(&self, name: &str, id: &str) {
         if let Ok(mut v) = self.0.lock() {
             for p in v.iter_mut().filter(|p| p.change_set == name) {
                 p.change_set = id.to_string();
@@ -58,7 +58,7 @@ impl InFlight {
         }
     }
 
-    pub fn executing(&self, id: &str) {
+    pub(super) fn executing(&self, id: &str) {
         if let Ok(mut v) = self.0.lock() {
             for p in v.iter_mut().filter(|p| p.change_set == id) {
                 p.executing = true;
@@ -72,7 +72,7 @@ impl InFlight {
     /// left in REVIEW_IN_PROGRESS or updating with nobody able to say which. An answer that
     /// refuses it (a change set that is not executable, a stack that is busy, no permission)
     /// means it did not run; a lost answer may mean it did.
-    pub async fn execute(
+    pub(super) async fn execute(
         &self,
         cfn: &aws_sdk_cloudformation::Client,
         cs: &changesets::ChangeSet,
@@ -121,7 +121,7 @@ impl InFlight {
 
     /// ExecuteChangeSet was refused: the change set did not run, and is cleaned up like any
     /// other that was never executed.
-    pub fn refused(&self, id: &str) {
+    fn refused(&self, id: &str) {
         if let Ok(mut v) = self.0.lock() {
             for p in v.iter_mut().filter(|p| p.change_set == id) {
                 p.executing = false;
@@ -129,14 +129,14 @@ impl InFlight {
         }
     }
 
-    pub fn was_executed(&self, id: &str) -> bool {
+    pub(super) fn was_executed(&self, id: &str) -> bool {
         self.0
             .lock()
             .map(|v| v.iter().any(|p| p.change_set == id && p.executing))
             .unwrap_or(false)
     }
 
-    pub fn done(&self, id: &str) {
+    pub(super) fn done(&self, id: &str) {
         if let Ok(mut v) = self.0.lock() {
             v.retain(|p| p.change_set != id);
         }
@@ -144,7 +144,7 @@ impl InFlight {
 
     /// After Ctrl-C: deletes the change sets nobody will execute (and the empty review stack a
     /// first one made) and returns what to tell the user about the stacks still updating.
-    pub async fn abandon(&self) -> Vec<String> {
+    pub(super) async fn abandon(&self) -> Vec<String> {
         // An ExecuteChangeSet on its way is answered first (the SDK's own timeouts bound it;
         // this bounds the wait too): then whether its stack runs is known.
         let since = std::time::Instant::now();

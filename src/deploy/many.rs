@@ -14,7 +14,7 @@ use crate::session::Session;
 use std::time::Instant;
 
 /// Deploys (or plans) every environment of `session`; `printing` says how the end is told.
-pub fn all(
+pub(crate) fn all(
     session: &Session,
     mode: Mode,
     opts: Options,

@@ -125,7 +125,7 @@ fn stack(s: &StackOutcome) -> Vec<String> {
 }
 
 /// The Markdown preview of a plan's environments.
-pub fn render(outcomes: &[EnvOutcome]) -> String {
+pub(super) fn render(outcomes: &[EnvOutcome]) -> String {
     let pending = |o: &EnvOutcome| o.stacks.iter().any(|s| s.action.pending());
     let with_changes: Vec<&EnvOutcome> = outcomes.iter().filter(|o| o.ok && pending(o)).collect();
     let mut out = vec![format!(

@@ -48,41 +48,41 @@ use std::time::Instant;
 
 /// Deploy, or only preview (plan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Deploy,
     Plan,
 }
 
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Execute without asking (required without a terminal).
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Going ahead when a change set removes or replaces a resource that holds data.
-    pub allow_replacement: bool,
+    pub(crate) allow_replacement: bool,
     /// Create a change set even when the deployed stack matches (re-resolves the AMI parameter).
-    pub force: bool,
+    pub(crate) force: bool,
     /// Discover the default VPC's subnets again instead of keeping the deployed ones.
-    pub rediscover_network: bool,
+    pub(crate) rediscover_network: bool,
     /// Questions may be asked on this terminal.
-    pub can_prompt: bool,
-    pub polling: Polling,
+    pub(crate) can_prompt: bool,
+    pub(crate) polling: Polling,
     /// How long SQS keeps a deleted queue's name (60 s); shorter only in tests.
-    pub queue_name_cooldown: std::time::Duration,
+    pub(crate) queue_name_cooldown: std::time::Duration,
     /// `--express` (Some(true)) or `--no-express` (Some(false)); `None`: the stack file decides.
-    pub express: Option<bool>,
+    pub(crate) express: Option<bool>,
     /// `--revert-drift`: drift-aware change sets for the stacks that exist.
-    pub revert_drift: bool,
+    pub(crate) revert_drift: bool,
     /// `--adopt`: take over stacks of the environment's names that lack qfleet's marks.
-    pub adopt: bool,
+    pub(crate) adopt: bool,
     /// `--resume`: a rollout in waves passes a wave deployed already whose bake has run out
     /// without a look at its alarms ([`crate::rollout`]).
-    pub resume: bool,
+    pub(crate) resume: bool,
     /// This run deploys in several waves ([`crate::rollout::waves`] of its environments): set by the
     /// deploy session, not by a flag.
-    pub rollout: bool,
+    pub(crate) rollout: bool,
     /// What the stack files made and no longer make, found before the deploy: a target's
     /// record keeps each dropped target still in AWS.
-    pub found: crate::inventory::Found,
+    pub(crate) found: crate::inventory::Found,
 }
 
 impl Default for Options {
@@ -108,7 +108,7 @@ impl Default for Options {
 /// What happened to one stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum Action {
+pub(crate) enum Action {
     Created,
     Updated,
     NoChanges,
@@ -127,7 +127,7 @@ pub enum Action {
 impl Action {
     /// The stack is not what its stack file says: a plan's changes, or a deploy's that were
     /// declined (still to be deployed).
-    pub fn pending(self) -> bool {
+    fn pending(self) -> bool {
         matches!(
             self,
             Action::ChangesPending
@@ -137,7 +137,7 @@ impl Action {
         )
     }
 
-    pub fn text(self) -> &'static str {
+    fn text(self) -> &'static str {
         match self {
             Action::Created => "created",
             Action::Updated => "updated",
@@ -152,29 +152,29 @@ impl Action {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct StackOutcome {
-    pub stack: String,
-    pub role: StackRole,
-    pub action: Action,
-    pub status: Option<String>,
-    pub duration_ms: u128,
+pub(crate) struct StackOutcome {
+    pub(crate) stack: String,
+    pub(crate) role: StackRole,
+    pub(crate) action: Action,
+    pub(crate) status: Option<String>,
+    pub(crate) duration_ms: u128,
     /// The changes previewed (executed, or pending in a plan), with their property details.
-    pub changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
     /// What the preview said besides the changes (a kept bucket to import, a failed stack to
     /// create again).
-    pub notes: Vec<String>,
-    pub outputs: std::collections::BTreeMap<String, String>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) outputs: std::collections::BTreeMap<String, String>,
 }
 
 impl StackOutcome {
     /// Whether its deploy failed after its changes were previewed (a StackSets instance whose
     /// operation failed, or that was refused): `status` `FAILED`, whatever its `action`.
-    pub fn failed(&self) -> bool {
+    fn failed(&self) -> bool {
         self.status.as_deref() == Some("FAILED")
     }
 
     /// What happened to the stack, as the text says it: `FAILED`, or its action.
-    pub fn said(&self) -> &'static str {
+    fn said(&self) -> &'static str {
         match self.failed() {
             true => "FAILED",
             false => self.action.text(),
@@ -183,24 +183,24 @@ impl StackOutcome {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct EnvOutcome {
-    pub environment: String,
-    pub region: String,
-    pub ok: bool,
+pub(crate) struct EnvOutcome {
+    pub(crate) environment: String,
+    pub(crate) region: String,
+    pub(crate) ok: bool,
     /// The question was answered no: nothing was changed (exit code 0).
-    pub cancelled: bool,
-    pub stacks: Vec<StackOutcome>,
+    pub(crate) cancelled: bool,
+    pub(crate) stacks: Vec<StackOutcome>,
     /// What ended the environment, with its kind; in JSON the environment's `error` (the
     /// envelope's key, [`crate::output::Environment`]).
     #[serde(skip)]
-    pub error: Option<ErrorReport>,
-    pub exit_code: crate::error::Exit,
-    pub duration_ms: u128,
+    pub(crate) error: Option<ErrorReport>,
+    pub(crate) exit_code: crate::error::Exit,
+    pub(crate) duration_ms: u128,
 }
 
 impl EnvOutcome {
     /// The outcome of an environment that `e` kept from being deployed at all.
-    pub fn failed(env: &Environment, e: &crate::error::Error) -> EnvOutcome {
+    fn failed(env: &Environment, e: &crate::error::Error) -> EnvOutcome {
         EnvOutcome {
             environment: env.name.clone(),
             region: env.spec.region.clone(),
@@ -217,17 +217,17 @@ impl EnvOutcome {
 /// What every step of one environment's deploy or plan works with.
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
-    pub clients: &'a Clients,
-    pub env: &'a Environment,
-    pub mode: Mode,
-    pub opts: &'a Options,
-    pub reporter: &'a Reporter,
-    pub inflight: &'a InFlight,
+    clients: &'a Clients,
+    env: &'a Environment,
+    mode: Mode,
+    opts: &'a Options,
+    reporter: &'a Reporter,
+    inflight: &'a InFlight,
 }
 
 /// Deploys (or plans) one environment. Errors end up in the outcome, not in the return value,
 /// so that other environments carry on.
-pub async fn environment(
+async fn environment(
     clients: &Clients,
     env: &Environment,
     mode: Mode,
@@ -269,7 +269,7 @@ pub async fn environment(
 
 /// Whether an environment deploys in express mode, and the warning to print when it does on
 /// a protected environment (only `--express` asks for that: the stack file cannot).
-pub fn express(env: &Environment, opts: &Options) -> (bool, Option<String>) {
+fn express(env: &Environment, opts: &Options) -> (bool, Option<String>) {
     // Drift-aware change sets roll resources back to their actual state on failure; they run
     // in the standard mode (`--express` with `--revert-drift` is refused on the command line).
     if opts.revert_drift {
@@ -316,7 +316,7 @@ pub fn express(env: &Environment, opts: &Options) -> (bool, Option<String>) {
 }
 
 /// What to say after an express deploy that changed something.
-pub fn express_done(env: &str) -> String {
+fn express_done(env: &str) -> String {
     format!(
         "{env}: deployed in express mode: resources may still be stabilising (workers starting, not yet reporting in); `qfleet status {env}` shows when they are in service"
     )

@@ -14,28 +14,28 @@ use crate::package::{self, BuildFailure, Package};
 use crate::render::ResourceNames;
 
 /// The package the environment's function needs, if any.
-pub fn of(env: &Environment) -> Option<&Package> {
+pub(super) fn of(env: &Environment) -> Option<&Package> {
     env.function_code.as_ref()?.package.as_ref()
 }
 
 /// The code bucket's name in `account` and `region`.
-pub fn bucket(env: &Environment, account: &str, region: &str) -> String {
+fn bucket(env: &Environment, account: &str, region: &str) -> String {
     format!("{}-{account}-{region}", ResourceNames::of(env).code_bucket)
 }
 
 /// One package a deploy needs in the code bucket: built (its bytes, to upload) or already
 /// there.
-pub struct Ready {
-    pub bucket: String,
-    pub key: String,
+pub(super) struct Ready {
+    bucket: String,
+    key: String,
     /// `None`: the bucket holds the key already.
-    pub bytes: Option<Vec<u8>>,
+    bytes: Option<Vec<u8>>,
 }
 
 /// Builds every stage's package that the code bucket does not hold yet: only reads on AWS
 /// (the key looked up), so that a package that cannot be built fails the deploy before its
 /// first change. Several stages with the same code share one package.
-pub async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
+pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
     let mut ready: Vec<Ready> = Vec::new();
     for stage in cx.env.stages() {
         let Some(p) = of(stage) else { continue };
@@ -74,7 +74,7 @@ async fn build(env: &Environment, p: &Package) -> Result<Vec<u8>> {
 }
 
 /// The error a package build failed with.
-pub fn failure(env: &Environment, f: BuildFailure) -> Error {
+fn failure(env: &Environment, f: BuildFailure) -> Error {
     match f {
         BuildFailure::Input(m) => Error::from(env.source.error("workers.lambda.code", m)),
         BuildFailure::Tool { tool, why } => Error::Tool(ToolFailure {
@@ -89,7 +89,7 @@ pub fn failure(env: &Environment, f: BuildFailure) -> Error {
 }
 
 /// Uploads the packages [`build_missing`] built.
-pub async fn upload(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
+pub(super) async fn upload(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
     for r in ready {
         let Some(bytes) = &r.bytes else { continue };
         let size = bytes.len() as u64;

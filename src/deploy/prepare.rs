@@ -18,18 +18,18 @@ use aws_sdk_cloudformation::types::ChangeAction;
 use std::time::Instant;
 
 /// A stack, ready to be executed once the environment's changes are confirmed.
-pub struct Prepared {
-    pub desired: DesiredStack,
+pub(super) struct Prepared {
+    pub(super) desired: DesiredStack,
     /// The stack as it stands (after waiting, recovering or continuing a rollback).
-    pub state: Option<StackState>,
-    pub step: Step,
+    pub(super) state: Option<StackState>,
+    pub(super) step: Step,
     /// What the preview says about the stack besides its changes.
-    pub notes: Vec<String>,
-    pub started: Instant,
+    pub(super) notes: Vec<String>,
+    pub(super) started: Instant,
 }
 
 /// What executing a prepared stack does.
-pub enum Step {
+pub(super) enum Step {
     /// Nothing to change (the fast no-op, or a change set CloudFormation found empty).
     Nothing,
     /// Only termination protection differs: turned on or off, no change set.
@@ -49,7 +49,7 @@ pub enum Step {
 
 impl Prepared {
     /// The changes the preview shows.
-    pub fn changes(&self) -> &[Change] {
+    pub(super) fn changes(&self) -> &[Change] {
         match &self.step {
             Step::ChangeSet { cs, .. } => &cs.changes,
             Step::Recreate { changes } | Step::Import { changes, .. } => changes,
@@ -57,7 +57,7 @@ impl Prepared {
         }
     }
 
-    pub fn creating(&self) -> bool {
+    pub(super) fn creating(&self) -> bool {
         match &self.step {
             Step::ChangeSet { creating, .. } => *creating,
             Step::Recreate { .. } | Step::Import { .. } => true,
@@ -66,12 +66,12 @@ impl Prepared {
     }
 
     /// Executing it changes resources (and needs consent).
-    pub fn has_changes(&self) -> bool {
+    pub(super) fn has_changes(&self) -> bool {
         !matches!(self.step, Step::Nothing | Step::Protection)
     }
 
     /// What a plan reports for it.
-    pub fn plan_action(&self) -> Action {
+    pub(super) fn plan_action(&self) -> Action {
         match &self.step {
             Step::Nothing | Step::Protection => Action::NoChanges,
             Step::ChangeSet { creating: true, .. } | Step::Import { .. } => Action::WouldCreate,
@@ -81,7 +81,7 @@ impl Prepared {
     }
 
     /// The computed change set not executed yet, if any.
-    pub fn change_set(&self) -> Option<(&ChangeSet, bool)> {
+    pub(super) fn change_set(&self) -> Option<(&ChangeSet, bool)> {
         match &self.step {
             Step::ChangeSet { cs, creating } => Some((cs, *creating)),
             _ => None,
@@ -91,7 +91,7 @@ impl Prepared {
 
 /// The resources a template declares, each as a change that adds it (`import`: the one
 /// brought in instead).
-pub fn template_changes(template: &str, import: Option<&str>) -> Result<Vec<Change>> {
+fn template_changes(template: &str, import: Option<&str>) -> Result<Vec<Change>> {
     let bad = |why: String| Error::aws(format!("reading the rendered template: {why}"));
     let doc: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(template).map_err(|e| bad(e.to_string()))?;
@@ -125,7 +125,7 @@ pub fn template_changes(template: &str, import: Option<&str>) -> Result<Vec<Chan
 /// is sent (an interrupt meanwhile still finds it); one that fails is not left behind, nor the
 /// empty review stack a first one made (`owns_stack`: the stack did not exist before this run;
 /// a review stack that did is someone's first deploy waiting at its question).
-pub async fn change_set(
+pub(super) async fn change_set(
     cx: &Ctx<'_>,
     desired: &DesiredStack,
     creating: bool,
@@ -255,7 +255,7 @@ async fn nothing_to_change(
 }
 
 /// Prepares one stack of a deploy or plan.
-pub async fn prepare(
+pub(super) async fn prepare(
     cx: &Ctx<'_>,
     desired: DesiredStack,
     state: Option<StackState>,

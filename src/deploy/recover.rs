@@ -14,7 +14,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 
 /// Deletes the stack a never-executed CREATE change set left in REVIEW_IN_PROGRESS. It holds
 /// no resources; anything else is left alone.
-pub async fn abandon_review_stack(cfn: &Client, name: &str, service_role: Option<&str>) {
+pub(super) async fn abandon_review_stack(cfn: &Client, name: &str, service_role: Option<&str>) {
     if let Ok(Some(s)) = stacks::describe(cfn, name).await
         && s.is_review()
     {
@@ -71,7 +71,7 @@ async fn recover_review_stack(cx: &Ctx<'_>, name: &str) -> Result<()> {
 
 /// Deletes a stack whose creation failed (ROLLBACK_COMPLETE: it holds nothing), so that it can
 /// be created again; the caller has the user's consent.
-pub async fn delete_failed(cx: &Ctx<'_>, name: &str, spinner: &Spinner) -> Result<()> {
+pub(super) async fn delete_failed(cx: &Ctx<'_>, name: &str, spinner: &Spinner) -> Result<()> {
     let Ctx { env, opts, .. } = *cx;
     let cfn = &cx.clients.cfn;
     spinner.set("deleting the failed stack");
@@ -93,7 +93,7 @@ pub async fn delete_failed(cx: &Ctx<'_>, name: &str, spinner: &Spinner) -> Resul
 
 /// Like [`abandon_review_stack`], and waits until it is gone, so that nothing an unexecuted
 /// change set made is left when qfleet exits.
-pub async fn abandon_review_stack_and_wait(
+pub(super) async fn abandon_review_stack_and_wait(
     cfn: &Client,
     name: &str,
     service_role: Option<&str>,
@@ -114,7 +114,7 @@ pub async fn abandon_review_stack_and_wait(
 
 /// Returns the state to start from (`None`: the stack does not exist). A stack whose creation
 /// failed (ROLLBACK_COMPLETE) is returned as it is: deleting it is part of the changes asked for.
-pub async fn settle(
+pub(super) async fn settle(
     cx: &Ctx<'_>,
     name: &str,
     mut state: Option<StackState>,

@@ -12,39 +12,39 @@ use serde_json::Value;
 use std::time::Instant;
 
 /// What the run collected besides the outcomes: the events, and each environment's stacks.
-pub struct Collected {
-    pub events: Vec<Event>,
+pub(super) struct Collected {
+    pub(super) events: Vec<Event>,
     /// Per environment (in the outcomes' order), the names of its stacks.
-    pub stacks: Vec<Vec<String>>,
+    pub(super) stacks: Vec<Vec<String>>,
 }
 
 /// How the end of a deploy or plan is told.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Printing {
+pub(crate) struct Printing {
     /// Every environment's line (the default for one) rather than a row each.
-    pub details: bool,
+    pub(crate) details: bool,
     /// `plan --detailed-exitcode`: an environment with pending changes exits 3.
-    pub detailed_exitcode: bool,
+    pub(crate) detailed_exitcode: bool,
     /// `plan --format markdown`: the preview as Markdown on stdout.
-    pub markdown: bool,
+    pub(crate) markdown: bool,
 }
 
 /// A deploy's or plan's end: each environment's outcome, as the run reports it.
-pub struct Finished {
+pub(crate) struct Finished {
     /// Each with its exit code as the run reports it ([`with_run_codes`]).
-    pub outcomes: Vec<EnvOutcome>,
-    pub collected: Collected,
-    pub printing: Printing,
+    outcomes: Vec<EnvOutcome>,
+    collected: Collected,
+    printing: Printing,
     /// The environments the stack files made and no longer make.
-    pub found: crate::inventory::Found,
+    pub(super) found: crate::inventory::Found,
     /// What `owner` protects against, for a plan of files without it (said once).
-    pub owner_note: Option<String>,
+    pub(super) owner_note: Option<String>,
     /// When the run's end began to be told (its duration counts up to the document).
     started: Instant,
 }
 
 impl Finished {
-    pub fn new(
+    pub(super) fn new(
         outcomes: Vec<EnvOutcome>,
         collected: Collected,
         printing: Printing,
@@ -104,7 +104,7 @@ struct Own<'a> {
 
 /// The schema of `qfleet deploy`'s or `qfleet plan`'s document.
 #[cfg(test)]
-pub fn schema(command: &str) -> Value {
+pub(crate) fn schema(command: &str) -> Value {
     use crate::output::json_schema::{self as schema, Environments};
     let title = format!("qfleet {command} --output json");
     schema::document::<Body<'static>, Own<'static>>(command, &title, Environments::Each)
@@ -278,7 +278,7 @@ fn role_of(event: &Event) -> &str {
 /// One row per environment (the stacks' actions, how many changes, warnings), then each
 /// warning and note once for the environments it concerns: a plan of many environments at a
 /// glance.
-pub fn rows(c: &Collected, outcomes: &[EnvOutcome]) -> (String, Vec<String>) {
+fn rows(c: &Collected, outcomes: &[EnvOutcome]) -> (String, Vec<String>) {
     let mut per_env = Vec::new();
     let table = crate::output::table(
         &["environment", "data", "fleet", "changes", "warnings"],

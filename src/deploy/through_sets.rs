@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// Deploys (or plans) the targets `envs` of one wave of `file` through StackSets, with
 /// `admin`'s clients (the account and region that hold the stack sets). One outcome per
 /// target, in `envs`' order.
-pub async fn wave(
+pub(super) async fn wave(
     admin: &Clients,
     file: &TargetFile,
     envs: &[Environment],
@@ -81,7 +81,10 @@ mod tests;
 /// After a wave: `outcome`'s protection set (`Ok`: the changes, recorded as notes of its stack
 /// sets' outcomes) or not (`Err`: a deployed target fails with it; one that failed already
 /// keeps its own error, and the note says its stacks may be unprotected).
-pub fn protected(outcome: &mut EnvOutcome, result: Result<Vec<(String, String)>>) -> Vec<String> {
+pub(super) fn protected(
+    outcome: &mut EnvOutcome,
+    result: Result<Vec<(String, String)>>,
+) -> Vec<String> {
     match result {
         Ok(changed) => changed
             .into_iter()

@@ -56,7 +56,7 @@ pub enum Exit {
 
 impl Exit {
     /// Every exit code, lowest first.
-    pub const ALL: [Exit; 9] = [
+    pub(crate) const ALL: [Exit; 9] = [
         Exit::Ok,
         Exit::Aws,
         Exit::Input,
@@ -69,7 +69,7 @@ impl Exit {
     ];
 
     /// The process's exit code.
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Exit::Ok => 0,
             Exit::Aws => 1,
@@ -113,27 +113,27 @@ impl schemars::JsonSchema for Exit {
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One problem in an input file, located to the line and column.
 #[derive(Debug, Clone, thiserror::Error, Diagnostic, Serialize)]
 #[error("{file}:{line}:{column}: {field}: {message}")]
 pub struct InputError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
+    pub(crate) file: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
     /// Dotted path of the setting (`workers.min`), or `-` when the file as a whole is wrong.
-    pub field: String,
-    pub message: String,
+    pub(crate) field: String,
+    pub(crate) message: String,
     /// What the setting accepts.
     #[help]
-    pub allowed: Option<String>,
+    pub(crate) allowed: Option<String>,
     #[source_code]
     #[serde(skip)]
-    pub src: NamedSource<String>,
+    pub(crate) src: NamedSource<String>,
     #[label("here")]
     #[serde(skip)]
-    pub span: Option<SourceSpan>,
+    pub(crate) span: Option<SourceSpan>,
 }
 
 /// Everything qfleet can fail with; each kind has its exit code.
@@ -169,7 +169,7 @@ fn summarize(errors: &[InputError]) -> String {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> Exit {
+    pub(crate) fn exit_code(&self) -> Exit {
         match self {
             Error::Input(_) | Error::Usage(_) => Exit::Input,
             Error::Aws(_) => Exit::Aws,
@@ -180,7 +180,7 @@ impl Error {
     }
 
     /// Short machine-readable kind for JSON output.
-    pub fn kind(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         match self {
             Error::Input(_) => "input",
             Error::Usage(_) => "usage",
@@ -192,7 +192,7 @@ impl Error {
     }
 
     /// The error as JSON output reports it.
-    pub fn report(&self) -> ErrorReport {
+    pub(crate) fn report(&self) -> ErrorReport {
         ErrorReport {
             kind: self.kind(),
             message: self.to_string(),
@@ -204,7 +204,7 @@ impl Error {
     }
 
     /// An AWS operation that failed without an SDK error (a stack that ended badly, …).
-    pub fn aws(msg: impl fmt::Display) -> Error {
+    pub(crate) fn aws(msg: impl fmt::Display) -> Error {
         Error::Aws(crate::aws::error::AwsError::new(msg.to_string()))
     }
 }
@@ -213,10 +213,10 @@ impl Error {
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorReport {
     /// `input`, `usage`, `aws`, `refused`, `tool` or `interrupted`.
-    pub kind: &'static str,
-    pub message: String,
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
     /// Every problem of an invalid stack file or template, each located (empty otherwise).
-    pub problems: Vec<InputError>,
+    problems: Vec<InputError>,
 }
 
 impl fmt::Display for ErrorReport {

@@ -182,15 +182,15 @@ pub enum Refusal {
 /// A resource a change set removes or replaces, and its stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loss {
-    pub resource: String,
-    pub stack: String,
+    pub(crate) resource: String,
+    pub(crate) stack: String,
 }
 
 /// A stage whose queues a deploy would remove while its fleet stack still runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunningStage {
-    pub stage: String,
-    pub fleet: String,
+    pub(crate) stage: String,
+    pub(crate) fleet: String,
 }
 
 /// A teardown's refusal, every reason at once (the reasons themselves are the teardown's, in
@@ -198,19 +198,19 @@ pub struct RunningStage {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.message())]
 pub struct TeardownRefusal {
-    pub env: String,
+    pub(crate) env: String,
     /// Each reason, described.
-    pub reasons: Vec<String>,
+    pub(crate) reasons: Vec<String>,
     /// The flags that would allow the losses, each once.
-    pub flags: Vec<&'static str>,
+    pub(crate) flags: Vec<&'static str>,
     /// A bucket or queue holds data.
-    pub holds_data: bool,
+    pub(crate) holds_data: bool,
     /// Something could not be checked.
-    pub unchecked: bool,
+    pub(crate) unchecked: bool,
     /// Refused when checked again after the fleet was deleted (the data stack stays).
-    pub rechecked: bool,
+    pub(crate) rechecked: bool,
     /// A fleet stack may be left (`--only fleet` would tear it down and keep the data).
-    pub fleet_left: bool,
+    pub(crate) fleet_left: bool,
 }
 
 impl TeardownRefusal {

@@ -34,10 +34,10 @@ pub enum Signal {
 
 impl Signal {
     /// Every signal, in the order of their exit codes.
-    pub const ALL: [Signal; 3] = [Signal::Hangup, Signal::Interrupt, Signal::Terminate];
+    const ALL: [Signal; 3] = [Signal::Hangup, Signal::Interrupt, Signal::Terminate];
 
     /// The signal's number on Linux and macOS.
-    pub fn number(self) -> u8 {
+    fn number(self) -> u8 {
         match self {
             Signal::Hangup => 1,
             Signal::Interrupt => 2,
@@ -46,12 +46,12 @@ impl Signal {
     }
 
     /// The exit code a shell gives a command the signal stopped: 128 + its number.
-    pub fn exit_code(self) -> u8 {
+    pub(super) fn exit_code(self) -> u8 {
         128 + self.number()
     }
 
     /// Its name as `kill -l` says it.
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Signal::Hangup => "SIGHUP",
             Signal::Interrupt => "SIGINT",
@@ -65,7 +65,7 @@ impl Signal {
 }
 
 /// How long a signal may wait for a wait to take it up before it ends the process.
-pub const GRACE: Duration = Duration::from_secs(2);
+const GRACE: Duration = Duration::from_secs(2);
 
 /// The first signal received (its number; 0: none yet).
 static RECEIVED: AtomicU8 = AtomicU8::new(0);
@@ -79,12 +79,12 @@ fn told() -> &'static tokio::sync::watch::Sender<Option<Signal>> {
 }
 
 /// The signal that interrupted the run, if one did.
-pub fn received() -> Option<Signal> {
+pub(super) fn received() -> Option<Signal> {
     Signal::from_number(RECEIVED.load(Ordering::SeqCst))
 }
 
 /// Records `signal` as received (the first one counts) and tells every wait.
-pub fn record(signal: Signal) {
+fn record(signal: Signal) {
     let _ = RECEIVED.compare_exchange(0, signal.number(), Ordering::SeqCst, Ordering::SeqCst);
     if let Some(first) = received() {
         told().send_replace(Some(first));
@@ -95,7 +95,7 @@ pub fn record(signal: Signal) {
 /// that it outlives every runtime a command makes); returns once they are caught. Without it
 /// (in tests) [`interrupted`] still ends on [`record`].
 #[cfg(unix)]
-pub fn listen() {
+pub(crate) fn listen() {
     use tokio::signal::unix::{SignalKind, signal};
     let (ready, is_ready) = std::sync::mpsc::channel();
     let started = std::thread::Builder::new()
@@ -140,7 +140,7 @@ pub fn listen() {
 
 /// Elsewhere the runtime's Ctrl-C is the only signal, taken up by [`interrupted`].
 #[cfg(not(unix))]
-pub fn listen() {
+fn listen() {
     std::thread::spawn(|| {
         if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -186,7 +186,7 @@ fn exit_now(signal: Signal) -> ! {
 
 /// Pending until a run-stopping signal is received (at once if one already was); the signal.
 /// Use it where Ctrl-C would end a wait (`tokio::select!` beside the work).
-pub async fn interrupted() -> Signal {
+pub(crate) async fn interrupted() -> Signal {
     struct Pending;
     impl Drop for Pending {
         fn drop(&mut self) {

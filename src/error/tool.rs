@@ -11,9 +11,9 @@
 )]
 pub struct ToolFailure {
     /// What qfleet was doing: `lab: building the function's package (workers.lambda.code)`.
-    pub what: String,
+    pub(crate) what: String,
     /// The tool: `pip`, `npm`.
-    pub tool: String,
+    pub(crate) tool: String,
     /// Its own words, or why it could not be started.
-    pub why: String,
+    pub(crate) why: String,
 }

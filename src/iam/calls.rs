@@ -7,9 +7,9 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Call {
     /// The service's IAM prefix.
-    pub service: &'static str,
+    pub(super) service: &'static str,
     /// The API operation, as the SDK names it.
-    pub operation: &'static str,
+    pub(super) operation: &'static str,
     /// The actions AWS authorizes for it.
     pub actions: &'static [&'static str],
 }
@@ -27,7 +27,7 @@ const fn call(
 }
 
 /// GetCallerIdentity needs no permission (AWS STS documentation), so it is not listed.
-pub const CALLS: &[Call] = &[
+pub(super) const CALLS: &[Call] = &[
     // CloudFormation: the environment's two stacks.
     call(
         "cloudformation",
@@ -285,7 +285,7 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
 /// qfleet's own calls that change a stack, which it does not make on a StackSets target's
 /// stacks: StackSets deploys them (UpdateStackSet, CreateStackInstances) and deletes them
 /// (DeleteStackInstances), and a stack deleted on its own would leave its instance behind.
-pub const NOT_ON_STACK_SET_INSTANCES: &[&str] = &[
+pub(super) const NOT_ON_STACK_SET_INSTANCES: &[&str] = &[
     "CreateChangeSet",
     "ExecuteChangeSet",
     "DeleteChangeSet",
@@ -300,7 +300,7 @@ pub const NOT_ON_STACK_SET_INSTANCES: &[&str] = &[
 /// UpdateStackSet cloudformation:TagResource and UntagResource,
 /// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html>).
 /// iam:PassRole is granted on its own, on the administration role only.
-pub const STACK_SETS_CALLS: &[Call] = &[
+pub(super) const STACK_SETS_CALLS: &[Call] = &[
     call(
         "cloudformation",
         "DescribeStackSet",

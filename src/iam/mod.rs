@@ -40,26 +40,26 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The permissions of the principal that runs qfleet, and of each CloudFormation service role.
 #[derive(Debug, Default)]
-pub struct Deployer {
-    pub caller: Grants,
+struct Deployer {
+    caller: Grants,
     /// Service role ARN → what CloudFormation needs when it acts as that role (with StackSets:
     /// the administration role, and each target account's execution role).
-    pub service_roles: BTreeMap<String, Grants>,
+    service_roles: BTreeMap<String, Grants>,
     /// With StackSets: the role qfleet assumes in a target's account (its `role`) → qfleet's
     /// own calls there.
-    pub target_roles: BTreeMap<String, Grants>,
+    target_roles: BTreeMap<String, Grants>,
     /// Resource types of the rendered templates, for the record.
-    pub resource_types: BTreeSet<String>,
+    resource_types: BTreeSet<String>,
 }
 
 /// Managed policies one role or user may have attached: 10 by default, 20 at most after a
 /// quota increase (IAM quotas, <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>).
-pub const MANAGED_POLICIES_DEFAULT: usize = 10;
-pub const MANAGED_POLICIES_MAX: usize = 20;
+const MANAGED_POLICIES_DEFAULT: usize = 10;
+const MANAGED_POLICIES_MAX: usize = 20;
 
 /// Whether `count` policy documents fit one principal (`who`): a warning above the default
 /// quota, an error above the most AWS allows.
-pub fn check_document_count(who: &str, count: usize) -> Result<Option<String>> {
+fn check_document_count(who: &str, count: usize) -> Result<Option<String>> {
     if count > MANAGED_POLICIES_MAX {
         return Err(Usage::TooManyPolicies {
             who: who.to_string(),
@@ -78,7 +78,7 @@ pub fn check_document_count(who: &str, count: usize) -> Result<Option<String>> {
 }
 
 /// The resource types a rendered template declares.
-pub fn resource_types(template: &str) -> Result<BTreeSet<String>> {
+fn resource_types(template: &str) -> Result<BTreeSet<String>> {
     let doc: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(template).map_err(|source| Usage::TemplateUnparsable { source })?;
     Ok(doc
@@ -136,13 +136,13 @@ fn with_publisher(env: &Environment) -> Option<Environment> {
 
 /// What the principal that creates or updates a function from a container image needs on the
 /// image's ECR repository.
-pub const IMAGE_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+const IMAGE_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
 
 /// What the printed policy leaves to the image's repository policy, one line per environment
 /// with a function from a container image: Lambda pulls as the Lambda service, which the
 /// repository policy must allow (it adds that statement itself only for a caller with
 /// ecr:SetRepositoryPolicy, which the policy does not grant).
-pub fn repository_notes(envs: &[Environment], account: &str) -> Vec<String> {
+fn repository_notes(envs: &[Environment], account: &str) -> Vec<String> {
     envs.iter()
         .filter_map(|env| {
             let repo = Place::new(env, account).image_repository()?;
@@ -158,7 +158,7 @@ pub fn repository_notes(envs: &[Environment], account: &str) -> Vec<String> {
 /// which qfleet and the handlers call without naming such a resource: AWS then authorizes
 /// them on `"*"`. `cloudwatch:GetMetricData` (qfleet's backlog metric, a target-tracking
 /// policy's validation) names no dataset; CloudWatch's own example policy grants it on `"*"`.
-pub const OPTIONAL_TYPES_ONLY: &[&str] = &["cloudwatch:GetMetricData"];
+const OPTIONAL_TYPES_ONLY: &[&str] = &["cloudwatch:GetMetricData"];
 
 /// The scope of `action` in one environment, or `None` when it is not granted:
 /// - an action AWS's reference does not know is no IAM action (`s3:PutBucketReplication` is
@@ -168,7 +168,7 @@ pub const OPTIONAL_TYPES_ONLY: &[&str] = &["cloudwatch:GetMetricData"];
 ///   types is a resource of this environment is needed only for resources qfleet's templates
 ///   do not declare (users, groups, S3 tables, VPC Lattice target groups, a KMS key the stack
 ///   file does not set) and is not granted.
-pub fn scope_of(reference: &reference::Reference, place: &Place, action: &str) -> Option<Scope> {
+fn scope_of(reference: &reference::Reference, place: &Place, action: &str) -> Option<Scope> {
     let types = reference.resource_types(action)?;
     if types.is_empty() || OPTIONAL_TYPES_ONLY.contains(&action) {
         return Some(Scope::any());
@@ -272,7 +272,7 @@ struct EnvironmentGrants {
 
 /// The deploying policy for `envs` in `account` (for StackSets targets, `account` is the one
 /// that holds the stack sets, [`stack_sets`]).
-pub fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer> {
+fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer> {
     let reference = reference::get()?;
     let mut d = Deployer::default();
     for (scoped_env, env) in scoped(envs) {

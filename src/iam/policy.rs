@@ -5,30 +5,30 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// AWS's limit on a managed policy document, in characters without whitespace.
-pub const MANAGED_POLICY_LIMIT: usize = 6144;
+pub(super) const MANAGED_POLICY_LIMIT: usize = 6144;
 
 /// Where an action may act, and under which condition.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Scope {
+pub(super) struct Scope {
     /// ARN patterns; `["*"]` for actions AWS lets no policy scope.
-    pub resources: BTreeSet<String>,
+    resources: BTreeSet<String>,
     /// `(operator, key, value)`, e.g. `("StringEquals", "iam:PassedToService", "ec2.amazonaws.com")`.
-    pub condition: Option<(String, String, String)>,
+    condition: Option<(String, String, String)>,
 }
 
 impl Scope {
-    pub fn any() -> Scope {
+    pub(super) fn any() -> Scope {
         Scope::on(["*".to_string()])
     }
 
-    pub fn on(arns: impl IntoIterator<Item = String>) -> Scope {
+    pub(super) fn on(arns: impl IntoIterator<Item = String>) -> Scope {
         Scope {
             resources: arns.into_iter().collect(),
             condition: None,
         }
     }
 
-    pub fn when(mut self, op: &str, key: &str, value: &str) -> Scope {
+    pub(super) fn when(mut self, op: &str, key: &str, value: &str) -> Scope {
         self.condition = Some((op.into(), key.into(), value.into()));
         self
     }
@@ -42,13 +42,13 @@ type Condition = Option<(String, String, String)>;
 
 /// The permissions one principal needs: (action, condition) → scope.
 #[derive(Debug, Default, Clone)]
-pub struct Grants(BTreeMap<(String, Condition), Scope>);
+pub(super) struct Grants(BTreeMap<(String, Condition), Scope>);
 
 impl Grants {
     /// Adds `action` on `scope`. The same action on two scopes under one condition gets both
     /// resource lists (one environment's queue and another's); `"*"` absorbs any list. Under
     /// different conditions (a role passed to EC2 here, to Lambda there) they stay apart.
-    pub fn add(&mut self, action: &str, scope: Scope) {
+    pub(super) fn add(&mut self, action: &str, scope: Scope) {
         let key = (action.to_string(), scope.condition.clone());
         match self.0.get_mut(&key) {
             None => {
@@ -65,22 +65,14 @@ impl Grants {
     }
 
     /// Adds every grant of `other`.
-    pub fn extend(&mut self, other: Grants) {
+    pub(super) fn extend(&mut self, other: Grants) {
         for ((action, _), scope) in other.0 {
             self.add(&action, scope);
         }
     }
 
-    pub fn actions(&self) -> impl Iterator<Item = (&str, &Scope)> {
-        self.0.iter().map(|((a, _), s)| (a.as_str(), s))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The grants as IAM policy documents, each within [`MANAGED_POLICY_LIMIT`].
-    pub fn documents(&self) -> Vec<Value> {
+    pub(super) fn documents(&self) -> Vec<Value> {
         let mut by_scope: BTreeMap<&Scope, Vec<&str>> = BTreeMap::new();
         for ((action, _), scope) in &self.0 {
             by_scope.entry(scope).or_default().push(action);
@@ -181,7 +173,7 @@ fn split_resources<'a>(
 }
 
 /// Length of the JSON text without whitespace, as AWS counts it.
-pub fn compact_len(v: &Value) -> usize {
+pub(super) fn compact_len(v: &Value) -> usize {
     v.to_string().len()
 }
 

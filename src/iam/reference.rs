@@ -10,15 +10,15 @@ use std::sync::LazyLock;
 
 /// What CloudFormation's handler for one resource type calls on the deployer's behalf.
 #[derive(Debug, Deserialize)]
-pub struct Handlers {
-    pub create: Vec<String>,
-    pub read: Vec<String>,
-    pub update: Vec<String>,
-    pub delete: Vec<String>,
+pub(super) struct Handlers {
+    create: Vec<String>,
+    read: Vec<String>,
+    update: Vec<String>,
+    pub(super) delete: Vec<String>,
 }
 
 impl Handlers {
-    pub fn all(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn all(&self) -> impl Iterator<Item = &str> {
         [&self.create, &self.read, &self.update, &self.delete]
             .into_iter()
             .flatten()
@@ -28,9 +28,9 @@ impl Handlers {
 
 #[derive(Debug, Deserialize)]
 pub struct Reference {
-    pub source: String,
+    pub(super) source: String,
     /// Resource type (`AWS::SQS::Queue`) → its handlers' permissions, wildcards expanded.
-    pub handlers: BTreeMap<String, Handlers>,
+    pub(super) handlers: BTreeMap<String, Handlers>,
     /// Action in lower case (`sqs:createqueue`) → the resource types it can be scoped to;
     /// empty: it accepts only `"*"`.
     resource_types: BTreeMap<String, Vec<String>>,
@@ -47,7 +47,7 @@ impl Reference {
 
     /// What the handlers of `resource_type` call; a type the reference does not list is an
     /// error (regenerate it, `scripts/iam-reference`).
-    pub fn handlers_of(&self, resource_type: &str) -> Result<&Handlers> {
+    pub(super) fn handlers_of(&self, resource_type: &str) -> Result<&Handlers> {
         self.handlers.get(resource_type).ok_or_else(|| {
             Usage::UnlistedResourceType {
                 resource_type: resource_type.to_string(),
@@ -57,7 +57,8 @@ impl Reference {
     }
 
     /// Every action the reference knows (in lower case) with its resource types.
-    pub fn actions(&self) -> impl Iterator<Item = (&str, &[String])> {
+    #[cfg(test)]
+    pub(super) fn actions(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.resource_types
             .iter()
             .map(|(a, t)| (a.as_str(), t.as_slice()))

@@ -10,7 +10,7 @@ use crate::config::Environment;
 use crate::error::{Result, Usage};
 use crate::output::Output;
 #[cfg(test)]
-use crate::output::json_schema::{self as schema, Environments};
+pub(crate) use crate::output::json_schema::{self as schema, Environments};
 use crate::output::{Document, Environment as EnvDoc, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// several accounts make a policy per account), and the environments that are no such target;
 /// without it, `envs`. A flag that leaves no target of several accounts is refused, naming
 /// each account's targets.
-pub fn of_account(envs: Vec<Environment>, flag: Option<&str>) -> Result<Vec<Environment>> {
+pub(crate) fn of_account(envs: Vec<Environment>, flag: Option<&str>) -> Result<Vec<Environment>> {
     let account = |e: &Environment| -> Option<String> {
         match e.through_stack_sets() {
             true => None,
@@ -73,7 +73,7 @@ fn by_account(envs: &[Environment], account: impl Fn(&Environment) -> Option<Str
         .join(", ")
 }
 
-pub fn account_of(
+pub(crate) fn account_of(
     flag: Option<String>,
     settings: Settings,
     envs: &[Environment],
@@ -187,37 +187,37 @@ pub fn account_of(
 }
 
 /// The policies for every stage of `envs` (a pipeline's each stand as an environment).
-pub struct Policies {
+pub(crate) struct Policies {
     /// Each environment (stage) with its region.
-    pub environments: Vec<(String, String)>,
-    pub own: Own,
+    environments: Vec<(String, String)>,
+    pub(super) own: Own,
     /// Notes for stderr: where the images' and code's repositories are.
-    pub notes: Vec<String>,
+    pub(super) notes: Vec<String>,
 }
 
 /// The document's own top-level keys.
 #[derive(Serialize, JsonSchema)]
-pub struct Own {
+pub(super) struct Own {
     /// The account the environments live in (with StackSets, the one that holds the stack
     /// sets, where qfleet runs).
     #[schemars(extend("pattern" = "^[0-9]{12}$"))]
-    pub account: String,
+    account: String,
     /// Policy documents for the deploying principal; attach them all.
     #[schemars(extend("minItems" = 1))]
-    pub caller: Vec<Value>,
+    pub(super) caller: Vec<Value>,
     /// Each role CloudFormation acts as, by the role's ARN, with its policy documents: a
     /// stack's service role; with StackSets, the administration role and each target
     /// account's execution role.
-    pub service_roles: BTreeMap<String, Vec<Value>>,
+    pub(super) service_roles: BTreeMap<String, Vec<Value>>,
     /// With StackSets: each role qfleet assumes in a target's account (the target's `role`),
     /// by its ARN, with its policy documents (qfleet's own calls there).
-    pub target_roles: BTreeMap<String, Vec<Value>>,
+    pub(super) target_roles: BTreeMap<String, Vec<Value>>,
     /// The resource types of the rendered templates.
-    pub resource_types: BTreeSet<String>,
+    resource_types: BTreeSet<String>,
     /// Where the handlers' permissions come from (AWS's resource schemas, and when).
-    pub source: String,
+    source: String,
     /// What to know before attaching them (more managed policies than IAM's default quota).
-    pub warnings: Vec<String>,
+    warnings: Vec<String>,
 }
 
 /// What the principal that assumes the targets' roles needs besides: the policy is the role's.
@@ -299,7 +299,7 @@ fn documents_of(
 
 /// The deploying policies of `envs` in `account`, checked against IAM's quota of managed
 /// policies per principal.
-pub fn policies(envs: &[Environment], account: String) -> Result<Policies> {
+pub(crate) fn policies(envs: &[Environment], account: String) -> Result<Policies> {
     let Deployer {
         caller,
         service_roles,
@@ -343,7 +343,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet iam-policy`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     schema::document::<Body<'static>, Own>(
         "iam-policy",
         "qfleet iam-policy --output json",

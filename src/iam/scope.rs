@@ -6,7 +6,7 @@ use crate::config::Environment;
 use crate::render::ResourceNames;
 
 /// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn partition(region: &str) -> &'static str {
+pub(super) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {
@@ -17,12 +17,12 @@ pub fn partition(region: &str) -> &'static str {
 }
 
 /// Where one environment lives.
-pub struct Place<'a> {
-    pub env: &'a Environment,
-    pub account: &'a str,
+pub(super) struct Place<'a> {
+    pub(super) env: &'a Environment,
+    pub(super) account: &'a str,
     /// For a target deployed through StackSets (`rollout.mode: stack_sets`): its stack file's
     /// environment name, whose stack sets' instances are its stacks.
-    pub stack_sets: Option<&'a str>,
+    pub(super) stack_sets: Option<&'a str>,
 }
 
 /// The longest name AWS gives a resource of a type whose names CloudFormation generates in
@@ -33,21 +33,21 @@ pub struct Place<'a> {
 /// (<https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateInstanceProfile.html>,
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html>), queue names 80
 /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html>).
-pub const ROLE_NAMES: GeneratedNames = GeneratedNames {
+pub(super) const ROLE_NAMES: GeneratedNames = GeneratedNames {
     limit: 64,
     longest_logical_id: 20,
 };
-pub const PROFILE_NAMES: GeneratedNames = GeneratedNames {
+pub(super) const PROFILE_NAMES: GeneratedNames = GeneratedNames {
     limit: 128,
     longest_logical_id: 15,
 };
-pub const POLICY_NAMES: GeneratedNames = GeneratedNames {
+pub(super) const POLICY_NAMES: GeneratedNames = GeneratedNames {
     limit: 128,
     longest_logical_id: 28,
 };
 /// A later stage's dead-letter queue is `StageNAMEDeadLetterQueue`, its name at most
 /// [`MAX_STAGE_NAME_LEN`](crate::config::MAX_STAGE_NAME_LEN) characters.
-pub const QUEUE_NAMES: GeneratedNames = GeneratedNames {
+pub(super) const QUEUE_NAMES: GeneratedNames = GeneratedNames {
     limit: 80,
     longest_logical_id: "Stage".len() + crate::config::MAX_STAGE_NAME_LEN + "DeadLetterQueue".len(),
 };
@@ -55,9 +55,9 @@ pub const QUEUE_NAMES: GeneratedNames = GeneratedNames {
 /// A resource type's name limit and the longest logical id of such a resource in qfleet's
 /// templates.
 #[derive(Debug, Clone, Copy)]
-pub struct GeneratedNames {
-    pub limit: usize,
-    pub longest_logical_id: usize,
+pub(super) struct GeneratedNames {
+    limit: usize,
+    pub(super) longest_logical_id: usize,
 }
 
 /// The random part CloudFormation ends a generated name with, at its longest: 12 characters in
@@ -78,7 +78,7 @@ impl GeneratedNames {
     /// AWS documents no rule for the cut, so the pattern keeps only as much of `stack…-` as
     /// survives when the logical id is kept whole and the random part is at its longest: the
     /// least of the stack's name any cut leaves.
-    pub fn pattern(&self, stack: &str) -> String {
+    pub(super) fn pattern(&self, stack: &str) -> String {
         let room = self
             .limit
             .saturating_sub(self.longest_logical_id + RANDOM_PART + 2);
@@ -92,7 +92,7 @@ impl GeneratedNames {
 /// Service Authorization Reference spells them (a test checks each against `reference.json`);
 /// `("ec2", "*")` stands for every other EC2 type, `("ecs", "*")` for every ECS type.
 #[cfg(test)]
-pub const SCOPED_TYPES: &[(&str, &str)] = &[
+pub(super) const SCOPED_TYPES: &[(&str, &str)] = &[
     ("cloudformation", "stack"),
     ("sqs", "queue"),
     ("sns", "topic"),
@@ -121,7 +121,7 @@ pub const SCOPED_TYPES: &[(&str, &str)] = &[
 
 impl<'a> Place<'a> {
     /// An environment deployed by its own stacks.
-    pub fn new(env: &'a Environment, account: &'a str) -> Place<'a> {
+    pub(super) fn new(env: &'a Environment, account: &'a str) -> Place<'a> {
         Place {
             env,
             account,
@@ -184,7 +184,7 @@ impl<'a> Place<'a> {
         partition(self.region())
     }
 
-    pub fn bucket(&self) -> String {
+    fn bucket(&self) -> String {
         let names = ResourceNames::of(self.env);
         format!(
             "arn:{}:s3:::{}-{}-{}",
@@ -196,7 +196,7 @@ impl<'a> Place<'a> {
     }
 
     /// qfleet's code bucket, when the environment's function has a deployment package.
-    pub fn code_bucket(&self) -> Option<String> {
+    fn code_bucket(&self) -> Option<String> {
         self.env.function_code.as_ref()?.package.as_ref().map(|_| {
             let names = ResourceNames::of(self.env);
             format!(
@@ -211,7 +211,7 @@ impl<'a> Place<'a> {
 
     /// The ECR repository of the worker function's image (`workers.lambda.image`), in the
     /// account and Region the image URI names (validation keeps it the stack's Region).
-    pub fn image_repository(&self) -> Option<String> {
+    pub(super) fn image_repository(&self) -> Option<String> {
         let w = &self.env.spec.workers;
         if w.kind != crate::config::WorkerKind::Lambda {
             return None;
@@ -231,7 +231,7 @@ impl<'a> Place<'a> {
     /// Every fleet stack a stage of this environment's pipeline may have, `qfleet-ENV--*`:
     /// environment names hold no `--`, so no other environment's stack matches.
     /// For a StackSets target, `StackSet-qfleet-FILE--*`: its file's stages' stack sets'.
-    pub fn stage_stacks(&self) -> String {
+    pub(super) fn stage_stacks(&self) -> String {
         let start = match self.stack_sets {
             None => format!("qfleet-{}--", self.env.resource_name()),
             Some(file) => format!("StackSet-qfleet-{file}--"),
@@ -244,7 +244,7 @@ impl<'a> Place<'a> {
         )
     }
 
-    pub fn stacks(&self) -> Vec<String> {
+    pub(super) fn stacks(&self) -> Vec<String> {
         [self.data_stack(), self.fleet_stack()]
             .iter()
             .map(|s| self.stack_arn(s))
@@ -266,7 +266,7 @@ impl<'a> Place<'a> {
     /// `None` when none of them is a resource of this environment: then the action is needed
     /// only for resources qfleet's templates do not declare (users, groups, other services'
     /// resources) and is not granted.
-    pub fn arns(&self, action: &str, resource_types: &[String]) -> Option<Vec<String>> {
+    pub(super) fn arns(&self, action: &str, resource_types: &[String]) -> Option<Vec<String>> {
         let (service, _) = action.split_once(':')?;
         let mut out = Vec::new();
         for t in resource_types {
@@ -279,7 +279,12 @@ impl<'a> Place<'a> {
 
     /// This environment's ARNs of one resource type (as the Service Authorization Reference
     /// spells it) for `action`; every arm is listed in [`SCOPED_TYPES`].
-    pub fn arns_of_type(&self, action: &str, service: &str, resource_type: &str) -> Vec<String> {
+    pub(super) fn arns_of_type(
+        &self,
+        action: &str,
+        service: &str,
+        resource_type: &str,
+    ) -> Vec<String> {
         let names = ResourceNames::of(self.env);
         let (p, region, account) = (self.p(), self.region(), self.account);
         let data = self.data_stack();
@@ -442,7 +447,7 @@ impl<'a> Place<'a> {
 
     /// The fleet stack's roles (EC2's instance role, the function's execution role, the
     /// tasks' roles), by the names CloudFormation generates for them.
-    pub fn worker_role(&self) -> String {
+    pub(super) fn worker_role(&self) -> String {
         format!(
             "arn:{}:iam::{}:role/{}",
             self.p(),
@@ -452,7 +457,7 @@ impl<'a> Place<'a> {
     }
 
     /// Auto Scaling's service-linked role, created by the first group in an account.
-    pub fn autoscaling_service_linked_role(&self) -> String {
+    fn autoscaling_service_linked_role(&self) -> String {
         self.service_linked_role("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling")
     }
 
@@ -468,7 +473,7 @@ impl<'a> Place<'a> {
     /// create: Auto Scaling's for a group, ECS's for a cluster, and Application Auto
     /// Scaling's role for ECS services for a scalable target ("Service-linked roles for
     /// Application Auto Scaling", https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html).
-    pub fn service_linked_roles(&self, resource_type: &str) -> Vec<(String, &'static str)> {
+    pub(super) fn service_linked_roles(&self, resource_type: &str) -> Vec<(String, &'static str)> {
         match resource_type {
             "AWS::AutoScaling::AutoScalingGroup" => vec![(
                 self.autoscaling_service_linked_role(),

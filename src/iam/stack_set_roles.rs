@@ -26,8 +26,8 @@ use std::collections::BTreeSet;
 /// The administration role StackSets uses when the file names none, in the account that holds
 /// the stack sets, and the execution role it assumes in each target's account when the file
 /// names none (the page above).
-pub const DEFAULT_ADMINISTRATION_ROLE: &str = "AWSCloudFormationStackSetAdministrationRole";
-pub const DEFAULT_EXECUTION_ROLE: &str = "AWSCloudFormationStackSetExecutionRole";
+const DEFAULT_ADMINISTRATION_ROLE: &str = "AWSCloudFormationStackSetAdministrationRole";
+const DEFAULT_EXECUTION_ROLE: &str = "AWSCloudFormationStackSetExecutionRole";
 
 /// What the execution role calls on its instance's stack in the target account. AWS names
 /// `cloudformation:*` on any resource as its minimum ("Your target account always needs full
@@ -36,7 +36,7 @@ pub const DEFAULT_EXECUTION_ROLE: &str = "AWSCloudFormationStackSetExecutionRole
 /// longer names) and documents no narrower list: these are every CloudFormation action on a
 /// stack (a test checks the list against the Service Authorization Reference) but moving
 /// resources between stacks (stack refactors), granted on the target's instance stacks only.
-pub const EXECUTION_ON_STACKS: &[&str] = &[
+const EXECUTION_ON_STACKS: &[&str] = &[
     "cloudformation:CancelUpdateStack",
     "cloudformation:ContinueUpdateRollback",
     "cloudformation:CreateChangeSet",
@@ -72,7 +72,7 @@ pub const EXECUTION_ON_STACKS: &[&str] = &[
 
 /// CloudFormation's reads that AWS lets no policy scope, which creating and describing a
 /// stack may make: granted on `"*"`, as they can only be.
-pub const EXECUTION_READS: &[&str] = &[
+const EXECUTION_READS: &[&str] = &[
     "cloudformation:DescribeAccountLimits",
     "cloudformation:DescribeStackDriftDetectionStatus",
     "cloudformation:DescribeType",
@@ -83,15 +83,15 @@ pub const EXECUTION_READS: &[&str] = &[
 ];
 
 /// The roles of one StackSets target's file.
-pub struct Roles {
+pub(super) struct Roles {
     /// The administration role's ARN, in the account that holds the stack sets.
-    pub administration: String,
+    pub(super) administration: String,
     /// The execution role's ARN in the target's account.
-    pub execution: String,
+    pub(super) execution: String,
 }
 
 /// The roles of `env`'s file, with the stack sets held in `account`.
-pub fn roles(env: &Environment, account: &str) -> Result<Roles> {
+pub(super) fn roles(env: &Environment, account: &str) -> Result<Roles> {
     let p = partition(&env.spec.region);
     let r = &env.spec.rollout;
     let target = target_account(env)?;
@@ -126,7 +126,7 @@ fn target_account(env: &Environment) -> Result<&str> {
 }
 
 /// Adds what StackSets target `env` needs to `d`, its stack sets held in `account`.
-pub fn grant(
+pub(super) fn grant(
     d: &mut Deployer,
     reference: &Reference,
     env: &Environment,

@@ -22,20 +22,20 @@ use std::path::Path;
 
 /// An import's result.
 #[derive(Debug, Clone)]
-pub struct Imported {
+pub(crate) struct Imported {
     /// The qfleet environment the stack file declares.
-    pub environment: String,
+    pub(crate) environment: String,
     /// The stack file's YAML text.
-    pub stack_file: String,
-    pub report: Report,
+    stack_file: String,
+    report: Report,
 }
 
 /// Why an import was refused: the error, and the report when the source could be read (what
 /// would have been carried, defaulted, changed and not carried), shown with it.
 #[derive(Debug)]
-pub struct Failure {
-    pub error: Error,
-    pub report: Option<Box<Report>>,
+pub(crate) struct Failure {
+    pub(crate) error: Error,
+    pub(crate) report: Option<Box<Report>>,
 }
 
 impl From<Error> for Failure {

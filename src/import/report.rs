@@ -5,39 +5,39 @@ use serde::Serialize;
 
 /// One setting's fate.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Item {
+pub(super) struct Item {
     /// The source setting's dotted path (`count.range.min`), if it has one.
-    pub source: Option<String>,
+    pub(super) source: Option<String>,
     /// The stack-file key it became (`workers.min`), if any.
-    pub qfleet: Option<String>,
+    pub(super) qfleet: Option<String>,
     /// The line of the source manifest it is written on, where known.
     #[schemars(range(min = 1))]
-    pub line: Option<usize>,
+    pub(super) line: Option<usize>,
     /// The value written, or why.
-    pub note: String,
+    pub(super) note: String,
 }
 
 /// The whole report of one import: what was carried over, defaulted, changed in meaning and
 /// not carried (with why).
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
-pub struct Report {
+pub(crate) struct Report {
     /// The file read.
-    pub source_file: String,
+    pub(super) source_file: String,
     /// The service's name in the source manifest.
-    pub service: String,
+    pub(super) service: String,
     /// The source environment imported (`--env`).
-    pub applied_environment: Option<String>,
+    pub(super) applied_environment: Option<String>,
     /// Whether the source manifest overrides settings for that environment (and they were
     /// applied); false: the base manifest was imported for it.
-    pub overrides_applied: bool,
+    pub(super) overrides_applied: bool,
     /// The environments the source manifest overrides settings for.
-    pub source_environments: Vec<String>,
+    pub(super) source_environments: Vec<String>,
     /// Every variable reference (`${COPILOT_APPLICATION_NAME}`) substituted, and with what.
-    pub resolved: Vec<Item>,
-    pub carried: Vec<Item>,
-    pub defaulted: Vec<Item>,
-    pub changed: Vec<Item>,
-    pub not_carried: Vec<Item>,
+    pub(super) resolved: Vec<Item>,
+    pub(super) carried: Vec<Item>,
+    pub(super) defaulted: Vec<Item>,
+    pub(super) changed: Vec<Item>,
+    pub(super) not_carried: Vec<Item>,
 }
 
 fn item(source: Option<&str>, qfleet: Option<&str>, line: Option<usize>, note: String) -> Item {
@@ -50,16 +50,22 @@ fn item(source: Option<&str>, qfleet: Option<&str>, line: Option<usize>, note: S
 }
 
 impl Report {
-    pub fn carried(&mut self, src: &str, line: Option<usize>, key: &str, note: impl Into<String>) {
+    pub(super) fn carried(
+        &mut self,
+        src: &str,
+        line: Option<usize>,
+        key: &str,
+        note: impl Into<String>,
+    ) {
         self.carried
             .push(item(Some(src), Some(key), line, note.into()));
     }
 
-    pub fn defaulted(&mut self, src: Option<&str>, key: &str, note: impl Into<String>) {
+    pub(super) fn defaulted(&mut self, src: Option<&str>, key: &str, note: impl Into<String>) {
         self.defaulted.push(item(src, Some(key), None, note.into()));
     }
 
-    pub fn changed(
+    pub(super) fn changed(
         &mut self,
         src: Option<&str>,
         line: Option<usize>,
@@ -69,13 +75,13 @@ impl Report {
         self.changed.push(item(src, key, line, note.into()));
     }
 
-    pub fn not_carried(&mut self, src: &str, line: Option<usize>, why: impl Into<String>) {
+    pub(super) fn not_carried(&mut self, src: &str, line: Option<usize>, why: impl Into<String>) {
         self.not_carried
             .push(item(Some(src), None, line, why.into()));
     }
 
     /// The report for people, one item a line under each heading.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut out = format!(
             "imported Copilot worker service `{}` from {}{}\n",
             self.service,

@@ -3,7 +3,7 @@
 
 /// A value of the stack file.
 #[derive(Debug, Clone)]
-pub enum Node {
+pub(super) enum Node {
     /// A scalar, already written as YAML (`256`, `true`, `"a: b"`).
     Scalar(String),
     /// A flow list of strings (`[python, app.py]`).
@@ -12,23 +12,23 @@ pub enum Node {
 }
 
 #[derive(Debug, Clone)]
-pub struct Entry {
-    pub key: String,
-    pub value: Node,
-    pub comment: Option<String>,
+pub(super) struct Entry {
+    pub(super) key: String,
+    pub(super) value: Node,
+    pub(super) comment: Option<String>,
 }
 
 /// The stack file being built: a header comment and the top-level mapping.
 #[derive(Debug, Clone, Default)]
-pub struct Draft {
-    pub header: Vec<String>,
-    pub root: Vec<Entry>,
+pub(super) struct Draft {
+    pub(super) header: Vec<String>,
+    pub(super) root: Vec<Entry>,
 }
 
 impl Draft {
     /// Sets the dotted `path` (`workers.fargate.cpu`), creating the mappings on the way in the
     /// order they are first set.
-    pub fn set(&mut self, path: &str, value: Node, comment: Option<String>) {
+    pub(super) fn set(&mut self, path: &str, value: Node, comment: Option<String>) {
         let segs: Vec<&str> = path.split('.').collect();
         let mut level = &mut self.root;
         for seg in &segs[..segs.len() - 1] {
@@ -66,17 +66,17 @@ impl Draft {
     }
 
     /// A scalar setting, quoted as YAML needs.
-    pub fn text(&mut self, path: &str, value: &str, comment: Option<String>) {
+    pub(super) fn text(&mut self, path: &str, value: &str, comment: Option<String>) {
         self.set(path, Node::Scalar(scalar(value)), comment);
     }
 
     /// A number or boolean setting, written as is.
-    pub fn plain(&mut self, path: &str, value: impl ToString, comment: Option<String>) {
+    pub(super) fn plain(&mut self, path: &str, value: impl ToString, comment: Option<String>) {
         self.set(path, Node::Scalar(value.to_string()), comment);
     }
 
     /// The YAML text.
-    pub fn render(&self) -> String {
+    pub(super) fn render(&self) -> String {
         let mut out = String::new();
         for h in &self.header {
             out.push_str(&format!("# {h}\n"));
@@ -112,7 +112,7 @@ fn write_entries(entries: &[Entry], depth: usize, out: &mut String) {
 
 /// `text` as a YAML scalar: plain when it reads back as the same string, else double-quoted
 /// (a JSON string is a YAML double-quoted scalar).
-pub fn scalar(text: &str) -> String {
+pub(super) fn scalar(text: &str) -> String {
     let plain_ok = !text.is_empty()
         && text
             .chars()

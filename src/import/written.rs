@@ -9,13 +9,13 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// An imported stack file, and where it was written (stdout when `None`).
-pub struct Written {
-    pub imported: Imported,
-    pub to: Option<PathBuf>,
+pub(crate) struct Written {
+    imported: Imported,
+    to: Option<PathBuf>,
 }
 
 /// Writes the stack file to `to` (refused when the file exists); `None` leaves it for stdout.
-pub fn write(imported: Imported, to: Option<&Path>) -> Result<Written> {
+pub(crate) fn write(imported: Imported, to: Option<&Path>) -> Result<Written> {
     if let Some(path) = to {
         if path.exists() {
             return Err(Usage::ImportExists {
@@ -48,7 +48,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet import`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "import",

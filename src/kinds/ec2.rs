@@ -3,7 +3,7 @@
 use super::{Kind, LogGroup, spot_share};
 use crate::config::{Environment, WorkerKind};
 
-pub struct Ec2;
+pub(super) struct Ec2;
 
 impl Kind for Ec2 {
     fn id(&self) -> WorkerKind {

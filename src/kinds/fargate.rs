@@ -4,7 +4,7 @@
 use super::{Kind, LogGroup};
 use crate::config::{Environment, SpotSpec, WorkerKind};
 
-pub struct Fargate;
+pub(super) struct Fargate;
 
 impl Kind for Fargate {
     fn id(&self) -> WorkerKind {
@@ -65,36 +65,36 @@ impl Kind for Fargate {
 /// seconds. Without them ECS services get 300 s each way (API reference,
 /// TargetTrackingScalingPolicyConfiguration); a task starts in about a minute, so a scale-out
 /// may follow a minute after the last, and a scale-in waits two.
-pub const SCALE_OUT_COOLDOWN: u64 = 60;
-pub const SCALE_IN_COOLDOWN: u64 = 120;
+pub(crate) const SCALE_OUT_COOLDOWN: u64 = 60;
+pub(crate) const SCALE_IN_COOLDOWN: u64 = 120;
 /// The start-from-zero step policy's cooldown: while it runs, the task it added counts
 /// towards the next step, so an alarm that stays in ALARM adds no second task.
-pub const START_COOLDOWN: u64 = 180;
+pub(crate) const START_COOLDOWN: u64 = 180;
 
 /// What the Fargate template needs beyond the stack file's own settings.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Render {
-    pub strategy: Vec<Provider>,
+pub(crate) struct Render {
+    strategy: Vec<Provider>,
     /// `RuntimePlatform.CpuArchitecture`.
-    pub architecture: &'static str,
+    architecture: &'static str,
     /// The declared secrets as the container's `Secrets` (`Name`, `ValueFrom` for Fn::Sub).
-    pub secrets: Vec<Secret>,
+    secrets: Vec<Secret>,
     /// What the worker is told it has after SIGTERM (`QFLEET_STOP_GRACE`): the stop timeout
     /// less 5 s for its own exit, at least 1 s.
-    pub stop_grace: u64,
-    pub scale_out_cooldown: u64,
-    pub scale_in_cooldown: u64,
-    pub start_cooldown: u64,
+    stop_grace: u64,
+    scale_out_cooldown: u64,
+    scale_in_cooldown: u64,
+    start_cooldown: u64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Secret {
-    pub name: String,
-    pub value_from: String,
+struct Secret {
+    name: String,
+    value_from: String,
 }
 
 impl Render {
-    pub fn of(env: &Environment) -> Render {
+    pub(crate) fn of(env: &Environment) -> Render {
         let w = &env.spec.workers;
         let secrets = w
             .secrets
@@ -121,17 +121,17 @@ impl Render {
 
 /// A capacity provider of the service's strategy: `FARGATE` or `FARGATE_SPOT`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Provider {
-    pub name: &'static str,
-    pub base: u32,
-    pub weight: u32,
+pub(crate) struct Provider {
+    pub(crate) name: &'static str,
+    pub(crate) base: u32,
+    pub(crate) weight: u32,
 }
 
 /// The service's capacity provider strategy for `workers.spot` (always rendered, so that a
 /// change of the Spot share updates the service in place): the On-Demand base on `FARGATE`,
 /// the rest split by weight, `percent` of it on `FARGATE_SPOT`. Weights are divided by their
 /// greatest common divisor.
-pub fn strategy(spot: &SpotSpec) -> Vec<Provider> {
+pub(crate) fn strategy(spot: &SpotSpec) -> Vec<Provider> {
     let p = spot.percent.min(100);
     let base = spot.on_demand_base;
     if p == 0 {

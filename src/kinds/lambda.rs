@@ -3,7 +3,7 @@
 use super::{Kind, LogGroup};
 use crate::config::{Environment, LambdaSpec, WorkerKind};
 
-pub struct Lambda;
+pub(super) struct Lambda;
 
 impl Kind for Lambda {
     fn id(&self) -> WorkerKind {
@@ -65,7 +65,7 @@ impl Kind for Lambda {
 }
 
 /// How the queue's mapping scales, in words: its cap, or provisioned mode's pollers.
-pub fn mapping_scaling(l: &LambdaSpec) -> String {
+pub(crate) fn mapping_scaling(l: &LambdaSpec) -> String {
     match l.provisioned_pollers {
         None => format!("at most {} at once", l.max_concurrency),
         Some(p) => format!(

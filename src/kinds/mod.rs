@@ -20,7 +20,7 @@ impl std::fmt::Display for WorkerKind {
 
 /// Which of the environment's log groups the workers write to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogGroup {
+pub(crate) enum LogGroup {
     /// `/qfleet/ENV/workers`: qfleet's group, written by instances or tasks.
     Workers,
     /// `/aws/lambda/NAME`: the function's own group.
@@ -28,7 +28,7 @@ pub enum LogGroup {
 }
 
 /// The questions every feature asks of a kind of worker.
-pub trait Kind: Sync {
+pub(crate) trait Kind: Sync {
     fn id(&self) -> WorkerKind;
     /// The fleet stack's template under `templates/`.
     fn template(&self) -> &'static str;
@@ -74,7 +74,7 @@ pub trait Kind: Sync {
 }
 
 /// The kind of worker `kind` names.
-pub fn of(kind: WorkerKind) -> &'static dyn Kind {
+pub(crate) fn of(kind: WorkerKind) -> &'static dyn Kind {
     match kind {
         WorkerKind::Ec2 => &ec2::Ec2,
         WorkerKind::Lambda => &lambda::Lambda,
@@ -84,13 +84,13 @@ pub fn of(kind: WorkerKind) -> &'static dyn Kind {
 
 impl Environment {
     /// The kind of this environment's (or stage's) workers.
-    pub fn kind(&self) -> &'static dyn Kind {
+    pub(crate) fn kind(&self) -> &'static dyn Kind {
         of(self.spec.workers.kind)
     }
 }
 
 /// The backlog target in words: "3 per instance", or "-" for a kind that scales itself.
-pub fn target_text(env: &Environment) -> String {
+pub(crate) fn target_text(env: &Environment) -> String {
     match env.kind().unit() {
         Some(unit) => format!("{} per {unit}", env.backlog_target()),
         None => "-".into(),
@@ -98,7 +98,7 @@ pub fn target_text(env: &Environment) -> String {
 }
 
 /// Why the target is what it is, in words: given, derived from the goal, or the default.
-pub fn target_reason(env: &Environment) -> String {
+fn target_reason(env: &Environment) -> String {
     let s = &env.spec.scaling;
     match (
         s.target_backlog_per_instance,
@@ -114,7 +114,7 @@ pub fn target_reason(env: &Environment) -> String {
 }
 
 /// The Spot share of a fleet, in words ("" without Spot).
-pub fn spot_share(spot: &crate::config::SpotSpec, units: &str) -> String {
+pub(crate) fn spot_share(spot: &crate::config::SpotSpec, units: &str) -> String {
     if spot.percent == 0 {
         return String::new();
     }

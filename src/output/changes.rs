@@ -10,12 +10,12 @@ use crate::aws::cfn::changesets::{Change, PropertyChange};
 use aws_sdk_cloudformation::types::ChangeAction;
 
 /// How many characters of a value the text preview shows.
-pub const TEXT_WIDTH: usize = 48;
+const TEXT_WIDTH: usize = 48;
 /// How many characters of a value the Markdown preview shows.
-pub const MARKDOWN_WIDTH: usize = 80;
+pub(crate) const MARKDOWN_WIDTH: usize = 80;
 
 /// `+ add`, `~ modify`, `- remove`, …
-pub fn action_mark(a: &ChangeAction) -> &str {
+pub(crate) fn action_mark(a: &ChangeAction) -> &str {
     match a {
         ChangeAction::Add => "+ add",
         ChangeAction::Modify => "~ modify",
@@ -27,7 +27,7 @@ pub fn action_mark(a: &ChangeAction) -> &str {
 }
 
 /// `REPLACE`, `maybe replace` or nothing, from the resource's `Replacement` and its details.
-pub fn replacement_mark(c: &Change) -> &'static str {
+pub(crate) fn replacement_mark(c: &Change) -> &'static str {
     if c.action != ChangeAction::Modify {
         return "";
     }
@@ -40,7 +40,7 @@ pub fn replacement_mark(c: &Change) -> &'static str {
 
 /// A value for display: the placeholders CloudFormation uses in words, JSON made compact, one
 /// line, at most `width` characters (then cut with `…`).
-pub fn value(v: Option<&str>, width: usize) -> String {
+fn value(v: Option<&str>, width: usize) -> String {
     let Some(v) = v else {
         return "(not reported)".into();
     };
@@ -64,7 +64,7 @@ pub fn value(v: Option<&str>, width: usize) -> String {
 }
 
 /// Cuts `s` to `width` characters, the last one `…`.
-pub fn shorten(s: &str, width: usize) -> String {
+fn shorten(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_string();
     }
@@ -75,7 +75,7 @@ pub fn shorten(s: &str, width: usize) -> String {
 
 /// The before and after of one property change, in words where a value is absent by nature
 /// (`Add`, `Remove`) or was not reported.
-pub fn before_after(d: &PropertyChange, width: usize) -> (String, String) {
+pub(crate) fn before_after(d: &PropertyChange, width: usize) -> (String, String) {
     match d.change.as_deref() {
         Some("Add") if d.before.is_none() => ("(not set)".into(), value(d.after.as_deref(), width)),
         Some("Remove") if d.after.is_none() => {
@@ -100,7 +100,7 @@ pub fn before_after(d: &PropertyChange, width: usize) -> (String, String) {
 
 /// What else to say about a property change: recreation, a value decided only at deploy time,
 /// the parameter or resource causing it.
-pub fn remarks(d: &PropertyChange) -> Vec<String> {
+pub(crate) fn remarks(d: &PropertyChange) -> Vec<String> {
     let mut out = Vec::new();
     match (d.requires_recreation.as_deref(), d.recreates()) {
         (Some("Always"), Some(true)) => out.push("replaces the resource".to_string()),
@@ -124,7 +124,7 @@ pub fn remarks(d: &PropertyChange) -> Vec<String> {
 /// What a drift-aware change set says about a property changed outside CloudFormation:
 /// `changed outside CloudFormation (deployed: 60), overwritten` — or, for a template that now
 /// takes the actual value (`SyncWithActual`), that the drift is accepted.
-pub fn drift_remark(d: &PropertyChange, width: usize) -> Option<String> {
+pub(crate) fn drift_remark(d: &PropertyChange, width: usize) -> Option<String> {
     let drift = d.drift.as_ref()?;
     let deployed = value(drift.deployed.as_deref(), width);
     Some(if d.change.as_deref() == Some("SyncWithActual") {
@@ -141,7 +141,7 @@ pub fn drift_remark(d: &PropertyChange, width: usize) -> Option<String> {
 
 /// The words for a resource's drift in a drift-aware change set; nothing when in sync or not
 /// drift-aware.
-pub fn resource_drift(c: &Change) -> Option<String> {
+fn resource_drift(c: &Change) -> Option<String> {
     match c.drift.as_deref()? {
         "MODIFIED" => Some("drifted: changed outside CloudFormation".into()),
         "DELETED" => Some("drifted: deleted outside CloudFormation".into()),
@@ -153,7 +153,7 @@ pub fn resource_drift(c: &Change) -> Option<String> {
 }
 
 /// The line of one property change: `VisibilityTimeout: 60 → 120  [replaces the resource]`.
-pub fn detail_line(d: &PropertyChange) -> String {
+pub(crate) fn detail_line(d: &PropertyChange) -> String {
     let (before, after) = before_after(d, TEXT_WIDTH);
     let mut remarks = remarks(d);
     remarks.extend(drift_remark(d, TEXT_WIDTH));
@@ -165,10 +165,10 @@ pub fn detail_line(d: &PropertyChange) -> String {
 }
 
 /// What to say when a modification lists no properties.
-pub const NOT_DETAILED: &str = "(CloudFormation did not say which properties change)";
+pub(crate) const NOT_DETAILED: &str = "(CloudFormation did not say which properties change)";
 
 /// The preview of a list of changes, one resource per line and its properties below it.
-pub fn changes(changes: &[Change]) -> String {
+pub(crate) fn changes(changes: &[Change]) -> String {
     let mut lines = Vec::new();
     for c in changes {
         let mark = replacement_mark(c);
@@ -198,7 +198,7 @@ pub fn changes(changes: &[Change]) -> String {
 }
 
 /// The heading of a stack's preview: `qfleet-lab-data: update (2 changes)`.
-pub fn heading(stack: &str, creating: bool, n: usize) -> String {
+pub(crate) fn heading(stack: &str, creating: bool, n: usize) -> String {
     format!(
         "{stack}: {} ({n} change{})",
         if creating { "create" } else { "update" },

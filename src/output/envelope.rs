@@ -19,7 +19,7 @@ use crate::error::{Error, Exit};
 use serde_json::{Value, json};
 
 /// The document of a run that ended as a whole: no environment, the error at the top.
-pub fn failure(command: &'static str, err: &Error) -> Value {
+pub(crate) fn failure(command: &'static str, err: &Error) -> Value {
     let mut doc: Document<(), ()> = Document::new(err.exit_code(), Vec::new());
     doc.command = command;
     doc.error = Some(err.report());
@@ -35,7 +35,7 @@ pub fn failure(command: &'static str, err: &Error) -> Value {
 /// - else 3 (differences: drift, pending changes under `--detailed-exitcode`, a missed goal)
 ///   when at least one environment has them;
 /// - else 0.
-pub fn combined_exit_code(codes: impl IntoIterator<Item = Exit>) -> Exit {
+pub(crate) fn combined_exit_code(codes: impl IntoIterator<Item = Exit>) -> Exit {
     let mut differences = false;
     let mut failure: Option<Exit> = None;
     for c in codes {
@@ -54,7 +54,7 @@ pub fn combined_exit_code(codes: impl IntoIterator<Item = Exit>) -> Exit {
 
 /// One environment's exit code: its own when it failed, else 3 when it has differences the
 /// command reports by its exit code (pending changes under `--detailed-exitcode`), else 0.
-pub fn environment_exit_code(own: Exit, differences: bool) -> Exit {
+pub(crate) fn environment_exit_code(own: Exit, differences: bool) -> Exit {
     if own == Exit::Ok && differences {
         Exit::Differences
     } else {

@@ -14,7 +14,7 @@ use serde::Serialize;
 /// An event a feature reports: serialised with its name in `"event"`, and told apart by the
 /// environment or stack it is about (an environment's document keeps the events that name it
 /// or one of its stacks).
-pub trait Event: Serialize + Clone + Send + Sync {
+pub(crate) trait Event: Serialize + Clone + Send + Sync {
     /// The environment the event is about as a whole, if it names one.
     fn environment(&self) -> Option<&str> {
         None
@@ -30,16 +30,16 @@ pub trait Event: Serialize + Clone + Send + Sync {
 /// kept in the document): the resource event's fields and `"event": "resource"`.
 #[derive(Serialize, schemars::JsonSchema)]
 #[schemars(rename = "ResourceEventLine")]
-pub struct Resource<'a> {
+pub(crate) struct Resource<'a> {
     #[serde(flatten)]
-    pub resource: &'a ResourceEvent,
+    resource: &'a ResourceEvent,
     /// Always `resource`.
     #[schemars(extend("const" = "resource"))]
-    pub event: &'static str,
+    event: &'static str,
 }
 
 impl<'a> Resource<'a> {
-    pub fn new(resource: &'a ResourceEvent) -> Resource<'a> {
+    pub(super) fn new(resource: &'a ResourceEvent) -> Resource<'a> {
         Resource {
             resource,
             event: "resource",
@@ -49,7 +49,7 @@ impl<'a> Resource<'a> {
 
 /// The events of one environment out of those a run collected: the ones naming the
 /// environment itself or one of its stacks.
-pub fn events_of<E: Event>(events: &[E], environment: &str, stacks: &[String]) -> Vec<E> {
+pub(crate) fn events_of<E: Event>(events: &[E], environment: &str, stacks: &[String]) -> Vec<E> {
     events
         .iter()
         .filter(|e| {

@@ -16,19 +16,19 @@ use std::sync::OnceLock;
 static FLAGS: OnceLock<String> = OnceLock::new();
 
 /// Where the environments came from and the flags the run was given.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The directory of each environment's stack file.
-    pub stack_dirs: Vec<&'a Path>,
+    pub(crate) stack_dirs: Vec<&'a Path>,
     /// The stacks directory a bare `qfleet` in this shell would use.
-    pub bare_stacks_dir: PathBuf,
-    pub region: Option<&'a str>,
+    pub(crate) bare_stacks_dir: PathBuf,
+    pub(crate) region: Option<&'a str>,
     /// `--profile` when given on the command line (not from `AWS_PROFILE`).
-    pub profile: Option<&'a str>,
-    pub role_arn: Option<&'a str>,
+    pub(crate) profile: Option<&'a str>,
+    pub(crate) role_arn: Option<&'a str>,
 }
 
 /// The flags a hint needs to run as printed, each with its value, shell-quoted.
-pub fn flags(c: &Context) -> String {
+pub(crate) fn flags(c: &Context) -> String {
     let mut out = String::new();
     let mut dirs: Vec<PathBuf> = c.stack_dirs.iter().map(|d| normal(d)).collect();
     dirs.sort();
@@ -55,12 +55,12 @@ pub fn flags(c: &Context) -> String {
 }
 
 /// Sets the run's hint flags (the first call wins: one run, one set of environments).
-pub fn set(flags: String) {
+pub(crate) fn set(flags: String) {
     let _ = FLAGS.set(flags);
 }
 
 /// `text` with the run's flags after every `` `qfleet `` that starts a hint.
-pub fn apply(text: &str) -> String {
+pub(super) fn apply(text: &str) -> String {
     match FLAGS.get() {
         Some(f) if !f.is_empty() => with_flags(text, f),
         _ => text.to_string(),

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 /// How many environments a command's document holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environments {
+pub(crate) enum Environments {
     /// One per environment named.
     Each,
     /// At most one: the command takes one environment.
@@ -19,7 +19,7 @@ pub enum Environments {
 
 /// The schema of `command`'s document: environments of body `B`, top-level keys `O` (a struct,
 /// or `()` for none). The document's description is `B`'s doc comment.
-pub fn document<B: JsonSchema, O: JsonSchema>(
+pub(crate) fn document<B: JsonSchema, O: JsonSchema>(
     command: &str,
     title: &str,
     environments: Environments,
@@ -32,7 +32,7 @@ pub fn document<B: JsonSchema, O: JsonSchema>(
 /// The schema of a command whose environments have one of two bodies (`simulate`: a run, or
 /// `--tune`'s settings); the description is `B`'s doc comment.
 #[cfg(test)]
-pub fn document_either<B: JsonSchema, C: JsonSchema, O: JsonSchema>(
+pub(crate) fn document_either<B: JsonSchema, C: JsonSchema, O: JsonSchema>(
     command: &str,
     title: &str,
     environments: Environments,
@@ -118,7 +118,7 @@ fn assemble<O: JsonSchema>(
 /// `common.json`.)
 #[cfg(test)]
 #[derive(Default)]
-pub struct Shared {
+pub(crate) struct Shared {
     defs: Map<String, Value>,
     branches: Vec<Value>,
 }
@@ -126,14 +126,14 @@ pub struct Shared {
 #[cfg(test)]
 impl Shared {
     /// `T`'s schema as one branch.
-    pub fn add<T: JsonSchema>(mut self) -> Shared {
+    pub(crate) fn add<T: JsonSchema>(mut self) -> Shared {
         let branch = root::<T>(&mut self.defs);
         self.branches.push(branch);
         self
     }
 
     /// The definitions: `name` first, then the ones the branches refer to.
-    pub fn definitions(self, name: &str, description: &str) -> Map<String, Value> {
+    pub(crate) fn definitions(self, name: &str, description: &str) -> Map<String, Value> {
         let mut out = Map::new();
         out.insert(
             name.into(),

@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Entry {
-    pub done: Vec<String>,
+struct Entry {
+    done: Vec<String>,
     /// The step under way; CloudFormation carries on with it after qfleet stops.
-    pub doing: Option<String>,
-    pub left: Vec<String>,
+    doing: Option<String>,
+    left: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Ledger(Arc<Mutex<BTreeMap<String, Entry>>>);
+pub(crate) struct Ledger(Arc<Mutex<BTreeMap<String, Entry>>>);
 
 impl Ledger {
     fn with(&self, env: &str, f: impl FnOnce(&mut Entry)) {
@@ -24,12 +24,12 @@ impl Ledger {
     }
 
     /// The steps an environment's run is about to take.
-    pub fn plan(&self, env: &str, steps: Vec<String>) {
+    pub(crate) fn plan(&self, env: &str, steps: Vec<String>) {
         self.with(env, |e| e.left = steps);
     }
 
     /// A step starts (and leaves the plan).
-    pub fn start(&self, env: &str, step: &str) {
+    pub(crate) fn start(&self, env: &str, step: &str) {
         self.with(env, |e| {
             e.left.retain(|s| s != step);
             e.doing = Some(step.to_string());
@@ -37,7 +37,7 @@ impl Ledger {
     }
 
     /// The step ended (or turned out to need nothing) as `what`.
-    pub fn finish(&self, env: &str, step: &str, what: String) {
+    pub(crate) fn finish(&self, env: &str, step: &str, what: String) {
         self.with(env, |e| {
             e.left.retain(|s| s != step);
             if e.doing.as_deref() == Some(step) {
@@ -47,7 +47,7 @@ impl Ledger {
         });
     }
 
-    pub fn entry(&self, env: &str) -> Entry {
+    fn entry(&self, env: &str) -> Entry {
         self.0
             .lock()
             .ok()
@@ -56,7 +56,7 @@ impl Ledger {
     }
 
     /// One line per environment: what is done, under way and left.
-    pub fn report(&self, envs: &[String]) -> Vec<String> {
+    pub(crate) fn report(&self, envs: &[String]) -> Vec<String> {
         envs.iter()
             .map(|env| {
                 let e = self.entry(env);

@@ -42,13 +42,13 @@ pub enum Format {
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
 /// What every environment shares is told once ([`once`]), here as everywhere.
-pub fn stdout_write(text: &str) {
+pub(crate) fn stdout_write(text: &str) {
     let text = once::shorten_text(text);
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// Writes to stderr (no newline), flushed, quietly ignoring a closed stderr.
-pub fn stderr_write(text: &str) {
+pub(crate) fn stderr_write(text: &str) {
     let text = once::shorten_text(text);
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes());
@@ -56,7 +56,7 @@ pub fn stderr_write(text: &str) {
 }
 
 /// Writes a line to stderr, quietly ignoring a closed stderr.
-pub fn stderr_line(text: &str) {
+fn stderr_line(text: &str) {
     stderr_line_raw(&once::shorten_text(text));
 }
 
@@ -66,7 +66,7 @@ fn stderr_line_raw(text: &str) {
 }
 
 /// A plain table for terminals and CI logs alike.
-pub fn table<I, R>(header: &[&str], rows: I) -> String
+pub(crate) fn table<I, R>(header: &[&str], rows: I) -> String
 where
     I: IntoIterator<Item = R>,
     R: Into<comfy_table::Row>,
@@ -100,13 +100,13 @@ const MIN_TABLE_WIDTH: u16 = 60;
 /// that runs (its name is the document's `command`).
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
-    pub format: Format,
-    pub interactive: bool,
-    pub command: &'static str,
+    pub(crate) format: Format,
+    pub(crate) interactive: bool,
+    pub(crate) command: &'static str,
 }
 
 impl Output {
-    pub fn new(format: Format, command: &'static str) -> Output {
+    pub(crate) fn new(format: Format, command: &'static str) -> Output {
         Output {
             format,
             interactive: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
@@ -116,7 +116,10 @@ impl Output {
 
     /// Prints a command's result, as its document or as text (the one place that chooses),
     /// and returns the run's exit code.
-    pub fn print(&self, result: &impl report::Report) -> crate::error::Result<crate::error::Exit> {
+    pub(crate) fn print(
+        &self,
+        result: &impl report::Report,
+    ) -> crate::error::Result<crate::error::Exit> {
         result.notes(self);
         if self.is_json() {
             self.print_document(result);
@@ -127,13 +130,13 @@ impl Output {
     }
 
     /// Prints a result's document, whatever the format (`iam-policy`'s text is its JSON).
-    pub fn print_document(&self, result: &impl report::Report) {
+    pub(crate) fn print_document(&self, result: &impl report::Report) {
         self.document(self.filled(result.document()));
     }
 
     /// Prints one screen of a refreshing command (`status --watch`): text, or with
     /// `--output ndjson` its document on one line marked `"event": "refresh"`.
-    pub fn refresh(&self, result: &impl report::Report) -> crate::error::Result<()> {
+    pub(crate) fn refresh(&self, result: &impl report::Report) -> crate::error::Result<()> {
         if self.is_json() {
             let mut doc = self.filled(result.document());
             if let serde_json::Value::Object(map) = &mut doc {
@@ -158,12 +161,12 @@ impl Output {
     }
 
     /// JSON on stdout (a document, or events and a document): no text there.
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         matches!(self.format, Format::Json | Format::Ndjson)
     }
 
     /// Refuses what only text output can do (`message` says what and why) when JSON was asked.
-    pub fn text_only(&self, message: &'static str) -> crate::error::Result<()> {
+    pub(crate) fn text_only(&self, message: &'static str) -> crate::error::Result<()> {
         if self.is_json() {
             return Err(crate::error::Usage::TextOnly(message).into());
         }
@@ -171,13 +174,13 @@ impl Output {
     }
 
     /// Live events on stdout, one per line.
-    pub fn is_ndjson(&self) -> bool {
+    fn is_ndjson(&self) -> bool {
         self.format == Format::Ndjson
     }
 
     /// Prints the command's one document (the last line with `--output ndjson`, marked as the
     /// `summary` event).
-    pub fn document(&self, doc: serde_json::Value) {
+    fn document(&self, doc: serde_json::Value) {
         let doc = self.document_only(doc);
         // A pipeline's log shows stderr: a failure is said there too, in one line.
         if let Some(line) = failure_line(&doc) {
@@ -187,7 +190,7 @@ impl Output {
 
     /// [`Output::document`] without its line on stderr (a usage error clap already said
     /// there); the document as printed.
-    pub fn document_only(&self, mut doc: serde_json::Value) -> serde_json::Value {
+    pub(crate) fn document_only(&self, mut doc: serde_json::Value) -> serde_json::Value {
         if self.is_ndjson()
             && let serde_json::Value::Object(map) = &mut doc
         {
@@ -200,7 +203,7 @@ impl Output {
 
     /// Prints one JSON value on its own line on stdout (what every environment shares told
     /// once, in the document's `error`: [`once::shorten_document`]).
-    pub fn json<T: Serialize>(&self, value: &T) {
+    fn json<T: Serialize>(&self, value: &T) {
         let mut value = match serde_json::to_value(value) {
             Ok(v) => v,
             Err(e) => serde_json::json!({ "error": e.to_string() }),
@@ -210,7 +213,7 @@ impl Output {
     }
 
     /// Prints a line of text on stdout.
-    pub fn line(&self, text: impl AsRef<str>) {
+    pub(crate) fn line(&self, text: impl AsRef<str>) {
         let text = once::shorten_text(text.as_ref());
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
@@ -218,17 +221,17 @@ impl Output {
 
     /// Ends the run's output: what text mentioned and every environment shares (missing
     /// credentials) is told once, last, on stderr.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         once::finish();
     }
 
     /// Prints a progress or status note on stderr (never mixed into JSON on stdout).
-    pub fn note(&self, text: impl AsRef<str>) {
+    pub(crate) fn note(&self, text: impl AsRef<str>) {
         stderr_line(text.as_ref());
     }
 
     /// Reports an error that ended the run, in the chosen format.
-    pub fn error(&self, err: &Error) {
+    pub(crate) fn error(&self, err: &Error) {
         if self.is_json() {
             self.document(envelope::failure(self.command, err));
             return;
@@ -262,7 +265,7 @@ fn write_json(value: &serde_json::Value) {
 
 /// The one line on stderr that says a JSON document's run failed: the run's error, else the
 /// first failed environment's (and how many more failed); `None` for success or differences.
-pub fn failure_line(doc: &serde_json::Value) -> Option<String> {
+fn failure_line(doc: &serde_json::Value) -> Option<String> {
     let code = doc.get("exit_code")?.as_u64()?;
     if code == 0 || code == 3 {
         return None;

@@ -12,16 +12,16 @@ use serde_json::{Value, json};
 use std::sync::Mutex;
 
 /// How a shortened mention points at the whole message in text: it is told at the run's end.
-pub const SEE_BELOW: &str = "see below";
+const SEE_BELOW: &str = "see below";
 /// How a shortened mention points at the whole message in a JSON document.
-pub const SEE_TOP: &str = "see the document's error";
+const SEE_TOP: &str = "see the document's error";
 
 /// The whole messages mentioned in text and not told yet, in the order first met.
 static UNTOLD: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// `text` with every whole credentials message replaced by its short form and `pointer`,
 /// and the whole messages it held (each once, in order).
-pub fn shorten(text: &str, pointer: &str) -> (String, Vec<String>) {
+fn shorten(text: &str, pointer: &str) -> (String, Vec<String>) {
     let mut out = String::new();
     let mut found: Vec<String> = Vec::new();
     let mut rest = text;
@@ -74,7 +74,7 @@ fn find<'t>(text: &'t str, words: &CredentialsWords) -> Option<(usize, usize, &'
 const MAX_DETAIL: usize = 400;
 
 /// `text` to print: shortened, its whole messages kept to be told once by [`finish`].
-pub fn shorten_text(text: &str) -> String {
+pub(super) fn shorten_text(text: &str) -> String {
     // Every hint runs as printed (the same pass every text takes).
     let text = super::hint::apply(text);
     let (short, found) = shorten(&text, SEE_BELOW);
@@ -92,7 +92,7 @@ pub fn shorten_text(text: &str) -> String {
 /// A JSON document (or event) to print: every string shortened but the top-level `error` of a
 /// run that ended as a whole. When the document's environments mentioned a whole message, it is
 /// the document's `error` (kind `aws`) unless that already holds one.
-pub fn shorten_document(doc: &mut Value) {
+pub(super) fn shorten_document(doc: &mut Value) {
     let mut found = Vec::new();
     match &mut *doc {
         Value::Object(map) => {
@@ -140,7 +140,7 @@ fn shorten_value(value: &mut Value, found: &mut Vec<String>) {
 
 /// `text` printed whole (the error that ended the run, printed last): its whole messages count
 /// as told, so that [`finish`] does not tell them again.
-pub fn tell(text: &str) -> &str {
+pub(super) fn tell(text: &str) -> &str {
     let (_, found) = shorten(text, SEE_BELOW);
     if !found.is_empty() {
         UNTOLD
@@ -153,7 +153,7 @@ pub fn tell(text: &str) -> &str {
 
 /// The whole messages that text mentioned and did not tell yet, told once each on stderr
 /// (`error: …`): called when the run ends, whatever its outcome.
-pub fn finish() {
+pub(super) fn finish() {
     let untold = std::mem::take(&mut *UNTOLD.lock().unwrap_or_else(|e| e.into_inner()));
     for whole in untold {
         super::stderr_line_raw(&format!("error: {whole}"));

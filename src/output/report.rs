@@ -8,7 +8,7 @@ use crate::error::{ErrorReport, Result};
 use serde::Serialize;
 
 /// What a command produced, printed by [`Output::print`](super::Output::print).
-pub trait Report {
+pub(crate) trait Report {
     /// The run's exit code ([`super::envelope::combined_exit_code`] of its environments').
     fn exit_code(&self) -> crate::error::Exit;
     /// The JSON document: the environments and the command's own top-level keys. Its
@@ -25,30 +25,30 @@ pub trait Report {
 /// The one JSON document of a command that ran (see [`super::envelope`]): generic over the
 /// environments' bodies (`E`) and the command's own top-level keys (`O`, an object or `()`).
 #[derive(Debug, Serialize)]
-pub struct Document<E, O> {
+pub(crate) struct Document<E, O> {
     /// The command's own top-level keys (`drifted`, `changes_pending`, …), beside the shared
     /// ones below.
     #[serde(flatten)]
-    pub own: O,
-    pub command: &'static str,
-    pub ok: bool,
-    pub exit_code: crate::error::Exit,
-    pub environments: Vec<E>,
+    own: O,
+    pub(super) command: &'static str,
+    ok: bool,
+    exit_code: crate::error::Exit,
+    environments: Vec<E>,
     /// `null` for a run whose environments ran (a cause they all share is moved here when the
     /// document is printed: [`super::once::shorten_document`]).
-    pub error: Option<ErrorReport>,
+    pub(super) error: Option<ErrorReport>,
 }
 
 impl<E: Serialize> Document<E, ()> {
     /// A document with no top-level keys of the command's own.
-    pub fn new(exit_code: crate::error::Exit, environments: Vec<E>) -> Self {
+    pub(crate) fn new(exit_code: crate::error::Exit, environments: Vec<E>) -> Self {
         Document::with_own(exit_code, environments, ())
     }
 }
 
 impl<E: Serialize, O: Serialize> Document<E, O> {
     /// A document with the command's own top-level keys `own` (a struct or map).
-    pub fn with_own(exit_code: crate::error::Exit, environments: Vec<E>, own: O) -> Self {
+    pub(crate) fn with_own(exit_code: crate::error::Exit, environments: Vec<E>, own: O) -> Self {
         Document {
             own,
             command: "",
@@ -64,17 +64,17 @@ impl<E: Serialize, O: Serialize> Document<E, O> {
 /// environment has. The shared keys come last, so that they replace any of the body's of
 /// the same name.
 #[derive(Debug, Serialize)]
-pub struct Environment<B> {
+pub(crate) struct Environment<B> {
     #[serde(flatten)]
-    pub body: B,
-    pub environment: String,
-    pub ok: bool,
-    pub exit_code: crate::error::Exit,
-    pub error: Option<ErrorReport>,
+    body: B,
+    environment: String,
+    ok: bool,
+    exit_code: crate::error::Exit,
+    error: Option<ErrorReport>,
 }
 
 impl<B: Serialize> Environment<B> {
-    pub fn new(
+    pub(crate) fn new(
         name: &str,
         exit_code: crate::error::Exit,
         error: Option<ErrorReport>,
@@ -90,12 +90,12 @@ impl<B: Serialize> Environment<B> {
     }
 
     /// An environment that succeeded.
-    pub fn ok(name: &str, body: B) -> Self {
+    pub(crate) fn ok(name: &str, body: B) -> Self {
         Environment::new(name, crate::error::Exit::Ok, None, body)
     }
 
     /// An environment that failed with `err`, its body `body` (the command's keys, null).
-    pub fn failed(name: &str, err: &crate::error::Error, body: B) -> Self {
+    pub(crate) fn failed(name: &str, err: &crate::error::Error, body: B) -> Self {
         Environment::new(name, err.exit_code(), Some(err.report()), body)
     }
 }

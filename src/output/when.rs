@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 /// `2025-01-02T03:04:05Z` as "3 min ago" (or "in 2 min" for a clock ahead of this one); for
 /// more than a day, the UTC date too. Text that is not RFC 3339 is shown as it is.
-pub fn ago(rfc3339: &str) -> String {
+pub(crate) fn ago(rfc3339: &str) -> String {
     ago_at(rfc3339, SystemTime::now())
 }
 
-pub fn ago_at(rfc3339: &str, now: SystemTime) -> String {
+fn ago_at(rfc3339: &str, now: SystemTime) -> String {
     let Ok(then) = DateTime::from_str(rfc3339, Format::DateTime) else {
         return rfc3339.to_string();
     };

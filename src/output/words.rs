@@ -1,19 +1,19 @@
 //! Words for people: plurals, and a note told once for the environments it concerns.
 
 /// `one` for 1, else `many`.
-pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
 /// `1 message`, `2 messages`, `1,204 objects`.
-pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
     format!("{} {}", indicatif::HumanCount(n), plural(n, one, many))
 }
 
 /// `ENV: message`, unless the message already begins with the environment's name (most errors
 /// name it themselves: `class-05: DELETE_FAILED …`), so that no line says `class-05: class-05:`.
-pub fn of_env(env: &str, message: &str) -> String {
+pub(crate) fn of_env(env: &str, message: &str) -> String {
     match without_env(env, message) {
         Some(_) => message.to_string(),
         None => format!("{env}: {message}"),
@@ -21,13 +21,13 @@ pub fn of_env(env: &str, message: &str) -> String {
 }
 
 /// The message without its leading `ENV: `, when it begins with it.
-pub fn without_env<'m>(env: &str, message: &'m str) -> Option<&'m str> {
+pub(crate) fn without_env<'m>(env: &str, message: &'m str) -> Option<&'m str> {
     message.strip_prefix(env)?.strip_prefix(": ")
 }
 
 /// Identical notes of several environments, each once: `(note, the environments it concerns)`,
 /// in the order they first appear.
-pub fn group_notes<'a>(
+pub(crate) fn group_notes<'a>(
     per_env: impl IntoIterator<Item = (&'a str, Vec<String>)>,
 ) -> Vec<(String, Vec<&'a str>)> {
     let mut grouped: Vec<(String, Vec<&'a str>)> = Vec::new();
@@ -46,7 +46,7 @@ pub fn group_notes<'a>(
 /// that differ only by naming their own environment (a resource `qfleet-class-07-workers` of
 /// environment `class-07`) are one note: told with `<env>` in its place when it concerns
 /// several rows, as it was when it concerns one.
-pub fn group_notes_naming<'a>(
+pub(crate) fn group_notes_naming<'a>(
     per_row: impl IntoIterator<Item = (&'a str, &'a str, Vec<String>)>,
 ) -> Vec<(String, Vec<&'a str>)> {
     let mut grouped: Vec<(String, String, Vec<&'a str>)> = Vec::new();
@@ -71,7 +71,7 @@ pub fn group_notes_naming<'a>(
 
 /// A note once for the environments it concerns: `… (for all 12 environments)`, `… (for
 /// lab-01, lab-02)`, or just the note when only one environment was named.
-pub fn noted_for(note: &str, envs: &[&str], total: usize) -> String {
+pub(crate) fn noted_for(note: &str, envs: &[&str], total: usize) -> String {
     if total <= 1 {
         note.to_string()
     } else if envs.len() == total {

@@ -13,42 +13,42 @@ use std::path::Path;
 
 /// The reference handler (`examples/lambda/qfleet_handler.py`), used when the stack file
 /// names no code.
-pub const REFERENCE_HANDLER: &str = include_str!("../../examples/lambda/qfleet_handler.py");
+pub(crate) const REFERENCE_HANDLER: &str = include_str!("../../examples/lambda/qfleet_handler.py");
 
 /// What the template carries for the function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionCode {
     /// The source text.
-    pub text: String,
+    pub(crate) text: String,
     /// The handler as Lambda sees it: `index.<function>` inline, the stack file's
     /// `module.function` in a package.
-    pub handler: String,
+    pub(crate) handler: String,
     /// The deployment package, when the code is not carried inline (`text` is then empty).
-    pub package: Option<package::Package>,
+    pub(crate) package: Option<package::Package>,
 }
 
 /// The settings of `workers.lambda` the code is read by.
 #[derive(Debug, Clone, Copy)]
-pub struct Settings<'a> {
+pub(crate) struct Settings<'a> {
     /// The directory the stack file is in: `code` is relative to it.
-    pub base: &'a Path,
+    pub(crate) base: &'a Path,
     /// `workers.lambda.code`, when the file names code.
-    pub code: Option<&'a Path>,
+    pub(crate) code: Option<&'a Path>,
     /// `workers.lambda.handler`: `module.function`.
-    pub handler: &'a str,
+    pub(crate) handler: &'a str,
     /// `workers.lambda.runtime`.
-    pub runtime: &'a str,
+    pub(crate) runtime: &'a str,
 }
 
 /// Why the code cannot be read, and the setting (a dotted path of the stack file) to blame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeError {
-    pub field: &'static str,
-    pub message: String,
+pub(crate) struct CodeError {
+    pub(crate) field: &'static str,
+    pub(crate) message: String,
 }
 
 /// The function's code, or an error naming `workers.lambda.code` (or `.handler`).
-pub fn read(l: Settings) -> Result<FunctionCode, CodeError> {
+pub(crate) fn read(l: Settings) -> Result<FunctionCode, CodeError> {
     let (module, function) = l.handler.split_once('.').unwrap_or((l.handler, "handler"));
     let function = function.to_string();
     let handler = format!("index.{function}");

@@ -37,16 +37,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Lambda's limit on a package's unzipped size (250 MB).
-pub const MAX_UNZIPPED: u64 = 250 * 1024 * 1024;
+const MAX_UNZIPPED: u64 = 250 * 1024 * 1024;
 
 /// The prefix of every key qfleet writes in its code bucket; teardown deletes only keys of
 /// the form `lambda/<64 hex digits>.zip`.
-pub const KEY_PREFIX: &str = "lambda/";
+const KEY_PREFIX: &str = "lambda/";
 
 /// How the dependencies of a directory are installed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Installer {
+pub(crate) enum Installer {
     /// `requirements.txt` with pip, for `python3.X`.
     Pip { python_version: String },
     /// `package.json` with npm (`npm ci` when there is a `package-lock.json`).
@@ -56,7 +56,7 @@ pub enum Installer {
 /// Where the package comes from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Source {
+pub(crate) enum Source {
     /// A `.zip` file taken as it is.
     Zip(PathBuf),
     /// A directory's files (by path inside the archive), with its dependencies when it
@@ -70,21 +70,21 @@ pub enum Source {
 
 /// A deployment package, known by its key before it is built.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Package {
-    pub source: Source,
+pub(crate) struct Package {
+    pub(crate) source: Source,
     /// SHA-256 (hex) of the zip file, or of the directory's inputs.
-    pub digest: String,
+    digest: String,
 }
 
 impl Package {
     /// The object's key in the code bucket.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         format!("{KEY_PREFIX}{}.zip", self.digest)
     }
 }
 
 /// Whether `key` is one qfleet writes (`lambda/<64 lowercase hex digits>.zip`).
-pub fn is_package_key(key: &str) -> bool {
+pub(crate) fn is_package_key(key: &str) -> bool {
     key.strip_prefix(KEY_PREFIX)
         .and_then(|k| k.strip_suffix(".zip"))
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
@@ -96,7 +96,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The file names the handler's module may have at the package's root: `MODULE.py` for
 /// Python, `MODULE.js`, `.mjs` or `.cjs` for Node.js (Lambda's handler pages).
-pub fn module_files(module: &str, python: bool) -> Vec<String> {
+fn module_files(module: &str, python: bool) -> Vec<String> {
     if python {
         vec![format!("{module}.py")]
     } else {
@@ -109,7 +109,7 @@ pub fn module_files(module: &str, python: bool) -> Vec<String> {
 
 /// A `.zip` file as the package: readable as a zip archive, within Lambda's unzipped limit,
 /// holding the handler's module at its root (`module.py`, or `module.js`, `.mjs`, `.cjs`).
-pub fn zip_file(path: &Path, module: &str, python: bool) -> Result<Package, String> {
+fn zip_file(path: &Path, module: &str, python: bool) -> Result<Package, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes))
         .map_err(|e| format!("{} is not a readable .zip archive: {e}", path.display()))?;
@@ -153,7 +153,7 @@ fn skipped_anywhere(name: &str) -> bool {
 
 /// Whether a top-level file is left out: tests, `conftest.py`, `__init__.py` (the directory as
 /// a package for the tests) and `*.md`, as for inline code.
-pub fn skipped_at_top(name: &str) -> bool {
+fn skipped_at_top(name: &str) -> bool {
     name.starts_with("test_")
         || name == "conftest.py"
         || name == "__init__.py"
@@ -161,7 +161,7 @@ pub fn skipped_at_top(name: &str) -> bool {
 }
 
 /// Every packaged file of `dir`, by its path inside the archive (`/`-separated), sorted.
-pub fn files_of(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+fn files_of(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     let mut out = Vec::new();
     walk(dir, "", &mut out)?;
     out.sort();
@@ -192,7 +192,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()
 }
 
 /// A directory as the package, its digest over the runtime and every packaged file.
-pub fn directory(
+fn directory(
     dir: &Path,
     files: Vec<(String, PathBuf)>,
     runtime: &str,
@@ -237,7 +237,9 @@ fn executable(_: &Path) -> bool {
 
 /// A deterministic archive of `entries` (path inside, bytes, executable): sorted by path,
 /// deflated, every timestamp 1980-01-01 00:00 (the earliest a zip can say), modes 0644 or 0755.
-pub fn deterministic_zip(mut entries: Vec<(String, Vec<u8>, bool)>) -> Result<Vec<u8>, String> {
+pub(crate) fn deterministic_zip(
+    mut entries: Vec<(String, Vec<u8>, bool)>,
+) -> Result<Vec<u8>, String> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     entries.dedup_by(|a, b| a.0 == b.0);
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -259,7 +261,7 @@ pub fn deterministic_zip(mut entries: Vec<(String, Vec<u8>, bool)>) -> Result<Ve
 
 /// Why a package could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BuildFailure {
+pub(crate) enum BuildFailure {
     /// The stack file's code is at fault (an unreadable file, a dependency the index does not
     /// have, a package over Lambda's limit): invalid input.
     Input(String),
@@ -276,7 +278,7 @@ impl From<String> for BuildFailure {
 
 /// Builds the archive: the zip file's bytes, or the directory's files with its dependencies
 /// installed in a temporary directory (the user's directory is not written to).
-pub fn build(p: &Package) -> Result<Vec<u8>, BuildFailure> {
+pub(crate) fn build(p: &Package) -> Result<Vec<u8>, BuildFailure> {
     let (dir, files, installer) = match &p.source {
         Source::Zip(path) => {
             return std::fs::read(path)

@@ -9,30 +9,30 @@ use std::collections::BTreeMap;
 /// One secret as the templates use it: the grant on its parameter or secret. Its value is
 /// never known to qfleet.
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretGrant {
-    pub name: String,
-    pub action: &'static str,
+struct SecretGrant {
+    name: String,
+    action: &'static str,
     /// The ARN for Fn::Sub (this account's and region's unless the stack file gave an ARN).
-    pub resource_sub: String,
+    resource_sub: String,
 }
 
 /// What the templates get.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Access {
+pub(super) struct Access {
     /// Grants on Parameter Store parameters.
-    pub parameters: Vec<SecretGrant>,
+    parameters: Vec<SecretGrant>,
     /// Grants on Secrets Manager secrets.
-    pub secrets: Vec<SecretGrant>,
+    secrets: Vec<SecretGrant>,
     /// `{"NAME": "ssm:/x", …}`: what the worker resolves when it starts (`/etc/qfleet/secrets.json`
     /// on an instance, `QFLEET_SECRETS` for a function); `None` without secrets.
-    pub references: Option<String>,
+    references: Option<String>,
     /// Whether the role gets the declared policy (secrets, their keys or statements).
-    pub declared_policy: bool,
+    declared_policy: bool,
 }
 
 impl Access {
     /// Validation has already read every reference; one it cannot read is left out.
-    pub fn of(w: &WorkersSpec) -> Access {
+    pub(super) fn of(w: &WorkersSpec) -> Access {
         let mut out = Access::default();
         let mut refs = BTreeMap::new();
         for (name, text) in &w.secrets {

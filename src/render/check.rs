@@ -6,12 +6,12 @@ use serde_yaml_ng::Value;
 use std::collections::BTreeSet;
 
 /// CloudFormation's limit on a template passed in the request body.
-pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+const TEMPLATE_BODY_LIMIT: usize = 51_200;
 /// CloudFormation's limit on resources per stack.
-pub const RESOURCE_LIMIT: usize = 500;
+const RESOURCE_LIMIT: usize = 500;
 
 /// The same checks on a template qfleet derives at deploy time (the bucket's import template).
-pub fn check_template(template: &str) -> Vec<String> {
+pub(crate) fn check_template(template: &str) -> Vec<String> {
     check(&RenderedStack {
         role: super::StackRole::Data,
         stack_name: String::new(),
@@ -21,7 +21,7 @@ pub fn check_template(template: &str) -> Vec<String> {
 }
 
 /// Problems found in one rendered template (empty when it is sound).
-pub fn check(stack: &RenderedStack) -> Vec<String> {
+pub(crate) fn check(stack: &RenderedStack) -> Vec<String> {
     let mut problems = Vec::new();
     if stack.template.len() > TEMPLATE_BODY_LIMIT {
         problems.push(format!(
@@ -82,7 +82,7 @@ pub fn check(stack: &RenderedStack) -> Vec<String> {
 /// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>). Lambda measures
 /// the variables as one JSON object (its refusal quotes the "String measured":
 /// `{"NAME":"value",…}`), so names, quotes, separators and escapes count.
-pub const LAMBDA_ENVIRONMENT_LIMIT: usize = 4 * 1024;
+const LAMBDA_ENVIRONMENT_LIMIT: usize = 4 * 1024;
 
 /// Every function's environment measured as Lambda does, each value at its longest
 /// ([`longest_text`]).
@@ -146,9 +146,9 @@ fn longest_text(v: &Value) -> String {
 /// policies attached to an IAM role: 10" (the default; 20 on request, which qfleet does not
 /// assume), "Managed policy size: 6,144 characters" and "Role policy size cannot exceed 10,240
 /// characters" (all inline policies together); "IAM does not count white space".
-pub const MANAGED_POLICIES_PER_ROLE: usize = crate::config::ROLE_POLICY_LIMIT;
-pub const MANAGED_POLICY_SIZE: usize = 6_144;
-pub const ROLE_INLINE_POLICY_SIZE: usize = 10_240;
+pub(super) const MANAGED_POLICIES_PER_ROLE: usize = crate::config::ROLE_POLICY_LIMIT;
+const MANAGED_POLICY_SIZE: usize = 6_144;
+const ROLE_INLINE_POLICY_SIZE: usize = 10_240;
 
 /// Every role's managed policies counted (its `ManagedPolicyArns` and each
 /// `AWS::IAM::ManagedPolicy` whose `Roles` names it), each managed policy's and each role's
@@ -234,7 +234,7 @@ fn ref_name(v: &Value) -> Option<&str> {
 
 /// What a `Ref`, a `GetAtt` or another `${…}` counts for: the longest ARN qfleet's templates
 /// name that way (a log group's ARN, with its 512-character name, is the longest).
-pub const REFERENCE_LENGTH: usize = 600;
+pub(super) const REFERENCE_LENGTH: usize = 600;
 
 /// A policy document's size as IAM counts it: its JSON without white space, each `!Sub` as
 /// the text it becomes at its longest ([`sub_at_longest`]: pseudo parameters at their longest,
@@ -315,13 +315,13 @@ fn sub_at_longest(arg: &Value) -> Option<String> {
 /// literal `${X}` it stands for ("To write a dollar sign and curly braces (`${}`) literally,
 /// add an exclamation point (`!`) after the open curly brace", Fn::Sub,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-sub.html>).
-pub fn substituted_len(template: &str, value: impl Fn(&str) -> usize) -> usize {
+pub(super) fn substituted_len(template: &str, value: impl Fn(&str) -> usize) -> usize {
     substituted(template, value).len()
 }
 
 /// The text `Fn::Sub` makes of `template` ([`substituted_len`]), each `${NAME}` as `value(NAME)`
 /// characters `x`.
-pub fn substituted(template: &str, value: impl Fn(&str) -> usize) -> String {
+fn substituted(template: &str, value: impl Fn(&str) -> usize) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(i) = rest.find("${") {

@@ -14,7 +14,7 @@ const LINE: usize = 76;
 /// `text` gzipped (best compression; the gzip header names no file and no time, so the same text
 /// always gives the same bytes and an unchanged worker never changes the launch template) and
 /// base64-encoded in lines of 76 characters.
-pub fn gzip_base64(text: &str) -> String {
+pub(super) fn gzip_base64(text: &str) -> String {
     use base64::Engine as _;
     let mut gz = GzEncoder::new(Vec::new(), Compression::best());
     // Writing to a Vec cannot fail.

@@ -29,28 +29,28 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 /// The name of the mapping that holds each target's environment name.
-pub const ENVIRONMENT_MAP: &str = "QfleetEnvironment";
+const ENVIRONMENT_MAP: &str = "QfleetEnvironment";
 /// The prefix of the mappings of other values that differ between targets.
 const VALUE_MAP: &str = "QfleetValue";
 /// CloudFormation's limits: the largest template body a call takes, the most mappings
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html>).
-pub const MAX_TEMPLATE_BODY: usize = 51_200;
-pub const MAX_MAPPINGS: usize = 200;
+const MAX_TEMPLATE_BODY: usize = 51_200;
+const MAX_MAPPINGS: usize = 200;
 
 /// One target as a stack set sees it: where its instance is, and its environment's name.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Place {
-    pub environment: String,
-    pub account: String,
-    pub region: String,
+pub(crate) struct Place {
+    pub(crate) environment: String,
+    pub(crate) account: String,
+    pub(crate) region: String,
     /// The AWS Organizations unit of the account (service-managed permissions).
-    pub unit: Option<String>,
+    pub(crate) unit: Option<String>,
 }
 
 impl Place {
     /// Where a target environment's instances are: its account (validation gives every
     /// target of a StackSets file one), region and unit.
-    pub fn of(env: &crate::config::Environment) -> Place {
+    pub(crate) fn of(env: &crate::config::Environment) -> Place {
         let target = env.target.as_ref();
         Place {
             environment: env.name.clone(),
@@ -66,18 +66,18 @@ impl Place {
 /// template is rendered, and an account that joins the unit later must find its values, so
 /// the values are keyed by region alone (`Fn::FindInMap` takes a literal key as well as a
 /// reference).
-pub const EVERY_ACCOUNT: &str = "EveryAccount";
+const EVERY_ACCOUNT: &str = "EveryAccount";
 
 impl Place {
     /// Whether it stands for every account of its AWS Organizations unit
     /// (`rollout.auto_deployment`: it names no account).
-    pub fn whole_unit(&self) -> bool {
+    pub(crate) fn whole_unit(&self) -> bool {
         self.account.is_empty()
     }
 
     /// The second key of its values in the stack sets' mappings: its account, or
     /// [`EVERY_ACCOUNT`] for a target that stands for a whole unit.
-    pub fn key(&self) -> &str {
+    pub(crate) fn key(&self) -> &str {
         match self.whole_unit() {
             true => EVERY_ACCOUNT,
             false => &self.account,
@@ -88,7 +88,7 @@ impl Place {
     /// and the unit it was named in), is this target's: in its account and region, or for a
     /// whole unit in its region and named in its unit (another instance there is no target's
     /// of this file, and is not touched).
-    pub fn holds(&self, i: &crate::aws::cfn::stack_sets::Instance) -> bool {
+    pub(crate) fn holds(&self, i: &crate::aws::cfn::stack_sets::Instance) -> bool {
         i.region == self.region
             && match self.whole_unit() {
                 true => i.organizational_unit.is_some() && i.organizational_unit == self.unit,
@@ -98,7 +98,7 @@ impl Place {
 
     /// How messages name it: `111122223333 eu-west-1`, or `every account of ou-… in
     /// eu-west-1`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self.whole_unit() {
             true => format!(
                 "every account of {} in {}",
@@ -112,7 +112,7 @@ impl Place {
 
 /// Why the targets' templates cannot be one stack set's.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Unmergeable(pub String);
+pub(super) struct Unmergeable(pub String);
 
 impl std::fmt::Display for Unmergeable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -124,7 +124,7 @@ impl std::fmt::Display for Unmergeable {
 /// stacks (`targets[i]` rendered as `stacks[i]`, in the same order of stacks): each a stack's
 /// template (JSON) named as its stack set (the stack's name with the file's environment
 /// name), written by `render --out` as `NAME.json`.
-pub fn stack_sets(
+pub(super) fn stack_sets(
     file_env: &str,
     targets: &[Place],
     stacks: &[Vec<RenderedStack>],
@@ -211,7 +211,7 @@ fn merge_template(targets: &[Place], docs: &[Value], name: &str) -> Result<Value
 }
 
 /// A template (YAML with CloudFormation's short forms, or JSON) in its long form, as JSON.
-pub fn long_form(text: &str) -> Result<Value, String> {
+pub(crate) fn long_form(text: &str) -> Result<Value, String> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
     to_json(doc)
 }
@@ -624,7 +624,7 @@ fn merge_sub(values: &[&Value], maps: &mut Maps, path: &str) -> Result<Value, Un
 
 /// The merged template as one instance reads it: its mappings looked up for `region` and
 /// `account`, and the environment's name put back into each Fn::Sub.
-pub fn instantiate(merged: &Value, region: &str, account: &str) -> Value {
+pub(crate) fn instantiate(merged: &Value, region: &str, account: &str) -> Value {
     let mappings = merged.get("Mappings").cloned().unwrap_or(Value::Null);
     let mut out = resolve(merged, &mappings, region, account);
     // The mappings qfleet added are not the targets' own.

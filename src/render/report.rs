@@ -11,34 +11,34 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// One environment's rendered stacks, and the files they were written to (none without `--out`).
-pub struct Rendered {
-    pub environment: String,
-    pub stack_file: String,
-    pub stacks: Vec<RenderedStack>,
-    pub written: Vec<PathBuf>,
+struct Rendered {
+    environment: String,
+    stack_file: String,
+    stacks: Vec<RenderedStack>,
+    written: Vec<PathBuf>,
     /// For a target deployed through StackSets, the stack set of each of `stacks`: the stack
     /// is that stack set's instance in the target's account and region (its name is
     /// CloudFormation's), and the template it gets is the stack set's.
-    pub stack_sets: Vec<Option<String>>,
+    stack_sets: Vec<Option<String>>,
 }
 
 /// The stack sets of one stack file deployed through StackSets (`rollout.mode: stack_sets`):
 /// their templates, each target's values merged in, and the files they were written to.
-pub struct RenderedSets {
-    pub stack_file: String,
-    pub sets: Vec<RenderedStack>,
-    pub written: Vec<PathBuf>,
+struct RenderedSets {
+    stack_file: String,
+    sets: Vec<RenderedStack>,
+    written: Vec<PathBuf>,
 }
 
 /// Every environment's templates, and the stack sets of the StackSets files among them.
-pub struct Renders {
-    pub environments: Vec<Rendered>,
-    pub stack_sets: Vec<RenderedSets>,
+pub(crate) struct Renders {
+    environments: Vec<Rendered>,
+    stack_sets: Vec<RenderedSets>,
 }
 
 /// Renders every environment, writing each one's templates under `out` when given (and the
 /// stack sets' templates under `out/stack-sets/`).
-pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
+pub(crate) fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
     // Everything is rendered, and the stack sets merged, before anything is written: a file
     // whose targets cannot share a template leaves no files behind.
     let rendered: Vec<Vec<RenderedStack>> =
@@ -87,7 +87,7 @@ pub fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
 
 /// The stack files (each loaded whole, with all its targets) of the environments that are
 /// targets deployed by StackSets (`rollout.mode: stack_sets`), each once.
-pub fn stack_set_files(envs: &[Environment]) -> Result<Vec<Environment>> {
+pub(crate) fn stack_set_files(envs: &[Environment]) -> Result<Vec<Environment>> {
     let mut paths: Vec<&Path> = Vec::new();
     for env in envs {
         if env.through_stack_sets() && !paths.contains(&env.source.path.as_path()) {
@@ -147,7 +147,7 @@ struct StackSet<'a> {
 
 /// The schema of `qfleet render`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own<'static>>(
         "render",

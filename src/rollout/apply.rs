@@ -52,33 +52,33 @@ use stack_sets::{MAX_POLLS, operation_token};
 /// a deploy may do.
 #[derive(Debug, Clone)]
 pub(crate) struct Run {
-    pub plan: bool,
+    pub(crate) plan: bool,
     /// `--yes`: StackSets has no change set to ask about, so a deploy needs it.
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// `--allow-replacement`: a change that loses data goes ahead.
-    pub allow_replacement: bool,
-    pub polling: Polling,
+    pub(crate) allow_replacement: bool,
+    pub(crate) polling: Polling,
 }
 
 /// What one stack set does for one target.
 #[derive(Debug, Clone)]
 pub(crate) struct SetOutcome {
     /// The stack set's name.
-    pub stack: String,
-    pub role: StackRole,
-    pub step: Step,
+    pub(crate) stack: String,
+    pub(crate) role: StackRole,
+    pub(crate) step: Step,
     /// `FAILED` or `INOPERABLE` when the target's instance was not deployed.
-    pub status: Option<String>,
-    pub changes: Vec<Change>,
-    pub notes: Vec<String>,
-    pub duration_ms: u128,
+    pub(crate) status: Option<String>,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) duration_ms: u128,
 }
 
 /// One target's wave: what each stack set did, and what ended it (the report and its code).
 pub(crate) struct TargetOutcome {
-    pub started: Instant,
-    pub stacks: Vec<SetOutcome>,
-    pub error: Option<(ErrorReport, Exit)>,
+    pub(crate) started: Instant,
+    pub(crate) stacks: Vec<SetOutcome>,
+    pub(crate) error: Option<(ErrorReport, Exit)>,
 }
 
 fn reported(e: &Error) -> (ErrorReport, Exit) {

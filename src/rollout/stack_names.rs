@@ -17,39 +17,39 @@ use std::collections::BTreeMap;
 
 /// Where one environment's stacks are.
 #[derive(Debug, Clone, Default)]
-pub struct StackNames {
+pub(crate) struct StackNames {
     /// `None`: under their own names.
-    pub stack_set: Option<StackSetTarget>,
+    pub(crate) stack_set: Option<StackSetTarget>,
 }
 
 /// A target's stacks as its file's stack sets' instances.
 #[derive(Debug, Clone)]
-pub struct StackSetTarget {
+pub(crate) struct StackSetTarget {
     /// The clients of the account and region that hold the stack sets (or of their delegated
     /// administrator), and as whom they act there.
-    pub admin: Clients,
-    pub call_as: CallAs,
+    pub(crate) admin: Clients,
+    pub(crate) call_as: CallAs,
     /// The file's environment and `owner`: the marks its stack sets and their stacks carry.
-    pub file: String,
-    pub owner: Option<String>,
-    pub account: String,
+    pub(crate) file: String,
+    pub(crate) owner: Option<String>,
+    pub(crate) account: String,
     /// The account's AWS Organizations unit (service-managed permissions).
-    pub organizational_unit: Option<String>,
-    pub region: String,
+    pub(crate) organizational_unit: Option<String>,
+    pub(crate) region: String,
     /// Each of the environment's own stack names (`qfleet-orders-eu-data`) with its stack
     /// set's instance there (`None`: the stack set has no instance in this account and region).
-    pub instances: BTreeMap<String, (String, Option<Instance>)>,
+    pub(crate) instances: BTreeMap<String, (String, Option<Instance>)>,
 }
 
 impl StackNames {
     /// The stacks under their own names.
-    pub fn own() -> StackNames {
+    pub(crate) fn own() -> StackNames {
         StackNames::default()
     }
 
     /// The name the stack qfleet calls `own` has in the account and region; `None` when it has
     /// no stack there (no instance, or an instance whose stack was never created).
-    pub fn name(&self, own: &str) -> Option<String> {
+    pub(crate) fn name(&self, own: &str) -> Option<String> {
         let Some(t) = &self.stack_set else {
             return Some(own.to_string());
         };
@@ -61,7 +61,7 @@ impl StackNames {
     }
 
     /// The environment whose marks the stacks carry.
-    pub fn marked_as<'a>(&'a self, env: &'a Environment) -> &'a str {
+    pub(crate) fn marked_as<'a>(&'a self, env: &'a Environment) -> &'a str {
         self.stack_set
             .as_ref()
             .map_or(env.name.as_str(), |t| t.file.as_str())
@@ -70,14 +70,14 @@ impl StackNames {
 
 impl StackSetTarget {
     /// The stack sets' API as the file acts on them.
-    pub fn api(&self) -> Api<'_> {
+    pub(super) fn api(&self) -> Api<'_> {
         Api::new(&self.admin.cfn, self.call_as)
     }
 
     /// The AWS Organizations unit to name the target's account in for stack set `set`
     /// (service-managed permissions): the one its instance there was created in, as
     /// ListStackInstances says, else the file's.
-    pub fn unit_for(&self, set: &str) -> Option<&str> {
+    pub(crate) fn unit_for(&self, set: &str) -> Option<&str> {
         self.instances
             .values()
             .find(|(s, _)| s == set)
@@ -87,7 +87,7 @@ impl StackSetTarget {
 
     /// The ids of `env`'s instances' stacks, the data stack's first (what a bake watches); an
     /// instance without a stack, or no instance, is an error.
-    pub fn stack_ids(&self, env: &Environment) -> std::result::Result<Vec<String>, String> {
+    pub(super) fn stack_ids(&self, env: &Environment) -> std::result::Result<Vec<String>, String> {
         env.stack_names()
             .iter()
             .map(|own| {
@@ -110,7 +110,7 @@ impl StackSetTarget {
 
     /// The stack set and the instance of the stack named `name` there (an instance's stack
     /// name, or qfleet's own name of a stack).
-    pub fn of_stack(&self, name: &str) -> Option<(&str, &Instance)> {
+    pub(crate) fn of_stack(&self, name: &str) -> Option<(&str, &Instance)> {
         match self.instance_of(name)? {
             (set, Some(i)) => Some((set, i)),
             (_, None) => None,
@@ -119,7 +119,7 @@ impl StackSetTarget {
 
     /// The stack set of the stack `name` (its instance's stack's name, or qfleet's own name
     /// for it), and its instance in the target's account and region, if it has one.
-    pub fn instance_of(&self, name: &str) -> Option<(&str, Option<&Instance>)> {
+    pub(crate) fn instance_of(&self, name: &str) -> Option<(&str, Option<&Instance>)> {
         self.instances.iter().find_map(|(own, (set, i))| {
             let stack = i
                 .as_ref()
@@ -131,7 +131,7 @@ impl StackSetTarget {
 }
 
 /// As whom `env`'s file acts on its stack sets (`rollout.call_as`).
-pub fn call_as(env: &Environment) -> CallAs {
+pub(super) fn call_as(env: &Environment) -> CallAs {
     match env.spec.rollout.call_as {
         crate::config::CallAs::SelfAccount => CallAs::Holder,
         crate::config::CallAs::DelegatedAdmin => CallAs::DelegatedAdmin,
@@ -140,7 +140,7 @@ pub fn call_as(env: &Environment) -> CallAs {
 
 /// The stack set `set`, which must carry the marks of the file's environment `file` (and
 /// `owner`), else refused for `env` (exit 4); `None` when there is none.
-pub async fn describe_ours(
+pub(super) async fn describe_ours(
     api: Api<'_>,
     set: &str,
     env: &str,
@@ -166,7 +166,7 @@ pub async fn describe_ours(
 /// instances, read in the account and region that hold the file's stack sets (the
 /// credentials' own account, in the file's `region`). A stack set that could not be read is
 /// an error: never "no instance".
-pub async fn locate(aws: &Aws, env: &Environment) -> Result<StackNames> {
+pub(crate) async fn locate(aws: &Aws, env: &Environment) -> Result<StackNames> {
     if !env.through_stack_sets() {
         return Ok(StackNames::own());
     }
@@ -191,7 +191,7 @@ pub(super) fn file_of(env: &Environment) -> Result<&Environment> {
 /// ([`crate::config::administration_account`]), credentials of another
 /// account are refused for `env` before anything is read: there, the file's stack sets would
 /// be "none", and its targets "not deployed".
-pub async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<Clients> {
+pub(crate) async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<Clients> {
     let admin = aws
         .clients_as(&aws.region_for(&file.spec.region), None)
         .await;
@@ -214,7 +214,7 @@ pub async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> Result<C
 const SKIPPED_SUSPENDED: &str = "SKIPPED_SUSPENDED_ACCOUNT";
 
 /// The target's instance in each of its file's stack sets, read with `admin`.
-pub async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
+pub(crate) async fn instances_of(admin: Clients, env: &Environment) -> Result<StackSetTarget> {
     let file = env.file_environment().to_string();
     if env.whole_unit() {
         return unit_without_accounts(admin, env).await;

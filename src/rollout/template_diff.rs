@@ -34,7 +34,7 @@ pub const CREATE_ONLY: &[(&str, &[&str])] = &[
 /// What changes from the template `before` to `after` (both in their long form, as JSON), in
 /// the order of the resources' logical ids; an error when one has no `Resources` mapping
 /// (no template: nothing can be said).
-pub fn changes(before: &Value, after: &Value) -> Result<Vec<Change>, String> {
+pub(super) fn changes(before: &Value, after: &Value) -> Result<Vec<Change>, String> {
     let resources = |t: &Value, which: &str| {
         t.get("Resources")
             .and_then(Value::as_object)

@@ -52,13 +52,13 @@ pub(crate) trait Deployed: Sized {
 /// One wave: its number and its environments, in the command line's order.
 #[derive(Debug, Clone)]
 pub(crate) struct Wave {
-    pub number: u32,
-    pub envs: Vec<Environment>,
+    number: u32,
+    envs: Vec<Environment>,
 }
 
 /// The environments grouped by wave, lowest first (an environment that is not a target is in
 /// wave 1). One wave: no rollout, every environment at once as ever.
-pub fn waves(envs: &[Environment]) -> Vec<Wave> {
+pub(crate) fn waves(envs: &[Environment]) -> Vec<Wave> {
     let mut out: Vec<Wave> = Vec::new();
     let mut numbers: Vec<u32> = envs.iter().map(wave_of).collect();
     numbers.sort_unstable();
@@ -82,24 +82,24 @@ fn wave_of(env: &Environment) -> u32 {
 
 /// How long a wave's alarms are watched: the longest bake of its environments
 /// ([`crate::config::bake`]).
-pub fn bake_of(wave: &Wave) -> Duration {
+fn bake_of(wave: &Wave) -> Duration {
     Duration::from_secs(wave.envs.iter().map(crate::config::bake).max().unwrap_or(0))
 }
 
 /// How a wave is baked.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bake {
+pub(crate) struct Bake {
     /// The wave's bake ([`bake_of`]).
-    pub length: Duration,
+    length: Duration,
     /// Whether its deploy changed a stack: baked from now; else from the stacks' last change.
-    pub changed: bool,
+    changed: bool,
     /// `--resume`: a wave with nothing to change whose bake has run out is passed unlooked.
-    pub resume: bool,
+    resume: bool,
 }
 
 /// What watching one environment's alarms found.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Every alarm was read at every look, none in ALARM, each OK at the last.
     Quiet,
     /// These alarms were in ALARM.
@@ -122,7 +122,7 @@ impl Verdict {
     /// each alarm (their names are alike in every account). An alarm in ALARM first, then
     /// alarms that could not be read, then alarms not OK at the end; passed (`--resume`) only
     /// when every account was; no account at all is no evidence.
-    pub fn of_accounts(each: Vec<(String, Verdict)>) -> Verdict {
+    fn of_accounts(each: Vec<(String, Verdict)>) -> Verdict {
         if each.is_empty() {
             return Verdict::Unreadable(
                 "no account of its unit has its stacks: no alarm to watch".into(),
@@ -192,7 +192,7 @@ async fn alarm_names(clients: &Clients, stack: &str) -> Result<Vec<String>, Stri
 
 /// The state of each alarm named (and of no other); an alarm CloudWatch does not know is an
 /// error.
-pub async fn look(clients: &Clients, names: &[String]) -> Result<Vec<Alarm>, String> {
+async fn look(clients: &Clients, names: &[String]) -> Result<Vec<Alarm>, String> {
     let mut alarms = monitoring::alarms_named(&clients.cloudwatch, names)
         .await
         .map_err(|e| e.to_string())?;
@@ -250,17 +250,17 @@ async fn last_change(clients: &Clients, stacks: &[String]) -> Option<SystemTime>
 /// bound for a runner's clock; its developer blog speaks of "about 15 minutes" as the skew a
 /// request is refused at without correction
 /// (<https://aws.amazon.com/blogs/developer/clock-skew-correction/>).
-pub const CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+const CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// What is left of a bake of `length` at `now` that began at `since` (unknown: all of it).
-pub fn left(length: Duration, since: Option<SystemTime>, now: SystemTime) -> Duration {
+fn left(length: Duration, since: Option<SystemTime>, now: SystemTime) -> Duration {
     since.map_or(length, |t| {
         (t + length).duration_since(now).unwrap_or(Duration::ZERO)
     })
 }
 
 /// How often a bake looks: a tenth of the bake, from 1 s to 30 s (an alarm's period is 60 s).
-pub fn every(bake: Duration) -> Duration {
+fn every(bake: Duration) -> Duration {
     (bake / 10).clamp(Duration::from_secs(1), Duration::from_secs(30))
 }
 
@@ -268,7 +268,7 @@ pub fn every(bake: Duration) -> Duration {
 /// [`every`] and at the end; the first alarm in ALARM, or the first look that cannot read
 /// them, ends the watch, and at the end every alarm must be OK. A verdict that stops the
 /// rollout sets `stop`, and a watch that finds `stop` set ends ([`Verdict::Cut`]).
-pub async fn watch(
+async fn watch(
     clients: &Clients,
     env: &Environment,
     bake: Bake,
@@ -278,7 +278,7 @@ pub async fn watch(
 }
 
 /// [`watch`] on these stacks (names or ids, the data stack first): a stack set's instances.
-pub async fn watch_stacks(
+async fn watch_stacks(
     clients: &Clients,
     stacks: &[String],
     bake: Bake,
@@ -414,7 +414,7 @@ async fn instance_stacks(
 }
 
 /// `2m 30s`, `10m`, `45s`: a bake as the notes say it.
-pub fn say(d: Duration) -> String {
+fn say(d: Duration) -> String {
     crate::config::duration::say(d.as_secs())
 }
 

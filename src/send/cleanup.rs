@@ -13,7 +13,7 @@ use crate::aws::buckets::{self, Version};
 use std::collections::BTreeSet;
 
 /// The job message of the send's upload.
-pub enum Message {
+pub(super) enum Message {
     /// A worker processed the object, and deleted the message.
     Consumed,
     /// Seen in the job queue and deleted there by the look that saw it.
@@ -23,7 +23,7 @@ pub enum Message {
 }
 
 /// Every version at `keys`, or why they could not be listed.
-pub async fn versions(
+pub(super) async fn versions(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     keys: &[String],
@@ -41,7 +41,7 @@ pub async fn versions(
 
 /// Removes what appeared at `keys` since `before`, after taking the message out of the queue
 /// when it is still there.
-pub async fn remove(
+pub(super) async fn remove(
     clients: &Clients,
     bucket: &str,
     keys: &[String],

@@ -9,16 +9,16 @@ use crate::aws::job_table::{self, Job};
 use crate::config::Environment;
 
 /// The send's job, when the environment keeps a job table and the upload has a version.
-pub struct Follow {
-    pub table: String,
-    pub key: String,
-    pub upload: String,
+pub(super) struct Follow {
+    pub(super) table: String,
+    key: String,
+    upload: String,
 }
 
 impl Follow {
     /// The send's job, when `env` keeps a job table (its name read from the data stack, named
     /// `data_stack` there) and the upload has a version.
-    pub async fn of(
+    pub(super) async fn of(
         clients: &Clients,
         env: &Environment,
         data_stack: &str,
@@ -39,12 +39,12 @@ impl Follow {
     }
 
     /// The record as it stands (`None`: no worker has written it yet).
-    pub async fn read(&self, clients: &Clients) -> crate::aws::Result<Option<Job>> {
+    pub(super) async fn read(&self, clients: &Clients) -> crate::aws::Result<Option<Job>> {
         job_table::job(&clients.dynamodb, &self.table, &self.key, &self.upload).await
     }
 
     /// Deletes the record (the send's own), on the condition that it is still this upload's.
-    pub async fn remove(&self, clients: &Clients) -> Result<String, String> {
+    pub(super) async fn remove(&self, clients: &Clients) -> Result<String, String> {
         job_table::delete(&clients.dynamodb, &self.table, &self.key, &self.upload)
             .await
             .map(|()| format!("its job's record in {}", self.table))
@@ -53,14 +53,14 @@ impl Follow {
 }
 
 /// Whether the job's history says `stage` (`None`: the one stage) is done.
-pub fn stage_done(job: &Job, stage: Option<&str>) -> bool {
+pub(super) fn stage_done(job: &Job, stage: Option<&str>) -> bool {
     job.history
         .iter()
         .any(|c| c.state == "done" && c.stage.as_deref().filter(|s| !s.is_empty()) == stage)
 }
 
 /// The step the job's record adds: where it stands.
-pub fn step(job: &Job, after_ms: u128) -> Step {
+pub(super) fn step(job: &Job, after_ms: u128) -> Step {
     let mut how = format!("job {}: {}", job.upload, job.state);
     if let Some(e) = &job.error {
         how.push_str(&format!(" ({e})"));

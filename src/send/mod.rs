@@ -48,37 +48,37 @@ pub enum Until {
 
 /// One step of the journey.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Step {
+struct Step {
     /// `uploaded`, `queued`, `processed`, or `job` (where the job table's record stands, with
     /// `jobs:`).
     #[schemars(extend("enum" = ["uploaded", "queued", "processed", "job"]))]
-    pub step: &'static str,
+    step: &'static str,
     /// For a pipeline, the stage whose output `processed` is (each stage's, in order; the last
     /// one's is under the bucket's processed prefix).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
+    stage: Option<String>,
     /// Milliseconds after the upload, when seen; `None`: it did not happen in time.
-    pub after_ms: Option<u128>,
+    after_ms: Option<u128>,
     /// How it was known.
-    pub how: String,
+    how: String,
 }
 
 /// What `send` removed of what it created once it had followed it, and what it left.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
-pub struct Cleanup {
+struct Cleanup {
     /// What it removed: each object it wrote or a worker wrote for it (`s3://BUCKET/KEY`, with
     /// the versions and delete markers that appeared there during the send), and its message
     /// when it took it out of the job queue (`--until queue`).
-    pub removed: Vec<String>,
+    removed: Vec<String>,
     /// What it left in place and why (`null`: nothing): `--keep`, a step that did not happen
     /// in time (left for you to look at), or a listing or deletion that failed. A teardown
     /// counts what is left as data.
-    pub left: Option<String>,
+    left: Option<String>,
 }
 
 /// What the job queue's counts said of the upload's event (none is received to know).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Counted {
+enum Counted {
     /// Not counted: `--until queue` looks into the queue instead.
     #[default]
     Looked,
@@ -95,31 +95,31 @@ pub enum Counted {
 
 /// The test object's way from the upload.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Journey {
-    pub bucket: String,
-    pub key: String,
-    pub steps: Vec<Step>,
+pub(crate) struct Journey {
+    bucket: String,
+    key: String,
+    steps: Vec<Step>,
     /// The first step that did not happen in time.
     #[schemars(extend("enum" = [null, "queued", "processed"]))]
-    pub missing: Option<&'static str>,
+    missing: Option<&'static str>,
     /// For a pipeline, the stage of the missing `processed` step.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing_stage: Option<String>,
+    missing_stage: Option<String>,
     /// What the send removed after following its object, and what it left.
-    pub cleanup: Cleanup,
+    cleanup: Cleanup,
     /// The job table's record of the upload as last read (`jobs:`; absent without a job
     /// table, `null` when no worker wrote one in time).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job: Option<Option<crate::aws::job_table::Job>>,
+    job: Option<Option<crate::aws::job_table::Job>>,
     /// What the queue's counts said when its event was not seen otherwise. Not in the JSON (the
     /// `queued` step says it).
     #[serde(skip)]
     #[schemars(skip)]
-    pub counted: Counted,
+    counted: Counted,
 }
 
 /// The key a test object goes to: `KEY` under the upload prefix, or a new unique name.
-pub fn key_for(env: &Environment, key: Option<&str>) -> String {
+fn key_for(env: &Environment, key: Option<&str>) -> String {
     let prefix = &env.spec.bucket.upload_prefix;
     match key {
         Some(k) => format!("{prefix}{}", k.trim_start_matches('/')),
@@ -135,27 +135,27 @@ pub fn key_for(env: &Environment, key: Option<&str>) -> String {
 
 /// How often `--until queue` may look into the job queue (a pipeline's first stage's): at most
 /// half of its maxReceiveCount, so that a message is never dead-lettered by looks alone.
-pub fn looks(env: &Environment) -> u32 {
+fn looks(env: &Environment) -> u32 {
     (env.stages()[0].spec.queue.max_receive_count / 2).clamp(0, 10) as u32
 }
 
 /// What one send uploads and how far and how long it follows it.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     /// The object's key, under the upload prefix.
-    pub key: String,
-    pub body: Vec<u8>,
-    pub until: Until,
-    pub timeout: Duration,
+    key: String,
+    body: Vec<u8>,
+    until: Until,
+    timeout: Duration,
     /// Leave what the send created in place (`--keep`).
-    pub keep: bool,
+    keep: bool,
 }
 
 impl Request {
     /// The send `env` is asked for: the file's bytes (a line naming the run without one), the
     /// key ([`key_for`]); refused when `--until queue` could not look into the queue even once
     /// without risking a dead letter ([`looks`]).
-    pub fn new(
+    pub(crate) fn new(
         env: &Environment,
         file: Option<&Path>,
         key: Option<&str>,
@@ -189,7 +189,7 @@ impl Request {
 /// Uploads the request's body to its key and follows it until `until`, at most `timeout`: for
 /// a pipeline, through each stage's output to the last stage's, under the bucket's processed
 /// prefix.
-pub async fn send(
+pub(crate) async fn send(
     clients: &Clients,
     env: &Environment,
     at: &crate::rollout::StackNames,

@@ -9,13 +9,13 @@ use serde::Serialize;
 use std::time::Duration;
 
 /// One environment's send: its journey, or why it could not be followed.
-pub struct Sent {
-    pub environment: String,
+pub(crate) struct Sent {
+    pub(crate) environment: String,
     /// The environment is a pipeline (the missing first step then names its first stage).
-    pub pipeline: bool,
+    pub(crate) pipeline: bool,
     /// How long the object was followed.
-    pub timeout: Duration,
-    pub result: Result<Journey>,
+    pub(crate) timeout: Duration,
+    pub(crate) result: Result<Journey>,
 }
 
 /// The test object's journey: uploaded, queued (seen in the job queue, or implied by a worker
@@ -31,7 +31,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet send`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "send",

@@ -10,49 +10,49 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The section's name in `unavailable` for the function, and for its mapping.
-pub const FUNCTION: &str = "function";
-pub const MAPPING: &str = "queue mapping";
+pub(super) const FUNCTION: &str = "function";
+pub(super) const MAPPING: &str = "queue mapping";
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FunctionStatus {
     /// The function as GetFunction describes it (name, state, runtime, memory, timeout, …).
     #[serde(flatten)]
-    pub function: Function,
-    pub concurrency: Concurrency,
+    pub(super) function: Function,
+    pub(super) concurrency: Concurrency,
     /// Errors over the last `metrics_window_minutes` (CloudWatch; `null`: no data or not read).
-    pub errors: Option<f64>,
-    pub throttles: Option<f64>,
-    pub metrics_window_minutes: u64,
+    pub(super) errors: Option<f64>,
+    pub(super) throttles: Option<f64>,
+    metrics_window_minutes: u64,
     /// `null` when the function has no mapping from the queue or it could not be read (see
     /// `unavailable`).
-    pub mapping: Option<MappingStatus>,
+    pub(super) mapping: Option<MappingStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Concurrency {
+pub(super) struct Concurrency {
     /// The highest ConcurrentExecutions of the window (CloudWatch).
-    pub in_use: Option<f64>,
+    pub(super) in_use: Option<f64>,
     /// The mapping's ScalingConfig.MaximumConcurrency: the most invocations the queue starts.
-    pub mapping_maximum: Option<i32>,
+    pub(super) mapping_maximum: Option<i32>,
     /// The function's reserved concurrency, when set.
-    pub reserved: Option<i32>,
+    pub(super) reserved: Option<i32>,
     /// The lower of the two: what the queue can get at most (`null`: no cap known).
-    pub cap: Option<i32>,
+    pub(super) cap: Option<i32>,
     /// Visible messages ÷ executions in use (`null` without executions or data).
-    pub backlog_per_execution: Option<f64>,
+    pub(super) backlog_per_execution: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct MappingStatus {
-    pub uuid: String,
+pub(super) struct MappingStatus {
+    uuid: String,
     /// Enabled, Disabled, Creating, Enabling, Disabling, Updating, Deleting.
-    pub state: String,
-    pub state_transition_reason: Option<String>,
-    pub batch_size: Option<i32>,
-    pub batching_window_seconds: Option<i32>,
-    pub report_batch_item_failures: bool,
-    pub maximum_concurrency: Option<i32>,
-    pub last_processing_result: Option<String>,
+    pub(super) state: String,
+    state_transition_reason: Option<String>,
+    pub(super) batch_size: Option<i32>,
+    pub(super) batching_window_seconds: Option<i32>,
+    pub(super) report_batch_item_failures: bool,
+    maximum_concurrency: Option<i32>,
+    last_processing_result: Option<String>,
 }
 
 fn mapping_status(m: &Mapping) -> MappingStatus {
@@ -69,7 +69,7 @@ fn mapping_status(m: &Mapping) -> MappingStatus {
 }
 
 /// The function section (`None`: no function read, absent, or unreadable: see `unavailable`).
-pub fn section(
+pub(super) fn section(
     snap: &Snapshot,
     metrics: &Metrics,
     queue: Option<&QueueDepth>,
@@ -105,7 +105,7 @@ pub fn section(
 }
 
 /// The section as text: the function, its concurrency, errors and throttles, and its mapping.
-pub fn render(
+pub(super) fn render(
     f: &FunctionStatus,
     unavailable: &BTreeMap<String, String>,
     line: &mut dyn FnMut(String),
@@ -192,7 +192,7 @@ pub fn render(
 }
 
 /// The scaling line of a Lambda environment: the backlog against the executions in use.
-pub fn scaling_line(
+pub(super) fn scaling_line(
     f: &FunctionStatus,
     queue: Option<&QueueDepth>,
     unavailable: &BTreeMap<String, String>,

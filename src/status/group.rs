@@ -9,38 +9,41 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The section's name in `unavailable`.
-pub const FLEET: &str = "fleet";
+pub(super) const FLEET: &str = "fleet";
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Fleet {
-    pub group: String,
-    pub desired: i32,
-    pub min: i32,
-    pub max: i32,
-    pub in_service: usize,
-    pub instances: Vec<Instance>,
+    group: String,
+    pub(super) desired: i32,
+    min: i32,
+    max: i32,
+    pub(super) in_service: usize,
+    instances: Vec<Instance>,
     /// Availability zone → instances in it.
-    pub per_zone: BTreeMap<String, usize>,
+    pub(super) per_zone: BTreeMap<String, usize>,
     /// Instances still on an older launch template version than the group's.
-    pub outdated: usize,
-    pub launch_template_version: Option<String>,
-    pub suspended_processes: Vec<String>,
-    pub activities: Vec<Activity>,
+    pub(super) outdated: usize,
+    launch_template_version: Option<String>,
+    pub(super) suspended_processes: Vec<String>,
+    pub(super) activities: Vec<Activity>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Instance {
-    pub id: String,
-    pub zone: String,
-    pub lifecycle: String,
-    pub health: String,
-    pub launch_template_version: Option<String>,
-    pub outdated: bool,
-    pub protected_from_scale_in: bool,
+struct Instance {
+    id: String,
+    zone: String,
+    lifecycle: String,
+    health: String,
+    launch_template_version: Option<String>,
+    outdated: bool,
+    protected_from_scale_in: bool,
 }
 
 /// The fleet section (`None`: no group read, absent, or unreadable: see `unavailable`).
-pub fn section(snap: &Snapshot, unavailable: &mut BTreeMap<String, String>) -> Option<Fleet> {
+pub(super) fn section(
+    snap: &Snapshot,
+    unavailable: &mut BTreeMap<String, String>,
+) -> Option<Fleet> {
     let activities = take(snap.activities(), "scaling activities", unavailable).unwrap_or_default();
     take(snap.group(), FLEET, unavailable).map(|g| {
         let instances: Vec<Instance> = g
@@ -82,7 +85,7 @@ pub fn section(snap: &Snapshot, unavailable: &mut BTreeMap<String, String>) -> O
 
 /// The fleet section's lines: the group's size, its instances per zone and in a table, its
 /// latest scaling activities.
-pub fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
+pub(super) fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
     line(format!(
         "fleet {}: desired {} (min {}, max {}), {} in service, {} on an older launch template version{}",
         f.group,

@@ -33,53 +33,53 @@ pub use rows::render_rows;
 pub use text::text;
 
 #[derive(Debug, Clone)]
-pub struct Status {
-    pub environment: String,
+pub(crate) struct Status {
+    environment: String,
     /// The account the environment's stacks live in, from their ARNs (`None` when no stack
     /// exists or none could be read).
-    pub account: Option<String>,
-    pub region: String,
-    pub stacks: Vec<StackSummary>,
+    account: Option<String>,
+    region: String,
+    stacks: Vec<StackSummary>,
     /// What consumes the queue, as read, each kind with its section: EC2's `fleet`, Lambda's
     /// `function`, Fargate's `service`; two for a moment while an environment switches
     /// kinds. In the JSON, `workers` lists the kinds (`ec2`, `lambda`, `fargate`) and each
     /// section is its own field, `null` when not deployed, not read (see `unavailable`), or
     /// the workers are of another kind.
-    pub workers: Vec<Workers>,
-    pub queue: Option<QueueDepth>,
-    pub dead_letter_queue: Option<QueueDepth>,
+    workers: Vec<Workers>,
+    queue: Option<QueueDepth>,
+    dead_letter_queue: Option<QueueDepth>,
     /// The group's or the service's scaling (`null` for a function: see
     /// `function.concurrency`); for Fargate workers the `backlog_per_instance` fields are per
     /// running task.
-    pub scaling: Option<Scaling>,
-    pub alarms: Vec<Alarm>,
+    scaling: Option<Scaling>,
+    alarms: Vec<Alarm>,
     /// Upload-to-processed seconds of the jobs done in the last minutes, from the metric the
     /// reference consumers publish; `null` when no job was done in the window (or the metrics
     /// could not be read: see `unavailable`).
-    pub upload_to_processed: Option<Percentiles>,
+    upload_to_processed: Option<Percentiles>,
     /// The latency goal against the oldest message's age now and the jobs' p99; `null` when
     /// the stack file sets no `scaling.max_latency_seconds`.
-    pub latency: Option<LatencyGoal>,
+    latency: Option<LatencyGoal>,
     /// The jobs done, failed and under way in the last 15 minutes, and the slowest done, from
     /// the job table (`jobs:`); `None` without one, or when it could not be read (see
     /// `unavailable`).
-    pub jobs: Option<crate::jobs::Recent>,
+    jobs: Option<crate::jobs::Recent>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
-    pub unavailable: BTreeMap<String, String>,
+    unavailable: BTreeMap<String, String>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
     /// stage).
-    pub stages: Vec<StageStatus>,
+    stages: Vec<StageStatus>,
     /// A pipeline as a whole (absent for one stage).
-    pub pipeline: Option<Pipeline>,
+    pipeline: Option<Pipeline>,
     /// Why nothing was read, and its exit code: the account guard refused the credentials,
     /// or could not learn their account (`accounts:`).
-    pub refused: Option<(crate::error::Exit, crate::error::ErrorReport)>,
+    refused: Option<(crate::error::Exit, crate::error::ErrorReport)>,
 }
 
 /// One kind of consumer as read, with its section (`None`: not deployed, or could not be
 /// read: see `unavailable`).
 #[derive(Debug, Clone)]
-pub enum Workers {
+enum Workers {
     Ec2(Option<Fleet>),
     /// Boxed: the largest section by far.
     Lambda(Option<Box<FunctionStatus>>),
@@ -87,7 +87,7 @@ pub enum Workers {
 }
 
 impl Workers {
-    pub fn kind(&self) -> WorkerKind {
+    fn kind(&self) -> WorkerKind {
         match self {
             Workers::Ec2(_) => WorkerKind::Ec2,
             Workers::Lambda(_) => WorkerKind::Lambda,
@@ -99,37 +99,37 @@ impl Workers {
 /// A later stage of a pipeline: its status as its own snapshot gives it (its fleet stack,
 /// workers, queues, scaling and latency goal).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct StageStatus {
-    pub stage: String,
+struct StageStatus {
+    stage: String,
     #[serde(flatten)]
-    pub status: Status,
+    status: Status,
 }
 
 /// What a pipeline's stages add up to.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Pipeline {
-    pub stages: usize,
+struct Pipeline {
+    stages: usize,
     /// The oldest message's age across every stage's queue: how far behind the pipeline is
     /// at its slowest point; `null` unless every stage's age is known (never a guess).
-    pub oldest_message_age_seconds: Option<f64>,
+    oldest_message_age_seconds: Option<f64>,
 }
 
 /// The latency goal (`scaling.max_latency_seconds`) against the age of the oldest message in
 /// the queue now (CloudWatch's ApproximateAgeOfOldestMessage) and the p99 of the jobs done in
 /// the window (upload to processed).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct LatencyGoal {
-    pub goal_seconds: f64,
-    pub oldest_message_age_seconds: Option<f64>,
-    pub p99_seconds: Option<f64>,
+struct LatencyGoal {
+    goal_seconds: f64,
+    oldest_message_age_seconds: Option<f64>,
+    p99_seconds: Option<f64>,
     /// Missed when either figure is over the goal; met only when the oldest message's age is
     /// known and neither is over; `null` otherwise (no age yet, or the queue was not read):
     /// never taken for met.
-    pub met: Option<bool>,
+    met: Option<bool>,
 }
 
 impl LatencyGoal {
-    pub fn of(
+    fn of(
         goal_seconds: f64,
         queue: Option<&QueueDepth>,
         done: Option<&Percentiles>,
@@ -154,17 +154,17 @@ impl LatencyGoal {
 impl Status {
     /// The kinds of consumer read.
     #[cfg(test)]
-    pub fn kinds(&self) -> Vec<WorkerKind> {
+    fn kinds(&self) -> Vec<WorkerKind> {
         self.workers.iter().map(Workers::kind).collect()
     }
 
     /// Whether the consumer of `kind` was read (its section is shown, or said missing).
-    pub fn shows(&self, kind: WorkerKind) -> bool {
+    fn shows(&self, kind: WorkerKind) -> bool {
         self.workers.iter().any(|w| w.kind() == kind)
     }
 
     /// The EC2 group's section, when read and deployed.
-    pub fn fleet(&self) -> Option<&Fleet> {
+    fn fleet(&self) -> Option<&Fleet> {
         self.workers.iter().find_map(|w| match w {
             Workers::Ec2(f) => f.as_ref(),
             _ => None,
@@ -172,7 +172,7 @@ impl Status {
     }
 
     /// The function's section, when read and deployed.
-    pub fn function(&self) -> Option<&FunctionStatus> {
+    fn function(&self) -> Option<&FunctionStatus> {
         self.workers.iter().find_map(|w| match w {
             Workers::Lambda(f) => f.as_deref(),
             _ => None,
@@ -180,7 +180,7 @@ impl Status {
     }
 
     /// The Fargate workers' ECS service, when read and deployed.
-    pub fn service(&self) -> Option<&crate::aws::services::Service> {
+    fn service(&self) -> Option<&crate::aws::services::Service> {
         self.workers.iter().find_map(|w| match w {
             Workers::Fargate(s) => s.as_ref(),
             _ => None,
@@ -189,7 +189,7 @@ impl Status {
 
     /// 4 when the account guard refused, 1 when a stack itself could not be read (the status
     /// is then no answer), else 0.
-    pub fn exit_code(&self) -> crate::error::Exit {
+    fn exit_code(&self) -> crate::error::Exit {
         if let Some((code, _)) = &self.refused {
             return *code;
         }
@@ -206,7 +206,7 @@ impl Status {
 
     /// Why the status is no answer: the account guard's refusal, or the stacks that could not
     /// be read, and why.
-    pub fn error(&self) -> Option<crate::error::ErrorReport> {
+    fn error(&self) -> Option<crate::error::ErrorReport> {
         if let Some((_, r)) = &self.refused {
             return Some(r.clone());
         }
@@ -233,53 +233,53 @@ impl Status {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct StackSummary {
-    pub name: String,
+struct StackSummary {
+    name: String,
     /// `null` when it could not be read.
-    pub exists: Option<bool>,
-    pub status: Option<String>,
-    pub last_updated: Option<String>,
+    exists: Option<bool>,
+    status: Option<String>,
+    last_updated: Option<String>,
     /// Why it failed or what it is doing, when CloudFormation says.
-    pub reason: Option<String>,
+    reason: Option<String>,
     /// `null` when the stack or its protection could not be read.
-    pub termination_protection: Option<bool>,
+    termination_protection: Option<bool>,
     /// For a target deployed through StackSets: the stack set whose instance in the target's
     /// account and region this stack is; else null.
-    pub stack_set: Option<String>,
+    stack_set: Option<String>,
     /// That instance, as ListStackInstances says; null without one (or for a stack deployed
     /// under its own name).
-    pub instance: Option<InstanceStatus>,
+    instance: Option<InstanceStatus>,
 }
 
 /// A stack set's instance as StackSets reports it
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct InstanceStatus {
+struct InstanceStatus {
     /// CURRENT (up to date with the stack set), OUTDATED (its stack failed, or an operation
     /// failed or was stopped before it was created or updated: it does not have the stack
     /// set's template) or INOPERABLE (a DeleteStackInstances operation failed and left it
     /// unstable; UpdateStackSet passes it by).
-    pub status: String,
+    status: String,
     /// Its last operation's result for it (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING,
     /// INOPERABLE, …), when StackSets says.
-    pub detailed_status: Option<String>,
-    pub reason: Option<String>,
+    detailed_status: Option<String>,
+    reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct QueueDepth {
-    pub name: String,
-    pub visible: u64,
-    pub in_flight: u64,
-    pub delayed: u64,
+struct QueueDepth {
+    name: String,
+    visible: u64,
+    in_flight: u64,
+    delayed: u64,
     /// From CloudWatch; `None` when it has no data yet.
-    pub oldest_message_age_seconds: Option<f64>,
+    oldest_message_age_seconds: Option<f64>,
 }
 
 /// Where the group is heading: more instances than in service wanted, fewer, as many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Direction {
+enum Direction {
     Out,
     In,
     Steady,
@@ -287,17 +287,17 @@ pub enum Direction {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Scaling {
+struct Scaling {
     /// Visible messages ÷ instances in service, now (from SQS and Auto Scaling).
-    pub backlog_per_instance: Option<f64>,
+    backlog_per_instance: Option<f64>,
     /// The scaling policy's own metric (metric math in CloudWatch); `None` without data.
-    pub backlog_per_instance_metric: Option<f64>,
+    backlog_per_instance_metric: Option<f64>,
     /// The target-tracking target deployed in the policy.
-    pub target: Option<f64>,
+    target: Option<f64>,
     /// The target in the stack file.
-    pub configured_target: f64,
-    pub direction: Direction,
-    pub policy: Option<String>,
+    configured_target: f64,
+    direction: Direction,
+    policy: Option<String>,
 }
 
 /// Reads the environment and works out its status: a pipeline's first stage as the
@@ -305,14 +305,14 @@ pub struct Scaling {
 /// stacks of another account are not this environment's, and "not deployed" read there would
 /// mislead.
 #[cfg(test)]
-pub async fn gather(clients: &Clients, env: &Environment) -> Status {
+async fn gather(clients: &Clients, env: &Environment) -> Status {
     gather_at(clients, env, Ok(StackNames::own())).await
 }
 
 /// The status of an environment whose stacks are where `names` says (a target deployed
 /// through StackSets: its stack sets' instances); when they could not be found, each stack
 /// is unknown with why.
-pub async fn gather_at(
+async fn gather_at(
     clients: &Clients,
     env: &Environment,
     names: crate::error::Result<StackNames>,
@@ -410,7 +410,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
 }
 
 /// The pipeline's oldest message across every stage's queue, known only when each is.
-pub fn pipeline_of(first: &Status) -> Pipeline {
+fn pipeline_of(first: &Status) -> Pipeline {
     let ages: Vec<Option<f64>> = std::iter::once(first)
         .chain(first.stages.iter().map(|s| &s.status))
         .map(|s| s.queue.as_ref().and_then(|q| q.oldest_message_age_seconds))
@@ -426,7 +426,7 @@ pub fn pipeline_of(first: &Status) -> Pipeline {
 }
 
 /// The status judged against the stack file's latency goal, if it sets one.
-pub fn with_goal(mut status: Status, goal: Option<f64>) -> Status {
+fn with_goal(mut status: Status, goal: Option<f64>) -> Status {
     status.latency = goal.map(|goal| {
         LatencyGoal::of(
             goal,
@@ -468,7 +468,7 @@ fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, String>) 
 
 /// How a section deleted outside CloudFormation begins (`unavailable` in JSON), as drift calls
 /// it: missing, never "not deployed".
-pub const MISSING: &str = "missing: ";
+const MISSING: &str = "missing: ";
 
 /// Why a queue the data stack should hold is missing: the stack stands complete (created or
 /// updated, not being created, rolled back or deleted), yet SQS says there is no such queue.
@@ -519,7 +519,7 @@ fn depth(q: &Queue, oldest: Option<f64>) -> QueueDepth {
 }
 
 /// The status of one environment, from a snapshot read with [`Scope::STATUS`].
-pub fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
+fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
     let mut unavailable = BTreeMap::new();
     let stacks = vec![
         stack_summary(&snap.data, &mut unavailable),

@@ -10,14 +10,14 @@ use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
 /// The statuses of one reading.
-pub struct Statuses {
-    pub statuses: Vec<Status>,
+struct Statuses {
+    statuses: Vec<Status>,
     /// The environments the stack files made and no longer make.
-    pub found: crate::inventory::Found,
+    found: crate::inventory::Found,
     /// The whole screen of every environment rather than a row each.
-    pub details: bool,
+    details: bool,
     /// With `--watch`: the first line says when the screen was read and how to stop.
-    pub watch: Option<u64>,
+    watch: Option<u64>,
 }
 
 impl Report for Statuses {
@@ -64,7 +64,7 @@ impl Report for Statuses {
 
 /// The schema of `qfleet status`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Status, crate::inventory::Found>(
         "status",
@@ -75,7 +75,7 @@ pub fn schema() -> serde_json::Value {
 
 /// Reads every environment's status once, or with `watch` (seconds) again and again until
 /// Ctrl-C; prints each reading and returns the exit code (0 after a watch).
-pub fn show(
+pub(crate) fn show(
     session: &Session,
     out: &Output,
     details: bool,

@@ -5,7 +5,7 @@
 use crate::aws::services::{Deployment, Service};
 
 /// The section's name in `unavailable`.
-pub const SERVICE: &str = "service";
+pub(super) const SERVICE: &str = "service";
 
 /// The task definition's `family:revision` from its ARN.
 fn revision(arn: &str) -> &str {
@@ -13,7 +13,7 @@ fn revision(arn: &str) -> &str {
 }
 
 /// The deployment in a few words: `COMPLETED`, `IN_PROGRESS (2/3 running)`, `FAILED: why`.
-pub fn rollout(d: &Deployment) -> String {
+fn rollout(d: &Deployment) -> String {
     let state = d.rollout_state.as_deref().unwrap_or("state unknown");
     match state {
         "FAILED" => format!(
@@ -32,7 +32,7 @@ pub fn rollout(d: &Deployment) -> String {
     }
 }
 
-pub fn render(s: &Service, line: &mut dyn FnMut(String)) {
+pub(super) fn render(s: &Service, line: &mut dyn FnMut(String)) {
     line(format!(
         "service {} ({}): desired {}, {} running, {} pending{}",
         s.name,

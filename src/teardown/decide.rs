@@ -16,7 +16,7 @@ use serde::Serialize;
 /// qfleet's code bucket (`CodeBucket`, only with a function's deployment package) holds no
 /// data of the user's: [`code_at_risk`] decides on it.
 #[cfg(test)]
-pub const DATA_BEARING: &[(&str, &str)] = &[
+pub(crate) const DATA_BEARING: &[(&str, &str)] = &[
     (ids::BUCKET, "AWS::S3::Bucket"),
     (ids::QUEUE, "AWS::SQS::Queue"),
     (ids::DEAD_LETTER_QUEUE, "AWS::SQS::Queue"),
@@ -31,19 +31,19 @@ fn retains(policy: &str) -> bool {
 
 /// The losses the user allowed, and how far the teardown goes.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Allowed {
-    pub purge_bucket: bool,
-    pub discard_messages: bool,
+pub(super) struct Allowed {
+    pub(super) purge_bucket: bool,
+    pub(super) discard_messages: bool,
     /// `--delete-job-records`: the job table goes with the records it holds.
-    pub delete_job_records: bool,
-    pub disable_termination_protection: bool,
-    pub only_fleet: bool,
+    pub(super) delete_job_records: bool,
+    pub(super) disable_termination_protection: bool,
+    pub(super) only_fleet: bool,
 }
 
 /// Why a teardown refuses: data to lose, protection to lift, or something it could not check.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
-pub enum Refusal {
+pub(super) enum Refusal {
     Protected {
         stacks: Vec<String>,
     },
@@ -84,7 +84,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The flag that allows this loss, when one does.
-    pub fn flag(&self) -> Option<&'static str> {
+    pub(super) fn flag(&self) -> Option<&'static str> {
         match self {
             Refusal::Protected { .. } => Some("--disable-termination-protection"),
             Refusal::BucketHoldsObjects { .. } => {
@@ -100,7 +100,7 @@ impl Refusal {
         }
     }
 
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             Refusal::Protected { stacks } => format!(
                 "{} {} termination protection",
@@ -148,85 +148,85 @@ impl Refusal {
 
 /// What the environment holds that a teardown would touch (`null`: could not be counted).
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct DataAtRisk {
-    pub bucket: Option<String>,
-    pub bucket_retained: bool,
+pub(crate) struct DataAtRisk {
+    pub(super) bucket: Option<String>,
+    pub(super) bucket_retained: bool,
     /// Object versions and delete markers.
-    pub objects: Option<u64>,
-    pub bytes: Option<u64>,
-    pub queue: Option<String>,
-    pub queue_messages: Option<u64>,
-    pub dead_letter_queue: Option<String>,
-    pub dead_letter_messages: Option<u64>,
+    pub(super) objects: Option<u64>,
+    pub(super) bytes: Option<u64>,
+    pub(super) queue: Option<String>,
+    pub(super) queue_messages: Option<u64>,
+    pub(super) dead_letter_queue: Option<String>,
+    pub(super) dead_letter_messages: Option<u64>,
     /// A pipeline's later stages' queues, in the data stack too (absent for one stage).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub stages: Vec<StageQueues>,
+    pub(super) stages: Vec<StageQueues>,
     /// The job table and the response queue (`jobs:`; absent without them).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jobs: Option<JobsAtRisk>,
+    pub(super) jobs: Option<JobsAtRisk>,
 }
 
 /// The job table and the response queue, and what they hold (`null`: could not be read).
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct JobsAtRisk {
-    pub table: Option<String>,
+pub(super) struct JobsAtRisk {
+    pub(super) table: Option<String>,
     /// Whether it holds any record.
-    pub records: Option<bool>,
+    pub(super) records: Option<bool>,
     /// Kept when the data stack is deleted (a protected environment's: DeletionPolicy Retain).
-    pub retained: bool,
-    pub response_queue: Option<String>,
-    pub response_messages: Option<u64>,
+    pub(super) retained: bool,
+    pub(super) response_queue: Option<String>,
+    pub(super) response_messages: Option<u64>,
 }
 
 /// The queues of one later stage of a pipeline, and the messages they hold.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct StageQueues {
-    pub stage: String,
-    pub queue: Option<String>,
-    pub queue_messages: Option<u64>,
-    pub dead_letter_queue: Option<String>,
-    pub dead_letter_messages: Option<u64>,
+pub(super) struct StageQueues {
+    pub(super) stage: String,
+    pub(super) queue: Option<String>,
+    pub(super) queue_messages: Option<u64>,
+    pub(super) dead_letter_queue: Option<String>,
+    pub(super) dead_letter_messages: Option<u64>,
 }
 
 /// A later stage of a pipeline as a teardown reads it: its name, the logical ids of its queues
 /// in the data stack, and the snapshot of its stage (its fleet stack and its queues).
-pub struct LaterStage {
-    pub name: String,
-    pub queue_id: String,
-    pub dead_letter_id: String,
-    pub snap: Snapshot,
+pub(super) struct LaterStage {
+    pub(super) name: String,
+    pub(super) queue_id: String,
+    pub(super) dead_letter_id: String,
+    pub(super) snap: Snapshot,
 }
 
 /// A bucket and exactly the versions listed in it, to delete.
-pub type Purge = (String, Vec<Version>);
+type Purge = (String, Vec<Version>);
 
 /// What to do: the stacks to delete (fleet first), and the bucket versions to purge.
 #[derive(Debug, Clone)]
-pub struct Plan {
-    pub targets: Vec<StackState>,
-    pub data: Option<DataAtRisk>,
+pub(crate) struct Plan {
+    pub(super) targets: Vec<StackState>,
+    pub(super) data: Option<DataAtRisk>,
     /// Exactly the versions listed, to delete before the data stack (`--purge-bucket`).
-    pub purge: Option<Purge>,
+    pub(super) purge: Option<Purge>,
     /// The function's packages in qfleet's code bucket, deleted before the data stack: they
     /// are rebuilt from the stack file's code, so no flag is needed.
-    pub code_purge: Option<Purge>,
+    pub(super) code_purge: Option<Purge>,
     /// The workers' log group, deleted with the fleet stack with the lines it holds: reported,
     /// like the queues, so that nobody loses them unawares (`None`: the fleet stays).
-    pub log_group: Option<Fact<crate::aws::logs::Holding>>,
+    pub(super) log_group: Option<Fact<crate::aws::logs::Holding>>,
     /// Each later stage's workers' log group, of the later stages' fleets deleted.
-    pub stage_log_groups: Vec<Fact<crate::aws::logs::Holding>>,
+    stage_log_groups: Vec<Fact<crate::aws::logs::Holding>>,
 }
 
 impl Plan {
     /// Every workers' log group deleted with its fleet: the first stage's, then the later ones'.
-    pub fn log_groups(&self) -> impl Iterator<Item = &Fact<crate::aws::logs::Holding>> {
+    pub(super) fn log_groups(&self) -> impl Iterator<Item = &Fact<crate::aws::logs::Holding>> {
         self.log_group.iter().chain(&self.stage_log_groups)
     }
 }
 
 /// The decision on one environment.
 #[derive(Debug, Clone)]
-pub enum Decision {
+pub(super) enum Decision {
     /// Nothing of the environment exists.
     Nothing,
     Proceed(Plan),
@@ -240,14 +240,14 @@ pub enum Decision {
 
 /// Decides on a snapshot read with the teardown scope.
 #[cfg(test)]
-pub fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
+pub(super) fn decide(snap: &Snapshot, allowed: Allowed) -> Decision {
     decide_stages(snap, &[], allowed)
 }
 
 /// Decides on a pipeline: `snap` is its first stage's snapshot (the data stack, the bucket and
 /// the first queues), `later` the later stages'. Every stage's fleet goes first (the last
 /// stage's first), then the data stack, with every stage's queues counted.
-pub fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allowed) -> Decision {
+pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allowed) -> Decision {
     let mut reasons = Vec::new();
     // Each stack with the snapshot whose environment (and owner) it must be marked with.
     let mut stacks: Vec<(&StackSnapshot, &Snapshot)> = later
@@ -356,7 +356,7 @@ pub fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allowed) ->
 
 /// Counts what deleting the data stack would lose, refusing each loss not allowed and each
 /// resource that could not be read.
-pub fn data_at_risk(
+pub(super) fn data_at_risk(
     snap: &Snapshot,
     allowed: Allowed,
 ) -> (DataAtRisk, Option<Purge>, Vec<Refusal>) {
@@ -485,7 +485,7 @@ fn jobs_at_risk(
 }
 
 /// The queues of a later stage of a pipeline: counted like the first stage's.
-pub fn stage_queues_at_risk(
+pub(super) fn stage_queues_at_risk(
     snap: &Snapshot,
     l: &LaterStage,
     allowed: Allowed,
@@ -566,7 +566,7 @@ const NAMED_KEYS: usize = 3;
 /// What deleting the data stack does to qfleet's code bucket: its packages
 /// (`lambda/<sha256>.zip`, every version) are deleted with it; anything else in it, or a
 /// bucket that could not be listed, is a refusal.
-pub fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
+pub(super) fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
     let fact = snap
         .code_bucket
         .clone()
@@ -608,7 +608,7 @@ pub fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
 
 /// The refusal, every reason at once: what holds data or could not be checked, and what to do
 /// (`rechecked`: refused when checked again after the fleet was deleted).
-pub fn refusal(
+pub(super) fn refusal(
     env: &str,
     reasons: &[Refusal],
     rechecked: bool,

@@ -13,15 +13,15 @@ use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 
 /// A resource that stack deletion leaves in place because its DeletionPolicy says so.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Retained {
-    pub logical: String,
-    pub resource_type: String,
-    pub physical: String,
-    pub policy: String,
+pub(super) struct Retained {
+    logical: String,
+    resource_type: String,
+    physical: String,
+    policy: String,
 }
 
 impl Retained {
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let what = match self.resource_type.as_str() {
             "AWS::S3::Bucket" => "bucket",
             "AWS::SQS::Queue" => "queue",
@@ -35,7 +35,7 @@ impl Retained {
 }
 
 /// The stack's live resources that its deletion policies keep.
-pub fn retained(stack: &StackSnapshot) -> Vec<Retained> {
+pub(super) fn retained(stack: &StackSnapshot) -> Vec<Retained> {
     let (Fact::Known(resources), Some(Fact::Known(policies))) =
         (&stack.resources, &stack.deletion_policies)
     else {
@@ -61,7 +61,7 @@ pub fn retained(stack: &StackSnapshot) -> Vec<Retained> {
 /// resource; none listed, the events' failed resources; none there either, the resources the
 /// stack's own reason names (CloudFormation: "The following resource(s) failed to delete:
 /// [A, B]."). A resource is never left unnamed while the events name it.
-pub fn failed_resources(
+pub(super) fn failed_resources(
     listed: Vec<(String, Option<String>)>,
     events: &[stack_events::ResourceEvent],
     stack_reason: Option<&str>,
@@ -117,7 +117,7 @@ pub fn failed_resources(
 /// Deletes `name` and waits for it. `turn` is taken for the calls and given back for the wait;
 /// the stack is deleted (or has failed) when this returns, with the slot given back unless
 /// DELETE_FAILED needed it.
-pub async fn stack(
+pub(super) async fn stack(
     at: &super::Ctx<'_>,
     name: &str,
     kept_by_policy: &[Retained],

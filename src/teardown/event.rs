@@ -5,13 +5,13 @@
 use serde::Serialize;
 
 /// The progress reporter of a teardown.
-pub type Reporter = crate::output::Reporter<Event>;
+pub(super) type Reporter = crate::output::Reporter<Event>;
 
 /// An event of a teardown.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[schemars(rename = "TeardownEvent")]
-pub enum Event {
+pub(crate) enum Event {
     /// The question was answered no: nothing was deleted.
     Cancelled {
         environment: String,
@@ -24,7 +24,7 @@ pub enum Event {
 /// What a teardown did to a stack, as its `stack` event says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum StackAction {
+pub(crate) enum StackAction {
     /// DeleteStack was called; the deletion is under way.
     Deleting,
 }

@@ -40,29 +40,29 @@ use serde::Serialize;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub yes: bool,
-    pub can_prompt: bool,
+pub(crate) struct Options {
+    pub(crate) yes: bool,
+    pub(crate) can_prompt: bool,
     /// Empty the bucket (all versions and delete markers) so that it can be deleted.
-    pub purge_bucket: bool,
+    pub(crate) purge_bucket: bool,
     /// Delete queues that still hold messages.
-    pub discard_messages: bool,
+    pub(crate) discard_messages: bool,
     /// Delete the job table with the records it holds.
-    pub delete_job_records: bool,
+    pub(crate) delete_job_records: bool,
     /// Turn termination protection off before deleting.
-    pub disable_termination_protection: bool,
+    pub(crate) disable_termination_protection: bool,
     /// Only the fleet stack; the data stays.
-    pub only_fleet: bool,
+    pub(crate) only_fleet: bool,
     /// With `only_fleet`, only this stage's fleet stack of a pipeline (the stage's queues are
     /// in the data stack: a deploy without the stage removes them).
-    pub stage: Option<String>,
+    pub(crate) stage: Option<String>,
     /// After DELETE_FAILED, retry once keeping the resources that failed.
-    pub retain_failed: bool,
-    pub polling: Polling,
+    pub(crate) retain_failed: bool,
+    pub(crate) polling: Polling,
     /// The slots and the poll budget shared by the run's environments (clones share them).
-    pub schedule: Schedule,
+    pub(crate) schedule: Schedule,
     /// One StackSets operation at a time per stack set among the run's targets.
-    pub stack_set_locks: crate::rollout::SetLocks,
+    pub(crate) stack_set_locks: crate::rollout::SetLocks,
 }
 
 impl Options {
@@ -78,47 +78,47 @@ impl Options {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct TeardownOutcome {
-    pub environment: String,
-    pub ok: bool,
+struct TeardownOutcome {
+    environment: String,
+    ok: bool,
     /// The question was answered no: nothing was deleted (exit code 0).
-    pub cancelled: bool,
-    pub exit_code: crate::error::Exit,
+    cancelled: bool,
+    exit_code: crate::error::Exit,
     /// What ended the environment, with its kind; in JSON the environment's `error` (the
     /// envelope's key, [`crate::output::Environment`]).
     #[serde(skip)]
-    pub error: Option<ErrorReport>,
+    error: Option<ErrorReport>,
     /// Why it refused, one entry per reason (exit 4, or 1 when AWS could not be read).
-    pub refusals: Vec<Refusal>,
-    pub deleted: Vec<String>,
+    refusals: Vec<Refusal>,
+    deleted: Vec<String>,
     /// Resources left in place (retained by policy, or kept after DELETE_FAILED), with ids.
-    pub retained: Vec<String>,
-    pub data: Option<DataAtRisk>,
+    retained: Vec<String>,
+    data: Option<DataAtRisk>,
     /// The workers' log group deleted with the fleet stack, and what it held (a pipeline's
     /// first stage's; `log_groups` has every stage's).
-    pub log_group: Option<LogGroupHeld>,
+    log_group: Option<LogGroupHeld>,
     /// Every workers' log group deleted with its fleet stack: the first stage's, then each
     /// later stage's.
-    pub log_groups: Vec<LogGroupHeld>,
-    pub purged_objects: u64,
-    pub duration_ms: u128,
+    log_groups: Vec<LogGroupHeld>,
+    purged_objects: u64,
+    duration_ms: u128,
     /// The stacks of a target deployed through StackSets, under the names AWS gave them (its
     /// events name them). Not in the JSON.
     #[serde(skip)]
-    pub instance_stacks: Vec<String>,
+    instance_stacks: Vec<String>,
 }
 
 /// The workers' log group a teardown deletes with the fleet (its lines go with it).
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct LogGroupHeld {
+struct LogGroupHeld {
     /// `null` when it could not be read.
-    pub name: Option<String>,
+    name: Option<String>,
     /// CloudWatch Logs' count, updated with a delay.
-    pub stored_bytes: Option<u64>,
+    stored_bytes: Option<u64>,
     /// Whether it holds any stream of lines.
-    pub has_lines: Option<bool>,
+    has_lines: Option<bool>,
     /// Why it could not be read.
-    pub unknown: Option<String>,
+    unknown: Option<String>,
 }
 
 impl LogGroupHeld {
@@ -162,7 +162,7 @@ impl LogGroupHeld {
 
 /// Tears down one environment. Errors end up in the outcome so that other environments go on.
 #[cfg(test)]
-pub async fn environment(
+async fn environment(
     clients: &Clients,
     env: &Environment,
     opts: &Options,
@@ -206,7 +206,7 @@ async fn kept_bucket(clients: &crate::aws::Clients, env: &Environment) -> Result
 /// Tears down one environment whose stacks are where `locate` finds them (a StackSets
 /// target's: its stack sets' instances), looked for in the environment's slot and after its
 /// account guard.
-pub async fn environment_at(
+async fn environment_at(
     clients: &Clients,
     env: &Environment,
     locate: impl std::future::Future<Output = Result<StackNames>>,
@@ -262,10 +262,10 @@ fn refuse(
 /// What one environment's teardown works with.
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
-    pub clients: &'a Clients,
-    pub env: &'a Environment,
-    pub opts: &'a Options,
-    pub reporter: &'a Reporter,
+    clients: &'a Clients,
+    env: &'a Environment,
+    opts: &'a Options,
+    reporter: &'a Reporter,
 }
 
 async fn run(

@@ -11,17 +11,17 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Every environment's outcome, with the events the run reported.
-pub struct TornDown {
-    pub outcomes: Vec<TeardownOutcome>,
+pub(crate) struct TornDown {
+    outcomes: Vec<TeardownOutcome>,
     /// Each environment's stacks (data first, then every stage's fleet, then a stack-set
     /// target's instances' stacks), in the outcomes' order.
-    pub stacks: Vec<Vec<String>>,
-    pub events: Vec<Event>,
+    stacks: Vec<Vec<String>>,
+    events: Vec<Event>,
 }
 
 /// Tears down every environment of `session`, all at once (`opts.schedule` bounds their
 /// calls); Ctrl-C stops waiting and says what each had done.
-pub fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
+pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
     let reporter = Reporter::new(out);
     reporter.several_environments(session.envs.len() > 1);
     let outcomes: Vec<TeardownOutcome> = session
@@ -64,7 +64,7 @@ struct Body<'a> {
 
 /// The schema of `qfleet teardown`'s document.
 #[cfg(test)]
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     use crate::output::json_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "teardown",

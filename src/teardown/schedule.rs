@@ -19,7 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The slots and the waits of one teardown run, shared by its environments (clones share).
 #[derive(Debug, Clone)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     limit: usize,
     slots: Arc<Semaphore>,
     waits: Arc<AtomicUsize>,
@@ -34,7 +34,7 @@ impl Default for Schedule {
 
 impl Schedule {
     /// At most `limit` environments reading, deciding or sending calls at once (at least one).
-    pub fn new(limit: usize) -> Schedule {
+    pub(crate) fn new(limit: usize) -> Schedule {
         let limit = limit.max(1);
         Schedule {
             limit,
@@ -44,12 +44,12 @@ impl Schedule {
     }
 
     #[cfg(test)]
-    pub fn limit(&self) -> usize {
+    fn limit(&self) -> usize {
         self.limit
     }
 
     /// An environment's turn, not yet holding a slot.
-    pub fn turn(&self) -> Turn {
+    pub(super) fn turn(&self) -> Turn {
         Turn {
             slots: self.slots.clone(),
             permit: None,
@@ -57,25 +57,25 @@ impl Schedule {
     }
 
     /// Counts a wait as under way until the returned guard is dropped.
-    pub fn waiting(&self) -> Waiting {
+    pub(super) fn waiting(&self) -> Waiting {
         self.waits.fetch_add(1, Ordering::SeqCst);
         Waiting(self.waits.clone())
     }
 
     /// Slots no environment holds now.
     #[cfg(test)]
-    pub fn free_slots(&self) -> usize {
+    pub(super) fn free_slots(&self) -> usize {
         self.slots.available_permits()
     }
 
     /// Waits under way now.
-    pub fn waits(&self) -> usize {
+    pub(super) fn waits(&self) -> usize {
         self.waits.load(Ordering::SeqCst)
     }
 
     /// How much longer than `interval` a wait sleeps before its next poll: nothing while the
     /// waits under way fit the limit, else `interval × (n − c) / c`.
-    pub fn stretch(&self, interval: Duration) -> Duration {
+    pub(super) fn stretch(&self, interval: Duration) -> Duration {
         let n = self.waits();
         if n <= self.limit {
             return Duration::ZERO;
@@ -87,14 +87,14 @@ impl Schedule {
 /// One environment's hold on a slot: taken before it reads or sends calls, given back while it
 /// waits. Dropping it gives the slot back.
 #[derive(Debug)]
-pub struct Turn {
+pub(super) struct Turn {
     slots: Arc<Semaphore>,
     permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Turn {
     /// Takes a slot, waiting for one if all are held; holding one already is enough.
-    pub async fn take(&mut self) {
+    pub(super) async fn take(&mut self) {
         if self.permit.is_none() {
             // The semaphore is never closed, so this always yields a permit; were it closed,
             // going on without one would only lift the limit, never skip a step.
@@ -103,19 +103,19 @@ impl Turn {
     }
 
     /// Gives the slot back (before a wait or a question).
-    pub fn give_back(&mut self) {
+    pub(super) fn give_back(&mut self) {
         self.permit = None;
     }
 
     #[cfg(test)]
-    pub fn holds(&self) -> bool {
+    fn holds(&self) -> bool {
         self.permit.is_some()
     }
 }
 
 /// A wait under way (see [`Schedule::waiting`]).
 #[derive(Debug)]
-pub struct Waiting(Arc<AtomicUsize>);
+pub(super) struct Waiting(Arc<AtomicUsize>);
 
 impl Drop for Waiting {
     fn drop(&mut self) {

@@ -6,7 +6,7 @@ use crate::output::words::count;
 
 /// The environment's closing line, and a note on stderr (the refusal or error) when it was
 /// not torn down.
-pub fn outcome(o: &TeardownOutcome) -> (String, Option<String>) {
+pub(super) fn outcome(o: &TeardownOutcome) -> (String, Option<String>) {
     let secs = o.duration_ms as f64 / 1000.0;
     match &o.error {
         Some(e) => (

@@ -12,7 +12,7 @@ use crate::output::Spinner;
 use aws_sdk_cloudformation::Client;
 
 /// Waits until `stack` leaves its in-progress state, printing the events newer than `since`.
-pub async fn deletion(
+pub(super) async fn deletion(
     cfn: &Client,
     stack: &str,
     since: Option<String>,

@@ -10,30 +10,34 @@ use serde::Serialize;
 
 /// One object version or delete marker.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct Version {
-    pub key: String,
-    pub version_id: Option<String>,
+pub(crate) struct Version {
+    pub(crate) key: String,
+    pub(crate) version_id: Option<String>,
 }
 
 /// Everything a bucket holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Contents {
+pub(crate) struct Contents {
     /// Object versions and delete markers.
     #[serde(skip)]
-    pub versions: Vec<Version>,
-    pub objects: u64,
-    pub bytes: u64,
+    pub(crate) versions: Vec<Version>,
+    pub(crate) objects: u64,
+    pub(crate) bytes: u64,
 }
 
 /// Every object version and delete marker (`None`: S3 says there is no such bucket). The SDK has
 /// no paginator for ListObjectVersions, so the markers are followed here; a page that says it
 /// is truncated without the markers to go on is malformed.
-pub async fn contents(s3: &Client, bucket: &str) -> Result<Option<Contents>> {
+pub(crate) async fn contents(s3: &Client, bucket: &str) -> Result<Option<Contents>> {
     contents_under(s3, bucket, None).await
 }
 
 /// Every version and delete marker of exactly the object `key` (`None`: no such bucket).
-pub async fn versions_of(s3: &Client, bucket: &str, key: &str) -> Result<Option<Vec<Version>>> {
+pub(crate) async fn versions_of(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Vec<Version>>> {
     Ok(contents_under(s3, bucket, Some(key))
         .await?
         .map(|c| c.versions.into_iter().filter(|v| v.key == key).collect()))
@@ -113,7 +117,11 @@ const NAMED_FAILURES: usize = 3;
 /// many were deleted. A key S3 lists under Errors in its 200 answer was not deleted: once every
 /// batch has answered, any such key, or any batch that failed as a whole, makes this an error
 /// that says how many versions were not deleted, and why for the first few.
-pub async fn delete_versions(s3: &Client, bucket: &str, versions: &[Version]) -> Result<u64> {
+pub(crate) async fn delete_versions(
+    s3: &Client,
+    bucket: &str,
+    versions: &[Version],
+) -> Result<u64> {
     let what = format!("emptying bucket {bucket}");
     let batches = versions.chunks(BATCH).map(|chunk| {
         let what = format!("a batch of {}", chunk.len());
@@ -260,16 +268,16 @@ async fn delete_once(
 /// One of the bucket's event notifications: to an SNS topic (the uploads) or to an SQS queue
 /// (a later stage of a pipeline fed by objects).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Notification {
+pub(crate) struct Notification {
     /// The topic's or the queue's ARN.
-    pub target_arn: String,
-    pub events: Vec<String>,
+    pub(crate) target_arn: String,
+    pub(crate) events: Vec<String>,
     /// Values of the key filter rules (`uploads/`).
-    pub prefixes: Vec<String>,
+    pub(crate) prefixes: Vec<String>,
 }
 
 /// The bucket's notifications to topics and to queues (`None`: no such bucket).
-pub async fn notifications(s3: &Client, bucket: &str) -> Result<Option<Vec<Notification>>> {
+pub(crate) async fn notifications(s3: &Client, bucket: &str) -> Result<Option<Vec<Notification>>> {
     fn of(
         target: &str,
         events: &[aws_sdk_s3::types::Event],
@@ -315,7 +323,7 @@ pub async fn notifications(s3: &Client, bucket: &str) -> Result<Option<Vec<Notif
 
 /// Whether the object `key` exists (`false`: S3 says there is no such key; a 403 is an error,
 /// not "absent").
-pub async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<bool> {
+pub(crate) async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<bool> {
     match s3.head_object().bucket(bucket).key(key).send().await {
         Ok(_) => Ok(true),
         Err(e) => {
@@ -329,7 +337,7 @@ pub async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<bool>
 }
 
 /// Puts `body` at `key` (the function's deployment package in qfleet's code bucket).
-pub async fn put_object(s3: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+pub(crate) async fn put_object(s3: &Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
     s3.put_object()
         .bucket(bucket)
         .key(key)
@@ -341,7 +349,7 @@ pub async fn put_object(s3: &Client, bucket: &str, key: &str, body: Vec<u8>) -> 
 }
 
 /// Whether the bucket exists and is ours to read (`false`: S3 says there is no such bucket).
-pub async fn exists(s3: &Client, bucket: &str) -> Result<bool> {
+pub(crate) async fn exists(s3: &Client, bucket: &str) -> Result<bool> {
     match s3.head_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(true),
         Err(e) => {
@@ -356,7 +364,10 @@ pub async fn exists(s3: &Client, bucket: &str) -> Result<bool> {
 /// The bucket's tags (empty: S3 answers NoSuchTagSet, "There is no tag set associated with the
 /// bucket", GetBucketTagging,
 /// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html).
-pub async fn tags(s3: &Client, bucket: &str) -> Result<std::collections::BTreeMap<String, String>> {
+pub(crate) async fn tags(
+    s3: &Client,
+    bucket: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
     match s3.get_bucket_tagging().bucket(bucket).send().await {
         Ok(out) => Ok(out
             .tag_set()

@@ -11,18 +11,22 @@ use aws_sdk_cloudformation::types::{
 
 /// One drifted resource property (or a deleted resource: property `-`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PropertyDrift {
-    pub logical_id: String,
-    pub property: String,
-    pub expected: String,
-    pub actual: String,
+pub(crate) struct PropertyDrift {
+    pub(crate) logical_id: String,
+    pub(crate) property: String,
+    pub(crate) expected: String,
+    pub(crate) actual: String,
 }
 
 /// Drift detection takes seconds to minutes; this bounds a wait at about 10 minutes.
 const MAX_POLLS: u32 = 150;
 
 /// Runs drift detection on `stack` and returns what drifted.
-pub async fn detect(cfn: &Client, stack: &str, polling: Polling) -> Result<Vec<PropertyDrift>> {
+pub(crate) async fn detect(
+    cfn: &Client,
+    stack: &str,
+    polling: Polling,
+) -> Result<Vec<PropertyDrift>> {
     let id = cfn
         .detect_stack_drift()
         .stack_name(stack)

@@ -34,18 +34,18 @@ fn short_retries() -> aws_sdk_cloudformation::config::Builder {
 
 /// One pre-deployment validation result of a change set.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Validation {
+pub(crate) struct Validation {
     /// The check, as CloudFormation names it (e.g. a bucket-emptiness or a quota check).
-    pub name: String,
+    pub(crate) name: String,
     /// `FAILED` or `SKIPPED`.
-    pub status: String,
+    pub(crate) status: String,
     /// `FAIL` (the change set cannot be executed) or `WARN` (it can; read this first).
-    pub mode: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) mode: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Where in the template, e.g. `/Resources/Bucket/Properties/BucketName`.
-    pub path: Option<String>,
-    pub logical_id: Option<String>,
-    pub resource_type: Option<String>,
+    pub(crate) path: Option<String>,
+    pub(crate) logical_id: Option<String>,
+    pub(crate) resource_type: Option<String>,
 }
 
 impl Validation {
@@ -66,17 +66,17 @@ impl Validation {
     }
 
     /// The change set cannot be executed because of it.
-    pub fn blocks(&self) -> bool {
+    fn blocks(&self) -> bool {
         self.status == "FAILED" && self.mode.as_deref() == Some("FAIL")
     }
 
     /// A finding to read before executing: failed, not blocking.
-    pub fn warns(&self) -> bool {
+    pub(super) fn warns(&self) -> bool {
         self.status == "FAILED" && !self.blocks()
     }
 
     /// `bucket emptiness (Bucket, /Resources/Bucket): the bucket holds objects`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut at = Vec::new();
         if let Some(l) = &self.logical_id {
             at.push(l.as_str());
@@ -120,7 +120,7 @@ async fn all_events(
 
 /// The validation results of the change set `change_set` (its id) of `stack`: every event
 /// that carries a validation status.
-pub async fn change_set_validations(
+pub(super) async fn change_set_validations(
     cfn: &Client,
     stack: &str,
     change_set: &str,
@@ -135,7 +135,11 @@ pub async fn change_set_validations(
 
 /// The failed events of the stack operation `operation` (an operation id), oldest first, as
 /// resource events. Empty when CloudFormation lists none.
-pub async fn failures_of(cfn: &Client, stack: &str, operation: &str) -> Result<Vec<ResourceEvent>> {
+pub(crate) async fn failures_of(
+    cfn: &Client,
+    stack: &str,
+    operation: &str,
+) -> Result<Vec<ResourceEvent>> {
     let what = format!("reading the failures of {stack}'s operation {operation}");
     let mut events = all_events(cfn, &what, |b| {
         b.stack_name(stack)
@@ -181,7 +185,7 @@ fn as_resource_event(e: &OperationEvent, stack: &str) -> ResourceEvent {
 /// The operation a followed create, update or import ran as: the operation id of the stack's
 /// own event that started it. Earlier events belong to other operations (the change set's
 /// creation: REVIEW_IN_PROGRESS), later ones may belong to the rollback it triggered.
-pub fn operation_of(events: &[ResourceEvent]) -> Option<&str> {
+pub(crate) fn operation_of(events: &[ResourceEvent]) -> Option<&str> {
     events
         .iter()
         .find(|e| {

@@ -9,21 +9,21 @@ use serde::Serialize;
 
 /// One resource event, as printed while a stack operation runs.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct ResourceEvent {
-    pub event_id: String,
-    pub stack: String,
-    pub logical_id: String,
-    pub resource_type: String,
+pub(crate) struct ResourceEvent {
+    pub(crate) event_id: String,
+    pub(crate) stack: String,
+    pub(crate) logical_id: String,
+    pub(crate) resource_type: String,
     /// As CloudFormation names it (`CREATE_COMPLETE`, `UPDATE_FAILED`, …).
     #[serde(serialize_with = "as_aws_str")]
     #[schemars(with = "String")]
-    pub status: ResourceStatus,
-    pub reason: Option<String>,
-    pub timestamp: String,
+    pub(crate) status: ResourceStatus,
+    pub(crate) reason: Option<String>,
+    pub(crate) timestamp: String,
     /// The stack operation the event belongs to (CREATE_STACK, UPDATE_STACK, ROLLBACK, …), where
     /// CloudFormation reports it: DescribeEvents reads one operation's events by this id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub operation_id: Option<String>,
+    pub(crate) operation_id: Option<String>,
 }
 
 impl ResourceEvent {
@@ -44,23 +44,23 @@ impl ResourceEvent {
     }
 
     /// The stack's own event (not a resource's).
-    pub fn is_stack_event(&self) -> bool {
+    pub(crate) fn is_stack_event(&self) -> bool {
         self.resource_type == "AWS::CloudFormation::Stack"
     }
 
-    pub fn is_failure(&self) -> bool {
+    pub(crate) fn is_failure(&self) -> bool {
         self.status.as_str().ends_with("_FAILED")
     }
 
     /// CloudFormation kept the resource when deleting (DeletionPolicy Retain, or RetainResources).
-    pub fn is_delete_skipped(&self) -> bool {
+    pub(crate) fn is_delete_skipped(&self) -> bool {
         self.status == ResourceStatus::DeleteSkipped
     }
 }
 
 /// Events newer than `seen` (an event id), oldest first. Reads pages until it reaches `seen`;
 /// without a marker, one page (the newest events) is enough.
-pub async fn events_since(
+pub(crate) async fn events_since(
     cfn: &Client,
     stack: &str,
     seen: Option<&str>,
@@ -89,7 +89,7 @@ pub async fn events_since(
 }
 
 /// The id of the newest event, used as the starting mark before an operation.
-pub async fn newest_event_id(cfn: &Client, stack: &str) -> Result<Option<String>> {
+pub(crate) async fn newest_event_id(cfn: &Client, stack: &str) -> Result<Option<String>> {
     let out = cfn
         .describe_stack_events()
         .stack_name(stack)
@@ -105,7 +105,7 @@ pub async fn newest_event_id(cfn: &Client, stack: &str) -> Result<Option<String>
 
 /// The first failure among `events` (oldest first): the resource whose failure started it all,
 /// skipping the "cancelled" echoes of other resources.
-pub fn root_cause(events: &[ResourceEvent]) -> Option<&ResourceEvent> {
+pub(crate) fn root_cause(events: &[ResourceEvent]) -> Option<&ResourceEvent> {
     let failed = |e: &&ResourceEvent| e.is_failure() && !e.is_stack_event();
     let cancelled = |e: &&ResourceEvent| {
         e.reason

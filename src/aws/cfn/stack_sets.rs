@@ -27,7 +27,7 @@ use aws_sdk_cloudformation::types::{
 use std::collections::BTreeMap;
 
 /// How long an operation is followed: 5 s between polls at most, 6 hours.
-pub const MAX_POLLS: u32 = 6 * 60 * 12;
+pub(crate) const MAX_POLLS: u32 = 6 * 60 * 12;
 
 /// Who acts on the stack sets (`CallAs`, service-managed permissions only): the account that
 /// holds them (the organization's management account; AWS's default, SELF, sent as nothing),
@@ -36,7 +36,7 @@ pub const MAX_POLLS: u32 = 6 * 60 * 12;
 /// management account, including StackSets that are created by delegated administrators",
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CallAs {
+pub(crate) enum CallAs {
     #[default]
     Holder,
     DelegatedAdmin,
@@ -53,19 +53,19 @@ impl CallAs {
 
 /// The CloudFormation client that reaches the stack sets, and as whom every call acts.
 #[derive(Debug, Clone, Copy)]
-pub struct Api<'a> {
-    pub cfn: &'a Client,
-    pub call_as: CallAs,
+pub(crate) struct Api<'a> {
+    cfn: &'a Client,
+    call_as: CallAs,
 }
 
 impl<'a> Api<'a> {
-    pub fn new(cfn: &'a Client, call_as: CallAs) -> Api<'a> {
+    pub(crate) fn new(cfn: &'a Client, call_as: CallAs) -> Api<'a> {
         Api { cfn, call_as }
     }
 }
 
 /// A unique id for an operation (CloudFormation takes up to 128 characters).
-pub fn operation_token(set: &str) -> String {
+pub(crate) fn operation_token(set: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -77,28 +77,28 @@ pub fn operation_token(set: &str) -> String {
 
 /// A stack set as qfleet reads it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StackSet {
-    pub name: String,
-    pub template: Option<String>,
-    pub parameters: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
+pub(crate) struct StackSet {
+    name: String,
+    pub(crate) template: Option<String>,
+    pub(crate) parameters: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
     /// SELF_MANAGED or SERVICE_MANAGED, when the answer says.
-    pub permission_model: Option<String>,
+    pub(crate) permission_model: Option<String>,
     /// Whether StackSets deploys to the accounts added to its units by itself (service-managed
     /// permissions), when the answer says.
-    pub auto_deployment: Option<bool>,
+    pub(crate) auto_deployment: Option<bool>,
     /// Whether an account that leaves a unit keeps its stacks (automatic deployment's
     /// RetainStacksOnAccountRemoval), when the answer says.
-    pub retains_stacks: Option<bool>,
+    pub(crate) retains_stacks: Option<bool>,
     /// Its ARN, when the answer says (what another stack set's automatic deployment names
     /// to wait for it).
-    pub arn: Option<String>,
+    pub(crate) arn: Option<String>,
     /// The stack sets (ARNs) its automatic deployment waits for.
-    pub depends_on: Vec<String>,
+    pub(crate) depends_on: Vec<String>,
 }
 
 /// The stack set `name`, or `None` when there is none (or it was deleted).
-pub async fn describe(api: Api<'_>, name: &str) -> Result<Option<StackSet>> {
+pub(crate) async fn describe(api: Api<'_>, name: &str) -> Result<Option<StackSet>> {
     let call = api
         .cfn
         .describe_stack_set()
@@ -139,18 +139,18 @@ pub async fn describe(api: Api<'_>, name: &str) -> Result<Option<StackSet>> {
 
 /// What qfleet asks of a stack set: its template, parameters, tags and roles.
 #[derive(Debug, Clone)]
-pub struct Desired<'a> {
-    pub name: &'a str,
-    pub template: &'a str,
-    pub parameters: &'a BTreeMap<String, String>,
-    pub tags: &'a BTreeMap<String, String>,
-    pub administration_role: Option<&'a str>,
-    pub execution_role: Option<&'a str>,
+pub(crate) struct Desired<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) template: &'a str,
+    pub(crate) parameters: &'a BTreeMap<String, String>,
+    pub(crate) tags: &'a BTreeMap<String, String>,
+    pub(crate) administration_role: Option<&'a str>,
+    pub(crate) execution_role: Option<&'a str>,
     /// Service-managed permissions (AWS Organizations' trusted access) rather than the roles.
-    pub service_managed: bool,
+    pub(crate) service_managed: bool,
     /// Automatic deployment on (targets that each stand for a whole unit), waiting for these
     /// stack sets (ARNs) when it deploys to an account that joins a unit; `None`: off.
-    pub auto_deployment: Option<&'a [String]>,
+    pub(crate) auto_deployment: Option<&'a [String]>,
 }
 
 fn parameters(p: &BTreeMap<String, String>) -> Vec<Parameter> {
@@ -179,7 +179,7 @@ fn tags(t: &BTreeMap<String, String>) -> Vec<Tag> {
 /// account's instance waits for those of the stack sets it depends on (`DependsOn`: "operations
 /// will be sequenced to ensure all dependencies complete successfully before this StackSet's
 /// operation begins"; a fleet needs its data stack's queue).
-pub async fn create(api: Api<'_>, d: &Desired<'_>) -> Result<()> {
+pub(crate) async fn create(api: Api<'_>, d: &Desired<'_>) -> Result<()> {
     let mut call = api.cfn.create_stack_set().set_call_as(api.call_as.sdk());
     if d.service_managed {
         let auto = match d.auto_deployment {
@@ -212,13 +212,13 @@ pub async fn create(api: Api<'_>, d: &Desired<'_>) -> Result<()> {
 /// of a call, so a call names accounts that share their regions. With service-managed
 /// permissions, the AWS Organizations units the accounts are in (else empty).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Group {
-    pub accounts: Vec<String>,
-    pub regions: Vec<String>,
-    pub organizational_units: Vec<String>,
+pub(crate) struct Group {
+    pub(crate) accounts: Vec<String>,
+    pub(crate) regions: Vec<String>,
+    pub(crate) organizational_units: Vec<String>,
     /// Every account of its units, and no account named (targets that each stand for a
     /// whole unit, `rollout.auto_deployment`).
-    pub whole_units: bool,
+    pub(crate) whole_units: bool,
 }
 
 impl Group {
@@ -254,11 +254,11 @@ impl Group {
 
 /// How an operation goes (`rollout`'s StackSets settings).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Preferences {
-    pub region_order: Vec<String>,
-    pub regions_in_parallel: bool,
-    pub max_concurrent_accounts: i32,
-    pub failure_tolerance: i32,
+pub(crate) struct Preferences {
+    pub(crate) region_order: Vec<String>,
+    pub(crate) regions_in_parallel: bool,
+    pub(crate) max_concurrent_accounts: i32,
+    pub(crate) failure_tolerance: i32,
 }
 
 impl Preferences {
@@ -289,7 +289,7 @@ impl Preferences {
 /// updates every instance, so it is only for a stack set without any (its template alone);
 /// a group without an account or a region is refused here rather than sent. The operation's
 /// id.
-pub async fn update(
+pub(crate) async fn update(
     api: Api<'_>,
     d: &Desired<'_>,
     group: Option<&Group>,
@@ -363,7 +363,7 @@ macro_rules! on_group {
 }
 
 /// Creates the instances of `group`; the operation's id.
-pub async fn create_instances(
+pub(crate) async fn create_instances(
     api: Api<'_>,
     name: &str,
     group: &Group,
@@ -393,7 +393,7 @@ pub async fn create_instances(
 /// instances with a status of OUTDATED prior to updating the stack instances in the specified
 /// accounts" (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>),
 /// the instances of other waves and of the wave's earlier calls too. The operation's id.
-pub async fn update_instances(
+pub(crate) async fn update_instances(
     api: Api<'_>,
     name: &str,
     group: &Group,
@@ -413,18 +413,18 @@ pub async fn update_instances(
 
 /// One instance of a stack set.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Instance {
-    pub account: String,
-    pub region: String,
+pub(crate) struct Instance {
+    pub(crate) account: String,
+    pub(crate) region: String,
     /// CURRENT, OUTDATED or INOPERABLE.
-    pub status: String,
+    pub(crate) status: String,
     /// Its last operation's status for it (SUCCEEDED, FAILED, CANCELLED, RUNNING, …).
-    pub detailed: Option<String>,
-    pub reason: Option<String>,
+    pub(crate) detailed: Option<String>,
+    pub(crate) reason: Option<String>,
     /// The stack's id (an ARN), once there is a stack.
-    pub stack_id: Option<String>,
+    pub(crate) stack_id: Option<String>,
     /// The AWS Organizations unit its account was named in (service-managed permissions).
-    pub organizational_unit: Option<String>,
+    pub(crate) organizational_unit: Option<String>,
 }
 
 /// The stack set's instance in `account` and `region` once it is listed CURRENT ("the stack
@@ -432,7 +432,7 @@ pub struct Instance {
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>),
 /// or as listed after [`RESULT_READS`] more reads, paced as every wait (`None`: not listed):
 /// the caller judges. ListStackInstances filtered to the account and region.
-pub async fn instance_settled(
+pub(crate) async fn instance_settled(
     api: Api<'_>,
     name: &str,
     account: &str,
@@ -458,7 +458,7 @@ pub async fn instance_settled(
 /// unit there) once at least one is listed and each is CURRENT, or as listed after
 /// [`RESULT_READS`] more reads, paced as every wait: the caller judges ([`instance_settled`]
 /// for a whole unit).
-pub async fn region_settled(
+pub(crate) async fn region_settled(
     api: Api<'_>,
     name: &str,
     region: &str,
@@ -509,13 +509,13 @@ where
 }
 
 /// Every instance of the stack set.
-pub async fn instances(api: Api<'_>, name: &str) -> Result<Vec<Instance>> {
+pub(crate) async fn instances(api: Api<'_>, name: &str) -> Result<Vec<Instance>> {
     listed(api, name, None).await
 }
 
 /// The stack set's instance in `account` and `region`, if it has one (ListStackInstances
 /// filtered to them: one call whatever the number of instances).
-pub async fn instance_in(
+pub(crate) async fn instance_in(
     api: Api<'_>,
     name: &str,
     account: &str,
@@ -534,7 +534,7 @@ pub async fn instance_in(
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStackSetOperationResults.html>),
 /// and a listing that lags must not keep a stack set it could delete. Another instance ends
 /// the reads at once: the caller keeps the stack set.
-pub async fn instances_after_deleting(
+pub(crate) async fn instances_after_deleting(
     api: Api<'_>,
     name: &str,
     gone: (&str, &str),
@@ -601,27 +601,27 @@ async fn listed(api: Api<'_>, name: &str, only: Option<(&str, &str)>) -> Result<
 
 /// How an operation ended.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Operation {
+pub(crate) struct Operation {
     /// SUCCEEDED, FAILED or STOPPED.
-    pub status: String,
-    pub reason: Option<String>,
+    pub(crate) status: String,
+    pub(crate) reason: Option<String>,
     /// Each account and region's result.
-    pub results: Vec<InstanceResult>,
+    pub(crate) results: Vec<InstanceResult>,
 }
 
 /// One account and region's result in an operation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InstanceResult {
-    pub account: String,
-    pub region: String,
+pub(crate) struct InstanceResult {
+    pub(crate) account: String,
+    pub(crate) region: String,
     /// SUCCEEDED, FAILED, CANCELLED (not reached), or PENDING/RUNNING.
-    pub status: String,
-    pub reason: Option<String>,
+    pub(crate) status: String,
+    pub(crate) reason: Option<String>,
 }
 
 impl Operation {
     /// This account and region's result, if the operation names it.
-    pub fn result(&self, account: &str, region: &str) -> Option<&InstanceResult> {
+    pub(crate) fn result(&self, account: &str, region: &str) -> Option<&InstanceResult> {
         self.results
             .iter()
             .find(|r| r.account == account && r.region == region)
@@ -636,7 +636,7 @@ impl Operation {
 /// apart at first, then half as long again each time up to five seconds: 20 to 25 s in all),
 /// and a place still without a final result is reported so ([`Operation::result`] gives
 /// `None` or a result not SUCCEEDED), never success.
-pub const RESULT_READS: u32 = 8;
+pub(crate) const RESULT_READS: u32 = 8;
 
 /// A result's final statuses (PENDING and RUNNING are not,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationResultSummary.html>).
@@ -645,7 +645,7 @@ const FINAL_RESULTS: [&str; 3] = ["SUCCEEDED", "FAILED", "CANCELLED"];
 /// Waits for the operation to end, then reads each account and region's result, again while
 /// one of the places it named (`expected`: account, region) has no final result yet
 /// ([`RESULT_READS`]).
-pub async fn wait(
+pub(crate) async fn wait(
     api: Api<'_>,
     name: &str,
     operation: &str,
@@ -756,7 +756,7 @@ async fn operation_results(
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html>);
 /// the operation's id. With service-managed permissions, `unit` is the account's AWS
 /// Organizations unit: the account is named within it ([`Group`]).
-pub async fn delete_instance(
+pub(crate) async fn delete_instance(
     api: Api<'_>,
     name: &str,
     account: &str,
@@ -796,7 +796,7 @@ pub async fn delete_instance(
 
 /// Deletes the stack set, which must have no instance left
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackSet.html>).
-pub async fn delete(api: Api<'_>, name: &str) -> Result<()> {
+pub(crate) async fn delete(api: Api<'_>, name: &str) -> Result<()> {
     api.cfn
         .delete_stack_set()
         .set_call_as(api.call_as.sdk())
@@ -808,7 +808,7 @@ pub async fn delete(api: Api<'_>, name: &str) -> Result<()> {
 }
 
 /// The name of the stack an ARN names (`arn:…:stack/NAME/ID`), or the text itself.
-pub fn stack_name_of(stack_id: &str) -> &str {
+pub(crate) fn stack_name_of(stack_id: &str) -> &str {
     stack_id
         .split_once(":stack/")
         .and_then(|(_, rest)| rest.split('/').next())

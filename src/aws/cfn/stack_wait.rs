@@ -9,11 +9,11 @@ use aws_sdk_cloudformation::Client;
 use std::time::Duration;
 
 /// How a wait ended.
-pub struct Finished {
+pub(crate) struct Finished {
     /// The stack's final state; `None` when it was deleted.
-    pub state: Option<StackState>,
+    pub(crate) state: Option<StackState>,
     /// Every event seen while waiting, oldest first.
-    pub events: Vec<ResourceEvent>,
+    pub(crate) events: Vec<ResourceEvent>,
 }
 
 /// A stack operation may run for hours (a rolling update waiting on signals): at the 5-second
@@ -26,7 +26,7 @@ const MAX_REVIEW_POLLS: u32 = 20;
 
 /// Waits until `stack` leaves its in-progress state, passing events newer than `since` to
 /// `on_event` (oldest first) and each in-progress status to `on_status`.
-pub async fn until_settled(
+pub(crate) async fn until_settled(
     cfn: &Client,
     stack: &str,
     since: Option<String>,
@@ -48,7 +48,7 @@ pub async fn until_settled(
 
 /// [`until_settled`], each poll after the first delayed by `spacing(interval)` more than the
 /// polling interval (a caller sharing a poll budget among many waits spreads them out).
-pub async fn until_settled_spaced(
+pub(crate) async fn until_settled_spaced(
     cfn: &Client,
     stack: &str,
     since: Option<String>,

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 /// A stack's (or a stack set's) parameters by key. A parameter without a value is left out
 /// (absent, never ""): a desired value of "" would otherwise match what was not read, and a
 /// deploy find nothing to change.
-pub fn parameters_of(p: &[aws_sdk_cloudformation::types::Parameter]) -> BTreeMap<String, String> {
+pub(super) fn parameters_of(
+    p: &[aws_sdk_cloudformation::types::Parameter],
+) -> BTreeMap<String, String> {
     p.iter()
         .filter_map(|p| {
             Some((
@@ -23,19 +25,22 @@ pub fn parameters_of(p: &[aws_sdk_cloudformation::types::Parameter]) -> BTreeMap
 }
 
 /// A stack's (or a stack set's) tags by key; a tag without its key or value is left out.
-pub fn tags_of(t: &[aws_sdk_cloudformation::types::Tag]) -> BTreeMap<String, String> {
+pub(super) fn tags_of(t: &[aws_sdk_cloudformation::types::Tag]) -> BTreeMap<String, String> {
     t.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .collect()
 }
 
 /// Serializes an SDK enum by its AWS name (`CREATE_COMPLETE`).
-pub fn as_aws_str<S: Serializer, T: AsAwsStr>(v: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
+pub(super) fn as_aws_str<S: Serializer, T: AsAwsStr>(
+    v: &T,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(v.aws_str())
 }
 
 /// SDK enums that have an AWS name.
-pub trait AsAwsStr {
+pub(super) trait AsAwsStr {
     fn aws_str(&self) -> &str;
 }
 
@@ -53,22 +58,22 @@ impl AsAwsStr for ResourceStatus {
 
 /// What DescribeStacks says about one stack.
 #[derive(Debug, Clone, Serialize)]
-pub struct StackState {
-    pub name: String,
-    pub id: String,
+pub(crate) struct StackState {
+    pub(crate) name: String,
+    id: String,
     #[serde(serialize_with = "as_aws_str")]
-    pub status: StackStatus,
-    pub status_reason: Option<String>,
-    pub parameters: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-    pub outputs: BTreeMap<String, String>,
+    pub(crate) status: StackStatus,
+    pub(crate) status_reason: Option<String>,
+    pub(crate) parameters: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) outputs: BTreeMap<String, String>,
     /// Whether DeleteStack is refused; `None` when DescribeStacks' answer did not say (the
     /// element is optional in the `Stack` type: "Required: No",
     /// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Stack.html), which
     /// is unknown, not off.
-    pub termination_protection: Option<bool>,
+    pub(crate) termination_protection: Option<bool>,
     /// Last update (or creation) time, RFC 3339.
-    pub last_updated: Option<String>,
+    pub(crate) last_updated: Option<String>,
 }
 
 impl StackState {
@@ -110,7 +115,7 @@ impl StackState {
 
     /// A state for tests and hand-built snapshots.
     #[cfg(test)]
-    pub fn new(name: &str, status: StackStatus) -> StackState {
+    pub(crate) fn new(name: &str, status: StackStatus) -> StackState {
         StackState {
             name: name.to_string(),
             id: format!("arn:aws:cloudformation:eu-west-1:123456789012:stack/{name}/1"),
@@ -125,23 +130,23 @@ impl StackState {
     }
 
     /// An operation is running on the stack; nothing else can start until it ends.
-    pub fn in_progress(&self) -> bool {
+    pub(crate) fn in_progress(&self) -> bool {
         self.status.as_str().ends_with("_IN_PROGRESS") && !self.is_review()
     }
 
     /// The status of a stack whose last operation ended, for better or worse.
-    pub fn is_terminal(&self) -> bool {
+    pub(super) fn is_terminal(&self) -> bool {
         !self.in_progress()
     }
 
     /// Created by a change set that was never executed: the stack holds no resources.
-    pub fn is_review(&self) -> bool {
+    pub(crate) fn is_review(&self) -> bool {
         self.status == StackStatus::ReviewInProgress
     }
 
     /// Its creation failed and was rolled back: every resource it created is gone (except those
     /// a Retain policy kept, which the stack no longer owns).
-    pub fn is_failed_create(&self) -> bool {
+    pub(crate) fn is_failed_create(&self) -> bool {
         self.status == StackStatus::RollbackComplete
     }
 
@@ -149,7 +154,7 @@ impl StackState {
     /// stack keeps what was provisioned, and CloudFormation goes on from here only with
     /// rollback disabled, by RollbackStack, or by deleting it (CloudFormation's "Choose how to
     /// handle failures when provisioning resources").
-    pub fn is_failed_without_rollback(&self) -> bool {
+    pub(crate) fn is_failed_without_rollback(&self) -> bool {
         matches!(
             self.status,
             StackStatus::CreateFailed | StackStatus::UpdateFailed
@@ -159,7 +164,7 @@ impl StackState {
     /// The last operation ended in a state that says what is deployed: completed, or rolled
     /// back to the last good state. Only from here can an unchanged template mean "no
     /// changes".
-    pub fn is_stable(&self) -> bool {
+    pub(crate) fn is_stable(&self) -> bool {
         self.is_complete()
             || matches!(
                 self.status,
@@ -168,7 +173,7 @@ impl StackState {
     }
 
     /// The last create or update succeeded.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         matches!(
             self.status,
             StackStatus::CreateComplete | StackStatus::UpdateComplete | StackStatus::ImportComplete
@@ -176,7 +181,7 @@ impl StackState {
     }
 
     /// States a change set cannot start from and qfleet does not repair by itself.
-    pub fn is_stuck(&self) -> bool {
+    pub(crate) fn is_stuck(&self) -> bool {
         matches!(
             self.status,
             StackStatus::RollbackFailed
@@ -186,13 +191,13 @@ impl StackState {
     }
 
     /// The account the stack lives in, from its ARN.
-    pub fn account(&self) -> Option<&str> {
+    pub(crate) fn account(&self) -> Option<&str> {
         self.id.split(':').nth(4).filter(|a| !a.is_empty())
     }
 }
 
 /// The stack, or `None` when it does not exist (or was deleted).
-pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
+pub(crate) async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
     match cfn.describe_stacks().stack_name(name).send().await {
         Ok(out) => {
             let Some(s) = out.stacks().first() else {
@@ -223,7 +228,7 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<StackState>> {
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html>,
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListStacks.html>).
 /// A page that cannot be read is an error: never fewer stacks.
-pub async fn names(cfn: &Client, prefix: &str) -> Result<Vec<String>> {
+pub(crate) async fn names(cfn: &Client, prefix: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut pages = cfn.list_stacks().into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -243,19 +248,19 @@ pub async fn names(cfn: &Client, prefix: &str) -> Result<Vec<String>> {
 
 /// One resource of a stack.
 #[derive(Debug, Clone, Serialize)]
-pub struct StackResource {
-    pub logical_id: String,
+pub(crate) struct StackResource {
+    pub(crate) logical_id: String,
     /// Empty until CloudFormation has created it.
-    pub physical_id: Option<String>,
-    pub resource_type: String,
+    pub(crate) physical_id: Option<String>,
+    pub(crate) resource_type: String,
     #[serde(serialize_with = "as_aws_str")]
-    pub status: ResourceStatus,
-    pub reason: Option<String>,
+    pub(crate) status: ResourceStatus,
+    pub(crate) reason: Option<String>,
 }
 
 impl StackResource {
     /// The stack owns a live resource: created (or being changed), not deleted or skipped.
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         self.physical_id.is_some()
             && !matches!(
                 self.status,
@@ -266,7 +271,7 @@ impl StackResource {
 
 /// Every resource of a stack by logical id (ListStackResources, all pages); `None` when the stack
 /// does not exist. An entry without a logical id, type or status makes the answer malformed.
-pub async fn resources(
+pub(crate) async fn resources(
     cfn: &Client,
     stack: &str,
 ) -> Result<Option<BTreeMap<String, StackResource>>> {
@@ -312,7 +317,7 @@ pub async fn resources(
 }
 
 /// The template body CloudFormation holds for the stack (`None`: no such stack).
-pub async fn template(cfn: &Client, stack: &str) -> Result<Option<String>> {
+pub(crate) async fn template(cfn: &Client, stack: &str) -> Result<Option<String>> {
     match cfn.get_template().stack_name(stack).send().await {
         Ok(t) => match t.template_body() {
             Some(b) if !b.trim().is_empty() => Ok(Some(b.to_string())),
@@ -330,7 +335,7 @@ pub async fn template(cfn: &Client, stack: &str) -> Result<Option<String>> {
 
 /// A token that makes a retried mutating call recognisable to CloudFormation as the same
 /// request (ClientRequestToken / ClientToken: letters, digits and dashes, ≤ 128 characters).
-pub fn client_token(action: &str, stack: &str) -> String {
+pub(super) fn client_token(action: &str, stack: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -342,7 +347,7 @@ pub fn client_token(action: &str, stack: &str) -> String {
 
 /// Starts deleting a stack, keeping `retain` (logical ids; only for a stack in DELETE_FAILED),
 /// through the service role when the stack file names one.
-pub async fn delete(
+pub(crate) async fn delete(
     cfn: &Client,
     stack: &str,
     retain: &[String],
@@ -360,7 +365,7 @@ pub async fn delete(
 }
 
 /// Turns termination protection on or off.
-pub async fn set_termination_protection(cfn: &Client, stack: &str, on: bool) -> Result<()> {
+pub(crate) async fn set_termination_protection(cfn: &Client, stack: &str, on: bool) -> Result<()> {
     cfn.update_termination_protection()
         .stack_name(stack)
         .enable_termination_protection(on)
@@ -379,7 +384,7 @@ pub async fn set_termination_protection(cfn: &Client, stack: &str, on: bool) -> 
 }
 
 /// Continues a rollback that failed (UPDATE_ROLLBACK_FAILED).
-pub async fn continue_update_rollback(
+pub(crate) async fn continue_update_rollback(
     cfn: &Client,
     stack: &str,
     service_role: Option<&str>,

@@ -8,7 +8,7 @@ use std::fmt;
 
 /// What kind of failure an AWS call met; callers decide on this, never on message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// AWS said the thing asked about does not exist.
     NotFound,
     /// AWS asked us to slow down and the retry budget ran out.
@@ -30,10 +30,10 @@ pub enum Kind {
 /// A failed AWS call (or an AWS operation that ended badly).
 #[derive(Debug)]
 pub struct AwsError {
-    pub message: String,
-    pub kind: Kind,
+    pub(super) message: String,
+    pub(crate) kind: Kind,
     /// The service's error code, when it sent one (`ValidationError`, `Throttling`, …).
-    pub code: Option<String>,
+    pub(super) code: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -53,7 +53,7 @@ impl std::error::Error for AwsError {
 
 impl AwsError {
     /// A failure that is not an SDK error (an operation that ended in a failed state).
-    pub fn new(message: impl Into<String>) -> AwsError {
+    pub(crate) fn new(message: impl Into<String>) -> AwsError {
         AwsError {
             message: message.into(),
             kind: Kind::Service,
@@ -62,7 +62,7 @@ impl AwsError {
         }
     }
 
-    pub fn with_kind(message: impl Into<String>, kind: Kind) -> AwsError {
+    pub(crate) fn with_kind(message: impl Into<String>, kind: Kind) -> AwsError {
         AwsError {
             kind,
             ..AwsError::new(message)
@@ -70,7 +70,7 @@ impl AwsError {
     }
 
     /// Turns an SDK error of the call described by `what` into one readable line.
-    pub fn from_sdk<E>(what: &str, err: SdkError<E, Response>) -> AwsError
+    pub(crate) fn from_sdk<E>(what: &str, err: SdkError<E, Response>) -> AwsError
     where
         E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     {
@@ -85,7 +85,7 @@ impl AwsError {
 
     /// Like [`AwsError::from_sdk`], with the operation's own modeled "no such thing" error
     /// (`is_queue_does_not_exist`, `is_not_found`, …) counted as not found whatever its code.
-    pub fn from_sdk_or_missing<E>(
+    pub(super) fn from_sdk_or_missing<E>(
         what: &str,
         err: SdkError<E, Response>,
         missing: impl Fn(&E) -> bool,
@@ -103,7 +103,7 @@ impl AwsError {
     }
 
     /// `Ok(None)` when AWS said the thing does not exist; any other failure stays an error.
-    pub fn into_absent<T>(self) -> super::Result<Option<T>> {
+    pub(super) fn into_absent<T>(self) -> super::Result<Option<T>> {
         if self.is_not_found() {
             Ok(None)
         } else {
@@ -111,13 +111,13 @@ impl AwsError {
         }
     }
 
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         self.kind == Kind::NotFound
     }
 
     /// The credentials' failure to load (`what`: what qfleet was doing), as a call's would
     /// be classified: which source failed, or that none gave any.
-    pub fn from_credentials(
+    pub(super) fn from_credentials(
         what: &str,
         err: &aws_credential_types::provider::error::CredentialsError,
     ) -> AwsError {
@@ -137,7 +137,7 @@ impl AwsError {
 
 /// Whether AWS refused the call's token as invalid: the answer of a Region that is not enabled
 /// in the account (or of credentials that are wrong), as opposed to missing or expired ones.
-pub fn is_rejected_token(e: &AwsError) -> bool {
+pub(super) fn is_rejected_token(e: &AwsError) -> bool {
     e.kind == Kind::Credentials
         && matches!(
             e.code.as_deref(),
@@ -150,16 +150,16 @@ pub fn is_rejected_token(e: &AwsError) -> bool {
 /// the output layer tells the whole once and shortens each other mention to `short` and the
 /// detail (`crate::output::once`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CredentialsWords {
-    pub head: &'static str,
-    pub advice: &'static str,
-    pub short: &'static str,
+pub(crate) struct CredentialsWords {
+    pub(crate) head: &'static str,
+    pub(crate) advice: &'static str,
+    pub(crate) short: &'static str,
 }
 
 impl CredentialsWords {
     /// `WHAT: HEAD DETAIL. ADVICE`: the error's message (without `WHAT: ` when `what` is
     /// empty: the run's own first look at the credentials).
-    pub fn message(&self, what: &str, detail: &str) -> String {
+    pub(crate) fn message(&self, what: &str, detail: &str) -> String {
         match what {
             "" => format!("{}{detail}{}", self.head, self.advice),
             _ => format!("{what}: {}{detail}{}", self.head, self.advice),
@@ -167,19 +167,19 @@ impl CredentialsWords {
     }
 }
 
-pub const MISSING_CREDENTIALS: CredentialsWords = CredentialsWords {
+pub(crate) const MISSING_CREDENTIALS: CredentialsWords = CredentialsWords {
     head: "no AWS credentials found",
     advice: ". Set AWS_PROFILE (or pass --profile), run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
     short: "no credentials",
 };
 
-pub const EXPIRED_CREDENTIALS: CredentialsWords = CredentialsWords {
+pub(super) const EXPIRED_CREDENTIALS: CredentialsWords = CredentialsWords {
     head: "your AWS credentials have expired",
     advice: ". Refresh them (e.g. `aws sso login`) and run the command again",
     short: "credentials expired",
 };
 
-pub const REJECTED_CREDENTIALS: CredentialsWords = CredentialsWords {
+pub(crate) const REJECTED_CREDENTIALS: CredentialsWords = CredentialsWords {
     head: "AWS rejected the credentials",
     advice: ". Check AWS_PROFILE / --profile and the access keys",
     short: "credentials rejected",
@@ -187,14 +187,14 @@ pub const REJECTED_CREDENTIALS: CredentialsWords = CredentialsWords {
 
 /// A source of the credential chain that is set up and failed (the detail names it and its
 /// own words, [`super::credentials`]).
-pub const SOURCE_FAILED: CredentialsWords = CredentialsWords {
+const SOURCE_FAILED: CredentialsWords = CredentialsWords {
     head: "AWS credentials could not be loaded from ",
     advice: ". Fix that source, or choose another (AWS_PROFILE, --profile)",
     short: "credentials not loaded",
 };
 
 /// Every credentials failure's words.
-pub const CREDENTIALS_WORDS: [CredentialsWords; 4] = [
+pub(crate) const CREDENTIALS_WORDS: [CredentialsWords; 4] = [
     MISSING_CREDENTIALS,
     EXPIRED_CREDENTIALS,
     REJECTED_CREDENTIALS,
@@ -239,7 +239,7 @@ fn credentials_failure(what: &str, code: &str, chain: &str) -> Option<(Kind, Str
 }
 
 /// The service's error code, when the service sent one.
-pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
+pub(super) fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
     match err {
         SdkError::ServiceError(e) => e.err().code().map(str::to_string),
         _ => None,
@@ -247,7 +247,7 @@ pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<St
 }
 
 /// The service's error message, when it sent one.
-pub fn error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
+fn error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
     match err {
         SdkError::ServiceError(e) => e.err().message().map(str::to_string),
         _ => None,

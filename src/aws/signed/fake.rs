@@ -15,17 +15,17 @@ use std::sync::{Arc, Mutex};
 
 /// A request as it reached the connection.
 #[derive(Debug, Clone)]
-pub struct Seen {
-    pub uri: String,
-    pub body: String,
+pub(in crate::aws) struct Seen {
+    pub(in crate::aws) uri: String,
+    body: String,
     /// The body as a form (empty when it is not one).
-    pub form: Vec<(String, String)>,
-    pub headers: BTreeMap<String, String>,
+    pub(in crate::aws) form: Vec<(String, String)>,
+    pub(in crate::aws) headers: BTreeMap<String, String>,
 }
 
 impl Seen {
     /// The value of form parameter `name`.
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(in crate::aws) fn param(&self, name: &str) -> Option<&str> {
         self.form
             .iter()
             .find(|(k, _)| k == name)
@@ -33,12 +33,12 @@ impl Seen {
     }
 
     /// The operation an AWS JSON request names (`X-Amz-Target: Prefix.Operation`).
-    pub fn target(&self) -> Option<&str> {
+    pub(in crate::aws) fn target(&self) -> Option<&str> {
         self.headers.get("x-amz-target")?.rsplit('.').next()
     }
 
     /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(in crate::aws) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_default()
     }
 }
@@ -47,9 +47,9 @@ type Answer = dyn Fn(&Seen) -> (u16, String) + Send + Sync;
 
 /// The connection: `answer` gives each request's status and body.
 #[derive(Clone)]
-pub struct Fake {
+pub(crate) struct Fake {
     answer: Arc<Answer>,
-    pub seen: Arc<Mutex<Vec<Seen>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl std::fmt::Debug for Fake {
@@ -59,7 +59,9 @@ impl std::fmt::Debug for Fake {
 }
 
 impl Fake {
-    pub fn new(answer: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> Fake {
+    pub(in crate::aws) fn new(
+        answer: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static,
+    ) -> Fake {
         Fake {
             answer: Arc::new(answer),
             seen: Arc::default(),
@@ -68,7 +70,7 @@ impl Fake {
 
     /// Answers each Action with its XML (HTTP 200); any other Action with EC2's error for an
     /// unknown action.
-    pub fn by_action(answers: &[(&str, &str)]) -> Fake {
+    pub(in crate::aws) fn by_action(answers: &[(&str, &str)]) -> Fake {
         let answers: BTreeMap<String, String> = answers
             .iter()
             .map(|(a, x)| (a.to_string(), x.to_string()))
@@ -83,7 +85,7 @@ impl Fake {
 
     /// Answers each AWS JSON operation with its document (HTTP 200); any other with an
     /// `UnknownOperationException`.
-    pub fn by_target(answers: &[(&str, serde_json::Value)]) -> Fake {
+    pub(in crate::aws) fn by_target(answers: &[(&str, serde_json::Value)]) -> Fake {
         let answers: BTreeMap<String, String> = answers
             .iter()
             .map(|(a, v)| (a.to_string(), v.to_string()))
@@ -97,23 +99,23 @@ impl Fake {
         })
     }
 
-    pub fn client(&self) -> SharedHttpClient {
+    pub(in crate::aws) fn client(&self) -> SharedHttpClient {
         SharedHttpClient::new(self.clone())
     }
 
-    pub fn requests(&self) -> Vec<Seen> {
+    pub(in crate::aws) fn requests(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }
 
 /// An AWS JSON error document, its type qualified by a namespace as services send it.
-pub fn json_error(code: &str, message: &str) -> String {
+pub(in crate::aws) fn json_error(code: &str, message: &str) -> String {
     serde_json::json!({"__type": format!("com.amazonaws.test#{code}"), "message": message})
         .to_string()
 }
 
 /// EC2's error document.
-pub fn error(code: &str, message: &str) -> String {
+pub(in crate::aws) fn error(code: &str, message: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>"
     )

@@ -22,7 +22,7 @@ pub(super) const NOT_FARGATE: &[(&str, &str)] = &[
 /// The task sizes Fargate runs on Linux: CPU units and the memory (MiB) each allows, from,
 /// to, in steps of (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html>;
 /// 8192 and 16384 need platform 1.4.0, which LATEST is).
-pub const TASK_SIZES: &[(u32, u32, u32, u32)] = &[
+const TASK_SIZES: &[(u32, u32, u32, u32)] = &[
     (256, 512, 2_048, 0), // 512, 1024 or 2048
     (512, 1_024, 4_096, 1_024),
     (1_024, 2_048, 8_192, 1_024),
@@ -34,7 +34,7 @@ pub const TASK_SIZES: &[(u32, u32, u32, u32)] = &[
 
 /// The memory sizes (MiB) a task of `cpu` units may have; empty for a CPU size Fargate does
 /// not offer.
-pub fn memory_sizes(cpu: u32) -> Vec<u32> {
+fn memory_sizes(cpu: u32) -> Vec<u32> {
     match TASK_SIZES.iter().find(|(c, ..)| *c == cpu) {
         None => Vec::new(),
         Some((_, _, _, 0)) => vec![512, 1_024, 2_048],

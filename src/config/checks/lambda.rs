@@ -32,8 +32,8 @@ const EC2_ONLY: &[&str] = &[
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-eventsourcemapping-provisionedpollerconfig.html>;
 /// the Lambda API reference now allows SQS up to 10,000, but CloudFormation's schema, which
 /// cfn-lint checks the template against, stops at 2000).
-pub const POLLERS_MIN: (u32, u32) = (2, 200);
-pub const POLLERS_MAX: (u32, u32) = (2, 2_000);
+const POLLERS_MIN: (u32, u32) = (2, 200);
+const POLLERS_MAX: (u32, u32) = (2, 2_000);
 
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     for key in EC2_ONLY {

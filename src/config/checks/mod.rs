@@ -19,7 +19,7 @@ mod workers;
 
 /// Target backlog per instance when the stack file sets none (AWS's worked example:
 /// 10 s acceptable latency ÷ 0.1 s per message).
-pub const DEFAULT_BACKLOG_TARGET: f64 = 100.0;
+pub(super) const DEFAULT_BACKLOG_TARGET: f64 = 100.0;
 
 /// Longest environment name: the bucket name `<env>-uploads-<account>-<region>` must fit in 63.
 pub const MAX_NAME_LEN: usize = 24;
@@ -215,7 +215,7 @@ const LOG_RETENTION_DAYS: &[u32] = &[
 
 /// The tags qfleet puts on the environment's stacks beside the file's (`crate::ownership`'s
 /// marks, and a directly deployed target's record of its file's targets on its data stack).
-pub fn qfleet_tags(env: &Environment) -> Vec<String> {
+pub(crate) fn qfleet_tags(env: &Environment) -> Vec<String> {
     use crate::config::{
         COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
     };
@@ -241,7 +241,7 @@ pub fn qfleet_tags(env: &Environment) -> Vec<String> {
 }
 
 /// All problems in the environment's stack file (empty when it is valid).
-pub fn check(env: &Environment) -> Vec<InputError> {
+pub(crate) fn check(env: &Environment) -> Vec<InputError> {
     let spec = &env.spec;
     let mut c = Checker {
         src: &env.source,
@@ -450,7 +450,7 @@ fn check_scaling(c: &mut Checker, env: &Environment) {
 
 /// The most tags a CloudFormation stack takes (CreateStack's `Tags`: "maximum number of 50
 /// tags").
-pub const MAX_TAGS: usize = 50;
+const MAX_TAGS: usize = 50;
 
 /// What is wrong with a tag key or value of at most `max` characters, by AWS's tag rules:
 /// letters, digits and white space of any language and `_ . : / = + - @`
@@ -482,7 +482,7 @@ fn tag_problem(text: &str, max: usize) -> Option<String> {
 
 /// A name [`valid_name`] refuses, said at `environment`, or at the file when the name is the
 /// file's, with what names are allowed (rather than the file's keys the field "" would offer).
-pub fn name_error(env: &Environment) -> Option<InputError> {
+pub(super) fn name_error(env: &Environment) -> Option<InputError> {
     if valid_name(&env.name) {
         return None;
     }
@@ -505,7 +505,7 @@ pub fn name_error(env: &Environment) -> Option<InputError> {
 }
 
 /// What [`valid_name`] allows, as the errors say it.
-pub const NAME_RULE: &str =
+const NAME_RULE: &str =
     "lowercase letters, digits and single hyphens, starting with a letter, at most 24 characters";
 
 /// Environment names become part of stack, queue and bucket names.

@@ -19,7 +19,7 @@ const LAMBDA_RESERVED: &[&str] = &[
 
 /// A Lambda function's environment: at most 4 KB, names and values together (Lambda quotas:
 /// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
-pub const LAMBDA_ENV_LIMIT: usize = 4 * 1024;
+const LAMBDA_ENV_LIMIT: usize = 4 * 1024;
 
 /// Managed policies a role may have attached by default ("Managed policies attached to an IAM
 /// role: 10", IAM and AWS STS quotas,
@@ -402,7 +402,7 @@ fn statement(c: &mut Checker, field: &str, st: &Statement) {
 /// variable, and the secrets' references as the one `QFLEET_SECRETS` variable, whose value is
 /// JSON in a JSON string. The rendered template is measured whole too
 /// (`render::check::LAMBDA_ENVIRONMENT_LIMIT`), qfleet's own variables included.
-pub fn lambda_env_size(
+fn lambda_env_size(
     environment: &std::collections::BTreeMap<String, String>,
     secrets: &std::collections::BTreeMap<String, String>,
 ) -> usize {

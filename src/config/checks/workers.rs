@@ -83,7 +83,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
 
 /// The most types `workers.instance_types` takes: qfleet's own bound, well within the Auto
 /// Scaling group's, that keeps the preview readable.
-pub const MAX_INSTANCE_TYPES: usize = 20;
+const MAX_INSTANCE_TYPES: usize = 20;
 
 fn is_instance_type(t: &str) -> bool {
     t.split_once('.').is_some_and(|(family, size)| {

@@ -13,25 +13,25 @@ use serde_yaml_ng::{Mapping, Value};
 use std::path::Path;
 
 /// The one workload type this importer reads (`manifestinfo.WorkerServiceType`).
-pub const WORKER_SERVICE: &str = "Worker Service";
+const WORKER_SERVICE: &str = "Worker Service";
 
 /// A Worker Service manifest, with one environment's overrides applied when asked.
 #[derive(Debug)]
-pub struct Manifest {
-    pub source: SourceFile,
+pub(in crate::import) struct Manifest {
+    pub(super) source: SourceFile,
     /// The merged manifest, without `environments`.
-    pub doc: Mapping,
+    pub(super) doc: Mapping,
     /// The service's `name`.
-    pub name: String,
+    pub(in crate::import) name: String,
     /// The environment whose overrides were applied (`--env`).
-    pub environment: Option<String>,
+    pub(super) environment: Option<String>,
     /// Every environment the manifest overrides settings for, in file order.
-    pub environments: Vec<String>,
+    pub(super) environments: Vec<String>,
     /// Every `${NAME}` substituted, in file order.
-    pub resolved: Vec<Resolved>,
+    pub(super) resolved: Vec<Resolved>,
     /// Every `${NAME}` that could not be (a predefined variable without its flag, or a
     /// variable the shell does not define), located: the import is refused with them.
-    pub unresolved: Vec<InputError>,
+    pub(super) unresolved: Vec<InputError>,
     locations: Locations,
 }
 
@@ -41,28 +41,28 @@ pub struct Manifest {
 /// and environment deployed to (here `--app` and `--env`); any other name is read from the
 /// shell's environment, as Copilot read it when it deployed.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Variables<'a> {
-    pub app: Option<&'a str>,
-    pub env: Option<&'a str>,
+pub(in crate::import) struct Variables<'a> {
+    pub(super) app: Option<&'a str>,
+    pub(super) env: Option<&'a str>,
     /// Looks a name up in the shell's environment; `None`: no shell variable is defined.
-    pub shell: Option<fn(&str) -> Option<String>>,
+    pub(super) shell: Option<fn(&str) -> Option<String>>,
 }
 
 /// Copilot's predefined variable for the application's name.
-pub const APP_VARIABLE: &str = "COPILOT_APPLICATION_NAME";
+const APP_VARIABLE: &str = "COPILOT_APPLICATION_NAME";
 /// Copilot's predefined variable for the environment's name.
-pub const ENV_VARIABLE: &str = "COPILOT_ENVIRONMENT_NAME";
+const ENV_VARIABLE: &str = "COPILOT_ENVIRONMENT_NAME";
 
 /// One `${NAME}` substituted.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Resolved {
+pub(super) struct Resolved {
     /// The dotted path of the value it is in.
-    pub path: String,
-    pub line: Option<usize>,
-    pub variable: String,
-    pub value: String,
+    pub(super) path: String,
+    pub(super) line: Option<usize>,
+    pub(super) variable: String,
+    pub(super) value: String,
     /// Where the value came from: `--app`, `--env` or the shell's environment.
-    pub from: &'static str,
+    pub(super) from: &'static str,
 }
 
 impl Manifest {
@@ -71,7 +71,7 @@ impl Manifest {
     /// error located in the file.
     /// `${NAME}` references in string values are substituted first, as Copilot does before it
     /// reads the manifest (see [`Variables`]).
-    pub fn read(path: &Path, text: &str, vars: &Variables) -> Result<Manifest> {
+    pub(in crate::import) fn read(path: &Path, text: &str, vars: &Variables) -> Result<Manifest> {
         let env = vars.env;
         let source = SourceFile::new(path.to_path_buf(), text.to_string());
         let value: Value = match serde_yaml_ng::from_str(text) {
@@ -165,14 +165,14 @@ impl Manifest {
     }
 
     /// Whether the manifest has `environments.<env>` overrides for the applied environment.
-    pub fn overrides_applied(&self) -> bool {
+    pub(super) fn overrides_applied(&self) -> bool {
         self.environment
             .as_ref()
             .is_some_and(|e| self.environments.contains(e))
     }
 
     /// The value at a dotted path (`count.range.min`) of the merged manifest.
-    pub fn get(&self, path: &str) -> Option<&Value> {
+    pub(super) fn get(&self, path: &str) -> Option<&Value> {
         let mut v: Option<&Value> = None;
         for (i, seg) in path.split('.').enumerate() {
             v = if i == 0 {
@@ -190,7 +190,7 @@ impl Manifest {
 
     /// The line the setting at `path` is written on: in the applied environment's overrides
     /// when it sets it there, else in the base.
-    pub fn line(&self, path: &str) -> Option<usize> {
+    pub(super) fn line(&self, path: &str) -> Option<usize> {
         let over = self
             .environment
             .as_ref()
@@ -199,7 +199,7 @@ impl Manifest {
     }
 
     /// The environments whose overrides set `path` (to say which `--env` would give it).
-    pub fn environments_setting(&self, path: &str) -> Vec<String> {
+    pub(super) fn environments_setting(&self, path: &str) -> Vec<String> {
         self.environments
             .iter()
             .filter(|e| {
@@ -213,7 +213,7 @@ impl Manifest {
 
     /// An input error about the setting at `path`, located in the manifest: in the applied
     /// environment's overrides when they set it, else in the base. The field named is `path`.
-    pub fn error(&self, path: &str, message: impl Into<String>) -> InputError {
+    pub(super) fn error(&self, path: &str, message: impl Into<String>) -> InputError {
         let over = self
             .environment
             .as_ref()
@@ -364,7 +364,7 @@ fn is_variable_name(s: &str) -> bool {
 /// Copilot's merge of an environment's overrides (mergo with override): mappings merged key by
 /// key, anything else (a list, a scalar, a mapping over a scalar) replaced; an empty
 /// override changes nothing.
-pub fn merge(base: &mut Mapping, over: &Mapping) {
+fn merge(base: &mut Mapping, over: &Mapping) {
     for (k, v) in over {
         match (base.get_mut(k), v) {
             (_, Value::Null) => {}
@@ -377,7 +377,7 @@ pub fn merge(base: &mut Mapping, over: &Mapping) {
 }
 
 /// A YAML scalar as text (keys and values alike).
-pub fn text_of(v: &Value) -> String {
+pub(super) fn text_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
@@ -421,7 +421,7 @@ fn yaml_error(source: &SourceFile, e: &serde_yaml_ng::Error) -> InputError {
 /// numbers each with a unit of `ns`, `us` (or `µs`), `ms`, `s`, `m` or `h`, joined (`1h30m`,
 /// `1.5s`, `250ms`); `0` alone needs no unit. Returns seconds.
 /// (<https://pkg.go.dev/time#ParseDuration>)
-pub fn go_duration(text: &str) -> std::result::Result<f64, String> {
+pub(in crate::import) fn go_duration(text: &str) -> std::result::Result<f64, String> {
     let t = text.trim();
     let bad = |why: &str| Err(format!("`{text}` is not a duration: {why}"));
     let (negative, mut rest) = match t.strip_prefix('-') {
@@ -476,7 +476,7 @@ pub fn go_duration(text: &str) -> std::result::Result<f64, String> {
 /// A duration setting read kindly: what Copilot accepts, plus whole days (`5d`), which Copilot
 /// would have rejected (the second value says so). A bare number other than 0 is refused, as
 /// yaml.v3 refuses it ("This used to work in v2, but it's very unfriendly").
-pub fn duration(v: &Value) -> std::result::Result<(f64, Option<String>), String> {
+pub(in crate::import) fn duration(v: &Value) -> std::result::Result<(f64, Option<String>), String> {
     match v {
         Value::Number(n) if n.as_f64() == Some(0.0) => Ok((0.0, None)),
         Value::Number(n) => Err(format!(

@@ -128,7 +128,7 @@ const KNOWN_MAPPINGS: &[&str] = &[
 /// The stack file and report for `m`, and the problems that refuse it (a `${NAME}` not
 /// resolved, no image, a placement without its subnets): the report is whole either way.
 /// An error when no environment name can be made.
-pub fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report, Vec<InputError>)> {
+pub(super) fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report, Vec<InputError>)> {
     let mut x = Mapper {
         m,
         d: Draft::default(),
@@ -1648,7 +1648,7 @@ fn num(v: f64) -> String {
 
 /// The qfleet environment name of `service` in Copilot environment `env`: `SERVICE-ENV`, the
 /// service's part shortened so that the environment's stays whole within `MAX_NAME_LEN`.
-pub fn qualified_name(service: &str, env: &str) -> String {
+fn qualified_name(service: &str, env: &str) -> String {
     let env = environment_name(env);
     let service = environment_name(service);
     let room = crate::config::MAX_NAME_LEN.saturating_sub(env.len() + 1);
@@ -1663,7 +1663,7 @@ pub fn qualified_name(service: &str, env: &str) -> String {
 
 /// The service name as a qfleet environment name: lowercase, other characters as hyphens,
 /// no double or trailing hyphen, at most `MAX_NAME_LEN` characters.
-pub fn environment_name(service: &str) -> String {
+pub(in crate::import) fn environment_name(service: &str) -> String {
     let mut out = String::new();
     for c in service.trim().chars() {
         let c = c.to_ascii_lowercase();
@@ -1685,7 +1685,7 @@ pub fn environment_name(service: &str) -> String {
 /// `amazon/ecs-example` is `docker.io/amazon/ecs-example:latest`, `nginx` is
 /// `docker.io/library/nginx:latest` (the Docker reference grammar,
 /// <https://github.com/distribution/reference/blob/main/normalize.go>).
-pub fn full_reference(image: &str) -> String {
+pub(in crate::import) fn full_reference(image: &str) -> String {
     let (first, _) = image.split_once('/').unwrap_or((image, ""));
     let has_registry =
         image.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");

@@ -10,32 +10,32 @@ use std::path::Path;
 
 /// What the command line adds to the manifest.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     /// The Copilot environment: its `environments.<NAME>` overrides apply, and it is what
     /// `${COPILOT_ENVIRONMENT_NAME}` resolves to.
-    pub env: Option<&'a str>,
+    pub(crate) env: Option<&'a str>,
     /// The Copilot application: what `${COPILOT_APPLICATION_NAME}` resolves to.
-    pub app: Option<&'a str>,
+    pub(crate) app: Option<&'a str>,
     /// The image the tasks run, instead of the manifest's (required with `image.build`).
-    pub image: Option<&'a str>,
+    pub(crate) image: Option<&'a str>,
     /// The qfleet environment name (default: the service's name, and the Copilot
     /// environment's after it when `env` is given).
-    pub environment_name: Option<&'a str>,
+    pub(crate) environment_name: Option<&'a str>,
     /// The region written (a manifest names none).
-    pub region: Option<&'a str>,
+    pub(crate) region: Option<&'a str>,
     /// The VPC of the subnets the tasks run in (`--vpc`).
-    pub vpc: Option<&'a str>,
+    pub(crate) vpc: Option<&'a str>,
     /// Availability zone and subnet id of each subnet the tasks run in (`--subnet`).
-    pub subnets: &'a [(String, String)],
+    pub(crate) subnets: &'a [(String, String)],
     /// Looks `${NAME}` up in the shell's environment; `None`: none is defined.
-    pub shell: Option<fn(&str) -> Option<String>>,
+    pub(crate) shell: Option<fn(&str) -> Option<String>>,
 }
 
 /// Imports the manifest text read from `path`: the stack file, validated as `qfleet
 /// validate` validates stack files, and its report. An input error names the manifest's
 /// line; a stack file that does not validate is an error that says why. A refusal carries
 /// the report when the manifest could be read (what would have been carried, and why not).
-pub fn import(path: &Path, text: &str, opts: &Options) -> Result<Imported, Failure> {
+pub(crate) fn import(path: &Path, text: &str, opts: &Options) -> Result<Imported, Failure> {
     let vars = manifest::Variables {
         app: opts.app,
         env: opts.env,

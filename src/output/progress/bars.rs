@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// target forgets the lines it had drawn, so without this the spinner lines stayed above the
 /// question, and after Ctrl-C at the question they were left on the screen. Every other
 /// method is the [`MultiProgress`]'s own.
-pub struct Bars {
+pub(super) struct Bars {
     multi: MultiProgress,
     /// Where the spinners are drawn when shown.
     terminal: Box<dyn Fn() -> ProgressDrawTarget + Send + Sync>,
@@ -21,14 +21,14 @@ pub struct Bars {
 }
 
 impl Bars {
-    pub fn new() -> Bars {
+    pub(super) fn new() -> Bars {
         Bars::drawing_on(|| {
             ProgressDrawTarget::term_like_with_hz(Box::new(super::term::Stderr::default()), 20)
         })
     }
 
     /// Spinners drawn on the terminal `terminal` makes.
-    pub fn drawing_on(terminal: impl Fn() -> ProgressDrawTarget + Send + Sync + 'static) -> Bars {
+    fn drawing_on(terminal: impl Fn() -> ProgressDrawTarget + Send + Sync + 'static) -> Bars {
         Bars {
             multi: MultiProgress::with_draw_target(terminal()),
             terminal: Box::new(terminal),
@@ -38,7 +38,7 @@ impl Bars {
 
     /// Hides the spinners (clearing them first) for a hidden `target`, and shows them again on
     /// this run's terminal for any other: they have no other place to go.
-    pub fn set_draw_target(&self, target: ProgressDrawTarget) {
+    pub(super) fn set_draw_target(&self, target: ProgressDrawTarget) {
         let hiding = target.is_hidden();
         if hiding {
             let _ = self.multi.clear();
@@ -77,13 +77,13 @@ impl Drop for Bars {
 }
 
 /// The UTC time of day of `t`, to the second: `12:04:05Z`.
-pub fn clock(t: SystemTime) -> String {
+fn clock(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
     format!("{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 /// `text` with each of its non-empty lines prefixed by the time of day (a log line).
-pub fn stamped(text: &str) -> String {
+pub(super) fn stamped(text: &str) -> String {
     stamped_at(text, SystemTime::now())
 }
 

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
 
 /// The live progress of one run whose features report events of type `E`.
-pub struct Reporter<E> {
+pub(crate) struct Reporter<E> {
     out: Output,
     multi: Option<bars::Bars>,
     /// Serializes prompts with each other.
@@ -24,7 +24,7 @@ pub struct Reporter<E> {
     /// The questions of this run: `a` given, environments declined, lines held meanwhile.
     asking: question::Asking,
     /// Where each environment's run stands, for the report after Ctrl-C.
-    pub ledger: super::ledger::Ledger,
+    pub(crate) ledger: super::ledger::Ledger,
     /// The events so far, for the document at the end (per-resource events are left out).
     events: std::sync::Mutex<Vec<E>>,
     /// Whether the per-stack previews are printed (`--details`); off, the closing summary
@@ -33,16 +33,16 @@ pub struct Reporter<E> {
 }
 
 /// The spinner of one stack operation (a no-op off a terminal).
-pub struct Spinner(Option<ProgressBar>);
+pub(crate) struct Spinner(Option<ProgressBar>);
 
 impl Spinner {
-    pub fn set(&self, msg: impl Into<String>) {
+    pub(crate) fn set(&self, msg: impl Into<String>) {
         if let Some(pb) = &self.0 {
             pb.set_message(msg.into());
         }
     }
 
-    pub fn finish(&self) {
+    fn finish(&self) {
         if let Some(pb) = &self.0 {
             pb.finish_and_clear();
         }
@@ -56,7 +56,7 @@ impl Drop for Spinner {
 }
 
 impl<E: Event> Reporter<E> {
-    pub fn new(out: Output) -> Reporter<E> {
+    pub(crate) fn new(out: Output) -> Reporter<E> {
         let multi = (out.interactive && !out.is_json()).then(bars::Bars::new);
         Reporter {
             out,
@@ -70,18 +70,18 @@ impl<E: Event> Reporter<E> {
     }
 
     /// Prints the per-stack previews (`detail`) or leaves them to the closing summary.
-    pub fn with_details(mut self, details: bool) -> Reporter<E> {
+    pub(crate) fn with_details(mut self, details: bool) -> Reporter<E> {
         self.details = details;
         self
     }
 
     /// The events kept so far (every kind but `resource`), in the order they happened.
-    pub fn events(&self) -> Vec<E> {
+    pub(crate) fn events(&self) -> Vec<E> {
         self.events.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
     /// A spinner for `label`; on a terminal only.
-    pub fn spinner(&self, label: &str) -> Spinner {
+    pub(crate) fn spinner(&self, label: &str) -> Spinner {
         let Some(multi) = &self.multi else {
             return Spinner(None);
         };
@@ -98,7 +98,7 @@ impl<E: Event> Reporter<E> {
 
     /// A line of human progress on stderr (above the spinners on a terminal), whatever the
     /// output format: stdout carries the JSON, and a CI log still shows what the run is doing.
-    pub fn line(&self, text: impl AsRef<str>) {
+    pub(crate) fn line(&self, text: impl AsRef<str>) {
         if self.asking.hold(text.as_ref()) {
             return;
         }
@@ -114,7 +114,7 @@ impl<E: Event> Reporter<E> {
     /// A line of detail (a preview's table, a warning about one stack): printed like
     /// [`Reporter::line`] with `--details` (the default for one environment), else left to the
     /// closing summary, which tells it once per environment.
-    pub fn detail(&self, text: impl AsRef<str>) {
+    pub(crate) fn detail(&self, text: impl AsRef<str>) {
         if self.details {
             self.line(text);
         }
@@ -122,7 +122,7 @@ impl<E: Event> Reporter<E> {
 
     /// A machine-readable event: printed at once with `--output ndjson`, and kept for the
     /// document and the closing summary.
-    pub fn event(&self, event: E) {
+    pub(crate) fn event(&self, event: E) {
         if self.out.is_ndjson() {
             self.out.json(&event);
         }
@@ -132,7 +132,7 @@ impl<E: Event> Reporter<E> {
     }
 
     /// One line per resource event of a stack operation (text), or one JSON event.
-    pub fn resource_event(&self, e: &crate::aws::cfn::stack_events::ResourceEvent) {
+    pub(crate) fn resource_event(&self, e: &crate::aws::cfn::stack_events::ResourceEvent) {
         self.line(format!(
             "  {:<28} {:<26} {:<36} {}{}",
             e.stack,

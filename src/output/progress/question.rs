@@ -23,7 +23,7 @@ pub enum Answer {
 }
 
 /// Reads a typed answer: `y`/`yes`, `a`/`all` (only where offered), anything else is no.
-pub fn parse_answer(typed: &str, all_offered: bool) -> Answer {
+fn parse_answer(typed: &str, all_offered: bool) -> Answer {
     match typed.trim().to_lowercase().as_str() {
         "y" | "yes" => Answer::Yes,
         "a" | "all" if all_offered => Answer::All,
@@ -33,19 +33,19 @@ pub fn parse_answer(typed: &str, all_offered: bool) -> Answer {
 
 /// A question about one environment.
 pub struct Question<'a> {
-    pub environment: &'a str,
+    pub(crate) environment: &'a str,
     /// What would happen, printed right above the question (even with `--output json`: the
     /// question and its preview go to stderr).
-    pub preview: &'a str,
+    pub(crate) preview: &'a str,
     /// The question itself, without the answers (`lab: deploy these changes?`).
-    pub text: &'a str,
+    pub(crate) text: &'a str,
     /// Data would be lost: asked even after `a`.
-    pub loses_data: bool,
+    pub(crate) loses_data: bool,
 }
 
 /// The state of the questions of one run.
 #[derive(Default)]
-pub struct Asking {
+pub(super) struct Asking {
     /// Lines printed while a question is up, printed once it is answered.
     held: Mutex<Option<Vec<String>>>,
     /// Several environments share the terminal: the questions offer `a`.
@@ -110,7 +110,7 @@ fn choices(all_offered: bool) -> &'static str {
 impl<E: crate::output::event::Event> Reporter<E> {
     /// A reporter whose questions are answered by `answers`, in order (no more: no).
     #[cfg(test)]
-    pub fn answering(out: super::Output, answers: &[Answer]) -> Reporter<E> {
+    pub(crate) fn answering(out: super::Output, answers: &[Answer]) -> Reporter<E> {
         let mut r = Reporter::new(out);
         r.asking.scripted = Some(Mutex::new(answers.iter().copied().collect()));
         r
@@ -118,7 +118,7 @@ impl<E: crate::output::event::Event> Reporter<E> {
 
     /// The questions put so far.
     #[cfg(test)]
-    pub fn questions(&self) -> Vec<String> {
+    pub(crate) fn questions(&self) -> Vec<String> {
         self.asking
             .asked
             .lock()
@@ -127,13 +127,13 @@ impl<E: crate::output::event::Event> Reporter<E> {
     }
 
     /// Several environments share this terminal: questions offer `a` (yes to all).
-    pub fn several_environments(&self, several: bool) {
+    pub(crate) fn several_environments(&self, several: bool) {
         self.asking.several.store(several, Ordering::SeqCst);
     }
 
     /// Whether the question about `environment` was answered no.
     #[cfg(test)]
-    pub fn declined(&self, environment: &str) -> bool {
+    pub(crate) fn declined(&self, environment: &str) -> bool {
         self.asking
             .declined
             .lock()
@@ -144,7 +144,7 @@ impl<E: crate::output::event::Event> Reporter<E> {
     /// Asks the question about an environment, its preview right above it. `Ok(true)` for yes
     /// (or an earlier `a`, unless data would be lost); a no is remembered ([`Reporter::declined`]).
     /// Ctrl-C while it waits is left to the run's interrupt handler (see `read_answer`).
-    pub async fn ask(&self, q: Question<'_>) -> Result<bool> {
+    pub(crate) async fn ask(&self, q: Question<'_>) -> Result<bool> {
         let _guard = self.prompt.lock().await;
         // `a` never answers a question about data loss, so such a question does not offer it.
         let all_offered = self.asking.several.load(Ordering::SeqCst) && !q.loses_data;
@@ -179,7 +179,7 @@ impl<E: crate::output::event::Event> Reporter<E> {
 
     /// Asks a plain yes/no question (one step within an environment's run, such as retrying a
     /// failed deletion): `Ok(true)` only for yes.
-    pub async fn confirm(&self, question: &str) -> Result<bool> {
+    pub(crate) async fn confirm(&self, question: &str) -> Result<bool> {
         let _guard = self.prompt.lock().await;
         Ok(self.put(question, false).await? == Answer::Yes)
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// stderr as indicatif's terminal (see the module's documentation).
 #[derive(Debug, Default)]
-pub struct Stderr(Mutex<State>);
+pub(super) struct Stderr(Mutex<State>);
 
 #[derive(Debug, Default)]
 struct State {

@@ -11,53 +11,53 @@ use serde::Serialize;
 
 /// The placeholder CloudFormation puts where a value is only known once the change set runs
 /// (a value that depends on another resource, such as a `Ref` to a resource being replaced).
-pub const KNOWN_AFTER_APPLY: &str = "{{changeSet:KNOWN_AFTER_APPLY}}";
+pub(crate) const KNOWN_AFTER_APPLY: &str = "{{changeSet:KNOWN_AFTER_APPLY}}";
 
 /// The prefix CloudFormation puts before a hash in place of a value too large to return.
-pub const TRUNCATED: &str = "(Truncated-Signature):";
+pub(crate) const TRUNCATED: &str = "(Truncated-Signature):";
 
 /// One property (or other attribute) a change set changes on a resource.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct PropertyChange {
     /// What changes: `Properties`, `Tags`, `Metadata`, `DeletionPolicy`, `UpdatePolicy`, …
-    pub attribute: Option<String>,
+    pub(crate) attribute: Option<String>,
     /// The property's name (for `Properties` only).
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The property's path in the resource, e.g. `/Properties/VisibilityTimeout`.
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// `Add`, `Remove`, `Modify` or `SyncWithActual` (AttributeChangeType).
-    pub change: Option<String>,
+    pub(crate) change: Option<String>,
     /// The value before, as CloudFormation returns it (JSON text for structures; large values
     /// as `(Truncated-Signature):HASH`); `None` when the answer has none.
-    pub before: Option<String>,
+    pub(crate) before: Option<String>,
     /// The value after; `{{changeSet:KNOWN_AFTER_APPLY}}` when only execution tells.
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
     /// `Never`, `Always` or `Conditionally`.
-    pub requires_recreation: Option<String>,
+    pub(crate) requires_recreation: Option<String>,
     /// `Static` (known now) or `Dynamic` (depends on another resource's change).
-    pub evaluation: Option<String>,
+    pub(crate) evaluation: Option<String>,
     /// `DirectModification`, `ParameterReference`, `ResourceReference`, …
-    pub source: Option<String>,
+    pub(crate) source: Option<String>,
     /// The parameter or resource that causes it, when `source` names one.
-    pub causing_entity: Option<String>,
+    pub(crate) causing_entity: Option<String>,
     /// In a drift-aware change set: where `before` comes from, `ACTUAL_STATE` (the resource
     /// as it is now) or `PREVIOUS_DEPLOYMENT_STATE` (the last deployed template).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub before_from: Option<String>,
+    pub(crate) before_from: Option<String>,
     /// In a drift-aware change set: the property was changed outside CloudFormation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub drift: Option<PropertyDrift>,
+    pub(crate) drift: Option<PropertyDrift>,
 }
 
 /// An out-of-band change of one property: its value as last deployed, and as it actually is.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct PropertyDrift {
-    pub deployed: Option<String>,
-    pub actual: Option<String>,
+pub(crate) struct PropertyDrift {
+    pub(crate) deployed: Option<String>,
+    pub(crate) actual: Option<String>,
 }
 
 impl PropertyChange {
-    pub fn from_sdk(d: &ResourceChangeDetail) -> PropertyChange {
+    fn from_sdk(d: &ResourceChangeDetail) -> PropertyChange {
         let t = d.target();
         let s = |v: Option<&str>| v.map(str::to_string);
         PropertyChange {
@@ -90,7 +90,7 @@ impl PropertyChange {
     /// Whether this change replaces the resource: `Some(true)` surely, `None` maybe (a
     /// conditional recreation, or one whose value is decided only at deploy time: AWS then
     /// reports the resource's `Replacement` as `Conditional`), `Some(false)` never or not said.
-    pub fn recreates(&self) -> Option<bool> {
+    pub(crate) fn recreates(&self) -> Option<bool> {
         match self.requires_recreation.as_deref() {
             Some("Always") if self.evaluation.as_deref() == Some("Dynamic") => None,
             Some("Always") => Some(true),
@@ -101,7 +101,7 @@ impl PropertyChange {
 
     /// The name to show: the path below `/Properties` (`RedrivePolicy.maxReceiveCount`,
     /// `Tags[0]`), else the property's name, else the attribute (`DeletionPolicy`).
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         if let Some(path) = self.path.as_deref().filter(|p| !p.is_empty()) {
             let rest = path
                 .strip_prefix("/Properties/")
@@ -130,7 +130,7 @@ impl PropertyChange {
 
 /// The details of one resource change. A modification CloudFormation listed no details for is
 /// `None` (what changes is unknown), never an empty list that would read as "nothing".
-pub fn of_change(
+pub(super) fn of_change(
     action_is_modify: bool,
     details: &[ResourceChangeDetail],
 ) -> Option<Vec<PropertyChange>> {

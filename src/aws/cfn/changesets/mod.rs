@@ -27,61 +27,61 @@ pub enum Param {
 }
 
 /// What to create a change set from.
-pub struct Request<'a> {
-    pub stack: &'a str,
-    pub template: &'a str,
-    pub parameters: &'a BTreeMap<String, Param>,
-    pub tags: &'a BTreeMap<String, String>,
+pub(crate) struct Request<'a> {
+    pub(crate) stack: &'a str,
+    pub(crate) template: &'a str,
+    pub(crate) parameters: &'a BTreeMap<String, Param>,
+    pub(crate) tags: &'a BTreeMap<String, String>,
     /// The service role CloudFormation acts through.
-    pub role_arn: Option<&'a str>,
+    pub(crate) role_arn: Option<&'a str>,
     /// The stack does not exist yet (or only as an unexecuted review stack).
-    pub creating: bool,
+    pub(crate) creating: bool,
     /// Import this existing resource instead (an IMPORT change set).
-    pub import: Option<Import<'a>>,
+    pub(crate) import: Option<Import<'a>>,
     /// Express mode (DeploymentConfig Mode EXPRESS): the operation ends once the resources'
     /// configuration is applied, without waiting for them to stabilise.
-    pub express: bool,
+    pub(crate) express: bool,
     /// A drift-aware change set (DeploymentMode REVERT_DRIFT): compared with the resources'
     /// actual state, it brings drifted resources back to the template. Updates only: a stack
     /// being created has nothing to drift.
-    pub revert_drift: bool,
+    pub(crate) revert_drift: bool,
     /// The stack is in CREATE_FAILED or UPDATE_FAILED (an earlier operation failed with
     /// rollback disabled): CloudFormation goes on from there only with rollback disabled
     /// ("Preserve successfully provisioned resources"), so the change set is executed with
     /// DisableRollback. Otherwise rollback stays on, in express mode too.
-    pub continue_failed: bool,
+    pub(crate) continue_failed: bool,
 }
 
 /// A resource to bring into a stack: its type, logical id and identifying property.
 #[derive(Debug, Clone, Copy)]
-pub struct Import<'a> {
-    pub resource_type: &'a str,
-    pub logical_id: &'a str,
-    pub identifier: (&'a str, &'a str),
+pub(crate) struct Import<'a> {
+    pub(crate) resource_type: &'a str,
+    pub(crate) logical_id: &'a str,
+    pub(crate) identifier: (&'a str, &'a str),
 }
 
 /// One resource change of a change set.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct Change {
+pub(crate) struct Change {
     /// Add, Modify, Remove, Import or Dynamic.
     #[serde(serialize_with = "action_str")]
     #[schemars(with = "String")]
     #[schemars(extend("enum" = ["Add", "Modify", "Remove", "Import", "Dynamic"]))]
-    pub action: ChangeAction,
-    pub logical_id: String,
-    pub resource_type: String,
+    pub(crate) action: ChangeAction,
+    pub(crate) logical_id: String,
+    pub(crate) resource_type: String,
     /// True, False or Conditional (for Modify).
     #[serde(serialize_with = "replacement_str")]
     #[schemars(with = "Option<String>")]
     #[schemars(extend("enum" = ["True", "False", "Conditional", null]))]
-    pub replacement: Option<Replacement>,
+    pub(crate) replacement: Option<Replacement>,
     /// What changes on the resource, property by property, with the values before and after.
     /// `None` for a modification CloudFormation did not detail: unknown, not "nothing".
-    pub details: Option<Vec<PropertyChange>>,
+    pub(crate) details: Option<Vec<PropertyChange>>,
     /// In a drift-aware change set, the resource's drift (ResourceDriftStatus): `MODIFIED`,
     /// `DELETED`, `IN_SYNC`, `NOT_CHECKED`, `UNKNOWN` or `UNSUPPORTED`. `None` otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub drift: Option<String>,
+    pub(crate) drift: Option<String>,
 }
 
 fn action_str<S: Serializer>(a: &ChangeAction, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -100,16 +100,16 @@ fn replacement_str<S: Serializer>(
 
 /// A created change set and what it would do.
 #[derive(Debug, Clone)]
-pub struct ChangeSet {
-    pub id: String,
-    pub stack: String,
-    pub changes: Vec<Change>,
+pub(crate) struct ChangeSet {
+    pub(crate) id: String,
+    pub(crate) stack: String,
+    pub(crate) changes: Vec<Change>,
     /// CloudFormation found nothing to change.
-    pub empty: bool,
+    pub(crate) empty: bool,
     /// Its pre-deployment validation results (DescribeEvents), once read.
-    pub validations: Vec<Validation>,
+    pub(crate) validations: Vec<Validation>,
     /// Why the validation results could not be read, when they could not: unknown, not "none".
-    pub validation_unread: Option<String>,
+    pub(crate) validation_unread: Option<String>,
 }
 
 impl ChangeSet {
@@ -126,7 +126,7 @@ impl ChangeSet {
     }
 
     /// Reads the change set's pre-deployment validation results into it.
-    pub async fn read_validation(&mut self, cfn: &Client) {
+    pub(crate) async fn read_validation(&mut self, cfn: &Client) {
         match operation_events::change_set_validations(cfn, &self.stack, &self.id).await {
             Ok(v) => self.validations = v,
             Err(e) => self.validation_unread = Some(e.to_string()),
@@ -134,13 +134,13 @@ impl ChangeSet {
     }
 
     /// The validation findings to read before executing (failed, not blocking).
-    pub fn warnings(&self) -> impl Iterator<Item = &Validation> {
+    pub(crate) fn warnings(&self) -> impl Iterator<Item = &Validation> {
         self.validations.iter().filter(|v| v.warns())
     }
 }
 
 /// The name qfleet gives its change sets; `qfleet-` marks them as its own.
-pub fn new_name() -> String {
+pub(crate) fn new_name() -> String {
     format!(
         "qfleet-{}",
         std::time::SystemTime::now()
@@ -151,7 +151,7 @@ pub fn new_name() -> String {
 }
 
 /// Sends CreateChangeSet named `name`; returns its id. Call [`computed`] to wait for it.
-pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<String> {
+pub(crate) async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<String> {
     let mut call = cfn
         .create_change_set()
         .stack_name(req.stack)
@@ -221,7 +221,12 @@ const MAX_POLLS: u32 = 150;
 /// Waits until CloudFormation has computed the change set `id` and reads all its changes.
 /// A change set that failed because nothing changes is returned empty; one that failed for
 /// another reason is deleted and reported.
-pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> Result<ChangeSet> {
+pub(crate) async fn computed(
+    cfn: &Client,
+    stack: &str,
+    id: &str,
+    polling: Polling,
+) -> Result<ChangeSet> {
     let what = format!("reading the change set of {stack}");
     let mut pacer = Pacer::new(polling, MAX_POLLS, &what);
     loop {
@@ -317,7 +322,7 @@ pub async fn computed(cfn: &Client, stack: &str, id: &str, polling: Polling) -> 
 }
 
 /// Deletes a change set that will not be executed. A change set that is already gone is fine.
-pub async fn delete(cfn: &Client, id: &str, stack: &str) -> Result<()> {
+pub(crate) async fn delete(cfn: &Client, id: &str, stack: &str) -> Result<()> {
     match cfn
         .delete_change_set()
         .change_set_name(id)
@@ -334,7 +339,7 @@ pub async fn delete(cfn: &Client, id: &str, stack: &str) -> Result<()> {
 }
 
 /// The change sets a stack holds (id and name), e.g. those an interrupted run left behind.
-pub async fn list(cfn: &Client, stack: &str) -> Result<Vec<(String, String)>> {
+pub(crate) async fn list(cfn: &Client, stack: &str) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut pages = cfn
         .list_change_sets()
@@ -361,7 +366,7 @@ pub async fn list(cfn: &Client, stack: &str) -> Result<Vec<(String, String)>> {
 
 /// Starts executing a change set; `disable_rollback` for a stack that CloudFormation lets go
 /// on from CREATE_FAILED or UPDATE_FAILED only that way.
-pub async fn execute(cfn: &Client, cs: &ChangeSet, disable_rollback: bool) -> Result<()> {
+pub(crate) async fn execute(cfn: &Client, cs: &ChangeSet, disable_rollback: bool) -> Result<()> {
     cfn.execute_change_set()
         .change_set_name(&cs.id)
         .stack_name(&cs.stack)
