@@ -91,8 +91,8 @@ MESSAGE_UPLOAD, JOB_ID_ATTRIBUTE, JOB_ID_MAX = "job", "job_id", 1024
 
 
 def message_ref(message):
-    """A message job: key = its `job_id` attribute (which survives a redrive), else `sqs:` and
-    its message id; upload = "job" (never an upload's)."""
+    """A message job: key = its `job_id` attribute (a redrive changes the message id; AWS
+    documents no change to attributes), else `sqs:` and its message id; upload = "job"."""
     attrs = message.get("MessageAttributes") or message.get("messageAttributes") or {}
     given = attrs.get(JOB_ID_ATTRIBUTE) or {}
     job_id = given.get("StringValue") or given.get("stringValue")

@@ -314,13 +314,15 @@ pub(crate) async fn queue_job(
     }
 }
 
-/// Marks the job that [`queue_job`] recorded `failed` with `why` when its message could not be
-/// sent, on the condition that nothing has moved it on since (`queued`, `seq` 1): the record
-/// then says what happened rather than `queued` for ever.
+/// Marks the job that [`queue_job`] or [`requeue`] recorded `queued` with sequence `written`
+/// `failed` with `why` when its message could not be sent, on the condition that nothing has
+/// moved it on since (`queued`, `seq` = `written`): the record then says what happened rather
+/// than `queued` for ever.
 pub(crate) async fn unsent(
     db: &JsonApi,
     table: &str,
     (key, upload): (&str, &str),
+    written: u64,
     why: &str,
 ) -> Result<()> {
     let at = iso_millis(SystemTime::now());
@@ -334,7 +336,7 @@ pub(crate) async fn unsent(
                 "TableName": table,
                 "Key": { "key": { "S": key }, "upload": { "S": upload } },
                 "UpdateExpression": "SET #state = :failed, #error = :why, #finished_at = :at, #updated_at = :at, #history = list_append(#history, :entry) ADD #seq :one",
-                "ConditionExpression": "#state = :queued AND #seq = :one",
+                "ConditionExpression": "#state = :queued AND #seq = :written",
                 "ExpressionAttributeNames": {
                     "#state": "state", "#error": "error", "#finished_at": "finished_at",
                     "#updated_at": "updated_at", "#history": "history", "#seq": "seq",
@@ -342,7 +344,7 @@ pub(crate) async fn unsent(
                 "ExpressionAttributeValues": {
                     ":failed": { "S": "failed" }, ":queued": { "S": "queued" },
                     ":why": { "S": why }, ":at": { "S": at }, ":one": { "N": "1" },
-                    ":entry": { "L": [entry] },
+                    ":written": { "N": written.to_string() }, ":entry": { "L": [entry] },
                 },
             }),
         )
@@ -350,6 +352,68 @@ pub(crate) async fn unsent(
     match update {
         Ok(_) => Ok(()),
         Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Queues again, at the first stage, the job `key`, `upload` whose record says `failed` with
+/// sequence `seen` (what was read): `queued`, `stage_index` 0, no error, `seq` + 1, a `queued`
+/// entry; on the condition that nothing changed it since (`failed`, `seq` = `seen`), so two
+/// submissions never both send. Whether it was written.
+pub(crate) async fn requeue(
+    db: &JsonApi,
+    table: &str,
+    (key, upload): (&str, &str),
+    stage: Option<&str>,
+    seen: u64,
+    now: SystemTime,
+    retention_days: u32,
+) -> Result<bool> {
+    let at = iso_millis(now);
+    let expires = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+        + u64::from(retention_days) * 86_400;
+    let mut entry = json!({ "state": { "S": "queued" }, "at": { "S": at } });
+    let mut values = json!({
+        ":queued": { "S": "queued" }, ":failed": { "S": "failed" }, ":zero": { "N": "0" },
+        ":at": { "S": at }, ":recent": { "S": format!("{}#{}", &at[..13], shard(key, upload)) },
+        ":exp": { "N": expires.to_string() }, ":one": { "N": "1" },
+        ":seen": { "N": seen.to_string() },
+    });
+    let mut set = "#state = :queued, #stage_index = :zero, #attempts = :zero, #queued_at = :at, \
+                   #updated_at = :at, #recent = :recent, #expires_at = :exp, \
+                   #history = list_append(#history, :entry)"
+        .to_string();
+    let mut remove = "#error, #finished_at".to_string();
+    if let Some(stage) = stage {
+        set.push_str(", #stage = :stage");
+        values[":stage"] = json!({ "S": stage });
+        entry["stage"] = json!({ "S": stage });
+    } else {
+        remove.push_str(", #stage");
+    }
+    values[":entry"] = json!({ "L": [{ "M": entry }] });
+    let update = db
+        .call::<Value>(
+            &what(table, "queuing a failed job again in"),
+            "UpdateItem",
+            &json!({
+                "TableName": table,
+                "Key": { "key": { "S": key }, "upload": { "S": upload } },
+                "UpdateExpression": format!("SET {set} REMOVE {remove} ADD #seq :one"),
+                "ConditionExpression": "#state = :failed AND #seq = :seen",
+                "ExpressionAttributeNames": {
+                    "#state": "state", "#stage_index": "stage_index", "#attempts": "attempts",
+                    "#queued_at": "queued_at", "#updated_at": "updated_at", "#recent": "recent",
+                    "#expires_at": "expires_at", "#history": "history", "#error": "error",
+                    "#finished_at": "finished_at", "#stage": "stage", "#seq": "seq",
+                },
+                "ExpressionAttributeValues": values,
+            }),
+        )
+        .await;
+    match update {
+        Ok(_) => Ok(true),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
         Err(e) => Err(e),
     }
 }

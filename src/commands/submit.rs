@@ -30,6 +30,10 @@ pub struct SubmitArgs {
     /// Follow the job's record until it is done (exit 0) or failed (exit 1); needs `jobs:`.
     #[arg(long)]
     pub wait: bool,
+    /// Send again a job whose record still says queued: a submit cut off before it knew
+    /// whether its message went out. If both messages arrive, the second finds the job done.
+    #[arg(long)]
+    pub resend: bool,
     /// How long --wait follows it: whole seconds or a number with a unit (90, 30s, 5m).
     #[arg(long, default_value = "5m", value_parser = super::global::positive_duration)]
     pub timeout: Duration,
@@ -52,6 +56,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         args.id,
         &args.attributes,
         args.wait.then_some(args.timeout),
+        args.resend,
     )?;
     let result = crate::rollout::each_located(&session, |clients, env, at| {
         let request = request.clone();

@@ -149,7 +149,14 @@ pub(super) const CALLS: &[Call] = &[
     ),
     call("sqs", "PurgeQueue", &["sqs:PurgeQueue"]),
     // `qfleet submit`: a job sent as a message to the job queue.
-    call("sqs", "SendMessage", &["sqs:SendMessage"]),
+    // To a queue encrypted with the stack file's kms_key, the sender also needs the key
+    // ("Key management", Amazon SQS Developer Guide:
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+    call(
+        "sqs",
+        "SendMessage",
+        &["sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"],
+    ),
     // S3: the bucket's contents (teardown's evidence and purge) and its notification.
     call("s3", "HeadBucket", &["s3:ListBucket"]),
     // `deploy`: a bucket kept by an earlier teardown is imported only when its tags mark it as

@@ -100,8 +100,16 @@ fn no_wildcard_action_and_every_document_fits_a_managed_policy() {
 
 #[test]
 fn qfleets_own_calls_are_in_the_callers_policy_and_known_to_aws() {
-    // With `jobs:`, so that the job table's calls are granted too.
-    let d = for_environments(&[lab("a", "jobs: {}\n")], ACCOUNT).unwrap();
+    // With `jobs:` and `kms_key`, so that the job table's calls are granted too, and the key
+    // a sender to an encrypted queue needs.
+    let d = for_environments(
+        &[lab(
+            "a",
+            "jobs: {}\nkms_key: arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-0123-0123-0123456789ab\n",
+        )],
+        ACCOUNT,
+    )
+    .unwrap();
     let docs = d.caller.documents();
     for c in calls::CALLS {
         for a in c.actions {

@@ -10,6 +10,7 @@ pub(crate) use report::Submitted;
 #[cfg(test)]
 pub(crate) use report::schema;
 
+use crate::aws::error::Kind;
 use crate::aws::job_table::{self, Job};
 use crate::aws::{Clients, queues};
 use crate::config::Environment;
@@ -44,6 +45,8 @@ pub(crate) struct Request {
     pub attributes: Vec<(String, String)>,
     /// `--wait`: how long to follow the job's record.
     pub wait: Option<Duration>,
+    /// `--resend`: send a job whose record still says `queued`.
+    pub resend: bool,
 }
 
 impl Request {
@@ -57,6 +60,7 @@ impl Request {
         id: Option<String>,
         attributes: &[String],
         wait: Option<Duration>,
+        resend: bool,
     ) -> Result<Request> {
         let body = match (body, file) {
             (Some(b), None) => b,
@@ -82,6 +86,22 @@ impl Request {
                 "a message body must not be empty (SQS refuses one)",
             ));
         }
+        if let Some(c) = body.chars().find(|c| !sqs_character(*c)) {
+            return Err(flag(
+                "BODY",
+                &format!("(U+{:04X})", c as u32),
+                "SQS takes only tab, newline, carriage return and Unicode from U+0020 (its character set)",
+            ));
+        }
+        if let Some(what) = not_a_message(&body) {
+            return Err(flag(
+                "BODY",
+                "",
+                &format!(
+                    "it reads as {what}, which the workers handle as such, not as a job: wrap it in an object of your own"
+                ),
+            ));
+        }
         let id = match id {
             Some(id) if id.is_empty() || id.len() > JOB_ID_MAX => {
                 return Err(flag(
@@ -93,9 +113,13 @@ impl Request {
             Some(id) => id,
             None => new_id(),
         };
-        let mut parsed = Vec::new();
+        let mut parsed: Vec<(String, String)> = Vec::new();
         for a in attributes {
-            parsed.push(attribute(a)?);
+            let (k, v) = attribute(a)?;
+            if parsed.iter().any(|(have, _)| *have == k) {
+                return Err(flag("--attribute", a, "each name once"));
+            }
+            parsed.push((k, v));
         }
         if parsed.len() >= ATTRIBUTES_MAX {
             return Err(flag(
@@ -122,6 +146,7 @@ impl Request {
             id,
             attributes: parsed,
             wait,
+            resend,
         })
     }
 
@@ -157,11 +182,17 @@ fn attribute(text: &str) -> Result<(String, String)> {
     };
     let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
     let lower = k.to_ascii_lowercase();
-    if k.is_empty() || k.len() > 256 || !k.chars().all(allowed) {
+    if k.is_empty()
+        || k.len() > 256
+        || !k.chars().all(allowed)
+        || k.starts_with('.')
+        || k.ends_with('.')
+        || k.contains("..")
+    {
         return Err(flag(
             "--attribute",
             text,
-            "a name is 1 to 256 letters, digits, `_`, `-` or `.`",
+            "a name is 1 to 256 letters, digits, `_`, `-` or `.`, with no `.` first, last or twice in a row",
         ));
     }
     if lower.starts_with("aws.") || lower.starts_with("amazon.") {
@@ -178,10 +209,45 @@ fn attribute(text: &str) -> Result<(String, String)> {
             "job_id and names starting qfleet_ are qfleet's (give the id with --id)",
         ));
     }
-    if v.is_empty() {
-        return Err(flag("--attribute", text, "a value must not be empty"));
+    if v.is_empty() || !v.chars().all(sqs_character) {
+        return Err(flag(
+            "--attribute",
+            text,
+            "a value is not empty and holds only characters SQS takes",
+        ));
     }
     Ok((k.to_string(), v.to_string()))
+}
+
+/// A character SQS takes in a body or a string attribute: `#x9 | #xA | #xD | #x20 to #xD7FF |
+/// #xE000 to #xFFFD | #x10000 to #x10FFFF` ("Amazon SQS message quotas",
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html>).
+/// A Rust `char` is never a surrogate, so U+D800 to U+DFFF need no test.
+fn sqs_character(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+/// What the workers take a body for when it is not a job sent as a message (their `classify`,
+/// examples/worker/qfleet_worker.py): an S3 event (raw or in an SNS envelope), S3's test event,
+/// or an SNS confirmation.
+fn not_a_message(body: &str) -> Option<&'static str> {
+    let mut d: serde_json::Value = serde_json::from_str(body).ok()?;
+    let kind = d.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
+    if matches!(kind, "SubscriptionConfirmation" | "UnsubscribeConfirmation") {
+        return Some("an SNS subscription confirmation");
+    }
+    if kind == "Notification"
+        && let Some(inner) = d.get("Message").and_then(|m| m.as_str())
+    {
+        d = serde_json::from_str(inner).ok()?;
+    }
+    if d.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
+        return Some("S3's test event");
+    }
+    let records = d.get("Records").and_then(|r| r.as_array())?;
+    let s3 =
+        |r: &serde_json::Value| r.get("eventSource").and_then(|e| e.as_str()) == Some("aws:s3");
+    (!records.is_empty() && records.iter().all(s3)).then_some("an S3 event")
 }
 
 /// A new job id: a random UUID (version 4).
@@ -224,6 +290,8 @@ pub(crate) struct Submission {
     pub job: Option<Job>,
     /// `--wait` ended before the job did.
     pub timed_out: bool,
+    /// `--wait` could not read the job's record (what was sent stands).
+    pub wait_error: Option<String>,
 }
 
 /// Sends `request` to `env`'s job queue (its first stage's), recording it first with `jobs:`,
@@ -267,59 +335,121 @@ pub(crate) async fn submit(
         None => None,
     };
     let key = (request.id.as_str(), MESSAGE_UPLOAD);
-    let mut outcome = Outcome::Sent;
+    // The sequence of the `queued` this submission wrote, if it wrote one.
+    let mut written = None;
+    let mut submission = Submission {
+        queue: names.queue.clone(),
+        id: request.id.clone(),
+        outcome: Outcome::Sent,
+        message_id: None,
+        job: None,
+        timed_out: false,
+        wait_error: None,
+    };
     if let Some(table) = &table {
-        let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
         let stage = first.stage.as_ref().map(|s| s.name.as_str());
-        let now = SystemTime::now();
-        if !job_table::queue_job(&clients.dynamodb, table, key, stage, now, retention).await? {
-            let known = job_table::job(&clients.dynamodb, table, key.0, key.1).await?;
-            match known.as_ref().map(|j| j.state.as_str()) {
-                Some("done") => outcome = Outcome::Duplicate,
-                Some("failed") => outcome = Outcome::Resubmitted,
-                _ => outcome = Outcome::InFlight,
+        let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
+        (submission.outcome, written) =
+            record(clients, table, key, stage, retention, request.resend).await?;
+        if !matches!(submission.outcome, Outcome::Sent | Outcome::Resubmitted) {
+            submission.job = job_table::job(&clients.dynamodb, table, key.0, key.1).await?;
+            if submission.outcome == Outcome::InFlight {
+                wait_for(clients, table, key, request.wait, &mut submission).await;
             }
-            if outcome != Outcome::Resubmitted {
-                return Ok(Submission {
-                    queue: names.queue.clone(),
-                    id: request.id.clone(),
-                    outcome,
-                    message_id: None,
-                    job: known,
-                    timed_out: false,
-                });
-            }
+            return Ok(submission);
         }
     }
     let mut attributes = vec![(JOB_ID_ATTRIBUTE.to_string(), request.id.clone())];
     attributes.extend(request.attributes.iter().cloned());
     let sent = queues::send(&clients.sqs, &queue_url, &request.body, &attributes).await;
-    let message_id = match sent {
-        Ok(id) => id,
-        Err(e) => {
-            // Nothing was sent: the record this submission wrote says so, rather than
-            // `queued` for ever.
-            if let (Some(table), Outcome::Sent) = (&table, outcome) {
-                let why = format!("not sent: {e}");
-                job_table::unsent(&clients.dynamodb, table, key, &why).await?;
+    let e = match sent {
+        Ok(id) => {
+            submission.message_id = Some(id);
+            if let Some(table) = &table {
+                wait_for(clients, table, key, request.wait, &mut submission).await;
             }
-            return Err(e.into());
+            return Ok(submission);
         }
+        Err(e) => e,
     };
-    let mut submission = Submission {
-        queue: names.queue.clone(),
-        id: request.id.clone(),
-        outcome,
-        message_id: Some(message_id),
-        job: None,
-        timed_out: false,
+    // SQS answered with a refusal: nothing was sent, and the record says so rather than
+    // `queued` for ever. Without an answer (unreachable, cut off) the message may have gone
+    // out: the record stays `queued`, and `--resend` sends it again.
+    let refused = !matches!(e.kind, Kind::Unreachable | Kind::Malformed);
+    let (Some(table), Some(seq), true) = (table.as_deref(), written, refused) else {
+        return Err(Error::aws(format!(
+            "{}: job {}: {e}{}",
+            env.name,
+            request.id,
+            if refused {
+                ""
+            } else {
+                "; it may have been sent: `qfleet jobs` shows whether a worker took it, and `--resend` sends it again"
+            }
+        )));
     };
-    if let (Some(table), Some(wait)) = (&table, request.wait) {
-        let (job, timed_out) = follow(clients, table, key, wait).await?;
-        submission.job = job;
-        submission.timed_out = timed_out;
+    let why = format!("not sent: {e}");
+    match job_table::unsent(&clients.dynamodb, table, key, seq, &why).await {
+        Ok(()) => Err(e.into()),
+        Err(e2) => Err(Error::aws(format!(
+            "{}: job {}: {e}; and its record could not be marked failed ({e2}): it says queued",
+            env.name, request.id
+        ))),
     }
-    Ok(submission)
+}
+
+/// Records the job before it is sent: `queued` when the table has no record of it; a record
+/// that says `failed` queued again at the first stage (on the condition that nothing changed
+/// it since it was read, so two submissions never both send); any other record left as it is,
+/// and the submission says why nothing is sent. With `resend`, a record still `queued` is sent
+/// again (a submission cut off between its record and its send).
+async fn record(
+    clients: &Clients,
+    table: &str,
+    key: (&str, &str),
+    stage: Option<&str>,
+    retention: u32,
+    resend: bool,
+) -> Result<(Outcome, Option<u64>)> {
+    let db = &clients.dynamodb;
+    let now = SystemTime::now();
+    if job_table::queue_job(db, table, key, stage, now, retention).await? {
+        return Ok((Outcome::Sent, Some(1)));
+    }
+    let known = job_table::job(db, table, key.0, key.1).await?;
+    Ok(match known.as_ref().map(|j| (j.state.as_str(), j.seq)) {
+        Some(("done", _)) => (Outcome::Duplicate, None),
+        Some(("failed", seen)) => {
+            let seen = seen.unwrap_or(0);
+            if job_table::requeue(db, table, key, stage, seen, now, retention).await? {
+                (Outcome::Resubmitted, Some(seen + 1))
+            } else {
+                (Outcome::InFlight, None)
+            }
+        }
+        // The first message may be out: this send's refusal must not mark the job failed.
+        Some(("queued", _)) if resend => (Outcome::Resubmitted, None),
+        _ => (Outcome::InFlight, None),
+    })
+}
+
+/// With `--wait`, follows the job's record into `submission`; a read that fails ends the
+/// wait with its error, keeping what was sent.
+async fn wait_for(
+    clients: &Clients,
+    table: &str,
+    key: (&str, &str),
+    wait: Option<Duration>,
+    submission: &mut Submission,
+) {
+    let Some(wait) = wait else { return };
+    match follow(clients, table, key, wait).await {
+        Ok((job, timed_out)) => {
+            submission.job = job;
+            submission.timed_out = timed_out;
+        }
+        Err(e) => submission.wait_error = Some(e.to_string()),
+    }
 }
 
 /// Reads the job's record until it is `done` or `failed`, at most `wait`: first after a
@@ -368,6 +498,7 @@ mod tests {
             Some("a".into()),
             &attributes,
             None,
+            false,
         )
     }
 
@@ -398,20 +529,68 @@ mod tests {
 
     #[test]
     fn an_id_is_given_or_a_new_uuid_and_wait_needs_a_job_table() {
-        let new = Request::new(&env(true), Some("x".into()), None, None, &[], None).unwrap();
+        let new = Request::new(&env(true), Some("x".into()), None, None, &[], None, false).unwrap();
         assert_eq!(new.id.len(), 36);
         assert_eq!(&new.id[14..15], "4", "{}", new.id);
-        let other = Request::new(&env(true), Some("x".into()), None, None, &[], None).unwrap();
+        let other =
+            Request::new(&env(true), Some("x".into()), None, None, &[], None, false).unwrap();
         assert_ne!(new.id, other.id);
         let long = "x".repeat(JOB_ID_MAX + 1);
-        let e = Request::new(&env(true), Some("x".into()), None, Some(long), &[], None);
+        let e = Request::new(
+            &env(true),
+            Some("x".into()),
+            None,
+            Some(long),
+            &[],
+            None,
+            false,
+        );
         assert!(e.unwrap_err().to_string().contains("1 to 1024 bytes"));
         let wait = Some(Duration::from_secs(5));
-        let e = Request::new(&env(false), Some("x".into()), None, None, &[], wait);
+        let e = Request::new(&env(false), Some("x".into()), None, None, &[], wait, false);
         assert!(e.unwrap_err().to_string().contains("set `jobs:`"));
-        assert!(Request::new(&env(true), Some("x".into()), None, None, &[], wait).is_ok());
-        let e = Request::new(&env(true), None, None, None, &[], None);
+        assert!(Request::new(&env(true), Some("x".into()), None, None, &[], wait, false).is_ok());
+        let e = Request::new(&env(true), None, None, None, &[], None, false);
         assert!(e.unwrap_err().to_string().contains("BODY or with --file"));
+    }
+
+    #[test]
+    fn names_sqs_refuses_are_refused_before_anything_is_sent() {
+        for bad in [".a=x", "a.=x", "a..b=x", "k=\u{1}"] {
+            let e = request(&[bad]).unwrap_err().to_string();
+            assert!(e.starts_with("--attribute "), "{bad}: {e}");
+        }
+        let twice = request(&["k=1", "k=2"]).unwrap_err().to_string();
+        assert!(twice.contains("each name once"), "{twice}");
+        let body =
+            |b: &str| Request::new(&env(false), Some(b.into()), None, None, &[], None, false);
+        assert!(body("a\u{0}b").unwrap_err().to_string().contains("U+0000"));
+        assert!(body("tab\tnewline\n\u{10FFFF}").is_ok());
+    }
+
+    /// What the workers' `classify` takes for something else is not a job to send.
+    #[test]
+    fn a_body_the_workers_would_not_take_as_a_job_is_refused() {
+        let s3 = r#"{"Records": [{"eventSource": "aws:s3", "s3": {}}]}"#;
+        let test = r#"{"Event": "s3:TestEvent"}"#;
+        let confirm = r#"{"Type": "SubscriptionConfirmation", "SubscribeURL": "x"}"#;
+        let enveloped = serde_json::json!({ "Type": "Notification", "Message": s3 }).to_string();
+        for (body, what) in [
+            (s3, "an S3 event"),
+            (test, "S3's test event"),
+            (confirm, "an SNS subscription confirmation"),
+            (enveloped.as_str(), "an S3 event"),
+        ] {
+            assert_eq!(not_a_message(body), Some(what), "{body}");
+        }
+        for job in [
+            r#"{"photo": 42}"#,
+            "not JSON",
+            r#"{"Records": [{"eventSource": "mine"}]}"#,
+            r#"{"Records": []}"#,
+        ] {
+            assert_eq!(not_a_message(job), None, "{job}");
+        }
     }
 
     #[test]

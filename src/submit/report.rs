@@ -20,8 +20,9 @@ struct Body<'a> {
     queue: Option<&'a str>,
     /// The job's id: its `job_id` message attribute and its key in the job table.
     job_id: Option<&'a str>,
-    /// `sent`, `resubmitted` (its record said failed), `duplicate` (done already: nothing
-    /// sent) or `in_flight` (queued or being processed already: nothing sent).
+    /// `sent`, `resubmitted` (its record said failed, or queued with --resend), `duplicate`
+    /// (done already: nothing sent) or `in_flight` (queued or being processed already: nothing
+    /// sent; --wait follows it).
     outcome: Option<Outcome>,
     /// The message's id in SQS (null when nothing was sent).
     message_id: Option<&'a str>,
@@ -55,6 +56,12 @@ impl Submitted {
         let s = self.result.as_ref().ok()?;
         let env = &self.environment;
         let history = format!("`qfleet jobs {env} {}` shows its history", s.id);
+        if let Some(e) = &s.wait_error {
+            return Some(Error::aws(format!(
+                "{env}: job {}: --wait could not read its record: {e}; {history}",
+                s.id
+            )));
+        }
         if s.timed_out {
             return Some(Error::aws(format!(
                 "{env}: job {} was not done when --wait ended ({}): {history}",
@@ -124,7 +131,7 @@ impl Report for Submitted {
         out.line(match s.outcome {
             Outcome::Sent => format!("{env}: job {id} sent to {queue}"),
             Outcome::Resubmitted => {
-                format!("{env}: job {id} sent to {queue} again (its record said failed)")
+                format!("{env}: job {id} sent to {queue} again (it had failed, or --resend)")
             }
             Outcome::Duplicate => format!("{env}: job {id} is done already: nothing sent"),
             Outcome::InFlight => format!("{env}: job {id} is {state} already: nothing sent"),

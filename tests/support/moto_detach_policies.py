@@ -22,8 +22,22 @@ if prefixes[:1] == ["--account"]:
     creds = {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
              "aws_session_token": c["SessionToken"]}
 iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", **creds)
-for page in iam.get_paginator("list_roles").paginate():
-    for role in page["Roles"]:
-        if any(role["RoleName"].startswith(p) for p in prefixes):
-            for pol in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
-                iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=pol["PolicyArn"])
+
+
+def detach_pass():
+    """One pass over the roles: how many policies it detached. A listing paged while other
+    tests create and delete roles can skip one, so passes repeat until one finds nothing."""
+    detached = 0
+    for page in iam.get_paginator("list_roles").paginate():
+        for role in page["Roles"]:
+            if any(role["RoleName"].startswith(p) for p in prefixes):
+                attached = iam.list_attached_role_policies(RoleName=role["RoleName"])
+                for pol in attached["AttachedPolicies"]:
+                    iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=pol["PolicyArn"])
+                    detached += 1
+    return detached
+
+
+for i in range(6):
+    if detach_pass() == 0 and i > 0:  # at least two passes: the first may have skipped one
+        break
