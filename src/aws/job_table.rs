@@ -264,6 +264,28 @@ pub(crate) fn shard(key: &str, upload: &str) -> u32 {
     crc32fast::hash(format!("{key}\n{upload}").as_bytes()) % SHARDS
 }
 
+/// What every write of a change sets beside the change, as the workers write it: the time,
+/// the `recent` index key (the hour and the job's shard) and the time to live.
+struct Stamps {
+    at: String,
+    recent: String,
+    expires: u64,
+}
+
+impl Stamps {
+    fn of(now: SystemTime, (key, upload): (&str, &str), retention_days: u32) -> Stamps {
+        let at = iso_millis(now);
+        let recent = format!("{}#{}", &at[..13], shard(key, upload));
+        let expires = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+            + u64::from(retention_days) * 86_400;
+        Stamps {
+            at,
+            recent,
+            expires,
+        }
+    }
+}
+
 /// Records the job `key`, `upload` `queued` at `now` (stage 0, `seq` 1), unless the table holds
 /// it already: whether it was written. The protocol's first write of a job sent as a message
 /// (docs/jobs.md): the worker's start finds it queued and goes on from there.
@@ -275,9 +297,11 @@ pub(crate) async fn queue_job(
     now: SystemTime,
     retention_days: u32,
 ) -> Result<bool> {
-    let at = iso_millis(now);
-    let expires = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
-        + u64::from(retention_days) * 86_400;
+    let Stamps {
+        at,
+        recent,
+        expires,
+    } = Stamps::of(now, (key, upload), retention_days);
     let mut entry = json!({ "state": { "S": "queued" }, "at": { "S": at } });
     let mut item = json!({
         "key": { "S": key },
@@ -286,7 +310,7 @@ pub(crate) async fn queue_job(
         "stage_index": { "N": "0" },
         "queued_at": { "S": at },
         "updated_at": { "S": at },
-        "recent": { "S": format!("{}#{}", &at[..13], shard(key, upload)) },
+        "recent": { "S": recent },
         "expires_at": { "N": expires.to_string() },
         "seq": { "N": "1" },
     });
@@ -369,13 +393,15 @@ pub(crate) async fn requeue(
     now: SystemTime,
     retention_days: u32,
 ) -> Result<bool> {
-    let at = iso_millis(now);
-    let expires = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
-        + u64::from(retention_days) * 86_400;
+    let Stamps {
+        at,
+        recent,
+        expires,
+    } = Stamps::of(now, (key, upload), retention_days);
     let mut entry = json!({ "state": { "S": "queued" }, "at": { "S": at } });
     let mut values = json!({
         ":queued": { "S": "queued" }, ":failed": { "S": "failed" }, ":zero": { "N": "0" },
-        ":at": { "S": at }, ":recent": { "S": format!("{}#{}", &at[..13], shard(key, upload)) },
+        ":at": { "S": at }, ":recent": { "S": recent },
         ":exp": { "N": expires.to_string() }, ":one": { "N": "1" },
         ":seen": { "N": seen.to_string() },
     });

@@ -349,10 +349,11 @@ pub(crate) async fn submit(
     if let Some(table) = &table {
         let stage = first.stage.as_ref().map(|s| s.name.as_str());
         let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
-        (submission.outcome, written) =
+        let known;
+        (submission.outcome, written, known) =
             record(clients, table, key, stage, retention, request.resend).await?;
         if !matches!(submission.outcome, Outcome::Sent | Outcome::Resubmitted) {
-            submission.job = job_table::job(&clients.dynamodb, table, key.0, key.1).await?;
+            submission.job = known;
             if submission.outcome == Outcome::InFlight {
                 wait_for(clients, table, key, request.wait, &mut submission).await;
             }
@@ -410,27 +411,32 @@ async fn record(
     stage: Option<&str>,
     retention: u32,
     resend: bool,
-) -> Result<(Outcome, Option<u64>)> {
+) -> Result<(Outcome, Option<u64>, Option<Job>)> {
     let db = &clients.dynamodb;
     let now = SystemTime::now();
     if job_table::queue_job(db, table, key, stage, now, retention).await? {
-        return Ok((Outcome::Sent, Some(1)));
+        return Ok((Outcome::Sent, Some(1), None));
     }
-    let known = job_table::job(db, table, key.0, key.1).await?;
-    Ok(match known.as_ref().map(|j| (j.state.as_str(), j.seq)) {
+    let mut known = job_table::job(db, table, key.0, key.1).await?;
+    let read = known.as_ref().map(|j| (j.state.clone(), j.seq));
+    let (outcome, written) = match read.as_ref().map(|(state, seq)| (state.as_str(), *seq)) {
         Some(("done", _)) => (Outcome::Duplicate, None),
         Some(("failed", seen)) => {
             let seen = seen.unwrap_or(0);
             if job_table::requeue(db, table, key, stage, seen, now, retention).await? {
                 (Outcome::Resubmitted, Some(seen + 1))
             } else {
+                // Another submission queued it first: report the record as it is now.
+                known = job_table::job(db, table, key.0, key.1).await?;
                 (Outcome::InFlight, None)
             }
         }
         // The first message may be out: this send's refusal must not mark the job failed.
         Some(("queued", _)) if resend => (Outcome::Resubmitted, None),
         _ => (Outcome::InFlight, None),
-    })
+    };
+    // The record as read: what a submission that sends nothing reports.
+    Ok((outcome, written, known))
 }
 
 /// With `--wait`, follows the job's record into `submission`; a read that fails ends the
