@@ -32,6 +32,11 @@ pub struct TeardownArgs {
     /// Delete the job table (`jobs:`) even when it holds jobs' records.
     #[arg(long)]
     pub delete_job_records: bool,
+    /// Say that no role, user or group attaches the producers' managed policy any more
+    /// (`sources.messages`): qfleet cannot read IAM, and deleting the policy would detach it
+    /// from roles that are not qfleet's.
+    #[arg(long)]
+    pub producers_detached: bool,
     /// Turn termination protection off before deleting (it is never lifted otherwise).
     #[arg(long)]
     pub disable_termination_protection: bool,
@@ -67,6 +72,7 @@ pub(crate) fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::
         purge_bucket: args.purge_bucket,
         discard_messages: args.discard_messages,
         delete_job_records: args.delete_job_records,
+        producers_detached: args.producers_detached,
         disable_termination_protection: args.disable_termination_protection,
         only_fleet: args.only == Some(Only::Fleet),
         stage: args.stage.clone(),

@@ -65,6 +65,9 @@ settings! {
             => "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<key id> (not an alias)",
         pub bucket: BucketSpec => "a mapping with {keys}",
         pub queue: QueueSpec => "a mapping with {keys}",
+        /// What else feeds the queue: jobs sent as messages, and SNS topics (docs/sources.md).
+        pub sources: SourcesSpec
+            => "a mapping with {keys and} (optional; absent: the uploads alone feed the queue)",
         pub alarms: AlarmSpec => "a mapping with {keys}",
         /// Jobs a user can follow: a job table (DynamoDB) the workers keep with every upload's
         /// state and history, and a response queue with one message per finished job
@@ -101,7 +104,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, alarms, jobs, workers, scaling, stages, deploy_role, targets, rollout";
+    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, jobs, workers, scaling, stages, deploy_role, targets, rollout";
 }
 
 choices! {
@@ -132,6 +135,7 @@ settings! {
         pub prefix: Option<String>
             => "a key prefix ending in / (default: the stage's name and /), apart from the other stages' and the bucket's prefixes",
         pub queue: QueueSpec,
+        pub sources: SourcesSpec,
         pub workers: WorkersSpec,
         pub scaling: ScalingSpec,
     }
@@ -337,6 +341,65 @@ impl Default for QueueSpec {
             dlq_retention: Seconds::days(14),
             oldest_message_alarm: Seconds::minutes(15),
         }
+    }
+}
+
+settings! {
+    /// What feeds a stage's queue besides the uploads (the first stage) or the stage before
+    /// (a later stage): jobs that producers send as messages, and SNS topics the queue
+    /// subscribes to (docs/sources.md).
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+    pub struct SourcesSpec: defaults {
+        /// Jobs sent as messages: a managed policy this account's producers attach, and the
+        /// other accounts' producers named in the queue policy.
+        pub messages: Option<MessagesSpec>
+            => "a mapping with {keys} (optional; `messages: {}` renders the producers' managed policy)",
+        /// Existing SNS topics the queue subscribes to.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub topics: Vec<TopicSpec>
+            => "a list of 1 to 10 SNS topics, each a mapping with {keys}";
+            each "a mapping of the topic's settings: {settings}",
+    }
+}
+
+settings! {
+    /// Producers that send jobs as messages (`sources.messages`).
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+    pub struct MessagesSpec: defaults {
+        /// Producers in other accounts: the queue policy lets them send. In this account, a
+        /// producer's role attaches the managed policy instead.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub producers: Vec<String>
+            => "a list of up to 20 producers in other accounts (optional; in this account, attach the managed policy ProducerPolicyArn)";
+            each "a 12-digit account id (its IAM decides who sends) or an IAM role or user ARN, of another account",
+    }
+}
+
+settings! {
+    /// An SNS topic the queue subscribes to (`sources.topics`).
+    #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+    pub struct TopicSpec {
+        /// The topic's ARN; it stays the topic owner's.
+        pub arn: String = required
+            => "an SNS topic ARN arn:PARTITION:sns:REGION:ACCOUNT:NAME in the environment's region (a standard topic)",
+        /// Only messages that match reach the queue.
+        pub filter_policy: Option<serde_json::Value>
+            => "an SNS filter policy: a mapping of at most 5 keys, at most 150 combinations of values (optional; absent: every message)",
+        /// What the filter policy reads.
+        pub filter_scope: FilterScope => "{choices}",
+        /// Raw delivery: the queue gets the published body as is, not SNS's envelope.
+        pub raw: bool
+            => "true or false (default false: the queue gets SNS's JSON envelope, which names the topic)",
+    }
+}
+
+choices! {
+    /// What a topic's filter policy reads (`sources.topics.N.filter_scope`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum FilterScope {
+        #[default]
+        Attributes = "attributes" => "the default: the message attributes",
+        Body = "body" => "the message body, a JSON object",
     }
 }
 

@@ -78,6 +78,7 @@ pub(super) fn derive(env: &Environment) -> Vec<Environment> {
             let mut spec = env.spec.clone();
             spec.stages = Vec::new();
             spec.queue = stage.queue.clone();
+            spec.sources = stage.sources.clone();
             spec.workers = stage.workers.clone();
             spec.scaling = stage.scaling.clone();
             if i > 0 {

@@ -41,9 +41,10 @@ pub(super) const PROFILE_NAMES: GeneratedNames = GeneratedNames {
     limit: 128,
     longest_logical_id: 15,
 };
+/// A later stage's producers' policy is `StageNAMEProducerPolicy` (`sources.messages`).
 pub(super) const POLICY_NAMES: GeneratedNames = GeneratedNames {
     limit: 128,
-    longest_logical_id: 28,
+    longest_logical_id: "Stage".len() + crate::config::MAX_STAGE_NAME_LEN + "ProducerPolicy".len(),
 };
 /// A later stage's dead-letter queue is `StageNAMEDeadLetterQueue`, its name at most
 /// [`MAX_STAGE_NAME_LEN`](crate::config::MAX_STAGE_NAME_LEN) characters.
@@ -305,6 +306,15 @@ impl<'a> Place<'a> {
                     self.env.resource_name()
                 ),
             ],
+            // The topics the file subscribes its queues to (`sources.topics`) are the topic
+            // owners': only the subscription's own actions name them.
+            ("sns", "topic") if action.to_ascii_lowercase().contains("subscri") => {
+                let mut topics = vec![self.generated("sns", "", "", &data)];
+                for stage in self.env.stages() {
+                    topics.extend(stage.spec.sources.topics.iter().map(|t| t.arn.clone()));
+                }
+                topics
+            }
             ("sns", "topic") => vec![self.generated("sns", "", "", &data)],
             ("s3", "bucket") => [Some(self.bucket()), self.code_bucket()]
                 .into_iter()
@@ -327,10 +337,26 @@ impl<'a> Place<'a> {
                 "arn:{p}:iam::{account}:instance-profile/{}",
                 PROFILE_NAMES.pattern(&fleet)
             )],
-            ("iam", "policy") => vec![format!(
-                "arn:{p}:iam::{account}:policy/{}",
-                POLICY_NAMES.pattern(&fleet)
-            )],
+            // The fleet's policies, and the producers' policy of the data stack
+            // (`sources.messages`).
+            ("iam", "policy") => {
+                let mut policies = vec![format!(
+                    "arn:{p}:iam::{account}:policy/{}",
+                    POLICY_NAMES.pattern(&fleet)
+                )];
+                if self
+                    .env
+                    .stages()
+                    .iter()
+                    .any(|s| s.spec.sources.messages.is_some())
+                {
+                    policies.push(format!(
+                        "arn:{p}:iam::{account}:policy/{}",
+                        POLICY_NAMES.pattern(&data)
+                    ));
+                }
+                policies
+            }
             // DescribeAlarms is authorized on the region's alarms as a whole.
             ("cloudwatch", "alarm") if action.starts_with("cloudwatch:Describe") => {
                 vec![format!("arn:{p}:cloudwatch:{region}:{account}:alarm:*")]

@@ -18,6 +18,7 @@ pub mod fingerprint;
 pub(crate) mod ids;
 mod merged;
 mod report;
+mod sources;
 
 pub use fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 
@@ -356,6 +357,8 @@ struct Context<'a> {
     stage: Option<&'a str>,
     /// The next stage's queue when it is fed by messages this stage's workers send.
     next_queue: Option<&'a str>,
+    /// What else feeds the stage's queue (`sources`).
+    sources: sources::Sources,
     /// Fargate workers' strategy, secrets and cooldowns (`workers.kind: fargate`).
     fargate: Option<crate::kinds::fargate::Render>,
     /// The job table and the response queue (`jobs:`), and this stage's part in them.
@@ -452,6 +455,7 @@ struct LaterStage<'a> {
     queue: &'a crate::config::QueueSpec,
     kind: &'static str,
     max_latency_seconds: Option<f64>,
+    sources: sources::Sources,
 }
 
 /// The logical-id part of a stage (`thumbs-small` → `StageThumbsSmall`).
@@ -482,6 +486,7 @@ fn later_stages(env: &Environment) -> Vec<LaterStage<'_>> {
                 queue: &s.spec.queue,
                 kind: s.spec.workers.kind.as_str(),
                 max_latency_seconds: s.spec.scaling.max_latency_seconds,
+                sources: sources::Sources::of(&s.spec.sources),
             })
         })
         .collect()
@@ -550,6 +555,7 @@ fn context(env: &Environment) -> Context<'_> {
         // A pipeline of one stage renders as a one-stage file.
         stage: env.pipeline_stage().map(|s| s.name.as_str()),
         next_queue: env.stage.as_ref().and_then(|s| s.next_queue.as_deref()),
+        sources: sources::Sources::of(&spec.sources),
         fargate: (spec.workers.kind == crate::config::WorkerKind::Fargate)
             .then(|| crate::kinds::fargate::Render::of(env)),
         jobs: Jobs::of(env),

@@ -36,6 +36,8 @@ pub(super) struct Allowed {
     pub(super) discard_messages: bool,
     /// `--delete-job-records`: the job table goes with the records it holds.
     pub(super) delete_job_records: bool,
+    /// `--producers-detached`: no role, user or group attaches a producers' policy.
+    pub(super) producers_detached: bool,
     pub(super) disable_termination_protection: bool,
     pub(super) only_fleet: bool,
 }
@@ -74,6 +76,12 @@ pub(super) enum Refusal {
         what: String,
         why: String,
     },
+    /// The producers' managed policy (`sources.messages`) may be attached to roles, users or
+    /// groups that are not qfleet's: deleting it would detach it from them. qfleet does not
+    /// read IAM, so only the user can say it is attached to nothing.
+    ProducerPolicy {
+        policy: String,
+    },
     /// The stack has the environment's name but not qfleet's marks for it (see
     /// [`crate::ownership`]): qfleet did not create it for this environment.
     NotOurs {
@@ -93,6 +101,9 @@ impl Refusal {
             Refusal::QueueHoldsMessages { .. } => Some("--discard-messages"),
             Refusal::TableHoldsRecords { .. } => {
                 Some("--delete-job-records (deletes the job table with every job's record)")
+            }
+            Refusal::ProducerPolicy { .. } => {
+                Some("--producers-detached (once no role, user or group attaches the policy)")
             }
             Refusal::CodeBucketHoldsOthers { .. }
             | Refusal::CannotCheck { .. }
@@ -138,6 +149,9 @@ impl Refusal {
                 keys.join(", ")
             ),
             Refusal::CannotCheck { what, why } => format!("could not check {what}: {why}"),
+            Refusal::ProducerPolicy { policy } => format!(
+                "producers' policy {policy} may still be attached to your roles; detach it first (aws iam list-entities-for-policy --policy-arn {policy} lists them)"
+            ),
             Refusal::NotOurs { stack, lacks } => format!(
                 "stack {stack} is not qfleet's for this environment: it lacks {}; qfleet deletes only the stacks it created (delete it yourself, or take it over first with deploy --adopt)",
                 lacks.join(" and ")
@@ -323,6 +337,9 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
         }
         let (code_purge, code_reasons) = code_at_risk(snap);
         reasons.extend(code_reasons);
+        if !allowed.producers_detached {
+            reasons.extend(producer_policies(&snap.data));
+        }
         (Some(data), purge, code_purge)
     } else {
         (None, None, None)
@@ -352,6 +369,34 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
             aws_unreadable: false,
         }
     }
+}
+
+/// The producers' managed policies the data stack holds (`sources.messages`), each a refusal:
+/// CloudFormation's delete detaches a managed policy from every role, user and group first
+/// (the resource type's delete handler lists `iam:ListEntitiesForPolicy` and the
+/// `iam:Detach*Policy` actions, src/iam/reference.json), and those are the producers', not
+/// qfleet's.
+fn producer_policies(data: &StackSnapshot) -> Vec<Refusal> {
+    let resources = match &data.resources {
+        Fact::Known(resources) => resources,
+        Fact::Absent => return Vec::new(),
+        Fact::Unknown(why) => {
+            return vec![Refusal::CannotCheck {
+                what: format!("whether {} holds a producers' policy", data.name),
+                why: why.clone(),
+            }];
+        }
+    };
+    resources
+        .values()
+        .filter(|r| {
+            r.resource_type == "AWS::IAM::ManagedPolicy"
+                && r.logical_id.ends_with("ProducerPolicy")
+                && r.is_live()
+        })
+        .filter_map(|r| r.physical_id.clone())
+        .map(|policy| Refusal::ProducerPolicy { policy })
+        .collect()
 }
 
 /// Counts what deleting the data stack would lose, refusing each loss not allowed and each

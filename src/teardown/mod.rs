@@ -49,6 +49,8 @@ pub(crate) struct Options {
     pub(crate) discard_messages: bool,
     /// Delete the job table with the records it holds.
     pub(crate) delete_job_records: bool,
+    /// The user says the producers' managed policy is attached to nothing.
+    pub(crate) producers_detached: bool,
     /// Turn termination protection off before deleting.
     pub(crate) disable_termination_protection: bool,
     /// Only the fleet stack; the data stays.
@@ -71,6 +73,7 @@ impl Options {
             purge_bucket: self.purge_bucket,
             discard_messages: self.discard_messages,
             delete_job_records: self.delete_job_records,
+            producers_detached: self.producers_detached,
             disable_termination_protection: self.disable_termination_protection,
             only_fleet: self.only_fleet,
         }

@@ -11,6 +11,7 @@ mod data;
 mod fargate;
 mod lambda;
 mod permissions;
+mod sources;
 #[cfg(test)]
 pub use permissions::own_managed_policies;
 pub use permissions::{ROLE_POLICY_LIMIT, privileged};
@@ -305,6 +306,7 @@ pub(crate) fn check(env: &Environment) -> Vec<InputError> {
 fn check_stage(c: &mut Checker, env: &Environment) {
     permissions::check(c, env);
     data::check_queue(c, env);
+    sources::check(c, env);
     match env.spec.workers.kind {
         WorkerKind::Ec2 => {
             workers::check(c, env);

@@ -25,7 +25,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             ),
         );
     }
-    for key in ["queue", "workers", "scaling"] {
+    for key in ["queue", "sources", "workers", "scaling"] {
         if c.src.sets(key) {
             let e = c.src.key_error(
                 key,

@@ -283,3 +283,31 @@ fn a_file_without_type_errors_still_gets_every_semantic_error() {
         errors("region: eu-west-1\nworkers:\n  min: 3\n  max: 2\nqueue:\n  max_receive_count: 0\n");
     assert_eq!(list.len(), 2, "{list:#?}");
 }
+
+/// `sources` (docs/sources.md): each refusal names the field, its line and why.
+#[test]
+fn a_source_the_stack_cannot_serve_is_located_and_explained() {
+    let e = one(
+        "region: eu-west-1\nsources:\n  topics:\n    - arn: arn:aws:sns:us-east-1:444455556666:orders\n",
+    );
+    assert_eq!((e.field.as_str(), e.line), ("sources.topics.0.arn", 4));
+    assert!(e.message.contains("dead-letter queue"), "{e}");
+    assert_in_words(&e);
+
+    let e = one(
+        "region: eu-west-1\nsources:\n  topics:\n    - arn: arn:aws:sns:eu-west-1:444455556666:orders\n      filter_policy: {a: [1], b: [1], c: [1], d: [1], e: [1], f: [1]}\n",
+    );
+    assert_eq!(e.field, "sources.topics.0.filter_policy");
+    assert!(e.message.contains("at most 5"), "{e}");
+
+    let e = one(
+        "region: eu-west-1\naccounts: [\"111122223333\"]\nsources:\n  messages:\n    producers: [\"111122223333\", arn:aws:iam::444455556666:role/api]\n",
+    );
+    assert_eq!(e.field, "sources.messages.producers.0");
+    assert!(e.message.contains("managed policy"), "{e}");
+
+    // In a pipeline, each stage takes its own sources: a top-level one is refused.
+    let e = one("region: eu-west-1\nsources:\n  messages: {}\nstages:\n  - name: first\n");
+    assert_eq!(e.field, "sources");
+    assert!(e.message.contains("each stage has its own"), "{e}");
+}

@@ -43,7 +43,7 @@ fn a_mapping_s_help_names_its_keys_from_the_table() {
     );
     assert_eq!(
         checks::allowed("stages.1").unwrap(),
-        "a mapping of the stage's settings: name (required), fed_by, prefix, queue, workers, scaling"
+        "a mapping of the stage's settings: name (required), fed_by, prefix, queue, sources, workers, scaling"
     );
 }
 

@@ -739,6 +739,7 @@ mod iam_limits;
 mod lambda;
 mod pipeline;
 mod scale_in_alarm;
+mod sources;
 mod spot;
 mod warm_pool;
 mod worker_s3;

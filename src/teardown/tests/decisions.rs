@@ -629,6 +629,7 @@ fn a_stack_without_the_environments_marks_is_refused_whatever_the_flags() {
         purge_bucket: true,
         discard_messages: true,
         delete_job_records: true,
+        producers_detached: true,
         disable_termination_protection: true,
         only_fleet: false,
     };
@@ -774,6 +775,54 @@ fn a_job_table_not_read_is_a_refusal_and_a_kept_one_is_not() {
     let (reasons, _) = refusals(decide(&answered, none()));
     assert!(
         matches!(&reasons[..], [Refusal::QueueHoldsMessages { queue, messages: 3, .. }] if queue == "qfleet-td-responses"),
+        "{reasons:?}"
+    );
+}
+
+/// The producers' managed policy (`sources.messages`): CloudFormation would detach it from
+/// the producers' roles to delete it, and qfleet cannot see them. Refused until the user says
+/// it is attached to nothing; then the teardown goes on.
+#[test]
+fn a_producers_policy_is_refused_until_the_user_says_it_is_detached() {
+    use crate::aws::cfn::stacks::StackResource;
+    use aws_sdk_cloudformation::types::ResourceStatus;
+    let arn = "arn:aws:iam::111122223333:policy/qfleet-td-data-ProducerPolicy-ABC";
+    let mut s = deployed();
+    let Fact::Known(resources) = &mut s.data.resources else {
+        panic!()
+    };
+    for (id, status) in [
+        ("ProducerPolicy", ResourceStatus::CreateComplete),
+        ("StageThumbsProducerPolicy", ResourceStatus::DeleteComplete),
+    ] {
+        resources.insert(
+            id.into(),
+            StackResource {
+                logical_id: id.into(),
+                physical_id: Some(arn.into()),
+                resource_type: "AWS::IAM::ManagedPolicy".into(),
+                status,
+                reason: None,
+            },
+        );
+    }
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert_eq!(reasons, [Refusal::ProducerPolicy { policy: arn.into() }]);
+    let msg = refusal("td", &reasons, false, true).to_string();
+    assert!(msg.contains("--producers-detached"), "{msg}");
+    let detached = Allowed {
+        producers_detached: true,
+        ..none()
+    };
+    assert!(matches!(decide(&s, detached), Decision::Proceed(_)));
+
+    // Resources that could not be listed are not taken for "no policy".
+    s.data.resources = Fact::Unknown("ListStackResources failed".into());
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert!(
+        reasons.iter().any(
+            |r| matches!(r, Refusal::CannotCheck { what, .. } if what.contains("producers' policy"))
+        ),
         "{reasons:?}"
     );
 }

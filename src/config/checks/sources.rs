@@ -1,0 +1,329 @@
+//! The rules for what feeds a stage's queue besides the uploads (`sources`): the producers
+//! of jobs sent as messages, and the SNS topics the queue subscribes to.
+
+use super::Checker;
+use crate::config::Environment;
+use crate::config::regions;
+use crate::config::schema::FilterScope;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Most topics one stage subscribes to: each is a subscription and a line of the queue
+/// policy, which SQS caps at 8,192 bytes.
+pub(crate) const MAX_TOPICS: usize = 10;
+
+/// Most producers of other accounts one queue policy names. SQS allows 50 principals in a
+/// policy; the rest stay for the topics' and qfleet's own statements.
+pub(crate) const MAX_PRODUCERS: usize = 20;
+
+/// SQS's quota on a queue policy's size: "Bytes 8,192" (Amazon SQS policy quotas,
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html).
+pub(crate) const QUEUE_POLICY_BYTES: usize = 8_192;
+
+/// What qfleet's own statements of a queue policy take, at most, besides the names a file
+/// adds (the uploads' or the stage's own topic statement, the framing): measured on the
+/// rendered templates with room to spare.
+const QUEUE_POLICY_OWN_BYTES: usize = 1_200;
+
+/// SNS's filter policy limits: "A filter policy can have a maximum of five keys", "The total
+/// combination of values in a filter policy must not exceed 150", "The maximum size of a
+/// filter policy is 256 KB" (Filter policy constraints in Amazon SNS,
+/// https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html).
+const FILTER_KEYS: usize = 5;
+const FILTER_COMBINATIONS: u64 = 150;
+const FILTER_BYTES: usize = 256 * 1024;
+
+pub(super) fn check(c: &mut Checker, env: &Environment) {
+    let sources = &env.spec.sources;
+    let mut policy_bytes = QUEUE_POLICY_OWN_BYTES;
+    if let Some(messages) = &sources.messages {
+        if messages.producers.len() > MAX_PRODUCERS {
+            c.fail(
+                "sources.messages.producers",
+                format!(
+                    "{} producers; a queue policy names at most {MAX_PRODUCERS} (name an account instead of its roles: its own IAM then decides who sends)",
+                    messages.producers.len()
+                ),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, producer) in messages.producers.iter().enumerate() {
+            let field = format!("sources.messages.producers.{i}");
+            policy_bytes += producer.len() + 40;
+            match producer_account(producer) {
+                None => c.fail(
+                    &field,
+                    format!(
+                        "`{producer}` is neither a 12-digit account id nor an IAM role or user ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)"
+                    ),
+                ),
+                Some(account) if env.spec.accounts.iter().flatten().any(|a| a == account) => {
+                    c.fail(
+                        &field,
+                        format!(
+                            "{account} is this environment's own account (accounts): its producers attach the managed policy (output ProducerPolicyArn), and the queue policy stays for other accounts"
+                        ),
+                    )
+                }
+                Some(_) if !seen.insert(producer.as_str()) => {
+                    c.fail(&field, format!("`{producer}` is listed twice"))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if sources.topics.len() > MAX_TOPICS {
+        c.fail(
+            "sources.topics",
+            format!(
+                "{} topics; a stage subscribes to at most {MAX_TOPICS}",
+                sources.topics.len()
+            ),
+        );
+    }
+    let mut arns = BTreeSet::new();
+    for (i, topic) in sources.topics.iter().enumerate() {
+        let field = format!("sources.topics.{i}.arn");
+        policy_bytes += topic.arn.len() + 4;
+        if let Err(why) = check_topic_arn(&topic.arn, &env.spec.region) {
+            c.fail(&field, format!("`{}` {why}", topic.arn));
+        } else if !arns.insert(topic.arn.as_str()) {
+            c.fail(
+                &field,
+                format!(
+                    "`{}` is listed twice; a queue has one subscription to a topic",
+                    topic.arn
+                ),
+            );
+        }
+        if let Some(policy) = &topic.filter_policy
+            && let Err(why) = check_filter_policy(policy, topic.filter_scope)
+        {
+            c.fail(&format!("sources.topics.{i}.filter_policy"), why);
+        }
+    }
+    if policy_bytes > QUEUE_POLICY_BYTES {
+        c.fail(
+            "sources",
+            format!(
+                "the queue policy would take about {policy_bytes} bytes; SQS takes at most {QUEUE_POLICY_BYTES}: name fewer producers (an account instead of its roles) or fewer topics"
+            ),
+        );
+    }
+}
+
+/// The account of a producer: a 12-digit account id, or the account in an IAM role or user
+/// ARN.
+pub(crate) fn producer_account(producer: &str) -> Option<&str> {
+    if is_account(producer) {
+        return Some(producer);
+    }
+    let parts: Vec<&str> = producer.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && regions::PARTITIONS.iter().any(|(p, _)| *p == parts[1])
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && is_account(parts[4])
+        && (parts[5]
+            .strip_prefix("role/")
+            .or(parts[5].strip_prefix("user/")))
+        .is_some_and(|name| !name.is_empty() && !name.contains('*'));
+    if ok { Some(parts[4]) } else { None }
+}
+
+fn is_account(text: &str) -> bool {
+    text.len() == 12 && text.chars().all(|ch| ch.is_ascii_digit())
+}
+
+/// A standard SNS topic ARN in the environment's region, or why not.
+fn check_topic_arn(arn: &str, region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [arn_word, partition, service, topic_region, account, name] = parts[..] else {
+        return Err("is not an SNS topic ARN (arn:PARTITION:sns:REGION:ACCOUNT:NAME)".into());
+    };
+    if arn_word != "arn" || service != "sns" || !is_account(account) || name.is_empty() {
+        return Err("is not an SNS topic ARN (arn:PARTITION:sns:REGION:ACCOUNT:NAME)".into());
+    }
+    if let Some(own) = regions::partition(region)
+        && own != partition
+    {
+        return Err(format!(
+            "is in partition {partition}, the environment in {own}; SNS delivers within a partition"
+        ));
+    }
+    // "The Amazon SNS subscription and Amazon SQS queue must be under the same AWS account and
+    // Region" (Amazon SNS dead-letter queues,
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html): a subscription
+    // lives in its topic's Region, so a topic elsewhere could have no dead-letter queue, and
+    // what SNS cannot deliver would be lost.
+    if topic_region != region {
+        return Err(format!(
+            "is in region {topic_region}, the environment in {region}; a subscription's dead-letter queue must be in the topic's region, so what SNS could not deliver would be lost: subscribe a topic of {region}"
+        ));
+    }
+    // "FIFO topic subscriptions use FIFO queues, and standard topic subscriptions use standard
+    // queues" for their dead-letter queues (same page); qfleet's queues are standard.
+    if name.ends_with(".fifo") {
+        return Err(
+            "is a FIFO topic; its subscription's dead-letter queue would have to be a FIFO queue, and qfleet's queues are standard: subscribe a standard topic".into(),
+        );
+    }
+    let ok = name.len() <= 256
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    if !ok {
+        return Err(
+            "has a topic name SNS does not allow (1 to 256 letters, digits, hyphens and underscores)".into(),
+        );
+    }
+    Ok(())
+}
+
+/// A filter policy within SNS's limits, or why not.
+fn check_filter_policy(policy: &Value, scope: FilterScope) -> Result<(), String> {
+    let Value::Object(map) = policy else {
+        return Err("a filter policy is a mapping of keys to lists of values".into());
+    };
+    if map.is_empty() {
+        return Err("an empty filter policy would match nothing useful; leave filter_policy out to take every message".into());
+    }
+    let bytes = policy.to_string().len();
+    if bytes > FILTER_BYTES {
+        return Err(format!(
+            "{bytes} bytes; SNS takes a filter policy of at most 256 KB"
+        ));
+    }
+    let mut keys = 0usize;
+    let mut combinations = 1u64;
+    leaves(map, scope, 0, &mut keys, &mut combinations)?;
+    if keys > FILTER_KEYS {
+        return Err(format!(
+            "{keys} keys; SNS takes at most {FILTER_KEYS} in a filter policy"
+        ));
+    }
+    if combinations > FILTER_COMBINATIONS {
+        return Err(format!(
+            "{combinations} combinations of values (the product of each list's length); SNS takes at most {FILTER_COMBINATIONS}"
+        ));
+    }
+    Ok(())
+}
+
+/// Counts a filter policy's keys and the product of its lists' lengths. SNS "doesn't accept
+/// nested filter policy for attribute-based filtering" (the constraints page above).
+fn leaves(
+    map: &serde_json::Map<String, Value>,
+    scope: FilterScope,
+    depth: usize,
+    keys: &mut usize,
+    combinations: &mut u64,
+) -> Result<(), String> {
+    for (key, value) in map {
+        match value {
+            Value::Array(values) if !values.is_empty() => {
+                *keys += 1;
+                *combinations = combinations.saturating_mul(values.len() as u64);
+            }
+            Value::Object(inner) if scope == FilterScope::Body && depth < 32 => {
+                leaves(inner, scope, depth + 1, keys, combinations)?;
+            }
+            Value::Object(_) => {
+                return Err(format!(
+                    "`{key}` nests a mapping; SNS does not accept a nested filter policy for attributes (set filter_scope: body to filter on a JSON body)"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "`{key}` must be a list of values to match, such as [order_placed]"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn producers_are_accounts_or_role_and_user_arns() {
+        assert_eq!(producer_account("111122223333"), Some("111122223333"));
+        assert_eq!(
+            producer_account("arn:aws:iam::444455556666:role/orders-api"),
+            Some("444455556666")
+        );
+        assert_eq!(
+            producer_account("arn:aws-cn:iam::444455556666:user/ci"),
+            Some("444455556666")
+        );
+        for bad in [
+            "11112222333",
+            "*",
+            "arn:aws:iam::444455556666:role/*",
+            "arn:aws:iam::444455556666:group/g",
+            "arn:aws:sts::444455556666:assumed-role/r/s",
+            "arn:aws:iam:eu-west-1:444455556666:role/r",
+        ] {
+            assert_eq!(producer_account(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_topic_must_be_a_standard_topic_of_the_environments_region() {
+        assert!(check_topic_arn("arn:aws:sns:eu-west-1:444455556666:orders", "eu-west-1").is_ok());
+        let other = check_topic_arn("arn:aws:sns:us-east-1:444455556666:orders", "eu-west-1");
+        assert!(
+            other
+                .unwrap_err()
+                .contains("dead-letter queue must be in the topic's region")
+        );
+        let fifo = check_topic_arn(
+            "arn:aws:sns:eu-west-1:444455556666:orders.fifo",
+            "eu-west-1",
+        );
+        assert!(fifo.unwrap_err().contains("FIFO topic"));
+        let cn = check_topic_arn("arn:aws-cn:sns:eu-west-1:444455556666:orders", "eu-west-1");
+        assert!(cn.unwrap_err().contains("partition"));
+        for bad in [
+            "orders",
+            "arn:aws:sqs:eu-west-1:444455556666:orders",
+            "arn:aws:sns:eu-west-1:4444:orders",
+            "arn:aws:sns:eu-west-1:444455556666:",
+            "arn:aws:sns:eu-west-1:444455556666:or ders",
+        ] {
+            assert!(check_topic_arn(bad, "eu-west-1").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn filter_policies_are_held_to_sns_limits() {
+        let ok = json!({"event": ["order_placed", "order_paid"], "size": [{"numeric": [">", 10]}]});
+        assert!(check_filter_policy(&ok, FilterScope::Attributes).is_ok());
+        let six = json!({"a": [1], "b": [1], "c": [1], "d": [1], "e": [1], "f": [1]});
+        assert!(
+            check_filter_policy(&six, FilterScope::Attributes)
+                .unwrap_err()
+                .contains("6 keys")
+        );
+        let many: Vec<u32> = (0..16).collect();
+        let wide = json!({"a": many, "b": many});
+        assert!(
+            check_filter_policy(&wide, FilterScope::Attributes)
+                .unwrap_err()
+                .contains("256 combinations")
+        );
+        let nested = json!({"order": {"kind": ["a"]}});
+        assert!(
+            check_filter_policy(&nested, FilterScope::Attributes)
+                .unwrap_err()
+                .contains("nested")
+        );
+        assert!(check_filter_policy(&nested, FilterScope::Body).is_ok());
+        assert!(check_filter_policy(&json!(["a"]), FilterScope::Body).is_err());
+        assert!(check_filter_policy(&json!({"a": "b"}), FilterScope::Body).is_err());
+    }
+}

@@ -1,0 +1,167 @@
+//! What `sources` renders (docs/sources.md): the producers' managed policy, the queue policy's
+//! statements for other accounts' producers and for the topics, and each topic's
+//! subscription with its dead-letter queue.
+
+use super::*;
+
+fn statements(doc: &Value, policy: &str) -> Vec<Value> {
+    resource(doc, policy)["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .clone()
+}
+
+fn sid<'a>(statements: &'a [Value], sid: &str) -> &'a Value {
+    statements
+        .iter()
+        .find(|s| s["Sid"].as_str() == Some(sid))
+        .unwrap_or_else(|| panic!("no statement {sid}"))
+}
+
+#[test]
+fn the_producers_policy_sends_to_this_queue_and_nothing_else() {
+    let (data, _) = rendered(&load("examples/sources.yaml"));
+    let policy = statements(&data, "ProducerPolicy");
+    assert_eq!(policy.len(), 1, "{policy:?}");
+    assert_eq!(policy[0]["Action"].as_str(), Some("sqs:SendMessage"));
+    assert_eq!(policy[0]["Effect"].as_str(), Some("Allow"));
+    assert_eq!(
+        untagged(&policy[0]["Resource"]).as_str(),
+        Some("Queue.Arn"),
+        "the stage's own queue"
+    );
+    assert_eq!(
+        untagged(&data["Outputs"]["ProducerPolicyArn"]["Value"]).as_str(),
+        Some("ProducerPolicy")
+    );
+
+    // With a key: the two KMS actions a producer of an SSE-KMS queue needs, on that key.
+    let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let env = from_str(&format!(
+        "region: eu-west-1\nlab: true\nkms_key: {key}\nsources:\n  messages: {{}}\n"
+    ));
+    let (data, _) = rendered(&env);
+    let policy = statements(&data, "ProducerPolicy");
+    let kms = sid(&policy, "EncryptJobs");
+    let actions: Vec<&str> = kms["Action"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["kms:GenerateDataKey", "kms:Decrypt"]);
+    assert_eq!(kms["Resource"].as_str(), Some(key));
+    // No producers listed: the queue policy names no other account.
+    let queue_policy = statements(&data, "QueuePolicy");
+    assert!(
+        queue_policy
+            .iter()
+            .all(|s| s["Sid"].as_str() != Some("AllowProducersToSend"))
+    );
+}
+
+#[test]
+fn other_accounts_producers_and_the_topics_are_named_in_the_queue_policy() {
+    let (data, _) = rendered(&load("examples/sources.yaml"));
+    let policy = statements(&data, "QueuePolicy");
+    let producers = sid(&policy, "AllowProducersToSend");
+    let principals = producers["Principal"]["AWS"].as_sequence().unwrap();
+    assert_eq!(
+        untagged(&principals[0]).as_str(),
+        Some("arn:${AWS::Partition}:iam::444455556666:root")
+    );
+    assert_eq!(
+        principals[1].as_str(),
+        Some("arn:aws:iam::777788889999:role/orders-api")
+    );
+    assert_eq!(producers["Action"].as_str(), Some("sqs:SendMessage"));
+
+    let topics = sid(&policy, "AllowTopicsToSend");
+    assert_eq!(
+        topics["Principal"]["Service"].as_str(),
+        Some("sns.amazonaws.com")
+    );
+    let arns: Vec<&str> = topics["Condition"]["ArnEquals"]["aws:SourceArn"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        arns,
+        [
+            "arn:aws:sns:eu-west-1:444455556666:orders",
+            "arn:aws:sns:eu-west-1:444455556666:refunds"
+        ]
+    );
+    // The dead-letter queue takes what SNS cannot deliver from exactly those topics.
+    let dlq = statements(&data, "DeadLetterQueuePolicy");
+    assert_eq!(
+        dlq[0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        topics["Condition"]["ArnEquals"]["aws:SourceArn"]
+    );
+}
+
+#[test]
+fn each_topic_is_subscribed_with_the_dead_letter_queue_after_the_policies() {
+    let (data, _) = rendered(&load("examples/sources.yaml"));
+    let id = format!(
+        "{}Subscription",
+        crate::render::sources::topic_id("arn:aws:sns:eu-west-1:444455556666:orders")
+    );
+    let sub = &data["Resources"][id.as_str()];
+    let depends: Vec<&str> = sub["DependsOn"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(depends, ["QueuePolicy", "DeadLetterQueuePolicy"]);
+    let p = &sub["Properties"];
+    assert_eq!(p["Protocol"].as_str(), Some("sqs"));
+    assert_eq!(p["RawMessageDelivery"].as_bool(), Some(false));
+    assert_eq!(
+        untagged(&p["RedrivePolicy"]["deadLetterTargetArn"]).as_str(),
+        Some("DeadLetterQueue.Arn")
+    );
+    assert_eq!(p["FilterPolicyScope"].as_str(), Some("MessageAttributes"));
+    assert_eq!(p["FilterPolicy"]["event"][0].as_str(), Some("order_placed"));
+}
+
+/// A later stage fed by the messages of the stage before has no queue policy of its own;
+/// with sources it gets one, with its own producers' policy and subscriptions.
+#[test]
+fn a_later_stage_takes_sources_of_its_own() {
+    let env = from_str(
+        "region: eu-west-1\nlab: true\nstages:\n  - name: first\n  - name: second\n    fed_by: messages\n    sources:\n      messages:\n        producers: [\"444455556666\"]\n      topics:\n        - arn: arn:aws:sns:eu-west-1:444455556666:orders\n          raw: true\n",
+    );
+    let stacks = render(&env).unwrap();
+    let data: Value = serde_yaml_ng::from_str(&stacks[0].template).unwrap();
+    assert!(data["Resources"].get("ProducerPolicy").is_none());
+    let policy = statements(&data, "StageSecondProducerPolicy");
+    assert_eq!(
+        untagged(&policy[0]["Resource"]).as_str(),
+        Some("StageSecondQueue.Arn")
+    );
+    let queue_policy = statements(&data, "StageSecondQueuePolicy");
+    let sids: Vec<&str> = queue_policy
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap())
+        .collect();
+    assert_eq!(sids, ["AllowProducersToSend", "AllowTopicsToSend"]);
+    let id = format!(
+        "StageSecond{}Subscription",
+        crate::render::sources::topic_id("arn:aws:sns:eu-west-1:444455556666:orders")
+    );
+    let sub = &data["Resources"][id.as_str()]["Properties"];
+    assert_eq!(sub["RawMessageDelivery"].as_bool(), Some(true));
+    assert_eq!(
+        untagged(&sub["RedrivePolicy"]["deadLetterTargetArn"]).as_str(),
+        Some("StageSecondDeadLetterQueue.Arn")
+    );
+    assert!(
+        data["Outputs"]
+            .get("StageSecondProducerPolicyArn")
+            .is_some()
+    );
+}
