@@ -653,3 +653,114 @@ async fn a_fresh_environments_teardown_discards_nothing() {
     assert_eq!(data["dead_letter_messages"], 0, "{doc}");
     assert!(!stderr(&o).contains("discarded"), "{}", stderr(&o));
 }
+
+/// Issue 56: the topics a stage subscribes to (`sources.topics`) reach its queue through the
+/// template's own subscriptions and queue policy, one raw and one in SNS's envelope, each with
+/// the publisher's `job_id`. With `sources.messages`, teardown refuses until the user says the
+/// producers' policy is attached to nothing (CloudFormation would detach it from their roles).
+#[tokio::test]
+async fn topics_reach_the_queue_raw_and_enveloped_and_teardown_guards_the_producers_policy() {
+    use aws_sdk_sns::types::MessageAttributeValue;
+    let conf = config().await;
+    let sns = aws_sdk_sns::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique("ls-src");
+    let mut topics = Vec::new();
+    for kind in ["raw", "env"] {
+        let t = sns
+            .create_topic()
+            .name(format!("{name}-{kind}"))
+            .send()
+            .await
+            .unwrap();
+        topics.push(t.topic_arn().unwrap().to_string());
+    }
+    let (raw, enveloped) = (&topics[0], &topics[1]);
+    let file = lab_stack_file(
+        dir.path(),
+        &name,
+        &format!(
+            "sources:\n  messages: {{}}\n  topics:\n    - arn: {raw}\n      raw: true\n    - arn: {enveloped}\n"
+        ),
+    );
+    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    for (topic, body, id) in [
+        (raw, "raw-body", "job-raw"),
+        (enveloped, "env-body", "job-env"),
+    ] {
+        sns.publish()
+            .topic_arn(topic)
+            .message(body)
+            .message_attributes(
+                "job_id",
+                MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(id)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let url = queue_url(&sqs, &format!("qfleet-{name}-jobs")).await;
+    let (mut raw_seen, mut envelope_seen) = (None, None);
+    for _ in 0..15 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages() {
+            let body = m.body().unwrap_or_default();
+            if body == "raw-body" {
+                let attrs = m.message_attributes().cloned().unwrap_or_default();
+                raw_seen = attrs
+                    .get("job_id")
+                    .and_then(|a| a.string_value().map(str::to_string));
+            } else if let Ok(v) = serde_json::from_str::<Value>(body)
+                && v["Type"] == "Notification"
+            {
+                envelope_seen = Some(v);
+            }
+        }
+        if raw_seen.is_some() && envelope_seen.is_some() {
+            break;
+        }
+    }
+    assert_eq!(
+        raw_seen.as_deref(),
+        Some("job-raw"),
+        "raw delivery keeps the attribute"
+    );
+    let v = envelope_seen.expect("the enveloped topic's message reached the queue");
+    assert_eq!(v["TopicArn"], enveloped.as_str());
+    assert_eq!(v["Message"], "env-body");
+    assert_eq!(v["MessageAttributes"]["job_id"]["Value"], "job-env");
+
+    // The producers' policy keeps the environment until the user says it is free.
+    let all = ["--yes", "--discard-messages", "--purge-bucket"];
+    let o = run(qfleet_on_localstack().arg("teardown").arg(&file).args(all));
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--producers-detached"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .args(all)
+        .arg("--producers-detached"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for t in &topics {
+        sns.delete_topic().topic_arn(t).send().await.unwrap();
+    }
+}
