@@ -29,6 +29,7 @@ pub(crate) mod topics;
 pub(crate) mod trace;
 
 pub use error::AwsError;
+pub(crate) use error::{NotServed, Why};
 
 /// What every call of this module returns: AWS access fails only with an [`AwsError`].
 pub(crate) type Result<T, E = AwsError> = std::result::Result<T, E>;

@@ -56,7 +56,14 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
                 let text = format!(
                     "CloudFormation's pre-deployment validation results could not be read ({why}); its checks still run when the change set executes"
                 );
-                lines.push(format!("{name}: {text}"));
+                // An endpoint that does not serve the call is said once a run, as that.
+                match why.not_served() {
+                    Some(api) if reporter.first_not_served(api) => {
+                        lines.push(not_served_note(api));
+                    }
+                    Some(_) => {}
+                    None => lines.push(format!("{name}: {text}")),
+                }
                 reporter.event(Event::ValidationUnread {
                     stack: name.clone(),
                     message: text,
@@ -77,4 +84,13 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
         }
     }
     lines.join("\n")
+}
+
+/// The note for an endpoint that does not serve the call that reads the pre-deployment
+/// validation: said once a run, whatever the stacks.
+fn not_served_note(api: &crate::aws::NotServed) -> String {
+    format!(
+        "note: this endpoint does not serve {}; pre-deployment validation results are not shown (CloudFormation still runs its checks when the change set executes)",
+        api.api()
+    )
 }

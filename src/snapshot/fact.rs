@@ -2,13 +2,14 @@
 //! exist), or unknown (the read failed or the answer was malformed, with the reason). Nothing
 //! turns unknown into a default: a decision that needs the value has to say what it does then.
 
+use crate::aws::Why;
 use serde::{Serialize, Serializer};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fact<T> {
     Known(T),
     Absent,
-    Unknown(String),
+    Unknown(Why),
 }
 
 impl<T> Fact<T> {
@@ -42,13 +43,14 @@ impl<T> Fact<T> {
     }
 }
 
-impl<T, E: std::fmt::Display> From<std::result::Result<Option<T>, E>> for Fact<T> {
-    /// `Ok(Some)` is known, `Ok(None)` absent, an error unknown (with its message).
+impl<T, E: Into<Why>> From<std::result::Result<Option<T>, E>> for Fact<T> {
+    /// `Ok(Some)` is known, `Ok(None)` absent, an error unknown (with its message, and the API
+    /// the endpoint does not serve when that is why).
     fn from(r: std::result::Result<Option<T>, E>) -> Self {
         match r {
             Ok(Some(v)) => Fact::Known(v),
             Ok(None) => Fact::Absent,
-            Err(e) => Fact::Unknown(e.to_string()),
+            Err(e) => Fact::Unknown(e.into()),
         }
     }
 }

@@ -95,7 +95,7 @@ pub(super) async fn read_table(
         holds_records: records.map(Fact::from),
         recent: recent.map(|r| match r {
             Ok(jobs) => Fact::Known(jobs.into_iter().filter(|j| !expired(j, now)).collect()),
-            Err(e) => Fact::Unknown(e.to_string()),
+            Err(e) => Fact::Unknown(e.into()),
         }),
     }))
 }

@@ -12,7 +12,7 @@ pub(super) fn to_fact(l: Located, logical: &str, stack: &str) -> Fact<String> {
     match l {
         Located::Physical(id) => Fact::Known(id),
         Located::Absent => Fact::Absent,
-        Located::NotListed => Fact::Unknown(format!("{stack} does not list {logical}")),
+        Located::NotListed => Fact::Unknown(format!("{stack} does not list {logical}").into()),
         Located::Unknown(why) => Fact::Unknown(why),
     }
 }
@@ -25,17 +25,20 @@ pub(super) async fn locate_bucket(
     match data.locate(ids::BUCKET) {
         Located::NotListed => {
             let Some(account) = data.state.known().and_then(|s| s.account()) else {
-                return Fact::Unknown(format!(
-                    "{} does not list {} and its account is unknown",
-                    data.name,
-                    ids::BUCKET
-                ));
+                return Fact::Unknown(
+                    format!(
+                        "{} does not list {} and its account is unknown",
+                        data.name,
+                        ids::BUCKET
+                    )
+                    .into(),
+                );
             };
             let name = format!("{}-{account}-{}", names.bucket, clients.region);
             match buckets::exists(&clients.s3, &name).await {
                 Ok(true) => Fact::Known(name),
                 Ok(false) => Fact::Absent,
-                Err(e) => Fact::Unknown(e.to_string()),
+                Err(e) => Fact::Unknown(e.into()),
             }
         }
         other => to_fact(other, ids::BUCKET, &data.name),
@@ -54,7 +57,7 @@ pub(super) async fn locate_queue(
         Located::NotListed => match queues::url_of(&clients.sqs, name).await {
             Ok(Some(url)) => url,
             Ok(None) => return Fact::Absent,
-            Err(e) => return Fact::Unknown(e.to_string()),
+            Err(e) => return Fact::Unknown(e.into()),
         },
         Located::Absent => return Fact::Absent,
         Located::Unknown(why) => return Fact::Unknown(why),
@@ -77,15 +80,18 @@ pub(super) async fn locate_dead_letter_queue(
                 _ => None,
             };
             let Some(arn) = target else {
-                return Fact::Unknown(format!(
-                    "{} does not list {logical} and no redrive policy names it",
-                    data.name
-                ));
+                return Fact::Unknown(
+                    format!(
+                        "{} does not list {logical} and no redrive policy names it",
+                        data.name
+                    )
+                    .into(),
+                );
             };
             match queues::url_of(&clients.sqs, queues::queue_name(&arn)).await {
                 Ok(Some(url)) => url,
                 Ok(None) => return Fact::Absent,
-                Err(e) => return Fact::Unknown(e.to_string()),
+                Err(e) => return Fact::Unknown(e.into()),
             }
         }
         Located::Absent => return Fact::Absent,

@@ -175,7 +175,7 @@ pub(crate) enum Located {
     Absent,
     /// The stack exists but its resource list does not name a live resource for it.
     NotListed,
-    Unknown(String),
+    Unknown(crate::aws::Why),
 }
 
 /// Everything an environment is, as read at one moment.
@@ -448,7 +448,7 @@ async fn read_alarms(
     ];
     match monitoring::alarms(&clients.cloudwatch, &prefixes).await {
         Ok(a) => Fact::Known(a),
-        Err(e) => Fact::Unknown(e.to_string()),
+        Err(e) => Fact::Unknown(e.into()),
     }
 }
 
@@ -483,7 +483,7 @@ async fn read_metrics(
     };
     match monitoring::metrics(&clients.cloudwatch, on).await {
         Ok(m) => Fact::Known(m),
-        Err(e) => Fact::Unknown(e.to_string()),
+        Err(e) => Fact::Unknown(e.into()),
     }
 }
 
@@ -494,7 +494,7 @@ async fn read_code_bucket(clients: &Clients, data: &StackSnapshot) -> Fact<(Stri
         Located::Physical(b) => match buckets::contents(&clients.s3, &b).await {
             Ok(Some(c)) => Fact::Known((b, c)),
             Ok(None) => Fact::Absent,
-            Err(e) => Fact::Unknown(e.to_string()),
+            Err(e) => Fact::Unknown(e.into()),
         },
         Located::Absent | Located::NotListed => Fact::Absent,
         Located::Unknown(why) => Fact::Unknown(why),
@@ -513,7 +513,7 @@ async fn read_log_group(
                 return match crate::aws::logs::holding(&clients.logs, &name).await {
                     Ok(Some(h)) => Fact::Known(h),
                     Ok(None) => Fact::Absent,
-                    Err(e) => Fact::Unknown(e.to_string()),
+                    Err(e) => Fact::Unknown(e.into()),
                 };
             }
             Located::Unknown(why) => return Fact::Unknown(why),

@@ -22,7 +22,9 @@ pub(super) async fn read_stack(
     let deletion_policies = template.map(|t| {
         t.and_then(|body| match deletion_policies(&body) {
             Ok(p) => Fact::Known(p),
-            Err(why) => Fact::Unknown(format!("the template of {name} could not be read: {why}")),
+            Err(why) => {
+                Fact::Unknown(format!("the template of {name} could not be read: {why}").into())
+            }
         })
     });
     StackSnapshot {

@@ -3,6 +3,7 @@
 //! and batch settings. The text of this section is here too.
 
 use super::{QueueDepth, take};
+use crate::aws::Why;
 use crate::aws::functions::{Function, Mapping};
 use crate::aws::monitoring::{Metrics, WINDOW_MINUTES};
 use crate::snapshot::Snapshot;
@@ -73,7 +74,7 @@ pub(super) fn section(
     snap: &Snapshot,
     metrics: &Metrics,
     queue: Option<&QueueDepth>,
-    unavailable: &mut BTreeMap<String, String>,
+    unavailable: &mut BTreeMap<String, Why>,
 ) -> Option<FunctionStatus> {
     let function = take(snap.function(), FUNCTION, unavailable);
     let mapping = take(snap.mapping(), MAPPING, unavailable).map(|m| mapping_status(&m));
@@ -107,7 +108,7 @@ pub(super) fn section(
 /// The section as text: the function, its concurrency, errors and throttles, and its mapping.
 pub(super) fn render(
     f: &FunctionStatus,
-    unavailable: &BTreeMap<String, String>,
+    unavailable: &BTreeMap<String, Why>,
     line: &mut dyn FnMut(String),
 ) {
     let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "not reported".into());
@@ -195,7 +196,7 @@ pub(super) fn render(
 pub(super) fn scaling_line(
     f: &FunctionStatus,
     queue: Option<&QueueDepth>,
-    unavailable: &BTreeMap<String, String>,
+    unavailable: &BTreeMap<String, Why>,
 ) -> String {
     let c = &f.concurrency;
     let per_execution = match (c.backlog_per_execution, c.in_use) {

@@ -3,6 +3,7 @@
 //! text of this section is here too.
 
 use super::take;
+use crate::aws::Why;
 use crate::aws::autoscaling::{self, Activity};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
@@ -40,10 +41,7 @@ struct Instance {
 }
 
 /// The fleet section (`None`: no group read, absent, or unreadable: see `unavailable`).
-pub(super) fn section(
-    snap: &Snapshot,
-    unavailable: &mut BTreeMap<String, String>,
-) -> Option<Fleet> {
+pub(super) fn section(snap: &Snapshot, unavailable: &mut BTreeMap<String, Why>) -> Option<Fleet> {
     let activities = take(snap.activities(), "scaling activities", unavailable).unwrap_or_default();
     take(snap.group(), FLEET, unavailable).map(|g| {
         let instances: Vec<Instance> = g

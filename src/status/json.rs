@@ -6,6 +6,7 @@ use super::{
     Alarm, Fleet, FunctionStatus, LatencyGoal, Percentiles, Pipeline, QueueDepth, Scaling,
     StackSummary, StageStatus, Status, Workers,
 };
+use crate::aws::Why;
 use crate::aws::services::Service;
 use serde::ser::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -63,7 +64,7 @@ struct StatusJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     jobs: Option<&'a crate::jobs::Recent>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
-    unavailable: &'a BTreeMap<String, String>,
+    unavailable: &'a BTreeMap<String, Why>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
     /// stage).
     #[serde(skip_serializing_if = "<[StageStatus]>::is_empty")]

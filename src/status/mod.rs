@@ -19,6 +19,7 @@ pub(crate) use report::show;
 pub(crate) use report::schema;
 
 use crate::aws::Clients;
+use crate::aws::Why;
 use crate::aws::monitoring::{Alarm, Percentiles};
 use crate::aws::queues::Queue;
 use crate::config::{Environment, WorkerKind};
@@ -65,7 +66,7 @@ pub(crate) struct Status {
     /// `unavailable`).
     jobs: Option<crate::jobs::Recent>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
-    unavailable: BTreeMap<String, String>,
+    unavailable: BTreeMap<String, Why>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
     /// stage).
     stages: Vec<StageStatus>,
@@ -402,7 +403,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
         upload_to_processed: None,
         latency: None,
         jobs: None,
-        unavailable: BTreeMap::from([(what.to_string(), e.to_string())]),
+        unavailable: BTreeMap::from([(what.to_string(), e.to_string().into())]),
         stages: Vec::new(),
         pipeline: None,
         refused: Some((e.exit_code(), e.report())),
@@ -437,7 +438,7 @@ fn with_goal(mut status: Status, goal: Option<f64>) -> Status {
     status
 }
 
-fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, String>) -> StackSummary {
+fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, Why>) -> StackSummary {
     let mut sum = StackSummary {
         name: s.name.clone(),
         exists: Some(false),
@@ -496,7 +497,7 @@ fn missing(snap: &Snapshot, queue: &Fact<Queue>) -> Option<String> {
 fn take<T: Clone>(
     f: Option<&Fact<T>>,
     section: &str,
-    unavailable: &mut BTreeMap<String, String>,
+    unavailable: &mut BTreeMap<String, Why>,
 ) -> Option<T> {
     match f? {
         Fact::Known(v) => Some(v.clone()),
@@ -540,7 +541,7 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         ("dead-letter queue", &snap.dead_letter_queue),
     ] {
         if let Some(why) = missing(snap, fact) {
-            unavailable.insert(section.to_string(), why);
+            unavailable.insert(section.to_string(), why.into());
         }
     }
     let policies = take(snap.policies(), "scaling policies", &mut unavailable).unwrap_or_default();
@@ -607,7 +608,7 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
 /// The jobs of the last minutes, from the job table the snapshot read (`None`: none read).
 fn recent_jobs(
     snap: &Snapshot,
-    unavailable: &mut BTreeMap<String, String>,
+    unavailable: &mut BTreeMap<String, Why>,
 ) -> Option<crate::jobs::Recent> {
     let table = take(snap.job_table.as_ref(), "jobs", unavailable)?;
     let jobs = take(table.recent.as_ref(), "jobs", unavailable)?;

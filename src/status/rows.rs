@@ -71,7 +71,9 @@ pub fn render_rows(statuses: &[Status]) -> String {
         let notes = s
             .unavailable
             .iter()
+            .filter(|(_, why)| why.not_served().is_none())
             .map(|(section, why)| format!("not available: {section}: {why}"))
+            .chain(super::text::not_served_line(&s.unavailable))
             .collect();
         (label.as_str(), s.environment.as_str(), notes)
     }));

@@ -2,7 +2,9 @@
 
 use super::function::{self, FUNCTION, MAPPING};
 use super::{Direction, QueueDepth, Status};
+use crate::aws::Why;
 use crate::config::WorkerKind;
+use std::collections::BTreeMap;
 
 pub fn text(s: &Status) -> String {
     let mut out = String::new();
@@ -32,27 +34,33 @@ pub fn text(s: &Status) -> String {
             line(l);
         }
     }
+    // A section the endpoint does not serve is said in the one line at the end.
     let missing = |section: &str| match s.unavailable.get(section) {
-        Some(why) => match why.strip_prefix(super::MISSING) {
+        Some(why) if why.not_served().is_some() => None,
+        Some(why) => Some(match why.strip_prefix(super::MISSING) {
             Some(why) => format!("{section}: MISSING ({why})"),
             None => format!("{section}: not available ({why})"),
-        },
-        None => format!("{section}: not deployed"),
+        }),
+        None => Some(format!("{section}: not deployed")),
     };
     let shows = |kind: WorkerKind| s.shows(kind);
     match s.fleet() {
-        None if shows(WorkerKind::Ec2) => line(missing(super::group::FLEET)),
+        None if shows(WorkerKind::Ec2) => {
+            missing(super::group::FLEET).into_iter().for_each(&mut line)
+        }
         None => {}
         Some(f) => super::group::render(f, &mut line),
     }
     match s.function() {
         Some(f) => function::render(f, &s.unavailable, &mut line),
-        None if shows(WorkerKind::Lambda) => line(missing(FUNCTION)),
+        None if shows(WorkerKind::Lambda) => missing(FUNCTION).into_iter().for_each(&mut line),
         None => {}
     }
     match s.service() {
         Some(svc) => super::service::render(svc, &mut line),
-        None if shows(WorkerKind::Fargate) => line(missing(super::service::SERVICE)),
+        None if shows(WorkerKind::Fargate) => missing(super::service::SERVICE)
+            .into_iter()
+            .for_each(&mut line),
         None => {}
     }
     let age = |q: &QueueDepth| match q.oldest_message_age_seconds {
@@ -68,7 +76,7 @@ pub fn text(s: &Status) -> String {
             q.delayed,
             age(q)
         )),
-        None => line(missing("queue")),
+        None => missing("queue").into_iter().for_each(&mut line),
     }
     for l in [
         s.upload_to_processed.as_ref().map(processed_line),
@@ -94,7 +102,7 @@ pub fn text(s: &Status) -> String {
                 if depth == 1 { "" } else { "s" }
             ));
         }
-        None => line(missing("dead-letter queue")),
+        None => missing("dead-letter queue").into_iter().for_each(&mut line),
     }
     if let Some(f) = s.function() {
         line(function::scaling_line(f, s.queue.as_ref(), &s.unavailable));
@@ -120,9 +128,13 @@ pub fn text(s: &Status) -> String {
             "dead-letter queue",
         ]
         .contains(&section.as_str())
+            && why.not_served().is_none()
         {
             line(format!("not available: {section}: {why}"));
         }
+    }
+    if let Some(l) = not_served_line(&s.unavailable) {
+        line(l);
     }
     if let Some(p) = &s.pipeline {
         line(format!(
@@ -140,6 +152,17 @@ pub fn text(s: &Status) -> String {
         out.push_str(&text(&st.status));
     }
     out
+}
+
+/// The sections the endpoint does not serve, in one line: `not served by this endpoint:
+/// alarms (CloudWatch DescribeAlarms), metrics (CloudWatch GetMetricData)`. Not read, so not
+/// shown: never "none" or "in sync" (`unavailable` in JSON says each with its line).
+pub(super) fn not_served_line(unavailable: &BTreeMap<String, Why>) -> Option<String> {
+    let each: Vec<String> = unavailable
+        .iter()
+        .filter_map(|(section, why)| Some(format!("{section} ({})", why.not_served()?.api())))
+        .collect();
+    (!each.is_empty()).then(|| format!("not served by this endpoint: {}", each.join(", ")))
 }
 
 /// The stacks, one row each.
@@ -224,7 +247,7 @@ fn latency_line(l: &super::LatencyGoal) -> String {
 fn scaling_line(
     sc: &super::Scaling,
     unit: &str,
-    unavailable: &std::collections::BTreeMap<String, String>,
+    unavailable: &BTreeMap<String, Why>,
     line: &mut dyn FnMut(String),
 ) {
     let none = if unit == "task" {

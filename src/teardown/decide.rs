@@ -292,7 +292,7 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
                 unreadable += 1;
                 reasons.push(Refusal::CannotCheck {
                     what: format!("stack {}", s.name),
-                    why: why.clone(),
+                    why: why.to_string(),
                 });
             }
         }
@@ -597,7 +597,7 @@ fn queue_at_risk(
             if !retained && !allowed.discard_messages {
                 reasons.push(Refusal::CannotCheck {
                     what: what.to_string(),
-                    why: why.clone(),
+                    why: why.to_string(),
                 });
             }
             (None, None)
@@ -622,7 +622,7 @@ pub(super) fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
             None,
             vec![Refusal::CannotCheck {
                 what: "the code bucket".into(),
-                why,
+                why: why.into(),
             }],
         ),
         Fact::Known((bucket, c)) => {

@@ -139,7 +139,7 @@ impl LogGroupHeld {
                 name: None,
                 stored_bytes: None,
                 has_lines: None,
-                unknown: Some(why.clone()),
+                unknown: Some(why.to_string()),
             }),
         }
     }

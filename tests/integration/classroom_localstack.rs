@@ -47,10 +47,10 @@ fn a_class_of_twenty_is_deployed_addressed_by_name_sent_to_and_torn_down_without
     printed.push_str(&text);
     let fleet_notes = text
         .lines()
-        .filter(|l| l.starts_with("not available: fleet:"))
+        .filter(|l| l.starts_with("not served by this endpoint:") && l.contains("fleet ("))
         .collect::<Vec<_>>();
     assert!(
-        fleet_notes.len() <= 1
+        fleet_notes.len() == 1
             && fleet_notes
                 .iter()
                 .all(|l| l.contains(&format!("(for all {COPIES} environments)"))),

@@ -4,7 +4,7 @@
 //! - **works**: the command's success exit (0; `plan` 0 or 3, pending changes) and nothing
 //!   reported as unreadable;
 //! - **works partly**: the success exit, with parts it could not read ("not available",
-//!   "could not …", outputs "not yet" reported), or `drift`'s exit 1 when it could not check the stacks but ran the rest;
+//!   "could not …", "not served by this endpoint", outputs "not yet" reported), or `drift`'s exit 1 when it could not check the stacks but ran the rest;
 //! - **fails**: any other exit.
 //!
 //! `QFLEET_WRITE_DOCS=1 cargo test --test integration emulator_table` writes the table; the
@@ -22,6 +22,8 @@ fn verdict(command: &str, o: &Output) -> &'static str {
     let text = format!("{}\n{}", stdout(o), stderr(o)).to_lowercase();
     let unreadable = text.contains("not available")
         || text.contains("could not")
+        || text.contains("does not serve")
+        || text.contains("not served by this endpoint")
         || text.contains("no outputs yet");
     match (command, o.status.code()) {
         ("plan", Some(0 | 3)) | (_, Some(0)) if !unreadable => "works",

@@ -98,8 +98,8 @@ fn the_lab_walkthrough_runs_step_by_step() {
     );
     let out = stdout(&o);
     for marker in [
-        // Step 1: the fleet section says why it is missing (LocalStack has no Auto Scaling).
-        "fleet: not available (describing group qfleet-lab-workers",
+        // Step 1: the fleet is named with what LocalStack does not serve (Auto Scaling).
+        "not served by this endpoint: fleet (Auto Scaling DescribeAutoScalingGroups)",
         // Step 3: the upload reached the worker through the bucket's notification.
         "ok: s3://lab-uploads-000000000000-eu-west-1/processed/hello world.txt",
         "outcome=processed",

@@ -34,6 +34,11 @@ pub struct AwsError {
     pub(crate) kind: Kind,
     /// The service's error code, when it sent one (`ValidationError`, `Throttling`, …).
     pub(super) code: Option<String>,
+    /// The endpoint answered that it does not serve the API called ([`NotServed`]); `kind`
+    /// stays what the answer was (a 404 `Malformed`, a 5xx `Service`), so every decision made
+    /// on `kind` is made as before: not served is never "empty". Boxed: every error carries
+    /// the field, few have one.
+    not_served: Option<Box<NotServed>>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -58,6 +63,7 @@ impl AwsError {
             message: message.into(),
             kind: Kind::Service,
             code: None,
+            not_served: None,
             source: None,
         }
     }
@@ -74,11 +80,12 @@ impl AwsError {
     where
         E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     {
-        let (kind, message) = classify(what, &err);
+        let (kind, message, not_served) = classify(what, &err);
         AwsError {
             message,
             kind,
             code: error_code(&err),
+            not_served: not_served.map(Box::new),
             source: Some(Box::new(err)),
         }
     }
@@ -130,8 +137,160 @@ impl AwsError {
             message,
             kind,
             code: None,
+            not_served: None,
             source: None,
         }
+    }
+}
+
+/// An API the endpoint does not serve: it answered the call with HTTP 501 (Not Implemented),
+/// with AWS's own "no such operation" code, or with a 404 or 500 that is an HTML page rather
+/// than an AWS error document. An emulator that leaves an API out answers so; so does a proxy
+/// in the way. What the call would have read stays unknown: callers say so, never "empty".
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct NotServed {
+    /// `CloudWatch`, `CloudFormation`, `Auto Scaling`, …
+    pub(crate) service: String,
+    /// `DescribeAlarms`, …
+    pub(crate) operation: String,
+}
+
+impl NotServed {
+    /// `CloudWatch DescribeAlarms`.
+    pub(crate) fn api(&self) -> String {
+        format!("{} {}", self.service, self.operation)
+    }
+}
+
+/// The codes with which AWS itself says a request names an operation it does not have: the
+/// query protocol's `InvalidAction` ("The action or operation requested is invalid",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/CommonErrors.html>) and
+/// the JSON protocols' `UnknownOperationException`.
+const UNKNOWN_OPERATION_CODES: &[&str] = &["InvalidAction", "UnknownOperationException"];
+
+/// Whether an answer says the endpoint does not serve the operation: HTTP 501 Not Implemented
+/// (the server "does not support the functionality required to fulfill the request", RFC 9110
+/// §15.6.2, <https://www.rfc-editor.org/rfc/rfc9110#name-501-not-implemented>), AWS's own
+/// unknown-operation codes, or a 404 or 500 whose body is an HTML page (not AWS's error
+/// document: AWS's 5xx carry one, and stay errors of AWS). `code`: the error code read, if
+/// any; `html`: the body is an HTML page.
+fn says_not_served(status: u16, code: &str, html: bool) -> bool {
+    status == 501
+        || UNKNOWN_OPERATION_CODES.contains(&code)
+        || (code.is_empty() && html && matches!(status, 404 | 500))
+}
+
+/// The API of an SDK call whose error type is `E`, when the type names it (qfleet's own calls
+/// without a generated crate do not: their `what` names them).
+fn not_served_api<E>() -> Option<NotServed> {
+    let crate_name = std::any::type_name::<E>().split("::").next()?;
+    let sdk = crate_name.strip_prefix("aws_sdk_")?;
+    let service = match sdk {
+        "autoscaling" => "Auto Scaling",
+        "cloudformation" => "CloudFormation",
+        "cloudwatch" => "CloudWatch",
+        "lambda" => "Lambda",
+        "s3" => "S3",
+        "sns" => "SNS",
+        "sqs" => "SQS",
+        "sts" => "STS",
+        other => other,
+    };
+    Some(NotServed {
+        service: service.to_string(),
+        operation: operation_name::<E>()?.to_string(),
+    })
+}
+
+/// The line of a call the endpoint does not serve: `WHAT: this endpoint does not serve API
+/// (DETAIL)`.
+fn not_served_line(what: &str, api: &NotServed, detail: &str) -> String {
+    format!(
+        "{what}: this endpoint does not serve {} ({detail})",
+        api.api()
+    )
+}
+
+/// Why something could not be read, kept once its call's error is gone: the error's line, and
+/// the API the endpoint does not serve when that is why. Shown as the line.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Why {
+    text: String,
+    not_served: Option<NotServed>,
+}
+
+impl Why {
+    /// The API the endpoint does not serve, when that is why.
+    pub(crate) fn not_served(&self) -> Option<&NotServed> {
+        self.not_served.as_ref()
+    }
+}
+
+impl std::ops::Deref for Why {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<String> for Why {
+    fn from(text: String) -> Why {
+        Why {
+            text,
+            not_served: None,
+        }
+    }
+}
+
+impl From<&str> for Why {
+    fn from(text: &str) -> Why {
+        Why::from(text.to_string())
+    }
+}
+
+impl From<&AwsError> for Why {
+    fn from(e: &AwsError) -> Why {
+        Why {
+            text: e.message.clone(),
+            not_served: e.not_served.as_deref().cloned(),
+        }
+    }
+}
+
+impl From<AwsError> for Why {
+    fn from(e: AwsError) -> Why {
+        Why::from(&e)
+    }
+}
+
+impl From<Why> for String {
+    fn from(why: Why) -> String {
+        why.text
+    }
+}
+
+/// In JSON, the line.
+impl serde::Serialize for Why {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl schemars::JsonSchema for Why {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        String::schema_name()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(g)
+    }
+    fn inline_schema() -> bool {
+        true
     }
 }
 
@@ -314,6 +473,14 @@ fn not_whole_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
+/// Whether an answer's body is an HTML page.
+fn is_html(resp: &Response) -> bool {
+    let body = resp.body().bytes().unwrap_or_default();
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]).to_lowercase();
+    let head = text.trim_start();
+    head.starts_with("<!doctype html") || head.starts_with("<html") || text.contains("<html")
+}
+
 /// What an answer the SDK could not read looked like, in words: never the decoder's own text
 /// (`unexpected type 0x3c at position 0: expected map`), which `--debug` logs instead.
 fn describe_unreadable(resp: &Response, not_whole: Option<String>) -> String {
@@ -323,7 +490,7 @@ fn describe_unreadable(resp: &Response, not_whole: Option<String>) -> String {
     if head.is_empty() {
         return "it was empty".into();
     }
-    if head.starts_with("<!doctype html") || head.starts_with("<html") || text.contains("<html") {
+    if is_html(resp) {
         return "it was an HTML page, not the document AWS sends (a proxy, a captive portal, or \
                 an endpoint that does not serve this API?)"
             .into();
@@ -390,7 +557,48 @@ fn unreadable<E>(
     )
 }
 
-fn classify<E>(what: &str, err: &SdkError<E, Response>) -> (Kind, String)
+/// The API the endpoint said it does not serve, and how it said so (`HTTP 404 with an HTML
+/// page`, `HTTP 501, InternalFailure`), when the answer says so ([`says_not_served`]).
+fn not_served_of<E>(err: &SdkError<E, Response>) -> Option<(NotServed, String)>
+where
+    E: ProvideErrorMetadata,
+{
+    let resp = match err {
+        SdkError::ServiceError(e) => e.raw(),
+        SdkError::ResponseError(e) => e.raw(),
+        _ => return None,
+    };
+    let status = resp.status().as_u16();
+    let code = error_code(err).unwrap_or_default();
+    let html = code.is_empty() && is_html(resp);
+    if !says_not_served(status, &code, html) {
+        return None;
+    }
+    let detail = match (code.as_str(), html) {
+        ("", true) => format!("HTTP {status} with an HTML page"),
+        ("", false) => format!("HTTP {status}"),
+        (code, _) => format!("HTTP {status}, {code}"),
+    };
+    Some((not_served_api::<E>()?, detail))
+}
+
+/// The kind and line of a failed call, and the API the endpoint does not serve when that is
+/// why (said as such: the kind stays the answer's own).
+fn classify<E>(what: &str, err: &SdkError<E, Response>) -> (Kind, String, Option<NotServed>)
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    let (kind, message) = classify_words(what, err);
+    // Credentials, access, throttling and "no such thing" say more than a missing API would.
+    if matches!(kind, Kind::Malformed | Kind::Service)
+        && let Some((api, detail)) = not_served_of(err)
+    {
+        return (kind, not_served_line(what, &api, &detail), Some(api));
+    }
+    (kind, message, None)
+}
+
+fn classify_words<E>(what: &str, err: &SdkError<E, Response>) -> (Kind, String)
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {

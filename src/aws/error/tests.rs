@@ -372,3 +372,115 @@ fn an_expired_sso_token_is_said_expired_not_missing() {
         e.message
     );
 }
+
+/// The error of `what` answered by `rule`, through CloudFormation's DescribeEvents.
+async fn describe_events(rule: &Rule) -> AwsError {
+    let cfn = client!(aws_sdk_cloudformation, rule);
+    let err = cfn
+        .describe_events()
+        .stack_name("qfleet-lab-data")
+        .send()
+        .await
+        .expect_err("the call fails");
+    AwsError::from_sdk("reading the pre-deployment validation", err)
+}
+
+/// What an endpoint that does not implement an operation sends: an HTML error page.
+const HTML_500: &str = "<!doctype html><html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>";
+
+#[tokio::test]
+async fn an_html_500_says_the_endpoint_does_not_serve_the_api() {
+    let rule = answering!(
+        aws_sdk_cloudformation::Client::describe_events,
+        500,
+        "text/html; charset=utf-8",
+        HTML_500
+    );
+    let e = describe_events(&rule).await;
+    assert_eq!(e.kind, Kind::Service, "the kind stays the answer's own");
+    assert_eq!(
+        e.message,
+        "reading the pre-deployment validation: this endpoint does not serve CloudFormation DescribeEvents (HTTP 500 with an HTML page)"
+    );
+    let why = super::Why::from(&e);
+    assert_eq!(
+        why.not_served().map(super::NotServed::api).as_deref(),
+        Some("CloudFormation DescribeEvents")
+    );
+    assert_in_words(&e);
+}
+
+#[tokio::test]
+async fn an_html_404_says_the_endpoint_does_not_serve_the_api() {
+    // CloudWatch's CBOR route on an endpoint that has no such route.
+    let rule = answering!(
+        aws_sdk_cloudwatch::Client::describe_alarms,
+        404,
+        "text/html",
+        "<!doctype html><html><title>404 Not Found</title></html>"
+    );
+    let cw = client!(aws_sdk_cloudwatch, &rule);
+    let err = cw.describe_alarms().send().await.expect_err("fails");
+    let e = AwsError::from_sdk("reading the alarms", err);
+    assert_eq!(e.kind, Kind::Malformed);
+    assert_eq!(
+        e.message,
+        "reading the alarms: this endpoint does not serve CloudWatch DescribeAlarms (HTTP 404 with an HTML page)"
+    );
+    assert!(super::Why::from(e).not_served().is_some());
+}
+
+#[tokio::test]
+async fn an_aws_500_stays_an_error_of_aws() {
+    // AWS's own error document under a 500: AWS's trouble, not a missing API.
+    let rule = answering!(
+        aws_sdk_cloudformation::Client::describe_events,
+        500,
+        "text/xml",
+        r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>We encountered an internal error. Please try again.</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"#
+    );
+    let e = describe_events(&rule).await;
+    assert_eq!(e.kind, Kind::Service);
+    assert_eq!(
+        e.message,
+        "reading the pre-deployment validation: InternalFailure: We encountered an internal error. Please try again."
+    );
+    assert!(super::Why::from(&e).not_served().is_none());
+}
+
+#[tokio::test]
+async fn a_501_or_an_unknown_action_says_the_endpoint_does_not_serve_the_api() {
+    for (status, code) in [(501, "InternalFailure"), (400, "InvalidAction")] {
+        let body = format!(
+            r#"<ErrorResponse><Error><Code>{code}</Code><Message>not here</Message></Error></ErrorResponse>"#
+        );
+        let body: &'static str = Box::leak(body.into_boxed_str());
+        let rule = answering!(
+            aws_sdk_cloudformation::Client::describe_events,
+            status,
+            "text/xml",
+            body
+        );
+        let e = describe_events(&rule).await;
+        assert_eq!(
+            e.message,
+            format!(
+                "reading the pre-deployment validation: this endpoint does not serve CloudFormation DescribeEvents (HTTP {status}, {code})"
+            )
+        );
+        assert!(super::Why::from(&e).not_served().is_some(), "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_proxys_html_502_is_not_a_missing_api() {
+    let rule = answering!(
+        aws_sdk_cloudformation::Client::describe_events,
+        502,
+        "text/html",
+        HTML
+    );
+    let e = describe_events(&rule).await;
+    assert!(super::Why::from(&e).not_served().is_none(), "{}", e.message);
+    assert!(e.message.contains("failed (HTTP 502)"), "{}", e.message);
+}

@@ -422,3 +422,76 @@ async fn mocked_a_failed_update_is_explained_by_its_own_operation_events_as_aws_
     );
     assert_eq!(failed.num_calls(), 1);
 }
+
+/// An endpoint that does not serve DescribeEvents (an HTML error page for it, as an emulator
+/// without the API sends): the preview says so once a run, in one note, for every stack and
+/// environment; each stack's validation stays unknown in the events, never "none".
+#[tokio::test]
+async fn mocked_an_endpoint_without_describe_events_is_noted_once_a_run() {
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    let html = mock!(Cfn::describe_events).then_http_response(|| {
+        let mut r = HttpResponse::new(
+            StatusCode::try_from(500).expect("a status"),
+            SdkBody::from("<!doctype html><html><title>500 Internal Server Error</title></html>"),
+        );
+        r.headers_mut().insert("content-type", "text/html");
+        r
+    });
+    let reporter = Reporter::answering(
+        Output {
+            format: Format::Text,
+            interactive: false,
+            command: "test",
+        },
+        &[crate::output::Answer::No, crate::output::Answer::No],
+    );
+    let o = Options {
+        can_prompt: true,
+        ..opts(false)
+    };
+    // Two environments of one run, each with a change set to preview.
+    for _ in 0..2 {
+        let t = StaleData::new(change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Modify", "Queue", "AWS::SQS::Queue", Some("False"))],
+        ));
+        let mut rules: Vec<&Rule> = vec![&html];
+        rules.extend(t.rules.iter());
+        let c = clients(&rules);
+        let out = environment(
+            &c,
+            &t.env,
+            Mode::Deploy,
+            &o,
+            &reporter,
+            &InFlight::default(),
+        )
+        .await;
+        assert!(out.cancelled, "{out:?}");
+    }
+    let questions = reporter.questions().join("\n");
+    let note = "note: this endpoint does not serve CloudFormation DescribeEvents; pre-deployment validation results are not shown (CloudFormation still runs its checks when the change set executes)";
+    assert_eq!(questions.matches(note).count(), 1, "{questions}");
+    for gone in ["HTML page", "captive portal", "could not be read"] {
+        assert!(!questions.contains(gone), "{gone}: {questions}");
+    }
+    // Machine-readable: each stack's validation is unknown, with why.
+    let unread: Vec<String> = reporter
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            event::Event::ValidationUnread { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unread.len(), 2, "{unread:?}");
+    assert!(
+        unread.iter().all(|m| m.contains(
+            "this endpoint does not serve CloudFormation DescribeEvents (HTTP 500 with an HTML page)"
+        )),
+        "{unread:?}"
+    );
+}

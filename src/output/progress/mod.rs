@@ -30,6 +30,8 @@ pub(crate) struct Reporter<E> {
     /// Whether the per-stack previews are printed (`--details`); off, the closing summary
     /// says it in one row per environment.
     details: bool,
+    /// The APIs the endpoint does not serve that this run has said so of, each once.
+    not_served: std::sync::Mutex<std::collections::BTreeSet<crate::aws::NotServed>>,
 }
 
 /// The spinner of one stack operation (a no-op off a terminal).
@@ -66,7 +68,17 @@ impl<E: Event> Reporter<E> {
             ledger: Default::default(),
             events: Default::default(),
             details: true,
+            not_served: Default::default(),
         }
+    }
+
+    /// Whether this run meets `api` not served for the first time: its note is said then, and
+    /// never again (an emulator leaves the same APIs out for every stack and environment).
+    pub(crate) fn first_not_served(&self, api: &crate::aws::NotServed) -> bool {
+        self.not_served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(api.clone())
     }
 
     /// Prints the per-stack previews (`detail`) or leaves them to the closing summary.

@@ -847,3 +847,146 @@ fn an_account_is_picked_only_of_a_whole_unit() {
     let e = pick(&["fleetsets-eu1@111122223333", "fleetsets-eu1@111122223333"]);
     assert!(e.contains("named twice"), "{e}");
 }
+
+/// An HTTP answer with `status`, `content_type` and `body`, as an endpoint sends it.
+fn http(
+    status: u16,
+    content_type: &str,
+    body: &'static str,
+) -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    let mut r = aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).expect("a status"),
+        aws_smithy_types::body::SdkBody::from(body),
+    );
+    r.headers_mut()
+        .insert("content-type", content_type.to_string());
+    r
+}
+
+/// An endpoint without CloudWatch's alarms and metrics (an HTML 404 for each, as an emulator
+/// without that protocol sends) and whose Auto Scaling fails in earnest (AWS's own 500): the
+/// sections it does not serve are one line, the failure stays an error, the rest is shown.
+#[tokio::test]
+async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_stay_errors() {
+    use aws_sdk_autoscaling::Client as Asg;
+    use aws_sdk_cloudwatch::Client as Cw;
+    use aws_sdk_sqs::Client as Sqs;
+
+    let env = crate::config::parse(
+        PathBuf::from("stacks/st.yaml"),
+        "region: eu-west-1\nworkers: {min: 1, max: 4}\n".into(),
+    )
+    .unwrap();
+    let describe = describe_stacks(vec![
+        (
+            "qfleet-st-data",
+            Some((cfn::StackStatus::CreateComplete, false)),
+        ),
+        (
+            "qfleet-st-fleet",
+            Some((cfn::StackStatus::CreateComplete, false)),
+        ),
+    ]);
+    let live = cfn::ResourceStatus::CreateComplete;
+    let res = list_resources(vec![
+        (
+            "qfleet-st-data",
+            vec![
+                resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
+                resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live.clone()),
+                resource(
+                    "Bucket",
+                    "st-uploads-111122223333-eu-west-1",
+                    "AWS::S3::Bucket",
+                    live.clone(),
+                ),
+            ],
+        ),
+        (
+            "qfleet-st-fleet",
+            vec![resource(
+                "WorkerGroup",
+                "qfleet-st-workers",
+                "AWS::AutoScaling::AutoScalingGroup",
+                live,
+            )],
+        ),
+    ]);
+    let groups = mock!(Asg::describe_auto_scaling_groups).then_output(|| {
+        aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder()
+            .auto_scaling_groups(
+                asg::AutoScalingGroup::builder()
+                    .auto_scaling_group_name("qfleet-st-workers")
+                    .min_size(1)
+                    .max_size(4)
+                    .desired_capacity(1)
+                    .availability_zones("eu-west-1a")
+                    .instances(instance("i-1", "eu-west-1a", "1"))
+                    .build(),
+            )
+            .build()
+    });
+    let activities = mock!(Asg::describe_scaling_activities).then_output(|| {
+        aws_sdk_autoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesOutput::builder().build()
+    });
+    let policies = mock!(Asg::describe_policies).then_http_response(|| {
+        http(
+            500,
+            "text/xml",
+            r#"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>internal error</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"#,
+        )
+    });
+    let attrs =
+        mock!(Sqs::get_queue_attributes).then_compute_output(|_| queue_attributes(0, 0, 0, &[]));
+    const PAGE: &str = "<!doctype html><html><title>404 Not Found</title></html>";
+    let alarms = mock!(Cw::describe_alarms).then_http_response(|| http(404, "text/html", PAGE));
+    let data = mock!(Cw::get_metric_data).then_http_response(|| http(404, "text/html", PAGE));
+    let clients = Rules {
+        cfn: vec![&describe, &res],
+        autoscaling: vec![&groups, &activities, &policies],
+        sqs: vec![&attrs],
+        cloudwatch: vec![&alarms, &data],
+        ..Default::default()
+    }
+    .clients();
+
+    let s = gather(&clients, &env).await;
+    assert_eq!(
+        s.exit_code(),
+        crate::error::Exit::Ok,
+        "every stack was read"
+    );
+    assert!(s.fleet().is_some() && s.queue.is_some());
+    let text = text(&s);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("not served by this endpoint"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "not served by this endpoint: alarms (CloudWatch DescribeAlarms), metrics (CloudWatch GetMetricData)"
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("not available: scaling policies: reading the scaling policies of qfleet-st-workers: InternalFailure: internal error"),
+        "AWS's own 500 stays an error: {text}"
+    );
+    for gone in [
+        "HTML page",
+        "captive portal",
+        "not available: alarms",
+        "not available: metrics",
+    ] {
+        assert!(!text.contains(gone), "{gone}: {text}");
+    }
+    // In JSON each section not read stays in `unavailable` with its line: unknown, not none.
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(
+        json["unavailable"]["alarms"],
+        "reading the alarms: this endpoint does not serve CloudWatch DescribeAlarms (HTTP 404 with an HTML page)"
+    );
+    assert!(json["unavailable"]["metrics"].is_string());
+    assert!(json["unavailable"]["scaling policies"].is_string());
+}

@@ -109,7 +109,7 @@ pub(crate) struct ChangeSet {
     /// Its pre-deployment validation results (DescribeEvents), once read.
     pub(crate) validations: Vec<Validation>,
     /// Why the validation results could not be read, when they could not: unknown, not "none".
-    pub(crate) validation_unread: Option<String>,
+    pub(crate) validation_unread: Option<crate::aws::Why>,
 }
 
 impl ChangeSet {
@@ -129,7 +129,7 @@ impl ChangeSet {
     pub(crate) async fn read_validation(&mut self, cfn: &Client) {
         match operation_events::change_set_validations(cfn, &self.stack, &self.id).await {
             Ok(v) => self.validations = v,
-            Err(e) => self.validation_unread = Some(e.to_string()),
+            Err(e) => self.validation_unread = Some(e.into()),
         }
     }
 
