@@ -383,7 +383,7 @@ fn producer_policies(data: &StackSnapshot) -> Vec<Refusal> {
         Fact::Unknown(why) => {
             return vec![Refusal::CannotCheck {
                 what: format!("whether {} holds a producers' policy", data.name),
-                why: why.clone(),
+                why: why.to_string(),
             }];
         }
     };
