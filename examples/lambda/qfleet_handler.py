@@ -15,7 +15,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 # examples/worker/qfleet_jobs.py (docs/jobs.md): qfleet's render puts its text in this line's place.
-from qfleet_jobs import JobConfig, Jobs, message_ref, sns_envelope
+from qfleet_jobs import JobConfig, Jobs, message_ref
 
 # What S3 answers for a source object that is not there: 404 with s3:ListBucket on the bucket,
 # 403 without it (the function's role has no s3:ListBucket), so a redelivered message meets 403.
@@ -127,28 +127,18 @@ def classify(body):
 
 
 def message_job(body, record):
-    """A job sent as a message, as the worker's (Lambda spells attributes stringValue); a
-    topic's message in SNS's envelope is unwrapped as the worker does."""
-    attrs = {k: v.get("stringValue") for k, v in (record.get("messageAttributes") or {}).items()
-             if v.get("stringValue") is not None}
-    source, topic, fallback = "message", None, "sqs:" + (record.get("messageId") or "")
-    envelope = sns_envelope(body)
-    if envelope is not None:
-        source, topic, body = "topic", envelope["TopicArn"], envelope["Message"]
-        attrs = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()
-                 if isinstance(v, dict) and v.get("Type") == "String"}
-        fallback = "sns:" + str(envelope.get("MessageId") or "")
+    """A job sent as a message, as the worker's (Lambda spells attributes stringValue)."""
+    attrs = record.get("messageAttributes") or {}
+    given = (attrs.get("job_id") or {}).get("stringValue")
     try:
         parsed = json.loads(body)
     except ValueError:
         parsed = None
-    job = {"id": attrs.get("job_id") or fallback, "source": source, "body": body,
-           "json": parsed,
-           "attributes": {k: v for k, v in sorted(attrs.items())
-                          if k != "job_id" and not k.startswith("qfleet_") and v is not None}}
-    if topic:
-        job["topic"] = topic
-    return job
+    return {"id": given or "sqs:" + (record.get("messageId") or ""), "source": "message",
+            "body": body, "json": parsed,
+            "attributes": {k: v.get("stringValue") for k, v in sorted(attrs.items())
+                           if k != "job_id" and not k.startswith("qfleet_")
+                           and v.get("stringValue") is not None}}
 
 
 def answer(s3, bucket, job, cfg):
@@ -160,12 +150,10 @@ def answer(s3, bucket, job, cfg):
     if len(dest.encode()) > KEY_LIMIT:
         raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
                          "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
-    rec = {"job_id": job["id"], "source": job["source"], "bytes": len(data),
-           "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]}
-    if job.get("topic"):
-        rec["topic"] = job["topic"]
-    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json",
-                  Body=json.dumps(rec, sort_keys=True).encode())
+    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
+        "job_id": job["id"], "source": job["source"], "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
+        sort_keys=True).encode())
     return dest
 
 

@@ -394,31 +394,6 @@ def test_a_message_job_takes_its_id_from_the_job_id_attribute(aws, capsys):
     assert record["attributes"] == {"tenant": "acme"}
 
 
-def test_a_topics_message_in_snss_envelope_is_unwrapped(aws, capsys):
-    """A topic source without raw delivery (docs/sources.md): the job is the published
-    message, its id the envelope's job_id attribute, and its record names the topic."""
-    topic = "arn:aws:sns:eu-west-1:444455556666:orders"
-    msg = sqs_record(json.dumps({
-        "Type": "Notification", "MessageId": "sns-1", "TopicArn": topic,
-        "Message": json.dumps({"order": 7}),
-        "MessageAttributes": {"job_id": {"Type": "String", "Value": "order-7"},
-                              "tenant": {"Type": "String", "Value": "acme"},
-                              "blob": {"Type": "Binary", "Value": "AAE="}}}))
-    assert run(msg) == no_failures()
-    record = json.loads(aws.s3.get_object(
-        Bucket=BUCKET, Key="processed/jobs/order-7.json")["Body"].read())
-    assert record["source"] == "topic" and record["topic"] == topic
-    assert record["attributes"] == {"tenant": "acme"}
-    assert record["bytes"] == len(json.dumps({"order": 7}))
-
-
-def test_a_topics_message_without_job_id_is_named_by_snss_message_id(aws, capsys):
-    msg = sqs_record(json.dumps({"Type": "Notification", "MessageId": "sns-2",
-                                 "TopicArn": "arn:aws:sns:eu-west-1:1:t", "Message": "hi"}))
-    assert run(msg) == no_failures()
-    assert "processed/jobs/sns%3Asns-2.json" in keys(aws)
-
-
 def test_an_sns_confirmation_is_never_a_job(aws, capsys):
     msg = sqs_record({"Type": "SubscriptionConfirmation", "MessageId": "m-1",
                       "SubscribeURL": "https://sns.eu-west-1.amazonaws.com/"})

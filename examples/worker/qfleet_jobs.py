@@ -90,36 +90,17 @@ def unanswered(job):
 MESSAGE_UPLOAD, JOB_ID_ATTRIBUTE, JOB_ID_MAX = "job", "job_id", 1024
 
 
-def sns_envelope(body):
-    """SNS's JSON envelope of a topic's notification, or None (a raw or direct message)."""
-    try:
-        d = json.loads(body)
-    except ValueError:
-        return None
-    if (isinstance(d, dict) and d.get("Type") == "Notification"
-            and isinstance(d.get("Message"), str) and isinstance(d.get("TopicArn"), str)):
-        return d
-    return None
-
-
 def message_ref(message):
     """A message job: key = its `job_id` attribute (a redrive changes the message id; AWS
     documents no change to attributes), else `sqs:` and its message id; upload = "job"."""
     attrs = message.get("MessageAttributes") or message.get("messageAttributes") or {}
     given = attrs.get(JOB_ID_ATTRIBUTE) or {}
     job_id = given.get("StringValue") or given.get("stringValue")
-    fallback = "sqs:" + (message.get("MessageId") or message.get("messageId") or "")
-    envelope = sns_envelope(message.get("Body") or message.get("body") or "")
-    if envelope is not None:
-        # A topic's message in SNS's envelope (docs/sources.md): its attributes are inside.
-        given = (envelope.get("MessageAttributes") or {}).get(JOB_ID_ATTRIBUTE) or {}
-        job_id = given.get("Value") if given.get("Type") == "String" else None
-        fallback = "sns:" + str(envelope.get("MessageId") or "")
     if job_id is not None and not 0 < len(job_id.encode()) <= JOB_ID_MAX:
         raise ValueError("the job_id attribute is %d bytes: 1 to %d are allowed"
                          % (len(job_id.encode()), JOB_ID_MAX))
     if job_id is None:
-        job_id = fallback
+        job_id = "sqs:" + (message.get("MessageId") or message.get("messageId") or "")
     sys_attrs = message.get("Attributes") or message.get("attributes") or {}
     queued = job_now(sys_attrs["SentTimestamp"]) if sys_attrs.get("SentTimestamp") else None
     return JobRef(job_id, MESSAGE_UPLOAD, "", None, queued)

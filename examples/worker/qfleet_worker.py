@@ -104,47 +104,18 @@ def classify(body):
 def message_job(body, m):
     """A job sent as a message, as a job of your own receives it: its id (the `job_id`
     attribute, else `sqs:` and the message id), its body, the body parsed when it is JSON, and
-    its other string attributes. A topic's message in SNS's envelope (a topic source without
-    raw delivery, docs/sources.md) is unwrapped: its body is the published message, its id the
-    envelope's `job_id` attribute, else `sns:` and SNS's message id, and `topic` names the
-    topic."""
-    attrs = {k: v.get("StringValue") for k, v in (m.get("MessageAttributes") or {}).items()
-             if "StringValue" in v}
-    return job_of(body, attrs, "sqs:" + (m.get("MessageId") or ""))
-
-
-def job_of(body, attrs, fallback_id):
-    """The job of a message's body and string attributes (message_job, for both workers)."""
-    source, topic = "message", None
-    envelope = sns_envelope(body)
-    if envelope is not None:
-        source, topic, body = "topic", envelope["TopicArn"], envelope["Message"]
-        attrs = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()
-                 if isinstance(v, dict) and v.get("Type") == "String"}
-        fallback_id = "sns:" + str(envelope.get("MessageId") or "")
+    its other string attributes."""
+    attrs = m.get("MessageAttributes") or {}
+    given = (attrs.get("job_id") or {}).get("StringValue")
     try:
         parsed = json.loads(body)
     except ValueError:
         parsed = None
-    job = {"id": attrs.get("job_id") or fallback_id, "source": source, "body": body,
-           "json": parsed,
-           "attributes": {k: v for k, v in sorted(attrs.items())
-                          if k != "job_id" and not k.startswith("qfleet_") and v is not None}}
-    if topic:
-        job["topic"] = topic
-    return job
-
-
-def sns_envelope(body):
-    """SNS's JSON envelope of a topic's notification, or None (a raw or direct message)."""
-    try:
-        d = json.loads(body)
-    except ValueError:
-        return None
-    if (isinstance(d, dict) and d.get("Type") == "Notification"
-            and isinstance(d.get("Message"), str) and isinstance(d.get("TopicArn"), str)):
-        return d
-    return None
+    return {"id": given or "sqs:" + (m.get("MessageId") or ""), "source": "message",
+            "body": body, "json": parsed,
+            "attributes": {k: v.get("StringValue") for k, v in sorted(attrs.items())
+                           if k != "job_id" and not k.startswith("qfleet_")
+                           and "StringValue" in v}}
 
 
 def answer(s3, bucket, job, cfg):
@@ -158,12 +129,10 @@ def answer(s3, bucket, job, cfg):
     if len(dest.encode()) > KEY_LIMIT:
         raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
                          "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
-    rec = {"job_id": job["id"], "source": job["source"], "bytes": len(data),
-           "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]}
-    if job.get("topic"):
-        rec["topic"] = job["topic"]
-    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json",
-                  Body=json.dumps(rec, sort_keys=True).encode())
+    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
+        "job_id": job["id"], "source": job["source"], "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
+        sort_keys=True).encode())
     return dest
 
 

@@ -292,24 +292,6 @@ def test_a_job_sent_as_a_message_is_kept_under_its_id_and_answered_once(aws, mon
     assert aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0).get("Messages") is None
 
 
-def test_a_topics_message_in_snss_envelope_is_a_job_of_the_envelopes_job_id(aws, monkeypatch):
-    """A topic source without raw delivery (docs/sources.md): SNS wraps the published message
-    in its envelope. The worker unwraps it: the job's id is the envelope's job_id attribute,
-    its body the published message, and its record names the topic."""
-    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
-    topic = "arn:aws:sns:eu-west-1:444455556666:orders"
-    published = json.dumps({"order": 7})
-    aws.sqs.send_message(QueueUrl=q, MessageBody=json.dumps({
-        "Type": "Notification", "MessageId": "sns-1", "TopicArn": topic, "Message": published,
-        "MessageAttributes": {"job_id": {"Type": "String", "Value": "order-7"}}}))
-    assert w.run(once=True) == 0
-    i, h = item(aws, "order-7", "job")
-    assert i["state"]["S"] == "done"
-    record = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=i["output"]["S"])["Body"].read())
-    assert record["source"] == "topic" and record["topic"] == topic
-    assert record["bytes"] == len(published) and record["attributes"] == {}
-
-
 def test_a_message_without_a_job_id_is_a_job_of_its_message_id(aws, monkeypatch):
     w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
     sent = aws.sqs.send_message(QueueUrl=q, MessageBody="not JSON, still a job")
