@@ -387,9 +387,10 @@ settings! {
             => "an SNS filter policy: a mapping of at most 5 keys, at most 150 combinations of values (optional; absent: every message)",
         /// What the filter policy reads.
         pub filter_scope: FilterScope => "{choices}",
-        /// Raw delivery: the queue gets the published body as is, not SNS's envelope.
-        pub raw: bool
-            => "true or false (default false: the queue gets SNS's JSON envelope, which names the topic)",
+        /// SNS's JSON envelope around each message, rather than raw delivery (the published
+        /// body and its attributes, as a direct message has them).
+        pub envelope: bool
+            => "true or false (default false: raw delivery, the published body and its attributes as is; true: SNS's JSON envelope, which names the topic)",
     }
 }
 

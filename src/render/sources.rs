@@ -21,6 +21,7 @@ struct Topic {
     /// list never replaces a subscription.
     id: String,
     arn: String,
+    /// Raw delivery: the published body and attributes, as a direct message has them.
     raw: bool,
     /// The filter policy as JSON (a YAML flow mapping), when there is one.
     filter_policy: Option<String>,
@@ -48,7 +49,7 @@ impl Sources {
             .map(|t| Topic {
                 id: topic_id(&t.arn),
                 arn: t.arn.clone(),
-                raw: t.raw,
+                raw: !t.envelope,
                 filter_policy: t.filter_policy.as_ref().map(|p| p.to_string()),
                 filter_scope: match t.filter_scope {
                     FilterScope::Attributes => "MessageAttributes",

@@ -681,7 +681,7 @@ async fn topics_reach_the_queue_raw_and_enveloped_and_teardown_guards_the_produc
         dir.path(),
         &name,
         &format!(
-            "sources:\n  messages: {{}}\n  topics:\n    - arn: {raw}\n      raw: true\n    - arn: {enveloped}\n"
+            "sources:\n  messages: {{}}\n  topics:\n    - arn: {raw}\n    - arn: {enveloped}\n      envelope: true\n"
         ),
     );
     let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));

@@ -150,6 +150,12 @@ const FEATURES: &[Feature] = &[
         kinds: &[Kind::Lambda],
         choice_of: None,
     },
+    Feature {
+        name: "sources",
+        setting: "`sources` (messages and topics)",
+        kinds: ALL,
+        choice_of: None,
+    },
 ];
 
 fn feature(name: &str) -> &'static Feature {
@@ -212,6 +218,14 @@ const REFUSED: &[Refused] = &[
         shape: Some(Shape::TwoRegions),
         why: "targets outside the image's Region: they share the image, and Lambda pulls from its own Region only",
         says: "Lambda takes an image only from a repository in the function's Region",
+    },
+    Refused {
+        kinds: ALL,
+        a: "sources",
+        b: ROLLOUTS,
+        shape: Some(Shape::TwoRegions),
+        why: "targets outside a topic's Region: a subscription and its dead-letter queue share the topic's Region",
+        says: "a subscription's dead-letter queue must be in the topic's region",
     },
     Refused {
         kinds: INSTANCES_AND_TASKS,
@@ -337,6 +351,7 @@ impl Case {
         let n = self.names();
         let one_region = self.shape.is_none()
             && (self.has("lambda_image")
+                || self.has("sources")
                 || (self.stack_sets() && self.has("stages") && self.kind != Kind::Lambda));
         match self.rollout() {
             None => vec![Place {
@@ -439,6 +454,29 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                 &mut unit,
                 json!({"workers": {"lambda": {"image": ecr(&format!("worker@sha256:{}", "a".repeat(64)))}}}),
             ),
+            "sources" => {
+                // Producers of another account, and topics of the file's first Region; at the
+                // longest, as many as validate takes, with the longest topic names.
+                let (producers, topics, name) = match case.size {
+                    Size::Plain => (1, 1, "orders".to_string()),
+                    Size::Longest => (20, 10, "t".repeat(250)),
+                };
+                let producers: Vec<String> = (0..producers)
+                    .map(|i| {
+                        format!(
+                            "arn:{}:iam::777788889999:role/producer-{i:02}",
+                            partition(region)
+                        )
+                    })
+                    .collect();
+                let topics: Vec<Value> = (0..topics)
+                    .map(|i| json!({"arn": format!("arn:{}:sns:{region}:{}:{name}{i:02}", partition(region), ACCOUNTS[1])}))
+                    .collect();
+                merge(
+                    &mut unit,
+                    json!({"sources": {"messages": {"producers": producers}, "topics": topics}}),
+                )
+            }
             "stages" | "targets" | "stack_sets" | "service_managed" => {}
             other => panic!("no settings for feature {other}"),
         }

@@ -57,11 +57,11 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
                         "`{producer}` is neither a 12-digit account id nor an IAM role or user ARN (arn:PARTITION:iam::ACCOUNT:role/NAME)"
                     ),
                 ),
-                Some(account) if env.spec.accounts.iter().flatten().any(|a| a == account) => {
+                Some(account) if own_account(env) == Some(account) => {
                     c.fail(
                         &field,
                         format!(
-                            "{account} is this environment's own account (accounts): its producers attach the managed policy (output ProducerPolicyArn), and the queue policy stays for other accounts"
+                            "{account} is this environment's own account: its producers attach the managed policy (output ProducerPolicyArn), and the queue policy stays for other accounts"
                         ),
                     )
                 }
@@ -109,6 +109,18 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
                 "the queue policy would take about {policy_bytes} bytes; SQS takes at most {QUEUE_POLICY_BYTES}: name fewer producers (an account instead of its roles) or fewer topics"
             ),
         );
+    }
+}
+
+/// The account the environment is certainly in: its target's, or the one account the file
+/// allows (`accounts` with one entry). A producer there attaches the managed policy.
+fn own_account(env: &Environment) -> Option<&str> {
+    if let Some(t) = &env.target {
+        return t.account.as_deref();
+    }
+    match env.spec.accounts.as_deref() {
+        Some([one]) => Some(one.as_str()),
+        _ => None,
     }
 }
 

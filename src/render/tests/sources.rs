@@ -119,7 +119,11 @@ fn each_topic_is_subscribed_with_the_dead_letter_queue_after_the_policies() {
     assert_eq!(depends, ["QueuePolicy", "DeadLetterQueuePolicy"]);
     let p = &sub["Properties"];
     assert_eq!(p["Protocol"].as_str(), Some("sqs"));
-    assert_eq!(p["RawMessageDelivery"].as_bool(), Some(false));
+    assert_eq!(
+        p["RawMessageDelivery"].as_bool(),
+        Some(true),
+        "raw by default"
+    );
     assert_eq!(
         untagged(&p["RedrivePolicy"]["deadLetterTargetArn"]).as_str(),
         Some("DeadLetterQueue.Arn")
@@ -133,7 +137,7 @@ fn each_topic_is_subscribed_with_the_dead_letter_queue_after_the_policies() {
 #[test]
 fn a_later_stage_takes_sources_of_its_own() {
     let env = from_str(
-        "region: eu-west-1\nlab: true\nstages:\n  - name: first\n  - name: second\n    fed_by: messages\n    sources:\n      messages:\n        producers: [\"444455556666\"]\n      topics:\n        - arn: arn:aws:sns:eu-west-1:444455556666:orders\n          raw: true\n",
+        "region: eu-west-1\nlab: true\nstages:\n  - name: first\n  - name: second\n    fed_by: messages\n    sources:\n      messages:\n        producers: [\"444455556666\"]\n      topics:\n        - arn: arn:aws:sns:eu-west-1:444455556666:orders\n          envelope: true\n",
     );
     let stacks = render(&env).unwrap();
     let data: Value = serde_yaml_ng::from_str(&stacks[0].template).unwrap();
@@ -154,7 +158,11 @@ fn a_later_stage_takes_sources_of_its_own() {
         crate::render::sources::topic_id("arn:aws:sns:eu-west-1:444455556666:orders")
     );
     let sub = &data["Resources"][id.as_str()]["Properties"];
-    assert_eq!(sub["RawMessageDelivery"].as_bool(), Some(true));
+    assert_eq!(
+        sub["RawMessageDelivery"].as_bool(),
+        Some(false),
+        "envelope: true"
+    );
     assert_eq!(
         untagged(&sub["RedrivePolicy"]["deadLetterTargetArn"]).as_str(),
         Some("StageSecondDeadLetterQueue.Arn")
