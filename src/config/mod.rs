@@ -40,7 +40,7 @@ pub(crate) use regions::partition;
 pub(crate) use schema::{
     AlarmSpec, Architecture, BucketSpec, CallAs, Feed, FilterScope, LambdaSpec, PermissionModel,
     Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric,
-    SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
+    ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
 };
 pub(crate) use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub(crate) use targets::{

@@ -359,6 +359,36 @@ settings! {
         pub topics: Vec<TopicSpec>
             => "a list of 1 to 10 SNS topics, each a mapping with {keys}";
             each "a mapping of the topic's settings: {settings}",
+        /// Jobs on a schedule: EventBridge Scheduler sends one message per run.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub schedules: Vec<ScheduleSpec>
+            => "a list of 1 to 10 schedules, each a mapping with {keys}";
+            each "a mapping of the schedule's settings: {settings}",
+    }
+}
+
+settings! {
+    /// A job sent on a schedule (`sources.schedules`), by EventBridge Scheduler.
+    #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+    pub struct ScheduleSpec {
+        /// The schedule's name, unique in the environment.
+        pub name: String = required
+            => "1 to 64 letters, digits, hyphens, underscores and dots, unique in the environment",
+        /// When it runs: a cron expression of six fields.
+        pub cron: Option<String>
+            => "six fields: minutes hours day-of-month month day-of-week year, such as 0 2 * * ? * (one of cron and rate)",
+        /// How often it runs.
+        pub rate: Option<String>
+            => "a whole number and minute(s), hour(s) or day(s), such as 15 minutes (one of cron and rate)",
+        /// The time zone the cron expression is read in.
+        pub timezone: Option<String> => "an IANA time zone such as Europe/Paris (default UTC)",
+        /// A flexible window: each run starts at a moment within it.
+        pub window: Option<Seconds>
+            => "whole minutes from 1m to 24h (default: none, each run on the minute)",
+        /// The job's JSON body.
+        pub body: Option<serde_json::Value> => "any JSON value, at most 8 KiB (default {})",
+        /// A paused schedule sends nothing until it is resumed.
+        pub paused: bool => "true or false (default false)",
     }
 }
 

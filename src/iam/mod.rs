@@ -366,6 +366,17 @@ fn grant_environment(
                             ),
                         );
                     }
+                    // The schedules' role, only to EventBridge Scheduler.
+                    if let Some(role) = place.scheduler_role() {
+                        handler_grants.add(
+                            action,
+                            Scope::on([role]).when(
+                                "StringEquals",
+                                "iam:PassedToService",
+                                "scheduler.amazonaws.com",
+                            ),
+                        );
+                    }
                 }
                 // The first group, cluster or scalable target in an account creates its
                 // service's own role: only the role of the type that asks.

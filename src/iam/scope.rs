@@ -118,6 +118,8 @@ pub(super) const SCOPED_TYPES: &[(&str, &str)] = &[
     ("kms", "key"),
     ("dynamodb", "table"),
     ("dynamodb", "index"),
+    ("scheduler", "schedule-group"),
+    ("scheduler", "schedule"),
 ];
 
 impl<'a> Place<'a> {
@@ -332,7 +334,20 @@ impl<'a> Place<'a> {
                 "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{}",
                 names.asg
             )],
-            ("iam", "role") => vec![self.worker_role()],
+            ("iam", "role") => {
+                let mut roles = vec![self.worker_role()];
+                roles.extend(self.scheduler_role());
+                roles
+            }
+            // The environment's schedule group and its schedules (`sources.schedules`).
+            ("scheduler", "schedule-group") => vec![format!(
+                "arn:{p}:scheduler:{region}:{account}:schedule-group/qfleet-{}",
+                self.env.resource_name()
+            )],
+            ("scheduler", "schedule") => vec![format!(
+                "arn:{p}:scheduler:{region}:{account}:schedule/qfleet-{}/*",
+                self.env.resource_name()
+            )],
             ("iam", "instance-profile") => vec![format!(
                 "arn:{p}:iam::{account}:instance-profile/{}",
                 PROFILE_NAMES.pattern(&fleet)
@@ -480,6 +495,23 @@ impl<'a> Place<'a> {
             self.account,
             ROLE_NAMES.pattern(&self.fleet_stack())
         )
+    }
+
+    /// The data stack's role EventBridge Scheduler sends the scheduled jobs as, when the
+    /// environment has schedules (`sources.schedules`).
+    pub(super) fn scheduler_role(&self) -> Option<String> {
+        self.env
+            .stages()
+            .iter()
+            .any(|s| !s.spec.sources.schedules.is_empty())
+            .then(|| {
+                format!(
+                    "arn:{}:iam::{}:role/{}",
+                    self.p(),
+                    self.account,
+                    ROLE_NAMES.pattern(&self.data_stack())
+                )
+            })
     }
 
     /// Auto Scaling's service-linked role, created by the first group in an account.

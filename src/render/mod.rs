@@ -618,6 +618,7 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
         .find_map(|s| s.function_code.as_ref().and_then(|c| c.package.as_ref()))
         .map(|p| p.key());
     let later = later_stages(env);
+    let schedules = sources::schedules(env);
     let template = render_one(
         &j,
         env,
@@ -626,6 +627,7 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
             minijinja::context! {
                 function_package => package,
                 later_stages => Value::from(minijinja::value::Serde(&later)),
+                schedules => Value::from(minijinja::value::Serde(&schedules)),
                 jobs_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(JOBS_MODULE)),
                 final_processed_prefix => env.spec.bucket.processed_prefix.as_str(),
                 ..c

@@ -1,7 +1,7 @@
 //! What else feeds a stage's queue (`sources`), as the data template declares it: the
 //! producers' managed policy and queue-policy statement, and each topic's subscription.
 
-use crate::config::{FilterScope, SourcesSpec};
+use crate::config::{Environment, FilterScope, ScheduleSpec, SourcesSpec};
 use serde::Serialize;
 
 /// A stage's sources, ready for the template.
@@ -62,6 +62,71 @@ impl Sources {
             producers,
             topics,
         }
+    }
+}
+
+/// One schedule of the environment (`sources.schedules` of any stage), as the data template
+/// declares it.
+#[derive(Serialize)]
+pub(super) struct Schedule {
+    /// Its logical id: `Schedule` and eight hex digits of its name's CRC-32.
+    id: String,
+    name: String,
+    /// `cron(…)` or `rate(…)`.
+    expression: String,
+    timezone: Option<String>,
+    /// The flexible window in minutes (none: `OFF`).
+    window_minutes: Option<u64>,
+    /// What each run sends: qfleet's envelope, `{"qfleetSchedule": {...}, "body": …}`.
+    input: String,
+    paused: bool,
+    /// The logical ids of the stage's queue and dead-letter queue.
+    queue: String,
+    dead_letter_queue: String,
+}
+
+/// Every schedule of the environment, each with its stage's queues. A run's message carries
+/// the schedule's name and the time it was due: Scheduler replaces
+/// `<aws.scheduler.scheduled-time>` "with its respective value when your schedule invokes
+/// the target" (Adding context attributes in EventBridge Scheduler,
+/// https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html).
+pub(super) fn schedules(env: &Environment) -> Vec<Schedule> {
+    let mut out = Vec::new();
+    for stage in env.stages() {
+        let (queue, dead_letter_queue) = super::ids::stage_queues(stage);
+        for s in &stage.spec.sources.schedules {
+            out.push(Schedule {
+                id: format!("Schedule{:08x}", crc32fast::hash(s.name.as_bytes())),
+                name: s.name.clone(),
+                expression: expression(s),
+                timezone: s.timezone.clone(),
+                window_minutes: s.window.map(|w| w.0 / 60),
+                input: serde_json::json!({
+                    "qfleetSchedule": {
+                        "name": s.name,
+                        "scheduled_time": "<aws.scheduler.scheduled-time>",
+                    },
+                    "body": s.body.clone().unwrap_or_else(|| serde_json::json!({})),
+                })
+                .to_string(),
+                paused: s.paused,
+                queue: queue.clone(),
+                dead_letter_queue: dead_letter_queue.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn expression(s: &ScheduleSpec) -> String {
+    match (&s.cron, &s.rate) {
+        (Some(cron), _) => format!(
+            "cron({})",
+            cron.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
+        (None, Some(rate)) => format!("rate({})", rate.trim()),
+        // Validation requires one of them.
+        (None, None) => String::new(),
     }
 }
 

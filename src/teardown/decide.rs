@@ -82,6 +82,11 @@ pub(super) enum Refusal {
     ProducerPolicy {
         policy: String,
     },
+    /// Schedules (`sources.schedules`) may send a run between the queues' check and their
+    /// deletion, and that job would go with the queue.
+    Schedules {
+        schedules: Vec<String>,
+    },
     /// The stack has the environment's name but not qfleet's marks for it (see
     /// [`crate::ownership`]): qfleet did not create it for this environment.
     NotOurs {
@@ -105,6 +110,9 @@ impl Refusal {
             Refusal::ProducerPolicy { .. } => {
                 Some("--producers-detached (once no role, user or group attaches the policy)")
             }
+            Refusal::Schedules { .. } => Some(
+                "--discard-messages (a run sent during the teardown is lost), or remove sources.schedules from the file and deploy first",
+            ),
             Refusal::CodeBucketHoldsOthers { .. }
             | Refusal::CannotCheck { .. }
             | Refusal::NotOurs { .. } => None,
@@ -149,6 +157,10 @@ impl Refusal {
                 keys.join(", ")
             ),
             Refusal::CannotCheck { what, why } => format!("could not check {what}: {why}"),
+            Refusal::Schedules { schedules } => format!(
+                "schedules {} may send a job during the teardown, after the queues were checked",
+                schedules.join(", ")
+            ),
             Refusal::ProducerPolicy { policy } => format!(
                 "producers' policy {policy} may still be attached to your roles; detach it first (aws iam list-entities-for-policy --policy-arn {policy} lists them)"
             ),
@@ -340,6 +352,9 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
         if !allowed.producers_detached {
             reasons.extend(producer_policies(&snap.data));
         }
+        if !allowed.discard_messages {
+            reasons.extend(schedules(&snap.data, allowed.producers_detached));
+        }
         (Some(data), purge, code_purge)
     } else {
         (None, None, None)
@@ -397,6 +412,34 @@ fn producer_policies(data: &StackSnapshot) -> Vec<Refusal> {
         .filter_map(|r| r.physical_id.clone())
         .map(|policy| Refusal::ProducerPolicy { policy })
         .collect()
+}
+
+/// The schedules the data stack holds (`sources.schedules`): one refusal naming them. They
+/// are deleted with the stack, but only after the queues were counted; a run in between would
+/// be deleted with its queue. Paused ones are counted too: the deployed state is not read.
+/// Unreadable resources are refused by [`producer_policies`]; here only when that one was
+/// skipped (`unknown_is_ours`).
+fn schedules(data: &StackSnapshot, unknown_is_ours: bool) -> Vec<Refusal> {
+    let resources = match &data.resources {
+        Fact::Known(resources) => resources,
+        Fact::Unknown(why) if unknown_is_ours => {
+            return vec![Refusal::CannotCheck {
+                what: format!("whether {} holds schedules", data.name),
+                why: why.to_string(),
+            }];
+        }
+        _ => return Vec::new(),
+    };
+    let schedules: Vec<String> = resources
+        .values()
+        .filter(|r| r.resource_type == "AWS::Scheduler::Schedule" && r.is_live())
+        .filter_map(|r| r.physical_id.clone())
+        .collect();
+    if schedules.is_empty() {
+        Vec::new()
+    } else {
+        vec![Refusal::Schedules { schedules }]
+    }
 }
 
 /// Counts what deleting the data stack would lose, refusing each loss not allowed and each

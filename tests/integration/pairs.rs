@@ -457,8 +457,8 @@ fn stack_file(case: &Case, tags: usize) -> Value {
             "sources" => {
                 // Producers of another account, and topics of the file's first Region; at the
                 // longest, as many as validate takes, with the longest topic names.
-                let (producers, topics, name) = match case.size {
-                    Size::Plain => (1, 1, "orders".to_string()),
+                let (producers, count, name) = match case.size {
+                    Size::Plain => (1, 2, "orders".to_string()),
                     Size::Longest => (20, 10, "t".repeat(250)),
                 };
                 let producers: Vec<String> = (0..producers)
@@ -469,12 +469,23 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                         )
                     })
                     .collect();
-                let topics: Vec<Value> = (0..topics)
+                let topics: Vec<Value> = (0..count)
                     .map(|i| json!({"arn": format!("arn:{}:sns:{region}:{}:{name}{i:02}", partition(region), ACCOUNTS[1])}))
+                    .collect();
+                // Schedules: a cron in a time zone with a window, and a rate; at the longest, as
+                // many as validate takes, with the longest names (each stage's its own).
+                let schedules: Vec<Value> = (0..count)
+                    .map(|i| match i % 2 {
+                        0 => json!({"name": schedule_name(case.size, 0, i), "cron": "0 2 * * ? *",
+                                    "timezone": "America/Argentina/ComodRivadavia", "window": "15m",
+                                    "body": {"report": "daily"}}),
+                        _ => json!({"name": schedule_name(case.size, 0, i), "rate": "15 minutes"}),
+                    })
                     .collect();
                 merge(
                     &mut unit,
-                    json!({"sources": {"messages": {"producers": producers}, "topics": topics}}),
+                    json!({"sources": {"messages": {"producers": producers}, "topics": topics,
+                                       "schedules": schedules}}),
                 )
             }
             "stages" | "targets" | "stack_sets" | "service_managed" => {}
@@ -508,6 +519,12 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                 merge(&mut s, json!({"prefix": format!("{}/", c.repeat(511))}));
             }
             merge(&mut s, unit.clone());
+            // Schedule names are unique in the environment: each stage's are its own.
+            if let Some(list) = s["sources"]["schedules"].as_array_mut() {
+                for (j, schedule) in list.iter_mut().enumerate() {
+                    schedule["name"] = json!(schedule_name(case.size, i, j));
+                }
+            }
             if shared_network {
                 merge(&mut s, json!({"workers": {"network": network(region, 0)}}));
             }
@@ -757,6 +774,14 @@ struct Deployment {
     region: String,
     account: String,
     stacks: Vec<Stack>,
+}
+
+/// A schedule's name in a case: stage `stage`'s `i`th, at most 64 characters.
+fn schedule_name(size: Size, stage: usize, i: usize) -> String {
+    match size {
+        Size::Plain => format!("s{stage}-{i}"),
+        Size::Longest => format!("{}-{stage}-{i:02}", "n".repeat(64 - 6)),
+    }
 }
 
 fn partition(region: &str) -> &'static str {

@@ -272,6 +272,7 @@ pub(crate) fn check(env: &Environment) -> Vec<InputError> {
 
     data::check_bucket(&mut c, env);
     data::check_jobs(&mut c, env);
+    sources::check_schedule_names(&mut c, env);
     if env.pipeline.is_empty() && !c.src.sets("stages") {
         check_stage(&mut c, env);
     } else {

@@ -102,6 +102,18 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             c.fail(&format!("sources.topics.{i}.filter_policy"), why);
         }
     }
+    if sources.schedules.len() > MAX_SCHEDULES {
+        c.fail(
+            "sources.schedules",
+            format!(
+                "{} schedules; a stage takes at most {MAX_SCHEDULES}",
+                sources.schedules.len()
+            ),
+        );
+    }
+    for (i, schedule) in sources.schedules.iter().enumerate() {
+        check_schedule(c, i, schedule);
+    }
     if policy_bytes > QUEUE_POLICY_BYTES {
         c.fail(
             "sources",
@@ -109,6 +121,167 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
                 "the queue policy would take about {policy_bytes} bytes; SQS takes at most {QUEUE_POLICY_BYTES}: name fewer producers (an account instead of its roles) or fewer topics"
             ),
         );
+    }
+}
+
+/// Schedule names are unique in the environment: its schedules share one schedule group.
+pub(super) fn check_schedule_names(c: &mut Checker, env: &Environment) {
+    let mut seen = BTreeSet::new();
+    let stages: Vec<(String, &crate::config::SourcesSpec)> = if env.spec.stages.is_empty() {
+        vec![(String::new(), &env.spec.sources)]
+    } else {
+        env.spec
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("stages.{i}."), &s.sources))
+            .collect()
+    };
+    for (prefix, sources) in stages {
+        for (j, schedule) in sources.schedules.iter().enumerate() {
+            if !seen.insert(schedule.name.as_str()) {
+                c.fail(
+                    &format!("{prefix}sources.schedules.{j}.name"),
+                    format!(
+                        "two schedules are named `{}`; names are unique in the environment",
+                        schedule.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Most schedules one stage takes: each is a resource of the data stack.
+pub(crate) const MAX_SCHEDULES: usize = 10;
+
+/// What qfleet lets a schedule's body take, as JSON: far below Scheduler's and SQS's own
+/// limits, so that the data template stays within CloudFormation's 51,200 bytes.
+const SCHEDULE_BODY_BYTES: usize = 8 * 1024;
+
+/// One schedule's settings, as EventBridge Scheduler takes them: a name of 1 to 64
+/// `[0-9a-zA-Z-_.]`; "A cron expression consists of six fields separated by white spaces
+/// (minutes hours day_of_month month day_of_week year)"; "A rate expression consists of a value
+/// as a positive integer, and a unit with the following options: minute | minutes | hour |
+/// hours | day | days" (CreateSchedule, ScheduleExpression,
+/// https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html); one of
+/// day-of-month and day-of-week is `?` ("You can't use * in both the Day-of-month and
+/// Day-of-week fields. If you use it in one, you must use ? in the other", cron expressions,
+/// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html);
+/// a flexible window of 1 to 1,440 minutes (FlexibleTimeWindow, same API page).
+fn check_schedule(c: &mut Checker, i: usize, s: &crate::config::ScheduleSpec) {
+    let at = |key: &str| format!("sources.schedules.{i}.{key}");
+    let name_ok = (1..=64).contains(&s.name.len())
+        && s.name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch));
+    if !name_ok {
+        c.fail(
+            &at("name"),
+            format!(
+                "`{}` is not a schedule name: 1 to 64 letters, digits, hyphens, underscores and dots",
+                s.name
+            ),
+        );
+    }
+    match (&s.cron, &s.rate) {
+        (Some(_), Some(_)) => c.fail(&at("rate"), "set one of cron and rate, not both"),
+        (None, None) => c.fail(
+            &at("name"),
+            format!("schedule `{}` needs cron or rate", s.name),
+        ),
+        (Some(cron), None) => {
+            if let Err(why) = cron_problem(cron) {
+                c.fail(&at("cron"), format!("`{cron}` {why}"));
+            }
+        }
+        (None, Some(rate)) => {
+            if let Err(why) = rate_problem(rate) {
+                c.fail(&at("rate"), format!("`{rate}` {why}"));
+            }
+        }
+    }
+    if let Some(tz) = &s.timezone {
+        let ok = !tz.is_empty()
+            && tz.len() <= 50
+            && tz
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "/_+-".contains(ch));
+        if !ok {
+            c.fail(
+                &at("timezone"),
+                format!("`{tz}` is not an IANA time zone name such as Europe/Paris"),
+            );
+        }
+        if s.rate.is_some() {
+            c.fail(
+                &at("timezone"),
+                "a rate runs every so often whatever the zone: a time zone is for cron",
+            );
+        }
+    }
+    if let Some(w) = s.window
+        && (w.0 % 60 != 0 || !(60..=86_400).contains(&w.0))
+    {
+        c.fail(
+            &at("window"),
+            format!("{}s; a window is whole minutes from 1m to 24h", w.0),
+        );
+    }
+    if let Some(body) = &s.body {
+        let bytes = body.to_string().len();
+        if bytes > SCHEDULE_BODY_BYTES {
+            c.fail(
+                &at("body"),
+                format!(
+                    "{bytes} bytes as JSON; a schedule's body takes at most {SCHEDULE_BODY_BYTES}"
+                ),
+            );
+        }
+    }
+}
+
+/// Why a cron expression is not one EventBridge Scheduler takes, as far as its shape shows.
+fn cron_problem(cron: &str) -> Result<(), String> {
+    let fields: Vec<&str> = cron.split_whitespace().collect();
+    if fields.len() != 6 {
+        return Err(format!(
+            "has {} fields; a cron expression has six: minutes hours day-of-month month day-of-week year",
+            fields.len()
+        ));
+    }
+    if let Some(f) = fields.iter().find(|f| {
+        !f.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ",-*/?#".contains(ch))
+    }) {
+        return Err(format!(
+            "has `{f}`; fields take digits, names and , - * / ? L W #"
+        ));
+    }
+    if (fields[2] == "?") == (fields[4] == "?") {
+        return Err(
+            "needs ? in exactly one of day-of-month (third) and day-of-week (fifth): AWS takes a day in one of them only".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Why a rate is not one EventBridge Scheduler takes: a positive whole number and a unit,
+/// singular for 1 and plural above.
+fn rate_problem(rate: &str) -> Result<(), String> {
+    let bad = || "is not a rate such as 1 hour or 15 minutes".to_string();
+    let (n, unit) = rate.trim().split_once(' ').ok_or_else(bad)?;
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    if n == 0 {
+        return Err("is not a positive whole number of minutes, hours or days".into());
+    }
+    let singular = matches!(unit, "minute" | "hour" | "day");
+    let plural = matches!(unit, "minutes" | "hours" | "days");
+    match (n == 1, singular, plural) {
+        (true, true, _) | (false, _, true) => Ok(()),
+        (true, _, true) => Err(format!("says {unit}; with 1 the unit is singular")),
+        (false, true, _) => Err(format!("says {unit}; above 1 the unit is plural")),
+        _ => Err(bad()),
     }
 }
 
@@ -309,6 +482,31 @@ mod tests {
         ] {
             assert!(check_topic_arn(bad, "eu-west-1").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn schedules_take_six_field_crons_and_whole_rates() {
+        assert!(cron_problem("0 2 * * ? *").is_ok());
+        assert!(cron_problem("0/15 8-17 ? * MON-FRI *").is_ok());
+        assert!(cron_problem("0 2 * * *").unwrap_err().contains("5 fields"));
+        assert!(
+            cron_problem("0 2 * * * *")
+                .unwrap_err()
+                .contains("exactly one")
+        );
+        assert!(
+            cron_problem("0 2 ? * ? *")
+                .unwrap_err()
+                .contains("exactly one")
+        );
+        assert!(cron_problem("0 2 * * ? $").is_err());
+        assert!(rate_problem("1 hour").is_ok());
+        assert!(rate_problem("15 minutes").is_ok());
+        assert!(rate_problem("1 hours").unwrap_err().contains("singular"));
+        assert!(rate_problem("2 day").unwrap_err().contains("plural"));
+        assert!(rate_problem("0 minutes").is_err());
+        assert!(rate_problem("5 weeks").is_err());
+        assert!(rate_problem("often").is_err());
     }
 
     #[test]

@@ -311,3 +311,23 @@ fn a_source_the_stack_cannot_serve_is_located_and_explained() {
     assert_eq!(e.field, "sources");
     assert!(e.message.contains("each stage has its own"), "{e}");
 }
+
+/// Schedules share one group per environment: a name is unique across its stages.
+#[test]
+fn a_schedule_is_located_and_its_name_unique_in_the_environment() {
+    let e = one(
+        "region: eu-west-1\nstages:\n  - name: first\n    sources:\n      schedules:\n        - {name: nightly, cron: \"0 2 * * ? *\"}\n  - name: second\n    fed_by: messages\n    sources:\n      schedules:\n        - {name: nightly, rate: 1 day}\n",
+    );
+    assert_eq!(e.field, "stages.1.sources.schedules.0.name");
+    assert!(e.message.contains("unique in the environment"), "{e}");
+
+    let e = one(
+        "region: eu-west-1\nsources:\n  schedules:\n    - name: nightly\n      cron: \"0 2 * * *\"\n",
+    );
+    assert_eq!((e.field.as_str(), e.line), ("sources.schedules.0.cron", 5));
+    assert!(e.message.contains("six"), "{e}");
+
+    let e =
+        one("region: eu-west-1\nsources:\n  schedules:\n    - {name: often, rate: 90 seconds}\n");
+    assert_eq!(e.field, "sources.schedules.0.rate");
+}

@@ -173,3 +173,93 @@ fn a_later_stage_takes_sources_of_its_own() {
             .is_some()
     );
 }
+
+/// Schedules (`sources.schedules`): a role only EventBridge Scheduler of this account may
+/// take, allowed to send to the scheduled stages' queues (and their dead-letter queues, for
+/// the dead-letter events) and nothing else; one schedule per entry.
+#[test]
+fn schedules_send_as_a_role_that_can_send_only_to_their_queues() {
+    let env = from_str(
+        "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    sources:\n      schedules:\n        - name: nightly\n          cron: \"0 2 * * ? *\"\n          timezone: Europe/Paris\n          window: 15m\n          body: {report: daily}\n  - name: second\n    fed_by: messages\n    sources:\n      schedules:\n        - name: hourly\n          rate: 1 hour\n          paused: true\n",
+    );
+    let stacks = render(&env).unwrap();
+    let data: Value = serde_yaml_ng::from_str(&stacks[0].template).unwrap();
+    let trust = &resource(&data, "SchedulerRole")["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        trust["Principal"]["Service"].as_str(),
+        Some("scheduler.amazonaws.com")
+    );
+    assert_eq!(
+        untagged(&trust["Condition"]["StringEquals"]["aws:SourceAccount"]).as_str(),
+        Some("AWS::AccountId")
+    );
+    assert!(resource(&data, "SchedulerRole").get("Policies").is_none());
+
+    let policy = statements(&data, "SchedulerPolicy");
+    assert_eq!(policy.len(), 1, "no key: one statement");
+    assert_eq!(policy[0]["Action"].as_str(), Some("sqs:SendMessage"));
+    let queues: Vec<&str> = policy[0]["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| untagged(r).as_str().unwrap())
+        .collect();
+    assert_eq!(
+        queues,
+        [
+            "Queue.Arn",
+            "StageSecondQueue.Arn",
+            "DeadLetterQueue.Arn",
+            "StageSecondDeadLetterQueue.Arn"
+        ]
+    );
+
+    let schedule = |name: &str| {
+        let id = format!("Schedule{:08x}", crc32fast::hash(name.as_bytes()));
+        data["Resources"][id.as_str()]["Properties"].clone()
+    };
+    let nightly = schedule("nightly");
+    assert_eq!(
+        nightly["ScheduleExpression"].as_str(),
+        Some("cron(0 2 * * ? *)")
+    );
+    assert_eq!(
+        nightly["ScheduleExpressionTimezone"].as_str(),
+        Some("Europe/Paris")
+    );
+    assert_eq!(
+        nightly["FlexibleTimeWindow"]["Mode"].as_str(),
+        Some("FLEXIBLE")
+    );
+    assert_eq!(
+        nightly["FlexibleTimeWindow"]["MaximumWindowInMinutes"].as_u64(),
+        Some(15)
+    );
+    assert_eq!(nightly["State"].as_str(), Some("ENABLED"));
+    assert_eq!(
+        untagged(&nightly["Target"]["Arn"]).as_str(),
+        Some("Queue.Arn")
+    );
+    let input: serde_json::Value =
+        serde_json::from_str(nightly["Target"]["Input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["body"]["report"], "daily");
+    assert_eq!(input["qfleetSchedule"]["name"], "nightly");
+    assert_eq!(
+        input["qfleetSchedule"]["scheduled_time"],
+        "<aws.scheduler.scheduled-time>"
+    );
+
+    let hourly = schedule("hourly");
+    assert_eq!(hourly["ScheduleExpression"].as_str(), Some("rate(1 hour)"));
+    // "OFF" quoted: YAML 1.1 would read a bare OFF as false.
+    assert_eq!(hourly["FlexibleTimeWindow"]["Mode"].as_str(), Some("OFF"));
+    assert_eq!(hourly["State"].as_str(), Some("DISABLED"));
+    assert_eq!(
+        untagged(&hourly["Target"]["DeadLetterConfig"]["Arn"]).as_str(),
+        Some("StageSecondDeadLetterQueue.Arn")
+    );
+    assert_eq!(
+        untagged(&data["Resources"]["ScheduleGroup"]["Properties"]["Name"]).as_str(),
+        Some("qfleet-t")
+    );
+}

@@ -826,3 +826,39 @@ fn a_producers_policy_is_refused_until_the_user_says_it_is_detached() {
         "{reasons:?}"
     );
 }
+
+/// Schedules (`sources.schedules`) could send a job between the queues' check and their
+/// deletion: refused unless messages may go anyway.
+#[test]
+fn schedules_are_refused_unless_messages_may_be_discarded() {
+    use crate::aws::cfn::stacks::StackResource;
+    use aws_sdk_cloudformation::types::ResourceStatus;
+    let mut s = deployed();
+    let Fact::Known(resources) = &mut s.data.resources else {
+        panic!()
+    };
+    resources.insert(
+        "Schedule842bd2b0".into(),
+        StackResource {
+            logical_id: "Schedule842bd2b0".into(),
+            physical_id: Some("qfleet-td|nightly-report".into()),
+            resource_type: "AWS::Scheduler::Schedule".into(),
+            status: ResourceStatus::CreateComplete,
+            reason: None,
+        },
+    );
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert_eq!(
+        reasons,
+        [Refusal::Schedules {
+            schedules: vec!["qfleet-td|nightly-report".into()]
+        }]
+    );
+    let msg = refusal("td", &reasons, false, true).to_string();
+    assert!(msg.contains("--discard-messages"), "{msg}");
+    let discard = Allowed {
+        discard_messages: true,
+        ..none()
+    };
+    assert!(matches!(decide(&s, discard), Decision::Proceed(_)));
+}
