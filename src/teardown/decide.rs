@@ -110,9 +110,9 @@ impl Refusal {
             Refusal::ProducerPolicy { .. } => {
                 Some("--producers-detached (once no role, user or group attaches the policy)")
             }
-            Refusal::Schedules { .. } => Some(
-                "--discard-messages (a run sent during the teardown is lost), or remove sources.schedules from the file and deploy first",
-            ),
+            Refusal::Schedules { .. } => {
+                Some("--discard-messages (a job a schedule sends meanwhile is lost)")
+            }
             Refusal::CodeBucketHoldsOthers { .. }
             | Refusal::CannotCheck { .. }
             | Refusal::NotOurs { .. } => None,
@@ -158,7 +158,7 @@ impl Refusal {
             ),
             Refusal::CannotCheck { what, why } => format!("could not check {what}: {why}"),
             Refusal::Schedules { schedules } => format!(
-                "schedules {} may send a job during the teardown, after the queues were checked",
+                "schedules {} may send a job after the queues were checked (to keep every job, remove sources.schedules from the file and deploy first)",
                 schedules.join(", ")
             ),
             Refusal::ProducerPolicy { policy } => format!(

@@ -764,3 +764,38 @@ async fn topics_reach_the_queue_raw_and_enveloped_and_teardown_guards_the_produc
         sns.delete_topic().topic_arn(t).send().await.unwrap();
     }
 }
+
+/// Issue 56: an environment with a schedule deploys (its group, role, policy and schedule),
+/// and teardown refuses while the schedule could still send a job after the queues were
+/// counted; once the file drops the schedule and a deploy removes it, teardown goes on.
+/// (LocalStack creates schedules but does not run them: the runs themselves are not shown.)
+#[tokio::test]
+async fn a_schedule_deploys_and_teardown_waits_until_it_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = unique("ls-sched");
+    let schedule = "sources:\n  schedules:\n    - name: nightly\n      cron: \"0 2 * * ? *\"\n      timezone: Europe/Paris\n      window: 15m\n";
+    let file = lab_stack_file(dir.path(), &name, schedule);
+    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = run(qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .arg("--yes"));
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("nightly") && err.contains("--discard-messages"),
+        "{err}"
+    );
+
+    // The file without its schedule: a deploy removes it, and nothing holds the teardown.
+    lab_stack_file(dir.path(), &name, "");
+    let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
