@@ -49,6 +49,11 @@ pub struct CopilotArgs {
     /// least two; with --vpc).
     #[arg(long, value_name = "ZONE=SUBNET_ID", requires = "vpc", value_parser = zone_subnet)]
     pub subnet: Vec<(String, String)>,
+    /// A subscribed topic's ARN (repeat for each): NAME, or SERVICE/NAME when two services
+    /// publish topics of one name. The topic becomes a topic source (sources.topics); without
+    /// it, the topic is reported as not carried.
+    #[arg(long, value_name = "NAME=ARN", value_parser = topic_arn)]
+    pub topic: Vec<(String, String)>,
     /// Write the stack file here (refused if the file exists) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -62,6 +67,18 @@ fn zone_subnet(s: &str) -> std::result::Result<(String, String), String> {
         }
         _ => Err(format!(
             "`{s}` is not ZONE=SUBNET_ID (such as eu-west-1a=subnet-0123456789abcdef0)"
+        )),
+    }
+}
+
+/// `--topic NAME=ARN`.
+fn topic_arn(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, arn)) if !name.trim().is_empty() && arn.trim().starts_with("arn:") => {
+            Ok((name.trim().to_string(), arn.trim().to_string()))
+        }
+        _ => Err(format!(
+            "`{s}` is not NAME=ARN (such as orders=arn:aws:sns:eu-west-1:111122223333:app-prod-api-orders)"
         )),
     }
 }
@@ -97,6 +114,7 @@ pub(crate) fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::er
             region: region.as_deref(),
             vpc: args.vpc.as_deref(),
             subnets: &args.subnet,
+            topics: &args.topic,
             shell: Some(shell_variable),
         },
     );

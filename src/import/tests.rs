@@ -637,3 +637,39 @@ fn a_built_image_without_the_image_flag_is_refused_with_the_report() {
         "{report}"
     );
 }
+
+/// Issue 56: a topic given with --topic becomes a topic source, with SNS's envelope as
+/// Copilot delivered it and its filter policy; the stack file validates and carries it. A
+/// topic without an ARN stays reported, with the flag that would carry it.
+#[test]
+fn a_topic_given_by_arn_becomes_a_topic_source_with_its_filter_policy() {
+    let arn = "arn:aws:sns:eu-west-1:111122223333:shop-test-api-ordersTopic";
+    let topics = [("api/ordersTopic".to_string(), arn.to_string())];
+    let i = run(
+        "10-",
+        Options {
+            topics: &topics,
+            ..opts(Some("test"), Some(IMAGE))
+        },
+    )
+    .unwrap();
+    assert_valid(&i);
+    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone()).unwrap();
+    let t = &env.spec.sources.topics;
+    assert_eq!(t.len(), 1, "{}", i.stack_file);
+    assert_eq!(t[0].arn, arn);
+    assert!(t[0].envelope, "Copilot's workers read SNS's envelope");
+    let policy = t[0].filter_policy.as_ref().unwrap();
+    assert_eq!(policy["event"][0], "order_canceled");
+    let report = i.report.text();
+    assert!(report.contains("subscribed as"), "{report}");
+
+    // Without --topic: not carried, and the report says how to carry it.
+    let i = run("02-", opts(None, Some(IMAGE))).unwrap();
+    assert!(!i.stack_file.contains("sources:"), "{}", i.stack_file);
+    assert!(
+        i.report.text().contains("--topic testTopic=ARN"),
+        "{}",
+        i.report.text()
+    );
+}

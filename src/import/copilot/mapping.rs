@@ -174,7 +174,7 @@ pub(super) fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report, Vec<In
         None,
         None,
         None,
-        "messages: a Copilot worker received, from COPILOT_QUEUE_URI, its publishers' messages wrapped in SNS envelopes; a qfleet worker receives S3 event notifications (through SNS) for the objects uploaded under the bucket's uploads/ prefix, from the queue named by QFLEET_QUEUE_URL: the worker's code changes",
+        "messages: a Copilot worker received, from COPILOT_QUEUE_URI, its publishers' messages wrapped in SNS envelopes; a qfleet worker reads the queue named by QFLEET_QUEUE_URL, where the topics given with --topic still arrive in SNS's envelope and the objects uploaded under the bucket's uploads/ prefix arrive as S3 event notifications: the worker's code changes for uploads",
     );
     for list in [
         &mut x.r.resolved,
@@ -1505,7 +1505,10 @@ impl Mapper<'_> {
         }
     }
 
-    /// `subscribe.topics`: each topic listed, with what it carried.
+    /// `subscribe.topics`: each topic whose ARN `--topic` gives becomes a topic source with
+    /// SNS's envelope (what a Copilot worker reads) and its filter policy; the others are
+    /// reported with the name Copilot gave them. A topic on a FIFO queue of its own is not
+    /// carried: qfleet's queues are standard.
     fn topics(&mut self, opts: &Options) {
         self.consume(&["subscribe.topics"]);
         let Some(Value::Sequence(topics)) = self.get("subscribe.topics").cloned() else {
@@ -1516,19 +1519,22 @@ impl Mapper<'_> {
             opts.app.unwrap_or("APP"),
             self.m.environment.as_deref().unwrap_or("ENV")
         );
+        let mut sources = Vec::new();
         for (i, t) in topics.iter().enumerate() {
             let path = format!("subscribe.topics.{i}");
             let line = self.line(&format!("{path}.name"));
             let name = t.get("name").map(text_of).unwrap_or_default();
             let service = t.get("service").map(text_of).unwrap_or_default();
+            let copilot_name = format!("{app_env}-{service}-{name}");
             let mut extra = Vec::new();
+            let mut fifo = false;
             if t.get("filter_policy").is_some() {
                 extra.push("its filter policy".to_string());
             }
             match t.get("queue") {
                 Some(Value::Bool(true)) => extra.push("its own queue".into()),
                 Some(Value::Mapping(q)) => {
-                    let fifo = q
+                    fifo = q
                         .get("fifo")
                         .is_some_and(|f| !matches!(f, Value::Bool(false)));
                     let mut queue = if fifo {
@@ -1556,17 +1562,56 @@ impl Mapper<'_> {
                 }
                 _ => {}
             }
-            self.r.not_carried(
-                &path,
-                line,
-                format!(
-                    "topic `{name}` of service `{service}` (SNS topic {app_env}-{service}-{name}){}: qfleet's queue is fed by the objects uploaded under the bucket's uploads/ prefix, not by SNS topics; a publisher writes an object instead (see the cut-over in docs/copilot.md)",
-                    if extra.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", with {}", extra.join(" and "))
+            let with = if extra.is_empty() {
+                String::new()
+            } else {
+                format!(", with {}", extra.join(" and "))
+            };
+            let arn = opts
+                .topics
+                .iter()
+                .find(|(k, _)| *k == format!("{service}/{name}"))
+                .or_else(|| opts.topics.iter().find(|(k, _)| *k == name))
+                .map(|(_, arn)| arn.clone());
+            match arn {
+                Some(arn) if !fifo => {
+                    let mut source = serde_json::json!({"arn": arn, "envelope": true});
+                    if let Some(policy) = t.get("filter_policy")
+                        && let Ok(json) = serde_json::to_value(policy)
+                    {
+                        source["filter_policy"] = json;
                     }
+                    sources.push(source);
+                    self.r.carried(
+                        &path,
+                        line,
+                        "sources.topics",
+                        format!(
+                            "topic `{name}` of service `{service}`{with}: subscribed as {arn} (--topic), with SNS's envelope as Copilot delivered it; a queue of its own folds into the stage's queue"
+                        ),
+                    );
+                }
+                Some(_) => self.r.not_carried(
+                    &path,
+                    line,
+                    format!(
+                        "topic `{name}` of service `{service}`{with}: a FIFO topic needs a FIFO queue, and qfleet's queues are standard"
+                    ),
                 ),
+                None => self.r.not_carried(
+                    &path,
+                    line,
+                    format!(
+                        "topic `{name}` of service `{service}` (SNS topic {copilot_name}){with}: give its ARN with --topic {name}=ARN to subscribe the queue to it (sources.topics), or a publisher uploads an object instead (see docs/copilot.md)"
+                    ),
+                ),
+            }
+        }
+        if !sources.is_empty() {
+            self.d.set(
+                "sources.topics",
+                Node::Scalar(serde_json::Value::Array(sources).to_string()),
+                None,
             );
         }
     }

@@ -27,6 +27,9 @@ pub(crate) struct Options<'a> {
     pub(crate) vpc: Option<&'a str>,
     /// Availability zone and subnet id of each subnet the tasks run in (`--subnet`).
     pub(crate) subnets: &'a [(String, String)],
+    /// Each subscribed topic's ARN (`--topic NAME=ARN` or `--topic SERVICE/NAME=ARN`): the
+    /// topic becomes a topic source of the stack file.
+    pub(crate) topics: &'a [(String, String)],
     /// Looks `${NAME}` up in the shell's environment; `None`: none is defined.
     pub(crate) shell: Option<fn(&str) -> Option<String>>,
 }
