@@ -27,6 +27,40 @@ pub(crate) fn privileged(env: &Environment) -> Vec<String> {
 /// alarm's period (AWS documents no more).
 const SLEEPING_QUEUE_SECONDS: u64 = 15 * 60 + 2 * 60;
 
+/// What the key policy of `kms_key` must allow for the sources (`sources`), which qfleet
+/// neither reads nor changes: SNS must use the key to deliver to an encrypted queue ("the
+/// AWS KMS key policy must allow the Amazon SNS service principal" kms:GenerateDataKey* and
+/// kms:Decrypt, Enabling server-side encryption for an Amazon SNS topic with an encrypted
+/// Amazon SQS queue subscribed,
+/// https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html),
+/// and another account's producers need the key's grant besides their own IAM policy.
+fn key_policy_warnings(env: &Environment) -> Vec<String> {
+    let Some(key) = &env.spec.kms_key else {
+        return Vec::new();
+    };
+    let stages = env.stages();
+    let mut w = Vec::new();
+    if stages.iter().any(|s| !s.spec.sources.topics.is_empty()) {
+        w.push(format!(
+            "kms_key with sources.topics: the key's policy must let the service sns.amazonaws.com use {key} (kms:GenerateDataKey*, kms:Decrypt), or SNS cannot deliver the topics' messages; qfleet does not change key policies"
+        ));
+    }
+    let mut others: Vec<&str> = stages
+        .iter()
+        .filter_map(|s| s.spec.sources.messages.as_ref())
+        .flat_map(|m| m.producers.iter().map(String::as_str))
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    if !others.is_empty() {
+        w.push(format!(
+            "kms_key with producers in other accounts: the key's policy must let {} use {key} (kms:GenerateDataKey, kms:Decrypt), and their own IAM policies must allow it too",
+            others.join(", ")
+        ));
+    }
+    w
+}
+
 /// Settings that are allowed but deserve a second look.
 pub(crate) fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
@@ -39,6 +73,7 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
             spec.region
         ));
     }
+    w.extend(key_policy_warnings(env));
     // A function has no network of qfleet's: it reaches the regional endpoints.
     let ec2 = spec.workers.kind == WorkerKind::Ec2;
     // Instances and tasks run in the subnets qfleet places them in; a function does not.

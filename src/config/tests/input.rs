@@ -271,3 +271,33 @@ fn a_fleet_at_zero_with_a_goal_shorter_than_a_sleeping_queues_wake_up_is_warned_
     assert_eq!(said.len(), 1, "{w:#?}");
     assert!(!said[0].contains("high_resolution"), "{}", said[0]);
 }
+
+/// With `kms_key`, the sources need the key's policy to allow them, which qfleet neither
+/// reads nor changes: validate says so, once per need, naming the key and who needs it.
+#[test]
+fn a_key_with_topics_or_other_accounts_producers_is_warned_of_its_policy() {
+    let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let warnings = |sources: &str| {
+        advice::warnings(
+            &parse_str(&format!(
+                "region: eu-west-1\nlab: true\nkms_key: {key}\nsources:\n{sources}"
+            ))
+            .unwrap_or_else(|e| panic!("{e}")),
+        )
+    };
+    let w = warnings("  topics:\n    - arn: arn:aws:sns:eu-west-1:444455556666:orders\n");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("sns.amazonaws.com") && w.contains(key)),
+        "{w:?}"
+    );
+    let w = warnings("  messages:\n    producers: [\"444455556666\"]\n");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("444455556666") && w.contains("kms:GenerateDataKey")),
+        "{w:?}"
+    );
+    // This account's producers attach the managed policy, which grants the key's use.
+    let w = warnings("  messages: {}\n");
+    assert!(!w.iter().any(|w| w.contains("key's policy")), "{w:?}");
+}
