@@ -127,9 +127,14 @@ pub(crate) async fn send(
     url: &str,
     body: &str,
     attributes: &[(String, String)],
+    group: Option<&str>,
 ) -> Result<String> {
     let what = format!("sending a message to queue {}", queue_name(url));
-    let mut call = sqs.send_message().queue_url(url).message_body(body);
+    let mut call = sqs
+        .send_message()
+        .queue_url(url)
+        .message_body(body)
+        .set_message_group_id(group.map(str::to_string));
     for (k, v) in attributes {
         let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
             .data_type("String")
@@ -151,4 +156,39 @@ pub(crate) async fn send(
                 Kind::Malformed,
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sqs::operation::send_message::SendMessageOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    /// SDK-level mock: the request SQS receives carries the group (a fair queue's tenant on
+    /// a standard queue) and the attributes, and no group when none is given.
+    #[tokio::test]
+    async fn a_send_carries_its_group_and_attributes_and_no_group_unasked() {
+        let url = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-t-jobs";
+        let grouped = mock!(Client::send_message)
+            .match_requests(|r| {
+                r.message_group_id() == Some("tenant-a")
+                    && r.message_attributes()
+                        .and_then(|a| a.get("job_id"))
+                        .and_then(|v| v.string_value())
+                        == Some("j-1")
+            })
+            .then_output(|| SendMessageOutput::builder().message_id("m-1").build());
+        let ungrouped = mock!(Client::send_message)
+            .match_requests(|r| r.message_group_id().is_none())
+            .then_output(|| SendMessageOutput::builder().message_id("m-2").build());
+        let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&grouped, &ungrouped]);
+        let attrs = [("job_id".to_string(), "j-1".to_string())];
+        let id = send(&sqs, url, "{}", &attrs, Some("tenant-a"))
+            .await
+            .unwrap();
+        assert_eq!(id, "m-1");
+        let id = send(&sqs, url, "{}", &attrs, None).await.unwrap();
+        assert_eq!(id, "m-2");
+        assert_eq!((grouped.num_calls(), ungrouped.num_calls()), (1, 1));
+    }
 }

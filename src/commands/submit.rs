@@ -27,6 +27,10 @@ pub struct SubmitArgs {
     /// A message attribute NAME=VALUE for the job (repeatable; at most 9).
     #[arg(long = "attribute", value_name = "NAME=VALUE")]
     pub attributes: Vec<String>,
+    /// The job's message group: on a standard queue, a tenant that SQS's fair queues keep
+    /// apart, so that one noisy tenant does not delay the others' jobs (no ordering).
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
     /// Follow the job's record until it is done (exit 0) or failed (exit 1); needs `jobs:`.
     #[arg(long)]
     pub wait: bool,
@@ -57,7 +61,8 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         &args.attributes,
         args.wait.then_some(args.timeout),
         args.resend,
-    )?;
+    )?
+    .with_group(args.group)?;
     let result = crate::rollout::each_located(&session, |clients, env, at| {
         let request = request.clone();
         async move { submit::submit(&clients, env, &at?, &request).await }

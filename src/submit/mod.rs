@@ -47,6 +47,8 @@ pub(crate) struct Request {
     pub wait: Option<Duration>,
     /// `--resend`: send a job whose record still says `queued`.
     pub resend: bool,
+    /// `--group`: the message group, a tenant of SQS's fair queues on a standard queue.
+    pub group: Option<String>,
 }
 
 impl Request {
@@ -147,7 +149,30 @@ impl Request {
             attributes: parsed,
             wait,
             resend,
+            group: None,
         })
+    }
+
+    /// The request with `--group`: on a standard queue, the tenant that SQS's fair queues
+    /// keep apart ("In standard queues, using MessageGroupId enables fair queues"; its
+    /// length "is 128 characters. Valid values: alphanumeric characters and punctuation",
+    /// Amazon SQS message quotas,
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html>).
+    pub(crate) fn with_group(mut self, group: Option<String>) -> Result<Request> {
+        if let Some(g) = &group {
+            let ok = (1..=128).contains(&g.len())
+                && g.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c.is_ascii_punctuation());
+            if !ok {
+                return Err(flag(
+                    "--group",
+                    g,
+                    "a message group is 1 to 128 letters, digits and punctuation",
+                ));
+            }
+        }
+        self.group = group;
+        Ok(self)
     }
 
     /// The bytes SQS counts for the message: the body, and each attribute's name, type and
@@ -362,7 +387,14 @@ pub(crate) async fn submit(
     }
     let mut attributes = vec![(JOB_ID_ATTRIBUTE.to_string(), request.id.clone())];
     attributes.extend(request.attributes.iter().cloned());
-    let sent = queues::send(&clients.sqs, &queue_url, &request.body, &attributes).await;
+    let sent = queues::send(
+        &clients.sqs,
+        &queue_url,
+        &request.body,
+        &attributes,
+        request.group.as_deref(),
+    )
+    .await;
     let e = match sent {
         Ok(id) => {
             submission.message_id = Some(id);
@@ -531,6 +563,24 @@ mod tests {
         assert!(request(&nine).is_ok());
         let ten = [nine.as_slice(), &["k9=v"]].concat();
         assert!(request(&ten).unwrap_err().to_string().contains("at most 9"));
+    }
+
+    #[test]
+    fn a_group_is_one_sqs_takes() {
+        let r = request(&[]).unwrap();
+        assert_eq!(
+            r.clone()
+                .with_group(Some("tenant-a".into()))
+                .unwrap()
+                .group
+                .as_deref(),
+            Some("tenant-a")
+        );
+        assert!(r.clone().with_group(None).unwrap().group.is_none());
+        for bad in ["", "a b", "é", &"g".repeat(129)] {
+            let e = r.clone().with_group(Some(bad.to_string())).unwrap_err();
+            assert!(e.to_string().contains("--group"), "{bad}: {e}");
+        }
     }
 
     #[test]
