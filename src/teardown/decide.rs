@@ -349,12 +349,7 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
         }
         let (code_purge, code_reasons) = code_at_risk(snap);
         reasons.extend(code_reasons);
-        if !allowed.producers_detached {
-            reasons.extend(producer_policies(&snap.data));
-        }
-        if !allowed.discard_messages {
-            reasons.extend(schedules(&snap.data, allowed.producers_detached));
-        }
+        reasons.extend(sources_at_risk(&snap.data, allowed));
         (Some(data), purge, code_purge)
     } else {
         (None, None, None)
@@ -386,60 +381,55 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
     }
 }
 
-/// The producers' managed policies the data stack holds (`sources.messages`), each a refusal:
-/// CloudFormation's delete detaches a managed policy from every role, user and group first
-/// (the resource type's delete handler lists `iam:ListEntitiesForPolicy` and the
-/// `iam:Detach*Policy` actions, src/iam/reference.json), and those are the producers', not
-/// qfleet's.
-fn producer_policies(data: &StackSnapshot) -> Vec<Refusal> {
+/// What the data stack's sources leave at risk (`sources`), read from its resource list once:
+/// - each producers' managed policy (`sources.messages`), unless `--producers-detached`:
+///   CloudFormation's delete detaches a managed policy from every role, user and group first
+///   (the resource type's delete handler lists `iam:ListEntitiesForPolicy` and the
+///   `iam:Detach*Policy` actions, src/iam/reference.json), and those are the producers', not
+///   qfleet's;
+/// - its schedules (`sources.schedules`), unless `--discard-messages`: they are deleted with
+///   the stack, but only after the queues were counted, and a run in between would go with
+///   its queue. Paused ones count too: the deployed state is not read.
+///
+/// A resource list that could not be read is one refusal, when either check is wanted.
+fn sources_at_risk(data: &StackSnapshot, allowed: Allowed) -> Vec<Refusal> {
+    if allowed.producers_detached && allowed.discard_messages {
+        return Vec::new();
+    }
     let resources = match &data.resources {
         Fact::Known(resources) => resources,
         Fact::Absent => return Vec::new(),
         Fact::Unknown(why) => {
             return vec![Refusal::CannotCheck {
-                what: format!("whether {} holds a producers' policy", data.name),
+                what: format!(
+                    "whether {} holds producers' policies or schedules",
+                    data.name
+                ),
                 why: why.to_string(),
             }];
         }
     };
-    resources
-        .values()
-        .filter(|r| {
-            r.resource_type == "AWS::IAM::ManagedPolicy"
-                && r.logical_id.ends_with("ProducerPolicy")
-                && r.is_live()
-        })
-        .filter_map(|r| r.physical_id.clone())
-        .map(|policy| Refusal::ProducerPolicy { policy })
-        .collect()
-}
-
-/// The schedules the data stack holds (`sources.schedules`): one refusal naming them. They
-/// are deleted with the stack, but only after the queues were counted; a run in between would
-/// be deleted with its queue. Paused ones are counted too: the deployed state is not read.
-/// Unreadable resources are refused by [`producer_policies`]; here only when that one was
-/// skipped (`unknown_is_ours`).
-fn schedules(data: &StackSnapshot, unknown_is_ours: bool) -> Vec<Refusal> {
-    let resources = match &data.resources {
-        Fact::Known(resources) => resources,
-        Fact::Unknown(why) if unknown_is_ours => {
-            return vec![Refusal::CannotCheck {
-                what: format!("whether {} holds schedules", data.name),
-                why: why.to_string(),
-            }];
-        }
-        _ => return Vec::new(),
+    let live = |kind: &'static str| {
+        resources
+            .values()
+            .filter(move |r| r.resource_type == kind && r.is_live())
     };
-    let schedules: Vec<String> = resources
-        .values()
-        .filter(|r| r.resource_type == "AWS::Scheduler::Schedule" && r.is_live())
+    let mut reasons = Vec::new();
+    if !allowed.producers_detached {
+        reasons.extend(
+            live("AWS::IAM::ManagedPolicy")
+                .filter(|r| r.logical_id.ends_with("ProducerPolicy"))
+                .filter_map(|r| r.physical_id.clone())
+                .map(|policy| Refusal::ProducerPolicy { policy }),
+        );
+    }
+    let schedules: Vec<String> = live("AWS::Scheduler::Schedule")
         .filter_map(|r| r.physical_id.clone())
         .collect();
-    if schedules.is_empty() {
-        Vec::new()
-    } else {
-        vec![Refusal::Schedules { schedules }]
+    if !allowed.discard_messages && !schedules.is_empty() {
+        reasons.push(Refusal::Schedules { schedules });
     }
+    reasons
 }
 
 /// Counts what deleting the data stack would lose, refusing each loss not allowed and each

@@ -821,7 +821,7 @@ fn a_producers_policy_is_refused_until_the_user_says_it_is_detached() {
     let (reasons, _) = refusals(decide(&s, none()));
     assert!(
         reasons.iter().any(
-            |r| matches!(r, Refusal::CannotCheck { what, .. } if what.contains("producers' policy"))
+            |r| matches!(r, Refusal::CannotCheck { what, .. } if what.contains("producers' policies"))
         ),
         "{reasons:?}"
     );
