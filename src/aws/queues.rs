@@ -158,6 +158,97 @@ pub(crate) async fn send(
         })
 }
 
+/// One message of a batch: its body, its String attributes, its message group.
+pub(crate) struct Outgoing<'a> {
+    pub(crate) body: &'a str,
+    pub(crate) attributes: &'a [(String, String)],
+    pub(crate) group: Option<&'a str>,
+}
+
+/// What became of one message of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Sent: its message id.
+    Sent(String),
+    /// Refused by SQS (its code and message): not sent.
+    Refused(String),
+    /// The answer does not say: it may have been sent.
+    Unknown(String),
+}
+
+/// The most messages one SendMessageBatch takes: "A single message batch request can include
+/// a maximum of 10 messages" (Amazon SQS message quotas,
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html>).
+pub(crate) const BATCH_MAX: usize = 10;
+
+/// Sends up to [`BATCH_MAX`] messages in one SendMessageBatch and says what became of each,
+/// in the order given. "The result of sending each message is reported individually in the
+/// response" (SendMessageBatch, Amazon SQS API Reference,
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html>):
+/// a refused entry is [`Delivery::Refused`], one the answer leaves out [`Delivery::Unknown`].
+/// A call that fails as a whole is an error (whether any went out is then unknown).
+pub(crate) async fn send_batch(
+    sqs: &Client,
+    url: &str,
+    messages: &[Outgoing<'_>],
+) -> Result<Vec<Delivery>> {
+    use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+    let what = format!("sending a batch of messages to queue {}", queue_name(url));
+    let malformed = |e: aws_sdk_sqs::error::BuildError| {
+        AwsError::with_kind(format!("{what}: {e}"), Kind::Malformed)
+    };
+    let mut call = sqs.send_message_batch().queue_url(url);
+    for (i, m) in messages.iter().enumerate() {
+        let mut entry = SendMessageBatchRequestEntry::builder()
+            .id(i.to_string())
+            .message_body(m.body)
+            .set_message_group_id(m.group.map(str::to_string));
+        for (k, v) in m.attributes {
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .map_err(malformed)?;
+            entry = entry.message_attributes(k, value);
+        }
+        call = call.entries(entry.build().map_err(malformed)?);
+    }
+    let out = call
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&what, e))?;
+    let mut results =
+        vec![Delivery::Unknown("SQS's answer did not mention it".into()); messages.len()];
+    for ok in out.successful() {
+        if let Some(r) = ok
+            .id()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| results.get_mut(i))
+        {
+            *r = Delivery::Sent(ok.message_id().to_string());
+        }
+    }
+    for failed in out.failed() {
+        if let Some(r) = failed
+            .id()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| results.get_mut(i))
+        {
+            let why = format!(
+                "{}: {}",
+                failed.code(),
+                failed.message().unwrap_or("no message")
+            );
+            // "SenderFault: Specifies whether the error happened due to the caller of the
+            // batch API action" (BatchResultErrorEntry): either way SQS did not take it.
+            *r = Delivery::Refused(why);
+        }
+    }
+    Ok(results)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +281,70 @@ mod tests {
         let id = send(&sqs, url, "{}", &attrs, None).await.unwrap();
         assert_eq!(id, "m-2");
         assert_eq!((grouped.num_calls(), ungrouped.num_calls()), (1, 1));
+    }
+
+    /// SDK-level mock: each entry's result is read by its id, whatever order SQS answers in;
+    /// a refused entry says why and one the answer leaves out is unknown.
+    #[tokio::test]
+    async fn a_batch_says_what_became_of_each_message_in_the_order_given() {
+        use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
+        use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
+        let url = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-t-jobs";
+        let rule = mock!(Client::send_message_batch)
+            .match_requests(|r| {
+                let e = r.entries();
+                e.len() == 3
+                    && e.iter().map(|e| e.id()).collect::<Vec<_>>() == ["0", "1", "2"]
+                    && e[1]
+                        .message_attributes()
+                        .and_then(|a| a.get("job_id"))
+                        .and_then(|v| v.string_value())
+                        == Some("b")
+            })
+            .then_output(|| {
+                SendMessageBatchOutput::builder()
+                    .successful(
+                        SendMessageBatchResultEntry::builder()
+                            .id("2")
+                            .message_id("m-2")
+                            .md5_of_message_body("x")
+                            .build()
+                            .unwrap(),
+                    )
+                    .failed(
+                        BatchResultErrorEntry::builder()
+                            .id("0")
+                            .sender_fault(true)
+                            .code("InvalidParameterValue")
+                            .message("too long")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap()
+            });
+        let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&rule]);
+        let attrs: Vec<[(String, String); 1]> = ["a", "b", "c"]
+            .iter()
+            .map(|id| [("job_id".to_string(), id.to_string())])
+            .collect();
+        let messages: Vec<Outgoing> = attrs
+            .iter()
+            .map(|a| Outgoing {
+                body: "{}",
+                attributes: a,
+                group: None,
+            })
+            .collect();
+        let results = send_batch(&sqs, url, &messages).await.unwrap();
+        assert_eq!(
+            results,
+            [
+                Delivery::Refused("InvalidParameterValue: too long".into()),
+                Delivery::Unknown("SQS's answer did not mention it".into()),
+                Delivery::Sent("m-2".into()),
+            ]
+        );
+        assert_eq!(rule.num_calls(), 1);
     }
 }

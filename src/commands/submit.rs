@@ -1,5 +1,6 @@
 //! `qfleet submit ENV [BODY]`: send one job as a message, as a producer's own code would
-//! (docs/jobs.md); with `--wait`, follow its record to its end.
+//! (docs/jobs.md); with `--wait`, follow its record to its end; with `--lines FILE`, a
+//! backfill of one job per line.
 
 use super::Global;
 use crate::error::{Result, Usage};
@@ -15,11 +16,19 @@ pub struct SubmitArgs {
     /// for one account of a whole-unit target), or a path.
     pub env: String,
     /// The job's body, as the message's text (JSON is what the reference workers parse).
-    #[arg(conflicts_with = "file")]
+    #[arg(conflicts_with_all = ["file", "lines"])]
     pub body: Option<String>,
     /// Read the body from this file instead.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "lines")]
     pub file: Option<PathBuf>,
+    /// A backfill: one job per line of this file (each a JSON value), sent in batches of ten;
+    /// every line is checked before any is sent, and every job's id printed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["id", "wait"])]
+    pub lines: Option<PathBuf>,
+    /// With --lines: each job's id is this top-level field of its line (a string or number),
+    /// so that running the file again sends no job twice (default: a new UUID each).
+    #[arg(long, value_name = "NAME", requires = "lines")]
+    pub id_field: Option<String>,
     /// The job's id, sent as the job_id message attribute (default: a new UUID). A job id
     /// already done is not sent again.
     #[arg(long)]
@@ -53,6 +62,31 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         }
         .into());
     };
+    if let Some(path) = &args.lines {
+        // Each line's body and id replace these.
+        let template = submit::Request::new(
+            env,
+            Some("{}".into()),
+            None,
+            None,
+            &args.attributes,
+            None,
+            args.resend,
+        )?
+        .with_group(args.group)?;
+        let lines = submit::Lines::read(path, args.id_field.as_deref(), &template)?;
+        let result = crate::rollout::each_located(&session, |clients, env, at| {
+            let lines = lines.clone();
+            async move { submit::backfill(&clients, env, &at?, &lines).await }
+        })
+        .into_iter()
+        .next()
+        .ok_or(Usage::NoEnvironment { what: "submit to" })?;
+        return out.print(&submit::Backfilled {
+            environment: env.name.clone(),
+            result,
+        });
+    }
     let request = submit::Request::new(
         env,
         args.body,

@@ -281,6 +281,13 @@ pub enum Usage {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// `submit --lines`: a line that is not a job SQS and the workers take.
+    #[error("{}:{line}: {why}", .path.display())]
+    JobLine {
+        path: PathBuf,
+        line: usize,
+        why: String,
+    },
     /// `send --until queue` where a look could send the job to the dead-letter queue.
     #[error(
         "--until queue looks into the job queue, and each look counts as a receive toward queue.max_receive_count ({max_receive_count}): a single look could send a job to the dead-letter queue. Use --until processed"

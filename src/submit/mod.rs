@@ -4,11 +4,13 @@
 //! already done is a duplicate (nothing is sent), and `--wait` follows the job's record (never
 //! the response queue, which is the application's) to its end.
 
+mod lines;
 mod report;
 
-pub(crate) use report::Submitted;
+pub(crate) use lines::{Lines, backfill};
 #[cfg(test)]
 pub(crate) use report::schema;
+pub(crate) use report::{Backfilled, Submitted};
 
 use crate::aws::error::Kind;
 use crate::aws::job_table::{self, Job};
@@ -81,38 +83,14 @@ impl Request {
                 .into());
             }
         };
-        if body.is_empty() {
-            return Err(flag(
-                "BODY",
-                "",
-                "a message body must not be empty (SQS refuses one)",
-            ));
-        }
-        if let Some(c) = body.chars().find(|c| !sqs_character(*c)) {
-            return Err(flag(
-                "BODY",
-                &format!("(U+{:04X})", c as u32),
-                "SQS takes only tab, newline, carriage return and Unicode from U+0020 (its character set)",
-            ));
-        }
-        if let Some(what) = not_a_message(&body) {
-            return Err(flag(
-                "BODY",
-                "",
-                &format!(
-                    "it reads as {what}, which the workers handle as such, not as a job: wrap it in an object of your own"
-                ),
-            ));
+        if let Some((value, why)) = body_problem(&body) {
+            return Err(flag("BODY", &value, &why));
         }
         let id = match id {
-            Some(id) if id.is_empty() || id.len() > JOB_ID_MAX => {
-                return Err(flag(
-                    "--id",
-                    &id,
-                    &format!("a job id is 1 to {JOB_ID_MAX} bytes"),
-                ));
-            }
-            Some(id) => id,
+            Some(id) => match id_problem(&id) {
+                Some(why) => return Err(flag("--id", &id, &why)),
+                None => id,
+            },
             None => new_id(),
         };
         let mut parsed: Vec<(String, String)> = Vec::new();
@@ -187,6 +165,35 @@ impl Request {
                 .map(|(k, v)| attribute(k, v))
                 .sum::<u64>()
     }
+}
+
+/// Why SQS or the workers would not take `body` as a job's message: the value to show, and why.
+fn body_problem(body: &str) -> Option<(String, String)> {
+    if body.is_empty() {
+        return Some((
+            String::new(),
+            "a message body must not be empty (SQS refuses one)".into(),
+        ));
+    }
+    if let Some(c) = body.chars().find(|c| !sqs_character(*c)) {
+        return Some((
+            format!("(U+{:04X})", c as u32),
+            "SQS takes only tab, newline, carriage return and Unicode from U+0020 (its character set)".into(),
+        ));
+    }
+    not_a_message(body).map(|what| {
+        (
+            String::new(),
+            format!(
+                "it reads as {what}, which the workers handle as such, not as a job: wrap it in an object of your own"
+            ),
+        )
+    })
+}
+
+/// Why `id` cannot be a job's id.
+fn id_problem(id: &str) -> Option<String> {
+    (id.is_empty() || id.len() > JOB_ID_MAX).then(|| format!("a job id is 1 to {JOB_ID_MAX} bytes"))
 }
 
 fn flag(flag: &'static str, value: &str, why: &str) -> Error {

@@ -1,6 +1,7 @@
 //! The result of `qfleet submit`: the job's id and what became of it (a line for people, one
 //! document for `--output json`).
 
+use super::lines::Backfill;
 use super::{Outcome, Submission};
 use crate::error::{Error, Exit, Result};
 use crate::output::{Document, Environment, Output, Report};
@@ -37,6 +38,23 @@ struct Body<'a> {
     seq: Option<u64>,
     /// `--wait` ended before the job did.
     timed_out: bool,
+    /// With `--lines`: each line's job, in the file's order (the fields above are null then).
+    jobs: Option<Vec<LineBody<'a>>>,
+}
+
+/// One line's job of `--lines`.
+#[derive(Serialize, JsonSchema)]
+struct LineBody<'a> {
+    /// The line's number in the file (1 first).
+    line: usize,
+    /// The job's id (its `job_id` message attribute).
+    job_id: &'a str,
+    /// As `outcome` above; null when it was not sent, or may have been (see `error`).
+    outcome: Option<Outcome>,
+    /// The message's id in SQS.
+    message_id: Option<&'a str>,
+    /// Why it was not sent, or why it may have been.
+    error: Option<&'a str>,
 }
 
 /// The schema of `qfleet submit`'s document.
@@ -92,6 +110,7 @@ impl Submitted {
             error: job.and_then(|j| j.error.as_deref()),
             seq: job.and_then(|j| j.seq),
             timed_out: s.is_some_and(|s| s.timed_out),
+            jobs: None,
         }
     }
 }
@@ -146,6 +165,118 @@ impl Report for Submitted {
                     .map(|o| format!(": {o}"))
                     .unwrap_or_default()
             ));
+        }
+        Ok(())
+    }
+}
+
+/// One environment's backfill (`submit --lines`), or why it could not be made.
+pub(crate) struct Backfilled {
+    pub environment: String,
+    pub result: Result<Backfill>,
+}
+
+impl Backfilled {
+    /// Jobs not sent, or that may have been: the backfill did not do all it was asked.
+    fn unsent(&self) -> Option<Error> {
+        let b = self.result.as_ref().ok()?;
+        let n = b.jobs.iter().filter(|j| j.outcome.is_none()).count();
+        (n > 0).then(|| {
+            Error::aws(format!(
+                "{}: {n} of {} jobs from {} were not sent, or may have been (each line says why)",
+                self.environment,
+                b.jobs.len(),
+                b.path.display()
+            ))
+        })
+    }
+
+    fn body(&self) -> Body<'_> {
+        let b = self.result.as_ref().ok();
+        Body {
+            queue: b.map(|b| b.queue.as_str()),
+            job_id: None,
+            outcome: None,
+            message_id: None,
+            state: None,
+            output: None,
+            error: None,
+            seq: None,
+            timed_out: false,
+            jobs: b.map(|b| {
+                b.jobs
+                    .iter()
+                    .map(|j| LineBody {
+                        line: j.line,
+                        job_id: &j.id,
+                        outcome: j.outcome,
+                        message_id: j.message_id.as_deref(),
+                        error: j.error.as_deref(),
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl Report for Backfilled {
+    fn exit_code(&self) -> Exit {
+        match (&self.result, self.unsent()) {
+            (Err(e), _) => e.exit_code(),
+            (Ok(_), Some(e)) => e.exit_code(),
+            (Ok(_), None) => Exit::Ok,
+        }
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        let env = match (&self.result, self.unsent()) {
+            (Err(e), _) => Environment::failed(&self.environment, e, self.body()),
+            (Ok(_), Some(e)) => Environment::failed(&self.environment, &e, self.body()),
+            (Ok(_), None) => Environment::ok(&self.environment, self.body()),
+        };
+        Document::new(self.exit_code(), vec![env])
+    }
+
+    /// A line per job (its line, its id, what became of it), then the counts.
+    fn text(&self, out: &Output) -> Result<()> {
+        let env = &self.environment;
+        let b = match &self.result {
+            Ok(b) => b,
+            Err(e) => {
+                out.note(format!(
+                    "error: {}",
+                    crate::output::words::of_env(env, &e.to_string())
+                ));
+                return Ok(());
+            }
+        };
+        let mut counts = std::collections::BTreeMap::new();
+        for j in &b.jobs {
+            let what = match j.outcome {
+                Some(Outcome::Sent) => "sent",
+                Some(Outcome::Resubmitted) => "sent again",
+                Some(Outcome::Duplicate) => "done already",
+                Some(Outcome::InFlight) => "in flight already",
+                None => "not sent",
+            };
+            *counts.entry(what).or_insert(0usize) += 1;
+            let why = j
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            out.line(format!("{env}: line {}: job {} {what}{why}", j.line, j.id));
+        }
+        let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        out.line(format!(
+            "{env}: {} jobs from {} to {}: {}",
+            b.jobs.len(),
+            b.path.display(),
+            b.queue,
+            counts.join(", ")
+        ));
+        if let Some(e) = self.unsent() {
+            out.note(format!("error: {e}"));
         }
         Ok(())
     }

@@ -431,6 +431,58 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
         "{s}"
     );
 
+    // A backfill: 25 lines in batches of ten, each recorded queued and sent once; run again,
+    // nothing is sent twice; a line whose id is done already is a duplicate.
+    let lines = dir.path().join("backfill.jsonl");
+    let mut text: String = (1..=25)
+        .map(|n| format!("{{\"photo\": \"p-{n}\"}}\n"))
+        .collect();
+    text.push_str("{\"photo\": \"sub-1\"}\n");
+    std::fs::write(&lines, &text).unwrap();
+    let before = visible_messages(&m.sqs, &queue).await;
+    let backfill = |expect: i32| {
+        let d = doc(
+            qfleet_on_moto().arg("submit").arg(&file).args([
+                "--lines",
+                lines.to_str().unwrap(),
+                "--id-field",
+                "photo",
+                "-o",
+                "json",
+            ]),
+            expect,
+        );
+        check_schema("submit", &d);
+        d["environments"][0]["jobs"].as_array().unwrap().clone()
+    };
+    let jobs = backfill(0);
+    assert_eq!(jobs.len(), 26);
+    assert_eq!(
+        (&jobs[0]["line"], &jobs[0]["job_id"]),
+        (&1.into(), &"p-1".into())
+    );
+    assert!(
+        jobs[..25]
+            .iter()
+            .all(|j| j["outcome"] == "sent" && j["message_id"].is_string())
+    );
+    assert_eq!(jobs[25]["outcome"], "duplicate");
+    assert_eq!(visible_messages(&m.sqs, &queue).await, before + 25);
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["p-25", "-o", "json"]),
+        0,
+    );
+    assert_eq!(d["environments"][0]["jobs"][0]["state"], "queued", "{d}");
+    let again = backfill(0);
+    assert!(
+        again[..25].iter().all(|j| j["outcome"] == "in_flight"),
+        "{again:?}"
+    );
+    assert_eq!(visible_messages(&m.sqs, &queue).await, before + 25);
+
     // A teardown refuses a table that holds records, and deletes nothing.
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
         "--yes",

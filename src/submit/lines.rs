@@ -1,0 +1,432 @@
+//! `qfleet submit ENV --lines FILE`: a backfill. Each non-empty line of FILE is one job's body
+//! (a JSON value). Every line is checked before anything is sent. The jobs go in batches of up
+//! to ten (SendMessageBatch), each with its id in `job_id`; with `jobs:`, each is recorded
+//! `queued` before its batch goes, as one `submit` records its job. Every job's id is printed.
+
+use super::{
+    JOB_ID_ATTRIBUTE, MESSAGE_UPLOAD, Outcome, Request, SIZE_UNREAD, body_problem, id_problem,
+    new_id, record,
+};
+use crate::aws::error::Kind;
+use crate::aws::queues::{self, BATCH_MAX, Delivery, Outgoing};
+use crate::aws::{Clients, job_table};
+use crate::config::Environment;
+use crate::error::{Error, Result, Usage};
+use crate::render::ResourceNames;
+use crate::rollout::StackNames;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// "The total size of all messages sent in a single SendMessageBatch call cannot exceed
+/// 1,048,576 bytes (1 MiB)" (Amazon SQS batch actions,
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html>).
+const BATCH_BYTES: u64 = 1_048_576;
+/// Batches in flight at once: each records its jobs, then sends. A crash leaves at most this
+/// many batches recorded `queued` and unsent (`--resend` sends them).
+const CONCURRENT_BATCHES: usize = 8;
+
+/// The jobs of a file of JSON lines, checked, each with its line's number.
+#[derive(Debug, Clone)]
+pub(crate) struct Lines {
+    pub(crate) path: PathBuf,
+    pub(crate) jobs: Vec<(usize, Request)>,
+}
+
+fn line_error(path: &Path, line: usize, why: String) -> Error {
+    Usage::JobLine {
+        path: path.to_path_buf(),
+        line,
+        why,
+    }
+    .into()
+}
+
+impl Lines {
+    /// Reads and checks every line: a JSON value SQS and the workers take as a job, its id
+    /// (`--id-field`'s value, else a new UUID) unique in the file. The attributes, group and
+    /// `--resend` are `template`'s, for every job.
+    pub(crate) fn read(path: &Path, id_field: Option<&str>, template: &Request) -> Result<Lines> {
+        let text = std::fs::read_to_string(path).map_err(|source| Usage::JobUnreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut jobs = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let body = raw.trim_end_matches('\r');
+            if body.trim().is_empty() {
+                continue;
+            }
+            let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
+                line_error(
+                    path,
+                    line,
+                    format!("not a JSON value ({e}): one job per line"),
+                )
+            })?;
+            if let Some((_, why)) = body_problem(body) {
+                return Err(line_error(path, line, why));
+            }
+            let id = match id_field {
+                None => new_id(),
+                Some(field) => match value.get(field) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Number(n)) => n.to_string(),
+                    _ => {
+                        return Err(line_error(
+                            path,
+                            line,
+                            format!("--id-field {field}: the line has no string or number {field}"),
+                        ));
+                    }
+                },
+            };
+            if let Some(why) = id_problem(&id) {
+                return Err(line_error(path, line, format!("its id: {why}")));
+            }
+            if let Some(first) = seen.insert(id.clone(), line) {
+                return Err(line_error(
+                    path,
+                    line,
+                    format!("its id {id} is line {first}'s too: one job per id"),
+                ));
+            }
+            let mut request = template.clone();
+            request.body = body.to_string();
+            request.id = id;
+            jobs.push((line, request));
+        }
+        if jobs.is_empty() {
+            return Err(Usage::FlagValue {
+                flag: "--lines",
+                value: path.display().to_string(),
+                why: "no job: every line is empty".into(),
+            }
+            .into());
+        }
+        Ok(Lines {
+            path: path.to_path_buf(),
+            jobs,
+        })
+    }
+}
+
+/// What became of one line's job.
+#[derive(Debug, Clone)]
+pub(crate) struct LineJob {
+    pub(crate) line: usize,
+    pub(crate) id: String,
+    /// `None`: not sent, or it may have been (see `error`).
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) message_id: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
+/// The backfill: the queue, and each line's job in the file's order.
+#[derive(Debug, Clone)]
+pub(crate) struct Backfill {
+    pub(crate) queue: String,
+    pub(crate) path: PathBuf,
+    pub(crate) jobs: Vec<LineJob>,
+}
+
+/// Sends every job of `lines` to `env`'s job queue in batches, recording each first with
+/// `jobs:`. Nothing is sent when a job is larger than the queue takes.
+pub(crate) async fn backfill(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+    lines: &Lines,
+) -> Result<Backfill> {
+    let first = env.stages()[0];
+    let names = ResourceNames::of(first);
+    let queue_url = queues::url_of(&clients.sqs, &names.queue)
+        .await?
+        .ok_or_else(|| {
+            Error::aws(format!(
+                "{}: queue {} does not exist; is the environment deployed?",
+                env.name, names.queue
+            ))
+        })?;
+    let limit = queues::read(&clients.sqs, &queue_url)
+        .await?
+        .and_then(|q| q.attributes.get("MaximumMessageSize")?.parse().ok())
+        .unwrap_or(SIZE_UNREAD);
+    if let Some((line, r)) = lines.jobs.iter().find(|(_, r)| r.size() > limit) {
+        return Err(line_error(
+            &lines.path,
+            *line,
+            format!(
+                "the message would be {} bytes with its attributes, over the queue's {limit}",
+                r.size()
+            ),
+        ));
+    }
+    let table = match env.spec.jobs {
+        Some(_) => {
+            let data =
+                crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+            Some(crate::jobs::table_name(clients, env, &data).await?)
+        }
+        None => None,
+    };
+    let stage = first.stage.as_ref().map(|s| s.name.clone());
+    let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
+    let batches = batches(&lines.jobs);
+    let sent = futures::stream::iter(batches.into_iter().map(|batch| {
+        let (table, url, stage) = (table.as_deref(), queue_url.as_str(), stage.as_deref());
+        async move { one_batch(clients, table, url, stage, retention, &batch).await }
+    }))
+    .buffered(CONCURRENT_BATCHES)
+    .collect::<Vec<_>>()
+    .await;
+    Ok(Backfill {
+        queue: names.queue,
+        path: lines.path.clone(),
+        jobs: sent.into_iter().flatten().collect(),
+    })
+}
+
+/// The jobs in batches of at most [`BATCH_MAX`] messages and [`BATCH_BYTES`], in order.
+fn batches(jobs: &[(usize, Request)]) -> Vec<Vec<(usize, Request)>> {
+    let mut out: Vec<Vec<(usize, Request)>> = Vec::new();
+    let mut bytes = 0;
+    for (line, r) in jobs {
+        let full = out
+            .last()
+            .is_none_or(|b| b.len() == BATCH_MAX || bytes + r.size() > BATCH_BYTES);
+        if full {
+            out.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += r.size();
+        if let Some(b) = out.last_mut() {
+            b.push((*line, r.clone()));
+        }
+    }
+    out
+}
+
+/// One batch: each job recorded (with a table), the ones to send sent together, a refused
+/// one's record marked failed as one `submit` marks it.
+async fn one_batch(
+    clients: &Clients,
+    table: Option<&str>,
+    url: &str,
+    stage: Option<&str>,
+    retention: u32,
+    batch: &[(usize, Request)],
+) -> Vec<LineJob> {
+    let mut jobs: Vec<LineJob> = batch
+        .iter()
+        .map(|(line, r)| LineJob {
+            line: *line,
+            id: r.id.clone(),
+            outcome: Some(Outcome::Sent),
+            message_id: None,
+            error: None,
+        })
+        .collect();
+    // The sequence each record's `queued` got, where this run wrote one.
+    let mut written: Vec<Option<u64>> = vec![None; batch.len()];
+    if let Some(table) = table {
+        let recorded = futures::future::join_all(batch.iter().map(|(_, r)| {
+            record(
+                clients,
+                table,
+                (r.id.as_str(), MESSAGE_UPLOAD),
+                stage,
+                retention,
+                r.resend,
+            )
+        }))
+        .await;
+        for (i, rec) in recorded.into_iter().enumerate() {
+            match rec {
+                Ok((outcome, seq, _)) => {
+                    jobs[i].outcome = Some(outcome);
+                    written[i] = seq;
+                }
+                Err(e) => {
+                    jobs[i].outcome = None;
+                    jobs[i].error = Some(format!("not sent: its record could not be written: {e}"));
+                }
+            }
+        }
+    }
+    let to_send: Vec<usize> = (0..batch.len())
+        .filter(|&i| matches!(jobs[i].outcome, Some(Outcome::Sent | Outcome::Resubmitted)))
+        .collect();
+    if to_send.is_empty() {
+        return jobs;
+    }
+    let attributes: Vec<Vec<(String, String)>> = to_send
+        .iter()
+        .map(|&i| {
+            let r = &batch[i].1;
+            let mut a = vec![(JOB_ID_ATTRIBUTE.to_string(), r.id.clone())];
+            a.extend(r.attributes.iter().cloned());
+            a
+        })
+        .collect();
+    let messages: Vec<Outgoing> = to_send
+        .iter()
+        .zip(&attributes)
+        .map(|(&i, a)| Outgoing {
+            body: &batch[i].1.body,
+            attributes: a,
+            group: batch[i].1.group.as_deref(),
+        })
+        .collect();
+    let deliveries = match queues::send_batch(&clients.sqs, url, &messages).await {
+        Ok(d) => d,
+        Err(e) => {
+            // Refused as a whole: none sent. Unanswered: any may have gone out.
+            let refused = !matches!(e.kind, Kind::Unreachable | Kind::Malformed);
+            let d = if refused {
+                Delivery::Refused(e.to_string())
+            } else {
+                Delivery::Unknown(e.to_string())
+            };
+            vec![d; to_send.len()]
+        }
+    };
+    for (&i, delivery) in to_send.iter().zip(deliveries) {
+        let key = (batch[i].1.id.as_str(), MESSAGE_UPLOAD);
+        match delivery {
+            Delivery::Sent(id) => jobs[i].message_id = Some(id),
+            Delivery::Refused(why) => {
+                jobs[i].outcome = None;
+                let why = format!("not sent: {why}");
+                let marked = match (table, written[i]) {
+                    (Some(table), Some(seq)) => {
+                        job_table::unsent(&clients.dynamodb, table, key, seq, &why).await
+                    }
+                    _ => Ok(()),
+                };
+                jobs[i].error = Some(match marked {
+                    Ok(()) => why,
+                    Err(e) => format!(
+                        "{why}; and its record could not be marked failed ({e}): it says queued"
+                    ),
+                });
+            }
+            Delivery::Unknown(why) => {
+                jobs[i].outcome = None;
+                jobs[i].error = Some(format!(
+                    "it may have been sent ({why}): `qfleet jobs` shows whether a worker took it, and --resend sends it again"
+                ));
+            }
+        }
+    }
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template() -> Request {
+        Request {
+            body: String::new(),
+            id: String::new(),
+            attributes: vec![("source".into(), "backfill".into())],
+            wait: None,
+            resend: false,
+            group: None,
+        }
+    }
+
+    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("jobs.jsonl");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn each_line_is_a_job_with_its_number_and_the_given_attributes() {
+        let (_d, p) = file("{\"photo\": 1}\n\n{\"photo\": 2}\r\n");
+        let l = Lines::read(&p, Some("photo"), &template()).unwrap();
+        let got: Vec<(usize, &str, &str)> = l
+            .jobs
+            .iter()
+            .map(|(n, r)| (*n, r.id.as_str(), r.body.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [(1, "1", "{\"photo\": 1}"), (3, "2", "{\"photo\": 2}")]
+        );
+        assert!(
+            l.jobs
+                .iter()
+                .all(|(_, r)| r.attributes == template().attributes)
+        );
+        // Without --id-field, a new id each.
+        let l = Lines::read(&p, None, &template()).unwrap();
+        assert_ne!(l.jobs[0].1.id, l.jobs[1].1.id);
+        assert_eq!(l.jobs[0].1.id.len(), 36);
+    }
+
+    #[test]
+    fn a_bad_line_is_refused_by_its_number_before_anything_is_sent() {
+        let cases = [
+            (
+                "{\"a\": 1}\nnot json\n",
+                None,
+                "jobs.jsonl:2: not a JSON value",
+            ),
+            (
+                "{\"id\": \"x\"}\n{\"id\": \"x\"}\n",
+                Some("id"),
+                "jobs.jsonl:2: its id x is line 1's too",
+            ),
+            (
+                "{\"a\": 1}\n",
+                Some("id"),
+                "jobs.jsonl:1: --id-field id: the line has no",
+            ),
+            (
+                "{\"Records\": [{\"eventSource\": \"aws:s3\"}]}\n",
+                None,
+                "jobs.jsonl:1: it reads as an S3 event",
+            ),
+            ("\n\n", None, "no job: every line is empty"),
+        ];
+        for (text, field, want) in cases {
+            let (_d, p) = file(text);
+            let e = Lines::read(&p, field, &template()).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+            assert_eq!(
+                Lines::read(&p, field, &template()).unwrap_err().exit_code(),
+                crate::error::Exit::Input
+            );
+        }
+    }
+
+    #[test]
+    fn batches_hold_at_most_ten_messages_and_one_mib() {
+        let job = |n: usize, bytes: usize| {
+            let mut r = template();
+            r.body = "x".repeat(bytes);
+            r.id = n.to_string();
+            (n, r)
+        };
+        let small: Vec<_> = (1..=23).map(|n| job(n, 10)).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+        // Three of 400 KB: two fit in 1 MiB, the third starts a batch.
+        let big: Vec<_> = (1..=3).map(|n| job(n, 400_000)).collect();
+        let b = batches(&big);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+        assert!(
+            b.iter()
+                .all(|b| b.iter().map(|(_, r)| r.size()).sum::<u64>() <= BATCH_BYTES)
+        );
+        // The file's order is kept.
+        let lines: Vec<usize> = batches(&small).concat().iter().map(|(n, _)| *n).collect();
+        assert_eq!(lines, (1..=23).collect::<Vec<_>>());
+    }
+}
