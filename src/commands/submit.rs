@@ -63,29 +63,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         .into());
     };
     if let Some(path) = &args.lines {
-        // Each line's body and id replace these.
-        let template = submit::Request::new(
-            env,
-            Some("{}".into()),
-            None,
-            None,
-            &args.attributes,
-            None,
-            args.resend,
-        )?
-        .with_group(args.group)?;
-        let lines = submit::Lines::read(path, args.id_field.as_deref(), &template)?;
-        let result = crate::rollout::each_located(&session, |clients, env, at| {
-            let lines = lines.clone();
-            async move { submit::backfill(&clients, env, &at?, &lines).await }
-        })
-        .into_iter()
-        .next()
-        .ok_or(Usage::NoEnvironment { what: "submit to" })?;
-        return out.print(&submit::Backfilled {
-            environment: env.name.clone(),
-            result,
-        });
+        return backfill(&args, path, &session, env, out);
     }
     let request = submit::Request::new(
         env,
@@ -105,6 +83,39 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
     .next()
     .ok_or(Usage::NoEnvironment { what: "submit to" })?;
     out.print(&Submitted {
+        environment: env.name.clone(),
+        result,
+    })
+}
+
+/// `--lines FILE`: one job per line, sent in batches (`submit::backfill`).
+fn backfill(
+    args: &SubmitArgs,
+    path: &std::path::Path,
+    session: &super::Session,
+    env: &crate::config::Environment,
+    out: Output,
+) -> Result<crate::error::Exit> {
+    // Each line's body and id replace these.
+    let template = submit::Request::new(
+        env,
+        Some("{}".into()),
+        None,
+        None,
+        &args.attributes,
+        None,
+        args.resend,
+    )?
+    .with_group(args.group.clone())?;
+    let lines = submit::Lines::read(path, args.id_field.as_deref(), &template)?;
+    let result = crate::rollout::each_located(session, |clients, env, at| {
+        let lines = lines.clone();
+        async move { submit::backfill(&clients, env, &at?, &lines).await }
+    })
+    .into_iter()
+    .next()
+    .ok_or(Usage::NoEnvironment { what: "submit to" })?;
+    out.print(&submit::Backfilled {
         environment: env.name.clone(),
         result,
     })
