@@ -4,15 +4,14 @@
 //! `queued` before its batch goes, as one `submit` records its job. Every job's id is printed.
 
 use super::{
-    JOB_ID_ATTRIBUTE, MESSAGE_UPLOAD, Outcome, Request, SIZE_UNREAD, body_problem, id_problem,
-    new_id, record,
+    JOB_ID_ATTRIBUTE, MESSAGE_UPLOAD, Outcome, Request, body_problem, id_problem, job_queue,
+    job_table_of, new_id, record,
 };
 use crate::aws::error::Kind;
 use crate::aws::queues::{self, BATCH_MAX, Delivery, Outgoing};
 use crate::aws::{Clients, job_table};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
-use crate::render::ResourceNames;
 use crate::rollout::StackNames;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -141,19 +140,7 @@ pub(crate) async fn backfill(
     lines: &Lines,
 ) -> Result<Backfill> {
     let first = env.stages()[0];
-    let names = ResourceNames::of(first);
-    let queue_url = queues::url_of(&clients.sqs, &names.queue)
-        .await?
-        .ok_or_else(|| {
-            Error::aws(format!(
-                "{}: queue {} does not exist; is the environment deployed?",
-                env.name, names.queue
-            ))
-        })?;
-    let limit = queues::read(&clients.sqs, &queue_url)
-        .await?
-        .and_then(|q| q.attributes.get("MaximumMessageSize")?.parse().ok())
-        .unwrap_or(SIZE_UNREAD);
+    let (names, queue_url, limit) = job_queue(clients, env).await?;
     if let Some((line, r)) = lines.jobs.iter().find(|(_, r)| r.size() > limit) {
         return Err(line_error(
             &lines.path,
@@ -164,14 +151,7 @@ pub(crate) async fn backfill(
             ),
         ));
     }
-    let table = match env.spec.jobs {
-        Some(_) => {
-            let data =
-                crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
-            Some(crate::jobs::table_name(clients, env, &data).await?)
-        }
-        None => None,
-    };
+    let table = job_table_of(clients, env, at).await?;
     let stage = first.stage.as_ref().map(|s| s.name.clone());
     let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
     let batches = batches(&lines.jobs);

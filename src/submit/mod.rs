@@ -326,6 +326,41 @@ pub(crate) struct Submission {
     pub wait_error: Option<String>,
 }
 
+/// `env`'s job queue (its first stage's): its names, its URL, and the largest message it takes
+/// (the queue's MaximumMessageSize, or [`SIZE_UNREAD`] when that cannot be read).
+async fn job_queue(clients: &Clients, env: &Environment) -> Result<(ResourceNames, String, u64)> {
+    let names = ResourceNames::of(env.stages()[0]);
+    let url = queues::url_of(&clients.sqs, &names.queue)
+        .await?
+        .ok_or_else(|| {
+            Error::aws(format!(
+                "{}: queue {} does not exist; is the environment deployed?",
+                env.name, names.queue
+            ))
+        })?;
+    let limit = queues::read(&clients.sqs, &url)
+        .await?
+        .and_then(|q| q.attributes.get("MaximumMessageSize")?.parse().ok())
+        .unwrap_or(SIZE_UNREAD);
+    Ok((names, url, limit))
+}
+
+/// The job table's name with `jobs:` (the data stack checked first), else `None`.
+async fn job_table_of(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+) -> Result<Option<String>> {
+    match env.spec.jobs {
+        Some(_) => {
+            let data =
+                crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+            Ok(Some(crate::jobs::table_name(clients, env, &data).await?))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Sends `request` to `env`'s job queue (its first stage's), recording it first with `jobs:`,
 /// and with `--wait` follows its record to `done` or `failed`.
 pub(crate) async fn submit(
@@ -335,19 +370,7 @@ pub(crate) async fn submit(
     request: &Request,
 ) -> Result<Submission> {
     let first = env.stages()[0];
-    let names = ResourceNames::of(first);
-    let queue_url = queues::url_of(&clients.sqs, &names.queue)
-        .await?
-        .ok_or_else(|| {
-            Error::aws(format!(
-                "{}: queue {} does not exist; is the environment deployed?",
-                env.name, names.queue
-            ))
-        })?;
-    let limit = queues::read(&clients.sqs, &queue_url)
-        .await?
-        .and_then(|q| q.attributes.get("MaximumMessageSize")?.parse().ok())
-        .unwrap_or(SIZE_UNREAD);
+    let (names, queue_url, limit) = job_queue(clients, env).await?;
     if request.size() > limit {
         return Err(flag(
             "BODY",
@@ -358,14 +381,7 @@ pub(crate) async fn submit(
             ),
         ));
     }
-    let table = match env.spec.jobs {
-        Some(_) => {
-            let data =
-                crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
-            Some(crate::jobs::table_name(clients, env, &data).await?)
-        }
-        None => None,
-    };
+    let table = job_table_of(clients, env, at).await?;
     let key = (request.id.as_str(), MESSAGE_UPLOAD);
     // The sequence of the `queued` this submission wrote, if it wrote one.
     let mut written = None;

@@ -115,22 +115,38 @@ impl Submitted {
     }
 }
 
+/// What decides one environment's exit code and document: the command's error, else what its
+/// result left undone (a wait that did not end done, jobs not sent), else nothing.
+fn problem<'a, T>(result: &'a Result<T>, undone: &'a Option<Error>) -> Option<&'a Error> {
+    result.as_ref().err().or(undone.as_ref())
+}
+
+/// One environment's document, failed with [`problem`]'s error or ok.
+fn document_of<B: Serialize>(
+    environment: &str,
+    problem: Option<&Error>,
+    body: B,
+) -> Document<Environment<B>, ()> {
+    let (exit, env) = match problem {
+        Some(e) => (e.exit_code(), Environment::failed(environment, e, body)),
+        None => (Exit::Ok, Environment::ok(environment, body)),
+    };
+    Document::new(exit, vec![env])
+}
+
 impl Report for Submitted {
     fn exit_code(&self) -> Exit {
-        match (&self.result, self.unfinished()) {
-            (Err(e), _) => e.exit_code(),
-            (Ok(_), Some(e)) => e.exit_code(),
-            (Ok(_), None) => Exit::Ok,
-        }
+        let undone = self.unfinished();
+        problem(&self.result, &undone).map_or(Exit::Ok, Error::exit_code)
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
-        let env = match (&self.result, self.unfinished()) {
-            (Err(e), _) => Environment::failed(&self.environment, e, self.body()),
-            (Ok(_), Some(e)) => Environment::failed(&self.environment, &e, self.body()),
-            (Ok(_), None) => Environment::ok(&self.environment, self.body()),
-        };
-        Document::new(self.exit_code(), vec![env])
+        let undone = self.unfinished();
+        document_of(
+            &self.environment,
+            problem(&self.result, &undone),
+            self.body(),
+        )
     }
 
     fn text(&self, out: &Output) -> Result<()> {
@@ -221,20 +237,17 @@ impl Backfilled {
 
 impl Report for Backfilled {
     fn exit_code(&self) -> Exit {
-        match (&self.result, self.unsent()) {
-            (Err(e), _) => e.exit_code(),
-            (Ok(_), Some(e)) => e.exit_code(),
-            (Ok(_), None) => Exit::Ok,
-        }
+        let undone = self.unsent();
+        problem(&self.result, &undone).map_or(Exit::Ok, Error::exit_code)
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
-        let env = match (&self.result, self.unsent()) {
-            (Err(e), _) => Environment::failed(&self.environment, e, self.body()),
-            (Ok(_), Some(e)) => Environment::failed(&self.environment, &e, self.body()),
-            (Ok(_), None) => Environment::ok(&self.environment, self.body()),
-        };
-        Document::new(self.exit_code(), vec![env])
+        let undone = self.unsent();
+        document_of(
+            &self.environment,
+            problem(&self.result, &undone),
+            self.body(),
+        )
     }
 
     /// A line per job (its line, its id, what became of it), then the counts.
