@@ -54,6 +54,12 @@ class Config:
         self.next_queue_url = e.get("QFLEET_NEXT_QUEUE_URL") or ""
 
 
+# With less time left a record goes back as a failure, not started (a timeout would fail the
+# whole batch: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+# 2 s fit the writes that fail a batch's last receives (a few requests each) and the return.
+STOP_MS = 2000
+LATE = "not started: the invocation ran out of time on its last attempt"
+
 # qfleet status reads upload-to-processed percentiles from this metric (Environment dimension).
 NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
 
@@ -332,9 +338,17 @@ def handler(event, context=None):
     failures, latencies = [], []
     # The job table (docs/jobs.md): this invocation is the worker a job's record names.
     jobs = None
+    # A job's last attempt holds a lease till this invocation's deadline, when the job
+    # sweeper may fail it (docs/jobs.md, "A worker that stops"). The attempt is over by
+    # then: "Timeout is the maximum amount of time in seconds that a Lambda function can
+    # run" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html), and
+    # get_remaining_time_in_millis "Returns the number of milliseconds left before the
+    # execution times out" (https://docs.aws.amazon.com/lambda/latest/dg/python-context.html).
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
     if os.environ.get("QFLEET_JOB_TABLE") or os.environ.get("QFLEET_JOBS_STACK"):
         jobs = Jobs(JobConfig(), sqs=sqs_client(),
-                    worker=lambda: getattr(context, "aws_request_id", None) or "lambda")
+                    worker=lambda: getattr(context, "aws_request_id", None) or "lambda",
+                    lease=(lambda: remaining() / 1000) if remaining else None)
     for m in (event or {}).get("Records") or []:
         t0 = time.monotonic()
         rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
@@ -342,6 +356,11 @@ def handler(event, context=None):
         if jobs:
             jobs.duplicates = 0
         try:
+            if remaining and remaining() < STOP_MS:
+                if jobs:  # no job runs; one on its last receive fails
+                    jobs.halt = LATE
+                    work(m["body"], cfg, None, jobs, m)
+                raise TimeoutError("not started: %d ms left" % remaining())
             outcome, keys, ign = work(m["body"], cfg, latencies, jobs, m)
             if ign:
                 extra = f" ignored={ign}"

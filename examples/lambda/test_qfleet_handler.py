@@ -4,12 +4,15 @@ Events are built as Lambda delivers them from an SQS event source mapping (AWS L
 Developer Guide, "Using Lambda with Amazon SQS": Records[].messageId, receiptHandle, body,
 attributes, eventSource "aws:sqs", eventSourceARN).
 """
+import datetime
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
+import time
 import urllib.parse
 import uuid
 from types import SimpleNamespace
@@ -27,6 +30,7 @@ ACCOUNT = "123456789012"
 BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
 TABLE = os.environ.get("QFLEET_TEST_TABLE", "qfleet-t-job-table")
 RESPONSES = os.environ.get("QFLEET_TEST_RESPONSES", "qfleet-t-responses")
+LEASES = os.environ.get("QFLEET_TEST_LEASE_TABLE", "qfleet-t-job-leases")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
 LINE = re.compile(r"^msg=(\S+) outcome=(processed|skipped-test-event|skipped-confirmation|ignored|failed)"
                   r" keys=(\d+) receive_count=(\d+) seconds=\d+\.\d\d( .*)?$")
@@ -458,15 +462,52 @@ def test_the_s3_client_is_created_once_in_the_lambda_region(aws, capsys, monkeyp
 
 JOBS_MODULE = os.path.join(os.path.dirname(os.path.abspath(qh.__file__)), "..", "worker",
                            "qfleet_jobs.py")
+LOADER = os.path.join(os.path.dirname(os.path.abspath(qh.__file__)), "..", "..", "templates",
+                      "lambda-jobs-from-stack.py")
 
 
 def assembled():
     """The handler as qfleet deploys it, one file: its `from qfleet_jobs import ...` line replaced
-    by the module's text (src/render/mod.rs, handler_with_jobs)."""
-    with open(qh.__file__) as f, open(JOBS_MODULE) as m:
-        module = m.read().rstrip("\n")
-        return "\n".join(module if line.startswith("from qfleet_jobs import ") else line
+    by the loader that reads the module from the data stack (src/render/mod.rs,
+    handler_with_jobs)."""
+    with open(qh.__file__) as f, open(LOADER) as m:
+        loader = m.read().rstrip("\n")
+        return "\n".join(loader if line.startswith("from qfleet_jobs import ") else line
                          for line in f.read().splitlines()) + "\n"
+
+
+class FakeStack:
+    """The data stack's JobTable as DescribeStackResource shows it: the module in its metadata,
+    gzipped and in base64 as qfleet's render writes it."""
+
+    def __init__(self):
+        import base64
+        import gzip
+        with open(JOBS_MODULE) as m:
+            packed = base64.b64encode(gzip.compress(m.read().encode())).decode()
+        self.metadata = json.dumps({"qfleet": {"jobs_module": packed}})
+        self.calls = []
+
+    def describe_stack_resource(self, **kw):
+        self.calls.append(kw)
+        return {"StackResourceDetail": {"Metadata": self.metadata}}
+
+
+def load_assembled(tmp_path, monkeypatch, stack=None):
+    """The assembled handler imported as Lambda imports it; with `stack`, the data stack's name
+    is set and its JobTable answers with the module."""
+    import importlib.util
+    (tmp_path / "index.py").write_text(assembled())
+    spec = importlib.util.spec_from_file_location("qfleet_index", tmp_path / "index.py")
+    index = importlib.util.module_from_spec(spec)
+    if stack is not None:
+        monkeypatch.setenv("QFLEET_JOBS_STACK", "qfleet-t-data")
+        real = boto3.client
+        monkeypatch.setattr(boto3, "client",
+                            lambda name, *a, **kw: stack if name == "cloudformation"
+                            else real(name, *a, **kw))
+    spec.loader.exec_module(index)
+    return index
 
 
 def top_level_names(text):
@@ -480,9 +521,14 @@ def top_level_names(text):
     return names
 
 
-def test_the_inlined_module_defines_no_name_the_handler_does():
-    with open(qh.__file__) as f, open(JOBS_MODULE) as m:
+def test_the_inlined_loader_defines_only_the_names_the_import_did():
+    with open(qh.__file__) as f, open(LOADER) as m:
         assert top_level_names(f.read()) & top_level_names(m.read()) == set()
+    with open(LOADER) as m:
+        text = m.read()
+    # One function, and a tuple assignment of the three names the import line bound.
+    assert top_level_names(text) == {"_qfleet_jobs"}
+    assert "JobConfig, Jobs, message_ref = _qfleet_jobs()" in text
     assert sum(line.startswith("from qfleet_jobs import ") for line in assembled().splitlines()) == 0
 
 
@@ -588,8 +634,8 @@ def jobs(aws, monkeypatch):
     ddb = boto3.client("dynamodb", region_name=REGION)
     ddb.create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
-                              for n in ("key", "upload", "recent", "updated_at")],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in (
+            "key", "upload", "recent", "updated_at")],
         KeySchema=[{"AttributeName": "key", "KeyType": "HASH"},
                    {"AttributeName": "upload", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[{
@@ -597,9 +643,17 @@ def jobs(aws, monkeypatch):
             "KeySchema": [{"AttributeName": "recent", "KeyType": "HASH"},
                           {"AttributeName": "updated_at", "KeyType": "RANGE"}],
             "Projection": {"ProjectionType": "ALL"}}])
+    # The leases of the jobs on their last attempt (docs/jobs.md, "A worker that stops").
+    ddb.create_table(
+        TableName=LEASES, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                              for n in ("key", "upload")],
+        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"},
+                   {"AttributeName": "upload", "KeyType": "RANGE"}])
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.create_queue(QueueName=RESPONSES)["QueueUrl"]
     for k, v in {"QFLEET_JOB_TABLE": TABLE, "QFLEET_RESPONSE_QUEUE_URL": url,
+                 "QFLEET_LEASE_TABLE": LEASES,
                  "QFLEET_STAGE_INDEX": "0", "QFLEET_NEXT_STAGE": "",
                  "QFLEET_MAX_RECEIVE_COUNT": "2", "QFLEET_ENVIRONMENT": "t"}.items():
         monkeypatch.setenv(k, v)
@@ -652,11 +706,10 @@ def test_a_poison_job_retries_then_fails_at_the_max_receive_count(jobs, aws):
 
 
 def test_the_assembled_handler_keeps_a_job(jobs, aws, tmp_path, monkeypatch):
-    import importlib.util
-    (tmp_path / "index.py").write_text(assembled())
-    spec = importlib.util.spec_from_file_location("qfleet_index", tmp_path / "index.py")
-    index = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(index)
+    stack = FakeStack()
+    index = load_assembled(tmp_path, monkeypatch, stack)
+    # Read once, when the execution environment imports the handler.
+    assert stack.calls == [{"StackName": "qfleet-t-data", "LogicalResourceId": "JobTable"}]
     put(aws, "uploads/b.txt")
     assert index.handler(sqs_event(sqs_record(versioned("uploads/b.txt", "v2"))),
                          Context()) == no_failures()
@@ -701,3 +754,168 @@ def test_an_output_s3_would_refuse_is_not_copied_and_says_why(aws):
     with pytest.raises(ValueError, match="over S3's 2048"):
         qh.process(aws.s3, BUCKET, "uploads/a.txt", cfg, meta={"qfleet-job-key": "k" * 600})
     assert keys(aws) == sorted([key, "uploads/a.txt"])
+
+
+# A job's last attempt holds a lease till the invocation's deadline (docs/jobs.md, "A worker
+# that stops"): Lambda stops the function at its timeout, so the attempt is over by then.
+
+def lease_of(jobs, key, version):
+    """The lease item, as plain values; None when there is none. Read from another thread: a
+    read from inside a job is the test's, not the handler's, and the IAM test records only the
+    calls whose stack is the handler's (tests/support/aws_calls.py)."""
+    got = []
+    t = threading.Thread(target=lambda: got.append(jobs.ddb.get_item(
+        TableName=LEASES, ConsistentRead=True,
+        Key={"key": {"S": key}, "upload": {"S": version}}).get("Item")))
+    t.start()
+    t.join()
+    return got[0] and {k: list(v.values())[0] for k, v in got[0].items()}
+
+
+def seconds_of(iso):
+    return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+class Late(Context):
+    def get_remaining_time_in_millis(self):
+        return 42000  # 42 s left in this invocation
+
+
+def test_a_last_attempt_s_lease_ends_when_the_invocation_does(jobs, aws, monkeypatch):
+    seen = []
+
+    def watch(s3, bucket, key, cfg, meta=None):
+        seen.append(lease_of(jobs, key, "v5"))
+        return "processed/l.txt"
+
+    monkeypatch.setattr(qh, "process", watch)
+    message = sqs_record(versioned("uploads/l.txt", "v5"), receive_count=1)
+    assert qh.handler(sqs_event(message), Late()) == no_failures()
+    assert seen == [None], "receive 1 of 2 holds no lease"
+    message["attributes"]["ApproximateReceiveCount"] = "2"
+    jobs.ddb.update_item(  # as if the first receive had failed: the job runs again
+        TableName=TABLE, Key={"key": {"S": "uploads/l.txt"}, "upload": {"S": "v5"}},
+        UpdateExpression="SET #s = :r", ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={":r": {"S": "retrying"}})
+    t0 = time.time()
+    assert qh.handler(sqs_event(message), Late()) == no_failures()
+    lease = seen[1]
+    assert lease["stage_index"] == "0" and lease["started"]
+    assert t0 + 42 - 1 <= seconds_of(lease["lease_until"]) <= time.time() + 42
+    assert lease_of(jobs, "uploads/l.txt", "v5") is None, "done: the lease is gone"
+    item = record_of(jobs, "uploads/l.txt", "v5")[2]
+    assert not {"lease_shard", "lease_until", "started"} & set(item)
+
+
+def test_without_a_deadline_in_its_context_the_handler_takes_no_lease(jobs, aws, monkeypatch):
+    seen = []
+    monkeypatch.setattr(qh, "process", lambda s3, bucket, key, cfg, meta=None: seen.append(
+        lease_of(jobs, key, "v6")) or "processed/m.txt")
+    message = sqs_record(versioned("uploads/m.txt", "v6"), receive_count=2)
+    assert qh.handler(sqs_event(message), None) == no_failures()
+    assert seen == [None]
+
+
+# Near its timeout, the handler takes no more records: it returns the rest as failures (a
+# timeout would return the whole batch, those it finished too), and fails the jobs of those on
+# their last receive, as no attempt follows.
+
+class Ending(Context):
+    """An invocation whose time runs out: `left` milliseconds, less `step` at each look."""
+
+    def __init__(self, left, step=0):
+        self.left, self.step = left, step
+
+    def get_remaining_time_in_millis(self):
+        self.left -= self.step
+        return self.left
+
+
+def test_near_its_timeout_the_handler_returns_the_rest_and_fails_their_last_receives(
+        jobs, aws, monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(qh, "process", lambda s3, bucket, key, cfg, meta=None: ran.append(
+        key) or "processed/" + key)
+    first = sqs_record(versioned("uploads/1.txt", "v1"), receive_count=2)
+    last = sqs_record(versioned("uploads/2.txt", "v1"), receive_count=2)
+    early = sqs_record(versioned("uploads/3.txt", "v1"), receive_count=1)
+    job = sqs_record("a job of its own", receive_count=2, message_id="m-4")
+    # 3.5 s left, a second gone by each record: the first runs, the rest are too late.
+    out = qh.handler(sqs_event(first, last, early, job), Ending(4500, 1000))
+    assert out == {"batchItemFailures": [{"itemIdentifier": m["messageId"]}
+                                         for m in (last, early, job)]}
+    assert ran == ["uploads/1.txt"]
+    assert record_of(jobs, "uploads/1.txt", "v1")[0] == "done"
+    for key, upload in (("uploads/2.txt", "v1"), ("sqs:m-4", "job")):
+        state, history, item = record_of(jobs, key, upload)
+        assert (state, history) == ("failed", ["failed"]), key
+        assert item["error"]["S"] == qh.LATE
+        assert item["stage_index"]["N"] == "0" and "attempts" not in item
+        assert lease_of(jobs, key, upload) is None
+    with pytest.raises(KeyError):  # receive 1 of 2: another receive follows, nothing written
+        record_of(jobs, "uploads/3.txt", "v1")
+    said = answers(jobs)
+    assert sorted((a["key"], a["state"], a["error"]) for a in said) == [
+        ("sqs:m-4", "failed", qh.LATE), ("uploads/1.txt", "done", None),
+        ("uploads/2.txt", "failed", qh.LATE)]
+    out = [LINE.match(x).group(2, 5) for x in capsys.readouterr().out.splitlines()
+           if x.startswith("msg=")]
+    assert len(out) == 4 and out[0] == ("processed", None)
+    assert all(o == "failed" and "not started" in e for o, e in out[1:]), out
+
+
+def test_a_job_that_retried_before_fails_when_its_last_receive_is_not_reached(jobs, aws):
+    message = sqs_record(versioned("uploads/gone.txt", "v9"), receive_count=1)
+    assert run(message) != no_failures()  # no such object: retrying
+    message["attributes"]["ApproximateReceiveCount"] = "2"
+    out = qh.handler(sqs_event(message), Ending(1500))
+    assert out == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+    state, history, item = record_of(jobs, "uploads/gone.txt", "v9")
+    assert (state, history) == ("failed", ["queued", "processing", "retrying", "failed"])
+    assert item["error"]["S"] == qh.LATE and item["attempts"]["N"] == "1"
+    assert [(a["state"], a["seq"]) for a in answers(jobs)] == [("failed", 3)]
+
+
+def test_a_job_done_is_never_failed_by_a_late_redelivery(jobs, aws):
+    put(aws, "uploads/d.txt")
+    message = sqs_record(versioned("uploads/d.txt", "v2"), receive_count=1)
+    assert run(message) == no_failures()
+    answers(jobs)
+    message["attributes"]["ApproximateReceiveCount"] = "2"  # delivered again, too late
+    assert qh.handler(sqs_event(message), Ending(100)) != no_failures()
+    assert record_of(jobs, "uploads/d.txt", "v2")[0] == "done" and answers(jobs) == []
+
+
+def test_without_a_job_table_the_rest_goes_back_all_the_same(aws, capsys):
+    put(aws, "uploads/n.txt")
+    message = sqs_record(s3_event("uploads/n.txt"), receive_count=5)
+    out = qh.handler(sqs_event(message), Ending(qh.STOP_MS - 1))
+    assert out == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+    assert keys(aws) == ["uploads/n.txt"], "not run"
+    assert outcomes(capsys) == ["failed"]
+
+
+def test_a_late_record_whose_failure_cannot_be_written_goes_back_all_the_same(jobs, aws,
+                                                                             monkeypatch,
+                                                                             capsys):
+    class Throttled:
+        """The job table's client, which refuses every write."""
+
+        def update_item(self, **kw):
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
+                                         "Message": "throttled"}}, "UpdateItem")
+
+    monkeypatch.setattr(qh.Jobs, "_db", lambda self: Throttled())
+    message = sqs_record(versioned("uploads/w.txt", "v1"), receive_count=2)
+    out = qh.handler(sqs_event(message), Ending(100))
+    assert out == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+    assert "JobTableError" in capsys.readouterr().out
+
+
+def test_without_jobs_the_assembled_handler_reads_no_stack(aws, tmp_path, monkeypatch):
+    monkeypatch.delenv("QFLEET_JOBS_STACK", raising=False)
+    index = load_assembled(tmp_path, monkeypatch)
+    assert (index.JobConfig, index.Jobs, index.message_ref) == (None, None, None)
+    put(aws, "uploads/d.txt")
+    assert index.handler(sqs_event(sqs_record(s3_event("uploads/d.txt"))),
+                         Context()) == no_failures()

@@ -9,3 +9,6 @@ import aws_calls  # noqa: E402
 # The worker's tests import `record` from here for their Auto Scaling and CloudFormation fakes.
 record = aws_calls.record
 record_calls = aws_calls.recording_fixture("qfleet_worker.py")
+# The job sweeper (qfleet_sweeper.py) runs with a role of its own, in the data stack: its calls
+# are recorded the same way, under its tests' ids (examples/worker/test_qfleet_sweeper.py).
+record_sweeper_calls = aws_calls.recording_fixture("qfleet_sweeper.py")

@@ -2,6 +2,8 @@
 import datetime
 import json
 import os
+import re
+import sys
 import time
 import urllib.parse
 import zlib
@@ -45,6 +47,9 @@ class JobConfig:
         self.retention_days = int(e.get("QFLEET_JOB_RETENTION_DAYS") or 30)
         self.environment = e.get("QFLEET_ENVIRONMENT") or ""
         self.region = e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or None
+        # A last attempt's lease (docs/jobs.md, "A worker that stops"); none in older stacks.
+        self.lease_table = e.get("QFLEET_LEASE_TABLE") or ""
+        self.leases = bool(self.lease_table) or e.get("QFLEET_LEASES") == "on"
 
 
 class JobRef:
@@ -74,6 +79,20 @@ def job_ref_of(record, body, message, metadata=None):
     upload = (obj.get("versionId") or obj.get("sequencer")
               or "message:" + (message.get("MessageId") or message.get("messageId") or ""))
     return JobRef(key, upload, bucket, record.get("eventTime"), queued)
+
+
+def job_key(ref):
+    return {"key": {"S": ref.key}, "upload": {"S": ref.upload}}
+
+
+def lease_until(seconds):
+    """A lease's end, `seconds` from now, and its expiry (TTL) a day later."""
+    t = time.time() + seconds
+    return {"S": job_now(t * 1000)}, {"N": str(int(t) + 86400)}
+
+
+def names_of(*texts):
+    return {w: w[1:] for t in texts for w in re.findall(r"#\w+", t)}
 
 
 def unanswered(job):
@@ -126,10 +145,12 @@ def worker_id(iid=None, imds=None):
 class Jobs:
     """One stage worker's writes."""
 
-    def __init__(self, cfg, ddb=None, sqs=None, worker=None):
+    def __init__(self, cfg, ddb=None, sqs=None, worker=None, lease=None):
         self.cfg, self._ddb, self._sqs = cfg, ddb, sqs
         self.worker = worker or (lambda: "")  # called once, lazily
         self.duplicates = 0  # counted by run
+        # The lease: seconds or a function giving them; (job, its start) held; halt: run_ref
+        self.lease, self.leased, self.halt = lease, None, ""
 
     def records(self, body):
         """The message body (SNS envelope removed) and its S3 records, as dicts."""
@@ -155,6 +176,10 @@ class Jobs:
         run, for a duplicate."""
         attrs = message.get("Attributes") or message.get("attributes") or {}
         rc = attrs.get("ApproximateReceiveCount")
+        if self.halt:  # no work: the last receive fails the job, with this error
+            if 0 < self.cfg.max_receives <= int(rc or 1):
+                self.fail(ref, self.halt, rc)
+            return None
         if self.start(ref, rc) == "duplicate":
             self.duplicates += 1
             return None
@@ -166,21 +191,17 @@ class Jobs:
         self.done(ref, out)
         return out
 
-    @property
-    def enabled(self):
-        return bool(self.cfg.table or self.cfg.stack)
-
-    def _name(self):
-        """The table's name, read once from the data stack when only the stack is given."""
-        if not self.cfg.table:
+    def _name(self, attr="table", logical="JobTable"):
+        """A table's name, read once from the data stack when only the stack is given."""
+        if not getattr(self.cfg, attr):
             try:
                 cfn = boto3.client("cloudformation", region_name=self.cfg.region)
-                self.cfg.table = cfn.describe_stack_resource(
-                    StackName=self.cfg.stack, LogicalResourceId="JobTable",
-                )["StackResourceDetail"]["PhysicalResourceId"]
+                setattr(self.cfg, attr, cfn.describe_stack_resource(
+                    StackName=self.cfg.stack, LogicalResourceId=logical,
+                )["StackResourceDetail"]["PhysicalResourceId"])
             except Exception as e:  # noqa: BLE001
-                raise JobTableError("job table of %s: %r" % (self.cfg.stack, e)) from None
-        return self.cfg.table
+                raise JobTableError("%s of %s: %r" % (logical, self.cfg.stack, e)) from None
+        return getattr(self.cfg, attr)
 
     def _db(self):
         if self._ddb is None:
@@ -216,10 +237,11 @@ class Jobs:
             m[k] = {"N": str(v)} if isinstance(v, int) else {"S": str(v)}
         return {"M": m}
 
-    def _update(self, ref, sets, values, condition=None, entries=None, add=None, step=False):
+    def _update(self, ref, sets, values, condition=None, entries=None, add=None, step=False,
+                now=None, **more):
         """One conditional write; `step`: a change of state, which adds 1 to the job's `seq`
         (its sequence over its whole life, every stage, every redrive)."""
-        now = job_now()
+        now = now or job_now()
         shard = zlib.crc32((ref.key + "\n" + ref.upload).encode()) % JOB_SHARDS
         values = dict(values)
         values.update({":now": {"S": now}, ":recent": {"S": "%s#%d" % (now[:13], shard)},
@@ -236,46 +258,57 @@ class Jobs:
         expr = "SET " + ", ".join(sets)
         if add:
             expr += " ADD " + ", ".join(add)
-        names = {}
-        for text in [expr, condition or ""]:
-            for word in text.replace(",", " ").replace("(", " ").replace(")", " ").split():
-                if word.startswith("#"):
-                    names[word] = word[1:]
-        kw = dict(TableName=self._name(),
-                  Key={"key": {"S": ref.key}, "upload": {"S": ref.upload}},
-                  UpdateExpression=expr, ExpressionAttributeNames=names,
-                  ExpressionAttributeValues=values)
         if condition:
-            kw["ConditionExpression"] = condition
+            more["ConditionExpression"] = condition
+        r = self._call(self._name(), "update_item", Key=job_key(ref), UpdateExpression=expr,
+                       ExpressionAttributeNames=names_of(expr, condition or ""),
+                       ExpressionAttributeValues=values, **more)
+        return r is not None and (r.get("Attributes") or True)
+
+    def _call(self, table, op, **kw):
+        """One request: its answer, None when its condition failed, else JobTableError."""
         try:
-            self._db().update_item(**kw)
-            return True
+            return getattr(self._db(), op)(TableName=table, **kw)
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise JobTableError("job table %s: %s" % (self.cfg.table, e)) from None
+                return None
+            raise JobTableError("table %s: %s" % (table, e)) from None
         except Exception as e:  # noqa: BLE001
-            raise JobTableError("job table %s: %r" % (self.cfg.table, e)) from None
+            raise JobTableError("table %s: %r" % (table, e)) from None
+
+    def _lease(self, op, ref, cond, values, **kw):
+        """A request on the lease table (docs/jobs.md, "A worker that stops"): False when
+        `cond` failed."""
+        if op != "put_item":
+            kw["Key"] = job_key(ref)
+        table = self._name("lease_table", "JobLeaseTable")
+        return self._call(table, op, ConditionExpression=cond,
+                          ExpressionAttributeNames=names_of(cond, kw.get("UpdateExpression", "")),
+                          ExpressionAttributeValues=values, **kw) is not None
+
+    def _release(self, ref):
+        """After a write that ended the attempt: its lease goes (else the sweeper removes it)."""
+        held = self.leased
+        if held and held[0] is ref:
+            self.leased = None
+            try:
+                self._lease("delete_item", ref, "#started = :s", {":s": {"S": held[1]}})
+            except JobTableError as e:
+                print("qfleet-jobs lease: %s" % e, file=sys.stderr, flush=True)
 
     def _get(self, ref):
-        try:
-            r = self._db().get_item(
-                TableName=self._name(), ConsistentRead=True,
-                Key={"key": {"S": ref.key}, "upload": {"S": ref.upload}},
-                ProjectionExpression="#state, #stage_index, #responded, #responded_seq, "
-                                     "#seq, #output, #error, #attempts, #uploaded_at, "
-                                     "#finished_at, #bucket",
-                ExpressionAttributeNames={"#" + n: n for n in (
-                    "state", "stage_index", "responded", "responded_seq", "seq", "output",
-                    "error", "attempts", "uploaded_at", "finished_at", "bucket")})
-        except Exception as e:  # noqa: BLE001
-            raise JobTableError("job table %s: %r" % (self.cfg.table, e)) from None
-        item = r.get("Item") or {}
+        names = ("state", "stage_index", "responded", "responded_seq", "seq", "output", "error",
+                 "attempts", "uploaded_at", "finished_at", "bucket")
+        item = self._call(self._name(), "get_item", ConsistentRead=True, Key=job_key(ref),
+                          ProjectionExpression=", ".join("#" + n for n in names),
+                          ExpressionAttributeNames={"#" + n: n for n in names}).get("Item") or {}
         return {k: list(v.values())[0] for k, v in item.items()}
 
     def start(self, ref, receive_count):
-        """Before any work: `started`, or `duplicate` (done here or beyond: not run again)."""
-        si, now = self.cfg.stage_index, job_now()
+        """Before any work: `started`, or `duplicate` (done here or beyond: not run again).
+        The last receive first leases the job (docs/jobs.md, "A worker that stops")."""
+        si, now, n = self.cfg.stage_index, job_now(), int(receive_count or 1)
+        lease, self.leased = self.lease, None
         sets = ["#state = :processing", "#stage_index = :si", "#worker = :worker",
                 "#bucket = if_not_exists(#bucket, :bucket)",
                 "#received_at = if_not_exists(#received_at, :now)"]
@@ -289,20 +322,29 @@ class Jobs:
             if t:
                 sets.append("#%s = if_not_exists(#%s, :%s)" % (name, name, name))
                 values[":" + name] = {"S": t}
-        attempt = self._entry("processing", now, worker=self._worker(),
-                              attempt=int(receive_count or 1))
+        if lease and self.cfg.leases and 0 < self.cfg.max_receives <= n:
+            # The lease first, `started` as the start write's updated_at; a later stage keeps its.
+            lu, exp = lease_until(lease() if callable(lease) else lease)
+            if self._lease("put_item", ref, "attribute_not_exists(#key) OR #stage_index <= :si",
+                           {":si": values[":si"]}, Item=dict(
+                               job_key(ref), stage_index=values[":si"], started={"S": now},
+                               lease_until=lu, expires_at=exp)):
+                self.leased = (ref, now)
+        attempt = self._entry("processing", now, worker=self._worker(), attempt=n)
         queued = self._entry("queued", ref.queued_at or now)
+        more = dict(add=["#attempts :one"], step=True, now=now)
         if self._update(ref, sets, values, "attribute_not_exists(#key)", [queued, attempt],
-                        add=["#attempts :one"], step=True):
+                        **more):
             return "started"
         values[":done"] = {"S": "done"}
         cond = "#stage_index < :si OR (#stage_index = :si AND #state <> :done)"
-        if self._update(ref, sets, values, cond, [attempt], add=["#attempts :one"], step=True):
+        if self._update(ref, sets, values, cond, [attempt], **more):
             return "started"
         job = self._get(ref)
         later = int(job.get("stage_index", si)) > si
         if later or job.get("state") == "done":
             self._update(ref, [], {":one": {"N": "1"}}, add=["#duplicates :one"])
+            self._release(ref)
             if not later and not self.cfg.next_stage and unanswered(job):
                 self._respond(ref, "done", job.get("output"), None, job)
             return "duplicate"
@@ -324,10 +366,13 @@ class Jobs:
             if not self._update(ref, sets, values, cond, [entry, nxt], step=True):
                 # The next stage started first: only this stage's entry.
                 self._update(ref, [], {":si": {"N": str(si)}}, "#stage_index > :si", [entry])
+            self._release(ref)
             return
         values[":finished"] = {"S": now}
         sets = ["#state = :done", "#finished_at = :finished", "#output = :output"]
-        if self._update(ref, sets, values, cond, [entry], step=True):
+        ended = self._update(ref, sets, values, cond, [entry], step=True)
+        self._release(ref)
+        if ended:
             self._respond(ref, "done", output, None, self._get(ref))
 
     def fail(self, ref, error, receive_count):
@@ -338,10 +383,14 @@ class Jobs:
         if self.cfg.max_receives and n >= self.cfg.max_receives:
             values.update({":failed": {"S": "failed"}, ":done": {"S": "done"},
                            ":finished": {"S": now}})
-            sets = ["#state = :failed", "#error = :error", "#finished_at = :finished"]
+            sets = ["#state = :failed", "#error = :error", "#finished_at = :finished",
+                    "#stage_index = :si"]
             entry = self._entry("failed", now, worker=self._worker(), attempt=n, error=error)
-            if self._update(ref, sets, values, "#stage_index = :si AND #state <> :done",
-                            [entry], step=True):
+            # One never started (run_ref's halt) may have no record yet.
+            ended = self._update(ref, sets, values, "attribute_not_exists(#key) OR "
+                                 "(#stage_index = :si AND #state <> :done)", [entry], step=True)
+            self._release(ref)
+            if ended:
                 self._respond(ref, "failed", None, error, self._get(ref))
             return
         values.update({":retrying": {"S": "retrying"}, ":q": {"S": "queued"},
@@ -350,8 +399,17 @@ class Jobs:
         self._update(ref, ["#state = :retrying", "#error = :error"], values,
                      "#stage_index = :si AND #state IN (:q, :p, :retrying)", [entry],
                      step=True)
+        self._release(ref)
 
-    def _respond(self, ref, state, output, error, job):
+    def renew(self, ref, seconds):
+        """The heartbeat: the attempt's lease ends in `seconds`; False if it ended."""
+        held, (lu, exp) = self.leased, lease_until(seconds)
+        return bool(held and held[0] is ref) and self._lease(
+            "update_item", ref, "attribute_exists(#key) AND #started = :s",
+            {":s": {"S": held[1]}, ":lu": lu, ":exp": exp},
+            UpdateExpression="SET #lease_until = :lu, #expires_at = :exp")
+
+    def _respond(self, ref, state, output, error, job, **more):
         if not self.cfg.response_url:
             return
         body = {"environment": self.cfg.environment, "bucket": ref.bucket or job.get("bucket"),
@@ -363,5 +421,5 @@ class Jobs:
         if self._sqs is None:
             self._sqs = boto3.client("sqs", region_name=self.cfg.region)
         self._sqs.send_message(QueueUrl=self.cfg.response_url, MessageBody=json.dumps(body))
-        self._update(ref, ["#responded = :true", "#responded_seq = :rs"],
-                     {":true": {"BOOL": True}, ":rs": {"N": str(body["seq"])}})
+        return self._update(ref, ["#responded = :true", "#responded_seq = :rs"],
+                            {":true": {"BOOL": True}, ":rs": {"N": str(body["seq"])}}, **more)

@@ -330,11 +330,12 @@ class TaskProtection:
 
 
 class Heartbeat(threading.Thread):
-    """Extends the message's visibility every vis/2 seconds until stopped."""
+    """Extends the message's visibility every vis/2 seconds until stopped; after each
+    extension, calls `beat` (the job table's lease goes as far: docs/jobs.md)."""
 
-    def __init__(self, sqs, url, rh, vis):
+    def __init__(self, sqs, url, rh, vis, beat=None):
         super().__init__(daemon=True)
-        self.sqs, self.url, self.rh, self.vis = sqs, url, rh, vis
+        self.sqs, self.url, self.rh, self.vis, self.beat = sqs, url, rh, vis, beat
         self.ev = threading.Event()
         self.beats = 0
 
@@ -347,6 +348,12 @@ class Heartbeat(threading.Thread):
                 self.beats += 1
             except Exception as e:
                 err("heartbeat", e)
+                continue
+            if self.beat:
+                try:
+                    self.beat()
+                except Exception as e:  # the job goes on; the sweeper waits for the lease
+                    err("lease", e)
 
     def stop(self):
         self.ev.set()
@@ -381,8 +388,11 @@ class Worker:
         if os.environ.get("QFLEET_JOB_TABLE") or os.environ.get("QFLEET_JOBS_STACK"):
             if qfleet_jobs is None:
                 sys.exit("qfleet-worker: jobs are on, and qfleet_jobs.py is missing")
+            # A job's last attempt holds a lease till its message's visibility ends; the
+            # heartbeat extends both (docs/jobs.md, "A worker that stops").
             self.jobs = qfleet_jobs.Jobs(qfleet_jobs.JobConfig(), sqs=self.sqs,
-                                         worker=lambda: qfleet_jobs.worker_id(self.iid, imds))
+                                         worker=lambda: qfleet_jobs.worker_id(self.iid, imds),
+                                         lease=cfg.visibility)
         self.stop = threading.Event()
         self.lc_pending = False
         self.lc_state, self._lc_read, self._next_lc = None, 0.0, 0.0
@@ -435,6 +445,26 @@ class Worker:
                 LifecycleActionResult="CONTINUE", InstanceId=self.iid)
         except Exception as e:
             err("complete-lifecycle-action", e)
+
+    def renew_lease(self):
+        """The heartbeat's, after a visibility extension: the lease of the job on its last
+        attempt ends when the message's visibility does. A job done meanwhile has none."""
+        held = self.jobs.leased
+        if held:
+            self.jobs.renew(held[0], self.cfg.visibility)
+
+    def not_started(self, m):
+        """A message received but not run, as the worker stops: on its last receive no attempt
+        follows, so its jobs fail (docs/jobs.md, "A worker that stops"). Then it is released."""
+        if self.jobs:
+            self.jobs.halt = "not started: the worker was stopping on its last attempt"
+            try:
+                self.work(m["Body"], m)
+            except Exception as e:  # its job cannot be told or written: released as it is
+                err("not-started", e)
+            finally:
+                self.jobs.halt = ""
+        self.set_vis(m["ReceiptHandle"], 0)
 
     def set_vis(self, rh, seconds):
         try:
@@ -503,7 +533,7 @@ class Worker:
         rc = m.get("Attributes", {}).get("ApproximateReceiveCount", "?")
         res, extra = {}, ""
         if self.jobs:
-            self.jobs.duplicates = 0
+            self.jobs.duplicates, self.jobs.leased = 0, None
 
         def run():
             try:
@@ -514,7 +544,8 @@ class Worker:
         # No instance scale-in protection: an instance drains through the lifecycle hook; a
         # job cut short is redelivered. An ECS task has no hook: it protects itself.
         self.protection.busy()
-        hb = Heartbeat(self.sqs, self.url, rh, self.cfg.visibility)
+        hb = Heartbeat(self.sqs, self.url, rh, self.cfg.visibility,
+                       self.renew_lease if self.jobs else None)
         hb.start()
         t = threading.Thread(target=run, daemon=True)
         t.start()
@@ -592,7 +623,7 @@ class Worker:
             for m in msgs:
                 if self.stop.is_set():  # stop arrived during the long poll
                     t0 = time.monotonic()
-                    self.set_vis(m["ReceiptHandle"], 0)
+                    self.not_started(m)
                     self.log(m, "released", 0, m.get("Attributes", {}).get(
                         "ApproximateReceiveCount", "?"), t0)
                     continue

@@ -2,12 +2,17 @@
 against moto's in-process AWS mock (no network): a pipeline's two stages on one job (fed by
 objects and by messages), the next stage starting before the earlier one's done write, a job
 failed then redriven, and a table that cannot be written (the job is not run)."""
+import datetime
 import json
 import os
+import re
+import threading
+import time
 import urllib.parse
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import qfleet_jobs as qj
@@ -19,6 +24,7 @@ BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-jobs-bucket")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet-t-jobs")
 TABLE = os.environ.get("QFLEET_TEST_TABLE", "qfleet-t-job-table")
 RESPONSES = os.environ.get("QFLEET_TEST_RESPONSES", "qfleet-t-responses")
+LEASES = os.environ.get("QFLEET_TEST_LEASE_TABLE", "qfleet-t-job-leases")
 
 
 @pytest.fixture
@@ -37,8 +43,8 @@ def aws(monkeypatch):
         ddb = boto3.client("dynamodb", region_name=REGION)
         ddb.create_table(
             TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
-                                  for n in ("key", "upload", "recent", "updated_at")],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in (
+                "key", "upload", "recent", "updated_at")],
             KeySchema=[{"AttributeName": "key", "KeyType": "HASH"},
                        {"AttributeName": "upload", "KeyType": "RANGE"}],
             GlobalSecondaryIndexes=[{
@@ -46,21 +52,30 @@ def aws(monkeypatch):
                 "KeySchema": [{"AttributeName": "recent", "KeyType": "HASH"},
                               {"AttributeName": "updated_at", "KeyType": "RANGE"}],
                 "Projection": {"ProjectionType": "ALL"}}])
+        # The leases of the jobs on their last attempt (docs/jobs.md, "A worker that stops").
+        ddb.create_table(
+            TableName=LEASES, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                                  for n in ("key", "upload")],
+            KeySchema=[{"AttributeName": "key", "KeyType": "HASH"},
+                       {"AttributeName": "upload", "KeyType": "RANGE"}])
         responses = sqs.create_queue(QueueName=RESPONSES)["QueueUrl"]
         yield type("Aws", (), dict(s3=s3, sqs=sqs, ddb=ddb, responses=responses))
 
 
-def stage(monkeypatch, aws, index, name, nxt, reads, writes, next_queue=None, queue=None):
+def stage(monkeypatch, aws, index, name, nxt, reads, writes, next_queue=None, queue=None,
+          visibility="30"):
     """A worker of one stage, its settings as the stage's user data gives them."""
     q = aws.sqs.create_queue(QueueName=queue or "q-" + name)["QueueUrl"]
     env = {"QFLEET_JOB_TABLE": TABLE, "QFLEET_RESPONSE_QUEUE_URL": aws.responses,
-           "QFLEET_STAGE": name, "QFLEET_STAGE_INDEX": str(index), "QFLEET_NEXT_STAGE": nxt,
+           "QFLEET_LEASE_TABLE": LEASES, "QFLEET_STAGE": name,
+           "QFLEET_STAGE_INDEX": str(index), "QFLEET_NEXT_STAGE": nxt,
            "QFLEET_MAX_RECEIVE_COUNT": "2", "QFLEET_ENVIRONMENT": "t"}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     cfg = qw.Config({"QFLEET_QUEUE_URL": q, "QFLEET_BUCKET": BUCKET, "QFLEET_UPLOAD_PREFIX": reads,
                      "QFLEET_PROCESSED_PREFIX": writes, "QFLEET_WAIT_SECONDS": "0",
-                     "QFLEET_RETRY_BACKOFF": "0", "QFLEET_VISIBILITY_TIMEOUT": "30",
+                     "QFLEET_RETRY_BACKOFF": "0", "QFLEET_VISIBILITY_TIMEOUT": visibility,
                      "QFLEET_NEXT_QUEUE_URL": next_queue or ""})
     return qw.Worker(cfg, sqs=aws.sqs, s3=aws.s3, instance_id="i-" + name), q
 
@@ -221,31 +236,40 @@ def test_one_stage_keeps_its_job_answers_once_and_skips_a_redelivery(aws, monkey
 
 
 DATA_STACK = os.environ.get("QFLEET_TEST_DATA_STACK", "qfleet-t-data")
-TABLE_TEMPLATE = json.dumps({"Resources": {"JobTable": {
+KEYED_TABLE = {
     "Type": "AWS::DynamoDB::Table",
     "Properties": {
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": "key", "AttributeType": "S"},
                                  {"AttributeName": "upload", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "key", "KeyType": "HASH"},
-                      {"AttributeName": "upload", "KeyType": "RANGE"}]}}}})
+                      {"AttributeName": "upload", "KeyType": "RANGE"}]}}
+TABLE_TEMPLATE = json.dumps({"Resources": {"JobTable": KEYED_TABLE, "JobLeaseTable": KEYED_TABLE}})
 
 
 def test_a_worker_given_the_data_stack_finds_its_table_there(aws, monkeypatch):
-    """As a function's or a task's environment gives it (QFLEET_JOBS_STACK): CloudFormation
-    names the table, and the worker reads the name from the stack (DescribeStackResource)."""
+    """As a function's or a task's environment gives it (QFLEET_JOBS_STACK, and QFLEET_LEASES=on
+    for the leases): CloudFormation names both tables, and the worker reads each name from the
+    stack (DescribeStackResource). The first receive is the last here, so it takes a lease."""
     boto3.client("cloudformation", region_name=REGION).create_stack(
         StackName=DATA_STACK, TemplateBody=TABLE_TEMPLATE)
     v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/s.jpg", Body=b"s")["VersionId"]
     w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
-    w.jobs.cfg.table = ""
-    w.jobs.cfg.stack = DATA_STACK
+    w.jobs.cfg.table = w.jobs.cfg.lease_table = ""
+    w.jobs.cfg.stack, w.jobs.cfg.leases, w.jobs.cfg.max_receives = DATA_STACK, True, 1
+    leased = []
+    put = w.jobs._lease
+    w.jobs._lease = lambda op, *a, **kw: leased.append(op) or put(op, *a, **kw)
     aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/s.jpg", v))
     w.run(once=True)
-    name = w.jobs.cfg.table
+    name, leases = w.jobs.cfg.table, w.jobs.cfg.lease_table
     assert name.startswith(DATA_STACK + "-JobTable-"), name
-    i = aws.ddb.get_item(TableName=name, Key={"key": {"S": "uploads/s.jpg"}, "upload": {"S": v}})
+    assert leases.startswith(DATA_STACK + "-JobLeaseTable-"), leases
+    assert leased == ["put_item", "delete_item"], leased
+    key = {"key": {"S": "uploads/s.jpg"}, "upload": {"S": v}}
+    i = aws.ddb.get_item(TableName=name, Key=key)
     assert i["Item"]["state"]["S"] == "done"
+    assert "Item" not in aws.ddb.get_item(TableName=leases, Key=key, ConsistentRead=True)
 
 
 def test_only_an_output_the_next_stage_reads_carries_the_job():
@@ -313,3 +337,429 @@ def test_an_sns_confirmation_is_never_a_job_and_never_confirmed(aws, monkeypatch
     scan = aws.ddb.scan(TableName=TABLE)["Items"]
     assert scan == [], "no job recorded"
     assert aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0).get("Messages") is None
+
+
+# A last attempt's lease (docs/jobs.md, "A worker that stops"): qfleet_sweeper.py fails a job
+# whose lease has passed. SQS: "The maxReceiveCount is the number of times a consumer can
+# receive a message from a source queue before it is moved to a dead-letter queue"
+# (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html):
+# after the receive at QFLEET_MAX_RECEIVE_COUNT, no worker runs the job again.
+
+# What the GSI design put on the job's item; the lease table's design puts nothing there.
+NOT_ON_THE_JOB = {"lease_shard", "lease_until", "started", "failed_seq"}
+
+
+def seconds_of(iso):
+    return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def lease_jobs(aws, lease=30, **env):
+    cfg = dict(QFLEET_JOB_TABLE=TABLE, QFLEET_MAX_RECEIVE_COUNT="2", AWS_REGION=REGION,
+               QFLEET_RESPONSE_QUEUE_URL=aws.responses, QFLEET_ENVIRONMENT="t",
+               QFLEET_LEASE_TABLE=LEASES)
+    return qj.Jobs(qj.JobConfig(dict(cfg, **env)), ddb=aws.ddb, sqs=aws.sqs, worker="i-test",
+                   lease=lease)
+
+
+def lease_of(aws, ref):
+    """The lease item of `ref`'s job, as plain values; None when there is none. Read from
+    another thread: a read from inside a job is the test's, not the worker's, and the IAM test
+    records only the calls whose stack is the worker's (tests/support/aws_calls.py)."""
+    got = []
+    t = threading.Thread(target=lambda: got.append(aws.ddb.get_item(
+        TableName=LEASES, ConsistentRead=True,
+        Key={"key": {"S": ref.key}, "upload": {"S": ref.upload}}).get("Item")))
+    t.start()
+    t.join()
+    return got[0] and {k: list(v.values())[0] for k, v in got[0].items()}
+
+
+def writes(aws):
+    """The DynamoDB requests the test makes from here on: (operation, table)."""
+    seen = []
+    for op in ("PutItem", "UpdateItem", "DeleteItem"):
+        aws.ddb.meta.events.register(
+            "provide-client-params.dynamodb." + op,
+            lambda params, op=op, **kw: seen.append((op, params["TableName"])))
+    return seen
+
+
+def test_only_the_last_attempt_puts_a_lease_and_before_its_start(aws):
+    ref = qj.JobRef("uploads/l.jpg", "v1", BUCKET)
+    jobs = lease_jobs(aws)
+    seen = writes(aws)
+    assert jobs.start(ref, 1) == "started"
+    assert lease_of(aws, ref) is None and jobs.leased is None, "receive 1 of 2: no lease"
+    assert seen == [("UpdateItem", TABLE)]
+    jobs.fail(ref, "boom", 1)
+    seen.clear()
+    before = time.time()
+    assert jobs.start(ref, 2) == "started"
+    # The lease first: a last attempt never runs without one.
+    assert seen[0] == ("PutItem", LEASES) and set(seen[1:]) == {("UpdateItem", TABLE)}
+    i, _ = item(aws, ref.key, ref.upload)
+    lease = lease_of(aws, ref)
+    assert set(lease) == {"key", "upload", "stage_index", "lease_until", "started",
+                          "expires_at"}
+    assert (lease["key"], lease["upload"], lease["stage_index"]) == (ref.key, ref.upload, "0")
+    # `started` is the updated_at of the start write: the sweeper's proof nothing followed.
+    assert lease["started"] == i["updated_at"]["S"] and jobs.leased == (ref, lease["started"])
+    until = seconds_of(lease["lease_until"])
+    assert before + 30 - 0.01 <= until <= time.time() + 30, lease
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", lease["lease_until"])
+    assert int(lease["expires_at"]) == int(until) + 86400  # TTL: a day after its end
+    assert not NOT_ON_THE_JOB & set(i), "the job's item carries no lease"
+    # A lease given as a function is read at the start: a Lambda invocation's remaining time.
+    other = qj.JobRef("uploads/l2.jpg", "v1", BUCKET)
+    jobs.lease = lambda: 90.0
+    assert jobs.start(other, 2) == "started"
+    assert abs(seconds_of(lease_of(aws, other)["lease_until"]) - (time.time() + 90)) < 5
+
+
+def test_no_lease_without_a_lease_table_a_deadline_or_a_max_receive_count(aws):
+    """An older data stack has no lease table (QFLEET_LEASE_TABLE unset): nothing is leased,
+    and the job runs as before."""
+    for n, (env, lease) in enumerate((({"QFLEET_LEASE_TABLE": ""}, 30), ({}, None),
+                                      ({"QFLEET_MAX_RECEIVE_COUNT": ""}, 30))):
+        ref = qj.JobRef("uploads/n.jpg", "v%d" % n, BUCKET)
+        jobs = lease_jobs(aws, lease, **env)
+        seen = writes(aws)
+        assert jobs.start(ref, 5) == "started"
+        assert lease_of(aws, ref) is None and jobs.leased is None, env
+        assert ("PutItem", LEASES) not in seen
+        jobs.done(ref, "processed/n.jpg")
+        assert item(aws, ref.key, ref.upload)[0]["state"]["S"] == "done"
+
+
+def test_a_lease_that_cannot_be_written_runs_no_job(aws, monkeypatch):
+    """The last receive's lease is written first; when it cannot be, the start fails as a
+    start that cannot be written does: no work, no record written, the message left to SQS."""
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/nl.jpg", Body=b"x")["VersionId"]
+    w, q = stage(monkeypatch, aws, 0, "only", "", "uploads/", "processed/")
+    w.jobs.cfg.max_receives = 1  # the first receive is the last
+    w.jobs._ddb = aws.ddb
+
+    def refused(**kw):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException",
+                                     "Message": "throttled"}}, "PutItem")
+
+    monkeypatch.setattr(aws.ddb, "put_item", refused)
+    ran = []
+    w.job = lambda *a: ran.append(a) or "processed/nl.jpg"
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/nl.jpg", v))
+    w.run(once=True)
+    assert ran == []
+    assert "Item" not in aws.ddb.get_item(TableName=TABLE, Key={
+        "key": {"S": "uploads/nl.jpg"}, "upload": {"S": v}})
+    got = aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0)
+    assert len(got.get("Messages", [])) == 1, "the message is still there"
+    with pytest.raises(qj.JobTableError, match="table %s: .*throttled" % LEASES):
+        w.jobs.start(qj.JobRef("uploads/nl.jpg", v, BUCKET), 1)
+
+
+@pytest.mark.parametrize("end", ["done", "failed", "retrying", "next stage"])
+def test_every_write_that_ends_the_attempt_deletes_its_lease(aws, end):
+    ref = qj.JobRef("uploads/e.jpg", "v1", BUCKET)
+    jobs = lease_jobs(aws, **({"QFLEET_NEXT_STAGE": "b", "QFLEET_STAGE": "a"}
+                              if end == "next stage" else {}))
+    assert jobs.start(ref, 2) == "started"
+    assert lease_of(aws, ref) is not None
+    seen = writes(aws)
+    if end in ("done", "next stage"):
+        jobs.done(ref, "processed/e.jpg")
+    else:  # a failure at the last receive fails the job; one before it retries
+        jobs.fail(ref, "boom", 2 if end == "failed" else 1)
+    i, _ = item(aws, ref.key, ref.upload)
+    assert i["state"]["S"] == {"next stage": "queued"}.get(end, end)
+    assert lease_of(aws, ref) is None and jobs.leased is None
+    # The lease goes right after the write that ended the attempt.
+    assert seen[:2] == [("UpdateItem", TABLE), ("DeleteItem", LEASES)], seen
+
+
+def test_a_duplicate_at_its_last_receive_leaves_no_lease(aws):
+    """A job done, delivered again at its last receive: the lease put first goes as soon as
+    the start finds the duplicate, and nothing runs."""
+    ref = qj.JobRef("uploads/dup.jpg", "v1", BUCKET)
+    jobs = lease_jobs(aws)
+    assert jobs.start(ref, 1) == "started"
+    jobs.done(ref, "processed/dup.jpg")
+    seen = writes(aws)
+    assert jobs.start(ref, 2) == "duplicate"
+    assert seen[0] == ("PutItem", LEASES) and ("DeleteItem", LEASES) in seen
+    assert lease_of(aws, ref) is None and jobs.leased is None
+
+
+def test_a_lease_that_cannot_be_deleted_is_left_to_the_sweeper_and_the_job_still_ends(
+        aws, capsys):
+    ref = qj.JobRef("uploads/kd.jpg", "v1", BUCKET)
+    jobs = lease_jobs(aws)
+    assert jobs.start(ref, 2) == "started"
+    jobs.cfg.lease_table = "no-such-lease-table"
+    jobs.done(ref, "processed/kd.jpg")
+    assert item(aws, ref.key, ref.upload)[0]["state"]["S"] == "done"
+    assert [a["state"] for a in answers(aws)] == ["done"]
+    assert "qfleet-jobs lease: table no-such-lease-table" in capsys.readouterr().err
+    assert lease_of(aws, ref) is not None and jobs.leased is None
+
+
+def test_a_redriven_start_takes_no_lease_and_leaves_the_old_one_to_the_sweeper(aws):
+    """A message redriven from the dead-letter queue starts again at receive 1: not a last
+    attempt. The old lease, if its attempt left one, is not this attempt's: the sweeper finds
+    the job moved on and deletes it."""
+    ref = qj.JobRef("uploads/r1.jpg", "v1", BUCKET)
+    jobs = lease_jobs(aws)
+    assert jobs.start(ref, 2) == "started"
+    old = lease_of(aws, ref)
+    assert jobs.start(ref, 1) == "started"
+    assert jobs.leased is None and lease_of(aws, ref) == old
+    assert item(aws, ref.key, ref.upload)[0]["updated_at"]["S"] != old["started"]
+
+
+def test_the_next_stage_starting_first_keeps_its_own_lease(aws):
+    """Stage b's last attempt started before stage a's done write (its message came first):
+    b's lease replaces a's, and a's done, which only appends its entry, leaves b's alone (its
+    delete is on a's `started`)."""
+    ref = qj.JobRef("uploads/s.jpg", "v1", BUCKET)
+    first = lease_jobs(aws, QFLEET_STAGE="a", QFLEET_NEXT_STAGE="b")
+    second = lease_jobs(aws, 600, QFLEET_STAGE="b", QFLEET_STAGE_INDEX="1")
+    assert first.start(ref, 2) == "started"
+    time.sleep(0.002)  # another millisecond: another `started`
+    assert second.start(ref, 2) == "started"
+    b_lease = lease_of(aws, ref)
+    assert b_lease["stage_index"] == "1" and b_lease["started"] == second.leased[1]
+    first.done(ref, "b/s.jpg")
+    i, h = item(aws, ref.key, ref.upload)
+    assert ("done", "a") in h and i["stage_index"]["N"] == "1"
+    assert lease_of(aws, ref) == b_lease and first.leased is None
+    assert first.renew(ref, 30) is False  # a's lease is gone: nothing to renew
+
+
+def test_an_earlier_stage_s_redelivery_never_replaces_a_later_stage_s_lease(aws):
+    """Stage a's message comes again at its last receive while stage b's last attempt runs:
+    a's lease is refused (a later stage holds the job), its start finds a duplicate, and b's
+    lease, which the sweeper needs if b's worker stops, stays."""
+    ref = qj.JobRef("uploads/s2.jpg", "v1", BUCKET)
+    first = lease_jobs(aws, QFLEET_STAGE="a", QFLEET_NEXT_STAGE="b")
+    second = lease_jobs(aws, 600, QFLEET_STAGE="b", QFLEET_STAGE_INDEX="1")
+    assert first.start(ref, 1) == "started"
+    first.done(ref, "b/s2.jpg")
+    assert second.start(ref, 2) == "started"
+    b_lease = lease_of(aws, ref)
+    assert first.start(ref, 2) == "duplicate" and first.leased is None
+    assert lease_of(aws, ref) == b_lease
+
+
+def test_renew_moves_the_lease_only_while_the_attempt_holds_it(aws):
+    ref = qj.JobRef("uploads/w.jpg", "v1", BUCKET)
+    jobs = lease_jobs(aws)
+    assert jobs.start(ref, 2) == "started"
+    l0, (i0, h0) = lease_of(aws, ref), item(aws, ref.key, ref.upload)
+    time.sleep(0.01)
+    assert jobs.renew(ref, 300) is True
+    l1, (i1, h1) = lease_of(aws, ref), item(aws, ref.key, ref.upload)
+    assert seconds_of(l1["lease_until"]) - seconds_of(l0["lease_until"]) > 250
+    assert int(l1["expires_at"]) > int(l0["expires_at"]) + 250
+    assert l1["started"] == l0["started"] and l1["stage_index"] == l0["stage_index"]
+    # Only the lease moves: the job's record is as its start left it, which the sweeper checks.
+    assert (i1, h1) == (i0, h0)
+    jobs.done(ref, "processed/w.jpg")
+    assert jobs.renew(ref, 300) is False  # ended: no lease comes back
+    assert lease_of(aws, ref) is None
+    never = qj.JobRef("uploads/w2.jpg", "v1", BUCKET)
+    assert jobs.start(never, 1) == "started"
+    assert jobs.renew(never, 300) is False  # a first attempt holds none to renew
+    assert lease_of(aws, never) is None
+
+
+def test_renew_moves_only_its_own_attempt_s_lease_and_keeps_the_sweeper_s_mark(aws):
+    """A lease another attempt put since is not renewed. One the sweeper marked with the
+    failure's seq keeps its mark: the sweeper answers a lost answer once the lease passes."""
+    ref = qj.JobRef("uploads/w3.jpg", "v1", BUCKET)
+    jobs = lease_jobs(aws)
+    assert jobs.start(ref, 2) == "started"
+    key = {"key": {"S": ref.key}, "upload": {"S": ref.upload}}
+    aws.ddb.update_item(TableName=LEASES, Key=key, UpdateExpression="SET failed_seq = :s",
+                        ExpressionAttributeValues={":s": {"N": "2"}})
+    before = lease_of(aws, ref)
+    assert jobs.renew(ref, 300) is True
+    after = lease_of(aws, ref)
+    assert after["failed_seq"] == "2" and after["lease_until"] > before["lease_until"]
+    aws.ddb.put_item(TableName=LEASES, Item=dict(key, started={"S": "another start"}))
+    assert jobs.renew(ref, 300) is False
+    assert lease_of(aws, ref) == {"key": ref.key, "upload": ref.upload,
+                                  "started": "another start"}
+
+
+def test_renew_never_brings_back_a_lease_deleted_under_it(aws):
+    """The sweeper deleted the lease (it found the job moved on) while the worker still held
+    it: the renew is refused, and writes no new lease."""
+    ref = qj.JobRef("uploads/w4.jpg", "v1", BUCKET)
+    jobs = lease_jobs(aws)
+    assert jobs.start(ref, 2) == "started"
+    aws.ddb.delete_item(TableName=LEASES, Key={"key": {"S": ref.key}, "upload": {"S": "v1"}})
+    assert jobs.renew(ref, 300) is False and lease_of(aws, ref) is None
+
+
+def test_renew_says_why_when_the_table_cannot_be_written(aws):
+    jobs = lease_jobs(aws, QFLEET_LEASE_TABLE="no-such-table")
+    ref = qj.JobRef("uploads/x.jpg", "v1")
+    jobs.leased = (ref, "2026-11-24T19:55:00.120Z")
+    with pytest.raises(qj.JobTableError, match="no-such-table"):
+        jobs.renew(ref, 30)
+
+
+def test_the_worker_s_heartbeat_renews_the_lease_of_a_last_attempt(aws, monkeypatch, capsys):
+    """The reference worker's lease is its visibility timeout; each heartbeat that extends the
+    message's visibility extends the lease as far. A renew that fails is logged and the job
+    goes on."""
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/h.jpg", Body=b"h")["VersionId"]
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE,
+                 visibility="2")
+    w.jobs.cfg.max_receives = 1  # the first receive is the last
+    seen = []
+
+    def slow(s3, bucket, key, cfg, **kw):
+        seen.append(lease_of(aws, qj.JobRef(key, versions[key]))["lease_until"])
+        time.sleep(2.6)  # the heartbeat beats at 1 s and 2 s
+        seen.append(lease_of(aws, qj.JobRef(key, versions[key]))["lease_until"])
+        return qw.process(s3, bucket, key, cfg, **kw)
+
+    versions = {"uploads/h.jpg": v}
+    w.job = slow
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/h.jpg", v))
+    w.run(once=True)
+    first, last = (seconds_of(t) for t in seen)
+    assert last - first >= 0.9, seen  # renewed: 2 s from the latest beat
+    assert item(aws, "uploads/h.jpg", v)[0]["state"]["S"] == "done"
+    assert lease_of(aws, qj.JobRef("uploads/h.jpg", v)) is None
+
+    # The table refuses the renew: logged, and the job is still done.
+    v2 = aws.s3.put_object(Bucket=BUCKET, Key="uploads/h2.jpg", Body=b"h")["VersionId"]
+    versions["uploads/h2.jpg"] = v2
+    renews = []
+
+    def refuse(ref, seconds):
+        renews.append((ref.key, seconds))
+        raise qj.JobTableError("lease table: throttled")
+
+    monkeypatch.setattr(w.jobs, "renew", refuse)
+    seen.clear()
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/h2.jpg", v2))
+    w.run(once=True)
+    assert renews and all(r == ("uploads/h2.jpg", 2) for r in renews)
+    assert seen[0] == seen[1]  # not renewed
+    assert item(aws, "uploads/h2.jpg", v2)[0]["state"]["S"] == "done"
+    assert "qfleet-worker lease: JobTableError('lease table: throttled')" in \
+        capsys.readouterr().err
+
+
+def test_a_worker_not_on_a_last_attempt_renews_nothing(aws, monkeypatch):
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/k.jpg", Body=b"k")["VersionId"]
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE,
+                 visibility="2")
+    renews = []
+    monkeypatch.setattr(w.jobs, "renew", lambda *a: renews.append(a))
+
+    def slow(s3, bucket, key, cfg, **kw):
+        time.sleep(1.3)
+        return qw.process(s3, bucket, key, cfg, **kw)
+
+    w.job = slow
+    beats = []
+    aws.sqs.meta.events.register("provide-client-params.sqs.ChangeMessageVisibility",
+                                 lambda params, **kw: beats.append(params))
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/k.jpg", v))
+    w.run(once=True)  # receive 1 of 2
+    assert beats and renews == []
+    assert item(aws, "uploads/k.jpg", v)[0]["state"]["S"] == "done"
+    assert lease_of(aws, qj.JobRef("uploads/k.jpg", v)) is None
+
+
+def test_a_heartbeat_that_could_not_extend_the_visibility_renews_no_lease(monkeypatch):
+    """The lease follows the message's visibility: a beat whose change failed renews none."""
+    calls = []
+
+    class Sqs:
+        def change_message_visibility(self, **kw):
+            calls.append("visibility")
+            raise RuntimeError("throttled")
+
+    hb = qw.Heartbeat(Sqs(), "https://q", "rh", 1, lambda: calls.append("lease"))
+    hb.start()
+    time.sleep(1.3)
+    hb.stop()
+    assert calls and set(calls) == {"visibility"}
+
+
+# A message the worker received but will not run, as it stops: on its last receive, no attempt
+# follows (SQS dead-letters it at the next receive), so its job fails, and it is answered.
+
+def stopping_worker(monkeypatch, aws, **kw):
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE, **kw)
+    w.jobs._ddb = aws.ddb  # its requests seen by `writes`
+    aws.sqs.meta.events.register("after-call.sqs.ReceiveMessage", lambda **_: w.stop.set())
+    ran = []
+    w.job = lambda *a, **k: ran.append(a) or "processed/never.jpg"
+    return w, q, ran
+
+
+def test_a_stopping_worker_fails_a_last_receive_message_it_releases(aws, monkeypatch, capsys):
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/st.jpg", Body=b"s")["VersionId"]
+    w, q, ran = stopping_worker(monkeypatch, aws)
+    w.jobs.cfg.max_receives = 1  # the first receive is the last
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/st.jpg", v))
+    assert w.run() == 0
+    assert ran == [] and "outcome=released" in capsys.readouterr().out
+    i, h = item(aws, "uploads/st.jpg", v)
+    assert i["state"]["S"] == "failed" and h[-1] == ("failed", None)
+    assert i["error"]["S"] == "not started: the worker was stopping on its last attempt"
+    assert "attempts" not in i, "no attempt was made"
+    got = answers(aws)
+    assert [(a["state"], a["error"], a["seq"]) for a in got] == [
+        ("failed", i["error"]["S"], 1)]
+    assert lease_of(aws, qj.JobRef("uploads/st.jpg", v)) is None
+    assert w.jobs.halt == ""
+    # Released as before: SQS dead-letters it at its next receive.
+    assert len(aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0)["Messages"]) == 1
+
+
+def test_a_stopping_worker_fails_a_job_message_that_retried_before(aws, monkeypatch):
+    """A job sent as a message, retried once, then received by a stopping worker at its last
+    receive: the record it had goes on to failed, with one more seq."""
+    q = aws.sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+    attrs = {"job_id": {"DataType": "String", "StringValue": "order-7"}}
+    aws.sqs.send_message(QueueUrl=q, MessageBody="{}", MessageAttributes=attrs)
+    aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0)  # receive 1 of 2
+    first = lease_jobs(aws)
+    ref = qj.JobRef("order-7", "job")
+    assert first.start(ref, 1) == "started"
+    first.fail(ref, "boom", 1)  # retrying
+    w, q, ran = stopping_worker(monkeypatch, aws)
+    assert w.run() == 0  # receive 2: the last
+    i, h = item(aws, "order-7", "job")
+    assert ran == [] and i["state"]["S"] == "failed" and i["seq"]["N"] == "3"
+    assert [s for s, _ in h] == ["queued", "processing", "retrying", "failed"]
+    assert [a["state"] for a in answers(aws)] == ["failed"]
+
+
+def test_a_stopping_worker_before_the_last_receive_writes_nothing(aws, monkeypatch, capsys):
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/st2.jpg", Body=b"s")["VersionId"]
+    w, q, ran = stopping_worker(monkeypatch, aws)
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/st2.jpg", v))
+    seen = writes(aws)
+    assert w.run() == 0  # receive 1 of 2
+    assert ran == [] and seen == [] and answers(aws) == []
+    assert "outcome=released" in capsys.readouterr().out
+
+
+def test_a_stopping_worker_releases_a_message_whose_job_it_cannot_tell(aws, monkeypatch,
+                                                                        capsys):
+    w, q, ran = stopping_worker(monkeypatch, aws)
+    w.jobs.cfg.max_receives = 1
+    attrs = {"job_id": {"DataType": "String", "StringValue": "j" * 1025}}  # over 1,024 bytes
+    aws.sqs.send_message(QueueUrl=q, MessageBody="{}", MessageAttributes=attrs)
+    assert w.run() == 0
+    captured = capsys.readouterr()
+    assert "outcome=released" in captured.out and "qfleet-worker not-started" in captured.err
+    assert aws.ddb.scan(TableName=TABLE)["Items"] == [] and answers(aws) == []
+    assert len(aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0)["Messages"]) == 1

@@ -25,6 +25,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The index that lists jobs by their last change.
 pub(crate) const INDEX: &str = "recent";
+/// Every attribute a worker writes in a lease (the lease table; docs/jobs.md, "A worker that
+/// stops"): the workers' policy allows no other.
+pub(crate) const LEASE_ATTRIBUTES: [&str; 6] = [
+    "key",
+    "upload",
+    "stage_index",
+    "lease_until",
+    "started",
+    "expires_at",
+];
 /// The index's partition key is the change's hour and one of this many shards.
 const SHARDS: u32 = 8;
 /// The time-to-live attribute.

@@ -366,16 +366,23 @@ fn grant_environment(
                             ),
                         );
                     }
-                    // The schedules' role, only to EventBridge Scheduler.
-                    if let Some(role) = place.scheduler_role() {
-                        handler_grants.add(
-                            action,
-                            Scope::on([role]).when(
-                                "StringEquals",
-                                "iam:PassedToService",
-                                "scheduler.amazonaws.com",
-                            ),
-                        );
+                    // The data stack's roles (the schedules', the job sweeper's): one name
+                    // pattern covers both, so each may be passed to these services only.
+                    let data_roles = [
+                        (place.scheduler_role(), "scheduler.amazonaws.com"),
+                        (place.sweeper_role(), "lambda.amazonaws.com"),
+                    ];
+                    for (role, service) in data_roles {
+                        if let Some(role) = role {
+                            handler_grants.add(
+                                action,
+                                Scope::on([role]).when(
+                                    "StringEquals",
+                                    "iam:PassedToService",
+                                    service,
+                                ),
+                            );
+                        }
                     }
                 }
                 // The first group, cluster or scalable target in an account creates its

@@ -336,7 +336,7 @@ impl<'a> Place<'a> {
             )],
             ("iam", "role") => {
                 let mut roles = vec![self.worker_role()];
-                roles.extend(self.scheduler_role());
+                roles.extend(self.data_role());
                 roles
             }
             // The environment's schedule group and its schedules (`sources.schedules`).
@@ -352,8 +352,8 @@ impl<'a> Place<'a> {
                 "arn:{p}:iam::{account}:instance-profile/{}",
                 PROFILE_NAMES.pattern(&fleet)
             )],
-            // The fleet's policies, and the producers' policy of the data stack
-            // (`sources.messages`).
+            // The fleet's policies, and the data stack's: the producers' (`sources.messages`),
+            // the job sweeper's (`jobs:`).
             ("iam", "policy") => {
                 let mut policies = vec![format!(
                     "arn:{p}:iam::{account}:policy/{}",
@@ -364,6 +364,7 @@ impl<'a> Place<'a> {
                     .stages()
                     .iter()
                     .any(|s| s.spec.sources.messages.is_some())
+                    || self.env.spec.jobs.is_some()
                 {
                     policies.push(format!(
                         "arn:{p}:iam::{account}:policy/{}",
@@ -399,18 +400,21 @@ impl<'a> Place<'a> {
             ("ec2", _) => vec![format!("arn:{p}:ec2:{region}:{account}:*")],
             // Both names the worker function may have (zip package, container image): a
             // deploy that switches between them deletes the other one.
-            // With `scaling.metric: high_resolution`, the metric's publisher too.
+            // With `scaling.metric: high_resolution`, the metric's publisher too; with
+            // `jobs:`, the job sweeper.
             ("lambda", "function") => names
                 .function_names
                 .iter()
                 .chain(self.publisher(&names))
+                .chain(self.sweeper(&names))
                 .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
                 .collect(),
-            // The rule that starts the publisher (named as the function).
+            // The rules that start the publisher and the sweeper (named as their functions).
             ("events", "rule-on-default-event-bus") => self
                 .publisher(&names)
-                .map(|name| format!("arn:{p}:events:{region}:{account}:rule/{name}"))
                 .into_iter()
+                .chain(self.sweeper(&names))
+                .map(|name| format!("arn:{p}:events:{region}:{account}:rule/{name}"))
                 .collect(),
             // The repository of a function's container image, in whichever account holds it.
             ("ecr", "repository") => self.image_repository().into_iter().collect(),
@@ -443,6 +447,7 @@ impl<'a> Place<'a> {
             ("logs", "log-group") => [&names.worker_log_group, &names.function_log_group]
                 .into_iter()
                 .chain(self.publisher(&names).map(|_| &names.publisher_log_group))
+                .chain(self.sweeper(&names).map(|_| &names.sweeper_log_group))
                 .map(|name| format!("arn:{p}:logs:{region}:{account}:log-group:{name}*"))
                 .collect(),
             ("ssm", "parameter") if self.env.spec.workers.ami.starts_with('/') => {
@@ -456,10 +461,17 @@ impl<'a> Place<'a> {
             // The job table (`jobs:`) and its index, only for an environment that has them.
             // Its name is CloudFormation's, `qfleet-ENV-data-JobTable-…`: no other
             // environment's matches (environment names hold no `-data-JobTable-`).
-            ("dynamodb", "table") if self.env.spec.jobs.is_some() => vec![format!(
-                "arn:{p}:dynamodb:{region}:{account}:table/{}*",
-                self.job_table(&names)
-            )],
+            // And the leases' table, `qfleet-ENV-data-JobLeaseTable-…`, named the same way.
+            ("dynamodb", "table") if self.env.spec.jobs.is_some() => vec![
+                format!(
+                    "arn:{p}:dynamodb:{region}:{account}:table/{}*",
+                    self.job_table(&names)
+                ),
+                format!(
+                    "arn:{p}:dynamodb:{region}:{account}:table/{}*",
+                    names.job_leases
+                ),
+            ],
             ("dynamodb", "index") if self.env.spec.jobs.is_some() => vec![format!(
                 "arn:{p}:dynamodb:{region}:{account}:table/{}*/index/*",
                 self.job_table(&names)
@@ -475,6 +487,11 @@ impl<'a> Place<'a> {
         (spec.scaling.metric == crate::config::ScalingMetric::HighResolution
             && self.env.kind().high_resolution())
         .then_some(&names.publisher)
+    }
+
+    /// The job sweeper (function and rule name), only for an environment with `jobs:`.
+    fn sweeper<'n>(&self, names: &'n ResourceNames) -> Option<&'n String> {
+        self.env.spec.jobs.is_some().then_some(&names.sweeper)
     }
 
     /// The start of the job table's name, generated from the data stack's: for a StackSets
@@ -504,14 +521,27 @@ impl<'a> Place<'a> {
             .stages()
             .iter()
             .any(|s| !s.spec.sources.schedules.is_empty())
-            .then(|| {
-                format!(
-                    "arn:{}:iam::{}:role/{}",
-                    self.p(),
-                    self.account,
-                    ROLE_NAMES.pattern(&self.data_stack())
-                )
-            })
+            .then(|| self.data_roles())
+    }
+
+    /// The data stack's role the job sweeper runs as, when the environment has `jobs:`.
+    pub(super) fn sweeper_role(&self) -> Option<String> {
+        self.env.spec.jobs.is_some().then(|| self.data_roles())
+    }
+
+    /// The data stack's roles (the schedules', the job sweeper's), when it has any.
+    fn data_role(&self) -> Option<String> {
+        self.scheduler_role().or_else(|| self.sweeper_role())
+    }
+
+    /// The data stack's roles, by the names CloudFormation generates for them.
+    fn data_roles(&self) -> String {
+        format!(
+            "arn:{}:iam::{}:role/{}",
+            self.p(),
+            self.account,
+            ROLE_NAMES.pattern(&self.data_stack())
+        )
     }
 
     /// Auto Scaling's service-linked role, created by the first group in an account.

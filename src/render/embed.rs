@@ -32,6 +32,65 @@ pub(super) fn gzip_base64(text: &str) -> String {
     out
 }
 
+/// A Python module without its comment lines (a line whose first non-blank character is `#`):
+/// for the modules a template carries, where every byte counts (the data template's metadata).
+/// A comment is not code; a test (examples/worker/test_qfleet_sweeper_loader.py) checks that
+/// each shipped module so stripped parses to the same syntax tree.
+pub(super) fn without_comment_lines(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// A Python module as a template carries it where every byte counts (the data template's
+/// metadata): no comment lines, and each docstring (the first statement of the module, a class
+/// or a function, when it is a `"""` string) replaced by `""`, which keeps a body that is only
+/// its docstring valid. Neither is code; a test checks that each shipped module so slimmed
+/// parses to the same syntax tree once docstrings are blanked in it.
+pub(super) fn slim_module(text: &str) -> String {
+    let text = without_comment_lines(text);
+    let mut out = String::with_capacity(text.len());
+    // Whether the next code line is the first of a body that may start with a docstring: at the
+    // start of the module, or after the header (perhaps over several lines) of a def or class.
+    let mut expect_doc = true;
+    let mut in_header = false;
+    let mut in_doc = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if in_doc {
+            in_doc = !t.contains("\"\"\"");
+            continue;
+        }
+        if t.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if expect_doc && !in_header && t.starts_with("\"\"\"") {
+            expect_doc = false;
+            in_doc = !t[3..].contains("\"\"\"");
+            out.push_str(&line[..line.len() - t.len()]);
+            out.push_str("\"\"\n");
+            continue;
+        }
+        let header = ["def ", "class ", "async def "]
+            .iter()
+            .any(|k| t.starts_with(k));
+        if header || in_header {
+            // A header ends with its line's colon (its signature may run over several lines).
+            let ends = t.trim_end().ends_with(':');
+            in_header = !ends;
+            expect_doc = ends;
+        } else {
+            expect_doc = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +129,74 @@ mod tests {
     fn the_same_text_gives_the_same_bytes() {
         assert_eq!(gzip_base64("print(1)\n"), gzip_base64("print(1)\n"));
         assert_ne!(gzip_base64("print(1)\n"), gzip_base64("print(2)\n"));
+    }
+
+    #[test]
+    fn comment_lines_go_and_code_stays() {
+        let text = "import os\n# why\n    # indented why\nx = 1  # stays\n\ny = '#'\n";
+        assert_eq!(
+            without_comment_lines(text),
+            "import os\nx = 1  # stays\n\ny = '#'\n"
+        );
+    }
+
+    #[test]
+    fn docstrings_become_empty_strings_and_code_stays() {
+        let src = "\"\"\"Module.\n\nMore.\"\"\"\nimport os\n\n\ndef f(a,\n      b):\n    \"\"\"One line.\"\"\"\n    x = \"\"\"not a docstring\"\"\"\n    return x\n\n\nclass C:\n    \"\"\"Two\n    lines.\"\"\"\n\n    def g(self):\n        \"\"\"Only a docstring.\"\"\"\n";
+        assert_eq!(
+            slim_module(src),
+            "\"\"\nimport os\n\n\ndef f(a,\n      b):\n    \"\"\n    x = \"\"\"not a docstring\"\"\"\n    return x\n\n\nclass C:\n    \"\"\n\n    def g(self):\n        \"\"\n"
+        );
+    }
+
+    /// Python itself says each shipped module, slimmed, is the same code: the syntax tree of
+    /// the slimmed text equals the original's with every docstring blanked.
+    #[test]
+    fn each_shipped_module_slimmed_is_the_same_code_by_python_s_ast() {
+        let check = r#"
+import ast, sys
+def blank(tree):
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            b = n.body
+            if b and isinstance(b[0], ast.Expr) and isinstance(b[0].value, ast.Constant) \
+                    and isinstance(b[0].value.value, str):
+                b[0].value.value = ""
+    return ast.dump(tree)
+a, b = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+assert blank(ast.parse(a)) == blank(ast.parse(b)), sys.argv[1]
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("jobs", super::super::JOBS_MODULE),
+            ("sweeper", super::super::SWEEPER_MODULE),
+            ("loader", super::super::SWEEPER_LOADER),
+        ] {
+            let (orig, slim) = (
+                dir.path().join(name),
+                dir.path().join(format!("{name}.slim")),
+            );
+            std::fs::write(&orig, text).unwrap();
+            let slimmed = slim_module(text);
+            assert!(
+                slimmed.len() < text.len(),
+                "{name}: {} of {}",
+                slimmed.len(),
+                text.len()
+            );
+            std::fs::write(&slim, slimmed).unwrap();
+            let out = std::process::Command::new("python3")
+                .arg("-c")
+                .arg(check)
+                .arg(&orig)
+                .arg(&slim)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 }

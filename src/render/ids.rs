@@ -50,6 +50,16 @@ pub(super) const TASK_SCALING_POLICY: &str = "BacklogPerTaskPolicy";
 /// With `jobs:`: the job table and the response queue (data stack).
 pub(crate) const JOB_TABLE: &str = "JobTable";
 pub(crate) const RESPONSE_QUEUE: &str = "ResponseQueue";
+/// With `jobs:`: the job sweeper (docs/jobs.md, "A worker that stops"), its role, policy and
+/// log group, the rule that starts it every minute and the permission that lets the rule
+/// invoke it (data stack).
+pub(crate) const LEASE_TABLE: &str = "JobLeaseTable";
+const SWEEPER: &str = "JobSweeper";
+const SWEEPER_ROLE: &str = "JobSweeperRole";
+const SWEEPER_POLICY: &str = "JobSweeperPolicy";
+const SWEEPER_LOG_GROUP: &str = "JobSweeperLogGroup";
+const SWEEPER_SCHEDULE: &str = "JobSweeperSchedule";
+const SWEEPER_PERMISSION: &str = "JobSweeperInvokePermission";
 
 /// The logical ids of a stage's queue and dead-letter queue in the data stack: `Queue` and
 /// `DeadLetterQueue` for a one-stage environment and a pipeline's first stage,
@@ -114,6 +124,13 @@ pub(super) struct Ids {
     task_scaling_policy: &'static str,
     job_table: &'static str,
     response_queue: &'static str,
+    lease_table: &'static str,
+    sweeper: &'static str,
+    sweeper_role: &'static str,
+    sweeper_policy: &'static str,
+    sweeper_log_group: &'static str,
+    sweeper_schedule: &'static str,
+    sweeper_permission: &'static str,
 }
 
 pub(super) const IDS: Ids = Ids {
@@ -150,6 +167,13 @@ pub(super) const IDS: Ids = Ids {
     task_scaling_policy: TASK_SCALING_POLICY,
     job_table: JOB_TABLE,
     response_queue: RESPONSE_QUEUE,
+    lease_table: LEASE_TABLE,
+    sweeper: SWEEPER,
+    sweeper_role: SWEEPER_ROLE,
+    sweeper_policy: SWEEPER_POLICY,
+    sweeper_log_group: SWEEPER_LOG_GROUP,
+    sweeper_schedule: SWEEPER_SCHEDULE,
+    sweeper_permission: SWEEPER_PERMISSION,
 };
 
 /// The logical id of the worker function a stack file declares.

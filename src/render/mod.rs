@@ -77,18 +77,34 @@ const BACKLOG_PUBLISHER: &str = include_str!("../../examples/metric/qfleet_backl
 const REFERENCE_WORKER: &str = include_str!("../../examples/worker/qfleet_worker.py");
 
 /// The job table's protocol (`jobs:`; docs/jobs.md), installed beside the reference worker and
-/// carried inline in the reference handler.
+/// read by the reference handler, both from the job table's metadata in the data stack.
 const JOBS_MODULE: &str = include_str!("../../examples/worker/qfleet_jobs.py");
 
-/// The reference handler with the job module inline: CloudFormation carries one source file
-/// (`ZipFile`), so its one `from qfleet_jobs import …` line becomes the module's text (the
-/// module defines no name the handler does; a test of the handler runs it so assembled).
+/// The job sweeper (`jobs:`; docs/jobs.md, "A worker that stops"), kept gzipped in the job
+/// table's metadata beside [`JOBS_MODULE`], and the loader that is its function's inline code.
+const SWEEPER_MODULE: &str = include_str!("../../examples/worker/qfleet_sweeper.py");
+const SWEEPER_LOADER: &str = include_str!("../../examples/worker/qfleet_sweeper_loader.py");
+
+/// The SHA-256 of the two modules the sweeper loads, in hex: a change to either changes the
+/// function's configuration.
+fn sweeper_modules_sha256() -> String {
+    fingerprint::fingerprint(&format!("{JOBS_MODULE}{SWEEPER_MODULE}"))
+}
+
+/// What takes the reference handler's `from qfleet_jobs import …` line's place when qfleet
+/// deploys it inline: a loader that reads the module from the job table's metadata in the
+/// data stack (with `jobs:`; without, the names are None and never used).
+const JOBS_FROM_STACK: &str = include_str!("../../templates/lambda-jobs-from-stack.py");
+
+/// The reference handler as one file: CloudFormation carries one source file (`ZipFile`), so
+/// its one `from qfleet_jobs import …` line becomes [`JOBS_FROM_STACK`] (a test of the
+/// handler runs it so assembled).
 fn handler_with_jobs(handler: &str) -> String {
     handler
         .lines()
         .map(|line| {
             if line.starts_with("from qfleet_jobs import ") {
-                JOBS_MODULE.trim_end()
+                JOBS_FROM_STACK.trim_end()
             } else {
                 line
             }
@@ -222,6 +238,13 @@ pub(crate) struct ResourceNames {
     /// queue (`qfleet-ENV-responses`): the environment's, shared by its stages.
     pub(crate) job_table: String,
     pub(crate) response_queue: String,
+    /// With `jobs:`: the job sweeper's function and rule (`qfleet-ENV-job-sweeper`), and its
+    /// log group (`/qfleet/ENV/job-sweeper`): the environment's, in the data stack.
+    pub(crate) sweeper: String,
+    pub(crate) sweeper_log_group: String,
+    /// With `jobs:`: the start of the leases' table's name, CloudFormation's as the job
+    /// table's (`qfleet-ENV-data-JobLeaseTable-`): the leases of jobs on their last attempt.
+    pub(crate) job_leases: String,
 }
 
 impl ResourceNames {
@@ -266,6 +289,9 @@ impl ResourceNames {
             task_family: format!("qfleet-{}{sfx}-worker", name),
             job_table: format!("{}-{}-", env.data_stack_name(), ids::JOB_TABLE),
             response_queue: format!("qfleet-{}-responses", name),
+            sweeper: format!("qfleet-{}-job-sweeper", name),
+            sweeper_log_group: format!("/qfleet/{}/job-sweeper", name),
+            job_leases: format!("{}-{}-", env.data_stack_name(), ids::LEASE_TABLE),
             publisher_log_group: if index == 0 {
                 format!("/qfleet/{}/backlog-metric", name)
             } else {
@@ -419,6 +445,8 @@ struct Jobs {
     attributes: &'static [&'static str],
     index: &'static str,
     index_projection: &'static [&'static str],
+    /// Every attribute a worker writes in a lease: the workers' grant names exactly these.
+    lease_attributes: &'static [&'static str],
     ttl_attribute: &'static str,
 }
 
@@ -436,6 +464,7 @@ impl Jobs {
             attributes: &job_table::ATTRIBUTES,
             index: job_table::INDEX,
             index_projection: &job_table::INDEX_PROJECTION,
+            lease_attributes: &job_table::LEASE_ATTRIBUTES,
             ttl_attribute: job_table::TTL_ATTRIBUTE,
         })
     }
@@ -628,7 +657,10 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                 function_package => package,
                 later_stages => Value::from(minijinja::value::Serde(&later)),
                 schedules => Value::from(minijinja::value::Serde(&schedules)),
-                jobs_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(JOBS_MODULE)),
+                jobs_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(&embed::slim_module(JOBS_MODULE))),
+                sweeper_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(&embed::slim_module(SWEEPER_MODULE))),
+                sweeper_loader => embed::slim_module(SWEEPER_LOADER).trim_end().to_string(),
+                sweeper_modules_sha256 => sweeper_modules_sha256(),
                 final_processed_prefix => env.spec.bucket.processed_prefix.as_str(),
                 ..c
             }

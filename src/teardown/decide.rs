@@ -24,6 +24,12 @@ pub(crate) const DATA_BEARING: &[(&str, &str)] = &[
     (ids::RESPONSE_QUEUE, "AWS::SQS::Queue"),
 ];
 
+/// Resources of the data template that are stateful by type but hold nothing of the user's:
+/// the leases of the jobs on their last attempt (`jobs:`) live for one attempt, and the job
+/// table keeps each job's record. The same test holds this list against the templates.
+#[cfg(test)]
+pub(crate) const TRANSIENT: &[(&str, &str)] = &[(ids::LEASE_TABLE, "AWS::DynamoDB::Table")];
+
 /// Deletion policies under which deleting the stack keeps the resource.
 fn retains(policy: &str) -> bool {
     matches!(policy, "Retain" | "RetainExceptOnCreate")

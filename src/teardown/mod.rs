@@ -19,7 +19,7 @@ pub(crate) use schedule::Schedule;
 
 // For the tests elsewhere in the crate.
 #[cfg(test)]
-pub(crate) use decide::DATA_BEARING;
+pub(crate) use decide::{DATA_BEARING, TRANSIENT};
 #[cfg(test)]
 pub(crate) use event::tests::one_of_each as one_event_of_each;
 #[cfg(test)]

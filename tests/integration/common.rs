@@ -231,14 +231,19 @@ pub fn top_level_keys(doc: &serde_json::Value) -> Vec<String> {
 }
 
 /// moto gap: its CloudFormation cannot delete an IAM role with managed policies attached (AWS
-/// detaches them itself). Detaches them behind qfleet's back so a fleet stack can be deleted.
+/// detaches them itself). Detaches them behind qfleet's back so a fleet or data stack can be
+/// deleted.
 pub fn moto_detach_role_policies(envs: &[&str]) {
     moto_detach_role_policies_in(None, envs)
 }
 
 /// [`moto_detach_role_policies`] in `account` (moto's own without one), as a target's.
 pub fn moto_detach_role_policies_in(account: Option<&str>, envs: &[&str]) {
-    let prefixes: Vec<String> = envs.iter().map(|e| format!("qfleet-{e}-fleet")).collect();
+    // The fleet stacks' roles, and the data stack's (the job sweeper's with `jobs:`).
+    let prefixes: Vec<String> = envs
+        .iter()
+        .flat_map(|e| [format!("qfleet-{e}-fleet"), format!("qfleet-{e}-data")])
+        .collect();
     let in_account: Vec<&str> = account.map(|a| vec!["--account", a]).unwrap_or_default();
     let o = Command::new(root().join(".venv/bin/python"))
         .arg(root().join("tests/support/moto_detach_policies.py"))

@@ -669,9 +669,10 @@ fn without_statement_refuses(policy: &Value, sid: &str, calls: &[Value]) -> bool
     })
 }
 
-/// What the reference worker's tests record, named as environment `e`'s resources.
+/// What the reference worker's tests record, named as environment `e`'s resources. The job
+/// sweeper's tests are in the same folder; their calls are its role's, checked on their own.
 fn worker_calls(dir: &std::path::Path, e: &str) -> Vec<Value> {
-    recorded_calls(
+    let mut calls = recorded_calls(
         "examples/worker",
         &dir.join("calls.jsonl"),
         &[
@@ -689,8 +690,14 @@ fn worker_calls(dir: &std::path::Path, e: &str) -> Vec<Value> {
             ),
             ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
             ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
+            (
+                "QFLEET_TEST_LEASE_TABLE",
+                &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
+            ),
         ],
-    )
+    );
+    calls.retain(|c| !c["test"].as_str().unwrap().contains("test_qfleet_sweeper"));
+    calls
 }
 
 /// The stack file of the IAM tests' environments carries `jobs:`, so that the workers' job
@@ -724,6 +731,10 @@ const WORKER_REFUSALS: Reasons = &[
     (
         "test_a_table_that_cannot_be_written_runs_no_job",
         "it writes to a table that is not the environment's, which AWS refuses",
+    ),
+    (
+        "test_a_lease_that_cannot_be_written_runs_no_job",
+        "a stage of a pipeline's, polling its own queue, with its own role",
     ),
 ];
 
@@ -837,6 +848,10 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
             ),
             ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
             ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
+            (
+                "QFLEET_TEST_LEASE_TABLE",
+                &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
+            ),
         ],
     );
     assert!(calls.len() > 10, "{calls:?}");
@@ -1074,6 +1089,125 @@ async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
     )
     .unwrap();
     assert!(!denied(&calls, &printed_policy(&single)).is_empty());
+}
+
+/// The job sweeper's policy in the rendered data template, with its references resolved as
+/// CloudFormation would for environment `e` on the emulator's account and region: the table's
+/// and queue's ARNs, the index under the table, the stack's id, the log group's ARN.
+fn rendered_sweeper_policy(file: &std::path::Path, e: &str) -> Value {
+    let o = run(qfleet().arg("render").arg(file).args(["-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let template = v["environments"][0]["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "data")
+        .unwrap()["template"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).unwrap();
+    let table =
+        format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/qfleet-{e}-data-JobTable-1A2B3C4D5E6F");
+    let arn_of = |id: &str| match id {
+        "JobTable" => table.clone(),
+        "JobLeaseTable" => format!(
+            "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"
+        ),
+        "ResponseQueue" => format!("arn:aws:sqs:{REGION}:{ACCOUNT}:qfleet-{e}-responses"),
+        "JobSweeperLogGroup" => {
+            format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/qfleet/{e}/job-sweeper:*")
+        }
+        other => panic!("no ARN for {other}"),
+    };
+    let resolve = |r: &serde_yaml_ng::Value| -> String {
+        let serde_yaml_ng::Value::Tagged(t) = r else {
+            return r.as_str().unwrap().to_string();
+        };
+        match (t.tag.to_string().as_str(), &t.value) {
+            ("!GetAtt", serde_yaml_ng::Value::String(a)) => arn_of(a.trim_end_matches(".Arn")),
+            ("!Ref", serde_yaml_ng::Value::String(a)) if a == "AWS::StackId" => format!(
+                "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/qfleet-{e}-data/0f0e0d0c-0000-4000-8000-000000000000"
+            ),
+            other => panic!("unresolved {other:?}"),
+        }
+    };
+    let mut policy = doc["Resources"]["JobSweeperPolicy"]["Properties"]["PolicyDocument"].clone();
+    for s in policy["Statement"].as_sequence_mut().unwrap() {
+        let r = resolve(&s["Resource"]);
+        s["Resource"] = serde_yaml_ng::Value::String(r);
+    }
+    serde_json::to_value(policy).unwrap()
+}
+
+/// Every call the job sweeper makes in its tests (examples/worker/test_qfleet_sweeper.py,
+/// against moto) is allowed by the sweeper policy of the rendered data template, and every
+/// action it grants is used; without the leases' statement or the job table's they are not.
+#[test]
+fn the_sweepers_calls_are_allowed_by_the_rendered_sweeper_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = "iamsweep";
+    let file = lab_stack_file(dir.path(), e, JOBS);
+    let policy = rendered_sweeper_policy(&file, e);
+    let calls = recorded_calls(
+        "examples/worker/test_qfleet_sweeper.py",
+        &dir.path().join("calls.jsonl"),
+        &[
+            (
+                "QFLEET_TEST_TABLE",
+                &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
+            ),
+            ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
+            (
+                "QFLEET_TEST_LEASE_TABLE",
+                &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
+            ),
+        ],
+    );
+    let actions: BTreeSet<&str> = calls
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from([
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem",
+            "sqs:SendMessage",
+        ])
+    );
+    let checked = check_calls(
+        &policy,
+        &calls,
+        &[
+            (
+                "cloudformation:DescribeStackResource",
+                "the function's loader reads the two modules from the job table's metadata (examples/worker/test_qfleet_sweeper_loader.py)",
+            ),
+            (
+                "logs:CreateLogStream",
+                "Lambda writes the function's log lines",
+            ),
+            (
+                "logs:PutLogEvents",
+                "Lambda writes the function's log lines",
+            ),
+        ],
+        &[],
+    );
+    assert!(without_statement_refuses(
+        &policy,
+        "SettleExpiredLeases",
+        &checked
+    ));
+    assert!(without_statement_refuses(
+        &policy,
+        "FailStoppedJobs",
+        &checked
+    ));
 }
 
 /// Every call the high-resolution metric's publisher makes in its tests

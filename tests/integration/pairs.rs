@@ -954,6 +954,14 @@ impl Resolver<'_> {
             "AWS::Partition" => partition(self.region).into(),
             "AWS::URLSuffix" => url_suffix(self.region).into(),
             "AWS::StackName" => self.stack.into(),
+            // The stack's ARN; its last part is an id CloudFormation makes.
+            "AWS::StackId" => format!(
+                "arn:{}:cloudformation:{}:{}:stack/{}/<id>",
+                partition(self.region),
+                self.region,
+                self.account,
+                self.stack
+            ),
             _ => match self
                 .template
                 .pointer(&format!("/Parameters/{name}/Default"))

@@ -95,14 +95,20 @@ def _grants(service, op, params):
         arn = sid if sid.startswith("arn:") else \
             f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{sid}-AbCdEf"
         return [("secretsmanager:GetSecretValue", arn, {})]
-    if service == "dynamodb" and op in ("GetItem", "UpdateItem"):
-        # The job table (docs/jobs.md), authorized on the table with the request's attribute
-        # names as dynamodb:Attributes, a multi-valued key (Amazon DynamoDB Developer Guide,
-        # "Using IAM policy conditions for fine-grained access control"): the key's and every
-        # name the expressions use.
+    if service == "dynamodb" and op in ("GetItem", "UpdateItem", "PutItem", "DeleteItem"):
+        # The job table and the lease table (docs/jobs.md), authorized on the table with the
+        # request's attribute names as dynamodb:Attributes, a multi-valued key (Amazon DynamoDB
+        # Developer Guide, "Using IAM policy conditions for fine-grained access control"): the
+        # key's, every name the expressions use and, for PutItem, the item's.
         names = set(params.get("Key", {})) | set(params.get("ExpressionAttributeNames", {}).values())
+        names |= set(params.get("Item", {}))
         return [(f"dynamodb:{op}", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{params['TableName']}",
                  {"dynamodb:Attributes": sorted(names)})]
+    if service == "dynamodb" and op == "Scan":
+        # The job sweeper's read of the lease table: on the table (Service Authorization
+        # Reference, Amazon DynamoDB: Scan, resource types table and index).
+        return [("dynamodb:Scan", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{params['TableName']}",
+                 {})]
     if service == "monitoring" and op == "PutMetricData":
         # No resource type: authorized on "*", with the request's namespace as the
         # cloudwatch:namespace condition key (Service Authorization Reference, CloudWatch).

@@ -1,6 +1,6 @@
 """Test support for a moto gap: moto's CloudFormation cannot delete an IAM role that has managed
 policies attached (AWS detaches them itself when it deletes the stack). Before a teardown test
-deletes a fleet stack, this detaches the managed policies of the roles whose names start with
+deletes a fleet or data stack, this detaches the managed policies of the roles whose names start with
 one of the given prefixes, behind qfleet's back, so that moto can delete them.
 
 usage: python moto_detach_policies.py ENDPOINT [--account ID] PREFIX...

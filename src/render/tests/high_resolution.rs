@@ -66,7 +66,7 @@ fn the_publisher_runs_the_embedded_code_every_minute() {
     assert_eq!(f["Handler"], "index.handler");
     assert_eq!(
         f["Code"]["ZipFile"].as_str().unwrap(),
-        BACKLOG_PUBLISHER.trim_end().to_string() + "\n"
+        BACKLOG_PUBLISHER.trim_end()
     );
     let vars = &f["Environment"]["Variables"];
     assert_eq!(vars["QFLEET_ENVIRONMENT"], "t");

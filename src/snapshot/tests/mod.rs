@@ -220,6 +220,7 @@ fn the_data_template_declares_exactly_the_data_bearing_resources_teardown_checks
     declared.sort();
     let mut checked: Vec<(String, String)> = crate::teardown::DATA_BEARING
         .iter()
+        .chain(crate::teardown::TRANSIENT)
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     checked.sort();
