@@ -673,3 +673,72 @@ fn a_topic_given_by_arn_becomes_a_topic_source_with_its_filter_policy() {
         i.report.text()
     );
 }
+
+/// The variables Copilot set in every task: the three qfleet knows go to
+/// workers.environment (a manifest variable of the same name is kept); the queue's URL and the
+/// service discovery namespace are reported, and so is a variable naming a discovered service.
+#[test]
+fn copilots_own_variables_are_set_or_reported_one_by_one() {
+    let text = manifest(
+        "variables:\n  API_URL: http://api.test.shop.local:8080/v1\n  COPILOT_SERVICE_NAME: mine\n  PLAIN: https://example.com/localized\n",
+    );
+    let i = import_text(
+        &text,
+        Options {
+            app: Some("shop"),
+            ..opts(Some("test"), None)
+        },
+    )
+    .unwrap();
+    assert_valid(&i);
+    let file: serde_yaml_ng::Value = serde_yaml_ng::from_str(&i.stack_file).unwrap();
+    let vars = &file["workers"]["environment"];
+    assert_eq!(vars["COPILOT_APPLICATION_NAME"], "shop");
+    assert_eq!(vars["COPILOT_ENVIRONMENT_NAME"], "test");
+    assert_eq!(
+        vars["COPILOT_SERVICE_NAME"], "mine",
+        "the manifest's own is kept"
+    );
+    let report = i.report.text();
+    assert!(
+        report.contains("COPILOT_QUEUE_URI → QFLEET_QUEUE_URL"),
+        "{report}"
+    );
+    assert!(
+        report.contains("COPILOT_SERVICE_DISCOVERY_ENDPOINT: test.shop.local"),
+        "{report}"
+    );
+    let discovered: Vec<_> = i
+        .report
+        .changed
+        .iter()
+        .filter(|c| c.note.contains("service discovery namespace"))
+        .map(|c| c.source.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(discovered, ["variables.API_URL"]);
+
+    // Without --app: the application's variable is reported, not guessed.
+    let i = import_text(&manifest(""), opts(None, None)).unwrap();
+    let file: serde_yaml_ng::Value = serde_yaml_ng::from_str(&i.stack_file).unwrap();
+    assert_eq!(file["workers"]["environment"]["COPILOT_SERVICE_NAME"], "w");
+    assert!(
+        file["workers"]["environment"]
+            .get("COPILOT_APPLICATION_NAME")
+            .is_none()
+    );
+    let missing: Vec<_> = i
+        .report
+        .not_carried
+        .iter()
+        .filter_map(|c| c.source.clone())
+        .filter(|s| s.starts_with("COPILOT_"))
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            "COPILOT_APPLICATION_NAME",
+            "COPILOT_ENVIRONMENT_NAME",
+            "COPILOT_SERVICE_DISCOVERY_ENDPOINT"
+        ]
+    );
+}

@@ -166,6 +166,7 @@ pub(super) fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report, Vec<In
     x.network(opts);
     x.logging();
     x.variables();
+    x.copilot_variables(opts);
     x.secrets();
     x.task();
     x.topics(opts);
@@ -1163,6 +1164,62 @@ impl Mapper<'_> {
         self.d.plain("workers.log_retention_days", days, None);
     }
 
+    /// The variables Copilot set in every task of a worker service
+    /// (<https://aws.github.io/copilot-cli/docs/developing/environment-variables/>, and the
+    /// queue's, <https://aws.github.io/copilot-cli/docs/manifest/worker-service/>). Those qfleet
+    /// knows the value of are written in `workers.environment`, so a worker that reads them runs
+    /// as before; each other is reported with what to read instead. A manifest variable of the
+    /// same name is kept.
+    fn copilot_variables(&mut self, opts: &Options) {
+        let env = opts
+            .env
+            .map(str::to_string)
+            .or_else(|| self.r.applied_environment.clone());
+        let service = self.get("name").map(text_of);
+        for (name, value, unknown) in [
+            (
+                "COPILOT_APPLICATION_NAME",
+                opts.app.map(str::to_string),
+                "the Copilot application is unknown (no --app, no copilot/.workspace): set workers.environment.COPILOT_APPLICATION_NAME if the worker reads it",
+            ),
+            (
+                "COPILOT_ENVIRONMENT_NAME",
+                env.clone(),
+                "the Copilot environment is unknown (no --env): set workers.environment.COPILOT_ENVIRONMENT_NAME if the worker reads it",
+            ),
+            ("COPILOT_SERVICE_NAME", service, "the manifest has no name"),
+        ] {
+            let key = format!("workers.environment.{name}");
+            if matches!(self.existing("workers.environment"), Some(Node::Map(m)) if m.iter().any(|e| e.key == name))
+            {
+                continue;
+            }
+            match value {
+                Some(v) => {
+                    self.r
+                        .carried(name, None, &key, format!("{v}, as Copilot set it"));
+                    self.insert_map("workers.environment", name, &v);
+                }
+                None => self.r.not_carried(name, None, unknown),
+            }
+        }
+        self.r.changed(
+            Some("COPILOT_QUEUE_URI"),
+            None,
+            Some("QFLEET_QUEUE_URL"),
+            "the queue's URL: read QFLEET_QUEUE_URL, which qfleet sets (the URL exists only once the queue is deployed)",
+        );
+        let discovery = match (env.as_deref(), opts.app) {
+            (Some(e), Some(a)) => format!("{e}.{a}.local"),
+            _ => "ENV.APP.local".into(),
+        };
+        self.r.not_carried(
+            "COPILOT_SERVICE_DISCOVERY_ENDPOINT",
+            None,
+            format!("{discovery}, the Copilot environment's service discovery namespace: its names resolved only inside that environment's VPC; give the worker the address of each service it calls"),
+        );
+    }
+
     fn variables(&mut self) {
         self.consume(&["variables"]);
         let Some(Value::Mapping(vars)) = self.get("variables").cloned() else {
@@ -1175,12 +1232,16 @@ impl Mapper<'_> {
             match v {
                 Value::String(_) | Value::Number(_) | Value::Bool(_) => {
                     let value = text_of(v);
-                    self.r.carried(
-                        &path,
-                        line,
-                        &format!("workers.environment.{name}"),
-                        value.clone(),
-                    );
+                    let key = format!("workers.environment.{name}");
+                    self.r.carried(&path, line, &key, value.clone());
+                    if names_a_discovered_service(&value) {
+                        self.r.changed(
+                            Some(&path),
+                            line,
+                            Some(&key),
+                            "it names a host in a Copilot service discovery namespace (NAME.ENV.APP.local), which resolves only inside the Copilot environment's VPC: give the service's address there",
+                        );
+                    }
                     self.insert_map("workers.environment", &name, &value);
                 }
                 Value::Mapping(m) if m.contains_key("from_cfn") => self.r.not_carried(
@@ -1708,6 +1769,17 @@ fn qualified_name(service: &str, env: &str) -> String {
 
 /// The service name as a qfleet environment name: lowercase, other characters as hyphens,
 /// no double or trailing hyphen, at most `MAX_NAME_LEN` characters.
+/// Whether a variable's value names a host under `.local`, as Copilot's service discovery
+/// names are (`api.test.myapp.local`, perhaps with a scheme, a port or a path).
+fn names_a_discovered_service(value: &str) -> bool {
+    value.match_indices(".local").any(|(i, m)| {
+        value[i + m.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| matches!(c, ':' | '/' | '"' | '\'' | ' ' | ','))
+    })
+}
+
 pub(in crate::import) fn environment_name(service: &str) -> String {
     let mut out = String::new();
     for c in service.trim().chars() {
