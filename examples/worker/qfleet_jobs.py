@@ -50,6 +50,7 @@ class JobConfig:
         # A last attempt's lease (docs/jobs.md, "A worker that stops"); none in older stacks.
         self.lease_table = e.get("QFLEET_LEASE_TABLE") or ""
         self.leases = bool(self.lease_table) or e.get("QFLEET_LEASES") == "on"
+        self.first_stage = e.get("QFLEET_FIRST_STAGE") or ""  # the sweeper's: uploads' stage
 
 
 class JobRef:
@@ -303,6 +304,22 @@ class Jobs:
                           ProjectionExpression=", ".join("#" + n for n in names),
                           ExpressionAttributeNames={"#" + n: n for n in names}).get("Item") or {}
         return {k: list(v.values())[0] for k, v in item.items()}
+
+    def arrive(self, ref):
+        """An upload's record as it arrives (docs/jobs.md, "When a job is queued"): `queued`,
+        written only when the job has none yet, so it never moves a job back. True if written."""
+        sets = ["#state = :queued", "#stage_index = :si", "#bucket = :bucket"]
+        values = {":queued": {"S": "queued"}, ":si": {"N": "0"},
+                  ":bucket": {"S": ref.bucket or "unknown"}}
+        if self.cfg.stage:
+            sets.append("#stage = :stage")
+            values[":stage"] = {"S": self.cfg.stage}
+        for name, t in (("uploaded_at", ref.uploaded_at), ("queued_at", ref.queued_at)):
+            if t:
+                sets.append("#%s = :%s" % (name, name))
+                values[":" + name] = {"S": t}
+        return bool(self._update(ref, sets, values, "attribute_not_exists(#key)",
+                                 [self._entry("queued", ref.queued_at or job_now())], step=True))
 
     def start(self, ref, receive_count):
         """Before any work: `started`, or `duplicate` (done here or beyond: not run again).

@@ -206,11 +206,50 @@ def sweep(ddb, sqs, cfg, now=None, stop=None):
     return counts
 
 
+# SNS invokes the function asynchronously: "Amazon Simple Notification Service (Amazon SNS),
+# invoke functions asynchronously" and "If the function returns an error, by default Lambda
+# attempts to run it two more times"; also "events might also be deleted from the queue without
+# being sent to the function" (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html,
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). So an
+# arrival is the earliest record, never the only one: the worker's first receive writes the
+# job's record when no arrival did.
+def arrivals(ddb, cfg, event):
+    """The uploads' topic's notifications (docs/jobs.md, "When a job is queued"): each upload's
+    job is recorded `queued` unless it has a record. Its key is the one the first stage's worker
+    computes from the same S3 event (job_ref_of); `queued_at` is SNS's publish time. Returns the
+    counts; a write that fails raises, and Lambda retries the notification."""
+    jobs = Jobs(cfg, ddb, worker="arrivals")
+    counts = {"queued": 0, "known": 0, "ignored": 0}
+    for n in (event or {}).get("Records") or []:
+        sns = n.get("Sns") or {}
+        try:
+            body = json.loads(sns.get("Message") or "")
+        except ValueError:
+            body = None
+        for r in (body.get("Records") or []) if isinstance(body, dict) else []:
+            if r.get("eventSource") != "aws:s3" or not str(r.get("eventName")).startswith(
+                    "ObjectCreated:"):
+                counts["ignored"] += 1
+                continue
+            ref = qfleet_jobs.job_ref_of(r, {}, {})
+            if ref.upload.startswith("message:"):  # no version id, no sequencer: the worker's
+                counts["ignored"] += 1  # key would be its message's, unknown here
+                continue
+            ref.queued_at = sns.get("Timestamp") or job_now()
+            counts["queued" if jobs.arrive(ref) else "known"] += 1
+    log("arrived", **counts)
+    return counts
+
+
 def handler(event, context=None):
-    """The function's entry: its loader (qfleet_sweeper_loader.py) calls it every minute."""
+    """The function's entry: its loader (qfleet_sweeper_loader.py) calls it every minute, and
+    for each notification of the uploads' topic (then it records arrivals)."""
     cfg = qfleet_jobs.JobConfig()
     if not (cfg.table or cfg.stack):
         raise SweepError("QFLEET_JOB_TABLE is not set: no job table to sweep")
+    if any(r.get("EventSource") == "aws:sns" for r in (event or {}).get("Records") or []):
+        cfg.stage = cfg.first_stage
+        return arrivals(boto3.client("dynamodb", region_name=cfg.region), cfg, event)
     if not cfg.lease_table:
         raise SweepError("QFLEET_LEASE_TABLE is not set: no leases to read")
     remaining = getattr(context, "get_remaining_time_in_millis", None)

@@ -477,3 +477,75 @@ def test_an_answered_job_whose_lease_stayed_is_not_answered_twice(aws, monkeypat
     monkeypatch.setattr(qs, "lease_write", real)
     assert sweep(aws, LEASE + qs.GRACE + 61) == dict(NOTHING, tidied=1)
     assert answers(aws) == [] and lease_of(aws, ref) is None
+
+
+def notification(key, version=None, sequencer="0A1B2C", name="ObjectCreated:Put",
+                 at="2026-11-27T01:02:03.456Z"):
+    """What SNS gives a function subscribed to the uploads' topic: S3's event as its Message."""
+    obj = {"key": key, "sequencer": sequencer}
+    if version:
+        obj["versionId"] = version
+    s3 = {"eventSource": "aws:s3", "eventName": name, "eventTime": "2026-11-27T01:02:03.001Z",
+          "s3": {"bucket": {"name": BUCKET}, "object": obj}}
+    return {"Records": [{"EventSource": "aws:sns", "Sns": {
+        "MessageId": "m-1", "Timestamp": at, "Message": json.dumps({"Records": [s3]})}}]}
+
+
+def test_an_upload_is_queued_as_it_arrives_and_its_worker_goes_on_from_there(aws, monkeypatch):
+    """The uploads' topic also invokes the function: each upload's job is `queued` before any
+    worker receives it, under the key the worker computes from the same event; the worker's
+    start then moves it on, and its history holds one `queued`."""
+    monkeypatch.setenv("QFLEET_JOB_TABLE", TABLE)
+    monkeypatch.setenv("QFLEET_FIRST_STAGE", "resize")
+    event = notification("uploads/a%20b.jpg", version="v-1")
+    assert qs.handler(event) == {"queued": 1, "known": 0, "ignored": 0}
+    ref = qj.JobRef("uploads/a b.jpg", "v-1", BUCKET)
+    i, h = record(aws, ref)
+    assert i["state"]["S"] == "queued" and i["seq"]["N"] == "1"
+    assert i["queued_at"]["S"] == "2026-11-27T01:02:03.456Z"
+    assert i["uploaded_at"]["S"] == "2026-11-27T01:02:03.001Z"
+    assert [(x["state"]["S"], x["stage"]["S"]) for x in h] == [("queued", "resize")]
+    # The worker's key for the same S3 record is the same job.
+    s3 = json.loads(event["Records"][0]["Sns"]["Message"])["Records"][0]
+    assert vars(qj.job_ref_of(s3, {}, {})) == vars(qj.job_ref_of(s3, {}, {"MessageId": "q"}))
+    assert qj.job_ref_of(s3, {}, {}).key == ref.key
+    w = worker(aws, QFLEET_STAGE="resize")
+    assert w.start(ref, 1) == "started"
+    w.done(ref, "processed/a b.jpg")
+    i, h = record(aws, ref)
+    assert [x["state"]["S"] for x in h] == ["queued", "processing", "done"]
+    assert i["queued_at"]["S"] == "2026-11-27T01:02:03.456Z" and i["seq"]["N"] == "3"
+    # A repeated notification (S3 delivers at least once) never moves the job back.
+    assert qs.handler(event) == {"queued": 0, "known": 1, "ignored": 0}
+    assert record(aws, ref)[0]["state"]["S"] == "done"
+
+
+def test_a_late_arrival_never_moves_a_started_job_back(aws, monkeypatch):
+    """SNS may invoke the function after the queue's worker started the job: nothing changes."""
+    monkeypatch.setenv("QFLEET_JOB_TABLE", TABLE)
+    ref = qj.JobRef("uploads/late.jpg", "0A1B2C", BUCKET)
+    assert worker(aws).start(ref, 1) == "started"
+    before, _ = record(aws, ref)
+    assert qs.handler(notification("uploads/late.jpg")) == {"queued": 0, "known": 1, "ignored": 0}
+    assert record(aws, ref)[0] == before
+
+
+def test_what_is_not_an_upload_is_not_recorded(aws, monkeypatch):
+    """S3's test event, a removal, a record without version id or sequencer, a body that is not
+    JSON: nothing written."""
+    monkeypatch.setenv("QFLEET_JOB_TABLE", TABLE)
+    test_event = {"Records": [{"EventSource": "aws:sns", "Sns": {
+        "Message": json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})}}]}
+    bad = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "not json"}}]}
+    assert qs.handler(test_event) == {"queued": 0, "known": 0, "ignored": 0}
+    assert qs.handler(bad) == {"queued": 0, "known": 0, "ignored": 0}
+    assert qs.handler(notification("uploads/x.jpg", name="ObjectRemoved:Delete"))["ignored"] == 1
+    assert qs.handler(notification("uploads/x.jpg", sequencer=None))["ignored"] == 1
+    assert aws.ddb.scan(TableName=TABLE)["Count"] == 0
+
+
+def test_an_arrival_that_cannot_be_written_raises_so_that_lambda_retries(aws, monkeypatch):
+    monkeypatch.setenv("QFLEET_JOB_TABLE", TABLE)
+    aws.ddb.delete_table(TableName=TABLE)
+    with pytest.raises(qj.JobTableError):
+        qs.handler(notification("uploads/y.jpg"))

@@ -60,6 +60,10 @@ const SWEEPER_POLICY: &str = "JobSweeperPolicy";
 const SWEEPER_LOG_GROUP: &str = "JobSweeperLogGroup";
 const SWEEPER_SCHEDULE: &str = "JobSweeperSchedule";
 const SWEEPER_PERMISSION: &str = "JobSweeperInvokePermission";
+/// The sweeper's subscription to the uploads' topic, and SNS's permission to invoke it: each
+/// upload's job is recorded `queued` as it arrives.
+pub(crate) const ARRIVALS: &str = "JobArrivals";
+const ARRIVALS_PERMISSION: &str = "JobArrivalsPermission";
 
 /// The logical ids of a stage's queue and dead-letter queue in the data stack: `Queue` and
 /// `DeadLetterQueue` for a one-stage environment and a pipeline's first stage,
@@ -131,6 +135,8 @@ pub(super) struct Ids {
     sweeper_log_group: &'static str,
     sweeper_schedule: &'static str,
     sweeper_permission: &'static str,
+    arrivals: &'static str,
+    arrivals_permission: &'static str,
 }
 
 pub(super) const IDS: Ids = Ids {
@@ -174,6 +180,8 @@ pub(super) const IDS: Ids = Ids {
     sweeper_log_group: SWEEPER_LOG_GROUP,
     sweeper_schedule: SWEEPER_SCHEDULE,
     sweeper_permission: SWEEPER_PERMISSION,
+    arrivals: ARRIVALS,
+    arrivals_permission: ARRIVALS_PERMISSION,
 };
 
 /// The logical id of the worker function a stack file declares.

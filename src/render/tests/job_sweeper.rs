@@ -225,3 +225,49 @@ fn the_sweeper_loads_the_shipped_modules_from_the_tables_metadata() {
         strip(super::super::SWEEPER_LOADER).trim_end()
     );
 }
+
+/// The uploads' topic invokes the sweeper too (docs/jobs.md, "When a job is queued"): a Lambda
+/// subscription of the first stage's topic only, SNS allowed to invoke it from that topic only,
+/// and a pipeline names its first stage for the `queued` entry.
+#[test]
+fn the_uploads_topic_invokes_the_sweeper_to_record_arrivals() {
+    let (data, _) = rendered(&from_str(JOBS));
+    let sub = resource(&data, ids::ARRIVALS);
+    assert_eq!(sub["Protocol"], "lambda");
+    assert_eq!(yaml(&sub["TopicArn"]).trim(), "!Ref Topic");
+    assert_eq!(yaml(&sub["Endpoint"]).trim(), "!GetAtt JobSweeper.Arn");
+    let permission = resource(&data, "JobArrivalsPermission");
+    assert_eq!(permission["Principal"], "sns.amazonaws.com");
+    assert_eq!(permission["Action"], "lambda:InvokeFunction");
+    assert_eq!(yaml(&permission["SourceArn"]).trim(), "!Ref Topic");
+    let vars = yaml(&resource(&data, "JobSweeper")["Environment"]["Variables"]);
+    assert!(!vars.contains("QFLEET_FIRST_STAGE"), "{vars}");
+    // Only the first stage's topic: a later stage fed by objects has a topic of its own.
+    let topics = data["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| {
+            r["Type"] == "AWS::SNS::Subscription" && r["Properties"]["Protocol"] == "lambda"
+        })
+        .count();
+    assert_eq!(topics, 1);
+
+    let stacks = render(&from_str(
+        "region: eu-west-1\nlab: true\njobs: {}\nstages:\n  - name: resize\n  - name: thumb\n",
+    ))
+    .unwrap();
+    let data: Value = serde_yaml_ng::from_str(&stacks[0].template).unwrap();
+    let vars = yaml(&resource(&data, "JobSweeper")["Environment"]["Variables"]);
+    assert!(vars.contains("QFLEET_FIRST_STAGE: resize"), "{vars}");
+    let subs: Vec<String> = data["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| {
+            r["Type"] == "AWS::SNS::Subscription" && r["Properties"]["Protocol"] == "lambda"
+        })
+        .map(|r| yaml(&r["Properties"]["TopicArn"]).trim().to_string())
+        .collect();
+    assert_eq!(subs, ["!Ref Topic"]);
+}
