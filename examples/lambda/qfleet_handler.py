@@ -132,19 +132,46 @@ def classify(body):
     return "message"
 
 
+# A stored body's pointer, as the worker's (examples/worker/qfleet_worker.py, stored_body).
+POINTERS = ("software.amazon.payloadoffloading.PayloadS3Pointer",
+            "com.amazon.sqs.javamessaging.MessageS3Pointer")
+SIZE_ATTRIBUTES = ("ExtendedPayloadSize", "SQSLargePayloadSize")
+BODIES = "bodies/"
+
+
+def parse(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def message_job(body, record):
     """A job sent as a message, as the worker's (Lambda spells attributes stringValue)."""
     attrs = record.get("messageAttributes") or {}
     given = (attrs.get("job_id") or {}).get("stringValue")
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
     return {"id": given or "sqs:" + (record.get("messageId") or ""), "source": "message",
-            "body": body, "json": parsed,
+            "body": body, "json": parse(body),
+            "stored": next((a for a in SIZE_ATTRIBUTES if a in attrs), None),
             "attributes": {k: v.get("stringValue") for k, v in sorted(attrs.items())
                            if k != "job_id" and not k.startswith("qfleet_")
-                           and v.get("stringValue") is not None}}
+                           and k not in SIZE_ATTRIBUTES and v.get("stringValue") is not None}}
+
+
+def stored_body(s3, bucket, job):
+    """The job with its stored body read from the bucket, as the worker's."""
+    if not job.get("stored"):
+        return job
+    p = job["json"]
+    if not (isinstance(p, list) and len(p) == 2 and p[0] in POINTERS and isinstance(p[1], dict)):
+        raise ValueError("the message has %s but its body is not a stored body's pointer"
+                         % job["stored"])
+    b, k = p[1].get("s3BucketName"), str(p[1].get("s3Key") or "")
+    if b != bucket or not k.startswith(BODIES):
+        raise ValueError("the stored body is s3://%s/%s: this environment reads stored bodies "
+                         "only under s3://%s/%s" % (b, k, bucket, BODIES))
+    data = s3.get_object(Bucket=b, Key=k)["Body"].read().decode()
+    return dict(job, body=data, json=parse(data), stored="s3://%s/%s" % (b, k))
 
 
 def answer(s3, bucket, job, cfg):
@@ -279,7 +306,7 @@ def work_message(body, cfg, latencies=None, jobs=None, record=None):
     job = message_job(body, record)
 
     def one(meta=None, field=None):
-        dest = answer(s3_client(), cfg.bucket, job, cfg)
+        dest = answer(s3_client(), cfg.bucket, stored_body(s3_client(), cfg.bucket, job), cfg)
         if cfg.next_queue_url:
             sqs_client().send_message(QueueUrl=cfg.next_queue_url, MessageBody=(
                 next_stage_message(cfg.bucket, dest, event_time(), field)))

@@ -398,6 +398,26 @@ def test_a_message_job_takes_its_id_from_the_job_id_attribute(aws, capsys):
     assert record["attributes"] == {"tenant": "acme"}
 
 
+def test_a_stored_body_is_read_from_the_bucket_as_the_worker_reads_it(aws, capsys):
+    body = json.dumps({"photo": 44})
+    aws.s3.put_object(Bucket=BUCKET, Key="bodies/b-2", Body=body.encode())
+    msg = sqs_record(json.dumps(["com.amazon.sqs.javamessaging.MessageS3Pointer",
+                                 {"s3BucketName": BUCKET, "s3Key": "bodies/b-2"}]))
+    msg["messageAttributes"] = {
+        "job_id": {"stringValue": "big-2", "dataType": "String"},
+        "SQSLargePayloadSize": {"stringValue": str(len(body)), "dataType": "Number"}}
+    assert run(msg) == no_failures()
+    record = json.loads(aws.s3.get_object(
+        Bucket=BUCKET, Key="processed/jobs/big-2.json")["Body"].read())
+    assert record["bytes"] == len(body) and record["attributes"] == {}
+    bad = sqs_record(json.dumps(["software.amazon.payloadoffloading.PayloadS3Pointer",
+                                 {"s3BucketName": "elsewhere", "s3Key": "bodies/b-2"}]))
+    bad["messageAttributes"] = {"ExtendedPayloadSize": {"stringValue": "9",
+                                                        "dataType": "Number"}}
+    assert run(bad) == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    assert "only under s3://%s/bodies/" % BUCKET in capsys.readouterr().out
+
+
 def test_an_sns_confirmation_is_never_a_job(aws, capsys):
     msg = sqs_record({"Type": "SubscriptionConfirmation", "MessageId": "m-1",
                       "SubscribeURL": "https://sns.eu-west-1.amazonaws.com/"})

@@ -111,11 +111,47 @@ def message_job(body, m):
         parsed = json.loads(body)
     except ValueError:
         parsed = None
+    stored = next((a for a in SIZE_ATTRIBUTES if a in attrs), None)
     return {"id": given or "sqs:" + (m.get("MessageId") or ""), "source": "message",
-            "body": body, "json": parsed,
+            "body": body, "json": parsed, "stored": stored,
             "attributes": {k: v.get("StringValue") for k, v in sorted(attrs.items())
                            if k != "job_id" and not k.startswith("qfleet_")
-                           and "StringValue" in v}}
+                           and k not in SIZE_ATTRIBUTES and "StringValue" in v}}
+
+
+# A body over SQS's limit is stored in S3 and the message carries a pointer to it, as the Amazon
+# SQS Extended Client Library writes one ("These libraries store the message payload in an
+# Amazon S3 bucket and send a reference to the stored object in the Amazon SQS queue",
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-managing-large-messages.html):
+# the body ["software.amazon.payloadoffloading.PayloadS3Pointer", {"s3BucketName": B, "s3Key":
+# K}] and a message attribute ExtendedPayloadSize (SQSLargePayloadSize and the older class name
+# in its legacy mode). `qfleet submit` stores such bodies under BODIES in the bucket.
+POINTERS = ("software.amazon.payloadoffloading.PayloadS3Pointer",
+            "com.amazon.sqs.javamessaging.MessageS3Pointer")
+SIZE_ATTRIBUTES = ("ExtendedPayloadSize", "SQSLargePayloadSize")
+BODIES = "bodies/"
+
+
+def stored_body(s3, bucket, job):
+    """The job with its body read from the bucket when its message carries a stored body's
+    pointer (`job["stored"]`, message_job's); else the job as it is. Only this environment's
+    bucket, under BODIES: a pointer elsewhere fails the job, saying where it points."""
+    if not job.get("stored"):
+        return job
+    p = job["json"]
+    if not (isinstance(p, list) and len(p) == 2 and p[0] in POINTERS and isinstance(p[1], dict)):
+        raise ValueError("the message has %s but its body is not a stored body's pointer"
+                         % job["stored"])
+    b, k = p[1].get("s3BucketName"), str(p[1].get("s3Key") or "")
+    if b != bucket or not k.startswith(BODIES):
+        raise ValueError("the stored body is s3://%s/%s: this environment reads stored bodies "
+                         "only under s3://%s/%s" % (b, k, bucket, BODIES))
+    data = s3.get_object(Bucket=b, Key=k)["Body"].read().decode()
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        parsed = None
+    return dict(job, body=data, json=parsed, stored="s3://%s/%s" % (b, k))
 
 
 def answer(s3, bucket, job, cfg):
@@ -515,7 +551,8 @@ class Worker:
         c, job = self.cfg, message_job(body, m)
 
         def one(meta=None, field=None):
-            dest = (self.message_job or answer)(self.s3, c.bucket, job, c)
+            dest = (self.message_job or answer)(self.s3, c.bucket, stored_body(
+                self.s3, c.bucket, job), c)
             if c.next_queue_url:
                 self.sqs.send_message(QueueUrl=c.next_queue_url, MessageBody=(
                     next_stage_message(c.bucket, dest, event_time(), field)))

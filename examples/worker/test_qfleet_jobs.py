@@ -316,6 +316,41 @@ def test_a_job_sent_as_a_message_is_kept_under_its_id_and_answered_once(aws, mon
     assert aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0).get("Messages") is None
 
 
+def test_a_body_stored_in_the_bucket_is_read_as_the_extended_client_library_stores_it(
+        aws, monkeypatch):
+    """A body over SQS's limit: the producer (`qfleet submit`, or the Amazon SQS Extended Client
+    Library) stores it under bodies/ and sends a pointer with ExtendedPayloadSize. The worker's
+    job gets the stored body; the size attribute is not one of the job's attributes."""
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
+    body = json.dumps({"photo": 43, "pixels": "x" * 4096})
+    aws.s3.put_object(Bucket=BUCKET, Key="bodies/b-1", Body=body.encode())
+    pointer = json.dumps(["software.amazon.payloadoffloading.PayloadS3Pointer",
+                          {"s3BucketName": BUCKET, "s3Key": "bodies/b-1"}])
+    attrs = {"job_id": {"DataType": "String", "StringValue": "big-1"},
+             "ExtendedPayloadSize": {"DataType": "Number", "StringValue": str(len(body))}}
+    aws.sqs.send_message(QueueUrl=q, MessageBody=pointer, MessageAttributes=attrs)
+    assert w.run(once=True) == 0
+    i, _ = item(aws, "big-1", "job")
+    assert i["state"]["S"] == "done"
+    record = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=i["output"]["S"])["Body"].read())
+    assert record["bytes"] == len(body) and record["attributes"] == {}
+    assert record["sha256"] == qw.hashlib.sha256(body.encode()).hexdigest()
+    # A pointer anywhere else fails the job, saying where it points; the body stays.
+    for bucket, key in ((BUCKET, "uploads/elsewhere"), ("another-bucket", "bodies/b-1")):
+        bad = json.dumps(["software.amazon.payloadoffloading.PayloadS3Pointer",
+                          {"s3BucketName": bucket, "s3Key": key}])
+        job = qw.message_job(bad, {"MessageAttributes": {
+            "SQSLargePayloadSize": {"DataType": "Number", "StringValue": "9"}}})
+        with pytest.raises(ValueError, match="only under s3://%s/bodies/" % BUCKET):
+            qw.stored_body(aws.s3, BUCKET, job)
+    job = qw.message_job('{"not": "a pointer"}', {"MessageAttributes": {
+        "ExtendedPayloadSize": {"DataType": "Number", "StringValue": "9"}}})
+    with pytest.raises(ValueError, match="not a stored body's pointer"):
+        qw.stored_body(aws.s3, BUCKET, job)
+    plain = qw.message_job("{}", {})
+    assert qw.stored_body(None, BUCKET, plain) is plain
+
+
 def test_a_message_without_a_job_id_is_a_job_of_its_message_id(aws, monkeypatch):
     w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
     sent = aws.sqs.send_message(QueueUrl=q, MessageBody="not JSON, still a job")

@@ -120,8 +120,12 @@ pub(crate) async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
     }
 }
 
-/// Sends one message to the queue at `url` with string message attributes; the message id SQS
-/// gave it.
+/// The attribute that says a message's body is stored in S3, and its size, as the Amazon SQS
+/// Extended Client Library writes it (a Number): the workers read the body from the bucket.
+pub(crate) const EXTENDED_PAYLOAD_SIZE: &str = "ExtendedPayloadSize";
+
+/// Sends one message to the queue at `url` with string message attributes
+/// ([`EXTENDED_PAYLOAD_SIZE`] a Number); the message id SQS gave it.
 pub(crate) async fn send(
     sqs: &Client,
     url: &str,
@@ -137,7 +141,11 @@ pub(crate) async fn send(
         .set_message_group_id(group.map(str::to_string));
     for (k, v) in attributes {
         let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
-            .data_type("String")
+            .data_type(if k == EXTENDED_PAYLOAD_SIZE {
+                "Number"
+            } else {
+                "String"
+            })
             .string_value(v)
             .build()
             .map_err(|e| AwsError::with_kind(format!("{what}: {e}"), Kind::Malformed))?;

@@ -65,6 +65,9 @@ use std::path::{Path, PathBuf};
 
 /// Tag qfleet puts on every stack (a stack file may not set it).
 pub(crate) const ENVIRONMENT_TAG: &str = "qfleet:environment";
+/// Where in the bucket a job's body over SQS's limit is stored, as the Amazon SQS Extended
+/// Client Library stores one (docs/jobs.md): no prefix of the stack file may overlap it.
+pub(crate) const STORED_BODIES: &str = "bodies/";
 /// The tag that names a stack's owner (the stack file's `owner`), beside [`ENVIRONMENT_TAG`].
 pub(crate) const OWNER_TAG: &str = "qfleet:owner";
 /// The tag that names the stack file's own environment a stack was deployed from (`class` of

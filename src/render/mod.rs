@@ -385,6 +385,9 @@ struct Context<'a> {
     next_queue: Option<&'a str>,
     /// What else feeds the stage's queue (`sources`).
     sources: sources::Sources,
+    /// The prefix of job bodies stored in the bucket, when this stage's workers read them: the
+    /// first stage (where `qfleet submit` sends) and a stage with `sources.messages`.
+    stored_bodies: Option<&'static str>,
     /// Fargate workers' strategy, secrets and cooldowns (`workers.kind: fargate`).
     fargate: Option<crate::kinds::fargate::Render>,
     /// The job table and the response queue (`jobs:`), and this stage's part in them.
@@ -585,6 +588,9 @@ fn context(env: &Environment) -> Context<'_> {
         stage: env.pipeline_stage().map(|s| s.name.as_str()),
         next_queue: env.stage.as_ref().and_then(|s| s.next_queue.as_deref()),
         sources: sources::Sources::of(&spec.sources),
+        stored_bodies: (env.stage.as_ref().is_none_or(|s| s.index == 0)
+            || spec.sources.messages.is_some())
+        .then_some(crate::config::STORED_BODIES),
         fargate: (spec.workers.kind == crate::config::WorkerKind::Fargate)
             .then(|| crate::kinds::fargate::Render::of(env)),
         jobs: Jobs::of(env),
@@ -662,6 +668,7 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                 sweeper_loader => embed::slim_module(SWEEPER_LOADER).trim_end().to_string(),
                 sweeper_modules_sha256 => sweeper_modules_sha256(),
                 final_processed_prefix => env.spec.bucket.processed_prefix.as_str(),
+                stored_bodies_prefix => crate::config::STORED_BODIES,
                 ..c
             }
         },

@@ -36,6 +36,14 @@ const ATTRIBUTES_MAX: usize = 10;
 /// to 1 MiB (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html>),
 /// so that a body the queue would refuse is never sent on a guess.
 const SIZE_UNREAD: u64 = 262_144;
+/// The largest body stored in the bucket: the Amazon SQS Extended Client Library's, whose
+/// stored bodies the workers read ("payloads between 256 KB and 2 GB",
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-managing-large-messages.html>).
+const STORED_BODY_MAX: u64 = 2 * 1024 * 1024 * 1024;
+/// A stored body's pointer, as the Extended Client Library writes it (its body is
+/// `[POINTER_CLASS, {"s3BucketName": …, "s3Key": …}]`, with the body's size in the
+/// [`queues::EXTENDED_PAYLOAD_SIZE`] attribute).
+const POINTER_CLASS: &str = "software.amazon.payloadoffloading.PayloadS3Pointer";
 
 /// One job to send, checked before anything is sent.
 #[derive(Debug, Clone)]
@@ -324,6 +332,8 @@ pub(crate) struct Submission {
     pub timed_out: bool,
     /// `--wait` could not read the job's record (what was sent stands).
     pub wait_error: Option<String>,
+    /// Where the body went when it was over the queue's limit (`s3://BUCKET/bodies/ID`).
+    pub stored_body: Option<String>,
 }
 
 /// `env`'s job queue (its first stage's): its names, its URL, and the largest message it takes
@@ -371,14 +381,14 @@ pub(crate) async fn submit(
 ) -> Result<Submission> {
     let first = env.stages()[0];
     let (names, queue_url, limit) = job_queue(clients, env).await?;
-    if request.size() > limit {
+    // Over the queue's limit, the body goes to the bucket and the message carries its pointer
+    // (docs/jobs.md, "A body over SQS's limit").
+    let store = request.size() > limit;
+    if store && request.body.len() as u64 > STORED_BODY_MAX {
         return Err(flag(
             "BODY",
-            &format!("({} bytes)", request.size()),
-            &format!(
-                "the message would be {} bytes with its attributes, over the queue's {limit}",
-                request.size()
-            ),
+            &format!("({} bytes)", request.body.len()),
+            &format!("a stored body is at most {STORED_BODY_MAX} bytes (2 GiB)"),
         ));
     }
     let table = job_table_of(clients, env, at).await?;
@@ -393,6 +403,7 @@ pub(crate) async fn submit(
         job: None,
         timed_out: false,
         wait_error: None,
+        stored_body: None,
     };
     if let Some(table) = &table {
         let stage = first.stage.as_ref().map(|s| s.name.as_str());
@@ -410,14 +421,33 @@ pub(crate) async fn submit(
     }
     let mut attributes = vec![(JOB_ID_ATTRIBUTE.to_string(), request.id.clone())];
     attributes.extend(request.attributes.iter().cloned());
-    let sent = queues::send(
-        &clients.sqs,
-        &queue_url,
-        &request.body,
-        &attributes,
-        request.group.as_deref(),
-    )
-    .await;
+    let mut body = std::borrow::Cow::Borrowed(request.body.as_str());
+    let mut sent = Ok(String::new());
+    if store {
+        match store_body(clients, &names, &request.body).await {
+            Ok((bucket, key)) => {
+                body = serde_json::json!([POINTER_CLASS, {"s3BucketName": bucket, "s3Key": key}])
+                    .to_string()
+                    .into();
+                attributes.push((
+                    queues::EXTENDED_PAYLOAD_SIZE.into(),
+                    request.body.len().to_string(),
+                ));
+                submission.stored_body = Some(format!("s3://{bucket}/{key}"));
+            }
+            Err(e) => sent = Err(e),
+        }
+    }
+    if sent.is_ok() {
+        sent = queues::send(
+            &clients.sqs,
+            &queue_url,
+            &body,
+            &attributes,
+            request.group.as_deref(),
+        )
+        .await;
+    }
     let e = match sent {
         Ok(id) => {
             submission.message_id = Some(id);
@@ -452,6 +482,20 @@ pub(crate) async fn submit(
             env.name, request.id
         ))),
     }
+}
+
+/// Stores a body over the queue's limit in the environment's bucket, under
+/// [`crate::config::STORED_BODIES`] and a new id: its bucket and key.
+async fn store_body(
+    clients: &Clients,
+    names: &ResourceNames,
+    body: &str,
+) -> crate::aws::Result<(String, String)> {
+    let account = crate::aws::account::id(&clients.sts).await?;
+    let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
+    let key = format!("{}{}", crate::config::STORED_BODIES, new_id());
+    crate::aws::buckets::put_object(&clients.s3, &bucket, &key, body.as_bytes().to_vec()).await?;
+    Ok((bucket, key))
 }
 
 /// Records the job before it is sent: `queued` when the table has no record of it; a record
@@ -676,5 +720,130 @@ mod tests {
     fn the_size_counts_the_body_and_every_attributes_name_type_and_value() {
         let r = request(&["tenant=acme"]).unwrap();
         assert_eq!(r.size(), 2 + (6 + 6 + 1) + (6 + 6 + 4));
+    }
+
+    /// A body over the queue's MaximumMessageSize goes to the bucket under bodies/, and the
+    /// message is the Extended Client Library's pointer with ExtendedPayloadSize, a Number
+    /// (SDK-level mocks: the emulators here take any size up to their own limit).
+    #[tokio::test]
+    async fn mocked_a_body_over_the_queues_limit_is_stored_and_sent_as_its_pointer() {
+        use aws_smithy_mocks::mock;
+        use std::sync::{Arc, Mutex};
+        let url = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-t-jobs";
+        let get_url = mock!(aws_sdk_sqs::Client::get_queue_url).then_output(move || {
+            aws_sdk_sqs::operation::get_queue_url::GetQueueUrlOutput::builder()
+                .queue_url(url)
+                .build()
+        });
+        let attrs = mock!(aws_sdk_sqs::Client::get_queue_attributes).then_output(|| {
+            crate::aws::mock::queue_attributes(
+                0,
+                0,
+                0,
+                &[(
+                    aws_sdk_sqs::types::QueueAttributeName::MaximumMessageSize,
+                    "1024",
+                )],
+            )
+        });
+        let sts = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+                .account("111122223333")
+                .build()
+        });
+        let put_log: Arc<Mutex<Vec<(String, String, usize)>>> = Arc::default();
+        let seen = put_log.clone();
+        let s3 = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(move |r| {
+                seen.lock().unwrap().push((
+                    r.bucket().unwrap_or_default().to_string(),
+                    r.key().unwrap_or_default().to_string(),
+                    r.body().bytes().map_or(0, <[u8]>::len),
+                ));
+                true
+            })
+            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+        type Sent = (String, Vec<(String, String, String)>);
+        let sent_log: Arc<Mutex<Vec<Sent>>> = Arc::default();
+        let seen = sent_log.clone();
+        let send = mock!(aws_sdk_sqs::Client::send_message)
+            .match_requests(move |r| {
+                let mut attrs: Vec<(String, String, String)> = r
+                    .message_attributes()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.data_type().to_string(),
+                            v.string_value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                attrs.sort();
+                seen.lock()
+                    .unwrap()
+                    .push((r.message_body().unwrap_or_default().to_string(), attrs));
+                true
+            })
+            .then_output(|| {
+                aws_sdk_sqs::operation::send_message::SendMessageOutput::builder()
+                    .message_id("m-1")
+                    .build()
+            });
+        let rules = crate::aws::mock::Rules {
+            sqs: vec![&get_url, &attrs, &send],
+            sts: vec![&sts],
+            s3: vec![&s3],
+            ..Default::default()
+        };
+        let clients = rules.clients();
+        let big = format!("{{\"pixels\": \"{}\"}}", "x".repeat(2000));
+        let mut request = request(&["tenant=acme"]).unwrap();
+        request.body = big.clone();
+        let s = submit(&clients, &env(false), &StackNames::own(), &request)
+            .await
+            .unwrap();
+        let put = put_log.lock().unwrap().clone();
+        assert_eq!(put.len(), 1);
+        let (bucket, key, bytes) = &put[0];
+        assert_eq!(bucket, "t-uploads-111122223333-eu-west-1");
+        assert!(
+            key.starts_with("bodies/") && key.len() == "bodies/".len() + 36,
+            "{key}"
+        );
+        assert_eq!(*bytes, big.len());
+        assert_eq!(s.stored_body, Some(format!("s3://{bucket}/{key}")));
+        let sent = sent_log.lock().unwrap().clone();
+        let pointer: serde_json::Value = serde_json::from_str(&sent[0].0).unwrap();
+        assert_eq!(
+            pointer,
+            serde_json::json!([POINTER_CLASS, {"s3BucketName": bucket, "s3Key": key}])
+        );
+        assert_eq!(
+            sent[0].1,
+            [
+                (
+                    "ExtendedPayloadSize".to_string(),
+                    "Number".to_string(),
+                    big.len().to_string()
+                ),
+                ("job_id".into(), "String".into(), "a".into()),
+                ("tenant".into(), "String".into(), "acme".into()),
+            ]
+        );
+
+        // Within the limit: no store, the body itself.
+        let small = request.clone();
+        let small = Request {
+            body: "{}".into(),
+            ..small
+        };
+        let s = submit(&clients, &env(false), &StackNames::own(), &small)
+            .await
+            .unwrap();
+        assert_eq!(s.stored_body, None);
+        assert_eq!(put_log.lock().unwrap().len(), 1, "nothing more stored");
+        assert_eq!(sent_log.lock().unwrap()[1].0, "{}");
     }
 }

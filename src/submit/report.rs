@@ -27,6 +27,9 @@ struct Body<'a> {
     outcome: Option<Outcome>,
     /// The message's id in SQS (null when nothing was sent).
     message_id: Option<&'a str>,
+    /// Where the body was stored when it was over the queue's size limit
+    /// (`s3://BUCKET/bodies/ID`; the message carries its pointer); null otherwise.
+    stored_body: Option<&'a str>,
     /// The job's state in its record as last read: with `--wait` its end (`done`, `failed`),
     /// for a job not sent its state then; null otherwise.
     state: Option<&'a str>,
@@ -105,6 +108,7 @@ impl Submitted {
             job_id: s.map(|s| s.id.as_str()),
             outcome: s.map(|s| s.outcome),
             message_id: s.and_then(|s| s.message_id.as_deref()),
+            stored_body: s.and_then(|s| s.stored_body.as_deref()),
             state: job.map(|j| j.state.as_str()),
             output: job.and_then(|j| j.output.as_deref()),
             error: job.and_then(|j| j.error.as_deref()),
@@ -171,6 +175,11 @@ impl Report for Submitted {
             Outcome::Duplicate => format!("{env}: job {id} is done already: nothing sent"),
             Outcome::InFlight => format!("{env}: job {id} is {state} already: nothing sent"),
         });
+        if let Some(at) = &s.stored_body {
+            out.line(format!(
+                "{env}: its body is over the queue's size limit: stored at {at}, the message carries its pointer"
+            ));
+        }
         if let Some(e) = self.unfinished() {
             out.note(format!("error: {e}"));
         } else if let Some(job) = s.job.as_ref().filter(|j| j.state == "done") {
@@ -214,6 +223,7 @@ impl Backfilled {
             job_id: None,
             outcome: None,
             message_id: None,
+            stored_body: None,
             state: None,
             output: None,
             error: None,

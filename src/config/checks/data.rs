@@ -36,6 +36,18 @@ pub(super) fn check_bucket(c: &mut Checker, env: &Environment) {
             ),
         );
     }
+    for (field, prefix) in [
+        ("bucket.upload_prefix", &b.upload_prefix),
+        ("bucket.processed_prefix", &b.processed_prefix),
+    ] {
+        let stored = crate::config::STORED_BODIES;
+        if prefix.starts_with(stored) || stored.starts_with(prefix.as_str()) {
+            c.fail(
+                field,
+                format!("`{prefix}` overlaps `{stored}`, where job bodies over SQS's size limit are stored: choose another prefix"),
+            );
+        }
+    }
     if let Some(logs) = &b.access_log_bucket {
         let ok = (3..=63).contains(&logs.len())
             && logs

@@ -68,6 +68,10 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     let mut prefixes: Vec<(String, String)> = vec![
         ("bucket.upload_prefix".into(), b.upload_prefix.clone()),
         ("bucket.processed_prefix".into(), b.processed_prefix.clone()),
+        (
+            "the stored job bodies' prefix".into(),
+            crate::config::STORED_BODIES.into(),
+        ),
     ];
     for (i, stage) in stages.iter().enumerate().skip(1) {
         let field = format!("stages.{i}.prefix");

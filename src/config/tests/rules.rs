@@ -252,6 +252,28 @@ fn bucket_prefixes() {
         3,
     );
     assert!(e.message.contains("overlaps"), "{e}");
+    // bodies/ holds the job bodies stored over SQS's limit (docs/jobs.md): no prefix meets it.
+    for (key, prefix) in [
+        ("upload_prefix", "bodies/in/"),
+        ("processed_prefix", "bodies/"),
+    ] {
+        let e = error(
+            &format!("region: eu-west-1\nbucket:\n  {key}: {prefix}\n"),
+            &format!("bucket.{key}"),
+            3,
+        );
+        assert!(
+            e.message
+                .contains("where job bodies over SQS's size limit are stored"),
+            "{e}"
+        );
+    }
+    let e = error(
+        "region: eu-west-1\nstages:\n  - name: a\n  - name: b\n    prefix: bodies/\n",
+        "stages.1.prefix",
+        5,
+    );
+    assert!(e.message.contains("stored job bodies"), "{e}");
     error(
         "region: eu-west-1\nbucket:\n  access_log_bucket: Not_A_Bucket\n",
         "bucket.access_log_bucket",

@@ -18,11 +18,29 @@ fn sid<'a>(statements: &'a [Value], sid: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no statement {sid}"))
 }
 
+/// The producers' policy: send to the stage's queue, and store a body over SQS's limit under
+/// the bucket's bodies/ (docs/jobs.md), nothing else.
 #[test]
 fn the_producers_policy_sends_to_this_queue_and_nothing_else() {
-    let (data, _) = rendered(&load("examples/sources.yaml"));
+    let (data, fleet) = rendered(&load("examples/sources.yaml"));
     let policy = statements(&data, "ProducerPolicy");
-    assert_eq!(policy.len(), 1, "{policy:?}");
+    assert_eq!(policy.len(), 2, "{policy:?}");
+    let store = sid(&policy, "StoreLargeBodies");
+    assert_eq!(store["Action"].as_str(), Some("s3:PutObject"));
+    assert_eq!(
+        untagged(&store["Resource"]).as_str(),
+        Some("${Bucket.Arn}/bodies/*")
+    );
+    // The stage's workers read them there, and only there.
+    let worker = statements(&fleet, "WorkerPolicy");
+    let read = sid(&worker, "ReadStoredBodies");
+    assert_eq!(read["Action"].as_str(), Some("s3:GetObject"));
+    assert!(
+        untagged(&read["Resource"])
+            .as_str()
+            .unwrap()
+            .ends_with("-${AWS::AccountId}-${AWS::Region}/bodies/*")
+    );
     assert_eq!(policy[0]["Action"].as_str(), Some("sqs:SendMessage"));
     assert_eq!(policy[0]["Effect"].as_str(), Some("Allow"));
     assert_eq!(
@@ -262,4 +280,24 @@ fn schedules_send_as_a_role_that_can_send_only_to_their_queues() {
         untagged(&data["Resources"]["ScheduleGroup"]["Properties"]["Name"]).as_str(),
         Some("qfleet-t")
     );
+}
+
+/// Stored bodies are read where jobs come as messages: the first stage (where `qfleet submit`
+/// sends) and a stage with `sources.messages`; a later stage fed only by objects reads none.
+#[test]
+fn only_stages_that_take_messages_read_stored_bodies() {
+    let env = from_str(
+        "region: eu-west-1\nlab: true\nstages:\n  - name: a\n  - name: b\n  - name: c\n    sources:\n      messages: {}\n",
+    );
+    let stacks = render(&env).unwrap();
+    let reads: Vec<bool> = stacks[1..]
+        .iter()
+        .map(|s| {
+            let doc: Value = serde_yaml_ng::from_str(&s.template).unwrap();
+            statements(&doc, "WorkerPolicy")
+                .iter()
+                .any(|s| s["Sid"].as_str() == Some("ReadStoredBodies"))
+        })
+        .collect();
+    assert_eq!(reads, [true, false, true]);
 }
