@@ -384,6 +384,19 @@ pub(crate) async fn submit(
     // Over the queue's limit, the body goes to the bucket and the message carries its pointer
     // (docs/jobs.md, "A body over SQS's limit").
     let store = request.size() > limit;
+    // The pointer's message carries one attribute more: "A message can have up to 10 metadata
+    // attributes" (the Extended Client Library keeps one free for it likewise).
+    if store && request.attributes.len() + 2 > ATTRIBUTES_MAX {
+        return Err(flag(
+            "--attribute",
+            &request.attributes.len().to_string(),
+            &format!(
+                "the body is over the queue's limit, so it is stored and its message carries {} besides job_id: at most {} attributes then",
+                queues::EXTENDED_PAYLOAD_SIZE,
+                ATTRIBUTES_MAX - 2
+            ),
+        ));
+    }
     if store && request.body.len() as u64 > STORED_BODY_MAX {
         return Err(flag(
             "BODY",
@@ -845,5 +858,21 @@ mod tests {
         assert_eq!(s.stored_body, None);
         assert_eq!(put_log.lock().unwrap().len(), 1, "nothing more stored");
         assert_eq!(sent_log.lock().unwrap()[1].0, "{}");
+
+        // Nine attributes of the user's fit one message, but not beside the size attribute:
+        // refused before anything is stored or sent.
+        let nine: Vec<String> = (0..9).map(|i| format!("k{i}=v")).collect();
+        let nine: Vec<&str> = nine.iter().map(String::as_str).collect();
+        let crowded = Request {
+            body: big.clone(),
+            ..self::tests::request(&nine).unwrap()
+        };
+        let e = submit(&clients, &env(false), &StackNames::own(), &crowded)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 8 attributes then"), "{e}");
+        assert_eq!(put_log.lock().unwrap().len(), 1, "nothing stored");
+        assert_eq!(sent_log.lock().unwrap().len(), 2, "nothing sent");
     }
 }
