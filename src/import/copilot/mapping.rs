@@ -1209,6 +1209,29 @@ impl Mapper<'_> {
             Some("QFLEET_QUEUE_URL"),
             "the queue's URL: read QFLEET_QUEUE_URL, which qfleet sets (the URL exists only once the queue is deployed)",
         );
+        // A topic with a queue of its own (`subscribe.topics[].queue`), and topics published to.
+        let topic_queues = match self.get("subscribe.topics") {
+            Some(Value::Sequence(ts)) => ts.iter().any(|t| {
+                t.get("queue")
+                    .is_some_and(|q| !q.is_null() && q != &Value::Bool(false))
+            }),
+            _ => false,
+        };
+        if topic_queues {
+            self.r.changed(
+                Some("COPILOT_TOPIC_QUEUE_URIS"),
+                None,
+                Some("QFLEET_QUEUE_URL"),
+                "the topics' own queues: qfleet has one queue, and every topic's messages arrive in QFLEET_QUEUE_URL's",
+            );
+        }
+        if self.get("publish").is_some() {
+            self.r.not_carried(
+                "COPILOT_SNS_TOPIC_ARNS",
+                None,
+                "the topics this service published to: qfleet creates none (see publish); give the worker their ARNs in workers.environment",
+            );
+        }
         let discovery = match (env.as_deref(), opts.app) {
             (Some(e), Some(a)) => format!("{e}.{a}.local"),
             _ => "ENV.APP.local".into(),
