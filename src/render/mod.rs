@@ -24,6 +24,9 @@ pub use fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 
 pub(crate) use merged::{Place, instantiate, long_form, same as same_value};
 pub(crate) use report::{render_all, stack_set_files};
+#[cfg(test)]
+pub(crate) use sources::Deployed as DeployedSource;
+pub(crate) use sources::deployed as deployed_sources;
 
 // For the tests elsewhere in the crate.
 #[cfg(test)]

@@ -96,7 +96,7 @@ pub(super) fn schedules(env: &Environment) -> Vec<Schedule> {
         let (queue, dead_letter_queue) = super::ids::stage_queues(stage);
         for s in &stage.spec.sources.schedules {
             out.push(Schedule {
-                id: format!("Schedule{:08x}", crc32fast::hash(s.name.as_bytes())),
+                id: schedule_id(&s.name),
                 name: s.name.clone(),
                 expression: expression(s),
                 timezone: s.timezone.clone(),
@@ -128,6 +128,56 @@ fn expression(s: &ScheduleSpec) -> String {
         // Validation requires one of them.
         (None, None) => String::new(),
     }
+}
+
+/// One source of a stage as its data stack names it: what `status` looks up there.
+pub(crate) struct Deployed {
+    /// `topic` or `schedule`.
+    pub(crate) kind: &'static str,
+    /// The topic's ARN, or the schedule's name.
+    pub(crate) name: String,
+    /// Raw delivery or SNS's envelope; the schedule's expression and time zone.
+    pub(crate) detail: String,
+    /// The resource's logical id in the data stack (the subscription's, the schedule's).
+    pub(crate) logical_id: String,
+    /// A schedule the stack file pauses.
+    pub(crate) paused: bool,
+}
+
+/// The topics and schedules of `stage` (its own `sources`), with the logical ids the data
+/// template gives their subscription and schedule.
+pub(crate) fn deployed(stage: &Environment) -> Vec<Deployed> {
+    let (queue, _) = super::ids::stage_queues(stage);
+    let prefix = queue.strip_suffix("Queue").unwrap_or_default();
+    let spec = &stage.spec.sources;
+    let topics = spec.topics.iter().map(|t| Deployed {
+        kind: "topic",
+        name: t.arn.clone(),
+        detail: if t.envelope {
+            "SNS envelope"
+        } else {
+            "raw delivery"
+        }
+        .into(),
+        logical_id: format!("{prefix}{}Subscription", topic_id(&t.arn)),
+        paused: false,
+    });
+    let schedules = spec.schedules.iter().map(|s| Deployed {
+        kind: "schedule",
+        name: s.name.clone(),
+        detail: match &s.timezone {
+            Some(tz) => format!("{} {tz}", expression(s)),
+            None => expression(s),
+        },
+        logical_id: schedule_id(&s.name),
+        paused: s.paused,
+    });
+    topics.chain(schedules).collect()
+}
+
+/// `Schedule` and eight hex digits of its name's CRC-32 (names are unique in the environment).
+fn schedule_id(name: &str) -> String {
+    format!("Schedule{:08x}", crc32fast::hash(name.as_bytes()))
 }
 
 /// `Topic` and eight hex digits of the ARN's CRC-32: stable for one ARN, whatever its place in

@@ -4,7 +4,7 @@
 
 use super::{
     Alarm, Fleet, FunctionStatus, LatencyGoal, Percentiles, Pipeline, QueueDepth, Scaling,
-    StackSummary, StageStatus, Status, Workers,
+    SourceStatus, StackSummary, StageStatus, Status, Workers,
 };
 use crate::aws::Why;
 use crate::aws::services::Service;
@@ -63,6 +63,10 @@ struct StatusJson<'a> {
     /// `unavailable`).
     #[serde(skip_serializing_if = "Option::is_none")]
     jobs: Option<&'a crate::jobs::Recent>,
+    /// The stage's topics and schedules (`sources`) and their state in the data stack (absent
+    /// without any).
+    #[serde(skip_serializing_if = "<[SourceStatus]>::is_empty")]
+    sources: &'a [SourceStatus],
     /// Sections that could not be read, with the reason (the rest of the status stands).
     unavailable: &'a BTreeMap<String, Why>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
@@ -92,6 +96,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             upload_to_processed: &s.upload_to_processed,
             latency: &s.latency,
             jobs: s.jobs.as_ref(),
+            sources: &s.sources,
             unavailable: &s.unavailable,
             stages: &s.stages,
             pipeline: &s.pipeline,

@@ -65,6 +65,8 @@ pub(crate) struct Status {
     /// the job table (`jobs:`); `None` without one, or when it could not be read (see
     /// `unavailable`).
     jobs: Option<crate::jobs::Recent>,
+    /// The stage's topics and schedules (`sources`), as its data stack holds them.
+    sources: Vec<SourceStatus>,
     /// Sections that could not be read, with the reason (the rest of the status stands).
     unavailable: BTreeMap<String, Why>,
     /// A pipeline's later stages, each read as this status reads the first (absent for one
@@ -233,6 +235,56 @@ impl Status {
     }
 }
 
+/// A topic or a schedule that feeds the stage's queue (`sources`), as its data stack holds it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+struct SourceStatus {
+    /// `topic` or `schedule`.
+    kind: &'static str,
+    /// The topic's ARN, or the schedule's name.
+    name: String,
+    /// Raw delivery or SNS's envelope; the schedule's expression and time zone.
+    detail: String,
+    /// `subscribed`, `enabled`, `paused` or `not deployed`; CloudFormation's status of its
+    /// resource while that changes or after it failed; `null` when the data stack's
+    /// resources could not be read.
+    state: Option<String>,
+}
+
+/// Each source of `stage` and its state, from the data stack's resources. A subscription
+/// CloudFormation created is subscribed: the queue's owner creates it, and "When the queue
+/// owner creates a subscription, the subscription doesn't require confirmation"
+/// (<https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html>).
+/// A schedule is enabled or paused as the template deployed it (drift checks the rest).
+fn sources_of(stage: &Environment, data: &StackSnapshot) -> Vec<SourceStatus> {
+    crate::render::deployed_sources(stage)
+        .into_iter()
+        .map(|d| {
+            let state = match &data.resources {
+                Fact::Known(map) => Some(match map.get(&d.logical_id) {
+                    None => "not deployed".to_string(),
+                    Some(r) => match r.status.as_str() {
+                        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => match d.kind {
+                            "topic" => "subscribed",
+                            _ if d.paused => "paused",
+                            _ => "enabled",
+                        }
+                        .to_string(),
+                        other => other.to_string(),
+                    },
+                }),
+                Fact::Absent => Some("not deployed".to_string()),
+                Fact::Unknown(_) => None,
+            };
+            SourceStatus {
+                kind: d.kind,
+                name: d.name,
+                detail: d.detail,
+                state,
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 struct StackSummary {
     name: String,
@@ -328,10 +380,9 @@ async fn gather_at(
     let names = &names;
     let stages = env.stages();
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
-        let status = from_snapshot(
-            &snapshot::read_at(clients, stage, Scope::STATUS, names).await,
-            stage.backlog_target(),
-        );
+        let snap = snapshot::read_at(clients, stage, Scope::STATUS, names).await;
+        let mut status = from_snapshot(&snap, stage.backlog_target());
+        status.sources = sources_of(stage, &snap.data);
         with_goal(status, stage.spec.scaling.max_latency_seconds)
     }))
     .await
@@ -403,6 +454,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
         upload_to_processed: None,
         latency: None,
         jobs: None,
+        sources: Vec::new(),
         unavailable: BTreeMap::from([(what.to_string(), e.to_string().into())]),
         stages: Vec::new(),
         pipeline: None,
@@ -598,6 +650,7 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         upload_to_processed: metrics.upload_to_processed.clone(),
         latency: None,
         jobs: recent_jobs(snap, &mut unavailable),
+        sources: Vec::new(),
         unavailable,
         stages: Vec::new(),
         pipeline: None,

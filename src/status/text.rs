@@ -88,6 +88,7 @@ pub fn text(s: &Status) -> String {
     {
         line(l);
     }
+    s.sources.iter().map(source_line).for_each(&mut line);
     match &s.dead_letter_queue {
         Some(q) => {
             let depth = q.visible + q.in_flight + q.delayed;
@@ -208,6 +209,19 @@ fn processed_line(p: &super::Percentiles) -> String {
 }
 
 /// The job table's last 15 minutes.
+/// A topic or a schedule of the stage, and its state in the data stack.
+fn source_line(src: &super::SourceStatus) -> String {
+    format!(
+        "{} {} ({}): {}",
+        src.kind,
+        src.name,
+        src.detail,
+        src.state
+            .as_deref()
+            .unwrap_or("unknown: the data stack's resources could not be read")
+    )
+}
+
 fn jobs_line(j: &crate::jobs::Recent) -> String {
     let slowest = j
         .slowest

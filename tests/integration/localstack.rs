@@ -686,6 +686,35 @@ async fn topics_reach_the_queue_raw_and_enveloped_and_teardown_guards_the_produc
     );
     let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // `status` shows each topic subscribed, from the data stack's own resources.
+    let o = run(qfleet_on_localstack()
+        .args(["status", "-o", "json"])
+        .arg(&file));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let sources = &doc["environments"][0]["sources"];
+    let shown: Vec<(&str, &str)> = sources
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["name"].as_str().unwrap_or(""),
+                        s["state"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        shown,
+        [
+            (raw.as_str(), "subscribed"),
+            (enveloped.as_str(), "subscribed")
+        ],
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
 
     for (topic, body, id) in [
         (raw, "raw-body", "job-raw"),

@@ -990,3 +990,94 @@ async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_sta
     assert!(json["unavailable"]["metrics"].is_string());
     assert!(json["unavailable"]["scaling policies"].is_string());
 }
+
+/// The stage's topics and schedules, each with its state from the data stack's resources:
+/// a subscription CloudFormation created is subscribed, a schedule enabled or paused as
+/// deployed, one the stack does not hold yet not deployed, and unknown when the resources
+/// could not be read.
+#[test]
+fn each_source_is_shown_with_its_state_in_the_data_stack() {
+    use crate::aws::cfn::stacks::StackResource;
+    let arn = "arn:aws:sns:eu-west-1:444455556666:orders";
+    let env = crate::config::parse(
+        PathBuf::from("stacks/st.yaml"),
+        format!(
+            "region: eu-west-1\nlab: true\nsources:\n  topics:\n    - arn: {arn}\n  schedules:\n    - name: nightly\n      cron: 0 2 * * ? *\n      timezone: Europe/Paris\n    - name: hourly\n      rate: 1 hour\n      paused: true\n    - name: later\n      rate: 5 minutes\n"
+        ),
+    )
+    .unwrap();
+    let deployed = crate::render::deployed_sources(&env);
+    let mut snap = Snapshot::empty("st", "eu-west-1");
+    let live = |d: &crate::render::DeployedSource, status: cfn::ResourceStatus| StackResource {
+        logical_id: d.logical_id.clone(),
+        physical_id: Some("x".into()),
+        resource_type: "AWS::Any".into(),
+        status,
+        reason: None,
+    };
+    snap.data.resources = Fact::Known(
+        [
+            live(&deployed[0], cfn::ResourceStatus::CreateComplete),
+            live(&deployed[1], cfn::ResourceStatus::UpdateComplete),
+            live(&deployed[2], cfn::ResourceStatus::CreateComplete),
+        ]
+        .into_iter()
+        .map(|r| (r.logical_id.clone(), r))
+        .collect(),
+    );
+    // The logical ids are the data template's own.
+    let rendered = crate::render::render(&env).unwrap()[0].template.clone();
+    for d in &deployed {
+        assert!(
+            rendered.contains(&format!("  {}:\n", d.logical_id)),
+            "{}",
+            d.logical_id
+        );
+    }
+    let states: Vec<(String, String, Option<String>)> = super::sources_of(&env, &snap.data)
+        .into_iter()
+        .map(|s| (s.kind.to_string(), s.detail, s.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (
+                "topic".into(),
+                "raw delivery".into(),
+                Some("subscribed".into())
+            ),
+            (
+                "schedule".into(),
+                "cron(0 2 * * ? *) Europe/Paris".into(),
+                Some("enabled".into())
+            ),
+            (
+                "schedule".into(),
+                "rate(1 hour)".into(),
+                Some("paused".into())
+            ),
+            (
+                "schedule".into(),
+                "rate(5 minutes)".into(),
+                Some("not deployed".into())
+            ),
+        ]
+    );
+    let mut st = from_snapshot(&snap, 10.0);
+    st.sources = super::sources_of(&env, &snap.data);
+    let shown = text(&st);
+    assert!(
+        shown.contains(&format!("topic {arn} (raw delivery): subscribed")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("schedule hourly (rate(1 hour)): paused"),
+        "{shown}"
+    );
+    snap.data.resources = Fact::Unknown("AccessDenied".into());
+    assert!(
+        super::sources_of(&env, &snap.data)
+            .iter()
+            .all(|s| s.state.is_none())
+    );
+}
