@@ -97,12 +97,13 @@ pub(super) fn slim_module(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use flate2::read::GzDecoder;
     use std::io::Read;
 
-    fn decode(s: &str) -> String {
+    /// [`gzip_base64`]'s text back (also the render tests' reading of a template's modules).
+    pub(in crate::render) fn decode(s: &str) -> String {
         use base64::Engine as _;
         let joined: String = s.lines().collect();
         let bytes = base64::engine::general_purpose::STANDARD

@@ -192,20 +192,7 @@ fn without_a_response_queue_the_sweeper_answers_nothing_and_with_a_key_it_may_us
 /// modules it loads, each the shipped file slimmed (no comment lines, docstrings blanked).
 #[test]
 fn the_sweeper_loads_the_shipped_modules_from_the_tables_metadata() {
-    use flate2::read::GzDecoder;
-    use std::io::Read;
-    let decode = |s: &str| {
-        use base64::Engine as _;
-        let joined: String = s.lines().collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(joined)
-            .unwrap();
-        let mut text = String::new();
-        GzDecoder::new(&bytes[..])
-            .read_to_string(&mut text)
-            .unwrap();
-        text
-    };
+    let decode = super::super::embed::tests::decode;
     let (data, _) = rendered(&from_str(JOBS));
     let meta = &data["Resources"][ids::JOB_TABLE]["Metadata"]["qfleet"];
     let strip = super::super::embed::slim_module;
