@@ -59,6 +59,11 @@ class Config:
 # 2 s fit the writes that fail a batch's last receives (a few requests each) and the return.
 STOP_MS = 2000
 LATE = "not started: the invocation ran out of time on its last attempt"
+# From a FIFO queue: "your function should stop processing messages after the first failure and
+# return all failed and unprocessed messages in batchItemFailures. This helps preserve the
+# ordering of messages in your queue."
+# (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html)
+AFTER_FAILURE = "not started: an earlier message of its FIFO batch failed"
 
 # qfleet status reads upload-to-processed percentiles from this metric (Environment dimension).
 NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
@@ -260,6 +265,21 @@ def next_stage_message(bucket, key, at, job=None):
     return json.dumps(body)
 
 
+def next_stage_send(url, body, record, dest):
+    """SendMessage's arguments for the next stage. A FIFO queue (a name ending in .fifo) takes
+    the message group of the message worked on (its own id when it has none), and a
+    deduplication id from that message and the object written: a retry within SQS's 5-minute
+    deduplication interval sends no second copy (docs/workers.md)."""
+    args = {"QueueUrl": url, "MessageBody": body}
+    if url.endswith(".fifo"):
+        record = record or {}
+        mid = record.get("messageId") or ""
+        group = (record.get("attributes") or {}).get("MessageGroupId")
+        args["MessageGroupId"] = group or mid or hashlib.sha256(dest.encode()).hexdigest()
+        args["MessageDeduplicationId"] = hashlib.sha256(f"{mid}\n{dest}".encode()).hexdigest()
+    return args
+
+
 def work(body, cfg, latencies=None, jobs=None, message=None):
     """Run the job on every record of one message; returns (outcome, done, ignored). The
     upload-to-processed seconds of each job done go to `latencies`. With `jobs` (a job table:
@@ -286,8 +306,8 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
             if cfg.next_queue_url:
                 # At least once: a retry after a failed send finds the object moved and sends
                 # again.
-                sqs_client().send_message(QueueUrl=cfg.next_queue_url, MessageBody=(
-                    next_stage_message(bucket, dest, event_time(), job)))
+                sqs_client().send_message(**next_stage_send(cfg.next_queue_url, (
+                    next_stage_message(bucket, dest, event_time(), job)), message, dest))
             return dest
         if jobs is None:
             one()
@@ -308,8 +328,8 @@ def work_message(body, cfg, latencies=None, jobs=None, record=None):
     def one(meta=None, field=None):
         dest = answer(s3_client(), cfg.bucket, stored_body(s3_client(), cfg.bucket, job), cfg)
         if cfg.next_queue_url:
-            sqs_client().send_message(QueueUrl=cfg.next_queue_url, MessageBody=(
-                next_stage_message(cfg.bucket, dest, event_time(), field)))
+            sqs_client().send_message(**next_stage_send(cfg.next_queue_url, (
+                next_stage_message(cfg.bucket, dest, event_time(), field)), record, dest))
         return dest
     if jobs is None:
         one()
@@ -376,18 +396,25 @@ def handler(event, context=None):
         jobs = Jobs(JobConfig(), sqs=sqs_client(),
                     worker=lambda: getattr(context, "aws_request_id", None) or "lambda",
                     lease=(lambda: remaining() / 1000) if remaining else None)
-    for m in (event or {}).get("Records") or []:
+    records = (event or {}).get("Records") or []
+    fifo = any((m.get("eventSourceARN") or "").endswith(".fifo") for m in records)
+    failed = False
+    for m in records:
         t0 = time.monotonic()
         rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
         keys, extra = 0, ""
         if jobs:
             jobs.duplicates = 0
         try:
-            if remaining and remaining() < STOP_MS:
+            halt = AFTER_FAILURE if fifo and failed else (
+                LATE if remaining and remaining() < STOP_MS else "")
+            if halt:
                 if jobs:  # no job runs; one on its last receive fails
-                    jobs.halt = LATE
+                    jobs.halt = halt
                     work(m["body"], cfg, None, jobs, m)
-                raise TimeoutError("not started: %d ms left" % remaining())
+                    jobs.halt = ""
+                raise TimeoutError(halt if halt == AFTER_FAILURE
+                                   else "not started: %d ms left" % remaining())
             outcome, keys, ign = work(m["body"], cfg, latencies, jobs, m)
             if ign:
                 extra = f" ignored={ign}"
@@ -397,6 +424,7 @@ def handler(event, context=None):
             outcome = "failed"
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
+            failed = True
         print(f"msg={m.get('messageId')} outcome={outcome} keys={keys} "
               f"receive_count={rc} seconds={time.monotonic() - t0:.2f}{extra}", flush=True)
     for line in metric_lines(cfg.environment, latencies, stage=cfg.stage):

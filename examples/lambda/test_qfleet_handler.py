@@ -364,6 +364,50 @@ def test_one_bad_message_in_a_batch_of_three_is_reported_alone(aws, capsys):
     assert outcomes(capsys) == ["processed", "failed", "processed"]
 
 
+def fifo(record, group="customer-7"):
+    """The record as it comes from a FIFO queue: its ARN ends in .fifo, and it has its group."""
+    record["eventSourceARN"] += ".fifo"
+    record["attributes"]["MessageGroupId"] = group
+    return record
+
+
+def test_from_a_fifo_queue_the_batch_stops_at_the_first_failure(aws, capsys):
+    """"your function should stop processing messages after the first failure and return all
+    failed and unprocessed messages in batchItemFailures" (services-sqs-errorhandling): the
+    message after a failed one is not worked on, so its group keeps its order."""
+    put(aws, "uploads/1.txt")
+    put(aws, "uploads/3.txt")
+    good1 = fifo(sqs_record(s3_event("uploads/1.txt")))
+    bad = fifo(sqs_record(s3_event("uploads/2-missing.txt")))
+    after = fifo(sqs_record(s3_event("uploads/3.txt")))
+    assert run(good1, bad, after) == {"batchItemFailures": [
+        {"itemIdentifier": bad["messageId"]}, {"itemIdentifier": after["messageId"]}]}
+    assert keys(aws) == ["processed/1.txt", "uploads/3.txt"], "the third waits for its turn"
+    assert outcomes(capsys) == ["processed", "failed", "failed"]
+
+
+def test_to_a_fifo_next_stage_a_message_keeps_its_group_and_is_sent_once(aws, monkeypatch):
+    """A next stage with a FIFO queue: the message takes the group of the one worked on, and a
+    deduplication id from it and the object written, so a retry adds no second copy."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    nxt = sqs.create_queue(QueueName=QUEUE + "-next.fifo",
+                           Attributes={"FifoQueue": "true"})["QueueUrl"]
+    monkeypatch.setenv("QFLEET_PROCESSED_PREFIX", "mid/")
+    monkeypatch.setenv("QFLEET_NEXT_QUEUE_URL", nxt)
+    record = fifo(sqs_record(s3_event("uploads/a.txt")), group="customer-9")
+    for _ in range(2):  # the second: a retry that finds the object moved, and sends again
+        put(aws, "uploads/a.txt")
+        assert run(record) == {"batchItemFailures": []}
+    msgs = sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10,
+                               AttributeNames=["MessageGroupId"])["Messages"]
+    assert len(msgs) == 1, msgs
+    assert msgs[0]["Attributes"]["MessageGroupId"] == "customer-9"
+    args = qh.next_stage_send(nxt, "{}", {"messageId": "m-1"}, "mid/a.txt")
+    assert args["MessageGroupId"] == "m-1", "a message without a group is a group of its own"
+    plain = qh.next_stage_send("https://sqs/q", "{}", record, "mid/a.txt")
+    assert set(plain) == {"QueueUrl", "MessageBody"}, "a standard queue takes neither"
+
+
 @pytest.mark.parametrize("body", [
     "not json at all",
     json.dumps({"Type": "Notification", "Message": "not json either"}),

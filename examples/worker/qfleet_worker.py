@@ -306,6 +306,21 @@ def event_time(now=None):
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
+def next_stage_send(url, body, message, dest):
+    """SendMessage's arguments for the next stage. A FIFO queue (a name ending in .fifo) takes
+    the message group of the message worked on (its own id when it has none), and a
+    deduplication id from that message and the object written: a retry within SQS's 5-minute
+    deduplication interval sends no second copy (docs/workers.md)."""
+    args = {"QueueUrl": url, "MessageBody": body}
+    if url.endswith(".fifo"):
+        message = message or {}
+        mid = message.get("MessageId") or ""
+        group = (message.get("Attributes") or {}).get("MessageGroupId")
+        args["MessageGroupId"] = group or mid or hashlib.sha256(dest.encode()).hexdigest()
+        args["MessageDeduplicationId"] = hashlib.sha256(f"{mid}\n{dest}".encode()).hexdigest()
+    return args
+
+
 def next_stage_message(bucket, key, at, job=None):
     """The next stage's S3 event for the object written at `at` (and its job, if any)."""
     return json.dumps(dict({"Records": [{
@@ -534,8 +549,8 @@ class Worker:
                 if not isinstance(dest, str):
                     dest = c.processed_prefix + key[len(c.upload_prefix):]
                 if c.next_queue_url:  # a retry finds the object moved and sends again
-                    self.sqs.send_message(QueueUrl=c.next_queue_url, MessageBody=(
-                        next_stage_message(bucket, dest, event_time(), job)))
+                    self.sqs.send_message(**next_stage_send(c.next_queue_url, (
+                        next_stage_message(bucket, dest, event_time(), job)), m, dest))
                 return dest
             if not self.jobs:
                 one()
@@ -554,8 +569,8 @@ class Worker:
             dest = (self.message_job or answer)(self.s3, c.bucket, stored_body(
                 self.s3, c.bucket, job), c)
             if c.next_queue_url:
-                self.sqs.send_message(QueueUrl=c.next_queue_url, MessageBody=(
-                    next_stage_message(c.bucket, dest, event_time(), field)))
+                self.sqs.send_message(**next_stage_send(c.next_queue_url, (
+                    next_stage_message(c.bucket, dest, event_time(), field)), m, dest))
             return dest
         if not self.jobs:
             one()
@@ -645,7 +660,8 @@ class Worker:
                     QueueUrl=self.url, MaxNumberOfMessages=1,
                     WaitTimeSeconds=self.cfg.wait, MessageAttributeNames=["All"],
                     VisibilityTimeout=self.cfg.visibility,
-                    AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                    AttributeNames=["ApproximateReceiveCount", "SentTimestamp",
+                                    "MessageGroupId"],
                 ).get("Messages", [])
                 if not self.signalled:
                     self.signal_ready()

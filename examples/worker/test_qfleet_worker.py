@@ -719,6 +719,27 @@ def test_a_stage_fed_by_messages_gets_one_per_object_written_and_reads_it_as_an_
     assert sorted(outcomes(capsys)) == ["processed", "processed"]
 
 
+def test_a_fifo_stage_works_a_group_in_order_and_passes_its_group_on(aws):
+    """A FIFO stage (queue.fifo) whose next stage is FIFO too: the jobs of one group are done in
+    the order sent, and each goes on in the same group, once, in that order."""
+    fifo = {"FifoQueue": "true"}
+    src = aws.sqs.create_queue(QueueName=QUEUE + ".fifo", Attributes=fifo)["QueueUrl"]
+    nxt = aws.sqs.create_queue(QueueName=QUEUE + "-next.fifo", Attributes=fifo)["QueueUrl"]
+    for i in range(3):
+        put(aws, f"uploads/{i}.txt")
+        aws.sqs.send_message(QueueUrl=src, MessageBody=json.dumps(s3_event(f"uploads/{i}.txt")),
+                             MessageGroupId="customer-7", MessageDeduplicationId=f"d-{i}")
+    w = worker(aws, env={"QFLEET_QUEUE_URL": src, "QFLEET_PROCESSED_PREFIX": "mid/",
+                         "QFLEET_NEXT_QUEUE_URL": nxt})
+    w.run(max_messages=3)
+    assert keys(aws) == ["mid/0.txt", "mid/1.txt", "mid/2.txt"]
+    msgs = aws.sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10,
+                                   AttributeNames=["MessageGroupId"])["Messages"]
+    assert [qw.parse_body(m["Body"])[0][1] for m in msgs] == ["mid/0.txt", "mid/1.txt",
+                                                                "mid/2.txt"]
+    assert {m["Attributes"]["MessageGroupId"] for m in msgs} == {"customer-7"}
+
+
 def test_without_a_next_queue_nothing_is_sent(aws):
     nxt = aws.sqs.create_queue(QueueName=QUEUE + "-next")["QueueUrl"]
     put(aws, "uploads/1.txt")

@@ -124,6 +124,14 @@ pub(crate) async fn url_of(sqs: &Client, name: &str) -> Result<Option<String>> {
 /// Extended Client Library writes it (a Number): the workers read the body from the bucket.
 pub(crate) const EXTENDED_PAYLOAD_SIZE: &str = "ExtendedPayloadSize";
 
+/// Where a message goes: its group (a FIFO queue's order, or a fair queue's tenant) and, to a
+/// FIFO queue, its deduplication id.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ordering<'a> {
+    pub(crate) group: Option<&'a str>,
+    pub(crate) deduplication: Option<&'a str>,
+}
+
 /// Sends one message to the queue at `url` with string message attributes
 /// ([`EXTENDED_PAYLOAD_SIZE`] a Number); the message id SQS gave it.
 pub(crate) async fn send(
@@ -131,14 +139,15 @@ pub(crate) async fn send(
     url: &str,
     body: &str,
     attributes: &[(String, String)],
-    group: Option<&str>,
+    ordering: Ordering<'_>,
 ) -> Result<String> {
     let what = format!("sending a message to queue {}", queue_name(url));
     let mut call = sqs
         .send_message()
         .queue_url(url)
         .message_body(body)
-        .set_message_group_id(group.map(str::to_string));
+        .set_message_group_id(ordering.group.map(str::to_string))
+        .set_message_deduplication_id(ordering.deduplication.map(str::to_string));
     for (k, v) in attributes {
         let value = aws_sdk_sqs::types::MessageAttributeValue::builder()
             .data_type(if k == EXTENDED_PAYLOAD_SIZE {
@@ -166,11 +175,11 @@ pub(crate) async fn send(
         })
 }
 
-/// One message of a batch: its body, its String attributes, its message group.
+/// One message of a batch: its body, its String attributes, its group and deduplication id.
 pub(crate) struct Outgoing<'a> {
     pub(crate) body: &'a str,
     pub(crate) attributes: &'a [(String, String)],
-    pub(crate) group: Option<&'a str>,
+    pub(crate) ordering: Ordering<'a>,
 }
 
 /// What became of one message of a batch.
@@ -210,7 +219,8 @@ pub(crate) async fn send_batch(
         let mut entry = SendMessageBatchRequestEntry::builder()
             .id(i.to_string())
             .message_body(m.body)
-            .set_message_group_id(m.group.map(str::to_string));
+            .set_message_group_id(m.ordering.group.map(str::to_string))
+            .set_message_deduplication_id(m.ordering.deduplication.map(str::to_string));
         for (k, v) in m.attributes {
             let value = MessageAttributeValue::builder()
                 .data_type("String")
@@ -282,13 +292,67 @@ mod tests {
             .then_output(|| SendMessageOutput::builder().message_id("m-2").build());
         let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&grouped, &ungrouped]);
         let attrs = [("job_id".to_string(), "j-1".to_string())];
-        let id = send(&sqs, url, "{}", &attrs, Some("tenant-a"))
+        let tenant = Ordering {
+            group: Some("tenant-a"),
+            deduplication: None,
+        };
+        let id = send(&sqs, url, "{}", &attrs, tenant).await.unwrap();
+        assert_eq!(id, "m-1");
+        let id = send(&sqs, url, "{}", &attrs, Ordering::default())
             .await
             .unwrap();
-        assert_eq!(id, "m-1");
-        let id = send(&sqs, url, "{}", &attrs, None).await.unwrap();
         assert_eq!(id, "m-2");
         assert_eq!((grouped.num_calls(), ungrouped.num_calls()), (1, 1));
+    }
+
+    /// SDK-level mock: to a FIFO queue, the request carries the group and the deduplication
+    /// id, one batch entry as one message.
+    #[tokio::test]
+    async fn a_fifo_send_carries_its_group_and_deduplication_id() {
+        use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
+        use aws_sdk_sqs::types::SendMessageBatchResultEntry;
+        let url = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-t-jobs.fifo";
+        let one = mock!(Client::send_message)
+            .match_requests(|r| {
+                r.message_group_id() == Some("orders-42")
+                    && r.message_deduplication_id() == Some("job-7")
+            })
+            .then_output(|| SendMessageOutput::builder().message_id("m-1").build());
+        let batch = mock!(Client::send_message_batch)
+            .match_requests(|r| {
+                r.entries().iter().all(|e| {
+                    e.message_group_id() == Some("orders-42")
+                        && e.message_deduplication_id() == Some("job-8")
+                })
+            })
+            .then_output(|| {
+                let sent = SendMessageBatchResultEntry::builder()
+                    .id("0")
+                    .message_id("m-2")
+                    .md5_of_message_body("x")
+                    .build()
+                    .unwrap();
+                SendMessageBatchOutput::builder()
+                    .successful(sent)
+                    .set_failed(Some(vec![]))
+                    .build()
+                    .unwrap()
+            });
+        let sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &[&one, &batch]);
+        let ordering = |id| Ordering {
+            group: Some("orders-42"),
+            deduplication: Some(id),
+        };
+        let id = send(&sqs, url, "{}", &[], ordering("job-7")).await.unwrap();
+        assert_eq!(id, "m-1");
+        let out = Outgoing {
+            body: "{}",
+            attributes: &[],
+            ordering: ordering("job-8"),
+        };
+        let results = send_batch(&sqs, url, &[out]).await.unwrap();
+        assert_eq!(results, [Delivery::Sent("m-2".into())]);
+        assert_eq!((one.num_calls(), batch.num_calls()), (1, 1));
     }
 
     /// SDK-level mock: each entry's result is read by its id, whatever order SQS answers in;
@@ -341,7 +405,7 @@ mod tests {
             .map(|a| Outgoing {
                 body: "{}",
                 attributes: a,
-                group: None,
+                ordering: Ordering::default(),
             })
             .collect();
         let results = send_batch(&sqs, url, &messages).await.unwrap();

@@ -36,8 +36,9 @@ pub struct SubmitArgs {
     /// A message attribute NAME=VALUE for the job (repeatable; at most 9).
     #[arg(long = "attribute", value_name = "NAME=VALUE")]
     pub attributes: Vec<String>,
-    /// The job's message group: on a standard queue, a tenant that SQS's fair queues keep
-    /// apart, so that one noisy tenant does not delay the others' jobs (no ordering).
+    /// The job's message group. On a FIFO queue (`queue.fifo`), required: the group's jobs
+    /// run one at a time, in the order sent. On a standard queue, a tenant that SQS's fair
+    /// queues keep apart, so that one noisy tenant does not delay the others' jobs (no order).
     #[arg(long, value_name = "G")]
     pub group: Option<String>,
     /// Follow the job's record until it is done (exit 0) or failed (exit 1); needs `jobs:`.

@@ -328,6 +328,23 @@ settings! {
             => "a duration from 60s to 14d, longer than queue.message_retention",
         /// Alarm when the oldest message is older than this.
         pub oldest_message_alarm: Seconds => "a duration of at least 60s",
+        /// A FIFO queue: the jobs of one message group run one at a time, in order.
+        pub fifo: bool
+            => "true or false (default false); a FIFO stage takes no uploads (sources.uploads: false), and the queue type cannot change once deployed",
+        /// FIFO only: a message without a deduplication id is deduplicated by its body.
+        pub content_based_deduplication: bool
+            => "true or false (default false; queue.fifo only)",
+        /// FIFO only: throughput counted per message group rather than per queue.
+        pub high_throughput: bool
+            => "true or false (default false; queue.fifo only): deduplication and throughput per message group",
+    }
+}
+
+impl SourcesSpec {
+    /// Whether the bucket's uploads feed this queue: the first stage's, unless
+    /// `sources.uploads: false`.
+    pub(crate) fn takes_uploads(&self) -> bool {
+        self.uploads != Some(false)
     }
 }
 
@@ -340,6 +357,9 @@ impl Default for QueueSpec {
             max_receive_count: 5,
             dlq_retention: Seconds::days(14),
             oldest_message_alarm: Seconds::minutes(15),
+            fifo: false,
+            content_based_deduplication: false,
+            high_throughput: false,
         }
     }
 }
@@ -350,6 +370,9 @@ settings! {
     /// subscribes to (docs/sources.md).
     #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
     pub struct SourcesSpec: defaults {
+        /// The first stage only: whether the bucket's uploads feed the queue.
+        pub uploads: Option<bool>
+            => "true or false (first stage only; default true); false for a queue fed only by the other sources, such as a FIFO queue, which S3 cannot feed",
         /// Jobs sent as messages: a managed policy this account's producers attach, and the
         /// other accounts' producers named in the queue policy.
         pub messages: Option<MessagesSpec>

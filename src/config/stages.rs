@@ -59,12 +59,15 @@ pub(super) fn input_prefix(stage: &StageSpec) -> String {
         .unwrap_or_else(|| format!("{}/", stage.name))
 }
 
-/// The queue name of stage `index` (named `stage`) of environment `env`.
-pub(crate) fn queue_name(env: &str, index: usize, stage: &str) -> String {
+/// The queue name of stage `index` (named `stage`) of environment `env`; a FIFO queue's ends
+/// in `.fifo`: "The name of a FIFO queue must end with the .fifo suffix"
+/// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/create-queue-cloudformation.html).
+pub(crate) fn queue_name(env: &str, index: usize, stage: &str, fifo: bool) -> String {
+    let fifo = if fifo { ".fifo" } else { "" };
     if index == 0 {
-        format!("qfleet-{env}-jobs")
+        format!("qfleet-{env}-jobs{fifo}")
     } else {
-        format!("qfleet-{env}--{stage}-jobs")
+        format!("qfleet-{env}--{stage}-jobs{fifo}")
     }
 }
 
@@ -90,7 +93,7 @@ pub(super) fn derive(env: &Environment) -> Vec<Environment> {
             let next_queue = stages
                 .get(i + 1)
                 .filter(|next| next.fed_by == Some(Feed::Messages))
-                .map(|next| queue_name(env.resource_name(), i + 1, &next.name));
+                .map(|next| queue_name(env.resource_name(), i + 1, &next.name, next.queue.fifo));
             Environment {
                 name: env.name.clone(),
                 spec,
@@ -116,13 +119,11 @@ pub(super) fn derive(env: &Environment) -> Vec<Environment> {
 
 /// The same stages for a copy of the environment named `name` (`lab-01`).
 pub(crate) fn rename(stages: &[Environment], name: &str) -> Vec<Environment> {
-    let names: Vec<String> = stages
+    let names: Vec<(String, bool)> = stages
         .iter()
         .map(|s| {
-            s.stage
-                .as_ref()
-                .map(|st| st.name.clone())
-                .unwrap_or_default()
+            let name = s.stage.as_ref().map(|st| st.name.clone());
+            (name.unwrap_or_default(), s.spec.queue.fifo)
         })
         .collect();
     stages
@@ -133,9 +134,9 @@ pub(crate) fn rename(stages: &[Environment], name: &str) -> Vec<Environment> {
             let named = copy.resource_name().to_string();
             if let Some(st) = copy.stage.as_mut()
                 && st.next_queue.is_some()
-                && let Some(next) = names.get(st.index + 1)
+                && let Some((next, fifo)) = names.get(st.index + 1)
             {
-                st.next_queue = Some(queue_name(&named, st.index + 1, next));
+                st.next_queue = Some(queue_name(&named, st.index + 1, next, *fifo));
             }
             copy
         })

@@ -104,7 +104,9 @@ fn resources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             super::jobs::check(f, snap, env);
         }
         match env.stage.as_ref().and_then(|s| s.feed) {
-            None => wiring(f, snap, env),
+            None if env.spec.sources.takes_uploads() => wiring(f, snap, env),
+            // `sources.uploads: false`: no notification, topic or subscription to check.
+            None => {}
             Some(Feed::Objects) => wiring(f, snap, env),
             // The stage before sends to the queue: its permission and its variable are the
             // fleet stack's, which drift detection covers.

@@ -293,6 +293,11 @@ pub enum Usage {
         "--until queue looks into the job queue, and each look counts as a receive toward queue.max_receive_count ({max_receive_count}): a single look could send a job to the dead-letter queue. Use --until processed"
     )]
     UntilQueue { max_receive_count: i64 },
+    /// `send` to an environment whose uploads feed no queue (`sources.uploads: false`).
+    #[error(
+        "{env} takes no uploads (sources.uploads: false), so an uploaded file would make no job: send a job with `qfleet submit {env} BODY`"
+    )]
+    NoUploads { env: String },
     /// An object key outside the bucket's upload prefix.
     #[error("{key} is not under the upload prefix {prefix}")]
     NotUnderPrefix { key: String, prefix: String },

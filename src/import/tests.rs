@@ -122,12 +122,64 @@ fn golden_04_default_fifo_queue() {
         "04-",
         opts(None, Some(IMAGE)),
     );
-    assert!(
+    let carried = |key: &str| {
         i.report
-            .not_carried
+            .carried
             .iter()
-            .any(|n| n.source.as_deref() == Some("subscribe.queue.fifo"))
+            .any(|c| c.qfleet.as_deref() == Some(key))
+    };
+    assert!(carried("queue.fifo"), "{}", i.report.text());
+    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone()).unwrap();
+    assert!(env.spec.queue.fifo);
+    assert_eq!(env.spec.sources.uploads, Some(false));
+    assert!(
+        env.spec.sources.messages.is_some(),
+        "no topic ARN: messages feed it"
     );
+}
+
+/// Issue 56: a FIFO worker with a FIFO topic given by ARN: the stack file validates and
+/// carries both, the FIFO queue and the topic, and takes no uploads.
+#[test]
+fn a_fifo_worker_and_its_fifo_topic_are_carried_together() {
+    let arn = "arn:aws:sns:eu-west-1:111122223333:shop-test-api-orders.fifo";
+    let topics = [("api/orders".to_string(), arn.to_string())];
+    let i = run(
+        "08-",
+        Options {
+            topics: &topics,
+            ..opts(Some("test"), Some(IMAGE))
+        },
+    )
+    .unwrap();
+    assert_valid(&i);
+    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone()).unwrap();
+    assert!(env.spec.queue.fifo, "{}", i.stack_file);
+    assert_eq!(env.spec.sources.uploads, Some(false));
+    assert_eq!(env.spec.sources.topics.len(), 1, "{}", i.stack_file);
+    assert_eq!(env.spec.sources.topics[0].arn, arn);
+    assert!(env.spec.sources.messages.is_none(), "the topic feeds it");
+    assert!(
+        i.report.text().contains("subscribed as"),
+        "{}",
+        i.report.text()
+    );
+    // A standard topic's ARN for a FIFO worker is carried by the file and refused by
+    // validate, with why: the import refuses the stack file.
+    let std = [(
+        "api/orders".to_string(),
+        arn.trim_end_matches(".fifo").to_string(),
+    )];
+    let e = run(
+        "08-",
+        Options {
+            topics: &std,
+            ..opts(Some("test"), Some(IMAGE))
+        },
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(e.to_string().contains("standard topic"), "{e}");
 }
 
 #[test]

@@ -271,7 +271,7 @@ impl ResourceNames {
         let function = format!("qfleet-{name}{sfx}-worker");
         ResourceNames {
             bucket: format!("{}-uploads", name),
-            queue: crate::config::queue_name(name, index, stage),
+            queue: crate::config::queue_name(name, index, stage, env.spec.queue.fifo),
             asg: format!("qfleet-{}{sfx}-workers", name),
             worker_log_group: if index == 0 {
                 format!("/qfleet/{}/workers", name)
@@ -657,6 +657,7 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
         .map(|p| p.key());
     let later = later_stages(env);
     let schedules = sources::schedules(env);
+    let uploads = first.spec.sources.takes_uploads();
     let template = render_one(
         &j,
         env,
@@ -672,6 +673,8 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                 sweeper_modules_sha256 => sweeper_modules_sha256(),
                 final_processed_prefix => env.spec.bucket.processed_prefix.as_str(),
                 stored_bodies_prefix => crate::config::STORED_BODIES,
+                uploads => uploads,
+                object_topics => uploads || later.iter().any(|st| st.feed == "objects"),
                 ..c
             }
         },

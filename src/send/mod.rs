@@ -170,6 +170,12 @@ impl Request {
             })?,
             None => format!("qfleet send: a test job for {}\n", env.name).into_bytes(),
         };
+        if !env.stages()[0].spec.sources.takes_uploads() {
+            return Err(Usage::NoUploads {
+                env: env.name.clone(),
+            }
+            .into());
+        }
         if until == Until::Queue && looks(env) == 0 {
             return Err(Usage::UntilQueue {
                 max_receive_count: env.stages()[0].spec.queue.max_receive_count,
@@ -535,5 +541,33 @@ pub(crate) fn kept(
             format!("s3://{bucket}/{key} and its event in the job queue: --keep")
         }
         None => format!("s3://{bucket}/{key}: --keep"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An environment whose uploads feed no queue: `send` refuses before it uploads anything,
+    /// and says which command sends a job there.
+    #[test]
+    fn send_refuses_an_environment_that_takes_no_uploads() {
+        let env = crate::config::parse(
+            "stacks/t.yaml".into(),
+            "region: eu-west-1\nsources: {uploads: false, messages: {}}\n".into(),
+        )
+        .unwrap();
+        let e = Request::new(
+            &env,
+            None,
+            None,
+            Until::Processed,
+            Duration::from_secs(60),
+            false,
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("qfleet submit t BODY"), "{e}");
     }
 }

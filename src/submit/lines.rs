@@ -140,6 +140,11 @@ pub(crate) async fn backfill(
     lines: &Lines,
 ) -> Result<Backfill> {
     let first = env.stages()[0];
+    // Every line's group is --group's: checked once, before anything is recorded or sent.
+    let fifo = match lines.jobs.first() {
+        Some((_, r)) => super::fifo_deduplication(first, r)?.is_some(),
+        None => false,
+    };
     let (names, queue_url, limit) = job_queue(clients, env).await?;
     if let Some((line, r)) = lines.jobs.iter().find(|(_, r)| r.size() > limit) {
         return Err(line_error(
@@ -159,7 +164,11 @@ pub(crate) async fn backfill(
         let (table, url, stage) = (table.as_deref(), queue_url.as_str(), stage.as_deref());
         async move { one_batch(clients, table, url, stage, retention, &batch).await }
     }))
-    .buffered(CONCURRENT_BATCHES)
+    // To a FIFO queue one batch at a time: "For a FIFO queue, multiple messages within a single
+    // batch are enqueued in the order they are sent" (SendMessageBatch,
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html),
+    // and batches in flight together would not be: the file's order is the group's.
+    .buffered(if fifo { 1 } else { CONCURRENT_BATCHES })
     .collect::<Vec<_>>()
     .await;
     Ok(Backfill {
@@ -242,6 +251,11 @@ async fn one_batch(
     if to_send.is_empty() {
         return jobs;
     }
+    let fifo = url.ends_with(".fifo");
+    let deduplication: Vec<Option<String>> = to_send
+        .iter()
+        .map(|&i| fifo.then(|| super::deduplication_id(&batch[i].1.id)))
+        .collect();
     let attributes: Vec<Vec<(String, String)>> = to_send
         .iter()
         .map(|&i| {
@@ -254,10 +268,14 @@ async fn one_batch(
     let messages: Vec<Outgoing> = to_send
         .iter()
         .zip(&attributes)
-        .map(|(&i, a)| Outgoing {
+        .zip(&deduplication)
+        .map(|((&i, a), d)| Outgoing {
             body: &batch[i].1.body,
             attributes: a,
-            group: batch[i].1.group.as_deref(),
+            ordering: queues::Ordering {
+                group: batch[i].1.group.as_deref(),
+                deduplication: d.as_deref(),
+            },
         })
         .collect();
     let deliveries = match queues::send_batch(&clients.sqs, url, &messages).await {

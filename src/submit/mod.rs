@@ -204,6 +204,41 @@ fn id_problem(id: &str) -> Option<String> {
     (id.is_empty() || id.len() > JOB_ID_MAX).then(|| format!("a job id is 1 to {JOB_ID_MAX} bytes"))
 }
 
+/// To a FIFO job queue (`queue.fifo`), the job's deduplication id; `None` to a standard one.
+/// "`MessageGroupId` is required for FIFO queues" (Amazon SQS message quotas,
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html),
+/// so a job without `--group` is refused before anything is recorded or sent. The job's id
+/// deduplicates: a `--resend` within SQS's 5-minute deduplication interval adds no second copy.
+/// An id SQS does not take as one ("alphanumeric characters and punctuation", at most 128
+/// characters, the same page) goes as its SHA-256.
+pub(super) fn fifo_deduplication(first: &Environment, request: &Request) -> Result<Option<String>> {
+    if !first.spec.queue.fifo {
+        return Ok(None);
+    }
+    if request.group.is_none() {
+        return Err(flag(
+            "--group",
+            "",
+            "the job queue is FIFO (queue.fifo): name the job's message group with --group G; the jobs of one group run one at a time, in the order sent",
+        ));
+    }
+    Ok(Some(deduplication_id(&request.id)))
+}
+
+/// A job id as a FIFO message's deduplication id: as is when SQS takes it, else its SHA-256.
+pub(super) fn deduplication_id(id: &str) -> String {
+    let fits = id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic());
+    if fits {
+        id.to_string()
+    } else {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(id.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 fn flag(flag: &'static str, value: &str, why: &str) -> Error {
     Usage::FlagValue {
         flag,
@@ -380,6 +415,7 @@ pub(crate) async fn submit(
     request: &Request,
 ) -> Result<Submission> {
     let first = env.stages()[0];
+    let deduplication = fifo_deduplication(first, request)?;
     let (names, queue_url, limit) = job_queue(clients, env).await?;
     // Over the queue's limit, the body goes to the bucket and the message carries its pointer
     // (docs/jobs.md, "A body over SQS's limit").
@@ -457,7 +493,10 @@ pub(crate) async fn submit(
             &queue_url,
             &body,
             &attributes,
-            request.group.as_deref(),
+            queues::Ordering {
+                group: request.group.as_deref(),
+                deduplication: deduplication.as_deref(),
+            },
         )
         .await;
     }
@@ -643,6 +682,38 @@ mod tests {
         assert!(request(&nine).is_ok());
         let ten = [nine.as_slice(), &["k9=v"]].concat();
         assert!(request(&ten).unwrap_err().to_string().contains("at most 9"));
+    }
+
+    /// To a FIFO job queue a job needs its group, refused before anything is recorded or
+    /// sent; its id is its deduplication id, as is when SQS takes it, else its SHA-256.
+    #[test]
+    fn a_fifo_job_needs_its_group_and_is_deduplicated_by_its_id() {
+        let fifo = crate::config::parse(
+            "stacks/t.yaml".into(),
+            "region: eu-west-1
+queue: {fifo: true}
+sources: {uploads: false, messages: {}}
+"
+            .into(),
+        )
+        .unwrap();
+        let first = fifo.stages()[0];
+        let r = request(&[]).unwrap();
+        let e = fifo_deduplication(first, &r).unwrap_err().to_string();
+        assert!(e.contains("--group") && e.contains("FIFO"), "{e}");
+        let grouped = r.clone().with_group(Some("customer-7".into())).unwrap();
+        assert_eq!(
+            fifo_deduplication(first, &grouped).unwrap().as_deref(),
+            Some("a")
+        );
+        let standard = env(false);
+        assert_eq!(fifo_deduplication(standard.stages()[0], &r).unwrap(), None);
+        for id in ["é", "a b", &"x".repeat(129)] {
+            let d = deduplication_id(id);
+            assert_eq!(d.len(), 64, "{id}");
+            assert!(d.chars().all(|c| c.is_ascii_hexdigit()));
+        }
+        assert_eq!(deduplication_id(&"x".repeat(128)), "x".repeat(128));
     }
 
     #[test]

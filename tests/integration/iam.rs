@@ -736,6 +736,10 @@ const WORKER_REFUSALS: Reasons = &[
         "test_a_lease_that_cannot_be_written_runs_no_job",
         "a stage of a pipeline's, polling its own queue, with its own role",
     ),
+    (
+        "test_a_fifo_stage_works_a_group_in_order_and_passes_its_group_on",
+        "two FIFO stages of a pipeline, each with its own role; render's fifo tests check both grants",
+    ),
 ];
 
 #[test]
@@ -888,6 +892,10 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
             (
                 "test_a_stage_fed_by_messages_gets_one_per_object_written",
                 "a pipeline's stage, which writes under its next stage's prefix; render's pipeline tests check the send grant",
+            ),
+            (
+                "test_to_a_fifo_next_stage_a_message_keeps_its_group_and_is_sent_once",
+                "a FIFO pipeline's stage, which writes under its next stage's prefix; render's fifo tests check the send grant",
             ),
         ],
     );

@@ -156,6 +156,12 @@ const FEATURES: &[Feature] = &[
         kinds: ALL,
         choice_of: None,
     },
+    Feature {
+        name: "fifo",
+        setting: "`queue.fifo` (no uploads)",
+        kinds: ALL,
+        choice_of: None,
+    },
 ];
 
 fn feature(name: &str) -> &'static Feature {
@@ -454,12 +460,19 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                 &mut unit,
                 json!({"workers": {"lambda": {"image": ecr(&format!("worker@sha256:{}", "a".repeat(64)))}}}),
             ),
+            "fifo" => merge(
+                &mut unit,
+                json!({"queue": {"fifo": true}, "sources": {"uploads": false, "messages": {}}}),
+            ),
             "sources" => {
                 // Producers of another account, and topics of the file's first Region; at the
-                // longest, as many as validate takes, with the longest topic names.
+                // longest, as many as validate takes, with the longest topic names. A FIFO
+                // stage takes FIFO topics, and no schedules.
+                let fifo = case.has("fifo");
+                let suffix = if fifo { ".fifo" } else { "" };
                 let (producers, count, name) = match case.size {
                     Size::Plain => (1, 2, "orders".to_string()),
-                    Size::Longest => (20, 10, "t".repeat(250)),
+                    Size::Longest => (20, 10, "t".repeat(250 - suffix.len())),
                 };
                 let producers: Vec<String> = (0..producers)
                     .map(|i| {
@@ -470,11 +483,11 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     })
                     .collect();
                 let topics: Vec<Value> = (0..count)
-                    .map(|i| json!({"arn": format!("arn:{}:sns:{region}:{}:{name}{i:02}", partition(region), ACCOUNTS[1])}))
+                    .map(|i| json!({"arn": format!("arn:{}:sns:{region}:{}:{name}{i:02}{suffix}", partition(region), ACCOUNTS[1])}))
                     .collect();
                 // Schedules: a cron in a time zone with a window, and a rate; at the longest, as
                 // many as validate takes, with the longest names (each stage's its own).
-                let schedules: Vec<Value> = (0..count)
+                let schedules: Vec<Value> = (0..if fifo { 0 } else { count })
                     .map(|i| match i % 2 {
                         0 => json!({"name": schedule_name(case.size, 0, i), "cron": "0 2 * * ? *",
                                     "timezone": "America/Argentina/ComodRivadavia", "window": "15m",
@@ -511,7 +524,11 @@ fn stack_file(case: &Case, tags: usize) -> Value {
             let mut s = json!({"name": n.stages[i]});
             match i {
                 1 => merge(&mut s, json!({"fed_by": "messages"})),
-                2 => merge(&mut s, json!({"fed_by": "objects"})),
+                // S3 cannot feed a FIFO queue: with `fifo`, every stage is fed by messages.
+                2 => merge(
+                    &mut s,
+                    json!({"fed_by": if case.has("fifo") { "messages" } else { "objects" }}),
+                ),
                 _ => {}
             }
             if i > 0 && case.size == Size::Longest {
@@ -519,6 +536,12 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                 merge(&mut s, json!({"prefix": format!("{}/", c.repeat(511))}));
             }
             merge(&mut s, unit.clone());
+            // `sources.uploads` is the first stage's.
+            if i > 0
+                && let Some(sources) = s["sources"].as_object_mut()
+            {
+                sources.remove("uploads");
+            }
             // Schedule names are unique in the environment: each stage's are its own.
             if let Some(list) = s["sources"]["schedules"].as_array_mut() {
                 for (j, schedule) in list.iter_mut().enumerate() {

@@ -323,3 +323,171 @@ async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the
         assert!(!stack_exists(&cfn, &stack).await, "{stack}");
     }
 }
+
+/// Issue 56: a FIFO pipeline, whose FIFO queues and FIFO topic subscription LocalStack runs
+/// for real. Jobs `qfleet submit` sends in one group, and messages a producer publishes to a
+/// FIFO topic in another, are worked by the reference worker in the order sent, and each goes
+/// on to the FIFO second stage in that order, in its group. `send` refuses: no uploads.
+#[tokio::test]
+async fn a_fifo_pipeline_keeps_each_groups_order_from_submit_and_a_fifo_topic() {
+    let conf = config().await;
+    let sns = aws_sdk_sns::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("ls-fifo");
+    let topic = sns
+        .create_topic()
+        .name(format!("{e}-orders.fifo"))
+        .attributes("FifoTopic", "true")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "region: eu-west-1\nlab: true\nstages:\n  - name: orders\n    queue: {{fifo: true}}\n    sources:\n      uploads: false\n      messages: {{}}\n      topics:\n        - arn: {topic}\n  - name: invoices\n    fed_by: messages\n    queue: {{fifo: true}}\n"
+        ),
+    )
+    .unwrap();
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("deploy")
+        .arg(&file)
+        .arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let first = queue_url(&sqs, &format!("qfleet-{e}-jobs.fifo")).await;
+    let second = queue_url(&sqs, &format!("qfleet-{e}--invoices-jobs.fifo")).await;
+
+    // Three jobs in one group, by `submit`; without --group it refuses, sending nothing.
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("submit")
+        .arg(&file)
+        .arg("{}"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--group"), "{}", stderr(&o));
+    for n in 1..=3 {
+        let o = run(crate::localstack::qfleet_on_localstack()
+            .arg("submit")
+            .arg(&file)
+            .arg(format!("{{\"order\": {n}}}"))
+            .args(["--group", "customer-7", "--id", &format!("job-{n}")]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    // Two in another group, by a producer publishing to the FIFO topic (raw delivery).
+    for n in 1..=2 {
+        sns.publish()
+            .topic_arn(&topic)
+            .message(format!("{{\"invoice\": {n}}}"))
+            .message_group_id("customer-9")
+            .message_deduplication_id(format!("t-{n}"))
+            .message_attributes(
+                "job_id",
+                aws_sdk_sns::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(format!("topic-{n}"))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let bucket = format!("{e}-uploads-000000000000-eu-west-1");
+    let mut worked = 0;
+    for _ in 0..20 {
+        let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+            .arg(root().join("examples/worker/qfleet_worker.py"))
+            .arg("--once")
+            .env("AWS_ENDPOINT_URL", localstack_endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "eu-west-1")
+            .env_remove("AWS_PROFILE")
+            .env("QFLEET_QUEUE_URL", &first)
+            .env("QFLEET_BUCKET", &bucket)
+            .env("QFLEET_PROCESSED_PREFIX", "invoices/")
+            .env("QFLEET_NEXT_QUEUE_URL", &second)
+            .env("QFLEET_WAIT_SECONDS", "2"));
+        assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+        worked += stdout(&o).matches("outcome=processed").count();
+        if worked == 5 {
+            break;
+        }
+    }
+    assert_eq!(worked, 5, "every job worked once");
+
+    // The second stage's queue holds each group's jobs in the order they were sent.
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for _ in 0..10 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&second)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId,
+            )
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages() {
+            let group = m
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                })
+                .cloned()
+                .unwrap_or_default();
+            let body: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            let key = body["Records"][0]["s3"]["object"]["key"]
+                .as_str()
+                .unwrap()
+                .replace("%2F", "/");
+            groups.entry(group).or_default().push(key);
+            sqs.delete_message()
+                .queue_url(&second)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        if groups.values().map(Vec::len).sum::<usize>() == 5 {
+            break;
+        }
+    }
+    let jobs = |ids: &[&str]| -> Vec<String> {
+        ids.iter()
+            .map(|i| format!("invoices/jobs/{i}.json"))
+            .collect()
+    };
+    assert_eq!(
+        groups.get("customer-7"),
+        Some(&jobs(&["job-1", "job-2", "job-3"]))
+    );
+    assert_eq!(
+        groups.get("customer-9"),
+        Some(&jobs(&["topic-1", "topic-2"]))
+    );
+
+    // No uploads: `send` says to submit instead.
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("send")
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("takes no uploads"), "{}", stderr(&o));
+
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("teardown")
+        .arg(&file)
+        .args([
+            "--yes",
+            "--purge-bucket",
+            "--discard-messages",
+            "--producers-detached",
+        ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    sns.delete_topic().topic_arn(&topic).send().await.unwrap();
+}

@@ -84,9 +84,29 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         300,
         "s",
     );
+    // A FIFO queue's event source mapping: BatchSize "For FIFO queues, the maximum is 10";
+    // MaximumBatchingWindowInSeconds: "Batching window is not supported for FIFO queues"
+    // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html).
+    let fifo = env.spec.queue.fifo;
+    if fifo {
+        if l.batching_window.0 > 0 {
+            c.fail(
+                "workers.lambda.batching_window",
+                "Lambda takes no batching window from a FIFO queue (queue.fifo: true): remove it",
+            );
+        } else if l.batch_size > 10 {
+            c.fail(
+                "workers.lambda.batch_size",
+                format!(
+                    "{} is more than Lambda takes from a FIFO queue (queue.fifo: true): at most 10",
+                    l.batch_size
+                ),
+            );
+        }
+    }
     // SQS event source mappings: up to 10 per batch, up to 10,000 with a batching window.
     let max_batch = if l.batching_window.0 >= 1 { 10_000 } else { 10 };
-    if l.batch_size < 1 || l.batch_size > max_batch {
+    if (l.batch_size < 1 || l.batch_size > max_batch) && !(fifo && l.batch_size > 10) {
         c.fail(
             "workers.lambda.batch_size",
             if l.batch_size > 10 && l.batching_window.0 == 0 {

@@ -34,7 +34,9 @@ const FILTER_COMBINATIONS: u64 = 150;
 const FILTER_BYTES: usize = 256 * 1024;
 
 pub(super) fn check(c: &mut Checker, env: &Environment) {
+    check_feeds(c, env);
     let sources = &env.spec.sources;
+    let fifo = env.spec.queue.fifo;
     let mut policy_bytes = QUEUE_POLICY_OWN_BYTES;
     if let Some(messages) = &sources.messages {
         if messages.producers.len() > MAX_PRODUCERS {
@@ -85,7 +87,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     for (i, topic) in sources.topics.iter().enumerate() {
         let field = format!("sources.topics.{i}.arn");
         policy_bytes += topic.arn.len() + 4;
-        if let Err(why) = check_topic_arn(&topic.arn, &env.spec.region) {
+        if let Err(why) = check_topic_arn(&topic.arn, &env.spec.region, fifo) {
             c.fail(&field, format!("`{}` {why}", topic.arn));
         } else if !arns.insert(topic.arn.as_str()) {
             c.fail(
@@ -114,6 +116,16 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     for (i, schedule) in sources.schedules.iter().enumerate() {
         check_schedule(c, i, schedule);
     }
+    // "EventBridge Scheduler does not support using a FIFO queue as your schedule's DLQ"
+    // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html),
+    // and a stage's dead-letter queue is of its queue's type: a run Scheduler could not send
+    // would have nowhere to wait.
+    if fifo && !sources.schedules.is_empty() {
+        c.fail(
+            "sources.schedules",
+            "a FIFO stage takes no schedules: EventBridge Scheduler cannot keep a run it failed to send in a FIFO dead-letter queue, so it would be lost; send scheduled jobs to a standard stage",
+        );
+    }
     if policy_bytes > QUEUE_POLICY_BYTES {
         c.fail(
             "sources",
@@ -121,6 +133,60 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
                 "the queue policy would take about {policy_bytes} bytes; SQS takes at most {QUEUE_POLICY_BYTES}: name fewer producers (an account instead of its roles) or fewer topics"
             ),
         );
+    }
+}
+
+/// What feeds the queue: the uploads (the first stage only; `sources.uploads`), and the FIFO
+/// settings, which need every source of the stage to be able to feed a FIFO queue. "Amazon
+/// Simple Queue Service FIFO (First-In-First-Out) queues aren't supported as an Amazon S3 event
+/// notification destination", nor are FIFO topics ("Currently, Standard SNS is only allowed as
+/// an S3 event notification destination, whereas SNS FIFO is not allowed"; Supported event
+/// destinations,
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-event-types-and-destinations.html).
+fn check_feeds(c: &mut Checker, env: &Environment) {
+    let sources = &env.spec.sources;
+    let queue = &env.spec.queue;
+    let stage = env.stage.as_ref();
+    let first = stage.is_none_or(|s| s.index == 0);
+    if !first && sources.uploads.is_some() {
+        c.fail(
+            "sources.uploads",
+            "applies to the first stage; a later stage is fed by the stage before (fed_by)",
+        );
+    }
+    let others =
+        sources.messages.is_some() || !sources.topics.is_empty() || !sources.schedules.is_empty();
+    if first && sources.uploads == Some(false) && !others {
+        c.fail(
+            "sources.uploads",
+            "false leaves the queue with nothing to feed it: add sources.messages, sources.topics or sources.schedules",
+        );
+    }
+    if queue.fifo {
+        if first && sources.takes_uploads() {
+            c.fail(
+                "queue.fifo",
+                "S3 cannot send its upload events to a FIFO queue: set sources.uploads: false, and feed the stage with sources.messages or FIFO topics",
+            );
+        } else if stage.and_then(|s| s.feed) == Some(crate::config::schema::Feed::Objects) {
+            c.fail(
+                "queue.fifo",
+                "S3 cannot send the stage before's objects to a FIFO queue: set fed_by: messages",
+            );
+        }
+    } else {
+        for key in ["content_based_deduplication", "high_throughput"] {
+            let on = match key {
+                "high_throughput" => queue.high_throughput,
+                _ => queue.content_based_deduplication,
+            };
+            if on {
+                c.fail(
+                    &format!("queue.{key}"),
+                    "applies to a FIFO queue (queue.fifo: true); this queue is standard",
+                );
+            }
+        }
     }
 }
 
@@ -321,8 +387,8 @@ fn is_account(text: &str) -> bool {
     text.len() == 12 && text.chars().all(|ch| ch.is_ascii_digit())
 }
 
-/// A standard SNS topic ARN in the environment's region, or why not.
-fn check_topic_arn(arn: &str, region: &str) -> Result<(), String> {
+/// An SNS topic ARN in the environment's region, of the queue's type, or why not.
+fn check_topic_arn(arn: &str, region: &str, fifo_queue: bool) -> Result<(), String> {
     let parts: Vec<&str> = arn.split(':').collect();
     let [arn_word, partition, service, topic_region, account, name] = parts[..] else {
         return Err("is not an SNS topic ARN (arn:PARTITION:sns:REGION:ACCOUNT:NAME)".into());
@@ -348,13 +414,26 @@ fn check_topic_arn(arn: &str, region: &str) -> Result<(), String> {
         ));
     }
     // "FIFO topic subscriptions use FIFO queues, and standard topic subscriptions use standard
-    // queues" for their dead-letter queues (same page); qfleet's queues are standard.
-    if name.ends_with(".fifo") {
-        return Err(
-            "is a FIFO topic; its subscription's dead-letter queue would have to be a FIFO queue, and qfleet's queues are standard: subscribe a standard topic".into(),
-        );
-    }
-    let ok = name.len() <= 256
+    // queues" for their dead-letter queues (same page), and a stage's dead-letter queue is of
+    // its queue's type. A standard topic feeding a FIFO queue is nowhere documented: refused.
+    let name = match (name.strip_suffix(".fifo"), fifo_queue) {
+        (Some(base), true) => base,
+        (None, false) => name,
+        (Some(_), false) => {
+            return Err(
+                "is a FIFO topic; its subscription's dead-letter queue would have to be a FIFO queue, and this stage's queue is standard: subscribe a standard topic, or make the stage FIFO (queue.fifo: true)".into(),
+            );
+        }
+        (None, true) => {
+            return Err(
+                "is a standard topic, and this stage's queue is FIFO: SNS delivers to a FIFO queue from a FIFO topic (a name ending in .fifo)".into(),
+            );
+        }
+    };
+    // Topic names: "Up to 256 characters", the .fifo suffix included (CreateTopic,
+    // https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html).
+    let most = if fifo_queue { 256 - ".fifo".len() } else { 256 };
+    let ok = (1..=most).contains(&name.len())
         && name
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
@@ -458,21 +537,27 @@ mod tests {
     }
 
     #[test]
-    fn a_topic_must_be_a_standard_topic_of_the_environments_region() {
-        assert!(check_topic_arn("arn:aws:sns:eu-west-1:444455556666:orders", "eu-west-1").is_ok());
-        let other = check_topic_arn("arn:aws:sns:us-east-1:444455556666:orders", "eu-west-1");
+    fn a_topic_must_be_of_the_environments_region_and_of_the_queues_type() {
+        let std = |arn: &str| check_topic_arn(arn, "eu-west-1", false);
+        let fifo = |arn: &str| check_topic_arn(arn, "eu-west-1", true);
+        assert!(std("arn:aws:sns:eu-west-1:444455556666:orders").is_ok());
+        assert!(fifo("arn:aws:sns:eu-west-1:444455556666:orders.fifo").is_ok());
+        let other = std("arn:aws:sns:us-east-1:444455556666:orders");
         assert!(
             other
                 .unwrap_err()
                 .contains("dead-letter queue must be in the topic's region")
         );
-        let fifo = check_topic_arn(
-            "arn:aws:sns:eu-west-1:444455556666:orders.fifo",
-            "eu-west-1",
-        );
-        assert!(fifo.unwrap_err().contains("FIFO topic"));
-        let cn = check_topic_arn("arn:aws-cn:sns:eu-west-1:444455556666:orders", "eu-west-1");
+        let to_standard = std("arn:aws:sns:eu-west-1:444455556666:orders.fifo");
+        assert!(to_standard.unwrap_err().contains("FIFO topic"));
+        let to_fifo = fifo("arn:aws:sns:eu-west-1:444455556666:orders");
+        assert!(to_fifo.unwrap_err().contains("standard topic"));
+        let cn = std("arn:aws-cn:sns:eu-west-1:444455556666:orders");
         assert!(cn.unwrap_err().contains("partition"));
+        let longest = format!("arn:aws:sns:eu-west-1:444455556666:{}", "a".repeat(251));
+        assert!(fifo(&format!("{longest}.fifo")).is_ok());
+        assert!(std(&format!("{longest}aaaaa")).is_ok());
+        assert!(fifo(&format!("{longest}a.fifo")).is_err());
         for bad in [
             "orders",
             "arn:aws:sqs:eu-west-1:444455556666:orders",
@@ -480,8 +565,9 @@ mod tests {
             "arn:aws:sns:eu-west-1:444455556666:",
             "arn:aws:sns:eu-west-1:444455556666:or ders",
         ] {
-            assert!(check_topic_arn(bad, "eu-west-1").is_err(), "{bad}");
+            assert!(std(bad).is_err(), "{bad}");
         }
+        assert!(fifo("arn:aws:sns:eu-west-1:444455556666:.fifo").is_err());
     }
 
     #[test]

@@ -331,3 +331,74 @@ fn a_schedule_is_located_and_its_name_unique_in_the_environment() {
         one("region: eu-west-1\nsources:\n  schedules:\n    - {name: often, rate: 90 seconds}\n");
     assert_eq!(e.field, "sources.schedules.0.rate");
 }
+
+/// FIFO stages (docs/sources.md, "FIFO stages"): every source must be able to feed a FIFO
+/// queue, and each refusal says why at the field that decides it.
+#[test]
+fn a_fifo_stage_refuses_what_cannot_feed_it() {
+    // S3 cannot send to a FIFO queue: the uploads must be off.
+    let e = error(
+        "region: eu-west-1\nqueue:\n  fifo: true\nsources:\n  messages: {}\n",
+        "queue.fifo",
+        3,
+    );
+    assert!(e.message.contains("sources.uploads: false"), "{e}");
+    assert_in_words(&e);
+    // Nothing at all would feed the queue.
+    let e = error(
+        "region: eu-west-1\nsources:\n  uploads: false\n",
+        "sources.uploads",
+        3,
+    );
+    assert!(e.message.contains("nothing to feed it"), "{e}");
+    // A standard topic into a FIFO queue, a FIFO topic into a standard one.
+    let e = error(
+        "region: eu-west-1\nqueue: {fifo: true}\nsources:\n  uploads: false\n  topics:\n    - arn: arn:aws:sns:eu-west-1:444455556666:orders\n",
+        "sources.topics.0.arn",
+        6,
+    );
+    assert!(e.message.contains("standard topic"), "{e}");
+    let e = error(
+        "region: eu-west-1\nsources:\n  topics:\n    - arn: arn:aws:sns:eu-west-1:444455556666:orders.fifo\n",
+        "sources.topics.0.arn",
+        4,
+    );
+    assert!(e.message.contains("queue.fifo: true"), "{e}");
+    // Scheduler keeps no failed run in a FIFO dead-letter queue.
+    let e = error(
+        "region: eu-west-1\nqueue: {fifo: true}\nsources:\n  uploads: false\n  schedules:\n    - {name: nightly, rate: 1 day}\n",
+        "sources.schedules",
+        6,
+    );
+    assert!(e.message.contains("would be lost"), "{e}");
+    // FIFO settings on a standard queue.
+    let e = error(
+        "region: eu-west-1\nqueue:\n  high_throughput: true\n",
+        "queue.high_throughput",
+        3,
+    );
+    assert!(e.message.contains("queue.fifo: true"), "{e}");
+    // Lambda's FIFO limits.
+    let e = error(
+        "region: eu-west-1\nqueue: {fifo: true}\nsources: {uploads: false, messages: {}}\nworkers:\n  kind: lambda\n  lambda:\n    code: x\n    batch_size: 20\n    batching_window: 0\n",
+        "workers.lambda.batch_size",
+        8,
+    );
+    assert!(e.message.contains("at most 10"), "{e}");
+    // A later stage fed by objects, and `uploads` on a later stage.
+    let list = errors(
+        "region: eu-west-1\nstages:\n  - name: one\n  - name: two\n    queue: {fifo: true}\n    sources: {uploads: true}\n",
+    );
+    let fields: Vec<&str> = list.iter().map(|e| e.field.as_str()).collect();
+    assert!(fields.contains(&"stages.1.queue.fifo"), "{list:#?}");
+    assert!(fields.contains(&"stages.1.sources.uploads"), "{list:#?}");
+}
+
+/// The shipped FIFO example is valid, and a FIFO stage may follow a standard one.
+#[test]
+fn a_fifo_pipeline_validates() {
+    parse_str(
+        "region: eu-west-1\nstages:\n  - name: one\n  - name: two\n    fed_by: messages\n    queue: {fifo: true}\n",
+    )
+    .unwrap();
+}

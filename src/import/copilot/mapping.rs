@@ -65,10 +65,6 @@ const NOT_CARRIED: &[(&str, &str)] = &[
         "a delivery delay (SQS DelaySeconds): qfleet has no queue delay setting; messages are delivered at once",
     ),
     (
-        "subscribe.queue.fifo",
-        "a FIFO queue: qfleet's queue is a standard queue fed by S3 event notifications through SNS, which cannot feed a FIFO queue; message order and deduplication are lost, so a workload that needs them cannot move as is",
-    ),
-    (
         "publish",
         "SNS topics this service publishes to: qfleet creates none (a worker may publish to topics of its own, allowed with workers.statements)",
     ),
@@ -163,19 +159,39 @@ pub(super) fn map(m: &Manifest, opts: &Options) -> Result<(Draft, Report, Vec<In
     x.image(opts);
     let per_message = x.count();
     x.queue(per_message);
+    let fifo = x.fifo();
     x.network(opts);
     x.logging();
     x.variables();
     x.copilot_variables(opts);
     x.secrets();
     x.task();
-    x.topics(opts);
+    let topics = x.topics(opts, fifo);
+    if fifo && topics == 0 {
+        // A FIFO stage takes no uploads: with no topic carried, the producers' messages are
+        // what feeds it (Copilot's queue took direct sends as well).
+        x.d.set(
+            "sources.messages",
+            Node::Scalar("{}".into()),
+            Some("the FIFO queue's source until --topic gives the topics' ARNs".into()),
+        );
+        x.r.changed(
+            Some("subscribe"),
+            x.line("subscribe"),
+            Some("sources.messages"),
+            "{}: no topic's ARN was given, so producers send the jobs (their role attaches the output ProducerPolicyArn); give --topic NAME=ARN to subscribe the FIFO topics instead",
+        );
+    }
     x.rest();
     x.r.changed(
         None,
         None,
         None,
-        "messages: a Copilot worker received, from COPILOT_QUEUE_URI, its publishers' messages wrapped in SNS envelopes; a qfleet worker reads the queue named by QFLEET_QUEUE_URL, where the topics given with --topic still arrive in SNS's envelope and the objects uploaded under the bucket's uploads/ prefix arrive as S3 event notifications: the worker's code changes for uploads",
+        if fifo {
+            "messages: a Copilot worker received, from COPILOT_QUEUE_URI, its publishers' messages wrapped in SNS envelopes; a qfleet worker reads the FIFO queue named by QFLEET_QUEUE_URL, where the topics given with --topic still arrive in SNS's envelope, in order within each message group"
+        } else {
+            "messages: a Copilot worker received, from COPILOT_QUEUE_URI, its publishers' messages wrapped in SNS envelopes; a qfleet worker reads the queue named by QFLEET_QUEUE_URL, where the topics given with --topic still arrive in SNS's envelope and the objects uploaded under the bucket's uploads/ prefix arrive as S3 event notifications: the worker's code changes for uploads"
+        },
     );
     for list in [
         &mut x.r.resolved,
@@ -1589,14 +1605,84 @@ impl Mapper<'_> {
         }
     }
 
+    /// `subscribe.queue.fifo` ("Boolean or Map", Worker Service reference): a FIFO queue,
+    /// with its deduplication and throughput settings. The stage then takes no uploads: S3
+    /// cannot send its events to a FIFO queue. True when the queue is FIFO.
+    fn fifo(&mut self) -> bool {
+        let path = "subscribe.queue.fifo";
+        let line = self.line(path);
+        let value = self.get(path).cloned();
+        self.consume(&[path]);
+        let settings = match value {
+            None | Some(Value::Bool(false)) => return false,
+            Some(Value::Mapping(m)) => m,
+            Some(_) => Default::default(),
+        };
+        self.d.plain("queue.fifo", true, None);
+        self.r.carried(
+            path,
+            line,
+            "queue.fifo",
+            "true: a FIFO queue; the jobs of one message group run one at a time, in order",
+        );
+        let get = |k: &str| settings.get(k).map(text_of);
+        if get("content_based_deduplication").as_deref() == Some("true") {
+            self.d
+                .plain("queue.content_based_deduplication", true, None);
+            self.r.carried(
+                &format!("{path}.content_based_deduplication"),
+                self.line(&format!("{path}.content_based_deduplication")),
+                "queue.content_based_deduplication",
+                "true",
+            );
+        }
+        let scope = get("deduplication_scope");
+        let limit = get("throughput_limit");
+        let high = get("high_throughput").as_deref() == Some("true")
+            || (scope.as_deref() == Some("messageGroup")
+                && limit.as_deref() == Some("perMessageGroupId"));
+        if high {
+            self.d.plain("queue.high_throughput", true, None);
+            self.r.carried(
+                path,
+                line,
+                "queue.high_throughput",
+                "true: deduplication and throughput per message group",
+            );
+        } else if scope.is_some() || limit.is_some() {
+            self.r.not_carried(
+                path,
+                line,
+                format!(
+                    "deduplication_scope {} with throughput_limit {}: a qfleet FIFO queue counts both per queue (the default) or both per message group (queue.high_throughput)",
+                    scope.as_deref().unwrap_or("queue"),
+                    limit.as_deref().unwrap_or("perQueue")
+                ),
+            );
+        }
+        self.d.plain(
+            "sources.uploads",
+            false,
+            Some("S3 cannot send upload events to a FIFO queue".into()),
+        );
+        self.r.changed(
+            Some(path),
+            line,
+            Some("sources.uploads"),
+            "false: S3 cannot send upload events to a FIFO queue, so uploads to the bucket make no job",
+        );
+        true
+    }
+
     /// `subscribe.topics`: each topic whose ARN `--topic` gives becomes a topic source with
     /// SNS's envelope (what a Copilot worker reads) and its filter policy; the others are
-    /// reported with the name Copilot gave them. A topic on a FIFO queue of its own is not
-    /// carried: qfleet's queues are standard.
-    fn topics(&mut self, opts: &Options) {
+    /// reported with the name Copilot gave them. A topic is carried when its queue's type is
+    /// the stage's: a FIFO topic (a FIFO queue of its own, or the service's FIFO queue) into a
+    /// FIFO stage, a standard one into a standard stage. Returns how many were carried.
+    fn topics(&mut self, opts: &Options, fifo_stage: bool) -> usize {
         self.consume(&["subscribe.topics"]);
         let Some(Value::Sequence(topics)) = self.get("subscribe.topics").cloned() else {
-            return;
+            return 0;
         };
         let app_env = format!(
             "{}-{}",
@@ -1611,17 +1697,18 @@ impl Mapper<'_> {
             let service = t.get("service").map(text_of).unwrap_or_default();
             let copilot_name = format!("{app_env}-{service}-{name}");
             let mut extra = Vec::new();
-            let mut fifo = false;
+            let mut fifo = fifo_stage;
             if t.get("filter_policy").is_some() {
                 extra.push("its filter policy".to_string());
             }
             match t.get("queue") {
                 Some(Value::Bool(true)) => extra.push("its own queue".into()),
                 Some(Value::Mapping(q)) => {
-                    fifo = q
+                    let own_fifo = q
                         .get("fifo")
                         .is_some_and(|f| !matches!(f, Value::Bool(false)));
-                    let mut queue = if fifo {
+                    fifo |= own_fifo;
+                    let mut queue = if own_fifo {
                         "its own FIFO queue".to_string()
                     } else {
                         "its own queue".to_string()
@@ -1658,7 +1745,7 @@ impl Mapper<'_> {
                 .or_else(|| opts.topics.iter().find(|(k, _)| *k == name))
                 .map(|(_, arn)| arn.clone());
             match arn {
-                Some(arn) if !fifo => {
+                Some(arn) if fifo == fifo_stage => {
                     let mut source = serde_json::json!({"arn": arn, "envelope": true});
                     if let Some(policy) = t.get("filter_policy")
                         && let Ok(json) = serde_json::to_value(policy)
@@ -1679,18 +1766,24 @@ impl Mapper<'_> {
                     &path,
                     line,
                     format!(
-                        "topic `{name}` of service `{service}`{with}: a FIFO topic needs a FIFO queue, and qfleet's queues are standard"
+                        "topic `{name}` of service `{service}`{with}: a FIFO topic needs a FIFO queue, and the service's queue is standard (qfleet folds every topic's queue into the stage's one)"
                     ),
                 ),
                 None => self.r.not_carried(
                     &path,
                     line,
                     format!(
-                        "topic `{name}` of service `{service}` (SNS topic {copilot_name}){with}: give its ARN with --topic {name}=ARN to subscribe the queue to it (sources.topics), or a publisher uploads an object instead (see docs/copilot.md)"
+                        "topic `{name}` of service `{service}` (SNS topic {copilot_name}){with}: give its ARN with --topic {name}=ARN to subscribe the queue to it (sources.topics){}",
+                        if fifo_stage {
+                            ""
+                        } else {
+                            ", or a publisher uploads an object instead (see docs/copilot.md)"
+                        }
                     ),
                 ),
             }
         }
+        let carried = sources.len();
         if !sources.is_empty() {
             self.d.set(
                 "sources.topics",
@@ -1698,6 +1791,7 @@ impl Mapper<'_> {
                 None,
             );
         }
+        carried
     }
 
     /// Every key left: known but not carried (with why), or unknown to Copilot.
