@@ -1,4 +1,5 @@
-//! SNS: the subscription that carries the bucket's events from the topic to the queue.
+//! SNS: the subscription that carries the bucket's events from the topic to the queue, and
+//! the attributes of the subscriptions a stage's topic sources have.
 
 use super::Result;
 use super::error::AwsError;
@@ -76,6 +77,35 @@ pub(crate) async fn queue_subscription(
         raw_delivery,
         leaves_test_event_out,
     }))
+}
+
+/// The attributes of the subscription `arn` (`None`: SNS does not know it), as
+/// GetSubscriptionAttributes gives them: `TopicArn`, `Endpoint`, `RawMessageDelivery`,
+/// `FilterPolicy`, `FilterPolicyScope`, `PendingConfirmation`, …
+/// (<https://docs.aws.amazon.com/sns/latest/api/API_GetSubscriptionAttributes.html>).
+pub(crate) async fn subscription_attributes(
+    sns: &Client,
+    arn: &str,
+) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+    match sns
+        .get_subscription_attributes()
+        .subscription_arn(arn)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(
+            out.attributes()
+                .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        )),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(AwsError::from_sdk("reading a topic's subscription", e)),
+    }
 }
 
 #[cfg(test)]

@@ -103,6 +103,7 @@ fn resources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         if env.stage.as_ref().is_none_or(|s| s.index == 0) {
             super::jobs::check(f, snap, env);
         }
+        topic_sources(f, snap, env);
         match env.stage.as_ref().and_then(|s| s.feed) {
             None if env.spec.sources.takes_uploads() => wiring(f, snap, env),
             // `sources.uploads: false`: no notification, topic or subscription to check.
@@ -192,6 +193,84 @@ fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             spec.dlq_retention.0,
             have,
         );
+    }
+}
+
+/// Each topic of `sources.topics` still reaches the stage's queue as the file says: its
+/// subscription exists, is confirmed, names the topic and the queue, and delivers raw or in
+/// SNS's envelope, through the file's filter policy. Schedules are left to CloudFormation's
+/// drift detection. SNS's default scope is the message attributes ("MessageAttributes –
+/// Applies the filter policy to message attributes (default setting)",
+/// https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html).
+fn topic_sources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
+    let data = &snap.data.name;
+    let queue = crate::render::ResourceNames::of(env).queue;
+    for topic in &env.spec.sources.topics {
+        let Some(d) = crate::render::deployed_sources(env)
+            .into_iter()
+            .find(|d| d.kind == "topic" && d.name == topic.arn)
+        else {
+            continue;
+        };
+        let id = d.logical_id.as_str();
+        let fact = snap
+            .source_subscriptions
+            .as_ref()
+            .and_then(|list| list.iter().find(|(l, _)| l == id))
+            .map(|(_, fact)| fact);
+        let Some(attrs) = f.need(fact, data, id, "subscription of the queue") else {
+            continue;
+        };
+        let get = |k: &str| attrs.get(k).map(String::as_str);
+        let mut same = |prop: &str, want: String, have: Option<&str>| {
+            if have != Some(want.as_str()) {
+                f.diff(data, id, prop, want, have.unwrap_or("not set"));
+            }
+        };
+        same("TopicArn", topic.arn.clone(), get("TopicArn"));
+        same(
+            "PendingConfirmation",
+            "false".into(),
+            get("PendingConfirmation"),
+        );
+        same(
+            "RawMessageDelivery",
+            (!topic.envelope).to_string(),
+            Some(get("RawMessageDelivery").unwrap_or("false")),
+        );
+        let endpoint = get("Endpoint").unwrap_or("not set");
+        if !endpoint.ends_with(&format!(":{queue}")) {
+            f.diff(data, id, "Endpoint", format!("the queue {queue}"), endpoint);
+        }
+        let parse = |text: Option<&str>| {
+            text.filter(|t| !t.trim().is_empty())
+                .map(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        };
+        let have = parse(get("FilterPolicy"));
+        match (&topic.filter_policy, have) {
+            (None, None) => {}
+            (Some(want), Some(Some(have))) if *want == have => {
+                let scope = match topic.filter_scope {
+                    crate::config::FilterScope::Attributes => "MessageAttributes",
+                    crate::config::FilterScope::Body => "MessageBody",
+                };
+                let have = get("FilterPolicyScope").unwrap_or("MessageAttributes");
+                if have != scope {
+                    f.diff(data, id, "FilterPolicyScope", scope, have);
+                }
+            }
+            (want, have) => f.diff(
+                data,
+                id,
+                "FilterPolicy",
+                want.as_ref().map_or("none".into(), |w| w.to_string()),
+                match have {
+                    None => "none".to_string(),
+                    Some(None) => "not JSON".to_string(),
+                    Some(Some(v)) => v.to_string(),
+                },
+            ),
+        }
     }
 }
 

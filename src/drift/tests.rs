@@ -8,6 +8,7 @@ use crate::aws::buckets::Notification;
 use crate::aws::cfn::drift_detection::PropertyDrift;
 use crate::aws::queues::Queue;
 use crate::aws::topics::Subscription;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn env() -> Environment {
@@ -143,6 +144,68 @@ fn a_subscription_that_lets_s3_s_test_event_in_is_a_difference() {
         .map(|d| (d.resource.as_str(), d.property.as_str()))
         .collect();
     assert_eq!(found, [("Subscription", "FilterPolicy")]);
+}
+
+/// Issue 56: each topic of `sources.topics` is checked through its subscription's attributes
+/// (SNS's, by the ARN the data stack lists): in sync as deployed; a changed delivery, filter
+/// or endpoint, or a removed subscription, is a difference; one that could not be read is
+/// unchecked.
+#[test]
+fn a_topic_sources_subscription_is_checked_by_its_attributes() {
+    let arn = "arn:aws:sns:eu-west-1:444455556666:orders";
+    let e = crate::config::parse(
+        PathBuf::from("stacks/dr.yaml"),
+        format!(
+            "region: eu-west-1\nlab: true\nsources:\n  topics:\n    - arn: {arn}\n      filter_policy: {{event: [order_placed]}}\n"
+        ),
+    )
+    .unwrap();
+    let id = crate::render::deployed_sources(&e)[0].logical_id.clone();
+    let deployed: BTreeMap<String, String> = [
+        ("TopicArn", arn),
+        ("Endpoint", "arn:aws:sqs:eu-west-1:1:qfleet-dr-jobs"),
+        ("RawMessageDelivery", "true"),
+        ("PendingConfirmation", "false"),
+        ("FilterPolicy", r#"{"event":["order_placed"]}"#),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let with = |attrs: Fact<BTreeMap<String, String>>| {
+        let mut s = in_sync(&e);
+        s.source_subscriptions = Some(vec![(id.clone(), attrs)]);
+        compare::report(&s, &e, detected())
+    };
+    let r = with(Fact::Known(deployed.clone()));
+    assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
+
+    let mut changed = deployed.clone();
+    changed.insert("RawMessageDelivery".into(), "false".into());
+    changed.insert("FilterPolicy".into(), r#"{"event":["refunded"]}"#.into());
+    changed.insert("Endpoint".into(), "arn:aws:sqs:eu-west-1:1:other".into());
+    let r = with(Fact::Known(changed));
+    let found: Vec<(&str, &str)> = r
+        .differences
+        .iter()
+        .map(|d| (d.resource.as_str(), d.property.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (id.as_str(), "RawMessageDelivery"),
+            (id.as_str(), "Endpoint"),
+            (id.as_str(), "FilterPolicy"),
+        ]
+    );
+    let r = with(Fact::Absent);
+    assert_eq!(r.differences.len(), 1);
+    assert_eq!(r.differences[0].actual, "missing");
+    let r = with(Fact::Unknown(
+        "reading a topic's subscription: throttled".into(),
+    ));
+    assert!(r.differences.is_empty(), "{:?}", r.differences);
+    assert_eq!(r.unchecked.len(), 1, "{:?}", r.unchecked);
+    assert_eq!(r.exit_code(), 1);
 }
 
 #[test]

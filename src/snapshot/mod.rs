@@ -202,6 +202,9 @@ pub(crate) struct Snapshot {
     pub queue: Fact<Queue>,
     pub dead_letter_queue: Fact<Queue>,
     pub subscription: Option<Fact<Subscription>>,
+    /// The subscription of each topic the stage's `sources.topics` names, by its logical id in
+    /// the data stack, with its attributes (drift).
+    pub source_subscriptions: Option<Vec<(String, Fact<Attributes>)>>,
     pub notifications: Option<Fact<Vec<Notification>>>,
     pub alarms: Option<Fact<Vec<Alarm>>>,
     pub metrics: Option<Fact<Metrics>>,
@@ -235,6 +238,7 @@ impl Snapshot {
             queue: Fact::Absent,
             dead_letter_queue: Fact::Absent,
             subscription: Some(Fact::Absent),
+            source_subscriptions: Some(Vec::new()),
             notifications: Some(Fact::Absent),
             alarms: Some(Fact::Known(Vec::new())),
             metrics: Some(Fact::Known(Metrics::default())),
@@ -364,6 +368,11 @@ pub(crate) async fn read_at(
             workers::read_mapping(clients, &fleet, &function_name, &names)
         ),
     );
+    let source_subscriptions = if scope.wiring {
+        Some(read_source_subscriptions(clients, env, &data).await)
+    } else {
+        None
+    };
     let (code_bucket, log_group, service, job_table, response_queue) = tokio::join!(
         optional(scope.bucket_contents, read_code_bucket(clients, &data)),
         optional(scope.log_group, read_log_group(clients, &fleet)),
@@ -392,6 +401,7 @@ pub(crate) async fn read_at(
         queue,
         dead_letter_queue,
         subscription,
+        source_subscriptions,
         notifications,
         alarms,
         metrics,
@@ -410,6 +420,35 @@ pub(crate) async fn read_at(
             service.map(|service| ServiceRead { service }),
         ),
     }
+}
+
+/// A subscription's attributes, by name.
+pub(crate) type Attributes = BTreeMap<String, String>;
+
+/// The subscription of each topic source of the stage, found by its logical id in the data
+/// stack (its physical id is the subscription's ARN).
+async fn read_source_subscriptions(
+    clients: &Clients,
+    env: &Environment,
+    data: &StackSnapshot,
+) -> Vec<(String, Fact<Attributes>)> {
+    let mut out = Vec::new();
+    for d in crate::render::deployed_sources(env) {
+        if d.kind != "topic" {
+            continue;
+        }
+        let fact = match to_fact(data.locate(&d.logical_id), &d.logical_id, &data.name) {
+            Fact::Known(arn) => match topics::subscription_attributes(&clients.sns, &arn).await {
+                Ok(Some(attrs)) => Fact::Known(attrs),
+                Ok(None) => Fact::Absent,
+                Err(e) => Fact::Unknown(e.into()),
+            },
+            Fact::Absent => Fact::Absent,
+            Fact::Unknown(why) => Fact::Unknown(why),
+        };
+        out.push((d.logical_id, fact));
+    }
+    out
 }
 
 /// The job queue's subscription to the topic (both known).

@@ -716,6 +716,29 @@ async fn topics_reach_the_queue_raw_and_enveloped_and_teardown_guards_the_produc
         stderr(&o)
     );
 
+    // `drift` reads each topic's subscription (LocalStack's SNS is real): none differs.
+    // (LocalStack runs no CloudFormation drift detection, so drift exits 1 for that alone.)
+    let o = run(qfleet_on_localstack()
+        .args(["drift", "-o", "json"])
+        .arg(&file));
+    let doc = document(&o);
+    let report = &doc["environments"][0]["report"];
+    let on_topics: Vec<&Value> = report["differences"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|d| {
+                    d["resource"]
+                        .as_str()
+                        .is_some_and(|r| r.starts_with("Topic") && r.ends_with("Subscription"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(on_topics.is_empty(), "{on_topics:?}\n{}", stderr(&o));
+    let unchecked = serde_json::to_string(&report["unchecked"]).unwrap();
+    assert!(!unchecked.contains("Subscription"), "{unchecked}");
+
     for (topic, body, id) in [
         (raw, "raw-body", "job-raw"),
         (enveloped, "env-body", "job-env"),
