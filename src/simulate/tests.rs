@@ -2390,3 +2390,45 @@ fn a_small_fleet_is_not_stepped_below_what_its_load_needs_and_launched_back() {
         }
     }
 }
+
+/// Issue 56: the stack file's schedules are load too. Their runs join the arrivals of the
+/// stage they feed, under any --load, and the run's load names them; a later stage's runs
+/// reach that stage only, and leave the end-to-end latency unestimated.
+#[test]
+fn a_files_schedules_add_their_runs_to_the_stage_they_feed() {
+    let lab = |yaml: &str| {
+        crate::config::parse(
+            "stacks/t.yaml".into(),
+            format!("region: eu-west-1\nlab: true\n{yaml}"),
+        )
+        .unwrap()
+    };
+    let e = lab(
+        "workers: {min: 1, max: 2}\nscaling: {max_latency_seconds: 60, seconds_per_message: 1}\nsources:\n  schedules:\n    - {name: tick, rate: 1 minute}\n",
+    );
+    let mut a = assumptions("burst:10@30s");
+    a.duration = Some(600);
+    let r = simulate(&e, &a).unwrap();
+    assert_eq!(r.arrived, 10 + 10, "ten runs in ten minutes, and the burst");
+    assert!(
+        r.workload.load.ends_with("+ schedules: tick (10 runs)"),
+        "{}",
+        r.workload.load
+    );
+
+    let p = lab(
+        "stages:\n  - name: one\n    workers: {min: 1, max: 2}\n    scaling: {max_latency_seconds: 60, seconds_per_message: 1}\n  - name: two\n    fed_by: messages\n    workers: {min: 1, max: 2}\n    scaling: {max_latency_seconds: 60, seconds_per_message: 1}\n    sources:\n      schedules:\n        - {name: nightly, cron: \"0 0 * * ? *\"}\n",
+    );
+    let run = simulate_pipeline(&p, &a).unwrap();
+    assert_eq!(run.stages[0].arrived, 10);
+    assert_eq!(
+        run.stages[1].arrived, 11,
+        "the stage before's ten, and its own run"
+    );
+    assert!(run.end_to_end.latency.is_none());
+    assert!(
+        run.end_to_end.basis.contains("schedules"),
+        "{}",
+        run.end_to_end.basis
+    );
+}

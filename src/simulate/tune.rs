@@ -406,8 +406,13 @@ impl<'a> Search<'a> {
         if a.load.period(a.duration) == Period::Once {
             base.duration = base.duration.max(86_400);
         }
-        let arrivals = a.load.arrivals(base.duration, a.seed);
-        let checks = checks(&a.load, a.seed, a.margin, base.duration);
+        // The stack file's schedules add their runs to every load tried, never raised.
+        let mut arrivals = a.load.arrivals(base.duration, a.seed);
+        super::schedules::of(env, base.duration, a.seed).add_to(&mut arrivals);
+        let mut checks = checks(&a.load, a.seed, a.margin, base.duration);
+        for c in &mut checks {
+            super::schedules::of(env, base.duration, c.seed).add_to(&mut c.arrivals);
+        }
         let space = space(env, &base);
         Ok(Search {
             env,

@@ -1,0 +1,242 @@
+//! The stack file's schedules as arrivals (`sources.schedules`): one job a run, added to the
+//! arrivals of the stage they feed, whatever `--load` says. The simulated run starts at
+//! midnight of each schedule's time zone, as `daily:` starts at midnight.
+//!
+//! - `rate: N unit`: a run at the start, then every N minutes, hours or days. A rate's first
+//!   run is not documented by AWS; the start is the earliest it can be.
+//! - `cron`: the runs its minutes and hours give, every day; a cron that names days, months or
+//!   years is left out and said, since the simulated run has no calendar.
+//! - `window`: each run at a moment within it, drawn from the run's seed ("your schedule
+//!   invokes its target within the time window", EventBridge Scheduler's flexible time
+//!   windows, https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-flexible-time-windows.html).
+//! - A paused schedule sends nothing.
+
+use crate::config::{Environment, ScheduleSpec};
+
+/// The schedules' runs, per second of the run, and what was left out, with why.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Scheduled {
+    /// Runs per second, as long as the run.
+    pub(super) runs: Vec<u64>,
+    /// `NAME (N runs)` for each schedule simulated.
+    pub(super) simulated: Vec<String>,
+    /// `NAME: why` for each schedule left out.
+    pub(super) left_out: Vec<String>,
+}
+
+impl Scheduled {
+    /// The words the workload's load gains: `schedules: nightly (1 run); left out: weekly
+    /// (names days: not simulated)`; empty without schedules.
+    pub(super) fn words(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.simulated.is_empty() {
+            parts.push(format!("schedules: {}", self.simulated.join(", ")));
+        }
+        if !self.left_out.is_empty() {
+            parts.push(format!("left out: {}", self.left_out.join(", ")));
+        }
+        parts.join("; ")
+    }
+
+    /// `arrivals` with the runs added, second by second.
+    pub(super) fn add_to(&self, arrivals: &mut [u64]) {
+        for (slot, runs) in arrivals.iter_mut().zip(&self.runs) {
+            *slot += runs;
+        }
+    }
+}
+
+/// The runs of `env`'s own schedules (its stage's) over `duration` seconds.
+pub(super) fn of(env: &Environment, duration: u64, seed: u64) -> Scheduled {
+    let mut out = Scheduled {
+        runs: vec![0; duration as usize],
+        ..Default::default()
+    };
+    for s in &env.spec.sources.schedules {
+        if s.paused {
+            out.left_out.push(format!("{}: paused", s.name));
+            continue;
+        }
+        let starts = match starts(s, duration) {
+            Ok(starts) => starts,
+            Err(why) => {
+                out.left_out.push(format!("{}: {why}", s.name));
+                continue;
+            }
+        };
+        let mut rng =
+            fastrand::Rng::with_seed(seed ^ u64::from(crc32fast::hash(s.name.as_bytes())));
+        let window = s.window.map_or(0, |w| w.0);
+        let mut n = 0u64;
+        for start in starts {
+            let at = if window > 0 {
+                start + rng.u64(0..window)
+            } else {
+                start
+            };
+            if let Some(slot) = out.runs.get_mut(at as usize) {
+                *slot += 1;
+                n += 1;
+            }
+        }
+        out.simulated.push(format!(
+            "{} ({n} {})",
+            s.name,
+            if n == 1 { "run" } else { "runs" }
+        ));
+    }
+    out
+}
+
+/// The seconds each run starts at, before its window: a rate's every period from the start, a
+/// cron's minutes and hours every day; why not, for a cron that names days.
+fn starts(s: &ScheduleSpec, duration: u64) -> Result<Vec<u64>, String> {
+    if let Some(rate) = &s.rate {
+        let period = rate_seconds(rate).ok_or("not a rate (validate refuses it)")?;
+        return Ok((0..duration).step_by(period as usize).collect());
+    }
+    let cron = s.cron.as_deref().ok_or("neither cron nor rate")?;
+    let f: Vec<&str> = cron.split_whitespace().collect();
+    let [minutes, hours, dom, month, dow, year] = f[..] else {
+        return Err("not a six-field cron (validate refuses it)".into());
+    };
+    if [dom, month, dow, year]
+        .iter()
+        .any(|x| !matches!(*x, "*" | "?"))
+    {
+        return Err("it names days, months or years; the simulated run has no calendar".into());
+    }
+    let minutes = values(minutes, 0, 59).ok_or("its minutes are not simulated")?;
+    let hours = values(hours, 0, 23).ok_or("its hours are not simulated")?;
+    let mut out = Vec::new();
+    for day in 0..duration.div_ceil(86_400) {
+        for h in &hours {
+            for m in &minutes {
+                let t = day * 86_400 + h * 3_600 + m * 60;
+                if t < duration {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `15 minutes`, `1 hour`, `2 days` in seconds.
+fn rate_seconds(rate: &str) -> Option<u64> {
+    let (n, unit) = rate.trim().split_once(' ')?;
+    let n: u64 = n.parse().ok().filter(|n| *n > 0)?;
+    let unit = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3_600,
+        "day" => 86_400,
+        _ => return None,
+    };
+    Some(n * unit)
+}
+
+/// The values a cron field of minutes or hours takes: `*`, `N`, `A-B`, `*/S`, `A/S`, `A-B/S`,
+/// and lists of them; `None` for anything else.
+fn values(field: &str, lo: u64, hi: u64) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, s.parse::<u64>().ok().filter(|s| *s > 0)?),
+            None => (part, 1),
+        };
+        let (a, b) = match range {
+            "*" => (lo, hi),
+            r => match r.split_once('-') {
+                Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+                None => {
+                    let a: u64 = r.parse().ok()?;
+                    (a, if part.contains('/') { hi } else { a })
+                }
+            },
+        };
+        if a < lo || b > hi || a > b {
+            return None;
+        }
+        out.extend((a..=b).step_by(step as usize));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(schedules: &str) -> Environment {
+        crate::config::parse(
+            "stacks/t.yaml".into(),
+            format!("region: eu-west-1\nlab: true\nsources:\n  schedules:\n{schedules}"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rate_runs_from_the_start_every_period() {
+        let s = of(&env("    - {name: q, rate: 15 minutes}\n"), 3_600, 1);
+        let at: Vec<usize> = (0..3_600).filter(|&t| s.runs[t] > 0).collect();
+        assert_eq!(at, [0, 900, 1_800, 2_700]);
+        assert_eq!(s.simulated, ["q (4 runs)"]);
+        assert!(s.left_out.is_empty());
+    }
+
+    #[test]
+    fn a_cron_runs_at_its_minutes_and_hours_every_day() {
+        let s = of(
+            &env(
+                "    - {name: n, cron: \"0 2 * * ? *\"}\n    - {name: w, cron: \"0/30 9-10 ? * * *\"}\n",
+            ),
+            2 * 86_400,
+            1,
+        );
+        let at: Vec<usize> = (0..2 * 86_400).filter(|&t| s.runs[t] > 0).collect();
+        let day = [
+            2 * 3_600,
+            9 * 3_600,
+            9 * 3_600 + 1_800,
+            10 * 3_600,
+            10 * 3_600 + 1_800,
+        ];
+        let both: Vec<usize> = day
+            .iter()
+            .copied()
+            .chain(day.iter().map(|t| t + 86_400))
+            .collect();
+        assert_eq!(at, both);
+        assert_eq!(s.simulated, ["n (2 runs)", "w (8 runs)"]);
+    }
+
+    /// A run within its window: later than its start, before the window ends, the same for a
+    /// seed; a paused schedule and one that names days are said, not simulated.
+    #[test]
+    fn windows_spread_runs_and_what_is_not_simulated_is_said() {
+        let e = env(
+            "    - {name: w, rate: 1 hour, window: 15m}\n    - {name: p, rate: 1 hour, paused: true}\n    - {name: d, cron: \"0 2 ? * MON-FRI *\"}\n",
+        );
+        let s = of(&e, 7_200, 7);
+        let at: Vec<usize> = (0..7_200).filter(|&t| s.runs[t] > 0).collect();
+        assert_eq!(at.len(), 2);
+        assert!(at[0] < 900 && (3_600..4_500).contains(&at[1]), "{at:?}");
+        assert_eq!(s, of(&e, 7_200, 7));
+        assert_eq!(s.left_out.len(), 2, "{:?}", s.left_out);
+        assert!(s.left_out[0].starts_with("p: paused"));
+        assert!(s.left_out[1].contains("no calendar"), "{:?}", s.left_out);
+        assert!(s.words().contains("left out: p: paused"), "{}", s.words());
+    }
+
+    #[test]
+    fn cron_fields_take_lists_ranges_and_steps() {
+        assert_eq!(values("*/20", 0, 59), Some(vec![0, 20, 40]));
+        assert_eq!(values("5,10-12", 0, 59), Some(vec![5, 10, 11, 12]));
+        assert_eq!(values("10/25", 0, 59), Some(vec![10, 35]));
+        assert_eq!(values("60", 0, 59), None);
+        assert_eq!(values("L", 0, 23), None);
+        assert_eq!(rate_seconds("2 days"), Some(172_800));
+        assert_eq!(rate_seconds("1 week"), None);
+    }
+}
