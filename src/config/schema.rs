@@ -333,7 +333,7 @@ settings! {
             => "true or false (default false); a FIFO stage takes no uploads (sources.uploads: false), and the queue type cannot change once deployed",
         /// FIFO only: a message without a deduplication id is deduplicated by its body.
         pub content_based_deduplication: bool
-            => "true or false (default false; queue.fifo only)",
+            => "true or false (default false; queue.fifo only; schedules on a FIFO stage need true)",
         /// FIFO only: throughput counted per message group rather than per queue.
         pub high_throughput: bool
             => "true or false (default false; queue.fifo only): deduplication and throughput per message group",
@@ -412,6 +412,9 @@ settings! {
         pub body: Option<serde_json::Value> => "any JSON value, at most 8 KiB (default {})",
         /// A paused schedule sends nothing until it is resumed.
         pub paused: bool => "true or false (default false)",
+        /// FIFO stages only: the message group of its runs.
+        pub group: Option<String>
+            => "1 to 128 letters, digits and punctuation (FIFO stages only; default: the schedule's name)",
     }
 }
 

@@ -26,6 +26,7 @@ pub(crate) use merged::{Place, instantiate, long_form, same as same_value};
 pub(crate) use report::{render_all, stack_set_files};
 #[cfg(test)]
 pub(crate) use sources::Deployed as DeployedSource;
+pub(crate) use sources::SCHEDULE_DEAD_LETTERS;
 pub(crate) use sources::deployed as deployed_sources;
 
 // For the tests elsewhere in the crate.
@@ -674,6 +675,7 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                 final_processed_prefix => env.spec.bucket.processed_prefix.as_str(),
                 stored_bodies_prefix => crate::config::STORED_BODIES,
                 uploads => uploads,
+                schedule_dead_letters => sources::schedule_dead_letters(env),
                 object_topics => uploads || later.iter().any(|st| st.feed == "objects"),
                 ..c
             }

@@ -80,9 +80,27 @@ pub(super) struct Schedule {
     /// What each run sends: qfleet's envelope, `{"qfleetSchedule": {...}, "body": …}`.
     input: String,
     paused: bool,
-    /// The logical ids of the stage's queue and dead-letter queue.
+    /// The logical ids of the stage's queue and of the queue Scheduler sends what it could
+    /// not deliver to: the stage's dead-letter queue, or for a FIFO stage the standard
+    /// [`SCHEDULE_DEAD_LETTERS`].
     queue: String,
     dead_letter_queue: String,
+    /// A FIFO stage's: the message group of its runs.
+    group: Option<String>,
+}
+
+/// Where Scheduler keeps the runs it could not send to a FIFO stage: "EventBridge Scheduler
+/// does not support using a FIFO queue as your schedule's DLQ"
+/// (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html), and
+/// a FIFO stage's dead-letter queue is FIFO.
+pub(crate) const SCHEDULE_DEAD_LETTERS: &str = "ScheduleDeadLetterQueue";
+
+/// [`SCHEDULE_DEAD_LETTERS`] when a schedule sends to a FIFO stage, else `None`.
+pub(crate) fn schedule_dead_letters(env: &Environment) -> Option<&'static str> {
+    env.stages()
+        .iter()
+        .any(|s| s.spec.queue.fifo && !s.spec.sources.schedules.is_empty())
+        .then_some(SCHEDULE_DEAD_LETTERS)
 }
 
 /// Every schedule of the environment, each with its stage's queues. A run's message carries
@@ -111,7 +129,16 @@ pub(super) fn schedules(env: &Environment) -> Vec<Schedule> {
                 .to_string(),
                 paused: s.paused,
                 queue: queue.clone(),
-                dead_letter_queue: dead_letter_queue.clone(),
+                dead_letter_queue: if stage.spec.queue.fifo {
+                    SCHEDULE_DEAD_LETTERS.to_string()
+                } else {
+                    dead_letter_queue.clone()
+                },
+                group: stage
+                    .spec
+                    .queue
+                    .fifo
+                    .then(|| s.group.clone().unwrap_or_else(|| s.name.clone())),
             });
         }
     }

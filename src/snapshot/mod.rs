@@ -212,6 +212,9 @@ pub(crate) struct Snapshot {
     pub job_table: Option<Fact<JobTable>>,
     /// The response queue (`jobs:`; `None`: none, or not read).
     pub response_queue: Option<Fact<Queue>>,
+    /// The queue Scheduler keeps what it could not send to a FIFO stage in (`None`: the data
+    /// stack has none, or not read; read with the response queue).
+    pub schedule_dead_letters: Option<Fact<Queue>>,
     /// What consumes the queue, each kind with its parts as read: the stack file's kind, and
     /// the other one too while the fleet stack still lists it (a kind switch under way);
     /// empty when the scope reads no worker. In the order of
@@ -244,6 +247,7 @@ impl Snapshot {
             metrics: Some(Fact::Known(Metrics::default())),
             job_table: None,
             response_queue: None,
+            schedule_dead_letters: None,
             workers: vec![Consumer::Ec2(GroupRead {
                 group: Fact::Absent,
                 policies: Some(Fact::Absent),
@@ -368,11 +372,7 @@ pub(crate) async fn read_at(
             workers::read_mapping(clients, &fleet, &function_name, &names)
         ),
     );
-    let source_subscriptions = if scope.wiring {
-        Some(read_source_subscriptions(clients, env, &data).await)
-    } else {
-        None
-    };
+    let source_subscriptions = read_source_subscriptions(clients, env, &data, scope).await;
     let (code_bucket, log_group, service, job_table, response_queue) = tokio::join!(
         optional(scope.bucket_contents, read_code_bucket(clients, &data)),
         optional(scope.log_group, read_log_group(clients, &fleet)),
@@ -386,6 +386,7 @@ pub(crate) async fn read_at(
             locate_queue(clients, &data, &names.response_queue, ids::RESPONSE_QUEUE)
         ),
     );
+    let schedule_dead_letters = read_schedule_dead_letters(clients, env, &data, scope).await;
     Snapshot {
         environment: env.name.clone(),
         owner: env.spec.owner.clone(),
@@ -407,6 +408,7 @@ pub(crate) async fn read_at(
         metrics,
         job_table,
         response_queue,
+        schedule_dead_letters,
         workers: workers::consumers(
             group.map(|group| GroupRead {
                 group,
@@ -431,7 +433,11 @@ async fn read_source_subscriptions(
     clients: &Clients,
     env: &Environment,
     data: &StackSnapshot,
-) -> Vec<(String, Fact<Attributes>)> {
+    scope: Scope,
+) -> Option<Vec<(String, Fact<Attributes>)>> {
+    if !scope.wiring {
+        return None;
+    }
     let mut out = Vec::new();
     for d in crate::render::deployed_sources(env) {
         if d.kind != "topic" {
@@ -448,7 +454,28 @@ async fn read_source_subscriptions(
         };
         out.push((d.logical_id, fact));
     }
-    out
+    Some(out)
+}
+
+/// The queue Scheduler keeps what it could not send to a FIFO stage in, with the response
+/// queue (the environment's, read with its first stage), when the data stack lists one.
+async fn read_schedule_dead_letters(
+    clients: &Clients,
+    env: &Environment,
+    data: &StackSnapshot,
+    scope: Scope,
+) -> Option<Fact<Queue>> {
+    let first_stage = env.stage.as_ref().is_none_or(|s| s.index == 0);
+    if !(scope.response_queue && first_stage) {
+        return None;
+    }
+    match data.locate(crate::render::SCHEDULE_DEAD_LETTERS) {
+        Located::Physical(url) => Some(Fact::from(
+            crate::aws::queues::read(&clients.sqs, &url).await,
+        )),
+        Located::Unknown(why) => Some(Fact::Unknown(why)),
+        Located::Absent | Located::NotListed => None,
+    }
 }
 
 /// The job queue's subscription to the topic (both known).

@@ -196,6 +196,17 @@ pub(crate) struct DataAtRisk {
     /// The job table and the response queue (`jobs:`; absent without them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) jobs: Option<JobsAtRisk>,
+    /// The queue where Scheduler keeps what it could not send to a FIFO stage (absent
+    /// without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) schedule_dead_letters: Option<QueueHeld>,
+}
+
+/// A queue and the messages it holds (`null`: could not be counted).
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema, PartialEq)]
+pub(super) struct QueueHeld {
+    pub(super) queue: Option<String>,
+    pub(super) messages: Option<u64>,
 }
 
 /// The job table and the response queue, and what they hold (`null`: could not be read).
@@ -506,6 +517,18 @@ pub(super) fn data_at_risk(
         &mut reasons,
     );
     d.jobs = jobs_at_risk(snap, allowed, &mut reasons);
+    if let Some(q) = &snap.schedule_dead_letters {
+        let (queue, messages) = queue_at_risk(
+            &snap.data,
+            crate::render::SCHEDULE_DEAD_LETTERS,
+            q,
+            true,
+            "the schedules' dead-letter queue",
+            allowed,
+            &mut reasons,
+        );
+        d.schedule_dead_letters = Some(QueueHeld { queue, messages });
+    }
     (d, purge, reasons)
 }
 

@@ -628,7 +628,7 @@ pub(crate) fn messages_discarded(d: &DataAtRisk) -> u64 {
 }
 
 /// Every queue a teardown counts: its name and the messages it holds; the first stage's, then
-/// the later stages', then the response queue.
+/// the later stages', then the response queue and the schedules' dead-letter queue.
 fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>)> {
     let mut out = vec![
         (&d.queue, d.queue_messages),
@@ -640,6 +640,9 @@ fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>)> {
     }
     if let Some(j) = &d.jobs {
         out.push((&j.response_queue, j.response_messages));
+    }
+    if let Some(q) = &d.schedule_dead_letters {
+        out.push((&q.queue, q.messages));
     }
     out
 }

@@ -462,12 +462,13 @@ fn stack_file(case: &Case, tags: usize) -> Value {
             ),
             "fifo" => merge(
                 &mut unit,
-                json!({"queue": {"fifo": true}, "sources": {"uploads": false, "messages": {}}}),
+                json!({"queue": {"fifo": true, "content_based_deduplication": true},
+                       "sources": {"uploads": false, "messages": {}}}),
             ),
             "sources" => {
                 // Producers of another account, and topics of the file's first Region; at the
                 // longest, as many as validate takes, with the longest topic names. A FIFO
-                // stage takes FIFO topics, and no schedules.
+                // stage takes FIFO topics.
                 let fifo = case.has("fifo");
                 let suffix = if fifo { ".fifo" } else { "" };
                 let (producers, count, name) = match case.size {
@@ -487,7 +488,7 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     .collect();
                 // Schedules: a cron in a time zone with a window, and a rate; at the longest, as
                 // many as validate takes, with the longest names (each stage's its own).
-                let schedules: Vec<Value> = (0..if fifo { 0 } else { count })
+                let schedules: Vec<Value> = (0..count)
                     .map(|i| match i % 2 {
                         0 => json!({"name": schedule_name(case.size, 0, i), "cron": "0 2 * * ? *",
                                     "timezone": "America/Argentina/ComodRivadavia", "window": "15m",

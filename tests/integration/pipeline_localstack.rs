@@ -324,7 +324,7 @@ async fn an_upload_travels_through_both_stages_and_the_second_is_fed_only_by_the
     }
 }
 
-/// Issue 56: a FIFO pipeline, whose FIFO queues and FIFO topic subscription LocalStack runs
+/// Issue 56: a FIFO pipeline (with a schedule), whose FIFO queues and FIFO topic subscription LocalStack runs
 /// for real. Jobs `qfleet submit` sends in one group, and messages a producer publishes to a
 /// FIFO topic in another, are worked by the reference worker in the order sent, and each goes
 /// on to the FIFO second stage in that order, in its group. `send` refuses: no uploads.
@@ -349,7 +349,7 @@ async fn a_fifo_pipeline_keeps_each_groups_order_from_submit_and_a_fifo_topic() 
     std::fs::write(
         &file,
         format!(
-            "region: eu-west-1\nlab: true\nstages:\n  - name: orders\n    queue: {{fifo: true}}\n    sources:\n      uploads: false\n      messages: {{}}\n      topics:\n        - arn: {topic}\n  - name: invoices\n    fed_by: messages\n    queue: {{fifo: true}}\n"
+            "region: eu-west-1\nlab: true\nstages:\n  - name: orders\n    queue: {{fifo: true, content_based_deduplication: true}}\n    sources:\n      uploads: false\n      messages: {{}}\n      topics:\n        - arn: {topic}\n      schedules:\n        - {{name: {e}-close, cron: \"0 23 * * ? *\"}}\n  - name: invoices\n    fed_by: messages\n    queue: {{fifo: true}}\n"
         ),
     )
     .unwrap();
@@ -360,6 +360,16 @@ async fn a_fifo_pipeline_keeps_each_groups_order_from_submit_and_a_fifo_topic() 
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let first = queue_url(&sqs, &format!("qfleet-{e}-jobs.fifo")).await;
     let second = queue_url(&sqs, &format!("qfleet-{e}--invoices-jobs.fifo")).await;
+    // The schedule's runs Scheduler could not send wait in a standard queue of their own.
+    let o = run(crate::localstack::qfleet_on_localstack()
+        .arg("outputs")
+        .arg(&file)
+        .arg("--shell"));
+    assert!(
+        stdout(&o).contains("SCHEDULE_DEAD_LETTER_QUEUE_URL=http"),
+        "{}",
+        stdout(&o)
+    );
 
     // Three jobs in one group, by `submit`; without --group it refuses, sending nothing.
     let o = run(crate::localstack::qfleet_on_localstack()

@@ -116,15 +116,38 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     for (i, schedule) in sources.schedules.iter().enumerate() {
         check_schedule(c, i, schedule);
     }
-    // "EventBridge Scheduler does not support using a FIFO queue as your schedule's DLQ"
-    // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html),
-    // and a stage's dead-letter queue is of its queue's type: a run Scheduler could not send
-    // would have nowhere to wait.
-    if fifo && !sources.schedules.is_empty() {
+    // A schedule sending to a FIFO queue: "If you specify an Amazon SQS FIFO queue as a
+    // target, the queue must have content-based deduplication enabled" (Target, SqsParameters,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-scheduler-schedule-target.html).
+    // Each run's body carries its scheduled time, so no run deduplicates another.
+    if fifo && !sources.schedules.is_empty() && !env.spec.queue.content_based_deduplication {
         c.fail(
             "sources.schedules",
-            "a FIFO stage takes no schedules: EventBridge Scheduler cannot keep a run it failed to send in a FIFO dead-letter queue, so it would be lost; send scheduled jobs to a standard stage",
+            "a schedule sends to a FIFO queue only with content-based deduplication: set queue.content_based_deduplication: true (each run's body holds its scheduled time, so no run is taken for another)",
         );
+    }
+    for (i, s) in sources.schedules.iter().enumerate() {
+        let Some(group) = &s.group else { continue };
+        let field = format!("sources.schedules.{i}.group");
+        // MessageGroupId "is 128 characters. Valid values: alphanumeric characters and
+        // punctuation" (Amazon SQS message quotas,
+        // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html);
+        // a message group on a standard queue is documented for FIFO targets only.
+        if !fifo {
+            c.fail(
+                &field,
+                "applies to a FIFO stage (queue.fifo: true); Scheduler documents a message group for FIFO queues only",
+            );
+        } else if !(1..=128).contains(&group.len())
+            || !group.chars().all(|ch| ch.is_ascii_graphic())
+        {
+            c.fail(
+                &field,
+                format!(
+                    "`{group}` is not a message group: 1 to 128 letters, digits and punctuation"
+                ),
+            );
+        }
     }
     if policy_bytes > QUEUE_POLICY_BYTES {
         c.fail(

@@ -364,13 +364,27 @@ fn a_fifo_stage_refuses_what_cannot_feed_it() {
         4,
     );
     assert!(e.message.contains("queue.fifo: true"), "{e}");
-    // Scheduler keeps no failed run in a FIFO dead-letter queue.
+    // A schedule sends to a FIFO queue only with content-based deduplication; its group is
+    // a FIFO stage's setting.
     let e = error(
         "region: eu-west-1\nqueue: {fifo: true}\nsources:\n  uploads: false\n  schedules:\n    - {name: nightly, rate: 1 day}\n",
         "sources.schedules",
         6,
     );
-    assert!(e.message.contains("would be lost"), "{e}");
+    assert!(
+        e.message.contains("content_based_deduplication: true"),
+        "{e}"
+    );
+    parse_str(
+        "region: eu-west-1\nqueue: {fifo: true, content_based_deduplication: true}\nsources:\n  uploads: false\n  schedules:\n    - {name: nightly, rate: 1 day, group: reports}\n",
+    )
+    .unwrap();
+    let e = error(
+        "region: eu-west-1\nsources:\n  schedules:\n    - name: nightly\n      rate: 1 day\n      group: reports\n",
+        "sources.schedules.0.group",
+        6,
+    );
+    assert!(e.message.contains("FIFO"), "{e}");
     // FIFO settings on a standard queue.
     let e = error(
         "region: eu-west-1\nqueue:\n  high_throughput: true\n",

@@ -23,7 +23,7 @@ fn a_fifo_stage_has_fifo_queues_and_no_uploads() {
     let queue = resource(data, "Queue");
     assert_eq!(queue["FifoQueue"].as_bool(), Some(true));
     assert_eq!(queue["QueueName"].as_str(), Some("qfleet-fifo-jobs.fifo"));
-    assert!(queue.get("ContentBasedDeduplication").is_none());
+    assert_eq!(queue["ContentBasedDeduplication"].as_bool(), Some(true));
     assert!(queue.get("DeduplicationScope").is_none());
     // "a FIFO queue can only use a FIFO DLQ": named, since the name must end in .fifo.
     let dlq = resource(data, "DeadLetterQueue");
@@ -139,4 +139,49 @@ fn content_based_deduplication_is_the_files_choice() {
         resource(&data, "Queue")["ContentBasedDeduplication"].as_bool(),
         Some(true)
     );
+}
+
+/// A schedule on a FIFO stage: its runs in one message group, and what Scheduler could not
+/// send kept in a standard queue of its own (Scheduler takes no FIFO dead-letter queue), which
+/// its role may send to, alarmed; a standard stage's schedules keep the stage's.
+#[test]
+fn a_fifo_stages_schedule_sends_in_its_group_and_keeps_failures_in_a_standard_queue() {
+    let env = from_str(
+        "region: eu-west-1\nlab: true\nqueue: {fifo: true, content_based_deduplication: true}\nsources:\n  uploads: false\n  schedules:\n    - {name: nightly, cron: \"0 2 * * ? *\"}\n    - {name: hourly, rate: 1 hour, group: reports}\n",
+    );
+    let (data, _) = rendered(&env);
+    let targets: Vec<&Value> = data["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Scheduler::Schedule"))
+        .map(|r| &r["Properties"]["Target"])
+        .collect();
+    let mut groups: Vec<&str> = targets
+        .iter()
+        .map(|t| t["SqsParameters"]["MessageGroupId"].as_str().unwrap())
+        .collect();
+    groups.sort();
+    assert_eq!(
+        groups,
+        ["nightly", "reports"],
+        "the name, or the group given"
+    );
+    for t in &targets {
+        assert_eq!(
+            untagged(&t["DeadLetterConfig"]["Arn"]).as_str(),
+            Some("ScheduleDeadLetterQueue.Arn")
+        );
+    }
+    let dlq = resource(&data, "ScheduleDeadLetterQueue");
+    assert!(dlq.get("FifoQueue").is_none(), "a standard queue");
+    assert!(has(&data, "ScheduleDeadLetterQueueNotEmptyAlarm"));
+    let may_send = serde_yaml_ng::to_string(&resource(&data, "SchedulerPolicy")).unwrap();
+    assert!(
+        may_send.contains("ScheduleDeadLetterQueue.Arn"),
+        "{may_send}"
+    );
+
+    let (standard, _) = rendered(&load("examples/sources.yaml"));
+    assert!(!has(&standard, "ScheduleDeadLetterQueue"));
 }

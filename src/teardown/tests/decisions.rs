@@ -862,3 +862,40 @@ fn schedules_are_refused_unless_messages_may_be_discarded() {
     };
     assert!(matches!(decide(&s, discard), Decision::Proceed(_)));
 }
+
+/// Issue 56: what Scheduler could not send to a FIFO stage waits in a queue of the data stack's
+/// own. Its messages are data: refused without --discard-messages, counted with it, and a
+/// queue that could not be read is a refusal, never empty.
+#[test]
+fn the_schedules_dead_letter_queue_is_counted_like_every_queue() {
+    let mut s = deployed();
+    s.schedule_dead_letters = Some(Fact::Known(Queue::for_tests(
+        "qfleet-td-data-ScheduleDeadLetterQueue-X",
+        2,
+        &[],
+    )));
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&reasons[..], [Refusal::QueueHoldsMessages { queue, messages: 2, dead_letter: true }] if queue.contains("ScheduleDeadLetterQueue")),
+        "{reasons:?}"
+    );
+    let discard = Allowed {
+        discard_messages: true,
+        ..none()
+    };
+    let Decision::Proceed(plan) = decide(&s, discard) else {
+        panic!("--discard-messages allows it")
+    };
+    let data = plan.data.unwrap();
+    assert_eq!(
+        data.schedule_dead_letters.as_ref().unwrap().messages,
+        Some(2)
+    );
+    assert_eq!(crate::teardown::messages_discarded(&data), 2);
+    s.schedule_dead_letters = Some(Fact::Unknown("throttled".into()));
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&reasons[..], [Refusal::CannotCheck { what, .. }] if what.contains("schedules' dead-letter queue")),
+        "{reasons:?}"
+    );
+}
