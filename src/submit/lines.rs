@@ -5,13 +5,14 @@
 
 use super::{
     JOB_ID_ATTRIBUTE, MESSAGE_UPLOAD, Outcome, Request, body_problem, id_problem, job_queue,
-    job_table_of, new_id, record,
+    job_table_of, new_id, record, stored, unstorable,
 };
 use crate::aws::error::Kind;
 use crate::aws::queues::{self, BATCH_MAX, Delivery, Outgoing};
 use crate::aws::{Clients, job_table};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
+use crate::render::ResourceNames;
 use crate::rollout::StackNames;
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -121,6 +122,8 @@ pub(crate) struct LineJob {
     pub(crate) outcome: Option<Outcome>,
     pub(crate) message_id: Option<String>,
     pub(crate) error: Option<String>,
+    /// Where its body went when it was over the queue's limit (`s3://BUCKET/bodies/ID`).
+    pub(crate) stored_body: Option<String>,
 }
 
 /// The backfill: the queue, and each line's job in the file's order.
@@ -146,23 +149,29 @@ pub(crate) async fn backfill(
         None => false,
     };
     let (names, queue_url, limit) = job_queue(clients, env).await?;
-    if let Some((line, r)) = lines.jobs.iter().find(|(_, r)| r.size() > limit) {
-        return Err(line_error(
-            &lines.path,
-            *line,
-            format!(
-                "the message would be {} bytes with its attributes, over the queue's {limit}",
-                r.size()
-            ),
-        ));
+    // A body over the queue's limit is stored in the bucket when its batch goes, as one
+    // submit stores it; one that cannot be is refused before anything is sent.
+    for (line, r) in lines.jobs.iter().filter(|(_, r)| r.size() > limit) {
+        if let Some((flag, value, why)) = unstorable(r) {
+            return Err(line_error(
+                &lines.path,
+                *line,
+                format!("{why} ({flag} {value})"),
+            ));
+        }
     }
     let table = job_table_of(clients, env, at).await?;
     let stage = first.stage.as_ref().map(|s| s.name.clone());
     let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
     let batches = batches(&lines.jobs);
     let sent = futures::stream::iter(batches.into_iter().map(|batch| {
-        let (table, url, stage) = (table.as_deref(), queue_url.as_str(), stage.as_deref());
-        async move { one_batch(clients, table, url, stage, retention, &batch).await }
+        let (table, stage) = (table.as_deref(), stage.as_deref());
+        let to = Destination {
+            url: queue_url.as_str(),
+            names: &names,
+            limit,
+        };
+        async move { one_batch(clients, table, to, stage, retention, &batch).await }
     }))
     // To a FIFO queue one batch at a time: "For a FIFO queue, multiple messages within a single
     // batch are enqueued in the order they are sent" (SendMessageBatch,
@@ -198,16 +207,45 @@ fn batches(jobs: &[(usize, Request)]) -> Vec<Vec<(usize, Request)>> {
     out
 }
 
-/// One batch: each job recorded (with a table), the ones to send sent together, a refused
-/// one's record marked failed as one `submit` marks it.
+/// Where a batch goes: the queue, the environment's names (its bucket, for a stored body) and
+/// the queue's largest message.
+#[derive(Clone, Copy)]
+struct Destination<'a> {
+    url: &'a str,
+    names: &'a ResourceNames,
+    limit: u64,
+}
+
+/// A body as it is sent (its text, and the size attribute of a stored body's pointer), or why
+/// it could not be stored.
+type Ready = std::result::Result<(String, Option<(String, String)>), String>;
+
+/// `r`'s body as it is sent: as is, or over the queue's limit stored in the bucket and sent as
+/// its pointer, `job` noting where it went.
+async fn ready(clients: &Clients, to: Destination<'_>, r: &Request, job: &mut LineJob) -> Ready {
+    if r.size() <= to.limit {
+        return Ok((r.body.clone(), None));
+    }
+    match stored(clients, to.names, &r.body).await {
+        Ok((pointer, size, at)) => {
+            job.stored_body = Some(at);
+            Ok((pointer, Some(size)))
+        }
+        Err(e) => Err(format!("its body could not be stored in the bucket: {e}")),
+    }
+}
+
+/// One batch: each job recorded (with a table), a body over the queue's limit stored, the
+/// ones to send sent together, a refused one's record marked failed as one `submit` marks it.
 async fn one_batch(
     clients: &Clients,
     table: Option<&str>,
-    url: &str,
+    to: Destination<'_>,
     stage: Option<&str>,
     retention: u32,
     batch: &[(usize, Request)],
 ) -> Vec<LineJob> {
+    let url = to.url;
     let mut jobs: Vec<LineJob> = batch
         .iter()
         .map(|(line, r)| LineJob {
@@ -216,6 +254,7 @@ async fn one_batch(
             outcome: Some(Outcome::Sent),
             message_id: None,
             error: None,
+            stored_body: None,
         })
         .collect();
     // The sequence each record's `queued` got, where this run wrote one.
@@ -251,6 +290,12 @@ async fn one_batch(
     if to_send.is_empty() {
         return jobs;
     }
+    // Each body as it is sent: a body over the limit as its pointer, stored first; one that
+    // could not be stored is not sent, and said so as a refused one is.
+    let mut bodies: Vec<Ready> = Vec::new();
+    for &i in &to_send {
+        bodies.push(ready(clients, to, &batch[i].1, &mut jobs[i]).await);
+    }
     let fifo = url.ends_with(".fifo");
     let deduplication: Vec<Option<String>> = to_send
         .iter()
@@ -258,27 +303,39 @@ async fn one_batch(
         .collect();
     let attributes: Vec<Vec<(String, String)>> = to_send
         .iter()
-        .map(|&i| {
+        .zip(&bodies)
+        .map(|(&i, body)| {
             let r = &batch[i].1;
             let mut a = vec![(JOB_ID_ATTRIBUTE.to_string(), r.id.clone())];
             a.extend(r.attributes.iter().cloned());
+            if let Ok((_, Some(size))) = body {
+                a.push(size.clone());
+            }
             a
         })
         .collect();
-    let messages: Vec<Outgoing> = to_send
+    // The messages of the bodies ready, by their place in `to_send`.
+    let ready: Vec<usize> = (0..to_send.len()).filter(|&k| bodies[k].is_ok()).collect();
+    let messages: Vec<Outgoing> = ready
         .iter()
-        .zip(&attributes)
-        .zip(&deduplication)
-        .map(|((&i, a), d)| Outgoing {
-            body: &batch[i].1.body,
-            attributes: a,
-            ordering: queues::Ordering {
-                group: batch[i].1.group.as_deref(),
-                deduplication: d.as_deref(),
-            },
+        .map(|&k| {
+            let i = to_send[k];
+            Outgoing {
+                body: bodies[k].as_ref().map_or("", |(b, _)| b.as_str()),
+                attributes: &attributes[k],
+                ordering: queues::Ordering {
+                    group: batch[i].1.group.as_deref(),
+                    deduplication: deduplication[k].as_deref(),
+                },
+            }
         })
         .collect();
-    let deliveries = match queues::send_batch(&clients.sqs, url, &messages).await {
+    let sent = if messages.is_empty() {
+        Ok(Vec::new())
+    } else {
+        queues::send_batch(&clients.sqs, url, &messages).await
+    };
+    let mut sent = match sent {
         Ok(d) => d,
         Err(e) => {
             // Refused as a whole: none sent. Unanswered: any may have gone out.
@@ -288,9 +345,19 @@ async fn one_batch(
             } else {
                 Delivery::Unknown(e.to_string())
             };
-            vec![d; to_send.len()]
+            vec![d; messages.len()]
         }
-    };
+    }
+    .into_iter();
+    let deliveries: Vec<Delivery> = bodies
+        .iter()
+        .map(|b| match b {
+            Err(why) => Delivery::Refused(why.clone()),
+            Ok(_) => sent
+                .next()
+                .unwrap_or_else(|| Delivery::Unknown("SQS's answer did not mention it".into())),
+        })
+        .collect();
     for (&i, delivery) in to_send.iter().zip(deliveries) {
         let key = (batch[i].1.id.as_str(), MESSAGE_UPLOAD);
         match delivery {

@@ -420,25 +420,8 @@ pub(crate) async fn submit(
     // Over the queue's limit, the body goes to the bucket and the message carries its pointer
     // (docs/jobs.md, "A body over SQS's limit").
     let store = request.size() > limit;
-    // The pointer's message carries one attribute more: "A message can have up to 10 metadata
-    // attributes" (the Extended Client Library keeps one free for it likewise).
-    if store && request.attributes.len() + 2 > ATTRIBUTES_MAX {
-        return Err(flag(
-            "--attribute",
-            &request.attributes.len().to_string(),
-            &format!(
-                "the body is over the queue's limit, so it is stored and its message carries {} besides job_id: at most {} attributes then",
-                queues::EXTENDED_PAYLOAD_SIZE,
-                ATTRIBUTES_MAX - 2
-            ),
-        ));
-    }
-    if store && request.body.len() as u64 > STORED_BODY_MAX {
-        return Err(flag(
-            "BODY",
-            &format!("({} bytes)", request.body.len()),
-            &format!("a stored body is at most {STORED_BODY_MAX} bytes (2 GiB)"),
-        ));
+    if store && let Some((flag_name, value, why)) = unstorable(request) {
+        return Err(flag(flag_name, &value, &why));
     }
     let table = job_table_of(clients, env, at).await?;
     let key = (request.id.as_str(), MESSAGE_UPLOAD);
@@ -473,16 +456,11 @@ pub(crate) async fn submit(
     let mut body = std::borrow::Cow::Borrowed(request.body.as_str());
     let mut sent = Ok(String::new());
     if store {
-        match store_body(clients, &names, &request.body).await {
-            Ok((bucket, key)) => {
-                body = serde_json::json!([POINTER_CLASS, {"s3BucketName": bucket, "s3Key": key}])
-                    .to_string()
-                    .into();
-                attributes.push((
-                    queues::EXTENDED_PAYLOAD_SIZE.into(),
-                    request.body.len().to_string(),
-                ));
-                submission.stored_body = Some(format!("s3://{bucket}/{key}"));
+        match stored(clients, &names, &request.body).await {
+            Ok((pointer, size, at)) => {
+                body = pointer.into();
+                attributes.push(size);
+                submission.stored_body = Some(at);
             }
             Err(e) => sent = Err(e),
         }
@@ -548,6 +526,48 @@ async fn store_body(
     let key = format!("{}{}", crate::config::STORED_BODIES, new_id());
     crate::aws::buckets::put_object(&clients.s3, &bucket, &key, body.as_bytes().to_vec()).await?;
     Ok((bucket, key))
+}
+
+/// `body` stored in the bucket: the message's pointer body, its size attribute
+/// ([`queues::EXTENDED_PAYLOAD_SIZE`]) and where it went (`s3://BUCKET/bodies/ID`), as the
+/// Extended Client Library writes them (docs/jobs.md, "A body over SQS's limit").
+async fn stored(
+    clients: &Clients,
+    names: &ResourceNames,
+    body: &str,
+) -> crate::aws::Result<(String, (String, String), String)> {
+    let (bucket, key) = store_body(clients, names, body).await?;
+    let pointer = serde_json::json!([POINTER_CLASS, {"s3BucketName": bucket, "s3Key": key}]);
+    Ok((
+        pointer.to_string(),
+        (queues::EXTENDED_PAYLOAD_SIZE.into(), body.len().to_string()),
+        format!("s3://{bucket}/{key}"),
+    ))
+}
+
+/// Why a body over the queue's limit cannot be stored: the flag, its value and why. Its
+/// message carries one attribute more ("A message can have up to 10 metadata attributes"; the
+/// Extended Client Library keeps one free for it likewise), and S3 takes the body.
+fn unstorable(request: &Request) -> Option<(&'static str, String, String)> {
+    if request.attributes.len() + 2 > ATTRIBUTES_MAX {
+        return Some((
+            "--attribute",
+            request.attributes.len().to_string(),
+            format!(
+                "the body is over the queue's limit, so it is stored and its message carries {} besides job_id: at most {} attributes then",
+                queues::EXTENDED_PAYLOAD_SIZE,
+                ATTRIBUTES_MAX - 2
+            ),
+        ));
+    }
+    if request.body.len() as u64 > STORED_BODY_MAX {
+        return Some((
+            "BODY",
+            format!("({} bytes)", request.body.len()),
+            format!("a stored body is at most {STORED_BODY_MAX} bytes (2 GiB)"),
+        ));
+    }
+    None
 }
 
 /// Records the job before it is sent: `queued` when the table has no record of it; a record

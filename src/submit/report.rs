@@ -56,6 +56,8 @@ struct LineBody<'a> {
     outcome: Option<Outcome>,
     /// The message's id in SQS.
     message_id: Option<&'a str>,
+    /// Where the body went when it was over the queue's limit (`s3://BUCKET/bodies/ID`).
+    stored_body: Option<&'a str>,
     /// Why it was not sent, or why it may have been.
     error: Option<&'a str>,
 }
@@ -237,6 +239,7 @@ impl Backfilled {
                         job_id: &j.id,
                         outcome: j.outcome,
                         message_id: j.message_id.as_deref(),
+                        stored_body: j.stored_body.as_deref(),
                         error: j.error.as_deref(),
                     })
                     .collect()
@@ -288,7 +291,15 @@ impl Report for Backfilled {
                 .as_deref()
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default();
-            out.line(format!("{env}: line {}: job {} {what}{why}", j.line, j.id));
+            let body = j
+                .stored_body
+                .as_deref()
+                .map(|at| format!(" (its body stored at {at})"))
+                .unwrap_or_default();
+            out.line(format!(
+                "{env}: line {}: job {} {what}{body}{why}",
+                j.line, j.id
+            ));
         }
         let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
         out.line(format!(

@@ -483,6 +483,47 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     );
     assert_eq!(visible_messages(&m.sqs, &queue).await, before + 25);
 
+    // A line over the queue's limit (1.1 MiB: over SQS's largest) is stored in the bucket as
+    // one submit stores it, and its message carries the pointer; the line beside it goes as is.
+    let big = dir.path().join("big.jsonl");
+    let pad = "x".repeat(1_150_000);
+    std::fs::write(
+        &big,
+        format!("{{\"photo\": \"big-1\", \"pad\": \"{pad}\"}}\n{{\"photo\": \"small-1\"}}\n"),
+    )
+    .unwrap();
+    let d = doc(
+        qfleet_on_moto().arg("submit").arg(&file).args([
+            "--lines",
+            big.to_str().unwrap(),
+            "--id-field",
+            "photo",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    check_schema("submit", &d);
+    let jobs = d["environments"][0]["jobs"].as_array().unwrap();
+    assert!(jobs.iter().all(|j| j["outcome"] == "sent"), "{jobs:?}");
+    let at = jobs[0]["stored_body"].as_str().unwrap();
+    let prefix = format!("s3://{bucket}/bodies/");
+    assert!(at.starts_with(&prefix), "{at}");
+    assert!(jobs[1]["stored_body"].is_null());
+    let stored =
+        m.s3.get_object()
+            .bucket(&bucket)
+            .key(&at[format!("s3://{bucket}/").len()..])
+            .send()
+            .await
+            .unwrap();
+    let bytes = stored.body.collect().await.unwrap().into_bytes();
+    assert!(
+        bytes.len() > 1_150_000 && bytes.starts_with(b"{\"photo\": \"big-1\""),
+        "the line's body as it was"
+    );
+    assert_eq!(visible_messages(&m.sqs, &queue).await, before + 27);
+
     // A teardown refuses a table that holds records, and deletes nothing.
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
         "--yes",

@@ -9,9 +9,10 @@ use crate::common::*;
 use crate::localstack::config;
 use serde_json::Value;
 
-/// One receive batch of the reference worker for a stage, as its fleet runs it.
-fn work_once(queue_url: &str, bucket: &str, reads: &str, writes: &str) {
-    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+/// One receive batch of the reference worker, as a fleet runs it, with `env` besides.
+fn worker_once(queue_url: &str, bucket: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let mut worker = std::process::Command::new(root().join(".venv/bin/python"));
+    worker
         .arg(root().join("examples/worker/qfleet_worker.py"))
         .arg("--once")
         .env("AWS_ENDPOINT_URL", localstack_endpoint())
@@ -21,10 +22,25 @@ fn work_once(queue_url: &str, bucket: &str, reads: &str, writes: &str) {
         .env_remove("AWS_PROFILE")
         .env("QFLEET_QUEUE_URL", queue_url)
         .env("QFLEET_BUCKET", bucket)
-        .env("QFLEET_UPLOAD_PREFIX", reads)
-        .env("QFLEET_PROCESSED_PREFIX", writes)
-        .env("QFLEET_WAIT_SECONDS", "2"));
+        .env("QFLEET_WAIT_SECONDS", "2");
+    for (k, v) in env {
+        worker.env(k, v);
+    }
+    let o = run(&mut worker);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    o
+}
+
+/// One receive batch of the reference worker for a stage, as its fleet runs it.
+fn work_once(queue_url: &str, bucket: &str, reads: &str, writes: &str) {
+    worker_once(
+        queue_url,
+        bucket,
+        &[
+            ("QFLEET_UPLOAD_PREFIX", reads),
+            ("QFLEET_PROCESSED_PREFIX", writes),
+        ],
+    );
 }
 
 async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
@@ -408,20 +424,14 @@ async fn a_fifo_pipeline_keeps_each_groups_order_from_submit_and_a_fifo_topic() 
     let bucket = format!("{e}-uploads-000000000000-eu-west-1");
     let mut worked = 0;
     for _ in 0..20 {
-        let o = run(std::process::Command::new(root().join(".venv/bin/python"))
-            .arg(root().join("examples/worker/qfleet_worker.py"))
-            .arg("--once")
-            .env("AWS_ENDPOINT_URL", localstack_endpoint())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "eu-west-1")
-            .env_remove("AWS_PROFILE")
-            .env("QFLEET_QUEUE_URL", &first)
-            .env("QFLEET_BUCKET", &bucket)
-            .env("QFLEET_PROCESSED_PREFIX", "invoices/")
-            .env("QFLEET_NEXT_QUEUE_URL", &second)
-            .env("QFLEET_WAIT_SECONDS", "2"));
-        assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+        let o = worker_once(
+            &first,
+            &bucket,
+            &[
+                ("QFLEET_PROCESSED_PREFIX", "invoices/"),
+                ("QFLEET_NEXT_QUEUE_URL", &second),
+            ],
+        );
         worked += stdout(&o).matches("outcome=processed").count();
         if worked == 5 {
             break;
