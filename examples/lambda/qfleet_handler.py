@@ -62,8 +62,12 @@ LATE = "not started: the invocation ran out of time on its last attempt"
 # From a FIFO queue: "your function should stop processing messages after the first failure and
 # return all failed and unprocessed messages in batchItemFailures. This helps preserve the
 # ordering of messages in your queue."
-# (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html)
-AFTER_FAILURE = "not started: an earlier message of its FIFO batch failed"
+# (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html). Order is kept
+# per message group ("Messages within the same message group are always processed one at a
+# time, in strict order", FIFO-key-terms), so only the failed message's group stops: a later
+# message of another group is worked on, rather than received again for nothing (each receive
+# counts toward maxReceiveCount).
+AFTER_FAILURE = "not started: an earlier message of its group failed in this batch"
 
 # qfleet status reads upload-to-processed percentiles from this metric (Environment dimension).
 NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
@@ -398,15 +402,16 @@ def handler(event, context=None):
                     lease=(lambda: remaining() / 1000) if remaining else None)
     records = (event or {}).get("Records") or []
     fifo = any((m.get("eventSourceARN") or "").endswith(".fifo") for m in records)
-    failed = False
+    failed = set()  # from a FIFO queue: the groups held back after a failure
     for m in records:
+        group = (m.get("attributes") or {}).get("MessageGroupId")
         t0 = time.monotonic()
         rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
         keys, extra = 0, ""
         if jobs:
             jobs.duplicates = 0
         try:
-            halt = AFTER_FAILURE if fifo and failed else (
+            halt = AFTER_FAILURE if fifo and group in failed else (
                 LATE if remaining and remaining() < STOP_MS else "")
             if halt:
                 if jobs:  # no job runs; one on its last receive fails
@@ -424,7 +429,7 @@ def handler(event, context=None):
             outcome = "failed"
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
-            failed = True
+            failed.add(group)
         print(f"msg={m.get('messageId')} outcome={outcome} keys={keys} "
               f"receive_count={rc} seconds={time.monotonic() - t0:.2f}{extra}", flush=True)
     for line in metric_lines(cfg.environment, latencies, stage=cfg.stage):

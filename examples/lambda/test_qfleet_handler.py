@@ -371,19 +371,23 @@ def fifo(record, group="customer-7"):
     return record
 
 
-def test_from_a_fifo_queue_the_batch_stops_at_the_first_failure(aws, capsys):
+def test_from_a_fifo_queue_a_failure_holds_back_the_rest_of_its_group(aws, capsys):
     """"your function should stop processing messages after the first failure and return all
-    failed and unprocessed messages in batchItemFailures" (services-sqs-errorhandling): the
-    message after a failed one is not worked on, so its group keeps its order."""
+    failed and unprocessed messages in batchItemFailures" (services-sqs-errorhandling), per
+    message group: the later message of the failed one's group is not worked on, so the group
+    keeps its order; another group's is, rather than received again for nothing."""
     put(aws, "uploads/1.txt")
     put(aws, "uploads/3.txt")
+    put(aws, "uploads/4.txt")
     good1 = fifo(sqs_record(s3_event("uploads/1.txt")))
     bad = fifo(sqs_record(s3_event("uploads/2-missing.txt")))
     after = fifo(sqs_record(s3_event("uploads/3.txt")))
-    assert run(good1, bad, after) == {"batchItemFailures": [
+    other = fifo(sqs_record(s3_event("uploads/4.txt")), group="customer-9")
+    assert run(good1, bad, after, other) == {"batchItemFailures": [
         {"itemIdentifier": bad["messageId"]}, {"itemIdentifier": after["messageId"]}]}
-    assert keys(aws) == ["processed/1.txt", "uploads/3.txt"], "the third waits for its turn"
-    assert outcomes(capsys) == ["processed", "failed", "failed"]
+    assert keys(aws) == ["processed/1.txt", "processed/4.txt", "uploads/3.txt"], \
+        "the third waits for its turn; the other group's goes on"
+    assert outcomes(capsys) == ["processed", "failed", "failed", "processed"]
 
 
 def test_to_a_fifo_next_stage_a_message_keeps_its_group_and_is_sent_once(aws, monkeypatch):

@@ -145,7 +145,7 @@ pub(crate) async fn backfill(
     let first = env.stages()[0];
     // Every line's group is --group's: checked once, before anything is recorded or sent.
     let fifo = match lines.jobs.first() {
-        Some((_, r)) => super::fifo_deduplication(first, r)?.is_some(),
+        Some((_, r)) => super::fifo_queue(first, r)?,
         None => false,
     };
     let (names, queue_url, limit) = job_queue(clients, env).await?;
@@ -164,27 +164,60 @@ pub(crate) async fn backfill(
     let stage = first.stage.as_ref().map(|s| s.name.clone());
     let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
     let batches = batches(&lines.jobs);
-    let sent = futures::stream::iter(batches.into_iter().map(|batch| {
-        let (table, stage) = (table.as_deref(), stage.as_deref());
-        let to = Destination {
-            url: queue_url.as_str(),
-            names: &names,
-            limit,
-        };
-        async move { one_batch(clients, table, to, stage, retention, &batch).await }
-    }))
-    // To a FIFO queue one batch at a time: "For a FIFO queue, multiple messages within a single
-    // batch are enqueued in the order they are sent" (SendMessageBatch,
-    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html),
-    // and batches in flight together would not be: the file's order is the group's.
-    .buffered(if fifo { 1 } else { CONCURRENT_BATCHES })
-    .collect::<Vec<_>>()
-    .await;
+    let (table, stage) = (table.as_deref(), stage.as_deref());
+    let to = Destination {
+        url: queue_url.as_str(),
+        names: &names,
+        limit,
+    };
+    let sent: Vec<Vec<LineJob>> = if fifo {
+        // To a FIFO queue one batch at a time: "For a FIFO queue, multiple messages within a
+        // single batch are enqueued in the order they are sent" (SendMessageBatch,
+        // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html),
+        // and batches in flight together would not be. After a job not sent, none after it
+        // goes: it would overtake that job in the group.
+        let mut out = Vec::new();
+        let mut unsent: Option<usize> = None;
+        for batch in &batches {
+            let jobs = match unsent {
+                Some(line) => held_back(batch, line),
+                None => one_batch(clients, table, to, stage, retention, batch).await,
+            };
+            unsent = unsent.or_else(|| jobs.iter().find(|j| j.outcome.is_none()).map(|j| j.line));
+            out.push(jobs);
+        }
+        out
+    } else {
+        futures::stream::iter(batches.iter().map(|batch| async move {
+            one_batch(clients, table, to, stage, retention, batch).await
+        }))
+        .buffered(CONCURRENT_BATCHES)
+        .collect::<Vec<_>>()
+        .await
+    };
     Ok(Backfill {
         queue: names.queue,
         path: lines.path.clone(),
         jobs: sent.into_iter().flatten().collect(),
     })
+}
+
+/// The jobs of a FIFO backfill's batch after line `line`, which was not sent: none recorded
+/// or sent, each saying why.
+fn held_back(batch: &[(usize, Request)], line: usize) -> Vec<LineJob> {
+    batch
+        .iter()
+        .map(|(l, r)| LineJob {
+            line: *l,
+            id: r.id.clone(),
+            outcome: None,
+            message_id: None,
+            error: Some(format!(
+                "not sent: line {line} was not, and the queue is FIFO: this job would overtake it; send from line {line} again"
+            )),
+            stored_body: None,
+        })
+        .collect()
 }
 
 /// The jobs in batches of at most [`BATCH_MAX`] messages and [`BATCH_BYTES`], in order.
@@ -257,8 +290,10 @@ async fn one_batch(
             stored_body: None,
         })
         .collect();
-    // The sequence each record's `queued` got, where this run wrote one.
+    // The sequence each record's `queued` got, where this run wrote one; the record's sequence
+    // each message sends (a `--resend` sends the record as it stands).
     let mut written: Vec<Option<u64>> = vec![None; batch.len()];
+    let mut sends: Vec<Option<u64>> = vec![None; batch.len()];
     if let Some(table) = table {
         let recorded = futures::future::join_all(batch.iter().map(|(_, r)| {
             record(
@@ -273,9 +308,10 @@ async fn one_batch(
         .await;
         for (i, rec) in recorded.into_iter().enumerate() {
             match rec {
-                Ok((outcome, seq, _)) => {
+                Ok((outcome, seq, known)) => {
                     jobs[i].outcome = Some(outcome);
                     written[i] = seq;
+                    sends[i] = seq.or_else(|| known.and_then(|j| j.seq));
                 }
                 Err(e) => {
                     jobs[i].outcome = None;
@@ -291,15 +327,22 @@ async fn one_batch(
         return jobs;
     }
     // Each body as it is sent: a body over the limit as its pointer, stored first; one that
-    // could not be stored is not sent, and said so as a refused one is.
+    // could not be stored is not sent, and said so as a refused one is. To a FIFO queue, no
+    // job goes after one of the batch that does not: it would overtake it in the group.
+    let fifo = url.ends_with(".fifo");
+    let first_unsent = (0..batch.len()).find(|&i| jobs[i].outcome.is_none());
     let mut bodies: Vec<Ready> = Vec::new();
     for &i in &to_send {
-        bodies.push(ready(clients, to, &batch[i].1, &mut jobs[i]).await);
+        let behind = first_unsent.is_some_and(|u| u < i) || bodies.iter().any(Result::is_err);
+        bodies.push(if fifo && behind {
+            Err("an earlier job of its batch was not sent, and the queue is FIFO: it would overtake it".into())
+        } else {
+            ready(clients, to, &batch[i].1, &mut jobs[i]).await
+        });
     }
-    let fifo = url.ends_with(".fifo");
     let deduplication: Vec<Option<String>> = to_send
         .iter()
-        .map(|&i| fifo.then(|| super::deduplication_id(&batch[i].1.id)))
+        .map(|&i| fifo.then(|| super::deduplication_id(&batch[i].1.id, sends[i])))
         .collect();
     let attributes: Vec<Vec<(String, String)>> = to_send
         .iter()
@@ -409,6 +452,22 @@ mod tests {
         let p = dir.path().join("jobs.jsonl");
         std::fs::write(&p, text).unwrap();
         (dir, p)
+    }
+
+    /// To a FIFO queue, the jobs after one not sent are neither recorded nor sent, and each
+    /// says from which line to send again.
+    #[test]
+    fn a_fifo_backfill_holds_back_what_would_overtake_a_job_not_sent() {
+        let (_dir, p) = file("{\"a\": 1}\n{\"a\": 2}\n");
+        let lines = Lines::read(&p, None, &template()).unwrap();
+        let held = held_back(&lines.jobs, 7);
+        assert_eq!(held.len(), 2);
+        for (j, (line, r)) in held.iter().zip(&lines.jobs) {
+            assert_eq!((j.line, j.id.as_str()), (*line, r.id.as_str()));
+            assert!(j.outcome.is_none() && j.message_id.is_none());
+            let why = j.error.as_deref().unwrap();
+            assert!(why.contains("line 7") && why.contains("FIFO"), "{why}");
+        }
     }
 
     #[test]

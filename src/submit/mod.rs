@@ -204,16 +204,13 @@ fn id_problem(id: &str) -> Option<String> {
     (id.is_empty() || id.len() > JOB_ID_MAX).then(|| format!("a job id is 1 to {JOB_ID_MAX} bytes"))
 }
 
-/// To a FIFO job queue (`queue.fifo`), the job's deduplication id; `None` to a standard one.
-/// "`MessageGroupId` is required for FIFO queues" (Amazon SQS message quotas,
+/// Whether the job queue is FIFO (`queue.fifo`). "`MessageGroupId` is required for FIFO
+/// queues" (Amazon SQS message quotas,
 /// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html),
-/// so a job without `--group` is refused before anything is recorded or sent. The job's id
-/// deduplicates: a `--resend` within SQS's 5-minute deduplication interval adds no second copy.
-/// An id SQS does not take as one ("alphanumeric characters and punctuation", at most 128
-/// characters, the same page) goes as its SHA-256.
-pub(super) fn fifo_deduplication(first: &Environment, request: &Request) -> Result<Option<String>> {
+/// so a job without `--group` is refused before anything is recorded or sent.
+pub(super) fn fifo_queue(first: &Environment, request: &Request) -> Result<bool> {
     if !first.spec.queue.fifo {
-        return Ok(None);
+        return Ok(false);
     }
     if request.group.is_none() {
         return Err(flag(
@@ -222,14 +219,24 @@ pub(super) fn fifo_deduplication(first: &Environment, request: &Request) -> Resu
             "the job queue is FIFO (queue.fifo): name the job's message group with --group G; the jobs of one group run one at a time, in the order sent",
         ));
     }
-    Ok(Some(deduplication_id(&request.id)))
+    Ok(true)
 }
 
-/// A job id as a FIFO message's deduplication id: as is when SQS takes it, else its SHA-256.
-pub(super) fn deduplication_id(id: &str) -> String {
+/// A FIFO message's deduplication id for job `id` as its record stands at `seq` (`None`
+/// without a job table). SQS accepts a message whose id it saw in the last 5 minutes "but
+/// [it isn't] delivered" (SendMessage, MessageDeduplicationId,
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html):
+/// a `--resend` of the same record adds no copy, and a failed job queued again (a greater
+/// `seq`) is a new message. An id SQS does not take ("alphanumeric characters and
+/// punctuation", at most 128 characters, the quotas page) goes as its SHA-256.
+pub(super) fn deduplication_id(id: &str, seq: Option<u64>) -> String {
+    let id = match seq {
+        Some(seq) => format!("{id}#{seq}"),
+        None => id.to_string(),
+    };
     let fits = id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic());
     if fits {
-        id.to_string()
+        id
     } else {
         use sha2::Digest as _;
         sha2::Sha256::digest(id.as_bytes())
@@ -415,7 +422,7 @@ pub(crate) async fn submit(
     request: &Request,
 ) -> Result<Submission> {
     let first = env.stages()[0];
-    let deduplication = fifo_deduplication(first, request)?;
+    let fifo = fifo_queue(first, request)?;
     let (names, queue_url, limit) = job_queue(clients, env).await?;
     // Over the queue's limit, the body goes to the bucket and the message carries its pointer
     // (docs/jobs.md, "A body over SQS's limit").
@@ -425,8 +432,10 @@ pub(crate) async fn submit(
     }
     let table = job_table_of(clients, env, at).await?;
     let key = (request.id.as_str(), MESSAGE_UPLOAD);
-    // The sequence of the `queued` this submission wrote, if it wrote one.
+    // The sequence of the `queued` this submission wrote, if it wrote one; the record's
+    // sequence this message sends.
     let mut written = None;
+    let mut seq = None;
     let mut submission = Submission {
         queue: names.queue.clone(),
         id: request.id.clone(),
@@ -443,6 +452,8 @@ pub(crate) async fn submit(
         let known;
         (submission.outcome, written, known) =
             record(clients, table, key, stage, retention, request.resend).await?;
+        // A `--resend` sends the record as it stands: its sequence is the one to deduplicate.
+        seq = written.or_else(|| known.as_ref().and_then(|j| j.seq));
         if !matches!(submission.outcome, Outcome::Sent | Outcome::Resubmitted) {
             submission.job = known;
             if submission.outcome == Outcome::InFlight {
@@ -473,7 +484,7 @@ pub(crate) async fn submit(
             &attributes,
             queues::Ordering {
                 group: request.group.as_deref(),
-                deduplication: deduplication.as_deref(),
+                deduplication: fifo.then(|| deduplication_id(&request.id, seq)).as_deref(),
             },
         )
         .await;
@@ -710,30 +721,33 @@ mod tests {
     fn a_fifo_job_needs_its_group_and_is_deduplicated_by_its_id() {
         let fifo = crate::config::parse(
             "stacks/t.yaml".into(),
-            "region: eu-west-1
-queue: {fifo: true}
-sources: {uploads: false, messages: {}}
-"
-            .into(),
+            "region: eu-west-1\nqueue: {fifo: true}\nsources: {uploads: false, messages: {}}\n"
+                .into(),
         )
         .unwrap();
         let first = fifo.stages()[0];
         let r = request(&[]).unwrap();
-        let e = fifo_deduplication(first, &r).unwrap_err().to_string();
+        let e = fifo_queue(first, &r).unwrap_err().to_string();
         assert!(e.contains("--group") && e.contains("FIFO"), "{e}");
         let grouped = r.clone().with_group(Some("customer-7".into())).unwrap();
-        assert_eq!(
-            fifo_deduplication(first, &grouped).unwrap().as_deref(),
-            Some("a")
+        assert!(fifo_queue(first, &grouped).unwrap());
+        assert!(!fifo_queue(env(false).stages()[0], &r).unwrap());
+        // The record's sequence is part of it: a resend of one record is deduplicated, a
+        // failed job queued again is a new message ("accepted successfully but aren't
+        // delivered" within 5 minutes, SendMessage).
+        assert_eq!(deduplication_id("a", Some(3)), "a#3");
+        assert_ne!(
+            deduplication_id("a", Some(1)),
+            deduplication_id("a", Some(2))
         );
-        let standard = env(false);
-        assert_eq!(fifo_deduplication(standard.stages()[0], &r).unwrap(), None);
+        assert_eq!(deduplication_id("a", None), "a");
         for id in ["é", "a b", &"x".repeat(129)] {
-            let d = deduplication_id(id);
+            let d = deduplication_id(id, None);
             assert_eq!(d.len(), 64, "{id}");
             assert!(d.chars().all(|c| c.is_ascii_hexdigit()));
         }
-        assert_eq!(deduplication_id(&"x".repeat(128)), "x".repeat(128));
+        assert_eq!(deduplication_id(&"x".repeat(128), None), "x".repeat(128));
+        assert_eq!(deduplication_id(&"x".repeat(127), Some(5)).len(), 64);
     }
 
     #[test]
