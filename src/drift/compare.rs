@@ -205,9 +205,10 @@ fn queues(f: &mut Findings, snap: &Snapshot, env: &Environment) {
 fn topic_sources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let data = &snap.data.name;
     let queue = crate::render::ResourceNames::of(env).queue;
+    let deployed = crate::render::deployed_sources(env);
     for topic in &env.spec.sources.topics {
-        let Some(d) = crate::render::deployed_sources(env)
-            .into_iter()
+        let Some(d) = deployed
+            .iter()
             .find(|d| d.kind == "topic" && d.name == topic.arn)
         else {
             continue;
