@@ -5,6 +5,7 @@ mod allowed;
 mod checks;
 mod command_line;
 mod complete;
+pub(crate) mod cron;
 pub(crate) mod duration;
 #[cfg(test)]
 mod examples;

@@ -7,6 +7,7 @@
 mod function;
 mod group;
 mod json;
+mod next_run;
 mod report;
 mod rows;
 mod service;
@@ -248,6 +249,13 @@ struct SourceStatus {
     /// resource while that changes or after it failed; `null` when the data stack's
     /// resources could not be read.
     state: Option<String>,
+    /// An enabled cron schedule's next run, from the stack file's expression and time zone
+    /// (`drift` checks that the deployed schedule is the file's); else `null`.
+    next_run: Option<next_run::NextRun>,
+    /// Why an enabled schedule shows no `next_run`: a rate runs within its period of its last
+    /// run, which Scheduler does not report; a time zone this machine does not know; no run
+    /// left. `null` otherwise.
+    no_next_run: Option<String>,
 }
 
 /// Each source of `stage` and its state, from the data stack's resources. A subscription
@@ -255,7 +263,12 @@ struct SourceStatus {
 /// owner creates a subscription, the subscription doesn't require confirmation"
 /// (<https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html>).
 /// A schedule is enabled or paused as the template deployed it (drift checks the rest).
-fn sources_of(stage: &Environment, data: &StackSnapshot) -> Vec<SourceStatus> {
+/// An enabled cron schedule shows its next run after `now` ([`next_run`]).
+fn sources_of(
+    stage: &Environment,
+    data: &StackSnapshot,
+    now: jiff::Timestamp,
+) -> Vec<SourceStatus> {
     crate::render::deployed_sources(stage)
         .into_iter()
         .map(|d| {
@@ -275,11 +288,25 @@ fn sources_of(stage: &Environment, data: &StackSnapshot) -> Vec<SourceStatus> {
                 Fact::Absent => Some("not deployed".to_string()),
                 Fact::Unknown(_) => None,
             };
+            let schedule = stage
+                .spec
+                .sources
+                .schedules
+                .iter()
+                .find(|s| s.name == d.name);
+            let next = match (d.kind, schedule, state.as_deref()) {
+                ("schedule", Some(schedule), Some("enabled")) => {
+                    Some(next_run::next_run(schedule, now))
+                }
+                _ => None,
+            };
             SourceStatus {
                 kind: d.kind,
                 name: d.name,
                 detail: d.detail,
                 state,
+                next_run: next.clone().and_then(Result::ok),
+                no_next_run: next.and_then(Result::err),
             }
         })
         .collect()
@@ -382,7 +409,7 @@ async fn gather_at(
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
         let snap = snapshot::read_at(clients, stage, Scope::STATUS, names).await;
         let mut status = from_snapshot(&snap, stage.backlog_target());
-        status.sources = sources_of(stage, &snap.data);
+        status.sources = sources_of(stage, &snap.data, jiff::Timestamp::now());
         with_goal(status, stage.spec.scaling.max_latency_seconds)
     }))
     .await

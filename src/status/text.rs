@@ -211,8 +211,19 @@ fn processed_line(p: &super::Percentiles) -> String {
 /// The job table's last 15 minutes.
 /// A topic or a schedule of the stage, and its state in the data stack.
 fn source_line(src: &super::SourceStatus) -> String {
+    let next = match (&src.next_run, &src.no_next_run) {
+        (Some(run), _) => {
+            let window = run
+                .window_seconds
+                .map(|w| format!(", starting within {}", crate::config::duration::Seconds(w)))
+                .unwrap_or_default();
+            format!(", next run {} ({}){window}", run.local, run.at)
+        }
+        (None, Some(why)) => format!(", next run {why}"),
+        (None, None) => String::new(),
+    };
     format!(
-        "{} {} ({}): {}",
+        "{} {} ({}): {}{next}",
         src.kind,
         src.name,
         src.detail,

@@ -280,7 +280,7 @@ fn check_schedule(c: &mut Checker, i: usize, s: &crate::config::ScheduleSpec) {
             format!("schedule `{}` needs cron or rate", s.name),
         ),
         (Some(cron), None) => {
-            if let Err(why) = cron_problem(cron) {
+            if let Err(why) = crate::config::cron::Cron::parse(cron) {
                 c.fail(&at("cron"), format!("`{cron}` {why}"));
             }
         }
@@ -328,31 +328,6 @@ fn check_schedule(c: &mut Checker, i: usize, s: &crate::config::ScheduleSpec) {
             );
         }
     }
-}
-
-/// Why a cron expression is not one EventBridge Scheduler takes, as far as its shape shows.
-fn cron_problem(cron: &str) -> Result<(), String> {
-    let fields: Vec<&str> = cron.split_whitespace().collect();
-    if fields.len() != 6 {
-        return Err(format!(
-            "has {} fields; a cron expression has six: minutes hours day-of-month month day-of-week year",
-            fields.len()
-        ));
-    }
-    if let Some(f) = fields.iter().find(|f| {
-        !f.chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ",-*/?#".contains(ch))
-    }) {
-        return Err(format!(
-            "has `{f}`; fields take digits, names and , - * / ? L W #"
-        ));
-    }
-    if (fields[2] == "?") == (fields[4] == "?") {
-        return Err(
-            "needs ? in exactly one of day-of-month (third) and day-of-week (fifth): AWS takes a day in one of them only".into(),
-        );
-    }
-    Ok(())
 }
 
 /// Why a rate is not one EventBridge Scheduler takes: a positive whole number and a unit,
@@ -595,20 +570,18 @@ mod tests {
 
     #[test]
     fn schedules_take_six_field_crons_and_whole_rates() {
+        // The cron table's own cases are config::cron's tests; here, that validate asks it.
+        let cron_problem = crate::config::cron::Cron::parse;
         assert!(cron_problem("0 2 * * ? *").is_ok());
         assert!(cron_problem("0/15 8-17 ? * MON-FRI *").is_ok());
         assert!(cron_problem("0 2 * * *").unwrap_err().contains("5 fields"));
-        assert!(
-            cron_problem("0 2 * * * *")
-                .unwrap_err()
-                .contains("exactly one")
-        );
         assert!(
             cron_problem("0 2 ? * ? *")
                 .unwrap_err()
                 .contains("exactly one")
         );
         assert!(cron_problem("0 2 * * ? $").is_err());
+        assert!(cron_problem("0 25 * * ? *").is_err());
         assert!(rate_problem("1 hour").is_ok());
         assert!(rate_problem("15 minutes").is_ok());
         assert!(rate_problem("1 hours").unwrap_err().contains("singular"));

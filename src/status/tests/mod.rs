@@ -1034,7 +1034,8 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
             d.logical_id
         );
     }
-    let states: Vec<(String, String, Option<String>)> = super::sources_of(&env, &snap.data)
+    let now: jiff::Timestamp = "2026-11-27T06:00:00Z".parse().unwrap();
+    let states: Vec<(String, String, Option<String>)> = super::sources_of(&env, &snap.data, now)
         .into_iter()
         .map(|s| (s.kind.to_string(), s.detail, s.state))
         .collect();
@@ -1064,8 +1065,34 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
         ]
     );
     let mut st = from_snapshot(&snap, 10.0);
-    st.sources = super::sources_of(&env, &snap.data);
+    st.sources = super::sources_of(&env, &snap.data, now);
+    // Only the enabled cron schedule has a next run; a paused one and one not deployed none.
+    let runs: Vec<_> = st
+        .sources
+        .iter()
+        .map(|s| {
+            (
+                s.next_run.as_ref().map(|r| r.at.as_str()),
+                s.no_next_run.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            (None, None),
+            (Some("2026-11-28T01:00:00Z"), None),
+            (None, None),
+            (None, None)
+        ]
+    );
     let shown = text(&st);
+    assert!(
+        shown.contains(
+            "schedule nightly (cron(0 2 * * ? *) Europe/Paris): enabled, next run 2026-11-28 02:00 Europe/Paris (2026-11-28T01:00:00Z)"
+        ),
+        "{shown}"
+    );
     assert!(
         shown.contains(&format!("topic {arn} (raw delivery): subscribed")),
         "{shown}"
@@ -1076,8 +1103,8 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
     );
     snap.data.resources = Fact::Unknown("AccessDenied".into());
     assert!(
-        super::sources_of(&env, &snap.data)
+        super::sources_of(&env, &snap.data, now)
             .iter()
-            .all(|s| s.state.is_none())
+            .all(|s| s.state.is_none() && s.next_run.is_none())
     );
 }

@@ -1,0 +1,508 @@
+//! EventBridge Scheduler's cron expressions: read as AWS documents them, and the next run of
+//! one after a given moment in its time zone.
+//!
+//! Six fields, "minutes hours day-of-month month day-of-week year", with the values and
+//! wildcards of AWS's table: minutes 0-59 and hours 0-23 (`, - * /`), day-of-month 1-31
+//! (`, - * ? / L W`), month 1-12 or JAN-DEC (`, - * /`), day-of-week 1-7 or SUN-SAT, 1 being
+//! Sunday (`, - * ? L #`), year 1970-2199 (`, - * /`); `*` in one of the two day fields needs
+//! `?` in the other
+//! (<https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based>,
+//! the same table as
+//! <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html>).
+//! A form the table does not document (such as `L-3`) is refused rather than guessed at.
+//!
+//! Daylight saving time, as AWS states it: "When the time shifts forward in Spring, your
+//! schedule invocation gets skipped if the cron expression falls on a non-existent date and
+//! time. When the time shifts back in the Fall, your schedule runs only once and doesn't repeat
+//! its invocation" (<https://repost.aws/knowledge-center/eventbridge-scheduler-adjust-dst>).
+
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime, Weekday};
+use jiff::tz::{AmbiguousOffset, TimeZone};
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// The last year a cron expression names.
+const LAST_YEAR: i16 = 2199;
+
+/// A cron expression EventBridge Scheduler takes, read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Cron {
+    minutes: Vec<u8>,
+    hours: Vec<u8>,
+    days: DayRule,
+    months: [bool; 13],
+    years: Vec<i16>,
+}
+
+/// Which days of a month run: by day of the month or by day of the week (the other field
+/// is `?`).
+#[derive(Debug, Clone, PartialEq)]
+enum DayRule {
+    /// Days 1-31 (`*`, lists, ranges, steps); a day past the month's end never runs.
+    MonthDays([bool; 32]),
+    /// `L`: the month's last day.
+    LastOfMonth,
+    /// `NW`: the weekday (Monday to Friday) nearest day N, in the same month.
+    NearestWeekday(u8),
+    /// `LW`: the month's last weekday.
+    LastWeekday,
+    /// Days of the week, 1 (Sunday) to 7.
+    WeekDays([bool; 8]),
+    /// `NL`: the month's last such day of the week.
+    LastWeekDay(u8),
+    /// `D#N`: the Nth such day of the week of the month.
+    NthWeekDay(u8, u8),
+}
+
+impl Cron {
+    /// Reads `text`, or says what AWS's table allows instead.
+    pub(crate) fn parse(text: &str) -> Result<Cron, String> {
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let [minutes, hours, dom, month, dow, year] = fields[..] else {
+            return Err(format!(
+                "has {} fields; a cron expression has six: minutes hours day-of-month month day-of-week year",
+                fields.len()
+            ));
+        };
+        let minutes = numbers(minutes, "minutes", 0, 59, &[])?;
+        let hours = numbers(hours, "hours", 0, 23, &[])?;
+        let days = match (dom == "?", dow == "?") {
+            (true, false) => week_days(dow)?,
+            (false, true) => month_days(dom)?,
+            _ => {
+                return Err(
+                    "needs ? in exactly one of day-of-month (third) and day-of-week (fifth): AWS takes a day in one of them only".into(),
+                );
+            }
+        };
+        let mut months = [false; 13];
+        for m in numbers(month, "month", 1, 12, &MONTHS)? {
+            months[usize::from(m)] = true;
+        }
+        let years = years(year)?;
+        Ok(Cron {
+            minutes,
+            hours,
+            days,
+            months,
+            years,
+        })
+    }
+
+    /// The first run strictly after `now`, in `zone`; `None` when none comes before the end
+    /// of 2199 (the last year a cron expression names). A local time the spring shift skips
+    /// does not run; one the autumn shift repeats runs once, at its first occurrence.
+    pub(crate) fn next_after(&self, now: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
+        let start = zone.to_datetime(now).date();
+        let mut year = start.year();
+        while year <= LAST_YEAR {
+            if !self.years.contains(&year) {
+                year += 1;
+                continue;
+            }
+            for month in 1..=12i8 {
+                if !self.months[month as usize] {
+                    continue;
+                }
+                let first = Date::new(year, month, 1).ok()?;
+                if first.last_of_month() < start {
+                    continue;
+                }
+                for day in 1..=first.days_in_month() {
+                    let date = Date::new(year, month, day).ok()?;
+                    if date < start || !self.days.runs_on(date) {
+                        continue;
+                    }
+                    if let Some(run) = self.first_run_on(date, now, zone) {
+                        return Some(run);
+                    }
+                }
+            }
+            year += 1;
+        }
+        None
+    }
+
+    /// The first run on `date` after `now`, if any.
+    fn first_run_on(&self, date: Date, now: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
+        for &hour in &self.hours {
+            for &minute in &self.minutes {
+                let local: DateTime = date.at(hour as i8, minute as i8, 0, 0);
+                let at = match zone.to_ambiguous_timestamp(local).offset() {
+                    AmbiguousOffset::Unambiguous { offset } => offset.to_timestamp(local),
+                    AmbiguousOffset::Gap { .. } => continue,
+                    AmbiguousOffset::Fold { before, .. } => before.to_timestamp(local),
+                };
+                match at {
+                    Ok(at) if at > now => return Some(at),
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+}
+
+impl DayRule {
+    fn runs_on(&self, date: Date) -> bool {
+        let day = date.day() as u8;
+        let last = date.days_in_month() as u8;
+        let weekday = date.weekday().to_sunday_one_offset() as u8;
+        match self {
+            DayRule::MonthDays(days) => days[usize::from(day)],
+            DayRule::LastOfMonth => day == last,
+            DayRule::NearestWeekday(n) => *n <= last && nearest_weekday(date, *n) == day,
+            DayRule::LastWeekday => nearest_weekday(date, last) == day,
+            DayRule::WeekDays(days) => days[usize::from(weekday)],
+            DayRule::LastWeekDay(d) => *d == weekday && day + 7 > last,
+            DayRule::NthWeekDay(d, n) => *d == weekday && (day - 1) / 7 + 1 == *n,
+        }
+    }
+}
+
+/// The weekday nearest day `n` of `date`'s month, never in another month: a Saturday runs
+/// on the Friday before (the Monday after when it is the 1st), a Sunday on the Monday after
+/// (the Friday before when it is the month's last day).
+fn nearest_weekday(date: Date, n: u8) -> u8 {
+    let last = date.days_in_month() as u8;
+    let Ok(target) = Date::new(date.year(), date.month(), n as i8) else {
+        return 0;
+    };
+    match target.weekday() {
+        Weekday::Saturday if n == 1 => 3,
+        Weekday::Saturday => n - 1,
+        Weekday::Sunday if n == last => n - 2,
+        Weekday::Sunday => n + 1,
+        _ => n,
+    }
+}
+
+/// A field of numbers (`*`, `N`, `N-M`, `*/K`, `N/K`, `N-M/K`, comma-separated), names
+/// standing for `low`, `low + 1`, … ; ascending and without repeats.
+fn numbers(field: &str, what: &str, low: u8, high: u8, names: &[&str]) -> Result<Vec<u8>, String> {
+    let mut on = vec![false; usize::from(high) + 1];
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((range, step)) => {
+                let step: u8 = step.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                    format!("has `{item}` in {what}: a step after / is a whole number from 1")
+                })?;
+                (range, step)
+            }
+            None => (item, 1),
+        };
+        let value = |text: &str| -> Result<u8, String> {
+            let upper = text.to_ascii_uppercase();
+            let n = match names.iter().position(|n| *n == upper) {
+                Some(i) => low + i as u8,
+                None => text.parse().map_err(|_| {
+                    format!(
+                        "has `{item}` in {what}; it takes {low}-{high}{}, and , - * /",
+                        named(names)
+                    )
+                })?,
+            };
+            if (low..=high).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!(
+                    "has {n} in {what}; it takes {low}-{high}{}",
+                    named(names)
+                ))
+            }
+        };
+        let (from, to) = match range {
+            "*" => (low, high),
+            _ => match range.split_once('-') {
+                Some((a, b)) => (value(a)?, value(b)?),
+                // `N/K` runs from N to the field's end.
+                None if item.contains('/') => (value(range)?, high),
+                None => {
+                    let n = value(range)?;
+                    (n, n)
+                }
+            },
+        };
+        if from > to {
+            return Err(format!(
+                "has `{item}` in {what}: a range runs from low to high"
+            ));
+        }
+        for n in (from..=to).step_by(usize::from(step)) {
+            on[usize::from(n)] = true;
+        }
+    }
+    Ok((low..=high).filter(|n| on[usize::from(*n)]).collect())
+}
+
+fn named(names: &[&str]) -> String {
+    match (names.first(), names.last()) {
+        (Some(a), Some(b)) => format!(" or {a}-{b}"),
+        _ => String::new(),
+    }
+}
+
+/// The day-of-month field: numbers, `L`, `NW` or `LW`.
+fn month_days(field: &str) -> Result<DayRule, String> {
+    let upper = field.to_ascii_uppercase();
+    match upper.as_str() {
+        "L" => return Ok(DayRule::LastOfMonth),
+        "LW" => return Ok(DayRule::LastWeekday),
+        _ => {}
+    }
+    if let Some(n) = upper.strip_suffix('W') {
+        return match n.parse::<u8>() {
+            Ok(n) if (1..=31).contains(&n) => Ok(DayRule::NearestWeekday(n)),
+            _ => Err(format!(
+                "has `{field}` in day-of-month; W follows one day, 1-31 (15W: the weekday nearest the 15th)"
+            )),
+        };
+    }
+    if upper.contains('L') || upper.contains('W') {
+        return Err(format!(
+            "has `{field}` in day-of-month; L and W stand alone (L, LW) or follow one day (15W)"
+        ));
+    }
+    let mut days = [false; 32];
+    for d in numbers(field, "day-of-month", 1, 31, &[])? {
+        days[usize::from(d)] = true;
+    }
+    Ok(DayRule::MonthDays(days))
+}
+
+/// The day-of-week field: days 1-7 or SUN-SAT, `L` (the week's last day, Saturday), `DL` or
+/// `D#N`.
+fn week_days(field: &str) -> Result<DayRule, String> {
+    let upper = field.to_ascii_uppercase();
+    let day = |text: &str| -> Result<u8, String> {
+        match DAYS.iter().position(|d| *d == text) {
+            Some(i) => Ok(i as u8 + 1),
+            None => text
+                .parse()
+                .ok()
+                .filter(|d| (1..=7).contains(d))
+                .ok_or_else(|| format!("has `{field}` in day-of-week; it takes 1-7 or SUN-SAT")),
+        }
+    };
+    if upper == "L" {
+        // "the last day of the … week": every Saturday.
+        let mut days = [false; 8];
+        days[7] = true;
+        return Ok(DayRule::WeekDays(days));
+    }
+    if let Some(d) = upper.strip_suffix('L') {
+        return Ok(DayRule::LastWeekDay(day(d)?));
+    }
+    if let Some((d, n)) = upper.split_once('#') {
+        let n = n
+            .parse::<u8>()
+            .ok()
+            .filter(|n| (1..=5).contains(n))
+            .ok_or_else(|| {
+                format!("has `{field}` in day-of-week; after # comes 1-5 (3#2: the second Tuesday)")
+            })?;
+        return Ok(DayRule::NthWeekDay(day(d)?, n));
+    }
+    let mut days = [false; 8];
+    for d in numbers(field, "day-of-week", 1, 7, &DAYS)? {
+        days[usize::from(d)] = true;
+    }
+    Ok(DayRule::WeekDays(days))
+}
+
+/// The year field, 1970-2199.
+fn years(field: &str) -> Result<Vec<i16>, String> {
+    let mut years = Vec::new();
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((range, step)) => (
+                range,
+                step.parse::<i16>().ok().filter(|s| *s > 0).ok_or_else(|| {
+                    format!("has `{item}` in year: a step after / is a whole number from 1")
+                })?,
+            ),
+            None => (item, 1),
+        };
+        let value = |text: &str| -> Result<i16, String> {
+            text.parse()
+                .ok()
+                .filter(|y| (1970..=LAST_YEAR).contains(y))
+                .ok_or_else(|| format!("has `{item}` in year; it takes 1970-2199"))
+        };
+        let (from, to) = match range {
+            "*" => (1970, LAST_YEAR),
+            _ => match range.split_once('-') {
+                Some((a, b)) => (value(a)?, value(b)?),
+                None if item.contains('/') => (value(range)?, LAST_YEAR),
+                None => {
+                    let y = value(range)?;
+                    (y, y)
+                }
+            },
+        };
+        if from > to {
+            return Err(format!(
+                "has `{item}` in year: a range runs from low to high"
+            ));
+        }
+        years.extend((from..=to).step_by(step as usize));
+    }
+    years.sort_unstable();
+    years.dedup();
+    Ok(years)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn next(cron: &str, now: &str, zone: &str) -> Option<String> {
+        let zone = TimeZone::get(zone).unwrap();
+        Cron::parse(cron)
+            .unwrap()
+            .next_after(at(now), &zone)
+            .map(|t| t.to_string())
+    }
+
+    #[test]
+    fn a_daily_cron_runs_next_at_its_time_today_or_tomorrow() {
+        assert_eq!(
+            next("0 2 * * ? *", "2026-11-27T01:30:00Z", "UTC").as_deref(),
+            Some("2026-11-27T02:00:00Z")
+        );
+        assert_eq!(
+            next("0 2 * * ? *", "2026-11-27T02:00:00Z", "UTC").as_deref(),
+            Some("2026-11-28T02:00:00Z"),
+            "a run at this very moment is not the next one"
+        );
+        assert_eq!(
+            next("*/15 * * * ? *", "2026-11-27T06:07:00Z", "UTC").as_deref(),
+            Some("2026-11-27T06:15:00Z")
+        );
+        assert_eq!(
+            next("5/20 9-17 ? * MON-FRI *", "2026-11-27T17:46:00Z", "UTC").as_deref(),
+            Some("2026-11-30T09:05:00Z"),
+            "Friday evening's next weekday run is Monday's"
+        );
+    }
+
+    #[test]
+    fn a_cron_is_read_in_its_time_zone() {
+        // 02:00 in Paris is 01:00 UTC in winter, 00:00 UTC in summer.
+        assert_eq!(
+            next("0 2 * * ? *", "2026-11-27T06:00:00Z", "Europe/Paris").as_deref(),
+            Some("2026-11-28T01:00:00Z")
+        );
+        assert_eq!(
+            next("0 2 * * ? *", "2026-07-01T06:00:00Z", "Europe/Paris").as_deref(),
+            Some("2026-07-02T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn the_spring_shift_skips_a_run_and_the_autumn_shift_runs_it_once() {
+        // Europe/Paris: 2026-03-29 02:00 becomes 03:00; 2026-10-25 03:00 becomes 02:00.
+        assert_eq!(
+            next("30 2 * * ? *", "2026-03-28T02:00:00Z", "Europe/Paris").as_deref(),
+            Some("2026-03-30T00:30:00Z"),
+            "02:30 does not exist on the 29th: that day has no run"
+        );
+        assert_eq!(
+            next("30 2 * * ? *", "2026-10-24T02:00:00Z", "Europe/Paris").as_deref(),
+            Some("2026-10-25T00:30:00Z"),
+            "the first 02:30 (summer time)"
+        );
+        assert_eq!(
+            next("30 2 * * ? *", "2026-10-25T00:30:00Z", "Europe/Paris").as_deref(),
+            Some("2026-10-26T01:30:00Z"),
+            "the repeated 02:30 does not run again"
+        );
+    }
+
+    #[test]
+    fn the_day_wildcards_follow_aws_table() {
+        // November 2026: the 1st is a Sunday, the 30th a Monday.
+        let now = "2026-11-01T00:00:00Z";
+        assert_eq!(
+            next("0 0 L * ? *", now, "UTC").as_deref(),
+            Some("2026-11-30T00:00:00Z")
+        );
+        assert_eq!(
+            next("0 0 LW * ? *", "2027-01-01T00:00:00Z", "UTC").as_deref(),
+            Some("2027-01-29T00:00:00Z"),
+            "January 2027 ends on a Sunday: its last weekday is Friday the 29th"
+        );
+        assert_eq!(
+            next("0 0 1W * ? *", now, "UTC").as_deref(),
+            Some("2026-11-02T00:00:00Z"),
+            "the 1st is a Sunday: Monday the 2nd"
+        );
+        assert_eq!(
+            next("0 0 1W * ? *", "2026-08-01T00:00:00Z", "UTC").as_deref(),
+            Some("2026-08-03T00:00:00Z"),
+            "1 August 2026 is a Saturday: not July's Friday, Monday the 3rd"
+        );
+        assert_eq!(
+            next("0 0 ? * 3#2 *", now, "UTC").as_deref(),
+            Some("2026-11-10T00:00:00Z"),
+            "3#2: the second Tuesday"
+        );
+        assert_eq!(
+            next("0 0 ? * 6L *", now, "UTC").as_deref(),
+            Some("2026-11-27T00:00:00Z"),
+            "6L: the last Friday"
+        );
+        assert_eq!(
+            next("0 0 ? * L *", now, "UTC").as_deref(),
+            Some("2026-11-07T00:00:00Z"),
+            "L alone: the week's last day, each Saturday"
+        );
+        assert_eq!(
+            next("0 0 31 * ? *", now, "UTC").as_deref(),
+            Some("2026-12-31T00:00:00Z"),
+            "November has no 31st"
+        );
+        assert_eq!(
+            next("0 0 ? JAN,jul SUN 2027/2", now, "UTC").as_deref(),
+            Some("2027-01-03T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_cron_without_a_run_left_has_no_next_run() {
+        assert_eq!(next("0 0 1 1 ? 1999", "2026-11-27T00:00:00Z", "UTC"), None);
+        assert_eq!(next("0 0 30 FEB ? *", "2026-11-27T00:00:00Z", "UTC"), None);
+    }
+
+    #[test]
+    fn what_aws_table_does_not_take_is_refused_with_what_it_takes() {
+        for (cron, says) in [
+            ("0 2 * * *", "has 5 fields"),
+            ("60 2 * * ? *", "has 60 in minutes; it takes 0-59"),
+            ("0 24 * * ? *", "has 24 in hours; it takes 0-23"),
+            ("0 2 * * * *", "needs ? in exactly one"),
+            ("0 2 ? * ? *", "needs ? in exactly one"),
+            ("0 2 32 * ? *", "has 32 in day-of-month"),
+            ("0 2 ? * 8 *", "it takes 1-7 or SUN-SAT"),
+            ("0 2 ? * 0 *", "it takes 1-7 or SUN-SAT"),
+            ("0 2 * 13 ? *", "has 13 in month"),
+            ("0 2 * FOO ? *", "it takes 1-12 or JAN-DEC"),
+            ("0 2 * * ? 1969", "it takes 1970-2199"),
+            ("0 2 L-3 * ? *", "L and W stand alone"),
+            ("0 2 ? * 3#6 *", "after # comes 1-5"),
+            ("*/0 2 * * ? *", "a step after / is a whole number from 1"),
+            ("30-10 2 * * ? *", "a range runs from low to high"),
+        ] {
+            let why = Cron::parse(cron).expect_err(cron);
+            assert!(why.contains(says), "`{cron}`: {why}");
+        }
+    }
+}
