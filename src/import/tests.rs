@@ -164,6 +164,14 @@ fn a_fifo_worker_and_its_fifo_topic_are_carried_together() {
         "{}",
         i.report.text()
     );
+    // Without its ARN, the topic is reported by the name Copilot gave it: a FIFO topic's ends
+    // in .fifo, as SNS requires.
+    let unnamed = run("08-", opts(Some("test"), Some(IMAGE))).unwrap();
+    assert!(
+        unnamed.report.text().contains("-api-orders.fifo)"),
+        "{}",
+        unnamed.report.text()
+    );
     // A standard topic's ARN for a FIFO worker is carried by the file and refused by
     // validate, with why: the import refuses the stack file.
     let std = [(

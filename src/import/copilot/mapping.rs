@@ -1695,7 +1695,6 @@ impl Mapper<'_> {
             let line = self.line(&format!("{path}.name"));
             let name = t.get("name").map(text_of).unwrap_or_default();
             let service = t.get("service").map(text_of).unwrap_or_default();
-            let copilot_name = format!("{app_env}-{service}-{name}");
             let mut extra = Vec::new();
             let mut fifo = fifo_stage;
             if t.get("filter_policy").is_some() {
@@ -1738,6 +1737,13 @@ impl Mapper<'_> {
             } else {
                 format!(", with {}", extra.join(" and "))
             };
+            // A FIFO queue subscribes to a FIFO topic, and SNS: "you must add the .fifo suffix
+            // to the name of each FIFO resource"
+            // (https://docs.aws.amazon.com/sns/latest/dg/fifo-topic-code-examples.html).
+            let copilot_name = format!(
+                "{app_env}-{service}-{name}{}",
+                if fifo { ".fifo" } else { "" }
+            );
             let arn = opts
                 .topics
                 .iter()
