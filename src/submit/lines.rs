@@ -176,17 +176,10 @@ pub(crate) async fn backfill(
         // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html),
         // and batches in flight together would not be. After a job not sent, none after it
         // goes: it would overtake that job in the group.
-        let mut out = Vec::new();
-        let mut unsent: Option<usize> = None;
-        for batch in &batches {
-            let jobs = match unsent {
-                Some(line) => held_back(batch, line),
-                None => one_batch(clients, table, to, stage, retention, batch).await,
-            };
-            unsent = unsent.or_else(|| jobs.iter().find(|j| j.outcome.is_none()).map(|j| j.line));
-            out.push(jobs);
-        }
-        out
+        in_order(&batches, |batch| {
+            one_batch(clients, table, to, stage, retention, batch)
+        })
+        .await
     } else {
         futures::stream::iter(batches.iter().map(|batch| async move {
             one_batch(clients, table, to, stage, retention, batch).await
@@ -200,6 +193,29 @@ pub(crate) async fn backfill(
         path: lines.path.clone(),
         jobs: sent.into_iter().flatten().collect(),
     })
+}
+
+/// Sends `batches` one after another with `send`; after a job not sent, sends none of the
+/// later ones ([`held_back`]).
+async fn in_order<'b, F, Fut>(
+    batches: &'b [Vec<(usize, Request)>],
+    mut send: F,
+) -> Vec<Vec<LineJob>>
+where
+    F: FnMut(&'b [(usize, Request)]) -> Fut,
+    Fut: std::future::Future<Output = Vec<LineJob>>,
+{
+    let mut out = Vec::new();
+    let mut unsent: Option<usize> = None;
+    for batch in batches {
+        let jobs = match unsent {
+            Some(line) => held_back(batch, line),
+            None => send(batch).await,
+        };
+        unsent = unsent.or_else(|| jobs.iter().find(|j| j.outcome.is_none()).map(|j| j.line));
+        out.push(jobs);
+    }
+    out
 }
 
 /// The jobs of a FIFO backfill's batch after line `line`, which was not sent: none recorded
@@ -467,6 +483,54 @@ mod tests {
             assert!(j.outcome.is_none() && j.message_id.is_none());
             let why = j.error.as_deref().unwrap();
             assert!(why.contains("line 7") && why.contains("FIFO"), "{why}");
+        }
+    }
+
+    /// The FIFO loop itself: line 3 in the second batch is not sent; the rest of its batch
+    /// came back from SQS as it did, the third batch is never handed to the sender.
+    #[tokio::test]
+    async fn a_fifo_backfill_sends_no_batch_after_one_with_a_job_not_sent() {
+        let text: String = (1..=7).map(|i| format!("{{\"n\": {i}}}\n")).collect();
+        let (_dir, p) = file(&text);
+        let lines = Lines::read(&p, None, &template()).unwrap();
+        let batches: Vec<Vec<(usize, Request)>> = lines.jobs.chunks(2).map(<[_]>::to_vec).collect();
+        let mut handed = Vec::new();
+        let sent = in_order(&batches, |batch| {
+            handed.push(batch.iter().map(|(l, _)| *l).collect::<Vec<_>>());
+            let jobs = batch
+                .iter()
+                .map(|(line, r)| LineJob {
+                    line: *line,
+                    id: r.id.clone(),
+                    outcome: (*line != 3).then_some(Outcome::Sent),
+                    message_id: None,
+                    error: None,
+                    stored_body: None,
+                })
+                .collect();
+            async move { jobs }
+        })
+        .await;
+        assert_eq!(
+            handed,
+            [vec![1, 2], vec![3, 4]],
+            "nothing after line 3's batch"
+        );
+        let jobs: Vec<&LineJob> = sent.iter().flatten().collect();
+        assert_eq!(jobs.len(), 7, "every line is accounted for");
+        let sent_lines: Vec<usize> = jobs
+            .iter()
+            .filter(|j| j.outcome.is_some())
+            .map(|j| j.line)
+            .collect();
+        assert_eq!(sent_lines, [1, 2, 4]);
+        for j in jobs.iter().filter(|j| j.line > 4) {
+            assert!(
+                j.error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("send from line 3 again")),
+                "{j:?}"
+            );
         }
     }
 
