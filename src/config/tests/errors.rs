@@ -330,6 +330,29 @@ fn a_schedule_is_located_and_its_name_unique_in_the_environment() {
     let e =
         one("region: eu-west-1\nsources:\n  schedules:\n    - {name: often, rate: 90 seconds}\n");
     assert_eq!(e.field, "sources.schedules.0.rate");
+
+    // A cron value out of its field's range, located.
+    let e = one(
+        "region: eu-west-1\nsources:\n  schedules:\n    - name: nightly\n      cron: \"0 25 * * ? *\"\n",
+    );
+    assert_eq!((e.field.as_str(), e.line), ("sources.schedules.0.cron", 5));
+    assert!(e.message.contains("has 25 in hours; it takes 0-23"), "{e}");
+
+    // A time zone this machine's database does not know (a machine without one checks none).
+    if !jiff::tz::db().is_definitively_empty() {
+        let e = one(
+            "region: eu-west-1\nsources:\n  schedules:\n    - name: nightly\n      cron: \"0 2 * * ? *\"\n      timezone: Europe/Pariss\n",
+        );
+        assert_eq!(
+            (e.field.as_str(), e.line),
+            ("sources.schedules.0.timezone", 6)
+        );
+        assert!(
+            e.message
+                .contains("not in this machine's time zone database"),
+            "{e}"
+        );
+    }
 }
 
 /// FIFO stages (docs/sources.md, "FIFO stages"): every source must be able to feed a FIFO
