@@ -1,20 +1,22 @@
 //! EventBridge Scheduler's cron expressions: read as AWS documents them, and the next run of
 //! one after a given moment in its time zone.
 //!
-//! Six fields, "minutes hours day-of-month month day-of-week year", with the values and
+//! "minutes hours day-of-month month day-of-week year", the year optional, with the values and
 //! wildcards of AWS's table: minutes 0-59 and hours 0-23 (`, - * /`), day-of-month 1-31
 //! (`, - * ? / L W`), month 1-12 or JAN-DEC (`, - * /`), day-of-week 1-7 or SUN-SAT, 1 being
 //! Sunday (`, - * ? L #`), year 1970-2199 (`, - * /`); `*` in one of the two day fields needs
-//! `?` in the other
+//! `?` in the other, and with `#` the day-of-week field holds one expression
 //! (<https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based>,
 //! the same table as
 //! <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html>).
-//! A form the table does not document (such as `L-3`) is refused rather than guessed at.
+//! A range whose end is below its start wraps past the field's end, as AWS's example
+//! `0/30 20-2 ? * MON-FRI *` (22:00 to 02:00) does; a year range cannot. A wildcard the table
+//! does not give a field (such as `L-3`, or `/` in day-of-week) is refused rather than guessed
+//! at, and so is a step longer than its field.
 //!
-//! Daylight saving time, as AWS states it: "When the time shifts forward in Spring, your
-//! schedule invocation gets skipped if the cron expression falls on a non-existent date and
-//! time. When the time shifts back in the Fall, your schedule runs only once and doesn't repeat
-//! its invocation" (<https://repost.aws/knowledge-center/eventbridge-scheduler-adjust-dst>).
+//! Daylight saving time: a time the spring shift skips does not run that day, and one the
+//! autumn shift repeats runs "only once at 2:30 a.m. before the shift occurs"
+//! (<https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#daylist-savings-time>).
 
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Weekday};
@@ -62,14 +64,19 @@ impl Cron {
     /// Reads `text`, or says what AWS's table allows instead.
     pub(crate) fn parse(text: &str) -> Result<Cron, String> {
         let fields: Vec<&str> = text.split_whitespace().collect();
-        let [minutes, hours, dom, month, dow, year] = fields[..] else {
-            return Err(format!(
-                "has {} fields; a cron expression has six: minutes hours day-of-month month day-of-week year",
-                fields.len()
-            ));
+        let (minutes, hours, dom, month, dow, year) = match fields[..] {
+            [minutes, hours, dom, month, dow, year] => (minutes, hours, dom, month, dow, year),
+            // "five required fields … and one optional field, year" (the User Guide, above).
+            [minutes, hours, dom, month, dow] => (minutes, hours, dom, month, dow, "*"),
+            _ => {
+                return Err(format!(
+                    "has {} fields; a cron expression has six: minutes hours day-of-month month day-of-week year (the year may be left out)",
+                    fields.len()
+                ));
+            }
         };
-        let minutes = numbers(minutes, "minutes", 0, 59, &[])?;
-        let hours = numbers(hours, "hours", 0, 23, &[])?;
+        let minutes = numbers(minutes, "minutes", 0, 59, &[], SLASH)?;
+        let hours = numbers(hours, "hours", 0, 23, &[], SLASH)?;
         let days = match (dom == "?", dow == "?") {
             (true, false) => week_days(dow)?,
             (false, true) => month_days(dom)?,
@@ -80,7 +87,7 @@ impl Cron {
             }
         };
         let mut months = [false; 13];
-        for m in numbers(month, "month", 1, 12, &MONTHS)? {
+        for m in numbers(month, "month", 1, 12, &MONTHS, SLASH)? {
             months[usize::from(m)] = true;
         }
         let years = years(year)?;
@@ -91,6 +98,19 @@ impl Cron {
             months,
             years,
         })
+    }
+
+    /// Its minutes and hours, when it runs every day (every day of the month or of the week,
+    /// every month, every year); `None` when it names days, months or years.
+    pub(crate) fn daily(&self) -> Option<(&[u8], &[u8])> {
+        let every_day = match &self.days {
+            DayRule::MonthDays(days) => days[1..].iter().all(|d| *d),
+            DayRule::WeekDays(days) => days[1..].iter().all(|d| *d),
+            _ => false,
+        };
+        let every_year = self.years.len() == usize::from((LAST_YEAR - 1970 + 1) as u16);
+        (every_day && self.months[1..].iter().all(|m| *m) && every_year)
+            .then_some((self.minutes.as_slice(), self.hours.as_slice()))
     }
 
     /// The first run strictly after `now`, in `zone`; `None` when none comes before the end
@@ -181,16 +201,40 @@ fn nearest_weekday(date: Date, n: u8) -> u8 {
     }
 }
 
+/// The wildcards of the fields that take numbers only, as AWS's table lists them.
+const SLASH: &str = ", - * /";
+
 /// A field of numbers (`*`, `N`, `N-M`, `*/K`, `N/K`, `N-M/K`, comma-separated), names
-/// standing for `low`, `low + 1`, … ; ascending and without repeats.
-fn numbers(field: &str, what: &str, low: u8, high: u8, names: &[&str]) -> Result<Vec<u8>, String> {
+/// standing for `low`, `low + 1`, … ; ascending and without repeats. `/` only where
+/// `wildcards` has it; a range whose end is below its start wraps past `high`.
+fn numbers(
+    field: &str,
+    what: &str,
+    low: u8,
+    high: u8,
+    names: &[&str],
+    wildcards: &str,
+) -> Result<Vec<u8>, String> {
+    let size = high - low + 1;
     let mut on = vec![false; usize::from(high) + 1];
     for item in field.split(',') {
         let (range, step) = match item.split_once('/') {
+            Some(_) if !wildcards.contains('/') => {
+                return Err(format!(
+                    "has `{item}` in {what}; it takes {low}-{high}{}, and {wildcards}",
+                    named(names)
+                ));
+            }
             Some((range, step)) => {
-                let step: u8 = step.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
-                    format!("has `{item}` in {what}: a step after / is a whole number from 1")
-                })?;
+                let step: u8 = step
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=size).contains(s))
+                    .ok_or_else(|| {
+                        format!(
+                            "has `{item}` in {what}: a step after / is a whole number from 1 to {size}"
+                        )
+                    })?;
                 (range, step)
             }
             None => (item, 1),
@@ -201,7 +245,7 @@ fn numbers(field: &str, what: &str, low: u8, high: u8, names: &[&str]) -> Result
                 Some(i) => low + i as u8,
                 None => text.parse().map_err(|_| {
                     format!(
-                        "has `{item}` in {what}; it takes {low}-{high}{}, and , - * /",
+                        "has `{item}` in {what}; it takes {low}-{high}{}, and {wildcards}",
                         named(names)
                     )
                 })?,
@@ -227,13 +271,14 @@ fn numbers(field: &str, what: &str, low: u8, high: u8, names: &[&str]) -> Result
                 }
             },
         };
-        if from > to {
-            return Err(format!(
-                "has `{item}` in {what}: a range runs from low to high"
-            ));
-        }
-        for n in (from..=to).step_by(usize::from(step)) {
-            on[usize::from(n)] = true;
+        // `20-2` in hours: 20, 21, 22, 23, 0, 1, 2.
+        let span = if to >= from {
+            to - from
+        } else {
+            to + size - from
+        };
+        for k in (0..=span).step_by(usize::from(step)) {
+            on[usize::from(low + (from - low + k) % size)] = true;
         }
     }
     Ok((low..=high).filter(|n| on[usize::from(*n)]).collect())
@@ -268,7 +313,7 @@ fn month_days(field: &str) -> Result<DayRule, String> {
         ));
     }
     let mut days = [false; 32];
-    for d in numbers(field, "day-of-month", 1, 31, &[])? {
+    for d in numbers(field, "day-of-month", 1, 31, &[], ", - * ? / L W")? {
         days[usize::from(d)] = true;
     }
     Ok(DayRule::MonthDays(days))
@@ -297,6 +342,11 @@ fn week_days(field: &str) -> Result<DayRule, String> {
     if let Some(d) = upper.strip_suffix('L') {
         return Ok(DayRule::LastWeekDay(day(d)?));
     }
+    if upper.contains('#') && upper.contains(',') {
+        return Err(format!(
+            "has `{field}` in day-of-week; with # the field holds one expression, such as 3#2"
+        ));
+    }
     if let Some((d, n)) = upper.split_once('#') {
         let n = n
             .parse::<u8>()
@@ -308,7 +358,7 @@ fn week_days(field: &str) -> Result<DayRule, String> {
         return Ok(DayRule::NthWeekDay(day(d)?, n));
     }
     let mut days = [false; 8];
-    for d in numbers(field, "day-of-week", 1, 7, &DAYS)? {
+    for d in numbers(field, "day-of-week", 1, 7, &DAYS, ", - * ? L #")? {
         days[usize::from(d)] = true;
     }
     Ok(DayRule::WeekDays(days))
@@ -477,6 +527,35 @@ mod tests {
     }
 
     #[test]
+    fn a_range_past_the_fields_end_wraps_and_the_year_may_be_left_out() {
+        // AWS's example: every 30 minutes from 22:00 to 02:00, Monday to Friday. Each run's
+        // own day must be one of them: Friday night's last is 23:30, then Monday 00:00.
+        let cron = Cron::parse("0/30 20-2 ? * MON-FRI *").unwrap();
+        assert_eq!(cron.hours, [0, 1, 2, 20, 21, 22, 23]);
+        assert_eq!(
+            next("0/30 20-2 ? * MON-FRI *", "2026-11-27T23:45:00Z", "UTC").as_deref(),
+            Some("2026-11-30T00:00:00Z")
+        );
+        assert_eq!(
+            next("0 0 ? * FRI-MON *", "2026-11-24T12:00:00Z", "UTC").as_deref(),
+            Some("2026-11-27T00:00:00Z"),
+            "Tuesday: Friday is the next of FRI, SAT, SUN, MON"
+        );
+        assert_eq!(
+            Cron::parse("0 0 ? NOV-FEB SUN *").unwrap().months,
+            Cron::parse("0 0 ? 11,12,1,2 SUN *").unwrap().months
+        );
+        assert_eq!(
+            Cron::parse("50-10/5 * * * ? *").unwrap().minutes,
+            [0, 5, 10, 50, 55]
+        );
+        assert_eq!(
+            Cron::parse("0 2 * * ?").unwrap(),
+            Cron::parse("0 2 * * ? *").unwrap()
+        );
+    }
+
+    #[test]
     fn a_cron_without_a_run_left_has_no_next_run() {
         assert_eq!(next("0 0 1 1 ? 1999", "2026-11-27T00:00:00Z", "UTC"), None);
         assert_eq!(next("0 0 30 FEB ? *", "2026-11-27T00:00:00Z", "UTC"), None);
@@ -485,7 +564,7 @@ mod tests {
     #[test]
     fn what_aws_table_does_not_take_is_refused_with_what_it_takes() {
         for (cron, says) in [
-            ("0 2 * * *", "has 5 fields"),
+            ("0 2 * *", "has 4 fields"),
             ("60 2 * * ? *", "has 60 in minutes; it takes 0-59"),
             ("0 24 * * ? *", "has 24 in hours; it takes 0-23"),
             ("0 2 * * * *", "needs ? in exactly one"),
@@ -499,7 +578,10 @@ mod tests {
             ("0 2 L-3 * ? *", "L and W stand alone"),
             ("0 2 ? * 3#6 *", "after # comes 1-5"),
             ("*/0 2 * * ? *", "a step after / is a whole number from 1"),
-            ("30-10 2 * * ? *", "a range runs from low to high"),
+            ("0 2 * * ? 2030-2020", "a range runs from low to high"),
+            ("0/90 * * * ? *", "a whole number from 1 to 60"),
+            ("0 2 ? * MON/2 *", "and , - * ? L #"),
+            ("0 2 ? * 3#1,6#3 *", "holds one expression"),
         ] {
             let why = Cron::parse(cron).expect_err(cron);
             assert!(why.contains(says), "`{cron}`: {why}");

@@ -147,10 +147,15 @@ pub(super) fn schedules(env: &Environment) -> Vec<Schedule> {
 
 fn expression(s: &ScheduleSpec) -> String {
     match (&s.cron, &s.rate) {
-        (Some(cron), _) => format!(
-            "cron({})",
-            cron.split_whitespace().collect::<Vec<_>>().join(" ")
-        ),
+        // Six fields always: the API reference says six, the User Guide makes the year
+        // optional; with it both hold.
+        (Some(cron), _) => {
+            let mut fields: Vec<&str> = cron.split_whitespace().collect();
+            if fields.len() == 5 {
+                fields.push("*");
+            }
+            format!("cron({})", fields.join(" "))
+        }
         (None, Some(rate)) => format!("rate({})", rate.trim()),
         // Validation requires one of them.
         (None, None) => String::new(),

@@ -96,23 +96,16 @@ fn starts(s: &ScheduleSpec, duration: u64) -> Result<Vec<u64>, String> {
         return Ok((0..duration).step_by(period as usize).collect());
     }
     let cron = s.cron.as_deref().ok_or("neither cron nor rate")?;
-    let f: Vec<&str> = cron.split_whitespace().collect();
-    let [minutes, hours, dom, month, dow, year] = f[..] else {
-        return Err("not a six-field cron (validate refuses it)".into());
-    };
-    if [dom, month, dow, year]
-        .iter()
-        .any(|x| !matches!(*x, "*" | "?"))
-    {
-        return Err("it names days, months or years; the simulated run has no calendar".into());
-    }
-    let minutes = values(minutes, 0, 59).ok_or("its minutes are not simulated")?;
-    let hours = values(hours, 0, 23).ok_or("its hours are not simulated")?;
+    let cron = crate::config::cron::Cron::parse(cron)
+        .map_err(|why| format!("{why} (validate refuses it)"))?;
+    let (minutes, hours) = cron
+        .daily()
+        .ok_or("it names days, months or years; the simulated run has no calendar")?;
     let mut out = Vec::new();
     for day in 0..duration.div_ceil(86_400) {
-        for h in &hours {
-            for m in &minutes {
-                let t = day * 86_400 + h * 3_600 + m * 60;
+        for h in hours {
+            for m in minutes {
+                let t = day * 86_400 + u64::from(*h) * 3_600 + u64::from(*m) * 60;
                 if t < duration {
                     out.push(t);
                 }
@@ -133,35 +126,6 @@ fn rate_seconds(rate: &str) -> Option<u64> {
         _ => return None,
     };
     Some(n * unit)
-}
-
-/// The values a cron field of minutes or hours takes: `*`, `N`, `A-B`, `*/S`, `A/S`, `A-B/S`,
-/// and lists of them; `None` for anything else.
-fn values(field: &str, lo: u64, hi: u64) -> Option<Vec<u64>> {
-    let mut out = Vec::new();
-    for part in field.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u64>().ok().filter(|s| *s > 0)?),
-            None => (part, 1),
-        };
-        let (a, b) = match range {
-            "*" => (lo, hi),
-            r => match r.split_once('-') {
-                Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
-                None => {
-                    let a: u64 = r.parse().ok()?;
-                    (a, if part.contains('/') { hi } else { a })
-                }
-            },
-        };
-        if a < lo || b > hi || a > b {
-            return None;
-        }
-        out.extend((a..=b).step_by(step as usize));
-    }
-    out.sort_unstable();
-    out.dedup();
-    Some(out)
 }
 
 #[cfg(test)]
@@ -231,11 +195,38 @@ mod tests {
 
     #[test]
     fn cron_fields_take_lists_ranges_and_steps() {
-        assert_eq!(values("*/20", 0, 59), Some(vec![0, 20, 40]));
-        assert_eq!(values("5,10-12", 0, 59), Some(vec![5, 10, 11, 12]));
-        assert_eq!(values("10/25", 0, 59), Some(vec![10, 35]));
-        assert_eq!(values("60", 0, 59), None);
-        assert_eq!(values("L", 0, 23), None);
+        let cron = |c: &str| ScheduleSpec {
+            name: "c".into(),
+            cron: Some(c.into()),
+            rate: None,
+            timezone: None,
+            window: None,
+            body: None,
+            paused: false,
+            group: None,
+        };
+        assert_eq!(
+            starts(&cron("*/20 0 * * ? *"), 3_600),
+            Ok(vec![0, 1_200, 2_400])
+        );
+        assert_eq!(
+            starts(&cron("5,10-12 0 ? * * *"), 3_600),
+            Ok(vec![300, 600, 660, 720])
+        );
+        assert_eq!(
+            starts(&cron("50-10/10 23 * * ?"), 86_400).map(|s| s.len()),
+            Ok(3)
+        );
+        assert!(
+            starts(&cron("0 2 L * ? *"), 86_400)
+                .unwrap_err()
+                .contains("no calendar")
+        );
+        assert!(
+            starts(&cron("0 2 * * ? 2030"), 86_400)
+                .unwrap_err()
+                .contains("no calendar")
+        );
         assert_eq!(rate_seconds("2 days"), Some(172_800));
         assert_eq!(rate_seconds("1 week"), None);
     }

@@ -252,7 +252,7 @@ struct SourceStatus {
     /// An enabled cron schedule's next run, from the stack file's expression and time zone
     /// (`drift` checks that the deployed schedule is the file's); else `null`.
     next_run: Option<next_run::NextRun>,
-    /// Why an enabled schedule shows no `next_run`: a rate runs within its period of its last
+    /// Why an enabled schedule shows no `next_run`: a rate runs every period from its last
     /// run, which Scheduler does not report; a time zone this machine does not know; no run
     /// left. `null` otherwise.
     no_next_run: Option<String>,

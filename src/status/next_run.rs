@@ -7,11 +7,13 @@
 //! A cron's runs are its expression's minutes in its time zone ([`crate::config::cron`]). A
 //! rate's are not computable: "If you do not provide a StartDate for a rate-based schedule,
 //! your schedule starts invoking its target immediately" (qfleet sets none,
-//! <https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#rate-based>), and
-//! then Scheduler "evaluates the rate expression … after the schedule's last invocation"
-//! (<https://repost.aws/knowledge-center/eventbridge-scheduler-adjust-dst>), which it does not
-//! report. A run with a flexible window starts within the window after its time (same
-//! page, "flexible time windows").
+//! <https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#rate-based>),
+//! and each run after counts from the one before: AWS says so of a rate in days, evaluated
+//! "24 hours after the schedule's last invocation" (the same page, daylight saving time),
+//! and qfleet takes it to hold for every unit. Scheduler does not report that last run. A run
+//! with a flexible window is invoked "within 15 minutes after the scheduled time" for a
+//! 15-minute window
+//! (<https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-flexible-time-windows.html>).
 
 use crate::config::ScheduleSpec;
 use crate::config::cron::Cron;
@@ -40,7 +42,7 @@ pub(crate) fn next_run(schedule: &ScheduleSpec, now: Timestamp) -> Result<NextRu
         (Some(cron), _) => cron,
         (None, Some(rate)) => {
             return Err(format!(
-                "within {} of its last run (Scheduler does not report when that was)",
+                "every {} from its last run, which Scheduler does not report",
                 rate.trim()
             ));
         }
@@ -114,7 +116,7 @@ mod tests {
         assert!(
             next_run(&rate, now())
                 .unwrap_err()
-                .contains("within 15 minutes of its last run")
+                .contains("every 15 minutes from its last run")
         );
         let mut paused = schedule(Some("0 2 * * ? *"), None, None);
         paused.paused = true;

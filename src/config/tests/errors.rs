@@ -322,7 +322,7 @@ fn a_schedule_is_located_and_its_name_unique_in_the_environment() {
     assert!(e.message.contains("unique in the environment"), "{e}");
 
     let e = one(
-        "region: eu-west-1\nsources:\n  schedules:\n    - name: nightly\n      cron: \"0 2 * * *\"\n",
+        "region: eu-west-1\nsources:\n  schedules:\n    - name: nightly\n      cron: \"0 2 * *\"\n",
     );
     assert_eq!((e.field.as_str(), e.line), ("sources.schedules.0.cron", 5));
     assert!(e.message.contains("six"), "{e}");

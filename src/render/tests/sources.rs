@@ -198,7 +198,7 @@ fn a_later_stage_takes_sources_of_its_own() {
 #[test]
 fn schedules_send_as_a_role_that_can_send_only_to_their_queues() {
     let env = from_str(
-        "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    sources:\n      schedules:\n        - name: nightly\n          cron: \"0 2 * * ? *\"\n          timezone: Europe/Paris\n          window: 15m\n          body: {report: daily}\n  - name: second\n    fed_by: messages\n    sources:\n      schedules:\n        - name: hourly\n          rate: 1 hour\n          paused: true\n",
+        "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    sources:\n      schedules:\n        - name: nightly\n          cron: \"0 2 * * ?\"\n          timezone: Europe/Paris\n          window: 15m\n          body: {report: daily}\n  - name: second\n    fed_by: messages\n    sources:\n      schedules:\n        - name: hourly\n          rate: 1 hour\n          paused: true\n",
     );
     let stacks = render(&env).unwrap();
     let data: Value = serde_yaml_ng::from_str(&stacks[0].template).unwrap();
@@ -237,6 +237,7 @@ fn schedules_send_as_a_role_that_can_send_only_to_their_queues() {
         data["Resources"][id.as_str()]["Properties"].clone()
     };
     let nightly = schedule("nightly");
+    // The file leaves the year out; the template has it, as the API reference's six fields.
     assert_eq!(
         nightly["ScheduleExpression"].as_str(),
         Some("cron(0 2 * * ? *)")
