@@ -30,6 +30,17 @@ const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 /// The last year a cron expression names.
 const LAST_YEAR: i16 = 2199;
 
+/// The time zone a schedule's cron is read in: `name`, or UTC; why not, when this machine's
+/// time zone database does not have it.
+pub(crate) fn zone(name: Option<&str>) -> Result<TimeZone, String> {
+    match name {
+        None => Ok(TimeZone::UTC),
+        Some(name) => TimeZone::get(name).map_err(|_| {
+            format!("time zone {name} is not in this machine's time zone database (install tzdata)")
+        }),
+    }
+}
+
 /// A cron expression EventBridge Scheduler takes, read.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cron {
@@ -145,6 +156,18 @@ impl Cron {
             year += 1;
         }
         None
+    }
+
+    /// The first `n` runs after `now`, in `zone` (fewer when fewer are left before 2200).
+    pub(crate) fn next_runs(&self, now: Timestamp, zone: &TimeZone, n: usize) -> Vec<Timestamp> {
+        let mut out: Vec<Timestamp> = Vec::with_capacity(n);
+        while out.len() < n {
+            match self.next_after(out.last().copied().unwrap_or(now), zone) {
+                Some(run) => out.push(run),
+                None => break,
+            }
+        }
+        out
     }
 
     /// The first run on `date` after `now`, if any.
@@ -552,6 +575,31 @@ mod tests {
         assert_eq!(
             Cron::parse("0 2 * * ?").unwrap(),
             Cron::parse("0 2 * * ? *").unwrap()
+        );
+    }
+
+    #[test]
+    fn the_next_runs_follow_one_another() {
+        let zone = zone(Some("Europe/Paris")).unwrap();
+        let runs: Vec<String> = Cron::parse("0 2 ? * 6L *")
+            .unwrap()
+            .next_runs(at("2026-11-27T06:00:00Z"), &zone, 3)
+            .iter()
+            .map(|t| zone.to_datetime(*t).to_string())
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                "2026-12-25T02:00:00",
+                "2027-01-29T02:00:00",
+                "2027-02-26T02:00:00"
+            ],
+            "the last Friday of each month"
+        );
+        let once = Cron::parse("0 2 1 1 ? 2027").unwrap();
+        assert_eq!(
+            once.next_runs(at("2026-11-27T06:00:00Z"), &zone, 3).len(),
+            1
         );
     }
 

@@ -11,6 +11,15 @@ pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{} {}", indicatif::HumanCount(n), plural(n, one, many))
 }
 
+/// `a`, `a and b`, `a, b and c`.
+pub(crate) fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// `ENV: message`, unless the message already begins with the environment's name (most errors
 /// name it themselves: `class-05: DELETE_FAILED …`), so that no line says `class-05: class-05:`.
 pub(crate) fn of_env(env: &str, message: &str) -> String {

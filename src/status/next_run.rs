@@ -18,7 +18,6 @@
 use crate::config::ScheduleSpec;
 use crate::config::cron::Cron;
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::Serialize;
 
 /// A cron schedule's next run.
@@ -50,14 +49,8 @@ pub(crate) fn next_run(schedule: &ScheduleSpec, now: Timestamp) -> Result<NextRu
     };
     let cron = Cron::parse(cron).map_err(|why| format!("unknown: the cron expression {why}"))?;
     let name = schedule.timezone.as_deref().unwrap_or("UTC");
-    let zone = match &schedule.timezone {
-        None => TimeZone::UTC,
-        Some(name) => TimeZone::get(name).map_err(|_| {
-            format!(
-                "unknown: time zone {name} is not in this machine's time zone database (install tzdata)"
-            )
-        })?,
-    };
+    let zone = crate::config::cron::zone(schedule.timezone.as_deref())
+        .map_err(|why| format!("unknown: {why}"))?;
     let at = cron
         .next_after(now, &zone)
         .ok_or("none: the expression has no run left before 2200")?;

@@ -511,22 +511,15 @@ fn details(c: &Checked, out: &Output) {
         if env.is_pipeline()
             && let Some(st) = &stage.stage
         {
-            let fed = match st.feed {
-                None => format!("fed by the uploads under {}", spec.bucket.upload_prefix),
-                Some(crate::config::Feed::Objects) => format!(
-                    "fed by the objects the stage before writes under {}",
-                    stage.spec.bucket.upload_prefix
-                ),
-                Some(crate::config::Feed::Messages) => {
-                    "fed by the messages the stage before sends".to_string()
-                }
-            };
             out.line(format!(
-                "  stage {} ({fed}; queue {}; writes under {}):",
+                "  stage {} ({}; queue {}; writes under {}):",
                 st.name,
+                fed_by(stage),
                 crate::render::ResourceNames::of(stage).queue,
                 stage.spec.bucket.processed_prefix
             ));
+        } else if stage.spec.sources != crate::config::SourcesSpec::default() {
+            out.line(format!("  {}", fed_by(stage)));
         }
         stage_workers(stage, if env.is_pipeline() { "    " } else { "  " }, out);
     }
@@ -545,6 +538,41 @@ fn details(c: &Checked, out: &Output) {
     ));
 }
 
+/// What feeds the stage's queue: the uploads (unless `sources.uploads: false`) or the stage
+/// before, and its own sources.
+fn fed_by(stage: &Environment) -> String {
+    let sources = &stage.spec.sources;
+    let mut parts: Vec<String> = Vec::new();
+    match stage.stage.as_ref().and_then(|s| s.feed) {
+        None if sources.takes_uploads() => parts.push(format!(
+            "the uploads under {}",
+            stage.spec.bucket.upload_prefix
+        )),
+        None => {}
+        Some(crate::config::Feed::Objects) => parts.push(format!(
+            "the objects the stage before writes under {}",
+            stage.spec.bucket.upload_prefix
+        )),
+        Some(crate::config::Feed::Messages) => {
+            parts.push("the messages the stage before sends".into());
+        }
+    }
+    if sources.messages.is_some() {
+        parts.push("messages producers send".into());
+    }
+    if !sources.topics.is_empty() {
+        parts.push(count(sources.topics.len() as u64, "topic", "topics"));
+    }
+    if !sources.schedules.is_empty() {
+        parts.push(count(
+            sources.schedules.len() as u64,
+            "schedule",
+            "schedules",
+        ));
+    }
+    format!("fed by {}", words::and_list(&parts))
+}
+
 /// One stage's workers in a line, and what they are granted.
 fn stage_workers(env: &Environment, indent: &str, out: &Output) {
     let spec = &env.spec;
@@ -556,6 +584,61 @@ fn stage_workers(env: &Environment, indent: &str, out: &Output) {
         out.line(format!(
             "{indent}workers get QFLEET_NEXT_QUEUE_URL and may send to {next}"
         ));
+    }
+    for line in schedule_lines(env, jiff::Timestamp::now()) {
+        out.line(format!("{indent}{line}"));
+    }
+}
+
+/// How many of a cron schedule's next runs `validate` shows.
+const NEXT_RUNS: usize = 3;
+
+/// Each schedule of the stage with its expression and, for a cron, its next runs after `now`
+/// in its time zone: what the expression means, seen before anything is deployed.
+fn schedule_lines(stage: &Environment, now: jiff::Timestamp) -> Vec<String> {
+    let deployed = crate::render::deployed_sources(stage);
+    stage
+        .spec
+        .sources
+        .schedules
+        .iter()
+        .map(|s| {
+            let what = deployed
+                .iter()
+                .find(|d| d.kind == "schedule" && d.name == s.name)
+                .map_or_else(String::new, |d| d.detail.clone());
+            let window = s
+                .window
+                .map(|w| format!(", each run within {w} after its time"))
+                .unwrap_or_default();
+            let when = match (&s.cron, s.paused) {
+                (_, true) => "; paused: it sends nothing until it is resumed".to_string(),
+                (None, false) => "; its first run when it is created".to_string(),
+                (Some(cron), false) => next_runs(cron, s.timezone.as_deref(), now),
+            };
+            format!("schedule {}: {what}{window}{when}", s.name)
+        })
+        .collect()
+}
+
+/// `; next runs A, B, C` in the cron's time zone, or why they cannot be said.
+fn next_runs(cron: &str, zone: Option<&str>, now: jiff::Timestamp) -> String {
+    let parsed = crate::config::cron::Cron::parse(cron);
+    let tz = crate::config::cron::zone(zone);
+    match (parsed, tz) {
+        (Ok(cron), Ok(tz)) => {
+            let runs: Vec<String> = cron
+                .next_runs(now, &tz, NEXT_RUNS)
+                .into_iter()
+                .map(|t| tz.to_datetime(t).strftime("%a %Y-%m-%d %H:%M").to_string())
+                .collect();
+            if runs.is_empty() {
+                "; no run left before 2200".to_string()
+            } else {
+                format!("; next runs {}", runs.join(", "))
+            }
+        }
+        (Err(why), _) | (_, Err(why)) => format!("; next runs unknown: {why}"),
     }
 }
 
@@ -578,6 +661,47 @@ fn unit_role_arn(env: &Environment) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use crate::config::SpotSpec;
+
+    /// `validate` shows what each schedule's expression means: a cron's next runs in its
+    /// time zone, a rate's start, a paused one's pause.
+    #[test]
+    fn each_schedule_is_shown_with_its_next_runs() {
+        let env = crate::config::parse(
+            std::path::PathBuf::from("stacks/reports.yaml"),
+            "region: eu-west-1\nlab: true\nsources:\n  schedules:\n    - name: nightly\n      cron: 0 2 ? * MON-FRI *\n      timezone: Europe/Paris\n      window: 15m\n    - name: often\n      rate: 5 minutes\n    - name: held\n      cron: 0 3 * * ? *\n      paused: true\n"
+                .into(),
+        )
+        .unwrap();
+        let now: jiff::Timestamp = "2026-11-27T06:00:00Z".parse().unwrap();
+        assert_eq!(
+            super::schedule_lines(&env, now),
+            [
+                "schedule nightly: cron(0 2 ? * MON-FRI *) Europe/Paris, each run within 15m after its time; next runs Mon 2026-11-30 02:00, Tue 2026-12-01 02:00, Wed 2026-12-02 02:00",
+                "schedule often: rate(5 minutes); its first run when it is created",
+                "schedule held: cron(0 3 * * ? *); paused: it sends nothing until it is resumed",
+            ]
+        );
+        assert_eq!(
+            super::fed_by(&env),
+            "fed by the uploads under uploads/ and 3 schedules"
+        );
+        // A pipeline's first stage without uploads, and a later stage with a source of its
+        // own.
+        let pipeline = crate::config::parse(
+            std::path::PathBuf::from("stacks/orders.yaml"),
+            "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    sources:\n      uploads: false\n      messages: {}\n      topics:\n        - arn: arn:aws:sns:eu-west-1:444455556666:orders\n  - name: second\n    fed_by: messages\n    sources:\n      schedules:\n        - {name: nightly, rate: 1 day}\n"
+                .into(),
+        )
+        .unwrap();
+        let fed: Vec<String> = pipeline.stages().into_iter().map(super::fed_by).collect();
+        assert_eq!(
+            fed,
+            [
+                "fed by messages producers send and 1 topic",
+                "fed by the messages the stage before sends and 1 schedule"
+            ]
+        );
+    }
     use crate::kinds::spot_share;
 
     #[test]
