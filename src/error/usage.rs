@@ -12,8 +12,9 @@ pub enum Usage {
     /// The argument parser's own message (clap), on one line.
     #[error("{0}")]
     Arguments(String),
-    /// A flag's value that is not what the flag takes.
-    #[error("{flag} {value}: {why}")]
+    /// A flag's value that is not what the flag takes (a flag that takes none: its value is
+    /// empty, and not shown).
+    #[error("{flag}{}: {why}", spaced(.value))]
     FlagValue {
         flag: &'static str,
         value: String,
@@ -509,5 +510,14 @@ fn account_pick_hint(name: &str) -> &'static str {
             "; ENV-TARGET@ACCOUNT names one account (its 12 digits) of a target that stands for a whole AWS Organizations unit (rollout.auto_deployment), in status, outputs, drift, dlq, send, jobs, logs and teardown"
         }
         false => "",
+    }
+}
+
+/// ` VALUE`, or nothing for a flag given without one.
+fn spaced(value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!(" {value}")
     }
 }

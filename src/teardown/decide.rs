@@ -721,8 +721,15 @@ pub(super) fn refusal(
     rechecked: bool,
     fleet_left: bool,
 ) -> TeardownRefusal {
-    let mut flags: Vec<&'static str> = reasons.iter().filter_map(Refusal::flag).collect();
-    flags.dedup();
+    // Each flag once, by its name: a queue holding messages and a schedule both ask for
+    // --discard-messages (the first reason's words are kept).
+    let mut flags: Vec<&'static str> = Vec::new();
+    for flag in reasons.iter().filter_map(Refusal::flag) {
+        let name = |f: &str| f.split_whitespace().next().unwrap_or_default().to_string();
+        if !flags.iter().any(|f| name(f) == name(flag)) {
+            flags.push(flag);
+        }
+    }
     TeardownRefusal {
         env: env.to_string(),
         reasons: reasons.iter().map(Refusal::describe).collect(),

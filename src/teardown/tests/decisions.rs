@@ -293,6 +293,31 @@ fn only_fleet_is_offered_while_a_fleet_is_left() {
     );
 }
 
+/// A queue holding messages and schedules both ask for --discard-messages: the refusal names
+/// it once.
+#[test]
+fn a_flag_two_reasons_ask_for_is_named_once() {
+    let reasons = [
+        Refusal::QueueHoldsMessages {
+            queue: "qfleet-td-jobs".into(),
+            dead_letter: false,
+            messages: 3,
+        },
+        Refusal::Schedules {
+            schedules: vec!["nightly".into()],
+        },
+        Refusal::ProducerPolicy {
+            policy: "qfleet-td-producers".into(),
+        },
+    ];
+    let said = refusal("td", &reasons, false, false).to_string();
+    assert_eq!(said.matches("--discard-messages").count(), 1, "{said}");
+    assert!(
+        said.contains("pass --discard-messages and --producers-detached"),
+        "{said}"
+    );
+}
+
 /// DescribeStacks' `EnableTerminationProtection` is optional ("Required: No" in the `Stack`
 /// type): a stack whose answer leaves it out is not taken as unprotected (a teardown would
 /// purge and delete the fleet, then fail on the data stack); it is refused, and the flag
