@@ -74,6 +74,7 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
         ));
     }
     w.extend(key_policy_warnings(env));
+    w.extend(schedule_warnings(env, jiff::Timestamp::now()));
     // A function has no network of qfleet's: it reaches the regional endpoints.
     let ec2 = spec.workers.kind == WorkerKind::Ec2;
     // Instances and tasks run in the subnets qfleet places them in; a function does not.
@@ -252,6 +253,28 @@ fn fargate(env: &Environment) -> Vec<String> {
         ));
     }
     w
+}
+
+/// A cron schedule that has no run left (its years are past): Scheduler takes it, and it never
+/// sends a job.
+fn schedule_warnings(env: &Environment, now: jiff::Timestamp) -> Vec<String> {
+    env.spec
+        .sources
+        .schedules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let cron = crate::config::cron::Cron::parse(s.cron.as_deref()?).ok()?;
+            let zone = crate::config::cron::zone(s.timezone.as_deref()).ok()?;
+            cron.next_after(now, &zone).is_none().then(|| {
+                format!(
+                    "sources.schedules.{i}.cron: `{}` has no run left: schedule {} never sends a job",
+                    s.cron.as_deref().unwrap_or_default(),
+                    s.name
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -86,6 +86,11 @@ impl Cron {
                 ));
             }
         };
+        if fields.len() == 5 && dom == "*" && dow == "*" {
+            return Err(format!(
+                "reads like a Unix cron: AWS's needs ? in one of day-of-month and day-of-week, and takes a year after them, such as `{minutes} {hours} * {month} ? *`"
+            ));
+        }
         let minutes = numbers(minutes, "minutes", 0, 59, &[], SLASH)?;
         let hours = numbers(hours, "hours", 0, 23, &[], SLASH)?;
         let days = match (dom == "?", dow == "?") {
@@ -613,6 +618,7 @@ mod tests {
     fn what_aws_table_does_not_take_is_refused_with_what_it_takes() {
         for (cron, says) in [
             ("0 2 * *", "has 4 fields"),
+            ("0 2 * * *", "reads like a Unix cron"),
             ("60 2 * * ? *", "has 60 in minutes; it takes 0-59"),
             ("0 24 * * ? *", "has 24 in hours; it takes 0-23"),
             ("0 2 * * * *", "needs ? in exactly one"),

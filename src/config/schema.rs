@@ -437,7 +437,7 @@ settings! {
     pub struct TopicSpec {
         /// The topic's ARN; it stays the topic owner's.
         pub arn: String = required
-            => "an SNS topic ARN arn:PARTITION:sns:REGION:ACCOUNT:NAME in the environment's region (a standard topic)",
+            => "an SNS topic ARN arn:PARTITION:sns:REGION:ACCOUNT:NAME in the environment's region, of the queue's type (a FIFO stage takes FIFO topics, NAME.fifo)",
         /// Only messages that match reach the queue.
         pub filter_policy: Option<serde_json::Value>
             => "an SNS filter policy: a mapping of at most 5 keys, at most 150 combinations of values (optional; absent: every message)",

@@ -31,29 +31,29 @@ pub(crate) struct NextRun {
     pub(crate) window_seconds: Option<u64>,
 }
 
-/// The next run of `schedule` after `now`, or what can be said instead, worded to follow
-/// "next run ".
+/// The next run of `schedule` after `now`, or why none is shown.
 pub(crate) fn next_run(schedule: &ScheduleSpec, now: Timestamp) -> Result<NextRun, String> {
     if schedule.paused {
-        return Err("none: it is paused".into());
+        return Err("no next run: it is paused".into());
     }
     let cron = match (&schedule.cron, &schedule.rate) {
         (Some(cron), _) => cron,
         (None, Some(rate)) => {
             return Err(format!(
-                "every {} from its last run, which Scheduler does not report",
+                "no next run shown: a rate of {} counts from its last run, which Scheduler does not report",
                 rate.trim()
             ));
         }
         (None, None) => return Err("no cron or rate".into()),
     };
-    let cron = Cron::parse(cron).map_err(|why| format!("unknown: the cron expression {why}"))?;
+    let cron =
+        Cron::parse(cron).map_err(|why| format!("next run unknown: the cron expression {why}"))?;
     let name = schedule.timezone.as_deref().unwrap_or("UTC");
     let zone = crate::config::cron::zone(schedule.timezone.as_deref())
-        .map_err(|why| format!("unknown: {why}"))?;
+        .map_err(|why| format!("next run unknown: {why}"))?;
     let at = cron
         .next_after(now, &zone)
-        .ok_or("none: the expression has no run left before 2200")?;
+        .ok_or("no run left before 2200")?;
     let local = zone.to_datetime(at);
     Ok(NextRun {
         at: at.to_string(),
@@ -109,11 +109,14 @@ mod tests {
         assert!(
             next_run(&rate, now())
                 .unwrap_err()
-                .contains("every 15 minutes from its last run")
+                .contains("a rate of 15 minutes counts from its last run")
         );
         let mut paused = schedule(Some("0 2 * * ? *"), None, None);
         paused.paused = true;
-        assert_eq!(next_run(&paused, now()), Err("none: it is paused".into()));
+        assert_eq!(
+            next_run(&paused, now()),
+            Err("no next run: it is paused".into())
+        );
         let nowhere = schedule(Some("0 2 * * ? *"), None, Some("Mars/Olympus_Mons"));
         assert!(
             next_run(&nowhere, now())
@@ -123,7 +126,7 @@ mod tests {
         let past = schedule(Some("0 2 1 1 ? 2020"), None, None);
         assert_eq!(
             next_run(&past, now()),
-            Err("none: the expression has no run left before 2200".into())
+            Err("no run left before 2200".into())
         );
     }
 }

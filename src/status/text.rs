@@ -219,7 +219,7 @@ fn source_line(src: &super::SourceStatus) -> String {
                 .unwrap_or_default();
             format!(", next run {} ({}){window}", run.local, run.at)
         }
-        (None, Some(why)) => format!(", next run {why}"),
+        (None, Some(why)) => format!("; {why}"),
         (None, None) => String::new(),
     };
     format!(

@@ -324,7 +324,10 @@ fn check_schedule(c: &mut Checker, i: usize, s: &crate::config::ScheduleSpec) {
     {
         c.fail(
             &at("window"),
-            format!("{}s; a window is whole minutes from 1m to 24h", w.0),
+            format!(
+                "{} seconds (a number alone is seconds); a window is whole minutes from 1m to 24h, such as 15m",
+                w.0
+            ),
         );
     }
     if let Some(body) = &s.body {

@@ -272,6 +272,26 @@ fn a_fleet_at_zero_with_a_goal_shorter_than_a_sleeping_queues_wake_up_is_warned_
     assert!(!said[0].contains("high_resolution"), "{}", said[0]);
 }
 
+/// A cron whose years are past is taken by Scheduler and never sends: validate warns of it,
+/// and only of it.
+#[test]
+fn a_schedule_with_no_run_left_is_warned_of() {
+    let w = advice::warnings(
+        &parse_str(
+            "region: eu-west-1\nlab: true\nsources:\n  schedules:\n    - {name: once, cron: 0 2 1 1 ? 2025}\n    - {name: nightly, cron: 0 2 * * ? *}\n    - {name: often, rate: 5 minutes}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let about: Vec<&String> = w.iter().filter(|w| w.starts_with("sources.")).collect();
+    assert_eq!(
+        about,
+        [
+            "sources.schedules.0.cron: `0 2 1 1 ? 2025` has no run left: schedule once never sends a job"
+        ],
+        "{w:?}"
+    );
+}
+
 /// With `kms_key`, the sources need the key's policy to allow them, which qfleet neither
 /// reads nor changes: validate says so, once per need, naming the key and who needs it.
 #[test]
