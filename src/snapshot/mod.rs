@@ -43,6 +43,9 @@ pub(crate) struct Scope {
     pub jobs: JobsScope,
     /// The response queue (`jobs:`), with its messages (drift, teardown).
     pub response_queue: bool,
+    /// The queue of schedules' runs Scheduler could not send to a FIFO stage, with its
+    /// messages (status, teardown).
+    pub schedule_dead_letters: bool,
 }
 
 impl Scope {
@@ -59,6 +62,7 @@ impl Scope {
             recent: Some(std::time::Duration::from_secs(15 * 60)),
         },
         response_queue: false,
+        schedule_dead_letters: true,
     };
     pub(crate) const DRIFT: Scope = Scope {
         bucket_contents: false,
@@ -73,6 +77,7 @@ impl Scope {
             recent: None,
         },
         response_queue: true,
+        schedule_dead_letters: false,
     };
     pub(crate) const TEARDOWN: Scope = Scope {
         bucket_contents: true,
@@ -87,6 +92,7 @@ impl Scope {
             recent: None,
         },
         response_queue: true,
+        schedule_dead_letters: true,
     };
     /// A later stage of a pipeline in a teardown: its fleet and its queues, with the data
     /// stack's deletion policies (the bucket is the first stage's to count).
@@ -103,6 +109,7 @@ impl Scope {
             recent: None,
         },
         response_queue: false,
+        schedule_dead_letters: false,
     };
 }
 
@@ -457,8 +464,8 @@ async fn read_source_subscriptions(
     Some(out)
 }
 
-/// The queue Scheduler keeps what it could not send to a FIFO stage in, with the response
-/// queue (the environment's, read with its first stage), when the data stack lists one.
+/// The queue Scheduler keeps what it could not send to a FIFO stage in (the environment's,
+/// read with its first stage), when the data stack lists one.
 async fn read_schedule_dead_letters(
     clients: &Clients,
     env: &Environment,
@@ -466,7 +473,7 @@ async fn read_schedule_dead_letters(
     scope: Scope,
 ) -> Option<Fact<Queue>> {
     let first_stage = env.stage.as_ref().is_none_or(|s| s.index == 0);
-    if !(scope.response_queue && first_stage) {
+    if !(scope.schedule_dead_letters && first_stage) {
         return None;
     }
     match data.locate(crate::render::SCHEDULE_DEAD_LETTERS) {

@@ -46,6 +46,10 @@ struct StatusJson<'a> {
     service: Option<&'a Service>,
     queue: &'a Option<QueueDepth>,
     dead_letter_queue: &'a Option<QueueDepth>,
+    /// The runs of schedules EventBridge Scheduler could not send to a FIFO stage
+    /// (`ScheduleDeadLetterQueue`): `null` without schedules on a FIFO stage, or when it could
+    /// not be read (see `unavailable`).
+    schedule_dead_letter_queue: &'a Option<QueueDepth>,
     /// The group's or the service's scaling (`null` for a function: see
     /// `function.concurrency`); for Fargate workers the `backlog_per_instance` fields are per
     /// running task.
@@ -91,6 +95,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             service: s.service(),
             queue: &s.queue,
             dead_letter_queue: &s.dead_letter_queue,
+            schedule_dead_letter_queue: &s.schedule_dead_letter_queue,
             scaling: &s.scaling,
             alarms: &s.alarms,
             upload_to_processed: &s.upload_to_processed,

@@ -50,6 +50,8 @@ pub(crate) struct Status {
     workers: Vec<Workers>,
     queue: Option<QueueDepth>,
     dead_letter_queue: Option<QueueDepth>,
+    /// The runs of schedules Scheduler could not send to a FIFO stage (`null` without one).
+    schedule_dead_letter_queue: Option<QueueDepth>,
     /// The group's or the service's scaling (`null` for a function: see
     /// `function.concurrency`); for Fargate workers the `backlog_per_instance` fields are per
     /// running task.
@@ -476,6 +478,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
         workers: Vec::new(),
         queue: None,
         dead_letter_queue: None,
+        schedule_dead_letter_queue: None,
         scaling: None,
         alarms: Vec::new(),
         upload_to_processed: None,
@@ -623,6 +626,12 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
             unavailable.insert(section.to_string(), why.into());
         }
     }
+    let schedule_dead_letter_queue = take(
+        snap.schedule_dead_letters.as_ref(),
+        "schedule dead-letter queue",
+        &mut unavailable,
+    )
+    .map(|q| depth(&q, None));
     let policies = take(snap.policies(), "scaling policies", &mut unavailable).unwrap_or_default();
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();
@@ -665,6 +674,7 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         workers,
         queue,
         dead_letter_queue,
+        schedule_dead_letter_queue,
         scaling: (snap.group().is_some() || snap.service().is_some()).then(|| Scaling {
             backlog_per_instance: backlog,
             backlog_per_instance_metric: metrics.backlog_per_instance,

@@ -89,22 +89,10 @@ pub fn text(s: &Status) -> String {
         line(l);
     }
     s.sources.iter().map(source_line).for_each(&mut line);
-    match &s.dead_letter_queue {
-        Some(q) => {
-            let depth = q.visible + q.in_flight + q.delayed;
-            let flag = if depth > 0 {
-                "  <-- FAILED JOBS WAITING"
-            } else {
-                ""
-            };
-            line(format!(
-                "dead-letter queue {}: {depth} message{}{flag}",
-                q.name,
-                if depth == 1 { "" } else { "s" }
-            ));
-        }
-        None => missing("dead-letter queue").into_iter().for_each(&mut line),
-    }
+    let dead_letters = missing("dead-letter queue");
+    dead_letter_lines(s, dead_letters)
+        .into_iter()
+        .for_each(&mut line);
     if let Some(f) = s.function() {
         line(function::scaling_line(f, s.queue.as_ref(), &s.unavailable));
     }
@@ -208,7 +196,42 @@ fn processed_line(p: &super::Percentiles) -> String {
     )
 }
 
-/// The job table's last 15 minutes.
+/// The dead-letter queue's depth (or why it is missing), and the schedules' one's when the
+/// stack has it.
+fn dead_letter_lines(s: &Status, dead_letters_missing: Option<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    match &s.dead_letter_queue {
+        Some(q) => {
+            let depth = q.visible + q.in_flight + q.delayed;
+            let flag = if depth > 0 {
+                "  <-- FAILED JOBS WAITING"
+            } else {
+                ""
+            };
+            out.push(format!(
+                "dead-letter queue {}: {depth} message{}{flag}",
+                q.name,
+                if depth == 1 { "" } else { "s" }
+            ));
+        }
+        None => out.extend(dead_letters_missing),
+    }
+    if let Some(q) = &s.schedule_dead_letter_queue {
+        let depth = q.visible + q.in_flight + q.delayed;
+        let flag = if depth > 0 {
+            "  <-- SCHEDULED RUNS NOT SENT (aws sqs receive-message reads them)"
+        } else {
+            ""
+        };
+        out.push(format!(
+            "schedule dead-letter queue {}: {}{flag}",
+            q.name,
+            crate::output::words::count(depth, "message", "messages")
+        ));
+    }
+    out
+}
+
 /// A topic or a schedule of the stage, and its state in the data stack.
 fn source_line(src: &super::SourceStatus) -> String {
     let next = match (&src.next_run, &src.no_next_run) {
@@ -233,6 +256,7 @@ fn source_line(src: &super::SourceStatus) -> String {
     )
 }
 
+/// The job table's last 15 minutes.
 fn jobs_line(j: &crate::jobs::Recent) -> String {
     let slowest = j
         .slowest

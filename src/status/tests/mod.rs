@@ -330,6 +330,41 @@ mod snapshots {
         );
     }
 
+    /// Schedules on a FIFO stage: what Scheduler could not send waits in a queue of its own,
+    /// shown with its depth; unreadable is said, never zero; without one, no line.
+    #[test]
+    fn the_schedules_dead_letter_queue_is_shown_when_the_stack_has_one() {
+        let st = from_snapshot(&deployed(), 10.0);
+        assert!(st.schedule_dead_letter_queue.is_none());
+        assert!(!text(&st).contains("schedule dead-letter"), "{}", text(&st));
+
+        let mut s = deployed();
+        s.schedule_dead_letters = Some(Fact::Known(Queue::for_tests(
+            "qfleet-st-schedule-dlq",
+            2,
+            &[],
+        )));
+        let st = from_snapshot(&s, 10.0);
+        let shown = text(&st);
+        assert!(
+            shown.contains(
+                "schedule dead-letter queue qfleet-st-schedule-dlq: 2 messages  <-- SCHEDULED RUNS NOT SENT"
+            ),
+            "{shown}"
+        );
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["schedule_dead_letter_queue"]["visible"], 2, "{json}");
+
+        s.schedule_dead_letters = Some(Fact::Unknown("AccessDenied".into()));
+        let st = from_snapshot(&s, 10.0);
+        assert!(st.schedule_dead_letter_queue.is_none());
+        assert!(
+            st.unavailable.contains_key("schedule dead-letter queue"),
+            "{:?}",
+            st.unavailable
+        );
+    }
+
     #[test]
     fn an_unreadable_fleet_is_said_with_its_reason_and_the_rest_is_shown() {
         let mut s = deployed();
