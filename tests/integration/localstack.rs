@@ -843,6 +843,36 @@ async fn a_schedule_deploys_and_teardown_waits_until_it_is_removed() {
     let o = run(qfleet_on_localstack().arg("deploy").arg(&file).arg("--yes"));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
+    // `status` shows it enabled, with its next run at 02:00 in Paris within a day, UTC
+    // beside it, and its window.
+    let o = run(qfleet_on_localstack()
+        .args(["status", "-o", "json"])
+        .arg(&file));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let shown = &doc["environments"][0]["sources"][0];
+    let said = || format!("{}\n{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(
+        (shown["name"].as_str(), shown["state"].as_str()),
+        (Some("nightly"), Some("enabled")),
+        "{}",
+        said()
+    );
+    let next = &shown["next_run"];
+    assert!(
+        next["local"]
+            .as_str()
+            .is_some_and(|l| l.ends_with(" 02:00 Europe/Paris")),
+        "{}",
+        said()
+    );
+    assert_eq!(next["window_seconds"].as_u64(), Some(900), "{}", said());
+    let at: jiff::Timestamp = next["at"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("{}", said()));
+    let ahead = at.as_second() - jiff::Timestamp::now().as_second();
+    assert!((0..=86_400).contains(&ahead), "{ahead} s ahead: {}", said());
+
     let o = run(qfleet_on_localstack()
         .arg("teardown")
         .arg(&file)
