@@ -26,6 +26,9 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
         let list = p.changes();
         lines.push(preview::heading(name, p.creating(), list.len()));
         lines.push(preview::changes(list));
+        if let Some(named) = sources_named(&p.desired.template, list) {
+            lines.push(format!("{name}: {named}"));
+        }
         reporter.event(Event::Changes {
             stack: name.clone(),
             creating: Some(p.creating()),
@@ -86,6 +89,36 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
     lines.join("\n")
 }
 
+/// What the changed topic subscriptions and schedules are, by their logical ids (a hash of
+/// the topic's ARN or the schedule's name, which says nothing to a reader), from the template
+/// deployed: `Schedule842bd2b0 is schedule nightly`. A removed one is no longer in the
+/// template, and is left unnamed.
+fn sources_named(
+    template: &str,
+    changes: &[crate::aws::cfn::changesets::Change],
+) -> Option<String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template).ok()?;
+    let named: Vec<String> = changes
+        .iter()
+        .filter_map(|c| {
+            let props = &doc["Resources"][c.logical_id.as_str()]["Properties"];
+            match c.resource_type.as_str() {
+                "AWS::Scheduler::Schedule" => props["Name"]
+                    .as_str()
+                    .map(|n| format!("{} is schedule {n}", c.logical_id)),
+                // The topic sources' subscriptions name their topic's ARN; the uploads' refers
+                // to the stack's own topic.
+                "AWS::SNS::Subscription" => props["TopicArn"]
+                    .as_str()
+                    .filter(|arn| arn.starts_with("arn:"))
+                    .map(|arn| format!("{} subscribes the queue to {arn}", c.logical_id)),
+                _ => None,
+            }
+        })
+        .collect();
+    (!named.is_empty()).then(|| named.join("; "))
+}
+
 /// The note for an endpoint that does not serve the call that reads the pre-deployment
 /// validation: said once a run, whatever the stacks.
 fn not_served_note(api: &crate::aws::NotServed) -> String {
@@ -93,4 +126,51 @@ fn not_served_note(api: &crate::aws::NotServed) -> String {
         "note: this endpoint does not serve {}; pre-deployment validation results are not shown (CloudFormation still runs its checks when the change set executes)",
         api.api()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::aws::cfn::changesets::Change;
+    use aws_sdk_cloudformation::types::ChangeAction;
+
+    /// A source's hashed logical id is named in the preview: the schedule by its name, a topic
+    /// source's subscription by its topic; the uploads' subscription and a removed source (no
+    /// longer in the template) are not.
+    #[test]
+    fn changed_sources_are_named_by_what_they_are() {
+        let env = crate::config::parse(
+            "stacks/feeds.yaml".into(),
+            "region: eu-west-1\nlab: true\nsources:\n  topics:\n    - arn: arn:aws:sns:eu-west-1:444455556666:orders\n  schedules:\n    - {name: nightly, cron: 0 2 * * ? *}\n"
+                .into(),
+        )
+        .unwrap();
+        let data = crate::render::render(&env).unwrap().remove(0).template;
+        let deployed = crate::render::deployed_sources(&env);
+        let change = |id: &str, ty: &str| Change {
+            action: ChangeAction::Add,
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            replacement: None,
+            details: None,
+            drift: None,
+        };
+        let changes = [
+            change(&deployed[0].logical_id, "AWS::SNS::Subscription"),
+            change(&deployed[1].logical_id, "AWS::Scheduler::Schedule"),
+            change("Subscription", "AWS::SNS::Subscription"),
+            change("Schedule00000000", "AWS::Scheduler::Schedule"),
+            change("Queue", "AWS::SQS::Queue"),
+        ];
+        assert_eq!(
+            super::sources_named(&data, &changes).as_deref(),
+            Some(
+                format!(
+                    "{} subscribes the queue to arn:aws:sns:eu-west-1:444455556666:orders; {} is schedule nightly",
+                    deployed[0].logical_id, deployed[1].logical_id
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(super::sources_named(&data, &changes[2..]), None);
+    }
 }
