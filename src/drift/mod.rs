@@ -23,7 +23,6 @@ use crate::aws::cfn::drift_detection;
 use crate::aws::poll::Polling;
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
-use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::rollout::StackNames;
 use crate::snapshot::{self, Fact, Scope, Snapshot};
 use serde::Serialize;
@@ -155,45 +154,9 @@ async fn detect(
 }
 
 /// The stacks whose deployed template is not what the stack file renders now: the data stack
-/// and each stage's fleet stack. A StackSets target's stacks are compared with its stack sets'
-/// templates (what its instances get), and named as they are there.
+/// and each stage's fleet stack ([`snapshot::as_file`]).
 fn undeployed(snaps: &[Snapshot], env: &Environment, at: &StackNames) -> Result<Vec<String>> {
-    // Each stack by the name it has there, with the template it should have.
-    let wanted: Vec<(String, String)> = match &at.stack_set {
-        None => crate::render::render(env)?
-            .into_iter()
-            .map(|r| (r.stack_name, r.template))
-            .collect(),
-        Some(t) => {
-            // The file the target came from, loaded with it.
-            let Some(file) = env.target.as_ref().map(|t| &t.file) else {
-                return Err(Error::aws(format!(
-                    "{}: its stacks are stack set instances, and it is no target of a file",
-                    env.name
-                )));
-            };
-            let sets = crate::render::stack_sets_for(&file.base, file.targets())?;
-            let mut wanted = Vec::new();
-            for (own, (set, _)) in &t.instances {
-                let Some(name) = at.name(own) else { continue };
-                // Every stack there has its stack set in the file, or nothing can be said.
-                let template = sets
-                    .iter()
-                    .find(|s| &s.stack_name == set)
-                    .ok_or_else(|| {
-                        Error::aws(format!(
-                            "{}: stack {name} is stack set {set}'s instance, and {} renders no such stack set: cannot say whether it is up to date",
-                            env.name,
-                            env.source.path.display()
-                        ))
-                    })?
-                    .template
-                    .clone();
-                wanted.push((name, template));
-            }
-            wanted
-        }
-    };
+    let wanted = snapshot::as_file::wanted_templates(env, at)?;
     let deployed: Vec<&snapshot::StackSnapshot> = std::iter::once(&snaps[0].data)
         .chain(snaps.iter().map(|s| &s.fleet))
         .collect();
@@ -203,10 +166,8 @@ fn undeployed(snaps: &[Snapshot], env: &Environment, at: &StackNames) -> Result<
             deployed
                 .iter()
                 .find(|s| &s.name == name)
-                .and_then(|s| s.state.known())
-                .is_some_and(|st| {
-                    st.parameters.get(FINGERPRINT_PARAMETER) != Some(&fingerprint(template))
-                })
+                .and_then(|s| snapshot::as_file::holds(s, template))
+                == Some(false)
         })
         .map(|(name, _)| name.clone())
         .collect())

@@ -8,6 +8,7 @@ use crate::aws::buckets::Notification;
 use crate::aws::cfn::drift_detection::PropertyDrift;
 use crate::aws::queues::Queue;
 use crate::aws::topics::Subscription;
+use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -616,6 +616,7 @@ where
     }
 }
 
+pub(crate) mod as_file;
 mod fact;
 mod jobs;
 mod locate;

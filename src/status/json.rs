@@ -47,8 +47,9 @@ struct StatusJson<'a> {
     queue: &'a Option<QueueDepth>,
     dead_letter_queue: &'a Option<QueueDepth>,
     /// The runs of schedules EventBridge Scheduler could not send to a FIFO stage
-    /// (`ScheduleDeadLetterQueue`): `null` without schedules on a FIFO stage, or when it could
-    /// not be read (see `unavailable`).
+    /// (`ScheduleDeadLetterQueue`, one for the environment, shown with its first stage):
+    /// `null` without schedules on a FIFO stage, in a later stage's status, or when it could
+    /// not be read or is missing (see `unavailable`).
     schedule_dead_letter_queue: &'a Option<QueueDepth>,
     /// The group's or the service's scaling (`null` for a function: see
     /// `function.concurrency`); for Fargate workers the `backlog_per_instance` fields are per

@@ -251,12 +251,12 @@ struct SourceStatus {
     /// resource while that changes or after it failed; `null` when the data stack's
     /// resources could not be read.
     state: Option<String>,
-    /// An enabled cron schedule's next run, from the stack file's expression and time zone
-    /// (`drift` checks that the deployed schedule is the file's); else `null`.
+    /// An enabled cron schedule's next run, from the stack file's expression and time zone,
+    /// when the data stack holds the file's template as it is; else `null`.
     next_run: Option<next_run::NextRun>,
     /// Why an enabled schedule shows no `next_run`: a rate runs every period from its last
-    /// run, which Scheduler does not report; a time zone this machine does not know; no run
-    /// left. `null` otherwise.
+    /// run, which Scheduler does not report; the stack file changed since the last deploy; no
+    /// run left. `null` otherwise.
     no_next_run: Option<String>,
 }
 
@@ -265,10 +265,14 @@ struct SourceStatus {
 /// owner creates a subscription, the subscription doesn't require confirmation"
 /// (<https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html>).
 /// A schedule is enabled or paused as the template deployed it (drift checks the rest).
-/// An enabled cron schedule shows its next run after `now` ([`next_run`]).
+/// An enabled cron schedule shows its next run after `now` ([`next_run`]), read from the
+/// stack file only when the data stack holds the file's template as it is (`as_file`): a
+/// file changed since the last deploy, or a data stack whose template could not be told,
+/// shows none, and says why.
 fn sources_of(
     stage: &Environment,
     data: &StackSnapshot,
+    as_file: Option<bool>,
     now: jiff::Timestamp,
 ) -> Vec<SourceStatus> {
     crate::render::deployed_sources(stage)
@@ -296,10 +300,16 @@ fn sources_of(
                 .schedules
                 .iter()
                 .find(|s| s.name == d.name);
-            let next = match (d.kind, schedule, state.as_deref()) {
-                ("schedule", Some(schedule), Some("enabled")) => {
+            let next = match (d.kind, schedule, state.as_deref(), as_file) {
+                ("schedule", Some(schedule), Some("enabled"), Some(true)) => {
                     Some(next_run::next_run(schedule, now))
                 }
+                ("schedule", Some(_), Some("enabled"), Some(false)) => Some(Err(
+                    "next run unknown: the data stack is not the stack file's as it is now (qfleet plan shows the difference)".to_string(),
+                )),
+                ("schedule", Some(_), Some("enabled"), None) => Some(Err(
+                    "next run unknown: whether the data stack holds the stack file's schedules could not be read".to_string(),
+                )),
                 _ => None,
             };
             SourceStatus {
@@ -408,10 +418,16 @@ async fn gather_at(
     };
     let names = &names;
     let stages = env.stages();
+    // What the file renders, to tell whether the data stack holds its schedules as they are.
+    let wanted = &snapshot::as_file::wanted_templates(env, names).ok();
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
         let snap = snapshot::read_at(clients, stage, Scope::STATUS, names).await;
         let mut status = from_snapshot(&snap, stage.backlog_target());
-        status.sources = sources_of(stage, &snap.data, jiff::Timestamp::now());
+        let as_file = wanted
+            .as_ref()
+            .and_then(|w| w.iter().find(|(name, _)| *name == snap.data.name))
+            .and_then(|(_, template)| snapshot::as_file::holds(&snap.data, template));
+        status.sources = sources_of(stage, &snap.data, as_file, jiff::Timestamp::now());
         with_goal(status, stage.spec.scaling.max_latency_seconds)
     }))
     .await
@@ -632,6 +648,12 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         &mut unavailable,
     )
     .map(|q| depth(&q, None));
+    // Listed by the data stack, yet SQS says it does not exist: said, never left out.
+    if let Some(fact) = &snap.schedule_dead_letters
+        && let Some(why) = missing(snap, fact)
+    {
+        unavailable.insert("schedule dead-letter queue".to_string(), why.into());
+    }
     let policies = take(snap.policies(), "scaling policies", &mut unavailable).unwrap_or_default();
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();

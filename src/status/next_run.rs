@@ -104,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rate_a_paused_schedule_and_a_zone_unknown_here_say_why_no_run_is_shown() {
+    fn a_rate_a_paused_schedule_and_an_unknown_zone_say_why_no_run_is_shown() {
         let rate = schedule(None, Some("15 minutes"), None);
         assert!(
             next_run(&rate, now())
@@ -121,7 +121,7 @@ mod tests {
         assert!(
             next_run(&nowhere, now())
                 .unwrap_err()
-                .contains("Mars/Olympus_Mons is not in this machine's time zone database")
+                .contains("next run unknown: `Mars/Olympus_Mons` is not an IANA time zone")
         );
         let past = schedule(Some("0 2 1 1 ? 2020"), None, None);
         assert_eq!(

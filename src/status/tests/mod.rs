@@ -358,10 +358,18 @@ mod snapshots {
         s.schedule_dead_letters = Some(Fact::Unknown("AccessDenied".into()));
         let st = from_snapshot(&s, 10.0);
         assert!(st.schedule_dead_letter_queue.is_none());
+        let shown = text(&st);
         assert!(
-            st.unavailable.contains_key("schedule dead-letter queue"),
-            "{:?}",
-            st.unavailable
+            shown.contains("not available: schedule dead-letter queue: AccessDenied"),
+            "{shown}"
+        );
+
+        // The data stack lists it, SQS says it does not exist: missing, not left out.
+        s.schedule_dead_letters = Some(Fact::Absent);
+        let shown = text(&from_snapshot(&s, 10.0));
+        assert!(
+            shown.contains("schedule dead-letter queue: missing: stack"),
+            "{shown}"
         );
     }
 
@@ -1070,10 +1078,11 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
         );
     }
     let now: jiff::Timestamp = "2026-11-27T06:00:00Z".parse().unwrap();
-    let states: Vec<(String, String, Option<String>)> = super::sources_of(&env, &snap.data, now)
-        .into_iter()
-        .map(|s| (s.kind.to_string(), s.detail, s.state))
-        .collect();
+    let states: Vec<(String, String, Option<String>)> =
+        super::sources_of(&env, &snap.data, Some(true), now)
+            .into_iter()
+            .map(|s| (s.kind.to_string(), s.detail, s.state))
+            .collect();
     assert_eq!(
         states,
         [
@@ -1100,7 +1109,7 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
         ]
     );
     let mut st = from_snapshot(&snap, 10.0);
-    st.sources = super::sources_of(&env, &snap.data, now);
+    st.sources = super::sources_of(&env, &snap.data, Some(true), now);
     // Only the enabled cron schedule has a next run; a paused one and one not deployed none.
     let runs: Vec<_> = st
         .sources
@@ -1128,6 +1137,25 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
         ),
         "{shown}"
     );
+    // A file changed since the last deploy, or a data stack not read: the file's expression
+    // may not be the deployed one, so no next run is shown, and why is said.
+    for (as_file, why) in [
+        (
+            Some(false),
+            "the data stack is not the stack file's as it is now",
+        ),
+        (None, "could not be read"),
+    ] {
+        let nightly = super::sources_of(&env, &snap.data, as_file, now).remove(1);
+        assert!(nightly.next_run.is_none());
+        assert!(
+            nightly
+                .no_next_run
+                .as_deref()
+                .is_some_and(|w| w.contains(why)),
+            "{nightly:?}"
+        );
+    }
     assert!(
         shown.contains(&format!("topic {arn} (raw delivery): subscribed")),
         "{shown}"
@@ -1138,7 +1166,7 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
     );
     snap.data.resources = Fact::Unknown("AccessDenied".into());
     assert!(
-        super::sources_of(&env, &snap.data, now)
+        super::sources_of(&env, &snap.data, Some(true), now)
             .iter()
             .all(|s| s.state.is_none() && s.next_run.is_none())
     );
