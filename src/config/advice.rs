@@ -265,7 +265,9 @@ fn schedule_warnings(env: &Environment, now: jiff::Timestamp) -> Vec<String> {
         .enumerate()
         .filter_map(|(i, s)| {
             let cron = crate::config::cron::Cron::parse(s.cron.as_deref()?).ok()?;
-            let zone = crate::config::cron::zone(s.timezone.as_deref()).ok()?;
+            // A zone not known is refused on its own; a past year is past in any zone.
+            let zone = crate::config::cron::zone(s.timezone.as_deref())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
             cron.next_after(now, &zone).is_none().then(|| {
                 format!(
                     "sources.schedules.{i}.cron: `{}` has no run left: schedule {} never sends a job",

@@ -30,14 +30,22 @@ const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 /// The last year a cron expression names.
 const LAST_YEAR: i16 = 2199;
 
-/// The time zone a schedule's cron is read in: `name`, or UTC; why not, when this machine's
-/// time zone database does not have it.
+/// The time zone a schedule's cron is read in: `name`, or UTC. From the system's time zone
+/// database (kept up to date with the system), else the copy bundled with qfleet (a machine
+/// without one, or without a legacy name); why not, when neither has it. The name must be
+/// spelled as the database spells it: Scheduler takes IANA names, and the databases find
+/// them whatever their case.
 pub(crate) fn zone(name: Option<&str>) -> Result<TimeZone, String> {
-    match name {
-        None => Ok(TimeZone::UTC),
-        Some(name) => TimeZone::get(name).map_err(|_| {
-            format!("time zone {name} is not in this machine's time zone database (install tzdata)")
-        }),
+    let Some(name) = name else {
+        return Ok(TimeZone::UTC);
+    };
+    let tz = jiff::tz::db()
+        .get(name)
+        .or_else(|_| jiff::tz::TimeZoneDatabase::bundled().get(name))
+        .map_err(|_| format!("`{name}` is not an IANA time zone, such as Europe/Paris"))?;
+    match tz.iana_name() {
+        Some(spelled) if spelled != name => Err(format!("`{name}` is spelled `{spelled}`")),
+        _ => Ok(tz),
     }
 }
 
@@ -74,6 +82,12 @@ enum DayRule {
 impl Cron {
     /// Reads `text`, or says what AWS's table allows instead.
     pub(crate) fn parse(text: &str) -> Result<Cron, String> {
+        if text.trim_start().starts_with("cron(") {
+            return Err(
+                "is wrapped in cron(…): the file takes the fields alone, such as 0 2 * * ? *"
+                    .into(),
+            );
+        }
         let fields: Vec<&str> = text.split_whitespace().collect();
         let (minutes, hours, dom, month, dow, year) = match fields[..] {
             [minutes, hours, dom, month, dow, year] => (minutes, hours, dom, month, dow, year),
@@ -271,6 +285,12 @@ fn numbers(
             let upper = text.to_ascii_uppercase();
             let n = match names.iter().position(|n| *n == upper) {
                 Some(i) => low + i as u8,
+                None if !text.bytes().all(|b| b.is_ascii_digit()) || text.is_empty() => {
+                    return Err(format!(
+                        "has `{item}` in {what}; it takes {low}-{high}{}, and {wildcards}",
+                        named(names)
+                    ));
+                }
                 None => text.parse().map_err(|_| {
                     format!(
                         "has `{item}` in {what}; it takes {low}-{high}{}, and {wildcards}",
@@ -406,8 +426,9 @@ fn years(field: &str) -> Result<Vec<i16>, String> {
             None => (item, 1),
         };
         let value = |text: &str| -> Result<i16, String> {
-            text.parse()
-                .ok()
+            Some(text)
+                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|t| t.parse().ok())
                 .filter(|y| (1970..=LAST_YEAR).contains(y))
                 .ok_or_else(|| format!("has `{item}` in year; it takes 1970-2199"))
         };
@@ -608,6 +629,58 @@ mod tests {
         );
     }
 
+    /// A machine without tzdata, or whose legacy names went to tzdata-legacy (Debian 13,
+    /// Ubuntu 23.10), still reads every zone: qfleet's bundled copy has them.
+    #[test]
+    fn the_bundled_database_has_what_a_machine_may_lack() {
+        let bundled = jiff::tz::TimeZoneDatabase::bundled();
+        for name in [
+            "Europe/Paris",
+            "America/Argentina/ComodRivadavia",
+            "US/Eastern",
+        ] {
+            assert!(bundled.get(name).is_ok(), "{name}");
+        }
+        assert!(zone(Some("US/Eastern")).is_ok());
+        assert!(zone(None).is_ok_and(|z| z == TimeZone::UTC));
+    }
+
+    #[test]
+    fn day_wildcards_at_a_months_edges() {
+        // October 2026: the 31st is a Saturday, so 31W is Friday the 30th; November has no
+        // 31st, and no fifth Monday.
+        assert_eq!(
+            next("0 0 31W * ? *", "2026-10-01T00:00:00Z", "UTC").as_deref(),
+            Some("2026-10-30T00:00:00Z")
+        );
+        assert_eq!(
+            next("0 0 ? * 2#5 *", "2026-11-01T00:00:00Z", "UTC").as_deref(),
+            Some("2026-11-30T00:00:00Z"),
+            "November 2026 has five Mondays: the 2nd, 9th, 16th, 23rd and 30th"
+        );
+        assert_eq!(
+            next("0 0 ? * 2#5 *", "2026-12-01T00:00:00Z", "UTC").as_deref(),
+            Some("2027-03-29T00:00:00Z"),
+            "December 2026 to February 2027 have no fifth Monday"
+        );
+        // Across the autumn shift: each local 02:30 once, in order.
+        let zone = zone(Some("Europe/Paris")).unwrap();
+        let runs: Vec<String> = Cron::parse("30 2 * * ? *")
+            .unwrap()
+            .next_runs(at("2026-10-24T02:00:00Z"), &zone, 3)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                "2026-10-25T00:30:00Z",
+                "2026-10-26T01:30:00Z",
+                "2026-10-27T01:30:00Z"
+            ]
+        );
+    }
+
     #[test]
     fn a_cron_without_a_run_left_has_no_next_run() {
         assert_eq!(next("0 0 1 1 ? 1999", "2026-11-27T00:00:00Z", "UTC"), None);
@@ -619,6 +692,9 @@ mod tests {
         for (cron, says) in [
             ("0 2 * *", "has 4 fields"),
             ("0 2 * * *", "reads like a Unix cron"),
+            ("+5 2 * * ? *", "has `+5` in minutes"),
+            ("0 2 * * ? +2027", "it takes 1970-2199"),
+            ("cron(0 2 * * ? *)", "wrapped in cron("),
             ("60 2 * * ? *", "has 60 in minutes; it takes 0-59"),
             ("0 24 * * ? *", "has 24 in hours; it takes 0-23"),
             ("0 2 * * * *", "needs ? in exactly one"),

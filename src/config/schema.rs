@@ -397,9 +397,9 @@ settings! {
         /// The schedule's name, unique in the environment.
         pub name: String = required
             => "1 to 64 letters, digits, hyphens, underscores and dots, unique in the environment",
-        /// When it runs: a cron expression of six fields.
+        /// When it runs: a cron expression of six fields (the year may be left out).
         pub cron: Option<String>
-            => "six fields: minutes hours day-of-month month day-of-week year, such as 0 2 * * ? * (one of cron and rate)",
+            => "six fields: minutes hours day-of-month month day-of-week year (the year may be left out), such as 0 2 * * ? * (one of cron and rate)",
         /// How often it runs.
         pub rate: Option<String>
             => "a whole number and minute(s), hour(s) or day(s), such as 15 minutes (one of cron and rate)",

@@ -112,7 +112,7 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
             .into_iter()
             .chain(crate::simulate::peak_warning(stage))
         {
-            let about_stage = ["workers", "queue", "scaling"]
+            let about_stage = ["workers", "queue", "scaling", "sources"]
                 .iter()
                 .any(|k| w.starts_with(&format!("{k}.")));
             let w = match &label {
@@ -635,7 +635,11 @@ fn next_runs(cron: &str, zone: Option<&str>, now: jiff::Timestamp) -> String {
             if runs.is_empty() {
                 "; no run left before 2200".to_string()
             } else {
-                format!("; next runs {}", runs.join(", "))
+                format!(
+                    "; next runs {} ({})",
+                    runs.join(", "),
+                    zone.unwrap_or("UTC")
+                )
             }
         }
         (Err(why), _) | (_, Err(why)) => format!("; next runs unknown: {why}"),
@@ -676,7 +680,7 @@ mod tests {
         assert_eq!(
             super::schedule_lines(&env, now),
             [
-                "schedule nightly: cron(0 2 ? * MON-FRI *) Europe/Paris, each run within 15m after its time; next runs Mon 2026-11-30 02:00, Tue 2026-12-01 02:00, Wed 2026-12-02 02:00",
+                "schedule nightly: cron(0 2 ? * MON-FRI *) Europe/Paris, each run within 15m after its time; next runs Mon 2026-11-30 02:00, Tue 2026-12-01 02:00, Wed 2026-12-02 02:00 (Europe/Paris)",
                 "schedule often: rate(5 minutes); its first run when it is created",
                 "schedule held: cron(0 3 * * ? *); paused: it sends nothing until it is resumed",
             ]

@@ -296,21 +296,13 @@ fn check_schedule(c: &mut Checker, i: usize, s: &crate::config::ScheduleSpec) {
             && tz
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || "/_+-".contains(ch));
-        let db = jiff::tz::db();
         if !ok {
             c.fail(
                 &at("timezone"),
                 format!("`{tz}` is not an IANA time zone name such as Europe/Paris"),
             );
-        } else if !db.is_definitively_empty() && db.get(tz).is_err() {
-            // Scheduler takes IANA names; a name this machine's database lacks is a typo, or
-            // a zone newer than the database (a machine without one checks nothing here).
-            c.fail(
-                &at("timezone"),
-                format!(
-                    "`{tz}` is not in this machine's time zone database: an IANA name such as Europe/Paris (if it is a new zone, update tzdata)"
-                ),
-            );
+        } else if let Err(why) = crate::config::cron::zone(Some(tz)) {
+            c.fail(&at("timezone"), why);
         }
         if s.rate.is_some() {
             c.fail(
