@@ -201,35 +201,32 @@ fn processed_line(p: &super::Percentiles) -> String {
 fn dead_letter_lines(s: &Status, dead_letters_missing: Option<String>) -> Vec<String> {
     let mut out = Vec::new();
     match &s.dead_letter_queue {
-        Some(q) => {
-            let depth = q.visible + q.in_flight + q.delayed;
-            let flag = if depth > 0 {
-                "  <-- FAILED JOBS WAITING"
-            } else {
-                ""
-            };
-            out.push(format!(
-                "dead-letter queue {}: {depth} message{}{flag}",
-                q.name,
-                if depth == 1 { "" } else { "s" }
-            ));
-        }
+        Some(q) => out.push(held_line("dead-letter queue", q, "FAILED JOBS WAITING")),
         None => out.extend(dead_letters_missing),
     }
     if let Some(q) = &s.schedule_dead_letter_queue {
-        let depth = q.visible + q.in_flight + q.delayed;
-        let flag = if depth > 0 {
-            "  <-- SCHEDULED RUNS NOT SENT (aws sqs receive-message reads them)"
-        } else {
-            ""
-        };
-        out.push(format!(
-            "schedule dead-letter queue {}: {}{flag}",
-            q.name,
-            crate::output::words::count(depth, "message", "messages")
+        out.push(held_line(
+            "schedule dead-letter queue",
+            q,
+            "SCHEDULED RUNS NOT SENT (aws sqs receive-message reads them)",
         ));
     }
     out
+}
+
+/// `LABEL NAME: N messages`, flagged when it holds any.
+fn held_line(label: &str, q: &QueueDepth, flag: &str) -> String {
+    let depth = q.visible + q.in_flight + q.delayed;
+    let flag = if depth > 0 {
+        format!("  <-- {flag}")
+    } else {
+        String::new()
+    };
+    format!(
+        "{label} {}: {depth} message{}{flag}",
+        q.name,
+        if depth == 1 { "" } else { "s" }
+    )
 }
 
 /// A topic or a schedule of the stage, and its state in the data stack.
