@@ -9,6 +9,9 @@ use aws_sdk_cloudformation::types::{
     StackDriftDetectionStatus, StackDriftStatus, StackResourceDriftStatus,
 };
 
+/// A drift field CloudFormation left out.
+const NOT_REPORTED: &str = "(not reported)";
+
 /// One drifted resource property (or a deleted resource: property `-`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PropertyDrift {
@@ -87,7 +90,10 @@ pub(crate) async fn detect(
             AwsError::from_sdk(&format!("listing the resource drifts of {stack}"), e)
         })?;
         for d in page.stack_resource_drifts() {
-            let logical_id = d.logical_resource_id().unwrap_or_default().to_string();
+            // Each field is required in StackResourceDrift and PropertyDifference; one left out
+            // is shown as such, and the difference still counts.
+            let said = |v: Option<&str>| v.unwrap_or(NOT_REPORTED).to_string();
+            let logical_id = said(d.logical_resource_id());
             if d.stack_resource_drift_status() == Some(&StackResourceDriftStatus::Deleted) {
                 out.push(PropertyDrift {
                     logical_id: logical_id.clone(),
@@ -99,9 +105,9 @@ pub(crate) async fn detect(
             for p in d.property_differences() {
                 out.push(PropertyDrift {
                     logical_id: logical_id.clone(),
-                    property: p.property_path().unwrap_or_default().to_string(),
-                    expected: p.expected_value().unwrap_or_default().to_string(),
-                    actual: p.actual_value().unwrap_or_default().to_string(),
+                    property: said(p.property_path()),
+                    expected: said(p.expected_value()),
+                    actual: said(p.actual_value()),
                 });
             }
         }

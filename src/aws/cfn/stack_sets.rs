@@ -69,7 +69,9 @@ pub(crate) fn operation_token(set: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
-        .unwrap_or(0);
+        // A clock before 1970 would give every operation the same token, and CloudFormation
+        // takes a token it has seen as the same operation: a random one stays unique.
+        .unwrap_or_else(|_| fastrand::u128(..));
     let mut token = format!("qfleet-{nanos}-{set}");
     token.truncate(128);
     token
