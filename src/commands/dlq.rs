@@ -9,8 +9,9 @@ use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
 pub struct DlqArgs {
-    /// One environment: its name (a file in the stacks directory, one copy, or ENV-TARGET@ACCOUNT
-    /// for one account of a whole-unit target), or a path.
+    /// One environment: its name (a file in the stacks directory, one copy, ENV-TARGET@ACCOUNT
+    /// for one account of a whole-unit target, or NAME@REGION or NAME@ACCOUNT/REGION for the
+    /// one environment of a name there), or a path.
     pub env: String,
     /// For a pipeline, the stage whose dead-letter queue to act on (`list` and `show` default to
     /// every stage's; `redrive` and `purge` need one named).

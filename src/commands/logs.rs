@@ -10,8 +10,9 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// One environment: its name (a file in the stacks directory, one copy, or ENV-TARGET@ACCOUNT
-    /// for one account of a whole-unit target), or a path.
+    /// One environment: its name (a file in the stacks directory, one copy, ENV-TARGET@ACCOUNT
+    /// for one account of a whole-unit target, or NAME@REGION or NAME@ACCOUNT/REGION for the
+    /// one environment of a name there), or a path.
     pub env: String,
     /// Keep showing new lines as they arrive, until Ctrl-C (text output only).
     #[arg(long, short)]

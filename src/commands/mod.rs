@@ -93,16 +93,27 @@ fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
     let load = |t: &[String]| load_environments_from(t, g, &files);
     let open =
         |t: &[String]| crate::rollout::of_accounts(t, load, g.aws_settings(), g.concurrency.into());
-    match open(targets) {
-        Err(crate::error::Error::Usage(crate::error::Usage::NotInFile { .. })) => {}
-        other => return preflight(other?),
+    let placed = targets
+        .iter()
+        .any(|t| crate::inventory::Place::pick(t).is_some());
+    if !placed {
+        match open(targets) {
+            Err(crate::error::Error::Usage(crate::error::Usage::NotInFile { .. })) => {}
+            other => return unambiguous(preflight(other?)?, targets, g, &files),
+        }
     }
     // A name its stack file no longer makes (a copy above `copies`, a target taken out of
     // `targets`) is the environment it still is in AWS, found by its marks: read and torn
-    // down by its name, with every rule of any other.
+    // down by its name, with every rule of any other. A name with its place
+    // (`orders-us1@us-east-1`) is the one environment of that name there.
     let mut named = Vec::new();
     let mut retired = Vec::new();
+    let mut at_places = Vec::new();
     for t in targets {
+        if let Some((name, place)) = crate::inventory::Place::pick(t) {
+            at_places.push((name.to_string(), place));
+            continue;
+        }
         match load(std::slice::from_ref(t)) {
             Err(crate::error::Error::Usage(crate::error::Usage::NotInFile {
                 name,
@@ -121,14 +132,56 @@ fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
         // The credentials are checked before the search, as preflight does for the others.
         let region = session.aws.region_for(&of.spec.region);
         session.block_on(session.aws.check_credentials(&region))?;
-        match session.block_on(crate::inventory::named(&session.aws, &of, &name))? {
+        match session.block_on(crate::inventory::named(&session.aws, &of, &name, None))? {
             Some(env) => session.envs.push(env),
             None => {
                 return Err(crate::error::Usage::NotInFile { name, file, known }.into());
             }
         }
     }
-    preflight(session)
+    for (name, place) in at_places {
+        session.block_on(session.aws.check_credentials(&place.region))?;
+        let env = session.block_on(crate::inventory::at_place(
+            &session.aws,
+            &files,
+            &g.stacks_dir,
+            &name,
+            &place,
+        ))?;
+        session.envs.push(env);
+    }
+    let mut names: Vec<&str> = session.envs.iter().map(|e| e.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(crate::error::Usage::NamedTwice {
+            env: w[0].to_string(),
+        }
+        .into());
+    }
+    unambiguous(preflight(session)?, &named, g, &files)
+}
+
+/// The session, once each bare name of `targets` is known to name one environment only:
+/// never a live one where the name also stands for one its file no longer makes
+/// ([`crate::inventory::check_unambiguous`]).
+fn unambiguous(
+    session: Session,
+    targets: &[String],
+    g: &Global,
+    files: &crate::config::StackFiles,
+) -> Result<Session> {
+    for t in targets {
+        for env in session.envs.iter().filter(|e| e.name == *t) {
+            session.block_on(crate::inventory::check_unambiguous(
+                &session.aws,
+                files,
+                &g.stacks_dir,
+                t,
+                env,
+            ))?;
+        }
+    }
+    Ok(session)
 }
 
 /// A session's first steps on AWS, before anything is shown: the credentials qfleet runs with

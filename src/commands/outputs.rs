@@ -9,8 +9,8 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
     /// Environment names (files in the stacks directory, copies, globs, ENV-TARGET@ACCOUNT for
-    /// one account of a whole-unit target) or paths to stack files;
-    /// --shell takes one.
+    /// one account of a whole-unit target, NAME@REGION or NAME@ACCOUNT/REGION for the one
+    /// environment of a name there) or paths to stack files; --shell takes one.
     #[arg(required = true)]
     pub envs: Vec<String>,
     /// Print KEY=value lines (keys in UPPER_SNAKE_CASE, values shell-quoted) for `eval`.

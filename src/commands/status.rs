@@ -10,7 +10,8 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Environment names (files in the stacks directory, copies, globs, ENV-TARGET@ACCOUNT for
-    /// one account of a whole-unit target) or paths to stack files.
+    /// one account of a whole-unit target, NAME@REGION or NAME@ACCOUNT/REGION for the one
+    /// environment of a name there) or paths to stack files.
     #[arg(required = true)]
     pub envs: Vec<String>,
     /// Refresh until Ctrl-C, the way a watch ends (exit 0) (in place on a terminal; one document per refresh and line with

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// One environment: its name (a file in the stacks directory, one copy, or ENV-TARGET@ACCOUNT
-    /// for one account of a whole-unit target), or a path.
+    /// One environment: its name (a file in the stacks directory, one copy, ENV-TARGET@ACCOUNT
+    /// for one account of a whole-unit target, or NAME@REGION or NAME@ACCOUNT/REGION for the
+    /// one environment of a name there), or a path.
     pub env: String,
     /// The job's body, as the message's text (JSON is what the reference workers parse).
     #[arg(conflicts_with_all = ["file", "lines"])]

@@ -133,8 +133,21 @@ fn by_file_name(
     }
 }
 
+/// The stack file whose target or copy the bare name `name` would be (`orders.yaml` of
+/// `orders-us1`): `None` for a path, a glob, or a name without such a file.
+pub(crate) fn base_file(name: &str, stacks_dir: &Path) -> Option<std::path::PathBuf> {
+    if name.contains(['/', '\\', '*', '?', '[', '@'])
+        || name.ends_with(".yaml")
+        || name.ends_with(".yml")
+    {
+        return None;
+    }
+    let (base, _) = name.rsplit_once('-')?;
+    config::locate(base, stacks_dir).ok()
+}
+
 /// Whether two paths are one file (compared as the file system resolves them).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,

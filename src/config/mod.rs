@@ -30,8 +30,8 @@ pub use checks::{MAX_NAME_LEN, valid_name};
 pub use schema::{MAX_ROLLING_PAUSE, Network, StackFile};
 
 pub(crate) use advice::{privileged, warnings};
-pub(crate) use checks::ROLE_POLICY_LIMIT;
-pub(crate) use command_line::load_from;
+pub(crate) use checks::{ROLE_POLICY_LIMIT, valid_region};
+pub(crate) use command_line::{base_file, load_from, same_file};
 pub(crate) use complete::candidates as completion_candidates;
 pub(crate) use grants::describe as describe_grants;
 pub(crate) use image::{Image, parse as parse_image};
@@ -332,20 +332,28 @@ impl Environment {
 
     /// A copy named `name` of this file (`copies`) that the file no longer makes (a copy above
     /// `copies`), as it still is in AWS: the file's settings under its name, to be read and
-    /// torn down by it.
-    pub(crate) fn retired_copy(&self, name: &str, number: Option<u32>) -> Environment {
+    /// torn down by it; `file` is the file's environment its stacks say made it.
+    pub(crate) fn retired_copy(&self, name: &str, file: &str, number: Option<u32>) -> Environment {
         let of = CopyOf {
             number: number.unwrap_or(0),
-            file: self.name.clone(),
+            file: file.to_string(),
         };
-        let mut copy = self.clone();
-        copy.pipeline = stages::rename(&self.pipeline, name);
+        let mut copy = self.renamed(name);
         copy.pipeline
             .iter_mut()
             .for_each(|s| s.copy = Some(of.clone()));
-        copy.name = name.to_string();
         copy.copy = Some(of);
         copy
+    }
+
+    /// This environment under another name (`name`), its stages' stacks named after it: an
+    /// environment its file made before its `environment:` was renamed.
+    pub(crate) fn renamed(&self, name: &str) -> Environment {
+        let mut env = self.clone();
+        env.pipeline = stages::rename(&self.pipeline, name);
+        env.name = name.to_string();
+        env.copy = None;
+        env
     }
 
     /// Whether this is a target its stack file deploys through CloudFormation StackSets

@@ -197,6 +197,29 @@ pub enum Usage {
         file: PathBuf,
         of: PathBuf,
     },
+    /// A name that more than one environment has (a live one and one its file no longer
+    /// makes, after a split or a move): which one is meant is asked, never guessed.
+    #[error(
+        "`{name}` names more than one environment: {}; name one with its place (NAME@REGION, or NAME@ACCOUNT/REGION)",
+        .candidates.join(", ")
+    )]
+    Ambiguous {
+        name: String,
+        candidates: Vec<String>,
+    },
+    /// An environment named with its place (`orders-us1@us-east-1`) that no stack file here
+    /// makes or made there.
+    #[error(
+        "no environment `{name}` in {place} that a stack file in {} makes or made: {}",
+        .stacks_dir.display(),
+        .why
+    )]
+    NotAtPlace {
+        name: String,
+        place: String,
+        stacks_dir: PathBuf,
+        why: String,
+    },
     /// A name whose base is a stack file of targets or copies, none of them this one.
     #[error(
         "no environment `{name}`: {} makes {}{}",

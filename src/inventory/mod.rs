@@ -12,9 +12,11 @@
 //! ([`crate::ownership::record`]): a target the file drops is found, and reached, through
 //! the ones that stay.
 
+mod address;
 mod report;
 mod search;
 
+pub(crate) use address::{at_place, check_unambiguous, place_of};
 pub(crate) use report::Listing;
 pub(crate) use search::{Found, every, named, retired};
 
@@ -26,6 +28,67 @@ use crate::aws::cfn::stacks::StackState;
 use crate::config::{
     COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
 };
+
+/// Where an environment's stacks are: a Region, and the account where it is known (`None`:
+/// the credentials' own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Place {
+    pub account: Option<String>,
+    pub region: String,
+}
+
+/// What joins an environment's name and its place on a command line (`orders-us1@us-east-1`).
+const PLACE_MARK: char = '@';
+
+impl Place {
+    /// `name@region`, or `name@account/region` where the account is known: the name of one
+    /// environment in one place, which every command that reads or tears down takes
+    /// ([`Place::pick`]).
+    pub(crate) fn address(&self, name: &str) -> String {
+        match &self.account {
+            Some(a) => format!("{name}{PLACE_MARK}{a}/{}", self.region),
+            None => format!("{name}{PLACE_MARK}{}", self.region),
+        }
+    }
+
+    /// Where it is, in words: `us-east-1`, or `111122223333 us-east-1`.
+    pub(crate) fn describe(&self) -> String {
+        match &self.account {
+            Some(a) => format!("{a} {}", self.region),
+            None => self.region.clone(),
+        }
+    }
+
+    /// `orders-us1@us-east-1` or `orders-us1@111122223333/us-east-1` on a command line: the
+    /// environment `orders-us1` whose stacks are in that Region (and account). `None` for
+    /// anything else: a path (`ci/job@2/orders.yaml`), one account of a whole unit
+    /// (`orders-eu@111122223333`, [`crate::rollout::account_pick`]), or an `@` not followed
+    /// by a Region's code.
+    pub(crate) fn pick(arg: &str) -> Option<(&str, Place)> {
+        let (name, place) = arg.rsplit_once(PLACE_MARK)?;
+        if name.is_empty()
+            || name.contains(['/', '\\', '*', '?', '['])
+            || name.ends_with(".yaml")
+            || name.ends_with(".yml")
+        {
+            return None;
+        }
+        let (account, region) = match place.split_once('/') {
+            Some((a, r)) if crate::config::valid_account(a) => (Some(a.to_string()), r),
+            Some(_) => return None,
+            None => (None, place),
+        };
+        crate::config::valid_region(region).then(|| {
+            (
+                name,
+                Place {
+                    account,
+                    region: region.to_string(),
+                },
+            )
+        })
+    }
+}
 
 /// One environment qfleet made, as its data stack's marks say.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +138,9 @@ impl Made {
             .tags
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix(TARGETS_TAG)?, v)))
-            .filter_map(|(name, v)| {
+            .filter_map(|(key, v)| {
+                // `NAME@REGION`: a target its file moved, where it was.
+                let name = key.split('@').next().unwrap_or(key);
                 let mut parts = v.split(' ');
                 let account = parts.next()?;
                 let region = parts.next()?.to_string();

@@ -36,10 +36,16 @@ pub(crate) struct Retired {
     #[serde(skip)]
     #[schemars(skip)]
     pub role: Option<String>,
+    /// The file's environment its stacks say made it (`class` before `environment: course`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub made_as: Option<String>,
 }
 
 impl Retired {
-    /// What to say of it: where it is, why, and the command that retires it.
+    /// What to say of it: where it is, why, and the command that retires it. The command
+    /// names it with its place (`orders-us1@us-east-1`): after a split or a move, its bare
+    /// name may be another, live environment's.
     pub(crate) fn line(&self) -> String {
         format!(
             "{} ({} stack{} in {}{}) is no longer made by {}: {}; it keeps running until `qfleet teardown {}` retires it",
@@ -53,8 +59,27 @@ impl Retired {
             self.region,
             self.file,
             self.why,
-            self.environment
+            self.address()
         )
+    }
+
+    /// The name that reaches exactly it on any command line: `NAME@REGION`, or
+    /// `NAME@ACCOUNT/REGION` where its account is known ([`crate::inventory::Place`]).
+    pub(crate) fn address(&self) -> String {
+        super::Place {
+            account: self.account.clone(),
+            region: self.region.clone(),
+        }
+        .address(&self.environment)
+    }
+
+    /// Whether it is at `place` (an account the place does not name matches any).
+    pub(crate) fn at(&self, place: &super::Place) -> bool {
+        self.region == place.region
+            && place
+                .account
+                .as_ref()
+                .is_none_or(|a| self.account.as_ref() == Some(a))
     }
 }
 
@@ -150,7 +175,7 @@ impl Found {
                 .iter()
                 .filter(|(k, _)| {
                     k.strip_prefix(TARGETS_TAG)
-                        .is_some_and(|name| !listed.contains(&name))
+                        .is_some_and(|name| name.contains('@') || !listed.contains(&name))
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
@@ -162,12 +187,15 @@ impl Found {
             .filter_map(|r| {
                 let name = r.target.as_deref()?;
                 let at = (r.account.as_deref(), r.region.as_str());
-                Some(crate::ownership::record_entry(
-                    deploy_role,
-                    name,
-                    at,
-                    r.role.as_deref(),
-                ))
+                let (key, value) =
+                    crate::ownership::record_entry(deploy_role, name, at, r.role.as_deref());
+                // A target the file moved keeps its old place under a key of its own, beside
+                // the one where the file makes it now.
+                let key = match listed.contains(&name) {
+                    true => format!("{key}@{}", r.region),
+                    false => key,
+                };
+                Some((key, value))
             })
             .collect()
     }
@@ -209,10 +237,22 @@ pub(crate) async fn retired(aws: &Aws, envs: &[Environment]) -> Vec<Searched> {
     .await
 }
 
-/// The environments the file of `envs` (one file's) no longer makes.
+/// The environments the file of `envs` (one file's) no longer makes: by name (a copy above
+/// `copies`, a target taken out of `targets`), by place (a target moved to another account
+/// or Region: its record says where it was) or by its file's name (the file's `environment:`
+/// renamed: the stacks named after the file's own name, marked as made by that name, are
+/// found too).
 async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> {
     let first = envs[0];
     let file = first.file_environment().to_string();
+    // The name the file had before an `environment:` renamed it: its file name's.
+    let stem = first
+        .source
+        .path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| *s != file && crate::config::valid_name(s))
+        .map(str::to_string);
     let makes = makes(first);
     let targets: Vec<String> = match &first.target {
         Some(t) => t
@@ -225,10 +265,15 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
             .collect(),
         None => Vec::new(),
     };
-    // Each environment found, where, and the record that led there.
-    let mut found: Vec<(Made, Option<String>, String, Option<Recorded>)> = Vec::new();
+    let made_here = |name: &str, at: &super::Place| makes.iter().any(|(n, p)| n == name && p == at);
+    // Each environment found, and where.
+    let mut found: Vec<(Made, super::Place)> = Vec::new();
     // Each account and region listed once: its clients and the stack names there.
     let mut places: BTreeMap<(Option<String>, String), (Clients, Vec<String>)> = BTreeMap::new();
+    let mut wanted = candidates(&file, &targets);
+    if let Some(stem) = &stem {
+        wanted.extend(candidates(stem, &targets));
+    }
     // Where the command's environments are.
     for env in envs {
         let at = (
@@ -239,26 +284,39 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
             continue;
         }
         let clients = crate::session::clients_for(aws, env).await;
-        let names = stacks::names(&clients.cfn, &format!("qfleet-{file}")).await?;
+        let names = stacks::names(&clients.cfn, "qfleet-").await?;
         // A target's own data stack is read too: it holds the record.
         let skip: Vec<String> = match env.target {
             Some(_) => Vec::new(),
-            None => makes.iter().map(|n| format!("qfleet-{n}-data")).collect(),
+            None => makes
+                .iter()
+                .map(|(n, _)| format!("qfleet-{n}-data"))
+                .collect(),
         };
-        let wanted = candidates(&file, &targets);
+        let place = super::Place {
+            account: at.0.clone(),
+            region: at.1.clone(),
+        };
         for m in read(&clients, &names, &wanted, &skip).await? {
-            found.push((m, at.0.clone(), at.1.clone(), None));
+            found.push((m, place.clone()));
         }
         places.insert(at, (clients, names));
     }
-    // Targets the record names and the file no longer lists, where the record says they are
-    // (reached as the role it names).
+    // Targets the record names where the file no longer makes them (taken out of `targets`,
+    // or moved to another account or Region), where the record says they are (reached as the
+    // role it names).
     let mut recorded: Vec<Recorded> = found
         .iter()
-        .flat_map(|(m, ..)| m.record.iter().cloned())
-        .filter(|r| !targets.contains(&r.name))
+        .flat_map(|(m, _)| m.record.iter().cloned())
+        .filter(|r| {
+            let at = super::Place {
+                account: r.account.clone(),
+                region: r.region.clone(),
+            };
+            !made_here(&format!("{file}-{}", r.name), &at)
+        })
         .collect();
-    recorded.sort_by(|a, b| a.name.cmp(&b.name));
+    recorded.sort_by(|a, b| (&a.name, &a.region).cmp(&(&b.name, &b.region)));
     recorded.dedup();
     for r in &recorded {
         let at = (r.account.clone(), r.region.clone());
@@ -267,67 +325,104 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
             let clients = aws
                 .clients_as(&aws.region_for(&r.region), role.as_deref())
                 .await;
-            let names = stacks::names(&clients.cfn, &format!("qfleet-{file}")).await?;
+            let names = stacks::names(&clients.cfn, "qfleet-").await?;
             places.insert(at.clone(), (clients, names));
         }
         let Some((clients, names)) = places.get(&at) else {
             continue;
         };
         let wanted = [format!("{file}-{}", r.name)];
+        let place = super::Place {
+            account: r.account.clone(),
+            region: r.region.clone(),
+        };
         for m in read(clients, names, &wanted, &[]).await? {
-            found.push((m, r.account.clone(), r.region.clone(), Some(r.clone())));
+            found.push((m, place.clone()));
         }
     }
     let mut out: Vec<Retired> = Vec::new();
-    for (m, account, region, _) in found {
-        // The record of the target this environment was, wherever it was found.
+    for (m, place) in found {
+        // The record of the target this environment was, where it was found.
         let record = recorded.iter().find(|r| {
-            m.target.as_ref() == Some(&r.name) || format!("{file}-{}", r.name) == m.environment
+            (m.target.as_ref() == Some(&r.name) || format!("{file}-{}", r.name) == m.environment)
+                && r.region == place.region
         });
         let known: Vec<String> = targets
             .iter()
             .cloned()
             .chain(record.map(|r| r.name.clone()))
             .collect();
-        if makes.contains(&m.environment)
-            || !m.of_file(&file, &known)
-            || out.iter().any(|o| o.environment == m.environment)
+        let place = match record {
+            Some(r) => super::Place {
+                account: r.account.clone(),
+                region: place.region,
+            },
+            None => place,
+        };
+        let renamed = stem.as_deref().is_some_and(|stem| {
+            m.of_file(stem, &known) && m.owner.as_deref() == first.spec.owner.as_deref()
+        });
+        if made_here(&m.environment, &place)
+            || !(m.of_file(&file, &known) || renamed)
+            || out
+                .iter()
+                .any(|o| o.environment == m.environment && o.region == place.region)
         {
             continue;
         }
         out.push(Retired {
-            why: why(first, &m),
+            why: why(first, &m, &makes, renamed.then_some(file.as_str())),
             target: m.target.clone().or_else(|| record.map(|r| r.name.clone())),
             copy: m.copy.as_deref().and_then(|c| c.parse().ok()),
             role: record.and_then(|r| role_of(first, r)),
+            made_as: m.file.clone(),
             environment: m.environment,
             file: first.source.display(),
-            account: record.map_or(account, |r| r.account.clone()),
-            region,
+            account: place.account,
+            region: place.region,
             stacks: m.stacks,
         });
     }
     Ok(out)
 }
 
-/// Every environment the file of `env` makes now.
-fn makes(env: &Environment) -> Vec<String> {
+/// Every environment the file of `env` makes now, and where.
+fn makes(env: &Environment) -> Vec<(String, super::Place)> {
+    let at = |e: &Environment| super::Place {
+        account: e.target.as_ref().and_then(|t| t.account.clone()),
+        region: e.spec.region.clone(),
+    };
     if let Some(t) = &env.target {
         return t
             .file
             .targets()
             .iter()
-            .map(|e| e.resource_name().to_string())
+            .map(|e| (e.resource_name().to_string(), at(e)))
             .collect();
     }
     match (&env.copy, env.spec.copies) {
-        (Some(c), Some(n)) => crate::config::copy_names(&c.file, n),
-        _ => vec![env.name.clone()],
+        (Some(c), Some(n)) => crate::config::copy_names(&c.file, n)
+            .into_iter()
+            .map(|name| (name, at(env)))
+            .collect(),
+        _ => vec![(env.name.clone(), at(env))],
     }
 }
 
-/// Why the file no longer makes `m`.
-fn why(env: &Environment, m: &Made) -> String {
+/// Why the file no longer makes `m`: it is made elsewhere now (moved), the file's
+/// environment was renamed (`renamed`: its name now), or the copy or target is gone.
+fn why(
+    env: &Environment,
+    m: &Made,
+    makes: &[(String, super::Place)],
+    renamed: Option<&str>,
+) -> String {
+    if let Some((_, now)) = makes.iter().find(|(n, _)| *n == m.environment) {
+        return format!("it is made in {} now", now.describe());
+    }
+    if let Some(now) = renamed {
+        return format!("the file's environment is `{now}` now");
+    }
     match (&m.target, env.spec.copies) {
         (Some(t), _) => format!("target `{t}` is not in its targets"),
         (None, Some(n)) => format!("it has copies: {n}"),
@@ -349,28 +444,41 @@ fn role_of(env: &Environment, r: &Recorded) -> Option<String> {
 }
 
 /// The environment named `name` that `file` (the stack file as loaded) made and no longer
-/// makes, as it still is in AWS (its settings the file's, where it is and as whom it is
-/// reached its record's): `None` when there is none. Its stacks must be the ones its
-/// environment is made of; a stack of a stage the file no longer has is refused, never left
-/// behind unseen.
+/// makes (at `place`, where one is given), as it still is in AWS (its settings the file's,
+/// where it is and as whom it is reached its record's): `None` when there is none. Its
+/// stacks must be the ones its environment is made of; a stack of a stage the file no
+/// longer has is refused, never left behind unseen.
 pub(crate) async fn named(
     aws: &Aws,
     file: &Environment,
     name: &str,
+    place: Option<&super::Place>,
 ) -> Result<Option<Environment>> {
     let envs = file.clone().expand();
     let direct: Vec<&Environment> = envs.iter().filter(|e| !e.through_stack_sets()).collect();
     if direct.is_empty() {
         return Ok(None);
     }
-    let Some(r) = of_file_envs(aws, &direct)
+    let found: Vec<Retired> = of_file_envs(aws, &direct)
         .await?
         .into_iter()
-        .find(|r| r.environment == name)
-    else {
-        return Ok(None);
+        .filter(|r| r.environment == name && place.is_none_or(|p| r.at(p)))
+        .collect();
+    let r = match found.as_slice() {
+        [] => return Ok(None),
+        [one] => one,
+        several => {
+            return Err(crate::error::Usage::Ambiguous {
+                name: name.to_string(),
+                candidates: several
+                    .iter()
+                    .map(|r| format!("{} (made by {})", r.address(), r.file))
+                    .collect(),
+            }
+            .into());
+        }
     };
-    let env = match (&r.target, direct[0].target.as_ref()) {
+    let mut env = match (&r.target, direct[0].target.as_ref()) {
         (Some(t), Some(any)) => crate::config::retired(
             &any.file,
             t,
@@ -378,9 +486,22 @@ pub(crate) async fn named(
             r.region.clone(),
             r.role.clone(),
         ),
-        (None, None) if file.spec.copies.is_some() => file.retired_copy(name, r.copy),
+        (None, None) => {
+            let made_as = r.made_as.as_deref().unwrap_or(file.name.as_str());
+            match r.copy {
+                Some(_) => file.retired_copy(name, made_as, r.copy),
+                None if file.spec.copies.is_none() || made_as != file.name => file.renamed(name),
+                None => return Ok(None),
+            }
+        }
         _ => return Ok(None),
     };
+    if env.target.is_none() && env.spec.region != r.region {
+        env.spec.region.clone_from(&r.region);
+        for stage in &mut env.pipeline {
+            stage.spec.region.clone_from(&r.region);
+        }
+    }
     let own = env.stack_names();
     let strange: Vec<&str> = r
         .stacks

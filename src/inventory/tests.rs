@@ -98,3 +98,61 @@ fn an_environment_is_a_files_by_its_mark_or_before_the_mark_by_its_files_names()
     assert!(marked(None, "class-us2").of_file("class", &["us2".into()]));
     assert!(!marked(None, "class-us3").of_file("class", &["us2".into()]));
 }
+
+/// Issue 72: a name with its place reaches one environment in one Region (and account); a
+/// path, a whole unit's account and a bare name are not places.
+#[test]
+fn a_place_is_a_region_or_an_account_and_a_region_after_the_name() {
+    let (name, place) = Place::pick("orders-us1@us-east-1").unwrap();
+    assert_eq!(name, "orders-us1");
+    assert_eq!(
+        place,
+        Place {
+            account: None,
+            region: "us-east-1".into()
+        }
+    );
+    assert_eq!(place.address(name), "orders-us1@us-east-1");
+    let (name, place) = Place::pick("orders-us1@111122223333/us-gov-west-1").unwrap();
+    assert_eq!(name, "orders-us1");
+    assert_eq!(place.account.as_deref(), Some("111122223333"));
+    assert_eq!(place.region, "us-gov-west-1");
+    assert_eq!(place.address(name), "orders-us1@111122223333/us-gov-west-1");
+    assert_eq!(place.describe(), "111122223333 us-gov-west-1");
+    for not_a_place in [
+        "orders-us1",
+        "orders-eu@111122223333",
+        "ci/job@2/orders.yaml",
+        "orders.yaml@us-east-1",
+        "@us-east-1",
+        "orders@12345/us-east-1",
+        "orders@us-east",
+        "lab-*@us-east-1",
+    ] {
+        assert!(Place::pick(not_a_place).is_none(), "{not_a_place}");
+    }
+}
+
+/// A target its file moved keeps its old place in the record under `NAME@REGION`: read back
+/// as that target, where it was.
+#[test]
+fn a_moved_targets_old_place_is_read_back_as_that_target() {
+    let m = Made::of(
+        &data(
+            "qfleet-orders-eu-data",
+            &[
+                (crate::config::ENVIRONMENT_TAG, "orders-eu"),
+                ("qfleet:targets:us", "222222222222 us-west-2"),
+                ("qfleet:targets:us@us-east-1", "222222222222 us-east-1"),
+            ],
+        ),
+        &[],
+    )
+    .unwrap();
+    let places: Vec<(&str, &str)> = m
+        .record
+        .iter()
+        .map(|r| (r.name.as_str(), r.region.as_str()))
+        .collect();
+    assert_eq!(places, [("us", "us-west-2"), ("us", "us-east-1")]);
+}

@@ -16,7 +16,20 @@ pub(crate) struct TornDown {
     /// Each environment's stacks (data first, then every stage's fleet, then a stack-set
     /// target's instances' stacks), in the outcomes' order.
     stacks: Vec<Vec<String>>,
+    /// Where each one is, in the outcomes' order: so that a saved document shows which
+    /// environment of a name went.
+    places: Vec<Place>,
     events: Vec<Event>,
+}
+
+/// Where an environment torn down is.
+#[derive(Serialize, JsonSchema)]
+struct Place {
+    /// Its Region.
+    region: String,
+    /// Its account: the one its file names, else the credentials' (null where it could not be
+    /// read).
+    account: Option<String>,
 }
 
 /// Tears down every environment of `session`, all at once (`opts.schedule` bounds their
@@ -24,12 +37,25 @@ pub(crate) struct TornDown {
 pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
     let reporter = Reporter::new(out);
     reporter.several_environments(session.envs.len() > 1);
-    let outcomes: Vec<TeardownOutcome> = session
+    let (outcomes, places): (Vec<TeardownOutcome>, Vec<Place>) = session
         .each_until_interrupted(|clients, env| {
             let (opts, reporter) = (opts.clone(), &reporter);
             let locate = crate::rollout::locate(&session.aws, env);
-            async move { super::environment_at(&clients, env, locate, &opts, reporter).await }
+            let at = crate::inventory::place_of(&session.aws, env);
+            async move {
+                let account = match at.account {
+                    Some(a) => Some(a),
+                    None => crate::aws::account::id(&clients.sts).await.ok(),
+                };
+                let place = Place {
+                    region: at.region,
+                    account,
+                };
+                let outcome = super::environment_at(&clients, env, locate, &opts, reporter).await;
+                (outcome, place)
+            }
         })
+        .map(|v| v.into_iter().unzip())
         .ok_or_else(|| {
             Error::from(Interruption::Teardown {
                 notes: reporter.ledger.report(&session.names()),
@@ -48,6 +74,7 @@ pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<Torn
     Ok(TornDown {
         outcomes,
         stacks,
+        places,
         events: reporter.events(),
     })
 }
@@ -57,6 +84,8 @@ pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<Torn
 struct Body<'a> {
     #[serde(flatten)]
     outcome: &'a TeardownOutcome,
+    #[serde(flatten)]
+    place: &'a Place,
     /// The events the teardown reported about this environment's stacks.
     #[schemars(with = "Vec<serde_json::Value>", extend("items" = { "$ref": "common.json#/$defs/event" }))]
     events: Vec<Event>,
@@ -87,9 +116,11 @@ impl Report for TornDown {
             .outcomes
             .iter()
             .zip(&self.stacks)
-            .map(|(o, stacks)| {
+            .zip(&self.places)
+            .map(|((o, stacks), place)| {
                 let body = Body {
                     outcome: o,
+                    place,
                     events: events_of(&self.events, &o.environment, stacks),
                 };
                 let error = o.error.clone();

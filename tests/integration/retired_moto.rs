@@ -38,7 +38,7 @@ fn a_copy_above_copies_is_named_reached_by_its_name_and_retired() {
     assert_eq!(v["retired"][0]["stacks"][0], format!("qfleet-{gone}-data"));
     let o = run(qfleet_on_moto().args(["plan"]).arg(&file));
     assert!(
-        stderr(&o).contains(&format!(" teardown {gone}` retires it")),
+        stderr(&o).contains(&format!(" teardown {gone}@eu-west-1` retires it")),
         "{}",
         stderr(&o)
     );
@@ -157,6 +157,196 @@ fn a_target_taken_out_of_the_file_is_found_through_the_record_of_the_ones_that_s
     let v = doc(
         qfleet_on_moto().args(["status", "-o", "json"]).arg(&file),
         0,
+    );
+    assert!(retired(&v).is_empty(), "{v}");
+}
+
+/// Issue 72, a split: target `us` moved to a stack file of its own (`ENV-us.yaml`) in another
+/// Region. The old target is retired, and the hint names it with its place; the bare name is
+/// both environments, so `teardown` of it is refused naming each one's Region; the address
+/// in the hint tears down exactly the old one, and the new one stays whole.
+#[test]
+fn after_a_split_the_hint_reaches_the_old_target_and_the_bare_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("rs");
+    let file = two_targets(dir.path(), &e, true);
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    two_targets(dir.path(), &e, false);
+    let split = format!("{e}-us");
+    let new = dir.path().join(format!("{split}.yaml"));
+    std::fs::write(
+        &new,
+        format!(
+            "environment: {split}\nregion: us-west-2\nlab: true\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n"
+        ),
+    )
+    .unwrap();
+    let o = run(qfleet_on_moto().arg("deploy").arg(&new).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let address = format!("{split}@{US}/us-east-1");
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        3,
+    );
+    assert_eq!(retired(&v), std::slice::from_ref(&split));
+    assert_eq!(v["retired"][0]["region"], "us-east-1");
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert!(
+        stderr(&o).contains(&format!(" teardown {address}` retires it")),
+        "{}",
+        stderr(&o)
+    );
+
+    // The bare name: the new, live environment and the old target. Asked, never guessed.
+    let o = run(qfleet_on_moto()
+        .args(["teardown", &split, "--yes", "--stacks-dir"])
+        .arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("names more than one environment"), "{err}");
+    assert!(err.contains(&address), "{err}");
+    assert!(err.contains(&format!("{split}@us-west-2")), "{err}");
+
+    // The address in the hint: exactly the old target, in its own account and Region.
+    moto_detach_role_policies_in(Some(US), &[&split]);
+    let v = doc(
+        qfleet_on_moto()
+            .args(["teardown", &address, "--yes", "-o", "json", "--stacks-dir"])
+            .arg(dir.path()),
+        0,
+    );
+    assert_eq!(v["environments"][0]["environment"], split);
+    assert_eq!(v["environments"][0]["region"], "us-east-1");
+    assert_eq!(v["environments"][0]["account"], US);
+
+    // The new environment is whole, and its bare name is one environment again.
+    let v = doc(
+        qfleet_on_moto()
+            .args(["status", &split, "-o", "json", "--stacks-dir"])
+            .arg(dir.path()),
+        0,
+    );
+    assert_eq!(v["environments"][0]["region"], "us-west-2");
+    assert_eq!(
+        v["environments"][0]["stacks"][0]["status"], "CREATE_COMPLETE",
+        "{v}"
+    );
+    moto_detach_role_policies(&[&split]);
+    let v = doc(
+        qfleet_on_moto()
+            .args(["teardown", &split, "--yes", "-o", "json", "--stacks-dir"])
+            .arg(dir.path()),
+        0,
+    );
+    assert_eq!(v["environments"][0]["region"], "us-west-2");
+}
+
+/// Issue 72, a move: target `us` moved from us-east-1 to us-west-2 in the same account. Its
+/// copy in us-east-1 is retired (its file's record says where it was), and the address in
+/// the hint tears down that one.
+#[test]
+fn a_target_moved_to_another_region_leaves_its_old_copy_retired_and_reachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("rm");
+    let file = two_targets(dir.path(), &e, true);
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("us-east-1", "us-west-2")).unwrap();
+    let moved = format!("{e}-us");
+
+    // (`status`, not `plan`: the staying target's record changes, a change of its data
+    // stack's tags alone, which moto refuses to make a change set of.)
+    let v = doc(
+        qfleet_on_moto().args(["status", "-o", "json"]).arg(&file),
+        0,
+    );
+    assert_eq!(retired(&v), std::slice::from_ref(&moved));
+    assert_eq!(v["retired"][0]["region"], "us-east-1");
+    assert_eq!(v["retired"][0]["account"], US);
+    assert!(
+        v["retired"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("us-west-2"),
+        "{v}"
+    );
+
+    moto_detach_role_policies_in(Some(US), &[&moved]);
+    let address = format!("{moved}@{US}/us-east-1");
+    let v = doc(
+        qfleet_on_moto()
+            .args(["teardown", &address, "--yes", "-o", "json", "--stacks-dir"])
+            .arg(dir.path()),
+        0,
+    );
+    assert_eq!(v["environments"][0]["region"], "us-east-1");
+    let v = doc(
+        qfleet_on_moto().args(["status", "-o", "json"]).arg(&file),
+        0,
+    );
+    assert!(retired(&v).is_empty(), "{v}");
+}
+
+/// Issue 72, a rename: `environment: E` became `environment: Ex` in the same file (E.yaml).
+/// The copies named after the old name are retired, reached by their old names, and torn
+/// down by them.
+#[test]
+fn a_renamed_environment_leaves_its_old_copies_retired_and_reachable_by_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("rn");
+    let file = deploy_lab(dir.path(), &e, "copies: 2\n");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            &format!("environment: {e}\n"),
+            &format!("environment: {e}x\n"),
+        ),
+    )
+    .unwrap();
+    let old: Vec<String> = (1..=2).map(|i| format!("{e}-0{i}")).collect();
+
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        3,
+    );
+    let mut names = retired(&v);
+    names.sort();
+    assert_eq!(names, old);
+    assert!(
+        v["retired"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("`{e}x`")),
+        "{v}"
+    );
+    // By its old name, though no file makes it any more.
+    let v = doc(
+        qfleet_on_moto()
+            .args(["status", &old[0], "-o", "json", "--stacks-dir"])
+            .arg(dir.path()),
+        0,
+    );
+    assert_eq!(v["environments"][0]["environment"], old[0]);
+    moto_detach_role_policies(&[&old[0], &old[1]]);
+    for name in &old {
+        let o = run(qfleet_on_moto()
+            .args(["teardown", name, "--yes", "--stacks-dir"])
+            .arg(dir.path()));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        3,
     );
     assert!(retired(&v).is_empty(), "{v}");
 }

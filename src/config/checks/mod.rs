@@ -523,7 +523,8 @@ pub fn valid_name(name: &str) -> bool {
             .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
 }
 
-fn valid_region(region: &str) -> bool {
+/// Whether `region` is spelled as AWS spells a Region's code.
+pub(crate) fn valid_region(region: &str) -> bool {
     // e.g. eu-west-1, us-gov-west-1, ap-southeast-2, cn-north-1
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3

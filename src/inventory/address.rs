@@ -1,0 +1,187 @@
+//! An environment named with its place (`orders-us1@us-east-1`), and a bare name that more
+//! than one environment has. After a split (a target moved to a file of its own), a move (a
+//! target or a file to another Region or account) or a rename, one name can stand for a live
+//! environment and one its file no longer makes. A command that reads or tears down reaches
+//! exactly the one meant, and asks when a name alone does not say which.
+
+use super::Place;
+use crate::aws::Aws;
+use crate::aws::cfn::stacks;
+use crate::config::{Environment, StackFiles};
+use crate::error::{Error, Result, Usage};
+use std::path::Path;
+
+/// Where `env` is: its Region (`--region` where the file lets it), and its account where its
+/// file names one.
+pub(crate) fn place_of(aws: &Aws, env: &Environment) -> Place {
+    Place {
+        account: env
+            .target
+            .as_ref()
+            .and_then(|t| t.account.clone())
+            .or_else(|| match env.spec.accounts.as_deref() {
+                Some([one]) => Some(one.clone()),
+                _ => None,
+            }),
+        region: aws.region_for(&env.spec.region),
+    }
+}
+
+/// The one environment named `name` at `place`: one a stack file here makes there, one it
+/// made there and no longer makes (found by its marks), or a file's environment whose stacks
+/// are still there after the file moved it. None, or more than one, is an error naming what
+/// was looked for.
+pub(crate) async fn at_place(
+    aws: &Aws,
+    files: &StackFiles,
+    stacks_dir: &Path,
+    name: &str,
+    place: &Place,
+) -> Result<Environment> {
+    let mut found: Vec<Environment> = Vec::new();
+    let mut searched: Vec<std::path::PathBuf> = Vec::new();
+    match crate::config::load_from(&[name.to_string()], stacks_dir, files) {
+        Ok(envs) => {
+            for env in envs.into_iter().filter(|e| e.name == name) {
+                let path = env.source.path.clone();
+                if place_matches(&place_of(aws, &env), place) {
+                    found.push(env);
+                } else if let Some(r) =
+                    super::named(aws, &files.load(&path)?, name, Some(place)).await?
+                {
+                    found.push(r);
+                } else if let Some(moved) = moved_here(aws, &env, place).await? {
+                    found.push(moved);
+                }
+                searched.push(path);
+            }
+        }
+        Err(Error::Usage(Usage::NotInFile { file, .. })) => {
+            if let Some(r) = super::named(aws, &files.load(&file)?, name, Some(place)).await? {
+                found.push(r);
+            }
+            searched.push(file);
+        }
+        // No file makes the name: the file whose target or copy it was may have made it.
+        Err(Error::Usage(_)) => {}
+        Err(other) => return Err(other),
+    }
+    if let Some(base) = crate::config::base_file(name, stacks_dir)
+        && !searched.iter().any(|p| crate::config::same_file(p, &base))
+        && let Some(r) = super::named(aws, &files.load(&base)?, name, Some(place)).await?
+    {
+        found.push(r);
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Usage::NotAtPlace {
+            name: name.to_string(),
+            place: place.describe(),
+            stacks_dir: stacks_dir.to_path_buf(),
+            why: "its stacks there are not marked as made by one of them, or there are none"
+                .to_string(),
+        }
+        .into()),
+        _ => Err(Usage::Ambiguous {
+            name: place.address(name),
+            candidates: found
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} (made by {})",
+                        place_of(aws, e).address(&e.name),
+                        e.source.display()
+                    )
+                })
+                .collect(),
+        }
+        .into()),
+    }
+}
+
+/// Whether `have` is the place `want` names (an account `want` does not name matches any).
+fn place_matches(have: &Place, want: &Place) -> bool {
+    have.region == want.region
+        && want
+            .account
+            .as_ref()
+            .is_none_or(|a| have.account.as_ref() == Some(a))
+}
+
+/// The file's environment `env` (not a target: a target's record finds a moved one) at
+/// `place`, where its data stack there says it is that environment of that file: the stacks
+/// its file made before it moved to another Region. Reached in `place`'s account only (the
+/// account guard), never another's.
+async fn moved_here(aws: &Aws, env: &Environment, place: &Place) -> Result<Option<Environment>> {
+    if env.target.is_some() {
+        return Ok(None);
+    }
+    let clients = aws.clients(&place.region).await;
+    let Some(data) = stacks::describe(&clients.cfn, &env.data_stack_name())
+        .await
+        .map_err(Error::from)?
+    else {
+        return Ok(None);
+    };
+    let tag = |k: &str| data.tags.get(k).map(String::as_str);
+    let ours = tag(crate::config::ENVIRONMENT_TAG) == Some(env.resource_name())
+        && tag(crate::config::FILE_TAG) == Some(env.file_environment())
+        && tag(crate::config::OWNER_TAG) == env.spec.owner.as_deref();
+    if !ours {
+        return Ok(None);
+    }
+    let mut moved = env.clone();
+    moved.spec.region.clone_from(&place.region);
+    if let Some(a) = &place.account {
+        moved.spec.accounts = Some(vec![a.clone()]);
+    }
+    for stage in &mut moved.pipeline {
+        stage.spec.region.clone_from(&moved.spec.region);
+        stage.spec.accounts.clone_from(&moved.spec.accounts);
+    }
+    Ok(Some(moved))
+}
+
+/// Refuses a bare name (`arg`) that names the live environment `env` and also one the file
+/// whose target or copy it would be (`orders.yaml` of `orders-us1`) made elsewhere and no
+/// longer makes: after a split, the name alone would reach the live one, and a teardown
+/// meant for the retired one would delete it.
+pub(crate) async fn check_unambiguous(
+    aws: &Aws,
+    files: &StackFiles,
+    stacks_dir: &Path,
+    arg: &str,
+    env: &Environment,
+) -> Result<()> {
+    if arg != env.name {
+        return Ok(());
+    }
+    let Some(base) = crate::config::base_file(arg, stacks_dir) else {
+        return Ok(());
+    };
+    if crate::config::same_file(&base, &env.source.path) {
+        return Ok(());
+    }
+    let Some(other) = super::named(aws, &files.load(&base)?, arg, None).await? else {
+        return Ok(());
+    };
+    Err(Usage::Ambiguous {
+        name: arg.to_string(),
+        candidates: [env, &other]
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} (made by {}{})",
+                    place_of(aws, e).address(&e.name),
+                    e.source.display(),
+                    if std::ptr::eq(*e, env) {
+                        ""
+                    } else {
+                        ", which no longer makes it"
+                    }
+                )
+            })
+            .collect(),
+    }
+    .into())
+}
