@@ -124,12 +124,21 @@ fn stack(s: &StackOutcome) -> Vec<String> {
     out
 }
 
-/// The Markdown preview of a plan's environments.
-pub(super) fn render(outcomes: &[EnvOutcome]) -> String {
+/// The Markdown preview of a plan's environments, and of those their files made and no
+/// longer make (`found`): each still runs, and counts as a difference (`plan
+/// --detailed-exitcode` exits 3), so the comment says so.
+pub(super) fn render(outcomes: &[EnvOutcome], found: &crate::inventory::Found) -> String {
     let pending = |o: &EnvOutcome| o.stacks.iter().any(|s| s.action.pending());
     let with_changes: Vec<&EnvOutcome> = outcomes.iter().filter(|o| o.ok && pending(o)).collect();
+    let retired = match found.retired.len() {
+        0 => String::new(),
+        n => format!(
+            "; {n} environment{} no longer made still running",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     let mut out = vec![format!(
-        "## qfleet plan: {} of {} environment{} with changes",
+        "## qfleet plan: {} of {} environment{} with changes{retired}",
         with_changes.len(),
         outcomes.len(),
         if outcomes.len() == 1 { "" } else { "s" }
@@ -158,6 +167,31 @@ pub(super) fn render(outcomes: &[EnvOutcome]) -> String {
     if !rest.is_empty() {
         out.push(String::new());
         out.extend(rest);
+    }
+    if !(found.retired.is_empty() && found.unchecked.is_empty()) {
+        out.push(String::new());
+        out.push("### No longer made by their stack files".to_string());
+        out.push(String::new());
+        for r in &found.retired {
+            out.push(format!(
+                "- **{}** ({}): {}; it keeps running until `qfleet teardown {}` retires it",
+                r.environment,
+                crate::inventory::Place {
+                    account: r.account.clone(),
+                    region: r.region.clone(),
+                }
+                .describe(),
+                cell(&format!("made by {}: {}", r.file, r.why)),
+                r.address()
+            ));
+        }
+        for u in &found.unchecked {
+            out.push(format!(
+                "- could not check whether {} left environments running: {}",
+                u.file,
+                cell(&u.why)
+            ));
+        }
     }
     out.push(String::new());
     out.join("\n")
@@ -227,20 +261,23 @@ mod tests {
             ]),
             drift: None,
         };
-        let md = render(&[
-            outcome(
-                "lab",
-                vec![
-                    stack_outcome("qfleet-lab-data", Action::ChangesPending, vec![queue]),
-                    stack_outcome("qfleet-lab-fleet", Action::NoChanges, vec![]),
-                ],
-                None,
-            ),
-            outcome("ci", vec![], None),
-            outcome("broken", vec![], Some("AccessDenied")),
-        ]);
+        let md = render(
+            &[
+                outcome(
+                    "lab",
+                    vec![
+                        stack_outcome("qfleet-lab-data", Action::ChangesPending, vec![queue]),
+                        stack_outcome("qfleet-lab-fleet", Action::NoChanges, vec![]),
+                    ],
+                    None,
+                ),
+                outcome("ci", vec![], None),
+                outcome("broken", vec![], Some("AccessDenied")),
+            ],
+            &Default::default(),
+        );
         assert!(
-            md.starts_with("## qfleet plan: 1 of 3 environments with changes"),
+            md.starts_with("## qfleet plan: 1 of 3 environments with changes\n"),
             "{md}"
         );
         assert!(md.contains("### lab (eu-west-1)"), "{md}");
@@ -264,6 +301,46 @@ mod tests {
         assert!(md.contains("- **ci** (eu-west-1): no changes"), "{md}");
         assert!(
             md.contains("- **broken** (eu-west-1): could not be planned: AccessDenied"),
+            "{md}"
+        );
+    }
+
+    /// Issue 72: a pull request's comment says what `plan --detailed-exitcode` counts as a
+    /// difference: an environment the file no longer makes, with the command that retires
+    /// exactly it, and a file whose search could not be made.
+    #[test]
+    fn a_plan_in_markdown_names_each_environment_no_longer_made_with_its_address() {
+        use crate::inventory::{Found, Retired, Unchecked};
+        let found = Found {
+            retired: vec![Retired {
+                environment: "orders-us1".into(),
+                file: "stacks/orders.yaml".into(),
+                account: Some("111122223333".into()),
+                region: "us-east-1".into(),
+                stacks: vec!["qfleet-orders-us1-data".into()],
+                why: "target `us1` is not in its targets".into(),
+                target: Some("us1".into()),
+                copy: None,
+                role: None,
+                made_as: Some("orders".into()),
+            }],
+            unchecked: vec![Unchecked {
+                file: "stacks/other.yaml".into(),
+                why: "AccessDenied".into(),
+                credentials: false,
+            }],
+        };
+        let md = render(&[outcome("orders-eu1", vec![], None)], &found);
+        assert!(
+            md.starts_with("## qfleet plan: 0 of 1 environment with changes; 1 environment no longer made still running\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **orders-us1** (111122223333 us-east-1): made by stacks/orders.yaml: target `us1` is not in its targets; it keeps running until `qfleet teardown orders-us1@111122223333/us-east-1` retires it"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- could not check whether stacks/other.yaml left environments running: AccessDenied"),
             "{md}"
         );
     }

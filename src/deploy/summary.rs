@@ -172,7 +172,7 @@ impl Report for Finished {
     /// One line per environment, or one row each without `details`, or the Markdown preview.
     fn text(&self, out: &Output) -> Result<()> {
         if self.printing.markdown {
-            crate::output::stdout_write(&super::markdown::render(&self.outcomes));
+            crate::output::stdout_write(&super::markdown::render(&self.outcomes, &self.found));
             self.errors(out);
         } else if !self.printing.details {
             let (rows, notes) = rows(&self.collected, &self.outcomes);

@@ -23,6 +23,8 @@ pub(crate) use search::{Found, every, named, retired};
 // For the tests elsewhere in the crate.
 #[cfg(test)]
 pub(crate) use report::schema;
+#[cfg(test)]
+pub(crate) use search::{Retired, Unchecked};
 
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{

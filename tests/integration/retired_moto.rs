@@ -200,6 +200,20 @@ fn after_a_split_the_hint_reaches_the_old_target_and_the_bare_name_is_refused() 
         "{}",
         stderr(&o)
     );
+    // The pull request's comment: the same, and why the exit is 3.
+    let o = run(qfleet_on_moto()
+        .args(["plan", "--detailed-exitcode", "--format", "markdown"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(
+        md.contains("1 environment no longer made still running"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(" teardown {address}` retires it")),
+        "{md}"
+    );
 
     // The bare name: the new, live environment and the old target. Asked, never guessed.
     let o = run(qfleet_on_moto()
