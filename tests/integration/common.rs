@@ -57,6 +57,81 @@ pub fn tool(var: &str, candidates: &[PathBuf], setup_hint: &str) -> PathBuf {
     panic!("{var} is not set and none of {candidates:?} exists: {setup_hint}");
 }
 
+/// Where cargo installs `name` (scripts/setup-tools, as scripts/test runs it): `$CARGO_HOME/bin`
+/// when CARGO_HOME is set, then `~/.cargo/bin`. Candidates for [`tool`].
+pub fn cargo_bin(name: &str) -> Vec<PathBuf> {
+    cargo_bin_in(
+        std::env::var_os("CARGO_HOME"),
+        std::env::var_os("HOME"),
+        name,
+    )
+}
+
+/// [`cargo_bin`] with CARGO_HOME and HOME given.
+pub fn cargo_bin_in(
+    cargo_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+    name: &str,
+) -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(c) = cargo_home.filter(|c| !c.is_empty()) {
+        candidates.push(PathBuf::from(c).join("bin").join(name));
+    }
+    let home = PathBuf::from(home.unwrap_or_default());
+    candidates.push(home.join(".cargo/bin").join(name));
+    candidates
+}
+
+/// The folder of the four Guard rule sets, looked up as scripts/setup-tools looks: the
+/// folder QFLEET_GUARD_RULES names, else `../shared/guard/` beside the checkout when it
+/// exists, else `.tools/guard-rules/` (where scripts/guard-rules fetches them).
+pub fn guard_rules() -> PathBuf {
+    guard_rules_in(std::env::var_os("QFLEET_GUARD_RULES"), root()).unwrap_or_else(|| {
+        panic!(
+            "no Guard rule sets: QFLEET_GUARD_RULES is not set and neither {} nor {} exists; run scripts/setup-tools (scripts/test runs it), which fetches them into .tools/guard-rules",
+            root().join("../shared/guard").display(),
+            root().join(".tools/guard-rules").display()
+        )
+    })
+}
+
+/// [`guard_rules`] with QFLEET_GUARD_RULES and the checkout given: `None` when no folder is
+/// there.
+pub fn guard_rules_in(var: Option<std::ffi::OsString>, root: &Path) -> Option<PathBuf> {
+    if let Some(dir) = var.filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    [
+        root.join("../shared/guard"),
+        root.join(".tools/guard-rules"),
+    ]
+    .into_iter()
+    .find(|dir| dir.is_dir())
+}
+
+/// The four Guard rule sets (`*.guard` in [`guard_rules`]), sorted.
+pub fn guard_rule_sets() -> Vec<PathBuf> {
+    let dir = guard_rules();
+    let mut rule_sets: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (set QFLEET_GUARD_RULES, or run scripts/setup-tools)",
+                dir.display()
+            )
+        })
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "guard"))
+        .collect();
+    rule_sets.sort();
+    assert_eq!(
+        rule_sets.len(),
+        4,
+        "expected the four rule sets in {}",
+        dir.display()
+    );
+    rule_sets
+}
+
 /// The local AWS emulator's endpoint, started by the test command (scripts/test).
 pub fn moto_endpoint() -> String {
     std::env::var("QFLEET_TEST_ENDPOINT").unwrap_or_else(|_| {

@@ -447,8 +447,7 @@ fn html_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn the_book_builds_and_no_link_in_it_is_broken() {
-    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-    let mdbook = tool("MDBOOK", &[home.join(".cargo/bin/mdbook")], SETUP);
+    let mdbook = tool("MDBOOK", &cargo_bin("mdbook"), SETUP);
     let out = tempfile::tempdir().unwrap();
     let o = Command::new(&mdbook)
         .arg("build")

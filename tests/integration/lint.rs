@@ -1,6 +1,7 @@
 //! Every template rendered from every stack file in `stacks/` and `examples/` passes cfn-lint
-//! with no findings at all (informational ones included), every Guard rule set in
-//! `../shared/guard/` with no failures, and checkov's CloudFormation checks with none failed.
+//! with no findings at all (informational ones included), every Guard rule set (in
+//! `QFLEET_GUARD_RULES`, `../shared/guard/` or `.tools/guard-rules/`: `common::guard_rules`) with
+//! no failures, and checkov's CloudFormation checks with none failed.
 
 use crate::common::*;
 use std::path::PathBuf;
@@ -87,30 +88,10 @@ fn rendered_templates_pass_cfn_lint_with_no_findings() {
 
 #[test]
 fn rendered_templates_pass_every_guard_rule_set() {
-    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-    let guard = tool(
-        "CFN_GUARD",
-        &[
-            home.join(".cargo/bin/cfn-guard"),
-            PathBuf::from("/usr/local/bin/cfn-guard"),
-        ],
-        SETUP,
-    );
-    let rules_dir = std::env::var_os("QFLEET_GUARD_RULES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/guard"));
-    let mut rule_sets: Vec<PathBuf> = std::fs::read_dir(&rules_dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (set QFLEET_GUARD_RULES)", rules_dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "guard"))
-        .collect();
-    rule_sets.sort();
-    assert_eq!(
-        rule_sets.len(),
-        4,
-        "expected the four rule sets in {}",
-        rules_dir.display()
-    );
+    let mut candidates = cargo_bin("cfn-guard");
+    candidates.push(PathBuf::from("/usr/local/bin/cfn-guard"));
+    let guard = tool("CFN_GUARD", &candidates, SETUP);
+    let rule_sets = guard_rule_sets();
 
     let dir = tempfile::tempdir().unwrap();
     let files = render_all(dir.path());

@@ -31,6 +31,9 @@
 //! - `ownership_moto`: a hand-made stack of qfleet's name refused by deploy, plan and teardown
 //!   and left unchanged, taken over by `deploy --adopt`; the account guard;
 //! - `lint`: every shipped stack file rendered and checked with cfn-lint and cfn-guard;
+//! - `guard_rules`: scripts/guard-rules against a registry served on 127.0.0.1: the rule sets
+//!   built as its mappings list them, checked against the pins, put in place whole or not at
+//!   all; where the tests look for the rule sets and for cargo's tools;
 //! - `pairs`: every pair of stack-file features for each kind of worker, at ordinary and at the
 //!   longest names: rendered and linted, every name a worker or role uses checked against what
 //!   its mode deploys, AWS's limits measured as AWS receives them; or refused as docs say;
@@ -69,6 +72,7 @@ mod docs;
 mod emulator_table;
 mod fargate_moto;
 mod faults_moto;
+mod guard_rules;
 mod hints;
 mod iam;
 mod import;

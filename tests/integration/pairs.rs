@@ -1833,30 +1833,10 @@ fn cfn_lint(files: &[PathBuf]) -> Vec<String> {
 }
 
 fn guard(files: &[PathBuf]) -> Vec<String> {
-    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-    let guard = tool(
-        "CFN_GUARD",
-        &[
-            home.join(".cargo/bin/cfn-guard"),
-            PathBuf::from("/usr/local/bin/cfn-guard"),
-        ],
-        SETUP,
-    );
-    let rules_dir = std::env::var_os("QFLEET_GUARD_RULES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/guard"));
-    let mut rule_sets: Vec<PathBuf> = std::fs::read_dir(&rules_dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (set QFLEET_GUARD_RULES)", rules_dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "guard"))
-        .collect();
-    rule_sets.sort();
-    assert_eq!(
-        rule_sets.len(),
-        4,
-        "the four rule sets in {}",
-        rules_dir.display()
-    );
+    let mut candidates = cargo_bin("cfn-guard");
+    candidates.push(PathBuf::from("/usr/local/bin/cfn-guard"));
+    let guard = tool("CFN_GUARD", &candidates, SETUP);
+    let rule_sets = guard_rule_sets();
     let mut failures = Vec::new();
     for rules in &rule_sets {
         let mut cmd = Command::new(&guard);
