@@ -601,9 +601,20 @@ fn take<T: Clone>(
         Fact::Known(v) => Some(v.clone()),
         Fact::Absent => None,
         Fact::Unknown(why) => {
-            unavailable.insert(section.to_string(), why.clone());
+            unavailable.insert(section.to_string(), without(why));
             None
         }
+    }
+}
+
+/// Why a section status does without was not read, as said: an endpoint that failed on its
+/// side (HTTP 5xx with an error of its own: AWS's `InternalFailure`, an emulator's
+/// `InternalError`) in those words, not in the server's, which tell its internals (a stack
+/// trace's last line). The section stays not read: shown as not available, never as zero.
+fn without(why: &Why) -> Why {
+    match why.server_failed() {
+        Some(failed) => Why::from(failed.line()),
+        None => why.clone(),
     }
 }
 

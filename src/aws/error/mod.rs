@@ -39,6 +39,9 @@ pub struct AwsError {
     /// on `kind` is made as before: not served is never "empty". Boxed: every error carries
     /// the field, few have one.
     not_served: Option<Box<NotServed>>,
+    /// The endpoint answered that it failed on its side ([`ServerFailed`]); `kind` stays
+    /// `Service` and the message the service's own. Boxed, as `not_served`.
+    server_failed: Option<Box<ServerFailed>>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -64,6 +67,7 @@ impl AwsError {
             kind: Kind::Service,
             code: None,
             not_served: None,
+            server_failed: None,
             source: None,
         }
     }
@@ -81,11 +85,16 @@ impl AwsError {
         E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     {
         let (kind, message, not_served) = classify(what, &err);
+        let server_failed = match not_served {
+            None => server_failed_of(kind, &err),
+            Some(_) => None,
+        };
         AwsError {
             message,
             kind,
             code: error_code(&err),
             not_served: not_served.map(Box::new),
+            server_failed: server_failed.map(Box::new),
             source: Some(Box::new(err)),
         }
     }
@@ -138,6 +147,7 @@ impl AwsError {
             kind,
             code: None,
             not_served: None,
+            server_failed: None,
             source: None,
         }
     }
@@ -202,6 +212,54 @@ fn not_served_api<E>() -> Option<NotServed> {
     })
 }
 
+/// An answer in which the endpoint said, in an error document of its own, that it failed on
+/// its side: HTTP 5xx with an error code (AWS's `InternalFailure` or `ServiceUnavailable`, an
+/// emulator's `InternalError`) that is neither throttling nor an API it does not serve. AWS
+/// answers so now and then too. What the call would have read stays unknown: a reader that can
+/// do without it says so in these words ([`ServerFailed::line`]), never "empty" or zero. The
+/// message stays the service's own, for a caller that cannot do without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServerFailed {
+    /// `CloudWatch`, `Auto Scaling`, …
+    pub(crate) service: String,
+    /// `GetMetricData`, …
+    pub(crate) operation: String,
+    /// The HTTP status, 500 to 599.
+    pub(crate) status: u16,
+}
+
+impl ServerFailed {
+    /// `this endpoint could not answer CloudWatch GetMetricData (HTTP 500, an error on its
+    /// side)`: what happened, without the server's own words (its internals: a stack trace's
+    /// last line, "please try again").
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "this endpoint could not answer {} {} (HTTP {}, an error on its side)",
+            self.service, self.operation, self.status
+        )
+    }
+}
+
+/// The server failure an answer was ([`ServerFailed`]), for an error of kind `kind`.
+fn server_failed_of<E>(kind: Kind, err: &SdkError<E, Response>) -> Option<ServerFailed>
+where
+    E: ProvideErrorMetadata,
+{
+    let SdkError::ServiceError(e) = err else {
+        return None;
+    };
+    let status = e.raw().status();
+    if kind != Kind::Service || !status.is_server_error() || error_code(err).is_none() {
+        return None;
+    }
+    let api = not_served_api::<E>()?;
+    Some(ServerFailed {
+        service: api.service,
+        operation: api.operation,
+        status: status.as_u16(),
+    })
+}
+
 /// The line of a call the endpoint does not serve: `WHAT: this endpoint does not serve API
 /// (DETAIL)`.
 fn not_served_line(what: &str, api: &NotServed, detail: &str) -> String {
@@ -217,12 +275,19 @@ fn not_served_line(what: &str, api: &NotServed, detail: &str) -> String {
 pub(crate) struct Why {
     text: String,
     not_served: Option<NotServed>,
+    /// Boxed: few have one, and a `Why` is in every fact not read.
+    server_failed: Option<Box<ServerFailed>>,
 }
 
 impl Why {
     /// The API the endpoint does not serve, when that is why.
     pub(crate) fn not_served(&self) -> Option<&NotServed> {
         self.not_served.as_ref()
+    }
+
+    /// The endpoint's failure on its side, when that is why.
+    pub(crate) fn server_failed(&self) -> Option<&ServerFailed> {
+        self.server_failed.as_deref()
     }
 }
 
@@ -244,6 +309,7 @@ impl From<String> for Why {
         Why {
             text,
             not_served: None,
+            server_failed: None,
         }
     }
 }
@@ -259,6 +325,7 @@ impl From<&AwsError> for Why {
         Why {
             text: e.message.clone(),
             not_served: e.not_served.as_deref().cloned(),
+            server_failed: e.server_failed.clone(),
         }
     }
 }

@@ -445,7 +445,66 @@ async fn an_aws_500_stays_an_error_of_aws() {
         e.message,
         "reading the pre-deployment validation: InternalFailure: We encountered an internal error. Please try again."
     );
-    assert!(super::Why::from(&e).not_served().is_none());
+    let why = super::Why::from(&e);
+    assert!(why.not_served().is_none());
+    // A reader that can do without it says what happened, not the server's words.
+    assert_eq!(
+        why.server_failed()
+            .map(super::ServerFailed::line)
+            .as_deref(),
+        Some(
+            "this endpoint could not answer CloudFormation DescribeEvents (HTTP 500, an error on its side)"
+        )
+    );
+}
+
+#[tokio::test]
+async fn only_a_5xx_with_an_error_of_its_own_is_a_failure_on_the_endpoints_side() {
+    for (status, ct, body, failed) in [
+        (
+            503,
+            "text/xml",
+            r#"<ErrorResponse><Error><Code>ServiceUnavailable</Code><Message>down</Message></Error></ErrorResponse>"#,
+            true,
+        ),
+        // Throttling, however it comes, stays throttling.
+        (
+            503,
+            "text/xml",
+            r#"<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"#,
+            false,
+        ),
+        // An API it does not serve.
+        (
+            501,
+            "text/xml",
+            r#"<ErrorResponse><Error><Code>InternalFailure</Code><Message>no</Message></Error></ErrorResponse>"#,
+            false,
+        ),
+        // No error of its own (a proxy's page): said in words already.
+        (502, "text/html", HTML, false),
+        // The caller's fault.
+        (
+            400,
+            "text/xml",
+            r#"<ErrorResponse><Error><Code>ValidationError</Code><Message>bad</Message></Error></ErrorResponse>"#,
+            false,
+        ),
+    ] {
+        let rule = answering!(
+            aws_sdk_cloudformation::Client::describe_events,
+            status,
+            ct,
+            body
+        );
+        let e = describe_events(&rule).await;
+        assert_eq!(
+            super::Why::from(&e).server_failed().is_some(),
+            failed,
+            "{status}: {}",
+            e.message
+        );
+    }
 }
 
 #[tokio::test]

@@ -895,24 +895,25 @@ fn an_account_is_picked_only_of_a_whole_unit() {
 fn http(
     status: u16,
     content_type: &str,
-    body: &'static str,
+    body: impl Into<aws_smithy_types::body::SdkBody>,
 ) -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     let mut r = aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
         aws_smithy_runtime_api::http::StatusCode::try_from(status).expect("a status"),
-        aws_smithy_types::body::SdkBody::from(body),
+        body.into(),
     );
     r.headers_mut()
         .insert("content-type", content_type.to_string());
     r
 }
 
-/// An endpoint without CloudWatch's alarms and metrics (an HTML 404 for each, as an emulator
-/// without that protocol sends) and whose Auto Scaling fails in earnest (AWS's own 500): the
-/// sections it does not serve are one line, the failure stays an error, the rest is shown.
-#[tokio::test]
-async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_stay_errors() {
+/// The status of `st` (an EC2 fleet, its stacks complete, its queue empty) on an endpoint whose
+/// DescribePolicies, DescribeAlarms and GetMetricData `policies`, `alarms` and `data` answer.
+async fn st_status(
+    policies: &aws_smithy_mocks::Rule,
+    alarms: &aws_smithy_mocks::Rule,
+    data: &aws_smithy_mocks::Rule,
+) -> Status {
     use aws_sdk_autoscaling::Client as Asg;
-    use aws_sdk_cloudwatch::Client as Cw;
     use aws_sdk_sqs::Client as Sqs;
 
     let env = crate::config::parse(
@@ -972,6 +973,27 @@ async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_sta
     let activities = mock!(Asg::describe_scaling_activities).then_output(|| {
         aws_sdk_autoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesOutput::builder().build()
     });
+    let attrs =
+        mock!(Sqs::get_queue_attributes).then_compute_output(|_| queue_attributes(0, 0, 0, &[]));
+    let clients = Rules {
+        cfn: vec![&describe, &res],
+        autoscaling: vec![&groups, &activities, policies],
+        sqs: vec![&attrs],
+        cloudwatch: vec![alarms, data],
+        ..Default::default()
+    }
+    .clients();
+    gather(&clients, &env).await
+}
+
+/// An endpoint without CloudWatch's alarms and metrics (an HTML 404 for each, as an emulator
+/// without that protocol sends) and whose Auto Scaling fails in earnest (AWS's own 500): the
+/// sections it does not serve are one line, the failure stays an error, the rest is shown.
+#[tokio::test]
+async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_stay_errors() {
+    use aws_sdk_autoscaling::Client as Asg;
+    use aws_sdk_cloudwatch::Client as Cw;
+
     let policies = mock!(Asg::describe_policies).then_http_response(|| {
         http(
             500,
@@ -979,21 +1001,10 @@ async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_sta
             r#"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>internal error</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"#,
         )
     });
-    let attrs =
-        mock!(Sqs::get_queue_attributes).then_compute_output(|_| queue_attributes(0, 0, 0, &[]));
     const PAGE: &str = "<!doctype html><html><title>404 Not Found</title></html>";
     let alarms = mock!(Cw::describe_alarms).then_http_response(|| http(404, "text/html", PAGE));
     let data = mock!(Cw::get_metric_data).then_http_response(|| http(404, "text/html", PAGE));
-    let clients = Rules {
-        cfn: vec![&describe, &res],
-        autoscaling: vec![&groups, &activities, &policies],
-        sqs: vec![&attrs],
-        cloudwatch: vec![&alarms, &data],
-        ..Default::default()
-    }
-    .clients();
-
-    let s = gather(&clients, &env).await;
+    let s = st_status(&policies, &alarms, &data).await;
     assert_eq!(
         s.exit_code(),
         crate::error::Exit::Ok,
@@ -1013,8 +1024,8 @@ async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_sta
         "{text}"
     );
     assert!(
-        text.contains("not available: scaling policies: reading the scaling policies of qfleet-st-workers: InternalFailure: internal error"),
-        "AWS's own 500 stays an error: {text}"
+        text.contains("not available: scaling policies: this endpoint could not answer Auto Scaling DescribePolicies (HTTP 500, an error on its side)"),
+        "AWS's own 500 stays an error, in its own line: {text}"
     );
     for gone in [
         "HTML page",
@@ -1032,6 +1043,78 @@ async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_sta
     );
     assert!(json["unavailable"]["metrics"].is_string());
     assert!(json["unavailable"]["scaling policies"].is_string());
+}
+
+/// A CBOR text string (RFC 8949, major type 3) of fewer than 256 bytes.
+fn cbor_text(s: &str) -> Vec<u8> {
+    let mut out = match u8::try_from(s.len()).expect("a short text") {
+        n @ 0..24 => vec![0x60 | n],
+        n => vec![0x78, n],
+    };
+    out.extend_from_slice(s.as_bytes());
+    out
+}
+
+/// An endpoint whose CloudWatch fails GetMetricData on its side: HTTP 500 with an error
+/// document of its own (here LocalStack's answer to the metric math status sends; AWS may
+/// answer `InternalFailure` so too). The metrics are said not available once, as what
+/// happened, never in the server's words (its stack trace's last line), and never as zero.
+#[tokio::test]
+async fn mocked_metrics_the_endpoint_failed_on_its_side_are_said_so_once_never_as_zero() {
+    use aws_sdk_autoscaling::Client as Asg;
+    use aws_sdk_cloudwatch::Client as Cw;
+
+    let policies = mock!(Asg::describe_policies).then_output(|| {
+        aws_sdk_autoscaling::operation::describe_policies::DescribePoliciesOutput::builder().build()
+    });
+    let alarms = mock!(Cw::describe_alarms).then_output(|| {
+        aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().build()
+    });
+    let data = mock!(Cw::get_metric_data).then_http_response(|| {
+        // {"__type": "InternalError", "message": "…"}, in the SDK's CloudWatch protocol (CBOR).
+        let mut body = vec![0xa2];
+        for s in [
+            "__type",
+            "InternalError",
+            "message",
+            "exception while calling cloudwatch.GetMetricData: 'MetricStat'",
+        ] {
+            body.extend(cbor_text(s));
+        }
+        http(500, "application/cbor", body)
+    });
+    let s = st_status(&policies, &alarms, &data).await;
+    assert_eq!(
+        s.exit_code(),
+        crate::error::Exit::Ok,
+        "the stacks were read"
+    );
+    const SAID: &str =
+        "this endpoint could not answer CloudWatch GetMetricData (HTTP 500, an error on its side)";
+    let text = text(&s);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("metrics")).collect();
+    assert_eq!(lines, [format!("not available: metrics: {SAID}")], "{text}");
+    for raw in [
+        "InternalError",
+        "exception while calling",
+        "MetricStat",
+        "not served by this endpoint",
+    ] {
+        assert!(!text.contains(raw), "{raw}: {text}");
+    }
+    // Not read, so not zero: unknown in JSON too, with the same words.
+    assert!(text.contains("oldest message: no data yet"), "{text}");
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["unavailable"]["metrics"], SAID);
+    assert!(
+        json["queue"]["oldest_message_age_seconds"].is_null(),
+        "{json}"
+    );
+    assert!(json["upload_to_processed"].is_null(), "{json}");
+    assert!(
+        json["scaling"]["backlog_per_instance_metric"].is_null(),
+        "{json}"
+    );
 }
 
 /// The stage's topics and schedules, each with its state from the data stack's resources:
