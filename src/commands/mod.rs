@@ -102,54 +102,13 @@ fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
             other => return unambiguous(preflight(other?)?, targets, g, &files),
         }
     }
-    // A name its stack file no longer makes (a copy above `copies`, a target taken out of
-    // `targets`) is the environment it still is in AWS, found by its marks: read and torn
-    // down by its name, with every rule of any other. A name with its place
-    // (`orders-us1@us-east-1`) is the one environment of that name there.
-    let mut named = Vec::new();
-    let mut retired = Vec::new();
-    let mut at_places = Vec::new();
-    for t in targets {
-        if let Some((name, place)) = crate::inventory::Place::pick(t) {
-            at_places.push((name.to_string(), place));
-            continue;
-        }
-        match load(std::slice::from_ref(t)) {
-            Err(crate::error::Error::Usage(crate::error::Usage::NotInFile {
-                name,
-                file,
-                known,
-            })) => retired.push((name, file, known)),
-            _ => named.push(t.clone()),
-        }
-    }
-    let mut session = match named.is_empty() {
+    let elsewhere = Elsewhere::sort(targets, load);
+    let mut session = match elsewhere.named.is_empty() {
         true => Session::open(Vec::new(), g.aws_settings(), g.concurrency.into())?,
-        false => open(&named)?,
+        false => open(&elsewhere.named)?,
     };
-    for (name, file, known) in retired {
-        let of = files.load(&file)?;
-        // The credentials are checked before the search, as preflight does for the others.
-        let region = session.aws.region_for(&of.spec.region);
-        session.block_on(session.aws.check_credentials(&region))?;
-        match session.block_on(crate::inventory::named(&session.aws, &of, &name, None))? {
-            Some(env) => session.envs.push(env),
-            None => {
-                return Err(crate::error::Usage::NotInFile { name, file, known }.into());
-            }
-        }
-    }
-    for (name, place) in at_places {
-        session.block_on(session.aws.check_credentials(&place.region))?;
-        let env = session.block_on(crate::inventory::at_place(
-            &session.aws,
-            &files,
-            &g.stacks_dir,
-            &name,
-            &place,
-        ))?;
-        session.envs.push(env);
-    }
+    let named = elsewhere.named.clone();
+    elsewhere.add_to(&mut session, &files, g)?;
     let mut names: Vec<&str> = session.envs.iter().map(|e| e.name.as_str()).collect();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
@@ -159,6 +118,69 @@ fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
         .into());
     }
     unambiguous(preflight(session)?, &named, g, &files)
+}
+
+/// The names of a command line sorted by how they are found: by their stack files (`named`),
+/// by their marks as environments their files no longer make (`retired`: a copy above
+/// `copies`, a target taken out of `targets`), or by their place (`orders-us1@us-east-1`).
+struct Elsewhere {
+    named: Vec<String>,
+    retired: Vec<(String, std::path::PathBuf, Vec<String>)>,
+    at_places: Vec<(String, crate::inventory::Place)>,
+}
+
+impl Elsewhere {
+    fn sort(targets: &[String], load: impl Fn(&[String]) -> Result<Vec<Environment>>) -> Self {
+        let mut e = Elsewhere {
+            named: Vec::new(),
+            retired: Vec::new(),
+            at_places: Vec::new(),
+        };
+        for t in targets {
+            if let Some((name, place)) = crate::inventory::Place::pick(t) {
+                e.at_places.push((name.to_string(), place));
+                continue;
+            }
+            match load(std::slice::from_ref(t)) {
+                Err(crate::error::Error::Usage(crate::error::Usage::NotInFile {
+                    name,
+                    file,
+                    known,
+                })) => e.retired.push((name, file, known)),
+                _ => e.named.push(t.clone()),
+            }
+        }
+        e
+    }
+
+    /// Each retired or placed environment, found in AWS by its marks and added to `session`:
+    /// read and torn down by its name, with every rule of any other.
+    fn add_to(
+        self,
+        session: &mut Session,
+        files: &crate::config::StackFiles,
+        g: &Global,
+    ) -> Result<()> {
+        for (name, file, known) in self.retired {
+            let of = files.load(&file)?;
+            // The credentials are checked before the search, as preflight does for the others.
+            let region = session.aws.region_for(&of.spec.region);
+            session.block_on(session.aws.check_credentials(&region))?;
+            let found = crate::inventory::named(&session.aws, &of, &name, None);
+            match session.block_on(found)? {
+                Some(env) => session.envs.push(env),
+                None => return Err(crate::error::Usage::NotInFile { name, file, known }.into()),
+            }
+        }
+        for (name, place) in self.at_places {
+            session.block_on(session.aws.check_credentials(&place.region))?;
+            let aws = &session.aws;
+            let found = crate::inventory::at_place(aws, files, &g.stacks_dir, &name, &place);
+            let env = session.block_on(found)?;
+            session.envs.push(env);
+        }
+        Ok(())
+    }
 }
 
 /// The session, once each bare name of `targets` is known to name one environment only:
