@@ -2,9 +2,10 @@
 # Installs a custom worker instead of qfleet's reference worker. qfleet has already written
 # /etc/qfleet/worker.env (queue URL, bucket, prefixes, region); the program and its systemd
 # unit read it. This one writes a SHA-256 checksum of every upload under the processed prefix.
-# It follows qfleet's contract for custom workers (examples/worker/README.md): it runs
-# qfleet-signal-ready once it has reached the queue (the deploy waits for that), takes work only
-# while qfleet-lifecycle-state says InService, and on Terminated runs qfleet-complete-lifecycle.
+# It follows qfleet's contract for custom workers (crates/qfleet-runtime/python/qfleet_worker.md,
+# "Custom workers"): it runs qfleet-signal-ready once it has reached the queue (the deploy waits
+# for that), takes work only while qfleet-lifecycle-state says InService, and on Terminated runs
+# qfleet-complete-lifecycle.
 set -euo pipefail
 dnf install -y python3 python3-boto3
 id batch >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin batch

@@ -1,4 +1,4 @@
-# examples/worker/qfleet_jobs.py (docs/jobs.md), in this line's place as qfleet deploys the
+# qfleet_jobs.py (docs/jobs.md), in this line's place as qfleet deploys the
 # handler: read once per execution environment from the job table's metadata in the data
 # stack (QFLEET_JOBS_STACK), where it is kept gzipped, as an instance's bootstrap reads it.
 # Inline, it would take most of the 51,200 bytes CloudFormation takes in a template.

@@ -9,7 +9,7 @@
   lab.py poison KEY             send the queue, by hand, the S3 event of an upload KEY that
                                 does not exist: a job that fails every time
   lab.py mapping N [SECONDS]    play the part of Lambda's event source mapping: hand batches
-                                from the queue to the reference handler (examples/lambda) and
+                                from the queue to the reference handler (qfleet_handler.py) and
                                 delete what it did not report as failed, until N jobs are done
 
 The environment is $QFLEET_ENV (default lab); AWS_ENDPOINT_URL points boto3 at the emulator.
@@ -61,9 +61,9 @@ def wait_until(check, seconds, what):
 def mapping(sqs, want, seconds):
     """What an SQS event source mapping with ReportBatchItemFailures does, on this machine."""
     here = os.path.dirname(os.path.abspath(__file__))
-    # The handler and the job module it imports (deployed, qfleet carries it inline).
-    sys.path.insert(0, os.path.join(here, "..", "worker"))
-    sys.path.insert(0, os.path.join(here, "..", "lambda"))
+    # The handler and the modules it imports (deployed, qfleet carries them inline, or the job
+    # module's loader).
+    sys.path.insert(0, os.path.join(here, "..", "..", "crates", "qfleet-runtime", "python"))
     import qfleet_handler
 
     url = queue_url(sqs, JOBS)

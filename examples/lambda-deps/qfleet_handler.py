@@ -1,1 +1,1 @@
-../lambda/qfleet_handler.py
+../../crates/qfleet-runtime/python/qfleet_handler.py

@@ -84,8 +84,8 @@ pub(crate) struct Metrics {
 }
 
 /// The namespace and metric the reference consumers publish every job's upload-to-processed
-/// seconds to, with the environment as the `Environment` dimension (examples/worker: PutMetricData
-/// with Values and Counts; examples/lambda: embedded metric format lines).
+/// seconds to, with the environment as the `Environment` dimension (crates/qfleet-runtime/python:
+/// the worker with PutMetricData, Values and Counts; the handler in embedded metric format lines).
 const LATENCY_NAMESPACE: &str = "qfleet";
 const LATENCY_METRIC: &str = "UploadToProcessedSeconds";
 
@@ -175,7 +175,7 @@ fn stat_over(
 }
 
 /// The dimensions of the upload-to-processed metric the workers publish: the environment, and
-/// a pipeline's stage (examples/worker, examples/lambda).
+/// a pipeline's stage (crates/qfleet-runtime/python: the worker's and the handler's).
 fn latency_dimensions<'a>(environment: &'a str, stage: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut dims = vec![("Environment", environment)];
     if let Some(stage) = stage {
@@ -316,9 +316,9 @@ pub(crate) async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
 
 #[cfg(test)]
 mod tests {
-    /// The workers publish a pipeline stage's latency with the Stage dimension (see
-    /// examples/worker's and examples/lambda's tests); status reads exactly that metric, and a
-    /// one-stage environment's without it.
+    /// The workers publish a pipeline stage's latency with the Stage dimension (see the worker's
+    /// and the handler's tests, crates/qfleet-runtime/python); status reads exactly that
+    /// metric, and a one-stage environment's without it.
     #[test]
     fn a_pipeline_stage_reads_the_latency_metric_its_workers_publish() {
         assert_eq!(

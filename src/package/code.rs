@@ -11,9 +11,9 @@
 use crate::package;
 use std::path::Path;
 
-/// The reference handler (`examples/lambda/qfleet_handler.py`), used when the stack file
-/// names no code.
-pub(crate) const REFERENCE_HANDLER: &str = include_str!("../../examples/lambda/qfleet_handler.py");
+/// The reference handler (`crates/qfleet-runtime/python/qfleet_handler.py`), used when the
+/// stack file names no code.
+pub(crate) const REFERENCE_HANDLER: &str = qfleet_runtime::HANDLER;
 
 /// What the template carries for the function.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,8 +34,8 @@ pub(super) fn gzip_base64(text: &str) -> String {
 
 /// A Python module without its comment lines (a line whose first non-blank character is `#`):
 /// for the modules a template carries, where every byte counts (the data template's metadata).
-/// A comment is not code; a test (examples/worker/test_qfleet_sweeper_loader.py) checks that
-/// each shipped module so stripped parses to the same syntax tree.
+/// A comment is not code; a test (crates/qfleet-runtime/python/test_qfleet_sweeper_loader.py)
+/// checks that each shipped module so stripped parses to the same syntax tree.
 pub(super) fn without_comment_lines(text: &str) -> String {
     text.lines()
         .filter(|l| !l.trim_start().starts_with('#'))
@@ -118,9 +118,9 @@ pub(super) mod tests {
 
     #[test]
     fn the_reference_worker_round_trips_and_shrinks_to_under_half() {
-        let src = super::super::REFERENCE_WORKER;
+        let src = &super::super::shipped_worker();
         let packed = gzip_base64(src);
-        assert_eq!(decode(&packed), src);
+        assert_eq!(&decode(&packed), src);
         assert!(
             packed.len() * 2 < src.len(),
             "{} of {}",

@@ -71,23 +71,26 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The program that runs the worker with its secrets (`/usr/local/bin/qfleet-secrets`).
-const SECRETS_HELPER: &str = include_str!("../../examples/worker/qfleet_secrets.py");
+const SECRETS_HELPER: &str = qfleet_runtime::SECRETS;
 
 /// The high-resolution backlog metric's publisher (`scaling.metric: high_resolution`), the
 /// fleet template's inline function code.
-const BACKLOG_PUBLISHER: &str = include_str!("../../examples/metric/qfleet_backlog_metric.py");
+const BACKLOG_PUBLISHER: &str = qfleet_runtime::BACKLOG_PUBLISHER;
 
-/// The reference worker installed by the default user data.
-const REFERENCE_WORKER: &str = include_str!("../../examples/worker/qfleet_worker.py");
+/// The reference worker installed by the default user data, as one file: what it shares with
+/// the reference handler in its import's place ([`qfleet_runtime::inline_shared`]).
+fn shipped_worker() -> String {
+    qfleet_runtime::inline_shared(qfleet_runtime::WORKER)
+}
 
 /// The job table's protocol (`jobs:`; docs/jobs.md), installed beside the reference worker and
 /// read by the reference handler, both from the job table's metadata in the data stack.
-const JOBS_MODULE: &str = include_str!("../../examples/worker/qfleet_jobs.py");
+const JOBS_MODULE: &str = qfleet_runtime::JOBS;
 
 /// The job sweeper (`jobs:`; docs/jobs.md, "A worker that stops"), kept gzipped in the job
 /// table's metadata beside [`JOBS_MODULE`], and the loader that is its function's inline code.
-const SWEEPER_MODULE: &str = include_str!("../../examples/worker/qfleet_sweeper.py");
-const SWEEPER_LOADER: &str = include_str!("../../examples/worker/qfleet_sweeper_loader.py");
+const SWEEPER_MODULE: &str = qfleet_runtime::SWEEPER;
+const SWEEPER_LOADER: &str = qfleet_runtime::SWEEPER_LOADER;
 
 /// The SHA-256 of the two modules the sweeper loads, in hex: a change to either changes the
 /// function's configuration.
@@ -101,10 +104,11 @@ fn sweeper_modules_sha256() -> String {
 const JOBS_FROM_STACK: &str = include_str!("../../templates/lambda-jobs-from-stack.py");
 
 /// The reference handler as one file: CloudFormation carries one source file (`ZipFile`), so
-/// its one `from qfleet_jobs import …` line becomes [`JOBS_FROM_STACK`] (a test of the
-/// handler runs it so assembled).
-fn handler_with_jobs(handler: &str) -> String {
-    handler
+/// what it shares with the reference worker takes its import's place
+/// ([`qfleet_runtime::inline_shared`]) and its one `from qfleet_jobs import …` line becomes
+/// [`JOBS_FROM_STACK`] (a test of the handler runs it so assembled).
+fn shipped_handler(handler: &str) -> String {
+    qfleet_runtime::inline_shared(handler)
         .lines()
         .map(|line| {
             if line.starts_with("from qfleet_jobs import ") {
@@ -707,13 +711,14 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
         true => ec2_user_data(j, env, &ctx)?,
         false => String::new(),
     };
-    let worker_py_gz = reference_worker.then(|| embed::gzip_base64(REFERENCE_WORKER));
+    let worker_py_gz = reference_worker.then(|| embed::gzip_base64(&shipped_worker()));
     let name = env.kind().template();
     let code = env.function_code.as_ref();
-    // The reference handler carries the job table's module inline (it imports it).
+    // The reference handler carries what it shares with the worker, and the job table's
+    // module's loader, inline (it imports both).
     let code_text = code.map(|c| {
         if c.text == crate::package::REFERENCE_HANDLER {
-            handler_with_jobs(&c.text)
+            shipped_handler(&c.text)
         } else {
             c.text.clone()
         }
@@ -766,7 +771,7 @@ fn ec2_user_data(
         "user-data.sh.j2",
         |c| {
             minijinja::context! {
-                worker_sha256 => sha256_hex(REFERENCE_WORKER),
+                worker_sha256 => sha256_hex(&shipped_worker()),
                 secrets_py_gz => embed::gzip_base64(SECRETS_HELPER),
                 worker_unit => unit.trim_end(),
                 custom_user_data => env.user_data.as_deref().map(str::trim_end),

@@ -184,10 +184,10 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
 
 /// Whether the workers extend a message's visibility while they work on it: the reference
 /// worker does (a heartbeat of `ChangeMessageVisibility` every half visibility timeout,
-/// examples/worker/qfleet_worker.py), and it is what an EC2 fleet runs without `image` or
-/// `user_data`. A container image or user data runs a worker of the user's, which may not:
-/// the model takes the side that can lose the goal. A Lambda mapping's own visibility is
-/// the queue's, bounded by the function's timeout.
+/// crates/qfleet-runtime/python/qfleet_worker.py), and it is what an EC2 fleet runs without
+/// `image` or `user_data`. A container image or user data runs a worker of the user's, which
+/// may not: the model takes the side that can lose the goal. A Lambda mapping's own visibility
+/// is the queue's, bounded by the function's timeout.
 fn extends_visibility(env: &Environment) -> bool {
     let w = &env.spec.workers;
     w.kind == WorkerKind::Ec2 && w.image.is_none() && w.user_data.is_none()

@@ -58,7 +58,7 @@ pub(super) fn metric_period(high_resolution: bool) -> u64 {
 /// The policy's metric: SQS's visible messages ÷ instances in service (no datapoint with none
 /// in service: the expression divides by zero), or the publisher's (visible + in-flight) ÷
 /// instances in service, which puts the backlog itself when none is in service
-/// (examples/metric/qfleet_backlog_metric.py).
+/// (crates/qfleet-runtime/python/qfleet_backlog_metric.py).
 pub(super) fn backlog_metric(
     visible: u64,
     in_flight: u64,

@@ -310,8 +310,8 @@ fn sqs_character(c: char) -> bool {
 }
 
 /// What the workers take a body for when it is not a job sent as a message (their `classify`,
-/// examples/worker/qfleet_worker.py): an S3 event (raw or in an SNS envelope), S3's test event,
-/// or an SNS confirmation.
+/// crates/qfleet-runtime/python/qfleet_shared.py): an S3 event (raw or in an SNS envelope),
+/// S3's test event, or an SNS confirmation.
 fn not_a_message(body: &str) -> Option<&'static str> {
     let mut d: serde_json::Value = serde_json::from_str(body).ok()?;
     let kind = d.get("Type").and_then(|t| t.as_str()).unwrap_or_default();

@@ -141,7 +141,9 @@ async fn a_container_worker_takes_a_job_with_the_env_file_and_secrets_qfleet_wri
             &format!(
                 "{} {}",
                 root().join(".venv/bin/python").display(),
-                root().join("examples/worker/qfleet_secrets.py").display()
+                root()
+                    .join("crates/qfleet-runtime/python/qfleet_secrets.py")
+                    .display()
             ),
         )
         // Below this machine's hard limits: the sandbox the tests run in may not raise them

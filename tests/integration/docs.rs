@@ -333,8 +333,9 @@ fn every_relative_link_and_anchor_in_the_markdown_resolves() {
 
 #[test]
 fn every_path_the_docs_name_exists() {
-    const ROOTS: [&str; 11] = [
+    const ROOTS: [&str; 12] = [
         "src/",
+        "crates/",
         "tests/",
         "examples/",
         "scripts/",

@@ -503,13 +503,16 @@ async fn an_image_functions_ecr_reads_are_allowed_on_its_repository_only() {
     }
 }
 
-/// What a reference consumer's tests (`examples/worker`, `examples/lambda`) recorded: one JSON
-/// object per AWS call.
-fn recorded_calls(tests: &str, file: &std::path::Path, names: &[(&str, &str)]) -> Vec<Value> {
+/// The folder of the shipped Python code and its tests.
+const PYTHON: &str = "crates/qfleet-runtime/python";
+
+/// What the tests of one piece of the shipped Python code (test files of [`PYTHON`]) recorded:
+/// one JSON object per AWS call.
+fn recorded_calls(tests: &[&str], file: &std::path::Path, names: &[(&str, &str)]) -> Vec<Value> {
     let python = root().join(".venv/bin/python");
     let mut cmd = std::process::Command::new(&python);
     cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-        .arg(root().join(tests))
+        .args(tests.iter().map(|t| root().join(PYTHON).join(t)))
         .env("QFLEET_RECORD_CALLS", file)
         .current_dir(root());
     for (k, v) in names {
@@ -520,7 +523,7 @@ fn recorded_calls(tests: &str, file: &std::path::Path, names: &[(&str, &str)]) -
         .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
     assert!(
         o.status.success(),
-        "the tests of {tests} failed:\n{}\n{}",
+        "the tests {tests:?} failed:\n{}\n{}",
         stdout(&o),
         stderr(&o)
     );
@@ -669,11 +672,18 @@ fn without_statement_refuses(policy: &Value, sid: &str, calls: &[Value]) -> bool
     })
 }
 
-/// What the reference worker's tests record, named as environment `e`'s resources. The job
-/// sweeper's tests are in the same folder; their calls are its role's, checked on their own.
+/// What the reference worker's tests record (the worker's, its jobs' and its secrets helper's),
+/// named as environment `e`'s resources. The job sweeper's tests ran with them when they shared
+/// a folder and still do; their calls are its role's, checked on their own, and left out here.
 fn worker_calls(dir: &std::path::Path, e: &str) -> Vec<Value> {
     let mut calls = recorded_calls(
-        "examples/worker",
+        &[
+            "test_qfleet_worker.py",
+            "test_qfleet_jobs.py",
+            "test_qfleet_secrets.py",
+            "test_qfleet_sweeper.py",
+            "test_qfleet_sweeper_loader.py",
+        ],
         &dir.join("calls.jsonl"),
         &[
             (
@@ -839,7 +849,7 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "WorkerFunctionPolicy");
     let calls = recorded_calls(
-        "examples/lambda",
+        &["test_qfleet_handler.py"],
         &dir.path().join("calls.jsonl"),
         &[
             (
@@ -1149,7 +1159,7 @@ fn rendered_sweeper_policy(file: &std::path::Path, e: &str) -> Value {
     serde_json::to_value(policy).unwrap()
 }
 
-/// Every call the job sweeper makes in its tests (examples/worker/test_qfleet_sweeper.py,
+/// Every call the job sweeper makes in its tests (crates/qfleet-runtime/python/test_qfleet_sweeper.py,
 /// against moto) is allowed by the sweeper policy of the rendered data template, and every
 /// action it grants is used; without the leases' statement or the job table's they are not.
 #[test]
@@ -1159,7 +1169,7 @@ fn the_sweepers_calls_are_allowed_by_the_rendered_sweeper_policy() {
     let file = lab_stack_file(dir.path(), e, JOBS);
     let policy = rendered_sweeper_policy(&file, e);
     let calls = recorded_calls(
-        "examples/worker/test_qfleet_sweeper.py",
+        &["test_qfleet_sweeper.py"],
         &dir.path().join("calls.jsonl"),
         &[
             (
@@ -1193,7 +1203,7 @@ fn the_sweepers_calls_are_allowed_by_the_rendered_sweeper_policy() {
         &[
             (
                 "cloudformation:DescribeStackResource",
-                "the function's loader reads the two modules from the job table's metadata (examples/worker/test_qfleet_sweeper_loader.py)",
+                "the function's loader reads the two modules from the job table's metadata (crates/qfleet-runtime/python/test_qfleet_sweeper_loader.py)",
             ),
             (
                 "logs:CreateLogStream",
@@ -1219,7 +1229,7 @@ fn the_sweepers_calls_are_allowed_by_the_rendered_sweeper_policy() {
 }
 
 /// Every call the high-resolution metric's publisher makes in its tests
-/// (examples/metric, against moto) is allowed by the publisher policy of the rendered fleet
+/// (test_qfleet_backlog_metric.py, against moto) is allowed by the publisher policy of the rendered fleet
 /// template, and every action it grants is used; without the queue statement they are not.
 #[test]
 fn the_publishers_calls_are_allowed_by_the_rendered_publisher_policy() {
@@ -1229,7 +1239,7 @@ fn the_publishers_calls_are_allowed_by_the_rendered_publisher_policy() {
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "BacklogPublisherPolicy");
     let calls = recorded_calls(
-        "examples/metric",
+        &["test_qfleet_backlog_metric.py"],
         &dir.path().join("calls.jsonl"),
         &[
             ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),

@@ -74,7 +74,7 @@ fn work_once(
     extra: &[(&str, &str)],
 ) -> String {
     let mut c = std::process::Command::new(root().join(".venv/bin/python"));
-    c.arg(root().join("examples/worker/qfleet_worker.py"))
+    c.arg(root().join("crates/qfleet-runtime/python/qfleet_worker.py"))
         .arg("--once")
         .env("AWS_ENDPOINT_URL", moto_endpoint())
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -89,7 +89,7 @@ fn work_once(
         // The table's name as the bootstrap writes it from the data stack's resource (moto's
         // DescribeStackResource fails on a stack with a resource it skipped: HTTP 500, so the
         // name is read here from ListStackResources; the workers' own lookup is tested with
-        // moto in-process, examples/worker/test_qfleet_jobs.py).
+        // moto in-process, crates/qfleet-runtime/python/test_qfleet_jobs.py).
         .env("QFLEET_JOB_TABLE", table)
         .env("QFLEET_STAGE_INDEX", "0")
         .env("QFLEET_NEXT_STAGE", "")

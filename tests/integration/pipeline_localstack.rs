@@ -13,7 +13,7 @@ use serde_json::Value;
 fn worker_once(queue_url: &str, bucket: &str, env: &[(&str, &str)]) -> std::process::Output {
     let mut worker = std::process::Command::new(root().join(".venv/bin/python"));
     worker
-        .arg(root().join("examples/worker/qfleet_worker.py"))
+        .arg(root().join("crates/qfleet-runtime/python/qfleet_worker.py"))
         .arg("--once")
         .env("AWS_ENDPOINT_URL", localstack_endpoint())
         .env("AWS_ACCESS_KEY_ID", "test")

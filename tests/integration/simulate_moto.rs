@@ -1,9 +1,9 @@
 //! The model against reality, where reality can be run here: three reference workers (the
-//! Worker class of examples/worker/qfleet_worker.py, with a job that takes 0.5 s) consume a
-//! queue on moto's server while tests/support/sim_reality.py sends S3 events on a schedule (a
-//! burst, then a steady trickle; and a minute of random Poisson arrivals). The same run,
-//! simulated by `qfleet simulate` (a fleet fixed at three, the arrivals as they were sent, as a
-//! CSV, no spread), gives the same latency percentiles within the stated tolerance: 2 seconds
+//! Worker class of crates/qfleet-runtime/python/qfleet_worker.py, with a job that takes 0.5 s)
+//! consume a queue on moto's server while tests/support/sim_reality.py sends S3 events on a
+//! schedule (a burst, then a steady trickle; and a minute of random Poisson arrivals). The same
+//! run, simulated by `qfleet simulate` (a fleet fixed at three, the arrivals as they were sent,
+//! as a CSV, no spread), gives the same latency percentiles within the stated tolerance: 2 seconds
 //! or 25%, whichever is larger (the model counts whole seconds, the real workers pay a
 //! one-second long poll).
 //!

@@ -92,8 +92,12 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
 
     // The worker is the reference worker, byte for byte, once the bootstrap has read it from
     // the launch template's metadata (run here with a stand-in boto3 that answers
-    // DescribeStackResource with the rendered template's metadata, as CloudFormation does).
-    let worker = std::fs::read_to_string(root().join("examples/worker/qfleet_worker.py")).unwrap();
+    // DescribeStackResource with the rendered template's metadata, as CloudFormation does): one
+    // file, what it shares with the handler in its import's place.
+    let worker = qfleet_runtime::inline_shared(
+        &std::fs::read_to_string(root().join("crates/qfleet-runtime/python/qfleet_worker.py"))
+            .unwrap(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let script = ud
         .split("/usr/bin/python3 - <<'QFLEET_WORKER'\n")
@@ -127,7 +131,7 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
     assert!(ran.status.success(), "{}", stderr(&ran));
     assert!(
         std::fs::read_to_string(dir.path().join("worker.py")).unwrap() == worker,
-        "the worker the bootstrap reads differs from examples/worker/qfleet_worker.py"
+        "the worker the bootstrap reads differs from qfleet_worker.py as qfleet ships it"
     );
     // EC2 takes 16 KB of user data: at least 8 KB stay for the stack file's settings.
     assert!(
@@ -452,7 +456,7 @@ fn a_custom_worker_signals_healthy_itself_not_when_its_install_script_exits() {
 
 /// With declared settings and secrets: the settings are lines of worker.env, the secrets' places
 /// go to /etc/qfleet/secrets.json, and the unit runs the worker under qfleet-secrets, which the
-/// user data unpacks byte for byte from examples/worker/qfleet_secrets.py.
+/// user data unpacks byte for byte from crates/qfleet-runtime/python/qfleet_secrets.py.
 #[test]
 fn declared_settings_and_secrets_reach_the_instance_without_a_value() {
     let ud = user_data("examples/worker-access.yaml");
@@ -480,7 +484,9 @@ fn declared_settings_and_secrets_reach_the_instance_without_a_value() {
         .args(["-c", &format!("base64 -d <<'X' | gunzip\n{packed}\nX\n")])
         .output()
         .unwrap();
-    let helper = std::fs::read_to_string(root().join("examples/worker/qfleet_secrets.py")).unwrap();
+    let helper =
+        std::fs::read_to_string(root().join("crates/qfleet-runtime/python/qfleet_secrets.py"))
+            .unwrap();
     assert!(stdout(&unpacked) == helper, "the unpacked helper differs");
     assert!(ud.contains(
         "ExecStart=/usr/local/bin/qfleet-secrets /usr/bin/python3 /opt/qfleet/qfleet_worker.py"

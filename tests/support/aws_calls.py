@@ -1,14 +1,15 @@
-"""Records the AWS calls a reference consumer (examples/worker, examples/lambda) makes in its
-tests, when QFLEET_RECORD_CALLS names a file; each directory's conftest.py uses it.
+"""Records the AWS calls the shipped Python code (crates/qfleet-runtime/python: the reference
+worker, the Lambda handler, the job sweeper, the backlog publisher) makes in its tests, when
+QFLEET_RECORD_CALLS names a file; the folder's conftest.py uses it.
 
 Each call is written as one JSON line: the test, the API call, the IAM action AWS authorizes
 for it (Service Authorization Reference), the resource ARN and the condition keys the request
 carries. The project's IAM test (tests/integration/iam.rs) runs those tests with recording on
 and checks every line against the policy of the rendered template with an IAM policy evaluator.
 
-Only calls made from the consumer's own code are recorded, not the tests' own setup: calls
-from the consumer's file, and from the threads of boto3's managed transfers (s3transfer), which
-only the consumers use. Fakes standing in for Auto Scaling and CloudFormation record through
+Only calls made from the shipped code are recorded, not the tests' own setup: calls from the
+shipped files, and from the threads of boto3's managed transfers (s3transfer), which only the
+shipped code uses. Fakes standing in for Auto Scaling and CloudFormation record through
 `record`.
 """
 import json
@@ -128,14 +129,14 @@ def record(service, op, params):
                                 "context": context}) + "\n")
 
 
-def _from(source):
-    return any(os.path.basename(fr.filename) == source
+def _from(sources):
+    return any(os.path.basename(fr.filename) in sources
                or f"{os.sep}s3transfer{os.sep}" in fr.filename
                for fr in traceback.extract_stack())
 
 
-def recording_fixture(source):
-    """An autouse fixture recording the calls made from the file `source` (its basename)."""
+def recording_fixture(*sources):
+    """An autouse fixture recording the calls made from the files `sources` (their basenames)."""
 
     @pytest.fixture(autouse=True)
     def record_calls(request, monkeypatch):
@@ -146,7 +147,7 @@ def recording_fixture(source):
         real = botocore.client.BaseClient._make_api_call
 
         def recording(self, operation_name, api_params):
-            if _from(source):
+            if _from(sources):
                 record(self.meta.service_model.endpoint_prefix, operation_name, api_params)
             return real(self, operation_name, api_params)
 

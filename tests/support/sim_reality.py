@@ -1,6 +1,6 @@
-"""Model against reality: a fixed fleet of reference workers (examples/worker/qfleet_worker.py's
-Worker, run as it runs on an instance, with a job that takes a fixed time) consumes a queue on
-the emulator while a script sends S3 events on a schedule; prints, as JSON, each message's
+"""Model against reality: a fixed fleet of reference workers (qfleet_worker.py's Worker, run
+as it runs on an instance, with a job that takes a fixed time) consumes a queue on the emulator
+while a script sends S3 events on a schedule; prints, as JSON, each message's
 upload-to-processed latency (measured) for tests/integration/simulate_moto.rs to compare with
 `qfleet simulate` of the same run. It also prints what the model needs to simulate the run that
 happened rather than the one planned: the arrivals as they were sent (a loaded machine sends
@@ -19,7 +19,8 @@ import time
 
 import boto3
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "worker"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "crates", "qfleet-runtime",
+                                "python"))
 import qfleet_worker as qw  # noqa: E402
 
 REGION = "eu-west-1"

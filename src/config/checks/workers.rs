@@ -199,7 +199,7 @@ pub(super) fn is_graviton(instance_type: &str) -> bool {
 /// policy or a launch template or launch configuration that requests Spot Instances"
 /// (PutWarmPool, <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutWarmPool.html>);
 /// and only the reference worker waits for its instance to be `InService` before it reads
-/// the queue (`examples/worker/qfleet_worker.py`, `may_receive`): a custom script or a
+/// the queue (`crates/qfleet-runtime/python/qfleet_worker.py`, `may_receive`): a custom script or a
 /// container would start consuming from the pool, so they are refused rather than trusted.
 fn check_warm_pool(c: &mut Checker, w: &crate::config::schema::WorkersSpec, pool: &WarmPoolSpec) {
     if w.mixed() {

@@ -48,11 +48,19 @@ fn the_function_is_fed_by_the_queue_with_partial_batch_failures() {
     assert_eq!(f["FunctionName"].as_str(), Some("qfleet-t-worker"));
     assert_eq!(f["Handler"].as_str(), Some("index.handler"));
     assert_eq!(f["Timeout"].as_u64(), Some(10));
-    // The reference handler, one file: the job module's loader in its import line's place.
+    // The reference handler, one file: the shared module's text and the job module's loader
+    // in their imports' places.
     let code = f["Code"]["ZipFile"].as_str().unwrap();
     assert_eq!(
         code.trim_end(),
-        crate::render::handler_with_jobs(crate::package::REFERENCE_HANDLER).trim_end()
+        crate::render::shipped_handler(crate::package::REFERENCE_HANDLER).trim_end()
+    );
+    assert!(code.contains(qfleet_runtime::SHARED.trim_end()));
+    assert!(
+        !code
+            .lines()
+            .any(|l| l.starts_with("from qfleet_shared import")),
+        "{code}"
     );
     assert!(!code.contains("from qfleet_jobs import"), "{code}");
     assert!(code.contains("def _qfleet_jobs():") && code.contains("def handler("));

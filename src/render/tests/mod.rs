@@ -464,9 +464,11 @@ fn user_data_writes_the_environment_and_starts_the_reference_worker() {
     let packed = doc["Resources"]["LaunchTemplate"]["Metadata"]["qfleet"]["worker"]
         .as_str()
         .unwrap();
-    assert_eq!(packed, crate::render::embed::gzip_base64(REFERENCE_WORKER));
-    // Its hash is in the user data: a new worker is a new launch template version.
-    let hash = super::sha256_hex(REFERENCE_WORKER);
+    // The reference worker as one file, with what it shares with the handler.
+    assert_eq!(packed, crate::render::embed::gzip_base64(&shipped_worker()));
+    // Its hash is in the user data: a new worker (or shared module) is a new launch template
+    // version.
+    let hash = super::sha256_hex(&shipped_worker());
     assert!(fleet.contains(&format!("(SHA-256 {hash})")), "{hash}");
     // The role may read it from its own stack, and from no other.
     let statements = format!(

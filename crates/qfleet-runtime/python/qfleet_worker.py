@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
 """qfleet reference worker: S3 upload -> SNS -> SQS -> this process (EC2 ASG).
 
-Default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see README.md.
+Default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see qfleet_worker.md.
 """
 import argparse
-import datetime
-import hashlib
 import json
 import os
 import signal
 import sys
 import threading
 import time
-import urllib.parse
 import urllib.request
 
 import boto3
-from botocore.exceptions import ClientError
+
+# What the worker and the Lambda handler share (qfleet_shared.py), beside it: qfleet ships the
+# worker as one file, the module's text in this statement's place.
+from qfleet_shared import (
+    METRIC, NAMESPACE, SharedConfig, answer, classify, event_time, message_job,
+    next_stage_message, next_stage_send, parse_body, process, seconds_since, stored_body,
+)
 
 try:  # beside the worker with jobs: (docs/jobs.md)
     import qfleet_jobs
@@ -28,15 +31,15 @@ def err(what, e):
     print(f"qfleet-worker {what}: {e!r}", file=sys.stderr, flush=True)
 
 
-class Config:
+class Config(SharedConfig):
+    """The settings the worker shares with the handler (SharedConfig) and its own."""
+
     def __init__(self, env=None):
+        super().__init__(env)
         e = os.environ if env is None else env
         g = lambda k, d="": e.get(k) or d  # noqa: E731
         self.queue_url = g("QFLEET_QUEUE_URL")
         self.queue_name = g("QFLEET_QUEUE_NAME")
-        self.bucket = g("QFLEET_BUCKET")
-        self.upload_prefix = g("QFLEET_UPLOAD_PREFIX", "uploads/")
-        self.processed_prefix = g("QFLEET_PROCESSED_PREFIX", "processed/")
         v = g("QFLEET_VISIBILITY_TIMEOUT")  # unset: read from the queue
         self.visibility = int(v) if v else None
         self.asg_name = g("QFLEET_ASG_NAME")
@@ -49,127 +52,7 @@ class Config:
         self.lc_stale = float(g("QFLEET_LIFECYCLE_STALE", "60"))
         self.signal_stack = g("QFLEET_SIGNAL_STACK")
         self.signal_resource = g("QFLEET_SIGNAL_RESOURCE")
-        self.environment = g("QFLEET_ENVIRONMENT")  # names the latency metric; unset: none
-        self.stage = g("QFLEET_STAGE")  # a pipeline's stage: its own latency metric
         self.metric_interval = float(g("QFLEET_METRIC_INTERVAL", "60"))
-        self.next_queue_url = g("QFLEET_NEXT_QUEUE_URL")
-
-
-def parse_body(body):
-    """Return None for s3:TestEvent, else a list of (bucket, key, eventName, eventTime)."""
-    d = json.loads(body)
-    if d.get("Type") == "Notification" and "Message" in d:
-        d = json.loads(d["Message"])
-    if d.get("Event") == "s3:TestEvent":
-        return None
-    out = []
-    for r in d.get("Records") or []:
-        if r.get("eventSource") != "aws:s3":
-            raise ValueError("not an S3 record: %r" % r.get("eventSource"))
-        s3 = r["s3"]
-        key = urllib.parse.unquote_plus(s3["object"]["key"])
-        out.append((s3["bucket"]["name"], key, r.get("eventName", ""), r.get("eventTime")))
-    return out
-
-
-def classify(body):
-    """What a message is (docs/workers.md): "test" (S3's test event), "uploads" (an S3 event,
-    raw or in an SNS envelope), "confirmation" (an SNS subscription or unsubscription
-    confirmation: never a job, never confirmed), or "message" (anything else: a job sent as a
-    message)."""
-    try:
-        d = json.loads(body)
-    except ValueError:
-        return "message"
-    if not isinstance(d, dict):
-        return "message"
-    if d.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
-        return "confirmation"
-    if d.get("Type") == "Notification" and isinstance(d.get("Message"), str):
-        try:
-            d = json.loads(d["Message"])
-        except ValueError:
-            return "message"
-        if not isinstance(d, dict):
-            return "message"
-    if d.get("Event") == "s3:TestEvent":
-        return "test"
-    recs = d.get("Records")
-    if isinstance(recs, list) and recs and all(
-            isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in recs):
-        return "uploads"
-    return "message"
-
-
-def message_job(body, m):
-    """A job sent as a message, as a job of your own receives it: its id (the `job_id`
-    attribute, else `sqs:` and the message id), its body, the body parsed when it is JSON, and
-    its other string attributes."""
-    attrs = m.get("MessageAttributes") or {}
-    given = (attrs.get("job_id") or {}).get("StringValue")
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
-    stored = next((a for a in SIZE_ATTRIBUTES if a in attrs), None)
-    return {"id": given or "sqs:" + (m.get("MessageId") or ""), "source": "message",
-            "body": body, "json": parsed, "stored": stored,
-            "attributes": {k: v.get("StringValue") for k, v in sorted(attrs.items())
-                           if k != "job_id" and not k.startswith("qfleet_")
-                           and k not in SIZE_ATTRIBUTES and "StringValue" in v}}
-
-
-# A body over SQS's limit is stored in S3 and the message carries a pointer to it, as the Amazon
-# SQS Extended Client Library writes one ("These libraries store the message payload in an
-# Amazon S3 bucket and send a reference to the stored object in the Amazon SQS queue",
-# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-managing-large-messages.html):
-# the body ["software.amazon.payloadoffloading.PayloadS3Pointer", {"s3BucketName": B, "s3Key":
-# K}] and a message attribute ExtendedPayloadSize (SQSLargePayloadSize and the older class name
-# in its legacy mode). `qfleet submit` stores such bodies under BODIES in the bucket.
-POINTERS = ("software.amazon.payloadoffloading.PayloadS3Pointer",
-            "com.amazon.sqs.javamessaging.MessageS3Pointer")
-SIZE_ATTRIBUTES = ("ExtendedPayloadSize", "SQSLargePayloadSize")
-BODIES = "bodies/"
-
-
-def stored_body(s3, bucket, job):
-    """The job with its body read from the bucket when its message carries a stored body's
-    pointer (`job["stored"]`, message_job's); else the job as it is. Only this environment's
-    bucket, under BODIES: a pointer elsewhere fails the job, saying where it points."""
-    if not job.get("stored"):
-        return job
-    p = job["json"]
-    if not (isinstance(p, list) and len(p) == 2 and p[0] in POINTERS and isinstance(p[1], dict)):
-        raise ValueError("the message has %s but its body is not a stored body's pointer"
-                         % job["stored"])
-    b, k = p[1].get("s3BucketName"), str(p[1].get("s3Key") or "")
-    if b != bucket or not k.startswith(BODIES):
-        raise ValueError("the stored body is s3://%s/%s: this environment reads stored bodies "
-                         "only under s3://%s/%s" % (b, k, bucket, BODIES))
-    data = s3.get_object(Bucket=b, Key=k)["Body"].read().decode()
-    try:
-        parsed = json.loads(data)
-    except ValueError:
-        parsed = None
-    return dict(job, body=data, json=parsed, stored="s3://%s/%s" % (b, k))
-
-
-def answer(s3, bucket, job, cfg):
-    """Default job for a message: writes processed/jobs/<id, URL-encoded>.json, a small record
-    of what came (the id, the body's size and SHA-256, the attributes). Idempotent: the same
-    message writes the same object."""
-    if not bucket:
-        raise ValueError("a message job needs QFLEET_BUCKET for its output")
-    data = job["body"].encode()
-    dest = "%sjobs/%s.json" % (cfg.processed_prefix, urllib.parse.quote(job["id"], safe=""))
-    if len(dest.encode()) > KEY_LIMIT:
-        raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
-                         "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
-    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
-        "job_id": job["id"], "source": job["source"], "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
-        sort_keys=True).encode())
-    return dest
 
 
 def sent_seconds_ago(m, now=None):
@@ -181,21 +64,6 @@ def sent_seconds_ago(m, now=None):
     return max(0.0, (now or time.time()) - sent)
 
 
-def seconds_since(event_time, now=None):
-    """Seconds from an S3 eventTime ("2026-11-23T09:00:00.123Z") to now; None if unreadable."""
-    try:
-        t = datetime.datetime.fromisoformat(str(event_time).replace("Z", "+00:00"))
-        now = now or datetime.datetime.now(datetime.timezone.utc)
-        return max(0.0, (now - t).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-# qfleet status reads upload-to-processed percentiles from this metric (Environment dimension,
-# and Stage for a pipeline's stage: each stage its own metric, never mixed with another's).
-NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
-
-
 def dimensions(environment, stage):
     """The latency metric's dimensions: the environment, and a pipeline's stage."""
     dims = [{"Name": "Environment", "Value": environment}]
@@ -205,7 +73,7 @@ def dimensions(environment, stage):
 
 
 class Latencies:
-    """Upload-to-processed seconds, sent at most once a minute (see README.md)."""
+    """Upload-to-processed seconds, sent at most once a minute (see qfleet_worker.md)."""
 
     def __init__(self, cfg, cw=None):
         self.cfg, self.cw, self.counts = cfg, cw, {}
@@ -234,103 +102,6 @@ class Latencies:
             err("put-metric-data", e)
 
 
-# What S3 answers for a source object that is not there: 404 with s3:ListBucket on the bucket,
-# 403 without it (the worker's role has no s3:ListBucket: it lists nothing), so a redelivered
-# message meets 403.
-MISSING_SOURCE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")
-# What CopyObject keeps of the source by itself; a multipart copy copies only the bytes.
-KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
-        "CacheControl", "Metadata")
-
-
-# S3's limits on what a worker writes (Amazon S3 User Guide): "The object key name is a
-# sequence of Unicode characters with UTF-8 encoding of up to 1,024 bytes long" ("Naming Amazon
-# S3 objects", https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html), and
-# "the user-defined metadata is limited to 2 KB in size. The size of user-defined metadata is
-# measured by taking the sum of the number of bytes in the UTF-8 encoding of each key and
-# value" ("Working with object metadata",
-# https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html). Each key counts
-# here with its x-amz-meta- prefix, as the request's header carries it: an output within these
-# is within S3's whichever way S3 counts.
-KEY_LIMIT, METADATA_LIMIT, META_PREFIX = 1024, 2048, "x-amz-meta-"
-
-
-def metadata_bytes(meta):
-    """The bytes `meta` (an object's user metadata) counts for against METADATA_LIMIT."""
-    return sum(len((META_PREFIX + k).encode()) + len(str(v).encode())
-               for k, v in (meta or {}).items())
-
-
-def within_limits(key, dest, meta):
-    """Raises, saying why, when S3 would refuse the output `dest` of `key` with `meta`: a
-    failure that no retry can mend, said at once rather than as S3's error on every receive."""
-    if len(dest.encode()) > KEY_LIMIT:
-        raise ValueError("the output key %r is %d bytes, over S3's %d: the upload's key is too "
-                         "long for the output prefix" % (dest[:64] + "...", len(dest.encode()),
-                                                         KEY_LIMIT))
-    size = metadata_bytes(meta)
-    if size > METADATA_LIMIT:
-        raise ValueError("the output's user metadata would be %d bytes, over S3's %d: the "
-                         "upload's own metadata (%d bytes) and its key (%d bytes) leave no room "
-                         "for the job's reference" % (size, METADATA_LIMIT, metadata_bytes(
-                             {k: v for k, v in meta.items() if not k.startswith("qfleet-job-")}),
-                             len(key.encode())))
-
-
-def process(s3, bucket, key, cfg, meta=None):
-    """Default job: move uploads/<rest> to processed/<rest>, idempotent (see README.md)."""
-    dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
-    try:
-        h = s3.head_object(Bucket=bucket, Key=key)
-        extra = {k: h[k] for k in KEEP if h.get(k)}
-        if meta:
-            extra["Metadata"] = dict(extra.get("Metadata") or {}, **meta)
-        within_limits(key, dest, extra.get("Metadata"))
-        s3.copy({"Bucket": bucket, "Key": key}, bucket, dest,
-                ExtraArgs=dict(extra, MetadataDirective="REPLACE"))
-    except ClientError as e:
-        if e.response.get("Error", {}).get("Code") not in MISSING_SOURCE:
-            raise
-        try:
-            s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
-        except ClientError:
-            raise e from None  # not moved either: the original error stands
-        return dest
-    s3.delete_object(Bucket=bucket, Key=key)
-    return dest
-
-
-def event_time(now=None):
-    """A time as S3 writes an event's eventTime (UTC, milliseconds)."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def next_stage_send(url, body, message, dest):
-    """SendMessage's arguments for the next stage. A FIFO queue (a name ending in .fifo) takes
-    the message group of the message worked on (its own id when it has none), and a
-    deduplication id from that message and the object written: a retry within SQS's 5-minute
-    deduplication interval sends no second copy (docs/workers.md)."""
-    args = {"QueueUrl": url, "MessageBody": body}
-    if url.endswith(".fifo"):
-        message = message or {}
-        mid = message.get("MessageId") or ""
-        group = (message.get("Attributes") or {}).get("MessageGroupId")
-        args["MessageGroupId"] = group or mid or hashlib.sha256(dest.encode()).hexdigest()
-        args["MessageDeduplicationId"] = hashlib.sha256(f"{mid}\n{dest}".encode()).hexdigest()
-    return args
-
-
-def next_stage_message(bucket, key, at, job=None):
-    """The next stage's S3 event for the object written at `at` (and its job, if any)."""
-    return json.dumps(dict({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
-        "eventTime": at,
-        "s3": {"bucket": {"name": bucket},
-               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]},
-        **({"qfleetJob": job} if job else {})))
-
-
 def imds(path, timeout=1.0):
     """GET latest/<path> from instance metadata (IMDSv2); raises on any failure, 404 too."""
     base = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or "http://169.254.169.254"
@@ -345,7 +116,7 @@ def imds(path, timeout=1.0):
 
 
 class TaskProtection:
-    """ECS task scale-in protection while working (see README.md)."""
+    """ECS task scale-in protection while working (see qfleet_worker.md)."""
 
     def __init__(self, agent_uri, visibility):
         self.url = agent_uri.rstrip("/") + "/task-protection/v1/state" if agent_uri else None
@@ -453,7 +224,7 @@ class Worker:
             signal.signal(s, lambda *_: self.stop.set())
 
     def check_lifecycle(self):
-        """Reads the target lifecycle state (see README.md, Draining)."""
+        """Reads the target lifecycle state (see qfleet_worker.md, Draining)."""
         if not self.lc:
             return
         now = time.monotonic()

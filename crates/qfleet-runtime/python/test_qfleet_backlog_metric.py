@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from . import qfleet_backlog_metric as m  # a package (see __init__.py): imported relative to it
+import qfleet_backlog_metric as m
 
 REGION = "eu-west-1"
 # The IAM test (tests/integration/iam.rs) names an environment's queue and group.

@@ -22,7 +22,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from . import qfleet_handler as qh  # a package (see __init__.py): imported relative to it
+import qfleet_handler as qh
+from conftest import inline_shared
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -528,20 +529,19 @@ def test_the_s3_client_is_created_once_in_the_lambda_region(aws, capsys, monkeyp
     assert keys(aws) == ["processed/1.txt", "processed/2.txt"]
 
 
-JOBS_MODULE = os.path.join(os.path.dirname(os.path.abspath(qh.__file__)), "..", "worker",
-                           "qfleet_jobs.py")
-LOADER = os.path.join(os.path.dirname(os.path.abspath(qh.__file__)), "..", "..", "templates",
-                      "lambda-jobs-from-stack.py")
+JOBS_MODULE = os.path.join(os.path.dirname(os.path.abspath(qh.__file__)), "qfleet_jobs.py")
+LOADER = os.path.join(os.path.dirname(os.path.abspath(qh.__file__)), "..", "..", "..",
+                      "templates", "lambda-jobs-from-stack.py")
 
 
 def assembled():
-    """The handler as qfleet deploys it, one file: its `from qfleet_jobs import ...` line replaced
-    by the loader that reads the module from the data stack (src/render/mod.rs,
-    handler_with_jobs)."""
+    """The handler as qfleet deploys it, one file: the shared module's text in its import's
+    place (conftest.inline_shared), and its `from qfleet_jobs import ...` line replaced by the
+    loader that reads the module from the data stack (src/render/mod.rs, handler_with_jobs)."""
     with open(qh.__file__) as f, open(LOADER) as m:
         loader = m.read().rstrip("\n")
         return "\n".join(loader if line.startswith("from qfleet_jobs import ") else line
-                         for line in f.read().splitlines()) + "\n"
+                         for line in inline_shared(f.read()).splitlines()) + "\n"
 
 
 class FakeStack:
@@ -987,3 +987,19 @@ def test_without_jobs_the_assembled_handler_reads_no_stack(aws, tmp_path, monkey
     put(aws, "uploads/d.txt")
     assert index.handler(sqs_event(sqs_record(s3_event("uploads/d.txt"))),
                          Context()) == no_failures()
+
+
+def test_an_envelope_that_says_notification_without_a_message_fails_here_as_it_always_did(
+        aws, capsys):
+    """The handler's own copy of parse_body opened an envelope whenever its Type said
+    Notification, and a body without its Message failed (KeyError); the worker's reads such a
+    body's own records. Written once in qfleet_shared.py, each keeps its way
+    (message_required)."""
+    import qfleet_shared
+    body = json.dumps({"Type": "Notification", **s3_event("uploads/a.txt")})
+    put(aws, "uploads/a.txt")
+    result = run(sqs_record(body, message_id="m-1"))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert "KeyError('Message')" in capsys.readouterr().out
+    assert qfleet_shared.parse_body(body) == [
+        (BUCKET, "uploads/a.txt", "ObjectCreated:Put", "2024-01-01T00:00:00.000Z")]

@@ -12,10 +12,12 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
+import qfleet_shared
 import qfleet_worker as qw
-from conftest import record
+from conftest import inline_shared, record
 
 REGION = "eu-west-1"
 # The names are the environment's when the IAM test runs these tests under its worker policy.
@@ -490,10 +492,10 @@ class DeniedSource:
     def head_object(self, **kw):
         try:
             return self.s3.head_object(**kw)
-        except qw.ClientError as e:
+        except ClientError as e:
             if e.response["Error"]["Code"] != "404":
                 raise
-            raise qw.ClientError({"Error": {"Code": "403", "Message": "Forbidden"}},
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}},
                                  "HeadObject") from None
 
     def __getattr__(self, name):
@@ -513,7 +515,7 @@ def test_redelivery_after_a_move_succeeds_although_s3_answers_403(aws, capsys):
 
 def test_a_source_missing_and_never_moved_is_still_an_error(aws):
     cfg = qw.Config({"QFLEET_QUEUE_URL": aws.q, "AWS_REGION": REGION})
-    with pytest.raises(qw.ClientError) as e:
+    with pytest.raises(ClientError) as e:
         qw.process(DeniedSource(aws.s3), BUCKET, "uploads/never.txt", cfg)
     assert e.value.response["Error"]["Code"] == "403"
 
@@ -567,7 +569,7 @@ def test_a_failed_multipart_copy_is_aborted_so_no_parts_stay_billed(aws):
     aws.s3.put_object(Bucket=BUCKET, Key="uploads/big.bin", Body=os.urandom(BIG))
     fail_part_copies(aws)
     ops = s3_calls(aws)
-    with pytest.raises(qw.ClientError) as e:
+    with pytest.raises(ClientError) as e:
         qw.process(aws.s3, BUCKET, "uploads/big.bin", qw.Config({}))
     assert e.value.response["Error"]["Code"] == "InternalError"
     assert "AbortMultipartUpload" in ops, ops
@@ -843,4 +845,31 @@ def test_an_output_s3_would_refuse_is_not_copied_and_says_why(aws):
     qw.process(aws.s3, BUCKET, "uploads/a.txt", cfg, meta={"qfleet-job-key": "k" * 100})
     got = aws.s3.head_object(Bucket=BUCKET, Key="processed/a.txt")["Metadata"]
     assert got == {"note": "n" * 1500, "qfleet-job-key": "k" * 100}
-    assert qw.metadata_bytes(got) <= qw.METADATA_LIMIT
+    assert qfleet_shared.metadata_bytes(got) <= qfleet_shared.METADATA_LIMIT
+
+
+def test_the_worker_as_qfleet_ships_it_in_one_file_runs_as_the_worker_does(aws, capsys, tmp_path,
+                                                                           monkeypatch):
+    """The launch template carries the worker as one file, qfleet_shared.py's text in its
+    import's place (conftest.inline_shared, as qfleet's render does): loaded from there, with no
+    qfleet_shared module to import, it moves an upload and answers a job sent as a message."""
+    import importlib.util
+    import sys
+    shipped_file = tmp_path / "qfleet_worker.py"
+    with open(qw.__file__) as f:
+        shipped_file.write_text(inline_shared(f.read()))
+    monkeypatch.setitem(sys.modules, "qfleet_shared", None)  # importing it would fail
+    spec = importlib.util.spec_from_file_location("qfleet_worker_shipped", shipped_file)
+    shipped = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shipped)
+    put(aws, "uploads/one.txt")
+    send(aws, sns_wrap(s3_event("uploads/one.txt")))
+    aws.sqs.send_message(QueueUrl=aws.q, MessageBody="not an S3 event",
+                         MessageAttributes={"job_id": {"DataType": "String",
+                                                       "StringValue": "job-1"}})
+    env = {"QFLEET_QUEUE_URL": aws.q, "QFLEET_BUCKET": BUCKET, "AWS_REGION": REGION,
+           "QFLEET_WAIT_SECONDS": "0", "QFLEET_RETRY_BACKOFF": "0"}
+    shipped.Worker(shipped.Config(env), sqs=aws.sqs, s3=aws.s3).run(max_messages=2)
+    assert outcomes(capsys) == ["processed", "processed"]
+    assert keys(aws) == ["processed/jobs/job-1.json", "processed/one.txt"]
+    assert counts(aws) == (0, 0)

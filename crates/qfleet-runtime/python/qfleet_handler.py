@@ -1,28 +1,24 @@
 """qfleet reference Lambda handler: S3 upload -> SNS -> SQS -> this function.
 
-The serverless twin of examples/worker/qfleet_worker.py. An SQS event source mapping with
+The serverless twin of the reference worker (qfleet_worker.py). An SQS event source mapping with
 FunctionResponseTypes [ReportBatchItemFailures] invokes handler(event, context) with a batch;
-the default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see README.md.
+the default job moves uploads/<k> to processed/<k>. Stdlib + boto3 only; see qfleet_handler.md.
 """
-import datetime
-import hashlib
 import json
 import os
 import time
-import urllib.parse
 
 import boto3
-from botocore.exceptions import ClientError
 
-# examples/worker/qfleet_jobs.py (docs/jobs.md): qfleet's render puts its text in this line's place.
+# qfleet_jobs.py (docs/jobs.md): qfleet's render puts its loader in this line's place.
 from qfleet_jobs import JobConfig, Jobs, message_ref
 
-# What S3 answers for a source object that is not there: 404 with s3:ListBucket on the bucket,
-# 403 without it (the function's role has no s3:ListBucket), so a redelivered message meets 403.
-MISSING_SOURCE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")
-# What CopyObject keeps of the source by itself; a multipart copy copies only the bytes.
-KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
-        "CacheControl", "Metadata")
+# What the handler and the reference worker share (qfleet_shared.py): qfleet's render puts its
+# text in this statement's place, as the function's inline code is one file.
+from qfleet_shared import (
+    METRIC, NAMESPACE, SharedConfig, answer, classify, event_time, message_job,
+    next_stage_message, next_stage_send, parse_body, process, seconds_since, stored_body,
+)
 
 _s3 = None  # created on first use, then reused by every invocation of this execution environment
 _sqs = None
@@ -42,16 +38,7 @@ def sqs_client():
     return _sqs
 
 
-class Config:
-    def __init__(self, env=None):
-        e = os.environ if env is None else env
-        self.bucket = e.get("QFLEET_BUCKET") or ""
-        self.upload_prefix = e.get("QFLEET_UPLOAD_PREFIX") or "uploads/"
-        self.processed_prefix = e.get("QFLEET_PROCESSED_PREFIX") or "processed/"
-        self.environment = e.get("QFLEET_ENVIRONMENT") or ""  # names the latency metric
-        self.stage = e.get("QFLEET_STAGE") or ""  # a pipeline's stage: its own metric
-        # A pipeline's stage whose next stage is fed by messages: where to say what it wrote.
-        self.next_queue_url = e.get("QFLEET_NEXT_QUEUE_URL") or ""
+Config = SharedConfig  # the handler reads only the settings it shares with the worker
 
 
 # With less time left a record goes back as a failure, not started (a timeout would fail the
@@ -68,19 +55,6 @@ LATE = "not started: the invocation ran out of time on its last attempt"
 # message of another group is worked on, rather than received again for nothing (each receive
 # counts toward maxReceiveCount).
 AFTER_FAILURE = "not started: an earlier message of its group failed in this batch"
-
-# qfleet status reads upload-to-processed percentiles from this metric (Environment dimension).
-NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
-
-
-def seconds_since(event_time, now=None):
-    """Seconds from an S3 eventTime ("2026-11-23T09:00:00.123Z") to now; None if unreadable."""
-    try:
-        t = datetime.datetime.fromisoformat(str(event_time).replace("Z", "+00:00"))
-        now = now or datetime.datetime.now(datetime.timezone.utc)
-        return max(0.0, (now - t).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def metric_lines(environment, seconds, now_ms=None, stage=""):
@@ -103,187 +77,6 @@ def metric_lines(environment, seconds, now_ms=None, stage=""):
             for i in range(0, len(seconds), 100)]
 
 
-def parse_body(body):
-    """(bucket, key, eventName, eventTime) of each record of an S3 event (classify's uploads)."""
-    d = json.loads(body)
-    if d.get("Type") == "Notification":
-        d = json.loads(d["Message"])
-    return [(r["s3"]["bucket"]["name"], urllib.parse.unquote_plus(r["s3"]["object"]["key"]),
-             r.get("eventName", ""), r.get("eventTime")) for r in d["Records"]]
-
-
-KEY_LIMIT, METADATA_LIMIT, META_PREFIX = 1024, 2048, "x-amz-meta-"
-
-
-def classify(body):
-    """test, uploads, confirmation (SNS's: never a job) or message (as the worker's)."""
-    try:
-        d = json.loads(body)
-    except ValueError:
-        return "message"
-    if not isinstance(d, dict):
-        return "message"
-    if d.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
-        return "confirmation"
-    if d.get("Type") == "Notification" and isinstance(d.get("Message"), str):
-        try:
-            d = json.loads(d["Message"])
-        except ValueError:
-            return "message"
-        if not isinstance(d, dict):
-            return "message"
-    if d.get("Event") == "s3:TestEvent":
-        return "test"
-    recs = d.get("Records")
-    if isinstance(recs, list) and recs and all(
-            isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in recs):
-        return "uploads"
-    return "message"
-
-
-# A stored body's pointer, as the worker's (examples/worker/qfleet_worker.py, stored_body).
-POINTERS = ("software.amazon.payloadoffloading.PayloadS3Pointer",
-            "com.amazon.sqs.javamessaging.MessageS3Pointer")
-SIZE_ATTRIBUTES = ("ExtendedPayloadSize", "SQSLargePayloadSize")
-BODIES = "bodies/"
-
-
-def parse(text):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def message_job(body, record):
-    """A job sent as a message, as the worker's (Lambda spells attributes stringValue)."""
-    attrs = record.get("messageAttributes") or {}
-    given = (attrs.get("job_id") or {}).get("stringValue")
-    return {"id": given or "sqs:" + (record.get("messageId") or ""), "source": "message",
-            "body": body, "json": parse(body),
-            "stored": next((a for a in SIZE_ATTRIBUTES if a in attrs), None),
-            "attributes": {k: v.get("stringValue") for k, v in sorted(attrs.items())
-                           if k != "job_id" and not k.startswith("qfleet_")
-                           and k not in SIZE_ATTRIBUTES and v.get("stringValue") is not None}}
-
-
-def stored_body(s3, bucket, job):
-    """The job with its stored body read from the bucket, as the worker's."""
-    if not job.get("stored"):
-        return job
-    p = job["json"]
-    if not (isinstance(p, list) and len(p) == 2 and p[0] in POINTERS and isinstance(p[1], dict)):
-        raise ValueError("the message has %s but its body is not a stored body's pointer"
-                         % job["stored"])
-    b, k = p[1].get("s3BucketName"), str(p[1].get("s3Key") or "")
-    if b != bucket or not k.startswith(BODIES):
-        raise ValueError("the stored body is s3://%s/%s: this environment reads stored bodies "
-                         "only under s3://%s/%s" % (b, k, bucket, BODIES))
-    data = s3.get_object(Bucket=b, Key=k)["Body"].read().decode()
-    return dict(job, body=data, json=parse(data), stored="s3://%s/%s" % (b, k))
-
-
-def answer(s3, bucket, job, cfg):
-    """Default job for a message: processed/jobs/<id>.json, as the worker's."""
-    if not bucket:
-        raise ValueError("a message job needs QFLEET_BUCKET for its output")
-    data = job["body"].encode()
-    dest = "%sjobs/%s.json" % (cfg.processed_prefix, urllib.parse.quote(job["id"], safe=""))
-    if len(dest.encode()) > KEY_LIMIT:
-        raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
-                         "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
-    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
-        "job_id": job["id"], "source": job["source"], "bytes": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
-        sort_keys=True).encode())
-    return dest
-
-
-def metadata_bytes(meta):
-    """The bytes `meta` (an object's user metadata) counts for against METADATA_LIMIT."""
-    return sum(len((META_PREFIX + k).encode()) + len(str(v).encode())
-               for k, v in (meta or {}).items())
-
-
-def within_limits(key, dest, meta):
-    """Raises, saying why, when S3 would refuse the output `dest` of `key` with `meta`: a
-    failure that no retry can mend, said at once rather than as S3's error on every receive."""
-    if len(dest.encode()) > KEY_LIMIT:
-        raise ValueError("the output key %r is %d bytes, over S3's %d: the upload's key is too "
-                         "long for the output prefix" % (dest[:64] + "...", len(dest.encode()),
-                                                         KEY_LIMIT))
-    size = metadata_bytes(meta)
-    if size > METADATA_LIMIT:
-        raise ValueError("the output's user metadata would be %d bytes, over S3's %d: the "
-                         "upload's own metadata (%d bytes) and its key (%d bytes) leave no room "
-                         "for the job's reference" % (size, METADATA_LIMIT, metadata_bytes(
-                             {k: v for k, v in meta.items() if not k.startswith("qfleet-job-")}),
-                             len(key.encode())))
-
-
-def process(s3, bucket, key, cfg, meta=None):
-    """Default job: move uploads/<rest> to processed/<rest>. Idempotent: a message redelivered
-    after a successful move finds the destination in place and succeeds without work.
-    CopyObject stops at 5 GB: the managed copy goes multipart (UploadPartCopy) above 8 MB and
-    aborts the upload when a part fails. `meta`: user metadata for the copy besides the
-    source's (its job, for the next stage: docs/jobs.md)."""
-    dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
-    try:
-        h = s3.head_object(Bucket=bucket, Key=key)
-        extra = {k: h[k] for k in KEEP if h.get(k)}
-        if meta:
-            extra["Metadata"] = dict(extra.get("Metadata") or {}, **meta)
-        within_limits(key, dest, extra.get("Metadata"))
-        s3.copy({"Bucket": bucket, "Key": key}, bucket, dest,
-                ExtraArgs=dict(extra, MetadataDirective="REPLACE"))
-    except ClientError as e:
-        if e.response.get("Error", {}).get("Code") not in MISSING_SOURCE:
-            raise
-        try:
-            s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
-        except ClientError:
-            raise e from None  # not moved either: the original error stands
-        return dest
-    s3.delete_object(Bucket=bucket, Key=key)
-    return dest
-
-
-def event_time(now=None):
-    """A time as S3 writes an event's eventTime (UTC, milliseconds)."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def next_stage_message(bucket, key, at, job=None):
-    """The message that feeds a pipeline's next stage (QFLEET_NEXT_QUEUE_URL): an S3 event
-    record for the object this stage wrote, at the time it was written (`at`), as S3's own
-    event would be, so that the next stage's latency counts from then, as it does for a stage
-    fed by objects; `job`, the job table's job it belongs to (docs/jobs.md)."""
-    body = {"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
-        "eventTime": at,
-        "s3": {"bucket": {"name": bucket},
-               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]}
-    if job:
-        body["qfleetJob"] = job
-    return json.dumps(body)
-
-
-def next_stage_send(url, body, record, dest):
-    """SendMessage's arguments for the next stage. A FIFO queue (a name ending in .fifo) takes
-    the message group of the message worked on (its own id when it has none), and a
-    deduplication id from that message and the object written: a retry within SQS's 5-minute
-    deduplication interval sends no second copy (docs/workers.md)."""
-    args = {"QueueUrl": url, "MessageBody": body}
-    if url.endswith(".fifo"):
-        record = record or {}
-        mid = record.get("messageId") or ""
-        group = (record.get("attributes") or {}).get("MessageGroupId")
-        args["MessageGroupId"] = group or mid or hashlib.sha256(dest.encode()).hexdigest()
-        args["MessageDeduplicationId"] = hashlib.sha256(f"{mid}\n{dest}".encode()).hexdigest()
-    return args
-
-
 def work(body, cfg, latencies=None, jobs=None, message=None):
     """Run the job on every record of one message; returns (outcome, done, ignored). The
     upload-to-processed seconds of each job done go to `latencies`. With `jobs` (a job table:
@@ -295,7 +88,7 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
         return "skipped-confirmation", 0, 0
     if kind == "message":
         return work_message(body, cfg, latencies, jobs, message or {})
-    recs = parse_body(body)
+    recs = parse_body(body, message_required=True)
     done = ign = 0
     raw, records = jobs.records(body) if jobs else ({}, [None] * len(recs))
     for (bucket, key, ev, at), record in zip(recs, records):

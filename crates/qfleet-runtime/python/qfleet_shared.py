@@ -1,0 +1,285 @@
+"""What the reference worker (qfleet_worker.py) and the Lambda handler (qfleet_handler.py) share,
+written once: the settings both read, what a message is and the S3 records it carries, a job
+sent as a message and its stored body, the default jobs (an upload moved, a message answered)
+within S3's limits, and the message that feeds a pipeline's next stage.
+
+Beside the worker it is imported. qfleet ships the worker (the launch template's metadata) and
+the handler (the function's inline code) as one file each: this module's text in the place of
+their `from qfleet_shared import (...)` statement (crates/qfleet-runtime/src/lib.rs,
+inline_shared). Neither file binds again a name this module defines.
+"""
+import datetime
+import hashlib
+import json
+import os
+import urllib.parse
+
+from botocore.exceptions import ClientError
+
+
+class SharedConfig:
+    """The settings both read from the environment: the default job's bucket and prefixes, the
+    latency metric's environment and pipeline stage, and a pipeline's next queue. The worker's
+    Config adds its own; the handler's is this one."""
+
+    def __init__(self, env=None):
+        e = os.environ if env is None else env
+        self.bucket = e.get("QFLEET_BUCKET") or ""
+        self.upload_prefix = e.get("QFLEET_UPLOAD_PREFIX") or "uploads/"
+        self.processed_prefix = e.get("QFLEET_PROCESSED_PREFIX") or "processed/"
+        self.environment = e.get("QFLEET_ENVIRONMENT") or ""  # names the latency metric; unset: none
+        self.stage = e.get("QFLEET_STAGE") or ""  # a pipeline's stage: its own latency metric
+        # A pipeline's stage whose next stage is fed by messages: where to say what it wrote.
+        self.next_queue_url = e.get("QFLEET_NEXT_QUEUE_URL") or ""
+
+
+# qfleet status reads upload-to-processed percentiles from this metric (Environment dimension,
+# and Stage for a pipeline's stage: each stage its own metric, never mixed with another's).
+NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
+
+
+def seconds_since(event_time, now=None):
+    """Seconds from an S3 eventTime ("2026-11-23T09:00:00.123Z") to now; None if unreadable."""
+    try:
+        t = datetime.datetime.fromisoformat(str(event_time).replace("Z", "+00:00"))
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        return max(0.0, (now - t).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def event_time(now=None):
+    """A time as S3 writes an event's eventTime (UTC, milliseconds)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def parse_body(body, message_required=False):
+    """Return None for s3:TestEvent, else a list of (bucket, key, eventName, eventTime): the
+    records of a message classify() calls "uploads". An SNS envelope (Type Notification) is
+    opened when it carries a Message; `message_required` (the handler's): whenever its Type says
+    so, and one without a Message fails (KeyError), as the handler's own copy always did, where
+    the worker reads the body's own Records."""
+    d = json.loads(body)
+    if d.get("Type") == "Notification" and (message_required or "Message" in d):
+        d = json.loads(d["Message"])
+    if d.get("Event") == "s3:TestEvent":
+        return None
+    out = []
+    for r in d.get("Records") or []:
+        if r.get("eventSource") != "aws:s3":
+            raise ValueError("not an S3 record: %r" % r.get("eventSource"))
+        s3 = r["s3"]
+        key = urllib.parse.unquote_plus(s3["object"]["key"])
+        out.append((s3["bucket"]["name"], key, r.get("eventName", ""), r.get("eventTime")))
+    return out
+
+
+def classify(body):
+    """What a message is (docs/workers.md): "test" (S3's test event), "uploads" (an S3 event,
+    raw or in an SNS envelope), "confirmation" (an SNS subscription or unsubscription
+    confirmation: never a job, never confirmed), or "message" (anything else: a job sent as a
+    message)."""
+    try:
+        d = json.loads(body)
+    except ValueError:
+        return "message"
+    if not isinstance(d, dict):
+        return "message"
+    if d.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
+        return "confirmation"
+    if d.get("Type") == "Notification" and isinstance(d.get("Message"), str):
+        try:
+            d = json.loads(d["Message"])
+        except ValueError:
+            return "message"
+        if not isinstance(d, dict):
+            return "message"
+    if d.get("Event") == "s3:TestEvent":
+        return "test"
+    recs = d.get("Records")
+    if isinstance(recs, list) and recs and all(
+            isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in recs):
+        return "uploads"
+    return "message"
+
+
+def json_or_none(text):
+    """`text` parsed as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+# A body over SQS's limit is stored in S3 and the message carries a pointer to it, as the Amazon
+# SQS Extended Client Library writes one ("These libraries store the message payload in an
+# Amazon S3 bucket and send a reference to the stored object in the Amazon SQS queue",
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-managing-large-messages.html):
+# the body ["software.amazon.payloadoffloading.PayloadS3Pointer", {"s3BucketName": B, "s3Key":
+# K}] and a message attribute ExtendedPayloadSize (SQSLargePayloadSize and the older class name
+# in its legacy mode). `qfleet submit` stores such bodies under BODIES in the bucket.
+POINTERS = ("software.amazon.payloadoffloading.PayloadS3Pointer",
+            "com.amazon.sqs.javamessaging.MessageS3Pointer")
+SIZE_ATTRIBUTES = ("ExtendedPayloadSize", "SQSLargePayloadSize")
+BODIES = "bodies/"
+
+
+def message_job(body, m):
+    """A job sent as a message, as a job of your own receives it: its id (the `job_id`
+    attribute, else `sqs:` and the message id), its body, the body parsed when it is JSON, and
+    its other string attributes. `m` is the message as ReceiveMessage returns it (the worker's:
+    MessageAttributes, StringValue, MessageId) or as a Lambda event record spells it (the
+    handler's: messageAttributes, stringValue, messageId), as qfleet_jobs.message_ref reads it."""
+    attrs = m.get("MessageAttributes") or m.get("messageAttributes") or {}
+
+    def string(v):
+        """An attribute's string value; None for none (a binary attribute)."""
+        return v.get("StringValue") if "StringValue" in v else v.get("stringValue")
+    given = string(attrs.get("job_id") or {})
+    # A string attribute: ReceiveMessage's has a StringValue, a Lambda record's a stringValue
+    # that is not null.
+    return {"id": given or "sqs:" + (m.get("MessageId") or m.get("messageId") or ""),
+            "source": "message", "body": body, "json": json_or_none(body),
+            "stored": next((a for a in SIZE_ATTRIBUTES if a in attrs), None),
+            "attributes": {k: string(v) for k, v in sorted(attrs.items())
+                           if k != "job_id" and not k.startswith("qfleet_")
+                           and k not in SIZE_ATTRIBUTES
+                           and ("StringValue" in v or string(v) is not None)}}
+
+
+def stored_body(s3, bucket, job):
+    """The job with its body read from the bucket when its message carries a stored body's
+    pointer (`job["stored"]`, message_job's); else the job as it is. Only this environment's
+    bucket, under BODIES: a pointer elsewhere fails the job, saying where it points."""
+    if not job.get("stored"):
+        return job
+    p = job["json"]
+    if not (isinstance(p, list) and len(p) == 2 and p[0] in POINTERS and isinstance(p[1], dict)):
+        raise ValueError("the message has %s but its body is not a stored body's pointer"
+                         % job["stored"])
+    b, k = p[1].get("s3BucketName"), str(p[1].get("s3Key") or "")
+    if b != bucket or not k.startswith(BODIES):
+        raise ValueError("the stored body is s3://%s/%s: this environment reads stored bodies "
+                         "only under s3://%s/%s" % (b, k, bucket, BODIES))
+    data = s3.get_object(Bucket=b, Key=k)["Body"].read().decode()
+    return dict(job, body=data, json=json_or_none(data), stored="s3://%s/%s" % (b, k))
+
+
+# What S3 answers for a source object that is not there: 404 with s3:ListBucket on the bucket,
+# 403 without it (neither the worker's role nor the function's has s3:ListBucket: they list
+# nothing), so a redelivered message meets 403.
+MISSING_SOURCE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")
+# What CopyObject keeps of the source by itself; a multipart copy copies only the bytes.
+KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage",
+        "CacheControl", "Metadata")
+
+
+# S3's limits on what a worker writes (Amazon S3 User Guide): "The object key name is a
+# sequence of Unicode characters with UTF-8 encoding of up to 1,024 bytes long" ("Naming Amazon
+# S3 objects", https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html), and
+# "the user-defined metadata is limited to 2 KB in size. The size of user-defined metadata is
+# measured by taking the sum of the number of bytes in the UTF-8 encoding of each key and
+# value" ("Working with object metadata",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html). Each key counts
+# here with its x-amz-meta- prefix, as the request's header carries it: an output within these
+# is within S3's whichever way S3 counts.
+KEY_LIMIT, METADATA_LIMIT, META_PREFIX = 1024, 2048, "x-amz-meta-"
+
+
+def answer(s3, bucket, job, cfg):
+    """Default job for a message: writes processed/jobs/<id, URL-encoded>.json, a small record
+    of what came (the id, the body's size and SHA-256, the attributes). Idempotent: the same
+    message writes the same object."""
+    if not bucket:
+        raise ValueError("a message job needs QFLEET_BUCKET for its output")
+    data = job["body"].encode()
+    dest = "%sjobs/%s.json" % (cfg.processed_prefix, urllib.parse.quote(job["id"], safe=""))
+    if len(dest.encode()) > KEY_LIMIT:
+        raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
+                         "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
+    s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
+        "job_id": job["id"], "source": job["source"], "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
+        sort_keys=True).encode())
+    return dest
+
+
+def metadata_bytes(meta):
+    """The bytes `meta` (an object's user metadata) counts for against METADATA_LIMIT."""
+    return sum(len((META_PREFIX + k).encode()) + len(str(v).encode())
+               for k, v in (meta or {}).items())
+
+
+def within_limits(key, dest, meta):
+    """Raises, saying why, when S3 would refuse the output `dest` of `key` with `meta`: a
+    failure that no retry can mend, said at once rather than as S3's error on every receive."""
+    if len(dest.encode()) > KEY_LIMIT:
+        raise ValueError("the output key %r is %d bytes, over S3's %d: the upload's key is too "
+                         "long for the output prefix" % (dest[:64] + "...", len(dest.encode()),
+                                                         KEY_LIMIT))
+    size = metadata_bytes(meta)
+    if size > METADATA_LIMIT:
+        raise ValueError("the output's user metadata would be %d bytes, over S3's %d: the "
+                         "upload's own metadata (%d bytes) and its key (%d bytes) leave no room "
+                         "for the job's reference" % (size, METADATA_LIMIT, metadata_bytes(
+                             {k: v for k, v in meta.items() if not k.startswith("qfleet-job-")}),
+                             len(key.encode())))
+
+
+def process(s3, bucket, key, cfg, meta=None):
+    """Default job: move uploads/<rest> to processed/<rest>. Idempotent: a message redelivered
+    after a successful move finds the destination in place and succeeds without work.
+    CopyObject stops at 5 GB: the managed copy goes multipart (UploadPartCopy) above 8 MB and
+    aborts the upload when a part fails. `meta`: user metadata for the copy besides the
+    source's (its job, for the next stage: docs/jobs.md)."""
+    dest = cfg.processed_prefix + key[len(cfg.upload_prefix):]
+    try:
+        h = s3.head_object(Bucket=bucket, Key=key)
+        extra = {k: h[k] for k in KEEP if h.get(k)}
+        if meta:
+            extra["Metadata"] = dict(extra.get("Metadata") or {}, **meta)
+        within_limits(key, dest, extra.get("Metadata"))
+        s3.copy({"Bucket": bucket, "Key": key}, bucket, dest,
+                ExtraArgs=dict(extra, MetadataDirective="REPLACE"))
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") not in MISSING_SOURCE:
+            raise
+        try:
+            s3.head_object(Bucket=bucket, Key=dest)  # already moved by a previous try?
+        except ClientError:
+            raise e from None  # not moved either: the original error stands
+        return dest
+    s3.delete_object(Bucket=bucket, Key=key)
+    return dest
+
+
+def next_stage_message(bucket, key, at, job=None):
+    """The message that feeds a pipeline's next stage (QFLEET_NEXT_QUEUE_URL): an S3 event
+    record for the object this stage wrote, at the time it was written (`at`), as S3's own
+    event would be, so that the next stage's latency counts from then, as it does for a stage
+    fed by objects; `job`, the job table's job it belongs to (docs/jobs.md)."""
+    body = {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy",
+        "eventTime": at,
+        "s3": {"bucket": {"name": bucket},
+               "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}]}
+    if job:
+        body["qfleetJob"] = job
+    return json.dumps(body)
+
+
+def next_stage_send(url, body, m, dest):
+    """SendMessage's arguments for the next stage. A FIFO queue (a name ending in .fifo) takes
+    the message group of the message worked on (its own id when it has none), and a
+    deduplication id from that message and the object written: a retry within SQS's 5-minute
+    deduplication interval sends no second copy (docs/workers.md). `m`, the message worked on,
+    in either spelling (message_job's)."""
+    args = {"QueueUrl": url, "MessageBody": body}
+    if url.endswith(".fifo"):
+        m = m or {}
+        mid = m.get("MessageId") or m.get("messageId") or ""
+        group = (m.get("Attributes") or m.get("attributes") or {}).get("MessageGroupId")
+        args["MessageGroupId"] = group or mid or hashlib.sha256(dest.encode()).hexdigest()
+        args["MessageDeduplicationId"] = hashlib.sha256(f"{mid}\n{dest}".encode()).hexdigest()
+    return args

@@ -1,0 +1,1 @@
+../../crates/qfleet-runtime/python/qfleet_shared.py
