@@ -61,6 +61,28 @@ fn key_policy_warnings(env: &Environment) -> Vec<String> {
     w
 }
 
+/// An egress rule that opens more than one port to the whole internet: allowed, as the file
+/// asks, and said on every run so that the team narrows it (to its database's CIDR or group).
+fn egress_warnings(w: &crate::config::WorkersSpec) -> Vec<String> {
+    use crate::config::EgressProtocol;
+    w.egress
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| crate::config::egress_to_the_internet(r))
+        .filter_map(|(i, r)| {
+            let what = match (r.protocol, crate::config::egress_ports(r.port.as_deref())) {
+                (EgressProtocol::All, _) => "every protocol and port".to_string(),
+                (_, Some((a, b))) if a != b => format!("{} ports {a}-{b}", r.protocol.as_str()),
+                _ => return None,
+            };
+            Some(format!(
+                "workers.egress.{i}: the workers may reach {what} anywhere on the internet ({}); narrow it to what they call (a CIDR, a prefix list or the database's security group)",
+                r.cidr.as_deref().unwrap_or_default()
+            ))
+        })
+        .collect()
+}
+
 /// Settings that are allowed but deserve a second look.
 pub(crate) fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
@@ -83,6 +105,9 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
         w.push("workers.public_ip: true gives every worker a public IP address (no inbound port is open); prefer private subnets with a NAT gateway or VPC endpoints".to_string());
     } else if placed && spec.workers.network == Network::Default {
         w.push("workers.network: default without workers.public_ip: the default VPC's subnets have no NAT gateway, so workers reach SQS and S3 only if the VPC has endpoints for them".to_string());
+    }
+    if placed {
+        w.extend(egress_warnings(&spec.workers));
     }
     // A goal the derived target cannot hold for the workers it is derived for, even at its
     // lowest (0.1 busy): the goal is too close to the processing time.

@@ -30,6 +30,10 @@ pub use checks::{MAX_NAME_LEN, valid_name};
 pub use schema::{MAX_ROLLING_PAUSE, Network, StackFile};
 
 pub(crate) use advice::{privileged, warnings};
+pub(crate) use checks::network::{
+    cidr_family as egress_cidr_family, destination as egress_destination,
+    normalized_port as egress_ports, to_the_internet as egress_to_the_internet,
+};
 pub(crate) use checks::{ROLE_POLICY_LIMIT, valid_region};
 pub(crate) use command_line::{base_file, load_from, same_file};
 pub(crate) use complete::candidates as completion_candidates;
@@ -39,9 +43,10 @@ pub(crate) use permissions::SecretSource;
 pub(crate) use positions::{Locations, byte_offset};
 pub(crate) use regions::partition;
 pub(crate) use schema::{
-    AlarmSpec, Architecture, BucketSpec, CallAs, Feed, FilterScope, LambdaSpec, PermissionModel,
-    Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric,
-    ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
+    AlarmSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule, Feed, FilterScope,
+    LambdaSpec, PermissionModel, Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy,
+    ScaleInSpec, ScalingMetric, ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind,
+    WorkersSpec,
 };
 pub(crate) use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub(crate) use targets::{

@@ -75,7 +75,7 @@ settings! {
         pub jobs: Option<JobsSpec>
             => "a mapping with {keys and} (optional; absent: no job table and no response queue; `jobs: {}` turns them on with the defaults)",
         pub workers: WorkersSpec
-            => "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, public_ip, log_retention_days",
+            => "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
         /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is
@@ -749,6 +749,18 @@ settings! {
         pub statements: Vec<Statement>
             => "a list of IAM statements with Effect, Action and Resource (and optionally Sid and Condition) added to the worker's role";
             each "an IAM statement: Effect (Allow or Deny), Action, Resource, optionally Sid and Condition; NotAction, NotResource and Principal are not allowed",
+        /// What the workers may reach beside HTTPS (their database, cache, broker, services):
+        /// egress rules of the workers' own security group, each added to the rule qfleet always
+        /// has (TCP 443 to the AWS APIs). Empty: HTTPS only.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub egress: Vec<EgressRule>
+            => "a list of at most 59 egress rules, each a mapping with protocol, port, one of cidr, prefix_list or security_group, and description: what the workers may reach beside HTTPS to the AWS APIs (EC2 and Fargate; default: HTTPS only)";
+            each "a mapping with {settings}",
+        /// Existing security groups attached to every worker beside qfleet's own (the
+        /// database's client group, say).
+        #[serde(deserialize_with = "null_as_empty")]
+        pub security_groups: Vec<String>
+            => "a list of at most 4 security group ids (sg- and 8 or 17 hex digits) of the workers' VPC, attached beside qfleet's own group (EC2 and Fargate)",
         /// The explicit opt-in for policies and statements that grant administrative or IAM-wide
         /// power (refused without it; warned about every time with it).
         pub allow_privileged: bool
@@ -782,8 +794,44 @@ impl Default for WorkersSpec {
             secret_keys: Vec::new(),
             policies: Vec::new(),
             statements: Vec::new(),
+            egress: Vec::new(),
+            security_groups: Vec::new(),
             allow_privileged: false,
         }
+    }
+}
+
+choices! {
+    /// The protocol of an egress rule (`workers.egress.N.protocol`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum EgressProtocol {
+        #[default]
+        Tcp = "tcp" => "default",
+        Udp = "udp",
+        All = "all" => "every protocol and port, without port: warned when its destination is the whole internet",
+    }
+}
+
+settings! {
+    /// One egress rule of the workers' security group (`workers.egress`): a protocol, a port or
+    /// a range of them, and one destination.
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct EgressRule {
+        pub protocol: EgressProtocol => "{choices}",
+        /// A port (`5432`) or a range (`8000-8100`); none with `protocol: all`.
+        pub port: Option<String>
+            => "a port from 0 to 65535 (5432) or a range of them (8000-8100); required with tcp and udp, not with all",
+        /// An IPv4 or IPv6 CIDR block.
+        pub cidr: Option<String>
+            => "an IPv4 or IPv6 CIDR block, such as 10.0.0.0/16 or 0.0.0.0/0 (one of cidr, prefix_list, security_group)",
+        /// A managed prefix list (`pl-…`).
+        pub prefix_list: Option<String>
+            => "a managed prefix list id: pl- and 8 or 17 hex digits (one of cidr, prefix_list, security_group)",
+        /// A security group (`sg-…`) of the workers' VPC, or of a peered one.
+        pub security_group: Option<String>
+            => "a security group id: sg- and 8 or 17 hex digits, of the workers' VPC or a peered one (one of cidr, prefix_list, security_group)",
+        pub description: Option<String>
+            => "up to 255 of letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* (optional)",
     }
 }
 

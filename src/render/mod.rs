@@ -17,6 +17,7 @@ mod embed;
 pub mod fingerprint;
 pub(crate) mod ids;
 mod merged;
+mod network;
 mod report;
 mod sources;
 
@@ -337,6 +338,12 @@ struct Workers<'a> {
     /// How long the launching hook waits for a bootstrap (a warm pool's): the signal timeout,
     /// within a lifecycle hook's longest heartbeat (7,200 s).
     launch_heartbeat: u64,
+    /// `workers.egress` as the security group's `SecurityGroupEgress` entries.
+    egress_rules: Vec<serde_json::Value>,
+    /// Whether one of them reaches the whole internet.
+    egress_open_to_world: bool,
+    /// Whether one of them opens a range of ports.
+    egress_port_range: bool,
 }
 
 #[derive(Serialize)]
@@ -568,6 +575,9 @@ fn context(env: &Environment) -> Context<'_> {
                 .and_then(|i| crate::config::parse_image(i).ok()),
             warm_pool_state: spec.workers.warm_pool.map(|w| w.pool_state.as_cfn()),
             launch_heartbeat: spec.workers.signal_timeout().min(7_200),
+            egress_rules: network::egress_rules(&spec.workers),
+            egress_open_to_world: network::open_to_the_internet(&spec.workers),
+            egress_port_range: network::port_range(&spec.workers),
         },
         scaling: Scaling {
             target: env.backlog_target(),

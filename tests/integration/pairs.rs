@@ -162,6 +162,12 @@ const FEATURES: &[Feature] = &[
         kinds: ALL,
         choice_of: None,
     },
+    Feature {
+        name: "egress",
+        setting: "`workers.egress` and `workers.security_groups`",
+        kinds: INSTANCES_AND_TASKS,
+        choice_of: None,
+    },
 ];
 
 fn feature(name: &str) -> &'static Feature {
@@ -500,6 +506,28 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     &mut unit,
                     json!({"sources": {"messages": {"producers": producers}, "topics": topics,
                                        "schedules": schedules}}),
+                )
+            }
+            "egress" => {
+                // A database's CIDR, a cache's group and a prefix list; at the longest, as many
+                // rules and groups as validate takes.
+                let (rules, groups) = match case.size {
+                    Size::Plain => (3, 1),
+                    Size::Longest => (59, 4),
+                };
+                let rules: Vec<Value> = (0..rules)
+                    .map(|i| match i % 3 {
+                        0 => json!({"port": 5432 + i, "cidr": "10.20.0.0/16", "description": "Postgres"}),
+                        1 => json!({"port": 6379 + i, "security_group": "sg-0123456789abcdef0"}),
+                        _ => json!({"protocol": "udp", "port": format!("{}-{}", 8000 + i, 8100 + i), "prefix_list": "pl-0123abcd"}),
+                    })
+                    .collect();
+                let groups: Vec<String> = (0..groups)
+                    .map(|i| format!("sg-0fedcba987654321{i}"))
+                    .collect();
+                merge(
+                    &mut unit,
+                    json!({"workers": {"egress": rules, "security_groups": groups}}),
                 )
             }
             "stages" | "targets" | "stack_sets" | "service_managed" => {}

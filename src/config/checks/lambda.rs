@@ -16,6 +16,8 @@ const EC2_ONLY: &[&str] = &[
     "workers.min",
     "workers.max",
     "workers.network",
+    "workers.egress",
+    "workers.security_groups",
     "workers.user_data",
     "workers.image",
     "workers.health_check_grace_period",

@@ -10,6 +10,7 @@ use crate::error::InputError;
 mod data;
 mod fargate;
 mod lambda;
+pub(super) mod network;
 mod permissions;
 mod sources;
 #[cfg(test)]
@@ -311,6 +312,7 @@ fn check_stage(c: &mut Checker, env: &Environment) {
     match env.spec.workers.kind {
         WorkerKind::Ec2 => {
             workers::check(c, env);
+            network::check(c, env);
             check_scaling(c, env);
             for (key, kind) in [("workers.lambda", "lambda"), ("workers.fargate", "fargate")] {
                 if c.src.sets(key) {
@@ -334,6 +336,7 @@ fn check_stage(c: &mut Checker, env: &Environment) {
         }
         WorkerKind::Fargate => {
             fargate::check(c, env);
+            network::check(c, env);
             check_scaling(c, env);
         }
     }

@@ -269,6 +269,7 @@ mod fuzz;
 mod input;
 mod lambda;
 mod language;
+mod network;
 mod permissions;
 mod rules;
 mod spot;

@@ -1003,6 +1003,32 @@ impl Mapper<'_> {
         }
     }
 
+    /// What the tasks may reach. Copilot's environment security group, which every service's
+    /// tasks wear, declares no egress rule (`EnvironmentSecurityGroup` in Copilot's
+    /// `internal/pkg/template/templates/environment/cf.yml`), so EC2's default applies: "a
+    /// default egress rule that allows egress traffic on all ports and IP protocols to any
+    /// location" (AWS::EC2::SecurityGroup,
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html>).
+    /// qfleet's tasks reach HTTPS only unless the file says more: the import writes Copilot's
+    /// reach as an explicit rule, so a worker that talks to its database still does, and says
+    /// so, so that the team narrows it.
+    fn egress(&mut self) {
+        self.d.set(
+            "workers.egress",
+            Node::Scalar(
+                "[{protocol: all, cidr: 0.0.0.0/0, description: all traffic out as in Copilot}]"
+                    .into(),
+            ),
+            Some("as Copilot let every task's traffic out: narrow it, see the report".into()),
+        );
+        self.r.changed(
+            None,
+            None,
+            Some("workers.egress"),
+            "every protocol and port to 0.0.0.0/0: Copilot's environment security group lets all traffic out, and qfleet's lets out HTTPS alone unless workers.egress says more. Narrow it to what the worker calls (its database's CIDR, or the database's security group: docs/stack-file.md, Your worker's network); validate warns about it until then",
+        );
+    }
+
     /// The stop timeout the tasks get: a `taskdef_overrides` entry setting the container's
     /// `StopTimeout`, else ECS's 30 s.
     fn stop_timeout(&self) -> u64 {
@@ -1018,6 +1044,7 @@ impl Mapper<'_> {
     /// group opens no inbound port); a private one needs the subnets, which only `--vpc` and
     /// `--subnet` can name (a manifest has none, and their zones are not offline knowledge).
     fn network(&mut self, opts: &Options) {
+        self.egress();
         self.consume(&["network.vpc.placement"]);
         let path = "network.vpc.placement";
         let line = self.line(path);

@@ -741,6 +741,7 @@ mod high_resolution;
 mod iam_limits;
 mod job_sweeper;
 mod lambda;
+mod network;
 mod pipeline;
 mod scale_in_alarm;
 mod sources;

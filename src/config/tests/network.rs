@@ -1,0 +1,179 @@
+//! `workers.egress` and `workers.security_groups` (issue 66): what the workers may reach
+//! beside HTTPS, and the groups they wear beside qfleet's own. Each mistake names its rule.
+
+use super::*;
+
+const HEAD: &str = "region: eu-west-1\nworkers:\n";
+
+#[test]
+fn a_database_a_cache_and_a_groups_rules_parse_for_ec2_and_fargate() {
+    for kind in [
+        "",
+        "  kind: fargate\n  image: public.ecr.aws/org/worker:1.4\n",
+    ] {
+        let env = parse_str(&format!(
+            "{HEAD}{kind}  egress:\n    - port: 5432\n      cidr: 10.20.0.0/16\n    - port: 6379\n      security_group: sg-0123456789abcdef0\n    - protocol: udp\n      port: 8000-8100\n      prefix_list: pl-0123abcd\n  security_groups: [sg-0fedcba9876543210]\n"
+        ))
+        .unwrap();
+        let w = &env.spec.workers;
+        assert_eq!(w.egress.len(), 3);
+        assert_eq!(w.egress[0].protocol, schema::EgressProtocol::Tcp);
+        assert_eq!(w.egress[0].port.as_deref(), Some("5432"));
+        assert_eq!(w.security_groups, ["sg-0fedcba9876543210"]);
+    }
+}
+
+#[test]
+fn each_rule_names_what_is_wrong_with_it() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "    - cidr: 10.0.0.0/8\n",
+            "workers.egress.0",
+            "needs a port",
+        ),
+        (
+            "    - protocol: all\n      port: 80\n      cidr: 10.0.0.0/8\n",
+            "workers.egress.0.port",
+            "opens every port",
+        ),
+        (
+            "    - port: 70000\n      cidr: 10.0.0.0/8\n",
+            "workers.egress.0.port",
+            "neither a port",
+        ),
+        (
+            "    - port: 90-80\n      cidr: 10.0.0.0/8\n",
+            "workers.egress.0.port",
+            "neither a port",
+        ),
+        (
+            "    - port: 80\n",
+            "workers.egress.0",
+            "give one destination",
+        ),
+        (
+            "    - port: 80\n      cidr: 10.0.0.0/8\n      prefix_list: pl-0123abcd\n",
+            "workers.egress.0",
+            "not cidr and prefix_list",
+        ),
+        (
+            "    - port: 80\n      cidr: 10.0.0.0\n",
+            "workers.egress.0.cidr",
+            "not an IPv4 or IPv6 CIDR",
+        ),
+        (
+            "    - port: 80\n      security_group: db-clients\n",
+            "workers.egress.0.security_group",
+            "not a security group id",
+        ),
+        (
+            "    - port: 80\n      prefix_list: pl-x\n",
+            "workers.egress.0.prefix_list",
+            "not a prefix list id",
+        ),
+        (
+            "    - port: 443\n      cidr: 0.0.0.0/0\n",
+            "workers.egress.0",
+            "the rule qfleet's group always has",
+        ),
+        (
+            "    - port: 80\n      cidr: 10.0.0.0/8\n      description: \"quote \\\" no\"\n",
+            "workers.egress.0.description",
+            "`\"` is not allowed: EC2 takes at most 255",
+        ),
+    ];
+    for (rule, field, says) in cases {
+        let list = errors(&format!("{HEAD}  egress:\n{rule}"));
+        assert!(
+            list.iter()
+                .any(|e| e.field == *field && e.message.contains(says)),
+            "{rule}: {list:#?}"
+        );
+    }
+    let twice = errors(&format!(
+        "{HEAD}  egress:\n    - port: 5432\n      cidr: 10.0.0.0/8\n    - protocol: tcp\n      port: '5432'\n      cidr: 10.0.0.0/8\n"
+    ));
+    assert!(
+        twice
+            .iter()
+            .any(|e| e.field == "workers.egress.1" && e.message.contains("workers.egress.0")),
+        "{twice:#?}"
+    );
+}
+
+#[test]
+fn at_most_four_groups_beside_qfleets_own_each_an_id_once() {
+    let e = errors(&format!(
+        "{HEAD}  security_groups: [sg-01234567, sg-11234567, sg-21234567, sg-31234567, sg-41234567]\n"
+    ));
+    assert!(
+        e.iter().any(|e| e.field == "workers.security_groups"
+            && e.message.contains("at most 5 security groups")),
+        "{e:#?}"
+    );
+    let e = errors(&format!(
+        "{HEAD}  security_groups: [sg-01234567, sg-01234567, db]\n"
+    ));
+    assert!(
+        e.iter()
+            .any(|e| e.field == "workers.security_groups.1" && e.message.contains("twice")),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter().any(|e| e.field == "workers.security_groups.2"
+            && e.message.contains("not a security group id")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn at_most_59_rules_beside_qfleets_own() {
+    let rules: String = (1..=60)
+        .map(|p| format!("    - port: {p}\n      cidr: 10.0.0.0/8\n"))
+        .collect();
+    let e = errors(&format!("{HEAD}  egress:\n{rules}"));
+    assert!(
+        e.iter()
+            .any(|e| e.field == "workers.egress" && e.message.contains("at most 59")),
+        "{e:#?}"
+    );
+}
+
+/// A function has no security group of qfleet's (until Lambda in a VPC): refused, naming the
+/// kinds that take them.
+#[test]
+fn a_function_is_refused_egress_and_groups() {
+    let e = errors(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  egress:\n    - port: 5432\n      cidr: 10.0.0.0/8\n  security_groups: [sg-01234567]\n",
+    );
+    for key in ["egress", "security_groups"] {
+        assert!(
+            e.iter().any(|e| e.field == format!("workers.{key}")
+                && e.message
+                    .contains("applies to EC2 and Fargate workers only")),
+            "{key}: {e:#?}"
+        );
+    }
+}
+
+/// Every port to the whole internet is allowed when the file asks, and warned about on every
+/// run; a single port to a private CIDR is not.
+#[test]
+fn all_traffic_or_a_range_to_the_internet_is_warned_about() {
+    let env = parse_str(&format!(
+        "{HEAD}  egress:\n    - protocol: all\n      cidr: 0.0.0.0/0\n    - port: 1024-65535\n      cidr: ::/0\n    - port: 5432\n      cidr: 10.0.0.0/8\n"
+    ))
+    .unwrap();
+    let w = crate::config::warnings(&env);
+    let egress: Vec<&String> = w
+        .iter()
+        .filter(|w| w.starts_with("workers.egress"))
+        .collect();
+    assert_eq!(egress.len(), 2, "{w:#?}");
+    assert!(egress[0].contains(
+        "workers.egress.0: the workers may reach every protocol and port anywhere on the internet"
+    ));
+    assert!(
+        egress[1].contains("workers.egress.1: the workers may reach tcp ports 1024-65535 anywhere")
+    );
+}
