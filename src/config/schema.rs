@@ -75,7 +75,7 @@ settings! {
         pub jobs: Option<JobsSpec>
             => "a mapping with {keys and} (optional; absent: no job table and no response queue; `jobs: {}` turns them on with the defaults)",
         pub workers: WorkersSpec
-            => "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
+            => "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
         /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is

@@ -417,6 +417,9 @@ struct Context<'a> {
     /// The workers' network written into the template (a StackSets target), rather than the
     /// `VpcId` and `SubnetIds` parameters a direct deploy sets ([`written_network`]).
     network: Option<WrittenNetwork>,
+    /// A function in a VPC (`workers.network` as a mapping, `kind: lambda`): its VPC and
+    /// subnets, written into the template (a function takes no network parameters).
+    function_network: Option<WrittenNetwork>,
     /// A target deployed through StackSets: values that differ between targets are written
     /// into the template (an AMI id), not left to parameters a stack set has one value of.
     stack_set: bool,
@@ -440,6 +443,20 @@ fn written_network(env: &Environment) -> Option<WrittenNetwork> {
     use crate::config::Network;
     match (&env.spec.workers.network, env.through_stack_sets()) {
         (Network::Explicit(net), true) => Some(WrittenNetwork {
+            vpc: net.vpc.clone(),
+            subnets: net.subnets.values().cloned().collect::<Vec<_>>().join(","),
+        }),
+        _ => None,
+    }
+}
+
+/// A function's VPC and subnets, when the stack file puts it in one (`kind: lambda` with
+/// `workers.network` as a mapping): the subnets one value, split in the template, so that a
+/// stack set's merge keeps one value per target.
+fn function_network(env: &Environment) -> Option<WrittenNetwork> {
+    use crate::config::Network;
+    match (&env.spec.workers.network, env.spec.workers.kind) {
+        (Network::Explicit(net), WorkerKind::Lambda) => Some(WrittenNetwork {
             vpc: net.vpc.clone(),
             subnets: net.subnets.values().cloned().collect::<Vec<_>>().join(","),
         }),
@@ -615,6 +632,7 @@ fn context(env: &Environment) -> Context<'_> {
         data_stack: env.data_stack_name(),
         data_stack_export: data_stack_export(env),
         network: written_network(env),
+        function_network: function_network(env),
         stack_set: env.through_stack_sets(),
     }
 }

@@ -515,8 +515,12 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     Size::Plain => (3, 1),
                     Size::Longest => (59, 4),
                 };
+                // Targets in several accounts share no group or prefix list (an id names one
+                // in one account and Region: validate refuses it): CIDRs only.
+                let by_id = case.rollout().is_none();
+                let groups = if by_id { groups } else { 0 };
                 let rules: Vec<Value> = (0..rules)
-                    .map(|i| match i % 3 {
+                    .map(|i| match if by_id { i % 3 } else { 0 } {
                         0 => json!({"port": 5432 + i, "cidr": "10.20.0.0/16", "description": "Postgres"}),
                         1 => json!({"port": 6379 + i, "security_group": "sg-0123456789abcdef0"}),
                         _ => json!({"protocol": "udp", "port": format!("{}-{}", 8000 + i, 8100 + i), "prefix_list": "pl-0123abcd"}),

@@ -15,9 +15,6 @@ const EC2_ONLY: &[&str] = &[
     "workers.warm_pool",
     "workers.min",
     "workers.max",
-    "workers.network",
-    "workers.egress",
-    "workers.security_groups",
     "workers.user_data",
     "workers.image",
     "workers.health_check_grace_period",
@@ -66,6 +63,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             c.errors.push(e);
         }
     }
+    check_vpc(c, env);
     let l = &env.spec.workers.lambda;
     match &l.image {
         Some(uri) => check_image(c, env, uri),
@@ -346,6 +344,43 @@ fn check_image(c: &mut Checker, env: &Environment, uri: &str) {
             );
         } else if list.iter().any(|s| s.is_empty()) {
             c.fail(field, "an empty string; give each part of the command");
+        }
+    }
+}
+
+/// A function in a VPC (`workers.network` as a mapping): the subnets it runs in and its own
+/// security group, with `workers.egress` and `workers.security_groups` as for the other kinds.
+/// Lambda gives a function's network interfaces no public IP address, so the subnets must
+/// reach the AWS APIs through a NAT gateway or VPC endpoints
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html>): the
+/// default VPC's subnets route only to an internet gateway, and are refused.
+fn check_vpc(c: &mut Checker, env: &Environment) {
+    use crate::config::Network;
+    let w = &env.spec.workers;
+    match &w.network {
+        Network::Explicit(_) => {
+            super::workers::check_network(c, env);
+            super::network::check(c, env);
+        }
+        Network::Default => {
+            if c.src.sets("workers.network") {
+                c.fail(
+                    "workers.network",
+                    "a function without a VPC is what `workers.network` left out means; `default` (the default VPC) is refused: Lambda gives a function no public IP, and the default VPC's subnets reach the AWS APIs only through an internet gateway. Give {vpc: vpc-…, subnets: {<az>: subnet-…}} of private subnets with a NAT gateway or VPC endpoints",
+                );
+            }
+            for key in ["workers.egress", "workers.security_groups"] {
+                if c.src.sets(key) {
+                    let e = c.src.key_error(
+                        key,
+                        format!(
+                            "`{}` applies to a function in a VPC: give workers.network as {{vpc: vpc-…, subnets: {{<az>: subnet-…}}}} (workers.kind is lambda)",
+                            key.trim_start_matches("workers.")
+                        ),
+                    );
+                    c.errors.push(e);
+                }
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 use super::{Checker, is_aws_id};
 use crate::config::Environment;
 use crate::config::schema::{EgressProtocol, EgressRule};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// "Inbound or outbound rules per security group: 60" (Amazon VPC quotas,
 /// <https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups>):
@@ -37,13 +37,17 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     for (i, rule) in w.egress.iter().enumerate() {
         let field = format!("workers.egress.{i}");
         check_rule(c, &field, rule);
+        let dest = match rule.cidr.as_deref().and_then(parse_cidr) {
+            Some(block) => block.canonical(),
+            None => destination(rule).unwrap_or_default().to_string(),
+        };
         let key = (
             format!("{} {}", rule.protocol.as_str(), port_key(rule)),
-            destination(rule).unwrap_or_default().to_string(),
+            dest.clone(),
         );
         if rule.protocol == EgressProtocol::Tcp
             && normalized_port(rule.port.as_deref()) == Some((443, 443))
-            && rule.cidr.as_deref() == Some(HTTPS_TO_ALL.2)
+            && dest == HTTPS_TO_ALL.2
         {
             c.fail(
                 &field,
@@ -60,6 +64,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         }
         seen.push(key);
     }
+    check_one_place(c, env);
     if w.security_groups.len() > MAX_EXTRA_GROUPS {
         c.fail(
             "workers.security_groups",
@@ -123,15 +128,20 @@ fn check_rule(c: &mut Checker, field: &str, rule: &EgressRule) {
             },
         );
     }
-    if let Some(cidr) = &rule.cidr
-        && cidr_family(cidr).is_none()
-    {
-        c.fail(
-            &format!("{field}.cidr"),
-            format!(
-                "`{cidr}` is not an IPv4 or IPv6 CIDR block such as 10.0.0.0/16 or 2001:db8::/32"
+    if let Some(cidr) = &rule.cidr {
+        match parse_cidr(cidr) {
+            None => c.fail(
+                &format!("{field}.cidr"),
+                format!("`{cidr}` is not an IPv4 or IPv6 CIDR block such as 10.0.0.0/16 or 2001:db8::/32"),
             ),
-        );
+            // EC2 keeps a block by its network address: one written with host bits would never
+            // read back as written, and two spellings of one block would be one rule twice.
+            Some(block) if block.as_parsed() != block.canonical() => c.fail(
+                &format!("{field}.cidr"),
+                format!("`{cidr}` has bits set past its prefix length: write the block as `{}`", block.canonical()),
+            ),
+            Some(_) => {}
+        }
     }
     if let Some(pl) = &rule.prefix_list
         && !is_aws_id(pl, "pl-")
@@ -187,22 +197,65 @@ pub(crate) fn destination(rule: &EgressRule) -> Option<&str> {
         .or(rule.security_group.as_deref())
 }
 
-/// Whether `cidr` is an IPv4 (`Some(4)`) or IPv6 (`Some(6)`) CIDR block.
-pub(crate) fn cidr_family(cidr: &str) -> Option<u8> {
-    let (addr, bits) = cidr.split_once('/')?;
-    let bits: u8 = bits.parse().ok()?;
-    if addr.parse::<Ipv4Addr>().is_ok() && bits <= 32 {
-        Some(4)
-    } else if addr.parse::<Ipv6Addr>().is_ok() && bits <= 128 {
-        Some(6)
-    } else {
-        None
+/// A CIDR block as parsed: its address and prefix length.
+struct Block {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl Block {
+    /// The block by its network address (host bits cleared), as EC2 keeps it.
+    fn canonical(&self) -> String {
+        let addr = match self.addr {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.bits)).unwrap_or(0);
+                IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.bits))
+                    .unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
+            }
+        };
+        format!("{addr}/{}", self.bits)
+    }
+
+    /// The block as written, its address spelled as [`Block::canonical`] spells it.
+    fn as_parsed(&self) -> String {
+        format!("{}/{}", self.addr, self.bits)
     }
 }
 
-/// Whether a rule reaches the whole internet: `0.0.0.0/0` or `::/0`.
+fn parse_cidr(cidr: &str) -> Option<Block> {
+    let (addr, bits) = cidr.split_once('/')?;
+    if bits.is_empty() || bits.len() > 3 || !bits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let bits: u8 = bits.parse().ok()?;
+    let addr: IpAddr = addr.parse().ok()?;
+    let max = match addr {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    };
+    (bits <= max).then_some(Block { addr, bits })
+}
+
+/// Whether `cidr` is an IPv4 (`Some(4)`) or IPv6 (`Some(6)`) CIDR block.
+pub(crate) fn cidr_family(cidr: &str) -> Option<u8> {
+    match parse_cidr(cidr)?.addr {
+        IpAddr::V4(_) => Some(4),
+        IpAddr::V6(_) => Some(6),
+    }
+}
+
+/// Whether a rule reaches the whole internet: a block of prefix length 0 (`0.0.0.0/0`,
+/// `::/0`, however it is spelled).
 pub(crate) fn to_the_internet(rule: &EgressRule) -> bool {
-    matches!(rule.cidr.as_deref(), Some("0.0.0.0/0" | "::/0"))
+    rule.cidr
+        .as_deref()
+        .and_then(parse_cidr)
+        .is_some_and(|b| b.bits == 0)
 }
 
 /// EC2's rule descriptions: "Constraints: Up to 255 characters in length. Allowed characters
@@ -215,4 +268,50 @@ fn description_problem(d: &str) -> Option<String> {
     d.chars()
         .find(|ch| !(ch.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(*ch)))
         .map(|ch| format!("`{ch}` is not allowed"))
+}
+
+/// A security group or prefix list id names one in one account and Region (and a group, one
+/// VPC): a file whose targets are in several places cannot give every target the same ones.
+fn check_one_place(c: &mut Checker, env: &Environment) {
+    // The file's targets as it lists them; said with its first target only, not again for
+    // each.
+    let file = match env.target.as_ref() {
+        Some(t) if t.index > 0 => return,
+        Some(t) => &t.file.base.spec,
+        None => &env.spec,
+    };
+    let mut places: Vec<(Option<&str>, &str)> = file
+        .targets
+        .iter()
+        .map(|t| {
+            (
+                t.account.as_deref(),
+                t.region.as_deref().unwrap_or(&file.region),
+            )
+        })
+        .collect();
+    places.sort_unstable();
+    places.dedup();
+    if places.len() < 2 {
+        return;
+    }
+    let w = &env.spec.workers;
+    let why = "names a resource of one account and Region, and this file's targets are in several: give each place a stack file of its own, or reach the database by cidr";
+    if !w.security_groups.is_empty() {
+        c.fail(
+            "workers.security_groups",
+            format!("a security group id {why}"),
+        );
+    }
+    for (i, r) in w.egress.iter().enumerate() {
+        let what = match (&r.security_group, &r.prefix_list) {
+            (Some(_), _) => "security_group",
+            (None, Some(_)) => "prefix_list",
+            (None, None) => continue,
+        };
+        c.fail(
+            &format!("workers.egress.{i}.{what}"),
+            format!("a {} id {why}", what.replace('_', " ")),
+        );
+    }
 }

@@ -72,6 +72,21 @@ fn each_rule_names_what_is_wrong_with_it() {
             "not a prefix list id",
         ),
         (
+            "    - port: 80\n      cidr: 10.0.0.5/16\n",
+            "workers.egress.0.cidr",
+            "write the block as `10.0.0.0/16`",
+        ),
+        (
+            "    - port: 80\n      cidr: 2001:db8::1/32\n",
+            "workers.egress.0.cidr",
+            "write the block as `2001:db8::/32`",
+        ),
+        (
+            "    - port: 443\n      cidr: 0.0.0.0/00\n",
+            "workers.egress.0",
+            "the rule qfleet's group always has",
+        ),
+        (
             "    - port: 443\n      cidr: 0.0.0.0/0\n",
             "workers.egress.0",
             "the rule qfleet's group always has",
@@ -139,21 +154,42 @@ fn at_most_59_rules_beside_qfleets_own() {
     );
 }
 
-/// A function has no security group of qfleet's (until Lambda in a VPC): refused, naming the
-/// kinds that take them.
+/// A function takes a VPC only as a mapping of private subnets (Lambda gives it no public
+/// IP); `egress` and `security_groups` only with one.
 #[test]
-fn a_function_is_refused_egress_and_groups() {
-    let e = errors(
-        "region: eu-west-1\nworkers:\n  kind: lambda\n  egress:\n    - port: 5432\n      cidr: 10.0.0.0/8\n  security_groups: [sg-01234567]\n",
-    );
+fn a_function_in_a_vpc_takes_egress_and_groups_and_none_without_one() {
+    let vpc = "  network:\n    vpc: vpc-0a1b2c3d4e5f67890\n    subnets:\n      eu-west-1a: subnet-0a1b2c3d4e5f67890\n      eu-west-1b: subnet-1a1b2c3d4e5f67890\n";
+    let rules =
+        "  egress:\n    - port: 5432\n      cidr: 10.0.0.0/8\n  security_groups: [sg-01234567]\n";
+    let env = parse_str(&format!(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n{vpc}{rules}"
+    ))
+    .unwrap();
+    assert_eq!(env.spec.workers.egress.len(), 1);
+    let e = errors(&format!(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n{rules}"
+    ));
     for key in ["egress", "security_groups"] {
         assert!(
             e.iter().any(|e| e.field == format!("workers.{key}")
-                && e.message
-                    .contains("applies to EC2 and Fargate workers only")),
+                && e.message.contains("applies to a function in a VPC")),
             "{key}: {e:#?}"
         );
     }
+    let e = errors("region: eu-west-1\nworkers:\n  kind: lambda\n  network: default\n");
+    assert!(
+        e.iter().any(|e| e.field == "workers.network"
+            && e.message.contains("Lambda gives a function no public IP")),
+        "{e:#?}"
+    );
+    // A function's VPC is checked as the instances' is: two zones at least.
+    let e = errors(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  network:\n    vpc: vpc-0a1b2c3d4e5f67890\n    subnets:\n      eu-west-1a: subnet-0a1b2c3d4e5f67890\n",
+    );
+    assert!(
+        e.iter().any(|e| e.field.starts_with("workers.network")),
+        "{e:#?}"
+    );
 }
 
 /// Every port to the whole internet is allowed when the file asks, and warned about on every
@@ -176,4 +212,29 @@ fn all_traffic_or_a_range_to_the_internet_is_warned_about() {
     assert!(
         egress[1].contains("workers.egress.1: the workers may reach tcp ports 1024-65535 anywhere")
     );
+}
+
+/// A group or prefix list id names one in one account and Region: a file whose targets are in
+/// several is refused them, once, and reaches its database by CIDR.
+#[test]
+fn targets_in_several_places_are_refused_group_and_prefix_list_ids() {
+    let targets = "targets:\n  - name: eu\n    account: '111122223333'\n  - name: us\n    account: '444455556666'\n    region: us-east-1\n";
+    let e = errors(&format!(
+        "region: eu-west-1\n{targets}workers:\n  egress:\n    - port: 5432\n      cidr: 10.0.0.0/8\n    - port: 6379\n      security_group: sg-01234567\n    - port: 80\n      prefix_list: pl-01234567\n  security_groups: [sg-11234567]\n"
+    ));
+    let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "workers.egress.1.security_group",
+            "workers.egress.2.prefix_list",
+            "workers.security_groups"
+        ],
+        "{e:#?}"
+    );
+    assert!(e[0].message.contains("this file's targets are in several"));
+    parse_str(&format!(
+        "region: eu-west-1\n{targets}workers:\n  egress:\n    - port: 5432\n      cidr: 10.0.0.0/8\n"
+    ))
+    .unwrap();
 }

@@ -47,6 +47,12 @@ fn a_postgres_cidr_and_a_redis_group_are_exactly_the_rules_beside_https_on_ec2()
     assert_eq!(got[0]["ToPort"], 443);
     assert_eq!(got[0]["CidrIp"], "0.0.0.0/0");
     assert_eq!(got[1..], expected()[..]);
+    // The group's description does not change with its rules: GroupDescription is
+    // create-only, and a new one would replace the group (and every rule that names it).
+    assert_eq!(
+        f["Resources"]["WorkerSecurityGroup"]["Properties"]["GroupDescription"],
+        fleet("region: eu-west-1\n")["Resources"]["WorkerSecurityGroup"]["Properties"]["GroupDescription"]
+    );
     let groups = &f["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["NetworkInterfaces"]
         [0]["Groups"];
     let groups = groups.as_sequence().unwrap();
@@ -103,4 +109,48 @@ fn no_rules_is_https_alone_and_all_traffic_is_minus_one_without_ports() {
         template.contains("SECURITY_GROUP_EGRESS_PORT_RANGE_RULE"),
         "{template}"
     );
+}
+
+/// A function in a VPC: its subnets and its own group beside the file's, the same rules, and
+/// the role's permissions for the network interfaces Lambda creates with it (the Lambda
+/// developer guide's execution role permissions for a VPC).
+#[test]
+fn a_function_in_a_vpc_wears_the_same_rules_and_may_manage_its_interfaces() {
+    let f = fleet(&format!(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  network:\n    vpc: vpc-0a1b2c3d4e5f67890\n    subnets:\n      eu-west-1a: subnet-0a1b2c3d4e5f67890\n      eu-west-1b: subnet-1a1b2c3d4e5f67890\n{RULES}"
+    ));
+    let got = rules(&f);
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert_eq!(got[0]["FromPort"], 443);
+    assert_eq!(got[1..], expected()[..]);
+    let function = f["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Type"] == "AWS::Lambda::Function")
+        .unwrap();
+    let vpc = serde_json::to_value(&function["Properties"]["VpcConfig"]).unwrap();
+    assert_eq!(
+        vpc["SecurityGroupIds"],
+        serde_json::json!([{"!Ref": "WorkerSecurityGroup"}, "sg-0fedcba9876543210"])
+    );
+    assert_eq!(
+        vpc["SubnetIds"]["!Split"][1],
+        "subnet-0a1b2c3d4e5f67890,subnet-1a1b2c3d4e5f67890"
+    );
+    let policy = serde_json::to_string(&f["Resources"]).unwrap();
+    for action in [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ] {
+        assert!(policy.contains(action), "{action}");
+    }
+    // Without a VPC: no group, no VpcConfig, no interface permissions.
+    let f = fleet("region: eu-west-1\nworkers:\n  kind: lambda\n");
+    let text = serde_json::to_string(&f["Resources"]).unwrap();
+    assert!(!text.contains("VpcConfig") && !text.contains("ec2:CreateNetworkInterface"));
+    assert!(f["Resources"].get("WorkerSecurityGroup").is_none());
 }
