@@ -96,6 +96,9 @@ fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
     let placed = targets
         .iter()
         .any(|t| crate::inventory::Place::pick(t).is_some());
+    if placed {
+        refuse_place_flags(g)?;
+    }
     if !placed {
         match open(targets) {
             Err(crate::error::Error::Usage(crate::error::Usage::NotInFile { .. })) => {}
@@ -118,6 +121,20 @@ fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
         .into());
     }
     unambiguous(preflight(session)?, &named, g, &files)
+}
+
+/// `--region` or `--role-arn` with an environment named with its place: refused, since the
+/// address says where it is and the flag would send the command elsewhere.
+fn refuse_place_flags(g: &Global) -> Result<()> {
+    let flag = match (&g.region, &g.role_arn) {
+        (Some(_), _) => "--region",
+        (None, Some(_)) => "--role-arn",
+        (None, None) => return Ok(()),
+    };
+    Err(crate::error::Usage::PlaceWithFlag {
+        flag: flag.to_string(),
+    }
+    .into())
 }
 
 /// The names of a command line sorted by how they are found: by their stack files (`named`),
@@ -193,15 +210,20 @@ fn unambiguous(
     files: &crate::config::StackFiles,
 ) -> Result<Session> {
     for t in targets {
-        for env in session.envs.iter().filter(|e| e.name == *t) {
-            session.block_on(crate::inventory::check_unambiguous(
-                &session.aws,
-                files,
-                &g.stacks_dir,
-                t,
-                env,
-            ))?;
-        }
+        let own = crate::config::file_named(t, &g.stacks_dir);
+        let envs: Vec<&Environment> = session
+            .envs
+            .iter()
+            .filter(|e| {
+                e.name == *t
+                    || own
+                        .as_ref()
+                        .is_some_and(|p| crate::config::same_file(p, &e.source.path))
+            })
+            .collect();
+        let check =
+            crate::inventory::check_unambiguous(&session.aws, files, &g.stacks_dir, t, &envs);
+        session.block_on(check)?;
     }
     Ok(session)
 }

@@ -133,17 +133,57 @@ fn by_file_name(
     }
 }
 
-/// The stack file whose target or copy the bare name `name` would be (`orders.yaml` of
-/// `orders-us1`): `None` for a path, a glob, or a name without such a file.
-pub(crate) fn base_file(name: &str, stacks_dir: &Path) -> Option<std::path::PathBuf> {
-    if name.contains(['/', '\\', '*', '?', '[', '@'])
-        || name.ends_with(".yaml")
-        || name.ends_with(".yml")
-    {
-        return None;
+/// The stack files whose target or copy the bare name `name` would be: `orders.yaml` of
+/// `orders-us1`, and each file that declares `environment: orders`. Empty for a path, a glob,
+/// or a name without such a file.
+pub(crate) fn base_files(name: &str, stacks_dir: &Path) -> Vec<std::path::PathBuf> {
+    if !bare(name) {
+        return Vec::new();
     }
-    let (base, _) = name.rsplit_once('-')?;
-    config::locate(base, stacks_dir).ok()
+    let Some((base, _)) = name.rsplit_once('-') else {
+        return Vec::new();
+    };
+    let mut found: Vec<std::path::PathBuf> = config::locate(base, stacks_dir).into_iter().collect();
+    let files = StackFiles::default();
+    for stem in config::environment_names(stacks_dir) {
+        let Ok(path) = config::locate(&stem, stacks_dir) else {
+            continue;
+        };
+        if declared_environment(&files, &path).as_deref() == Some(base)
+            && !found.iter().any(|f| same_file(f, &path))
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The stack file a bare name is the file name of (`class` of `class.yaml`): `None` for a path,
+/// a glob, or a name without such a file.
+pub(crate) fn file_named(name: &str, stacks_dir: &Path) -> Option<std::path::PathBuf> {
+    bare(name).then(|| config::locate(name, stacks_dir).ok())?
+}
+
+/// Whether another stack file beside `path` (by its file name or its `environment:`) makes
+/// environments named `name`.
+pub(crate) fn made_by_another_file(path: &Path, name: &str) -> bool {
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let files = StackFiles::default();
+    config::environment_names(dir).into_iter().any(|stem| {
+        config::locate(&stem, dir).is_ok_and(|other| {
+            !same_file(&other, path)
+                && (stem == name || declared_environment(&files, &other).as_deref() == Some(name))
+        })
+    })
+}
+
+/// A name that is neither a path, nor a glob, nor names a place.
+fn bare(name: &str) -> bool {
+    !(name.contains(['/', '\\', '*', '?', '[', '@'])
+        || name.ends_with(".yaml")
+        || name.ends_with(".yml"))
 }
 
 /// Whether two paths are one file (compared as the file system resolves them).

@@ -35,7 +35,7 @@ pub(crate) use checks::network::{
     normalized_port as egress_ports, to_the_internet as egress_to_the_internet,
 };
 pub(crate) use checks::{ROLE_POLICY_LIMIT, valid_region};
-pub(crate) use command_line::{base_file, load_from, same_file};
+pub(crate) use command_line::{base_files, file_named, load_from, made_by_another_file, same_file};
 pub(crate) use complete::candidates as completion_candidates;
 pub(crate) use grants::describe as describe_grants;
 pub(crate) use image::{Image, parse as parse_image};

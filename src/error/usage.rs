@@ -207,6 +207,12 @@ pub enum Usage {
         name: String,
         candidates: Vec<String>,
     },
+    /// `--region` or `--role-arn` with an environment named with its place: the address says
+    /// where it is, and a flag would send the command elsewhere.
+    #[error(
+        "{flag} does not go with NAME@REGION: the address says where the environment is; leave {flag} out"
+    )]
+    PlaceWithFlag { flag: String },
     /// An environment named with its place (`orders-us1@us-east-1`) that no stack file here
     /// makes or made there.
     #[error(

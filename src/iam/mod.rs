@@ -337,6 +337,11 @@ fn grant_environment(
         "cloudformation:DescribeStacks",
         Scope::on([place.stage_stacks()]),
     );
+    // The search for the environments the file made under its own name before a rename.
+    if let Some(renamed) = place.renamed_stacks() {
+        g.reader
+            .add("cloudformation:DescribeStacks", Scope::on([renamed]));
+    }
     // Every kind of fleet: a deploy that switches workers.kind creates the new kind's
     // resources and deletes the other's, and it runs under the policy printed before the
     // stack file changed (a pipeline's role is set up ahead of its deploys); a teardown

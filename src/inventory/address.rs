@@ -42,18 +42,25 @@ pub(crate) async fn at_place(
     let mut searched: Vec<std::path::PathBuf> = Vec::new();
     match crate::config::load_from(&[name.to_string()], stacks_dir, files) {
         Ok(envs) => {
-            for env in envs.into_iter().filter(|e| e.name == name) {
+            for env in envs {
                 let path = env.source.path.clone();
-                if place_matches(&place_of(aws, &env), place) {
+                if env.name == name && place_matches(&place_of(aws, &env), place) {
                     found.push(env);
-                } else if let Some(r) =
-                    super::named(aws, &files.load(&path)?, name, Some(place)).await?
-                {
+                    continue;
+                }
+                // The file the name resolved to may have made an environment of that very
+                // name there (`class.yaml`, renamed to `course`, made `class`): once a file.
+                if searched.iter().any(|p| crate::config::same_file(p, &path)) {
+                    continue;
+                }
+                searched.push(path.clone());
+                if let Some(r) = super::named(aws, &files.load(&path)?, name, Some(place)).await? {
                     found.push(r);
-                } else if let Some(moved) = moved_here(aws, &env, place).await? {
+                } else if env.name == name
+                    && let Some(moved) = moved_here(aws, &env, place).await?
+                {
                     found.push(moved);
                 }
-                searched.push(path);
             }
         }
         Err(Error::Usage(Usage::NotInFile { file, .. })) => {
@@ -66,11 +73,13 @@ pub(crate) async fn at_place(
         Err(Error::Usage(_)) => {}
         Err(other) => return Err(other),
     }
-    if let Some(base) = crate::config::base_file(name, stacks_dir)
-        && !searched.iter().any(|p| crate::config::same_file(p, &base))
-        && let Some(r) = super::named(aws, &files.load(&base)?, name, Some(place)).await?
-    {
-        found.push(r);
+    for base in crate::config::base_files(name, stacks_dir) {
+        if searched.iter().any(|p| crate::config::same_file(p, &base)) {
+            continue;
+        }
+        if let Some(r) = super::named(aws, &files.load(&base)?, name, Some(place)).await? {
+            found.push(r);
+        }
     }
     match found.len() {
         1 => Ok(found.remove(0)),
@@ -142,46 +151,57 @@ async fn moved_here(aws: &Aws, env: &Environment, place: &Place) -> Result<Optio
     Ok(Some(moved))
 }
 
-/// Refuses a bare name (`arg`) that names the live environment `env` and also one the file
-/// whose target or copy it would be (`orders.yaml` of `orders-us1`) made elsewhere and no
-/// longer makes: after a split, the name alone would reach the live one, and a teardown
-/// meant for the retired one would delete it.
+/// Refuses a bare name (`arg`) that stands for the live environments `envs` (those it resolved
+/// to) and also for one that a stack file made and no longer makes: the file whose target or
+/// copy it would be (`orders.yaml`, or the file declaring `orders`, of `orders-us1`: after a
+/// split), or the file it is the name of (`class.yaml`, renamed to `course`, made `class`). The
+/// name alone would reach the live ones, and a teardown meant for the retired one would delete
+/// them.
 pub(crate) async fn check_unambiguous(
     aws: &Aws,
     files: &StackFiles,
     stacks_dir: &Path,
     arg: &str,
-    env: &Environment,
+    envs: &[&Environment],
 ) -> Result<()> {
-    if arg != env.name {
+    if envs.is_empty() {
         return Ok(());
     }
-    let Some(base) = crate::config::base_file(arg, stacks_dir) else {
-        return Ok(());
-    };
-    if crate::config::same_file(&base, &env.source.path) {
-        return Ok(());
+    let mut others: Vec<std::path::PathBuf> = crate::config::base_files(arg, stacks_dir)
+        .into_iter()
+        .filter(|b| {
+            !envs
+                .iter()
+                .any(|e| crate::config::same_file(b, &e.source.path))
+        })
+        .collect();
+    // The file the name is the file name of, when it resolved to environments of other names.
+    if let Some(own) = crate::config::file_named(arg, stacks_dir)
+        && envs.iter().all(|e| e.name != arg)
+    {
+        others.push(own);
     }
-    let Some(other) = super::named(aws, &files.load(&base)?, arg, None).await? else {
-        return Ok(());
-    };
-    Err(Usage::Ambiguous {
-        name: arg.to_string(),
-        candidates: [env, &other]
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} (made by {}{})",
-                    place_of(aws, e).address(&e.name),
-                    e.source.display(),
-                    if std::ptr::eq(*e, env) {
-                        ""
-                    } else {
-                        ", which no longer makes it"
-                    }
-                )
-            })
-            .collect(),
+    for file in others {
+        let Some(other) = super::named(aws, &files.load(&file)?, arg, None).await? else {
+            continue;
+        };
+        let live = envs.iter().take(3).map(|e| {
+            format!(
+                "{} (made by {})",
+                place_of(aws, e).address(&e.name),
+                e.source.display()
+            )
+        });
+        let retired = format!(
+            "{} (made by {}, which no longer makes it)",
+            place_of(aws, &other).address(&other.name),
+            other.source.display()
+        );
+        return Err(Usage::Ambiguous {
+            name: arg.to_string(),
+            candidates: live.chain(std::iter::once(retired)).collect(),
+        }
+        .into());
     }
-    .into())
+    Ok(())
 }

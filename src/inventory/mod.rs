@@ -128,12 +128,19 @@ impl Made {
     pub(crate) fn of(data: &StackState, names: &[String]) -> Option<Made> {
         let tag = |k: &str| data.tags.get(k).cloned();
         let environment = tag(ENVIRONMENT_TAG)?;
-        let own = format!("qfleet-{environment}-");
+        // Its fleet stacks by qfleet's names: `qfleet-ENV-fleet` and each stage's
+        // `qfleet-ENV--STAGE-fleet` (no environment name holds `--`), never another
+        // environment's that only starts like it (`qfleet-ENV-api-fleet`).
+        let fleet = format!("qfleet-{environment}-fleet");
+        let stage = format!("qfleet-{environment}--");
         let mut stacks = vec![data.name.clone()];
         stacks.extend(
             names
                 .iter()
-                .filter(|n| **n != data.name && n.starts_with(&own))
+                .filter(|n| {
+                    **n != data.name
+                        && (**n == fleet || (n.starts_with(&stage) && n.ends_with("-fleet")))
+                })
                 .cloned(),
         );
         let record = data

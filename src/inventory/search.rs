@@ -253,7 +253,7 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
         .and_then(|s| s.to_str())
         .filter(|s| *s != file && crate::config::valid_name(s))
         .map(str::to_string);
-    let makes = makes(first);
+    let makes = makes(aws, first);
     let targets: Vec<String> = match &first.target {
         Some(t) => t
             .file
@@ -276,9 +276,10 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
     }
     // Where the command's environments are.
     for env in envs {
+        // Where its clients list: `--region` where the file lets it (a target refuses it).
         let at = (
             env.target.as_ref().and_then(|t| t.account.clone()),
-            env.spec.region.clone(),
+            aws.region_for(&env.spec.region),
         );
         if places.contains_key(&at) {
             continue;
@@ -359,8 +360,15 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
             },
             None => place,
         };
+        // Made under the file's own name (`class.yaml` before `environment: course`), by the
+        // same owner, and by no other file beside it (`site.yaml` declaring `class`).
         let renamed = stem.as_deref().is_some_and(|stem| {
-            m.of_file(stem, &known) && m.owner.as_deref() == first.spec.owner.as_deref()
+            m.of_file(stem, &known)
+                && m.owner.as_deref() == first.spec.owner.as_deref()
+                && !crate::config::made_by_another_file(
+                    &first.source.path,
+                    m.file.as_deref().unwrap_or(stem),
+                )
         });
         if made_here(&m.environment, &place)
             || !(m.of_file(&file, &known) || renamed)
@@ -386,11 +394,12 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
     Ok(out)
 }
 
-/// Every environment the file of `env` makes now, and where.
-fn makes(env: &Environment) -> Vec<(String, super::Place)> {
+/// Every environment the file of `env` makes now, and where (in the Region `--region` names,
+/// where the file lets it).
+fn makes(aws: &Aws, env: &Environment) -> Vec<(String, super::Place)> {
     let at = |e: &Environment| super::Place {
         account: e.target.as_ref().and_then(|t| t.account.clone()),
-        region: e.spec.region.clone(),
+        region: aws.region_for(&e.spec.region),
     };
     if let Some(t) = &env.target {
         return t

@@ -364,3 +364,76 @@ fn a_renamed_environment_leaves_its_old_copies_retired_and_reachable_by_their_na
     );
     assert!(retired(&v).is_empty(), "{v}");
 }
+
+/// Issue 72, a rename without copies: `environment: E` became `environment: Ex` in E.yaml. The
+/// bare name `E` is now both the file (which makes Ex) and the environment E the file made:
+/// refused, naming each; the address in the hint tears down exactly E, and `--region` with an
+/// address is refused before anything is read.
+#[test]
+fn after_a_rename_the_files_name_is_refused_and_the_address_reaches_the_old_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("rp");
+    let file = deploy_lab(dir.path(), &e, "");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            &format!("environment: {e}\n"),
+            &format!("environment: {e}x\n"),
+        ),
+    )
+    .unwrap();
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        3,
+    );
+    assert_eq!(retired(&v), std::slice::from_ref(&e));
+    let address = format!("{e}@eu-west-1");
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert!(
+        stderr(&o).contains(&format!(" teardown {address}` retires it")),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(qfleet_on_moto()
+        .args(["teardown", &e, "--yes", "--stacks-dir"])
+        .arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("names more than one environment"), "{err}");
+    assert!(err.contains(&format!("{e}x@eu-west-1")), "{err}");
+    assert!(err.contains(&address), "{err}");
+    let o = run(qfleet_on_moto()
+        .args([
+            "teardown",
+            &address,
+            "--region",
+            "us-west-2",
+            "--yes",
+            "--stacks-dir",
+        ])
+        .arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--region does not go with NAME@REGION"),
+        "{}",
+        stderr(&o)
+    );
+    moto_detach_role_policies(&[&e]);
+    let v = doc(
+        qfleet_on_moto()
+            .args(["teardown", &address, "--yes", "-o", "json", "--stacks-dir"])
+            .arg(dir.path()),
+        0,
+    );
+    assert_eq!(v["environments"][0]["environment"], e);
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        3,
+    );
+    assert!(retired(&v).is_empty(), "{v}");
+}
