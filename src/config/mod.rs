@@ -30,6 +30,7 @@ pub use checks::{MAX_NAME_LEN, valid_name};
 pub use schema::{MAX_ROLLING_PAUSE, Network, StackFile};
 
 pub(crate) use advice::{privileged, warnings};
+pub(crate) use checks::network::MAX_EXTRA_GROUPS;
 pub(crate) use checks::network::{
     cidr_family as egress_cidr_family, destination as egress_destination,
     normalized_port as egress_ports, to_the_internet as egress_to_the_internet,

@@ -802,3 +802,53 @@ fn copilots_own_variables_are_set_or_reported_one_by_one() {
         ]
     );
 }
+
+/// Issue 66: the groups a manifest attaches are carried to workers.security_groups, beside
+/// Copilot's reach (every port out) written as an egress rule; with `deny_default` the tasks
+/// wore only those groups, so no rule is added; a group given as another stack's export is
+/// reported, never dropped silently.
+#[test]
+fn the_manifests_security_groups_are_carried_and_deny_default_adds_no_egress() {
+    let vpc = |groups: &str| {
+        let i = import_text(
+            &manifest(&format!(
+                "network:\n  vpc:\n    security_groups: {groups}\n"
+            )),
+            opts(None, None),
+        )
+        .unwrap();
+        assert_valid(&i);
+        i
+    };
+    let i = vpc("[sg-0123456789abcdef0, {from_cfn: db-client-group}]");
+    assert!(
+        i.stack_file
+            .contains("security_groups: [sg-0123456789abcdef0]"),
+        "{}",
+        i.stack_file
+    );
+    assert!(
+        i.stack_file.contains("egress: [{protocol: all"),
+        "{}",
+        i.stack_file
+    );
+    assert!(
+        i.report
+            .not_carried
+            .iter()
+            .any(|n| n.note.contains("give the group's id")),
+        "{}",
+        i.report.text()
+    );
+    let i = vpc("{groups: [sg-0123456789abcdef0], deny_default: true}");
+    assert!(
+        i.stack_file
+            .contains("security_groups: [sg-0123456789abcdef0]")
+    );
+    assert!(!i.stack_file.contains("egress:"), "{}", i.stack_file);
+    assert!(
+        i.report.text().contains("with deny_default"),
+        "{}",
+        i.report.text()
+    );
+}

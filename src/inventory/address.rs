@@ -139,6 +139,26 @@ async fn moved_here(aws: &Aws, env: &Environment, place: &Place) -> Result<Optio
     if !ours {
         return Ok(None);
     }
+    // Its stacks there must be the ones its environment is made of now: a stage the file
+    // dropped since is refused, never left behind unseen (as `named` does).
+    let names = stacks::names(&clients.cfn, "qfleet-")
+        .await
+        .map_err(Error::from)?;
+    let own = env.stack_names();
+    let strange: Vec<String> = super::Made::of(&data, &names)
+        .map(|m| m.stacks)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !own.contains(s))
+        .collect();
+    if !strange.is_empty() {
+        return Err(Error::aws(format!(
+            "{}: its stacks in {} include ones its file would not name now ({}): qfleet reads and tears down only the stacks it can name; delete these yourself once their data is safe",
+            env.name,
+            place.describe(),
+            strange.join(", ")
+        )));
+    }
     let mut moved = env.clone();
     moved.spec.region.clone_from(&place.region);
     if let Some(a) = &place.account {

@@ -69,10 +69,6 @@ const NOT_CARRIED: &[(&str, &str)] = &[
         "SNS topics this service publishes to: qfleet creates none (a worker may publish to topics of its own, allowed with workers.statements)",
     ),
     (
-        "network.vpc.security_groups",
-        "extra security groups: qfleet gives the tasks one group of its own (egress only)",
-    ),
-    (
         "network.connect",
         "Service Connect: qfleet's workers take no requests",
     ),
@@ -117,6 +113,7 @@ const KNOWN_MAPPINGS: &[&str] = &[
     "subscribe.queue.dead_letter",
     "network",
     "network.vpc",
+    "network.vpc.security_groups",
     "storage",
     "deployment",
 ];
@@ -1013,6 +1010,12 @@ impl Mapper<'_> {
     /// reach as an explicit rule, so a worker that talks to its database still does, and says
     /// so, so that the team narrows it.
     fn egress(&mut self) {
+        let denied = self.security_groups();
+        if denied {
+            // With deny_default, the tasks wore only the groups listed, whose own rules still
+            // apply once attached beside qfleet's (egress is the union of a task's groups').
+            return;
+        }
         self.d.set(
             "workers.egress",
             Node::Scalar(
@@ -1027,6 +1030,82 @@ impl Mapper<'_> {
             Some("workers.egress"),
             "every protocol and port to 0.0.0.0/0: Copilot's environment security group lets all traffic out, and qfleet's lets out HTTPS alone unless workers.egress says more. Narrow it to what the worker calls (its database's CIDR, or the database's security group: docs/stack-file.md, Your worker's network); validate warns about it until then",
         );
+    }
+
+    /// `network.vpc.security_groups` ("network.vpc.security_groups", Worker Service
+    /// reference): a list of group ids, or `{groups: [...], deny_default: true}`, attached to
+    /// the tasks beside the environment's group (or, with `deny_default`, instead of it). The
+    /// ids go to `workers.security_groups` (at most [`MAX_EXTRA_GROUPS`]); an id given as
+    /// `from_cfn` (an export of another stack) is reported, as qfleet takes ids. Returns
+    /// whether the environment's group was denied.
+    ///
+    /// [`MAX_EXTRA_GROUPS`]: crate::config::MAX_EXTRA_GROUPS
+    fn security_groups(&mut self) -> bool {
+        let path = "network.vpc.security_groups";
+        self.consume(&[path]);
+        let line = self.line(path);
+        let (list, denied) = match self.get(path).cloned() {
+            None => return false,
+            Some(Value::Sequence(list)) => (list, false),
+            Some(Value::Mapping(m)) => {
+                let list = match m.get("groups") {
+                    Some(Value::Sequence(l)) => l.clone(),
+                    _ => Vec::new(),
+                };
+                (list, m.get("deny_default") == Some(&Value::Bool(true)))
+            }
+            Some(other) => {
+                self.r.not_carried(
+                    path,
+                    line,
+                    format!("`{}` is not a list of security group ids", text_of(&other)),
+                );
+                return false;
+            }
+        };
+        let mut ids = Vec::new();
+        for item in &list {
+            match item {
+                Value::String(id) if ids.len() < crate::config::MAX_EXTRA_GROUPS => {
+                    ids.push(id.clone())
+                }
+                Value::String(id) => self.r.not_carried(
+                    path,
+                    line,
+                    format!(
+                        "{id}: a worker wears at most {} groups beside qfleet's own",
+                        crate::config::MAX_EXTRA_GROUPS
+                    ),
+                ),
+                other => self.r.not_carried(
+                    path,
+                    line,
+                    format!(
+                        "{}: give the group's id (sg-…); qfleet does not read another stack's exports",
+                        text_of(other).replace('\n', " ")
+                    ),
+                ),
+            }
+        }
+        if !ids.is_empty() {
+            self.d
+                .set("workers.security_groups", Node::List(ids.clone()), None);
+            self.r.carried(
+                path,
+                line,
+                "workers.security_groups",
+                format!(
+                    "{}: attached to every task beside qfleet's own group{}",
+                    ids.join(", "),
+                    if denied {
+                        "; with deny_default, Copilot attached no group of the environment's, and qfleet's own adds HTTPS to the AWS APIs"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        denied
     }
 
     /// The stop timeout the tasks get: a `taskdef_overrides` entry setting the container's
