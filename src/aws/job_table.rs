@@ -138,9 +138,10 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// Seconds from the upload to the end, for a finished job whose times are readable.
+    /// Seconds from the upload (a job sent as a message: from its queueing) to the end, for a
+    /// finished job whose times are readable.
     pub(crate) fn seconds(&self) -> Option<f64> {
-        let start = millis(self.uploaded_at.as_deref()?)?;
+        let start = millis(self.uploaded_at.as_deref().or(self.queued_at.as_deref())?)?;
         let end = millis(self.finished_at.as_deref()?)?;
         Some((end - start) as f64 / 1000.0)
     }

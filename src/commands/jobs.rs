@@ -52,7 +52,7 @@ pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::erro
     };
     let query = Query {
         key: args.key,
-        state,
+        state: state.clone(),
         since: args.since,
         limit: args.limit,
     };
@@ -67,5 +67,6 @@ pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::erro
         environment: env.name.clone(),
         result,
         since: crate::config::duration::Seconds(args.since.as_secs()).to_string(),
+        state,
     })
 }

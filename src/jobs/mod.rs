@@ -43,6 +43,11 @@ pub(crate) struct Found {
     pub table: String,
     /// The key that was looked up, as stored (`None` for a list).
     pub key: Option<String>,
+    /// Every key looked up for it: the upload key and the id as given (a message's), for a
+    /// lookup that finds nothing to say what it looked for.
+    pub looked_for: Vec<String>,
+    /// A list filtered by state: how many jobs of the window are in other states.
+    pub other_states: usize,
     pub jobs: Vec<Job>,
     /// Jobs of the list left out by `limit`.
     pub more: usize,
@@ -127,19 +132,25 @@ pub(crate) async fn read(
             }
             jobs.extend(sent);
         }
+        let mut looked_for = vec![stored_key(env, given)];
+        if looked_for[0] != *given {
+            looked_for.push(given.clone());
+        }
         return Ok(Found {
             table,
             key: Some(key),
             jobs,
             more: 0,
+            looked_for,
+            other_states: 0,
         });
     }
-    let mut jobs: Vec<Job> =
+    let (mut jobs, others): (Vec<Job>, Vec<Job>) =
         job_table::changed_since(&clients.dynamodb, &table, now - q.since, now)
             .await?
             .into_iter()
-            .filter(keep)
-            .collect();
+            .filter(|j| !crate::snapshot::job_expired(j, now))
+            .partition(keep);
     let more = jobs.len().saturating_sub(q.limit);
     jobs.truncate(q.limit);
     Ok(Found {
@@ -147,6 +158,8 @@ pub(crate) async fn read(
         key: None,
         jobs,
         more,
+        looked_for: Vec::new(),
+        other_states: others.len(),
     })
 }
 
@@ -219,6 +232,25 @@ mod tests {
             expires_at: None,
             history: Vec::new(),
         }
+    }
+
+    /// Issue 67: a job sent as a message has no upload time; how long it took counts from
+    /// its queueing, in `status`'s slowest as in `jobs`.
+    #[test]
+    fn a_message_job_took_from_its_queueing() {
+        let mut j = job(
+            "m",
+            "done",
+            "2026-11-24T19:00:00.000Z",
+            Some("2026-11-24T19:00:04.000Z"),
+        );
+        j.uploaded_at = None;
+        j.upload = MESSAGE_UPLOAD.into();
+        assert_eq!(j.seconds(), None, "no start known");
+        j.queued_at = Some("2026-11-24T19:00:01.000Z".into());
+        assert_eq!(j.seconds(), Some(3.0));
+        let r = Recent::of(&[j]);
+        assert_eq!(r.slowest.map(|s| s.seconds), Some(3.0));
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub(crate) struct Jobs {
     pub result: Result<Found>,
     /// How far back the list went (`1h`), for the text.
     pub since: String,
+    /// The state the list was filtered by (`failed`), for the text.
+    pub state: Option<String>,
 }
 
 /// The jobs found: one key's (each with its history) or the recent ones (without).
@@ -80,7 +82,7 @@ impl Report for Jobs {
             }
         };
         match &f.key {
-            Some(key) => history_text(&self.environment, key, &f.jobs, out),
+            Some(_) => history_text(&self.environment, f, out),
             None => list_text(self, f, out),
         }
         Ok(())
@@ -106,8 +108,18 @@ fn short(text: &str, n: usize) -> String {
 
 fn list_text(r: &Jobs, f: &Found, out: &Output) {
     if f.jobs.is_empty() {
+        let (which, others) = match &r.state {
+            Some(state) => (
+                format!("{state} "),
+                format!(
+                    " ({} in other states)",
+                    crate::output::words::count(f.other_states as u64, "job", "jobs")
+                ),
+            ),
+            None => (String::new(), String::new()),
+        };
         out.line(format!(
-            "{}: no job changed in the last {}",
+            "{}: no {which}job changed in the last {}{others}",
             r.environment, r.since
         ));
         return;
@@ -143,16 +155,26 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
     }
 }
 
-fn history_text(env: &str, key: &str, jobs: &[Job], out: &Output) {
-    if jobs.is_empty() {
-        out.line(format!("{env}: no job for {key} in the job table"));
+fn history_text(env: &str, f: &Found, out: &Output) {
+    if f.jobs.is_empty() {
+        let looked: Vec<String> = f.looked_for.iter().map(|k| format!("`{k}`")).collect();
+        out.line(format!(
+            "{env}: no job with id or upload key {} in the job table {}",
+            looked.join(" or "),
+            f.table
+        ));
         return;
     }
-    for (i, j) in jobs.iter().enumerate() {
+    for (i, j) in f.jobs.iter().enumerate() {
         if i > 0 {
             out.line(String::new());
         }
-        let mut head = format!("{} (upload {}): {}", j.key, j.upload, j.state);
+        // How it came: an upload's version, or a message.
+        let came = match j.upload.as_str() {
+            super::MESSAGE_UPLOAD => "sent as a message".to_string(),
+            upload => format!("upload {upload}"),
+        };
+        let mut head = format!("{} ({came}): {}", j.key, j.state);
         if let Some(s) = j.seconds() {
             head.push_str(&format!(" after {s:.1} s"));
         }

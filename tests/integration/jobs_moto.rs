@@ -412,6 +412,27 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
         states(&d["environments"][0]["jobs"][0]),
         ["queued", "processing", "retrying", "processing", "failed"]
     );
+    // Issue 67: a lookup that finds nothing says what it looked for and where; a filter that
+    // matches none says how many jobs are in other states.
+    let o = run(qfleet_on_moto().args(["jobs"]).arg(&file).arg("nothing-7"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "no job with id or upload key `uploads/nothing-7` or `nothing-7` in the job table {table}"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(qfleet_on_moto()
+        .args(["jobs"])
+        .arg(&file)
+        .args(["--state", "retrying"]));
+    assert!(
+        stdout(&o).contains("no retrying job changed in the last 1h (")
+            && stdout(&o).contains(" in other states)"),
+        "{}",
+        stdout(&o)
+    );
     let answered = responses(&m, &e).await;
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(answered[0]["state"], "failed");
