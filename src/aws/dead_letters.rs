@@ -21,7 +21,13 @@ pub(crate) struct Peeked {
     /// When the message was sent (ms since the epoch), and first received.
     pub(crate) sent_ms: Option<u64>,
     pub(crate) first_receive_ms: Option<u64>,
+    /// A job sent as a message: the id its sender gave it (the `job_id` attribute,
+    /// docs/jobs.md), when it has one.
+    pub(crate) job_id: Option<String>,
 }
+
+/// The message attribute a job sent as a message carries its id in (docs/jobs.md).
+pub(crate) const JOB_ID_ATTRIBUTE: &str = "job_id";
 
 /// Up to `max` messages of the queue, without consuming them: each is received (hidden for at
 /// most 30 s) and made visible again at once with a zero visibility change. A receive counts
@@ -45,6 +51,7 @@ async fn peek_as(sqs: &Client, url: &str, max: usize, what: &str) -> Result<Vec<
             .visibility_timeout(PEEK_HOLD_SECONDS)
             .wait_time_seconds(1)
             .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names(JOB_ID_ATTRIBUTE)
             .send()
             .await
         {
@@ -82,6 +89,11 @@ async fn peek_as(sqs: &Client, url: &str, max: usize, what: &str) -> Result<Vec<
                 first_receive_ms: number(
                     MessageSystemAttributeName::ApproximateFirstReceiveTimestamp,
                 ),
+                job_id: m
+                    .message_attributes()
+                    .and_then(|a| a.get(JOB_ID_ATTRIBUTE))
+                    .and_then(|v| v.string_value())
+                    .map(str::to_string),
             });
         }
         if outcome.is_err() {

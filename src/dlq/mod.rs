@@ -127,12 +127,22 @@ impl Letter {
     }
 }
 
-/// The jobs a message's upload events belong to, as the workers key them (docs/jobs.md): a
-/// message's `qfleetJob` (a message-fed stage's), else each record's key with its `versionId`
-/// or `sequencer`, else the message's id.
-pub(crate) fn job_refs_of(body: &str, message_id: &str) -> Vec<(String, String)> {
+/// The jobs a message belongs to, as the workers key them (docs/jobs.md): a message's
+/// `qfleetJob` (a message-fed stage's), else each S3 event record's key with its `versionId`
+/// or `sequencer`, else the message's id; a message that is no upload's event is a job sent as
+/// a message: its `job_id` (`job_id`), else `sqs:` and its message id.
+pub(crate) fn job_refs_of(
+    body: &str,
+    message_id: &str,
+    job_id: Option<&str>,
+) -> Vec<(String, String)> {
+    let sent = || {
+        let key = job_id.map_or_else(|| format!("sqs:{message_id}"), str::to_string);
+        vec![(key, crate::jobs::MESSAGE_UPLOAD.to_string())]
+    };
     let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
-        return Vec::new();
+        // Not JSON: only a job sent as a message can be that.
+        return sent();
     };
     if let Some(inner) = v.get("Message").and_then(|m| m.as_str())
         && let Ok(unwrapped) = serde_json::from_str(inner)
@@ -144,6 +154,9 @@ pub(crate) fn job_refs_of(body: &str, message_id: &str) -> Vec<(String, String)>
         v["qfleetJob"]["upload"].as_str(),
     ) {
         return vec![(k.to_string(), u.to_string())];
+    }
+    if !v["Records"].is_array() {
+        return sent();
     }
     let keys = keys_of(body);
     v["Records"]
@@ -177,7 +190,7 @@ async fn with_jobs(
     }
     let table = crate::jobs::table_name(clients, env, data_stack).await?;
     for (p, letter) in peeked.iter().zip(letters.iter_mut()) {
-        for (key, upload) in job_refs_of(&p.body, &p.id) {
+        for (key, upload) in job_refs_of(&p.body, &p.id, p.job_id.as_deref()) {
             let record =
                 crate::aws::job_table::job(&clients.dynamodb, &table, &key, &upload).await?;
             letter.jobs.push(LetterJob {
@@ -380,6 +393,32 @@ pub(crate) async fn purge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 67: a dead letter names its job whichever way it came: an upload's event (its key
+    /// and version), the message of a stage before (`qfleetJob`), a job sent as a message (its
+    /// `job_id`, else `sqs:` and the message id), a body that is not JSON among them.
+    #[test]
+    fn a_dead_letter_names_its_job_for_every_way_in() {
+        let s3 = r#"{"Records":[{"s3":{"bucket":{"name":"b"},"object":{"key":"uploads/a.jpg","versionId":"v1"}}}]}"#;
+        assert_eq!(
+            super::job_refs_of(s3, "m1", None),
+            [("uploads/a.jpg".to_string(), "v1".to_string())]
+        );
+        let staged = r#"{"qfleetJob":{"key":"uploads/a.jpg","upload":"v1"}}"#;
+        assert_eq!(
+            super::job_refs_of(staged, "m2", Some("ignored")),
+            [("uploads/a.jpg".to_string(), "v1".to_string())]
+        );
+        let job = crate::jobs::MESSAGE_UPLOAD.to_string();
+        assert_eq!(
+            super::job_refs_of(r#"{"photo": 42}"#, "m3", Some("order-7")),
+            [("order-7".to_string(), job.clone())]
+        );
+        assert_eq!(
+            super::job_refs_of("plain text", "m4", None),
+            [("sqs:m4".to_string(), job)]
+        );
+    }
 
     #[test]
     fn the_keys_of_raw_and_sns_wrapped_s3_events_are_decoded() {

@@ -278,10 +278,16 @@ fn text(who: &str, done: &Done, out: &Output) {
                 l.depth.delayed
             ));
             for m in &l.messages {
-                let keys = if m.keys.is_empty() {
-                    "(no S3 key)".to_string()
-                } else {
-                    m.keys.join(", ")
+                let sent: Vec<&str> = m
+                    .jobs
+                    .iter()
+                    .filter(|j| j.upload == crate::jobs::MESSAGE_UPLOAD)
+                    .map(|j| j.key.as_str())
+                    .collect();
+                let keys = match (m.keys.is_empty(), sent.as_slice()) {
+                    (false, _) => m.keys.join(", "),
+                    (true, []) => "(no S3 key)".to_string(),
+                    (true, ids) => format!("job {} (sent as a message)", ids.join(", ")),
                 };
                 out.line(format!(
                     "  {}  {keys}  received {}x  age {}",
@@ -290,10 +296,13 @@ fn text(who: &str, done: &Done, out: &Output) {
                     m.age_seconds.map_or("?".into(), |s| format!("{s} s")),
                 ));
                 for j in &m.jobs {
+                    let came = match j.upload.as_str() {
+                        crate::jobs::MESSAGE_UPLOAD => "sent as a message".to_string(),
+                        upload => format!("upload {upload}"),
+                    };
                     out.line(format!(
-                        "    job {} (upload {}): {}{}",
+                        "    job {} ({came}): {}{}",
                         j.key,
-                        j.upload,
                         j.state.as_deref().unwrap_or("no record"),
                         j.error
                             .as_deref()
