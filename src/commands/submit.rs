@@ -49,6 +49,10 @@ pub struct SubmitArgs {
     /// whether its message went out. If both messages arrive, the second finds the job done.
     #[arg(long)]
     pub resend: bool,
+    /// The stage of a pipeline to send the job to (default: the first); a later stage must
+    /// declare sources.messages.
+    #[arg(long, value_name = "S")]
+    pub stage: Option<String>,
     /// How long --wait follows it: whole seconds or a number with a unit (90, 30s, 5m).
     #[arg(long, default_value = "5m", value_parser = super::global::positive_duration)]
     pub timeout: Duration,
@@ -64,11 +68,12 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         }
         .into());
     };
+    let stage = submit::stage_of(env, args.stage.as_deref())?;
     if let Some(path) = &args.lines {
         return backfill(&args, path, &session, env, out);
     }
     let request = submit::Request::new(
-        env,
+        stage,
         args.body,
         args.file.as_deref(),
         args.id,
@@ -79,7 +84,11 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
     .with_group(args.group)?;
     let result = crate::rollout::each_located(&session, |clients, env, at| {
         let request = request.clone();
-        async move { submit::submit(&clients, env, &at?, &request).await }
+        let stage = args.stage.clone();
+        async move {
+            let env = submit::stage_of(env, stage.as_deref())?;
+            submit::submit(&clients, env, &at?, &request).await
+        }
     })
     .into_iter()
     .next()
@@ -100,7 +109,7 @@ fn backfill(
 ) -> Result<crate::error::Exit> {
     // Each line's body and id replace these.
     let template = submit::Request::new(
-        env,
+        submit::stage_of(env, args.stage.as_deref())?,
         Some("{}".into()),
         None,
         None,
@@ -112,7 +121,11 @@ fn backfill(
     let lines = submit::Lines::read(path, args.id_field.as_deref(), &template)?;
     let result = crate::rollout::each_located(session, |clients, env, at| {
         let lines = lines.clone();
-        async move { submit::backfill(&clients, env, &at?, &lines).await }
+        let stage = args.stage.clone();
+        async move {
+            let env = submit::stage_of(env, stage.as_deref())?;
+            submit::backfill(&clients, env, &at?, &lines).await
+        }
     })
     .into_iter()
     .next()

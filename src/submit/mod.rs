@@ -378,6 +378,29 @@ pub(crate) struct Submission {
     pub stored_body: Option<String>,
 }
 
+/// The stage of `env` a job is sent to: the first, or the one `--stage` names, which must take
+/// producers' messages (`sources.messages`): a later stage's queue is fed by the stage before,
+/// and its producers' grant is there only with `sources.messages` (docs/sources.md).
+pub(crate) fn stage_of<'a>(env: &'a Environment, name: Option<&str>) -> Result<&'a Environment> {
+    let Some(name) = name else {
+        return Ok(env.stages()[0]);
+    };
+    let stage = crate::session::chosen_stages(env, Some(name))?[0];
+    let later = stage.stage.as_ref().is_some_and(|s| s.index > 0);
+    if later && stage.spec.sources.messages.is_none() {
+        return Err(Usage::FlagValue {
+            flag: "--stage",
+            value: name.to_string(),
+            why: format!(
+                "stage {name} of {} takes its jobs from the stage before it only: declare sources.messages in it to send it jobs",
+                env.name
+            ),
+        }
+        .into());
+    }
+    Ok(stage)
+}
+
 /// `env`'s job queue (its first stage's): its names, its URL, and the largest message it takes
 /// (the queue's MaximumMessageSize, or [`SIZE_UNREAD`] when that cannot be read).
 async fn job_queue(clients: &Clients, env: &Environment) -> Result<(ResourceNames, String, u64)> {

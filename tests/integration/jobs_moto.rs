@@ -671,3 +671,104 @@ async fn a_two_stage_pipeline_records_both_stages_on_one_job_and_only_the_last_a
     assert_eq!(answered[0]["stage"], "thumb");
     assert_eq!(answered[0]["output"], "processed/dog.jpg");
 }
+
+/// Issue 67: `submit --stage` sends a job to a later stage that takes producers' messages,
+/// here a FIFO one (its group given), recorded at that stage; a stage that takes no messages,
+/// and one the file does not have, are refused before anything is sent.
+#[tokio::test]
+async fn submit_reaches_a_later_fifo_stage_that_takes_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("sst");
+    let file = dir.path().join(format!("{e}.yaml"));
+    let write = |second_takes_messages: bool| {
+        let sources = if second_takes_messages {
+            "    sources: {messages: {}}\n"
+        } else {
+            ""
+        };
+        std::fs::write(
+            &file,
+            format!(
+                "environment: {e}\nregion: eu-west-1\nlab: true\njobs: {{}}\nstages:\n  - name: parse\n    workers: {{min: 1, max: 2, public_ip: true}}\n  - name: orders\n    fed_by: messages\n    queue: {{fifo: true, content_based_deduplication: true}}\n{sources}    workers: {{min: 1, max: 2, public_ip: true}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write(true);
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = doc(
+        qfleet_on_moto().arg("submit").arg(&file).args([
+            "--stage",
+            "orders",
+            "--group",
+            "customer-7",
+            "--id",
+            "order-1",
+            "{\"order\": 1}",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    check_schema("submit", &d);
+    let queue = d["environments"][0]["queue"].as_str().unwrap().to_string();
+    assert!(queue.contains("--orders-"), "{d}");
+    let j = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["order-1", "-o", "json"]),
+        0,
+    );
+    let job = &j["environments"][0]["jobs"][0];
+    assert_eq!(job["state"], "queued", "{j}");
+    assert_eq!(job["stage"], "orders", "{j}");
+    let m = moto().await;
+    let url = queue_url(&m.sqs, &queue).await;
+    let held = m
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        held.attributes()
+            .and_then(
+                |a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            )
+            .map(String::as_str),
+        Some("1")
+    );
+    // Refused before anything is sent: no such stage, and a stage fed only by the one before.
+    let o = run(qfleet_on_moto()
+        .arg("submit")
+        .arg(&file)
+        .args(["--stage", "nope", "{}"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    write(false);
+    let o = run(qfleet_on_moto()
+        .arg("submit")
+        .arg(&file)
+        .args(["--stage", "orders", "--group", "g", "{}"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("declare sources.messages in it"),
+        "{}",
+        stderr(&o)
+    );
+    write(true);
+    moto_detach_role_policies(&[&e, &format!("{e}--orders")]);
+    let o = run(qfleet_on_moto()
+        .args([
+            "teardown",
+            "--yes",
+            "--delete-job-records",
+            "--discard-messages",
+            "--producers-detached",
+        ])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
