@@ -204,12 +204,14 @@ fn the_command_reader_finds_qfleet_where_a_shell_would_run_it() {
     let cmds = qfleet_commands(
         "set -e\ncode=0\nqfleet plan \"$E\" --detailed-exitcode \\\n  --format markdown > plan.md || code=$?\n\
          cargo install --git x qfleet\nX=1 qfleet deploy lab --yes -o json | tee d.json\n\
-         echo \"$(qfleet outputs lab --shell)\" # qfleet ignored\nif qfleet drift a; then :; fi",
+         echo \"$(qfleet outputs lab --shell)\" # qfleet ignored\nif qfleet drift a; then :; fi\n\
+         exec qfleet status lab > s.json",
     );
     let expected: Vec<Vec<&str>> = vec![
         vec!["plan", "$E", "--detailed-exitcode", "--format", "markdown"],
         vec!["deploy", "lab", "--yes", "-o", "json"],
         vec!["drift", "a"],
+        vec!["status", "lab"],
         vec!["outputs", "lab", "--shell"],
     ];
     assert_eq!(cmds, expected);

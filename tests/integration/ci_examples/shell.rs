@@ -108,6 +108,7 @@ pub fn qfleet_commands(script: &str) -> Vec<Vec<String>> {
                 if at_command
                     && [
                         "then", "do", "else", "elif", "if", "while", "until", "!", "{", "time",
+                        "exec",
                     ]
                     .contains(&w.as_str()) => {}
             Tok::Word(w) if at_command && (w == "qfleet" || w.ends_with("/qfleet")) => {
