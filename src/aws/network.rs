@@ -146,6 +146,50 @@ async fn zones_offering<'a>(
         .collect())
 }
 
+/// The security groups among `ids` that exist in the Region, each with its VPC
+/// (DescribeSecurityGroups filtered by `group-id`: an id that does not exist is left out, not
+/// an error; <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSecurityGroups.html>).
+pub(crate) async fn security_groups(ec2: &Ec2, ids: &[String]) -> Result<BTreeMap<String, String>> {
+    let groups = ec2
+        .describe(
+            "reading the security groups the stack file names",
+            "DescribeSecurityGroups",
+            "securityGroupInfo",
+            &[],
+            &[Filter {
+                name: "group-id",
+                values: ids.to_vec(),
+            }],
+        )
+        .await?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|g| Some((g.get("groupId")?.clone(), g.get("vpcId")?.clone())))
+        .collect())
+}
+
+/// The managed prefix lists among `ids` that exist in the Region
+/// (DescribeManagedPrefixLists filtered by `prefix-list-id`;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeManagedPrefixLists.html>).
+pub(crate) async fn prefix_lists(ec2: &Ec2, ids: &[String]) -> Result<BTreeSet<String>> {
+    let lists = ec2
+        .describe(
+            "reading the prefix lists the stack file names",
+            "DescribeManagedPrefixLists",
+            "prefixListSet",
+            &[],
+            &[Filter {
+                name: "prefix-list-id",
+                values: ids.to_vec(),
+            }],
+        )
+        .await?;
+    Ok(lists
+        .into_iter()
+        .filter_map(|l| l.get("prefixListId").cloned())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -462,6 +462,20 @@ async fn prepare_stack(
         // The data stack and a worker function have no network of qfleet's.
         _ => None,
     };
+    // The groups and prefix lists the file names, in the workers' VPC, before any change.
+    if stack.role == StackRole::Fleet {
+        let vpc = match (&network, &env.spec.workers.network) {
+            (Some(super::FleetNetwork::Place(p)), _) => Some(p.vpc.clone()),
+            (Some(super::FleetNetwork::KeepDeployed), _) => state
+                .as_ref()
+                .and_then(|s| s.parameters.get("VpcId").cloned()),
+            (None, crate::config::Network::Explicit(n)) => Some(n.vpc.clone()),
+            (None, crate::config::Network::Default) => None,
+        };
+        if let Some(vpc) = vpc {
+            super::check_network_references(clients, env, &vpc).await?;
+        }
+    }
     let mut desired = DesiredStack::new(env, stack, network.as_ref());
     if stack.role == StackRole::Data {
         let recorded = state.as_ref().map(|s| s.tags.clone()).unwrap_or_default();

@@ -370,5 +370,64 @@ pub(super) async fn fleet_network(
     }
 }
 
+/// The security groups and prefix lists the stack file names (`workers.security_groups`,
+/// `workers.egress`), checked in the workers' Region before any change: each exists, and a
+/// group the workers wear is in their VPC `vpc` (a group an egress rule names may be in a
+/// peered one). One that does not is an error at its own line; a read that fails is an error
+/// too, never "fine".
+pub(super) async fn check_network_references(
+    clients: &Clients,
+    env: &Environment,
+    vpc: &str,
+) -> Result<()> {
+    let w = &env.spec.workers;
+    let mut groups: Vec<(String, &str, bool)> = w
+        .security_groups
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (format!("workers.security_groups.{i}"), id.as_str(), true))
+        .collect();
+    let mut lists: Vec<(String, &str)> = Vec::new();
+    for (i, r) in w.egress.iter().enumerate() {
+        if let Some(sg) = &r.security_group {
+            groups.push((format!("workers.egress.{i}.security_group"), sg, false));
+        }
+        if let Some(pl) = &r.prefix_list {
+            lists.push((format!("workers.egress.{i}.prefix_list"), pl));
+        }
+    }
+    let mut problems = Vec::new();
+    if !groups.is_empty() {
+        let ids: Vec<String> = groups.iter().map(|(_, id, _)| id.to_string()).collect();
+        let found = network::security_groups(&clients.ec2, &ids).await?;
+        for (field, id, worn) in &groups {
+            let why = match found.get(*id) {
+                None => format!("security group {id} does not exist in {}", clients.region),
+                Some(in_vpc) if *worn && in_vpc != vpc => format!(
+                    "security group {id} is in {in_vpc}, and the workers run in {vpc}: a worker wears groups of its own VPC only"
+                ),
+                Some(_) => continue,
+            };
+            problems.push(env.source.error(field, why));
+        }
+    }
+    if !lists.is_empty() {
+        let ids: Vec<String> = lists.iter().map(|(_, id)| id.to_string()).collect();
+        let found = network::prefix_lists(&clients.ec2, &ids).await?;
+        for (field, id) in &lists {
+            if !found.contains(*id) {
+                problems.push(env.source.error(
+                    field,
+                    format!("prefix list {id} does not exist in {}", clients.region),
+                ));
+            }
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(crate::error::Error::Input(problems)),
+    }
+}
+
 #[cfg(test)]
 mod tests;

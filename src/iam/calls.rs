@@ -267,6 +267,18 @@ pub(super) const CALLS: &[Call] = &[
         "DescribeInstanceTypeOfferings",
         &["ec2:DescribeInstanceTypeOfferings"],
     ),
+    // EC2: the groups and prefix lists workers.security_groups and workers.egress name,
+    // checked before any change.
+    call(
+        "ec2",
+        "DescribeSecurityGroups",
+        &["ec2:DescribeSecurityGroups"],
+    ),
+    call(
+        "ec2",
+        "DescribeManagedPrefixLists",
+        &["ec2:DescribeManagedPrefixLists"],
+    ),
 ];
 
 /// The entry for a call the request log names (`cloudformation.DescribeStacks`); services are

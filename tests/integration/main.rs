@@ -85,6 +85,7 @@ mod localstack;
 mod logs_localstack;
 mod many_envs;
 mod modes_moto;
+mod network_moto;
 mod ownership_moto;
 mod pairs;
 mod pipeline_localstack;

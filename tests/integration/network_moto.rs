@@ -1,0 +1,64 @@
+//! Issue 66: the security groups and prefix lists a stack file names are checked in the
+//! workers' Region before anything changes, on moto: one that does not exist is refused at its
+//! own line (exit 2), and no stack is created.
+
+use crate::common::*;
+
+#[tokio::test]
+async fn plan_and_deploy_refuse_a_group_or_prefix_list_that_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("nref");
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        "  egress:\n    - port: 80\n      prefix_list: pl-0123456789abcdef0\n  security_groups: [sg-0123456789abcdef0]\n",
+    );
+    for command in ["plan", "deploy"] {
+        let mut cmd = qfleet_on_moto();
+        cmd.arg(command).arg(&file);
+        if command == "deploy" {
+            cmd.arg("--yes");
+        }
+        let o = run(&mut cmd);
+        assert_eq!(o.status.code(), Some(2), "{command}: {}", stderr(&o));
+        let err = stderr(&o);
+        for said in [
+            "workers.security_groups.0: security group sg-0123456789abcdef0 does not exist in eu-west-1",
+            "workers.egress.0.prefix_list: prefix list pl-0123456789abcdef0 does not exist in eu-west-1",
+        ] {
+            assert!(err.contains(said), "{command}: {err}");
+        }
+    }
+    // A group that exists in the workers' VPC (the default VPC's, made with boto3 here) passes.
+    let made = std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; ec2=boto3.client('ec2', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); vpc=ec2.describe_vpcs(Filters=[{'Name':'is-default','Values':['true']}])['Vpcs'][0]['VpcId']; print(ec2.create_security_group(GroupName=sys.argv[2], Description='db clients', VpcId=vpc)['GroupId'])",
+            &moto_endpoint(),
+            &format!("{e}-db-clients"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let sg = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    lab_stack_file(dir.path(), &e, &format!("  security_groups: [{sg}]\n"));
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Nothing was created: no fleet stack, and no data stack beyond a review.
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+    if stack_exists(&cfn, &format!("qfleet-{e}-data")).await {
+        let s = cfn
+            .describe_stacks()
+            .stack_name(format!("qfleet-{e}-data"))
+            .send()
+            .await
+            .unwrap();
+        let status = s.stacks()[0].stack_status().unwrap().as_str().to_string();
+        assert_eq!(status, "REVIEW_IN_PROGRESS");
+    }
+}
