@@ -304,7 +304,7 @@ pub(crate) async fn queue_job(
     db: &JsonApi,
     table: &str,
     (key, upload): (&str, &str),
-    stage: Option<&str>,
+    (stage, stage_index): (Option<&str>, usize),
     now: SystemTime,
     retention_days: u32,
 ) -> Result<bool> {
@@ -318,7 +318,7 @@ pub(crate) async fn queue_job(
         "key": { "S": key },
         "upload": { "S": upload },
         "state": { "S": "queued" },
-        "stage_index": { "N": "0" },
+        "stage_index": { "N": stage_index.to_string() },
         "queued_at": { "S": at },
         "updated_at": { "S": at },
         "recent": { "S": recent },
@@ -399,7 +399,7 @@ pub(crate) async fn requeue(
     db: &JsonApi,
     table: &str,
     (key, upload): (&str, &str),
-    stage: Option<&str>,
+    (stage, stage_index): (Option<&str>, usize),
     seen: u64,
     now: SystemTime,
     retention_days: u32,
@@ -412,11 +412,12 @@ pub(crate) async fn requeue(
     let mut entry = json!({ "state": { "S": "queued" }, "at": { "S": at } });
     let mut values = json!({
         ":queued": { "S": "queued" }, ":failed": { "S": "failed" }, ":zero": { "N": "0" },
+        ":si": { "N": stage_index.to_string() },
         ":at": { "S": at }, ":recent": { "S": recent },
         ":exp": { "N": expires.to_string() }, ":one": { "N": "1" },
         ":seen": { "N": seen.to_string() },
     });
-    let mut set = "#state = :queued, #stage_index = :zero, #attempts = :zero, #queued_at = :at, \
+    let mut set = "#state = :queued, #stage_index = :si, #attempts = :zero, #queued_at = :at, \
                    #updated_at = :at, #recent = :recent, #expires_at = :exp, \
                    #history = list_append(#history, :entry)"
         .to_string();

@@ -32,8 +32,9 @@ pub use schema::{MAX_ROLLING_PAUSE, Network, StackFile};
 pub(crate) use advice::{privileged, warnings};
 pub(crate) use checks::network::MAX_EXTRA_GROUPS;
 pub(crate) use checks::network::{
-    cidr_family as egress_cidr_family, destination as egress_destination,
-    normalized_port as egress_ports, to_the_internet as egress_to_the_internet,
+    canonical_cidr as egress_canonical_cidr, cidr_family as egress_cidr_family,
+    destination as egress_destination, normalized_port as egress_ports,
+    to_the_internet as egress_to_the_internet,
 };
 pub(crate) use checks::{ROLE_POLICY_LIMIT, valid_region};
 pub(crate) use command_line::{base_files, file_named, load_from, made_by_another_file, same_file};

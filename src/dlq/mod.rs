@@ -127,6 +127,9 @@ impl Letter {
     }
 }
 
+/// The longest job id the workers take (bytes), as `qfleet_jobs.py` checks it.
+const MAX_JOB_ID: usize = 1024;
+
 /// The jobs a message belongs to, as the workers key them (docs/jobs.md): a message's
 /// `qfleetJob` (a message-fed stage's), else each S3 event record's key with its `versionId`
 /// or `sequencer`, else the message's id; a message that is no upload's event is a job sent as
@@ -154,6 +157,10 @@ pub(crate) fn job_refs_of(
         v["qfleetJob"]["upload"].as_str(),
     ) {
         return vec![(k.to_string(), u.to_string())];
+    }
+    // What S3 and SNS send to set a subscription up is no job's.
+    if v["Event"] == "s3:TestEvent" || v["Type"] == "SubscriptionConfirmation" {
+        return Vec::new();
     }
     if !v["Records"].is_array() {
         return sent();
@@ -191,6 +198,20 @@ async fn with_jobs(
     let table = crate::jobs::table_name(clients, env, data_stack).await?;
     for (p, letter) in peeked.iter().zip(letters.iter_mut()) {
         for (key, upload) in job_refs_of(&p.body, &p.id, p.job_id.as_deref()) {
+            // An id the workers refuse (empty, or over their 1,024 bytes) has no record, and
+            // DynamoDB would refuse a key over 2,048 bytes: said, never looked up.
+            if key.is_empty() || key.len() > MAX_JOB_ID {
+                letter.jobs.push(LetterJob {
+                    state: None,
+                    error: Some(format!(
+                        "its job_id is {} bytes: the workers take 1 to {MAX_JOB_ID}, so it has no record",
+                        key.len()
+                    )),
+                    key: key.chars().take(64).collect(),
+                    upload,
+                });
+                continue;
+            }
             let record =
                 crate::aws::job_table::job(&clients.dynamodb, &table, &key, &upload).await?;
             letter.jobs.push(LetterJob {
@@ -417,6 +438,18 @@ mod tests {
         assert_eq!(
             super::job_refs_of("plain text", "m4", None),
             [("sqs:m4".to_string(), job)]
+        );
+        // What S3 and SNS send to set a subscription up is no job's.
+        assert!(
+            super::job_refs_of(
+                r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#,
+                "m5",
+                None
+            )
+            .is_empty()
+        );
+        assert!(
+            super::job_refs_of(r#"{"Type":"SubscriptionConfirmation"}"#, "m6", None).is_empty()
         );
     }
 

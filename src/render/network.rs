@@ -38,7 +38,10 @@ fn rule(r: &EgressRule) -> Value {
             Some(6) => "CidrIpv6",
             _ => "CidrIp",
         };
-        v.insert(key.into(), json!(cidr));
+        v.insert(
+            key.into(),
+            json!(crate::config::egress_canonical_cidr(cidr)),
+        );
     }
     if let Some(pl) = &r.prefix_list {
         v.insert("DestinationPrefixListId".into(), json!(pl));

@@ -162,9 +162,10 @@ pub(crate) async fn backfill(
     }
     let table = job_table_of(clients, env, at).await?;
     let stage = first.stage.as_ref().map(|s| s.name.clone());
+    let stage_index = first.stage.as_ref().map_or(0, |s| s.index);
     let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
     let batches = batches(&lines.jobs);
-    let (table, stage) = (table.as_deref(), stage.as_deref());
+    let (table, stage) = (table.as_deref(), (stage.as_deref(), stage_index));
     let to = Destination {
         url: queue_url.as_str(),
         names: &names,
@@ -290,7 +291,7 @@ async fn one_batch(
     clients: &Clients,
     table: Option<&str>,
     to: Destination<'_>,
-    stage: Option<&str>,
+    stage: (Option<&str>, usize),
     retention: u32,
     batch: &[(usize, Request)],
 ) -> Vec<LineJob> {

@@ -470,7 +470,12 @@ pub(crate) async fn submit(
         stored_body: None,
     };
     if let Some(table) = &table {
-        let stage = first.stage.as_ref().map(|s| s.name.as_str());
+        // The stage it is queued at, by name and index (`submit --stage`): a worker of that
+        // stage moves the record on only from a lower index.
+        let stage = (
+            first.stage.as_ref().map(|s| s.name.as_str()),
+            first.stage.as_ref().map_or(0, |s| s.index),
+        );
         let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
         let known;
         (submission.outcome, written, known) =
@@ -613,7 +618,7 @@ async fn record(
     clients: &Clients,
     table: &str,
     key: (&str, &str),
-    stage: Option<&str>,
+    stage: (Option<&str>, usize),
     retention: u32,
     resend: bool,
 ) -> Result<(Outcome, Option<u64>, Option<Job>)> {

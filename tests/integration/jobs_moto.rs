@@ -724,6 +724,8 @@ async fn submit_reaches_a_later_fifo_stage_that_takes_messages() {
     let job = &j["environments"][0]["jobs"][0];
     assert_eq!(job["state"], "queued", "{j}");
     assert_eq!(job["stage"], "orders", "{j}");
+    // At that stage's index: its workers move the record on only from a lower one.
+    assert_eq!(job["stage_index"], 1, "{j}");
     let m = moto().await;
     let url = queue_url(&m.sqs, &queue).await;
     let held = m

@@ -241,6 +241,12 @@ fn parse_cidr(cidr: &str) -> Option<Block> {
     (bits <= max).then_some(Block { addr, bits })
 }
 
+/// `cidr` as EC2 keeps it (its network address, in the address's shortest spelling), or as
+/// written when it is no CIDR (validation refuses it).
+pub(crate) fn canonical_cidr(cidr: &str) -> String {
+    parse_cidr(cidr).map_or_else(|| cidr.to_string(), |b| b.canonical())
+}
+
 /// Whether `cidr` is an IPv4 (`Some(4)`) or IPv6 (`Some(6)`) CIDR block.
 pub(crate) fn cidr_family(cidr: &str) -> Option<u8> {
     match parse_cidr(cidr)?.addr {
@@ -280,6 +286,11 @@ fn check_one_place(c: &mut Checker, env: &Environment) {
         Some(t) => &t.file.base.spec,
         None => &env.spec,
     };
+    // A target that stands for a whole AWS Organizations unit (no account) is many accounts.
+    let unit_wide = file
+        .targets
+        .iter()
+        .any(|t| t.account.is_none() && t.organizational_unit.is_some());
     let mut places: Vec<(Option<&str>, &str)> = file
         .targets
         .iter()
@@ -292,7 +303,7 @@ fn check_one_place(c: &mut Checker, env: &Environment) {
         .collect();
     places.sort_unstable();
     places.dedup();
-    if places.len() < 2 {
+    if places.len() < 2 && !unit_wide {
         return;
     }
     let w = &env.spec.workers;

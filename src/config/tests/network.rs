@@ -238,3 +238,17 @@ fn targets_in_several_places_are_refused_group_and_prefix_list_ids() {
     ))
     .unwrap();
 }
+
+/// A target that stands for a whole AWS Organizations unit is many accounts: ids of one place
+/// are refused there too.
+#[test]
+fn a_unit_wide_target_is_refused_group_ids() {
+    let e = errors(
+        "region: eu-west-1\ndeploy_role: qfleet-deployer\nrollout:\n  mode: stack_sets\n  permission_model: service_managed\n  auto_deployment: true\ntargets:\n  - name: eu\n    organizational_unit: ou-ab12-cdef3456\nworkers:\n  network:\n    vpc: vpc-0a1b2c3d4e5f67890\n    subnets:\n      eu-west-1a: subnet-0a1b2c3d4e5f67890\n      eu-west-1b: subnet-1a1b2c3d4e5f67890\n  security_groups: [sg-11234567]\n",
+    );
+    assert!(
+        e.iter().any(|e| e.field == "workers.security_groups"
+            && e.message.contains("targets are in several")),
+        "{e:#?}"
+    );
+}

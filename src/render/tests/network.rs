@@ -91,7 +91,7 @@ fn no_rules_is_https_alone_and_all_traffic_is_minus_one_without_ports() {
     let f = fleet("region: eu-west-1\n");
     assert_eq!(rules(&f).len(), 1);
     let f = fleet(
-        "region: eu-west-1\nworkers:\n  egress:\n    - protocol: all\n      cidr: 0.0.0.0/0\n    - protocol: udp\n      port: 8000-8100\n      cidr: 2001:db8::/32\n",
+        "region: eu-west-1\nworkers:\n  egress:\n    - protocol: all\n      cidr: 0.0.0.0/0\n    - protocol: udp\n      port: 8000-8100\n      cidr: 2001:DB8::/32\n",
     );
     let got = rules(&f);
     assert_eq!(
@@ -129,6 +129,8 @@ fn a_function_in_a_vpc_wears_the_same_rules_and_may_manage_its_interfaces() {
         .values()
         .find(|r| r["Type"] == "AWS::Lambda::Function")
         .unwrap();
+    // The policy that lets Lambda create its interfaces is attached before the function.
+    assert_eq!(function["DependsOn"].as_str(), Some("WorkerFunctionPolicy"));
     let vpc = serde_json::to_value(&function["Properties"]["VpcConfig"]).unwrap();
     assert_eq!(
         vpc["SecurityGroupIds"],
