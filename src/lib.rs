@@ -32,7 +32,8 @@
 // `-D warnings`. Tests may run longer (a scenario reads top to bottom).
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
 
-pub(crate) mod aws;
+// AWS access is a crate of its own (crates/qfleet-aws): it cannot reach back into this one.
+pub(crate) use qfleet_aws as aws;
 pub mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;

@@ -1,56 +1,23 @@
 //! What a change set means for data: which changes lose it, and a switch of worker kind.
 
 use crate::aws::cfn::changesets::Change;
-use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
+use aws_sdk_cloudformation::types::ChangeAction;
 
-/// Resource types that hold data: replacing or removing one loses what it holds.
-pub const STATEFUL_TYPES: &[&str] = &[
-    "AWS::S3::Bucket",
-    "AWS::SQS::Queue",
-    "AWS::KMS::Key",
-    "AWS::DynamoDB::Table",
-];
+pub use crate::aws::cfn::changesets::STATEFUL_TYPES;
 
-impl Change {
-    /// This change would delete a resource that holds data (removal or replacement). A
-    /// property that requires recreation counts even when the resource's `Replacement` does not
-    /// say so: the stricter of the two answers decides.
-    pub(crate) fn loses_data(&self) -> bool {
-        STATEFUL_TYPES.contains(&self.resource_type.as_str())
-            && (self.action == ChangeAction::Remove || self.replaces() != Some(false))
-    }
-
-    /// Whether the resource is replaced: `Some(true)` surely, `None` maybe, `Some(false)` not
-    /// (as far as the change set says).
-    pub(crate) fn replaces(&self) -> Option<bool> {
-        let by_details: Vec<Option<bool>> = self
-            .details
-            .iter()
-            .flatten()
-            .map(|d| d.recreates())
-            .collect();
-        if self.replacement == Some(Replacement::True) || by_details.contains(&Some(true)) {
-            Some(true)
-        } else if self.replacement == Some(Replacement::Conditional) || by_details.contains(&None) {
-            None
-        } else {
-            Some(false)
-        }
-    }
-
-    pub(super) fn describe_loss(&self) -> String {
-        let what = if self.action == ChangeAction::Remove {
-            "REMOVES"
-        } else if self.replaces().is_none() {
-            "MAY REPLACE"
-        } else {
-            "REPLACES"
-        };
-        format!(
-            "{what} {} ({}): whatever it holds is lost unless its policy retains it",
-            self.logical_id, self.resource_type
-        )
-    }
+/// What a change that loses data does, in words.
+pub(super) fn describe_loss(c: &Change) -> String {
+    let what = if c.action == ChangeAction::Remove {
+        "REMOVES"
+    } else if c.replaces().is_none() {
+        "MAY REPLACE"
+    } else {
+        "REPLACES"
+    };
+    format!(
+        "{what} {} ({}): whatever it holds is lost unless its policy retains it",
+        c.logical_id, c.resource_type
+    )
 }
 
 /// What a fleet change set switches: `(from, to)` when it removes one kind of worker and adds
@@ -117,6 +84,7 @@ pub(super) fn describe_switch(from: &str, to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_cloudformation::types::Replacement;
 
     fn change(action: &str, ty: &str, replacement: Option<&str>) -> Change {
         Change {
@@ -204,13 +172,13 @@ mod tests {
         }]);
         assert!(c.loses_data());
         assert!(
-            c.describe_loss().starts_with("REPLACES X"),
+            describe_loss(&c).starts_with("REPLACES X"),
             "{}",
-            c.describe_loss()
+            describe_loss(&c)
         );
         c.details.as_mut().unwrap()[0].requires_recreation = Some("Conditionally".into());
         assert!(c.loses_data());
-        assert!(c.describe_loss().starts_with("MAY REPLACE"));
+        assert!(describe_loss(&c).starts_with("MAY REPLACE"));
         c.details.as_mut().unwrap()[0].requires_recreation = Some("Never".into());
         assert!(!c.loses_data());
     }

@@ -115,7 +115,7 @@ fn stack(s: &StackOutcome) -> Vec<String> {
             out.push(format!(
                 "**⚠️ Data loss: {}: this change {}**",
                 s.stack,
-                cell(&c.describe_loss())
+                cell(&super::changeset::describe_loss(c))
             ));
             out.push(String::new());
         }

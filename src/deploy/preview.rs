@@ -76,13 +76,13 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
         for c in list.iter().filter(|c| c.loses_data()) {
             lines.push(format!(
                 "WARNING: {name}: this change {}",
-                c.describe_loss()
+                super::changeset::describe_loss(c)
             ));
             reporter.event(Event::Warning {
                 environment: None,
                 stack: Some(name.clone()),
                 change: Some(c.clone()),
-                message: c.describe_loss(),
+                message: super::changeset::describe_loss(c),
             });
         }
     }

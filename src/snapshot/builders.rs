@@ -4,7 +4,6 @@ use super::{Consumer, FunctionRead, GroupRead, ServiceRead, Snapshot, StackSnaps
 use crate::aws::autoscaling::Group;
 use crate::aws::cfn::stacks::StackState;
 use crate::aws::functions::{Function, Mapping};
-use crate::aws::queues::Queue;
 use crate::config::WorkerKind;
 use crate::snapshot::fact::Fact;
 use std::collections::BTreeMap;
@@ -30,25 +29,6 @@ impl Snapshot {
             };
         }
         s
-    }
-}
-
-impl Queue {
-    /// A queue holding `visible` messages, with the given attributes.
-    pub(crate) fn for_tests(name: &str, visible: u64, attrs: &[(&str, &str)]) -> Queue {
-        Queue {
-            name: name.into(),
-            url: format!("https://q/{name}"),
-            depth: crate::aws::queues::Depth {
-                visible,
-                in_flight: 0,
-                delayed: 0,
-            },
-            attributes: attrs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
     }
 }
 
@@ -149,51 +129,5 @@ impl Snapshot {
             .unwrap_or(self.workers.len());
         self.workers.insert(at, new());
         at
-    }
-}
-
-impl Function {
-    /// An active function, its last update successful, nothing reserved.
-    pub(crate) fn for_tests(name: &str, memory_mb: i32, timeout_seconds: i32) -> Function {
-        Function {
-            name: name.into(),
-            arn: Some(format!(
-                "arn:aws:lambda:eu-west-1:111122223333:function:{name}"
-            )),
-            state: Some("Active".into()),
-            state_reason: None,
-            last_update_status: Some("Successful".into()),
-            last_update_status_reason: None,
-            runtime: Some("python3.12".into()),
-            image: None,
-            image_uri: None,
-            memory_mb,
-            timeout_seconds,
-            reserved_concurrency: None,
-        }
-    }
-}
-
-impl Mapping {
-    /// An enabled mapping from `queue` reporting batch item failures.
-    pub(crate) fn for_tests(
-        queue: &str,
-        batch_size: i32,
-        window_seconds: i32,
-        maximum_concurrency: i32,
-    ) -> Mapping {
-        Mapping {
-            uuid: "a1b2c3d4-5678-90ab-cdef-11111EXAMPLE".into(),
-            event_source_arn: Some(format!("arn:aws:sqs:eu-west-1:111122223333:{queue}")),
-            function_arn: None,
-            state: "Enabled".into(),
-            state_transition_reason: Some("USER_INITIATED".into()),
-            batch_size: Some(batch_size),
-            batching_window_seconds: Some(window_seconds),
-            function_response_types: vec!["ReportBatchItemFailures".into()],
-            maximum_concurrency: Some(maximum_concurrency),
-            pollers: None,
-            last_processing_result: Some("No records processed".into()),
-        }
     }
 }

@@ -160,7 +160,7 @@ pub fn qfleet_on_moto() -> Command {
 
 /// SDK configuration for the emulator, for checks behind qfleet's back.
 /// The HTTP client of the tests' own SDK clients: the SDK's, with the TLS provider qfleet uses
-/// (the SDK crates are built without a default client; see src/aws/https.rs).
+/// (the SDK crates are built without a default client; see crates/qfleet-aws/src/https.rs).
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     aws_smithy_http_client::Builder::new()

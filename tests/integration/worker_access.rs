@@ -212,7 +212,7 @@ async fn the_container_example_deploys_on_moto() {
         .expect("its id")
         .to_string();
     // The launch template's user data as moto holds it (read with boto3: qfleet has no EC2
-    // SDK client, see src/aws/ec2.rs).
+    // SDK client, see crates/qfleet-aws/src/ec2.rs).
     let o = run(std::process::Command::new(root().join(".venv/bin/python"))
         .args([
             "-c",

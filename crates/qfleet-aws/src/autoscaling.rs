@@ -1,0 +1,205 @@
+//! The worker group as Auto Scaling describes it: size, instances, processes, recent activities,
+//! scaling policies and lifecycle hooks. Read the same way by status and drift.
+
+use super::Result;
+use super::error::{AwsError, Kind};
+use aws_sdk_autoscaling::Client;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct Group {
+    pub name: String,
+    pub desired: i32,
+    pub min: i32,
+    pub max: i32,
+    pub zones: Vec<String>,
+    /// The launch template version the group launches (a number, `$Latest` or `$Default`).
+    pub launch_template_version: Option<String>,
+    pub instances: Vec<Instance>,
+    pub suspended_processes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct Instance {
+    pub id: String,
+    pub zone: String,
+    /// InService, Pending, Terminating:Wait, …
+    pub lifecycle: String,
+    pub health: String,
+    pub launch_template_version: Option<String>,
+    pub protected_from_scale_in: bool,
+}
+
+impl Instance {
+    fn in_service(&self) -> bool {
+        self.lifecycle == aws_sdk_autoscaling::types::LifecycleState::InService.as_str()
+    }
+}
+
+impl Group {
+    pub fn in_service(&self) -> usize {
+        self.instances.iter().filter(|i| i.in_service()).count()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct Activity {
+    pub start: String,
+    pub status: String,
+    pub description: String,
+    cause: String,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+pub struct ScalingPolicy {
+    pub name: String,
+    /// TargetTrackingScaling, StepScaling, SimpleScaling, PredictiveScaling.
+    pub policy_type: String,
+    /// The target of a target-tracking policy.
+    pub target: Option<f64>,
+}
+
+impl ScalingPolicy {
+    pub fn is_target_tracking(&self) -> bool {
+        self.policy_type == "TargetTrackingScaling"
+    }
+}
+
+/// The group (`None`: Auto Scaling says there is no such group).
+pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
+    let what = format!("describing group {name}");
+    let out = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&what, e))?;
+    let Some(g) = out
+        .auto_scaling_groups()
+        .iter()
+        .find(|g| g.auto_scaling_group_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    let (Some(desired), Some(min), Some(max)) = (g.desired_capacity(), g.min_size(), g.max_size())
+    else {
+        return Err(AwsError::with_kind(
+            format!("{what}: the answer lacks the group's size"),
+            Kind::Malformed,
+        ));
+    };
+    let mut instances = Vec::new();
+    for i in g.instances() {
+        let (Some(id), Some(lifecycle)) = (i.instance_id(), i.lifecycle_state()) else {
+            return Err(AwsError::with_kind(
+                format!("{what}: an instance without an id or lifecycle state"),
+                Kind::Malformed,
+            ));
+        };
+        instances.push(Instance {
+            id: id.to_string(),
+            zone: i.availability_zone().unwrap_or_default().to_string(),
+            lifecycle: lifecycle.as_str().to_string(),
+            health: i.health_status().unwrap_or_default().to_string(),
+            launch_template_version: i
+                .launch_template()
+                .and_then(|lt| lt.version())
+                .map(str::to_string),
+            protected_from_scale_in: i.protected_from_scale_in().unwrap_or(false),
+        });
+    }
+    Ok(Some(Group {
+        name: name.to_string(),
+        desired,
+        min,
+        max,
+        zones: g.availability_zones().to_vec(),
+        launch_template_version: g
+            .launch_template()
+            .and_then(|lt| lt.version())
+            .map(str::to_string),
+        instances,
+        suspended_processes: g
+            .suspended_processes()
+            .iter()
+            .filter_map(|p| p.process_name().map(str::to_string))
+            .collect(),
+    }))
+}
+
+/// The group's five most recent scaling activities.
+pub async fn recent_activities(asg: &Client, group: &str) -> Result<Vec<Activity>> {
+    let out = asg
+        .describe_scaling_activities()
+        .auto_scaling_group_name(group)
+        .max_records(5)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from_sdk(&format!("reading the scaling activities of {group}"), e)
+        })?;
+    Ok(out
+        .activities()
+        .iter()
+        .map(|x| Activity {
+            start: x.start_time().map(|t| t.to_string()).unwrap_or_default(),
+            status: x
+                .status_code()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            description: x.description().unwrap_or_default().to_string(),
+            cause: x.cause().unwrap_or_default().to_string(),
+        })
+        .collect())
+}
+
+/// The group's scaling policies (all pages).
+pub async fn policies(asg: &Client, group: &str) -> Result<Vec<ScalingPolicy>> {
+    let what = format!("reading the scaling policies of {group}");
+    let mut out = Vec::new();
+    let mut pages = asg
+        .describe_policies()
+        .auto_scaling_group_name(group)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk(&what, e))?;
+        for p in page.scaling_policies() {
+            out.push(ScalingPolicy {
+                name: p.policy_name().unwrap_or_default().to_string(),
+                policy_type: p.policy_type().unwrap_or_default().to_string(),
+                target: p
+                    .target_tracking_configuration()
+                    .and_then(|t| t.target_value()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The names of the group's lifecycle hooks.
+pub async fn lifecycle_hooks(asg: &Client, group: &str) -> Result<Vec<String>> {
+    let out = asg
+        .describe_lifecycle_hooks()
+        .auto_scaling_group_name(group)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(&format!("reading the lifecycle hooks of {group}"), e))?;
+    Ok(out
+        .lifecycle_hooks()
+        .iter()
+        .filter_map(|h| h.lifecycle_hook_name().map(str::to_string))
+        .collect())
+}
+
+/// An instance is outdated when its launch template version is a number lower than the
+/// group's (`$Latest`/`$Default` on either side cannot be compared and count as current).
+pub fn is_outdated(instance: Option<&str>, group: Option<&str>) -> bool {
+    match (
+        instance.and_then(|v| v.parse::<u64>().ok()),
+        group.and_then(|v| v.parse::<u64>().ok()),
+    ) {
+        (Some(i), Some(g)) => i < g,
+        _ => false,
+    }
+}

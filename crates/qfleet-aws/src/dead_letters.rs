@@ -1,0 +1,288 @@
+//! The dead-letter queue's messages, read without consuming them, and SQS's message-move tasks
+//! that send them back to the queue they came from (StartMessageMoveTask).
+
+use super::Result;
+use super::error::{AwsError, Kind};
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName};
+use serde::Serialize;
+
+/// How long a peeked message stays hidden before it is released (made visible again at once,
+/// explicitly); the bound if a release is lost.
+const PEEK_HOLD_SECONDS: i32 = 30;
+
+/// One message, as a peek saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Peeked {
+    pub id: String,
+    pub body: String,
+    /// ApproximateReceiveCount after this peek (which counts as a receive).
+    pub receive_count: Option<u64>,
+    /// When the message was sent (ms since the epoch), and first received.
+    pub sent_ms: Option<u64>,
+    pub first_receive_ms: Option<u64>,
+    /// A job sent as a message: the id its sender gave it (the `job_id` attribute,
+    /// docs/jobs.md), when it has one.
+    pub job_id: Option<String>,
+}
+
+/// The message attribute a job sent as a message carries its id in (docs/jobs.md).
+pub const JOB_ID_ATTRIBUTE: &str = "job_id";
+
+/// Up to `max` messages of the queue, without consuming them: each is received (hidden for at
+/// most 30 s) and made visible again at once with a zero visibility change. A receive counts
+/// toward ApproximateReceiveCount; no message is deleted.
+pub async fn peek(sqs: &Client, url: &str, max: usize) -> Result<Vec<Peeked>> {
+    peek_as(sqs, url, max, "reading the dead-letter queue's messages").await
+}
+
+/// [`peek`] on any queue, `what` naming the read in errors. The messages are held for at most
+/// 30 s and released explicitly with ChangeMessageVisibility 0 ("The minimum is 0 seconds":
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>).
+async fn peek_as(sqs: &Client, url: &str, max: usize, what: &str) -> Result<Vec<Peeked>> {
+    let mut seen: Vec<Peeked> = Vec::new();
+    let mut handles: Vec<String> = Vec::new();
+    let mut outcome = Ok(());
+    while seen.len() < max {
+        let out = match sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages((max - seen.len()).min(10) as i32)
+            .visibility_timeout(PEEK_HOLD_SECONDS)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names(JOB_ID_ATTRIBUTE)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                outcome = Err(AwsError::from_sdk(what, e));
+                break;
+            }
+        };
+        if out.messages().is_empty() {
+            break;
+        }
+        for m in out.messages() {
+            let (Some(id), Some(handle)) = (m.message_id(), m.receipt_handle()) else {
+                outcome = Err(AwsError::with_kind(
+                    format!("{what}: a message without its id or receipt handle"),
+                    Kind::Malformed,
+                ));
+                break;
+            };
+            handles.push(handle.to_string());
+            if seen.iter().any(|p| p.id == id) {
+                continue;
+            }
+            let number = |a: MessageSystemAttributeName| {
+                m.attributes()
+                    .and_then(|attrs| attrs.get(&a))
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            seen.push(Peeked {
+                id: id.to_string(),
+                body: m.body().unwrap_or_default().to_string(),
+                receive_count: number(MessageSystemAttributeName::ApproximateReceiveCount),
+                sent_ms: number(MessageSystemAttributeName::SentTimestamp),
+                first_receive_ms: number(
+                    MessageSystemAttributeName::ApproximateFirstReceiveTimestamp,
+                ),
+                job_id: m
+                    .message_attributes()
+                    .and_then(|a| a.get(JOB_ID_ATTRIBUTE))
+                    .and_then(|v| v.string_value())
+                    .map(str::to_string),
+            });
+        }
+        if outcome.is_err() {
+            break;
+        }
+    }
+    // Whatever happened, what was received is released.
+    let released = release(sqs, url, &handles).await;
+    outcome?;
+    released?;
+    Ok(seen)
+}
+
+/// What a [`look`] found: whether a message matched, and the id of the one it deleted.
+#[derive(Debug, Default)]
+pub struct Looked {
+    pub seen: bool,
+    pub taken: Option<String>,
+}
+
+/// Looks into a queue that workers consume for a message whose body `matches`: one receive of
+/// up to 10 messages (long polling up to `wait` s), held for at most 30 s and released at once
+/// with ChangeMessageVisibility 0, except the first match when `take` says it may go: that one
+/// is deleted with the receipt handle of this receive, which is the latest while it is held ("you
+/// must provide the most recently received ReceiptHandle for the message (otherwise, the request
+/// succeeds, but the message will not be deleted)":
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html>).
+/// Counts as one receive of each message returned, toward the queue's maxReceiveCount.
+pub async fn look(
+    sqs: &Client,
+    url: &str,
+    wait: i32,
+    matches: impl Fn(&str) -> bool,
+    take: impl Fn(&str) -> bool,
+) -> Result<Looked> {
+    let what = "looking into the job queue";
+    let out = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(PEEK_HOLD_SECONDS)
+        .wait_time_seconds(wait)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(what, e))?;
+    let mut found = Looked::default();
+    let mut release_these = Vec::new();
+    let mut delete_this = None;
+    for m in out.messages() {
+        let Some(handle) = m.receipt_handle() else {
+            continue;
+        };
+        let body = m.body().unwrap_or_default();
+        if !found.seen && matches(body) {
+            found.seen = true;
+            if take(body)
+                && let Some(id) = m.message_id()
+            {
+                delete_this = Some((id.to_string(), handle.to_string()));
+                continue;
+            }
+        }
+        release_these.push(handle.to_string());
+    }
+    let deleted = match delete_this {
+        Some((id, handle)) => sqs
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(handle)
+            .send()
+            .await
+            .map(|_| Some(id))
+            .map_err(|e| AwsError::from_sdk(what, e)),
+        None => Ok(None),
+    };
+    release(sqs, url, &release_these).await?;
+    found.taken = deleted?;
+    Ok(found)
+}
+
+/// Makes the received messages visible again at once (visibility timeout 0).
+async fn release(sqs: &Client, url: &str, handles: &[String]) -> Result<()> {
+    for (n, chunk) in handles.chunks(10).enumerate() {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(format!("m{n}-{i}"))
+                    .receipt_handle(h)
+                    .visibility_timeout(0)
+                    .build()
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| AwsError::new(format!("releasing peeked messages: {e}")))?;
+        let out = sqs
+            .change_message_visibility_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("releasing peeked messages", e))?;
+        if !out.failed().is_empty() {
+            return Err(AwsError::new(format!(
+                "releasing peeked messages: {} could not be made visible again at once (they will be after {PEEK_HOLD_SECONDS} s)",
+                out.failed().len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A message-move task, as ListMessageMoveTasks reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct MoveTask {
+    pub handle: Option<String>,
+    /// RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED.
+    pub status: String,
+    pub moved: u64,
+    pub to_move: Option<u64>,
+    pub failure_reason: Option<String>,
+}
+
+impl MoveTask {
+    pub fn running(&self) -> bool {
+        matches!(self.status.as_str(), "RUNNING" | "CANCELLING")
+    }
+}
+
+/// The most recent message-move task from `source_arn` (`None`: there has been none).
+pub async fn latest_move(sqs: &Client, source_arn: &str) -> Result<Option<MoveTask>> {
+    let out = sqs
+        .list_message_move_tasks()
+        .source_arn(source_arn)
+        .max_results(1)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("reading the dead-letter queue's move tasks", e))?;
+    Ok(out.results().first().map(|t| MoveTask {
+        handle: t.task_handle().map(str::to_string),
+        status: t.status().unwrap_or("UNKNOWN").to_string(),
+        moved: t.approximate_number_of_messages_moved().max(0) as u64,
+        to_move: t
+            .approximate_number_of_messages_to_move()
+            .map(|n| n.max(0) as u64),
+        failure_reason: t.failure_reason().map(str::to_string),
+    }))
+}
+
+/// Starts moving every message of `source_arn` to `destination_arn` at most `rate` a second
+/// (None: as fast as SQS goes); returns the task's handle.
+pub async fn start_move(
+    sqs: &Client,
+    source_arn: &str,
+    destination_arn: &str,
+    rate: Option<i32>,
+) -> Result<String> {
+    let out = sqs
+        .start_message_move_task()
+        .source_arn(source_arn)
+        .destination_arn(destination_arn)
+        .set_max_number_of_messages_per_second(rate)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("starting the redrive", e))?;
+    out.task_handle().map(str::to_string).ok_or_else(|| {
+        AwsError::with_kind(
+            "starting the redrive: the answer has no task handle",
+            Kind::Malformed,
+        )
+    })
+}
+
+/// Cancels a running message-move task (the messages moved so far stay moved).
+pub async fn cancel_move(sqs: &Client, handle: &str) -> Result<()> {
+    sqs.cancel_message_move_task()
+        .task_handle(handle)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("cancelling the redrive", e))
+}
+
+/// Deletes every message of the queue (PurgeQueue).
+pub async fn purge(sqs: &Client, url: &str) -> Result<()> {
+    sqs.purge_queue()
+        .queue_url(url)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("purging the dead-letter queue", e))
+}

@@ -1,0 +1,712 @@
+//! The job table (`jobs:` in the stack file; docs/jobs.md): its layout, which the templates
+//! declare and the workers write, and qfleet's reads of it. The workers write; qfleet only
+//! reads (`qfleet jobs`, `send`, `status`, `dlq list`, `drift`, `teardown`).
+//!
+//! DynamoDB's API as AWS documents it:
+//! - Query (a key condition on the partition key, pages by `LastEvaluatedKey`):
+//!   <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html>
+//! - GetItem (`ConsistentRead`):
+//!   <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html>
+//! - Scan (`Limit` is the number of items evaluated; an answer without `LastEvaluatedKey` is
+//!   the end of the table):
+//!   <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Scan.html>
+//! - DescribeTable, DescribeTimeToLive, DescribeContinuousBackups, and
+//!   `ResourceNotFoundException` for a table that does not exist:
+//!   <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DescribeTable.html>
+//! - the item's attribute values (`S`, `N`, `BOOL`, `L`, `M`, `NULL`):
+//!   <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html>
+
+use super::Result;
+use super::error::{AwsError, Kind};
+use super::json_api::JsonApi;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The index that lists jobs by their last change.
+pub const INDEX: &str = "recent";
+/// Every attribute a worker writes in a lease (the lease table; docs/jobs.md, "A worker that
+/// stops"): the workers' policy allows no other.
+pub const LEASE_ATTRIBUTES: [&str; 6] = [
+    "key",
+    "upload",
+    "stage_index",
+    "lease_until",
+    "started",
+    "expires_at",
+];
+/// The index's partition key is the change's hour and one of this many shards.
+const SHARDS: u32 = 8;
+/// The time-to-live attribute.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// Every attribute a worker writes (the protocol's; the workers' policy allows no other).
+pub const ATTRIBUTES: [&str; 22] = [
+    "key",
+    "upload",
+    "bucket",
+    "state",
+    "stage",
+    "stage_index",
+    "attempts",
+    "worker",
+    "uploaded_at",
+    "queued_at",
+    "received_at",
+    "finished_at",
+    "output",
+    "error",
+    "history",
+    "duplicates",
+    "responded",
+    "responded_seq",
+    "seq",
+    "updated_at",
+    "recent",
+    "expires_at",
+];
+/// The attributes the index carries besides the keys (what a list of jobs shows).
+pub const INDEX_PROJECTION: [&str; 12] = [
+    "state",
+    "stage",
+    "stage_index",
+    "attempts",
+    "worker",
+    "bucket",
+    "uploaded_at",
+    "finished_at",
+    "output",
+    "error",
+    "duplicates",
+    "expires_at",
+];
+
+/// One change of a job, as its history records it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Change {
+    /// `queued`, `processing`, `retrying`, `done` or `failed`.
+    pub state: String,
+    /// When (UTC, ISO 8601).
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// One job: an upload's record in the table.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Job {
+    /// The upload's object key.
+    pub key: String,
+    /// Which upload of the key: its version id (or the event's sequencer).
+    pub upload: String,
+    /// `queued`, `processing`, `retrying`, `done` or `failed` (`unknown`: the item has none).
+    pub state: String,
+    /// A pipeline's stage the job is in.
+    pub stage: Option<String>,
+    pub stage_index: Option<u64>,
+    /// Processing attempts at the current stage.
+    pub attempts: Option<u64>,
+    /// The job's sequence: 1 more at every change of state, over its whole life (every stage,
+    /// every redrive). Of two answers for a job, the one with the greater `seq` is the latest.
+    /// Absent in a list (the index does not carry it) and in a record older than it.
+    pub seq: Option<u64>,
+    /// Who made the last change (an instance, a task, an invocation).
+    pub worker: Option<String>,
+    pub uploaded_at: Option<String>,
+    pub queued_at: Option<String>,
+    pub received_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// The key the last finished stage wrote.
+    pub output: Option<String>,
+    /// The last failure's error.
+    pub error: Option<String>,
+    /// Redeliveries of the job once done, deleted without processing.
+    pub duplicates: Option<u64>,
+    /// The last change.
+    pub updated_at: Option<String>,
+    /// When DynamoDB may delete the record (epoch seconds): its time to live.
+    pub expires_at: Option<u64>,
+    /// Every change, oldest first (empty in a list, which reads the index).
+    pub history: Vec<Change>,
+}
+
+impl Job {
+    /// Seconds from the upload (a job sent as a message: from its queueing) to the end, for a
+    /// finished job whose times are readable.
+    pub fn seconds(&self) -> Option<f64> {
+        let start = millis(self.uploaded_at.as_deref().or(self.queued_at.as_deref())?)?;
+        let end = millis(self.finished_at.as_deref()?)?;
+        Some((end - start) as f64 / 1000.0)
+    }
+}
+
+/// What DescribeTable, DescribeTimeToLive and DescribeContinuousBackups say of the table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    /// `ACTIVE`, `CREATING`, …
+    pub status: String,
+    /// `PAY_PER_REQUEST` or `PROVISIONED` (absent in an answer: provisioned, as AWS documents).
+    pub billing_mode: Option<String>,
+    /// `KMS` with a customer managed or AWS managed key, absent with DynamoDB's own key.
+    pub sse_type: Option<String>,
+    pub kms_key: Option<String>,
+    pub indexes: Vec<String>,
+    /// `ENABLED`, `DISABLED`, `ENABLING`, `DISABLING`.
+    pub time_to_live: String,
+    pub time_to_live_attribute: Option<String>,
+    /// Point-in-time recovery: `ENABLED` or `DISABLED`.
+    pub point_in_time_recovery: String,
+}
+
+fn what(table: &str, doing: &str) -> String {
+    format!("{doing} job table {table}")
+}
+
+/// The table's settings; `None`: there is no such table.
+pub async fn settings(db: &JsonApi, table: &str) -> Result<Option<Settings>> {
+    let described: Value = match db
+        .call(
+            &what(table, "describing"),
+            "DescribeTable",
+            &json!({ "TableName": table }),
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let t = &described["Table"];
+    let status = text(t, "TableStatus")
+        .ok_or_else(|| malformed(table, "DescribeTable named no TableStatus"))?;
+    let input = json!({ "TableName": table });
+    let (ttl_what, backups_what) = (
+        what(table, "reading the time to live of"),
+        what(table, "reading the backups of"),
+    );
+    let (ttl, backups): (Value, Value) = tokio::try_join!(
+        db.call::<Value>(&ttl_what, "DescribeTimeToLive", &input),
+        db.call::<Value>(&backups_what, "DescribeContinuousBackups", &input),
+    )?;
+    let ttl = &ttl["TimeToLiveDescription"];
+    let pitr = &backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"];
+    Ok(Some(Settings {
+        status,
+        billing_mode: text(&t["BillingModeSummary"], "BillingMode"),
+        sse_type: text(&t["SSEDescription"], "SSEType"),
+        kms_key: text(&t["SSEDescription"], "KMSMasterKeyArn"),
+        indexes: t["GlobalSecondaryIndexes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|i| text(i, "IndexName")).collect())
+            .unwrap_or_default(),
+        time_to_live: text(ttl, "TimeToLiveStatus")
+            .ok_or_else(|| malformed(table, "DescribeTimeToLive named no TimeToLiveStatus"))?,
+        time_to_live_attribute: text(ttl, "AttributeName"),
+        point_in_time_recovery: text(pitr, "PointInTimeRecoveryStatus").ok_or_else(|| {
+            malformed(
+                table,
+                "DescribeContinuousBackups named no PointInTimeRecoveryStatus",
+            )
+        })?,
+    }))
+}
+
+/// Whether the table holds any item, expired or not (an expired item is still there until
+/// DynamoDB deletes it): `None` when there is no such table. Read with Scan, one item at a
+/// time, until an item or the end of the table is seen: never DescribeTable's `ItemCount`,
+/// which DynamoDB updates about every six hours.
+pub async fn holds_records(db: &JsonApi, table: &str) -> Result<Option<bool>> {
+    let mut start: Option<Value> = None;
+    loop {
+        let mut input = json!({
+            "TableName": table,
+            "Limit": 1,
+            "Select": "COUNT",
+            "ConsistentRead": true,
+        });
+        if let Some(s) = &start {
+            input["ExclusiveStartKey"] = s.clone();
+        }
+        let page: Value = match db
+            .call(&what(table, "looking for records in"), "Scan", &input)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let count = page["Count"]
+            .as_u64()
+            .ok_or_else(|| malformed(table, "Scan answered without a Count"))?;
+        if count > 0 {
+            return Ok(Some(true));
+        }
+        match page.get("LastEvaluatedKey") {
+            Some(k) if !k.is_null() => start = Some(k.clone()),
+            _ => return Ok(Some(false)),
+        }
+    }
+}
+
+/// Every job of one upload key, with its history, newest change last.
+pub async fn jobs_of(db: &JsonApi, table: &str, key: &str) -> Result<Vec<Job>> {
+    let input = json!({
+        "TableName": table,
+        "KeyConditionExpression": "#k = :k",
+        "ExpressionAttributeNames": { "#k": "key" },
+        "ExpressionAttributeValues": { ":k": { "S": key } },
+        "ConsistentRead": true,
+    });
+    let mut jobs = query_all(db, table, input).await?;
+    jobs.sort_by(|a, b| a.updated_at.cmp(&b.updated_at));
+    Ok(jobs)
+}
+
+/// The index shard of the job `key`, `upload`: CRC-32 of the key, a newline and the upload,
+/// modulo [`SHARDS`], as the workers compute it (docs/jobs.md).
+pub fn shard(key: &str, upload: &str) -> u32 {
+    crc32fast::hash(format!("{key}\n{upload}").as_bytes()) % SHARDS
+}
+
+/// What every write of a change sets beside the change, as the workers write it: the time,
+/// the `recent` index key (the hour and the job's shard) and the time to live.
+struct Stamps {
+    at: String,
+    recent: String,
+    expires: u64,
+}
+
+impl Stamps {
+    fn of(now: SystemTime, (key, upload): (&str, &str), retention_days: u32) -> Stamps {
+        let at = iso_millis(now);
+        let recent = format!("{}#{}", &at[..13], shard(key, upload));
+        let expires = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
+            + u64::from(retention_days) * 86_400;
+        Stamps {
+            at,
+            recent,
+            expires,
+        }
+    }
+}
+
+/// Records the job `key`, `upload` `queued` at `now` (stage 0, `seq` 1), unless the table holds
+/// it already: whether it was written. The protocol's first write of a job sent as a message
+/// (docs/jobs.md): the worker's start finds it queued and goes on from there.
+pub async fn queue_job(
+    db: &JsonApi,
+    table: &str,
+    (key, upload): (&str, &str),
+    (stage, stage_index): (Option<&str>, usize),
+    now: SystemTime,
+    retention_days: u32,
+) -> Result<bool> {
+    let Stamps {
+        at,
+        recent,
+        expires,
+    } = Stamps::of(now, (key, upload), retention_days);
+    let mut entry = json!({ "state": { "S": "queued" }, "at": { "S": at } });
+    let mut item = json!({
+        "key": { "S": key },
+        "upload": { "S": upload },
+        "state": { "S": "queued" },
+        "stage_index": { "N": stage_index.to_string() },
+        "queued_at": { "S": at },
+        "updated_at": { "S": at },
+        "recent": { "S": recent },
+        "expires_at": { "N": expires.to_string() },
+        "seq": { "N": "1" },
+    });
+    if let Some(stage) = stage {
+        item["stage"] = json!({ "S": stage });
+        entry["stage"] = json!({ "S": stage });
+    }
+    item["history"] = json!({ "L": [{ "M": entry }] });
+    let put = db
+        .call::<Value>(
+            &what(table, "recording a job in"),
+            "PutItem",
+            &json!({
+                "TableName": table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(#k)",
+                "ExpressionAttributeNames": { "#k": "key" },
+            }),
+        )
+        .await;
+    match put {
+        Ok(_) => Ok(true),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Marks the job that [`queue_job`] or [`requeue`] recorded `queued` with sequence `written`
+/// `failed` with `why` when its message could not be sent, on the condition that nothing has
+/// moved it on since (`queued`, `seq` = `written`): the record then says what happened rather
+/// than `queued` for ever.
+pub async fn unsent(
+    db: &JsonApi,
+    table: &str,
+    (key, upload): (&str, &str),
+    written: u64,
+    why: &str,
+) -> Result<()> {
+    let at = iso_millis(SystemTime::now());
+    let entry =
+        json!({ "M": { "state": { "S": "failed" }, "at": { "S": at }, "error": { "S": why } } });
+    let update = db
+        .call::<Value>(
+            &what(table, "recording a job not sent in"),
+            "UpdateItem",
+            &json!({
+                "TableName": table,
+                "Key": { "key": { "S": key }, "upload": { "S": upload } },
+                "UpdateExpression": "SET #state = :failed, #error = :why, #finished_at = :at, #updated_at = :at, #history = list_append(#history, :entry) ADD #seq :one",
+                "ConditionExpression": "#state = :queued AND #seq = :written",
+                "ExpressionAttributeNames": {
+                    "#state": "state", "#error": "error", "#finished_at": "finished_at",
+                    "#updated_at": "updated_at", "#history": "history", "#seq": "seq",
+                },
+                "ExpressionAttributeValues": {
+                    ":failed": { "S": "failed" }, ":queued": { "S": "queued" },
+                    ":why": { "S": why }, ":at": { "S": at }, ":one": { "N": "1" },
+                    ":written": { "N": written.to_string() }, ":entry": { "L": [entry] },
+                },
+            }),
+        )
+        .await;
+    match update {
+        Ok(_) => Ok(()),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Queues again, at the first stage, the job `key`, `upload` whose record says `failed` with
+/// sequence `seen` (what was read): `queued`, `stage_index` 0, no error, `seq` + 1, a `queued`
+/// entry; on the condition that nothing changed it since (`failed`, `seq` = `seen`), so two
+/// submissions never both send. Whether it was written.
+pub async fn requeue(
+    db: &JsonApi,
+    table: &str,
+    (key, upload): (&str, &str),
+    (stage, stage_index): (Option<&str>, usize),
+    seen: u64,
+    now: SystemTime,
+    retention_days: u32,
+) -> Result<bool> {
+    let Stamps {
+        at,
+        recent,
+        expires,
+    } = Stamps::of(now, (key, upload), retention_days);
+    let mut entry = json!({ "state": { "S": "queued" }, "at": { "S": at } });
+    let mut values = json!({
+        ":queued": { "S": "queued" }, ":failed": { "S": "failed" }, ":zero": { "N": "0" },
+        ":si": { "N": stage_index.to_string() },
+        ":at": { "S": at }, ":recent": { "S": recent },
+        ":exp": { "N": expires.to_string() }, ":one": { "N": "1" },
+        ":seen": { "N": seen.to_string() },
+    });
+    let mut set = "#state = :queued, #stage_index = :si, #attempts = :zero, #queued_at = :at, \
+                   #updated_at = :at, #recent = :recent, #expires_at = :exp, \
+                   #history = list_append(#history, :entry)"
+        .to_string();
+    let mut remove = "#error, #finished_at".to_string();
+    if let Some(stage) = stage {
+        set.push_str(", #stage = :stage");
+        values[":stage"] = json!({ "S": stage });
+        entry["stage"] = json!({ "S": stage });
+    } else {
+        remove.push_str(", #stage");
+    }
+    values[":entry"] = json!({ "L": [{ "M": entry }] });
+    let update = db
+        .call::<Value>(
+            &what(table, "queuing a failed job again in"),
+            "UpdateItem",
+            &json!({
+                "TableName": table,
+                "Key": { "key": { "S": key }, "upload": { "S": upload } },
+                "UpdateExpression": format!("SET {set} REMOVE {remove} ADD #seq :one"),
+                "ConditionExpression": "#state = :failed AND #seq = :seen",
+                "ExpressionAttributeNames": {
+                    "#state": "state", "#stage_index": "stage_index", "#attempts": "attempts",
+                    "#queued_at": "queued_at", "#updated_at": "updated_at", "#recent": "recent",
+                    "#expires_at": "expires_at", "#history": "history", "#error": "error",
+                    "#finished_at": "finished_at", "#stage": "stage", "#seq": "seq",
+                },
+                "ExpressionAttributeValues": values,
+            }),
+        )
+        .await;
+    match update {
+        Ok(_) => Ok(true),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// One job; `None`: the table has no record of it.
+pub async fn job(db: &JsonApi, table: &str, key: &str, upload: &str) -> Result<Option<Job>> {
+    let answer: Value = db
+        .call(
+            &what(table, "reading a job in"),
+            "GetItem",
+            &json!({
+                "TableName": table,
+                "Key": { "key": { "S": key }, "upload": { "S": upload } },
+                "ConsistentRead": true,
+            }),
+        )
+        .await?;
+    match answer.get("Item") {
+        Some(Value::Object(item)) => Ok(Some(job_of(table, item)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Deletes one job's record (the record `qfleet send`'s own upload made).
+pub async fn delete(db: &JsonApi, table: &str, key: &str, upload: &str) -> Result<()> {
+    db.call::<Value>(
+        &what(table, "deleting a job's record in"),
+        "DeleteItem",
+        &json!({
+            "TableName": table,
+            "Key": { "key": { "S": key }, "upload": { "S": upload } },
+        }),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The jobs whose last change is at or after `since` (from the index: no history), newest
+/// first: the index's partitions of every hour from `since`'s to `now`'s, each shard.
+pub async fn changed_since(
+    db: &JsonApi,
+    table: &str,
+    since: SystemTime,
+    now: SystemTime,
+) -> Result<Vec<Job>> {
+    let since_text = iso_millis(since);
+    let mut partitions = Vec::new();
+    for hour in hours(since, now) {
+        for shard in 0..SHARDS {
+            partitions.push(format!("{hour}#{shard}"));
+        }
+    }
+    let reads = partitions.into_iter().map(|p| {
+        let input = json!({
+            "TableName": table,
+            "IndexName": INDEX,
+            "KeyConditionExpression": "#r = :r AND #u >= :since",
+            "ExpressionAttributeNames": { "#r": "recent", "#u": "updated_at" },
+            "ExpressionAttributeValues": { ":r": { "S": p }, ":since": { "S": since_text } },
+        });
+        query_all(db, table, input)
+    });
+    let mut jobs: Vec<Job> = futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    jobs.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    Ok(jobs)
+}
+
+/// Every page of a Query.
+async fn query_all(db: &JsonApi, table: &str, mut input: Value) -> Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    loop {
+        let page: Value = db
+            .call(&what(table, "reading jobs in"), "Query", &input)
+            .await?;
+        let items = page["Items"]
+            .as_array()
+            .ok_or_else(|| malformed(table, "Query answered without Items"))?;
+        for item in items {
+            let Value::Object(item) = item else {
+                return Err(malformed(table, "an item is not a map"));
+            };
+            jobs.push(job_of(table, item)?);
+        }
+        match page.get("LastEvaluatedKey") {
+            Some(k) if !k.is_null() => input["ExclusiveStartKey"] = k.clone(),
+            _ => return Ok(jobs),
+        }
+    }
+}
+
+/// A job from its item. The keys are required (every item has them); any other attribute may
+/// be missing, and one of another type than the protocol's is left out.
+fn job_of(table: &str, item: &Map<String, Value>) -> Result<Job> {
+    let s = |k: &str| item.get(k).and_then(string);
+    let n = |k: &str| item.get(k).and_then(number);
+    Ok(Job {
+        key: s("key").ok_or_else(|| malformed(table, "an item without its key"))?,
+        upload: s("upload").ok_or_else(|| malformed(table, "an item without its upload"))?,
+        state: s("state").unwrap_or_else(|| "unknown".to_string()),
+        stage: s("stage"),
+        stage_index: n("stage_index"),
+        attempts: n("attempts"),
+        seq: n("seq"),
+        worker: s("worker"),
+        uploaded_at: s("uploaded_at"),
+        queued_at: s("queued_at"),
+        received_at: s("received_at"),
+        finished_at: s("finished_at"),
+        output: s("output"),
+        error: s("error"),
+        duplicates: n("duplicates"),
+        updated_at: s("updated_at"),
+        expires_at: n("expires_at"),
+        history: item
+            .get("history")
+            .and_then(|h| h.get("L"))
+            .and_then(Value::as_array)
+            .map(|entries| entries.iter().filter_map(change_of).collect())
+            .unwrap_or_default(),
+    })
+}
+
+fn change_of(entry: &Value) -> Option<Change> {
+    let m = entry.get("M")?;
+    let s = |k: &str| m.get(k).and_then(string);
+    Some(Change {
+        state: s("state")?,
+        at: s("at")?,
+        stage: s("stage").filter(|x| !x.is_empty()),
+        worker: s("worker"),
+        attempt: m.get("attempt").and_then(number),
+        error: s("error"),
+        output: s("output"),
+    })
+}
+
+fn string(v: &Value) -> Option<String> {
+    v.get("S").and_then(Value::as_str).map(str::to_string)
+}
+
+fn number(v: &Value) -> Option<u64> {
+    v.get("N")
+        .and_then(Value::as_str)
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|n| *n >= 0.0)
+        .map(|n| n as u64)
+}
+
+fn text(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+fn malformed(table: &str, why: &str) -> AwsError {
+    AwsError::with_kind(format!("reading job table {table}: {why}"), Kind::Malformed)
+}
+
+/// A time as the protocol writes it: UTC, ISO 8601, milliseconds (`2026-11-24T19:55:01.123Z`),
+/// so that times sort as text.
+fn iso_millis(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = aws_smithy_types::DateTime::from_secs(d.as_secs() as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    format!("{}.{:03}Z", secs.trim_end_matches('Z'), d.subsec_millis())
+}
+
+/// Milliseconds since the epoch of a protocol time (`None`: not one).
+fn millis(text: &str) -> Option<i64> {
+    let t =
+        aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
+            .ok()?;
+    Some(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
+}
+
+/// The hours (`2026-11-24T19`) from `since`'s to `now`'s, both included.
+fn hours(since: SystemTime, now: SystemTime) -> Vec<String> {
+    let mut out = Vec::new();
+    let hour = Duration::from_secs(3600);
+    let floor = |t: SystemTime| {
+        let s = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        UNIX_EPOCH + Duration::from_secs(s - s % 3600)
+    };
+    let mut t = floor(since);
+    let end = floor(now);
+    while t <= end {
+        out.push(iso_millis(t)[..13].to_string());
+        t += hour;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shard is the workers' (Python's `zlib.crc32(b"KEY\nUPLOAD") % 8`, computed there).
+    #[test]
+    fn a_jobs_shard_is_the_one_the_workers_compute() {
+        assert_eq!(shard("uploads/a.jpg", "v1"), 4);
+        assert_eq!(crc32fast::hash(b"photo-42\njob"), 2_963_562_586);
+        assert_eq!(shard("photo-42", "job"), 2);
+    }
+
+    #[test]
+    fn times_are_written_with_milliseconds_and_sort_as_text() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_550_101_123);
+        assert_eq!(iso_millis(t), "2026-11-24T19:55:01.123Z");
+        assert_eq!(millis("2026-11-24T19:55:01.123Z"), Some(1_795_550_101_123));
+        assert_eq!(
+            iso_millis(UNIX_EPOCH + Duration::from_secs(1_795_550_101)),
+            "2026-11-24T19:55:01.000Z"
+        );
+        assert!(iso_millis(t) < iso_millis(t + Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn the_index_is_read_hour_by_hour_from_since_to_now() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_795_550_101);
+        assert_eq!(
+            hours(now - Duration::from_secs(900), now),
+            ["2026-11-24T19"]
+        );
+        assert_eq!(
+            hours(now - Duration::from_secs(3600), now),
+            ["2026-11-24T18", "2026-11-24T19"]
+        );
+    }
+
+    #[test]
+    fn an_item_reads_as_a_job_and_its_history_in_order() {
+        let item = json!({
+            "key": { "S": "uploads/cat.jpg" },
+            "upload": { "S": "v1" },
+            "state": { "S": "done" },
+            "attempts": { "N": "2" },
+            "uploaded_at": { "S": "2026-11-24T19:55:00.120Z" },
+            "finished_at": { "S": "2026-11-24T19:55:02.480Z" },
+            "history": { "L": [
+                { "M": { "state": { "S": "queued" }, "at": { "S": "2026-11-24T19:55:00.200Z" } } },
+                { "M": { "state": { "S": "done" }, "at": { "S": "2026-11-24T19:55:02.480Z" },
+                         "output": { "S": "processed/cat.jpg" }, "attempt": { "N": "2" } } }
+            ] }
+        });
+        let job = job_of("t", item.as_object().unwrap()).unwrap();
+        assert_eq!(job.state, "done");
+        assert_eq!(job.attempts, Some(2));
+        assert_eq!(job.history.len(), 2);
+        assert_eq!(job.history[1].output.as_deref(), Some("processed/cat.jpg"));
+        assert_eq!(job.seconds(), Some(2.36));
+        // An item without its key is not a job: the answer is malformed, never skipped.
+        let keyless = json!({ "upload": { "S": "v1" } });
+        assert!(job_of("t", keyless.as_object().unwrap()).is_err());
+    }
+}

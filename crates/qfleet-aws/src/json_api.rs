@@ -1,0 +1,158 @@
+//! AWS JSON 1.1 (and 1.0) calls as [`super::signed`] calls, for the services whose generated
+//! crate is large for the calls qfleet makes: ECS (DescribeServices), CloudWatch Logs
+//! (FilterLogEvents, DescribeLogGroups, DescribeLogStreams) and DynamoDB (the job table's reads).
+//!
+//! The protocol, as AWS documents it
+//! (<https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>,
+//! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonParameters.html>,
+//! <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/CommonErrors.html>):
+//! a POST to `/` of the input as a JSON object, `Content-Type: application/x-amz-json-1.1`,
+//! `X-Amz-Target: <service target>.<Operation>`; the output is a JSON object; an error is a
+//! JSON object whose `__type` (or the `X-Amzn-ErrorType` header) names it, possibly qualified by
+//! a namespace (`…#Code`) or followed by `:…`, and whose `message` (or `Message`) says why.
+
+use super::error::AwsError;
+use super::signed::{ApiError, Request, Service, Signed, body_text};
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
+use aws_smithy_types::error::ErrorMetadata;
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+/// A service that speaks AWS JSON: its names, its target prefix and its protocol's version
+/// (`1.1`; DynamoDB's is `1.0`, the same but for the content type:
+/// <https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html>).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Api {
+    service: Service,
+    target: &'static str,
+    content_type: &'static str,
+}
+
+const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+pub(super) const ECS: Api = Api {
+    service: Service {
+        id: "ECS",
+        name: "ecs",
+    },
+    target: "AmazonEC2ContainerServiceV20141113",
+    content_type: JSON_1_1,
+};
+
+pub(super) const LOGS: Api = Api {
+    service: Service {
+        id: "CloudWatch Logs",
+        name: "logs",
+    },
+    target: "Logs_20140328",
+    content_type: JSON_1_1,
+};
+
+/// DynamoDB (the job table's reads: `super::job_table`), AWS JSON 1.0
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.LowLevelAPI.html>).
+pub(super) const DYNAMODB: Api = Api {
+    service: Service {
+        id: "DynamoDB",
+        name: "dynamodb",
+    },
+    target: "DynamoDB_20120810",
+    content_type: "application/x-amz-json-1.0",
+};
+
+/// A client of one such service in one region.
+#[derive(Clone, Debug)]
+pub struct JsonApi {
+    pub(super) signed: Signed,
+    target: &'static str,
+    content_type: &'static str,
+}
+
+impl JsonApi {
+    pub(super) fn from_config(api: Api, region: &str, conf: &SdkConfig) -> JsonApi {
+        JsonApi {
+            signed: Signed::from_config(api.service, region, conf),
+            target: api.target,
+            content_type: api.content_type,
+        }
+    }
+
+    /// A client whose requests `http_client` answers (tests).
+    #[cfg(any(test, feature = "test-util"))]
+    pub(super) fn with_http_client(
+        api: Api,
+        http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    ) -> JsonApi {
+        JsonApi {
+            signed: Signed::with_http_client(api.service, "eu-west-1", http_client),
+            target: api.target,
+            content_type: api.content_type,
+        }
+    }
+
+    /// Calls `operation` with `input`; an error begins with `what`.
+    pub(super) async fn call<O>(
+        &self,
+        what: &str,
+        operation: &'static str,
+        input: &serde_json::Value,
+    ) -> Result<O, AwsError>
+    where
+        O: DeserializeOwned + fmt::Debug + Send + Sync + 'static,
+    {
+        let request = Request {
+            body: input.to_string(),
+            headers: vec![
+                ("content-type", self.content_type.into()),
+                ("x-amz-target", format!("{}.{operation}", self.target)),
+            ],
+        };
+        self.signed
+            .invoke(what, operation, request, read::<O>)
+            .await
+    }
+}
+
+/// A success is the output document; any other status an error document.
+fn read<O: DeserializeOwned>(resp: &HttpResponse) -> Result<O, OrchestratorError<ApiError>> {
+    let text = body_text(resp)?;
+    if resp.status().is_success() {
+        // Every output is a JSON object, `{}` at least: an empty body is not read as an empty
+        // output (no log group, no events), it is an answer that did not arrive.
+        serde_json::from_str(text).map_err(|e| OrchestratorError::response(Box::new(e)))
+    } else {
+        Err(OrchestratorError::operation(ApiError(error(
+            text,
+            resp.headers().get("x-amzn-errortype"),
+        ))))
+    }
+}
+
+/// The error's code and message; an answer that is not an error document reads as an error
+/// without a code (a 5xx is retried on its status alone).
+fn error(text: &str, header: Option<&str>) -> ErrorMetadata {
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let code = header
+        .or_else(|| doc["__type"].as_str())
+        .or_else(|| doc["code"].as_str())
+        .map(|c| {
+            let c = c.split(':').next().unwrap_or(c);
+            c.rsplit('#').next().unwrap_or(c).trim().to_string()
+        })
+        .filter(|c| !c.is_empty());
+    let message = doc["message"]
+        .as_str()
+        .or_else(|| doc["Message"].as_str())
+        .map(str::to_string);
+    let mut b = ErrorMetadata::builder();
+    if let Some(c) = code {
+        b = b.code(c);
+    }
+    if let Some(m) = message {
+        b = b.message(m);
+    }
+    b.build()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,299 @@
+//! Test support: clients whose every call is answered by aws-smithy-mocks rules, and builders
+//! for the answers AWS documents (DescribeStacks, ListStackResources, GetQueueAttributes).
+
+use super::Clients;
+use super::json_api::{self, JsonApi};
+use super::signed::fake::Fake;
+use aws_sdk_cloudformation::operation::describe_stacks::{
+    DescribeStacksError, DescribeStacksOutput,
+};
+use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+use aws_sdk_cloudformation::types as cfn;
+use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::error::ErrorMetadata;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The tag that names a stack's environment, as the stack file sets it (qfleet's
+/// `config::ENVIRONMENT_TAG`; a test of the root crate keeps the two equal).
+pub const ENVIRONMENT_TAG: &str = "qfleet:environment";
+
+/// Rules per service; a call no rule matches fails the operation.
+#[derive(Default)]
+pub struct Rules<'a> {
+    pub cfn: Vec<&'a Rule>,
+    /// EC2 has no SDK client (see [`super::ec2`]): its answers come from a fake connection.
+    pub ec2: Option<super::signed::fake::Fake>,
+    pub autoscaling: Vec<&'a Rule>,
+    pub lambda: Vec<&'a Rule>,
+    /// ECS and CloudWatch Logs have no SDK client (see [`super::json_api`]): fake connections.
+    pub ecs: Option<super::signed::fake::Fake>,
+    pub cloudwatch: Vec<&'a Rule>,
+    pub logs: Option<super::signed::fake::Fake>,
+    /// DynamoDB (the job table) likewise.
+    pub dynamodb: Option<super::signed::fake::Fake>,
+    pub sqs: Vec<&'a Rule>,
+    pub sns: Vec<&'a Rule>,
+    pub s3: Vec<&'a Rule>,
+    pub sts: Vec<&'a Rule>,
+}
+
+impl Rules<'_> {
+    pub fn clients(&self) -> Clients {
+        Clients {
+            region: "eu-west-1".into(),
+            cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &self.cfn),
+            ec2: super::ec2::Ec2::with_http_client("eu-west-1", fake(&self.ec2)),
+            autoscaling: mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, &self.autoscaling),
+            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &self.lambda),
+            ecs: JsonApi::with_http_client(json_api::ECS, fake(&self.ecs)),
+            cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &self.cloudwatch),
+            logs: JsonApi::with_http_client(json_api::LOGS, fake(&self.logs)),
+            dynamodb: JsonApi::with_http_client(json_api::DYNAMODB, fake(&self.dynamodb)),
+            sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &self.s3, |c| c
+                .force_path_style(true)),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &self.sts),
+        }
+    }
+}
+
+/// The connection of a service without an SDK client: the test's, else one that answers every
+/// request with an error.
+fn fake(f: &Option<Fake>) -> SharedHttpClient {
+    f.clone()
+        .unwrap_or_else(|| Fake::new(|_| (400, "no answer in this test".into())))
+        .client()
+}
+
+/// One stack as DescribeStacks returns it, with the environment's tag qfleet puts on its
+/// stacks (`qfleet-ENV-data`, `qfleet-ENV-fleet`, `qfleet-ENV--STAGE-fleet`: ENV).
+pub fn stack(name: &str, status: cfn::StackStatus, protected: bool) -> cfn::Stack {
+    let env = name
+        .strip_prefix("qfleet-")
+        .and_then(|n| n.strip_suffix("-data").or_else(|| n.strip_suffix("-fleet")))
+        .map(|n| n.split("--").next().unwrap_or(n))
+        .unwrap_or(name);
+    cfn::Stack::builder()
+        .tags(cfn::Tag::builder().key(ENVIRONMENT_TAG).value(env).build())
+        .stack_name(name)
+        .stack_id(format!(
+            "arn:aws:cloudformation:eu-west-1:111122223333:stack/{name}/1"
+        ))
+        .stack_status(status)
+        .enable_termination_protection(protected)
+        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+}
+
+/// CloudFormation's answer for a stack that does not exist (a ValidationError, as documented).
+pub fn no_such_stack(name: &str) -> DescribeStacksError {
+    DescribeStacksError::generic(
+        ErrorMetadata::builder()
+            .code("ValidationError")
+            .message(format!("Stack with id {name} does not exist"))
+            .build(),
+    )
+}
+
+/// DescribeStacks for several stacks: each name answers with its stack, or "does not exist".
+pub fn describe_stacks(stacks: Vec<(&'static str, Option<(cfn::StackStatus, bool)>)>) -> Rule {
+    let map: HashMap<&'static str, Option<(cfn::StackStatus, bool)>> = stacks.into_iter().collect();
+    mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_response(move |r| {
+        let name = r.stack_name().unwrap_or_default();
+        match map.get(name).cloned().flatten() {
+            Some((status, protected)) => aws_smithy_mocks::MockResponse::Output(
+                DescribeStacksOutput::builder()
+                    .stacks(stack(name, status, protected))
+                    .build(),
+            ),
+            None => aws_smithy_mocks::MockResponse::Error(no_such_stack(name)),
+        }
+    })
+}
+
+/// One resource summary as ListStackResources returns it.
+pub fn resource(
+    logical: &str,
+    physical: &str,
+    ty: &str,
+    status: cfn::ResourceStatus,
+) -> cfn::StackResourceSummary {
+    cfn::StackResourceSummary::builder()
+        .logical_resource_id(logical)
+        .physical_resource_id(physical)
+        .resource_type(ty)
+        .resource_status(status)
+        .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+}
+
+/// ListStackResources per stack name (a stack not in the map has no resources).
+pub fn list_resources(stacks: Vec<(&'static str, Vec<cfn::StackResourceSummary>)>) -> Rule {
+    let map: HashMap<&'static str, Vec<cfn::StackResourceSummary>> = stacks.into_iter().collect();
+    mock!(aws_sdk_cloudformation::Client::list_stack_resources).then_compute_output(move |r| {
+        let list = map
+            .get(r.stack_name().unwrap_or_default())
+            .cloned()
+            .unwrap_or_default();
+        ListStackResourcesOutput::builder()
+            .set_stack_resource_summaries(Some(list))
+            .build()
+    })
+}
+
+/// GetQueueAttributes with the three depth numbers (and any `extra` attributes).
+pub fn queue_attributes(
+    visible: u64,
+    in_flight: u64,
+    delayed: u64,
+    extra: &[(QueueAttributeName, &str)],
+) -> GetQueueAttributesOutput {
+    let mut b = GetQueueAttributesOutput::builder()
+        .attributes(
+            QueueAttributeName::ApproximateNumberOfMessages,
+            visible.to_string(),
+        )
+        .attributes(
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            in_flight.to_string(),
+        )
+        .attributes(
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+            delayed.to_string(),
+        );
+    for (k, v) in extra {
+        b = b.attributes(k.clone(), v.to_string());
+    }
+    b.build()
+}
+
+/// Stack sets' instances: (stack set, account, region, the instance's stack name).
+pub type State = Arc<Mutex<Vec<(String, String, String, Option<String>)>>>;
+
+pub fn state(of: &[(&str, &str, &str, Option<&str>)]) -> State {
+    Arc::new(Mutex::new(
+        of.iter()
+            .map(|(s, a, r, n)| {
+                (
+                    s.to_string(),
+                    a.to_string(),
+                    r.to_string(),
+                    n.map(str::to_string),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// The stack sets, marked as the file's (`qfleet:environment` = `env`).
+pub fn stack_sets(env: &'static str) -> Rule {
+    mock!(aws_sdk_cloudformation::Client::describe_stack_set).then_compute_output(move |r| {
+        aws_sdk_cloudformation::operation::describe_stack_set::DescribeStackSetOutput::builder()
+            .stack_set(
+                cfn::StackSet::builder()
+                    .stack_set_name(r.stack_set_name().unwrap_or_default())
+                    .status(cfn::StackSetStatus::Active)
+                    .tags(cfn::Tag::builder().key(ENVIRONMENT_TAG).value(env).build())
+                    .build(),
+            )
+            .build()
+    })
+}
+
+pub fn list_instances(st: &State) -> Rule {
+    listed_instances(st, None, None)
+}
+
+/// [`list_instances`], the instances of stack set `inoperable` (with their stacks) INOPERABLE.
+pub fn list_instances_inoperable(st: &State, inoperable: Option<&'static str>) -> Rule {
+    listed_instances(st, inoperable, None)
+}
+
+/// [`list_instances`], each instance named in the AWS Organizations unit `unit`.
+pub fn list_instances_in_unit(st: &State, unit: &'static str) -> Rule {
+    listed_instances(st, None, Some(unit))
+}
+
+fn listed_instances(
+    st: &State,
+    inoperable: Option<&'static str>,
+    unit: Option<&'static str>,
+) -> Rule {
+    let st = st.clone();
+    mock!(aws_sdk_cloudformation::Client::list_stack_instances).then_compute_output(move |r| {
+        let set = r.stack_set_name().unwrap_or_default();
+        aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput::builder()
+            .set_summaries(Some(
+                st.lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(s, ..)| s == set)
+                    .map(|(_, a, region, stack)| {
+                        cfn::StackInstanceSummary::builder()
+                            .account(a)
+                            .region(region)
+                            .status(if stack.is_some() && inoperable != Some(set) {
+                                cfn::StackInstanceStatus::Current
+                            } else {
+                                cfn::StackInstanceStatus::Inoperable
+                            })
+                            .set_stack_id(stack.as_ref().map(|n| {
+                                format!("arn:aws:cloudformation:{region}:{a}:stack/{n}/guid")
+                            }))
+                            .set_organizational_unit_id(unit.map(str::to_string))
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build()
+    })
+}
+
+/// DescribeStacks in the account and region of the instances: an instance's stack while the
+/// state has it, marked as the file's (`qfleet:environment` = `marked_as`, the stack set's
+/// tags); any other name does not exist.
+pub fn instance_stacks(
+    st: &State,
+    account: &'static str,
+    region: &'static str,
+    marked_as: &'static str,
+) -> Rule {
+    let st = st.clone();
+    mock!(aws_sdk_cloudformation::Client::describe_stacks).then_compute_response(move |r| {
+        let name = r.stack_name().unwrap_or_default();
+        let live = st
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, a, at, n)| a == account && at == region && n.as_deref() == Some(name));
+        if !live {
+            return aws_smithy_mocks::MockResponse::Error(no_such_stack(name));
+        }
+        aws_smithy_mocks::MockResponse::Output(
+            DescribeStacksOutput::builder()
+                .stacks(
+                    cfn::Stack::builder()
+                        .stack_name(name)
+                        .stack_id(format!(
+                            "arn:aws:cloudformation:{region}:{account}:stack/{name}/guid"
+                        ))
+                        .stack_status(cfn::StackStatus::CreateComplete)
+                        .enable_termination_protection(false)
+                        .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                        .tags(
+                            cfn::Tag::builder()
+                                .key(ENVIRONMENT_TAG)
+                                .value(marked_as)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+    })
+}

@@ -1,0 +1,339 @@
+//! Deploy-time discovery of the default VPC's subnets (`workers.network: default`).
+
+use super::Result;
+use super::ec2::{Ec2, Filter};
+use super::error::AwsError;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The VPC and one subnet per availability zone the workers run in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub vpc: String,
+    /// Availability zone → subnet id.
+    pub subnets: BTreeMap<String, String>,
+}
+
+impl Placement {
+    pub fn subnet_list(&self) -> String {
+        self.subnets.values().cloned().collect::<Vec<_>>().join(",")
+    }
+}
+
+/// The default VPC and its default subnet in each availability zone that offers at least one
+/// of `instance_types` (at least two zones).
+pub async fn default_placement(
+    ec2: &Ec2,
+    region: &str,
+    instance_types: &[&str],
+) -> Result<Placement> {
+    let instance_type = instance_types.join(" or ");
+    let vpcs = ec2
+        .describe(
+            "finding the default VPC",
+            "DescribeVpcs",
+            "vpcSet",
+            &[],
+            &[filter("is-default", ["true"])],
+        )
+        .await?;
+    let vpc = vpcs
+        .first()
+        .and_then(|v| v.get("vpcId"))
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            AwsError::new(format!(
+                "{region} has no default VPC; set workers.network to a VPC and its subnets in the stack file"
+            ))
+        })?
+        .to_string();
+    let subnets = ec2
+        .describe(
+            "listing the default VPC's subnets",
+            "DescribeSubnets",
+            "subnetSet",
+            &[],
+            &[
+                filter("vpc-id", [vpc.as_str()]),
+                filter("default-for-az", ["true"]),
+            ],
+        )
+        .await?;
+    let mut by_az: BTreeMap<String, String> = BTreeMap::new();
+    for s in &subnets {
+        if let (Some(az), Some(id)) = (s.get("availabilityZone"), s.get("subnetId"))
+            && !az.is_empty()
+            && !id.is_empty()
+        {
+            by_az
+                .entry(az.to_string())
+                .or_insert_with(|| id.to_string());
+        }
+    }
+    if by_az.len() < 2 {
+        return Err(AwsError::new(format!(
+            "the default VPC {vpc} in {region} has default subnets in {} availability zone(s); the fleet needs at least 2. Create default subnets (aws ec2 create-default-subnet) or set workers.network in the stack file",
+            by_az.len()
+        )));
+    }
+    // Not every instance type is offered in every zone: a group whose subnets include a zone
+    // without the type fails every launch there. Tasks on Fargate name no instance type.
+    if instance_types.is_empty() {
+        return Ok(Placement {
+            vpc,
+            subnets: by_az,
+        });
+    }
+    let offered = zones_offering(ec2, instance_types, by_az.keys()).await?;
+    let missing: Vec<String> = by_az
+        .keys()
+        .filter(|az| !offered.contains(*az))
+        .cloned()
+        .collect();
+    by_az.retain(|az, _| offered.contains(az));
+    if by_az.len() < 2 {
+        return Err(AwsError::new(format!(
+            "{instance_type} is offered in {} of the default VPC's availability zones in {region} (not in {}); the fleet needs at least 2. Choose another workers.instance_type or set workers.network",
+            by_az.len(),
+            missing.join(", ")
+        )));
+    }
+    Ok(Placement {
+        vpc,
+        subnets: by_az,
+    })
+}
+
+fn filter<'a, const N: usize>(name: &'a str, values: [&str; N]) -> Filter<'a> {
+    Filter {
+        name,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+/// The availability zones among `zones` that offer any of `instance_types`
+/// (DescribeInstanceTypeOfferings with the availability-zone location type).
+async fn zones_offering<'a>(
+    ec2: &Ec2,
+    instance_types: &[&str],
+    zones: impl Iterator<Item = &'a String>,
+) -> Result<BTreeSet<String>> {
+    let what = instance_types.join(", ");
+    let offerings = ec2
+        .describe(
+            &format!("finding the availability zones that offer {what}"),
+            "DescribeInstanceTypeOfferings",
+            "instanceTypeOfferingSet",
+            &[("LocationType", "availability-zone")],
+            &[
+                Filter {
+                    name: "instance-type",
+                    values: instance_types.iter().map(|t| t.to_string()).collect(),
+                },
+                Filter {
+                    name: "location",
+                    values: zones.cloned().collect(),
+                },
+            ],
+        )
+        .await?;
+    Ok(offerings
+        .iter()
+        .filter(|o| {
+            o.get("instanceType")
+                .is_some_and(|t| instance_types.contains(&t.as_str()))
+        })
+        .filter_map(|o| o.get("location").filter(|z| !z.is_empty()).cloned())
+        .collect())
+}
+
+/// The security groups among `ids` that exist in the Region, each with its VPC
+/// (DescribeSecurityGroups filtered by `group-id`: an id that does not exist is left out, not
+/// an error; <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSecurityGroups.html>).
+pub async fn security_groups(ec2: &Ec2, ids: &[String]) -> Result<BTreeMap<String, String>> {
+    let groups = ec2
+        .describe(
+            "reading the security groups the stack file names",
+            "DescribeSecurityGroups",
+            "securityGroupInfo",
+            &[],
+            &[Filter {
+                name: "group-id",
+                values: ids.to_vec(),
+            }],
+        )
+        .await?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|g| Some((g.get("groupId")?.clone(), g.get("vpcId")?.clone())))
+        .collect())
+}
+
+/// The managed prefix lists among `ids` that exist in the Region
+/// (DescribeManagedPrefixLists filtered by `prefix-list-id`;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeManagedPrefixLists.html>).
+pub async fn prefix_lists(ec2: &Ec2, ids: &[String]) -> Result<BTreeSet<String>> {
+    let lists = ec2
+        .describe(
+            "reading the prefix lists the stack file names",
+            "DescribeManagedPrefixLists",
+            "prefixListSet",
+            &[],
+            &[Filter {
+                name: "prefix-list-id",
+                values: ids.to_vec(),
+            }],
+        )
+        .await?;
+    Ok(lists
+        .into_iter()
+        .filter_map(|l| l.get("prefixListId").cloned())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mock::Rules;
+    use crate::signed::fake::Fake;
+
+    const VPCS: &str = "<DescribeVpcsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><vpcSet><item><vpcId>vpc-1</vpcId><isDefault>true</isDefault></item></vpcSet></DescribeVpcsResponse>";
+
+    fn subnets() -> String {
+        let s = |az: &str, id: &str| {
+            format!(
+                "<item><subnetId>{id}</subnetId><availabilityZone>{az}</availabilityZone><defaultForAz>true</defaultForAz><tagSet><item><key>availabilityZone</key><value>elsewhere</value></item></tagSet></item>"
+            )
+        };
+        format!(
+            "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><subnetSet>{}{}{}</subnetSet></DescribeSubnetsResponse>",
+            s("eu-west-1a", "subnet-a"),
+            s("eu-west-1b", "subnet-b"),
+            s("eu-west-1c", "subnet-c")
+        )
+    }
+
+    /// EC2 answering the three calls, with `zones` offering the type asked for.
+    fn ec2(zones: &'static [&'static str]) -> Fake {
+        let subnets = subnets();
+        Fake::new(move |r| match r.param("Action") {
+            Some("DescribeVpcs") => (200, VPCS.to_string()),
+            Some("DescribeSubnets") => (200, subnets.clone()),
+            Some("DescribeInstanceTypeOfferings") => {
+                let items: String = zones
+                    .iter()
+                    .map(|z| format!("<item><instanceType>{}</instanceType><locationType>availability-zone</locationType><location>{z}</location></item>", r.param("Filter.1.Value.1").unwrap_or_default()))
+                    .collect();
+                (
+                    200,
+                    format!(
+                        "<DescribeInstanceTypeOfferingsResponse><requestId>r</requestId><instanceTypeOfferingSet>{items}</instanceTypeOfferingSet></DescribeInstanceTypeOfferingsResponse>"
+                    ),
+                )
+            }
+            _ => (
+                400,
+                crate::signed::fake::error("InvalidAction", "not in this test"),
+            ),
+        })
+    }
+
+    /// EC2's DescribeInstanceTypeOfferings with `LocationType: availability-zone` lists the
+    /// zones where a type can be launched; "an instance type might not be available in every
+    /// Availability Zone of a Region"
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypeOfferings.html,
+    /// https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-regions.html).
+    #[tokio::test]
+    async fn as_aws_documents_default_subnets_in_zones_without_the_instance_type_are_left_out() {
+        let two = ec2(&["eu-west-1a", "eu-west-1c"]);
+        let clients = Rules {
+            ec2: Some(two.clone()),
+            ..Default::default()
+        }
+        .clients();
+        let p = default_placement(&clients.ec2, "eu-west-1", &["t3.micro"])
+            .await
+            .unwrap();
+        assert_eq!(p.vpc, "vpc-1");
+        assert_eq!(p.subnet_list(), "subnet-a,subnet-c");
+        // What was asked: the default VPC, its default subnets, the type in those zones.
+        let asked: Vec<Vec<(String, String)>> = two
+            .requests()
+            .iter()
+            .map(|r| {
+                r.form
+                    .iter()
+                    .filter(|(k, _)| k != "Version")
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            asked,
+            [
+                pairs(&[
+                    ("Action", "DescribeVpcs"),
+                    ("Filter.1.Name", "is-default"),
+                    ("Filter.1.Value.1", "true")
+                ]),
+                pairs(&[
+                    ("Action", "DescribeSubnets"),
+                    ("Filter.1.Name", "vpc-id"),
+                    ("Filter.1.Value.1", "vpc-1"),
+                    ("Filter.2.Name", "default-for-az"),
+                    ("Filter.2.Value.1", "true")
+                ]),
+                pairs(&[
+                    ("Action", "DescribeInstanceTypeOfferings"),
+                    ("LocationType", "availability-zone"),
+                    ("Filter.1.Name", "instance-type"),
+                    ("Filter.1.Value.1", "t3.micro"),
+                    ("Filter.2.Name", "location"),
+                    ("Filter.2.Value.1", "eu-west-1a"),
+                    ("Filter.2.Value.2", "eu-west-1b"),
+                    ("Filter.2.Value.3", "eu-west-1c")
+                ]),
+            ]
+        );
+
+        let clients = Rules {
+            ec2: Some(ec2(&["eu-west-1b"])),
+            ..Default::default()
+        }
+        .clients();
+        let err = default_placement(&clients.ec2, "eu-west-1", &["t3.micro"])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t3.micro is offered in 1 of the default VPC's availability zones")
+                && err.contains("not in eu-west-1a, eu-west-1c"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_region_without_a_default_vpc_is_an_error_that_says_what_to_set() {
+        let none = Fake::by_action(&[(
+            "DescribeVpcs",
+            "<DescribeVpcsResponse><requestId>r</requestId><vpcSet/></DescribeVpcsResponse>",
+        )]);
+        let clients = Rules {
+            ec2: Some(none),
+            ..Default::default()
+        }
+        .clients();
+        let err = default_placement(&clients.ec2, "eu-west-1", &[])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("eu-west-1 has no default VPC; set workers.network"),
+            "{err}"
+        );
+    }
+}
