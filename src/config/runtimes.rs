@@ -5,8 +5,7 @@
 //! The dates come from the lifecycle data cfn-lint maintains, through `scripts/lambda-runtimes`
 //! into `lambda_runtimes.json` (a test checks it is current for the pinned cfn-lint).
 
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
+use jiff::Timestamp;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -55,8 +54,9 @@ enum Standing {
     },
 }
 
-fn day(date: &str) -> Option<DateTime> {
-    DateTime::from_str(&format!("{date}T00:00:00Z"), Format::DateTime).ok()
+/// Midnight UTC of `date` (`YYYY-MM-DD`).
+fn day(date: &str) -> Option<Timestamp> {
+    format!("{date}T00:00:00Z").parse().ok()
 }
 
 /// Where `runtime` stands at `now`.
@@ -64,7 +64,8 @@ fn standing(runtime: &str, now: SystemTime) -> Standing {
     let Some(l) = DATA.get(runtime) else {
         return Standing::Unknown;
     };
-    let now = DateTime::from(now);
+    // A clock past jiff's range (the year 9999) has reached every date.
+    let now = Timestamp::try_from(now).unwrap_or(Timestamp::MAX);
     // A date that does not parse is treated as already reached: refused, not allowed.
     let reached = |date: &str| day(date).is_none_or(|d| d <= now);
     if reached(&l.create_block) {
@@ -147,7 +148,7 @@ mod tests {
     use std::time::Duration;
 
     fn at(date: &str) -> SystemTime {
-        let secs = day(date).unwrap().secs();
+        let secs = day(date).unwrap().as_second();
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs as u64)
     }
 
