@@ -1,5 +1,5 @@
-//! `qfleet logs ENV [--follow] [--since 10m] [--filter TEXT]`: the workers' log lines, each
-//! with the instance or the invocation it came from.
+//! `qfleet logs ENV [--follow] [--since 10m] [--filter TEXT | --job ID]`: the workers' log
+//! lines, each with the instance or the invocation it came from.
 
 use super::Global;
 use crate::error::{Result, Usage};
@@ -23,6 +23,11 @@ pub struct LogsArgs {
     /// Only lines containing this text (case-sensitive).
     #[arg(long)]
     pub filter: Option<String>,
+    /// Only the lines of this job: those naming its id, and, with `jobs:`, those of each
+    /// attempt's message its record keeps. An upload's id is its key (with or without the
+    /// upload prefix).
+    #[arg(long, conflicts_with = "filter")]
+    pub job: Option<String>,
     /// For a pipeline, only this stage's workers (default: every stage's, merged by time).
     #[arg(long)]
     pub stage: Option<String>,
@@ -32,8 +37,10 @@ pub(crate) fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::erro
     if args.follow {
         out.text_only("--follow shows lines as they come, as text; with -o json, leave it out to get one document of the lines since --since")?;
     }
-    if args.filter.as_deref().is_some_and(str::is_empty) {
-        return Err(Usage::EmptyFilter.into());
+    for (flag, given) in [("--filter", &args.filter), ("--job", &args.job)] {
+        if given.as_deref().is_some_and(str::is_empty) {
+            return Err(Usage::EmptyFilter { flag }.into());
+        }
     }
     let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
@@ -48,6 +55,7 @@ pub(crate) fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::erro
     let opts = Options {
         since: args.since,
         filter: args.filter,
+        job: args.job,
         follow: args.follow,
     };
     logs::show(&session, env, stages, &opts, out)

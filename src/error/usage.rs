@@ -119,9 +119,9 @@ pub enum Usage {
     /// `status --watch` with a single-document output.
     #[error("--watch prints a document per refresh: use --output ndjson (one document per line)")]
     WatchNeedsNdjson,
-    /// `logs --filter ''`.
-    #[error("--filter needs some text to look for")]
-    EmptyFilter,
+    /// `logs --filter ''` or `logs --job ''`.
+    #[error("{flag} needs some text to look for")]
+    EmptyFilter { flag: &'static str },
     /// `completions` for a shell it has none for.
     #[error("no completions for {shell}")]
     NoCompletions { shell: String },

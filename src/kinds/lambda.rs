@@ -38,8 +38,11 @@ impl Kind for Lambda {
     }
     /// The runtime's START and END lines come through too: they tell the invocation of the
     /// lines between them (and are shown only if they contain the text themselves).
-    fn log_pattern(&self, term: String) -> String {
-        format!("?\"START RequestId\" ?\"END RequestId\" ?{term}")
+    fn log_pattern(&self, terms: Vec<String>) -> String {
+        format!(
+            "?\"START RequestId\" ?\"END RequestId\" {}",
+            super::any_of(&terms)
+        )
     }
     fn summary(&self, env: &Environment) -> String {
         let l = &env.spec.workers.lambda;

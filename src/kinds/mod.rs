@@ -58,9 +58,15 @@ pub(crate) trait Kind: Sync {
     fn leaves(&self) -> &'static str;
     /// The workers' log group.
     fn log_group(&self) -> LogGroup;
-    /// The CloudWatch Logs filter pattern for lines containing `term` (already quoted).
-    fn log_pattern(&self, term: String) -> String {
-        term
+    /// The CloudWatch Logs filter pattern for lines containing any of `terms` (each already
+    /// quoted; at least one): one term alone, or each after a `?`, the syntax that matches
+    /// any of several terms
+    /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>).
+    fn log_pattern(&self, terms: Vec<String>) -> String {
+        match terms.as_slice() {
+            [one] => one.clone(),
+            _ => any_of(&terms),
+        }
     }
     /// The worker a log stream of the workers' group belongs to: on EC2 the instance
     /// (`INSTANCE/...`).
@@ -126,6 +132,15 @@ pub(crate) fn spot_share(spot: &crate::config::SpotSpec, units: &str) -> String 
         "; Spot: {}% of the {units}{base} (up to 90% off On-Demand on the Spot share)",
         spot.percent
     )
+}
+
+/// A filter pattern that matches a line containing any of `terms` (each already quoted).
+pub(crate) fn any_of(terms: &[String]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("?{t}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

@@ -45,8 +45,9 @@ pub(crate) struct Line {
 pub(crate) struct Query {
     /// Milliseconds since the epoch: lines written from then on.
     pub start_ms: i64,
-    /// Only lines containing this text (case-sensitive, as CloudWatch Logs matches terms).
-    pub text: Option<String>,
+    /// Only lines containing any of these texts (case-sensitive, as CloudWatch Logs matches
+    /// terms); none: every line.
+    pub terms: Vec<String>,
 }
 
 /// The log group of the environment's workers.
@@ -56,16 +57,63 @@ pub(crate) fn group(env: &Environment) -> String {
         .to_string()
 }
 
-/// The filter pattern that finds the lines containing `text`; for a function it also lets
-/// through the runtime's START and END lines, which tell the invocation of the lines between
-/// them (and are shown only if they contain the text themselves).
-pub(crate) fn pattern(kind: WorkerKind, text: Option<&str>) -> Option<String> {
-    let text = text?;
+/// The filter pattern that finds the lines containing any of `terms`; for a function it also
+/// lets through the runtime's START and END lines, which tell the invocation of the lines
+/// between them (and are shown only if they contain a term themselves).
+pub(crate) fn pattern(kind: WorkerKind, terms: &[String]) -> Option<String> {
+    if terms.is_empty() {
+        return None;
+    }
     // A term in double quotes matches it exactly, spaces and punctuation included; a double
     // quote or backslash inside is escaped
     // (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>).
-    let term = format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
-    Some(crate::kinds::of(kind).log_pattern(term))
+    let quoted = terms
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    Some(crate::kinds::of(kind).log_pattern(quoted))
+}
+
+/// What a worker's log line says of a job: `job=` and its id as a JSON string (the reference
+/// worker's and handler's `log_line`, docs/jobs.md).
+pub(crate) fn job_term(id: &str) -> String {
+    format!("job={}", serde_json::Value::from(id))
+}
+
+/// The texts that find the log lines of the job `id`: its id as a line names it (as given, and
+/// under the upload prefix), and, with a job table, the message id of each attempt its record
+/// keeps (a line written before the job's id was known names the message only). A record that
+/// cannot be read is an error, never "no attempts".
+pub(crate) async fn job_terms(
+    clients: &Clients,
+    aws: &crate::aws::Aws,
+    env: &Environment,
+    id: &str,
+) -> Result<Vec<String>> {
+    let mut terms = vec![job_term(id)];
+    let stored = crate::jobs::stored_key(env, id);
+    if stored != id {
+        terms.push(job_term(&stored));
+    }
+    if env.spec.jobs.is_some() {
+        let at = crate::rollout::locate(aws, env).await?;
+        let q = crate::jobs::Query {
+            key: Some(id.to_string()),
+            state: None,
+            since: std::time::Duration::ZERO,
+            limit: usize::MAX,
+        };
+        for job in crate::jobs::read(clients, env, &at, &q).await?.jobs {
+            terms.push(job_term(&job.key));
+            terms.extend(job.history.iter().filter_map(|c| {
+                let m = c.message.as_deref()?;
+                Some(format!("msg={m}"))
+            }));
+        }
+    }
+    let mut seen = HashSet::new();
+    terms.retain(|t| seen.insert(t.clone()));
+    Ok(terms)
 }
 
 /// Turns events into lines, remembering across calls (while following) which invocation each
@@ -73,17 +121,18 @@ pub(crate) fn pattern(kind: WorkerKind, text: Option<&str>) -> Option<String> {
 #[derive(Debug)]
 pub(crate) struct Reader {
     kind: WorkerKind,
-    text: Option<String>,
+    /// Only lines containing any of these (none: every line).
+    pub(crate) terms: Vec<String>,
     /// The request a function stream is running, from its last START line.
     running: HashMap<String, String>,
     shown: HashSet<String>,
 }
 
 impl Reader {
-    pub(crate) fn new(kind: WorkerKind, text: Option<String>) -> Reader {
+    pub(crate) fn new(kind: WorkerKind, terms: Vec<String>) -> Reader {
         Reader {
             kind,
-            text,
+            terms,
             running: HashMap::new(),
             shown: HashSet::new(),
         }
@@ -121,8 +170,7 @@ impl Reader {
                     );
                 }
             }
-            if let Some(t) = &self.text
-                && !e.message.contains(t.as_str())
+            if !self.terms.is_empty() && !self.terms.iter().any(|t| e.message.contains(t.as_str()))
             {
                 continue;
             }
@@ -168,7 +216,7 @@ pub(crate) async fn read(
         &clients.logs,
         &group,
         query.start_ms,
-        pattern(kind, query.text.as_deref()).as_deref(),
+        pattern(kind, &query.terms).as_deref(),
     )
     .await?
     .ok_or_else(|| {

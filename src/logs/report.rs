@@ -18,6 +18,8 @@ pub(crate) struct Options {
     pub since: Duration,
     /// Only lines containing this text.
     pub filter: Option<String>,
+    /// Only the lines of this job (by its id, and the message id of each attempt).
+    pub job: Option<String>,
     /// Keep showing new lines until Ctrl-C (text only).
     pub follow: bool,
 }
@@ -182,6 +184,13 @@ pub(crate) fn show(
         let clients = crate::session::clients_for(&session.aws, env).await;
         // The account guard first: another account's log group is not this environment's.
         crate::ownership::check_account(&clients.sts, env).await?;
+        if let Some(id) = &opts.job {
+            let terms = super::job_terms(&clients, &session.aws, env, id).await?;
+            for s in sources.iter_mut() {
+                s.query.terms.clone_from(&terms);
+                s.reader.terms.clone_from(&terms);
+            }
+        }
         let lines = read_all(&clients, &mut sources).await?;
         if !opts.follow {
             return Ok::<_, Error>(lines);
@@ -218,7 +227,7 @@ fn sources<'a>(stages: Vec<&'a Environment>, opts: &Options) -> Vec<Source<'a>> 
         .unwrap_or_default();
     let query = Query {
         start_ms: now_ms - opts.since.as_millis() as i64,
-        text: opts.filter.clone(),
+        terms: opts.filter.iter().cloned().collect(),
     };
     let several = stages.len() > 1;
     stages
@@ -231,7 +240,7 @@ fn sources<'a>(stages: Vec<&'a Environment>, opts: &Options) -> Vec<Source<'a>> 
                 .filter(|_| several)
                 .map(|s| s.name.clone()),
             group: super::group(stage),
-            reader: Reader::new(stage.spec.workers.kind, opts.filter.clone()),
+            reader: Reader::new(stage.spec.workers.kind, query.terms.clone()),
             newest_ms: query.start_ms,
             query: query.clone(),
         })

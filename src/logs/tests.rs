@@ -11,7 +11,7 @@ fn event(ms: i64, stream: &str, message: &str, id: &str) -> Event {
 
 #[test]
 fn an_ec2_line_names_the_instance_of_its_stream_and_the_bootstrap_stream_too() {
-    let mut r = Reader::new(WorkerKind::Ec2, None);
+    let mut r = Reader::new(WorkerKind::Ec2, vec![]);
     let lines = r.lines(vec![
         event(1_000, "i-0abc", "outcome=processed keys=1", "1"),
         event(2_000, "i-0abc/bootstrap", "Installed: python3", "2"),
@@ -26,7 +26,7 @@ fn an_ec2_line_names_the_instance_of_its_stream_and_the_bootstrap_stream_too() {
 /// awslogs on Fargate names a task's stream PREFIX/CONTAINER/TASK-ID: the line names the task.
 #[test]
 fn a_fargate_line_names_the_task_of_its_stream() {
-    let mut r = Reader::new(WorkerKind::Fargate, None);
+    let mut r = Reader::new(WorkerKind::Fargate, vec![]);
     let lines = r.lines(vec![event(
         1_000,
         "worker/worker/4f1c0e2b9d8a4e6f8a1b2c3d4e5f6a7b",
@@ -38,14 +38,14 @@ fn a_fargate_line_names_the_task_of_its_stream() {
         Some("4f1c0e2b9d8a4e6f8a1b2c3d4e5f6a7b")
     );
     assert_eq!(
-        pattern(WorkerKind::Fargate, Some("x")).as_deref(),
+        pattern(WorkerKind::Fargate, &["x".into()]).as_deref(),
         Some("\"x\"")
     );
 }
 
 #[test]
 fn a_function_line_belongs_to_the_invocation_its_stream_started_last() {
-    let mut r = Reader::new(WorkerKind::Lambda, None);
+    let mut r = Reader::new(WorkerKind::Lambda, vec![]);
     let a = "2026/11/23/[$LATEST]aaaa";
     let b = "2026/11/23/[$LATEST]bbbb";
     let lines = r.lines(vec![
@@ -78,7 +78,7 @@ fn a_function_line_belongs_to_the_invocation_its_stream_started_last() {
 
 #[test]
 fn following_shows_each_event_once_across_overlapping_reads() {
-    let mut r = Reader::new(WorkerKind::Ec2, None);
+    let mut r = Reader::new(WorkerKind::Ec2, vec![]);
     assert_eq!(r.lines(vec![event(1, "i-1", "one", "e1")]).len(), 1);
     let again = r.lines(vec![
         event(1, "i-1", "one", "e1"),
@@ -90,7 +90,7 @@ fn following_shows_each_event_once_across_overlapping_reads() {
 
 #[test]
 fn a_filter_keeps_matching_lines_but_still_learns_the_invocation_from_start_lines() {
-    let mut r = Reader::new(WorkerKind::Lambda, Some("error".into()));
+    let mut r = Reader::new(WorkerKind::Lambda, vec!["error".into()]);
     let s = "2026/11/23/[$LATEST]aaaa";
     let lines = r.lines(vec![
         event(1, s, "START RequestId: r-9 Version: $LATEST", "1"),
@@ -104,13 +104,63 @@ fn a_filter_keeps_matching_lines_but_still_learns_the_invocation_from_start_line
 
 #[test]
 fn the_filter_pattern_quotes_the_text_and_lets_a_functions_start_and_end_lines_through() {
-    assert_eq!(pattern(WorkerKind::Ec2, None), None);
+    assert_eq!(pattern(WorkerKind::Ec2, &[]), None);
     assert_eq!(
-        pattern(WorkerKind::Ec2, Some(r#"say "hi" \ now"#)).as_deref(),
+        pattern(WorkerKind::Ec2, &[r#"say "hi" \ now"#.into()]).as_deref(),
         Some(r#""say \"hi\" \\ now""#)
     );
     assert_eq!(
-        pattern(WorkerKind::Lambda, Some("timeout")).as_deref(),
+        pattern(WorkerKind::Lambda, &["timeout".into()]).as_deref(),
         Some(r#"?"START RequestId" ?"END RequestId" ?"timeout""#)
     );
+}
+
+#[test]
+fn several_terms_match_any_of_them_in_the_pattern_and_in_the_lines_kept() {
+    let terms = vec![r#"job="uploads/a.jpg""#.to_string(), "msg=m-1".to_string()];
+    assert_eq!(
+        pattern(WorkerKind::Ec2, &terms).as_deref(),
+        Some(r#"?"job=\"uploads/a.jpg\"" ?"msg=m-1""#)
+    );
+    assert_eq!(
+        pattern(WorkerKind::Lambda, &terms).as_deref(),
+        Some(r#"?"START RequestId" ?"END RequestId" ?"job=\"uploads/a.jpg\"" ?"msg=m-1""#)
+    );
+    let mut r = Reader::new(WorkerKind::Ec2, terms);
+    let s = "i-1/worker";
+    let lines = r.lines(vec![
+        event(
+            1,
+            s,
+            r#"msg=m-0 job="uploads/a.jpg" outcome=processed"#,
+            "1",
+        ),
+        event(2, s, "msg=m-1 outcome=released", "2"),
+        event(
+            3,
+            s,
+            r#"msg=m-2 job="uploads/a.jpg.bak" outcome=processed"#,
+            "3",
+        ),
+    ]);
+    let kept: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(
+        kept,
+        [
+            r#"msg=m-0 job="uploads/a.jpg" outcome=processed"#,
+            "msg=m-1 outcome=released"
+        ]
+    );
+}
+
+/// The same cases as the reference worker's test of its `log_line`
+/// (crates/qfleet-runtime/python/test_qfleet_worker.py): the term is the line's text exactly.
+#[test]
+fn a_jobs_term_is_its_id_as_the_workers_log_line_writes_it() {
+    assert_eq!(
+        super::job_term(r#"uploads/my "big" photo.jpg"#),
+        r#"job="uploads/my \"big\" photo.jpg""#
+    );
+    assert_eq!(super::job_term("order-7 ü"), r#"job="order-7 ü""#);
+    assert_eq!(super::job_term("a\\b\n"), r#"job="a\\b\n""#);
 }

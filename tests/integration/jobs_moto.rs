@@ -107,6 +107,29 @@ fn work_once(
     stdout(&o)
 }
 
+/// Puts `lines` into the log group `group` as one instance's worker stream, as the CloudWatch
+/// agent would (boto3 from the test environment: the crate has no Logs client of its own).
+fn put_log_lines(group: &str, lines: &[&str]) {
+    let script = r#"
+import json, sys, time, boto3
+group, lines = sys.argv[1], json.loads(sys.argv[2])
+logs = boto3.client("logs")
+logs.create_log_stream(logGroupName=group, logStreamName="i-0abc123/worker")
+now = int(time.time() * 1000)
+logs.put_log_events(logGroupName=group, logStreamName="i-0abc123/worker", logEvents=[
+    {"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
+"#;
+    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+        .args(["-c", script, group])
+        .arg(serde_json::to_string(lines).unwrap())
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "eu-west-1")
+        .env_remove("AWS_PROFILE"));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// The job table's name: CloudFormation's, as the data stack lists it.
 async fn table_of(env: &str) -> String {
     let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
@@ -184,6 +207,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     let version = upload(&m, &bucket, "uploads/cat.jpg", &queue).await;
     let log = work_once((&e, &table), &url, &bucket, &[]);
     assert!(log.contains("outcome=processed"), "{log}");
+    let cat_log = log;
     let d = doc(
         qfleet_on_moto()
             .args(["jobs"])
@@ -257,6 +281,42 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     assert_eq!(job["output"], "processed/jobs/photo-42.json", "{job}");
     assert_eq!(states(job), ["queued", "processing", "done"]);
     assert_eq!(job["seq"], 2, "{job}");
+    let photo_log = log;
+
+    // `logs --job`: the worker's own lines, as the agent ships them, found by the job's id (as
+    // given, without the upload prefix) and by the message id its record keeps. moto matches
+    // no filter pattern with several terms (it returns every line; a quoted term it never
+    // unescapes): the lines shown are the ones qfleet's own reading keeps, as on AWS.
+    let cat = cat_log.trim();
+    let photo = photo_log.trim();
+    assert!(cat.contains(r#" job="uploads/cat.jpg" "#), "{cat}");
+    assert!(photo.contains(r#" job="photo-42" "#), "{photo}");
+    let by_message = cat.replace(r#" job="uploads/cat.jpg""#, "");
+    put_log_lines(
+        &format!("/qfleet/{e}/workers"),
+        &[cat, photo, &by_message, "qfleet-worker start queue=x"],
+    );
+    let d = doc(
+        qfleet_on_moto()
+            .args(["logs"])
+            .arg(&file)
+            .args(["--job", "cat.jpg", "-o", "json"]),
+        0,
+    );
+    check_schema("logs", &d);
+    let shown: Vec<&str> = d["environments"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, [cat, by_message.as_str()], "{d}");
+    let o = run(qfleet_on_moto()
+        .args(["logs"])
+        .arg(&file)
+        .args(["--job", "photo-42"]));
+    assert!(stdout(&o).contains(photo), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("cat.jpg"), "{}", stdout(&o));
     let record =
         m.s3.get_object()
             .bucket(&bucket)

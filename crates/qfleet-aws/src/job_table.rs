@@ -97,6 +97,10 @@ pub struct Change {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The SQS message id an attempt (`processing`) came in: a redrive sends the job again
+    /// under a new one, and the worker's log line names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// One job: an upload's record in the table.
@@ -589,6 +593,7 @@ fn change_of(entry: &Value) -> Option<Change> {
         attempt: m.get("attempt").and_then(number),
         error: s("error"),
         output: s("output"),
+        message: s("message"),
     })
 }
 

@@ -16,8 +16,9 @@ from qfleet_jobs import JobConfig, Jobs, message_ref
 # What the handler and the reference worker share (qfleet_shared.py): qfleet's render puts its
 # text in this statement's place, as the function's inline code is one file.
 from qfleet_shared import (
-    METRIC, NAMESPACE, SharedConfig, answer, classify, event_time, message_job,
-    next_stage_message, next_stage_send, parse_body, process, seconds_since, stored_body,
+    METRIC, NAMESPACE, SharedConfig, answer, classify, event_time, job_ids, log_line,
+    message_job, next_stage_message, next_stage_send, parse_body, process, seconds_since,
+    stored_body,
 )
 
 _s3 = None  # created on first use, then reused by every invocation of this execution environment
@@ -223,8 +224,8 @@ def handler(event, context=None):
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
             failed.add(group)
-        print(f"msg={m.get('messageId')} outcome={outcome} keys={keys} "
-              f"receive_count={rc} seconds={time.monotonic() - t0:.2f}{extra}", flush=True)
+        print(log_line(m.get("messageId"), job_ids(m.get("body", ""), m), outcome, keys, rc,
+                       time.monotonic() - t0, extra), flush=True)
     for line in metric_lines(cfg.environment, latencies, stage=cfg.stage):
         print(line, flush=True)
     return {"batchItemFailures": failures}

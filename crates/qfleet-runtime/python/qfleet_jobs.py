@@ -181,7 +181,8 @@ class Jobs:
             if 0 < self.cfg.max_receives <= int(rc or 1):
                 self.fail(ref, self.halt, rc)
             return None
-        if self.start(ref, rc) == "duplicate":
+        mid = message.get("MessageId") or message.get("messageId")
+        if self.start(ref, rc, mid) == "duplicate":
             self.duplicates += 1
             return None
         try:
@@ -321,9 +322,11 @@ class Jobs:
         return bool(self._update(ref, sets, values, "attribute_not_exists(#key)",
                                  [self._entry("queued", ref.queued_at or job_now())], step=True))
 
-    def start(self, ref, receive_count):
+    def start(self, ref, receive_count, message_id=None):
         """Before any work: `started`, or `duplicate` (done here or beyond: not run again).
-        The last receive first leases the job (docs/jobs.md, "A worker that stops")."""
+        The last receive first leases the job (docs/jobs.md, "A worker that stops"). The
+        attempt's history entry keeps the SQS message id it came in (a redrive gives the job a
+        new one): `qfleet logs ENV --job ID` finds the attempt's lines by it."""
         si, now, n = self.cfg.stage_index, job_now(), int(receive_count or 1)
         lease, self.leased = self.lease, None
         sets = ["#state = :processing", "#stage_index = :si", "#worker = :worker",
@@ -347,7 +350,8 @@ class Jobs:
                                job_key(ref), stage_index=values[":si"], started={"S": now},
                                lease_until=lu, expires_at=exp)):
                 self.leased = (ref, now)
-        attempt = self._entry("processing", now, worker=self._worker(), attempt=n)
+        attempt = self._entry("processing", now, worker=self._worker(), attempt=n,
+                              message=message_id)
         queued = self._entry("queued", ref.queued_at or now)
         more = dict(add=["#attempts :one"], step=True, now=now)
         if self._update(ref, sets, values, "attribute_not_exists(#key)", [queued, attempt],

@@ -104,6 +104,37 @@ def classify(body):
     return "message"
 
 
+def job_ids(body, m):
+    """The jobs a message carries, as its log line names them (docs/jobs.md, "A job's log
+    lines"): a job sent as a message by its id; an upload's job by the key of the job a later
+    stage's message carries (`qfleetJob`), else by each record's object key. None for a test
+    event, a confirmation, or a body that cannot be read: the line still names the message."""
+    try:
+        kind = classify(body)
+        if kind == "message":
+            return [message_job(body, m)["id"]]
+        if kind != "uploads":
+            return []
+        d = json.loads(body)
+        if d.get("Type") == "Notification":
+            d = json.loads(d["Message"])
+        given = d.get("qfleetJob")
+        if isinstance(given, dict) and isinstance(given.get("key"), str) and given["key"]:
+            return [given["key"]]
+        return [urllib.parse.unquote_plus(r["s3"]["object"]["key"]) for r in d["Records"]]
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def log_line(message_id, jobs, outcome, keys, receive_count, seconds, extra=""):
+    """The one line a worker or the handler writes per message: `msg=` its message id, then
+    `job=` and each job's id as a JSON string (`qfleet logs ENV --job ID` looks for exactly
+    that), then what became of it."""
+    named = "".join(" job=" + json.dumps(j, ensure_ascii=False) for j in jobs)
+    return (f"msg={message_id}{named} outcome={outcome} keys={keys} "
+            f"receive_count={receive_count} seconds={seconds:.2f}{extra}")
+
+
 def json_or_none(text):
     """`text` parsed as JSON, or None when it is not JSON."""
     try:

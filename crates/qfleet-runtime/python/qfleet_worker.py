@@ -17,8 +17,9 @@ import boto3
 # What the worker and the Lambda handler share (qfleet_shared.py), beside it: qfleet ships the
 # worker as one file, the module's text in this statement's place.
 from qfleet_shared import (
-    METRIC, NAMESPACE, SharedConfig, answer, classify, event_time, message_job,
-    next_stage_message, next_stage_send, parse_body, process, seconds_since, stored_body,
+    METRIC, NAMESPACE, SharedConfig, answer, classify, event_time, job_ids, log_line,
+    message_job, next_stage_message, next_stage_send, parse_body, process, seconds_since,
+    stored_body,
 )
 
 try:  # beside the worker with jobs: (docs/jobs.md)
@@ -411,9 +412,8 @@ class Worker:
         return outcome
 
     def log(self, m, outcome, keys, rc, t0, extra=""):
-        print(f"msg={m.get('MessageId')} outcome={outcome} keys={keys} "
-              f"receive_count={rc} seconds={time.monotonic() - t0:.2f}{extra}",
-              flush=True)
+        print(log_line(m.get("MessageId"), job_ids(m.get("Body", ""), m), outcome, keys, rc,
+                       time.monotonic() - t0, extra), flush=True)
 
     def run(self, once=False, max_messages=0):
         handled = 0

@@ -166,6 +166,26 @@ def test_a_failed_job_redriven_starts_again(aws, monkeypatch):
         "queued", "processing", "failed", "processing", "done"]
 
 
+def test_each_attempt_keeps_the_message_id_it_came_in(aws, monkeypatch):
+    """A redrive gives the job a new message id; each attempt's entry keeps its own, which
+    `qfleet logs ENV --job ID` looks for."""
+    ref = qj.JobRef("uploads/m.jpg", "v1", BUCKET)
+    jobs = qj.Jobs(qj.JobConfig(dict(QFLEET_JOB_TABLE=TABLE, QFLEET_MAX_RECEIVE_COUNT="1",
+                                     AWS_REGION=REGION)))
+
+    def boom(meta, field):
+        raise RuntimeError("boom")
+    first = {"MessageId": "m-first", "Attributes": {"ApproximateReceiveCount": "1"}}
+    with pytest.raises(RuntimeError):
+        jobs.run_ref(ref, first, boom)
+    again = {"messageId": "m-again", "attributes": {"ApproximateReceiveCount": "1"}}  # Lambda's
+    assert jobs.run_ref(ref, again, lambda meta, field: "processed/m.jpg") == "processed/m.jpg"
+    i, _ = item(aws, "uploads/m.jpg", "v1")
+    attempts = [h["M"].get("message", {}).get("S") for h in i["history"]["L"]
+                if h["M"]["state"]["S"] == "processing"]
+    assert attempts == ["m-first", "m-again"]
+
+
 def test_a_redriven_job_answers_failed_then_done_and_the_greatest_seq_is_the_latest(
         aws, monkeypatch):
     """docs/jobs.md's rule for consumers: per key and upload, keep the answer with the greatest

@@ -25,7 +25,7 @@ BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
 ASG = os.environ.get("QFLEET_TEST_ASG", "grp")
 STACK = os.environ.get("QFLEET_TEST_STACK", "qfleet-lab-fleet")
-LINE = re.compile(r"^msg=\S+ outcome=(processed|skipped-test-event|skipped-confirmation|ignored|failed|released)"
+LINE = re.compile(r"^msg=\S+(?: job=\"(?:[^\"\\]|\\.)*\")* outcome=(processed|skipped-test-event|skipped-confirmation|ignored|failed|released)"
                   r" keys=\d+ receive_count=\d+ seconds=\d+\.\d\d( .*)?$")
 
 
@@ -449,6 +449,45 @@ def test_one_log_line_per_message(aws, capsys):
     worker(aws).run(max_messages=5)
     assert sorted(outcomes(capsys)) == ["failed", "ignored", "processed", "processed",
                                         "skipped-test-event"]
+
+
+def test_every_log_line_names_the_jobs_of_its_message(aws, capsys):
+    """`qfleet logs ENV --job ID` looks for `job=` and the id as a JSON string."""
+    put(aws, "uploads/my \"big\" photo.jpg")
+    put(aws, "uploads/b.txt")
+    two = s3_event("uploads/my \"big\" photo.jpg")
+    two["Records"] += s3_event("uploads/b.txt")["Records"]
+    send(aws, sns_wrap(two))
+    aws.sqs.send_message(QueueUrl=aws.q, MessageBody="resize me",
+                         MessageAttributes={"job_id": {"DataType": "String",
+                                                       "StringValue": "order-7 ü"}})
+    plain = aws.sqs.send_message(QueueUrl=aws.q, MessageBody="no id given")["MessageId"]
+    send(aws, {"Event": "s3:TestEvent", "Bucket": BUCKET})
+    worker(aws).run(max_messages=4)
+    lines = capsys.readouterr().out.splitlines()
+    assert all(LINE.match(x) for x in lines), lines
+    named = sorted(re.findall(r' job=("(?:[^"\\]|\\.)*")', x) for x in lines)
+    assert named == sorted([
+        [json.dumps('uploads/my "big" photo.jpg'), '"uploads/b.txt"'],
+        ['"order-7 ü"'],  # as written: the search term is the id's JSON text
+        [json.dumps("sqs:" + plain)],
+        [],  # S3's test event is no job
+    ]), lines
+
+
+def test_a_log_lines_job_ids_come_from_the_message_alone():
+    """job_ids reads the message, never AWS: a later stage's message names the job it carries;
+    a body that is not what it says names none, and the line is still written."""
+    later = json.dumps({"Records": s3_event("resized/a.jpg")["Records"],
+                        "qfleetJob": {"key": "uploads/a.jpg", "upload": "v1"}})
+    assert qw.job_ids(later, {}) == ["uploads/a.jpg"]
+    assert qw.job_ids(json.dumps(s3_event("uploads/a+b.txt", encode=False)), {}) == [
+        "uploads/a b.txt"]
+    assert qw.job_ids("{}", {"MessageId": "m-1"}) == ["sqs:m-1"]
+    broken = json.dumps({"Type": "Notification", "Message": "{not json"})
+    assert qw.job_ids(broken, {"MessageId": "m-2"}) == ["sqs:m-2"]  # a message, as classify says
+    line = qw.log_line("m-3", ["a\\b\n"], "processed", 1, "1", 0.5)
+    assert line == 'msg=m-3 job="a\\\\b\\n" outcome=processed keys=1 receive_count=1 seconds=0.50'
 
 
 def test_parse_body_and_queue_name_resolution(aws):
