@@ -36,11 +36,15 @@ pub enum DlqAction {
         id: String,
     },
     /// Sends every dead-lettered message back to the job queue (SQS's message-move task);
-    /// follows a redrive already running; Ctrl-C cancels it.
+    /// follows a redrive already running; Ctrl-C cancels it. With --job, only that job's.
     Redrive {
         /// The most messages moved a second (1 to 500; default: as fast as SQS goes).
         #[arg(long, value_parser = clap::value_parser!(i32).range(1..=500))]
         rate: Option<i32>,
+        /// Only the dead letter of this job (an upload's key, or a message job's id): received,
+        /// sent to the job queue, then deleted; its record says queued again.
+        #[arg(long, conflicts_with = "rate")]
+        job: Option<String>,
     },
     /// Deletes every dead-lettered message, only with `--confirm` naming how many it holds.
     Purge {
@@ -56,7 +60,10 @@ impl DlqAction {
         match self {
             DlqAction::List { max } => Action::List { max: *max as usize },
             DlqAction::Show { id } => Action::Show { id: id.clone() },
-            DlqAction::Redrive { rate } => Action::Redrive { rate: *rate },
+            DlqAction::Redrive { rate, job } => Action::Redrive {
+                rate: *rate,
+                job: job.clone(),
+            },
             DlqAction::Purge { confirm } => Action::Purge { confirm: *confirm },
         }
     }

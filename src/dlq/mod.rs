@@ -377,6 +377,102 @@ pub(crate) async fn redrive(
     }
 }
 
+/// One job's dead letter moved back (`dlq redrive --job`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub(crate) struct JobRedrive {
+    /// The job asked for.
+    pub job: String,
+    /// The dead letter moved, and the id of the message sent to the job queue in its place.
+    pub moved: String,
+    pub sent: String,
+    pub queue: String,
+    /// Every job the message carries, and what its record says now (with `jobs:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<LetterJob>,
+    /// How the message was moved, said in words.
+    pub note: String,
+}
+
+/// Moves the dead letter of the job `id` (an upload's key, with or without the upload prefix,
+/// or the id of a job sent as a message) back to the job queue: received, sent, then deleted
+/// (a duplicate is possible, a loss is not). With a job table, each job of the message whose
+/// record said `failed` when it was read before the move is recorded `queued` again, unless a
+/// worker changed it meanwhile. `None`: no dead letter of the job among the queue's messages.
+pub(crate) async fn redrive_job(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+    id: &str,
+) -> Result<Option<JobRedrive>> {
+    let q = locate(clients, env, at).await?;
+    let wanted = [crate::jobs::stored_key(env, id), id.to_string()];
+    // The records first: the write after the move is conditioned on what was read here.
+    let table = match crate::jobs::has_table(env) {
+        Ok(()) => Some(crate::jobs::table_name(clients, env, &q.data_stack).await?),
+        Err(_) => None,
+    };
+    let mut before = Vec::new();
+    if let Some(table) = &table {
+        for key in wanted
+            .iter()
+            .filter(|k| !k.is_empty() && k.len() <= MAX_JOB_ID)
+        {
+            before.extend(crate::aws::job_table::jobs_of(&clients.dynamodb, table, key).await?);
+        }
+    }
+    let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
+    let found =
+        dead_letters::move_one(&clients.sqs, (&q.dead_letter.url, &q.queue.url), max, |p| {
+            job_refs_of(&p.body, &p.id, p.job_id.as_deref())
+                .iter()
+                .any(|(k, _)| wanted.contains(k))
+        })
+        .await?;
+    let Some(moved) = found else {
+        return Ok(None);
+    };
+    let mut jobs = Vec::new();
+    let refs = job_refs_of(
+        &moved.letter.body,
+        &moved.letter.id,
+        moved.letter.job_id.as_deref(),
+    );
+    if let Some(table) = &table {
+        let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
+        for (key, upload) in refs {
+            let read = before.iter().find(|j| j.key == key && j.upload == upload);
+            if let Some(j) = read.filter(|j| j.state == "failed")
+                && let Some(seq) = j.seq
+            {
+                crate::aws::job_table::redriven(
+                    &clients.dynamodb,
+                    table,
+                    (&key, &upload),
+                    seq,
+                    (SystemTime::now(), &moved.sent_id),
+                    retention,
+                )
+                .await?;
+            }
+            let now = crate::aws::job_table::job(&clients.dynamodb, table, &key, &upload).await?;
+            jobs.push(LetterJob {
+                state: now.as_ref().map(|j| j.state.clone()),
+                error: now.and_then(|j| j.error),
+                key,
+                upload,
+            });
+        }
+    }
+    Ok(Some(JobRedrive {
+        job: id.to_string(),
+        moved: moved.letter.id,
+        sent: moved.sent_id,
+        queue: q.queue.name.clone(),
+        jobs,
+        note: "received from the dead-letter queue, sent to the job queue, then deleted: a duplicate is possible, a loss is not".to_string(),
+    }))
+}
+
 /// Purges the dead-letter queue, only when `confirm` names exactly the messages it holds now
 /// (visible, in flight and delayed): losing them is asked for by count, never implied.
 pub(crate) async fn purge(

@@ -18,8 +18,12 @@ pub(crate) enum Action {
     List { max: usize },
     /// One message in full.
     Show { id: String },
-    /// Move the messages back to the job queue, at most `rate` a second.
-    Redrive { rate: Option<i32> },
+    /// Move the messages back to the job queue, at most `rate` a second; or only the dead
+    /// letter of the job `job`.
+    Redrive {
+        rate: Option<i32>,
+        job: Option<String>,
+    },
     /// Delete them, `confirm` naming how many the queue holds.
     Purge { confirm: Option<u64> },
 }
@@ -43,6 +47,7 @@ pub(super) enum Done {
     Listed(Listing),
     Shown { message: Letter, body: String },
     Redriven { task: MoveTask, resumed: bool },
+    JobRedriven(super::JobRedrive),
     Purged { purged: u64 },
 }
 
@@ -185,7 +190,20 @@ async fn act_on(
                 .into());
             }
         },
-        Action::Redrive { rate } => {
+        Action::Redrive { job: Some(id), .. } => {
+            match super::redrive_job(clients, env, at, id).await? {
+                Some(moved) => Done::JobRedriven(moved),
+                None => {
+                    return Err(Usage::NoDeadLetterOfJob {
+                        who,
+                        env: env.name.clone(),
+                        job: id.to_string(),
+                    }
+                    .into());
+                }
+            }
+        }
+        Action::Redrive { rate, job: None } => {
             let (task, resumed) = super::redrive(clients, env, at, *rate, |t| {
                 out.note(format!(
                     "{who}: redrive {}: {} of {} moved",
@@ -332,6 +350,21 @@ fn text(who: &str, done: &Done, out: &Output) {
             },
             task.moved
         )),
+        Done::JobRedriven(r) => {
+            out.line(format!(
+                "{who}: moved job {}'s dead letter {} back to {} (now message {})",
+                r.job, r.moved, r.queue, r.sent
+            ));
+            for j in &r.jobs {
+                out.line(format!(
+                    "  job {} ({}): {}",
+                    j.key,
+                    j.upload,
+                    j.state.as_deref().unwrap_or("no record")
+                ));
+            }
+            out.note(&r.note);
+        }
         Done::Purged { purged } => out.line(format!(
             "{who}: purged {purged} message(s) from the dead-letter queue"
         )),

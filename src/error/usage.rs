@@ -357,6 +357,15 @@ pub enum Usage {
         env: String,
         id: String,
     },
+    /// `dlq redrive --job` of a job with no message in the dead-letter queue.
+    #[error(
+        "{who}: no message of job {job} in the dead-letter queue (`qfleet dlq {env} list` names each message's jobs; `qfleet jobs {env} {job}` says where the job is)"
+    )]
+    NoDeadLetterOfJob {
+        who: String,
+        env: String,
+        job: String,
+    },
     /// `dlq redrive` or `purge` of a pipeline without `--stage`.
     #[error(
         "dlq {action}: {env} is a pipeline with a dead-letter queue per stage; name the one to {action} with --stage ({})",

@@ -512,6 +512,113 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
         "{s}"
     );
 
+    // `dlq redrive --job`: the poison's next receive moves it to the dead-letter queue (SQS
+    // moves a message received more than maxReceiveCount times); `dlq list` names its job;
+    // the redrive of that one job moves exactly it back, and its record says queued, not
+    // failed. A job with no dead letter is said, exit 2, and nothing moves.
+    let d = doc(
+        qfleet_on_moto()
+            .args(["dlq"])
+            .arg(&file)
+            .args(["list", "-o", "json"]),
+        0,
+    );
+    let dlq_name = d["environments"][0]["dead_letter_queue"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    send_job(&m.sqs, &dlq_name, r#"{"not": "a job of ours"}"#).await;
+    let _ = m
+        .sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    let d = doc(
+        qfleet_on_moto()
+            .args(["dlq"])
+            .arg(&file)
+            .args(["list", "-o", "json"]),
+        0,
+    );
+    check_schema("dlq", &d);
+    let letters = d["environments"][0]["messages"].as_array().unwrap();
+    assert_eq!(letters.len(), 2, "{d}");
+    assert!(
+        letters
+            .iter()
+            .any(|l| l["jobs"][0]["key"] == "uploads/gone.jpg" && l["jobs"][0]["state"] == "failed"),
+        "{d}"
+    );
+    let o = run(qfleet_on_moto()
+        .args(["dlq"])
+        .arg(&file)
+        .args(["redrive", "--job", "nothing-7"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no message of job nothing-7"),
+        "{}",
+        stderr(&o)
+    );
+    let d = doc(
+        qfleet_on_moto()
+            .args(["dlq"])
+            .arg(&file)
+            .args(["redrive", "--job", "gone.jpg", "-o", "json"]),
+        0,
+    );
+    check_schema("dlq", &d);
+    let moved = &d["environments"][0];
+    assert_eq!(moved["job"], "gone.jpg", "{d}");
+    assert_eq!(moved["jobs"][0]["state"], "queued", "{d}");
+    assert_eq!(visible_messages(&m.sqs, &dlq_name).await, 1);
+    let back = m
+        .sqs
+        .receive_message()
+        .queue_url(&url)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = back.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, [poison.to_string().as_str()], "the same body, once");
+    assert_eq!(back.messages()[0].message_id(), moved["sent"].as_str());
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["gone.jpg", "-o", "json"]),
+        0,
+    );
+    let job = &d["environments"][0]["jobs"][0];
+    assert_eq!(job["state"], "queued", "{d}");
+    let last = job["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["state"], &last["message"]),
+        (&"queued".into(), &moved["sent"]),
+        "{d}"
+    );
+    // The worker takes it again: its record moves on from queued, and the attempt names the
+    // message the redrive sent.
+    work_once((&e, &table), &url, &bucket, &[]);
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["gone.jpg", "-o", "json"]),
+        0,
+    );
+    let job = &d["environments"][0]["jobs"][0];
+    assert_ne!(job["state"], "queued", "{d}");
+    let attempt = job["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|h| h["state"] == "processing")
+        .unwrap();
+    assert_eq!(attempt["message"], moved["sent"], "{d}");
+
     // A backfill: 25 lines in batches of ten, each recorded queued and sent once; run again,
     // nothing is sent twice; a line whose id is done already is a duplicate.
     let lines = dir.path().join("backfill.jsonl");

@@ -174,6 +174,172 @@ pub async fn look(
     Ok(found)
 }
 
+/// What [`move_one`] moved: the dead letter, and the id of the copy sent to the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovedOne {
+    pub letter: Peeked,
+    pub sent_id: String,
+}
+
+/// Moves the first message of the dead-letter queue at `from` that `matches` back to the queue
+/// at `to`: received (with every attribute), sent to `to` with the same body and message
+/// attributes, then deleted from `from` with the receipt handle of that receive. A send that
+/// fails leaves the message where it was; a delete that fails after the send leaves it in both
+/// queues (a duplicate, never a loss), and says so. Every other message received while looking
+/// (at most `max`) is released at once. `None`: no message matched among those SQS returned.
+///
+/// A FIFO queue takes a message only with its group id ("MessageGroupId ... required for FIFO
+/// queues") and, without content-based deduplication, a deduplication id:
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>.
+/// The copy keeps the dead letter's group; its deduplication id is the dead letter's own id, so
+/// a second move of the same letter within SQS's five-minute deduplication interval is dropped
+/// by SQS rather than delivered twice.
+pub async fn move_one(
+    sqs: &Client,
+    (from, to): (&str, &str),
+    max: usize,
+    matches: impl Fn(&Peeked) -> bool,
+) -> Result<Option<MovedOne>> {
+    let what = "moving a dead letter back to its queue";
+    let mut handles: Vec<String> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut found = None;
+    let mut outcome = Ok(());
+    while found.is_none() && seen.len() < max {
+        let out = match sqs
+            .receive_message()
+            .queue_url(from)
+            .max_number_of_messages((max - seen.len()).min(10) as i32)
+            .visibility_timeout(PEEK_HOLD_SECONDS)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                outcome = Err(AwsError::from_sdk(what, e));
+                break;
+            }
+        };
+        let fresh: Vec<_> = out
+            .messages()
+            .iter()
+            .filter(|m| {
+                m.message_id()
+                    .is_some_and(|id| !seen.iter().any(|s| s == id))
+            })
+            .collect();
+        if fresh.is_empty() {
+            break;
+        }
+        for m in out.messages() {
+            let (Some(id), Some(handle)) = (m.message_id(), m.receipt_handle()) else {
+                continue;
+            };
+            if seen.iter().any(|s| s == id) {
+                handles.push(handle.to_string());
+                continue;
+            }
+            seen.push(id.to_string());
+            let letter = peeked_of(m, id);
+            if found.is_none() && matches(&letter) {
+                found = Some((letter, handle.to_string(), m.clone()));
+            } else {
+                handles.push(handle.to_string());
+            }
+        }
+    }
+    let moved = match (&outcome, found) {
+        (Ok(()), Some((letter, handle, m))) => {
+            send_then_delete(sqs, (from, to), &letter, &handle, &m)
+                .await
+                .map(|sent_id| Some(MovedOne { letter, sent_id }))
+        }
+        (Ok(()), None) => Ok(None),
+        (Err(_), Some((_, handle, _))) => {
+            handles.push(handle);
+            Ok(None)
+        }
+        (Err(_), None) => Ok(None),
+    };
+    let released = release(sqs, from, &handles).await;
+    outcome?;
+    let moved = moved?;
+    released?;
+    Ok(moved)
+}
+
+/// A received message as a peek reports it.
+fn peeked_of(m: &aws_sdk_sqs::types::Message, id: &str) -> Peeked {
+    let number = |a: MessageSystemAttributeName| {
+        m.attributes()
+            .and_then(|attrs| attrs.get(&a))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Peeked {
+        id: id.to_string(),
+        body: m.body().unwrap_or_default().to_string(),
+        receive_count: number(MessageSystemAttributeName::ApproximateReceiveCount),
+        sent_ms: number(MessageSystemAttributeName::SentTimestamp),
+        first_receive_ms: number(MessageSystemAttributeName::ApproximateFirstReceiveTimestamp),
+        job_id: m
+            .message_attributes()
+            .and_then(|a| a.get(JOB_ID_ATTRIBUTE))
+            .and_then(|v| v.string_value())
+            .map(str::to_string),
+    }
+}
+
+/// Sends the dead letter `m` to `to`, then deletes it from `from`: the id of the copy.
+async fn send_then_delete(
+    sqs: &Client,
+    (from, to): (&str, &str),
+    letter: &Peeked,
+    handle: &str,
+    m: &aws_sdk_sqs::types::Message,
+) -> Result<String> {
+    let mut send = sqs
+        .send_message()
+        .queue_url(to)
+        .message_body(&letter.body)
+        .set_message_attributes(m.message_attributes().cloned());
+    if to.ends_with(".fifo") {
+        let group = m
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+            .cloned()
+            .ok_or_else(|| {
+                AwsError::new(format!(
+                    "moving dead letter {} back: it has no message group id, which its FIFO queue needs",
+                    letter.id
+                ))
+            })?;
+        send = send
+            .message_group_id(group)
+            .message_deduplication_id(letter.id.chars().take(128).collect::<String>());
+    }
+    let sent = send
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("sending a dead letter back to its queue", e))?;
+    let sent_id = sent.message_id().unwrap_or_default().to_string();
+    sqs.delete_message()
+        .queue_url(from)
+        .receipt_handle(handle)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::new(format!(
+                "dead letter {} was sent back (as {sent_id}) but could not be deleted from the dead-letter queue: it is in both queues, and a worker may run it twice ({})",
+                letter.id,
+                AwsError::from_sdk("deleting the dead letter", e)
+            ))
+        })?;
+    Ok(sent_id)
+}
+
 /// Makes the received messages visible again at once (visibility timeout 0).
 async fn release(sqs: &Client, url: &str, handles: &[String]) -> Result<()> {
     for (n, chunk) in handles.chunks(10).enumerate() {

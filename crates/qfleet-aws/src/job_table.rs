@@ -395,6 +395,59 @@ pub async fn unsent(
     }
 }
 
+/// Records that the failed job `key`, `upload` (sequence `seen`, as read before its dead letter
+/// was moved) is back in its queue as the message `message`: `queued` at its stage, `seq` + 1,
+/// a `queued` entry naming the message; on the condition that nothing changed it since
+/// (`failed`, `seq` = `seen`), so a worker that received the message first is never overwritten.
+/// Whether it was written.
+pub async fn redriven(
+    db: &JsonApi,
+    table: &str,
+    (key, upload): (&str, &str),
+    seen: u64,
+    (now, message): (SystemTime, &str),
+    retention_days: u32,
+) -> Result<bool> {
+    let Stamps {
+        at,
+        recent,
+        expires,
+    } = Stamps::of(now, (key, upload), retention_days);
+    let entry = json!({ "M": {
+        "state": { "S": "queued" }, "at": { "S": at }, "message": { "S": message },
+    } });
+    let update = db
+        .call::<Value>(
+            &what(table, "recording a redriven job in"),
+            "UpdateItem",
+            &json!({
+                "TableName": table,
+                "Key": { "key": { "S": key }, "upload": { "S": upload } },
+                "UpdateExpression": "SET #state = :queued, #updated_at = :at, #recent = :recent, \
+                    #expires_at = :exp, #history = list_append(#history, :entry) \
+                    REMOVE #finished_at ADD #seq :one",
+                "ConditionExpression": "#state = :failed AND #seq = :seen",
+                "ExpressionAttributeNames": {
+                    "#state": "state", "#updated_at": "updated_at", "#recent": "recent",
+                    "#expires_at": "expires_at", "#history": "history",
+                    "#finished_at": "finished_at", "#seq": "seq",
+                },
+                "ExpressionAttributeValues": {
+                    ":queued": { "S": "queued" }, ":failed": { "S": "failed" },
+                    ":at": { "S": at }, ":recent": { "S": recent },
+                    ":exp": { "N": expires.to_string() }, ":one": { "N": "1" },
+                    ":seen": { "N": seen.to_string() }, ":entry": { "L": [entry] },
+                },
+            }),
+        )
+        .await;
+    match update {
+        Ok(_) => Ok(true),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Queues again, at the first stage, the job `key`, `upload` whose record says `failed` with
 /// sequence `seen` (what was read): `queued`, `stage_index` 0, no error, `seq` + 1, a `queued`
 /// entry; on the condition that nothing changed it since (`failed`, `seq` = `seen`), so two
