@@ -253,6 +253,7 @@ pub(super) const CALLS: &[Call] = &[
     ),
     call("dynamodb", "Scan", &["dynamodb:Scan"]),
     call("dynamodb", "Query", &["dynamodb:Query"]),
+    call("dynamodb", "BatchGetItem", &["dynamodb:BatchGetItem"]),
     call("dynamodb", "GetItem", &["dynamodb:GetItem"]),
     call("dynamodb", "DeleteItem", &["dynamodb:DeleteItem"]),
     // `qfleet submit`: the job recorded `queued` before it is sent, and `failed` when it could

@@ -153,6 +153,8 @@ pub(crate) async fn read(
             .partition(keep);
     let more = jobs.len().saturating_sub(q.limit);
     jobs.truncate(q.limit);
+    // The index carries no queued_at, received_at or seq: read from the items shown.
+    job_table::fill(&clients.dynamodb, &table, &mut jobs, |_| true, q.limit).await?;
     Ok(Found {
         table,
         key: None,

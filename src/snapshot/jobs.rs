@@ -77,7 +77,7 @@ pub(super) async fn read_table(
         },
         async {
             match scope.recent {
-                Some(span) => Some(job_table::changed_since(db, &name, now - span, now).await),
+                Some(span) => Some(recent_jobs(db, &name, now - span, now).await),
                 None => None,
             }
         },
@@ -99,6 +99,25 @@ pub(super) async fn read_table(
         }),
     }))
 }
+
+/// The jobs changed since `since`, newest first, from the index; the done ones without an
+/// upload time (sent as messages) get their `queued_at` from their items, the most recent
+/// [`SLOWEST_READS`] of them: how long a job took counts from there.
+async fn recent_jobs(
+    db: &crate::aws::json_api::JsonApi,
+    table: &str,
+    since: SystemTime,
+    now: SystemTime,
+) -> crate::aws::Result<Vec<Job>> {
+    let mut jobs = job_table::changed_since(db, table, since, now).await?;
+    let timeless = |j: &Job| j.state == "done" && j.uploaded_at.is_none();
+    job_table::fill(db, table, &mut jobs, timeless, SLOWEST_READS).await?;
+    Ok(jobs)
+}
+
+/// At most this many jobs' items are read for `status`'s slowest (ten calls): beyond, the
+/// slowest is the slowest of the most recent ones.
+const SLOWEST_READS: usize = 1_000;
 
 /// Whether DynamoDB may delete the item any moment now (its time to live has passed): left
 /// out of what recent jobs show, as docs/jobs.md says.

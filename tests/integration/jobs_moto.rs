@@ -283,6 +283,42 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     assert_eq!(job["seq"], 2, "{job}");
     let photo_log = log;
 
+    // The list reads the index, which carries no queued_at, received_at or seq: they come from
+    // the items, so a message job's record is whole and its time taken is shown (issue 67).
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["-o", "json"]),
+        0,
+    );
+    check_schema("jobs", &d);
+    let listed = d["environments"][0]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["key"] == "photo-42")
+        .unwrap()
+        .clone();
+    assert!(
+        listed["queued_at"].is_string() && listed["received_at"].is_string(),
+        "{listed}"
+    );
+    assert_eq!(listed["seq"], 2, "{listed}");
+    let o = run(qfleet_on_moto().args(["jobs"]).arg(&file));
+    let row = stdout(&o)
+        .lines()
+        .find(|l| l.contains("photo-42"))
+        .unwrap_or_default()
+        .to_string();
+    let words: Vec<&str> = row.split_whitespace().collect();
+    assert!(
+        words
+            .windows(2)
+            .any(|w| w[1] == "s" && w[0].parse::<f64>().is_ok()),
+        "took is shown: {row}"
+    );
+
     // `logs --job`: the worker's own lines, as the agent ships them, found by the job's id (as
     // given, without the upload prefix) and by the message id its record keeps. moto matches
     // no filter pattern with several terms (it returns every line; a quoted term it never

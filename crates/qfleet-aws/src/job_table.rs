@@ -580,6 +580,96 @@ pub async fn changed_since(
     Ok(jobs)
 }
 
+/// The attributes a job read from the index lacks (the index projects [`INDEX_PROJECTION`]):
+/// when it was queued and first received, and its sequence.
+const NOT_IN_INDEX: [&str; 3] = ["queued_at", "received_at", "seq"];
+/// BatchGetItem takes at most 100 keys a call
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html>).
+const BATCH_KEYS: usize = 100;
+/// How often keys DynamoDB left unprocessed are asked for again ("If DynamoDB returns any
+/// unprocessed items, you should retry the batch operation on those items ... we strongly
+/// recommend that you use an exponential backoff algorithm", the same page).
+const BATCH_TRIES: u32 = 6;
+
+/// Fills in what the index does not carry ([`NOT_IN_INDEX`]) of the first `cap` of `jobs` that
+/// `which` picks, read from the table by key (BatchGetItem, [`BATCH_KEYS`] keys a call). The
+/// index's projection cannot change on a table that exists ("Update requires: Updates are not
+/// supported", AWS::DynamoDB::Table Projection, NonKeyAttributes:
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-dynamodb-table-projection.html>),
+/// so a list reads them from the items. A job the table no longer holds (expired meanwhile)
+/// keeps what the index said; keys still unprocessed after [`BATCH_TRIES`] calls are an error,
+/// never a null.
+pub async fn fill(
+    db: &JsonApi,
+    table: &str,
+    jobs: &mut [Job],
+    which: impl Fn(&Job) -> bool,
+    cap: usize,
+) -> Result<()> {
+    let picked: Vec<usize> = (0..jobs.len())
+        .filter(|&i| which(&jobs[i]))
+        .take(cap)
+        .collect();
+    for chunk in picked.chunks(BATCH_KEYS) {
+        let mut keys: Vec<Value> = chunk
+            .iter()
+            .map(|&i| json!({ "key": { "S": jobs[i].key }, "upload": { "S": jobs[i].upload } }))
+            .collect();
+        let mut names = json!({ "#k": "key", "#u": "upload" });
+        let mut projection = vec!["#k".to_string(), "#u".to_string()];
+        for (n, a) in NOT_IN_INDEX.iter().enumerate() {
+            names[format!("#a{n}")] = json!(a);
+            projection.push(format!("#a{n}"));
+        }
+        let mut tries = 0;
+        while !keys.is_empty() {
+            if tries == BATCH_TRIES {
+                return Err(AwsError::new(format!(
+                    "{}: DynamoDB left {} key(s) unprocessed after {BATCH_TRIES} calls",
+                    what(table, "reading jobs in"),
+                    keys.len()
+                )));
+            }
+            if tries > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50 << tries)).await;
+            }
+            tries += 1;
+            let page: Value = db
+                .call(
+                    &what(table, "reading jobs in"),
+                    "BatchGetItem",
+                    &json!({ "RequestItems": { table: {
+                        "Keys": keys,
+                        "ProjectionExpression": projection.join(", "),
+                        "ExpressionAttributeNames": names,
+                    } } }),
+                )
+                .await?;
+            for item in page["Responses"][table].as_array().into_iter().flatten() {
+                let Value::Object(item) = item else {
+                    return Err(malformed(table, "an item is not a map"));
+                };
+                let (Some(k), Some(u)) = (
+                    item.get("key").and_then(string),
+                    item.get("upload").and_then(string),
+                ) else {
+                    return Err(malformed(table, "an item without its key"));
+                };
+                if let Some(j) = jobs.iter_mut().find(|j| j.key == k && j.upload == u) {
+                    j.queued_at = item.get("queued_at").and_then(string);
+                    j.received_at = item.get("received_at").and_then(string);
+                    j.seq = item.get("seq").and_then(number);
+                }
+            }
+            keys = page["UnprocessedKeys"][table]["Keys"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+        }
+    }
+    Ok(())
+}
+
 /// Every page of a Query.
 async fn query_all(db: &JsonApi, table: &str, mut input: Value) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
@@ -766,5 +856,87 @@ mod tests {
         // An item without its key is not a job: the answer is malformed, never skipped.
         let keyless = json!({ "upload": { "S": "v1" } });
         assert!(job_of("t", keyless.as_object().unwrap()).is_err());
+    }
+
+    fn listed(key: &str, upload: &str) -> Job {
+        let item =
+            json!({ "key": { "S": key }, "upload": { "S": upload }, "state": { "S": "done" } });
+        job_of("t", item.as_object().unwrap()).unwrap()
+    }
+
+    /// A fake DynamoDB (no emulator here answers BatchGetItem's UnprocessedKeys): the first call
+    /// leaves one key unprocessed, the second answers it. Both jobs get what the index lacks;
+    /// the one `which` leaves out is not asked for.
+    #[tokio::test]
+    async fn fill_reads_what_the_index_lacks_and_asks_again_for_unprocessed_keys_fake_dynamodb() {
+        use crate::signed::fake::{Fake, Seen};
+        let item = |k: &str, q: &str| {
+            json!({ "key": { "S": k }, "upload": { "S": "job" }, "queued_at": { "S": q },
+                    "received_at": { "S": q }, "seq": { "N": "3" } })
+        };
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let (a, b) = (
+            item("a", "2026-11-27T10:00:00.000Z"),
+            item("b", "2026-11-27T11:00:00.000Z"),
+        );
+        let fake = Fake::new(move |r: &Seen| {
+            assert_eq!(r.target(), Some("BatchGetItem"));
+            let asked = r.json()["RequestItems"]["t"]["Keys"]
+                .as_array()
+                .unwrap()
+                .len();
+            let doc = match counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => {
+                    assert_eq!(asked, 2, "two keys picked");
+                    json!({ "Responses": { "t": [a.clone()] }, "UnprocessedKeys": { "t": {
+                        "Keys": [{ "key": { "S": "b" }, "upload": { "S": "job" } }] } } })
+                }
+                _ => {
+                    assert_eq!(asked, 1, "only the unprocessed key again");
+                    json!({ "Responses": { "t": [b.clone()] }, "UnprocessedKeys": {} })
+                }
+            };
+            (200, doc.to_string())
+        });
+        let db = JsonApi::with_http_client(crate::json_api::DYNAMODB, fake.client());
+        let mut jobs = vec![
+            listed("a", "job"),
+            listed("b", "job"),
+            listed("up.jpg", "v1"),
+        ];
+        fill(&db, "t", &mut jobs, |j| j.upload == "job", 10)
+            .await
+            .unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(
+            jobs[0].queued_at.as_deref(),
+            Some("2026-11-27T10:00:00.000Z")
+        );
+        assert_eq!(
+            (jobs[1].seq, jobs[1].received_at.is_some()),
+            (Some(3), true)
+        );
+        assert_eq!(jobs[2].queued_at, None, "not picked, not read");
+    }
+
+    /// Keys DynamoDB never processes are an error after the tries, not nulls (fake DynamoDB).
+    #[tokio::test]
+    async fn fill_says_so_when_keys_stay_unprocessed_fake_dynamodb() {
+        use crate::signed::fake::Fake;
+        let fake = Fake::new(|r| {
+            let keys = r.json()["RequestItems"]["t"]["Keys"].clone();
+            let doc =
+                json!({ "Responses": { "t": [] }, "UnprocessedKeys": { "t": { "Keys": keys } } });
+            (200, doc.to_string())
+        });
+        let db = JsonApi::with_http_client(crate::json_api::DYNAMODB, fake.client());
+        let mut jobs = vec![listed("a", "job")];
+        let e = fill(&db, "t", &mut jobs, |_| true, 10).await.unwrap_err();
+        assert!(
+            e.to_string().contains("1 key(s) unprocessed after 6 calls"),
+            "{e}"
+        );
+        assert_eq!(fake.requests().len(), 6);
     }
 }
