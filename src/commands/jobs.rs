@@ -20,7 +20,7 @@ pub struct JobsArgs {
     /// Only failed jobs (the same as --state failed).
     #[arg(long, conflicts_with = "state")]
     pub failed: bool,
-    /// Only jobs in this state: queued, processing, retrying, done or failed.
+    /// Only jobs in this state: queued, processing, retrying, done, failed or cancelled.
     #[arg(long)]
     pub state: Option<String>,
     /// How far back a list goes, by each job's last change: whole seconds or a number with a
@@ -30,17 +30,26 @@ pub struct JobsArgs {
     /// At most this many jobs in a list, the most recent first.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Cancel the job KEY names while it waits in its queue (queued or retrying): a worker
+    /// that receives it skips it. A job a worker holds is not cancelled.
+    #[arg(long, requires = "key", conflicts_with_all = ["failed", "state"])]
+    pub cancel: bool,
+}
+
+/// The state `--failed` or `--state` filters by, checked.
+fn state_of(failed: bool, state: Option<String>) -> Result<Option<String>> {
+    match (failed, state) {
+        (true, _) => Ok(Some("failed".to_string())),
+        (false, Some(s)) if !jobs::STATES.contains(&s.as_str()) => {
+            let allowed = jobs::STATES.join(", ");
+            Err(Usage::JobState { state: s, allowed }.into())
+        }
+        (false, s) => Ok(s),
+    }
 }
 
 pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let state = match (args.failed, args.state) {
-        (true, _) => Some("failed".to_string()),
-        (false, Some(s)) if !jobs::STATES.contains(&s.as_str()) => {
-            let allowed = jobs::STATES.join(", ");
-            return Err(Usage::JobState { state: s, allowed }.into());
-        }
-        (false, s) => s,
-    };
+    let state = state_of(args.failed, args.state)?;
     let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {
@@ -56,9 +65,15 @@ pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::erro
         since: args.since,
         limit: args.limit,
     };
+    let cancel = args.cancel;
     let result = crate::rollout::each_located(&session, |clients, env, at| {
         let q = query.clone();
-        async move { jobs::read(&clients, env, &at?, &q).await }
+        async move {
+            match (&q.key, cancel) {
+                (Some(id), true) => jobs::cancel(&clients, env, &at?, id).await,
+                _ => jobs::read(&clients, env, &at?, &q).await,
+            }
+        }
     })
     .into_iter()
     .next()

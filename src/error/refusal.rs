@@ -7,6 +7,16 @@ use std::path::PathBuf;
 /// Why qfleet refused to go on.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
+    /// `jobs ID --cancel` of a job none of whose records waits in its queue.
+    #[error(
+        "{env}: job {id} is not waiting in its queue ({}): only a queued or retrying job can be cancelled; nothing was changed. A job a worker holds finishes or fails as it would",
+        .states.join(", ")
+    )]
+    JobNotWaiting {
+        env: String,
+        id: String,
+        states: Vec<String>,
+    },
     // Whose the resources are, and which account.
     /// A stack with the environment's name but without qfleet's marks for it (`lacks`).
     #[error(

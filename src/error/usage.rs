@@ -357,6 +357,13 @@ pub enum Usage {
         env: String,
         id: String,
     },
+    /// `jobs ID --cancel` of a job the table has no record of.
+    #[error("{env}: no job with id or upload key {id} in the job table {table}: nothing to cancel")]
+    NoJob {
+        env: String,
+        id: String,
+        table: String,
+    },
     /// `dlq redrive --job` of a job with no message in the dead-letter queue.
     #[error(
         "{who}: no message of job {job} in the dead-letter queue (`qfleet dlq {env} list` names each message's jobs; `qfleet jobs {env} {job}` says where the job is)"

@@ -13,7 +13,7 @@ pub(crate) use report::schema;
 use crate::aws::Clients;
 use crate::aws::job_table::{self, Job};
 use crate::config::Environment;
-use crate::error::{Error, Result, Usage};
+use crate::error::{Error, Refusal, Result, Usage};
 use crate::render::ids;
 use crate::rollout::StackNames;
 use std::time::{Duration, SystemTime};
@@ -35,7 +35,14 @@ pub(crate) struct Query {
 pub(crate) const MESSAGE_UPLOAD: &str = "job";
 
 /// The states a job can be in, as the protocol writes them.
-pub(crate) const STATES: [&str; 5] = ["queued", "processing", "retrying", "done", "failed"];
+pub(crate) const STATES: [&str; 6] = [
+    "queued",
+    "processing",
+    "retrying",
+    "done",
+    "failed",
+    "cancelled",
+];
 
 /// What was found.
 #[derive(Debug, Clone)]
@@ -48,6 +55,8 @@ pub(crate) struct Found {
     pub looked_for: Vec<String>,
     /// A list filtered by state: how many jobs of the window are in other states.
     pub other_states: usize,
+    /// `--cancel`: the uploads of the key whose jobs it cancelled.
+    pub cancelled: Option<Vec<String>>,
     pub jobs: Vec<Job>,
     /// Jobs of the list left out by `limit`.
     pub more: usize,
@@ -143,6 +152,7 @@ pub(crate) async fn read(
             more: 0,
             looked_for,
             other_states: 0,
+            cancelled: None,
         });
     }
     let (mut jobs, others): (Vec<Job>, Vec<Job>) =
@@ -162,6 +172,72 @@ pub(crate) async fn read(
         more,
         looked_for: Vec::new(),
         other_states: others.len(),
+        cancelled: None,
+    })
+}
+
+/// Cancels the jobs of `id` (an upload's key or a message job's id) that wait in their queue
+/// (`queued` or `retrying`): the records as they are after it, and which it cancelled. None of
+/// them waiting is a refusal that says each one's state (a job a worker holds finishes or fails
+/// as it would); no record at all is a usage error.
+pub(crate) async fn cancel(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+    id: &str,
+) -> Result<Found> {
+    let q = Query {
+        key: Some(id.to_string()),
+        state: None,
+        since: Duration::ZERO,
+        limit: usize::MAX,
+    };
+    let found = read(clients, env, at, &q).await?;
+    if found.jobs.is_empty() {
+        return Err(Usage::NoJob {
+            env: env.name.clone(),
+            id: id.to_string(),
+            table: found.table,
+        }
+        .into());
+    }
+    let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
+    let mut cancelled = Vec::new();
+    for j in found
+        .jobs
+        .iter()
+        .filter(|j| matches!(j.state.as_str(), "queued" | "retrying"))
+    {
+        let db = &clients.dynamodb;
+        if job_table::cancel(
+            db,
+            &found.table,
+            (&j.key, &j.upload),
+            SystemTime::now(),
+            retention,
+        )
+        .await?
+        {
+            cancelled.push(j.upload.clone());
+        }
+    }
+    let after = read(clients, env, at, &q).await?;
+    if cancelled.is_empty() {
+        let states = after
+            .jobs
+            .iter()
+            .map(|j| format!("{} ({})", j.state, j.upload))
+            .collect();
+        return Err(Refusal::JobNotWaiting {
+            env: env.name.clone(),
+            id: id.to_string(),
+            states,
+        }
+        .into());
+    }
+    Ok(Found {
+        cancelled: Some(cancelled),
+        ..after
     })
 }
 
@@ -172,6 +248,8 @@ pub(crate) struct Recent {
     pub done: u64,
     /// Jobs failed in the window.
     pub failed: u64,
+    /// Jobs cancelled in the window (`qfleet jobs ENV ID --cancel`).
+    pub cancelled: u64,
     /// Jobs not finished whose last change is in the window.
     pub in_progress: u64,
     /// The slowest job done in the window: its key and seconds from upload to done.
@@ -193,6 +271,7 @@ impl Recent {
             match j.state.as_str() {
                 "done" => r.done += 1,
                 "failed" => r.failed += 1,
+                "cancelled" => r.cancelled += 1,
                 _ => r.in_progress += 1,
             }
             if j.state == "done"

@@ -29,6 +29,9 @@ struct Body<'a> {
     jobs: Option<&'a [Job]>,
     /// Jobs of the list left out by `--limit`.
     more: Option<usize>,
+    /// `--cancel`: the uploads of the key whose jobs were cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancelled: Option<&'a [String]>,
 }
 
 /// The schema of `qfleet jobs`'s document.
@@ -54,6 +57,7 @@ impl Report for Jobs {
                     key: f.key.as_deref(),
                     jobs: Some(&f.jobs),
                     more: Some(f.more),
+                    cancelled: f.cancelled.as_deref(),
                 },
             ),
             Err(e) => Environment::failed(
@@ -64,6 +68,7 @@ impl Report for Jobs {
                     key: None,
                     jobs: None,
                     more: None,
+                    cancelled: None,
                 },
             ),
         };
@@ -84,6 +89,13 @@ impl Report for Jobs {
         match &f.key {
             Some(_) => history_text(&self.environment, f, out),
             None => list_text(self, f, out),
+        }
+        for upload in f.cancelled.iter().flatten() {
+            out.line(format!(
+                "{}: cancelled job {} ({upload}): a worker that receives it skips it and deletes its message",
+                self.environment,
+                f.key.as_deref().unwrap_or_default()
+            ));
         }
         Ok(())
     }

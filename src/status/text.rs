@@ -260,8 +260,12 @@ fn jobs_line(j: &crate::jobs::Recent) -> String {
         .as_ref()
         .map(|x| format!("; slowest {} ({:.1} s)", x.key, x.seconds))
         .unwrap_or_default();
+    let cancelled = match j.cancelled {
+        0 => String::new(),
+        n => format!(", {n} cancelled"),
+    };
     format!(
-        "jobs (last 15 min): {} done, {} failed, {} under way{slowest}",
+        "jobs (last 15 min): {} done, {} failed{cancelled}, {} under way{slowest}",
         j.done, j.failed, j.in_progress
     )
 }

@@ -707,6 +707,47 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     );
     assert_eq!(visible_messages(&m.sqs, &queue).await, before + 25);
 
+    // `jobs ID --cancel`: a queued job is cancelled (a worker that receives it skips it and
+    // deletes its message: the reference worker's tests); a done one, or one cancelled
+    // already, is refused with its state and nothing changes; an unknown id is a usage error.
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["p-25", "--cancel", "-o", "json"]),
+        0,
+    );
+    check_schema("jobs", &d);
+    assert_eq!(
+        d["environments"][0]["cancelled"],
+        serde_json::json!(["job"]),
+        "{d}"
+    );
+    let job = &d["environments"][0]["jobs"][0];
+    assert_eq!(job["state"], "cancelled", "{d}");
+    assert_eq!(states(job), ["queued", "cancelled"], "{d}");
+    for (id, state) in [("p-25", "cancelled (job)"), ("cat.jpg", "done (")] {
+        let o = run(qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args([id, "--cancel"]));
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+        assert!(stderr(&o).contains(state), "{}", stderr(&o));
+    }
+    let o = run(qfleet_on_moto()
+        .args(["jobs"])
+        .arg(&file)
+        .args(["nothing-9", "--cancel"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let d = doc(
+        qfleet_on_moto()
+            .arg("status")
+            .arg(&file)
+            .args(["-o", "json"]),
+        0,
+    );
+    assert_eq!(d["environments"][0]["jobs"]["cancelled"], 1, "{d}");
+
     // A line over the queue's limit (1.1 MiB: over SQS's largest) is stored in the bucket as
     // one submit stores it, and its message carries the pointer; the line beside it goes as is.
     let big = dir.path().join("big.jsonl");

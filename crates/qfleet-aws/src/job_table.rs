@@ -110,7 +110,8 @@ pub struct Job {
     pub key: String,
     /// Which upload of the key: its version id (or the event's sequencer).
     pub upload: String,
-    /// `queued`, `processing`, `retrying`, `done` or `failed` (`unknown`: the item has none).
+    /// `queued`, `processing`, `retrying`, `done`, `failed` or `cancelled` (`unknown`: the
+    /// item has none).
     pub state: String,
     /// A pipeline's stage the job is in.
     pub stage: Option<String>,
@@ -391,6 +392,55 @@ pub async fn unsent(
     match update {
         Ok(_) => Ok(()),
         Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Cancels the job `key`, `upload` while it waits in its queue (`queued` or `retrying`):
+/// `cancelled`, `finished_at`, a `cancelled` entry, `seq` + 1, on that condition, so a job a
+/// worker has started is never cancelled. A worker that receives its message skips it and
+/// deletes the message (docs/jobs.md). Whether it was written.
+pub async fn cancel(
+    db: &JsonApi,
+    table: &str,
+    (key, upload): (&str, &str),
+    now: SystemTime,
+    retention_days: u32,
+) -> Result<bool> {
+    let Stamps {
+        at,
+        recent,
+        expires,
+    } = Stamps::of(now, (key, upload), retention_days);
+    let entry = json!({ "M": { "state": { "S": "cancelled" }, "at": { "S": at } } });
+    let update = db
+        .call::<Value>(
+            &what(table, "cancelling a job in"),
+            "UpdateItem",
+            &json!({
+                "TableName": table,
+                "Key": { "key": { "S": key }, "upload": { "S": upload } },
+                "UpdateExpression": "SET #state = :cancelled, #finished_at = :at, \
+                    #updated_at = :at, #recent = :recent, #expires_at = :exp, \
+                    #history = list_append(#history, :entry) ADD #seq :one",
+                "ConditionExpression": "#state IN (:queued, :retrying)",
+                "ExpressionAttributeNames": {
+                    "#state": "state", "#finished_at": "finished_at",
+                    "#updated_at": "updated_at", "#recent": "recent",
+                    "#expires_at": "expires_at", "#history": "history", "#seq": "seq",
+                },
+                "ExpressionAttributeValues": {
+                    ":cancelled": { "S": "cancelled" }, ":queued": { "S": "queued" },
+                    ":retrying": { "S": "retrying" }, ":at": { "S": at },
+                    ":recent": { "S": recent }, ":exp": { "N": expires.to_string() },
+                    ":one": { "N": "1" }, ":entry": { "L": [entry] },
+                },
+            }),
+        )
+        .await;
+    match update {
+        Ok(_) => Ok(true),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -114,7 +114,8 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
         if latencies is not None and (s := seconds_since(at)) is not None:
             latencies.append(s)
         done += 1
-    outcome = "processed" if done else ("duplicate" if jobs and jobs.duplicates else "ignored")
+    outcome = "processed" if done else ("cancelled" if jobs and jobs.cancelled else
+                                        "duplicate" if jobs and jobs.duplicates else "ignored")
     return outcome, done, ign
 
 
@@ -132,7 +133,7 @@ def work_message(body, cfg, latencies=None, jobs=None, record=None):
     if jobs is None:
         one()
     elif jobs.run_ref(message_ref(record), record, one) is None:
-        return "duplicate", 0, 0
+        return ("cancelled" if jobs.cancelled else "duplicate"), 0, 0
     sent = (record.get("attributes") or {}).get("SentTimestamp")
     if latencies is not None and sent:
         latencies.append(max(0.0, time.time() - int(sent) / 1000))
@@ -203,7 +204,7 @@ def handler(event, context=None):
         rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
         keys, extra = 0, ""
         if jobs:
-            jobs.duplicates = 0
+            jobs.duplicates = jobs.cancelled = 0
         try:
             halt = AFTER_FAILURE if fifo and group in failed else (
                 LATE if remaining and remaining() < STOP_MS else "")

@@ -150,6 +150,7 @@ class Jobs:
         self.cfg, self._ddb, self._sqs = cfg, ddb, sqs
         self.worker = worker or (lambda: "")  # called once, lazily
         self.duplicates = 0  # counted by run
+        self.cancelled = 0  # jobs `qfleet jobs ENV ID --cancel` stopped: skipped, not run
         # The lease: seconds or a function giving them; (job, its start) held; halt: run_ref
         self.lease, self.leased, self.halt = lease, None, ""
 
@@ -182,8 +183,12 @@ class Jobs:
                 self.fail(ref, self.halt, rc)
             return None
         mid = message.get("MessageId") or message.get("messageId")
-        if self.start(ref, rc, mid) == "duplicate":
+        started = self.start(ref, rc, mid)
+        if started == "duplicate":
             self.duplicates += 1
+            return None
+        if started == "cancelled":  # its message is deleted, the job never run
+            self.cancelled += 1
             return None
         try:
             out = work(self.metadata(ref), self.message_field(ref))
@@ -323,7 +328,8 @@ class Jobs:
                                  [self._entry("queued", ref.queued_at or job_now())], step=True))
 
     def start(self, ref, receive_count, message_id=None):
-        """Before any work: `started`, or `duplicate` (done here or beyond: not run again).
+        """Before any work: `started`, `duplicate` (done here or beyond: not run again), or
+        `cancelled` (`qfleet jobs ENV ID --cancel` stopped it while queued: never run).
         The last receive first leases the job (docs/jobs.md, "A worker that stops"). The
         attempt's history entry keeps the SQS message id it came in (a redrive gives the job a
         new one): `qfleet logs ENV --job ID` finds the attempt's lines by it."""
@@ -358,10 +364,15 @@ class Jobs:
                         **more):
             return "started"
         values[":done"] = {"S": "done"}
-        cond = "#stage_index < :si OR (#stage_index = :si AND #state <> :done)"
+        values[":cancelled"] = {"S": "cancelled"}
+        cond = ("(#stage_index < :si OR (#stage_index = :si AND #state <> :done))"
+                " AND #state <> :cancelled")
         if self._update(ref, sets, values, cond, [attempt], **more):
             return "started"
         job = self._get(ref)
+        if job.get("state") == "cancelled":
+            self._release(ref)
+            return "cancelled"
         later = int(job.get("stage_index", si)) > si
         if later or job.get("state") == "done":
             self._update(ref, [], {":one": {"N": "1"}}, add=["#duplicates :one"])
@@ -403,13 +414,14 @@ class Jobs:
         n = int(receive_count or 1)
         if self.cfg.max_receives and n >= self.cfg.max_receives:
             values.update({":failed": {"S": "failed"}, ":done": {"S": "done"},
-                           ":finished": {"S": now}})
+                           ":finished": {"S": now}, ":cancelled": {"S": "cancelled"}})
             sets = ["#state = :failed", "#error = :error", "#finished_at = :finished",
                     "#stage_index = :si"]
             entry = self._entry("failed", now, worker=self._worker(), attempt=n, error=error)
             # One never started (run_ref's halt) may have no record yet.
             ended = self._update(ref, sets, values, "attribute_not_exists(#key) OR "
-                                 "(#stage_index = :si AND #state <> :done)", [entry], step=True)
+                                 "(#stage_index = :si AND #state <> :done"
+                                 " AND #state <> :cancelled)", [entry], step=True)
             self._release(ref)
             if ended:
                 self._respond(ref, "failed", None, error, self._get(ref))

@@ -331,7 +331,9 @@ class Worker:
             self.latencies.add(seconds_since(at))
             done += 1
         dup = self.jobs and self.jobs.duplicates
-        return ("processed" if done else "duplicate" if dup else "ignored"), done, ign
+        stopped = self.jobs and self.jobs.cancelled
+        return ("processed" if done else "cancelled" if stopped else "duplicate" if dup
+                else "ignored"), done, ign
 
     def work_message(self, body, m):
         """A job sent as a message (docs/jobs.md): one job, its id from its attributes."""
@@ -347,7 +349,7 @@ class Worker:
         if not self.jobs:
             one()
         elif self.jobs.run_ref(qfleet_jobs.message_ref(m), m, one) is None:
-            return "duplicate", 0, 0
+            return ("cancelled" if self.jobs.cancelled else "duplicate"), 0, 0
         self.latencies.add(sent_seconds_ago(m))
         return "processed", 1, 0
 
@@ -357,7 +359,7 @@ class Worker:
         rc = m.get("Attributes", {}).get("ApproximateReceiveCount", "?")
         res, extra = {}, ""
         if self.jobs:
-            self.jobs.duplicates, self.jobs.leased = 0, None
+            self.jobs.duplicates, self.jobs.cancelled, self.jobs.leased = 0, 0, None
 
         def run():
             try:

@@ -33,7 +33,7 @@ TABLE = os.environ.get("QFLEET_TEST_TABLE", "qfleet-t-job-table")
 RESPONSES = os.environ.get("QFLEET_TEST_RESPONSES", "qfleet-t-responses")
 LEASES = os.environ.get("QFLEET_TEST_LEASE_TABLE", "qfleet-t-job-leases")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
-LINE = re.compile(r"^msg=(\S+)(?: job=\"(?:[^\"\\]|\\.)*\")* outcome=(processed|skipped-test-event|skipped-confirmation|ignored|failed)"
+LINE = re.compile(r"^msg=(\S+)(?: job=\"(?:[^\"\\]|\\.)*\")* outcome=(processed|skipped-test-event|skipped-confirmation|ignored|cancelled|failed)"
                   r" keys=(\d+) receive_count=(\d+) seconds=\d+\.\d\d( .*)?$")
 
 

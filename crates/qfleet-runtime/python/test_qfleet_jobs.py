@@ -166,6 +166,40 @@ def test_a_failed_job_redriven_starts_again(aws, monkeypatch):
         "queued", "processing", "failed", "processing", "done"]
 
 
+def cancel(aws, key, upload):
+    """What `qfleet jobs ENV ID --cancel` writes (job_table::cancel): a queued job cancelled."""
+    aws.ddb.update_item(
+        TableName=TABLE, Key={"key": {"S": key}, "upload": {"S": upload}},
+        UpdateExpression="SET #s = :c", ConditionExpression="#s IN (:q, :r)",
+        ExpressionAttributeNames={"#s": "state"},
+        ExpressionAttributeValues={":c": {"S": "cancelled"}, ":q": {"S": "queued"},
+                                   ":r": {"S": "retrying"}})
+
+
+def test_a_cancelled_job_is_skipped_its_message_deleted_and_it_is_never_failed(
+        aws, monkeypatch, capsys):
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/c.jpg", Body=b"c")["VersionId"]
+    w, q = stage(monkeypatch, aws, 0, "only", "", "uploads/", "processed/")
+    ref = qj.JobRef("uploads/c.jpg", v, BUCKET)
+    jobs = qj.Jobs(qj.JobConfig(dict(QFLEET_JOB_TABLE=TABLE, AWS_REGION=REGION,
+                                     QFLEET_MAX_RECEIVE_COUNT="2")))
+    assert jobs.arrive(ref)
+    cancel(aws, "uploads/c.jpg", v)
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/c.jpg", v))
+    w.run(once=True)
+    assert "outcome=cancelled" in capsys.readouterr().out
+    assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="processed/").get("KeyCount") == 0
+    assert aws.sqs.receive_message(QueueUrl=q).get("Messages") is None, "deleted"
+    i, h = item(aws, "uploads/c.jpg", v)
+    assert i["state"]["S"] == "cancelled" and [s for s, _ in h] == ["queued"]
+    # A worker stopping on the job's last receive fails a job it never ran, not a cancelled one.
+    jobs.halt = "not started"
+    assert jobs.run_ref(ref, {"Attributes": {"ApproximateReceiveCount": "2"}},
+                        lambda *a: None) is None
+    assert item(aws, "uploads/c.jpg", v)[0]["state"]["S"] == "cancelled"
+    assert answers(aws) == [], "a cancelled job is not answered"
+
+
 def test_each_attempt_keeps_the_message_id_it_came_in(aws, monkeypatch):
     """A redrive gives the job a new message id; each attempt's entry keeps its own, which
     `qfleet logs ENV --job ID` looks for."""

@@ -25,7 +25,7 @@ BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
 ASG = os.environ.get("QFLEET_TEST_ASG", "grp")
 STACK = os.environ.get("QFLEET_TEST_STACK", "qfleet-lab-fleet")
-LINE = re.compile(r"^msg=\S+(?: job=\"(?:[^\"\\]|\\.)*\")* outcome=(processed|skipped-test-event|skipped-confirmation|ignored|failed|released)"
+LINE = re.compile(r"^msg=\S+(?: job=\"(?:[^\"\\]|\\.)*\")* outcome=(processed|skipped-test-event|skipped-confirmation|ignored|cancelled|failed|released)"
                   r" keys=\d+ receive_count=\d+ seconds=\d+\.\d\d( .*)?$")
 
 
