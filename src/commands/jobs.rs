@@ -68,12 +68,7 @@ pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::erro
     let cancel = args.cancel;
     let result = crate::rollout::each_located(&session, |clients, env, at| {
         let q = query.clone();
-        async move {
-            match (&q.key, cancel) {
-                (Some(id), true) => jobs::cancel(&clients, env, &at?, id).await,
-                _ => jobs::read(&clients, env, &at?, &q).await,
-            }
-        }
+        async move { find(&clients, env, &at?, &q, cancel).await }
     })
     .into_iter()
     .next()
@@ -84,4 +79,23 @@ pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::erro
         since: crate::config::duration::Seconds(args.since.as_secs()).to_string(),
         state,
     })
+}
+
+/// The jobs `q` asks for (with `cancel`, after cancelling the key's), and for a key where each
+/// one's message is.
+async fn find(
+    clients: &crate::aws::Clients,
+    env: &crate::config::Environment,
+    at: &crate::rollout::StackNames,
+    q: &Query,
+    cancel: bool,
+) -> Result<jobs::Found> {
+    let mut found = match (&q.key, cancel) {
+        (Some(id), true) => jobs::cancel(clients, env, at, id).await?,
+        _ => jobs::read(clients, env, at, q).await?,
+    };
+    if q.key.is_some() {
+        crate::dlq::whereabouts(clients, env, at, &mut found).await;
+    }
+    Ok(found)
 }

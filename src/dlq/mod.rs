@@ -377,6 +377,78 @@ pub(crate) async fn redrive(
     }
 }
 
+/// Where the message of each job `found` holds is, by its record's state: waiting in the job
+/// queue, held by a worker, or for a failed job in the dead-letter queue (peeked: each message
+/// received and made visible again at once) with the command that sends it back. A dead-letter
+/// queue that cannot be read makes a failed job's place `unknown`, never `not_found`.
+pub(crate) async fn whereabouts(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+    found: &mut crate::jobs::Found,
+) {
+    use crate::jobs::Whereabouts;
+    let place = |upload: &str, place: &'static str| Whereabouts {
+        upload: upload.to_string(),
+        place,
+        message: None,
+        redrive: None,
+        why: None,
+    };
+    let mut letters: Option<std::result::Result<Vec<Peeked>, String>> = None;
+    let mut out = Vec::new();
+    for j in &found.jobs {
+        let w = match j.state.as_str() {
+            "queued" | "retrying" => place(&j.upload, "queue"),
+            "processing" => place(&j.upload, "in_flight"),
+            "failed" => {
+                if letters.is_none() {
+                    letters = Some(dead_letters_of(clients, env, at).await);
+                }
+                match letters.as_ref() {
+                    Some(Ok(peeked)) => match peeked.iter().find(|p| {
+                        job_refs_of(&p.body, &p.id, p.job_id.as_deref())
+                            .iter()
+                            .any(|(k, u)| *k == j.key && *u == j.upload)
+                    }) {
+                        Some(p) => Whereabouts {
+                            message: Some(p.id.clone()),
+                            redrive: Some(format!(
+                                "qfleet dlq {} redrive --job {}",
+                                target(env),
+                                j.key
+                            )),
+                            ..place(&j.upload, "dead_letter_queue")
+                        },
+                        None => place(&j.upload, "not_found"),
+                    },
+                    Some(Err(why)) => Whereabouts {
+                        why: Some(why.clone()),
+                        ..place(&j.upload, "unknown")
+                    },
+                    None => place(&j.upload, "unknown"),
+                }
+            }
+            _ => place(&j.upload, "none"),
+        };
+        out.push(w);
+    }
+    found.whereabouts = out;
+}
+
+/// The dead-letter queue's messages, peeked (at most its depth, capped at 1,000), or why not.
+async fn dead_letters_of(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+) -> std::result::Result<Vec<Peeked>, String> {
+    let q = locate(clients, env, at).await.map_err(|e| e.to_string())?;
+    let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
+    dead_letters::peek(&clients.sqs, &q.dead_letter.url, max)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// One job's dead letter moved back (`dlq redrive --job`).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub(crate) struct JobRedrive {

@@ -57,9 +57,33 @@ pub(crate) struct Found {
     pub other_states: usize,
     /// `--cancel`: the uploads of the key whose jobs it cancelled.
     pub cancelled: Option<Vec<String>>,
+    /// A key's lookup: where each job's message is, in the order of `jobs`
+    /// (`crate::dlq::whereabouts` fills it; empty for a list).
+    pub whereabouts: Vec<Whereabouts>,
     pub jobs: Vec<Job>,
     /// Jobs of the list left out by `limit`.
     pub more: usize,
+}
+
+/// Where a job's message is, and what sends it back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct Whereabouts {
+    /// The job's upload (its record's sort key).
+    pub upload: String,
+    /// `queue` (waiting), `in_flight` (a worker holds it), `dead_letter_queue`, `none` (done or
+    /// cancelled: no message), `not_found` (failed, and not among the dead-letter queue's
+    /// messages), or `unknown` (the dead-letter queue could not be read: `why`).
+    #[schemars(extend("enum" = ["queue", "in_flight", "dead_letter_queue", "none", "not_found", "unknown"]))]
+    pub place: &'static str,
+    /// The dead letter's message id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The command that sends it back to the job queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redrive: Option<String>,
+    /// Why the place is unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// Whether `env` keeps a job table: an error when its stack file has no `jobs:`.
@@ -153,6 +177,7 @@ pub(crate) async fn read(
             looked_for,
             other_states: 0,
             cancelled: None,
+            whereabouts: Vec::new(),
         });
     }
     let (mut jobs, others): (Vec<Job>, Vec<Job>) =
@@ -173,6 +198,7 @@ pub(crate) async fn read(
         looked_for: Vec::new(),
         other_states: others.len(),
         cancelled: None,
+        whereabouts: Vec::new(),
     })
 }
 

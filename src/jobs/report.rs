@@ -32,6 +32,9 @@ struct Body<'a> {
     /// `--cancel`: the uploads of the key whose jobs were cancelled.
     #[serde(skip_serializing_if = "Option::is_none")]
     cancelled: Option<&'a [String]>,
+    /// A key's lookup: where each job's message is, in the order of `jobs`.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    whereabouts: &'a [super::Whereabouts],
 }
 
 /// The schema of `qfleet jobs`'s document.
@@ -58,6 +61,7 @@ impl Report for Jobs {
                     jobs: Some(&f.jobs),
                     more: Some(f.more),
                     cancelled: f.cancelled.as_deref(),
+                    whereabouts: &f.whereabouts,
                 },
             ),
             Err(e) => Environment::failed(
@@ -69,6 +73,7 @@ impl Report for Jobs {
                     jobs: None,
                     more: None,
                     cancelled: None,
+                    whereabouts: &[],
                 },
             ),
         };
@@ -228,5 +233,30 @@ fn history_text(env: &str, f: &Found, out: &Output) {
             ],
             rows,
         ));
+        if let Some(w) = f.whereabouts.get(i) {
+            out.line(whereabouts_text(w, j.worker.as_deref()));
+        }
+    }
+}
+
+/// Where a job's message is, in a line.
+fn whereabouts_text(w: &super::Whereabouts, worker: Option<&str>) -> String {
+    match w.place {
+        "queue" => "its message waits in the job queue".to_string(),
+        "in_flight" => format!(
+            "a worker holds its message ({})",
+            worker.unwrap_or("unknown")
+        ),
+        "dead_letter_queue" => format!(
+            "its message {} is in the dead-letter queue: `{}` sends it back",
+            w.message.as_deref().unwrap_or_default(),
+            w.redrive.as_deref().unwrap_or_default()
+        ),
+        "not_found" => "its message is not in the dead-letter queue: SQS moves it there at its next receive, or it was deleted (`qfleet submit` sends a job again)".to_string(),
+        "unknown" => format!(
+            "where its message is is not known: the dead-letter queue could not be read ({})",
+            w.why.as_deref().unwrap_or("no reason given")
+        ),
+        _ => "no message: it has ended".to_string(),
     }
 }

@@ -587,6 +587,28 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
             .any(|l| l["jobs"][0]["key"] == "uploads/gone.jpg" && l["jobs"][0]["state"] == "failed"),
         "{d}"
     );
+    // `jobs ID` says where each job's message is, and what sends it back.
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["gone.jpg", "-o", "json"]),
+        0,
+    );
+    check_schema("jobs", &d);
+    let w = &d["environments"][0]["whereabouts"][0];
+    assert_eq!(w["place"], "dead_letter_queue", "{d}");
+    assert_eq!(
+        w["redrive"],
+        format!("qfleet dlq {e} redrive --job uploads/gone.jpg"),
+        "{d}"
+    );
+    let o = run(qfleet_on_moto().args(["jobs"]).arg(&file).arg("cat.jpg"));
+    assert!(
+        stdout(&o).contains("no message: it has ended"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(qfleet_on_moto()
         .args(["dlq"])
         .arg(&file)
@@ -629,6 +651,10 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     );
     let job = &d["environments"][0]["jobs"][0];
     assert_eq!(job["state"], "queued", "{d}");
+    assert_eq!(
+        d["environments"][0]["whereabouts"][0]["place"], "queue",
+        "{d}"
+    );
     let last = job["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (&last["state"], &last["message"]),
