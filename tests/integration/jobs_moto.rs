@@ -1044,3 +1044,136 @@ async fn submit_reaches_a_later_fifo_stage_that_takes_messages() {
         .arg(&file));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// Issue 67: a job sent by `submit`, one by a producer's SDK and one through a topic (raw
+/// delivery, sources.topics' default: its attributes are the message's) each fail into the
+/// dead-letter queue, and `dlq list` names each one's job and its state. moto makes no
+/// subscription from a template: the topic and its subscription are made here by hand, as
+/// CloudFormation would make them. The jobs fail as a worker without its bucket fails every
+/// message job ("a message job needs QFLEET_BUCKET").
+#[tokio::test]
+async fn a_job_from_every_way_in_is_named_in_the_dead_letter_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("jobs-dlq");
+    let file = deploy_lab(
+        dir.path(),
+        &e,
+        "jobs: {}\nqueue:\n  max_receive_count: 2\n  visibility_timeout: 5\n",
+    );
+    let m = moto().await;
+    let conf = moto_config().await;
+    let bucket = format!("{e}-uploads-123456789012-eu-west-1");
+    let queue = format!("qfleet-{e}-jobs");
+    let url = queue_url(&m.sqs, &queue).await;
+    let table = table_of(&e).await;
+    let attribute = |v: &str| {
+        aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(v)
+            .build()
+            .unwrap()
+    };
+
+    let o = run(qfleet_on_moto()
+        .arg("submit")
+        .arg(&file)
+        .args([r#"{"n": 1}"#, "--id", "by-submit"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    m.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body(r#"{"n": 2}"#)
+        .message_attributes("job_id", attribute("by-sdk"))
+        .send()
+        .await
+        .unwrap();
+    let sns = aws_sdk_sns::Client::new(&conf);
+    let topic = sns
+        .create_topic()
+        .name(format!("{e}-orders"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let queue_arn = format!("arn:aws:sqs:eu-west-1:123456789012:{queue}");
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    sns.publish()
+        .topic_arn(&topic)
+        .message(r#"{"n": 3}"#)
+        .message_attributes(
+            "job_id",
+            aws_sdk_sns::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("by-topic")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Each fails twice (max_receive_count 2), then SQS moves it at its next receive.
+    let no_bucket = [("QFLEET_BUCKET", "")];
+    for _ in 0..12 {
+        let log = work_once((&e, &table), &url, &bucket, &no_bucket);
+        if log.trim().is_empty() {
+            break;
+        }
+    }
+    let _ = m.sqs.receive_message().queue_url(&url).send().await.unwrap();
+    let d = doc(
+        qfleet_on_moto()
+            .args(["dlq"])
+            .arg(&file)
+            .args(["list", "-o", "json"]),
+        0,
+    );
+    check_schema("dlq", &d);
+    let mut named: Vec<(String, String)> = d["environments"][0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["jobs"].as_array().unwrap().clone())
+        .map(|j| {
+            (
+                j["key"].as_str().unwrap().to_string(),
+                j["state"].as_str().unwrap_or("no record").to_string(),
+            )
+        })
+        .collect();
+    named.sort();
+    assert_eq!(
+        named,
+        [
+            ("by-sdk".to_string(), "failed".to_string()),
+            ("by-submit".to_string(), "failed".to_string()),
+            ("by-topic".to_string(), "failed".to_string()),
+        ],
+        "{d}"
+    );
+    let o = run(qfleet_on_moto().args(["dlq"]).arg(&file).arg("list"));
+    for id in ["by-sdk", "by-submit", "by-topic"] {
+        assert!(
+            stdout(&o).contains(&format!("job {id} (sent as a message)")),
+            "{}",
+            stdout(&o)
+        );
+    }
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+        "--delete-job-records",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
