@@ -395,7 +395,7 @@ pub(crate) async fn whereabouts(
         redrive: None,
         why: None,
     };
-    let mut letters: Option<std::result::Result<Vec<Peeked>, String>> = None;
+    let mut letters: Option<std::result::Result<DeadLetters, String>> = None;
     let mut out = Vec::new();
     for j in &found.jobs {
         let w = match j.state.as_str() {
@@ -406,7 +406,7 @@ pub(crate) async fn whereabouts(
                     letters = Some(dead_letters_of(clients, env, at).await);
                 }
                 match letters.as_ref() {
-                    Some(Ok(peeked)) => match peeked.iter().find(|p| {
+                    Some(Ok((peeked, arn))) => match peeked.iter().find(|p| {
                         job_refs_of(&p.body, &p.id, p.job_id.as_deref())
                             .iter()
                             .any(|(k, u)| *k == j.key && *u == j.upload)
@@ -420,7 +420,16 @@ pub(crate) async fn whereabouts(
                             )),
                             ..place(&j.upload, "dead_letter_queue")
                         },
-                        None => place(&j.upload, "not_found"),
+                        // Only now: the redrives matter for a dead letter that is not there.
+                        None => Whereabouts {
+                            why: match dead_letters::latest_move_started(&clients.sqs, arn).await {
+                                Ok(at) => redriven_after(at, j.finished_at.as_deref()),
+                                Err(e) => Some(format!(
+                                    "whether a redrive sent it back could not be read ({e})"
+                                )),
+                            },
+                            ..place(&j.upload, "not_found")
+                        },
                     },
                     Some(Err(why)) => Whereabouts {
                         why: Some(why.clone()),
@@ -436,17 +445,40 @@ pub(crate) async fn whereabouts(
     found.whereabouts = out;
 }
 
-/// The dead-letter queue's messages, peeked (at most its depth, capped at 1,000), or why not.
+/// The dead-letter queue's messages, peeked, and its ARN.
+type DeadLetters = (Vec<Peeked>, String);
+
+/// The dead-letter queue's messages, peeked (at most its depth, capped at 1,000), and its ARN,
+/// or why they could not be read.
 async fn dead_letters_of(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
-) -> std::result::Result<Vec<Peeked>, String> {
+) -> std::result::Result<DeadLetters, String> {
     let q = locate(clients, env, at).await.map_err(|e| e.to_string())?;
     let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
-    dead_letters::peek(&clients.sqs, &q.dead_letter.url, max)
+    let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok((peeked, q.dead_letter_arn))
+}
+
+/// What a failed job's missing dead letter may mean when the dead-letter queue was redriven
+/// after the job failed (`redriven`, ms; `failed`, RFC 3339): SQS's move task reports counts,
+/// not which messages it moved, so it is said as likely, not as known.
+fn redriven_after(redriven: Option<u64>, failed: Option<&str>) -> Option<String> {
+    let failed_ms = aws_smithy_types::DateTime::from_str(
+        failed?,
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .ok()?
+    .to_millis()
+    .ok()?;
+    let at = redriven.filter(|&r| r as i64 >= failed_ms)?;
+    Some(format!(
+        "the dead-letter queue was redriven at {} (after the job failed): its message is likely back in the job queue and runs again at its next receive",
+        rfc3339(at).unwrap_or_else(|| at.to_string())
+    ))
 }
 
 /// One job's dead letter moved back (`dlq redrive --job`).
@@ -619,6 +651,21 @@ mod tests {
         assert!(
             super::job_refs_of(r#"{"Type":"SubscriptionConfirmation"}"#, "m6", None).is_empty()
         );
+    }
+
+    /// SQS's move task says how many it moved, not which: a failed job's missing dead letter
+    /// is said likely back in the queue only after a redrive that started after it failed.
+    #[test]
+    fn a_redrive_after_the_failure_is_said_as_likely_never_before_it() {
+        let failed = Some("2026-11-27T10:00:00.000Z");
+        let at = 1_795_773_600_000; // 2026-11-27T10:00:00Z
+        assert!(
+            redriven_after(Some(at + 1_000), failed).is_some_and(|w| w.contains("likely back"))
+        );
+        assert_eq!(redriven_after(Some(at - 1_000), failed), None);
+        assert_eq!(redriven_after(None, failed), None);
+        assert_eq!(redriven_after(Some(at + 1_000), Some("yesterday")), None);
+        assert_eq!(redriven_after(Some(at + 1_000), None), None);
     }
 
     #[test]

@@ -81,7 +81,8 @@ pub(crate) struct Whereabouts {
     /// The command that sends it back to the job queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redrive: Option<String>,
-    /// Why the place is unknown.
+    /// Why the place is unknown; or, `not_found`, a redrive of the dead-letter queue after the
+    /// job failed that likely sent its message back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
 }

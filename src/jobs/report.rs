@@ -252,7 +252,10 @@ fn whereabouts_text(w: &super::Whereabouts, worker: Option<&str>) -> String {
             w.message.as_deref().unwrap_or_default(),
             w.redrive.as_deref().unwrap_or_default()
         ),
-        "not_found" => "its message is not in the dead-letter queue: SQS moves it there at its next receive, or it was deleted (`qfleet submit` sends a job again)".to_string(),
+        "not_found" => match &w.why {
+            Some(why) => format!("its message is not in the dead-letter queue: {why}"),
+            None => "its message is not in the dead-letter queue: SQS moves it there at its next receive, or it was deleted (`qfleet submit` sends a job again)".to_string(),
+        },
         "unknown" => format!(
             "where its message is is not known: the dead-letter queue could not be read ({})",
             w.why.as_deref().unwrap_or("no reason given")

@@ -1074,10 +1074,11 @@ async fn a_job_from_every_way_in_is_named_in_the_dead_letter_queue() {
             .unwrap()
     };
 
-    let o = run(qfleet_on_moto()
-        .arg("submit")
-        .arg(&file)
-        .args([r#"{"n": 1}"#, "--id", "by-submit"]));
+    let o =
+        run(qfleet_on_moto()
+            .arg("submit")
+            .arg(&file)
+            .args([r#"{"n": 1}"#, "--id", "by-submit"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     m.sqs
         .send_message()
@@ -1129,7 +1130,13 @@ async fn a_job_from_every_way_in_is_named_in_the_dead_letter_queue() {
             break;
         }
     }
-    let _ = m.sqs.receive_message().queue_url(&url).send().await.unwrap();
+    let _ = m
+        .sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
     let d = doc(
         qfleet_on_moto()
             .args(["dlq"])

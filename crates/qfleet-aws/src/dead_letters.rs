@@ -409,6 +409,27 @@ pub async fn latest_move(sqs: &Client, source_arn: &str) -> Result<Option<MoveTa
     }))
 }
 
+/// When the most recent message-move task from `source_arn` started (ms), for a hint: asked
+/// twice at most, not with the whole retry budget (a read that fails is said, not waited on).
+pub async fn latest_move_started(sqs: &Client, source_arn: &str) -> Result<Option<u64>> {
+    let quick = aws_sdk_sqs::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2));
+    let out = sqs
+        .list_message_move_tasks()
+        .source_arn(source_arn)
+        .max_results(1)
+        .customize()
+        .config_override(quick)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("reading the dead-letter queue's move tasks", e))?;
+    Ok(out
+        .results()
+        .first()
+        .and_then(|t| u64::try_from(t.started_timestamp()).ok())
+        .filter(|&ms| ms > 0))
+}
+
 /// Starts moving every message of `source_arn` to `destination_arn` at most `rate` a second
 /// (None: as fast as SQS goes); returns the task's handle.
 pub async fn start_move(

@@ -179,7 +179,7 @@ def cancel(aws, key, upload):
 def test_a_cancelled_job_is_skipped_its_message_deleted_and_it_is_never_failed(
         aws, monkeypatch, capsys):
     v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/c.jpg", Body=b"c")["VersionId"]
-    w, q = stage(monkeypatch, aws, 0, "only", "", "uploads/", "processed/")
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
     ref = qj.JobRef("uploads/c.jpg", v, BUCKET)
     jobs = qj.Jobs(qj.JobConfig(dict(QFLEET_JOB_TABLE=TABLE, AWS_REGION=REGION,
                                      QFLEET_MAX_RECEIVE_COUNT="2")))
@@ -267,7 +267,7 @@ def test_a_worker_stopped_before_the_done_answer_of_a_redriven_job_answers_on_re
 
 def test_a_table_that_cannot_be_written_runs_no_job(aws, monkeypatch):
     aws.s3.put_object(Bucket=BUCKET, Key="uploads/x.jpg", Body=b"x")
-    w, q = stage(monkeypatch, aws, 0, "only", "", "uploads/", "processed/")
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
     w.jobs.cfg.table = "no-such-table"
     ran = []
     w.job = lambda *a: ran.append(a) or "processed/x.jpg"
@@ -525,7 +525,7 @@ def test_a_lease_that_cannot_be_written_runs_no_job(aws, monkeypatch):
     """The last receive's lease is written first; when it cannot be, the start fails as a
     start that cannot be written does: no work, no record written, the message left to SQS."""
     v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/nl.jpg", Body=b"x")["VersionId"]
-    w, q = stage(monkeypatch, aws, 0, "only", "", "uploads/", "processed/")
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
     w.jobs.cfg.max_receives = 1  # the first receive is the last
     w.jobs._ddb = aws.ddb
 
