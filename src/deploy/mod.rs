@@ -396,7 +396,10 @@ pub(super) async fn check_network_references(
             lists.push((format!("workers.egress.{i}.prefix_list"), pl));
         }
     }
-    let mut problems = Vec::new();
+    let mut problems = match &w.network {
+        crate::config::Network::Explicit(n) => check_vpc_and_subnets(clients, env, n).await?,
+        crate::config::Network::Default => Vec::new(),
+    };
     if !groups.is_empty() {
         let ids: Vec<String> = groups.iter().map(|(_, id, _)| id.to_string()).collect();
         let found = network::security_groups(&clients.ec2, &ids).await?;
@@ -427,6 +430,42 @@ pub(super) async fn check_network_references(
         true => Ok(()),
         false => Err(crate::error::Error::Input(problems)),
     }
+}
+
+/// The VPC and subnets `workers.network` names: the VPC exists in the Region, and each subnet
+/// exists, is in that VPC and in the availability zone the file keys it by (a group whose
+/// subnets are elsewhere fails to launch there, or in another VPC at all).
+async fn check_vpc_and_subnets(
+    clients: &Clients,
+    env: &Environment,
+    n: &crate::config::ExplicitNetwork,
+) -> Result<Vec<crate::error::InputError>> {
+    let region = &clients.region;
+    if !network::vpc_exists(&clients.ec2, &n.vpc).await? {
+        let why = format!("VPC {} does not exist in {region}", n.vpc);
+        return Ok(vec![env.source.error("workers.network.vpc", why)]);
+    }
+    let ids: Vec<String> = n.subnets.values().cloned().collect();
+    let found = network::subnets(&clients.ec2, &ids).await?;
+    let mut problems = Vec::new();
+    for (zone, id) in &n.subnets {
+        let why = match found.get(id) {
+            None => format!("subnet {id} does not exist in {region}"),
+            Some((vpc, _)) if *vpc != n.vpc => format!(
+                "subnet {id} is in {vpc}, and workers.network.vpc is {}: the workers run in one VPC",
+                n.vpc
+            ),
+            Some((_, az)) if az != zone => {
+                format!("subnet {id} is in {az}, not in {zone}: key it by its own zone")
+            }
+            Some(_) => continue,
+        };
+        problems.push(
+            env.source
+                .error(&format!("workers.network.subnets.{zone}"), why),
+        );
+    }
+    Ok(problems)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! Issue 66: the security groups and prefix lists a stack file names are checked in the
-//! workers' Region before anything changes, on moto: one that does not exist is refused at its
-//! own line (exit 2), and no stack is created.
+//! Issue 66: the VPC, subnets, security groups and prefix lists a stack file names are checked
+//! in the workers' Region before anything changes, on moto: one that does not exist, or a
+//! subnet of another VPC or zone, is refused at its own line (exit 2), and no stack is created.
 
 use crate::common::*;
 
@@ -61,4 +61,81 @@ async fn plan_and_deploy_refuse_a_group_or_prefix_list_that_does_not_exist() {
         let status = s.stacks()[0].stack_status().unwrap().as_str().to_string();
         assert_eq!(status, "REVIEW_IN_PROGRESS");
     }
+}
+
+#[tokio::test]
+async fn plan_refuses_a_vpc_or_subnet_that_does_not_exist_or_is_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("nsub");
+    // The default VPC's subnets in two zones, as moto has them.
+    let listed = std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; ec2=boto3.client('ec2', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); vpc=ec2.describe_vpcs(Filters=[{'Name':'is-default','Values':['true']}])['Vpcs'][0]['VpcId']; s={x['AvailabilityZone']:x['SubnetId'] for x in ec2.describe_subnets(Filters=[{'Name':'vpc-id','Values':[vpc]}])['Subnets']}; print(vpc, s['eu-west-1a'], s['eu-west-1b'])",
+            &moto_endpoint(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let out = String::from_utf8_lossy(&listed.stdout).to_string();
+    let [vpc, a, b] = out.split_whitespace().collect::<Vec<_>>()[..] else {
+        panic!("{out}");
+    };
+    let network = |vpc: &str, subnets: &str| {
+        format!("  network:\n    vpc: {vpc}\n    subnets:\n{subnets}")
+    };
+    // A subnet that does not exist, and one keyed by a zone it is not in.
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        &network(
+            vpc,
+            &format!(
+                "      eu-west-1a: {a}\n      eu-west-1b: subnet-0123456789abcdef0\n      eu-west-1c: {b}\n"
+            ),
+        ),
+    );
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    for said in [
+        "workers.network.subnets.eu-west-1b: subnet subnet-0123456789abcdef0 does not exist in eu-west-1".to_string(),
+        format!("workers.network.subnets.eu-west-1c: subnet {b} is in eu-west-1b, not in eu-west-1c"),
+    ] {
+        assert!(stderr(&o).contains(&said), "{}", stderr(&o));
+    }
+    assert!(!stderr(&o).contains("eu-west-1a:"), "{}", stderr(&o));
+    // A VPC that does not exist is said first, on its own line.
+    lab_stack_file(
+        dir.path(),
+        &e,
+        &network(
+            "vpc-0123456789abcdef0",
+            &format!("      eu-west-1a: {a}\n      eu-west-1b: {b}\n"),
+        ),
+    );
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("workers.network.vpc: VPC vpc-0123456789abcdef0 does not exist in eu-west-1"),
+        "{}",
+        stderr(&o)
+    );
+    // The default VPC's own subnets in their zones pass.
+    lab_stack_file(
+        dir.path(),
+        &e,
+        &network(
+            vpc,
+            &format!("      eu-west-1a: {a}\n      eu-west-1b: {b}\n"),
+        ),
+    );
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
 }

@@ -168,6 +168,50 @@ pub async fn security_groups(ec2: &Ec2, ids: &[String]) -> Result<BTreeMap<Strin
         .collect())
 }
 
+/// The subnets among `ids` that exist in the Region, each with its VPC and availability zone
+/// (DescribeSubnets filtered by `subnet-id`: an id that does not exist is left out;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSubnets.html>).
+pub async fn subnets(ec2: &Ec2, ids: &[String]) -> Result<BTreeMap<String, (String, String)>> {
+    let found = ec2
+        .describe(
+            "reading the subnets the stack file names",
+            "DescribeSubnets",
+            "subnetSet",
+            &[],
+            &[Filter {
+                name: "subnet-id",
+                values: ids.to_vec(),
+            }],
+        )
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|s| {
+            Some((
+                s.get("subnetId")?.clone(),
+                (s.get("vpcId")?.clone(), s.get("availabilityZone")?.clone()),
+            ))
+        })
+        .collect())
+}
+
+/// Whether the VPC `id` exists in the Region (DescribeVpcs filtered by `vpc-id`;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcs.html>).
+pub async fn vpc_exists(ec2: &Ec2, id: &str) -> Result<bool> {
+    let found = ec2
+        .describe(
+            "reading the VPC the stack file names",
+            "DescribeVpcs",
+            "vpcSet",
+            &[],
+            &[filter("vpc-id", [id])],
+        )
+        .await?;
+    Ok(found
+        .iter()
+        .any(|v| v.get("vpcId").map(String::as_str) == Some(id)))
+}
+
 /// The managed prefix lists among `ids` that exist in the Region
 /// (DescribeManagedPrefixLists filtered by `prefix-list-id`;
 /// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeManagedPrefixLists.html>).

@@ -281,9 +281,33 @@ fn clients(rules: &[&Rule]) -> Clients {
         cfn,
         sts: vec![sts],
         s3: vec![s3],
+        ec2: Some(the_network_of_stack_file()),
         ..Default::default()
     }
     .clients()
+}
+
+/// EC2 as AWS answers for [`STACK_FILE`]'s network: its VPC, and its two subnets in their
+/// zones (DescribeVpcs and DescribeSubnets, which plan and deploy read before any change).
+pub(super) fn the_network_of_stack_file() -> crate::aws::signed::fake::Fake {
+    const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
+    let vpcs = format!(
+        "<DescribeVpcsResponse {NS}><requestId>r</requestId><vpcSet><item><vpcId>vpc-0123456789abcdef0</vpcId></item></vpcSet></DescribeVpcsResponse>"
+    );
+    let subnet = |id: &str, az: &str| {
+        format!(
+            "<item><subnetId>{id}</subnetId><vpcId>vpc-0123456789abcdef0</vpcId><availabilityZone>{az}</availabilityZone></item>"
+        )
+    };
+    let subnets = format!(
+        "<DescribeSubnetsResponse {NS}><requestId>r</requestId><subnetSet>{}{}</subnetSet></DescribeSubnetsResponse>",
+        subnet("subnet-0123456789abcdef0", "eu-west-1a"),
+        subnet("subnet-0123456789abcdef1", "eu-west-1b")
+    );
+    crate::aws::signed::fake::Fake::by_action(&[
+        ("DescribeVpcs", &vpcs),
+        ("DescribeSubnets", &subnets),
+    ])
 }
 
 fn opts(yes: bool) -> Options {

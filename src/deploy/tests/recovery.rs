@@ -402,6 +402,7 @@ async fn mocked_a_bucket_kept_by_an_earlier_teardown_is_imported_then_the_stack_
         ],
         sts: vec![&sts],
         s3: vec![&kept, &tagged],
+        ec2: Some(super::the_network_of_stack_file()),
         ..Default::default()
     }
     .clients();
@@ -492,6 +493,7 @@ async fn mocked_a_kept_bucket_without_the_environments_marks_is_refused_and_noth
         ],
         sts: vec![&sts],
         s3: vec![&kept, &theirs],
+        ec2: Some(super::the_network_of_stack_file()),
         ..Default::default()
     }
     .clients();
