@@ -131,8 +131,13 @@ impl Report for TornDown {
     }
 
     fn text(&self, out: &Output) -> Result<()> {
-        for o in &self.outcomes {
+        for (o, place) in self.outcomes.iter().zip(&self.places) {
             let (line, note) = super::text::outcome(o);
+            // Where it was, so that a saved log shows which environment of a name went.
+            let line = match &place.account {
+                Some(a) => format!("{line} [{}, account {a}]", place.region),
+                None => format!("{line} [{}]", place.region),
+            };
             out.line(line);
             if let Some(note) = note {
                 out.note(note);

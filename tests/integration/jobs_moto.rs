@@ -1183,4 +1183,16 @@ async fn a_job_from_every_way_in_is_named_in_the_dead_letter_queue() {
         "--delete-job-records",
     ]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Issue 72: the closing line names where the environment was.
+    let closing = format!("{e}: deleted qfleet-{e}-fleet, qfleet-{e}-data");
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.starts_with(&closing))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.ends_with("[eu-west-1, account 123456789012]"),
+        "{}",
+        stdout(&o)
+    );
 }

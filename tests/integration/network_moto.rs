@@ -85,9 +85,8 @@ async fn plan_refuses_a_vpc_or_subnet_that_does_not_exist_or_is_elsewhere() {
     let [vpc, a, b] = out.split_whitespace().collect::<Vec<_>>()[..] else {
         panic!("{out}");
     };
-    let network = |vpc: &str, subnets: &str| {
-        format!("  network:\n    vpc: {vpc}\n    subnets:\n{subnets}")
-    };
+    let network =
+        |vpc: &str, subnets: &str| format!("  network:\n    vpc: {vpc}\n    subnets:\n{subnets}");
     // A subnet that does not exist, and one keyed by a zone it is not in.
     let file = lab_stack_file(
         dir.path(),
