@@ -378,65 +378,39 @@ pub(crate) async fn redrive(
 }
 
 /// Where the message of each job `found` holds is, by its record's state: waiting in the job
-/// queue, held by a worker, or for a failed job in the dead-letter queue (peeked: each message
-/// received and made visible again at once) with the command that sends it back. A dead-letter
-/// queue that cannot be read makes a failed job's place `unknown`, never `not_found`.
+/// queue, held by a worker, or for a failed job in its stage's dead-letter queue (peeked: each
+/// message received and made visible again at once) with the command that sends it back. A
+/// dead-letter queue that cannot be read, or not wholly (see [`partly_seen`]), makes a failed
+/// job's place `unknown`, never `not_found`.
 pub(crate) async fn whereabouts(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
     found: &mut crate::jobs::Found,
 ) {
-    use crate::jobs::Whereabouts;
-    let place = |upload: &str, place: &'static str| Whereabouts {
-        upload: upload.to_string(),
-        place,
-        message: None,
-        redrive: None,
-        why: None,
-    };
-    let mut letters: Option<std::result::Result<DeadLetters, String>> = None;
+    let mut letters: std::collections::BTreeMap<usize, std::result::Result<DeadLetters, String>> =
+        std::collections::BTreeMap::new();
     let mut out = Vec::new();
     for j in &found.jobs {
         let w = match j.state.as_str() {
             "queued" | "retrying" => place(&j.upload, "queue"),
             "processing" => place(&j.upload, "in_flight"),
+            "cancelled" => crate::jobs::Whereabouts {
+                why: Some("cancelled: a worker that receives its message deletes it unrun".into()),
+                ..place(&j.upload, "queue")
+            },
             "failed" => {
-                if letters.is_none() {
-                    letters = Some(dead_letters_of(clients, env, at).await);
+                // A pipeline's job failed at its stage: that stage's dead-letter queue.
+                let stages = env.stages();
+                let index = j
+                    .stage_index
+                    .map_or(0, |i| i as usize)
+                    .min(stages.len().saturating_sub(1));
+                let stage = &stages[index];
+                if let std::collections::btree_map::Entry::Vacant(e) = letters.entry(index) {
+                    e.insert(dead_letters_of(clients, stage, at).await);
                 }
-                match letters.as_ref() {
-                    Some(Ok((peeked, arn))) => match peeked.iter().find(|p| {
-                        job_refs_of(&p.body, &p.id, p.job_id.as_deref())
-                            .iter()
-                            .any(|(k, u)| *k == j.key && *u == j.upload)
-                    }) {
-                        Some(p) => Whereabouts {
-                            message: Some(p.id.clone()),
-                            redrive: Some(format!(
-                                "qfleet dlq {} redrive --job {}",
-                                target(env),
-                                j.key
-                            )),
-                            ..place(&j.upload, "dead_letter_queue")
-                        },
-                        // Only now: the redrives matter for a dead letter that is not there.
-                        None => Whereabouts {
-                            why: match dead_letters::latest_move_started(&clients.sqs, arn).await {
-                                Ok(at) => redriven_after(at, j.finished_at.as_deref()),
-                                Err(e) => Some(format!(
-                                    "whether a redrive sent it back could not be read ({e})"
-                                )),
-                            },
-                            ..place(&j.upload, "not_found")
-                        },
-                    },
-                    Some(Err(why)) => Whereabouts {
-                        why: Some(why.clone()),
-                        ..place(&j.upload, "unknown")
-                    },
-                    None => place(&j.upload, "unknown"),
-                }
+                failed_whereabouts(clients, stage, j, &letters[&index]).await
             }
             _ => place(&j.upload, "none"),
         };
@@ -445,22 +419,83 @@ pub(crate) async fn whereabouts(
     found.whereabouts = out;
 }
 
-/// The dead-letter queue's messages, peeked, and its ARN.
-type DeadLetters = (Vec<Peeked>, String);
+fn place(upload: &str, place: &'static str) -> crate::jobs::Whereabouts {
+    crate::jobs::Whereabouts {
+        upload: upload.to_string(),
+        place,
+        message: None,
+        redrive: None,
+        why: None,
+    }
+}
 
-/// The dead-letter queue's messages, peeked (at most its depth, capped at 1,000), and its ARN,
-/// or why they could not be read.
+/// Where a failed job's message is, from its stage's dead letters as read.
+async fn failed_whereabouts(
+    clients: &Clients,
+    stage: &Environment,
+    j: &crate::aws::job_table::Job,
+    letters: &std::result::Result<DeadLetters, String>,
+) -> crate::jobs::Whereabouts {
+    let (peeked, q) = match letters {
+        Ok(l) => l,
+        Err(why) => {
+            return crate::jobs::Whereabouts {
+                why: Some(why.clone()),
+                ..place(&j.upload, "unknown")
+            };
+        }
+    };
+    let letter = peeked.iter().find(|p| {
+        job_refs_of(&p.body, &p.id, p.job_id.as_deref())
+            .iter()
+            .any(|(k, u)| *k == j.key && *u == j.upload)
+    });
+    if let Some(p) = letter {
+        return crate::jobs::Whereabouts {
+            message: Some(p.id.clone()),
+            redrive: Some(format!(
+                "qfleet dlq {} redrive --job {}",
+                target(stage),
+                j.key
+            )),
+            ..place(&j.upload, "dead_letter_queue")
+        };
+    }
+    if let Some(why) = partly_seen(q) {
+        return crate::jobs::Whereabouts {
+            why: Some(format!("not among the dead letters read: {why}")),
+            ..place(&j.upload, "unknown")
+        };
+    }
+    // Only now: the redrives matter for a dead letter that is not there.
+    let why = match dead_letters::latest_move_started(&clients.sqs, &q.dead_letter_arn).await {
+        Ok(at) => redriven_after(at, j.finished_at.as_deref()),
+        Err(e) => Some(format!(
+            "whether a redrive sent it back could not be read ({e})"
+        )),
+    };
+    crate::jobs::Whereabouts {
+        why,
+        ..place(&j.upload, "not_found")
+    }
+}
+
+/// A stage's dead-letter queue's messages, peeked, and its queues as read.
+type DeadLetters = (Vec<Peeked>, Queues);
+
+/// The dead-letter queue's messages, peeked (at most its depth, capped at [`MAX_READ`]), and its
+/// queues, or why they could not be read.
 async fn dead_letters_of(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
 ) -> std::result::Result<DeadLetters, String> {
     let q = locate(clients, env, at).await.map_err(|e| e.to_string())?;
-    let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
+    let max = (q.dead_letter.depth.total() as usize).clamp(10, MAX_READ);
     let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max)
         .await
         .map_err(|e| e.to_string())?;
-    Ok((peeked, q.dead_letter_arn))
+    Ok((peeked, q))
 }
 
 /// What a failed job's missing dead letter may mean when the dead-letter queue was redriven
@@ -524,16 +559,38 @@ pub(crate) async fn redrive_job(
             before.extend(crate::aws::job_table::jobs_of(&clients.dynamodb, table, key).await?);
         }
     }
-    let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
-    let found =
-        dead_letters::move_one(&clients.sqs, (&q.dead_letter.url, &q.queue.url), max, |p| {
+    let max = (q.dead_letter.depth.total() as usize).clamp(10, MAX_READ);
+    let found = dead_letters::move_one(
+        &clients.sqs,
+        (&q.dead_letter.url, &q.queue.url),
+        max,
+        |p| {
             job_refs_of(&p.body, &p.id, p.job_id.as_deref())
                 .iter()
                 .any(|(k, _)| wanted.contains(k))
-        })
-        .await?;
+        },
+        // A job known by its message id (sent as a message without a job_id) keeps that id
+        // under the copy's new one.
+        |p| {
+            let known = (
+                format!("sqs:{}", p.id),
+                crate::jobs::MESSAGE_UPLOAD.to_string(),
+            );
+            job_refs_of(&p.body, &p.id, p.job_id.as_deref())
+                .contains(&known)
+                .then(|| (JOB_ID.to_string(), known.0))
+        },
+    )
+    .await?;
     let Some(moved) = found else {
-        return Ok(None);
+        // Not found is said only when every message could be looked at.
+        return match partly_seen(&q) {
+            Some(why) => Err(Error::aws(format!(
+                "{}: job {id}'s dead letter is not among the messages read: {why}; nothing was moved",
+                env.name
+            ))),
+            None => Ok(None),
+        };
     };
     let mut jobs = Vec::new();
     let refs = job_refs_of(
@@ -541,30 +598,26 @@ pub(crate) async fn redrive_job(
         &moved.letter.id,
         moved.letter.job_id.as_deref(),
     );
+    let mut note = "received from the dead-letter queue, sent to the job queue, then deleted: a duplicate is possible, a loss is not".to_string();
+    if let Some(w) = &moved.warning {
+        note.push_str(&format!("; then {w}"));
+    }
+    let untagged = format!("sqs:{}", moved.letter.id);
     if let Some(table) = &table {
-        let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
         for (key, upload) in refs {
-            let read = before.iter().find(|j| j.key == key && j.upload == upload);
-            if let Some(j) = read.filter(|j| j.state == "failed")
-                && let Some(seq) = j.seq
-            {
-                crate::aws::job_table::redriven(
-                    &clients.dynamodb,
-                    table,
-                    (&key, &upload),
-                    seq,
-                    (SystemTime::now(), &moved.sent_id),
-                    retention,
-                )
-                .await?;
+            // A job known by its old message id whose copy could not carry it is a new job
+            // under the copy's id: its old record is left as it is.
+            if key == untagged && !moved.tagged {
+                note.push_str(&format!(
+                    "; the copy had no room for a job_id attribute, so it runs as job sqs:{}",
+                    moved.sent_id
+                ));
+                continue;
             }
-            let now = crate::aws::job_table::job(&clients.dynamodb, table, &key, &upload).await?;
-            jobs.push(LetterJob {
-                state: now.as_ref().map(|j| j.state.clone()),
-                error: now.and_then(|j| j.error),
-                key,
-                upload,
-            });
+            let read = before.iter().find(|j| j.key == key && j.upload == upload);
+            jobs.push(
+                record_after_move(clients, env, table, (key, upload), read, &moved.sent_id).await,
+            );
         }
     }
     Ok(Some(JobRedrive {
@@ -573,8 +626,87 @@ pub(crate) async fn redrive_job(
         sent: moved.sent_id,
         queue: q.queue.name.clone(),
         jobs,
-        note: "received from the dead-letter queue, sent to the job queue, then deleted: a duplicate is possible, a loss is not".to_string(),
+        note,
     }))
+}
+
+/// The attribute a job sent as a message carries its id in (docs/jobs.md).
+const JOB_ID: &str = crate::aws::dead_letters::JOB_ID_ATTRIBUTE;
+
+/// At most this many dead letters are read to find one.
+const MAX_READ: usize = 1000;
+
+/// Why a look through the dead-letter queue may not have seen every message: more than are
+/// read, some held in flight (by another look or a worker), or a FIFO queue (which returns no
+/// more of a group while one of its messages is in flight). `None`: every message was seen.
+fn partly_seen(q: &Queues) -> Option<String> {
+    let d = q.dead_letter.depth;
+    if d.total() > MAX_READ as u64 {
+        Some(format!(
+            "it holds {}, and at most {MAX_READ} are read",
+            d.total()
+        ))
+    } else if d.in_flight > 0 {
+        Some(format!(
+            "{} were in flight (held by another reader)",
+            d.in_flight
+        ))
+    } else if q.dead_letter.name.ends_with(".fifo") {
+        Some(
+            "a FIFO queue shows one group's messages only as the ones before them are gone"
+                .to_string(),
+        )
+    } else {
+        None
+    }
+}
+
+/// One job's record after its dead letter moved as `sent`: written `queued` when it said
+/// `failed` before the move (on that `seq`), then read. What fails here is said in the result,
+/// never instead of the move, which happened.
+async fn record_after_move(
+    clients: &Clients,
+    env: &Environment,
+    table: &str,
+    (key, upload): (String, String),
+    read: Option<&crate::aws::job_table::Job>,
+    sent: &str,
+) -> LetterJob {
+    let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
+    let db = &clients.dynamodb;
+    let mut error = None;
+    if let Some(j) = read.filter(|j| j.state == "failed")
+        && let Some(seq) = j.seq
+        && let Err(e) = crate::aws::job_table::redriven(
+            db,
+            table,
+            (&key, &upload),
+            seq,
+            (SystemTime::now(), sent),
+            retention,
+        )
+        .await
+    {
+        error = Some(format!("moved as {sent}; the record was not updated: {e}"));
+    }
+    match crate::aws::job_table::job(db, table, &key, &upload).await {
+        Ok(now) => LetterJob {
+            state: now.as_ref().map(|j| j.state.clone()),
+            error: error.or_else(|| now.and_then(|j| j.error)),
+            key,
+            upload,
+        },
+        Err(e) => {
+            LetterJob {
+                state: None,
+                error: Some(error.unwrap_or_else(|| {
+                    format!("moved as {sent}; the record could not be read: {e}")
+                })),
+                key,
+                upload,
+            }
+        }
+    }
 }
 
 /// Purges the dead-letter queue, only when `confirm` names exactly the messages it holds now

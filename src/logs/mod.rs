@@ -57,6 +57,9 @@ pub(crate) fn group(env: &Environment) -> String {
         .to_string()
 }
 
+/// The longest filter pattern FilterLogEvents takes.
+const MAX_PATTERN: usize = 1024;
+
 /// The filter pattern that finds the lines containing any of `terms`; for a function it also
 /// lets through the runtime's START and END lines, which tell the invocation of the lines
 /// between them (and are shown only if they contain a term themselves).
@@ -72,6 +75,11 @@ pub(crate) fn pattern(kind: WorkerKind, terms: &[String]) -> Option<String> {
         .map(|t| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\"")))
         .collect();
     Some(crate::kinds::of(kind).log_pattern(quoted))
+}
+
+/// The pattern sent to CloudWatch Logs: [`pattern`], unless it is longer than it takes.
+pub(crate) fn server_pattern(kind: WorkerKind, terms: &[String]) -> Option<String> {
+    pattern(kind, terms).filter(|p| p.chars().count() <= MAX_PATTERN)
 }
 
 /// What a worker's log line says of a job: `job=` and its id as a JSON string (the reference
@@ -212,12 +220,13 @@ pub(crate) async fn read(
 ) -> Result<Vec<Line>> {
     let group = group(env);
     let kind = env.spec.workers.kind;
-    let events = logs::events(
-        &clients.logs,
-        &group,
-        query.start_ms,
-        pattern(kind, &query.terms).as_deref(),
-    )
+    // FilterLogEvents takes a pattern of at most 1,024 characters ("filterPattern ... Length
+    // Constraints: Minimum length of 0. Maximum length of 1024",
+    // <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html>):
+    // a longer one (a long job id, many attempts) reads every line, and the reader keeps the
+    // ones that hold a term.
+    let filter = server_pattern(kind, &query.terms);
+    let events = logs::events(&clients.logs, &group, query.start_ms, filter.as_deref())
     .await?
     .ok_or_else(|| {
         Error::aws(format!(

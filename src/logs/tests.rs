@@ -164,3 +164,20 @@ fn a_jobs_term_is_its_id_as_the_workers_log_line_writes_it() {
     assert_eq!(super::job_term("order-7 ü"), r#"job="order-7 ü""#);
     assert_eq!(super::job_term("a\\b\n"), r#"job="a\\b\n""#);
 }
+
+/// A job id of 1,024 bytes makes a pattern CloudWatch Logs refuses (over 1,024 characters):
+/// none is sent, and the reader keeps the lines that hold a term.
+#[test]
+fn a_pattern_longer_than_cloudwatch_takes_is_not_sent() {
+    let short = vec![super::job_term("uploads/a.jpg")];
+    assert!(super::server_pattern(WorkerKind::Ec2, &short).is_some());
+    let long = vec![super::job_term(&"k".repeat(1024))];
+    assert_eq!(super::server_pattern(WorkerKind::Ec2, &long), None);
+    let mut r = Reader::new(WorkerKind::Ec2, long.clone());
+    let line = format!("msg=m {} outcome=processed", long[0]);
+    let kept = r.lines(vec![
+        event(1, "i-1/worker", &line, "1"),
+        event(2, "i-1/worker", "msg=n outcome=processed", "2"),
+    ]);
+    assert_eq!(kept.len(), 1);
+}

@@ -179,7 +179,16 @@ pub async fn look(
 pub struct MovedOne {
     pub letter: Peeked,
     pub sent_id: String,
+    /// Whether the copy carries the attribute the caller asked to add (`tag`).
+    pub tagged: bool,
+    /// What went wrong after the move, which did not undo it (the other messages' release).
+    pub warning: Option<String>,
 }
+
+/// SQS takes at most 10 message attributes a message ("A message can have up to 10
+/// metadata attributes":
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html>).
+const MAX_ATTRIBUTES: usize = 10;
 
 /// Moves the first message of the dead-letter queue at `from` that `matches` back to the queue
 /// at `to`: received (with every attribute), sent to `to` with the same body and message
@@ -194,11 +203,15 @@ pub struct MovedOne {
 /// The copy keeps the dead letter's group; its deduplication id is the dead letter's own id, so
 /// a second move of the same letter within SQS's five-minute deduplication interval is dropped
 /// by SQS rather than delivered twice.
+///
+/// `tag` names a string attribute the copy carries if the letter lacks it (and has room for
+/// it): a job known by its message id keeps its identity under the copy's new id.
 pub async fn move_one(
     sqs: &Client,
     (from, to): (&str, &str),
     max: usize,
     matches: impl Fn(&Peeked) -> bool,
+    tag: impl Fn(&Peeked) -> Option<(String, String)>,
 ) -> Result<Option<MovedOne>> {
     let what = "moving a dead letter back to its queue";
     let mut handles: Vec<String> = Vec::new();
@@ -253,9 +266,24 @@ pub async fn move_one(
     }
     let moved = match (&outcome, found) {
         (Ok(()), Some((letter, handle, m))) => {
-            send_then_delete(sqs, (from, to), &letter, &handle, &m)
-                .await
-                .map(|sent_id| Some(MovedOne { letter, sent_id }))
+            let extra = tag(&letter);
+            match send_copy(sqs, to, &letter, &m, extra.as_ref()).await {
+                // Not sent: the letter is released with the others, where it was.
+                Err(e) => {
+                    handles.push(handle);
+                    Err(e)
+                }
+                Ok((sent_id, tagged)) => delete_letter(sqs, from, &letter, &handle, &sent_id)
+                    .await
+                    .map(|()| {
+                        Some(MovedOne {
+                            letter,
+                            sent_id,
+                            tagged,
+                            warning: None,
+                        })
+                    }),
+            }
         }
         (Ok(()), None) => Ok(None),
         (Err(_), Some((_, handle, _))) => {
@@ -266,8 +294,13 @@ pub async fn move_one(
     };
     let released = release(sqs, from, &handles).await;
     outcome?;
-    let moved = moved?;
-    released?;
+    let mut moved = moved?;
+    // A release that fails after a move does not undo it: said beside it, not instead.
+    match (&mut moved, released) {
+        (_, Ok(())) => {}
+        (Some(m), Err(e)) => m.warning = Some(e.to_string()),
+        (None, Err(e)) => return Err(e),
+    }
     Ok(moved)
 }
 
@@ -292,52 +325,82 @@ fn peeked_of(m: &aws_sdk_sqs::types::Message, id: &str) -> Peeked {
     }
 }
 
-/// Sends the dead letter `m` to `to`, then deletes it from `from`: the id of the copy.
-async fn send_then_delete(
+/// Sends a copy of the dead letter `m` to `to` (with `extra`, a string attribute it lacks,
+/// when it has room): the copy's id, and whether it carries `extra`.
+async fn send_copy(
     sqs: &Client,
-    (from, to): (&str, &str),
+    to: &str,
     letter: &Peeked,
-    handle: &str,
     m: &aws_sdk_sqs::types::Message,
-) -> Result<String> {
+    extra: Option<&(String, String)>,
+) -> Result<(String, bool)> {
+    let mut attributes = m.message_attributes().cloned().unwrap_or_default();
+    let mut tagged = false;
+    if let Some((name, value)) = extra
+        && !attributes.contains_key(name)
+        && attributes.len() < MAX_ATTRIBUTES
+    {
+        let v = aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .map_err(|e| AwsError::new(format!("moving dead letter {}: {e}", letter.id)))?;
+        attributes.insert(name.clone(), v);
+        tagged = true;
+    }
     let mut send = sqs
         .send_message()
         .queue_url(to)
         .message_body(&letter.body)
-        .set_message_attributes(m.message_attributes().cloned());
+        .set_message_attributes((!attributes.is_empty()).then_some(attributes));
+    // The group goes with the copy on any queue: a FIFO queue needs it, a standard queue's
+    // fair queues use it ("MessageGroupId ... applies to fair queues" for standard queues,
+    // the SendMessage page).
+    let group = m
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+        .cloned();
+    if let Some(g) = &group {
+        send = send.message_group_id(g);
+    }
     if to.ends_with(".fifo") {
-        let group = m
-            .attributes()
-            .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
-            .cloned()
-            .ok_or_else(|| {
-                AwsError::new(format!(
-                    "moving dead letter {} back: it has no message group id, which its FIFO queue needs",
-                    letter.id
-                ))
-            })?;
-        send = send
-            .message_group_id(group)
-            .message_deduplication_id(letter.id.chars().take(128).collect::<String>());
+        if group.is_none() {
+            return Err(AwsError::new(format!(
+                "moving dead letter {} back: it has no message group id, which its FIFO queue needs",
+                letter.id
+            )));
+        }
+        send = send.message_deduplication_id(letter.id.chars().take(128).collect::<String>());
     }
     let sent = send
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("sending a dead letter back to its queue", e))?;
     let sent_id = sent.message_id().unwrap_or_default().to_string();
+    Ok((sent_id, tagged))
+}
+
+/// Deletes the dead letter sent back as `sent_id`, with the receipt handle of its receive.
+async fn delete_letter(
+    sqs: &Client,
+    from: &str,
+    letter: &Peeked,
+    handle: &str,
+    sent_id: &str,
+) -> Result<()> {
     sqs.delete_message()
         .queue_url(from)
         .receipt_handle(handle)
         .send()
         .await
+        .map(|_| ())
         .map_err(|e| {
             AwsError::new(format!(
                 "dead letter {} was sent back (as {sent_id}) but could not be deleted from the dead-letter queue: it is in both queues, and a worker may run it twice ({})",
                 letter.id,
                 AwsError::from_sdk("deleting the dead letter", e)
             ))
-        })?;
-    Ok(sent_id)
+        })
 }
 
 /// Makes the received messages visible again at once (visibility timeout 0).

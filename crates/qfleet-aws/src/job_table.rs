@@ -656,14 +656,22 @@ pub async fn fill(
     which: impl Fn(&Job) -> bool,
     cap: usize,
 ) -> Result<()> {
-    let picked: Vec<usize> = (0..jobs.len())
-        .filter(|&i| which(&jobs[i]))
-        .take(cap)
-        .collect();
+    // Each key once: a list read from several partitions of the index may hold a job twice
+    // (BatchGetItem refuses duplicate keys), and every copy is filled.
+    let mut picked: Vec<(String, String)> = Vec::new();
+    for j in jobs.iter().filter(|j| which(j)) {
+        let k = (j.key.clone(), j.upload.clone());
+        if !picked.contains(&k) {
+            picked.push(k);
+        }
+        if picked.len() == cap {
+            break;
+        }
+    }
     for chunk in picked.chunks(BATCH_KEYS) {
         let mut keys: Vec<Value> = chunk
             .iter()
-            .map(|&i| json!({ "key": { "S": jobs[i].key }, "upload": { "S": jobs[i].upload } }))
+            .map(|(k, u)| json!({ "key": { "S": k }, "upload": { "S": u } }))
             .collect();
         let mut names = json!({ "#k": "key", "#u": "upload" });
         let mut projection = vec!["#k".to_string(), "#u".to_string()];
@@ -705,7 +713,7 @@ pub async fn fill(
                 ) else {
                     return Err(malformed(table, "an item without its key"));
                 };
-                if let Some(j) = jobs.iter_mut().find(|j| j.key == k && j.upload == u) {
+                for j in jobs.iter_mut().filter(|j| j.key == k && j.upload == u) {
                     j.queued_at = item.get("queued_at").and_then(string);
                     j.received_at = item.get("received_at").and_then(string);
                     j.seq = item.get("seq").and_then(number);
@@ -950,14 +958,17 @@ mod tests {
             (200, doc.to_string())
         });
         let db = JsonApi::with_http_client(crate::json_api::DYNAMODB, fake.client());
+        // `a` twice, as two partitions of the index may give it: asked once, both filled.
         let mut jobs = vec![
             listed("a", "job"),
             listed("b", "job"),
             listed("up.jpg", "v1"),
+            listed("a", "job"),
         ];
         fill(&db, "t", &mut jobs, |j| j.upload == "job", 10)
             .await
             .unwrap();
+        assert_eq!(jobs[3].queued_at, jobs[0].queued_at);
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
         assert_eq!(
             jobs[0].queued_at.as_deref(),

@@ -385,8 +385,11 @@ class Jobs:
 
     def done(self, ref, output):
         si, now = self.cfg.stage_index, job_now()
-        values = {":si": {"N": str(si)}, ":done": {"S": "done"}, ":output": {"S": output or ""}}
-        cond = "#stage_index = :si AND #state <> :done"
+        values = {":si": {"N": str(si)}, ":done": {"S": "done"}, ":output": {"S": output or ""},
+                  ":cancelled": {"S": "cancelled"}}
+        # A job cancelled meanwhile (a redelivery was running) stays cancelled: not done, not
+        # answered, not moved on.
+        cond = "#stage_index = :si AND #state <> :done AND #state <> :cancelled"
         entry = self._entry("done", now, worker=self._worker(), output=output)
         if self.cfg.next_stage:
             values.update({":queued": {"S": "queued"}, ":next_si": {"N": str(si + 1)},

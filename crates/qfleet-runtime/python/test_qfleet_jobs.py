@@ -200,6 +200,21 @@ def test_a_cancelled_job_is_skipped_its_message_deleted_and_it_is_never_failed(
     assert answers(aws) == [], "a cancelled job is not answered"
 
 
+def test_an_attempt_that_ends_after_its_job_was_cancelled_leaves_it_cancelled(aws, monkeypatch):
+    """A redelivery still running when the job was cancelled (it had gone back to retrying):
+    its end neither marks the job done nor answers it."""
+    monkeypatch.setenv("QFLEET_JOB_TABLE", TABLE)
+    ref = qj.JobRef("uploads/late.jpg", "v1", BUCKET)
+    jobs = qj.Jobs(qj.JobConfig(dict(QFLEET_JOB_TABLE=TABLE, AWS_REGION=REGION,
+                                     QFLEET_RESPONSE_QUEUE_URL=aws.responses)), sqs=aws.sqs)
+    assert jobs.start(ref, 1) == "started"
+    jobs.fail(ref, "boom", 1)  # retrying
+    cancel(aws, "uploads/late.jpg", "v1")
+    jobs.done(ref, "processed/late.jpg")
+    assert item(aws, "uploads/late.jpg", "v1")[0]["state"]["S"] == "cancelled"
+    assert answers(aws) == []
+
+
 def test_each_attempt_keeps_the_message_id_it_came_in(aws, monkeypatch):
     """A redrive gives the job a new message id; each attempt's entry keeps its own, which
     `qfleet logs ENV --job ID` looks for."""
