@@ -1122,9 +1122,22 @@ async fn a_job_from_every_way_in_is_named_in_the_dead_letter_queue() {
         .await
         .unwrap();
 
+    // A job sent without a job_id: known by its message id.
+    let plain = m
+        .sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body(r#"{"n": 4}"#)
+        .send()
+        .await
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_string();
+
     // Each fails twice (max_receive_count 2), then SQS moves it at its next receive.
     let no_bucket = [("QFLEET_BUCKET", "")];
-    for _ in 0..12 {
+    for _ in 0..16 {
         let log = work_once((&e, &table), &url, &bucket, &no_bucket);
         if log.trim().is_empty() {
             break;
@@ -1164,9 +1177,35 @@ async fn a_job_from_every_way_in_is_named_in_the_dead_letter_queue() {
             ("by-sdk".to_string(), "failed".to_string()),
             ("by-submit".to_string(), "failed".to_string()),
             ("by-topic".to_string(), "failed".to_string()),
+            (format!("sqs:{plain}"), "failed".to_string()),
         ],
         "{d}"
     );
+    // Redriven, the job known by its message id keeps that id (the copy carries it as its
+    // job_id): its record says queued, and the worker's run of the copy ends it done.
+    let id = format!("sqs:{plain}");
+    let d = doc(
+        qfleet_on_moto()
+            .args(["dlq"])
+            .arg(&file)
+            .args(["redrive", "--job", &id, "-o", "json"]),
+        0,
+    );
+    assert_eq!(d["environments"][0]["jobs"][0]["state"], "queued", "{d}");
+    assert_ne!(d["environments"][0]["sent"], plain.as_str(), "{d}");
+    let log = work_once((&e, &table), &url, &bucket, &[]);
+    assert!(
+        log.contains(&format!("job=\"{id}\" outcome=processed")),
+        "{log}"
+    );
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args([&id, "-o", "json"]),
+        0,
+    );
+    assert_eq!(d["environments"][0]["jobs"][0]["state"], "done", "{d}");
     let o = run(qfleet_on_moto().args(["dlq"]).arg(&file).arg("list"));
     for id in ["by-sdk", "by-submit", "by-topic"] {
         assert!(
