@@ -200,9 +200,8 @@ const MAX_ATTRIBUTES: usize = 10;
 /// A FIFO queue takes a message only with its group id ("MessageGroupId ... required for FIFO
 /// queues") and, without content-based deduplication, a deduplication id:
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>.
-/// The copy keeps the dead letter's group; its deduplication id is the dead letter's own id, so
-/// a second move of the same letter within SQS's five-minute deduplication interval is dropped
-/// by SQS rather than delivered twice.
+/// The copy keeps the dead letter's group; its deduplication id is the dead letter's id and the
+/// receive's count (see `send_copy`).
 ///
 /// `tag` names a string attribute the copy carries if the letter lacks it (and has room for
 /// it): a job known by its message id keeps its identity under the copy's new id.
@@ -370,7 +369,11 @@ async fn send_copy(
                 letter.id
             )));
         }
-        send = send.message_deduplication_id(letter.id.chars().take(128).collect::<String>());
+        // The letter's id and this receive's count: a retry of the same move (this receive
+        // again) is dropped by SQS as a duplicate, while a later move of the letter (a delete
+        // that failed left it) is a receive of its own and is never dropped unseen.
+        let dedup = format!("{}-{}", letter.id, letter.receive_count.unwrap_or_default());
+        send = send.message_deduplication_id(dedup.chars().take(128).collect::<String>());
     }
     let sent = send
         .send()
