@@ -76,25 +76,7 @@ async fn peek_as(sqs: &Client, url: &str, max: usize, what: &str) -> Result<Vec<
             if seen.iter().any(|p| p.id == id) {
                 continue;
             }
-            let number = |a: MessageSystemAttributeName| {
-                m.attributes()
-                    .and_then(|attrs| attrs.get(&a))
-                    .and_then(|v| v.parse::<u64>().ok())
-            };
-            seen.push(Peeked {
-                id: id.to_string(),
-                body: m.body().unwrap_or_default().to_string(),
-                receive_count: number(MessageSystemAttributeName::ApproximateReceiveCount),
-                sent_ms: number(MessageSystemAttributeName::SentTimestamp),
-                first_receive_ms: number(
-                    MessageSystemAttributeName::ApproximateFirstReceiveTimestamp,
-                ),
-                job_id: m
-                    .message_attributes()
-                    .and_then(|a| a.get(JOB_ID_ATTRIBUTE))
-                    .and_then(|v| v.string_value())
-                    .map(str::to_string),
-            });
+            seen.push(peeked_of(m, id));
         }
         if outcome.is_err() {
             break;

@@ -302,6 +302,16 @@ impl Stamps {
     }
 }
 
+/// One conditional write: whether it was made (`false`: its condition did not hold, which
+/// DynamoDB answers with ConditionalCheckFailedException; any other error is one).
+async fn conditional(db: &JsonApi, what: &str, op: &'static str, input: &Value) -> Result<bool> {
+    match db.call::<Value>(what, op, input).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Records the job `key`, `upload` `queued` at `now` (stage 0, `seq` 1), unless the table holds
 /// it already: whether it was written. The protocol's first write of a job sent as a message
 /// (docs/jobs.md): the worker's start finds it queued and goes on from there.
@@ -335,23 +345,18 @@ pub async fn queue_job(
         entry["stage"] = json!({ "S": stage });
     }
     item["history"] = json!({ "L": [{ "M": entry }] });
-    let put = db
-        .call::<Value>(
-            &what(table, "recording a job in"),
-            "PutItem",
-            &json!({
-                "TableName": table,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(#k)",
-                "ExpressionAttributeNames": { "#k": "key" },
-            }),
-        )
-        .await;
-    match put {
-        Ok(_) => Ok(true),
-        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
-        Err(e) => Err(e),
-    }
+    conditional(
+        db,
+        &what(table, "recording a job in"),
+        "PutItem",
+        &json!({
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#k)",
+            "ExpressionAttributeNames": { "#k": "key" },
+        }),
+    )
+    .await
 }
 
 /// Marks the job that [`queue_job`] or [`requeue`] recorded `queued` with sequence `written`
@@ -368,32 +373,28 @@ pub async fn unsent(
     let at = iso_millis(SystemTime::now());
     let entry =
         json!({ "M": { "state": { "S": "failed" }, "at": { "S": at }, "error": { "S": why } } });
-    let update = db
-        .call::<Value>(
-            &what(table, "recording a job not sent in"),
-            "UpdateItem",
-            &json!({
-                "TableName": table,
-                "Key": { "key": { "S": key }, "upload": { "S": upload } },
-                "UpdateExpression": "SET #state = :failed, #error = :why, #finished_at = :at, #updated_at = :at, #history = list_append(#history, :entry) ADD #seq :one",
-                "ConditionExpression": "#state = :queued AND #seq = :written",
-                "ExpressionAttributeNames": {
-                    "#state": "state", "#error": "error", "#finished_at": "finished_at",
-                    "#updated_at": "updated_at", "#history": "history", "#seq": "seq",
-                },
-                "ExpressionAttributeValues": {
-                    ":failed": { "S": "failed" }, ":queued": { "S": "queued" },
-                    ":why": { "S": why }, ":at": { "S": at }, ":one": { "N": "1" },
-                    ":written": { "N": written.to_string() }, ":entry": { "L": [entry] },
-                },
-            }),
-        )
-        .await;
-    match update {
-        Ok(_) => Ok(()),
-        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(()),
-        Err(e) => Err(e),
-    }
+    conditional(
+        db,
+        &what(table, "recording a job not sent in"),
+        "UpdateItem",
+        &json!({
+            "TableName": table,
+            "Key": { "key": { "S": key }, "upload": { "S": upload } },
+            "UpdateExpression": "SET #state = :failed, #error = :why, #finished_at = :at, #updated_at = :at, #history = list_append(#history, :entry) ADD #seq :one",
+            "ConditionExpression": "#state = :queued AND #seq = :written",
+            "ExpressionAttributeNames": {
+                "#state": "state", "#error": "error", "#finished_at": "finished_at",
+                "#updated_at": "updated_at", "#history": "history", "#seq": "seq",
+            },
+            "ExpressionAttributeValues": {
+                ":failed": { "S": "failed" }, ":queued": { "S": "queued" },
+                ":why": { "S": why }, ":at": { "S": at }, ":one": { "N": "1" },
+                ":written": { "N": written.to_string() }, ":entry": { "L": [entry] },
+            },
+        }),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Cancels the job `key`, `upload` while it waits in its queue (`queued` or `retrying`):
@@ -413,36 +414,31 @@ pub async fn cancel(
         expires,
     } = Stamps::of(now, (key, upload), retention_days);
     let entry = json!({ "M": { "state": { "S": "cancelled" }, "at": { "S": at } } });
-    let update = db
-        .call::<Value>(
-            &what(table, "cancelling a job in"),
-            "UpdateItem",
-            &json!({
-                "TableName": table,
-                "Key": { "key": { "S": key }, "upload": { "S": upload } },
-                "UpdateExpression": "SET #state = :cancelled, #finished_at = :at, \
-                    #updated_at = :at, #recent = :recent, #expires_at = :exp, \
-                    #history = list_append(#history, :entry) ADD #seq :one",
-                "ConditionExpression": "#state IN (:queued, :retrying)",
-                "ExpressionAttributeNames": {
-                    "#state": "state", "#finished_at": "finished_at",
-                    "#updated_at": "updated_at", "#recent": "recent",
-                    "#expires_at": "expires_at", "#history": "history", "#seq": "seq",
-                },
-                "ExpressionAttributeValues": {
-                    ":cancelled": { "S": "cancelled" }, ":queued": { "S": "queued" },
-                    ":retrying": { "S": "retrying" }, ":at": { "S": at },
-                    ":recent": { "S": recent }, ":exp": { "N": expires.to_string() },
-                    ":one": { "N": "1" }, ":entry": { "L": [entry] },
-                },
-            }),
-        )
-        .await;
-    match update {
-        Ok(_) => Ok(true),
-        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
-        Err(e) => Err(e),
-    }
+    conditional(
+        db,
+        &what(table, "cancelling a job in"),
+        "UpdateItem",
+        &json!({
+            "TableName": table,
+            "Key": { "key": { "S": key }, "upload": { "S": upload } },
+            "UpdateExpression": "SET #state = :cancelled, #finished_at = :at, \
+                #updated_at = :at, #recent = :recent, #expires_at = :exp, \
+                #history = list_append(#history, :entry) ADD #seq :one",
+            "ConditionExpression": "#state IN (:queued, :retrying)",
+            "ExpressionAttributeNames": {
+                "#state": "state", "#finished_at": "finished_at",
+                "#updated_at": "updated_at", "#recent": "recent",
+                "#expires_at": "expires_at", "#history": "history", "#seq": "seq",
+            },
+            "ExpressionAttributeValues": {
+                ":cancelled": { "S": "cancelled" }, ":queued": { "S": "queued" },
+                ":retrying": { "S": "retrying" }, ":at": { "S": at },
+                ":recent": { "S": recent }, ":exp": { "N": expires.to_string() },
+                ":one": { "N": "1" }, ":entry": { "L": [entry] },
+            },
+        }),
+    )
+    .await
 }
 
 /// Records that the failed job `key`, `upload` (sequence `seen`, as read before its dead letter
@@ -466,36 +462,31 @@ pub async fn redriven(
     let entry = json!({ "M": {
         "state": { "S": "queued" }, "at": { "S": at }, "message": { "S": message },
     } });
-    let update = db
-        .call::<Value>(
-            &what(table, "recording a redriven job in"),
-            "UpdateItem",
-            &json!({
-                "TableName": table,
-                "Key": { "key": { "S": key }, "upload": { "S": upload } },
-                "UpdateExpression": "SET #state = :queued, #updated_at = :at, #recent = :recent, \
-                    #expires_at = :exp, #history = list_append(#history, :entry) \
-                    REMOVE #finished_at ADD #seq :one",
-                "ConditionExpression": "#state = :failed AND #seq = :seen",
-                "ExpressionAttributeNames": {
-                    "#state": "state", "#updated_at": "updated_at", "#recent": "recent",
-                    "#expires_at": "expires_at", "#history": "history",
-                    "#finished_at": "finished_at", "#seq": "seq",
-                },
-                "ExpressionAttributeValues": {
-                    ":queued": { "S": "queued" }, ":failed": { "S": "failed" },
-                    ":at": { "S": at }, ":recent": { "S": recent },
-                    ":exp": { "N": expires.to_string() }, ":one": { "N": "1" },
-                    ":seen": { "N": seen.to_string() }, ":entry": { "L": [entry] },
-                },
-            }),
-        )
-        .await;
-    match update {
-        Ok(_) => Ok(true),
-        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
-        Err(e) => Err(e),
-    }
+    conditional(
+        db,
+        &what(table, "recording a redriven job in"),
+        "UpdateItem",
+        &json!({
+            "TableName": table,
+            "Key": { "key": { "S": key }, "upload": { "S": upload } },
+            "UpdateExpression": "SET #state = :queued, #updated_at = :at, #recent = :recent, \
+                #expires_at = :exp, #history = list_append(#history, :entry) \
+                REMOVE #finished_at ADD #seq :one",
+            "ConditionExpression": "#state = :failed AND #seq = :seen",
+            "ExpressionAttributeNames": {
+                "#state": "state", "#updated_at": "updated_at", "#recent": "recent",
+                "#expires_at": "expires_at", "#history": "history",
+                "#finished_at": "finished_at", "#seq": "seq",
+            },
+            "ExpressionAttributeValues": {
+                ":queued": { "S": "queued" }, ":failed": { "S": "failed" },
+                ":at": { "S": at }, ":recent": { "S": recent },
+                ":exp": { "N": expires.to_string() }, ":one": { "N": "1" },
+                ":seen": { "N": seen.to_string() }, ":entry": { "L": [entry] },
+            },
+        }),
+    )
+    .await
 }
 
 /// Queues again, at the first stage, the job `key`, `upload` whose record says `failed` with
@@ -537,30 +528,25 @@ pub async fn requeue(
         remove.push_str(", #stage");
     }
     values[":entry"] = json!({ "L": [{ "M": entry }] });
-    let update = db
-        .call::<Value>(
-            &what(table, "queuing a failed job again in"),
-            "UpdateItem",
-            &json!({
-                "TableName": table,
-                "Key": { "key": { "S": key }, "upload": { "S": upload } },
-                "UpdateExpression": format!("SET {set} REMOVE {remove} ADD #seq :one"),
-                "ConditionExpression": "#state = :failed AND #seq = :seen",
-                "ExpressionAttributeNames": {
-                    "#state": "state", "#stage_index": "stage_index", "#attempts": "attempts",
-                    "#queued_at": "queued_at", "#updated_at": "updated_at", "#recent": "recent",
-                    "#expires_at": "expires_at", "#history": "history", "#error": "error",
-                    "#finished_at": "finished_at", "#stage": "stage", "#seq": "seq",
-                },
-                "ExpressionAttributeValues": values,
-            }),
-        )
-        .await;
-    match update {
-        Ok(_) => Ok(true),
-        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
-        Err(e) => Err(e),
-    }
+    conditional(
+        db,
+        &what(table, "queuing a failed job again in"),
+        "UpdateItem",
+        &json!({
+            "TableName": table,
+            "Key": { "key": { "S": key }, "upload": { "S": upload } },
+            "UpdateExpression": format!("SET {set} REMOVE {remove} ADD #seq :one"),
+            "ConditionExpression": "#state = :failed AND #seq = :seen",
+            "ExpressionAttributeNames": {
+                "#state": "state", "#stage_index": "stage_index", "#attempts": "attempts",
+                "#queued_at": "queued_at", "#updated_at": "updated_at", "#recent": "recent",
+                "#expires_at": "expires_at", "#history": "history", "#error": "error",
+                "#finished_at": "finished_at", "#stage": "stage", "#seq": "seq",
+            },
+            "ExpressionAttributeValues": values,
+        }),
+    )
+    .await
 }
 
 /// One job; `None`: the table has no record of it.
