@@ -462,19 +462,33 @@ async fn prepare_stack(
         // The data stack and a worker function have no network of qfleet's.
         _ => None,
     };
-    // The groups and prefix lists the file names, in the workers' VPC, before any change.
-    if stack.role == StackRole::Fleet {
-        let vpc = match (&network, &env.spec.workers.network) {
-            (Some(super::FleetNetwork::Place(p)), _) => Some(p.vpc.clone()),
-            (Some(super::FleetNetwork::KeepDeployed), _) => state
-                .as_ref()
-                .and_then(|s| s.parameters.get("VpcId").cloned()),
-            (None, crate::config::Network::Explicit(n)) => Some(n.vpc.clone()),
-            (None, crate::config::Network::Default) => None,
+    // The groups and prefix lists the file names, in the workers' VPC, and whether the
+    // workers reach the services they call, before any change.
+    let mut reach = Vec::new();
+    if stack.role == StackRole::Fleet
+        && let Some((vpc, subnets)) = workers_subnets(env, network.as_ref(), state.as_ref())
+    {
+        let named = super::check_network_references(clients, env, &vpc).await;
+        spinner.set("checking the workers' way to the AWS APIs");
+        let reached = super::reach::check(
+            clients,
+            env,
+            &stack.template,
+            &stack.stack_name,
+            &vpc,
+            &subnets,
+        )
+        .await;
+        // Every problem with the file's network at once: a missing group and a missing
+        // endpoint are both said.
+        reach = match (named, reached) {
+            (Err(Error::Input(mut a)), Err(Error::Input(b))) => {
+                a.extend(b);
+                return Err(Error::Input(a));
+            }
+            (Err(e), _) | (Ok(()), Err(e)) => return Err(e),
+            (Ok(()), Ok(notes)) => notes,
         };
-        if let Some(vpc) = vpc {
-            super::check_network_references(clients, env, &vpc).await?;
-        }
     }
     let mut desired = DesiredStack::new(env, stack, network.as_ref());
     if stack.role == StackRole::Data {
@@ -483,7 +497,35 @@ async fn prepare_stack(
     }
     desired.express = express;
     desired.revert_drift = opts.revert_drift;
-    prepare::prepare(cx, desired, state, &spinner).await
+    let mut prepared = prepare::prepare(cx, desired, state, &spinner).await?;
+    prepared.notes.splice(0..0, reach);
+    Ok(prepared)
+}
+
+/// The VPC and subnets the workers run in: the placement found, the deployed one kept, or the
+/// file's; `None` for a function outside any VPC, or a deployed network that cannot be read.
+fn workers_subnets(
+    env: &Environment,
+    network: Option<&super::FleetNetwork>,
+    state: Option<&stacks::StackState>,
+) -> Option<(String, Vec<String>)> {
+    match (network, &env.spec.workers.network) {
+        (Some(super::FleetNetwork::Place(p)), _) => {
+            Some((p.vpc.clone(), p.subnets.values().cloned().collect()))
+        }
+        (Some(super::FleetNetwork::KeepDeployed), _) => {
+            let params = &state?.parameters;
+            let subnets = params.get("SubnetIds")?;
+            Some((
+                params.get("VpcId")?.clone(),
+                subnets.split(',').map(str::to_string).collect(),
+            ))
+        }
+        (None, crate::config::Network::Explicit(n)) => {
+            Some((n.vpc.clone(), n.subnets.values().cloned().collect()))
+        }
+        (None, crate::config::Network::Default) => None,
+    }
 }
 
 /// Whether the two stacks' change sets may run at the same time: both change, and the data

@@ -17,6 +17,7 @@ mod markdown;
 mod package;
 mod prepare;
 mod preview;
+mod reach;
 mod recover;
 mod summary;
 mod through_sets;

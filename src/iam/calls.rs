@@ -280,6 +280,10 @@ pub(super) const CALLS: &[Call] = &[
         "DescribeManagedPrefixLists",
         &["ec2:DescribeManagedPrefixLists"],
     ),
+    // EC2: whether the workers' subnets have a way out, and the VPC's endpoints where one
+    // has none (src/deploy/reach.rs).
+    call("ec2", "DescribeRouteTables", &["ec2:DescribeRouteTables"]),
+    call("ec2", "DescribeVpcEndpoints", &["ec2:DescribeVpcEndpoints"]),
 ];
 
 /// The entry for a call the request log names (`cloudformation.DescribeStacks`); services are

@@ -18,6 +18,7 @@ pub mod fingerprint;
 pub(crate) mod ids;
 mod merged;
 mod network;
+pub(crate) mod reach;
 mod report;
 mod sources;
 

@@ -71,7 +71,7 @@ async fn plan_refuses_a_vpc_or_subnet_that_does_not_exist_or_is_elsewhere() {
     let listed = std::process::Command::new(root().join(".venv/bin/python"))
         .args([
             "-c",
-            "import boto3,sys; ec2=boto3.client('ec2', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); vpc=ec2.describe_vpcs(Filters=[{'Name':'is-default','Values':['true']}])['Vpcs'][0]['VpcId']; s={x['AvailabilityZone']:x['SubnetId'] for x in ec2.describe_subnets(Filters=[{'Name':'vpc-id','Values':[vpc]}])['Subnets']}; print(vpc, s['eu-west-1a'], s['eu-west-1b'])",
+            "import boto3,sys; ec2=boto3.client('ec2', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); vpc=ec2.describe_vpcs(Filters=[{'Name':'is-default','Values':['true']}])['Vpcs'][0]['VpcId']; s={x['AvailabilityZone']:x['SubnetId'] for x in ec2.describe_subnets(Filters=[{'Name':'vpc-id','Values':[vpc]}])['Subnets']}; print(vpc, s['eu-west-1a'], s['eu-west-1b'])\n# AWS gives the default VPC an internet gateway and a main route to it; moto gives neither.\nrt=ec2.describe_route_tables(Filters=[{'Name':'vpc-id','Values':[vpc]},{'Name':'association.main','Values':['true']}])['RouteTables'][0]\nif not any(r.get('DestinationCidrBlock')=='0.0.0.0/0' for r in rt['Routes']):\n  igw=ec2.create_internet_gateway()['InternetGateway']['InternetGatewayId']; ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc); ec2.create_route(RouteTableId=rt['RouteTableId'], DestinationCidrBlock='0.0.0.0/0', GatewayId=igw)",
             &moto_endpoint(),
         ])
         .output()
@@ -137,4 +137,103 @@ async fn plan_refuses_a_vpc_or_subnet_that_does_not_exist_or_is_elsewhere() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
     assert!(!stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+}
+
+/// Private subnets without a NAT gateway (a VPC made here, its main route table with the local
+/// route only): `plan` names the missing security group and each service the workers call
+/// that the VPC has no endpoint for, and changes nothing; once the endpoints are there, it
+/// lists them and goes on.
+#[tokio::test]
+async fn plan_names_a_missing_group_and_each_missing_endpoint_then_lists_the_endpoints_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("nend");
+    let made = std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; ec2=boto3.client('ec2', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); vpc=ec2.create_vpc(CidrBlock='10.77.0.0/16')['Vpc']['VpcId']; a=ec2.create_subnet(VpcId=vpc, CidrBlock='10.77.1.0/24', AvailabilityZone='eu-west-1a')['Subnet']['SubnetId']; b=ec2.create_subnet(VpcId=vpc, CidrBlock='10.77.2.0/24', AvailabilityZone='eu-west-1b')['Subnet']['SubnetId']; print(vpc, a, b)",
+            &moto_endpoint(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let out = String::from_utf8_lossy(&made.stdout).to_string();
+    let [vpc, a, b] = out.split_whitespace().collect::<Vec<_>>()[..] else {
+        panic!("{out}");
+    };
+    let network = format!(
+        "  network:\n    vpc: {vpc}\n    subnets:\n      eu-west-1a: {a}\n      eu-west-1b: {b}\n"
+    );
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        &format!(
+            "{network}  egress:\n    - port: 5432\n      security_group: sg-0123456789abcdef0\n"
+        ),
+    );
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("workers.egress.0.security_group: security group sg-0123456789abcdef0 does not exist in eu-west-1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("workers.network: the workers cannot reach"),
+        "{err}"
+    );
+    for service in [
+        "sqs",
+        "s3",
+        "logs",
+        "monitoring",
+        "cloudformation",
+        "autoscaling",
+    ] {
+        assert!(
+            err.contains(&format!("{service} (no endpoint")),
+            "{service}: {err}"
+        );
+    }
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+
+    // The endpoints, made by hand: S3 by a gateway endpoint in the subnets' (main) route
+    // table, the rest by interface endpoints with private DNS.
+    let made = std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; ec2=boto3.client('ec2', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); vpc,a=sys.argv[2],sys.argv[3]; rt=ec2.describe_route_tables(Filters=[{'Name':'vpc-id','Values':[vpc]}])['RouteTables'][0]['RouteTableId']; ec2.create_vpc_endpoint(VpcId=vpc, ServiceName='com.amazonaws.eu-west-1.s3', VpcEndpointType='Gateway', RouteTableIds=[rt]); [ec2.create_vpc_endpoint(VpcId=vpc, ServiceName='com.amazonaws.eu-west-1.'+s, VpcEndpointType='Interface', SubnetIds=[a], PrivateDnsEnabled=True) for s in ['sqs','logs','monitoring','cloudformation','autoscaling','ssm','ssmmessages','ec2messages']]",
+            &moto_endpoint(),
+            vpc,
+            a,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    lab_stack_file(dir.path(), &e, &network);
+    let o = run(qfleet_on_moto()
+        .arg("plan")
+        .arg(&file)
+        .args(["--output", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let notes = doc["environments"][0]["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["notes"].as_array().unwrap().clone())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(notes.contains("through the VPC's endpoints"), "{notes}");
+    assert!(!notes.contains("MISSING"), "{notes}");
+    assert!(notes.contains("(gateway)"), "{notes}");
 }

@@ -172,15 +172,47 @@ fn parse_page(xml: &str, set: &str) -> Result<Page, XmlDecodeError> {
     Ok(page)
 }
 
-/// The texts of an element's direct children that hold text only (a nested set reads as "").
+/// The texts of an element's direct children that hold text only; a nested structure reads
+/// as "". The items of a nested set (`…Set`, EC2's lists) are flattened beside them with
+/// 1-based indices: `routeSet.1.gatewayId`, and `routeTableIdSet.1` for a set of plain values
+/// ([`VALUE_SETS`]); the set's own key reads as "".
 fn fields(item: &mut ScopedDecoder) -> Result<Item, XmlDecodeError> {
     let mut out = Item::new();
+    fields_into(item, "", &mut out);
+    Ok(out)
+}
+
+/// The sets whose items are plain values, not structures (DescribeVpcEndpoints'
+/// `routeTableIdSet` and `subnetIdSet`, <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcEndpoint.html>).
+const VALUE_SETS: &[&str] = &["routeTableIdSet", "subnetIdSet", "networkInterfaceIdSet"];
+
+fn fields_into(item: &mut ScopedDecoder, prefix: &str, out: &mut Item) {
     while let Some(mut f) = item.next_tag() {
         let name = f.start_el().local().to_string();
+        if name.ends_with("Set") {
+            let plain = VALUE_SETS.contains(&name.as_str());
+            let mut n = 0;
+            while let Some(mut member) = f.next_tag() {
+                if !member.start_el().matches("item") {
+                    continue;
+                }
+                n += 1;
+                let key = format!("{prefix}{name}.{n}");
+                if plain {
+                    let text = try_data(&mut member)
+                        .map(|t| t.into_owned())
+                        .unwrap_or_default();
+                    out.insert(key, text);
+                } else {
+                    fields_into(&mut member, &format!("{key}."), out);
+                }
+            }
+            out.insert(format!("{prefix}{name}"), String::new());
+            continue;
+        }
         let text = try_data(&mut f).map(|t| t.into_owned()).unwrap_or_default();
-        out.insert(name, text);
+        out.insert(format!("{prefix}{name}"), text);
     }
-    Ok(out)
 }
 
 /// The first error of an error answer; an answer that is not one reads as an error without a

@@ -234,6 +234,183 @@ pub async fn prefix_lists(ec2: &Ec2, ids: &[String]) -> Result<BTreeSet<String>>
         .collect())
 }
 
+/// Where a subnet's traffic to the internet goes: its route table (the one associated with it,
+/// or the VPC's main route table for a subnet without an association) and the target of its
+/// active route to `0.0.0.0/0`, if any
+/// (<https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html>: "Subnets that
+/// you do not explicitly associate with a route table are implicitly associated with the main
+/// route table").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WayOut {
+    pub route_table: String,
+    /// `nat-…`, `igw-…`, `tgw-…`, `eni-…`, `i-…`, `pcx-…`; `None` without an active default
+    /// route (a blackhole route leads nowhere).
+    pub target: Option<String>,
+}
+
+impl WayOut {
+    /// The default route leads to an internet gateway: only a worker with a public IP address
+    /// goes out through it.
+    pub fn internet_gateway(&self) -> bool {
+        self.target
+            .as_deref()
+            .is_some_and(|t| t.starts_with("igw-"))
+    }
+}
+
+/// The targets a route names, in the order DescribeRouteTables' `Route` lists them
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Route.html>).
+const ROUTE_TARGETS: &[&str] = &[
+    "natGatewayId",
+    "gatewayId",
+    "transitGatewayId",
+    "instanceId",
+    "networkInterfaceId",
+    "vpcPeeringConnectionId",
+    "carrierGatewayId",
+    "localGatewayId",
+    "coreNetworkArn",
+];
+
+/// The way out of each of `subnets` (DescribeRouteTables filtered by `vpc-id`;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html>). A
+/// subnet with neither its own table nor a main one is left out: the caller says it could not
+/// be read, never "no way out".
+pub async fn ways_out(
+    ec2: &Ec2,
+    vpc: &str,
+    subnets: &[String],
+) -> Result<BTreeMap<String, WayOut>> {
+    let tables = ec2
+        .describe(
+            "reading the route tables of the workers' VPC",
+            "DescribeRouteTables",
+            "routeTableSet",
+            &[],
+            &[filter("vpc-id", [vpc])],
+        )
+        .await?;
+    let mut main = None;
+    let mut by_subnet = BTreeMap::new();
+    for t in &tables {
+        let Some(id) = t.get("routeTableId") else {
+            continue;
+        };
+        let way = WayOut {
+            route_table: id.clone(),
+            target: default_route(t),
+        };
+        for n in 1.. {
+            let key = format!("associationSet.{n}");
+            if !t.contains_key(&format!("{key}.routeTableAssociationId"))
+                && !t.contains_key(&format!("{key}.main"))
+            {
+                break;
+            }
+            if t.get(&format!("{key}.main")).map(String::as_str) == Some("true") {
+                main = Some(way.clone());
+            }
+            if let Some(subnet) = t.get(&format!("{key}.subnetId")).filter(|s| !s.is_empty()) {
+                by_subnet.insert(subnet.clone(), way.clone());
+            }
+        }
+    }
+    Ok(subnets
+        .iter()
+        .filter_map(|s| {
+            let way = by_subnet.get(s).or(main.as_ref())?;
+            Some((s.clone(), way.clone()))
+        })
+        .collect())
+}
+
+/// The target of a table's active route to `0.0.0.0/0`.
+fn default_route(t: &BTreeMap<String, String>) -> Option<String> {
+    for n in 1.. {
+        let key = format!("routeSet.{n}");
+        if !t.keys().any(|k| k.starts_with(&format!("{key}."))) {
+            return None;
+        }
+        let field = |f: &str| t.get(&format!("{key}.{f}")).filter(|v| !v.is_empty());
+        if field("destinationCidrBlock").map(String::as_str) != Some("0.0.0.0/0")
+            || field("state").is_some_and(|s| s != "active")
+        {
+            continue;
+        }
+        if let Some(target) = ROUTE_TARGETS.iter().find_map(|f| field(f)) {
+            return Some(target.clone());
+        }
+    }
+    None
+}
+
+/// A VPC endpoint as the workers' reach needs it (DescribeVpcEndpoints;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcEndpoint.html>).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: String,
+    /// The service's short name: `sqs`, `ecr.dkr` (its full name less `com.amazonaws.REGION.`).
+    pub service: String,
+    /// `Interface`, `Gateway` or another type.
+    pub kind: String,
+    /// `available`, `pending`, … (in lower case).
+    pub state: String,
+    pub private_dns: bool,
+    /// The route tables a gateway endpoint's routes are in.
+    pub route_tables: Vec<String>,
+    /// The tags it carries (`qfleet:environment` names the environment that made it).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The endpoints of `vpc` (DescribeVpcEndpoints filtered by `vpc-id`;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpoints.html>).
+pub async fn vpc_endpoints(ec2: &Ec2, region: &str, vpc: &str) -> Result<Vec<Endpoint>> {
+    let found = ec2
+        .describe(
+            "reading the endpoints of the workers' VPC",
+            "DescribeVpcEndpoints",
+            "vpcEndpointSet",
+            &[],
+            &[filter("vpc-id", [vpc])],
+        )
+        .await?;
+    let prefix = format!("com.amazonaws.{region}.");
+    Ok(found
+        .into_iter()
+        // Each endpoint names its VPC: one of another VPC never serves these workers, whatever
+        // the answer holds.
+        .filter(|e| e.get("vpcId").is_none_or(|v| v == vpc))
+        .filter_map(|e| {
+            let service = e.get("serviceName")?;
+            Some(Endpoint {
+                id: e.get("vpcEndpointId")?.clone(),
+                service: service.strip_prefix(&prefix).unwrap_or(service).to_string(),
+                kind: e.get("vpcEndpointType").cloned().unwrap_or_default(),
+                state: e.get("state").cloned().unwrap_or_default().to_lowercase(),
+                private_dns: e.get("privateDnsEnabled").map(String::as_str) == Some("true"),
+                route_tables: indexed(&e, "routeTableIdSet", None),
+                tags: indexed(&e, "tagSet", Some("key"))
+                    .into_iter()
+                    .zip(indexed(&e, "tagSet", Some("value")))
+                    .collect(),
+            })
+        })
+        .collect())
+}
+
+/// The values of a flattened set: `set.N` (or `set.N.field`) for N from 1 on.
+fn indexed(item: &BTreeMap<String, String>, set: &str, field: Option<&str>) -> Vec<String> {
+    (1..)
+        .map_while(|n| {
+            let key = match field {
+                Some(f) => format!("{set}.{n}.{f}"),
+                None => format!("{set}.{n}"),
+            };
+            item.get(&key).cloned()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +556,53 @@ mod tests {
             err.contains("eu-west-1 has no default VPC; set workers.network"),
             "{err}"
         );
+    }
+
+    /// DescribeRouteTables' answer: the main table routes to an internet gateway, one table to a
+    /// NAT gateway, one has only a blackhole default route (its NAT gateway was deleted).
+    const TABLES: &str = "<DescribeRouteTablesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><routeTableSet>\
+<item><routeTableId>rtb-main</routeTableId><vpcId>vpc-1</vpcId><routeSet><item><destinationCidrBlock>10.0.0.0/16</destinationCidrBlock><gatewayId>local</gatewayId><state>active</state></item><item><destinationCidrBlock>0.0.0.0/0</destinationCidrBlock><gatewayId>igw-1</gatewayId><state>active</state></item></routeSet><associationSet><item><routeTableAssociationId>rtbassoc-m</routeTableAssociationId><routeTableId>rtb-main</routeTableId><main>true</main></item></associationSet></item>\
+<item><routeTableId>rtb-nat</routeTableId><vpcId>vpc-1</vpcId><routeSet><item><destinationCidrBlock>10.0.0.0/16</destinationCidrBlock><gatewayId>local</gatewayId><state>active</state></item><item><destinationCidrBlock>0.0.0.0/0</destinationCidrBlock><natGatewayId>nat-1</natGatewayId><state>active</state></item></routeSet><associationSet><item><routeTableAssociationId>rtbassoc-a</routeTableAssociationId><routeTableId>rtb-nat</routeTableId><subnetId>subnet-a</subnetId><main>false</main></item></associationSet></item>\
+<item><routeTableId>rtb-dead</routeTableId><vpcId>vpc-1</vpcId><routeSet><item><destinationCidrBlock>10.0.0.0/16</destinationCidrBlock><gatewayId>local</gatewayId><state>active</state></item><item><destinationCidrBlock>0.0.0.0/0</destinationCidrBlock><natGatewayId>nat-gone</natGatewayId><state>blackhole</state></item></routeSet><associationSet><item><routeTableAssociationId>rtbassoc-b</routeTableAssociationId><routeTableId>rtb-dead</routeTableId><subnetId>subnet-b</subnetId><main>false</main></item></associationSet></item>\
+</routeTableSet></DescribeRouteTablesResponse>";
+
+    /// A subnet uses its own table, else the main one; only an active default route leads out
+    /// (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html,
+    /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Route.html: state
+    /// `blackhole` "indicates that the route's target isn't available").
+    #[tokio::test]
+    async fn as_aws_documents_a_subnet_goes_out_by_its_own_table_or_the_main_one() {
+        let fake = Fake::by_action(&[("DescribeRouteTables", TABLES)]);
+        let ec2 = Ec2::with_http_client("eu-west-1", fake.client());
+        let ids = ["subnet-a", "subnet-b", "subnet-c"].map(String::from);
+        let ways = ways_out(&ec2, "vpc-1", &ids).await.unwrap();
+        assert_eq!(ways["subnet-a"].target.as_deref(), Some("nat-1"));
+        assert_eq!(ways["subnet-b"].route_table, "rtb-dead");
+        assert_eq!(ways["subnet-b"].target, None);
+        assert_eq!(ways["subnet-c"].route_table, "rtb-main");
+        assert!(ways["subnet-c"].internet_gateway());
+        assert!(!ways["subnet-a"].internet_gateway());
+        assert_eq!(fake.requests()[0].param("Filter.1.Value.1"), Some("vpc-1"));
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_reads_its_short_service_name_route_tables_and_tags() {
+        let xml = "<DescribeVpcEndpointsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><vpcEndpointSet>\
+<item><vpcEndpointId>vpce-s3</vpcEndpointId><vpcEndpointType>Gateway</vpcEndpointType><vpcId>vpc-1</vpcId><serviceName>com.amazonaws.eu-west-1.s3</serviceName><state>available</state><routeTableIdSet><item>rtb-nat</item><item>rtb-main</item></routeTableIdSet><privateDnsEnabled>false</privateDnsEnabled><tagSet><item><key>qfleet:environment</key><value>orders</value></item></tagSet></item>\
+<item><vpcEndpointId>vpce-dkr</vpcEndpointId><vpcEndpointType>Interface</vpcEndpointType><vpcId>vpc-1</vpcId><serviceName>com.amazonaws.eu-west-1.ecr.dkr</serviceName><state>Available</state><privateDnsEnabled>true</privateDnsEnabled></item>\
+</vpcEndpointSet></DescribeVpcEndpointsResponse>";
+        let fake = Fake::by_action(&[("DescribeVpcEndpoints", xml)]);
+        let ec2 = Ec2::with_http_client("eu-west-1", fake.client());
+        let found = vpc_endpoints(&ec2, "eu-west-1", "vpc-1").await.unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].service, "s3");
+        assert_eq!(found[0].kind, "Gateway");
+        assert_eq!(found[0].route_tables, ["rtb-nat", "rtb-main"]);
+        assert_eq!(found[0].tags["qfleet:environment"], "orders");
+        assert!(!found[0].private_dns);
+        assert_eq!(found[1].service, "ecr.dkr");
+        assert_eq!(found[1].state, "available");
+        assert!(found[1].private_dns);
+        assert!(found[1].route_tables.is_empty());
     }
 }

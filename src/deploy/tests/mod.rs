@@ -9,6 +9,7 @@ mod failed;
 mod flow;
 mod logged;
 mod modes;
+mod reach;
 mod recovery;
 mod stacks;
 mod together;
@@ -304,9 +305,14 @@ pub(super) fn the_network_of_stack_file() -> crate::aws::signed::fake::Fake {
         subnet("subnet-0123456789abcdef0", "eu-west-1a"),
         subnet("subnet-0123456789abcdef1", "eu-west-1b")
     );
+    // Both subnets go out through the main route table's NAT gateway.
+    let tables = format!(
+        "<DescribeRouteTablesResponse {NS}><requestId>r</requestId><routeTableSet><item><routeTableId>rtb-main</routeTableId><routeSet><item><destinationCidrBlock>0.0.0.0/0</destinationCidrBlock><natGatewayId>nat-0123456789abcdef0</natGatewayId><state>active</state></item></routeSet><associationSet><item><routeTableAssociationId>rtbassoc-1</routeTableAssociationId><main>true</main></item></associationSet></item></routeTableSet></DescribeRouteTablesResponse>"
+    );
     crate::aws::signed::fake::Fake::by_action(&[
         ("DescribeVpcs", &vpcs),
         ("DescribeSubnets", &subnets),
+        ("DescribeRouteTables", &tables),
     ])
 }
 

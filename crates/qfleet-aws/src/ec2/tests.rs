@@ -69,6 +69,16 @@ async fn a_describe_is_a_signed_form_post_to_the_regional_endpoint_and_reads_eac
     // The VPC's own block, not its nested association's.
     assert_eq!(items[0]["cidrBlock"], "172.31.0.0/16");
     assert_eq!(items[0]["isDefault"], "true");
+    // A nested set's items are beside them with 1-based indices; a structure inside an item
+    // (`cidrBlockState`) and an empty set read as "".
+    assert_eq!(
+        items[0]["cidrBlockAssociationSet.1.cidrBlock"],
+        "10.0.0.0/16"
+    );
+    assert_eq!(items[0]["cidrBlockAssociationSet.1.cidrBlockState"], "");
+    assert_eq!(items[0]["cidrBlockAssociationSet"], "");
+    assert_eq!(items[0]["tagSet"], "");
+    assert_eq!(items[0]["dhcpOptionsId"], "dopt-7a8b9c2d");
 
     let seen = fake.requests();
     assert_eq!(seen.len(), 1);
@@ -100,6 +110,22 @@ async fn a_describe_is_a_signed_form_post_to_the_regional_endpoint_and_reads_eac
         "{auth}"
     );
     assert!(r.headers.contains_key("x-amz-date"), "{:?}", r.headers);
+}
+
+/// DescribeVpcEndpoints' answer: sets of plain values (`routeTableIdSet`) beside sets of
+/// structures (`dnsEntrySet`).
+#[tokio::test]
+async fn a_set_of_plain_values_reads_each_value_by_its_index() {
+    let xml = "<DescribeVpcEndpointsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><vpcEndpointSet><item><vpcEndpointId>vpce-1</vpcEndpointId><routeTableIdSet><item>rtb-1</item><item>rtb-2</item></routeTableIdSet><dnsEntrySet><item><dnsName>a.example</dnsName></item></dnsEntrySet><privateDnsEnabled>false</privateDnsEnabled></item></vpcEndpointSet></DescribeVpcEndpointsResponse>";
+    let fake = Fake::by_action(&[("DescribeVpcEndpoints", xml)]);
+    let items = client(&fake)
+        .describe("x", "DescribeVpcEndpoints", "vpcEndpointSet", &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(items[0]["routeTableIdSet.1"], "rtb-1");
+    assert_eq!(items[0]["routeTableIdSet.2"], "rtb-2");
+    assert_eq!(items[0]["dnsEntrySet.1.dnsName"], "a.example");
+    assert_eq!(items[0]["privateDnsEnabled"], "false");
 }
 
 #[tokio::test]

@@ -97,6 +97,12 @@ impl Fake {
         })
     }
 
+    /// What this connection answers `r` (for a fake that answers some requests itself and
+    /// hands the rest to another).
+    pub fn answer(&self, r: &Seen) -> (u16, String) {
+        (self.answer)(r)
+    }
+
     pub fn client(&self) -> SharedHttpClient {
         SharedHttpClient::new(self.clone())
     }
