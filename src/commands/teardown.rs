@@ -51,6 +51,10 @@ pub struct TeardownArgs {
     /// When a stack ends in DELETE_FAILED, delete it again keeping the resources that failed.
     #[arg(long)]
     pub retain_failed: bool,
+    /// Delete the VPC endpoints `workers.network.endpoints: create` made, with their group and
+    /// prefix list. They serve the whole VPC, so they are kept unless asked.
+    #[arg(long)]
+    pub delete_endpoints: bool,
 }
 
 pub(crate) fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
@@ -78,6 +82,7 @@ pub(crate) fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::
         only_fleet: args.only == Some(Only::Fleet),
         stage: args.stage.clone(),
         retain_failed: args.retain_failed,
+        delete_endpoints: args.delete_endpoints,
         polling: Default::default(),
         schedule,
         stack_set_locks: Default::default(),

@@ -45,10 +45,10 @@ pub(crate) use permissions::SecretSource;
 pub(crate) use positions::{Locations, byte_offset};
 pub(crate) use regions::partition;
 pub(crate) use schema::{
-    AlarmSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule, ExplicitNetwork, Feed,
-    FilterScope, LambdaSpec, PermissionModel, Platform, PollerSpec, PoolState, QueueSpec,
-    ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec,
-    WorkerKind, WorkersSpec,
+    AlarmSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule, EndpointsMode,
+    ExplicitNetwork, Feed, FilterScope, LambdaSpec, PermissionModel, Platform, PollerSpec,
+    PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec, SourcesSpec,
+    SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
 };
 pub(crate) use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub(crate) use targets::{

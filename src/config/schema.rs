@@ -942,6 +942,19 @@ settings! {
         pub subnets: BTreeMap<String, String> = required
             => "a mapping of availability zone to subnet id, at least 2 zones of the stack's region";
             each "a subnet id (subnet- and 8 or 17 hex digits) keyed by an availability zone of the region (e.g. eu-west-1a)",
+        /// Where a subnet has no way out: find the VPC's endpoints (the default), or also make
+        /// the missing ones in the data stack.
+        pub endpoints: EndpointsMode => "{choices}",
+    }
+}
+
+choices! {
+    /// What qfleet does about the VPC endpoints the workers need (`workers.network.endpoints`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum EndpointsMode {
+        #[default]
+        Find = "find" => "default: plan and deploy find them and refuse when one is missing",
+        Create = "create" => "make the missing ones in the data stack, kept while anything else in the VPC may use them",
     }
 }
 

@@ -128,6 +128,8 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
             env.name
         )));
     }
+    let endpoints = render::endpoint_plan(env, &rendered[1..])?;
+    let endpoints = &endpoints;
     // A fleet refers to the data stack's resources only by their names, so its change set
     // does not wait for the data stack's; each fleet is prepared in its stage's terms.
     let results = futures::future::join_all(rendered.iter().zip(states).enumerate().map(
@@ -136,7 +138,7 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
                 env: owner(cx, i),
                 ..*cx
             };
-            prepare_stack(&scx, stack, state, express).await
+            prepare_stack(&scx, stack, state, express, endpoints.as_ref()).await
         },
     ))
     .await;
@@ -446,6 +448,7 @@ async fn prepare_stack(
     stack: &render::RenderedStack,
     state: Option<stacks::StackState>,
     express: bool,
+    endpoints: Option<&crate::render::reach::EndpointPlan>,
 ) -> Result<Prepared> {
     let Ctx {
         clients,
@@ -491,6 +494,19 @@ async fn prepare_stack(
         };
     }
     let mut desired = DesiredStack::new(env, stack, network.as_ref());
+    if stack.role == StackRole::Data
+        && let Some(plan) = endpoints
+    {
+        spinner.set("finding the VPC's endpoints");
+        let (params, notes) =
+            super::reach::endpoint_parameters(clients, env, plan, state.as_ref()).await?;
+        desired.parameters.extend(
+            params
+                .into_iter()
+                .map(|(k, v)| (k, super::desired::Param::Value(v))),
+        );
+        reach = notes;
+    }
     if stack.role == StackRole::Data {
         let recorded = state.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
         desired.tags.extend(opts.found.kept_record(env, &recorded));
@@ -498,8 +514,35 @@ async fn prepare_stack(
     desired.express = express;
     desired.revert_drift = opts.revert_drift;
     let mut prepared = prepare::prepare(cx, desired, state, &spinner).await?;
+    if stack.role == StackRole::Data {
+        reach.extend(endpoints_left(env, &stack.stack_name, prepared.changes()));
+    }
     prepared.notes.splice(0..0, reach);
     Ok(prepared)
+}
+
+/// What to say when the data stack's change removes endpoints it made: they are kept
+/// (RetainExceptOnCreate), as they serve the whole VPC, and teardown deletes them when asked.
+fn endpoints_left(
+    env: &Environment,
+    stack: &str,
+    changes: &[crate::aws::cfn::changesets::Change],
+) -> Option<String> {
+    let left: Vec<&str> = changes
+        .iter()
+        .filter(|c| {
+            c.action == aws_sdk_cloudformation::types::ChangeAction::Remove
+                && c.resource_type == "AWS::EC2::VPCEndpoint"
+        })
+        .map(|c| c.logical_id.as_str())
+        .collect();
+    (!left.is_empty()).then(|| {
+        format!(
+            "{stack}: {} leave the stack and stay in the VPC, as they may serve more than these workers; `qfleet teardown {} --delete-endpoints` deletes them with the environment",
+            left.join(", "),
+            env.name
+        )
+    })
 }
 
 /// The VPC and subnets the workers run in: the placement found, the deployed one kept, or the
@@ -549,6 +592,11 @@ pub(super) fn together(data: &Prepared, fleet: &Prepared, kind: WorkerKind) -> b
         && fleet.has_changes()
         && updating
         && !data.changes().iter().any(|c| c.loses_data())
+        // New workers reach the AWS APIs through the endpoints the data stack makes.
+        && !data
+            .changes()
+            .iter()
+            .any(|c| c.resource_type == "AWS::EC2::VPCEndpoint")
         && !(crate::kinds::of(kind).bound_to_queue() && queue_changes)
 }
 

@@ -16,9 +16,11 @@
 //! team or environment serves these workers too.
 
 use crate::aws::Clients;
+use crate::aws::cfn::stacks::StackState;
 use crate::aws::network::{self, Endpoint, WayOut};
-use crate::config::{Environment, Network};
+use crate::config::{EndpointsMode, Environment, Network};
 use crate::error::{Error, Result};
+use crate::render::reach::EndpointPlan;
 use crate::render::reach::Service;
 use std::collections::BTreeMap;
 
@@ -89,9 +91,24 @@ pub(super) async fn check(
     }
     let endpoints = network::vpc_endpoints(&clients.ec2, &clients.region, vpc).await?;
     let tables: Vec<&str> = shut.values().map(|w| w.route_table.as_str()).collect();
+    let creates = matches!(&env.spec.workers.network, Network::Explicit(n) if n.endpoints == EndpointsMode::Create);
+    let data_stack = env.data_stack_name();
+    let owned: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
     let found: Vec<(&Service, Found)> = services
         .iter()
-        .map(|s| (s, reached(s, &endpoints, &tables)))
+        .map(|s| match reached(s, &endpoints, &tables) {
+            // The data stack makes it (it goes first): `endpoints: create`.
+            Found::Missing(_)
+                if creates
+                    && matches!(
+                        decide(&s.name, &endpoints, &owned, None),
+                        Decision::Create(_)
+                    ) =>
+            {
+                (s, Found::Endpoint(format!("(made by {data_stack})")))
+            }
+            f => (s, f),
+        })
         .collect();
     let why_shut: Vec<String> = shut
         .iter()
@@ -148,6 +165,218 @@ pub(super) async fn check(
     }
 }
 
+/// Whether `e` is there or on its way (not being deleted, failed or refused;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcEndpoint.html>, `State`).
+fn live(e: &Endpoint) -> bool {
+    !matches!(
+        e.state.as_str(),
+        "deleting" | "deleted" | "failed" | "rejected" | "expired"
+    )
+}
+
+/// What the data stack does about one service's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// The VPC has one that serves: it is used, not made.
+    Found,
+    /// The data stack makes (or keeps) it; for a gateway endpoint, in these route tables.
+    Create(Vec<String>),
+}
+
+/// Found first. An interface endpoint is made unless another one with private DNS stands for
+/// the service (a second is refused: its private DNS name conflicts with the first's). A
+/// gateway endpoint is made for the route tables `tables` that no other gateway endpoint of
+/// the service is in: "You can't have multiple endpoint routes to the same service in a single
+/// route table" (<https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html>).
+/// `ours` is the endpoint this stack made, which is kept.
+pub(crate) fn decide(
+    service: &str,
+    endpoints: &[Endpoint],
+    tables: &[String],
+    ours: Option<&str>,
+) -> Decision {
+    let others = || {
+        endpoints
+            .iter()
+            .filter(move |e| e.service == service && live(e) && Some(e.id.as_str()) != ours)
+    };
+    if crate::render::reach::by_gateway(service) {
+        let uncovered: Vec<String> = tables
+            .iter()
+            .filter(|t| {
+                !others()
+                    .filter(|e| e.kind == "Gateway")
+                    .any(|e| e.route_tables.contains(t))
+            })
+            .cloned()
+            .collect();
+        return match uncovered.is_empty() {
+            true => Decision::Found,
+            false => Decision::Create(uncovered),
+        };
+    }
+    let mine = ours.is_some_and(|id| endpoints.iter().any(|e| e.id == id && live(e)));
+    let claimed = others().any(|e| e.kind == "Interface" && e.private_dns);
+    match mine || !claimed {
+        true => Decision::Create(Vec::new()),
+        false => Decision::Found,
+    }
+}
+
+/// The data stack's endpoint parameters (`workers.network.endpoints: create`), found first
+/// ([`decide`]); the VPC's CIDR blocks for the prefix list the interface endpoints admit; and
+/// the notes that say what this deploy makes and uses. Private DNS needs the VPC's DNS
+/// attributes on: one that is off, or cannot be read, is refused before any change.
+pub(super) async fn endpoint_parameters(
+    clients: &Clients,
+    env: &Environment,
+    plan: &EndpointPlan,
+    state: Option<&StackState>,
+) -> Result<(BTreeMap<String, String>, Vec<String>)> {
+    let ec2 = &clients.ec2;
+    let stack = env.data_stack_name();
+    let endpoints = network::vpc_endpoints(ec2, &clients.region, &plan.vpc).await?;
+    // The endpoints this stack made: its resources' physical ids, where it says it made one.
+    let made_before = state.is_some_and(|s| {
+        s.parameters
+            .iter()
+            .any(|(k, v)| k.starts_with("Endpoint") && k.ends_with("Source") && v == "create")
+    });
+    let physical: BTreeMap<String, String> = match made_before {
+        true => crate::aws::cfn::stacks::resources(&clients.cfn, &stack)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(logical, r)| Some((logical, r.physical_id?)))
+            .collect(),
+        false => BTreeMap::new(),
+    };
+    let subnets = create_subnets(env);
+    let ways = network::ways_out(ec2, &plan.vpc, &subnets).await?;
+    let mut tables: Vec<String> = Vec::new();
+    for s in &subnets {
+        let Some(w) = ways.get(s) else {
+            return Err(Error::aws(format!(
+                "could not find the route table of subnet {s} in {}: the gateway endpoints would not reach it",
+                plan.vpc
+            )));
+        };
+        if !tables.contains(&w.route_table) {
+            tables.push(w.route_table.clone());
+        }
+    }
+    let mut params = BTreeMap::new();
+    let (mut made, mut found) = (Vec::new(), Vec::new());
+    for e in plan.interface.iter().chain(&plan.gateway) {
+        let ours = physical
+            .get(&format!("Endpoint{}", e.id))
+            .map(String::as_str);
+        let decision = decide(&e.service, &endpoints, &tables, ours);
+        let value = match &decision {
+            Decision::Create(_) => {
+                made.push(e.service.clone());
+                "create"
+            }
+            Decision::Found => {
+                let ids: Vec<&str> = endpoints
+                    .iter()
+                    .filter(|x| x.service == e.service && live(x))
+                    .map(|x| x.id.as_str())
+                    .collect();
+                found.push(format!("{} {}", e.service, ids.join(" ")));
+                "found"
+            }
+        };
+        params.insert(e.parameter(), value.to_string());
+        if crate::render::reach::by_gateway(&e.service) {
+            let tables = match decision {
+                Decision::Create(t) => t.join(","),
+                Decision::Found => String::new(),
+            };
+            params.insert(format!("Endpoint{}RouteTables", e.id), tables);
+        }
+    }
+    let interface_made = made
+        .iter()
+        .filter(|s| !crate::render::reach::by_gateway(s))
+        .count();
+    if !plan.interface.is_empty() {
+        if interface_made > 0 {
+            check_dns(env, ec2, &plan.vpc).await?;
+        }
+        let cidrs = network::vpc_cidrs(ec2, &plan.vpc).await?;
+        if cidrs.len() > 5 {
+            return Err(Error::aws(format!(
+                "{} has {} IPv4 CIDR blocks; the endpoints qfleet makes admit HTTPS from at most 5: make the endpoints yourself and leave out workers.network.endpoints",
+                plan.vpc,
+                cidrs.len()
+            )));
+        }
+        for n in 1..=5 {
+            let cidr = cidrs.get(n - 1).cloned().unwrap_or_default();
+            params.insert(format!("VpcCidr{n}"), cidr);
+        }
+    }
+    let mut notes = Vec::new();
+    if !made.is_empty() {
+        notes.push(format!(
+            "{stack}: makes (or keeps) the endpoints for {} in {}: {interface_made} interface endpoint(s), each in {} zone(s) ({COST}); they outlive the environment unless its teardown is asked to delete them",
+            made.join(", "),
+            plan.vpc,
+            plan.subnets.len()
+        ));
+    }
+    if !found.is_empty() {
+        notes.push(format!(
+            "{stack}: uses the endpoints {} already has: {}; whoever made them keeps them",
+            plan.vpc,
+            found.join(", ")
+        ));
+    }
+    Ok((params, notes))
+}
+
+/// Refuses at `workers.network.endpoints` when the VPC's DNS resolution or DNS hostnames is
+/// off, or cannot be read.
+async fn check_dns(env: &Environment, ec2: &crate::aws::ec2::Ec2, vpc: &str) -> Result<()> {
+    for (name, on) in network::dns_attributes(ec2, vpc).await? {
+        let why = match on {
+            Some(true) => continue,
+            Some(false) => format!(
+                "{vpc} has {name} off, and the interface endpoints' private DNS needs it on: aws ec2 modify-vpc-attribute --vpc-id {vpc} --{} (or leave out endpoints: create)",
+                match name {
+                    "enableDnsSupport" => "enable-dns-support",
+                    _ => "enable-dns-hostnames",
+                }
+            ),
+            None => format!(
+                "{vpc}'s {name} could not be read (EC2 did not say), and the interface endpoints' private DNS needs it on"
+            ),
+        };
+        return Err(Error::Input(vec![
+            env.source.error("workers.network.endpoints", why),
+        ]));
+    }
+    Ok(())
+}
+
+/// Every subnet of the stages whose network says `endpoints: create`.
+fn create_subnets(env: &Environment) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for stage in env.stages() {
+        if let Network::Explicit(n) = &stage.spec.workers.network
+            && n.endpoints == EndpointsMode::Create
+        {
+            for s in n.subnets.values() {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The endpoint that serves `s` in subnets routed by `tables`, or why none does.
 fn reached(s: &Service, endpoints: &[Endpoint], tables: &[&str]) -> Found {
     let mine: Vec<&Endpoint> = endpoints.iter().filter(|e| e.service == s.name).collect();
@@ -198,6 +427,7 @@ mod tests {
             private_dns: dns,
             route_tables: tables.iter().map(|t| t.to_string()).collect(),
             tags: Default::default(),
+            vpc: "vpc-1".into(),
         }
     }
 

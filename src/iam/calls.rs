@@ -284,6 +284,15 @@ pub(super) const CALLS: &[Call] = &[
     // has none (src/deploy/reach.rs).
     call("ec2", "DescribeRouteTables", &["ec2:DescribeRouteTables"]),
     call("ec2", "DescribeVpcEndpoints", &["ec2:DescribeVpcEndpoints"]),
+    // Teardown: the endpoints `workers.network.endpoints: create` made, deleted with their
+    // group once nothing else is left in their VPC (src/teardown/endpoints.rs).
+    call(
+        "ec2",
+        "DescribeNetworkInterfaces",
+        &["ec2:DescribeNetworkInterfaces"],
+    ),
+    call("ec2", "DeleteVpcEndpoints", &["ec2:DeleteVpcEndpoints"]),
+    call("ec2", "DeleteSecurityGroup", &["ec2:DeleteSecurityGroup"]),
 ];
 
 /// The entry for a call the request log names (`cloudformation.DescribeStacks`); services are

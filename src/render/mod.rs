@@ -692,6 +692,12 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
     let later = later_stages(env);
     let schedules = sources::schedules(env);
     let uploads = first.spec.sources.takes_uploads();
+    // The fleets first: the endpoints the data stack makes are those their workers call.
+    let fleets = stages
+        .iter()
+        .map(|stage| render_fleet(&j, stage))
+        .collect::<Result<Vec<_>>>()?;
+    let endpoints = endpoint_plan(env, &fleets)?;
     let template = render_one(
         &j,
         env,
@@ -710,6 +716,7 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                 uploads => uploads,
                 schedule_dead_letters => sources::schedule_dead_letters(env),
                 object_topics => uploads || later.iter().any(|st| st.feed == "objects"),
+                endpoints => Value::from(minijinja::value::Serde(&endpoints)),
                 ..c
             }
         },
@@ -721,10 +728,28 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
         file_name: "data.yaml".into(),
         template,
     });
-    for stage in stages {
-        out.push(render_fleet(&j, stage)?);
-    }
+    out.extend(fleets);
     Ok(out)
+}
+
+/// The endpoints the data stack makes (`workers.network.endpoints: create`), from the fleet
+/// stacks `fleets` as rendered for `env`'s stages.
+pub(crate) fn endpoint_plan(
+    env: &Environment,
+    fleets: &[RenderedStack],
+) -> Result<Option<reach::EndpointPlan>> {
+    let stages: Vec<(&Environment, &str)> = env
+        .stages()
+        .into_iter()
+        .zip(fleets.iter().filter(|f| f.role == StackRole::Fleet))
+        .map(|(stage, f)| (stage, f.template.as_str()))
+        .collect();
+    reach::endpoint_plan(&stages).map_err(|e| {
+        Error::aws(format!(
+            "{}: reading the fleet template's roles: {e}",
+            env.name
+        ))
+    })
 }
 
 /// The fleet stack of one stage: a group of instances, or a function.

@@ -140,6 +140,93 @@ pub(crate) fn aws_services(template: &str) -> Result<(Vec<Service>, Vec<String>)
     ))
 }
 
+/// The endpoints `workers.network.endpoints: create` makes in the data stack: one for each
+/// service the workers of those stages call, in their VPC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct EndpointPlan {
+    pub(crate) vpc: String,
+    /// One subnet per availability zone: an interface endpoint takes at most one per zone
+    /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpcendpoint.html>,
+    /// `SubnetIds`).
+    pub(crate) subnets: Vec<String>,
+    /// Interface endpoints: `{id, service}` (`id` the logical id's suffix).
+    pub(crate) interface: Vec<PlannedEndpoint>,
+    /// Gateway endpoints (S3, DynamoDB: free, and in the subnets' route tables).
+    pub(crate) gateway: Vec<PlannedEndpoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct PlannedEndpoint {
+    /// `Endpoint` + this is the resource's logical id, and the name of its parameter.
+    pub(crate) id: String,
+    pub(crate) service: String,
+}
+
+impl PlannedEndpoint {
+    /// The data stack's parameter that says whether it makes this endpoint (`create`) or the
+    /// VPC has one (`found`).
+    pub(crate) fn parameter(&self) -> String {
+        format!("Endpoint{}Source", self.id)
+    }
+}
+
+/// Whether `service` is reached through a gateway endpoint (S3 and DynamoDB, "There is no
+/// additional charge for using gateway endpoints",
+/// <https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html>).
+pub(crate) fn by_gateway(service: &str) -> bool {
+    matches!(service, "s3" | "dynamodb")
+}
+
+/// The plan for the stages (`stages`, with their rendered fleet templates) whose network says
+/// `endpoints: create`; `None` when none does. Validation keeps them in one VPC.
+pub(crate) fn endpoint_plan(
+    stages: &[(&crate::config::Environment, &str)],
+) -> Result<Option<EndpointPlan>, String> {
+    let mut plan: Option<EndpointPlan> = None;
+    let mut zones = BTreeSet::new();
+    let mut services = BTreeSet::new();
+    for (stage, template) in stages {
+        let crate::config::Network::Explicit(n) = &stage.spec.workers.network else {
+            continue;
+        };
+        if n.endpoints != crate::config::EndpointsMode::Create {
+            continue;
+        }
+        let p = plan.get_or_insert_with(|| EndpointPlan {
+            vpc: n.vpc.clone(),
+            subnets: Vec::new(),
+            interface: Vec::new(),
+            gateway: Vec::new(),
+        });
+        for (zone, subnet) in &n.subnets {
+            if zones.insert(zone.clone()) {
+                p.subnets.push(subnet.clone());
+            }
+        }
+        services.extend(aws_services(template)?.0.into_iter().map(|s| s.name));
+    }
+    let Some(mut p) = plan else {
+        return Ok(None);
+    };
+    for service in services {
+        let id = service
+            .split(['.', '-'])
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect::<String>();
+        let planned = PlannedEndpoint { id, service };
+        match by_gateway(&planned.service) {
+            true => p.gateway.push(planned),
+            false => p.interface.push(planned),
+        }
+    }
+    Ok(Some(p))
+}
+
 fn strings(v: &Value) -> Vec<&str> {
     match v {
         Value::String(s) => vec![s.as_str()],

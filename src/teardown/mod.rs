@@ -6,6 +6,7 @@
 
 mod decide;
 mod delete;
+mod endpoints;
 mod event;
 mod instances;
 mod report;
@@ -60,6 +61,8 @@ pub(crate) struct Options {
     pub(crate) stage: Option<String>,
     /// After DELETE_FAILED, retry once keeping the resources that failed.
     pub(crate) retain_failed: bool,
+    /// Delete the VPC endpoints the data stack made (kept otherwise: they serve the VPC).
+    pub(crate) delete_endpoints: bool,
     pub(crate) polling: Polling,
     /// The slots and the poll budget shared by the run's environments (clones share them).
     pub(crate) schedule: Schedule,
@@ -96,6 +99,11 @@ struct TeardownOutcome {
     deleted: Vec<String>,
     /// Resources left in place (retained by policy, or kept after DELETE_FAILED), with ids.
     retained: Vec<String>,
+    /// The VPC endpoints `workers.network.endpoints: create` made, with their security group
+    /// and prefix list, deleted after the data stack (`--delete-endpoints`).
+    endpoints_deleted: Vec<String>,
+    /// The same kept: they serve the whole VPC, so they go only when asked.
+    endpoints_kept: Vec<String>,
     data: Option<DataAtRisk>,
     /// The workers' log group deleted with the fleet stack, and what it held (a pipeline's
     /// first stage's; `log_groups` has every stage's).
@@ -109,6 +117,30 @@ struct TeardownOutcome {
     /// events name them). Not in the JSON.
     #[serde(skip)]
     instance_stacks: Vec<String>,
+}
+
+impl TeardownOutcome {
+    /// The outcome of `environment` before anything is done.
+    fn new(environment: &str) -> TeardownOutcome {
+        TeardownOutcome {
+            environment: environment.to_string(),
+            ok: true,
+            cancelled: false,
+            exit_code: crate::error::Exit::Ok,
+            error: None,
+            refusals: Vec::new(),
+            deleted: Vec::new(),
+            retained: Vec::new(),
+            data: None,
+            log_group: None,
+            log_groups: Vec::new(),
+            purged_objects: 0,
+            endpoints_deleted: Vec::new(),
+            endpoints_kept: Vec::new(),
+            duration_ms: 0,
+            instance_stacks: Vec::new(),
+        }
+    }
 }
 
 /// The workers' log group a teardown deletes with the fleet (its lines go with it).
@@ -217,22 +249,7 @@ async fn environment_at(
     reporter: &Reporter,
 ) -> TeardownOutcome {
     let started = Instant::now();
-    let mut out = TeardownOutcome {
-        environment: env.name.clone(),
-        ok: true,
-        cancelled: false,
-        exit_code: crate::error::Exit::Ok,
-        error: None,
-        refusals: Vec::new(),
-        deleted: Vec::new(),
-        retained: Vec::new(),
-        data: None,
-        log_group: None,
-        log_groups: Vec::new(),
-        purged_objects: 0,
-        duration_ms: 0,
-        instance_stacks: Vec::new(),
-    };
+    let mut out = TeardownOutcome::new(&env.name);
     if let Err(e) = run(clients, env, locate, opts, reporter, &mut out).await {
         out.ok = false;
         out.exit_code = e.exit_code();
@@ -319,14 +336,7 @@ async fn run(
                     return Ok(());
                 }
             }
-            match kept_bucket(clients, env).await? {
-                Some(line) => {
-                    reporter.line(format!("{}: no stack to tear down; {line}", env.name));
-                    out.retained.push(line);
-                }
-                None => reporter.line(format!("{}: nothing to tear down", env.name)),
-            }
-            return Ok(());
+            return nothing_left(&at, out).await;
         }
         Decision::Refuse {
             reasons,
@@ -427,11 +437,44 @@ async fn run(
             .finish(&env.name, &step(&s.name), format!("deleted {}", s.name));
         out.deleted.push(s.name.clone());
     }
+    // The data stack gone, its kept endpoints go too where nothing else can use them.
+    if names.stack_set.is_none()
+        && out.deleted.contains(&snap.data.name)
+        && (endpoints::asked(env) || endpoints::had(&snap.data) || opts.delete_endpoints)
+    {
+        endpoints::tidy(&at, out).await?;
+    }
     for r in &out.retained {
         reporter.line(format!("retained: {r}"));
     }
     if let Some(t) = &names.stack_set {
         instances::tidy(&at, t, &sets_covered(env, opts, t), false, out, &mut turn).await?;
+    }
+    Ok(())
+}
+
+/// An environment without stacks: a bucket an earlier teardown kept is said, and the
+/// endpoints it kept (or left when it stopped half-way) go where nothing else can use them.
+async fn nothing_left(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
+    let Ctx {
+        clients,
+        env,
+        reporter,
+        ..
+    } = *at;
+    match kept_bucket(clients, env).await? {
+        Some(line) => {
+            reporter.line(format!("{}: no stack to tear down; {line}", env.name));
+            out.retained.push(line);
+        }
+        None => reporter.line(format!("{}: nothing to tear down", env.name)),
+    }
+    if endpoints::asked(env) || at.opts.delete_endpoints {
+        let said = out.retained.len();
+        endpoints::tidy(at, out).await?;
+        for r in out.retained.iter().skip(said) {
+            reporter.line(format!("retained: {r}"));
+        }
     }
     Ok(())
 }

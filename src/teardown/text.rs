@@ -68,6 +68,8 @@ mod tests {
             log_group: None,
             log_groups: Vec::new(),
             purged_objects: 0,
+            endpoints_deleted: Vec::new(),
+            endpoints_kept: Vec::new(),
             duration_ms: 1_500,
             instance_stacks: Vec::new(),
         }

@@ -237,3 +237,125 @@ async fn plan_names_a_missing_group_and_each_missing_endpoint_then_lists_the_end
     assert!(!notes.contains("MISSING"), "{notes}");
     assert!(notes.contains("(gateway)"), "{notes}");
 }
+
+/// `endpoints: create` in private subnets, on moto: the deploy makes the endpoints the VPC
+/// lacks and uses the one it has; a second deploy changes nothing; teardown deletes the
+/// stacks and keeps the endpoints (moto drops the template's tags and types every network
+/// interface `interface`, so the deletion itself is tested against SDK-level fakes:
+/// src/teardown/tests/endpoints.rs).
+#[tokio::test]
+async fn endpoints_create_makes_the_missing_ones_once_and_teardown_keeps_them_when_unproven() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("nmk");
+    let py = |script: &str, args: &[&str]| {
+        let o = std::process::Command::new(root().join(".venv/bin/python"))
+            .arg("-c")
+            .arg(format!("import boto3,sys; ec2=boto3.client('ec2', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); {script}"))
+            .arg(moto_endpoint())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let out = py(
+        "vpc=ec2.create_vpc(CidrBlock='10.78.0.0/16')['Vpc']['VpcId']; ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={'Value': True}); a=ec2.create_subnet(VpcId=vpc, CidrBlock='10.78.1.0/24', AvailabilityZone='eu-west-1a')['Subnet']['SubnetId']; b=ec2.create_subnet(VpcId=vpc, CidrBlock='10.78.2.0/24', AvailabilityZone='eu-west-1b')['Subnet']['SubnetId']; ec2.create_vpc_endpoint(VpcId=vpc, ServiceName='com.amazonaws.eu-west-1.sqs', VpcEndpointType='Interface', SubnetIds=[a], PrivateDnsEnabled=True); print(vpc, a, b)",
+        &[],
+    );
+    let [vpc, a, b] = out.split_whitespace().collect::<Vec<_>>()[..] else {
+        panic!("{out}");
+    };
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        &format!(
+            "  network:\n    vpc: {vpc}\n    subnets:\n      eu-west-1a: {a}\n      eu-west-1b: {b}\n    endpoints: create\n"
+        ),
+    );
+    let endpoints = || {
+        py(
+            "import json; print(json.dumps(sorted(x['ServiceName'].rsplit('.',1)[1] for x in ec2.describe_vpc_endpoints()['VpcEndpoints'] if x['VpcId']==sys.argv[2] and x['State']!='deleted')))",
+            &[vpc],
+        )
+    };
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already has: sqs vpce-"),
+        "{}",
+        stderr(&o)
+    );
+    let made: Vec<String> = serde_json::from_str(&endpoints()).unwrap();
+    // SQS once (the VPC's own), every other service the workers call once.
+    for service in [
+        "sqs",
+        "s3",
+        "logs",
+        "monitoring",
+        "cloudformation",
+        "autoscaling",
+        "ssm",
+    ] {
+        assert_eq!(
+            made.iter().filter(|s| *s == service).count(),
+            1,
+            "{service}: {made:?}"
+        );
+    }
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let again: Vec<String> = serde_json::from_str(&endpoints()).unwrap();
+    assert_eq!(again, made, "a second deploy makes none");
+
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().args(["teardown", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-data")).await);
+    let kept: Vec<String> = serde_json::from_str(&endpoints()).unwrap();
+    assert_eq!(kept, made, "the endpoints outlive the stack, unless asked");
+}
+
+/// A VPC made with the API has DNS hostnames off ("DNS hostnames are disabled by default for
+/// nondefault VPCs", <https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html>):
+/// private DNS for the endpoints would fail, so `plan` refuses at the key and changes nothing.
+#[tokio::test]
+async fn endpoints_create_in_a_vpc_without_dns_hostnames_is_refused_at_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("ndns");
+    let made = std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; ec2=boto3.client('ec2', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); vpc=ec2.create_vpc(CidrBlock='10.79.0.0/16')['Vpc']['VpcId']; a=ec2.create_subnet(VpcId=vpc, CidrBlock='10.79.1.0/24', AvailabilityZone='eu-west-1a')['Subnet']['SubnetId']; b=ec2.create_subnet(VpcId=vpc, CidrBlock='10.79.2.0/24', AvailabilityZone='eu-west-1b')['Subnet']['SubnetId']; print(vpc, a, b)",
+            &moto_endpoint(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let out = String::from_utf8_lossy(&made.stdout).to_string();
+    let [vpc, a, b] = out.split_whitespace().collect::<Vec<_>>()[..] else {
+        panic!("{out}");
+    };
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        &format!(
+            "  network:\n    vpc: {vpc}\n    subnets:\n      eu-west-1a: {a}\n      eu-west-1b: {b}\n    endpoints: create\n"
+        ),
+    );
+    let o = run(qfleet_on_moto().arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "workers.network.endpoints: {vpc} has enableDnsHostnames off"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    assert!(!stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+}

@@ -120,6 +120,94 @@ impl Ec2 {
     }
 }
 
+impl Ec2 {
+    /// An action that changes something (`DeleteVpcEndpoints`, `DeleteSecurityGroup`), its
+    /// parameters `params`: the answer's items of `set` (the action's result list, such as
+    /// `unsuccessful`), or none; an error begins with `what`.
+    pub(super) async fn act(
+        &self,
+        what: &str,
+        action: &'static str,
+        set: &'static str,
+        params: &[(String, String)],
+    ) -> Result<Vec<Item>, AwsError> {
+        let mut form: Vec<(String, String)> = vec![
+            ("Action".into(), action.into()),
+            ("Version".into(), VERSION.into()),
+        ];
+        form.extend(params.iter().cloned());
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = Request {
+            body,
+            headers: vec![(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8".into(),
+            )],
+        };
+        let page = self
+            .0
+            .invoke(what, action, request, move |r| page(r, set))
+            .await?;
+        Ok(page.items)
+    }
+}
+
+impl Ec2 {
+    /// The text at `path` (element names below the answer's root) in the answer to `action`,
+    /// or `None` when the answer has no such element: DescribeVpcAttribute's
+    /// `enableDnsHostnames`/`value`.
+    pub(super) async fn value(
+        &self,
+        what: &str,
+        action: &'static str,
+        params: &[(String, String)],
+        path: [&'static str; 2],
+    ) -> Result<Option<String>, AwsError> {
+        let mut form: Vec<(String, String)> = vec![
+            ("Action".into(), action.into()),
+            ("Version".into(), VERSION.into()),
+        ];
+        form.extend(params.iter().cloned());
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = Request {
+            body,
+            headers: vec![(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8".into(),
+            )],
+        };
+        self.0
+            .invoke(what, action, request, move |r| {
+                let text = body_text(r)?;
+                if !r.status().is_success() {
+                    return Err(OrchestratorError::operation(ApiError(parse_error(text))));
+                }
+                value_at(text, path).map_err(|e| OrchestratorError::response(Box::new(e)))
+            })
+            .await
+    }
+}
+
+fn value_at(xml: &str, path: [&str; 2]) -> Result<Option<String>, XmlDecodeError> {
+    let mut doc = Document::new(xml);
+    let mut root = doc.root_element()?;
+    while let Some(mut outer) = root.next_tag() {
+        if !outer.start_el().matches(path[0]) {
+            continue;
+        }
+        while let Some(mut inner) = outer.next_tag() {
+            if inner.start_el().matches(path[1]) {
+                return Ok(Some(try_data(&mut inner)?.into_owned()));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// A Region's opt-in status as EC2 lists it for the account (DescribeRegions with AllRegions,
 /// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html>):
 /// `opt-in-not-required`, `opted-in` or `not-opted-in`; `None` when EC2 does not list it.
@@ -186,6 +274,12 @@ fn fields(item: &mut ScopedDecoder) -> Result<Item, XmlDecodeError> {
 /// `routeTableIdSet` and `subnetIdSet`, <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcEndpoint.html>).
 const VALUE_SETS: &[&str] = &["routeTableIdSet", "subnetIdSet", "networkInterfaceIdSet"];
 
+/// The structures read field by field beside the item's own fields (`cidrBlockState.state`):
+/// a CIDR block's association state (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcCidrBlockState.html>)
+/// and the error of an item a batch action could not act on
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_UnsuccessfulItem.html>).
+const STRUCTURES: &[&str] = &["cidrBlockState", "error"];
+
 fn fields_into(item: &mut ScopedDecoder, prefix: &str, out: &mut Item) {
     while let Some(mut f) = item.next_tag() {
         let name = f.start_el().local().to_string();
@@ -207,6 +301,11 @@ fn fields_into(item: &mut ScopedDecoder, prefix: &str, out: &mut Item) {
                     fields_into(&mut member, &format!("{key}."), out);
                 }
             }
+            out.insert(format!("{prefix}{name}"), String::new());
+            continue;
+        }
+        if STRUCTURES.contains(&name.as_str()) {
+            fields_into(&mut f, &format!("{prefix}{name}."), out);
             out.insert(format!("{prefix}{name}"), String::new());
             continue;
         }

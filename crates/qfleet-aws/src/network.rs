@@ -212,6 +212,265 @@ pub async fn vpc_exists(ec2: &Ec2, id: &str) -> Result<bool> {
         .any(|v| v.get("vpcId").map(String::as_str) == Some(id)))
 }
 
+/// The IPv4 CIDR blocks of `vpc`: its primary block and those associated with it
+/// (DescribeVpcs; <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Vpc.html>).
+pub async fn vpc_cidrs(ec2: &Ec2, vpc: &str) -> Result<Vec<String>> {
+    let found = ec2
+        .describe(
+            "reading the CIDR blocks of the workers' VPC",
+            "DescribeVpcs",
+            "vpcSet",
+            &[],
+            &[filter("vpc-id", [vpc])],
+        )
+        .await?;
+    let Some(v) = found
+        .iter()
+        .find(|v| v.get("vpcId").map(String::as_str) == Some(vpc))
+    else {
+        return Err(AwsError::new(format!("VPC {vpc} was not found")));
+    };
+    let mut cidrs: Vec<String> = Vec::new();
+    let primary = v.get("cidrBlock").into_iter().cloned();
+    // A block being disassociated (or failed) no longer holds the VPC's addresses.
+    let associated = (1..)
+        .map_while(|n| {
+            let key = format!("cidrBlockAssociationSet.{n}");
+            let cidr = v.get(&format!("{key}.cidrBlock"))?;
+            let state = v.get(&format!("{key}.cidrBlockState.state"));
+            Some(
+                state
+                    .is_none_or(|s| s == "associated" || s == "associating")
+                    .then(|| cidr.clone()),
+            )
+        })
+        .flatten();
+    for c in primary.chain(associated) {
+        if !c.is_empty() && !cidrs.contains(&c) {
+            cidrs.push(c);
+        }
+    }
+    Ok(cidrs)
+}
+
+/// The endpoints, security groups and prefix lists of the Region tagged
+/// `qfleet:environment` = `env` (Describe… filtered by `tag:qfleet:environment`): what an
+/// environment's data stack made with `workers.network.endpoints: create`, and keeps after
+/// the stack is gone. Groups and prefix lists are also filtered by their `Name` tag,
+/// `group_name`.
+pub async fn made_for(ec2: &Ec2, region: &str, env: &str, group_name: &str) -> Result<Made> {
+    let tag = |key: &'static str, value: &str| Filter {
+        name: key,
+        values: vec![value.to_string()],
+    };
+    let found = ec2
+        .describe(
+            "finding the VPC endpoints the environment made",
+            "DescribeVpcEndpoints",
+            "vpcEndpointSet",
+            &[],
+            &[tag("tag:qfleet:environment", env)],
+        )
+        .await?;
+    let prefix = format!("com.amazonaws.{region}.");
+    let endpoints = found
+        .iter()
+        .filter(|e| {
+            // The answer says each endpoint's tags: only this environment's count.
+            let tags = indexed(e, "tagSet", Some("key")).into_iter().zip(indexed(
+                e,
+                "tagSet",
+                Some("value"),
+            ));
+            tags.into_iter()
+                .any(|(k, v)| k == "qfleet:environment" && v == env)
+        })
+        .filter_map(|e| endpoint(e, &prefix))
+        .filter(|e| !matches!(e.state.as_str(), "deleted" | "deleting"))
+        .collect();
+    let groups = ec2
+        .describe(
+            "finding the security group of the environment's VPC endpoints",
+            "DescribeSecurityGroups",
+            "securityGroupInfo",
+            &[],
+            &[
+                tag("tag:qfleet:environment", env),
+                tag("tag:Name", group_name),
+            ],
+        )
+        .await?;
+    let groups = groups
+        .into_iter()
+        .filter_map(|g| Some((g.get("groupId")?.clone(), g.get("vpcId")?.clone())))
+        .collect();
+    // DescribeManagedPrefixLists filters by name, not by tag
+    // (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeManagedPrefixLists.html>):
+    // the list's name is the group's, and its tags say whose it is.
+    let lists = ec2
+        .describe(
+            "finding the prefix list of the environment's VPC endpoints",
+            "DescribeManagedPrefixLists",
+            "prefixListSet",
+            &[],
+            &[tag("prefix-list-name", group_name)],
+        )
+        .await?
+        .into_iter()
+        .filter(|l| {
+            indexed(l, "tagSet", Some("key"))
+                .into_iter()
+                .zip(indexed(l, "tagSet", Some("value")))
+                .any(|(k, v)| k == "qfleet:environment" && v == env)
+        })
+        .filter_map(|l| l.get("prefixListId").cloned())
+        .collect();
+    Ok(Made {
+        endpoints,
+        groups,
+        lists,
+    })
+}
+
+/// What [`made_for`] finds.
+#[derive(Debug, Default)]
+pub struct Made {
+    pub endpoints: Vec<Endpoint>,
+    /// Security groups, each with its VPC.
+    pub groups: Vec<(String, String)>,
+    /// Managed prefix lists (no VPC: a Region's).
+    pub lists: Vec<String>,
+}
+
+/// The network interfaces in `vpc`, each with its type (`interface`, `vpc_endpoint`,
+/// `natGateway`, `lambda`, …; DescribeNetworkInterfaces filtered by `vpc-id`,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NetworkInterface.html>).
+pub async fn interfaces_in(ec2: &Ec2, vpc: &str) -> Result<Vec<(String, String)>> {
+    let found = ec2
+        .describe(
+            "listing the network interfaces of the VPC",
+            "DescribeNetworkInterfaces",
+            "networkInterfaceSet",
+            &[],
+            &[filter("vpc-id", [vpc])],
+        )
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|n| n.get("vpcId").is_none_or(|v| v == vpc))
+        .filter_map(|n| {
+            Some((
+                n.get("networkInterfaceId")?.clone(),
+                n.get("interfaceType").cloned().unwrap_or_default(),
+            ))
+        })
+        .collect())
+}
+
+/// Deletes the endpoints `ids` (DeleteVpcEndpoints: the ids it could not delete come back in
+/// `unsuccessful`, each with its error;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteVpcEndpoints.html>).
+pub async fn delete_endpoints(ec2: &Ec2, ids: &[String]) -> Result<()> {
+    let params: Vec<(String, String)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (format!("VpcEndpointId.{}", i + 1), id.clone()))
+        .collect();
+    let failed = ec2
+        .act(
+            "deleting the environment's VPC endpoints",
+            "DeleteVpcEndpoints",
+            "unsuccessful",
+            &params,
+        )
+        .await?;
+    // An endpoint already gone (a teardown run again) is what was asked; any other item EC2
+    // lists did not go, with or without its id.
+    let said: Vec<String> = failed
+        .iter()
+        .filter(|f| {
+            f.get("error.code").map(String::as_str) != Some("InvalidVpcEndpointId.NotFound")
+        })
+        .map(|f| {
+            format!(
+                "{} ({})",
+                f.get("resourceId").map_or("an endpoint", String::as_str),
+                f.get("error.message")
+                    .map_or("no reason given", String::as_str)
+            )
+        })
+        .collect();
+    match said.is_empty() {
+        true => Ok(()),
+        false => Err(AwsError::new(format!(
+            "EC2 did not delete the VPC endpoints {}",
+            said.join(", ")
+        ))),
+    }
+}
+
+/// Deletes the managed prefix list `id`; one already gone is deleted
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteManagedPrefixList.html>).
+pub async fn delete_prefix_list(ec2: &Ec2, id: &str) -> Result<()> {
+    match ec2
+        .act(
+            &format!("deleting prefix list {id}"),
+            "DeleteManagedPrefixList",
+            "prefixList",
+            &[("PrefixListId".to_string(), id.to_string())],
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("InvalidPrefixListID.NotFound") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `vpc` has DNS resolution and DNS hostnames on, as private DNS for an interface
+/// endpoint needs ("To use private DNS, you must enable DNS hostnames and DNS resolution for
+/// your VPC", <https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html>;
+/// DescribeVpcAttribute, <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcAttribute.html>).
+/// An attribute the answer does not give is `None`: not known, not off.
+pub async fn dns_attributes(ec2: &Ec2, vpc: &str) -> Result<[(&'static str, Option<bool>); 2]> {
+    let mut out = [("enableDnsSupport", None), ("enableDnsHostnames", None)];
+    for (name, value) in out.iter_mut() {
+        let text = ec2
+            .value(
+                &format!("reading {name} of VPC {vpc}"),
+                "DescribeVpcAttribute",
+                &[
+                    ("VpcId".to_string(), vpc.to_string()),
+                    ("Attribute".to_string(), name.to_string()),
+                ],
+                [*name, "value"],
+            )
+            .await?;
+        *value = text.map(|t| t == "true");
+    }
+    Ok(out)
+}
+
+/// Deletes the security group `id`: `false` while a network interface still wears it
+/// (DeleteSecurityGroup refuses with `DependencyViolation`,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html>).
+pub async fn delete_group(ec2: &Ec2, id: &str) -> Result<bool> {
+    match ec2
+        .act(
+            &format!("deleting security group {id}"),
+            "DeleteSecurityGroup",
+            "return",
+            &[("GroupId".to_string(), id.to_string())],
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some("InvalidGroup.NotFound") => Ok(true),
+        Err(e) if e.code() == Some("DependencyViolation") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The managed prefix lists among `ids` that exist in the Region
 /// (DescribeManagedPrefixLists filtered by `prefix-list-id`;
 /// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeManagedPrefixLists.html>).
@@ -360,6 +619,7 @@ pub struct Endpoint {
     pub route_tables: Vec<String>,
     /// The tags it carries (`qfleet:environment` names the environment that made it).
     pub tags: BTreeMap<String, String>,
+    pub vpc: String,
 }
 
 /// The endpoints of `vpc` (DescribeVpcEndpoints filtered by `vpc-id`;
@@ -376,26 +636,29 @@ pub async fn vpc_endpoints(ec2: &Ec2, region: &str, vpc: &str) -> Result<Vec<End
         .await?;
     let prefix = format!("com.amazonaws.{region}.");
     Ok(found
-        .into_iter()
+        .iter()
         // Each endpoint names its VPC: one of another VPC never serves these workers, whatever
         // the answer holds.
         .filter(|e| e.get("vpcId").is_none_or(|v| v == vpc))
-        .filter_map(|e| {
-            let service = e.get("serviceName")?;
-            Some(Endpoint {
-                id: e.get("vpcEndpointId")?.clone(),
-                service: service.strip_prefix(&prefix).unwrap_or(service).to_string(),
-                kind: e.get("vpcEndpointType").cloned().unwrap_or_default(),
-                state: e.get("state").cloned().unwrap_or_default().to_lowercase(),
-                private_dns: e.get("privateDnsEnabled").map(String::as_str) == Some("true"),
-                route_tables: indexed(&e, "routeTableIdSet", None),
-                tags: indexed(&e, "tagSet", Some("key"))
-                    .into_iter()
-                    .zip(indexed(&e, "tagSet", Some("value")))
-                    .collect(),
-            })
-        })
+        .filter_map(|e| endpoint(e, &prefix))
         .collect())
+}
+
+fn endpoint(e: &BTreeMap<String, String>, prefix: &str) -> Option<Endpoint> {
+    let service = e.get("serviceName")?;
+    Some(Endpoint {
+        id: e.get("vpcEndpointId")?.clone(),
+        service: service.strip_prefix(prefix).unwrap_or(service).to_string(),
+        kind: e.get("vpcEndpointType").cloned().unwrap_or_default(),
+        state: e.get("state").cloned().unwrap_or_default().to_lowercase(),
+        private_dns: e.get("privateDnsEnabled").map(String::as_str) == Some("true"),
+        route_tables: indexed(e, "routeTableIdSet", None),
+        tags: indexed(e, "tagSet", Some("key"))
+            .into_iter()
+            .zip(indexed(e, "tagSet", Some("value")))
+            .collect(),
+        vpc: e.get("vpcId").cloned().unwrap_or_default(),
+    })
 }
 
 /// The values of a flattened set: `set.N` (or `set.N.field`) for N from 1 on.

@@ -276,15 +276,23 @@ pub(crate) fn check(env: &Environment) -> Vec<InputError> {
     sources::check_schedule_names(&mut c, env);
     if env.pipeline.is_empty() && !c.src.sets("stages") {
         check_stage(&mut c, env);
+        network::check_endpoints(&mut c, env, None);
     } else {
         stages::check(&mut c, env);
         // Each stage by the rules of a one-stage file, its errors located under `stages.N`.
+        let mut endpoints_vpc: Option<&str> = None;
         for stage in &env.pipeline {
             let mut sc = Checker {
                 src: &stage.source,
                 errors: Vec::new(),
             };
             check_stage(&mut sc, stage);
+            network::check_endpoints(&mut sc, stage, endpoints_vpc);
+            if let crate::config::Network::Explicit(n) = &stage.spec.workers.network
+                && n.endpoints == crate::config::EndpointsMode::Create
+            {
+                endpoints_vpc.get_or_insert(n.vpc.as_str());
+            }
             c.errors.extend(sc.errors);
         }
     }

@@ -326,3 +326,31 @@ fn check_one_place(c: &mut Checker, env: &Environment) {
         );
     }
 }
+
+/// `workers.network.endpoints: create`: the endpoints are found per VPC when the stack is
+/// deployed, and the data stack makes the missing ones; a template deployed through StackSets
+/// is one for every account, so it cannot. In a pipeline, every stage that asks makes them in
+/// one VPC (`first_vpc`, the first such stage's).
+pub(super) fn check_endpoints(c: &mut Checker, env: &Environment, first_vpc: Option<&str>) {
+    let crate::config::Network::Explicit(n) = &env.spec.workers.network else {
+        return;
+    };
+    if n.endpoints != crate::config::EndpointsMode::Create {
+        return;
+    }
+    if env.through_stack_sets() {
+        c.fail(
+            "workers.network.endpoints",
+            "create finds and makes endpoints in one VPC when a stack is deployed; a file deployed through StackSets gives every account one template: make the endpoints in each VPC yourself and leave endpoints out",
+        );
+    }
+    if let Some(vpc) = first_vpc.filter(|v| *v != n.vpc) {
+        c.fail(
+            "workers.network.endpoints",
+            format!(
+                "the data stack makes the endpoints in one VPC, {vpc} (an earlier stage's), and this stage runs in {}: leave endpoints out here, and make this VPC's yourself",
+                n.vpc
+            ),
+        );
+    }
+}

@@ -252,3 +252,44 @@ fn a_unit_wide_target_is_refused_group_ids() {
         "{e:#?}"
     );
 }
+
+/// `workers.network.endpoints: create`: one VPC for the data stack's endpoints, and none
+/// through StackSets (one template for every account).
+#[test]
+fn endpoints_are_made_in_one_vpc_and_never_through_stack_sets() {
+    let network = |vpc: &str| {
+        format!(
+            "      network:\n        vpc: {vpc}\n        subnets:\n          eu-west-1a: subnet-01234567\n          eu-west-1b: subnet-11234567\n        endpoints: create\n"
+        )
+    };
+    let e = errors(&format!(
+        "region: eu-west-1\nstages:\n  - name: split\n    workers:\n{}  - name: encode\n    workers:\n{}",
+        network("vpc-01234567"),
+        network("vpc-11234567")
+    ));
+    assert!(
+        e.iter()
+            .any(|e| e.field == "stages.1.workers.network.endpoints"
+                && e.message.contains("in one VPC, vpc-01234567")),
+        "{e:#?}"
+    );
+    assert!(!e.iter().any(|e| e.field.starts_with("stages.0")), "{e:#?}");
+    // The same VPC in both stages is one set of endpoints.
+    parse_str(&format!(
+        "region: eu-west-1\nstages:\n  - name: split\n    workers:\n{}  - name: encode\n    workers:\n{}",
+        network("vpc-01234567"),
+        network("vpc-01234567")
+    ))
+    .unwrap();
+    let e = errors(&format!(
+        "region: eu-west-1\nrollout:\n  mode: stack_sets\ntargets:\n  - name: eu1\n    account: '111122223333'\nworkers:\n{}",
+        network("vpc-01234567")
+            .replace("\n      ", "\n  ")
+            .trim_start_matches("    ")
+    ));
+    assert!(
+        e.iter()
+            .any(|e| e.field == "workers.network.endpoints" && e.message.contains("StackSets")),
+        "{e:#?}"
+    );
+}

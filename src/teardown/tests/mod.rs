@@ -402,6 +402,7 @@ fn a_delete_failed_names_the_resources_whatever_lists_them() {
 }
 
 mod decisions;
+mod endpoints;
 mod instances;
 mod schedule;
 mod second_look;

@@ -69,13 +69,17 @@ async fn a_describe_is_a_signed_form_post_to_the_regional_endpoint_and_reads_eac
     // The VPC's own block, not its nested association's.
     assert_eq!(items[0]["cidrBlock"], "172.31.0.0/16");
     assert_eq!(items[0]["isDefault"], "true");
-    // A nested set's items are beside them with 1-based indices; a structure inside an item
-    // (`cidrBlockState`) and an empty set read as "".
+    // A nested set's items are beside them with 1-based indices; a structure read field by
+    // field (`cidrBlockState`) and an empty set read as "" themselves.
     assert_eq!(
         items[0]["cidrBlockAssociationSet.1.cidrBlock"],
         "10.0.0.0/16"
     );
     assert_eq!(items[0]["cidrBlockAssociationSet.1.cidrBlockState"], "");
+    assert_eq!(
+        items[0]["cidrBlockAssociationSet.1.cidrBlockState.state"],
+        "associated"
+    );
     assert_eq!(items[0]["cidrBlockAssociationSet"], "");
     assert_eq!(items[0]["tagSet"], "");
     assert_eq!(items[0]["dhcpOptionsId"], "dopt-7a8b9c2d");

@@ -72,6 +72,11 @@ impl AwsError {
         }
     }
 
+    /// The service's error code, when it sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
     pub fn with_kind(message: impl Into<String>, kind: Kind) -> AwsError {
         AwsError {
             kind,
