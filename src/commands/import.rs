@@ -116,6 +116,7 @@ pub(crate) fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::er
             subnets: &args.subnet,
             topics: &args.topic,
             shell: Some(shell_variable),
+            env_manifest: None,
         },
     );
     let imported = match imported {

@@ -852,3 +852,74 @@ fn the_manifests_security_groups_are_carried_and_deny_default_adds_no_egress() {
         i.report.text()
     );
 }
+
+/// The Copilot environment manifest beside the service's (`copilot/environments/ENV/manifest.yml`)
+/// gives an imported VPC and its subnets: carried when each says its zone, refused naming the
+/// subnets when not; Container Insights' setting is reported.
+#[test]
+fn the_environment_manifest_beside_gives_the_vpc_and_subnets_and_insights_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = dir.path().join("copilot/w/manifest.yml");
+    let env_dir = dir.path().join("copilot/environments/prod");
+    std::fs::create_dir_all(service.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(&env_dir).unwrap();
+    let text = manifest("network:\n  vpc:\n    placement: private\n");
+    let write_env = |subnets: &str| {
+        std::fs::write(
+            env_dir.join("manifest.yml"),
+            format!("name: prod\ntype: Environment\nnetwork:\n  vpc:\n    id: vpc-0a1b2c3d4e5f67890\n    subnets:\n      public:\n        - id: subnet-0000000000000000a\n          az: eu-west-1a\n      private:\n{subnets}observability:\n  container_insights: false\n"),
+        )
+        .unwrap();
+    };
+    write_env(
+        "        - id: subnet-1a1b2c3d4e5f67890\n          az: eu-west-1a\n        - id: subnet-2a1b2c3d4e5f67890\n          az: eu-west-1b\n",
+    );
+    let i = import(&service, &text, &opts(Some("prod"), None)).unwrap();
+    assert_valid(&i);
+    let s = &i.stack_file;
+    assert!(s.contains("vpc: vpc-0a1b2c3d4e5f67890"), "{s}");
+    assert!(s.contains("eu-west-1a: subnet-1a1b2c3d4e5f67890"), "{s}");
+    assert!(s.contains("eu-west-1b: subnet-2a1b2c3d4e5f67890"), "{s}");
+    assert!(
+        !s.contains("subnet-0000000000000000a"),
+        "the public subnets are not the tasks': {s}"
+    );
+    let report = i.report.text();
+    assert!(report.contains("Container Insights on"), "{report}");
+    assert!(
+        report.contains("private subnets eu-west-1a: subnet-1a1b2c3d4e5f67890"),
+        "{report}"
+    );
+
+    // Subnets without their zones: refused, naming them and the flags that give them.
+    write_env("        - id: subnet-1a1b2c3d4e5f67890\n        - id: subnet-2a1b2c3d4e5f67890\n");
+    let f = import(&service, &text, &opts(Some("prod"), None)).unwrap_err();
+    let msg = f.error.to_string();
+    assert!(msg.contains("environments/prod/manifest.yml"), "{msg}");
+    assert!(
+        msg.contains("subnet-1a1b2c3d4e5f67890, subnet-2a1b2c3d4e5f67890 without their zones"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("--vpc vpc-0a1b2c3d4e5f67890 --subnet ZONE=SUBNET_ID"),
+        "{msg}"
+    );
+
+    // --vpc and --subnet win over the manifest's.
+    let given = subnets();
+    let i = import(
+        &service,
+        &text,
+        &Options {
+            vpc: Some("vpc-0fedcba9876543210"),
+            subnets: &given,
+            ..opts(Some("prod"), None)
+        },
+    )
+    .unwrap();
+    assert!(
+        i.stack_file.contains("vpc: vpc-0fedcba9876543210"),
+        "{}",
+        i.stack_file
+    );
+}

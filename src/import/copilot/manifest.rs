@@ -392,14 +392,14 @@ pub(super) fn text_of(v: &Value) -> String {
 
 /// An input error at `path` of the manifest, without the stack-file help `SourceFile::error`
 /// would add for a key of the same name.
-fn located(source: &SourceFile, path: &str, message: impl Into<String>) -> InputError {
+pub(super) fn located(source: &SourceFile, path: &str, message: impl Into<String>) -> InputError {
     let mut e = source.error(path, message);
     e.allowed = None;
     e
 }
 
 /// A YAML syntax error, located at the parser's line and column.
-fn yaml_error(source: &SourceFile, e: &serde_yaml_ng::Error) -> InputError {
+pub(super) fn yaml_error(source: &SourceFile, e: &serde_yaml_ng::Error) -> InputError {
     let full = e.to_string();
     let message = match full.find(" at line ") {
         Some(i) => full[..i].to_string(),

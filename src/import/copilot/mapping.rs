@@ -1124,6 +1124,7 @@ impl Mapper<'_> {
     /// `--subnet` can name (a manifest has none, and their zones are not offline knowledge).
     fn network(&mut self, opts: &Options) {
         self.egress();
+        self.container_insights(opts);
         self.consume(&["network.vpc.placement"]);
         let path = "network.vpc.placement";
         let line = self.line(path);
@@ -1167,6 +1168,9 @@ impl Mapper<'_> {
                 return;
             }
         };
+        if !given && self.env_network(opts, public) {
+            return;
+        }
         if public {
             self.network_given(opts, "public");
             self.d.plain(
@@ -1216,6 +1220,102 @@ impl Mapper<'_> {
             ),
         );
         self.problems.push(e);
+    }
+
+    /// The VPC and subnets of the Copilot environment manifest beside the service's, when it
+    /// names its own VPC (`network.vpc.id`) and the placement's subnets: written as
+    /// `workers.network` when each subnet says its zone, refused naming them otherwise (their
+    /// zones are not offline knowledge). `false`: the manifest names no VPC of its own.
+    fn env_network(&mut self, opts: &Options, public: bool) -> bool {
+        let Some(m) = opts.env_manifest else {
+            return false;
+        };
+        let src = format!("{} network.vpc", m.path.display());
+        let Some(vpc) = &m.vpc else {
+            self.r.not_carried.push(Item {
+                source: Some(src),
+                qfleet: None,
+                line: None,
+                note: "the Copilot environment's VPC is Copilot's own (no network.vpc.id): it goes with the application, so the workers run in the default VPC or the one --vpc and --subnet give".into(),
+            });
+            return false;
+        };
+        let (kind, subnets) = match public {
+            true => ("public", &m.public),
+            false => ("private", &m.private),
+        };
+        let zoned: Vec<(&str, &str)> = subnets
+            .iter()
+            .filter_map(|s| Some((s.az.as_deref()?, s.id.as_str())))
+            .collect();
+        if subnets.is_empty() || zoned.len() < subnets.len() {
+            let ids: Vec<&str> = subnets.iter().map(|s| s.id.as_str()).collect();
+            let e = m.error(
+                &format!("network.vpc.subnets.{kind}"),
+                format!(
+                    "the Copilot environment names VPC {vpc} and its {kind} subnets {} without their zones: give them with --vpc {vpc} --subnet ZONE=SUBNET_ID (aws ec2 describe-subnets --subnet-ids … names the zones)",
+                    if ids.is_empty() { "(none listed)".to_string() } else { ids.join(", ") }
+                ),
+            );
+            self.problems.push(e);
+            return true;
+        }
+        self.d.text(
+            "workers.network.vpc",
+            vpc,
+            Some(format!("the Copilot environment's ({kind} subnets)")),
+        );
+        for (zone, id) in &zoned {
+            self.insert_map("workers.network.subnets", zone, id);
+        }
+        self.d.plain("workers.public_ip", public, None);
+        self.r.carried.push(Item {
+            source: Some(src),
+            qfleet: Some("workers.network".into()),
+            line: None,
+            note: format!(
+                "{vpc}, {kind} subnets {}{}",
+                zoned
+                    .iter()
+                    .map(|(z, s)| format!("{z}: {s}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                match public {
+                    true => " with a public IP per task, as in Copilot",
+                    false => ": no public IP, so they reach AWS through the VPC's NAT gateways or endpoints (plan checks which)",
+                }
+            ),
+        });
+        true
+    }
+
+    /// `observability.container_insights` of the Copilot environment manifest: qfleet's
+    /// cluster always has Container Insights on (its metrics are what the tasks' alarms read).
+    fn container_insights(&mut self, opts: &Options) {
+        let Some(m) = opts.env_manifest else {
+            return;
+        };
+        let Some(v) = &m.container_insights else {
+            return;
+        };
+        let source = Some(format!(
+            "{} observability.container_insights",
+            m.path.display()
+        ));
+        let item = |note: String| Item {
+            source: source.clone(),
+            qfleet: None,
+            line: None,
+            note,
+        };
+        match v.as_str() {
+            "true" => self.r.carried.push(item(
+                "on: the cluster qfleet makes has Container Insights on".into(),
+            )),
+            other => self.r.changed.push(item(format!(
+                "`{other}`: the cluster qfleet makes has Container Insights on, standard (not enhanced) observability; CloudWatch bills its metrics"
+            ))),
+        }
     }
 
     /// `workers.network`: the VPC and subnets given with `--vpc` and `--subnet`, else the

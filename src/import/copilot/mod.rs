@@ -2,6 +2,7 @@
 //! stack file. Reading the manifest (`manifest`) and mapping it (`mapping`) are apart; the
 //! report is `crate::import::report`.
 
+pub mod environment;
 pub mod manifest;
 pub mod mapping;
 
@@ -32,6 +33,9 @@ pub(crate) struct Options<'a> {
     pub(crate) topics: &'a [(String, String)],
     /// Looks `${NAME}` up in the shell's environment; `None`: none is defined.
     pub(crate) shell: Option<fn(&str) -> Option<String>>,
+    /// The Copilot environment's own manifest, found beside the service's (read by
+    /// [`import`]).
+    pub(crate) env_manifest: Option<&'a environment::EnvManifest>,
 }
 
 /// Imports the manifest text read from `path`: the stack file, validated as `qfleet
@@ -45,6 +49,14 @@ pub(crate) fn import(path: &Path, text: &str, opts: &Options) -> Result<Imported
         shell: opts.shell,
     };
     let m = manifest::Manifest::read(path, text, &vars)?;
+    let beside = match opts.env {
+        Some(env) => environment::beside(path, env)?,
+        None => None,
+    };
+    let opts = &Options {
+        env_manifest: beside.as_ref(),
+        ..*opts
+    };
     let (draft, report, problems) = mapping::map(&m, opts)?;
     if !problems.is_empty() {
         return Err(Failure {
