@@ -38,6 +38,8 @@ pub enum Command {
     Plan(commands::deploy::PlanArgs),
     /// Print the stacks' outputs (table, JSON, or KEY=value lines with --shell).
     Outputs(commands::outputs::OutputsArgs),
+    /// Print a stage's worker environment as the fleet gets it (--shell for `eval`).
+    Env(commands::env::EnvArgs),
     /// Show stacks, fleet per zone, queues, backlog per instance and alarms.
     Status(commands::status::StatusArgs),
     /// Compare what runs with what was deployed (exit 3 on differences).
@@ -186,6 +188,7 @@ pub fn run(cli: Cli, out: Output) -> Result<crate::error::Exit, Error> {
         Command::Deploy(args) => commands::deploy::deploy(args, g, out),
         Command::Plan(args) => commands::deploy::plan(args, g, out),
         Command::Outputs(args) => commands::outputs::run(args, g, out),
+        Command::Env(args) => commands::env::run(args, g, out),
         Command::Status(args) => commands::status::run(args, g, out),
         Command::Drift(args) => commands::drift::run(args, g, out),
         Command::Environments(args) => commands::environments::run(args, g, out),

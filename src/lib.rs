@@ -67,3 +67,4 @@ pub(crate) mod status;
 pub(crate) mod submit;
 pub(crate) mod teardown;
 pub(crate) mod validate;
+pub(crate) mod worker_env;

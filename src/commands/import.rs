@@ -88,19 +88,22 @@ fn shell_variable(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// The region written: --region, else the AWS region setting (a manifest names none).
+fn written_region(g: &Global) -> Option<String> {
+    g.region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty())
+}
+
 pub(crate) fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let ImportFrom::Copilot(args) = args.from;
     let text = std::fs::read_to_string(&args.path).map_err(|source| Usage::ManifestUnreadable {
         path: args.path.clone(),
         source,
     })?;
-    // The region written: --region, else the AWS region setting (a manifest names none).
-    let region = g
-        .region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .filter(|r| !r.is_empty());
+    let region = written_region(g);
     // The Copilot application: --app, else the workspace's (copilot/.workspace).
     let app = args.app.clone().or_else(|| workspace_app(&args.path));
     let imported = import::from_copilot(

@@ -5,6 +5,7 @@ pub(crate) mod completions;
 pub(crate) mod deploy;
 pub(crate) mod dlq;
 pub(crate) mod drift;
+pub(crate) mod env;
 pub(crate) mod environments;
 mod global;
 pub(crate) mod iam_policy;

@@ -11,6 +11,7 @@ fn generated() -> Vec<(&'static str, Value)> {
         ("deploy", crate::deploy::schema("deploy")),
         ("dlq", crate::dlq::schema()),
         ("drift", crate::drift::schema()),
+        ("env", crate::worker_env::schema()),
         ("environments", crate::inventory::schema()),
         ("iam-policy", crate::iam::schema()),
         ("import", crate::import::schema()),

@@ -319,9 +319,33 @@ pub(super) fn substituted_len(template: &str, value: impl Fn(&str) -> usize) -> 
     substituted(template, value).len()
 }
 
+/// The text `Fn::Sub` makes of `template`, each `${NAME}` as `value(NAME)`; a name `value`
+/// does not know is an error that names it.
+pub(crate) fn sub(
+    template: &str,
+    value: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let unknown = std::cell::RefCell::new(None);
+    let out = fill(template, |name| {
+        value(name).unwrap_or_else(|| {
+            unknown.borrow_mut().get_or_insert_with(|| name.to_string());
+            String::new()
+        })
+    });
+    match unknown.into_inner() {
+        Some(name) => Err(format!("${{{name}}} cannot be filled in")),
+        None => Ok(out),
+    }
+}
+
 /// The text `Fn::Sub` makes of `template` ([`substituted_len`]), each `${NAME}` as `value(NAME)`
 /// characters `x`.
 fn substituted(template: &str, value: impl Fn(&str) -> usize) -> String {
+    fill(template, |name| "x".repeat(value(name)))
+}
+
+/// `Fn::Sub`'s substitution: each `${NAME}` as `value(NAME)`, each `${!X}` as `${X}`.
+fn fill(template: &str, value: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(i) = rest.find("${") {
@@ -334,7 +358,7 @@ fn substituted(template: &str, value: impl Fn(&str) -> usize) -> String {
                 rest = literal;
             }
             (None, Some(end)) => {
-                out.extend(std::iter::repeat_n('x', value(&after[..end])));
+                out.push_str(&value(&after[..end]));
                 rest = &after[end + 1..];
             }
             // An unclosed `${` stays literal.

@@ -21,6 +21,7 @@ mod network;
 pub(crate) mod reach;
 mod report;
 mod sources;
+mod worker_env;
 
 pub use fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 
@@ -30,6 +31,7 @@ pub(crate) use report::{render_all, stack_set_files};
 pub(crate) use sources::Deployed as DeployedSource;
 pub(crate) use sources::SCHEDULE_DEAD_LETTERS;
 pub(crate) use sources::deployed as deployed_sources;
+pub(crate) use worker_env::variables as worker_variables;
 
 // For the tests elsewhere in the crate.
 #[cfg(test)]

@@ -70,6 +70,7 @@ mod container_moto;
 mod deploy_moto;
 mod docs;
 mod emulator_table;
+mod env_moto;
 mod fargate_moto;
 mod faults_moto;
 mod guard_rules;

@@ -1,0 +1,115 @@
+//! `qfleet env`: a stage's worker environment exactly as the fleet gets it, to run the worker
+//! on a laptop with the fleet's settings (`eval "$(qfleet env ENV --shell)"`). The variables
+//! are read from the rendered fleet template as CloudFormation fills them in, in the account
+//! the credentials are for; secrets are named with where they come from, never printed.
+
+use crate::config::Environment;
+use crate::error::{Error, Exit, Result};
+use crate::output::{Document, Output, Report};
+use crate::session::Session;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One stage's worker environment.
+#[derive(Debug, Serialize, JsonSchema)]
+struct Body {
+    /// The stage (a pipeline's), or null for a one-stage environment.
+    stage: Option<String>,
+    /// `ec2`, `fargate` or `lambda`.
+    kind: String,
+    /// The account the variables were filled in for.
+    account: String,
+    region: String,
+    /// Each variable the workers get, by name, as CloudFormation fills it in.
+    variables: BTreeMap<String, String>,
+    /// Each secret the workers get, by name, with where it is read from when they start
+    /// (`ssm:/…`, `secretsmanager:…`): never its value.
+    secrets: BTreeMap<String, String>,
+}
+
+/// The schema of `qfleet env`'s document.
+#[cfg(test)]
+pub(crate) fn schema() -> serde_json::Value {
+    use crate::output::json_schema::{self as schema, Environments};
+    schema::document::<Body, ()>("env", "qfleet env --output json", Environments::One)
+}
+
+pub(crate) struct WorkerEnv {
+    environment: String,
+    body: Body,
+    shell: bool,
+}
+
+/// Reads `stage`'s worker environment (of the environment `env`) and prints it.
+pub(crate) fn show(
+    session: &Session,
+    env: &Environment,
+    stage: &Environment,
+    shell: bool,
+    out: Output,
+) -> Result<Exit> {
+    let account = session.block_on(async {
+        let clients = crate::session::clients_for(&session.aws, env).await;
+        crate::ownership::check_account(&clients.sts, env).await?;
+        crate::aws::account::id(&clients.sts)
+            .await
+            .map_err(Error::from)
+    })?;
+    let rendered = crate::render::render(env)?;
+    let fleet = rendered
+        .iter()
+        .find(|s| s.stack_name == stage.fleet_stack_name())
+        .ok_or_else(|| Error::aws(format!("{}: no fleet stack rendered", stage.name)))?;
+    let variables = crate::render::worker_variables(env, stage, fleet, &account)?;
+    out.print(&WorkerEnv {
+        environment: env.name.clone(),
+        body: Body {
+            stage: stage.pipeline_stage().map(|s| s.name.clone()),
+            kind: stage.spec.workers.kind.to_string(),
+            account,
+            region: stage.spec.region.clone(),
+            variables,
+            secrets: stage.spec.workers.secrets.clone(),
+        },
+        shell,
+    })
+}
+
+impl Report for WorkerEnv {
+    fn exit_code(&self) -> Exit {
+        Exit::Ok
+    }
+
+    fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
+        Document::new(
+            Exit::Ok,
+            vec![crate::output::Environment::ok(
+                &self.environment,
+                &self.body,
+            )],
+        )
+    }
+
+    fn text(&self, out: &Output) -> Result<()> {
+        let quote = crate::stack_outputs::shell_quote;
+        for (k, v) in &self.body.variables {
+            match self.shell {
+                true => out.line(format!("export {k}={}", quote(v))),
+                false => out.line(format!("{k}={v}")),
+            }
+        }
+        for (k, from) in &self.body.secrets {
+            // A secret's value is never printed: the worker reads it when it starts.
+            match self.shell {
+                true => out.line(format!(
+                    "# {k}: a secret, read from {from} when the worker starts"
+                )),
+                false => out.note(format!(
+                    "{k}: a secret, read from {from} when the worker starts"
+                )),
+            }
+        }
+        Ok(())
+    }
+}
