@@ -40,6 +40,8 @@ pub enum Command {
     Outputs(commands::outputs::OutputsArgs),
     /// Print a stage's worker environment as the fleet gets it (--shell for `eval`).
     Env(commands::env::EnvArgs),
+    /// Run a worker here with a stage's settings (the reference worker, or -- COMMAND).
+    Dev(commands::dev::DevArgs),
     /// Show stacks, fleet per zone, queues, backlog per instance and alarms.
     Status(commands::status::StatusArgs),
     /// Compare what runs with what was deployed (exit 3 on differences).
@@ -189,6 +191,7 @@ pub fn run(cli: Cli, out: Output) -> Result<crate::error::Exit, Error> {
         Command::Plan(args) => commands::deploy::plan(args, g, out),
         Command::Outputs(args) => commands::outputs::run(args, g, out),
         Command::Env(args) => commands::env::run(args, g, out),
+        Command::Dev(args) => commands::dev::run(args, g, out),
         Command::Status(args) => commands::status::run(args, g, out),
         Command::Drift(args) => commands::drift::run(args, g, out),
         Command::Environments(args) => commands::environments::run(args, g, out),

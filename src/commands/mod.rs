@@ -3,6 +3,7 @@
 
 pub(crate) mod completions;
 pub(crate) mod deploy;
+pub(crate) mod dev;
 pub(crate) mod dlq;
 pub(crate) mod drift;
 pub(crate) mod env;

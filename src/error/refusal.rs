@@ -17,6 +17,11 @@ pub enum Refusal {
         id: String,
         states: Vec<String>,
     },
+    /// `dev` on a protected environment, without `--on-protected`.
+    #[error(
+        "{env} is protected: a worker run by `qfleet dev` takes its real jobs from its queue; nothing was started. Give --on-protected to run it there anyway"
+    )]
+    DevOnProtected { env: String },
     // Whose the resources are, and which account.
     /// A stack with the environment's name but without qfleet's marks for it (`lacks`).
     #[error(

@@ -41,14 +41,17 @@ pub(crate) struct WorkerEnv {
     shell: bool,
 }
 
-/// Reads `stage`'s worker environment (of the environment `env`) and prints it.
-pub(crate) fn show(
+mod dev;
+
+pub(crate) use dev::{Dev, run as dev};
+
+/// The account the credentials are for (checked against the file's `accounts:`) and the
+/// variables `stage`'s workers get there.
+fn read(
     session: &Session,
     env: &Environment,
     stage: &Environment,
-    shell: bool,
-    out: Output,
-) -> Result<Exit> {
+) -> Result<(String, BTreeMap<String, String>)> {
     let account = session.block_on(async {
         let clients = crate::session::clients_for(&session.aws, env).await;
         crate::ownership::check_account(&clients.sts, env).await?;
@@ -62,6 +65,18 @@ pub(crate) fn show(
         .find(|s| s.stack_name == stage.fleet_stack_name())
         .ok_or_else(|| Error::aws(format!("{}: no fleet stack rendered", stage.name)))?;
     let variables = crate::render::worker_variables(env, stage, fleet, &account)?;
+    Ok((account, variables))
+}
+
+/// Reads `stage`'s worker environment (of the environment `env`) and prints it.
+pub(crate) fn show(
+    session: &Session,
+    env: &Environment,
+    stage: &Environment,
+    shell: bool,
+    out: Output,
+) -> Result<Exit> {
+    let (account, variables) = read(session, env, stage)?;
     out.print(&WorkerEnv {
         environment: env.name.clone(),
         body: Body {

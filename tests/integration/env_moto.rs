@@ -77,3 +77,97 @@ async fn env_prints_what_the_deployed_launch_template_gives_the_workers() {
     assert_eq!(String::from_utf8_lossy(&sh.stdout), format!("1.50|{e}"));
     moto_detach_role_policies(&[&e]);
 }
+
+/// `qfleet dev` runs the reference worker here with the fleet's settings: a job sent by
+/// `qfleet submit` is done, recorded in the job table as the fleet records it; Ctrl-C stops the
+/// worker (exit 130). A protected environment is refused before anything runs.
+#[tokio::test]
+async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("wdev");
+    let file = lab_stack_file(dir.path(), &e, "jobs: {}\n");
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(qfleet_on_moto()
+        .arg("submit")
+        .arg(&file)
+        .args([r#"{"n": 7}"#, "--id", "dev-1"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // The reference worker needs python3 with boto3: the tests' virtualenv's, first on PATH.
+    let path = format!(
+        "{}:{}",
+        root().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // moto answers DescribeStackResource, how the worker finds the job tables from
+    // QFLEET_JOBS_STACK, with HTTP 500: the test names them, as QFLEET_JOB_TABLE and
+    // QFLEET_LEASE_TABLE let anyone do (they pass through to the worker).
+    let tables = std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; c=boto3.client('cloudformation', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); r={x['LogicalResourceId']:x['PhysicalResourceId'] for x in c.list_stack_resources(StackName=sys.argv[2])['StackResourceSummaries']}; print(r['JobTable'], r['JobLeaseTable'])",
+            &moto_endpoint(),
+            &format!("qfleet-{e}-data"),
+        ])
+        .output()
+        .unwrap();
+    let tables = String::from_utf8_lossy(&tables.stdout).to_string();
+    let [table, leases] = tables.split_whitespace().collect::<Vec<_>>()[..] else {
+        panic!("{tables}");
+    };
+    let log = dir.path().join("dev.log");
+    let mut dev = qfleet_on_moto()
+        .arg("dev")
+        .arg(&file)
+        .env("QFLEET_JOB_TABLE", table)
+        .env("QFLEET_LEASE_TABLE", leases)
+        .env("PATH", &path)
+        .env("QFLEET_WAIT_SECONDS", "1")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("dev.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut state = String::new();
+    for _ in 0..60 {
+        let o = run(qfleet_on_moto()
+            .arg("jobs")
+            .arg(&file)
+            .args(["dev-1", "-o", "json"]));
+        let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        state = d["environments"][0]["jobs"][0]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if state == "done" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let said = std::fs::read_to_string(dir.path().join("dev.err")).unwrap_or_default();
+    assert_eq!(
+        state,
+        "done",
+        "{said}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(said.contains("takes the environment's real jobs"), "{said}");
+    std::process::Command::new("kill")
+        .args(["-s", "INT", &dev.id().to_string()])
+        .status()
+        .unwrap();
+    let status = dev.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{said}");
+
+    // Protected (not a lab): refused, nothing started.
+    let protected = dir.path().join(format!("{e}-prod.yaml"));
+    std::fs::write(
+        &protected,
+        format!("environment: {e}p\nregion: eu-west-1\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n"),
+    )
+    .unwrap();
+    let o = run(qfleet_on_moto().arg("dev").arg(&protected));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--on-protected"), "{}", stderr(&o));
+    moto_detach_role_policies(&[&e]);
+}

@@ -1,0 +1,42 @@
+//! `qfleet dev ENV [--stage S] [-- COMMAND...]`: a worker on this machine with the fleet's
+//! settings.
+
+use super::Global;
+use crate::error::{Result, Usage};
+use crate::output::Output;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// One environment: its name (a file in the stacks directory, one copy, ENV-TARGET@ACCOUNT
+    /// for one account of a whole-unit target, or NAME@REGION or NAME@ACCOUNT/REGION for the
+    /// one environment of a name there), or a path.
+    pub env: String,
+    /// For a pipeline, run this stage's worker (default: the first stage's).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Run on a protected environment too: the worker takes its real jobs.
+    #[arg(long)]
+    pub on_protected: bool,
+    /// The command to run (default: the reference worker, with python3 and boto3).
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+pub(crate) fn run(args: DevArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
+    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
+    let [env] = session.envs.as_slice() else {
+        return Err(Usage::OneEnvironment {
+            command: "dev",
+            named: args.env.clone(),
+            count: session.envs.len(),
+        }
+        .into());
+    };
+    let stages = crate::session::chosen_stages(env, args.stage.as_deref())?;
+    let dev = crate::worker_env::Dev {
+        command: args.command,
+        on_protected: args.on_protected,
+    };
+    crate::worker_env::dev(&session, env, stages[0], dev, out)
+}
