@@ -89,7 +89,7 @@ impl Locations {
     }
 
     /// The text of the unquoted value at `path`.
-    pub(super) fn plain_text(&self, path: &str) -> Option<&str> {
+    pub(crate) fn plain_text(&self, path: &str) -> Option<&str> {
         self.plain.get(path).map(String::as_str)
     }
 

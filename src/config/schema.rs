@@ -75,7 +75,7 @@ settings! {
         pub jobs: Option<JobsSpec>
             => "a mapping with {keys and} (optional; absent: no job table and no response queue; `jobs: {}` turns them on with the defaults)",
         pub workers: WorkersSpec
-            => "a mapping with kind; for both: environment, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
+            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
         /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is
@@ -730,7 +730,12 @@ settings! {
         /// Plain settings the worker gets as environment variables (both kinds).
         pub environment: BTreeMap<String, String>
             => "a mapping of environment variable names to plain values the worker gets (not secrets: see workers.secrets)";
-            each "a name of letters, digits and _ not starting with a digit, not QFLEET_… or AWS_… or another name Lambda reserves; a value on one line without quotes, backslashes or $ on EC2, and all values of a Lambda function within its 4 KB of environment",
+            each "a name of letters, digits and _ not starting with a digit, not QFLEET_…, not an AWS_… name that carries credentials or redirects the SDK, nor one Lambda reserves; a value on one line without quotes, backslashes or $ on EC2, and all values of a Lambda function within its 4 KB of environment",
+        /// More names the workers get the queue's URL under, beside `QFLEET_QUEUE_URL`: a
+        /// worker written for another tool reads it unchanged (Copilot's `COPILOT_QUEUE_URI`).
+        #[serde(deserialize_with = "null_as_empty")]
+        pub queue_url_as: Vec<String>
+            => "a list of environment variable names (letters, digits and _), each set to the queue's URL as QFLEET_QUEUE_URL is; not one of workers.environment's",
         /// Environment variable → SSM parameter or Secrets Manager secret, resolved when the worker
         /// starts (never written into the template or the user data).
         pub secrets: BTreeMap<String, String>
@@ -790,6 +795,7 @@ impl Default for WorkersSpec {
             log_retention_days: 14,
             public_ip: false,
             environment: BTreeMap::new(),
+            queue_url_as: Vec::new(),
             secrets: BTreeMap::new(),
             secret_keys: Vec::new(),
             policies: Vec::new(),

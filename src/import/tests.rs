@@ -761,9 +761,10 @@ fn copilots_own_variables_are_set_or_reported_one_by_one() {
     );
     let report = i.report.text();
     assert!(
-        report.contains("COPILOT_QUEUE_URI → QFLEET_QUEUE_URL"),
+        report.contains("COPILOT_QUEUE_URI → workers.queue_url_as: the queue's URL"),
         "{report}"
     );
+    assert_eq!(file["workers"]["queue_url_as"][0], "COPILOT_QUEUE_URI");
     assert!(
         report.contains("COPILOT_SERVICE_DISCOVERY_ENDPOINT: test.shop.local"),
         "{report}"
@@ -922,4 +923,19 @@ fn the_environment_manifest_beside_gives_the_vpc_and_subnets_and_insights_is_rep
         "{}",
         i.stack_file
     );
+}
+
+/// Copilot hands variables to the container as the text it read: the import keeps `True`,
+/// `0x10` and `1.50` as written, and the stack file gives the worker the same.
+#[test]
+fn variables_are_carried_as_written() {
+    let text = manifest("variables:\n  DEBUG: True\n  MASK: 0x10\n  PRICE: 1.50\n  NAME: plain\n");
+    let i = import_text(&text, opts(None, None)).unwrap();
+    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
+        .unwrap_or_else(|e| panic!("{e}\n{}", i.stack_file));
+    let vars = &env.spec.workers.environment;
+    assert_eq!(vars["DEBUG"], "True", "{}", i.stack_file);
+    assert_eq!(vars["MASK"], "0x10", "{}", i.stack_file);
+    assert_eq!(vars["PRICE"], "1.50", "{}", i.stack_file);
+    assert_eq!(vars["NAME"], "plain");
 }

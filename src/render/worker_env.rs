@@ -157,9 +157,10 @@ mod tests {
     #[test]
     fn an_instance_gets_its_worker_env_file_filled_in() {
         let v = of(
-            "region: eu-west-1\nlab: true\njobs: {}\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n  environment:\n    DATABASE_HOST: db.internal\n    PRICE: \"1.50\"\n",
+            "region: eu-west-1\nlab: true\njobs: {}\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n  queue_url_as: [COPILOT_QUEUE_URI]\n  environment:\n    DATABASE_HOST: db.internal\n    PRICE: \"1.50\"\n",
             0,
         );
+        assert_eq!(v["COPILOT_QUEUE_URI"], QUEUE);
         assert_eq!(v["QFLEET_QUEUE_URL"], QUEUE);
         assert_eq!(v["QFLEET_BUCKET"], "we-uploads-123456789012-eu-west-1");
         assert_eq!(v["QFLEET_SIGNAL_STACK"], "qfleet-we-fleet");
@@ -173,9 +174,10 @@ mod tests {
     #[test]
     fn a_task_and_a_function_get_their_variables_filled_in() {
         let task = of(
-            "region: eu-west-1\nlab: true\njobs: {}\nworkers:\n  kind: fargate\n  image: public.ecr.aws/org/worker:1\n  min: 1\n  max: 2\n  public_ip: true\n  environment:\n    MODE: fast\n",
+            "region: eu-west-1\nlab: true\njobs: {}\nworkers:\n  kind: fargate\n  image: public.ecr.aws/org/worker:1\n  min: 1\n  max: 2\n  public_ip: true\n  queue_url_as: [COPILOT_QUEUE_URI]\n  environment:\n    MODE: fast\n",
             0,
         );
+        assert_eq!(task["COPILOT_QUEUE_URI"], QUEUE);
         assert_eq!(task["QFLEET_QUEUE_URL"], QUEUE);
         assert_eq!(task["QFLEET_JOBS_STACK"], "qfleet-we-data");
         assert_eq!(task["MODE"], "fast");

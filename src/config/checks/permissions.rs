@@ -8,14 +8,64 @@ use crate::config::schema::{WorkerKind, WorkersSpec};
 
 /// Environment variables Lambda sets itself and refuses in a function's configuration (Lambda
 /// Developer Guide, "Defined runtime environment variables":
-/// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+/// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-runtime.html). Every
+/// `AWS_LAMBDA_…` name is Lambda's too.
 const LAMBDA_RESERVED: &[&str] = &[
     "_HANDLER",
     "_X_AMZN_TRACE_ID",
+    "AWS_EXECUTION_ENV",
+    "AWS_ACCESS_KEY",
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
     "TZ",
 ];
+
+/// `AWS_…` names that carry credentials, or send the SDK's calls, trust or credentials
+/// elsewhere: a worker that got one would act as someone else or talk to another endpoint
+/// (the SDKs' settings, "Environment variables support",
+/// https://docs.aws.amazon.com/sdkref/latest/guide/environment-variables.html). qfleet sets
+/// `AWS_REGION` and `AWS_DEFAULT_REGION` itself. Any other `AWS_…` name (django-storages'
+/// `AWS_STORAGE_BUCKET_NAME`) is the worker's own.
+const AWS_SDK: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_CA_BUNDLE",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+];
+
+/// Why `name` is not the worker's to set, or `None`.
+fn reserved(name: &str, lambda: bool) -> Option<&'static str> {
+    if AWS_SDK.contains(&name) || name.starts_with("AWS_ENDPOINT_URL") {
+        return Some(
+            "it carries credentials or sends the AWS SDK's calls elsewhere (qfleet sets the Region; the workers' role gives the credentials)",
+        );
+    }
+    if lambda && (LAMBDA_RESERVED.contains(&name) || name.starts_with("AWS_LAMBDA_")) {
+        return Some("Lambda sets it in every function and refuses it in the configuration");
+    }
+    None
+}
 
 /// A Lambda function's environment: at most 4 KB, names and values together (Lambda quotas:
 /// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
@@ -194,15 +244,25 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     let mut names = Vec::new();
     for (name, value) in &w.environment {
         let field = format!("workers.environment.{name}");
-        name_rule(c, &field, name);
+        name_rule(c, &field, name, lambda);
         if env_file && let Some(why) = ec2_value_problem(value) {
             c.fail(&field, format!("the value of {name} {why}"));
         }
         names.push(name);
     }
+    for (i, name) in w.queue_url_as.iter().enumerate() {
+        let field = format!("workers.queue_url_as.{i}");
+        name_rule(c, &field, name, lambda);
+        if w.environment.contains_key(name) || w.secrets.contains_key(name) {
+            c.fail(
+                &field,
+                format!("{name} is also in workers.environment or workers.secrets; give it once"),
+            );
+        }
+    }
     for (name, source) in &w.secrets {
         let field = format!("workers.secrets.{name}");
-        name_rule(c, &field, name);
+        name_rule(c, &field, name, lambda);
         if w.environment.contains_key(name) {
             c.fail(
                 &field,
@@ -277,7 +337,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
 /// the prefixes, stage names and stack names it holds (`render::check`).
 const QFLEET_LAMBDA_ENV: usize = 512;
 
-fn name_rule(c: &mut Checker, field: &str, name: &str) {
+fn name_rule(c: &mut Checker, field: &str, name: &str, lambda: bool) {
     let ok = name
         .chars()
         .next()
@@ -292,11 +352,8 @@ fn name_rule(c: &mut Checker, field: &str, name: &str) {
         );
     } else if name.starts_with("QFLEET_") {
         c.fail(field, format!("{name}: QFLEET_… names are qfleet's own"));
-    } else if name.starts_with("AWS_") || LAMBDA_RESERVED.contains(&name) {
-        c.fail(
-            field,
-            format!("{name} is set by AWS (the SDKs and Lambda reserve it)"),
-        );
+    } else if let Some(why) = reserved(name, lambda) {
+        c.fail(field, format!("{name} is not yours to set: {why}"));
     }
 }
 

@@ -50,7 +50,12 @@ fn environment_names_are_variable_names_and_not_reserved() {
         ("9LIVES", "not an environment variable name"),
         ("MY-VAR", "not an environment variable name"),
         ("QFLEET_QUEUE_URL", "qfleet's own"),
-        ("AWS_REGION", "set by AWS"),
+        ("AWS_REGION", "not yours to set"),
+        ("AWS_SESSION_TOKEN", "carries credentials"),
+        (
+            "AWS_ENDPOINT_URL_SQS",
+            "sends the AWS SDK's calls elsewhere",
+        ),
     ] {
         let e = error(
             &format!("region: eu-west-1\nworkers:\n  environment:\n    {name}: x\n"),
@@ -70,7 +75,23 @@ fn environment_names_are_variable_names_and_not_reserved() {
         "workers.environment.TZ",
         5,
     );
-    assert!(e.message.contains("set by AWS"), "{e}");
+    assert!(e.message.contains("Lambda sets it"), "{e}");
+    // The worker's own AWS_… settings (django-storages'), and TZ on an instance, are its own.
+    let env = crate::config::parse(
+        std::path::PathBuf::from("t.yaml"),
+        "region: eu-west-1\nworkers:\n  environment:\n    AWS_STORAGE_BUCKET_NAME: media\n    AWS_QUERYSTRING_AUTH: \"False\"\n    AWS_LAMBDA_STYLE: x\n    TZ: Europe/Paris\n".to_string(),
+    )
+    .unwrap();
+    assert_eq!(
+        env.spec.workers.environment["AWS_STORAGE_BUCKET_NAME"],
+        "media"
+    );
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  environment:\n    AWS_LAMBDA_STYLE: x\n",
+        "workers.environment.AWS_LAMBDA_STYLE",
+        5,
+    );
+    assert!(e.message.contains("Lambda sets it"), "{e}");
 }
 
 #[test]
@@ -376,4 +397,20 @@ fn the_roles_limit_counts_the_declared_policy() {
             "{kind}: {list:#?}"
         );
     }
+}
+
+#[test]
+fn the_queue_url_goes_under_more_names_each_given_once() {
+    let env = crate::config::parse(
+        std::path::PathBuf::from("t.yaml"),
+        "region: eu-west-1\nworkers:\n  queue_url_as: [COPILOT_QUEUE_URI]\n".to_string(),
+    )
+    .unwrap();
+    assert_eq!(env.spec.workers.queue_url_as, ["COPILOT_QUEUE_URI"]);
+    let e = error(
+        "region: eu-west-1\nworkers:\n  queue_url_as: [QUEUE]\n  environment:\n    QUEUE: x\n",
+        "workers.queue_url_as.0",
+        3,
+    );
+    assert!(e.message.contains("give it once"), "{e}");
 }

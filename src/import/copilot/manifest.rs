@@ -198,6 +198,18 @@ impl Manifest {
         over.or_else(|| self.locations.key(path)).map(|p| p.line)
     }
 
+    /// The unquoted scalar at `path` as written (`True`, `0x10`, `1.50`), where the YAML parser
+    /// reads a boolean or a number: Copilot hands variables to the container as the text it
+    /// read (a `map[string]string`), so that is what the worker got.
+    pub(super) fn as_written(&self, path: &str) -> Option<String> {
+        let over = self.environment.as_ref().and_then(|e| {
+            self.locations
+                .plain_text(&format!("environments.{e}.{path}"))
+        });
+        over.or_else(|| self.locations.plain_text(path))
+            .map(str::to_string)
+    }
+
     /// The environments whose overrides set `path` (to say which `--env` would give it).
     pub(super) fn environments_setting(&self, path: &str) -> Vec<String> {
         self.environments

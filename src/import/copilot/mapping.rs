@@ -1425,11 +1425,16 @@ impl Mapper<'_> {
                 None => self.r.not_carried(name, None, unknown),
             }
         }
-        self.r.changed(
-            Some("COPILOT_QUEUE_URI"),
+        self.r.carried(
+            "COPILOT_QUEUE_URI",
             None,
-            Some("QFLEET_QUEUE_URL"),
-            "the queue's URL: read QFLEET_QUEUE_URL, which qfleet sets (the URL exists only once the queue is deployed)",
+            "workers.queue_url_as",
+            "the queue's URL, set under this name too, so that the worker reads it unchanged (QFLEET_QUEUE_URL holds the same)",
+        );
+        self.d.set(
+            "workers.queue_url_as",
+            Node::List(vec!["COPILOT_QUEUE_URI".to_string()]),
+            Some("the queue's URL under Copilot's name".into()),
         );
         // A topic with a queue of its own (`subscribe.topics[].queue`), and topics published to.
         let topic_queues = match self.get("subscribe.topics") {
@@ -1476,7 +1481,10 @@ impl Mapper<'_> {
             let line = self.line(&path);
             match v {
                 Value::String(_) | Value::Number(_) | Value::Bool(_) => {
-                    let value = text_of(v);
+                    let value = match v {
+                        Value::String(_) => text_of(v),
+                        _ => self.m.as_written(&path).unwrap_or_else(|| text_of(v)),
+                    };
                     let key = format!("workers.environment.{name}");
                     self.r.carried(&path, line, &key, value.clone());
                     if names_a_discovered_service(&value) {
