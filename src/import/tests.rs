@@ -939,3 +939,52 @@ fn variables_are_carried_as_written() {
     assert_eq!(vars["PRICE"], "1.50", "{}", i.stack_file);
     assert_eq!(vars["NAME"], "plain");
 }
+
+/// A service's addons (a DynamoDB table, the policy for it, its output as a variable) and
+/// overrides are reported, each with what it held and what to do: never dropped silently.
+#[test]
+fn addons_and_overrides_beside_the_manifest_are_reported_with_what_they_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = dir.path().join("copilot/w/manifest.yml");
+    std::fs::create_dir_all(dir.path().join("copilot/w/addons")).unwrap();
+    std::fs::create_dir_all(dir.path().join("copilot/w/overrides")).unwrap();
+    std::fs::write(
+        dir.path().join("copilot/w/addons/orders-table.yml"),
+        "Parameters:\n  App: {Type: String}\nResources:\n  OrdersTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PAY_PER_REQUEST\n  OrdersAccessPolicy:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Action: [dynamodb:GetItem, dynamodb:PutItem]\n            Resource: !GetAtt OrdersTable.Arn\n          - Effect: Allow\n            Action: ecs:UpdateTaskProtection\n            Resource: '*'\nOutputs:\n  OrdersTableName:\n    Value: !Ref OrdersTable\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("copilot/w/overrides/cfn.patches.yml"),
+        "- op: add\n  path: /Resources/TaskDefinition/Properties/EphemeralStorage\n  value: {SizeInGiB: 50}\n",
+    )
+    .unwrap();
+    let i = import(&service, &manifest(""), &opts(None, None)).unwrap();
+    let items: Vec<(&str, &str)> = i
+        .report
+        .not_carried
+        .iter()
+        .filter_map(|x| Some((x.source.as_deref()?, x.note.as_str())))
+        .collect();
+    let addon = items
+        .iter()
+        .find(|(s, _)| *s == "addons/orders-table.yml")
+        .unwrap_or_else(|| panic!("{items:?}"))
+        .1;
+    assert!(
+        addon.contains("OrdersTable (AWS::DynamoDB::Table)"),
+        "{addon}"
+    );
+    assert!(
+        addon.contains("dynamodb:GetItem, dynamodb:PutItem, ecs:UpdateTaskProtection"),
+        "{addon}"
+    );
+    assert!(addon.contains("AccessDenied"), "{addon}");
+    assert!(addon.contains("(OrdersTableName)"), "{addon}");
+    let patch = items
+        .iter()
+        .find(|(s, _)| *s == "overrides/cfn.patches.yml")
+        .unwrap_or_else(|| panic!("{items:?}"))
+        .1;
+    assert!(patch.contains("qfleet's templates do not take"), "{patch}");
+    assert!(i.report.text().contains("addons/orders-table.yml"));
+}

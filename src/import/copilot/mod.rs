@@ -2,6 +2,7 @@
 //! stack file. Reading the manifest (`manifest`) and mapping it (`mapping`) are apart; the
 //! report is `crate::import::report`.
 
+pub mod addons;
 pub mod environment;
 pub mod manifest;
 pub mod mapping;
@@ -57,7 +58,8 @@ pub(crate) fn import(path: &Path, text: &str, opts: &Options) -> Result<Imported
         env_manifest: beside.as_ref(),
         ..*opts
     };
-    let (draft, report, problems) = mapping::map(&m, opts)?;
+    let (draft, mut report, problems) = mapping::map(&m, opts)?;
+    report.not_carried.extend(addons::report(path));
     if !problems.is_empty() {
         return Err(Failure {
             error: crate::error::Error::Input(problems),
