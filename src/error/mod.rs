@@ -20,7 +20,7 @@ mod signal;
 mod tool;
 mod usage;
 
-pub(crate) use signal::{interrupted, listen as listen_for_signals};
+pub(crate) use signal::{Holding, interrupted, listen as listen_for_signals};
 
 pub use interruption::Interruption;
 pub use refusal::{Loss, Refusal, RunningStage, TeardownRefusal};

@@ -155,6 +155,24 @@ fn listen() {
     });
 }
 
+/// A wait that takes a signal up for as long as it lives: a command that, once interrupted,
+/// still waits for something to end on its own (a worker releasing the messages it holds)
+/// holds one, so that the process is not ended under it.
+pub(crate) struct Holding(());
+
+impl Holding {
+    pub(crate) fn new() -> Holding {
+        WAITING.fetch_add(1, Ordering::SeqCst);
+        Holding(())
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Ends the process with the signal's code when no wait is pending to take the signal up
 /// within [`GRACE`]: the run is not at a point that can stop cleanly, and a signal must not be
 /// ignored.

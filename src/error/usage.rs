@@ -30,6 +30,11 @@ pub enum Usage {
     /// Something only text output can do, asked for with JSON output: what and why.
     #[error("{0}")]
     TextOnly(&'static str),
+    /// `dev` for a function: Lambda polls its queue and calls the handler.
+    #[error(
+        "{env}'s workers are a Lambda function: Lambda polls the queue and calls the handler, so there is no worker for qfleet dev to run here; `qfleet env {env}` prints the function's variables"
+    )]
+    DevFunction { env: String },
     /// A command that acts on one environment, given a name for several.
     #[error("{command} takes one environment; `{named}` names {count}")]
     OneEnvironment {

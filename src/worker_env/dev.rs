@@ -8,7 +8,6 @@ use crate::error::{Error, Exit, Refusal, Result};
 use crate::output::Output;
 use crate::session::Session;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// The variables only an instance of the group can use: a machine that is not one has no
 /// lifecycle to follow (the worker would wait for an `InService` state that never comes) and
@@ -19,6 +18,23 @@ const INSTANCE_ONLY: &[&str] = &[
     "QFLEET_LAUNCH_HOOK",
     "QFLEET_SIGNAL_STACK",
     "QFLEET_SIGNAL_RESOURCE",
+];
+
+/// Variables a stage may lack that another stage, or an instance, has: inherited from the
+/// caller's shell (after `eval "$(qfleet env … --shell)"` for another stage, say), they would
+/// send this stage's output to another queue or make the worker wait for an instance's
+/// lifecycle. The child never inherits them; the stage's own are set.
+const NOT_INHERITED: &[&str] = &[
+    "QFLEET_NEXT_QUEUE_URL",
+    "QFLEET_NEXT_STAGE",
+    "QFLEET_STAGE",
+    "QFLEET_STAGE_INDEX",
+    "QFLEET_RESPONSE_QUEUE_URL",
+    "QFLEET_JOBS_STACK",
+    "QFLEET_LEASES",
+    "QFLEET_MAX_RECEIVE_COUNT",
+    "QFLEET_JOB_RETENTION_DAYS",
+    "QFLEET_STOP_GRACE",
 ];
 
 /// What `qfleet dev` runs.
@@ -39,6 +55,12 @@ pub(crate) fn run(
     out: Output,
 ) -> Result<Exit> {
     out.text_only("dev runs a worker in the foreground and prints its lines, as text; use `qfleet env ENV -o json` for the settings as JSON")?;
+    if stage.spec.workers.kind == crate::config::WorkerKind::Lambda {
+        return Err(crate::error::Usage::DevFunction {
+            env: env.name.clone(),
+        }
+        .into());
+    }
     if env.termination_protection() && !dev.on_protected {
         return Err(Refusal::DevOnProtected {
             env: env.name.clone(),
@@ -47,11 +69,18 @@ pub(crate) fn run(
     }
     let (_, mut variables) = super::read(session, env, stage)?;
     variables.retain(|k, _| !INSTANCE_ONLY.contains(&k.as_str()));
-    let (program, args, dir) = match dev.command.split_first() {
+    let cleared: Vec<&str> = INSTANCE_ONLY
+        .iter()
+        .chain(NOT_INHERITED)
+        .copied()
+        .filter(|k| !variables.contains_key(*k))
+        .collect();
+    // The reference worker's directory lives (and is removed) with `_dir`.
+    let (program, args, _dir) = match dev.command.split_first() {
         Some((p, rest)) => (p.clone(), rest.to_vec(), None),
         None => {
             let dir = reference_worker()?;
-            let worker = dir.join("qfleet_worker.py");
+            let worker = dir.path().join("qfleet_worker.py");
             (
                 "python3".to_string(),
                 vec![worker.display().to_string()],
@@ -64,7 +93,7 @@ pub(crate) fn run(
         .collect::<Vec<_>>()
         .join(" ");
     out.note(format!(
-        "{}: running `{shown}` with the workers' settings{}: it takes the environment's real jobs from {}; Ctrl-C stops it, and the messages it holds go back to the queue",
+        "{}: running `{shown}` with the workers' settings{}: it takes the environment's real jobs from {}; Ctrl-C stops it (the reference worker puts the messages it holds back in the queue)",
         env.name,
         stage
             .pipeline_stage()
@@ -79,54 +108,56 @@ pub(crate) fn run(
             "{name}: a secret the fleet reads from {from}; not set here: export it yourself if the worker needs it"
         ));
     }
-    let ended = session.block_on(wait(&program, &args, &variables));
-    if let Some(d) = dir {
-        let _ = std::fs::remove_dir_all(d);
-    }
-    ended
+    session.block_on(wait(&program, &args, &variables, &cleared))
 }
 
-/// The reference worker and the job table's module, written to a directory of their own.
-fn reference_worker() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("qfleet-dev-{}", std::process::id()));
-    let write = |name: &str, text: &str| {
-        std::fs::write(dir.join(name), text).map_err(|e| {
-            Error::aws(format!(
-                "writing the reference worker to {}: {e}",
-                dir.display()
-            ))
-        })
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        Error::aws(format!(
-            "writing the reference worker to {}: {e}",
-            dir.display()
-        ))
-    })?;
-    write(
-        "qfleet_worker.py",
-        &qfleet_runtime::inline_shared(qfleet_runtime::WORKER),
-    )?;
-    write("qfleet_jobs.py", qfleet_runtime::JOBS)?;
+/// The reference worker and the job table's module, written to a new private directory
+/// (mode 0700, its name unpredictable), removed when the returned value is dropped.
+fn reference_worker() -> Result<tempfile::TempDir> {
+    let failed = |e: std::io::Error| Error::aws(format!("writing the reference worker: {e}"));
+    let dir = tempfile::Builder::new()
+        .prefix("qfleet-dev-")
+        .tempdir()
+        .map_err(failed)?;
+    for (name, text) in [
+        (
+            "qfleet_worker.py",
+            qfleet_runtime::inline_shared(qfleet_runtime::WORKER),
+        ),
+        ("qfleet_jobs.py", qfleet_runtime::JOBS.to_string()),
+    ] {
+        std::fs::write(dir.path().join(name), text).map_err(failed)?;
+    }
     Ok(dir)
 }
 
-/// Runs the program and waits for it; on a signal to qfleet, the program gets SIGINT (a
-/// terminal's Ctrl-C reaches both) and is waited for, as it releases what it holds.
-async fn wait(program: &str, args: &[String], vars: &BTreeMap<String, String>) -> Result<Exit> {
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .envs(vars)
-        .spawn()
-        .map_err(|e| {
-            Error::aws(format!(
-                "cannot start `{program}`: {e}{}",
-                match program {
-                    "python3" => " (the reference worker needs python3 with boto3 on PATH; or give your own command after --)",
-                    _ => "",
-                }
-            ))
-        })?;
+/// Runs the program in a process group of its own and waits for it. A signal to qfleet (a
+/// terminal's Ctrl-C reaches qfleet alone) is passed on as one SIGINT, and qfleet keeps
+/// waiting while the program stops, holding the signal taken up so that it is not ended
+/// first.
+async fn wait(
+    program: &str,
+    args: &[String],
+    vars: &BTreeMap<String, String>,
+    cleared: &[&str],
+) -> Result<Exit> {
+    let _holding = crate::error::Holding::new();
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).envs(vars);
+    for name in cleared {
+        cmd.env_remove(name);
+    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::aws(format!(
+            "cannot start `{program}`: {e}{}",
+            match program {
+                "python3" => " (the reference worker needs python3 with boto3 on PATH; or give your own command after --)",
+                _ => "",
+            }
+        ))
+    })?;
     let status = tokio::select! {
         s = child.wait() => s,
         signal = crate::error::interrupted() => {
@@ -141,9 +172,20 @@ async fn wait(program: &str, args: &[String], vars: &BTreeMap<String, String>) -
         }
     };
     let status = status.map_err(|e| Error::aws(format!("waiting for `{program}`: {e}")))?;
-    match status.code() {
-        Some(0) => Ok(Exit::Ok),
-        Some(code) => Err(Error::aws(format!("`{program}` exited with status {code}"))),
-        None => Ok(Exit::Interrupted(crate::error::Signal::Interrupt)),
+    if status.success() {
+        return Ok(Exit::Ok);
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return Err(Error::aws(format!(
+                "`{program}` was killed by signal {sig}"
+            )));
+        }
+    }
+    Err(Error::aws(format!(
+        "`{program}` exited with status {}",
+        status.code().unwrap_or(-1)
+    )))
 }

@@ -169,5 +169,19 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
     let o = run(qfleet_on_moto().arg("dev").arg(&protected));
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("--on-protected"), "{}", stderr(&o));
+    // A function has no worker to run here: Lambda polls its queue.
+    let function = dir.path().join(format!("{e}-fn.yaml"));
+    std::fs::write(
+        &function,
+        format!("environment: {e}f\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n"),
+    )
+    .unwrap();
+    let o = run(qfleet_on_moto().arg("dev").arg(&function));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Lambda polls the queue"),
+        "{}",
+        stderr(&o)
+    );
     moto_detach_role_policies(&[&e]);
 }

@@ -9,12 +9,11 @@ use crate::config::schema::{WorkerKind, WorkersSpec};
 /// Environment variables Lambda sets itself and refuses in a function's configuration (Lambda
 /// Developer Guide, "Defined runtime environment variables":
 /// https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-runtime.html). Every
-/// `AWS_LAMBDA_…` name is Lambda's too.
+/// `AWS_LAMBDA_…` name is Lambda's too, but the wrapper script's.
 const LAMBDA_RESERVED: &[&str] = &[
     "_HANDLER",
     "_X_AMZN_TRACE_ID",
     "AWS_EXECUTION_ENV",
-    "AWS_ACCESS_KEY",
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
     "TZ",
@@ -23,12 +22,17 @@ const LAMBDA_RESERVED: &[&str] = &[
 /// `AWS_…` names that carry credentials, or send the SDK's calls, trust or credentials
 /// elsewhere: a worker that got one would act as someone else or talk to another endpoint
 /// (the SDKs' settings, "Environment variables support",
-/// https://docs.aws.amazon.com/sdkref/latest/guide/environment-variables.html). qfleet sets
+/// https://docs.aws.amazon.com/sdkref/latest/guide/environment-variables.html; the Java SDK
+/// 1.x's own, https://docs.aws.amazon.com/sdk-for-java/latest/developer-guide/migration-env-and-system-props.html). qfleet sets
 /// `AWS_REGION` and `AWS_DEFAULT_REGION` itself. Any other `AWS_…` name (django-storages'
 /// `AWS_STORAGE_BUCKET_NAME`) is the worker's own.
 const AWS_SDK: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
+    "AWS_ACCESS_KEY",
     "AWS_SECRET_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_CREDENTIAL_PROFILES_FILE",
+    "AWS_DATA_PATH",
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
     "AWS_PROFILE",
@@ -61,7 +65,10 @@ fn reserved(name: &str, lambda: bool) -> Option<&'static str> {
             "it carries credentials or sends the AWS SDK's calls elsewhere (qfleet sets the Region; the workers' role gives the credentials)",
         );
     }
-    if lambda && (LAMBDA_RESERVED.contains(&name) || name.starts_with("AWS_LAMBDA_")) {
+    // A wrapper script is the one AWS_LAMBDA_… name a function sets itself
+    // (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-modify.html).
+    let lambdas_own = name.starts_with("AWS_LAMBDA_") && name != "AWS_LAMBDA_EXEC_WRAPPER";
+    if lambda && (LAMBDA_RESERVED.contains(&name) || lambdas_own) {
         return Some("Lambda sets it in every function and refuses it in the configuration");
     }
     None

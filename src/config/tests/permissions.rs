@@ -56,6 +56,7 @@ fn environment_names_are_variable_names_and_not_reserved() {
             "AWS_ENDPOINT_URL_SQS",
             "sends the AWS SDK's calls elsewhere",
         ),
+        ("AWS_SECRET_KEY", "carries credentials"),
     ] {
         let e = error(
             &format!("region: eu-west-1\nworkers:\n  environment:\n    {name}: x\n"),
@@ -92,6 +93,12 @@ fn environment_names_are_variable_names_and_not_reserved() {
         5,
     );
     assert!(e.message.contains("Lambda sets it"), "{e}");
+    // A wrapper script is a function's own to set.
+    crate::config::parse(
+        std::path::PathBuf::from("t.yaml"),
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  environment:\n    AWS_LAMBDA_EXEC_WRAPPER: /opt/wrap\n".to_string(),
+    )
+    .unwrap();
 }
 
 #[test]
