@@ -35,6 +35,12 @@ pub enum Usage {
         "{env}'s workers are a Lambda function: Lambda polls the queue and calls the handler, so there is no worker for qfleet dev to run here; `qfleet env {env}` prints the function's variables"
     )]
     DevFunction { env: String },
+    /// `env` or `dev` for a target deployed through StackSets: its stacks' names are
+    /// StackSets' own, which the workers' variables name.
+    #[error(
+        "{env} is deployed through StackSets, whose stacks are named by StackSets (StackSet-…): the workers' variables that name them are not known here, so {command} cannot give them as the fleet has them; read them from an instance's /etc/qfleet/worker.env or the task definition"
+    )]
+    WorkerEnvStackSets { env: String, command: &'static str },
     /// A command that acts on one environment, given a name for several.
     #[error("{command} takes one environment; `{named}` names {count}")]
     OneEnvironment {

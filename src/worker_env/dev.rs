@@ -67,7 +67,7 @@ pub(crate) fn run(
         }
         .into());
     }
-    let (_, mut variables) = super::read(session, env, stage)?;
+    let (_, mut variables) = super::read(session, env, stage, "dev")?;
     variables.retain(|k, _| !INSTANCE_ONLY.contains(&k.as_str()));
     let cleared: Vec<&str> = INSTANCE_ONLY
         .iter()

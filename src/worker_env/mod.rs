@@ -51,7 +51,16 @@ fn read(
     session: &Session,
     env: &Environment,
     stage: &Environment,
+    command: &'static str,
 ) -> Result<(String, BTreeMap<String, String>)> {
+    // Fail closed: a StackSets instance's stacks are not named as the templates name them.
+    if env.through_stack_sets() {
+        return Err(crate::error::Usage::WorkerEnvStackSets {
+            env: env.name.clone(),
+            command,
+        }
+        .into());
+    }
     let account = session.block_on(async {
         let clients = crate::session::clients_for(&session.aws, env).await;
         crate::ownership::check_account(&clients.sts, env).await?;
@@ -76,7 +85,7 @@ pub(crate) fn show(
     shell: bool,
     out: Output,
 ) -> Result<Exit> {
-    let (account, variables) = read(session, env, stage)?;
+    let (account, variables) = read(session, env, stage, "env")?;
     out.print(&WorkerEnv {
         environment: env.name.clone(),
         body: Body {

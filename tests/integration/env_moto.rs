@@ -185,3 +185,25 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
     );
     moto_detach_role_policies(&[&e]);
 }
+
+/// A target deployed through StackSets: its stacks are named by StackSets, so the variables
+/// that name them are not known here. `env` and `dev` refuse (exit 2) before any call.
+#[test]
+fn env_and_dev_refuse_a_stack_sets_target_before_any_call() {
+    for command in [&["env"][..], &["dev", "--on-protected"][..]] {
+        let o = run(qfleet()
+            .args(["--stacks-dir", "examples"])
+            .args(command)
+            .arg("fleetsets-eu1")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "eu-west-1"));
+        assert_eq!(o.status.code(), Some(2), "{command:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("deployed through StackSets"),
+            "{command:?}: {}",
+            stderr(&o)
+        );
+    }
+}
