@@ -242,6 +242,9 @@ pub(super) async fn endpoint_parameters(
             .iter()
             .any(|(k, v)| k.starts_with("Endpoint") && k.ends_with("Source") && v == "create")
     });
+    // A read that fails is an error (`?`). A stack gone since it was described has no
+    // resources: none is "ours", so an endpoint of the VPC counts as someone else's and is
+    // used, never made a second time.
     let physical: BTreeMap<String, String> = match made_before {
         true => crate::aws::cfn::stacks::resources(&clients.cfn, &stack)
             .await?

@@ -105,8 +105,11 @@ fn resolve(
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        Value::Object(o) if o.len() == 1 => {
-            let (k, arg) = o.iter().next().expect("one key");
+        Value::Object(o) => {
+            let (k, arg) = match (o.len(), o.iter().next()) {
+                (1, Some(one)) => one,
+                _ => return Err(format!("{v} is not one function")),
+            };
             match k.as_str() {
                 "Ref" => arg
                     .as_str()
@@ -117,7 +120,10 @@ fn resolve(
                 "Fn::Sub" => {
                     let (text, vars) = match arg {
                         Value::String(s) => (s.as_str(), None),
-                        Value::Array(a) => (a[0].as_str().unwrap_or_default(), a.get(1)),
+                        Value::Array(a) => match a.first().and_then(Value::as_str) {
+                            Some(text) => (text, a.get(1)),
+                            None => return Err("a Fn::Sub pair without its text".into()),
+                        },
                         _ => return Err("a Fn::Sub that is neither text nor a pair".into()),
                     };
                     let mut own = BTreeMap::new();
@@ -208,5 +214,18 @@ mod tests {
         );
         assert_ne!(first["QFLEET_QUEUE_URL"], second["QFLEET_QUEUE_URL"]);
         assert_ne!(first["QFLEET_SIGNAL_STACK"], second["QFLEET_SIGNAL_STACK"]);
+    }
+
+    #[test]
+    fn a_value_that_is_not_one_function_is_an_error_not_a_panic() {
+        let e = env("region: eu-west-1\nlab: true\nworkers:\n  public_ip: true\n");
+        let none = |_: &str| None;
+        for v in [
+            serde_json::json!({"Fn::Sub": []}),
+            serde_json::json!({}),
+            serde_json::json!({"Ref": "AWS::Region", "Fn::Sub": "x"}),
+        ] {
+            assert!(resolve(&v, &none, &e).is_err(), "{v}");
+        }
     }
 }
