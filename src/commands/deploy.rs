@@ -30,8 +30,19 @@ pub struct DeployArgs {
     /// alarms (one whose bake has not is watched for the rest of it).
     #[arg(long)]
     pub resume: bool,
+    /// The container engine that builds the workers' images (workers.image.build), instead of
+    /// the stack file's build.engine (default: Docker when its daemon answers, else Podman).
+    #[arg(long, value_enum)]
+    pub build_engine: Option<BuildEngine>,
     #[command(flatten)]
     pub modes: ModeArgs,
+}
+
+/// An engine `--build-engine` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BuildEngine {
+    Docker,
+    Podman,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +129,10 @@ pub(crate) fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate:
         revert_drift: args.modes.revert_drift,
         adopt: args.modes.adopt,
         resume: args.resume,
+        build_engine: args.build_engine.map(|e| match e {
+            BuildEngine::Docker => crate::package::engine::Engine::Docker,
+            BuildEngine::Podman => crate::package::engine::Engine::Podman,
+        }),
         ..Default::default()
     };
     let printing = Printing {

@@ -185,7 +185,9 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
         w.push("bucket.retain: false outside a lab: deleting the data stack deletes the bucket (qfleet still refuses while it holds objects)".to_string());
     }
     let lambda = spec.workers.kind == WorkerKind::Lambda;
-    let image = spec.workers.lambda.image.as_deref().filter(|_| lambda);
+    let image_setting = spec.workers.lambda.image.as_ref().filter(|_| lambda);
+    // An image qfleet builds is tagged by its inputs' digest: a new image is a new tag.
+    let image = image_setting.and_then(|i| i.uri());
     // Lambda resolves a tag to a digest when the function is created or its code updated, and
     // does not follow the tag when it moves (UpdateFunctionCode, "Lambda resolves the image tag
     // to an image digest. In Amazon ECR, if you update the image tag to a new image, Lambda does
@@ -199,7 +201,7 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
             "workers.lambda.image `{uri}` names a tag: Lambda runs the digest the tag pointed to when the function was created or last changed, and a deploy after pushing the same tag again changes nothing; name the image by digest (REPOSITORY@sha256:…) so that each new image is a change qfleet deploys"
         ));
     }
-    if image.is_none()
+    if image_setting.is_none()
         && lambda
         && let Some(warning) = crate::config::runtimes::warning(
             &spec.workers.lambda.runtime,

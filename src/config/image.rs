@@ -1,11 +1,133 @@
-//! `workers.image`: a container image the EC2 workers run instead of the reference worker.
+//! `workers.image`: a container image the EC2 workers run instead of the reference worker, the
+//! image Fargate's tasks run, or (`workers.lambda.image`) a function's image: a reference to an
+//! image already pushed, or one `qfleet deploy` builds (`….image.build`) and pushes to the
+//! environment's ECR repository (`qfleet/ENV`, in its data stack).
 
+use super::Environment;
+use super::schema::{BuildPlatform, ImageSetting, WorkerKind};
+use crate::error::InputError;
+use crate::package::image::{BuildInputs, ImageBuild};
 use serde::Serialize;
+use std::path::Path;
+
+/// The registry of the stack's own account and region, as CloudFormation's `Fn::Sub` reads it
+/// (<https://docs.aws.amazon.com/AmazonECR/latest/userguide/Registries.html>: a private
+/// registry is `ACCOUNT.dkr.ecr.REGION.amazonaws.com`; `AWS::URLSuffix` is `amazonaws.com.cn`
+/// in China).
+const OWN_REGISTRY: &str = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}";
+
+/// The environment's image repository (`qfleet/ENV`), which holds the images qfleet builds.
+pub(crate) fn repository(env: &Environment) -> String {
+    format!("qfleet/{}", env.resource_name())
+}
+
+/// The image setting the environment's kind runs, with its field: `workers.image` (EC2,
+/// Fargate) or `workers.lambda.image`.
+pub(crate) fn setting(env: &Environment) -> Option<(&'static str, &ImageSetting)> {
+    let w = &env.spec.workers;
+    match w.kind {
+        WorkerKind::Lambda => w.lambda.image.as_ref().map(|i| ("workers.lambda.image", i)),
+        _ => w.image.as_ref().map(|i| ("workers.image", i)),
+    }
+}
+
+/// The workers' image, read: the reference the file names, or the one qfleet builds, in the
+/// stack's own registry (its account and region as `Fn::Sub` variables).
+pub(crate) fn of(env: &Environment) -> Option<Image> {
+    match setting(env)?.1 {
+        ImageSetting::Uri(u) => parse(u).ok(),
+        ImageSetting::Source(_) => {
+            let tag = &env.image_build.as_ref()?.tag;
+            let repository = repository(env);
+            Some(Image {
+                uri: format!("{OWN_REGISTRY}/{repository}:{tag}"),
+                sub: true,
+                ecr: Some(Ecr {
+                    registry: OWN_REGISTRY.into(),
+                    account: "${AWS::AccountId}".into(),
+                    region: "${AWS::Region}".into(),
+                    repository,
+                }),
+            })
+        }
+    }
+}
+
+/// The engine the stack file names for the build (`….image.build.engine`), if any.
+pub(crate) fn engine(env: &Environment) -> Option<crate::package::engine::Engine> {
+    use crate::package::engine::Engine;
+    match setting(env)?.1.build()?.engine? {
+        super::schema::Engine::Docker => Some(Engine::Docker),
+        super::schema::Engine::Podman => Some(Engine::Podman),
+    }
+}
+
+/// The platform the workers run: Fargate's, Lambda's architecture, or the instance type's.
+fn workers_platform(env: &Environment) -> BuildPlatform {
+    let w = &env.spec.workers;
+    let arm = match w.kind {
+        WorkerKind::Fargate => w.fargate.platform == super::schema::Platform::LinuxArm64,
+        WorkerKind::Lambda => w.lambda.architecture == super::schema::Architecture::Arm64,
+        WorkerKind::Ec2 => w
+            .types()
+            .first()
+            .is_some_and(|t| super::checks::workers::is_graviton(t)),
+    };
+    if arm {
+        BuildPlatform::Arm64
+    } else {
+        BuildPlatform::Amd64
+    }
+}
+
+/// The build the stack file asks for, read and digested (its tag known before anything is
+/// built); the error names the field.
+pub(super) fn read_build(env: &Environment) -> Result<Option<ImageBuild>, Box<InputError>> {
+    let Some((field, ImageSetting::Source(s))) = setting(env) else {
+        return Ok(None);
+    };
+    let b = &s.build;
+    let runs = workers_platform(env);
+    let platform = b.platform.unwrap_or(runs);
+    if platform != runs {
+        return Err(Box::new(env.source.error(
+            &format!("{field}.build.platform"),
+            format!(
+                "the workers run on {}, so the image must be built for it, not {}",
+                runs.as_str(),
+                platform.as_str()
+            ),
+        )));
+    }
+    let base = env.source.path.parent().unwrap_or(Path::new("."));
+    let context = base.join(b.context.as_deref().unwrap_or(Path::new(".")));
+    let dockerfile = match &b.dockerfile {
+        Some(d) => base.join(d),
+        None => context.join("Dockerfile"),
+    };
+    let inputs = BuildInputs {
+        context,
+        dockerfile,
+        target: b.target.as_deref(),
+        args: b
+            .args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+        platform: platform.as_str(),
+    };
+    crate::package::image::read(inputs)
+        .map(Some)
+        .map_err(|why| Box::new(env.source.error(&format!("{field}.build"), why)))
+}
 
 /// An image reference, read: where it is pulled from decides what the instance role needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Image {
-    uri: String,
+    pub(crate) uri: String,
+    /// Whether `uri` holds `Fn::Sub` variables (an image qfleet builds, in the stack's own
+    /// registry).
+    pub(crate) sub: bool,
     /// `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]`: a private ECR registry, pulled with the
     /// instance role; `None` for a public registry.
     pub(crate) ecr: Option<Ecr>,
@@ -13,7 +135,7 @@ pub(crate) struct Image {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Ecr {
-    pub(super) registry: String,
+    pub(crate) registry: String,
     pub(crate) account: String,
     pub(crate) region: String,
     pub(crate) repository: String,
@@ -73,6 +195,7 @@ pub(crate) fn parse(uri: &str) -> Result<Image, String> {
     };
     Ok(Image {
         uri: uri.to_string(),
+        sub: false,
         ecr: match ecr {
             Some((account, region))
                 if account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()) =>

@@ -3,7 +3,7 @@
 //! `schema.rs`) with each setting's help (`allowed.rs`) as its description and qfleet's
 //! defaults. A test keeps the file current.
 
-use super::keys::{EXPLICIT_NETWORK, Key, Kind, STACK_FILE};
+use super::keys::{EXPLICIT_NETWORK, IMAGE_FROM_SOURCE, Key, Kind, STACK_FILE};
 use super::positions::join;
 use super::schema::StackFile;
 use serde_json::{Map, Value, json};
@@ -128,6 +128,12 @@ fn of(field: &str, kind: Kind, defaults: &Value) -> Value {
             explicit.insert("type".into(), json!("object"));
             explicit.remove("description");
             json!({"anyOf": [{"const": "default"}, explicit]})
+        }
+        Kind::Image => {
+            let mut source = settings(field, IMAGE_FROM_SOURCE, defaults);
+            source.insert("type".into(), json!("object"));
+            source.remove("description");
+            json!({"anyOf": [{"type": "string"}, source]})
         }
         Kind::List(inner) => json!({"type": "array", "items": of(field, *inner, defaults)}),
         Kind::Any => json!({}),

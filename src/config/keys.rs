@@ -5,13 +5,16 @@
 
 pub use super::language::{Key, Kind};
 use super::positions::join;
-use super::schema::{ExplicitNetwork, StackFile};
+use super::schema::{ExplicitNetwork, ImageFromSource, StackFile};
 
 /// The top level of a stack file (`StackFile`).
 pub(super) const STACK_FILE: &[Key] = StackFile::KEYS;
 
 /// The mapping form of `workers.network` (`ExplicitNetwork`).
 pub(super) const EXPLICIT_NETWORK: &[Key] = ExplicitNetwork::KEYS;
+
+/// The mapping form of an image setting (`ImageFromSource`).
+pub(super) const IMAGE_FROM_SOURCE: &[Key] = ImageFromSource::KEYS;
 
 /// Every mapping of settings with its dotted path (`""` for the top level), parents first.
 pub(super) fn mappings() -> Vec<(String, &'static [Key])> {
@@ -24,6 +27,7 @@ pub(super) fn mappings() -> Vec<(String, &'static [Key])> {
                     visit(child, inner, out)
                 }
                 Kind::Network => visit(child, EXPLICIT_NETWORK, out),
+                Kind::Image | Kind::Optional(&Kind::Image) => visit(child, IMAGE_FROM_SOURCE, out),
                 _ => {}
             }
         }

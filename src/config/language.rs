@@ -35,6 +35,8 @@ pub enum Kind {
     Names,
     /// `default`, or a mapping with `vpc` and `subnets` (`Network`).
     Network,
+    /// An image reference, or a mapping with `build` (`ImageSetting`).
+    Image,
     /// A list of values of the kind (a `Vec`).
     List(&'static Kind),
     /// Any value: a free-form part of a setting whose own rules check it (an IAM condition).

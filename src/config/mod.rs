@@ -40,15 +40,18 @@ pub(crate) use checks::{ROLE_POLICY_LIMIT, valid_region};
 pub(crate) use command_line::{base_files, file_named, load_from, made_by_another_file, same_file};
 pub(crate) use complete::candidates as completion_candidates;
 pub(crate) use grants::describe as describe_grants;
-pub(crate) use image::{Image, parse as parse_image};
+pub(crate) use image::{
+    Image, engine as build_engine, of as workers_image, parse as parse_image,
+    repository as image_repository,
+};
 pub(crate) use permissions::SecretSource;
 pub(crate) use positions::{Locations, byte_offset};
 pub(crate) use regions::partition;
 pub(crate) use schema::{
     AlarmSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule, EndpointsMode,
-    ExplicitNetwork, Feed, FilterScope, LambdaSpec, PermissionModel, Platform, PollerSpec,
-    PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec, SourcesSpec,
-    SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
+    ExplicitNetwork, Feed, FilterScope, ImageSetting, LambdaSpec, PermissionModel, Platform,
+    PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec,
+    SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
 };
 pub(crate) use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub(crate) use targets::{
@@ -242,6 +245,9 @@ pub(crate) struct Environment {
     pub(crate) user_data: Option<String>,
     /// The Lambda function's code (`workers.kind: lambda` without `workers.lambda.image`).
     pub(crate) function_code: Option<crate::package::FunctionCode>,
+    /// The workers' image, when `qfleet deploy` builds it (`workers.image.build`,
+    /// `workers.lambda.image.build`): its inputs and tag.
+    pub(crate) image_build: Option<crate::package::image::ImageBuild>,
     /// Set when this environment stands for one stage of a pipeline (see `stages`).
     pub(crate) stage: Option<stages::StageOf>,
     /// The stages of a pipeline (`stages` in the stack file), each as an environment of its
@@ -734,6 +740,7 @@ pub(crate) fn parse(path: PathBuf, text: String) -> Result<Environment> {
         source,
         user_data: None,
         function_code: None,
+        image_build: None,
         stage: None,
         pipeline: Vec::new(),
         target: None,
@@ -794,6 +801,10 @@ fn read_files(env: &mut Environment, errors: &mut Vec<InputError>) {
 fn read_stage_files(env: &mut Environment, errors: &mut Vec<InputError>) {
     match read_user_data(env) {
         Ok(data) => env.user_data = data,
+        Err(e) => errors.push(*e),
+    }
+    match image::read_build(env) {
+        Ok(b) => env.image_build = b,
         Err(e) => errors.push(*e),
     }
     // A container image function has no code of qfleet's to read or package.

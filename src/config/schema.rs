@@ -590,8 +590,8 @@ settings! {
             => "a directory, relative to the stack file, holding the handler: one source file goes inline in the template; with a requirements.txt (Python) or package.json (Node.js), or several files, qfleet deploy builds a deployment package (tests, conftest.py, __init__.py and *.md at its top are left out); or a .zip file, taken as the package; absent: the reference handler",
         /// A container image in a private Amazon ECR repository of the stack's region, instead of
         /// `code`, `runtime` and `handler`: the image carries its own runtime and handler.
-        pub image: Option<String>
-            => "a container image in a private Amazon ECR repository of the stack's region: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@sha256:DIGEST (recommended) or :TAG; instead of code, runtime and handler",
+        pub image: Option<ImageSetting>
+            => "a container image in a private Amazon ECR repository of the stack's region: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY@sha256:DIGEST (recommended) or :TAG, or {build: {context: ., dockerfile: Dockerfile}}: qfleet deploy builds it and pushes it to the environment's ECR repository; instead of code, runtime and handler",
         /// Overrides the image's CMD (`kind: lambda` with `image` only).
         pub command: Option<Vec<String>>
             => "a list of strings overriding the image's CMD, such as [app.handler] (workers.lambda.image only)",
@@ -713,8 +713,8 @@ settings! {
             => "a path, relative to the stack file, to a shell script starting with #!",
         /// A container image the instances run as the worker, instead of the reference worker;
         /// with `kind: fargate`, the image every task runs (required).
-        pub image: Option<String>
-            => "a container image the instances run as the worker: REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST], such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker:1.4 (pulled with the instance role) or public.ecr.aws/org/worker:1.4; not with workers.user_data",
+        pub image: Option<ImageSetting>
+            => "a container image the instances run as the worker: REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST], such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker:1.4 (pulled with the instance role) or public.ecr.aws/org/worker:1.4; or {build: {context: ., dockerfile: Dockerfile}}: qfleet deploy builds it and pushes it to the environment's ECR repository; not with workers.user_data",
         pub health_check_grace_period: Seconds => "a duration from 0s to 2h",
         /// Default instance warmup of the group.
         pub instance_warmup: Seconds => "a duration from 0s to 2h",
@@ -985,6 +985,119 @@ impl<'de> Deserialize<'de> for Network {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A container image: a reference to one already pushed, or one `qfleet deploy` builds from
+/// source (`workers.image.build`, `workers.lambda.image.build`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ImageSetting {
+    Uri(String),
+    Source(ImageFromSource),
+}
+
+impl Setting for ImageSetting {
+    const KIND: Kind = Kind::Image;
+}
+
+impl ImageSetting {
+    /// The reference, when the file names one.
+    pub fn uri(&self) -> Option<&str> {
+        match self {
+            ImageSetting::Uri(u) => Some(u),
+            ImageSetting::Source(_) => None,
+        }
+    }
+
+    /// How to build it, when qfleet builds it.
+    pub fn build(&self) -> Option<&BuildSpec> {
+        match self {
+            ImageSetting::Uri(_) => None,
+            ImageSetting::Source(s) => Some(&s.build),
+        }
+    }
+}
+
+impl fmt::Display for ImageSetting {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            ImageSetting::Uri(u) => f.write_str(u),
+            ImageSetting::Source(_) => f.write_str("the image qfleet deploy builds"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageSetting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ImageSetting;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an image reference or a mapping with `build`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ImageSetting, E> {
+                Ok(ImageSetting::Uri(v.to_string()))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, m: M) -> Result<ImageSetting, M::Error> {
+                ImageFromSource::deserialize(de::value::MapAccessDeserializer::new(m))
+                    .map(ImageSetting::Source)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+settings! {
+    /// The mapping form of an image setting: built from source.
+    #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+    pub struct ImageFromSource {
+        pub build: BuildSpec = required
+            => "a mapping with {keys and}: qfleet deploy builds the image with Docker or Podman, tags it by a digest of its inputs and pushes it to the environment's ECR repository (only when that tag is not there yet)",
+    }
+}
+
+settings! {
+    /// How `qfleet deploy` builds a worker image (`….image.build`).
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+    pub struct BuildSpec: defaults {
+        /// The build context: a directory, relative to the stack file.
+        pub context: Option<PathBuf>
+            => "a directory, relative to the stack file (default: the stack file's directory); its .dockerignore is followed",
+        /// The Dockerfile, relative to the stack file.
+        pub dockerfile: Option<PathBuf>
+            => "a path, relative to the stack file (default: Dockerfile in the context)",
+        /// The Dockerfile's stage to build (`--target`).
+        pub target: Option<String>
+            => "a stage of the Dockerfile, as FROM … AS name names it (optional; default: the last)",
+        /// Build arguments (`--build-arg NAME=VALUE`).
+        pub args: BTreeMap<String, String>
+            => "a mapping of build argument names to values (optional; no secrets: they stay in the image's history)";
+            each "a build argument: a name of letters, digits and _ not starting with a digit, and a text value",
+        /// The platform to build for; it must match the workers' architecture.
+        pub platform: Option<BuildPlatform>
+            => "{choices} (default: the workers' architecture)",
+        /// Which engine builds it (`--build-engine` on the command line wins).
+        pub engine: Option<Engine>
+            => "{choices} (default: Docker when its daemon answers, else Podman)",
+    }
+}
+
+choices! {
+    /// What a built image runs on (`….image.build.platform`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum BuildPlatform {
+        Amd64 = "linux/amd64" => "x86_64 instances, Fargate's linux/x86_64, Lambda's x86_64",
+        Arm64 = "linux/arm64" => "Graviton instances, Fargate's linux/arm64, Lambda's arm64",
+    }
+}
+
+choices! {
+    /// The container engine that builds and pushes an image.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum Engine {
+        Docker = "docker" => "the docker client, with a daemon that answers",
+        Podman = "podman" => "Podman, which needs no daemon",
     }
 }
 

@@ -100,6 +100,7 @@ pub(super) fn derive(env: &Environment) -> Vec<Environment> {
                 source: env.source.within(&format!("stages.{i}")),
                 user_data: None,
                 function_code: None,
+                image_build: None,
                 stage: Some(StageOf {
                     index: i,
                     count: stages.len(),

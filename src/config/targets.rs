@@ -567,14 +567,30 @@ pub(super) fn check_uploads(file: &Environment) -> Vec<InputError> {
             .as_ref()
             .is_some_and(|c| c.package.is_some())
     };
+    let builds = |e: &Environment| e.image_build.is_some();
     let stack_sets = file.spec.rollout.mode == super::schema::RolloutMode::StackSets;
-    match stack_sets && file.targets.iter().any(|t| uploads(t) || t.pipeline.iter().any(uploads)) {
-        true => vec![file.source.error(
+    let any = |f: &dyn Fn(&Environment) -> bool| {
+        stack_sets
+            && file
+                .targets
+                .iter()
+                .any(|t| f(t) || t.pipeline.iter().any(f))
+    };
+    let mut errors = Vec::new();
+    if any(&uploads) {
+        errors.push(file.source.error(
             "rollout.mode",
             "stack_sets cannot deploy a function's code package (a directory with files beside the handler, or requirements): qfleet uploads it to one account's bucket, and a stack set's template is one for every account and region; keep the handler in one file (carried in the template), give the function a container image (workers.lambda.image), or use mode: direct",
-        )],
-        false => Vec::new(),
+        ));
     }
+    // The same for an image qfleet builds: it would push to one account's repository.
+    if any(&builds) {
+        errors.push(file.source.error(
+            "rollout.mode",
+            "stack_sets cannot deploy an image qfleet builds (….image.build): qfleet pushes it to one account's repository, and a stack set's template is one for every account and region; name an image every target can pull (a reference, replicated by ECR), or use mode: direct",
+        ));
+    }
+    errors
 }
 
 /// A StackSets target whose workers run in a network (instances, tasks) names that network:
@@ -1079,6 +1095,7 @@ fn target(file: &Arc<TargetFile>, i: usize, t: &TargetSpec) -> (Environment, Vec
         source: env.source.clone(),
         user_data: None,
         function_code: None,
+        image_build: None,
         stage: None,
         pipeline: Vec::new(),
         target: Some(Target {
@@ -1311,7 +1328,7 @@ impl TargetWorkers {
             w.ami.clone_from(v);
         }
         if let Some(v) = &self.image {
-            w.image = Some(v.clone());
+            w.image = Some(super::schema::ImageSetting::Uri(v.clone()));
         }
         if let Some(v) = &self.network {
             w.network = v.clone();

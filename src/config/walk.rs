@@ -1,7 +1,7 @@
 //! The first pass over a parsed stack file: every unknown key and every value of the wrong
 //! kind, all at once, in the file's order, in words (never a Rust type name).
 
-use super::keys::{self, EXPLICIT_NETWORK, Key, Kind, STACK_FILE};
+use super::keys::{self, EXPLICIT_NETWORK, IMAGE_FROM_SOURCE, Key, Kind, STACK_FILE};
 use super::positions::{Locations, join};
 use serde_yaml_ng::{Mapping, Value};
 
@@ -157,6 +157,11 @@ impl Walker<'_> {
                 Value::Mapping(m) => self.settings(field, m, EXPLICIT_NETWORK),
                 other => self.wrong(field, &expected(kind), other),
             },
+            Kind::Image => match v {
+                Value::String(_) => {}
+                Value::Mapping(m) => self.settings(field, m, IMAGE_FROM_SOURCE),
+                other => self.wrong(field, &expected(kind), other),
+            },
             Kind::List(Kind::Settings(table)) => match v {
                 Value::Sequence(items) => {
                     for (i, item) in items.iter().enumerate() {
@@ -274,6 +279,7 @@ fn expected(kind: Kind) -> String {
         Kind::Settings(_) => "a mapping of settings".into(),
         Kind::Names => "a mapping of names to values".into(),
         Kind::Network => "`default` or a mapping with vpc and subnets".into(),
+        Kind::Image => "an image reference or a mapping with build".into(),
         Kind::List(inner) => format!("a list, each item {}", expected(*inner)),
         Kind::Any => "a value".into(),
     }

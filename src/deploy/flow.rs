@@ -36,6 +36,16 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
         Mode::Deploy => super::package::build_missing(cx).await?,
         Mode::Plan => Vec::new(),
     };
+    // So is a worker image qfleet builds; a plan says whether the deploy will build it.
+    let images = match cx.mode {
+        Mode::Deploy => super::image::build_missing(cx).await?,
+        Mode::Plan => {
+            for note in super::image::plan_notes(cx).await? {
+                cx.reporter.line(note);
+            }
+            Vec::new()
+        }
+    };
     let (prepared, express) = prepare_both(cx).await?;
     let block = super::preview::block(&prepared, cx.reporter);
     if cx.mode == Mode::Deploy
@@ -68,7 +78,7 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
     if !confirmed(cx, &prepared, &block, done).await? {
         return Ok(Ended::Cancelled);
     }
-    execute_all(cx, &prepared, &packages, done).await?;
+    execute_all(cx, &prepared, (&packages, &images), done).await?;
     if express && prepared.iter().any(Prepared::has_changes) {
         let said = super::express_done(&cx.env.name);
         cx.reporter.line(&said);
@@ -363,7 +373,7 @@ async fn confirmed(
 async fn execute_all(
     cx: &Ctx<'_>,
     prepared: &[Prepared],
-    packages: &[super::package::Ready],
+    (packages, images): (&[super::package::Ready], &[super::image::Ready]),
     done: &mut Vec<StackOutcome>,
 ) -> Result<()> {
     let Ctx { env, reporter, .. } = *cx;
@@ -377,7 +387,9 @@ async fn execute_all(
     };
     // A function's package goes to the code bucket between the data stack and the fleets: the
     // data stack holds the bucket, a function's stack names the object.
-    let package = env.stages().iter().any(|s| super::package::of(s).is_some());
+    // So do the workers' images, to the data stack's repository.
+    let package =
+        env.stages().iter().any(|s| super::package::of(s).is_some()) || !images.is_empty();
     if let [data, fleet] = prepared
         && !package
         && together(data, fleet, owner(cx, 1).spec.workers.kind)
@@ -420,7 +432,10 @@ async fn execute_all(
             Ok(outcome) => {
                 record(outcome, done);
                 if package && p.desired.role == StackRole::Data {
-                    super::package::upload(cx, packages).await
+                    match super::package::upload(cx, packages).await {
+                        Ok(()) => super::image::push(cx, images).await,
+                        Err(e) => Err(e),
+                    }
                 } else {
                     Ok(())
                 }

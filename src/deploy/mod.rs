@@ -11,6 +11,7 @@ mod event;
 mod execute;
 mod flow;
 mod follow;
+mod image;
 mod inflight;
 mod many;
 mod markdown;
@@ -84,6 +85,8 @@ pub(crate) struct Options {
     /// What the stack files made and no longer make, found before the deploy: a target's
     /// record keeps each dropped target still in AWS.
     pub(crate) found: crate::inventory::Found,
+    /// `--build-engine`: the engine that builds the workers' images (before the file's).
+    pub(crate) build_engine: Option<crate::package::engine::Engine>,
 }
 
 impl Default for Options {
@@ -102,6 +105,7 @@ impl Default for Options {
             resume: false,
             rollout: false,
             found: crate::inventory::Found::default(),
+            build_engine: None,
         }
     }
 }

@@ -78,6 +78,9 @@ fn failure(env: &Environment, f: BuildFailure) -> Error {
     match f {
         BuildFailure::Input(m) => Error::from(env.source.error("workers.lambda.code", m)),
         BuildFailure::Tool { tool, why } => Error::Tool(ToolFailure {
+            next: format!(
+                "The stack file is not at fault: run again once {tool} can reach its package index"
+            ),
             what: format!(
                 "{}: building the function's package (workers.lambda.code)",
                 env.name

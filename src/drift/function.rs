@@ -39,8 +39,22 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         // New code outside CloudFormation (UpdateFunctionCode with another image): the URI
         // the function was given is no longer the stack file's. A function from a package has
         // no image; one from an image answers with the URI it was given.
-        if let Some(image) = &want.image
-            && func.image_uri.as_deref() != Some(image.as_str())
+        // An image qfleet builds is named in the stack's own registry: its account and
+        // Region are CloudFormation's, so the repository and tag are compared.
+        let image = match (&want.image, &env.image_build) {
+            (Some(crate::config::ImageSetting::Uri(u)), _) => Some(u.clone()),
+            (Some(_), Some(b)) => Some(format!(
+                "{}:{}",
+                crate::config::image_repository(env),
+                b.tag
+            )),
+            _ => None,
+        };
+        if let Some(image) = &image
+            && !func
+                .image_uri
+                .as_deref()
+                .is_some_and(|u| u == image || u.ends_with(&format!("/{image}")))
         {
             f.diff(
                 fleet,

@@ -22,6 +22,17 @@ pub enum Refusal {
         "{env} is protected: a worker run by `qfleet dev` takes its real jobs from its queue; nothing was started. Give --on-protected to run it there anyway"
     )]
     DevOnProtected { env: String },
+    /// An image repository with the environment's name (`qfleet/ENV`) but without qfleet's
+    /// marks for it: qfleet pushes only to a repository it created for the environment.
+    #[error(
+        "{env}: ECR repository {repository} is not qfleet's for environment {env}: it lacks {}. qfleet pushes only to the repository it created for this environment; nothing was changed. Rename the environment, or delete or retag that repository",
+        .lacks.join(" and ")
+    )]
+    RepositoryNotOurs {
+        env: String,
+        repository: String,
+        lacks: Vec<String>,
+    },
     // Whose the resources are, and which account.
     /// A stack with the environment's name but without qfleet's marks for it (`lacks`).
     #[error(

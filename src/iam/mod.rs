@@ -110,7 +110,9 @@ fn as_kind(env: &Environment, kind: WorkerKind) -> Environment {
         }
         WorkerKind::Fargate => {
             if other.spec.workers.image.is_none() {
-                other.spec.workers.image = Some("public.ecr.aws/docker/library/python:3.12".into());
+                other.spec.workers.image = Some(crate::config::ImageSetting::Uri(
+                    "public.ecr.aws/docker/library/python:3.12".into(),
+                ));
             }
         }
     }

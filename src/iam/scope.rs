@@ -219,7 +219,16 @@ impl<'a> Place<'a> {
         if w.kind != crate::config::WorkerKind::Lambda {
             return None;
         }
-        let ecr = crate::config::parse_image(w.lambda.image.as_deref()?)
+        if self.env.image_build.is_some() {
+            return Some(format!(
+                "arn:{}:ecr:{}:{}:repository/{}",
+                self.p(),
+                self.region(),
+                self.account,
+                crate::config::image_repository(self.env)
+            ));
+        }
+        let ecr = crate::config::parse_image(w.lambda.image.as_ref()?.uri()?)
             .ok()?
             .ecr?;
         Some(format!(

@@ -48,7 +48,9 @@ impl Kind for Fargate {
         let f = &w.fargate;
         format!(
             "workers: Fargate tasks of {} ({} CPU units, {} MiB, {}), target {} messages per task ({}), {}–{} tasks{}",
-            w.image.as_deref().unwrap_or("(no image)"),
+            w.image
+                .as_ref()
+                .map_or("(no image)".to_string(), ToString::to_string),
             f.cpu,
             f.memory,
             f.platform.as_str(),

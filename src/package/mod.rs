@@ -26,6 +26,8 @@
 //! not apply to (`CodeSizeZipped`, https://docs.aws.amazon.com/lambda/latest/api/API_AccountLimit.html).
 
 mod code;
+pub(crate) mod engine;
+pub(crate) mod image;
 
 pub(crate) use code::{
     FunctionCode, REFERENCE_HANDLER, Settings as CodeSettings, read as read_code,

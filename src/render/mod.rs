@@ -588,11 +588,7 @@ fn context(env: &Environment) -> Context<'_> {
             // Validation keeps the percent within 0 to 100.
             on_demand_above_base: 100 - spec.workers.spot.percent.min(100),
             access: access::Access::of(&spec.workers),
-            container: spec
-                .workers
-                .image
-                .as_deref()
-                .and_then(|i| crate::config::parse_image(i).ok()),
+            container: crate::config::workers_image(env),
             warm_pool_state: spec.workers.warm_pool.map(|w| w.pool_state.as_cfn()),
             launch_heartbeat: spec.workers.signal_timeout().min(7_200),
             egress_rules: network::egress_rules(&spec.workers),

@@ -76,6 +76,7 @@ mod faults_moto;
 mod guard_rules;
 mod hints;
 mod iam;
+mod image_moto;
 mod import;
 mod jobs_moto;
 mod json_contract;

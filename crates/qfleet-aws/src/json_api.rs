@@ -1,6 +1,7 @@
 //! AWS JSON 1.1 (and 1.0) calls as [`super::signed`] calls, for the services whose generated
 //! crate is large for the calls qfleet makes: ECS (DescribeServices), CloudWatch Logs
-//! (FilterLogEvents, DescribeLogGroups, DescribeLogStreams) and DynamoDB (the job table's reads).
+//! (FilterLogEvents, DescribeLogGroups, DescribeLogStreams), DynamoDB (the job table's reads)
+//! and ECR (the worker images: [`super::registry`]).
 //!
 //! The protocol, as AWS documents it
 //! (<https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>,
@@ -58,6 +59,17 @@ pub(super) const DYNAMODB: Api = Api {
     },
     target: "DynamoDB_20120810",
     content_type: "application/x-amz-json-1.0",
+};
+
+/// Amazon ECR (the worker images' repositories: `super::registry`), AWS JSON 1.1
+/// (<https://docs.aws.amazon.com/AmazonECR/latest/APIReference/CommonParameters.html>).
+pub(super) const ECR: Api = Api {
+    service: Service {
+        id: "ECR",
+        name: "ecr",
+    },
+    target: "AmazonEC2ContainerRegistry_V20150921",
+    content_type: JSON_1_1,
 };
 
 /// A client of one such service in one region.

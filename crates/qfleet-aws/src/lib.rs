@@ -22,6 +22,7 @@ pub mod monitoring;
 pub mod network;
 pub mod poll;
 pub mod queues;
+pub mod registry;
 pub mod request_target;
 pub mod services;
 pub mod signed;
@@ -63,6 +64,8 @@ pub struct Clients {
     pub logs: json_api::JsonApi,
     /// DynamoDB: the job table's reads (`jobs:`).
     pub dynamodb: json_api::JsonApi,
+    /// ECR: the worker images' repositories ([`registry`]).
+    pub ecr: json_api::JsonApi,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
@@ -98,6 +101,7 @@ impl Clients {
             ),
             logs: json_api::JsonApi::from_config(json_api::LOGS, region, conf),
             dynamodb: json_api::JsonApi::from_config(json_api::DYNAMODB, region, conf),
+            ecr: json_api::JsonApi::from_config(json_api::ECR, region, conf),
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),

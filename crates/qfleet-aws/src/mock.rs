@@ -35,6 +35,8 @@ pub struct Rules<'a> {
     pub logs: Option<super::signed::fake::Fake>,
     /// DynamoDB (the job table) likewise.
     pub dynamodb: Option<super::signed::fake::Fake>,
+    /// ECR (the worker images) likewise.
+    pub ecr: Option<super::signed::fake::Fake>,
     pub sqs: Vec<&'a Rule>,
     pub sns: Vec<&'a Rule>,
     pub s3: Vec<&'a Rule>,
@@ -53,6 +55,7 @@ impl Rules<'_> {
             cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &self.cloudwatch),
             logs: JsonApi::with_http_client(json_api::LOGS, fake(&self.logs)),
             dynamodb: JsonApi::with_http_client(json_api::DYNAMODB, fake(&self.dynamodb)),
+            ecr: JsonApi::with_http_client(json_api::ECR, fake(&self.ecr)),
             sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
             s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &self.s3, |c| c

@@ -71,8 +71,8 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             "workers.image",
             "is required with workers.kind: fargate: the container image every task runs (REGISTRY/REPOSITORY:TAG or @sha256:…)",
         ),
-        Some(uri) => {
-            if let Err(why) = crate::config::image::parse(uri) {
+        Some(i) => {
+            if let Some(Err(why)) = i.uri().map(crate::config::image::parse) {
                 c.fail("workers.image", why);
             }
         }

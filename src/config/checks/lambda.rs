@@ -66,7 +66,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
     check_vpc(c, env);
     let l = &env.spec.workers.lambda;
     match &l.image {
-        Some(uri) => check_image(c, env, uri),
+        Some(i) => check_image(c, env, i.uri()),
         None => check_code(c, env),
     }
     c.range(
@@ -275,13 +275,15 @@ fn check_code(c: &mut Checker, env: &Environment) {
 /// own runtime and handler, so a function takes `Code.ImageUri` and `PackageType: Image`
 /// without Runtime and Handler (AWS::Lambda::Function,
 /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html).
-fn check_image(c: &mut Checker, env: &Environment, uri: &str) {
+fn check_image(c: &mut Checker, env: &Environment, uri: Option<&str>) {
     refuse_keys(c, CODE_ONLY, |key| {
         format!(
             "`{key}` does not go with workers.lambda.image: the image carries its own code, runtime and handler (override its CMD with workers.lambda.command)"
         )
     });
     const FIELD: &str = "workers.lambda.image";
+    // An image qfleet builds goes to the environment's own repository, in its Region.
+    let Some(uri) = uri else { return };
     if uri.contains(".dkr.ecr-fips.") {
         c.fail(
             FIELD,

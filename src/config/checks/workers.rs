@@ -30,8 +30,9 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         c.errors.push(e);
     }
     c.range("workers.spot.percent", w.spot.percent.into(), 0, 100, "%");
-    if let Some(uri) = &w.image {
-        match crate::config::image::parse(uri) {
+    if let Some(i) = &w.image {
+        match i.uri()
+            .map_or(Ok(()), |u| crate::config::image::parse(u).map(|_| ())) {
             Err(why) => c.fail("workers.image", why),
             Ok(_) if w.user_data.is_some() => c.fail(
                 "workers.image",
@@ -182,7 +183,7 @@ fn check_types(c: &mut Checker, types: &[String], ami: &str) {
 /// after the generation digit (t4g, m7g, c7gn, r8gd, im4gn), per EC2's instance type naming
 /// conventions (https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html:
 /// "g – AWS Graviton processors").
-pub(super) fn is_graviton(instance_type: &str) -> bool {
+pub(crate) fn is_graviton(instance_type: &str) -> bool {
     let family = instance_type.split('.').next().unwrap_or_default();
     if family == "a1" {
         return true;

@@ -372,7 +372,10 @@ const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/resizer@s
 #[test]
 fn an_image_function_has_no_code_of_qfleets_and_no_warning_with_a_digest() {
     let env = parse_str(&format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n")).unwrap();
-    assert_eq!(env.spec.workers.lambda.image.as_deref(), Some(IMAGE));
+    assert_eq!(
+        env.spec.workers.lambda.image.as_ref().and_then(|i| i.uri()),
+        Some(IMAGE)
+    );
     assert!(
         env.function_code.is_none(),
         "nothing to read, inline or package"

@@ -1,0 +1,360 @@
+//! The workers' images qfleet builds (`workers.image.build`, `workers.lambda.image.build`; see
+//! [`crate::package::image`]): built before anything changes on AWS, so that a Dockerfile that
+//! does not build leaves every stack as it was; pushed to the environment's repository
+//! (`qfleet/ENV`) after the data stack and before the fleets, whose templates name the image
+//! by its tag. The tag is a digest of the build's inputs: a repository that has it already
+//! holds this image, and nothing is built or pushed.
+//!
+//! The repository is qfleet's, not a stack's: its name is fixed (the fleets' templates name
+//! it), which Guard's CFN_NO_EXPLICIT_RESOURCE_NAMES refuses in a template. qfleet creates it
+//! with its marks (the stacks' `qfleet:environment` and `qfleet:owner` tags), pushes only to
+//! one that carries them, and teardown deletes it (its images only when asked).
+//!
+//! Its lifecycle policy, set on every deploy before the fleets change: every image a fleet
+//! runs now (what a failed update rolls back to) and every image this deploy puts in place is
+//! kept by a rule of its own, ahead of the rule that keeps the ten newest. ECR's rules
+//! (<https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html>, "Lifecycle
+//! policy evaluation rules"): an image that matches a higher-priority rule's tag requirements
+//! cannot be expired by a rule of lower priority; `tagPatternList` matches when every pattern
+//! matches one of the image's tags; a rule with `tagStatus: any` must come last.
+
+use super::Ctx;
+use crate::aws::Clients;
+use crate::aws::cfn::stacks;
+use crate::aws::registry;
+use crate::config::Environment;
+use crate::error::{Error, Refusal, Result, ToolFailure};
+use crate::package::BuildFailure;
+use crate::package::engine::{self, Engine};
+use crate::package::image::{ImageBuild, is_built_tag};
+
+/// Images kept beyond those a fleet runs or this deploy puts in place (the newest pushed).
+pub(crate) const KEEP_NEWEST: u32 = 10;
+
+/// One image a deploy needs in the repository: built here (to push) or there already.
+pub(super) struct Ready {
+    stage: String,
+    repository: String,
+    tag: String,
+    /// The engine and the local name, when this deploy built it.
+    built: Option<(Engine, String)>,
+}
+
+/// The build of each stage that builds its image, with the stage's name.
+fn builds(env: &Environment) -> Vec<(&Environment, &ImageBuild)> {
+    env.stages()
+        .into_iter()
+        .filter_map(|s| s.image_build.as_ref().map(|b| (s, b)))
+        .collect()
+}
+
+/// The name a build is tagged with on this machine.
+fn local_name(repository: &str, tag: &str) -> String {
+    format!("localhost/{repository}:{tag}")
+}
+
+/// Whether the repository has `tag`; a read that fails is an error, never "not there".
+async fn there(clients: &Clients, repository: &str, tag: &str) -> Result<bool> {
+    Ok(registry::tag_exists(&clients.ecr, repository, tag).await?)
+}
+
+/// Whether the registry scans the repository's images on push: the account's setting, which
+/// qfleet reports and never changes (ECR user guide, "Scan images for software
+/// vulnerabilities": the registry's scan filters decide; the repository-level setting is
+/// deprecated). A read that fails is said as unchecked.
+async fn scan_note(clients: &Clients, stage: &str, repository: &str) -> String {
+    match registry::scan_on_push(&clients.ecr, repository).await {
+        Ok(registry::ScanOnPush::On { scan_type }) => {
+            format!("{stage}: the registry scans {repository} on push ({scan_type})")
+        }
+        Ok(registry::ScanOnPush::Off) => format!(
+            "{stage}: the registry does not scan {repository} on push: its scanning configuration has no filter for it (an account-wide setting: aws ecr put-registry-scanning-configuration)"
+        ),
+        Err(e) => {
+            format!("{stage}: unchecked whether the registry scans {repository} on push: {e}")
+        }
+    }
+}
+
+/// What a plan says of each image: built and pushed by the deploy, or there already.
+pub(super) async fn plan_notes(cx: &Ctx<'_>) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for (stage, b) in builds(cx.env) {
+        let repository = crate::config::image_repository(stage);
+        let there = exists_and_ours(cx, &repository).await?
+            && there(cx.clients, &repository, &b.tag).await?;
+        notes.push(match there {
+            true => format!(
+                "{}: the image {repository}:{} is in the repository: deploy builds nothing",
+                stage.name, b.tag
+            ),
+            false => format!(
+                "{}: deploy builds the image ({} files of {}) and pushes it as {repository}:{}",
+                stage.name,
+                b.files,
+                b.context.display(),
+                b.tag
+            ),
+        });
+        notes.push(scan_note(cx.clients, &stage.name, &repository).await);
+    }
+    Ok(notes)
+}
+
+/// Builds every stage's image the repository lacks: only reads on AWS (the tag looked up), so
+/// that an image that does not build fails the deploy before its first change. Stages with the
+/// same inputs share one image.
+pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
+    let mut ready: Vec<Ready> = Vec::new();
+    for (stage, b) in builds(cx.env) {
+        let repository = crate::config::image_repository(stage);
+        if ready
+            .iter()
+            .any(|r| r.repository == repository && r.tag == b.tag)
+        {
+            continue;
+        }
+        let exists = match ready.iter().any(|r| r.repository == repository) {
+            true => true,
+            false => exists_and_ours(cx, &repository).await?,
+        };
+        let built = if exists && there(cx.clients, &repository, &b.tag).await? {
+            cx.reporter.line(format!(
+                "{}: the image {repository}:{} is in the repository already",
+                stage.name, b.tag
+            ));
+            None
+        } else {
+            let named = cx.opts.build_engine.or(crate::config::build_engine(stage));
+            let local = local_name(&repository, &b.tag);
+            let engine = blocking(move || engine::choose(named))
+                .await
+                .map_err(|f| failure(stage, f))?;
+            cx.reporter.line(format!(
+                "{}: building the image with {} ({} files of {})",
+                stage.name,
+                engine.program(),
+                b.files,
+                b.context.display()
+            ));
+            let (owned, name) = (b.clone(), local.clone());
+            blocking(move || engine::build(engine, &owned, &name))
+                .await
+                .map_err(|f| failure(stage, f))?;
+            Some((engine, local))
+        };
+        ready.push(Ready {
+            stage: stage.name.clone(),
+            repository,
+            tag: b.tag.clone(),
+            built,
+        });
+    }
+    Ok(ready)
+}
+
+/// Whether the environment's repository exists: one without qfleet's marks for the
+/// environment is refused (exit 4), by plan and by deploy before it builds.
+async fn exists_and_ours(cx: &Ctx<'_>, name: &str) -> Result<bool> {
+    let ecr = &cx.clients.ecr;
+    let env = cx.env;
+    let Some(r) = registry::repository(ecr, name).await? else {
+        return Ok(false);
+    };
+    let tags = registry::tags(ecr, &r.repository_arn).await?;
+    let lacks = crate::ownership::lacks_tags(env.resource_name(), env.spec.owner.as_deref(), &tags);
+    if !lacks.is_empty() {
+        return Err(Refusal::RepositoryNotOurs {
+            env: env.name.clone(),
+            repository: name.to_string(),
+            lacks,
+        }
+        .into());
+    }
+    Ok(true)
+}
+
+/// The environment's repository, created with its marks when missing.
+async fn ensure_repository(cx: &Ctx<'_>, name: &str) -> Result<()> {
+    if exists_and_ours(cx, name).await? {
+        return Ok(());
+    }
+    let env = cx.env;
+    let mut tags = env.spec.tags.clone();
+    tags.extend(crate::ownership::marks(env, false));
+    registry::create_repository(&cx.clients.ecr, name, env.spec.kms_key.as_deref(), &tags).await?;
+    cx.reporter
+        .line(format!("{}: created the ECR repository {name}", env.name));
+    Ok(())
+}
+
+/// After the data stack, before the fleets: the repository made or checked, the images
+/// [`build_missing`] built pushed, and the lifecycle policy set to keep what the fleets run and
+/// what they are about to run.
+pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
+    let Some(first) = ready.first() else {
+        return Ok(());
+    };
+    ensure_repository(cx, &first.repository).await?;
+    if ready.iter().any(|r| r.built.is_some()) {
+        let login = registry::login(&cx.clients.ecr).await?;
+        for r in ready {
+            let Some((engine, local)) = &r.built else {
+                continue;
+            };
+            let remote = format!("{}/{}:{}", login.registry, r.repository, r.tag);
+            let (engine, local, to, l) = (*engine, local.clone(), remote.clone(), login.clone());
+            blocking(move || {
+                engine::push(engine, &local, &to, &l.registry, &l.username, &l.password)
+            })
+            .await
+            .map_err(|f| {
+                let why = match f {
+                    BuildFailure::Input(w) | BuildFailure::Tool { why: w, .. } => w,
+                };
+                // The data stack may have changed already: an AWS failure, not a tool's.
+                Error::aws(format!("{}: pushing the image {remote}: {why}", r.stage))
+            })?;
+            cx.reporter
+                .line(format!("{}: pushed the image {remote}", r.stage));
+            cx.reporter
+                .line(scan_note(cx.clients, &r.stage, &r.repository).await);
+        }
+    }
+    let kept = kept_tags(cx.clients, cx.env).await?;
+    registry::put_lifecycle_policy(&cx.clients.ecr, &first.repository, &policy(&kept)).await?;
+    Ok(())
+}
+
+/// Runs `f` off the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, BuildFailure> + Send + 'static,
+) -> std::result::Result<T, BuildFailure> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(BuildFailure::Tool {
+            tool: "qfleet",
+            why: format!("the build stopped: {e}"),
+        })
+    })
+}
+
+/// A build that failed, as the engine's trouble with its own output (exit 5): nothing has
+/// changed on AWS yet.
+fn failure(stage: &Environment, f: BuildFailure) -> Error {
+    let (tool, why) = match f {
+        BuildFailure::Input(why) => ("the build", why),
+        BuildFailure::Tool { tool, why } => (tool, why),
+    };
+    Error::Tool(ToolFailure {
+        next: "Fix what it names (the Dockerfile, the context, the engine or its registry) and deploy again: the image is built before anything changes".into(),
+        what: format!("{}: building the image (workers.image.build)", stage.name),
+        tool: tool.to_string(),
+        why,
+    })
+}
+
+/// The tags to keep: each image a fleet of the environment runs now (the tag its deployed
+/// template names) and each this deploy puts in place.
+async fn kept_tags(clients: &Clients, env: &Environment) -> Result<Vec<String>> {
+    let mut kept: Vec<String> = Vec::new();
+    for (stage, b) in builds(env) {
+        kept.push(b.tag.clone());
+        let repository = crate::config::image_repository(stage);
+        // A template that cannot be read is an error: a guess could let the running image
+        // expire.
+        if let Some(template) = stacks::template(&clients.cfn, &stage.fleet_stack_name()).await? {
+            kept.extend(running_tags(&template, &repository));
+        }
+    }
+    kept.sort();
+    kept.dedup();
+    Ok(kept)
+}
+
+/// The tags of `repository` a template names (`…/REPOSITORY:src-…`).
+fn running_tags(template: &str, repository: &str) -> Vec<String> {
+    let needle = format!("/{repository}:");
+    template
+        .match_indices(&needle)
+        .filter_map(|(i, _)| {
+            let rest = &template[i + needle.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .unwrap_or(rest.len());
+            let tag = &rest[..end];
+            is_built_tag(tag).then(|| tag.to_string())
+        })
+        .collect()
+}
+
+/// The policy's JSON text.
+pub(crate) fn policy(kept: &[String]) -> String {
+    let mut rules: Vec<serde_json::Value> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, tag)| {
+            serde_json::json!({
+                "rulePriority": i + 1,
+                "description": "kept: a fleet runs it or a deploy puts it in place",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPatternList": [tag],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 1,
+                },
+                "action": {"type": "expire"},
+            })
+        })
+        .collect();
+    rules.push(serde_json::json!({
+        "rulePriority": kept.len() + 1,
+        "description": format!("the {KEEP_NEWEST} newest images are kept"),
+        "selection": {
+            "tagStatus": "any",
+            "countType": "imageCountMoreThan",
+            "countNumber": KEEP_NEWEST,
+        },
+        "action": {"type": "expire"},
+    }));
+    serde_json::json!({ "rules": rules }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPO: &str = "qfleet/orders";
+
+    #[test]
+    fn the_running_tag_is_read_from_the_deployed_template() {
+        let t = "Image: !Sub \"${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/qfleet/orders:src-0123456789abcdef01234567\"\n\
+                 Other: 1.dkr.ecr.x.amazonaws.com/qfleet/orders-2:src-ffffffffffffffffffffffff\n\
+                 Tagged: x/qfleet/orders:latest";
+        assert_eq!(running_tags(t, REPO), ["src-0123456789abcdef01234567"]);
+        assert!(running_tags("no image here", REPO).is_empty());
+    }
+
+    #[test]
+    fn every_kept_tag_has_a_rule_ahead_of_the_count_rule() {
+        let kept = [
+            "src-aaaaaaaaaaaaaaaaaaaaaaaa".to_string(),
+            "src-bbbbbbbbbbbbbbbbbbbbbbbb".into(),
+        ];
+        let p: serde_json::Value = serde_json::from_str(&policy(&kept)).unwrap();
+        let rules = p["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 3);
+        for (i, tag) in kept.iter().enumerate() {
+            assert_eq!(rules[i]["rulePriority"], i + 1);
+            assert_eq!(rules[i]["selection"]["tagPatternList"][0], tag.as_str());
+            // One image at most carries a tag (tags are immutable): this rule expires none.
+            assert_eq!(rules[i]["selection"]["countNumber"], 1);
+        }
+        // `any` comes last, as ECR requires.
+        assert_eq!(rules[2]["selection"]["tagStatus"], "any");
+        assert_eq!(rules[2]["rulePriority"], 3);
+        assert_eq!(rules[2]["selection"]["countNumber"], KEEP_NEWEST);
+        // Without images to keep, only the count rule.
+        let p: serde_json::Value = serde_json::from_str(&policy(&[])).unwrap();
+        assert_eq!(p["rules"][0]["rulePriority"], 1);
+    }
+}

@@ -1,0 +1,181 @@
+//! Issue 68: workers' images built from a Dockerfile. On moto, with Podman building for real
+//! and a stand-in for the registry's side of the push (tests/support/engine/podman: no
+//! registry here takes a push, and moto's ECR takes no image layers): the first deploy builds
+//! and pushes once, a second builds and pushes nothing, a changed input is a new image, and a
+//! build that fails changes no stack.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+
+/// A Fargate environment whose image is built from `dir/src`.
+fn stack_file(dir: &Path, env: &str) -> PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("Dockerfile"),
+        "FROM scratch\nCOPY app.txt /app.txt\nCMD [\"/app\"]\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("app.txt"), "version 1\n").unwrap();
+    std::fs::write(src.join(".dockerignore"), "notes/\n").unwrap();
+    let p = dir.join(format!("{env}.yaml"));
+    std::fs::write(
+        &p,
+        format!(
+            "environment: {env}\nregion: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image:\n    build:\n      context: src\n      engine: podman\n  min: 0\n  max: 2\n  public_ip: true\nscaling:\n  scale_from_zero: true\n  scale_in: {{policy: target_tracking}}\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// qfleet on moto, with the stand-in first on PATH and its log.
+fn qfleet_building(log: &Path) -> std::process::Command {
+    let mut c = qfleet_on_moto();
+    let path = format!(
+        "{}:{}",
+        root().join("tests/support/engine").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    c.env("PATH", path)
+        .env("QFLEET_TEST_ENGINE_LOG", log)
+        .env("QFLEET_TEST_PYTHON", root().join(".venv/bin/python"));
+    c
+}
+
+fn verbs(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .filter(|v| v != "version")
+        .collect()
+}
+
+/// A Python one-liner against moto's ECR and ECS; prints JSON.
+fn moto(script: &str, args: &[&str]) -> serde_json::Value {
+    let o = std::process::Command::new(root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(format!(
+            "import boto3,sys,json\nkw=dict(endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr=boto3.client('ecr', **kw)\necs=boto3.client('ecs', **kw)\n{script}"
+        ))
+        .arg(moto_endpoint())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn a_deploy_builds_and_pushes_once_and_a_second_builds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("img");
+    let file = stack_file(dir.path(), &e);
+    let log = dir.path().join("engine.log");
+
+    // The plan says the deploy will build; nothing is built by it.
+    let o = run(qfleet_building(&log).arg("plan").arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("deploy builds the image"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(verbs(&log).is_empty(), "{:?}", verbs(&log));
+
+    let o = run(qfleet_building(&log).args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        verbs(&log),
+        ["build", "tag", "login", "push"],
+        "{}",
+        stderr(&o)
+    );
+    let repository = format!("qfleet/{e}");
+
+    // The repository is qfleet's (its marks), tags never move, and the tag pushed is the one
+    // the task definition runs; the lifecycle policy keeps it.
+    let found = moto(
+        "r=ecr.describe_repositories(repositoryNames=[sys.argv[2]])['repositories'][0]\n\
+         tags={t['Key']:t['Value'] for t in ecr.list_tags_for_resource(resourceArn=r['repositoryArn'])['tags']}\n\
+         imgs=[t for i in ecr.describe_images(repositoryName=sys.argv[2])['imageDetails'] for t in i.get('imageTags',[])]\n\
+         lp=json.loads(ecr.get_lifecycle_policy(repositoryName=sys.argv[2])['lifecyclePolicyText'])\n\
+         arns=ecs.list_task_definitions(familyPrefix='qfleet-'+sys.argv[3]+'-worker')['taskDefinitionArns']\n\
+         image=ecs.describe_task_definition(taskDefinition=arns[-1])['taskDefinition']['containerDefinitions'][0]['image']\n\
+         print(json.dumps(dict(tags=tags, mutability=r['imageTagMutability'], images=imgs, policy=lp, image=image)))",
+        &[&repository, &e],
+    );
+    assert_eq!(found["tags"]["qfleet:environment"], e.as_str());
+    assert_eq!(found["mutability"], "IMMUTABLE");
+    let images = found["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1, "{found}");
+    let tag = images[0].as_str().unwrap();
+    assert!(tag.starts_with("src-"), "{tag}");
+    assert_eq!(
+        found["image"],
+        format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/{repository}:{tag}")
+    );
+    assert_eq!(
+        found["policy"]["rules"][0]["selection"]["tagPatternList"][0],
+        tag
+    );
+
+    // Again: the tag is there, so nothing is built or pushed, and nothing changes.
+    let o = run(qfleet_building(&log).args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(verbs(&log).len(), 4, "{:?}", verbs(&log));
+    assert!(
+        stderr(&o).contains("is in the repository already"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A file the .dockerignore leaves out is no new image; a file the build takes is.
+    std::fs::create_dir_all(dir.path().join("src/notes")).unwrap();
+    std::fs::write(dir.path().join("src/notes/todo.md"), "x").unwrap();
+    let o = run(qfleet_building(&log).arg("plan").arg(&file));
+    assert!(
+        stderr(&o).contains("deploy builds nothing"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(dir.path().join("src/app.txt"), "version 2\n").unwrap();
+    let o = run(qfleet_building(&log).arg("plan").arg(&file));
+    assert!(
+        stderr(&o).contains("deploy builds the image"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_build_that_fails_changes_no_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("imgbad");
+    let file = stack_file(dir.path(), &e);
+    std::fs::write(
+        dir.path().join("src/Dockerfile"),
+        "FROM scratch\nCOPY missing.txt /x\n",
+    )
+    .unwrap();
+    let log = dir.path().join("engine.log");
+    let o = run(qfleet_building(&log)
+        .args(["deploy", "--yes", "-o", "json"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let message = doc["environments"][0]["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    // The engine's own words say what failed.
+    assert!(message.contains("missing.txt"), "{message}");
+    assert_eq!(verbs(&log), ["build"]);
+    let stacks = moto(
+        "cfn=boto3.client('cloudformation', **kw)\n\
+         names=[s['StackName'] for s in cfn.list_stacks()['StackSummaries'] if s['StackStatus']!='DELETE_COMPLETE']\n\
+         print(json.dumps([n for n in names if sys.argv[2] in n]))",
+        &[&e],
+    );
+    assert_eq!(stacks, serde_json::json!([]), "no stack was made");
+}
