@@ -55,6 +55,10 @@ pub struct TeardownArgs {
     /// prefix list. They serve the whole VPC, so they are kept unless asked.
     #[arg(long)]
     pub delete_endpoints: bool,
+    /// Delete the images qfleet built (workers.image.build) with their ECR repository: a
+    /// deploy builds them again from source. Kept unless asked, as a bucket's objects are.
+    #[arg(long)]
+    pub delete_images: bool,
 }
 
 pub(crate) fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
@@ -83,6 +87,7 @@ pub(crate) fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::
         stage: args.stage.clone(),
         retain_failed: args.retain_failed,
         delete_endpoints: args.delete_endpoints,
+        delete_images: args.delete_images,
         polling: Default::default(),
         schedule,
         stack_set_locks: Default::default(),

@@ -81,6 +81,10 @@ pub(crate) const ENVIRONMENT_TAG: &str = "qfleet:environment";
 pub(crate) const STORED_BODIES: &str = "bodies/";
 /// The tag that names a stack's owner (the stack file's `owner`), beside [`ENVIRONMENT_TAG`].
 pub(crate) const OWNER_TAG: &str = "qfleet:owner";
+/// On the data stack: the repository of the images qfleet built for the environment
+/// (`workers.image.build`), kept once set so that teardown deletes it after the file stops
+/// building.
+pub(crate) const IMAGES_TAG: &str = "qfleet:images";
 /// The tag that names the stack file's own environment a stack was deployed from (`class` of
 /// the copy `class-07`, `orders` of the target `orders-eu`): every environment of one file
 /// carries it, so those the file no longer makes are found.

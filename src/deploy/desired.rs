@@ -66,6 +66,14 @@ impl DesiredStack {
         ));
         if rendered.role == crate::render::StackRole::Data {
             tags.extend(crate::ownership::record(env));
+            // The repository of the images deploy builds: teardown deletes it (the tag stays
+            // once set; see deploy::flow).
+            if env.stages().iter().any(|s| s.image_build.is_some()) {
+                tags.insert(
+                    crate::config::IMAGES_TAG.to_string(),
+                    crate::config::image_repository(env),
+                );
+            }
         }
         DesiredStack {
             role: rendered.role,

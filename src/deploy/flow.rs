@@ -524,6 +524,12 @@ async fn prepare_stack(
     }
     if stack.role == StackRole::Data {
         let recorded = state.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
+        // A repository a deploy made stays recorded after the file stops building.
+        if let Some(r) = recorded.get(crate::config::IMAGES_TAG) {
+            desired
+                .tags
+                .insert(crate::config::IMAGES_TAG.to_string(), r.clone());
+        }
         desired.tags.extend(opts.found.kept_record(env, &recorded));
     }
     desired.express = express;

@@ -223,6 +223,16 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
     }
     let kept = kept_tags(cx.clients, cx.env).await?;
     registry::put_lifecycle_policy(&cx.clients.ecr, &first.repository, &policy(&kept)).await?;
+    if cx
+        .env
+        .stages()
+        .iter()
+        .any(|s| s.spec.workers.kind == crate::config::WorkerKind::Lambda)
+    {
+        let account = crate::aws::account::id(&cx.clients.sts).await?;
+        let text = lambda_pull_policy(cx.env, &cx.clients.region, &account);
+        registry::set_repository_policy(&cx.clients.ecr, &first.repository, &text).await?;
+    }
     Ok(())
 }
 
@@ -251,6 +261,37 @@ fn failure(stage: &Environment, f: BuildFailure) -> Error {
         tool: tool.to_string(),
         why,
     })
+}
+
+/// The repository policy a function's image needs: Lambda pulls the image as the Lambda
+/// service, for the environment's functions only (Lambda developer guide, "Create a Lambda
+/// function using a container image", Amazon ECR permissions:
+/// <https://docs.aws.amazon.com/lambda/latest/dg/images-create.html>; the `aws:sourceArn`
+/// condition lets Lambda pull again to reactivate an idle function).
+fn lambda_pull_policy(env: &Environment, region: &str, account: &str) -> String {
+    // The image function of the first stage, and of each later one (`qfleet-ENV--STAGE-…`).
+    let arn = |name: String| {
+        format!(
+            "arn:{}:lambda:{region}:{account}:function:{name}",
+            crate::config::partition(region).unwrap_or("aws")
+        )
+    };
+    let env_name = env.resource_name();
+    let functions = [
+        arn(format!("qfleet-{env_name}-worker-image")),
+        arn(format!("qfleet-{env_name}--*")),
+    ];
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "LambdaECRImageRetrievalPolicy",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Condition": {"StringLike": {"aws:sourceArn": functions}},
+        }],
+    })
+    .to_string()
 }
 
 /// The tags to keep: each image a fleet of the environment runs now (the tag its deployed

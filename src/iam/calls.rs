@@ -295,6 +295,60 @@ pub(super) const CALLS: &[Call] = &[
     call("ec2", "DeleteSecurityGroup", &["ec2:DeleteSecurityGroup"]),
 ];
 
+/// The ECR calls qfleet makes on the repository of the images it builds (`qfleet/ENV`,
+/// `src/deploy/image.rs`, `src/teardown/images.rs`), with the actions the Service
+/// Authorization Reference lists for each (CreateRepository with tags also checks
+/// ecr:TagResource). Granted on that repository only, outside [`CALLS`]: teardown's reads and
+/// deletions to every environment (a file that stopped building still leaves one), the rest
+/// only where the file builds an image (`src/iam/mod.rs`).
+pub(super) const IMAGE_CALLS: &[Call] = &[
+    call("ecr", "DescribeRepositories", &["ecr:DescribeRepositories"]),
+    call("ecr", "ListTagsForResource", &["ecr:ListTagsForResource"]),
+    call("ecr", "ListImages", &["ecr:ListImages"]),
+    call("ecr", "BatchDeleteImage", &["ecr:BatchDeleteImage"]),
+    call("ecr", "DeleteRepository", &["ecr:DeleteRepository"]),
+    call("ecr", "DescribeImages", &["ecr:DescribeImages"]),
+    call(
+        "ecr",
+        "CreateRepository",
+        &["ecr:CreateRepository", "ecr:TagResource"],
+    ),
+    call("ecr", "PutLifecyclePolicy", &["ecr:PutLifecyclePolicy"]),
+    // A function's image: Lambda pulls it as the Lambda service, which the repository's
+    // policy allows (docs/workers.md, "A container image").
+    call("ecr", "SetRepositoryPolicy", &["ecr:SetRepositoryPolicy"]),
+    call(
+        "ecr",
+        "GetAuthorizationToken",
+        &["ecr:GetAuthorizationToken"],
+    ),
+    call(
+        "ecr",
+        "GetRegistryScanningConfiguration",
+        &["ecr:GetRegistryScanningConfiguration"],
+    ),
+];
+
+/// The calls of [`IMAGE_CALLS`] teardown makes, granted to every environment.
+pub(super) const IMAGE_TEARDOWN: &[&str] = &[
+    "DescribeRepositories",
+    "ListTagsForResource",
+    "ListImages",
+    "BatchDeleteImage",
+    "DeleteRepository",
+];
+
+/// What the container engine's push checks on the repository, beside the login
+/// (<https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html>): not in the
+/// request log, which sees qfleet's own calls only.
+pub(super) const PUSH_ACTIONS: &[&str] = &[
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+];
+
 /// The entry for a call the request log names (`cloudformation.DescribeStacks`); services are
 /// matched without regard to case or spaces (`Auto Scaling`, `CloudWatch`).
 pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
@@ -312,6 +366,7 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
     CALLS
         .iter()
         .chain(STACK_SETS_CALLS)
+        .chain(IMAGE_CALLS)
         .find(|c| c.service == service && c.operation == operation)
 }
 

@@ -146,6 +146,8 @@ const IMAGE_ACTIONS: [&str; 2] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLay
 /// ecr:SetRepositoryPolicy, which the policy does not grant).
 fn repository_notes(envs: &[Environment], account: &str) -> Vec<String> {
     envs.iter()
+        // qfleet sets the policy of the repository it builds into.
+        .filter(|env| env.stages().iter().all(|s| s.image_build.is_none()))
         .filter_map(|env| {
             let repo = Place::new(env, account).image_repository()?;
             Some(format!(
@@ -313,6 +315,34 @@ fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer> {
     Ok(d)
 }
 
+/// The repository of the images qfleet builds (`qfleet/ENV`): teardown reads and empties it
+/// in every environment whose data stack records one; the rest only where the file builds.
+/// The login and the registry's scanning configuration support no resource type: `"*"`.
+fn grant_images(g: &mut EnvironmentGrants, env: &Environment, place: &Place) {
+    let own = || Scope::on([place.own_repository()]);
+    let builds = env.stages().iter().any(|s| s.image_build.is_some());
+    for call in calls::IMAGE_CALLS {
+        let teardown = calls::IMAGE_TEARDOWN.contains(&call.operation);
+        if !teardown && !builds {
+            continue;
+        }
+        for action in call.actions {
+            let scope = match *action {
+                "ecr:GetAuthorizationToken" | "ecr:GetRegistryScanningConfiguration" => {
+                    Scope::any()
+                }
+                _ => own(),
+            };
+            g.reader.add(action, scope);
+        }
+    }
+    if builds {
+        for action in calls::PUSH_ACTIONS {
+            g.reader.add(action, own());
+        }
+    }
+}
+
 /// The grants of `env` (rendered as itself) at `place` (its names, or its copies' pattern).
 fn grant_environment(
     reference: &reference::Reference,
@@ -449,6 +479,7 @@ fn grant_environment(
     {
         handler_grants.add("ssm:GetParameters", scope);
     }
+    grant_images(&mut g, env, place);
     g.types = types;
     Ok(g)
 }

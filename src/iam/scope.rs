@@ -214,6 +214,17 @@ impl<'a> Place<'a> {
 
     /// The ECR repository of the worker function's image (`workers.lambda.image`), in the
     /// account and Region the image URI names (validation keeps it the stack's Region).
+    /// The repository of the images qfleet builds for the environment (`qfleet/ENV`).
+    pub(super) fn own_repository(&self) -> String {
+        format!(
+            "arn:{}:ecr:{}:{}:repository/{}",
+            self.p(),
+            self.region(),
+            self.account,
+            crate::config::image_repository(self.env)
+        )
+    }
+
     pub(super) fn image_repository(&self) -> Option<String> {
         let w = &self.env.spec.workers;
         if w.kind != crate::config::WorkerKind::Lambda {

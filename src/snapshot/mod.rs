@@ -19,6 +19,7 @@ use crate::config::Environment;
 use crate::render::{ResourceNames, ids};
 use crate::rollout::StackNames;
 pub use fact::Fact;
+pub use images::ImageRepository;
 pub use jobs::{JobTable, JobsScope};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -203,6 +204,9 @@ pub(crate) struct Snapshot {
     pub bucket_contents: Option<Fact<Contents>>,
     /// qfleet's code bucket and every version in it, when the data stack has one (teardown).
     pub code_bucket: Option<Fact<(String, Contents)>>,
+    /// The repository of the images qfleet built for the environment (teardown; not in the
+    /// JSON).
+    pub image_repository: Option<Fact<images::ImageRepository>>,
     /// The workers' log group the fleet stack lists, and what it holds (teardown).
     pub log_group: Option<Fact<crate::aws::logs::Holding>>,
     pub topic: Fact<String>,
@@ -243,6 +247,7 @@ impl Snapshot {
             bucket: Fact::Absent,
             bucket_contents: Some(Fact::Absent),
             code_bucket: Some(Fact::Absent),
+            image_repository: Some(Fact::Absent),
             log_group: Some(Fact::Absent),
             topic: Fact::Absent,
             queue: Fact::Absent,
@@ -380,8 +385,9 @@ pub(crate) async fn read_at(
         ),
     );
     let source_subscriptions = read_source_subscriptions(clients, env, &data, scope).await;
-    let (code_bucket, log_group, service, job_table, response_queue) = tokio::join!(
+    let (code_bucket, image_repository, log_group, service, job_table, response_queue) = tokio::join!(
         optional(scope.bucket_contents, read_code_bucket(clients, &data)),
+        optional(scope.bucket_contents, images::read(clients, env, &data)),
         optional(scope.log_group, read_log_group(clients, &fleet)),
         optional(
             scope.scaling && wanted.service,
@@ -404,6 +410,7 @@ pub(crate) async fn read_at(
         bucket,
         bucket_contents,
         code_bucket,
+        image_repository,
         log_group,
         topic,
         queue,
@@ -618,6 +625,7 @@ where
 
 pub(crate) mod as_file;
 mod fact;
+mod images;
 mod jobs;
 mod locate;
 mod serialize;

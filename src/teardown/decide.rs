@@ -7,7 +7,7 @@ use crate::aws::cfn::stacks::StackState;
 use crate::error::TeardownRefusal;
 use crate::output::words::count;
 use crate::render::ids;
-use crate::snapshot::Fact;
+use crate::snapshot::{Fact, ImageRepository};
 use crate::snapshot::{Snapshot, StackSnapshot};
 use serde::Serialize;
 
@@ -42,6 +42,8 @@ pub(super) struct Allowed {
     pub(super) discard_messages: bool,
     /// `--delete-job-records`: the job table goes with the records it holds.
     pub(super) delete_job_records: bool,
+    /// `--delete-images`: the images qfleet built go with their repository.
+    pub(super) delete_images: bool,
     /// `--producers-detached`: no role, user or group attaches a producers' policy.
     pub(super) producers_detached: bool,
     pub(super) disable_termination_protection: bool,
@@ -78,6 +80,11 @@ pub(super) enum Refusal {
         /// The first few of their keys.
         keys: Vec<String>,
     },
+    /// The repository of the images qfleet built (`workers.image.build`) holds images.
+    RepositoryHoldsImages {
+        repository: String,
+        images: u64,
+    },
     CannotCheck {
         what: String,
         why: String,
@@ -113,6 +120,9 @@ impl Refusal {
             Refusal::TableHoldsRecords { .. } => {
                 Some("--delete-job-records (deletes the job table with every job's record)")
             }
+            Refusal::RepositoryHoldsImages { .. } => Some(
+                "--delete-images (deletes the images qfleet built; a deploy builds them again from source)",
+            ),
             Refusal::ProducerPolicy { .. } => {
                 Some("--producers-detached (once no role, user or group attaches the policy)")
             }
@@ -161,6 +171,10 @@ impl Refusal {
                 "code bucket {bucket} holds {} qfleet did not write ({}); qfleet deletes only its packages (lambda/<sha256>.zip): move or delete the others yourself",
                 count(*objects, "object", "objects"),
                 keys.join(", ")
+            ),
+            Refusal::RepositoryHoldsImages { repository, images } => format!(
+                "ECR repository {repository}: {}",
+                count(*images, "image", "images")
             ),
             Refusal::CannotCheck { what, why } => format!("could not check {what}: {why}"),
             Refusal::Schedules { schedules } => format!(
@@ -258,6 +272,9 @@ pub(crate) struct Plan {
     pub(super) log_group: Option<Fact<crate::aws::logs::Holding>>,
     /// Each later stage's workers' log group, of the later stages' fleets deleted.
     stage_log_groups: Vec<Fact<crate::aws::logs::Holding>>,
+    /// The repository of the images qfleet built, deleted after the data stack with exactly
+    /// the images listed (`--delete-images`); one without qfleet's marks is left.
+    pub(super) images: Option<ImageRepository>,
 }
 
 impl Plan {
@@ -357,7 +374,7 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
         }
     }
     let deletes_data = targets.iter().any(|s| s.name == snap.data.name);
-    let (data, purge, code_purge) = if deletes_data {
+    let (data, purge, code_purge, images) = if deletes_data {
         let (mut data, purge, data_reasons) = data_at_risk(snap, allowed);
         reasons.extend(data_reasons);
         for l in later {
@@ -366,10 +383,12 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
         }
         let (code_purge, code_reasons) = code_at_risk(snap);
         reasons.extend(code_reasons);
+        let (images, image_reasons) = images_at_risk(snap, allowed);
+        reasons.extend(image_reasons);
         reasons.extend(sources_at_risk(&snap.data, allowed));
-        (Some(data), purge, code_purge)
+        (Some(data), purge, code_purge, images)
     } else {
-        (None, None, None)
+        (None, None, None, None)
     };
     if reasons.is_empty() {
         let deleted = |fleet: &StackSnapshot| targets.iter().any(|s| s.name == fleet.name);
@@ -388,6 +407,7 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
             code_purge,
             log_group,
             stage_log_groups,
+            images,
         })
     } else {
         Decision::Refuse {
@@ -710,6 +730,39 @@ pub(super) fn code_at_risk(snap: &Snapshot) -> (Option<Purge>, Vec<Refusal>) {
             let purge = (!c.versions.is_empty()).then_some((bucket, c.versions));
             (purge, Vec::new())
         }
+    }
+}
+
+/// What deleting the environment does to the repository of the images qfleet built: its
+/// images go only with `--delete-images`; a repository that could not be read is a refusal;
+/// one without qfleet's marks is returned to be left alone.
+pub(super) fn images_at_risk(
+    snap: &Snapshot,
+    allowed: Allowed,
+) -> (Option<ImageRepository>, Vec<Refusal>) {
+    let fact = snap
+        .image_repository
+        .clone()
+        .unwrap_or(Fact::Unknown("the image repository was not read".into()));
+    match fact {
+        Fact::Absent => (None, Vec::new()),
+        Fact::Unknown(why) => (
+            None,
+            vec![Refusal::CannotCheck {
+                what: "the ECR repository of the images qfleet built".into(),
+                why: why.into(),
+            }],
+        ),
+        Fact::Known(r) if r.lacks.is_empty() && !r.digests.is_empty() && !allowed.delete_images => {
+            (
+                None,
+                vec![Refusal::RepositoryHoldsImages {
+                    repository: r.name.clone(),
+                    images: r.digests.len() as u64,
+                }],
+            )
+        }
+        Fact::Known(r) => (Some(r), Vec::new()),
     }
 }
 

@@ -8,6 +8,7 @@ mod decide;
 mod delete;
 mod endpoints;
 mod event;
+mod images;
 mod instances;
 mod report;
 mod schedule;
@@ -63,6 +64,8 @@ pub(crate) struct Options {
     pub(crate) retain_failed: bool,
     /// Delete the VPC endpoints the data stack made (kept otherwise: they serve the VPC).
     pub(crate) delete_endpoints: bool,
+    /// `--delete-images`: the images qfleet built go with their repository.
+    pub(crate) delete_images: bool,
     pub(crate) polling: Polling,
     /// The slots and the poll budget shared by the run's environments (clones share them).
     pub(crate) schedule: Schedule,
@@ -76,6 +79,7 @@ impl Options {
             purge_bucket: self.purge_bucket,
             discard_messages: self.discard_messages,
             delete_job_records: self.delete_job_records,
+            delete_images: self.delete_images,
             producers_detached: self.producers_detached,
             disable_termination_protection: self.disable_termination_protection,
             only_fleet: self.only_fleet,
@@ -104,6 +108,10 @@ struct TeardownOutcome {
     endpoints_deleted: Vec<String>,
     /// The same kept: they serve the whole VPC, so they go only when asked.
     endpoints_kept: Vec<String>,
+    /// The ECR repository of the images qfleet built, deleted after the data stack, and how
+    /// many images went with it (`--delete-images`).
+    image_repository_deleted: Option<String>,
+    images_deleted: u64,
     data: Option<DataAtRisk>,
     /// The workers' log group deleted with the fleet stack, and what it held (a pipeline's
     /// first stage's; `log_groups` has every stage's).
@@ -137,6 +145,8 @@ impl TeardownOutcome {
             purged_objects: 0,
             endpoints_deleted: Vec::new(),
             endpoints_kept: Vec::new(),
+            image_repository_deleted: None,
+            images_deleted: 0,
             duration_ms: 0,
             instance_stacks: Vec::new(),
         }
@@ -336,7 +346,7 @@ async fn run(
                     return Ok(());
                 }
             }
-            return nothing_left(&at, out).await;
+            return nothing_left(&at, &snap, out).await;
         }
         Decision::Refuse {
             reasons,
@@ -444,6 +454,12 @@ async fn run(
     {
         endpoints::tidy(&at, out).await?;
     }
+    // So does the repository of the images qfleet built.
+    if out.deleted.contains(&snap.data.name)
+        && let Some(repo) = &plan.images
+    {
+        images::tidy(&at, repo, out).await?;
+    }
     for r in &out.retained {
         reporter.line(format!("retained: {r}"));
     }
@@ -455,7 +471,11 @@ async fn run(
 
 /// An environment without stacks: a bucket an earlier teardown kept is said, and the
 /// endpoints it kept (or left when it stopped half-way) go where nothing else can use them.
-async fn nothing_left(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
+async fn nothing_left(
+    at: &Ctx<'_>,
+    snap: &crate::snapshot::Snapshot,
+    out: &mut TeardownOutcome,
+) -> Result<()> {
     let Ctx {
         clients,
         env,
@@ -469,12 +489,20 @@ async fn nothing_left(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
         }
         None => reporter.line(format!("{}: nothing to tear down", env.name)),
     }
+    let said = out.retained.len();
     if endpoints::asked(env) || at.opts.delete_endpoints {
-        let said = out.retained.len();
         endpoints::tidy(at, out).await?;
-        for r in out.retained.iter().skip(said) {
-            reporter.line(format!("retained: {r}"));
-        }
+    }
+    // A repository of images an earlier teardown left (it stopped after the data stack).
+    let (repo, reasons) = decide::images_at_risk(snap, at.opts.allowed());
+    if !reasons.is_empty() {
+        return Err(refuse(&env.name, reasons, (false, false, false), out));
+    }
+    if let Some(repo) = &repo {
+        images::tidy(at, repo, out).await?;
+    }
+    for r in out.retained.iter().skip(said) {
+        reporter.line(format!("retained: {r}"));
     }
     Ok(())
 }
@@ -631,6 +659,15 @@ pub(crate) fn losses(plan: &Plan, opts: &Options) -> Vec<String> {
             out.push(held.describe());
         }
     }
+    if let Some(r) = plan.images.as_ref().filter(|r| r.lacks.is_empty())
+        && !r.digests.is_empty()
+    {
+        out.push(format!(
+            "ECR repository {}: {} deleted",
+            r.name,
+            count(r.digests.len() as u64, "image", "images")
+        ));
+    }
     let Some(d) = &plan.data else { return out };
     if let (Some((bucket, versions)), false) = (&plan.purge, d.bucket_retained)
         && !versions.is_empty()
@@ -699,6 +736,21 @@ fn preview(plan: &Plan, opts: &Options, label: &dyn Fn(&str) -> String) -> Strin
         .collect();
     for held in plan.log_groups().filter_map(LogGroupHeld::of) {
         lines.push(format!("  {}", held.describe()));
+    }
+    if let Some(r) = &plan.images {
+        lines.push(match r.lacks.is_empty() {
+            true => format!(
+                "  ECR repository {}: {} (deleted{})",
+                r.name,
+                count(r.digests.len() as u64, "image", "images"),
+                if r.digests.is_empty() {
+                    ""
+                } else {
+                    ": --delete-images"
+                }
+            ),
+            false => format!("  ECR repository {}: not qfleet's, stays", r.name),
+        });
     }
     if let Some((bucket, versions)) = &plan.code_purge {
         lines.push(format!(

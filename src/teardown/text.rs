@@ -41,6 +41,12 @@ pub(super) fn outcome(o: &TeardownOutcome) -> (String, Option<String>) {
                     count(discarded, "message", "messages")
                 ));
             }
+            if let Some(r) = &o.image_repository_deleted {
+                line.push_str(&format!(
+                    "; deleted ECR repository {r} ({})",
+                    count(o.images_deleted, "image", "images")
+                ));
+            }
             if !o.retained.is_empty() {
                 line.push_str(&format!("; retained: {}", o.retained.join(", ")));
             }
@@ -70,6 +76,8 @@ mod tests {
             purged_objects: 0,
             endpoints_deleted: Vec::new(),
             endpoints_kept: Vec::new(),
+            image_repository_deleted: None,
+            images_deleted: 0,
             duration_ms: 1_500,
             instance_stacks: Vec::new(),
         }

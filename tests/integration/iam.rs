@@ -103,6 +103,7 @@ fn resource_arn(action: &str, target: Option<&str>) -> String {
             Some(id) => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:{id}"),
             None => format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{t}"),
         },
+        "ecr" => format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{t}"),
         _ => panic!("no ARN for {action} on {t}"),
     }
 }
@@ -1459,4 +1460,114 @@ async fn a_high_resolution_metrics_publisher_deploys_and_tears_down_within_the_p
         ),
         Decision::Allow
     );
+}
+
+/// An image qfleet builds (`workers.image.build`): plan, two deploys and both teardowns (the
+/// refused one and `--delete-images`) on moto, with Podman building and a stand-in for the
+/// registry's side of the push (tests/support/engine), make only calls the printed policy
+/// allows. The push's own actions, which the request log does not see, are allowed on the
+/// environment's repository and on no other; an environment that builds nothing may only read
+/// and delete its own repository.
+#[tokio::test]
+async fn a_built_images_calls_and_push_are_allowed_on_its_own_repository_only() {
+    let e = unique("iambuild");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("Dockerfile"),
+        "FROM scratch\nCOPY app.txt /app.txt\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("app.txt"), "1\n").unwrap();
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "environment: {e}\nregion: {REGION}\nlab: true\nworkers:\n  kind: fargate\n  image: {{build: {{context: src, engine: podman}}}}\n  min: 0\n  max: 2\n  public_ip: true\nscaling:\n  scale_from_zero: true\n  scale_in: {{policy: target_tracking}}\n"
+        ),
+    )
+    .unwrap();
+    let docs = printed_policy(&file);
+    let engine_log = dir.path().join("engine.log");
+    let path = format!(
+        "{}:{}",
+        root().join("tests/support/engine").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut log = String::new();
+    let mut step = |args: &[&str], ok: &[i32]| {
+        let o = run(qfleet_on_moto()
+            .env("PATH", &path)
+            .env("QFLEET_TEST_ENGINE_LOG", &engine_log)
+            .env("QFLEET_TEST_PYTHON", root().join(".venv/bin/python"))
+            .args(args)
+            .arg(&file)
+            .arg("--debug"));
+        assert!(
+            ok.contains(&o.status.code().unwrap_or(-1)),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        log.push_str(&stderr(&o));
+    };
+    step(&["plan"], &[0, 3]);
+    step(&["deploy", "--yes"], &[0]);
+    step(&["deploy", "--yes"], &[0]);
+    step(&["teardown", "--yes"], &[4]);
+    moto_detach_role_policies(&[&e]);
+    step(&["teardown", "--yes", "--delete-images"], &[0]);
+    let calls = logged_calls(&log);
+    for op in [
+        "CreateRepository",
+        "PutLifecyclePolicy",
+        "DescribeImages",
+        "BatchDeleteImage",
+        "DeleteRepository",
+    ] {
+        assert!(
+            calls.iter().any(|c| c.operation == op),
+            "{op} was made: {calls:?}"
+        );
+    }
+    assert_allowed(&calls, &docs, "calls");
+
+    let policies = policies(&docs);
+    let allowed =
+        |action: &str, arn: &str| decide(&policies, action, arn, Context::new()) == Decision::Allow;
+    let own = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/qfleet/{e}");
+    let other = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/other");
+    for action in [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+    ] {
+        assert!(allowed(action, &own), "{action} on {own}");
+        assert!(!allowed(action, &other), "{action} on {other}");
+    }
+    assert!(allowed(
+        "ecr:GetAuthorizationToken",
+        "arn:aws:ecr:eu-west-1:123456789012:repository/any"
+    ));
+
+    // A file that builds nothing: its own repository's teardown only, no push, no login.
+    std::fs::write(
+        &file,
+        format!("environment: {e}\nregion: {REGION}\nlab: true\n"),
+    )
+    .unwrap();
+    let policies = self::policies(&printed_policy(&file));
+    let allowed =
+        |action: &str, arn: &str| decide(&policies, action, arn, Context::new()) == Decision::Allow;
+    assert!(allowed("ecr:DeleteRepository", &own));
+    assert!(!allowed("ecr:DeleteRepository", &other));
+    for action in ["ecr:PutImage", "ecr:CreateRepository"] {
+        assert!(!allowed(action, &own), "{action} on {own}");
+    }
+    assert!(!allowed(
+        "ecr:GetAuthorizationToken",
+        "arn:aws:ecr:eu-west-1:123456789012:repository/any"
+    ));
 }

@@ -179,3 +179,53 @@ fn a_build_that_fails_changes_no_stack() {
     );
     assert_eq!(stacks, serde_json::json!([]), "no stack was made");
 }
+
+#[test]
+fn teardown_keeps_built_images_unless_asked_and_then_deletes_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("imgtd");
+    let file = stack_file(dir.path(), &e);
+    let log = dir.path().join("engine.log");
+    let o = run(qfleet_building(&log).args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let repository = format!("qfleet/{e}");
+
+    // The images are the team's builds: kept unless asked, as a bucket's objects are; nothing
+    // is deleted by the refusal.
+    let o = run(qfleet_building(&log)
+        .args(["teardown", "--yes", "-o", "json"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reasons = &doc["environments"][0]["refusals"];
+    assert!(
+        reasons
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["reason"] == "repository-holds-images"
+                && r["repository"] == repository.as_str()
+                && r["images"] == 1),
+        "{doc}"
+    );
+    assert!(stderr(&o).contains("--delete-images"), "{}", stderr(&o));
+    assert_eq!(doc["environments"][0]["deleted"], serde_json::json!([]));
+
+    // moto cannot delete a role with managed policies attached (docs/local-aws.md).
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_building(&log)
+        .args(["teardown", "--yes", "--delete-images", "-o", "json"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["environments"][0]["image_repository_deleted"],
+        repository.as_str()
+    );
+    assert_eq!(doc["environments"][0]["images_deleted"], 1);
+    let gone = moto(
+        "try:\n    ecr.describe_repositories(repositoryNames=[sys.argv[2]]); print('true')\nexcept ecr.exceptions.RepositoryNotFoundException:\n    print('false')",
+        &[&repository],
+    );
+    assert_eq!(gone, serde_json::json!(false), "the repository is gone");
+}

@@ -473,6 +473,16 @@ pub async fn put_lifecycle_policy(ecr: &JsonApi, name: &str, text: &str) -> Resu
         .map(|_| ())
 }
 
+/// Sets the repository's policy to `text`
+/// (<https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_SetRepositoryPolicy.html>).
+pub async fn set_repository_policy(ecr: &JsonApi, name: &str, text: &str) -> Result<()> {
+    let what = format!("setting the policy of ECR repository {name}");
+    let input = json!({ "repositoryName": name, "policyText": text });
+    ecr.call::<serde_json::Value>(&what, "SetRepositoryPolicy", &input)
+        .await
+        .map(|_| ())
+}
+
 /// Deletes the repository `name`, which must hold no image (no `force`: ECR refuses a
 /// repository that still does, `RepositoryNotEmptyException`); `false` when it was gone
 /// (<https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteRepository.html>).

@@ -13,6 +13,9 @@ const NAMING: &[&str] = &[
     "QueueName",
     // CloudWatch Logs' JSON names the log group in camel case.
     "logGroupName",
+    // ECR's names the repository so; its ARN for ListTagsForResource.
+    "repositoryName",
+    "resourceArn",
 ];
 
 /// The resource a request to `service` names, if any.
@@ -36,7 +39,14 @@ pub(super) fn of(
         let v: serde_json::Value = serde_json::from_slice(body).ok()?;
         return NAMING
             .iter()
-            .find_map(|name| v.get(name)?.as_str().map(str::to_string));
+            .find_map(|name| v.get(name)?.as_str().map(str::to_string))
+            // ECR's DescribeRepositories names its repositories in a list.
+            .or_else(|| {
+                v.get("repositoryNames")?
+                    .get(0)?
+                    .as_str()
+                    .map(str::to_string)
+            });
     }
     if service.eq_ignore_ascii_case("s3") {
         return s3_bucket(uri, host).map(|b| format!("s3://{b}"));
@@ -115,6 +125,23 @@ mod tests {
             ),
             Some("qfleet-lab-workers".into())
         );
+    }
+
+    #[test]
+    fn ecr_names_its_repository_alone_or_in_a_list() {
+        let json = "application/x-amz-json-1.1";
+        let url = "https://api.ecr.eu-west-1.amazonaws.com/";
+        let one = br#"{"repositoryName":"qfleet/orders","imageIds":[{"imageTag":"src-1"}]}"#;
+        assert_eq!(
+            of("ECR", url, None, json, one),
+            Some("qfleet/orders".into())
+        );
+        let listed = br#"{"repositoryNames":["qfleet/orders"]}"#;
+        assert_eq!(
+            of("ECR", url, None, json, listed),
+            Some("qfleet/orders".into())
+        );
+        assert_eq!(of("ECR", url, None, json, b"{}"), None);
     }
 
     #[test]

@@ -654,6 +654,7 @@ fn a_stack_without_the_environments_marks_is_refused_whatever_the_flags() {
         purge_bucket: true,
         discard_messages: true,
         delete_job_records: true,
+        delete_images: true,
         producers_detached: true,
         disable_termination_protection: true,
         only_fleet: false,
