@@ -285,6 +285,8 @@ impl Plan {
 }
 
 /// The decision on one environment.
+// One decision per environment and run, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub(super) enum Decision {
     /// Nothing of the environment exists.

@@ -447,24 +447,31 @@ async fn run(
             .finish(&env.name, &step(&s.name), format!("deleted {}", s.name));
         out.deleted.push(s.name.clone());
     }
-    // The data stack gone, its kept endpoints go too where nothing else can use them.
-    if names.stack_set.is_none()
-        && out.deleted.contains(&snap.data.name)
-        && (endpoints::asked(env) || endpoints::had(&snap.data) || opts.delete_endpoints)
-    {
-        endpoints::tidy(&at, out).await?;
-    }
-    // So does the repository of the images qfleet built.
-    if out.deleted.contains(&snap.data.name)
-        && let Some(repo) = &plan.images
-    {
-        images::tidy(&at, repo, out).await?;
+    if names.stack_set.is_none() && out.deleted.contains(&snap.data.name) {
+        after_data(&at, &snap, &plan, out).await?;
     }
     for r in &out.retained {
         reporter.line(format!("retained: {r}"));
     }
     if let Some(t) = &names.stack_set {
         instances::tidy(&at, t, &sets_covered(env, opts, t), false, out, &mut turn).await?;
+    }
+    Ok(())
+}
+
+/// The data stack gone: its kept endpoints go too where nothing else can use them, and so
+/// does the repository of the images qfleet built.
+async fn after_data(
+    at: &Ctx<'_>,
+    snap: &crate::snapshot::Snapshot,
+    plan: &Plan,
+    out: &mut TeardownOutcome,
+) -> Result<()> {
+    if endpoints::asked(at.env) || endpoints::had(&snap.data) || at.opts.delete_endpoints {
+        endpoints::tidy(at, out).await?;
+    }
+    if let Some(repo) = &plan.images {
+        images::tidy(at, repo, out).await?;
     }
     Ok(())
 }
