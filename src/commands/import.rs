@@ -34,8 +34,8 @@ pub struct CopilotArgs {
     /// (required when the manifest uses it).
     #[arg(long, value_name = "NAME")]
     pub app: Option<String>,
-    /// The image the tasks run (REGISTRY/REPOSITORY:TAG), instead of image.location; needed
-    /// when the manifest builds its image (image.build).
+    /// The image the tasks run (REGISTRY/REPOSITORY:TAG), already pushed, instead of the
+    /// manifest's image.location or image.build.
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
     /// The qfleet environment name (default: the service's name, followed by --env's).
@@ -120,6 +120,10 @@ pub(crate) fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::er
             topics: &args.topic,
             shell: Some(shell_variable),
             env_manifest: None,
+            out_dir: args
+                .out
+                .as_deref()
+                .map(|o| o.parent().unwrap_or(std::path::Path::new(""))),
         },
     );
     let imported = match imported {

@@ -71,7 +71,7 @@ fn workers_platform(env: &Environment) -> BuildPlatform {
         WorkerKind::Ec2 => w
             .types()
             .first()
-            .is_some_and(|t| super::checks::workers::is_graviton(t)),
+            .is_some_and(|t| super::schema::is_graviton(t)),
     };
     if arm {
         BuildPlatform::Arm64

@@ -57,14 +57,15 @@ impl From<crate::error::InputError> for Failure {
 /// runs on a stack file); a stack file that does not validate is a usage error naming the
 /// source and each problem, so nothing invalid is ever written. `environment` names the
 /// environment when the text does not.
+/// The stack file validated as `qfleet validate` reads it at `written` (where its relative
+/// paths lead).
 fn checked(
     text: String,
     report: Report,
     source: &Path,
-    environment: &str,
+    written: &Path,
 ) -> std::result::Result<Imported, Failure> {
-    let name = format!("{environment}.yaml");
-    let error = match crate::config::parse(name.into(), text.clone()) {
+    let error = match crate::config::parse(written.to_path_buf(), text.clone()) {
         Ok(env) => {
             return Ok(Imported {
                 environment: env.name,

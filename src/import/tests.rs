@@ -683,13 +683,15 @@ fn each_queue_setting_has_one_report_line_that_says_the_value_written() {
 }
 
 #[test]
-fn a_built_image_without_the_image_flag_is_refused_with_the_report() {
+fn a_built_image_whose_context_is_not_there_is_refused_with_the_report() {
     let (path, text) = fixture("05-");
     let f = import(&path, &text, &opts(None, None)).unwrap_err();
     assert_eq!(f.error.exit_code(), crate::error::Exit::Input);
+    let e = f.error.to_string();
+    assert!(e.contains("cost-analyzer is not a directory"), "{e}");
     let report = f.report.expect("the report").text();
     assert!(
-        report.contains("image.build (line 14): no image to run"),
+        report.contains("image.build (line 14) → workers.image.build"),
         "{report}"
     );
     assert!(
@@ -987,4 +989,65 @@ fn addons_and_overrides_beside_the_manifest_are_reported_with_what_they_held() {
         .1;
     assert!(patch.contains("qfleet's templates do not take"), "{patch}");
     assert!(i.report.text().contains("addons/orders-table.yml"));
+}
+
+/// Copilot's `image.build` becomes `workers.image.build`: its paths, relative to the workspace
+/// (the directory holding `copilot/`), are written relative to where the stack file goes, and
+/// the file validates there; `cache_from` is reported, not carried.
+#[test]
+fn a_built_image_is_carried_with_its_paths_relative_to_the_stack_file() {
+    let root = tempfile::tempdir().unwrap();
+    let svc = root.path().join("copilot/resizer");
+    std::fs::create_dir_all(&svc).unwrap();
+    std::fs::create_dir_all(root.path().join("worker")).unwrap();
+    std::fs::create_dir_all(root.path().join("stacks")).unwrap();
+    std::fs::write(root.path().join("worker/Dockerfile"), "FROM scratch\n").unwrap();
+    let text = "name: resizer\ntype: Worker Service\nimage:\n  build:\n    dockerfile: worker/Dockerfile\n    context: .\n    target: run\n    args:\n      PYTHON: 3.12\n    cache_from: [x/y:latest]\n";
+    let path = svc.join("manifest.yml");
+    let out = root.path().join("stacks");
+    let o = Options {
+        out_dir: Some(&out),
+        ..opts(None, None)
+    };
+    let i = import(&path, text, &o).unwrap_or_else(|f| panic!("{}", f.error));
+    let s = &i.stack_file;
+    assert!(
+        s.contains(
+            "    build:\n      context: \"..\"  # Copilot's image.build, relative to this file\n"
+        ),
+        "{s}"
+    );
+    assert!(
+        s.contains("      dockerfile: \"../worker/Dockerfile\"\n"),
+        "{s}"
+    );
+    assert!(
+        s.contains("      target: run\n") && s.contains("        PYTHON: \"3.12\"\n"),
+        "{s}"
+    );
+    let report = i.report.text();
+    assert!(
+        report.contains("image.build (line 4) → workers.image.build"),
+        "{report}"
+    );
+    assert!(
+        report.contains("image.build.cache_from (line 10)"),
+        "{report}"
+    );
+    // Validated where it is written: the context resolves to the workspace.
+    let env = crate::config::parse(out.join("resizer.yaml"), s.clone()).unwrap();
+    let b = env.image_build.expect("a build");
+    assert!(b.tag.starts_with("src-"));
+    // A Dockerfile named by a string: its directory is the context.
+    let text = "name: resizer\ntype: Worker Service\nimage:\n  build: worker/Dockerfile\n";
+    let i = import(&path, text, &o).unwrap_or_else(|f| panic!("{}", f.error));
+    assert!(
+        i.stack_file.contains("      context: \"../worker\"  #"),
+        "{}",
+        i.stack_file
+    );
+    assert!(
+        !i.stack_file.contains("dockerfile:"),
+        "the context's own Dockerfile"
+    );
 }

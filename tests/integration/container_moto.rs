@@ -135,6 +135,17 @@ async fn a_container_worker_takes_a_job_with_the_env_file_and_secrets_qfleet_wri
         .find_map(|l| l.strip_prefix("ExecStart="))
         .expect("an ExecStart line");
     let uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resizer:1.4.2";
+    // The unit runs ${QFLEET_IMAGE}, which systemd reads from the file the user data writes.
+    assert!(
+        ud.contains(&format!(
+            "echo \"QFLEET_IMAGE={uri}\" > /etc/qfleet/image.env"
+        )),
+        "{ud}"
+    );
+    assert!(
+        unit.contains("EnvironmentFile=/etc/qfleet/image.env"),
+        "{unit}"
+    );
     let line = exec
         .replace(
             "/usr/local/bin/qfleet-secrets",
@@ -154,7 +165,7 @@ async fn a_container_worker_takes_a_job_with_the_env_file_and_secrets_qfleet_wri
         )
         .replace(" --log-driver journald", "")
         .replace("/etc/qfleet/worker.env", env_file.to_str().unwrap())
-        .replace(uri, &image);
+        .replace("${QFLEET_IMAGE}", &image);
     let container = |cmd: &[&str]| {
         let mut words: Vec<String> = line.split_whitespace().map(String::from).collect();
         words.extend(cmd.iter().map(|s| s.to_string()));

@@ -110,7 +110,8 @@ fn import_refuses_another_workload_type_and_a_missing_image_with_exit_2() {
     assert_eq!(d["error"]["kind"], "input", "{d}");
     assert_eq!(d["error"]["problems"][0]["line"], 2, "{d}");
 
-    // image.build and no --image: the message says which flag to give.
+    // image.build whose Dockerfile is not there, and no --image: the message says which flag
+    // to give.
     let o = run(qfleet().args([
         "import",
         "copilot",
@@ -121,7 +122,7 @@ fn import_refuses_another_workload_type_and_a_missing_image_with_exit_2() {
     assert!(e.contains("--image"), "{e}");
     // The report is shown with the refusal: what would have been carried, and why not.
     assert!(
-        e.contains("carried (") && e.contains("image.build (line 20): no image to run"),
+        e.contains("carried (") && e.contains("image.build (line 20) → workers.image.build"),
         "{e}"
     );
 

@@ -525,10 +525,10 @@ fn a_container_worker_runs_the_image_with_the_worker_env_and_its_secrets() {
     for line in [
         "Requires=docker.service".to_string(),
         "ExecStartPre=/usr/local/bin/qfleet-ecr-login".to_string(),
-        format!("ExecStartPre=/usr/bin/docker pull {image}"),
-        format!(
-            "ExecStart=/usr/local/bin/qfleet-secrets /usr/bin/docker run --rm --name qfleet-worker --network host --security-opt no-new-privileges --env-file /etc/qfleet/worker.env --env API_KEY --log-driver journald {image}"
-        ),
+        // systemd reads ${QFLEET_IMAGE} from the file the user data writes.
+        "EnvironmentFile=/etc/qfleet/image.env".to_string(),
+        "ExecStartPre=/usr/bin/docker pull ${QFLEET_IMAGE}".to_string(),
+        "ExecStart=/usr/local/bin/qfleet-secrets /usr/bin/docker run --rm --name qfleet-worker --network host --security-opt no-new-privileges --env-file /etc/qfleet/worker.env --env API_KEY --log-driver journald ${QFLEET_IMAGE}".to_string(),
         "ExecStop=/usr/bin/docker stop --time 90 qfleet-worker".to_string(),
         "Restart=always".to_string(),
     ] {
@@ -548,6 +548,49 @@ fn a_container_worker_runs_the_image_with_the_worker_env_and_its_secrets() {
 // for its user data, which cloud-init runs only once; with an EC2_INSTANCE_LAUNCHING hook it
 // waits in Warmed:Pending:Wait until CompleteLifecycleAction, and again in Pending:Wait when
 // it leaves the pool. The bootstrap's last step, qfleet-launch-hook, completes both.
+/// An image qfleet builds (`workers.image.build`) runs on the instances from the stack's own
+/// registry: CloudFormation fills in the account and Region of the image the unit pulls and of
+/// the registry the instance logs in to, and the instance role may pull from that repository.
+#[test]
+fn a_built_image_is_pulled_from_the_stacks_own_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/Dockerfile"), "FROM scratch\n").unwrap();
+    let file = dir.path().join("built.yaml");
+    std::fs::write(
+        &file,
+        "environment: built\nregion: eu-west-1\nlab: true\nworkers:\n  image:\n    build:\n      context: src\n",
+    )
+    .unwrap();
+    let ud = user_data(file.to_str().unwrap());
+    shellcheck(&ud);
+    let line = ud
+        .lines()
+        .find(|l| l.starts_with("echo \"QFLEET_IMAGE="))
+        .expect("the image file is written");
+    assert!(
+        line.starts_with(
+            "echo \"QFLEET_IMAGE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/qfleet/built:src-"
+        ),
+        "{line}"
+    );
+    assert!(ud.contains(
+        "docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    ));
+    assert!(ud.contains("aws ecr get-login-password --region eu-west-1"));
+    let o = run(qfleet().args(["render", file.to_str().unwrap(), "-o", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fleet = v["environments"][0]["stacks"][1]["template"]
+        .as_str()
+        .unwrap();
+    assert!(
+        fleet.contains(
+            "Resource: !Sub \"arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/qfleet/built\""
+        ),
+        "the instance role pulls from the environment's repository"
+    );
+}
+
 #[test]
 fn with_a_warm_pool_the_bootstrap_ends_by_completing_the_launching_hook_at_every_boot() {
     let ud = user_data("examples/warm-pool.yaml");

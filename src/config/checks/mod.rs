@@ -17,7 +17,7 @@ mod sources;
 pub use permissions::own_managed_policies;
 pub use permissions::{ROLE_POLICY_LIMIT, privileged};
 mod stages;
-pub(super) mod workers;
+mod workers;
 
 /// Target backlog per instance when the stack file sets none (AWS's worked example:
 /// 10 s acceptable latency ÷ 0.1 s per message).

@@ -1,6 +1,6 @@
 //! Names, regions and instance architectures, unit by unit.
-use super::workers::is_graviton;
 use super::*;
+use crate::config::schema::is_graviton;
 
 #[test]
 fn graviton_families() {

@@ -2,7 +2,7 @@
 
 use super::{Checker, is_aws_id};
 use crate::config::Environment;
-use crate::config::schema::{DEFAULT_AMI, Network, ScalingMetric, WarmPoolSpec};
+use crate::config::schema::{DEFAULT_AMI, Network, ScalingMetric, WarmPoolSpec, is_graviton};
 
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     let spec = &env.spec;
@@ -176,23 +176,6 @@ fn check_types(c: &mut Checker, types: &[String], ami: &str) {
         } else if ami.starts_with('/') {
             check_architecture(c, FIELD, first, ami);
         }
-    }
-}
-
-/// Arm64 (AWS Graviton) types: the first-generation `a1`, and the families that carry a `g`
-/// after the generation digit (t4g, m7g, c7gn, r8gd, im4gn), per EC2's instance type naming
-/// conventions (https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html:
-/// "g – AWS Graviton processors").
-pub(crate) fn is_graviton(instance_type: &str) -> bool {
-    let family = instance_type.split('.').next().unwrap_or_default();
-    if family == "a1" {
-        return true;
-    }
-    match family.find(|ch: char| ch.is_ascii_digit()) {
-        Some(i) => family[i..]
-            .trim_start_matches(|ch: char| ch.is_ascii_digit())
-            .contains('g'),
-        None => false,
     }
 }
 

@@ -13,6 +13,7 @@ use crate::import::report::{Item, Report};
 use crate::import::stack_file::{Draft, Node};
 use serde_yaml_ng::Value;
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 /// Copilot's task size when the manifest gives none (`newDefaultWorkerService`).
 const DEFAULT_CPU: i64 = 256;
@@ -415,6 +416,10 @@ impl Mapper<'_> {
             self.write_image("image.location", line, &loc, "Copilot's");
             return;
         }
+        if has_build {
+            self.write_build(opts);
+            return;
+        }
         let path = if has_build { "image.build" } else { "image" };
         let elsewhere = self.m.environments_setting("image.location");
         let mut why = if has_build {
@@ -443,6 +448,70 @@ impl Mapper<'_> {
         let mut e = self.m.error(&at, why);
         e.field = path.to_string();
         self.problems.push(e);
+    }
+
+    /// Copilot's `image.build` as `workers.image.build`: qfleet deploy builds the same
+    /// Dockerfile and pushes the image to the environment's repository. Copilot's paths are
+    /// relative to the workspace (the directory holding `copilot/`), and a string names the
+    /// Dockerfile, whose directory is the context ("image.build", Worker Service manifest:
+    /// <https://aws.github.io/copilot-cli/docs/manifest/worker-service/#image-build>); qfleet's
+    /// are relative to the stack file.
+    fn write_build(&mut self, opts: &Options) {
+        let line = self.line("image.build");
+        let text = |v: Option<&Value>| v.map(super::manifest::text_of);
+        let (dockerfile, context) = match self.get("image.build") {
+            Some(Value::Mapping(_)) => (
+                text(self.get("image.build.dockerfile")),
+                text(self.get("image.build.context")),
+            ),
+            other => (text(other), None),
+        };
+        let workspace = workspace_of(Path::new(&self.m.source.path));
+        let base = opts.out_dir.unwrap_or(Path::new(""));
+        let context = context.or_else(|| {
+            let d = Path::new(dockerfile.as_deref()?).parent()?;
+            Some(d.to_string_lossy().into_owned())
+        });
+        let ctx = relative(&workspace.join(context.as_deref().unwrap_or(".")), base);
+        self.d.text(
+            "workers.image.build.context",
+            &ctx,
+            Some("Copilot's image.build, relative to this file".into()),
+        );
+        if let Some(df) = &dockerfile {
+            let df = relative(&workspace.join(df), base);
+            if df != format!("{ctx}/Dockerfile") {
+                self.d.text("workers.image.build.dockerfile", &df, None);
+            }
+        }
+        if let Some(t) = text(self.get("image.build.target")) {
+            self.d.text("workers.image.build.target", &t, None);
+        }
+        if let Some(Value::Mapping(args)) = self.get("image.build.args") {
+            let args: Vec<(String, String)> = args
+                .iter()
+                .map(|(k, v)| (super::manifest::text_of(k), super::manifest::text_of(v)))
+                .collect();
+            for (k, v) in args {
+                self.d
+                    .text(&format!("workers.image.build.args.{k}"), &v, None);
+            }
+        }
+        if self.get("image.build.cache_from").is_some() {
+            self.r.not_carried(
+                "image.build.cache_from",
+                self.line("image.build.cache_from"),
+                "qfleet builds with the engine's own cache: a deploy skips the build when the repository has the image of the same inputs",
+            );
+        }
+        self.r.carried.push(Item {
+            source: Some("image.build".into()),
+            qfleet: Some("workers.image.build".into()),
+            line,
+            note: format!(
+                "qfleet deploy builds the image from {ctx} and pushes it to the environment's ECR repository (qfleet/ENV), as Copilot did to its own"
+            ),
+        });
     }
 
     /// Writes `workers.image` from `source` (`--image` or `image.location`): as given when it
@@ -2155,4 +2224,46 @@ pub(in crate::import) fn full_reference(image: &str) -> String {
         full.push_str(":latest");
     }
     full
+}
+
+/// The Copilot workspace of a manifest at `copilot/SERVICE/manifest.yml`: the directory that
+/// holds `copilot/`; for a manifest elsewhere, its own directory.
+fn workspace_of(manifest: &Path) -> PathBuf {
+    let dir = manifest.parent().unwrap_or(Path::new(""));
+    match dir.parent() {
+        Some(c) if c.file_name().is_some_and(|n| n == "copilot") => {
+            c.parent().unwrap_or(Path::new("")).to_path_buf()
+        }
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// `target` relative to `base`, both read from the current directory, with `.` and `..`
+/// resolved in the text (the files may not exist where the import runs).
+fn relative(target: &Path, base: &Path) -> String {
+    let absolute = |p: &Path| {
+        let p = match p.is_absolute() {
+            true => p.to_path_buf(),
+            false => std::env::current_dir().unwrap_or_default().join(p),
+        };
+        let mut parts: Vec<std::ffi::OsString> = Vec::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    parts.pop();
+                }
+                std::path::Component::Normal(n) => parts.push(n.to_os_string()),
+                _ => {}
+            }
+        }
+        parts
+    };
+    let (t, b) = (absolute(target), absolute(base));
+    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out: Vec<String> = vec!["..".to_string(); b.len() - common];
+    out.extend(t[common..].iter().map(|p| p.to_string_lossy().into_owned()));
+    match out.is_empty() {
+        true => ".".into(),
+        false => out.join("/"),
+    }
 }

@@ -37,6 +37,9 @@ pub(crate) struct Options<'a> {
     /// The Copilot environment's own manifest, found beside the service's (read by
     /// [`import`]).
     pub(crate) env_manifest: Option<&'a environment::EnvManifest>,
+    /// The directory the stack file is written to (`--out`'s; `None`: the current one): the
+    /// paths of `workers.image.build` are written relative to it.
+    pub(crate) out_dir: Option<&'a Path>,
 }
 
 /// Imports the manifest text read from `path`: the stack file, validated as `qfleet
@@ -67,5 +70,9 @@ pub(crate) fn import(path: &Path, text: &str, opts: &Options) -> Result<Imported
         });
     }
     let name = mapping::environment_name(&report.service);
-    super::checked(draft.render(), report, path, &name)
+    let written = opts
+        .out_dir
+        .unwrap_or(Path::new(""))
+        .join(format!("{name}.yaml"));
+    super::checked(draft.render(), report, path, &written)
 }
