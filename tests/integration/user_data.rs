@@ -522,6 +522,9 @@ fn a_container_worker_runs_the_image_with_the_worker_env_and_its_secrets() {
         .next()
         .unwrap();
     let image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/image-resizer:1.4.2";
+    assert!(ud.contains(&format!(
+        "echo \"QFLEET_IMAGE={image}\" > /etc/qfleet/image.env\n"
+    )));
     for line in [
         "Requires=docker.service".to_string(),
         "ExecStartPre=/usr/local/bin/qfleet-ecr-login".to_string(),
