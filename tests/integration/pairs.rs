@@ -142,13 +142,19 @@ const FEATURES: &[Feature] = &[
         name: "image",
         setting: "`workers.image`",
         kinds: INSTANCES_AND_TASKS,
-        choice_of: None,
+        choice_of: Some("image"),
     },
     Feature {
         name: "lambda_image",
         setting: "`workers.lambda.image`",
         kinds: &[Kind::Lambda],
-        choice_of: None,
+        choice_of: Some("image"),
+    },
+    Feature {
+        name: "build",
+        setting: "`workers.image.build`",
+        kinds: ALL,
+        choice_of: Some("image"),
     },
     Feature {
         name: "sources",
@@ -222,6 +228,22 @@ const REFUSED: &[Refused] = &[
         shape: None,
         why: "a container would read the queue while its instance waits in the pool",
         says: "a warm pool needs the reference worker",
+    },
+    Refused {
+        kinds: &[Kind::Ec2],
+        a: "warm_pool",
+        b: &["build"],
+        shape: None,
+        why: "a container would read the queue while its instance waits in the pool",
+        says: "a warm pool needs the reference worker",
+    },
+    Refused {
+        kinds: ALL,
+        a: "build",
+        b: &["stack_sets", "service_managed"],
+        shape: None,
+        why: "qfleet pushes the image it builds to one account's repository",
+        says: "stack_sets cannot deploy an image qfleet builds",
     },
     Refused {
         kinds: &[Kind::Lambda],
@@ -462,6 +484,16 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     "API_KEY": "secretsmanager:app/api-key", "DB_PASSWORD": "ssm:/app/db-password"}}}),
             ),
             "image" => merge(&mut unit, json!({"workers": {"image": ecr("worker:1.4")}})),
+            // The context the test writes beside the stack files (`src/Dockerfile`).
+            "build" => {
+                let build = json!({"build": {"context": "src", "args": {"VERSION": "1"}}});
+                match case.kind {
+                    Kind::Lambda => {
+                        merge(&mut unit, json!({"workers": {"lambda": {"image": build}}}))
+                    }
+                    _ => merge(&mut unit, json!({"workers": {"image": build}})),
+                }
+            }
             "lambda_image" => merge(
                 &mut unit,
                 json!({"workers": {"lambda": {"image": ecr(&format!("worker@sha256:{}", "a".repeat(64)))}}}),
@@ -2062,6 +2094,9 @@ fn the_names_check_finds_a_worker_that_names_what_its_mode_does_not_make() {
 fn every_pair_of_features_works_or_is_refused_with_why() {
     let started = std::time::Instant::now();
     let dir = tempfile::tempdir().unwrap();
+    // The build context of the cases with `build`.
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/Dockerfile"), "FROM scratch\n").unwrap();
     let all = cases();
     // Two at a time: each case is a validate and a render.
     let run = |part: Vec<(usize, &Case)>| {
