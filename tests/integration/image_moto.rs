@@ -229,3 +229,68 @@ fn teardown_keeps_built_images_unless_asked_and_then_deletes_the_repository() {
     );
     assert_eq!(gone, serde_json::json!(false), "the repository is gone");
 }
+
+/// A `docker` client whose daemon does not answer is not an engine: without `engine:` the
+/// deploy builds with Podman; asked for Docker (`--build-engine docker`), it stops before any
+/// change, saying why and what to do.
+#[test]
+fn a_docker_client_without_its_daemon_is_not_an_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("imgdock");
+    let file = stack_file(dir.path(), &e);
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("      engine: podman\n", "");
+    std::fs::write(&file, text).unwrap();
+    // A docker client as a machine without its daemon has it: `docker version` fails.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let docker = bin.join("docker");
+    std::fs::write(
+        &docker,
+        "#!/bin/sh\necho \"$1\" >> \"$QFLEET_TEST_ENGINE_LOG.docker\"\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2\nexit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.path().join("engine.log");
+    let with_docker = |c: &mut std::process::Command| {
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            c.get_envs()
+                .find(|(k, _)| *k == "PATH")
+                .and_then(|(_, v)| v)
+                .unwrap()
+                .to_string_lossy()
+        );
+        c.env("PATH", path);
+    };
+
+    let mut c = qfleet_building(&log);
+    with_docker(&mut c);
+    let o = run(c
+        .args(["deploy", "--yes", "--build-engine", "docker"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let said = stderr(&o);
+    assert!(said.contains("docker's daemon does not answer"), "{said}");
+    assert!(said.contains("build.engine: podman"), "{said}");
+    assert!(
+        verbs(&log).is_empty(),
+        "podman was not used: {:?}",
+        verbs(&log)
+    );
+
+    let mut c = qfleet_building(&log);
+    with_docker(&mut c);
+    let o = run(c.args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("building the image with podman"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(verbs(&log), ["build", "tag", "login", "push"]);
+    moto_detach_role_policies(&[&e]);
+}
