@@ -123,7 +123,7 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
         let c = headroom::reference_workers(
             goal,
             per_message,
-            spec.workers.max.max(0) as u64,
+            spec.workers.max.max(1) as u64,
             spec.scaling.expected_peak,
         );
         if !headroom::holds(c, headroom::LOWEST, goal, per_message) {
@@ -183,6 +183,9 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
     }
     if !env.retain_bucket() && !spec.lab {
         w.push("bucket.retain: false outside a lab: deleting the data stack deletes the bucket (qfleet still refuses while it holds objects)".to_string());
+    }
+    if let Some(note) = env.parked_note() {
+        w.push(note);
     }
     let lambda = spec.workers.kind == WorkerKind::Lambda;
     let image_setting = spec.workers.lambda.image.as_ref().filter(|_| lambda);

@@ -310,11 +310,28 @@ impl Environment {
             (None, Some(latency), Some(per_message)) if per_message > 0.0 => headroom::target(
                 latency,
                 per_message,
-                self.spec.workers.max.max(0) as u64,
+                // A parked environment (max 0) keeps the target of one worker.
+                self.spec.workers.max.max(1) as u64,
                 s.expected_peak,
             ),
             _ => checks::DEFAULT_BACKLOG_TARGET,
         }
+    }
+
+    /// Whether the environment is parked: `workers.max: 0` (EC2, Fargate), no worker runs and
+    /// the jobs wait in the queue (Copilot's `count: 0`).
+    pub(crate) fn parked(&self) -> bool {
+        self.spec.workers.kind != WorkerKind::Lambda && self.spec.workers.max == 0
+    }
+
+    /// What plan, deploy and status say of a parked environment, every time.
+    pub(crate) fn parked_note(&self) -> Option<String> {
+        self.parked().then(|| {
+            format!(
+                "parked: workers.max is 0, so no worker runs; jobs wait in the queue, for up to queue.message_retention ({}), until workers.max is raised",
+                self.spec.queue.message_retention
+            )
+        })
     }
 
     /// The environments this stack file stands for: itself, its numbered copies

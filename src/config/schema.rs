@@ -705,7 +705,7 @@ settings! {
             => "a mapping with {keys and}: instances launched and bootstrapped ahead that the group draws on when it scales out (optional; one instance type, no Spot, the reference worker)",
         pub min: i64
             => "a whole number from 0 to workers.max; 0 only with scaling.scale_from_zero: true",
-        pub max: i64 => "a whole number from 1 to 1000, at least workers.min",
+        pub max: i64 => "a whole number from 0 to 1000, at least workers.min; 0 parks the environment: no worker runs, the jobs wait in the queue",
         pub network: Network
             => "`default` (the default VPC, at least 2 AZs) or {vpc: vpc-…, subnets: {<az>: subnet-…}} with at least 2 availability zones",
         /// Shell script (path relative to the stack file) that installs and starts the worker.

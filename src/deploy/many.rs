@@ -91,7 +91,8 @@ pub(crate) fn all(
 fn peak_warnings(session: &Session, out: Output, reporter: &Reporter) {
     for env in &session.envs {
         for stage in env.stages() {
-            if let Some(w) = crate::simulate::peak_warning(stage) {
+            let said = crate::simulate::peak_warning(stage).or(stage.parked_note());
+            if let Some(w) = said {
                 let w = match &stage.stage {
                     Some(s) if env.is_pipeline() => format!("stage {}: {w}", s.name),
                     _ => w,

@@ -47,7 +47,10 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         }
     }
     let target = env.backlog_target();
-    if let Some(policies) = known_list(f, snap.policies(), &snap.fleet, ids::SCALING_POLICY) {
+    // A parked fleet has no scaling policy (templates/fleet.yaml.j2).
+    if !env.parked()
+        && let Some(policies) = known_list(f, snap.policies(), &snap.fleet, ids::SCALING_POLICY)
+    {
         match policies.iter().find(|p| p.is_target_tracking()) {
             None => f.diff(
                 fleet,

@@ -1051,3 +1051,20 @@ fn a_built_image_is_carried_with_its_paths_relative_to_the_stack_file() {
         "the context's own Dockerfile"
     );
 }
+
+/// `count: 0`, how Copilot parks an environment, is a parked qfleet environment: no worker,
+/// said in the report and by every command after.
+#[test]
+fn a_parked_copilot_environment_is_parked() {
+    let i = import_text(&manifest("count: 0\n"), opts(None, None)).unwrap();
+    assert_valid(&i);
+    assert!(
+        i.stack_file.contains("  min: 0\n") && i.stack_file.contains("  max: 0\n"),
+        "{}",
+        i.stack_file
+    );
+    let report = i.report.text();
+    assert!(report.contains("the environment is parked"), "{report}");
+    let env = crate::config::parse("imported.yaml".into(), i.stack_file.clone()).unwrap();
+    assert!(env.parked());
+}

@@ -38,7 +38,10 @@ impl Kind for Ec2 {
     }
     fn summary(&self, env: &Environment) -> String {
         let w = &env.spec.workers;
-        format!("EC2 {}–{}", w.min, w.max)
+        match env.parked() {
+            true => "EC2, parked".into(),
+            false => format!("EC2 {}–{}", w.min, w.max),
+        }
     }
     fn describe(&self, env: &Environment) -> String {
         let w = &env.spec.workers;

@@ -41,7 +41,10 @@ impl Kind for Fargate {
     }
     fn summary(&self, env: &Environment) -> String {
         let w = &env.spec.workers;
-        format!("Fargate {}–{}", w.min, w.max)
+        match env.parked() {
+            true => "Fargate, parked".into(),
+            false => format!("Fargate {}–{}", w.min, w.max),
+        }
     }
     fn describe(&self, env: &Environment) -> String {
         let w = &env.spec.workers;

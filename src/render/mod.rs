@@ -336,6 +336,8 @@ struct Workers<'a> {
     access: access::Access,
     /// The container image the instances run (`workers.image`), read.
     container: Option<crate::config::Image>,
+    /// `workers.max: 0`: no worker runs, and nothing scales.
+    parked: bool,
     /// The warm pool's `PoolState`, as CloudFormation spells it.
     warm_pool_state: Option<&'static str>,
     /// How long the launching hook waits for a bootstrap (a warm pool's): the signal timeout,
@@ -589,6 +591,7 @@ fn context(env: &Environment) -> Context<'_> {
             on_demand_above_base: 100 - spec.workers.spot.percent.min(100),
             access: access::Access::of(&spec.workers),
             container: crate::config::workers_image(env),
+            parked: env.parked(),
             warm_pool_state: spec.workers.warm_pool.map(|w| w.pool_state.as_cfn()),
             launch_heartbeat: spec.workers.signal_timeout().min(7_200),
             egress_rules: network::egress_rules(&spec.workers),

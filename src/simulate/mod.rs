@@ -213,7 +213,8 @@ fn scale_in_of(spec: &ScaleInSpec) -> model::ScaleIn {
 /// no `scaling.expected_peak` of its own to check here.
 pub(crate) fn peak_warning(env: &Environment) -> Option<String> {
     let peak = env.spec.scaling.expected_peak?;
-    if env.spec.workers.kind == WorkerKind::Lambda {
+    // A parked environment meets no peak, and says so itself (Environment::parked_note).
+    if env.spec.workers.kind == WorkerKind::Lambda || env.parked() {
         return None;
     }
     // Random arrivals: evenly spaced ones (`steady:`) hide the queueing a real peak has.

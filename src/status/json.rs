@@ -81,6 +81,10 @@ struct StatusJson<'a> {
     /// A pipeline as a whole (absent for one stage).
     #[serde(skip_serializing_if = "Option::is_none")]
     pipeline: &'a Option<Pipeline>,
+    /// Why no worker runs: the stack file parks the stage (`workers.max: 0`); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parked: &'a Option<String>,
 }
 
 impl<'a> From<&'a Status> for StatusJson<'a> {
@@ -106,6 +110,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             unavailable: &s.unavailable,
             stages: &s.stages,
             pipeline: &s.pipeline,
+            parked: &s.parked,
         }
     }
 }

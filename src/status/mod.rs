@@ -80,6 +80,8 @@ pub(crate) struct Status {
     /// Why nothing was read, and its exit code: the account guard refused the credentials,
     /// or could not learn their account (`accounts:`).
     refused: Option<(crate::error::Exit, crate::error::ErrorReport)>,
+    /// The stage is parked (`workers.max: 0`): no worker runs, jobs wait in the queue.
+    parked: Option<String>,
 }
 
 /// One kind of consumer as read, with its section (`None`: not deployed, or could not be
@@ -428,6 +430,7 @@ async fn gather_at(
             .and_then(|w| w.iter().find(|(name, _)| *name == snap.data.name))
             .and_then(|(_, template)| snapshot::as_file::holds(&snap.data, template));
         status.sources = sources_of(stage, &snap.data, as_file, jiff::Timestamp::now());
+        status.parked = stage.parked_note();
         with_goal(status, stage.spec.scaling.max_latency_seconds)
     }))
     .await
@@ -505,6 +508,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
         stages: Vec::new(),
         pipeline: None,
         refused: Some((e.exit_code(), e.report())),
+        parked: None,
     }
 }
 
@@ -725,6 +729,7 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         stages: Vec::new(),
         pipeline: None,
         refused: None,
+        parked: None,
     }
 }
 

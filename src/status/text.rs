@@ -29,6 +29,9 @@ pub fn text(s: &Status) -> String {
         return out;
     }
     line(stacks_table(&s.stacks));
+    if let Some(p) = &s.parked {
+        line(p.clone());
+    }
     for st in &s.stacks {
         if let Some(l) = instance_line(st) {
             line(l);

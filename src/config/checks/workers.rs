@@ -231,10 +231,13 @@ pub(super) fn check_count(c: &mut Checker, env: &Environment, unit: &str) {
         );
     }
 
-    if w.max < 1 || w.max > 1000 {
+    if w.max < 0 || w.max > 1000 {
         c.fail(
             "workers.max",
-            format!("{} is out of range (1 to 1000)", w.max),
+            format!(
+                "{} is out of range (0 to 1000; 0 parks the environment: no worker runs)",
+                w.max
+            ),
         );
     }
     if w.min < 0 {
@@ -244,7 +247,7 @@ pub(super) fn check_count(c: &mut Checker, env: &Environment, unit: &str) {
             "workers.min",
             format!("{} is greater than workers.max ({})", w.min, w.max),
         );
-    } else if w.min == 0 && !spec.scaling.scale_from_zero {
+    } else if w.min == 0 && w.max > 0 && !spec.scaling.scale_from_zero {
         c.fail(
             "workers.min",
             format!("0 needs scaling.scale_from_zero: true: the backlog-per-{unit} metric divides by the {unit}s in service and has no data at zero, so target tracking alone would never start a worker"),

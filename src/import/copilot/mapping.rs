@@ -579,6 +579,16 @@ impl Mapper<'_> {
             Some(Value::Number(n)) => {
                 self.consume(&["count"]);
                 match n.as_i64().filter(|n| *n >= 0) {
+                    // How Copilot parks an environment: no task runs.
+                    Some(0) => {
+                        (min, max) = (0, 0);
+                        self.r.changed(
+                            Some("count"),
+                            count_line,
+                            Some("workers.min, workers.max"),
+                            "0: the environment is parked, as Copilot's count: 0 left it: no worker runs and the jobs wait in the queue; plan, deploy and status say so every time until workers.max is raised",
+                        );
+                    }
                     Some(n) => {
                         (min, max) = (n, n);
                         self.r.carried(

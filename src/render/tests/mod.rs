@@ -170,6 +170,40 @@ fn target_tracking_scales_in_itself_only_when_the_file_asks() {
     assert!(fleet["Resources"].get("ScaleInAlarm").is_none());
 }
 
+/// A parked environment (`workers.max: 0`, Copilot's `count: 0`) runs no instance and scales
+/// nothing: Auto Scaling refuses target tracking on a group whose MaxSize is not above its
+/// MinSize (cfn-lint E3712), so the fleet has no scaling policy, and validate needs no
+/// scale-from-zero for its `min: 0`.
+#[test]
+fn a_parked_fleet_has_no_instances_and_no_scaling() {
+    let env = from_str("region: eu-west-1\nworkers:\n  min: 0\n  max: 0\n");
+    assert!(crate::config::check(&env).is_empty());
+    assert!(env.parked() && env.parked_note().unwrap().contains("no worker runs"));
+    let (_, fleet) = rendered(&env);
+    let group = resource(&fleet, "WorkerGroup");
+    assert_eq!(
+        (group["MinSize"].as_str(), group["MaxSize"].as_str()),
+        (Some("0"), Some("0"))
+    );
+    let types: Vec<&str> = fleet["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|r| r["Type"].as_str())
+        .collect();
+    assert!(
+        !types.contains(&"AWS::AutoScaling::ScalingPolicy"),
+        "{types:?}"
+    );
+    // One above zero scales again, with scale-from-zero for its min: 0.
+    let e = crate::config::parse(
+        "t.yaml".into(),
+        "region: eu-west-1\nworkers:\n  min: 0\n  max: 1\n".into(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("scale_from_zero"), "{e}");
+}
+
 #[test]
 fn scale_from_zero_adds_its_own_policy() {
     let (_, fleet) = rendered(&load("examples/batch.yaml"));
