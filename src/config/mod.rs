@@ -44,7 +44,7 @@ pub(crate) use image::{
     Image, engine as build_engine, of as workers_image, parse as parse_image,
     repository as image_repository,
 };
-pub(crate) use permissions::SecretSource;
+pub(crate) use permissions::{PSEUDO_PARAMETERS, SecretSource};
 pub(crate) use positions::{Locations, byte_offset};
 pub(crate) use regions::partition;
 pub(crate) use schema::{

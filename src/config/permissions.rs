@@ -31,6 +31,16 @@ choices! {
     }
 }
 
+/// The pseudo parameters a statement's resource may name (`workers.statements`): the stack's
+/// own partition, Region, account and URL suffix, filled in by CloudFormation
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html>).
+pub(crate) const PSEUDO_PARAMETERS: [&str; 4] = [
+    "${AWS::Partition}",
+    "${AWS::Region}",
+    "${AWS::AccountId}",
+    "${AWS::URLSuffix}",
+];
+
 /// One value or a list of them, as IAM accepts for `Action` and `Resource`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(untagged)]

@@ -654,6 +654,34 @@ fn sub_escape(text: String) -> String {
     text.replace("${", "${!")
 }
 
+/// A declared statement as the template's JSON: a resource naming a pseudo parameter goes
+/// through `Fn::Sub`, with any IAM policy variable (`${aws:username}`) escaped so that it
+/// reaches IAM as written; every other value as written.
+fn statement(v: minijinja::Value) -> Result<String, minijinja::Error> {
+    let bad = |e: serde_json::Error| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+    };
+    let mut st = serde_json::to_value(&v).map_err(bad)?;
+    let sub = |r: &serde_json::Value| match r.as_str() {
+        Some(s) if crate::config::PSEUDO_PARAMETERS.iter().any(|p| s.contains(p)) => {
+            let mut escaped = s.replace("${", "${!");
+            for p in crate::config::PSEUDO_PARAMETERS {
+                escaped = escaped.replace(&p.replace("${", "${!"), p);
+            }
+            serde_json::json!({ "Fn::Sub": escaped })
+        }
+        _ => r.clone(),
+    };
+    if let Some(r) = st.get_mut("Resource") {
+        let new = match &*r {
+            serde_json::Value::Array(items) => items.iter().map(sub).collect(),
+            one => sub(one),
+        };
+        *r = new;
+    }
+    serde_json::to_string(&st).map_err(bad)
+}
+
 fn jinja() -> minijinja::Environment<'static> {
     let mut j = minijinja::Environment::new();
     j.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -667,6 +695,7 @@ fn jinja() -> minijinja::Environment<'static> {
     // JSON-escape every value in a .yaml template.
     j.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     j.add_filter("sub_escape", sub_escape);
+    j.add_filter("statement", statement);
     for (name, src) in TEMPLATES {
         // The templates are part of the binary and covered by tests; a syntax error in one is
         // reported when it is rendered.

@@ -449,6 +449,15 @@ fn statement(c: &mut Checker, field: &str, st: &Statement) {
             );
         } else if !(r.starts_with("arn:") && r.split(':').count() >= 6) {
             c.fail(&format!("{field}.Resource"), format!("`{r}` is not an ARN"));
+        } else if let Some(other) = r
+            .match_indices("${AWS::")
+            .map(|(i, _)| &r[i..r[i..].find('}').map_or(r.len(), |e| i + e + 1)])
+            .find(|p| !crate::config::PSEUDO_PARAMETERS.contains(p))
+        {
+            c.fail(
+                &format!("{field}.Resource"),
+                format!("`{other}` is not a pseudo parameter CloudFormation fills in here: ${{AWS::Partition}}, ${{AWS::Region}}, ${{AWS::AccountId}} or ${{AWS::URLSuffix}}"),
+            );
         }
     }
     if let Some(cond) = &st.condition

@@ -896,3 +896,31 @@ fn a_packaged_function_takes_its_code_from_the_code_bucket_by_key() {
     assert!(data["Resources"].get("CodeBucket").is_none());
     assert!(resource(&fleet, "WorkerFunction")["Code"]["ZipFile"].is_string());
 }
+
+/// A declared statement may name the stack's own account and Region by their pseudo
+/// parameters: the resource goes through Fn::Sub, an IAM policy variable in it stays as
+/// written (`${!aws:username}`), and a resource without one is written as it is. Another
+/// `${AWS::…}` is refused by validate.
+#[test]
+fn a_statements_pseudo_parameters_are_filled_in_by_cloudformation() {
+    let env = from_str(
+        "region: eu-west-1\nworkers:\n  statements:\n    - Effect: Allow\n      Action: dynamodb:PutItem\n      Resource:\n        - arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/orders\n        - arn:aws:s3:::team-${AWS::AccountId}/${aws:username}/*\n        - arn:aws:dynamodb:eu-west-1:123456789012:table/plain\n",
+    );
+    let (_, fleet) = rendered(&env);
+    let text = serde_json::to_string(&fleet).unwrap();
+    assert!(
+        text.contains(r#"{"Fn::Sub":"arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/orders"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"{"Fn::Sub":"arn:aws:s3:::team-${AWS::AccountId}/${!aws:username}/*"}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#""arn:aws:dynamodb:eu-west-1:123456789012:table/plain""#));
+    let e = crate::config::parse(
+        "t.yaml".into(),
+        "region: eu-west-1\nworkers:\n  statements:\n    - Effect: Allow\n      Action: s3:GetObject\n      Resource: arn:aws:s3:::${AWS::StackName}/*\n".into(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("is not a pseudo parameter"), "{e}");
+}
