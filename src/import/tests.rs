@@ -980,8 +980,24 @@ fn addons_and_overrides_beside_the_manifest_are_reported_with_what_they_held() {
         addon.contains("dynamodb:GetItem, dynamodb:PutItem, ecs:UpdateTaskProtection"),
         "{addon}"
     );
-    assert!(addon.contains("AccessDenied"), "{addon}");
     assert!(addon.contains("(OrdersTableName)"), "{addon}");
+    // The table's statement: CloudFormation named the table, so qfleet cannot; said.
+    let table = items
+        .iter()
+        .find(|(s, _)| s.starts_with("addons/orders-table.yml (OrdersAccessPolicy, statement 1)"))
+        .unwrap_or_else(|| panic!("{items:?}"))
+        .1;
+    assert!(
+        table.contains("CloudFormation named it") && table.contains("AccessDenied"),
+        "{table}"
+    );
+    // Task protection on "*": carried, on the environment's own tasks.
+    assert!(
+        i.stack_file
+            .contains("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/qfleet-w/*"),
+        "{}",
+        i.stack_file
+    );
     let patch = items
         .iter()
         .find(|(s, _)| *s == "overrides/cfn.patches.yml")
@@ -1067,4 +1083,53 @@ fn a_parked_copilot_environment_is_parked() {
     assert!(report.contains("the environment is parked"), "{report}");
     let env = crate::config::parse("imported.yaml".into(), i.stack_file.clone()).unwrap();
     assert!(env.parked());
+}
+
+/// An addon's policy on a table it names (`TableName: !Sub ${App}-${Env}-orders`) is carried
+/// into `workers.statements`, the table's ARN and its indexes' built with the stack's own
+/// partition, Region and account; the stack file validates with it.
+#[test]
+fn an_addons_policy_on_a_named_table_is_carried_into_the_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = dir.path().join("copilot/w/manifest.yml");
+    std::fs::create_dir_all(dir.path().join("copilot/w/addons")).unwrap();
+    std::fs::write(
+        dir.path().join("copilot/w/addons/orders.yml"),
+        "Parameters:\n  App: {Type: String}\n  Env: {Type: String}\n  Name: {Type: String}\nResources:\n  OrdersTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: !Sub ${App}-${Env}-orders\n  OrdersAccessPolicy:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Sid: OrdersActions\n            Effect: Allow\n            Action: [dynamodb:GetItem, dynamodb:Query]\n            Resource: [!GetAtt OrdersTable.Arn, !Sub '${OrdersTable.Arn}/index/*']\n",
+    )
+    .unwrap();
+    let o = Options {
+        app: Some("shop"),
+        env: None,
+        ..opts(None, None)
+    };
+    // ${Env} without --env: not carried, and said.
+    let i = import(&service, &manifest(""), &o).unwrap();
+    assert!(!i.stack_file.contains("statements"), "{}", i.stack_file);
+    assert!(
+        i.report.text().contains("${Env} without --env"),
+        "{}",
+        i.report.text()
+    );
+    let text = format!("{}environments:\n  prod: {{}}\n", manifest(""));
+    let o = Options {
+        app: Some("shop"),
+        ..opts(Some("prod"), None)
+    };
+    let i = import(&service, &text, &o).unwrap_or_else(|f| panic!("{}", f.error));
+    assert_valid(&i);
+    let env = crate::config::parse("imported.yaml".into(), i.stack_file.clone()).unwrap();
+    let st = &env.spec.workers.statements[0];
+    assert_eq!(st.sid.as_deref(), Some("OrdersActions"));
+    let table =
+        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/shop-prod-orders";
+    assert_eq!(
+        serde_json::to_value(&st.resource).unwrap(),
+        serde_json::json!([table, format!("{table}/index/*")])
+    );
+    assert!(
+        i.report.text().contains("→ workers.statements"),
+        "{}",
+        i.report.text()
+    );
 }

@@ -663,7 +663,11 @@ fn statement(v: minijinja::Value) -> Result<String, minijinja::Error> {
     };
     let mut st = serde_json::to_value(&v).map_err(bad)?;
     let sub = |r: &serde_json::Value| match r.as_str() {
-        Some(s) if crate::config::PSEUDO_PARAMETERS.iter().any(|p| s.contains(p)) => {
+        Some(s)
+            if crate::config::PSEUDO_PARAMETERS
+                .iter()
+                .any(|p| s.contains(p)) =>
+        {
             let mut escaped = s.replace("${", "${!");
             for p in crate::config::PSEUDO_PARAMETERS {
                 escaped = escaped.replace(&p.replace("${", "${!"), p);

@@ -61,15 +61,35 @@ pub(crate) fn import(path: &Path, text: &str, opts: &Options) -> Result<Imported
         env_manifest: beside.as_ref(),
         ..*opts
     };
-    let (draft, mut report, problems) = mapping::map(&m, opts)?;
+    let (mut draft, mut report, problems) = mapping::map(&m, opts)?;
     report.not_carried.extend(addons::report(path));
+    let name = mapping::environment_name(&report.service);
+    let policies = addons::policies(
+        path,
+        &addons::Names {
+            app: opts.app,
+            env: opts.env,
+            service: &m.name,
+            environment: &name,
+        },
+    );
+    if !policies.statements.is_empty() {
+        draft.set(
+            "workers.statements",
+            crate::import::stack_file::Node::Scalar(
+                serde_json::Value::from(policies.statements).to_string(),
+            ),
+            Some("the Copilot addons' policies (see the report)".into()),
+        );
+    }
+    report.carried.extend(policies.carried);
+    report.not_carried.extend(policies.not_carried);
     if !problems.is_empty() {
         return Err(Failure {
             error: crate::error::Error::Input(problems),
             report: Some(Box::new(report)),
         });
     }
-    let name = mapping::environment_name(&report.service);
     let written = opts
         .out_dir
         .unwrap_or(Path::new(""))
