@@ -18,6 +18,10 @@ pub struct DevArgs {
     /// Run on a protected environment too: the worker takes its real jobs.
     #[arg(long)]
     pub on_protected: bool,
+    /// Run with the workers' own role (assumed for an hour), so that AccessDenied shows as it
+    /// would in the fleet; the role must trust you (workers.dev_principals).
+    #[arg(long)]
+    pub as_workers: bool,
     /// The command to run (default: the reference worker, with python3 and boto3).
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -37,6 +41,7 @@ pub(crate) fn run(args: DevArgs, g: &Global, out: Output) -> Result<crate::error
     let dev = crate::worker_env::Dev {
         command: args.command,
         on_protected: args.on_protected,
+        as_workers: args.as_workers,
     };
     crate::worker_env::dev(&session, env, stages[0], dev, out)
 }

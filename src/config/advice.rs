@@ -187,6 +187,12 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
     if let Some(note) = env.parked_note() {
         w.push(note);
     }
+    if !spec.workers.dev_principals.is_empty() {
+        w.push(format!(
+            "workers.dev_principals: {} may assume the workers' role, and so do all the workers may (take and delete jobs, read the declared secrets) from anywhere; keep it to the people who debug the worker, and out of production files",
+            spec.workers.dev_principals.join(", ")
+        ));
+    }
     let lambda = spec.workers.kind == WorkerKind::Lambda;
     let image_setting = spec.workers.lambda.image.as_ref().filter(|_| lambda);
     // An image qfleet builds is tagged by its inputs' digest: a new image is a new tag.

@@ -75,7 +75,7 @@ settings! {
         pub jobs: Option<JobsSpec>
             => "a mapping with {keys and} (optional; absent: no job table and no response queue; `jobs: {}` turns them on with the defaults)",
         pub workers: WorkersSpec
-            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
+            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
         /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is
@@ -770,6 +770,11 @@ settings! {
         /// power (refused without it; warned about every time with it).
         pub allow_privileged: bool
             => "true or false (default: false): allow workers.policies and workers.statements that grant administrative or IAM-wide power (AdministratorAccess, IAMFullAccess, IAM writes, iam:PassRole, wildcard actions on broad resources); warned about on every run",
+        /// IAM roles or users that may assume the workers' role (`qfleet dev --as-workers`):
+        /// an explicit opt-in, warned about on every run.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub dev_principals: Vec<String>
+            => "a list of IAM role or user ARNs of the stack's account that may assume the workers' role, so that qfleet dev --as-workers runs a worker with exactly the fleet's permissions (EC2 and Fargate; an opt-in, warned about on every run; default none)",
     }
 }
 
@@ -803,6 +808,7 @@ impl Default for WorkersSpec {
             egress: Vec::new(),
             security_groups: Vec::new(),
             allow_privileged: false,
+            dev_principals: Vec::new(),
         }
     }
 }

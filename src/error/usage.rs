@@ -35,6 +35,11 @@ pub enum Usage {
         "{env}'s workers are a Lambda function: Lambda polls the queue and calls the handler, so there is no worker for qfleet dev to run here; `qfleet env {env}` prints the function's variables"
     )]
     DevFunction { env: String },
+    /// `dev --as-workers` where the workers' role trusts no developer.
+    #[error(
+        "{env}: --as-workers needs the workers' role to trust you: add your role's or user's ARN to workers.dev_principals and deploy (an opt-in: they may then do all the workers may)"
+    )]
+    DevAsWorkersNotTrusted { env: String },
     /// `env` or `dev` for a target deployed through StackSets: its stacks' names are
     /// StackSets' own, which the workers' variables name.
     #[error(

@@ -1,7 +1,9 @@
 //! `qfleet dev`: a worker run on this machine with a stage's settings, the reference worker by
 //! default. It takes the environment's real jobs and records them in the job table as the
-//! fleet does. It runs with the caller's credentials. On Ctrl-C (or SIGTERM) the worker stops
-//! and releases the messages it holds at once, as it does on an instance.
+//! fleet does. It runs with the caller's credentials, or with the workers' own role assumed
+//! (`--as-workers`, where the role trusts the caller: `workers.dev_principals`). On Ctrl-C (or
+//! SIGTERM) the worker stops and releases the messages it holds at once, as it does on an
+//! instance.
 
 use crate::config::Environment;
 use crate::error::{Error, Exit, Refusal, Result};
@@ -43,6 +45,55 @@ pub(crate) struct Dev {
     pub(crate) command: Vec<String>,
     /// Run on a protected environment too.
     pub(crate) on_protected: bool,
+    /// Run with the workers' role, assumed (`--as-workers`).
+    pub(crate) as_workers: bool,
+}
+
+/// Where credentials come from besides the environment's keys: cleared for a worker run with
+/// the workers' role, so that the SDK in it takes the role's keys.
+const OTHER_CREDENTIALS: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
+/// The workers' role (EC2's `WorkerRole`, Fargate's `WorkerTaskRole`) assumed: its keys for
+/// the worker's environment, and the role's ARN. The role must trust the caller
+/// (`workers.dev_principals`); AWS answers AccessDenied otherwise.
+fn as_workers(
+    session: &Session,
+    env: &Environment,
+    stage: &Environment,
+    account: &str,
+) -> Result<(BTreeMap<String, String>, String)> {
+    let logical = match stage.spec.workers.kind {
+        crate::config::WorkerKind::Fargate => "WorkerTaskRole",
+        _ => "WorkerRole",
+    };
+    session.block_on(async {
+        let clients = crate::session::clients_for(&session.aws, env).await;
+        let fleet = stage.fleet_stack_name();
+        let name = crate::aws::cfn::stacks::resources(&clients.cfn, &fleet)
+            .await?
+            .and_then(|r| r.get(logical).and_then(|r| r.physical_id.clone()))
+            .ok_or_else(|| {
+                Error::aws(format!(
+                    "{fleet} lists no {logical}: deploy the environment first"
+                ))
+            })?;
+        let partition = crate::config::partition(&stage.spec.region).unwrap_or("aws");
+        let role = format!("arn:{partition}:iam::{account}:role/{name}");
+        let keys = crate::aws::account::assume(&clients.sts, &role, "qfleet-dev").await?;
+        let vars = BTreeMap::from([
+            ("AWS_ACCESS_KEY_ID".to_string(), keys.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), keys.secret_access_key),
+            ("AWS_SESSION_TOKEN".to_string(), keys.session_token),
+        ]);
+        Ok((vars, format!("{role} (until {})", keys.expiration)))
+    })
 }
 
 /// Runs the command with `stage`'s worker variables (of the environment `env`) until it ends
@@ -61,17 +112,37 @@ pub(crate) fn run(
         }
         .into());
     }
+    // Said before any call: the role would refuse anyone it does not trust.
+    if dev.as_workers && stage.spec.workers.dev_principals.is_empty() {
+        return Err(crate::error::Usage::DevAsWorkersNotTrusted {
+            env: env.name.clone(),
+        }
+        .into());
+    }
     if env.termination_protection() && !dev.on_protected {
         return Err(Refusal::DevOnProtected {
             env: env.name.clone(),
         }
         .into());
     }
-    let (_, mut variables) = super::read(session, env, stage, "dev")?;
+    let (account, mut variables) = super::read(session, env, stage, "dev")?;
     variables.retain(|k, _| !INSTANCE_ONLY.contains(&k.as_str()));
+    let role = match dev.as_workers {
+        true => {
+            let (keys, role) = as_workers(session, env, stage, &account)?;
+            variables.extend(keys);
+            Some(role)
+        }
+        false => None,
+    };
     let cleared: Vec<&str> = INSTANCE_ONLY
         .iter()
         .chain(NOT_INHERITED)
+        .chain(if role.is_some() {
+            OTHER_CREDENTIALS
+        } else {
+            &[]
+        })
         .copied()
         .filter(|k| !variables.contains_key(*k))
         .collect();
@@ -103,6 +174,12 @@ pub(crate) fn run(
             .get("QFLEET_QUEUE_URL")
             .map_or("its queue", String::as_str)
     ));
+    if let Some(role) = &role {
+        out.note(format!(
+            "{}: as the workers' role {role}: AccessDenied shows as it would in the fleet",
+            env.name
+        ));
+    }
     for (name, from) in &stage.spec.workers.secrets {
         out.note(format!(
             "{name}: a secret the fleet reads from {from}; not set here: export it yourself if the worker needs it"

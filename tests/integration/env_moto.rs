@@ -207,3 +207,61 @@ fn env_and_dev_refuse_a_stack_sets_target_before_any_call() {
         );
     }
 }
+
+/// `qfleet dev --as-workers`: the worker runs with the workers' own role, assumed, where the
+/// file lets the caller assume it (`workers.dev_principals`, in the role's trust policy); a
+/// file that does not is refused before any call, saying what to add. moto does not check a
+/// trust policy: the rendered policy is checked instead.
+#[test]
+fn dev_as_workers_runs_with_the_workers_role_where_the_file_trusts_the_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("wdevrole");
+    let plain = lab_stack_file(dir.path(), &e, "");
+    let o = run(qfleet_on_moto()
+        .args(["dev", "--as-workers"])
+        .arg(&plain)
+        .args(["--", "true"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("workers.dev_principals"),
+        "{}",
+        stderr(&o)
+    );
+
+    let dev_role = "arn:aws:iam::123456789012:role/dev";
+    let file = lab_stack_file(dir.path(), &e, &format!("  dev_principals: [{dev_role}]\n"));
+    let o = run(qfleet().args(["render", "-o", "json"]).arg(&file));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fleet = doc["environments"][0]["stacks"][1]["template"]
+        .as_str()
+        .unwrap();
+    assert!(
+        fleet.contains(&format!("- Sid: DevAsWorkers\n            Effect: Allow\n            Principal:\n              AWS: [\"{dev_role}\"]")),
+        "{fleet}"
+    );
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(qfleet_on_moto()
+        .args(["dev", "--as-workers"])
+        .arg(&file)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "printf '%s|%s' \"$AWS_ACCESS_KEY_ID\" \"${AWS_SESSION_TOKEN:+a session}\"",
+        ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let said = stdout(&o);
+    let (key, token) = said.split_once('|').unwrap();
+    assert!(
+        !key.is_empty() && key != "testing",
+        "the role's keys, not the caller's: {said}"
+    );
+    assert_eq!(token, "a session");
+    assert!(
+        stderr(&o).contains("as the workers' role arn:aws:iam::123456789012:role/qfleet-"),
+        "{}",
+        stderr(&o)
+    );
+    moto_detach_role_policies(&[&e]);
+}

@@ -22,6 +22,7 @@ const EC2_ONLY: &[&str] = &[
     "workers.root_volume_gib",
     "workers.log_retention_days",
     "workers.public_ip",
+    "workers.dev_principals",
     "scaling",
 ];
 

@@ -41,6 +41,23 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             Ok(_) => {}
         }
     }
+    for (i, p) in w.dev_principals.iter().enumerate() {
+        let parts: Vec<&str> = p.splitn(6, ':').collect();
+        let ok = matches!(parts[..], ["arn", _, "iam", "", account, what]
+            if account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && (what.starts_with("role/") || what.starts_with("user/"))
+                && what.len() > 5
+                && !what.contains('*'));
+        if !ok {
+            c.fail(
+                &format!("workers.dev_principals.{i}"),
+                format!(
+                    "`{p}` is not an IAM role or user ARN (arn:aws:iam::123456789012:role/NAME)"
+                ),
+            );
+        }
+    }
     if let Some(pool) = &w.warm_pool {
         check_warm_pool(c, w, pool);
     }

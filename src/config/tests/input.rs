@@ -134,13 +134,13 @@ fn a_number_out_of_range_says_the_range() {
             "region: eu-west-1\nworkers:\n  max: 99999999999999999999999\n",
             "workers.max",
             3,
-            "from 1 to 1000",
+            "from 0 to 1000",
         ),
         (
             "region: eu-west-1\nworkers:\n  max: -99999999999999999999999\n",
             "workers.max",
             3,
-            "from 1 to 1000",
+            "from 0 to 1000",
         ),
         (
             "region: eu-west-1\ncopies: 99999999999999999999999\n",

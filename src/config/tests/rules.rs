@@ -20,11 +20,13 @@ fn min_greater_than_max() {
 #[test]
 fn max_out_of_range() {
     let e = error(
-        "region: eu-west-1\nworkers:\n  min: 0\n  max: 0\n  \nscaling: {scale_from_zero: true}\n",
+        "region: eu-west-1\nworkers:\n  min: 0\n  max: 1001\n  \nscaling: {scale_from_zero: true}\n",
         "workers.max",
         4,
     );
     assert!(e.message.contains("out of range"), "{e}");
+    // The range says what 0 does.
+    assert!(e.message.contains("0 parks the environment"), "{e}");
 }
 
 #[test]
