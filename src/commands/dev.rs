@@ -22,6 +22,10 @@ pub struct DevArgs {
     /// would in the fleet; the role must trust you (workers.dev_principals).
     #[arg(long)]
     pub as_workers: bool,
+    /// Give the worker the stack file's secrets, read when it starts as an instance reads them
+    /// (qfleet-secrets, with the worker's credentials); without it they are not set.
+    #[arg(long)]
+    pub with_secrets: bool,
     /// The command to run (default: the reference worker, with python3 and boto3).
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -42,6 +46,7 @@ pub(crate) fn run(args: DevArgs, g: &Global, out: Output) -> Result<crate::error
         command: args.command,
         on_protected: args.on_protected,
         as_workers: args.as_workers,
+        with_secrets: args.with_secrets,
     };
     crate::worker_env::dev(&session, env, stages[0], dev, out)
 }

@@ -30,6 +30,12 @@ pub(super) struct Access {
     declared_policy: bool,
 }
 
+/// `{"NAME": "ssm:/x", …}` of the stack file's secrets, as an instance's
+/// `/etc/qfleet/secrets.json` holds them (`qfleet dev --with-secrets`); `None` without secrets.
+pub(crate) fn secret_references(w: &WorkersSpec) -> Option<String> {
+    Access::of(w).references
+}
+
 impl Access {
     /// Validation has already read every reference; one it cannot read is left out.
     pub(super) fn of(w: &WorkersSpec) -> Access {

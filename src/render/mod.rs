@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 mod access;
+pub(crate) use access::secret_references;
 pub(crate) mod check;
 mod embed;
 pub mod fingerprint;

@@ -47,6 +47,8 @@ pub(crate) struct Dev {
     pub(crate) on_protected: bool,
     /// Run with the workers' role, assumed (`--as-workers`).
     pub(crate) as_workers: bool,
+    /// Read the secrets when the worker starts, as an instance does (`--with-secrets`).
+    pub(crate) with_secrets: bool,
 }
 
 /// Where credentials come from besides the environment's keys: cleared for a worker run with
@@ -146,19 +148,31 @@ pub(crate) fn run(
         .copied()
         .filter(|k| !variables.contains_key(*k))
         .collect();
-    // The reference worker's directory lives (and is removed) with `_dir`.
-    let (program, args, _dir) = match dev.command.split_first() {
-        Some((p, rest)) => (p.clone(), rest.to_vec(), None),
+    // The reference worker and the secrets' helper live (and are removed) with `dir`.
+    let dir = private_dir()?;
+    let (mut program, mut args) = match dev.command.split_first() {
+        Some((p, rest)) => (p.clone(), rest.to_vec()),
         None => {
-            let dir = reference_worker()?;
-            let worker = dir.path().join("qfleet_worker.py");
-            (
-                "python3".to_string(),
-                vec![worker.display().to_string()],
-                Some(dir),
-            )
+            let worker = write(
+                &dir,
+                "qfleet_worker.py",
+                &qfleet_runtime::inline_shared(qfleet_runtime::WORKER),
+            )?;
+            write(&dir, "qfleet_jobs.py", qfleet_runtime::JOBS)?;
+            ("python3".to_string(), vec![worker])
         }
     };
+    let references = crate::render::secret_references(&stage.spec.workers);
+    if let (true, Some(refs)) = (dev.with_secrets, &references) {
+        // As on an instance: qfleet-secrets reads each value with the worker's credentials
+        // and runs the command with them; qfleet never sees them.
+        let file = write(&dir, "secrets.json", refs)?;
+        let helper = write(&dir, "qfleet_secrets.py", qfleet_runtime::SECRETS)?;
+        variables.insert("QFLEET_SECRETS_FILE".into(), file);
+        args.insert(0, program);
+        args.insert(0, helper);
+        program = "python3".to_string();
+    }
     let shown = std::iter::once(program.as_str())
         .chain(args.iter().map(String::as_str))
         .collect::<Vec<_>>()
@@ -180,32 +194,30 @@ pub(crate) fn run(
             env.name
         ));
     }
-    for (name, from) in &stage.spec.workers.secrets {
-        out.note(format!(
-            "{name}: a secret the fleet reads from {from}; not set here: export it yourself if the worker needs it"
-        ));
+    if !dev.with_secrets {
+        for (name, from) in &stage.spec.workers.secrets {
+            out.note(format!(
+                "{name}: a secret the fleet reads from {from}; not set here: give --with-secrets to read it as the fleet does, or export it yourself"
+            ));
+        }
     }
     session.block_on(wait(&program, &args, &variables, &cleared))
 }
 
-/// The reference worker and the job table's module, written to a new private directory
-/// (mode 0700, its name unpredictable), removed when the returned value is dropped.
-fn reference_worker() -> Result<tempfile::TempDir> {
-    let failed = |e: std::io::Error| Error::aws(format!("writing the reference worker: {e}"));
-    let dir = tempfile::Builder::new()
+/// A new private directory (mode 0700, its name unpredictable) for the reference worker and
+/// the secrets' helper, removed when the returned value is dropped.
+fn private_dir() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
         .prefix("qfleet-dev-")
         .tempdir()
-        .map_err(failed)?;
-    for (name, text) in [
-        (
-            "qfleet_worker.py",
-            qfleet_runtime::inline_shared(qfleet_runtime::WORKER),
-        ),
-        ("qfleet_jobs.py", qfleet_runtime::JOBS.to_string()),
-    ] {
-        std::fs::write(dir.path().join(name), text).map_err(failed)?;
-    }
-    Ok(dir)
+        .map_err(|e| Error::aws(format!("making a private directory: {e}")))
+}
+
+/// Writes `text` to `name` in `dir`; its path.
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> Result<String> {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).map_err(|e| Error::aws(format!("writing {name}: {e}")))?;
+    Ok(path.display().to_string())
 }
 
 /// Runs the program in a process group of its own and waits for it. A signal to qfleet (a

@@ -265,3 +265,57 @@ fn dev_as_workers_runs_with_the_workers_role_where_the_file_trusts_the_caller() 
     );
     moto_detach_role_policies(&[&e]);
 }
+
+/// `qfleet dev --with-secrets` gives the worker the stack file's secrets as an instance does:
+/// qfleet-secrets reads each with the worker's credentials when it starts, and qfleet never
+/// sees a value; without the flag they are not set, and dev says how to get them.
+#[test]
+fn dev_with_secrets_reads_them_as_an_instance_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("wdevsec");
+    let name = format!("/{e}/database-url");
+    let o = std::process::Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; boto3.client('ssm', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing').put_parameter(Name=sys.argv[2], Value='postgres://db/orders', Type='SecureString', Overwrite=True)",
+            &moto_endpoint(),
+            &name,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        &format!("  secrets:\n    DATABASE_URL: ssm:{name}\n"),
+    );
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The helper needs python3 with boto3: the tests' virtualenv's, first on PATH.
+    let path = format!(
+        "{}:{}",
+        root().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let show = ["--", "sh", "-c", "printf '[%s]' \"$DATABASE_URL\""];
+    let o = run(qfleet_on_moto()
+        .env("PATH", &path)
+        .args(["dev", "--with-secrets"])
+        .arg(&file)
+        .args(show));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "[postgres://db/orders]");
+    assert!(
+        !stderr(&o).contains("postgres://"),
+        "never printed by qfleet"
+    );
+    let o = run(qfleet_on_moto()
+        .env("PATH", &path)
+        .arg("dev")
+        .arg(&file)
+        .args(show));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "[]");
+    assert!(stderr(&o).contains("--with-secrets"), "{}", stderr(&o));
+    moto_detach_role_policies(&[&e]);
+}
