@@ -138,7 +138,8 @@ pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
                 b.context.display()
             ));
             let (owned, name) = (b.clone(), local.clone());
-            blocking(move || engine::build(engine, &owned, &name))
+            let lambda = stage.spec.workers.kind == crate::config::WorkerKind::Lambda;
+            blocking(move || engine::build(engine, &owned, &name, lambda))
                 .await
                 .map_err(|f| failure(stage, f))?;
             Some((engine, local))

@@ -343,6 +343,7 @@ pub(super) const IMAGE_TEARDOWN: &[&str] = &[
 /// request log, which sees qfleet's own calls only.
 pub(super) const PUSH_ACTIONS: &[&str] = &[
     "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
     "ecr:InitiateLayerUpload",
     "ecr:UploadLayerPart",
     "ecr:CompleteLayerUpload",

@@ -340,6 +340,14 @@ fn grant_images(g: &mut EnvironmentGrants, env: &Environment, place: &Place) {
         for action in calls::PUSH_ACTIONS {
             g.reader.add(action, own());
         }
+        // A repository encrypted with the file's key: ECR makes a grant on the key when it
+        // creates the repository and retires it when it deletes it ("Encryption at rest",
+        // Amazon ECR User Guide: kms:DescribeKey, kms:CreateGrant, kms:RetireGrant).
+        if let Some(key) = &env.spec.kms_key {
+            for action in ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant"] {
+                g.reader.add(action, Scope::on([key.clone()]));
+            }
+        }
     }
 }
 

@@ -700,7 +700,8 @@ fn a_warm_pool_adds_only_the_pools_calls_scoped_to_the_environments_group() {
 /// read it: ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on its repository (Lambda developer
 /// guide, "Amazon ECR permissions"). Granted on exactly the image's repository, in the account
 /// the URI names; never ecr:SetRepositoryPolicy (which would let the deployer rewrite who may
-/// read the repository) nor any ECR call for an environment without an image function.
+/// read the repository). Beside them, only teardown's reads and deletions of the repository
+/// qfleet would have built images into (`qfleet/ENV`), which every environment gets.
 #[test]
 fn an_image_function_reads_exactly_its_repository_and_nothing_more_of_ecr() {
     let image = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/resizer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -715,11 +716,30 @@ fn an_image_function_reads_exactly_its_repository_and_nothing_more_of_ecr() {
         assert_eq!(found.len(), 1, "{action}: {found:?}");
         assert_eq!(resources(found[0]), vec![repo], "{action}");
     }
+    let teardown = [
+        "ecr:BatchDeleteImage",
+        "ecr:DeleteRepository",
+        "ecr:DescribeRepositories",
+        "ecr:ListImages",
+        "ecr:ListTagsForResource",
+    ];
+    let own = format!("arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/qfleet/img");
+    for action in teardown {
+        let found = granting(&docs, action);
+        let on: Vec<&str> = found.iter().flat_map(|s| resources(s)).collect();
+        assert_eq!(on, vec![own.as_str()], "{action}");
+    }
     let ecr: Vec<String> = all_actions(&docs)
         .into_iter()
         .filter(|a| a.starts_with("ecr:"))
         .collect();
-    assert_eq!(ecr, IMAGE_ACTIONS.map(String::from).to_vec());
+    let mut expected: Vec<String> = IMAGE_ACTIONS
+        .iter()
+        .chain(&teardown)
+        .map(|a| a.to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(ecr, expected);
     // Both names the function may have: a switch between a package and an image deletes the
     // other one.
     let deletes = granting(&docs, "lambda:DeleteFunction");
@@ -737,20 +757,33 @@ fn an_image_function_reads_exactly_its_repository_and_nothing_more_of_ecr() {
             && notes[0].contains("lambda.amazonaws.com"),
         "{notes:?}"
     );
-    // A zip function and EC2 workers get no ECR permission at all.
-    for other in [
-        lab("a", ""),
-        env_from("environment: z\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n"),
+    // A zip function and EC2 workers get teardown's reads and deletions of their own
+    // repository, and no other ECR permission.
+    for (other, name) in [
+        (lab("a", ""), "a"),
+        (
+            env_from("environment: z\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n"),
+            "z",
+        ),
     ] {
         let docs = for_environments(&[other], ACCOUNT)
             .unwrap()
             .caller
             .documents();
-        assert!(
-            !all_actions(&docs).iter().any(|a| a.starts_with("ecr:")),
-            "{:?}",
-            all_actions(&docs)
-        );
+        let ecr: Vec<String> = all_actions(&docs)
+            .into_iter()
+            .filter(|a| a.starts_with("ecr:"))
+            .collect();
+        assert_eq!(ecr, teardown.map(String::from).to_vec(), "{name}");
+        let own = format!("arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/qfleet/{name}");
+        for action in teardown {
+            let on: Vec<String> = granting(&docs, action)
+                .iter()
+                .flat_map(|s| resources(s))
+                .map(str::to_string)
+                .collect();
+            assert_eq!(on, vec![own.clone()], "{name} {action}");
+        }
     }
 }
 

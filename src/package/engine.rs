@@ -80,8 +80,18 @@ pub(crate) fn choose(named: Option<Engine>) -> Result<Engine, BuildFailure> {
     })
 }
 
-/// Builds `b` as `local` (`qfleet-build/ENV:TAG`); a failure carries the engine's last lines.
-pub(crate) fn build(engine: Engine, b: &ImageBuild, local: &str) -> Result<(), BuildFailure> {
+/// Builds `b` as `local` (`localhost/qfleet/ENV:TAG`); a failure carries the engine's last
+/// lines. `one_manifest`: for Lambda, which takes an image manifest only, never an index
+/// (Lambda developer guide, "Create a Lambda function using a container image"): Docker's
+/// BuildKit attaches provenance attestations by default, which make the pushed tag an index
+/// (<https://docs.docker.com/build/metadata/attestations/slsa-provenance/>), so Docker builds
+/// it with `--provenance=false`; Podman adds none.
+pub(crate) fn build(
+    engine: Engine,
+    b: &ImageBuild,
+    local: &str,
+    one_manifest: bool,
+) -> Result<(), BuildFailure> {
     let mut cmd = Command::new(engine.program());
     cmd.arg("build").arg("--file").arg(&b.dockerfile).args([
         "--platform",
@@ -89,6 +99,9 @@ pub(crate) fn build(engine: Engine, b: &ImageBuild, local: &str) -> Result<(), B
         "--tag",
         local,
     ]);
+    if one_manifest && engine == Engine::Docker {
+        cmd.arg("--provenance=false");
+    }
     if let Some(t) = &b.target {
         cmd.args(["--target", t]);
     }
@@ -99,8 +112,11 @@ pub(crate) fn build(engine: Engine, b: &ImageBuild, local: &str) -> Result<(), B
     run(engine, cmd, "build", None)
 }
 
-/// Pushes `local` as `remote` to `registry`, logged in as `username` with `password` through
-/// a credentials file of its own.
+/// Pushes `local` as `remote` to `registry`, as `username` with `password`, through a
+/// credentials file of its own that qfleet writes (mode 0600; the format both engines read:
+/// `{"auths": {REGISTRY: {"auth": base64("USER:PASSWORD")}}}`). No `login` runs: Docker's
+/// would hand the password to the platform's credential helper (a keychain), where it would
+/// outlive the push.
 pub(crate) fn push(
     engine: Engine,
     local: &str,
@@ -109,36 +125,49 @@ pub(crate) fn push(
     username: &str,
     password: &str,
 ) -> Result<(), BuildFailure> {
-    let dir = tempfile::tempdir().map_err(|e| BuildFailure::Tool {
+    let failed = |e: std::io::Error| BuildFailure::Tool {
         tool: engine.program(),
-        why: format!("cannot make a directory for the registry's credentials: {e}"),
-    })?;
-    let with_auth = |verb: &str| {
-        let mut cmd = Command::new(engine.program());
-        auth(engine, &mut cmd, dir.path(), verb);
-        cmd
+        why: format!("cannot write the registry's credentials: {e}"),
     };
+    let dir = tempfile::tempdir().map_err(failed)?;
+    let file = dir.path().join(match engine {
+        Engine::Docker => "config.json",
+        Engine::Podman => "auth.json",
+    });
+    write_private(&file, &auth_file(registry, username, password)).map_err(failed)?;
     let mut tag = Command::new(engine.program());
     tag.args(["tag", local, remote]);
     run(engine, tag, "tag", None)?;
-    let mut login = with_auth("login");
-    login.args(["--username", username, "--password-stdin", registry]);
-    run(engine, login, "login", Some(password))?;
-    let mut push = with_auth("push");
+    let mut push = Command::new(engine.program());
+    match engine {
+        Engine::Docker => push.arg("--config").arg(dir.path()).arg("push"),
+        Engine::Podman => push.arg("push").arg("--authfile").arg(&file),
+    };
     push.arg(remote);
     run(engine, push, "push", None)
 }
 
-/// `engine VERB` with the credentials in `dir`: Docker's is a global option before the verb.
-fn auth(engine: Engine, cmd: &mut Command, dir: &Path, verb: &str) {
-    match engine {
-        Engine::Docker => {
-            cmd.arg("--config").arg(dir).arg(verb);
-        }
-        Engine::Podman => {
-            cmd.arg(verb).arg("--authfile").arg(dir.join("auth.json"));
-        }
-    }
+/// The credentials file's text.
+fn auth_file(registry: &str, username: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    serde_json::json!({ "auths": { registry: { "auth": auth } } }).to_string()
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
 }
 
 /// Runs one engine command, `input` on its standard input; a failure with its last lines.
@@ -191,21 +220,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credentials_go_to_a_file_of_the_push_never_the_users() {
-        let dir = Path::new("/tmp/x");
-        let mut d = Command::new("docker");
-        auth(Engine::Docker, &mut d, dir, "push");
-        let args: Vec<_> = d
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(args, ["--config", "/tmp/x", "push"]);
-        let mut p = Command::new("podman");
-        auth(Engine::Podman, &mut p, dir, "login");
-        let args: Vec<_> = p
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(args, ["login", "--authfile", "/tmp/x/auth.json"]);
+    fn the_credentials_file_holds_the_registrys_login_as_both_engines_read_it() {
+        let text = auth_file("1.dkr.ecr.eu-west-1.amazonaws.com", "AWS", "secret");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // base64("AWS:secret")
+        assert_eq!(
+            v["auths"]["1.dkr.ecr.eu-west-1.amazonaws.com"]["auth"],
+            "QVdTOnNlY3JldA=="
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("auth.json");
+        write_private(&f, &text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

@@ -6,11 +6,16 @@
 //! and a change to any input is a new tag, which the fleet's template names: a new version.
 //!
 //! `.dockerignore` as Docker reads it
-//! (<https://docs.docker.com/build/concepts/context/#dockerignore-files>): one pattern per
-//! line, `#` starts a comment, a leading `/` is dropped, `*` and `?` do not cross `/`, `**`
-//! matches any number of directories, `!` makes an exception, and the last line that matches a
-//! path (or one of its parent directories) decides. A file the pattern set keeps by mistake only
-//! costs a rebuild; none is left out of the digest that Docker would send.
+//! (<https://docs.docker.com/build/concepts/context/#dockerignore-files>, and moby's
+//! patternmatcher): one pattern per line, `#` starts a comment, a leading `/` is dropped, `*`
+//! and `?` do not cross `/`, `**` matches any number of directories, `!` makes an exception,
+//! and the last line that matches a path (or one of its parent directories) decides. Braces are
+//! literal, and `[!x]` is a class holding `!`. A file the digest covers by mistake only costs a
+//! rebuild; none that the engine sends is ever left out, so where the engine may read another
+//! ignore file (Docker's `<Dockerfile>.dockerignore`, Podman's `.containerignore`), or a pattern
+//! is one the matcher here does not read as Docker does (`**` inside a name, a leading `..`), the
+//! digest covers more. Every file and directory counts with its full mode, as the engine sends
+//! them.
 
 use globset::{GlobBuilder, GlobMatcher};
 use sha2::{Digest, Sha256};
@@ -64,10 +69,14 @@ pub(crate) fn read(inputs: BuildInputs<'_>) -> Result<ImageBuild, String> {
     }
     let dockerfile = std::fs::read(&inputs.dockerfile)
         .map_err(|e| format!("cannot read {}: {e}", inputs.dockerfile.display()))?;
-    let ignore = match std::fs::read_to_string(inputs.context.join(".dockerignore")) {
-        Ok(text) => Ignore::parse(&text)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ignore::default(),
-        Err(e) => return Err(format!("cannot read the context's .dockerignore: {e}")),
+    let ignore = match other_ignore_file(&inputs) {
+        // The engine may read that one instead: every file counts.
+        Some(_) => Ignore::default(),
+        None => match std::fs::read_to_string(inputs.context.join(".dockerignore")) {
+            Ok(text) => Ignore::parse(&text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ignore::default(),
+            Err(e) => return Err(format!("cannot read the context's .dockerignore: {e}")),
+        },
     };
     let mut files = Vec::new();
     walk(&inputs.context, "", &ignore, &mut files)?;
@@ -94,10 +103,12 @@ pub(crate) fn read(inputs: BuildInputs<'_>) -> Result<ImageBuild, String> {
     }
     for f in &files {
         field("path", f.path.as_bytes());
-        field("mode", f.kind.as_bytes());
+        field("kind", f.kind.as_bytes());
+        field("mode", &f.mode.to_le_bytes());
         let bytes = match f.kind {
             "link" => std::fs::read_link(&f.on_disk)
                 .map(|t| t.to_string_lossy().into_owned().into_bytes()),
+            "dir" => Ok(Vec::new()),
             _ => std::fs::read(&f.on_disk),
         }
         .map_err(|e| format!("cannot read {}: {e}", f.on_disk.display()))?;
@@ -119,12 +130,34 @@ pub(crate) fn read(inputs: BuildInputs<'_>) -> Result<ImageBuild, String> {
     })
 }
 
+/// An ignore file the engine may read instead of the context's `.dockerignore`: Docker's
+/// `<Dockerfile>.dockerignore` beside the Dockerfile
+/// (<https://docs.docker.com/build/concepts/context/#filename-and-location>), Podman's
+/// `.containerignore` (and its Dockerfile-named one).
+fn other_ignore_file(inputs: &BuildInputs<'_>) -> Option<PathBuf> {
+    let beside = inputs.dockerfile.parent()?;
+    let name = inputs
+        .dockerfile
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    [
+        beside.join(format!("{name}.dockerignore")),
+        beside.join(format!("{name}.containerignore")),
+        inputs.context.join(".containerignore"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+}
+
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct File {
     /// `/`-separated, relative to the context.
     path: String,
-    /// `file`, `exec` (executable by its owner) or `link`.
+    /// `file`, `dir` or `link`.
     kind: &'static str,
+    /// Permission bits (and setuid, setgid, sticky), as the engine sends them.
+    mode: u32,
     on_disk: PathBuf,
 }
 
@@ -139,22 +172,26 @@ fn walk(dir: &Path, prefix: &str, ignore: &Ignore, out: &mut Vec<File>) -> Resul
             .file_type()
             .map_err(|e| format!("cannot read {}: {e}", on_disk.display()))?;
         let excluded = ignore.excludes(&path);
+        let mode = mode(&on_disk);
         if t.is_dir() {
+            if !excluded {
+                out.push(File {
+                    path: path.clone(),
+                    kind: "dir",
+                    mode,
+                    on_disk: on_disk.clone(),
+                });
+            }
             // An excluded directory is entered only when an exception may keep something in it.
             if !excluded || ignore.has_exceptions {
                 walk(&on_disk, &format!("{path}/"), ignore, out)?;
             }
         } else if !excluded {
-            let kind = if t.is_symlink() {
-                "link"
-            } else if executable(&on_disk) {
-                "exec"
-            } else {
-                "file"
-            };
+            let kind = if t.is_symlink() { "link" } else { "file" };
             out.push(File {
                 path,
                 kind,
+                mode,
                 on_disk,
             });
         }
@@ -163,14 +200,14 @@ fn walk(dir: &Path, prefix: &str, ignore: &Ignore, out: &mut Vec<File>) -> Resul
 }
 
 #[cfg(unix)]
-fn executable(path: &Path) -> bool {
+fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o100 != 0)
+    std::fs::symlink_metadata(path).map_or(0, |m| m.permissions().mode() & 0o7777)
 }
 
 #[cfg(not(unix))]
-fn executable(_: &Path) -> bool {
-    false
+fn mode(_: &Path) -> u32 {
+    0
 }
 
 /// A `.dockerignore`'s patterns, in order.
@@ -192,10 +229,23 @@ impl Ignore {
                 Some(p) => (true, p.trim()),
                 None => (false, line),
             };
-            let pattern = clean(pattern);
-            if pattern.is_empty() {
+            // A pattern this matcher would not read as Docker does matches nothing here: the
+            // digest then covers more, never less.
+            let Some(pattern) = clean(pattern) else {
+                continue;
+            };
+            if pattern.is_empty()
+                || pattern
+                    .split('/')
+                    .any(|seg| seg.contains("**") && seg != "**")
+            {
                 continue;
             }
+            // Docker's braces are literal, and `[!x]` holds `!` (Go's classes negate with `^`).
+            let pattern = pattern
+                .replace('{', "\\{")
+                .replace('}', "\\}")
+                .replace("[!", "[\\!");
             let glob = GlobBuilder::new(&pattern)
                 .literal_separator(true)
                 .backslash_escape(true)
@@ -223,19 +273,20 @@ impl Ignore {
     }
 }
 
-/// A pattern as Go's `filepath.Clean` leaves it, without a leading or trailing `/`.
-fn clean(pattern: &str) -> String {
+/// A pattern as Go's `filepath.Clean` leaves it, without a leading or trailing `/`; `None` for
+/// one that climbs out of the context (`../x`), which matches nothing in it.
+fn clean(pattern: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for seg in pattern.split('/') {
         match seg {
             "" | "." => {}
             ".." => {
-                parts.pop();
+                parts.pop()?;
             }
             s => parts.push(s),
         }
     }
-    parts.join("/")
+    Some(parts.join("/"))
 }
 
 #[cfg(test)]
@@ -305,10 +356,20 @@ mod tests {
             ("app.py", "x"),
         ];
         let a = context(&files);
+        // The directories are there first: a new directory is an input of its own.
+        for d in [
+            "target/debug",
+            "src/deep",
+            "src/target",
+            ".git",
+            "docs",
+            "docs2",
+        ] {
+            std::fs::create_dir_all(a.path().join(d)).unwrap();
+        }
         let t = tag(a.path());
         let changed = |path: &str| {
             let p = a.path().join(path);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, format!("{path} changed")).unwrap();
             tag(a.path())
         };
@@ -338,6 +399,52 @@ mod tests {
         assert!(!ig.excludes("sub/CHANGES.md"), "* does not cross /");
         let ig = Ignore::parse("./build/\n").unwrap();
         assert!(ig.excludes("build/out.o"));
+    }
+
+    #[test]
+    fn patterns_docker_reads_otherwise_never_leave_a_file_out() {
+        // Braces are literal to Docker; `[!x]` is a class holding `!` and `x`.
+        let ig = Ignore::parse("*.{py,txt}\n[!x].md\n").unwrap();
+        assert!(!ig.excludes("app.py"), "Docker sends app.py");
+        assert!(ig.excludes("a.{py,txt}"));
+        assert!(ig.excludes("!.md") && ig.excludes("x.md") && !ig.excludes("y.md"));
+        // `**` inside a name and a pattern out of the context match nothing here.
+        let ig = Ignore::parse("a**b\n../app.py\n").unwrap();
+        assert!(!ig.excludes("axb") && !ig.excludes("app.py"));
+    }
+
+    #[test]
+    fn another_ignore_file_the_engine_may_read_makes_every_file_count() {
+        let a = context(&[
+            ("Dockerfile", "FROM scratch\n"),
+            (".dockerignore", "notes\n"),
+            ("notes", "1"),
+        ]);
+        let t = tag(a.path());
+        std::fs::write(a.path().join("notes"), "2").unwrap();
+        assert_eq!(t, tag(a.path()), ".dockerignore alone is followed");
+        std::fs::write(a.path().join("Dockerfile.dockerignore"), "other\n").unwrap();
+        let t = tag(a.path());
+        std::fs::write(a.path().join("notes"), "3").unwrap();
+        assert_ne!(
+            t,
+            tag(a.path()),
+            "Docker reads Dockerfile.dockerignore instead"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn modes_and_empty_directories_are_inputs() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = context(&[("Dockerfile", "FROM scratch\n"), ("run.sh", "echo\n")]);
+        let t = tag(a.path());
+        let f = a.path().join("run.sh");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_ne!(t, tag(a.path()), "a mode the engine sends");
+        let t = tag(a.path());
+        std::fs::create_dir(a.path().join("data")).unwrap();
+        assert_ne!(t, tag(a.path()), "an empty directory COPY creates");
     }
 
     #[test]

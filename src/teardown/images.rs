@@ -1,5 +1,5 @@
-//! The repository of the images qfleet built (`workers.image.build`, `qfleet/ENV`), after the
-//! data stack is gone: its images go only when asked (`--delete-images`, decided before
+//! The repository of the images qfleet built (`workers.image.build`, `qfleet/ENV`), right
+//! before the data stack, whose `qfleet:images` tag records it: its images go only when asked (`--delete-images`, decided before
 //! anything is deleted), exactly those listed, and then the repository, which ECR refuses to
 //! delete while it holds any other (DeleteRepository without `force`). A repository without
 //! qfleet's marks for the environment is left, and said.

@@ -433,6 +433,11 @@ async fn run(
             // Work may have arrived while the fleet went: look again, right before the data goes.
             turn.take().await;
             recheck_and_purge(clients, env, names, opts, reporter, out).await?;
+            // The repository of the images qfleet built goes before the data stack, whose tag
+            // (qfleet:images) records it: a teardown stopped between the two finds it again.
+            if let Some(repo) = &plan.images {
+                images::tidy(&at, repo, out).await?;
+            }
         }
         let kept = retained_by_policy(&s.name);
         out.retained
@@ -448,7 +453,7 @@ async fn run(
         out.deleted.push(s.name.clone());
     }
     if names.stack_set.is_none() && out.deleted.contains(&snap.data.name) {
-        after_data(&at, &snap, &plan, out).await?;
+        after_data(&at, &snap, out).await?;
     }
     for r in &out.retained {
         reporter.line(format!("retained: {r}"));
@@ -459,19 +464,14 @@ async fn run(
     Ok(())
 }
 
-/// The data stack gone: its kept endpoints go too where nothing else can use them, and so
-/// does the repository of the images qfleet built.
+/// The data stack gone: its kept endpoints go too where nothing else can use them.
 async fn after_data(
     at: &Ctx<'_>,
     snap: &crate::snapshot::Snapshot,
-    plan: &Plan,
     out: &mut TeardownOutcome,
 ) -> Result<()> {
     if endpoints::asked(at.env) || endpoints::had(&snap.data) || at.opts.delete_endpoints {
         endpoints::tidy(at, out).await?;
-    }
-    if let Some(repo) = &plan.images {
-        images::tidy(at, repo, out).await?;
     }
     Ok(())
 }

@@ -1539,6 +1539,7 @@ async fn a_built_images_calls_and_push_are_allowed_on_its_own_repository_only() 
     let other = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/other");
     for action in [
         "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
         "ecr:InitiateLayerUpload",
         "ecr:UploadLayerPart",
         "ecr:CompleteLayerUpload",

@@ -214,7 +214,7 @@ fn an_error_of_the_file_is_said_once_naming_the_targets_it_concerns() {
     assert_eq!(queue.len(), 1, "said once for both targets: {list:#?}");
     assert!(!queue[0].message.contains("(in target"), "{}", queue[0]);
     // The us target sets its own max: the file's bad max concerns the eu target only.
-    let list = errors(&two_by_two("").replace("lab: true\n", "lab: true\nworkers: {max: 0}\n"));
+    let list = errors(&two_by_two("").replace("lab: true\n", "lab: true\nworkers: {max: 1001}\n"));
     let max: Vec<&InputError> = list.iter().filter(|e| e.field == "workers.max").collect();
     assert_eq!(max.len(), 1, "{list:#?}");
     assert_eq!(max[0].line, 3);
