@@ -70,7 +70,7 @@ fn moto(script: &str, args: &[&str]) -> serde_json::Value {
 #[test]
 fn a_deploy_builds_and_pushes_once_and_a_second_builds_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let e = unique("img");
+    let e = unique("bsrc");
     let file = stack_file(dir.path(), &e);
     let log = dir.path().join("engine.log");
 
@@ -147,7 +147,7 @@ fn a_deploy_builds_and_pushes_once_and_a_second_builds_nothing() {
 #[test]
 fn a_build_that_fails_changes_no_stack() {
     let dir = tempfile::tempdir().unwrap();
-    let e = unique("imgbad");
+    let e = unique("bsrcbad");
     let file = stack_file(dir.path(), &e);
     std::fs::write(
         dir.path().join("src/Dockerfile"),
@@ -178,7 +178,7 @@ fn a_build_that_fails_changes_no_stack() {
 #[test]
 fn teardown_keeps_built_images_unless_asked_and_then_deletes_the_repository() {
     let dir = tempfile::tempdir().unwrap();
-    let e = unique("imgtd");
+    let e = unique("bsrctd");
     let file = stack_file(dir.path(), &e);
     let log = dir.path().join("engine.log");
     let o = run(qfleet_building(&log).args(["deploy", "--yes"]).arg(&file));
@@ -231,7 +231,7 @@ fn teardown_keeps_built_images_unless_asked_and_then_deletes_the_repository() {
 #[test]
 fn a_docker_client_without_its_daemon_is_not_an_engine() {
     let dir = tempfile::tempdir().unwrap();
-    let e = unique("imgdock");
+    let e = unique("bsrcdock");
     let file = stack_file(dir.path(), &e);
     let text = std::fs::read_to_string(&file)
         .unwrap()
