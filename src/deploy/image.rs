@@ -36,6 +36,8 @@ pub(super) struct Ready {
     stage: String,
     repository: String,
     tag: String,
+    /// The repository was there, with qfleet's marks, before the deploy changed anything.
+    existed: bool,
     /// The engine and the local name, when this deploy built it.
     built: Option<(Engine, String)>,
 }
@@ -148,6 +150,7 @@ pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
             stage: stage.name.clone(),
             repository,
             tag: b.tag.clone(),
+            existed: exists,
             built,
         });
     }
@@ -175,9 +178,10 @@ async fn exists_and_ours(cx: &Ctx<'_>, name: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// The environment's repository, created with its marks when missing.
-async fn ensure_repository(cx: &Ctx<'_>, name: &str) -> Result<()> {
-    if exists_and_ours(cx, name).await? {
+/// The environment's repository, created with its marks when missing; one found ours before
+/// the build is not read again.
+async fn ensure_repository(cx: &Ctx<'_>, name: &str, existed: bool) -> Result<()> {
+    if existed || exists_and_ours(cx, name).await? {
         return Ok(());
     }
     let env = cx.env;
@@ -196,7 +200,7 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
     let Some(first) = ready.first() else {
         return Ok(());
     };
-    ensure_repository(cx, &first.repository).await?;
+    ensure_repository(cx, &first.repository, first.existed).await?;
     if ready.iter().any(|r| r.built.is_some()) {
         let login = registry::login(&cx.clients.ecr).await?;
         for r in ready {

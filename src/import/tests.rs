@@ -1133,3 +1133,21 @@ fn an_addons_policy_on_a_named_table_is_carried_into_the_statements() {
         i.report.text()
     );
 }
+
+/// An `addons/` that cannot be listed is said, never taken for "no addons".
+#[test]
+fn an_addons_folder_that_cannot_be_listed_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = dir.path().join("copilot/w/manifest.yml");
+    std::fs::create_dir_all(service.parent().unwrap()).unwrap();
+    // A file where the folder should be: listing it fails.
+    std::fs::write(dir.path().join("copilot/w/addons"), "not a folder").unwrap();
+    let i = import(&service, &manifest(""), &opts(None, None)).unwrap();
+    let item = i
+        .report
+        .not_carried
+        .iter()
+        .find(|x| x.source.as_deref() == Some("addons/"))
+        .unwrap_or_else(|| panic!("{}", i.report.text()));
+    assert!(item.note.contains("could not be listed"), "{}", item.note);
+}

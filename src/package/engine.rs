@@ -2,10 +2,10 @@
 //! answers) or Podman (no daemon). A `docker` client without its daemon is not an engine: it
 //! cannot build (`docker version` then fails to reach the server).
 //!
-//! Registry credentials never touch the user's own configuration: each push logs in with a
-//! file of its own in a temporary directory (Docker's `--config`, Podman's `--authfile`),
-//! removed when the push ends. The password goes on standard input, never on a command line
-//! (ECR's `get-login-password` recipe:
+//! Registry credentials never touch the user's own configuration: each push reads a
+//! credentials file qfleet writes in a temporary directory (Docker's `--config`, Podman's
+//! `--authfile`), removed when the push ends; the password is never on a command line and no
+//! `login` runs (ECR's registry authentication:
 //! <https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html>).
 
 use super::BuildFailure;
@@ -109,7 +109,7 @@ pub(crate) fn build(
         cmd.arg("--build-arg").arg(format!("{k}={v}"));
     }
     cmd.arg(&b.context);
-    run(engine, cmd, "build", None)
+    run(engine, cmd, "build")
 }
 
 /// Pushes `local` as `remote` to `registry`, as `username` with `password`, through a
@@ -137,14 +137,14 @@ pub(crate) fn push(
     write_private(&file, &auth_file(registry, username, password)).map_err(failed)?;
     let mut tag = Command::new(engine.program());
     tag.args(["tag", local, remote]);
-    run(engine, tag, "tag", None)?;
+    run(engine, tag, "tag")?;
     let mut push = Command::new(engine.program());
     match engine {
         Engine::Docker => push.arg("--config").arg(dir.path()).arg("push"),
         Engine::Podman => push.arg("push").arg("--authfile").arg(&file),
     };
     push.arg(remote);
-    run(engine, push, "push", None)
+    run(engine, push, "push")
 }
 
 /// The credentials file's text.
@@ -170,20 +170,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Runs one engine command, `input` on its standard input; a failure with its last lines.
-fn run(
-    engine: Engine,
-    mut cmd: Command,
-    verb: &str,
-    input: Option<&str>,
-) -> Result<(), BuildFailure> {
+/// Runs one engine command; a failure with its last lines.
+fn run(engine: Engine, mut cmd: Command, verb: &str) -> Result<(), BuildFailure> {
     let tool = engine.program();
-    let mut child = cmd
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+    let child = cmd
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -191,10 +182,6 @@ fn run(
             tool,
             why: format!("cannot run {tool} {verb}: {e}"),
         })?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        // A write error shows as the command's own failure below.
-        let _ = stdin.write_all(text.as_bytes());
-    }
     let out = child.wait_with_output().map_err(|e| BuildFailure::Tool {
         tool,
         why: format!("{tool} {verb} did not finish: {e}"),

@@ -36,17 +36,10 @@ pub(crate) struct Policies {
 /// (no name property) or an intrinsic function qfleet does not resolve is reported.
 pub(crate) fn policies(service: &Path, names: &Names) -> Policies {
     let mut out = Policies::default();
-    let Some(dir) = service.parent() else {
+    // A folder that cannot be listed is reported by [`report`].
+    let Ok(files) = files_in(service, "addons") else {
         return out;
     };
-    let Ok(entries) = std::fs::read_dir(dir.join("addons")) else {
-        return out;
-    };
-    let mut files: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
     for f in files {
         let Some(doc) = read(&f) else { continue };
         let file = format!(
@@ -93,6 +86,28 @@ pub(crate) fn policies(service: &Path, names: &Names) -> Policies {
         }
     }
     out
+}
+
+/// The files of the folder `sub` beside the service manifest at `service`, sorted; none when
+/// there is no such folder, an error when it cannot be listed.
+fn files_in(service: &Path, sub: &str) -> Result<Vec<std::path::PathBuf>, String> {
+    let Some(dir) = service.parent() else {
+        return Ok(Vec::new());
+    };
+    let entries = match std::fs::read_dir(dir.join(sub)) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut files = Vec::new();
+    for e in entries {
+        let path = e.map_err(|e| e.to_string())?.path();
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 fn read(path: &Path) -> Option<Value> {
@@ -296,22 +311,26 @@ fn attribute(id: &str, attr: &str, doc: &Value, names: &Names) -> Result<String,
 /// The report items for the addons and overrides beside the service manifest at `service`.
 /// A file that cannot be read or parsed is reported as such.
 pub(crate) fn report(service: &Path) -> Vec<Item> {
-    let Some(dir) = service.parent() else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
     for (sub, what) in [
         ("addons", addon as fn(&Path) -> String),
         ("overrides", overrides),
     ] {
-        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
-            continue;
+        let files = match files_in(service, sub) {
+            Ok(f) => f,
+            // Could not be listed is not "none": said, so nothing goes unreported.
+            Err(why) => {
+                out.push(Item {
+                    source: Some(format!("{sub}/")),
+                    qfleet: None,
+                    line: None,
+                    note: format!(
+                        "could not be listed ({why}): check what it holds yourself, as Copilot deployed it with the service"
+                    ),
+                });
+                continue;
+            }
         };
-        let mut files: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
         for f in files {
             out.push(Item {
                 source: Some(format!(
