@@ -34,9 +34,10 @@
 
 // AWS access is a crate of its own (crates/qfleet-aws): it cannot reach back into this one.
 pub(crate) use qfleet_aws as aws;
+// So is the stack file (crates/qfleet-stackfile), which knows nothing of AWS.
+pub(crate) use qfleet_stackfile::{config, kinds, package};
 pub mod cli;
 pub(crate) mod commands;
-pub(crate) mod config;
 pub(crate) mod deploy;
 /// What the template preview of a StackSets instance takes for replacing a resource that holds
 /// data (checked against AWS's resource schemas by an integration test).
@@ -51,11 +52,9 @@ pub mod iam;
 pub(crate) mod import;
 pub(crate) mod inventory;
 pub(crate) mod jobs;
-pub(crate) mod kinds;
 pub(crate) mod logs;
 pub(crate) mod output;
 pub(crate) mod ownership;
-pub(crate) mod package;
 pub(crate) mod render;
 pub(crate) mod rollout;
 pub(crate) mod send;

@@ -367,7 +367,7 @@ mod tests {
             "region: eu-west-1\naccounts: []\n".into(),
         );
         assert!(
-            matches!(&empty, Err(crate::error::Error::Input(list)) if list[0].field == "accounts"),
+            matches!(&empty, Err(crate::config::Error::Input(list)) if list[0].field == "accounts"),
             "{empty:?}"
         );
     }

@@ -28,7 +28,6 @@ pub use signal::Signal;
 pub use tool::ToolFailure;
 pub use usage::Usage;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde::Serialize;
 use std::fmt;
 
@@ -115,26 +114,7 @@ impl schemars::JsonSchema for Exit {
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// One problem in an input file, located to the line and column.
-#[derive(Debug, Clone, thiserror::Error, Diagnostic, Serialize)]
-#[error("{file}:{line}:{column}: {field}: {message}")]
-pub struct InputError {
-    pub(crate) file: String,
-    pub(crate) line: usize,
-    pub(crate) column: usize,
-    /// Dotted path of the setting (`workers.min`), or `-` when the file as a whole is wrong.
-    pub(crate) field: String,
-    pub(crate) message: String,
-    /// What the setting accepts.
-    #[help]
-    pub(crate) allowed: Option<String>,
-    #[source_code]
-    #[serde(skip)]
-    pub(crate) src: NamedSource<String>,
-    #[label("here")]
-    #[serde(skip)]
-    pub(crate) span: Option<SourceSpan>,
-}
+pub use crate::config::InputError;
 
 /// Everything qfleet can fail with; each kind has its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -228,5 +208,34 @@ impl fmt::Display for ErrorReport {
 impl From<InputError> for Error {
     fn from(e: InputError) -> Self {
         Error::Input(vec![e])
+    }
+}
+
+/// A stack file's problems are invalid input; a file that cannot be found or read, a usage
+/// error: both exit 2.
+impl From<crate::config::Error> for Error {
+    fn from(e: crate::config::Error) -> Self {
+        use crate::config::FileError;
+        match e {
+            crate::config::Error::Input(problems) => Error::Input(problems),
+            crate::config::Error::File(file) => Error::Usage(match file {
+                FileError::NoStackFile { target, stacks_dir } => {
+                    Usage::NoStackFile { target, stacks_dir }
+                }
+                FileError::UnknownEnvironment {
+                    name,
+                    stacks_dir,
+                    known,
+                } => Usage::UnknownEnvironment {
+                    name,
+                    stacks_dir,
+                    known,
+                },
+                FileError::Directory { target } => Usage::Directory { target },
+                FileError::Unreadable { path, source } => {
+                    Usage::StackFileUnreadable { path, source }
+                }
+            }),
+        }
     }
 }

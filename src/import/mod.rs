@@ -73,12 +73,12 @@ fn checked(
                 report,
             });
         }
-        Err(Error::Input(problems)) => Usage::ImportInvalid {
+        Err(crate::config::Error::Input(problems)) => Usage::ImportInvalid {
             manifest: source.to_path_buf(),
             problems,
         }
         .into(),
-        Err(other) => other,
+        Err(other) => other.into(),
     };
     Err(Failure {
         error,

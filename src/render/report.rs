@@ -94,7 +94,10 @@ pub(crate) fn stack_set_files(envs: &[Environment]) -> Result<Vec<Environment>> 
             paths.push(&env.source.path);
         }
     }
-    paths.into_iter().map(crate::config::load).collect()
+    paths
+        .into_iter()
+        .map(|path| Ok(crate::config::load(path)?))
+        .collect()
 }
 
 /// Writes one file per stack into `dir` (created), returning their paths.

@@ -208,3 +208,6 @@ pub(crate) async fn accounts_in(admin: &Clients, env: &Environment) -> Result<Ve
         .map(|(account, unit)| of_account(env, account, unit.as_deref()))
         .collect())
 }
+
+#[cfg(test)]
+mod tests;

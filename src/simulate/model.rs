@@ -61,7 +61,7 @@ pub(super) enum Fleet {
         per_task: u64,
         scale_from_zero: bool,
         /// The policy's `ScaleOutCooldown` and `ScaleInCooldown`, and the start-from-zero
-        /// step policy's `Cooldown` (src/kinds/fargate.rs).
+        /// step policy's `Cooldown` (crates/qfleet-stackfile/src/kinds/fargate.rs).
         scale_out_cooldown: u64,
         scale_in_cooldown: u64,
         start_cooldown: u64,

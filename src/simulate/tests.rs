@@ -901,7 +901,7 @@ fn a_peak_needs_a_goal_and_a_positive_rate() {
         ),
     ] {
         let e = parse(yaml).unwrap_err();
-        let crate::error::Error::Input(problems) = &e else {
+        let crate::config::Error::Input(problems) = &e else {
             panic!("{e}")
         };
         let p = &problems[0];

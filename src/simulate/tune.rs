@@ -765,7 +765,7 @@ impl Search<'_> {
 }
 
 /// The target the pasted file derives at `max`: its own when it gives one, else from the
-/// goal and processing time with headroom, at `max` (`src/config/headroom.rs`).
+/// goal and processing time with headroom, at `max` (`crates/qfleet-stackfile/src/config/headroom.rs`).
 fn file_target(env: &Environment, goal: f64, seconds_per_message: f64, max: u64) -> f64 {
     let s = &env.spec.scaling;
     match s.target_backlog_per_instance {

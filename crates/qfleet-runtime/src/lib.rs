@@ -10,7 +10,7 @@
 //! statement ([`inline_shared`]).
 //!
 //! The crate has no dependencies and no other code: the render (`src/render/`) and the Lambda
-//! code reader (`src/package/`) of the `qfleet` crate put these texts where they ship.
+//! code reader (`crates/qfleet-stackfile/src/package/`) of the `qfleet` crate put these texts where they ship.
 
 /// The reference worker (`python/qfleet_worker.py`), which an EC2 instance runs as a systemd
 /// service when the stack file names no script and no image: the launch template's metadata

@@ -777,7 +777,7 @@ impl Mapper<'_> {
     /// `count.queue_delay`: the acceptable latency and the processing time of one message,
     /// whose quotient is Copilot's backlog target (`QueueScaling.AcceptableBacklogPerTask`,
     /// `internal/pkg/manifest/svc.go`, rounded up). qfleet derives its own from the same two
-    /// at `max` tasks (`src/config/headroom.rs`): a busy share of each task, which the report
+    /// at `max` tasks (`crates/qfleet-stackfile/src/config/headroom.rs`): a busy share of each task, which the report
     /// line prints beside Copilot's with what it means and what it assumes.
     fn queue_delay(&mut self, max: i64) -> Option<f64> {
         let lat_path = "count.queue_delay.acceptable_latency";

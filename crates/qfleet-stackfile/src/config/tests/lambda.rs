@@ -1,0 +1,509 @@
+//! `workers.kind: lambda`: the function's settings, their limits (AWS's), and no setting of the
+//! other kind.
+
+use super::*;
+use crate::config::Error;
+use crate::package;
+
+fn parse_at(dir: &Path, yaml: &str) -> Result<Environment> {
+    parse(dir.join("t.yaml"), yaml.to_string())
+}
+
+fn parse_str(yaml: &str) -> Result<Environment> {
+    parse(PathBuf::from("stacks/t.yaml"), yaml.to_string())
+}
+
+/// The one error of an invalid stack file, checked for field and line.
+fn error(yaml: &str, field: &str, line: usize) -> InputError {
+    let list = match parse_str(yaml) {
+        Ok(_) => panic!("expected an error for:\n{yaml}"),
+        Err(Error::Input(list)) => list,
+        Err(other) => panic!("expected input errors, got {other:?}"),
+    };
+    assert_eq!(list.len(), 1, "expected one error, got {list:#?}");
+    let e = list.into_iter().next().unwrap();
+    assert_eq!((e.field.as_str(), e.line), (field, line), "{e}");
+    e
+}
+
+const LAMBDA: &str = "region: eu-west-1\nworkers:\n  kind: lambda\n";
+
+#[test]
+fn a_lambda_file_gets_the_reference_handler_and_defaults_that_fit_together() {
+    let env = parse_str(LAMBDA).unwrap();
+    let l = &env.spec.workers.lambda;
+    assert_eq!(env.spec.workers.kind, schema::WorkerKind::Lambda);
+    assert_eq!(
+        (l.runtime.as_str(), l.memory_mb, l.timeout.0),
+        ("python3.12", 256, 10)
+    );
+    assert_eq!((l.batch_size, l.max_concurrency), (10, 5));
+    // The default queue visibility (60 s) is six times the default timeout.
+    assert!(env.spec.queue.visibility_timeout.0 >= 6 * l.timeout.0);
+    let code = env.function_code.unwrap();
+    assert_eq!(code.handler, "index.handler");
+    assert_eq!(code.text, package::REFERENCE_HANDLER);
+}
+
+#[test]
+fn an_ec2_setting_with_a_function_is_an_error_at_its_line() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  instance_type: t3.micro\n",
+        "workers.instance_type",
+        4,
+    );
+    assert!(e.message.contains("EC2 workers only"), "{e}");
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\nscaling:\n  scale_from_zero: true\n",
+        "scaling",
+        4,
+    );
+    assert!(e.message.contains("max_concurrency"), "{e}");
+}
+
+#[test]
+fn lambda_settings_with_ec2_workers_are_an_error() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  lambda:\n    memory_mb: 512\n",
+        "workers.lambda",
+        3,
+    );
+    assert!(e.message.contains("workers.kind: lambda only"), "{e}");
+}
+
+#[test]
+fn the_queue_visibility_is_at_least_six_function_timeouts_as_aws_documents() {
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    timeout: 30s\n"),
+        "queue.visibility_timeout",
+        1,
+    );
+    assert!(e.message.contains("at least 180s"), "{e}");
+    parse_str(&format!(
+        "{LAMBDA}  lambda:\n    timeout: 30s\nqueue:\n  visibility_timeout: 3m\n"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn batch_limits_follow_the_sqs_event_source_as_aws_documents() {
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    batch_size: 100\n"),
+        "workers.lambda.batch_size",
+        5,
+    );
+    assert!(e.message.contains("batching_window"), "{e}");
+    parse_str(&format!(
+        "{LAMBDA}  lambda:\n    batch_size: 100\n    batching_window: 5s\n"
+    ))
+    .unwrap();
+    error(
+        &format!("{LAMBDA}  lambda:\n    max_concurrency: 1\n"),
+        "workers.lambda.max_concurrency",
+        5,
+    );
+    error(
+        &format!("{LAMBDA}  lambda:\n    timeout: 16m\nqueue:\n  visibility_timeout: 12h\n"),
+        "workers.lambda.timeout",
+        5,
+    );
+}
+
+#[test]
+fn reserved_concurrency_below_the_cap_and_unknown_runtimes_are_errors() {
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    reserved_concurrency: 2\n"),
+        "workers.lambda.reserved_concurrency",
+        5,
+    );
+    assert!(e.message.contains("max_concurrency (5)"), "{e}");
+    error(
+        &format!("{LAMBDA}  lambda:\n    runtime: python2.7\n"),
+        "workers.lambda.runtime",
+        5,
+    );
+    error(
+        &format!("{LAMBDA}  lambda:\n    log_retention_days: 10\n"),
+        "workers.lambda.log_retention_days",
+        5,
+    );
+}
+
+#[test]
+fn a_code_directory_is_one_source_file_named_after_the_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("fn");
+    std::fs::create_dir(&code).unwrap();
+    std::fs::write(
+        code.join("job.py"),
+        "def run(event, context):\n    return {}\n",
+    )
+    .unwrap();
+    std::fs::write(code.join("test_job.py"), "def test(): pass\n").unwrap();
+    std::fs::write(code.join("README.md"), "# job\n").unwrap();
+    let yaml = format!("{LAMBDA}  lambda:\n    code: fn\n    handler: job.run\n");
+    let env = parse_at(dir.path(), &yaml).unwrap();
+    let c = env.function_code.unwrap();
+    assert_eq!(c.handler, "index.run");
+    assert!(c.text.contains("def run"));
+
+    // The handler's module must be there.
+    let wrong = format!("{LAMBDA}  lambda:\n    code: fn\n    handler: other.run\n");
+    let Err(Error::Input(e)) = parse_at(dir.path(), &wrong) else {
+        panic!("expected an error")
+    };
+    assert_eq!(e[0].field, "workers.lambda.code");
+    assert!(e[0].message.contains("no other.py"), "{}", e[0]);
+
+    // Two source files do not go inline: they are a deployment package, the handler as the
+    // stack file says it.
+    std::fs::write(code.join("helpers.py"), "X = 1\n").unwrap();
+    let c = parse_at(dir.path(), &yaml).unwrap().function_code.unwrap();
+    assert_eq!((c.handler.as_str(), c.text.as_str()), ("job.run", ""));
+    let p = c.package.unwrap();
+    assert!(p.key().starts_with("lambda/") && p.key().ends_with(".zip"));
+    assert!(matches!(
+        p.source,
+        package::Source::Directory {
+            installer: None,
+            ..
+        }
+    ));
+
+    // A package still needs the handler's module.
+    let Err(Error::Input(e)) = parse_at(dir.path(), &wrong) else {
+        panic!("expected an error")
+    };
+    assert_eq!(e[0].field, "workers.lambda.code");
+    assert!(e[0].message.contains("no other.py"), "{}", e[0]);
+}
+
+/// A directory with a requirements.txt is a package whose dependencies pip installs (the
+/// key is known offline: validate and render never build), and a .zip file is taken as it is.
+#[test]
+fn requirements_or_a_zip_file_make_a_deployment_package_known_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("fn");
+    std::fs::create_dir(&code).unwrap();
+    std::fs::write(code.join("job.py"), "import six\ndef run(e, c): pass\n").unwrap();
+    std::fs::write(code.join("requirements.txt"), "six==1.17.0\n").unwrap();
+    let yaml = format!("{LAMBDA}  lambda:\n    code: fn\n    handler: job.run\n");
+    let p = parse_at(dir.path(), &yaml)
+        .unwrap()
+        .function_code
+        .unwrap()
+        .package
+        .unwrap();
+    let package::Source::Directory { installer, .. } = &p.source else {
+        panic!("expected a directory: {p:?}")
+    };
+    assert_eq!(
+        installer,
+        &Some(package::Installer::Pip {
+            python_version: "3.12".into()
+        })
+    );
+
+    // Node.js: package.json, with or without its lockfile.
+    std::fs::write(code.join("job.js"), "exports.run = async () => ({});\n").unwrap();
+    std::fs::write(code.join("package.json"), "{}\n").unwrap();
+    let node =
+        format!("{LAMBDA}  lambda:\n    code: fn\n    runtime: nodejs24.x\n    handler: job.run\n");
+    let p = parse_at(dir.path(), &node)
+        .unwrap()
+        .function_code
+        .unwrap()
+        .package
+        .unwrap();
+    let package::Source::Directory { installer, .. } = &p.source else {
+        panic!("expected a directory: {p:?}")
+    };
+    assert_eq!(
+        installer,
+        &Some(package::Installer::Npm { lockfile: false })
+    );
+
+    // A .zip file: its SHA-256 is the key; one without the handler's module is an error at
+    // the field's line.
+    let zip = package::deterministic_zip(vec![(
+        "job.py".into(),
+        b"def run(e, c): pass\n".to_vec(),
+        false,
+    )])
+    .unwrap();
+    std::fs::write(dir.path().join("fn.zip"), &zip).unwrap();
+    let z = format!("{LAMBDA}  lambda:\n    code: fn.zip\n    handler: job.run\n");
+    let c = parse_at(dir.path(), &z).unwrap().function_code.unwrap();
+    assert_eq!(c.handler, "job.run");
+    assert!(matches!(c.package.unwrap().source, package::Source::Zip(_)));
+    let z = format!("{LAMBDA}  lambda:\n    code: fn.zip\n    handler: other.run\n");
+    let Err(Error::Input(e)) = parse_at(dir.path(), &z) else {
+        panic!("expected an error")
+    };
+    assert_eq!((e[0].field.as_str(), e[0].line), ("workers.lambda.code", 5));
+    assert!(e[0].message.contains("no other.py at its root"), "{}", e[0]);
+}
+
+#[test]
+fn a_custom_handler_without_code_is_an_error() {
+    error(
+        &format!("{LAMBDA}  lambda:\n    handler: mine.run\n"),
+        "workers.lambda.handler",
+        5,
+    );
+}
+
+/// Inline Node.js code is written by CloudFormation as `index.js` (the ZipFile property,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-code.html),
+/// and Lambda loads a `.js` file without a package.json of `"type": "module"` as CommonJS
+/// (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html): an ES module handler
+/// would fail at its first invocation, so it is refused at validate time.
+#[test]
+fn inline_node_code_with_es_module_syntax_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("fn");
+    std::fs::create_dir(&code).unwrap();
+    let yaml =
+        format!("{LAMBDA}  lambda:\n    code: fn\n    runtime: nodejs24.x\n    handler: job.run\n");
+    std::fs::write(
+        code.join("job.js"),
+        "const { S3Client } = require('@aws-sdk/client-s3');\nconst later = () => import('node:fs');\nexports.run = async (event) => ({});\n",
+    )
+    .unwrap();
+    let env = parse_at(dir.path(), &yaml).unwrap();
+    assert_eq!(env.function_code.unwrap().handler, "index.run");
+
+    std::fs::write(
+        code.join("job.js"),
+        "// the handler\nimport { S3Client } from '@aws-sdk/client-s3';\nexport const run = async (event) => ({});\n",
+    )
+    .unwrap();
+    let Err(Error::Input(e)) = parse_at(dir.path(), &yaml) else {
+        panic!("expected an error")
+    };
+    assert_eq!(e[0].field, "workers.lambda.code");
+    assert!(e[0].message.contains("job.js:2"), "{}", e[0]);
+    assert!(e[0].message.contains("exports.run"), "{}", e[0]);
+}
+
+/// Provisioned mode's rules for SQS (the CloudFormation and Lambda API references: minimum 2
+/// to 200, maximum 2 to 2000; "mutually exclusive" with maximum concurrency).
+#[test]
+fn provisioned_pollers_are_within_aws_ranges_in_order_and_not_with_max_concurrency() {
+    let env = parse_str(&format!(
+        "{LAMBDA}  lambda:\n    provisioned_pollers: {{minimum: 2, maximum: 2000}}\n"
+    ))
+    .unwrap();
+    let p = env.spec.workers.lambda.provisioned_pollers.unwrap();
+    assert_eq!(
+        (p.minimum, p.maximum, p.max_invocations()),
+        (2, 2000, 20_000)
+    );
+    assert!(
+        parse_str(&format!("{LAMBDA}  lambda:\n    provisioned_pollers: ~\n"))
+            .unwrap()
+            .spec
+            .workers
+            .lambda
+            .provisioned_pollers
+            .is_none()
+    );
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    provisioned_pollers:\n      minimum: 1\n      maximum: 10\n"
+        ),
+        "workers.lambda.provisioned_pollers.minimum",
+        6,
+    );
+    assert!(e.message.contains("out of range (2 to 200)"), "{e}");
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    provisioned_pollers:\n      minimum: 2\n      maximum: 2001\n"
+        ),
+        "workers.lambda.provisioned_pollers.maximum",
+        7,
+    );
+    assert!(e.message.contains("out of range (2 to 2000)"), "{e}");
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    provisioned_pollers:\n      minimum: 20\n      maximum: 10\n"
+        ),
+        "workers.lambda.provisioned_pollers.minimum",
+        6,
+    );
+    assert!(
+        e.message
+            .contains("greater than provisioned_pollers.maximum (10)"),
+        "{e}"
+    );
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    max_concurrency: 50\n    provisioned_pollers: {{minimum: 2, maximum: 10}}\n"
+        ),
+        "workers.lambda.max_concurrency",
+        5,
+    );
+    assert!(e.message.contains("mutually exclusive"), "{e}");
+    // Both bounds are the user's to choose (the minimum is billed all the time).
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    provisioned_pollers: {{minimum: 2}}\n"),
+        "workers.lambda.provisioned_pollers.maximum",
+        5,
+    );
+    assert!(e.message.contains("missing field `maximum`"), "{e}");
+    // Reserved concurrency below what the maximum pollers run throttles batches.
+    let e = error(
+        &format!(
+            "{LAMBDA}  lambda:\n    reserved_concurrency: 50\n    provisioned_pollers: {{minimum: 2, maximum: 10}}\n"
+        ),
+        "workers.lambda.reserved_concurrency",
+        5,
+    );
+    assert!(
+        e.message
+            .contains("10 × workers.lambda.provisioned_pollers.maximum (100)"),
+        "{e}"
+    );
+}
+
+/// A digest-pinned image in the stack's Region, as AWS's container image page requires.
+const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/resizer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+#[test]
+fn an_image_function_has_no_code_of_qfleets_and_no_warning_with_a_digest() {
+    let env = parse_str(&format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n")).unwrap();
+    assert_eq!(
+        env.spec.workers.lambda.image.as_ref().and_then(|i| i.uri()),
+        Some(IMAGE)
+    );
+    assert!(
+        env.function_code.is_none(),
+        "nothing to read, inline or package"
+    );
+    assert_eq!(
+        env.spec.workers.lambda.architecture,
+        schema::Architecture::X86_64
+    );
+    let w = advice::warnings(&env);
+    assert!(!w.iter().any(|w| w.contains("workers.lambda")), "{w:?}");
+}
+
+/// UpdateFunctionCode: "Lambda resolves the image tag to an image digest. In Amazon ECR, if you
+/// update the image tag to a new image, Lambda does not automatically update the function."
+#[test]
+fn an_image_named_by_tag_is_a_warning_that_a_re_pushed_tag_is_not_deployed() {
+    let env = parse_str(&format!(
+        "{LAMBDA}  lambda:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/resizer:1.4\n"
+    ))
+    .unwrap();
+    let w = advice::warnings(&env);
+    assert!(
+        w.iter()
+            .any(|w| w.contains("names a tag") && w.contains("@sha256:")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn an_image_goes_without_code_runtime_and_handler() {
+    for (key, value, line) in [
+        ("code", "lambda", 6),
+        ("runtime", "python3.13", 6),
+        ("handler", "app.handler", 6),
+    ] {
+        let e = error(
+            &format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n    {key}: {value}\n"),
+            &format!("workers.lambda.{key}"),
+            line,
+        );
+        assert!(e.message.contains("carries its own"), "{e}");
+    }
+}
+
+#[test]
+fn image_overrides_without_an_image_are_an_error() {
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    command: [app.handler]\n"),
+        "workers.lambda.command",
+        5,
+    );
+    assert!(e.message.contains("container image function only"), "{e}");
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    architecture: arm64\n"),
+        "workers.lambda.architecture",
+        5,
+    );
+    assert!(e.message.contains("workers.lambda.image"), "{e}");
+}
+
+/// Lambda takes images only from an Amazon ECR private repository in the function's Region,
+/// and not through an ECR FIPS endpoint (Lambda developer guide, container images).
+#[test]
+fn an_image_outside_ecr_or_in_another_region_is_an_error_saying_what_lambda_takes() {
+    for (uri, says) in [
+        (
+            "public.ecr.aws/acme/worker:1.4",
+            "Amazon ECR private repository",
+        ),
+        (
+            "docker.io/library/python:3.12",
+            "Amazon ECR private repository",
+        ),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:1.4",
+            "in us-east-1, the function in eu-west-1",
+        ),
+        (
+            "123456789012.dkr.ecr-fips.eu-west-1.amazonaws.com/worker:1.4",
+            "FIPS",
+        ),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com.example.org/worker:1.4",
+            ".ecr.eu-west-1.amazonaws.com",
+        ),
+        ("worker:1.4", "names no registry"),
+    ] {
+        let e = error(
+            &format!("{LAMBDA}  lambda:\n    image: {uri}\n"),
+            "workers.lambda.image",
+            5,
+        );
+        assert!(e.message.contains(says), "{uri}: {e}");
+        assert!(e.allowed.as_deref().unwrap_or("").contains("ECR"), "{e:?}");
+    }
+}
+
+/// AWS::Lambda::Function ImageConfig: Command and EntryPoint take each string once.
+#[test]
+fn image_overrides_are_checked_as_cloudformation_takes_them() {
+    let env = parse_str(&format!(
+        "{LAMBDA}  lambda:\n    image: {IMAGE}\n    command: [app.handler]\n    entry_point: [/lambda-entrypoint.sh]\n    architecture: arm64\n"
+    ))
+    .unwrap();
+    let l = &env.spec.workers.lambda;
+    assert_eq!(l.command.as_deref(), Some(&["app.handler".to_string()][..]));
+    assert_eq!(l.architecture, schema::Architecture::Arm64);
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n    command: [a, a]\n"),
+        "workers.lambda.command",
+        6,
+    );
+    assert!(e.message.contains("twice"), "{e}");
+    let e = error(
+        &format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n    entry_point: []\n"),
+        "workers.lambda.entry_point",
+        6,
+    );
+    assert!(e.message.contains("1 to 1500"), "{e}");
+}
+
+#[test]
+fn a_high_resolution_metric_is_refused_for_a_function_at_its_line() {
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\nscaling:\n  metric: high_resolution\n",
+        "scaling.metric",
+        5,
+    );
+    assert!(e.message.contains("EC2 workers only"), "{e}");
+    assert!(e.message.contains("allowed"), "{e}");
+}
