@@ -10,7 +10,8 @@
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
 //! - [`jobs`]: the jobs a user can follow: the job table's records (`qfleet jobs`);
 //! - [`send`]: the smoke test: an upload followed to the queue and the processed prefix;
-//! - [`simulate`]: the scaling simulator: the environment as rendered, run under a load;
+//! - [`simulate`]: the scaling simulator (its model is [`sim`]): the environment as rendered,
+//!   run under a load;
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
 //! - [`logs`]: the workers' log lines, each with its instance or invocation;
@@ -36,6 +37,10 @@
 pub(crate) use qfleet_aws as aws;
 // So is the stack file (crates/qfleet-stackfile), which knows nothing of AWS.
 pub(crate) use qfleet_stackfile::{config, kinds, package};
+// And the simulator's model (crates/qfleet-sim), and the words and tables every report uses
+// (crates/qfleet-text).
+pub(crate) use qfleet_sim as sim;
+pub(crate) use qfleet_text as text;
 pub mod cli;
 pub(crate) mod commands;
 pub(crate) mod deploy;

@@ -211,6 +211,19 @@ impl From<InputError> for Error {
     }
 }
 
+/// A run the simulator refused is invalid input: the stack file's (located) or the flags'.
+impl From<crate::sim::Error> for Error {
+    fn from(e: crate::sim::Error) -> Self {
+        match e {
+            crate::sim::Error::Input(problems) => Error::Input(problems),
+            crate::sim::Error::FlagValue { flag, value, why } => {
+                Error::Usage(Usage::FlagValue { flag, value, why })
+            }
+            other => Error::Usage(Usage::Simulation(other)),
+        }
+    }
+}
+
 /// A stack file's problems are invalid input; a file that cannot be found or read, a usage
 /// error: both exit 2.
 impl From<crate::config::Error> for Error {

@@ -20,13 +20,6 @@ pub enum Usage {
         value: String,
         why: String,
     },
-    /// `--load`'s specification, and the grammar it did not follow.
-    #[error("--load {spec}: {why}; the grammar: {grammar}")]
-    Load {
-        spec: String,
-        why: String,
-        grammar: &'static str,
-    },
     /// Something only text output can do, asked for with JSON output: what and why.
     #[error("{0}")]
     TextOnly(&'static str),
@@ -289,30 +282,9 @@ pub enum Usage {
     },
 
     // simulate
-    /// `simulate` with no processing time, in the stack file (`file`) or the flags.
-    #[error(
-        "{file}: the stack file sets no scaling.seconds_per_message; give the processing time of one message with --seconds-per-message"
-    )]
-    NoSecondsPerMessage { file: String },
-    /// A flag that fills a setting no stage of a pipeline leaves unset (`setting`).
-    #[error(
-        "{flag}: every stage of {env} sets its own scaling.{setting}; the flag only fills a stage that sets none (a Lambda stage), so here it would change nothing"
-    )]
-    SetByEveryStage {
-        flag: &'static str,
-        env: String,
-        setting: &'static str,
-    },
-    #[error(
-        "--tune: {env} runs a Lambda function, which scales with its queue up to workers.lambda.max_concurrency; `qfleet simulate` without --tune advises that setting when the goal is missed"
-    )]
-    TuneLambda { env: String },
-    #[error(
-        "--tune: {env} is a pipeline; tune one stage at a time (each stage's scaling is its own)"
-    )]
-    TunePipeline { env: String },
-    #[error("--tune: {env} sets no scaling.max_latency_seconds; give the goal with --max-latency")]
-    TuneNoGoal { env: String },
+    /// What the simulator refused a run for (`--load`, a missing setting, `--tune`).
+    #[error(transparent)]
+    Simulation(crate::sim::Error),
     #[error("--chart: cannot draw the chart: {why}")]
     ChartUndrawable { why: String },
     #[error("--chart {}: cannot write it: {source}", .path.display())]

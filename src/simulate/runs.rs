@@ -17,12 +17,17 @@ pub(super) enum Run {
     Pipeline(Pipeline),
 }
 
+/// 3 when the goal is missed (any stage's, for a pipeline), 0 when met or none is set.
+fn missed_code(missed: bool) -> Exit {
+    if missed { Exit::Differences } else { Exit::Ok }
+}
+
 impl Run {
     fn exit_code(&self) -> crate::error::Exit {
-        match self {
-            Run::One(r) => r.exit_code(),
-            Run::Pipeline(p) => p.exit_code(),
-        }
+        missed_code(match self {
+            Run::One(r) => r.missed(),
+            Run::Pipeline(p) => p.missed(),
+        })
     }
 
     fn reports_mut(&mut self) -> Vec<&mut Report> {
@@ -46,10 +51,10 @@ pub(crate) fn simulate_all(
     let mut runs = Vec::new();
     for env in envs {
         let mut run = if env.is_pipeline() {
-            Run::Pipeline(super::simulate_pipeline(env, a)?)
+            Run::Pipeline(crate::sim::simulate_pipeline(env, a)?)
         } else {
             // A file of `stages` with one stage has its settings in that stage.
-            let mut r = super::simulate(env.stages()[0], a)?;
+            let mut r = crate::sim::simulate(env.stages()[0], a)?;
             r.stage = None;
             Run::One(Box::new(r))
         };
@@ -152,7 +157,7 @@ fn pipeline_body(p: &Pipeline) -> Body<'_> {
             .map(|r| LaterStage {
                 report: r,
                 stage: stage_name(r),
-                ok: r.exit_code() == 0,
+                ok: !r.missed(),
             })
             .collect(),
         pipeline: PipelineSummary {
@@ -175,8 +180,10 @@ impl Printed for Runs {
             .0
             .iter()
             .map(|(name, run)| match run {
-                Run::One(r) => EnvDoc::new(name, r.exit_code(), None, Body::One(r)),
-                Run::Pipeline(p) => EnvDoc::new(name, p.exit_code(), None, pipeline_body(p)),
+                Run::One(r) => EnvDoc::new(name, missed_code(r.missed()), None, Body::One(r)),
+                Run::Pipeline(p) => {
+                    EnvDoc::new(name, missed_code(p.missed()), None, pipeline_body(p))
+                }
             })
             .collect();
         Document::new(self.exit_code(), environments)

@@ -38,7 +38,12 @@ fn sources() -> BTreeMap<Module, String> {
 
 /// The workspace's crates `src/lib.rs` re-exports: (folder, the module it is re-exported as,
 /// or none when each of its modules is re-exported as a top-level module of the same name).
-const CRATES: [(&str, &[&str]); 2] = [("qfleet-aws", &["aws"]), ("qfleet-stackfile", &[])];
+const CRATES: [(&str, &[&str]); 4] = [
+    ("qfleet-aws", &["aws"]),
+    ("qfleet-stackfile", &[]),
+    ("qfleet-sim", &["sim"]),
+    ("qfleet-text", &["text"]),
+];
 
 /// The module a file's `crate::` paths start from: `aws` for a file of `crates/qfleet-aws`.
 fn crate_root(me: &Module) -> Module {
@@ -139,6 +144,17 @@ fn references(me: &Module, code: &str, files: &BTreeSet<Module>) -> BTreeSet<Mod
                     .filter(|s| !s.is_empty())
                     .map(str::to_string),
             );
+            // A crate names the floors under it by the names the root gives them
+            // (`use qfleet_stackfile::config;` in qfleet-sim): `crate::config` is `config`.
+            let own = base.len();
+            if keyword == "crate::"
+                && own > 0
+                && parts.len() > own
+                && !files.contains(&parts[..=own])
+                && files.contains(&parts[own..=own])
+            {
+                parts.drain(..own);
+            }
             if let Some(k) = (0..=parts.len())
                 .rev()
                 .find(|k| files.contains(&parts[..*k]))

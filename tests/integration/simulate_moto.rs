@@ -12,7 +12,7 @@
 //! on a loaded machine: 0.75 s was measured with the CPU saturated) and the arrivals in the
 //! second they were sent. What is compared is the queueing the model predicts from them.
 //! The fleet is fixed: the emulators run no scaling policy, so scaling is pinned by the rule
-//! tests in src/simulate/tests.rs instead.
+//! tests in crates/qfleet-sim/src/tests.rs instead.
 
 use crate::common::*;
 

@@ -3,7 +3,7 @@
 //! "Using math expressions with CloudWatch metrics"
 //! (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html>),
 //! and checked against the simulator's rule for the same datapoint
-//! (`simulate::rules::scale_in_datapoint`): the template and the model that judges it agree.
+//! (`sim::rules::scale_in_datapoint`): the template and the model that judges it agree.
 //!
 //! The rules this evaluator follows, from that page: "Missing values in a time series are
 //! treated as 0" in arithmetic; "if the value of a data point causes a function to attempt to
@@ -252,7 +252,7 @@ fn agrees(alarm: &Value, workers_id: &str, (percent, min): (u64, u64), target: f
                     assert!(rendered.is_some());
                     continue;
                 }
-                let model = crate::simulate::scale_in_datapoint(
+                let model = crate::sim::rules::scale_in_datapoint(
                     visible,
                     inflight.unwrap_or(0),
                     serving as u64,

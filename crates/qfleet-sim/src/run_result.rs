@@ -9,55 +9,55 @@ use crate::config::{Environment, PollerSpec, WorkerKind};
 use serde::Serialize;
 
 /// The advised setting `scaling.metric`: `from` 0 (sqs) `to` 1 (high_resolution).
-pub(super) const METRIC_SETTING: &str = "scaling.metric";
+pub const METRIC_SETTING: &str = "scaling.metric";
 
 /// What the high-resolution metric's publisher costs per environment and month, beside the
 /// instances (docs/simulate.md, us-east-1 list prices as of 2026-11; check before relying
 /// on it): the function, PutMetricData and GetQueueAttributes calls, the custom metric and
 /// the policy's two alarms at high resolution.
-pub(super) const HIGH_RESOLUTION_MONTHLY_USD: f64 = 9.0;
+pub const HIGH_RESOLUTION_MONTHLY_USD: f64 = 9.0;
 
 /// One change and the run it gives.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub(super) struct Change {
+pub struct Change {
     /// The stack file's setting.
-    pub(super) setting: &'static str,
-    pub(super) from: f64,
-    pub(super) to: f64,
+    pub setting: &'static str,
+    pub from: f64,
+    pub to: f64,
     /// The slowest message of the run with the change, seconds.
-    pub(super) max_latency: Option<u64>,
-    pub(super) cost_usd: Option<f64>,
+    pub max_latency: Option<u64>,
+    pub cost_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Latency {
-    pub(super) p50: Option<u64>,
-    pub(super) p95: Option<u64>,
-    pub(super) p99: Option<u64>,
-    pub(super) max: Option<u64>,
+pub struct Latency {
+    pub p50: Option<u64>,
+    pub p95: Option<u64>,
+    pub p99: Option<u64>,
+    pub max: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Cost {
+pub struct Cost {
     /// USD on demand for the run; `None` when the table has no price for the type or region.
-    pub(super) usd: Option<f64>,
+    pub usd: Option<f64>,
     /// What was priced, in words.
-    pub(super) basis: String,
+    pub basis: String,
     /// Where the prices come from, and when they were taken.
-    pub(super) source: String,
+    pub source: String,
     /// USD a day, counted over `period`; `None` without a price.
-    pub(super) per_day_usd: Option<f64>,
+    pub per_day_usd: Option<f64>,
     /// USD a month of 30 such days; `None` without a price.
-    pub(super) per_month_usd: Option<f64>,
+    pub per_month_usd: Option<f64>,
     /// The resources used a day over `period`, in `resource_unit`: what `--tune` ranks by
     /// without a price.
-    pub(super) per_day_resources: f64,
+    pub per_day_resources: f64,
     /// `vCPU-hours` (instances' or tasks' vCPUs × hours), `instance-hours` (a type whose
     /// vCPUs are not known), or `GB-seconds` (Lambda).
-    pub(super) resource_unit: &'static str,
+    pub resource_unit: &'static str,
     /// How a day is counted: a day of a daily curve, a rate held all day, a burst once a day
     /// then the rest at rest, or the `--duration` run repeated.
-    pub(super) period: String,
+    pub period: String,
 }
 
 /// A run's quantity (billed seconds, GB-seconds) over a day counted as `period` says:
@@ -90,45 +90,45 @@ fn day_cost(unit_price: Option<f64>, per_day: f64) -> (Option<f64>, Option<f64>)
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Goal {
-    pub(super) max_latency_seconds: Option<f64>,
+pub struct Goal {
+    pub max_latency_seconds: Option<f64>,
     /// `None` when the stack file sets no goal. Met when 99 % of the messages that arrived
     /// (those left unfinished at their age) took at most the goal, in every run of the
     /// assumptions' range.
-    pub(super) met: Option<bool>,
-    pub(super) reason: String,
+    pub met: Option<bool>,
+    pub reason: String,
     /// The assumptions under which the goal was missed ("nominal": at the nominal values);
     /// empty when met or unset.
-    pub(super) missed_under: Vec<&'static str>,
+    pub missed_under: Vec<&'static str>,
 }
 
 /// The load held: the messages that arrived once the fleet had caught up after its first
 /// scale-out (the cold start apart).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Held {
+pub struct Held {
     /// The second from which (0: the fleet never scaled out); `None`: it never caught up.
-    pub(super) since_seconds: Option<u64>,
-    pub(super) p99: Option<u64>,
+    pub since_seconds: Option<u64>,
+    pub p99: Option<u64>,
     /// `None` without a goal or when it never caught up.
-    pub(super) met: Option<bool>,
+    pub met: Option<bool>,
 }
 
 /// How busy the fleet is at the most it can settle on, against the margin asked for.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Headroom {
+pub struct Headroom {
     /// The load's busiest rate, messages a second.
-    pub(super) rate: f64,
+    pub rate: f64,
     /// The most the fleet settles on: `workers.max` instances or tasks, or a function's
     /// concurrency cap.
-    pub(super) capacity: u64,
+    pub capacity: u64,
     /// The share of that capacity the rate keeps busy (rate × seconds per message ÷ what
     /// the capacity processes at once).
-    pub(super) utilisation: f64,
+    pub utilisation: f64,
     /// The margin asked for (`--margin`).
-    pub(super) margin: f64,
+    pub margin: f64,
     /// Set when the capacity leaves less than the margin: more load, or random arrivals,
     /// would find it short.
-    pub(super) warning: Option<String>,
+    pub warning: Option<String>,
 }
 
 /// The fleet's headroom at the most it can settle on under the load's busiest rate: a fleet
@@ -198,115 +198,111 @@ fn headroom(a: &Assumptions, p: &Params) -> Option<Headroom> {
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Settings {
+pub struct Settings {
     /// What consumes the queue (`ec2`, `lambda`, `fargate`).
     #[schemars(with = "String", extend("enum" = ["ec2", "lambda", "fargate"]))]
-    pub(super) workers: WorkerKind,
-    pub(super) min: Option<u64>,
-    pub(super) max: Option<u64>,
-    pub(super) backlog_target: Option<f64>,
-    pub(super) instance_warmup: Option<u64>,
-    pub(super) scale_from_zero: Option<bool>,
+    pub workers: WorkerKind,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+    pub backlog_target: Option<f64>,
+    pub instance_warmup: Option<u64>,
+    pub scale_from_zero: Option<bool>,
     /// Standard mode's cap (`None` in provisioned mode).
-    pub(super) max_concurrency: Option<u64>,
+    pub max_concurrency: Option<u64>,
     /// EC2: the group's warm pool (`None`: none), as the stack file's `workers.warm_pool`.
     #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub(super) warm_pool: Option<crate::config::WarmPoolSpec>,
+    pub warm_pool: Option<crate::config::WarmPoolSpec>,
     /// Provisioned mode's pollers (`None` in standard mode), as the stack file's
     /// `workers.lambda.provisioned_pollers`.
     #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    pub(super) provisioned_pollers: Option<crate::config::PollerSpec>,
-    pub(super) batch_size: Option<u64>,
-    pub(super) visibility_timeout: u64,
-    pub(super) max_receive_count: u64,
+    pub provisioned_pollers: Option<crate::config::PollerSpec>,
+    pub batch_size: Option<u64>,
+    pub visibility_timeout: u64,
+    pub max_receive_count: u64,
     /// Fargate: the task size and the scaling policies' cooldowns (`None` for other kinds).
-    pub(super) fargate: Option<FargateSettings>,
+    pub fargate: Option<FargateSettings>,
 }
 
 /// A Fargate service's task size and Application Auto Scaling cooldowns, as rendered.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct FargateSettings {
+pub struct FargateSettings {
     /// CPU units of one task (1,024 a vCPU).
-    pub(super) cpu: u32,
+    pub cpu: u32,
     /// MiB of memory of one task.
-    pub(super) memory: u32,
-    pub(super) platform: &'static str,
-    pub(super) scale_out_cooldown: u64,
-    pub(super) scale_in_cooldown: u64,
-    pub(super) start_cooldown: u64,
+    pub memory: u32,
+    pub platform: &'static str,
+    pub scale_out_cooldown: u64,
+    pub scale_in_cooldown: u64,
+    pub start_cooldown: u64,
     /// Seconds between SIGTERM and SIGKILL of a stopping task.
-    pub(super) stop_timeout: u64,
+    pub stop_timeout: u64,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Workload {
-    pub(super) load: String,
-    pub(super) duration_seconds: u64,
-    pub(super) seconds_per_message: f64,
-    pub(super) spread: f64,
-    pub(super) failure_rate: f64,
-    pub(super) launch_seconds: Option<u64>,
-    pub(super) messages_per_instance: Option<u64>,
-    pub(super) seed: u64,
-    pub(super) metric_delay_seconds: u64,
+pub struct Workload {
+    pub load: String,
+    pub duration_seconds: u64,
+    pub seconds_per_message: f64,
+    pub spread: f64,
+    pub failure_rate: f64,
+    pub launch_seconds: Option<u64>,
+    pub messages_per_instance: Option<u64>,
+    pub seed: u64,
+    pub metric_delay_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Report {
-    pub(super) settings: Settings,
-    pub(super) workload: Workload,
-    pub(super) arrived: u64,
-    pub(super) processed: u64,
-    pub(super) dead_lettered: u64,
-    pub(super) unfinished: u64,
-    pub(super) oldest_unfinished_seconds: u64,
+pub struct Report {
+    pub settings: Settings,
+    pub workload: Workload,
+    pub arrived: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    pub unfinished: u64,
+    pub oldest_unfinished_seconds: u64,
     /// Processed messages only: those left at the end are in `unfinished_age`.
-    pub(super) latency: Latency,
+    pub latency: Latency,
     /// The unfinished messages' ages when the run ended (all `None` when none is left).
-    pub(super) unfinished_age: Latency,
+    pub unfinished_age: Latency,
     /// After the first scale-out.
-    pub(super) held: Held,
+    pub held: Held,
     /// The fleet's utilisation at the capacity it settles on under the load's busiest rate,
     /// against `--margin`; `None` for a load that holds no rate (bursts, a CSV).
-    pub(super) headroom: Option<Headroom>,
+    pub headroom: Option<Headroom>,
     /// Every run of the assumptions' range; the report's figures are the worst's.
-    pub(super) range: Vec<super::range::RangeRun>,
-    pub(super) peak_capacity: u64,
-    pub(super) instance_hours: Option<f64>,
+    pub range: Vec<super::range::RangeRun>,
+    pub peak_capacity: u64,
+    pub instance_hours: Option<f64>,
     /// Fargate: hours of tasks placed (starting or running), summed.
-    pub(super) task_hours: Option<f64>,
-    pub(super) gb_seconds: Option<f64>,
-    pub(super) invocations: Option<u64>,
-    pub(super) cost: Cost,
-    pub(super) goal: Goal,
+    pub task_hours: Option<f64>,
+    pub gb_seconds: Option<f64>,
+    pub invocations: Option<u64>,
+    pub cost: Cost,
+    pub goal: Goal,
     /// The limits beside the scaling that decided some messages' fate in the worst run, in
     /// words (each also in the verdict): the function's timeout, the batching window, a
     /// visibility timeout outlasted, partial batch responses.
-    pub(super) limits: Vec<String>,
-    pub(super) minutes: Vec<Minute>,
+    pub limits: Vec<String>,
+    pub minutes: Vec<Minute>,
     /// When the goal is missed: the smallest change of one setting that meets it, each one
     /// simulated.
-    pub(super) advice: Vec<Change>,
+    pub advice: Vec<Change>,
     /// Where `--chart` wrote the chart.
-    pub(super) chart: Option<String>,
+    pub chart: Option<String>,
     /// A pipeline's stage: its name (its latency is counted from its own queue, not the upload).
     #[serde(skip)]
-    pub(super) stage: Option<String>,
+    pub stage: Option<String>,
 }
 
 impl Report {
     /// What the workers are counted in ("instance", "task"); `None` for a Lambda mapping.
-    pub(super) fn unit(&self) -> Option<&'static str> {
+    pub fn unit(&self) -> Option<&'static str> {
         crate::kinds::of(self.settings.workers).unit()
     }
 
-    /// 0 when the goal is met (or none is set), 3 when it is missed.
-    pub(super) fn exit_code(&self) -> crate::error::Exit {
-        if self.goal.met == Some(false) {
-            crate::error::Exit::Differences
-        } else {
-            crate::error::Exit::Ok
-        }
+    /// Whether the goal is missed (the command exits 3); not when it is met or none is set.
+    pub fn missed(&self) -> bool {
+        self.goal.met == Some(false)
     }
 }
 
@@ -578,7 +574,7 @@ fn held(goal: Option<f64>, o: &Outcome, range: &[super::range::RangeRun]) -> Hel
 }
 
 /// The run's report: its percentiles, usage and cost, and the verdict across the range.
-pub(super) fn build(
+pub fn build(
     env: &Environment,
     a: &Assumptions,
     p: &Params,
@@ -689,9 +685,9 @@ fn limits_of(p: &Params, o: &Outcome) -> Vec<String> {
         if o.timed_out_invocations > 0 {
             out.push(format!(
                 "{} timed out: a batch of up to {batch_size} messages at {} s each runs past the function's {timeout} s timeout (workers.lambda.timeout), and {} returned to the queue after the visibility timeout",
-                crate::output::words::count(o.timed_out_invocations, "invocation", "invocations"),
+                crate::text::words::count(o.timed_out_invocations, "invocation", "invocations"),
                 p.seconds_per_message,
-                crate::output::words::count(o.timed_out_messages, "message", "messages"),
+                crate::text::words::count(o.timed_out_messages, "message", "messages"),
             ));
         }
         if o.window_waits > 0 {
@@ -708,7 +704,7 @@ fn limits_of(p: &Params, o: &Outcome) -> Vec<String> {
     if o.outlasted_visibility > 0 {
         out.push(format!(
             "{} outlasted the {} s visibility timeout (queue.visibility_timeout): the message came back while still being processed and was not taken as done (a worker that does not extend its visibility, as the reference worker does)",
-            crate::output::words::count(o.outlasted_visibility, "receive", "receives"),
+            crate::text::words::count(o.outlasted_visibility, "receive", "receives"),
             p.visibility_timeout,
         ));
     }
@@ -748,7 +744,7 @@ fn verdict(
     let left = if o.unfinished > 0 {
         format!(
             "; {} still waiting at the end, the oldest for {} s",
-            crate::output::words::count(o.unfinished, "message was", "messages were"),
+            crate::text::words::count(o.unfinished, "message was", "messages were"),
             o.oldest_unfinished_age
         )
     } else {
@@ -780,7 +776,7 @@ fn verdict(
         let p99 = if never {
             format!(
                 "p99 never: {} dead-lettered, never processed, over 1 % of those that arrived",
-                crate::output::words::count(o.dead_lettered, "message was", "messages were")
+                crate::text::words::count(o.dead_lettered, "message was", "messages were")
             )
         } else {
             format!("p99 {p99} s")

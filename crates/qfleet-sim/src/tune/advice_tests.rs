@@ -8,12 +8,12 @@
 //! `workers.max`'s capacity.
 
 use super::*;
-use crate::simulate::parse_load;
+use crate::parse_load;
 use serde_yaml_ng::Value;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    crate::config::workspace_root()
 }
 
 fn load(path: &Path, text: &str) -> Vec<Environment> {

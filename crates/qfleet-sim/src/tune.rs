@@ -29,7 +29,7 @@ use super::model::{Fleet, Params, ScaleIn};
 use super::run_result::{HIGH_RESOLUTION_MONTHLY_USD, Report};
 use super::{Assumptions, range, run_result};
 use crate::config::{Environment, ScaleInPolicy, ScalingMetric, WorkerKind};
-use crate::error::{Result, Usage};
+use crate::error::{Error, Result};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -40,17 +40,17 @@ const MAX_COUNT: u64 = 1_000;
 const SHOWN: usize = 3;
 
 /// The load raised by this share unless `--margin` says otherwise.
-pub(crate) const DEFAULT_MARGIN: f64 = 0.1;
+pub const DEFAULT_MARGIN: f64 = 0.1;
 
 /// A scale-in setting tried (qfleet's step policy), or target tracking's own.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
-pub(super) struct ScaleInSetting {
+pub struct ScaleInSetting {
     /// `step` or `target_tracking` (the figures then unused).
-    pub(super) policy: &'static str,
-    pub(super) percent: u64,
-    pub(super) below: f64,
-    pub(super) minutes: u64,
-    pub(super) cooldown: u64,
+    pub policy: &'static str,
+    pub percent: u64,
+    pub below: f64,
+    pub minutes: u64,
+    pub cooldown: u64,
 }
 
 impl ScaleInSetting {
@@ -93,7 +93,7 @@ impl ScaleInSetting {
     }
 
     /// In words, for the table.
-    fn words(self) -> String {
+    pub fn words(self) -> String {
         if self.policy == "target_tracking" {
             "target tracking's".to_string()
         } else {
@@ -116,46 +116,46 @@ fn scale_ins() -> [ScaleInSetting; 2] {
 
 /// One set of settings that met the goal under every check, and what it costs.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub(super) struct Choice {
-    pub(super) target: f64,
-    pub(super) min: u64,
-    pub(super) max: u64,
-    pub(super) scale_in: ScaleInSetting,
-    pub(super) high_resolution: bool,
+pub struct Choice {
+    pub target: f64,
+    pub min: u64,
+    pub max: u64,
+    pub scale_in: ScaleInSetting,
+    pub high_resolution: bool,
     /// The worst p99 of every run of every check, seconds.
-    pub(super) p99: Option<u64>,
+    pub p99: Option<u64>,
     /// USD a day over `Tuning::period` (the high-resolution publisher's share in); `None`
     /// without a price.
-    pub(super) cost_per_day_usd: Option<f64>,
+    pub cost_per_day_usd: Option<f64>,
     /// USD a month of 30 such days; `None` without a price.
-    pub(super) cost_per_month_usd: Option<f64>,
+    pub cost_per_month_usd: Option<f64>,
     /// The resources used a day, in `Tuning::resource_unit`: the ranking without a price.
-    pub(super) resources_per_day: f64,
+    pub resources_per_day: f64,
     /// The stack-file lines to paste.
-    pub(super) lines: String,
+    pub lines: String,
 }
 
 /// What `--tune` found.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub(super) struct Tuning {
+pub struct Tuning {
     /// The cheapest settings that met the goal under every check, cheapest first (at most
     /// three; the same fleet once).
-    pub(super) choices: Vec<Choice>,
+    pub choices: Vec<Choice>,
     /// The runs simulated (each across the range).
-    pub(super) candidates_simulated: usize,
+    pub candidates_simulated: usize,
     /// Why nothing was found, with the numbers and the smallest change that would do.
-    pub(super) reason: Option<String>,
+    pub reason: Option<String>,
     /// How a day's cost is counted.
-    pub(super) period: String,
+    pub period: String,
     /// The resources' unit (`vCPU-hours` or `instance-hours`).
-    pub(super) resource_unit: &'static str,
+    pub resource_unit: &'static str,
     /// The checks every choice passed, besides the load given.
-    pub(super) checks: Vec<String>,
+    pub checks: Vec<String>,
     /// The share the load was raised by in the checks.
-    pub(super) margin: f64,
+    pub margin: f64,
     /// The command that gives the same verdict once the lines are pasted: the load, and the
     /// assumptions no stack-file setting holds.
-    pub(super) reproduce: String,
+    pub reproduce: String,
 }
 
 /// Where a candidate's target comes from: the file's (derived at the candidate's `max`, as
@@ -262,7 +262,7 @@ struct Search<'a> {
 }
 
 /// Tunes `env`'s scaling under the assumptions' load, its checks raised by `--margin`.
-pub(super) fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
+pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
     let mut search = Search::new(env, a)?;
     let found = search.candidates();
     let choices = search.cheapest_checked(found);
@@ -386,18 +386,16 @@ impl<'a> Search<'a> {
     fn new(env: &'a Environment, a: &'a Assumptions) -> Result<Search<'a>> {
         let spec = &env.spec;
         if spec.workers.kind == WorkerKind::Lambda {
-            return Err(Usage::TuneLambda {
+            return Err(Error::TuneLambda {
                 env: env.name.clone(),
-            }
-            .into());
+            });
         }
         if env.is_pipeline() {
-            return Err(Usage::TunePipeline {
+            return Err(Error::TunePipeline {
                 env: env.name.clone(),
-            }
-            .into());
+            });
         }
-        let goal = super::goal_of(env, a).ok_or_else(|| Usage::TuneNoGoal {
+        let goal = super::goal_of(env, a).ok_or_else(|| Error::TuneNoGoal {
             env: env.name.clone(),
         })?;
         let mut base = super::params(env, a)?;
@@ -887,7 +885,7 @@ fn lines(env: &Environment, a: &Assumptions, l: &Lines) -> String {
 }
 
 /// The text of a tuning: the cheapest choice's lines, then every choice with its cost.
-pub(super) fn text(name: &str, t: &Tuning) -> String {
+pub fn text(name: &str, t: &Tuning) -> String {
     let Some(best) = t.choices.first() else {
         return format!(
             "{name}: {} ({} candidates simulated)\n",
@@ -944,7 +942,7 @@ pub(super) fn text(name: &str, t: &Tuning) -> String {
     } else {
         header.push(&unit);
     }
-    s.push_str(&crate::output::table(&header, rows));
+    s.push_str(&crate::text::table(&header, rows));
     s.push_str(&format!(
         "\n(a day: {}{})\n",
         t.period,

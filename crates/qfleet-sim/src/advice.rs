@@ -8,7 +8,7 @@
 use super::model::{self, Fleet, Params};
 use super::run_result::{self, Report};
 /// The advice's shape and its fixed figures live with the report that shows them.
-pub(super) use super::run_result::{Change, METRIC_SETTING};
+pub use super::run_result::{Change, METRIC_SETTING};
 use super::{Assumptions, rules};
 use crate::config::{Environment, PollerSpec};
 
@@ -111,7 +111,7 @@ fn advise_counts(
 
 /// The changes for a run of these arrivals (a pipeline's later stage: the completions of the
 /// stage before it, as they were in the run advised on).
-pub(super) fn advise_for(
+pub fn advise_for(
     env: &Environment,
     a: &Assumptions,
     p: &Params,

@@ -38,7 +38,7 @@ fn clock(s: u64) -> String {
 }
 
 /// A terminal sparkline of `values`, at most `width` characters (values averaged per cell).
-pub(super) fn sparkline(values: &[u64], width: usize) -> String {
+pub fn sparkline(values: &[u64], width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     if values.is_empty() || width == 0 {
         return String::new();
@@ -187,7 +187,7 @@ fn timeline(r: &Report) -> String {
             row.push(m.dead_lettered.to_string());
             row
         });
-    let mut s = crate::output::table(&header, rows);
+    let mut s = crate::text::table(&header, rows);
     s.push('\n');
     if step > 1 {
         s.push_str(&format!(
@@ -347,7 +347,7 @@ fn advice(r: &Report) -> String {
 }
 
 /// The text of one environment: the timeline, sparklines, percentiles, cost and verdict.
-pub(super) fn text(name: &str, r: &Report) -> String {
+pub fn text(name: &str, r: &Report) -> String {
     let mut s = format!(
         "{name}: {}; load {} for {} min, {} s per message\n",
         describe(r),

@@ -6,13 +6,13 @@ fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
 }
 
 /// `1 message`, `2 messages`, `1,204 objects`.
-pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
     format!("{} {}", indicatif::HumanCount(n), plural(n, one, many))
 }
 
 /// `a`, `a and b`, `a, b and c`.
-pub(crate) fn and_list(items: &[String]) -> String {
+pub fn and_list(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
@@ -22,7 +22,7 @@ pub(crate) fn and_list(items: &[String]) -> String {
 
 /// `ENV: message`, unless the message already begins with the environment's name (most errors
 /// name it themselves: `class-05: DELETE_FAILED …`), so that no line says `class-05: class-05:`.
-pub(crate) fn of_env(env: &str, message: &str) -> String {
+pub fn of_env(env: &str, message: &str) -> String {
     match without_env(env, message) {
         Some(_) => message.to_string(),
         None => format!("{env}: {message}"),
@@ -30,13 +30,13 @@ pub(crate) fn of_env(env: &str, message: &str) -> String {
 }
 
 /// The message without its leading `ENV: `, when it begins with it.
-pub(crate) fn without_env<'m>(env: &str, message: &'m str) -> Option<&'m str> {
+pub fn without_env<'m>(env: &str, message: &'m str) -> Option<&'m str> {
     message.strip_prefix(env)?.strip_prefix(": ")
 }
 
 /// Identical notes of several environments, each once: `(note, the environments it concerns)`,
 /// in the order they first appear.
-pub(crate) fn group_notes<'a>(
+pub fn group_notes<'a>(
     per_env: impl IntoIterator<Item = (&'a str, Vec<String>)>,
 ) -> Vec<(String, Vec<&'a str>)> {
     let mut grouped: Vec<(String, Vec<&'a str>)> = Vec::new();
@@ -55,7 +55,7 @@ pub(crate) fn group_notes<'a>(
 /// that differ only by naming their own environment (a resource `qfleet-class-07-workers` of
 /// environment `class-07`) are one note: told with `<env>` in its place when it concerns
 /// several rows, as it was when it concerns one.
-pub(crate) fn group_notes_naming<'a>(
+pub fn group_notes_naming<'a>(
     per_row: impl IntoIterator<Item = (&'a str, &'a str, Vec<String>)>,
 ) -> Vec<(String, Vec<&'a str>)> {
     let mut grouped: Vec<(String, String, Vec<&'a str>)> = Vec::new();
@@ -80,7 +80,7 @@ pub(crate) fn group_notes_naming<'a>(
 
 /// A note once for the environments it concerns: `… (for all 12 environments)`, `… (for
 /// lab-01, lab-02)`, or just the note when only one environment was named.
-pub(crate) fn noted_for(note: &str, envs: &[&str], total: usize) -> String {
+pub fn noted_for(note: &str, envs: &[&str], total: usize) -> String {
     if total <= 1 {
         note.to_string()
     } else if envs.len() == total {

@@ -26,28 +26,28 @@ use crate::config::PollerSpec;
 
 /// The period of every metric and alarm in the templates (`Period: 60`), and of SQS's
 /// metrics, which it publishes once a minute.
-pub(super) const PERIOD: u64 = 60;
+pub const PERIOD: u64 = 60;
 
 /// How long after the end of a minute its SQS datapoint can be read by an alarm. SQS
 /// publishes its metrics once a minute and they are approximate; AWS documents no delay, so
 /// the model assumes one period (a stated assumption, see docs/simulate.md).
-pub(super) const METRIC_DELAY: u64 = 60;
+pub const METRIC_DELAY: u64 = 60;
 
 /// The period of the high-resolution backlog metric (`scaling.metric: high_resolution`):
 /// qfleet's publisher puts a datapoint every 10 seconds at one-second storage resolution and
 /// the policy reads it with `Period: 10`, "the lowest supported interval" ("Create a target
 /// tracking policy using high-resolution metrics for faster response", EC2 Auto Scaling User
 /// Guide, <https://docs.aws.amazon.com/autoscaling/ec2/userguide/policy-creating-high-resolution-metrics.html>).
-pub(super) const HIGH_RESOLUTION_PERIOD: u64 = 10;
+pub const HIGH_RESOLUTION_PERIOD: u64 = 10;
 
 /// How long after its period a high-resolution datapoint can be read by an alarm: the
 /// publisher puts it at once; AWS documents no delay for custom metrics, so the model assumes
 /// one period (10 s), as it assumes one for SQS's (docs/simulate.md), with a range up to three
 /// periods ([`Unknowns::SLOWEST_HIGH_RESOLUTION_DELAY`]), as SQS's goes up to three.
-pub(super) const HIGH_RESOLUTION_DELAY: u64 = 10;
+pub const HIGH_RESOLUTION_DELAY: u64 = 10;
 
 /// The period of the target tracking policy's metric and of its alarms' datapoints.
-pub(super) fn metric_period(high_resolution: bool) -> u64 {
+pub fn metric_period(high_resolution: bool) -> u64 {
     if high_resolution {
         HIGH_RESOLUTION_PERIOD
     } else {
@@ -59,7 +59,7 @@ pub(super) fn metric_period(high_resolution: bool) -> u64 {
 /// in service: the expression divides by zero), or the publisher's (visible + in-flight) ÷
 /// instances in service, which puts the backlog itself when none is in service
 /// (crates/qfleet-runtime/python/qfleet_backlog_metric.py).
-pub(super) fn backlog_metric(
+pub fn backlog_metric(
     visible: u64,
     in_flight: u64,
     in_service: u64,
@@ -80,29 +80,29 @@ pub(super) fn backlog_metric(
 /// a documented contract; docs/simulate.md says so). With a high-resolution metric the
 /// alarms count the same numbers of 10-second datapoints (AWS documents no other figure; an
 /// assumption, docs/simulate.md).
-pub(super) const HIGH_ALARM_DATAPOINTS: usize = 3;
+pub const HIGH_ALARM_DATAPOINTS: usize = 3;
 
 /// Target tracking's scale-in alarm (`…-AlarmLow`): 15 datapoints out of 15 periods below
 /// the lower threshold. "The policy … removes capacity only when utilization passes a
 /// threshold that is far enough below the target value (usually more than 10% lower)"
 /// (Application Auto Scaling's "How target tracking works").
-pub(super) const LOW_ALARM_DATAPOINTS: usize = 15;
+pub const LOW_ALARM_DATAPOINTS: usize = 15;
 
 /// The scale-in alarm's threshold as a share of the target: 10% below it.
-pub(super) const LOW_ALARM_RATIO: f64 = 0.9;
+pub const LOW_ALARM_RATIO: f64 = 0.9;
 
 /// Whether the scale-out alarm is in ALARM: its last `n` datapoints (newest last; AWS's
 /// [`HIGH_ALARM_DATAPOINTS`], an assumption with a range, [`Unknowns`]) all exist and are
 /// above the target. A missing datapoint (no instance in service: the backlog per instance
 /// divides by zero) breaches nothing.
-pub(super) fn high_alarm_of(datapoints: &[Option<f64>], target: f64, n: usize) -> bool {
+pub fn high_alarm_of(datapoints: &[Option<f64>], target: f64, n: usize) -> bool {
     last_all(datapoints, n.max(1), |m| m > target)
 }
 
 /// Whether the scale-in alarm is in ALARM: its last [`LOW_ALARM_DATAPOINTS`] datapoints
 /// all exist and are below `ratio` of the target (90 % in DescribeAlarms: [`LOW_ALARM_RATIO`];
 /// an assumption with a range, [`Unknowns`]).
-pub(super) fn low_alarm(datapoints: &[Option<f64>], target: f64, ratio: f64) -> bool {
+pub fn low_alarm(datapoints: &[Option<f64>], target: f64, ratio: f64) -> bool {
     last_all(datapoints, LOW_ALARM_DATAPOINTS, |m| m < target * ratio)
 }
 
@@ -119,7 +119,7 @@ fn last_all(datapoints: &[Option<f64>], n: usize, breaching: impl Fn(f64) -> boo
 /// average the metric is. With the busy backlog per instance ((visible + in flight) ÷ in
 /// service) that is `ceil((visible + in flight) ÷ target)`: enough instances for each to hold
 /// the target.
-pub(super) fn capacity_for(capacity: u64, metric: f64, target: f64) -> u64 {
+pub fn capacity_for(capacity: u64, metric: f64, target: f64) -> u64 {
     if target <= 0.0 {
         return capacity;
     }
@@ -131,14 +131,14 @@ pub(super) fn capacity_for(capacity: u64, metric: f64, target: f64) -> u64 {
 /// is, since "during scale out, Amazon EC2 Auto Scaling considers instances that are warming
 /// up as part of the current capacity of the group" (default instance warmup page): the
 /// instances already launched for the same breach are not asked for twice. Within max.
-pub(super) fn scale_out(desired: u64, capacity: u64, metric: f64, target: f64, max: u64) -> u64 {
+pub fn scale_out(desired: u64, capacity: u64, metric: f64, target: f64, max: u64) -> u64 {
     desired.max(capacity_for(capacity, metric, target)).min(max)
 }
 
 /// The scale-from-zero step policy (templates/fleet.yaml.j2): its alarm fires on one
 /// datapoint where messages are visible and the desired capacity is zero, and the step
 /// adds one instance (`ChangeInCapacity`, `ScalingAdjustment: 1`).
-pub(super) fn scale_from_zero(desired: u64, visible: u64, max: u64) -> u64 {
+pub fn scale_from_zero(desired: u64, visible: u64, max: u64) -> u64 {
     if desired == 0 && visible > 0 {
         1.min(max)
     } else {
@@ -149,26 +149,22 @@ pub(super) fn scale_from_zero(desired: u64, visible: u64, max: u64) -> u64 {
 /// The concurrent batches a Lambda SQS event source mapping starts with once messages are
 /// available: "Lambda starts processing five batches at a time with five concurrent
 /// invocations of your function".
-pub(super) const LAMBDA_INITIAL: u64 = 5;
+pub const LAMBDA_INITIAL: u64 = 5;
 
 /// "If messages are still available, Lambda increases the number of processes that are
 /// reading batches by up to 300 more instances per minute."
-pub(super) const LAMBDA_STEP_PER_MINUTE: u64 = 300;
+pub const LAMBDA_STEP_PER_MINUTE: u64 = 300;
 
 /// "The maximum number of batches that an event source mapping can process simultaneously
 /// is 1,000."
-pub(super) const LAMBDA_MAX: u64 = 1_000;
+pub const LAMBDA_MAX: u64 = 1_000;
 
 /// The mapping's concurrency after one more minute: up by 300 while messages wait, back to
 /// five when traffic is low ("When traffic is low, Lambda scales back the processing to five
 /// concurrent batches"; the further optimisation to two "is not available when you enable
 /// the maximum concurrency setting", which qfleet always sets), never above the mapping's
 /// maximum concurrency nor 1,000.
-pub(super) fn lambda_next_minute(
-    current: u64,
-    messages_waiting: bool,
-    max_concurrency: u64,
-) -> u64 {
+pub fn lambda_next_minute(current: u64, messages_waiting: bool, max_concurrency: u64) -> u64 {
     let cap = max_concurrency.min(LAMBDA_MAX);
     if messages_waiting {
         if current == 0 {
@@ -183,17 +179,17 @@ pub(super) fn lambda_next_minute(
 
 /// Provisioned mode: "These event pollers can auto scale up to 1000 concurrent executions
 /// per minute" (AWS News Blog, provisioned mode for SQS).
-pub(super) const PROVISIONED_STEP_PER_MINUTE: u64 = 1_000;
+pub const PROVISIONED_STEP_PER_MINUTE: u64 = 1_000;
 
 /// Provisioned mode: "up to 20,000 concurrency" (the same post).
-pub(super) const PROVISIONED_MAX: u64 = 20_000;
+pub const PROVISIONED_MAX: u64 = 20_000;
 
 /// The concurrent invocations provisioned mode runs at least and at most: the minimum
 /// pollers are dedicated and "remain ready to handle expected traffic patterns" (Lambda,
 /// "Configuring scaling behavior for SQS event source mappings"), each up to
 /// [`PollerSpec::INVOCATIONS_PER_POLLER`] invocations, so they run their invocations from the
 /// first message on; the maximum pollers cap the mapping, within 20,000.
-pub(super) fn provisioned_bounds(pollers: PollerSpec) -> (u64, u64) {
+pub fn provisioned_bounds(pollers: PollerSpec) -> (u64, u64) {
     let per = u64::from(PollerSpec::INVOCATIONS_PER_POLLER);
     let cap = (u64::from(pollers.maximum) * per).min(PROVISIONED_MAX);
     ((u64::from(pollers.minimum) * per).min(cap), cap)
@@ -202,11 +198,7 @@ pub(super) fn provisioned_bounds(pollers: PollerSpec) -> (u64, u64) {
 /// The concurrency of a provisioned-mode mapping after one more minute: up by 1,000 while
 /// messages wait, from at least what the minimum pollers run, within what the maximum
 /// pollers run; back to the minimum pollers' when the queue is empty.
-pub(super) fn provisioned_next_minute(
-    current: u64,
-    messages_waiting: bool,
-    pollers: PollerSpec,
-) -> u64 {
+pub fn provisioned_next_minute(current: u64, messages_waiting: bool, pollers: PollerSpec) -> u64 {
     let (floor, cap) = provisioned_bounds(pollers);
     if messages_waiting {
         (current.max(floor) + PROVISIONED_STEP_PER_MINUTE).min(cap)
@@ -220,7 +212,7 @@ pub(super) fn provisioned_next_minute(
 /// and its desired capacity" (PutWarmPool,
 /// <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutWarmPool.html>), and at
 /// least `MinSize`.
-pub(super) fn warm_pool_size(min_size: u64, max: u64, desired: u64) -> u64 {
+pub fn warm_pool_size(min_size: u64, max: u64, desired: u64) -> u64 {
     max.saturating_sub(desired).max(min_size)
 }
 
@@ -228,11 +220,11 @@ pub(super) fn warm_pool_size(min_size: u64, max: u64, desired: u64) -> u64 {
 /// boots, its bootstrap already done ("Warm pools for Amazon EC2 Auto Scaling" describes the
 /// saving, not a figure; 30 s is the model's assumption, docs/simulate.md), never longer
 /// than a full launch.
-pub(super) const WARM_START_STOPPED: u64 = 30;
+pub const WARM_START_STOPPED: u64 = 30;
 
 /// From leaving a running warm pool: qfleet-launch-hook notices the target state InService
 /// within its five-second poll and completes the launching hook.
-pub(super) const WARM_START_RUNNING: u64 = 5;
+pub const WARM_START_RUNNING: u64 = 5;
 
 // --- Fargate: Application Auto Scaling on an ECS service ---------------------------------
 //
@@ -248,7 +240,7 @@ pub(super) const WARM_START_RUNNING: u64 = 5;
 //   task): <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html>
 
 /// Whether a cooldown that began at `since` (`None`: none yet) still runs at `now`.
-pub(super) fn in_cooldown(since: Option<u64>, cooldown: u64, now: u64) -> bool {
+pub fn in_cooldown(since: Option<u64>, cooldown: u64, now: u64) -> bool {
     since.is_some_and(|at| now < at + cooldown)
 }
 
@@ -261,7 +253,7 @@ pub(super) fn in_cooldown(since: Option<u64>, cooldown: u64, now: u64) -> bool {
 /// (`capacity_for`: the backlog ÷ the target), and a scale-out never lowers the count, so
 /// after the cooldown the rule is the same: the cooldown never lets the policy ask twice for
 /// the tasks still starting. Within max.
-pub(super) fn app_scale_out(desired: u64, want: u64, max: u64) -> Option<u64> {
+pub fn app_scale_out(desired: u64, want: u64, max: u64) -> Option<u64> {
     let want = want.min(max);
     (want > desired).then_some(want)
 }
@@ -270,7 +262,7 @@ pub(super) fn app_scale_out(desired: u64, want: u64, max: u64) -> Option<u64> {
 /// "scale-in activities are blocked until the cooldown period has expired" (ScaleInCooldown,
 /// counted from the last scale-in; a scale-out during it "scales out … immediately" and ends
 /// it). Never below min, never a scale-in that adds.
-pub(super) fn app_scale_in(
+pub fn app_scale_in(
     desired: u64,
     want: u64,
     min: u64,
@@ -289,9 +281,9 @@ pub(super) fn app_scale_in(
 /// in 2 of 2 one-minute periods (`EvaluationPeriods: 2`, `DatapointsToAlarm: 2`); a
 /// period with no datapoint breaches nothing (`TreatMissingData: notBreaching`). Each entry
 /// is a minute's (visible, in flight), newest last.
-pub(super) const START_ALARM_DATAPOINTS: usize = 2;
+pub const START_ALARM_DATAPOINTS: usize = 2;
 
-pub(super) fn start_alarm(minutes: &[(u64, u64)]) -> bool {
+pub fn start_alarm(minutes: &[(u64, u64)]) -> bool {
     minutes.len() >= START_ALARM_DATAPOINTS
         && minutes[minutes.len() - START_ALARM_DATAPOINTS..]
             .iter()
@@ -306,7 +298,7 @@ pub(super) fn start_alarm(minutes: &[(u64, u64)]) -> bool {
 /// Therefore, only 1 is added" (StepScalingPolicyConfiguration), so a repeated step of 1
 /// adds nothing until the cooldown ends. Returns the desired count and whether the step
 /// scaled (which starts a new cooldown). Within max.
-pub(super) fn start_step(
+pub fn start_step(
     desired: u64,
     max: u64,
     last_step: Option<u64>,
@@ -329,11 +321,11 @@ pub(super) fn start_step(
 /// From a task's placement to its worker reading the queue (image pull, container start),
 /// when `--launch-time` is not given: an assumption to measure (docs/simulate.md), shorter
 /// than an instance's boot and user data.
-pub(super) const FARGATE_TASK_START: u64 = 60;
+pub const FARGATE_TASK_START: u64 = 60;
 
 /// From an instance's launch to its worker reading the queue, when `--launch-time` is not
 /// given.
-pub(super) const EC2_LAUNCH: u64 = 90;
+pub const EC2_LAUNCH: u64 = 90;
 
 // --- Scale-in, and what AWS leaves unsaid -------------------------------------------------
 //
@@ -364,7 +356,7 @@ pub(super) const EC2_LAUNCH: u64 = 90;
 /// the whole surplus at once, is assumed, not documented: the proportional step the
 /// scale-out takes, and what the fleets measured before the busy backlog did (dropped to
 /// `min` in one action).
-pub(super) fn tracking_scale_in(desired: u64, want: u64, min: u64, share: f64) -> Option<u64> {
+pub fn tracking_scale_in(desired: u64, want: u64, min: u64, share: f64) -> Option<u64> {
     let floor = want.max(min);
     if floor >= desired {
         return None;
@@ -380,7 +372,7 @@ pub(super) fn tracking_scale_in(desired: u64, want: u64, min: u64, share: f64) -
 /// Scaling, "Step and simple scaling policies"; the same rules in "How step scaling for
 /// Application Auto Scaling works"), then raised to `MinAdjustmentMagnitude` (1 in qfleet's
 /// templates); never below `min`. `None` when nothing would change.
-pub(super) fn percent_scale_in(desired: u64, percent: u64, min: u64) -> Option<u64> {
+pub fn percent_scale_in(desired: u64, percent: u64, min: u64) -> Option<u64> {
     if desired <= min {
         return None;
     }
@@ -395,17 +387,12 @@ pub(super) fn percent_scale_in(desired: u64, percent: u64, min: u64) -> Option<u
 }
 
 /// `MinAdjustmentMagnitude` of qfleet's scale-in policy: a step always removes at least one.
-pub(super) const MIN_ADJUSTMENT_MAGNITUDE: u64 = 1;
+pub const MIN_ADJUSTMENT_MAGNITUDE: u64 = 1;
 
 /// qfleet's scale-in alarm: in ALARM when its last `datapoints` one-minute datapoints all
 /// exist and are below `below` × the target (`EvaluationPeriods` = `DatapointsToAlarm` =
 /// `datapoints`, `TreatMissingData: notBreaching`: no datapoint, no scale-in).
-pub(super) fn scale_in_alarm(
-    datapoints: &[Option<f64>],
-    target: f64,
-    below: f64,
-    n: usize,
-) -> bool {
+pub fn scale_in_alarm(datapoints: &[Option<f64>], target: f64, below: f64, n: usize) -> bool {
     last_all(datapoints, n.max(1), |m| m < target * below)
 }
 
@@ -425,7 +412,7 @@ pub(super) fn scale_in_alarm(
 /// worker, `min` 0) nothing is added. The template also drops a minute whose SQS count has not
 /// arrived while the group's has (it would read as an empty queue); the model's datapoints
 /// carry both counts at once.
-pub(crate) fn scale_in_datapoint(
+pub fn scale_in_datapoint(
     visible: u64,
     in_flight: u64,
     in_service: u64,
@@ -445,7 +432,7 @@ pub(crate) fn scale_in_datapoint(
 /// `ApproximateNumberOfMessagesNotVisible` (in flight: received, not yet deleted) and the
 /// group's (or service's) count; no datapoint with none in service (the expression divides
 /// by zero). A fleet that keeps up holds its messages in flight, so it does not look idle.
-pub(super) fn busy_backlog_metric(visible: u64, in_flight: u64, in_service: u64) -> Option<f64> {
+pub fn busy_backlog_metric(visible: u64, in_flight: u64, in_service: u64) -> Option<f64> {
     (in_service > 0).then(|| (visible + in_flight) as f64 / in_service as f64)
 }
 
@@ -453,32 +440,32 @@ pub(super) fn busy_backlog_metric(visible: u64, in_flight: u64, in_service: u64)
 /// run across (docs/simulate.md, "Assumptions"). A run is judged met only when it is met at
 /// every end of every range.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub(super) struct Unknowns {
+pub struct Unknowns {
     /// Seconds after a one-minute period ends before its SQS datapoint can be read by an
     /// alarm. SQS publishes once a minute, "approximate"; no delay is documented.
-    pub(super) metric_delay: u64,
+    pub metric_delay: u64,
     /// The share of the surplus one target tracking scale-in action removes (no figure is
     /// documented; "more gradually" is said of its alarm).
-    pub(super) tracking_share: f64,
+    pub tracking_share: f64,
     /// Target tracking's scale-in alarm threshold as a share of the target ("usually more
     /// than 10% lower"); DescribeAlarms shows 90 % for an ECS service, about 70 % for an
     /// EC2 group's CPU policy.
-    pub(super) low_ratio: f64,
+    pub low_ratio: f64,
     /// Datapoints above the target that put target tracking's scale-out alarm in ALARM:
     /// DescribeAlarms shows 3 of 3; DynamoDB's guide, the one AWS page with a figure, says
     /// "two consecutive minutes" and that the number "could change in the future"
     /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html>).
-    pub(super) high_datapoints: usize,
+    pub high_datapoints: usize,
     /// Seconds after a 10-second period ends before qfleet's high-resolution datapoint can
     /// be read by an alarm (`scaling.metric: high_resolution` only). No delay is documented
     /// for a custom metric put with one-second storage resolution.
-    pub(super) high_resolution_delay: u64,
+    pub high_resolution_delay: u64,
 }
 
 impl Unknowns {
     /// The values the model uses unless told otherwise: the observed alarm (90 %), the
     /// shortest delays, half the surplus a step.
-    pub(super) const NOMINAL: Unknowns = Unknowns {
+    pub const NOMINAL: Unknowns = Unknowns {
         metric_delay: METRIC_DELAY,
         tracking_share: 0.5,
         low_ratio: LOW_ALARM_RATIO,
@@ -486,23 +473,23 @@ impl Unknowns {
         high_resolution_delay: HIGH_RESOLUTION_DELAY,
     };
     /// The longest SQS metric delay modelled: three periods.
-    pub(super) const SLOWEST_DELAY: u64 = 180;
+    pub const SLOWEST_DELAY: u64 = 180;
     /// The longest high-resolution metric delay modelled: three 10-second periods.
-    pub(super) const SLOWEST_HIGH_RESOLUTION_DELAY: u64 = 30;
+    pub const SLOWEST_HIGH_RESOLUTION_DELAY: u64 = 30;
     /// The range of `tracking_share`: a tenth of the surplus a minute (slow to give back
     /// capacity: costly, never late) to all of it at once (quick to give it back: the side
     /// where a burst after a lull finds too few workers).
-    pub(super) const SHARES: [f64; 2] = [0.1, 1.0];
+    pub const SHARES: [f64; 2] = [0.1, 1.0];
     /// The range of `low_ratio`: 70 % to 90 %.
-    pub(super) const LOW_RATIOS: [f64; 2] = [0.7, 0.9];
+    pub const LOW_RATIOS: [f64; 2] = [0.7, 0.9];
     /// The range of `high_datapoints`: 2 to 3.
-    pub(super) const HIGH_DATAPOINTS: [usize; 2] = [2, 3];
+    pub const HIGH_DATAPOINTS: [usize; 2] = [2, 3];
 
     /// The runs that cover the range: the nominal values, then each assumption moved alone
     /// to each of its ends, named. Only the assumptions that apply: `tracking` says whether
     /// target tracking's own scale-in is on, `high_resolution` whether the policy reads
     /// qfleet's high-resolution metric.
-    pub(super) fn range(tracking: bool, high_resolution: bool) -> Vec<(&'static str, Unknowns)> {
+    pub fn range(tracking: bool, high_resolution: bool) -> Vec<(&'static str, Unknowns)> {
         let n = Self::NOMINAL;
         let mut out = vec![
             ("nominal", n),

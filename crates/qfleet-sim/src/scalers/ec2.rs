@@ -6,7 +6,7 @@ use super::{
     Batch, Datapoint, Row, ScaleIn, Scaler, Seen, WarmPool, Workers, idle_from, last_busy,
     queue_batch, take_newest,
 };
-use crate::simulate::rules;
+use crate::rules;
 use std::collections::VecDeque;
 
 /// The reference worker's lifecycle poll (`QFLEET_LIFECYCLE_INTERVAL`), seconds.
@@ -14,23 +14,23 @@ const LIFECYCLE_POLL: u64 = 5;
 
 /// The group's settings, as the templates render them (see `model::Fleet::Ec2`).
 #[derive(Debug, Clone, Copy)]
-pub(in crate::simulate) struct Settings {
-    pub(in crate::simulate) min: u64,
-    pub(in crate::simulate) max: u64,
-    pub(in crate::simulate) target: f64,
-    pub(in crate::simulate) warmup: u64,
-    pub(in crate::simulate) launch_time: u64,
-    pub(in crate::simulate) per_instance: u64,
-    pub(in crate::simulate) scale_from_zero: bool,
-    pub(in crate::simulate) warm_pool: Option<WarmPool>,
-    pub(in crate::simulate) high_resolution: bool,
-    pub(in crate::simulate) counts_in_flight: bool,
-    pub(in crate::simulate) scale_in: ScaleIn,
+pub struct Settings {
+    pub min: u64,
+    pub max: u64,
+    pub target: f64,
+    pub warmup: u64,
+    pub launch_time: u64,
+    pub per_instance: u64,
+    pub scale_from_zero: bool,
+    pub warm_pool: Option<WarmPool>,
+    pub high_resolution: bool,
+    pub counts_in_flight: bool,
+    pub scale_in: ScaleIn,
 }
 
 /// The group as the model runs it.
 #[derive(Debug)]
-pub(in crate::simulate) struct Ec2 {
+pub struct Ec2 {
     s: Settings,
     workers: Workers,
     /// The warm pool: instances ready in it, and those launching into it (their bootstrap).
@@ -55,7 +55,7 @@ pub(in crate::simulate) struct Ec2 {
 impl Ec2 {
     /// A group at rest at `min`, warmed up, its pool full; `longest` is one message's longest
     /// processing time, seconds.
-    pub(in crate::simulate) fn new(s: Settings, longest: f64, u: &rules::Unknowns) -> Ec2 {
+    pub fn new(s: Settings, longest: f64, u: &rules::Unknowns) -> Ec2 {
         let workers = Workers::at_rest(s.min, s.per_instance, s.warmup);
         // SQS's datapoints' delay and the publisher's are assumptions with ranges of their own.
         let sqs_delay = u.metric_delay;

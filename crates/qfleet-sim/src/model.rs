@@ -9,7 +9,7 @@
 use super::rules;
 use super::scalers::fargate::{self, Fargate};
 use super::scalers::lambda::Lambda;
-pub(super) use super::scalers::{ScaleIn, WarmPool};
+pub use super::scalers::{ScaleIn, WarmPool};
 use super::scalers::{
     Scaler, Seen,
     ec2::{self, Ec2},
@@ -18,11 +18,11 @@ use crate::config::PollerSpec;
 use std::collections::VecDeque;
 
 /// Sub-steps of a second in which workers pick up messages.
-pub(super) const TICKS: u64 = 10;
+pub const TICKS: u64 = 10;
 
 /// What consumes the queue, with the settings the templates render.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Fleet {
+pub enum Fleet {
     Ec2 {
         min: u64,
         max: u64,
@@ -89,142 +89,142 @@ pub(super) enum Fleet {
 impl Fleet {
     /// An Auto Scaling group or an ECS service: a count of workers scaled on the backlog per
     /// worker (not a Lambda mapping).
-    pub(super) fn is_group(&self) -> bool {
+    pub fn is_group(&self) -> bool {
         !matches!(self, Fleet::Lambda { .. })
     }
 }
 
 /// Everything a run depends on.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Params {
-    pub(super) fleet: Fleet,
+pub struct Params {
+    pub fleet: Fleet,
     /// Seconds simulated.
-    pub(super) duration: u64,
+    pub duration: u64,
     /// Mean processing time of one message.
-    pub(super) seconds_per_message: f64,
+    pub seconds_per_message: f64,
     /// Processing times are uniform in mean × (1 ± spread).
-    pub(super) spread: f64,
+    pub spread: f64,
     /// Share of processing attempts that fail (the message is not deleted).
-    pub(super) failure_rate: f64,
-    pub(super) seed: u64,
-    pub(super) visibility_timeout: u64,
-    pub(super) max_receive_count: u64,
+    pub failure_rate: f64,
+    pub seed: u64,
+    pub visibility_timeout: u64,
+    pub max_receive_count: u64,
     /// What AWS documents no number for (a point of their ranges).
-    pub(super) unknowns: rules::Unknowns,
+    pub unknowns: rules::Unknowns,
     /// The workers extend a message's visibility while they work on it (the reference
     /// worker's heartbeat); `false`: a receive that outlasts the visibility timeout leaves the
     /// message to come back while it is still being processed.
-    pub(super) extends_visibility: bool,
+    pub extends_visibility: bool,
 }
 
 /// One minute of the timeline, as of its end.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub(super) struct Minute {
-    pub(super) minute: u64,
-    pub(super) arrived: u64,
-    pub(super) processed: u64,
-    pub(super) dead_lettered: u64,
+pub struct Minute {
+    pub minute: u64,
+    pub arrived: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
     /// Messages visible in the queue.
-    pub(super) backlog: u64,
+    pub backlog: u64,
     /// Messages received and not yet deleted or returned.
-    pub(super) in_flight: u64,
+    pub in_flight: u64,
     /// The oldest visible message's age, seconds (0 when none waits).
-    pub(super) oldest_age: u64,
+    pub oldest_age: u64,
     /// EC2: instances in service; Fargate: tasks running; Lambda: concurrent invocations
     /// running.
-    pub(super) in_service: u64,
+    pub in_service: u64,
     /// EC2: instances launched and not yet in service; Fargate: tasks placed and not yet
     /// running; Lambda: 0.
-    pub(super) launching: u64,
+    pub launching: u64,
     /// EC2: the group's desired capacity; Fargate: the service's desired count; Lambda: the
     /// concurrency the mapping allows.
-    pub(super) capacity: u64,
+    pub capacity: u64,
 }
 
 /// A run's result.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Outcome {
-    pub(super) minutes: Vec<Minute>,
+pub struct Outcome {
+    pub minutes: Vec<Minute>,
     /// Processed messages by upload-to-processed latency in whole seconds (rounded up).
-    pub(super) latency: Vec<u64>,
-    pub(super) arrived: u64,
-    pub(super) processed: u64,
+    pub latency: Vec<u64>,
+    pub arrived: u64,
+    pub processed: u64,
     /// Messages processed per second of the run, by the second their processing ended (a
     /// pipeline's next stage gets them as its arrivals).
-    pub(super) completions: Vec<u64>,
-    pub(super) dead_lettered: u64,
+    pub completions: Vec<u64>,
+    pub dead_lettered: u64,
     /// Messages not processed when the run ended (visible, in flight or to be retried).
-    pub(super) unfinished: u64,
+    pub unfinished: u64,
     /// The oldest of those, seconds (0 when none).
-    pub(super) oldest_unfinished_age: u64,
+    pub oldest_unfinished_age: u64,
     /// Those messages by their age at the end in whole seconds (as `latency`): they are
     /// apart from `latency`, which counts processed messages only.
-    pub(super) unfinished_ages: Vec<u64>,
+    pub unfinished_ages: Vec<u64>,
     /// EC2: seconds of instances launched and not terminated, summed; Fargate: of tasks
     /// placed (starting or running) and not stopped.
-    pub(super) instance_seconds: f64,
+    pub instance_seconds: f64,
     /// Lambda: seconds of invocations running, summed.
-    pub(super) invocation_seconds: f64,
+    pub invocation_seconds: f64,
     /// Lambda: invocations started.
-    pub(super) invocations: u64,
+    pub invocations: u64,
     /// Highest number of instances (EC2) or allowed concurrency (Lambda) reached.
-    pub(super) peak_capacity: u64,
+    pub peak_capacity: u64,
     /// When the fleet had caught up after its first scale-out (the second at which, the
     /// capacity asked for in service, no message was visible); `Some(0)` when it never
     /// scaled out; `None` when it never caught up.
-    pub(super) settled_at: Option<u64>,
+    pub settled_at: Option<u64>,
     /// The latencies (as `latency`) and unfinished ages (as `unfinished_ages`) of the
     /// messages that arrived from `settled_at` on: the load held, the cold start apart.
-    pub(super) settled_latency: Vec<u64>,
-    pub(super) settled_unfinished: Vec<u64>,
+    pub settled_latency: Vec<u64>,
+    pub settled_unfinished: Vec<u64>,
     /// Lambda: invocations cut off by the function's timeout, and the messages they held
     /// (all returned to the queue).
-    pub(super) timed_out_invocations: u64,
-    pub(super) timed_out_messages: u64,
+    pub timed_out_invocations: u64,
+    pub timed_out_messages: u64,
     /// EC2 and Fargate: receives that outlasted the visibility timeout with a worker that
     /// does not extend it: the message came back while still being processed.
-    pub(super) outlasted_visibility: u64,
+    pub outlasted_visibility: u64,
     /// The billed workers at the run's end (EC2 instances, Fargate tasks).
-    pub(super) billed_at_end: u64,
+    pub billed_at_end: u64,
     /// The billed workers on average over the run's second half.
-    pub(super) billed_second_half: f64,
+    pub billed_second_half: f64,
     /// The run stopped once it had missed the goal it was given for sure (`run_until`): its
     /// figures are partial, and it did not meet that goal.
-    pub(super) missed_early: bool,
+    pub missed_early: bool,
     /// Lambda: tenths of a second in which a poller had room and messages were visible, but
     /// it waited for a fuller batch (the batching window).
-    pub(super) window_waits: u64,
+    pub window_waits: u64,
     /// The second from which the fleet was at rest at its minimum, the queue empty and no
     /// message to come: the rest of the run is counted in closed form, not stepped through
     /// (`None`: stepped to the end).
-    pub(super) at_rest_from: Option<u64>,
+    pub at_rest_from: Option<u64>,
 }
 
 impl Outcome {
     /// The latency at percentile `p` (0–100], nearest rank; `None` when nothing was processed.
-    pub(super) fn percentile(&self, p: f64) -> Option<u64> {
+    pub fn percentile(&self, p: f64) -> Option<u64> {
         nearest_rank(&self.latency, p)
     }
 
     /// The unfinished messages' age at the end at percentile `p`; `None` when none is left.
-    pub(super) fn unfinished_age(&self, p: f64) -> Option<u64> {
+    pub fn unfinished_age(&self, p: f64) -> Option<u64> {
         nearest_rank(&self.unfinished_ages, p)
     }
 
-    pub(super) fn max_latency(&self) -> Option<u64> {
+    pub fn max_latency(&self) -> Option<u64> {
         self.latency.iter().rposition(|&n| n > 0).map(|i| i as u64)
     }
 
     /// The latency at percentile `p` of every message that arrived, processed or not: an
     /// unfinished message counts at its age at the end (a lower bound of its latency).
-    pub(super) fn percentile_all(&self, p: f64) -> Option<u64> {
+    pub fn percentile_all(&self, p: f64) -> Option<u64> {
         nearest_rank(&merged(&self.latency, &self.unfinished_ages), p)
     }
 
     /// Whether the message at percentile `p` of all that arrived was dead-lettered: more
     /// than the rest of the messages went to the dead-letter queue, never processed (a
     /// message dead-lettered is not a message on time, whatever its goal).
-    pub(super) fn never_at(&self, p: f64) -> bool {
+    pub fn never_at(&self, p: f64) -> bool {
         let counted = self.latency.iter().sum::<u64>() + self.unfinished;
         let total = counted + self.dead_lettered;
         total > 0 && ((p / 100.0) * total as f64).ceil() as u64 > counted
@@ -232,7 +232,7 @@ impl Outcome {
 
     /// As `percentile_all`, over the messages that arrived once the fleet had caught up
     /// after its first scale-out; `None` when it never did (or nothing arrived since).
-    pub(super) fn settled_percentile(&self, p: f64) -> Option<u64> {
+    pub fn settled_percentile(&self, p: f64) -> Option<u64> {
         self.settled_at?;
         nearest_rank(&merged(&self.settled_latency, &self.settled_unfinished), p)
     }
@@ -251,7 +251,7 @@ fn merged(a: &[u64], b: &[u64]) -> Vec<u64> {
 
 /// The value at percentile `p` (0–100], nearest rank, of counts indexed by whole seconds;
 /// `None` when they are all 0.
-pub(super) fn nearest_rank(counts: &[u64], p: f64) -> Option<u64> {
+pub fn nearest_rank(counts: &[u64], p: f64) -> Option<u64> {
     let total: u64 = counts.iter().sum();
     if total == 0 {
         return None;
@@ -348,19 +348,19 @@ impl Queue {
 /// fraction (what the one-by-one path draws), so P(T = k) is the mean over W of the triangle
 /// 1 − |W − k|. Only for times of at least a tick (one message a unit of work) and a small
 /// support.
-pub(super) struct TickCounts {
+pub struct TickCounts {
     /// The smallest count and the probability of each count from it.
-    pub(super) first: u64,
-    pub(super) probabilities: Vec<f64>,
+    pub first: u64,
+    pub probabilities: Vec<f64>,
 }
 
 impl TickCounts {
     /// Fewer messages than this at once go one by one.
-    pub(super) const AT_ONCE: u64 = 8;
+    pub const AT_ONCE: u64 = 8;
     /// The most tick counts a distribution spans.
     const MOST: usize = 24;
 
-    pub(super) fn new(mean: f64, spread: f64) -> Option<TickCounts> {
+    pub fn new(mean: f64, spread: f64) -> Option<TickCounts> {
         let (a, b) = (mean * (1.0 - spread), mean * (1.0 + spread));
         if a < 1.0 {
             return None;
@@ -402,7 +402,7 @@ impl TickCounts {
     /// Draws the tick counts of `n` messages: calls `each(count, messages)` for each count
     /// drawn, by sequential binomials (exact for few messages or a small variance, the normal
     /// approximation otherwise, well inside the one-second clock).
-    pub(super) fn draw(&self, rng: &mut fastrand::Rng, n: u64, each: &mut dyn FnMut(u64, u64)) {
+    pub fn draw(&self, rng: &mut fastrand::Rng, n: u64, each: &mut dyn FnMut(u64, u64)) {
         let (mut left, mut mass) = (n, 1.0f64);
         for (i, &pk) in self.probabilities.iter().enumerate() {
             if left == 0 {
@@ -425,7 +425,7 @@ impl TickCounts {
 
 /// A Binomial(n, p) draw: one Bernoulli each for few trials, inversion for a small variance,
 /// the normal approximation (continuity-corrected, clamped) above.
-pub(super) fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
+pub fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
     if p <= 0.0 {
         return 0;
     }
@@ -461,21 +461,21 @@ pub(super) fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
 /// Runs the model over per-second arrivals (`arrivals.len()` may be shorter than the run):
 /// the fleet's kind picks its scaler once, and the loop drives it.
 #[cfg(test)]
-pub(super) fn run(p: &Params, arrivals: &[u64]) -> Outcome {
+pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
     run_until(p, arrivals, None)
 }
 
 /// A goal a run may stop at once missed: more than `allowed` messages known to be over
 /// `goal_secs` (processed over it, dead-lettered, or still waiting and already older).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Missed {
-    pub(super) goal_secs: u64,
-    pub(super) allowed: u64,
+pub struct Missed {
+    pub goal_secs: u64,
+    pub allowed: u64,
 }
 
 impl Missed {
     /// For a goal in seconds: 99 % of the messages that arrive within the run within it.
-    pub(super) fn of(goal: f64, arrivals: &[u64], duration: u64) -> Missed {
+    pub fn of(goal: f64, arrivals: &[u64], duration: u64) -> Missed {
         let total: u64 = arrivals.iter().take(duration as usize).sum();
         Missed {
             goal_secs: goal.max(0.0).floor() as u64,
@@ -486,7 +486,7 @@ impl Missed {
 
 /// As [`run`], stopping at the end of the first minute at which the run has missed `missed`
 /// for sure (`Outcome::missed_early`): a search for what meets a goal needs no more of it.
-pub(super) fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcome {
+pub fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcome {
     match p.fleet {
         Fleet::Ec2 {
             min,
@@ -732,7 +732,7 @@ fn rest_of_run<S: Scaler>(t: u64, duration: u64, scaler: &S, out: &mut Outcome) 
 #[cfg(test)]
 thread_local! {
     /// Tests step through the rest of a run to compare it with the closed form.
-    pub(super) static STEP_THROUGH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    pub static STEP_THROUGH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Whether a run at rest may be counted in closed form.

@@ -10,33 +10,29 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One run of the range, as the report lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub(super) struct RangeRun {
+pub struct RangeRun {
     /// The assumption moved from its nominal value ("nominal": none).
-    pub(super) assumption: &'static str,
-    pub(super) unknowns: Unknowns,
+    pub assumption: &'static str,
+    pub unknowns: Unknowns,
     /// The p99 latency of every message (unfinished ones at their age), seconds.
-    pub(super) p99: Option<u64>,
+    pub p99: Option<u64>,
     /// The p99 of the messages that arrived once the fleet had caught up after its first
     /// scale-out; `None` when it never did.
-    pub(super) held_p99: Option<u64>,
+    pub held_p99: Option<u64>,
     /// Against the goal (`None` without one).
-    pub(super) met: Option<bool>,
+    pub met: Option<bool>,
 }
 
 /// The runs of `p` under `arrivals` across the range: the worst outcome (the highest p99,
 /// then the highest p99 once held, then the first) and every run's summary, nominal first.
-pub(super) fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
+pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
     // Without `stop_at_miss` every run goes to its end: never `None`.
     runs(p, arrivals, goal, false).unwrap_or_default()
 }
 
 /// As [`run`] when every run of the range meets `goal`, else `None`, found as soon as one
 /// run has missed it for sure (the others stop there): a search needs no more of a miss.
-pub(super) fn run_if_met(
-    p: &Params,
-    arrivals: &[u64],
-    goal: f64,
-) -> Option<(Outcome, Vec<RangeRun>)> {
+pub fn run_if_met(p: &Params, arrivals: &[u64], goal: f64) -> Option<(Outcome, Vec<RangeRun>)> {
     runs(p, arrivals, Some(goal), true)
 }
 

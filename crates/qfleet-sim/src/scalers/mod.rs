@@ -4,16 +4,16 @@
 //! and asks its [`Scaler`] how many units of work are open, when a second starts and ends,
 //! and what its timeline row shows; it never matches on the kind.
 
-pub(in crate::simulate) mod ec2;
-pub(in crate::simulate) mod fargate;
-pub(in crate::simulate) mod lambda;
+pub mod ec2;
+pub mod fargate;
+pub mod lambda;
 
 use super::rules;
 use std::collections::VecDeque;
 
 /// How a group (or service) scales in.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(in crate::simulate) enum ScaleIn {
+pub enum ScaleIn {
     /// Target tracking's own scale-in (`DisableScaleIn: false`): its low alarm, each action
     /// removing a share of the surplus ([`rules::tracking_scale_in`]).
     Tracking,
@@ -32,38 +32,38 @@ pub(in crate::simulate) enum ScaleIn {
 
 /// A warm pool as the model runs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(in crate::simulate) struct WarmPool {
+pub struct WarmPool {
     /// `MinSize`: the pool holds `max` minus the desired capacity, and at least this.
-    pub(in crate::simulate) min_size: u64,
+    pub min_size: u64,
     /// Instances wait running (billed as instances) rather than stopped (EBS only).
-    pub(in crate::simulate) running: bool,
+    pub running: bool,
     /// Instances scaled in go back to the pool.
-    pub(in crate::simulate) reuse_on_scale_in: bool,
+    pub reuse_on_scale_in: bool,
     /// From leaving the pool to the worker reading the queue.
-    pub(in crate::simulate) start_time: u64,
+    pub start_time: u64,
 }
 
 /// The queue and the work at the end of a second, as the metrics see it.
 #[derive(Debug, Clone, Copy)]
-pub(in crate::simulate) struct Seen {
+pub struct Seen {
     /// Messages visible.
-    pub(in crate::simulate) visible: u64,
+    pub visible: u64,
     /// Messages received and not yet deleted or returned.
-    pub(in crate::simulate) in_flight: u64,
+    pub in_flight: u64,
     /// Units of work running.
-    pub(in crate::simulate) busy: u64,
+    pub busy: u64,
 }
 
 /// The workers' part of a minute's timeline row (see `model::Minute`).
 #[derive(Debug, Clone, Copy, Default)]
-pub(in crate::simulate) struct Row {
-    pub(in crate::simulate) in_service: u64,
-    pub(in crate::simulate) launching: u64,
-    pub(in crate::simulate) capacity: u64,
+pub struct Row {
+    pub in_service: u64,
+    pub launching: u64,
+    pub capacity: u64,
 }
 
 /// One kind's scaling, as the model's loop drives it second by second.
-pub(in crate::simulate) trait Scaler {
+pub trait Scaler {
     /// Messages one unit of work takes at once (a Lambda batch; one for a worker's slot).
     fn batch(&self) -> u64;
     /// Whether a unit of work is a billed invocation (Lambda).

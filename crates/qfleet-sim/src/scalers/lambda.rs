@@ -4,11 +4,11 @@
 
 use super::{Row, Scaler, Seen};
 use crate::config::PollerSpec;
-use crate::simulate::rules;
+use crate::rules;
 
 /// The mapping as the model runs it.
 #[derive(Debug)]
-pub(in crate::simulate) struct Lambda {
+pub struct Lambda {
     /// The mapping's MaximumConcurrency (standard mode).
     max_concurrency: u64,
     /// Provisioned mode's pollers, instead of `max_concurrency`.
@@ -22,11 +22,7 @@ pub(in crate::simulate) struct Lambda {
 }
 
 impl Lambda {
-    pub(in crate::simulate) fn new(
-        max_concurrency: u64,
-        pollers: Option<PollerSpec>,
-        batch_size: u64,
-    ) -> Lambda {
+    pub fn new(max_concurrency: u64, pollers: Option<PollerSpec>, batch_size: u64) -> Lambda {
         Lambda {
             max_concurrency,
             pollers,

@@ -15,19 +15,19 @@ use crate::config::{Environment, ScheduleSpec};
 
 /// The schedules' runs, per second of the run, and what was left out, with why.
 #[derive(Debug, Default, PartialEq)]
-pub(super) struct Scheduled {
+pub struct Scheduled {
     /// Runs per second, as long as the run.
-    pub(super) runs: Vec<u64>,
+    pub runs: Vec<u64>,
     /// `NAME (N runs)` for each schedule simulated.
-    pub(super) simulated: Vec<String>,
+    pub simulated: Vec<String>,
     /// `NAME: why` for each schedule left out.
-    pub(super) left_out: Vec<String>,
+    pub left_out: Vec<String>,
 }
 
 impl Scheduled {
     /// The words the workload's load gains: `schedules: nightly (1 run); left out: weekly
     /// (names days: not simulated)`; empty without schedules.
-    pub(super) fn words(&self) -> String {
+    pub fn words(&self) -> String {
         let mut parts = Vec::new();
         if !self.simulated.is_empty() {
             parts.push(format!("schedules: {}", self.simulated.join(", ")));
@@ -39,7 +39,7 @@ impl Scheduled {
     }
 
     /// `arrivals` with the runs added, second by second.
-    pub(super) fn add_to(&self, arrivals: &mut [u64]) {
+    pub fn add_to(&self, arrivals: &mut [u64]) {
         for (slot, runs) in arrivals.iter_mut().zip(&self.runs) {
             *slot += runs;
         }
@@ -47,7 +47,7 @@ impl Scheduled {
 }
 
 /// The runs of `env`'s own schedules (its stage's) over `duration` seconds.
-pub(super) fn of(env: &Environment, duration: u64, seed: u64) -> Scheduled {
+pub fn of(env: &Environment, duration: u64, seed: u64) -> Scheduled {
     let mut out = Scheduled {
         runs: vec![0; duration as usize],
         ..Default::default()

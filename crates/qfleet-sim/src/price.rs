@@ -76,7 +76,7 @@ fn table() -> &'static Table {
 
 /// Prices from a table `scripts/prices` wrote (`--prices FILE`), instead of the one built in,
 /// for the rest of the command: the number of prices read, or why none could be.
-pub(crate) fn use_file(path: &std::path::Path) -> std::result::Result<usize, String> {
+pub fn use_file(path: &std::path::Path) -> std::result::Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let t = parse(&text);
     if t.rows.is_empty() {
@@ -103,7 +103,7 @@ fn sources_of(rows: &[Option<Row>]) -> String {
     seen.sort_unstable();
     seen.dedup();
     if seen.is_empty() {
-        return "qfleet's price table (src/simulate/prices.tsv, scripts/prices refreshes it): no price for this type, size or Region".to_string();
+        return "qfleet's price table (crates/qfleet-sim/src/prices.tsv, scripts/prices refreshes it): no price for this type, size or Region".to_string();
     }
     seen.iter()
         .map(|&i| t.sources[i].1.clone())
@@ -112,19 +112,19 @@ fn sources_of(rows: &[Option<Row>]) -> String {
 }
 
 /// USD per hour of one instance of `instance_type` in `region`, if the table holds it.
-pub(super) fn instance_hour(region: &str, instance_type: &str) -> Option<f64> {
+pub fn instance_hour(region: &str, instance_type: &str) -> Option<f64> {
     row("ec2", region, instance_type, "instance-hour").map(|r| r.usd)
 }
 
 /// Where an instance type's price comes from.
-pub(super) fn instance_source(region: &str, instance_type: &str) -> String {
+pub fn instance_source(region: &str, instance_type: &str) -> String {
     sources_of(&[row("ec2", region, instance_type, "instance-hour")])
 }
 
 /// The vCPUs of `instance_type`: the table's (any Region), else from its size as EC2 names
 /// them (`large` 2, `xlarge` 4, `Nxlarge` 4 × N; `medium` 1, and the burstable `t` types 2
 /// from `nano` to `large`); `None` for `metal` and any other size.
-pub(super) fn vcpus(instance_type: &str) -> Option<f64> {
+pub fn vcpus(instance_type: &str) -> Option<f64> {
     if let Some(&v) = table().vcpus.get(instance_type) {
         return Some(f64::from(v));
     }
@@ -148,14 +148,14 @@ fn arch(arm: bool) -> &'static str {
 
 /// USD for `gb_seconds` of Lambda compute and `requests` invocations in `region`, x86 or
 /// Arm, if the table holds both prices (the first tier).
-pub(super) fn lambda(region: &str, arm: bool, gb_seconds: f64, requests: u64) -> Option<f64> {
+pub fn lambda(region: &str, arm: bool, gb_seconds: f64, requests: u64) -> Option<f64> {
     let gbs = row("lambda", region, arch(arm), "gb-second")?;
     let req = row("lambda", region, arch(arm), "million-requests")?;
     Some(gb_seconds * gbs.usd + requests as f64 / 1e6 * req.usd)
 }
 
 /// Where a function's prices come from.
-pub(super) fn lambda_source(region: &str, arm: bool) -> String {
+pub fn lambda_source(region: &str, arm: bool) -> String {
     sources_of(&[
         row("lambda", region, arch(arm), "gb-second"),
         row("lambda", region, arch(arm), "million-requests"),
@@ -167,14 +167,14 @@ pub(super) fn lambda_source(region: &str, arm: bool) -> String {
 /// memory ÷ 1024 × the GB price. Fargate Spot runs "at up to a 70% discount" off these (the
 /// pricing page); its price moves with spare capacity, so the table records none and a run
 /// with a Spot share is priced all on demand, saying so.
-pub(super) fn fargate_task_hour(region: &str, arm: bool, cpu: u32, memory_mib: u32) -> Option<f64> {
+pub fn fargate_task_hour(region: &str, arm: bool, cpu: u32, memory_mib: u32) -> Option<f64> {
     let vcpu = row("fargate", region, arch(arm), "vcpu-hour")?;
     let gb = row("fargate", region, arch(arm), "gb-hour")?;
     Some(f64::from(cpu) / 1_024.0 * vcpu.usd + f64::from(memory_mib) / 1_024.0 * gb.usd)
 }
 
 /// Where a task's prices come from.
-pub(super) fn fargate_source(region: &str, arm: bool) -> String {
+pub fn fargate_source(region: &str, arm: bool) -> String {
     sources_of(&[
         row("fargate", region, arch(arm), "vcpu-hour"),
         row("fargate", region, arch(arm), "gb-hour"),
@@ -290,13 +290,14 @@ mod tests {
         // keeps Linux shared on-demand current-generation instances with their vCPUs, both
         // Fargate architectures without Windows, Lambda's first tier of both architectures
         // (requests a million), names its source and dates, and the table reads whole.
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = crate::config::workspace_root();
+        let root = root.as_path();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("prices.tsv");
         let status = std::process::Command::new("python3")
             .arg(root.join("scripts/prices"))
             .arg("--from")
-            .arg(root.join("src/simulate/testdata/prices"))
+            .arg(root.join("crates/qfleet-sim/src/testdata/prices"))
             .args(["--regions", "eu-west-1", "--date", "2026-11-26", "--out"])
             .arg(&out)
             .status()
@@ -375,8 +376,9 @@ mod tests {
         // prices): Linux on-demand instances of every generation, the two Fargate
         // architectures without Windows or storage, Lambda's first tier and requests (written
         // a million); a zero or a doubled price is left out; a Region without prices is said.
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let fixtures = root.join("src/simulate/testdata/price-watcher");
+        let root = crate::config::workspace_root();
+        let root = root.as_path();
+        let fixtures = root.join("crates/qfleet-sim/src/testdata/price-watcher");
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("prices.tsv");
         let run = |from: &std::path::Path, out: &std::path::Path| {

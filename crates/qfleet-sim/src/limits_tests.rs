@@ -110,15 +110,6 @@ fn a_failed_message_returns_alone_from_its_batch_with_partial_batch_responses() 
     let o = model::run(&p, &burst(1_000, 0, 1_800));
     assert!((250..350).contains(&o.dead_lettered), "{}", o.dead_lettered);
     assert_eq!(o.processed + o.dead_lettered, 1_000);
-    // The template renders it, as the model assumes.
-    let e = env("region: eu-west-1\nworkers:\n  kind: lambda\n");
-    let stacks = crate::render::render(&e).unwrap();
-    assert!(
-        stacks.iter().any(|s| s
-            .template
-            .contains("FunctionResponseTypes:\n        - ReportBatchItemFailures")),
-        "the mapping reports batch item failures"
-    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use super::run_result::Report;
 use plotters::prelude::*;
 
 /// The chart of `r` as an SVG document.
-pub(super) fn svg(name: &str, r: &Report) -> Result<String, String> {
+pub fn svg(name: &str, r: &Report) -> Result<String, String> {
     let mut out = String::new();
     draw(&mut out, name, r).map_err(|e| e.to_string())?;
     Ok(out)

@@ -4,26 +4,26 @@
 //! pool, no instance warmup, no high-resolution metric.
 
 use super::{Row, ScaleIn, Scaler, Seen, Workers, idle_from, last_busy, queue_batch, take_newest};
-use crate::simulate::rules;
+use crate::rules;
 
 /// The service's settings, as the templates render them (see `model::Fleet::Fargate`).
 #[derive(Debug, Clone, Copy)]
-pub(in crate::simulate) struct Settings {
-    pub(in crate::simulate) min: u64,
-    pub(in crate::simulate) max: u64,
-    pub(in crate::simulate) target: f64,
-    pub(in crate::simulate) start_time: u64,
-    pub(in crate::simulate) per_task: u64,
-    pub(in crate::simulate) scale_from_zero: bool,
-    pub(in crate::simulate) scale_in_cooldown: u64,
-    pub(in crate::simulate) start_cooldown: u64,
-    pub(in crate::simulate) counts_in_flight: bool,
-    pub(in crate::simulate) scale_in: ScaleIn,
+pub struct Settings {
+    pub min: u64,
+    pub max: u64,
+    pub target: f64,
+    pub start_time: u64,
+    pub per_task: u64,
+    pub scale_from_zero: bool,
+    pub scale_in_cooldown: u64,
+    pub start_cooldown: u64,
+    pub counts_in_flight: bool,
+    pub scale_in: ScaleIn,
 }
 
 /// The service as the model runs it.
 #[derive(Debug)]
-pub(in crate::simulate) struct Fargate {
+pub struct Fargate {
     s: Settings,
     workers: Workers,
     /// When the last scale-in and start-from-zero step happened (their cooldowns).
@@ -38,7 +38,7 @@ pub(in crate::simulate) struct Fargate {
 
 impl Fargate {
     /// A service at rest at `min` tasks running.
-    pub(in crate::simulate) fn new(s: Settings, u: &rules::Unknowns) -> Fargate {
+    pub fn new(s: Settings, u: &rules::Unknowns) -> Fargate {
         Fargate {
             workers: Workers::at_rest(s.min, s.per_task, 0),
             last_in: None,

@@ -15,12 +15,12 @@
 //! still repeatable for a given seed.
 
 use crate::config::duration;
-use crate::error::{Error, Result, Usage};
+use crate::error::{Error, Result};
 use std::path::Path;
 
 /// One term of a load.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Term {
+pub enum Term {
     /// Messages per second, constant.
     Steady(f64),
     /// Messages per second on average, a Poisson process.
@@ -36,21 +36,20 @@ pub(super) enum Term {
 
 /// The arrivals of a run: the sum of its terms.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Load {
-    pub(super) spec: String,
-    pub(super) terms: Vec<Term>,
+pub struct Load {
+    pub spec: String,
+    pub terms: Vec<Term>,
 }
 
 /// What the grammar accepts, for error messages.
-pub(super) const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h; evenly spaced, which understates queueing), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (random arrivals, 50/s on average at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
+pub const GRAMMAR: &str = "steady:RATE (10/s, 600/m, 36000/h; evenly spaced, which understates queueing), poisson:RATE (random arrivals at RATE on average, seeded by --seed), burst:N@T (5000@60s), daily:PEAK (random arrivals, 50/s on average at noon), csv:FILE (one arrival per line: seconds[,count]); join terms with +";
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> Error {
-    Usage::Load {
+    Error::Load {
         spec: spec.to_string(),
         why: why.to_string(),
         grammar: GRAMMAR,
     }
-    .into()
 }
 
 /// Parses a rate: `10/s`, `600/m`, `36000/h` (a bare number is per second).
@@ -77,7 +76,7 @@ fn rate(spec: &str, text: &str) -> Result<f64> {
 }
 
 /// Parses a `--load` value; `base` is where a relative `csv:` path is looked up.
-pub(crate) fn parse(spec: &str, base: &Path) -> Result<Load> {
+pub fn parse(spec: &str, base: &Path) -> Result<Load> {
     let mut terms = Vec::new();
     if spec.trim().is_empty() {
         return Err(bad(spec, "it is empty"));
@@ -173,7 +172,7 @@ fn read_csv(spec: &str, path: &Path) -> Result<Vec<(u64, u64)>> {
 
 /// Over what a run's cost is counted a day (`Load::period`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Period {
+pub enum Period {
     /// A daily curve: the run is the day.
     Day,
     /// A rate with no period of its own (`steady:`, `poisson:`, with or without a burst):
@@ -187,7 +186,7 @@ pub(super) enum Period {
 
 impl Period {
     /// How the day is counted, in words (the cost's `period`).
-    pub(super) fn words(self) -> String {
+    pub fn words(self) -> String {
         match self {
             Period::Day => "a day of the daily curve".to_string(),
             Period::Held => {
@@ -203,7 +202,7 @@ impl Period {
 impl Load {
     /// Over what a day's cost is counted: `--duration` when given, else the load's own
     /// period (a day for `daily:`; a rate held all day; bursts and CSVs once a day).
-    pub(super) fn period(&self, duration_given: Option<u64>) -> Period {
+    pub fn period(&self, duration_given: Option<u64>) -> Period {
         if let Some(d) = duration_given {
             return Period::Given(d);
         }
@@ -222,7 +221,7 @@ impl Load {
 
     /// The busiest rate the load holds, messages a second: its steady and Poisson rates, and
     /// a daily curve's peak; `None` for bursts and CSVs alone, which hold no rate.
-    pub(super) fn sustained_rate(&self) -> Option<f64> {
+    pub fn sustained_rate(&self) -> Option<f64> {
         let mut rate = None;
         for t in &self.terms {
             if let Term::Steady(r) | Term::Poisson(r) | Term::Daily(r) = t {
@@ -235,7 +234,7 @@ impl Load {
     /// The same mean arrivals as random ones: `steady:` as `poisson:` at its rate; the
     /// other terms are random already (`poisson:`, `daily:`) or arrive as given (a burst is
     /// all at once; a CSV is a trace).
-    pub(super) fn randomised(&self) -> Load {
+    pub fn randomised(&self) -> Load {
         let terms: Vec<Term> = self
             .terms
             .iter()
@@ -252,7 +251,7 @@ impl Load {
 
     /// The load raised by `factor` (1.1: 10 % more): rates, bursts and a CSV's counts (a
     /// count's fraction carried to the next).
-    pub(super) fn raised(&self, factor: f64) -> Load {
+    pub fn raised(&self, factor: f64) -> Load {
         let terms: Vec<Term> = self
             .terms
             .iter()
@@ -287,7 +286,7 @@ impl Load {
 
     /// The run's length when `--duration` is not given: an hour, a day for a daily curve,
     /// and at least 30 minutes past the last burst or CSV arrival.
-    pub(super) fn default_duration(&self) -> u64 {
+    pub fn default_duration(&self) -> u64 {
         let mut d = 3_600;
         for t in &self.terms {
             d = d.max(match t {
@@ -302,7 +301,7 @@ impl Load {
 
     /// Arrivals per second for `duration` seconds; `seed` draws the random terms (`poisson:`),
     /// each from its own stream.
-    pub(super) fn arrivals(&self, duration: u64, seed: u64) -> Vec<u64> {
+    pub fn arrivals(&self, duration: u64, seed: u64) -> Vec<u64> {
         let n = duration as usize;
         let mut out = vec![0u64; n];
         for (i, t) in self.terms.iter().enumerate() {
