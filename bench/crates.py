@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The workspace's floors in figures (issue 65): each crate's production lines, its `pub` and
-`pub(crate)` items, and the paths of the root that reach into a sub-module of AWS access.
+`pub(crate)` items, the paths of the root that reach into a sub-module of AWS access, and the
+top-level modules and crates whose production code names stack sets (`stack set`,
+`stack_set`, `StackSets`, ..., in code or its strings; comments left out).
 
     bench/crates.py [CHECKOUT]     (default: this checkout)
 
@@ -34,7 +36,8 @@ def sources(folder):
     for path, dirs, names in os.walk(folder):
         dirs[:] = [d for d in dirs if d not in ("tests", "snapshots")]
         for n in names:
-            if n.endswith(".rs") and n != "tests.rs" and not n.startswith("test"):
+            if n.endswith(".rs") and n != "tests.rs" and not n.startswith("test") \
+                    and not n.endswith("_tests.rs"):
                 yield os.path.join(path, n)
 
 
@@ -55,6 +58,16 @@ def main():
                 for f in sources(os.path.join(ROOT, "src"))
                 for t in code_of(open(f, encoding="utf-8").read()))
     print(f"paths of the root into a sub-module of aws (crate::aws::MODULE::NAME): {reach}")
+    stack_sets = re.compile(r"(?i)stack[ _-]?sets?")
+    naming = {}
+    for name, folder in crates:
+        for f in sources(os.path.join(ROOT, folder)):
+            if any(stack_sets.search(t) for t in code_of(open(f, encoding="utf-8").read())):
+                rel = os.path.relpath(f, os.path.join(ROOT, folder))
+                unit = rel.split(os.sep)[0].removesuffix(".rs") if folder == "src" else name
+                naming[unit] = naming.get(unit, 0) + 1
+    print(f"modules and crates naming stack sets: {len(naming)} "
+          f"({', '.join(f'{k} {v} files' for k, v in sorted(naming.items()))})")
 
 
 if __name__ == "__main__":

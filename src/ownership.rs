@@ -44,14 +44,14 @@ pub fn marks(env: &Environment, workers: bool) -> BTreeMap<String, String> {
     tags
 }
 
-/// The record of a target's file on its data stack, deployed directly (StackSets keeps its
-/// own, its instances): a tag per target of the file, `qfleet:targets:NAME` = `ACCOUNT
+/// The record of a target's file on its data stack, deployed directly (a target deployed
+/// otherwise has its service's record): a tag per target of the file, `qfleet:targets:NAME` = `ACCOUNT
 /// REGION [ROLE]`, the role's ARN only where `deploy_role` does not name it. A target the file
 /// drops is found, and reached, through the ones that stay. A target without an account (it
 /// acts in the credentials' own) is recorded as `-`; a role whose ARN a tag cannot hold (a
 /// name with a comma) is left out.
 pub fn record(env: &Environment) -> BTreeMap<String, String> {
-    let Some(t) = env.target.as_ref().filter(|_| !env.through_stack_sets()) else {
+    let Some(t) = env.target.as_ref().filter(|_| env.deployed_directly()) else {
         return BTreeMap::new();
     };
     let deploy_role = t.file.base.spec.deploy_role.as_deref();

@@ -90,7 +90,7 @@ pub(crate) fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::
         delete_images: args.delete_images,
         polling: Default::default(),
         schedule,
-        stack_set_locks: Default::default(),
+        rollout_locks: Default::default(),
     };
     out.print(&teardown::all(&session, &opts, out)?)
 }

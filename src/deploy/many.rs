@@ -156,7 +156,7 @@ pub(super) fn some(
 ) -> Option<Vec<EnvOutcome>> {
     let direct: Vec<Environment> = envs
         .iter()
-        .filter(|e| !e.through_stack_sets())
+        .filter(|e| e.deployed_directly())
         .cloned()
         .collect();
     let mut done: Vec<EnvOutcome> = if direct.is_empty() {
@@ -168,7 +168,7 @@ pub(super) fn some(
         })?
     };
     let mut files: Vec<&std::path::Path> = Vec::new();
-    for env in envs.iter().filter(|e| e.through_stack_sets()) {
+    for env in envs.iter().filter(|e| !e.deployed_directly()) {
         if !files.contains(&env.source.path.as_path()) {
             files.push(&env.source.path);
         }
@@ -176,7 +176,7 @@ pub(super) fn some(
     for path in files {
         let of_file: Vec<Environment> = envs
             .iter()
-            .filter(|e| e.through_stack_sets() && e.source.path == path)
+            .filter(|e| !e.deployed_directly() && e.source.path == path)
             .cloned()
             .collect();
         // The file the targets came from, loaded once with them.

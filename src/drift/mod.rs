@@ -156,7 +156,7 @@ async fn detect(
 /// The stacks whose deployed template is not what the stack file renders now: the data stack
 /// and each stage's fleet stack ([`snapshot::as_file`]).
 fn undeployed(snaps: &[Snapshot], env: &Environment, at: &StackNames) -> Result<Vec<String>> {
-    let wanted = snapshot::as_file::wanted_templates(env, at)?;
+    let wanted = crate::rollout::wanted_templates(env, at)?;
     let deployed: Vec<&snapshot::StackSnapshot> = std::iter::once(&snaps[0].data)
         .chain(snaps.iter().map(|s| &s.fleet))
         .collect();

@@ -38,7 +38,7 @@ pub enum Usage {
     #[error(
         "{env} is deployed through StackSets, whose stacks are named by StackSets (StackSet-…): the workers' variables that name them are not known here, so {command} cannot give them as the fleet has them; read them from an instance's /etc/qfleet/worker.env or the task definition"
     )]
-    WorkerEnvStackSets { env: String, command: &'static str },
+    WorkerEnvNotDirect { env: String, command: &'static str },
     /// A command that acts on one environment, given a name for several.
     #[error("{command} takes one environment; `{named}` names {count}")]
     OneEnvironment {

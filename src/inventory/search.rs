@@ -158,7 +158,7 @@ impl Found {
         recorded: &std::collections::BTreeMap<String, String>,
     ) -> std::collections::BTreeMap<String, String> {
         use crate::config::TARGETS_TAG;
-        let Some(t) = env.target.as_ref().filter(|_| !env.through_stack_sets()) else {
+        let Some(t) = env.target.as_ref().filter(|_| env.deployed_directly()) else {
             return Default::default();
         };
         let file = env.source.display();
@@ -219,7 +219,7 @@ impl Found {
 /// sets' instances are its record, which `plan` reads.
 pub(crate) async fn retired(aws: &Aws, envs: &[Environment]) -> Vec<Searched> {
     let mut files: Vec<Vec<&Environment>> = Vec::new();
-    for env in envs.iter().filter(|e| !e.through_stack_sets()) {
+    for env in envs.iter().filter(|e| e.deployed_directly()) {
         match files
             .iter_mut()
             .find(|f| f[0].source.path == env.source.path)
@@ -464,7 +464,7 @@ pub(crate) async fn named(
     place: Option<&super::Place>,
 ) -> Result<Option<Environment>> {
     let envs = file.clone().expand();
-    let direct: Vec<&Environment> = envs.iter().filter(|e| !e.through_stack_sets()).collect();
+    let direct: Vec<&Environment> = envs.iter().filter(|e| e.deployed_directly()).collect();
     if direct.is_empty() {
         return Ok(None);
     }

@@ -13,7 +13,8 @@
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
 //! - `remove.rs`: a target's stack set instances removed (`teardown`);
 //! - `stack_names.rs`: where a target's stacks are (its own names, or its stack sets' instances),
-//!   and the account that holds the stack sets;
+//!   and the account that holds the stack sets, and the templates the file renders for them;
+//! - `origin.rs`: where a stack comes from (its stack set and instance), as `status` says it;
 //! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
 //!   unit, each an environment of its own, and the sessions of the commands that act on them.
 //!
@@ -23,6 +24,7 @@
 mod accounts;
 mod apply;
 mod judge;
+mod origin;
 mod plan;
 mod preview;
 mod protect;
@@ -35,13 +37,16 @@ pub use template_diff::CREATE_ONLY;
 
 pub(crate) use accounts::{account_pick, each_located, of_accounts};
 pub(crate) use apply::{Run, SetOutcome, wave};
+pub(crate) use origin::{LOCATING, Origin};
 pub(crate) use plan::Step;
 pub(crate) use protect::protect_all;
 pub(crate) use remove::{
     SetLocks, delete_instance, delete_stack_set, instance_deleted, instance_label, instances_left,
     leftover_instance, leftover_instances,
 };
-pub(crate) use stack_names::{StackNames, StackSetTarget, admin_clients, check_data_stack, locate};
+pub(crate) use stack_names::{
+    StackNames, StackSetTarget, admin_clients, check_data_stack, locate, wanted_templates,
+};
 pub(crate) use waves::{Deployed, Wave, run, watch_target, waves};
 
 // For the tests elsewhere in the crate.

@@ -337,27 +337,9 @@ struct StackSummary {
     reason: Option<String>,
     /// `null` when the stack or its protection could not be read.
     termination_protection: Option<bool>,
-    /// For a target deployed through StackSets: the stack set whose instance in the target's
-    /// account and region this stack is; else null.
-    stack_set: Option<String>,
-    /// That instance, as ListStackInstances says; null without one (or for a stack deployed
-    /// under its own name).
-    instance: Option<InstanceStatus>,
-}
-
-/// A stack set's instance as StackSets reports it
-/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-struct InstanceStatus {
-    /// CURRENT (up to date with the stack set), OUTDATED (its stack failed, or an operation
-    /// failed or was stopped before it was created or updated: it does not have the stack
-    /// set's template) or INOPERABLE (a DeleteStackInstances operation failed and left it
-    /// unstable; UpdateStackSet passes it by).
-    status: String,
-    /// Its last operation's result for it (SUCCEEDED, FAILED, CANCELLED, RUNNING, PENDING,
-    /// INOPERABLE, …), when StackSets says.
-    detailed_status: Option<String>,
-    reason: Option<String>,
+    /// Where the stack comes from, when not deployed under its own name.
+    #[serde(flatten)]
+    origin: crate::rollout::Origin,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -416,12 +398,12 @@ async fn gather_at(
     }
     let names = match names {
         Ok(n) => n,
-        Err(e) => return refused(env, "stack_sets", e),
+        Err(e) => return refused(env, crate::rollout::LOCATING, e),
     };
     let names = &names;
     let stages = env.stages();
     // What the file renders, to tell whether the data stack holds its schedules as they are.
-    let wanted = &snapshot::as_file::wanted_templates(env, names).ok();
+    let wanted = &crate::rollout::wanted_templates(env, names).ok();
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
         let snap = snapshot::read_at(clients, stage, Scope::STATUS, names).await;
         let mut status = from_snapshot(&snap, stage.backlog_target());
@@ -452,23 +434,14 @@ async fn gather_at(
             .collect();
         first.pipeline = Some(pipeline_of(&first));
     }
-    if let Some(t) = &names.stack_set {
-        let stacks = first.stacks.iter_mut().chain(
-            first
-                .stages
-                .iter_mut()
-                .flat_map(|s| s.status.stacks.iter_mut()),
-        );
-        for st in stacks {
-            if let Some((set, instance)) = t.instance_of(&st.name) {
-                st.stack_set = Some(set.to_string());
-                st.instance = instance.map(|i| InstanceStatus {
-                    status: i.status.clone(),
-                    detailed_status: i.detailed.clone(),
-                    reason: i.reason.clone().filter(|r| !r.is_empty()),
-                });
-            }
-        }
+    let stacks = first.stacks.iter_mut().chain(
+        first
+            .stages
+            .iter_mut()
+            .flat_map(|s| s.status.stacks.iter_mut()),
+    );
+    for st in stacks {
+        st.origin = names.origin(&st.name);
     }
     first
 }
@@ -490,8 +463,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
                 last_updated: None,
                 reason: None,
                 termination_protection: None,
-                stack_set: None,
-                instance: None,
+                origin: Default::default(),
             })
             .collect(),
         workers: Vec::new(),
@@ -548,8 +520,7 @@ fn stack_summary(s: &StackSnapshot, unavailable: &mut BTreeMap<String, Why>) -> 
         last_updated: None,
         reason: None,
         termination_protection: Some(false),
-        stack_set: None,
-        instance: None,
+        origin: Default::default(),
     };
     match &s.state {
         Fact::Known(st) => {

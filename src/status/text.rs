@@ -33,7 +33,7 @@ pub fn text(s: &Status) -> String {
         line(p.clone());
     }
     for st in &s.stacks {
-        if let Some(l) = instance_line(st) {
+        if let Some(l) = st.origin.line() {
             line(l);
         }
     }
@@ -341,83 +341,4 @@ fn scaling_line(
             Direction::Unknown => "direction unknown",
         }
     ));
-}
-
-/// What a stack's stack set instance is, for a target deployed through StackSets: up to date
-/// with its stack set, or not and what to do
-/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstanceSummary.html>).
-fn instance_line(st: &super::StackSummary) -> Option<String> {
-    let set = st.stack_set.as_deref()?;
-    let Some(i) = &st.instance else {
-        return Some(format!(
-            "stack set {set}: no instance here (deploy its wave to create it)"
-        ));
-    };
-    let last = match (&i.detailed_status, &i.reason) {
-        (Some(d), Some(r)) => format!(" (last operation {d}: {r})"),
-        (Some(d), None) => format!(" (last operation {d})"),
-        (None, Some(r)) => format!(" ({r})"),
-        (None, None) => String::new(),
-    };
-    let meaning = match i.status.as_str() {
-        "CURRENT" => "up to date with the stack set",
-        "OUTDATED" => {
-            "not up to date with the stack set's template (its stack failed, or an operation failed or was stopped before it): deploy the target again"
-        }
-        "INOPERABLE" => {
-            "a deletion (or an import) of the instance failed and left it unstable, and StackSets leaves it out of updates; AWS's remedy: DeleteStackInstances with RetainStacks true, then delete its stack"
-        }
-        _ => "as StackSets says",
-    };
-    Some(format!(
-        "stack set {set}: instance {}{last}, {meaning}",
-        i.status
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::{InstanceStatus, StackSummary};
-
-    fn summary(instance: Option<InstanceStatus>) -> StackSummary {
-        StackSummary {
-            name: "StackSet-qfleet-orders-fleet-1a2b".into(),
-            exists: Some(true),
-            status: Some("UPDATE_COMPLETE".into()),
-            last_updated: None,
-            reason: None,
-            termination_protection: Some(true),
-            stack_set: Some("qfleet-orders-fleet".into()),
-            instance,
-        }
-    }
-
-    /// An instance that is not CURRENT is said with StackSets' reason and what to do; a stack
-    /// under its own name gets no such line.
-    #[test]
-    fn an_instance_not_up_to_date_is_said_with_its_reason() {
-        let outdated = summary(Some(InstanceStatus {
-            status: "OUTDATED".into(),
-            detailed_status: Some("CANCELLED".into()),
-            reason: Some("Cancelled since failure tolerance has exceeded".into()),
-        }));
-        assert_eq!(
-            super::instance_line(&outdated).unwrap(),
-            "stack set qfleet-orders-fleet: instance OUTDATED (last operation CANCELLED: Cancelled since failure tolerance has exceeded), not up to date with the stack set's template (its stack failed, or an operation failed or was stopped before it): deploy the target again"
-        );
-        let inoperable = summary(Some(InstanceStatus {
-            status: "INOPERABLE".into(),
-            detailed_status: None,
-            reason: None,
-        }));
-        assert!(super::instance_line(&inoperable).unwrap().starts_with(
-            "stack set qfleet-orders-fleet: instance INOPERABLE, a deletion (or an import) of the instance failed"
-        ));
-        let own = StackSummary {
-            stack_set: None,
-            instance: None,
-            ..summary(None)
-        };
-        assert_eq!(super::instance_line(&own), None);
-    }
 }

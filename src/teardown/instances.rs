@@ -33,7 +33,7 @@ pub(super) async fn delete_instance(
     let spinner = at.reporter.spinner(stack);
     spinner.set(format!("waiting for stack set {set}"));
     turn.give_back();
-    let lock = at.opts.stack_set_locks.of(set);
+    let lock = at.opts.rollout_locks.of(set);
     let _one_at_a_time = lock.lock().await;
     turn.take().await;
     let deleted = delete_and_wait(at, t, set, t.unit_for(set), false, turn, |op| {
@@ -100,7 +100,7 @@ pub(super) async fn tidy(
 ) -> Result<()> {
     for set in sets {
         turn.give_back();
-        let lock = at.opts.stack_set_locks.of(set);
+        let lock = at.opts.rollout_locks.of(set);
         let _one_at_a_time = lock.lock().await;
         turn.take().await;
         let Some(leftover) =

@@ -70,7 +70,7 @@ pub(crate) struct Options {
     /// The slots and the poll budget shared by the run's environments (clones share them).
     pub(crate) schedule: Schedule,
     /// One StackSets operation at a time per stack set among the run's targets.
-    pub(crate) stack_set_locks: crate::rollout::SetLocks,
+    pub(crate) rollout_locks: crate::rollout::SetLocks,
 }
 
 impl Options {

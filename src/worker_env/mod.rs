@@ -54,8 +54,8 @@ fn read(
     command: &'static str,
 ) -> Result<(String, BTreeMap<String, String>)> {
     // Fail closed: a StackSets instance's stacks are not named as the templates name them.
-    if env.through_stack_sets() {
-        return Err(crate::error::Usage::WorkerEnvStackSets {
+    if !env.deployed_directly() {
+        return Err(crate::error::Usage::WorkerEnvNotDirect {
             env: env.name.clone(),
             command,
         }

@@ -680,18 +680,22 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
     );
     // Each row says its stack set, and its instance as ListStackInstances says.
     assert_eq!(
-        s.stacks[0].stack_set.as_deref(),
+        s.stacks[0].origin.stack_set.as_deref(),
         Some("qfleet-fleetsets-data")
     );
     assert_eq!(
-        s.stacks[0].instance.as_ref().map(|i| i.status.as_str()),
+        s.stacks[0]
+            .origin
+            .instance
+            .as_ref()
+            .map(|i| i.status.as_str()),
         Some("CURRENT")
     );
     assert_eq!(
-        s.stacks[1].stack_set.as_deref(),
+        s.stacks[1].origin.stack_set.as_deref(),
         Some("qfleet-fleetsets-fleet")
     );
-    assert!(s.stacks[1].instance.is_none());
+    assert!(s.stacks[1].origin.instance.is_none());
     let text = crate::status::text(&s);
     for line in [
         "stack set qfleet-fleetsets-data: instance CURRENT, up to date with the stack set",

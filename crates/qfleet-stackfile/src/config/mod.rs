@@ -395,6 +395,14 @@ impl Environment {
         self.target.is_some() && self.spec.rollout.mode == schema::RolloutMode::StackSets
     }
 
+    /// Whether qfleet deploys its stacks itself, under the names it gives them
+    /// ([`Environment::stack_names`]) in the environment's account and region: every
+    /// environment but a target the file deploys through another service (StackSets), whose
+    /// stacks that service names and which only `crate::rollout` of the root reaches.
+    pub fn deployed_directly(&self) -> bool {
+        !self.through_stack_sets()
+    }
+
     /// The name its resources and stacks are named with: its name, but for one account of a
     /// target that stands for a whole AWS Organizations unit (`orders-eu@111122223333`, see
     /// `crate::rollout::of_account`) the target's (`orders-eu`): every account of the unit
