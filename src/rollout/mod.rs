@@ -15,6 +15,7 @@
 //! - `stack_names.rs`: where a target's stacks are (its own names, or its stack sets' instances),
 //!   and the account that holds the stack sets, and the templates the file renders for them;
 //! - `origin.rs`: where a stack comes from (its stack set and instance), as `status` says it;
+//!   `shown.rs`: how a target is deployed and with which templates, as `validate` shows it;
 //! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
 //!   unit, each an environment of its own, and the sessions of the commands that act on them.
 //!
@@ -29,6 +30,7 @@ mod plan;
 mod preview;
 mod protect;
 mod remove;
+pub(crate) mod shown;
 mod stack_names;
 mod template_diff;
 mod waves;

@@ -16,9 +16,9 @@ pub(crate) struct Checked<'a> {
     pub env: &'a Environment,
     pub stacks: Vec<RenderedStack>,
     pub warnings: Vec<String>,
-    /// For a target deployed through StackSets, the size of each of its stack sets'
-    /// templates (what its instances get), by stack set.
-    pub stack_set_bytes: BTreeMap<String, usize>,
+    /// The size of the template each stack is deployed with where it is not its own rendered
+    /// one ([`crate::rollout::shown::deployed_sizes`]), by stack name.
+    pub deployed_bytes: BTreeMap<String, usize>,
 }
 
 /// Every environment a command line names, checked.
@@ -38,20 +38,14 @@ pub(crate) fn check_all(envs: &[Environment], details: bool) -> Result<Validated
             env,
             stacks: checked_stacks(env)?,
             warnings: warnings(env),
-            stack_set_bytes: BTreeMap::new(),
+            deployed_bytes: BTreeMap::new(),
         });
     }
-    for file in render::stack_set_files(envs)? {
-        let sizes: BTreeMap<String, usize> = render::stack_sets_of(&file)?
-            .into_iter()
-            .map(|s| (s.stack_name, s.template.len()))
-            .collect();
-        for c in checked
-            .iter_mut()
-            .filter(|c| c.env.through_stack_sets() && c.env.source.path == file.source.path)
-        {
-            c.stack_set_bytes = sizes.clone();
-        }
+    for (c, sizes) in checked
+        .iter_mut()
+        .zip(crate::rollout::shown::deployed_sizes(envs)?)
+    {
+        c.deployed_bytes = sizes;
     }
     Ok(Validated {
         checked,
@@ -144,9 +138,9 @@ pub(crate) fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
 
 /// The size of `stack`'s template as deployed: its stack set's for a StackSets target.
 fn bytes(c: &Checked, stack: &RenderedStack) -> usize {
-    c.env
-        .stack_set_of(&stack.stack_name)
-        .and_then(|set| c.stack_set_bytes.get(&set).copied())
+    c.deployed_bytes
+        .get(&stack.stack_name)
+        .copied()
         .unwrap_or(stack.template.len())
 }
 
@@ -161,7 +155,7 @@ fn json<'a>(c: &'a Checked) -> Body<'a> {
             .map(|s| Stack {
                 role: s.role,
                 stack_name: &s.stack_name,
-                stack_set: env.stack_set_of(&s.stack_name),
+                set: crate::rollout::shown::set_of(env, &s.stack_name),
                 bytes: bytes(c, s),
             })
             .collect(),
@@ -187,15 +181,7 @@ fn json<'a>(c: &'a Checked) -> Body<'a> {
             wave: t.wave,
             waves: t.file.waves(),
             bake_seconds: (t.file.waves() > 1).then(|| crate::config::bake(env)),
-            mode: env.spec.rollout.mode.as_str(),
-            stack_sets: env.through_stack_sets().then(|| StackSetsBody {
-                permission_model: env.spec.rollout.permission_model.as_str(),
-                administration_account: crate::config::administration_account(env),
-                call_as: env.spec.rollout.call_as.as_str(),
-                organizational_unit: t.organizational_unit.as_deref(),
-                auto_deployment: env.whole_unit(),
-                account_role: unit_role_arn(env),
-            }),
+            mode: crate::rollout::shown::mode(env, unit_role_arn(env)),
         }),
         warnings,
     }
@@ -217,34 +203,8 @@ struct TargetBody<'a> {
     /// How long its wave is baked (rollout.bake, or as long as the slowest alarm needs); null
     /// with one wave.
     bake_seconds: Option<u64>,
-    /// How the file's targets are deployed (`rollout.mode`).
-    #[schemars(extend("enum" = ["direct", "stack_sets"]))]
-    mode: &'static str,
-    /// With `mode: stack_sets`, how; else null.
-    stack_sets: Option<StackSetsBody<'a>>,
-}
-
-/// How a target's stack sets are reached (`rollout.mode: stack_sets`).
-#[derive(Serialize, JsonSchema)]
-struct StackSetsBody<'a> {
-    #[schemars(extend("enum" = ["self_managed", "service_managed"]))]
-    permission_model: &'static str,
-    /// The account qfleet acts on the stack sets from (`rollout.administration_account`, or
-    /// the administration role's); null when the file names none.
-    administration_account: Option<String>,
-    /// As whom (`rollout.call_as`): the account that holds the stack sets, or a delegated
-    /// administrator.
-    #[schemars(extend("enum" = ["self", "delegated_admin"]))]
-    call_as: &'static str,
-    /// The AWS Organizations unit of the target's account (service-managed), or the unit the
-    /// target stands for (`auto_deployment`); else null.
-    organizational_unit: Option<&'a str>,
-    /// Whether the target stands for every account of its unit (`rollout.auto_deployment`):
-    /// its `account` and `role_arn` are then null, its accounts found when a command runs.
-    auto_deployment: bool,
-    /// With `auto_deployment`, the role qfleet assumes in each account of the unit
-    /// (`arn:PARTITION:iam::ACCOUNT:role/NAME`, ACCOUNT standing for each); else null.
-    account_role: Option<String>,
+    #[serde(flatten)]
+    mode: crate::rollout::shown::Mode<'a>,
 }
 
 /// The stack files and rendered templates checked, one object per environment.
@@ -290,9 +250,8 @@ struct Stack<'a> {
     /// The stack's name; for a target deployed through StackSets, the name qfleet knows it
     /// by (CloudFormation names the instance's stack `StackSet-…`).
     stack_name: &'a str,
-    /// For a target deployed through StackSets: the stack set whose instance in the target's
-    /// account and region this stack is; else null.
-    stack_set: Option<String>,
+    #[serde(flatten)]
+    set: crate::rollout::shown::SetOf,
     /// The template's size (for a target deployed through StackSets, its stack set's).
     bytes: usize,
 }
@@ -351,7 +310,7 @@ fn rows(checked: &[Checked]) -> String {
     bakes.sort();
     let mut files: Vec<String> = Vec::new();
     for c in checked {
-        if let Some(line) = stack_sets_line(c.env)
+        if let Some(line) = crate::rollout::shown::line(c.env)
             .map(|l| format!("{}: {l}", c.env.source.display()))
             .filter(|l| !files.contains(l))
         {
@@ -363,41 +322,6 @@ fn rows(checked: &[Checked]) -> String {
         out.push_str(line);
     }
     out
-}
-
-/// How a target deployed through StackSets is reached: by which stack sets, with which
-/// permissions, from which account; `None` for any other environment.
-fn stack_sets_line(env: &Environment) -> Option<String> {
-    if !env.through_stack_sets() {
-        return None;
-    }
-    let r = &env.spec.rollout;
-    let sets: Vec<String> = env
-        .stack_names()
-        .iter()
-        .filter_map(|s| env.stack_set_of(s))
-        .collect();
-    let from = match (crate::config::administration_account(env), r.call_as) {
-        (Some(a), crate::config::CallAs::DelegatedAdmin) => {
-            format!("delegated administrator account {a}")
-        }
-        (Some(a), _) => format!("account {a}"),
-        (None, _) => "the credentials' account".to_string(),
-    };
-    let permissions = match r.permission_model {
-        crate::config::PermissionModel::ServiceManaged => "service-managed",
-        crate::config::PermissionModel::SelfManaged => "self-managed",
-    };
-    let instances = match env.whole_unit() {
-        true => {
-            "with automatic deployment: an instance in every account of each target's unit, accounts that join it included"
-        }
-        false => "an instance per target",
-    };
-    Some(format!(
-        "deployed through CloudFormation StackSets ({permissions} permissions, from {from}): stack sets {}, {instances}",
-        sets.join(", ")
-    ))
 }
 
 fn table(checked: &[Checked]) -> String {
@@ -472,10 +396,7 @@ fn details(c: &Checked, out: &Output) {
     out.line(format!("{}: valid ({})", env.source.display(), env.name));
     let names: Vec<String> = stacks
         .iter()
-        .map(|s| match env.stack_set_of(&s.stack_name) {
-            Some(set) => format!("instance of stack set {set}"),
-            None => s.stack_name.clone(),
-        })
+        .map(|s| crate::rollout::shown::stack_label(env, &s.stack_name))
         .collect();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(28);
     for (s, name) in stacks.iter().zip(&names) {
@@ -504,7 +425,7 @@ fn details(c: &Checked, out: &Output) {
             t.file.waves()
         ));
     }
-    if let Some(line) = stack_sets_line(env) {
+    if let Some(line) = crate::rollout::shown::line(env) {
         out.line(format!("  {line}"));
     }
     for stage in env.stages() {
