@@ -69,3 +69,47 @@ fn a_lambda_mapping_reports_batch_item_failures_as_the_model_assumes() {
         "the mapping reports batch item failures"
     );
 }
+
+fn assumptions(load: &str) -> super::Assumptions {
+    super::Assumptions {
+        load: super::parse_load(load, std::path::Path::new(".")).unwrap(),
+        duration: None,
+        seconds_per_message: None,
+        spread: 0.0,
+        failure_rate: 0.0,
+        launch_time: Some(60),
+        per_instance: 1,
+        seed: 1,
+        max_latency: None,
+        margin: 0.1,
+    }
+}
+
+#[test]
+fn the_command_exits_3_when_a_goal_is_missed_0_when_met_and_2_for_a_refused_run() {
+    use crate::output::Report;
+    let e = env(&format!(
+        "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  max: 2\n{NETWORK}"
+    ));
+    let one = std::slice::from_ref(&e);
+    let missed = super::simulate_all(one, &assumptions("burst:5000@60s"), None).unwrap();
+    assert_eq!(missed.exit_code(), 3);
+    let met = super::simulate_all(one, &assumptions("steady:0.5/s"), None).unwrap();
+    assert_eq!(met.exit_code(), 0);
+    // The simulator's refusals are invalid input: a bad --load, a missing processing time.
+    let bad_load = super::parse_load("sine:10/s", std::path::Path::new(".")).unwrap_err();
+    assert_eq!(crate::error::Error::from(bad_load).exit_code(), 2);
+    let unset = env(&format!(
+        "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 20\nworkers:\n  min: 1\n{NETWORK}"
+    ));
+    let refused = super::simulate_all(
+        std::slice::from_ref(&unset),
+        &assumptions("steady:1/s"),
+        None,
+    );
+    let Err(err) = refused else {
+        panic!("a run without a processing time is refused")
+    };
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("--seconds-per-message"), "{err}");
+}

@@ -610,7 +610,7 @@ fn without_seconds_per_message_the_flag_is_asked_for() {
 }
 
 #[test]
-fn the_verdict_exits_3_when_the_goal_is_missed_and_0_when_met() {
+fn the_verdict_says_whether_the_goal_is_missed() {
     let e = env(
         "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 1\n  max: 2\n",
     );
