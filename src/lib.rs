@@ -22,7 +22,7 @@
 //! - [`rollout`]: many targets: waves and their bakes, StackSets (plan, calls, read-back),
 //!   where a target's stacks are, whole units' accounts;
 //! - [`ownership`]: which stacks and accounts a stack file may act on (qfleet's marks, `accounts`);
-//! - [`inventory`]: what qfleet made in an account and region, and what a file no longer makes;
+//! - [`environments`]: what qfleet made in an account and region, and what a file no longer makes;
 //! - [`import`]: another tool's workload as a stack file (`qfleet import copilot`);
 //! - [`session`]: the environments of a command line, each with its region's clients;
 //! - [`output`]: text and JSON output, progress, error reports;
@@ -52,10 +52,10 @@ pub mod replacement {
 }
 pub(crate) mod dlq;
 pub(crate) mod drift;
+pub(crate) mod environments;
 pub(crate) mod error;
 pub mod iam;
 pub(crate) mod import;
-pub(crate) mod inventory;
 pub(crate) mod jobs;
 pub(crate) mod logs;
 pub(crate) mod output;

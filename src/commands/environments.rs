@@ -2,8 +2,8 @@
 //! its stacks' tags, with the stack file of the stacks directory that makes it.
 
 use super::Global;
+use crate::environments::Listing;
 use crate::error::{Result, Usage};
-use crate::inventory::Listing;
 use crate::output::Output;
 use clap::Args;
 
@@ -22,7 +22,7 @@ pub fn run(_args: EnvironmentsArgs, g: &Global, out: Output) -> Result<crate::er
     let session = super::Session::open(Vec::new(), g.aws_settings(), g.concurrency.into())?;
     let found = session.block_on(async {
         let clients = session.aws.clients(&region).await;
-        crate::inventory::every(&clients).await
+        crate::environments::every(&clients).await
     })?;
     let files = crate::config::StackFiles::default();
     let environments = found

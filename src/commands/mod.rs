@@ -32,17 +32,17 @@ pub use global::Global;
 /// The environments named on the command line (names, paths, copies, globs), every invalid
 /// stack file reported before anything touches AWS, and `--region`/`--role-arn` refused for
 /// a target that names its own.
-fn load_environments(targets: &[String], g: &Global) -> Result<Vec<Environment>> {
-    load_environments_from(targets, g, &crate::config::StackFiles::default())
+fn load_environments(words: &[String], g: &Global) -> Result<Vec<Environment>> {
+    load_environments_from(words, g, &crate::config::StackFiles::default())
 }
 
 /// [`load_environments`], each stack file read once in `files`.
 fn load_environments_from(
-    targets: &[String],
+    words: &[String],
     g: &Global,
     files: &crate::config::StackFiles,
 ) -> Result<Vec<Environment>> {
-    let envs = crate::session::load_from(targets, &g.stacks_dir, files)?;
+    let envs = crate::session::load_from(words, &g.stacks_dir, files)?;
     // Offline commands too: a flag a target ignores would be written into what they print.
     crate::session::check_target_flags(&envs, &g.aws_settings())?;
     // The hints this run prints name these environments: they carry what finds them again.
@@ -68,8 +68,8 @@ fn load_environments_from(
 /// included, and the targets of a file deployed through StackSets): clients per region, at
 /// most `--concurrency` at a time. One account of a whole unit (`ENV-TARGET@ACCOUNT`) is
 /// refused: `deploy` and `plan` take the unit whole ([`session_of_accounts`] is the others').
-fn session(targets: &[String], g: &Global) -> Result<Session> {
-    if let Some((t, base)) = targets
+fn session(words: &[String], g: &Global) -> Result<Session> {
+    if let Some((t, base)) = words
         .iter()
         .find_map(|t| Some((t, crate::rollout::account_pick(t)?.0)))
     {
@@ -80,7 +80,7 @@ fn session(targets: &[String], g: &Global) -> Result<Session> {
         .into());
     }
     preflight(Session::open(
-        load_environments(targets, g)?,
+        load_environments(words, g)?,
         g.aws_settings(),
         g.concurrency.into(),
     )?)
@@ -90,24 +90,24 @@ fn session(targets: &[String], g: &Global) -> Result<Session> {
 /// (`status`, `outputs`, `drift`, `dlq`, `send`, `jobs`, `logs`, `teardown`): a target that
 /// stands for a whole AWS Organizations unit is each account of it
 /// ([`crate::rollout::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
-fn session_of_accounts(targets: &[String], g: &Global) -> Result<Session> {
+fn session_of_accounts(words: &[String], g: &Global) -> Result<Session> {
     let files = crate::config::StackFiles::default();
     let load = |t: &[String]| load_environments_from(t, g, &files);
     let open =
         |t: &[String]| crate::rollout::of_accounts(t, load, g.aws_settings(), g.concurrency.into());
-    let placed = targets
+    let placed = words
         .iter()
-        .any(|t| crate::inventory::Place::pick(t).is_some());
+        .any(|t| crate::environments::Place::pick(t).is_some());
     if placed {
         refuse_place_flags(g)?;
     }
     if !placed {
-        match open(targets) {
+        match open(words) {
             Err(crate::error::Error::Usage(crate::error::Usage::NotInFile { .. })) => {}
-            other => return unambiguous(preflight(other?)?, targets, g, &files),
+            other => return unambiguous(preflight(other?)?, words, g, &files),
         }
     }
-    let elsewhere = Elsewhere::sort(targets, load);
+    let elsewhere = Elsewhere::sort(words, load);
     let mut session = match elsewhere.named.is_empty() {
         true => Session::open(Vec::new(), g.aws_settings(), g.concurrency.into())?,
         false => open(&elsewhere.named)?,
@@ -145,18 +145,18 @@ fn refuse_place_flags(g: &Global) -> Result<()> {
 struct Elsewhere {
     named: Vec<String>,
     retired: Vec<(String, std::path::PathBuf, Vec<String>)>,
-    at_places: Vec<(String, crate::inventory::Place)>,
+    at_places: Vec<(String, crate::environments::Place)>,
 }
 
 impl Elsewhere {
-    fn sort(targets: &[String], load: impl Fn(&[String]) -> Result<Vec<Environment>>) -> Self {
+    fn sort(words: &[String], load: impl Fn(&[String]) -> Result<Vec<Environment>>) -> Self {
         let mut e = Elsewhere {
             named: Vec::new(),
             retired: Vec::new(),
             at_places: Vec::new(),
         };
-        for t in targets {
-            if let Some((name, place)) = crate::inventory::Place::pick(t) {
+        for t in words {
+            if let Some((name, place)) = crate::environments::Place::pick(t) {
                 e.at_places.push((name.to_string(), place));
                 continue;
             }
@@ -185,7 +185,7 @@ impl Elsewhere {
             // The credentials are checked before the search, as preflight does for the others.
             let region = session.aws.region_for(&of.spec.region);
             session.block_on(session.aws.check_credentials(&region))?;
-            let found = crate::inventory::named(&session.aws, &of, &name, None);
+            let found = crate::environments::named(&session.aws, &of, &name, None);
             match session.block_on(found)? {
                 Some(env) => session.envs.push(env),
                 None => return Err(crate::error::Usage::NotInFile { name, file, known }.into()),
@@ -194,7 +194,7 @@ impl Elsewhere {
         for (name, place) in self.at_places {
             session.block_on(session.aws.check_credentials(&place.region))?;
             let aws = &session.aws;
-            let found = crate::inventory::at_place(aws, files, &g.stacks_dir, &name, &place);
+            let found = crate::environments::at_place(aws, files, &g.stacks_dir, &name, &place);
             let env = session.block_on(found)?;
             session.envs.push(env);
         }
@@ -202,16 +202,16 @@ impl Elsewhere {
     }
 }
 
-/// The session, once each bare name of `targets` is known to name one environment only:
+/// The session, once each bare name of `words` (the ENV words) is known to name one environment only:
 /// never a live one where the name also stands for one its file no longer makes
-/// ([`crate::inventory::check_unambiguous`]).
+/// ([`crate::environments::check_unambiguous`]).
 fn unambiguous(
     session: Session,
-    targets: &[String],
+    words: &[String],
     g: &Global,
     files: &crate::config::StackFiles,
 ) -> Result<Session> {
-    for t in targets {
+    for t in words {
         let own = crate::session::file_named(t, &g.stacks_dir);
         let envs: Vec<&Environment> = session
             .envs
@@ -224,7 +224,7 @@ fn unambiguous(
             })
             .collect();
         let check =
-            crate::inventory::check_unambiguous(&session.aws, files, &g.stacks_dir, t, &envs);
+            crate::environments::check_unambiguous(&session.aws, files, &g.stacks_dir, t, &envs);
         session.block_on(check)?;
     }
     Ok(session)

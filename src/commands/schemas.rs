@@ -12,7 +12,7 @@ fn generated() -> Vec<(&'static str, Value)> {
         ("dlq", crate::dlq::schema()),
         ("drift", crate::drift::schema()),
         ("env", crate::worker_env::schema()),
-        ("environments", crate::inventory::schema()),
+        ("environments", crate::environments::schema()),
         ("iam-policy", crate::iam::schema()),
         ("import", crate::import::schema()),
         ("jobs", crate::jobs::schema()),
@@ -34,7 +34,7 @@ fn generated() -> Vec<(&'static str, Value)> {
 /// line.
 #[cfg(test)]
 fn events() -> serde_json::Map<String, Value> {
-    crate::output::json_schema::Shared::default()
+    crate::output::document_schema::Shared::default()
         .add::<crate::deploy::Event>()
         .add::<crate::teardown::Event>()
         .add::<crate::output::Resource>()

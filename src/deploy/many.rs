@@ -29,8 +29,8 @@ pub(crate) fn all(
     let inflight = InFlight::default();
     // What the stack files made and no longer make, before anything changes: a deploy never
     // deletes one, and a target's record keeps each dropped target still there.
-    let found = crate::inventory::Found::of(
-        session.block_on(crate::inventory::retired(&session.aws, &session.envs)),
+    let found = crate::environments::Found::of(
+        session.block_on(crate::environments::retired(&session.aws, &session.envs)),
     );
     let opts = Options {
         found: found.clone(),

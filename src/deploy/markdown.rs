@@ -127,7 +127,7 @@ fn stack(s: &StackOutcome) -> Vec<String> {
 /// The Markdown preview of a plan's environments, and of those their files made and no
 /// longer make (`found`): each still runs, and counts as a difference (`plan
 /// --detailed-exitcode` exits 3), so the comment says so.
-pub(super) fn render(outcomes: &[EnvOutcome], found: &crate::inventory::Found) -> String {
+pub(super) fn render(outcomes: &[EnvOutcome], found: &crate::environments::Found) -> String {
     let pending = |o: &EnvOutcome| o.stacks.iter().any(|s| s.action.pending());
     let with_changes: Vec<&EnvOutcome> = outcomes.iter().filter(|o| o.ok && pending(o)).collect();
     let retired = match found.retired.len() {
@@ -176,7 +176,7 @@ pub(super) fn render(outcomes: &[EnvOutcome], found: &crate::inventory::Found) -
             out.push(format!(
                 "- **{}** ({}): {}; it keeps running until `qfleet teardown {}` retires it",
                 r.environment,
-                crate::inventory::Place {
+                crate::environments::Place {
                     account: r.account.clone(),
                     region: r.region.clone(),
                 }
@@ -310,7 +310,7 @@ mod tests {
     /// exactly it, and a file whose search could not be made.
     #[test]
     fn a_plan_in_markdown_names_each_environment_no_longer_made_with_its_address() {
-        use crate::inventory::{Found, Retired, Unchecked};
+        use crate::environments::{Found, Retired, Unchecked};
         let found = Found {
             retired: vec![Retired {
                 environment: "orders-us1".into(),

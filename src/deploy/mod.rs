@@ -84,7 +84,7 @@ pub(crate) struct Options {
     pub(crate) rollout: bool,
     /// What the stack files made and no longer make, found before the deploy: a target's
     /// record keeps each dropped target still in AWS.
-    pub(crate) found: crate::inventory::Found,
+    pub(crate) found: crate::environments::Found,
     /// `--build-engine`: the engine that builds the workers' images (before the file's).
     pub(crate) build_engine: Option<crate::package::engine::Engine>,
 }
@@ -104,7 +104,7 @@ impl Default for Options {
             adopt: false,
             resume: false,
             rollout: false,
-            found: crate::inventory::Found::default(),
+            found: crate::environments::Found::default(),
             build_engine: None,
         }
     }

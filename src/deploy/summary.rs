@@ -36,7 +36,7 @@ pub(crate) struct Finished {
     collected: Collected,
     printing: Printing,
     /// The environments the stack files made and no longer make.
-    pub(super) found: crate::inventory::Found,
+    pub(super) found: crate::environments::Found,
     /// What `owner` protects against, for a plan of files without it (said once).
     pub(super) owner_note: Option<String>,
     /// When the run's end began to be told (its duration counts up to the document).
@@ -54,7 +54,7 @@ impl Finished {
             outcomes: with_run_codes(&outcomes, printing.detailed_exitcode),
             collected,
             printing,
-            found: crate::inventory::Found::default(),
+            found: crate::environments::Found::default(),
             owner_note: None,
             started,
         }
@@ -99,13 +99,13 @@ struct Own<'a> {
     /// How long the run took.
     duration_ms: u128,
     #[serde(flatten)]
-    found: &'a crate::inventory::Found,
+    found: &'a crate::environments::Found,
 }
 
 /// The schema of `qfleet deploy`'s or `qfleet plan`'s document.
 #[cfg(test)]
 pub(crate) fn schema(command: &str) -> Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     let title = format!("qfleet {command} --output json");
     schema::document::<Body<'static>, Own<'static>>(command, &title, Environments::Each)
 }

@@ -245,7 +245,7 @@ struct Own {
 /// The schema of `qfleet dlq`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own>(
         "dlq",
         "qfleet dlq ENV ACTION --output json",

@@ -33,7 +33,7 @@ struct Own {
 /// The schema of `qfleet drift`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own>(
         "drift",
         "qfleet drift --output json",

@@ -35,7 +35,7 @@ pub(super) const CALLS: &[Call] = &[
         &["cloudformation:DescribeStacks"],
     ),
     // The stack names of the account and region: the environments a stack file made and no
-    // longer makes are found by them (src/inventory/).
+    // longer makes are found by them (src/environments/).
     call(
         "cloudformation",
         "ListStacks",

@@ -10,7 +10,7 @@ use crate::config::Environment;
 use crate::error::{Result, Usage};
 use crate::output::Output;
 #[cfg(test)]
-pub(crate) use crate::output::json_schema::{self as schema, Environments};
+pub(crate) use crate::output::document_schema::{self as schema, Environments};
 use crate::output::{Document, Environment as EnvDoc, Report};
 use schemars::JsonSchema;
 use serde::Serialize;

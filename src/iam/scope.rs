@@ -270,7 +270,7 @@ impl<'a> Place<'a> {
     /// The stacks of the environments its stack file made under the file's own name before an
     /// `environment:` renamed it (`qfleet-class-*` of `class.yaml` that now says `course`),
     /// which `plan`, `deploy` and `status` read to find them
-    /// (`crate::inventory::retired`); `None` where the file's name is its environment's, or for
+    /// (`crate::environments::retired`); `None` where the file's name is its environment's, or for
     /// a StackSets target (its stack sets' instances are its record).
     pub(super) fn renamed_stacks(&self) -> Option<String> {
         let stem = self.env.source.path.file_stem()?.to_str()?;

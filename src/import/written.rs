@@ -49,7 +49,7 @@ struct Body<'a> {
 /// The schema of `qfleet import`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "import",
         "qfleet import copilot --output json",

@@ -153,7 +153,7 @@ impl Report for Logs {
 /// The schema of `qfleet logs`' document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "logs",
         "qfleet logs ENV --output json",

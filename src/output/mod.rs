@@ -3,11 +3,11 @@
 //! events, one per line, the document last).
 
 pub(crate) mod changes;
+#[cfg(test)]
+pub mod document_schema;
 pub(crate) mod envelope;
 mod event;
 pub(crate) mod hint;
-#[cfg(test)]
-pub mod json_schema;
 mod ledger;
 mod once;
 mod progress;

@@ -151,7 +151,7 @@ struct StackSet<'a> {
 /// The schema of `qfleet render`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own<'static>>(
         "render",
         "qfleet render --output json",

@@ -30,11 +30,11 @@
 //! StackSets has no change set per instance: a plan shows what each stack set and instance
 //! would get (created, template changed, brought up to date, nothing), with each instance's
 //! changes from comparing the stack set's template now and the new one
-//! ([`super::preview`]), and a deploy needs `--yes` (no question: a template does not say
+//! ([`super::instance_changes`]), and a deploy needs `--yes` (no question: a template does not say
 //! what a change replaces).
 
 use super::plan::{self, Step};
-use super::{judge, preview};
+use super::{instance_changes, judge};
 use crate::aws::Clients;
 use crate::aws::cfn::changesets::Change;
 use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
@@ -213,7 +213,8 @@ async fn one_set(
         None => Vec::new(),
     };
     let mut steps = plan::steps(wave, &instances, new_template);
-    let previews = preview::previews(name, set, current.as_ref(), &instances, wave, &steps, note);
+    let previews =
+        instance_changes::previews(name, set, current.as_ref(), &instances, wave, &steps, note);
     let told = Told {
         name,
         role: set.role,

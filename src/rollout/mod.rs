@@ -9,7 +9,7 @@
 //!   before any call: each target's step, the guards, the refusals, the calls;
 //! - `apply.rs`: the wave's calls made and followed to their end, then read back;
 //! - `judge.rs`: the read-back judged: a target passes only on positive evidence;
-//! - `preview.rs`, `template_diff.rs`: what a stack set's change does to each instance;
+//! - `instance_changes.rs`, `template_diff.rs`: what a stack set's change does to each instance;
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
 //! - `remove.rs`: a target's stack set instances removed (`teardown`);
 //! - `stack_names.rs`: where a target's stacks are (its own names, or its stack sets' instances),
@@ -24,10 +24,10 @@
 
 mod accounts;
 mod apply;
+mod instance_changes;
 mod judge;
 mod origin;
 mod plan;
-mod preview;
 mod protect;
 mod remove;
 pub(crate) mod shown;

@@ -32,7 +32,7 @@ struct Body<'a> {
 /// The schema of `qfleet send`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "send",
         "qfleet send ENV --output json",

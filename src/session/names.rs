@@ -8,25 +8,25 @@ use std::path::Path;
 const MAX_COPIES: usize = 100;
 
 /// Loads every environment named on the command line, reporting every invalid stack file
-/// before anything touches AWS. A target is a path to a stack file, an environment name in the
-/// stacks directory (a file with `copies` stands for all its copies), one copy (`lab-07`), or a
-/// glob over the environment names (`'lab-*'`), which reads only the stack files whose names
-/// it can match.
+/// before anything touches AWS. Each of the ENV words is a path to a stack file, an environment
+/// name in the stacks directory (a file with `copies` stands for all its copies), one copy
+/// (`lab-07`), or a glob over the environment names (`'lab-*'`), which reads only the stack
+/// files whose names it can match.
 #[cfg(test)]
-fn load(targets: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
-    load_from(targets, stacks_dir, &StackFiles::default())
+fn load(words: &[String], stacks_dir: &Path) -> Result<Vec<Environment>> {
+    load_from(words, stacks_dir, &StackFiles::default())
 }
 
 /// [`load`], each stack file read and parsed once in `files` (which a command may load from
 /// again).
 pub(crate) fn load_from(
-    targets: &[String],
+    words: &[String],
     stacks_dir: &Path,
     files: &StackFiles,
 ) -> Result<Vec<Environment>> {
     let mut envs = Vec::new();
     let mut problems = Vec::new();
-    for t in targets {
+    for t in words {
         match resolve(t, stacks_dir, files) {
             Ok(found) => envs.extend(found),
             Err(Error::Input(list)) => problems.extend(list),

@@ -137,7 +137,7 @@ enum Body<'a> {
 /// The schema of `qfleet simulate`'s document (a run's, or `--tune`'s).
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document_either::<Body<'static>, tune::Tuning, ()>(
         "simulate",
         "qfleet simulate --output json",

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 struct Statuses {
     statuses: Vec<Status>,
     /// The environments the stack files made and no longer make.
-    found: crate::inventory::Found,
+    found: crate::environments::Found,
     /// The whole screen of every environment rather than a row each.
     details: bool,
     /// With `--watch`: the first line says when the screen was read and how to stop.
@@ -65,8 +65,8 @@ impl Report for Statuses {
 /// The schema of `qfleet status`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
-    schema::document::<Status, crate::inventory::Found>(
+    use crate::output::document_schema::{self as schema, Environments};
+    schema::document::<Status, crate::environments::Found>(
         "status",
         "qfleet status --output json",
         Environments::Each,
@@ -85,8 +85,8 @@ pub(crate) fn show(
         let statuses = crate::rollout::each_located(session, |clients, env, at| async move {
             super::gather_at(&clients, env, at).await
         });
-        let found = crate::inventory::Found::of(
-            session.block_on(crate::inventory::retired(&session.aws, &session.envs)),
+        let found = crate::environments::Found::of(
+            session.block_on(crate::environments::retired(&session.aws, &session.envs)),
         );
         let reading = Statuses {
             statuses,

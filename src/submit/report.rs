@@ -65,7 +65,7 @@ struct LineBody<'a> {
 /// The schema of `qfleet submit`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "submit",
         "qfleet submit ENV BODY --output json",

@@ -41,7 +41,7 @@ pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<Torn
         .each_until_interrupted(|clients, env| {
             let (opts, reporter) = (opts.clone(), &reporter);
             let locate = crate::rollout::locate(&session.aws, env);
-            let at = crate::inventory::place_of(&session.aws, env);
+            let at = crate::environments::place_of(&session.aws, env);
             async move {
                 let account = match at.account {
                     Some(a) => Some(a),
@@ -94,7 +94,7 @@ struct Body<'a> {
 /// The schema of `qfleet teardown`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "teardown",
         "qfleet teardown --output json",

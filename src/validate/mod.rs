@@ -235,7 +235,7 @@ struct Body<'a> {
 /// The schema of `qfleet validate`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, ()>(
         "validate",
         "qfleet validate --output json",

@@ -31,7 +31,7 @@ struct Body {
 /// The schema of `qfleet env`'s document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body, ()>("env", "qfleet env --output json", Environments::One)
 }
 

@@ -4,7 +4,7 @@
 //! which derive from the one declaration each type's key table: its keys, the kind of each
 //! (from the field's Rust type), which must be set, and what each accepts (the help shown under
 //! an error about it and in the JSON Schema). The key table, the allowed values and the JSON
-//! Schema are read from there (`keys.rs`, `allowed.rs`, `json_schema.rs`).
+//! Schema are read from there (`keys.rs`, `allowed.rs`, `editor_schema.rs`).
 
 use super::duration::Seconds;
 use std::collections::BTreeMap;

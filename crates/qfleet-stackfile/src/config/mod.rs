@@ -1,19 +1,18 @@
 //! Stack files: finding, parsing and validating them, and the environment they describe.
 
-mod advice;
 mod allowed;
 mod checks;
 mod complete;
 pub mod cron;
 pub mod duration;
+#[cfg(test)]
+mod editor_schema;
 mod error;
 #[cfg(any(test, feature = "test-util"))]
 mod examples;
 mod grants;
 pub mod headroom;
 mod image;
-#[cfg(test)]
-mod json_schema;
 mod keys;
 mod language;
 mod permissions;
@@ -25,11 +24,11 @@ mod stages;
 mod syntax;
 mod targets;
 mod walk;
+mod warnings;
 
 pub use checks::{MAX_NAME_LEN, valid_name};
 pub use schema::{MAX_ROLLING_PAUSE, Network, StackFile};
 
-pub use advice::{privileged, warnings};
 pub use checks::network::MAX_EXTRA_GROUPS;
 pub use checks::network::{
     canonical_cidr as egress_canonical_cidr, cidr_family as egress_cidr_family,
@@ -57,6 +56,7 @@ pub use targets::{
     Target, TargetFile, administration_account, bake, retired, role_in, stack_set_name, unit_wide,
     valid_account,
 };
+pub use warnings::{privileged, warnings};
 
 // For the tests of this crate and the crates above (feature `test-util`).
 #[cfg(any(test, feature = "test-util"))]

@@ -401,7 +401,7 @@ fn waves_are_numbered_from_1_and_a_short_bake_is_a_warning() {
         warning,
         "rollout.bake: 2m is shorter than the 21m the oldest-message alarm (queue.oldest_message_alarm 15m, then 3 one-minute periods) needs to fire, with 3 minutes for its data to arrive: a wave can pass its bake with a problem its alarms have not seen yet (docs/targets.md#waves)"
     );
-    assert!(crate::config::advice::warnings(&envs[1]).contains(&warning));
+    assert!(crate::config::warnings::warnings(&envs[1]).contains(&warning));
     // As long as the slowest alarm needs, or no bake given (that long), or one wave: nothing
     // to say.
     let envs = parse_str(&yaml.replace("2m", "21m")).unwrap().expand();
@@ -555,7 +555,7 @@ fn what_a_target_inherits_from_another_account_is_a_warning() {
         "{}",
         b[1]
     );
-    assert!(crate::config::advice::warnings(&envs[1]).contains(&b[0]));
+    assert!(crate::config::warnings::warnings(&envs[1]).contains(&b[0]));
     // Its own key, and a deploy_role: only the service role is left.
     let fixed = yaml.replace(
         "    account: '444455556666'\n",

@@ -207,7 +207,7 @@ fn an_unknown_region_is_refused_with_the_closest_one() {
 fn an_unlisted_region_is_accepted_when_the_file_says_so_with_a_warning() {
     let env = parse_str("region: xx-newland-1\nregion_unlisted: true\n").unwrap();
     assert_eq!(env.spec.region, "xx-newland-1");
-    let w = advice::warnings(&env);
+    let w = warnings::warnings(&env);
     assert!(
         w.iter()
             .any(|w| w.contains("xx-newland-1") && w.contains("region_unlisted")),
@@ -219,7 +219,7 @@ fn an_unlisted_region_is_accepted_when_the_file_says_so_with_a_warning() {
     // And no warning for a region qfleet knows.
     let env = parse_str("region: eu-west-1\nregion_unlisted: true\n").unwrap();
     assert!(
-        !advice::warnings(&env)
+        !warnings::warnings(&env)
             .iter()
             .any(|w| w.contains("region_unlisted"))
     );
@@ -246,7 +246,7 @@ fn problems_are_listed_in_the_file_order() {
 fn a_fleet_at_zero_with_a_goal_shorter_than_a_sleeping_queues_wake_up_is_warned_of() {
     let base = "region: eu-west-1\nlab: true\nworkers:\n  min: 0\n  max: 4\nscaling:\n  scale_from_zero: true\n  seconds_per_message: 5\n";
     let warned = |yaml: &str| {
-        advice::warnings(&parse_str(yaml).unwrap_or_else(|e| panic!("{e}")))
+        warnings::warnings(&parse_str(yaml).unwrap_or_else(|e| panic!("{e}")))
             .iter()
             .any(|w| w.contains("SQS stops publishing its metrics"))
     };
@@ -263,7 +263,7 @@ fn a_fleet_at_zero_with_a_goal_shorter_than_a_sleeping_queues_wake_up_is_warned_
         "workers:\n",
         "workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/busybox:1\n",
     );
-    let w = advice::warnings(&parse_str(&fargate).unwrap_or_else(|e| panic!("{e}")));
+    let w = warnings::warnings(&parse_str(&fargate).unwrap_or_else(|e| panic!("{e}")));
     let said: Vec<&String> = w
         .iter()
         .filter(|w| w.contains("SQS stops publishing"))
@@ -276,7 +276,7 @@ fn a_fleet_at_zero_with_a_goal_shorter_than_a_sleeping_queues_wake_up_is_warned_
 /// and only of it.
 #[test]
 fn a_schedule_with_no_run_left_is_warned_of() {
-    let w = advice::warnings(
+    let w = warnings::warnings(
         &parse_str(
             "region: eu-west-1\nlab: true\nsources:\n  schedules:\n    - {name: once, cron: 0 2 1 1 ? 2025}\n    - {name: nightly, cron: 0 2 * * ? *}\n    - {name: often, rate: 5 minutes}\n",
         )
@@ -298,7 +298,7 @@ fn a_schedule_with_no_run_left_is_warned_of() {
 fn a_key_with_topics_or_other_accounts_producers_is_warned_of_its_policy() {
     let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     let warnings = |sources: &str| {
-        advice::warnings(
+        warnings::warnings(
             &parse_str(&format!(
                 "region: eu-west-1\nlab: true\nkms_key: {key}\nsources:\n{sources}"
             ))

@@ -384,7 +384,7 @@ fn an_image_function_has_no_code_of_qfleets_and_no_warning_with_a_digest() {
         env.spec.workers.lambda.architecture,
         schema::Architecture::X86_64
     );
-    let w = advice::warnings(&env);
+    let w = warnings::warnings(&env);
     assert!(!w.iter().any(|w| w.contains("workers.lambda")), "{w:?}");
 }
 
@@ -396,7 +396,7 @@ fn an_image_named_by_tag_is_a_warning_that_a_re_pushed_tag_is_not_deployed() {
         "{LAMBDA}  lambda:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/resizer:1.4\n"
     ))
     .unwrap();
-    let w = advice::warnings(&env);
+    let w = warnings::warnings(&env);
     assert!(
         w.iter()
             .any(|w| w.contains("names a tag") && w.contains("@sha256:")),

@@ -262,7 +262,7 @@ fn a_goal_too_close_to_the_processing_time_for_the_p99_is_a_warning() {
         "region: eu-west-1\nlab: true\nworkers: {min: 1, max: 4}\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 30\n",
     )
     .unwrap();
-    let w = crate::config::advice::warnings(&tight);
+    let w = crate::config::warnings::warnings(&tight);
     assert!(
         w.iter()
             .any(|w| w.starts_with("scaling.max_latency_seconds: 60 s leaves too little room")),
@@ -273,7 +273,7 @@ fn a_goal_too_close_to_the_processing_time_for_the_p99_is_a_warning() {
     )
     .unwrap();
     assert!(
-        !crate::config::advice::warnings(&roomy)
+        !crate::config::warnings::warnings(&roomy)
             .iter()
             .any(|w| w.contains("too little room"))
     );
@@ -286,15 +286,15 @@ fn a_scale_in_step_that_would_cross_the_target_is_a_warning() {
     )
     .unwrap();
     assert!(
-        crate::config::advice::warnings(&flapping)
+        crate::config::warnings::warnings(&flapping)
             .iter()
             .any(|w| w.starts_with("scaling.scale_in: removing 20 %")),
         "{:?}",
-        crate::config::advice::warnings(&flapping)
+        crate::config::warnings::warnings(&flapping)
     );
     let default = parse_str("region: eu-west-1\nlab: true\n").unwrap();
     assert!(
-        !crate::config::advice::warnings(&default)
+        !crate::config::warnings::warnings(&default)
             .iter()
             .any(|w| w.starts_with("scaling.scale_in"))
     );

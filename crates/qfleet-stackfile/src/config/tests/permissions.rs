@@ -354,14 +354,14 @@ fn the_opt_in_allows_privilege_and_says_so_every_time() {
         "region: eu-west-1\nworkers:\n  allow_privileged: true\n  policies: [arn:aws:iam::aws:policy/AdministratorAccess]\n  statements:\n    - {Effect: Allow, Action: iam:PassRole, Resource: 'arn:aws:iam::*:role/*'}\n",
     )
     .unwrap();
-    let said = crate::config::advice::privileged(&env);
+    let said = crate::config::warnings::privileged(&env);
     assert_eq!(said.len(), 2, "{said:?}");
     assert!(
         said[0].starts_with("workers.policies.0: `arn:aws:iam::aws:policy/AdministratorAccess`")
     );
     assert!(said[1].contains("iam:PassRole"), "{said:?}");
     assert!(
-        crate::config::advice::warnings(&env)
+        crate::config::warnings::warnings(&env)
             .iter()
             .any(|w| w.contains("allowed by workers.allow_privileged: true"))
     );

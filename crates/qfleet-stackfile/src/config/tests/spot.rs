@@ -147,7 +147,7 @@ fn spot_and_instance_types_are_ec2_settings() {
 #[test]
 fn spot_with_a_single_type_is_a_warning() {
     let one = parse_str("region: eu-west-1\nworkers:\n  spot: {percent: 50}\n").unwrap();
-    let w = super::advice::warnings(&one);
+    let w = super::warnings::warnings(&one);
     assert!(
         w.iter().any(
             |w| w.contains("workers.spot with the one instance type t3.micro")
@@ -160,14 +160,14 @@ fn spot_with_a_single_type_is_a_warning() {
     )
     .unwrap();
     assert!(
-        !super::advice::warnings(&several)
+        !super::warnings::warnings(&several)
             .iter()
             .any(|w| w.contains("workers.spot")),
     );
     let base_only =
         parse_str("region: eu-west-1\nworkers:\n  spot: {on_demand_base: 1}\n").unwrap();
     assert!(
-        super::advice::warnings(&base_only)
+        super::warnings::warnings(&base_only)
             .iter()
             .any(|w| w.contains("on_demand_base: 1 with spot.percent 0")),
     );

@@ -12,8 +12,8 @@ fn root() -> std::path::PathBuf {
 }
 
 fn committed_schema() -> Json {
-    let text = std::fs::read_to_string(root().join(json_schema::PATH))
-        .unwrap_or_else(|e| panic!("{}: {e}", json_schema::PATH));
+    let text = std::fs::read_to_string(root().join(editor_schema::PATH))
+        .unwrap_or_else(|e| panic!("{}: {e}", editor_schema::PATH));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -55,14 +55,14 @@ fn stack_file_with(path: &str, value: &str) -> String {
 /// `schema.rs` (its type or help) or a default.
 #[test]
 fn the_committed_schema_is_the_generated_one() {
-    let path = root().join(json_schema::PATH);
+    let path = root().join(editor_schema::PATH);
     if std::env::var_os("QFLEET_WRITE_SCHEMA").is_some() {
-        std::fs::write(&path, json_schema::text()).unwrap();
+        std::fs::write(&path, editor_schema::text()).unwrap();
     }
     assert!(
-        committed_schema() == json_schema::generate(),
+        committed_schema() == editor_schema::generate(),
         "{} is out of date: run `QFLEET_WRITE_SCHEMA=1 cargo test --lib config::tests::stack_file_schema` and commit it",
-        json_schema::PATH
+        editor_schema::PATH
     );
     assert!(jsonschema::meta::is_valid(&committed_schema()));
 }
@@ -264,7 +264,7 @@ fn parser_walk_and_schema_accept_the_same_values_everywhere() {
 #[test]
 fn the_duration_pattern_is_what_durations_parse() {
     let pattern = jsonschema::validator_for(&serde_json::json!({
-        "type": "string", "pattern": json_schema::DURATION_PATTERN
+        "type": "string", "pattern": editor_schema::DURATION_PATTERN
     }))
     .unwrap();
     for s in [

@@ -64,7 +64,7 @@ impl Retired {
     }
 
     /// The name that reaches exactly it on any command line: `NAME@REGION`, or
-    /// `NAME@ACCOUNT/REGION` where its account is known ([`crate::inventory::Place`]).
+    /// `NAME@ACCOUNT/REGION` where its account is known ([`crate::environments::Place`]).
     pub(crate) fn address(&self) -> String {
         super::Place {
             account: self.account.clone(),

@@ -43,7 +43,7 @@ struct Own<'a> {
 /// The schema of `qfleet environments`' document.
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
-    use crate::output::json_schema::{self as schema, Environments};
+    use crate::output::document_schema::{self as schema, Environments};
     schema::document::<Body<'static>, Own<'static>>(
         "environments",
         "qfleet environments --output json",
