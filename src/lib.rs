@@ -25,6 +25,7 @@
 //! - [`environments`]: what qfleet made in an account and region, and what a file no longer makes;
 //! - [`import`]: another tool's workload as a stack file (`qfleet import copilot`);
 //! - [`session`]: the environments of a command line, each with its region's clients;
+//! - [`changes`]: a change set's changes in words (the text and Markdown previews' lines);
 //! - [`output`]: text and JSON output, progress, error reports;
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
@@ -41,6 +42,7 @@ pub(crate) use qfleet_stackfile::{config, kinds, package};
 // (crates/qfleet-text).
 pub(crate) use qfleet_sim as sim;
 pub(crate) use qfleet_text as text;
+pub(crate) mod changes;
 pub mod cli;
 pub(crate) mod commands;
 pub(crate) mod deploy;

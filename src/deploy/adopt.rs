@@ -130,7 +130,7 @@ pub(super) async fn import(
         let cs = changesets::computed(cfn, name, &id, opts.polling).await?;
         reporter.line(format!(
             "{name}: bucket {bucket} was kept by an earlier teardown; importing it into the new stack first\n{}",
-            crate::output::changes::changes(&cs.changes)
+            crate::changes::changes(&cs.changes)
         ));
         reporter.event(Event::Changes {
             stack: name.clone(),

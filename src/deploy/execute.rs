@@ -213,8 +213,8 @@ async fn unseen(
     });
     reporter.detail(format!(
         "{}\n{}",
-        crate::output::changes::heading(name, creating, cs.changes.len()),
-        crate::output::changes::changes(&cs.changes)
+        crate::changes::heading(name, creating, cs.changes.len()),
+        crate::changes::changes(&cs.changes)
     ));
     let losses: Vec<&str> = cs
         .changes

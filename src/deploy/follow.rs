@@ -31,3 +31,27 @@ pub(super) async fn follow(
     )
     .await?)
 }
+
+/// A stack operation's resource event, as AWS access reads it, is what the output layer prints
+/// on its line (deploy's and teardown's waits alike).
+impl crate::output::ResourceLine for crate::aws::cfn::stack_events::ResourceEvent {
+    fn stack(&self) -> &str {
+        &self.stack
+    }
+
+    fn logical_id(&self) -> &str {
+        &self.logical_id
+    }
+
+    fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+
+    fn status(&self) -> &str {
+        self.status.as_str()
+    }
+
+    fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+}

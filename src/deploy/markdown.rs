@@ -5,7 +5,7 @@
 
 use super::{Action, EnvOutcome, StackOutcome};
 use crate::aws::cfn::changesets::Change;
-use crate::output::changes::{self as preview, MARKDOWN_WIDTH};
+use crate::changes::{self as preview, MARKDOWN_WIDTH};
 
 /// A value as inline code that survives a table cell: pipes escaped, a backtick inside handled.
 fn code(text: &str) -> String {

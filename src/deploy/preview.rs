@@ -4,7 +4,7 @@
 use super::event::Event;
 use super::event::Reporter;
 use super::prepare::Prepared;
-use crate::output::changes as preview;
+use crate::changes as preview;
 
 /// The preview of both stacks as one block (printed with the question, or on its own), and
 /// the events that say the same in JSON.
@@ -61,7 +61,7 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
                 );
                 // An endpoint that does not serve the call is said once a run, as that.
                 match why.not_served() {
-                    Some(api) if reporter.first_not_served(api) => {
+                    Some(api) if reporter.first_not_served(&api.api()) => {
                         lines.push(not_served_note(api));
                     }
                     Some(_) => {}

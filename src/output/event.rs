@@ -6,9 +6,9 @@
 //! tests validate every one of its events against that list.
 //!
 //! The one event the output layer owns is [`Resource`]: a stack operation's per-resource event,
-//! printed live and never kept.
+//! printed live and never kept. The output layer asks of it only what its line says
+//! ([`ResourceLine`]); AWS access's event is one.
 
-use crate::aws::cfn::stack_events::ResourceEvent;
 use serde::Serialize;
 
 /// An event a feature reports: serialised with its name in `"event"`, and told apart by the
@@ -26,20 +26,31 @@ pub(crate) trait Event: Serialize + Clone + Send + Sync {
     }
 }
 
+/// What a stack operation's per-resource event says on its line: the stack, the resource's
+/// logical id and type, its status and CloudFormation's reason; serialised as its own fields.
+pub(crate) trait ResourceLine: Serialize {
+    fn stack(&self) -> &str;
+    fn logical_id(&self) -> &str;
+    fn resource_type(&self) -> &str;
+    /// As CloudFormation names it (`CREATE_COMPLETE`, `UPDATE_FAILED`, …).
+    fn status(&self) -> &str;
+    fn reason(&self) -> Option<&str>;
+}
+
 /// One resource event of a stack operation, as `--output ndjson` prints it live (it is not
 /// kept in the document): the resource event's fields and `"event": "resource"`.
 #[derive(Serialize, schemars::JsonSchema)]
 #[schemars(rename = "ResourceEventLine")]
-pub(crate) struct Resource<'a> {
+pub(crate) struct Resource<'a, R> {
     #[serde(flatten)]
-    resource: &'a ResourceEvent,
+    resource: &'a R,
     /// Always `resource`.
     #[schemars(extend("const" = "resource"))]
     event: &'static str,
 }
 
-impl<'a> Resource<'a> {
-    pub(super) fn new(resource: &'a ResourceEvent) -> Resource<'a> {
+impl<'a, R: ResourceLine> Resource<'a, R> {
+    pub(super) fn new(resource: &'a R) -> Resource<'a, R> {
         Resource {
             resource,
             event: "resource",
@@ -187,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_resource_event_is_listed_in_the_contract_and_named_resource() {
-        let e = ResourceEvent {
+        let e = crate::aws::cfn::stack_events::ResourceEvent {
             event_id: "e-1".into(),
             stack: "qfleet-lab-data".into(),
             logical_id: "Queue".into(),

@@ -2,7 +2,6 @@
 //! for a pipeline (`--output json`: one document, see [`envelope`]; `--output ndjson`: live
 //! events, one per line, the document last).
 
-pub(crate) mod changes;
 #[cfg(test)]
 pub mod document_schema;
 pub(crate) mod envelope;
@@ -15,7 +14,7 @@ mod report;
 mod when;
 pub(crate) use crate::text::{table, words};
 
-pub(crate) use event::{Event, events_of};
+pub(crate) use event::{Event, ResourceLine, events_of};
 pub(crate) use progress::{Question, Reporter, Spinner, cancelled, question_text};
 pub(crate) use report::{Document, Environment, Report};
 pub(crate) use when::ago;

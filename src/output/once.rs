@@ -7,7 +7,7 @@
 //! JSON the document's strings are shortened the same way ("see the document's error") and
 //! the document's top-level `error` tells it ([`shorten_document`]).
 
-use crate::aws::error::{CREDENTIALS_WORDS, CredentialsWords};
+use crate::text::credentials::{CREDENTIALS_WORDS, CredentialsWords};
 use serde_json::{Value, json};
 use std::sync::Mutex;
 
@@ -70,7 +70,7 @@ fn find<'t>(text: &'t str, words: &CredentialsWords) -> Option<(usize, usize, &'
 }
 
 /// The longest detail between a message's head and advice: a source of the credential chain
-/// and its own first words ([`crate::aws::error::SOURCE_FAILED`]).
+/// and its own first words ([`crate::text::credentials::SOURCE_FAILED`]).
 const MAX_DETAIL: usize = 400;
 
 /// `text` to print: shortened, its whole messages kept to be told once by [`finish`].
@@ -163,7 +163,7 @@ pub(super) fn finish() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::error::{MISSING_CREDENTIALS, REJECTED_CREDENTIALS};
+    use crate::text::credentials::{MISSING_CREDENTIALS, REJECTED_CREDENTIALS};
 
     #[test]
     fn every_mention_is_short_and_the_whole_message_is_returned_once() {

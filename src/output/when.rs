@@ -1,7 +1,5 @@
 //! Times for people: "3 min ago" instead of RFC 3339 (which JSON keeps).
 
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
 use std::time::SystemTime;
 
 /// `2025-01-02T03:04:05Z` as "3 min ago" (or "in 2 min" for a clock ahead of this one); for
@@ -11,11 +9,13 @@ pub(crate) fn ago(rfc3339: &str) -> String {
 }
 
 fn ago_at(rfc3339: &str, now: SystemTime) -> String {
-    let Ok(then) = DateTime::from_str(rfc3339, Format::DateTime) else {
+    let (Ok(then), Ok(now)) = (
+        rfc3339.parse::<jiff::Timestamp>(),
+        jiff::Timestamp::try_from(now),
+    ) else {
         return rfc3339.to_string();
     };
-    let now = DateTime::from(now);
-    let secs = now.secs() - then.secs();
+    let secs = now.as_second() - then.as_second();
     let span = |s: i64| match s {
         0..60 => format!("{s} s"),
         60..3600 => format!("{} min", s / 60),
@@ -69,5 +69,14 @@ mod tests {
         );
         assert_eq!(ago_at(t, at(base - 120)), "in 2 min");
         assert_eq!(ago_at("yesterday", at(base)), "yesterday");
+        // AWS's timestamps carry milliseconds, or an offset.
+        assert_eq!(
+            ago_at("2025-01-01T00:00:00.500Z", at(base + 42)),
+            "42 s ago"
+        );
+        assert_eq!(
+            ago_at("2025-01-01T01:00:00+01:00", at(base + 42)),
+            "42 s ago"
+        );
     }
 }

@@ -82,7 +82,7 @@ pub(super) fn previews(
         }
         // A creation adds every resource: said by the plan's summary, not line by line.
         if !changes.is_empty() && *step == Step::Update {
-            let text = crate::output::changes::changes(&changes);
+            let text = crate::changes::changes(&changes);
             let at = p.label();
             match shown.iter_mut().find(|(t, _, _)| *t == text) {
                 Some((_, _, places)) => places.push(at),
@@ -107,7 +107,7 @@ pub(super) fn previews(
         let whose = whose(&places);
         note(format!(
             "{}\n{text}",
-            crate::output::changes::heading(&format!("stack set {name}, {whose}"), false, n)
+            crate::changes::heading(&format!("stack set {name}, {whose}"), false, n)
         ));
     }
     if let Some(why) = unread {

@@ -243,13 +243,10 @@ mod tests {
         // A queue's VisibilityTimeout and DeletionPolicy replace nothing: no data is lost.
         let queue = &c[2];
         assert_eq!(queue.replacement, Some(Replacement::False));
-        assert_eq!(crate::output::changes::replacement_mark(queue), "");
+        assert_eq!(crate::changes::replacement_mark(queue), "");
         assert!(!queue.loses_data());
         let details = queue.details.as_ref().unwrap();
-        let lines: Vec<String> = details
-            .iter()
-            .map(crate::output::changes::detail_line)
-            .collect();
+        let lines: Vec<String> = details.iter().map(crate::changes::detail_line).collect();
         assert_eq!(
             lines,
             [
@@ -278,12 +275,9 @@ mod tests {
         let queue = c.iter().find(|c| c.logical_id == "Queue").unwrap();
         assert_eq!(queue.replacement, Some(Replacement::True));
         assert!(queue.loses_data());
-        assert_eq!(crate::output::changes::replacement_mark(queue), "REPLACE");
+        assert_eq!(crate::changes::replacement_mark(queue), "REPLACE");
         let topic = c.iter().find(|c| c.logical_id == "Topic").unwrap();
-        assert_eq!(
-            crate::output::changes::replacement_mark(topic),
-            "maybe replace"
-        );
+        assert_eq!(crate::changes::replacement_mark(topic), "maybe replace");
         assert!(!topic.loses_data());
     }
 

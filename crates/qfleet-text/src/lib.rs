@@ -1,7 +1,8 @@
 //! Words and tables for people, the same in every report: plurals and counts, lists, a
-//! note told once for the environments it concerns, and plain tables that fit a terminal or a
-//! CI log.
+//! note told once for the environments it concerns, plain tables that fit a terminal or a CI
+//! log, and the words of a credentials failure.
 
+pub mod credentials;
 pub mod words;
 
 /// A plain table for terminals and CI logs alike.

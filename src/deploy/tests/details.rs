@@ -150,7 +150,7 @@ async fn mocked_plan_reads_property_values_as_aws_documents() {
         json["details"][1]["after"],
         r#"{"Key":"team","Value":"jobs"}"#
     );
-    let shown = crate::output::changes::changes(&data.changes);
+    let shown = crate::changes::changes(&data.changes);
     for line in [
         "~ modify  Queue (AWS::SQS::Queue)",
         "VisibilityTimeout: 60 → 120",
@@ -238,8 +238,5 @@ async fn mocked_a_modification_without_details_is_unknown_not_unchanged() {
     assert_eq!(data.changes[0].details, None);
     let json = serde_json::to_value(&data.changes[0]).unwrap();
     assert!(json["details"].is_null(), "{json}");
-    assert!(
-        crate::output::changes::changes(&data.changes)
-            .contains(crate::output::changes::NOT_DETAILED)
-    );
+    assert!(crate::changes::changes(&data.changes).contains(crate::changes::NOT_DETAILED));
 }

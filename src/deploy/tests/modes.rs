@@ -158,7 +158,7 @@ async fn mocked_revert_drift_previews_what_a_deploy_overwrites_per_property_as_a
     assert_eq!(json["details"][0]["before_from"], "ACTUAL_STATE");
     assert_eq!(json["details"][0]["drift"]["deployed"], "60");
     assert_eq!(json["details"][0]["drift"]["actual"], "120");
-    let shown = crate::output::changes::changes(&data.changes);
+    let shown = crate::changes::changes(&data.changes);
     for line in [
         "~ modify  Queue (AWS::SQS::Queue)  [drifted: changed outside CloudFormation]",
         "VisibilityTimeout: 120 → 60  [changed outside CloudFormation (deployed: 60, actual: 120); this deploy overwrites it]",

@@ -30,8 +30,9 @@ pub(crate) struct Reporter<E> {
     /// Whether the per-stack previews are printed (`--details`); off, the closing summary
     /// says it in one row per environment.
     details: bool,
-    /// The APIs the endpoint does not serve that this run has said so of, each once.
-    not_served: std::sync::Mutex<std::collections::BTreeSet<crate::aws::NotServed>>,
+    /// The APIs the endpoint does not serve that this run has said so of (as it names them),
+    /// each once.
+    not_served: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// The spinner of one stack operation (a no-op off a terminal).
@@ -74,11 +75,11 @@ impl<E: Event> Reporter<E> {
 
     /// Whether this run meets `api` not served for the first time: its note is said then, and
     /// never again (an emulator leaves the same APIs out for every stack and environment).
-    pub(crate) fn first_not_served(&self, api: &crate::aws::NotServed) -> bool {
+    pub(crate) fn first_not_served(&self, api: &str) -> bool {
         self.not_served
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(api.clone())
+            .insert(api.to_string())
     }
 
     /// Prints the per-stack previews (`detail`) or leaves them to the closing summary.
@@ -144,15 +145,14 @@ impl<E: Event> Reporter<E> {
     }
 
     /// One line per resource event of a stack operation (text), or one JSON event.
-    pub(crate) fn resource_event(&self, e: &crate::aws::cfn::stack_events::ResourceEvent) {
+    pub(crate) fn resource_event(&self, e: &impl super::event::ResourceLine) {
         self.line(format!(
             "  {:<28} {:<26} {:<36} {}{}",
-            e.stack,
-            e.logical_id,
-            e.resource_type,
-            e.status.as_str(),
-            e.reason
-                .as_deref()
+            e.stack(),
+            e.logical_id(),
+            e.resource_type(),
+            e.status(),
+            e.reason()
                 .filter(|r| !r.is_empty())
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
