@@ -28,7 +28,7 @@ pub fn run(_args: EnvironmentsArgs, g: &Global, out: Output) -> Result<crate::er
     let environments = found
         .into_iter()
         .map(|m| {
-            let file = crate::session::load_from(
+            let file = crate::environments::load_from(
                 std::slice::from_ref(&m.environment),
                 &g.stacks_dir,
                 &files,

@@ -157,7 +157,7 @@ fn taken(name: &str, app: Option<&str>, stacks_dir: &std::path::Path) -> Result<
         return Ok(());
     }
     use crate::error::Error;
-    let found = crate::session::load_from(
+    let found = crate::environments::load_from(
         &[name.to_string()],
         stacks_dir,
         &crate::config::StackFiles::default(),

@@ -42,7 +42,7 @@ fn load_environments_from(
     g: &Global,
     files: &crate::config::StackFiles,
 ) -> Result<Vec<Environment>> {
-    let envs = crate::session::load_from(words, &g.stacks_dir, files)?;
+    let envs = crate::environments::load_from(words, &g.stacks_dir, files)?;
     // Offline commands too: a flag a target ignores would be written into what they print.
     crate::session::check_target_flags(&envs, &g.aws_settings())?;
     // The hints this run prints name these environments: they carry what finds them again.
@@ -212,7 +212,7 @@ fn unambiguous(
     files: &crate::config::StackFiles,
 ) -> Result<Session> {
     for t in words {
-        let own = crate::session::file_named(t, &g.stacks_dir);
+        let own = crate::environments::file_named(t, &g.stacks_dir);
         let envs: Vec<&Environment> = session
             .envs
             .iter()
@@ -220,7 +220,7 @@ fn unambiguous(
                 e.name == *t
                     || own
                         .as_ref()
-                        .is_some_and(|p| crate::session::same_file(p, &e.source.path))
+                        .is_some_and(|p| crate::environments::same_file(p, &e.source.path))
             })
             .collect();
         let check =

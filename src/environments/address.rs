@@ -40,7 +40,7 @@ pub(crate) async fn at_place(
 ) -> Result<Environment> {
     let mut found: Vec<Environment> = Vec::new();
     let mut searched: Vec<std::path::PathBuf> = Vec::new();
-    match crate::session::load_from(&[name.to_string()], stacks_dir, files) {
+    match super::load_from(&[name.to_string()], stacks_dir, files) {
         Ok(envs) => {
             for env in envs {
                 let path = env.source.path.clone();
@@ -50,7 +50,7 @@ pub(crate) async fn at_place(
                 }
                 // The file the name resolved to may have made an environment of that very
                 // name there (`class.yaml`, renamed to `course`, made `class`): once a file.
-                if searched.iter().any(|p| crate::session::same_file(p, &path)) {
+                if searched.iter().any(|p| super::same_file(p, &path)) {
                     continue;
                 }
                 searched.push(path.clone());
@@ -73,8 +73,8 @@ pub(crate) async fn at_place(
         Err(Error::Usage(_)) => {}
         Err(other) => return Err(other),
     }
-    for base in crate::session::base_files(name, stacks_dir) {
-        if searched.iter().any(|p| crate::session::same_file(p, &base)) {
+    for base in super::base_files(name, stacks_dir) {
+        if searched.iter().any(|p| super::same_file(p, &base)) {
             continue;
         }
         if let Some(r) = super::named(aws, &files.load(&base)?, name, Some(place)).await? {
@@ -187,16 +187,12 @@ pub(crate) async fn check_unambiguous(
     if envs.is_empty() {
         return Ok(());
     }
-    let mut others: Vec<std::path::PathBuf> = crate::session::base_files(arg, stacks_dir)
+    let mut others: Vec<std::path::PathBuf> = super::base_files(arg, stacks_dir)
         .into_iter()
-        .filter(|b| {
-            !envs
-                .iter()
-                .any(|e| crate::session::same_file(b, &e.source.path))
-        })
+        .filter(|b| !envs.iter().any(|e| super::same_file(b, &e.source.path)))
         .collect();
     // The file the name is the file name of, when it resolved to environments of other names.
-    if let Some(own) = crate::session::file_named(arg, stacks_dir)
+    if let Some(own) = super::file_named(arg, stacks_dir)
         && envs.iter().all(|e| e.name != arg)
     {
         others.push(own);

@@ -11,12 +11,18 @@
 //! A directly deployed target's data stack records its file's targets
 //! ([`crate::ownership::record`]): a target the file drops is found, and reached, through
 //! the ones that stay.
+//!
+//! The names a command line gives environments are resolved here, in one place: the ENV
+//! words (a file's name or path, a copy, a declared name, a target, a glob: `names.rs`) and
+//! an environment's place (`NAME@REGION`, `NAME@ACCOUNT/REGION`: `address.rs`).
 
 mod address;
+mod names;
 mod report;
 mod search;
 
 pub(crate) use address::{at_place, check_unambiguous, place_of};
+pub(crate) use names::{base_files, file_named, load_from, made_by_another_file, same_file};
 pub(crate) use report::Listing;
 pub(crate) use search::{Found, every, named, retired};
 

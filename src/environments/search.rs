@@ -365,7 +365,7 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
         let renamed = stem.as_deref().is_some_and(|stem| {
             m.of_file(stem, &known)
                 && m.owner.as_deref() == first.spec.owner.as_deref()
-                && !crate::session::made_by_another_file(
+                && !super::made_by_another_file(
                     &first.source.path,
                     m.file.as_deref().unwrap_or(stem),
                 )

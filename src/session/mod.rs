@@ -1,11 +1,6 @@
 //! The per-environment loop of the commands that talk to AWS: the environments named on the
 //! command line, the clients for each one's region, at most a number of them at a time, on
-//! one runtime; and the stages of an environment a command acts on. [`names`] finds the
-//! environments the command line names.
-
-mod names;
-
-pub(crate) use names::{base_files, file_named, load_from, made_by_another_file, same_file};
+//! one runtime; and the stages of an environment a command acts on.
 
 use crate::aws::{Aws, Clients, Settings};
 use crate::config::Environment;
