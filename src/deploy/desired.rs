@@ -27,7 +27,7 @@ pub(super) struct DesiredStack {
     pub(super) tags: BTreeMap<String, String>,
     pub(super) termination_protection: bool,
     pub(super) role_arn: Option<String>,
-    /// Change sets in express mode (see [`super::express`]).
+    /// Change sets in express mode (see [`super::express::express`]).
     pub(super) express: bool,
     /// Drift-aware change sets that bring drifted resources back (`--revert-drift`).
     pub(super) revert_drift: bool,

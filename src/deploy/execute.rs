@@ -272,7 +272,7 @@ async fn run(
     };
     reporter
         .ledger
-        .start(&env.name, &super::ledger_step(cx.mode, name));
+        .start(&env.name, &ledger_step(cx.mode, name));
     spinner.set(if creating { "creating" } else { "updating" });
     inflight.execute(cfn, cs, d.continue_failed).await?;
     let finished = super::follow::follow(cx, name, since, opts.polling, spinner).await?;
@@ -332,4 +332,13 @@ async fn run(
     }
     reporter.line(format!("{name}: {}", final_state.status.as_str()));
     Ok(final_state)
+}
+
+/// The ledger's name for one stack's step: `deploy STACK`, under way from ExecuteChangeSet
+/// on; `plan STACK` for a plan, which executes nothing (an interrupted plan says so).
+pub(crate) fn ledger_step(mode: super::Mode, stack: &str) -> String {
+    match mode {
+        super::Mode::Deploy => format!("deploy {stack}"),
+        super::Mode::Plan => format!("plan {stack}"),
+    }
 }

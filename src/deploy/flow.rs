@@ -10,8 +10,10 @@ use super::consent::{self, Decision, Loss};
 use super::desired::DesiredStack;
 use super::event::Event;
 use super::execute;
+use super::execute::ledger_step;
+use super::network::fleet_network;
 use super::prepare::{self, Prepared};
-use super::{Action, Mode, StackOutcome, fleet_network, ledger_step, recover};
+use super::{Action, Mode, StackOutcome, recover};
 use crate::aws::cfn::changesets;
 use crate::aws::cfn::stacks;
 use crate::aws::error::AwsError;
@@ -80,7 +82,7 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
     }
     execute_all(cx, &prepared, (&packages, &images), done).await?;
     if express && prepared.iter().any(Prepared::has_changes) {
-        let said = super::express_done(&cx.env.name);
+        let said = super::express::express_done(&cx.env.name);
         cx.reporter.line(&said);
         cx.reporter.event(Event::Express {
             environment: cx.env.name.clone(),
@@ -116,7 +118,7 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
             .map(|s| ledger_step(cx.mode, &s.stack_name))
             .collect(),
     );
-    let (express, warning) = super::express(env, opts);
+    let (express, warning) = super::express::express(env, opts);
     // The insecure opt-ins in force are said on every run, not only by validate.
     let privileged = env
         .stages()
@@ -486,7 +488,7 @@ async fn prepare_stack(
     if stack.role == StackRole::Fleet
         && let Some((vpc, subnets)) = workers_subnets(env, network.as_ref(), state.as_ref())
     {
-        let named = super::check_network_references(clients, env, &vpc).await;
+        let named = super::network::check_network_references(clients, env, &vpc).await;
         spinner.set("checking the workers' way to the AWS APIs");
         let reached = super::reach::check(
             clients,
@@ -727,4 +729,46 @@ async fn discard_strictly(cx: &Ctx<'_>, prepared: &[Prepared]) -> Result<()> {
         }
     }
     Ok(first?)
+}
+
+/// Deploys (or plans) one environment. Errors end up in the outcome, not in the return value,
+/// so that other environments carry on.
+pub(super) async fn environment(
+    clients: &crate::aws::Clients,
+    env: &Environment,
+    mode: Mode,
+    opts: &super::Options,
+    reporter: &super::event::Reporter,
+    inflight: &super::InFlight,
+) -> super::EnvOutcome {
+    let started = std::time::Instant::now();
+    let mut stacks_done = Vec::new();
+    let cx = super::Ctx {
+        clients,
+        env,
+        mode,
+        opts,
+        reporter,
+        inflight,
+    };
+    let result = run(&cx, &mut stacks_done).await;
+    let (ok, cancelled, error, exit_code) = match result {
+        Ok(ended) => (
+            true,
+            ended == Ended::Cancelled,
+            None,
+            crate::error::Exit::Ok,
+        ),
+        Err(e) => (false, false, Some(e.report()), e.exit_code()),
+    };
+    super::EnvOutcome {
+        environment: env.name.clone(),
+        region: clients.region.clone(),
+        ok,
+        cancelled,
+        stacks: stacks_done,
+        error,
+        exit_code,
+        duration_ms: started.elapsed().as_millis(),
+    }
 }

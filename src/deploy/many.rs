@@ -164,7 +164,9 @@ pub(super) fn some(
     } else {
         session.each_of_until_interrupted(&direct, |clients, env| {
             let (inflight, opts) = (inflight.clone(), opts.clone());
-            async move { super::environment(&clients, env, mode, &opts, reporter, &inflight).await }
+            async move {
+                super::flow::environment(&clients, env, mode, &opts, reporter, &inflight).await
+            }
         })?
     };
     let mut files: Vec<&std::path::Path> = Vec::new();

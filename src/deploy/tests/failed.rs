@@ -124,7 +124,7 @@ async fn as_aws_documents_revert_drift_runs_in_the_standard_mode_even_in_an_expr
         );
         assert_eq!(mode, &Some(DeploymentMode::RevertDrift), "{stack}");
     }
-    let (express, said) = super::super::express(&e, &o);
+    let (express, said) = super::super::express::express(&e, &o);
     assert!(!express);
     assert!(said.unwrap().contains("standard mode"));
 }
@@ -142,7 +142,7 @@ fn a_rollout_in_waves_deploys_in_the_standard_mode_unless_express_is_asked_for()
         rollout: true,
         ..opts(false)
     };
-    let (express, said) = super::super::express(&envs[0], &rollout);
+    let (express, said) = super::super::express::express(&envs[0], &rollout);
     assert!(!express);
     assert!(
         said.unwrap()
@@ -152,14 +152,17 @@ fn a_rollout_in_waves_deploys_in_the_standard_mode_unless_express_is_asked_for()
         express: Some(true),
         ..rollout.clone()
     };
-    let (express, said) = super::super::express(&envs[1], &asked);
+    let (express, said) = super::super::express::express(&envs[1], &asked);
     assert!(express);
     assert!(
         said.unwrap()
             .starts_with("WARNING: orders-b: express mode in a rollout")
     );
     // Not a rollout (one target deployed alone): the stack file decides, as ever.
-    assert_eq!(super::super::express(&envs[1], &opts(false)), (true, None));
+    assert_eq!(
+        super::super::express::express(&envs[1], &opts(false)),
+        (true, None)
+    );
 }
 
 /// A stack an earlier express deploy (rollback disabled) left in UPDATE_FAILED carries the

@@ -16,7 +16,9 @@ mod together;
 
 use super::*;
 use crate::aws::Clients;
+use crate::aws::network::Placement;
 use crate::config;
+use crate::config::Network;
 use crate::output::{Format, Output};
 use crate::render::{self, StackRole};
 use aws_sdk_cloudformation::Client as Cfn;

@@ -226,7 +226,7 @@ async fn mocked_express_only_where_the_stack_file_or_the_flag_asks_and_never_sil
         );
     }
     let protected = env(STACK_FILE);
-    let said = super::super::express(
+    let said = super::super::express::express(
         &protected,
         &Options {
             express: Some(true),

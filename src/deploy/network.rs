@@ -1,0 +1,148 @@
+//! The fleet's network, found and checked before any change: the stack file's VPC and subnets
+//! (or the default VPC's, discovered once and kept), and the security groups and prefix lists
+//! its settings name.
+
+use super::Options;
+use super::desired::FleetNetwork;
+use crate::aws::Clients;
+use crate::aws::cfn::stacks::StackState;
+use crate::aws::network::{self, Placement};
+use crate::config::{Environment, Network};
+use crate::error::Result;
+
+/// The fleet's network: from the stack file, or the default VPC's subnets. Those are
+/// discovered when the fleet is first created and kept afterwards (UsePreviousValue), so that a
+/// redeploy never moves the fleet and costs no EC2 calls; `--rediscover-network` looks again.
+pub(super) async fn fleet_network(
+    clients: &Clients,
+    env: &Environment,
+    state: Option<&StackState>,
+    opts: &Options,
+) -> Result<FleetNetwork> {
+    match &env.spec.workers.network {
+        Network::Explicit(net) => Ok(FleetNetwork::Place(Placement {
+            vpc: net.vpc.clone(),
+            subnets: net.subnets.clone(),
+        })),
+        Network::Default => {
+            let deployed = state.is_some_and(|s| {
+                !s.is_review()
+                    && !s.is_failed_create()
+                    && s.parameters.get("VpcId").is_some_and(|v| !v.is_empty())
+                    && s.parameters.get("SubnetIds").is_some_and(|v| !v.is_empty())
+            });
+            if deployed && !opts.rediscover_network {
+                return Ok(FleetNetwork::KeepDeployed);
+            }
+            // With several types (a mixed instances policy), a zone that offers any of them
+            // can launch workers.
+            let w = &env.spec.workers;
+            let types = match env.kind().unit() {
+                Some("instance") => w.types(),
+                _ => Vec::new(),
+            };
+            network::default_placement(&clients.ec2, &clients.region, &types)
+                .await
+                .map(FleetNetwork::Place)
+                .map_err(Into::into)
+        }
+    }
+}
+
+/// The security groups and prefix lists the stack file names (`workers.security_groups`,
+/// `workers.egress`), checked in the workers' Region before any change: each exists, and a
+/// group the workers wear is in their VPC `vpc` (a group an egress rule names may be in a
+/// peered one). One that does not is an error at its own line; a read that fails is an error
+/// too, never "fine".
+pub(super) async fn check_network_references(
+    clients: &Clients,
+    env: &Environment,
+    vpc: &str,
+) -> Result<()> {
+    let w = &env.spec.workers;
+    let mut groups: Vec<(String, &str, bool)> = w
+        .security_groups
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (format!("workers.security_groups.{i}"), id.as_str(), true))
+        .collect();
+    let mut lists: Vec<(String, &str)> = Vec::new();
+    for (i, r) in w.egress.iter().enumerate() {
+        if let Some(sg) = &r.security_group {
+            groups.push((format!("workers.egress.{i}.security_group"), sg, false));
+        }
+        if let Some(pl) = &r.prefix_list {
+            lists.push((format!("workers.egress.{i}.prefix_list"), pl));
+        }
+    }
+    let mut problems = match &w.network {
+        crate::config::Network::Explicit(n) => check_vpc_and_subnets(clients, env, n).await?,
+        crate::config::Network::Default => Vec::new(),
+    };
+    if !groups.is_empty() {
+        let ids: Vec<String> = groups.iter().map(|(_, id, _)| id.to_string()).collect();
+        let found = network::security_groups(&clients.ec2, &ids).await?;
+        for (field, id, worn) in &groups {
+            let why = match found.get(*id) {
+                None => format!("security group {id} does not exist in {}", clients.region),
+                Some(in_vpc) if *worn && in_vpc != vpc => format!(
+                    "security group {id} is in {in_vpc}, and the workers run in {vpc}: a worker wears groups of its own VPC only"
+                ),
+                Some(_) => continue,
+            };
+            problems.push(env.source.error(field, why));
+        }
+    }
+    if !lists.is_empty() {
+        let ids: Vec<String> = lists.iter().map(|(_, id)| id.to_string()).collect();
+        let found = network::prefix_lists(&clients.ec2, &ids).await?;
+        for (field, id) in &lists {
+            if !found.contains(*id) {
+                problems.push(env.source.error(
+                    field,
+                    format!("prefix list {id} does not exist in {}", clients.region),
+                ));
+            }
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(crate::error::Error::Input(problems)),
+    }
+}
+
+/// The VPC and subnets `workers.network` names: the VPC exists in the Region, and each subnet
+/// exists, is in that VPC and in the availability zone the file keys it by (a group whose
+/// subnets are elsewhere fails to launch there, or in another VPC at all).
+async fn check_vpc_and_subnets(
+    clients: &Clients,
+    env: &Environment,
+    n: &crate::config::ExplicitNetwork,
+) -> Result<Vec<crate::error::InputError>> {
+    let region = &clients.region;
+    if !network::vpc_exists(&clients.ec2, &n.vpc).await? {
+        let why = format!("VPC {} does not exist in {region}", n.vpc);
+        return Ok(vec![env.source.error("workers.network.vpc", why)]);
+    }
+    let ids: Vec<String> = n.subnets.values().cloned().collect();
+    let found = network::subnets(&clients.ec2, &ids).await?;
+    let mut problems = Vec::new();
+    for (zone, id) in &n.subnets {
+        let why = match found.get(id) {
+            None => format!("subnet {id} does not exist in {region}"),
+            Some((vpc, _)) if *vpc != n.vpc => format!(
+                "subnet {id} is in {vpc}, and workers.network.vpc is {}: the workers run in one VPC",
+                n.vpc
+            ),
+            Some((_, az)) if az != zone => {
+                format!("subnet {id} is in {az}, not in {zone}: key it by its own zone")
+            }
+            Some(_) => continue,
+        };
+        problems.push(
+            env.source
+                .error(&format!("workers.network.subnets.{zone}"), why),
+        );
+    }
+    Ok(problems)
+}
