@@ -1,6 +1,7 @@
 //! `qfleet import copilot PATH`: a Copilot Worker Service manifest as a stack file, offline.
 
 use super::Global;
+use crate::config::FileError as Missing;
 use crate::error::{Result, Usage};
 use crate::import::{self, Options};
 use crate::output::Output;
@@ -168,7 +169,8 @@ fn taken(name: &str, app: Option<&str>, stacks_dir: &std::path::Path) -> Result<
             None => return Ok(()),
         },
         Err(Error::Usage(
-            Usage::UnknownEnvironment { .. } | Usage::NotInFile { .. } | Usage::NoStackFile { .. },
+            Usage::StackFile(Missing::UnknownEnvironment { .. } | Missing::NoStackFile { .. })
+            | Usage::NotInFile { .. },
         )) => return Ok(()),
         Err(Error::Usage(Usage::DeclaredTwice { files, .. })) => match files.first() {
             Some(f) => f.clone(),

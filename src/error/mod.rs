@@ -228,27 +228,9 @@ impl From<crate::sim::Error> for Error {
 /// error: both exit 2.
 impl From<crate::config::Error> for Error {
     fn from(e: crate::config::Error) -> Self {
-        use crate::config::FileError;
         match e {
             crate::config::Error::Input(problems) => Error::Input(problems),
-            crate::config::Error::File(file) => Error::Usage(match file {
-                FileError::NoStackFile { target, stacks_dir } => {
-                    Usage::NoStackFile { target, stacks_dir }
-                }
-                FileError::UnknownEnvironment {
-                    name,
-                    stacks_dir,
-                    known,
-                } => Usage::UnknownEnvironment {
-                    name,
-                    stacks_dir,
-                    known,
-                },
-                FileError::Directory { target } => Usage::Directory { target },
-                FileError::Unreadable { path, source } => {
-                    Usage::StackFileUnreadable { path, source }
-                }
-            }),
+            crate::config::Error::File(file) => Error::Usage(Usage::StackFile(file)),
         }
     }
 }

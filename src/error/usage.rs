@@ -138,33 +138,9 @@ pub enum Usage {
     CompletionScript { source: std::io::Error },
 
     // Environments and their stack files.
-    /// A path to a stack file that does not exist.
-    #[error(
-        "stack file {target} does not exist (ENV is an environment name in {} or a path to a stack file)",
-        .stacks_dir.display()
-    )]
-    NoStackFile { target: String, stacks_dir: PathBuf },
-    /// An environment name with no stack file; `known`: the environments there are.
-    #[error(
-        "no stack file for environment `{name}` ({}/{name}.yaml does not exist); {}",
-        .stacks_dir.display(),
-        known_environments(.stacks_dir, .known)
-    )]
-    UnknownEnvironment {
-        name: String,
-        stacks_dir: PathBuf,
-        known: Vec<String>,
-    },
-    /// A directory where a stack file was expected.
-    #[error(
-        "{target} is a directory, not a stack file: ENV is an environment name (its stack file is ENV.yaml in the stacks directory) or the path to a stack file (a .yaml file)"
-    )]
-    Directory { target: String },
-    #[error("cannot read stack file {}: {source}", .path.display())]
-    StackFileUnreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// A stack file that could not be found or read (its words are the stack file's).
+    #[error(transparent)]
+    StackFile(crate::config::FileError),
     /// `ENV@ACCOUNT` for an account of a unit-wide target where it has no stacks, or for an
     /// environment that is no unit-wide target.
     #[error(
@@ -501,18 +477,6 @@ fn paths(files: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn known_environments(stacks_dir: &std::path::Path, known: &[String]) -> String {
-    if known.is_empty() {
-        format!("{} holds no stack files", stacks_dir.display())
-    } else {
-        format!(
-            "environments in {}: {}",
-            stacks_dir.display(),
-            known.join(", ")
-        )
-    }
 }
 
 fn manifest_environments(known: &[String]) -> String {

@@ -26,22 +26,30 @@ pub struct InputError {
     pub span: Option<SourceSpan>,
 }
 
-/// A stack file that could not be found or read. The commands say each in their words.
+/// A stack file that could not be found or read: a usage error to the commands (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    /// A path given as ENV that is no file.
-    #[error("stack file {target} does not exist")]
+    /// A path to a stack file that does not exist.
+    #[error(
+        "stack file {target} does not exist (ENV is an environment name in {} or a path to a stack file)",
+        .stacks_dir.display()
+    )]
     NoStackFile { target: String, stacks_dir: PathBuf },
-    /// An environment name with no `NAME.yaml` in the stacks directory; `known`: the
-    /// environments there are.
-    #[error("no stack file for environment `{name}` in {}", .stacks_dir.display())]
+    /// An environment name with no stack file; `known`: the environments there are.
+    #[error(
+        "no stack file for environment `{name}` ({}/{name}.yaml does not exist); {}",
+        .stacks_dir.display(),
+        known_environments(.stacks_dir, .known)
+    )]
     UnknownEnvironment {
         name: String,
         stacks_dir: PathBuf,
         known: Vec<String>,
     },
     /// A directory where a stack file was expected.
-    #[error("{target} is a directory, not a stack file")]
+    #[error(
+        "{target} is a directory, not a stack file: ENV is an environment name (its stack file is ENV.yaml in the stacks directory) or the path to a stack file (a .yaml file)"
+    )]
     Directory { target: String },
     /// The file is there but could not be read.
     #[error("cannot read stack file {}: {source}", .path.display())]
@@ -49,6 +57,18 @@ pub enum FileError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+fn known_environments(stacks_dir: &std::path::Path, known: &[String]) -> String {
+    if known.is_empty() {
+        format!("{} holds no stack files", stacks_dir.display())
+    } else {
+        format!(
+            "environments in {}: {}",
+            stacks_dir.display(),
+            known.join(", ")
+        )
+    }
 }
 
 /// Everything reading a stack file fails with.
