@@ -67,23 +67,40 @@ class Faults:
         self.lock = threading.Lock()
         self.reset(None)
 
-    def reset(self, rule=None, throttle=None, kill_at=None, sig=None):
+    def reset(self, rule=None, throttle=None, kill_at=None, sig=None, slow=0.0, fail_every=None, kill_on=None):
+        """kill_on: (service, op, nth): the signal at the nth call of that operation instead of
+        the kill_at-th request; slow: seconds added to every answer; fail_every: (service, op)
+        answered 503 every time."""
         with self.lock:
             self.rule, self.throttle, self.kill_at, self.sig = rule, throttle, kill_at, sig
+            self.slow, self.fail_every, self.kill_on = slow, fail_every, kill_on
             self.seen = collections.Counter()
             self.count = 0
             self.pid = None
             self.injected = 0
+            self.signalled_at = None
+
+    def signal_now(self):
+        """Sends the signal to qfleet (with the lock held) and notes when."""
+        try:
+            os.kill(self.pid, self.sig)
+            self.signalled_at = time.monotonic()
+        except ProcessLookupError:
+            pass
 
     def decide(self, service, op):
         with self.lock:
             self.count += 1
             self.seen[(service, op)] += 1
             if self.kill_at is not None and self.count == self.kill_at and self.pid:
-                try:
-                    os.kill(self.pid, self.sig)
-                except ProcessLookupError:
-                    pass
+                self.signal_now()
+            if self.kill_on and self.pid and self.kill_on == (service, op, self.seen[(service, op)]):
+                self.signal_now()
+            if self.fail_every == (service, op):
+                self.injected += 1
+                return "500"
+            if self.slow:
+                return "slow"
             if self.rule:
                 r_service, r_op, nth, fault = self.rule
                 if r_service == service and r_op == op and self.seen[(service, op)] == nth:
@@ -148,6 +165,8 @@ def make_proxy(upstream, faults):
                 return self.reply(503, HTML, "text/html")
             if fault == "delay":
                 time.sleep(2)
+            if fault == "slow":
+                time.sleep(faults.slow)
             status, headers, data = self.forward(body)
             if fault == "reset_after":
                 return self.drop()
@@ -361,6 +380,89 @@ def teardown_kill_scenarios(lab, proxy_url, faults, points, sig, rows):
                         "" if ok else (problem or err2.strip()[-80:])))
 
 
+def interrupt_scenarios(lab, proxy_url, faults, rows):
+    """SIGTERM during a first deploy, as its second change set is being created, against an
+    endpoint that answers every call 1 s late and against one that fails every
+    DeleteChangeSet: one interrupted document on stdout within 3 s of the signal, naming the
+    environment, exit 143 within 7.5 s (GitHub's SIGTERM follows its SIGINT by 7.5 s); with a
+    SIGINT 0.5 s after it, the run ends within 1 s of that. A plain rerun converges."""
+    endpoints = [("every call 1 s late", dict(slow=1.0)),
+                 ("every DeleteChangeSet failing", dict(fail_every=("cloudformation", "DeleteChangeSet")))]
+    for label, how in endpoints:
+        for second in (False, True):
+            env = lab.name("ki")
+            path = lab.stack_file(env)
+            faults.reset(kill_on=("cloudformation", "CreateChangeSet", 2), sig=signal.SIGTERM, **how)
+            run = timed_run(lab, ["deploy", path, "--yes", "-o", "json"], proxy_url, faults, second)
+            faults.reset()
+            code2, wall2, _, err2 = lab.qfleet_run(["deploy", path, "--yes"])
+            problems = interrupt_problems(run, env, second)
+            settled = lab.stacks_settled([env])
+            if code2 != 0 or settled:
+                problems.append(f"rerun: {code2} {settled or err2.strip()[-80:]}")
+            rows.append(Row(f"deploy, SIGTERM{' + SIGINT' if second else ''}, {label}, then rerun", 1,
+                            int(not problems), f"{run['code']}->{code2}", run["wall"] + wall2, 0, 0,
+                            "; ".join(problems)[:160]))
+
+
+def timed_run(lab, args, endpoint, faults, second):
+    """Runs qfleet through the proxy, noting when each stdout line arrived and when it ended;
+    with `second`, a SIGINT 0.5 s after the proxy's signal."""
+    env = dict(lab.env, AWS_ENDPOINT_URL=endpoint)
+    t = time.monotonic()
+    p = subprocess.Popen([lab.qfleet] + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    faults.pid = p.pid
+    lines, err = [], []
+    readers = [threading.Thread(target=lambda: [lines.append((time.monotonic(), line)) for line in p.stdout]),
+               threading.Thread(target=lambda: err.extend(p.stderr))]
+    for r in readers:
+        r.start()
+    second_at = None
+    while p.poll() is None and time.monotonic() - t < 300:
+        if second and second_at is None and faults.signalled_at and time.monotonic() - faults.signalled_at >= 0.5:
+            os.kill(p.pid, signal.SIGINT)
+            second_at = time.monotonic()
+        time.sleep(0.02)
+    if p.poll() is None:
+        p.kill()
+    ended = time.monotonic()
+    p.wait()
+    for r in readers:
+        r.join()
+    return dict(code=p.returncode, wall=ended - t, lines=lines, err="".join(err),
+                signalled=faults.signalled_at, second=second_at, ended=ended)
+
+
+def interrupt_problems(run, env, second):
+    """What an interrupted run did wrong against the contract of docs/ci.md."""
+    if run["signalled"] is None:
+        return ["the signal was never sent"]
+    problems = []
+    if run["code"] != 143:
+        problems.append(f"exit {run['code']}, not 143")
+    if len(run["lines"]) != 1:
+        problems.append(f"{len(run['lines'])} lines on stdout")
+    else:
+        at, line = run["lines"][0]
+        if at - run["signalled"] > 3.0:
+            problems.append(f"document {at - run['signalled']:.1f} s after the signal")
+        try:
+            doc = json.loads(line)
+            stopped = [s["environment"] for s in doc["error"]["stopped"]]
+            if doc["error"]["kind"] != "interrupted" or doc["exit_code"] != 143 or stopped != [env]:
+                problems.append(f"document: {doc['error']['kind']}, {doc['exit_code']}, {stopped}")
+        except (ValueError, KeyError, TypeError) as e:
+            problems.append(f"not the document: {e}")
+    if run["ended"] - run["signalled"] > 7.5:
+        problems.append(f"ended {run['ended'] - run['signalled']:.1f} s after the signal")
+    if second and run["second"] is not None and run["ended"] - run["second"] > 1.0:
+        problems.append(f"ended {run['ended'] - run['second']:.1f} s after the second signal")
+    if "panicked" in run["err"]:
+        problems.append("panicked")
+    return problems
+
+
 def throttle_scenario(lab, proxy_url, faults, copies, fraction, rows):
     """A fraction of CloudFormation calls throttled during a deploy of `copies` environments."""
     for frac in (0.0, fraction):
@@ -417,6 +519,7 @@ def main():
             kill_scenarios(lab, proxy_url, faults, [6], signal.SIGINT, rows)
             teardown_kill_scenarios(lab, proxy_url, faults, [8], signal.SIGKILL, rows)
             teardown_kill_scenarios(lab, proxy_url, faults, [12], signal.SIGINT, rows)
+            interrupt_scenarios(lab, proxy_url, faults, rows)
             throttle_scenario(lab, proxy_url, faults, 3, 0.3, rows)
         else:
             plan = [(op, f, n) for op in TEARDOWN_READS for f in FAULTS for n in (1, 2)]
@@ -425,6 +528,7 @@ def main():
             kill_scenarios(lab, proxy_url, faults, range(3, 43, 4), signal.SIGINT, rows)
             teardown_kill_scenarios(lab, proxy_url, faults, range(2, 26, 5), signal.SIGKILL, rows)
             teardown_kill_scenarios(lab, proxy_url, faults, range(4, 28, 5), signal.SIGINT, rows)
+            interrupt_scenarios(lab, proxy_url, faults, rows)
             throttle_scenario(lab, proxy_url, faults, 10, 0.3, rows)
     finally:
         server.shutdown()

@@ -100,6 +100,7 @@ pub fn main() -> ExitCode {
     // SIGTERM and SIGHUP stop a run as Ctrl-C does, from here on.
     crate::error::listen_for_signals();
     let out = Output::new(cli.global.output, command);
+    out.document_on_deadline();
     // Keep each error's headline on one line: CI logs are grepped for file:line:column.
     let _ = miette::set_hook(Box::new(|_| {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())

@@ -6,8 +6,11 @@
 use crate::aws::cfn::changesets;
 use std::sync::{Arc, Mutex};
 
-/// How long an interrupted run waits for the answer to an ExecuteChangeSet on its way.
-const SENDING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long an interrupted run waits for the answer to an ExecuteChangeSet on its way before
+/// it says where it left each environment: its document is out within 3 s of the signal
+/// (`crate::error::time_left` bounds the rest). Unanswered by then, the stack is said to be
+/// possibly updating, and its change set is not deleted.
+const SENDING_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 #[derive(Default, Clone)]
 pub struct InFlight(Arc<Mutex<Vec<Pending>>>);
@@ -142,36 +145,61 @@ impl InFlight {
         }
     }
 
-    /// After Ctrl-C: deletes the change sets nobody will execute (and the empty review stack a
-    /// first one made) and returns what to tell the user about the stacks still updating.
-    pub(super) async fn abandon(&self) -> Vec<String> {
-        // An ExecuteChangeSet on its way is answered first (the SDK's own timeouts bound it;
-        // this bounds the wait too): then whether its stack runs is known.
+    /// After Ctrl-C, first: an ExecuteChangeSet on its way is answered (the SDK's own timeouts
+    /// bound it; [`SENDING_WAIT`] bounds the wait too), so that whether its stack runs is known.
+    pub(super) async fn settle(&self) {
         let since = std::time::Instant::now();
         while self.sending() && since.elapsed() < SENDING_WAIT {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// What the run leaves in environment `stopped`: its stacks CloudFormation is still
+    /// updating (unless the ledger says so already), and its unexecuted change sets (with the
+    /// empty review stack of a first one), which [`InFlight::clean_up`] deletes next.
+    pub(super) fn add_to(&self, stopped: &mut crate::error::Stopped) {
         let pending: Vec<Pending> = self.0.lock().map(|v| v.clone()).unwrap_or_default();
-        let mut notes = Vec::new();
-        for p in pending {
+        let env = stopped.environment.clone();
+        for p in pending.iter().filter(|p| p.environment == env) {
             if p.executing {
-                notes.push(format!(
-                    "{} is still being updated by CloudFormation; `qfleet deploy {}` waits for it and carries on, `qfleet status {}` shows it",
-                    p.stack, p.environment, p.environment
-                ));
+                if !stopped.under_way.iter().any(|u| u.contains(&p.stack)) {
+                    stopped.under_way.push(format!("deploy {}", p.stack));
+                }
                 continue;
             }
+            stopped.left_behind.push(crate::error::LeftBehind {
+                what: match p.creating {
+                    Some(_) => format!(
+                        "the unexecuted change set of {} and its empty review stack",
+                        p.stack
+                    ),
+                    None => format!("the unexecuted change set of {}", p.stack),
+                },
+                cleanup: format!(
+                    "deleted as this run ends; what it cannot delete in time, the next `qfleet deploy {env}` does"
+                ),
+            });
+        }
+    }
+
+    /// Then: deletes the change sets nobody will execute (and the empty review stack a first
+    /// one made), telling `say` of each as it goes.
+    pub(super) async fn clean_up(&self, say: impl Fn(String)) {
+        let pending: Vec<Pending> = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        for p in pending.into_iter().filter(|p| !p.executing) {
             match changesets::delete(&p.cfn, &p.change_set, &p.stack).await {
-                Ok(()) => notes.push(format!("deleted the unexecuted change set of {}", p.stack)),
-                Err(e) => notes.push(format!(
-                    "could not delete the unexecuted change set of {} ({e}); the next `qfleet deploy {}` cleans it up",
-                    p.stack, p.environment
+                Ok(()) => say(format!(
+                    "{}: deleted the unexecuted change set of {}",
+                    p.environment, p.stack
+                )),
+                Err(e) => say(format!(
+                    "{}: could not delete the unexecuted change set of {} ({e}); the next `qfleet deploy {}` cleans it up",
+                    p.environment, p.stack, p.environment
                 )),
             }
             if let Some(role) = &p.creating {
                 super::recover::abandon_review_stack(&p.cfn, &p.stack, role.as_deref()).await;
             }
         }
-        notes
     }
 }

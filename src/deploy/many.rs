@@ -7,7 +7,7 @@ use super::event::Reporter;
 use super::summary::{Collected, Finished, Printing};
 use super::{EnvOutcome, InFlight, Mode, Options};
 use crate::config::Environment;
-use crate::error::{Interruption, Result};
+use crate::error::{Error, Interruption, Result};
 use crate::output::Output;
 use crate::rollout::{self, Wave};
 use crate::session::Session;
@@ -57,9 +57,7 @@ pub(crate) fn all(
         )
     };
     let Some(outcomes) = done else {
-        let mut notes = session.block_on(inflight.abandon());
-        notes.extend(reporter.ledger.report(&session.names()));
-        return Err(Interruption::Deploy { notes }.into());
+        return Err(stopped(session, &reporter, &inflight, out));
     };
     let stacks = session
         .envs
@@ -84,6 +82,41 @@ pub(crate) fn all(
         finished.owner_note = crate::ownership::owner_note(&session.envs);
     }
     Ok(finished)
+}
+
+/// Ctrl-C (or SIGTERM, SIGHUP) stopped the run: where it left each environment is said at
+/// once, in the run's one document, then the change sets nobody will execute are deleted
+/// within the time the signal leaves ([`crate::error::time_left`]); the error ends the run
+/// (its document is out already).
+fn stopped(session: &Session, reporter: &Reporter, inflight: &InFlight, out: Output) -> Error {
+    session.block_on(inflight.settle());
+    let environments = session
+        .envs
+        .iter()
+        .map(|env| {
+            let at = crate::environments::place_of(&session.aws, env);
+            let mut s = reporter
+                .ledger
+                .stopped(&env.name, &at.region, at.account.as_deref());
+            inflight.add_to(&mut s);
+            s
+        })
+        .collect();
+    let err = Error::from(Interruption::Deploy { environments });
+    out.error(&err);
+    let cleaned = session.block_on(async {
+        tokio::time::timeout(
+            crate::error::time_left(),
+            inflight.clean_up(|line| out.note(line)),
+        )
+        .await
+    });
+    if cleaned.is_err() {
+        out.note(
+            "the cleanup ran out of time: what it left is in the document (left behind), and the next deploy of each environment deletes it",
+        );
+    }
+    err
 }
 
 /// A declared peak the fleet cannot meet (simulated offline, as validate does): said on

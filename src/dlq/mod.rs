@@ -128,6 +128,10 @@ impl Letter {
 }
 
 /// The longest job id the workers take (bytes), as `qfleet_jobs.py` checks it.
+/// How long an interrupted redrive waits for SQS to confirm its cancel (CancelMessageMoveTask),
+/// so that the run's document is out within seconds of the signal.
+const CANCEL_WAIT: Duration = Duration::from_secs(2);
+
 const MAX_JOB_ID: usize = 1024;
 
 /// The jobs a message belongs to, as the workers key them (docs/jobs.md): a message's
@@ -341,10 +345,21 @@ pub(crate) async fn redrive(
             _ = crate::error::interrupted() => true,
         };
         if interrupted {
-            if let Some(h) = &handle {
-                dead_letters::cancel_move(sqs, h).await?;
-            }
+            // Bounded, so that the run's document is out within seconds of the signal: a
+            // cancel SQS did not confirm in time is said as that.
+            let cancelled = match &handle {
+                Some(h) => matches!(
+                    tokio::time::timeout(
+                        CANCEL_WAIT.min(crate::error::time_left()),
+                        dead_letters::cancel_move(sqs, h),
+                    )
+                    .await,
+                    Ok(Ok(_))
+                ),
+                None => false,
+            };
             return Err(Interruption::Redrive {
+                cancelled,
                 env: env.name.clone(),
                 queue: q.queue.name.clone(),
                 dead_letter: q.dead_letter.name.clone(),

@@ -20,9 +20,11 @@ mod signal;
 mod tool;
 mod usage;
 
-pub(crate) use signal::{Holding, interrupted, listen as listen_for_signals};
+pub(crate) use signal::{
+    Holding, interrupted, listen as listen_for_signals, on_deadline, time_left,
+};
 
-pub use interruption::Interruption;
+pub use interruption::{Interruption, LeftBehind, Stopped};
 pub use refusal::{Loss, Refusal, RunningStage, TeardownRefusal};
 pub use signal::Signal;
 pub use tool::ToolFailure;
@@ -180,6 +182,10 @@ impl Error {
                 Error::Input(list) => list.clone(),
                 _ => Vec::new(),
             },
+            stopped: match self {
+                Error::Interrupted(i) => i.stopped().to_vec(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -197,6 +203,9 @@ pub struct ErrorReport {
     pub(crate) message: String,
     /// Every problem of an invalid stack file or template, each located (empty otherwise).
     problems: Vec<InputError>,
+    /// An interrupted run's environments, each with what was done, under way, not started and
+    /// left behind (empty otherwise).
+    stopped: Vec<Stopped>,
 }
 
 impl fmt::Display for ErrorReport {

@@ -1,14 +1,17 @@
 //! The signals that stop a run the way Ctrl-C does: SIGINT (Ctrl-C), SIGTERM (what `timeout`,
 //! `docker stop`, Kubernetes and CI runners send on cancel) and SIGHUP (a closed terminal or
-//! SSH session). Each ends a waiting command through the same path: change sets in flight are
-//! deleted, the run says what it left, prints its one document, and exits with the shell's
-//! code for the signal, 128 + its number (130, 143, 129).
+//! SSH session). Each ends a waiting command through the same path: the run prints its one
+//! document, saying where it left each environment, then deletes the change sets in flight
+//! within a bounded time, and exits with the shell's code for the signal, 128 + its number
+//! (130, 143, 129).
 //!
 //! One listener for the whole process ([`listen`], started before any work) records the first
 //! signal, so that a signal received between two waits is not lost: the next wait
 //! ([`interrupted`]) ends at once. A signal that no wait takes up within [`GRACE`] (a command
 //! that never waits on AWS, such as `render`) ends the process with the signal's code, as the
-//! signal's default action would have.
+//! signal's default action would have. Whatever the run does, its document is out within
+//! [`SAID_BY`] of the first signal and the process ends within [`ENDED_BY`]; a second signal
+//! ends it at once.
 //!
 //! - POSIX: a shell reports a command killed by signal N as exit status 128 + N (Shell Command
 //!   Language, 2.8.2 Exit Status for Commands):
@@ -17,8 +20,8 @@
 //!   (StopTask): <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopTask.html>
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// A signal that interrupts a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -67,12 +70,34 @@ impl Signal {
 /// How long a signal may wait for a wait to take it up before it ends the process.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// By when, after the first signal, the run's one document is out: its own (an interrupted
+/// run writes it before its cleanup), else one that says it could not tell where it left each
+/// environment. Within the 3 s a CI step's log is read in.
+const SAID_BY: Duration = Duration::from_millis(2500);
+
+/// By when, after the first signal, the process has ended, cleanup or not. GitHub Actions
+/// cancels a step with SIGINT, sends SIGTERM 7.5 s later and kills the process tree 2.5 s
+/// after that (Workflow cancellation reference,
+/// <https://docs.github.com/en/actions/reference/workflow-cancellation-reference>): the run ends
+/// before the second signal. What the cleanup could not finish, the document names with the
+/// command that cleans it up.
+const ENDED_BY: Duration = Duration::from_secs(7);
+
+/// What the cleanup leaves for the process's end: time to exit.
+const MARGIN: Duration = Duration::from_millis(500);
+
 /// The first signal received (its number; 0: none yet).
 static RECEIVED: AtomicU8 = AtomicU8::new(0);
-/// How many waits ([`interrupted`]) are pending now.
-static WAITING: AtomicUsize = AtomicUsize::new(0);
+/// When the first signal was received.
+static FIRST_AT: OnceLock<Instant> = OnceLock::new();
+/// A wait ([`interrupted`]) took the signal up: the run is stopping on its own path.
+static TAKEN: AtomicBool = AtomicBool::new(false);
+/// How many [`Holding`]s live now.
+static HOLDING: AtomicUsize = AtomicUsize::new(0);
 /// Told of the first signal; each wait subscribes to it.
 static TOLD: OnceLock<tokio::sync::watch::Sender<Option<Signal>>> = OnceLock::new();
+/// Writes the run's document if none is out yet (the output layer's, [`on_deadline`]).
+static SAY: OnceLock<Box<dyn Fn() + Send + Sync>> = OnceLock::new();
 
 fn told() -> &'static tokio::sync::watch::Sender<Option<Signal>> {
     TOLD.get_or_init(|| tokio::sync::watch::channel(None).0)
@@ -83,9 +108,29 @@ pub(super) fn received() -> Option<Signal> {
     Signal::from_number(RECEIVED.load(Ordering::SeqCst))
 }
 
+/// Sets how the run's document is written when the run has not written it by the deadline
+/// (once per process; the output layer's, which knows the format and the command).
+pub(crate) fn on_deadline(say: impl Fn() + Send + Sync + 'static) {
+    let _ = SAY.set(Box::new(say));
+}
+
+/// How long an interrupted run's cleanup may take: what is left of [`ENDED_BY`] since the
+/// first signal, less a margin to end in (the whole of it when no signal came).
+pub(crate) fn time_left() -> Duration {
+    let budget = ENDED_BY.saturating_sub(MARGIN);
+    FIRST_AT
+        .get()
+        .map_or(budget, |at| budget.saturating_sub(at.elapsed()))
+}
+
 /// Records `signal` as received (the first one counts) and tells every wait.
 fn record(signal: Signal) {
-    let _ = RECEIVED.compare_exchange(0, signal.number(), Ordering::SeqCst, Ordering::SeqCst);
+    if RECEIVED
+        .compare_exchange(0, signal.number(), Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        let _ = FIRST_AT.set(Instant::now());
+    }
     if let Some(first) = received() {
         told().send_replace(Some(first));
     }
@@ -128,7 +173,10 @@ pub(crate) fn listen() {
                     };
                     record(signal);
                     if std::mem::take(&mut first) {
-                        std::thread::spawn(move || end_if_not_taken_up(signal));
+                        std::thread::spawn(move || watch(signal));
+                    } else {
+                        // A second signal: the user or the runner means it.
+                        exit_now(received().unwrap_or(signal));
                     }
                 }
             });
@@ -155,45 +203,61 @@ fn listen() {
     });
 }
 
-/// A wait that takes a signal up for as long as it lives: a command that, once interrupted,
-/// still waits for something to end on its own (a worker releasing the messages it holds)
-/// holds one, so that the process is not ended under it.
+/// A command that, once interrupted, still waits for something to end on its own (a worker
+/// releasing the messages it holds) holds one: while it lives, the deadlines do not end the
+/// process; a second signal still does.
 pub(crate) struct Holding(());
 
 impl Holding {
     pub(crate) fn new() -> Holding {
-        WAITING.fetch_add(1, Ordering::SeqCst);
+        HOLDING.fetch_add(1, Ordering::SeqCst);
         Holding(())
     }
 }
 
 impl Drop for Holding {
     fn drop(&mut self) {
-        WAITING.fetch_sub(1, Ordering::SeqCst);
+        HOLDING.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// Ends the process with the signal's code when no wait is pending to take the signal up
-/// within [`GRACE`]: the run is not at a point that can stop cleanly, and a signal must not be
-/// ignored.
-fn end_if_not_taken_up(signal: Signal) {
-    let step = Duration::from_millis(50);
-    let mut waited = Duration::ZERO;
-    while waited < GRACE {
-        if WAITING.load(Ordering::SeqCst) > 0 {
-            return;
+/// Watches the run after the first signal: a signal no wait took up within [`GRACE`] (a
+/// command that never waits on AWS, such as `render`) ends the process as the signal's
+/// default action would; the run's document is out by [`SAID_BY`], and the process ends by
+/// [`ENDED_BY`], unless a [`Holding`] lives.
+fn watch(signal: Signal) {
+    let since = FIRST_AT.get().copied().unwrap_or_else(Instant::now);
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let waited = since.elapsed();
+        if !TAKEN.load(Ordering::SeqCst) && waited >= GRACE {
+            exit_now(signal);
         }
-        std::thread::sleep(step);
-        waited += step;
-    }
-    if WAITING.load(Ordering::SeqCst) == 0 {
-        exit_now(signal);
+        if HOLDING.load(Ordering::SeqCst) > 0 {
+            continue;
+        }
+        if waited >= SAID_BY {
+            say();
+        }
+        if waited >= ENDED_BY {
+            exit_now(signal);
+        }
     }
 }
 
-/// Leaves the process at once with the signal's code, after a line on stderr.
+/// The run's document, unless it is out already.
+fn say() {
+    if let Some(say) = SAY.get() {
+        say();
+    }
+}
+
+/// Leaves the process at once with the signal's code, after its document (unless it is out)
+/// and a line on stderr.
 fn exit_now(signal: Signal) -> ! {
     use std::io::Write;
+    say();
+    let _ = std::io::stdout().lock().flush();
     let _ = writeln!(
         std::io::stderr().lock(),
         "qfleet: stopped by {}",
@@ -205,17 +269,10 @@ fn exit_now(signal: Signal) -> ! {
 /// Pending until a run-stopping signal is received (at once if one already was); the signal.
 /// Use it where Ctrl-C would end a wait (`tokio::select!` beside the work).
 pub(crate) async fn interrupted() -> Signal {
-    struct Pending;
-    impl Drop for Pending {
-        fn drop(&mut self) {
-            WAITING.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-    WAITING.fetch_add(1, Ordering::SeqCst);
-    let _pending = Pending;
     let mut rx = told().subscribe();
     loop {
         if let Some(s) = *rx.borrow_and_update() {
+            TAKEN.store(true, Ordering::SeqCst);
             return s;
         }
         if rx.changed().await.is_err() {

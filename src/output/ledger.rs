@@ -1,6 +1,7 @@
 //! What each environment's run has done, is doing and has left, so that an interrupted
 //! multi-environment run can say where it left each one.
 
+use crate::error::Stopped;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -55,26 +56,19 @@ impl Ledger {
             .unwrap_or_default()
     }
 
-    /// One line per environment: what is done, under way and left.
-    pub(crate) fn report(&self, envs: &[String]) -> Vec<String> {
-        envs.iter()
-            .map(|env| {
-                let e = self.entry(env);
-                let mut parts = Vec::new();
-                parts.push(if e.done.is_empty() {
-                    "nothing done".to_string()
-                } else {
-                    format!("done: {}", e.done.join(", "))
-                });
-                if let Some(d) = &e.doing {
-                    parts.push(format!("under way: {d} (CloudFormation carries on; run the command again to follow it)"));
-                }
-                if !e.left.is_empty() {
-                    parts.push(format!("not started: {}", e.left.join(", ")));
-                }
-                format!("{env}: {}", parts.join("; "))
-            })
-            .collect()
+    /// Where the run left environment `env` (in `region`, `account`): what is done, under way
+    /// and not started; the caller adds what is left behind.
+    pub(crate) fn stopped(&self, env: &str, region: &str, account: Option<&str>) -> Stopped {
+        let e = self.entry(env);
+        Stopped {
+            environment: env.to_string(),
+            region: region.to_string(),
+            account: account.map(str::to_string),
+            done: e.done,
+            under_way: e.doing.into_iter().collect(),
+            not_started: e.left,
+            left_behind: Vec::new(),
+        }
     }
 }
 
@@ -83,7 +77,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_report_says_what_is_done_under_way_and_left_per_environment() {
+    fn where_the_run_stopped_says_what_is_done_under_way_and_left_per_environment() {
         let l = Ledger::default();
         l.plan(
             "a",
@@ -99,11 +93,16 @@ mod tests {
             "deleted qfleet-a-fleet".into(),
         );
         l.start("a", "delete qfleet-a-data");
-        let r = l.report(&["a".into(), "b".into()]);
+        let a = l.stopped("a", "eu-west-1", Some("123456789012"));
+        assert_eq!(a.done, ["deleted qfleet-a-fleet"]);
+        assert_eq!(a.under_way, ["delete qfleet-a-data"]);
+        assert!(a.not_started.is_empty());
         assert_eq!(
-            r[0],
-            "a: done: deleted qfleet-a-fleet; under way: delete qfleet-a-data (CloudFormation carries on; run the command again to follow it)"
+            (a.region.as_str(), a.account.as_deref()),
+            ("eu-west-1", Some("123456789012"))
         );
-        assert_eq!(r[1], "b: nothing done");
+        let b = l.stopped("b", "us-east-1", None);
+        assert_eq!(b.environment, "b");
+        assert!(b.done.is_empty() && b.under_way.is_empty() && b.not_started.is_empty());
     }
 }

@@ -147,13 +147,23 @@ impl Output {
     }
 
     /// Prints the command's one document (the last line with `--output ndjson`, marked as the
-    /// `summary` event).
+    /// `summary` event), unless it is out already ([`once_only`]).
     fn document(&self, doc: serde_json::Value) {
-        let doc = self.document_only(doc);
-        // A pipeline's log shows stderr: a failure is said there too, in one line.
-        if let Some(line) = failure_line(&doc) {
-            stderr_line_raw(&line);
-        }
+        once_only(|| {
+            let doc = self.document_only(doc);
+            // A pipeline's log shows stderr: a failure is said there too, in one line.
+            if let Some(line) = failure_line(&doc) {
+                stderr_line_raw(&line);
+            }
+        });
+    }
+
+    /// From here on, a signal's deadline writes this run's document when the run has not:
+    /// one that says the run stopped before it could tell where it left each environment.
+    pub(crate) fn document_on_deadline(self) {
+        crate::error::on_deadline(move || {
+            self.error(&crate::error::Interruption::Unsaid.into());
+        });
     }
 
     /// [`Output::document`] without its line on stderr (a usage error clap already said
@@ -198,12 +208,17 @@ impl Output {
         stderr_line(text.as_ref());
     }
 
-    /// Reports an error that ended the run, in the chosen format.
+    /// Reports an error that ended the run, in the chosen format, unless the run's document or
+    /// closing error is out already (an interrupted run writes its own before its cleanup).
     pub(crate) fn error(&self, err: &Error) {
         if self.is_json() {
             self.document(envelope::failure(self.command, err));
             return;
         }
+        once_only(|| self.error_text(err));
+    }
+
+    fn error_text(&self, err: &Error) {
         match err {
             Error::Input(list) => {
                 for e in list {
@@ -219,6 +234,22 @@ impl Output {
             // with the flags that find the environments again.
             other => stderr_line_raw(once::tell(&hint::apply(&format!("error: {other}")))),
         }
+    }
+}
+
+/// Whether the run's one document (or, in text, its closing error) is out.
+static SAID: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+
+/// Runs `say` unless the run's document or closing error is out already, then counts it as
+/// out. One at a time: a signal's deadline ([`Output::document_on_deadline`]) and the run's
+/// own end never both write.
+fn once_only(say: impl FnOnce()) {
+    let mut said = SAID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !*said {
+        say();
+        *said = true;
     }
 }
 

@@ -90,14 +90,16 @@ pub(super) fn shorten_text(text: &str) -> String {
 }
 
 /// A JSON document (or event) to print: every string shortened but the top-level `error` of a
-/// run that ended as a whole. When the document's environments mentioned a whole message, it is
+/// run that ended as a whole (whose hints still get the run's flags). When the document's environments mentioned a whole message, it is
 /// the document's `error` (kind `aws`) unless that already holds one.
 pub(super) fn shorten_document(doc: &mut Value) {
     let mut found = Vec::new();
     match &mut *doc {
         Value::Object(map) => {
             for (key, value) in map.iter_mut() {
-                if key != "error" {
+                if key == "error" {
+                    with_hints(value);
+                } else {
                     shorten_value(value, &mut found);
                 }
             }
@@ -115,6 +117,16 @@ pub(super) fn shorten_document(doc: &mut Value) {
             "error".into(),
             json!({ "kind": "aws", "message": found.join("; "), "problems": [] }),
         );
+    }
+}
+
+/// Every hint in `value` with the run's flags ([`super::hint::apply`]), nothing shortened.
+fn with_hints(value: &mut Value) {
+    match value {
+        Value::String(s) => *s = super::hint::apply(s),
+        Value::Array(items) => items.iter_mut().for_each(with_hints),
+        Value::Object(map) => map.values_mut().for_each(with_hints),
+        _ => {}
     }
 }
 

@@ -57,9 +57,17 @@ pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<Torn
         })
         .map(|v| v.into_iter().unzip())
         .ok_or_else(|| {
-            Error::from(Interruption::Teardown {
-                notes: reporter.ledger.report(&session.names()),
-            })
+            let environments = session
+                .envs
+                .iter()
+                .map(|env| {
+                    let at = crate::environments::place_of(&session.aws, env);
+                    reporter
+                        .ledger
+                        .stopped(&env.name, &at.region, at.account.as_deref())
+                })
+                .collect();
+            Error::from(Interruption::Teardown { environments })
         })?;
     let stacks = session
         .envs

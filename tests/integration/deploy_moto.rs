@@ -644,6 +644,11 @@ async fn sigterm_or_sighup_during_a_deploy_ends_it_as_ctrl_c_with_one_document_a
         assert_eq!(doc["error"]["kind"], "interrupted", "{doc}");
         let message = doc["error"]["message"].as_str().unwrap();
         assert!(message.contains(&format!("SIG{signal}")), "{message}");
+        // Where the run left the environment, as fields: its place and what it left behind.
+        let stopped = &doc["error"]["stopped"][0];
+        assert_eq!(stopped["environment"], e.as_str(), "{doc}");
+        assert_eq!(stopped["region"], "eu-west-1", "{doc}");
+        assert!(stopped["not_started"].as_array().is_some(), "{doc}");
         for role in ["data", "fleet"] {
             let name = format!("qfleet-{e}-{role}");
             if let Ok(d) = cfn.describe_stacks().stack_name(&name).send().await {

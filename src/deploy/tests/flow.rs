@@ -407,20 +407,23 @@ async fn mocked_an_interruption_waits_for_the_answer_to_an_execute_on_its_way() 
         // The run is cut off at once, the call on its way.
         let cut = futures::FutureExt::now_or_never(inflight.execute(&c.cfn, &change_set, false));
         assert!(cut.is_none(), "the run was not cut off");
-        let notes = inflight.abandon().await;
+        let (stopped, notes) = interrupt(&inflight).await;
         assert_eq!(exec.num_calls(), 1, "the execute was sent once");
         if refused {
             assert_eq!(del.num_calls(), 1, "{notes:?}");
             assert_eq!(
                 notes,
-                ["deleted the unexecuted change set of qfleet-mk-data"]
+                ["mk: deleted the unexecuted change set of qfleet-mk-data"]
             );
+            assert_eq!(
+                stopped.left_behind[0].what,
+                "the unexecuted change set of qfleet-mk-data"
+            );
+            assert!(stopped.under_way.is_empty(), "{stopped:?}");
         } else {
             assert_eq!(del.num_calls(), 0, "{notes:?}");
-            assert!(
-                notes[0].starts_with("qfleet-mk-data is still being updated by CloudFormation"),
-                "{notes:?}"
-            );
+            assert_eq!(stopped.under_way, ["deploy qfleet-mk-data"]);
+            assert!(stopped.left_behind.is_empty(), "{stopped:?}");
         }
     }
 }
@@ -435,25 +438,40 @@ async fn mocked_ctrl_c_deletes_unexecuted_change_sets_and_names_stacks_still_upd
     inflight.add(&c.cfn, FLEET, "qfleet-2", "mk", None);
     inflight.identified("qfleet-2", "cs-running");
     inflight.executing("cs-running");
-    let notes = inflight.abandon().await;
+    let (stopped, notes) = interrupt(&inflight).await;
     assert_eq!(
         del.num_calls(),
         1,
         "only the unexecuted change set is deleted"
     );
-    assert!(
-        notes
-            .iter()
-            .any(|n| n == "deleted the unexecuted change set of qfleet-mk-data"),
-        "{notes:?}"
+    assert_eq!(
+        notes,
+        ["mk: deleted the unexecuted change set of qfleet-mk-data"]
     );
+    assert_eq!(stopped.under_way, ["deploy qfleet-mk-fleet"]);
+    assert_eq!(stopped.left_behind.len(), 1, "{stopped:?}");
     assert!(
-        notes
-            .iter()
-            .any(|n| n.starts_with("qfleet-mk-fleet is still being updated")
-                && n.contains("`qfleet deploy mk`")),
-        "{notes:?}"
+        stopped.left_behind[0]
+            .cleanup
+            .contains("the next `qfleet deploy mk`"),
+        "{stopped:?}"
     );
+}
+
+/// What an interrupted run does with `inflight` (as `many::stopped`): waits for an execute on
+/// its way, says where it left `mk`, then cleans up; where it left it, and the lines said.
+async fn interrupt(inflight: &InFlight) -> (crate::error::Stopped, Vec<String>) {
+    inflight.settle().await;
+    let mut stopped = crate::error::Stopped {
+        environment: "mk".into(),
+        ..Default::default()
+    };
+    inflight.add_to(&mut stopped);
+    let said = std::sync::Mutex::new(Vec::new());
+    inflight
+        .clean_up(|line| said.lock().unwrap().push(line))
+        .await;
+    (stopped, said.into_inner().unwrap())
 }
 
 #[tokio::test]
@@ -516,7 +534,10 @@ async fn mocked_an_interrupted_plans_summary_says_plan_not_deploy() {
     let mut o = opts(true);
     o.polling.max = Duration::from_millis(1);
     let _ = environment(&c, &env, Mode::Plan, &o, &reporter, &InFlight::default()).await;
-    let said = reporter.ledger.report(&["mk".to_string()]).join("\n");
+    let said = crate::error::Error::from(crate::error::Interruption::Deploy {
+        environments: vec![reporter.ledger.stopped("mk", "eu-west-1", None)],
+    })
+    .to_string();
     assert!(said.contains("plan qfleet-mk-data"), "{said}");
     assert!(!said.contains("deploy"), "{said}");
 }
