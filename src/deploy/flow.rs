@@ -55,6 +55,7 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
     {
         cx.reporter.detail(&block);
         discard(cx, &prepared).await;
+        refused(cx, &prepared, done);
         return Err(e);
     }
     if cx.mode == Mode::Plan {
@@ -365,8 +366,24 @@ async fn confirmed(
         }
         Err(e) => {
             discard(cx, prepared).await;
+            if matches!(e, Error::Refused(_)) {
+                refused(cx, prepared, done);
+            }
             Err(e)
         }
+    }
+}
+
+/// A refused deploy's stacks, each with the changes it would have made: the stacks with
+/// changes were refused and keep them pending, the others had nothing to do. A saved document
+/// keeps what was refused.
+fn refused(cx: &Ctx<'_>, prepared: &[Prepared], done: &mut Vec<StackOutcome>) {
+    for p in prepared {
+        let action = match p.has_changes() {
+            true => Action::Refused,
+            false => Action::NoChanges,
+        };
+        finish(cx, p, action, done);
     }
 }
 

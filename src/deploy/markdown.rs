@@ -126,8 +126,13 @@ fn stack(s: &StackOutcome) -> Vec<String> {
 
 /// The Markdown preview of a plan's environments, and of those their files made and no
 /// longer make (`found`): each still runs, and counts as a difference (`plan
-/// --detailed-exitcode` exits 3), so the comment says so.
-pub(super) fn render(outcomes: &[EnvOutcome], found: &crate::environments::Found) -> String {
+/// --detailed-exitcode` exits 3), so the comment says so; `differences`: why the run exits 3,
+/// said last.
+pub(super) fn render(
+    outcomes: &[EnvOutcome],
+    found: &crate::environments::Found,
+    differences: Option<&str>,
+) -> String {
     let pending = |o: &EnvOutcome| o.stacks.iter().any(|s| s.action.pending());
     let with_changes: Vec<&EnvOutcome> = outcomes.iter().filter(|o| o.ok && pending(o)).collect();
     let retired = match found.retired.len() {
@@ -177,7 +182,7 @@ pub(super) fn render(outcomes: &[EnvOutcome], found: &crate::environments::Found
                 "- **{}** ({}): {}; it keeps running until `qfleet teardown {}` retires it",
                 r.environment,
                 crate::environments::Place {
-                    account: r.account.clone(),
+                    account: r.in_account.clone(),
                     region: r.region.clone(),
                 }
                 .describe(),
@@ -192,6 +197,15 @@ pub(super) fn render(outcomes: &[EnvOutcome], found: &crate::environments::Found
                 cell(&u.why)
             ));
         }
+    }
+    if let Some(why) = differences {
+        out.push(String::new());
+        let (code, causes) = why.split_once(": ").unwrap_or(("exit 3", why));
+        out.push(format!(
+            "**{}**: {}",
+            code.replacen('e', "E", 1),
+            cell(causes)
+        ));
     }
     out.push(String::new());
     out.join("\n")
@@ -275,6 +289,7 @@ mod tests {
                 outcome("broken", vec![], Some("AccessDenied")),
             ],
             &Default::default(),
+            None,
         );
         assert!(
             md.starts_with("## qfleet plan: 1 of 3 environments with changes\n"),
@@ -316,6 +331,7 @@ mod tests {
                 environment: "orders-us1".into(),
                 file: "stacks/orders.yaml".into(),
                 account: Some("111122223333".into()),
+                in_account: Some("111122223333".into()),
                 region: "us-east-1".into(),
                 stacks: vec!["qfleet-orders-us1-data".into()],
                 why: "target `us1` is not in its targets".into(),
@@ -330,7 +346,17 @@ mod tests {
                 credentials: false,
             }],
         };
-        let md = render(&[outcome("orders-eu1", vec![], None)], &found);
+        let md = render(
+            &[outcome("orders-eu1", vec![], None)],
+            &found,
+            Some(
+                "exit 3: 1 environment no longer made by its stack file still running (orders-us1@111122223333/us-east-1)",
+            ),
+        );
+        assert!(
+            md.ends_with("\n**Exit 3**: 1 environment no longer made by its stack file still running (orders-us1@111122223333/us-east-1)\n"),
+            "{md}"
+        );
         assert!(
             md.starts_with("## qfleet plan: 0 of 1 environment with changes; 1 environment no longer made still running\n"),
             "{md}"

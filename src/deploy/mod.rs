@@ -134,6 +134,9 @@ pub(crate) enum Action {
     WouldRecreate,
     /// Deploy: the question was answered no; the stack was not changed.
     Cancelled,
+    /// Deploy: refused, to protect data (or a running stage); the stack was not changed and
+    /// its changes are still pending.
+    Refused,
 }
 
 impl Action {
@@ -146,6 +149,7 @@ impl Action {
                 | Action::WouldCreate
                 | Action::WouldRecreate
                 | Action::Cancelled
+                | Action::Refused
         )
     }
 
@@ -159,6 +163,7 @@ impl Action {
             Action::WouldCreate => "would be created",
             Action::WouldRecreate => "would be deleted and created again",
             Action::Cancelled => "not changed (cancelled)",
+            Action::Refused => "not changed (refused)",
         }
     }
 }

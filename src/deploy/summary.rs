@@ -96,6 +96,9 @@ struct Body<'a> {
 struct Own<'a> {
     /// Any environment's changes are pending.
     changes_pending: bool,
+    /// Why the run exits as it does, each cause counted (`exit 3: 1 environment no longer
+    /// made by its stack file still runs: …`); null for exit 0.
+    exit_reason: Option<String>,
     /// How long the run took.
     duration_ms: u128,
     #[serde(flatten)]
@@ -152,6 +155,7 @@ impl Report for Finished {
             })
             .collect();
         let own = Own {
+            exit_reason: self.exit_reason(),
             changes_pending: self
                 .outcomes
                 .iter()
@@ -171,8 +175,13 @@ impl Report for Finished {
 
     /// One line per environment, or one row each without `details`, or the Markdown preview.
     fn text(&self, out: &Output) -> Result<()> {
+        // Why a plan exits 3 (its failures are said as errors).
+        let differences = (self.exit_code() == crate::error::Exit::Differences)
+            .then(|| self.exit_reason())
+            .flatten();
         if self.printing.markdown {
-            crate::output::stdout_write(&super::markdown::render(&self.outcomes, &self.found));
+            let md = super::markdown::render(&self.outcomes, &self.found, differences.as_deref());
+            crate::output::stdout_write(&md);
             self.errors(out);
         } else if !self.printing.details {
             let (rows, notes) = rows(&self.collected, &self.outcomes);
@@ -186,11 +195,63 @@ impl Report for Finished {
                 line(o, out);
             }
         }
+        if let Some(reason) = differences {
+            out.note(reason);
+        }
         Ok(())
     }
 }
 
 impl Finished {
+    /// Why the run exits as it does: `exit N: ` and each cause counted, failures first;
+    /// `None` for 0.
+    pub(super) fn exit_reason(&self) -> Option<String> {
+        use crate::error::Exit;
+        let code = self.exit_code();
+        if code == Exit::Ok {
+            return None;
+        }
+        let names = |of: &[&EnvOutcome]| {
+            let names: Vec<String> = of.iter().map(|o| o.environment.clone()).collect();
+            words::and_list(&names)
+        };
+        let mut causes = Vec::new();
+        let refused: Vec<&EnvOutcome> = (self.outcomes.iter())
+            .filter(|o| o.exit_code == Exit::Refused)
+            .collect();
+        let failed: Vec<&EnvOutcome> = (self.outcomes.iter())
+            .filter(|o| o.exit_code.failed() && o.exit_code != Exit::Refused)
+            .collect();
+        let pending: Vec<&EnvOutcome> = (self.outcomes.iter())
+            .filter(|o| o.exit_code == Exit::Differences)
+            .collect();
+        if !failed.is_empty() {
+            causes.push(format!(
+                "{} failed ({})",
+                count(failed.len() as u64, "environment", "environments"),
+                names(&failed)
+            ));
+        }
+        if !refused.is_empty() {
+            causes.push(format!(
+                "{} refused to protect data ({}), nothing changed there",
+                count(refused.len() as u64, "environment", "environments"),
+                names(&refused)
+            ));
+        }
+        if !pending.is_empty() {
+            causes.push(format!(
+                "{} with changes pending ({})",
+                count(pending.len() as u64, "environment", "environments"),
+                names(&pending)
+            ));
+        }
+        if self.printing.detailed_exitcode {
+            causes.extend(self.found.reasons());
+        }
+        Some(format!("exit {}: {}", code.code(), causes.join("; ")))
+    }
+
     /// Each environment's error, on stderr: an error several environments share once, naming
     /// them (the later waves' targets of a stopped rollout).
     fn errors(&self, out: &Output) {
@@ -230,7 +291,11 @@ fn line(o: &EnvOutcome, out: &Output) {
             words::of_env(&o.environment, &err.to_string())
         ));
     } else if let Some(err) = &o.error {
-        out.line(format!("{}: FAILED after {secs:.1} s", o.environment));
+        let ended = match o.exit_code {
+            crate::error::Exit::Refused => "refused, nothing changed,",
+            _ => "FAILED",
+        };
+        out.line(format!("{}: {ended} after {secs:.1} s", o.environment));
         out.note(format!(
             "error: {}",
             words::of_env(&o.environment, &err.to_string())

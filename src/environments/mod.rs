@@ -23,7 +23,7 @@ mod search;
 
 pub(crate) use address::{at_place, check_unambiguous, place_of};
 pub(crate) use names::{base_files, file_named, load_from, made_by_another_file, same_file};
-pub(crate) use report::Listing;
+pub(crate) use report::listing;
 pub(crate) use search::{Found, every, named, retired};
 
 // For the tests elsewhere in the crate.
@@ -115,6 +115,8 @@ pub(crate) struct Made {
     pub stacks: Vec<String>,
     /// The record of its file's targets on its data stack.
     pub record: Vec<Recorded>,
+    /// The account its data stack is in, from the stack's ARN.
+    pub account: Option<String>,
 }
 
 /// One target of a file as a target's data stack records it.
@@ -176,6 +178,7 @@ impl Made {
             target: tag(TARGET_TAG),
             stacks,
             record,
+            account: data.account().map(str::to_string),
         })
     }
 

@@ -1,6 +1,6 @@
-//! `qfleet environments`' result: every environment qfleet made in an account and region,
-//! with the stack file of the stacks directory that makes it (none: its file no longer does,
-//! or it is not in this directory).
+//! `qfleet environments`' result: every environment qfleet made in an account and region (or
+//! in every Region enabled for the account), with the stack file of the stacks directory that
+//! makes it (none: its file no longer does, or it is not in this directory).
 
 use super::Made;
 use crate::error::Result;
@@ -8,15 +8,38 @@ use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-/// Every environment found, with the file that makes it.
+/// Every environment found, with its Region and the file that makes it.
 pub(crate) struct Listing {
+    /// The Regions listed: one, or every one enabled for the account (`--all-regions`).
+    pub regions: Vec<String>,
+    /// `--all-regions`.
+    pub all: bool,
+    pub environments: Vec<Listed>,
+    /// The Regions whose environments could not be read, each with why.
+    pub unchecked: Vec<UncheckedRegion>,
+}
+
+/// One environment found: where, and the stack file of the stacks directory that makes it.
+pub(crate) struct Listed {
     pub region: String,
-    pub environments: Vec<(Made, Option<String>)>,
+    pub made: Made,
+    pub file: Option<String>,
+}
+
+/// A Region whose environments could not be read: none is never said of it.
+#[derive(Serialize, JsonSchema, Clone)]
+pub(crate) struct UncheckedRegion {
+    pub region: String,
+    pub why: String,
 }
 
 /// One environment qfleet made there, as its stacks' tags say.
 #[derive(Serialize, JsonSchema)]
 struct Body<'a> {
+    /// The Region its stacks are in.
+    region: &'a str,
+    /// The account its stacks are in, from its data stack's ARN.
+    account: Option<&'a str>,
     /// The stack file's own environment it was made from (`null`: deployed before qfleet
     /// said).
     file_environment: Option<&'a str>,
@@ -36,8 +59,64 @@ struct Body<'a> {
 /// The document's own keys.
 #[derive(Serialize, JsonSchema)]
 struct Own<'a> {
-    /// The region listed.
-    region: &'a str,
+    /// The Region listed (`null` with `--all-regions`).
+    region: Option<&'a str>,
+    /// The Regions listed: the one, or every one enabled for the account.
+    regions: &'a [String],
+    /// The Regions whose environments could not be read (exit 1): what they hold is not
+    /// known.
+    unchecked: &'a [UncheckedRegion],
+}
+
+/// The environments qfleet made in each of `regions` (`all`: every Region enabled for the
+/// account), a few Regions at a time, each with the stack file of `stacks_dir` that makes it.
+/// A Region that cannot be read is listed as unchecked, never as empty.
+pub(crate) async fn listing(
+    aws: &crate::aws::Aws,
+    regions: Vec<String>,
+    all: bool,
+    stacks_dir: &std::path::Path,
+) -> Listing {
+    use futures::StreamExt;
+    /// Regions read at once: a few, so that a whole account's listing stays within
+    /// CloudFormation's request rate.
+    const AT_ONCE: usize = 4;
+    let read: Vec<(String, Result<Vec<Made>>)> = futures::stream::iter(regions.clone())
+        .map(|region| async move {
+            let clients = aws.clients(&region).await;
+            let found = super::every(&clients).await;
+            (region, found)
+        })
+        .buffered(AT_ONCE)
+        .collect()
+        .await;
+    let files = crate::config::StackFiles::default();
+    let mut listing = Listing {
+        regions,
+        all,
+        environments: Vec::new(),
+        unchecked: Vec::new(),
+    };
+    for (region, found) in read {
+        match found {
+            Ok(made) => listing.environments.extend(made.into_iter().map(|m| {
+                let file =
+                    super::load_from(std::slice::from_ref(&m.environment), stacks_dir, &files)
+                        .ok()
+                        .and_then(|envs| envs.first().map(|e| e.source.display()));
+                Listed {
+                    region: region.clone(),
+                    made: m,
+                    file,
+                }
+            })),
+            Err(e) => listing.unchecked.push(UncheckedRegion {
+                region,
+                why: e.to_string(),
+            }),
+        }
+    }
+    listing
 }
 
 /// The schema of `qfleet environments`' document.
@@ -52,18 +131,25 @@ pub(crate) fn schema() -> serde_json::Value {
 }
 
 impl Report for Listing {
+    /// 1 when a Region could not be read: its environments are not known, never "none".
     fn exit_code(&self) -> crate::error::Exit {
-        crate::error::Exit::Ok
+        match self.unchecked.is_empty() {
+            true => crate::error::Exit::Ok,
+            false => crate::error::Exit::Aws,
+        }
     }
 
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
         let environments = self
             .environments
             .iter()
-            .map(|(m, file)| {
+            .map(|l| {
+                let m = &l.made;
                 let body = Body {
+                    region: &l.region,
+                    account: m.account.as_deref(),
                     file_environment: m.file.as_deref(),
-                    stack_file: file.as_deref(),
+                    stack_file: l.file.as_deref(),
                     owner: m.owner.as_deref(),
                     kind: m.kind.as_deref(),
                     copy: m.copy.as_deref(),
@@ -74,44 +160,92 @@ impl Report for Listing {
             })
             .collect();
         Document::with_own(
-            crate::error::Exit::Ok,
+            self.exit_code(),
             environments,
             Own {
-                region: &self.region,
+                region: match self.all {
+                    true => None,
+                    false => self.regions.first().map(String::as_str),
+                },
+                regions: &self.regions,
+                unchecked: &self.unchecked,
             },
         )
     }
 
     fn text(&self, out: &Output) -> Result<()> {
+        for u in &self.unchecked {
+            out.note(format!(
+                "error: could not list the environments in {}: {}",
+                u.region, u.why
+            ));
+        }
         if self.environments.is_empty() {
-            out.note(format!("no environment of qfleet's in {}", self.region));
+            let said = match self.all {
+                true => format!(
+                    "no environment of qfleet's in the {} enabled Region{} read",
+                    self.regions.len() - self.unchecked.len(),
+                    if self.regions.len() - self.unchecked.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                ),
+                false => format!("no environment of qfleet's in {}", self.regions.join(", ")),
+            };
+            out.note(said);
             return Ok(());
         }
-        let rows = self.environments.iter().map(|(m, file)| {
+        let rows = self.environments.iter().map(|l| {
+            let m = &l.made;
             vec![
                 m.environment.clone(),
+                l.region.clone(),
                 m.kind.clone().unwrap_or_else(|| "?".into()),
                 m.owner.clone().unwrap_or_else(|| "-".into()),
                 m.stacks.len().to_string(),
-                file.clone().unwrap_or_else(|| "no stack file here".into()),
+                made_by(l),
             ]
         });
         out.line(crate::output::table(
-            &["ENVIRONMENT", "KIND", "OWNER", "STACKS", "MADE BY"],
+            &[
+                "ENVIRONMENT",
+                "REGION",
+                "KIND",
+                "OWNER",
+                "STACKS",
+                "MADE BY",
+            ],
             rows,
         ));
-        let orphans: Vec<&str> = self
+        let orphans: Vec<String> = self
             .environments
             .iter()
-            .filter(|(_, f)| f.is_none())
-            .map(|(m, _)| m.environment.as_str())
+            .filter(|l| l.file.is_none())
+            .map(|l| {
+                super::Place {
+                    account: None,
+                    region: l.region.clone(),
+                }
+                .address(&l.made.environment)
+            })
             .collect();
         if !orphans.is_empty() {
             out.note(format!(
-                "{} made by no stack file here: each keeps running until `qfleet teardown NAME` retires it (run it where its stack file is, or pass --stacks-dir)",
+                "{} made by no stack file here: each keeps running until `qfleet teardown NAME@REGION` retires it (run it where its stack file is, or pass --stacks-dir)",
                 orphans.join(", ")
             ));
         }
         Ok(())
+    }
+}
+
+/// Who made it: the stack file here that makes it, else its file's own environment as its
+/// stacks say (`none here; made by a file of class`).
+fn made_by(l: &Listed) -> String {
+    match (&l.file, &l.made.file) {
+        (Some(f), _) => f.clone(),
+        (None, Some(of)) => format!("none here; made by a file of {of}"),
+        (None, None) => "none here".into(),
     }
 }

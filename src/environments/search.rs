@@ -18,7 +18,13 @@ pub(crate) struct Retired {
     pub environment: String,
     /// The stack file that made it.
     pub file: String,
-    /// The account it is in, when its file's record says.
+    /// The account it is in: as its file's record says, else as its data stack's ARN says.
+    #[serde(rename = "account")]
+    pub in_account: Option<String>,
+    /// The account its file or its file's record names (`None`: the credentials' own): the
+    /// one its address names, and its record keeps.
+    #[serde(skip)]
+    #[schemars(skip)]
     pub account: Option<String>,
     pub region: String,
     /// Its stacks there, the data stack first.
@@ -52,7 +58,7 @@ impl Retired {
             self.environment,
             self.stacks.len(),
             if self.stacks.len() == 1 { "" } else { "s" },
-            self.account
+            self.in_account
                 .as_deref()
                 .map(|a| format!("{a} "))
                 .unwrap_or_default(),
@@ -198,6 +204,38 @@ impl Found {
                 Some((key, value))
             })
             .collect()
+    }
+
+    /// Why it counts in a run's exit code where differences count: the environments no
+    /// longer made, each by the address that reaches it, and the files whose search could not
+    /// be made.
+    pub(crate) fn reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.retired.is_empty() {
+            let each: Vec<String> = self.retired.iter().map(Retired::address).collect();
+            out.push(format!(
+                "{} no longer made by {} stack file{} still running ({})",
+                crate::output::words::count(
+                    self.retired.len() as u64,
+                    "environment",
+                    "environments"
+                ),
+                if self.retired.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
+                if self.retired.len() == 1 { "" } else { "s" },
+                crate::output::words::and_list(&each)
+            ));
+        }
+        for u in &self.unchecked {
+            out.push(format!(
+                "could not check whether {} left environments running",
+                u.file
+            ));
+        }
+        out
     }
 
     /// How it counts in a run's exit code where differences count (`plan
@@ -386,6 +424,8 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
             made_as: m.file.clone(),
             environment: m.environment,
             file: first.source.display(),
+            // Where the record or the file does not name it, the data stack's own ARN does.
+            in_account: place.account.clone().or(m.account),
             account: place.account,
             region: place.region,
             stacks: m.stacks,

@@ -86,6 +86,7 @@ fn an_environment_is_a_files_by_its_mark_or_before_the_mark_by_its_files_names()
         target: None,
         stacks: Vec::new(),
         record: Vec::new(),
+        account: None,
     };
     // The mark decides, whatever the name.
     assert!(marked(Some("class"), "class-21").of_file("class", &[]));

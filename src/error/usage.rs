@@ -437,8 +437,15 @@ pub enum Usage {
     )]
     ImportExists { path: PathBuf },
     /// `qfleet environments` with no region to list.
-    #[error("qfleet environments lists one region: give --region (or set AWS_REGION)")]
+    #[error(
+        "qfleet environments lists one region: give --region (or set AWS_REGION), or --all-regions for every Region enabled for the account"
+    )]
     EnvironmentsRegion,
+    /// `qfleet environments --all-regions` with `--region`.
+    #[error(
+        "--all-regions lists every Region enabled for the account; --region names one: give one of them"
+    )]
+    EnvironmentsRegions,
     /// An import whose environment name a stack file of the stacks directory already makes:
     /// the two files would deploy over each other's stacks.
     #[error(

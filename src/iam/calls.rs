@@ -293,6 +293,9 @@ pub(super) const CALLS: &[Call] = &[
     ),
     call("ec2", "DeleteVpcEndpoints", &["ec2:DeleteVpcEndpoints"]),
     call("ec2", "DeleteSecurityGroup", &["ec2:DeleteSecurityGroup"]),
+    // `qfleet environments --all-regions`: the Regions enabled for the account; also which
+    // Region is not, when one refuses the credentials.
+    call("ec2", "DescribeRegions", &["ec2:DescribeRegions"]),
 ];
 
 /// The ECR calls qfleet makes on the repository of the images it builds (`qfleet/ENV`,

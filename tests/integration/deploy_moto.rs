@@ -564,6 +564,27 @@ async fn a_pipeline_deploys_removes_a_stage_only_fleet_first_and_with_the_flag_a
         1,
         "nothing was deleted"
     );
+    // Issue 72: the saved document of the refusal keeps what was refused, and why it is 4.
+    let o = run(qfleet_on_moto()
+        .arg("deploy")
+        .arg(&trimmed)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let doc = document(&o);
+    check_schema("deploy", &doc);
+    assert_eq!(doc["changes_pending"], true, "{doc}");
+    assert_eq!(
+        doc["exit_reason"],
+        format!("exit 4: 1 environment refused to protect data ({e}), nothing changed there"),
+        "{doc}"
+    );
+    let data = &doc["environments"][0]["stacks"][0];
+    assert_eq!(data["stack"], format!("qfleet-{e}-data"), "{doc}");
+    assert_eq!(data["action"], "refused", "{doc}");
+    assert!(
+        data["changes"].to_string().contains("StageThumbnailQueue"),
+        "{doc}"
+    );
     let o = run(qfleet_on_moto()
         .arg("deploy")
         .arg(&trimmed)

@@ -36,6 +36,33 @@ fn a_copy_above_copies_is_named_reached_by_its_name_and_retired() {
     check_schema("plan", &v);
     assert_eq!(retired(&v), std::slice::from_ref(&gone));
     assert_eq!(v["retired"][0]["stacks"][0], format!("qfleet-{gone}-data"));
+    // What CI reads says why the run exits 3, and the account, known from the stack's ARN.
+    assert_eq!(v["retired"][0]["account"], "123456789012", "{v}");
+    assert_eq!(v["changes_pending"], false, "{v}");
+    assert_eq!(
+        v["exit_reason"],
+        format!(
+            "exit 3: 1 environment no longer made by its stack file still running ({gone}@eu-west-1)"
+        ),
+        "{v}"
+    );
+    let o = run(qfleet_on_moto()
+        .args(["plan", "--detailed-exitcode", "--format", "markdown"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(
+        md.contains("with changes; 1 environment no longer made still running")
+            && md.contains(&format!(
+                "**Exit 3**: 1 environment no longer made by its stack file still running ({gone}@eu-west-1)"
+            )),
+        "{md}"
+    );
+    assert!(
+        stderr(&o).contains("exit 3: 1 environment no longer made"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(qfleet_on_moto().args(["plan"]).arg(&file));
     assert!(
         stderr(&o).contains(&format!(" teardown {gone}@eu-west-1` retires it")),
@@ -84,6 +111,54 @@ fn a_copy_above_copies_is_named_reached_by_its_name_and_retired() {
     for (name, file) in listed {
         assert_eq!(file.is_null(), name == gone, "{name}: {v}");
     }
+    // Every Region enabled for the account: the same three, each with its Region and account,
+    // and the retired one said to be made by a file of `e` in the text.
+    let v = doc(
+        qfleet_on_moto()
+            .args([
+                "environments",
+                "--all-regions",
+                "-o",
+                "json",
+                "--stacks-dir",
+            ])
+            .arg(dir.path()),
+        0,
+    );
+    check_schema("environments", &v);
+    assert!(v["region"].is_null(), "{v}");
+    assert!(v["regions"].as_array().unwrap().len() > 1, "{v}");
+    assert_eq!(v["unchecked"], serde_json::json!([]), "{v}");
+    let ours: Vec<&serde_json::Value> = v["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["file_environment"] == e.as_str())
+        .collect();
+    assert_eq!(ours.len(), 3, "{v}");
+    for x in ours {
+        assert_eq!(
+            (x["region"].as_str(), x["account"].as_str()),
+            (Some("eu-west-1"), Some("123456789012")),
+            "{x}"
+        );
+    }
+    let o = run(qfleet_on_moto()
+        .args(["environments", "--all-regions", "--stacks-dir"])
+        .arg(dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let row = stdout(&o)
+        .lines()
+        .find(|l| l.contains(&format!("| {gone} ")))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(
+        row.contains("eu-west-1") && row.contains(&format!("none here; made by a file of {e}")),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(qfleet_on_moto().args(["environments", "--all-regions", "--region", "eu-west-1"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 
     moto_detach_role_policies(&[&gone]);
     let o = run(qfleet_on_moto()

@@ -227,6 +227,28 @@ pub(super) async fn region_opt_in(ec2: &Ec2, region: &str) -> Result<Option<Stri
         .and_then(|i| i.get("optInStatus").cloned()))
 }
 
+/// The Regions enabled for the account, sorted: DescribeRegions without AllRegions lists "the
+/// Regions that are enabled for your account"
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html>).
+pub async fn enabled_regions(ec2: &Ec2) -> Result<Vec<String>, AwsError> {
+    let items = ec2
+        .describe(
+            "listing the Regions enabled for the account",
+            "DescribeRegions",
+            "regionInfo",
+            &[],
+            &[],
+        )
+        .await?;
+    let mut regions: Vec<String> = items
+        .into_iter()
+        .filter_map(|mut i| i.remove("regionName"))
+        .collect();
+    regions.sort();
+    regions.dedup();
+    Ok(regions)
+}
+
 /// A success is a page of `set`; any other status an error document.
 fn page(resp: &HttpResponse, set: &str) -> Result<Page, OrchestratorError<ApiError>> {
     let text = body_text(resp)?;

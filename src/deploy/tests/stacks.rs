@@ -344,9 +344,15 @@ async fn mocked_replacing_a_queue_with_yes_needs_allow_replacement() {
     assert!(error.message.contains("--allow-replacement"), "{o:?}");
     assert_eq!(t.executed(), 0, "nothing executed");
     assert_eq!(t.deleted(), 1, "the change set is not left behind");
+    // Issue 72: the outcome keeps what was refused, and nothing is deployed after it.
+    assert_eq!(action(&o, DATA), Action::Refused, "{o:?}");
+    let data = o.stacks.iter().find(|s| s.stack == DATA).unwrap();
+    assert_eq!(data.changes.len(), 1, "the refused change is kept: {o:?}");
     assert!(
-        o.stacks.is_empty(),
-        "the fleet is not deployed after a refusal"
+        o.stacks
+            .iter()
+            .all(|s| matches!(s.action, Action::Refused | Action::NoChanges)),
+        "the fleet is not deployed after a refusal: {o:?}"
     );
 }
 

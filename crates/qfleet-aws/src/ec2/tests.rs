@@ -317,3 +317,30 @@ async fn the_signature_is_the_one_an_independent_sigv4_signer_computes() {
          Signature=7650900423eadee9af658a70e1b2b05de09b5eb2672292003df6a3281ac40144"
     );
 }
+
+/// DescribeRegions without AllRegions: the Regions enabled for the account, as the API
+/// reference's example answers (a Region not opted in is not listed), sorted.
+#[tokio::test]
+async fn the_enabled_regions_are_described_without_all_regions() {
+    let xml = r#"<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+   <requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>
+   <regionInfo>
+      <item>
+         <regionName>us-east-2</regionName>
+         <regionEndpoint>ec2.us-east-2.amazonaws.com</regionEndpoint>
+         <optInStatus>opt-in-not-required</optInStatus>
+      </item>
+      <item>
+         <regionName>ap-southeast-3</regionName>
+         <regionEndpoint>ec2.ap-southeast-3.amazonaws.com</regionEndpoint>
+         <optInStatus>opted-in</optInStatus>
+      </item>
+   </regionInfo>
+</DescribeRegionsResponse>"#;
+    let fake = Fake::by_action(&[("DescribeRegions", xml)]);
+    let regions = enabled_regions(&client(&fake)).await.unwrap();
+    assert_eq!(regions, ["ap-southeast-3", "us-east-2"]);
+    let seen = fake.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].param("AllRegions"), None, "enabled ones only");
+}
