@@ -59,6 +59,7 @@ pub(crate) mod error;
 pub mod iam;
 pub(crate) mod import;
 pub(crate) mod jobs;
+pub(crate) mod lock;
 pub(crate) mod logs;
 pub(crate) mod output;
 pub(crate) mod outputs;

@@ -32,6 +32,24 @@ pub(super) enum Ended {
 
 pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     crate::ownership::check_account(&cx.clients.sts, cx.env).await?;
+    // A deploy changes the environment: one run at a time (after the account guard, so that
+    // nothing is written in an account the file does not allow). A plan only reads.
+    let lock = match cx.mode == Mode::Deploy && cx.env.deployed_directly() {
+        true => Some(crate::lock::take(cx.clients, cx.env, "deploy").await?),
+        false => None,
+    };
+    // Boxed: the whole deploy's future is large, and a test thread's stack small.
+    let result = Box::pin(locked(cx, done)).await;
+    if let Some(lock) = lock
+        && let Some(note) = lock.release().await
+    {
+        cx.reporter.line(format!("warning: {note}"));
+    }
+    result
+}
+
+/// [`run`] once the environment is the run's to change.
+async fn locked(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     // What can fail here fails before the first change on AWS: a function's package is built
     // before any change set (whose creation makes a new stack) exists.
     let packages = match cx.mode {

@@ -160,6 +160,7 @@ impl InFlight {
     pub(super) fn add_to(&self, stopped: &mut crate::error::Stopped) {
         let pending: Vec<Pending> = self.0.lock().map(|v| v.clone()).unwrap_or_default();
         let env = stopped.environment.clone();
+        stopped.left_behind.extend(crate::lock::left_behind(&env));
         for p in pending.iter().filter(|p| p.environment == env) {
             if p.executing {
                 if !stopped.under_way.iter().any(|u| u.contains(&p.stack)) {
@@ -183,8 +184,13 @@ impl InFlight {
     }
 
     /// Then: deletes the change sets nobody will execute (and the empty review stack a first
-    /// one made), telling `say` of each as it goes.
+    /// one made), then releases the run's locks, telling `say` of each as it goes.
     pub(super) async fn clean_up(&self, say: impl Fn(String)) {
+        self.delete_unexecuted(&say).await;
+        crate::lock::release_all(say).await;
+    }
+
+    async fn delete_unexecuted(&self, say: &impl Fn(String)) {
         let pending: Vec<Pending> = self.0.lock().map(|v| v.clone()).unwrap_or_default();
         for p in pending.into_iter().filter(|p| !p.executing) {
             match changesets::delete(&p.cfn, &p.change_set, &p.stack).await {

@@ -7,6 +7,16 @@ use std::path::PathBuf;
 /// Why qfleet refused to go on.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
+    /// Another run holds the environment's lock: it is changing the environment now.
+    #[error(
+        "{env} is being changed by another run: {by}, its lock last renewed {renewed}; nothing was changed. Run again when it ends (a run that crashed frees the lock {lease} minutes after its last renewal)"
+    )]
+    Locked {
+        env: String,
+        by: String,
+        renewed: String,
+        lease: u64,
+    },
     /// `jobs ID --cancel` of a job none of whose records waits in its queue.
     #[error(
         "{env}: job {id} is not waiting in its queue ({}): only a queued or retrying job can be cancelled; nothing was changed. A job a worker holds finishes or fails as it would",

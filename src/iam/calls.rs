@@ -332,6 +332,27 @@ pub(super) const IMAGE_CALLS: &[Call] = &[
     ),
 ];
 
+/// The S3 calls of one run at a time (`src/lock.rs`, [`crate::aws::locks`]) on qfleet's lock
+/// bucket of the account and Region, beside HeadBucket, GetBucketTagging and PutObject of
+/// [`CALLS`]: its creation (once per account and Region), then each environment's lock object,
+/// read and written with conditions (GetObject, PutObject with If-None-Match or If-Match).
+/// Granted on that bucket and the environment's own object only (`src/iam/mod.rs`).
+pub(super) const LOCK_CALLS: &[Call] = &[
+    call("s3", "CreateBucket", &["s3:CreateBucket"]),
+    call(
+        "s3",
+        "PutPublicAccessBlock",
+        &["s3:PutBucketPublicAccessBlock"],
+    ),
+    call(
+        "s3",
+        "PutBucketLifecycleConfiguration",
+        &["s3:PutLifecycleConfiguration"],
+    ),
+    call("s3", "PutBucketTagging", &["s3:PutBucketTagging"]),
+    call("s3", "GetObject", &["s3:GetObject"]),
+];
+
 /// The calls of [`IMAGE_CALLS`] teardown makes, granted to every environment.
 pub(super) const IMAGE_TEARDOWN: &[&str] = &[
     "DescribeRepositories",
@@ -371,6 +392,7 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
         .iter()
         .chain(STACK_SETS_CALLS)
         .chain(IMAGE_CALLS)
+        .chain(LOCK_CALLS)
         .find(|c| c.service == service && c.operation == operation)
 }
 

@@ -351,6 +351,29 @@ fn grant_images(g: &mut EnvironmentGrants, env: &Environment, place: &Place) {
     }
 }
 
+/// One run at a time (`src/lock.rs`): qfleet's lock bucket of the account and Region (made on
+/// first use, then read) and the environment's own lock object in it, read and written. Not
+/// for a StackSets target, whose stacks StackSets changes one operation at a time.
+fn grant_lock(g: &mut EnvironmentGrants, place: &Place) {
+    if place.stack_sets.is_some() {
+        return;
+    }
+    let bucket = || Scope::on([place.lock_bucket()]);
+    for call in calls::LOCK_CALLS {
+        for action in call.actions {
+            if *action != "s3:GetObject" {
+                g.reader.add(action, bucket());
+            }
+        }
+    }
+    for action in ["s3:ListBucket", "s3:GetBucketTagging"] {
+        g.reader.add(action, bucket());
+    }
+    for action in ["s3:GetObject", "s3:PutObject"] {
+        g.reader.add(action, Scope::on([place.lock_object()]));
+    }
+}
+
 /// The grants of `env` (rendered as itself) at `place` (its names, or its copies' pattern).
 fn grant_environment(
     reference: &reference::Reference,
@@ -488,6 +511,7 @@ fn grant_environment(
         handler_grants.add("ssm:GetParameters", scope);
     }
     grant_images(&mut g, env, place);
+    grant_lock(&mut g, place);
     g.types = types;
     Ok(g)
 }

@@ -214,6 +214,20 @@ impl<'a> Place<'a> {
 
     /// The ECR repository of the worker function's image (`workers.lambda.image`), in the
     /// account and Region the image URI names (validation keeps it the stack's Region).
+    /// qfleet's lock bucket of the account and Region ([`crate::aws::locks`]).
+    pub(super) fn lock_bucket(&self) -> String {
+        format!(
+            "arn:{}:s3:::{}",
+            self.p(),
+            crate::aws::locks::bucket_name(self.account, self.region())
+        )
+    }
+
+    /// The environment's lock object in it (its name: every copy's, for a copies' pattern).
+    pub(super) fn lock_object(&self) -> String {
+        format!("{}/{}", self.lock_bucket(), self.env.name)
+    }
+
     /// The repository of the images qfleet builds for the environment (`qfleet/ENV`).
     pub(super) fn own_repository(&self) -> String {
         format!(

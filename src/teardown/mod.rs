@@ -315,6 +315,34 @@ async fn run(
     let mut turn = opts.schedule.turn();
     turn.take().await;
     crate::ownership::check_account(&clients.sts, env).await?;
+    // One run at a time, as a deploy (after the account guard).
+    let lock = match env.deployed_directly() {
+        true => Some(crate::lock::take(clients, env, "teardown").await?),
+        false => None,
+    };
+    // Boxed: the whole teardown's future is large, and a test thread's stack small.
+    let result = Box::pin(locked(at, locate, &mut turn, out)).await;
+    if let Some(lock) = lock
+        && let Some(note) = lock.release().await
+    {
+        reporter.line(format!("warning: {note}"));
+    }
+    result
+}
+
+/// [`run`] once the environment is the run's to change.
+async fn locked(
+    at: Ctx<'_>,
+    locate: impl std::future::Future<Output = Result<StackNames>>,
+    turn: &mut schedule::Turn,
+    out: &mut TeardownOutcome,
+) -> Result<()> {
+    let Ctx {
+        clients,
+        env,
+        opts,
+        reporter,
+    } = at;
     let names = &locate.await?;
     if names.stack_set.is_some() && opts.retain_failed {
         reporter.line(format!(
@@ -340,8 +368,8 @@ async fn run(
                 if !left.is_empty() {
                     let preview: Vec<String> =
                         left.iter().map(|x| format!("  - delete {x}")).collect();
-                    if confirmed(&at, &left, &[], &preview.join("\n"), &mut turn, out).await? {
-                        instances::tidy(&at, t, &sets, true, out, &mut turn).await?;
+                    if confirmed(&at, &left, &[], &preview.join("\n"), turn, out).await? {
+                        instances::tidy(&at, t, &sets, true, out, turn).await?;
                     }
                     return Ok(());
                 }
@@ -393,16 +421,7 @@ async fn run(
     for s in stack_names.iter().skip(plan.targets.len()) {
         preview.push_str(&format!("\n  - delete {s}"));
     }
-    if !confirmed(
-        &at,
-        &stack_names,
-        &losses(&plan, opts),
-        &preview,
-        &mut turn,
-        out,
-    )
-    .await?
-    {
+    if !confirmed(&at, &stack_names, &losses(&plan, opts), &preview, turn, out).await? {
         return Ok(());
     }
 
@@ -444,8 +463,8 @@ async fn run(
             .extend(kept.iter().map(delete::Retained::describe));
         reporter.ledger.start(&env.name, &step(&s.name));
         match &names.stack_set {
-            Some(t) => instances::delete_instance(&at, t, &s.name, &mut turn).await?,
-            None => delete::stack(&at, &s.name, &kept, out, &mut turn).await?,
+            Some(t) => instances::delete_instance(&at, t, &s.name, turn).await?,
+            None => delete::stack(&at, &s.name, &kept, out, turn).await?,
         }
         reporter
             .ledger
@@ -459,7 +478,7 @@ async fn run(
         reporter.line(format!("retained: {r}"));
     }
     if let Some(t) = &names.stack_set {
-        instances::tidy(&at, t, &sets_covered(env, opts, t), false, out, &mut turn).await?;
+        instances::tidy(&at, t, &sets_covered(env, opts, t), false, out, turn).await?;
     }
     Ok(())
 }

@@ -32,6 +32,34 @@ struct Place {
     account: Option<String>,
 }
 
+/// Ctrl-C (or SIGTERM, SIGHUP) stopped the teardown: where it left each environment is said
+/// at once, in the run's one document, then its locks are released within the time the
+/// signal leaves; the error ends the run (its document is out already).
+fn stopped(session: &Session, reporter: &Reporter, out: Output) -> Error {
+    let environments = session
+        .envs
+        .iter()
+        .map(|env| {
+            let at = crate::environments::place_of(&session.aws, env);
+            let mut s = reporter
+                .ledger
+                .stopped(&env.name, &at.region, at.account.as_deref());
+            s.left_behind.extend(crate::lock::left_behind(&env.name));
+            s
+        })
+        .collect();
+    let err = Error::from(Interruption::Teardown { environments });
+    out.error(&err);
+    let _ = session.block_on(async {
+        tokio::time::timeout(
+            crate::error::time_left(),
+            crate::lock::release_all(|line| out.note(line)),
+        )
+        .await
+    });
+    err
+}
+
 /// Tears down every environment of `session`, all at once (`opts.schedule` bounds their
 /// calls); Ctrl-C stops waiting and says what each had done.
 pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<TornDown> {
@@ -56,19 +84,7 @@ pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<Torn
             }
         })
         .map(|v| v.into_iter().unzip())
-        .ok_or_else(|| {
-            let environments = session
-                .envs
-                .iter()
-                .map(|env| {
-                    let at = crate::environments::place_of(&session.aws, env);
-                    reporter
-                        .ledger
-                        .stopped(&env.name, &at.region, at.account.as_deref())
-                })
-                .collect();
-            Error::from(Interruption::Teardown { environments })
-        })?;
+        .ok_or_else(|| stopped(session, &reporter, out))?;
     let stacks = session
         .envs
         .iter()

@@ -681,3 +681,129 @@ async fn sigterm_or_sighup_during_a_deploy_ends_it_as_ctrl_c_with_one_document_a
         deploy_on_moto(&file);
     }
 }
+
+/// Issue 72, one run at a time: two deploys of one environment started together. One takes the
+/// environment's lock and deploys; the other refuses (exit 4) before it changes anything,
+/// naming the first run (its process). The lock is then released: a third deploy goes ahead.
+#[tokio::test]
+async fn two_deploys_of_one_environment_started_together_one_deploys_the_other_refuses_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("lock2");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let start = || {
+        qfleet_on_moto()
+            .arg("deploy")
+            .arg(&file)
+            .args(["--yes", "-o", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let pids = [a.id(), b.id()];
+    let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let mut codes: Vec<i32> = outputs.iter().map(|o| o.status.code().unwrap()).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [0, 4],
+        "{}\n{}",
+        stderr(&outputs[0]),
+        stderr(&outputs[1])
+    );
+    let (refused, other_pid) = match outputs[0].status.code() {
+        Some(4) => (&outputs[0], pids[1]),
+        _ => (&outputs[1], pids[0]),
+    };
+    let doc = document(refused);
+    check_schema("deploy", &doc);
+    let env = &doc["environments"][0];
+    assert_eq!(env["error"]["kind"], "refused", "{doc}");
+    let message = env["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("{e} is being changed by another run"))
+            && message.contains("qfleet deploy run by")
+            && message.contains(&format!("(pid {other_pid})")),
+        "{message}"
+    );
+    assert_eq!(
+        env["stacks"],
+        serde_json::json!([]),
+        "nothing was changed: {doc}"
+    );
+    // Released at the end: the next deploy takes it.
+    deploy_on_moto(&file);
+}
+
+/// Issue 72, one run at a time: a lock held by a live process (this test's own, on this host,
+/// just written) refuses `deploy` and `teardown` alike, before anything changes, naming the
+/// holder; once it is written as released, both go ahead.
+#[tokio::test]
+async fn a_held_lock_refuses_deploy_and_teardown_until_it_is_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("lockheld");
+    let file = lab_stack_file(dir.path(), &e, "");
+    deploy_on_moto(&file);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto_config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = "qfleet-locks-123456789012-eu-west-1";
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok();
+    let holder = |released: bool| {
+        serde_json::json!({
+            "environment": e, "command": "deploy", "holder": "ana@studio (pid 1)",
+            "run": "held-by-test", "since": "2026-11-28T03:00:00Z", "released": released,
+            "host": host, "pid": std::process::id(),
+        })
+        .to_string()
+    };
+    s3.put_object()
+        .bucket(bucket)
+        .key(&e)
+        .body(holder(false).into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let teardown = ["--yes", "--purge-bucket", "--discard-messages"];
+    for (command, flags) in [("deploy", &teardown[..1]), ("teardown", &teardown[..])] {
+        let o = run(qfleet_on_moto().arg(command).arg(&file).args(flags));
+        assert_eq!(o.status.code(), Some(4), "{command}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "{e} is being changed by another run: qfleet deploy run by ana@studio (pid 1)"
+            )),
+            "{command}: {}",
+            stderr(&o)
+        );
+    }
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    assert!(
+        stack_exists(&cfn, &format!("qfleet-{e}-data")).await,
+        "nothing was torn down"
+    );
+    s3.put_object()
+        .bucket(bucket)
+        .key(&e)
+        .body(holder(true).into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The lock is left released, for the next run.
+    let body = s3.get_object().bucket(bucket).key(&e).send().await.unwrap();
+    let text = body.body.collect().await.unwrap().into_bytes();
+    let lock: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(lock["released"], true, "{lock}");
+    assert_eq!(lock["command"], "teardown", "{lock}");
+}

@@ -65,12 +65,16 @@ fn resource_arn(action: &str, target: Option<&str>) -> String {
         // the service covers it.
         return format!("arn:aws:{service}:{REGION}:{ACCOUNT}:qfleet-unnamed-resource");
     };
-    if let Some(bucket) = t.strip_prefix("s3://") {
+    if let Some(named) = t.strip_prefix("s3://") {
         let on_objects = qfleet::iam::reference::get()
             .unwrap()
             .resource_types(action)
             .is_some_and(|types| types.iter().any(|t| t == "object"));
-        return if on_objects && bucket.ends_with(&format!("-code-{ACCOUNT}-{REGION}")) {
+        let (bucket, key) = named.split_once('/').unwrap_or((named, ""));
+        return if on_objects && !key.is_empty() {
+            // The object the request named.
+            format!("arn:aws:s3:::{bucket}/{key}")
+        } else if on_objects && bucket.ends_with(&format!("-code-{ACCOUNT}-{REGION}")) {
             // qfleet's code bucket holds only its packages (teardown refuses anything else).
             format!("arn:aws:s3:::{bucket}/lambda/{}.zip", "0a".repeat(32))
         } else if on_objects {
@@ -398,9 +402,12 @@ async fn a_packaged_functions_upload_and_cleanup_are_allowed_and_nothing_broader
         "DeleteObjects",
     ] {
         assert!(
-            calls
-                .iter()
-                .any(|c| c.operation == op && c.target.as_deref() == Some(code_bucket.as_str())),
+            calls.iter().any(|c| {
+                c.operation == op
+                    && c.target.as_deref().is_some_and(|t| {
+                        t == code_bucket || t.starts_with(&format!("{code_bucket}/"))
+                    })
+            }),
             "{op} on {code_bucket} was not seen: {calls:?}"
         );
     }

@@ -18,6 +18,7 @@ pub mod functions;
 pub mod https;
 pub mod job_table;
 pub mod json_api;
+pub mod locks;
 pub mod logs;
 #[cfg(any(test, feature = "test-util"))]
 pub mod mock;

@@ -58,9 +58,19 @@ impl Rules<'_> {
             ecr: JsonApi::with_http_client(json_api::ECR, fake(&self.ecr)),
             sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
-            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &self.s3, |c| c
-                .force_path_style(true)),
-            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &self.sts),
+            // The lock bucket's rules first: a test's own S3 rules answer every other bucket.
+            s3: mock_client!(
+                aws_sdk_s3,
+                RuleMode::MatchAny,
+                &[free_locks(), self.s3.clone()].concat(),
+                |c| c.force_path_style(true)
+            ),
+            // The caller's account last: a test's own answer comes first.
+            sts: mock_client!(
+                aws_sdk_sts,
+                RuleMode::MatchAny,
+                &[self.sts.clone(), vec![any_caller()]].concat()
+            ),
         }
     }
 }
@@ -299,4 +309,50 @@ pub fn instance_stacks(
                 .build(),
         )
     })
+}
+
+/// STS's GetCallerIdentity for account 111122223333 (the mocked stacks' account).
+fn any_caller() -> &'static Rule {
+    let rule = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .account("111122223333")
+            .build()
+    });
+    Box::leak(Box::new(rule))
+}
+
+/// S3 as it answers a run that takes and releases environments' locks ([`super::locks`]):
+/// the lock bucket exists with qfleet's tag, and every conditional write of a lock object
+/// succeeds (no other run holds one). Only requests to a lock bucket match, so a test's own
+/// S3 rules answer the rest.
+pub fn free_locks() -> Vec<&'static Rule> {
+    use aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput;
+    use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    fn lock(bucket: Option<&str>) -> bool {
+        bucket.is_some_and(|b| b.starts_with("qfleet-locks-"))
+    }
+    let head = mock!(aws_sdk_s3::Client::head_bucket)
+        .match_requests(|r| lock(r.bucket()))
+        .then_output(|| HeadBucketOutput::builder().build());
+    let tags = mock!(aws_sdk_s3::Client::get_bucket_tagging)
+        .match_requests(|r| lock(r.bucket()))
+        .then_output(|| {
+            let tag = aws_sdk_s3::types::Tag::builder()
+                .key(super::locks::BUCKET_TAG.0)
+                .value(super::locks::BUCKET_TAG.1)
+                .build()
+                .expect("a tag with its key and value");
+            GetBucketTaggingOutput::builder()
+                .tag_set(tag)
+                .build()
+                .expect("a tag set")
+        });
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(|r| lock(r.bucket()))
+        .then_output(|| PutObjectOutput::builder().e_tag("\"0a0b\"").build());
+    [head, tags, put]
+        .into_iter()
+        .map(|r| &*Box::leak(Box::new(r)))
+        .collect()
 }

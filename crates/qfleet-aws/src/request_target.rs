@@ -26,6 +26,10 @@ pub(super) fn of(
     content_type: &str,
     body: &[u8],
 ) -> Option<String> {
+    // S3's REST requests name their bucket and key in the address, whatever their body.
+    if service.eq_ignore_ascii_case("s3") {
+        return s3_object(uri, host);
+    }
     if content_type.contains("x-www-form-urlencoded") {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
         return NAMING.iter().find_map(|name| {
@@ -47,9 +51,6 @@ pub(super) fn of(
                     .as_str()
                     .map(str::to_string)
             });
-    }
-    if service.eq_ignore_ascii_case("s3") {
-        return s3_bucket(uri, host).map(|b| format!("s3://{b}"));
     }
     if service.eq_ignore_ascii_case("lambda") {
         return lambda_target(uri);
@@ -74,26 +75,30 @@ fn lambda_target(uri: &str) -> Option<String> {
     }
 }
 
-/// The bucket of an S3 request: the first label of a virtual-hosted name, else the first
-/// path segment.
-fn s3_bucket(uri: &str, host: Option<&str>) -> Option<String> {
+/// `s3://BUCKET` of an S3 request on a bucket, `s3://BUCKET/KEY` of one on an object: the
+/// bucket is the first label of a virtual-hosted name, else the first path segment.
+fn s3_object(uri: &str, host: Option<&str>) -> Option<String> {
     let after_scheme = uri.split_once("://").map(|(_, r)| r).unwrap_or(uri);
     let (authority, path) = match after_scheme.find('/') {
         Some(i) => (&after_scheme[..i], &after_scheme[i..]),
         None => (after_scheme, ""),
     };
     let host = host.unwrap_or(authority);
-    if let Some((bucket, rest)) = host.split_once('.')
-        && (rest.starts_with("s3.") || rest.starts_with("s3-"))
-    {
-        return Some(bucket.to_string());
+    let path = path.split('?').next().unwrap_or_default();
+    let path = path.trim_start_matches('/');
+    let (bucket, key) = match host.split_once('.') {
+        Some((bucket, rest)) if rest.starts_with("s3.") || rest.starts_with("s3-") => {
+            (bucket, path)
+        }
+        _ => path.split_once('/').unwrap_or((path, "")),
+    };
+    if bucket.is_empty() {
+        return None;
     }
-    let first = path
-        .trim_start_matches('/')
-        .split(['/', '?'])
-        .next()
-        .filter(|s| !s.is_empty())?;
-    Some(first.to_string())
+    Some(match key {
+        "" => format!("s3://{bucket}"),
+        key => format!("s3://{bucket}/{key}"),
+    })
 }
 
 #[cfg(test)]
@@ -218,6 +223,27 @@ mod tests {
             Some("s3://b-1".into())
         );
         assert_eq!(of("S3", "http://127.0.0.1:5000/", None, "", b""), None);
+        // An object's key too, whatever the body (a lock object is JSON).
+        assert_eq!(
+            of(
+                "S3",
+                "http://127.0.0.1:5000/qfleet-locks-1-eu-west-1/lab-01?x-id=PutObject",
+                None,
+                "application/json",
+                b"{}"
+            ),
+            Some("s3://qfleet-locks-1-eu-west-1/lab-01".into())
+        );
+        assert_eq!(
+            of(
+                "S3",
+                "https://b-1.s3.eu-west-1.amazonaws.com/uploads/a.txt",
+                None,
+                "",
+                b""
+            ),
+            Some("s3://b-1/uploads/a.txt".into())
+        );
         // CloudWatch's RPC v2 paths are not buckets.
         let rpc = "https://monitoring.eu-west-1.amazonaws.com/service/GraniteServiceVersion20100801/operation/GetMetricData";
         assert_eq!(

@@ -1,0 +1,68 @@
+use super::*;
+
+fn holder(released: bool) -> Holder {
+    Holder {
+        environment: "lab".into(),
+        command: "deploy".into(),
+        holder: "ci@runner (pid 7)".into(),
+        run: "r1".into(),
+        since: "2026-11-28T03:00:00Z".into(),
+        released,
+        host: Some("runner".into()),
+        pid: Some(7),
+    }
+}
+
+#[test]
+fn a_lock_is_free_only_when_released_or_not_renewed_for_a_lease_by_s3s_clock() {
+    let live = holder(false);
+    let minute = Duration::from_secs(60);
+    assert!(!free(Some(&live), Some(minute)), "renewed a minute ago");
+    assert!(
+        !free(Some(&live), Some(LEASE)),
+        "exactly a lease: still held"
+    );
+    assert!(free(Some(&live), Some(LEASE + Duration::from_secs(1))));
+    assert!(free(Some(&holder(true)), Some(Duration::ZERO)), "released");
+    // Fail closed: an age S3 did not give is no evidence of staleness.
+    assert!(!free(Some(&live), None));
+    // A body qfleet cannot read is held until it is stale.
+    assert!(!free(None, Some(minute)));
+    assert!(free(None, Some(LEASE * 2)));
+    // Five renewals fit in a lease.
+    assert!(RENEW_EVERY * 5 <= LEASE);
+}
+
+#[test]
+fn the_age_is_measured_between_two_times_of_s3s_clock() {
+    let then = DateTime::from_secs(1_000);
+    assert_eq!(
+        age(DateTime::from_secs(1_301), then),
+        Duration::from_secs(301)
+    );
+    // A write stamped after the read's answer (clock granularity): no age, not negative.
+    assert_eq!(age(DateTime::from_secs(999), then), Duration::ZERO);
+    let date = DateTime::from_str("Sat, 28 Nov 2026 03:07:56 GMT", Format::HttpDate).unwrap();
+    assert_eq!(date.secs() % 60, 56);
+}
+
+#[test]
+fn the_lock_bucket_is_named_by_account_and_region_within_s3s_limit() {
+    let b = bucket_name("123456789012", "ap-southeast-4");
+    assert_eq!(b, "qfleet-locks-123456789012-ap-southeast-4");
+    // Bucket names are 3 to 63 characters
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+    assert!(bucket_name("123456789012", "ap-southeast-5-longest").len() <= 63);
+}
+
+#[test]
+fn a_lock_object_reads_back_as_written_and_an_old_one_without_released_is_held() {
+    let h = holder(false);
+    let text = serde_json::to_string(&h).unwrap();
+    assert_eq!(serde_json::from_str::<Holder>(&text).unwrap(), h);
+    let without: Holder = serde_json::from_str(
+        r#"{"environment":"lab","command":"deploy","holder":"x","run":"r","since":"t"}"#,
+    )
+    .unwrap();
+    assert!(!without.released);
+}

@@ -1,0 +1,346 @@
+//! One run at a time per environment: `deploy` and `teardown` hold an environment's lock while
+//! they change it ([`crate::aws::locks`]: an object per environment in qfleet's lock bucket
+//! of its account and Region, taken with S3's conditional writes). A second run refuses,
+//! naming the holder; a holder that crashed frees it [`crate::aws::locks::LEASE`] after its
+//! last renewal. Reading commands (`plan`, `status`, …) never take it.
+
+use crate::aws::Clients;
+use crate::aws::locks::{self, Held, Holder, Taken};
+use crate::config::Environment;
+use crate::error::{Refusal, Result};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The lock buckets this run made sure of, by account and Region: the environments of one run
+/// make sure of each once, one after the other.
+static BUCKETS: tokio::sync::Mutex<BTreeMap<(String, String), String>> =
+    tokio::sync::Mutex::const_new(BTreeMap::new());
+
+/// qfleet's lock bucket of `account` in the clients' Region, made sure of once per run.
+async fn lock_bucket(clients: &Clients, account: &str) -> Result<String> {
+    let mut known = BUCKETS.lock().await;
+    let key = (account.to_string(), clients.region.clone());
+    if let Some(bucket) = known.get(&key) {
+        return Ok(bucket.clone());
+    }
+    let bucket = locks::ensure_bucket(&clients.s3, account, &clients.region).await?;
+    known.insert(key, bucket.clone());
+    Ok(bucket)
+}
+
+/// The locks this run holds now: an interrupted run releases them as it ends.
+static HELD: Mutex<Vec<EnvLock>> = Mutex::new(Vec::new());
+
+/// The environments whose locks this run holds now.
+pub(crate) fn held() -> Vec<String> {
+    HELD.lock()
+        .map(|v| v.iter().map(|l| l.environment().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Releases every lock this run still holds (an interrupted run, as it ends), telling `say`
+/// what could not be.
+pub(crate) async fn release_all(say: impl Fn(String)) {
+    let all: Vec<EnvLock> = HELD.lock().map(|v| v.clone()).unwrap_or_default();
+    for lock in all {
+        if let Some(note) = lock.release().await {
+            say(note);
+        }
+    }
+}
+
+/// What an interrupted run leaves of `env`'s lock, when it holds it: released as it ends,
+/// else free a lease after its last renewal.
+pub(crate) fn left_behind(env: &str) -> Option<crate::error::LeftBehind> {
+    held().iter().any(|e| e == env).then(|| crate::error::LeftBehind {
+        what: "its lock (one run at a time), held by this run".to_string(),
+        cleanup: format!(
+            "released as this run ends; else another run may take it {} minutes after its last renewal",
+            locks::LEASE.as_secs() / 60
+        ),
+    })
+}
+
+/// An environment's lock this run holds, renewed in the background until released.
+#[derive(Clone)]
+pub(crate) struct EnvLock(Arc<Inner>);
+
+struct Inner {
+    s3: aws_sdk_s3::Client,
+    holder: Holder,
+    held: Mutex<Held>,
+    /// Why a renewal failed, if one did (said when the lock is released).
+    lost: Mutex<Option<String>>,
+    renewing: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Takes `env`'s lock for `command` (`deploy`, `teardown`), in its account and Region; another
+/// run's is a refusal naming it.
+pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) -> Result<EnvLock> {
+    let account = crate::aws::account::id(&clients.sts).await?;
+    let bucket = lock_bucket(clients, &account).await?;
+    let holder = Holder {
+        environment: env.name.clone(),
+        command: command.to_string(),
+        holder: who(),
+        run: run_id(),
+        since: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+            .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string()),
+        released: false,
+        host: host(),
+        pid: Some(std::process::id()),
+    };
+    match locks::take(&clients.s3, &bucket, &account, &holder, &ended).await? {
+        Taken::Held(held) => Ok(EnvLock::renewed(clients.s3.clone(), holder, held)),
+        Taken::Busy {
+            holder: other,
+            renewed_ago,
+        } => Err(Refusal::Locked {
+            env: env.name.clone(),
+            by: other.map_or_else(
+                || {
+                    format!(
+                        "a lock object qfleet cannot read (s3://{bucket}/{})",
+                        env.name
+                    )
+                },
+                |o| format!("qfleet {} run by {} since {}", o.command, o.holder, o.since),
+            ),
+            renewed: renewed_ago.map_or_else(
+                || "when, S3 did not say".to_string(),
+                |ago| format!("{} s ago", ago.as_secs()),
+            ),
+            lease: locks::LEASE.as_secs() / 60,
+        }
+        .into()),
+    }
+}
+
+impl EnvLock {
+    /// The lock held, with its renewal every [`locks::RENEW_EVERY`] started.
+    fn renewed(s3: aws_sdk_s3::Client, holder: Holder, held: Held) -> EnvLock {
+        let lock = EnvLock(Arc::new(Inner {
+            s3,
+            holder,
+            held: Mutex::new(held),
+            lost: Mutex::new(None),
+            renewing: Mutex::new(None),
+        }));
+        let this = lock.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(locks::RENEW_EVERY).await;
+                let Some(held) = this.held() else { return };
+                match locks::renew(&this.0.s3, &held, &this.0.holder).await {
+                    Ok(next) => {
+                        if let Ok(mut h) = this.0.held.lock() {
+                            *h = next;
+                        }
+                    }
+                    Err(e) => {
+                        if let Ok(mut lost) = this.0.lost.lock() {
+                            *lost = Some(e.to_string());
+                        }
+                    }
+                }
+            }
+        });
+        if let Ok(mut r) = lock.0.renewing.lock() {
+            *r = Some(task);
+        }
+        if let Ok(mut all) = HELD.lock() {
+            all.push(lock.clone());
+        }
+        lock
+    }
+
+    fn held(&self) -> Option<Held> {
+        self.0.held.lock().ok().map(|h| h.clone())
+    }
+
+    pub(crate) fn environment(&self) -> &str {
+        &self.0.holder.environment
+    }
+
+    /// Releases the lock (the renewals stop); a note when it could not be released, or a
+    /// renewal had failed.
+    pub(crate) async fn release(&self) -> Option<String> {
+        if let Some(task) = self.0.renewing.lock().ok().and_then(|mut r| r.take()) {
+            task.abort();
+        }
+        if let Ok(mut all) = HELD.lock() {
+            all.retain(|l| !Arc::ptr_eq(&l.0, &self.0));
+        }
+        let env = &self.0.holder.environment;
+        let lost = self.0.lost.lock().ok().and_then(|l| l.clone());
+        let held = self.held()?;
+        match locks::release(&self.0.s3, &held, &self.0.holder).await {
+            Ok(()) => lost.map(|why| {
+                format!("{env}: a renewal of its lock failed ({why}); it was released at the end")
+            }),
+            Err(e) => Some(format!(
+                "{env}: its lock could not be released ({e}); another run may take it {} minutes after its last renewal",
+                locks::LEASE.as_secs() / 60
+            )),
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self.renewing.get_mut().ok().and_then(Option::take) {
+            task.abort();
+        }
+    }
+}
+
+/// Whether the process that holds a lock is known to have ended: it ran on this host, and no
+/// process has its id here now (kill with signal 0 answers ESRCH, "No such process"; POSIX
+/// kill(), <https://pubs.opengroup.org/onlinepubs/9699919799/functions/kill.html>). A process
+/// of that id that runs, or one that may not be signalled, counts as the holder (fail closed).
+fn ended(holder: &Holder) -> bool {
+    let (Some(theirs), Some(pid), Some(ours)) = (&holder.host, holder.pid, host()) else {
+        return false;
+    };
+    *theirs == ours && pid != std::process::id() && !process_exists(pid)
+}
+
+#[cfg(unix)]
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // SAFETY: kill with signal 0 sends nothing; it only checks the process's existence.
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_exists(_pid: u32) -> bool {
+    true
+}
+
+/// This host's name (`None`: it could not be read).
+#[cfg(unix)]
+fn host() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8(buf[..end].to_vec())
+        .ok()
+        .filter(|h| !h.is_empty())
+}
+
+#[cfg(not(unix))]
+fn host() -> Option<String> {
+    std::env::var("COMPUTERNAME").ok().filter(|h| !h.is_empty())
+}
+
+/// Who runs this: a CI run's address where the runner says it (GitHub Actions, GitLab CI),
+/// else `user@host (pid N)`.
+fn who() -> String {
+    who_from(|k| std::env::var(k).ok(), host(), std::process::id())
+}
+
+/// [`who`] from the process's variables (`var`), its host name and its id.
+fn who_from(var: impl Fn(&str) -> Option<String>, host: Option<String>, pid: u32) -> String {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty());
+    if let (Some(server), Some(repo), Some(run)) = (
+        var("GITHUB_SERVER_URL"),
+        var("GITHUB_REPOSITORY"),
+        var("GITHUB_RUN_ID"),
+    ) {
+        return format!("{server}/{repo}/actions/runs/{run}");
+    }
+    if let Some(job) = var("CI_JOB_URL") {
+        return job;
+    }
+    let user = var("USER")
+        .or_else(|| var("USERNAME"))
+        .unwrap_or_else(|| "someone".into());
+    let host = host
+        .filter(|h| !h.is_empty())
+        .or_else(|| var("HOSTNAME"))
+        .or_else(|| var("COMPUTERNAME"))
+        .unwrap_or_else(|| "a host".into());
+    format!("{user}@{host} (pid {pid})")
+}
+
+/// This run's own id: its process and start, unique enough to tell two runs apart.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variables of a runner (GitHub Actions' default variables, GitLab's predefined
+    /// CI_JOB_URL), else the user and host.
+    #[test]
+    fn the_holder_is_a_ci_runs_address_else_user_at_host() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let github = vars(&[
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/orders"),
+            ("GITHUB_RUN_ID", "42"),
+            ("USER", "runner"),
+        ]);
+        assert_eq!(
+            who_from(github, Some("fv-az1".into()), 7),
+            "https://github.com/acme/orders/actions/runs/42"
+        );
+        let gitlab = vars(&[("CI_JOB_URL", "https://gitlab.com/acme/orders/-/jobs/9")]);
+        assert_eq!(
+            who_from(gitlab, None, 7),
+            "https://gitlab.com/acme/orders/-/jobs/9"
+        );
+        let laptop = vars(&[("USER", "ana"), ("GITHUB_RUN_ID", "")]);
+        assert_eq!(
+            who_from(laptop, Some("studio".into()), 7),
+            "ana@studio (pid 7)"
+        );
+        assert_eq!(who_from(vars(&[]), None, 9), "someone@a host (pid 9)");
+    }
+
+    /// A holder whose process ended on this host frees the lock at once; one that runs (this
+    /// test's own process), one on another host, or one that says neither, holds it.
+    #[test]
+    fn a_holder_on_this_host_whose_process_ended_frees_the_lock() {
+        let holder = |host: Option<String>, pid: Option<u32>| Holder {
+            environment: "lab".into(),
+            command: "deploy".into(),
+            holder: "x".into(),
+            run: "r".into(),
+            since: "t".into(),
+            released: false,
+            host,
+            pid,
+        };
+        let here = host();
+        assert!(here.is_some(), "the host's name is read");
+        // A child that has ended: its id names no process (until the system reuses it).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        assert!(ended(&holder(here.clone(), Some(gone))));
+        assert!(!ended(&holder(here.clone(), Some(std::process::id()))));
+        assert!(!ended(&holder(Some("another-host".into()), Some(gone))));
+        assert!(!ended(&holder(None, Some(gone))));
+        assert!(!ended(&holder(here, None)));
+    }
+}
