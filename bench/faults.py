@@ -359,6 +359,27 @@ def kill_scenarios(lab, proxy_url, faults, points, sig, rows):
                         "" if ok else (problem or err2.strip()[-80:])))
 
 
+def slow_kill_scenarios(lab, proxy_url, faults, points, rows):
+    """SIGKILL at the Nth request of a lab deploy whose every call is answered 150 ms late, then
+    a plain rerun straight to the emulator: it must converge (both stacks complete, no change
+    set left). The killed run's last CreateChangeSet, held 150 ms on its way, could land after
+    the rerun had read the stacks: moto then made a second stack of the same name, and the
+    rerun's fleet stack was reported as the late one, in REVIEW_IN_PROGRESS. A run that takes
+    over a dead run's lock now waits for such requests to land (src/lock.rs)."""
+    for n in points:
+        env = lab.name("ks")
+        path = lab.stack_file(env)
+        faults.reset(kill_at=n, sig=signal.SIGKILL, slow=0.15)
+        code, wall, out, err = lab.qfleet_run(["deploy", path, "--yes"], proxy_url, faults)
+        faults.reset()
+        code2, wall2, out2, err2 = lab.qfleet_run(["deploy", path, "--yes"])
+        problem = lab.stacks_settled([env])
+        ok = code2 == 0 and problem is None and code != "hang"
+        rows.append(Row(f"deploy, every call 150 ms late, SIGKILL at request {n}, then rerun", 1, int(ok),
+                        f"{code}->{code2}", wall + wall2, 0, 0,
+                        "" if ok else (problem or err2.strip()[-80:])))
+
+
 def teardown_kill_scenarios(lab, proxy_url, faults, points, sig, rows):
     """Signal qfleet at the Nth request of a teardown (with the flags for the environment's data);
     a plain rerun must finish it."""
@@ -517,6 +538,7 @@ def main():
             teardown_scenarios(lab, proxy_url, faults, plan, rows)
             kill_scenarios(lab, proxy_url, faults, [4, 9], signal.SIGKILL, rows)
             kill_scenarios(lab, proxy_url, faults, [6], signal.SIGINT, rows)
+            slow_kill_scenarios(lab, proxy_url, faults, [8, 12, 16], rows)
             teardown_kill_scenarios(lab, proxy_url, faults, [8], signal.SIGKILL, rows)
             teardown_kill_scenarios(lab, proxy_url, faults, [12], signal.SIGINT, rows)
             interrupt_scenarios(lab, proxy_url, faults, rows)
@@ -526,6 +548,7 @@ def main():
             teardown_scenarios(lab, proxy_url, faults, plan, rows)
             kill_scenarios(lab, proxy_url, faults, range(2, 42, 4), signal.SIGKILL, rows)
             kill_scenarios(lab, proxy_url, faults, range(3, 43, 4), signal.SIGINT, rows)
+            slow_kill_scenarios(lab, proxy_url, faults, range(4, 30, 2), rows)
             teardown_kill_scenarios(lab, proxy_url, faults, range(2, 26, 5), signal.SIGKILL, rows)
             teardown_kill_scenarios(lab, proxy_url, faults, range(4, 28, 5), signal.SIGINT, rows)
             interrupt_scenarios(lab, proxy_url, faults, rows)

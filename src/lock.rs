@@ -11,6 +11,12 @@ use crate::error::{Refusal, Result};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+/// How long a run that takes over the lock of a run whose process ended waits before it reads
+/// anything: the time for the ended run's last requests to land. A request of the killed run
+/// delayed 150 ms on its way (the fault harness's slow endpoint) landed after the next run had
+/// read the stacks, and the two runs' first change sets then raced for one stack.
+const AFTER_ENDED: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The lock buckets this run made sure of, by account and Region: the environments of one run
 /// make sure of each once, one after the other.
 static BUCKETS: tokio::sync::Mutex<BTreeMap<(String, String), String>> =
@@ -91,7 +97,15 @@ pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) ->
         pid: Some(std::process::id()),
     };
     match locks::take(&clients.s3, &bucket, &account, &holder, &ended).await? {
-        Taken::Held(held) => Ok(EnvLock::renewed(clients.s3.clone(), holder, held)),
+        Taken::Held { held, after_ended } => {
+            if after_ended {
+                // The run before this one was killed or crashed: a request it had sent may
+                // still be on its way (a CreateChangeSet that lands after this run has read the
+                // stacks would plan on a state about to change). Its requests land first.
+                tokio::time::sleep(AFTER_ENDED).await;
+            }
+            Ok(EnvLock::renewed(clients.s3.clone(), holder, held))
+        }
         Taken::Busy {
             holder: other,
             renewed_ago,

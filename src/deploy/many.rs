@@ -103,6 +103,7 @@ fn stopped(session: &Session, reporter: &Reporter, inflight: &InFlight, out: Out
         })
         .collect();
     let err = Error::from(Interruption::Deploy { environments });
+    reporter.end_progress();
     out.error(&err);
     let cleaned = session.block_on(async {
         tokio::time::timeout(

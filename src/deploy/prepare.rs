@@ -149,7 +149,15 @@ pub(super) async fn change_set(
     );
     let mut id = None;
     let created = async {
-        let made = changesets::create(cfn, &desired.request(creating), &cs_name).await?;
+        let made = match changesets::create(cfn, &desired.request(creating), &cs_name).await {
+            Ok(made) => made,
+            // Refused because nothing would change: no change set was made, so none is left.
+            Err(e) if !creating && changesets::is_nothing_to_update(&e) => {
+                inflight.done(&cs_name);
+                return Ok(ChangeSet::empty(&cs_name, name));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let id = id.insert(made);
         inflight.identified(&cs_name, id);
         let mut cs = changesets::computed(cfn, name, id, opts.polling).await?;
@@ -223,13 +231,16 @@ async fn nothing_to_change(
     cx: &Ctx<'_>,
     desired: &DesiredStack,
     state: Option<&StackState>,
-    id: &str,
+    made: Option<&str>,
     owns_stack: bool,
 ) -> Result<Step> {
     let (cfn, env, mode, inflight) = (&cx.clients.cfn, cx.env, cx.mode, cx.inflight);
     let name = desired.name.clone();
-    changesets::delete(cfn, id, &name).await?;
-    inflight.done(id);
+    // The empty change set, when CloudFormation made one (not when it refused to).
+    if let Some(id) = made {
+        changesets::delete(cfn, id, &name).await?;
+        inflight.done(id);
+    }
     if owns_stack {
         recover::abandon_review_stack(cfn, &name, desired.role_arn.as_deref()).await;
     }
@@ -347,7 +358,8 @@ pub(super) async fn prepare(
         empty: cs.empty,
     });
     if cs.empty {
-        let step = nothing_to_change(cx, &desired, state.as_ref(), &cs.id, owns_stack).await?;
+        let made = cs.made.then_some(cs.id.as_str());
+        let step = nothing_to_change(cx, &desired, state.as_ref(), made, owns_stack).await?;
         return Ok(ready(desired, state, step, vec![]));
     }
     if desired.continue_failed {

@@ -49,6 +49,7 @@ fn stopped(session: &Session, reporter: &Reporter, out: Output) -> Error {
         })
         .collect();
     let err = Error::from(Interruption::Teardown { environments });
+    reporter.end_progress();
     out.error(&err);
     let _ = session.block_on(async {
         tokio::time::timeout(

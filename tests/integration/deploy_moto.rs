@@ -807,3 +807,28 @@ async fn a_held_lock_refuses_deploy_and_teardown_until_it_is_released() {
     assert_eq!(lock["released"], true, "{lock}");
     assert_eq!(lock["command"], "teardown", "{lock}");
 }
+
+/// Issue 72: moto refuses a change set that changes nothing at CreateChangeSet ("No updates
+/// are to be performed"); qfleet takes that answer as no changes, so `--force` and
+/// `--revert-drift` on an unchanged environment run on moto, and leave no change set.
+#[tokio::test]
+async fn force_and_revert_drift_on_an_unchanged_environment_are_no_changes_on_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("nochg");
+    let file = deploy_lab(dir.path(), &e, "");
+    for flag in ["--force", "--revert-drift"] {
+        let o = run(qfleet_on_moto()
+            .arg("deploy")
+            .arg(&file)
+            .args(["--yes", flag, "-o", "json"]));
+        assert_eq!(o.status.code(), Some(0), "{flag}: {}", stderr(&o));
+        let doc = document(&o);
+        let actions: Vec<&str> = doc["environments"][0]["stacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["no-changes", "no-changes"], "{flag}: {doc}");
+    }
+}

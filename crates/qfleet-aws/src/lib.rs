@@ -81,6 +81,7 @@ macro_rules! client {
         $sdk::Client::from_conf(
             $sdk::config::Builder::from($conf)
                 .interceptor(trace::Requests)
+                .retry_classifier(error::NeverRetryNotServed)
                 .build(),
         )
     };
@@ -101,6 +102,7 @@ impl Clients {
                 aws_sdk_cloudwatch::config::Builder::from(conf)
                     .retry_config(retry_config().with_max_attempts(3))
                     .interceptor(trace::Requests)
+                    .retry_classifier(error::NeverRetryNotServed)
                     .build(),
             ),
             logs: json_api::JsonApi::from_config(json_api::LOGS, region, conf),

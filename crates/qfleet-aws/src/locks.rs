@@ -90,7 +90,9 @@ pub struct Held {
 /// What taking a lock found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Taken {
-    Held(Held),
+    /// Taken; `after_ended`: taken over from a holder whose process had ended (killed or
+    /// crashed), whose last requests may still be on their way.
+    Held { held: Held, after_ended: bool },
     /// Another run holds it: who, and how long ago (S3's clock) it last renewed it.
     Busy {
         holder: Option<Holder>,
@@ -252,18 +254,19 @@ pub async fn take(
     ended: &(dyn Fn(&Holder) -> bool + Sync),
 ) -> Result<Taken> {
     let key = holder.environment.clone();
-    let held = |etag: String| {
-        Taken::Held(Held {
+    let held = |etag: String, after_ended: bool| Taken::Held {
+        held: Held {
             bucket: bucket.to_string(),
             key: key.clone(),
             account: account.to_string(),
             etag,
-        })
+        },
+        after_ended,
     };
     // A few rounds: each lost race reads again what won it.
     for _ in 0..3 {
         match put(s3, bucket, account, &key, holder, Condition::Absent).await {
-            Ok(etag) => return Ok(held(etag)),
+            Ok(etag) => return Ok(held(etag, false)),
             Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(e),
         }
@@ -278,6 +281,7 @@ pub async fn take(
                 renewed_ago: found.renewed_ago,
             });
         }
+        let after_ended = holder_ended && !free(found.holder.as_ref(), found.renewed_ago);
         match put(
             s3,
             bucket,
@@ -288,7 +292,7 @@ pub async fn take(
         )
         .await
         {
-            Ok(etag) => return Ok(held(etag)),
+            Ok(etag) => return Ok(held(etag, after_ended)),
             Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(e),
         }

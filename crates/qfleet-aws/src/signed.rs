@@ -187,6 +187,7 @@ impl Signed {
             .retry_classifier(HttpStatusCodeClassifier::default())
             .retry_classifier(TransientErrorClassifier::<ApiError>::new())
             .retry_classifier(AwsErrorCodeClassifier::<ApiError>::new())
+            .retry_classifier(super::error::NeverRetryNotServed)
             .with_connection_poisoning()
             .interceptor(Sign {
                 credentials,

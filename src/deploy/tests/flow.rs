@@ -386,6 +386,7 @@ async fn mocked_an_interruption_waits_for_the_answer_to_an_execute_on_its_way() 
         empty: false,
         validations: Vec::new(),
         validation_unread: None,
+        made: true,
     };
     for refused in [false, true] {
         let del = delete_cs();
@@ -504,6 +505,23 @@ async fn mocked_a_refused_execution_leaves_no_change_set_behind() {
 /// are plans of stacks, never "deploy" (issue 57: the summary said "deploy" for a plan).
 #[tokio::test]
 async fn mocked_an_interrupted_plans_summary_says_plan_not_deploy() {
+    // The change sets are never answered: the plan stops where an interrupt would find it.
+    let (_, reporter) = plan_refused_at_create("Throttling", "").await;
+    let said = crate::error::Error::from(crate::error::Interruption::Deploy {
+        environments: vec![reporter.ledger.stopped("mk", "eu-west-1", None)],
+    })
+    .to_string();
+    assert!(said.contains("plan qfleet-mk-data"), "{said}");
+    assert!(!said.contains("deploy"), "{said}");
+}
+
+/// A plan of both stacks, deployed and up to date, whose every CreateChangeSet is answered
+/// with the error `code` and `message` (a change set to delete answered too): its outcome, and
+/// its reporter (what its ledger says).
+async fn plan_refused_at_create(
+    code: &'static str,
+    message: &'static str,
+) -> (EnvOutcome, Reporter) {
     let env = env(STACK_FILE);
     let (d, f) = (
         desired(&env, StackRole::Data),
@@ -518,12 +536,12 @@ async fn mocked_an_interrupted_plans_summary_says_plan_not_deploy() {
             FLEET,
             vec![stack(&f, StackStatus::UpdateComplete, false, false)],
         ),
-        // The change sets are never answered: the plan stops where an interrupt would find it.
-        mock!(Cfn::create_change_set).then_error(|| {
+        mock!(Cfn::create_change_set).then_error(move || {
             aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetError::generic(
-                ErrorMetadata::builder().code("Throttling").build(),
+                ErrorMetadata::builder().code(code).message(message).build(),
             )
         }),
+        delete_cs(),
     ];
     let reporter = Reporter::new(Output {
         format: Format::Text,
@@ -533,11 +551,17 @@ async fn mocked_an_interrupted_plans_summary_says_plan_not_deploy() {
     let c = clients(&rules.iter().collect::<Vec<_>>());
     let mut o = opts(true);
     o.polling.max = Duration::from_millis(1);
-    let _ = environment(&c, &env, Mode::Plan, &o, &reporter, &InFlight::default()).await;
-    let said = crate::error::Error::from(crate::error::Interruption::Deploy {
-        environments: vec![reporter.ledger.stopped("mk", "eu-west-1", None)],
-    })
-    .to_string();
-    assert!(said.contains("plan qfleet-mk-data"), "{said}");
-    assert!(!said.contains("deploy"), "{said}");
+    let outcome = environment(&c, &env, Mode::Plan, &o, &reporter, &InFlight::default()).await;
+    (outcome, reporter)
+}
+
+/// Issue 72: an endpoint that refuses CreateChangeSet with CloudFormation's "No updates are
+/// to be performed" (moto does, for a change of the stack's tags alone) has said nothing
+/// changes: the plan says no changes for that stack, never an error, and leaves nothing.
+#[tokio::test]
+async fn mocked_a_change_set_refused_as_nothing_to_update_is_no_changes() {
+    let (o, _) = plan_refused_at_create("ValidationError", "No updates are to be performed.").await;
+    assert!(o.ok, "{o:?}");
+    assert_eq!(action(&o, DATA), Action::NoChanges, "{o:?}");
+    assert_eq!(action(&o, FLEET), Action::NoChanges, "{o:?}");
 }

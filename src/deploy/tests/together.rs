@@ -36,6 +36,7 @@ fn prepared_stack(role: StackRole, creating: bool, changes: &[(&str, &str, bool)
                 empty: false,
                 validations: vec![],
                 validation_unread: None,
+                made: true,
             },
             creating,
         },

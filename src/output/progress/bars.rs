@@ -64,15 +64,22 @@ impl std::ops::Deref for Bars {
     }
 }
 
-impl Drop for Bars {
-    /// Whatever ends the run (an error, Ctrl-C), no spinner line is left on the terminal, and
+impl Bars {
+    /// Ends the spinners' part of the screen: no spinner line is left on the terminal, and
     /// what is printed next (the error) starts on a line of its own, not after an unanswered
-    /// question's `^C`.
-    fn drop(&mut self) {
+    /// question's `^C`. Once: the run's end does it again for nothing.
+    pub(super) fn end(&self) {
         let _ = self.multi.clear();
-        if self.hidden.load(Ordering::SeqCst) {
+        if self.hidden.swap(false, Ordering::SeqCst) {
             crate::output::stderr_write("\n");
         }
+    }
+}
+
+impl Drop for Bars {
+    /// Whatever ends the run (an error, Ctrl-C), its spinners end with it ([`Bars::end`]).
+    fn drop(&mut self) {
+        self.end();
     }
 }
 

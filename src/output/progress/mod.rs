@@ -109,6 +109,14 @@ impl<E: Event> Reporter<E> {
         Spinner(Some(pb))
     }
 
+    /// Ends the spinners now (an interrupted run, about to say where it stopped): none is left
+    /// on the terminal, and the next line starts on a line of its own.
+    pub(crate) fn end_progress(&self) {
+        if let Some(multi) = &self.multi {
+            multi.end();
+        }
+    }
+
     /// A line of human progress on stderr (above the spinners on a terminal), whatever the
     /// output format: stdout carries the JSON, and a CI log still shows what the run is doing.
     pub(crate) fn line(&self, text: impl AsRef<str>) {

@@ -344,3 +344,22 @@ async fn the_enabled_regions_are_described_without_all_regions() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].param("AllRegions"), None, "enabled ones only");
 }
+
+/// Issue 72: an answer that says the endpoint does not serve the API (HTTP 501, or a 500 that
+/// is an HTML page rather than AWS's error document) is asked once, never retried: asking again
+/// cannot change it. AWS's own 500, with its error document, is still retried (above).
+#[tokio::test]
+async fn an_api_the_endpoint_does_not_serve_is_asked_once() {
+    for (status, body) in [
+        (
+            500,
+            "<!DOCTYPE html><html><body>Internal Server Error</body></html>",
+        ),
+        (501, ""),
+        (404, "<html><body>Not Found</body></html>"),
+    ] {
+        let fake = Fake::new(move |_| (status, body.to_string()));
+        let e = vpcs(&fake).await.unwrap_err();
+        assert_eq!(fake.requests().len(), 1, "{status}: not retried ({e})");
+    }
+}

@@ -495,6 +495,33 @@ fn not_whole_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
+/// Every client's retry classifier beside the SDK's: an answer that says the endpoint does not
+/// serve the API ([`says_not_served`] without a code: HTTP 501, or a 404 or 500 that is an
+/// HTML page) is never retried, since asking again cannot change it. The SDK's standard mode
+/// retries a 500 as transient, ten attempts with backoff: about a minute per call that no
+/// answer could ever satisfy (drift detection on an emulator that leaves it out).
+#[derive(Debug, Default, Clone)]
+pub struct NeverRetryNotServed;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for NeverRetryNotServed {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        match ctx.response() {
+            Some(resp) if says_not_served(resp.status().as_u16(), "", is_html(resp)) => {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "qfleet::aws::error::NeverRetryNotServed"
+    }
+}
+
 /// Whether an answer's body is an HTML page.
 fn is_html(resp: &Response) -> bool {
     let body = resp.body().bytes().unwrap_or_default();

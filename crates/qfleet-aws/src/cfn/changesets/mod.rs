@@ -146,9 +146,21 @@ pub struct ChangeSet {
     pub validations: Vec<Validation>,
     /// Why the validation results could not be read, when they could not: unknown, not "none".
     pub validation_unread: Option<crate::Why>,
+    /// CloudFormation made it (false: CreateChangeSet was refused because nothing would
+    /// change, [`is_nothing_to_update`]; there is nothing to delete).
+    pub made: bool,
 }
 
 impl ChangeSet {
+    /// The empty change set of a CreateChangeSet refused because nothing would change
+    /// ([`is_nothing_to_update`]): named by the name it was sent with, as none was made.
+    pub fn empty(name: &str, stack: &str) -> ChangeSet {
+        ChangeSet {
+            made: false,
+            ..ChangeSet::new(name, stack, Vec::new(), true)
+        }
+    }
+
     /// An empty or computed change set as `computed` returns it, validation not read yet.
     fn new(id: &str, stack: &str, changes: Vec<Change>, empty: bool) -> ChangeSet {
         ChangeSet {
@@ -158,6 +170,7 @@ impl ChangeSet {
             empty,
             validations: Vec::new(),
             validation_unread: None,
+            made: true,
         }
     }
 
@@ -175,10 +188,19 @@ impl ChangeSet {
     }
 }
 
-/// The name qfleet gives its change sets; `qfleet-` marks them as its own.
+/// The name qfleet gives its change sets; `qfleet-` marks them as its own. The time in
+/// milliseconds and a count of this process's change sets: two stacks' change sets, prepared
+/// at once, never share a name. CloudFormation keys a change set by its stack and name, so a
+/// shared name would be harmless there; an endpoint that looks change sets up by name alone
+/// across stacks (moto) deleted the other stack's when an interrupted run cleaned up by name.
+/// Names are at most 128 characters of letters, digits and hyphens, beginning with a letter
+/// (CreateChangeSet,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html>).
 pub fn new_name() -> String {
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     format!(
-        "qfleet-{}",
+        "qfleet-{}-{n}",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -243,6 +265,16 @@ pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<Strin
         .await
         .map_err(|e| AwsError::from_sdk(&format!("creating a change set for {}", req.stack), e))?;
     Ok(created.id().unwrap_or(name).to_string())
+}
+
+/// Whether CreateChangeSet was refused because nothing would change: a ValidationError whose
+/// message is the one CloudFormation documents for an update that changes nothing ("No updates
+/// are to be performed", UpdateStack,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStack.html>).
+/// AWS itself creates the change set and fails it with its own reason ([`computed`] reads
+/// that as empty); an endpoint that refuses the call with this answer says the same thing.
+pub fn is_nothing_to_update(e: &AwsError) -> bool {
+    e.code() == Some("ValidationError") && is_no_change_reason(&e.to_string())
 }
 
 /// CloudFormation's reasons for a change set that failed because nothing changes.
@@ -407,4 +439,23 @@ pub async fn execute(cfn: &Client, cs: &ChangeSet, disable_rollback: bool) -> Re
         .await
         .map(|_| ())
         .map_err(|e| AwsError::from_sdk(&format!("executing the change set of {}", cs.stack), e))
+}
+
+#[cfg(test)]
+mod names {
+    /// Change sets made in the same millisecond (a data stack's and a fleet's, prepared at
+    /// once) get names of their own, each one CreateChangeSet accepts.
+    #[test]
+    fn change_sets_made_at_once_never_share_a_name() {
+        let names: std::collections::BTreeSet<String> =
+            (0..100).map(|_| super::new_name()).collect();
+        assert_eq!(names.len(), 100);
+        for n in &names {
+            assert!(n.starts_with("qfleet-") && n.len() <= 128, "{n}");
+            assert!(
+                n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{n}"
+            );
+        }
+    }
 }
