@@ -11,11 +11,12 @@ use crate::error::{Refusal, Result};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// How long a run that takes over the lock of a run whose process ended waits before it reads
-/// anything: the time for the ended run's last requests to land. A request of the killed run
-/// delayed 150 ms on its way (the fault harness's slow endpoint) landed after the next run had
-/// read the stacks, and the two runs' first change sets then raced for one stack.
-const AFTER_ENDED: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long a run that takes over the lock of a run whose process ended, or that released it
+/// less than this long ago, waits (from the release) before it reads anything: the time for
+/// that run's last requests to land. A request of a killed run delayed 150 ms on its way (the
+/// fault harness's slow endpoint) landed after the next run had read the stacks, and the two
+/// runs' change sets then raced for one stack.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The lock buckets this run made sure of, by account and Region: the environments of one run
 /// make sure of each once, one after the other.
@@ -46,12 +47,11 @@ pub(crate) fn held() -> Vec<String> {
 
 /// Releases every lock this run still holds (an interrupted run, as it ends), telling `say`
 /// what could not be.
-pub(crate) async fn release_all(say: impl Fn(String)) {
+pub(crate) async fn release_all(say: &impl Fn(String)) {
     let all: Vec<EnvLock> = HELD.lock().map(|v| v.clone()).unwrap_or_default();
-    for lock in all {
-        if let Some(note) = lock.release().await {
-            say(note);
-        }
+    let notes = futures::future::join_all(all.iter().map(|l| l.release_as(true))).await;
+    for note in notes.into_iter().flatten() {
+        say(note);
     }
 }
 
@@ -93,18 +93,26 @@ pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) ->
         since: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
             .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string()),
         released: false,
+        interrupted: false,
         host: host(),
         pid: Some(std::process::id()),
+        write: 0,
     };
     match locks::take(&clients.s3, &bucket, &account, &holder, &ended).await? {
-        Taken::Held { held, after_ended } => {
-            if after_ended {
-                // The run before this one was killed or crashed: a request it had sent may
-                // still be on its way (a CreateChangeSet that lands after this run has read the
-                // stacks would plan on a state about to change). Its requests land first.
-                tokio::time::sleep(AFTER_ENDED).await;
-            }
-            Ok(EnvLock::renewed(clients.s3.clone(), holder, held))
+        Taken::Held { held, after } => {
+            // Registered (and renewed) first: an interrupt during the wait below releases it.
+            let lock = EnvLock::renewed(clients.s3.clone(), holder, held);
+            // The run before this one was killed or crashed, or released the lock moments ago
+            // (an interrupted one): a request it had sent may still be on its way (a
+            // CreateChangeSet or DeleteStack that lands after this run has read the stacks).
+            // Its requests land first.
+            let wait = match after {
+                locks::After::Nobody => std::time::Duration::ZERO,
+                locks::After::Ended => SETTLE,
+                locks::After::Released(ago) => SETTLE.saturating_sub(ago),
+            };
+            tokio::time::sleep(wait).await;
+            Ok(lock)
         }
         Taken::Busy {
             holder: other,
@@ -145,17 +153,18 @@ impl EnvLock {
             loop {
                 tokio::time::sleep(locks::RENEW_EVERY).await;
                 let Some(held) = this.held() else { return };
-                match locks::renew(&this.0.s3, &held, &this.0.holder).await {
-                    Ok(next) => {
+                let why = match locks::renew(&this.0.s3, &held, &this.0.holder).await {
+                    Ok(Some(next)) => {
                         if let Ok(mut h) = this.0.held.lock() {
                             *h = next;
                         }
+                        continue;
                     }
-                    Err(e) => {
-                        if let Ok(mut lost) = this.0.lost.lock() {
-                            *lost = Some(e.to_string());
-                        }
-                    }
+                    Ok(None) => "another run took it over".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                if let Ok(mut lost) = this.0.lost.lock() {
+                    *lost = Some(why);
                 }
             }
         });
@@ -179,19 +188,34 @@ impl EnvLock {
     /// Releases the lock (the renewals stop); a note when it could not be released, or a
     /// renewal had failed.
     pub(crate) async fn release(&self) -> Option<String> {
+        self.release_as(false).await
+    }
+
+    /// [`EnvLock::release`], by an interrupted run (`interrupted`): the next run then lets this
+    /// run's last requests land first.
+    async fn release_as(&self, interrupted: bool) -> Option<String> {
         if let Some(task) = self.0.renewing.lock().ok().and_then(|mut r| r.take()) {
             task.abort();
-        }
-        if let Ok(mut all) = HELD.lock() {
-            all.retain(|l| !Arc::ptr_eq(&l.0, &self.0));
         }
         let env = &self.0.holder.environment;
         let lost = self.0.lost.lock().ok().and_then(|l| l.clone());
         let held = self.held()?;
-        match locks::release(&self.0.s3, &held, &self.0.holder).await {
-            Ok(()) => lost.map(|why| {
-                format!("{env}: a renewal of its lock failed ({why}); it was released at the end")
+        let released = locks::release(&self.0.s3, &held, &self.0.holder, interrupted).await;
+        // Out of the run's locks once its release was answered, whatever the answer.
+        if let Ok(mut all) = HELD.lock() {
+            all.retain(|l| !Arc::ptr_eq(&l.0, &self.0));
+        }
+        match released {
+            Ok(true) => lost.map(|why| {
+                format!(
+                    "{env}: a renewal of its lock failed ({why}); the lock was released at the end"
+                )
             }),
+            Ok(false) => Some(format!(
+                "{env}: another run took its lock over while this run held it{}: two runs may have changed the environment at once; check it with `qfleet status {env}`",
+                lost.map(|why| format!(" (a renewal failed: {why})"))
+                    .unwrap_or_default()
+            )),
             Err(e) => Some(format!(
                 "{env}: its lock could not be released ({e}); another run may take it {} minutes after its last renewal",
                 locks::LEASE.as_secs() / 60
@@ -234,9 +258,24 @@ fn process_exists(_pid: u32) -> bool {
     true
 }
 
+/// Where this process's ids mean something: the host's name and, on Linux, its pid
+/// namespace (`studio pid:[4026531836]`), so that two containers of one host name (sharing
+/// the host's network) never read each other's ids as their own. `None`: it could not be read,
+/// and no holder's process is ever taken as ended.
+#[cfg(target_os = "linux")]
+fn host() -> Option<String> {
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{} {}", host_name()?, ns.display()))
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn host() -> Option<String> {
+    host_name()
+}
+
 /// This host's name (`None`: it could not be read).
 #[cfg(unix)]
-fn host() -> Option<String> {
+fn host_name() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
@@ -250,14 +289,19 @@ fn host() -> Option<String> {
 }
 
 #[cfg(not(unix))]
-fn host() -> Option<String> {
+fn host_name() -> Option<String> {
     std::env::var("COMPUTERNAME").ok().filter(|h| !h.is_empty())
+}
+
+#[cfg(not(unix))]
+fn host() -> Option<String> {
+    host_name()
 }
 
 /// Who runs this: a CI run's address where the runner says it (GitHub Actions, GitLab CI),
 /// else `user@host (pid N)`.
 fn who() -> String {
-    who_from(|k| std::env::var(k).ok(), host(), std::process::id())
+    who_from(|k| std::env::var(k).ok(), host_name(), std::process::id())
 }
 
 /// [`who`] from the process's variables (`var`), its host name and its id.
@@ -342,8 +386,10 @@ mod tests {
             run: "r".into(),
             since: "t".into(),
             released: false,
+            interrupted: false,
             host,
             pid,
+            write: 0,
         };
         let here = host();
         assert!(here.is_some(), "the host's name is read");

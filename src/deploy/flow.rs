@@ -73,7 +73,9 @@ async fn locked(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     {
         cx.reporter.detail(&block);
         discard(cx, &prepared).await;
-        refused(cx, &prepared, done);
+        if matches!(e, Error::Refused(_)) {
+            refused(cx, &prepared, done);
+        }
         return Err(e);
     }
     if cx.mode == Mode::Plan {

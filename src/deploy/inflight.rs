@@ -184,10 +184,13 @@ impl InFlight {
     }
 
     /// Then: deletes the change sets nobody will execute (and the empty review stack a first
-    /// one made), then releases the run's locks, telling `say` of each as it goes.
+    /// one made), and only then releases the run's locks, telling `say` of each as it goes. A
+    /// cleanup cut off at the deadline keeps the locks: its requests may still land, and a run
+    /// let in at once would meet them (a late DeleteStack took a rerun's new fleet stack with
+    /// it). The next run waits for the lease, or 3 s on this host (src/lock.rs).
     pub(super) async fn clean_up(&self, say: impl Fn(String)) {
         self.delete_unexecuted(&say).await;
-        crate::lock::release_all(say).await;
+        crate::lock::release_all(&say).await;
     }
 
     async fn delete_unexecuted(&self, say: &impl Fn(String)) {

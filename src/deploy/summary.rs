@@ -234,7 +234,7 @@ impl Finished {
         }
         if !refused.is_empty() {
             causes.push(format!(
-                "{} refused to protect data ({}), nothing changed there",
+                "{} refused ({}), nothing changed there",
                 count(refused.len() as u64, "environment", "environments"),
                 names(&refused)
             ));

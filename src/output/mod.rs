@@ -162,7 +162,23 @@ impl Output {
     /// one that says the run stopped before it could tell where it left each environment.
     pub(crate) fn document_on_deadline(self) {
         crate::error::on_deadline(move || {
-            self.error(&crate::error::Interruption::Unsaid.into());
+            // Bounded: a run blocked writing its own document (a stalled pipe) must not keep
+            // the deadline from ending the process.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+            loop {
+                match SAID.try_lock() {
+                    Ok(said) if *said => return,
+                    Ok(said) => {
+                        drop(said);
+                        let err = crate::error::Interruption::Unsaid.into();
+                        return self.error(&err);
+                    }
+                    Err(_) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    Err(_) => return,
+                }
+            }
         });
     }
 

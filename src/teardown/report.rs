@@ -54,7 +54,7 @@ fn stopped(session: &Session, reporter: &Reporter, out: Output) -> Error {
     let _ = session.block_on(async {
         tokio::time::timeout(
             crate::error::time_left(),
-            crate::lock::release_all(|line| out.note(line)),
+            crate::lock::release_all(&|line| out.note(line)),
         )
         .await
     });

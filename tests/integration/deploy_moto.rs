@@ -575,7 +575,7 @@ async fn a_pipeline_deploys_removes_a_stage_only_fleet_first_and_with_the_flag_a
     assert_eq!(doc["changes_pending"], true, "{doc}");
     assert_eq!(
         doc["exit_reason"],
-        format!("exit 4: 1 environment refused to protect data ({e}), nothing changed there"),
+        format!("exit 4: 1 environment refused ({e}), nothing changed there"),
         "{doc}"
     );
     let data = &doc["environments"][0]["stacks"][0];

@@ -70,12 +70,20 @@ pub struct Holder {
     pub since: String,
     #[serde(default)]
     pub released: bool,
+    /// Released by an interrupted run, whose last requests may still be on their way.
+    #[serde(default)]
+    pub interrupted: bool,
     /// The host and process of the run, so that a run on the same host can tell that the
     /// holder's process has ended (killed, crashed) and take the lock over at once.
     #[serde(default)]
     pub host: Option<String>,
     #[serde(default)]
     pub pid: Option<u32>,
+    /// A number new on every write, so that every write has an ETag of its own: an ETag of a
+    /// single-part object is its content's MD5, and a renewal of the same words would keep
+    /// it, letting a takeover that read the lock before the renewal still match it.
+    #[serde(default)]
+    pub write: u64,
 }
 
 /// A lock this run holds: the version of the object it wrote last.
@@ -87,12 +95,23 @@ pub struct Held {
     etag: String,
 }
 
+/// Whose lock a run took, when it was another run's: that run's last requests may still be on
+/// their way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum After {
+    /// Nobody's (new, or not renewed for a lease).
+    Nobody,
+    /// A run whose process had ended (killed or crashed).
+    Ended,
+    /// An interrupted run that released it this long ago (S3's clock).
+    Released(Duration),
+}
+
 /// What taking a lock found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Taken {
-    /// Taken; `after_ended`: taken over from a holder whose process had ended (killed or
-    /// crashed), whose last requests may still be on their way.
-    Held { held: Held, after_ended: bool },
+    /// Taken; `after`: from whom, when it was another run's.
+    Held { held: Held, after: After },
     /// Another run holds it: who, and how long ago (S3's clock) it last renewed it.
     Busy {
         holder: Option<Holder>,
@@ -254,19 +273,19 @@ pub async fn take(
     ended: &(dyn Fn(&Holder) -> bool + Sync),
 ) -> Result<Taken> {
     let key = holder.environment.clone();
-    let held = |etag: String, after_ended: bool| Taken::Held {
+    let held = |etag: String, after: After| Taken::Held {
         held: Held {
             bucket: bucket.to_string(),
             key: key.clone(),
             account: account.to_string(),
             etag,
         },
-        after_ended,
+        after,
     };
     // A few rounds: each lost race reads again what won it.
     for _ in 0..3 {
         match put(s3, bucket, account, &key, holder, Condition::Absent).await {
-            Ok(etag) => return Ok(held(etag, false)),
+            Ok(etag) => return Ok(held(etag, After::Nobody)),
             Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(e),
         }
@@ -274,6 +293,10 @@ pub async fn take(
             // Gone between the two calls (its day is over): try again.
             continue;
         };
+        // This run's own write, whose answer was lost and whose retry then found it.
+        if found.holder.as_ref().is_some_and(|h| ours(h, holder)) {
+            return Ok(held(found.etag, After::Nobody));
+        }
         let holder_ended = found.holder.as_ref().is_some_and(ended);
         if !(holder_ended || free(found.holder.as_ref(), found.renewed_ago)) {
             return Ok(Taken::Busy {
@@ -281,7 +304,18 @@ pub async fn take(
                 renewed_ago: found.renewed_ago,
             });
         }
-        let after_ended = holder_ended && !free(found.holder.as_ref(), found.renewed_ago);
+        let released = found.holder.as_ref().is_some_and(|h| h.released);
+        let stale = found.renewed_ago.is_some_and(|ago| ago > LEASE);
+        let after = match (released, stale, found.renewed_ago) {
+            (_, true, _) => After::Nobody,
+            (true, false, _) if !found.holder.as_ref().is_some_and(|h| h.interrupted) => {
+                After::Nobody
+            }
+            (true, false, Some(ago)) => After::Released(ago),
+            // Released, S3's answer without its age: as if just now.
+            (true, false, None) => After::Released(Duration::ZERO),
+            (false, false, _) => After::Ended,
+        };
         match put(
             s3,
             bucket,
@@ -292,7 +326,7 @@ pub async fn take(
         )
         .await
         {
-            Ok(etag) => return Ok(held(etag, after_ended)),
+            Ok(etag) => return Ok(held(etag, after)),
             Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(e),
         }
@@ -311,35 +345,96 @@ pub fn free(holder: Option<&Holder>, renewed_ago: Option<Duration>) -> bool {
     released || stale
 }
 
-/// Renews the lock: the same holder written again over the version this run wrote; a lock
-/// that is no longer that version was taken over (this run went [`LEASE`] without renewing).
-pub async fn renew(s3: &Client, lock: &Held, holder: &Holder) -> Result<Held> {
-    let etag = put(
-        s3,
-        &lock.bucket,
-        &lock.account,
-        &lock.key,
-        holder,
-        Condition::Is(&lock.etag),
-    )
-    .await?;
-    Ok(Held {
-        etag,
-        ..lock.clone()
-    })
+/// Renews the lock: the same holder written again over the version this run wrote. When that
+/// version is gone, the lock is read again: a write of this run whose answer was lost (or a
+/// renewal that landed after it was given up) is this run's still, and is written over; another
+/// run's means the lock was taken over (this run went [`LEASE`] without renewing): `None`.
+pub async fn renew(s3: &Client, lock: &Held, holder: &Holder) -> Result<Option<Held>> {
+    let mut etag = lock.etag.clone();
+    for _ in 0..3 {
+        let written = put(
+            s3,
+            &lock.bucket,
+            &lock.account,
+            &lock.key,
+            holder,
+            Condition::Is(&etag),
+        )
+        .await;
+        match written {
+            Ok(etag) => {
+                return Ok(Some(Held {
+                    etag,
+                    ..lock.clone()
+                }));
+            }
+            Err(e) if condition_failed(&e) => {}
+            Err(e) => return Err(e),
+        }
+        match read(s3, &lock.bucket, &lock.account, &lock.key).await? {
+            Some(found) if found.holder.as_ref().is_some_and(|h| ours(h, holder)) => {
+                etag = found.etag;
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
-/// Releases the lock: written as released over the version this run wrote (a lock another run
-/// took over is left to it).
-pub async fn release(s3: &Client, lock: &Held, holder: &Holder) -> Result<()> {
+/// Whether a lock object's holder is this run (its run id), not yet released.
+fn ours(found: &Holder, me: &Holder) -> bool {
+    found.run == me.run && !found.released
+}
+
+/// Releases the lock: written as released (`interrupted`: by an interrupted run) over the
+/// version this run wrote. `false`: another run had taken it over, and it is left to that run.
+pub async fn release(s3: &Client, lock: &Held, holder: &Holder, interrupted: bool) -> Result<bool> {
     let released = Holder {
         released: true,
+        interrupted,
         ..holder.clone()
     };
-    match renew(s3, lock, &released).await {
-        Ok(_) => Ok(()),
-        Err(e) if condition_failed(&e) => Ok(()),
-        Err(e) => Err(e),
+    let me = Holder {
+        released: false,
+        ..holder.clone()
+    };
+    let mut etag = lock.etag.clone();
+    for _ in 0..3 {
+        let written = put(
+            s3,
+            &lock.bucket,
+            &lock.account,
+            &lock.key,
+            &released,
+            Condition::Is(&etag),
+        )
+        .await;
+        match written {
+            Ok(_) => return Ok(true),
+            Err(e) if condition_failed(&e) => {}
+            Err(e) => return Err(e),
+        }
+        match read(s3, &lock.bucket, &lock.account, &lock.key).await? {
+            Some(found) if found.holder.as_ref().is_some_and(|h| ours(h, &me)) => {
+                etag = found.etag;
+            }
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
+}
+
+/// A number no earlier write of this process used: the time in nanoseconds, made to grow.
+fn next_write() -> u64 {
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let prev = LAST.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+    if now > prev {
+        now
+    } else {
+        LAST.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
     }
 }
 
@@ -360,7 +455,11 @@ async fn put(
     holder: &Holder,
     condition: Condition<'_>,
 ) -> Result<String> {
-    let body = serde_json::to_vec(holder)
+    let stamped = Holder {
+        write: next_write(),
+        ..holder.clone()
+    };
+    let body = serde_json::to_vec(&stamped)
         .map_err(|e| AwsError::new(format!("writing the lock of {key}: {e}")))?;
     let mut put = s3
         .put_object()

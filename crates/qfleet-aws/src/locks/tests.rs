@@ -8,8 +8,10 @@ fn holder(released: bool) -> Holder {
         run: "r1".into(),
         since: "2026-11-28T03:00:00Z".into(),
         released,
+        interrupted: false,
         host: Some("runner".into()),
         pid: Some(7),
+        write: 0,
     }
 }
 
@@ -65,4 +67,18 @@ fn a_lock_object_reads_back_as_written_and_an_old_one_without_released_is_held()
     )
     .unwrap();
     assert!(!without.released);
+}
+
+#[test]
+fn every_write_is_numbered_anew_so_that_its_etag_is_new() {
+    let (a, b) = (next_write(), next_write());
+    assert!(b > a, "{a} {b}");
+    let h = holder(false);
+    let one = serde_json::to_vec(&Holder {
+        write: a,
+        ..h.clone()
+    })
+    .unwrap();
+    let two = serde_json::to_vec(&Holder { write: b, ..h }).unwrap();
+    assert_ne!(one, two, "the same holder written twice is two bodies");
 }
