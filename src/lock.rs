@@ -35,20 +35,27 @@ async fn lock_bucket(clients: &Clients, account: &str) -> Result<String> {
     Ok(bucket)
 }
 
+/// `m`'s guard, also when a panic elsewhere poisoned it: what it holds is read as it is, never
+/// taken as nothing (no lock held, nothing to release).
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The locks this run holds now: an interrupted run releases them as it ends.
 static HELD: Mutex<Vec<EnvLock>> = Mutex::new(Vec::new());
 
 /// The environments whose locks this run holds now.
 pub(crate) fn held() -> Vec<String> {
-    HELD.lock()
-        .map(|v| v.iter().map(|l| l.environment().to_string()).collect())
-        .unwrap_or_default()
+    guard(&HELD)
+        .iter()
+        .map(|l| l.environment().to_string())
+        .collect()
 }
 
 /// Releases every lock this run still holds (an interrupted run, as it ends), telling `say`
 /// what could not be.
 pub(crate) async fn release_all(say: &impl Fn(String)) {
-    let all: Vec<EnvLock> = HELD.lock().map(|v| v.clone()).unwrap_or_default();
+    let all: Vec<EnvLock> = guard(&HELD).clone();
     let notes = futures::future::join_all(all.iter().map(|l| l.release_as(true))).await;
     for note in notes.into_iter().flatten() {
         say(note);
@@ -152,33 +159,25 @@ impl EnvLock {
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(locks::RENEW_EVERY).await;
-                let Some(held) = this.held() else { return };
+                let held = this.held();
                 let why = match locks::renew(&this.0.s3, &held, &this.0.holder).await {
                     Ok(Some(next)) => {
-                        if let Ok(mut h) = this.0.held.lock() {
-                            *h = next;
-                        }
+                        *guard(&this.0.held) = next;
                         continue;
                     }
                     Ok(None) => "another run took it over".to_string(),
                     Err(e) => e.to_string(),
                 };
-                if let Ok(mut lost) = this.0.lost.lock() {
-                    *lost = Some(why);
-                }
+                *guard(&this.0.lost) = Some(why);
             }
         });
-        if let Ok(mut r) = lock.0.renewing.lock() {
-            *r = Some(task);
-        }
-        if let Ok(mut all) = HELD.lock() {
-            all.push(lock.clone());
-        }
+        *guard(&lock.0.renewing) = Some(task);
+        guard(&HELD).push(lock.clone());
         lock
     }
 
-    fn held(&self) -> Option<Held> {
-        self.0.held.lock().ok().map(|h| h.clone())
+    fn held(&self) -> Held {
+        guard(&self.0.held).clone()
     }
 
     pub(crate) fn environment(&self) -> &str {
@@ -194,17 +193,15 @@ impl EnvLock {
     /// [`EnvLock::release`], by an interrupted run (`interrupted`): the next run then lets this
     /// run's last requests land first.
     async fn release_as(&self, interrupted: bool) -> Option<String> {
-        if let Some(task) = self.0.renewing.lock().ok().and_then(|mut r| r.take()) {
+        if let Some(task) = guard(&self.0.renewing).take() {
             task.abort();
         }
         let env = &self.0.holder.environment;
-        let lost = self.0.lost.lock().ok().and_then(|l| l.clone());
-        let held = self.held()?;
+        let lost = guard(&self.0.lost).clone();
+        let held = self.held();
         let released = locks::release(&self.0.s3, &held, &self.0.holder, interrupted).await;
         // Out of the run's locks once its release was answered, whatever the answer.
-        if let Ok(mut all) = HELD.lock() {
-            all.retain(|l| !Arc::ptr_eq(&l.0, &self.0));
-        }
+        guard(&HELD).retain(|l| !Arc::ptr_eq(&l.0, &self.0));
         match released {
             Ok(true) => lost.map(|why| {
                 format!(
@@ -226,7 +223,11 @@ impl EnvLock {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(task) = self.renewing.get_mut().ok().and_then(Option::take) {
+        let renewing = self
+            .renewing
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(task) = renewing.take() {
             task.abort();
         }
     }

@@ -31,6 +31,14 @@ struct Pending {
 }
 
 impl InFlight {
+    /// The change sets and stacks in flight. A lock poisoned by a panic elsewhere still holds
+    /// the list as it was: it is read, never taken as empty (nothing to clean up).
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub(super) fn add(
         &self,
         cfn: &aws_sdk_cloudformation::Client,
@@ -39,38 +47,35 @@ impl InFlight {
         environment: &str,
         creating: Option<Option<String>>,
     ) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(Pending {
-                cfn: cfn.clone(),
-                stack: stack.to_string(),
-                change_set: change_set.to_string(),
-                executing: false,
-                sending: false,
-                environment: environment.to_string(),
-                creating,
-            });
-        }
+        let mut v = self.list();
+        v.push(Pending {
+            cfn: cfn.clone(),
+            stack: stack.to_string(),
+            change_set: change_set.to_string(),
+            executing: false,
+            sending: false,
+            environment: environment.to_string(),
+            creating,
+        });
     }
 
     /// CloudFormation answered with the change set's id.
     pub(super) fn identified(&self, name: &str, id: &str) {
-        if let Ok(mut v) = self.0.lock() {
-            for p in v.iter_mut().filter(|p| p.change_set == name) {
-                p.change_set = id.to_string();
-            }
+        let mut v = self.list();
+        for p in v.iter_mut().filter(|p| p.change_set == name) {
+            p.change_set = id.to_string();
         }
     }
 
     pub(super) fn executing(&self, id: &str) {
-        if let Ok(mut v) = self.0.lock() {
-            for p in v.iter_mut().filter(|p| p.change_set == id) {
-                p.executing = true;
-            }
+        let mut v = self.list();
+        for p in v.iter_mut().filter(|p| p.change_set == id) {
+            p.executing = true;
         }
     }
 
     /// Sends ExecuteChangeSet for `cs` so that an interruption cannot cut it off half-way: the
-    /// call runs as a task of its own, which an interrupted run's [`InFlight::abandon`] waits
+    /// call runs as a task of its own, which an interrupted run's [`InFlight::settle`] waits
     /// for. Cut off, the request may or may not have reached CloudFormation, and the stack was
     /// left in REVIEW_IN_PROGRESS or updating with nobody able to say which. An answer that
     /// refuses it (a change set that is not executable, a stack that is busy, no permission)
@@ -107,42 +112,35 @@ impl InFlight {
     }
 
     fn set_sending(&self, id: &str, sending: bool) {
-        if let Ok(mut v) = self.0.lock() {
-            for p in v.iter_mut().filter(|p| p.change_set == id) {
-                p.sending = sending;
-            }
+        let mut v = self.list();
+        for p in v.iter_mut().filter(|p| p.change_set == id) {
+            p.sending = sending;
         }
     }
 
     /// Whether an ExecuteChangeSet is on its way.
     fn sending(&self) -> bool {
-        self.0
-            .lock()
-            .map(|v| v.iter().any(|p| p.sending))
-            .unwrap_or(false)
+        self.list().iter().any(|p| p.sending)
     }
 
     /// ExecuteChangeSet was refused: the change set did not run, and is cleaned up like any
     /// other that was never executed.
     fn refused(&self, id: &str) {
-        if let Ok(mut v) = self.0.lock() {
-            for p in v.iter_mut().filter(|p| p.change_set == id) {
-                p.executing = false;
-            }
+        let mut v = self.list();
+        for p in v.iter_mut().filter(|p| p.change_set == id) {
+            p.executing = false;
         }
     }
 
     pub(super) fn was_executed(&self, id: &str) -> bool {
-        self.0
-            .lock()
-            .map(|v| v.iter().any(|p| p.change_set == id && p.executing))
-            .unwrap_or(false)
+        self.list()
+            .iter()
+            .any(|p| p.change_set == id && p.executing)
     }
 
     pub(super) fn done(&self, id: &str) {
-        if let Ok(mut v) = self.0.lock() {
-            v.retain(|p| p.change_set != id);
-        }
+        let mut v = self.list();
+        v.retain(|p| p.change_set != id);
     }
 
     /// After Ctrl-C, first: an ExecuteChangeSet on its way is answered (the SDK's own timeouts
@@ -158,9 +156,8 @@ impl InFlight {
     /// updating (unless the ledger says so already), and its unexecuted change sets (with the
     /// empty review stack of a first one), which [`InFlight::clean_up`] deletes next.
     pub(super) fn add_to(&self, stopped: &mut crate::error::Stopped) {
-        let pending: Vec<Pending> = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        let pending: Vec<Pending> = self.list().clone();
         let env = stopped.environment.clone();
-        stopped.left_behind.extend(crate::lock::left_behind(&env));
         for p in pending.iter().filter(|p| p.environment == env) {
             if p.executing {
                 if !stopped.under_way.iter().any(|u| u.contains(&p.stack)) {
@@ -194,7 +191,7 @@ impl InFlight {
     }
 
     async fn delete_unexecuted(&self, say: &impl Fn(String)) {
-        let pending: Vec<Pending> = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        let pending: Vec<Pending> = self.list().clone();
         for p in pending.into_iter().filter(|p| !p.executing) {
             match changesets::delete(&p.cfn, &p.change_set, &p.stack).await {
                 Ok(()) => say(format!(

@@ -90,18 +90,10 @@ pub(crate) fn all(
 /// (its document is out already).
 fn stopped(session: &Session, reporter: &Reporter, inflight: &InFlight, out: Output) -> Error {
     session.block_on(inflight.settle());
-    let environments = session
-        .envs
-        .iter()
-        .map(|env| {
-            let at = crate::environments::place_of(&session.aws, env);
-            let mut s = reporter
-                .ledger
-                .stopped(&env.name, &at.region, at.account.as_deref());
-            inflight.add_to(&mut s);
-            s
-        })
-        .collect();
+    let mut environments = crate::environments::stopped(session, reporter);
+    for s in &mut environments {
+        inflight.add_to(s);
+    }
     let err = Error::from(Interruption::Deploy { environments });
     reporter.end_progress();
     out.error(&err);

@@ -27,6 +27,26 @@ pub(crate) fn place_of(aws: &Aws, env: &Environment) -> Place {
     }
 }
 
+/// Where an interrupted run left each of `session`'s environments, as its reporter's ledger
+/// says: each at its place, with its lock when the run still holds it.
+pub(crate) fn stopped<E>(
+    session: &crate::session::Session,
+    reporter: &crate::output::Reporter<E>,
+) -> Vec<crate::error::Stopped> {
+    session
+        .envs
+        .iter()
+        .map(|env| {
+            let at = place_of(&session.aws, env);
+            let mut s = reporter
+                .ledger
+                .stopped(&env.name, &at.region, at.account.as_deref());
+            s.left_behind.extend(crate::lock::left_behind(&env.name));
+            s
+        })
+        .collect()
+}
+
 /// The one environment named `name` at `place`: one a stack file here makes there, one it
 /// made there and no longer makes (found by its marks), or a file's environment whose stacks
 /// are still there after the file moved it. None, or more than one, is an error naming what

@@ -21,7 +21,7 @@ mod names;
 mod report;
 mod search;
 
-pub(crate) use address::{at_place, check_unambiguous, place_of};
+pub(crate) use address::{at_place, check_unambiguous, place_of, stopped};
 pub(crate) use names::{base_files, file_named, load_from, made_by_another_file, same_file};
 pub(crate) use report::listing;
 pub(crate) use search::{Found, every, named, retired};

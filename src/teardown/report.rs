@@ -36,18 +36,7 @@ struct Place {
 /// at once, in the run's one document, then its locks are released within the time the
 /// signal leaves; the error ends the run (its document is out already).
 fn stopped(session: &Session, reporter: &Reporter, out: Output) -> Error {
-    let environments = session
-        .envs
-        .iter()
-        .map(|env| {
-            let at = crate::environments::place_of(&session.aws, env);
-            let mut s = reporter
-                .ledger
-                .stopped(&env.name, &at.region, at.account.as_deref());
-            s.left_behind.extend(crate::lock::left_behind(&env.name));
-            s
-        })
-        .collect();
+    let environments = crate::environments::stopped(session, reporter);
     let err = Error::from(Interruption::Teardown { environments });
     reporter.end_progress();
     out.error(&err);

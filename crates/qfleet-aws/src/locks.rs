@@ -345,11 +345,38 @@ pub fn free(holder: Option<&Holder>, renewed_ago: Option<Duration>) -> bool {
     released || stale
 }
 
-/// Renews the lock: the same holder written again over the version this run wrote. When that
-/// version is gone, the lock is read again: a write of this run whose answer was lost (or a
-/// renewal that landed after it was given up) is this run's still, and is written over; another
-/// run's means the lock was taken over (this run went [`LEASE`] without renewing): `None`.
+/// Renews the lock: the same holder written again over the version this run wrote. `None`:
+/// another run took it over (this run went [`LEASE`] without renewing).
 pub async fn renew(s3: &Client, lock: &Held, holder: &Holder) -> Result<Option<Held>> {
+    Ok(write_over(s3, lock, holder, holder)
+        .await?
+        .map(|etag| Held {
+            etag,
+            ..lock.clone()
+        }))
+}
+
+/// Releases the lock: written as released (`interrupted`: by an interrupted run) over the
+/// version this run wrote. `false`: another run had taken it over, and it is left to that run.
+pub async fn release(s3: &Client, lock: &Held, holder: &Holder, interrupted: bool) -> Result<bool> {
+    let released = Holder {
+        released: true,
+        interrupted,
+        ..holder.clone()
+    };
+    Ok(write_over(s3, lock, holder, &released).await?.is_some())
+}
+
+/// Writes `body` over the version of the lock this run (`me`) wrote; its new ETag. When that
+/// version is gone, the lock is read again: a write of this run whose answer was lost (or a
+/// renewal that landed after it was given up) is this run's still, and is written over;
+/// another run's means the lock was taken over: `None`.
+async fn write_over(
+    s3: &Client,
+    lock: &Held,
+    me: &Holder,
+    body: &Holder,
+) -> Result<Option<String>> {
     let mut etag = lock.etag.clone();
     for _ in 0..3 {
         let written = put(
@@ -357,22 +384,17 @@ pub async fn renew(s3: &Client, lock: &Held, holder: &Holder) -> Result<Option<H
             &lock.bucket,
             &lock.account,
             &lock.key,
-            holder,
+            body,
             Condition::Is(&etag),
         )
         .await;
         match written {
-            Ok(etag) => {
-                return Ok(Some(Held {
-                    etag,
-                    ..lock.clone()
-                }));
-            }
+            Ok(etag) => return Ok(Some(etag)),
             Err(e) if condition_failed(&e) => {}
             Err(e) => return Err(e),
         }
         match read(s3, &lock.bucket, &lock.account, &lock.key).await? {
-            Some(found) if found.holder.as_ref().is_some_and(|h| ours(h, holder)) => {
+            Some(found) if found.holder.as_ref().is_some_and(|h| ours(h, me)) => {
                 etag = found.etag;
             }
             _ => return Ok(None),
@@ -384,44 +406,6 @@ pub async fn renew(s3: &Client, lock: &Held, holder: &Holder) -> Result<Option<H
 /// Whether a lock object's holder is this run (its run id), not yet released.
 fn ours(found: &Holder, me: &Holder) -> bool {
     found.run == me.run && !found.released
-}
-
-/// Releases the lock: written as released (`interrupted`: by an interrupted run) over the
-/// version this run wrote. `false`: another run had taken it over, and it is left to that run.
-pub async fn release(s3: &Client, lock: &Held, holder: &Holder, interrupted: bool) -> Result<bool> {
-    let released = Holder {
-        released: true,
-        interrupted,
-        ..holder.clone()
-    };
-    let me = Holder {
-        released: false,
-        ..holder.clone()
-    };
-    let mut etag = lock.etag.clone();
-    for _ in 0..3 {
-        let written = put(
-            s3,
-            &lock.bucket,
-            &lock.account,
-            &lock.key,
-            &released,
-            Condition::Is(&etag),
-        )
-        .await;
-        match written {
-            Ok(_) => return Ok(true),
-            Err(e) if condition_failed(&e) => {}
-            Err(e) => return Err(e),
-        }
-        match read(s3, &lock.bucket, &lock.account, &lock.key).await? {
-            Some(found) if found.holder.as_ref().is_some_and(|h| ours(h, &me)) => {
-                etag = found.etag;
-            }
-            _ => return Ok(false),
-        }
-    }
-    Ok(false)
 }
 
 /// A number no earlier write of this process used: the time in nanoseconds, made to grow.
