@@ -50,7 +50,7 @@ pub(crate) mod deploy;
 /// data (checked against AWS's resource schemas by an integration test).
 pub mod replacement {
     pub use crate::deploy::STATEFUL_TYPES;
-    pub use crate::rollout::CREATE_ONLY;
+    pub use crate::targets::CREATE_ONLY;
 }
 pub(crate) mod dlq;
 pub(crate) mod drift;
@@ -65,13 +65,13 @@ pub(crate) mod output;
 pub(crate) mod outputs;
 pub(crate) mod ownership;
 pub(crate) mod render;
-pub(crate) mod rollout;
 pub(crate) mod send;
 pub(crate) mod session;
 pub(crate) mod simulate;
 pub(crate) mod snapshot;
 pub(crate) mod status;
 pub(crate) mod submit;
+pub(crate) mod targets;
 pub(crate) mod teardown;
 pub(crate) mod validate;
 pub(crate) mod worker_env;

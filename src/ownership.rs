@@ -378,7 +378,7 @@ mod tests {
     #[tokio::test]
     async fn mocked_the_data_stack_of_a_stack_set_target_is_its_instances_marked_as_the_file() {
         use crate::aws::mock::{Rules, instance_stacks, list_instances, stack_sets, state};
-        use crate::rollout::{StackNames, instances_of};
+        use crate::targets::{StackNames, instances_of};
         use aws_smithy_mocks::mock;
         const A: &str = "111122223333";
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
@@ -408,7 +408,7 @@ mod tests {
                 let at = StackNames {
                     stack_set: Some(instances_of(admin, &canary).await.unwrap()),
                 };
-                crate::rollout::check_data_stack(&target.cfn, &target.sts, &canary, &at).await
+                crate::targets::check_data_stack(&target.cfn, &target.sts, &canary, &at).await
             }
         };
         assert_eq!(
@@ -432,7 +432,7 @@ mod tests {
         );
     }
 
-    /// Every command finds a StackSets target's stacks through `locate`: with credentials of
+    /// Every command finds a StackSets target's stacks through `stacks_of`: with credentials of
     /// another account than the one the file keeps its stack sets in, it refuses before a
     /// stack set is read (there, they would be "none" and the target "not deployed").
     #[tokio::test]
@@ -464,7 +464,7 @@ mod tests {
             }
             .clients();
             let aws = crate::aws::Aws::with_clients([((file.spec.region.clone(), None), admin)]);
-            let found = crate::rollout::locate(&aws, &canary).await;
+            let found = crate::targets::stacks_of(&aws, &canary).await;
             if refused {
                 let e = found.unwrap_err();
                 assert_eq!(e.exit_code(), crate::error::Exit::Refused);

@@ -71,7 +71,7 @@ fn load_environments_from(
 fn session(words: &[String], g: &Global) -> Result<Session> {
     if let Some((t, base)) = words
         .iter()
-        .find_map(|t| Some((t, crate::rollout::account_pick(t)?.0)))
+        .find_map(|t| Some((t, crate::targets::account_pick(t)?.0)))
     {
         return Err(crate::error::Usage::AccountDeployedAlone {
             name: t.clone(),
@@ -89,12 +89,12 @@ fn session(words: &[String], g: &Global) -> Result<Session> {
 /// The session of a command that reads or tears down each account of an environment
 /// (`status`, `outputs`, `drift`, `dlq`, `send`, `jobs`, `logs`, `teardown`): a target that
 /// stands for a whole AWS Organizations unit is each account of it
-/// ([`crate::rollout::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
+/// ([`crate::targets::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
 fn session_of_accounts(words: &[String], g: &Global) -> Result<Session> {
     let files = crate::config::StackFiles::default();
     let load = |t: &[String]| load_environments_from(t, g, &files);
     let open =
-        |t: &[String]| crate::rollout::of_accounts(t, load, g.aws_settings(), g.concurrency.into());
+        |t: &[String]| crate::targets::of_accounts(t, load, g.aws_settings(), g.concurrency.into());
     let placed = words
         .iter()
         .any(|t| crate::environments::Place::pick(t).is_some());

@@ -84,9 +84,9 @@ pub(crate) struct Options {
     /// `--adopt`: take over stacks of the environment's names that lack qfleet's marks.
     pub(crate) adopt: bool,
     /// `--resume`: a rollout in waves passes a wave deployed already whose bake has run out
-    /// without a look at its alarms ([`crate::rollout`]).
+    /// without a look at its alarms ([`crate::targets`]).
     pub(crate) resume: bool,
-    /// This run deploys in several waves ([`crate::rollout::waves`] of its environments): set by the
+    /// This run deploys in several waves ([`crate::targets::waves`] of its environments): set by the
     /// deploy session, not by a flag.
     pub(crate) rollout: bool,
     /// What the stack files made and no longer make, found before the deploy: a target's

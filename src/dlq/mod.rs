@@ -16,7 +16,7 @@ use crate::aws::queues::{self, Depth, Queue};
 use crate::config::Environment;
 use crate::error::{Error, Interruption, Refusal, Result};
 use crate::render::ResourceNames;
-use crate::rollout::StackNames;
+use crate::targets::StackNames;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,7 +39,7 @@ pub(crate) async fn locate(
     env: &Environment,
     at: &StackNames,
 ) -> Result<Queues> {
-    let data_stack = crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+    let data_stack = crate::targets::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let name = ResourceNames::of(env).queue;
     let missing = |what: &str| {
         Error::aws(format!(

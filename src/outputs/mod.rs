@@ -13,7 +13,7 @@ use crate::aws::Clients;
 use crate::aws::cfn::stacks;
 use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::rollout::StackNames;
+use crate::targets::StackNames;
 use std::collections::BTreeMap;
 
 /// `QueueUrl` → `QUEUE_URL`.

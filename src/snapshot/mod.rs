@@ -17,7 +17,7 @@ use crate::aws::topics::{self, Subscription};
 use crate::aws::{Clients, autoscaling};
 use crate::config::Environment;
 use crate::render::{ResourceNames, ids};
-use crate::rollout::StackNames;
+use crate::targets::StackNames;
 pub use fact::Fact;
 pub use images::ImageRepository;
 pub use jobs::{JobTable, JobsScope};
@@ -194,7 +194,7 @@ pub(crate) struct Snapshot {
     /// (see [`crate::ownership`]). Not in the JSON.
     pub owner: Option<String>,
     /// The environment whose marks its stacks carry: its own, or its stack file's for the
-    /// stack sets' instances of a target deployed through StackSets (`src/rollout/locate.rs`).
+    /// stack sets' instances of a target deployed through StackSets ([`crate::targets::stacks_of`]).
     /// Not in the JSON.
     pub marked_as: String,
     pub region: String,

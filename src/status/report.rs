@@ -82,7 +82,7 @@ pub(crate) fn show(
     watch: Option<u64>,
 ) -> Result<crate::error::Exit> {
     loop {
-        let statuses = crate::rollout::each_located(session, |clients, env, at| async move {
+        let statuses = crate::targets::each_located(session, |clients, env, at| async move {
             super::gather_at(&clients, env, at).await
         });
         let found = crate::environments::Found::of(

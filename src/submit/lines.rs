@@ -13,7 +13,7 @@ use crate::aws::{Clients, job_table};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
 use crate::render::ResourceNames;
-use crate::rollout::StackNames;
+use crate::targets::StackNames;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

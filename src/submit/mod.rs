@@ -18,7 +18,7 @@ use crate::aws::{Clients, queues};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
 use crate::render::ResourceNames;
-use crate::rollout::StackNames;
+use crate::targets::StackNames;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -429,7 +429,7 @@ async fn job_table_of(
     match env.spec.jobs {
         Some(_) => {
             let data =
-                crate::rollout::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+                crate::targets::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
             Ok(Some(crate::jobs::table_name(clients, env, &data).await?))
         }
         None => Ok(None),

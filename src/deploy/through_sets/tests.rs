@@ -6,7 +6,7 @@ use super::*;
 use crate::aws::cfn::stack_sets::Group;
 use crate::aws::mock::Rules;
 use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
-use crate::rollout::{groups, preferences, protect};
+use crate::targets::{groups, preferences, protect};
 use aws_sdk_cloudformation::operation::describe_stack_set::{
     DescribeStackSetError, DescribeStackSetOutput,
 };

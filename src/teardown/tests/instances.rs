@@ -12,7 +12,7 @@ use crate::aws::mock::{
 };
 use crate::aws::poll::Polling;
 use crate::config::Environment;
-use crate::rollout::{StackNames, instances_of};
+use crate::targets::{StackNames, instances_of};
 use crate::teardown::{Options, environment_at};
 use aws_sdk_cloudformation::Client as Cfn;
 use aws_sdk_cloudformation::operation::{
@@ -434,7 +434,7 @@ fn a_stack_set_target_names_its_own_stacks_only_through_its_instances() {
         reason: None,
         stack_id: stack.map(|s| format!("arn:aws:cloudformation:eu-west-1:{A}:stack/{s}/guid")),
     };
-    let target = crate::rollout::StackSetTarget {
+    let target = crate::targets::StackSetTarget {
         admin: Rules::default().clients(),
         file: "fleetsets".into(),
         owner: None,

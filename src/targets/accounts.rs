@@ -163,7 +163,7 @@ pub(crate) fn find_accounts(session: &mut Session) -> Result<()> {
 
 /// [`Session::each`], with where each environment's stacks are: under their own
 /// names, or a StackSets target's stack sets' instances
-/// ([`super::stack_names::locate`]), or why they could not be found.
+/// ([`super::stack_names::stacks_of`]), or why they could not be found.
 pub(crate) fn each_located<'a, T, F, Fut>(session: &'a Session, f: F) -> Vec<T>
 where
     F: Fn(Clients, &'a Environment, Result<StackNames>) -> Fut,
@@ -172,7 +172,7 @@ where
     session.each(|clients, env| {
         let f = &f;
         async move {
-            let at = super::stack_names::locate(&session.aws, env).await;
+            let at = super::stack_names::stacks_of(&session.aws, env).await;
             f(clients, env, at).await
         }
     })
@@ -183,7 +183,7 @@ where
 /// stack sets' instances in its region named in its unit (as ListStackInstances says; an
 /// instance there of another unit, or of none, is no target's of this file and is left
 /// alone), each as the environment it is to every command
-/// ([`crate::rollout::of_account`], named `orders-eu@111122223333`), in the
+/// ([`crate::targets::of_account`], named `orders-eu@111122223333`), in the
 /// unit its data stack's instance was created in, sorted by account. Empty: no instance in the
 /// region (nothing deployed). Read in the account and region that hold the stack sets; a
 /// stack set that could not be read, or is not the file's, is an error, never "no account".

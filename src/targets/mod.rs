@@ -1,10 +1,16 @@
-//! Many targets: one stack file deployed to several accounts and regions (`targets`,
-//! `rollout` in the stack file). This module owns what happens to targets once the file is
-//! loaded ([`crate::config`] reads and checks them, each a typed
-//! [`crate::config::Target`] holding its loaded file):
+//! A stack file's targets (`targets` in the stack file): one file deployed to several
+//! accounts and regions. This module owns what happens to targets once the file is loaded
+//! ([`crate::config`] reads and checks them, each a typed [`crate::config::Target`] holding
+//! its loaded file), and answers, for every command, where an environment's stacks are:
+//! under their own names, or, for a target deployed through StackSets, as its file's stack
+//! sets' instances ([`stacks_of`], [`each_located`]).
 //!
-//! - `waves.rs`: the rollout in waves (canary first), each wave's bake on its alarms, and
-//!   the verdict that lets the next wave go on or stops it;
+//! - `stack_names.rs`: where an environment's stacks are ([`StackNames`]), the account that
+//!   holds the file's stack sets, and the templates the file renders for them;
+//! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
+//!   unit, each an environment of its own, and the sessions of the commands that act on them;
+//! - `waves.rs`: the rollout in waves (`rollout` in the stack file, canary first), each
+//!   wave's bake on its alarms, and the verdict that lets the next wave go on or stops it;
 //! - `plan.rs`: what a wave does to one stack set (`rollout.mode: stack_sets`), decided
 //!   before any call: each target's step, the guards, the refusals, the calls;
 //! - `apply.rs`: the wave's calls made and followed to their end, then read back;
@@ -12,12 +18,8 @@
 //! - `instance_changes.rs`, `template_diff.rs`: what a stack set's change does to each instance;
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
 //! - `remove.rs`: a target's stack set instances removed (`teardown`);
-//! - `stack_names.rs`: where a target's stacks are (its own names, or its stack sets' instances),
-//!   and the account that holds the stack sets, and the templates the file renders for them;
 //! - `origin.rs`: where a stack comes from (its stack set and instance), as `status` says it;
-//!   `shown.rs`: how a target is deployed and with which templates, as `validate` shows it;
-//! - `accounts.rs`: the accounts of a target that stands for a whole AWS Organizations
-//!   unit, each an environment of its own, and the sessions of the commands that act on them.
+//!   `shown.rs`: how a target is deployed and with which templates, as `validate` shows it.
 //!
 //! The commands (`deploy`, `status`, `teardown`, `iam-policy`, …) call this module; only
 //! [`crate::aws::cfn::stack_sets`] below it talks to StackSets.
@@ -47,7 +49,7 @@ pub(crate) use remove::{
     leftover_instance, leftover_instances,
 };
 pub(crate) use stack_names::{
-    StackNames, StackSetTarget, admin_clients, check_data_stack, locate, wanted_templates,
+    StackNames, StackSetTarget, admin_clients, check_data_stack, stacks_of, wanted_templates,
 };
 pub(crate) use waves::{Deployed, Wave, run, watch_target, waves};
 

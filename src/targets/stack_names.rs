@@ -210,7 +210,7 @@ pub(super) async fn describe_ours(
 /// instances, read in the account and region that hold the file's stack sets (the
 /// credentials' own account, in the file's `region`). A stack set that could not be read is
 /// an error: never "no instance".
-pub(crate) async fn locate(aws: &Aws, env: &Environment) -> Result<StackNames> {
+pub(crate) async fn stacks_of(aws: &Aws, env: &Environment) -> Result<StackNames> {
     if !env.through_stack_sets() {
         return Ok(StackNames::own());
     }

@@ -404,7 +404,7 @@ async fn instance_stacks(
     aws: &crate::aws::Aws,
     env: &Environment,
 ) -> std::result::Result<Vec<String>, String> {
-    let at = super::stack_names::locate(aws, env)
+    let at = super::stack_names::stacks_of(aws, env)
         .await
         .map_err(|e| e.to_string())?;
     match &at.stack_set {
