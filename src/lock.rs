@@ -74,6 +74,23 @@ pub(crate) fn left_behind(env: &str) -> Option<crate::error::LeftBehind> {
     })
 }
 
+/// An access denied on the lock bucket, with what to do: a deploying policy printed before
+/// qfleet took locks has no grant on it (`qfleet iam-policy` prints it now).
+fn policy_hint(e: crate::error::Error, env: &str) -> crate::error::Error {
+    use crate::aws::error::{AwsError, Kind};
+    match e {
+        crate::error::Error::Aws(a) if a.kind == Kind::AccessDenied => {
+            crate::error::Error::Aws(AwsError::with_kind(
+                format!(
+                    "{a}; the deploying policy lacks the grants of qfleet's lock bucket (a policy printed by an older qfleet): print it again with `qfleet iam-policy {env}` and update the role"
+                ),
+                Kind::AccessDenied,
+            ))
+        }
+        other => other,
+    }
+}
+
 /// An environment's lock this run holds, renewed in the background until released.
 #[derive(Clone)]
 pub(crate) struct EnvLock(Arc<Inner>);
@@ -91,7 +108,9 @@ struct Inner {
 /// run's is a refusal naming it.
 pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) -> Result<EnvLock> {
     let account = crate::aws::account::id(&clients.sts).await?;
-    let bucket = lock_bucket(clients, &account).await?;
+    let bucket = lock_bucket(clients, &account)
+        .await
+        .map_err(|e| policy_hint(e, &env.name))?;
     let holder = Holder {
         environment: env.name.clone(),
         command: command.to_string(),
@@ -105,7 +124,10 @@ pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) ->
         pid: Some(std::process::id()),
         write: 0,
     };
-    match locks::take(&clients.s3, &bucket, &account, &holder, &ended).await? {
+    let taken = locks::take(&clients.s3, &bucket, &account, &holder, &ended)
+        .await
+        .map_err(|e| policy_hint(e.into(), &env.name))?;
+    match taken {
         Taken::Held { held, after } => {
             // Registered (and renewed) first: an interrupt during the wait below releases it.
             let lock = EnvLock::renewed(clients.s3.clone(), holder, held);
@@ -403,5 +425,27 @@ mod tests {
         assert!(!ended(&holder(Some("another-host".into()), Some(gone))));
         assert!(!ended(&holder(None, Some(gone))));
         assert!(!ended(&holder(here, None)));
+    }
+
+    /// An access denied on the lock bucket says what to do: print the policy again. Any other
+    /// failure stays as it was.
+    #[test]
+    fn an_access_denied_on_the_lock_bucket_says_to_print_the_policy_again() {
+        use crate::aws::error::{AwsError, Kind};
+        let denied = crate::error::Error::Aws(AwsError::with_kind(
+            "reading the lock bucket qfleet-locks-1-eu-west-1: access denied (HTTP 403)",
+            Kind::AccessDenied,
+        ));
+        let said = policy_hint(denied, "lab").to_string();
+        assert!(
+            said.starts_with("reading the lock bucket qfleet-locks-1-eu-west-1: access denied")
+                && said.contains("print it again with `qfleet iam-policy lab`"),
+            "{said}"
+        );
+        let other = crate::error::Error::aws("reading the lock bucket: cannot reach AWS");
+        assert_eq!(
+            policy_hint(other, "lab").to_string(),
+            "reading the lock bucket: cannot reach AWS"
+        );
     }
 }

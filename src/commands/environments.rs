@@ -16,19 +16,17 @@ pub struct EnvironmentsArgs {
 }
 
 pub fn run(args: EnvironmentsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    // The region listed: --region, else the AWS region setting.
-    let region = g
-        .region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .filter(|r| !r.is_empty());
     if args.all_regions && g.region.is_some() {
         return Err(Usage::EnvironmentsRegions.into());
     }
     let session = super::Session::open(Vec::new(), g.aws_settings(), g.concurrency.into())?;
+    // The region listed, or asked for the account's Regions: --region, else the one the
+    // environment or profile sets (its partition's), else us-east-1 for --all-regions.
+    let region = match &g.region {
+        Some(r) => Some(r.clone()),
+        None => session.block_on(session.aws.configured_region()),
+    };
     let regions = match (args.all_regions, region) {
-        // Asked of the Region set, else of us-east-1 (any Region of the partition answers).
         (true, at) => session.block_on(async {
             let clients = session
                 .aws

@@ -438,7 +438,7 @@ pub enum Usage {
     ImportExists { path: PathBuf },
     /// `qfleet environments` with no region to list.
     #[error(
-        "qfleet environments lists one region: give --region (or set AWS_REGION), or --all-regions for every Region enabled for the account"
+        "qfleet environments lists one region: give --region (or set AWS_REGION, or a region in the profile), or --all-regions for every Region enabled for the account"
     )]
     EnvironmentsRegion,
     /// `qfleet environments --all-regions` with `--region`.

@@ -487,3 +487,53 @@ fn iam_policy_prints_the_stack_sets_roles_policies_for_a_stack_sets_file() {
         stderr(&o)
     );
 }
+
+/// `environments` without --region or AWS_REGION lists the profile's region, as the SDK
+/// reads it (offline: the listing itself fails at an endpoint that answers every request
+/// 400, and says which region).
+#[test]
+fn environments_lists_the_profiles_region_when_nothing_else_names_one() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 65536];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(&config, "[profile lab]\nregion = eu-north-1\n").unwrap();
+    let with = |profile: Option<&str>| {
+        let mut c = qfleet();
+        c.env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .args(["environments", "-o", "json"]);
+        if let Some(p) = profile {
+            c.args(["--profile", p]);
+        }
+        run(&mut c)
+    };
+    let o = with(Some("lab"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["regions"], serde_json::json!(["eu-north-1"]), "{v}");
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    // Nothing names a region: refused, saying where one may come from.
+    let o = with(None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("a region in the profile"),
+        "{}",
+        stderr(&o)
+    );
+}

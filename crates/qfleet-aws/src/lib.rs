@@ -176,6 +176,23 @@ impl Aws {
             .unwrap_or_else(|| stack_file_region.to_string())
     }
 
+    /// The Region the environment of this run sets, as the SDK reads it: `AWS_REGION` (or
+    /// `AWS_DEFAULT_REGION`), then the profile's `region` (`--profile`, `AWS_PROFILE`, else the
+    /// default profile). `None` when nothing sets one. Not the instance metadata's: asking it
+    /// off EC2 waits for a timeout.
+    pub async fn configured_region(&self) -> Option<String> {
+        use aws_config::meta::region::ProvideRegion;
+        let env = aws_config::environment::region::EnvironmentVariableRegionProvider::new();
+        if let Some(r) = env.region().await {
+            return Some(r.to_string());
+        }
+        let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
+        if let Some(p) = &self.settings.profile {
+            profile = profile.profile_name(p);
+        }
+        profile.build().region().await.map(|r| r.to_string())
+    }
+
     /// The clients for `region` with the credentials qfleet runs with (`--role-arn`'s when set).
     pub async fn clients(&self, region: &str) -> Clients {
         self.clients_as(region, None).await

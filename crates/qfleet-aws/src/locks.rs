@@ -132,6 +132,20 @@ pub async fn ensure_bucket(s3: &Client, account: &str, region: &str) -> Result<S
         .await;
     match head {
         Ok(_) => {}
+        // S3 answers a HEAD request it refuses with 403 and no body, so no error code says
+        // why: the caller may not read the bucket, or it is another account's (the expected
+        // owner differs) (HeadBucket, "If the bucket does not exist or you do not have
+        // permission to access it, the HEAD request returns a generic 400 Bad Request, 403
+        // Forbidden or 404 Not Found code",
+        // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html).
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
+            return Err(AwsError::with_kind(
+                format!(
+                    "reading the lock bucket {bucket}: access denied (HTTP 403): the credentials may not read it (s3:ListBucket), or another account owns a bucket of that name"
+                ),
+                Kind::AccessDenied,
+            ));
+        }
         Err(e) => {
             let e = AwsError::from_sdk(&format!("reading the lock bucket {bucket}"), e);
             if !e.is_not_found() {

@@ -82,3 +82,26 @@ fn every_write_is_numbered_anew_so_that_its_etag_is_new() {
     let two = serde_json::to_vec(&Holder { write: b, ..h }).unwrap();
     assert_ne!(one, two, "the same holder written twice is two bodies");
 }
+
+/// A policy without the lock bucket's grants (one an older qfleet printed): S3 refuses the
+/// HEAD request with 403 and no body, so no error code says why; qfleet says access denied,
+/// never an unreadable answer, and never creates a bucket (mocked S3: no emulator here
+/// enforces IAM).
+#[tokio::test]
+async fn a_head_bucket_refused_with_403_and_no_body_is_access_denied_and_creates_nothing_mocked() {
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    let head = mock!(aws_sdk_s3::Client::head_bucket)
+        .then_http_response(|| Response::new(StatusCode::try_from(403).unwrap(), SdkBody::empty()));
+    let create = mock!(aws_sdk_s3::Client::create_bucket).then_output(|| {
+        aws_sdk_s3::operation::create_bucket::CreateBucketOutput::builder().build()
+    });
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head, &create]);
+    let e = ensure_bucket(&s3, "111122223333", "eu-west-1")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, Kind::AccessDenied, "{e}");
+    assert!(e.to_string().contains("access denied"), "{e}");
+    assert_eq!(create.num_calls(), 0);
+}
