@@ -344,20 +344,38 @@ impl<'a> Place<'a> {
         let fleet = self.fleet_stack();
         match (service, resource_type) {
             ("cloudformation", "stack") => self.stacks(),
-            ("sqs", "queue") => vec![
-                format!("arn:{p}:sqs:{region}:{account}:{}", names.queue),
-                format!(
-                    "arn:{p}:sqs:{region}:{account}:{}",
-                    QUEUE_NAMES.pattern(&data)
-                ),
-                // A pipeline's stages' queues, `qfleet-ENV--STAGE-jobs`, those the stack file
-                // names and those a deploy removes with a stage taken out of it (environment
-                // names hold no `--`: no other environment's queue matches).
-                format!(
-                    "arn:{p}:sqs:{region}:{account}:qfleet-{}--*",
-                    self.env.resource_name()
-                ),
-            ],
+            ("sqs", "queue") => {
+                let mut queues = vec![
+                    format!("arn:{p}:sqs:{region}:{account}:{}", names.queue),
+                    format!(
+                        "arn:{p}:sqs:{region}:{account}:{}",
+                        QUEUE_NAMES.pattern(&data)
+                    ),
+                    // A pipeline's stages' queues, `qfleet-ENV--STAGE-jobs`, those the stack
+                    // file names and those a deploy removes with a stage taken out of it
+                    // (environment names hold no `--`: no other environment's queue matches).
+                    format!(
+                        "arn:{p}:sqs:{region}:{account}:qfleet-{}--*",
+                        self.env.resource_name()
+                    ),
+                ];
+                // A FIFO queue's dead-letter queue is named, for its name must end in `.fifo`
+                // (templates/data.yaml.j2): `qfleet-ENV-jobs-dlq.fifo`.
+                if self.env.spec.queue.fifo {
+                    queues.push(format!(
+                        "arn:{p}:sqs:{region}:{account}:{}-dlq.fifo",
+                        names.queue.trim_end_matches(".fifo")
+                    ));
+                }
+                // The response queue of `jobs` (`qfleet-ENV-responses`).
+                if self.env.spec.jobs.is_some() {
+                    queues.push(format!(
+                        "arn:{p}:sqs:{region}:{account}:{}",
+                        names.response_queue
+                    ));
+                }
+                queues
+            }
             // The topics the file subscribes its queues to (`sources.topics`) are the topic
             // owners': only the subscription's own actions name them.
             ("sns", "topic") if action.to_ascii_lowercase().contains("subscri") => {
@@ -519,7 +537,7 @@ impl<'a> Place<'a> {
                 ),
                 format!(
                     "arn:{p}:dynamodb:{region}:{account}:table/{}*",
-                    names.job_leases
+                    self.job_leases(&names)
                 ),
             ],
             ("dynamodb", "index") if self.env.spec.jobs.is_some() => vec![format!(
@@ -550,6 +568,19 @@ impl<'a> Place<'a> {
         match self.stack_sets {
             None => names.job_table.clone(),
             Some(_) => format!("{}-*-{}-", self.data_stack(), crate::render::ids::JOB_TABLE),
+        }
+    }
+
+    /// The start of the leases' table's name: as the job table's, a StackSets target's data
+    /// stack ends in an id.
+    fn job_leases(&self, names: &ResourceNames) -> String {
+        match self.stack_sets {
+            None => names.job_leases.clone(),
+            Some(_) => format!(
+                "{}-*-{}-",
+                self.data_stack(),
+                crate::render::ids::LEASE_TABLE
+            ),
         }
     }
 

@@ -82,6 +82,7 @@ mod jobs_moto;
 mod json_contract;
 mod lambda_moto;
 mod layers;
+mod least_privilege;
 mod lint;
 mod localstack;
 mod logs_localstack;

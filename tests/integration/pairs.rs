@@ -807,7 +807,7 @@ fn run_case(dir: &Path, case: &Case) -> Outcome {
 // Templates as CloudFormation reads them, and as a mode deploys them.
 
 /// A template (YAML with CloudFormation's short forms, or JSON) in its long form, as JSON.
-fn long_form(text: &str) -> Value {
+pub(crate) fn long_form(text: &str) -> Value {
     fn conv(v: serde_yaml_ng::Value) -> Value {
         use serde_yaml_ng::Value as Y;
         match v {
@@ -850,18 +850,18 @@ fn long_form(text: &str) -> Value {
 }
 
 /// One stack as a mode deploys it: its name and its template.
-struct Stack {
-    name: String,
-    file: PathBuf,
-    template: Value,
+pub(crate) struct Stack {
+    pub(crate) name: String,
+    pub(crate) file: PathBuf,
+    pub(crate) template: Value,
 }
 
 /// One environment as a mode deploys it: where, and its stacks (the data stack first).
-struct Deployment {
-    label: String,
-    region: String,
-    account: String,
-    stacks: Vec<Stack>,
+pub(crate) struct Deployment {
+    pub(crate) label: String,
+    pub(crate) region: String,
+    pub(crate) account: String,
+    pub(crate) stacks: Vec<Stack>,
 }
 
 /// A schedule's name in a case: stage `stage`'s `i`th, at most 64 characters.
@@ -892,7 +892,7 @@ fn url_suffix(region: &str) -> &'static str {
 /// The stack a direct deploy names for a rendered file: `data.yaml` is `qfleet-ENV-data`,
 /// `fleet.yaml` `qfleet-ENV-fleet`, `fleet-STAGE.yaml` `qfleet-ENV--STAGE-fleet`
 /// (docs/stack-file.md, "Names and stacks").
-fn direct_stack_name(env: &str, file: &str) -> String {
+pub(crate) fn direct_stack_name(env: &str, file: &str) -> String {
     match file.strip_suffix(".yaml").unwrap() {
         "data" => format!("qfleet-{env}-data"),
         "fleet" => format!("qfleet-{env}-fleet"),
@@ -900,7 +900,7 @@ fn direct_stack_name(env: &str, file: &str) -> String {
     }
 }
 
-fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -1042,6 +1042,8 @@ impl Resolver<'_> {
             "AWS::Partition" => partition(self.region).into(),
             "AWS::URLSuffix" => url_suffix(self.region).into(),
             "AWS::StackName" => self.stack.into(),
+            // A property left out.
+            "AWS::NoValue" => "<NoValue>".into(),
             // The stack's ARN; its last part is an id CloudFormation makes.
             "AWS::StackId" => format!(
                 "arn:{}:cloudformation:{}:{}:stack/{}/<id>",
@@ -1208,12 +1210,12 @@ impl Resolver<'_> {
 
 /// A deployment's stacks with CloudFormation's functions applied: the data stack first, whose
 /// exports the fleets import.
-struct Resolved {
-    stacks: Vec<(String, Value)>,
-    problems: Vec<String>,
+pub(crate) struct Resolved {
+    pub(crate) stacks: Vec<(String, Value)>,
+    pub(crate) problems: Vec<String>,
 }
 
-fn resolve(d: &Deployment) -> Resolved {
+pub(crate) fn resolve(d: &Deployment) -> Resolved {
     let mut exports = BTreeMap::new();
     let mut out = Vec::new();
     let mut problems = Vec::new();
@@ -1838,6 +1840,109 @@ fn check_deployment(d: &Deployment, tags: Option<&(usize, Vec<String>)>) -> Vec<
     c.problems
 }
 
+/// What `qfleet iam-policy` prints for a case's file, by account: for a direct deploy, one
+/// policy per account its environments are in; for StackSets, the one of the account that
+/// holds the stack sets.
+fn printed_policies(dir: &Path, o: &Outcome) -> BTreeMap<String, Value> {
+    let path = dir.join(format!("{}.yaml", o.case.id()));
+    let accounts: BTreeSet<&str> = match o.case.stack_sets() {
+        true => BTreeSet::from(["999999999999"]),
+        false => o.case.places().iter().map(|p| p.account).collect(),
+    };
+    accounts
+        .into_iter()
+        .map(|a| {
+            let out =
+                run(qfleet()
+                    .arg("iam-policy")
+                    .arg(&path)
+                    .args(["--account", a, "-o", "json"]));
+            assert!(
+                out.status.success(),
+                "{}: iam-policy failed: {}{}",
+                o.case.label(),
+                stdout(&out),
+                stderr(&out)
+            );
+            (a.to_string(), serde_json::from_slice(&out.stdout).unwrap())
+        })
+        .collect()
+}
+
+/// Issue 72, item 5: every handler call on every resource of the case's deployments is
+/// allowed to whoever CloudFormation acts as there (the caller, its service role, or with
+/// StackSets the target account's execution role; with service-managed permissions AWS's own
+/// role, which is not the printed policy's), and every statement handed to a producer or a
+/// service is granted where AWS requires a resource policy ([`crate::least_privilege`]).
+fn policy_problems(dir: &Path, o: &Outcome, ds: &[Deployment]) -> Vec<String> {
+    use crate::least_privilege::{self as lp, Deployed};
+    let printed = printed_policies(dir, o);
+    let producers: Vec<String> = producers_of(
+        &serde_yaml_ng::from_str(
+            &std::fs::read_to_string(dir.join(format!("{}.yaml", o.case.id()))).unwrap(),
+        )
+        .unwrap(),
+    );
+    let mut problems = Vec::new();
+    for d in ds {
+        let r = resolve(d);
+        let deployed = Deployed {
+            label: &d.label,
+            region: &d.region,
+            account: &d.account,
+            stacks: r
+                .stacks
+                .iter()
+                .map(|(name, template)| lp::Stack { name, template })
+                .collect(),
+        };
+        problems.extend(lp::resource_policies_refuse(&deployed, &producers));
+        let handlers = if o.case.stack_sets() {
+            if o.case.has("service_managed") {
+                continue;
+            }
+            let roles = &printed["999999999999"]["service_roles"];
+            roles
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(arn, _)| arn.contains(&format!("::{}:role/", d.account)))
+                .map(|(_, docs)| docs.clone())
+        } else {
+            let p = &printed[&d.account];
+            match p["service_roles"].as_object().unwrap().values().next() {
+                Some(docs) => Some(docs.clone()),
+                None => Some(p["caller"].clone()),
+            }
+        };
+        let Some(Value::Array(docs)) = handlers else {
+            problems.push(format!("{}: no policy printed for its handlers", d.label));
+            continue;
+        };
+        problems.extend(lp::handler_calls_denied(&deployed, &docs));
+    }
+    problems
+}
+
+/// Every producer of another account a stack file lists (`sources.messages.producers`, in any
+/// stage).
+pub(crate) fn producers_of(file: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    match file {
+        Value::Object(o) => {
+            if let Some(p) = o.get("producers").and_then(Value::as_array) {
+                out.extend(p.iter().map(text));
+            }
+            o.values().for_each(|v| out.extend(producers_of(v)));
+        }
+        Value::Array(a) => a.iter().for_each(|v| out.extend(producers_of(v))),
+        _ => {}
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Every `{Name, Value}` dimension in `v`.
 fn dimensions(v: &Value, f: &mut dyn FnMut(&str, &str)) {
     match v {
@@ -2099,19 +2204,36 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
     std::fs::write(dir.path().join("src/Dockerfile"), "FROM scratch\n").unwrap();
     let all = cases();
     // Two at a time: each case is a validate and a render.
+    // Each case rendered, then its policies checked (issue 72, item 5), in the same thread.
     let run = |part: Vec<(usize, &Case)>| {
         part.into_iter()
-            .map(|(i, c)| (i, run_case(dir.path(), c)))
+            .map(|(i, c)| {
+                let o = run_case(dir.path(), c);
+                let at = std::time::Instant::now();
+                let policy = match o.verdict.ok && !inapplicable(c) {
+                    true => policy_problems(dir.path(), &o, &deployments(&o)),
+                    false => Vec::new(),
+                };
+                (i, o, policy, at.elapsed())
+            })
             .collect::<Vec<_>>()
     };
     let (a, b): (Vec<_>, Vec<_>) = all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let mut policy_time = std::time::Duration::ZERO;
+    let mut policy_problems_of = Vec::new();
     let outcomes: Vec<Outcome> = std::thread::scope(|s| {
         let ha = s.spawn(|| run(a));
         let hb = s.spawn(|| run(b));
-        let mut all: Vec<(usize, Outcome)> = ha.join().unwrap();
+        let mut all = ha.join().unwrap();
         all.extend(hb.join().unwrap());
-        all.sort_by_key(|(i, _)| *i);
-        all.into_iter().map(|(_, o)| o).collect()
+        all.sort_by_key(|(i, ..)| *i);
+        all.into_iter()
+            .map(|(_, o, policy, took)| {
+                policy_time += took;
+                policy_problems_of.extend(policy);
+                o
+            })
+            .collect()
     });
     let rendered_at = started.elapsed();
 
@@ -2119,6 +2241,7 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
     let mut refused = BTreeSet::new();
     let mut pairs = 0;
     let mut other_kinds = 0;
+    problems.extend(policy_problems_of);
     for o in &outcomes {
         let c = &o.case;
         if c.features.len() == 2 && c.size == Size::Plain && c.shape.is_none() {
@@ -2283,11 +2406,12 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
         .filter(|o| o.case.size == Size::Plain)
         .count();
     eprintln!(
-        "pairs: {} cases ({plain} at ordinary size, {pairs} of them pairs), {} refused as listed, {other_kinds} features of other kinds refused; {total} templates, {} distinct, linted; rendered in {:.0?}, all in {:.0?}",
+        "pairs: {} cases ({plain} at ordinary size, {pairs} of them pairs), {} refused as listed, {other_kinds} features of other kinds refused; {total} templates, {} distinct, linted; rendered and policies checked in {:.0?} (the policies {:.0?} of it, both threads' time), all in {:.0?}",
         outcomes.len(),
         refused.len(),
         files.len(),
         rendered_at,
+        policy_time,
         started.elapsed()
     );
     assert!(

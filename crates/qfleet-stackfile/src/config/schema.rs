@@ -422,8 +422,9 @@ settings! {
     /// Producers that send jobs as messages (`sources.messages`).
     #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
     pub struct MessagesSpec: defaults {
-        /// Producers in other accounts: the queue policy lets them send. In this account, a
-        /// producer's role attaches the managed policy instead.
+        /// Producers in other accounts: the queue policy lets them send, and the bucket
+        /// policy store a large body. In this account, a producer's role attaches the
+        /// managed policy instead.
         #[serde(deserialize_with = "null_as_empty")]
         pub producers: Vec<String>
             => "a list of up to 20 producers in other accounts (optional; in this account, attach the managed policy ProducerPolicyArn)";
