@@ -101,6 +101,9 @@ struct Inner {
     held: Mutex<Held>,
     /// Why a renewal failed, if one did (said when the lock is released).
     lost: Mutex<Option<String>>,
+    /// Held while the lock object is written (a renewal, a confirmation): two writes over one
+    /// version would make the second read as a takeover.
+    writing: tokio::sync::Mutex<()>,
     renewing: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -175,22 +178,16 @@ impl EnvLock {
             holder,
             held: Mutex::new(held),
             lost: Mutex::new(None),
+            writing: tokio::sync::Mutex::new(()),
             renewing: Mutex::new(None),
         }));
         let this = lock.clone();
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(locks::RENEW_EVERY).await;
-                let held = this.held();
-                let why = match locks::renew(&this.0.s3, &held, &this.0.holder).await {
-                    Ok(Some(next)) => {
-                        *guard(&this.0.held) = next;
-                        continue;
-                    }
-                    Ok(None) => "another run took it over".to_string(),
-                    Err(e) => e.to_string(),
-                };
-                *guard(&this.0.lost) = Some(why);
+                if let Err(why) = this.renew().await {
+                    *guard(&this.0.lost) = Some(why);
+                }
             }
         });
         *guard(&lock.0.renewing) = Some(task);
@@ -200,6 +197,33 @@ impl EnvLock {
 
     fn held(&self) -> Held {
         guard(&self.0.held).clone()
+    }
+
+    /// Writes the lock again over this run's version; why not, when another run took it over
+    /// or the write failed.
+    async fn renew(&self) -> std::result::Result<(), String> {
+        let _writing = self.0.writing.lock().await;
+        match locks::renew(&self.0.s3, &self.held(), &self.0.holder).await {
+            Ok(Some(next)) => {
+                *guard(&self.0.held) = next;
+                Ok(())
+            }
+            Ok(None) => Err("another run took it over".to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Confirms, with a write, that this run still holds the lock: called before the run's
+    /// first change, which may come long after the lock was taken (a question answered late).
+    /// A lock another run took over, or one whose write fails, is a refusal (fail closed).
+    pub(crate) async fn confirm(&self) -> Result<()> {
+        self.renew().await.map_err(|why| {
+            Refusal::LockLost {
+                env: self.environment().to_string(),
+                why,
+            }
+            .into()
+        })
     }
 
     pub(crate) fn environment(&self) -> &str {
@@ -447,5 +471,91 @@ mod tests {
             policy_hint(other, "lab").to_string(),
             "reading the lock bucket: cannot reach AWS"
         );
+    }
+
+    /// A run whose lock another run took over while it waited (a question answered late)
+    /// refuses before its first change, and says so; one that still holds it goes on (mocked
+    /// S3: the takeover is another run's write, which no emulator here can be made to do
+    /// between two of qfleet's own requests).
+    #[tokio::test]
+    async fn a_lock_taken_over_before_the_first_change_is_a_refusal_mocked() {
+        use aws_sdk_s3::operation::get_object::GetObjectOutput;
+        use aws_sdk_s3::operation::put_object::PutObjectOutput;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::body::SdkBody;
+        let env = crate::config::parse(
+            std::path::PathBuf::from("stacks/lk.yaml"),
+            "environment: lk\nregion: eu-west-1\n".to_string(),
+        )
+        .unwrap();
+        let lab = |taken_over: bool| {
+            let head = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
+                aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build()
+            });
+            let tags = mock!(aws_sdk_s3::Client::get_bucket_tagging).then_output(|| {
+                let tag = aws_sdk_s3::types::Tag::builder()
+                    .key(locks::BUCKET_TAG.0)
+                    .value(locks::BUCKET_TAG.1)
+                    .build()
+                    .unwrap();
+                aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput::builder()
+                    .tag_set(tag)
+                    .build()
+                    .unwrap()
+            });
+            // The first write (If-None-Match) takes it; a write over it (If-Match) finds
+            // another run's version when the lock was taken over.
+            let take = mock!(aws_sdk_s3::Client::put_object)
+                .match_requests(|r| r.if_match().is_none())
+                .then_output(|| PutObjectOutput::builder().e_tag("\"01\"").build());
+            let over = mock!(aws_sdk_s3::Client::put_object)
+                .match_requests(move |r| r.if_match().is_some() && taken_over)
+                .then_http_response(|| {
+                    Response::new(
+                        StatusCode::try_from(412).unwrap(),
+                        SdkBody::from("<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>"),
+                    )
+                });
+            let renewed = mock!(aws_sdk_s3::Client::put_object)
+                .match_requests(|r| r.if_match().is_some())
+                .then_output(|| PutObjectOutput::builder().e_tag("\"02\"").build());
+            let other = serde_json::json!({"environment": "x", "command": "deploy",
+                "holder": "ci@elsewhere", "run": "another-run", "since": "2026-11-28T00:00:00Z"});
+            let read = mock!(aws_sdk_s3::Client::get_object).then_output(move || {
+                GetObjectOutput::builder()
+                    .e_tag("\"09\"")
+                    .body(aws_sdk_s3::primitives::ByteStream::from(
+                        other.to_string().into_bytes(),
+                    ))
+                    .build()
+            });
+            let rules: Vec<&'static aws_smithy_mocks::Rule> =
+                [head, tags, take, over, renewed, read]
+                    .into_iter()
+                    .map(|r| &*Box::leak(Box::new(r)))
+                    .collect();
+            let mut clients = crate::aws::mock::Rules::default().clients();
+            clients.s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules, |c| c
+                .force_path_style(true));
+            clients
+        };
+        let clients = lab(true);
+        let lock = take(&clients, &env, "deploy").await.unwrap();
+        let e = lock.confirm().await.unwrap_err().to_string();
+        assert!(
+            e.contains("this run's lock could not be confirmed before its first change (another run took it over); nothing was changed"),
+            "{e}"
+        );
+        // Released as a run releases it: out of the run's locks, whatever S3 answered.
+        assert!(
+            lock.release()
+                .await
+                .is_some_and(|n| n.contains("another run took its lock over"))
+        );
+        let clients = lab(false);
+        let lock = take(&clients, &env, "deploy").await.unwrap();
+        lock.confirm().await.unwrap();
+        assert_eq!(lock.release().await, None);
     }
 }

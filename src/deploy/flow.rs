@@ -39,7 +39,7 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
         false => None,
     };
     // Boxed: the whole deploy's future is large, and a test thread's stack small.
-    let result = Box::pin(locked(cx, done)).await;
+    let result = Box::pin(locked(cx, lock.as_ref(), done)).await;
     if let Some(lock) = lock
         && let Some(note) = lock.release().await
     {
@@ -48,8 +48,12 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
     result
 }
 
-/// [`run`] once the environment is the run's to change.
-async fn locked(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
+/// [`run`] once the environment is the run's to change (`lock`: a deploy's).
+async fn locked(
+    cx: &Ctx<'_>,
+    lock: Option<&crate::lock::EnvLock>,
+    done: &mut Vec<StackOutcome>,
+) -> Result<Ended> {
     // What can fail here fails before the first change on AWS: a function's package is built
     // before any change set (whose creation makes a new stack) exists.
     let packages = match cx.mode {
@@ -100,6 +104,14 @@ async fn locked(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     }
     if !confirmed(cx, &prepared, &block, done).await? {
         return Ok(Ended::Cancelled);
+    }
+    // Still this run's to change: the answer may have come long after the lock was taken.
+    if let Some(lock) = lock.filter(|_| prepared.iter().any(Prepared::has_changes))
+        && let Err(e) = lock.confirm().await
+    {
+        discard(cx, &prepared).await;
+        refused(cx, &prepared, done);
+        return Err(e);
     }
     execute_all(cx, &prepared, (&packages, &images), done).await?;
     if express && prepared.iter().any(Prepared::has_changes) {

@@ -17,6 +17,12 @@ pub enum Refusal {
         renewed: String,
         lease: u64,
     },
+    /// The run's lock was taken over (or could not be confirmed) before its first change:
+    /// another run may be changing the environment.
+    #[error(
+        "{env}: this run's lock could not be confirmed before its first change ({why}); nothing was changed. Another run may be changing {env}: check it with `qfleet status {env}`, then run again"
+    )]
+    LockLost { env: String, why: String },
     /// `jobs ID --cancel` of a job none of whose records waits in its queue.
     #[error(
         "{env}: job {id} is not waiting in its queue ({}): only a queued or retrying job can be cancelled; nothing was changed. A job a worker holds finishes or fails as it would",

@@ -321,7 +321,7 @@ async fn run(
         false => None,
     };
     // Boxed: the whole teardown's future is large, and a test thread's stack small.
-    let result = Box::pin(locked(at, locate, &mut turn, out)).await;
+    let result = Box::pin(locked(at, lock.as_ref(), locate, &mut turn, out)).await;
     if let Some(lock) = lock
         && let Some(note) = lock.release().await
     {
@@ -330,9 +330,10 @@ async fn run(
     result
 }
 
-/// [`run`] once the environment is the run's to change.
+/// [`run`] once the environment is the run's to change (`lock`: its lock, when taken).
 async fn locked(
     at: Ctx<'_>,
+    lock: Option<&crate::lock::EnvLock>,
     locate: impl std::future::Future<Output = Result<StackNames>>,
     turn: &mut schedule::Turn,
     out: &mut TeardownOutcome,
@@ -423,6 +424,10 @@ async fn locked(
     }
     if !confirmed(&at, &stack_names, &losses(&plan, opts), &preview, turn, out).await? {
         return Ok(());
+    }
+    // Still this run's to change: the answer may have come long after the lock was taken.
+    if let Some(lock) = lock {
+        lock.confirm().await?;
     }
 
     // On, or unknown (then lifted whatever it is: the user passed the flag).
