@@ -488,7 +488,8 @@ mod tests {
             std::path::PathBuf::from("stacks/lk.yaml"),
             "environment: lk\nregion: eu-west-1\n".to_string(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let lab = |taken_over: bool| {
             let head = mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
                 aws_sdk_s3::operation::head_bucket::HeadBucketOutput::builder().build()

@@ -212,8 +212,12 @@ mod tests {
     use super::*;
     use aws_sdk_cloudformation::types::StackStatus;
 
-    fn env(text: &str) -> Environment {
+    fn file(text: &str) -> crate::config::LoadedFile {
         crate::config::parse(std::path::PathBuf::from("stacks/alien.yaml"), text.into()).unwrap()
+    }
+
+    fn env(text: &str) -> Environment {
+        file(text).into_only()
     }
 
     fn stack(tags: &[(&str, &str)]) -> StackState {
@@ -302,13 +306,13 @@ mod tests {
 
     #[test]
     fn a_copy_and_a_target_say_which_of_their_file_they_are_and_a_target_records_the_others() {
-        let copies = env("region: eu-west-1\nlab: true\ncopies: 3\n").expand();
+        let copies = file("region: eu-west-1\nlab: true\ncopies: 3\n").expand();
         let m = marks(&copies[2], false);
         assert_eq!(m.get(ENVIRONMENT_TAG).map(String::as_str), Some("alien-03"));
         assert_eq!(m.get(FILE_TAG).map(String::as_str), Some("alien"));
         assert_eq!(m.get(COPY_TAG).map(String::as_str), Some("3"));
         assert!(record(&copies[2]).is_empty());
-        let targets = env(
+        let targets = file(
             "region: eu-west-1\nlab: true\ndeploy_role: deployer\ntargets:\n  - name: eu\n    account: '111122223333'\n  - name: us\n    account: '444455556666'\n    region: us-east-1\n  - name: ap\n    account: '777788889999'\n    region: ap-southeast-2\n    role: arn:aws:iam::777788889999:role/other\n",
         )
         .expand();
@@ -463,7 +467,8 @@ mod tests {
                 ..Default::default()
             }
             .clients();
-            let aws = crate::aws::Aws::with_clients([((file.spec.region.clone(), None), admin)]);
+            let aws =
+                crate::aws::Aws::with_clients([((file.base.spec.region.clone(), None), admin)]);
             let found = crate::targets::stacks_of(&aws, &canary).await;
             if refused {
                 let e = found.unwrap_err();

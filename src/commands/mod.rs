@@ -183,7 +183,7 @@ impl Elsewhere {
         for (name, file, known) in self.retired {
             let of = files.load(&file)?;
             // The credentials are checked before the search, as preflight does for the others.
-            let region = session.aws.region_for(&of.spec.region);
+            let region = session.aws.region_for(&of.base.spec.region);
             session.block_on(session.aws.check_credentials(&region))?;
             let found = crate::environments::named(&session.aws, &of, &name, None);
             match session.block_on(found)? {
@@ -261,7 +261,9 @@ mod tests {
     use std::path::PathBuf;
 
     fn parse(text: &str) -> crate::config::Environment {
-        crate::config::parse(PathBuf::from("stacks/p.yaml"), text.into()).unwrap()
+        crate::config::parse(PathBuf::from("stacks/p.yaml"), text.into())
+            .unwrap()
+            .into_only()
     }
 
     #[test]
@@ -301,9 +303,11 @@ mod tests {
         // A plain environment first, then a target without a role, then one with a role.
         let mut envs = vec![parse("region: eu-west-1\nlab: true\n")];
         envs.extend(
-            parse(
-                "region: eu-west-1\nlab: true\ntargets:\n  - name: a\n  - name: b\n    role: arn:aws:iam::111122223333:role/deployer\n    account: '111122223333'\n",
+            crate::config::parse(
+                PathBuf::from("stacks/p.yaml"),
+                "region: eu-west-1\nlab: true\ntargets:\n  - name: a\n  - name: b\n    role: arn:aws:iam::111122223333:role/deployer\n    account: '111122223333'\n".into(),
             )
+            .unwrap()
             .expand(),
         );
         let role = Settings {

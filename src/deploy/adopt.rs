@@ -175,7 +175,9 @@ mod tests {
 
     #[test]
     fn the_import_template_holds_only_the_bucket_with_its_policy() {
-        let env = crate::config::load(std::path::Path::new("stacks/prod.yaml")).unwrap();
+        let env = crate::config::load(std::path::Path::new("stacks/prod.yaml"))
+            .unwrap()
+            .into_only();
         let data = &crate::render::render(&env).unwrap()[0];
         let t = import_template(&data.template).unwrap();
         let doc: Value = serde_yaml_ng::from_str(&t).unwrap();

@@ -146,7 +146,8 @@ mod tests {
             std::path::PathBuf::from("stacks/alien.yaml"),
             "region: eu-west-1\nowner: team-a\ntags: {cost: lab}\n".into(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         for stack in crate::render::render(&env).unwrap() {
             let d = DesiredStack::new(&env, &stack, None);
             let req = d.request(false);

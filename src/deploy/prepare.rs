@@ -412,7 +412,9 @@ mod tests {
 
     #[test]
     fn a_template_lists_its_resources_as_additions_and_the_import() {
-        let env = crate::config::load(std::path::Path::new("stacks/prod.yaml")).unwrap();
+        let env = crate::config::load(std::path::Path::new("stacks/prod.yaml"))
+            .unwrap()
+            .into_only();
         let data = &crate::render::render(&env).unwrap()[0];
         let changes = template_changes(&data.template, Some(ids::BUCKET)).unwrap();
         let bucket = changes

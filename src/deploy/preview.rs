@@ -143,7 +143,8 @@ mod tests {
             "region: eu-west-1\nlab: true\nsources:\n  topics:\n    - arn: arn:aws:sns:eu-west-1:444455556666:orders\n  schedules:\n    - {name: nightly, cron: 0 2 * * ? *}\n"
                 .into(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let data = crate::render::render(&env).unwrap().remove(0).template;
         let deployed = crate::render::deployed_sources(&env);
         let change = |id: &str, ty: &str| Change {

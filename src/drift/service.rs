@@ -114,6 +114,7 @@ mod tests {
             "region: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  min: 1\n  max: 4\n  spot: {percent: 50}\n".into(),
         )
         .unwrap()
+        .into_only()
     }
 
     fn service() -> Service {

@@ -18,6 +18,7 @@ fn env() -> Environment {
         "region: eu-west-1\nlab: true\n".into(),
     )
     .unwrap()
+    .into_only()
 }
 
 /// An environment exactly as the lab stack file deploys it.
@@ -160,7 +161,8 @@ fn a_topic_sources_subscription_is_checked_by_its_attributes() {
             "region: eu-west-1\nlab: true\nsources:\n  topics:\n    - arn: {arn}\n      filter_policy: {{event: [order_placed]}}\n"
         ),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let id = crate::render::deployed_sources(&e)[0].logical_id.clone();
     let deployed: BTreeMap<String, String> = [
         ("TopicArn", arn),
@@ -285,6 +287,7 @@ mod lambda {
             "region: eu-west-1\nlab: true\nqueue: {visibility_timeout: 2m}\nworkers:\n  kind: lambda\n  lambda:\n    timeout: 20s\n    batch_size: 10\n    batching_window: 2s\n    max_concurrency: 5\n".into(),
         )
         .unwrap()
+        .into_only()
     }
 
     /// The environment exactly as its stack file deploys it: the data stack as in the EC2
@@ -382,7 +385,8 @@ mod lambda {
             PathBuf::from("stacks/dr.yaml"),
             "region: eu-west-1\nlab: true\nqueue: {visibility_timeout: 2m}\nworkers:\n  kind: lambda\n  lambda: {timeout: 20s, batching_window: 2s, reserved_concurrency: 8}\n".into(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let r = compare::report(&in_sync(&e), &e, detected());
         assert_eq!(
             found(&r),
@@ -401,7 +405,8 @@ mod lambda {
             PathBuf::from("stacks/dr.yaml"),
             "region: eu-west-1\nlab: true\nqueue: {visibility_timeout: 2m}\nworkers:\n  kind: lambda\n  lambda: {timeout: 20s, batching_window: 2s, provisioned_pollers: {minimum: 2, maximum: 20}}\n".into(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let mut s = in_sync(&e);
         if let Some(Fact::Known(m)) = s.mapping_mut() {
             m.maximum_concurrency = None;
@@ -530,7 +535,8 @@ mod lambda {
             PathBuf::from("stacks/dr.yaml"),
             format!("region: eu-west-1\nlab: true\nqueue: {{visibility_timeout: 2m}}\nworkers:\n  kind: lambda\n  lambda:\n    image: {image}\n    timeout: 20s\n    batching_window: 2s\n"),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let mut s = in_sync(&e);
         if let Some(Fact::Known(f)) = s.function_mut() {
             f.name = "qfleet-dr-worker-image".into();
@@ -567,6 +573,7 @@ mod pipeline {
                 .into(),
         )
         .unwrap()
+        .into_only()
     }
 
     /// A later stage exactly as deployed: its queues (with their ARN), the bucket's event to
@@ -726,7 +733,8 @@ fn the_job_tables_settings_and_the_response_queue_are_checked() {
         PathBuf::from("stacks/dr.yaml"),
         "region: eu-west-1\nlab: true\njobs: {}\n".into(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let table = |settings: Fact<Settings>| {
         Some(Fact::Known(crate::snapshot::JobTable {
             name: "qfleet-dr-data-JobTable-1A2B".into(),

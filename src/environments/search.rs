@@ -492,14 +492,14 @@ fn role_of(env: &Environment, r: &Recorded) -> Option<String> {
     })
 }
 
-/// The environment named `name` that `file` (the stack file as loaded) made and no longer
+/// The environment named `name` that `file` (the stack file, loaded) made and no longer
 /// makes (at `place`, where one is given), as it still is in AWS (its settings the file's,
 /// where it is and as whom it is reached its record's): `None` when there is none. Its
 /// stacks must be the ones its environment is made of; a stack of a stage the file no
 /// longer has is refused, never left behind unseen.
 pub(crate) async fn named(
     aws: &Aws,
-    file: &Environment,
+    file: &crate::config::LoadedFile,
     name: &str,
     place: Option<&super::Place>,
 ) -> Result<Option<Environment>> {
@@ -536,10 +536,12 @@ pub(crate) async fn named(
             r.role.clone(),
         ),
         (None, None) => {
-            let made_as = r.made_as.as_deref().unwrap_or(file.name.as_str());
+            // A file without targets: its own settings are its environment's, or its copies'.
+            let own = &file.base;
+            let made_as = r.made_as.as_deref().unwrap_or(own.name.as_str());
             match r.copy {
                 Some(_) => file.retired_copy(name, made_as, r.copy),
-                None if file.spec.copies.is_none() || made_as != file.name => file.renamed(name),
+                None if own.spec.copies.is_none() || made_as != own.name => own.renamed(name),
                 None => return Ok(None),
             }
         }
@@ -561,7 +563,7 @@ pub(crate) async fn named(
     if !strange.is_empty() {
         return Err(Error::aws(format!(
             "{name}: {} no longer makes it, and it has stacks its file would not name now ({}): qfleet reads and tears down only the stacks it can name; delete these yourself once their data is safe",
-            file.source.display(),
+            file.base.source.display(),
             strange.join(", ")
         )));
     }

@@ -5,15 +5,24 @@ use std::path::Path;
 
 const ACCOUNT: &str = "123456789012";
 
-fn env_from(yaml: &str) -> Environment {
+fn file_from(yaml: &str) -> config::LoadedFile {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("t.yaml");
     std::fs::write(&p, yaml).unwrap();
     config::load(&p).unwrap()
 }
 
+fn env_from(yaml: &str) -> Environment {
+    file_from(yaml).into_only()
+}
+
 fn lab(name: &str, extra: &str) -> Environment {
-    env_from(&format!(
+    lab_file(name, extra).into_only()
+}
+
+/// The stack file of a lab named `name` with `extra` settings (its targets, its copies).
+fn lab_file(name: &str, extra: &str) -> config::LoadedFile {
+    file_from(&format!(
         "environment: {name}\nregion: eu-west-1\nlab: true\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n{extra}"
     ))
 }
@@ -495,7 +504,7 @@ fn every_scoped_resource_type_is_one_the_service_authorization_reference_defines
         "examples/high-resolution.yaml",
         "examples/jobs.yaml",
     ]
-    .map(|f| config::load(&root.join(f)).unwrap());
+    .map(|f| config::load(&root.join(f)).unwrap().into_only());
     for (service, t) in &defined {
         let arns: Vec<String> = envs
             .iter()
@@ -641,7 +650,9 @@ fn more_documents_than_a_role_may_attach_warn_above_10_and_fail_above_20() {
 #[test]
 fn the_spot_examples_policy_is_the_one_type_fleets_and_still_scoped() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spot = config::load(&root.join("examples/spot.yaml")).unwrap();
+    let spot = config::load(&root.join("examples/spot.yaml"))
+        .unwrap()
+        .into_only();
     let one_type = env_from(&format!(
         "environment: spot\nregion: eu-west-1\nworkers:\n  ami: {}\n  instance_type: m7g.large\n  max: 20\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0aaaaaaaaaaaaaaa1\n      eu-west-1b: subnet-0bbbbbbbbbbbbbbb2\n",
         spot.spec.workers.ami
@@ -965,7 +976,7 @@ fn a_pipeline_stages_publisher_is_scoped_to_that_stages_names() {
 /// targets in two accounts (or in another than `--account`'s) are refused, never mixed.
 #[test]
 fn a_policy_for_targets_is_their_one_account_s() {
-    let file = lab(
+    let file = lab_file(
         "orders",
         "targets:\n  - name: eu\n    account: '111111111111'\n  - name: us\n    account: '222222222222'\n    region: us-east-1\n  - name: ie\n    account: '111111111111'\n",
     );
@@ -1023,7 +1034,7 @@ fn a_policy_for_targets_is_their_one_account_s() {
     );
     assert_eq!(report::of_account(targets.clone(), None).unwrap().len(), 3);
     // Targets of two partitions, even with one account flag: never one policy.
-    let china = lab(
+    let china = lab_file(
         "orders",
         "targets:\n  - name: eu\n  - name: cn\n    region: cn-north-1\n",
     )
@@ -1038,7 +1049,7 @@ fn a_policy_for_targets_is_their_one_account_s() {
 
 #[test]
 fn a_policy_for_targets_with_a_role_says_what_assuming_it_needs() {
-    let file = lab(
+    let file = lab_file(
         "orders",
         "deploy_role: qfleet-deployer\ntargets:\n  - name: eu\n    account: '111111111111'\n",
     );
@@ -1150,7 +1161,7 @@ fn a_renamed_files_policy_reads_the_stacks_named_after_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("same.yaml");
     std::fs::write(&p, "region: eu-west-1\nlab: true\n").unwrap();
-    let same = config::load(&p).unwrap();
+    let same = config::load(&p).unwrap().into_only();
     let docs = for_environments(&[same], ACCOUNT)
         .unwrap()
         .caller

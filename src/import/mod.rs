@@ -66,9 +66,9 @@ fn checked(
     written: &Path,
 ) -> std::result::Result<Imported, Failure> {
     let error = match crate::config::parse(written.to_path_buf(), text.clone()) {
-        Ok(env) => {
+        Ok(file) => {
             return Ok(Imported {
-                environment: env.name,
+                environment: file.base.name,
                 stack_file: text,
                 report,
             });

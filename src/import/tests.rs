@@ -44,7 +44,8 @@ fn opts<'a>(env: Option<&'a str>, image: Option<&'a str>) -> Options<'a> {
 /// The stack file validates on its own, as a file `qfleet validate` reads.
 fn assert_valid(i: &Imported) {
     let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
-        .unwrap_or_else(|e| panic!("{e}\n{}", i.stack_file));
+        .unwrap_or_else(|e| panic!("{e}\n{}", i.stack_file))
+        .into_only();
     assert_eq!(env.spec.workers.kind, crate::config::WorkerKind::Fargate);
     assert_eq!(env.name, i.environment);
 }
@@ -129,7 +130,9 @@ fn golden_04_default_fifo_queue() {
             .any(|c| c.qfleet.as_deref() == Some(key))
     };
     assert!(carried("queue.fifo"), "{}", i.report.text());
-    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone()).unwrap();
+    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
+        .unwrap()
+        .into_only();
     assert!(env.spec.queue.fifo);
     assert_eq!(env.spec.sources.uploads, Some(false));
     assert!(
@@ -153,7 +156,9 @@ fn a_fifo_worker_and_its_fifo_topic_are_carried_together() {
     )
     .unwrap();
     assert_valid(&i);
-    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone()).unwrap();
+    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
+        .unwrap()
+        .into_only();
     assert!(env.spec.queue.fifo, "{}", i.stack_file);
     assert_eq!(env.spec.sources.uploads, Some(false));
     assert_eq!(env.spec.sources.topics.len(), 1, "{}", i.stack_file);
@@ -295,7 +300,8 @@ fn every_fixture_validates_with_a_network_that_reaches_the_queue_and_the_image()
     for (prefix, o) in cases {
         let i = run(prefix, o).unwrap_or_else(|e| panic!("{prefix}: {e}"));
         let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
-            .unwrap_or_else(|e| panic!("{prefix}: {e}"));
+            .unwrap_or_else(|e| panic!("{prefix}: {e}"))
+            .into_only();
         let checked = crate::validate::check_all(std::slice::from_ref(&env), true)
             .unwrap_or_else(|e| panic!("{prefix}: {e}"));
         for w in &checked.checked[0].warnings {
@@ -395,7 +401,9 @@ fn queue_delay_becomes_latency_and_processing_time_and_min_0_starts_from_zero() 
     )
     .unwrap();
     assert_valid(&i);
-    let env = crate::config::parse(PathBuf::from("w.yaml"), i.stack_file.clone()).unwrap();
+    let env = crate::config::parse(PathBuf::from("w.yaml"), i.stack_file.clone())
+        .unwrap()
+        .into_only();
     assert_eq!(env.spec.scaling.max_latency_seconds, Some(90.0));
     assert_eq!(env.spec.scaling.seconds_per_message, Some(7.0));
     assert!(env.spec.scaling.scale_from_zero);
@@ -642,7 +650,9 @@ fn copilots_predefined_variables_resolve_from_app_and_env_and_secret_paths_are_c
 #[test]
 fn per_topic_queues_give_the_longest_timeout_and_retention() {
     let i = run("07-", opts(None, Some(IMAGE))).unwrap();
-    let env = crate::config::parse(PathBuf::from("w.yaml"), i.stack_file.clone()).unwrap();
+    let env = crate::config::parse(PathBuf::from("w.yaml"), i.stack_file.clone())
+        .unwrap()
+        .into_only();
     assert_eq!(env.spec.queue.visibility_timeout.0, 3_600);
     assert_eq!(env.spec.queue.message_retention.0, 5 * 86_400);
     let line = i
@@ -716,7 +726,9 @@ fn a_topic_given_by_arn_becomes_a_topic_source_with_its_filter_policy() {
     )
     .unwrap();
     assert_valid(&i);
-    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone()).unwrap();
+    let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
+        .unwrap()
+        .into_only();
     let t = &env.spec.sources.topics;
     assert_eq!(t.len(), 1, "{}", i.stack_file);
     assert_eq!(t[0].arn, arn);
@@ -934,7 +946,8 @@ fn variables_are_carried_as_written() {
     let text = manifest("variables:\n  DEBUG: True\n  MASK: 0x10\n  PRICE: 1.50\n  NAME: plain\n");
     let i = import_text(&text, opts(None, None)).unwrap();
     let env = crate::config::parse(PathBuf::from("imported.yaml"), i.stack_file.clone())
-        .unwrap_or_else(|e| panic!("{e}\n{}", i.stack_file));
+        .unwrap_or_else(|e| panic!("{e}\n{}", i.stack_file))
+        .into_only();
     let vars = &env.spec.workers.environment;
     assert_eq!(vars["DEBUG"], "True", "{}", i.stack_file);
     assert_eq!(vars["MASK"], "0x10", "{}", i.stack_file);
@@ -1051,7 +1064,9 @@ fn a_built_image_is_carried_with_its_paths_relative_to_the_stack_file() {
         "{report}"
     );
     // Validated where it is written: the context resolves to the workspace.
-    let env = crate::config::parse(out.join("resizer.yaml"), s.clone()).unwrap();
+    let env = crate::config::parse(out.join("resizer.yaml"), s.clone())
+        .unwrap()
+        .into_only();
     let b = env.image_build.expect("a build");
     assert!(b.tag.starts_with("src-"));
     // A Dockerfile named by a string: its directory is the context.
@@ -1081,7 +1096,9 @@ fn a_parked_copilot_environment_is_parked() {
     );
     let report = i.report.text();
     assert!(report.contains("the environment is parked"), "{report}");
-    let env = crate::config::parse("imported.yaml".into(), i.stack_file.clone()).unwrap();
+    let env = crate::config::parse("imported.yaml".into(), i.stack_file.clone())
+        .unwrap()
+        .into_only();
     assert!(env.parked());
 }
 
@@ -1118,7 +1135,9 @@ fn an_addons_policy_on_a_named_table_is_carried_into_the_statements() {
     };
     let i = import(&service, &text, &o).unwrap_or_else(|f| panic!("{}", f.error));
     assert_valid(&i);
-    let env = crate::config::parse("imported.yaml".into(), i.stack_file.clone()).unwrap();
+    let env = crate::config::parse("imported.yaml".into(), i.stack_file.clone())
+        .unwrap()
+        .into_only();
     let st = &env.spec.workers.statements[0];
     assert_eq!(st.sid.as_deref(), Some("OrdersActions"));
     let table =

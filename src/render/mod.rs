@@ -945,11 +945,15 @@ mod tests;
 
 /// The stack sets of a stack file in `rollout.mode: stack_sets` ([`merged`]), loaded with
 /// its targets, from its targets' rendered stacks.
-pub(crate) fn stack_sets_of(file: &Environment) -> Result<Vec<RenderedStack>> {
-    stack_sets_for(file, &file.targets)
+pub(crate) fn stack_sets_of(file: &crate::config::LoadedFile) -> Result<Vec<RenderedStack>> {
+    stack_sets_for(&file.base, &file.targets)
 }
 
-/// The stack sets of the stack file `file` whose targets are `targets` ([`stack_sets_of`]).
+/// The stack sets of the stack file whose own settings are `file` ([`LoadedFile::base`],
+/// [`TargetFile::base`]) and whose targets are `targets` ([`stack_sets_of`]).
+///
+/// [`LoadedFile::base`]: crate::config::LoadedFile::base
+/// [`TargetFile::base`]: crate::config::TargetFile::base
 pub(crate) fn stack_sets_for(
     file: &Environment,
     targets: &[Environment],

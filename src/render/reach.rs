@@ -270,7 +270,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.yaml");
         std::fs::write(&p, yaml).unwrap();
-        crate::config::load(&p).unwrap()
+        crate::config::load(&p).unwrap().into_only()
     }
 
     fn fleet(e: &Environment) -> String {

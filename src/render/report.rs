@@ -45,7 +45,7 @@ pub(crate) fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Ren
         envs.iter().map(super::render).collect::<Result<_>>()?;
     let mut files = Vec::new();
     for file in stack_set_files(envs)? {
-        files.push((file.source.display(), super::stack_sets_of(&file)?));
+        files.push((file.base.source.display(), super::stack_sets_of(&file)?));
     }
     let several = envs.len() > 1;
     let mut all = Vec::new();
@@ -87,7 +87,7 @@ pub(crate) fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Ren
 
 /// The stack files (each loaded whole, with all its targets) of the environments that are
 /// targets deployed by StackSets (`rollout.mode: stack_sets`), each once.
-pub(crate) fn stack_set_files(envs: &[Environment]) -> Result<Vec<Environment>> {
+pub(crate) fn stack_set_files(envs: &[Environment]) -> Result<Vec<crate::config::LoadedFile>> {
     let mut paths: Vec<&Path> = Vec::new();
     for env in envs {
         if env.through_stack_sets() && !paths.contains(&env.source.path.as_path()) {

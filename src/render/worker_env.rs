@@ -144,7 +144,9 @@ mod tests {
     use super::*;
 
     fn env(yaml: &str) -> Environment {
-        crate::config::parse(std::path::PathBuf::from("stacks/we.yaml"), yaml.to_string()).unwrap()
+        crate::config::parse(std::path::PathBuf::from("stacks/we.yaml"), yaml.to_string())
+            .unwrap()
+            .into_only()
     }
 
     fn of(yaml: &str, stage: usize) -> BTreeMap<String, String> {

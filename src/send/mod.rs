@@ -556,7 +556,8 @@ mod tests {
             "stacks/t.yaml".into(),
             "region: eu-west-1\nsources: {uploads: false, messages: {}}\n".into(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let e = Request::new(
             &env,
             None,

@@ -8,7 +8,9 @@ use crate::kinds::fargate::{SCALE_IN_COOLDOWN, SCALE_OUT_COOLDOWN, START_COOLDOW
 const NETWORK: &str = "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
 
 fn env(yaml: &str) -> Environment {
-    crate::config::parse("stacks/t.yaml".into(), yaml.to_string()).unwrap()
+    crate::config::parse("stacks/t.yaml".into(), yaml.to_string())
+        .unwrap()
+        .into_only()
 }
 
 fn template_with(e: &Environment, text: &str) -> String {

@@ -246,6 +246,7 @@ mod tests {
             format!("region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n{lambda}"),
         )
         .unwrap()
+        .into_only()
     }
 
     fn image_env() -> Environment {

@@ -702,7 +702,9 @@ mod tests {
             "region: eu-west-1\n{}workers:\n  min: 1\n  max: 2\n",
             if jobs { "jobs: {}\n" } else { "" }
         );
-        crate::config::parse("stacks/t.yaml".into(), text).unwrap()
+        crate::config::parse("stacks/t.yaml".into(), text)
+            .unwrap()
+            .into_only()
     }
 
     fn request(attributes: &[&str]) -> Result<Request> {
@@ -752,7 +754,8 @@ mod tests {
             "region: eu-west-1\nqueue: {fifo: true}\nsources: {uploads: false, messages: {}}\n"
                 .into(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let first = fifo.stages()[0];
         let r = request(&[]).unwrap();
         let e = fifo_queue(first, &r).unwrap_err().to_string();

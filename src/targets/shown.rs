@@ -98,7 +98,7 @@ pub(crate) fn deployed_sizes(envs: &[Environment]) -> Result<Vec<BTreeMap<String
         let targets = envs
             .iter()
             .zip(sizes.iter_mut())
-            .filter(|(e, _)| !e.deployed_directly() && e.source.path == file.source.path);
+            .filter(|(e, _)| !e.deployed_directly() && e.source.path == file.base.source.path);
         for (env, mine) in targets {
             for stack in env.stack_names() {
                 if let Some(bytes) = env.stack_set_of(&stack).and_then(|set| of_set.get(&set)) {

@@ -220,7 +220,10 @@ pub(crate) async fn stacks_of(aws: &Aws, env: &Environment) -> Result<StackNames
     })
 }
 
-/// The stack file target `env` came from (its own environment, as loaded with it).
+/// The own settings of the stack file target `env` came from ([`TargetFile::base`], loaded
+/// with it).
+///
+/// [`TargetFile::base`]: crate::config::TargetFile::base
 pub(super) fn file_of(env: &Environment) -> Result<&Environment> {
     env.target.as_ref().map(|t| &t.file.base).ok_or_else(|| {
         Error::aws(format!(

@@ -596,7 +596,8 @@ mod tests {
             "region: eu-west-1\nlab: true\nsources:\n  schedules:\n    - name: nightly\n      cron: 0 2 ? * MON-FRI *\n      timezone: Europe/Paris\n      window: 15m\n    - name: often\n      rate: 5 minutes\n    - name: held\n      cron: 0 3 * * ? *\n      paused: true\n"
                 .into(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let now: jiff::Timestamp = "2026-11-27T06:00:00Z".parse().unwrap();
         assert_eq!(
             super::schedule_lines(&env, now),
@@ -617,7 +618,8 @@ mod tests {
             "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    sources:\n      uploads: false\n      messages: {}\n      topics:\n        - arn: arn:aws:sns:eu-west-1:444455556666:orders\n  - name: second\n    fed_by: messages\n    sources:\n      schedules:\n        - {name: nightly, rate: 1 day}\n"
                 .into(),
         )
-        .unwrap();
+        .unwrap()
+        .into_only();
         let fed: Vec<String> = pipeline.stages().into_iter().map(super::fed_by).collect();
         assert_eq!(
             fed,
@@ -665,7 +667,7 @@ mod tests {
         let text = super::rows(&checked.checked);
         let line = format!(
             "{}: deployed through CloudFormation StackSets (service-managed permissions, from account 999999999999): stack sets qfleet-fleetsets-data, qfleet-fleetsets-fleet, an instance per target",
-            file.source.display()
+            file.base.source.display()
         );
         // Once for the file's three targets.
         assert_eq!(text.lines().filter(|l| *l == line).count(), 1, "{text}");
@@ -695,7 +697,8 @@ mod tests {
         assert_eq!(v["stacks"][1]["stack_name"], "qfleet-fleetsets-eu2-fleet");
         // The size is the stack set's template's: what the instance gets.
         let sets =
-            crate::render::stack_sets_of(&crate::config::load(&file.source.path).unwrap()).unwrap();
+            crate::render::stack_sets_of(&crate::config::load(&file.base.source.path).unwrap())
+                .unwrap();
         assert_eq!(v["stacks"][1]["bytes"], sets[1].template.len());
         assert_ne!(
             sets[1].template.len(),

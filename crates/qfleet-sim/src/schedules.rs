@@ -138,6 +138,7 @@ mod tests {
             format!("region: eu-west-1\nlab: true\nsources:\n  schedules:\n{schedules}"),
         )
         .unwrap()
+        .into_only()
     }
 
     #[test]

@@ -549,7 +549,9 @@ pub fn env(yaml: &str) -> crate::config::Environment {
     } else {
         "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n"
     };
-    crate::config::parse("stacks/t.yaml".into(), format!("{yaml}{net}")).unwrap()
+    crate::config::parse("stacks/t.yaml".into(), format!("{yaml}{net}"))
+        .unwrap()
+        .into_only()
 }
 
 pub fn assumptions(spec: &str) -> Assumptions {
@@ -1131,6 +1133,7 @@ fn pipeline(first: &str, second: &str) -> crate::config::Environment {
         ),
     )
     .unwrap()
+    .into_only()
 }
 
 /// Stage one keeps up with a second a message on two instances; stage two takes 4 s a message
@@ -1383,7 +1386,9 @@ fn fargate_env(region: &str, workers: &str, extra: &str) -> crate::config::Envir
     let yaml = format!(
         "region: {region}\nlab: true\n{extra}workers:\n  kind: fargate\n  image: 123456789012.dkr.ecr.{region}.amazonaws.com/worker:1.0\n{workers}  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      {region}a: subnet-0123456789abcdef0\n      {region}b: subnet-0123456789abcdef1\n"
     );
-    crate::config::parse("stacks/t.yaml".into(), yaml).unwrap()
+    crate::config::parse("stacks/t.yaml".into(), yaml)
+        .unwrap()
+        .into_only()
 }
 
 #[test]
@@ -2374,6 +2379,7 @@ fn a_files_schedules_add_their_runs_to_the_stage_they_feed() {
             format!("region: eu-west-1\nlab: true\n{yaml}"),
         )
         .unwrap()
+        .into_only()
     };
     let e = lab(
         "workers: {min: 1, max: 2}\nscaling: {max_latency_seconds: 60, seconds_per_message: 1}\nsources:\n  schedules:\n    - {name: tick, rate: 1 minute}\n",

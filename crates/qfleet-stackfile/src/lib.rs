@@ -1,7 +1,8 @@
 //! The stack file, the floor under every command: what a user writes and what it names.
 //!
-//! - [`config`]: finding, parsing and validating stack files, with every problem located to
-//!   its file, line and field; the schema and its defaults, the advice, a file's targets and
+//! - [`config`]: finding, parsing and validating stack files (each a [`config::LoadedFile`]),
+//!   with every problem located to its file, line and field; the schema and its defaults, the
+//!   advice, and the environments a file makes: itself, its copies or its targets, and their
 //!   stages, each an [`config::Environment`] of its own.
 //! - [`kinds`]: what each kind of worker (ec2, lambda, fargate) is to every feature.
 //! - [`package`]: the files a stack file names: a Lambda function's code and deployment

@@ -47,7 +47,9 @@ const DATA: &str = "qfleet-mk-data";
 const FLEET: &str = "qfleet-mk-fleet";
 
 fn env(yaml: &str) -> Environment {
-    config::parse(PathBuf::from("stacks/mk.yaml"), yaml.to_string()).unwrap()
+    config::parse(PathBuf::from("stacks/mk.yaml"), yaml.to_string())
+        .unwrap()
+        .into_only()
 }
 
 fn desired(env: &Environment, role: StackRole) -> DesiredStack {

@@ -7,7 +7,9 @@ use crate::aws::cfn::changesets::{Change, ChangeSet};
 use crate::config::WorkerKind;
 use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 fn prepared_stack(role: StackRole, creating: bool, changes: &[(&str, &str, bool)]) -> Prepared {
-    let env = crate::config::parse("stacks/mk.yaml".into(), "region: eu-west-1\n".into()).unwrap();
+    let env = crate::config::parse("stacks/mk.yaml".into(), "region: eu-west-1\n".into())
+        .unwrap()
+        .into_only();
     let rendered = render::render(&env).unwrap();
     let stack = rendered.iter().find(|s| s.role == role).unwrap();
     let changes = changes

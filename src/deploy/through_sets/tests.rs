@@ -5,6 +5,7 @@
 use super::*;
 use crate::aws::cfn::stack_sets::Group;
 use crate::aws::mock::Rules;
+use crate::config::LoadedFile;
 use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
 use crate::targets::{groups, preferences, protect};
 use aws_sdk_cloudformation::operation::describe_stack_set::{
@@ -29,7 +30,7 @@ use std::sync::Mutex;
 const A: &str = "111122223333";
 const B: &str = "444455556666";
 
-fn file() -> Environment {
+fn file() -> LoadedFile {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
     crate::config::load(&p).unwrap()
 }
@@ -205,7 +206,7 @@ fn read_back(status: &'static str) -> Rule {
 /// deployed instance read back CURRENT, unless `rules` answer that first): the outcomes and
 /// the notes.
 fn wave_of_file(
-    file: &Environment,
+    file: &LoadedFile,
     rules: &[&Rule],
     envs: &[Environment],
     mode: Mode,
@@ -721,7 +722,7 @@ fn mocked_a_result_that_does_not_say_where_it_is_fails_the_target() {
 #[test]
 fn operations_carry_the_files_preferences_for_the_regions_they_name() {
     let f = file();
-    let p = preferences(&f, &f.targets);
+    let p = preferences(&f.base, &f.targets);
     let both = p.sdk(&["us-east-1".into(), "eu-west-1".into()]);
     assert_eq!(both.region_order(), ["eu-west-1", "us-east-1"]);
     assert_eq!(
@@ -1027,7 +1028,7 @@ fn mocked_plan_previews_each_instances_changes_from_the_two_templates() {
 
 /// The example file, its stack sets holding a template with a queue (`OldQueue`) the new one
 /// drops, and the canary's instance listed CURRENT.
-fn a_queue_the_new_template_drops() -> (Environment, Rule, Rule) {
+fn a_queue_the_new_template_drops() -> (LoadedFile, Rule, Rule) {
     let f = file();
     let sets = crate::render::stack_sets_of(&f).unwrap();
     let mut old: serde_json::Value = serde_json::from_str(&sets[0].template).unwrap();
@@ -1380,7 +1381,7 @@ fn session_deploys_the_canary(
 ) -> (Vec<EnvOutcome>, usize, usize, usize) {
     let f = file();
     assert_eq!(
-        crate::config::administration_account(&f).as_deref(),
+        crate::config::administration_account(&f.base).as_deref(),
         Some(ADMIN)
     );
     let canary = f.targets[..1].to_vec();
@@ -1419,7 +1420,7 @@ fn session_deploys_the_canary(
         (e.spec.region.clone(), role)
     };
     let aws = crate::aws::Aws::with_clients([
-        ((f.spec.region.clone(), None), admin),
+        ((f.base.spec.region.clone(), None), admin),
         (key(&canary[0]), target),
     ]);
     let session = crate::session::Session::with_aws(canary.clone(), aws, 4);
@@ -1485,14 +1486,14 @@ fn mocked_a_deploy_session_refuses_credentials_of_another_account_than_the_stack
     assert!(
         m.contains(&format!(
             "the credentials are for account {A}, and {} acts on its stack sets from account {ADMIN}",
-            file().source.path.display()
+            file().base.source.path.display()
         )),
         "{m}"
     );
     assert_eq!((updates, protections, reads), (0, 0, 0));
 }
 
-fn wave_of(file: &Environment, rules: &[&Rule], envs: &[Environment]) -> Vec<EnvOutcome> {
+fn wave_of(file: &LoadedFile, rules: &[&Rule], envs: &[Environment]) -> Vec<EnvOutcome> {
     wave_of_file(file, rules, envs, Mode::Deploy, &opts()).0
 }
 
@@ -1755,7 +1756,7 @@ fn mocked_a_stack_set_of_another_model_or_with_automatic_deployment_is_refused_u
 }
 
 /// `examples/org-units.yaml`: targets that each stand for a whole AWS Organizations unit.
-fn org_units() -> Environment {
+fn org_units() -> LoadedFile {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org-units.yaml");
     crate::config::load(&p).unwrap()
 }

@@ -422,7 +422,11 @@ fn every_stack_sets_document_is_a_managed_policy_without_a_wildcard_action() {
     // With another environment, whose account is another thing: refused.
     let mut mixed = targets();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    mixed.push(crate::config::load(&root.join("stacks/prod.yaml")).unwrap());
+    mixed.push(
+        crate::config::load(&root.join("stacks/prod.yaml"))
+            .unwrap()
+            .into_only(),
+    );
     let err = report::account_of(Some(ADMIN.into()), crate::aws::Settings::default(), &mixed)
         .unwrap_err();
     assert!(

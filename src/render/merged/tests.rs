@@ -1,7 +1,7 @@
 use super::*;
 use crate::config;
 
-fn file(rel: &str) -> config::Environment {
+fn file(rel: &str) -> config::LoadedFile {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     config::load(&p).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }

@@ -19,7 +19,8 @@ fn fargate_with(top: &str, workers: &str) -> Value {
             "region: eu-west-1\nlab: true\n{top}workers:\n  kind: fargate\n  image: {IMAGE}\n{workers}"
         ),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let stacks = render(&env).unwrap();
     serde_yaml_ng::from_str::<Value>(&stacks[1].template).unwrap()
 }

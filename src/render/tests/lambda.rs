@@ -9,7 +9,8 @@ fn lambda(extra: &str) -> (Value, Value) {
         PathBuf::from("stacks/t.yaml"),
         format!("region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n{extra}"),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let stacks = render(&env).unwrap();
     let parse = |s: &RenderedStack| serde_yaml_ng::from_str::<Value>(&s.template).unwrap();
     (parse(&stacks[0]), parse(&stacks[1]))
@@ -124,7 +125,9 @@ fn the_data_stack_alarms_on_the_functions_errors_and_throttles() {
         );
     }
     // EC2 environments have no function alarms.
-    let env = config::parse(PathBuf::from("stacks/t.yaml"), "region: eu-west-1\n".into()).unwrap();
+    let env = config::parse(PathBuf::from("stacks/t.yaml"), "region: eu-west-1\n".into())
+        .unwrap()
+        .into_only();
     let data = render(&env).unwrap().remove(0).template;
     assert!(!data.contains("FunctionErrorsAlarm"));
 }
@@ -262,7 +265,8 @@ fn the_image_functions_name_fits_lambdas_limit_for_the_longest_environment_name(
         PathBuf::from(format!("stacks/{name}.yaml")),
         format!("region: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    image: {IMAGE}\n"),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let names = ResourceNames::of(&env);
     assert!(names.function.len() <= 64, "{}", names.function);
     assert!(names.function_names.iter().all(|n| n.len() <= 64));
@@ -274,7 +278,8 @@ fn the_image_functions_name_fits_lambdas_limit_for_the_longest_environment_name(
             "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    workers:\n      kind: lambda\n  - name: {stage}\n    workers:\n      kind: lambda\n      lambda:\n        image: {IMAGE}\n"
         ),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let last = ResourceNames::of(&pipeline.pipeline[1]);
     assert_eq!(
         last.function,

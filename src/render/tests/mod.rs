@@ -7,12 +7,18 @@ use serde_yaml_ng::Value;
 use std::path::Path;
 
 fn load(rel: &str) -> Environment {
+    load_file(rel).into_only()
+}
+
+fn load_file(rel: &str) -> config::LoadedFile {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     config::load(&p).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn from_str(yaml: &str) -> Environment {
-    config::parse(PathBuf::from("stacks/t.yaml"), yaml.to_string()).unwrap()
+    config::parse(PathBuf::from("stacks/t.yaml"), yaml.to_string())
+        .unwrap()
+        .into_only()
 }
 
 fn rendered(env: &Environment) -> (Value, Value) {
@@ -162,7 +168,8 @@ fn target_tracking_scales_in_itself_only_when_the_file_asks() {
         "stacks/tt.yaml".into(),
         "region: eu-west-1\nlab: true\nscaling:\n  max_latency_seconds: 10\n  seconds_per_message: 0.5\n  scale_in: {policy: target_tracking}\n".into(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let (_, fleet) = rendered(&env);
     let tt = &resource(&fleet, "BacklogPerInstancePolicy")["TargetTrackingConfiguration"];
     assert!(tt.get("DisableScaleIn").is_none());
@@ -534,7 +541,7 @@ fn the_user_data_is_measured_as_ec2_receives_it_in_each_mode() {
     assert!(!received.contains("${AWS::"));
     assert_eq!(super::user_data_received(&env, text), received.len());
     // Through StackSets, each `${AWS::StackName}` counts at 128 characters.
-    let f = load("examples/stack-sets.yaml");
+    let f = load_file("examples/stack-sets.yaml");
     let t = &f.targets[0];
     let rendered = render(t).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&rendered[1].template).unwrap();
@@ -587,7 +594,7 @@ fn custom_user_data_is_escaped_for_fn_sub() {
     .unwrap();
     let stack = dir.path().join("t.yaml");
     std::fs::write(&stack, "region: eu-west-1\nworkers: {user_data: w.sh}\n").unwrap();
-    let env = config::load(&stack).unwrap();
+    let env = config::load(&stack).unwrap().into_only();
     let fleet = &render(&env).unwrap()[1].template;
     assert!(
         fleet.contains("echo \"${!HOME} $PATH\""),
@@ -607,7 +614,7 @@ fn oversized_user_data_is_an_input_error() {
     std::fs::write(dir.path().join("w.sh"), big).unwrap();
     let stack = dir.path().join("t.yaml");
     std::fs::write(&stack, "region: eu-west-1\nworkers:\n  user_data: w.sh\n").unwrap();
-    let env = config::load(&stack).unwrap();
+    let env = config::load(&stack).unwrap().into_only();
     let err = render(&env).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     let Error::Input(list) = err else { panic!() };

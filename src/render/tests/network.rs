@@ -8,8 +8,9 @@ use serde_yaml_ng::Value;
 const RULES: &str = "  egress:\n    - port: 5432\n      cidr: 10.20.0.0/16\n      description: Postgres\n    - port: 6379\n      security_group: sg-0123456789abcdef0\n  security_groups: [sg-0fedcba9876543210]\n";
 
 fn fleet(yaml: &str) -> Value {
-    let env =
-        crate::config::parse(std::path::PathBuf::from("stacks/net.yaml"), yaml.into()).unwrap();
+    let env = crate::config::parse(std::path::PathBuf::from("stacks/net.yaml"), yaml.into())
+        .unwrap()
+        .into_only();
     serde_yaml_ng::from_str(&render(&env).unwrap()[1].template).unwrap()
 }
 

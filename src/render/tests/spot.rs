@@ -33,7 +33,7 @@ fn untagged(v: &Value) -> &Value {
 #[test]
 fn the_spot_example_launches_through_a_mixed_instances_policy() {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/spot.yaml");
-    let env = config::load(&p).unwrap();
+    let env = config::load(&p).unwrap().into_only();
     let fleet = fleet(&env);
     let asg = group(&fleet);
     assert!(
@@ -69,7 +69,8 @@ fn spot_with_one_type_overrides_with_that_type_and_all_spot_above_no_base() {
         "region: eu-west-1\nworkers:\n  instance_type: m7i.large\n  spot: {percent: 100}\n"
             .to_string(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let fleet = fleet(&env);
     let policy = &group(&fleet)["MixedInstancesPolicy"];
     assert_eq!(policy["InstancesDistribution"]["OnDemandBaseCapacity"], 0);
@@ -89,7 +90,8 @@ fn several_types_without_spot_are_all_on_demand() {
         "stacks/t.yaml".into(),
         "region: eu-west-1\nworkers:\n  instance_types: [m7i.large, m6i.large]\n".to_string(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let fleet = fleet(&env);
     let d = &group(&fleet)["MixedInstancesPolicy"]["InstancesDistribution"];
     assert_eq!(d["OnDemandPercentageAboveBaseCapacity"], 100);
@@ -97,7 +99,9 @@ fn several_types_without_spot_are_all_on_demand() {
 
 #[test]
 fn without_spot_or_several_types_the_group_keeps_its_launch_template() {
-    let env = config::parse("stacks/t.yaml".into(), "region: eu-west-1\n".to_string()).unwrap();
+    let env = config::parse("stacks/t.yaml".into(), "region: eu-west-1\n".to_string())
+        .unwrap()
+        .into_only();
     let fleet = fleet(&env);
     let asg = group(&fleet);
     assert!(asg.get("MixedInstancesPolicy").is_none());

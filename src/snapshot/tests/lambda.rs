@@ -27,6 +27,7 @@ fn env(kind: &str) -> Environment {
         format!("region: eu-west-1\nworkers: {{kind: {kind}}}\n"),
     )
     .unwrap()
+    .into_only()
 }
 
 fn live(

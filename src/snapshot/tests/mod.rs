@@ -22,6 +22,7 @@ fn env() -> Environment {
         "region: eu-west-1\n".into(),
     )
     .unwrap()
+    .into_only()
 }
 
 /// S3's answer to HeadBucket for a bucket that does not exist (404, NotFound).
@@ -203,7 +204,8 @@ fn the_data_template_declares_exactly_the_data_bearing_resources_teardown_checks
         PathBuf::from("stacks/sn.yaml"),
         "region: eu-west-1\njobs: {}\n".into(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let data = &crate::render::render(&env).unwrap()[0];
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&data.template).unwrap();
     let mut declared: Vec<(String, String)> = doc["Resources"]

@@ -39,7 +39,8 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
         PathBuf::from("stacks/st.yaml"),
         "region: eu-west-1\nscaling: {max_latency_seconds: 600, seconds_per_message: 30}\nworkers: {min: 1, max: 4}\n".into(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let describe = describe_stacks(vec![
         (
             "qfleet-st-data",
@@ -924,7 +925,8 @@ async fn st_status(
         PathBuf::from("stacks/st.yaml"),
         "region: eu-west-1\nworkers: {min: 1, max: 4}\n".into(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let describe = describe_stacks(vec![
         (
             "qfleet-st-data",
@@ -1135,7 +1137,8 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
             "region: eu-west-1\nlab: true\nsources:\n  topics:\n    - arn: {arn}\n  schedules:\n    - name: nightly\n      cron: 0 2 * * ? *\n      timezone: Europe/Paris\n    - name: hourly\n      rate: 1 hour\n      paused: true\n    - name: later\n      rate: 5 minutes\n"
         ),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let deployed = crate::render::deployed_sources(&env);
     let mut snap = Snapshot::empty("st", "eu-west-1");
     let live = |d: &crate::render::DeployedSource, status: cfn::ResourceStatus| StackResource {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 const EU: &str = "111111111111";
 
-fn parse_str(yaml: &str) -> config::Result<Environment> {
+fn parse_str(yaml: &str) -> config::Result<config::LoadedFile> {
     config::parse(PathBuf::from("stacks/orders.yaml"), yaml.to_string())
 }
 

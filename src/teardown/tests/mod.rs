@@ -24,6 +24,7 @@ fn env() -> Environment {
         "region: eu-west-1\n".into(),
     )
     .unwrap()
+    .into_only()
 }
 
 fn stack(name: &str, status: cfn::StackStatus, protected: bool) -> DescribeStacksOutput {

@@ -57,6 +57,7 @@ fn named(name: &str) -> Environment {
         "region: eu-west-1\n".into(),
     )
     .unwrap()
+    .into_only()
 }
 
 #[tokio::test]

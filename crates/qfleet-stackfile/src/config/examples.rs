@@ -1,6 +1,6 @@
 //! Test support: the shipped examples the tests of several modules share.
 
-use super::Environment;
+use super::LoadedFile;
 
 const A: &str = "111122223333";
 const B: &str = "444455556666";
@@ -22,7 +22,7 @@ fn path() -> std::path::PathBuf {
 /// examples/stack-sets.yaml with service-managed permissions: its targets in account
 /// 111122223333 in the AWS Organizations unit `ou-ab12-34cd56ef`, the one in 444455556666 in
 /// `ou-ab12-99zz88yy`.
-pub fn stack_sets_service_managed() -> Environment {
+pub fn stack_sets_service_managed() -> LoadedFile {
     let text = std::fs::read_to_string(path())
         .expect("the example")
         .replace(

@@ -1,4 +1,5 @@
-//! Stack files: finding, parsing and validating them, and the environment they describe.
+//! Stack files: finding, parsing and validating them ([`LoadedFile`]), and the environments
+//! they make ([`Environment`]).
 
 mod allowed;
 mod checks;
@@ -238,7 +239,11 @@ impl SourceFile {
     }
 }
 
-/// One environment: a validated stack file and what qfleet derives from it.
+/// One environment, a set of stacks deployed as one unit: a stack file's own environment, a
+/// numbered copy of it (`copy`), one of its targets (`target`), a stage of a pipeline
+/// (`stage`, held in `pipeline`), or one account of a unit-wide target; its validated settings
+/// and what qfleet derives from them. A stack file as loaded is a [`LoadedFile`], which makes
+/// these.
 #[derive(Debug, Clone)]
 pub struct Environment {
     pub name: String,
@@ -259,11 +264,86 @@ pub struct Environment {
     /// Set when this environment stands for one target of the stack file (`targets`): its
     /// account and the role qfleet assumes there.
     pub target: Option<targets::Target>,
-    /// The environments of the stack file's targets (`targets`), each validated; empty
-    /// without targets.
-    pub targets: Vec<Environment>,
     /// Which copy of its stack file this environment is (`copies`).
     pub copy: Option<CopyOf>,
+}
+
+/// A stack file, read, parsed and validated ([`load`], [`parse`]): its own settings and its
+/// targets. It is no environment itself: [`LoadedFile::expand`] makes its environments.
+#[derive(Debug, Clone)]
+pub struct LoadedFile {
+    /// The file's own settings: its name, region, owner, rollout and tags; for a file without
+    /// targets, the one environment it makes, or the pattern of its copies. For a file with
+    /// targets it is deployed nowhere (its workers' files are not read): each target is.
+    pub base: Environment,
+    /// The environments of the file's targets (`targets`), each validated and its files read;
+    /// empty without targets.
+    pub targets: Vec<Environment>,
+}
+
+impl LoadedFile {
+    /// The environments this stack file makes: its own (`base`), its numbered copies
+    /// (`lab-01` … `lab-30`), each with its own bucket, queue and fleet, or its targets
+    /// (`orders-eu`, `orders-us`), each in its own account and region.
+    pub fn expand(self) -> Vec<Environment> {
+        if !self.targets.is_empty() {
+            return self.targets;
+        }
+        let file = self.base;
+        let Some(n) = file.spec.copies else {
+            return vec![file];
+        };
+        copy_names(&file.name, n)
+            .into_iter()
+            .zip(1..)
+            .map(|(name, number)| {
+                let of = CopyOf {
+                    number,
+                    file: file.name.clone(),
+                };
+                let mut copy = file.clone();
+                copy.pipeline = stages::rename(&file.pipeline, &name);
+                copy.pipeline
+                    .iter_mut()
+                    .for_each(|s| s.copy = Some(of.clone()));
+                copy.name = name;
+                copy.copy = Some(of);
+                copy
+            })
+            .collect()
+    }
+
+    /// A copy named `name` of this file (`copies`) that the file no longer makes (a copy above
+    /// `copies`), as it still is in AWS: the file's settings (`base`) under its name, to be
+    /// read and torn down by it; `file` is the file's environment its stacks say made it.
+    pub fn retired_copy(&self, name: &str, file: &str, number: Option<u32>) -> Environment {
+        let of = CopyOf {
+            number: number.unwrap_or(0),
+            file: file.to_string(),
+        };
+        let mut copy = self.base.renamed(name);
+        copy.pipeline
+            .iter_mut()
+            .for_each(|s| s.copy = Some(of.clone()));
+        copy.copy = Some(of);
+        copy
+    }
+
+    /// The one environment a file without targets or copies makes (its `base`): for the tests
+    /// of this crate and the crates above (feature `test-util`), whose files make one.
+    ///
+    /// # Panics
+    /// For a file that makes several environments (targets, copies): its own settings are
+    /// `base`, its environments [`LoadedFile::expand`]'s.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn into_only(self) -> Environment {
+        assert!(
+            self.targets.is_empty() && self.base.spec.copies.is_none(),
+            "{} makes several environments, not one",
+            self.base.source.display()
+        );
+        self.base
+    }
 }
 
 /// One copy of a stack file with `copies` (`lab-07`).
@@ -331,52 +411,6 @@ impl Environment {
                 self.spec.queue.message_retention
             )
         })
-    }
-
-    /// The environments this stack file stands for: itself, its numbered copies
-    /// (`lab-01` … `lab-30`), each with its own bucket, queue and fleet, or its targets
-    /// (`orders-eu`, `orders-us`), each in its own account and region.
-    pub fn expand(self) -> Vec<Environment> {
-        if !self.targets.is_empty() {
-            return self.targets;
-        }
-        let Some(n) = self.spec.copies else {
-            return vec![self];
-        };
-        copy_names(&self.name, n)
-            .into_iter()
-            .zip(1..)
-            .map(|(name, number)| {
-                let of = CopyOf {
-                    number,
-                    file: self.name.clone(),
-                };
-                let mut copy = self.clone();
-                copy.pipeline = stages::rename(&self.pipeline, &name);
-                copy.pipeline
-                    .iter_mut()
-                    .for_each(|s| s.copy = Some(of.clone()));
-                copy.name = name;
-                copy.copy = Some(of);
-                copy
-            })
-            .collect()
-    }
-
-    /// A copy named `name` of this file (`copies`) that the file no longer makes (a copy above
-    /// `copies`), as it still is in AWS: the file's settings under its name, to be read and
-    /// torn down by it; `file` is the file's environment its stacks say made it.
-    pub fn retired_copy(&self, name: &str, file: &str, number: Option<u32>) -> Environment {
-        let of = CopyOf {
-            number: number.unwrap_or(0),
-            file: file.to_string(),
-        };
-        let mut copy = self.renamed(name);
-        copy.pipeline
-            .iter_mut()
-            .for_each(|s| s.copy = Some(of.clone()));
-        copy.copy = Some(of);
-        copy
     }
 
     /// This environment under another name (`name`), its stages' stacks named after it: an
@@ -605,7 +639,7 @@ pub fn environment_names(stacks_dir: &Path) -> Vec<String> {
 }
 
 /// Reads, parses and validates a stack file.
-pub fn load(path: &Path) -> Result<Environment> {
+pub fn load(path: &Path) -> Result<LoadedFile> {
     parse(path.to_path_buf(), read_text(path)?)
 }
 
@@ -632,7 +666,7 @@ fn read_text(path: &Path) -> Result<String> {
 #[derive(Default)]
 pub struct StackFiles {
     texts: std::cell::RefCell<BTreeMap<PathBuf, std::rc::Rc<String>>>,
-    loaded: std::cell::RefCell<BTreeMap<PathBuf, Environment>>,
+    loaded: std::cell::RefCell<BTreeMap<PathBuf, LoadedFile>>,
 }
 
 impl StackFiles {
@@ -653,14 +687,14 @@ impl StackFiles {
 
     /// The file parsed and validated (once; an invalid file's errors are made again from its
     /// text, which is not read again).
-    pub fn load(&self, path: &Path) -> Result<Environment> {
+    pub fn load(&self, path: &Path) -> Result<LoadedFile> {
         let key = Self::key(path);
-        if let Some(env) = self.loaded.borrow().get(&key) {
-            return Ok(env.clone());
+        if let Some(file) = self.loaded.borrow().get(&key) {
+            return Ok(file.clone());
         }
-        let env = parse(path.to_path_buf(), self.text(path)?.as_str().to_string())?;
-        self.loaded.borrow_mut().insert(key, env.clone());
-        Ok(env)
+        let file = parse(path.to_path_buf(), self.text(path)?.as_str().to_string())?;
+        self.loaded.borrow_mut().insert(key, file.clone());
+        Ok(file)
     }
 }
 
@@ -703,7 +737,7 @@ fn not_utf8(path: PathBuf, e: std::string::FromUtf8Error) -> InputError {
 }
 
 /// Parses and validates stack file text (the path is used for messages and relative files).
-pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
+pub fn parse(path: PathBuf, text: String) -> Result<LoadedFile> {
     if text.len() > MAX_FILE_BYTES {
         return Err(too_large(path, text.len() as u64).into());
     }
@@ -762,7 +796,7 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
             .unwrap_or_default()
             .to_string(),
     };
-    let mut env = Environment {
+    let mut base = Environment {
         name,
         spec,
         source,
@@ -772,36 +806,39 @@ pub fn parse(path: PathBuf, text: String) -> Result<Environment> {
         stage: None,
         pipeline: Vec::new(),
         target: None,
-        targets: Vec::new(),
         copy: None,
     };
-    env.pipeline = stages::derive(&env);
+    base.pipeline = stages::derive(&base);
+    let mut file = LoadedFile {
+        base,
+        targets: Vec::new(),
+    };
     // With targets, the file's settings are checked as each target has them (in its region,
     // with its own settings); the file itself is deployed nowhere.
-    let mut errors = if env.spec.targets.is_empty() {
-        let mut errors = checks::check(&env);
-        errors.extend(targets::check_rollout(&env));
+    let mut errors = if file.base.spec.targets.is_empty() {
+        let mut errors = checks::check(&file.base);
+        errors.extend(targets::check_rollout(&file.base));
         errors
     } else {
-        let (targets, errors) = targets::derive(&env);
-        env.targets = targets;
+        let (targets, errors) = targets::derive(&file.base);
+        file.targets = targets;
         errors
     };
     if errors.is_empty() {
-        if env.targets.is_empty() {
-            read_files(&mut env, &mut errors);
+        if file.targets.is_empty() {
+            read_files(&mut file.base, &mut errors);
         } else {
-            for target in &mut env.targets {
+            for target in &mut file.targets {
                 read_files(target, &mut errors);
             }
-            errors.extend(targets::check_uploads(&env));
+            errors.extend(targets::check_uploads(&file));
         }
     }
     if errors.is_empty() {
-        targets::loaded(&env.targets);
+        targets::loaded(&file);
     }
     if errors.is_empty() {
-        Ok(env)
+        Ok(file)
     } else {
         sort(&mut errors);
         Err(Error::Input(errors))

@@ -111,7 +111,6 @@ pub(super) fn derive(env: &Environment) -> Vec<Environment> {
                 }),
                 pipeline: Vec::new(),
                 target: env.target.clone(),
-                targets: Vec::new(),
                 copy: env.copy.clone(),
             }
         })

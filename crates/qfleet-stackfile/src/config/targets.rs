@@ -15,7 +15,7 @@
 //! it concerns.
 
 use super::schema::{TargetSpec, TargetWorkers, WorkersSpec};
-use super::{Environment, checks, regions, stages};
+use super::{Environment, LoadedFile, checks, regions, stages};
 use crate::config::InputError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -54,13 +54,15 @@ pub struct Target {
 
 /// The stack file of targets, loaded once and shared by every environment made of it: each
 /// of its targets, their stages, and each account of a whole unit. A command that needs the
-/// file (its stack sets, its other targets) reads it here, never from disk again.
+/// file (its stack sets, its other targets) reads it here, never from disk again. It is the
+/// [`LoadedFile`] the load made, shared: its `base` is the file's, and its targets are the
+/// file's once loaded whole.
 ///
 /// The file holds its targets and each target holds the file: a cycle of a few values a
 /// command loads once, freed when the process ends.
 pub struct TargetFile {
-    /// The file's own environment (`orders`) as loaded, without its targets: its `region`
-    /// (where its stack sets are), `rollout`, `owner` and `tags`.
+    /// The file's own settings ([`LoadedFile::base`], `orders`): its `region` (where its stack
+    /// sets are), `rollout`, `owner` and `tags`.
     pub base: Environment,
     /// Every target of the file, once loaded whole (their files read).
     targets: std::sync::OnceLock<Vec<Environment>>,
@@ -77,11 +79,11 @@ impl std::fmt::Debug for TargetFile {
 }
 
 impl TargetFile {
+    /// The file whose own settings are `base` ([`LoadedFile::base`]), its targets still to be
+    /// recorded ([`loaded`]).
     fn new(base: &Environment) -> Arc<TargetFile> {
-        let mut base = base.clone();
-        base.targets = Vec::new();
         Arc::new(TargetFile {
-            base,
+            base: base.clone(),
             targets: std::sync::OnceLock::new(),
         })
     }
@@ -119,11 +121,12 @@ impl TargetFile {
     }
 }
 
-/// Records the file's targets, loaded whole, in the file they share.
-pub(super) fn loaded(targets: &[Environment]) {
-    if let Some(t) = targets.first().and_then(|e| e.target.as_ref()) {
+/// Records the file's targets, loaded whole, in the [`TargetFile`] they share: from then on
+/// it holds what `file` holds.
+pub(super) fn loaded(file: &LoadedFile) {
+    if let Some(t) = file.targets.first().and_then(|e| e.target.as_ref()) {
         // Set once, by the load that derived them.
-        let _ = t.file.targets.set(targets.to_vec());
+        let _ = t.file.targets.set(file.targets.clone());
     }
 }
 
@@ -561,14 +564,14 @@ fn stack_sets_places(env: &Environment, envs: &[Environment]) -> Vec<InputError>
 /// `rollout.mode`: qfleet uploads a package to one account's bucket, and a stack set's template
 /// is one for every account and region (one that joins a unit later too). A handler of one
 /// file is carried in the template itself (`ZipFile`), and a container image is an image.
-pub(super) fn check_uploads(file: &Environment) -> Vec<InputError> {
+pub(super) fn check_uploads(file: &LoadedFile) -> Vec<InputError> {
     let uploads = |e: &Environment| {
         e.function_code
             .as_ref()
             .is_some_and(|c| c.package.is_some())
     };
     let builds = |e: &Environment| e.image_build.is_some();
-    let stack_sets = file.spec.rollout.mode == super::schema::RolloutMode::StackSets;
+    let stack_sets = file.base.spec.rollout.mode == super::schema::RolloutMode::StackSets;
     let any = |f: &dyn Fn(&Environment) -> bool| {
         stack_sets
             && file
@@ -578,14 +581,14 @@ pub(super) fn check_uploads(file: &Environment) -> Vec<InputError> {
     };
     let mut errors = Vec::new();
     if any(&uploads) {
-        errors.push(file.source.error(
+        errors.push(file.base.source.error(
             "rollout.mode",
             "stack_sets cannot deploy a function's code package (a directory with files beside the handler, or requirements): qfleet uploads it to one account's bucket, and a stack set's template is one for every account and region; keep the handler in one file (carried in the template), give the function a container image (workers.lambda.image), or use mode: direct",
         ));
     }
     // The same for an image qfleet builds: it would push to one account's repository.
     if any(&builds) {
-        errors.push(file.source.error(
+        errors.push(file.base.source.error(
             "rollout.mode",
             "stack_sets cannot deploy an image qfleet builds (….image.build): qfleet pushes it to one account's repository, and a stack set's template is one for every account and region; name an image every target can pull (a reference, replicated by ECR), or use mode: direct",
         ));
@@ -843,8 +846,9 @@ pub(super) fn account_warnings(env: &Environment) -> Vec<String> {
     w
 }
 
-/// The environments of `env`'s targets, and every problem with them (the environments are of
-/// no use unless the problems are empty).
+/// The environments of the targets of the file whose own settings are `env`
+/// ([`LoadedFile::base`]), and every problem with them (the environments are of no use unless
+/// the problems are empty).
 pub(super) fn derive(env: &Environment) -> (Vec<Environment>, Vec<InputError>) {
     let spec = &env.spec;
     let src = &env.source;
@@ -1109,7 +1113,6 @@ fn target(file: &Arc<TargetFile>, i: usize, t: &TargetSpec) -> (Environment, Vec
             organizational_unit: t.organizational_unit.clone(),
             file: Arc::clone(file),
         }),
-        targets: Vec::new(),
         copy: None,
     };
     target_env.pipeline = stages::derive(&target_env);

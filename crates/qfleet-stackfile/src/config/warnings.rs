@@ -320,7 +320,9 @@ mod tests {
     use super::*;
 
     fn env(yaml: &str) -> Environment {
-        crate::config::parse("stacks/t.yaml".into(), yaml.to_string()).unwrap()
+        crate::config::parse("stacks/t.yaml".into(), yaml.to_string())
+            .unwrap()
+            .into_only()
     }
 
     /// CloudFormation's PauseTime is at most one hour: a warmup beyond it is allowed (a first

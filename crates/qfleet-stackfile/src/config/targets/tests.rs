@@ -9,7 +9,7 @@ use std::path::PathBuf;
 const EU: &str = "111111111111";
 const US: &str = "222222222222";
 
-fn parse_str(yaml: &str) -> Result<Environment> {
+fn parse_str(yaml: &str) -> Result<LoadedFile> {
     parse(PathBuf::from("stacks/orders.yaml"), yaml.to_string())
 }
 
@@ -93,16 +93,15 @@ fn each_target_is_an_environment_in_its_own_account_and_region() {
     stacks.sort();
     stacks.dedup();
     assert_eq!(stacks.len(), 4, "{stacks:?}");
-    assert!(envs.iter().all(|e| e.targets.is_empty()));
 }
 
 #[test]
 fn a_target_without_a_role_uses_the_credentials_qfleet_runs_with() {
-    let env = parse_str(&format!(
+    let file = parse_str(&format!(
         "region: eu-west-1\nlab: true\ntargets:\n  - name: eu\n  - name: us\n    region: us-east-1\n    role: arn:aws:iam::{US}:role/path/deployer\n"
     ))
     .unwrap();
-    let t: Vec<&Target> = env
+    let t: Vec<&Target> = file
         .targets
         .iter()
         .map(|e| e.target.as_ref().unwrap())
@@ -117,7 +116,7 @@ fn a_target_without_a_role_uses_the_credentials_qfleet_runs_with() {
         t[1].role_arn.as_deref(),
         Some("arn:aws:iam::222222222222:role/path/deployer")
     );
-    assert!(env.targets[0].spec.accounts.is_none());
+    assert!(file.targets[0].spec.accounts.is_none());
 }
 
 #[test]
@@ -665,7 +664,7 @@ fn the_stack_sets_account_is_declared_or_the_administration_roles_and_both_agree
     );
     let of = |rollout: &str| {
         let f = parse_str(&format!("{base}rollout: {rollout}\n{targets}")).unwrap();
-        administration_account(&f)
+        administration_account(&f.base)
     };
     assert_eq!(
         of("{mode: stack_sets, administration_account: '222222222222'}").as_deref(),

@@ -115,7 +115,9 @@ fn a_file_too_large_is_refused_with_its_size() {
 
 #[test]
 fn a_byte_order_mark_is_accepted() {
-    let env = parse_str("\u{feff}region: eu-west-1\nworkers:\n  max: 3\n").unwrap();
+    let env = parse_str("\u{feff}region: eu-west-1\nworkers:\n  max: 3\n")
+        .unwrap()
+        .into_only();
     assert_eq!(env.spec.region, "eu-west-1");
     assert_eq!(env.spec.workers.max, 3);
     // Errors still point at the right line and column.
@@ -205,7 +207,9 @@ fn an_unknown_region_is_refused_with_the_closest_one() {
 
 #[test]
 fn an_unlisted_region_is_accepted_when_the_file_says_so_with_a_warning() {
-    let env = parse_str("region: xx-newland-1\nregion_unlisted: true\n").unwrap();
+    let env = parse_str("region: xx-newland-1\nregion_unlisted: true\n")
+        .unwrap()
+        .into_only();
     assert_eq!(env.spec.region, "xx-newland-1");
     let w = warnings::warnings(&env);
     assert!(
@@ -217,7 +221,9 @@ fn an_unlisted_region_is_accepted_when_the_file_says_so_with_a_warning() {
     let e = error("region: Europe\nregion_unlisted: true\n", "region", 1);
     assert!(e.message.contains("not an AWS region name"), "{e}");
     // And no warning for a region qfleet knows.
-    let env = parse_str("region: eu-west-1\nregion_unlisted: true\n").unwrap();
+    let env = parse_str("region: eu-west-1\nregion_unlisted: true\n")
+        .unwrap()
+        .into_only();
     assert!(
         !warnings::warnings(&env)
             .iter()
@@ -246,9 +252,13 @@ fn problems_are_listed_in_the_file_order() {
 fn a_fleet_at_zero_with_a_goal_shorter_than_a_sleeping_queues_wake_up_is_warned_of() {
     let base = "region: eu-west-1\nlab: true\nworkers:\n  min: 0\n  max: 4\nscaling:\n  scale_from_zero: true\n  seconds_per_message: 5\n";
     let warned = |yaml: &str| {
-        warnings::warnings(&parse_str(yaml).unwrap_or_else(|e| panic!("{e}")))
-            .iter()
-            .any(|w| w.contains("SQS stops publishing its metrics"))
+        warnings::warnings(
+            &parse_str(yaml)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .into_only(),
+        )
+        .iter()
+        .any(|w| w.contains("SQS stops publishing its metrics"))
     };
     assert!(warned(&format!("{base}  max_latency_seconds: 600\n")));
     assert!(!warned(&format!("{base}  max_latency_seconds: 1800\n")));
@@ -263,7 +273,11 @@ fn a_fleet_at_zero_with_a_goal_shorter_than_a_sleeping_queues_wake_up_is_warned_
         "workers:\n",
         "workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/busybox:1\n",
     );
-    let w = warnings::warnings(&parse_str(&fargate).unwrap_or_else(|e| panic!("{e}")));
+    let w = warnings::warnings(
+        &parse_str(&fargate)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_only(),
+    );
     let said: Vec<&String> = w
         .iter()
         .filter(|w| w.contains("SQS stops publishing"))
@@ -280,7 +294,7 @@ fn a_schedule_with_no_run_left_is_warned_of() {
         &parse_str(
             "region: eu-west-1\nlab: true\nsources:\n  schedules:\n    - {name: once, cron: 0 2 1 1 ? 2025}\n    - {name: nightly, cron: 0 2 * * ? *}\n    - {name: often, rate: 5 minutes}\n",
         )
-        .unwrap_or_else(|e| panic!("{e}")),
+        .unwrap_or_else(|e| panic!("{e}")).into_only(),
     );
     let about: Vec<&String> = w.iter().filter(|w| w.starts_with("sources.")).collect();
     assert_eq!(
@@ -302,7 +316,8 @@ fn a_key_with_topics_or_other_accounts_producers_is_warned_of_its_policy() {
             &parse_str(&format!(
                 "region: eu-west-1\nlab: true\nkms_key: {key}\nsources:\n{sources}"
             ))
-            .unwrap_or_else(|e| panic!("{e}")),
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_only(),
         )
     };
     let w = warnings("  topics:\n    - arn: arn:aws:sns:eu-west-1:444455556666:orders\n");

@@ -5,11 +5,11 @@ use super::*;
 use crate::config::Error;
 use crate::package;
 
-fn parse_at(dir: &Path, yaml: &str) -> Result<Environment> {
+fn parse_at(dir: &Path, yaml: &str) -> Result<LoadedFile> {
     parse(dir.join("t.yaml"), yaml.to_string())
 }
 
-fn parse_str(yaml: &str) -> Result<Environment> {
+fn parse_str(yaml: &str) -> Result<LoadedFile> {
     parse(PathBuf::from("stacks/t.yaml"), yaml.to_string())
 }
 
@@ -30,7 +30,7 @@ const LAMBDA: &str = "region: eu-west-1\nworkers:\n  kind: lambda\n";
 
 #[test]
 fn a_lambda_file_gets_the_reference_handler_and_defaults_that_fit_together() {
-    let env = parse_str(LAMBDA).unwrap();
+    let env = parse_str(LAMBDA).unwrap().into_only();
     let l = &env.spec.workers.lambda;
     assert_eq!(env.spec.workers.kind, schema::WorkerKind::Lambda);
     assert_eq!(
@@ -142,7 +142,7 @@ fn a_code_directory_is_one_source_file_named_after_the_handler() {
     std::fs::write(code.join("test_job.py"), "def test(): pass\n").unwrap();
     std::fs::write(code.join("README.md"), "# job\n").unwrap();
     let yaml = format!("{LAMBDA}  lambda:\n    code: fn\n    handler: job.run\n");
-    let env = parse_at(dir.path(), &yaml).unwrap();
+    let env = parse_at(dir.path(), &yaml).unwrap().into_only();
     let c = env.function_code.unwrap();
     assert_eq!(c.handler, "index.run");
     assert!(c.text.contains("def run"));
@@ -158,7 +158,11 @@ fn a_code_directory_is_one_source_file_named_after_the_handler() {
     // Two source files do not go inline: they are a deployment package, the handler as the
     // stack file says it.
     std::fs::write(code.join("helpers.py"), "X = 1\n").unwrap();
-    let c = parse_at(dir.path(), &yaml).unwrap().function_code.unwrap();
+    let c = parse_at(dir.path(), &yaml)
+        .unwrap()
+        .into_only()
+        .function_code
+        .unwrap();
     assert_eq!((c.handler.as_str(), c.text.as_str()), ("job.run", ""));
     let p = c.package.unwrap();
     assert!(p.key().starts_with("lambda/") && p.key().ends_with(".zip"));
@@ -190,6 +194,7 @@ fn requirements_or_a_zip_file_make_a_deployment_package_known_offline() {
     let yaml = format!("{LAMBDA}  lambda:\n    code: fn\n    handler: job.run\n");
     let p = parse_at(dir.path(), &yaml)
         .unwrap()
+        .into_only()
         .function_code
         .unwrap()
         .package
@@ -211,6 +216,7 @@ fn requirements_or_a_zip_file_make_a_deployment_package_known_offline() {
         format!("{LAMBDA}  lambda:\n    code: fn\n    runtime: nodejs24.x\n    handler: job.run\n");
     let p = parse_at(dir.path(), &node)
         .unwrap()
+        .into_only()
         .function_code
         .unwrap()
         .package
@@ -233,7 +239,11 @@ fn requirements_or_a_zip_file_make_a_deployment_package_known_offline() {
     .unwrap();
     std::fs::write(dir.path().join("fn.zip"), &zip).unwrap();
     let z = format!("{LAMBDA}  lambda:\n    code: fn.zip\n    handler: job.run\n");
-    let c = parse_at(dir.path(), &z).unwrap().function_code.unwrap();
+    let c = parse_at(dir.path(), &z)
+        .unwrap()
+        .into_only()
+        .function_code
+        .unwrap();
     assert_eq!(c.handler, "job.run");
     assert!(matches!(c.package.unwrap().source, package::Source::Zip(_)));
     let z = format!("{LAMBDA}  lambda:\n    code: fn.zip\n    handler: other.run\n");
@@ -270,7 +280,7 @@ fn inline_node_code_with_es_module_syntax_is_refused() {
         "const { S3Client } = require('@aws-sdk/client-s3');\nconst later = () => import('node:fs');\nexports.run = async (event) => ({});\n",
     )
     .unwrap();
-    let env = parse_at(dir.path(), &yaml).unwrap();
+    let env = parse_at(dir.path(), &yaml).unwrap().into_only();
     assert_eq!(env.function_code.unwrap().handler, "index.run");
 
     std::fs::write(
@@ -293,7 +303,8 @@ fn provisioned_pollers_are_within_aws_ranges_in_order_and_not_with_max_concurren
     let env = parse_str(&format!(
         "{LAMBDA}  lambda:\n    provisioned_pollers: {{minimum: 2, maximum: 2000}}\n"
     ))
-    .unwrap();
+    .unwrap()
+    .into_only();
     let p = env.spec.workers.lambda.provisioned_pollers.unwrap();
     assert_eq!(
         (p.minimum, p.maximum, p.max_invocations()),
@@ -302,6 +313,7 @@ fn provisioned_pollers_are_within_aws_ranges_in_order_and_not_with_max_concurren
     assert!(
         parse_str(&format!("{LAMBDA}  lambda:\n    provisioned_pollers: ~\n"))
             .unwrap()
+            .into_only()
             .spec
             .workers
             .lambda
@@ -371,7 +383,9 @@ const IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/resizer@s
 
 #[test]
 fn an_image_function_has_no_code_of_qfleets_and_no_warning_with_a_digest() {
-    let env = parse_str(&format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n")).unwrap();
+    let env = parse_str(&format!("{LAMBDA}  lambda:\n    image: {IMAGE}\n"))
+        .unwrap()
+        .into_only();
     assert_eq!(
         env.spec.workers.lambda.image.as_ref().and_then(|i| i.uri()),
         Some(IMAGE)
@@ -395,7 +409,8 @@ fn an_image_named_by_tag_is_a_warning_that_a_re_pushed_tag_is_not_deployed() {
     let env = parse_str(&format!(
         "{LAMBDA}  lambda:\n    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/resizer:1.4\n"
     ))
-    .unwrap();
+    .unwrap()
+    .into_only();
     let w = warnings::warnings(&env);
     assert!(
         w.iter()
@@ -479,7 +494,8 @@ fn image_overrides_are_checked_as_cloudformation_takes_them() {
     let env = parse_str(&format!(
         "{LAMBDA}  lambda:\n    image: {IMAGE}\n    command: [app.handler]\n    entry_point: [/lambda-entrypoint.sh]\n    architecture: arm64\n"
     ))
-    .unwrap();
+    .unwrap()
+    .into_only();
     let l = &env.spec.workers.lambda;
     assert_eq!(l.command.as_deref(), Some(&["app.handler".to_string()][..]));
     assert_eq!(l.architecture, schema::Architecture::Arm64);

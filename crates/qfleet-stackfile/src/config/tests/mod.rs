@@ -3,7 +3,7 @@
 use super::*;
 use crate::config::Error;
 
-pub(super) fn parse_str(yaml: &str) -> Result<Environment> {
+pub(super) fn parse_str(yaml: &str) -> Result<LoadedFile> {
     parse(PathBuf::from("stacks/t.yaml"), yaml.to_string())
 }
 
@@ -30,7 +30,7 @@ pub(super) fn error(yaml: &str, field: &str, line: usize) -> InputError {
 
 #[test]
 fn a_minimal_file_gets_the_documented_defaults() {
-    let env = parse_str("region: eu-west-1\n").unwrap();
+    let env = parse_str("region: eu-west-1\n").unwrap().into_only();
     assert_eq!(env.name, "t");
     let s = &env.spec;
     assert_eq!(s.bucket.upload_prefix, "uploads/");
@@ -56,10 +56,14 @@ fn a_minimal_file_gets_the_documented_defaults() {
 
 #[test]
 fn labs_default_to_purgeable_and_unprotected() {
-    let env = parse_str("region: eu-west-1\nlab: true\n").unwrap();
+    let env = parse_str("region: eu-west-1\nlab: true\n")
+        .unwrap()
+        .into_only();
     assert!(!env.retain_bucket());
     assert!(!env.termination_protection());
-    let env = parse_str("region: eu-west-1\nlab: true\nbucket: {retain: true}\n").unwrap();
+    let env = parse_str("region: eu-west-1\nlab: true\nbucket: {retain: true}\n")
+        .unwrap()
+        .into_only();
     assert!(
         env.retain_bucket(),
         "an explicit setting wins over the lab default"
@@ -73,7 +77,8 @@ fn the_target_is_a_utilisation_with_headroom_for_the_p99_not_latency_over_proces
     let env = parse_str(
         "region: eu-west-1\nscaling:\n  max_latency_seconds: 10\n  seconds_per_message: 0.1\n",
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let t = env.backlog_target();
     assert!(t > 0.0 && t <= crate::config::headroom::HIGHEST, "{t}");
     // A goal of 100 processing times leaves room for the highest utilisation allowed.
@@ -82,9 +87,12 @@ fn the_target_is_a_utilisation_with_headroom_for_the_p99_not_latency_over_proces
     let tight = parse_str(
         "region: eu-west-1\nworkers: {min: 1, max: 2}\nscaling:\n  max_latency_seconds: 10\n  seconds_per_message: 2\n",
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert!(tight.backlog_target() < 0.5, "{}", tight.backlog_target());
-    let env = parse_str("region: eu-west-1\nscaling: {target_backlog_per_instance: 7}\n").unwrap();
+    let env = parse_str("region: eu-west-1\nscaling: {target_backlog_per_instance: 7}\n")
+        .unwrap()
+        .into_only();
     assert_eq!(env.backlog_target(), 7.0);
 }
 
@@ -92,14 +100,17 @@ fn the_target_is_a_utilisation_with_headroom_for_the_p99_not_latency_over_proces
 fn durations_accept_units() {
     let env =
         parse_str("region: eu-west-1\nqueue:\n  visibility_timeout: 5m\n  message_retention: 2d\n")
-            .unwrap();
+            .unwrap()
+            .into_only();
     assert_eq!(env.spec.queue.visibility_timeout.0, 300);
     assert_eq!(env.spec.queue.message_retention.0, 172_800);
 }
 
 #[test]
 fn the_environment_key_overrides_the_file_name() {
-    let env = parse_str("environment: media-dev\nregion: eu-west-1\n").unwrap();
+    let env = parse_str("environment: media-dev\nregion: eu-west-1\n")
+        .unwrap()
+        .into_only();
     assert_eq!(env.name, "media-dev");
 }
 
@@ -192,7 +203,7 @@ fn user_data_must_exist_and_be_a_script() {
     assert!(list[0].message.contains("#!"), "{}", list[0]);
 
     std::fs::write(dir.path().join("missing.sh"), "#!/bin/bash\necho ${HOME}\n").unwrap();
-    let env = load(&stack).unwrap();
+    let env = load(&stack).unwrap().into_only();
     assert!(env.user_data.unwrap().contains("${HOME}"));
 }
 
@@ -227,18 +238,18 @@ fn every_shipped_stack_file_is_valid() {
 
 #[test]
 fn copies_expand_to_numbered_environments() {
-    let env = parse_str("environment: lab\nregion: eu-west-1\nlab: true\ncopies: 3\n").unwrap();
-    let names: Vec<String> = env.expand().into_iter().map(|e| e.name).collect();
+    let file = parse_str("environment: lab\nregion: eu-west-1\nlab: true\ncopies: 3\n").unwrap();
+    let names: Vec<String> = file.expand().into_iter().map(|e| e.name).collect();
     assert_eq!(names, ["lab-01", "lab-02", "lab-03"]);
-    let env = parse_str("environment: c\nregion: eu-west-1\ncopies: 100\n").unwrap();
-    let all = env.expand();
+    let file = parse_str("environment: c\nregion: eu-west-1\ncopies: 100\n").unwrap();
+    let all = file.expand();
     assert_eq!(
         (all[0].name.as_str(), all[99].name.as_str()),
         ("c-001", "c-100")
     );
     assert_eq!(all[41].data_stack_name(), "qfleet-c-042-data");
-    let env = parse_str("region: eu-west-1\n").unwrap();
-    assert_eq!(env.expand().len(), 1);
+    let file = parse_str("region: eu-west-1\n").unwrap();
+    assert_eq!(file.expand().len(), 1);
 }
 
 mod docs_samples;
@@ -261,7 +272,8 @@ fn a_goal_too_close_to_the_processing_time_for_the_p99_is_a_warning() {
     let tight = parse_str(
         "region: eu-west-1\nlab: true\nworkers: {min: 1, max: 4}\nscaling:\n  max_latency_seconds: 60\n  seconds_per_message: 30\n",
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let w = crate::config::warnings::warnings(&tight);
     assert!(
         w.iter()
@@ -271,7 +283,8 @@ fn a_goal_too_close_to_the_processing_time_for_the_p99_is_a_warning() {
     let roomy = parse_str(
         "region: eu-west-1\nlab: true\nworkers: {min: 1, max: 4}\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 30\n",
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert!(
         !crate::config::warnings::warnings(&roomy)
             .iter()
@@ -284,7 +297,8 @@ fn a_scale_in_step_that_would_cross_the_target_is_a_warning() {
     let flapping = parse_str(
         "region: eu-west-1\nlab: true\nscaling:\n  scale_in: {percent: 20, below: 0.85}\n",
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert!(
         crate::config::warnings::warnings(&flapping)
             .iter()
@@ -292,7 +306,9 @@ fn a_scale_in_step_that_would_cross_the_target_is_a_warning() {
         "{:?}",
         crate::config::warnings::warnings(&flapping)
     );
-    let default = parse_str("region: eu-west-1\nlab: true\n").unwrap();
+    let default = parse_str("region: eu-west-1\nlab: true\n")
+        .unwrap()
+        .into_only();
     assert!(
         !crate::config::warnings::warnings(&default)
             .iter()

@@ -14,7 +14,8 @@ fn a_database_a_cache_and_a_groups_rules_parse_for_ec2_and_fargate() {
         let env = parse_str(&format!(
             "{HEAD}{kind}  egress:\n    - port: 5432\n      cidr: 10.20.0.0/16\n    - port: 6379\n      security_group: sg-0123456789abcdef0\n    - protocol: udp\n      port: 8000-8100\n      prefix_list: pl-0123abcd\n  security_groups: [sg-0fedcba9876543210]\n"
         ))
-        .unwrap();
+        .unwrap()
+        .into_only();
         let w = &env.spec.workers;
         assert_eq!(w.egress.len(), 3);
         assert_eq!(w.egress[0].protocol, schema::EgressProtocol::Tcp);
@@ -164,7 +165,8 @@ fn a_function_in_a_vpc_takes_egress_and_groups_and_none_without_one() {
     let env = parse_str(&format!(
         "region: eu-west-1\nworkers:\n  kind: lambda\n{vpc}{rules}"
     ))
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert_eq!(env.spec.workers.egress.len(), 1);
     let e = errors(&format!(
         "region: eu-west-1\nworkers:\n  kind: lambda\n{rules}"
@@ -199,7 +201,8 @@ fn all_traffic_or_a_range_to_the_internet_is_warned_about() {
     let env = parse_str(&format!(
         "{HEAD}  egress:\n    - protocol: all\n      cidr: 0.0.0.0/0\n    - port: 1024-65535\n      cidr: ::/0\n    - port: 5432\n      cidr: 10.0.0.0/8\n"
     ))
-    .unwrap();
+    .unwrap()
+    .into_only();
     let w = crate::config::warnings(&env);
     let egress: Vec<&String> = w
         .iter()
@@ -280,7 +283,8 @@ fn endpoints_are_made_in_one_vpc_and_never_through_stack_sets() {
         network("vpc-01234567"),
         network("vpc-01234567")
     ))
-    .unwrap();
+    .unwrap()
+    .into_only();
     let e = errors(&format!(
         "region: eu-west-1\nrollout:\n  mode: stack_sets\ntargets:\n  - name: eu1\n    account: '111122223333'\nworkers:\n{}",
         network("vpc-01234567")

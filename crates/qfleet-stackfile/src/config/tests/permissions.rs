@@ -25,7 +25,7 @@ workers:
 
 #[test]
 fn settings_secrets_policies_and_statements_are_read() {
-    let w = parse_str(FULL).unwrap().spec.workers;
+    let w = parse_str(FULL).unwrap().into_only().spec.workers;
     assert_eq!(w.environment["BATCH"], "25", "a number is read as text");
     assert_eq!(w.secrets["API_KEY"], "secretsmanager:myapp/api-key");
     assert_eq!(w.policies.len(), 1);
@@ -82,7 +82,8 @@ fn environment_names_are_variable_names_and_not_reserved() {
         std::path::PathBuf::from("t.yaml"),
         "region: eu-west-1\nworkers:\n  environment:\n    AWS_STORAGE_BUCKET_NAME: media\n    AWS_QUERYSTRING_AUTH: \"False\"\n    AWS_LAMBDA_STYLE: x\n    TZ: Europe/Paris\n".to_string(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert_eq!(
         env.spec.workers.environment["AWS_STORAGE_BUCKET_NAME"],
         "media"
@@ -98,7 +99,8 @@ fn environment_names_are_variable_names_and_not_reserved() {
         std::path::PathBuf::from("t.yaml"),
         "region: eu-west-1\nworkers:\n  kind: lambda\n  environment:\n    AWS_LAMBDA_EXEC_WRAPPER: /opt/wrap\n".to_string(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
 }
 
 #[test]
@@ -115,7 +117,8 @@ fn an_instance_value_must_read_the_same_in_every_env_file() {
     parse_str(
         "region: eu-west-1\nworkers:\n  kind: lambda\n  environment:\n    V: 'cost $5 \"x\"'\n",
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
 }
 
 #[test]
@@ -204,7 +207,8 @@ fn a_statement_names_its_actions_and_resources() {
     parse_str(&statement(&format!(
         "Effect: Allow\n      Action: dynamodb:Get*\n      {table}"
     )))
-    .unwrap();
+    .unwrap()
+    .into_only();
 }
 
 #[test]
@@ -353,7 +357,8 @@ fn the_opt_in_allows_privilege_and_says_so_every_time() {
     let env = parse_str(
         "region: eu-west-1\nworkers:\n  allow_privileged: true\n  policies: [arn:aws:iam::aws:policy/AdministratorAccess]\n  statements:\n    - {Effect: Allow, Action: iam:PassRole, Resource: 'arn:aws:iam::*:role/*'}\n",
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     let said = crate::config::warnings::privileged(&env);
     assert_eq!(said.len(), 2, "{said:?}");
     assert!(
@@ -412,7 +417,8 @@ fn the_queue_url_goes_under_more_names_each_given_once() {
         std::path::PathBuf::from("t.yaml"),
         "region: eu-west-1\nworkers:\n  queue_url_as: [COPILOT_QUEUE_URI]\n".to_string(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert_eq!(env.spec.workers.queue_url_as, ["COPILOT_QUEUE_URI"]);
     let e = error(
         "region: eu-west-1\nworkers:\n  queue_url_as: [QUEUE]\n  environment:\n    QUEUE: x\n",

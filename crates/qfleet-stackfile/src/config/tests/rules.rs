@@ -163,7 +163,8 @@ fn scaling_choices_are_complete_and_a_target_given_wins_over_the_goal() {
         "stacks/t.yaml".into(),
         "region: eu-west-1\nscaling:\n  target_backlog_per_instance: 0.7\n  max_latency_seconds: 10\n  seconds_per_message: 2\n".into(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert!(crate::config::checks::check(&env).is_empty());
     assert_eq!(env.backlog_target(), 0.7);
     let e = error(
@@ -327,15 +328,20 @@ fn copies_are_bounded_and_their_names_must_fit() {
 #[test]
 fn express_mode_is_never_a_protected_environments_default() {
     // A lab deploys in express mode unless it says otherwise; elsewhere it is off.
-    let lab = parse_str("region: eu-west-1\nlab: true\n").unwrap();
+    let lab = parse_str("region: eu-west-1\nlab: true\n")
+        .unwrap()
+        .into_only();
     assert!(lab.express());
-    let quiet_lab = parse_str("region: eu-west-1\nlab: true\nexpress: false\n").unwrap();
+    let quiet_lab = parse_str("region: eu-west-1\nlab: true\nexpress: false\n")
+        .unwrap()
+        .into_only();
     assert!(!quiet_lab.express());
-    let prod = parse_str("region: eu-west-1\n").unwrap();
+    let prod = parse_str("region: eu-west-1\n").unwrap().into_only();
     assert!(!prod.express());
     // A protected lab is not deployed in express mode by default...
-    let protected_lab =
-        parse_str("region: eu-west-1\nlab: true\ntermination_protection: true\n").unwrap();
+    let protected_lab = parse_str("region: eu-west-1\nlab: true\ntermination_protection: true\n")
+        .unwrap()
+        .into_only();
     assert!(!protected_lab.express());
     // ...and a stack file cannot ask for it on a protected environment.
     let e = error("region: eu-west-1\nexpress: true\n", "express", 2);
@@ -352,7 +358,9 @@ fn express_mode_is_never_a_protected_environments_default() {
     );
     assert!(e.message.contains("termination_protection is on"), "{e}");
     let unprotected =
-        parse_str("region: eu-west-1\ntermination_protection: false\nexpress: true\n").unwrap();
+        parse_str("region: eu-west-1\ntermination_protection: false\nexpress: true\n")
+            .unwrap()
+            .into_only();
     assert!(unprotected.express());
 }
 
@@ -387,15 +395,18 @@ fn tags_outside_awss_tag_pattern_are_refused_offline() {
         PathBuf::from("stacks/t.yaml"),
         "region: eu-west-1\ntags:\n  Équipe: \"traitement des images\"\n  owner: jobs+ops@example.com\n  path: /a/b:c=d_e.f-g\n".into(),
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
 }
 
 #[test]
 fn the_scaling_metric_is_sqs_unless_high_resolution_is_asked_for() {
     use crate::config::schema::ScalingMetric;
-    let env = parse_str("region: eu-west-1\n").unwrap();
+    let env = parse_str("region: eu-west-1\n").unwrap().into_only();
     assert_eq!(env.spec.scaling.metric, ScalingMetric::Sqs);
-    let env = parse_str("region: eu-west-1\nscaling: {metric: high_resolution}\n").unwrap();
+    let env = parse_str("region: eu-west-1\nscaling: {metric: high_resolution}\n")
+        .unwrap()
+        .into_only();
     assert_eq!(env.spec.scaling.metric, ScalingMetric::HighResolution);
     let e = parse_str("region: eu-west-1\nscaling:\n  metric: fast\n").unwrap_err();
     let text = e.to_string();

@@ -14,7 +14,8 @@ fn several_types_of_the_amis_architecture_and_a_spot_share_are_valid() {
     let env = parse_str(&arm_workers(
         "  instance_types: [m7g.large, m6g.large, c7g.large]\n  spot: {percent: 70, on_demand_base: 1}\n  max: 4\n",
     ))
-    .unwrap();
+    .unwrap()
+    .into_only();
     let w = &env.spec.workers;
     assert_eq!(w.types(), ["m7g.large", "m6g.large", "c7g.large"]);
     assert!(w.mixed());
@@ -23,7 +24,11 @@ fn several_types_of_the_amis_architecture_and_a_spot_share_are_valid() {
 
 #[test]
 fn the_default_is_one_type_and_no_spot() {
-    let w = parse_str("region: eu-west-1\n").unwrap().spec.workers;
+    let w = parse_str("region: eu-west-1\n")
+        .unwrap()
+        .into_only()
+        .spec
+        .workers;
     assert_eq!(w.types(), ["t3.micro"]);
     assert_eq!((w.spot.percent, w.spot.on_demand_base), (0, 0));
     assert!(!w.mixed());
@@ -146,7 +151,9 @@ fn spot_and_instance_types_are_ec2_settings() {
 /// one type is allowed, and said.
 #[test]
 fn spot_with_a_single_type_is_a_warning() {
-    let one = parse_str("region: eu-west-1\nworkers:\n  spot: {percent: 50}\n").unwrap();
+    let one = parse_str("region: eu-west-1\nworkers:\n  spot: {percent: 50}\n")
+        .unwrap()
+        .into_only();
     let w = super::warnings::warnings(&one);
     assert!(
         w.iter().any(
@@ -158,14 +165,16 @@ fn spot_with_a_single_type_is_a_warning() {
     let several = parse_str(
         "region: eu-west-1\nworkers:\n  instance_types: [m7i.large, m6i.large]\n  spot: {percent: 50}\n",
     )
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert!(
         !super::warnings::warnings(&several)
             .iter()
             .any(|w| w.contains("workers.spot")),
     );
-    let base_only =
-        parse_str("region: eu-west-1\nworkers:\n  spot: {on_demand_base: 1}\n").unwrap();
+    let base_only = parse_str("region: eu-west-1\nworkers:\n  spot: {on_demand_base: 1}\n")
+        .unwrap()
+        .into_only();
     assert!(
         super::warnings::warnings(&base_only)
             .iter()

@@ -22,7 +22,8 @@ fn each_stage_is_an_environment_of_its_own_reading_the_previous_stage_s_output()
     let env = parse_str(&format!(
         "{HEAD}stages:\n  - name: parse\n    workers: {{max: 4}}\n  - name: enrich\n    fed_by: messages\n    workers: {{kind: lambda}}\n  - name: index\n    prefix: enriched/\n"
     ))
-    .unwrap();
+    .unwrap()
+    .into_only();
     assert!(env.is_pipeline());
     let stages = env.stages();
     let seen: Vec<Seen> = stages

@@ -8,6 +8,7 @@ use crate::config::schema::{PoolState, WarmPoolSpec};
 fn a_warm_pool_is_read_with_its_defaults() {
     let w = parse_str("region: eu-west-1\nworkers:\n  max: 6\n  warm_pool: {min_size: 2}\n")
         .unwrap()
+        .into_only()
         .spec
         .workers;
     assert_eq!(
@@ -22,6 +23,7 @@ fn a_warm_pool_is_read_with_its_defaults() {
         "region: eu-west-1\nworkers:\n  warm_pool:\n    pool_state: running\n    reuse_on_scale_in: true\n",
     )
     .unwrap()
+    .into_only()
     .spec
     .workers;
     let pool = w.warm_pool.unwrap();
@@ -32,6 +34,7 @@ fn a_warm_pool_is_read_with_its_defaults() {
     assert!(
         parse_str("region: eu-west-1\n")
             .unwrap()
+            .into_only()
             .spec
             .workers
             .warm_pool
