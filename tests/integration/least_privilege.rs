@@ -22,15 +22,24 @@
 //!    schemas' `handlers` permissions, in `src/iam/reference.json`, generated from them) is
 //!    allowed on that ARN when the Service Authorization Reference scopes the action to that
 //!    resource type, and on `"*"` when it scopes it to none;
-//! 2. the same for what an attaching resource acts on (a queue policy on its queues, a scaling
-//!    policy on its group, a mapping on its function);
+//! 2. the same for what a resource's handlers act on besides it (a queue policy on its
+//!    queues, a scaling policy on its group or target, a mapping on its function, a function
+//!    on its package, any of them on the key it is encrypted with); an action AWS scopes to
+//!    no resource type must be granted on `"*"` itself;
 //! 3. `iam:PassRole` on every role a resource hands a service, with that service as
-//!    `iam:PassedToService`;
+//!    `iam:PassedToService`, and `iam:CreateServiceLinkedRole` of the service-linked role a
+//!    resource's first creation makes, with `iam:AWSServiceName`;
 //! 4. every statement the docs hand a producer or a service is granted by the resource's own
 //!    policy where AWS requires one, and denied by none: S3 publishing to the topic, SNS
-//!    sending to the queue from exactly the listed topics, producers in other accounts
+//!    sending to the queue (and to a subscription's dead-letter queue) from exactly the listed
+//!    topics, producers in other accounts
 //!    (`sources.messages.producers`) sending and putting a large body, and this account's
 //!    producers under the managed policy.
+//!
+//! Not checked here: a handler action scoped only to resource types no template declares
+//! (`ec2:RunInstances` on the instance and volumes EC2 makes; qfleet grants EC2 actions on the
+//! environment's Region and account, `src/iam/tests.rs`), and a customer managed key's own
+//! policy (the key is the user's; docs/sources.md says what it must allow).
 
 use crate::common::*;
 use crate::iam::{decide, policies};
@@ -519,9 +528,70 @@ impl<'a> Names<'a> {
                 on("lambda", "function", &p["FunctionName"])
             }
             "AWS::IAM::ManagedPolicy" => on("iam", "role", &p["Roles"]),
+            "AWS::ApplicationAutoScaling::ScalingPolicy" => on(
+                "application-autoscaling",
+                "ScalableTarget",
+                &p["ScalingTargetId"],
+            ),
+            // A function's package: Lambda reads it as the deployer (list_awslambda.html,
+            // CreateFunction's dependent actions s3:GetObject, s3:GetObjectVersion).
+            "AWS::Lambda::Function" => {
+                if let (Some(bucket), Some(key)) =
+                    (p["Code"].get("S3Bucket"), p["Code"].get("S3Key"))
+                {
+                    let object = format!("{}/{}", text(bucket), text(key));
+                    on(
+                        "s3",
+                        "object",
+                        &Value::String(self.arn("s3", false, false, &object)),
+                    );
+                }
+            }
             _ => {}
         }
+        // A customer managed key a resource is encrypted with (list_awskeymanagementservice.html:
+        // key/${KeyId}): the handlers' KMS calls act on it.
+        for k in ["KmsMasterKeyId", "KMSKeyArn", "KmsKeyArn", "KmsKeyId"] {
+            if let Some(key) = p.get(k).map(text).filter(|k| k.starts_with("arn:")) {
+                out.push(("kms", "key", vec![key]));
+            }
+        }
+        if let Some(key) = p["SSESpecification"]
+            .get("KMSMasterKeyId")
+            .map(text)
+            .filter(|k| k.starts_with("arn:"))
+        {
+            out.push(("kms", "key", vec![key]));
+        }
         out
+    }
+
+    /// The service-linked role a resource's handlers create the first time one is made in an
+    /// account, and its service: Auto Scaling's
+    /// (<https://docs.aws.amazon.com/autoscaling/ec2/userguide/autoscaling-service-linked-role.html>),
+    /// ECS's (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html>),
+    /// Application Auto Scaling's for an ECS service
+    /// (<https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html>).
+    /// A DynamoDB table makes one only with replicas (global tables), which qfleet's have not.
+    fn service_linked(&self, ty: &str) -> Option<(String, &'static str)> {
+        let (service, name) = match ty {
+            "AWS::AutoScaling::AutoScalingGroup" => {
+                ("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling")
+            }
+            "AWS::ECS::Cluster" => ("ecs.amazonaws.com", "AWSServiceRoleForECS"),
+            "AWS::ApplicationAutoScaling::ScalableTarget" => (
+                "ecs.application-autoscaling.amazonaws.com",
+                "AWSServiceRoleForApplicationAutoScaling_ECSService",
+            ),
+            _ => return None,
+        };
+        let role = self.arn(
+            "iam",
+            false,
+            true,
+            &format!("role/aws-service-role/{service}/{name}"),
+        );
+        Some((role, service))
     }
 
     /// The roles a resource hands a service, and that service: what `iam:PassRole` is
@@ -606,15 +676,24 @@ fn pass_role(policies: &ByAction, role: &str, service: &str) -> Decision {
 struct ByAction {
     by_action: BTreeMap<String, Vec<IAMPolicy>>,
     none: Vec<IAMPolicy>,
+    /// The actions an `Allow` statement without conditions grants on `"*"`.
+    star: BTreeSet<String>,
 }
 
 impl ByAction {
     fn new(docs: &[Value]) -> ByAction {
         let mut by_action: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut any = Vec::new();
+        let mut star = BTreeSet::new();
         for doc in docs {
             for st in doc["Statement"].as_array().into_iter().flatten() {
                 let actions = strings(&st["Action"]);
+                if st["Effect"] == "Allow"
+                    && strings(&st["Resource"]) == ["*"]
+                    && st.get("Condition").is_none()
+                {
+                    star.extend(actions.iter().map(|a| a.to_ascii_lowercase()));
+                }
                 if actions.is_empty() || actions.iter().any(|a| a.contains(['*', '?'])) {
                     any.push(st.clone());
                     continue;
@@ -644,7 +723,13 @@ impl ByAction {
             } else {
                 policy(any.clone())
             },
+            star,
         }
+    }
+
+    /// Whether a statement allows `action` on `"*"` itself, without conditions.
+    fn on_any_resource(&self, action: &str) -> bool {
+        self.star.contains(&action.to_ascii_lowercase())
     }
 
     fn of(&self, action: &str) -> &[IAMPolicy] {
@@ -684,9 +769,9 @@ pub(crate) fn handler_calls_denied(d: &Deployed, handlers: &[Value]) -> Vec<Stri
     for s in &d.stacks {
         for (id, res) in resources(s.template) {
             let ty = res["Type"].as_str().unwrap_or_default();
-            let Some(actions) = facts.handlers.get(ty) else {
+            let Some(actions) = facts.handlers.get(ty).filter(|a| !a.is_empty()) else {
                 out.insert(format!(
-                    "{}: {ty} has no handlers in the reference",
+                    "{}: {ty} has no handler permissions in the reference: nothing of it could be checked",
                     d.label
                 ));
                 continue;
@@ -708,6 +793,14 @@ pub(crate) fn handler_calls_denied(d: &Deployed, handlers: &[Value]) -> Vec<Stri
                     continue;
                 };
                 if kinds.is_empty() {
+                    // Only `"*"` authorizes it: a statement that names resources (even
+                    // `arn:*`) does not.
+                    if !policies.on_any_resource(action) {
+                        denied.borrow_mut().insert(format!(
+                            "{}: {what}: {action} supports no resource type, and no statement grants it on \"*\"",
+                            d.label
+                        ));
+                    }
                     check(action, &any_resource(prefix), &what);
                     continue;
                 }
@@ -717,6 +810,27 @@ pub(crate) fn handler_calls_denied(d: &Deployed, handlers: &[Value]) -> Vec<Stri
                             check(action, arn, &what);
                         }
                     }
+                }
+            }
+            if actions.contains("iam:CreateServiceLinkedRole")
+                && let Some((role, service)) = names.service_linked(ty)
+            {
+                let mut ctx = Context::new();
+                ctx.insert(
+                    "iam:AWSServiceName".into(),
+                    ContextValue::String(service.into()),
+                );
+                let made = decide(
+                    policies.of("iam:CreateServiceLinkedRole"),
+                    "iam:CreateServiceLinkedRole",
+                    &role,
+                    ctx,
+                );
+                if made != Decision::Allow {
+                    out.insert(format!(
+                        "{}: {what}: iam:CreateServiceLinkedRole of {role} for {service}: {made:?}",
+                        d.label
+                    ));
                 }
             }
             if actions.contains("iam:PassRole") {
@@ -856,6 +970,28 @@ pub(crate) fn resource_policies_refuse(d: &Deployed, producers: &[String]) -> Ve
                             if !found.contains(&Decision::Allow) || found.contains(&Decision::Deny)
                             {
                                 out.push(format!("{}: SNS may not send {topic}'s messages to {queue} ({id}): {found:?}", d.label));
+                            }
+                            // What SNS cannot deliver goes to the subscription's dead-letter
+                            // queue, whose policy must let SNS send for the topic too (Amazon
+                            // SNS dead-letter queues,
+                            // https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html).
+                            for dlq in names.first_arn(
+                                s.name,
+                                &p["RedrivePolicy"]["deadLetterTargetArn"],
+                                "sqs",
+                            ) {
+                                let found = decide_on(
+                                    &dlq,
+                                    &service("sns.amazonaws.com"),
+                                    "sqs:SendMessage",
+                                    &dlq,
+                                    &ctx,
+                                );
+                                if !found.contains(&Decision::Allow)
+                                    || found.contains(&Decision::Deny)
+                                {
+                                    out.push(format!("{}: SNS may not move {topic}'s undeliverable messages to {dlq} ({id}): {found:?}", d.label));
+                                }
                             }
                             // Another topic must not reach the queue through this grant.
                             let other = format!("{}-other", topic);
