@@ -352,11 +352,15 @@ pub(super) async fn prepare(
     }
     spinner.set("computing changes");
     let cs = change_set(cx, &desired, creating, owns_stack).await?;
-    reporter.event(Event::ChangeSet {
-        stack: name.clone(),
-        id: cs.id.clone(),
-        empty: cs.empty,
-    });
+    // Announced when CloudFormation made it: one refused at creation because nothing would
+    // change has no id, and nothing of it is left.
+    if cs.made {
+        reporter.event(Event::ChangeSet {
+            stack: name.clone(),
+            id: cs.id.clone(),
+            empty: cs.empty,
+        });
+    }
     if cs.empty {
         let made = cs.made.then_some(cs.id.as_str());
         let step = nothing_to_change(cx, &desired, state.as_ref(), made, owns_stack).await?;

@@ -560,8 +560,16 @@ async fn plan_refused_at_create(
 /// changes: the plan says no changes for that stack, never an error, and leaves nothing.
 #[tokio::test]
 async fn mocked_a_change_set_refused_as_nothing_to_update_is_no_changes() {
-    let (o, _) = plan_refused_at_create("ValidationError", "No updates are to be performed.").await;
+    let (o, reporter) =
+        plan_refused_at_create("ValidationError", "No updates are to be performed.").await;
     assert!(o.ok, "{o:?}");
     assert_eq!(action(&o, DATA), Action::NoChanges, "{o:?}");
     assert_eq!(action(&o, FLEET), Action::NoChanges, "{o:?}");
+    // No change set was made: none is announced (a `change_set` event names one with its id).
+    let made: Vec<_> = reporter
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, crate::deploy::event::Event::ChangeSet { .. }))
+        .collect();
+    assert!(made.is_empty(), "{made:?}");
 }
