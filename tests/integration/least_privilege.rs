@@ -43,6 +43,7 @@
 
 use crate::common::*;
 use crate::iam::{decide, policies};
+use crate::pairs::partition;
 use iam_rs::{Arn, Context, ContextValue, Decision, IAMPolicy, IAMRequest, Principal, PrincipalId};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -101,16 +102,6 @@ fn facts() -> &'static Facts {
             .collect();
         Facts { handlers, types }
     })
-}
-
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 /// A name CloudFormation may generate for a resource `id` of stack `stack` whose type allows
@@ -194,7 +185,9 @@ impl<'a> Names<'a> {
     /// The name (or names, when CloudFormation generates it) and the IAM target of one
     /// resource. ARN formats: the Service Authorization Reference's "Resource types defined
     /// by" table of each service
-    /// (<https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html>).
+    /// (<https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html>),
+    /// each service's page named below (`list_amazonsqs.html`); name limits from each
+    /// service's API reference.
     fn identify(&self, stack: &str, id: &str, res: &Value) -> (Vec<String>, Option<Target>) {
         let p = &res["Properties"];
         let named = |prop: &str, limit: usize| -> Vec<String> {
@@ -203,60 +196,47 @@ impl<'a> Names<'a> {
                 None => generated(stack, id, limit),
             }
         };
-        let t = |service, kind, arns: Vec<String>| {
-            Some(Target {
-                service,
-                kind,
-                arns,
+        let target = |service, kind, names: Vec<String>, arn: &dyn Fn(&str) -> Vec<String>| {
+            let arns = names.iter().flat_map(|n| arn(n)).collect();
+            (
+                names,
+                Some(Target {
+                    service,
+                    kind,
+                    arns,
+                }),
+            )
+        };
+        // The common shape: named by `prop` (or CloudFormation, within `limit`), its ARN
+        // `arn:P:SERVICE:REGION:ACCOUNT:{prefix}NAME{suffix}`.
+        let here = |prop, limit, service, kind, prefix: &str, suffix: &str| {
+            target(service, kind, named(prop, limit), &|n| {
+                vec![self.arn(service, true, true, &format!("{prefix}{n}{suffix}"))]
             })
         };
         let ty = res["Type"].as_str().unwrap_or_default();
         match ty {
-            // list_amazonsqs.html: arn:${Partition}:sqs:${Region}:${Account}:${QueueName};
-            // a queue name is at most 80 characters (CreateQueue).
-            "AWS::SQS::Queue" => {
-                let names = named("QueueName", 80);
-                let arns = names
-                    .iter()
-                    .map(|q| self.arn("sqs", true, true, q))
-                    .collect();
-                (names, t("sqs", "queue", arns))
-            }
-            // list_amazonsns.html: arn:${Partition}:sns:${Region}:${Account}:${TopicName}.
-            "AWS::SNS::Topic" => {
-                let names = named("TopicName", 256);
-                let arns = names
-                    .iter()
-                    .map(|q| self.arn("sns", true, true, q))
-                    .collect();
-                (names, t("sns", "topic", arns))
-            }
+            // list_amazonsqs.html: ${QueueName}; at most 80 characters (CreateQueue).
+            "AWS::SQS::Queue" => here("QueueName", 80, "sqs", "queue", "", ""),
+            // list_amazonsns.html: ${TopicName}.
+            "AWS::SNS::Topic" => here("TopicName", 256, "sns", "topic", "", ""),
             // list_amazons3.html: arn:${Partition}:s3:::${BucketName}.
-            "AWS::S3::Bucket" => {
-                let names = named("BucketName", 63);
-                let arns = names
-                    .iter()
-                    .map(|b| self.arn("s3", false, false, b))
-                    .collect();
-                (names, t("s3", "bucket", arns))
-            }
-            // list_amazoncloudwatchlogs.html: arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName};
-            // most of its actions are authorized on the group's `:*` form too.
+            "AWS::S3::Bucket" => target("s3", "bucket", named("BucketName", 63), &|b| {
+                vec![self.arn("s3", false, false, b)]
+            }),
+            // list_amazoncloudwatchlogs.html: log-group:${LogGroupName}; most of its actions
+            // are authorized on the group's `:*` form too.
             "AWS::Logs::LogGroup" => {
-                let names = named("LogGroupName", 512);
-                let arns = names
-                    .iter()
-                    .flat_map(|g| {
-                        [
-                            self.arn("logs", true, true, &format!("log-group:{g}")),
-                            self.arn("logs", true, true, &format!("log-group:{g}:*")),
-                        ]
-                    })
-                    .collect();
-                (names, t("logs", "log-group", arns))
+                target("logs", "log-group", named("LogGroupName", 512), &|g| {
+                    [format!("log-group:{g}"), format!("log-group:{g}:*")]
+                        .iter()
+                        .map(|r| self.arn("logs", true, true, r))
+                        .collect()
+                })
             }
             // list_awsidentityandaccessmanagementiam.html: role/${RoleNameWithPath} (64),
-            // instance-profile/${InstanceProfileNameWithPath} (128), policy/${PolicyNameWithPath} (128).
+            // instance-profile/${InstanceProfileNameWithPath} (128),
+            // policy/${PolicyNameWithPath} (128).
             "AWS::IAM::Role" | "AWS::IAM::InstanceProfile" | "AWS::IAM::ManagedPolicy" => {
                 let (prop, kind, limit) = match ty {
                     "AWS::IAM::Role" => ("RoleName", "role", 64),
@@ -264,20 +244,18 @@ impl<'a> Names<'a> {
                     _ => ("ManagedPolicyName", "policy", 128),
                 };
                 let path = p.get("Path").map_or("/".to_string(), text);
-                let names = named(prop, limit);
-                let arns = names
-                    .iter()
-                    .map(|n| self.arn("iam", false, true, &format!("{kind}{path}{n}")))
-                    .collect();
-                (names, t("iam", kind, arns))
+                target("iam", kind, named(prop, limit), &|n| {
+                    vec![self.arn("iam", false, true, &format!("{kind}{path}{n}"))]
+                })
             }
             // list_amazonec2autoscaling.html:
             // autoScalingGroup:${GroupId}:autoScalingGroupName/${GroupFriendlyName}.
-            "AWS::AutoScaling::AutoScalingGroup" => {
-                let names = named("AutoScalingGroupName", 255);
-                let arns = names.iter().map(|g| self.group_arn(g)).collect();
-                (names, t("autoscaling", "autoScalingGroup", arns))
-            }
+            "AWS::AutoScaling::AutoScalingGroup" => target(
+                "autoscaling",
+                "autoScalingGroup",
+                named("AutoScalingGroupName", 255),
+                &|g| vec![self.group_arn(g)],
+            ),
             // list_amazonec2.html: launch-template/${LaunchTemplateId},
             // security-group/${SecurityGroupId}, prefix-list/${PrefixListId},
             // vpc-endpoint/${VpcEndpointId}: ids EC2 makes.
@@ -286,127 +264,93 @@ impl<'a> Names<'a> {
             "AWS::EC2::PrefixList" => self.ec2("prefix-list", "pl-"),
             "AWS::EC2::VPCEndpoint" => self.ec2("vpc-endpoint", "vpce-"),
             // list_amazonelasticcontainerservice.html: cluster/${ClusterName},
-            // service/${ClusterName}/${ServiceName},
-            // task-definition/${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}.
-            "AWS::ECS::Cluster" => {
-                let names = named("ClusterName", 255);
-                let arns = names
-                    .iter()
-                    .map(|c| self.arn("ecs", true, true, &format!("cluster/{c}")))
-                    .collect();
-                (names, t("ecs", "cluster", arns))
-            }
-            "AWS::ECS::TaskDefinition" => {
-                let names = named("Family", 255);
-                let arns = names
-                    .iter()
-                    .map(|f| self.arn("ecs", true, true, &format!("task-definition/{f}:1")))
-                    .collect();
-                (names, t("ecs", "task-definition", arns))
-            }
+            // task-definition/${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber},
+            // service/${ClusterName}/${ServiceName}.
+            "AWS::ECS::Cluster" => here("ClusterName", 255, "ecs", "cluster", "cluster/", ""),
+            "AWS::ECS::TaskDefinition" => here(
+                "Family",
+                255,
+                "ecs",
+                "task-definition",
+                "task-definition/",
+                ":1",
+            ),
             "AWS::ECS::Service" => {
-                let names = named("ServiceName", 255);
                 let clusters = self.values(stack, &p["Cluster"]);
-                let arns = clusters
-                    .iter()
-                    .flat_map(|c| {
-                        let c = c.rsplit('/').next().unwrap().to_string();
-                        names
-                            .iter()
-                            .map(move |s| self.arn("ecs", true, true, &format!("service/{c}/{s}")))
-                    })
-                    .collect();
-                (names, t("ecs", "service", arns))
+                target("ecs", "service", named("ServiceName", 255), &|svc| {
+                    clusters
+                        .iter()
+                        .map(|c| {
+                            let c = c.rsplit('/').next().unwrap();
+                            self.arn("ecs", true, true, &format!("service/{c}/{svc}"))
+                        })
+                        .collect()
+                })
             }
             // list_awsapplicationautoscaling.html: scalable-target/${ScalableTargetId}.
-            "AWS::ApplicationAutoScaling::ScalableTarget" => (
-                vec![],
-                t(
-                    "application-autoscaling",
-                    "ScalableTarget",
-                    vec![self.arn(
-                        "application-autoscaling",
-                        true,
-                        true,
-                        &format!("scalable-target/{RANDOM_ID}"),
-                    )],
-                ),
-            ),
+            "AWS::ApplicationAutoScaling::ScalableTarget" => {
+                let arn = format!("scalable-target/{RANDOM_ID}");
+                (
+                    vec![],
+                    Some(Target {
+                        service: "application-autoscaling",
+                        kind: "ScalableTarget",
+                        arns: vec![self.arn("application-autoscaling", true, true, &arn)],
+                    }),
+                )
+            }
             // list_amazoncloudwatch.html: alarm:${AlarmName} (255).
-            "AWS::CloudWatch::Alarm" => {
-                let names = named("AlarmName", 255);
-                let arns = names
-                    .iter()
-                    .map(|a| self.arn("cloudwatch", true, true, &format!("alarm:{a}")))
-                    .collect();
-                (names, t("cloudwatch", "alarm", arns))
-            }
+            "AWS::CloudWatch::Alarm" => here("AlarmName", 255, "cloudwatch", "alarm", "alarm:", ""),
             // list_amazondynamodb.html: table/${TableName} (255).
-            "AWS::DynamoDB::Table" => {
-                let names = named("TableName", 255);
-                let arns = names
-                    .iter()
-                    .map(|n| self.arn("dynamodb", true, true, &format!("table/{n}")))
-                    .collect();
-                (names, t("dynamodb", "table", arns))
-            }
+            "AWS::DynamoDB::Table" => here("TableName", 255, "dynamodb", "table", "table/", ""),
             // list_amazoneventbridge.html: rule/${RuleName} on the default event bus (64).
-            "AWS::Events::Rule" => {
-                let names = named("Name", 64);
-                let arns = names
-                    .iter()
-                    .map(|n| self.arn("events", true, true, &format!("rule/{n}")))
-                    .collect();
-                (names, t("events", "rule-on-default-event-bus", arns))
-            }
+            "AWS::Events::Rule" => here(
+                "Name",
+                64,
+                "events",
+                "rule-on-default-event-bus",
+                "rule/",
+                "",
+            ),
             // list_awslambda.html: function:${FunctionName} (64),
             // event-source-mapping:${UUID}.
             "AWS::Lambda::Function" => {
-                let names = named("FunctionName", 64);
-                let arns = names
-                    .iter()
-                    .map(|n| self.arn("lambda", true, true, &format!("function:{n}")))
-                    .collect();
-                (names, t("lambda", "function", arns))
+                here("FunctionName", 64, "lambda", "function", "function:", "")
             }
             "AWS::Lambda::EventSourceMapping" => (
                 vec![],
-                t(
-                    "lambda",
-                    "eventSourceMapping",
-                    vec![self.arn(
+                Some(Target {
+                    service: "lambda",
+                    kind: "eventSourceMapping",
+                    arns: vec![self.arn(
                         "lambda",
                         true,
                         true,
                         "event-source-mapping:0f0e0d0c-0000-4000-8000-000000000000",
                     )],
-                ),
+                }),
             ),
             // list_amazoneventbridgescheduler.html: schedule-group/${GroupName},
             // schedule/${GroupName}/${ScheduleName}.
-            "AWS::Scheduler::ScheduleGroup" => {
-                let names = named("Name", 64);
-                let arns = names
-                    .iter()
-                    .map(|n| self.arn("scheduler", true, true, &format!("schedule-group/{n}")))
-                    .collect();
-                (names, t("scheduler", "schedule-group", arns))
-            }
+            "AWS::Scheduler::ScheduleGroup" => here(
+                "Name",
+                64,
+                "scheduler",
+                "schedule-group",
+                "schedule-group/",
+                "",
+            ),
             "AWS::Scheduler::Schedule" => {
-                let names = named("Name", 64);
                 let groups = match p.get("GroupName") {
                     Some(g) => self.values(stack, g),
                     None => vec!["default".to_string()],
                 };
-                let arns = groups
-                    .iter()
-                    .flat_map(|g| {
-                        names.iter().map(move |n| {
-                            self.arn("scheduler", true, true, &format!("schedule/{g}/{n}"))
-                        })
-                    })
-                    .collect();
-                (names, t("scheduler", "schedule", arns))
+                target("scheduler", "schedule", named("Name", 64), &|n| {
+                    groups
+                        .iter()
+                        .map(|g| self.arn("scheduler", true, true, &format!("schedule/{g}/{n}")))
+                        .collect()
+                })
             }
             _ => (vec![], None),
         }
@@ -1136,8 +1080,70 @@ fn replace_tokens(names: &Names, stack: &str, s: &str) -> String {
     out
 }
 
+/// Whose policy CloudFormation's handlers act with in a deployment.
+#[derive(Clone, Copy)]
+pub(crate) enum Handlers<'a> {
+    /// A direct deploy: the caller's policy of its account, or its service role's.
+    Direct,
+    /// Self-managed StackSets: the execution role of the target's account, from the policy
+    /// printed for `admin`, the account that holds the stack sets.
+    StackSets { admin: &'a str },
+    /// Service-managed StackSets: AWS's own role in the member account runs them, which no
+    /// printed policy is.
+    AwsOwn,
+}
+
+/// Every least-privilege problem of one deployment, its stacks resolved (`r`): the resource
+/// policies ([`resource_policies_refuse`]) and, with the printed policies by account
+/// (`printed`), the handlers' calls ([`handler_calls_denied`]).
+pub(crate) fn problems(
+    d: &crate::pairs::Deployment,
+    r: &crate::pairs::Resolved,
+    printed: &BTreeMap<String, Value>,
+    handlers: Handlers,
+    producers: &[String],
+) -> Vec<String> {
+    let deployed = Deployed {
+        label: &d.label,
+        region: &d.region,
+        account: &d.account,
+        stacks: r
+            .stacks
+            .iter()
+            .map(|(name, template)| Stack { name, template })
+            .collect(),
+    };
+    let mut out = resource_policies_refuse(&deployed, producers);
+    let docs = match handlers {
+        Handlers::AwsOwn => return out,
+        Handlers::StackSets { admin } => printed[admin]["service_roles"]
+            .as_object()
+            .and_then(|roles| {
+                roles
+                    .iter()
+                    .find(|(arn, _)| arn.contains(&format!("::{}:role/", d.account)))
+            })
+            .map(|(_, docs)| docs),
+        Handlers::Direct => {
+            let p = &printed[&d.account];
+            let role = p["service_roles"]
+                .as_object()
+                .and_then(|r| r.values().next());
+            Some(role.unwrap_or(&p["caller"]))
+        }
+    };
+    match docs {
+        Some(Value::Array(docs)) => out.extend(handler_calls_denied(&deployed, docs)),
+        _ => out.push(format!("{}: no policy printed for its handlers", d.label)),
+    }
+    out
+}
+
 /// The policies `qfleet iam-policy FILE --account A` prints, by account.
-fn printed(file: &std::path::Path, accounts: &BTreeSet<String>) -> BTreeMap<String, Value> {
+pub(crate) fn printed(
+    file: &std::path::Path,
+    accounts: &BTreeSet<String>,
+) -> BTreeMap<String, Value> {
     accounts
         .iter()
         .map(|a| {
@@ -1258,43 +1264,17 @@ fn every_examples_resources_are_reachable_within_the_printed_policy_and_their_ow
             };
             let r = resolve(&d);
             problems.extend(r.problems.iter().map(|p| format!("{}: {p}", d.label)));
-            let deployed = Deployed {
-                label: &d.label,
-                region: &d.region,
-                account: &d.account,
-                stacks: r
-                    .stacks
-                    .iter()
-                    .map(|(name, template)| Stack { name, template })
-                    .collect(),
+            let handlers = match (stack_sets, service_managed) {
+                (false, _) => Handlers::Direct,
+                (true, false) => Handlers::StackSets {
+                    admin: accounts.first().unwrap(),
+                },
+                (true, true) => Handlers::AwsOwn,
             };
-            problems.extend(resource_policies_refuse(&deployed, &producers));
-            let handlers = if stack_sets {
-                if service_managed {
-                    continue; // AWS's own role in the member account runs the handlers.
-                }
-                let admin = accounts.first().unwrap();
-                policies[admin]["service_roles"]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .find(|(arn, _)| arn.contains(&format!("::{account}:role/")))
-                    .map(|(_, docs)| docs.clone())
-            } else {
-                let p = &policies[&account];
-                Some(
-                    match p["service_roles"].as_object().unwrap().values().next() {
-                        Some(docs) => docs.clone(),
-                        None => p["caller"].clone(),
-                    },
-                )
-            };
-            let Some(Value::Array(docs)) = handlers else {
-                problems.push(format!("{}: no printed policy for its handlers", d.label));
-                continue;
-            };
-            problems.extend(handler_calls_denied(&deployed, &docs));
-            checked += 1;
+            problems.extend(self::problems(&d, &r, &policies, handlers, &producers));
+            if !matches!(handlers, Handlers::AwsOwn) {
+                checked += 1;
+            }
         }
     }
     assert!(

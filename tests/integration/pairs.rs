@@ -872,7 +872,7 @@ fn schedule_name(size: Size, stage: usize, i: usize) -> String {
     }
 }
 
-fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {
@@ -1840,88 +1840,38 @@ fn check_deployment(d: &Deployment, tags: Option<&(usize, Vec<String>)>) -> Vec<
     c.problems
 }
 
-/// What `qfleet iam-policy` prints for a case's file, by account: for a direct deploy, one
-/// policy per account its environments are in; for StackSets, the one of the account that
-/// holds the stack sets.
-fn printed_policies(dir: &Path, o: &Outcome) -> BTreeMap<String, Value> {
-    let path = dir.join(format!("{}.yaml", o.case.id()));
-    let accounts: BTreeSet<&str> = match o.case.stack_sets() {
-        true => BTreeSet::from(["999999999999"]),
-        false => o.case.places().iter().map(|p| p.account).collect(),
-    };
-    accounts
-        .into_iter()
-        .map(|a| {
-            let out =
-                run(qfleet()
-                    .arg("iam-policy")
-                    .arg(&path)
-                    .args(["--account", a, "-o", "json"]));
-            assert!(
-                out.status.success(),
-                "{}: iam-policy failed: {}{}",
-                o.case.label(),
-                stdout(&out),
-                stderr(&out)
-            );
-            (a.to_string(), serde_json::from_slice(&out.stdout).unwrap())
-        })
-        .collect()
-}
-
 /// Issue 72, item 5: every handler call on every resource of the case's deployments is
-/// allowed to whoever CloudFormation acts as there (the caller, its service role, or with
-/// StackSets the target account's execution role; with service-managed permissions AWS's own
-/// role, which is not the printed policy's), and every statement handed to a producer or a
-/// service is granted where AWS requires a resource policy ([`crate::least_privilege`]).
+/// allowed to whoever CloudFormation acts as there, and every statement handed to a producer
+/// or a service is granted where AWS requires a resource policy
+/// ([`crate::least_privilege::problems`]). The policies are printed per account a direct
+/// deploy's environments are in; for StackSets, for the account that holds the stack sets.
 fn policy_problems(dir: &Path, o: &Outcome, ds: &[Deployment]) -> Vec<String> {
-    use crate::least_privilege::{self as lp, Deployed};
-    let printed = printed_policies(dir, o);
-    let producers: Vec<String> = producers_of(
-        &serde_yaml_ng::from_str(
-            &std::fs::read_to_string(dir.join(format!("{}.yaml", o.case.id()))).unwrap(),
-        )
-        .unwrap(),
-    );
-    let mut problems = Vec::new();
-    for d in ds {
-        let r = resolve(d);
-        let deployed = Deployed {
-            label: &d.label,
-            region: &d.region,
-            account: &d.account,
-            stacks: r
-                .stacks
+    use crate::least_privilege::{self as lp, Handlers};
+    const ADMIN: &str = "999999999999";
+    let path = dir.join(format!("{}.yaml", o.case.id()));
+    let (accounts, handlers) = match (o.case.stack_sets(), o.case.has("service_managed")) {
+        (false, _) => (
+            o.case
+                .places()
                 .iter()
-                .map(|(name, template)| lp::Stack { name, template })
+                .map(|p| p.account.to_string())
                 .collect(),
-        };
-        problems.extend(lp::resource_policies_refuse(&deployed, &producers));
-        let handlers = if o.case.stack_sets() {
-            if o.case.has("service_managed") {
-                continue;
-            }
-            let roles = &printed["999999999999"]["service_roles"];
-            roles
-                .as_object()
-                .unwrap()
-                .iter()
-                .find(|(arn, _)| arn.contains(&format!("::{}:role/", d.account)))
-                .map(|(_, docs)| docs.clone())
-        } else {
-            let p = &printed[&d.account];
-            match p["service_roles"].as_object().unwrap().values().next() {
-                Some(docs) => Some(docs.clone()),
-                None => Some(p["caller"].clone()),
-            }
-        };
-        let Some(Value::Array(docs)) = handlers else {
-            problems.push(format!("{}: no policy printed for its handlers", d.label));
-            continue;
-        };
-        problems.extend(lp::handler_calls_denied(&deployed, &docs));
-    }
-    problems
+            Handlers::Direct,
+        ),
+        (true, managed) => (
+            BTreeSet::from([ADMIN.to_string()]),
+            match managed {
+                true => Handlers::AwsOwn,
+                false => Handlers::StackSets { admin: ADMIN },
+            },
+        ),
+    };
+    let printed = lp::printed(&path, &accounts);
+    let file: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let producers = producers_of(&file);
+    ds.iter()
+        .flat_map(|d| lp::problems(d, &resolve(d), &printed, handlers, &producers))
+        .collect()
 }
 
 /// Every producer of another account a stack file lists (`sources.messages.producers`, in any
