@@ -298,7 +298,7 @@ fn for_environments(envs: &[Environment], account: &str) -> Result<Deployer> {
                     ),
                 );
                 // The caller's change set resolves an AMI parameter too.
-                if env.spec.workers.ami.starts_with('/')
+                if env.spec.workers.machine_image().starts_with('/')
                     && let Some(scope) = scope_of(reference, &place, "ssm:GetParameters")
                 {
                     d.caller.add("ssm:GetParameters", scope);
@@ -505,7 +505,7 @@ fn grant_environment(
         }
     }
     // An AMI given as an SSM parameter is resolved when the stack's template is.
-    if env.spec.workers.ami.starts_with('/')
+    if env.spec.workers.machine_image().starts_with('/')
         && let Some(scope) = scope_of(reference, place, "ssm:GetParameters")
     {
         handler_grants.add("ssm:GetParameters", scope);

@@ -518,10 +518,10 @@ impl<'a> Place<'a> {
                 .chain(self.sweeper(&names).map(|_| &names.sweeper_log_group))
                 .map(|name| format!("arn:{p}:logs:{region}:{account}:log-group:{name}*"))
                 .collect(),
-            ("ssm", "parameter") if self.env.spec.workers.ami.starts_with('/') => {
+            ("ssm", "parameter") if self.env.spec.workers.machine_image().starts_with('/') => {
                 vec![format!(
                     "arn:{p}:ssm:{region}::parameter{}",
-                    self.env.spec.workers.ami
+                    self.env.spec.workers.machine_image()
                 )]
             }
             // The stack file names its key by ARN (validated); without one no key is used.

@@ -318,7 +318,11 @@ impl ResourceNames {
 struct Workers<'a> {
     #[serde(flatten)]
     spec: &'a crate::config::WorkersSpec,
+    /// The AMI the instances run (`workers.ami`, or the GPU image with `workers.gpu`).
+    machine_image: &'a str,
     ami_is_parameter: bool,
+    /// The root volume's size in GiB (room for the GPU image with `workers.gpu`).
+    root_volume: u32,
     lifecycle_heartbeat: u64,
     /// A rolling update keeps this many in service; AWS requires it below MaxSize.
     min_in_service: i64,
@@ -579,7 +583,9 @@ fn context(env: &Environment) -> Context<'_> {
         alarms: &spec.alarms,
         workers: Workers {
             spec: &spec.workers,
-            ami_is_parameter: spec.workers.ami.starts_with('/'),
+            machine_image: spec.workers.machine_image(),
+            ami_is_parameter: spec.workers.machine_image().starts_with('/'),
+            root_volume: spec.workers.root_volume(),
             // The terminating hook waits as long as a worker may hold a message.
             lifecycle_heartbeat: spec.queue.visibility_timeout.0.clamp(30, 7_200),
             // Validation keeps 0 <= min <= max.

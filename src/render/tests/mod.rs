@@ -778,6 +778,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
 
 mod fargate;
 mod fifo;
+mod gpu;
 mod high_resolution;
 mod iam_limits;
 mod job_sweeper;

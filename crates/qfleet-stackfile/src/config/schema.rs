@@ -75,7 +75,7 @@ settings! {
         pub jobs: Option<JobsSpec>
             => "a mapping with {keys and} (optional; absent: no job table and no response queue; `jobs: {}` turns them on with the defaults)",
         pub workers: WorkersSpec
-            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
+            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, gpu, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
         /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is
@@ -704,6 +704,9 @@ settings! {
         /// when it scales out (`AWS::AutoScaling::WarmPool`). Absent: none.
         pub warm_pool: Option<WarmPoolSpec>
             => "a mapping with {keys and}: instances launched and bootstrapped ahead that the group draws on when it scales out (optional; one instance type, no Spot, the reference worker)",
+        /// The NVIDIA GPUs every instance must have (`kind: ec2`). Absent: none.
+        pub gpu: Option<GpuSpec>
+            => "a mapping with {keys and}: the NVIDIA GPUs each instance must have (kind ec2 only; optional): GPU instance types, an AMI with the NVIDIA driver, containers started with the GPUs, and an instance whose GPUs are missing replaced",
         pub min: i64
             => "a whole number from 0 to workers.max; 0 only with scaling.scale_from_zero: true",
         pub max: i64 => "a whole number from 0 to 1000, at least workers.min; 0 parks the environment: no worker runs, the jobs wait in the queue",
@@ -790,6 +793,7 @@ impl Default for WorkersSpec {
             instance_types: None,
             spot: SpotSpec::default(),
             warm_pool: None,
+            gpu: None,
             min: 1,
             max: 2,
             network: Network::Default,
@@ -889,6 +893,28 @@ impl PoolState {
 }
 
 settings! {
+    /// GPUs (`workers.gpu`).
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct GpuSpec: defaults {
+        /// GPUs each instance must have; fewer makes it unhealthy.
+        pub count: u32
+            => "a whole number from 1 to 16 (default 1): the GPUs each instance must have; an instance that shows fewer is unhealthy and replaced",
+        /// The GPU every instance type must carry, as EC2 names it (`GpuInfo`).
+        pub accelerator: Option<String>
+            => "a GPU model as EC2 names it, such as L4, A10G, L40S, A100, H100 (optional): plan and deploy check that every instance type carries it",
+    }
+}
+
+impl Default for GpuSpec {
+    fn default() -> Self {
+        GpuSpec {
+            count: 1,
+            accelerator: None,
+        }
+    }
+}
+
+settings! {
     /// A warm pool (`workers.warm_pool`).
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
     pub struct WarmPoolSpec: defaults {
@@ -927,7 +953,54 @@ const SIGNAL_TIMEOUT: u64 = 900;
 /// `PauseTime` (one hour, `PT1H`; the UpdatePolicy attribute's documentation).
 pub const MAX_ROLLING_PAUSE: u64 = 3_600;
 
+/// The AMIs with the NVIDIA driver that `workers.gpu` runs on by default: AWS's Deep Learning
+/// Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023), whose Parameter Store name is
+/// `/aws/service/deeplearning/ami/$architecture/$ami_type/latest/ami-id` ("Finding the ID of a
+/// DLAMI", <https://docs.aws.amazon.com/dlami/latest/devguide/find-dlami-id.html>). It carries
+/// the NVIDIA driver, CUDA, Docker and the NVIDIA Container Toolkit, and no ECS agent; the
+/// x86_64 one runs G4dn, G5, G6, Gr6, G6e, G7e, P4d, P4de, P5, P5e, P5en and P6-B200/B300, the
+/// arm64 one G5g and P6e-GB200 (its release notes' "supported_ec2_instances",
+/// <https://docs.aws.amazon.com/dlami/latest/devguide/aws-deep-learning-ami-gpubaseoss-al2023.html>).
+pub const GPU_AMI_X86: &str =
+    "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id";
+pub const GPU_AMI_ARM: &str =
+    "/aws/service/deeplearning/ami/arm64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id";
+
+/// That AMI's root snapshot (75 GiB): a smaller root volume fails every launch.
+pub const GPU_AMI_SNAPSHOT_GIB: u32 = 75;
+
+/// The root volume a GPU worker gets unless the file says: the image's 75 GiB, and room for a
+/// container image and a model (often several GB each).
+pub const GPU_ROOT_VOLUME_GIB: u32 = 100;
+
 impl WorkersSpec {
+    /// The AMI the instances run: `workers.ami`, or with `workers.gpu` and no AMI of the file's
+    /// own, the Deep Learning Base AMI of the types' architecture.
+    pub fn machine_image(&self) -> &str {
+        match &self.gpu {
+            Some(_) if self.ami == DEFAULT_AMI => {
+                if self.types().first().is_some_and(|t| is_graviton(t)) {
+                    GPU_AMI_ARM
+                } else {
+                    GPU_AMI_X86
+                }
+            }
+            _ => &self.ami,
+        }
+    }
+
+    /// The root volume's size: `workers.root_volume_gib`, or on the default GPU image with a
+    /// size below its snapshot (the default 8; validation refuses a smaller one written in
+    /// the file), 100 GiB.
+    pub fn root_volume(&self) -> u32 {
+        match &self.gpu {
+            Some(_) if self.ami == DEFAULT_AMI && self.root_volume_gib < GPU_AMI_SNAPSHOT_GIB => {
+                GPU_ROOT_VOLUME_GIB
+            }
+            _ => self.root_volume_gib,
+        }
+    }
+
     /// How long a new instance has to signal that its worker is up: booting, installing Python
     /// and boto3 and reaching the queue takes minutes; a custom script may take longer than the
     /// warmup, never less.

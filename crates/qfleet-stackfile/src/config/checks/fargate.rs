@@ -16,6 +16,7 @@ pub(super) const NOT_FARGATE: &[(&str, &str)] = &[
     ("workers.health_check_grace_period", "EC2"),
     ("workers.instance_warmup", "EC2"),
     ("workers.root_volume_gib", "EC2"),
+    ("workers.gpu", "EC2"),
     ("workers.lambda", "Lambda"),
 ];
 
@@ -48,8 +49,18 @@ const MAX_SUBNETS: usize = 16;
 pub(super) fn check(c: &mut Checker, env: &Environment) {
     let spec = &env.spec;
     let w = &spec.workers;
+    // "The following task definition parameters are not valid in Fargate tasks: … gpu"
+    // ("Amazon ECS task definition differences for Fargate",
+    // <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html>).
+    if c.src.sets("workers.gpu") {
+        let e = c.src.key_error(
+            "workers.gpu",
+            "Fargate runs no GPUs (ECS refuses a GPU in a Fargate task); use workers.kind: ec2, whose instances run GPU types with workers.gpu",
+        );
+        c.errors.push(e);
+    }
     for (key, kind) in NOT_FARGATE {
-        if c.src.sets(key) {
+        if c.src.sets(key) && *key != "workers.gpu" {
             let e = c.src.key_error(
                 key,
                 format!(

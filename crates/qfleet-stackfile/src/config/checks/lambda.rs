@@ -13,6 +13,7 @@ const EC2_ONLY: &[&str] = &[
     "workers.instance_types",
     "workers.spot",
     "workers.warm_pool",
+    "workers.gpu",
     "workers.min",
     "workers.max",
     "workers.user_data",

@@ -9,6 +9,7 @@ use crate::config::InputError;
 
 mod data;
 mod fargate;
+pub mod gpu;
 mod lambda;
 pub(super) mod network;
 mod permissions;

@@ -19,8 +19,11 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         );
     }
     match &w.instance_types {
-        None => check_type(c, "workers.instance_type", &w.instance_type, &w.ami),
-        Some(types) => check_types(c, types, &w.ami),
+        None => check_type(c, "workers.instance_type", &w.instance_type, w.machine_image()),
+        Some(types) => check_types(c, types, w.machine_image()),
+    }
+    if let Some(gpu) = &w.gpu {
+        super::gpu::check(c, w, gpu);
     }
     if w.instance_types.is_some() && c.src.sets("workers.instance_type") {
         let e = c.src.key_error(

@@ -264,6 +264,7 @@ mod rules;
 mod spot;
 mod stack_file_schema;
 mod stages;
+mod gpu;
 mod warm_pool;
 mod yaml_syntax;
 
