@@ -135,5 +135,8 @@ pub(super) fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
             a.status,
             a.description
         ));
+        if let Some(why) = a.launch_failure() {
+            line(format!("    {why}"));
+        }
     }
 }

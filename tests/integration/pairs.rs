@@ -115,6 +115,12 @@ const FEATURES: &[Feature] = &[
         choice_of: None,
     },
     Feature {
+        name: "gpu",
+        setting: "`workers.gpu`",
+        kinds: &[Kind::Ec2],
+        choice_of: None,
+    },
+    Feature {
         name: "high_resolution",
         setting: "`scaling.metric: high_resolution`",
         kinds: &[Kind::Ec2],
@@ -459,16 +465,30 @@ fn stack_file(case: &Case, tags: usize) -> Value {
             "spot" => {
                 let spot = json!({"percent": 70, "on_demand_base": 1});
                 match case.kind {
-                    Kind::Ec2 => merge(
-                        &mut unit,
-                        json!({"workers": {"instance_types": ["t3.small", "t3a.small"], "spot": spot}}),
-                    ),
+                    Kind::Ec2 => {
+                        let types = match case.has("gpu") {
+                            true => ["g6.xlarge", "g5.xlarge"],
+                            false => ["t3.small", "t3a.small"],
+                        };
+                        merge(
+                            &mut unit,
+                            json!({"workers": {"instance_types": types, "spot": spot}}),
+                        )
+                    }
                     _ => merge(&mut unit, json!({"workers": {"spot": spot}})),
                 }
             }
             "warm_pool" => merge(
                 &mut unit,
                 json!({"workers": {"warm_pool": {"min_size": 1}}}),
+            ),
+            // One NVIDIA GPU; with Spot, the spot arm lists GPU types instead.
+            "gpu" if case.has("spot") => {
+                merge(&mut unit, json!({"workers": {"gpu": {"count": 1}}}))
+            }
+            "gpu" => merge(
+                &mut unit,
+                json!({"workers": {"instance_type": "g6.xlarge", "gpu": {"count": 1}}}),
             ),
             "high_resolution" => {
                 merge(&mut unit, json!({"scaling": {"metric": "high_resolution"}}))

@@ -637,3 +637,70 @@ fn with_a_warm_pool_the_bootstrap_ends_by_completing_the_launching_hook_at_every
                 .ends_with("systemctl enable --now qfleet-launch-hook.service")
     );
 }
+
+/// `workers.gpu`: the GPU check counts what `nvidia-smi` lists; fewer than `QFLEET_GPUS` makes
+/// the instance tell its group it is unhealthy (SetInstanceHealth, not respecting the grace
+/// period: "Set this to False, to have the call not respect the grace period",
+/// <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_SetInstanceHealth.html>) and
+/// fail, which stops the bootstrap before the worker starts. Run here with stand-ins for
+/// nvidia-smi, curl (instance metadata) and the AWS CLI on PATH.
+#[test]
+fn a_gpu_instance_missing_gpus_reports_itself_unhealthy_and_stops_its_bootstrap() {
+    let ud = user_data("examples/gpu.yaml");
+    shellcheck(&ud);
+    assert!(ud.len() <= 16 * 1024, "{} bytes", ud.len());
+    let check = helper(&ud, "qfleet-gpu-check");
+    shellcheck(check);
+    verify_unit(
+        section(&ud, "qfleet-gpu-check.timer <<'QFLEET_UNIT'\n", "\nQFLEET_UNIT"),
+        "qfleet-gpu-check.timer",
+    );
+    // The bootstrap runs it (set -e) before it starts the worker.
+    let run_at = ud.find("\n/usr/local/bin/qfleet-gpu-check\n").unwrap();
+    assert!(run_at < ud.find("systemctl enable --now qfleet-worker.service").unwrap());
+    assert!(ud.contains("set -euo pipefail"));
+    let run = |gpus: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let bin = d.join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let write = |name: &str, body: String| {
+            let p = bin.join(name);
+            std::fs::write(&p, format!("#!/bin/bash\n{body}\n")).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        let listed: String = (0..gpus).map(|i| format!("echo {i};")).collect();
+        write("nvidia-smi", listed);
+        write(
+            "curl",
+            "case \"$*\" in *api/token*) echo token;; *instance-id*) echo i-0123456789abcdef0;; esac"
+                .into(),
+        );
+        let calls = d.join("aws-calls");
+        write("aws", format!("echo \"$*\" >> {}", calls.display()));
+        let env = d.join("worker.env");
+        std::fs::write(&env, "AWS_REGION=us-east-1\nQFLEET_GPUS=1\n").unwrap();
+        let script = check
+            .replace("/etc/qfleet/worker.env", &env.display().to_string())
+            .replace("/var/lib/qfleet/gpus", &d.join("gpus").display().to_string());
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .unwrap();
+        let seen = std::fs::read_to_string(d.join("gpus")).unwrap();
+        let calls = std::fs::read_to_string(calls).unwrap_or_default();
+        (o.status.success(), seen.trim().to_string(), calls, stderr(&o))
+    };
+    let (ok, seen, calls, _) = run(1);
+    assert!(ok && seen == "1" && calls.is_empty(), "{calls}");
+    let (ok, seen, calls, err) = run(0);
+    assert!(!ok && seen == "0", "{err}");
+    assert_eq!(
+        calls.trim(),
+        "autoscaling set-instance-health --region us-east-1 --instance-id i-0123456789abcdef0 --health-status Unhealthy --no-should-respect-grace-period"
+    );
+    assert!(err.contains("0 of 1 GPUs seen"), "{err}");
+}

@@ -28,6 +28,8 @@ pub struct Instance {
     pub health: String,
     pub launch_template_version: Option<String>,
     pub protected_from_scale_in: bool,
+    /// The instance's type (a group with several types launches any of them).
+    pub instance_type: Option<String>,
 }
 
 impl Instance {
@@ -48,6 +50,30 @@ pub struct Activity {
     pub status: String,
     pub description: String,
     cause: String,
+    /// Why the activity failed, as Auto Scaling says it (`StatusMessage`), such as EC2's
+    /// `InsufficientInstanceCapacity` or `VcpuLimitExceeded` error.
+    pub status_message: String,
+}
+
+impl Activity {
+    /// What a failed launch says of the account or of AWS, for a reader: EC2 had no capacity
+    /// of the type in the zone ("InsufficientInstanceCapacity"), or the account's vCPU quota
+    /// was reached ("VcpuLimitExceeded"), as EC2's error codes name them
+    /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html>).
+    pub fn launch_failure(&self) -> Option<&'static str> {
+        let text = format!("{} {}", self.status_message, self.description);
+        if text.contains("InsufficientInstanceCapacity") {
+            Some(
+                "no capacity: EC2 had none of the instance type in that zone (InsufficientInstanceCapacity); the group keeps trying. List more instance types (workers.instance_types) or wait",
+            )
+        } else if text.contains("VcpuLimitExceeded") {
+            Some(
+                "over quota: the account's vCPU quota for these instances is reached (VcpuLimitExceeded); ask AWS for more in Service Quotas, or lower workers.max",
+            )
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
@@ -106,6 +132,7 @@ pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
                 .and_then(|lt| lt.version())
                 .map(str::to_string),
             protected_from_scale_in: i.protected_from_scale_in().unwrap_or(false),
+            instance_type: i.instance_type().map(str::to_string),
         });
     }
     Ok(Some(Group {
@@ -149,6 +176,7 @@ pub async fn recent_activities(asg: &Client, group: &str) -> Result<Vec<Activity
                 .unwrap_or_default(),
             description: x.description().unwrap_or_default().to_string(),
             cause: x.cause().unwrap_or_default().to_string(),
+            status_message: x.status_message().unwrap_or_default().to_string(),
         })
         .collect())
 }
@@ -201,5 +229,41 @@ pub fn is_outdated(instance: Option<&str>, group: Option<&str>) -> bool {
     ) {
         (Some(i), Some(g)) => i < g,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Activity;
+
+    fn failed(message: &str) -> Activity {
+        Activity {
+            start: "2026-11-28T08:00:00Z".into(),
+            status: "Failed".into(),
+            description: "Launching a new EC2 instance.  Status Reason: see below".into(),
+            cause: String::new(),
+            status_message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_launch_that_failed_for_capacity_or_quota_says_which() {
+        let capacity = failed(
+            "We currently do not have sufficient g6.xlarge capacity in the Availability Zone you requested (us-east-1a). Launching EC2 instance failed. (InsufficientInstanceCapacity)",
+        );
+        assert!(
+            capacity
+                .launch_failure()
+                .unwrap()
+                .starts_with("no capacity")
+        );
+        let quota = failed(
+            "You have requested more vCPU capacity than your current vCPU limit of 0 allows for the instance bucket that the specified instance type belongs to. Launching EC2 instance failed. (VcpuLimitExceeded)",
+        );
+        assert!(quota.launch_failure().unwrap().starts_with("over quota"));
+        assert_eq!(
+            failed("Launching EC2 instance failed.").launch_failure(),
+            None
+        );
     }
 }

@@ -32,7 +32,10 @@ fn a_gpu_container_worker_runs_on_the_driver_image_with_its_gpus() {
         Some("AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>")
     );
     let lt = &resource(&fleet, "LaunchTemplate")["LaunchTemplateData"];
-    assert_eq!(lt["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"].as_u64(), Some(100));
+    assert_eq!(
+        lt["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"].as_u64(),
+        Some(100)
+    );
     let ud = user_data(&fleet);
     for needed in [
         "QFLEET_GPUS=1",
@@ -48,13 +51,21 @@ fn a_gpu_container_worker_runs_on_the_driver_image_with_its_gpus() {
     // The check runs before the worker starts: a bootstrap on an instance without its GPUs
     // fails, and no worker runs there.
     let check = ud.find("\n/usr/local/bin/qfleet-gpu-check\n").unwrap();
-    let worker = ud.find("systemctl enable --now qfleet-worker.service").unwrap();
+    let worker = ud
+        .find("systemctl enable --now qfleet-worker.service")
+        .unwrap();
     assert!(check < worker);
     // The one more grant: this group's instances' health, on this group only.
     let grant = statement(&fleet, "ReportMissingGpus").expect("ReportMissingGpus");
-    assert_eq!(grant["Action"].as_str(), Some("autoscaling:SetInstanceHealth"));
+    assert_eq!(
+        grant["Action"].as_str(),
+        Some("autoscaling:SetInstanceHealth")
+    );
     let scope = serde_yaml_ng::to_string(&grant["Resource"]).unwrap();
-    assert!(scope.contains(":autoScalingGroup:*:autoScalingGroupName/qfleet-gpu-workers"), "{scope}");
+    assert!(
+        scope.contains(":autoScalingGroup:*:autoScalingGroupName/qfleet-gpu-workers"),
+        "{scope}"
+    );
 }
 
 #[test]
@@ -71,8 +82,14 @@ fn a_gpu_script_worker_sees_the_driver_and_is_checked_the_same_way() {
             .contains("/arm64/base-oss-nvidia-driver-gpu-amazon-linux-2023/")
     );
     let ud = user_data(&fleet);
-    assert!(ud.contains("QFLEET_GPUS=1") && ud.contains("qfleet-gpu-check"), "{ud}");
-    assert!(!ud.contains("--gpus all"), "no container: nothing to hand GPUs to");
+    assert!(
+        ud.contains("QFLEET_GPUS=1") && ud.contains("qfleet-gpu-check"),
+        "{ud}"
+    );
+    assert!(
+        !ud.contains("--gpus all"),
+        "no container: nothing to hand GPUs to"
+    );
     let check = ud.find("\n/usr/local/bin/qfleet-gpu-check\n").unwrap();
     assert!(check < ud.find("/etc/qfleet/user-data.sh\n").unwrap());
 }

@@ -288,6 +288,7 @@ mod snapshots {
             health: "Healthy".into(),
             launch_template_version: Some("1".into()),
             protected_from_scale_in: false,
+            instance_type: Some("t3.micro".into()),
         };
         s.ec2_mut().group = Fact::Known(Group {
             name: "qfleet-st-workers".into(),

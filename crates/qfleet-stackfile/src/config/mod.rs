@@ -30,13 +30,13 @@ mod warnings;
 pub use checks::{MAX_NAME_LEN, valid_name};
 pub use schema::{GPU_AMI_ARM, GPU_AMI_X86, MAX_ROLLING_PAUSE, Network, StackFile};
 
+pub use checks::gpu::GPU_FAMILIES;
 pub use checks::network::MAX_EXTRA_GROUPS;
 pub use checks::network::{
     canonical_cidr as egress_canonical_cidr, cidr_family as egress_cidr_family,
     destination as egress_destination, normalized_port as egress_ports,
     to_the_internet as egress_to_the_internet,
 };
-pub use checks::gpu::GPU_FAMILIES;
 pub use checks::{ROLE_POLICY_LIMIT, valid_region};
 pub use complete::candidates as completion_candidates;
 pub use grants::describe as describe_grants;
@@ -49,9 +49,9 @@ pub use positions::{Locations, byte_offset};
 pub use regions::partition;
 pub use schema::{
     AlarmSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule, EndpointsMode,
-    ExplicitNetwork, Feed, FilterScope, ImageSetting, LambdaSpec, PermissionModel, Platform,
-    PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec,
-    GpuSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
+    ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, LambdaSpec, PermissionModel,
+    Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric,
+    ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
 };
 pub use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub use targets::{

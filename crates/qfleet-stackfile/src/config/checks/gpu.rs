@@ -11,15 +11,30 @@ use crate::config::schema::{DEFAULT_AMI, GPU_AMI_SNAPSHOT_GIB, GpuSpec, WorkersS
 /// <https://docs.aws.amazon.com/dlami/latest/devguide/aws-deep-learning-ami-gpubaseoss-al2023.html>
 /// and its ARM64 sibling's).
 pub const GPU_FAMILIES: &[&str] = &[
-    "g4dn", "g5", "g5g", "g6", "gr6", "g6e", "g7e", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200",
-    "p6-b300", "p6e-gb200",
+    "g4dn",
+    "g5",
+    "g5g",
+    "g6",
+    "gr6",
+    "g6e",
+    "g7e",
+    "p4d",
+    "p4de",
+    "p5",
+    "p5e",
+    "p5en",
+    "p6-b200",
+    "p6-b300",
+    "p6e-gb200",
 ];
 
 /// Why a family with an accelerator is not one `workers.gpu` runs.
 fn not_ours(family: &str) -> &'static str {
     match family {
         "g4ad" => "its GPU is AMD's, and the image qfleet runs carries NVIDIA's driver",
-        "g6f" => "its fractional L4 GPUs need NVIDIA's GRID driver, which the image qfleet runs does not carry",
+        "g6f" => {
+            "its fractional L4 GPUs need NVIDIA's GRID driver, which the image qfleet runs does not carry"
+        }
         "g3" | "g3s" | "p2" | "p3" | "p3dn" => {
             "an earlier generation whose GPUs the current NVIDIA driver on Amazon Linux 2023 does not support"
         }

@@ -19,7 +19,12 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         );
     }
     match &w.instance_types {
-        None => check_type(c, "workers.instance_type", &w.instance_type, w.machine_image()),
+        None => check_type(
+            c,
+            "workers.instance_type",
+            &w.instance_type,
+            w.machine_image(),
+        ),
         Some(types) => check_types(c, types, w.machine_image()),
     }
     if let Some(gpu) = &w.gpu {

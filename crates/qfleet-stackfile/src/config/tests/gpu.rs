@@ -9,7 +9,13 @@ const GPU: &str = "region: eu-west-1\nworkers:\n  instance_type: g6.xlarge\n  gp
 #[test]
 fn a_gpu_worker_gets_the_image_with_the_driver_and_room_for_it() {
     let w = parse_str(GPU).unwrap().into_only().spec.workers;
-    assert_eq!(w.gpu, Some(GpuSpec { count: 1, accelerator: None }));
+    assert_eq!(
+        w.gpu,
+        Some(GpuSpec {
+            count: 1,
+            accelerator: None
+        })
+    );
     assert_eq!(w.machine_image(), GPU_AMI_X86);
     assert_eq!(w.root_volume(), 100);
     // Graviton GPU types (G5g) get the arm64 image.
@@ -18,7 +24,10 @@ fn a_gpu_worker_gets_the_image_with_the_driver_and_room_for_it() {
         .into_only()
         .spec
         .workers;
-    assert_eq!((w.machine_image(), w.gpu.as_ref().unwrap().count), (GPU_AMI_ARM, 1));
+    assert_eq!(
+        (w.machine_image(), w.gpu.as_ref().unwrap().count),
+        (GPU_AMI_ARM, 1)
+    );
     // A size of the file's own, at least the snapshot, is kept; without gpu nothing changes.
     let w = parse_str(&format!("{GPU}  root_volume_gib: 200\n"))
         .unwrap()
@@ -26,8 +35,15 @@ fn a_gpu_worker_gets_the_image_with_the_driver_and_room_for_it() {
         .spec
         .workers;
     assert_eq!(w.root_volume(), 200);
-    let w = parse_str("region: eu-west-1\n").unwrap().into_only().spec.workers;
-    assert_eq!((w.root_volume(), w.machine_image().contains("al2023-ami")), (8, true));
+    let w = parse_str("region: eu-west-1\n")
+        .unwrap()
+        .into_only()
+        .spec
+        .workers;
+    assert_eq!(
+        (w.root_volume(), w.machine_image().contains("al2023-ami")),
+        (8, true)
+    );
 }
 
 #[test]
@@ -39,9 +55,13 @@ fn a_type_without_an_nvidia_gpu_is_refused_with_why() {
         ("g6f.large", "GRID"),
         ("p3.2xlarge", "earlier generation"),
     ] {
-        let yaml = format!("region: eu-west-1\nworkers:\n  instance_type: {t}\n  gpu: {{count: 1}}\n");
+        let yaml =
+            format!("region: eu-west-1\nworkers:\n  instance_type: {t}\n  gpu: {{count: 1}}\n");
         let e = error(&yaml, "workers.instance_type", 3);
-        assert!(e.message.contains(why) && e.message.contains("g6e"), "{t}: {e}");
+        assert!(
+            e.message.contains(why) && e.message.contains("g6e"),
+            "{t}: {e}"
+        );
     }
     let e = error(
         "region: eu-west-1\nworkers:\n  instance_types: [g6.xlarge, m7i.xlarge]\n  gpu: {count: 1}\n",
@@ -68,14 +88,21 @@ fn an_image_without_the_driver_or_past_its_end_of_life_is_refused() {
         .into_only()
         .spec
         .workers;
-    assert_eq!((w.machine_image(), w.root_volume()), ("ami-0123456789abcdef0", 8));
+    assert_eq!(
+        (w.machine_image(), w.root_volume()),
+        ("ami-0123456789abcdef0", 8)
+    );
     // Amazon Linux 2023's own paths are not Amazon Linux 2.
     assert!(!crate::config::checks::gpu::is_amazon_linux_2(GPU_AMI_X86));
 }
 
 #[test]
 fn a_root_volume_smaller_than_the_image_and_bad_counts_are_refused() {
-    let e = error(&format!("{GPU}  root_volume_gib: 30\n"), "workers.root_volume_gib", 5);
+    let e = error(
+        &format!("{GPU}  root_volume_gib: 30\n"),
+        "workers.root_volume_gib",
+        5,
+    );
     assert!(e.message.contains("75 GiB"), "{e}");
     let e = error(
         "region: eu-west-1\nworkers:\n  instance_type: g6.xlarge\n  gpu: {count: 0}\n",
@@ -98,7 +125,10 @@ fn gpu_is_refused_on_fargate_and_lambda_naming_the_kind_that_offers_it() {
         "workers.gpu",
         5,
     );
-    assert!(e.message.contains("Fargate runs no GPUs") && e.message.contains("kind: ec2"), "{e}");
+    assert!(
+        e.message.contains("Fargate runs no GPUs") && e.message.contains("kind: ec2"),
+        "{e}"
+    );
     let e = error(
         "region: eu-west-1\nworkers:\n  kind: lambda\n  lambda: {code: ./w, runtime: python3.12, handler: w.h}\n  gpu: {count: 1}\n",
         "workers.gpu",

@@ -255,6 +255,7 @@ fn copies_expand_to_numbered_environments() {
 mod docs_samples;
 mod errors;
 mod fuzz;
+mod gpu;
 mod input;
 mod lambda;
 mod language;
@@ -264,7 +265,6 @@ mod rules;
 mod spot;
 mod stack_file_schema;
 mod stages;
-mod gpu;
 mod warm_pool;
 mod yaml_syntax;
 
