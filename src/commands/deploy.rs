@@ -89,6 +89,10 @@ pub struct ModeArgs {
     /// shows what changes; resources their template has and qfleet's does not are deleted.
     #[arg(long)]
     pub adopt: bool,
+    /// Go on when the account's EC2 vCPU quotas cannot hold workers.max (refused without it,
+    /// exit 4; with it, a warning). `--yes` does not: it only answers questions.
+    #[arg(long)]
+    pub over_quota: bool,
 }
 
 impl ModeArgs {
@@ -128,6 +132,7 @@ pub(crate) fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate:
         express: args.modes.express(),
         revert_drift: args.modes.revert_drift,
         adopt: args.modes.adopt,
+        over_quota: args.modes.over_quota,
         resume: args.resume,
         build_engine: args.build_engine.map(|e| match e {
             BuildEngine::Docker => crate::package::engine::Engine::Docker,
@@ -153,6 +158,7 @@ pub(crate) fn plan(args: PlanArgs, g: &Global, out: Output) -> Result<crate::err
         express: args.modes.express(),
         revert_drift: args.modes.revert_drift,
         adopt: args.modes.adopt,
+        over_quota: args.modes.over_quota,
         ..Default::default()
     };
     let session = super::session(&args.envs, g)?;

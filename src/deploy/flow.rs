@@ -175,6 +175,32 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     }
     let endpoints = render::endpoint_plan(env, &rendered[1..])?;
     let endpoints = &endpoints;
+    // Whether the account can launch each EC2 fleet, before any change set is made.
+    for (i, stack) in rendered.iter().enumerate().skip(1) {
+        let spinner = reporter.spinner(&stack.stack_name);
+        spinner.set("checking the account's EC2 quotas");
+        let deployed = states[i].is_some();
+        let notes = super::quota::check(
+            clients,
+            owner(cx, i),
+            &stack.stack_name,
+            deployed,
+            opts.over_quota,
+        )
+        .await?;
+        drop(spinner);
+        for n in notes {
+            reporter.line(&n);
+            if let Some(w) = n.strip_prefix("WARNING: ") {
+                reporter.event(Event::Warning {
+                    environment: Some(env.name.clone()),
+                    stack: Some(stack.stack_name.clone()),
+                    change: None,
+                    message: w.to_string(),
+                });
+            }
+        }
+    }
     // A fleet refers to the data stack's resources only by their names, so its change set
     // does not wait for the data stack's; each fleet is prepared in its stage's terms.
     let results = futures::future::join_all(rendered.iter().zip(states).enumerate().map(

@@ -26,6 +26,7 @@ mod network;
 mod package;
 mod prepare;
 mod preview;
+mod quota;
 mod reach;
 mod recover;
 mod summary;
@@ -83,6 +84,8 @@ pub(crate) struct Options {
     pub(crate) revert_drift: bool,
     /// `--adopt`: take over stacks of the environment's names that lack qfleet's marks.
     pub(crate) adopt: bool,
+    /// `--over-quota`: go on when the EC2 vCPU quotas cannot hold `workers.max` ([`quota`]).
+    pub(crate) over_quota: bool,
     /// `--resume`: a rollout in waves passes a wave deployed already whose bake has run out
     /// without a look at its alarms ([`crate::targets`]).
     pub(crate) resume: bool,
@@ -109,6 +112,7 @@ impl Default for Options {
             express: None,
             revert_drift: false,
             adopt: false,
+            over_quota: false,
             resume: false,
             rollout: false,
             found: crate::environments::Found::default(),

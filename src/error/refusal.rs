@@ -164,6 +164,17 @@ pub enum Refusal {
         file: String,
         running: Vec<RunningStage>,
     },
+    /// The account's EC2 vCPU quotas cannot hold the fleet at `workers.max`
+    /// ([`crate::deploy`]'s quota check), without `--over-quota`.
+    #[error(
+        "{env}: the account's EC2 quota in {region} cannot launch the fleet: {}; nothing was changed. Ask AWS for more (Service Quotas console, EC2; or `aws service-quotas request-service-quota-increase --service-code ec2 --quota-code CODE --desired-value VCPUS`), lower workers.max, or give --over-quota to deploy anyway",
+        .why.join("; ")
+    )]
+    OverQuota {
+        env: String,
+        region: String,
+        why: Vec<String>,
+    },
     /// A bucket of the environment's name outside any stack, without qfleet's marks.
     #[error(
         "{env}: bucket {bucket} exists outside any stack and is not qfleet's for this environment: it lacks {}. qfleet imports only a bucket an earlier teardown of this environment kept; nothing was changed. If this stack file should take it over, `qfleet deploy {env} --adopt` imports it after the preview",

@@ -268,6 +268,18 @@ pub(super) const CALLS: &[Call] = &[
         "DescribeInstanceTypeOfferings",
         &["ec2:DescribeInstanceTypeOfferings"],
     ),
+    // plan and deploy of EC2 workers: the vCPUs (and GPUs) of the file's instance types, and
+    // the account's quotas for them with their usage (src/deploy/quota.rs).
+    call(
+        "ec2",
+        "DescribeInstanceTypes",
+        &["ec2:DescribeInstanceTypes"],
+    ),
+    call(
+        "servicequotas",
+        "ListServiceQuotas",
+        &["servicequotas:ListServiceQuotas"],
+    ),
     // EC2: the groups and prefix lists workers.security_groups and workers.egress name,
     // checked before any change.
     call(

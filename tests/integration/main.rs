@@ -73,6 +73,7 @@ mod emulator_table;
 mod env_moto;
 mod fargate_moto;
 mod faults_moto;
+mod gpu_moto;
 mod guard_rules;
 mod hints;
 mod iam;

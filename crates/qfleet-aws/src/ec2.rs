@@ -300,12 +300,19 @@ const VALUE_SETS: &[&str] = &["routeTableIdSet", "subnetIdSet", "networkInterfac
 /// a CIDR block's association state (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcCidrBlockState.html>)
 /// and the error of an item a batch action could not act on
 /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_UnsuccessfulItem.html>).
-const STRUCTURES: &[&str] = &["cidrBlockState", "error"];
+/// An instance type's vCPUs and GPUs (DescribeInstanceTypes: `vCpuInfo.defaultVCpus`,
+/// `gpuInfo.gpus.N.count`; <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceTypeInfo.html>)
+/// are read the same way.
+const STRUCTURES: &[&str] = &["cidrBlockState", "error", "vCpuInfo", "gpuInfo"];
+
+/// Lists whose name does not end in `Set`: an instance type's GPUs
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GpuInfo.html>, `gpus`).
+const LISTS: &[&str] = &["gpus"];
 
 fn fields_into(item: &mut ScopedDecoder, prefix: &str, out: &mut Item) {
     while let Some(mut f) = item.next_tag() {
         let name = f.start_el().local().to_string();
-        if name.ends_with("Set") {
+        if name.ends_with("Set") || LISTS.contains(&name.as_str()) {
             let plain = VALUE_SETS.contains(&name.as_str());
             let mut n = 0;
             while let Some(mut member) = f.next_tag() {

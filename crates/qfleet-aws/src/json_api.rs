@@ -72,6 +72,17 @@ pub(super) const ECR: Api = Api {
     content_type: JSON_1_1,
 };
 
+/// Service Quotas (the account's EC2 vCPU quotas: `super::quotas`), AWS JSON 1.1
+/// (<https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/Welcome.html>).
+pub(super) const SERVICE_QUOTAS: Api = Api {
+    service: Service {
+        id: "Service Quotas",
+        name: "servicequotas",
+    },
+    target: "ServiceQuotasV20190624",
+    content_type: JSON_1_1,
+};
+
 /// A client of one such service in one region.
 #[derive(Clone, Debug)]
 pub struct JsonApi {

@@ -26,6 +26,7 @@ pub mod monitoring;
 pub mod network;
 pub mod poll;
 pub mod queues;
+pub mod quotas;
 pub mod registry;
 pub mod request_target;
 pub mod services;
@@ -70,6 +71,8 @@ pub struct Clients {
     pub dynamodb: json_api::JsonApi,
     /// ECR: the worker images' repositories ([`registry`]).
     pub ecr: json_api::JsonApi,
+    /// Service Quotas: the account's EC2 vCPU quotas ([`quotas`]).
+    pub servicequotas: json_api::JsonApi,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
@@ -108,6 +111,7 @@ impl Clients {
             logs: json_api::JsonApi::from_config(json_api::LOGS, region, conf),
             dynamodb: json_api::JsonApi::from_config(json_api::DYNAMODB, region, conf),
             ecr: json_api::JsonApi::from_config(json_api::ECR, region, conf),
+            servicequotas: json_api::JsonApi::from_config(json_api::SERVICE_QUOTAS, region, conf),
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),

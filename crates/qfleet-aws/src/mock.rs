@@ -37,6 +37,8 @@ pub struct Rules<'a> {
     pub dynamodb: Option<super::signed::fake::Fake>,
     /// ECR (the worker images) likewise.
     pub ecr: Option<super::signed::fake::Fake>,
+    /// Service Quotas (the EC2 vCPU quotas) likewise.
+    pub servicequotas: Option<super::signed::fake::Fake>,
     pub sqs: Vec<&'a Rule>,
     pub sns: Vec<&'a Rule>,
     pub s3: Vec<&'a Rule>,
@@ -49,13 +51,23 @@ impl Rules<'_> {
             region: "eu-west-1".into(),
             cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &self.cfn),
             ec2: super::ec2::Ec2::with_http_client("eu-west-1", fake(&self.ec2)),
-            autoscaling: mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, &self.autoscaling),
+            // A group not found last: the quota check before a deploy looks for the fleet's
+            // own group; a test's own answer comes first.
+            autoscaling: mock_client!(
+                aws_sdk_autoscaling,
+                RuleMode::MatchAny,
+                &[self.autoscaling.clone(), vec![no_group()]].concat()
+            ),
             lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &self.lambda),
             ecs: JsonApi::with_http_client(json_api::ECS, fake(&self.ecs)),
             cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &self.cloudwatch),
             logs: JsonApi::with_http_client(json_api::LOGS, fake(&self.logs)),
             dynamodb: JsonApi::with_http_client(json_api::DYNAMODB, fake(&self.dynamodb)),
             ecr: JsonApi::with_http_client(json_api::ECR, fake(&self.ecr)),
+            servicequotas: JsonApi::with_http_client(
+                json_api::SERVICE_QUOTAS,
+                fake(&self.servicequotas),
+            ),
             sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
             // The lock bucket's rules first: a test's own S3 rules answer every other bucket.
@@ -312,6 +324,13 @@ pub fn instance_stacks(
 }
 
 /// STS's GetCallerIdentity for account 111122223333 (the mocked stacks' account).
+fn no_group() -> &'static Rule {
+    let rule = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups).then_output(|| {
+        aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder().build()
+    });
+    Box::leak(Box::new(rule))
+}
+
 fn any_caller() -> &'static Rule {
     let rule = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
         aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()

@@ -1,0 +1,396 @@
+//! Whether the account can launch the fleet: its EC2 vCPU quotas against what the fleet needs
+//! at `workers.max`, found before any change.
+//!
+//! EC2 counts running On-Demand instances, and Spot Instance requests, in vCPUs against a
+//! quota per group of instance families ("Amazon EC2 service quotas",
+//! <https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html>; Spot:
+//! <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-limits.html>). A launch over
+//! it fails with `VcpuLimitExceeded`, and an Auto Scaling group keeps trying while the backlog
+//! grows. A new account's G and P quotas are often 0.
+//!
+//! The decision is made on evidence only:
+//! - **refused**: even with every vCPU this fleet's group holds now given back, the quotas
+//!   cannot hold `workers.max` instances (a quota of 0 is the common case);
+//! - **fits**: the quotas minus what the account uses now (the quota's usage metric) hold them;
+//! - otherwise it is **unchecked** (a read failed) or **may not fit** (the usage now leaves
+//!   too little, unless this fleet's own instances are what uses it), and the deploy goes on
+//!   saying so.
+
+use crate::aws::Clients;
+use crate::aws::quotas::{self, InstanceType};
+use crate::config::{Environment, WorkerKind};
+use crate::error::{Error, Refusal, Result};
+use std::collections::BTreeMap;
+
+pub(crate) use crate::aws::quotas::Market;
+
+fn label(m: Market) -> &'static str {
+    match m {
+        Market::OnDemand => "On-Demand",
+        Market::Spot => "Spot",
+    }
+}
+
+/// Instances at `workers.max` in each market: the On-Demand base first, then the
+/// On-Demand share of the rest rounded up (Auto Scaling "rounds up" the On-Demand share,
+/// <https://docs.aws.amazon.com/autoscaling/ec2/userguide/allocation-strategies.html>: the
+/// worst case for the On-Demand quota), and the rest on Spot.
+pub(crate) fn per_market(max: u32, spot_percent: u32, on_demand_base: u32) -> Vec<(Market, u32)> {
+    let base = on_demand_base.min(max);
+    let above = max - base;
+    let spot = above * spot_percent.min(100) / 100;
+    let on_demand = max - spot;
+    [(Market::OnDemand, on_demand), (Market::Spot, spot)]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// One quota as read: its value in vCPUs, and its usage now (or why either is not known).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reading {
+    pub(crate) name: String,
+    pub(crate) code: Option<String>,
+    pub(crate) value: Result<f64, String>,
+    pub(crate) usage: Result<f64, String>,
+}
+
+/// What one market of the fleet needs of one quota: its instances and the most vCPUs any of
+/// its types has (the group may launch any of them).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Need {
+    pub(crate) market: Market,
+    pub(crate) instances: u32,
+    /// Quota name → the most vCPUs of a type of the fleet that counts against it.
+    pub(crate) vcpus: BTreeMap<String, u32>,
+    /// Types whose quota or vCPUs are not known (said, never taken as fine).
+    pub(crate) unknown: Vec<String>,
+}
+
+/// The verdict for one market.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Verdict {
+    Fits(String),
+    MayNotFit(String),
+    Unchecked(String),
+    Refused(String),
+}
+
+/// Judges one market's need against the quotas read; `own` is the vCPUs this fleet's group
+/// holds now per quota name (`None`: not known).
+pub(crate) fn judge(
+    need: &Need,
+    readings: &BTreeMap<String, Reading>,
+    own: Option<&BTreeMap<String, u32>>,
+) -> Verdict {
+    let m = label(need.market);
+    let n = need.instances;
+    // None: unbounded (something unread, or a type whose quota is not known, which may hold
+    // the instances the others do not).
+    let mut upper: Option<u64> = need.unknown.is_empty().then_some(0);
+    let mut lower: u64 = 0; // instances the quotas hold for certain
+    let mut unread = need
+        .unknown
+        .iter()
+        .map(|t| format!("{t}: its quota or vCPUs are not known"))
+        .collect::<Vec<_>>();
+    let mut names = Vec::new();
+    for (name, &v) in &need.vcpus {
+        let v = u64::from(v.max(1));
+        let r = readings.get(name);
+        let label = match r.and_then(|r| r.code.as_deref()) {
+            Some(code) => format!("\"{name}\" ({code})"),
+            None => format!("\"{name}\""),
+        };
+        names.push(label.clone());
+        let value = match r.map(|r| &r.value) {
+            Some(Ok(q)) => q.max(0.0).floor() as u64,
+            Some(Err(why)) => {
+                unread.push(format!("{label}: {why}"));
+                upper = None;
+                continue;
+            }
+            None => {
+                unread.push(format!("{label}: not among the account's EC2 quotas"));
+                upper = None;
+                continue;
+            }
+        };
+        let mine = own.map(|o| u64::from(*o.get(name).unwrap_or(&0)));
+        match r.map(|r| &r.usage) {
+            Some(Ok(used)) => {
+                let used = used.max(0.0).ceil() as u64;
+                lower += value.saturating_sub(used) / v;
+                match (upper, mine) {
+                    (Some(u), Some(mine)) => {
+                        upper = Some(u + (value.saturating_sub(used) + mine.min(used)) / v)
+                    }
+                    (Some(u), None) => upper = Some(u + value / v),
+                    (None, _) => {}
+                }
+            }
+            Some(Err(why)) => {
+                unread.push(format!("{label}'s usage: {why}"));
+                upper = upper.map(|u| u + value / v);
+            }
+            None => upper = upper.map(|u| u + value / v),
+        }
+    }
+    let needed: Vec<String> = need
+        .vcpus
+        .iter()
+        .map(|(name, v)| format!("{} vCPUs of \"{name}\"", u64::from(n) * u64::from(*v)))
+        .collect();
+    let needed = needed.join(" or ");
+    if let Some(u) = upper
+        && u < u64::from(n)
+    {
+        return Verdict::Refused(format!(
+            "{m}: workers.max needs {n} instance{} ({needed}), and the account's quota {} holds {u} even with this fleet's own instances counted as free",
+            if n == 1 { "" } else { "s" },
+            names.join(" and ")
+        ));
+    }
+    if lower >= u64::from(n) {
+        return Verdict::Fits(format!(
+            "{m}: quota {} holds workers.max ({n} instance{}, {needed}) beside what the account uses now",
+            names.join(" and "),
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    if !unread.is_empty() {
+        return Verdict::Unchecked(format!("{m}: {}", unread.join("; ")));
+    }
+    Verdict::MayNotFit(format!(
+        "{m}: quota {} holds {lower} more instance{} beside what the account uses now, short of workers.max ({n}, {needed}) unless this fleet's own instances are what uses it",
+        names.join(" and "),
+        if lower == 1 { "" } else { "s" }
+    ))
+}
+
+/// What the fleet's instance types are, as EC2 describes them (`Err`: why not read).
+type Described = std::result::Result<BTreeMap<String, InstanceType>, String>;
+
+/// The check before any change, for an EC2 fleet that runs (`workers.max` above 0): the
+/// notes to print, a refusal (exit 4) when the quotas cannot hold the fleet and
+/// `--over-quota` is not given, or an input error when a type lacks the GPUs
+/// `workers.gpu` asks for.
+pub(super) async fn check(
+    clients: &Clients,
+    env: &Environment,
+    stack: &str,
+    deployed: bool,
+    over_quota: bool,
+) -> Result<Vec<String>> {
+    let w = &env.spec.workers;
+    if env.kind().id() != WorkerKind::Ec2 || env.parked() {
+        return Ok(Vec::new());
+    }
+    let types: Vec<String> = w.types().into_iter().map(str::to_string).collect();
+    let described: Described = quotas::instance_types(&clients.ec2, &types)
+        .await
+        .map(|list| list.into_iter().map(|t| (t.name.clone(), t)).collect())
+        .map_err(|e| e.to_string());
+    let mut notes = gpus(env, &types, &described)?;
+    let max = u32::try_from(w.max).unwrap_or(0);
+    let needs = needs(
+        &types,
+        &described,
+        per_market(max, w.spot.percent, w.spot.on_demand_base),
+    );
+    let readings = read(clients, &needs).await;
+    // A fleet not deployed holds nothing; a deployed one's group is read.
+    let own = match deployed {
+        true => own(clients, env, &described).await,
+        false => Some(BTreeMap::new()),
+    };
+    let mut refused = Vec::new();
+    for need in &needs {
+        let own = own
+            .as_ref()
+            .map(|o| o.get(&need.market).cloned().unwrap_or_default());
+        match judge(need, &readings, own.as_ref()) {
+            Verdict::Fits(why) => notes.push(format!("{stack}: EC2 quota: {why}")),
+            Verdict::MayNotFit(why) => notes.push(format!(
+                "WARNING: {stack}: EC2 quota may not hold the fleet: {why}"
+            )),
+            Verdict::Unchecked(why) => {
+                notes.push(format!("WARNING: {stack}: EC2 quota unchecked: {why}"))
+            }
+            Verdict::Refused(why) => refused.push(why),
+        }
+    }
+    if refused.is_empty() {
+        return Ok(notes);
+    }
+    if over_quota {
+        notes.extend(refused.iter().map(|why| {
+            format!("WARNING: {stack}: over the EC2 quota, going on as --over-quota asks: {why}; instances over it will not launch")
+        }));
+        return Ok(notes);
+    }
+    Err(Error::Refused(Refusal::OverQuota {
+        env: env.name.clone(),
+        region: clients.region.clone(),
+        why: refused,
+    }))
+}
+
+/// `workers.gpu` against what EC2 says of each type: at least `count` GPUs, of the model
+/// `accelerator` names. A type EC2 does not describe, or an answer not read, is a note.
+fn gpus(env: &Environment, types: &[String], described: &Described) -> Result<Vec<String>> {
+    let Some(gpu) = &env.spec.workers.gpu else {
+        return Ok(Vec::new());
+    };
+    let field = match env.spec.workers.instance_types {
+        Some(_) => "workers.instance_types",
+        None => "workers.instance_type",
+    };
+    let described = match described {
+        Ok(d) => d,
+        Err(why) => {
+            return Ok(vec![format!(
+                "WARNING: {}: the GPUs of {} unchecked: {why}",
+                env.name,
+                types.join(", ")
+            )]);
+        }
+    };
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    for t in types {
+        let Some(d) = described.get(t) else {
+            notes.push(format!(
+                "WARNING: {}: EC2 does not describe {t} in this Region: its GPUs unchecked",
+                env.name
+            ));
+            continue;
+        };
+        let model = d.gpu.clone().unwrap_or_default();
+        if d.gpus < gpu.count {
+            problems.push(format!(
+                "{t} has {} GPU{}{}, fewer than workers.gpu.count ({})",
+                d.gpus,
+                if d.gpus == 1 { "" } else { "s" },
+                if model.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({model})")
+                },
+                gpu.count
+            ));
+        } else if let Some(a) = &gpu.accelerator
+            && !model
+                .split_whitespace()
+                .any(|word| word.eq_ignore_ascii_case(a))
+        {
+            problems.push(format!(
+                "{t} carries {model}, not the {a} workers.gpu.accelerator names"
+            ));
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(notes),
+        false => Err(Error::Input(vec![
+            env.source.error(field, problems.join("; ")),
+        ])),
+    }
+}
+
+/// What each market needs of each quota: the most vCPUs of a type under it.
+fn needs(types: &[String], described: &Described, markets: Vec<(Market, u32)>) -> Vec<Need> {
+    markets
+        .into_iter()
+        .map(|(market, instances)| {
+            let mut need = Need {
+                market,
+                instances,
+                vcpus: BTreeMap::new(),
+                unknown: Vec::new(),
+            };
+            for t in types {
+                let vcpus = described
+                    .as_ref()
+                    .ok()
+                    .and_then(|d| d.get(t))
+                    .map(|d| d.vcpus);
+                match (quotas::quota_name(t, market), vcpus) {
+                    (Some(name), Some(v)) => {
+                        let e = need.vcpus.entry(name.to_string()).or_insert(0);
+                        *e = (*e).max(v);
+                    }
+                    _ => need.unknown.push(t.clone()),
+                }
+            }
+            need
+        })
+        .collect()
+}
+
+/// The quotas the needs name, read by name, each with its usage now.
+async fn read(clients: &Clients, needs: &[Need]) -> BTreeMap<String, Reading> {
+    let names: std::collections::BTreeSet<&String> =
+        needs.iter().flat_map(|n| n.vcpus.keys()).collect();
+    let listed = quotas::ec2_quotas(&clients.servicequotas).await;
+    let mut out = BTreeMap::new();
+    for name in names {
+        let reading = match &listed {
+            Err(e) => Reading {
+                name: name.clone(),
+                code: None,
+                value: Err(e.to_string()),
+                usage: Err("not read".into()),
+            },
+            Ok(list) => match list.iter().find(|q| &q.quota_name == name) {
+                // Not in the account's list: left out, and said as unchecked.
+                None => continue,
+                Some(q) => Reading {
+                    name: name.clone(),
+                    code: Some(q.quota_code.clone()),
+                    value: q
+                        .value
+                        .ok_or_else(|| "Service Quotas gave no value".to_string()),
+                    usage: match &q.usage_metric {
+                        Some(m) => quotas::usage(&clients.cloudwatch, m)
+                            .await
+                            .map_err(|e| e.to_string()),
+                        None => Err("the quota names no usage metric".into()),
+                    },
+                },
+            },
+        };
+        out.insert(name.clone(), reading);
+    }
+    out
+}
+
+/// The vCPUs this fleet's group holds now, per market and quota (its instances may be of
+/// either market, so each counts in both); `None` when the group or the types are not read.
+async fn own(
+    clients: &Clients,
+    env: &Environment,
+    described: &Described,
+) -> Option<BTreeMap<Market, BTreeMap<String, u32>>> {
+    let name = crate::render::ResourceNames::of(env).asg;
+    let group = crate::aws::autoscaling::group(&clients.autoscaling, &name)
+        .await
+        .ok()?;
+    let described = described.as_ref().ok()?;
+    let mut out: BTreeMap<Market, BTreeMap<String, u32>> = BTreeMap::new();
+    for i in group.iter().flat_map(|g| g.instances.iter()) {
+        let t = i.instance_type.as_deref()?;
+        let v = described.get(t).map(|d| d.vcpus)?;
+        for market in [Market::OnDemand, Market::Spot] {
+            if let Some(q) = quotas::quota_name(t, market) {
+                *out.entry(market)
+                    .or_default()
+                    .entry(q.to_string())
+                    .or_insert(0) += v;
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+//! GPU workers on moto's server, with a stand-in for Service Quotas (moto answers no EC2
+//! quota): the account's quota is checked before any change. A quota below what the fleet
+//! needs at workers.max is refused, exit 4, naming the quota, its code and the vCPUs needed,
+//! and no stack is created; `--over-quota` deploys the GPU example anyway.
+//!
+//! moto's Parameter Store has no Deep Learning AMI parameter and refuses to store names under
+//! `/aws/`, so the file names an AMI id (moto's Amazon Linux 2023); the render tests check the
+//! default image.
+
+use crate::common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+
+/// A stand-in Service Quotas endpoint (AWS JSON 1.1): every ListServiceQuotas of `ec2` gets
+/// the G and VT On-Demand quota at `value` vCPUs, one page
+/// (<https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListServiceQuotas.html>).
+/// Returns its URL; it serves until the test process ends.
+fn quotas_standing_in(value: f64) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            let mut target = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("x-amz-target:") {
+                    target = line.trim().to_string();
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer = if target.ends_with("ServiceQuotasV20190624.ListServiceQuotas") {
+                serde_json::json!({"Quotas": [{
+                    "ServiceCode": "ec2",
+                    "QuotaName": "Running On-Demand G and VT instances",
+                    "QuotaCode": "L-DB2E81BA",
+                    "Value": value,
+                    "Unit": "None",
+                    "UsageMetric": {
+                        "MetricNamespace": "AWS/Usage",
+                        "MetricName": "ResourceCount",
+                        "MetricDimensions": {"Service": "EC2", "Type": "Resource",
+                                             "Resource": "vCPU", "Class": "G/OnDemand"},
+                        "MetricStatisticRecommendation": "Maximum"
+                    }
+                }]})
+                .to_string()
+            } else {
+                r#"{"__type":"UnknownOperationException","message":"not stood in for"}"#.into()
+            };
+            let status = if answer.contains("Quotas") {
+                "200 OK"
+            } else {
+                "400 Bad Request"
+            };
+            let mut s = stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    url
+}
+
+/// The GPU example as a test environment: its workers and scaling, moto's AMI.
+fn gpu_file(dir: &std::path::Path, env: &str) -> std::path::PathBuf {
+    let ami = moto_ami();
+    let example = std::fs::read_to_string(root().join("examples/gpu.yaml")).unwrap();
+    let body = example
+        .replace("environment: gpu\n", &format!("environment: {env}\n"))
+        .replace("region: us-east-1\n", "region: eu-west-1\n")
+        .replace("us-east-1.amazonaws.com", "eu-west-1.amazonaws.com")
+        .replace("  gpu:\n", &format!("  ami: {ami}\n  gpu:\n"));
+    let p = dir.join(format!("{env}.yaml"));
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// An AMI id moto launches: its Amazon Linux 2023 one, read from its Parameter Store.
+fn moto_ami() -> String {
+    let o = run(std::process::Command::new(root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg("import boto3,sys;print(boto3.client('ssm',region_name='eu-west-1',endpoint_url=sys.argv[1],aws_access_key_id='testing',aws_secret_access_key='testing').get_parameter(Name='/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64')['Parameter']['Value'])")
+        .arg(moto_endpoint()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o).trim().to_string()
+}
+
+#[tokio::test]
+async fn a_gpu_fleet_over_the_accounts_quota_is_refused_before_any_change_then_deploys_with_over_quota()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("it-gpu");
+    let file = gpu_file(dir.path(), &e);
+    // 8 vCPUs of G: workers.max 4 × 4 vCPUs (g6.xlarge, g5.xlarge) need 16.
+    let quotas = quotas_standing_in(8.0);
+    let o = run(qfleet_on_moto()
+        .env("AWS_ENDPOINT_URL_SERVICE_QUOTAS", &quotas)
+        .args(["deploy", "--yes"])
+        .arg(&file));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    for said in [
+        "Running On-Demand G and VT instances",
+        "L-DB2E81BA",
+        "16 vCPUs",
+        "nothing was changed",
+        "--over-quota",
+    ] {
+        assert!(err.contains(said), "{said}: {err}");
+    }
+    let cfn = aws_sdk_cloudformation::Client::new(&moto_config().await);
+    for stack in ["data", "fleet"] {
+        assert!(
+            !stack_exists(&cfn, &format!("qfleet-{e}-{stack}")).await,
+            "{stack}"
+        );
+    }
+    // `--yes` answers questions; only --over-quota goes on.
+    let o = run(qfleet_on_moto()
+        .env("AWS_ENDPOINT_URL_SERVICE_QUOTAS", &quotas)
+        .args(["deploy", "--yes", "--over-quota"])
+        .arg(&file));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("WARNING") && err.contains("L-DB2E81BA"),
+        "{err}"
+    );
+    assert!(stack_exists(&cfn, &format!("qfleet-{e}-fleet")).await);
+
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto()
+        .args(["teardown", "--yes", "--purge-bucket"])
+        .arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
