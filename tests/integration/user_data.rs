@@ -652,12 +652,20 @@ fn a_gpu_instance_missing_gpus_reports_itself_unhealthy_and_stops_its_bootstrap(
     let check = helper(&ud, "qfleet-gpu-check");
     shellcheck(check);
     verify_unit(
-        section(&ud, "qfleet-gpu-check.timer <<'QFLEET_UNIT'\n", "\nQFLEET_UNIT"),
+        section(
+            &ud,
+            "qfleet-gpu-check.timer <<'QFLEET_UNIT'\n",
+            "\nQFLEET_UNIT",
+        ),
         "qfleet-gpu-check.timer",
     );
     // The bootstrap runs it (set -e) before it starts the worker.
     let run_at = ud.find("\n/usr/local/bin/qfleet-gpu-check\n").unwrap();
-    assert!(run_at < ud.find("systemctl enable --now qfleet-worker.service").unwrap());
+    assert!(
+        run_at
+            < ud.find("systemctl enable --now qfleet-worker.service")
+                .unwrap()
+    );
     assert!(ud.contains("set -euo pipefail"));
     let run = |gpus: usize| {
         let dir = tempfile::tempdir().unwrap();
@@ -683,7 +691,10 @@ fn a_gpu_instance_missing_gpus_reports_itself_unhealthy_and_stops_its_bootstrap(
         std::fs::write(&env, "AWS_REGION=us-east-1\nQFLEET_GPUS=1\n").unwrap();
         let script = check
             .replace("/etc/qfleet/worker.env", &env.display().to_string())
-            .replace("/var/lib/qfleet/gpus", &d.join("gpus").display().to_string());
+            .replace(
+                "/var/lib/qfleet/gpus",
+                &d.join("gpus").display().to_string(),
+            );
         let o = Command::new("bash")
             .arg("-c")
             .arg(&script)
@@ -692,7 +703,12 @@ fn a_gpu_instance_missing_gpus_reports_itself_unhealthy_and_stops_its_bootstrap(
             .unwrap();
         let seen = std::fs::read_to_string(d.join("gpus")).unwrap();
         let calls = std::fs::read_to_string(calls).unwrap_or_default();
-        (o.status.success(), seen.trim().to_string(), calls, stderr(&o))
+        (
+            o.status.success(),
+            seen.trim().to_string(),
+            calls,
+            stderr(&o),
+        )
     };
     let (ok, seen, calls, _) = run(1);
     assert!(ok && seen == "1" && calls.is_empty(), "{calls}");
