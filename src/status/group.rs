@@ -27,6 +27,10 @@ pub struct Fleet {
     launch_template_version: Option<String>,
     pub(super) suspended_processes: Vec<String>,
     pub(super) activities: Vec<Activity>,
+    /// With `workers.gpu`: the GPUs of the instances in service and healthy, from each one's
+    /// type as EC2 describes it; `null` without `workers.gpu`, or when the types could not be
+    /// read (see `unavailable`). An instance whose GPUs went missing marks itself unhealthy.
+    pub(super) gpus_in_service: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -38,6 +42,9 @@ struct Instance {
     launch_template_version: Option<String>,
     outdated: bool,
     protected_from_scale_in: bool,
+    instance_type: Option<String>,
+    /// The GPUs its type has (`workers.gpu` only).
+    gpus: Option<u32>,
 }
 
 /// The fleet section (`None`: no group read, absent, or unreadable: see `unavailable`).
@@ -58,6 +65,8 @@ pub(super) fn section(snap: &Snapshot, unavailable: &mut BTreeMap<String, Why>) 
                 ),
                 launch_template_version: i.launch_template_version.clone(),
                 protected_from_scale_in: i.protected_from_scale_in,
+                instance_type: i.instance_type.clone(),
+                gpus: None,
             })
             .collect();
         let mut per_zone: BTreeMap<String, usize> =
@@ -77,20 +86,54 @@ pub(super) fn section(snap: &Snapshot, unavailable: &mut BTreeMap<String, Why>) 
             launch_template_version: g.launch_template_version.clone(),
             suspended_processes: g.suspended_processes.clone(),
             activities,
+            gpus_in_service: None,
         }
     })
+}
+
+impl Fleet {
+    /// The instance types of the group's instances, each once.
+    pub(super) fn instance_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self
+            .instances
+            .iter()
+            .filter_map(|i| i.instance_type.clone())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    }
+
+    /// Each instance's GPUs from `per_type` (type → GPUs), and those in service and healthy.
+    pub(super) fn with_gpus(&mut self, per_type: &BTreeMap<String, u32>) {
+        let mut in_service = 0;
+        for i in &mut self.instances {
+            i.gpus = i
+                .instance_type
+                .as_ref()
+                .and_then(|t| per_type.get(t))
+                .copied();
+            if i.lifecycle == "InService" && i.health == "Healthy" {
+                in_service += i.gpus.unwrap_or(0);
+            }
+        }
+        self.gpus_in_service = Some(in_service);
+    }
 }
 
 /// The fleet section's lines: the group's size, its instances per zone and in a table, its
 /// latest scaling activities.
 pub(super) fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
     line(format!(
-        "fleet {}: desired {} (min {}, max {}), {} in service, {} on an older launch template version{}",
+        "fleet {}: desired {} (min {}, max {}), {} in service{}, {} on an older launch template version{}",
         f.group,
         f.desired,
         f.min,
         f.max,
         f.in_service,
+        f.gpus_in_service
+            .map(|n| format!(" ({n} GPU{} in service)", if n == 1 { "" } else { "s" }))
+            .unwrap_or_default(),
         f.outdated,
         if f.suspended_processes.is_empty() {
             String::new()
@@ -105,16 +148,21 @@ pub(super) fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
         .collect();
     line(format!("  per zone: {}", zones.join(", ")));
     if !f.instances.is_empty() {
+        let gpus = f.gpus_in_service.is_some();
+        let mut head = vec![
+            "instance",
+            "zone",
+            "lifecycle",
+            "health",
+            "template version",
+        ];
+        if gpus {
+            head.extend(["type", "GPUs"]);
+        }
         line(crate::output::table(
-            &[
-                "instance",
-                "zone",
-                "lifecycle",
-                "health",
-                "template version",
-            ],
+            &head,
             f.instances.iter().map(|i| {
-                vec![
+                let mut row = vec![
                     i.id.clone(),
                     i.zone.clone(),
                     i.lifecycle.clone(),
@@ -124,7 +172,12 @@ pub(super) fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
                         i.launch_template_version.clone().unwrap_or_default(),
                         if i.outdated { " (outdated)" } else { "" }
                     ),
-                ]
+                ];
+                if gpus {
+                    row.push(i.instance_type.clone().unwrap_or_default());
+                    row.push(i.gpus.map_or("?".into(), |n| n.to_string()));
+                }
+                row
             }),
         ));
     }

@@ -407,6 +407,9 @@ async fn gather_at(
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
         let snap = snapshot::read_at(clients, stage, Scope::STATUS, names).await;
         let mut status = from_snapshot(&snap, stage.backlog_target());
+        if stage.spec.workers.gpu.is_some() {
+            gpus(clients, &mut status).await;
+        }
         let as_file = wanted
             .as_ref()
             .and_then(|w| w.iter().find(|(name, _)| *name == snap.data.name))
@@ -444,6 +447,40 @@ async fn gather_at(
         st.origin = names.origin(&st.name);
     }
     first
+}
+
+/// With `workers.gpu`: each instance's GPUs, from its type as EC2 describes it; a type not
+/// read leaves the count unknown and says why in `unavailable`.
+async fn gpus(clients: &Clients, status: &mut Status) {
+    let Some(fleet) = status.workers.iter_mut().find_map(|w| match w {
+        Workers::Ec2(Some(f)) => Some(f),
+        _ => None,
+    }) else {
+        return;
+    };
+    let types = fleet.instance_types();
+    if types.is_empty() {
+        fleet.with_gpus(&BTreeMap::new());
+        return;
+    }
+    match crate::aws::quotas::instance_types(&clients.ec2, &types).await {
+        Ok(described) if described.len() == types.len() => {
+            let per_type = described.into_iter().map(|t| (t.name, t.gpus)).collect();
+            fleet.with_gpus(&per_type);
+        }
+        Ok(_) => {
+            status.unavailable.insert(
+                "GPUs".into(),
+                Why::from("EC2 did not describe every instance type of the group".to_string()),
+            );
+        }
+        Err(e) => {
+            status.unavailable.insert(
+                "GPUs".into(),
+                Why::from(format!("describing the instance types: {e}")),
+            );
+        }
+    }
 }
 
 /// The status of an environment that could not be read (the account guard refused it, or its

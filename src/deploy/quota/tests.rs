@@ -136,3 +136,88 @@ fn types_of_two_quotas_count_what_each_holds() {
         "{v:?}"
     );
 }
+
+fn env(yaml: &str) -> crate::config::Environment {
+    crate::config::parse(std::path::PathBuf::from("stacks/g.yaml"), yaml.to_string())
+        .unwrap()
+        .into_only()
+}
+
+fn described(types: &[(&str, u32, u32, &str)]) -> Described {
+    Ok(types
+        .iter()
+        .map(|(n, v, g, m)| {
+            (
+                n.to_string(),
+                InstanceType {
+                    name: n.to_string(),
+                    vcpus: *v,
+                    gpus: *g,
+                    gpu: (!m.is_empty()).then(|| m.to_string()),
+                },
+            )
+        })
+        .collect())
+}
+
+#[test]
+fn a_type_with_fewer_gpus_or_another_model_is_an_input_error_naming_the_field() {
+    let two = env(
+        "region: us-east-1\nworkers:\n  instance_types: [g6.xlarge, g6.12xlarge]\n  gpu: {count: 2}\n",
+    );
+    let types: Vec<String> = vec!["g6.xlarge".into(), "g6.12xlarge".into()];
+    let d = described(&[
+        ("g6.xlarge", 4, 1, "NVIDIA L4"),
+        ("g6.12xlarge", 48, 4, "NVIDIA L4"),
+    ]);
+    let Err(Error::Input(e)) = gpus(&two, &types, &d) else {
+        panic!("expected an input error")
+    };
+    assert_eq!(e[0].field, "workers.instance_types");
+    assert!(
+        e[0].message
+            .contains("g6.xlarge has 1 GPU (NVIDIA L4), fewer than workers.gpu.count (2)"),
+        "{}",
+        e[0].message
+    );
+    let l40s = env(
+        "region: us-east-1\nworkers:\n  instance_type: g6.xlarge\n  gpu: {count: 1, accelerator: L40S}\n",
+    );
+    let one = vec!["g6.xlarge".to_string()];
+    let Err(Error::Input(e)) = gpus(&l40s, &one, &d) else {
+        panic!("expected an input error")
+    };
+    assert!(
+        e[0].message.contains("carries NVIDIA L4, not the L40S"),
+        "{}",
+        e[0].message
+    );
+    // The model as EC2 names it, in any case; an answer not read is a note, never fine.
+    let l4 = env(
+        "region: us-east-1\nworkers:\n  instance_type: g6.xlarge\n  gpu: {count: 1, accelerator: l4}\n",
+    );
+    assert!(gpus(&l4, &one, &d).unwrap().is_empty());
+    let notes = gpus(&l4, &one, &Err("AccessDenied".into())).unwrap();
+    assert!(notes[0].contains("unchecked: AccessDenied"), "{notes:?}");
+    let notes = gpus(&l4, &one, &described(&[])).unwrap();
+    assert!(
+        notes[0].contains("does not describe g6.xlarge"),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn the_needs_take_each_markets_instances_and_the_largest_type_of_each_quota() {
+    let types: Vec<String> = vec!["g6.xlarge".into(), "g6e.2xlarge".into(), "x9z.large".into()];
+    let d = described(&[
+        ("g6.xlarge", 4, 1, "NVIDIA L4"),
+        ("g6e.2xlarge", 8, 1, "NVIDIA L40S"),
+    ]);
+    let n = needs(&types, &d, per_market(10, 70, 1));
+    assert_eq!(n[0].market, Market::OnDemand);
+    assert_eq!(n[0].instances, 4);
+    assert_eq!(n[0].vcpus[G], 8);
+    assert_eq!(n[0].unknown, vec!["x9z.large".to_string()]);
+    assert_eq!((n[1].market, n[1].instances), (Market::Spot, 6));
+    assert_eq!(n[1].vcpus["All G and VT Spot Instance Requests"], 8);
+}

@@ -311,6 +311,38 @@ mod snapshots {
         s
     }
 
+    /// `workers.gpu`: each instance's GPUs from its type, and those in service and healthy
+    /// (an unhealthy instance's are not: its GPUs went missing, and it is being replaced).
+    #[test]
+    fn a_gpu_fleet_says_how_many_gpus_each_instance_has_in_service() {
+        let mut snap = deployed();
+        if let Some(Fact::Known(g)) = snap.group_mut() {
+            for i in &mut g.instances {
+                i.instance_type = Some("g6.12xlarge".into());
+            }
+            g.instances[2].health = "Unhealthy".into();
+        }
+        let mut st = from_snapshot(&snap, 10.0);
+        let plain = text(&st);
+        assert!(!plain.contains("GPU"), "{plain}");
+        let fleet = st
+            .workers
+            .iter_mut()
+            .find_map(|w| match w {
+                Workers::Ec2(Some(f)) => Some(f),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(fleet.instance_types(), vec!["g6.12xlarge".to_string()]);
+        fleet.with_gpus(&[("g6.12xlarge".to_string(), 4)].into());
+        let text = text(&st);
+        assert!(text.contains("3 in service (8 GPUs in service)"), "{text}");
+        assert!(text.contains("GPUs"), "{text}");
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["fleet"]["gpus_in_service"], 8, "{json}");
+        assert_eq!(json["fleet"]["instances"][0]["gpus"], 4);
+    }
+
     #[test]
     fn a_healthy_environment_reads_as_steady_with_its_backlog() {
         let st = from_snapshot(&deployed(), 10.0);
