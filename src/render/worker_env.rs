@@ -179,6 +179,17 @@ mod tests {
         assert!(!v.values().any(|x| x.contains("${")), "{v:?}");
     }
 
+    /// A GPU worker run on a laptop (`qfleet dev`) is told how many GPUs the fleet's have.
+    #[test]
+    fn a_gpu_worker_gets_its_gpu_count_as_an_instance_does() {
+        let v = of(
+            "region: eu-west-1\nworkers:\n  instance_type: g6.xlarge\n  gpu: {count: 1}\n",
+            0,
+        );
+        assert_eq!(v.get("QFLEET_GPUS").map(String::as_str), Some("1"));
+        assert!(!of("region: eu-west-1\n", 0).contains_key("QFLEET_GPUS"));
+    }
+
     #[test]
     fn a_task_and_a_function_get_their_variables_filled_in() {
         let task = of(
