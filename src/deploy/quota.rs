@@ -146,7 +146,7 @@ pub(crate) fn judge(
         && u < u64::from(n)
     {
         return Verdict::Refused(format!(
-            "{m}: workers.max needs {n} instance{} ({needed}), and the account's quota {} holds {u} even with this fleet's own instances counted as free",
+            "{m}: workers.max needs {n} instance{} ({needed}), and the account's quota {} holds {u} of them, even with this fleet's own instances counted as free",
             if n == 1 { "" } else { "s" },
             names.join(" and ")
         ));
