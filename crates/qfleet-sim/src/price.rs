@@ -198,30 +198,24 @@ mod tests {
         assert_eq!(instance_hour("eu-west-1", "c7i.xlarge"), Some(0.19152));
         let source = instance_source("us-east-1", "c7i.xlarge");
         assert!(
-            source.contains("aws-price-watcher") && source.contains("as of 2025-06-18"),
+            source.contains("aws-price-watcher") && source.contains("as of 2025-12-06"),
             "{source}"
         );
     }
 
-    /// The Regions of partition `aws` that no source of the table has a price for: Asia
-    /// Pacific (New Zealand) opened after the snapshot of 2025-06-18 the table is from.
-    const UNPRICED_REGIONS: &[&str] = &["ap-southeast-6"];
+    /// The Regions of partition `aws` that no source of the table has a price for: none
+    /// since the snapshot of 2025-12-06 (Asia Pacific (New Zealand) had none in June 2025).
+    const UNPRICED_REGIONS: &[&str] = &[];
 
-    /// Types that AWS's price data of 2025-06-18 lists in no Region of this list: on-demand
+    /// Types that AWS's price data of 2025-12-06 lists in no Region of this list: on-demand
     /// Linux was not sold there that day (the later families came to those Regions after, or
     /// not yet). Written out so that a refresh that fills them shows here.
     const NOT_SOLD: &[(&str, &[&str])] = &[
         ("af-south-1", &["m7i.large", "c7i.xlarge"]),
-        ("ap-east-1", &["m7i.large", "c7i.xlarge"]),
-        ("ap-northeast-3", &["m7i.large", "c7i.xlarge"]),
         ("ap-south-2", &["m7i.large", "c7i.xlarge"]),
-        ("ap-southeast-3", &["c7i.xlarge"]),
-        ("ap-southeast-4", &["c7i.xlarge"]),
         ("ca-west-1", &["m7i.large", "c7i.xlarge", "m7g.large"]),
-        ("eu-central-2", &["m7i.large", "c7i.xlarge"]),
-        ("eu-south-1", &["m7i.large", "c7i.xlarge", "m7g.large"]),
+        ("eu-south-1", &["c7i.xlarge", "m7g.large"]),
         ("il-central-1", &["m7i.large", "c7i.xlarge"]),
-        ("me-central-1", &["m7i.large", "c7i.xlarge"]),
         ("me-south-1", &["m7i.large", "c7i.xlarge"]),
     ];
 
@@ -262,11 +256,13 @@ mod tests {
 
     #[test]
     fn a_missing_price_is_none_never_zero_and_says_so() {
-        // g6 was not sold in eu-west-1 on the snapshot's day; ap-southeast-6 has no price.
+        // g6 was not sold in eu-west-1 on the snapshot's day; p5e is listed by the second
+        // source without a price; a GovCloud Region is no commercial one: none of them priced.
         assert_eq!(instance_hour("eu-west-1", "g6.xlarge"), None);
         assert!(instance_hour("us-east-1", "g6.xlarge").is_some());
-        assert_eq!(lambda("ap-southeast-6", false, 10.0, 10), None);
-        assert_eq!(fargate_task_hour("ap-southeast-6", false, 512, 1_024), None);
+        assert_eq!(instance_hour("us-east-1", "p5e.48xlarge"), None);
+        assert_eq!(lambda("us-gov-west-1", false, 10.0, 10), None);
+        assert_eq!(fargate_task_hour("us-gov-west-1", false, 512, 1_024), None);
         assert!(instance_source("eu-west-1", "g6.xlarge").contains("no price"));
         // A row that cannot be read is left out, not read as 0.
         let t = parse(
@@ -281,7 +277,11 @@ mod tests {
         assert_eq!(vcpus("t3.nano"), Some(2.0));
         assert_eq!(vcpus("c7g.medium"), Some(1.0));
         assert_eq!(vcpus("m7i.8xlarge"), Some(32.0));
-        assert_eq!(vcpus("m7i.metal-24xl"), None);
+        // The table's, where the size name says nothing or the wrong thing.
+        assert_eq!(vcpus("m7i.metal-24xl"), Some(96.0));
+        assert_eq!(vcpus("g6.xlarge"), Some(4.0));
+        assert_eq!(vcpus("p5.48xlarge"), Some(192.0));
+        assert_eq!(vcpus("x9z.metal-2xl"), None);
     }
 
     #[test]
@@ -364,7 +364,7 @@ mod tests {
         let arm = lambda("us-east-1", true, 1_000_000.0, 1_000_000).unwrap();
         assert!((x86 - (16.6667 + 0.2)).abs() < 1e-3, "{x86}");
         assert!((arm - (13.3334 + 0.2)).abs() < 1e-3, "{arm}");
-        assert!(lambda_source("us-east-1", true).contains("lambda published 2025-06-17"));
+        assert!(lambda_source("us-east-1", true).contains("lambda published 2025-12-02"));
         // Where AWS charges more, the table says so (af-south-1, per GB-second).
         let cape_town = lambda("af-south-1", false, 1_000_000.0, 0).unwrap();
         assert!((cape_town - 22.1).abs() < 1e-6, "{cape_town}");
@@ -451,6 +451,111 @@ mod tests {
         let o = run(partial.path(), &out2);
         assert!(!o.status.success());
         assert!(String::from_utf8_lossy(&o.stderr).contains("no lambda.json"));
+        assert!(!out2.exists());
+    }
+
+    #[test]
+    fn the_refresh_script_takes_vcpus_and_later_types_from_their_own_named_sources() {
+        // --vcpus-from fills the vCPUs the price data lacks (fixtures in a Spare Cores dump's
+        // shape); --types-from adds only the types the price data lists nowhere, in the
+        // Regions given, under their own source; a type it lists unpriced is said and left
+        // out; each source is named and dated; the China Regions' files are not read.
+        let root = crate::config::workspace_root();
+        let root = root.as_path();
+        let testdata = root.join("crates/qfleet-sim/src/testdata");
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("prices.tsv");
+        let o = std::process::Command::new("python3")
+            .arg(root.join("scripts/prices"))
+            .arg("--from-price-watcher")
+            .arg(testdata.join("price-watcher"))
+            .args(["--regions", "eu-west-1", "--date", "2026-11-26"])
+            .arg("--vcpus-from")
+            .arg(testdata.join("vcpus"))
+            .args([
+                "--vcpus-date",
+                "2026-11-20",
+                "--vcpus-where",
+                "the vCPU fixtures",
+            ])
+            .arg("--types-from")
+            .arg(testdata.join("more-types"))
+            .args([
+                "--types-date",
+                "2026-11-21",
+                "--types-where",
+                "the type fixtures",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("x9.xlarge: listed without an on-demand price"),
+            "{stderr}"
+        );
+        let t = parse(&std::fs::read_to_string(&out).unwrap());
+        let get = |key: &str| {
+            t.rows
+                .get(&(
+                    "ec2".into(),
+                    "eu-west-1".into(),
+                    key.into(),
+                    "instance-hour".into(),
+                ))
+                .copied()
+        };
+        let id = |r: Row| t.sources[r.source].0.as_str();
+        let c7i = get("c7i.xlarge").unwrap();
+        assert_eq!(
+            (c7i.usd, id(c7i)),
+            (1.5, "watcher"),
+            "the first source wins"
+        );
+        let x9 = get("x9.large").unwrap();
+        assert_eq!((x9.usd, id(x9)), (0.7, "types"));
+        assert_eq!(get("x9.xlarge"), None, "no price, never zero");
+        assert_eq!(get("x8.large"), None, "a China Regions file");
+        assert!(
+            !t.rows.keys().any(|k| k.1 == "us-gov-west-1"),
+            "only the Regions given"
+        );
+        // vCPUs: the dump's for the first source's rows, the file's own for its types.
+        assert_eq!(t.vcpus.get("c7i.xlarge"), Some(&4));
+        assert_eq!(t.vcpus.get("m1.small"), Some(&1));
+        assert_eq!(t.vcpus.get("x9.large"), Some(&2));
+        let named = |id: &str, what: &[&str]| {
+            let (_, s) = t.sources.iter().find(|(i, _)| i == id).unwrap();
+            assert!(what.iter().all(|w| s.contains(w)), "{s}");
+        };
+        named(
+            "types",
+            &["tsaol/aws-gpu", "the type fixtures", "as of 2026-11-21"],
+        );
+        named(
+            "vcpus",
+            &[
+                "SpareCores/sc-data-dumps",
+                "the vCPU fixtures",
+                "as of 2026-11-20",
+            ],
+        );
+        // A second source without its date is refused, and nothing is written.
+        let out2 = dir.path().join("out2.tsv");
+        let o = std::process::Command::new("python3")
+            .arg(root.join("scripts/prices"))
+            .arg("--from-price-watcher")
+            .arg(testdata.join("price-watcher"))
+            .arg("--types-from")
+            .arg(testdata.join("more-types"))
+            .arg("--out")
+            .arg(&out2)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--types-date"));
         assert!(!out2.exists());
     }
 }

@@ -626,7 +626,7 @@ fn the_verdict_says_whether_the_goal_is_missed() {
     // The cost of t3.micro in eu-west-1 is in the table.
     assert!(met.cost.usd.unwrap() > 0.0, "{:?}", met.cost);
     assert!(
-        met.cost.source.contains("as of 2025-06-18"),
+        met.cost.source.contains("as of 2025-12-06"),
         "{}",
         met.cost.source
     );
@@ -1568,7 +1568,7 @@ fn a_fargate_task_is_priced_per_vcpu_and_gb_hour() {
     assert!((h - 0.039_5).abs() < 1e-9, "{h}");
     // A region the table does not hold: no price, not zero.
     assert_eq!(
-        price::fargate_task_hour("ap-southeast-6", false, 512, 1_024),
+        price::fargate_task_hour("us-gov-west-1", false, 512, 1_024),
         None
     );
 }
@@ -1598,7 +1598,7 @@ fn a_fargate_run_costs_its_task_hours_at_the_task_size_and_says_tasks() {
         r.cost.basis
     );
     assert!(
-        r.cost.source.contains("ecs published 2025-06-05"),
+        r.cost.source.contains("ecs from its processed file"),
         "{}",
         r.cost.source
     );
@@ -1614,9 +1614,10 @@ fn a_fargate_run_costs_its_task_hours_at_the_task_size_and_says_tasks() {
     let svg = chart::svg("t", &r).unwrap();
     assert!(svg.contains("desired tasks") && svg.contains("tasks running"));
     assert!(!svg.contains("instances"));
-    // Elsewhere: no price rather than zero; a Spot share is said, not priced.
+    // Elsewhere (GovCloud: no commercial price): no price rather than zero; a Spot share is
+    // said, not priced.
     let e = fargate_env(
-        "ap-southeast-6",
+        "us-gov-west-1",
         "  min: 1\n  spot:\n    percent: 70\n",
         "scaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\n",
     );
