@@ -51,7 +51,8 @@ pub struct SimulateArgs {
     pub failure_rate: f64,
     /// Time from an instance's launch to its worker reading the queue (boot, user data), or
     /// for Fargate from a task's placement (image pull, start). Default: 90s for an instance,
-    /// 60s for a task.
+    /// 300s for an accelerated one (G, P, Inf, Trn, DL, VT: boot, driver, a multi-GB image, the
+    /// model), 60s for a task.
     #[arg(long, value_name = "D")]
     pub launch_time: Option<String>,
     /// Messages one instance (or Fargate task) works on at once (the reference worker: 1).

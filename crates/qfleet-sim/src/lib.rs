@@ -54,7 +54,7 @@ use qfleet_stackfile::{config, kinds};
 use qfleet_text as text;
 
 use crate::config::{
-    Environment, PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind,
+    Environment, PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind, WorkersSpec,
 };
 pub use error::{Error, Result};
 pub use load::{Load, parse as parse_load};
@@ -86,14 +86,47 @@ pub struct Assumptions {
 }
 
 impl Assumptions {
-    /// Seconds from launch to the worker reading the queue for `kind`: `--launch-time`, else
-    /// 90 s for an instance and 60 s for a task (both assumptions, docs/simulate.md).
-    fn launch_time(&self, kind: WorkerKind) -> u64 {
-        self.launch_time.unwrap_or(match kind {
+    /// Seconds from launch to the worker reading the queue for `w`: `--launch-time`, else
+    /// 60 s for a task, 300 s for a group that may launch an accelerated type
+    /// (`rules::GPU_LAUNCH`) and 90 s for any other instance (all assumptions,
+    /// docs/simulate.md).
+    fn launch_time(&self, w: &WorkersSpec) -> u64 {
+        self.launch_time.unwrap_or(match w.kind {
             WorkerKind::Fargate => rules::FARGATE_TASK_START,
+            WorkerKind::Ec2 if accelerated(w).is_some() => rules::GPU_LAUNCH,
             WorkerKind::Ec2 | WorkerKind::Lambda => rules::EC2_LAUNCH,
         })
     }
+
+    /// Where the launch time of `w` comes from, in words (`None` for a Lambda mapping).
+    pub(crate) fn launch_basis(&self, w: &WorkersSpec) -> Option<String> {
+        if w.kind == WorkerKind::Lambda {
+            return None;
+        }
+        let secs = self.launch_time(w);
+        if self.launch_time.is_some() {
+            return Some(format!("{secs} s, given (--launch-time)"));
+        }
+        let (lo, hi) = rules::GPU_LAUNCH_RANGE;
+        Some(match w.kind {
+            WorkerKind::Fargate => format!(
+                "{secs} s, qfleet's default for a task (image pull, container start): measure yours, give --launch-time"
+            ),
+            _ if let Some(ty) = accelerated(w) => format!(
+                "{secs} s, qfleet's default for an accelerated type ({ty}): boot, the NVIDIA driver, a multi-GB image pulled, the model loaded; {lo}–{hi} s by AWS's published figures: measure yours, give --launch-time"
+            ),
+            _ => format!(
+                "{secs} s, qfleet's default for an instance (boot, user data): measure yours, give --launch-time"
+            ),
+        })
+    }
+}
+
+/// The first accelerated type an EC2 group may launch (G, P, Inf, Trn, DL, VT), if any.
+fn accelerated(w: &WorkersSpec) -> Option<&str> {
+    (w.kind == WorkerKind::Ec2)
+        .then(|| w.types().into_iter().find(|t| rules::is_accelerated(t)))
+        .flatten()
 }
 
 /// The model's parameters for `env`: the values the templates render (target, min, max,
@@ -132,7 +165,7 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             min: w.min.max(0) as u64,
             max: w.max.max(0) as u64,
             target: env.backlog_target(),
-            start_time: a.launch_time(w.kind),
+            start_time: a.launch_time(w),
             per_task: a.per_instance,
             scale_from_zero: spec.scaling.scale_from_zero,
             scale_out_cooldown: crate::kinds::fargate::SCALE_OUT_COOLDOWN,
@@ -146,7 +179,7 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             max: w.max.max(0) as u64,
             target: env.backlog_target(),
             warmup: w.instance_warmup.0,
-            launch_time: a.launch_time(w.kind),
+            launch_time: a.launch_time(w),
             per_instance: a.per_instance,
             scale_from_zero: spec.scaling.scale_from_zero,
             warm_pool: w.warm_pool.map(|pool| model::WarmPool {

@@ -327,6 +327,48 @@ pub const FARGATE_TASK_START: u64 = 60;
 /// given.
 pub const EC2_LAUNCH: u64 = 90;
 
+/// From an accelerated instance's launch (G, P, Inf, Trn, DL, VT: [`is_accelerated`]) to
+/// its worker reading the queue, when `--launch-time` is not given: an assumption to measure
+/// (docs/simulate.md, "Launch time"), built from what AWS publishes loosely, as a range:
+/// - boot and user data: [`EC2_LAUNCH`], 90 s, with the NVIDIA driver of a GPU AMI loading
+///   in it (the driver is in the AMI; its initialisation is seconds);
+/// - the container image: AWS's Machine Learning Blog, "Reducing container cold start times
+///   using SOCI index on DLAMI and DLC" (2026-06-03,
+///   https://aws.amazon.com/blogs/machine-learning/reducing-container-cold-start-times-using-soci-index-on-dlami-and-dlc/):
+///   "Standard Docker image pulls of 15–20 GB can take 4–6 minutes per instance"; Amazon EKS
+///   Best Practices, "AI/ML: Application Scaling and Performance"
+///   (https://docs.aws.amazon.com/eks/latest/best-practices/aiml-performance.html): a PyTorch
+///   CUDA runtime image is 3.03 GB, its devel image 6.66 GB: a minute or two at that rate;
+/// - the model loaded into GPU memory: tens of seconds for a model of a few GB (the same
+///   page: model artifacts pulled at start "increase startup times").
+///
+/// Hence [`GPU_LAUNCH_RANGE`]: about 150 s (a 3 GB image, a small model) to 480 s (a 15–20 GB
+/// image, then the model); the default, 300 s, is boot (90 s), a multi-GB image (about
+/// 150 s) and a model load (about 60 s).
+pub const GPU_LAUNCH: u64 = 300;
+
+/// The range [`GPU_LAUNCH`] is chosen from, seconds: said in the output beside it.
+pub const GPU_LAUNCH_RANGE: (u64, u64) = (150, 480);
+
+/// Whether `instance_type` is an accelerated type whose launch is [`GPU_LAUNCH`]: the families
+/// whose letters before the generation are `g` or `gr` (GPU), `p` (GPU), `inf` (Inferentia),
+/// `trn` (Trainium), `dl` (Gaudi) or `vt` (video transcoding), per EC2's instance type
+/// naming conventions
+/// (https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html); an
+/// UltraServer's `u-` prefix is read past (`u-p6e-gb200x72`).
+pub fn is_accelerated(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or_default();
+    let family = family.strip_prefix("u-").unwrap_or(family);
+    let letters: String = family
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase())
+        .collect();
+    matches!(
+        letters.as_str(),
+        "g" | "gr" | "p" | "inf" | "trn" | "dl" | "vt"
+    )
+}
+
 // --- Scale-in, and what AWS leaves unsaid -------------------------------------------------
 //
 // Pages (read 2026-11-24):

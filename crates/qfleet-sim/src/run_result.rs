@@ -246,6 +246,9 @@ pub struct Workload {
     pub spread: f64,
     pub failure_rate: f64,
     pub launch_seconds: Option<u64>,
+    /// Where `launch_seconds` comes from: `--launch-time`, or qfleet's default for the kind
+    /// and type (an accelerated type's with its range), in words.
+    pub launch_basis: Option<String>,
     pub messages_per_instance: Option<u64>,
     pub seed: u64,
     pub metric_delay_seconds: u64,
@@ -541,7 +544,12 @@ fn workload(env: &Environment, a: &Assumptions, p: &Params) -> Workload {
         seconds_per_message: p.seconds_per_message,
         spread: p.spread,
         failure_rate: p.failure_rate,
-        launch_seconds: group.then(|| a.launch_time(env.spec.workers.kind)),
+        launch_seconds: group.then(|| a.launch_time(&env.spec.workers)),
+        launch_basis: if group {
+            a.launch_basis(&env.spec.workers)
+        } else {
+            None
+        },
         messages_per_instance: group.then_some(a.per_instance),
         seed: p.seed,
         metric_delay_seconds: if matches!(

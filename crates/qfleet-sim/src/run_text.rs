@@ -257,6 +257,9 @@ fn summary(r: &Report) -> String {
             _ => String::new(),
         }
     ));
+    if let Some(basis) = &r.workload.launch_basis {
+        s.push_str(&format!("launch      {basis}\n"));
+    }
     s.push_str(&format!(
         "cost        {}: {}\n",
         r.cost

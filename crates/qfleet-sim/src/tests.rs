@@ -2411,3 +2411,84 @@ fn a_files_schedules_add_their_runs_to_the_stage_they_feed() {
         run.end_to_end.basis
     );
 }
+
+#[test]
+fn an_accelerated_type_is_told_by_its_family_letters() {
+    for t in [
+        "g6.xlarge",
+        "g6e.xlarge",
+        "g5g.xlarge",
+        "gr6.4xlarge",
+        "p5.48xlarge",
+        "p6-b200.48xlarge",
+        "inf2.xlarge",
+        "trn1.2xlarge",
+        "dl1.24xlarge",
+        "vt1.3xlarge",
+        "u-p6e-gb200x72.48xlarge",
+    ] {
+        assert!(rules::is_accelerated(t), "{t}");
+    }
+    // Graviton's `g` comes after the generation; other families' letters are not these.
+    for t in [
+        "m7g.large",
+        "c7gn.large",
+        "t4g.micro",
+        "i4g.large",
+        "im4gn.large",
+        "hpc7g.4xlarge",
+        "m7i.large",
+        "f1.2xlarge",
+    ] {
+        assert!(!rules::is_accelerated(t), "{t}");
+    }
+}
+
+#[test]
+fn a_gpu_fleet_launches_in_the_gpu_default_unless_told_and_the_run_says_which() {
+    let file = |types: &str| {
+        env(&format!(
+            "region: eu-west-1\nscaling:\n  max_latency_seconds: 900\n  seconds_per_message: 10\n  scale_from_zero: true\nworkers:\n  {types}\n  min: 0\n  max: 4\n"
+        ))
+    };
+    let gpu = file("instance_type: g6.xlarge");
+    let cpu = file("instance_type: m7i.large");
+    // A mixed group with an accelerated type launches as one.
+    let mixed = file("instance_types: [g6.xlarge, g6e.xlarge]");
+    let mut a = assumptions("burst:20@60s");
+    a.launch_time = None;
+    let launch = |e: &crate::config::Environment, a: &Assumptions| match super::params(e, a)
+        .unwrap()
+        .fleet
+    {
+        Fleet::Ec2 { launch_time, .. } => launch_time,
+        _ => panic!("not EC2"),
+    };
+    assert_eq!(launch(&gpu, &a), rules::GPU_LAUNCH);
+    assert_eq!(launch(&mixed, &a), rules::GPU_LAUNCH);
+    assert_eq!(launch(&cpu, &a), rules::EC2_LAUNCH);
+    let r = simulate(&gpu, &a).unwrap();
+    assert_eq!(r.workload.launch_seconds, Some(300));
+    let basis = r.workload.launch_basis.clone().unwrap();
+    assert!(
+        basis.contains("accelerated type (g6.xlarge)") && basis.contains("150–480 s"),
+        "{basis}"
+    );
+    let text = run_text::text("gpu", &r);
+    assert!(
+        text.contains("\nlaunch      300 s, qfleet's default"),
+        "{text}"
+    );
+    // The first instance serves after the launch: the burst's oldest message waited for it.
+    assert!(r.latency.max.unwrap() >= 300, "{:?}", r.latency);
+    let quicker = simulate(&cpu, &a).unwrap();
+    assert!(quicker.latency.max < r.latency.max);
+    // Given, it is the flag's, for any type.
+    a.launch_time = Some(120);
+    assert_eq!(launch(&gpu, &a), 120);
+    let r = simulate(&gpu, &a).unwrap();
+    assert_eq!(
+        r.workload.launch_basis.as_deref(),
+        Some("120 s, given (--launch-time)")
+    );
+}

@@ -156,6 +156,9 @@ pub struct Tuning {
     /// The command that gives the same verdict once the lines are pasted: the load, and the
     /// assumptions no stack-file setting holds.
     pub reproduce: String,
+    /// The launch time assumed and where it comes from (`--launch-time`, or qfleet's default
+    /// for the kind and type), in words.
+    pub launch: Option<String>,
 }
 
 /// Where a candidate's target comes from: the file's (derived at the candidate's `max`, as
@@ -277,6 +280,7 @@ pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
         checks: search.checks.iter().map(|c| c.name.clone()).collect(),
         margin: a.margin,
         reproduce: reproduce(env, a),
+        launch: a.launch_basis(&env.spec.workers),
     })
 }
 
@@ -952,6 +956,9 @@ pub fn text(name: &str, t: &Tuning) -> String {
             "; no price for this type, size or Region: ranked by the resources used"
         }
     ));
+    if let Some(l) = &t.launch {
+        s.push_str(&format!("(launch: {l})\n"));
+    }
     s
 }
 
