@@ -7,7 +7,7 @@ use super::Global;
 use crate::config::duration;
 use crate::error::{Result, Usage};
 use crate::output::Output;
-use crate::simulate::{Assumptions, parse_load, simulate_all, tune_all};
+use crate::simulate::{Assumptions, TypeSpec, parse_load, parse_types, simulate_all, tune_all};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -86,6 +86,12 @@ pub struct SimulateArgs {
     /// files), instead of the dated one built in.
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// With --tune (EC2 workers): tune once for each of these instance types, as the fleet's
+    /// only type, and print the cheapest's lines and every type's cost a day at the goal.
+    /// Each works the file's messages at once and seconds a message unless given as TYPE:N
+    /// (N at once) or TYPE:N:S (and S seconds each); up to 10 types.
+    #[arg(long, value_name = "A,B,…")]
+    pub instance_types: Option<String>,
 }
 
 /// The longest run: a month of one-second steps.
@@ -161,8 +167,25 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
     })
 }
 
+/// `--instance-types`' types: only with `--tune`.
+fn instance_types(args: &SimulateArgs) -> Result<Option<Vec<TypeSpec>>> {
+    let Some(text) = &args.instance_types else {
+        return Ok(None);
+    };
+    if !args.tune {
+        return Err(Usage::FlagValue {
+            flag: "--instance-types",
+            value: text.clone(),
+            why: "only with --tune, which tunes the fleet for each type; give --tune".to_string(),
+        }
+        .into());
+    }
+    Ok(Some(parse_types(text)?))
+}
+
 pub(crate) fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let a = assumptions(&args)?;
+    let types = instance_types(&args)?;
     if let Some(file) = &args.prices {
         crate::simulate::use_prices(file).map_err(|why| Usage::FlagValue {
             flag: "--prices",
@@ -172,7 +195,7 @@ pub(crate) fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::
     }
     let envs = super::load_environments(&args.envs, g)?;
     if args.tune {
-        return out.print(&tune_all(&envs, &a)?);
+        return out.print(&tune_all(&envs, &a, types.as_deref())?);
     }
     out.print(&simulate_all(&envs, &a, args.chart.as_deref())?)
 }

@@ -8,6 +8,7 @@ use super::{Assumptions, Pipeline, Report, run_result, run_text, tune};
 use crate::config::Environment;
 use crate::error::{Exit, Result, Usage};
 use crate::output::{Document, Environment as EnvDoc, Output, Report as Printed, envelope};
+use crate::sim::compare::Comparison;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -138,7 +139,7 @@ enum Body<'a> {
 #[cfg(test)]
 pub(crate) fn schema() -> serde_json::Value {
     use crate::output::document_schema::{self as schema, Environments};
-    schema::document_either::<Body<'static>, tune::Tuning, ()>(
+    schema::document_either::<Body<'static>, TuneBody, ()>(
         "simulate",
         "qfleet simulate --output json",
         Environments::Each,
@@ -303,21 +304,51 @@ fn rows(runs: &[(String, Run)]) -> String {
     }
 }
 
-/// `--tune`'s result: each environment's cheapest settings.
-pub(crate) struct Tunings(Vec<(String, tune::Tuning)>);
+/// `--tune`'s result: each environment's cheapest settings, and with `--instance-types` the
+/// comparison of the types.
+pub(crate) struct Tunings(Vec<(String, TuneBody)>);
 
-/// Tunes every environment under `a`.
-pub(crate) fn tune_all(envs: &[Environment], a: &Assumptions) -> Result<Tunings> {
+/// An environment's tuning in the document: the cheapest settings (of the cheapest type,
+/// with `--instance-types`) and the types compared.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct TuneBody {
+    #[serde(flatten)]
+    tuning: tune::Tuning,
+    /// With `--instance-types`: every type tuned, cheapest first, and how they were
+    /// compared; the rest is the cheapest type's tuning. `null` without the flag.
+    comparison: Option<Comparison>,
+}
+
+/// Tunes every environment under `a`; with `types` (`--instance-types`), once for each type,
+/// keeping the cheapest type's tuning with the comparison.
+pub(crate) fn tune_all(
+    envs: &[Environment],
+    a: &Assumptions,
+    types: Option<&[crate::sim::compare::TypeSpec]>,
+) -> Result<Tunings> {
     let mut found = Vec::new();
     for env in envs {
-        found.push((env.name.clone(), tune::tune(env, a)?));
+        let body = match types {
+            Some(types) => {
+                let (tuning, c) = crate::sim::compare::compare(env, a, types)?;
+                TuneBody {
+                    tuning,
+                    comparison: Some(c),
+                }
+            }
+            None => TuneBody {
+                tuning: tune::tune(env, a)?,
+                comparison: None,
+            },
+        };
+        found.push((env.name.clone(), body));
     }
     Ok(Tunings(found))
 }
 
 /// 3 when no settings meet the goal.
-fn tuning_code(t: &tune::Tuning) -> crate::error::Exit {
-    if t.choices.is_empty() {
+fn tuning_code(t: &TuneBody) -> crate::error::Exit {
+    if t.tuning.choices.is_empty() {
         Exit::Differences
     } else {
         crate::error::Exit::Ok
@@ -340,7 +371,11 @@ impl Printed for Tunings {
 
     fn text(&self, out: &Output) -> Result<()> {
         for (name, t) in &self.0 {
-            out.line(tune::text(name, t).trim_end());
+            let text = match &t.comparison {
+                Some(c) => crate::sim::compare::text(name, &t.tuning, c),
+                None => tune::text(name, &t.tuning),
+            };
+            out.line(text.trim_end());
         }
         Ok(())
     }

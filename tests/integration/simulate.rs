@@ -621,3 +621,90 @@ fn tune_s_lines_pasted_into_the_file_give_the_same_verdict_with_no_flag_but_the_
         stdout(&o)
     );
 }
+
+#[test]
+fn instance_types_are_compared_by_cost_a_day_and_the_cheapest_s_lines_give_its_verdict() {
+    // A GPU fleet (g6.xlarge, 20 s a job): g6e said to take 5 s. The text names the cheapest
+    // type and its cost a day; the JSON (validated against schemas/output/simulate.json by
+    // `doc`) has every type; the lines pasted give the same verdict with only the load.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gpu.yaml");
+    let text = std::fs::read_to_string(root().join("crates/qfleet-sim/src/testdata/gpu/gpu.yaml"))
+        .unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let args = [
+        "--load",
+        "poisson:0.2/s",
+        "--tune",
+        "--instance-types",
+        "g6.xlarge,g6e.xlarge:1:5",
+    ];
+    let o = run(qfleet().arg("simulate").arg(&file).args(args));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("gpu: the cheapest of 2 instance types at the goal is g6e.xlarge: $")
+            && out.contains(" a day")
+            && out
+                .contains("(launch: 300 s, qfleet's default for an accelerated type (g6e.xlarge)"),
+        "{out}"
+    );
+    let v = doc(
+        qfleet()
+            .arg("simulate")
+            .arg(&file)
+            .args(args)
+            .args(["-o", "json"]),
+        0,
+    );
+    let e = &v["environments"][0];
+    let c = &e["comparison"];
+    assert_eq!(c["cheapest"], "g6e.xlarge", "{c}");
+    let rows = c["types"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let day = |i: usize| rows[i]["cost_per_day_usd"].as_f64().unwrap();
+    assert!(day(0) < day(1), "{c}");
+    assert_eq!(e["choices"][0]["cost_per_day_usd"].as_f64(), Some(day(0)));
+    let lines = e["choices"][0]["lines"].as_str().unwrap();
+    assert!(lines.contains("instance_type: g6e.xlarge"), "{lines}");
+    let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    merge(&mut yaml, serde_yaml_ng::from_str(lines).unwrap());
+    std::fs::write(&file, serde_yaml_ng::to_string(&yaml).unwrap()).unwrap();
+    let o = run(qfleet()
+        .arg("simulate")
+        .arg(&file)
+        .args(["--load", "poisson:0.2/s"]));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("verdict     goal met")
+            && out.contains("instance-hours of g6e.xlarge in us-east-1")
+            && out.contains("launch      300 s, qfleet's default for an accelerated type"),
+        "{out}"
+    );
+}
+
+#[test]
+fn instance_types_without_tune_or_of_no_ec2_type_exit_2_naming_the_flag() {
+    let file = root().join("crates/qfleet-sim/src/testdata/gpu/gpu.yaml");
+    for (extra, why) in [
+        (&["--instance-types", "g6.xlarge"][..], "only with --tune"),
+        (
+            &["--tune", "--instance-types", "g6.xlarge,g6e"][..],
+            "`g6e` is not an EC2 instance type",
+        ),
+    ] {
+        let o = run(qfleet()
+            .arg("simulate")
+            .arg(&file)
+            .args(["--load", "poisson:0.1/s"])
+            .args(extra));
+        assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("--instance-types") && err.contains(why),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -16,6 +16,8 @@
 //! - `tune.rs`: `--tune`, the cheapest settings that meet the goal across the range and still
 //!   do under random arrivals and the load raised by `--margin`, costed over the day
 //!   (`tune/advice_tests.rs` takes its advice as a user would);
+//! - `compare.rs`: `--tune --instance-types`, each type tuned as the fleet's only type and
+//!   ranked by its cheapest settings' cost a day at the goal;
 //! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
 //!   each found by simulating;
 //! - `price.rs`: the on-demand prices of `prices.tsv` (each row naming its source; refreshed by
@@ -37,6 +39,7 @@
 
 mod advice;
 pub mod chart;
+pub mod compare;
 mod error;
 mod load;
 mod model;

@@ -116,6 +116,24 @@ pub fn instance_hour(region: &str, instance_type: &str) -> Option<f64> {
     row("ec2", region, instance_type, "instance-hour").map(|r| r.usd)
 }
 
+/// Whether the table prices `instance_type` in any Region.
+pub fn lists_type(instance_type: &str) -> bool {
+    table()
+        .rows
+        .keys()
+        .any(|(kind, _, key, _)| kind == "ec2" && key == instance_type)
+}
+
+/// The date the table's prices are as of, from the source of the EC2 rows (its `as of`).
+pub fn as_of() -> String {
+    let t = table();
+    t.sources
+        .first()
+        .and_then(|(_, s)| s.rsplit("as of ").next())
+        .unwrap_or("an unknown day")
+        .to_string()
+}
+
 /// Where an instance type's price comes from.
 pub fn instance_source(region: &str, instance_type: &str) -> String {
     sources_of(&[row("ec2", region, instance_type, "instance-hour")])

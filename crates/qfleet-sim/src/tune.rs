@@ -262,11 +262,47 @@ struct Search<'a> {
     simulated: usize,
     /// Runs already made, by the fleet they ran (the same fleet under several names).
     seen: HashMap<String, Option<Report>>,
+    /// The instance type the lines set, when the search runs another than the file's.
+    instance_type: Option<String>,
 }
 
 /// Tunes `env`'s scaling under the assumptions' load, its checks raised by `--margin`.
 pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
+    tune_as(env, a, None)
+}
+
+/// `env` with its workers of `instance_type` (the group launching that type alone).
+pub(crate) fn as_type(env: &Environment, instance_type: &str) -> Environment {
+    let mut e = env.clone();
+    e.spec.workers.instance_type = instance_type.to_string();
+    e.spec.workers.instance_types = None;
+    e
+}
+
+/// [`tune`], as if the workers were of `instance_type` (`None`: the file's types); the lines
+/// then set it unless it is the file's one type already.
+pub(crate) fn tune_as(
+    env: &Environment,
+    a: &Assumptions,
+    instance_type: Option<&str>,
+) -> Result<Tuning> {
+    let file_types = env.spec.workers.types();
+    let changed = instance_type.filter(|t| file_types != [*t]);
+    // The line, saying what it replaces when the file lists several types.
+    let line = changed.map(|t| match env.spec.workers.instance_types {
+        Some(_) => format!("{t}  # instead of instance_types"),
+        None => t.to_string(),
+    });
+    let typed;
+    let env = match changed {
+        Some(t) => {
+            typed = as_type(env, t);
+            &typed
+        }
+        None => env,
+    };
     let mut search = Search::new(env, a)?;
+    search.instance_type = line;
     let found = search.candidates();
     let choices = search.cheapest_checked(found);
     let reason = choices.is_empty().then(|| search.nothing_found());
@@ -426,6 +462,7 @@ impl<'a> Search<'a> {
             space,
             simulated: 0,
             seen: HashMap::new(),
+            instance_type: None,
         })
     }
 }
@@ -713,6 +750,7 @@ impl Search<'_> {
                     max,
                     scale_in: (scale_in, self.space.file_scale_in),
                     high_resolution: (high_resolution, self.space.file_high_resolution),
+                    instance_type: self.instance_type.clone(),
                 },
             ),
         }
@@ -816,6 +854,9 @@ struct Lines {
     max: u64,
     scale_in: (ScaleInSetting, ScaleInSetting),
     high_resolution: (bool, bool),
+    /// Another type than the file's: `instance_type`'s value (and what it replaces), instead
+    /// of the file's type or types.
+    instance_type: Option<String>,
 }
 
 /// The stack-file lines of a choice: everything `qfleet simulate FILE --load SPEC` needs to
@@ -874,12 +915,22 @@ fn lines(env: &Environment, a: &Assumptions, l: &Lines) -> String {
         format!("scaling:\n{scaling}")
     };
     let (min, max) = (l.min, l.max);
+    let ty = |indent: &str| {
+        l.instance_type
+            .as_ref()
+            .map_or(String::new(), |t| format!("{indent}instance_type: {t}\n"))
+    };
     let Some(t) = &env.target else {
-        return format!("workers:\n  min: {min}\n  max: {max}\n{scaling}");
+        return format!(
+            "workers:\n{}  min: {min}\n  max: {max}\n{scaling}",
+            ty("  ")
+        );
     };
     let mut out = format!(
-        "targets:  # its own entry, targets.{}\n  - name: {}\n    workers:\n      min: {min}\n      max: {max}\n",
-        t.index, t.name
+        "targets:  # its own entry, targets.{}\n  - name: {}\n    workers:\n{}      min: {min}\n      max: {max}\n",
+        t.index,
+        t.name,
+        ty("      ")
     );
     if !scaling.is_empty() {
         out.push_str("# the file's, for every target (a target cannot set its own scaling):\n");

@@ -32,6 +32,7 @@ fn same(target: f64, min: u64, max: u64) -> Lines {
         max,
         scale_in: (s, s),
         high_resolution: (false, false),
+        instance_type: None,
     }
 }
 
@@ -54,6 +55,19 @@ fn a_target_s_lines_go_under_its_own_entry_and_shared_scaling_is_said_so() {
     assert_eq!(
         lines(&targets[1], &a("steady:1/s"), &same(0.7, 2, 9)),
         "targets:  # its own entry, targets.1\n  - name: b\n    workers:\n      min: 2\n      max: 9\n"
+    );
+    // Another instance type (--instance-types): under the workers, the target's own too.
+    let typed = Lines {
+        instance_type: Some("m7i.large".into()),
+        ..same(0.7, 2, 9)
+    };
+    assert_eq!(
+        lines(&one[0], &a("steady:1/s"), &typed),
+        "workers:\n  instance_type: m7i.large\n  min: 2\n  max: 9\n"
+    );
+    assert!(
+        lines(&targets[1], &a("steady:1/s"), &typed)
+            .contains("    workers:\n      instance_type: m7i.large\n      min: 2\n"),
     );
     // Other scaling: as the file's, for every target.
     let other = lines(
