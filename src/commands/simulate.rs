@@ -18,9 +18,11 @@ pub struct SimulateArgs {
     pub envs: Vec<String>,
     /// When messages arrive: steady:RATE (10/s, 600/m, evenly spaced), poisson:RATE (random,
     /// seeded by --seed), burst:N@T (5000@60s), daily:PEAK (50/s at noon), csv:FILE
-    /// (seconds[,count] per line); join terms with +.
+    /// (seconds[,count] per line); join terms with +. Default: poisson at the stack file's
+    /// scaling.expected_peak, the load validate checks the goal under (every environment
+    /// given must set the same).
     #[arg(long, value_name = "SPEC")]
-    pub load: String,
+    pub load: Option<String>,
     /// How long to simulate (60s, 30m, 2h, 1d; up to 31d). Default: an hour, a day for
     /// daily:, and 30 minutes past the last burst or CSV arrival.
     #[arg(long, value_name = "D")]
@@ -146,7 +148,27 @@ fn check_numbers(args: &SimulateArgs) -> Result<()> {
     Ok(())
 }
 
-fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
+/// `--load`, or the stack files' own peak as validate simulates it (`poisson:PEAK/s`).
+fn load_spec(args: &SimulateArgs, envs: &[crate::config::Environment]) -> Result<String> {
+    if let Some(load) = &args.load {
+        return Ok(load.clone());
+    }
+    let peaks: std::collections::BTreeSet<Option<String>> = envs
+        .iter()
+        .map(|e| e.spec.scaling.expected_peak.map(|p| p.to_string()))
+        .collect();
+    match peaks.into_iter().collect::<Vec<_>>()[..] {
+        [Some(ref peak)] => Ok(format!("poisson:{peak}/s")),
+        _ => Err(Usage::FlagValue {
+            flag: "--load",
+            value: String::new(),
+            why: "is needed: give the arrivals to simulate (such as poisson:2/s), or set scaling.expected_peak, the same in every environment given".to_string(),
+        }
+        .into()),
+    }
+}
+
+fn assumptions(args: &SimulateArgs, load: &str) -> Result<Assumptions> {
     check_numbers(args)?;
     let duration = |flag: &'static str, v: &Option<String>, min: u64| {
         v.as_deref()
@@ -154,7 +176,7 @@ fn assumptions(args: &SimulateArgs) -> Result<Assumptions> {
             .transpose()
     };
     Ok(Assumptions {
-        load: parse_load(&args.load, Path::new("."))?,
+        load: parse_load(load, Path::new("."))?,
         duration: duration("--duration", &args.duration, 60)?,
         seconds_per_message: args.seconds_per_message,
         spread: share("--spread", args.spread, 0.95)?,
@@ -184,7 +206,8 @@ fn instance_types(args: &SimulateArgs) -> Result<Option<Vec<TypeSpec>>> {
 }
 
 pub(crate) fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let a = assumptions(&args)?;
+    let envs = super::load_environments(&args.envs, g)?;
+    let a = assumptions(&args, &load_spec(&args, &envs)?)?;
     let types = instance_types(&args)?;
     if let Some(file) = &args.prices {
         crate::simulate::use_prices(file).map_err(|why| Usage::FlagValue {
@@ -193,7 +216,6 @@ pub(crate) fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::
             why,
         })?;
     }
-    let envs = super::load_environments(&args.envs, g)?;
     if args.tune {
         return out.print(&tune_all(&envs, &a, types.as_deref())?);
     }

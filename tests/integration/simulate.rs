@@ -708,3 +708,36 @@ fn instance_types_without_tune_or_of_no_ec2_type_exit_2_naming_the_flag() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// Without `--load`, the file's `scaling.expected_peak` as validate simulates it
+/// (`poisson:PEAK/s`): the GPU example's comparison as issue 69 asks for it. A file without
+/// one, and no `--load`, exits 2 naming the flag.
+#[test]
+fn without_load_the_files_expected_peak_is_the_load_and_without_either_it_is_asked_for() {
+    let o = run(qfleet()
+        .args([
+            "simulate",
+            "examples/gpu.yaml",
+            "--tune",
+            "--instance-types",
+            "g6.xlarge,g6e.xlarge",
+        ])
+        .current_dir(root()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("gpu: the cheapest of 2 instance types at the goal is g6.xlarge: $")
+            && out.contains(" a day"),
+        "{out}"
+    );
+    assert!(out.contains("--load 'poisson:0.05/s'"), "{out}");
+    let o = run(qfleet()
+        .args(["simulate", "stacks/lab.yaml"])
+        .current_dir(root()));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("--load") && err.contains("scaling.expected_peak"),
+        "{err}"
+    );
+}
