@@ -52,7 +52,9 @@ pub(crate) struct Reading {
     pub(crate) name: String,
     pub(crate) code: Option<String>,
     pub(crate) value: Result<f64, String>,
-    pub(crate) usage: Result<f64, String>,
+    /// `value` is AWS's default: the account has no applied value for this quota.
+    pub(crate) default: bool,
+    pub(crate) usage: Result<quotas::Usage, String>,
 }
 
 /// What one market of the fleet needs of one quota: its instances and the most vCPUs any of
@@ -61,8 +63,10 @@ pub(crate) struct Reading {
 pub(crate) struct Need {
     pub(crate) market: Market,
     pub(crate) instances: u32,
-    /// Quota name → the most vCPUs of a type of the fleet that counts against it.
-    pub(crate) vcpus: BTreeMap<String, u32>,
+    /// Quota name → the fewest and the most vCPUs of a type of the fleet that counts against
+    /// it: the group may launch any of them, so a refusal counts the smallest and "fits" the
+    /// largest.
+    pub(crate) vcpus: BTreeMap<String, (u32, u32)>,
     /// Types whose quota or vCPUs are not known (said, never taken as fine).
     pub(crate) unknown: Vec<String>,
 }
@@ -95,12 +99,21 @@ pub(crate) fn judge(
         .map(|t| format!("{t}: its quota or vCPUs are not known"))
         .collect::<Vec<_>>();
     let mut names = Vec::new();
-    for (name, &v) in &need.vcpus {
-        let v = u64::from(v.max(1));
+    for (name, &(small, large)) in &need.vcpus {
+        let (small, large) = (u64::from(small.max(1)), u64::from(large.max(1)));
         let r = readings.get(name);
-        let label = match r.and_then(|r| r.code.as_deref()) {
-            Some(code) => format!("\"{name}\" ({code})"),
-            None => format!("\"{name}\""),
+        let label = match r {
+            Some(Reading {
+                code: Some(code),
+                default: true,
+                ..
+            }) => {
+                format!("\"{name}\" ({code}, AWS's default: the account has no value of its own)")
+            }
+            Some(Reading {
+                code: Some(code), ..
+            }) => format!("\"{name}\" ({code})"),
+            _ => format!("\"{name}\""),
         };
         names.push(label.clone());
         let value = match r.map(|r| &r.value) {
@@ -118,28 +131,40 @@ pub(crate) fn judge(
         };
         let mine = own.map(|o| u64::from(*o.get(name).unwrap_or(&0)));
         match r.map(|r| &r.usage) {
+            // "Fits" on the highest usage of the last minutes and the largest type; a refusal
+            // only on the latest usage and the smallest type.
             Some(Ok(used)) => {
-                let used = used.max(0.0).ceil() as u64;
-                lower += value.saturating_sub(used) / v;
-                match (upper, mine) {
+                let highest = used.highest.max(0.0).ceil() as u64;
+                let latest = used.latest.max(0.0).ceil() as u64;
+                lower += value.saturating_sub(highest) / large;
+                upper = match (upper, mine) {
                     (Some(u), Some(mine)) => {
-                        upper = Some(u + (value.saturating_sub(used) + mine.min(used)) / v)
+                        Some(u + (value.saturating_sub(latest) + mine.min(latest)) / small)
                     }
-                    (Some(u), None) => upper = Some(u + value / v),
-                    (None, _) => {}
-                }
+                    (Some(u), None) => Some(u + value / small),
+                    (None, _) => None,
+                };
             }
             Some(Err(why)) => {
                 unread.push(format!("{label}'s usage: {why}"));
-                upper = upper.map(|u| u + value / v);
+                upper = upper.map(|u| u + value / small);
             }
-            None => upper = upper.map(|u| u + value / v),
+            None => upper = upper.map(|u| u + value / small),
         }
     }
     let needed: Vec<String> = need
         .vcpus
         .iter()
-        .map(|(name, v)| format!("{} vCPUs of \"{name}\"", u64::from(n) * u64::from(*v)))
+        .map(|(name, &(small, large))| {
+            let (small, large) = (
+                u64::from(n) * u64::from(small),
+                u64::from(n) * u64::from(large),
+            );
+            match small == large {
+                true => format!("{large} vCPUs of \"{name}\""),
+                false => format!("{small} to {large} vCPUs of \"{name}\""),
+            }
+        })
         .collect();
     let needed = needed.join(" or ");
     if let Some(u) = upper
@@ -280,9 +305,7 @@ fn gpus(env: &Environment, types: &[String], described: &Described) -> Result<Ve
                 gpu.count
             ));
         } else if let Some(a) = &gpu.accelerator
-            && !model
-                .split_whitespace()
-                .any(|word| word.eq_ignore_ascii_case(a))
+            && !words(&model).contains(&words(a))
         {
             problems.push(format!(
                 "{t} carries {model}, not the {a} workers.gpu.accelerator names"
@@ -295,6 +318,18 @@ fn gpus(env: &Environment, types: &[String], described: &Described) -> Result<Ve
             env.source.error(field, problems.join("; ")),
         ])),
     }
+}
+
+/// `text` as words between spaces, in lower case: a model matches as whole words, so `L4`
+/// is NVIDIA L4's and not L40S's, and `RTX PRO 6000` matches its three words.
+fn words(text: &str) -> String {
+    format!(
+        " {} ",
+        text.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    )
 }
 
 /// What each market needs of each quota: the most vCPUs of a type under it.
@@ -316,8 +351,8 @@ fn needs(types: &[String], described: &Described, markets: Vec<(Market, u32)>) -
                     .map(|d| d.vcpus);
                 match (quotas::quota_name(t, market), vcpus) {
                     (Some(name), Some(v)) => {
-                        let e = need.vcpus.entry(name.to_string()).or_insert(0);
-                        *e = (*e).max(v);
+                        let e = need.vcpus.entry(name.to_string()).or_insert((v, v));
+                        *e = (e.0.min(v), e.1.max(v));
                     }
                     _ => need.unknown.push(t.clone()),
                 }
@@ -327,35 +362,66 @@ fn needs(types: &[String], described: &Described, markets: Vec<(Market, u32)>) -
         .collect()
 }
 
-/// The quotas the needs name, read by name, each with its usage now.
+/// The quotas the needs name, read by name (AWS's default value where the account has no
+/// applied one), each with its usage now.
 async fn read(clients: &Clients, needs: &[Need]) -> BTreeMap<String, Reading> {
     let names: std::collections::BTreeSet<&String> =
         needs.iter().flat_map(|n| n.vcpus.keys()).collect();
-    let listed = quotas::ec2_quotas(&clients.servicequotas).await;
+    let sq = &clients.servicequotas;
+    let listed = quotas::ec2_quotas(sq).await.map_err(|e| e.to_string());
+    let mut defaults: Option<std::result::Result<Vec<quotas::Quota>, String>> = None;
     let mut out = BTreeMap::new();
     for name in names {
-        let reading = match &listed {
+        let applied = match &listed {
+            Err(e) => Err(e.clone()),
+            Ok(list) => Ok(list.iter().find(|q| quotas::is(q, name)).cloned()),
+        };
+        let found = match applied {
+            Err(e) => Err(e),
+            Ok(Some(q)) => Ok(Some((q, false))),
+            Ok(None) => {
+                if defaults.is_none() {
+                    defaults = Some(
+                        quotas::ec2_default_quotas(sq)
+                            .await
+                            .map_err(|e| e.to_string()),
+                    );
+                }
+                match defaults.as_ref() {
+                    Some(Ok(list)) => Ok(list
+                        .iter()
+                        .find(|q| quotas::is(q, name))
+                        .cloned()
+                        .map(|q| (q, true))),
+                    Some(Err(e)) => Err(format!(
+                        "the account has no value of its own, and AWS's default could not be read: {e}"
+                    )),
+                    None => Ok(None),
+                }
+            }
+        };
+        let reading = match found {
             Err(e) => Reading {
                 name: name.clone(),
                 code: None,
-                value: Err(e.to_string()),
+                value: Err(e),
+                default: false,
                 usage: Err("not read".into()),
             },
-            Ok(list) => match list.iter().find(|q| &q.quota_name == name) {
-                // Not in the account's list: left out, and said as unchecked.
-                None => continue,
-                Some(q) => Reading {
-                    name: name.clone(),
-                    code: Some(q.quota_code.clone()),
-                    value: q
-                        .value
-                        .ok_or_else(|| "Service Quotas gave no value".to_string()),
-                    usage: match &q.usage_metric {
-                        Some(m) => quotas::usage(&clients.cloudwatch, m)
-                            .await
-                            .map_err(|e| e.to_string()),
-                        None => Err("the quota names no usage metric".into()),
-                    },
+            // In neither list: left out, and said as unchecked.
+            Ok(None) => continue,
+            Ok(Some((q, default))) => Reading {
+                name: name.clone(),
+                code: Some(q.quota_code.clone()),
+                value: q
+                    .value
+                    .ok_or_else(|| "Service Quotas gave no value".to_string()),
+                default,
+                usage: match &q.usage_metric {
+                    Some(m) => quotas::usage(&clients.cloudwatch, m)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    None => Err("the quota names no usage metric".into()),
                 },
             },
         };

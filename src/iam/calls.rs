@@ -280,6 +280,12 @@ pub(super) const CALLS: &[Call] = &[
         "ListServiceQuotas",
         &["servicequotas:ListServiceQuotas"],
     ),
+    // The default value of a quota the account has no applied value for.
+    call(
+        "servicequotas",
+        "ListAWSDefaultServiceQuotas",
+        &["servicequotas:ListAWSDefaultServiceQuotas"],
+    ),
     // EC2: the groups and prefix lists workers.security_groups and workers.egress name,
     // checked before any change.
     call(

@@ -12,10 +12,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 
 /// A stand-in Service Quotas endpoint (AWS JSON 1.1): every ListServiceQuotas of `ec2` gets
-/// the G and VT On-Demand quota at `value` vCPUs, one page
-/// (<https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListServiceQuotas.html>).
+/// the G and VT On-Demand quota at `applied` vCPUs (none: no applied value, so it is not
+/// listed), and ListAWSDefaultServiceQuotas at `default`, one page each
+/// (<https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListServiceQuotas.html>,
+/// <https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListAWSDefaultServiceQuotas.html>).
 /// Returns its URL; it serves until the test process ends.
-fn quotas_standing_in(value: f64) -> String {
+fn quotas_standing_in(applied: Option<f64>, default: f64) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -38,12 +40,23 @@ fn quotas_standing_in(value: f64) -> String {
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let answer = if target.ends_with("ServiceQuotasV20190624.ListServiceQuotas") {
+            let value = match target.rsplit('.').next() {
+                Some("ListServiceQuotas") => applied,
+                Some("ListAWSDefaultServiceQuotas") => Some(default),
+                _ => None,
+            };
+            let listed = target.ends_with("ServiceQuotasV20190624.ListServiceQuotas")
+                || target.ends_with("ServiceQuotasV20190624.ListAWSDefaultServiceQuotas");
+            let answer = if !listed {
+                r#"{"__type":"UnknownOperationException","message":"not stood in for"}"#.into()
+            } else if value.is_none() {
+                r#"{"Quotas":[]}"#.to_string()
+            } else {
                 serde_json::json!({"Quotas": [{
                     "ServiceCode": "ec2",
                     "QuotaName": "Running On-Demand G and VT instances",
                     "QuotaCode": "L-DB2E81BA",
-                    "Value": value,
+                    "Value": value.unwrap_or_default(),
                     "Unit": "None",
                     "UsageMetric": {
                         "MetricNamespace": "AWS/Usage",
@@ -54,8 +67,6 @@ fn quotas_standing_in(value: f64) -> String {
                     }
                 }]})
                 .to_string()
-            } else {
-                r#"{"__type":"UnknownOperationException","message":"not stood in for"}"#.into()
             };
             let status = if answer.contains("Quotas") {
                 "200 OK"
@@ -98,13 +109,26 @@ fn moto_ami() -> String {
 }
 
 #[tokio::test]
-async fn a_gpu_fleet_over_the_accounts_quota_is_refused_before_any_change_then_deploys_with_over_quota()
+async fn a_gpu_fleet_over_the_accounts_quota_is_refused_by_plan_and_deploy_before_any_change_then_deploys_with_over_quota()
  {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("it-gpu");
     let file = gpu_file(dir.path(), &e);
+    // An account still at AWS's default of 0 G vCPUs: ListServiceQuotas leaves the quota
+    // out, AWS's default list has it.
+    let fresh = quotas_standing_in(None, 0.0);
+    let o = run(qfleet_on_moto()
+        .env("AWS_ENDPOINT_URL_SERVICE_QUOTAS", &fresh)
+        .args(["plan"])
+        .arg(&file));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("AWS's default") && err.contains("holds 0 of them"),
+        "{err}"
+    );
     // 8 vCPUs of G: workers.max 4 × 4 vCPUs (g6.xlarge, g5.xlarge) need 16.
-    let quotas = quotas_standing_in(8.0);
+    let quotas = quotas_standing_in(Some(8.0), 0.0);
     let o = run(qfleet_on_moto()
         .env("AWS_ENDPOINT_URL_SERVICE_QUOTAS", &quotas)
         .args(["deploy", "--yes"])

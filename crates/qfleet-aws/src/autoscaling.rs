@@ -56,19 +56,34 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// What a failed launch says of the account or of AWS, for a reader: EC2 had no capacity
-    /// of the type in the zone ("InsufficientInstanceCapacity"), or the account's vCPU quota
-    /// was reached ("VcpuLimitExceeded"), as EC2's error codes name them
-    /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html>).
+    /// What a failed launch says of the account or of AWS, for a reader. EC2's error codes
+    /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html>) reach
+    /// the activity as a code only from a group with a mixed instances policy ("Could not
+    /// launch On-Demand Instances. InsufficientInstanceCapacity - …"); a group of one type
+    /// gets EC2's message alone ("We currently do not have sufficient g6.xlarge capacity …",
+    /// "You have requested more vCPU capacity than your current vCPU limit of 0 allows …").
+    /// Spot over its quota is `MaxSpotInstanceCountExceeded`
+    /// (<https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-limits.html>). Both
+    /// forms are read; matched without regard to case.
     pub fn launch_failure(&self) -> Option<&'static str> {
-        let text = format!("{} {}", self.status_message, self.description);
-        if text.contains("InsufficientInstanceCapacity") {
+        let text = format!("{} {}", self.status_message, self.description).to_lowercase();
+        let has = |needle: &str| text.contains(needle);
+        if has("insufficientinstancecapacity") || (has("do not have sufficient") && has("capacity"))
+        {
             Some(
                 "no capacity: EC2 had none of the instance type in that zone (InsufficientInstanceCapacity); the group keeps trying. List more instance types (workers.instance_types) or wait",
             )
-        } else if text.contains("VcpuLimitExceeded") {
+        } else if has("vcpulimitexceeded") || has("than your current vcpu limit") {
             Some(
                 "over quota: the account's vCPU quota for these instances is reached (VcpuLimitExceeded); ask AWS for more in Service Quotas, or lower workers.max",
+            )
+        } else if has("maxspotinstancecountexceeded") || has("max spot instance count exceeded") {
+            Some(
+                "over the Spot quota: the account's Spot vCPU quota for these instances is reached (MaxSpotInstanceCountExceeded); ask AWS for more in Service Quotas, or lower the Spot share",
+            )
+        } else if has("no spot capacity available") {
+            Some(
+                "no Spot capacity: EC2 had no Spot capacity of these types (InsufficientInstanceCapacity); the group keeps trying. List more instance types or lower the Spot share",
             )
         } else {
             None
@@ -246,21 +261,39 @@ mod tests {
         }
     }
 
+    /// The texts as Auto Scaling writes them: a group of one type gets EC2's message alone, a
+    /// mixed instances group the code before it.
     #[test]
     fn a_launch_that_failed_for_capacity_or_quota_says_which() {
-        let capacity = failed(
-            "We currently do not have sufficient g6.xlarge capacity in the Availability Zone you requested (us-east-1a). Launching EC2 instance failed. (InsufficientInstanceCapacity)",
-        );
-        assert!(
-            capacity
-                .launch_failure()
-                .unwrap()
-                .starts_with("no capacity")
-        );
-        let quota = failed(
-            "You have requested more vCPU capacity than your current vCPU limit of 0 allows for the instance bucket that the specified instance type belongs to. Launching EC2 instance failed. (VcpuLimitExceeded)",
-        );
-        assert!(quota.launch_failure().unwrap().starts_with("over quota"));
+        for (message, said) in [
+            (
+                "We currently do not have sufficient g6.xlarge capacity in the Availability Zone you requested (us-east-1a). Our system will be working on provisioning additional capacity. Launching EC2 instance failed.",
+                "no capacity",
+            ),
+            (
+                "Could not launch On-Demand Instances. InsufficientInstanceCapacity - We currently do not have sufficient g6.xlarge capacity in the Availability Zone you requested (us-east-1a). Launching EC2 instance failed.",
+                "no capacity",
+            ),
+            (
+                "You have requested more vCPU capacity than your current vCPU limit of 0 allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit. Launching EC2 instance failed.",
+                "over quota",
+            ),
+            (
+                "Could not launch On-Demand Instances. VcpuLimitExceeded - You have requested more vCPU capacity than your current vCPU limit of 0 allows. Launching EC2 instance failed.",
+                "over quota",
+            ),
+            (
+                "Could not launch Spot Instances. MaxSpotInstanceCountExceeded - Max spot instance count exceeded. Launching EC2 instance failed.",
+                "over the Spot quota",
+            ),
+            (
+                "Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.",
+                "no capacity",
+            ),
+        ] {
+            let why = failed(message).launch_failure().unwrap_or_default();
+            assert!(why.starts_with(said), "{message}: {why}");
+        }
         assert_eq!(
             failed("Launching EC2 instance failed.").launch_failure(),
             None

@@ -157,8 +157,49 @@ struct QuotaPage {
     next_token: Option<String>,
 }
 
-/// Every EC2 quota of the account in the client's Region (all pages).
+/// Other names a quota has gone by, or its code, for a name [`quota_name`] gives: AWS's pages
+/// name the P Spot quotas both by generation and as one ("All P Spot Instance Requests",
+/// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-limits.html>), whose codes
+/// are L-7212CCBC (P4, P3, P2) and L-C4BD4855 (P5). Looked at only when the name itself is not
+/// among the account's quotas.
+pub fn aliases(name: &str) -> &'static [&'static str] {
+    match name {
+        "All P4, P3 and P2 Spot Instance Requests" => {
+            &["L-7212CCBC", "All P Spot Instance Requests"]
+        }
+        "All P5 Spot Instance Requests" => &["L-C4BD4855", "All P Spot Instance Requests"],
+        _ => &[],
+    }
+}
+
+/// Whether `q` is the quota `name` names (by its name, else by an alias or code).
+pub fn is(q: &Quota, name: &str) -> bool {
+    q.quota_name == name
+        || aliases(name)
+            .iter()
+            .any(|a| q.quota_name == *a || q.quota_code == *a)
+}
+
+/// Every EC2 quota of the account in the client's Region that has an applied value (all
+/// pages). "If the applied quota value is not available for a quota, the quota is not
+/// retrieved" (ListServiceQuotas): [`ec2_default_quotas`] has those.
 pub async fn ec2_quotas(sq: &JsonApi) -> Result<Vec<Quota>> {
+    list(sq, "ListServiceQuotas", "listing the account's EC2 quotas").await
+}
+
+/// AWS's default value of every EC2 quota (ListAWSDefaultServiceQuotas,
+/// <https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListAWSDefaultServiceQuotas.html>):
+/// the value of a quota the account has no applied value for.
+pub async fn ec2_default_quotas(sq: &JsonApi) -> Result<Vec<Quota>> {
+    list(
+        sq,
+        "ListAWSDefaultServiceQuotas",
+        "listing AWS's default EC2 quotas",
+    )
+    .await
+}
+
+async fn list(sq: &JsonApi, operation: &'static str, what: &str) -> Result<Vec<Quota>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -166,13 +207,7 @@ pub async fn ec2_quotas(sq: &JsonApi) -> Result<Vec<Quota>> {
         if let Some(t) = &token {
             input["NextToken"] = serde_json::Value::String(t.clone());
         }
-        let page: QuotaPage = sq
-            .call(
-                "listing the account's EC2 quotas",
-                "ListServiceQuotas",
-                &input,
-            )
-            .await?;
+        let page: QuotaPage = sq.call(what, operation, &input).await?;
         out.extend(page.quotas);
         match page.next_token {
             Some(next) if !next.is_empty() && token.as_ref() != Some(&next) => token = Some(next),
@@ -181,10 +216,18 @@ pub async fn ec2_quotas(sq: &JsonApi) -> Result<Vec<Quota>> {
     }
 }
 
-/// A quota's usage now: the highest value of its usage metric over the last 15 minutes, with
-/// the statistic Service Quotas recommends (`Maximum` if it names none). No datapoint is an
-/// error: the usage was not read.
-pub async fn usage(cw: &aws_sdk_cloudwatch::Client, m: &UsageMetric) -> Result<f64> {
+/// A quota's usage: the highest value of its usage metric over the last 15 minutes, and the
+/// latest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    pub highest: f64,
+    pub latest: f64,
+}
+
+/// A quota's usage now, with the statistic Service Quotas recommends (`Maximum` if it names
+/// none), a datapoint a minute over the last 15 minutes. No datapoint is an error: the usage
+/// was not read.
+pub async fn usage(cw: &aws_sdk_cloudwatch::Client, m: &UsageMetric) -> Result<Usage> {
     let (Some(ns), Some(name)) = (&m.metric_namespace, &m.metric_name) else {
         return Err(AwsError::new("the quota names no usage metric"));
     };
@@ -223,11 +266,25 @@ pub async fn usage(cw: &aws_sdk_cloudwatch::Client, m: &UsageMetric) -> Result<f
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(&what, e))?;
-    out.metric_data_results()
+    let mut points: Vec<(i64, f64)> = out
+        .metric_data_results()
         .iter()
-        .flat_map(|r| r.values().iter().copied())
-        .reduce(f64::max)
-        .ok_or_else(|| AwsError::new(format!("{what}: no datapoint in the last 15 minutes")))
+        .flat_map(|r| {
+            r.timestamps()
+                .iter()
+                .map(|t| t.secs())
+                .zip(r.values().iter().copied())
+        })
+        .collect();
+    points.sort_by_key(|(t, _)| *t);
+    let latest = points.last().map(|(_, v)| *v);
+    let highest = points.iter().map(|(_, v)| *v).reduce(f64::max);
+    match (highest, latest) {
+        (Some(highest), Some(latest)) => Ok(Usage { highest, latest }),
+        _ => Err(AwsError::new(format!(
+            "{what}: no datapoint in the last 15 minutes"
+        ))),
+    }
 }
 
 /// An instance type as EC2 describes it: its default vCPUs and its GPUs.

@@ -7,18 +7,26 @@ fn need(instances: u32, vcpus: &[(&str, u32)]) -> Need {
     Need {
         market: Market::OnDemand,
         instances,
-        vcpus: vcpus.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
+        vcpus: vcpus
+            .iter()
+            .map(|(n, v)| (n.to_string(), (*v, *v)))
+            .collect(),
         unknown: Vec::new(),
     }
 }
 
 fn read(name: &str, value: Result<f64, &str>, usage: Result<f64, &str>) -> (String, Reading) {
+    let usage = usage.map(|u| quotas::Usage {
+        highest: u,
+        latest: u,
+    });
     (
         name.to_string(),
         Reading {
             name: name.into(),
             code: Some("L-DB2E81BA".into()),
             value: value.map_err(str::to_string),
+            default: false,
             usage: usage.map_err(str::to_string),
         },
     )
@@ -197,6 +205,14 @@ fn a_type_with_fewer_gpus_or_another_model_is_an_input_error_naming_the_field() 
         "region: us-east-1\nworkers:\n  instance_type: g6.xlarge\n  gpu: {count: 1, accelerator: l4}\n",
     );
     assert!(gpus(&l4, &one, &d).unwrap().is_empty());
+    let rtx = env(
+        "region: us-east-1\nworkers:\n  instance_type: g7e.2xlarge\n  gpu: {count: 1, accelerator: RTX PRO 6000}\n",
+    );
+    let g7e = vec!["g7e.2xlarge".to_string()];
+    let d7 = described(&[("g7e.2xlarge", 8, 1, "NVIDIA RTX PRO 6000 Blackwell")]);
+    assert!(gpus(&rtx, &g7e, &d7).unwrap().is_empty());
+    let l4_on_l40s = described(&[("g6.xlarge", 4, 1, "NVIDIA L40S")]);
+    assert!(gpus(&l4, &one, &l4_on_l40s).is_err());
     let notes = gpus(&l4, &one, &Err("AccessDenied".into())).unwrap();
     assert!(notes[0].contains("unchecked: AccessDenied"), "{notes:?}");
     let notes = gpus(&l4, &one, &described(&[])).unwrap();
@@ -216,8 +232,44 @@ fn the_needs_take_each_markets_instances_and_the_largest_type_of_each_quota() {
     let n = needs(&types, &d, per_market(10, 70, 1));
     assert_eq!(n[0].market, Market::OnDemand);
     assert_eq!(n[0].instances, 4);
-    assert_eq!(n[0].vcpus[G], 8);
+    assert_eq!(n[0].vcpus[G], (4, 8));
     assert_eq!(n[0].unknown, vec!["x9z.large".to_string()]);
     assert_eq!((n[1].market, n[1].instances), (Market::Spot, 6));
-    assert_eq!(n[1].vcpus["All G and VT Spot Instance Requests"], 8);
+    assert_eq!(n[1].vcpus["All G and VT Spot Instance Requests"], (4, 8));
+}
+
+/// Types of one quota in two sizes: the group may launch the smaller, so a refusal counts it,
+/// and only the larger proves "fits". Usage that has just gone (its latest datapoint below its
+/// highest) refuses nothing it no longer takes.
+#[test]
+fn a_refusal_counts_the_smallest_type_and_the_latest_usage_fits_the_largest_and_the_highest() {
+    let none = BTreeMap::new();
+    let mut n = need(4, &[]);
+    n.vcpus.insert(G.to_string(), (4, 8));
+    // 16 vCPUs: four g6.xlarge fit, four g6.2xlarge do not: not refused, not "fits".
+    let r = readings(vec![read(G, Ok(16.0), Ok(0.0))]);
+    let v = judge(&n, &r, Some(&none));
+    assert!(
+        matches!(&v, Verdict::MayNotFit(w) if w.contains("16 to 32 vCPUs")),
+        "{v:?}"
+    );
+    // 12: not even four of the smallest.
+    let r = readings(vec![read(G, Ok(12.0), Ok(0.0))]);
+    assert!(matches!(judge(&n, &r, Some(&none)), Verdict::Refused(_)));
+    // 64, of which 40 were used a few minutes ago and none now: not refused; not "fits" either.
+    let mut r = readings(vec![read(G, Ok(64.0), Ok(0.0))]);
+    r.get_mut(G).unwrap().usage = Ok(quotas::Usage {
+        highest: 40.0,
+        latest: 0.0,
+    });
+    let v = judge(&n, &r, Some(&none));
+    assert!(matches!(v, Verdict::MayNotFit(_)), "{v:?}");
+    // AWS's default, where the account has none of its own, is said as such.
+    let mut r = readings(vec![read(G, Ok(0.0), Err("no datapoint"))]);
+    r.get_mut(G).unwrap().default = true;
+    let v = judge(&n, &r, None);
+    assert!(
+        matches!(&v, Verdict::Refused(w) if w.contains("AWS's default")),
+        "{v:?}"
+    );
 }

@@ -153,3 +153,80 @@ async fn the_quotas_are_read_page_by_page_and_a_refusal_names_the_call_mocked() 
         "{e}"
     );
 }
+
+/// A quota without an applied value is not in ListServiceQuotas' answer; AWS's default list
+/// has it. A P Spot quota is found by its code or its one-name form too.
+#[tokio::test]
+async fn defaults_are_read_and_p_spot_quotas_are_found_by_code_or_alias_mocked() {
+    let fake = Fake::new(|r| {
+        assert_eq!(r.target(), Some("ListAWSDefaultServiceQuotas"));
+        (
+            200,
+            r#"{"Quotas":[{"QuotaName":"All P Spot Instance Requests","QuotaCode":"L-7212CCBC","Value":0.0}]}"#.into(),
+        )
+    });
+    let sq = JsonApi::with_http_client(crate::json_api::SERVICE_QUOTAS, fake.client());
+    let q = ec2_default_quotas(&sq).await.unwrap();
+    let p4 = quota_name("p4d.24xlarge", Market::Spot).unwrap();
+    assert!(is(&q[0], p4), "by code and by its other name");
+    assert!(
+        is(&q[0], "All P5 Spot Instance Requests"),
+        "the one-name form"
+    );
+    assert!(!is(&q[0], "All G and VT Spot Instance Requests"));
+    let by_code = Quota {
+        quota_name: "renamed".into(),
+        quota_code: "L-C4BD4855".into(),
+        value: Some(192.0),
+        usage_metric: None,
+    };
+    assert!(is(&by_code, "All P5 Spot Instance Requests"));
+    assert!(!is(&by_code, p4));
+}
+
+fn metric() -> UsageMetric {
+    UsageMetric {
+        metric_namespace: Some("AWS/Usage".into()),
+        metric_name: Some("ResourceCount".into()),
+        metric_dimensions: [("Class".to_string(), "G/OnDemand".to_string())].into(),
+        metric_statistic_recommendation: Some("Maximum".into()),
+    }
+}
+
+/// The usage's highest datapoint of the window and its latest, whatever order CloudWatch
+/// gives them in; none at all is not read, never zero.
+#[tokio::test]
+async fn usage_is_the_highest_and_the_latest_datapoint_and_none_is_not_read_mocked() {
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    use aws_sdk_cloudwatch::types::MetricDataResult;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::DateTime;
+    let points = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .match_requests(|r| {
+            let q = &r.metric_data_queries()[0];
+            q.metric_stat().and_then(|s| s.stat()) == Some("Maximum")
+                && q.metric_stat().and_then(|s| s.period()) == Some(60)
+        })
+        .then_output(|| {
+            GetMetricDataOutput::builder()
+                .metric_data_results(
+                    MetricDataResult::builder()
+                        .id("usage")
+                        // Newest first, as CloudWatch's default order.
+                        .timestamps(DateTime::from_secs(1_800))
+                        .timestamps(DateTime::from_secs(1_200))
+                        .values(0.0)
+                        .values(40.0)
+                        .build(),
+                )
+                .build()
+        });
+    let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&points]);
+    let u = usage(&cw, &metric()).await.unwrap();
+    assert_eq!((u.highest, u.latest), (40.0, 0.0));
+    let empty = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .then_output(|| GetMetricDataOutput::builder().build());
+    let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&empty]);
+    let e = usage(&cw, &metric()).await.unwrap_err().to_string();
+    assert!(e.contains("no datapoint"), "{e}");
+}

@@ -959,7 +959,7 @@ pub const MAX_ROLLING_PAUSE: u64 = 3_600;
 /// DLAMI", <https://docs.aws.amazon.com/dlami/latest/devguide/find-dlami-id.html>). It carries
 /// the NVIDIA driver, CUDA, Docker and the NVIDIA Container Toolkit, and no ECS agent; the
 /// x86_64 one runs G4dn, G5, G6, Gr6, G6e, G7e, P4d, P4de, P5, P5e, P5en and P6-B200/B300, the
-/// arm64 one G5g and P6e-GB200 (its release notes' "supported_ec2_instances",
+/// arm64 one G5g, P6e-GB200 and P6e-GB300 (its release notes' "supported_ec2_instances",
 /// <https://docs.aws.amazon.com/dlami/latest/devguide/aws-deep-learning-ami-gpubaseoss-al2023.html>).
 pub const GPU_AMI_X86: &str = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id";
 pub const GPU_AMI_ARM: &str = "/aws/service/deeplearning/ami/arm64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id";

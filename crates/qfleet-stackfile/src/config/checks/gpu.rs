@@ -26,6 +26,7 @@ pub const GPU_FAMILIES: &[&str] = &[
     "p6-b200",
     "p6-b300",
     "p6e-gb200",
+    "p6e-gb300",
 ];
 
 /// Why a family with an accelerator is not one `workers.gpu` runs.
