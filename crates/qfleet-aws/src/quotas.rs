@@ -17,7 +17,9 @@
 //!   instances"), and its Spot quotas likewise ("All G and VT Spot Instance Requests"), in
 //!   vCPUs ("Amazon EC2 service quotas",
 //!   <https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html>;
-//!   <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-limits.html>);
+//!   <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-limits.html>); running
+//!   instances count, pending, stopped and hibernated ones do not, and Capacity Reservations do
+//!   even unused (<https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-on-demand-instances.html>);
 //! - a quota's usage is its `UsageMetric` in the `AWS/Usage` namespace, which EC2 publishes
 //!   every minute; a minute with no datapoint is not promised to mean zero, so a usage with no
 //!   datapoint in the last quarter hour is said as not read
@@ -83,17 +85,18 @@ const QUOTAS: &[(&[&str], &str, Option<&str>)] = &[
         "Running On-Demand X instances",
         Some("All X Spot Instance Requests"),
     ),
+    // High Memory (`u-6tb1`, `u7i-12tb`) and HPC (`hpc7g`) have an On-Demand quota and no Spot
+    // one on the pages above: Spot is unknown for them, never "no quota".
+    (&["u"], "Running On-Demand High Memory instances", None),
+    (&["hpc"], "Running On-Demand HPC instances", None),
 ];
 
-/// The name of the quota `instance_type` counts against in `market`; `None` for a family
-/// qfleet does not know (never read as "no quota"). High-memory types (`u-…`) and the
-/// `p`-family split of Spot (P5 and P4/P3/P2 have quotas of their own) are among them: for
-/// P, Spot is looked up by generation.
+/// The name of the quota `instance_type` counts against in `market`, as AWS writes it (the
+/// caller matches it case-sensitively against the account's list); `None` for a family
+/// qfleet does not know (never read as "no quota"). Spot P is split by generation (P5, and
+/// P4/P3/P2, have quotas of their own; P6 has none on the pages above, so it is unknown).
 pub fn quota_name(instance_type: &str, market: Market) -> Option<&'static str> {
     let family = instance_type.split('.').next()?;
-    if family.starts_with("u-") {
-        return None;
-    }
     let letters: String = family
         .chars()
         .take_while(|c| c.is_ascii_lowercase())
@@ -109,12 +112,12 @@ pub fn quota_name(instance_type: &str, market: Market) -> Option<&'static str> {
             _ => None,
         };
     }
-    // HPC and Mac instances have quotas of their own, which qfleet does not look up.
-    if letters.starts_with("hpc") || letters.starts_with("mac") {
+    // Mac instances run on Dedicated Hosts only, whose quotas are per host type: not here.
+    if letters.starts_with("mac") {
         return None;
     }
     // The longest group name the family's letters start with: `inf` before `i`, `trn` before
-    // `t`, `dl` before `d` (`gr6` is G, `im4gn` Standard).
+    // `t`, `dl` before `d`, `hpc` before `h` (`gr6` is G, `im4gn` Standard).
     let (_, on_demand, spot) = QUOTAS
         .iter()
         .flat_map(|q| q.0.iter().map(move |p| (*p, q)))

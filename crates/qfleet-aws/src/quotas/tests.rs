@@ -59,8 +59,42 @@ fn each_family_counts_against_its_quota_by_name() {
         Some("All P5 Spot Instance Requests")
     );
     assert_eq!(quota_name("p6-b200.48xlarge", Spot), None);
-    assert_eq!(quota_name("hpc7g.4xlarge", OnDemand), None);
-    assert_eq!(quota_name("u-6tb1.metal", OnDemand), None);
+    // High Memory and HPC: an On-Demand quota each, none on Spot (unknown, not fine).
+    for t in ["u-6tb1.metal", "u7i-12tb.224xlarge", "u7in-16tb.224xlarge"] {
+        assert_eq!(
+            quota_name(t, OnDemand),
+            Some("Running On-Demand High Memory instances"),
+            "{t}"
+        );
+        assert_eq!(quota_name(t, Spot), None, "{t}");
+    }
+    assert_eq!(
+        quota_name("hpc7g.4xlarge", OnDemand),
+        Some("Running On-Demand HPC instances")
+    );
+    assert_eq!(quota_name("hpc7g.4xlarge", Spot), None);
+    assert_eq!(quota_name("h1.2xlarge", OnDemand), Some(standard));
+    assert_eq!(quota_name("mac2.metal", OnDemand), None);
+    // The Spot groups other than Standard, G and P, by their names on the quotas page.
+    for (t, spot) in [
+        ("inf2.xlarge", "All Inf Spot Instance Requests"),
+        ("trn1.2xlarge", "All Trn Spot Instance Requests"),
+        ("dl1.24xlarge", "All DL Spot Instance Requests"),
+        ("f2.12xlarge", "All F Spot Instance Requests"),
+        ("x2idn.16xlarge", "All X Spot Instance Requests"),
+        (
+            "m7i.large",
+            "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests",
+        ),
+    ] {
+        assert_eq!(quota_name(t, Spot), Some(spot), "{t}");
+    }
+    assert_eq!(
+        quota_name("p5en.48xlarge", Spot),
+        Some("All P5 Spot Instance Requests")
+    );
+    assert_eq!(quota_name("", OnDemand), None);
+    assert_eq!(quota_name("7x.large", OnDemand), None);
 }
 
 /// DescribeInstanceTypes' answer as the API reference shows it, trimmed: a GPU type and one
