@@ -302,8 +302,39 @@ pub struct InstanceType {
 }
 
 /// The types `names` as EC2 describes them in the client's Region; a type EC2 does not
-/// return is left out (the caller says so).
+/// return is left out (the caller says so). No names, no call: DescribeInstanceTypes without
+/// `InstanceType.N` describes every type of the Region.
+///
+/// EC2 refuses the whole call with `InvalidInstanceType` when one of the names is not a type it
+/// knows ("The following supplied instance types do not exist: [...]", as moto's server
+/// answers too; <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypes.html>,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html>): the names
+/// are then asked one by one, so that one misspelt type leaves the others described.
 pub async fn instance_types(ec2: &Ec2, names: &[String]) -> Result<Vec<InstanceType>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    match describe_types(ec2, names).await {
+        Err(e) if e.code() == Some(INVALID_TYPE) && names.len() == 1 => Ok(Vec::new()),
+        Err(e) if e.code() == Some(INVALID_TYPE) => {
+            let mut out = Vec::new();
+            for name in names {
+                match describe_types(ec2, std::slice::from_ref(name)).await {
+                    Ok(t) => out.extend(t),
+                    Err(e) if e.code() == Some(INVALID_TYPE) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        }
+        other => other,
+    }
+}
+
+/// EC2's error code for a type name it does not know.
+const INVALID_TYPE: &str = "InvalidInstanceType";
+
+async fn describe_types(ec2: &Ec2, names: &[String]) -> Result<Vec<InstanceType>> {
     let params: Vec<(String, &str)> = names
         .iter()
         .enumerate()
@@ -325,13 +356,15 @@ pub async fn instance_types(ec2: &Ec2, names: &[String]) -> Result<Vec<InstanceT
 fn read_type(i: &BTreeMap<String, String>) -> Option<InstanceType> {
     let name = i.get("instanceType")?.clone();
     let vcpus = i.get("vCpuInfo.defaultVCpus")?.parse().ok()?;
-    let mut gpus = 0;
+    let mut gpus: u32 = 0;
     let mut gpu = None;
     for n in 1.. {
         let Some(count) = i.get(&format!("gpuInfo.gpus.{n}.count")) else {
             break;
         };
-        gpus += count.parse::<u32>().unwrap_or(0);
+        gpus = count
+            .parse::<u32>()
+            .map_or(gpus, |c| gpus.saturating_add(c));
         let field = |f: &str| {
             i.get(&format!("gpuInfo.gpus.{n}.{f}"))
                 .cloned()
@@ -353,3 +386,6 @@ fn read_type(i: &BTreeMap<String, String>) -> Option<InstanceType> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod read_tests;
