@@ -89,6 +89,24 @@ pub struct Assumptions {
 }
 
 impl Assumptions {
+    /// `load` with every other assumption at `simulate`'s default: the load's own duration, the
+    /// file's seconds per message, a spread of 0.2, no failures, the kind's launch time, one
+    /// message per instance at a time, seed 1, the file's goal, the default margin.
+    pub fn defaults(load: Load) -> Assumptions {
+        Assumptions {
+            load,
+            duration: None,
+            seconds_per_message: None,
+            spread: 0.2,
+            failure_rate: 0.0,
+            launch_time: None,
+            per_instance: 1,
+            seed: 1,
+            max_latency: None,
+            margin: tune::DEFAULT_MARGIN,
+        }
+    }
+
     /// Seconds from launch to the worker reading the queue for `w`: `--launch-time`, else
     /// 60 s for a task, 300 s for a group that may launch an accelerated type
     /// (`rules::GPU_LAUNCH`) and 90 s for any other instance (all assumptions,
@@ -259,16 +277,8 @@ pub fn peak_warning(env: &Environment) -> Option<String> {
     // Random arrivals: evenly spaced ones (`steady:`) hide the queueing a real peak has.
     let spec = format!("poisson:{peak}/s");
     let a = Assumptions {
-        load: load::parse(&spec, std::path::Path::new(".")).ok()?,
         duration: Some(3_600),
-        seconds_per_message: None,
-        spread: 0.2,
-        failure_rate: 0.0,
-        launch_time: None,
-        per_instance: 1,
-        seed: 1,
-        max_latency: None,
-        margin: tune::DEFAULT_MARGIN,
+        ..Assumptions::defaults(load::parse(&spec, std::path::Path::new(".")).ok()?)
     };
     let r = simulate(env, &a).ok()?;
     if r.goal.met != Some(false) {

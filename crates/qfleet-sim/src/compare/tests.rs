@@ -17,18 +17,7 @@ fn gpu_env(region: &str) -> Environment {
 }
 
 fn assumptions(spec: &str) -> Assumptions {
-    Assumptions {
-        load: load::parse(spec, Path::new(".")).unwrap(),
-        duration: None,
-        seconds_per_message: None,
-        spread: 0.2,
-        failure_rate: 0.0,
-        launch_time: None,
-        per_instance: 1,
-        seed: 1,
-        max_latency: None,
-        margin: 0.1,
-    }
+    Assumptions::defaults(load::parse(spec, Path::new(".")).unwrap())
 }
 
 fn types(text: &str) -> Vec<TypeSpec> {

@@ -23,18 +23,7 @@ fn load(path: &Path, text: &str) -> Vec<Environment> {
 }
 
 fn assumptions(spec: &str) -> Assumptions {
-    Assumptions {
-        load: parse_load(spec, Path::new(".")).unwrap(),
-        duration: None,
-        seconds_per_message: None,
-        spread: 0.2,
-        failure_rate: 0.0,
-        launch_time: None,
-        per_instance: 1,
-        seed: 1,
-        max_latency: None,
-        margin: DEFAULT_MARGIN,
-    }
+    Assumptions::defaults(parse_load(spec, Path::new(".")).unwrap())
 }
 
 /// `into` with `from` laid over it: mappings key by key, a target's entry (`targets`) by

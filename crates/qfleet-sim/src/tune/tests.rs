@@ -10,18 +10,7 @@ fn envs(yaml: &str) -> Vec<Environment> {
 }
 
 fn a(load: &str) -> Assumptions {
-    Assumptions {
-        load: super::super::parse_load(load, std::path::Path::new(".")).unwrap(),
-        duration: None,
-        seconds_per_message: None,
-        spread: 0.2,
-        failure_rate: 0.0,
-        launch_time: None,
-        per_instance: 1,
-        seed: 1,
-        max_latency: None,
-        margin: DEFAULT_MARGIN,
-    }
+    Assumptions::defaults(super::super::parse_load(load, std::path::Path::new(".")).unwrap())
 }
 
 fn same(target: f64, min: u64, max: u64) -> Lines {
