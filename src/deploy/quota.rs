@@ -217,7 +217,14 @@ pub(super) async fn check(
         .map(|list| list.into_iter().map(|t| (t.name.clone(), t)).collect())
         .map_err(|e| e.to_string());
     let mut notes = gpus(env, &types, &described)?;
-    let max = u32::try_from(w.max).unwrap_or(0);
+    // Validation keeps workers.max within 0 to 1000; a value outside is not taken as 0.
+    let Ok(max) = u32::try_from(w.max) else {
+        notes.push(format!(
+            "WARNING: {stack}: EC2 quota unchecked: workers.max {} is not a count of instances",
+            w.max
+        ));
+        return Ok(notes);
+    };
     let needs = needs(
         &types,
         &described,
@@ -291,25 +298,27 @@ fn gpus(env: &Environment, types: &[String], described: &Described) -> Result<Ve
             ));
             continue;
         };
-        let model = d.gpu.clone().unwrap_or_default();
+        // The model as EC2 names it; an answer that names none is not a model that differs.
+        let model = d.gpu.as_deref().filter(|m| !m.trim().is_empty());
         if d.gpus < gpu.count {
             problems.push(format!(
                 "{t} has {} GPU{}{}, fewer than workers.gpu.count ({})",
                 d.gpus,
                 if d.gpus == 1 { "" } else { "s" },
-                if model.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({model})")
-                },
+                model.map(|m| format!(" ({m})")).unwrap_or_default(),
                 gpu.count
             ));
-        } else if let Some(a) = &gpu.accelerator
-            && !words(&model).contains(&words(a))
-        {
-            problems.push(format!(
-                "{t} carries {model}, not the {a} workers.gpu.accelerator names"
-            ));
+        } else if let Some(a) = &gpu.accelerator {
+            match model {
+                Some(m) if !words(m).contains(&words(a)) => problems.push(format!(
+                    "{t} carries {m}, not the {a} workers.gpu.accelerator names"
+                )),
+                Some(_) => {}
+                None => notes.push(format!(
+                    "WARNING: {}: EC2 names no GPU model for {t}: workers.gpu.accelerator ({a}) unchecked",
+                    env.name
+                )),
+            }
         }
     }
     match problems.is_empty() {

@@ -213,6 +213,10 @@ fn a_type_with_fewer_gpus_or_another_model_is_an_input_error_naming_the_field() 
     assert!(gpus(&rtx, &g7e, &d7).unwrap().is_empty());
     let l4_on_l40s = described(&[("g6.xlarge", 4, 1, "NVIDIA L40S")]);
     assert!(gpus(&l4, &one, &l4_on_l40s).is_err());
+    // A GPU whose model EC2 does not name: the accelerator is unchecked, not refused.
+    let unnamed = described(&[("g6.xlarge", 4, 1, "")]);
+    let notes = gpus(&l4, &one, &unnamed).unwrap();
+    assert!(notes[0].contains("accelerator (l4) unchecked"), "{notes:?}");
     let notes = gpus(&l4, &one, &Err("AccessDenied".into())).unwrap();
     assert!(notes[0].contains("unchecked: AccessDenied"), "{notes:?}");
     let notes = gpus(&l4, &one, &described(&[])).unwrap();
