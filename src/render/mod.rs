@@ -23,6 +23,7 @@ pub(crate) mod reach;
 mod report;
 mod sources;
 mod worker_env;
+pub(crate) mod worker_version;
 
 pub use fingerprint::{FINGERPRINT_PARAMETER, fingerprint};
 
@@ -168,6 +169,7 @@ fn user_data_received(env: &Environment, user_data: &str) -> usize {
         },
         "AWS::StackName" => stack(env.fleet_stack_name()),
         "QfleetDataStack" => stack(env.data_stack_name()),
+        "QfleetWorkerVersion" => worker_version::PENDING.len(),
         // No other name is substituted in the user data; anything else counts at its longest.
         _ => check::REFERENCE_LENGTH,
     })
@@ -396,6 +398,8 @@ struct Context<'a> {
     ids: ids::Ids,
     region: &'a str,
     version: &'a str,
+    /// Where a stage's worker version goes ([`worker_version`]): replaced once rendered.
+    worker_version: &'static str,
     names: ResourceNames,
     kms_key: Option<&'a str>,
     bucket: Bucket<'a>,
@@ -573,6 +577,7 @@ fn context(env: &Environment) -> Context<'_> {
         ids: ids::IDS,
         region: &spec.region,
         version: env!("CARGO_PKG_VERSION"),
+        worker_version: worker_version::PENDING,
         names: ResourceNames::of(env),
         kms_key: spec.kms_key.as_deref(),
         bucket: Bucket {
@@ -835,6 +840,8 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
         },
         &ctx,
     )?;
+    let template = worker_version::stamp(&template, env.spec.workers.kind)
+        .map_err(|e| Error::aws(format!("{}: stamping the worker version: {e}", env.name)))?;
     let file_name = match env.stage.as_ref() {
         Some(s) if s.index > 0 => format!("fleet-{}.yaml", s.name),
         _ => "fleet.yaml".into(),

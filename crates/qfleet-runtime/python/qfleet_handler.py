@@ -16,7 +16,7 @@ from qfleet_jobs import JobConfig, Jobs, message_ref
 # What the handler and the reference worker share (qfleet_shared.py): qfleet's render puts its
 # text in this statement's place, as the function's inline code is one file.
 from qfleet_shared import (
-    METRIC, NAMESPACE, SharedConfig, answer, classify, event_time, job_ids, log_line,
+    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids, log_line,
     message_job, next_stage_message, next_stage_send, parse_body, process, seconds_since,
     stored_body,
 )
@@ -181,7 +181,7 @@ def handler(event, context=None):
     leaves these to be retried (and dead-lettered after maxReceiveCount receives)."""
     load_secrets()
     cfg = Config()
-    failures, latencies = [], []
+    failures, latencies, counts = [], [], JobCounts()
     # The job table (docs/jobs.md): this invocation is the worker a job's record names.
     jobs = None
     # A job's last attempt holds a lease till this invocation's deadline, when the job
@@ -202,7 +202,7 @@ def handler(event, context=None):
         group = (m.get("attributes") or {}).get("MessageGroupId")
         t0 = time.monotonic()
         rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
-        keys, extra = 0, ""
+        keys, extra, halt = 0, "", ""
         if jobs:
             jobs.duplicates = jobs.cancelled = 0
         try:
@@ -216,17 +216,20 @@ def handler(event, context=None):
                 raise TimeoutError(halt if halt == AFTER_FAILURE
                                    else "not started: %d ms left" % remaining())
             outcome, keys, ign = work(m["body"], cfg, latencies, jobs, m)
+            counts.add(outcome, rc, cfg.max_receive)
             if ign:
                 extra = f" ignored={ign}"
             if jobs and jobs.duplicates:
                 extra += f" duplicates={jobs.duplicates}"
         except Exception as e:  # one bad message must not fail the whole batch
             outcome = "failed"
+            counts.add("halted" if halt else "failed", rc, cfg.max_receive)
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
             failed.add(group)
         print(log_line(m.get("messageId"), job_ids(m.get("body", ""), m), outcome, keys, rc,
                        time.monotonic() - t0, extra), flush=True)
-    for line in metric_lines(cfg.environment, latencies, stage=cfg.stage):
+    lines = metric_lines(cfg.environment, latencies, stage=cfg.stage)
+    for line in lines + counts.emf_lines(cfg, int(time.time() * 1000)):
         print(line, flush=True)
     return {"batchItemFailures": failures}

@@ -31,11 +31,98 @@ class SharedConfig:
         self.stage = e.get("QFLEET_STAGE") or ""  # a pipeline's stage: its own latency metric
         # A pipeline's stage whose next stage is fed by messages: where to say what it wrote.
         self.next_queue_url = e.get("QFLEET_NEXT_QUEUE_URL") or ""
+        # The worker version (a hash of the workers' definition): the deploy's rollback alarms
+        # read the failures of this version alone. Unset: no versioned counts.
+        self.version = e.get("QFLEET_VERSION") or ""
+        # The queue's maxReceiveCount: a failure on this receive sends the job to the
+        # dead-letter queue. Unset or not a number: no dead-letter counts.
+        try:
+            self.max_receive = int(e.get("QFLEET_MAX_RECEIVE_COUNT") or 0)
+        except ValueError:
+            self.max_receive = 0
 
 
 # qfleet status reads upload-to-processed percentiles from this metric (Environment dimension,
 # and Stage for a pipeline's stage: each stage its own metric, never mixed with another's).
 NAMESPACE, METRIC = "qfleet", "UploadToProcessedSeconds"
+
+# Jobs done and failed, by Environment (and Stage); failed and dead-lettered also by Version,
+# the series a deploy's rollback alarms and the dashboard read (docs/rollback.md).
+DONE, FAILED, DEAD_LETTERED = "JobsDone", "JobsFailed", "JobsDeadLettered"
+
+
+def metric_dimensions(cfg, version=False):
+    """The names and values of the job metrics' dimensions: Environment, a pipeline's Stage,
+    and with `version` the worker version."""
+    values = {"Environment": cfg.environment}
+    if cfg.stage:
+        values["Stage"] = cfg.stage
+    if version:
+        values["Version"] = cfg.version
+    return values
+
+
+class JobCounts:
+    """Jobs done, failed and dead-lettered since the last flush. A job failed when its work
+    raised; it is dead-lettered when it failed on the queue's last receive: "If the source
+    queue's ReceiveCount for a message exceeds maxReceiveCount, Amazon SQS moves the message to
+    the dead-letter queue"
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html),
+    and the receive it failed on was the maxReceiveCount-th."""
+
+    def __init__(self):
+        self.done = self.failed = self.dead = 0
+
+    def add(self, outcome, receive_count, max_receive):
+        """Counts one message's outcome: "processed" is done, "failed" failed, "halted" not run
+        (its receive counts all the same); any other (a test event, a duplicate) is neither."""
+        if outcome == "processed":
+            self.done += 1
+        if outcome not in ("failed", "halted"):
+            return
+        if outcome == "failed":
+            self.failed += 1
+        try:
+            last = max_receive > 0 and int(receive_count) >= max_receive
+        except (TypeError, ValueError):
+            last = False
+        self.dead += int(last)
+
+    def __bool__(self):
+        return bool(self.done or self.failed or self.dead)
+
+    def series(self, cfg):
+        """(dimension values, [(metric, count)]) for each series with a count above zero;
+        none without an environment to name them."""
+        if not cfg.environment:
+            return []
+        plain = [(m, n) for m, n in ((DONE, self.done), (FAILED, self.failed)) if n]
+        versioned = [(m, n) for m, n in ((FAILED, self.failed), (DEAD_LETTERED, self.dead))
+                     if n and cfg.version]
+        return [(metric_dimensions(cfg, v), ms) for v, ms in ((False, plain), (True, versioned))
+                if ms]
+
+    def metric_data(self, cfg, now=None):
+        """The counts as PutMetricData entries, then cleared."""
+        data = [{"MetricName": m, "Unit": "Count", "Value": float(n),
+                 "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+                 **({"Timestamp": now} if now is not None else {})}
+                for dims, ms in self.series(cfg) for m, n in ms]
+        self.done = self.failed = self.dead = 0
+        return data
+
+    def emf_lines(self, cfg, now_ms):
+        """The counts as CloudWatch embedded metric format lines, one per series ("Embedded
+        metric format specification":
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)."""
+        lines = []
+        for dims, ms in self.series(cfg):
+            meta = {"Timestamp": now_ms, "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE, "Dimensions": [list(dims)],
+                "Metrics": [{"Name": m, "Unit": "Count"} for m, _ in ms]}]}
+            lines.append(json.dumps({"_aws": meta, **dims, **{m: n for m, n in ms}}))
+        self.done = self.failed = self.dead = 0
+        return lines
 
 
 def seconds_since(event_time, now=None):

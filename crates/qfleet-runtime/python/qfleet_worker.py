@@ -17,7 +17,7 @@ import boto3
 # What the worker and the Lambda handler share (qfleet_shared.py), beside it: qfleet ships the
 # worker as one file, the module's text in this statement's place.
 from qfleet_shared import (
-    METRIC, NAMESPACE, SharedConfig, answer, classify, event_time, job_ids, log_line,
+    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids, log_line,
     message_job, next_stage_message, next_stage_send, parse_body, process, seconds_since,
     stored_body,
 )
@@ -74,10 +74,11 @@ def dimensions(environment, stage):
 
 
 class Latencies:
-    """Upload-to-processed seconds, sent at most once a minute (see qfleet_worker.md)."""
+    """Upload-to-processed seconds and the jobs done, failed and dead-lettered, sent at most
+    once a minute (see qfleet_worker.md)."""
 
     def __init__(self, cfg, cw=None):
-        self.cfg, self.cw, self.counts = cfg, cw, {}
+        self.cfg, self.cw, self.counts, self.jobs = cfg, cw, {}, JobCounts()
         self.next = time.monotonic() + cfg.metric_interval
 
     def add(self, seconds):
@@ -85,8 +86,11 @@ class Latencies:
             v = round(seconds, 1)
             self.counts[v] = self.counts.get(v, 0) + 1
 
+    def outcome(self, outcome, receive_count):
+        self.jobs.add(outcome, receive_count, self.cfg.max_receive)
+
     def flush(self, force=False):
-        if not self.counts or (not force and time.monotonic() < self.next):
+        if not (self.counts or self.jobs) or (not force and time.monotonic() < self.next):
             return
         self.next = time.monotonic() + self.cfg.metric_interval
         items, self.counts = sorted(self.counts.items()), {}
@@ -94,7 +98,9 @@ class Latencies:
                  "Dimensions": dimensions(self.cfg.environment, self.cfg.stage),
                  "Values": [v for v, _ in items[i:i + 150]],
                  "Counts": [float(c) for _, c in items[i:i + 150]]}
-                for i in range(0, len(items), 150)]
+                for i in range(0, len(items), 150)] + self.jobs.metric_data(self.cfg)
+        if not data:
+            return
         try:
             self.cw = self.cw or boto3.client("cloudwatch", region_name=self.cfg.region)
             for i in range(0, len(data), 20):
@@ -394,6 +400,7 @@ class Worker:
         elif "e" in res:
             outcome = "failed"
             extra = " error=" + json.dumps(repr(res["e"]))
+            self.latencies.outcome("failed", rc)
             try:
                 n = int(rc)
             except ValueError:
@@ -401,6 +408,7 @@ class Worker:
             self.set_vis(rh, min(self.cfg.backoff, 2 ** (n - 1)))
         else:
             outcome, keys, ign = res["r"]
+            self.latencies.outcome(outcome, rc)
             if ign:
                 extra = f" ignored={ign}"
             if self.jobs and self.jobs.duplicates:

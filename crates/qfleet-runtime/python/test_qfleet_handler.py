@@ -391,6 +391,30 @@ def test_from_a_fifo_queue_a_failure_holds_back_the_rest_of_its_group(aws, capsy
     assert outcomes(capsys) == ["processed", "failed", "failed", "processed"]
 
 
+def test_failures_and_dead_letters_are_counted_for_the_version_that_failed(aws, capsys,
+                                                                          monkeypatch):
+    """The rollback alarms read qfleet/JobsFailed and JobsDeadLettered{Environment, Stage,
+    Version}: the held-back message is not a failure of its own, but on its last receive it
+    goes to the dead-letter queue all the same (sqs-dead-letter-queues)."""
+    for k, v in (("QFLEET_ENVIRONMENT", "lab"), ("QFLEET_STAGE", "split"),
+                 ("QFLEET_VERSION", "0123456789ab"), ("QFLEET_MAX_RECEIVE_COUNT", "3")):
+        monkeypatch.setenv(k, v)
+    put(aws, "uploads/1.txt")
+    good = fifo(sqs_record(s3_event("uploads/1.txt")))
+    bad = fifo(sqs_record(s3_event("uploads/2-missing.txt"), receive_count=2))
+    held = fifo(sqs_record(s3_event("uploads/3.txt"), receive_count=3))
+    run(good, bad, held)
+    emf = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    plain = [e for e in emf if "JobsDone" in e]
+    versioned = [e for e in emf if "Version" in e]
+    assert [(e["JobsDone"], e["JobsFailed"], e["Stage"]) for e in plain] == [(1, 1, "split")]
+    (v,) = versioned
+    assert (v["Version"], v["JobsFailed"], v["JobsDeadLettered"]) == ("0123456789ab", 1, 1)
+    (directive,) = v["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [["Environment", "Stage", "Version"]]
+    assert {m["Name"] for m in directive["Metrics"]} == {"JobsFailed", "JobsDeadLettered"}
+
+
 def test_to_a_fifo_next_stage_a_message_keeps_its_group_and_is_sent_once(aws, monkeypatch):
     """A next stage with a FIFO queue: the message takes the group of the one worked on, and a
     deduplication id from it and the object written, so a retry adds no second copy."""
@@ -627,7 +651,8 @@ def test_upload_to_processed_seconds_are_one_embedded_metric_format_line(aws, ca
     out = capsys.readouterr().out.splitlines()
     assert [LINE.match(x).group(2) for x in out[:3]] == ["processed", "processed",
                                                          "skipped-test-event"]
-    (emf,) = [json.loads(x) for x in out[3:]]
+    emf, counts = [json.loads(x) for x in out[3:]]
+    assert counts["JobsDone"] == 2 and "JobsFailed" not in counts, counts
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
     assert directive == {"Namespace": "qfleet", "Dimensions": [["Environment"]],
                          "Metrics": [{"Name": "UploadToProcessedSeconds", "Unit": "Seconds"}]}

@@ -675,13 +675,14 @@ def test_upload_to_processed_seconds_reach_cloudwatch_with_values_and_counts(aws
     assert [c[0] for c in cw.calls] == ["put_metric_data"], "one call for the three jobs"
     kw = cw.calls[0][1]
     assert kw["Namespace"] == "qfleet"
-    (d,) = kw["MetricData"]
+    d, done = kw["MetricData"]
+    assert (done["MetricName"], done["Value"], done["Unit"]) == ("JobsDone", 3.0, "Count")
     assert d["MetricName"] == "UploadToProcessedSeconds" and d["Unit"] == "Seconds"
     assert d["Dimensions"] == [{"Name": "Environment", "Value": "lab"}]
     assert sum(d["Counts"]) == 3 and len(d["Values"]) == len(d["Counts"])
     assert all(30 <= v < 90 for v in d["Values"]), d["Values"]
     names = [m["MetricName"] for m in cw.client.list_metrics(Namespace="qfleet")["Metrics"]]
-    assert names == ["UploadToProcessedSeconds"]
+    assert sorted(names) == ["JobsDone", "UploadToProcessedSeconds"]
 
 
 def test_a_pipeline_stage_s_latency_is_a_metric_of_its_own(aws, capsys):
@@ -694,12 +695,12 @@ def test_a_pipeline_stage_s_latency_is_a_metric_of_its_own(aws, capsys):
     send(aws, s3_event("uploads/a", at=at.strftime("%Y-%m-%dT%H:%M:%S.000Z")))
     worker(aws, cw=cw, env={"QFLEET_ENVIRONMENT": "lab", "QFLEET_STAGE": "thumbs"}).run(max_messages=1)
     assert outcomes(capsys) == ["processed"]
-    (d,) = cw.calls[0][1]["MetricData"]
-    assert d["Dimensions"] == [{"Name": "Environment", "Value": "lab"},
-                               {"Name": "Stage", "Value": "thumbs"}]
-    (m,) = cw.client.list_metrics(Namespace="qfleet")["Metrics"]
-    assert sorted((x["Name"], x["Value"]) for x in m["Dimensions"]) == [
-        ("Environment", "lab"), ("Stage", "thumbs")]
+    d, done = cw.calls[0][1]["MetricData"]
+    assert d["Dimensions"] == done["Dimensions"] == [{"Name": "Environment", "Value": "lab"},
+                                                     {"Name": "Stage", "Value": "thumbs"}]
+    for m in cw.client.list_metrics(Namespace="qfleet")["Metrics"]:
+        assert sorted((x["Name"], x["Value"]) for x in m["Dimensions"]) == [
+            ("Environment", "lab"), ("Stage", "thumbs")]
 
 
 def test_no_latency_metric_without_an_environment_or_an_event_time(aws, capsys):
@@ -711,7 +712,31 @@ def test_no_latency_metric_without_an_environment_or_an_event_time(aws, capsys):
     send(aws, s3_event("uploads/b"))
     worker(aws, cw=cw, env={"QFLEET_ENVIRONMENT": "lab"}).run(max_messages=1)
     assert outcomes(capsys) == ["processed"] * 2
-    assert cw.calls == []
+    sent = [d["MetricName"] for _, kw in cw.calls for d in kw["MetricData"]]
+    assert sent == ["JobsDone"], "the first names no environment; the second, no event time"
+
+
+def test_failures_and_dead_letters_reach_cloudwatch_by_version(aws, capsys, monkeypatch):
+    """The rollback alarms read qfleet/JobsFailed and JobsDeadLettered{Environment, Version}:
+    the failure on the queue's last receive (maxReceiveCount, QFLEET_MAX_RECEIVE_COUNT) is the
+    one SQS dead-letters (sqs-dead-letter-queues)."""
+    cw = Recording(boto3.client("cloudwatch", region_name=REGION))
+    put(aws, "uploads/bad.txt")
+    send(aws, s3_event("uploads/bad.txt"))
+    monkeypatch.setattr(qw, "process", lambda *a: 1 / 0)
+    env = {"QFLEET_ENVIRONMENT": "lab", "QFLEET_VERSION": "0123456789ab",
+           "QFLEET_MAX_RECEIVE_COUNT": "2"}
+    w = worker(aws, cw=cw, env=env)
+    w.run(once=True)
+    time.sleep(0.01)
+    w.run(once=True)
+    assert outcomes(capsys) == ["failed", "failed"]
+    sent = [(d["MetricName"], d["Value"], {x["Name"]: x["Value"] for x in d["Dimensions"]})
+            for _, kw in cw.calls for d in kw["MetricData"]]
+    lab, v = {"Environment": "lab"}, {"Environment": "lab", "Version": "0123456789ab"}
+    assert sent == [("JobsFailed", 1.0, lab), ("JobsFailed", 1.0, v),
+                    ("JobsFailed", 1.0, lab), ("JobsFailed", 1.0, v),
+                    ("JobsDeadLettered", 1.0, v)], sent
 
 
 def test_a_failed_metric_send_is_logged_and_the_job_still_counts(aws, capsys):

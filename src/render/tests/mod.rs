@@ -545,12 +545,15 @@ fn the_user_data_is_measured_as_ec2_receives_it_in_each_mode() {
     let t = &f.targets[0];
     let rendered = render(t).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&rendered[1].template).unwrap();
-    let Value::Tagged(sub) = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
-        ["UserData"]["Fn::Base64"]
-    else {
-        panic!()
-    };
-    let text = sub.value.as_str().unwrap();
+    // A pair: the worker version is a variable targets may differ in.
+    let sub = &doc["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]
+        ["Fn::Sub"];
+    assert!(sub[1]["QfleetWorkerVersion"].as_str().is_some(), "{sub:?}");
+    let text = sub[0].as_str().unwrap();
+    assert!(
+        text.contains("QFLEET_VERSION=${QfleetWorkerVersion}\n"),
+        "{text}"
+    );
     let names = text.matches("${AWS::StackName}").count();
     assert!(names >= 2, "{names}");
     let direct = text.replace("${AWS::StackName}", &t.fleet_stack_name());
