@@ -24,8 +24,14 @@ pub(crate) fn check_template(template: &str) -> Vec<String> {
 pub(crate) fn check(stack: &RenderedStack) -> Vec<String> {
     let mut problems = Vec::new();
     if stack.template.len() > TEMPLATE_BODY_LIMIT {
+        // The dashboard's body is the largest part a stack file can leave out.
+        let dashboard = if stack.template.contains("Type: AWS::CloudWatch::Dashboard") {
+            " (dashboard: false leaves out the dashboard, about 2 KB a stage)"
+        } else {
+            ""
+        };
         problems.push(format!(
-            "{} is {} bytes; CloudFormation accepts at most {TEMPLATE_BODY_LIMIT} in a request",
+            "{} is {} bytes; CloudFormation accepts at most {TEMPLATE_BODY_LIMIT} in a request{dashboard}",
             stack.file_name,
             stack.template.len()
         ));

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 mod access;
 pub(crate) use access::secret_references;
 pub(crate) mod check;
+pub(crate) mod dashboard;
 mod embed;
 pub mod fingerprint;
 pub(crate) mod ids;
@@ -763,6 +764,8 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                 schedule_dead_letters => sources::schedule_dead_letters(env),
                 object_topics => uploads || later.iter().any(|st| st.feed == "objects"),
                 endpoints => Value::from(minijinja::value::Serde(&endpoints)),
+                dashboard => env.dashboard().then(|| dashboard::body(env)),
+                dashboard_name => dashboard::name(env),
                 ..c
             }
         },

@@ -85,6 +85,10 @@ struct StatusJson<'a> {
     /// otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     parked: &'a Option<String>,
+    /// The environment's CloudWatch dashboard, a console link: `null` without one
+    /// (`dashboard: false`, not deployed), in a later stage's status, or when it could not be
+    /// read (see `unavailable`).
+    dashboard: &'a Option<String>,
 }
 
 impl<'a> From<&'a Status> for StatusJson<'a> {
@@ -111,6 +115,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             stages: &s.stages,
             pipeline: &s.pipeline,
             parked: &s.parked,
+            dashboard: &s.dashboard,
         }
     }
 }

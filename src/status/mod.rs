@@ -82,6 +82,8 @@ pub(crate) struct Status {
     refused: Option<(crate::error::Exit, crate::error::ErrorReport)>,
     /// The stage is parked (`workers.max: 0`): no worker runs, jobs wait in the queue.
     parked: Option<String>,
+    /// The environment's CloudWatch dashboard, as a console link (see [`dashboard_link`]).
+    dashboard: Option<String>,
 }
 
 /// One kind of consumer as read, with its section (`None`: not deployed, or could not be
@@ -432,7 +434,11 @@ async fn gather_at(
                     .as_ref()
                     .map(|s| s.name.clone())
                     .unwrap_or_default(),
-                status,
+                // The environment's one dashboard is said with its first stage.
+                status: Status {
+                    dashboard: None,
+                    ..status
+                },
             })
             .collect();
         first.pipeline = Some(pipeline_of(&first));
@@ -518,6 +524,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
         pipeline: None,
         refused: Some((e.exit_code(), e.report())),
         parked: None,
+        dashboard: None,
     }
 }
 
@@ -699,6 +706,7 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         None => Direction::Unknown,
     };
     let mut function = function::section(snap, &metrics, queue.as_ref(), &mut unavailable);
+    let dashboard = dashboard_link(snap, &mut unavailable);
     let workers = snap
         .kinds_read()
         .into_iter()
@@ -738,6 +746,22 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         pipeline: None,
         refused: None,
         parked: None,
+        dashboard,
+    }
+}
+
+/// The console link of the dashboard the data stack holds (`dashboard`): `None` when it holds
+/// none (`dashboard: false`, or not deployed yet) or could not be read, which `unavailable`
+/// then says.
+fn dashboard_link(snap: &Snapshot, unavailable: &mut BTreeMap<String, Why>) -> Option<String> {
+    use crate::snapshot::Located;
+    match snap.data.locate(crate::render::dashboard::DASHBOARD) {
+        Located::Physical(name) => Some(crate::render::dashboard::link(&snap.region, &name)),
+        Located::Unknown(why) => {
+            unavailable.insert("dashboard".into(), why);
+            None
+        }
+        Located::Absent | Located::NotListed => None,
     }
 }
 

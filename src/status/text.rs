@@ -29,6 +29,9 @@ pub fn text(s: &Status) -> String {
         return out;
     }
     line(stacks_table(&s.stacks));
+    if let Some(d) = &s.dashboard {
+        line(format!("dashboard: {d}"));
+    }
     if let Some(p) = &s.parked {
         line(p.clone());
     }

@@ -196,11 +196,17 @@ fn a_stage_fed_by_messages_gets_only_a_send_grant_on_the_next_queue() {
 
 /// CloudFormation takes a template body of at most 51,200 bytes (CreateStack's TemplateBody):
 /// the data stack of the largest pipeline, every stage a function (the most alarms), stays within
-/// it; with `jobs:` (the job table, the leases and the sweeper) and a key, four such stages do.
-/// More are refused by `validate`, with the template's size.
+/// it without the dashboard, and six such stages with it; with `jobs:` (the job table, the
+/// leases and the sweeper) and a key, four such stages do without the dashboard, three with it.
+/// More are refused by `validate`, with the template's size and the dashboard's part in it.
 #[test]
 fn the_largest_pipeline_s_data_stack_fits_a_template_body() {
-    for (jobs, stages) in [("", crate::config::MAX_STAGES), ("jobs: {}\n", 4)] {
+    for (jobs, stages) in [
+        ("dashboard: false\n", crate::config::MAX_STAGES),
+        ("", 6),
+        ("jobs: {}\ndashboard: false\n", 4),
+        ("jobs: {}\n", 3),
+    ] {
         let mut yaml = format!(
             "region: eu-west-1\nlab: true\nkms_key: arn:aws:kms:eu-west-1:123456789012:key/0123abcd-0123-0123-0123-0123456789ab\n{jobs}stages:\n",
         );
@@ -218,6 +224,18 @@ fn the_largest_pipeline_s_data_stack_fits_a_template_body() {
             data.len()
         );
         assert!(data.len() <= 51_200, "{} bytes", data.len());
+        // One stage more is refused, and the refusal says what the dashboard takes.
+        if stages == crate::config::MAX_STAGES {
+            continue;
+        }
+        let more = format!("{yaml}  - name: stage-number-99\n    workers: {{kind: lambda}}\n");
+        let over = render(&from_str(&more)).unwrap();
+        let problems = crate::render::check::check(&over[0]);
+        assert!(
+            problems.iter().any(|p| p.contains("at most 51200")
+                && p.contains("dashboard: false") != jobs.contains("dashboard: false")),
+            "{stages} stages {jobs:?}: {problems:?}"
+        );
     }
 }
 

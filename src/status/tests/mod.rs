@@ -59,6 +59,12 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
                 resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
                 resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live.clone()),
                 resource(
+                    "Dashboard",
+                    "qfleet-st-eu-west-1",
+                    "AWS::CloudWatch::Dashboard",
+                    live.clone(),
+                ),
+                resource(
                     "Bucket",
                     "st-uploads-111122223333-eu-west-1",
                     "AWS::S3::Bucket",
@@ -257,6 +263,11 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     assert!(text.contains("SUSPENDED: AZRebalance"), "{text}");
     assert!(text.contains("scaling out"), "{text}");
     assert!(text.contains("(outdated)"), "{text}");
+    // The data stack's dashboard, as its console page.
+    let link = "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/qfleet-st-eu-west-1";
+    assert_eq!(s.dashboard.as_deref(), Some(link));
+    assert!(text.contains(&format!("dashboard: {link}")), "{text}");
+    assert_eq!(serde_json::to_value(&s).unwrap()["dashboard"], link);
 }
 
 #[test]

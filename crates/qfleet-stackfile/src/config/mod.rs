@@ -367,6 +367,11 @@ impl Environment {
         self.spec.termination_protection.unwrap_or(!self.spec.lab)
     }
 
+    /// Whether the environment has a dashboard: as set, else yes.
+    pub fn dashboard(&self) -> bool {
+        self.spec.dashboard.unwrap_or(true)
+    }
+
     /// Whether the stack file deploys in express mode: as set, else in labs that are not
     /// protected (a protected environment is never deployed in express mode by default).
     pub fn express(&self) -> bool {

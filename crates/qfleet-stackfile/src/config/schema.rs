@@ -69,6 +69,10 @@ settings! {
         pub sources: SourcesSpec
             => "a mapping with {keys and} (optional; absent: the uploads alone feed the queue)",
         pub alarms: AlarmSpec => "a mapping with {keys}",
+        /// A CloudWatch dashboard of the environment in its data stack, one row per stage
+        /// (docs/dashboard.md). It costs $3 a month beyond an account's first three dashboards.
+        pub dashboard: Option<bool>
+            => "true or false (default true): a CloudWatch dashboard of the environment, $3 a month each beyond an account's first three",
         /// Jobs a user can follow: a job table (DynamoDB) the workers keep with every upload's
         /// state and history, and a response queue with one message per finished job
         /// (docs/jobs.md). Absent: neither.
@@ -104,7 +108,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, jobs, workers, scaling, stages, deploy_role, targets, rollout";
+    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, dashboard, jobs, workers, scaling, stages, deploy_role, targets, rollout";
 }
 
 choices! {

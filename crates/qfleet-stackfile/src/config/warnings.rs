@@ -83,6 +83,18 @@ fn egress_warnings(w: &crate::config::WorkersSpec) -> Vec<String> {
         .collect()
 }
 
+/// Copies with a dashboard each: CloudWatch's free tier covers three dashboards an account,
+/// each beyond them costs $3 a month (Amazon CloudWatch pricing,
+/// https://aws.amazon.com/cloudwatch/pricing/).
+fn dashboard_warning(env: &Environment) -> Option<String> {
+    let copies = env.spec.copies.unwrap_or(0);
+    (env.dashboard() && copies > 3).then(|| {
+        format!(
+            "copies: {copies} environments with a dashboard each: CloudWatch charges $3 a month for each dashboard beyond an account's first three; set dashboard: false if the lab does not need them"
+        )
+    })
+}
+
 /// Settings that are allowed but deserve a second look.
 pub fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
@@ -96,6 +108,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         ));
     }
     w.extend(key_policy_warnings(env));
+    w.extend(dashboard_warning(env));
     w.extend(schedule_warnings(env, jiff::Timestamp::now()));
     // A function has no network of qfleet's: it reaches the regional endpoints.
     let ec2 = spec.workers.kind == WorkerKind::Ec2;

@@ -336,3 +336,22 @@ fn a_key_with_topics_or_other_accounts_producers_is_warned_of_its_policy() {
     let w = warnings("  messages: {}\n");
     assert!(!w.iter().any(|w| w.contains("key's policy")), "{w:?}");
 }
+
+/// Thirty lab copies make thirty dashboards: the cost is said, and `dashboard: false` named.
+#[test]
+fn copies_beyond_three_dashboards_are_warned_of_their_cost() {
+    let dashboards = |yaml: &str| {
+        let file = parse_str(yaml).unwrap();
+        warnings::warnings(&file.base)
+            .into_iter()
+            .filter(|w| w.contains("dashboard"))
+            .collect::<Vec<_>>()
+    };
+    let w = dashboards("region: eu-west-1\nlab: true\ncopies: 30\n");
+    assert!(
+        w.len() == 1 && w[0].contains("$3 a month") && w[0].contains("dashboard: false"),
+        "{w:?}"
+    );
+    assert!(dashboards("region: eu-west-1\nlab: true\ncopies: 30\ndashboard: false\n").is_empty());
+    assert!(dashboards("region: eu-west-1\nlab: true\ncopies: 3\n").is_empty());
+}
