@@ -15,6 +15,9 @@
 //!   mode, at the longest input: EC2's user data, Lambda's environment, IAM's policy size, the
 //!   names, the tags on each resource, the template body.
 //!
+//! The dashboard (`dashboard`, on by default) is in every case, so every pair is checked with
+//! it, at the longest input too.
+//!
 //! Offline: no emulator. The tools come from `CFN_LINT`, `CFN_GUARD` and `CHECKOV` (set by
 //! scripts/test), as in `lint`.
 
