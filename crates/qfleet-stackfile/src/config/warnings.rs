@@ -1,7 +1,7 @@
 //! Advice on a valid stack file: settings that are allowed but deserve a second look
 //! (`qfleet validate` prints them as warnings).
 
-use crate::config::schema::MAX_ROLLING_PAUSE;
+use crate::config::schema::MAX_LAUNCH_HEARTBEAT;
 use crate::config::schema::WorkerKind;
 use crate::config::{Environment, Network};
 
@@ -219,9 +219,9 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     {
         w.push(warning);
     }
-    if ec2 && spec.workers.signal_timeout() > MAX_ROLLING_PAUSE {
+    if ec2 && spec.workers.signal_timeout() > MAX_LAUNCH_HEARTBEAT {
         w.push(format!(
-            "workers.instance_warmup: {} is longer than an hour: a first deploy waits that long for the workers to report in, but a rolling update gives each replacement at most one hour (CloudFormation's longest PauseTime), after which the update fails and rolls back",
+            "workers.instance_warmup: {} is longer than two hours: a first deploy waits that long for the workers to report in, but a new instance waits for its worker at most two hours (a launch lifecycle hook's longest heartbeat), after which its launch is abandoned",
             spec.workers.instance_warmup
         ));
     }
@@ -325,25 +325,25 @@ mod tests {
             .into_only()
     }
 
-    /// CloudFormation's PauseTime is at most one hour: a warmup beyond it is allowed (a first
-    /// deploy waits for it) but said, since a rolling update cannot wait that long.
+    /// A launch hook's heartbeat is at most two hours: a warmup beyond it is allowed (a first
+    /// deploy waits for it) but said, since a new instance cannot wait that long.
     #[test]
-    fn a_warmup_longer_than_a_rolling_updates_longest_pause_is_a_warning() {
+    fn a_warmup_longer_than_a_launch_hooks_longest_heartbeat_is_a_warning() {
         let net = "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
         let long = env(&format!(
-            "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 2h\n{net}"
+            "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 3h\n{net}"
         ));
         assert!(
             warnings(&long)
                 .iter()
-                .any(|w| w.contains("longer than an hour") && w.contains("PauseTime")),
+                .any(|w| w.contains("longer than two hours") && w.contains("heartbeat")),
             "{:?}",
             warnings(&long)
         );
         let short = env(&format!(
-            "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 1h\n{net}"
+            "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 2h\n{net}"
         ));
-        assert!(!warnings(&short).iter().any(|w| w.contains("PauseTime")));
+        assert!(!warnings(&short).iter().any(|w| w.contains("heartbeat")));
     }
 
     #[test]
