@@ -609,7 +609,10 @@ fn context(env: &Environment) -> Context<'_> {
             container: crate::config::workers_image(env),
             parked: env.parked(),
             warm_pool_state: spec.workers.warm_pool.map(|w| w.pool_state.as_cfn()),
-            launch_heartbeat: spec.workers.signal_timeout().min(crate::config::MAX_LAUNCH_HEARTBEAT),
+            launch_heartbeat: spec
+                .workers
+                .signal_timeout()
+                .min(crate::config::MAX_LAUNCH_HEARTBEAT),
             egress_rules: network::egress_rules(&spec.workers),
             egress_open_to_world: network::open_to_the_internet(&spec.workers),
             egress_port_range: network::port_range(&spec.workers),
