@@ -149,6 +149,36 @@ mod tests {
         assert!(s.contains("None of its rollback alarms (qfleet-shop--thumbnail-fleet-rollback-*) went into ALARM"), "{s}");
     }
 
+    /// The JSON error carries the cause, in the shape schemas/output/common.json gives it; an
+    /// error without one has no `rollback` field.
+    #[test]
+    fn the_json_error_carries_the_alarm_in_the_contracts_shape() {
+        let c = cause(
+            vec![FiredAlarm {
+                name: "qfleet-shop--thumbnail-fleet-rollback-dead-letters".into(),
+                reason: Some("Threshold Crossed".into()),
+                at: Some("2026-11-28T11:42:00Z".into()),
+                before_the_deploy: false,
+            }],
+            None,
+        );
+        let e: crate::error::Error = crate::aws::error::AwsError::new("deploying failed")
+            .with_rollback(c)
+            .into();
+        let json = serde_json::to_value(e.report()).unwrap();
+        assert_eq!(
+            json["rollback"]["alarms"][0]["name"],
+            "qfleet-shop--thumbnail-fleet-rollback-dead-letters"
+        );
+        let common = crate::output::contract::common();
+        let schema = serde_json::json!({ "$defs": common["$defs"], "$ref": "#/$defs/error" });
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        assert!(validator.is_valid(&json), "{json}");
+        let plain = serde_json::to_value(crate::error::Error::aws("x").report()).unwrap();
+        assert!(plain.get("rollback").is_none());
+        assert!(validator.is_valid(&plain));
+    }
+
     #[test]
     fn a_failed_bootstrap_points_at_the_bootstrap_log_and_an_earlier_alarm_says_so() {
         let s = sentences(
