@@ -6,12 +6,25 @@ use super::*;
 
 const NET: &str = "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
 
-/// The `!Ref` a node holds, if it is one.
-fn ref_of(v: &Value) -> Option<&str> {
+/// The alarm a node names: `!Sub "${AWS::StackName}-rollback-WHAT"`, as WHAT.
+fn named(v: &Value) -> Option<&str> {
     match v {
-        Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str(),
+        Value::Tagged(t) if t.tag == "!Sub" => t
+            .value
+            .as_str()?
+            .strip_prefix("${AWS::StackName}-rollback-"),
         _ => None,
     }
+}
+
+/// The resources `r` depends on (DependsOn).
+fn depends_on(r: &Value) -> Vec<&str> {
+    r["DependsOn"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
 }
 
 /// The stage's worker version as its template carries it: the workers' `QFLEET_VERSION`.
@@ -97,16 +110,20 @@ fn an_ec2_update_is_an_instance_refresh_that_rolls_back_on_the_stages_alarms_by_
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|a| ref_of(a).expect("a Ref: the group waits for the alarm's update"))
+        .map(|a| named(a).expect("a rollback alarm of this stack"))
         .collect();
-    assert_eq!(
-        alarms,
-        [
-            "RollbackFailedJobsAlarm",
-            "RollbackDeadLettersAlarm",
-            "RollbackBootstrapAlarm"
-        ]
-    );
+    assert_eq!(alarms, ["failed-jobs", "dead-letters", "bootstrap"]);
+    let deps = depends_on(group);
+    for id in [
+        "RollbackFailedJobsAlarm",
+        "RollbackDeadLettersAlarm",
+        "RollbackBootstrapAlarm",
+    ] {
+        assert!(
+            deps.contains(&id),
+            "the group waits for {id}'s update: {deps:?}"
+        );
+    }
     assert_alarms(
         &fleet,
         &stacks[1].template,
@@ -226,11 +243,13 @@ fn a_fargate_service_rolls_back_on_the_stages_alarms_beside_its_circuit_breaker_
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|a| ref_of(a).unwrap())
+        .map(|a| named(a).unwrap())
         .collect();
-    assert_eq!(
-        names,
-        ["RollbackFailedJobsAlarm", "RollbackDeadLettersAlarm"]
+    assert_eq!(names, ["failed-jobs", "dead-letters"]);
+    let deps = depends_on(service);
+    assert!(
+        deps.contains(&"RollbackFailedJobsAlarm") && deps.contains(&"RollbackDeadLettersAlarm"),
+        "the service waits for the alarms' update: {deps:?}"
     );
     assert_alarms(
         &fleet,
