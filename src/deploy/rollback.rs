@@ -83,7 +83,7 @@ pub(super) fn sentences(
     if cause
         .alarms
         .iter()
-        .any(|a| a.name.ends_with("-rollback-bootstrap"))
+        .any(|a| a.name.contains("-RollbackBootstrapAlarm"))
     {
         next.push(format!(
             "`qfleet logs {env}{stage_flag} --since 1h` (each instance's bootstrap is its stream INSTANCE/bootstrap)"
@@ -114,7 +114,7 @@ mod tests {
     fn a_rollback_names_the_alarm_its_reason_and_what_to_run_next() {
         let c = cause(
             vec![FiredAlarm {
-                name: "qfleet-shop--thumbnail-fleet-rollback-failed-jobs".into(),
+                name: "qfleet-shop--thumbnail-fleet-RollbackFailedJobsAlarm-1A2B3C".into(),
                 reason: Some("Threshold Crossed: 2 out of the last 3 datapoints".into()),
                 at: Some("2026-11-28T11:42:00Z".into()),
                 before_the_deploy: false,
@@ -122,7 +122,7 @@ mod tests {
             None,
         );
         let s = sentences(&c, "shop", Some("thumbnail"), true);
-        assert!(s.contains("rolled back on its rollback alarm qfleet-shop--thumbnail-fleet-rollback-failed-jobs at 2026-11-28T11:42:00Z: Threshold Crossed"), "{s}");
+        assert!(s.contains("rolled back on its rollback alarm qfleet-shop--thumbnail-fleet-RollbackFailedJobsAlarm-1A2B3C at 2026-11-28T11:42:00Z: Threshold Crossed"), "{s}");
         assert!(
             s.contains("`qfleet logs shop --stage thumbnail --since 1h --filter failed`"),
             "{s}"
@@ -146,7 +146,7 @@ mod tests {
         );
         assert!(!s.contains("None of"), "{s}");
         let s = sentences(&cause(vec![], None), "shop", None, true);
-        assert!(s.contains("None of its rollback alarms (qfleet-shop--thumbnail-fleet-rollback-*) went into ALARM"), "{s}");
+        assert!(s.contains("None of its rollback alarms (qfleet-shop--thumbnail-fleet-Rollback*) went into ALARM"), "{s}");
     }
 
     /// The JSON error carries the cause, in the shape schemas/output/common.json gives it; an
@@ -155,7 +155,7 @@ mod tests {
     fn the_json_error_carries_the_alarm_in_the_contracts_shape() {
         let c = cause(
             vec![FiredAlarm {
-                name: "qfleet-shop--thumbnail-fleet-rollback-dead-letters".into(),
+                name: "qfleet-shop--thumbnail-fleet-RollbackDeadLettersAlarm-4D5E6F".into(),
                 reason: Some("Threshold Crossed".into()),
                 at: Some("2026-11-28T11:42:00Z".into()),
                 before_the_deploy: false,
@@ -168,7 +168,7 @@ mod tests {
         let json = serde_json::to_value(e.report()).unwrap();
         assert_eq!(
             json["rollback"]["alarms"][0]["name"],
-            "qfleet-shop--thumbnail-fleet-rollback-dead-letters"
+            "qfleet-shop--thumbnail-fleet-RollbackDeadLettersAlarm-4D5E6F"
         );
         let common = crate::output::contract::common();
         let schema = serde_json::json!({ "$defs": common["$defs"], "$ref": "#/$defs/error" });
@@ -184,7 +184,7 @@ mod tests {
         let s = sentences(
             &cause(
                 vec![FiredAlarm {
-                    name: "qfleet-lab-fleet-rollback-bootstrap".into(),
+                    name: "qfleet-lab-fleet-RollbackBootstrapAlarm-7A8B9C".into(),
                     reason: None,
                     at: Some("2026-11-28T10:00:00Z".into()),
                     before_the_deploy: true,

@@ -1,5 +1,5 @@
-//! The rollback alarms of a stage's fleet stack (`<stack>-rollback-<what>`, one convention for
-//! every kind of worker), read after an update of that stack failed: which of them went into
+//! The rollback alarms of a stage's fleet stack (`<stack>-Rollback…`: CloudFormation names each
+//! `<stack>-<logical id>-<random>`, and their logical ids start with `Rollback` for every kind), read after an update of that stack failed: which of them went into
 //! ALARM since the deploy began, with CloudWatch's reason. An ECS deployment, an instance
 //! refresh or a CodeDeploy deployment that one of them stopped fails the stack's update, and
 //! CloudFormation rolls the stack back; by the time qfleet reads the alarms they may be back to
@@ -42,7 +42,7 @@ pub struct FiredAlarm {
 
 /// The prefix of a stack's rollback alarms' names.
 pub fn prefix(stack: &str) -> String {
-    format!("{stack}-rollback-")
+    format!("{stack}-Rollback")
 }
 
 /// The rollback alarms of `stack` that fired since `since` (or were in ALARM from before it).
@@ -167,11 +167,11 @@ mod tests {
     /// the deploy began.
     #[tokio::test]
     async fn an_alarm_that_fired_during_the_deploy_is_named_from_its_history_with_mocks() {
-        let failed = format!("{STACK}-rollback-failed-jobs");
-        let dead = format!("{STACK}-rollback-dead-letters");
+        let failed = format!("{STACK}-RollbackFailedJobsAlarm-1A2B3C");
+        let dead = format!("{STACK}-RollbackDeadLettersAlarm-4D5E6F");
         let (f, d) = (failed.clone(), dead.clone());
         let list = mock!(Client::describe_alarms)
-            .match_requests(|r| r.alarm_name_prefix() == Some("qfleet-lab-fleet-rollback-"))
+            .match_requests(|r| r.alarm_name_prefix() == Some("qfleet-lab-fleet-Rollback"))
             .then_output(move || {
                 DescribeAlarmsOutput::builder()
                     .metric_alarms(alarm(&f, StateValue::Ok))
@@ -217,7 +217,7 @@ mod tests {
     /// instance refresh does not start while one of its alarms is in ALARM.
     #[tokio::test]
     async fn an_alarm_in_alarm_from_before_the_deploy_is_named_as_such_with_mocks() {
-        let name = format!("{STACK}-rollback-bootstrap");
+        let name = format!("{STACK}-RollbackBootstrapAlarm-7A8B9C");
         let n = name.clone();
         let list = mock!(Client::describe_alarms).then_output(move || {
             DescribeAlarmsOutput::builder()
@@ -265,7 +265,7 @@ mod tests {
         let list = mock!(Client::describe_alarms).then_output(|| {
             DescribeAlarmsOutput::builder()
                 .metric_alarms(alarm(
-                    "qfleet-lab-fleet-rollback-failed-jobs",
+                    "qfleet-lab-fleet-RollbackFailedJobsAlarm-1A2B3C",
                     StateValue::Ok,
                 ))
                 .build()

@@ -10,7 +10,7 @@ use aws_sdk_cloudwatch::operation::describe_alarm_history::DescribeAlarmHistoryO
 use aws_sdk_cloudwatch::operation::describe_alarms::{DescribeAlarmsError, DescribeAlarmsOutput};
 use aws_sdk_cloudwatch::types::{AlarmHistoryItem, HistoryItemType, MetricAlarm, StateValue};
 
-const ALARM: &str = "qfleet-mk-fleet-rollback-failed-jobs";
+const ALARM: &str = "qfleet-mk-fleet-RollbackFailedJobsAlarm-1A2B3C";
 const REASON: &str = "Threshold Crossed: 2 out of the last 3 datapoints [5.0, 4.0] were greater than or equal to the threshold (3.0).";
 
 /// The fleet's update ends in UPDATE_ROLLBACK_COMPLETE (its group's refresh failed); the data
@@ -97,7 +97,7 @@ fn leak(r: Rule) -> &'static Rule {
 async fn a_fleet_rolled_back_by_its_alarm_fails_naming_the_alarm_with_mocks() {
     let alarms = leak(
         mock!(Cw::describe_alarms)
-            .match_requests(|r| r.alarm_name_prefix() == Some("qfleet-mk-fleet-rollback-"))
+            .match_requests(|r| r.alarm_name_prefix() == Some("qfleet-mk-fleet-Rollback"))
             .then_output(|| {
                 DescribeAlarmsOutput::builder()
                     .metric_alarms(

@@ -73,8 +73,8 @@ fn the_service_runs_the_image_in_private_subnets_behind_a_circuit_breaker() {
     assert_eq!(s["ServiceName"].as_str(), Some("qfleet-t-workers"));
     assert_eq!(
         fleet["Resources"][ids::SERVICE]["DependsOn"],
-        serde_yaml_ng::from_str::<Value>("[WorkerExecutionPolicy, WorkerPolicy, RollbackFailedJobsAlarm, RollbackDeadLettersAlarm]").unwrap(),
-        "the first task runs with its policies in place, and the deployment with its alarms"
+        serde_yaml_ng::from_str::<Value>("[WorkerExecutionPolicy, WorkerPolicy]").unwrap(),
+        "the first task runs with its policies in place"
     );
     // A deploy never resets what Application Auto Scaling set.
     assert!(s.get("DesiredCount").is_none(), "{s:?}");
