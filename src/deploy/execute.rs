@@ -17,6 +17,7 @@ use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::error::{AwsError, Kind};
 use crate::error::{Error, Refusal, Result};
 use crate::output::Spinner;
+use crate::render::StackRole;
 
 /// Whether the group failed because its instances never reported in (CreationPolicy or
 /// WaitOnResourceSignals timed out).
@@ -274,6 +275,7 @@ async fn run(
         .ledger
         .start(&env.name, &ledger_step(cx.mode, name));
     spinner.set(if creating { "creating" } else { "updating" });
+    let began = super::rollback::began();
     inflight.execute(cfn, cs, d.continue_failed).await?;
     let finished = super::follow::follow(cx, name, since, opts.polling, spinner).await?;
     let final_state = finished
@@ -324,6 +326,13 @@ async fn run(
         {
             return Err(AwsError::with_kind(msg, Kind::QueueNameCoolingDown).into());
         }
+        // A fleet's update may have been stopped by one of its rollback alarms: said, with
+        // what to run next, and carried in the JSON error.
+        if !creating && d.role == StackRole::Fleet {
+            let cause = super::rollback::cause(cx, name, began).await;
+            msg.push_str(&rolled_back(cx, name, &cause));
+            return Err(AwsError::new(msg).with_rollback(cause).into());
+        }
         return Err(Error::aws(msg));
     }
     // Unknown (not in the answer) is set, not assumed.
@@ -332,6 +341,19 @@ async fn run(
     }
     reporter.line(format!("{name}: {}", final_state.status.as_str()));
     Ok(final_state)
+}
+
+/// What a fleet stack's rollback alarms add to its failure: the stage it is the fleet of, and
+/// whether `qfleet jobs` has records to show.
+fn rolled_back(cx: &Ctx<'_>, stack: &str, cause: &crate::aws::rollback::RollbackCause) -> String {
+    let env = cx.env;
+    let stage = env
+        .pipeline
+        .iter()
+        .find(|s| s.fleet_stack_name() == stack)
+        .and_then(|s| s.pipeline_stage())
+        .map(|s| s.name.as_str());
+    super::rollback::sentences(cause, &env.name, stage, env.spec.jobs.is_some())
 }
 
 /// The ledger's name for one stack's step: `deploy STACK`, under way from ExecuteChangeSet

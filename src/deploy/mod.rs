@@ -29,6 +29,7 @@ mod preview;
 mod quota;
 mod reach;
 mod recover;
+mod rollback;
 mod summary;
 mod through_sets;
 

@@ -186,6 +186,10 @@ impl Error {
                 Error::Interrupted(i) => i.stopped().to_vec(),
                 _ => Vec::new(),
             },
+            rollback: match self {
+                Error::Aws(e) => e.rollback().cloned(),
+                _ => None,
+            },
         }
     }
 
@@ -206,6 +210,10 @@ pub struct ErrorReport {
     /// An interrupted run's environments, each with what was done, under way, not started and
     /// left behind (empty otherwise).
     stopped: Vec<Stopped>,
+    /// A deploy whose fleet stack's update failed: which of its rollback alarms fired (only
+    /// then present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollback: Option<crate::aws::rollback::RollbackCause>,
 }
 
 impl fmt::Display for ErrorReport {

@@ -217,6 +217,12 @@ pub(super) const CALLS: &[Call] = &[
         "DescribeAlarms",
         &["cloudwatch:DescribeAlarms"],
     ),
+    // A fleet stack's update that failed: which of its rollback alarms fired, and when.
+    call(
+        "monitoring",
+        "DescribeAlarmHistory",
+        &["cloudwatch:DescribeAlarmHistory"],
+    ),
     call("monitoring", "GetMetricData", &["cloudwatch:GetMetricData"]),
     // CloudWatch Logs: the workers' lines (`qfleet logs`), and what their group holds
     // (teardown).

@@ -75,6 +75,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "declared-policy.yaml.j2",
         include_str!("../../templates/declared-policy.yaml.j2"),
     ),
+    (
+        "rollback-alarms.yaml.j2",
+        include_str!("../../templates/rollback-alarms.yaml.j2"),
+    ),
 ];
 
 /// The program that runs the worker with its secrets (`/usr/local/bin/qfleet-secrets`).
@@ -129,7 +133,11 @@ fn shipped_handler(handler: &str) -> String {
         + "\n"
 }
 
-pub use crate::config::MAX_ROLLING_PAUSE;
+/// Seconds an EC2 instance refresh goes on watching the rollback alarms once every instance
+/// runs the new version (its BakeTime): the failed-jobs alarm needs 2 of 3 one-minute
+/// datapoints, and the workers publish once a minute, so a version that fails every job it
+/// takes trips it within about four minutes of its last instance's first job.
+pub const REFRESH_BAKE: u64 = 300;
 
 /// EC2 accepts at most 16 KB of user data: "User data is limited to 16 KB, in raw form, before
 /// it is base64-encoded" (Amazon EC2 User Guide, "Work with instance user data",
@@ -327,13 +335,11 @@ struct Workers<'a> {
     /// The root volume's size in GiB (room for the GPU image with `workers.gpu`).
     root_volume: u32,
     lifecycle_heartbeat: u64,
-    /// A rolling update keeps this many in service; AWS requires it below MaxSize.
-    min_in_service: i64,
     /// How long a new instance has to signal that its worker reached the queue.
     signal_timeout: u64,
-    /// How long a rolling update waits for a replacement's signal: the signal timeout, within
-    /// CloudFormation's maximum PauseTime.
-    rolling_pause: u64,
+    /// How long an instance refresh watches the rollback alarms after its last replacement
+    /// ([`REFRESH_BAKE`]).
+    refresh_bake: u64,
     /// The instance types, in order of preference (one unless `instance_types` is set).
     types: Vec<&'a str>,
     /// Launch through a mixed instances policy (several types, or Spot).
@@ -594,10 +600,8 @@ fn context(env: &Environment) -> Context<'_> {
             root_volume: spec.workers.root_volume(),
             // The terminating hook waits as long as a worker may hold a message.
             lifecycle_heartbeat: spec.queue.visibility_timeout.0.clamp(30, 7_200),
-            // Validation keeps 0 <= min <= max.
-            min_in_service: spec.workers.min.min(spec.workers.max - 1).max(0),
             signal_timeout: spec.workers.signal_timeout(),
-            rolling_pause: spec.workers.signal_timeout().min(MAX_ROLLING_PAUSE),
+            refresh_bake: REFRESH_BAKE,
             types: spec.workers.types(),
             mixed: spec.workers.mixed(),
             // Validation keeps the percent within 0 to 100.
@@ -606,7 +610,10 @@ fn context(env: &Environment) -> Context<'_> {
             container: crate::config::workers_image(env),
             parked: env.parked(),
             warm_pool_state: spec.workers.warm_pool.map(|w| w.pool_state.as_cfn()),
-            launch_heartbeat: spec.workers.signal_timeout().min(7_200),
+            launch_heartbeat: spec
+                .workers
+                .signal_timeout()
+                .min(crate::config::MAX_LAUNCH_HEARTBEAT),
             egress_rules: network::egress_rules(&spec.workers),
             egress_open_to_world: network::open_to_the_internet(&spec.workers),
             egress_port_range: network::port_range(&spec.workers),

@@ -29,6 +29,7 @@ pub mod queues;
 pub mod quotas;
 pub mod registry;
 pub mod request_target;
+pub mod rollback;
 pub mod services;
 pub mod signed;
 pub mod topics;

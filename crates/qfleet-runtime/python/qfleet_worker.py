@@ -45,6 +45,7 @@ class Config(SharedConfig):
         self.visibility = int(v) if v else None
         self.asg_name = g("QFLEET_ASG_NAME")
         self.hook = g("QFLEET_LIFECYCLE_HOOK")
+        self.launch_hook = g("QFLEET_LAUNCH_HOOK")
         self.region = g("AWS_REGION") or g("AWS_DEFAULT_REGION") or None
         self.wait = int(g("QFLEET_WAIT_SECONDS", "20"))
         self.grace = float(g("QFLEET_STOP_GRACE", "20"))
@@ -206,7 +207,7 @@ class Worker:
         self.protection = TaskProtection(os.environ.get("ECS_AGENT_URI"), cfg.visibility)
         self.iid = instance_id  # read from instance metadata if None
         self.lc = bool(cfg.hook and cfg.asg_name)  # drains through the lifecycle hook
-        if asg is None and self.lc:
+        if asg is None and (self.lc or (cfg.launch_hook and cfg.asg_name)):
             asg = boto3.client("autoscaling", region_name=cfg.region)
         self.asg = asg
         self.job = job
@@ -255,8 +256,18 @@ class Worker:
         return not self.lc or self.lc_state == "InService"
 
     def signal_ready(self):
-        """Once the worker has reached the queue: tell CloudFormation this instance is up."""
+        """Once the worker has reached the queue: this instance is up. Its launch goes on (the
+        group's launch hook, which an instance refresh waits for), and a first create counts it
+        (CloudFormation's signal). Either may not be waiting (a hook completed by a warm pool's
+        helper, a stack not creating): its error is logged, no failure."""
         c, self.signalled = self.cfg, True
+        if c.launch_hook and c.asg_name and self.iid and self.asg is not None:
+            try:
+                self.asg.complete_lifecycle_action(
+                    LifecycleHookName=c.launch_hook, AutoScalingGroupName=c.asg_name,
+                    LifecycleActionResult="CONTINUE", InstanceId=self.iid)
+            except Exception as e:
+                err("complete-launch-hook", e)
         if not (c.signal_stack and c.signal_resource and self.iid):
             return
         try:

@@ -636,6 +636,50 @@ def test_the_instance_signals_once_after_it_reached_the_queue(aws, capsys):
                           "UniqueId": "i-0abc", "Status": "SUCCESS"}]
 
 
+class Group:
+    """Auto Scaling, as far as the launch hook goes: records CompleteLifecycleAction."""
+
+    def __init__(self):
+        self.calls = []
+
+    def complete_lifecycle_action(self, **kw):
+        record("autoscaling", "CompleteLifecycleAction", kw)
+        self.calls.append(kw)
+
+
+# An instance refresh waits for each new instance's EC2_INSTANCE_LAUNCHING hook before it goes
+# on ("Verify instance readiness during an instance refresh", AWS CloudFormation Template
+# Reference, https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html#cfn-attributes-updatepolicy-instancerefresh-readiness):
+# the worker completes it, CONTINUE, once, when the queue first answered.
+def test_the_instance_completes_its_launch_hook_once_after_it_reached_the_queue(aws, capsys):
+    asg, cfn = Group(), Recorder()
+    w = worker(aws, instance_id="i-0abc", cfn=cfn, asg=asg,
+               env={"QFLEET_ASG_NAME": ASG, "QFLEET_LAUNCH_HOOK": "bootstrap-on-launch",
+                    "QFLEET_SIGNAL_STACK": STACK, "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
+    assert asg.calls == [], "the launch waits until the queue answered"
+    w.run(once=True)
+    w.run(once=True)
+    assert asg.calls == [{"LifecycleHookName": "bootstrap-on-launch", "AutoScalingGroupName": ASG,
+                          "LifecycleActionResult": "CONTINUE", "InstanceId": "i-0abc"}]
+    assert len(cfn.calls) == 1
+
+
+def test_a_launch_hook_not_waiting_is_no_failure(aws, capsys):
+    class Done(Group):
+        def complete_lifecycle_action(self, **kw):
+            super().complete_lifecycle_action(**kw)
+            raise ClientError({"Error": {"Code": "ValidationError",
+                                         "Message": "No active Lifecycle Action found"}},
+                              "CompleteLifecycleAction")
+    asg, cfn = Done(), Recorder()
+    w = worker(aws, instance_id="i-0abc", cfn=cfn, asg=asg,
+               env={"QFLEET_ASG_NAME": ASG, "QFLEET_LAUNCH_HOOK": "bootstrap-on-launch",
+                    "QFLEET_SIGNAL_STACK": STACK, "QFLEET_SIGNAL_RESOURCE": "WorkerGroup"})
+    w.run(once=True)
+    assert len(asg.calls) == 1 and len(cfn.calls) == 1, "the signal still goes"
+    assert "complete-launch-hook" in capsys.readouterr().err
+
+
 def test_no_signal_when_the_queue_cannot_be_reached(aws, capsys):
     cfn = Recorder()
     w = worker(aws, instance_id="i-0abc", cfn=cfn,

@@ -11,6 +11,7 @@ mod logged;
 mod modes;
 mod reach;
 mod recovery;
+mod rolled_back;
 mod stacks;
 mod together;
 

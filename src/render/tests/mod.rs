@@ -332,29 +332,20 @@ fn the_worker_policy_is_scoped_to_this_environment() {
 }
 
 #[test]
-fn a_rolling_update_keeps_fewer_in_service_than_the_maximum() {
-    for (min, max, want) in [(2, 2, 1), (1, 1, 0), (1, 4, 1), (3, 5, 3)] {
-        let env = from_str(&format!(
-            "region: eu-west-1\nworkers:\n  min: {min}\n  max: {max}\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n"
-        ));
-        let (_, fleet) = rendered(&env);
-        let group = &fleet["Resources"]["WorkerGroup"];
-        let in_service =
-            &group["UpdatePolicy"]["AutoScalingRollingUpdate"]["MinInstancesInService"];
-        assert_eq!(in_service.as_u64(), Some(want), "min {min}, max {max}");
-    }
-}
-
-#[test]
 fn deploys_wait_for_the_workers_to_signal_that_they_reached_the_queue() {
     let (_, fleet) = rendered(&load("stacks/lab.yaml"));
     let group = &fleet["Resources"]["WorkerGroup"];
     let signal = &group["CreationPolicy"]["ResourceSignal"];
     assert_eq!(signal["Count"].as_u64(), Some(1), "lab: workers.min is 1");
     assert_eq!(signal["Timeout"].as_str(), Some("PT900S"));
-    let rolling = &group["UpdatePolicy"]["AutoScalingRollingUpdate"];
-    assert_eq!(rolling["WaitOnResourceSignals"].as_bool(), Some(true));
-    assert_eq!(rolling["PauseTime"].as_str(), Some("PT900S"));
+    // An update waits on the launch hook, not on signals (instance refresh takes none).
+    assert!(
+        group["UpdatePolicy"]
+            .get("AutoScalingRollingUpdate")
+            .is_none()
+    );
+    let hook = resource(&fleet, ids::LAUNCH_HOOK);
+    assert_eq!(hook["HeartbeatTimeout"].as_u64(), Some(900));
     let policy =
         serde_yaml_ng::to_string(&resource(&fleet, "WorkerPolicy")["PolicyDocument"]).unwrap();
     assert!(
@@ -664,17 +655,17 @@ fn every_shipped_template_passes_the_offline_checks() {
     }
 }
 
-/// CloudFormation's UpdatePolicy attribute: "PauseTime … The maximum PauseTime is one hour
-/// (PT1H)" (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html).
-/// A warmup of two hours still gives a first instance two hours to signal (a CreationPolicy
-/// accepts up to 12 hours), but a rolling update's pause is clamped to the hour.
+/// A new instance gets the warmup (at least 15 minutes) to report in: a first create through
+/// its CreationPolicy, an update through the launch lifecycle hook, whose heartbeat is at most
+/// two hours ("HeartbeatTimeout … The maximum is 7200 seconds",
+/// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html), as
+/// workers.instance_warmup is.
 #[test]
-fn the_rolling_update_pause_time_never_exceeds_cloudformations_one_hour_maximum() {
-    for (warmup, creation, pause) in [
-        (120, "PT900S", "PT900S"),
-        (3_000, "PT3000S", "PT3000S"),
-        (3_600, "PT3600S", "PT3600S"),
-        (7_200, "PT7200S", "PT3600S"),
+fn the_launch_hooks_heartbeat_never_exceeds_two_hours_by_render() {
+    for (warmup, creation, heartbeat) in [
+        (120, "PT900S", 900),
+        (3_600, "PT3600S", 3_600),
+        (7_200, "PT7200S", 7_200),
     ] {
         let env = from_str(&format!(
             "region: eu-west-1\nworkers:\n  instance_warmup: {warmup}\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n"
@@ -687,8 +678,8 @@ fn the_rolling_update_pause_time_never_exceeds_cloudformations_one_hour_maximum(
             "warmup {warmup}"
         );
         assert_eq!(
-            group["UpdatePolicy"]["AutoScalingRollingUpdate"]["PauseTime"].as_str(),
-            Some(pause),
+            resource(&fleet, ids::LAUNCH_HOOK)["HeartbeatTimeout"].as_u64(),
+            Some(heartbeat),
             "warmup {warmup}"
         );
     }
@@ -788,6 +779,7 @@ mod job_sweeper;
 mod lambda;
 mod network;
 mod pipeline;
+mod rollback;
 mod scale_in_alarm;
 mod sources;
 mod spot;

@@ -57,7 +57,8 @@ fn a_running_pool_is_spelled_as_cloudformation_wants_and_no_pool_renders_nothing
     let (_, fleet) = rendered(&env);
     let resources = fleet["Resources"].as_mapping().unwrap();
     assert!(!resources.contains_key(ids::WARM_POOL));
-    assert!(!resources.contains_key(ids::LAUNCH_HOOK));
+    // The launch hook holds every new instance until it is ready, pool or not.
+    assert!(resources.contains_key(ids::LAUNCH_HOOK));
     assert!(
         !render(&env).unwrap()[1]
             .template

@@ -42,6 +42,8 @@ pub struct AwsError {
     /// The endpoint answered that it failed on its side ([`ServerFailed`]); `kind` stays
     /// `Service` and the message the service's own. Boxed, as `not_served`.
     server_failed: Option<Box<ServerFailed>>,
+    /// A stack update that failed: what its rollback alarms said ([`crate::rollback`]).
+    rollback: Option<Box<crate::rollback::RollbackCause>>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -68,8 +70,20 @@ impl AwsError {
             code: None,
             not_served: None,
             server_failed: None,
+            rollback: None,
             source: None,
         }
+    }
+
+    /// This failure with what the stack's rollback alarms said of it.
+    pub fn with_rollback(mut self, cause: crate::rollback::RollbackCause) -> AwsError {
+        self.rollback = Some(Box::new(cause));
+        self
+    }
+
+    /// What the stack's rollback alarms said of this failure, when it is a stack update's.
+    pub fn rollback(&self) -> Option<&crate::rollback::RollbackCause> {
+        self.rollback.as_deref()
     }
 
     /// The service's error code, when it sent one.
@@ -100,6 +114,7 @@ impl AwsError {
             code: error_code(&err),
             not_served: not_served.map(Box::new),
             server_failed: server_failed.map(Box::new),
+            rollback: None,
             source: Some(Box::new(err)),
         }
     }
@@ -153,6 +168,7 @@ impl AwsError {
             code: None,
             not_served: None,
             server_failed: None,
+            rollback: None,
             source: None,
         }
     }

@@ -28,7 +28,7 @@ mod walk;
 mod warnings;
 
 pub use checks::{MAX_NAME_LEN, valid_name};
-pub use schema::{GPU_AMI_ARM, GPU_AMI_X86, MAX_ROLLING_PAUSE, Network, StackFile};
+pub use schema::{GPU_AMI_ARM, GPU_AMI_X86, MAX_LAUNCH_HEARTBEAT, Network, StackFile};
 
 pub use checks::gpu::GPU_FAMILIES;
 pub use checks::network::MAX_EXTRA_GROUPS;

@@ -953,9 +953,10 @@ pub fn is_graviton(instance_type: &str) -> bool {
 /// The least time a new instance gets to signal that its worker is up (15 minutes).
 const SIGNAL_TIMEOUT: u64 = 900;
 
-/// The longest a rolling update may wait for a replacement's signal: CloudFormation's maximum
-/// `PauseTime` (one hour, `PT1H`; the UpdatePolicy attribute's documentation).
-pub const MAX_ROLLING_PAUSE: u64 = 3_600;
+/// The longest a new instance may wait in its launch lifecycle hook for its worker to be
+/// ready: a hook's largest HeartbeatTimeout, two hours
+/// (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html>).
+pub const MAX_LAUNCH_HEARTBEAT: u64 = 7_200;
 
 /// The AMIs with the NVIDIA driver that `workers.gpu` runs on by default: AWS's Deep Learning
 /// Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023), whose Parameter Store name is

@@ -1,7 +1,6 @@
 //! Advice on a valid stack file: settings that are allowed but deserve a second look
 //! (`qfleet validate` prints them as warnings).
 
-use crate::config::schema::MAX_ROLLING_PAUSE;
 use crate::config::schema::WorkerKind;
 use crate::config::{Environment, Network};
 
@@ -232,12 +231,6 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     {
         w.push(warning);
     }
-    if ec2 && spec.workers.signal_timeout() > MAX_ROLLING_PAUSE {
-        w.push(format!(
-            "workers.instance_warmup: {} is longer than an hour: a first deploy waits that long for the workers to report in, but a rolling update gives each replacement at most one hour (CloudFormation's longest PauseTime), after which the update fails and rolls back",
-            spec.workers.instance_warmup
-        ));
-    }
     // Each instance type in each zone is a Spot capacity pool of its own; AWS's Spot best
     // practices ask for flexibility across types so that one pool running dry does not stop
     // the fleet (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-best-practices.html).
@@ -336,27 +329,6 @@ mod tests {
         crate::config::parse("stacks/t.yaml".into(), yaml.to_string())
             .unwrap()
             .into_only()
-    }
-
-    /// CloudFormation's PauseTime is at most one hour: a warmup beyond it is allowed (a first
-    /// deploy waits for it) but said, since a rolling update cannot wait that long.
-    #[test]
-    fn a_warmup_longer_than_a_rolling_updates_longest_pause_is_a_warning() {
-        let net = "  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n";
-        let long = env(&format!(
-            "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 2h\n{net}"
-        ));
-        assert!(
-            warnings(&long)
-                .iter()
-                .any(|w| w.contains("longer than an hour") && w.contains("PauseTime")),
-            "{:?}",
-            warnings(&long)
-        );
-        let short = env(&format!(
-            "region: eu-west-1\nlab: true\nworkers:\n  instance_warmup: 1h\n{net}"
-        ));
-        assert!(!warnings(&short).iter().any(|w| w.contains("PauseTime")));
     }
 
     #[test]

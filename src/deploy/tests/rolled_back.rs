@@ -1,0 +1,180 @@
+//! A fleet stack's update that its rollback alarm stopped: the deploy fails (exit 1, as any
+//! stack that ended badly), and its error names the alarm, CloudWatch's reason and what to run
+//! next, in the message and in the JSON error's `rollback`. Proven with mocks: moto's
+//! CloudWatch does not answer the Rust SDK (a 404), and no emulator runs an instance refresh.
+
+use super::logged::*;
+use super::*;
+use aws_sdk_cloudwatch::Client as Cw;
+use aws_sdk_cloudwatch::operation::describe_alarm_history::DescribeAlarmHistoryOutput;
+use aws_sdk_cloudwatch::operation::describe_alarms::{DescribeAlarmsError, DescribeAlarmsOutput};
+use aws_sdk_cloudwatch::types::{AlarmHistoryItem, HistoryItemType, MetricAlarm, StateValue};
+
+const ALARM: &str = "qfleet-mk-fleet-RollbackFailedJobsAlarm-1A2B3C";
+const REASON: &str = "Threshold Crossed: 2 out of the last 3 datapoints [5.0, 4.0] were greater than or equal to the threshold (3.0).";
+
+/// The fleet's update ends in UPDATE_ROLLBACK_COMPLETE (its group's refresh failed); the data
+/// stack's goes through. `cw`: CloudWatch's answers.
+async fn fleet_rolled_back(cw: Vec<&'static Rule>) -> EnvOutcome {
+    let e = env(&format!("{STACK_FILE}lab: true\n"));
+    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
+    let log = Log::default();
+    let rules: Vec<&'static Rule> = [
+        describe_sequence(
+            DATA,
+            vec![stack(&d, StackStatus::UpdateComplete, false, false)],
+        ),
+        describe_sequence(
+            FLEET,
+            vec![
+                stack(&f, StackStatus::UpdateComplete, false, false),
+                stack(&f, StackStatus::UpdateRollbackComplete, false, false),
+            ],
+        ),
+        events_after(
+            DATA,
+            1,
+            vec![(
+                DATA,
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::UpdateComplete,
+                None,
+            )],
+        ),
+        events_after(
+            FLEET,
+            1,
+            vec![
+                (
+                    FLEET,
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::UpdateComplete,
+                    None,
+                ),
+                (
+                    "WorkerGroup",
+                    "AWS::AutoScaling::AutoScalingGroup",
+                    ResourceStatus::UpdateFailed,
+                    Some("Instance refresh failed: an alarm went into ALARM state"),
+                ),
+            ],
+        ),
+        create_cs_logged(&log),
+        change_set_of(DATA, "Modify", "Queue", "AWS::SQS::Queue", Some("False")),
+        change_set_of(
+            FLEET,
+            "Modify",
+            "LaunchTemplate",
+            "AWS::EC2::LaunchTemplate",
+            Some("False"),
+        ),
+        execute_logged(&log),
+        delete_cs_logged(&log),
+    ]
+    .into_iter()
+    .map(|r| &*Box::leak(Box::new(r)))
+    .collect();
+    let (sts, s3) = no_kept_bucket();
+    let mut cfn = rules;
+    cfn.push(no_operation_events());
+    let c = crate::aws::mock::Rules {
+        cfn,
+        cloudwatch: cw,
+        sts: vec![sts],
+        s3: vec![s3],
+        ec2: Some(the_network_of_stack_file()),
+        ..Default::default()
+    }
+    .clients();
+    deploy(&c, &e, Mode::Deploy, &opts(true)).await
+}
+
+fn leak(r: Rule) -> &'static Rule {
+    Box::leak(Box::new(r))
+}
+
+#[tokio::test]
+async fn a_fleet_rolled_back_by_its_alarm_fails_naming_the_alarm_with_mocks() {
+    let alarms = leak(
+        mock!(Cw::describe_alarms)
+            .match_requests(|r| r.alarm_name_prefix() == Some("qfleet-mk-fleet-Rollback"))
+            .then_output(|| {
+                DescribeAlarmsOutput::builder()
+                    .metric_alarms(
+                        MetricAlarm::builder()
+                            .alarm_name(ALARM)
+                            .state_value(StateValue::Ok)
+                            .build(),
+                    )
+                    .build()
+            }),
+    );
+    let history = leak(mock!(Cw::describe_alarm_history).then_output(|| {
+        let data = serde_json::json!({
+            "newState": {"stateValue": "ALARM", "stateReason": REASON}
+        });
+        DescribeAlarmHistoryOutput::builder()
+            .alarm_history_items(
+                AlarmHistoryItem::builder()
+                    .alarm_name(ALARM)
+                    .history_item_type(HistoryItemType::StateUpdate)
+                    .timestamp(aws_smithy_types::DateTime::from(
+                        std::time::SystemTime::now(),
+                    ))
+                    .history_data(data.to_string())
+                    .build(),
+            )
+            .build()
+    }));
+    let o = fleet_rolled_back(vec![alarms, history]).await;
+    assert_eq!(o.exit_code, 1, "a failed deploy keeps its code: {o:?}");
+    let error = o.error.as_ref().unwrap();
+    let m = &error.message;
+    assert!(
+        m.contains("deploying qfleet-mk-fleet failed: UPDATE_ROLLBACK_COMPLETE"),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!("rolled back on its rollback alarm {ALARM} at ")),
+        "{m}"
+    );
+    assert!(m.contains(REASON), "{m}");
+    assert!(
+        m.contains("`qfleet logs mk --since 1h --filter failed`"),
+        "{m}"
+    );
+    let json = serde_json::to_value(error).unwrap();
+    assert_eq!(json["rollback"]["stack"], FLEET);
+    assert_eq!(json["rollback"]["alarms"][0]["name"], ALARM);
+    assert_eq!(json["rollback"]["alarms"][0]["reason"], REASON);
+    assert!(json["rollback"]["unknown"].is_null());
+}
+
+#[tokio::test]
+async fn alarms_that_cannot_be_read_leave_the_cause_unknown_with_mocks() {
+    let denied = leak(mock!(Cw::describe_alarms).then_error(|| {
+        DescribeAlarmsError::generic(
+            ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("User is not authorized to perform: cloudwatch:DescribeAlarms")
+                .build(),
+        )
+    }));
+    let o = fleet_rolled_back(vec![denied]).await;
+    assert_eq!(o.exit_code, 1);
+    let error = o.error.as_ref().unwrap();
+    assert!(
+        error.message.contains("stopped it is unknown"),
+        "{}",
+        error.message
+    );
+    assert!(!error.message.contains("None of"), "{}", error.message);
+    let json = serde_json::to_value(error).unwrap();
+    assert!(
+        json["rollback"]["unknown"]
+            .as_str()
+            .unwrap()
+            .contains("rollback alarms")
+    );
+    assert_eq!(json["rollback"]["alarms"], serde_json::json!([]));
+}
