@@ -786,6 +786,7 @@ mod high_resolution;
 mod iam_limits;
 mod job_sweeper;
 mod lambda;
+mod lambda_rollback;
 mod network;
 mod pipeline;
 mod scale_in_alarm;
