@@ -109,6 +109,9 @@ pub(super) const SCOPED_TYPES: &[(&str, &str)] = &[
     ("ec2", "*"),
     ("lambda", "function"),
     ("lambda", "eventSourceMapping"),
+    ("codedeploy", "application"),
+    ("codedeploy", "deploymentgroup"),
+    ("codedeploy", "deploymentconfig"),
     ("ecs", "*"),
     ("application-autoscaling", "ScalableTarget"),
     ("events", "rule-on-default-event-bus"),
@@ -470,12 +473,46 @@ impl<'a> Place<'a> {
             // deploy that switches between them deletes the other one.
             // With `scaling.metric: high_resolution`, the metric's publisher too; with
             // `jobs:`, the job sweeper.
-            ("lambda", "function") => names
+            // The worker function's versions and alias too (`NAME:*`): CloudFormation publishes
+            // and deletes versions and creates and shifts the alias the queue mapping invokes;
+            // "Actions that operate on a function can be restricted to a specific function by
+            // function, version, or alias ARN" ("Fine-tuning the Resources and Conditions
+            // sections of policies", https://docs.aws.amazon.com/lambda/latest/dg/lambda-api-permissions-ref.html).
+            ("lambda", "function") => {
+                let arn = |name: &str| format!("arn:{p}:lambda:{region}:{account}:function:{name}");
+                let mut functions: Vec<String> = names
+                    .function_names
+                    .iter()
+                    .chain(self.publisher(&names))
+                    .chain(self.sweeper(&names))
+                    .map(|name| arn(name))
+                    .collect();
+                functions.extend(names.function_names.iter().map(|n| arn(&format!("{n}:*"))));
+                functions
+            }
+            // The CodeDeploy application that shifts the worker function's alias, named as the
+            // function (either name: a switch between a zip package and an image replaces it),
+            // its deployment group, and the predefined configurations it may use
+            // (templates/lambda.yaml.j2; ARN formats: "Actions, resources, and condition keys
+            // for AWS CodeDeploy", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html).
+            ("codedeploy", "application") => names
                 .function_names
                 .iter()
-                .chain(self.publisher(&names))
-                .chain(self.sweeper(&names))
-                .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
+                .map(|n| format!("arn:{p}:codedeploy:{region}:{account}:application:{n}"))
+                .collect(),
+            ("codedeploy", "deploymentgroup") => names
+                .function_names
+                .iter()
+                .map(|n| {
+                    format!(
+                        "arn:{p}:codedeploy:{region}:{account}:deploymentgroup:{n}/{}",
+                        crate::render::ids::DEPLOYMENT_GROUP_NAME
+                    )
+                })
+                .collect(),
+            ("codedeploy", "deploymentconfig") => crate::render::ids::DEPLOYMENT_CONFIGS
+                .iter()
+                .map(|c| format!("arn:{p}:codedeploy:{region}:{account}:deploymentconfig:{c}"))
                 .collect(),
             // The rules that start the publisher and the sweeper (named as their functions).
             ("events", "rule-on-default-event-bus") => self

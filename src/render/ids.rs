@@ -35,6 +35,14 @@ pub(crate) const DEPLOY_APPLICATION: &str = "WorkerDeployApplication";
 pub(crate) const DEPLOYMENT_GROUP: &str = "WorkerDeploymentGroup";
 pub(crate) const DEPLOY_ROLE: &str = "WorkerDeployRole";
 pub(crate) const DEPLOY_POLICY: &str = "WorkerDeployPolicy";
+/// The deployment group's name (its application is named as the function).
+pub(crate) const DEPLOYMENT_GROUP_NAME: &str = "workers";
+/// CodeDeploy's predefined configurations `workers.lambda.deployment` chooses from
+/// (`canary`, `linear`).
+pub(crate) const DEPLOYMENT_CONFIGS: [&str; 2] = [
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+];
 /// The name of the lifecycle hook the worker completes when its instance terminates.
 pub(crate) const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
 /// With a warm pool: the group's warm pool, and the launching hook that holds a new instance
@@ -133,6 +141,9 @@ pub(super) struct Ids {
     deployment_group: &'static str,
     deploy_role: &'static str,
     deploy_policy: &'static str,
+    deployment_group_name: &'static str,
+    canary_config: &'static str,
+    linear_config: &'static str,
     publisher: &'static str,
     publisher_role: &'static str,
     publisher_policy: &'static str,
@@ -185,6 +196,9 @@ pub(super) const IDS: Ids = Ids {
     deployment_group: DEPLOYMENT_GROUP,
     deploy_role: DEPLOY_ROLE,
     deploy_policy: DEPLOY_POLICY,
+    deployment_group_name: DEPLOYMENT_GROUP_NAME,
+    canary_config: DEPLOYMENT_CONFIGS[0],
+    linear_config: DEPLOYMENT_CONFIGS[1],
     publisher: PUBLISHER,
     publisher_role: PUBLISHER_ROLE,
     publisher_policy: PUBLISHER_POLICY,
