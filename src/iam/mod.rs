@@ -5,7 +5,8 @@
 //!   with both kinds of fleet (a deploy may switch `workers.kind`) (the registry schemas list
 //!   them; [`reference`]);
 //! - `iam:PassRole` on the worker role, only to EC2 and Lambda (either kind of workers: a
-//!   deploy may switch `workers.kind`); with `service_role_arn`, on that role, only to
+//!   deploy may switch `workers.kind`), ECS tasks, and CodeDeploy (the role that shifts a
+//!   worker function's alias); with `service_role_arn`, on that role, only to
 //!   CloudFormation;
 //! - resources scoped to the environment's names ([`scope`]); every copy of one stack file by
 //!   one name pattern (`lab-??`); `"*"` only for actions that support no resource type (and
@@ -233,6 +234,12 @@ fn passed_to(types: &BTreeSet<String>) -> Vec<&'static str> {
         ("AWS::EC2::LaunchTemplate", "ec2.amazonaws.com"),
         ("AWS::Lambda::Function", "lambda.amazonaws.com"),
         ("AWS::ECS::TaskDefinition", "ecs-tasks.amazonaws.com"),
+        // The role CodeDeploy shifts a worker function's alias as (its deployment group's
+        // service role).
+        (
+            "AWS::CodeDeploy::DeploymentGroup",
+            "codedeploy.amazonaws.com",
+        ),
     ]
     .into_iter()
     .filter(|(t, _)| types.contains(*t))

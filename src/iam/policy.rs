@@ -130,8 +130,27 @@ fn statement(sid: &str, actions: &[&str], scope: &Scope) -> Value {
 
 /// Splits `actions` on `scope` into statements no longer than `limit` characters each: the
 /// actions into groups, and a group's resources in halves while its statement is still too
-/// long (many environments' ARNs for one action).
+/// long (many environments' ARNs for one action). When the resources are the longer part
+/// (many environments' ARNs for a few actions), they are halved first, each half with every
+/// action: grouping the actions first would repeat nearly the whole list in every group.
 fn chunks<'a>(actions: &[&'a str], scope: &Scope, limit: usize) -> Vec<(Vec<&'a str>, Scope)> {
+    let too_long = compact_len(&statement("Sid00", actions, scope)) > limit;
+    if too_long
+        && scope.resources.len() >= 2
+        && compact_len(&json!(scope.resources)) > compact_len(&json!(actions))
+    {
+        let all: Vec<String> = scope.resources.iter().cloned().collect();
+        let (a, b) = all.split_at(all.len() / 2);
+        let mut out = Vec::new();
+        for half in [a, b] {
+            let part = Scope {
+                resources: half.iter().cloned().collect(),
+                condition: scope.condition.clone(),
+            };
+            out.extend(chunks(actions, &part, limit));
+        }
+        return out;
+    }
     let mut groups: Vec<Vec<&str>> = Vec::new();
     let mut current: Vec<&str> = Vec::new();
     for a in actions {

@@ -109,6 +109,9 @@ pub(super) const SCOPED_TYPES: &[(&str, &str)] = &[
     ("ec2", "*"),
     ("lambda", "function"),
     ("lambda", "eventSourceMapping"),
+    ("codedeploy", "application"),
+    ("codedeploy", "deploymentgroup"),
+    ("codedeploy", "deploymentconfig"),
     ("ecs", "*"),
     ("application-autoscaling", "ScalableTarget"),
     ("events", "rule-on-default-event-bus"),
@@ -470,6 +473,12 @@ impl<'a> Place<'a> {
             // deploy that switches between them deletes the other one.
             // With `scaling.metric: high_resolution`, the metric's publisher too; with
             // `jobs:`, the job sweeper.
+            // Its versions and alias are authorized on the function's own ARN: the Service
+            // Authorization Reference names the `function` resource type for PublishVersion,
+            // CreateAlias, UpdateAlias, DeleteAlias and DeleteFunction (a version's delete),
+            // and the version and alias types only for provisioned concurrency, which the
+            // templates do not configure ("Actions, resources, and condition keys for AWS
+            // Lambda", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html).
             ("lambda", "function") => names
                 .function_names
                 .iter()
@@ -477,6 +486,30 @@ impl<'a> Place<'a> {
                 .chain(self.sweeper(&names))
                 .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
                 .collect(),
+            // The CodeDeploy application that shifts the worker function's alias, named as the
+            // function (either name: a switch between a zip package and an image replaces it),
+            // its deployment group, and the predefined configurations it may use
+            // (templates/lambda.yaml.j2; ARN formats: "Actions, resources, and condition keys
+            // for AWS CodeDeploy", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html).
+            // One set for the three types (as ECS's below): an action is authorized on the ARN
+            // of the resource it acts on, so an application's ARN grants nothing to a
+            // deployment group's action; and one statement per environment keeps a policy for
+            // many environments within IAM's size limits.
+            ("codedeploy", "application" | "deploymentgroup" | "deploymentconfig") => {
+                let arn = |what: &str| format!("arn:{p}:codedeploy:{region}:{account}:{what}");
+                let mut out = Vec::new();
+                for n in &names.function_names {
+                    out.push(arn(&format!("application:{n}")));
+                    out.push(arn(&format!(
+                        "deploymentgroup:{n}/{}",
+                        crate::render::ids::DEPLOYMENT_GROUP_NAME
+                    )));
+                }
+                for c in crate::render::ids::DEPLOYMENT_CONFIGS {
+                    out.push(arn(&format!("deploymentconfig:{c}")));
+                }
+                out
+            }
             // The rules that start the publisher and the sweeper (named as their functions).
             ("events", "rule-on-default-event-bus") => self
                 .publisher(&names)

@@ -176,8 +176,11 @@ fn data_actions_are_scoped_to_the_environments_own_resources() {
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>): EC2 for an
 /// instance profile's role, Lambda for a function's execution role
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>), ECS
-/// tasks for a task's roles. A deploy may switch `workers.kind` under the policy printed for
-/// the file before the switch, so the worker roles go to every kind's service, and to no other.
+/// tasks for a task's roles, CodeDeploy for the role a deployment group shifts a worker
+/// function's alias as (its service role,
+/// <https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html>).
+/// A deploy may switch `workers.kind` under the policy printed for the file before the switch,
+/// so the worker roles go to every kind's service, and to no other.
 #[test]
 fn pass_role_is_only_for_the_worker_role_and_only_to_the_worker_services() {
     for kind in [
@@ -207,6 +210,7 @@ fn pass_role_is_only_for_the_worker_role_and_only_to_the_worker_services() {
         assert_eq!(
             services,
             [
+                "codedeploy.amazonaws.com",
                 "ec2.amazonaws.com",
                 "ecs-tasks.amazonaws.com",
                 "lambda.amazonaws.com"
@@ -1171,4 +1175,85 @@ fn a_renamed_files_policy_reads_the_stacks_named_after_the_file() {
         !all.iter().any(|r| r.contains("stack/qfleet-same-*")),
         "{all:?}"
     );
+}
+
+/// A Lambda worker's deploy through CodeDeploy (templates/lambda.yaml.j2): CloudFormation's
+/// handlers create the application and deployment group, and the alias's update policy has
+/// CloudFormation create and follow each deployment
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html>).
+/// Each CodeDeploy action names only the environment's application (named as the function:
+/// either name), its deployment group and the two predefined configurations
+/// `workers.lambda.deployment` chooses from; versions and the alias only on this function;
+/// StopDeployment, which supports no resource type, stays on `*`.
+#[test]
+fn codedeploy_and_the_functions_versions_and_alias_are_held_to_this_environment() {
+    let env = env_from("environment: z\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n");
+    let docs = for_environments(&[env], ACCOUNT)
+        .unwrap()
+        .caller
+        .documents();
+    let on = |action: &str| -> Vec<String> {
+        let mut r: Vec<String> = granting(&docs, action)
+            .iter()
+            .flat_map(|s| resources(s))
+            .map(String::from)
+            .collect();
+        r.sort();
+        r
+    };
+    let prefix = format!("arn:aws:codedeploy:eu-west-1:{ACCOUNT}");
+    // One set for every CodeDeploy action (an action is authorized on the ARN of the
+    // resource it acts on: an application's ARN grants a deployment group's action nothing).
+    let mut own = vec![
+        format!("{prefix}:application:qfleet-z-worker"),
+        format!("{prefix}:application:qfleet-z-worker-image"),
+        format!("{prefix}:deploymentgroup:qfleet-z-worker-image/workers"),
+        format!("{prefix}:deploymentgroup:qfleet-z-worker/workers"),
+        format!("{prefix}:deploymentconfig:CodeDeployDefault.LambdaCanary10Percent5Minutes"),
+        format!("{prefix}:deploymentconfig:CodeDeployDefault.LambdaLinear10PercentEvery1Minute"),
+    ];
+    own.sort();
+    for action in [
+        "codedeploy:CreateApplication",
+        "codedeploy:DeleteApplication",
+        "codedeploy:CreateDeploymentGroup",
+        "codedeploy:UpdateDeploymentGroup",
+        "codedeploy:DeleteDeploymentGroup",
+        "codedeploy:CreateDeployment",
+        "codedeploy:GetDeployment",
+        "codedeploy:GetDeploymentConfig",
+    ] {
+        assert_eq!(on(action), own, "{action}");
+    }
+    // No on-premises instance, nothing of EC2 deployments.
+    assert!(granting(&docs, "codedeploy:RegisterOnPremisesInstance").is_empty());
+    assert_eq!(on("codedeploy:StopDeployment"), ["*"]);
+    // Versions and the alias are authorized on the function's ARN (the Service Authorization
+    // Reference names the `function` type for these actions): this function's names only.
+    for action in [
+        "lambda:PublishVersion",
+        "lambda:CreateAlias",
+        "lambda:UpdateAlias",
+        "lambda:DeleteAlias",
+    ] {
+        assert_eq!(
+            on(action),
+            ["qfleet-z-worker", "qfleet-z-worker-image"]
+                .map(|n| format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{n}")),
+            "{action}"
+        );
+    }
+    // Every CodeDeploy grant names this environment's resources, or `*` for StopDeployment.
+    for s in statements(&docs) {
+        if actions(s).iter().any(|a| a.starts_with("codedeploy:")) {
+            for r in resources(s) {
+                assert!(
+                    r == "*"
+                        || r.contains("qfleet-z-worker")
+                        || r.contains(":deploymentconfig:CodeDeployDefault.Lambda"),
+                    "{r}"
+                );
+            }
+        }
+    }
 }

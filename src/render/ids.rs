@@ -24,6 +24,25 @@ pub(super) const FUNCTION_POLICY: &str = "WorkerFunctionPolicy";
 pub(crate) const FUNCTION_LOG_GROUP: &str = "WorkerFunctionLogGroup";
 pub(crate) const WORKER_LOG_GROUP: &str = "WorkerLogGroup";
 pub(crate) const QUEUE_MAPPING: &str = "QueueMapping";
+/// A function whose new versions CodeDeploy shifts (`workers.lambda.deployment` other than
+/// `direct`): its published version, the alias the queue mapping invokes (and the alias's
+/// name), the CodeDeploy application and deployment group, and the role CodeDeploy acts as
+/// with its policy.
+pub(crate) const FUNCTION_VERSION: &str = "WorkerFunctionVersion";
+pub(crate) const FUNCTION_ALIAS: &str = "WorkerFunctionAlias";
+pub(crate) const FUNCTION_ALIAS_NAME: &str = "live";
+pub(crate) const DEPLOY_APPLICATION: &str = "WorkerDeployApplication";
+pub(crate) const DEPLOYMENT_GROUP: &str = "WorkerDeploymentGroup";
+pub(crate) const DEPLOY_ROLE: &str = "WorkerDeployRole";
+pub(crate) const DEPLOY_POLICY: &str = "WorkerDeployPolicy";
+/// The deployment group's name (its application is named as the function).
+pub(crate) const DEPLOYMENT_GROUP_NAME: &str = "workers";
+/// CodeDeploy's predefined configurations `workers.lambda.deployment` chooses from
+/// (`canary`, `linear`).
+pub(crate) const DEPLOYMENT_CONFIGS: [&str; 2] = [
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+];
 /// The name of the lifecycle hook the worker completes when its instance terminates.
 pub(crate) const DRAIN_HOOK_NAME: &str = "drain-on-terminate";
 /// With a warm pool: the group's warm pool, and the launching hook that holds a new instance
@@ -115,6 +134,16 @@ pub(super) struct Ids {
     function_log_group: &'static str,
     worker_log_group: &'static str,
     queue_mapping: &'static str,
+    function_version: &'static str,
+    function_alias: &'static str,
+    function_alias_name: &'static str,
+    deploy_application: &'static str,
+    deployment_group: &'static str,
+    deploy_role: &'static str,
+    deploy_policy: &'static str,
+    deployment_group_name: &'static str,
+    canary_config: &'static str,
+    linear_config: &'static str,
     publisher: &'static str,
     publisher_role: &'static str,
     publisher_policy: &'static str,
@@ -160,6 +189,16 @@ pub(super) const IDS: Ids = Ids {
     function_log_group: FUNCTION_LOG_GROUP,
     worker_log_group: WORKER_LOG_GROUP,
     queue_mapping: QUEUE_MAPPING,
+    function_version: FUNCTION_VERSION,
+    function_alias: FUNCTION_ALIAS,
+    function_alias_name: FUNCTION_ALIAS_NAME,
+    deploy_application: DEPLOY_APPLICATION,
+    deployment_group: DEPLOYMENT_GROUP,
+    deploy_role: DEPLOY_ROLE,
+    deploy_policy: DEPLOY_POLICY,
+    deployment_group_name: DEPLOYMENT_GROUP_NAME,
+    canary_config: DEPLOYMENT_CONFIGS[0],
+    linear_config: DEPLOYMENT_CONFIGS[1],
     publisher: PUBLISHER,
     publisher_role: PUBLISHER_ROLE,
     publisher_policy: PUBLISHER_POLICY,

@@ -448,6 +448,14 @@ pub fn deploy_on_moto(file: &Path) -> Vec<serde_json::Value> {
         .clone()
 }
 
+/// What a Lambda environment deployed on moto sets under `workers.lambda`. moto gap: its
+/// CloudFormation has no AWS::Lambda::Alias nor AWS::CodeDeploy::Application or
+/// DeploymentGroup (it skips them), so a queue mapping whose FunctionName is the alias fails
+/// the stack (ExecuteChangeSet: InvalidParameterValueException "Missing FunctionName"). The
+/// function then takes its jobs directly (`deployment: direct`); the alias, CodeDeploy and the
+/// rollback alarms are proven by render (src/render/tests/lambda_rollback.rs).
+pub const MOTO_LAMBDA: &str = "    deployment: direct\n";
+
 /// A lab stack file of one kind of workers: `ec2` (one to two instances), `lambda` (the
 /// reference handler, at most 3 at once) or `fargate` (a public image, zero to four tasks,
 /// half on Spot, started from zero).
@@ -459,10 +467,12 @@ pub fn kind_stack_file(dir: &Path, env: &str, kind: &str) -> PathBuf {
         // qfleet's scale-in policy and alarm bring about in the switch to Lambda. The switch,
         // not the scale-in, is what these tests are about; the policy is tested rendered.
         "fargate" => "workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  min: 0\n  max: 4\n  public_ip: true\n  spot: {percent: 50}\nscaling:\n  scale_from_zero: true\n  scale_in: {policy: target_tracking}\n".to_string(),
-        "lambda" => {
-            "workers:\n  kind: lambda\n  lambda:\n    timeout: 10s\n    max_concurrency: 3\n"
-                .to_string()
-        }
+        // moto gap: its CloudFormation has no AWS::Lambda::Alias (nor AWS::CodeDeploy::*): a
+        // queue mapping on the alias fails the stack ("Missing FunctionName"), so the function
+        // takes its jobs directly ([`MOTO_LAMBDA`]).
+        "lambda" => format!(
+            "workers:\n  kind: lambda\n  lambda:\n    timeout: 10s\n    max_concurrency: 3\n{MOTO_LAMBDA}"
+        ),
         _ => "workers:\n  min: 1\n  max: 2\n  public_ip: true\n".to_string(),
     };
     let p = dir.join(format!("{env}.yaml"));

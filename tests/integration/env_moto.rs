@@ -173,7 +173,7 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
     let function = dir.path().join(format!("{e}-fn.yaml"));
     std::fs::write(
         &function,
-        format!("environment: {e}f\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n"),
+        format!("environment: {e}f\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n{MOTO_LAMBDA}"),
     )
     .unwrap();
     let o = run(qfleet_on_moto().arg("dev").arg(&function));

@@ -275,7 +275,8 @@ fn roles_not_passable(passed: &[(String, &str)], docs: &[Value]) -> Vec<String> 
 }
 
 const EC2_WORKERS: &str = "workers:\n  min: 1\n  max: 2\n  public_ip: true\n";
-const LAMBDA_WORKERS: &str = "workers:\n  kind: lambda\n";
+/// `deployment: direct`: moto has no AWS::Lambda::Alias (common::MOTO_LAMBDA).
+const LAMBDA_WORKERS: &str = "workers:\n  kind: lambda\n  lambda:\n    deployment: direct\n";
 
 /// docs/iam.md promises one policy for both kinds of workers: the policy printed for an EC2
 /// environment covers every call of deploying it, switching it to a Lambda function in place
@@ -385,7 +386,7 @@ async fn every_call_qfleet_makes_is_allowed_by_the_policy_iam_policy_prints() {
 async fn a_packaged_functions_upload_and_cleanup_are_allowed_and_nothing_broader() {
     let e = unique("iampkg");
     let workers = format!(
-        "queue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n",
+        "queue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n{MOTO_LAMBDA}",
         root().join("examples/lambda-deps").display()
     );
     let Run {
@@ -472,7 +473,7 @@ async fn an_image_functions_ecr_reads_are_allowed_on_its_repository_only() {
     let e = unique("iamimg");
     let repo = format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/resizer");
     let workers = format!(
-        "workers:\n  kind: lambda\n  lambda:\n    image: {ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/resizer@sha256:{}\n",
+        "workers:\n  kind: lambda\n  lambda:\n    image: {ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/resizer@sha256:{}\n{MOTO_LAMBDA}",
         "0a".repeat(32)
     );
     let Run {
@@ -851,7 +852,7 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
     let file = dir.path().join(format!("{e}.yaml"));
     std::fs::write(
         &file,
-        format!("environment: {e}\nregion: {REGION}\nlab: true\n{JOBS}workers:\n  kind: lambda\n"),
+        format!("environment: {e}\nregion: {REGION}\nlab: true\n{JOBS}{LAMBDA_WORKERS}"),
     )
     .unwrap();
     let fleet_stack = format!("qfleet-{e}-fleet");
@@ -1033,7 +1034,7 @@ async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
     std::fs::write(
         &file,
         format!(
-            "region: {REGION}\nlab: true\nstages:\n  - name: parse\n    workers: {{min: 1, max: 2, public_ip: true}}\n  - name: index\n    fed_by: messages\n    workers: {{kind: lambda}}\n"
+            "region: {REGION}\nlab: true\nstages:\n  - name: parse\n    workers: {{min: 1, max: 2, public_ip: true}}\n  - name: index\n    fed_by: messages\n    workers: {{kind: lambda, lambda: {{deployment: direct}}}}\n"
         ),
     )
     .unwrap();

@@ -114,7 +114,7 @@ async fn a_packaged_function_comes_from_its_content_addressed_object_on_moto() {
     std::fs::write(
         &file,
         format!(
-            "environment: {e}\nregion: eu-west-1\nlab: true\nqueue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n",
+            "environment: {e}\nregion: eu-west-1\nlab: true\nqueue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n{MOTO_LAMBDA}",
             root().join("examples/lambda-deps").display()
         ),
     )
@@ -268,7 +268,7 @@ async fn switching_between_a_zip_package_and_an_image_keeps_the_messages_on_moto
         std::fs::write(
             &p,
             format!(
-                "environment: {e}\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    timeout: 10s\n    max_concurrency: 3\n{lambda_settings}"
+                "environment: {e}\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  lambda:\n    timeout: 10s\n    max_concurrency: 3\n{MOTO_LAMBDA}{lambda_settings}"
             ),
         )
         .unwrap();
@@ -414,7 +414,8 @@ async fn the_lambda_image_example_deploys_on_moto() {
     let e = unique("it-limg");
     let text = std::fs::read_to_string(root().join("examples/lambda-image.yaml"))
         .unwrap()
-        .replace("environment: lab-img", &format!("environment: {e}"));
+        .replace("environment: lab-img", &format!("environment: {e}"))
+        .replace("\n  lambda:\n", &format!("\n  lambda:\n{MOTO_LAMBDA}"));
     let image = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("image: "))
@@ -470,7 +471,7 @@ async fn an_unbuildable_package_creates_no_stack_and_says_whose_fault_it_is_on_m
         std::fs::write(
             &file,
             format!(
-                "environment: {e}\nregion: eu-west-1\nlab: true\nqueue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n",
+                "environment: {e}\nregion: eu-west-1\nlab: true\nqueue:\n  visibility_timeout: 2m\nworkers:\n  kind: lambda\n  lambda:\n    code: {}\n    handler: job.handler\n    timeout: 20s\n{MOTO_LAMBDA}",
                 code.display()
             ),
         )

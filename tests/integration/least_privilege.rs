@@ -317,6 +317,46 @@ impl<'a> Names<'a> {
             "AWS::Lambda::Function" => {
                 here("FunctionName", 64, "lambda", "function", "function:", "")
             }
+            // A version's and an alias's actions (PublishVersion, CreateAlias, UpdateAlias,
+            // DeleteAlias, DeleteFunction of a version) are authorized on the `function` type,
+            // function:${FunctionName}; the `function version` and `function alias` types
+            // only for provisioned concurrency, which the templates do not configure.
+            "AWS::Lambda::Version" | "AWS::Lambda::Alias" => target(
+                "lambda",
+                "function",
+                self.values(stack, &p["FunctionName"]),
+                &|f| vec![self.arn("lambda", true, true, &format!("function:{f}"))],
+            ),
+            // list_awscodedeploy.html: application:${ApplicationName},
+            // deploymentgroup:${ApplicationName}/${DeploymentGroupName} (100 each).
+            "AWS::CodeDeploy::Application" => here(
+                "ApplicationName",
+                100,
+                "codedeploy",
+                "application",
+                "application:",
+                "",
+            ),
+            "AWS::CodeDeploy::DeploymentGroup" => {
+                let apps = self.values(stack, &p["ApplicationName"]);
+                target(
+                    "codedeploy",
+                    "deploymentgroup",
+                    named("DeploymentGroupName", 100),
+                    &|g| {
+                        apps.iter()
+                            .map(|a| {
+                                self.arn(
+                                    "codedeploy",
+                                    true,
+                                    true,
+                                    &format!("deploymentgroup:{a}/{g}"),
+                                )
+                            })
+                            .collect()
+                    },
+                )
+            }
             "AWS::Lambda::EventSourceMapping" => (
                 vec![],
                 Some(Target {
@@ -477,6 +517,20 @@ impl<'a> Names<'a> {
                 "ScalableTarget",
                 &p["ScalingTargetId"],
             ),
+            // A deployment group reads its configuration (list_awscodedeploy.html:
+            // deploymentconfig:${DeploymentConfigurationName}) and belongs to its application.
+            "AWS::CodeDeploy::DeploymentGroup" => {
+                on("codedeploy", "application", &p["ApplicationName"]);
+                if let Some(c) = p.get("DeploymentConfigName") {
+                    let arn = self.arn(
+                        "codedeploy",
+                        true,
+                        true,
+                        &format!("deploymentconfig:{}", text(c)),
+                    );
+                    on("codedeploy", "deploymentconfig", &Value::String(arn));
+                }
+            }
             // A function's package: Lambda reads it as the deployer (list_awslambda.html,
             // CreateFunction's dependent actions s3:GetObject, s3:GetObjectVersion).
             "AWS::Lambda::Function" => {
@@ -568,6 +622,12 @@ impl<'a> Names<'a> {
                     );
                 }
             }
+            // The role CodeDeploy shifts an alias as (a deployment group's service role).
+            "AWS::CodeDeploy::DeploymentGroup" => out.extend(
+                roles(&p["ServiceRoleArn"])
+                    .into_iter()
+                    .map(|r| (r, "codedeploy.amazonaws.com")),
+            ),
             "AWS::Scheduler::Schedule" => {
                 let role = &p["Target"]["RoleArn"];
                 out.extend(

@@ -132,7 +132,7 @@ async fn status_of_several_environments_is_one_row_each() {
     std::fs::write(
         &file,
         format!(
-            "environment: {e}\nregion: eu-west-1\nlab: true\ncopies: 2\nworkers:\n  kind: lambda\n"
+            "environment: {e}\nregion: eu-west-1\nlab: true\ncopies: 2\nworkers:\n  kind: lambda\n  lambda:\n{MOTO_LAMBDA}"
         ),
     )
     .unwrap();

@@ -189,9 +189,13 @@ fn an_image_function_takes_its_code_from_ecr_without_runtime_or_handler() {
         props(&fleet, ids::FUNCTION_LOG_GROUP)["LogGroupName"].as_str(),
         Some("/aws/lambda/qfleet-t-worker")
     );
+    // The mapping invokes the alias of the image's function.
     let mapping =
         serde_yaml_ng::to_string(&props(&fleet, ids::QUEUE_MAPPING)["FunctionName"]).unwrap();
-    assert!(mapping.contains(ids::IMAGE_FUNCTION), "{mapping}");
+    assert!(mapping.contains(ids::FUNCTION_ALIAS), "{mapping}");
+    let alias =
+        serde_yaml_ng::to_string(&props(&fleet, ids::FUNCTION_ALIAS)["FunctionName"]).unwrap();
+    assert!(alias.contains(ids::IMAGE_FUNCTION), "{alias}");
     let outputs = serde_yaml_ng::to_string(&fleet["Outputs"]).unwrap();
     assert!(
         outputs.contains(ids::IMAGE_FUNCTION) && !outputs.contains(&format!("{}\n", ids::FUNCTION)),

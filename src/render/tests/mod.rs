@@ -777,6 +777,7 @@ mod high_resolution;
 mod iam_limits;
 mod job_sweeper;
 mod lambda;
+mod lambda_rollback;
 mod network;
 mod pipeline;
 mod rollback;

@@ -49,9 +49,10 @@ pub use positions::{Locations, byte_offset};
 pub use regions::partition;
 pub use schema::{
     AlarmSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule, EndpointsMode,
-    ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, LambdaSpec, PermissionModel,
-    Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric,
-    ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec, is_graviton,
+    ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, LambdaDeployment, LambdaSpec,
+    PermissionModel, Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec,
+    ScalingMetric, ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
+    is_graviton,
 };
 pub use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub use targets::{

@@ -585,6 +585,20 @@ choices! {
     }
 }
 
+choices! {
+    /// How a new version of the worker function takes the queue's jobs
+    /// (`workers.lambda.deployment`): CodeDeploy shifts the function's alias to it, watching
+    /// the rollback alarms (`canary`, `linear`), or the mapping invokes the function's latest
+    /// code at once (`direct`: no alias, nothing rolls back).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum LambdaDeployment {
+        #[default]
+        Canary = "canary" => "default: 10 % of the jobs for 5 minutes, then all; rolls back on the alarms",
+        Linear = "linear" => "10 % more of the jobs every minute, all after 10 minutes; rolls back on the alarms",
+        Direct = "direct" => "every job at once, nothing rolls back",
+    }
+}
+
 settings! {
     /// The serverless variant: a function fed by the queue through an event source mapping.
     #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -630,6 +644,10 @@ settings! {
             => "a mapping with {keys and}: the event source mapping's provisioned mode, dedicated event pollers of up to 10 concurrent invocations each, billed by the hour; instead of max_concurrency (optional, absent: standard mode)",
         pub log_retention_days: u32
             => "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (default 14)",
+        /// How a new version of the function takes the jobs: shifted by CodeDeploy with the
+        /// rollback alarms watching, or at once.
+        pub deployment: LambdaDeployment
+            => "{choices}: how a new version of the function takes the queue's jobs",
     }
 }
 
@@ -679,6 +697,7 @@ impl Default for LambdaSpec {
             reserved_concurrency: None,
             provisioned_pollers: None,
             log_retention_days: 14,
+            deployment: LambdaDeployment::Canary,
         }
     }
 }
@@ -690,7 +709,7 @@ settings! {
         pub kind: WorkerKind => "{choices}",
         /// Settings of the Lambda function (`kind: lambda` only).
         pub lambda: LambdaSpec
-            => "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days (workers.kind: lambda only)",
+            => "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days, deployment (workers.kind: lambda only)",
         /// Settings of the Fargate tasks (`kind: fargate` only).
         pub fargate: FargateSpec => "a mapping with {keys} (workers.kind: fargate only)",
         /// An SSM public parameter path (`/aws/service/...`) or an AMI id (`ami-...`).
