@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 mod access;
+mod alerts;
 pub(crate) use access::secret_references;
 pub(crate) mod check;
 pub(crate) mod dashboard;
@@ -261,6 +262,9 @@ pub(crate) struct ResourceNames {
     /// With `jobs:`: the start of the leases' table's name, CloudFormation's as the job
     /// table's (`qfleet-ENV-data-JobLeaseTable-`): the leases of jobs on their last attempt.
     pub(crate) job_leases: String,
+    /// The alarm topic, named when alerts are configured (`qfleet-ENV-alerts`): the
+    /// environment's, in its data stack; the workers publish their failure notices there.
+    pub(crate) alarm_topic: String,
 }
 
 impl ResourceNames {
@@ -308,6 +312,7 @@ impl ResourceNames {
             sweeper: format!("qfleet-{}-job-sweeper", name),
             sweeper_log_group: format!("/qfleet/{}/job-sweeper", name),
             job_leases: format!("{}-{}-", env.data_stack_name(), ids::LEASE_TABLE),
+            alarm_topic: alerts::topic_name(name),
             publisher_log_group: if index == 0 {
                 format!("/qfleet/{}/backlog-metric", name)
             } else {
@@ -406,6 +411,8 @@ struct Context<'a> {
     bucket: Bucket<'a>,
     queue: &'a crate::config::QueueSpec,
     alarms: &'a crate::config::AlarmSpec,
+    /// `alerts`: where the alarms and notices go besides the alarm topic.
+    alerts: Option<alerts::Alerts>,
     workers: Workers<'a>,
     scaling: Scaling<'a>,
     tags: &'a BTreeMap<String, String>,
@@ -535,6 +542,8 @@ struct LaterStage<'a> {
     kind: &'static str,
     max_latency_seconds: Option<f64>,
     sources: sources::Sources,
+    /// `workers.max: 0` (not a function): no worker runs, and a backlog is expected.
+    parked: bool,
 }
 
 /// The logical-id part of a stage (`thumbs-small` → `StageThumbsSmall`).
@@ -566,6 +575,7 @@ fn later_stages(env: &Environment) -> Vec<LaterStage<'_>> {
                 kind: s.spec.workers.kind.as_str(),
                 max_latency_seconds: s.spec.scaling.max_latency_seconds,
                 sources: sources::Sources::of(&s.spec.sources),
+                parked: s.parked(),
             })
         })
         .collect()
@@ -587,6 +597,7 @@ fn context(env: &Environment) -> Context<'_> {
         },
         queue: &spec.queue,
         alarms: &spec.alarms,
+        alerts: alerts::Alerts::of(env),
         workers: Workers {
             spec: &spec.workers,
             machine_image: spec.workers.machine_image(),

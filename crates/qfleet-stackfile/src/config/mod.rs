@@ -37,7 +37,7 @@ pub use checks::network::{
     destination as egress_destination, normalized_port as egress_ports,
     to_the_internet as egress_to_the_internet,
 };
-pub use checks::{ROLE_POLICY_LIMIT, valid_region};
+pub use checks::{ROLE_POLICY_LIMIT, teams_channel_for_cloudformation, valid_region};
 pub use complete::candidates as completion_candidates;
 pub use grants::describe as describe_grants;
 pub use image::{
@@ -48,10 +48,11 @@ pub use permissions::{PSEUDO_PARAMETERS, SecretSource};
 pub use positions::{Locations, byte_offset};
 pub use regions::partition;
 pub use schema::{
-    AlarmSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule, EndpointsMode,
-    ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, LambdaSpec, PermissionModel,
-    Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec, ScalingMetric,
-    ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec, is_graviton,
+    AlarmSpec, AlertsSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule,
+    EndpointsMode, ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, LambdaSpec,
+    PermissionModel, Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec,
+    ScalingMetric, ScheduleSpec, SlackSpec, SourcesSpec, SpotSpec, TeamsSpec, WarmPoolSpec,
+    WorkerKind, WorkersSpec, is_graviton,
 };
 pub use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub use targets::{
