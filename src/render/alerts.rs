@@ -26,13 +26,28 @@ pub(super) struct Alerts {
     chat_name: String,
     /// What an alert about the queues tells the team to run next.
     next: Next,
+    /// The rolled-back deploy's notice: the rule's input template.
+    rollback_template: String,
+}
+
+/// What the data stack's alerts cover of the whole environment (every stage), where the
+/// data template is otherwise rendered in its first stage's terms.
+#[derive(Serialize)]
+pub(super) struct Scope {
     /// The starts of this environment's stack names, as their ARNs name them after
     /// `stack/`: the rolled-back deploys' rule matches a stack id that begins with one.
     rollback_stacks: Vec<String>,
-    /// The rolled-back deploy's notice: the rule's input template.
-    rollback_template: String,
     /// The stages whose jobs could wait with no worker (a parked stage's do, on purpose).
     stranded: Vec<Stranded>,
+}
+
+impl Scope {
+    pub(super) fn of(env: &Environment) -> Scope {
+        Scope {
+            rollback_stacks: rollback_stacks(env),
+            stranded: stranded(env),
+        }
+    }
 }
 
 /// A stage's backlog-with-no-worker alarm: its logical id's start, its queue's logical id,
@@ -100,9 +115,7 @@ impl Alerts {
             // Chat configurations are the account's, in every region: the region keeps two
             // environments of one name apart.
             chat_name: format!("qfleet-{name}-{}", spec.region),
-            rollback_stacks: rollback_stacks(env),
             rollback_template: rollback_template(name),
-            stranded: stranded(env),
             next: Next {
                 status: format!("qfleet status {name}"),
                 logs: format!("qfleet logs {name} --since 1h --filter outcome=failed"),

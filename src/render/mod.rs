@@ -764,6 +764,7 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
             minijinja::context! {
                 function_package => package,
                 later_stages => Value::from(minijinja::value::Serde(&later)),
+                alert_scope => Value::from(minijinja::value::Serde(alerts::Scope::of(env))),
                 schedules => Value::from(minijinja::value::Serde(&schedules)),
                 jobs_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(&embed::slim_module(JOBS_MODULE))),
                 sweeper_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(&embed::slim_module(SWEEPER_MODULE))),
