@@ -265,6 +265,8 @@ pub(crate) struct ResourceNames {
     /// The alarm topic, named when alerts are configured (`qfleet-ENV-alerts`): the
     /// environment's, in its data stack; the workers publish their failure notices there.
     pub(crate) alarm_topic: String,
+    /// With alerts, the data stack's rule of rolled-back deploys (`qfleet-ENV-rolled-back`).
+    pub(crate) rolled_back_rule: String,
 }
 
 impl ResourceNames {
@@ -313,6 +315,7 @@ impl ResourceNames {
             sweeper_log_group: format!("/qfleet/{}/job-sweeper", name),
             job_leases: format!("{}-{}-", env.data_stack_name(), ids::LEASE_TABLE),
             alarm_topic: alerts::topic_name(name),
+            rolled_back_rule: format!("qfleet-{name}-rolled-back"),
             publisher_log_group: if index == 0 {
                 format!("/qfleet/{}/backlog-metric", name)
             } else {
