@@ -381,6 +381,13 @@ impl<'a> Place<'a> {
             // owners': only the subscription's own actions name them.
             ("sns", "topic") if action.to_ascii_lowercase().contains("subscri") => {
                 let mut topics = vec![self.generated("sns", "", "", &data)];
+                // With alerts, the named alarm topic's e-mail subscriptions.
+                if self.env.spec.alerts.is_some() {
+                    topics.push(format!(
+                        "arn:{p}:sns:{region}:{account}:{}",
+                        names.alarm_topic
+                    ));
+                }
                 for stage in self.env.stages() {
                     topics.extend(stage.spec.sources.topics.iter().map(|t| t.arn.clone()));
                 }
