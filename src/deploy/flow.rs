@@ -201,6 +201,18 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
             }
         }
     }
+    // alerts' chat channels: the workspace or team authorised once in the console.
+    for n in super::chat::check(clients, env).await? {
+        reporter.line(&n);
+        if let Some(w) = n.strip_prefix("WARNING: ") {
+            reporter.event(Event::Warning {
+                environment: Some(env.name.clone()),
+                stack: None,
+                change: None,
+                message: w.to_string(),
+            });
+        }
+    }
     // A fleet refers to the data stack's resources only by their names, so its change set
     // does not wait for the data stack's; each fleet is prepared in its stage's terms.
     let results = futures::future::join_all(rendered.iter().zip(states).enumerate().map(

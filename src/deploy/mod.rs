@@ -11,6 +11,7 @@
 
 mod adopt;
 mod changeset;
+mod chat;
 mod consent;
 mod desired;
 mod event;

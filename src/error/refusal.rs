@@ -175,6 +175,13 @@ pub enum Refusal {
         region: String,
         why: Vec<String>,
     },
+    /// `alerts.slack` or `alerts.teams` names a workspace or team the account has not
+    /// authorised in the console of Amazon Q Developer in chat applications ([`crate::deploy`]).
+    #[error(
+        "{env}: {}; nothing was changed",
+        .why.join("; ")
+    )]
+    ChatNotAuthorised { env: String, why: Vec<String> },
     /// A bucket of the environment's name outside any stack, without qfleet's marks.
     #[error(
         "{env}: bucket {bucket} exists outside any stack and is not qfleet's for this environment: it lacks {}. qfleet imports only a bucket an earlier teardown of this environment kept; nothing was changed. If this stack file should take it over, `qfleet deploy {env} --adopt` imports it after the preview",

@@ -361,6 +361,22 @@ pub(super) const IMAGE_CALLS: &[Call] = &[
 /// [`CALLS`]: its creation (once per account and Region), then each environment's lock object,
 /// read and written with conditions (GetObject, PutObject with If-None-Match or If-Match).
 /// Granted on that bucket and the environment's own object only (`src/iam/mod.rs`).
+/// plan and deploy with alerts' chat channels: the workspace or team authorised once in the
+/// console of Amazon Q Developer in chat applications (src/deploy/chat.rs); granted only to an
+/// environment with `alerts.slack` or `alerts.teams`. Neither action has a resource type.
+pub(super) const CHAT_CALLS: &[Call] = &[
+    call(
+        "chatbot",
+        "DescribeSlackWorkspaces",
+        &["chatbot:DescribeSlackWorkspaces"],
+    ),
+    call(
+        "chatbot",
+        "ListMicrosoftTeamsConfiguredTeams",
+        &["chatbot:ListMicrosoftTeamsConfiguredTeams"],
+    ),
+];
+
 pub(super) const LOCK_CALLS: &[Call] = &[
     call("s3", "CreateBucket", &["s3:CreateBucket"]),
     call(
@@ -417,6 +433,7 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
         .chain(STACK_SETS_CALLS)
         .chain(IMAGE_CALLS)
         .chain(LOCK_CALLS)
+        .chain(CHAT_CALLS)
         .find(|c| c.service == service && c.operation == operation)
 }
 

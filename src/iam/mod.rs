@@ -401,6 +401,14 @@ fn grant_environment(
             }
         }
     }
+    // alerts' chat channels: plan reads the authorised workspaces and teams.
+    if env.spec.alerts.as_ref().is_some_and(|a| a.chat()) {
+        for call in calls::CHAT_CALLS {
+            for action in call.actions {
+                g.reader.add(action, Scope::any());
+            }
+        }
+    }
     // A deploy that takes a stage out of the stack file first checks that the stage's fleet
     // stack is gone (deploy::flow::removed_stages): a stack the file no longer names.
     g.reader.add(
@@ -446,6 +454,8 @@ fn grant_environment(
                     let data_roles = [
                         (place.scheduler_role(), "scheduler.amazonaws.com"),
                         (place.sweeper_role(), "lambda.amazonaws.com"),
+                        // alerts' chat channels: Amazon Q Developer in chat applications.
+                        (place.chat_role(), "chatbot.amazonaws.com"),
                     ];
                     for (role, service) in data_roles {
                         if let Some(role) = role {

@@ -123,6 +123,7 @@ pub(super) const SCOPED_TYPES: &[(&str, &str)] = &[
     ("dynamodb", "index"),
     ("scheduler", "schedule-group"),
     ("scheduler", "schedule"),
+    ("chatbot", "ChatbotConfiguration"),
 ];
 
 impl<'a> Place<'a> {
@@ -383,12 +384,37 @@ impl<'a> Place<'a> {
             // owners': only the subscription's own actions name them.
             ("sns", "topic") if action.to_ascii_lowercase().contains("subscri") => {
                 let mut topics = vec![self.generated("sns", "", "", &data)];
+                // With alerts, the named alarm topic's e-mail subscriptions.
+                if self.env.spec.alerts.is_some() {
+                    topics.push(format!(
+                        "arn:{p}:sns:{region}:{account}:{}",
+                        names.alarm_topic
+                    ));
+                }
                 for stage in self.env.stages() {
                     topics.extend(stage.spec.sources.topics.iter().map(|t| t.arn.clone()));
                 }
                 topics
             }
-            ("sns", "topic") => vec![self.generated("sns", "", "", &data)],
+            // With alerts, the alarm topic is named (`qfleet-ENV-alerts`).
+            ("sns", "topic") => {
+                let mut topics = vec![self.generated("sns", "", "", &data)];
+                if self.env.spec.alerts.is_some() {
+                    topics.push(format!(
+                        "arn:{p}:sns:{region}:{account}:{}",
+                        names.alarm_topic
+                    ));
+                }
+                topics
+            }
+            // The chat channels (`alerts`), named `qfleet-ENV-REGION-slack` and `-teams`:
+            // `arn:PARTITION:chatbot::ACCOUNT:chat-configuration/TYPE/NAME` ("Resource types
+            // defined by AWS Chatbot",
+            // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awschatbot.html).
+            ("chatbot", "ChatbotConfiguration") => vec![format!(
+                "arn:{p}:chatbot::{account}:chat-configuration/*/qfleet-{}-{region}-*",
+                self.env.resource_name()
+            )],
             ("s3", "bucket") => [Some(self.bucket()), self.code_bucket()]
                 .into_iter()
                 .flatten()
@@ -436,6 +462,7 @@ impl<'a> Place<'a> {
                     .iter()
                     .any(|s| s.spec.sources.messages.is_some())
                     || self.env.spec.jobs.is_some()
+                    || self.chat()
                 {
                     policies.push(format!(
                         "arn:{p}:iam::{account}:policy/{}",
@@ -515,6 +542,13 @@ impl<'a> Place<'a> {
                 .publisher(&names)
                 .into_iter()
                 .chain(self.sweeper(&names))
+                .chain(
+                    self.env
+                        .spec
+                        .alerts
+                        .as_ref()
+                        .map(|_| &names.rolled_back_rule),
+                )
                 .map(|name| format!("arn:{p}:events:{region}:{account}:rule/{name}"))
                 .collect(),
             // The repository of a function's container image, in whichever account holds it.
@@ -643,9 +677,22 @@ impl<'a> Place<'a> {
         self.env.spec.jobs.is_some().then(|| self.data_roles())
     }
 
-    /// The data stack's roles (the schedules', the job sweeper's), when it has any.
+    /// The data stack's role the chat channels assume, when `alerts` has Slack or Teams.
+    pub(super) fn chat_role(&self) -> Option<String> {
+        self.chat().then(|| self.data_roles())
+    }
+
+    /// Whether `alerts` has a chat channel (the data stack's role and policy, the channels).
+    fn chat(&self) -> bool {
+        self.env.spec.alerts.as_ref().is_some_and(|a| a.chat())
+    }
+
+    /// The data stack's roles (the schedules', the job sweeper's, the chat channels'), when it
+    /// has any.
     fn data_role(&self) -> Option<String> {
-        self.scheduler_role().or_else(|| self.sweeper_role())
+        self.scheduler_role()
+            .or_else(|| self.sweeper_role())
+            .or_else(|| self.chat_role())
     }
 
     /// The data stack's roles, by the names CloudFormation generates for them.
@@ -680,6 +727,16 @@ impl<'a> Place<'a> {
             "AWS::AutoScaling::AutoScalingGroup" => vec![(
                 self.autoscaling_service_linked_role(),
                 "autoscaling.amazonaws.com",
+            )],
+            // Amazon Q Developer in chat applications' own role ("Using service-linked roles
+            // for AWS Chatbot", https://docs.aws.amazon.com/chatbot/latest/adminguide/using-service-linked-roles.html).
+            "AWS::Chatbot::SlackChannelConfiguration"
+            | "AWS::Chatbot::MicrosoftTeamsChannelConfiguration" => vec![(
+                self.service_linked_role(
+                    "management.chatbot.amazonaws.com",
+                    "AWSServiceRoleForAWSChatbot",
+                ),
+                "management.chatbot.amazonaws.com",
             )],
             "AWS::ECS::Cluster" => vec![(
                 self.service_linked_role("ecs.amazonaws.com", "AWSServiceRoleForECS"),

@@ -1257,3 +1257,79 @@ fn codedeploy_and_the_functions_versions_and_alias_are_held_to_this_environment(
         }
     }
 }
+
+/// `alerts` (docs/alerts.md): the chat channels' resources and plan's reads are granted to an
+/// environment with Slack or Teams alone, each scoped to its names; the channels' role may be
+/// passed to the chat service only.
+#[test]
+fn alerts_add_only_the_chat_channels_scoped_to_the_environments_names() {
+    let plain = lab("al", "");
+    let d = for_environments(&[plain], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    assert!(
+        !all_actions(&docs).iter().any(|a| a.starts_with("chatbot:")),
+        "no chat channel, no chatbot action"
+    );
+    let slack = lab(
+        "al",
+        "alerts:\n  email: ops@example.com\n  slack: {workspace: T0123ABCD, channel: C0123ABCD}\n",
+    );
+    let d = for_environments(&[slack], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    let configs: Vec<&str> = granting(&docs, "chatbot:CreateSlackChannelConfiguration")
+        .into_iter()
+        .chain(granting(&docs, "chatbot:DeleteSlackChannelConfiguration"))
+        .flat_map(resources)
+        .collect();
+    assert!(!configs.is_empty());
+    for r in &configs {
+        assert!(
+            *r == "*"
+                || *r == "arn:aws:chatbot::123456789012:chat-configuration/*/qfleet-al-eu-west-1-*",
+            "{r}"
+        );
+    }
+    let deletes: Vec<&str> = granting(&docs, "chatbot:DeleteSlackChannelConfiguration")
+        .into_iter()
+        .flat_map(resources)
+        .collect();
+    assert_eq!(
+        deletes,
+        ["arn:aws:chatbot::123456789012:chat-configuration/*/qfleet-al-eu-west-1-*"]
+    );
+    for action in [
+        "chatbot:DescribeSlackWorkspaces",
+        "chatbot:ListMicrosoftTeamsConfiguredTeams",
+    ] {
+        let r: Vec<&str> = granting(&docs, action)
+            .into_iter()
+            .flat_map(resources)
+            .collect();
+        assert_eq!(r, ["*"], "{action}: no resource type");
+    }
+    let passes: Vec<&Value> = granting(&docs, "iam:PassRole")
+        .into_iter()
+        .filter(|s| s["Condition"].to_string().contains("chatbot.amazonaws.com"))
+        .collect();
+    assert_eq!(passes.len(), 1);
+    assert_eq!(
+        resources(passes[0]),
+        ["arn:aws:iam::123456789012:role/qfleet-al-data-*"]
+    );
+    let rules: Vec<&str> = granting(&docs, "events:PutRule")
+        .into_iter()
+        .flat_map(resources)
+        .collect();
+    assert!(
+        rules.contains(&"arn:aws:events:eu-west-1:123456789012:rule/qfleet-al-rolled-back"),
+        "{rules:?}"
+    );
+    let topics: Vec<&str> = granting(&docs, "sns:CreateTopic")
+        .into_iter()
+        .flat_map(resources)
+        .collect();
+    assert!(
+        topics.contains(&"arn:aws:sns:eu-west-1:123456789012:qfleet-al-alerts"),
+        "{topics:?}"
+    );
+}

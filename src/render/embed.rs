@@ -180,10 +180,13 @@ a, b = open(sys.argv[1]).read(), open(sys.argv[2]).read()
 assert blank(ast.parse(a)) == blank(ast.parse(b)), sys.argv[1]
 "#;
         let dir = tempfile::tempdir().unwrap();
+        // The reference handler as the function's one file carries it (with what it shares).
+        let handler = super::super::shipped_handler(crate::package::REFERENCE_HANDLER);
         for (name, text) in [
             ("jobs", super::super::JOBS_MODULE),
             ("sweeper", super::super::SWEEPER_MODULE),
             ("loader", super::super::SWEEPER_LOADER),
+            ("handler", handler.as_str()),
         ] {
             let (orig, slim) = (
                 dir.path().join(name),

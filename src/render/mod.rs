@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 mod access;
+mod alerts;
 pub(crate) use access::secret_references;
 pub(crate) mod check;
 pub(crate) mod dashboard;
-mod embed;
+pub(crate) mod embed;
 pub mod fingerprint;
 pub(crate) mod ids;
 mod merged;
@@ -133,11 +134,7 @@ fn shipped_handler(handler: &str) -> String {
         + "\n"
 }
 
-/// Seconds an EC2 instance refresh goes on watching the rollback alarms once every instance
-/// runs the new version (its BakeTime): the failed-jobs alarm needs 2 of 3 one-minute
-/// datapoints, and the workers publish once a minute, so a version that fails every job it
-/// takes trips it within about four minutes of its last instance's first job.
-pub const REFRESH_BAKE: u64 = 300;
+pub use crate::config::MAX_ROLLING_PAUSE;
 
 /// EC2 accepts at most 16 KB of user data: "User data is limited to 16 KB, in raw form, before
 /// it is base64-encoded" (Amazon EC2 User Guide, "Work with instance user data",
@@ -269,6 +266,11 @@ pub(crate) struct ResourceNames {
     /// With `jobs:`: the start of the leases' table's name, CloudFormation's as the job
     /// table's (`qfleet-ENV-data-JobLeaseTable-`): the leases of jobs on their last attempt.
     pub(crate) job_leases: String,
+    /// The alarm topic, named when alerts are configured (`qfleet-ENV-alerts`): the
+    /// environment's, in its data stack; the workers publish their failure notices there.
+    pub(crate) alarm_topic: String,
+    /// With alerts, the data stack's rule of rolled-back deploys (`qfleet-ENV-rolled-back`).
+    pub(crate) rolled_back_rule: String,
 }
 
 impl ResourceNames {
@@ -316,6 +318,8 @@ impl ResourceNames {
             sweeper: format!("qfleet-{}-job-sweeper", name),
             sweeper_log_group: format!("/qfleet/{}/job-sweeper", name),
             job_leases: format!("{}-{}-", env.data_stack_name(), ids::LEASE_TABLE),
+            alarm_topic: alerts::topic_name(name),
+            rolled_back_rule: format!("qfleet-{name}-rolled-back"),
             publisher_log_group: if index == 0 {
                 format!("/qfleet/{}/backlog-metric", name)
             } else {
@@ -337,9 +341,11 @@ struct Workers<'a> {
     lifecycle_heartbeat: u64,
     /// How long a new instance has to signal that its worker reached the queue.
     signal_timeout: u64,
-    /// How long an instance refresh watches the rollback alarms after its last replacement
-    /// ([`REFRESH_BAKE`]).
-    refresh_bake: u64,
+    /// A rolling update keeps this many in service; AWS requires it below MaxSize.
+    min_in_service: i64,
+    /// How long a rolling update waits for a replacement's signal: the signal timeout, within
+    /// CloudFormation's maximum PauseTime.
+    rolling_pause: u64,
     /// The instance types, in order of preference (one unless `instance_types` is set).
     types: Vec<&'a str>,
     /// Launch through a mixed instances policy (several types, or Spot).
@@ -412,6 +418,8 @@ struct Context<'a> {
     bucket: Bucket<'a>,
     queue: &'a crate::config::QueueSpec,
     alarms: &'a crate::config::AlarmSpec,
+    /// `alerts`: where the alarms and notices go besides the alarm topic.
+    alerts: Option<alerts::Alerts>,
     workers: Workers<'a>,
     scaling: Scaling<'a>,
     tags: &'a BTreeMap<String, String>,
@@ -541,6 +549,8 @@ struct LaterStage<'a> {
     kind: &'static str,
     max_latency_seconds: Option<f64>,
     sources: sources::Sources,
+    /// `workers.max: 0` (not a function): no worker runs, and a backlog is expected.
+    parked: bool,
 }
 
 /// The logical-id part of a stage (`thumbs-small` → `StageThumbsSmall`).
@@ -572,6 +582,7 @@ fn later_stages(env: &Environment) -> Vec<LaterStage<'_>> {
                 kind: s.spec.workers.kind.as_str(),
                 max_latency_seconds: s.spec.scaling.max_latency_seconds,
                 sources: sources::Sources::of(&s.spec.sources),
+                parked: s.parked(),
             })
         })
         .collect()
@@ -593,6 +604,7 @@ fn context(env: &Environment) -> Context<'_> {
         },
         queue: &spec.queue,
         alarms: &spec.alarms,
+        alerts: alerts::Alerts::of(env),
         workers: Workers {
             spec: &spec.workers,
             machine_image: spec.workers.machine_image(),
@@ -601,7 +613,9 @@ fn context(env: &Environment) -> Context<'_> {
             // The terminating hook waits as long as a worker may hold a message.
             lifecycle_heartbeat: spec.queue.visibility_timeout.0.clamp(30, 7_200),
             signal_timeout: spec.workers.signal_timeout(),
-            refresh_bake: REFRESH_BAKE,
+            // Validation keeps 0 <= min <= max.
+            min_in_service: spec.workers.min.min(spec.workers.max - 1).max(0),
+            rolling_pause: spec.workers.signal_timeout().min(MAX_ROLLING_PAUSE),
             types: spec.workers.types(),
             mixed: spec.workers.mixed(),
             // Validation keeps the percent within 0 to 100.
@@ -760,6 +774,7 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
             minijinja::context! {
                 function_package => package,
                 later_stages => Value::from(minijinja::value::Serde(&later)),
+                alert_scope => Value::from(minijinja::value::Serde(alerts::Scope::of(env))),
                 schedules => Value::from(minijinja::value::Serde(&schedules)),
                 jobs_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(&embed::slim_module(JOBS_MODULE))),
                 sweeper_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(&embed::slim_module(SWEEPER_MODULE))),
@@ -828,7 +843,7 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
     // module's loader, inline (it imports both).
     let code_text = code.map(|c| {
         if c.text == crate::package::REFERENCE_HANDLER {
-            shipped_handler(&c.text)
+            embed::slim_module(&shipped_handler(&c.text))
         } else {
             c.text.clone()
         }

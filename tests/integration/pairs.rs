@@ -82,6 +82,12 @@ const FEATURES: &[Feature] = &[
         choice_of: None,
     },
     Feature {
+        name: "alerts",
+        setting: "`alerts`",
+        kinds: ALL,
+        choice_of: None,
+    },
+    Feature {
         name: "copies",
         setting: "`copies`",
         kinds: ALL,
@@ -464,6 +470,24 @@ fn stack_file(case: &Case, tags: usize) -> Value {
     for f in &case.features {
         match *f {
             "jobs" => merge(&mut file, json!({"jobs": {}})),
+            // Every destination at once: the most the data stack and the workers' role carry.
+            // A topic is of one region (an alarm publishes in its own): none with targets,
+            // which deploy to several.
+            "alerts" => {
+                let mut alerts = json!({
+                    "email": ["oncall@example.com", "lead@example.com"],
+                    "slack": {"workspace": "T0123ABCD", "channel": "C0123ABCD"},
+                    "teams": {"tenant": "1a2b3c4d-5e6f-1a2b-3c4d-1a2b3c4d5e6f",
+                              "team": "0a1b2c3d-4e5f-1a2b-3c4d-0a1b2c3d4e5f",
+                              "channel": "19:b6ef35dc342d56ba5654e6fc6d25a071@thread.tacv2"}});
+                if !["targets", "stack_sets", "service_managed"]
+                    .iter()
+                    .any(|f| case.has(f))
+                {
+                    alerts["topic"] = json!(format!("arn:aws:sns:{region}:{}:oncall", ACCOUNTS[0]));
+                }
+                merge(&mut file, json!({"alerts": alerts}))
+            }
             "copies" => merge(&mut file, json!({"copies": 3})),
             "spot" => {
                 let spot = json!({"percent": 70, "on_demand_base": 1});

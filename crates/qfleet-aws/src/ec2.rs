@@ -100,6 +100,7 @@ impl Ec2 {
                 .extend_pairs(page_form)
                 .finish();
             let request = Request {
+                path: "/",
                 body,
                 headers: vec![(
                     "content-type",
@@ -140,6 +141,7 @@ impl Ec2 {
             .extend_pairs(form)
             .finish();
         let request = Request {
+            path: "/",
             body,
             headers: vec![(
                 "content-type",
@@ -174,6 +176,7 @@ impl Ec2 {
             .extend_pairs(form)
             .finish();
         let request = Request {
+            path: "/",
             body,
             headers: vec![(
                 "content-type",

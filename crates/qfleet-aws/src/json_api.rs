@@ -83,6 +83,61 @@ pub(super) const SERVICE_QUOTAS: Api = Api {
     content_type: JSON_1_1,
 };
 
+/// Amazon Q Developer in chat applications (formerly AWS Chatbot): REST-JSON, each operation
+/// a POST to its own path with a JSON body (DescribeSlackWorkspaces: `POST
+/// /describe-slack-workspaces`, https://docs.aws.amazon.com/chatbot/latest/APIReference/API_DescribeSlackWorkspaces.html),
+/// its errors read as AWS JSON's are (`X-Amzn-ErrorType`, `message`).
+pub(super) const CHATBOT: Service = Service {
+    id: "chatbot",
+    name: "chatbot",
+};
+
+/// A client of a REST-JSON service in one region ([`CHATBOT`]).
+#[derive(Clone, Debug)]
+pub struct RestJson {
+    pub(super) signed: Signed,
+}
+
+impl RestJson {
+    pub(super) fn from_config(service: Service, region: &str, conf: &SdkConfig) -> RestJson {
+        RestJson {
+            signed: Signed::from_config(service, region, conf),
+        }
+    }
+
+    /// A client whose requests `http_client` answers (tests).
+    #[cfg(any(test, feature = "test-util"))]
+    pub(super) fn with_http_client(
+        service: Service,
+        http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    ) -> RestJson {
+        RestJson {
+            signed: Signed::with_http_client(service, "us-east-2", http_client),
+        }
+    }
+
+    /// Calls `operation` at `path` with `input`; an error begins with `what`.
+    pub(super) async fn call<O>(
+        &self,
+        what: &str,
+        operation: &'static str,
+        path: &'static str,
+        input: &serde_json::Value,
+    ) -> Result<O, AwsError>
+    where
+        O: DeserializeOwned + fmt::Debug + Send + Sync + 'static,
+    {
+        let request = Request {
+            path,
+            body: input.to_string(),
+            headers: vec![("content-type", "application/json".into())],
+        };
+        self.signed
+            .invoke(what, operation, request, read::<O>)
+            .await
+    }
+}
+
 /// A client of one such service in one region.
 #[derive(Clone, Debug)]
 pub struct JsonApi {
@@ -124,6 +179,7 @@ impl JsonApi {
         O: DeserializeOwned + fmt::Debug + Send + Sync + 'static,
     {
         let request = Request {
+            path: "/",
             body: input.to_string(),
             headers: vec![
                 ("content-type", self.content_type.into()),

@@ -10,6 +10,7 @@ pub mod account;
 pub mod autoscaling;
 pub mod buckets;
 pub mod cfn;
+pub mod chat;
 pub mod credentials;
 pub mod dead_letters;
 pub mod ec2;
@@ -74,6 +75,9 @@ pub struct Clients {
     pub ecr: json_api::JsonApi,
     /// Service Quotas: the account's EC2 vCPU quotas ([`quotas`]).
     pub servicequotas: json_api::JsonApi,
+    /// Amazon Q Developer in chat applications: the authorised chat workspaces ([`chat`]),
+    /// in the API's Region nearest the environment's ([`chat::api_region`]).
+    pub chatbot: json_api::RestJson,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
@@ -113,6 +117,11 @@ impl Clients {
             dynamodb: json_api::JsonApi::from_config(json_api::DYNAMODB, region, conf),
             ecr: json_api::JsonApi::from_config(json_api::ECR, region, conf),
             servicequotas: json_api::JsonApi::from_config(json_api::SERVICE_QUOTAS, region, conf),
+            chatbot: json_api::RestJson::from_config(
+                json_api::CHATBOT,
+                chat::api_region(region).unwrap_or(region),
+                conf,
+            ),
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),

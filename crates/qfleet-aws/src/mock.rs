@@ -39,6 +39,8 @@ pub struct Rules<'a> {
     pub ecr: Option<super::signed::fake::Fake>,
     /// Service Quotas (the EC2 vCPU quotas) likewise.
     pub servicequotas: Option<super::signed::fake::Fake>,
+    /// Amazon Q Developer in chat applications (the authorised workspaces) likewise.
+    pub chatbot: Option<super::signed::fake::Fake>,
     pub sqs: Vec<&'a Rule>,
     pub sns: Vec<&'a Rule>,
     pub s3: Vec<&'a Rule>,
@@ -68,6 +70,7 @@ impl Rules<'_> {
                 json_api::SERVICE_QUOTAS,
                 fake(&self.servicequotas),
             ),
+            chatbot: json_api::RestJson::with_http_client(json_api::CHATBOT, fake(&self.chatbot)),
             sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
             // The lock bucket's rules first: a test's own S3 rules answer every other bucket.

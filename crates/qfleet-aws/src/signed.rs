@@ -65,9 +65,11 @@ pub(super) struct Signed {
     pub(super) time: Option<SharedTimeSource>,
 }
 
-/// A request before the endpoint is applied: its body and headers (every call is a POST to `/`).
+/// A request before the endpoint is applied: its path, body and headers (every call is a
+/// POST; to `/` but for a REST-JSON service, whose operation is its path).
 #[derive(Debug)]
 pub(super) struct Request {
+    pub(super) path: &'static str,
     pub(super) body: String,
     pub(super) headers: Vec<(&'static str, String)>,
 }
@@ -208,7 +210,7 @@ impl Signed {
             .serializer(|r: Request| {
                 let mut req = HttpRequest::new(SdkBody::from(r.body));
                 req.set_method("POST")?;
-                req.set_uri("/")?;
+                req.set_uri(r.path)?;
                 for (k, v) in r.headers {
                     req.headers_mut().insert(k, v);
                 }

@@ -17,12 +17,20 @@ from qfleet_jobs import JobConfig, Jobs, message_ref
 # text in this statement's place, as the function's inline code is one file.
 from qfleet_shared import (
     METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids, log_line,
-    message_job, next_stage_message, next_stage_send, parse_body, process, seconds_since,
-    stored_body,
+    Notices, message_job, next_stage_message, next_stage_send, parse_body, process,
+    seconds_since, stored_body,
 )
 
+_notices = None  # alerts: this execution environment's failure notices, bounded across invocations
 _s3 = None  # created on first use, then reused by every invocation of this execution environment
 _sqs = None
+
+
+def notices():
+    global _notices
+    if _notices is None:
+        _notices = Notices()
+    return _notices
 
 
 def s3_client():
@@ -227,6 +235,9 @@ def handler(event, context=None):
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
             failed.add(group)
+            if not halt:  # a job held back or not started has not failed on its own
+                notices().failed(job_ids(m.get("body", ""), m) or [m.get("messageId") or ""],
+                                 repr(e))
         print(log_line(m.get("messageId"), job_ids(m.get("body", ""), m), outcome, keys, rc,
                        time.monotonic() - t0, extra), flush=True)
     lines = metric_lines(cfg.environment, latencies, stage=cfg.stage)

@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import json
 import os
+import time
 import urllib.parse
 
 from botocore.exceptions import ClientError
@@ -401,3 +402,102 @@ def next_stage_send(url, body, m, dest):
         args["MessageGroupId"] = group or mid or hashlib.sha256(dest.encode()).hexdigest()
         args["MessageDeduplicationId"] = hashlib.sha256(f"{mid}\n{dest}".encode()).hexdigest()
     return args
+
+
+class Notices:
+    """One notice per failed job, published to the alarm topic (`alerts`, docs/alerts.md): the
+    chat channels read its `default` entry, a custom notification of Amazon Q Developer in chat
+    applications (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html);
+    e-mail reads its `email` entry, in words (SNS's MessageStructure json: a message per
+    protocol, `default` for the others, https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+
+    Bounded per worker by two token buckets: PER_MINUTE at once and PER_MINUTE a minute, and
+    PER_HOUR an hour (so at most 20 in any hour); what the bound holds back is counted and said
+    in the next notice that goes. Unset QFLEET_ALERTS_TOPIC (no alerts): nothing is sent. A
+    notice that cannot be published is logged, never a reason to fail the job's handling."""
+
+    PER_MINUTE, PER_HOUR = 3, 10
+    MAX_ERROR = 1000  # characters of the error a notice carries
+
+    def __init__(self, env=None, sns=None, clock=time.monotonic):
+        e = os.environ if env is None else env
+        self.topics = [t for t in (e.get("QFLEET_ALERTS_TOPIC"),
+                                   e.get("QFLEET_ALERTS_TEAM_TOPIC")) if t]
+        self.environment = e.get("QFLEET_ENVIRONMENT") or ""
+        self.stage = e.get("QFLEET_STAGE") or ""
+        self.jobs = bool(e.get("QFLEET_JOB_TABLE") or e.get("QFLEET_JOBS_STACK"))
+        self.region = e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION")
+        self.sns, self.clock = sns, clock
+        self.minute, self.hour = float(self.PER_MINUTE), float(self.PER_HOUR)
+        self.last, self.suppressed = None, 0
+
+    def take(self):
+        """Whether a notice may go now (and takes its token)."""
+        now = self.clock()
+        if self.last is not None:
+            dt = max(0.0, now - self.last)
+            self.minute = min(self.PER_MINUTE, self.minute + dt * self.PER_MINUTE / 60)
+            self.hour = min(self.PER_HOUR, self.hour + dt * self.PER_HOUR / 3600)
+        self.last = now
+        if self.minute >= 1 and self.hour >= 1:
+            self.minute, self.hour = self.minute - 1, self.hour - 1
+            return True
+        return False
+
+    def failed(self, jobs, error):
+        """A job failed: its notice, if the bound lets it go. Returns whether it was sent."""
+        if not self.topics:
+            return False
+        if not self.take():
+            self.suppressed += 1
+            return False
+        more, self.suppressed = self.suppressed, 0
+        subject, message = notice(self, ", ".join(jobs) or "(no job id)", str(error), more)
+        if self.sns is None:
+            import boto3
+            self.sns = boto3.client("sns", region_name=self.region)
+        for topic in self.topics:
+            try:
+                self.sns.publish(TopicArn=topic, Subject=subject, Message=message,
+                                 MessageStructure="json")
+            except Exception as e:  # noqa: BLE001 - a notice lost is logged, the job is not
+                print("qfleet: failure notice to %s not sent: %r" % (topic, e), flush=True)
+        return True
+
+
+def notice(n, job, error, more=0):
+    """The e-mail subject and the SNS message (MessageStructure json) of a failed job's notice."""
+    where = n.environment + (", stage " + n.stage if n.stage else "")
+    clean = lambda t: t.replace("`", "'")  # noqa: E731 - markdown code spans hold the text
+    error = error if len(error) <= n.MAX_ERROR else error[:n.MAX_ERROR] + "…"
+    stage = " --stage " + n.stage if n.stage else ""
+    steps = ["`qfleet logs %s --job %s` shows its log lines" % (n.environment, clean(job))]
+    if n.jobs:
+        steps.append("`qfleet jobs %s --failed` lists the failed jobs" % n.environment)
+    steps.append("`qfleet dlq %s%s list` shows the jobs that failed every attempt"
+                 % (n.environment, stage))
+    held = ("%d more failure%s not sent (at most %d notices a minute and %d an hour per worker)"
+            % (more, "" if more == 1 else "s", n.PER_MINUTE, n.PER_HOUR)) if more else ""
+    chat = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": ":x: qfleet %s: job `%s` failed" % (where, clean(job)),
+            "description": "`%s`" % clean(error) + ("\n" + held if held else ""),
+            "nextSteps": steps,
+        },
+        "metadata": {
+            "summary": "qfleet %s: job %s failed" % (where, job),
+            "eventType": "qfleet.JobFailed",
+            "additionalContext": {"environment": n.environment, "job": job},
+        },
+    }
+    words = "\n".join(
+        ["qfleet %s: job %s failed." % (where, job), "", "Why: " + error, ""]
+        + ([held + ".", ""] if held else [])
+        + ["What to run next:"] + ["- " + s.replace("`", "") for s in steps])
+    # Subjects: ASCII, no line breaks, under 100 characters (Publish's Subject).
+    subject = "".join(c if " " <= c <= "~" else "?" for c in
+                      "qfleet %s: job %s failed" % (where, job))[:99]
+    return subject, json.dumps({"default": json.dumps(chat), "email": words})

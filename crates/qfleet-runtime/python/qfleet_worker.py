@@ -18,8 +18,8 @@ import boto3
 # worker as one file, the module's text in this statement's place.
 from qfleet_shared import (
     METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids, log_line,
-    message_job, next_stage_message, next_stage_send, parse_body, process, seconds_since,
-    stored_body,
+    Notices, message_job, next_stage_message, next_stage_send, parse_body, process,
+    seconds_since, stored_body,
 )
 
 try:  # beside the worker with jobs: (docs/jobs.md)
@@ -223,6 +223,7 @@ class Worker:
             self.jobs = qfleet_jobs.Jobs(qfleet_jobs.JobConfig(), sqs=self.sqs,
                                          worker=lambda: qfleet_jobs.worker_id(self.iid, imds),
                                          lease=cfg.visibility)
+        self.notices = Notices()  # alerts: one notice per failed job, bounded
         self.stop = threading.Event()
         self.lc_pending = False
         self.lc_state, self._lc_read, self._next_lc = None, 0.0, 0.0
@@ -412,6 +413,8 @@ class Worker:
             outcome = "failed"
             extra = " error=" + json.dumps(repr(res["e"]))
             self.latencies.outcome("failed", rc)
+            self.notices.failed(job_ids(m.get("Body", ""), m) or [m.get("MessageId") or ""],
+                                repr(res["e"]))
             try:
                 n = int(rc)
             except ValueError:

@@ -50,13 +50,16 @@ fn the_function_is_fed_by_the_queue_with_partial_batch_failures() {
     assert_eq!(f["Handler"].as_str(), Some("index.handler"));
     assert_eq!(f["Timeout"].as_u64(), Some(10));
     // The reference handler, one file: the shared module's text and the job module's loader
-    // in their imports' places.
+    // in their imports' places, without comment lines and docstrings (the template's limit).
     let code = f["Code"]["ZipFile"].as_str().unwrap();
     assert_eq!(
         code.trim_end(),
-        crate::render::shipped_handler(crate::package::REFERENCE_HANDLER).trim_end()
+        crate::render::embed::slim_module(&crate::render::shipped_handler(
+            crate::package::REFERENCE_HANDLER
+        ))
+        .trim_end()
     );
-    assert!(code.contains(qfleet_runtime::SHARED.trim_end()));
+    assert!(code.contains(crate::render::embed::slim_module(qfleet_runtime::SHARED).trim_end()));
     assert!(
         !code
             .lines()

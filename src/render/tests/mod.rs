@@ -338,12 +338,10 @@ fn deploys_wait_for_the_workers_to_signal_that_they_reached_the_queue() {
     let signal = &group["CreationPolicy"]["ResourceSignal"];
     assert_eq!(signal["Count"].as_u64(), Some(1), "lab: workers.min is 1");
     assert_eq!(signal["Timeout"].as_str(), Some("PT900S"));
-    // An update waits on the launch hook, not on signals (instance refresh takes none).
-    assert!(
-        group["UpdatePolicy"]
-            .get("AutoScalingRollingUpdate")
-            .is_none()
-    );
+    // An update waits for each replacement's signal too (its launch hook, before it).
+    let rolling = &group["UpdatePolicy"]["AutoScalingRollingUpdate"];
+    assert_eq!(rolling["WaitOnResourceSignals"].as_bool(), Some(true));
+    assert_eq!(rolling["PauseTime"].as_str(), Some("PT900S"));
     let hook = resource(&fleet, ids::LAUNCH_HOOK);
     assert_eq!(hook["HeartbeatTimeout"].as_u64(), Some(900));
     let policy =
@@ -770,6 +768,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
     );
 }
 
+mod alerts;
 mod fargate;
 mod fifo;
 mod gpu;

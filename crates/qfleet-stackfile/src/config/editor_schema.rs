@@ -137,6 +137,10 @@ fn of(field: &str, kind: Kind, defaults: &Value) -> Value {
         }
         Kind::List(inner) => json!({"type": "array", "items": of(field, *inner, defaults)}),
         Kind::Any => json!({}),
+        Kind::TextOrList => json!({"anyOf": [
+            {"type": TEXT_TYPES},
+            {"type": "array", "items": {"type": TEXT_TYPES}},
+        ]}),
     }
 }
 

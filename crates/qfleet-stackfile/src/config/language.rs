@@ -39,6 +39,8 @@ pub enum Kind {
     Image,
     /// A list of values of the kind (a `Vec`).
     List(&'static Kind),
+    /// One text value, or a list of them (`alerts.email`).
+    TextOrList,
     /// Any value: a free-form part of a setting whose own rules check it (an IAM condition).
     Any,
 }

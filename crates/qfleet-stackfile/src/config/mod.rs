@@ -28,7 +28,9 @@ mod walk;
 mod warnings;
 
 pub use checks::{MAX_NAME_LEN, valid_name};
-pub use schema::{GPU_AMI_ARM, GPU_AMI_X86, MAX_LAUNCH_HEARTBEAT, Network, StackFile};
+pub use schema::{
+    GPU_AMI_ARM, GPU_AMI_X86, MAX_LAUNCH_HEARTBEAT, MAX_ROLLING_PAUSE, Network, StackFile,
+};
 
 pub use checks::gpu::GPU_FAMILIES;
 pub use checks::network::MAX_EXTRA_GROUPS;
@@ -37,7 +39,7 @@ pub use checks::network::{
     destination as egress_destination, normalized_port as egress_ports,
     to_the_internet as egress_to_the_internet,
 };
-pub use checks::{ROLE_POLICY_LIMIT, valid_region};
+pub use checks::{ROLE_POLICY_LIMIT, teams_channel_for_cloudformation, valid_region};
 pub use complete::candidates as completion_candidates;
 pub use grants::describe as describe_grants;
 pub use image::{
@@ -48,11 +50,11 @@ pub use permissions::{PSEUDO_PARAMETERS, SecretSource};
 pub use positions::{Locations, byte_offset};
 pub use regions::partition;
 pub use schema::{
-    AlarmSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule, EndpointsMode,
-    ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, LambdaDeployment, LambdaSpec,
-    PermissionModel, Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy, ScaleInSpec,
-    ScalingMetric, ScheduleSpec, SourcesSpec, SpotSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
-    is_graviton,
+    AlarmSpec, AlertsSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule,
+    EndpointsMode, ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, LambdaDeployment,
+    LambdaSpec, PermissionModel, Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy,
+    ScaleInSpec, ScalingMetric, ScheduleSpec, SlackSpec, SourcesSpec, SpotSpec, TeamsSpec,
+    WarmPoolSpec, WorkerKind, WorkersSpec, is_graviton,
 };
 pub use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub use targets::{

@@ -73,6 +73,11 @@ settings! {
         /// (docs/dashboard.md). It costs $3 a month beyond an account's first three dashboards.
         pub dashboard: Option<bool>
             => "true or false (default true): a CloudWatch dashboard of the environment, $3 a month each beyond an account's first three",
+        /// Where the environment's alarms and failure notices reach the team: e-mail, a topic of
+        /// the team's, Slack and Microsoft Teams channels (docs/alerts.md). Absent: the alarm
+        /// topic alone (and `alarms.email`).
+        pub alerts: Option<AlertsSpec>
+            => "a mapping with {keys and} (optional; absent: the alarms reach the alarm topic alone)",
         /// Jobs a user can follow: a job table (DynamoDB) the workers keep with every upload's
         /// state and history, and a response queue with one message per finished job
         /// (docs/jobs.md). Absent: neither.
@@ -108,7 +113,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, dashboard, jobs, workers, scaling, stages, deploy_role, targets, rollout";
+    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, alerts, dashboard, jobs, workers, scaling, stages, deploy_role, targets, rollout";
 }
 
 choices! {
@@ -468,8 +473,124 @@ choices! {
 settings! {
     #[derive(Debug, Clone, Default, Deserialize, Serialize)]
     pub struct AlarmSpec: defaults {
-        /// E-mail address subscribed to the alarm topic (optional).
-        pub email: Option<String> => "an e-mail address",
+        /// E-mail address subscribed to the alarm topic (optional; `alerts.email` is the newer
+        /// place for it, and takes a list).
+        pub email: Option<String> => "an e-mail address (alerts.email is the newer place for it)",
+    }
+}
+
+settings! {
+    /// Where the alarms, the rolled-back deploys and the failed jobs' notices go (`alerts`).
+    #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+    pub struct AlertsSpec: defaults {
+        /// Addresses subscribed to the alarm topic (each confirms by e-mail).
+        pub email: Option<Emails>
+            => "an e-mail address or a list of 1 to 10 of them, each subscribed to the alarm topic (each confirms the subscription by e-mail)",
+        /// A topic of the team's that every alert is published to as well.
+        pub topic: Option<String>
+            => "an SNS topic ARN arn:PARTITION:sns:REGION:ACCOUNT:NAME in the environment's region (not FIFO): every alarm, rolled-back deploy and failure notice is published there too",
+        /// A Slack channel, through Amazon Q Developer in chat applications.
+        pub slack: Option<SlackSpec> => "a mapping with {keys}",
+        /// A Microsoft Teams channel, through Amazon Q Developer in chat applications.
+        pub teams: Option<TeamsSpec> => "a mapping with {keys}",
+    }
+}
+
+/// `alerts.email`: one address, or a list of them. A single value is text as serde_yaml reads
+/// any scalar into a `String`; a list's items are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Emails {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Setting for Emails {
+    const KIND: Kind = Kind::TextOrList;
+}
+
+impl<'de> Deserialize<'de> for Emails {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Emails;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an e-mail address or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Emails, E> {
+                Ok(Emails::One(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Emails, E> {
+                Ok(Emails::One(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Emails, E> {
+                Ok(Emails::One(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Emails, E> {
+                Ok(Emails::One(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Emails, E> {
+                Ok(Emails::One(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Emails, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(Emails::Many(items))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl AlertsSpec {
+    /// `alerts.email`'s addresses, in the order written.
+    pub fn emails(&self) -> Vec<&str> {
+        match &self.email {
+            None => Vec::new(),
+            Some(Emails::One(e)) => vec![e.as_str()],
+            Some(Emails::Many(v)) => v.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// Whether a Slack or a Microsoft Teams channel is configured.
+    pub fn chat(&self) -> bool {
+        self.slack.is_some() || self.teams.is_some()
+    }
+}
+
+/// How many failure notices one worker publishes at most (`alerts`): a burst of this many a
+/// minute, and this many an hour (qfleet_shared.py's `Notices` holds the same numbers).
+pub const NOTICES_PER_MINUTE: u32 = 3;
+pub const NOTICES_PER_HOUR: u32 = 10;
+
+settings! {
+    /// A Slack channel (`alerts.slack`): the workspace must be authorised in the console first.
+    #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+    pub struct SlackSpec: defaults {
+        /// The Slack workspace (team) id, as the console shows it once authorised.
+        pub workspace: String
+            => "the Slack workspace id (T followed by 8 to 12 capital letters and digits, such as T0123ABCD), authorised once in the Amazon Q Developer in chat applications console",
+        /// The channel id (Slack: the channel's details, or the end of its link).
+        pub channel: String
+            => "the Slack channel id (C, or G for a private channel, followed by 8 to 12 capital letters and digits, such as C0123ABCD)",
+    }
+}
+
+settings! {
+    /// A Microsoft Teams channel (`alerts.teams`): the team must be authorised in the console first.
+    #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+    pub struct TeamsSpec: defaults {
+        /// The Microsoft Entra tenant id.
+        pub tenant: String
+            => "the Microsoft Teams tenant id, a GUID such as 1a2b3c4d-5e6f-1a2b-3c4d-1a2b3c4d5e6f, as the console shows it once the team is authorised",
+        /// The team id.
+        pub team: String
+            => "the Microsoft Teams team id, a GUID, as the console shows it once the team is authorised",
+        /// The channel id, as Teams copies it (`19%3a…%40thread.tacv2` or `19:…@thread.tacv2`).
+        pub channel: String
+            => "the Microsoft Teams channel id as Teams gives it (its link's 19%3a…%40thread.tacv2 part, or 19:…@thread.tacv2)",
     }
 }
 
@@ -976,6 +1097,10 @@ const SIGNAL_TIMEOUT: u64 = 900;
 /// ready: a hook's largest HeartbeatTimeout, two hours
 /// (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html>).
 pub const MAX_LAUNCH_HEARTBEAT: u64 = 7_200;
+
+/// The longest a rolling update may wait for a replacement's signal: CloudFormation's maximum
+/// `PauseTime` (one hour, `PT1H`; the UpdatePolicy attribute's documentation).
+pub const MAX_ROLLING_PAUSE: u64 = 3_600;
 
 /// The AMIs with the NVIDIA driver that `workers.gpu` runs on by default: AWS's Deep Learning
 /// Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023), whose Parameter Store name is

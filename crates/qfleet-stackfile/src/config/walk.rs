@@ -175,6 +175,11 @@ impl Walker<'_> {
                 other => self.wrong(field, &expected(kind), other),
             },
             Kind::Any => {}
+            Kind::TextOrList => match v {
+                Value::Sequence(_) => self.value(field, v, Kind::List(&Kind::Text)),
+                Value::Mapping(_) => self.wrong(field, &expected(kind), v),
+                _ => self.value(field, v, Kind::Text),
+            },
             Kind::List(inner) => match v {
                 Value::Sequence(items) => {
                     for (i, item) in items.iter().enumerate() {
@@ -282,6 +287,7 @@ fn expected(kind: Kind) -> String {
         Kind::Image => "an image reference or a mapping with build".into(),
         Kind::List(inner) => format!("a list, each item {}", expected(*inner)),
         Kind::Any => "a value".into(),
+        Kind::TextOrList => "a text value or a list of them".into(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Advice on a valid stack file: settings that are allowed but deserve a second look
 //! (`qfleet validate` prints them as warnings).
 
+use crate::config::schema::MAX_ROLLING_PAUSE;
 use crate::config::schema::WorkerKind;
 use crate::config::{Environment, Network};
 
@@ -60,6 +61,50 @@ fn key_policy_warnings(env: &Environment) -> Vec<String> {
     w
 }
 
+/// `alerts`: `alarms.email` beside it, what the key policy of `kms_key` must allow, and a
+/// fleet whose failure notices at their bound could outrun a chat channel.
+fn alert_warnings(env: &Environment) -> Vec<String> {
+    use crate::config::schema::{NOTICES_PER_HOUR, NOTICES_PER_MINUTE};
+    let spec = &env.spec;
+    let mut w = Vec::new();
+    if let Some(email) = &spec.alarms.email {
+        w.push(format!(
+            "alarms.email: {email} is still subscribed to the alarm topic; write it under alerts.email instead, which takes a list and sits beside the other destinations (docs/alerts.md)"
+        ));
+    }
+    let Some(alerts) = &spec.alerts else {
+        return w;
+    };
+    // EventBridge publishes the rolled-back deploys: to a topic under a customer managed key
+    // it needs the key's kms:GenerateDataKey* and kms:Decrypt ("Amazon SNS permissions",
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions).
+    if let Some(key) = &spec.kms_key {
+        w.push(format!(
+            "alerts with kms_key: the key's policy must let the services cloudwatch.amazonaws.com and events.amazonaws.com use {key} (kms:GenerateDataKey*, kms:Decrypt), or the alarms and the rolled-back deploys do not reach the alarm topic; qfleet does not change key policies"
+        ));
+    }
+    // Each worker sends at most NOTICES_PER_MINUTE a minute, NOTICES_PER_HOUR an hour: a fleet
+    // at workers.max failing every job sends that many times its workers (a function: its
+    // concurrency). Slack takes about one message a second in a channel.
+    let workers: i64 = env
+        .stages()
+        .iter()
+        .map(|s| match s.spec.workers.kind {
+            WorkerKind::Lambda => i64::from(s.spec.workers.lambda.max_concurrency),
+            _ => s.spec.workers.max,
+        })
+        .sum();
+    let per_minute = workers * i64::from(NOTICES_PER_MINUTE);
+    if alerts.chat() && per_minute > 60 {
+        w.push(format!(
+            "alerts: with every worker failing every job, {workers} workers send up to {per_minute} failure notices in a minute and {} an hour (each at most {NOTICES_PER_MINUTE} a minute, {NOTICES_PER_HOUR} an hour), more than a chat channel reads; the alarms say it once, and `qfleet jobs {} --failed` lists them all (docs/alerts.md#how-many-notices)",
+            workers * i64::from(NOTICES_PER_HOUR),
+            env.name
+        ));
+    }
+    w
+}
+
 /// An egress rule that opens more than one port to the whole internet: allowed, as the file
 /// asks, and said on every run so that the team narrows it (to its database's CIDR or group).
 fn egress_warnings(w: &crate::config::WorkersSpec) -> Vec<String> {
@@ -108,6 +153,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     }
     w.extend(key_policy_warnings(env));
     w.extend(dashboard_warning(env));
+    w.extend(alert_warnings(env));
     w.extend(schedule_warnings(env, jiff::Timestamp::now()));
     // A function has no network of qfleet's: it reaches the regional endpoints.
     let ec2 = spec.workers.kind == WorkerKind::Ec2;
@@ -230,6 +276,12 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         )
     {
         w.push(warning);
+    }
+    if ec2 && spec.workers.signal_timeout() > MAX_ROLLING_PAUSE {
+        w.push(format!(
+            "workers.instance_warmup: {} is longer than an hour: a first deploy waits that long for the workers to report in, but a rolling update gives each replacement at most one hour (CloudFormation's longest PauseTime), after which the update fails and rolls back",
+            spec.workers.instance_warmup
+        ));
     }
     // Each instance type in each zone is a Spot capacity pool of its own; AWS's Spot best
     // practices ask for flexibility across types so that one pool running dry does not stop

@@ -7,6 +7,7 @@ use super::schema::WorkerKind;
 use super::{Environment, SourceFile};
 use crate::config::InputError;
 
+mod alerts;
 mod data;
 mod fargate;
 pub mod gpu;
@@ -14,6 +15,7 @@ mod lambda;
 pub(super) mod network;
 mod permissions;
 mod sources;
+pub use alerts::teams_channel_for_cloudformation;
 #[cfg(any(test, feature = "test-util"))]
 pub use permissions::own_managed_policies;
 pub use permissions::{ROLE_POLICY_LIMIT, privileged};
@@ -298,17 +300,7 @@ pub fn check(env: &Environment) -> Vec<InputError> {
         }
     }
 
-    if let Some(email) = &spec.alarms.email {
-        let ok = email.split_once('@').is_some_and(|(user, domain)| {
-            !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
-        });
-        if !ok {
-            c.fail(
-                "alarms.email",
-                format!("`{email}` is not an e-mail address"),
-            );
-        }
-    }
+    alerts::check(&mut c, env);
     c.errors
 }
 

@@ -252,6 +252,7 @@ fn copies_expand_to_numbered_environments() {
     assert_eq!(file.expand().len(), 1);
 }
 
+mod alerts;
 mod docs_samples;
 mod errors;
 mod fuzz;

@@ -101,7 +101,7 @@ fn serialized_paths(v: &Json, path: &str, out: &mut BTreeSet<String>) {
 
 #[test]
 fn the_key_table_has_exactly_the_keys_of_the_rust_types() {
-    let yaml = "region: eu-west-1\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets: {eu-west-1a: subnet-0123456789abcdef0}\n  image: {build: {}}\n  lambda:\n    provisioned_pollers: {minimum: 2, maximum: 10}\n    image: {build: {}}\n  warm_pool: {}\n  gpu: {}\njobs: {}\nsources:\n  messages: {}\n";
+    let yaml = "region: eu-west-1\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets: {eu-west-1a: subnet-0123456789abcdef0}\n  image: {build: {}}\n  lambda:\n    provisioned_pollers: {minimum: 2, maximum: 10}\n    image: {build: {}}\n  warm_pool: {}\n  gpu: {}\njobs: {}\nalerts: {slack: {}, teams: {}}\nsources:\n  messages: {}\n";
     let spec: StackFile = serde_yaml_ng::from_str(yaml).unwrap();
     let mut from_types = BTreeSet::new();
     serialized_paths(&serde_json::to_value(spec).unwrap(), "", &mut from_types);
@@ -117,7 +117,7 @@ fn accepted(kind: Kind) -> &'static str {
         Kind::Int | Kind::UInt => "1",
         Kind::Float => "1.5",
         Kind::Duration => "5s",
-        Kind::Text | Kind::Any => "x",
+        Kind::Text | Kind::Any | Kind::TextOrList => "x",
         Kind::Choice(words) => words[words.len() - 1],
         Kind::Network => "default",
         Kind::Image => "public.ecr.aws/org/worker:1",
