@@ -1,6 +1,7 @@
 //! One error type for every AWS call: a readable line that says which call failed and why (and,
 //! for the common cases, what to do), the kind of failure, and the SDK error kept as its source.
 
+pub mod rollback_cause;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -43,7 +44,7 @@ pub struct AwsError {
     /// `Service` and the message the service's own. Boxed, as `not_served`.
     server_failed: Option<Box<ServerFailed>>,
     /// A stack update that failed: what its rollback alarms said ([`crate::rollback`]).
-    rollback: Option<Box<crate::rollback::RollbackCause>>,
+    rollback: Option<Box<rollback_cause::RollbackCause>>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -76,13 +77,13 @@ impl AwsError {
     }
 
     /// This failure with what the stack's rollback alarms said of it.
-    pub fn with_rollback(mut self, cause: crate::rollback::RollbackCause) -> AwsError {
+    pub fn with_rollback(mut self, cause: rollback_cause::RollbackCause) -> AwsError {
         self.rollback = Some(Box::new(cause));
         self
     }
 
     /// What the stack's rollback alarms said of this failure, when it is a stack update's.
-    pub fn rollback(&self) -> Option<&crate::rollback::RollbackCause> {
+    pub fn rollback(&self) -> Option<&rollback_cause::RollbackCause> {
         self.rollback.as_deref()
     }
 
