@@ -182,7 +182,9 @@ assert blank(ast.parse(a)) == blank(ast.parse(b)), sys.argv[1]
         let dir = tempfile::tempdir().unwrap();
         // The reference handler as the function's one file carries it (with what it shares).
         let handler = super::super::shipped_handler(crate::package::REFERENCE_HANDLER);
+        let worker = qfleet_runtime::inline_shared(qfleet_runtime::WORKER);
         for (name, text) in [
+            ("worker", worker.as_str()),
             ("jobs", super::super::JOBS_MODULE),
             ("sweeper", super::super::SWEEPER_MODULE),
             ("loader", super::super::SWEEPER_LOADER),

@@ -90,9 +90,11 @@ const SECRETS_HELPER: &str = qfleet_runtime::SECRETS;
 const BACKLOG_PUBLISHER: &str = qfleet_runtime::BACKLOG_PUBLISHER;
 
 /// The reference worker installed by the default user data, as one file: what it shares with
-/// the reference handler in its import's place ([`qfleet_runtime::inline_shared`]).
+/// the reference handler in its import's place ([`qfleet_runtime::inline_shared`]), without
+/// comment lines and docstrings ([`embed::slim_module`]): the fleet template carries it, and
+/// every byte there counts against CloudFormation's 51,200.
 fn shipped_worker() -> String {
-    qfleet_runtime::inline_shared(qfleet_runtime::WORKER)
+    embed::slim_module(&qfleet_runtime::inline_shared(qfleet_runtime::WORKER))
 }
 
 /// The job table's protocol (`jobs:`; docs/jobs.md), installed beside the reference worker and

@@ -347,6 +347,8 @@ impl Case {
 }
 
 const ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
+/// The name of the team's own topic `alerts.topic` names (in one of [`ACCOUNTS`]).
+const TEAM_TOPIC: &str = "oncall";
 /// The account a file without targets is deployed in.
 const ONE_ACCOUNT: &str = "123456789012";
 
@@ -484,7 +486,11 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     .iter()
                     .any(|f| case.has(f))
                 {
-                    alerts["topic"] = json!(format!("arn:aws:sns:{region}:{}:oncall", ACCOUNTS[0]));
+                    alerts["topic"] = json!(format!(
+                        "arn:{}:sns:{region}:{}:{TEAM_TOPIC}",
+                        partition(region),
+                        ACCOUNTS[0]
+                    ));
                 }
                 merge(&mut file, json!({"alerts": alerts}))
             }
@@ -1300,6 +1306,7 @@ struct Made {
     hooks: BTreeSet<String>,
     clusters: BTreeSet<String>,
     functions: BTreeSet<String>,
+    topics: BTreeSet<String>,
     /// Tables by name; one CloudFormation names is `STACK-LOGICALID-` and 12 characters of its
     /// own ("If you don't specify a name, CloudFormation generates a unique ID and uses that
     /// ID for the table name", AWS::DynamoDB::Table,
@@ -1334,6 +1341,7 @@ fn made(r: &Resolved) -> Made {
                 "AWS::AutoScaling::LifecycleHook" => into(&mut m.hooks, "LifecycleHookName"),
                 "AWS::ECS::Cluster" => into(&mut m.clusters, "ClusterName"),
                 "AWS::Lambda::Function" => into(&mut m.functions, "FunctionName"),
+                "AWS::SNS::Topic" => into(&mut m.topics, "TopicName"),
                 "AWS::DynamoDB::Table" => {
                     m.tables.insert(
                         prop("TableName").unwrap_or_else(|| format!("{stack}-{id}-1A2B3C4D5E6F")),
@@ -1430,6 +1438,10 @@ impl Checker<'_> {
                 .get(value)
                 .is_some_and(|ids| ids.contains("JobTable")),
             "AWS_REGION" | "AWS_DEFAULT_REGION" => value == self.d.region,
+            "QFLEET_ALERTS_TOPIC" => value
+                .rsplit_once(':')
+                .is_some_and(|(_, t)| self.made.topics.contains(t)),
+            "QFLEET_ALERTS_TEAM_TOPIC" => value.ends_with(&format!(":{TEAM_TOPIC}")),
             _ => true,
         };
         if !ok {
@@ -1462,6 +1474,14 @@ impl Checker<'_> {
             (parts[1], parts[2], parts[3], parts[4], parts[5]);
         // The user's own resources (secrets, parameters, keys, images) are theirs to name.
         if matches!(service, "secretsmanager" | "ssm" | "kms" | "ecr") {
+            return None;
+        }
+        // So is the team's topic `alerts.topic` names (of any account: `grants` below checks
+        // that it is granted nothing but sns:Publish).
+        if service == "sns" && rest == TEAM_TOPIC {
+            if actions.iter().any(|a| a != "sns:Publish") {
+                self.fail(stack, format!("grants {actions:?} on the team's topic {arn}"));
+            }
             return None;
         }
         let local = service != "s3";
@@ -1507,6 +1527,7 @@ impl Checker<'_> {
             "lambda" => rest
                 .strip_prefix("function:")
                 .is_some_and(|f| self.made.functions.contains(f)),
+            "sns" => self.made.topics.contains(rest),
             _ => {
                 self.fail(
                     stack,
