@@ -2,7 +2,7 @@
 //! whether the deployed stack already looks like that (the fast no-op check).
 
 pub use crate::aws::cfn::changesets::Param;
-use crate::aws::cfn::changesets::Request;
+use crate::aws::cfn::changesets::{Request, Triggers};
 use crate::aws::cfn::stacks::StackState;
 use crate::aws::network::Placement;
 use crate::config::Environment;
@@ -34,6 +34,8 @@ pub(super) struct DesiredStack {
     /// The stack is in CREATE_FAILED or UPDATE_FAILED: its change set goes on from there with
     /// rollback disabled, as CloudFormation requires.
     pub(super) continue_failed: bool,
+    /// The rollback triggers of a fleet's update (see [`super::triggers`]); `None` sends none.
+    pub(super) rollback: Option<Triggers>,
 }
 
 impl DesiredStack {
@@ -86,6 +88,7 @@ impl DesiredStack {
             express: false,
             revert_drift: false,
             continue_failed: false,
+            rollback: None,
         }
     }
 
@@ -102,6 +105,7 @@ impl DesiredStack {
             express: self.express,
             revert_drift: self.revert_drift,
             continue_failed: self.continue_failed,
+            rollback: self.rollback.as_ref(),
         }
     }
 
@@ -137,6 +141,7 @@ mod tests {
             express: false,
             revert_drift: false,
             continue_failed: false,
+            rollback: None,
         }
     }
 

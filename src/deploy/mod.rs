@@ -33,6 +33,7 @@ mod recover;
 mod rollback;
 mod summary;
 mod through_sets;
+mod triggers;
 
 pub use changeset::STATEFUL_TYPES;
 pub use inflight::InFlight;

@@ -350,6 +350,24 @@ pub(super) async fn prepare(
         desired.continue_failed = true;
         notes.push(failed_note(&name, s, desired.revert_drift));
     }
+    // A fleet's update carries its rollback triggers (an EC2 group's alarms; none otherwise,
+    // which removes any saved); with rollback disabled there is nothing they could do.
+    if !creating && desired.role == StackRole::Fleet {
+        let watched = super::triggers::watched(&desired.template);
+        let standing = match &watched {
+            Some(_) if !desired.continue_failed => {
+                spinner.set("reading the rollback alarms");
+                crate::aws::rollback::standing(&cx.clients.cloudwatch, &name)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            _ => Ok(Vec::new()),
+        };
+        let watched = watched.filter(|_| !desired.continue_failed);
+        let (triggers, said) = super::triggers::triggers(&name, watched.as_ref(), standing);
+        desired.rollback = Some(triggers);
+        notes.extend(said);
+    }
     spinner.set("computing changes");
     let cs = change_set(cx, &desired, creating, owns_stack).await?;
     // Announced when CloudFormation made it: one refused at creation because nothing would

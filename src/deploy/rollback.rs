@@ -1,6 +1,7 @@
 //! A fleet stack's update that failed, said with its rollback alarms: a new worker version
-//! that an ECS deployment, an instance refresh or a CodeDeploy deployment stopped on one of
-//! them fails the stack's update, which CloudFormation rolls back. The deploy then names the
+//! that an ECS deployment, a CodeDeploy deployment or CloudFormation's rollback triggers (EC2,
+//! [`super::triggers`]) stopped on one of them fails the stack's update, which CloudFormation
+//! rolls back. The deploy then names the
 //! alarm, its reason and what to run next; alarms that cannot be read leave the cause unknown,
 //! never "no alarm".
 
@@ -63,7 +64,7 @@ pub(super) fn sentences(
         .map(|a| {
             let when = match (&a.at, a.before_the_deploy) {
                 (Some(at), false) => format!(" at {at}"),
-                (Some(at), true) => format!(" (in ALARM since {at}, before the deploy began: an instance refresh does not start while one of its alarms is)"),
+                (Some(at), true) => format!(" (in ALARM since {at}, before the deploy began)"),
                 (None, _) => String::new(),
             };
             format!(

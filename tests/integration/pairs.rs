@@ -1480,7 +1480,10 @@ impl Checker<'_> {
         // that it is granted nothing but sns:Publish).
         if service == "sns" && rest == TEAM_TOPIC {
             if actions.iter().any(|a| a != "sns:Publish") {
-                self.fail(stack, format!("grants {actions:?} on the team's topic {arn}"));
+                self.fail(
+                    stack,
+                    format!("grants {actions:?} on the team's topic {arn}"),
+                );
             }
             return None;
         }
@@ -1528,6 +1531,13 @@ impl Checker<'_> {
                 .strip_prefix("function:")
                 .is_some_and(|f| self.made.functions.contains(f)),
             "sns" => self.made.topics.contains(rest),
+            // A stack's rollback alarms, unnamed: CloudFormation names each
+            // `<stack>-<logical id>-<random>`, so `<stack>-Rollback*` is that stack's alone.
+            "cloudwatch" => rest.strip_prefix("alarm:").is_some_and(|a| {
+                a.strip_suffix('*')
+                    .and_then(|p| p.strip_suffix("-Rollback"))
+                    .is_some_and(|s| s == stack)
+            }),
             _ => {
                 self.fail(
                     stack,

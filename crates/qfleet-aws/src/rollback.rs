@@ -1,7 +1,7 @@
 //! The rollback alarms of a stage's fleet stack (`<stack>-Rollback…`: CloudFormation names each
 //! `<stack>-<logical id>-<random>`, and their logical ids start with `Rollback` for every kind), read after an update of that stack failed: which of them went into
-//! ALARM since the deploy began, with CloudWatch's reason. An ECS deployment, an instance
-//! refresh or a CodeDeploy deployment that one of them stopped fails the stack's update, and
+//! ALARM since the deploy began, with CloudWatch's reason. An ECS deployment, a CodeDeploy
+//! deployment or CloudFormation's rollback triggers (EC2) that one of them stopped fails the stack's update, and
 //! CloudFormation rolls the stack back; by the time qfleet reads the alarms they may be back to
 //! OK (their dimension back on the previous version), so what they did is read from their
 //! history (DescribeAlarmHistory, state updates since the deploy began:
@@ -19,6 +19,51 @@ pub use super::error::rollback_cause::{FiredAlarm, RollbackCause};
 /// The prefix of a stack's rollback alarms' names.
 pub fn prefix(stack: &str) -> String {
     format!("{stack}-Rollback")
+}
+
+/// A rollback alarm as it stands before a deploy: what a fleet stack's rollback triggers are
+/// made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandingAlarm {
+    pub name: String,
+    pub arn: String,
+    /// OK, ALARM or INSUFFICIENT_DATA.
+    pub state: String,
+    /// The worker version it judges (its `Version` dimension).
+    pub version: Option<String>,
+}
+
+/// The rollback alarms of `stack` as they stand (DescribeAlarms by the name prefix).
+pub async fn standing(cw: &Client, stack: &str) -> Result<Vec<StandingAlarm>> {
+    let mut pages = cw
+        .describe_alarms()
+        .alarm_name_prefix(prefix(stack))
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("reading the rollback alarms", e))?;
+        for a in page.metric_alarms() {
+            let (Some(name), Some(arn)) = (a.alarm_name(), a.alarm_arn()) else {
+                continue;
+            };
+            out.push(StandingAlarm {
+                name: name.to_string(),
+                arn: arn.to_string(),
+                state: a
+                    .state_value()
+                    .map_or("INSUFFICIENT_DATA", |s| s.as_str())
+                    .to_string(),
+                version: a
+                    .dimensions()
+                    .iter()
+                    .find(|d| d.name() == Some("Version"))
+                    .and_then(|d| d.value())
+                    .map(str::to_string),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The rollback alarms of `stack` that fired since `since` (or were in ALARM from before it).
@@ -189,8 +234,8 @@ mod tests {
         );
     }
 
-    /// An alarm in ALARM before the deploy began, with no state update since, is named too: an
-    /// instance refresh does not start while one of its alarms is in ALARM.
+    /// An alarm in ALARM before the deploy began, with no state update since, is named too: a
+    /// deployment may stop on it at its start.
     #[tokio::test]
     async fn an_alarm_in_alarm_from_before_the_deploy_is_named_as_such_with_mocks() {
         let name = format!("{STACK}-RollbackBootstrapAlarm-7A8B9C");

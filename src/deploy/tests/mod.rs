@@ -279,12 +279,22 @@ fn no_operation_events() -> &'static Rule {
     })))
 }
 
+/// An account without rollback alarms yet (DescribeAlarms answers none).
+fn no_rollback_alarms() -> &'static Rule {
+    Box::leak(Box::new(
+        mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
+            aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().build()
+        }),
+    ))
+}
+
 fn clients(rules: &[&Rule]) -> Clients {
     let (sts, s3) = no_kept_bucket();
     let mut cfn = rules.to_vec();
     cfn.push(no_operation_events());
     crate::aws::mock::Rules {
         cfn,
+        cloudwatch: vec![no_rollback_alarms()],
         sts: vec![sts],
         s3: vec![s3],
         ec2: Some(the_network_of_stack_file()),

@@ -71,7 +71,8 @@ fn assert_alarms(fleet: &Value, template: &str, stage: Option<&str>, ids: &[(&st
 /// an error when you try to start the instance refresh"
 /// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html), which a
 /// rollback alarm the same deploy creates, or a fix deployed during an incident, would meet.
-/// The stage's rollback alarms exist all the same (deploy's report reads them).
+/// The stage's rollback alarms roll it back as the update's rollback triggers, which deploy
+/// sends (src/deploy/triggers.rs).
 #[test]
 fn an_ec2_update_is_a_rolling_update_on_signals_not_a_refresh_an_alarm_could_refuse_by_render() {
     let env = from_str(&format!(

@@ -9,7 +9,7 @@ pub struct RollbackCause {
     /// The stack whose update failed.
     pub stack: String,
     /// Its rollback alarms that went into ALARM since the deploy began, or were in ALARM when
-    /// it began (an instance refresh does not start then), each with CloudWatch's reason. Empty:
+    /// it began (a deployment may stop on one at its start), each with CloudWatch's reason. Empty:
     /// none did (only when `unknown` is null).
     pub alarms: Vec<FiredAlarm>,
     /// Why the alarms could not be read: which fired, if any, is then unknown, never "none".

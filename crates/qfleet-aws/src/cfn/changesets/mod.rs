@@ -14,7 +14,8 @@ use crate::poll::{Pacer, Polling};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeAction, ChangeSetStatus, ChangeSetType, DeploymentConfig,
-    DeploymentConfigMode, DeploymentMode, Parameter, Replacement, ResourceToImport, Tag,
+    DeploymentConfigMode, DeploymentMode, Parameter, Replacement, ResourceToImport,
+    RollbackConfiguration, RollbackTrigger, Tag,
 };
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -50,6 +51,22 @@ pub struct Request<'a> {
     /// ("Preserve successfully provisioned resources"), so the change set is executed with
     /// DisableRollback. Otherwise rollback stays on, in express mode too.
     pub continue_failed: bool,
+    /// The stack's rollback triggers for this update (RollbackConfiguration): `None` sends
+    /// none, and CloudFormation keeps the stack's saved ones; an empty list removes them.
+    pub rollback: Option<&'a Triggers>,
+}
+
+/// Alarms CloudFormation watches during an update, and for `monitoring_minutes` after it,
+/// rolling the update back when one goes into ALARM (CreateChangeSet's
+/// RollbackConfiguration, "Roll back your CloudFormation stack on alarm breach with rollback
+/// triggers",
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-rollback-triggers.html>).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Triggers {
+    /// The alarms' ARNs.
+    pub alarms: Vec<String>,
+    /// 0 to 180.
+    pub monitoring_minutes: i32,
 }
 
 /// A resource to bring into a stack: its type, logical id and identifying property.
@@ -240,6 +257,27 @@ pub async fn create(cfn: &Client, req: &Request<'_>, name: &str) -> Result<Strin
     // a stack that can only go on with rollback disabled, never for a create or an import.
     if req.revert_drift && !req.creating && req.import.is_none() && !req.continue_failed {
         call = call.deployment_mode(DeploymentMode::RevertDrift);
+    }
+    // Every trigger is listed each time: a list replaces the stack's saved triggers, and an
+    // empty one removes them (RollbackConfiguration's RollbackTriggers,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackConfiguration.html).
+    if let Some(t) = req.rollback {
+        let triggers = t
+            .alarms
+            .iter()
+            .map(|arn| {
+                RollbackTrigger::builder()
+                    .arn(arn)
+                    .r#type("AWS::CloudWatch::Alarm")
+                    .build()
+            })
+            .collect::<Vec<_>>();
+        call = call.rollback_configuration(
+            RollbackConfiguration::builder()
+                .set_rollback_triggers(Some(triggers))
+                .monitoring_time_in_minutes(t.monitoring_minutes)
+                .build(),
+        );
     }
     for (k, v) in req.parameters {
         let p = Parameter::builder().parameter_key(k);
