@@ -39,6 +39,18 @@ const NOT_INHERITED: &[&str] = &[
     "QFLEET_STOP_GRACE",
 ];
 
+/// The alert topics (`alerts:`): a job that fails on this machine, often on purpose while a
+/// worker is debugged, must not page the team. They are not set; one exported in the caller's
+/// shell is kept, for trying the notices on purpose.
+const ALERT_TOPICS: &[&str] = &["QFLEET_ALERTS_TOPIC", "QFLEET_ALERTS_TEAM_TOPIC"];
+
+/// Takes the alert topics out of a stage's variables: whether there were any.
+fn without_alert_topics(variables: &mut BTreeMap<String, String>) -> bool {
+    let before = variables.len();
+    variables.retain(|k, _| !ALERT_TOPICS.contains(&k.as_str()));
+    variables.len() != before
+}
+
 /// What `qfleet dev` runs.
 pub(crate) struct Dev {
     /// The command and its arguments; empty: the reference worker.
@@ -129,6 +141,7 @@ pub(crate) fn run(
     }
     let (account, mut variables) = super::read(session, env, stage, "dev")?;
     variables.retain(|k, _| !INSTANCE_ONLY.contains(&k.as_str()));
+    let alerts_left_out = without_alert_topics(&mut variables);
     let role = match dev.as_workers {
         true => {
             let (keys, role) = as_workers(session, env, stage, &account)?;
@@ -191,6 +204,12 @@ pub(crate) fn run(
     if let Some(role) = &role {
         out.note(format!(
             "{}: as the workers' role {role}: AccessDenied shows as it would in the fleet",
+            env.name
+        ));
+    }
+    if alerts_left_out {
+        out.note(format!(
+            "{}: failed jobs here send no alert (QFLEET_ALERTS_TOPIC is not set): export it yourself to try the notices",
             env.name
         ));
     }
@@ -277,4 +296,37 @@ async fn wait(
         "`{program}` exited with status {}",
         status.code().unwrap_or(-1)
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_laptop_run_leaves_the_alert_topics_out_and_keeps_the_rest() {
+        let mut v: BTreeMap<String, String> = [
+            (
+                "QFLEET_QUEUE_URL",
+                "https://sqs.eu-west-1.amazonaws.com/1/q",
+            ),
+            (
+                "QFLEET_ALERTS_TOPIC",
+                "arn:aws:sns:eu-west-1:1:qfleet-shop-alerts",
+            ),
+            ("QFLEET_ALERTS_TEAM_TOPIC", "arn:aws:sns:eu-west-1:2:oncall"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert!(without_alert_topics(&mut v));
+        assert_eq!(v.keys().collect::<Vec<_>>(), ["QFLEET_QUEUE_URL"]);
+        assert!(!without_alert_topics(&mut v), "none left: nothing to say");
+        // Not cleared from the caller's shell: an export of one's own is kept.
+        assert!(
+            !NOT_INHERITED
+                .iter()
+                .chain(INSTANCE_ONLY)
+                .any(|k| ALERT_TOPICS.contains(k))
+        );
+    }
 }
