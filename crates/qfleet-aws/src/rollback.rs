@@ -10,7 +10,7 @@
 use super::Result;
 use super::error::AwsError;
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::types::HistoryItemType;
+use aws_sdk_cloudwatch::types::{HistoryItemType, MetricAlarm};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
@@ -35,21 +35,13 @@ pub struct StandingAlarm {
 
 /// The rollback alarms of `stack` as they stand (DescribeAlarms by the name prefix).
 pub async fn standing(cw: &Client, stack: &str) -> Result<Vec<StandingAlarm>> {
-    let mut pages = cw
-        .describe_alarms()
-        .alarm_name_prefix(prefix(stack))
-        .into_paginator()
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("reading the rollback alarms", e))?;
-        for a in page.metric_alarms() {
-            let (Some(name), Some(arn)) = (a.alarm_name(), a.alarm_arn()) else {
-                continue;
-            };
-            out.push(StandingAlarm {
-                name: name.to_string(),
-                arn: arn.to_string(),
+    Ok(alarms(cw, stack)
+        .await?
+        .iter()
+        .filter_map(|a| {
+            Some(StandingAlarm {
+                name: a.alarm_name()?.to_string(),
+                arn: a.alarm_arn()?.to_string(),
                 state: a
                     .state_value()
                     .map_or("INSUFFICIENT_DATA", |s| s.as_str())
@@ -60,15 +52,13 @@ pub async fn standing(cw: &Client, stack: &str) -> Result<Vec<StandingAlarm>> {
                     .find(|d| d.name() == Some("Version"))
                     .and_then(|d| d.value())
                     .map(str::to_string),
-            });
-        }
-    }
-    Ok(out)
+            })
+        })
+        .collect())
 }
 
-/// The rollback alarms of `stack` that fired since `since` (or were in ALARM from before it).
-pub async fn fired_since(cw: &Client, stack: &str, since: DateTime) -> Result<Vec<FiredAlarm>> {
-    let mut out = Vec::new();
+/// Every rollback alarm of `stack` (DescribeAlarms by the name prefix, every page).
+async fn alarms(cw: &Client, stack: &str) -> Result<Vec<MetricAlarm>> {
     let mut pages = cw
         .describe_alarms()
         .alarm_name_prefix(prefix(stack))
@@ -79,7 +69,13 @@ pub async fn fired_since(cw: &Client, stack: &str, since: DateTime) -> Result<Ve
         let page = page.map_err(|e| AwsError::from_sdk("reading the rollback alarms", e))?;
         alarms.extend(page.metric_alarms().iter().cloned());
     }
-    for a in &alarms {
+    Ok(alarms)
+}
+
+/// The rollback alarms of `stack` that fired since `since` (or were in ALARM from before it).
+pub async fn fired_since(cw: &Client, stack: &str, since: DateTime) -> Result<Vec<FiredAlarm>> {
+    let mut out = Vec::new();
+    for a in &alarms(cw, stack).await? {
         let name = a.alarm_name().unwrap_or_default();
         let went = went_into_alarm(cw, name, since).await?;
         if let Some((at, reason)) = went {
