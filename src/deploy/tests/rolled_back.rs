@@ -1,7 +1,8 @@
 //! A fleet stack's update that its rollback alarm stopped: the deploy fails (exit 1, as any
 //! stack that ended badly), and its error names the alarm, CloudWatch's reason and what to run
 //! next, in the message and in the JSON error's `rollback`. Proven with mocks: moto's
-//! CloudWatch does not answer the Rust SDK (a 404), and no emulator runs an instance refresh.
+//! CloudWatch does not answer the Rust SDK (a 404), and no emulator runs rollback triggers,
+//! an ECS deployment or CodeDeploy.
 
 use super::logged::*;
 use super::*;
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 const ALARM: &str = "qfleet-mk-fleet-RollbackFailedJobsAlarm-1A2B3C";
 const REASON: &str = "Threshold Crossed: 2 out of the last 3 datapoints [5.0, 4.0] were greater than or equal to the threshold (3.0).";
 
-/// The fleet's update ends in UPDATE_ROLLBACK_COMPLETE (its group's update failed); the data
+/// The fleet's update ends in UPDATE_ROLLBACK_COMPLETE (its update was cancelled); the data
 /// stack's goes through. `cw`: CloudWatch's answers.
 async fn fleet_rolled_back(cw: Vec<&'static Rule>) -> EnvOutcome {
     fleet_updated(cw, &Sent::default()).await
@@ -89,7 +90,7 @@ async fn fleet_updated(cw: Vec<&'static Rule>, sent: &Sent) -> EnvOutcome {
                     "WorkerGroup",
                     "AWS::AutoScaling::AutoScalingGroup",
                     ResourceStatus::UpdateFailed,
-                    Some("Instance refresh failed: an alarm went into ALARM state"),
+                    Some("Resource update cancelled"),
                 ),
             ],
         ),
