@@ -90,10 +90,11 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
         "started at boot, now and after reboots"
     );
 
-    // The worker is the reference worker, byte for byte, once the bootstrap has read it from
-    // the launch template's metadata (run here with a stand-in boto3 that answers
-    // DescribeStackResource with the rendered template's metadata, as CloudFormation does): one
-    // file, what it shares with the handler in its import's place.
+    // The worker is the reference worker once the bootstrap has read it from the launch
+    // template's metadata (run here with a stand-in boto3 that answers DescribeStackResource
+    // with the rendered template's metadata, as CloudFormation does): one file, what it shares
+    // with the handler in its import's place, the same program without its comments and
+    // docstrings.
     let worker = qfleet_runtime::inline_shared(
         &std::fs::read_to_string(root().join("crates/qfleet-runtime/python/qfleet_worker.py"))
             .unwrap(),
@@ -129,9 +130,17 @@ fn the_reference_worker_user_data_installs_and_starts_a_hardened_unit() {
         .output()
         .unwrap();
     assert!(ran.status.success(), "{}", stderr(&ran));
+    std::fs::write(dir.path().join("source.py"), &worker).unwrap();
+    let same = Command::new("python3")
+        .arg(root().join("crates/qfleet-runtime/python/same_program.py"))
+        .arg(dir.path().join("source.py"))
+        .arg(dir.path().join("worker.py"))
+        .output()
+        .unwrap();
     assert!(
-        std::fs::read_to_string(dir.path().join("worker.py")).unwrap() == worker,
-        "the worker the bootstrap reads differs from qfleet_worker.py as qfleet ships it"
+        same.status.success(),
+        "the worker the bootstrap reads is not qfleet_worker.py as qfleet ships it: {}",
+        stderr(&same)
     );
     // EC2 takes 16 KB of user data: at least 8 KB stay for the stack file's settings.
     assert!(
