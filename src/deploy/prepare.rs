@@ -353,18 +353,22 @@ pub(super) async fn prepare(
     // A fleet's update carries its rollback triggers (an EC2 group's alarms; none otherwise,
     // which removes any saved); with rollback disabled there is nothing they could do.
     if !creating && desired.role == StackRole::Fleet {
-        let watched = super::triggers::watched(&desired.template);
-        let standing = match &watched {
-            Some(_) if !desired.continue_failed => {
-                spinner.set("reading the rollback alarms");
-                crate::aws::rollback::standing(&cx.clients.cloudwatch, &name)
-                    .await
-                    .map_err(|e| e.to_string())
+        let (triggers, said) = match super::triggers::watched(&desired.template) {
+            Err(why) => super::triggers::unread(&name, &format!("reading the template: {why}")),
+            Ok(watched) => {
+                let watched = watched.filter(|_| !desired.continue_failed);
+                let standing = match &watched {
+                    Some(_) => {
+                        spinner.set("reading the rollback alarms");
+                        crate::aws::rollback::standing(&cx.clients.cloudwatch, &name)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                    None => Ok(Vec::new()),
+                };
+                super::triggers::triggers(&name, watched.as_ref(), standing)
             }
-            _ => Ok(Vec::new()),
         };
-        let watched = watched.filter(|_| !desired.continue_failed);
-        let (triggers, said) = super::triggers::triggers(&name, watched.as_ref(), standing);
         desired.rollback = Some(triggers);
         notes.extend(said);
     }

@@ -50,17 +50,20 @@ pub(super) struct Watched {
 }
 
 /// The rollback alarms of `template` when its workers are an Auto Scaling group; `None` for
-/// other workers, or a template that cannot be read as YAML (its change set says why).
-pub(super) fn watched(template: &str) -> Option<Watched> {
-    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template).ok()?;
-    let resources = doc.get("Resources")?.as_mapping()?;
+/// other workers. A template that cannot be read is an error, never "no group".
+pub(super) fn watched(template: &str) -> Result<Option<Watched>, String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template).map_err(|e| e.to_string())?;
+    let resources = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .ok_or("no Resources")?;
     let of_type =
         |r: &serde_yaml_ng::Value, t: &str| r.get("Type").and_then(|v| v.as_str()) == Some(t);
     if !resources
         .values()
         .any(|r| of_type(r, "AWS::AutoScaling::AutoScalingGroup"))
     {
-        return None;
+        return Ok(None);
     }
     let mut ids = BTreeSet::new();
     let mut version = None;
@@ -77,7 +80,7 @@ pub(super) fn watched(template: &str) -> Option<Watched> {
             }
         }
     }
-    Some(Watched { ids, version })
+    Ok(Some(Watched { ids, version }))
 }
 
 /// The logical id in the name CloudFormation gave an alarm of `stack`:
@@ -88,6 +91,17 @@ fn logical_id<'a>(stack: &str, alarm: &'a str) -> Option<&'a str> {
         .strip_prefix('-')?
         .rsplit_once('-')
         .map(|(id, _)| id)
+}
+
+/// No trigger, as the rollback alarms could not be read (`why`): the update does not roll back
+/// on them, and the preview says so.
+pub(super) fn unread(stack: &str, why: &str) -> (Triggers, Vec<String>) {
+    (
+        Triggers::default(),
+        vec![format!(
+            "{stack}: its rollback alarms could not be read ({why}): this update does not roll back on them"
+        )],
+    )
 }
 
 /// The rollback triggers of an update of `stack` to a template whose alarms are `watched`,
@@ -106,14 +120,7 @@ pub(super) fn triggers(
     }
     let standing = match standing {
         Ok(s) => s,
-        Err(why) => {
-            return (
-                Triggers::default(),
-                vec![format!(
-                    "{stack}: its rollback alarms could not be read ({why}): this update does not roll back on them"
-                )],
-            );
-        }
+        Err(why) => return unread(stack, &why),
     };
     let mut notes = Vec::new();
     let mut kept: Vec<&StandingAlarm> = Vec::new();
@@ -180,7 +187,7 @@ mod tests {
 
     #[test]
     fn an_ec2_template_is_watched_by_its_rollback_alarms_and_their_version() {
-        let w = watched(&template(true)).unwrap();
+        let w = watched(&template(true)).unwrap().unwrap();
         assert_eq!(
             w.ids.iter().map(String::as_str).collect::<Vec<_>>(),
             ["RollbackDeadLettersAlarm", "RollbackFailedJobsAlarm"],
@@ -189,15 +196,19 @@ mod tests {
         assert_eq!(w.version.as_deref(), Some("bbbbbbbbbbbb"));
         assert_eq!(
             watched(&template(false)),
-            None,
+            Ok(None),
             "no group: ECS watches them"
         );
-        assert_eq!(watched("not: [yaml"), None);
+        assert!(
+            watched("not: [yaml").is_err(),
+            "unreadable is not \"no group\""
+        );
+        assert!(watched("Outputs: {}").is_err());
     }
 
     #[test]
     fn a_new_version_is_watched_during_its_update_and_five_minutes_after() {
-        let w = watched(&template(true));
+        let w = watched(&template(true)).unwrap();
         let (t, notes) = triggers(
             STACK,
             w.as_ref(),
@@ -233,7 +244,7 @@ mod tests {
 
     #[test]
     fn an_alarm_in_alarm_on_the_running_version_is_left_out_so_a_fix_is_not_rolled_back() {
-        let w = watched(&template(true));
+        let w = watched(&template(true)).unwrap();
         let (t, notes) = triggers(
             STACK,
             w.as_ref(),
@@ -256,7 +267,7 @@ mod tests {
 
     #[test]
     fn only_alarms_that_stand_and_that_the_template_keeps_are_triggers() {
-        let w = watched(&template(true));
+        let w = watched(&template(true)).unwrap();
         let (t, _) = triggers(
             STACK,
             w.as_ref(),
@@ -282,7 +293,7 @@ mod tests {
 
     #[test]
     fn alarms_that_cannot_be_read_give_no_trigger_and_the_deploy_says_so() {
-        let w = watched(&template(true));
+        let w = watched(&template(true)).unwrap();
         let (t, notes) = triggers(STACK, w.as_ref(), Err("AccessDenied".into()));
         assert_eq!(t, Triggers::default(), "empty: the saved ones are removed");
         assert!(
@@ -310,7 +321,7 @@ mod tests {
                 if s.role != crate::render::StackRole::Fleet {
                     continue;
                 }
-                let w = watched(&s.template);
+                let w = watched(&s.template).unwrap();
                 assert_eq!(w.as_ref().map(|w| w.ids.len()), want, "{file}");
                 if let Some(w) = w {
                     let v = w.version.expect("the alarms' version");

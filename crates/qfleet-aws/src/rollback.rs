@@ -35,17 +35,22 @@ pub struct StandingAlarm {
 
 /// The rollback alarms of `stack` as they stand (DescribeAlarms by the name prefix).
 pub async fn standing(cw: &Client, stack: &str) -> Result<Vec<StandingAlarm>> {
-    Ok(alarms(cw, stack)
+    alarms(cw, stack)
         .await?
         .iter()
-        .filter_map(|a| {
-            Some(StandingAlarm {
-                name: a.alarm_name()?.to_string(),
-                arn: a.alarm_arn()?.to_string(),
-                state: a
-                    .state_value()
-                    .map_or("INSUFFICIENT_DATA", |s| s.as_str())
-                    .to_string(),
+        .map(|a| {
+            // An alarm without its name, ARN or state is not guessed at: the read failed.
+            let (Some(name), Some(arn), Some(state)) =
+                (a.alarm_name(), a.alarm_arn(), a.state_value())
+            else {
+                return Err(AwsError::new(
+                    "reading the rollback alarms: an alarm came without its name, ARN or state",
+                ));
+            };
+            Ok(StandingAlarm {
+                name: name.to_string(),
+                arn: arn.to_string(),
+                state: state.as_str().to_string(),
                 version: a
                     .dimensions()
                     .iter()
@@ -54,7 +59,7 @@ pub async fn standing(cw: &Client, stack: &str) -> Result<Vec<StandingAlarm>> {
                     .map(str::to_string),
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Every rollback alarm of `stack` (DescribeAlarms by the name prefix, every page).
@@ -304,5 +309,31 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("history"), "{e}");
+    }
+
+    /// An alarm answered without its state is a failed read, never INSUFFICIENT_DATA: a
+    /// guessed state could make an alarm in ALARM a rollback trigger.
+    #[tokio::test]
+    async fn an_alarm_without_its_state_is_a_failed_read_with_mocks() {
+        let list = mock!(Client::describe_alarms).then_output(|| {
+            DescribeAlarmsOutput::builder()
+                .metric_alarms(
+                    MetricAlarm::builder()
+                        .alarm_name(format!("{STACK}-RollbackFailedJobsAlarm-1"))
+                        .alarm_arn("arn:aws:cloudwatch:eu-west-1:1:alarm:a")
+                        .build(),
+                )
+                .build()
+        });
+        let clients = Rules {
+            cloudwatch: vec![&list],
+            ..Default::default()
+        }
+        .clients();
+        let e = standing(&clients.cloudwatch, STACK).await.unwrap_err();
+        assert!(
+            e.to_string().contains("without its name, ARN or state"),
+            "{e}"
+        );
     }
 }
