@@ -5,6 +5,7 @@ mod allowed;
 mod checks;
 mod complete;
 pub mod cron;
+mod declared;
 pub mod duration;
 #[cfg(test)]
 mod editor_schema;
@@ -41,6 +42,7 @@ pub use checks::network::{
 };
 pub use checks::{ROLE_POLICY_LIMIT, teams_channel_for_cloudformation, valid_region};
 pub use complete::candidates as completion_candidates;
+pub use declared::{Declared, FileMakes, declared};
 pub use grants::describe as describe_grants;
 pub use image::{
     Image, engine as build_engine, of as workers_image, parse as parse_image,
@@ -93,6 +95,10 @@ pub const IMAGES_TAG: &str = "qfleet:images";
 /// the copy `class-07`, `orders` of the target `orders-eu`): every environment of one file
 /// carries it, so those the file no longer makes are found.
 pub const FILE_TAG: &str = "qfleet:file";
+/// The tag that names the stack file a stack was deployed from, by its file name
+/// (`orders.yaml`): an environment whose file kept its name and renamed its `environment:`,
+/// or that is gone from its directory, is found by it.
+pub const STACK_FILE_TAG: &str = "qfleet:stack-file";
 /// The tag that names the kinds of an environment's workers (`ec2`, `lambda+fargate` for a
 /// pipeline of both).
 pub const KIND_TAG: &str = "qfleet:kind";

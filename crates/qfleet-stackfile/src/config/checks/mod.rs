@@ -222,11 +222,13 @@ const LOG_RETENTION_DAYS: &[u32] = &[
 /// marks, and a directly deployed target's record of its file's targets on its data stack).
 pub fn qfleet_tags(env: &Environment) -> Vec<String> {
     use crate::config::{
-        COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
+        COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, STACK_FILE_TAG, TARGET_TAG,
+        TARGETS_TAG,
     };
     let mut keys = vec![
         ENVIRONMENT_TAG.to_string(),
         FILE_TAG.to_string(),
+        STACK_FILE_TAG.to_string(),
         KIND_TAG.to_string(),
     ];
     if env.spec.owner.is_some() {
