@@ -12,7 +12,8 @@
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{
-    COPY_TAG, ENVIRONMENT_TAG, Environment, FILE_TAG, KIND_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
+    COPY_TAG, ENVIRONMENT_TAG, Environment, FILE_TAG, KIND_TAG, OWNER_TAG, STACK_FILE_TAG,
+    TARGET_TAG, TARGETS_TAG,
 };
 use crate::error::{Error, Refusal, Result};
 use std::collections::BTreeMap;
@@ -29,6 +30,16 @@ pub fn marks(env: &Environment, workers: bool) -> BTreeMap<String, String> {
         (ENVIRONMENT_TAG.to_string(), env.resource_name().to_string()),
         (FILE_TAG.to_string(), env.file_environment().to_string()),
     ]);
+    // The file's name, where a tag can hold it (the marks decide nothing without it).
+    if let Some(name) = env
+        .source
+        .path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| tag_value_ok(n))
+    {
+        tags.insert(STACK_FILE_TAG.to_string(), name.to_string());
+    }
     if workers {
         tags.insert(KIND_TAG.to_string(), env.kinds());
     }
@@ -287,10 +298,15 @@ mod tests {
             BTreeMap::from([
                 (ENVIRONMENT_TAG.to_string(), "alien".to_string()),
                 (FILE_TAG.to_string(), "alien".to_string()),
+                (STACK_FILE_TAG.to_string(), "alien.yaml".to_string()),
                 (KIND_TAG.to_string(), "ec2".to_string()),
                 (OWNER_TAG.to_string(), "team-a".to_string()),
             ])
         );
+        // A file name a tag cannot hold is not marked (and decides nothing).
+        let mut odd = e.clone();
+        odd.source.path = "stacks/team (old)!.yaml".into();
+        assert!(!marks(&odd, true).contains_key(STACK_FILE_TAG));
         // The data stack does not say the kind: a switch of kind leaves it as it is.
         let mut data = marks(&e, true);
         data.remove(KIND_TAG);

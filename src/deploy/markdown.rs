@@ -339,6 +339,8 @@ mod tests {
                 copy: None,
                 role: None,
                 made_as: Some("orders".into()),
+                by_this_file: true,
+                reached_as: "orders-us1@111122223333/us-east-1".into(),
             }],
             unchecked: vec![Unchecked {
                 file: "stacks/other.yaml".into(),

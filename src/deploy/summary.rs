@@ -126,7 +126,7 @@ impl Report for Finished {
     }
 
     fn notes(&self, out: &Output) {
-        for n in self.found.notes() {
+        for n in self.found.notes(self.printing.detailed_exitcode) {
             out.note(n);
         }
         if let Some(note) = &self.owner_note {
@@ -170,7 +170,12 @@ impl Report for Finished {
                 + self.started.elapsed().as_millis(),
             found: &self.found,
         };
-        Document::with_own(self.exit_code(), environments, own)
+        let error = self
+            .printing
+            .detailed_exitcode
+            .then(|| self.found.error())
+            .flatten();
+        Document::with_own(self.exit_code(), environments, own).with_error(error)
     }
 
     /// One line per environment, or one row each without `details`, or the Markdown preview.

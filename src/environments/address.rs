@@ -101,9 +101,38 @@ pub(crate) async fn at_place(
             found.push(r);
         }
     }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(Usage::NotAtPlace {
+    // No file here makes or made it: from its stacks alone.
+    if found.is_empty()
+        && let Some(env) = super::from_stacks(aws, name, place).await?
+    {
+        found.push(env);
+    }
+    // What the name reaches there, as the model of identity says: the same stacks reached
+    // through two files (a split whose new file has not deployed yet) are one environment.
+    let key = |e: &Environment| super::identity::Key {
+        name: e.resource_name().to_string(),
+        account: place_of(aws, e).account,
+        region: aws.region_for(&e.spec.region),
+    };
+    let making = found
+        .iter()
+        .map(|e| super::identity::Making {
+            key: key(e),
+            file: e.source.path.clone(),
+            file_environment: e.file_environment().to_string(),
+            owner: e.spec.owner.clone(),
+        })
+        .collect();
+    let world = super::identity::World::new(making, Vec::new(), Vec::new(), Vec::new());
+    match world.reach(name, Some(place)) {
+        super::identity::Reach::One(one) => match found.iter().position(|e| key(e) == *one.key) {
+            Some(at) => Ok(found.swap_remove(at)),
+            None => Err(Error::aws(format!(
+                "{}: the environment it reaches was not among those found",
+                place.address(name)
+            ))),
+        },
+        super::identity::Reach::None => Err(Usage::NotAtPlace {
             name: name.to_string(),
             place: place.describe(),
             stacks_dir: stacks_dir.to_path_buf(),
@@ -111,16 +140,17 @@ pub(crate) async fn at_place(
                 .to_string(),
         }
         .into()),
-        _ => Err(Usage::Ambiguous {
+        super::identity::Reach::Several(list) => Err(Usage::Ambiguous {
             name: place.address(name),
-            candidates: found
+            candidates: list
                 .iter()
-                .map(|e| {
-                    format!(
-                        "{} (made by {})",
-                        place_of(aws, e).address(&e.name),
-                        e.source.display()
-                    )
+                .map(|(e, address)| {
+                    let files: Vec<String> = e
+                        .makers
+                        .iter()
+                        .map(|m| m.file.display().to_string())
+                        .collect();
+                    format!("{address} (made by {})", files.join(" and "))
                 })
                 .collect(),
         }
@@ -192,11 +222,13 @@ async fn moved_here(aws: &Aws, env: &Environment, place: &Place) -> Result<Optio
 }
 
 /// Refuses a bare name (`arg`) that stands for the live environments `envs` (those it resolved
-/// to) and also for one that a stack file made and no longer makes: the file whose target or
-/// copy it would be (`orders.yaml`, or the file declaring `orders`, of `orders-us1`: after a
-/// split), or the file it is the name of (`class.yaml`, renamed to `course`, made `class`). The
-/// name alone would reach the live ones, and a teardown meant for the retired one would delete
-/// them.
+/// to) where one of their names also reaches an environment a stack file made and no longer
+/// makes: one of their own files' (a target moved to another Region keeps its name there
+/// until it is torn down), the file whose target or copy the name would be (`orders.yaml`,
+/// or the file declaring `orders`, of `orders-us1`: after a split), or the file the name is
+/// the file name of (`class.yaml`, renamed to `course`, made `class`). The name alone would
+/// reach the live ones, and a teardown meant for the retired one would delete them. Each is
+/// named by the address that reaches it alone.
 pub(crate) async fn check_unambiguous(
     aws: &Aws,
     files: &StackFiles,
@@ -207,37 +239,99 @@ pub(crate) async fn check_unambiguous(
     if envs.is_empty() {
         return Ok(());
     }
-    let mut others: Vec<std::path::PathBuf> = super::base_files(arg, stacks_dir)
-        .into_iter()
-        .filter(|b| !envs.iter().any(|e| super::same_file(b, &e.source.path)))
-        .collect();
-    // The file the name is the file name of, when it resolved to environments of other names.
-    if let Some(own) = super::file_named(arg, stacks_dir)
-        && envs.iter().all(|e| e.name != arg)
-    {
-        others.push(own);
-    }
-    for file in others {
-        let Some(other) = super::named(aws, &files.load(&file)?, arg, None).await? else {
-            continue;
-        };
-        let live = envs.iter().take(3).map(|e| {
-            format!(
-                "{} (made by {})",
-                place_of(aws, e).address(&e.name),
-                e.source.display()
-            )
-        });
-        let retired = format!(
-            "{} (made by {}, which no longer makes it)",
-            place_of(aws, &other).address(&other.name),
-            other.source.display()
-        );
-        return Err(Usage::Ambiguous {
-            name: arg.to_string(),
-            candidates: live.chain(std::iter::once(retired)).collect(),
+    let mut sources: Vec<std::path::PathBuf> = Vec::new();
+    let candidates = envs
+        .iter()
+        .map(|e| e.source.path.clone())
+        .chain(super::base_files(arg, stacks_dir))
+        .chain(super::file_named(arg, stacks_dir));
+    for path in candidates {
+        if !sources.iter().any(|p| super::same_file(p, &path)) {
+            sources.push(path);
         }
-        .into());
+    }
+    // The names the word reaches: its environments', and the word itself where it is a bare
+    // name that resolved to environments of other names (a file's: `class.yaml` renamed to
+    // `course` made `class`).
+    let mut names: std::collections::BTreeSet<&str> =
+        envs.iter().map(|e| e.name.as_str()).collect();
+    let as_file = super::names::bare(arg) && !names.contains(arg);
+    if as_file {
+        names.insert(arg);
+    }
+    let mut retired: Vec<super::search::Retired> = Vec::new();
+    for path in sources {
+        for r in super::search::retired_of_file(aws, &files.load(&path)?).await? {
+            let known = retired.iter().any(|o| o.marked().key == r.marked().key);
+            if names.contains(r.environment.as_str()) && !known {
+                retired.push(r);
+            }
+        }
+    }
+    // The live ones and the retired ones as one world: what each name reaches.
+    let key = |e: &Environment| super::identity::Key {
+        name: e.name.clone(),
+        account: place_of(aws, e).account,
+        region: aws.region_for(&e.spec.region),
+    };
+    let making: Vec<super::identity::Making> = envs
+        .iter()
+        .map(|e| super::identity::Making {
+            key: key(e),
+            file: e.source.path.clone(),
+            file_environment: e.file_environment().to_string(),
+            owner: e.spec.owner.clone(),
+        })
+        .collect();
+    let marked = retired.iter().map(|r| r.marked()).collect();
+    let world = super::identity::World::new(making, marked, Vec::new(), Vec::new());
+    // Each candidate by the address that reaches it alone: a live one's place, a retired one's
+    // printed address.
+    let said = |e: &super::identity::Entity| -> String {
+        if let Some(env) = envs.iter().find(|env| key(env) == *e.key) {
+            return format!(
+                "{} (made by {})",
+                place_of(aws, env).address(&env.name),
+                env.source.display()
+            );
+        }
+        match retired.iter().find(|r| r.marked().key == *e.key) {
+            Some(r) => format!(
+                "{} (made by {}, which no longer makes it)",
+                r.address(),
+                r.file
+            ),
+            None => world.address(e.key),
+        }
+    };
+    for name in &names {
+        let reached = world.named(name, None);
+        // A file's word that is also a retired environment's name: the file's environments
+        // and that one.
+        let several = if as_file && *name == arg && !reached.is_empty() {
+            let mut all: Vec<String> = envs
+                .iter()
+                .take(3)
+                .map(|env| {
+                    format!(
+                        "{} (made by {})",
+                        place_of(aws, env).address(&env.name),
+                        env.source.display()
+                    )
+                })
+                .collect();
+            all.extend(reached.iter().map(said));
+            Some(all)
+        } else {
+            (reached.len() > 1).then(|| reached.iter().map(said).collect())
+        };
+        if let Some(candidates) = several {
+            return Err(Usage::Ambiguous {
+                name: arg.to_string(),
+                candidates,
+            }
+            .into());
+        }
     }
     Ok(())
 }

@@ -17,12 +17,17 @@
 //! an environment's place (`NAME@REGION`, `NAME@ACCOUNT/REGION`: `address.rs`).
 
 mod address;
+mod alone;
+mod directory;
+pub(crate) mod identity;
 mod names;
 mod report;
 mod search;
 
 pub(crate) use address::{at_place, check_unambiguous, place_of, stopped};
-pub(crate) use names::{base_files, file_named, load_from, made_by_another_file, same_file};
+pub(crate) use alone::from_stacks;
+pub(crate) use directory::Directory;
+pub(crate) use names::{base_files, file_named, load_from, same_file};
 pub(crate) use report::listing;
 pub(crate) use search::{Found, every, named, retired};
 
@@ -34,7 +39,8 @@ pub(crate) use search::{Retired, Unchecked};
 
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{
-    COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, TARGET_TAG, TARGETS_TAG,
+    COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, STACK_FILE_TAG, TARGET_TAG,
+    TARGETS_TAG,
 };
 
 /// Where an environment's stacks are: a Region, and the account where it is known (`None`:
@@ -105,6 +111,8 @@ pub(crate) struct Made {
     pub environment: String,
     /// Its file's environment (`class`), where its stacks say.
     pub file: Option<String>,
+    /// Its stack file's name (`classroom.yaml`), where its stacks say.
+    pub stack_file: Option<String>,
     pub owner: Option<String>,
     /// The kinds of its workers (`ec2`, `ec2+lambda`), where its stacks say.
     pub kind: Option<String>,
@@ -172,6 +180,7 @@ impl Made {
         Some(Made {
             environment,
             file: tag(FILE_TAG),
+            stack_file: tag(STACK_FILE_TAG),
             owner: tag(OWNER_TAG),
             kind: tag(KIND_TAG),
             copy: tag(COPY_TAG),

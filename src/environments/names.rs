@@ -164,23 +164,8 @@ pub(crate) fn file_named(name: &str, stacks_dir: &Path) -> Option<std::path::Pat
     bare(name).then(|| config::locate(name, stacks_dir).ok())?
 }
 
-/// Whether another stack file beside `path` (by its file name or its `environment:`) makes
-/// environments named `name`.
-pub(crate) fn made_by_another_file(path: &Path, name: &str) -> bool {
-    let Some(dir) = path.parent() else {
-        return false;
-    };
-    let files = StackFiles::default();
-    config::environment_names(dir).into_iter().any(|stem| {
-        config::locate(&stem, dir).is_ok_and(|other| {
-            !same_file(&other, path)
-                && (stem == name || declared_environment(&files, &other).as_deref() == Some(name))
-        })
-    })
-}
-
 /// A name that is neither a path, nor a glob, nor names a place.
-fn bare(name: &str) -> bool {
+pub(super) fn bare(name: &str) -> bool {
     !(name.contains(['/', '\\', '*', '?', '[', '@'])
         || name.ends_with(".yaml")
         || name.ends_with(".yml"))

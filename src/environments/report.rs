@@ -23,7 +23,14 @@ pub(crate) struct Listing {
 pub(crate) struct Listed {
     pub region: String,
     pub made: Made,
+    /// The stack file of the stacks directory that makes it, there (by its name, account and
+    /// Region, [`super::identity`]).
     pub file: Option<String>,
+    /// Whether its marks name that very file (`false`: they name the file that made it
+    /// before; its next deploy takes the stacks over).
+    pub marks_current: bool,
+    /// The address that reaches it alone.
+    pub address: String,
 }
 
 /// A Region whose environments could not be read: none is never said of it.
@@ -43,9 +50,17 @@ struct Body<'a> {
     /// The stack file's own environment it was made from (`null`: deployed before qfleet
     /// said).
     file_environment: Option<&'a str>,
-    /// The stack file of the stacks directory that makes it now (`null`: none does; its file
-    /// no longer makes it, or is elsewhere).
+    /// The stack file of the stacks directory that makes it now, in this account and Region
+    /// (`null`: none does; its file no longer makes it, or is elsewhere).
     stack_file: Option<&'a str>,
+    /// The stack file its stacks' marks say made it, by its file name (`null`: deployed
+    /// before qfleet said).
+    made_by_file: Option<&'a str>,
+    /// Whether the file that makes it now is the one its marks name (`false`: its next deploy
+    /// takes the stacks over and marks them anew; `null`: no file here makes it).
+    marks_current: Option<bool>,
+    /// The command that retires it, where no stack file here makes it: it runs as printed.
+    retire: Option<String>,
     owner: Option<&'a str>,
     /// The kinds of its workers (`ec2`, `lambda`, `fargate`, `+` between a pipeline's).
     kind: Option<&'a str>,
@@ -91,6 +106,7 @@ pub(crate) async fn listing(
         .collect()
         .await;
     let files = crate::config::StackFiles::default();
+    let directory = super::Directory::read(&[stacks_dir], &files);
     let mut listing = Listing {
         regions,
         all,
@@ -99,17 +115,35 @@ pub(crate) async fn listing(
     };
     for (region, found) in read {
         match found {
-            Ok(made) => listing.environments.extend(made.into_iter().map(|m| {
-                let file =
-                    super::load_from(std::slice::from_ref(&m.environment), stacks_dir, &files)
-                        .ok()
-                        .and_then(|envs| envs.first().map(|e| e.source.display()));
-                Listed {
+            Ok(made) => {
+                // Who makes each: the file of the directory that makes that name in that
+                // account and Region, never one that makes the name elsewhere.
+                let place = super::Place {
+                    account: None,
                     region: region.clone(),
-                    made: m,
-                    file,
-                }
-            })),
+                };
+                let world = directory.world(made.iter().map(|m| (m.clone(), place.clone())));
+                listing.environments.extend(made.into_iter().map(|m| {
+                    let key = super::identity::Key {
+                        name: m.environment.clone(),
+                        account: m.account.clone(),
+                        region: region.clone(),
+                    };
+                    let maker = world.maker(&key);
+                    let marks_current = maker.is_some_and(|x| {
+                        m.file.as_deref() == Some(x.file_environment.as_str())
+                            && m.stack_file.as_deref()
+                                == x.file.file_name().and_then(|n| n.to_str())
+                    });
+                    Listed {
+                        region: region.clone(),
+                        file: maker.map(|x| x.file.display().to_string()),
+                        marks_current,
+                        address: world.address(&key),
+                        made: m,
+                    }
+                }))
+            }
             Err(e) => listing.unchecked.push(UncheckedRegion {
                 region,
                 why: e.to_string(),
@@ -139,6 +173,16 @@ impl Report for Listing {
         }
     }
 
+    /// A Region that could not be read is an error on stderr in every format.
+    fn notes(&self, out: &Output) {
+        for u in &self.unchecked {
+            out.note(format!(
+                "error: could not list the environments in {}: {}",
+                u.region, u.why
+            ));
+        }
+    }
+
     fn document(&self) -> Document<impl Serialize + '_, impl Serialize + '_> {
         let environments = self
             .environments
@@ -150,6 +194,12 @@ impl Report for Listing {
                     account: m.account.as_deref(),
                     file_environment: m.file.as_deref(),
                     stack_file: l.file.as_deref(),
+                    made_by_file: m.stack_file.as_deref(),
+                    marks_current: l.file.as_ref().map(|_| l.marks_current),
+                    retire: l
+                        .file
+                        .is_none()
+                        .then(|| format!("qfleet teardown {}", l.address)),
                     owner: m.owner.as_deref(),
                     kind: m.kind.as_deref(),
                     copy: m.copy.as_deref(),
@@ -159,6 +209,18 @@ impl Report for Listing {
                 Environment::ok(&m.environment, body)
             })
             .collect();
+        let error = (!self.unchecked.is_empty()).then(|| {
+            let each: Vec<String> = self
+                .unchecked
+                .iter()
+                .map(|u| format!("{}: {}", u.region, u.why))
+                .collect();
+            crate::error::Error::aws(format!(
+                "could not list the environments in {}",
+                each.join("; ")
+            ))
+            .report()
+        });
         Document::with_own(
             self.exit_code(),
             environments,
@@ -171,15 +233,10 @@ impl Report for Listing {
                 unchecked: &self.unchecked,
             },
         )
+        .with_error(error)
     }
 
     fn text(&self, out: &Output) -> Result<()> {
-        for u in &self.unchecked {
-            out.note(format!(
-                "error: could not list the environments in {}: {}",
-                u.region, u.why
-            ));
-        }
         if self.environments.is_empty() {
             let said = match self.all {
                 true => format!(
@@ -218,34 +275,46 @@ impl Report for Listing {
             ],
             rows,
         ));
-        let orphans: Vec<String> = self
+        for l in self.environments.iter().filter(|l| l.file.is_none()) {
+            out.note(format!(
+                "{} is made by no stack file here{}: it keeps running until `qfleet teardown {}` retires it",
+                l.address,
+                match (&l.made.stack_file, &l.made.file) {
+                    (Some(f), _) => format!(" (its stacks name {f} as their file)"),
+                    (None, Some(e)) => format!(" (its stacks name a file of {e})"),
+                    (None, None) => String::new(),
+                },
+                crate::output::hint::quote(&l.address)
+            ));
+        }
+        for l in self
             .environments
             .iter()
-            .filter(|l| l.file.is_none())
-            .map(|l| {
-                super::Place {
-                    account: None,
-                    region: l.region.clone(),
-                }
-                .address(&l.made.environment)
-            })
-            .collect();
-        if !orphans.is_empty() {
+            .filter(|l| l.file.is_some() && !l.marks_current)
+        {
             out.note(format!(
-                "{} made by no stack file here: each keeps running until `qfleet teardown NAME@REGION` retires it (run it where its stack file is, or pass --stacks-dir)",
-                orphans.join(", ")
+                "{} is made by {} now; its stacks still name {}: its next deploy marks them anew",
+                l.address,
+                l.file.as_deref().unwrap_or_default(),
+                l.made
+                    .stack_file
+                    .clone()
+                    .or_else(|| l.made.file.as_ref().map(|e| format!("a file of {e}")))
+                    .unwrap_or_else(|| "no file".into())
             ));
         }
         Ok(())
     }
 }
 
-/// Who made it: the stack file here that makes it, else its file's own environment as its
-/// stacks say (`none here; made by a file of class`).
+/// Who made it: the stack file here that makes it, else the file its stacks name (`none
+/// here; made by walkb1.yaml`, or by a file of `class` for stacks deployed before qfleet named
+/// the file).
 fn made_by(l: &Listed) -> String {
-    match (&l.file, &l.made.file) {
-        (Some(f), _) => f.clone(),
-        (None, Some(of)) => format!("none here; made by a file of {of}"),
-        (None, None) => "none here".into(),
+    match (&l.file, &l.made.stack_file, &l.made.file) {
+        (Some(f), _, _) => f.clone(),
+        (None, Some(s), _) => format!("none here; made by {s}"),
+        (None, None, Some(of)) => format!("none here; made by a file of {of}"),
+        (None, None, None) => "none here".into(),
     }
 }

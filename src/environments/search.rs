@@ -46,6 +46,16 @@ pub(crate) struct Retired {
     #[serde(skip)]
     #[schemars(skip)]
     pub made_as: Option<String>,
+    /// Whether its file made it under that very file's name or environment: its settings
+    /// are the file's, renamed. `false`: its marks tie it to the file only by its place (its
+    /// own file is gone), and it is read from its stacks alone.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub by_this_file: bool,
+    /// The address that reaches it alone ([`super::identity::World::address`]).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub reached_as: String,
 }
 
 impl Retired {
@@ -70,13 +80,33 @@ impl Retired {
     }
 
     /// The name that reaches exactly it on any command line: `NAME@REGION`, or
-    /// `NAME@ACCOUNT/REGION` where its account is known ([`crate::environments::Place`]).
+    /// `NAME@ACCOUNT/REGION` where another environment of its name is in its Region
+    /// ([`super::identity::World::address`]).
     pub(crate) fn address(&self) -> String {
-        super::Place {
-            account: self.account.clone(),
-            region: self.region.clone(),
+        self.reached_as.clone()
+    }
+
+    /// It as the model of identity knows it: its key, and its marks as far as they are kept.
+    pub(crate) fn marked(&self) -> super::identity::Marked {
+        super::identity::Marked {
+            key: super::identity::Key {
+                name: self.environment.clone(),
+                account: self.account.clone().or_else(|| self.in_account.clone()),
+                region: self.region.clone(),
+            },
+            made: Made {
+                environment: self.environment.clone(),
+                file: self.made_as.clone(),
+                stack_file: None,
+                owner: None,
+                kind: None,
+                copy: self.copy.map(|c| c.to_string()),
+                target: self.target.clone(),
+                stacks: self.stacks.clone(),
+                record: Vec::new(),
+                account: self.in_account.clone(),
+            },
         }
-        .address(&self.environment)
     }
 
     /// Whether it is at `place` (an account the place does not name matches any).
@@ -138,19 +168,40 @@ impl Found {
         found
     }
 
-    /// The lines that say it, on stderr in every format.
-    pub(crate) fn notes(&self) -> Vec<String> {
+    /// The lines that say it, on stderr in every format: a search that could not be made is
+    /// an `error:` where it counts in the exit code (`counts`), else a warning.
+    pub(crate) fn notes(&self, counts: bool) -> Vec<String> {
         let retired = self
             .retired
             .iter()
             .map(|r| format!("warning: {}", r.line()));
+        let level = if counts { "error" } else { "warning" };
         let unchecked = self.unchecked.iter().filter(|u| !u.credentials).map(|u| {
             format!(
-                "warning: could not check whether {} left environments it no longer makes running: {}",
+                "{level}: could not check whether {} left environments it no longer makes running: {}",
                 u.file, u.why
             )
         });
         retired.chain(unchecked).collect()
+    }
+
+    /// The run's error where a search could not be made (exit 1): the document's top-level
+    /// `error`, never `null` beside that exit code. `None` when every search was made, or
+    /// the credentials failed (the run's own error says so).
+    pub(crate) fn error(&self) -> Option<crate::error::ErrorReport> {
+        let each: Vec<String> = self
+            .unchecked
+            .iter()
+            .filter(|u| !u.credentials)
+            .map(|u| format!("{}: {}", u.file, u.why))
+            .collect();
+        (!each.is_empty()).then(|| {
+            Error::aws(format!(
+                "could not check whether the stack files left environments they no longer make running ({})",
+                each.join("; ")
+            ))
+            .report()
+        })
     }
 
     /// The record a directly deployed target's data stack keeps beside its file's targets
@@ -275,11 +326,75 @@ pub(crate) async fn retired(aws: &Aws, envs: &[Environment]) -> Vec<Searched> {
     .await
 }
 
-/// The environments the file of `envs` (one file's) no longer makes: by name (a copy above
-/// `copies`, a target taken out of `targets`), by place (a target moved to another account
-/// or Region: its record says where it was) or by its file's name (the file's `environment:`
-/// renamed: the stacks named after the file's own name, marked as made by that name, are
-/// found too).
+/// Each account and region listed once: its clients and the stack names there.
+type Places = BTreeMap<(Option<String>, String), (Clients, Vec<String>)>;
+
+/// What the marks say is where the command's environments `envs` are (`--region` where the
+/// file lets it; a target refuses it): the file's own candidates (`wanted`: a target's live
+/// data stacks hold its file's record), and every other environment there that no file of
+/// the `directory` makes (a file's own live data stack is no one's retired one).
+async fn where_they_are(
+    aws: &Aws,
+    envs: &[&Environment],
+    directory: &super::Directory,
+    wanted: &[String],
+) -> Result<(Vec<(Made, super::Place)>, Places)> {
+    let mut found = Vec::new();
+    let mut places = Places::new();
+    for env in envs {
+        let at = (
+            env.target.as_ref().and_then(|t| t.account.clone()),
+            aws.region_for(&env.spec.region),
+        );
+        if places.contains_key(&at) {
+            continue;
+        }
+        let clients = crate::session::clients_for(aws, env).await;
+        let names = stacks::names(&clients.cfn, "qfleet-").await?;
+        let place = super::Place {
+            account: at.0.clone(),
+            region: at.1.clone(),
+        };
+        let made_by_directory = directory.names_at(&place);
+        let read_here = |n: &str| {
+            let Some(name) = n
+                .strip_prefix("qfleet-")
+                .and_then(|n| n.strip_suffix("-data"))
+            else {
+                return false;
+            };
+            !made_by_directory.contains(name)
+                || (env.target.is_some() && wanted.iter().any(|w| w == name))
+        };
+        for m in read_where(&clients, &names, read_here).await? {
+            found.push((m, place.clone()));
+        }
+        places.insert(at, (clients, names));
+    }
+    Ok((found, places))
+}
+
+/// The environments the stack file `file` made and no longer makes (none for a file deployed
+/// through StackSets: its stack sets' instances are its record).
+pub(crate) async fn retired_of_file(
+    aws: &Aws,
+    file: &crate::config::LoadedFile,
+) -> Result<Vec<Retired>> {
+    let envs = file.clone().expand();
+    let direct: Vec<&Environment> = envs.iter().filter(|e| e.deployed_directly()).collect();
+    match direct.is_empty() {
+        true => Ok(Vec::new()),
+        false => of_file_envs(aws, &direct).await,
+    }
+}
+
+/// The environments the file of `envs` (one file's) no longer makes, as the model of
+/// identity decides ([`super::identity::World::retired_of`]) on what the files of its
+/// directory make and what the marks say exists where they were looked for: where the file's
+/// environments are, where its targets' record says others were (a target taken out of
+/// `targets`, or moved to another account or Region), and every other environment of qfleet's
+/// in the places it deploys to that no file of its directory makes (`environment:` renamed,
+/// or its file renamed with it).
 async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> {
     let first = envs[0];
     let file = first.file_environment().to_string();
@@ -304,43 +419,20 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
         None => Vec::new(),
     };
     let made_here = |name: &str, at: &super::Place| makes.iter().any(|(n, p)| n == name && p == at);
-    // Each environment found, and where.
-    let mut found: Vec<(Made, super::Place)> = Vec::new();
-    // Each account and region listed once: its clients and the stack names there.
-    let mut places: BTreeMap<(Option<String>, String), (Clients, Vec<String>)> = BTreeMap::new();
+    let directory = super::Directory::read(
+        &[first
+            .source
+            .path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))],
+        &crate::config::StackFiles::default(),
+    )
+    .with(aws, envs.iter().copied());
     let mut wanted = candidates(&file, &targets);
     if let Some(stem) = &stem {
         wanted.extend(candidates(stem, &targets));
     }
-    // Where the command's environments are.
-    for env in envs {
-        // Where its clients list: `--region` where the file lets it (a target refuses it).
-        let at = (
-            env.target.as_ref().and_then(|t| t.account.clone()),
-            aws.region_for(&env.spec.region),
-        );
-        if places.contains_key(&at) {
-            continue;
-        }
-        let clients = crate::session::clients_for(aws, env).await;
-        let names = stacks::names(&clients.cfn, "qfleet-").await?;
-        // A target's own data stack is read too: it holds the record.
-        let skip: Vec<String> = match env.target {
-            Some(_) => Vec::new(),
-            None => makes
-                .iter()
-                .map(|(n, _)| format!("qfleet-{n}-data"))
-                .collect(),
-        };
-        let place = super::Place {
-            account: at.0.clone(),
-            region: at.1.clone(),
-        };
-        for m in read(&clients, &names, &wanted, &skip).await? {
-            found.push((m, place.clone()));
-        }
-        places.insert(at, (clients, names));
-    }
+    let (mut found, mut places) = where_they_are(aws, envs, &directory, &wanted).await?;
     // Targets the record names where the file no longer makes them (taken out of `targets`,
     // or moved to another account or Region), where the record says they are (reached as the
     // role it names).
@@ -370,65 +462,81 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
         let Some((clients, names)) = places.get(&at) else {
             continue;
         };
-        let wanted = [format!("{file}-{}", r.name)];
         let place = super::Place {
             account: r.account.clone(),
             region: r.region.clone(),
         };
-        for m in read(clients, names, &wanted, &[]).await? {
-            found.push((m, place.clone()));
-        }
+        let wanted = [format!("{file}-{}", r.name)];
+        let already = |n: &str| {
+            found
+                .iter()
+                .any(|(m, p)| *p == place && m.stacks.first().is_some_and(|d| d == n))
+        };
+        let more: Vec<Made> = read(clients, names, &wanted, &[])
+            .await?
+            .into_iter()
+            .filter(|m| !already(&m.stacks[0]))
+            .collect();
+        found.extend(more.into_iter().map(|m| (m, place.clone())));
+    }
+    let world = directory.world(found.iter().map(|(m, p)| (m.clone(), p.clone())));
+    let Some(of) = world.file(&first.source.path).cloned() else {
+        return Ok(Vec::new());
+    };
+    if let Some(u) = world.unchecked_for(&of).first() {
+        return Err(Error::aws(format!(
+            "could not read {} ({}), which may make an environment found beside {}: whether that one is retired is not known",
+            u.path.display(),
+            u.why,
+            first.source.display()
+        )));
     }
     let mut out: Vec<Retired> = Vec::new();
-    for (m, place) in found {
+    for e in world.retired_of(&of) {
+        let Some(marked) = e.marked else { continue };
+        let m = &marked.made;
+        let Some((_, place)) = found
+            .iter()
+            .find(|(f, p)| f.environment == m.environment && e.key.at(p))
+        else {
+            continue;
+        };
         // The record of the target this environment was, where it was found.
         let record = recorded.iter().find(|r| {
             (m.target.as_ref() == Some(&r.name) || format!("{file}-{}", r.name) == m.environment)
                 && r.region == place.region
         });
-        let known: Vec<String> = targets
-            .iter()
-            .cloned()
-            .chain(record.map(|r| r.name.clone()))
-            .collect();
         let place = match record {
             Some(r) => super::Place {
                 account: r.account.clone(),
-                region: place.region,
+                region: place.region.clone(),
             },
-            None => place,
+            None => place.clone(),
         };
-        // Made under the file's own name (`class.yaml` before `environment: course`), by the
-        // same owner, and by no other file beside it (`site.yaml` declaring `class`).
-        let renamed = stem.as_deref().is_some_and(|stem| {
-            m.of_file(stem, &known)
-                && m.owner.as_deref() == first.spec.owner.as_deref()
-                && !super::made_by_another_file(
-                    &first.source.path,
-                    m.file.as_deref().unwrap_or(stem),
-                )
-        });
-        if made_here(&m.environment, &place)
-            || !(m.of_file(&file, &known) || renamed)
-            || out
-                .iter()
-                .any(|o| o.environment == m.environment && o.region == place.region)
-        {
-            continue;
-        }
+        let by_this_file = m.file.as_deref() == Some(file.as_str())
+            || m.stack_file.as_deref() == of.name()
+            || (m.file.is_none() && m.of_file(&file, &of.targets))
+            || (m.file.is_some() && m.file == stem);
         out.push(Retired {
-            why: why(first, &m, &makes, renamed.then_some(file.as_str())),
+            why: why(first, m, &makes, &of, &world),
             target: m.target.clone().or_else(|| record.map(|r| r.name.clone())),
             copy: m.copy.as_deref().and_then(|c| c.parse().ok()),
             role: record.and_then(|r| role_of(first, r)),
             made_as: m.file.clone(),
-            environment: m.environment,
+            by_this_file,
+            // A place its file or record names an account for is said with it; else the
+            // shortest address that reaches it alone.
+            reached_as: match &place.account {
+                Some(_) => place.address(&m.environment),
+                None => world.address(e.key),
+            },
+            environment: m.environment.clone(),
             file: first.source.display(),
             // Where the record or the file does not name it, the data stack's own ARN does.
-            in_account: place.account.clone().or(m.account),
+            in_account: place.account.clone().or(m.account.clone()),
             account: place.account,
             region: place.region,
-            stacks: m.stacks,
+            stacks: m.stacks.clone(),
         });
     }
     Ok(out)
@@ -459,18 +567,40 @@ fn makes(aws: &Aws, env: &Environment) -> Vec<(String, super::Place)> {
 }
 
 /// Why the file no longer makes `m`: it is made elsewhere now (moved), the file's
-/// environment was renamed (`renamed`: its name now), or the copy or target is gone.
+/// environment was renamed, the file that made it is gone, or the copy or target is gone.
 fn why(
     env: &Environment,
     m: &Made,
     makes: &[(String, super::Place)],
-    renamed: Option<&str>,
+    of: &super::identity::FileOf,
+    world: &super::identity::World,
 ) -> String {
     if let Some((_, now)) = makes.iter().find(|(n, _)| *n == m.environment) {
         return format!("it is made in {} now", now.describe());
     }
-    if let Some(now) = renamed {
-        return format!("the file's environment is `{now}` now");
+    if let Some(maker) = world
+        .making
+        .iter()
+        .find(|x| x.key.name == m.environment && x.file != of.path)
+    {
+        return format!(
+            "{} makes it in {} now",
+            maker.file.display(),
+            maker.key.region
+        );
+    }
+    let file = env.file_environment();
+    match (&m.file, &m.stack_file) {
+        (Some(f), _) if f != file && m.stack_file.as_deref() == of.name() => {
+            return format!("the file's environment is `{file}` now");
+        }
+        (Some(f), Some(s)) if f != file && m.stack_file.as_deref() != of.name() => {
+            return format!("{s}, which made it, is not beside it any more");
+        }
+        (Some(f), None) if f != file => {
+            return format!("the file's environment is `{file}` now");
+        }
+        _ => {}
     }
     match (&m.target, env.spec.copies) {
         (Some(t), _) => format!("target `{t}` is not in its targets"),
@@ -513,6 +643,17 @@ pub(crate) async fn named(
         .into_iter()
         .filter(|r| r.environment == name && place.is_none_or(|p| r.at(p)))
         .collect();
+    // Tied to the file only by its place (the file that made it is gone): its settings are
+    // not this file's, so it is read from its stacks alone.
+    if let [one] = found.as_slice()
+        && !one.by_this_file
+    {
+        let at = super::Place {
+            account: one.account.clone(),
+            region: one.region.clone(),
+        };
+        return super::from_stacks(aws, name, &at).await;
+    }
     let r = match found.as_slice() {
         [] => return Ok(None),
         [one] => one,

@@ -80,6 +80,7 @@ fn an_environment_is_a_files_by_its_mark_or_before_the_mark_by_its_files_names()
     let marked = |file: Option<&str>, env: &str| Made {
         environment: env.into(),
         file: file.map(String::from),
+        stack_file: None,
         owner: None,
         kind: None,
         copy: None,

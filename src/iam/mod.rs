@@ -415,10 +415,10 @@ fn grant_environment(
         "cloudformation:DescribeStacks",
         Scope::on([place.stage_stacks()]),
     );
-    // The search for the environments the file made under its own name before a rename.
-    if let Some(renamed) = place.renamed_stacks() {
+    // The search for the environments the file made and no longer makes, under any name.
+    if let Some(others) = place.other_data_stacks() {
         g.reader
-            .add("cloudformation:DescribeStacks", Scope::on([renamed]));
+            .add("cloudformation:DescribeStacks", Scope::on([others]));
     }
     // Every kind of fleet: a deploy that switches workers.kind creates the new kind's
     // resources and deletes the other's, and it runs under the policy printed before the

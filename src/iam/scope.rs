@@ -285,20 +285,16 @@ impl<'a> Place<'a> {
         )
     }
 
-    /// The stacks of the environments its stack file made under the file's own name before an
-    /// `environment:` renamed it (`qfleet-class-*` of `class.yaml` that now says `course`),
-    /// which `plan`, `deploy` and `status` read to find them
-    /// (`crate::environments::retired`); `None` where the file's name is its environment's, or for
-    /// a StackSets target (its stack sets' instances are its record).
-    pub(super) fn renamed_stacks(&self) -> Option<String> {
-        let stem = self.env.source.path.file_stem()?.to_str()?;
-        if self.stack_sets.is_some()
-            || stem == self.env.file_environment()
-            || !crate::config::valid_name(stem)
-        {
-            return None;
+    /// Every environment's data stack in the environment's account and Region
+    /// (`qfleet-*-data`), which `plan`, `deploy` and `status` read to find the environments
+    /// its file made and no longer makes (`crate::environments::retired`): a copy or target
+    /// dropped, `environment:` renamed, or its file renamed with it. DescribeStacks only, a
+    /// read. `None` for a StackSets target (its stack sets' instances are its record).
+    pub(super) fn other_data_stacks(&self) -> Option<String> {
+        match self.stack_sets {
+            Some(_) => None,
+            None => Some(self.stack_arn("qfleet-*-data")),
         }
-        Some(self.stack_arn(&format!("qfleet-{stem}-*")))
     }
 
     pub(super) fn stacks(&self) -> Vec<String> {

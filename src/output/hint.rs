@@ -95,7 +95,7 @@ fn normal(dir: &Path) -> PathBuf {
 }
 
 /// A word as a POSIX shell reads it back: as is when it is plain, else in single quotes.
-fn quote(word: &str) -> String {
+pub(crate) fn quote(word: &str) -> String {
     if !word.is_empty()
         && word
             .chars()

@@ -47,6 +47,15 @@ impl<E: Serialize> Document<E, ()> {
 }
 
 impl<E: Serialize, O: Serialize> Document<E, O> {
+    /// The document with the run's error: a cause of its exit code that is no one
+    /// environment's (a search that could not be made).
+    pub(crate) fn with_error(mut self, error: Option<ErrorReport>) -> Self {
+        if error.is_some() {
+            self.error = error;
+        }
+        self
+    }
+
     /// A document with the command's own top-level keys `own` (a struct or map).
     pub(crate) fn with_own(exit_code: crate::error::Exit, environments: Vec<E>, own: O) -> Self {
         Document {

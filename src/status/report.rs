@@ -29,7 +29,7 @@ impl Report for Statuses {
     }
 
     fn notes(&self, out: &Output) {
-        for n in self.found.notes() {
+        for n in self.found.notes(true) {
             out.note(n);
         }
     }
@@ -41,6 +41,7 @@ impl Report for Statuses {
             .map(|s| Environment::new(&s.environment, s.exit_code(), s.error(), s))
             .collect();
         Document::with_own(self.exit_code(), environments, &self.found)
+            .with_error(self.found.error())
     }
 
     fn text(&self, out: &Output) -> Result<()> {
