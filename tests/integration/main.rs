@@ -52,6 +52,9 @@
 //!   the latencies the simulation of the same run gives, within a stated tolerance;
 //! - `spot_moto`: a Spot fleet with several instance types deployed with its mixed instances
 //!   policy.
+//! - `identity_moto`: one environment, one name (issue 83): a target moved to another Region,
+//!   a copy split into a file of its own, `environment:` renamed, and the file renamed with
+//!   it; the bare names refused or reaching one environment, the printed retire commands run;
 //! - `retired_moto`: environments a stack file made and no longer makes (a copy above
 //!   `copies`, a target taken out): named by plan and status, reached by name, retired;
 //! - `targets_moto`: one stack file's two targets deployed, each in its own account and region
@@ -77,6 +80,7 @@ mod gpu_moto;
 mod guard_rules;
 mod hints;
 mod iam;
+mod identity_moto;
 mod image_moto;
 mod import;
 mod jobs_moto;

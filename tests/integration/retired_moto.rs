@@ -153,7 +153,7 @@ fn a_copy_above_copies_is_named_reached_by_its_name_and_retired() {
         .map(str::to_string)
         .unwrap_or_default();
     assert!(
-        row.contains("eu-west-1") && row.contains(&format!("none here; made by a file of {e}")),
+        row.contains("eu-west-1") && row.contains(&format!("none here; made by {e}.yaml")),
         "{}",
         stdout(&o)
     );
