@@ -117,7 +117,8 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
             return dest
         if jobs is None:
             one()
-        elif jobs.run(s3_client(), record, raw, message or {}, bucket, key, one) is None:
+        elif jobs.run(s3_client(), record, raw, message or {}, bucket, key, one,
+                      cfg.processed_prefix + key[len(cfg.upload_prefix):]) is None:
             continue  # a duplicate of a job done: not run again
         if latencies is not None and (s := seconds_since(at)) is not None:
             latencies.append(s)
@@ -133,7 +134,8 @@ def work_message(body, cfg, latencies=None, jobs=None, record=None):
     job = message_job(body, record)
 
     def one(meta=None, field=None):
-        dest = answer(s3_client(), cfg.bucket, stored_body(s3_client(), cfg.bucket, job), cfg)
+        dest = answer(s3_client(), cfg.bucket, stored_body(s3_client(), cfg.bucket, job), cfg,
+                      meta)
         if cfg.next_queue_url:
             sqs_client().send_message(**next_stage_send(cfg.next_queue_url, (
                 next_stage_message(cfg.bucket, dest, event_time(), field)), record, dest))

@@ -10,6 +10,7 @@ inline_shared). Neither file binds again a name this module defines.
 """
 import datetime
 import hashlib
+import inspect
 import json
 import os
 import time
@@ -306,22 +307,39 @@ KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage
 KEY_LIMIT, METADATA_LIMIT, META_PREFIX = 1024, 2048, "x-amz-meta-"
 
 
-def answer(s3, bucket, job, cfg):
+def answer(s3, bucket, job, cfg, meta=None):
     """Default job for a message: writes processed/jobs/<id, URL-encoded>.json, a small record
-    of what came (the id, the body's size and SHA-256, the attributes). Idempotent: the same
-    message writes the same object."""
+    of what came (the id, the body's size and SHA-256, the attributes); an id whose name would
+    pass S3's key limit is named by its SHA-256 (jobs/sha256=<hex>.json: `=` is never in a
+    URL-encoded id). Idempotent: the same message writes the same object. `meta`: the output's
+    user metadata (its job, for the next stage: docs/jobs.md)."""
     if not bucket:
         raise ValueError("a message job needs QFLEET_BUCKET for its output")
     data = job["body"].encode()
     dest = "%sjobs/%s.json" % (cfg.processed_prefix, urllib.parse.quote(job["id"], safe=""))
     if len(dest.encode()) > KEY_LIMIT:
-        raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
-                         "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
+        dest = "%sjobs/sha256=%s.json" % (cfg.processed_prefix,
+                                           hashlib.sha256(job["id"].encode()).hexdigest())
+    within_limits(dest, dest, meta)
     s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
         "job_id": job["id"], "source": job["source"], "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
-        sort_keys=True).encode())
+        sort_keys=True).encode(), **({"Metadata": meta} if meta else {}))
     return dest
+
+
+def with_meta(job, meta):
+    """`meta` as the keyword argument of a job (yours, or process/answer) that writes the output
+    the next stage reads its job from: none to give, none. A job that takes no `meta` fails here,
+    before it writes an output whose job the next stage could not tell."""
+    if not meta:
+        return {}
+    if not any(p.name == "meta" or p.kind == p.VAR_KEYWORD
+               for p in inspect.signature(job).parameters.values()):
+        raise TypeError("the next stage reads each output's job from its user metadata, and the "
+                        "job %s takes no `meta` to write there (docs/jobs.md)"
+                        % getattr(job, "__name__", job))
+    return {"meta": meta}
 
 
 def metadata_bytes(meta):
@@ -339,11 +357,10 @@ def within_limits(key, dest, meta):
                                                          KEY_LIMIT))
     size = metadata_bytes(meta)
     if size > METADATA_LIMIT:
+        own = metadata_bytes({k: v for k, v in meta.items() if not k.startswith("qfleet-job-")})
         raise ValueError("the output's user metadata would be %d bytes, over S3's %d: the "
-                         "upload's own metadata (%d bytes) and its key (%d bytes) leave no room "
-                         "for the job's reference" % (size, METADATA_LIMIT, metadata_bytes(
-                             {k: v for k, v in meta.items() if not k.startswith("qfleet-job-")}),
-                             len(key.encode())))
+                         "input's own metadata (%d bytes) leaves no room for the job's link "
+                         "(%d bytes)" % (size, METADATA_LIMIT, own, size - own))
 
 
 def process(s3, bucket, key, cfg, meta=None):

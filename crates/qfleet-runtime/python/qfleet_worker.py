@@ -19,7 +19,7 @@ import boto3
 from qfleet_shared import (
     METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids, log_line,
     Notices, message_job, next_stage_message, next_stage_send, parse_body, process,
-    seconds_since, stored_body,
+    seconds_since, stored_body, with_meta,
 )
 
 try:  # beside the worker with jobs: (docs/jobs.md)
@@ -334,8 +334,8 @@ class Worker:
                 continue
 
             def one(meta=None, job=None, bucket=bucket, key=key):
-                more = {"meta": meta} if meta and self.job is None else {}
-                dest = (self.job or process)(self.s3, bucket, key, c, **more)
+                f = self.job or process
+                dest = f(self.s3, bucket, key, c, **with_meta(f, meta))
                 if not isinstance(dest, str):
                     dest = c.processed_prefix + key[len(c.upload_prefix):]
                 if c.next_queue_url:  # a retry finds the object moved and sends again
@@ -344,7 +344,8 @@ class Worker:
                 return dest
             if not self.jobs:
                 one()
-            elif self.jobs.run(self.s3, record, raw, m or {}, bucket, key, one) is None:
+            elif self.jobs.run(self.s3, record, raw, m or {}, bucket, key, one, None if self.job
+                               else c.processed_prefix + key[len(c.upload_prefix):]) is None:
                 continue  # a duplicate of a job done: not run again
             self.latencies.add(seconds_since(at))
             done += 1
@@ -358,8 +359,9 @@ class Worker:
         c, job = self.cfg, message_job(body, m)
 
         def one(meta=None, field=None):
-            dest = (self.message_job or answer)(self.s3, c.bucket, stored_body(
-                self.s3, c.bucket, job), c)
+            f = self.message_job or answer
+            dest = f(self.s3, c.bucket, stored_body(self.s3, c.bucket, job), c,
+                     **with_meta(f, meta))
             if c.next_queue_url:
                 self.sqs.send_message(**next_stage_send(c.next_queue_url, (
                     next_stage_message(c.bucket, dest, event_time(), field)), m, dest))
