@@ -16,9 +16,9 @@ from qfleet_jobs import JobConfig, Jobs, message_ref
 # What the handler and the reference worker share (qfleet_shared.py): qfleet's render puts its
 # text in this statement's place, as the function's inline code is one file.
 from qfleet_shared import (
-    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids, log_line,
-    Notices, message_job, next_stage_message, next_stage_send, parse_body, process,
-    seconds_since, stored_body,
+    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids,
+    job_names, last_receive, log_line, Notices, message_job, next_stage_message, next_stage_send,
+    parse_body, process, seconds_since, stored_body,
 )
 
 _notices = None  # alerts: this execution environment's failure notices, bounded across invocations
@@ -215,6 +215,7 @@ def handler(event, context=None):
         keys, extra, halt = 0, "", ""
         if jobs:
             jobs.duplicates = jobs.cancelled = 0
+            jobs.refs = []
         try:
             halt = AFTER_FAILURE if fifo and group in failed else (
                 LATE if remaining and remaining() < STOP_MS else "")
@@ -237,9 +238,11 @@ def handler(event, context=None):
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
             failed.add(group)
-            if not halt:  # a job held back or not started has not failed on its own
-                notices().failed(job_ids(m.get("body", ""), m) or [m.get("messageId") or ""],
-                                 repr(e))
+            # A job held back or not started has not failed on its own, but does for good on
+            # its last receive. Its ids: the job table's (a later stage's input names its job).
+            if not halt or last_receive(rc, cfg.max_receive):
+                notices().failed(job_names(jobs and jobs.refs, m.get("body", ""), m),
+                                 halt or repr(e), m)
         print(log_line(m.get("messageId"), job_ids(m.get("body", ""), m), outcome, keys, rc,
                        time.monotonic() - t0, extra), flush=True)
     lines = metric_lines(cfg.environment, latencies, stage=cfg.stage)

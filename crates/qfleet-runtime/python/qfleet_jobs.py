@@ -200,6 +200,7 @@ class Jobs:
         self.cancelled = 0  # jobs `qfleet jobs ENV ID --cancel` stopped: skipped, not run
         # The lease: seconds or a function giving them; (job, its start) held; halt: run_ref
         self.lease, self.leased, self.halt = lease, None, ""
+        self.refs = []  # the jobs run_ref was given, for a failure's notice: reset per message
 
     def records(self, body):
         """The message body (SNS envelope removed) and its S3 records, as dicts."""
@@ -244,6 +245,7 @@ class Jobs:
         run, for a duplicate."""
         attrs = message.get("Attributes") or message.get("attributes") or {}
         rc = attrs.get("ApproximateReceiveCount")
+        self.refs.append(ref)
         if self.halt:  # no work: the last receive fails the job, with this error
             if 0 < self.cfg.max_receives <= int(rc or 1):
                 self.fail(ref, self.halt, rc)

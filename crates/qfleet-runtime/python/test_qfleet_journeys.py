@@ -2,8 +2,9 @@
 mock: every way a job comes in (an upload, a message with or without `job_id`, SNS's envelope,
 a schedule's run, a FIFO queue), the second stage fed by the objects the first writes or by its
 messages, with the reference worker and with the Lambda handler. Each ends with the job's record
-`done` (or failed, then redriven and done) and exactly one response per end. Keys and job ids
-of S3's 1,024 bytes go through both stages.
+`done` (or failed, then redriven and done) and exactly one response per end; a job that fails
+for good sends one notice, whose commands run as printed. Keys and job ids of S3's 1,024 bytes
+go through both stages.
 
 Between the stages, what AWS does is done here as AWS does it: S3's event for an object written
 (its key URL-encoded, its version id), SQS's move to the dead-letter queue after
@@ -11,6 +12,7 @@ maxReceiveCount receives (moto's), and a redrive as a new message with the same 
 attributes."""
 import hashlib
 import json
+import shlex
 import urllib.parse
 from types import SimpleNamespace
 
@@ -365,7 +367,8 @@ def redrive(aws, dlq, q):
 @pytest.mark.parametrize("way", ["message", "upload"])
 def test_a_job_failed_at_the_second_stage_then_redriven_ends_done(aws, monkeypatch, kind, way):
     """The second stage fails the job on each of its 2 receives: the job is failed at that
-    stage, and answered `failed` once; SQS moves the message to the dead-letter queue. Mended and redriven, the same job ends done and is answered
+    stage, answered `failed` once, and one notice names it and the stage; SQS moves the message
+    to the dead-letter queue. Mended and redriven, the same job ends done and is answered
     `done`, with a greater seq."""
     job = Broken()
     p = pipeline(aws, monkeypatch, kind, "objects", second_job=job)
@@ -387,6 +390,16 @@ def test_a_job_failed_at_the_second_stage_then_redriven_ends_done(aws, monkeypat
     p.second.turn()  # the receive after the last: SQS moves the message
     assert aws.sqs.get_queue_attributes(QueueUrl=p.dlq2, AttributeNames=[
         "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    # One notice: the job by its id in the job table (not the second stage's input key), its
+    # stage named in every command, and the commands a shell reads back as meant.
+    [n] = aws.notices
+    email = json.loads(n["Message"])["email"]
+    assert "job %s failed on its last attempt (2 of 2)" % key in email
+    cmds = [shlex.split(line[2:]) for line in email.splitlines() if line.startswith("- qfleet")]
+    assert cmds == [
+        ["qfleet", "logs", "photos", "--stage", "thumbnail", "--job", key, "--since", "25h"],
+        ["qfleet", "jobs", "photos", key],
+        ["qfleet", "dlq", "photos", "--stage", "thumbnail", "list"]], cmds
     job.mended = True
     assert redrive(aws, p.dlq2, p.q2) == 1
     p.second.turn()
@@ -396,6 +409,23 @@ def test_a_job_failed_at_the_second_stage_then_redriven_ends_done(aws, monkeypat
     said = responses(aws)
     assert [(a["state"], a["key"], a["upload"]) for a in said] == [("done", key, upload)]
     assert said[0]["seq"] == int(i["seq"]["N"]) and all_keys(aws) == [key]
+    assert len(aws.notices) == 1
+
+
+@pytest.mark.parametrize("kind", ["worker", "handler"])
+def test_a_job_failing_five_attempts_sends_one_notice(aws, monkeypatch, kind):
+    """max_receive_count 5: the first four failures are retried quietly; the fifth, after which
+    SQS dead-letters the message, sends the one notice."""
+    job = Broken()
+    p = pipeline(aws, monkeypatch, kind, "messages", max_receive=5, second_job=job)
+    job_id = send_job(aws, p.q1, "job_id")
+    p.first.turn()
+    for attempt in range(1, 6):
+        p.second.turn()
+        assert len(aws.notices) == (attempt == 5), (attempt, aws.notices)
+    [n] = aws.notices
+    assert "(5 of 5)" in json.loads(n["Message"])["email"]
+    assert record(aws, job_id, "job")[0]["state"]["S"] == "failed"
 
 
 def test_a_stage_whose_output_was_moved_before_its_done_write_ends_the_same_job(aws,
@@ -539,3 +569,57 @@ def test_a_job_of_your_own_that_takes_no_meta_fails_before_it_writes(aws, monkey
         s3, bucket, job, cfg, meta=meta)
     p.first.turn()  # its second receive (the worker's backoff here is 0 s)
     assert record(aws, "photo-42", "job")[0]["stage"]["S"] == "thumbnail"
+
+
+class Ending(Context):
+    """An invocation with `left` milliseconds, less a second at each look."""
+
+    def __init__(self, left):
+        self.left = left
+
+    def get_remaining_time_in_millis(self):
+        self.left -= 1000
+        return self.left
+
+
+def test_a_job_not_started_on_its_last_receive_sends_its_one_notice(aws, monkeypatch):
+    """Near its timeout the handler starts no more records; a job on its last receive fails
+    for good all the same (SQS dead-letters it next), and sends one notice. One not on its last
+    receive is tried again: none."""
+    p = pipeline(aws, monkeypatch, "handler", "objects")
+    for k, v in p.first.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(qh, "_notices", Notices(sns=Sns(aws.notices)))
+    records = [lambda_record({"MessageId": "m-%d" % rc, "ReceiptHandle": "r", "Body": "{}",
+                              "MD5OfBody": "", "Attributes": {
+                                  "ApproximateReceiveCount": str(rc),
+                                  "SentTimestamp": "1764014100000"},
+                              "MessageAttributes": {"job_id": {
+                                  "DataType": "String", "StringValue": "late-%d" % rc}}},
+                             "arn:aws:sqs:eu-west-1:123456789012:photos-resize")
+               for rc in (1, 2)]
+    out = qh.handler({"Records": records}, Ending(2500))
+    assert len(out["batchItemFailures"]) == 2
+    assert record(aws, "late-2", "job")[0]["state"]["S"] == "failed"
+    [n] = aws.notices
+    email = json.loads(n["Message"])["email"]
+    assert "job late-2 failed on its last attempt (2 of 2)" in email and qh.LATE in email
+
+
+def test_a_stopping_worker_s_job_on_its_last_receive_sends_its_one_notice(aws, monkeypatch):
+    """A worker of the second stage told to stop during its long poll releases what it
+    received; on its last receive that job fails for good (docs/jobs.md, "A worker that
+    stops"): one notice, naming the job its input links, not the input."""
+    p = pipeline(aws, monkeypatch, "worker", "objects", second_job=Broken())
+    aws.sqs.send_message(QueueUrl=p.q1, MessageBody="{}", MessageAttributes={
+        "job_id": {"DataType": "String", "StringValue": "stopped"}})
+    p.first.turn()
+    between(aws, p)
+    p.second.turn()  # receive 1 of 2: the job fails, to be retried
+    assert record(aws, "stopped", "job")[0]["state"]["S"] == "retrying" and not aws.notices
+    w = p.second.worker
+    aws.sqs.meta.events.register("after-call.sqs.ReceiveMessage", lambda **_: w.stop.set())
+    w.run()
+    assert record(aws, "stopped", "job")[0]["state"]["S"] == "failed"
+    [n] = aws.notices
+    assert "job stopped failed on its last attempt (2 of 2)" in json.loads(n["Message"])["email"]
