@@ -16,9 +16,9 @@ from qfleet_jobs import JobConfig, Jobs, message_ref
 # What the handler and the reference worker share (qfleet_shared.py): qfleet's render puts its
 # text in this statement's place, as the function's inline code is one file.
 from qfleet_shared import (
-    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids, log_line,
-    Notices, message_job, next_stage_message, next_stage_send, parse_body, process,
-    seconds_since, stored_body,
+    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids,
+    job_names, last_receive, log_line, Notices, message_job, next_stage_message, next_stage_send,
+    parse_body, process, seconds_since, stored_body,
 )
 
 _notices = None  # alerts: this execution environment's failure notices, bounded across invocations
@@ -117,7 +117,8 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
             return dest
         if jobs is None:
             one()
-        elif jobs.run(s3_client(), record, raw, message or {}, bucket, key, one) is None:
+        elif jobs.run(s3_client(), record, raw, message or {}, bucket, key, one,
+                      cfg.processed_prefix + key[len(cfg.upload_prefix):]) is None:
             continue  # a duplicate of a job done: not run again
         if latencies is not None and (s := seconds_since(at)) is not None:
             latencies.append(s)
@@ -133,7 +134,8 @@ def work_message(body, cfg, latencies=None, jobs=None, record=None):
     job = message_job(body, record)
 
     def one(meta=None, field=None):
-        dest = answer(s3_client(), cfg.bucket, stored_body(s3_client(), cfg.bucket, job), cfg)
+        dest = answer(s3_client(), cfg.bucket, stored_body(s3_client(), cfg.bucket, job), cfg,
+                      meta)
         if cfg.next_queue_url:
             sqs_client().send_message(**next_stage_send(cfg.next_queue_url, (
                 next_stage_message(cfg.bucket, dest, event_time(), field)), record, dest))
@@ -213,6 +215,7 @@ def handler(event, context=None):
         keys, extra, halt = 0, "", ""
         if jobs:
             jobs.duplicates = jobs.cancelled = 0
+            jobs.refs = []
         try:
             halt = AFTER_FAILURE if fifo and group in failed else (
                 LATE if remaining and remaining() < STOP_MS else "")
@@ -235,9 +238,11 @@ def handler(event, context=None):
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
             failed.add(group)
-            if not halt:  # a job held back or not started has not failed on its own
-                notices().failed(job_ids(m.get("body", ""), m) or [m.get("messageId") or ""],
-                                 repr(e))
+            # A job held back or not started has not failed on its own, but does for good on
+            # its last receive. Its ids: the job table's (a later stage's input names its job).
+            if not halt or last_receive(rc, cfg.max_receive):
+                notices().failed(job_names(jobs and jobs.refs, m.get("body", ""), m),
+                                 halt or repr(e), m)
         print(log_line(m.get("messageId"), job_ids(m.get("body", ""), m), outcome, keys, rc,
                        time.monotonic() - t0, extra), flush=True)
     lines = metric_lines(cfg.environment, latencies, stage=cfg.stage)

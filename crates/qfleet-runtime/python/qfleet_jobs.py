@@ -1,4 +1,6 @@
 """qfleet's job table protocol (docs/jobs.md), for qfleet_worker.py and the Lambda handler."""
+import base64
+import binascii
 import datetime
 import json
 import os
@@ -12,8 +14,17 @@ import boto3
 from botocore.exceptions import ClientError
 
 JOB_SHARDS = 8
+GONE = ("NoSuchKey", "404", "NotFound", "AccessDenied", "403")  # S3's answers for no object
 JOB_ERROR_MAX = 256
 JOB_META_KEY, JOB_META_UPLOAD = "qfleet-job-key", "qfleet-job-upload"
+# The job's key in base64url, where URL-encoding would be longer (docs/jobs.md, "Which job a
+# message is"). S3 user metadata: "the user-defined metadata is limited to 2 KB in size. The size
+# of user-defined metadata is measured by taking the sum of the number of bytes in the UTF-8
+# encoding of each key and value", and metadata with unprintable characters is not returned
+# ("Working with object metadata",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html). A key of S3's
+# 1,024 bytes is at most 1,368 printable ASCII characters so, where URL-encoding can reach 3,072.
+JOB_META_KEY64 = "qfleet-job-key64"
 
 
 class JobTableError(Exception):
@@ -71,15 +82,51 @@ def job_ref_of(record, body, message, metadata=None):
     given = body.get("qfleetJob") if isinstance(body, dict) else None
     if isinstance(given, dict) and given.get("key") and given.get("upload"):
         return JobRef(given["key"], given["upload"], bucket, None, queued)
-    meta = metadata or {}
-    if meta.get(JOB_META_KEY) and meta.get(JOB_META_UPLOAD):
-        return JobRef(urllib.parse.unquote(meta[JOB_META_KEY]), meta[JOB_META_UPLOAD], bucket,
-                      None, queued)
+    link = linked_job(metadata)
+    if link:
+        return JobRef(link[0], link[1], bucket, None, queued)
     obj = s3.get("object") or {}
     key = urllib.parse.unquote_plus(obj.get("key", ""))
     upload = (obj.get("versionId") or obj.get("sequencer")
               or "message:" + (message.get("MessageId") or message.get("messageId") or ""))
     return JobRef(key, upload, bucket, record.get("eventTime"), queued)
+
+
+def job_link(ref):
+    """The user metadata that links an output to the job `ref`: its key URL-encoded, or in
+    base64url where that is shorter, and its upload."""
+    q = urllib.parse.quote(ref.key, safe="")
+    b = base64.urlsafe_b64encode(ref.key.encode()).decode()
+    name, value = (JOB_META_KEY, q) if len(q) <= len(b) else (JOB_META_KEY64, b)
+    return {name: value, JOB_META_UPLOAD: ref.upload}
+
+
+def linked_job(meta):
+    """(key, upload) of the job an input's user metadata links it to (job_link's), None when it
+    names none. A link in part, in both encodings, or that does not decode exactly raises: the
+    input is never taken for a job of its own, or another's."""
+    meta = meta or {}
+    q, b, up = (meta.get(n) for n in (JOB_META_KEY, JOB_META_KEY64, JOB_META_UPLOAD))
+    if q is None and b is None and up is None:
+        return None
+    try:
+        if not up or (q is None) == (b is None):
+            raise ValueError("not one key and its upload")
+        if q is not None:
+            key = urllib.parse.unquote(q, errors="strict")
+            if urllib.parse.quote(key, safe="") != q:
+                raise ValueError("not URL-encoded as written")
+        else:
+            raw = base64.b64decode(b, altchars=b"-_", validate=True)
+            if base64.urlsafe_b64encode(raw).decode() != b:
+                raise ValueError("not base64url as written")
+            key = raw.decode()
+    except (ValueError, binascii.Error) as e:
+        raise ValueError("the input's job link (user metadata %s) cannot be read: %s" % (
+            ", ".join(sorted(k for k in meta if k.startswith("qfleet-job-"))), e)) from None
+    if not key:
+        raise ValueError("the input's job link names an empty key")
+    return key, up
 
 
 def job_key(ref):
@@ -153,6 +200,7 @@ class Jobs:
         self.cancelled = 0  # jobs `qfleet jobs ENV ID --cancel` stopped: skipped, not run
         # The lease: seconds or a function giving them; (job, its start) held; halt: run_ref
         self.lease, self.leased, self.halt = lease, None, ""
+        self.refs = []  # the jobs run_ref was given, for a failure's notice: reset per message
 
     def records(self, body):
         """The message body (SNS envelope removed) and its S3 records, as dicts."""
@@ -161,23 +209,43 @@ class Jobs:
             d = json.loads(d["Message"])
         return d, [r for r in d.get("Records") or [] if r.get("eventSource") == "aws:s3"]
 
-    def run(self, s3, record, body, message, bucket, key, work):
+    def run(self, s3, record, body, message, bucket, key, work, moved=None):
         """Runs `work(meta, job)` (the S3 metadata and message field that carry the job to the
         next stage; it returns the output's key) inside the protocol: None, not run, for a
-        duplicate. A later stage fed by objects reads its input's job from its metadata."""
+        duplicate. A later stage fed by objects reads its input's job from its metadata; an
+        input it cannot read is no job of its own: see moved_link."""
         meta = None
         if self.cfg.stage_index > 0 and not body.get("qfleetJob"):
             try:
-                meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata")
-            except ClientError:
-                pass
+                meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata") or {}
+            except ClientError as e:
+                meta = self.moved_link(s3, bucket, key, moved, e)
         return self.run_ref(job_ref_of(record, body, message, meta), message, work)
+
+    def moved_link(self, s3, bucket, key, moved, error):
+        """The metadata of a later stage's input that cannot be read. Gone (S3 answers 404, or
+        403 without s3:ListBucket), it may be an earlier attempt's move: `moved`, where the
+        default job writes it, keeps its metadata, and is taken when the job it links names
+        either as its output (the stage before's, or this stage's). Otherwise raises."""
+        why = "its metadata cannot be read (%s)" % error
+        if moved and error.response.get("Error", {}).get("Code") in GONE:
+            try:
+                link = linked_job(s3.head_object(Bucket=bucket, Key=moved).get("Metadata"))
+            except ClientError:
+                link = None
+            job = self._get(JobRef(*link)) if link else {}
+            if job.get("output") in (key, moved) and int(job.get("stage_index", -1)) >= \
+                    self.cfg.stage_index:
+                return job_link(JobRef(*link))
+            why = "it is gone, and no job's record names it or %s as its output" % moved
+        raise ValueError("the job of s3://%s/%s cannot be told: %s" % (bucket, key, why))
 
     def run_ref(self, ref, message, work):
         """Runs `work(meta, job)` for the job `ref` of `message` inside the protocol: None, not
         run, for a duplicate."""
         attrs = message.get("Attributes") or message.get("attributes") or {}
         rc = attrs.get("ApproximateReceiveCount")
+        self.refs.append(ref)
         if self.halt:  # no work: the last receive fails the job, with this error
             if 0 < self.cfg.max_receives <= int(rc or 1):
                 self.fail(ref, self.halt, rc)
@@ -229,7 +297,7 @@ class Jobs:
         2 KB of user metadata on an object, and a long key alone can take more)."""
         if not self.cfg.next_reads_metadata:
             return {}
-        return {JOB_META_KEY: urllib.parse.quote(ref.key, safe=""), JOB_META_UPLOAD: ref.upload}
+        return job_link(ref)
 
     def message_field(self, ref):
         return {"key": ref.key, "upload": ref.upload}

@@ -10,8 +10,11 @@ inline_shared). Neither file binds again a name this module defines.
 """
 import datetime
 import hashlib
+import inspect
 import json
 import os
+import re
+import shlex
 import time
 import urllib.parse
 
@@ -83,11 +86,7 @@ class JobCounts:
             return
         if outcome == "failed":
             self.failed += 1
-        try:
-            last = max_receive > 0 and int(receive_count) >= max_receive
-        except (TypeError, ValueError):
-            last = False
-        self.dead += int(last)
+        self.dead += int(last_receive(receive_count, max_receive))
 
     def __bool__(self):
         return bool(self.done or self.failed or self.dead)
@@ -124,6 +123,15 @@ class JobCounts:
             lines.append(json.dumps({"_aws": meta, **dims, **{m: n for m, n in ms}}))
         self.done = self.failed = self.dead = 0
         return lines
+
+
+def last_receive(receive_count, max_receive):
+    """Whether a message on this receive is on its last: failed now, SQS moves it to the
+    dead-letter queue (JobCounts). False when either is unknown."""
+    try:
+        return max_receive > 0 and int(receive_count) >= max_receive
+    except (TypeError, ValueError):
+        return False
 
 
 def seconds_since(event_time, now=None):
@@ -212,6 +220,12 @@ def job_ids(body, m):
         return [urllib.parse.unquote_plus(r["s3"]["object"]["key"]) for r in d["Records"]]
     except (ValueError, KeyError, TypeError):
         return []
+
+
+def job_names(refs, body, m):
+    """The jobs of a message by their keys in the job table (`refs`, qfleet_jobs's: a later
+    stage's input names its job there), else as its log line names them (job_ids)."""
+    return list(dict.fromkeys(r.key for r in refs or ())) or job_ids(body, m)
 
 
 def log_line(message_id, jobs, outcome, keys, receive_count, seconds, extra=""):
@@ -306,22 +320,39 @@ KEEP = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage
 KEY_LIMIT, METADATA_LIMIT, META_PREFIX = 1024, 2048, "x-amz-meta-"
 
 
-def answer(s3, bucket, job, cfg):
+def answer(s3, bucket, job, cfg, meta=None):
     """Default job for a message: writes processed/jobs/<id, URL-encoded>.json, a small record
-    of what came (the id, the body's size and SHA-256, the attributes). Idempotent: the same
-    message writes the same object."""
+    of what came (the id, the body's size and SHA-256, the attributes); an id whose name would
+    pass S3's key limit is named by its SHA-256 (jobs/sha256=<hex>.json: `=` is never in a
+    URL-encoded id). Idempotent: the same message writes the same object. `meta`: the output's
+    user metadata (its job, for the next stage: docs/jobs.md)."""
     if not bucket:
         raise ValueError("a message job needs QFLEET_BUCKET for its output")
     data = job["body"].encode()
     dest = "%sjobs/%s.json" % (cfg.processed_prefix, urllib.parse.quote(job["id"], safe=""))
     if len(dest.encode()) > KEY_LIMIT:
-        raise ValueError("the output key for job %r is %d bytes, over S3's %d: use a shorter "
-                         "job_id" % (job["id"][:64], len(dest.encode()), KEY_LIMIT))
+        dest = "%sjobs/sha256=%s.json" % (cfg.processed_prefix,
+                                           hashlib.sha256(job["id"].encode()).hexdigest())
+    within_limits(dest, dest, meta)
     s3.put_object(Bucket=bucket, Key=dest, ContentType="application/json", Body=json.dumps({
         "job_id": job["id"], "source": job["source"], "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(), "attributes": job["attributes"]},
-        sort_keys=True).encode())
+        sort_keys=True).encode(), **({"Metadata": meta} if meta else {}))
     return dest
+
+
+def with_meta(job, meta):
+    """`meta` as the keyword argument of a job (yours, or process/answer) that writes the output
+    the next stage reads its job from: none to give, none. A job that takes no `meta` fails here,
+    before it writes an output whose job the next stage could not tell."""
+    if not meta:
+        return {}
+    if not any(p.name == "meta" or p.kind == p.VAR_KEYWORD
+               for p in inspect.signature(job).parameters.values()):
+        raise TypeError("the next stage reads each output's job from its user metadata, and the "
+                        "job %s takes no `meta` to write there (docs/jobs.md)"
+                        % getattr(job, "__name__", job))
+    return {"meta": meta}
 
 
 def metadata_bytes(meta):
@@ -339,11 +370,10 @@ def within_limits(key, dest, meta):
                                                          KEY_LIMIT))
     size = metadata_bytes(meta)
     if size > METADATA_LIMIT:
+        own = metadata_bytes({k: v for k, v in meta.items() if not k.startswith("qfleet-job-")})
         raise ValueError("the output's user metadata would be %d bytes, over S3's %d: the "
-                         "upload's own metadata (%d bytes) and its key (%d bytes) leave no room "
-                         "for the job's reference" % (size, METADATA_LIMIT, metadata_bytes(
-                             {k: v for k, v in meta.items() if not k.startswith("qfleet-job-")}),
-                             len(key.encode())))
+                         "input's own metadata (%d bytes) leaves no room for the job's link "
+                         "(%d bytes)" % (size, METADATA_LIMIT, own, size - own))
 
 
 def process(s3, bucket, key, cfg, meta=None):
@@ -405,11 +435,16 @@ def next_stage_send(url, body, m, dest):
 
 
 class Notices:
-    """One notice per failed job, published to the alarm topic (`alerts`, docs/alerts.md): the
-    chat channels read its `default` entry, a custom notification of Amazon Q Developer in chat
-    applications (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html);
-    e-mail reads its `email` entry, in words (SNS's MessageStructure json: a message per
-    protocol, `default` for the others, https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+    """One notice per job that has failed for good, published to the alarm topic (`alerts`,
+    docs/alerts.md): the chat channels read its `default` entry, a custom notification of Amazon
+    Q Developer in chat applications
+    (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html); e-mail reads its
+    `email` entry, in words (SNS's MessageStructure json: a message per protocol, `default` for
+    the others, https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+
+    For good: on the queue's last receive (QFLEET_MAX_RECEIVE_COUNT), after which SQS moves the
+    message to the dead-letter queue; a failure before it is retried and sends none. Without the
+    count, or without the message's receive count, each failure sends one.
 
     Bounded per worker by two token buckets: PER_MINUTE at once and PER_MINUTE a minute, and
     PER_HOUR an hour (so at most 20 in any hour); what the bound holds back is counted and said
@@ -424,8 +459,9 @@ class Notices:
         self.topics = [t for t in (e.get("QFLEET_ALERTS_TOPIC"),
                                    e.get("QFLEET_ALERTS_TEAM_TOPIC")) if t]
         self.environment = e.get("QFLEET_ENVIRONMENT") or ""
-        self.stage = e.get("QFLEET_STAGE") or ""
+        self.stage = e.get("QFLEET_STAGE") or ""  # set for each stage of a pipeline, the first too
         self.jobs = bool(e.get("QFLEET_JOB_TABLE") or e.get("QFLEET_JOBS_STACK"))
+        self.max_receive = SharedConfig(e).max_receive
         self.region = e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION")
         self.sns, self.clock = sns, clock
         self.minute, self.hour = float(self.PER_MINUTE), float(self.PER_HOUR)
@@ -444,15 +480,34 @@ class Notices:
             return True
         return False
 
-    def failed(self, jobs, error):
-        """A job failed: its notice, if the bound lets it go. Returns whether it was sent."""
-        if not self.topics:
+    def failed(self, jobs, error, m=None):
+        """The jobs of the message `m` (ReceiveMessage's or a Lambda record's) failed: their
+        notice, when this was their last attempt and the bound lets it go. Returns whether it
+        was sent."""
+        m = m or {}
+        attrs = m.get("Attributes") or m.get("attributes") or {}
+        rc = attrs.get("ApproximateReceiveCount")
+        try:
+            rc = int(rc)
+        except (TypeError, ValueError):
+            rc = None
+        if not self.topics or (rc and rc < self.max_receive):
             return False
         if not self.take():
             self.suppressed += 1
             return False
         more, self.suppressed = self.suppressed, 0
-        subject, message = notice(self, ", ".join(jobs) or "(no job id)", str(error), more)
+        # `qfleet logs` reads back --since from when it runs: back to when this stage's message
+        # was sent (its hours rounded up), for a day after the notice.
+        try:
+            age = max(0.0, time.time() - int(attrs["SentTimestamp"]) / 1000)
+        except (KeyError, TypeError, ValueError):
+            age = 0.0
+        attempt = ("%d of %d" % (rc, self.max_receive) if rc and self.max_receive
+                   else "%d" % rc if rc else "")
+        subject, message = notice(self, jobs, str(error), more, attempt,
+                                  "%dh" % (24 - (-age // 3600)),
+                                  m.get("MessageId") or m.get("messageId") or "")
         if self.sns is None:
             import boto3
             self.sns = boto3.client("sns", region_name=self.region)
@@ -465,17 +520,40 @@ class Notices:
         return True
 
 
-def notice(n, job, error, more=0):
-    """The e-mail subject and the SNS message (MessageStructure json) of a failed job's notice."""
+def code(text):
+    """`text` as a markdown code span, whatever backticks it holds (CommonMark: a span opens
+    and closes with runs of as many backticks, one longer than any within, and a space inside
+    each end is stripped: https://spec.commonmark.org/0.31.2/#code-spans)."""
+    ticks = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    return ticks + (" %s " % text if len(ticks) > 1 else text) + ticks
+
+
+def notice(n, jobs, error, more=0, attempt="", since="24h", message=""):
+    """The e-mail subject and the SNS message (MessageStructure json) of a failed job's notice.
+    Every command in it is a shell's words (shlex.quote) that run as printed, with `--stage` in
+    a pipeline; `since` reaches back to its first lines."""
     where = n.environment + (", stage " + n.stage if n.stage else "")
+    named = ", ".join(jobs) or "(no job id)"
     clean = lambda t: t.replace("`", "'")  # noqa: E731 - markdown code spans hold the text
     error = error if len(error) <= n.MAX_ERROR else error[:n.MAX_ERROR] + "…"
-    stage = " --stage " + n.stage if n.stage else ""
-    steps = ["`qfleet logs %s --job %s` shows its log lines" % (n.environment, clean(job))]
-    if n.jobs:
-        steps.append("`qfleet jobs %s --failed` lists the failed jobs" % n.environment)
-    steps.append("`qfleet dlq %s%s list` shows the jobs that failed every attempt"
-                 % (n.environment, stage))
+    q = shlex.quote
+    env, stage = q(n.environment), " --stage " + q(n.stage) if n.stage else ""
+    logs, since = "qfleet logs %s%s " % (env, stage), " --since " + since
+    steps = []
+    for j in jobs:  # an id that starts with `-` is not taken for a flag
+        dash = j.startswith("-")
+        steps.append((logs + ("--job=" if dash else "--job ") + q(j) + since,
+                      "shows its log lines"))
+        if n.jobs:
+            steps.append(("qfleet jobs %s %s%s" % (env, "-- " if dash else "", q(j)),
+                          "shows its record and every change"))
+    if not jobs and message:
+        steps.append((logs + "--filter " + q("msg=" + message) + since,
+                      "shows its message's log lines"))
+    steps.append(("qfleet dlq %s%s list" % (env, stage),
+                  "shows the jobs that failed every attempt"))
+    last = " on its last attempt (%s): its message goes to the dead-letter queue" % attempt \
+        if " of " in attempt else " (attempt %s)" % attempt if attempt else ""
     held = ("%d more failure%s not sent (at most %d notices a minute and %d an hour per worker)"
             % (more, "" if more == 1 else "s", n.PER_MINUTE, n.PER_HOUR)) if more else ""
     chat = {
@@ -483,21 +561,22 @@ def notice(n, job, error, more=0):
         "source": "custom",
         "content": {
             "textType": "client-markdown",
-            "title": ":x: qfleet %s: job `%s` failed" % (where, clean(job)),
-            "description": "`%s`" % clean(error) + ("\n" + held if held else ""),
-            "nextSteps": steps,
+            "title": ":x: qfleet %s: job `%s` failed" % (where, clean(named)),
+            "description": "Failed%s.\n`%s`" % (last, clean(error))
+                           + ("\n" + held if held else ""),
+            "nextSteps": [code(c) + " " + why for c, why in steps],
         },
         "metadata": {
-            "summary": "qfleet %s: job %s failed" % (where, job),
+            "summary": "qfleet %s: job %s failed" % (where, named),
             "eventType": "qfleet.JobFailed",
-            "additionalContext": {"environment": n.environment, "job": job},
+            "additionalContext": {"environment": n.environment, "job": named},
         },
     }
     words = "\n".join(
-        ["qfleet %s: job %s failed." % (where, job), "", "Why: " + error, ""]
+        ["qfleet %s: job %s failed%s." % (where, named, last), "", "Why: " + error, ""]
         + ([held + ".", ""] if held else [])
-        + ["What to run next:"] + ["- " + s.replace("`", "") for s in steps])
+        + ["What to run next:"] + ["- %s\n  %s" % step for step in steps])
     # Subjects: ASCII, no line breaks, under 100 characters (Publish's Subject).
     subject = "".join(c if " " <= c <= "~" else "?" for c in
-                      "qfleet %s: job %s failed" % (where, job))[:99]
+                      "qfleet %s: job %s failed" % (where, named))[:99]
     return subject, json.dumps({"default": json.dumps(chat), "email": words})

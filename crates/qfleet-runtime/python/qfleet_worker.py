@@ -17,9 +17,9 @@ import boto3
 # What the worker and the Lambda handler share (qfleet_shared.py), beside it: qfleet ships the
 # worker as one file, the module's text in this statement's place.
 from qfleet_shared import (
-    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids, log_line,
-    Notices, message_job, next_stage_message, next_stage_send, parse_body, process,
-    seconds_since, stored_body,
+    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids,
+    job_names, last_receive, log_line, Notices, message_job, next_stage_message, next_stage_send,
+    parse_body, process, seconds_since, stored_body, with_meta,
 )
 
 try:  # beside the worker with jobs: (docs/jobs.md)
@@ -297,14 +297,18 @@ class Worker:
     def not_started(self, m):
         """A message received but not run, as the worker stops: on its last receive no attempt
         follows, so its jobs fail (docs/jobs.md, "A worker that stops"). Then it is released."""
+        halt = "not started: the worker was stopping on its last attempt"
         if self.jobs:
-            self.jobs.halt = "not started: the worker was stopping on its last attempt"
+            self.jobs.halt, self.jobs.refs = halt, []
             try:
                 self.work(m["Body"], m)
             except Exception as e:  # its job cannot be told or written: released as it is
                 err("not-started", e)
             finally:
                 self.jobs.halt = ""
+        if last_receive(m.get("Attributes", {}).get("ApproximateReceiveCount"),
+                        self.cfg.max_receive):
+            self.notices.failed(job_names(self.jobs and self.jobs.refs, m["Body"], m), halt, m)
         self.set_vis(m["ReceiptHandle"], 0)
 
     def set_vis(self, rh, seconds):
@@ -334,8 +338,8 @@ class Worker:
                 continue
 
             def one(meta=None, job=None, bucket=bucket, key=key):
-                more = {"meta": meta} if meta and self.job is None else {}
-                dest = (self.job or process)(self.s3, bucket, key, c, **more)
+                f = self.job or process
+                dest = f(self.s3, bucket, key, c, **with_meta(f, meta))
                 if not isinstance(dest, str):
                     dest = c.processed_prefix + key[len(c.upload_prefix):]
                 if c.next_queue_url:  # a retry finds the object moved and sends again
@@ -344,7 +348,8 @@ class Worker:
                 return dest
             if not self.jobs:
                 one()
-            elif self.jobs.run(self.s3, record, raw, m or {}, bucket, key, one) is None:
+            elif self.jobs.run(self.s3, record, raw, m or {}, bucket, key, one, None if self.job
+                               else c.processed_prefix + key[len(c.upload_prefix):]) is None:
                 continue  # a duplicate of a job done: not run again
             self.latencies.add(seconds_since(at))
             done += 1
@@ -358,8 +363,9 @@ class Worker:
         c, job = self.cfg, message_job(body, m)
 
         def one(meta=None, field=None):
-            dest = (self.message_job or answer)(self.s3, c.bucket, stored_body(
-                self.s3, c.bucket, job), c)
+            f = self.message_job or answer
+            dest = f(self.s3, c.bucket, stored_body(self.s3, c.bucket, job), c,
+                     **with_meta(f, meta))
             if c.next_queue_url:
                 self.sqs.send_message(**next_stage_send(c.next_queue_url, (
                     next_stage_message(c.bucket, dest, event_time(), field)), m, dest))
@@ -378,6 +384,7 @@ class Worker:
         res, extra = {}, ""
         if self.jobs:
             self.jobs.duplicates, self.jobs.cancelled, self.jobs.leased = 0, 0, None
+            self.jobs.refs = []
 
         def run():
             try:
@@ -413,8 +420,8 @@ class Worker:
             outcome = "failed"
             extra = " error=" + json.dumps(repr(res["e"]))
             self.latencies.outcome("failed", rc)
-            self.notices.failed(job_ids(m.get("Body", ""), m) or [m.get("MessageId") or ""],
-                                repr(res["e"]))
+            self.notices.failed(job_names(self.jobs and self.jobs.refs, m.get("Body", ""), m),
+                                repr(res["e"]), m)
             try:
                 n = int(rc)
             except ValueError:

@@ -357,7 +357,7 @@ def test_only_an_output_the_next_stage_reads_carries_the_job():
         meta = jobs.metadata(ref)
         assert bool(meta) == carried, env
         if carried:
-            assert urllib.parse.unquote(meta[qj.JOB_META_KEY]) == ref.key
+            assert qj.linked_job(meta) == (ref.key, "v1")
 
 
 def test_a_job_sent_as_a_message_is_kept_under_its_id_and_answered_once(aws, monkeypatch):
