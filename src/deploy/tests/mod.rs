@@ -13,6 +13,7 @@ mod reach;
 mod recovery;
 mod rolled_back;
 mod stacks;
+mod takeover;
 mod together;
 
 use super::*;
