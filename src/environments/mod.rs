@@ -39,8 +39,8 @@ pub(crate) use search::{Retired, Unchecked};
 
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{
-    COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, OWNER_TAG, STACK_FILE_TAG, TARGET_TAG,
-    TARGETS_TAG,
+    COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, MOVED_TAG, OWNER_TAG, STACK_FILE_TAG,
+    TARGET_TAG, TARGETS_TAG,
 };
 
 /// Where an environment's stacks are: a Region, and the account where it is known (`None`:
@@ -123,6 +123,8 @@ pub(crate) struct Made {
     pub stacks: Vec<String>,
     /// The record of its file's targets on its data stack.
     pub record: Vec<Recorded>,
+    /// Where it ran before its file moved it, as its data stack records.
+    pub was: Vec<Place>,
     /// The account its data stack is in, from the stack's ARN.
     pub account: Option<String>,
 }
@@ -177,7 +179,19 @@ impl Made {
                 })
             })
             .collect();
+        let was = data
+            .tags
+            .iter()
+            .filter_map(|(k, v)| {
+                let region = k.strip_prefix(MOVED_TAG)?;
+                crate::config::valid_region(region).then(|| Place {
+                    account: (v != "-").then(|| v.clone()),
+                    region: region.to_string(),
+                })
+            })
+            .collect();
         Some(Made {
+            was,
             environment,
             file: tag(FILE_TAG),
             stack_file: tag(STACK_FILE_TAG),

@@ -6,7 +6,7 @@ use crate::aws::{Aws, Clients};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How many data stacks are read at once.
 const AT_ONCE: usize = 8;
@@ -104,6 +104,7 @@ impl Retired {
                 target: self.target.clone(),
                 stacks: self.stacks.clone(),
                 record: Vec::new(),
+                was: Vec::new(),
                 account: self.in_account.clone(),
             },
         }
@@ -215,6 +216,9 @@ impl Found {
         recorded: &std::collections::BTreeMap<String, String>,
     ) -> std::collections::BTreeMap<String, String> {
         use crate::config::TARGETS_TAG;
+        if env.target.is_none() {
+            return self.kept_moves(env, recorded);
+        }
         let Some(t) = env.target.as_ref().filter(|_| env.deployed_directly()) else {
             return Default::default();
         };
@@ -253,6 +257,37 @@ impl Found {
                     false => key,
                 };
                 Some((key, value))
+            })
+            .collect()
+    }
+
+    /// The record a data stack of a file without targets keeps of where its environment ran
+    /// before the file moved it ([`crate::config::MOVED_TAG`]): each such place still holding
+    /// it, so that it is found again until it is torn down. Where the file's search could not
+    /// be made, every place recorded now (`recorded`) is kept.
+    fn kept_moves(
+        &self,
+        env: &Environment,
+        recorded: &std::collections::BTreeMap<String, String>,
+    ) -> std::collections::BTreeMap<String, String> {
+        use crate::config::MOVED_TAG;
+        let file = env.source.display();
+        if self.unchecked.iter().any(|u| u.file == file) {
+            return recorded
+                .iter()
+                .filter(|(k, _)| k.starts_with(MOVED_TAG))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        }
+        self.retired
+            .iter()
+            .filter(|r| r.file == file && r.environment == env.resource_name())
+            .filter(|r| r.region != env.spec.region)
+            .map(|r| {
+                (
+                    format!("{MOVED_TAG}{}", r.region),
+                    r.in_account.clone().unwrap_or_else(|| "-".into()),
+                )
             })
             .collect()
     }
@@ -330,9 +365,9 @@ pub(crate) async fn retired(aws: &Aws, envs: &[Environment]) -> Vec<Searched> {
 type Places = BTreeMap<(Option<String>, String), (Clients, Vec<String>)>;
 
 /// What the marks say is where the command's environments `envs` are (`--region` where the
-/// file lets it; a target refuses it): the file's own candidates (`wanted`: a target's live
-/// data stacks hold its file's record), and every other environment there that no file of
-/// the `directory` makes (a file's own live data stack is no one's retired one).
+/// file lets it; a target refuses it): the file's own candidates (`wanted`: its live data
+/// stacks hold its records), and every other environment there that no file of the
+/// `directory` makes.
 async fn where_they_are(
     aws: &Aws,
     envs: &[&Environment],
@@ -363,8 +398,7 @@ async fn where_they_are(
             else {
                 return false;
             };
-            !made_by_directory.contains(name)
-                || (env.target.is_some() && wanted.iter().any(|w| w == name))
+            !made_by_directory.contains(name) || wanted.iter().any(|w| w == name)
         };
         for m in read_where(&clients, &names, read_here).await? {
             found.push((m, place.clone()));
@@ -372,6 +406,92 @@ async fn where_they_are(
         places.insert(at, (clients, names));
     }
     Ok((found, places))
+}
+
+/// Where the environments of a file without targets ran before the file moved them to
+/// another Region: the places their data stacks record ([`crate::config::MOVED_TAG`]), and,
+/// for one made anew where it is now (no data stack there: a create, or the first deploy
+/// after a move), a scan of every other Region enabled for the account for its data stack
+/// (the file's first such environment: a file's copies move together). Adds what it finds
+/// to `found`; returns the names and Regions the scan found, which a retired one says.
+async fn moved_from(
+    aws: &Aws,
+    envs: &[&Environment],
+    found: &mut Vec<(Made, super::Place)>,
+    places: &Places,
+) -> Result<BTreeSet<(String, String)>> {
+    let mut scanned = BTreeSet::new();
+    let plain: Vec<&Environment> = envs
+        .iter()
+        .filter(|e| e.target.is_none())
+        .copied()
+        .collect();
+    let known = |found: &[(Made, super::Place)], name: &str, region: &str| {
+        found
+            .iter()
+            .any(|(m, p)| m.environment == name && p.region == region)
+    };
+    let recorded: Vec<(String, super::Place)> = found
+        .iter()
+        .filter(|(m, _)| plain.iter().any(|e| e.resource_name() == m.environment))
+        .flat_map(|(m, _)| m.was.iter().map(|p| (m.environment.clone(), p.clone())))
+        .collect();
+    for (name, at) in recorded {
+        if known(found, &name, &at.region) {
+            continue;
+        }
+        let clients = aws.clients(&at.region).await;
+        let names = stacks::names(&clients.cfn, &format!("qfleet-{name}-")).await?;
+        for m in read(&clients, &names, std::slice::from_ref(&name), &[]).await? {
+            found.push((m, at.clone()));
+        }
+    }
+    let Some(fresh) = plain.iter().find(|e| {
+        let at = (None, aws.region_for(&e.spec.region));
+        places
+            .get(&at)
+            .is_some_and(|(_, names)| !names.contains(&e.data_stack_name()))
+    }) else {
+        return Ok(scanned);
+    };
+    let home = aws.region_for(&fresh.spec.region);
+    let regions = crate::aws::ec2::enabled_regions(&aws.clients(&home).await.ec2).await?;
+    let name = fresh.resource_name().to_string();
+    let others: Vec<&String> = regions.iter().filter(|r| **r != home).collect();
+    for chunk in others.chunks(AT_ONCE) {
+        let read = futures::future::join_all(chunk.iter().map(|region| {
+            let stack = format!("qfleet-{name}-data");
+            async move {
+                let clients = aws.clients(region).await;
+                (region, stacks::describe(&clients.cfn, &stack).await)
+            }
+        }))
+        .await;
+        for (region, state) in read {
+            let Some(state) = state.map_err(Error::from)? else {
+                continue;
+            };
+            let Some(m) = Made::of(&state, &[]).filter(|m| m.environment == name) else {
+                continue;
+            };
+            if known(found, &name, region) {
+                continue;
+            }
+            // Its fleet stacks by their names there: one listing of that Region.
+            let clients = aws.clients(region).await;
+            let names = stacks::names(&clients.cfn, &format!("qfleet-{name}-")).await?;
+            let m = Made::of(&state, &names).unwrap_or(m);
+            scanned.insert((name.clone(), region.to_string()));
+            found.push((
+                m,
+                super::Place {
+                    account: None,
+                    region: region.to_string(),
+                },
+            ));
+        }
+    }
+    Ok(scanned)
 }
 
 /// The environments the stack file `file` made and no longer makes (none for a file deployed
@@ -433,6 +553,7 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
         wanted.extend(candidates(stem, &targets));
     }
     let (mut found, mut places) = where_they_are(aws, envs, &directory, &wanted).await?;
+    let scanned = moved_from(aws, envs, &mut found, &places).await?;
     // Targets the record names where the file no longer makes them (taken out of `targets`,
     // or moved to another account or Region), where the record says they are (reached as the
     // role it names).
@@ -517,8 +638,15 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
             || m.stack_file.as_deref() == of.name()
             || (m.file.is_none() && m.of_file(&file, &of.targets))
             || (m.file.is_some() && m.file == stem);
+        let how = if scanned.contains(&(m.environment.clone(), place.region.clone())) {
+            " (found by a scan of the Regions enabled for the account)"
+        } else if found.iter().any(|(f, _)| f.was.contains(&place)) {
+            " (found through the record on its data stack where it is now)"
+        } else {
+            ""
+        };
         out.push(Retired {
-            why: why(first, m, &makes, &of, &world),
+            why: why(first, m, &makes, &of, &world) + how,
             target: m.target.clone().or_else(|| record.map(|r| r.name.clone())),
             copy: m.copy.as_deref().and_then(|c| c.parse().ok()),
             role: record.and_then(|r| role_of(first, r)),

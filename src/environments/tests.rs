@@ -87,6 +87,7 @@ fn an_environment_is_a_files_by_its_mark_or_before_the_mark_by_its_files_names()
         target: None,
         stacks: Vec::new(),
         record: Vec::new(),
+        was: Vec::new(),
         account: None,
     };
     // The mark decides, whatever the name.

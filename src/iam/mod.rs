@@ -420,6 +420,11 @@ fn grant_environment(
         g.reader
             .add("cloudformation:DescribeStacks", Scope::on([others]));
     }
+    // And where a file moved to another Region ran before.
+    if let Some(moved) = place.moved_stacks() {
+        g.reader
+            .add("cloudformation:DescribeStacks", Scope::on([moved]));
+    }
     // Every kind of fleet: a deploy that switches workers.kind creates the new kind's
     // resources and deletes the other's, and it runs under the policy printed before the
     // stack file changed (a pipeline's role is set up ahead of its deploys); a teardown

@@ -297,6 +297,20 @@ impl<'a> Place<'a> {
         }
     }
 
+    /// The environment's own data stack in every Region: where it ran before its file moved
+    /// it, which the search reads there, found by a scan of the Regions or by its record
+    /// (`crate::environments::retired`). `None` for a StackSets target.
+    pub(super) fn moved_stacks(&self) -> Option<String> {
+        self.stack_sets.is_none().then(|| {
+            format!(
+                "arn:{}:cloudformation:*:{}:stack/{}/*",
+                self.p(),
+                self.account,
+                self.data_stack()
+            )
+        })
+    }
+
     pub(super) fn stacks(&self) -> Vec<String> {
         [self.data_stack(), self.fleet_stack()]
             .iter()

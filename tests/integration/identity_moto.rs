@@ -292,3 +292,86 @@ fn after_the_file_and_its_environment_are_renamed_the_old_one_is_retired_from_it
     assert!(present(&v, &old).is_none(), "{v}");
     assert!(present(&v, &new).is_some(), "the new one stays: {v}");
 }
+
+/// A whole file (no targets) moved to another Region: the first plan there finds the old
+/// environment by a scan of the Regions enabled for the account, the deploy records where it
+/// was on the new data stack, and every later plan finds it through that record, until the
+/// printed command retires it.
+#[test]
+fn a_file_moved_to_another_region_leaves_its_old_environment_listed_until_retired() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("mv");
+    let write = |region: &str| {
+        std::fs::write(
+            dir.path().join(format!("{e}.yaml")),
+            format!(
+                "region: {region}\nlab: true\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n"
+            ),
+        )
+        .unwrap()
+    };
+    write("eu-west-1");
+    let file = dir.path().join(format!("{e}.yaml"));
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    write("us-west-2");
+    let retired_of = |v: &serde_json::Value| -> Vec<(String, String, String)> {
+        v["retired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["environment"].as_str().unwrap().to_string(),
+                    r["region"].as_str().unwrap().to_string(),
+                    r["why"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        3,
+    );
+    let found = retired_of(&v);
+    assert_eq!(found.len(), 1, "{v}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1.as_str()),
+        (e.as_str(), "eu-west-1")
+    );
+    assert!(found[0].2.contains("found by a scan"), "{found:?}");
+
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let printed = printed_teardown(&stderr(&o), &e);
+    assert!(printed.contains(&format!("{e}@eu-west-1")), "{printed:?}");
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        3,
+    );
+    let found = retired_of(&v);
+    assert_eq!(found.len(), 1, "{v}");
+    assert!(found[0].2.contains("through the record"), "{found:?}");
+
+    // The bare name reaches both: refused. The printed address retires the old one alone.
+    let o = run(qfleet_on_moto()
+        .args(["teardown", &e, "--yes", "--stacks-dir"])
+        .arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    moto_detach_role_policies(&[&e]);
+    let o = run_printed(&printed, &std::env::current_dir().unwrap());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(present(&listed("eu-west-1", dir.path()), &e).is_none());
+    assert!(present(&listed("us-west-2", dir.path()), &e).is_some());
+    let v = doc(
+        qfleet_on_moto()
+            .args(["plan", "--detailed-exitcode", "-o", "json"])
+            .arg(&file),
+        0,
+    );
+    assert!(retired_of(&v).is_empty(), "{v}");
+}

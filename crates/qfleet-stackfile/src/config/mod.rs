@@ -106,6 +106,10 @@ pub const KIND_TAG: &str = "qfleet:kind";
 pub const COPY_TAG: &str = "qfleet:copy";
 /// The tag that names which target of its file an environment is (`eu` of `orders-eu`).
 pub const TARGET_TAG: &str = "qfleet:target";
+/// The prefix of the tags on a data stack that record where the environment ran before its
+/// file moved it to another Region or account (`qfleet:moved:eu-west-1` = `111122223333`, or
+/// `-` for the credentials' own): the old one is found again until it is torn down.
+pub const MOVED_TAG: &str = "qfleet:moved:";
 /// The prefix of the tags on a target's data stack that record its file's targets
 /// (`qfleet:targets:us2` = `444455556666 us-east-1 ROLE`): a target dropped from the file is
 /// found, and reached, through the targets that stay.
