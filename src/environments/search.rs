@@ -366,8 +366,9 @@ type Places = BTreeMap<(Option<String>, String), (Clients, Vec<String>)>;
 
 /// What the marks say is where the command's environments `envs` are (`--region` where the
 /// file lets it; a target refuses it): the file's own candidates (`wanted`: its live data
-/// stacks hold its records), and every other environment there that no file of the
-/// `directory` makes.
+/// stacks hold its records), and, for a file with an `owner` (only an owner ties an
+/// environment to a file by the file's name), every other environment there that no file of
+/// the `directory` makes.
 async fn where_they_are(
     aws: &Aws,
     envs: &[&Environment],
@@ -391,6 +392,7 @@ async fn where_they_are(
             region: at.1.clone(),
         };
         let made_by_directory = directory.names_at(&place);
+        let owned = env.spec.owner.is_some();
         let read_here = |n: &str| {
             let Some(name) = n
                 .strip_prefix("qfleet-")
@@ -398,7 +400,7 @@ async fn where_they_are(
             else {
                 return false;
             };
-            !made_by_directory.contains(name) || wanted.iter().any(|w| w == name)
+            wanted.iter().any(|w| w == name) || (owned && !made_by_directory.contains(name))
         };
         for m in read_where(&clients, &names, read_here).await? {
             found.push((m, place.clone()));

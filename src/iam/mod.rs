@@ -415,8 +415,12 @@ fn grant_environment(
         "cloudformation:DescribeStacks",
         Scope::on([place.stage_stacks()]),
     );
-    // The search for the environments the file made and no longer makes, under any name.
-    if let Some(others) = place.other_data_stacks() {
+    // The search for the environments the file made and no longer makes, under any name:
+    // only an owner ties one to the file by the file's name.
+    if let Some(others) = place
+        .other_data_stacks()
+        .filter(|_| env.spec.owner.is_some())
+    {
         g.reader
             .add("cloudformation:DescribeStacks", Scope::on([others]));
     }

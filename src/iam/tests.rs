@@ -1138,13 +1138,26 @@ fn generated_name_patterns_know_the_longest_logical_id_of_every_shipped_template
     assert_eq!(long.len() - 1, 64 - 20 - 13 - 2);
 }
 
-/// Issues 72 and 83: `plan` looks for what the file made and no longer makes under any name
-/// (a copy dropped, `environment:` renamed, the file renamed with it); the printed policy lets
-/// it read every environment's data stack there (and only read them: DescribeStacks), in the
-/// environment's own account and Region.
+/// Issues 72 and 83: `plan` of a file with an owner looks for what it made and no longer
+/// makes under any name (`environment:` renamed, the file renamed with it); the printed
+/// policy lets it read every environment's data stack there (and only read them:
+/// DescribeStacks), in the environment's own account and Region. Without an owner nothing
+/// ties one by the file's name, and nothing beyond its own is read.
 #[test]
 fn the_search_for_what_a_file_no_longer_makes_reads_every_data_stack_and_nothing_more() {
-    let renamed = lab("course", "");
+    let unowned = for_environments(&[lab("course", "")], ACCOUNT)
+        .unwrap()
+        .caller
+        .documents();
+    let all: Vec<&str> = statements(&unowned)
+        .into_iter()
+        .flat_map(resources)
+        .collect();
+    assert!(
+        !all.iter().any(|r| r.contains("stack/qfleet-*-data/")),
+        "{all:?}"
+    );
+    let renamed = lab("course", "owner: shop\n");
     let docs = for_environments(&[renamed], ACCOUNT)
         .unwrap()
         .caller
