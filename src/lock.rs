@@ -281,8 +281,10 @@ impl Drop for Inner {
 
 /// Whether the process that holds a lock is known to have ended: it ran on this host, and no
 /// process has its id here now (kill with signal 0 answers ESRCH, "No such process"; POSIX
-/// kill(), <https://pubs.opengroup.org/onlinepubs/9699919799/functions/kill.html>). A process
-/// of that id that runs, or one that may not be signalled, counts as the holder (fail closed).
+/// kill(), <https://pubs.opengroup.org/onlinepubs/9699919799/functions/kill.html>), or the one
+/// that has it has ended and waits to be reaped (a zombie, [`process_ended`]). A process of
+/// that id that runs, one that may not be signalled, or one whose state cannot be read, counts
+/// as the holder (fail closed).
 fn ended(holder: &Holder) -> bool {
     let (Some(theirs), Some(pid), Some(ours)) = (&holder.host, holder.pid, host()) else {
         return false;
@@ -292,17 +294,55 @@ fn ended(holder: &Holder) -> bool {
 
 #[cfg(unix)]
 fn process_exists(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+    let Ok(id) = libc::pid_t::try_from(pid) else {
         return true;
     };
     // SAFETY: kill with signal 0 sends nothing; it only checks the process's existence.
-    let sent = unsafe { libc::kill(pid, 0) };
-    sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    let sent = unsafe { libc::kill(id, 0) };
+    let exists = sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    // kill() succeeds on a process that has ended but not yet been reaped by its parent (a
+    // zombie): its id is taken until then, and a run killed with SIGKILL stays one for a moment.
+    exists && !process_ended(pid)
 }
 
 #[cfg(not(unix))]
 fn process_exists(_pid: u32) -> bool {
     true
+}
+
+/// Whether the process `pid` has ended though its id is still taken: its state in
+/// `/proc/PID/stat` (the third field, after the command name in parentheses, which may itself
+/// hold parentheses) is `Z` (zombie: ended, not yet reaped by its parent) or `X` (dead)
+/// (proc_pid_stat(5), <https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html>). `false`
+/// whenever that cannot be read for certain: no such file, a line that does not parse, or a
+/// `/proc` that is not this process's own pid namespace's (its `self` is not this process).
+#[cfg(target_os = "linux")]
+fn process_ended(pid: u32) -> bool {
+    let own = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| stat_fields(&s).map(|(id, _)| id));
+    if own != Some(std::process::id()) {
+        return false;
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| stat_fields(&s))
+        .is_some_and(|(id, state)| id == pid && matches!(state, 'Z' | 'X'))
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn process_ended(_pid: u32) -> bool {
+    false
+}
+
+/// The pid and state of a `/proc/PID/stat` line: `1234 (qfleet) S 1 …`; `None` when it does not
+/// parse.
+#[cfg(any(target_os = "linux", test))]
+fn stat_fields(line: &str) -> Option<(u32, char)> {
+    let (id, rest) = line.split_once(" (")?;
+    let (_, after) = rest.rsplit_once(')')?;
+    let state = after.trim_start().chars().next()?;
+    Some((id.trim().parse().ok()?, state))
 }
 
 /// Where this process's ids mean something: the host's name and, on Linux, its pid
@@ -449,6 +489,63 @@ mod tests {
         assert!(!ended(&holder(Some("another-host".into()), Some(gone))));
         assert!(!ended(&holder(None, Some(gone))));
         assert!(!ended(&holder(here, None)));
+    }
+
+    /// A holder killed but not yet reaped by its parent (a zombie: kill(pid, 0) still succeeds
+    /// on it) has ended, read from its state; a live one holds. A real child of this test,
+    /// killed and left unreaped.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_holder_killed_but_not_yet_reaped_has_ended_and_a_live_one_holds() {
+        let holder = |pid: u32| Holder {
+            environment: "lab".into(),
+            command: "deploy".into(),
+            holder: "x".into(),
+            run: "r".into(),
+            since: "t".into(),
+            released: false,
+            interrupted: false,
+            host: host(),
+            pid: Some(pid),
+            write: 0,
+        };
+        let state = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| stat_fields(&s))
+                .map(|(_, state)| state)
+        };
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(!ended(&holder(pid)), "a live process holds");
+        // SIGKILL, without a wait: the child stays a zombie until it is reaped.
+        child.kill().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while state(pid) != Some('Z') && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(state(pid), Some('Z'), "killed and not reaped: a zombie");
+        // SAFETY: signal 0 sends nothing.
+        let signalled = unsafe { libc::kill(libc::pid_t::try_from(pid).unwrap(), 0) };
+        assert_eq!(signalled, 0, "kill(pid, 0) succeeds on a zombie");
+        assert!(ended(&holder(pid)), "a zombie has ended");
+        child.wait().unwrap();
+        assert!(ended(&holder(pid)), "reaped: no such process");
+    }
+
+    /// The state is read after the command name's last parenthesis: a name may hold
+    /// parentheses and spaces.
+    #[test]
+    fn a_proc_stat_line_gives_its_pid_and_state() {
+        assert_eq!(stat_fields("412 (qfleet) S 1 412 412 0"), Some((412, 'S')));
+        assert_eq!(stat_fields("7 (a) b) (c) Z 1 7"), Some((7, 'Z')));
+        assert_eq!(stat_fields("9 (x) X"), Some((9, 'X')));
+        assert_eq!(stat_fields(""), None);
+        assert_eq!(stat_fields("x (y) R"), None);
+        assert_eq!(stat_fields("3 (y)"), None);
     }
 
     /// An access denied on the lock bucket says what to do: print the policy again. Any other
