@@ -105,13 +105,19 @@ struct Inner {
     /// version would make the second read as a takeover.
     writing: tokio::sync::Mutex<()>,
     renewing: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// From whom this run took the lock over, when from a run that never released it.
+    taken_over: Option<String>,
 }
 
-/// Takes `env`'s lock for `command` (`deploy`, `teardown`), in its account and Region; another
-/// run's is a refusal naming it.
-pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) -> Result<EnvLock> {
-    let account = crate::aws::account::id(&clients.sts).await?;
-    let bucket = lock_bucket(clients, &account)
+/// Takes `env`'s lock for `command` (`deploy`, `teardown`), in `account` (the credentials')
+/// and the clients' Region; another run's is a refusal naming it.
+pub(crate) async fn take(
+    clients: &Clients,
+    env: &Environment,
+    account: &str,
+    command: &str,
+) -> Result<EnvLock> {
+    let bucket = lock_bucket(clients, account)
         .await
         .map_err(|e| policy_hint(e, &env.name))?;
     let holder = Holder {
@@ -127,20 +133,21 @@ pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) ->
         pid: Some(std::process::id()),
         write: 0,
     };
-    let taken = locks::take(&clients.s3, &bucket, &account, &holder, &ended)
+    let taken = locks::take(&clients.s3, &bucket, account, &holder, &ended)
         .await
         .map_err(|e| policy_hint(e.into(), &env.name))?;
     match taken {
         Taken::Held { held, after } => {
+            let taken_over = taken_over(&after, &bucket, &env.name);
             // Registered (and renewed) first: an interrupt during the wait below releases it.
-            let lock = EnvLock::renewed(clients.s3.clone(), holder, held);
+            let lock = EnvLock::renewed(clients.s3.clone(), holder, held, taken_over);
             // The run before this one was killed or crashed, or released the lock moments ago
             // (an interrupted one): a request it had sent may still be on its way (a
             // CreateChangeSet or DeleteStack that lands after this run has read the stacks).
             // Its requests land first.
             let wait = match after {
-                locks::After::Nobody => std::time::Duration::ZERO,
-                locks::After::Ended => SETTLE,
+                locks::After::Nobody | locks::After::Stale { .. } => std::time::Duration::ZERO,
+                locks::After::Ended(_) => SETTLE,
                 locks::After::Released(ago) => SETTLE.saturating_sub(ago),
             };
             tokio::time::sleep(wait).await;
@@ -170,9 +177,56 @@ pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) ->
     }
 }
 
+/// What to say of a lock taken over from a run that never released it (`after`): from whom
+/// (what it ran, who, on which host and process, since when) and why it could be taken.
+/// `None` for a new lock, or one released.
+fn taken_over(after: &locks::After, bucket: &str, env: &str) -> Option<String> {
+    let whose = |h: &Holder| {
+        let mut at = Vec::new();
+        // The host as written (`studio pid:[4026531836]`): its name, without the namespace.
+        if let Some(host) = h.host.as_deref().and_then(|h| h.split_whitespace().next()) {
+            at.push(format!("host {host}"));
+        }
+        if let Some(pid) = h.pid {
+            at.push(format!("pid {pid}"));
+        }
+        at.push(format!("taken {}", h.since));
+        format!(
+            "the lock of qfleet {} run by {} ({})",
+            h.command,
+            h.holder,
+            at.join(", ")
+        )
+    };
+    match after {
+        locks::After::Nobody | locks::After::Released(_) => None,
+        locks::After::Ended(h) => Some(format!(
+            "this run took over {}: that process has ended (killed or crashed) without releasing it, so what it was changing may be half done; this run goes on from where the stacks stand",
+            whose(h)
+        )),
+        locks::After::Stale {
+            holder,
+            renewed_ago,
+        } => Some(format!(
+            "this run took over {}: it was not renewed for {} min (S3's clock; a holder renews it every minute), so that run crashed or lost its way to S3; if it still runs, two runs may change {env} at once: check it with `qfleet status {env}`",
+            holder.as_ref().map_or_else(
+                || format!("a lock object qfleet cannot read (s3://{bucket}/{env})"),
+                whose
+            ),
+            renewed_ago.as_secs() / 60
+        )),
+    }
+}
+
 impl EnvLock {
-    /// The lock held, with its renewal every [`locks::RENEW_EVERY`] started.
-    fn renewed(s3: aws_sdk_s3::Client, holder: Holder, held: Held) -> EnvLock {
+    /// The lock held, with its renewal every [`locks::RENEW_EVERY`] started; `taken_over`:
+    /// from whom, when from a run that never released it.
+    fn renewed(
+        s3: aws_sdk_s3::Client,
+        holder: Holder,
+        held: Held,
+        taken_over: Option<String>,
+    ) -> EnvLock {
         let lock = EnvLock(Arc::new(Inner {
             s3,
             holder,
@@ -180,6 +234,7 @@ impl EnvLock {
             lost: Mutex::new(None),
             writing: tokio::sync::Mutex::new(()),
             renewing: Mutex::new(None),
+            taken_over,
         }));
         let this = lock.clone();
         let task = tokio::spawn(async move {
@@ -228,6 +283,12 @@ impl EnvLock {
 
     pub(crate) fn environment(&self) -> &str {
         &self.0.holder.environment
+    }
+
+    /// From whom this run took the lock over, when from a run that never released it (its
+    /// process ended, or it was not renewed for a lease): said as a warning by the caller.
+    pub(crate) fn taken_over(&self) -> Option<&str> {
+        self.0.taken_over.as_deref()
     }
 
     /// Releases the lock (the renewals stop); a note when it could not be released, or a
@@ -548,6 +609,70 @@ mod tests {
         assert_eq!(stat_fields("3 (y)"), None);
     }
 
+    /// A lock taken over from a run that never released it is said, naming that run: what it
+    /// ran, who, its host and process, and when it took the lock; and why it could be taken
+    /// (its process ended, or it went a lease without a renewal). A new or released lock is
+    /// not a takeover.
+    #[test]
+    fn a_lock_taken_over_says_from_whom_and_why() {
+        let gone = Holder {
+            environment: "lab".into(),
+            command: "deploy".into(),
+            holder: "ana@studio (pid 4242)".into(),
+            run: "r".into(),
+            since: "2026-11-28T03:00:00Z".into(),
+            released: false,
+            interrupted: false,
+            host: Some("studio pid:[4026531836]".into()),
+            pid: Some(4242),
+            write: 0,
+        };
+        let bucket = "qfleet-locks-1-eu-west-1";
+        assert_eq!(
+            taken_over(&locks::After::Ended(gone.clone()), bucket, "lab").as_deref(),
+            Some(
+                "this run took over the lock of qfleet deploy run by ana@studio (pid 4242) (host studio, pid 4242, taken 2026-11-28T03:00:00Z): that process has ended (killed or crashed) without releasing it, so what it was changing may be half done; this run goes on from where the stacks stand"
+            )
+        );
+        let ci = Holder {
+            holder: "https://github.com/acme/orders/actions/runs/42".into(),
+            command: "teardown".into(),
+            host: None,
+            pid: None,
+            ..gone
+        };
+        let stale = locks::After::Stale {
+            holder: Some(ci),
+            renewed_ago: std::time::Duration::from_secs(420),
+        };
+        assert_eq!(
+            taken_over(&stale, bucket, "lab").as_deref(),
+            Some(
+                "this run took over the lock of qfleet teardown run by https://github.com/acme/orders/actions/runs/42 (taken 2026-11-28T03:00:00Z): it was not renewed for 7 min (S3's clock; a holder renews it every minute), so that run crashed or lost its way to S3; if it still runs, two runs may change lab at once: check it with `qfleet status lab`"
+            )
+        );
+        let unreadable = locks::After::Stale {
+            holder: None,
+            renewed_ago: std::time::Duration::from_secs(3600),
+        };
+        let said = taken_over(&unreadable, bucket, "lab").unwrap_or_default();
+        assert!(
+            said.starts_with(
+                "this run took over a lock object qfleet cannot read (s3://qfleet-locks-1-eu-west-1/lab): it was not renewed for 60 min"
+            ),
+            "{said}"
+        );
+        assert_eq!(taken_over(&locks::After::Nobody, bucket, "lab"), None);
+        assert_eq!(
+            taken_over(
+                &locks::After::Released(std::time::Duration::from_secs(1)),
+                bucket,
+                "lab"
+            ),
+            None
+        );
+    }
+
     /// An access denied on the lock bucket says what to do: print the policy again. Any other
     /// failure stays as it was.
     #[test]
@@ -639,7 +764,9 @@ mod tests {
             clients
         };
         let clients = lab(true);
-        let lock = take(&clients, &env, "deploy").await.unwrap();
+        let lock = take(&clients, &env, "123456789012", "deploy")
+            .await
+            .unwrap();
         let e = lock.confirm().await.unwrap_err().to_string();
         assert!(
             e.contains("this run's lock could not be confirmed before its first change (another run took it over); nothing was changed"),
@@ -652,7 +779,9 @@ mod tests {
                 .is_some_and(|n| n.contains("another run took its lock over"))
         );
         let clients = lab(false);
-        let lock = take(&clients, &env, "deploy").await.unwrap();
+        let lock = take(&clients, &env, "123456789012", "deploy")
+            .await
+            .unwrap();
         lock.confirm().await.unwrap();
         assert_eq!(lock.release().await, None);
     }

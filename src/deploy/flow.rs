@@ -35,7 +35,7 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
     // A deploy changes the environment: one run at a time (after the account guard, so that
     // nothing is written in an account the file does not allow). A plan only reads.
     let lock = match cx.mode == Mode::Deploy && cx.env.deployed_directly() {
-        true => Some(crate::lock::take(cx.clients, cx.env, "deploy").await?),
+        true => Some(take_lock(cx).await?),
         false => None,
     };
     // Boxed: the whole deploy's future is large, and a test thread's stack small.
@@ -46,6 +46,24 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
         cx.reporter.line(format!("warning: {note}"));
     }
     result
+}
+
+/// The environment's lock, in the credentials' account; taken over from a run that never
+/// released it: said.
+async fn take_lock(cx: &Ctx<'_>) -> Result<crate::lock::EnvLock> {
+    let env = cx.env;
+    let account = crate::aws::account::id(&cx.clients.sts).await?;
+    let lock = crate::lock::take(cx.clients, env, &account, "deploy").await?;
+    if let Some(w) = lock.taken_over() {
+        cx.reporter.line(format!("warning: {}: {w}", env.name));
+        cx.reporter.event(Event::Warning {
+            environment: Some(env.name.clone()),
+            stack: None,
+            change: None,
+            message: w.to_string(),
+        });
+    }
+    Ok(lock)
 }
 
 /// [`run`] once the environment is the run's to change (`lock`: a deploy's).

@@ -317,7 +317,7 @@ async fn run(
     crate::ownership::check_account(&clients.sts, env).await?;
     // One run at a time, as a deploy (after the account guard).
     let lock = match env.deployed_directly() {
-        true => Some(crate::lock::take(clients, env, "teardown").await?),
+        true => Some(take_lock(&at).await?),
         false => None,
     };
     // Boxed: the whole teardown's future is large, and a test thread's stack small.
@@ -328,6 +328,32 @@ async fn run(
         reporter.line(format!("warning: {note}"));
     }
     result
+}
+
+/// The environment's lock, in the credentials' account; taken over from a run that never
+/// released it: said.
+async fn take_lock(at: &Ctx<'_>) -> Result<crate::lock::EnvLock> {
+    let Ctx {
+        clients,
+        env,
+        reporter,
+        ..
+    } = *at;
+    let account = crate::aws::account::id(&clients.sts).await?;
+    let lock = crate::lock::take(clients, env, &account, "teardown").await?;
+    if let Some(w) = lock.taken_over() {
+        warn(reporter, &env.name, w.to_string());
+    }
+    Ok(lock)
+}
+
+/// A warning about the environment: a line on stderr, and an event in its document.
+fn warn(reporter: &Reporter, env: &str, message: String) {
+    reporter.line(format!("warning: {env}: {message}"));
+    reporter.event(Event::Warning {
+        environment: env.to_string(),
+        message,
+    });
 }
 
 /// [`run`] once the environment is the run's to change (`lock`: its lock, when taken).
