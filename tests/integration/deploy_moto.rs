@@ -727,10 +727,25 @@ async fn two_deploys_of_one_environment_started_together_one_deploys_the_other_r
             && message.contains(&format!("(pid {other_pid})")),
         "{message}"
     );
+    // Nothing was changed, and nothing previewed: each stack refused, its changes pending.
+    let refused: Vec<(&str, &str)> = env["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stack"].as_str().unwrap(), s["action"].as_str().unwrap()))
+        .collect();
     assert_eq!(
-        env["stacks"],
-        serde_json::json!([]),
-        "nothing was changed: {doc}"
+        refused,
+        [
+            (format!("qfleet-{e}-data").as_str(), "refused"),
+            (format!("qfleet-{e}-fleet").as_str(), "refused")
+        ],
+        "{doc}"
+    );
+    assert_eq!(
+        (&doc["changes_pending"], &env["changes_pending"]),
+        (&Value::Bool(true), &Value::Bool(true)),
+        "{doc}"
     );
     // Released at the end: the next deploy takes it.
     deploy_on_moto(&file);
@@ -801,6 +816,90 @@ async fn hold_lock(s3: &aws_sdk_s3::Client, e: &str, command: &str, pid: u32, re
         .send()
         .await
         .unwrap();
+}
+
+/// Issue 83: a deploy refused by the lock (another run holds it: this test's live process)
+/// previews nothing, so it never says "no changes": a first create lists both stacks as
+/// `refused`, not created, with `changes_pending: true`; once the environment stands, the
+/// stacks come with their status as read. Nothing is created or changed.
+#[tokio::test]
+async fn a_deploy_refused_by_the_lock_keeps_its_changes_pending_and_lists_its_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("lockpend");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let conf = moto_config().await;
+    let (s3, cfn) = (moto_s3(&conf), aws_sdk_cloudformation::Client::new(&conf));
+    let refused = |stood: bool| {
+        let o = run(qfleet_on_moto()
+            .arg("deploy")
+            .arg(&file)
+            .args(["--yes", "-o", "json"]));
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("error: {e}: {e} is being changed by another run")),
+            "{}",
+            stderr(&o)
+        );
+        let doc = document(&o);
+        check_schema("deploy", &doc);
+        let env = &doc["environments"][0];
+        assert_eq!(env["error"]["kind"], "refused", "{doc}");
+        assert_eq!(doc["changes_pending"], true, "{doc}");
+        assert_eq!(env["changes_pending"], true, "{doc}");
+        let stacks = env["stacks"].as_array().unwrap();
+        let names: Vec<&str> = stacks
+            .iter()
+            .map(|s| s["stack"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [format!("qfleet-{e}-data"), format!("qfleet-{e}-fleet")],
+            "{doc}"
+        );
+        for s in stacks {
+            assert_eq!(s["action"], "refused", "{doc}");
+            assert_eq!(s["changes"], serde_json::json!([]), "{doc}");
+            let note = s["notes"][0].as_str().unwrap();
+            match stood {
+                false => {
+                    assert_eq!(s["status"], Value::Null, "{doc}");
+                    assert!(note.starts_with("not created yet: the deploy would create it; nothing was previewed while another run holds the environment's lock"), "{note}");
+                }
+                true => {
+                    assert!(
+                        s["status"].as_str().unwrap().ends_with("_COMPLETE"),
+                        "{doc}"
+                    );
+                    assert!(note.starts_with("its changes are unknown: nothing was previewed while another run holds the environment's lock"), "{note}");
+                }
+            }
+            // The plan it names runs as printed (a plan takes no lock), and previews them.
+            let hint = crate::hints::hints(note);
+            assert_eq!(hint.len(), 1, "{note}");
+            assert_eq!(hint[0].last(), Some(&e), "{note}");
+            let plan = run(qfleet_on_moto().args(&hint[0]));
+            assert_eq!(plan.status.code(), Some(0), "{note}: {}", stderr(&plan));
+            assert!(
+                stdout(&plan).contains(&format!("qfleet-{e}-{}", s["role"].as_str().unwrap())),
+                "{note}: {}",
+                stdout(&plan)
+            );
+        }
+    };
+    hold_lock(&s3, &e, "deploy", std::process::id(), false).await;
+    refused(false);
+    for role in ["data", "fleet"] {
+        assert!(
+            !stack_exists(&cfn, &format!("qfleet-{e}-{role}")).await,
+            "nothing created"
+        );
+    }
+    // Released: deployed; held again: refused, the stacks as they stand.
+    hold_lock(&s3, &e, "deploy", std::process::id(), true).await;
+    deploy_on_moto(&file);
+    hold_lock(&s3, &e, "deploy", std::process::id(), false).await;
+    refused(true);
+    hold_lock(&s3, &e, "deploy", std::process::id(), true).await;
 }
 
 /// Issue 83: a holder killed with SIGKILL and not yet reaped by its parent (a zombie, which
