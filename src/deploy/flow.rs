@@ -48,12 +48,13 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
     result
 }
 
-/// The environment's lock, in the credentials' account. Refused (another run holds it): the
-/// stacks as they stand, their changes unknown ([`locked_out`]). Taken over from a run that
-/// never released it: said.
+/// The environment's lock, in the credentials' account (which an interrupted run's document
+/// then names). Refused (another run holds it): the stacks as they stand, their changes
+/// unknown ([`locked_out`]). Taken over from a run that never released it: said.
 async fn take_lock(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<crate::lock::EnvLock> {
     let env = cx.env;
     let account = crate::aws::account::id(&cx.clients.sts).await?;
+    cx.reporter.ledger.account(&env.name, &account);
     let lock = match crate::lock::take(cx.clients, env, &account, "deploy").await {
         Ok(lock) => lock,
         Err(e) => {
@@ -223,6 +224,10 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     )
     .await?;
     adoptions(cx, &states)?;
+    // The account the stacks are in: an interrupted run's document names it.
+    if let Some(account) = states.iter().flatten().find_map(|s| s.account()) {
+        reporter.ledger.account(&env.name, account);
+    }
     reporter.ledger.plan(
         &env.name,
         rendered

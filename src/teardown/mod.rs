@@ -330,8 +330,8 @@ async fn run(
     result
 }
 
-/// The environment's lock, in the credentials' account; taken over from a run that never
-/// released it: said.
+/// The environment's lock, in the credentials' account (which an interrupted run's document
+/// then names); taken over from a run that never released it: said.
 async fn take_lock(at: &Ctx<'_>) -> Result<crate::lock::EnvLock> {
     let Ctx {
         clients,
@@ -340,6 +340,7 @@ async fn take_lock(at: &Ctx<'_>) -> Result<crate::lock::EnvLock> {
         ..
     } = *at;
     let account = crate::aws::account::id(&clients.sts).await?;
+    reporter.ledger.account(&env.name, &account);
     let lock = crate::lock::take(clients, env, &account, "teardown").await?;
     if let Some(w) = lock.taken_over() {
         warn(reporter, &env.name, w.to_string());
@@ -385,6 +386,7 @@ async fn locked(
             .collect();
     }
     let (snap, later) = read(clients, env, names, opts).await?;
+    found_in(reporter, &env.name, &snap);
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
         Decision::Nothing => {
             // No stack: a StackSets target's instances without a stack there, and the stack
@@ -512,6 +514,16 @@ async fn locked(
         instances::tidy(&at, t, &sets_covered(env, opts, t), false, out, turn).await?;
     }
     Ok(())
+}
+
+/// The account `snap`'s stacks are in, recorded: an interrupted run's document names it.
+fn found_in(reporter: &Reporter, env: &str, snap: &crate::snapshot::Snapshot) {
+    if let Some(account) = [&snap.data, &snap.fleet]
+        .iter()
+        .find_map(|s| s.state.known().and_then(|s| s.account()))
+    {
+        reporter.ledger.account(env, account);
+    }
 }
 
 /// The data stack gone: its kept endpoints go too where nothing else can use them.

@@ -669,6 +669,8 @@ async fn sigterm_or_sighup_during_a_deploy_ends_it_as_ctrl_c_with_one_document_a
         let stopped = &doc["error"]["stopped"][0];
         assert_eq!(stopped["environment"], e.as_str(), "{doc}");
         assert_eq!(stopped["region"], "eu-west-1", "{doc}");
+        // The file names no account: the one the run found (its credentials', moto's).
+        assert_eq!(stopped["account"], "123456789012", "{doc}");
         assert!(stopped["not_started"].as_array().is_some(), "{doc}");
         for role in ["data", "fleet"] {
             let name = format!("qfleet-{e}-{role}");
