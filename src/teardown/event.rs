@@ -20,7 +20,8 @@ pub(crate) enum Event {
     /// What happened to a stack.
     Stack { stack: String, action: StackAction },
     /// Something to read about the environment's teardown: its lock taken over from a run that
-    /// never released it.
+    /// never released it, or termination protection its stack file asks for and its stacks
+    /// lack.
     Warning {
         environment: String,
         message: String,
