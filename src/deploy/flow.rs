@@ -35,7 +35,7 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
     // A deploy changes the environment: one run at a time (after the account guard, so that
     // nothing is written in an account the file does not allow). A plan only reads.
     let lock = match cx.mode == Mode::Deploy && cx.env.deployed_directly() {
-        true => Some(crate::lock::take(cx.clients, cx.env, "deploy").await?),
+        true => Some(take_lock(cx, done).await?),
         false => None,
     };
     // Boxed: the whole deploy's future is large, and a test thread's stack small.
@@ -46,6 +46,86 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
         cx.reporter.line(format!("warning: {note}"));
     }
     result
+}
+
+/// The environment's lock, in the credentials' account (which an interrupted run's document
+/// then names). Refused (another run holds it): the stacks as they stand, their changes
+/// unknown ([`locked_out`]). Taken over from a run that never released it: said.
+async fn take_lock(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<crate::lock::EnvLock> {
+    let env = cx.env;
+    let account = crate::aws::account::id(&cx.clients.sts).await?;
+    cx.reporter.ledger.account(&env.name, &account);
+    let lock = match crate::lock::take(cx.clients, env, &account, "deploy").await {
+        Ok(lock) => lock,
+        Err(e) => {
+            if matches!(e, Error::Refused(Refusal::Locked { .. })) {
+                locked_out(cx, done).await;
+            }
+            return Err(e);
+        }
+    };
+    if let Some(w) = lock.taken_over() {
+        cx.reporter.line(format!("warning: {}: {w}", env.name));
+        cx.reporter.event(Event::Warning {
+            environment: Some(env.name.clone()),
+            stack: None,
+            change: None,
+            message: w.to_string(),
+        });
+    }
+    Ok(lock)
+}
+
+/// A deploy another run's lock refused: each stack of the environment as it stands (read
+/// only, DescribeStacks), `refused` with its changes unknown. Nothing was previewed, so
+/// nothing says "no changes": they count as pending (`changes_pending`), and a stack that
+/// does not exist yet would be created. A stack that cannot be read has no status.
+async fn locked_out(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) {
+    let started = std::time::Instant::now();
+    let env = cx.env;
+    let stacks: Vec<(String, StackRole)> =
+        std::iter::once((env.data_stack_name(), StackRole::Data))
+            .chain(
+                env.stages()
+                    .iter()
+                    .map(|s| (s.fleet_stack_name(), StackRole::Fleet)),
+            )
+            .collect();
+    let read = futures::future::join_all(
+        stacks
+            .iter()
+            .map(|(name, _)| stacks::describe(&cx.clients.cfn, name)),
+    )
+    .await;
+    let plan = format!("`qfleet plan {}` previews them", env.name);
+    for ((name, role), state) in stacks.into_iter().zip(read) {
+        let note = match &state {
+            Ok(None) => format!(
+                "not created yet: the deploy would create it; nothing was previewed while another run holds the environment's lock ({plan})"
+            ),
+            Ok(Some(_)) => format!(
+                "its changes are unknown: nothing was previewed while another run holds the environment's lock ({plan})"
+            ),
+            Err(e) => format!(
+                "its changes are unknown: nothing was previewed while another run holds the environment's lock, and the stack could not be read ({e})"
+            ),
+        };
+        let state = state.ok().flatten();
+        cx.reporter.event(Event::Stack {
+            stack: name.clone(),
+            action: Action::Refused,
+        });
+        done.push(StackOutcome {
+            stack: name,
+            role,
+            action: Action::Refused,
+            status: state.as_ref().map(|s| s.status.as_str().to_string()),
+            duration_ms: started.elapsed().as_millis(),
+            changes: Vec::new(),
+            notes: vec![note],
+            outputs: state.map(|s| s.outputs).unwrap_or_default(),
+        });
+    }
 }
 
 /// [`run`] once the environment is the run's to change (`lock`: a deploy's).
@@ -144,6 +224,10 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     )
     .await?;
     adoptions(cx, &states)?;
+    // The account the stacks are in: an interrupted run's document names it.
+    if let Some(account) = states.iter().flatten().find_map(|s| s.account()) {
+        reporter.ledger.account(&env.name, account);
+    }
     reporter.ledger.plan(
         &env.name,
         rendered

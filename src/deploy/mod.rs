@@ -141,8 +141,9 @@ pub(crate) enum Action {
     WouldRecreate,
     /// Deploy: the question was answered no; the stack was not changed.
     Cancelled,
-    /// Deploy: refused, to protect data (or a running stage); the stack was not changed and
-    /// its changes are still pending.
+    /// Deploy: refused, to protect data (or a running stage), or because another run holds
+    /// the environment's lock; the stack was not changed and its changes are still pending
+    /// (refused by the lock, nothing was previewed: `changes` is empty and a note says so).
     Refused,
 }
 
