@@ -198,6 +198,7 @@ async fn act_on(
                         who,
                         env: env.name.clone(),
                         job: id.to_string(),
+                        job_arg: crate::output::hint::last_argument(id),
                     }
                     .into());
                 }

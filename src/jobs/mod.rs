@@ -65,24 +65,33 @@ pub(crate) struct Found {
     pub more: usize,
 }
 
-/// Where a job's message is, and what sends it back.
+/// Where a job's message is, as far as qfleet could look, and what sends it back. qfleet looks
+/// only where a look takes nothing from the job: the dead-letter queue of the job's stage
+/// (peeked, as `dlq list` does). It never receives from the job queue: a receive there counts
+/// toward the message's receives before SQS dead-letters it, and a message a worker holds is
+/// hidden from every receive (`crate::dlq::whereabouts`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub(crate) struct Whereabouts {
     /// The job's upload (its record's sort key).
     pub upload: String,
-    /// `queue` (waiting), `in_flight` (a worker holds it), `dead_letter_queue`, `none` (done or
-    /// cancelled: no message), `not_found` (failed, and not among the dead-letter queue's
-    /// messages), or `unknown` (the dead-letter queue could not be read: `why`).
-    #[schemars(extend("enum" = ["queue", "in_flight", "dead_letter_queue", "none", "not_found", "unknown"]))]
+    /// `dead_letter_queue` (seen there, whatever the record says), `not_looked` (not among the
+    /// dead-letter queue's messages, every one of them read; the job queue is not looked into:
+    /// `why`), `not_found` (failed, and not among the dead-letter queue's messages), `unknown`
+    /// (the dead-letter queue could not be read, or not wholly: `why`) or `none` (done: its
+    /// worker deleted its message when it recorded it done; not looked).
+    #[schemars(extend("enum" = ["dead_letter_queue", "not_looked", "not_found", "unknown", "none"]))]
     pub place: &'static str,
+    /// The dead-letter queue looked into (its name), when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue: Option<String>,
     /// The dead letter's message id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// The command that sends it back to the job queue.
+    /// The command that sends it back to the job queue (shell-quoted, `--stage` in a pipeline).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redrive: Option<String>,
-    /// Why the place is unknown; or, `not_found`, a redrive of the dead-letter queue after the
-    /// job failed that likely sent its message back.
+    /// Why the job queue was not looked into, or why the place is unknown; or, `not_found`, a
+    /// redrive of the dead-letter queue after the job failed that likely sent its message back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
 }

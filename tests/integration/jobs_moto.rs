@@ -605,7 +605,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     );
     let o = run(qfleet_on_moto().args(["jobs"]).arg(&file).arg("cat.jpg"));
     assert!(
-        stdout(&o).contains("no message: it has ended"),
+        stdout(&o).contains("it has ended: its worker deleted its message"),
         "{}",
         stdout(&o)
     );
@@ -651,8 +651,10 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     );
     let job = &d["environments"][0]["jobs"][0];
     assert_eq!(job["state"], "queued", "{d}");
+    // Back in the job queue, which is never looked into: not in the dead-letter queue (looked),
+    // never "waiting" on no evidence.
     assert_eq!(
-        d["environments"][0]["whereabouts"][0]["place"], "queue",
+        d["environments"][0]["whereabouts"][0]["place"], "not_looked",
         "{d}"
     );
     let last = job["history"].as_array().unwrap().last().unwrap().clone();
