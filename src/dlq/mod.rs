@@ -83,6 +83,9 @@ pub(crate) struct Letter {
     /// The S3 keys of the upload events it carries (decoded), empty when the body is not an S3
     /// event (a test event, a message sent by hand).
     pub keys: Vec<String>,
+    /// A job sent as a message (no upload's event): its id, the `job_id` message attribute,
+    /// else `sqs:` and the message id (docs/jobs.md); null for an upload's event.
+    pub job_id: Option<String>,
     pub receive_count: Option<u64>,
     /// RFC 3339.
     pub sent: Option<String>,
@@ -118,6 +121,10 @@ impl Letter {
         Letter {
             id: p.id.clone(),
             keys: keys_of(&p.body),
+            job_id: job_refs_of(&p.body, &p.id, p.job_id.as_deref())
+                .into_iter()
+                .find(|(_, upload)| upload == crate::jobs::MESSAGE_UPLOAD)
+                .map(|(key, _)| key),
             receive_count: p.receive_count,
             sent: p.sent_ms.and_then(rfc3339),
             first_receive: p.first_receive_ms.and_then(rfc3339),
@@ -313,10 +320,20 @@ pub(crate) async fn show(
     let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
     let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
     let now = SystemTime::now();
-    Ok(peeked
-        .iter()
-        .find(|p| p.id == id)
-        .map(|p| (Letter::of(p, now), p.body.clone())))
+    let Some(p) = peeked.into_iter().find(|p| p.id == id) else {
+        return Ok(None);
+    };
+    let mut letter = [Letter::of(&p, now)];
+    with_jobs(
+        clients,
+        env,
+        &q.data_stack,
+        std::slice::from_ref(&p),
+        &mut letter,
+    )
+    .await?;
+    let [letter] = letter;
+    Ok(Some((letter, p.body)))
 }
 
 /// Sends the dead-lettered messages back to the job queue with a message-move task, or follows

@@ -277,6 +277,75 @@ pub(crate) async fn cancel(
     })
 }
 
+/// A job's error as people read it: the reference workers record a failure as Python's repr
+/// of the exception (`Exception('x')`, `ValueError("it's")`), which is said as Python's own
+/// last line of a traceback says it (`x`, `ValueError: it's`); any other text as it is. An
+/// error the workers cut at its 256 characters (docs/jobs.md) inside the quotes ends in `…`.
+pub(crate) fn plain_error(text: &str) -> String {
+    python_exception(text).unwrap_or_else(|| text.to_string())
+}
+
+/// `Name('message')`, its string literal read as Python writes it, as `Name: message`
+/// (`Exception`'s as `message` alone); `None` when `text` is not one such repr.
+fn python_exception(text: &str) -> Option<String> {
+    let open = text.find('(')?;
+    let name = &text[..open];
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if name.is_empty()
+        || !name.chars().all(plain)
+        || !name.starts_with(|c: char| c.is_ascii_uppercase())
+    {
+        return None;
+    }
+    let (message, rest) = python_string(&text[open + 1..])?;
+    let message = match rest {
+        Some(")") => message,
+        // Cut inside the literal.
+        None => format!("{message}…"),
+        Some(_) => return None,
+    };
+    Some(match name {
+        "Exception" => message,
+        _ => format!("{name}: {message}"),
+    })
+}
+
+/// A Python string literal at the start of `text` (`'…'` or `"…"`, with Python's escapes):
+/// its value and what follows its closing quote (`None`: the text ends inside it).
+fn python_string(text: &str) -> Option<(String, Option<&str>)> {
+    let mut chars = text.char_indices();
+    let (_, quote) = chars.next().filter(|(_, c)| *c == '\'' || *c == '"')?;
+    let mut value = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            c if c == quote => return Some((value, Some(&text[i + c.len_utf8()..]))),
+            '\\' => {
+                let Some((_, e)) = chars.next() else {
+                    return Some((value, None));
+                };
+                let hex = |n: usize, chars: &mut std::str::CharIndices| {
+                    let digits: String = chars.by_ref().take(n).map(|(_, c)| c).collect();
+                    u32::from_str_radix(&digits, 16)
+                        .ok()
+                        .and_then(char::from_u32)
+                };
+                match e {
+                    'n' => value.push('\n'),
+                    't' => value.push('\t'),
+                    'r' => value.push('\r'),
+                    'x' => value.push(hex(2, &mut chars)?),
+                    'u' => value.push(hex(4, &mut chars)?),
+                    'U' => value.push(hex(8, &mut chars)?),
+                    '\\' | '\'' | '"' => value.push(e),
+                    _ => return None,
+                }
+            }
+            c => value.push(c),
+        }
+    }
+    Some((value, None))
+}
+
 /// What `status` shows of the jobs: those finished in the window, and the slowest.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub(crate) struct Recent {
@@ -348,6 +417,39 @@ mod tests {
             updated_at: end.map(str::to_string),
             expires_at: None,
             history: Vec::new(),
+        }
+    }
+
+    /// Issue 85: a job's error is said as Python says an exception, never as its repr; text
+    /// that is no repr is left as it is.
+    #[test]
+    fn a_python_repr_is_said_as_python_says_the_exception() {
+        for (recorded, said) in [
+            ("Exception('x')", "x"),
+            ("ValueError(\"it's gone\")", "ValueError: it's gone"),
+            (r"KeyError('a\\b\n\x41\u00e9')", "KeyError: a\\b\nAé"),
+            (
+                "ClientError('An error occurred (AccessDenied)')",
+                "ClientError: An error occurred (AccessDenied)",
+            ),
+            (
+                "RuntimeError('cut at 256 chara",
+                "RuntimeError: cut at 256 chara…",
+            ),
+            (
+                "not started: the worker was stopping",
+                "not started: the worker was stopping",
+            ),
+            ("Exception('a', 2)", "Exception('a', 2)"),
+            ("Exception()", "Exception()"),
+            ("f('x')", "f('x')"),
+            (
+                "the output key 'a' is too long (S3)",
+                "the output key 'a' is too long (S3)",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(plain_error(recorded), said, "{recorded}");
         }
     }
 

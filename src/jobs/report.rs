@@ -152,7 +152,10 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
                 j.attempts.map(|a| a.to_string()).unwrap_or_default(),
                 ago(j.updated_at.as_deref()),
                 seconds(j),
-                short(j.error.as_deref().unwrap_or_default(), 60),
+                short(
+                    &super::plain_error(j.error.as_deref().unwrap_or_default()),
+                    60,
+                ),
             ]
         })
         .collect();
@@ -215,9 +218,10 @@ fn history_text(env: &str, f: &Found, out: &Output) {
                     c.stage.clone().unwrap_or_default(),
                     c.worker.clone().unwrap_or_default(),
                     c.attempt.map(|a| a.to_string()).unwrap_or_default(),
+                    // Whole: the table wraps a long cell.
                     c.output
                         .clone()
-                        .or_else(|| c.error.as_deref().map(|e| short(e, 80)))
+                        .or_else(|| c.error.as_deref().map(super::plain_error))
                         .unwrap_or_default(),
                 ]
             })
