@@ -82,6 +82,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         args.resend,
     )?
     .with_group(args.group)?;
+    let follow = submit::follow_command(stage, &request.id);
     let result = crate::targets::each_located(&session, |clients, env, at| {
         let request = request.clone();
         let stage = args.stage.clone();
@@ -96,6 +97,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
     out.print(&Submitted {
         environment: env.name.clone(),
         result,
+        follow,
     })
 }
 
