@@ -82,7 +82,6 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         args.resend,
     )?
     .with_group(args.group)?;
-    let follow = submit::follow_command(stage, &request.id);
     let result = crate::targets::each_located(&session, |clients, env, at| {
         let request = request.clone();
         let stage = args.stage.clone();
@@ -94,11 +93,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
     .into_iter()
     .next()
     .ok_or(Usage::NoEnvironment { what: "submit to" })?;
-    out.print(&Submitted {
-        environment: env.name.clone(),
-        result,
-        follow,
-    })
+    out.print(&Submitted::new(env, stage, &request.id, result))
 }
 
 /// `--lines FILE`: one job per line, sent in batches (`submit::backfill`).

@@ -76,6 +76,20 @@ pub(crate) fn schema() -> serde_json::Value {
 }
 
 impl Submitted {
+    /// `env`'s submission of the job `id` to its stage `stage`, or why it could not be made.
+    pub(crate) fn new(
+        env: &crate::config::Environment,
+        stage: &crate::config::Environment,
+        id: &str,
+        result: Result<Submission>,
+    ) -> Submitted {
+        Submitted {
+            environment: env.name.clone(),
+            result,
+            follow: super::follow_command(stage, id),
+        }
+    }
+
     /// A `--wait` that did not end `done`: the job failed, or the wait ended first.
     fn unfinished(&self) -> Option<Error> {
         let s = self.result.as_ref().ok()?;
