@@ -1072,6 +1072,17 @@ mod tests {
             redrive_command(stages[1], "-7"),
             "qfleet dlq pp --stage thumbs redrive --job=-7"
         );
+        for (stage, id) in [(stages[0], "order 7 (rush)"), (stages[1], "-7")] {
+            let text = format!("`{}` sends it back", redrive_command(stage, id));
+            let parsed = crate::cli::printed::parse_all(&text);
+            let crate::cli::Command::Dlq(a) = &parsed[0].command else {
+                panic!("{text}");
+            };
+            assert!(
+                matches!(&a.action, crate::commands::dlq::DlqAction::Redrive { job: Some(j), .. } if j == id),
+                "{text}"
+            );
+        }
     }
 
     /// Issue 67: a dead letter names its job whichever way it came: an upload's event (its key

@@ -859,7 +859,11 @@ fn a_manifests_own_copilot_queue_uri_is_kept() {
         "{}",
         i.stack_file
     );
-    assert!(i.stack_file.contains("COPILOT_QUEUE_URI"), "{}", i.stack_file);
+    assert!(
+        i.stack_file.contains("COPILOT_QUEUE_URI"),
+        "{}",
+        i.stack_file
+    );
 }
 
 /// Issue 66: the groups a manifest attaches are carried to workers.security_groups, beside

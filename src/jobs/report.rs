@@ -364,6 +364,18 @@ mod tests {
             ),
             "{line}"
         );
+        // The command it prints runs as printed: one word for the id, parsed whole.
+        let parsed = crate::cli::printed::parse_all(&line);
+        match &parsed[..] {
+            [cli] => match &cli.command {
+                crate::cli::Command::Dlq(a) => assert!(
+                    matches!(&a.action, crate::commands::dlq::DlqAction::Redrive { job: Some(j), .. } if j == "order 7 (rush)"),
+                    "{line}"
+                ),
+                other => panic!("{other:?}"),
+            },
+            _ => panic!("one command in: {line}"),
+        }
         let mut w = at("unknown");
         w.why = Some("the dead-letter queue could not be read (AccessDenied)".into());
         let line = whereabouts_text(&w, &job("queued"));

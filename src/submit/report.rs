@@ -384,6 +384,15 @@ mod tests {
             "shop: stopped following job order 7 (rush) (no record yet); it was sent (message m-1) and goes on without this command: `qfleet jobs shop 'order 7 (rush)'` shows where it is"
         );
         assert!(!said.contains("again"), "{said}");
+        match &crate::cli::printed::parse_all(&said)[..] {
+            [cli] => match &cli.command {
+                crate::cli::Command::Jobs(a) => {
+                    assert_eq!(a.key.as_deref(), Some("order 7 (rush)"), "{said}");
+                }
+                other => panic!("{other:?}"),
+            },
+            _ => panic!("one command in: {said}"),
+        }
         assert!(matches!(s.exit_code(), Exit::Interrupted(_)));
         let doc = serde_json::to_value(s.document()).unwrap();
         let env = &doc["environments"][0];
