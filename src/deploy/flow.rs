@@ -823,6 +823,7 @@ fn failed(p: &Prepared) -> StackOutcome {
         changes: p.changes().to_vec(),
         notes: p.notes.clone(),
         outputs: Default::default(),
+        worker_version: p.new_version.clone(),
     }
 }
 
@@ -857,6 +858,7 @@ fn finish(cx: &Ctx<'_>, p: &Prepared, action: Action, done: &mut Vec<StackOutcom
             .as_ref()
             .map(|s| s.outputs.clone())
             .unwrap_or_default(),
+        worker_version: p.new_version.clone(),
     });
 }
 

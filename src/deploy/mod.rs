@@ -34,6 +34,7 @@ mod rollback;
 mod summary;
 mod through_sets;
 mod triggers;
+mod version;
 
 pub use changeset::STATEFUL_TYPES;
 pub use inflight::InFlight;
@@ -189,6 +190,11 @@ pub(crate) struct StackOutcome {
     /// create again).
     pub(crate) notes: Vec<String>,
     pub(crate) outputs: std::collections::BTreeMap<String, String>,
+    /// A fleet stack's update that brings a new worker version: the version, the one it
+    /// replaces, how the workers are replaced and how long the rollback alarms watch it
+    /// (docs/rollback.md); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) worker_version: Option<version::NewVersion>,
 }
 
 impl StackOutcome {

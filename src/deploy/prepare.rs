@@ -25,6 +25,8 @@ pub(super) struct Prepared {
     pub(super) step: Step,
     /// What the preview says about the stack besides its changes.
     pub(super) notes: Vec<String>,
+    /// A fleet update that brings a new worker version (see [`super::version`]).
+    pub(super) new_version: Option<super::version::NewVersion>,
     pub(super) started: Instant,
 }
 
@@ -289,6 +291,7 @@ pub(super) async fn prepare(
         state,
         step,
         notes,
+        new_version: None,
         started,
     };
 
@@ -424,12 +427,18 @@ pub(super) async fn prepare(
             "{name}: CloudFormation reported no drift status in the change set: changes made outside CloudFormation are not known, so the preview cannot show which ones this deploy overwrites"
         ));
     }
-    Ok(ready(
-        desired,
-        state,
-        Step::ChangeSet { cs, creating },
-        notes,
-    ))
+    // A new worker version is named, with what replaces the workers and what watches it.
+    let new_version = match (creating, desired.role) {
+        (false, StackRole::Fleet) => super::version::of_update(env, &desired, &cs.changes),
+        _ => None,
+    };
+    if let Some(v) = &new_version {
+        notes.push(super::version::said(&name, v));
+    }
+    Ok(Prepared {
+        new_version,
+        ..ready(desired, state, Step::ChangeSet { cs, creating }, notes)
+    })
 }
 
 #[cfg(test)]
